@@ -1,0 +1,170 @@
+import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseDuration } from './duration.js';
+
+/** Signing algorithms the first start may create the default key for. */
+export const DEFAULT_SIGNING_ALGS = ['ES256', 'ES384', 'ES512', 'RS256', 'PS256', 'EdDSA'] as const;
+
+export interface Settings {
+  proxyHost: string;
+  proxyPort: number;
+  adminHost: string;
+  adminPort: number;
+  dataDir: string;
+  /** `sqlite:<file>` or `postgres://…`; defaults to `sqlite:<dataDir>/keygate.db`. */
+  databaseUrl: string;
+  /** base64url of 32 bytes; when absent, read from or generated into `<dataDir>/master.key`. */
+  masterKey: string | undefined;
+  /** When absent, read from or generated into `<dataDir>/admin-token`. */
+  adminToken: string | undefined;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  signingAlg: (typeof DEFAULT_SIGNING_ALGS)[number];
+  keyRotationInterval: number;
+  keyPublishLead: number;
+  tokenMaxTtl: number;
+  jwksMaxAge: number;
+  syncInterval: number;
+  shutdownGrace: number;
+}
+
+export class SettingsError extends Error {
+  override name = 'SettingsError';
+}
+
+interface SettingDef {
+  key: keyof Settings;
+  env: string;
+  /** Secrets are taken from the environment only: a flag would show in `ps`. */
+  flag?: string;
+  parse(raw: string, name: string): unknown;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function port(raw: string, name: string): number {
+  if (!/^\d{1,5}$/.test(raw) || Number(raw) > 65535) {
+    throw new SettingsError(`${name} must be a port number from 0 to 65535, got "${raw}"`);
+  }
+  return Number(raw);
+}
+
+function duration(raw: string, name: string): number {
+  const ms = parseDuration(raw);
+  if (ms === undefined || ms <= 0) {
+    throw new SettingsError(`${name} must be a duration such as 90s, 15m, 1h or 30d, got "${raw}"`);
+  }
+  return ms;
+}
+
+function oneOf(values: readonly string[]) {
+  return (raw: string, name: string): string => {
+    if (!values.includes(raw)) throw new SettingsError(`${name} must be one of ${values.join(', ')}, got "${raw}"`);
+    return raw;
+  };
+}
+
+function text(raw: string, name: string): string {
+  if (raw.trim() === '') throw new SettingsError(`${name} must not be empty`);
+  return raw;
+}
+
+function databaseUrl(raw: string, name: string): string {
+  if (/^postgres(ql)?:\/\//.test(raw) || raw.startsWith('sqlite:')) return raw;
+  throw new SettingsError(`${name} must start with postgres://, postgresql:// or sqlite:, got "${raw.replace(/\/\/[^@/]*@/, '//***@')}"`);
+}
+
+const DEFS: SettingDef[] = [
+  { key: 'proxyHost', env: 'KEYGATE_PROXY_HOST', flag: 'proxy-host', parse: text },
+  { key: 'proxyPort', env: 'KEYGATE_PROXY_PORT', flag: 'proxy-port', parse: port },
+  { key: 'adminHost', env: 'KEYGATE_ADMIN_HOST', flag: 'admin-host', parse: text },
+  { key: 'adminPort', env: 'KEYGATE_ADMIN_PORT', flag: 'admin-port', parse: port },
+  { key: 'dataDir', env: 'KEYGATE_DATA_DIR', flag: 'data-dir', parse: text },
+  { key: 'databaseUrl', env: 'KEYGATE_DATABASE_URL', flag: 'database-url', parse: databaseUrl },
+  { key: 'masterKey', env: 'KEYGATE_MASTER_KEY', parse: text },
+  { key: 'adminToken', env: 'KEYGATE_ADMIN_TOKEN', parse: text },
+  { key: 'logLevel', env: 'KEYGATE_LOG_LEVEL', flag: 'log-level', parse: oneOf(LOG_LEVELS) },
+  { key: 'signingAlg', env: 'KEYGATE_SIGNING_ALG', flag: 'signing-alg', parse: oneOf(DEFAULT_SIGNING_ALGS) },
+  { key: 'keyRotationInterval', env: 'KEYGATE_KEY_ROTATION_INTERVAL', flag: 'key-rotation-interval', parse: duration },
+  { key: 'keyPublishLead', env: 'KEYGATE_KEY_PUBLISH_LEAD', flag: 'key-publish-lead', parse: duration },
+  { key: 'tokenMaxTtl', env: 'KEYGATE_TOKEN_MAX_TTL', flag: 'token-max-ttl', parse: duration },
+  { key: 'jwksMaxAge', env: 'KEYGATE_JWKS_MAX_AGE', flag: 'jwks-max-age', parse: duration },
+  { key: 'syncInterval', env: 'KEYGATE_SYNC_INTERVAL', flag: 'sync-interval', parse: duration },
+  { key: 'shutdownGrace', env: 'KEYGATE_SHUTDOWN_GRACE', flag: 'shutdown-grace', parse: duration },
+];
+
+/** Variables read by the CLI client rather than by `keygate start`; known, so never "unknown". */
+const CLIENT_ENV = ['KEYGATE_ADMIN_URL'];
+
+export const SETTING_FLAGS: readonly string[] = DEFS.flatMap((d) => (d.flag ? [d.flag] : []));
+
+function defaults(): Omit<Settings, 'databaseUrl'> & { databaseUrl?: string } {
+  return {
+    proxyHost: '0.0.0.0',
+    proxyPort: 8080,
+    adminHost: '127.0.0.1',
+    adminPort: 8081,
+    dataDir: './data',
+    masterKey: undefined,
+    adminToken: undefined,
+    logLevel: 'info',
+    signingAlg: 'ES256',
+    keyRotationInterval: 30 * 86_400_000,
+    keyPublishLead: 86_400_000,
+    tokenMaxTtl: 86_400_000,
+    jwksMaxAge: 15 * 60_000,
+    syncInterval: 1_000,
+    shutdownGrace: 10_000,
+  };
+}
+
+/**
+ * Reads settings from `KEYGATE_*` variables, then flags (flags win), validates every one and the rules
+ * between them. Throws a SettingsError whose message is one line naming the setting.
+ */
+export function loadSettings(env: NodeJS.ProcessEnv, flags: Record<string, string | undefined> = {}): Settings {
+  const known = new Set([...DEFS.map((d) => d.env), ...CLIENT_ENV]);
+  for (const name of Object.keys(env)) {
+    if (name.startsWith('KEYGATE_') && !known.has(name)) {
+      throw new SettingsError(`unknown setting ${name}; see docs/settings.md for the list`);
+    }
+  }
+  const knownFlags = new Set(SETTING_FLAGS);
+  for (const name of Object.keys(flags)) {
+    if (!knownFlags.has(name)) throw new SettingsError(`unknown flag --${name}; run "keygate help" for the list`);
+  }
+
+  const values: Record<string, unknown> = { ...defaults() };
+  for (const def of DEFS) {
+    const fromEnv = env[def.env];
+    if (fromEnv !== undefined) values[def.key] = def.parse(fromEnv, def.env);
+    const fromFlag = def.flag ? flags[def.flag] : undefined;
+    if (fromFlag !== undefined) values[def.key] = def.parse(fromFlag, `--${def.flag}`);
+  }
+  const settings = values as unknown as Settings;
+  settings.dataDir = resolve(settings.dataDir);
+  settings.databaseUrl ??= `sqlite:${resolve(settings.dataDir, 'keygate.db')}`;
+
+  if (settings.proxyPort !== 0 && settings.proxyPort === settings.adminPort) {
+    throw new SettingsError(`KEYGATE_PROXY_PORT and KEYGATE_ADMIN_PORT must differ, both are ${settings.proxyPort}`);
+  }
+  if (settings.keyPublishLead >= settings.keyRotationInterval) {
+    throw new SettingsError('KEYGATE_KEY_PUBLISH_LEAD must be shorter than KEYGATE_KEY_ROTATION_INTERVAL');
+  }
+  if (settings.jwksMaxAge >= settings.keyPublishLead) {
+    // A verifier must see the next key before it signs anything, so its cached JWKS must expire sooner.
+    throw new SettingsError('KEYGATE_JWKS_MAX_AGE must be shorter than KEYGATE_KEY_PUBLISH_LEAD');
+  }
+  return settings;
+}
+
+/** Creates the data directory if needed and proves it writable; throws a SettingsError naming it. */
+export function ensureDataDir(dataDir: string): void {
+  try {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    if (!statSync(dataDir).isDirectory()) throw new Error('not a directory');
+    accessSync(dataDir, constants.W_OK | constants.R_OK);
+  } catch (error) {
+    const reason = error instanceof Error && 'code' in error ? String(error.code) : (error as Error).message;
+    throw new SettingsError(`data directory ${dataDir} is not writable (${reason}); set KEYGATE_DATA_DIR or --data-dir`);
+  }
+}

@@ -1,0 +1,14 @@
+export { SUPPORTED_ALGORITHMS, SIGNING_ALGORITHMS, ENCRYPTION_ALGORITHMS, CONTENT_ENCRYPTION_ALGORITHMS, algorithmSpec, type KeyUse, type Kty } from './algorithms.js';
+export { generateKey, type GenerateKeyOptions } from './generate-key.js';
+export { importKey, type ImportKeyInput } from './import-key.js';
+export { kidOf } from './thumbprint.js';
+export { SECRET_MEMBERS, hasPrivateMembers } from './public-jwk.js';
+export { buildJwks, ifNoneMatchHits, type JwksDocument } from './jwks.js';
+export { KEY_STATES, PUBLISHED_STATES, type KeyInfo, type KeyState } from './key-record.js';
+export { compileKeySnapshot, type KeySnapshot, type LoadedKey } from './key-snapshot.js';
+export { KeyService, RETIRE_GRACE_MS, type KeyPolicy, type KeySlot, type KeyEvent, type NewKeyState } from './key-service.js';
+export { loadMasterKey, newMasterKeyText, MasterKeyError, type MasterKey } from './master-key.js';
+export { signJwt, type SignJwtOptions } from './sign-jwt.js';
+export { verifyJwt, type VerifyJwtOptions, type VerifiedJwt } from './verify-jwt.js';
+export { encryptJwe, type EncryptJweOptions } from './encrypt-jwe.js';
+export { decryptJwe, type DecryptJweOptions } from './decrypt-jwe.js';

@@ -1,0 +1,334 @@
+import { exportSPKI, importJWK, type CryptoKey, type JWK } from 'jose';
+import type { Clock } from '../clock.js';
+import { KeygateError } from '../errors.js';
+import type { Store, StoreTx } from '../store/index.js';
+import type { KeyUse } from './algorithms.js';
+import { generateKey, type GenerateKeyOptions } from './generate-key.js';
+import { importKey, type ImportKeyInput } from './import-key.js';
+import type { KeyMaterial } from './key-material.js';
+import { keyInfoOf, type KeyInfo, type KeyRow, type KeyState } from './key-record.js';
+import { sealPrivateJwk } from './seal.js';
+
+/** A (use, alg) pair with at most one active and one next key: what rotation works on. */
+export interface KeySlot {
+  use: KeyUse;
+  alg: string;
+  crv?: string;
+}
+
+export interface KeyPolicy {
+  defaultSigningAlg: string;
+  /** Slots that always have an active key: created on first start, replaced when revoked. */
+  managedSlots: readonly KeySlot[];
+  rotationInterval: number;
+  publishLead: number;
+  /** The longest lifetime a token signed by Keygate may have; a retiring key stays published this long. */
+  tokenMaxTtl: number;
+}
+
+/** Verifiers allow a little clock skew; a retiring key stays published that much longer than its last token. */
+export const RETIRE_GRACE_MS = 5 * 60_000;
+
+export interface KeyEvent {
+  action: 'created' | 'activated' | 'retiring' | 'retired' | 'revoked' | 'imported';
+  kid: string;
+  alg: string;
+  use: KeyUse;
+}
+
+export interface KeyServiceOptions {
+  store: Store;
+  masterKey: Uint8Array;
+  clock: Clock;
+  policy: KeyPolicy;
+  /** Called after every committed change with the new store version; resolves once this node serves it. */
+  onChange: (version: number) => Promise<void>;
+}
+
+export type NewKeyState = 'next' | 'active';
+
+function isUniqueViolation(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
+function conflict(message: string): KeygateError {
+  return new KeygateError('key_state_conflict', message);
+}
+
+function rsaModulusLength(row: KeyRow): number | undefined {
+  if (row.kty !== 'RSA' || !row.public_jwk) return undefined;
+  const n = (JSON.parse(row.public_jwk) as { n: string }).n;
+  return Buffer.from(n, 'base64url').length * 8;
+}
+
+/**
+ * The control-plane side of the key service: creating, importing, rotating and revoking keys in the store, each
+ * change one transaction with an audit row. The data plane never calls this; it reads the compiled KeySnapshot.
+ */
+export class KeyService {
+  readonly #store: Store;
+  readonly #masterKey: Uint8Array;
+  readonly #clock: Clock;
+  readonly policy: KeyPolicy;
+  readonly #onChange: (version: number) => Promise<void>;
+
+  constructor(options: KeyServiceOptions) {
+    this.#store = options.store;
+    this.#masterKey = options.masterKey;
+    this.#clock = options.clock;
+    this.policy = options.policy;
+    this.#onChange = options.onChange;
+  }
+
+  /** Every key row, for compiling the snapshot. */
+  async rows(): Promise<KeyRow[]> {
+    return this.#store.db.selectFrom('jwk_keys').selectAll().orderBy('created_at', 'asc').orderBy('kid', 'asc').execute();
+  }
+
+  async list(filter: { state?: KeyState; use?: KeyUse; alg?: string } = {}): Promise<KeyInfo[]> {
+    let query = this.#store.db.selectFrom('jwk_keys').selectAll();
+    if (filter.state) query = query.where('state', '=', filter.state);
+    if (filter.use) query = query.where('use', '=', filter.use);
+    if (filter.alg) query = query.where('alg', '=', filter.alg);
+    const rows = await query.orderBy('created_at', 'desc').orderBy('kid', 'asc').execute();
+    return rows.map(keyInfoOf);
+  }
+
+  async get(kid: string): Promise<KeyInfo> {
+    return keyInfoOf(await this.#row(kid));
+  }
+
+  /** The public part of a key as a JWK or an SPKI PEM; oct keys have none to export. */
+  async exportPublic(kid: string, format: 'jwk' | 'pem'): Promise<JWK | string> {
+    const row = await this.#row(kid);
+    if (!row.public_jwk) throw new KeygateError('invalid_request', `key ${kid} is a shared secret (oct) and has no public part to export`);
+    const jwk = JSON.parse(row.public_jwk) as JWK;
+    if (format === 'jwk') return jwk;
+    return exportSPKI((await importJWK(jwk, row.alg, { extractable: true })) as CryptoKey);
+  }
+
+  /** Generates a key. `next` publishes it now and lets rotation activate it after the publication lead; `active` signs with it at once. */
+  async create(options: GenerateKeyOptions & { state?: NewKeyState }, actor: string): Promise<KeyInfo> {
+    const material = await generateKey(options);
+    return this.#add(material, options.state ?? 'next', 'generated', actor, 'key.create');
+  }
+
+  /**
+   * Imports a JWK or PEM. A private key joins the lifecycle (`next` by default, or `active`); a public key is
+   * `trusted`: it verifies and is encrypted to, and is never published or used to sign.
+   */
+  async import(input: ImportKeyInput & { state?: NewKeyState; publicOnly?: boolean }, actor: string): Promise<KeyInfo> {
+    const material = await importKey(input, { publicOnly: input.publicOnly });
+    if (!material.privateJwk) {
+      if (input.state !== undefined) throw new KeygateError('private_key_required', `a public key cannot be made "${input.state}": only a private key can sign or decrypt`);
+      return this.#add(material, 'trusted', 'imported', actor, 'key.import');
+    }
+    return this.#add(material, input.state ?? 'next', 'imported', actor, 'key.import');
+  }
+
+  /**
+   * Rotates the slot of `alg`: the `next` key becomes active (or, if there is none, a new key is generated and
+   * activated) and the active key starts retiring.
+   */
+  async rotate(alg: string, actor: string): Promise<{ activated: KeyInfo; retiring: KeyInfo | null }> {
+    const rows = await this.#slotRows(alg);
+    const active = rows.find((r) => r.state === 'active');
+    const next = rows.find((r) => r.state === 'next');
+    const reference = next ?? active;
+    if (!reference) throw new KeygateError('key_not_found', `there is no key for ${alg} to rotate; create one with "keygate keys create --alg ${alg}"`);
+    const use = reference.use as KeyUse;
+    const material = next ? undefined : await this.#regenerate(active!);
+    const now = this.#clock.now();
+    const { version, result } = await this.#change({ actor, action: 'key.rotate', target: alg, detail: { from: active?.kid ?? null } }, now, async (tx) => {
+      const retiring = await this.#retireActive(tx, { use, alg }, now);
+      const kid = next ? next.kid : material!.kid;
+      if (next) await this.#promote(tx, next.kid, now);
+      else await this.#insert(tx, material!, 'active', 'generated', now);
+      return { kid, retiring };
+    });
+    await this.#onChange(version);
+    return { activated: await this.get(result.kid), retiring: result.retiring ? await this.get(result.retiring) : null };
+  }
+
+  /**
+   * Revokes a key: it leaves the JWKS, and stops verifying and decrypting, as soon as this call returns. An active
+   * key in a slot that must always sign is replaced at once (by the next key if there is one).
+   */
+  async revoke(kid: string, reason: string | undefined, actor: string): Promise<KeyInfo> {
+    const row = await this.#row(kid);
+    if (row.state === 'revoked') throw conflict(`key ${kid} is already revoked`);
+    const slot = { use: row.use as KeyUse, alg: row.alg };
+    const wasActive = row.state === 'active';
+    const next = wasActive ? (await this.#slotRows(row.alg)).find((r) => r.state === 'next') : undefined;
+    const replacement = wasActive && !next && row.sealed_private ? await this.#regenerate(row) : undefined;
+    const now = this.#clock.now();
+    const { version } = await this.#change({ actor, action: 'key.revoke', target: kid, detail: { reason: reason ?? null, state: row.state } }, now, async (tx) => {
+      const result = await tx
+        .updateTable('jwk_keys')
+        .set({ state: 'revoked', revoked_at: now, revoke_reason: reason ?? null })
+        .where('kid', '=', kid)
+        .where('state', '=', row.state)
+        .executeTakeFirst();
+      if (Number(result.numUpdatedRows) !== 1) throw conflict(`key ${kid} changed while it was being revoked; try again`);
+      if (next) await this.#promote(tx, next.kid, now);
+      else if (replacement) await this.#insert(tx, replacement, 'active', 'generated', now);
+      return slot;
+    });
+    await this.#onChange(version);
+    return this.get(kid);
+  }
+
+  /**
+   * The scheduled work, safe to run on every node at once: gives each managed slot an active key, publishes the
+   * next key `publishLead` before the active one is due, activates it when due, and retires keys whose tokens
+   * have all expired. Each step is a conditional change; a step another node already took is skipped.
+   */
+  async runSchedule(actor = 'scheduler'): Promise<KeyEvent[]> {
+    const events: KeyEvent[] = [];
+    let version: number | undefined;
+    const step = async (event: KeyEvent, record: { action: string; target: string }, work: (tx: StoreTx, now: number) => Promise<void>) => {
+      const now = this.#clock.now();
+      try {
+        const done = await this.#store.change({ actor, ...record }, now, (tx) => work(tx, now));
+        version = done.version;
+        events.push(event);
+      } catch (error) {
+        if (!(error instanceof KeygateError && error.code === 'key_state_conflict') && !isUniqueViolation(error)) throw error;
+      }
+    };
+
+    const rows = await this.#store.db.selectFrom('jwk_keys').selectAll().where('state', 'in', ['next', 'active', 'retiring']).execute();
+    const slots = new Map<string, KeySlot>();
+    for (const slot of this.policy.managedSlots) slots.set(`${slot.use}:${slot.alg}`, slot);
+    for (const row of rows) if (row.sealed_private && row.state !== 'retiring') slots.set(`${row.use}:${row.alg}`, { use: row.use as KeyUse, alg: row.alg });
+
+    for (const slot of slots.values()) {
+      const inSlot = rows.filter((r) => r.use === slot.use && r.alg === slot.alg);
+      const active = inSlot.find((r) => r.state === 'active');
+      const next = inSlot.find((r) => r.state === 'next');
+      const now = this.#clock.now();
+      if (!active && !next) {
+        const material = await generateKey({ alg: slot.alg, crv: slot.crv });
+        await step({ action: 'created', kid: material.kid, alg: slot.alg, use: slot.use }, { action: 'key.bootstrap', target: material.kid }, async (tx, at) => {
+          await this.#insert(tx, material, 'active', 'generated', at);
+        });
+        continue;
+      }
+      if (next && (!active || now >= (next.activate_at ?? 0))) {
+        await step({ action: 'activated', kid: next.kid, alg: slot.alg, use: slot.use }, { action: 'key.activate', target: next.kid }, async (tx, at) => {
+          await this.#retireActive(tx, slot, at);
+          await this.#promote(tx, next.kid, at);
+        });
+        continue;
+      }
+      if (active && !next && active.sealed_private) {
+        const due = Number(active.activated_at ?? active.created_at) + this.policy.rotationInterval;
+        if (now >= due - this.policy.publishLead) {
+          const material = await this.#regenerate(active);
+          await step({ action: 'created', kid: material.kid, alg: slot.alg, use: slot.use }, { action: 'key.publish_next', target: material.kid }, async (tx, at) => {
+            await this.#insert(tx, material, 'next', 'generated', at, Math.max(due, at + this.policy.publishLead));
+          });
+        }
+      }
+    }
+
+    for (const row of rows) {
+      if (row.state !== 'retiring' || row.retire_at === null || this.#clock.now() < Number(row.retire_at)) continue;
+      await step({ action: 'retired', kid: row.kid, alg: row.alg, use: row.use as KeyUse }, { action: 'key.retire', target: row.kid }, async (tx, at) => {
+        const result = await tx.updateTable('jwk_keys').set({ state: 'retired', retired_at: at }).where('kid', '=', row.kid).where('state', '=', 'retiring').executeTakeFirst();
+        if (Number(result.numUpdatedRows) !== 1) throw conflict(`key ${row.kid} is no longer retiring`);
+      });
+    }
+
+    if (version !== undefined) await this.#onChange(version);
+    return events;
+  }
+
+  async #add(material: KeyMaterial, state: KeyState, origin: string, actor: string, action: string): Promise<KeyInfo> {
+    const existing = await this.#store.db.selectFrom('jwk_keys').select('state').where('kid', '=', material.kid).executeTakeFirst();
+    if (existing) throw new KeygateError('duplicate_kid', `a key with kid ${material.kid} (the same key) already exists, in state ${existing.state}`);
+    const now = this.#clock.now();
+    const slot = { use: material.use, alg: material.alg };
+    try {
+      const { version } = await this.#change({ actor, action, target: material.kid, detail: { alg: material.alg, state } }, now, async (tx) => {
+        if (state === 'active') {
+          await this.#retireActive(tx, slot, now);
+        } else if (state === 'next') {
+          const next = await tx.selectFrom('jwk_keys').select('kid').where('use', '=', slot.use).where('alg', '=', slot.alg).where('state', '=', 'next').executeTakeFirst();
+          if (next) throw conflict(`${material.alg} already has a next key (${next.kid}); activate it with "keygate keys rotate --alg ${material.alg}" or revoke it first`);
+        }
+        await this.#insert(tx, material, state, origin, now, state === 'next' ? now + this.policy.publishLead : null);
+      });
+      await this.#onChange(version);
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new KeygateError('duplicate_kid', `a key with kid ${material.kid} (the same key) already exists`);
+      throw error;
+    }
+    return this.get(material.kid);
+  }
+
+  async #change<T>(record: { actor: string; action: string; target: string; detail?: Record<string, unknown> }, now: number, work: (tx: StoreTx) => Promise<T>) {
+    return this.#store.change(record, now, work);
+  }
+
+  async #insert(tx: StoreTx, material: KeyMaterial, state: KeyState, origin: string, now: number, activateAt: number | null = null): Promise<void> {
+    const row = { kid: material.kid, use: material.use, alg: material.alg };
+    await tx
+      .insertInto('jwk_keys')
+      .values({
+        kid: material.kid,
+        kty: material.kty,
+        alg: material.alg,
+        use: material.use,
+        crv: material.crv,
+        state,
+        public_jwk: material.publicJwk ? JSON.stringify(material.publicJwk) : null,
+        sealed_private: material.privateJwk ? await sealPrivateJwk(this.#masterKey, material.privateJwk, row) : null,
+        origin,
+        created_at: now,
+        activate_at: activateAt,
+        activated_at: state === 'active' ? now : null,
+        retiring_at: null,
+        retire_at: null,
+        retired_at: null,
+        revoked_at: null,
+        revoke_reason: null,
+      })
+      .execute();
+  }
+
+  /** Moves the slot's active key, if any, to retiring; returns its kid. */
+  async #retireActive(tx: StoreTx, slot: { use: string; alg: string }, now: number): Promise<string | null> {
+    const active = await tx.selectFrom('jwk_keys').select('kid').where('use', '=', slot.use).where('alg', '=', slot.alg).where('state', '=', 'active').executeTakeFirst();
+    if (!active) return null;
+    const result = await tx
+      .updateTable('jwk_keys')
+      .set({ state: 'retiring', retiring_at: now, retire_at: now + this.policy.tokenMaxTtl + RETIRE_GRACE_MS })
+      .where('kid', '=', active.kid)
+      .where('state', '=', 'active')
+      .executeTakeFirst();
+    if (Number(result.numUpdatedRows) !== 1) throw conflict(`the active ${slot.alg} key changed meanwhile`);
+    return active.kid;
+  }
+
+  async #promote(tx: StoreTx, kid: string, now: number): Promise<void> {
+    const result = await tx.updateTable('jwk_keys').set({ state: 'active', activated_at: now }).where('kid', '=', kid).where('state', '=', 'next').executeTakeFirst();
+    if (Number(result.numUpdatedRows) !== 1) throw conflict(`key ${kid} is no longer the next key`);
+  }
+
+  /** A new key like `row`: same algorithm, curve and RSA modulus length. */
+  #regenerate(row: KeyRow): Promise<KeyMaterial> {
+    return generateKey({ alg: row.alg, ...(row.crv ? { crv: row.crv } : {}), ...(rsaModulusLength(row) ? { modulusLength: rsaModulusLength(row) } : {}) });
+  }
+
+  async #slotRows(alg: string): Promise<KeyRow[]> {
+    return this.#store.db.selectFrom('jwk_keys').selectAll().where('alg', '=', alg).where('state', 'in', ['next', 'active']).execute();
+  }
+
+  async #row(kid: string): Promise<KeyRow> {
+    const row = await this.#store.db.selectFrom('jwk_keys').selectAll().where('kid', '=', kid).executeTakeFirst();
+    if (!row) throw new KeygateError('key_not_found', `no key has kid ${JSON.stringify(kid)}`);
+    return row;
+  }
+}

@@ -1,0 +1,73 @@
+import type { Dialect } from './store.js';
+import { sql, type Kysely } from 'kysely';
+import type { Migration, MigrationProvider } from 'kysely/migration';
+
+/**
+ * The one list of migrations, run in order on SQLite and PostgreSQL alike. Times are milliseconds since the
+ * epoch in bigint columns; JSON is stored as text so both dialects read it the same way.
+ */
+function migrations(dialect: Dialect): Record<string, Migration> {
+  return {
+  '0001_foundation': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('meta')
+        .addColumn('name', 'varchar(100)', (c) => c.primaryKey())
+        .addColumn('value', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('store_version')
+        .addColumn('id', 'integer', (c) => c.primaryKey())
+        .addColumn('version', 'bigint', (c) => c.notNull())
+        .execute();
+      await sql`insert into store_version (id, version) values (1, 1)`.execute(db);
+      await db.schema
+        .createTable('audit_log')
+        .addColumn('id', dialect === 'postgres' ? 'bigint' : 'integer', (c) =>
+          dialect === 'postgres' ? c.primaryKey().generatedByDefaultAsIdentity() : c.primaryKey().autoIncrement(),
+        )
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .addColumn('actor', 'varchar(200)', (c) => c.notNull())
+        .addColumn('action', 'varchar(100)', (c) => c.notNull())
+        .addColumn('target', 'varchar(300)', (c) => c.notNull())
+        .addColumn('detail', 'text')
+        .execute();
+      await db.schema
+        .createTable('leases')
+        .addColumn('name', 'varchar(100)', (c) => c.primaryKey())
+        .addColumn('holder', 'varchar(200)', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('jwk_keys')
+        .addColumn('kid', 'varchar(100)', (c) => c.primaryKey())
+        .addColumn('kty', 'varchar(10)', (c) => c.notNull())
+        .addColumn('alg', 'varchar(30)', (c) => c.notNull())
+        .addColumn('use', 'varchar(3)', (c) => c.notNull())
+        .addColumn('crv', 'varchar(10)')
+        .addColumn('state', 'varchar(10)', (c) => c.notNull())
+        .addColumn('public_jwk', 'text')
+        .addColumn('sealed_private', 'text')
+        .addColumn('origin', 'varchar(10)', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('activate_at', 'bigint')
+        .addColumn('activated_at', 'bigint')
+        .addColumn('retiring_at', 'bigint')
+        .addColumn('retire_at', 'bigint')
+        .addColumn('retired_at', 'bigint')
+        .addColumn('revoked_at', 'bigint')
+        .addColumn('revoke_reason', 'text')
+        .execute();
+      // At most one signing (or encrypting) key per algorithm, and one waiting to take over: enforced by the
+      // store itself, so two nodes racing to rotate cannot both win.
+      await sql`create unique index jwk_keys_one_active on jwk_keys (use, alg) where state = 'active'`.execute(db);
+      await sql`create unique index jwk_keys_one_next on jwk_keys (use, alg) where state = 'next'`.execute(db);
+      await db.schema.createIndex('jwk_keys_state').on('jwk_keys').column('state').execute();
+    },
+  },
+  };
+}
+
+export function migrationProvider(dialect: Dialect): MigrationProvider {
+  return { getMigrations: async () => migrations(dialect) };
+}

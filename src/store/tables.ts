@@ -1,0 +1,61 @@
+import type { Generated } from 'kysely';
+
+/** Key service: one row per JWK, its private part sealed under the master key. Owned by src/keys. */
+export interface JwkKeysTable {
+  kid: string;
+  kty: string;
+  alg: string;
+  use: string;
+  crv: string | null;
+  /** next | active | retiring | retired | revoked | trusted */
+  state: string;
+  /** Public members only (null for oct keys, which are never published). */
+  public_jwk: string | null;
+  /** The private JWK sealed as a JWE bound to this row; null for public keys imported to be trusted. */
+  sealed_private: string | null;
+  origin: string;
+  created_at: number;
+  activate_at: number | null;
+  activated_at: number | null;
+  retiring_at: number | null;
+  retire_at: number | null;
+  retired_at: number | null;
+  revoked_at: number | null;
+  revoke_reason: string | null;
+}
+
+/** Small named values: the master-key check, the admin token hash. */
+export interface MetaTable {
+  name: string;
+  value: string;
+}
+
+/** A monotonically increasing number, bumped by every committed change; the snapshot version. */
+export interface StoreVersionTable {
+  id: number;
+  version: number;
+}
+
+export interface AuditLogTable {
+  id: Generated<number>;
+  at: number;
+  actor: string;
+  action: string;
+  target: string;
+  detail: string | null;
+}
+
+/** Leader locks for background jobs: one holder at a time across all nodes sharing a store. */
+export interface LeasesTable {
+  name: string;
+  holder: string;
+  expires_at: number;
+}
+
+export interface Database {
+  jwk_keys: JwkKeysTable;
+  meta: MetaTable;
+  store_version: StoreVersionTable;
+  audit_log: AuditLogTable;
+  leases: LeasesTable;
+}
