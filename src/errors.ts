@@ -16,6 +16,8 @@ export const ERROR_STATUS = {
   decryption_failed: 400,
   unauthorized: 401,
   not_found: 404,
+  route_not_found: 404,
+  method_not_allowed: 405,
   key_not_found: 404,
   key_state_conflict: 409,
   no_active_key: 409,

@@ -1,0 +1,154 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { AdminClient, CliError } from './admin-client.js';
+
+interface KeyInfo {
+  kid: string;
+  alg: string;
+  use: string;
+  kty: string;
+  crv: string | null;
+  state: string;
+  origin: string;
+  published: boolean;
+  createdAt: string;
+  activatedAt: string | null;
+  retireAt: string | null;
+}
+
+export const KEYS_USAGE = `keygate keys — manage the key service of a running node
+
+  keygate keys list [--state S] [--use sig|enc] [--alg A] [--json]
+  keygate keys show <kid>
+  keygate keys create --alg A [--crv C] [--modulus-length N] [--state next|active]
+  keygate keys rotate --alg A
+  keygate keys revoke <kid> [--reason TEXT]
+  keygate keys import <file.json|file.pem> [--alg A] [--use sig|enc] [--state next|active] [--public]
+  keygate keys export <kid> [--format jwk|pem]
+
+Connection: --admin-url (KEYGATE_ADMIN_URL, default http://127.0.0.1:8081); the token from
+KEYGATE_ADMIN_TOKEN or <data-dir>/admin-token (--data-dir, KEYGATE_DATA_DIR, default ./data).`;
+
+const OPTIONS = {
+  'admin-url': { type: 'string' },
+  'data-dir': { type: 'string' },
+  state: { type: 'string' },
+  use: { type: 'string' },
+  alg: { type: 'string' },
+  crv: { type: 'string' },
+  'modulus-length': { type: 'string' },
+  reason: { type: 'string' },
+  format: { type: 'string' },
+  public: { type: 'boolean' },
+  json: { type: 'boolean' },
+} as const;
+
+function table(keys: KeyInfo[]): string {
+  const rows = [['KID', 'ALG', 'USE', 'STATE', 'PUBLISHED', 'CREATED', 'RETIRES']];
+  for (const k of keys) {
+    rows.push([k.kid, k.alg + (k.crv && k.kty !== 'EC' ? `/${k.crv}` : ''), k.use, k.state, k.published ? 'yes' : 'no', k.createdAt.slice(0, 19) + 'Z', k.retireAt ? k.retireAt.slice(0, 19) + 'Z' : '-']);
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+}
+
+function describe(k: KeyInfo): string {
+  return `${k.kid}  ${k.alg} ${k.use} ${k.state}`;
+}
+
+/** `keygate keys …`: each subcommand is one admin API call; output is a table, or JSON with --json. */
+export async function keysCommand(args: string[], env: NodeJS.ProcessEnv, out: (line: string) => void): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new CliError(`${(error as Error).message}\n\n${KEYS_USAGE}`, 2);
+  }
+  const { values, positionals } = parsed;
+  const [sub, target] = positionals;
+  const client = () => AdminClient.fromEnvironment(env, values);
+  const need = (what: string, value: string | undefined): string => {
+    if (!value) throw new CliError(`keygate keys ${sub} needs ${what}\n\n${KEYS_USAGE}`, 2);
+    return value;
+  };
+
+  switch (sub) {
+    case 'list': {
+      const query = new URLSearchParams();
+      for (const name of ['state', 'use', 'alg'] as const) if (values[name]) query.set(name, values[name]);
+      const { keys } = await client().request<{ keys: KeyInfo[] }>('GET', `/keys${query.size ? `?${query}` : ''}`);
+      out(values.json ? JSON.stringify(keys, null, 2) : table(keys));
+      return;
+    }
+    case 'show': {
+      out(JSON.stringify(await client().request('GET', `/keys/${encodeURIComponent(need('a kid', target))}`), null, 2));
+      return;
+    }
+    case 'create': {
+      const body: Record<string, unknown> = { alg: need('--alg', values.alg) };
+      if (values.crv) body.crv = values.crv;
+      if (values['modulus-length']) body.modulusLength = Number(values['modulus-length']);
+      if (values.state) body.state = values.state;
+      const key = await client().request<KeyInfo>('POST', '/keys', body);
+      out(values.json ? JSON.stringify(key, null, 2) : `created ${describe(key)}`);
+      return;
+    }
+    case 'rotate': {
+      const result = await client().request<{ activated: KeyInfo; retiring: KeyInfo | null }>('POST', '/keys/rotate', { alg: need('--alg', values.alg) });
+      out(values.json ? JSON.stringify(result, null, 2) : `activated ${describe(result.activated)}${result.retiring ? `\nretiring  ${describe(result.retiring)} until ${result.retiring.retireAt}` : ''}`);
+      return;
+    }
+    case 'revoke': {
+      const key = await client().request<KeyInfo>('POST', `/keys/${encodeURIComponent(need('a kid', target))}/revoke`, values.reason ? { reason: values.reason } : {});
+      out(values.json ? JSON.stringify(key, null, 2) : `revoked ${describe(key)}`);
+      return;
+    }
+    case 'import': {
+      const file = need('a file', target);
+      let text: string;
+      try {
+        text = readFileSync(file, 'utf8');
+      } catch (error) {
+        throw new CliError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+      }
+      const common: Record<string, unknown> = {};
+      if (values.alg) common.alg = values.alg;
+      if (values.use) common.use = values.use;
+      if (values.state) common.state = values.state;
+      if (values.public) common.publicOnly = true;
+      let bodies: Record<string, unknown>[];
+      if (text.trimStart().startsWith('-----BEGIN')) {
+        bodies = [{ pem: text, ...common }];
+      } else {
+        let json: unknown;
+        try {
+          json = JSON.parse(text);
+        } catch {
+          throw new CliError(`${file} is neither a PEM nor JSON`);
+        }
+        const set = (json as { keys?: unknown[] }).keys;
+        bodies = (Array.isArray(set) ? set : [json]).map((jwk) => ({ jwk, ...common }));
+      }
+      const admin = client();
+      for (const [i, body] of bodies.entries()) {
+        if (bodies.length > 1) out(`[${i + 1}/${bodies.length}] importing`);
+        const key = await admin.request<KeyInfo>('POST', '/keys/import', body);
+        out(`imported ${describe(key)}`);
+      }
+      return;
+    }
+    case 'export': {
+      const format = values.format ?? 'jwk';
+      if (format !== 'jwk' && format !== 'pem') throw new CliError('--format must be jwk or pem', 2);
+      const exported = await client().request<unknown>('GET', `/keys/${encodeURIComponent(need('a kid', target))}/public?format=${format}`);
+      out(typeof exported === 'string' ? exported.trimEnd() : JSON.stringify(exported, null, 2));
+      return;
+    }
+    case undefined:
+    case 'help':
+      out(KEYS_USAGE);
+      return;
+    default:
+      throw new CliError(`unknown command "keygate keys ${sub}"\n\n${KEYS_USAGE}`, 2);
+  }
+}

@@ -1,0 +1,90 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { SETTING_FLAGS, SettingsError, loadSettings } from '../config/settings.js';
+import { KeygateError } from '../errors.js';
+import { KEYGATE_VERSION, PortError, startGateway } from '../gateway.js';
+import { MasterKeyError, newMasterKeyText } from '../keys/index.js';
+import { createLogger } from '../observe/logger.js';
+import { CliError } from './admin-client.js';
+import { KEYS_USAGE, keysCommand } from './keys-command.js';
+
+const USAGE = `keygate ${KEYGATE_VERSION} — an AI & API gateway built around a JSON Web Key service
+
+  keygate start [--proxy-port N] [--admin-port N] [--data-dir DIR] [--database-url URL] …
+  keygate keys <list|show|create|rotate|revoke|import|export> …   (keygate keys help)
+  keygate master-key        print a new master key for KEYGATE_MASTER_KEY
+  keygate version
+
+Every start flag has a KEYGATE_* variable; docs/settings.md lists them all.
+Start flags: ${SETTING_FLAGS.map((f) => `--${f}`).join(' ')}`;
+
+async function start(args: string[]): Promise<void> {
+  let flags: Record<string, string | undefined>;
+  try {
+    const options = Object.fromEntries(SETTING_FLAGS.map((f) => [f, { type: 'string' as const }]));
+    flags = parseArgs({ args, options, strict: true, allowPositionals: false }).values as Record<string, string | undefined>;
+  } catch (error) {
+    throw new SettingsError((error as Error).message.split('\n')[0] ?? 'bad flag');
+  }
+  const settings = loadSettings(process.env, flags);
+  const logger = createLogger(settings.logLevel);
+  const gateway = await startGateway(settings, { logger });
+
+  let signals = 0;
+  const shutdown = (signal: string) => {
+    signals += 1;
+    if (signals > 1) {
+      logger.warn({ signal }, 'second signal: exiting without waiting');
+      process.exit(1);
+    }
+    logger.info({ signal }, 'shutting down: finishing in-flight requests');
+    gateway.stop().then(
+      () => process.exit(0),
+      (error: Error) => {
+        logger.error({ err: { message: error.message } }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'start':
+      return start(rest);
+    case 'keys':
+      return keysCommand(rest, process.env, (line) => console.log(line));
+    case 'master-key':
+      console.log(newMasterKeyText());
+      return;
+    case 'version':
+    case '--version':
+      console.log(KEYGATE_VERSION);
+      return;
+    case undefined:
+    case 'help':
+    case '--help':
+      console.log(USAGE);
+      if (command === undefined) console.log(`\n${KEYS_USAGE}`);
+      return;
+    default:
+      throw new CliError(`unknown command "${command}"\n\n${USAGE}`, 2);
+  }
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  // One clear line, no stack: these are the user's to fix (a setting, a port, the master key, the store).
+  if (error instanceof SettingsError || error instanceof CliError) {
+    console.error(`keygate: ${error.message}`);
+    process.exit(error instanceof CliError ? error.exitCode : 2);
+  }
+  if (error instanceof MasterKeyError || error instanceof PortError || error instanceof KeygateError) {
+    console.error(`keygate: ${error.message}`);
+    process.exit(1);
+  }
+  console.error('keygate: unexpected failure:', error);
+  process.exit(1);
+});

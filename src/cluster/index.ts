@@ -1,0 +1,2 @@
+export { ChangeNotices, type ChangeListener } from './change-notices.js';
+export { LeaderLease } from './leader-lease.js';

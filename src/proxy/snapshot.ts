@@ -1,0 +1,31 @@
+import type { KeySnapshot } from '../keys/index.js';
+
+/**
+ * Everything the data plane reads, compiled once per change and never mutated: a request reads the snapshot
+ * that was current when it arrived and finishes on it, even if a newer one is swapped in meanwhile.
+ */
+export interface Snapshot {
+  readonly version: number;
+  readonly builtAt: number;
+  readonly keys: KeySnapshot;
+  /** `Cache-Control: max-age` for the JWKS, in seconds. */
+  readonly jwksMaxAgeSeconds: number;
+}
+
+/** Holds the current snapshot; `swap` replaces it atomically (one reference assignment). */
+export class SnapshotHolder {
+  #current: Snapshot;
+
+  constructor(initial: Snapshot) {
+    this.#current = initial;
+  }
+
+  get current(): Snapshot {
+    return this.#current;
+  }
+
+  swap(next: Snapshot): void {
+    // Never go back: a slow compile of an older version must not replace a newer one.
+    if (next.version >= this.#current.version) this.#current = next;
+  }
+}
