@@ -138,6 +138,7 @@ async function startOnStore(settings: Settings, options: StartOptions, store: St
   const snapshotHolder = holder;
   const dataPlane: Server = createDataPlane(snapshotHolder);
   const startedAt = clock.now();
+  let stopping: Promise<void> | undefined;
   let admin: FastifyInstance | undefined;
   try {
     admin = await createAdminServer({
@@ -148,6 +149,7 @@ async function startOnStore(settings: Settings, options: StartOptions, store: St
       keySnapshot: () => snapshotHolder.current.keys,
       clock,
       tokenMaxTtlSeconds: Math.floor(settings.tokenMaxTtl / 1000),
+      closing: () => stopping !== undefined,
       status: () => ({
         status: 'ok',
         version: KEYGATE_VERSION,
@@ -187,7 +189,6 @@ async function startOnStore(settings: Settings, options: StartOptions, store: St
     logger.info({ file: adminToken.file }, `admin API token ${adminToken.generated ? 'written to' : 'read from'} ${adminToken.file} (owner-only); send it as "Authorization: Bearer <token>"`);
   }
 
-  let stopping: Promise<void> | undefined;
   return {
     proxyUrl,
     adminUrl,

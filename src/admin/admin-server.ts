@@ -11,6 +11,8 @@ export interface AdminServerOptions extends KeyRoutesContext {
   token: AdminToken;
   version: string;
   status: () => Record<string, unknown>;
+  /** True once shutdown began: responses then close their connection so the port can drain. */
+  closing: () => boolean;
 }
 
 const PUBLIC_PATHS = new Set(['/status', '/openapi.json']);
@@ -50,6 +52,10 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Fa
       reply.header('www-authenticate', 'Bearer realm="keygate-admin"');
       throw new KeygateError('unauthorized', 'send the admin token as "Authorization: Bearer <token>" (KEYGATE_ADMIN_TOKEN, or the file named in the start log)');
     }
+  });
+
+  app.addHook('onSend', async (_request, reply) => {
+    if (options.closing()) reply.header('connection', 'close');
   });
 
   app.addHook('onResponse', async (request, reply) => {

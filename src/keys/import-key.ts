@@ -64,6 +64,9 @@ async function pemToJwk(pem: string, alg: string | undefined): Promise<JWK> {
   if (/^-----BEGIN (RSA|EC) PRIVATE KEY-----/.test(text)) {
     throw invalid('PKCS#1/SEC1 PEM keys are not accepted; convert with "openssl pkcs8 -topk8 -nocrypt -in key.pem" and import the result');
   }
+  if (text.startsWith('-----BEGIN RSA PUBLIC KEY-----')) {
+    throw invalid('PKCS#1 PEM public keys are not accepted; convert with "openssl rsa -RSAPublicKey_in -in key.pem -pubout" and import the result');
+  }
   throw invalid('"pem" must be a PKCS#8 private key, an SPKI public key or an X.509 certificate');
 }
 
