@@ -64,7 +64,8 @@ async function startOnStore(settings: Settings, options: StartOptions, store: St
   managedSlots.push({ use: 'enc', alg: 'ECDH-ES', crv: 'P-256' });
 
   const cache = new Map<string, LoadedKey>();
-  let holder: SnapshotHolder | undefined;
+  // Set once the first snapshot is compiled; changes announced before that (first-start keys) need no swap.
+  let holder: SnapshotHolder | undefined = undefined;
   let compiling: Promise<void> | undefined;
   let wanted = 0;
 

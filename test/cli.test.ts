@@ -1,0 +1,101 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runKeygate, startKeygate, type RunningKeygate } from './keygate-process.js';
+
+describe('keygate keys, against a running node', () => {
+  let node: RunningKeygate;
+  let env: Record<string, string>;
+  const keygate = (...args: string[]) => runKeygate(args, env);
+
+  beforeAll(async () => {
+    node = await startKeygate();
+    env = { KEYGATE_DATA_DIR: node.dataDir, KEYGATE_ADMIN_URL: node.adminUrl };
+  });
+  afterAll(async () => {
+    await node?.stop();
+  });
+
+  const jwksKids = async () => ((await (await fetch(`${node.proxyUrl}/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string }> }).keys.map((k) => k.kid);
+
+  it('list prints a table of the keys with their state', async () => {
+    const result = await keygate('keys', 'list');
+    expect(result.code).toBe(0);
+    const lines = result.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^KID\s+ALG\s+USE\s+STATE\s+PUBLISHED/);
+    expect(lines.slice(1).map((l) => l.split(/\s+/).slice(1, 4).join(' ')).sort()).toEqual(['ECDH-ES enc active', 'ES256 sig active', 'RS256 sig active']);
+  });
+
+  it('list --json prints the keys as JSON', async () => {
+    const result = await keygate('keys', 'list', '--json', '--use', 'enc');
+    expect(JSON.parse(result.stdout)).toEqual([expect.objectContaining({ alg: 'ECDH-ES', use: 'enc', state: 'active' })]);
+  });
+
+  it('create publishes a next key, rotate makes it active', async () => {
+    const created = await keygate('keys', 'create', '--alg', 'EdDSA');
+    expect(created.code).toBe(0);
+    const kid = /^created (\S+)\s+EdDSA sig next$/m.exec(created.stdout)?.[1];
+    expect(kid).toBeDefined();
+    expect(await jwksKids()).toContain(kid);
+    const rotated = await keygate('keys', 'rotate', '--alg', 'EdDSA');
+    expect(rotated.code).toBe(0);
+    expect(rotated.stdout).toContain(`activated ${kid}  EdDSA sig active`);
+  });
+
+  it('revoke takes the key out of the JWKS', async () => {
+    const [kid] = (JSON.parse((await keygate('keys', 'list', '--json', '--alg', 'RS256')).stdout) as Array<{ kid: string }>).map((k) => k.kid);
+    const result = await keygate('keys', 'revoke', kid!, '--reason', 'test');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`revoked ${kid}`);
+    expect(await jwksKids()).not.toContain(kid);
+  });
+
+  it('import reads a PEM file and a JWK Set file, and export gives the public key back', async () => {
+    const dir = join(node.dataDir, '..');
+    const pemFile = join(dir, 'key.pem');
+    writeFileSync(pemFile, generateKeyPairSync('ec', { namedCurve: 'P-521' }).privateKey.export({ format: 'pem', type: 'pkcs8' }));
+    const fromPem = await keygate('keys', 'import', pemFile, '--alg', 'ES512');
+    expect(fromPem.code).toBe(0);
+    const kid = /^imported (\S+)\s+ES512 sig next$/m.exec(fromPem.stdout)?.[1];
+    expect(kid).toBeDefined();
+
+    const setFile = join(dir, 'set.json');
+    const jwk = (curve: string) => ({ ...generateKeyPairSync('ec', { namedCurve: curve }).publicKey.export({ format: 'jwk' }), alg: 'ECDH-ES', use: 'enc' });
+    writeFileSync(setFile, JSON.stringify({ keys: [jwk('P-256'), jwk('P-384')] }));
+    const fromSet = await keygate('keys', 'import', setFile, '--public');
+    expect(fromSet.code).toBe(0);
+    expect(fromSet.stdout).toContain('[2/2] importing');
+    expect(fromSet.stdout.match(/ECDH-ES enc trusted/g)).toHaveLength(2);
+
+    const exported = await keygate('keys', 'export', kid!, '--format', 'pem');
+    expect(exported.stdout).toMatch(/^-----BEGIN PUBLIC KEY-----/);
+    const asJwk = JSON.parse((await keygate('keys', 'export', kid!)).stdout) as Record<string, string>;
+    expect(asJwk).toMatchObject({ kid, kty: 'EC', crv: 'P-521', alg: 'ES512' });
+    expect(asJwk).not.toHaveProperty('d');
+  });
+
+  it('reports an admin API error as one line with its code, and exits 1', async () => {
+    const result = await keygate('keys', 'revoke', 'no-such-kid');
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim()).toBe('keygate: key_not_found: no key has kid "no-such-kid"');
+  });
+
+  it('says how to give the token when there is none', async () => {
+    const result = await runKeygate(['keys', 'list'], { KEYGATE_DATA_DIR: join(node.dataDir, 'nowhere'), KEYGATE_ADMIN_URL: node.adminUrl });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('set KEYGATE_ADMIN_TOKEN');
+  });
+
+  it('says when no node answers at the admin URL', async () => {
+    const result = await runKeygate(['keys', 'list'], { KEYGATE_ADMIN_TOKEN: 'x', KEYGATE_ADMIN_URL: 'http://127.0.0.1:9' });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('cannot reach the admin API at http://127.0.0.1:9');
+  });
+
+  it('refuses an unknown subcommand with usage and exit code 2', async () => {
+    const result = await keygate('keys', 'frobnicate');
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('unknown command "keygate keys frobnicate"');
+  });
+});
