@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { formatDuration, parseDuration } from './duration.js';
+import { SettingsError, loadSettings } from './settings.js';
+
+describe('settings', () => {
+  it('default to the embedded store in ./data, proxy port 8080 and admin port 8081 on loopback', () => {
+    const s = loadSettings({});
+    expect(s).toMatchObject({ proxyPort: 8080, adminPort: 8081, adminHost: '127.0.0.1', signingAlg: 'ES256', keyRotationInterval: 30 * 86_400_000, keyPublishLead: 86_400_000 });
+    expect(s.dataDir).toMatch(/\/data$/);
+    expect(s.databaseUrl).toBe(`sqlite:${s.dataDir}/keygate.db`);
+  });
+
+  it('take flags over environment variables', () => {
+    expect(loadSettings({ KEYGATE_PROXY_PORT: '9000' }, { 'proxy-port': '9100' }).proxyPort).toBe(9100);
+  });
+
+  it('read durations in s, m, h and d', () => {
+    const s = loadSettings({ KEYGATE_KEY_ROTATION_INTERVAL: '7d', KEYGATE_KEY_PUBLISH_LEAD: '12h', KEYGATE_JWKS_MAX_AGE: '5m', KEYGATE_SYNC_INTERVAL: '500ms' });
+    expect([s.keyRotationInterval, s.keyPublishLead, s.jwksMaxAge, s.syncInterval]).toEqual([7 * 86_400_000, 12 * 3_600_000, 300_000, 500]);
+  });
+
+  it('refuse a secret given as a flag, since flags show in the process list', () => {
+    expect(() => loadSettings({}, { 'master-key': 'x' })).toThrow('unknown flag --master-key');
+  });
+
+  it('never print a database password in an error', () => {
+    expect(() => loadSettings({ KEYGATE_DATABASE_URL: 'mysql://user:hunter2@db/x' })).toThrow(SettingsError);
+    try {
+      loadSettings({ KEYGATE_DATABASE_URL: 'mysql://user:hunter2@db/x' });
+    } catch (error) {
+      expect((error as Error).message).not.toContain('hunter2');
+    }
+  });
+
+  it('require the rotation interval to exceed the publication lead', () => {
+    expect(() => loadSettings({ KEYGATE_KEY_ROTATION_INTERVAL: '1d', KEYGATE_KEY_PUBLISH_LEAD: '1d' })).toThrow('KEYGATE_KEY_PUBLISH_LEAD must be shorter than KEYGATE_KEY_ROTATION_INTERVAL');
+  });
+});
+
+describe('durations', () => {
+  it.each([
+    ['90s', 90_000],
+    ['15m', 900_000],
+    ['1h', 3_600_000],
+    ['30d', 2_592_000_000],
+    ['250ms', 250],
+  ])('%s is %i ms', (text, ms) => {
+    expect(parseDuration(text)).toBe(ms);
+    expect(parseDuration(formatDuration(ms))).toBe(ms);
+  });
+
+  it.each(['', '10', 'd', '1.5h', '-1h', '1w'])('%j is not a duration', (text) => {
+    expect(parseDuration(text)).toBeUndefined();
+  });
+});
