@@ -14,7 +14,9 @@ export interface JwksDocument {
  * node serving the same keys serves the same bytes and the same ETag.
  */
 export function buildJwks(publicKeys: readonly JWK[]): JwksDocument {
-  const keys = [...publicKeys].sort((a, b) => (a.use === b.use ? String(a.kid).localeCompare(String(b.kid)) : a.use === 'sig' ? -1 : 1));
+  // Code-point order, not localeCompare: a node's locale must not change the bytes it serves.
+  const byKid = (a: JWK, b: JWK): number => (String(a.kid) < String(b.kid) ? -1 : String(a.kid) > String(b.kid) ? 1 : 0);
+  const keys = [...publicKeys].sort((a, b) => (a.use === b.use ? byKid(a, b) : a.use === 'sig' ? -1 : 1));
   const body = Buffer.from(JSON.stringify({ keys }));
   const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 32)}"`;
   return { keys, body, etag };

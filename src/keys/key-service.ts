@@ -47,19 +47,34 @@ export interface KeyServiceOptions {
 
 export type NewKeyState = 'next' | 'active';
 
+/** One conditional change of the schedule; a step another node already took is skipped, not an error. */
+type ScheduleStep = (event: KeyEvent, record: { action: string; target: string }, work: (tx: StoreTx, now: number) => Promise<void>) => Promise<void>;
+
 function isUniqueViolation(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
+/** A unique violation on the kid itself (the same key twice), as opposed to the one-active/one-next indexes. */
+function isDuplicateKid(error: unknown): boolean {
+  const e = error as { code?: unknown; constraint?: unknown; message?: unknown };
+  if (e.code === '23505') return e.constraint === 'jwk_keys_pkey';
+  return e.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || (e.code === 'SQLITE_CONSTRAINT_UNIQUE' && /jwk_keys\.kid\b/.test(String(e.message)));
 }
 
 function conflict(message: string): KeygateError {
   return new KeygateError('key_state_conflict', message);
 }
 
+/** Modulus lengths generateKey makes; an imported key may have any length of at least 2048 bits. */
+const GENERATED_RSA_LENGTHS = [2048, 3072, 4096];
+
+/** The modulus length for a key replacing `row`: the smallest generated length no shorter than the row's own. */
 function rsaModulusLength(row: KeyRow): number | undefined {
   if (row.kty !== 'RSA' || !row.public_jwk) return undefined;
   const n = (JSON.parse(row.public_jwk) as { n: string }).n;
-  return Buffer.from(n, 'base64url').length * 8;
+  const bits = Buffer.from(n, 'base64url').length * 8;
+  return GENERATED_RSA_LENGTHS.find((length) => length >= bits) ?? Math.max(...GENERATED_RSA_LENGTHS);
 }
 
 /**
@@ -153,7 +168,8 @@ export class KeyService {
 
   /**
    * Revokes a key: it leaves the JWKS, and stops verifying and decrypting, as soon as this call returns. An active
-   * key in a slot that must always sign is replaced at once (by the next key if there is one).
+   * key is replaced at once, by the next key if there is one, else by a new key of the same kind, so signing
+   * and encrypting with that algorithm never stop.
    */
   async revoke(kid: string, reason: string | undefined, actor: string): Promise<KeyInfo> {
     const row = await this.#row(kid);
@@ -187,7 +203,7 @@ export class KeyService {
   async runSchedule(actor = 'scheduler'): Promise<KeyEvent[]> {
     const events: KeyEvent[] = [];
     let version: number | undefined;
-    const step = async (event: KeyEvent, record: { action: string; target: string }, work: (tx: StoreTx, now: number) => Promise<void>) => {
+    const step: ScheduleStep = async (event, record, work) => {
       const now = this.#clock.now();
       try {
         const done = await this.#store.change({ actor, ...record }, now, (tx) => work(tx, now));
@@ -203,33 +219,13 @@ export class KeyService {
     for (const slot of this.policy.managedSlots) slots.set(`${slot.use}:${slot.alg}`, slot);
     for (const row of rows) if (row.sealed_private && row.state !== 'retiring') slots.set(`${row.use}:${row.alg}`, { use: row.use as KeyUse, alg: row.alg });
 
+    const failures: Error[] = [];
     for (const slot of slots.values()) {
-      const inSlot = rows.filter((r) => r.use === slot.use && r.alg === slot.alg);
-      const active = inSlot.find((r) => r.state === 'active');
-      const next = inSlot.find((r) => r.state === 'next');
-      const now = this.#clock.now();
-      if (!active && !next) {
-        const material = await generateKey({ alg: slot.alg, crv: slot.crv });
-        await step({ action: 'created', kid: material.kid, alg: slot.alg, use: slot.use }, { action: 'key.bootstrap', target: material.kid }, async (tx, at) => {
-          await this.#insert(tx, material, 'active', 'generated', at);
-        });
-        continue;
-      }
-      if (next && (!active || now >= (next.activate_at ?? 0))) {
-        await step({ action: 'activated', kid: next.kid, alg: slot.alg, use: slot.use }, { action: 'key.activate', target: next.kid }, async (tx, at) => {
-          await this.#retireActive(tx, slot, at);
-          await this.#promote(tx, next.kid, at);
-        });
-        continue;
-      }
-      if (active && !next && active.sealed_private) {
-        const due = Number(active.activated_at ?? active.created_at) + this.policy.rotationInterval;
-        if (now >= due - this.policy.publishLead) {
-          const material = await this.#regenerate(active);
-          await step({ action: 'created', kid: material.kid, alg: slot.alg, use: slot.use }, { action: 'key.publish_next', target: material.kid }, async (tx, at) => {
-            await this.#insert(tx, material, 'next', 'generated', at, Math.max(due, at + this.policy.publishLead));
-          });
-        }
+      try {
+        await this.#scheduleSlot(slot, rows, step);
+      } catch (error) {
+        // One slot's failure must not stop rotation and retirement of the others.
+        failures.push(error as Error);
       }
     }
 
@@ -242,7 +238,40 @@ export class KeyService {
     }
 
     if (version !== undefined) await this.#onChange(version);
+    if (failures.length > 0) throw new AggregateError(failures, `key rotation failed for ${failures.length} slot(s): ${failures.map((f) => f.message).join('; ')}`);
     return events;
+  }
+
+  /** One slot's share of the schedule: bootstrap, publish the next key ahead of time, or activate it when due. */
+  async #scheduleSlot(slot: KeySlot, rows: KeyRow[], step: ScheduleStep): Promise<void> {
+    const inSlot = rows.filter((r) => r.use === slot.use && r.alg === slot.alg);
+    const active = inSlot.find((r) => r.state === 'active');
+    const next = inSlot.find((r) => r.state === 'next');
+    const now = this.#clock.now();
+    if (!active && !next) {
+      const material = await generateKey({ alg: slot.alg, crv: slot.crv });
+      await step({ action: 'created', kid: material.kid, alg: slot.alg, use: slot.use }, { action: 'key.bootstrap', target: material.kid }, async (tx, at) => {
+        await this.#insert(tx, material, 'active', 'generated', at);
+      });
+      return;
+    }
+    // A next key signs only once it has been published for its lead, even in a slot with no active key.
+    if (next && now >= Number(next.activate_at ?? 0)) {
+      await step({ action: 'activated', kid: next.kid, alg: slot.alg, use: slot.use }, { action: 'key.activate', target: next.kid }, async (tx, at) => {
+        await this.#retireActive(tx, slot, at);
+        await this.#promote(tx, next.kid, at);
+      });
+      return;
+    }
+    if (active && !next && active.sealed_private) {
+      const due = Number(active.activated_at ?? active.created_at) + this.policy.rotationInterval;
+      if (now >= due - this.policy.publishLead) {
+        const material = await this.#regenerate(active);
+        await step({ action: 'created', kid: material.kid, alg: slot.alg, use: slot.use }, { action: 'key.publish_next', target: material.kid }, async (tx, at) => {
+          await this.#insert(tx, material, 'next', 'generated', at, Math.max(due, at + this.policy.publishLead));
+        });
+      }
+    }
   }
 
   async #add(material: KeyMaterial, state: KeyState, origin: string, actor: string, action: string): Promise<KeyInfo> {
@@ -262,7 +291,8 @@ export class KeyService {
       });
       await this.#onChange(version);
     } catch (error) {
-      if (isUniqueViolation(error)) throw new KeygateError('duplicate_kid', `a key with kid ${material.kid} (the same key) already exists`);
+      if (isDuplicateKid(error)) throw new KeygateError('duplicate_kid', `a key with kid ${material.kid} (the same key) already exists`);
+      if (isUniqueViolation(error)) throw conflict(`${material.alg} already has a ${state} key (created meanwhile); list the keys and try again`);
       throw error;
     }
     return this.get(material.kid);

@@ -70,7 +70,8 @@ export async function compileKeySnapshot(
       verificationKeys.set(key.kid, key);
       if (state === 'active' && key.privateKey) signingKeys.set(key.alg, key);
     } else {
-      if (state === 'active' || (state === 'trusted' && !encryptionKeys.has(key.alg))) encryptionKeys.set(key.alg, key);
+      // Only the gateway's own active key is a default target; a trusted outside key is used only when named.
+      if (state === 'active') encryptionKeys.set(key.alg, key);
       if (key.privateKey) decryptionKeys.set(key.kid, key);
     }
   }

@@ -91,6 +91,14 @@ function createStore(db: Kysely<Database>, dialect: Dialect): Store {
     dialect,
     async change(record, at, work) {
       return db.transaction().execute(async (tx) => {
+        // Write first: the version row is the store's change lock. Every change serializes on it, and on SQLite a
+        // transaction that begins with a write never works from a snapshot another process has since replaced.
+        const row = await tx
+          .updateTable('store_version')
+          .set((eb) => ({ version: eb('version', '+', 1) }))
+          .where('id', '=', 1)
+          .returning('version')
+          .executeTakeFirstOrThrow();
         const result = await work(tx);
         await tx
           .insertInto('audit_log')
@@ -102,12 +110,6 @@ function createStore(db: Kysely<Database>, dialect: Dialect): Store {
             detail: record.detail ? JSON.stringify(record.detail) : null,
           })
           .execute();
-        const row = await tx
-          .updateTable('store_version')
-          .set((eb) => ({ version: eb('version', '+', 1) }))
-          .where('id', '=', 1)
-          .returning('version')
-          .executeTakeFirstOrThrow();
         return { result, version: Number(row.version) };
       });
     },
