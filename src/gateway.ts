@@ -8,7 +8,10 @@ import { ChangeNotices, LeaderLease } from './cluster/index.js';
 import { ensureDataDir, type Settings } from './config/settings.js';
 import { KeyService, compileKeySnapshot, loadMasterKey, type KeySlot, type LoadedKey } from './keys/index.js';
 import type { Logger } from './observe/logger.js';
+import { compileProxySnapshot } from './proxy/compile-proxy.js';
 import { createDataPlane } from './proxy/data-plane.js';
+import { ProxyConfigService } from './proxy/proxy-config-service.js';
+import { ServiceRegistry } from './proxy/service-registry.js';
 import { closeGracefully, listen } from './proxy/http-server.js';
 import { SnapshotHolder, type Snapshot } from './proxy/snapshot.js';
 import { openStore, redactDatabaseUrl, type Store } from './store/index.js';
@@ -19,6 +22,7 @@ export interface Gateway {
   readonly proxyUrl: string;
   readonly adminUrl: string;
   readonly keys: KeyService;
+  readonly config: ProxyConfigService;
   readonly store: Store;
   /** The snapshot this node serves right now. */
   snapshot(): Snapshot;
@@ -33,8 +37,10 @@ export interface Gateway {
 export interface StartOptions {
   logger: Logger;
   clock?: Clock;
-  /** Timers for rotation and sync; tests that drive the clock by hand turn them off. */
+  /** Timers for rotation, sync and health checks; tests that drive the clock by hand turn them off. */
   timers?: boolean;
+  /** A config file (already validated) applied before the ports open: `keygate start --config`. */
+  configFile?: unknown;
 }
 
 /**
@@ -69,10 +75,12 @@ async function startOnStore(settings: Settings, options: StartOptions, store: St
   let compiling: Promise<void> | undefined;
   let wanted = 0;
 
+  const registry = new ServiceRegistry({ healthChecks: options.timers !== false, closeAfter: settings.shutdownGrace });
   const compile = async (): Promise<Snapshot> => {
     const version = await store.version();
     const keys = await compileKeySnapshot(await keyService.rows(), { masterKey: master.key, defaultSigningAlg: settings.signingAlg, cache });
-    return { version, builtAt: clock.now(), keys, jwksMaxAgeSeconds: Math.floor(settings.jwksMaxAge / 1000) };
+    const proxy = compileProxySnapshot(await proxyConfig.read(), registry);
+    return { version, builtAt: clock.now(), keys, proxy, jwksMaxAgeSeconds: Math.floor(settings.jwksMaxAge / 1000) };
   };
 
   /** Recompiles until this node serves at least `version`; concurrent requests share one compile at a time. */
@@ -114,6 +122,12 @@ async function startOnStore(settings: Settings, options: StartOptions, store: St
     onChange: (version) => notices.announce(version),
   });
 
+  const proxyConfig = new ProxyConfigService(store, clock, (version) => notices.announce(version));
+  if (options.configFile !== undefined) {
+    const applied = await proxyConfig.apply(options.configFile, 'config-file');
+    logger.info(applied, 'config file applied');
+  }
+
   const scheduleEvery = Math.min(60_000, Math.floor(settings.keyPublishLead / 4));
   const lease = new LeaderLease(store, 'keys.rotation', scheduleEvery * 3, clock);
   const runSchedule = async (): Promise<void> => {
@@ -147,6 +161,7 @@ async function startOnStore(settings: Settings, options: StartOptions, store: St
       token: adminToken,
       version: KEYGATE_VERSION,
       keys: keyService,
+      proxyConfig,
       keySnapshot: () => snapshotHolder.current.keys,
       clock,
       tokenMaxTtlSeconds: Math.floor(settings.tokenMaxTtl / 1000),
@@ -194,6 +209,7 @@ async function startOnStore(settings: Settings, options: StartOptions, store: St
     proxyUrl,
     adminUrl,
     keys: keyService,
+    config: proxyConfig,
     store,
     snapshot: () => snapshotHolder.current,
     runSchedule,
@@ -204,6 +220,7 @@ async function startOnStore(settings: Settings, options: StartOptions, store: St
         notices.stop();
         await Promise.all([closeGracefully(dataPlane, settings.shutdownGrace), admin!.close()]);
         await compiling?.catch(() => undefined);
+        await registry.closeAll();
         await lease.release().catch(() => undefined);
         await store.close();
         logger.info('keygate stopped');

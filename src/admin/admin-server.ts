@@ -4,9 +4,10 @@ import type { Logger } from 'pino';
 import { KeygateError } from '../errors.js';
 import type { AdminToken } from './admin-token.js';
 import { ErrorSchema, KeyInfoSchema, PublicJwkSchema } from './schemas.js';
+import { registerConfigRoutes, type ConfigRoutesContext } from './config-routes.js';
 import { registerKeyRoutes, type KeyRoutesContext } from './key-routes.js';
 
-export interface AdminServerOptions extends KeyRoutesContext {
+export interface AdminServerOptions extends KeyRoutesContext, ConfigRoutesContext {
   logger: Logger;
   token: AdminToken;
   version: string;
@@ -87,6 +88,7 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Fa
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   registerKeyRoutes(app, options);
+  registerConfigRoutes(app, options);
   await app.ready();
   return app;
 }

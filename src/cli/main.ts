@@ -6,11 +6,13 @@ import { KEYGATE_VERSION, PortError, startGateway } from '../gateway.js';
 import { MasterKeyError, newMasterKeyText } from '../keys/index.js';
 import { createLogger } from '../observe/logger.js';
 import { CliError } from './admin-client.js';
+import { CONFIG_USAGE, configCommand, readConfigFile } from './config-command.js';
 import { KEYS_USAGE, keysCommand } from './keys-command.js';
 
 const USAGE = `keygate ${KEYGATE_VERSION} — an AI & API gateway built around a JSON Web Key service
 
-  keygate start [--proxy-port N] [--admin-port N] [--data-dir DIR] [--database-url URL] …
+  keygate start [--config keygate.yaml] [--proxy-port N] [--admin-port N] [--data-dir DIR] [--database-url URL] …
+${CONFIG_USAGE.replace(/^/gm, '  ')}
   keygate keys <list|show|create|rotate|revoke|import|export> …   (keygate keys help)
   keygate master-key        print a new master key for KEYGATE_MASTER_KEY
   keygate version
@@ -21,14 +23,16 @@ Start flags: ${SETTING_FLAGS.map((f) => `--${f}`).join(' ')}`;
 async function start(args: string[]): Promise<void> {
   let flags: Record<string, string | undefined>;
   try {
-    const options = Object.fromEntries(SETTING_FLAGS.map((f) => [f, { type: 'string' as const }]));
+    const options = Object.fromEntries([...SETTING_FLAGS, 'config'].map((f) => [f, { type: 'string' as const }]));
     flags = parseArgs({ args, options, strict: true, allowPositionals: false }).values as Record<string, string | undefined>;
   } catch (error) {
     throw new SettingsError((error as Error).message.split('\n')[0] ?? 'bad flag');
   }
-  const settings = loadSettings(process.env, flags);
+  const { config: configPath, ...settingFlags } = flags;
+  const settings = loadSettings(process.env, settingFlags);
+  const configFile = configPath === undefined ? undefined : readConfigFile(configPath);
   const logger = createLogger(settings.logLevel);
-  const gateway = await startGateway(settings, { logger });
+  const gateway = await startGateway(settings, { logger, configFile });
 
   let signals = 0;
   const shutdown = (signal: string) => {
@@ -57,6 +61,10 @@ async function main(argv: string[]): Promise<void> {
       return start(rest);
     case 'keys':
       return keysCommand(rest, process.env, (line) => console.log(line));
+    case 'apply':
+    case 'export':
+    case 'validate':
+      return configCommand(command, rest, process.env, (line) => console.log(line));
     case 'master-key':
       console.log(newMasterKeyText());
       return;

@@ -1,9 +1,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { errorBody } from '../errors.js';
 import { ifNoneMatchHits } from '../keys/index.js';
+import { forward, sendError as sendProxyError } from './proxy-handler.js';
 import type { SnapshotHolder } from './snapshot.js';
+import { proxyUpgrade } from './websocket.js';
 
 export const JWKS_PATH = '/.well-known/jwks.json';
+export const STATUS_PATH = '/status';
 
 function sendError(res: ServerResponse, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
   const body = errorBody(code, message);
@@ -32,20 +35,40 @@ function serveJwks(req: IncomingMessage, res: ServerResponse, holder: SnapshotHo
   res.end(req.method === 'HEAD' ? undefined : body);
 }
 
+export interface DataPlaneOptions {
+  /** Largest request head accepted (431 beyond it). */
+  maxHeaderSize: number;
+  /** A client must send its whole request head within this time (408 otherwise), and its whole request within requestTimeout. */
+  headersTimeout: number;
+  requestTimeout: number;
+  keepAliveTimeout: number;
+}
+
+export const DATA_PLANE_DEFAULTS: DataPlaneOptions = { maxHeaderSize: 16 * 1024, headersTimeout: 10_000, requestTimeout: 300_000, keepAliveTimeout: 5_000 };
+
 /** The proxy port. Every answer is read from the current snapshot; nothing here touches the store. */
-export function createDataPlane(holder: SnapshotHolder): Server {
-  return createServer({ keepAliveTimeout: 5_000, requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => {
-    const path = (req.url ?? '/').split('?', 1)[0];
+export function createDataPlane(holder: SnapshotHolder, options: DataPlaneOptions = DATA_PLANE_DEFAULTS, secure = false): Server {
+  const server = createServer({ keepAliveTimeout: options.keepAliveTimeout, requestTimeout: options.requestTimeout, headersTimeout: options.headersTimeout, maxHeaderSize: options.maxHeaderSize }, (req, res) => {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    // The gateway's own two paths come first: no route can shadow the JWKS or the status.
+    if (path !== JWKS_PATH && path !== STATUS_PATH) {
+      const match = holder.current.proxy.router.match(req.method ?? 'GET', req.headers.host, path, req.headers);
+      if (match) return forward(req, res, match.route, match, path, q === -1 ? '' : url.slice(q + 1), secure);
+      return sendProxyError(res, 404, 'route_not_found', `no route matches ${req.method} ${path}`);
+    }
     if (path === JWKS_PATH) {
       if (req.method !== 'GET' && req.method !== 'HEAD') return sendError(res, 405, 'method_not_allowed', `${JWKS_PATH} answers GET and HEAD only`, { allow: 'GET, HEAD' });
       return serveJwks(req, res, holder);
     }
-    if (path === '/status') {
+    {
       const snapshot = holder.current;
       const body = JSON.stringify({ status: 'ok', snapshotVersion: snapshot.version, snapshotBuiltAt: new Date(snapshot.builtAt).toISOString() });
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
       return res.end(body);
     }
-    sendError(res, 404, 'route_not_found', `no route matches ${req.method} ${path}`);
   });
+  server.on('upgrade', (req, socket, head) => proxyUpgrade(req, socket, head, holder.current, secure));
+  return server;
 }

@@ -1,4 +1,5 @@
 import type { KeySnapshot } from '../keys/index.js';
+import type { ProxySnapshot } from './proxy-handler.js';
 
 /**
  * Everything the data plane reads, compiled once per change and never mutated: a request reads the snapshot
@@ -8,6 +9,7 @@ export interface Snapshot {
   readonly version: number;
   readonly builtAt: number;
   readonly keys: KeySnapshot;
+  readonly proxy: ProxySnapshot;
   /** `Cache-Control: max-age` for the JWKS, in seconds. */
   readonly jwksMaxAgeSeconds: number;
 }

@@ -65,6 +65,26 @@ function migrations(dialect: Dialect): Record<string, Migration> {
       await db.schema.createIndex('jwk_keys_state').on('jwk_keys').column('state').execute();
     },
   },
+  '0002_services_routes': {
+    async up(db: Kysely<unknown>) {
+      // The spec is the validated JSON of the config file's entry, so the file and the store say the same thing.
+      await db.schema
+        .createTable('services')
+        .addColumn('name', 'varchar(63)', (c) => c.primaryKey())
+        .addColumn('spec', 'text', (c) => c.notNull())
+        .addColumn('position', 'integer', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('routes')
+        .addColumn('name', 'varchar(63)', (c) => c.primaryKey())
+        .addColumn('service', 'varchar(63)', (c) => c.notNull().references('services.name'))
+        .addColumn('spec', 'text', (c) => c.notNull())
+        .addColumn('position', 'integer', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+  },
   };
 }
 

@@ -52,7 +52,26 @@ export interface LeasesTable {
   expires_at: number;
 }
 
+/** Services and routes of the data plane, each the JSON of its config-file entry. Owned by src/proxy. */
+export interface ServicesTable {
+  name: string;
+  spec: string;
+  /** Declaration order, which decides precedence between otherwise equal routes. */
+  position: number;
+  updated_at: number;
+}
+
+export interface RoutesTable {
+  name: string;
+  service: string;
+  spec: string;
+  position: number;
+  updated_at: number;
+}
+
 export interface Database {
+  services: ServicesTable;
+  routes: RoutesTable;
   jwk_keys: JwkKeysTable;
   meta: MetaTable;
   store_version: StoreVersionTable;

@@ -1,0 +1,83 @@
+import type { Clock } from '../clock.js';
+import { validateConfig, type ConfigFile } from '../config/config-file.js';
+import { KeygateError } from '../errors.js';
+import type { Store } from '../store/index.js';
+import { readProxyConfig, replaceProxyConfig, type ProxyConfig } from './proxy-config-store.js';
+import type { RouteSpec } from './route-schema.js';
+import type { ServiceSpec } from './service-schema.js';
+
+/**
+ * The control plane of services and routes. Every change, a whole file or one entry, is validated as the whole
+ * config it produces, then written in one transaction: a config that does not validate is refused whole and
+ * nothing is half-applied.
+ */
+export class ProxyConfigService {
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly onChange: (version: number) => Promise<void>,
+  ) {}
+
+  read(): Promise<ProxyConfig> {
+    return readProxyConfig(this.store.db);
+  }
+
+  async export(): Promise<ConfigFile> {
+    const config = await this.read();
+    return { version: 1, services: config.services, routes: config.routes };
+  }
+
+  /** Replaces services and routes with the file's (declarative apply). */
+  async apply(file: unknown, actor: string): Promise<{ version: number; services: number; routes: number }> {
+    const config = validateConfig(file);
+    const next = { services: config.services ?? [], routes: config.routes ?? [] };
+    const { version } = await this.#change(actor, 'config.apply', 'config', async () => next);
+    return { version, services: next.services.length, routes: next.routes.length };
+  }
+
+  async putService(spec: ServiceSpec, actor: string): Promise<ServiceSpec> {
+    await this.#change(actor, 'service.put', spec.name, async (current) => {
+      const services = upsert(current.services, spec);
+      return { ...current, services };
+    });
+    return spec;
+  }
+
+  async deleteService(name: string, actor: string): Promise<void> {
+    await this.#change(actor, 'service.delete', name, async (current) => {
+      if (!current.services.some((s) => s.name === name)) throw new KeygateError('not_found', `no service is named "${name}"`);
+      const users = current.routes.filter((r) => r.service === name).map((r) => r.name);
+      if (users.length > 0) throw new KeygateError('config_conflict', `service "${name}" is used by route(s) ${users.join(', ')}; delete or move them first`);
+      return { ...current, services: current.services.filter((s) => s.name !== name) };
+    });
+  }
+
+  async putRoute(spec: RouteSpec, actor: string): Promise<RouteSpec> {
+    await this.#change(actor, 'route.put', spec.name, async (current) => ({ ...current, routes: upsert(current.routes, spec) }));
+    return spec;
+  }
+
+  async deleteRoute(name: string, actor: string): Promise<void> {
+    await this.#change(actor, 'route.delete', name, async (current) => {
+      if (!current.routes.some((r) => r.name === name)) throw new KeygateError('not_found', `no route is named "${name}"`);
+      return { ...current, routes: current.routes.filter((r) => r.name !== name) };
+    });
+  }
+
+  /** Reads the current config inside the change's transaction (serialized by the store), edits, validates, writes. */
+  async #change(actor: string, action: string, target: string, edit: (current: ProxyConfig) => Promise<ProxyConfig>): Promise<{ version: number }> {
+    const now = this.clock.now();
+    const { version } = await this.store.change({ actor, action, target }, now, async (tx) => {
+      const next = await edit(await readProxyConfig(tx));
+      validateConfig({ version: 1, services: next.services, routes: next.routes });
+      await replaceProxyConfig(tx, next, now);
+    });
+    await this.onChange(version);
+    return { version };
+  }
+}
+
+function upsert<T extends { name: string }>(list: T[], item: T): T[] {
+  const i = list.findIndex((x) => x.name === item.name);
+  return i === -1 ? [...list, item] : list.map((x, j) => (j === i ? item : x));
+}

@@ -1,0 +1,38 @@
+import type { StoreTx } from '../store/index.js';
+import type { Kysely } from 'kysely';
+import type { Database } from '../store/index.js';
+import type { RouteSpec } from './route-schema.js';
+import type { ServiceSpec } from './service-schema.js';
+
+export interface ProxyConfig {
+  services: ServiceSpec[];
+  routes: RouteSpec[];
+}
+
+/** Services and routes in declaration order. */
+export async function readProxyConfig(db: Kysely<Database> | StoreTx): Promise<ProxyConfig> {
+  const services = await db.selectFrom('services').select('spec').orderBy('position').execute();
+  const routes = await db.selectFrom('routes').select('spec').orderBy('position').execute();
+  return {
+    services: services.map((r) => JSON.parse(r.spec) as ServiceSpec),
+    routes: routes.map((r) => JSON.parse(r.spec) as RouteSpec),
+  };
+}
+
+/** Replaces every service and route with `config`, inside the caller's transaction: all or nothing. */
+export async function replaceProxyConfig(tx: StoreTx, config: ProxyConfig, now: number): Promise<void> {
+  await tx.deleteFrom('routes').execute();
+  await tx.deleteFrom('services').execute();
+  if (config.services.length > 0) {
+    await tx
+      .insertInto('services')
+      .values(config.services.map((spec, position) => ({ name: spec.name, spec: JSON.stringify(spec), position, updated_at: now })))
+      .execute();
+  }
+  if (config.routes.length > 0) {
+    await tx
+      .insertInto('routes')
+      .values(config.routes.map((spec, position) => ({ name: spec.name, service: spec.service, spec: JSON.stringify(spec), position, updated_at: now })))
+      .execute();
+  }
+}

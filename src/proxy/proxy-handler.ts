@@ -1,0 +1,206 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Transform } from 'node:stream';
+import type { Dispatcher } from 'undici';
+import { errorBody } from '../errors.js';
+import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers.js';
+import type { RouteMatch, Router } from './router.js';
+import type { UpstreamService } from './upstream-service.js';
+import type { UpstreamTarget } from './upstream-target.js';
+
+/** A route compiled for the data plane. */
+export interface CompiledRoute {
+  name: string;
+  service: UpstreamService;
+  preserveHost: boolean;
+  stripPrefix: boolean;
+  rewrite: string | undefined;
+  maxBodySize: number;
+}
+
+export interface ProxySnapshot {
+  router: Router<CompiledRoute>;
+  services: ReadonlyMap<string, UpstreamService>;
+}
+
+/** RFC 9110 §9.2.2: methods a client may repeat without changing the outcome. */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+
+export function sendError(res: ServerResponse, status: number, code: string, message: string, requestId?: string): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body = errorBody(code, message);
+  const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
+  if (requestId) headers['x-request-id'] = requestId;
+  res.writeHead(status, headers);
+  res.end(body);
+}
+
+/** The path sent upstream: rewritten from the template, stripped of the matched prefix, or as received. */
+export function upstreamPath(route: CompiledRoute, match: RouteMatch<CompiledRoute>, path: string, query: string): string {
+  let out = path;
+  if (route.rewrite !== undefined) {
+    out = route.rewrite.replace(/:([A-Za-z_][A-Za-z0-9_]*)/g, (_, name: string) => match.params[name] ?? '').replace('*', match.wildcard ?? '');
+  } else if (route.stripPrefix && match.wildcard !== undefined) {
+    out = `/${match.wildcard}`;
+  }
+  return query ? `${out}?${query}` : out;
+}
+
+class UpstreamTimeout extends Error {
+  override name = 'UpstreamTimeout';
+}
+class RetryableStatus extends Error {
+  override name = 'RetryableStatus';
+}
+class BodyTooLarge extends Error {
+  override name = 'BodyTooLarge';
+}
+
+function isTimeout(error: Error): boolean {
+  const code = (error as { code?: string }).code;
+  return error instanceof UpstreamTimeout || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT';
+}
+
+/** Refuses a chunked body once it passes the route's limit (a declared Content-Length is checked up front). */
+function limitBody(req: IncomingMessage, limit: number): Transform {
+  let seen = 0;
+  return req.pipe(
+    new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        seen += chunk.length;
+        if (seen > limit) callback(new BodyTooLarge());
+        else callback(null, chunk);
+      },
+    }),
+  );
+}
+
+/**
+ * Forwards one request to the route's service: picks a target, streams the request body up and the response
+ * down without buffering (pausing the upstream when the client is slow), and retries on another target when
+ * the attempt failed before any response byte was sent, the method is idempotent, there is no body to replay,
+ * and the service's retry budget allows it.
+ */
+export function forward(req: IncomingMessage, res: ServerResponse, route: CompiledRoute, match: RouteMatch<CompiledRoute>, path: string, query: string, secure: boolean): void {
+  const requestId = (req.headers['x-request-id'] as string | undefined) ?? randomUUID();
+  const service = route.service;
+  const lengthHeader = req.headers['content-length'];
+  const declared = lengthHeader === undefined ? -1 : Number(lengthHeader);
+  if (declared > route.maxBodySize) {
+    sendError(res, 413, 'payload_too_large', `the request body is larger than this route allows (${route.maxBodySize} bytes)`, requestId);
+    req.resume();
+    return;
+  }
+  const chunked = req.headers['transfer-encoding'] !== undefined;
+  const hasBody = declared > 0 || chunked;
+  const replayable = !hasBody && IDEMPOTENT.has(req.method ?? 'GET');
+  const body = !hasBody ? null : chunked ? limitBody(req, route.maxBodySize) : req;
+  const method = (req.method ?? 'GET') as Dispatcher.HttpMethod;
+  const upstreamUrlPath = upstreamPath(route, match, path, query);
+  service.earnRetry();
+
+  const tried = new Set<UpstreamTarget>();
+  let finished = false;
+  let currentController: Dispatcher.DispatchController | undefined;
+  let totalTimer: NodeJS.Timeout | undefined;
+  if (service.timeouts.total > 0) {
+    totalTimer = setTimeout(() => currentController?.abort(new UpstreamTimeout('total timeout')), service.timeouts.total);
+  }
+  const done = () => {
+    finished = true;
+    if (totalTimer) clearTimeout(totalTimer);
+  };
+  res.on('close', () => {
+    // The client went away: stop reading from the upstream.
+    if (!finished) currentController?.abort(new Error('client closed the connection'));
+  });
+
+  const attempt = (lastError?: Error): void => {
+    const now = Date.now();
+    const target = service.pick(now, tried);
+    if (!target) {
+      done();
+      if (lastError) return failWith(lastError);
+      return sendError(res, 503, 'no_healthy_target', `service "${service.name}" has no healthy target`, requestId);
+    }
+    tried.add(target);
+    target.active += 1;
+    let released = false;
+    const release = () => {
+      if (!released) {
+        released = true;
+        target.active -= 1;
+      }
+    };
+    const headers = upstreamRequestHeaders(req, {
+      requestId,
+      host: route.preserveHost && req.headers.host ? req.headers.host : target.host,
+      proto: secure ? 'https' : 'http',
+    });
+
+    target.pool.dispatch(
+      { path: upstreamUrlPath, method, headers, body, headersTimeout: service.timeouts.idle, bodyTimeout: service.timeouts.idle, idempotent: replayable },
+      {
+        onRequestStart(controller) {
+          currentController = controller;
+          if (finished) controller.abort(new Error('request already finished'));
+        },
+        onResponseStart(controller, statusCode, upstreamHeaders) {
+          if (statusCode >= 502 && statusCode <= 504) target.recordFailure(Date.now());
+          else target.recordSuccess();
+          if (replayable && service.retry.onStatus.has(statusCode) && tried.size <= service.retry.attempts && service.hasAvailable(Date.now(), tried) && service.spendRetry()) {
+            controller.abort(new RetryableStatus(`status ${statusCode}`));
+            return;
+          }
+          res.writeHead(statusCode, clientResponseHeaders(upstreamHeaders, requestId));
+          // Server-Sent Events and other streams: send the head now, not with the first body chunk.
+          if (String(upstreamHeaders['content-type'] ?? '').startsWith('text/event-stream')) res.flushHeaders();
+        },
+        onResponseData(controller, chunk) {
+          if (!res.write(chunk)) {
+            controller.pause();
+            res.once('drain', () => controller.resume());
+          }
+        },
+        onResponseEnd() {
+          release();
+          done();
+          res.end();
+        },
+        onResponseError(_controller, error) {
+          release();
+          if (finished) return;
+          if (error instanceof RetryableStatus) return attempt(error);
+          if (error instanceof BodyTooLarge || (error as { cause?: unknown }).cause instanceof BodyTooLarge) {
+            done();
+            return sendError(res, 413, 'payload_too_large', `the request body is larger than this route allows (${route.maxBodySize} bytes)`, requestId);
+          }
+          const clientGone = res.destroyed || req.destroyed;
+          if (!clientGone && !(error instanceof UpstreamTimeout && error.message === 'total timeout')) target.recordFailure(Date.now());
+          if (!res.headersSent && !clientGone && replayable && !(error instanceof UpstreamTimeout) && tried.size <= service.retry.attempts && service.spendRetry()) {
+            return attempt(error);
+          }
+          done();
+          failWith(error);
+        },
+      },
+    );
+  };
+
+  const failWith = (error: Error): void => {
+    if (res.headersSent) {
+      res.destroy(error);
+      return;
+    }
+    if (error instanceof RetryableStatus) {
+      return sendError(res, 502, 'upstream_failed', `service "${service.name}" answered with ${error.message} on every attempt`, requestId);
+    }
+    if (isTimeout(error)) return sendError(res, 504, 'upstream_timeout', `service "${service.name}" did not answer in time`, requestId);
+    sendError(res, 502, 'upstream_failed', `service "${service.name}" could not be reached`, requestId);
+  };
+
+  attempt();
+}

@@ -1,0 +1,78 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { connect as netConnect, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { connect as tlsConnect } from 'node:tls';
+import { errorBody } from '../errors.js';
+import { upstreamRequestHeaders } from './forward-headers.js';
+import { upstreamPath } from './proxy-handler.js';
+import type { Snapshot } from './snapshot.js';
+
+function refuse(socket: Duplex, status: number, code: string, message: string): void {
+  const body = errorBody(code, message);
+  socket.end(`HTTP/1.1 ${status} ${code}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+}
+
+/**
+ * Upgrades (WebSocket, RFC 6455 §4): the handshake is forwarded to a target with the usual forwarding headers,
+ * and from then on bytes flow both ways untouched until either side closes.
+ */
+export function proxyUpgrade(req: IncomingMessage, client: Duplex, head: Buffer, snapshot: Snapshot, secure: boolean): void {
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  const path = q === -1 ? url : url.slice(0, q);
+  const match = snapshot.proxy.router.match(req.method ?? 'GET', req.headers.host, path, req.headers);
+  if (!match) return refuse(client, 404, 'route_not_found', `no route matches ${req.method} ${path}`);
+  const route = match.route;
+  const target = route.service.pick(Date.now());
+  if (!target) return refuse(client, 503, 'no_healthy_target', `service "${route.service.name}" has no healthy target`);
+
+  const origin = new URL(target.origin);
+  const port = Number(origin.port || (origin.protocol === 'https:' ? 443 : 80));
+  const upstream: Socket = origin.protocol === 'https:' ? tlsConnect({ host: origin.hostname, port, servername: origin.hostname }) : netConnect({ host: origin.hostname, port });
+  upstream.setTimeout(route.service.timeouts.connect, () => upstream.destroy(new Error('connect timeout')));
+  const headers = upstreamRequestHeaders(req, {
+    requestId: (req.headers['x-request-id'] as string | undefined) ?? randomUUID(),
+    host: route.preserveHost && req.headers.host ? req.headers.host : target.host,
+    proto: secure ? 'https' : 'http',
+    upgrade: true,
+  });
+  target.active += 1;
+  let released = false;
+  const release = () => {
+    if (!released) {
+      released = true;
+      target.active -= 1;
+    }
+  };
+
+  let connected = false;
+  upstream.once(origin.protocol === 'https:' ? 'secureConnect' : 'connect', () => {
+    connected = true;
+    upstream.setTimeout(0);
+    target.recordSuccess();
+    let head1 = `${req.method} ${upstreamPath(route, match, path, q === -1 ? '' : url.slice(q + 1))} HTTP/1.1\r\n`;
+    for (const [name, value] of Object.entries(headers)) {
+      for (const v of Array.isArray(value) ? value : [value]) head1 += `${name}: ${v}\r\n`;
+    }
+    upstream.write(`${head1}\r\n`);
+    if (head.length > 0) upstream.write(head);
+    upstream.pipe(client);
+    client.pipe(upstream);
+  });
+  upstream.on('error', () => {
+    release();
+    if (!connected) {
+      target.recordFailure(Date.now());
+      refuse(client, 502, 'upstream_failed', `service "${route.service.name}" could not be reached`);
+    } else {
+      client.destroy();
+    }
+  });
+  upstream.on('close', () => {
+    release();
+    client.destroy();
+  });
+  client.on('error', () => upstream.destroy());
+  client.on('close', () => upstream.destroy());
+}
