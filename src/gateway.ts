@@ -1,25 +1,28 @@
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import type { FastifyInstance } from 'fastify';
 import { createAdminServer } from './admin/admin-server.js';
 import { loadAdminToken } from './admin/admin-token.js';
 import { systemClock, type Clock } from './clock.js';
 import { ChangeNotices, LeaderLease } from './cluster/index.js';
 import { ensureDataDir, type Settings } from './config/settings.js';
-import { KeyService, compileKeySnapshot, loadMasterKey, type KeySlot, type LoadedKey } from './keys/index.js';
+import { KeyService, compileKeySnapshot, loadMasterKey, type KeySlot, type LoadedKey, type MasterKey } from './keys/index.js';
 import type { Logger } from './observe/logger.js';
 import { compileProxySnapshot } from './proxy/compile-proxy.js';
-import { createDataPlane } from './proxy/data-plane.js';
+import { createDataPlane, DATA_PLANE_DEFAULTS } from './proxy/data-plane.js';
+import { closeGracefully, listen } from './proxy/http-server.js';
 import { ProxyConfigService } from './proxy/proxy-config-service.js';
 import { ServiceRegistry } from './proxy/service-registry.js';
-import { closeGracefully, listen } from './proxy/http-server.js';
 import { SnapshotHolder, type Snapshot } from './proxy/snapshot.js';
+import { TlsCertificates } from './proxy/tls-certificates.js';
 import { openStore, redactDatabaseUrl, type Store } from './store/index.js';
 
 export const KEYGATE_VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 export interface Gateway {
-  readonly proxyUrl: string;
+  /** Undefined on a cluster primary, whose workers serve the proxy port. */
+  readonly proxyUrl: string | undefined;
   readonly adminUrl: string;
   readonly keys: KeyService;
   readonly config: ProxyConfigService;
@@ -37,94 +40,193 @@ export interface Gateway {
 export interface StartOptions {
   logger: Logger;
   clock?: Clock;
-  /** Timers for rotation, sync and health checks; tests that drive the clock by hand turn them off. */
+  /** Timers for rotation, sync, health checks and certificate reloads; tests that drive the clock turn them off. */
   timers?: boolean;
   /** A config file (already validated) applied before the ports open: `keygate start --config`. */
   configFile?: unknown;
+  /** False on a cluster primary: workers serve the proxy port. */
+  serveProxy?: boolean;
+  /** Told about every version this node commits (a cluster primary forwards it to its workers). */
+  onCommit?: (version: number) => void;
+}
+
+function managedSlots(settings: Settings): KeySlot[] {
+  const slots: KeySlot[] = [{ use: 'sig', alg: settings.signingAlg }];
+  if (settings.signingAlg !== 'RS256') slots.push({ use: 'sig', alg: 'RS256' });
+  slots.push({ use: 'enc', alg: 'ECDH-ES', crv: 'P-256' });
+  return slots;
 }
 
 /**
- * Starts one Keygate node: opens and migrates the store, proves the master key, creates first keys, compiles the
- * first snapshot, then opens the admin and proxy ports.
+ * What every node has: the key and proxy services over the store, and the snapshot they compile into, kept
+ * current by change notices (direct for this node's commits, by polling the store version for others').
  */
-export async function startGateway(settings: Settings, options: StartOptions): Promise<Gateway> {
-  const { logger } = options;
+class NodeCore {
+  readonly keys: KeyService;
+  readonly proxyConfig: ProxyConfigService;
+  readonly notices: ChangeNotices;
+  readonly registry: ServiceRegistry;
+  #holder: SnapshotHolder | undefined = undefined;
+  #compiling: Promise<void> | undefined;
+  #wanted = 0;
+  readonly #cache = new Map<string, LoadedKey>();
+
+  constructor(
+    readonly settings: Settings,
+    readonly store: Store,
+    readonly master: MasterKey,
+    readonly clock: Clock,
+    readonly logger: Logger,
+    options: { timers: boolean; onCommit?: (version: number) => void },
+  ) {
+    const announce = async (version: number) => {
+      options.onCommit?.(version);
+      await this.notices.announce(version);
+    };
+    this.registry = new ServiceRegistry({ healthChecks: options.timers, closeAfter: settings.shutdownGrace });
+    this.notices = new ChangeNotices({
+      store,
+      interval: settings.syncInterval,
+      listener: (version) => this.serve(version),
+      onError: (error) => logger.warn({ err: { message: (error as Error).message } }, 'store unreachable; serving the last good snapshot'),
+    });
+    this.keys = new KeyService({
+      store,
+      masterKey: master.key,
+      clock,
+      policy: {
+        defaultSigningAlg: settings.signingAlg,
+        managedSlots: managedSlots(settings),
+        rotationInterval: settings.keyRotationInterval,
+        publishLead: settings.keyPublishLead,
+        tokenMaxTtl: settings.tokenMaxTtl,
+      },
+      onChange: announce,
+    });
+    this.proxyConfig = new ProxyConfigService(store, clock, announce);
+  }
+
+  get holder(): SnapshotHolder {
+    return this.#holder!;
+  }
+
+  async compile(): Promise<Snapshot> {
+    const version = await this.store.version();
+    const keys = await compileKeySnapshot(await this.keys.rows(), { masterKey: this.master.key, defaultSigningAlg: this.settings.signingAlg, cache: this.#cache });
+    const proxy = compileProxySnapshot(await this.proxyConfig.read(), this.registry);
+    return { version, builtAt: this.clock.now(), keys, proxy, jwksMaxAgeSeconds: Math.floor(this.settings.jwksMaxAge / 1000) };
+  }
+
+  async firstSnapshot(): Promise<void> {
+    this.#holder = new SnapshotHolder(await this.compile());
+    this.notices.start(this.#holder.current.version);
+  }
+
+  /** Recompiles until this node serves at least `version`; concurrent callers share one compile at a time. */
+  async serve(version: number): Promise<void> {
+    this.#wanted = Math.max(this.#wanted, version);
+    while (this.#holder && this.#holder.current.version < this.#wanted) {
+      if (!this.#compiling) {
+        this.#compiling = this.compile()
+          .then((snapshot) => {
+            this.#holder!.swap(snapshot);
+            this.logger.info({ version: snapshot.version, jwksKeys: snapshot.keys.jwks.keys.length, routes: snapshot.proxy.services.size }, 'snapshot swapped');
+          })
+          .finally(() => {
+            this.#compiling = undefined;
+          });
+      }
+      await this.#compiling;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.notices.stop();
+    await this.#compiling?.catch(() => undefined);
+    await this.registry.closeAll();
+  }
+}
+
+async function openCore(settings: Settings, options: StartOptions, role: 'main' | 'worker'): Promise<NodeCore> {
   const clock = options.clock ?? systemClock;
   ensureDataDir(settings.dataDir);
   const store = await openStore(settings.databaseUrl);
   try {
-    return await startOnStore(settings, options, store, clock, logger);
+    const master = await loadMasterKey(store, settings.dataDir, settings.masterKey);
+    if (master.source === 'generated' && role === 'main') {
+      options.logger.warn({ file: master.file }, 'generated a new master key; back it up, without it no private key in this store can be opened');
+    }
+    return new NodeCore(settings, store, master, clock, options.logger, { timers: options.timers !== false, onCommit: options.onCommit });
   } catch (error) {
     await store.close();
     throw error;
   }
 }
 
-async function startOnStore(settings: Settings, options: StartOptions, store: Store, clock: Clock, logger: Logger): Promise<Gateway> {
-  const master = await loadMasterKey(store, settings.dataDir, settings.masterKey);
-  if (master.source === 'generated') logger.warn({ file: master.file }, 'generated a new master key; back it up, without it no private key in this store can be opened');
-  const adminToken = loadAdminToken(settings.dataDir, settings.adminToken);
+function proxyTls(settings: Settings): TlsCertificates | undefined {
+  return settings.tlsCert && settings.tlsKey ? new TlsCertificates({ certFile: settings.tlsCert, keyFile: settings.tlsKey, certsDir: settings.tlsCertsDir }) : undefined;
+}
 
-  const managedSlots: KeySlot[] = [{ use: 'sig', alg: settings.signingAlg }];
-  if (settings.signingAlg !== 'RS256') managedSlots.push({ use: 'sig', alg: 'RS256' });
-  managedSlots.push({ use: 'enc', alg: 'ECDH-ES', crv: 'P-256' });
+function adminTls(settings: Settings): TlsCertificates | undefined {
+  return settings.adminTlsCert && settings.adminTlsKey ? new TlsCertificates({ certFile: settings.adminTlsCert, keyFile: settings.adminTlsKey }) : undefined;
+}
 
-  const cache = new Map<string, LoadedKey>();
-  // Set once the first snapshot is compiled; changes announced before that (first-start keys) need no swap.
-  let holder: SnapshotHolder | undefined = undefined;
-  let compiling: Promise<void> | undefined;
-  let wanted = 0;
-
-  const registry = new ServiceRegistry({ healthChecks: options.timers !== false, closeAfter: settings.shutdownGrace });
-  const compile = async (): Promise<Snapshot> => {
-    const version = await store.version();
-    const keys = await compileKeySnapshot(await keyService.rows(), { masterKey: master.key, defaultSigningAlg: settings.signingAlg, cache });
-    const proxy = compileProxySnapshot(await proxyConfig.read(), registry);
-    return { version, builtAt: clock.now(), keys, proxy, jwksMaxAgeSeconds: Math.floor(settings.jwksMaxAge / 1000) };
-  };
-
-  /** Recompiles until this node serves at least `version`; concurrent requests share one compile at a time. */
-  const serve = async (version: number): Promise<void> => {
-    wanted = Math.max(wanted, version);
-    while (holder && holder.current.version < wanted) {
-      if (!compiling) {
-        compiling = compile()
-          .then((snapshot) => {
-            holder!.swap(snapshot);
-            logger.info({ version: snapshot.version, jwksKeys: snapshot.keys.jwks.keys.length }, 'snapshot swapped');
-          })
-          .finally(() => {
-            compiling = undefined;
-          });
+/** Checks certificate files now and then, and swaps in changed ones without a restart. */
+function watchCertificates(pairs: Array<[TlsCertificates | undefined, () => Server | HttpsServer | undefined, string]>, interval: number, logger: Logger): NodeJS.Timeout {
+  const timer = setInterval(() => {
+    for (const [tls, server, port] of pairs) {
+      if (!tls) continue;
+      try {
+        if (tls.reloadIfChanged()) {
+          const { cert, key } = tls.serverOptions();
+          (server() as HttpsServer | undefined)?.setSecureContext({ cert, key });
+          logger.info({ port, names: tls.names }, 'TLS certificates reloaded');
+        }
+      } catch (error) {
+        logger.warn({ port, err: { message: (error as Error).message } }, 'TLS certificates changed but do not load; keeping the current ones');
       }
-      await compiling;
     }
-  };
+  }, interval);
+  timer.unref();
+  return timer;
+}
 
-  const notices = new ChangeNotices({
-    store,
-    interval: settings.syncInterval,
-    listener: serve,
-    onError: (error) => logger.warn({ err: { message: (error as Error).message } }, 'store unreachable; serving the last good snapshot'),
-  });
+/** Opens the proxy port on `core`'s snapshot. */
+async function openDataPlane(core: NodeCore, tls: TlsCertificates | undefined): Promise<{ server: Server; url: string }> {
+  const { settings } = core;
+  const server = createDataPlane(core.holder, DATA_PLANE_DEFAULTS, tls);
+  let port: number;
+  try {
+    port = await listen(server, settings.proxyPort, settings.proxyHost);
+  } catch (error) {
+    throw portError(error, 'KEYGATE_PROXY_PORT', settings.proxyHost, settings.proxyPort);
+  }
+  return { server, url: `${tls ? 'https' : 'http'}://${hostForUrl(settings.proxyHost)}:${port}` };
+}
 
-  const keyService = new KeyService({
-    store,
-    masterKey: master.key,
-    clock,
-    policy: {
-      defaultSigningAlg: settings.signingAlg,
-      managedSlots,
-      rotationInterval: settings.keyRotationInterval,
-      publishLead: settings.keyPublishLead,
-      tokenMaxTtl: settings.tokenMaxTtl,
-    },
-    onChange: (version) => notices.announce(version),
-  });
+/**
+ * Starts one Keygate node: opens and migrates the store, proves the master key, creates first keys, applies the
+ * config file, compiles the first snapshot, then opens the admin and (unless workers serve it) proxy ports.
+ */
+export async function startGateway(settings: Settings, options: StartOptions): Promise<Gateway> {
+  const core = await openCore(settings, options, 'main');
+  try {
+    return await startMain(core, options);
+  } catch (error) {
+    await core.close();
+    await core.store.close();
+    throw error;
+  }
+}
 
-  const proxyConfig = new ProxyConfigService(store, clock, (version) => notices.announce(version));
+async function startMain(core: NodeCore, options: StartOptions): Promise<Gateway> {
+  const { settings, store, clock, logger } = core;
+  const adminToken = loadAdminToken(settings.dataDir, settings.adminToken);
+  const proxyCerts = options.serveProxy === false ? undefined : proxyTls(settings);
+  const adminCerts = adminTls(settings);
+
   if (options.configFile !== undefined) {
-    const applied = await proxyConfig.apply(options.configFile, 'config-file');
+    const applied = await core.proxyConfig.apply(options.configFile, 'config-file');
     logger.info(applied, 'config file applied');
   }
 
@@ -132,26 +234,15 @@ async function startOnStore(settings: Settings, options: StartOptions, store: St
   const lease = new LeaderLease(store, 'keys.rotation', scheduleEvery * 3, clock);
   const runSchedule = async (): Promise<void> => {
     if (!(await lease.acquire())) return;
-    const events = await keyService.runSchedule();
+    const events = await core.keys.runSchedule();
     for (const event of events) logger.info(event, `key ${event.action}`);
   };
 
   // First start: every managed slot gets its key before anything is served, so the JWKS is never empty.
   await runSchedule();
-  holder = new SnapshotHolder(await compile());
-  notices.start(holder.current.version);
+  await core.firstSnapshot();
+  const holder = core.holder;
 
-  const timers: NodeJS.Timeout[] = [];
-  if (options.timers !== false) {
-    const timer = setInterval(() => {
-      runSchedule().catch((error: Error) => logger.error({ err: { message: error.message } }, 'key rotation failed; will retry'));
-    }, scheduleEvery);
-    timer.unref();
-    timers.push(timer);
-  }
-
-  const snapshotHolder = holder;
-  const dataPlane: Server = createDataPlane(snapshotHolder);
   const startedAt = clock.now();
   let stopping: Promise<void> | undefined;
   let admin: FastifyInstance | undefined;
@@ -160,16 +251,17 @@ async function startOnStore(settings: Settings, options: StartOptions, store: St
       logger,
       token: adminToken,
       version: KEYGATE_VERSION,
-      keys: keyService,
-      proxyConfig,
-      keySnapshot: () => snapshotHolder.current.keys,
+      keys: core.keys,
+      proxyConfig: core.proxyConfig,
+      keySnapshot: () => holder.current.keys,
       clock,
       tokenMaxTtlSeconds: Math.floor(settings.tokenMaxTtl / 1000),
       closing: () => stopping !== undefined,
+      https: adminCerts?.serverOptions(),
       status: () => ({
         status: 'ok',
         version: KEYGATE_VERSION,
-        snapshotVersion: snapshotHolder.current.version,
+        snapshotVersion: holder.current.version,
         store: store.dialect,
         uptimeSeconds: Math.floor((clock.now() - startedAt) / 1000),
       }),
@@ -179,51 +271,101 @@ async function startOnStore(settings: Settings, options: StartOptions, store: St
     await admin?.close();
     throw portError(error, 'KEYGATE_ADMIN_PORT', settings.adminHost, settings.adminPort);
   }
-  let proxyPort: number;
+
+  let dataPlane: { server: Server; url: string } | undefined;
   try {
-    proxyPort = await listen(dataPlane, settings.proxyPort, settings.proxyHost);
+    if (options.serveProxy !== false) dataPlane = await openDataPlane(core, proxyCerts);
   } catch (error) {
     await admin.close();
-    throw portError(error, 'KEYGATE_PROXY_PORT', settings.proxyHost, settings.proxyPort);
+    throw error;
   }
+
+  const timers: NodeJS.Timeout[] = [];
+  if (options.timers !== false) {
+    const timer = setInterval(() => {
+      runSchedule().catch((error: Error) => logger.error({ err: { message: error.message } }, 'key rotation failed; will retry'));
+    }, scheduleEvery);
+    timer.unref();
+    timers.push(timer);
+    timers.push(watchCertificates([[proxyCerts, () => dataPlane?.server, 'proxy'], [adminCerts, () => admin?.server, 'admin']], settings.tlsReloadInterval, logger));
+  }
+
   const adminAddress = admin.server.address();
   const adminPort = typeof adminAddress === 'object' && adminAddress ? adminAddress.port : settings.adminPort;
-  const proxyUrl = `http://${hostForUrl(settings.proxyHost)}:${proxyPort}`;
-  const adminUrl = `http://${hostForUrl(settings.adminHost)}:${adminPort}`;
-
-  logger.info(
-    {
-      proxy: proxyUrl,
-      admin: adminUrl,
-      store: redactDatabaseUrl(settings.databaseUrl),
-      snapshotVersion: snapshotHolder.current.version,
-      masterKey: master.source === 'environment' ? 'KEYGATE_MASTER_KEY' : master.file,
-    },
-    'keygate started',
-  );
+  const adminUrl = `${adminCerts ? 'https' : 'http'}://${hostForUrl(settings.adminHost)}:${adminPort}`;
+  if (options.serveProxy !== false) {
+    logger.info(
+      {
+        proxy: dataPlane?.url,
+        admin: adminUrl,
+        store: redactDatabaseUrl(settings.databaseUrl),
+        snapshotVersion: holder.current.version,
+        masterKey: core.master.source === 'environment' ? 'KEYGATE_MASTER_KEY' : core.master.file,
+      },
+      'keygate started',
+    );
+  }
   if (adminToken.file) {
     logger.info({ file: adminToken.file }, `admin API token ${adminToken.generated ? 'written to' : 'read from'} ${adminToken.file} (owner-only); send it as "Authorization: Bearer <token>"`);
   }
 
   return {
-    proxyUrl,
+    proxyUrl: dataPlane?.url,
     adminUrl,
-    keys: keyService,
-    config: proxyConfig,
+    keys: core.keys,
+    config: core.proxyConfig,
     store,
-    snapshot: () => snapshotHolder.current,
+    snapshot: () => holder.current,
     runSchedule,
-    sync: () => notices.poll(),
+    sync: () => core.notices.poll(),
     stop() {
       stopping ??= (async () => {
         for (const timer of timers) clearInterval(timer);
-        notices.stop();
-        await Promise.all([closeGracefully(dataPlane, settings.shutdownGrace), admin!.close()]);
-        await compiling?.catch(() => undefined);
-        await registry.closeAll();
+        await Promise.all([dataPlane ? closeGracefully(dataPlane.server, settings.shutdownGrace) : undefined, admin!.close()]);
+        await core.close();
         await lease.release().catch(() => undefined);
         await store.close();
         logger.info('keygate stopped');
+      })();
+      return stopping;
+    },
+  };
+}
+
+export interface ProxyWorker {
+  readonly proxyUrl: string;
+  /** Recompile now: the primary committed `version`. */
+  notice(version: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A proxy worker of a cluster: the same snapshot as its primary, compiled from the same store, serving the
+ * shared proxy port. It writes nothing; the primary runs the admin API and the background jobs.
+ */
+export async function startProxyWorker(settings: Settings, options: StartOptions): Promise<ProxyWorker> {
+  const core = await openCore(settings, options, 'worker');
+  const tls = proxyTls(settings);
+  let dataPlane: { server: Server; url: string };
+  try {
+    await core.firstSnapshot();
+    dataPlane = await openDataPlane(core, tls);
+  } catch (error) {
+    await core.close();
+    await core.store.close();
+    throw error;
+  }
+  const timers = options.timers === false ? [] : [watchCertificates([[tls, () => dataPlane.server, 'proxy']], settings.tlsReloadInterval, core.logger)];
+  let stopping: Promise<void> | undefined;
+  return {
+    proxyUrl: dataPlane.url,
+    notice: (version) => core.serve(version),
+    stop() {
+      stopping ??= (async () => {
+        for (const timer of timers) clearInterval(timer);
+        await closeGracefully(dataPlane.server, settings.shutdownGrace);
+        await core.close();
+        await core.store.close();
       })();
       return stopping;
     },

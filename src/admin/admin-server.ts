@@ -12,6 +12,8 @@ export interface AdminServerOptions extends KeyRoutesContext, ConfigRoutesContex
   token: AdminToken;
   version: string;
   status: () => Record<string, unknown>;
+  /** PEM certificate and key (and SNI callback) when the admin port serves HTTPS. */
+  https?: { cert: Buffer; key: Buffer };
   /** True once shutdown began: responses then close their connection so the port can drain. */
   closing: () => boolean;
 }
@@ -24,6 +26,7 @@ const PUBLIC_PATHS = new Set(['/status', '/openapi.json']);
  */
 export async function createAdminServer(options: AdminServerOptions): Promise<FastifyInstance> {
   const app = Fastify({
+    ...(options.https ? { https: options.https } : {}),
     loggerInstance: options.logger.child({ plane: 'admin' }) as unknown as FastifyBaseLogger,
     // One concise line per request (onResponse below) instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),

@@ -1,5 +1,7 @@
 #!/usr/bin/env node
+import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
+import { runWorker, startPrimary } from '../cluster/workers.js';
 import { SETTING_FLAGS, SettingsError, loadSettings } from '../config/settings.js';
 import { KeygateError } from '../errors.js';
 import { KEYGATE_VERSION, PortError, startGateway } from '../gateway.js';
@@ -30,9 +32,10 @@ async function start(args: string[]): Promise<void> {
   }
   const { config: configPath, ...settingFlags } = flags;
   const settings = loadSettings(process.env, settingFlags);
-  const configFile = configPath === undefined ? undefined : readConfigFile(configPath);
   const logger = createLogger(settings.logLevel);
-  const gateway = await startGateway(settings, { logger, configFile });
+  if (cluster.isWorker) return runWorker(settings, { logger: logger.child({ worker: process.pid }) });
+  const configFile = configPath === undefined ? undefined : readConfigFile(configPath);
+  const gateway = settings.workers > 1 ? await startPrimary(settings, { logger, configFile }) : await startGateway(settings, { logger, configFile });
 
   let signals = 0;
   const shutdown = (signal: string) => {

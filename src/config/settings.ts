@@ -1,4 +1,5 @@
 import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { parseDuration } from './duration.js';
 
@@ -25,6 +26,16 @@ export interface Settings {
   jwksMaxAge: number;
   syncInterval: number;
   shutdownGrace: number;
+  /** Proxy-port TLS: the default certificate and key, and a folder of per-host pairs chosen by SNI. */
+  tlsCert: string | undefined;
+  tlsKey: string | undefined;
+  tlsCertsDir: string | undefined;
+  adminTlsCert: string | undefined;
+  adminTlsKey: string | undefined;
+  /** How often certificate files are checked for changes. */
+  tlsReloadInterval: number;
+  /** Processes serving the proxy port; 1 serves it from the main process. */
+  workers: number;
 }
 
 export class SettingsError extends Error {
@@ -63,6 +74,11 @@ function oneOf(values: readonly string[]) {
   };
 }
 
+function workerCount(raw: string, name: string): number {
+  if (!/^\d{1,3}$/.test(raw) || Number(raw) < 1 || Number(raw) > 256) throw new SettingsError(`${name} must be a whole number from 1 to 256, got "${raw}"`);
+  return Number(raw);
+}
+
 function text(raw: string, name: string): string {
   if (raw.trim() === '') throw new SettingsError(`${name} must not be empty`);
   return raw;
@@ -90,6 +106,13 @@ const DEFS: SettingDef[] = [
   { key: 'jwksMaxAge', env: 'KEYGATE_JWKS_MAX_AGE', flag: 'jwks-max-age', parse: duration },
   { key: 'syncInterval', env: 'KEYGATE_SYNC_INTERVAL', flag: 'sync-interval', parse: duration },
   { key: 'shutdownGrace', env: 'KEYGATE_SHUTDOWN_GRACE', flag: 'shutdown-grace', parse: duration },
+  { key: 'tlsCert', env: 'KEYGATE_TLS_CERT', flag: 'tls-cert', parse: text },
+  { key: 'tlsKey', env: 'KEYGATE_TLS_KEY', flag: 'tls-key', parse: text },
+  { key: 'tlsCertsDir', env: 'KEYGATE_TLS_CERTS_DIR', flag: 'tls-certs-dir', parse: text },
+  { key: 'adminTlsCert', env: 'KEYGATE_ADMIN_TLS_CERT', flag: 'admin-tls-cert', parse: text },
+  { key: 'adminTlsKey', env: 'KEYGATE_ADMIN_TLS_KEY', flag: 'admin-tls-key', parse: text },
+  { key: 'tlsReloadInterval', env: 'KEYGATE_TLS_RELOAD_INTERVAL', flag: 'tls-reload-interval', parse: duration },
+  { key: 'workers', env: 'KEYGATE_WORKERS', flag: 'workers', parse: workerCount },
 ];
 
 /** Variables read by the CLI client rather than by `keygate start`; known, so never "unknown". */
@@ -114,6 +137,13 @@ function defaults(): Omit<Settings, 'databaseUrl'> & { databaseUrl?: string } {
     jwksMaxAge: 15 * 60_000,
     syncInterval: 1_000,
     shutdownGrace: 10_000,
+    tlsCert: undefined,
+    tlsKey: undefined,
+    tlsCertsDir: undefined,
+    adminTlsCert: undefined,
+    adminTlsKey: undefined,
+    tlsReloadInterval: 5_000,
+    workers: availableParallelism(),
   };
 }
 
@@ -146,6 +176,15 @@ export function loadSettings(env: NodeJS.ProcessEnv, flags: Record<string, strin
 
   if (settings.proxyPort !== 0 && settings.proxyPort === settings.adminPort) {
     throw new SettingsError(`KEYGATE_PROXY_PORT and KEYGATE_ADMIN_PORT must differ, both are ${settings.proxyPort}`);
+  }
+  if ((settings.tlsCert === undefined) !== (settings.tlsKey === undefined)) {
+    throw new SettingsError('KEYGATE_TLS_CERT and KEYGATE_TLS_KEY must be set together');
+  }
+  if (settings.tlsCertsDir !== undefined && settings.tlsCert === undefined) {
+    throw new SettingsError('KEYGATE_TLS_CERTS_DIR needs a default certificate: set KEYGATE_TLS_CERT and KEYGATE_TLS_KEY too');
+  }
+  if ((settings.adminTlsCert === undefined) !== (settings.adminTlsKey === undefined)) {
+    throw new SettingsError('KEYGATE_ADMIN_TLS_CERT and KEYGATE_ADMIN_TLS_KEY must be set together');
   }
   if (settings.keyPublishLead >= settings.keyRotationInterval) {
     throw new SettingsError('KEYGATE_KEY_PUBLISH_LEAD must be shorter than KEYGATE_KEY_ROTATION_INTERVAL');

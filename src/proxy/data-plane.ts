@@ -1,8 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { errorBody } from '../errors.js';
 import { ifNoneMatchHits } from '../keys/index.js';
 import { forward, sendError as sendProxyError } from './proxy-handler.js';
 import type { SnapshotHolder } from './snapshot.js';
+import type { TlsCertificates } from './tls-certificates.js';
 import { proxyUpgrade } from './websocket.js';
 
 export const JWKS_PATH = '/.well-known/jwks.json';
@@ -47,8 +49,10 @@ export interface DataPlaneOptions {
 export const DATA_PLANE_DEFAULTS: DataPlaneOptions = { maxHeaderSize: 16 * 1024, headersTimeout: 10_000, requestTimeout: 300_000, keepAliveTimeout: 5_000 };
 
 /** The proxy port. Every answer is read from the current snapshot; nothing here touches the store. */
-export function createDataPlane(holder: SnapshotHolder, options: DataPlaneOptions = DATA_PLANE_DEFAULTS, secure = false): Server {
-  const server = createServer({ keepAliveTimeout: options.keepAliveTimeout, requestTimeout: options.requestTimeout, headersTimeout: options.headersTimeout, maxHeaderSize: options.maxHeaderSize }, (req, res) => {
+export function createDataPlane(holder: SnapshotHolder, options: DataPlaneOptions = DATA_PLANE_DEFAULTS, tls?: TlsCertificates): Server {
+  const secure = tls !== undefined;
+  const serverOptions = { keepAliveTimeout: options.keepAliveTimeout, requestTimeout: options.requestTimeout, headersTimeout: options.headersTimeout, maxHeaderSize: options.maxHeaderSize };
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
@@ -62,13 +66,12 @@ export function createDataPlane(holder: SnapshotHolder, options: DataPlaneOption
       if (req.method !== 'GET' && req.method !== 'HEAD') return sendError(res, 405, 'method_not_allowed', `${JWKS_PATH} answers GET and HEAD only`, { allow: 'GET, HEAD' });
       return serveJwks(req, res, holder);
     }
-    {
-      const snapshot = holder.current;
-      const body = JSON.stringify({ status: 'ok', snapshotVersion: snapshot.version, snapshotBuiltAt: new Date(snapshot.builtAt).toISOString() });
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
-      return res.end(body);
-    }
-  });
+    const snapshot = holder.current;
+    const body = JSON.stringify({ status: 'ok', snapshotVersion: snapshot.version, snapshotBuiltAt: new Date(snapshot.builtAt).toISOString(), pid: process.pid });
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+    res.end(body);
+  };
+  const server: Server = tls ? createHttpsServer({ ...serverOptions, ...tls.serverOptions() }, handle) : createServer(serverOptions, handle);
   server.on('upgrade', (req, socket, head) => proxyUpgrade(req, socket, head, holder.current, secure));
   return server;
 }

@@ -1,0 +1,88 @@
+import cluster, { type Worker } from 'node:cluster';
+import type { Settings } from '../config/settings.js';
+import { startGateway, startProxyWorker, type StartOptions } from '../gateway.js';
+
+type ToWorker = { type: 'version'; version: number } | { type: 'stop' };
+type FromWorker = { type: 'listening'; url: string } | { type: 'failed'; message: string };
+
+export interface RunningCluster {
+  stop(): Promise<void>;
+}
+
+/**
+ * `--workers N` with N > 1: the primary process runs the admin API, the store's writes and the background jobs;
+ * N worker processes share the proxy port (the kernel spreads connections among them) and each serves the same
+ * snapshot, compiled from the same store. The primary forwards every version it commits, so workers converge at
+ * once; they also poll the store version like any node, which covers other primaries sharing the store.
+ */
+export async function startPrimary(settings: Settings, options: StartOptions): Promise<RunningCluster> {
+  const { logger } = options;
+  const workers = new Set<Worker>();
+  let stopping = false;
+  const broadcast = (message: ToWorker) => {
+    for (const worker of workers) if (worker.isConnected()) worker.send(message);
+  };
+  const gateway = await startGateway(settings, { ...options, serveProxy: false, onCommit: (version) => broadcast({ type: 'version', version }) });
+
+  const fork = (): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const worker = cluster.fork();
+      workers.add(worker);
+      worker.on('message', (message: FromWorker) => {
+        if (message.type === 'listening') resolve(message.url);
+        if (message.type === 'failed') reject(new Error(message.message));
+      });
+      worker.on('exit', (code, signal) => {
+        workers.delete(worker);
+        reject(new Error(`worker ${worker.process.pid} exited (${signal ?? code}) before listening`));
+        if (!stopping) {
+          logger.error({ pid: worker.process.pid, code, signal }, 'proxy worker died; starting another');
+          fork().catch((error: Error) => logger.error({ err: { message: error.message } }, 'replacement worker failed to start'));
+        }
+      });
+    });
+
+  let urls: string[];
+  try {
+    urls = await Promise.all(Array.from({ length: settings.workers }, fork));
+  } catch (error) {
+    stopping = true;
+    for (const worker of workers) worker.kill('SIGKILL');
+    await gateway.stop();
+    throw error;
+  }
+  logger.info({ proxy: urls[0], admin: gateway.adminUrl, workers: settings.workers, snapshotVersion: gateway.snapshot().version }, 'keygate started');
+
+  return {
+    async stop() {
+      stopping = true;
+      const exits = [...workers].map((worker) => new Promise<void>((resolve) => worker.once('exit', () => resolve())));
+      broadcast({ type: 'stop' });
+      await Promise.all(exits);
+      await gateway.stop();
+    },
+  };
+}
+
+/** The worker side: serve the proxy port, follow the primary's version notices, stop when told. */
+export async function runWorker(settings: Settings, options: StartOptions): Promise<void> {
+  const send = (message: FromWorker) => process.send?.(message);
+  let worker;
+  try {
+    worker = await startProxyWorker(settings, options);
+  } catch (error) {
+    send({ type: 'failed', message: (error as Error).message });
+    process.exit(1);
+  }
+  const running = worker;
+  const stop = () => void running.stop().then(() => process.exit(0), () => process.exit(1));
+  process.on('message', (message: ToWorker) => {
+    if (message.type === 'version') void running.notice(message.version).catch(() => undefined);
+    if (message.type === 'stop') stop();
+  });
+  // Ctrl-C reaches the whole process group; the primary's stop message may follow, either way we drain.
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('disconnect', stop);
+  send({ type: 'listening', url: running.proxyUrl });
+}
