@@ -55,7 +55,8 @@ export function tempDataDir(): string {
  */
 export function startKeygate(env: Record<string, string | undefined> = {}, args: string[] = []): Promise<RunningKeygate> {
   const dataDir = env.KEYGATE_DATA_DIR ?? tempDataDir();
-  const fullEnv = { KEYGATE_PROXY_PORT: '0', KEYGATE_ADMIN_PORT: '0', KEYGATE_PROXY_HOST: '127.0.0.1', KEYGATE_DATA_DIR: dataDir, ...env };
+  // One proxy process unless a test asks for workers: 2 cores run many of these at once.
+  const fullEnv = { KEYGATE_PROXY_PORT: '0', KEYGATE_ADMIN_PORT: '0', KEYGATE_PROXY_HOST: '127.0.0.1', KEYGATE_WORKERS: '1', KEYGATE_DATA_DIR: dataDir, ...env };
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [KEYGATE_BIN, 'start', ...args], { env: baseEnv(fullEnv), stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
-import { runWorker, startPrimary } from '../cluster/workers.js';
+import { WorkerStartError, runWorker, startPrimary } from '../cluster/workers.js';
 import { SETTING_FLAGS, SettingsError, loadSettings } from '../config/settings.js';
 import { KeygateError } from '../errors.js';
 import { KEYGATE_VERSION, PortError, startGateway } from '../gateway.js';
@@ -92,7 +92,7 @@ main(process.argv.slice(2)).catch((error: unknown) => {
     console.error(`keygate: ${error.message}`);
     process.exit(error instanceof CliError ? error.exitCode : 2);
   }
-  if (error instanceof MasterKeyError || error instanceof PortError || error instanceof KeygateError) {
+  if (error instanceof MasterKeyError || error instanceof PortError || error instanceof KeygateError || error instanceof WorkerStartError) {
     console.error(`keygate: ${error.message}`);
     process.exit(1);
   }

@@ -5,6 +5,11 @@ import { startGateway, startProxyWorker, type StartOptions } from '../gateway.js
 type ToWorker = { type: 'version'; version: number } | { type: 'stop' };
 type FromWorker = { type: 'listening'; url: string } | { type: 'failed'; message: string };
 
+/** A worker could not start (its port, its store); the message is the worker's own one-line reason. */
+export class WorkerStartError extends Error {
+  override name = 'WorkerStartError';
+}
+
 export interface RunningCluster {
   stop(): Promise<void>;
 }
@@ -30,11 +35,11 @@ export async function startPrimary(settings: Settings, options: StartOptions): P
       workers.add(worker);
       worker.on('message', (message: FromWorker) => {
         if (message.type === 'listening') resolve(message.url);
-        if (message.type === 'failed') reject(new Error(message.message));
+        if (message.type === 'failed') reject(new WorkerStartError(message.message));
       });
       worker.on('exit', (code, signal) => {
         workers.delete(worker);
-        reject(new Error(`worker ${worker.process.pid} exited (${signal ?? code}) before listening`));
+        reject(new WorkerStartError(`proxy worker ${worker.process.pid} exited (${signal ?? code}) before listening`));
         if (!stopping) {
           logger.error({ pid: worker.process.pid, code, signal }, 'proxy worker died; starting another');
           fork().catch((error: Error) => logger.error({ err: { message: error.message } }, 'replacement worker failed to start'));

@@ -1,0 +1,141 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, startKeygate, type RunningKeygate } from './keygate-process.js';
+
+/** A self-signed certificate for `names`, written as <file>.crt and <file>.key. */
+function certificate(dir: string, file: string, names: string[]): void {
+  execFileSync('openssl', [
+    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2',
+    '-subj', `/CN=${names[0]}`, '-addext', `subjectAltName=${names.map((n) => `DNS:${n}`).join(',')}`,
+    '-keyout', join(dir, `${file}.key`), '-out', join(dir, `${file}.crt`),
+  ], { stdio: 'ignore' });
+}
+
+/** The subject CN of the certificate the server presents for `servername`. */
+function presentedName(url: string, servername: string): Promise<{ cn: string; status: number; body: string }> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest({ host: hostname, port, path: '/hello', servername, rejectUnauthorized: false, agent: false }, (res) => {
+      const cn = String((res.socket as import('node:tls').TLSSocket).getPeerCertificate().subject?.CN);
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve({ cn, status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+let upstream: Server;
+let upstreamUrl: string;
+beforeAll(async () => {
+  upstream = createServer((req, res) => res.end(JSON.stringify({ path: req.url, proto: req.headers['x-forwarded-proto'] })));
+  await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+  upstreamUrl = `http://127.0.0.1:${(upstream.address() as { port: number }).port}`;
+});
+afterAll(async () => {
+  upstream.closeAllConnections();
+  await new Promise((r) => upstream.close(r));
+});
+
+function configFile(dir: string): string {
+  const file = join(dir, 'keygate.yaml');
+  writeFileSync(file, `version: 1\nservices:\n  - name: up\n    targets:\n      - url: ${upstreamUrl}\nroutes:\n  - name: all\n    service: up\n    paths: ["/*"]\n`);
+  return file;
+}
+
+describe('TLS on the proxy port', () => {
+  let node: RunningKeygate;
+  let certs: string;
+  beforeAll(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'keygate-tls-'));
+    certs = join(dir, 'certs');
+    execFileSync('mkdir', ['-p', certs]);
+    certificate(dir, 'default', ['default.test']);
+    certificate(certs, 'a', ['a.test']);
+    certificate(certs, 'wild', ['*.b.test']);
+    node = await startKeygate(
+      { KEYGATE_TLS_CERT: join(dir, 'default.crt'), KEYGATE_TLS_KEY: join(dir, 'default.key'), KEYGATE_TLS_CERTS_DIR: certs, KEYGATE_TLS_RELOAD_INTERVAL: '200ms' },
+      ['--config', configFile(dir)],
+    );
+  });
+  afterAll(async () => {
+    await node?.stop();
+  });
+
+  it('serves HTTPS and proxies with X-Forwarded-Proto https', async () => {
+    expect(node.proxyUrl).toMatch(/^https:/);
+    const result = await presentedName(node.proxyUrl, 'default.test');
+    expect(result.status).toBe(200);
+    expect(JSON.parse(result.body)).toEqual({ path: '/hello', proto: 'https' });
+  });
+
+  it('picks the certificate by SNI: exact name, wildcard, and the default for unknown names', async () => {
+    expect((await presentedName(node.proxyUrl, 'a.test')).cn).toBe('a.test');
+    expect((await presentedName(node.proxyUrl, 'x.b.test')).cn).toBe('*.b.test');
+    expect((await presentedName(node.proxyUrl, 'other.test')).cn).toBe('default.test');
+  });
+
+  it('picks up a replaced certificate without a restart', async () => {
+    const fresh = mkdtempSync(join(tmpdir(), 'keygate-tls-new-'));
+    certificate(fresh, 'a', ['a.test', 'renewed.a.test']);
+    // Replace key and certificate as a deploy would: each file swapped atomically.
+    renameSync(join(fresh, 'a.key'), join(certs, 'a.key'));
+    renameSync(join(fresh, 'a.crt'), join(certs, 'a.crt'));
+    await eventually(async () => (await presentedName(node.proxyUrl, 'renewed.a.test')).cn === 'a.test', 'the renewed certificate to be served');
+    expect(node.output()).toContain('TLS certificates reloaded');
+  });
+
+  it('keeps the current certificates when a changed file does not load', async () => {
+    writeFileSync(join(certs, 'wild.crt'), 'not a certificate');
+    await eventually(async () => node.output().includes('do not load; keeping the current ones'), 'the reload to be refused');
+    expect((await presentedName(node.proxyUrl, 'x.b.test')).cn).toBe('*.b.test');
+  });
+});
+
+describe('several worker processes on one port', () => {
+  let node: RunningKeygate;
+  let dir: string;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'keygate-workers-'));
+    node = await startKeygate({ KEYGATE_WORKERS: '2', KEYGATE_ADMIN_TOKEN: 'w' }, ['--config', configFile(dir)]);
+  });
+  afterAll(async () => {
+    await node?.stop();
+  });
+
+  const statuses = async () => {
+    const seen = new Map<number, number>();
+    for (let i = 0; i < 40; i++) {
+      const s = (await (await fetch(`${node.proxyUrl}/status`, { headers: { connection: 'close' } })).json()) as { pid: number; snapshotVersion: number };
+      seen.set(s.pid, s.snapshotVersion);
+    }
+    return seen;
+  };
+
+  it('shares the proxy port among the workers, which all serve the same snapshot', async () => {
+    const seen = await statuses();
+    expect(seen.size).toBe(2);
+    expect(new Set(seen.values()).size).toBe(1);
+    expect((await fetch(`${node.proxyUrl}/anything`)).status).toBe(200);
+  });
+
+  it('brings every worker to a config change made through the admin API', async () => {
+    const response = await fetch(`${node.adminUrl}/routes/all`, { method: 'DELETE', headers: { authorization: 'Bearer w' } });
+    expect(response.status).toBe(204);
+    const target = Math.max(...(await statuses()).values());
+    await eventually(async () => [...(await statuses()).values()].every((v) => v >= target) && (await statuses()).size === 2, 'both workers to serve the new snapshot');
+    for (let i = 0; i < 10; i++) expect((await fetch(`${node.proxyUrl}/anything`, { headers: { connection: 'close' } })).status).toBe(404);
+  });
+
+  it('stops every worker on SIGTERM and exits 0', async () => {
+    expect(await node.stop()).toBe(0);
+    expect(node.output()).toContain('keygate stopped');
+  });
+});
+
