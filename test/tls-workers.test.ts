@@ -3,6 +3,7 @@ import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
+import type { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startKeygate, type RunningKeygate } from './keygate-process.js';
@@ -21,7 +22,7 @@ function presentedName(url: string, servername: string): Promise<{ cn: string; s
   const { hostname, port } = new URL(url);
   return new Promise((resolve, reject) => {
     const req = httpsRequest({ host: hostname, port, path: '/hello', servername, rejectUnauthorized: false, agent: false }, (res) => {
-      const cn = String((res.socket as import('node:tls').TLSSocket).getPeerCertificate().subject?.CN);
+      const cn = String((res.socket as TLSSocket).getPeerCertificate().subject?.CN);
       let body = '';
       res.on('data', (d: Buffer) => (body += d.toString()));
       res.on('end', () => resolve({ cn, status: res.statusCode ?? 0, body }));
