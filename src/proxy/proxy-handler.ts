@@ -46,7 +46,9 @@ export function upstreamPath(route: CompiledRoute, match: RouteMatch<CompiledRou
   } else if (route.stripPrefix && match.wildcard !== undefined) {
     out = `/${match.wildcard}`;
   }
-  return query ? `${out}?${query}` : out;
+  if (!query) return out;
+  // A rewrite may carry its own query; the client's is appended to it.
+  return out.includes('?') ? `${out}&${query}` : `${out}?${query}`;
 }
 
 class UpstreamTimeout extends Error {

@@ -1,0 +1,6 @@
+// Writes docs/keygate.schema.json from the schema the gateway validates with (run after `npm run build`).
+import { writeFileSync } from 'node:fs';
+import { ConfigFileSchema } from '../dist/config/config-file.js';
+
+writeFileSync(new URL('../docs/keygate.schema.json', import.meta.url), `${JSON.stringify(ConfigFileSchema, null, 2)}\n`);
+console.log('wrote docs/keygate.schema.json');
