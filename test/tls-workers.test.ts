@@ -99,6 +99,33 @@ describe('TLS on the proxy port', () => {
   });
 });
 
+describe('TLS on the admin port', () => {
+  it('serves the admin API over HTTPS with its own certificate', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'keygate-admin-tls-'));
+    certificate(dir, 'admin', ['admin.test']);
+    const node = await startKeygate({ KEYGATE_ADMIN_TLS_CERT: join(dir, 'admin.crt'), KEYGATE_ADMIN_TLS_KEY: join(dir, 'admin.key') });
+    try {
+      expect(node.adminUrl).toMatch(/^https:/);
+      const { hostname, port } = new URL(node.adminUrl);
+      const result = await new Promise<{ cn: string; body: string }>((resolve, reject) => {
+        const req = httpsRequest({ host: hostname, port, path: '/status', servername: 'admin.test', rejectUnauthorized: false, agent: false }, (res) => {
+          const cn = String((res.socket as TLSSocket).getPeerCertificate().subject?.CN);
+          let body = '';
+          res.on('data', (d: Buffer) => (body += d.toString()));
+          res.on('end', () => resolve({ cn, body }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      expect(result.cn).toBe('admin.test');
+      expect(JSON.parse(result.body)).toMatchObject({ status: 'ok' });
+      expect(node.proxyUrl).toMatch(/^http:/);
+    } finally {
+      await node.stop();
+    }
+  });
+});
+
 describe('several worker processes on one port', () => {
   let node: RunningKeygate;
   let dir: string;
