@@ -6,10 +6,10 @@ import pg from 'pg';
 
 /**
  * The stores every store-backed test runs against: a real SQLite file, and a real PostgreSQL when one answers
- * (KEYGATE_TEST_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/test). Without PostgreSQL its tests are
+ * (TEST_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/test). Without PostgreSQL its tests are
  * skipped with a visible line; in CI (CI=true) a missing PostgreSQL fails the run instead.
  */
-export const POSTGRES_ADMIN_URL = process.env.KEYGATE_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const POSTGRES_ADMIN_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 async function postgresAnswers(): Promise<boolean> {
   const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL, connectionTimeoutMillis: 2_000 });

@@ -6,6 +6,7 @@ import { SETTING_FLAGS, SettingsError, loadSettings } from '../config/settings.j
 import { KeygateError } from '../errors.js';
 import { KEYGATE_VERSION, PortError, startGateway } from '../gateway.js';
 import { MasterKeyError, newMasterKeyText } from '../keys/index.js';
+import { TlsError } from '../proxy/tls-certificates.js';
 import { createLogger } from '../observe/logger.js';
 import { CliError } from './admin-client.js';
 import { CONFIG_USAGE, configCommand, readConfigFile } from './config-command.js';
@@ -92,7 +93,7 @@ main(process.argv.slice(2)).catch((error: unknown) => {
     console.error(`keygate: ${error.message}`);
     process.exit(error instanceof CliError ? error.exitCode : 2);
   }
-  if (error instanceof MasterKeyError || error instanceof PortError || error instanceof KeygateError || error instanceof WorkerStartError) {
+  if (error instanceof MasterKeyError || error instanceof PortError || error instanceof KeygateError || error instanceof WorkerStartError || error instanceof TlsError) {
     console.error(`keygate: ${error.message}`);
     process.exit(1);
   }
