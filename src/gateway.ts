@@ -2,7 +2,14 @@ import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { FastifyInstance } from 'fastify';
+import { ExternalIssuer } from './auth/issuers/index.js';
+import type { IssuerSpec } from './auth/issuer-schema.js';
+import { OAuthState } from './auth/oauth/oauth-endpoints.js';
+import { createRateLimiter, type RateLimiter } from './auth/rate-limit/index.js';
+import type { TokenIssuer } from './auth/route-policy.js';
+import { VerifiedTokenCache } from './auth/verified-token-cache.js';
 import { createAdminServer } from './admin/admin-server.js';
+import { CatalogService, compileCatalogSnapshot } from './catalog/index.js';
 import { loadAdminToken } from './admin/admin-token.js';
 import { systemClock, type Clock } from './clock.js';
 import { ChangeNotices, LeaderLease } from './cluster/index.js';
@@ -10,7 +17,7 @@ import { ensureDataDir, type Settings } from './config/settings.js';
 import { KeyService, compileKeySnapshot, loadMasterKey, type KeySlot, type LoadedKey, type MasterKey } from './keys/index.js';
 import type { Logger } from './observe/logger.js';
 import { compileProxySnapshot } from './proxy/compile-proxy.js';
-import { createDataPlane, DATA_PLANE_DEFAULTS } from './proxy/data-plane.js';
+import { createDataPlane, DATA_PLANE_DEFAULTS, type DataPlaneState } from './proxy/data-plane.js';
 import { closeGracefully, listen } from './proxy/http-server.js';
 import { ProxyConfigService } from './proxy/proxy-config-service.js';
 import { ServiceRegistry } from './proxy/service-registry.js';
@@ -26,6 +33,7 @@ export interface Gateway {
   readonly adminUrl: string;
   readonly keys: KeyService;
   readonly config: ProxyConfigService;
+  readonly catalog: CatalogService;
   readonly store: Store;
   /** The snapshot this node serves right now. */
   snapshot(): Snapshot;
@@ -64,8 +72,15 @@ function managedSlots(settings: Settings): KeySlot[] {
 class NodeCore {
   readonly keys: KeyService;
   readonly proxyConfig: ProxyConfigService;
+  readonly catalog: CatalogService;
   readonly notices: ChangeNotices;
   readonly registry: ServiceRegistry;
+  readonly limiter: RateLimiter;
+  readonly dataPlaneState: DataPlaneState;
+  /** Outside issuers live across snapshots, so their cached JWKS survive a config change. */
+  readonly #issuers = new Map<string, ExternalIssuer>();
+  /** Set once the proxy port is known, unless KEYGATE_ISSUER names it. */
+  issuerUrl: string;
   #holder: SnapshotHolder | undefined = undefined;
   #compiling: Promise<void> | undefined;
   #wanted = 0;
@@ -104,6 +119,44 @@ class NodeCore {
       onChange: announce,
     });
     this.proxyConfig = new ProxyConfigService(store, clock, announce);
+    this.catalog = new CatalogService(store, clock, announce, async (service) => {
+      const spec = (await this.proxyConfig.read()).services.find((s) => s.name === service);
+      return { exists: spec !== undefined, approval: spec?.subscription === 'approval', team: spec?.team };
+    });
+    this.limiter = createRateLimiter({
+      redisUrl: settings.redisUrl,
+      clock,
+      onError: (error) => logger.warn({ err: { message: error.message } }, 'Redis unreachable; rate limits are not counted until it is back'),
+    });
+    this.issuerUrl = settings.issuer ?? `http://${hostForUrl(settings.proxyHost)}:${settings.proxyPort}`;
+    this.dataPlaneState = {
+      issuer: () => this.issuerUrl,
+      now: () => clock.now(),
+      limiter: this.limiter,
+      tokenCache: new VerifiedTokenCache(),
+      oauth: new OAuthState(),
+      accessTokenTtlSeconds: Math.floor(settings.accessTokenTtl / 1000),
+      tokenMaxTtlSeconds: Math.floor(settings.tokenMaxTtl / 1000),
+      revokeToken: (jti, expiresAt) => this.catalog.revokeToken(jti, expiresAt, 'oauth/revoke'),
+    };
+  }
+
+  /** The issuers of a new snapshot, reusing every one whose config did not change. */
+  #resolveIssuers(specs: readonly IssuerSpec[]): Map<string, TokenIssuer> {
+    const result = new Map<string, TokenIssuer>();
+    const keep = new Set<string>();
+    for (const spec of specs) {
+      const key = JSON.stringify(spec);
+      keep.add(key);
+      let issuer = this.#issuers.get(key);
+      if (!issuer) {
+        issuer = new ExternalIssuer(spec, { logger: { warn: (details: Record<string, unknown>, message: string) => this.logger.warn({ issuer: spec.name, ...details }, message) } });
+        this.#issuers.set(key, issuer);
+      }
+      result.set(spec.name, issuer);
+    }
+    for (const key of this.#issuers.keys()) if (!keep.has(key)) this.#issuers.delete(key);
+    return result;
   }
 
   get holder(): SnapshotHolder {
@@ -113,8 +166,11 @@ class NodeCore {
   async compile(): Promise<Snapshot> {
     const version = await this.store.version();
     const keys = await compileKeySnapshot(await this.keys.rows(), { masterKey: this.master.key, defaultSigningAlg: this.settings.signingAlg, cache: this.#cache });
-    const proxy = compileProxySnapshot(await this.proxyConfig.read(), this.registry);
-    return { version, builtAt: this.clock.now(), keys, proxy, jwksMaxAgeSeconds: Math.floor(this.settings.jwksMaxAge / 1000) };
+    const config = await this.proxyConfig.read();
+    const proxy = compileProxySnapshot(config, this.registry);
+    const catalog = await compileCatalogSnapshot(this.store.db, this.clock.now());
+    const issuers = this.#resolveIssuers(config.issuers);
+    return { version, builtAt: this.clock.now(), keys, proxy, catalog, issuers, jwksMaxAgeSeconds: Math.floor(this.settings.jwksMaxAge / 1000) };
   }
 
   async firstSnapshot(): Promise<void> {
@@ -144,6 +200,7 @@ class NodeCore {
     this.notices.stop();
     await this.#compiling?.catch(() => undefined);
     await this.registry.closeAll();
+    await this.limiter.close();
   }
 }
 
@@ -194,14 +251,16 @@ function watchCertificates(pairs: Array<[TlsCertificates | undefined, () => Serv
 /** Opens the proxy port on `core`'s snapshot. */
 async function openDataPlane(core: NodeCore, tls: TlsCertificates | undefined): Promise<{ server: Server; url: string }> {
   const { settings } = core;
-  const server = createDataPlane(core.holder, DATA_PLANE_DEFAULTS, tls);
+  const server = createDataPlane(core.holder, core.dataPlaneState, DATA_PLANE_DEFAULTS, tls);
   let port: number;
   try {
     port = await listen(server, settings.proxyPort, settings.proxyHost);
   } catch (error) {
     throw portError(error, 'KEYGATE_PROXY_PORT', settings.proxyHost, settings.proxyPort);
   }
-  return { server, url: `${tls ? 'https' : 'http'}://${hostForUrl(settings.proxyHost)}:${port}` };
+  const url = `${tls ? 'https' : 'http'}://${hostForUrl(settings.proxyHost)}:${port}`;
+  if (!settings.issuer) core.issuerUrl = url;
+  return { server, url };
 }
 
 /**
@@ -253,6 +312,7 @@ async function startMain(core: NodeCore, options: StartOptions): Promise<Gateway
       version: KEYGATE_VERSION,
       keys: core.keys,
       proxyConfig: core.proxyConfig,
+      catalog: core.catalog,
       keySnapshot: () => holder.current.keys,
       clock,
       tokenMaxTtlSeconds: Math.floor(settings.tokenMaxTtl / 1000),
@@ -314,6 +374,7 @@ async function startMain(core: NodeCore, options: StartOptions): Promise<Gateway
     adminUrl,
     keys: core.keys,
     config: core.proxyConfig,
+    catalog: core.catalog,
     store,
     snapshot: () => holder.current,
     runSchedule,

@@ -4,10 +4,11 @@ import type { Logger } from 'pino';
 import { KeygateError } from '../errors.js';
 import type { AdminToken } from './admin-token.js';
 import { ErrorSchema, KeyInfoSchema, PublicJwkSchema } from './schemas.js';
+import { registerCatalogRoutes, type CatalogRoutesContext } from './catalog-routes.js';
 import { registerConfigRoutes, type ConfigRoutesContext } from './config-routes.js';
 import { registerKeyRoutes, type KeyRoutesContext } from './key-routes.js';
 
-export interface AdminServerOptions extends KeyRoutesContext, ConfigRoutesContext {
+export interface AdminServerOptions extends KeyRoutesContext, ConfigRoutesContext, CatalogRoutesContext {
   logger: Logger;
   token: AdminToken;
   version: string;
@@ -92,6 +93,7 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Fa
 
   registerKeyRoutes(app, options);
   registerConfigRoutes(app, options);
+  registerCatalogRoutes(app, options);
   await app.ready();
   return app;
 }

@@ -1,6 +1,7 @@
 import { Type, type Static } from 'typebox';
 import { Value } from 'typebox/value';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { IssuerSchema } from '../auth/issuer-schema.js';
 import { KeygateError } from '../errors.js';
 import { PathPatternError, Router } from '../proxy/router.js';
 import { RouteSchema } from '../proxy/route-schema.js';
@@ -15,6 +16,7 @@ export const ConfigFileSchema = Type.Object(
     version: Type.Literal(1),
     services: Type.Optional(Type.Array(ServiceSchema)),
     routes: Type.Optional(Type.Array(RouteSchema)),
+    issuers: Type.Optional(Type.Array(IssuerSchema)),
   },
   { additionalProperties: false, $id: 'https://keygate.dev/schema/keygate.schema.json', title: 'Keygate configuration' },
 );
@@ -38,8 +40,17 @@ export function validateConfig(value: unknown): ConfigFile {
     const errors = [...Value.Errors(ConfigFileSchema, value)];
     // The most specific error is the deepest one; "schema is false" only repeats an additionalProperties error.
     const first = errors.filter((e) => e.message !== 'schema is false').sort((a, b) => b.instancePath.length - a.instancePath.length)[0] ?? errors[0];
-    const extra = first?.keyword === 'additionalProperties' ? ` (${String((first.params as { additionalProperties?: string[] }).additionalProperties?.join(', '))})` : '';
-    throw new KeygateError('invalid_config', `${readablePath(first?.instancePath ?? '')}: ${first?.message ?? 'is invalid'}${extra}`);
+    if (first?.keyword === 'additionalProperties') {
+      // Name the unknown member itself, not the object holding it.
+      const member = (first.params as { additionalProperties?: string[] }).additionalProperties?.[0] ?? '';
+      throw new KeygateError('invalid_config', `${readablePath(`${first.instancePath}/${member}`)}: is not a known member; check its spelling (GET /config/schema lists them)`);
+    }
+    if (first?.keyword === 'const') {
+      // A union of literals reports one "must be equal to constant" per literal: list the values instead.
+      const allowed = errors.filter((e) => e.keyword === 'const' && e.instancePath === first.instancePath).map((e) => JSON.stringify((e.params as { allowedValue?: unknown }).allowedValue));
+      throw new KeygateError('invalid_config', `${readablePath(first.instancePath)}: must be ${allowed.length > 1 ? `one of ${allowed.join(', ')}` : allowed[0]}`);
+    }
+    throw new KeygateError('invalid_config', `${readablePath(first?.instancePath ?? '')}: ${first?.message ?? 'is invalid'}`);
   }
   const config = value as ConfigFile;
   const services = new Map<string, number>();
@@ -53,11 +64,23 @@ export function validateConfig(value: unknown): ConfigFile {
       origins.add(origin);
     });
   });
+  const issuers = new Set<string>();
+  (config.issuers ?? []).forEach((issuer, i) => {
+    if (issuers.has(issuer.name)) throw new KeygateError('invalid_config', `issuers[${i}].name: "${issuer.name}" is already used by another issuer`);
+    issuers.add(issuer.name);
+    if ((issuer.issuer === undefined) === (issuer.jwksUri === undefined)) throw new KeygateError('invalid_config', `issuers[${i}]: give exactly one of "issuer" (discovery) or "jwksUri"`);
+  });
   const routes = new Set<string>();
   (config.routes ?? []).forEach((route, i) => {
     if (routes.has(route.name)) throw new KeygateError('invalid_config', `routes[${i}].name: "${route.name}" is already used by another route`);
     routes.add(route.name);
     if (!services.has(route.service)) throw new KeygateError('invalid_config', `routes[${i}].service: no service is named "${route.service}"`);
+    route.auth?.methods.forEach((method, j) => {
+      if (method.startsWith('issuer:') && !issuers.has(method.slice(7))) throw new KeygateError('invalid_config', `routes[${i}].auth.methods[${j}]: no issuer is named "${method.slice(7)}"`);
+    });
+    if (route.limits?.some((l) => l.per !== 'route') && !route.auth) {
+      throw new KeygateError('invalid_config', `routes[${i}].limits: a limit per app needs the route to authenticate apps (routes[${i}].auth)`);
+    }
     route.paths.forEach((path, j) => {
       try {
         new Router([{ route: null, paths: [path] }]);

@@ -36,6 +36,12 @@ export interface Settings {
   tlsReloadInterval: number;
   /** Processes serving the proxy port; 1 serves it from the main process. */
   workers: number;
+  /** Shared counters (rate limits) for several nodes; in-process counters when absent. */
+  redisUrl: string | undefined;
+  /** The OAuth issuer (RFC 8414) this gateway names in its tokens; its proxy URL when absent. */
+  issuer: string | undefined;
+  /** Lifetime of access tokens from the token endpoint; at most KEYGATE_TOKEN_MAX_TTL. */
+  accessTokenTtl: number;
 }
 
 export class SettingsError extends Error {
@@ -72,6 +78,17 @@ function oneOf(values: readonly string[]) {
     if (!values.includes(raw)) throw new SettingsError(`${name} must be one of ${values.join(', ')}, got "${raw}"`);
     return raw;
   };
+}
+
+function redisUrl(raw: string, name: string): string {
+  if (/^rediss?:\/\//.test(raw)) return raw;
+  throw new SettingsError(`${name} must start with redis:// or rediss://`);
+}
+
+function issuerUrl(raw: string, name: string): string {
+  // RFC 8414 §2: an https URL (http is tolerated for local use) with no query or fragment.
+  if (!/^https?:\/\/[^?#]+$/.test(raw) || raw.endsWith('/')) throw new SettingsError(`${name} must be an http(s) URL without a trailing slash, query or fragment, got "${raw}"`);
+  return raw;
 }
 
 function workerCount(raw: string, name: string): number {
@@ -113,6 +130,9 @@ const DEFS: SettingDef[] = [
   { key: 'adminTlsKey', env: 'KEYGATE_ADMIN_TLS_KEY', flag: 'admin-tls-key', parse: text },
   { key: 'tlsReloadInterval', env: 'KEYGATE_TLS_RELOAD_INTERVAL', flag: 'tls-reload-interval', parse: duration },
   { key: 'workers', env: 'KEYGATE_WORKERS', flag: 'workers', parse: workerCount },
+  { key: 'redisUrl', env: 'KEYGATE_REDIS_URL', flag: 'redis-url', parse: redisUrl },
+  { key: 'issuer', env: 'KEYGATE_ISSUER', flag: 'issuer', parse: issuerUrl },
+  { key: 'accessTokenTtl', env: 'KEYGATE_ACCESS_TOKEN_TTL', flag: 'access-token-ttl', parse: duration },
 ];
 
 /** Variables read by the CLI client rather than by `keygate start`; known, so never "unknown". */
@@ -144,6 +164,9 @@ function defaults(): Omit<Settings, 'databaseUrl'> & { databaseUrl?: string } {
     adminTlsKey: undefined,
     tlsReloadInterval: 5_000,
     workers: availableParallelism(),
+    redisUrl: undefined,
+    issuer: undefined,
+    accessTokenTtl: 3_600_000,
   };
 }
 
@@ -185,6 +208,9 @@ export function loadSettings(env: NodeJS.ProcessEnv, flags: Record<string, strin
   }
   if ((settings.adminTlsCert === undefined) !== (settings.adminTlsKey === undefined)) {
     throw new SettingsError('KEYGATE_ADMIN_TLS_CERT and KEYGATE_ADMIN_TLS_KEY must be set together');
+  }
+  if (settings.accessTokenTtl > settings.tokenMaxTtl) {
+    throw new SettingsError('KEYGATE_ACCESS_TOKEN_TTL must not be longer than KEYGATE_TOKEN_MAX_TTL');
   }
   if (settings.keyPublishLead >= settings.keyRotationInterval) {
     throw new SettingsError('KEYGATE_KEY_PUBLISH_LEAD must be shorter than KEYGATE_KEY_ROTATION_INTERVAL');

@@ -1,3 +1,4 @@
+import { RoutePolicy } from '../auth/route-policy.js';
 import type { ProxyConfig } from './proxy-config-store.js';
 import type { CompiledRoute, ProxySnapshot } from './proxy-handler.js';
 import { Router } from './router.js';
@@ -17,6 +18,7 @@ export function compileProxySnapshot(config: ProxyConfig, registry: ServiceRegis
       stripPrefix: spec.stripPrefix ?? false,
       rewrite: spec.rewrite,
       maxBodySize: spec.maxBodySize ? (parseSize(spec.maxBodySize) ?? DEFAULT_MAX_BODY_SIZE) : DEFAULT_MAX_BODY_SIZE,
+      policy: spec.auth || spec.limits?.length ? new RoutePolicy(spec.name, spec.service, spec.auth, spec.limits ?? []) : undefined,
     };
     return { route, hosts: spec.hosts, paths: spec.paths, methods: spec.methods, headers: spec.headers };
   });

@@ -2,6 +2,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createHttpsServer } from 'node:https';
 import { errorBody } from '../errors.js';
 import { ifNoneMatchHits } from '../keys/index.js';
+import { handleOAuth, isOAuthPath, type OAuthState } from '../auth/oauth/oauth-endpoints.js';
+import { AuthFailure } from '../auth/principal.js';
+import type { RateLimiter } from '../auth/rate-limit/rate-limiter.js';
+import type { VerifiedTokenCache } from '../auth/verified-token-cache.js';
 import { forward, sendError as sendProxyError } from './proxy-handler.js';
 import type { SnapshotHolder } from './snapshot.js';
 import type { TlsCertificates } from './tls-certificates.js';
@@ -46,10 +50,29 @@ export interface DataPlaneOptions {
   keepAliveTimeout: number;
 }
 
+/** What outlives snapshots on one node: caches, counters, and the issuer URL once the port is known. */
+export interface DataPlaneState {
+  issuer: () => string;
+  now: () => number;
+  limiter: RateLimiter;
+  tokenCache: VerifiedTokenCache;
+  oauth: OAuthState;
+  accessTokenTtlSeconds: number;
+  tokenMaxTtlSeconds: number;
+  /** Records a revoked access token (a store change) and resolves once this node refuses it. */
+  revokeToken: (jti: string, expiresAt: number) => Promise<void>;
+}
+
 export const DATA_PLANE_DEFAULTS: DataPlaneOptions = { maxHeaderSize: 16 * 1024, headersTimeout: 10_000, requestTimeout: 300_000, keepAliveTimeout: 5_000 };
 
 /** The proxy port. Every answer is read from the current snapshot; nothing here touches the store. */
-export function createDataPlane(holder: SnapshotHolder, options: DataPlaneOptions = DATA_PLANE_DEFAULTS, tls?: TlsCertificates): Server {
+function sendAuthFailure(res: ServerResponse, failure: AuthFailure): void {
+  const body = errorBody(failure.code, failure.message);
+  res.writeHead(failure.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...failure.headers });
+  res.end(body);
+}
+
+export function createDataPlane(holder: SnapshotHolder, state: DataPlaneState, options: DataPlaneOptions = DATA_PLANE_DEFAULTS, tls?: TlsCertificates): Server {
   const secure = tls !== undefined;
   const serverOptions = { keepAliveTimeout: options.keepAliveTimeout, requestTimeout: options.requestTimeout, headersTimeout: options.headersTimeout, maxHeaderSize: options.maxHeaderSize };
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
@@ -58,8 +81,39 @@ export function createDataPlane(holder: SnapshotHolder, options: DataPlaneOption
     const path = q === -1 ? url : url.slice(0, q);
     // The gateway's own two paths come first: no route can shadow the JWKS or the status.
     if (path !== JWKS_PATH && path !== STATUS_PATH) {
-      const match = holder.current.proxy.router.match(req.method ?? 'GET', req.headers.host, path, req.headers);
-      if (match) return forward(req, res, match.route, match, path, q === -1 ? '' : url.slice(q + 1), secure);
+      const snapshot = holder.current;
+      // The authorization server's paths, like the JWKS, are the gateway's own: no route shadows them.
+      if (isOAuthPath(path)) {
+        const oauth = { issuer: state.issuer(), keys: snapshot.keys, catalog: snapshot.catalog, now: state.now(), accessTokenTtlSeconds: state.accessTokenTtlSeconds, tokenMaxTtlSeconds: state.tokenMaxTtlSeconds, state: state.oauth, revoke: state.revokeToken };
+        handleOAuth(req, res, path, oauth).catch(() => sendProxyError(res, 500, 'internal_error', 'the request could not be handled'));
+        return;
+      }
+      const match = snapshot.proxy.router.match(req.method ?? 'GET', req.headers.host, path, req.headers);
+      if (match) {
+        const query = q === -1 ? '' : url.slice(q + 1);
+        const policy = match.route.policy;
+        if (!policy) return forward(req, res, match.route, match, path, query, secure);
+        const ctx = {
+          issuer: state.issuer(),
+          keys: snapshot.keys,
+          catalog: snapshot.catalog,
+          issuers: snapshot.issuers,
+          limiter: state.limiter,
+          tokenCache: state.tokenCache,
+          dpopReplay: state.oauth.dpopReplay,
+          now: state.now(),
+          requestUrl: `${secure ? 'https' : 'http'}://${req.headers.host ?? ''}${path}`,
+        };
+        policy.check(req, ctx).then(
+          (result) => forward(req, res, match.route, match, path, query, secure, result),
+          (error: unknown) => {
+            req.resume();
+            if (error instanceof AuthFailure) return sendAuthFailure(res, error);
+            sendProxyError(res, 500, 'internal_error', 'the request could not be checked');
+          },
+        );
+        return;
+      }
       return sendProxyError(res, 404, 'route_not_found', `no route matches ${req.method} ${path}`);
     }
     if (path === JWKS_PATH) {

@@ -4,6 +4,7 @@ import { Transform } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { errorBody } from '../errors.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers.js';
+import type { RoutePolicy } from '../auth/route-policy.js';
 import type { RouteMatch, Router } from './router.js';
 import type { UpstreamService } from './upstream-service.js';
 import type { UpstreamTarget } from './upstream-target.js';
@@ -16,6 +17,8 @@ export interface CompiledRoute {
   stripPrefix: boolean;
   rewrite: string | undefined;
   maxBodySize: number;
+  /** Authentication, authorization and limits; absent on an open route, which then costs nothing extra. */
+  policy: RoutePolicy | undefined;
 }
 
 export interface ProxySnapshot {
@@ -86,7 +89,14 @@ function limitBody(req: IncomingMessage, limit: number): Transform {
  * the attempt failed before any response byte was sent, the method is idempotent, there is no body to replay,
  * and the service's retry budget allows it.
  */
-export function forward(req: IncomingMessage, res: ServerResponse, route: CompiledRoute, match: RouteMatch<CompiledRoute>, path: string, query: string, secure: boolean): void {
+/** What the route's policy adds to an exchange: forwarded claims, the credential withheld, rate-limit headers. */
+export interface ForwardExtras {
+  upstreamHeaders?: Readonly<Record<string, string>>;
+  removeHeaders?: readonly string[];
+  responseHeaders?: Readonly<Record<string, string>>;
+}
+
+export function forward(req: IncomingMessage, res: ServerResponse, route: CompiledRoute, match: RouteMatch<CompiledRoute>, path: string, query: string, secure: boolean, extras?: ForwardExtras): void {
   const requestId = (req.headers['x-request-id'] as string | undefined) ?? randomUUID();
   const service = route.service;
   const lengthHeader = req.headers['content-length'];
@@ -142,6 +152,10 @@ export function forward(req: IncomingMessage, res: ServerResponse, route: Compil
       host: route.preserveHost && req.headers.host ? req.headers.host : target.host,
       proto: secure ? 'https' : 'http',
     });
+    if (extras) {
+      for (const name of extras.removeHeaders ?? []) delete headers[name];
+      Object.assign(headers, extras.upstreamHeaders);
+    }
 
     target.pool.dispatch(
       { path: upstreamUrlPath, method, headers, body, headersTimeout: service.timeouts.idle, bodyTimeout: service.timeouts.idle, idempotent: replayable },
@@ -157,7 +171,9 @@ export function forward(req: IncomingMessage, res: ServerResponse, route: Compil
             controller.abort(new RetryableStatus(`status ${statusCode}`));
             return;
           }
-          res.writeHead(statusCode, clientResponseHeaders(upstreamHeaders, requestId));
+          const out = clientResponseHeaders(upstreamHeaders, requestId);
+          if (extras?.responseHeaders) Object.assign(out, extras.responseHeaders);
+          res.writeHead(statusCode, out);
           // Server-Sent Events and other streams: send the head now, not with the first body chunk.
           if (String(upstreamHeaders['content-type'] ?? '').startsWith('text/event-stream')) res.flushHeaders();
         },
@@ -178,6 +194,8 @@ export function forward(req: IncomingMessage, res: ServerResponse, route: Compil
           if (error instanceof RetryableStatus) return attempt(error);
           if (error instanceof BodyTooLarge || (error as { cause?: unknown }).cause instanceof BodyTooLarge) {
             done();
+            // The rest of the body is left unread: close the connection after the answer rather than leave it stuck.
+            res.setHeader('connection', 'close');
             return sendError(res, 413, 'payload_too_large', `the request body is larger than this route allows (${route.maxBodySize} bytes)`, requestId);
           }
           const clientGone = res.destroyed || req.destroyed;

@@ -1,6 +1,42 @@
 import { Type, type Static } from 'typebox';
 import { Name, Size } from './service-schema.js';
 
+export const ClaimRuleSchema = Type.Object(
+  {
+    claim: Type.String({ minLength: 1, description: 'a claim path such as "tenant" or "realm_access.roles"' }),
+    equals: Type.Optional(Type.Union([Type.String(), Type.Number(), Type.Boolean()])),
+    contains: Type.Optional(Type.Union([Type.String(), Type.Number()], { description: 'the claim (an array, or a space-separated string) contains this value' })),
+    oneOf: Type.Optional(Type.Array(Type.Union([Type.String(), Type.Number()]), { minItems: 1 })),
+  },
+  { additionalProperties: false },
+);
+
+export const RouteAuthSchema = Type.Object(
+  {
+    methods: Type.Array(Type.String({ pattern: '^(api-key|gateway-token|issuer:[a-z0-9][a-z0-9._-]{0,62})$' }), {
+      minItems: 1,
+      description: 'accepted authenticators: api-key, gateway-token (tokens from this gateway\'s token endpoint), issuer:<name> (an outside issuer)',
+    }),
+    audiences: Type.Optional(Type.Array(Type.String(), { minItems: 1, description: 'accepted "aud" of gateway tokens; default ["keygate"]' })),
+    scopes: Type.Optional(Type.Array(Type.String(), { description: 'every one of these scopes is required' })),
+    claims: Type.Optional(Type.Array(ClaimRuleSchema)),
+    dpop: Type.Optional(Type.Union([Type.Literal('required'), Type.Literal('optional')], { description: 'required: only sender-constrained (DPoP) tokens; optional: DPoP-bound tokens still need their proof' })),
+    subscription: Type.Optional(Type.Boolean({ description: 'require an approved subscription of the calling app to the service (default true)' })),
+    forwardClaims: Type.Optional(Type.Record(Type.String({ pattern: '^[a-z0-9-]+$' }), Type.String(), { description: 'request header → claim path, set from the verified token' })),
+    forwardCredential: Type.Optional(Type.Boolean({ description: 'forward the caller\'s own credential upstream (default false)' })),
+  },
+  { additionalProperties: false },
+);
+
+export const RouteLimitSchema = Type.Object(
+  {
+    per: Type.Union([Type.Literal('app'), Type.Literal('route'), Type.Literal('app-route')]),
+    requests: Type.Integer({ minimum: 1 }),
+    window: Type.Union([Type.Literal('1s'), Type.Literal('1m'), Type.Literal('1h'), Type.Literal('1d')]),
+  },
+  { additionalProperties: false },
+);
+
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
 export const RouteSchema = Type.Object(
@@ -18,6 +54,8 @@ export const RouteSchema = Type.Object(
     rewrite: Type.Optional(Type.String({ pattern: '^/', description: 'a path template using :params and * from the match' })),
     preserveHost: Type.Optional(Type.Boolean({ description: 'forward the client Host header instead of the target host' })),
     maxBodySize: Type.Optional(Size),
+    auth: Type.Optional(RouteAuthSchema),
+    limits: Type.Optional(Type.Array(RouteLimitSchema, { maxItems: 10 })),
   },
   { additionalProperties: false, $id: 'Route' },
 );

@@ -1,3 +1,5 @@
+import type { TokenIssuer } from '../auth/route-policy.js';
+import type { CatalogSnapshot } from '../catalog/index.js';
 import type { KeySnapshot } from '../keys/index.js';
 import type { ProxySnapshot } from './proxy-handler.js';
 
@@ -10,6 +12,9 @@ export interface Snapshot {
   readonly builtAt: number;
   readonly keys: KeySnapshot;
   readonly proxy: ProxySnapshot;
+  readonly catalog: CatalogSnapshot;
+  /** Outside issuers by name, for routes that accept `issuer:<name>`. */
+  readonly issuers: ReadonlyMap<string, TokenIssuer>;
   /** `Cache-Control: max-age` for the JWKS, in seconds. */
   readonly jwksMaxAgeSeconds: number;
 }

@@ -85,6 +85,59 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         .execute();
     },
   },
+  '0003_apps_credentials_subscriptions': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('teams')
+        .addColumn('name', 'varchar(63)', (c) => c.primaryKey())
+        .addColumn('description', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('apps')
+        .addColumn('name', 'varchar(63)', (c) => c.primaryKey())
+        .addColumn('team', 'varchar(63)', (c) => c.notNull().references('teams.name'))
+        .addColumn('description', 'text')
+        // JSON: scopes the app may be granted, its JWKS or jwks_uri (private_key_jwt), its encryption JWK.
+        .addColumn('spec', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('credentials')
+        .addColumn('id', 'varchar(40)', (c) => c.primaryKey())
+        .addColumn('app', 'varchar(63)', (c) => c.notNull().references('apps.name'))
+        .addColumn('kind', 'varchar(20)', (c) => c.notNull())
+        .addColumn('prefix', 'varchar(40)', (c) => c.notNull())
+        // SHA-256 of the secret: the secret itself is shown once at creation and never stored.
+        .addColumn('hash', 'varchar(64)', (c) => c.notNull().unique())
+        .addColumn('label', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint')
+        .addColumn('revoked_at', 'bigint')
+        .execute();
+      await db.schema
+        .createTable('subscriptions')
+        .addColumn('app', 'varchar(63)', (c) => c.notNull().references('apps.name'))
+        .addColumn('service', 'varchar(63)', (c) => c.notNull())
+        .addColumn('state', 'varchar(10)', (c) => c.notNull())
+        .addColumn('requested_at', 'bigint', (c) => c.notNull())
+        .addColumn('decided_at', 'bigint')
+        .addColumn('decided_by', 'varchar(200)')
+        .addPrimaryKeyConstraint('subscriptions_pk', ['app', 'service'])
+        .execute();
+      // Sections of the config file that are one JSON document each (issuers, and more to come).
+      await db.schema
+        .createTable('config_sections')
+        .addColumn('name', 'varchar(63)', (c) => c.primaryKey())
+        .addColumn('spec', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('revoked_tokens')
+        .addColumn('jti', 'varchar(100)', (c) => c.primaryKey())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+  },
   };
 }
 

@@ -69,7 +69,61 @@ export interface RoutesTable {
   updated_at: number;
 }
 
+/** Teams, apps, their credentials and subscriptions, and revoked tokens. Owned by src/catalog and src/auth. */
+export interface TeamsTable {
+  name: string;
+  description: string | null;
+  created_at: number;
+}
+
+export interface AppsTable {
+  name: string;
+  team: string;
+  description: string | null;
+  spec: string;
+  created_at: number;
+}
+
+export interface CredentialsTable {
+  id: string;
+  app: string;
+  /** api_key | client_secret */
+  kind: string;
+  prefix: string;
+  hash: string;
+  label: string | null;
+  created_at: number;
+  expires_at: number | null;
+  revoked_at: number | null;
+}
+
+export interface SubscriptionsTable {
+  app: string;
+  service: string;
+  /** pending | approved | rejected | revoked */
+  state: string;
+  requested_at: number;
+  decided_at: number | null;
+  decided_by: string | null;
+}
+
+export interface RevokedTokensTable {
+  jti: string;
+  expires_at: number;
+}
+
+export interface ConfigSectionsTable {
+  name: string;
+  spec: string;
+}
+
 export interface Database {
+  config_sections: ConfigSectionsTable;
+  teams: TeamsTable;
+  apps: AppsTable;
+  credentials: CredentialsTable;
+  subscriptions: SubscriptionsTable;
+  revoked_tokens: RevokedTokensTable;
   services: ServicesTable;
   routes: RoutesTable;
   jwk_keys: JwkKeysTable;

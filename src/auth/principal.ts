@@ -1,0 +1,35 @@
+/** Who is calling, as proven by the route's authenticator. */
+export interface Principal {
+  /** The Keygate app, for API keys and gateway tokens (and outside tokens whose client is a registered app). */
+  app: string | undefined;
+  team: string | undefined;
+  subject: string;
+  scopes: ReadonlySet<string>;
+  /** The verified claims (empty for API keys). */
+  claims: Readonly<Record<string, unknown>>;
+  /** Which authenticator accepted the call. */
+  via: string;
+}
+
+/** A refused call: the status, a stable code, and the WWW-Authenticate challenge (RFC 6750 §3, RFC 9449 §7.1). */
+export class AuthFailure extends Error {
+  override name = 'AuthFailure';
+  constructor(
+    readonly status: 401 | 403 | 429,
+    readonly code: string,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+/** Reads a claim by dotted path: `realm_access.roles`. */
+export function claimAt(claims: Readonly<Record<string, unknown>>, path: string): unknown {
+  let value: unknown = claims;
+  for (const part of path.split('.')) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<string, unknown>)[part];
+  }
+  return value;
+}

@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../clock.js';
+import { InProcessRateLimiter } from './in-process-rate-limiter.js';
+
+describe('the in-process rate limiter', () => {
+  it('decides synchronously, without a promise on the hot path', () => {
+    const limiter = new InProcessRateLimiter({ clock: new ManualClock() });
+    expect(limiter.hit('k', 1, 1_000)).toMatchObject({ allowed: true, remaining: 0 });
+  });
+
+  it('drops the counters of keys whose windows are over, so memory follows only the keys in use', () => {
+    const clock = new ManualClock();
+    const limiter = new InProcessRateLimiter({ clock, sweepIntervalMs: 10_000 });
+    for (let i = 0; i < 10_000; i++) limiter.hit(`client-${i}`, 10, 1_000);
+    limiter.hit('hourly', 10, 3_600_000);
+    expect(limiter.size).toBe(10_001);
+
+    clock.advance(10_000);
+    limiter.hit('newcomer', 10, 1_000);
+    expect(limiter.size).toBe(2); // 'hourly' is still in its window; 'newcomer' just arrived
+  });
+
+  it('keeps a counter as long as its previous window still weighs on the current one', () => {
+    const clock = new ManualClock();
+    const limiter = new InProcessRateLimiter({ clock, sweepIntervalMs: 1_000 });
+    limiter.hit('k', 1, 1_000);
+    clock.advance(1_999);
+    limiter.hit('other', 1, 1_000);
+    expect(limiter.size).toBe(2);
+    // Had it been dropped, this hit would pass; the previous window's hit still weighs 1/1000.
+    expect(limiter.hit('k', 1, 1_000)).toMatchObject({ allowed: false, retryAfterMs: 1 });
+  });
+
+  it('forgets every counter when closed', async () => {
+    const limiter = new InProcessRateLimiter({ clock: new ManualClock() });
+    limiter.hit('k', 1, 1_000);
+    await limiter.close();
+    expect(limiter.size).toBe(0);
+  });
+});

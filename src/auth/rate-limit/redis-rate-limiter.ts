@@ -1,0 +1,167 @@
+import { createHash } from 'node:crypto';
+import { Redis } from 'ioredis';
+import type { Clock } from '../../clock.js';
+import { assertHitArguments, type RateLimitDecision, type RateLimiter } from './rate-limiter.js';
+
+/**
+ * One hit, atomically: the same sliding window counter as sliding-window.ts (rollWindow, then
+ * slidingWindowDecision), line for line, so both backends decide alike. Time is the Redis server's TIME unless
+ * ARGV[4] carries one, so gateway nodes with skewed clocks still share one timeline. The counter is a hash
+ * {w: window, s: window start, c: count, p: previous count} that expires once both its windows are over.
+ * Needs Redis 5 or later (a script may write after reading TIME).
+ * KEYS[1] = counter; ARGV = limit, windowMs, cost, now-or-''. Returns {allowed, remaining, resetMs, retryAfterMs}.
+ */
+const SLIDING_WINDOW_SCRIPT = `
+local limit = tonumber(ARGV[1])
+local w = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3])
+local now = tonumber(ARGV[4])
+if not now then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local start = now - now % w
+local stored = redis.call('HMGET', KEYS[1], 'w', 's', 'c', 'p')
+local previous, current = 0, 0
+if tonumber(stored[1]) == w then
+  local s = tonumber(stored[2])
+  if s >= start then
+    start = s
+    current = tonumber(stored[3])
+    previous = tonumber(stored[4])
+  elseif s == start - w then
+    previous = tonumber(stored[3])
+  end
+end
+local elapsed = math.max(now - start, 0)
+local used = previous * (w - elapsed) + current * w
+local allowed = used + cost * w <= limit * w
+local retry = 0
+if allowed then
+  used = used + cost * w
+  redis.call('HSET', KEYS[1], 'w', w, 's', start, 'c', current + cost, 'p', previous)
+  redis.call('PEXPIRE', KEYS[1], start + 2 * w - now)
+else
+  local room = limit - cost
+  if room < 0 then
+    retry = w - elapsed + w
+  elseif current <= room then
+    retry = w - math.floor((room - current) * w / previous) - elapsed
+  else
+    retry = w - elapsed + w - math.floor(room * w / current)
+  end
+end
+return { allowed and 1 or 0, math.max(math.floor((limit * w - used) / w), 0), w - elapsed, retry }
+`;
+
+const SLIDING_WINDOW_SHA = createHash('sha1').update(SLIDING_WINDOW_SCRIPT).digest('hex');
+
+/** When failing closed, how long refused clients are told to wait: an outage is expected to be short. */
+const UNAVAILABLE_RETRY_AFTER_MS = 1_000;
+
+export interface RedisRateLimiterOptions {
+  /** redis://[user:password@]host:port[/db] */
+  url: string;
+  /** Called when counting fails after having worked (and on the first failure): once per outage, not per hit. */
+  onError: (error: Error) => void;
+  /**
+   * What a hit decides while Redis cannot be reached. Default 'open' (allow): the limiter protects capacity,
+   * not identity — authentication and authorization still run — so a Redis outage should degrade limiting,
+   * not turn into an outage of every API behind the gateway. Choose 'closed' where the limit guards money
+   * or a fragile upstream.
+   */
+  failMode?: 'open' | 'closed';
+  /** The longest a hit waits for Redis before the fail mode decides. Default 100 ms. */
+  commandTimeoutMs?: number;
+  /** Prefix of every counter key. Default 'keygate:rate-limit:'. */
+  keyPrefix?: string;
+  /**
+   * Where "now" comes from. Leave unset in production: the Redis server's clock is the one every node shares.
+   * Tests set it to run the Redis script on the same timeline as the in-process limiter.
+   */
+  clock?: Clock;
+}
+
+/**
+ * Counts in Redis so that every gateway node and worker shares one limit. Each hit is one EVALSHA of the
+ * sliding window script (falling back to EVAL when Redis has not seen the script yet). A dead or slow Redis
+ * never stalls a request: commands are not queued while disconnected and time out after `commandTimeoutMs`,
+ * and the fail mode decides instead.
+ */
+export class RedisRateLimiter implements RateLimiter {
+  readonly #redis: Redis;
+  readonly #onError: (error: Error) => void;
+  readonly #failOpen: boolean;
+  readonly #keyPrefix: string;
+  readonly #clock: Clock | undefined;
+  #healthy = true;
+
+  constructor(options: RedisRateLimiterOptions) {
+    this.#onError = options.onError;
+    this.#failOpen = (options.failMode ?? 'open') === 'open';
+    this.#keyPrefix = options.keyPrefix ?? 'keygate:rate-limit:';
+    this.#clock = options.clock;
+    this.#redis = new Redis(options.url, {
+      commandTimeout: options.commandTimeoutMs ?? 100,
+      connectTimeout: 1_000,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      // Keep reconnecting in the background; hits meanwhile are decided by the fail mode.
+      retryStrategy: (attempt) => Math.min(attempt * 100, 2_000),
+    });
+    this.#redis.on('error', (error: Error) => this.#report(error));
+    this.#redis.on('ready', () => {
+      this.#healthy = true;
+    });
+  }
+
+  /** Resolves once the connection is ready; hits before then are decided by the fail mode. */
+  ready(): Promise<void> {
+    if (this.#redis.status === 'ready') return Promise.resolve();
+    return new Promise((resolve) => this.#redis.once('ready', () => resolve()));
+  }
+
+  async hit(key: string, limit: number, windowMs: number, cost = 1): Promise<RateLimitDecision> {
+    assertHitArguments(limit, windowMs, cost);
+    const args = [limit, windowMs, cost, this.#clock === undefined ? '' : this.#clock.now()];
+    let reply: unknown;
+    try {
+      reply = await this.#evaluate(this.#keyPrefix + key, args);
+    } catch (error) {
+      this.#report(error instanceof Error ? error : new Error(String(error)));
+      return this.#unavailable(limit, windowMs);
+    }
+    this.#healthy = true;
+    const [allowed, remaining, resetMs, retryAfterMs] = reply as [number, number, number, number];
+    return { allowed: allowed === 1, limit, windowMs, remaining, resetMs, retryAfterMs };
+  }
+
+  async close(): Promise<void> {
+    if (this.#redis.status === 'ready') {
+      await this.#redis.quit().catch(() => this.#redis.disconnect());
+    } else {
+      this.#redis.disconnect();
+    }
+  }
+
+  async #evaluate(key: string, args: Array<number | string>): Promise<unknown> {
+    try {
+      return await this.#redis.evalsha(SLIDING_WINDOW_SHA, 1, key, ...args);
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+      return await this.#redis.eval(SLIDING_WINDOW_SCRIPT, 1, key, ...args);
+    }
+  }
+
+  #unavailable(limit: number, windowMs: number): RateLimitDecision {
+    if (this.#failOpen) return { allowed: true, limit, windowMs, remaining: limit, resetMs: windowMs, retryAfterMs: 0, unavailable: true };
+    return { allowed: false, limit, windowMs, remaining: 0, resetMs: UNAVAILABLE_RETRY_AFTER_MS, retryAfterMs: UNAVAILABLE_RETRY_AFTER_MS, unavailable: true };
+  }
+
+  // Once per outage: at thousands of hits a second, one warning per hit would bury the log it warns in.
+  #report(error: Error): void {
+    if (!this.#healthy) return;
+    this.#healthy = false;
+    this.#onError(error);
+  }
+}

@@ -1,0 +1,229 @@
+import type { IncomingMessage } from 'node:http';
+import { hashSecret, subscriptionKey, type CatalogSnapshot } from '../catalog/index.js';
+import { verifyJwt, type KeySnapshot } from '../keys/index.js';
+import type { RouteAuthSchema, RouteLimitSchema } from '../proxy/route-schema.js';
+import { checkTokenBinding, DpopError, singleDpopHeader, verifyDpopProof, type DpopReplayCache } from './dpop/index.js';
+import { ACCESS_TOKEN_ALGORITHMS, DEFAULT_AUDIENCE } from './oauth/oauth-endpoints.js';
+import { AuthFailure, claimAt, type Principal } from './principal.js';
+import { rateLimitHeaders, type RateLimitDecision, type RateLimiter } from './rate-limit/index.js';
+import { VerifiedTokenCache } from './verified-token-cache.js';
+import type { Static } from 'typebox';
+
+type RouteAuth = Static<typeof RouteAuthSchema>;
+type RouteLimit = Static<typeof RouteLimitSchema>;
+
+/** An outside issuer as the pipeline uses it. */
+export interface TokenIssuer {
+  verify(token: string): Promise<{ payload: Record<string, unknown>; subject: string; scopes: readonly string[]; clientId?: string }>;
+}
+
+/** What a check reads: the current snapshot's parts and the per-process state that outlives snapshots. */
+export interface AuthContext {
+  issuer: string;
+  keys: KeySnapshot;
+  catalog: CatalogSnapshot;
+  issuers: ReadonlyMap<string, TokenIssuer>;
+  limiter: RateLimiter;
+  tokenCache: VerifiedTokenCache;
+  dpopReplay: DpopReplayCache;
+  now: number;
+  /** The request URL as the client used it, for DPoP's `htu`. */
+  requestUrl: string;
+}
+
+export interface AuthResult {
+  principal: Principal;
+  /** Headers to add upstream (forwarded claims) and to remove (the caller's credential). */
+  upstreamHeaders: Record<string, string>;
+  removeHeaders: readonly string[];
+  /** RateLimit-* headers for the response. */
+  responseHeaders: Record<string, string>;
+}
+
+const WINDOW_MS = { '1s': 1_000, '1m': 60_000, '1h': 3_600_000, '1d': 86_400_000 } as const;
+
+function challenge(scheme: 'Bearer' | 'DPoP', error: string, description: string, extra = ''): Record<string, string> {
+  return { 'www-authenticate': `${scheme} realm="keygate", error="${error}", error_description="${description}"${extra}` };
+}
+
+const unauthenticated = (scheme: 'Bearer' | 'DPoP' = 'Bearer') =>
+  new AuthFailure(401, 'unauthenticated', 'this route needs credentials: an API key, or an access token', { 'www-authenticate': `${scheme} realm="keygate"` });
+const invalidToken = (scheme: 'Bearer' | 'DPoP' = 'Bearer') => new AuthFailure(401, 'invalid_token', 'the credentials were refused', challenge(scheme, 'invalid_token', 'the credentials were refused'));
+
+/** The credential the request carries, and how. */
+function credentialOf(req: IncomingMessage): { kind: 'api-key' | 'bearer' | 'dpop'; value: string; header: string } | undefined {
+  const apiKey = req.headers['x-api-key'];
+  if (typeof apiKey === 'string' && apiKey !== '') return { kind: 'api-key', value: apiKey, header: 'x-api-key' };
+  const authorization = req.headers.authorization;
+  if (!authorization) return undefined;
+  const space = authorization.indexOf(' ');
+  if (space < 0) return undefined;
+  const scheme = authorization.slice(0, space).toLowerCase();
+  const value = authorization.slice(space + 1).trim();
+  if (scheme === 'bearer') return { kind: value.startsWith('kg_key_') ? 'api-key' : 'bearer', value, header: 'authorization' };
+  if (scheme === 'dpop') return { kind: 'dpop', value, header: 'authorization' };
+  return undefined;
+}
+
+function scopesOf(claim: unknown): Set<string> {
+  if (typeof claim === 'string') return new Set(claim.split(' ').filter((s) => s !== ''));
+  if (Array.isArray(claim)) return new Set(claim.map(String));
+  return new Set();
+}
+
+function ruleHolds(value: unknown, rule: NonNullable<RouteAuth['claims']>[number]): boolean {
+  if (rule.equals !== undefined && value !== rule.equals) return false;
+  if (rule.contains !== undefined) {
+    const list = Array.isArray(value) ? value : typeof value === 'string' ? value.split(' ') : [];
+    if (!list.includes(rule.contains)) return false;
+  }
+  if (rule.oneOf !== undefined && !rule.oneOf.includes(value as string | number)) return false;
+  return true;
+}
+
+/**
+ * A route's auth and limits, compiled once per snapshot into one function: authenticate with the accepted
+ * methods, authorize (scopes, claim rules, subscription), then count the limits.
+ */
+export class RoutePolicy {
+  readonly #methods: ReadonlySet<string>;
+  readonly #audiences: readonly string[];
+  readonly #scopes: readonly string[];
+  readonly #limits: ReadonlyArray<{ per: RouteLimit['per']; limit: number; windowMs: number }>;
+
+  constructor(
+    readonly route: string,
+    readonly service: string,
+    readonly auth: RouteAuth | undefined,
+    limits: readonly RouteLimit[],
+  ) {
+    this.#methods = new Set(auth?.methods ?? []);
+    this.#audiences = auth?.audiences ?? [DEFAULT_AUDIENCE];
+    this.#scopes = auth?.scopes ?? [];
+    this.#limits = limits.map((l) => ({ per: l.per, limit: l.requests, windowMs: WINDOW_MS[l.window] }));
+  }
+
+  async check(req: IncomingMessage, ctx: AuthContext): Promise<AuthResult> {
+    const principal = this.auth ? await this.#authenticate(req, ctx) : undefined;
+    if (principal) this.#authorize(principal, ctx);
+    const responseHeaders = await this.#countLimits(principal, ctx);
+    const upstreamHeaders: Record<string, string> = {};
+    const removeHeaders: string[] = [];
+    if (principal && this.auth) {
+      for (const [header, path] of Object.entries(this.auth.forwardClaims ?? {})) {
+        const value = path === 'app' ? principal.app : path === 'team' ? principal.team : claimAt(principal.claims, path);
+        if (value !== undefined && value !== null) upstreamHeaders[header] = typeof value === 'object' ? JSON.stringify(value) : String(value);
+      }
+      if (!this.auth.forwardCredential) removeHeaders.push('authorization', 'x-api-key', 'dpop');
+    }
+    return { principal: principal ?? { app: undefined, team: undefined, subject: '', scopes: new Set(), claims: {}, via: 'none' }, upstreamHeaders, removeHeaders, responseHeaders };
+  }
+
+  async #authenticate(req: IncomingMessage, ctx: AuthContext): Promise<Principal> {
+    const credential = credentialOf(req);
+    const dpopScheme = this.auth?.dpop === 'required' ? 'DPoP' : 'Bearer';
+    if (!credential) throw unauthenticated(dpopScheme);
+    if (credential.kind === 'api-key') {
+      if (!this.#methods.has('api-key')) throw invalidToken(dpopScheme);
+      const entry = ctx.catalog.apiKeys.get(hashSecret(credential.value));
+      if (!entry || (entry.expiresAt !== null && entry.expiresAt <= ctx.now)) throw invalidToken(dpopScheme);
+      const app = ctx.catalog.apps.get(entry.app);
+      return { app: entry.app, team: app?.team, subject: entry.app, scopes: new Set(app?.scopes ?? []), claims: {}, via: 'api-key' };
+    }
+    if (this.auth?.dpop === 'required' && credential.kind !== 'dpop') throw new AuthFailure(401, 'invalid_token', 'this route accepts only DPoP-bound tokens', challenge('DPoP', 'invalid_token', 'DPoP-bound token required'));
+
+    if (this.#methods.has('gateway-token')) {
+      const own = await this.#gatewayToken(credential.value, ctx);
+      if (own) {
+        await this.#checkDpop(req, credential, own.claims, ctx);
+        const app = typeof own.claims.client_id === 'string' ? own.claims.client_id : undefined;
+        return { app, team: app ? ctx.catalog.apps.get(app)?.team : undefined, subject: String(own.claims.sub ?? ''), scopes: scopesOf(own.claims.scope), claims: own.claims, via: 'gateway-token' };
+      }
+    }
+    for (const method of this.#methods) {
+      if (!method.startsWith('issuer:')) continue;
+      const issuer = ctx.issuers.get(method.slice(7));
+      if (!issuer) continue;
+      try {
+        const verified = await issuer.verify(credential.value);
+        await this.#checkDpop(req, credential, verified.payload, ctx);
+        const app = verified.clientId !== undefined && ctx.catalog.apps.has(verified.clientId) ? verified.clientId : undefined;
+        return { app, team: app ? ctx.catalog.apps.get(app)?.team : undefined, subject: verified.subject, scopes: new Set(verified.scopes), claims: verified.payload, via: method };
+      } catch (error) {
+        if (error instanceof AuthFailure) throw error;
+      }
+    }
+    throw invalidToken(credential.kind === 'dpop' ? 'DPoP' : dpopScheme);
+  }
+
+  /** Our own RFC 9068 access tokens, verified once and then served from the cache until they expire. */
+  async #gatewayToken(token: string, ctx: AuthContext): Promise<{ claims: Record<string, unknown> } | undefined> {
+    const cacheKey = VerifiedTokenCache.keyOf(token);
+    let cached = ctx.tokenCache.get(cacheKey, ctx.now);
+    if (!cached) {
+      try {
+        const { payload, kid } = await verifyJwt(ctx.keys, token, { algorithms: ACCESS_TOKEN_ALGORITHMS, issuer: ctx.issuer, typ: 'at+jwt', now: ctx.now });
+        cached = { claims: payload, kid, exp: Number(payload.exp) * 1000, nbf: payload.nbf === undefined ? 0 : Number(payload.nbf) * 1000 };
+        ctx.tokenCache.set(cacheKey, cached);
+      } catch {
+        return undefined;
+      }
+    }
+    // A cached token is still only as good as its key and its jti: both may have been revoked since.
+    if (!ctx.keys.verificationKeys.has(cached.kid)) return undefined;
+    const jti = cached.claims.jti;
+    if (typeof jti === 'string' && ctx.catalog.revokedTokens.has(jti)) return undefined;
+    const aud = cached.claims.aud;
+    const audiences = Array.isArray(aud) ? aud : [aud];
+    if (!audiences.some((a) => this.#audiences.includes(String(a)))) return undefined;
+    return { claims: cached.claims as Record<string, unknown> };
+  }
+
+  /** RFC 9449 §7: a token bound to a key (cnf.jkt) is accepted only with a fresh proof of that key. */
+  async #checkDpop(req: IncomingMessage, credential: { kind: string; value: string }, claims: Record<string, unknown>, ctx: AuthContext): Promise<void> {
+    const jkt = (claims.cnf as { jkt?: unknown } | undefined)?.jkt;
+    if (typeof jkt !== 'string') {
+      if (this.auth?.dpop === 'required' || credential.kind === 'dpop') throw new AuthFailure(401, 'invalid_token', 'the token is not DPoP-bound', challenge('DPoP', 'invalid_token', 'DPoP-bound token required'));
+      return;
+    }
+    if (credential.kind !== 'dpop') throw new AuthFailure(401, 'invalid_token', 'a DPoP-bound token must be sent with the DPoP scheme and a proof', challenge('DPoP', 'invalid_token', 'DPoP proof required'));
+    try {
+      const proof = singleDpopHeader(req.headers as Record<string, string | string[] | undefined>);
+      const verified = await verifyDpopProof(proof, { method: req.method ?? 'GET', url: ctx.requestUrl, accessToken: credential.value, algorithms: ACCESS_TOKEN_ALGORITHMS, replay: ctx.dpopReplay, now: ctx.now });
+      checkTokenBinding(jkt, verified.jkt);
+    } catch (error) {
+      if (error instanceof DpopError) throw new AuthFailure(401, 'invalid_dpop_proof', 'the DPoP proof was refused', challenge('DPoP', 'invalid_dpop_proof', 'the DPoP proof was refused'));
+      throw error;
+    }
+  }
+
+  #authorize(principal: Principal, ctx: AuthContext): void {
+    const missing = this.#scopes.filter((s) => !principal.scopes.has(s));
+    if (missing.length > 0) {
+      // RFC 6750 §3.1: insufficient_scope names the scopes needed.
+      throw new AuthFailure(403, 'insufficient_scope', `this route needs the scope(s) ${missing.join(' ')}`, challenge('Bearer', 'insufficient_scope', 'more scope is needed', `, scope="${this.#scopes.join(' ')}"`));
+    }
+    for (const rule of this.auth?.claims ?? []) {
+      if (!ruleHolds(claimAt(principal.claims, rule.claim), rule)) throw new AuthFailure(403, 'access_denied', `the caller's "${rule.claim}" claim does not allow this route`);
+    }
+    if (this.auth?.subscription !== false && principal.app !== undefined && !ctx.catalog.subscriptions.has(subscriptionKey(principal.app, this.service))) {
+      throw new AuthFailure(403, 'subscription_required', `app "${principal.app}" has no approved subscription to service "${this.service}"`);
+    }
+  }
+
+  async #countLimits(principal: Principal | undefined, ctx: AuthContext): Promise<Record<string, string>> {
+    if (this.#limits.length === 0) return {};
+    const decisions: RateLimitDecision[] = [];
+    for (const limit of this.#limits) {
+      if (limit.per !== 'route' && !principal?.app && !principal?.subject) continue;
+      const who = principal?.app ?? `sub:${principal?.via}:${principal?.subject}`;
+      const key = limit.per === 'route' ? `r\n${this.route}\n${limit.windowMs}` : limit.per === 'app' ? `a\n${who}\n${limit.windowMs}` : `ar\n${who}\n${this.route}\n${limit.windowMs}`;
+      const decision = await ctx.limiter.hit(key, limit.limit, limit.windowMs);
+      decisions.push(decision);
+      if (!decision.allowed) {
+        throw new AuthFailure(429, 'rate_limited', `too many requests: at most ${limit.limit} per ${limit.windowMs / 1000} s (${limit.per})`, rateLimitHeaders(decisions));
+      }
+    }
+    return rateLimitHeaders(decisions);
+  }
+}

@@ -1,0 +1,182 @@
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../clock.js';
+import { KeygateError } from '../errors.js';
+import { hasPrivateMembers } from '../keys/index.js';
+import type { Store, StoreTx } from '../store/index.js';
+import type { AppSpec, CredentialInfo, SubscriptionInfo, SubscriptionState, TeamSpec } from './catalog-schema.js';
+import { newSecret } from './credential-secret.js';
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(Number(ms)).toISOString());
+
+/** How a service admits subscribers: its `subscription` setting in the config file. */
+export type ServiceAdmission = (service: string) => Promise<{ exists: boolean; approval: boolean; team?: string }>;
+
+/**
+ * Teams, apps, their credentials and subscriptions: the control plane of who may call. Each change is one store
+ * transaction with an audit row, announced so the data plane recompiles.
+ */
+export class CatalogService {
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly onChange: (version: number) => Promise<void>,
+    private readonly admission: ServiceAdmission,
+  ) {}
+
+  async #change<T>(actor: string, action: string, target: string, work: (tx: StoreTx, now: number) => Promise<T>): Promise<T> {
+    const now = this.clock.now();
+    const { result, version } = await this.store.change({ actor, action, target }, now, (tx) => work(tx, now));
+    await this.onChange(version);
+    return result;
+  }
+
+  async listTeams(): Promise<TeamSpec[]> {
+    const rows = await this.store.db.selectFrom('teams').selectAll().orderBy('name').execute();
+    return rows.map((r) => ({ name: r.name, ...(r.description ? { description: r.description } : {}) }));
+  }
+
+  async putTeam(team: TeamSpec, actor: string): Promise<TeamSpec> {
+    await this.#change(actor, 'team.put', team.name, async (tx, now) => {
+      await tx
+        .insertInto('teams')
+        .values({ name: team.name, description: team.description ?? null, created_at: now })
+        .onConflict((oc) => oc.column('name').doUpdateSet({ description: team.description ?? null }))
+        .execute();
+    });
+    return team;
+  }
+
+  async deleteTeam(name: string, actor: string): Promise<void> {
+    await this.#change(actor, 'team.delete', name, async (tx) => {
+      const apps = await tx.selectFrom('apps').select('name').where('team', '=', name).execute();
+      if (apps.length > 0) throw new KeygateError('config_conflict', `team "${name}" still has app(s) ${apps.map((a) => a.name).join(', ')}`);
+      const result = await tx.deleteFrom('teams').where('name', '=', name).executeTakeFirst();
+      if (Number(result.numDeletedRows) === 0) throw new KeygateError('not_found', `no team is named "${name}"`);
+    });
+  }
+
+  async listApps(): Promise<AppSpec[]> {
+    const rows = await this.store.db.selectFrom('apps').selectAll().orderBy('name').execute();
+    return rows.map((r) => JSON.parse(r.spec) as AppSpec);
+  }
+
+  async getApp(name: string): Promise<AppSpec> {
+    const row = await this.store.db.selectFrom('apps').select('spec').where('name', '=', name).executeTakeFirst();
+    if (!row) throw new KeygateError('not_found', `no app is named "${name}"`);
+    return JSON.parse(row.spec) as AppSpec;
+  }
+
+  async putApp(app: AppSpec, actor: string): Promise<AppSpec> {
+    for (const [i, jwk] of (app.jwks?.keys ?? []).entries()) {
+      if (hasPrivateMembers(jwk)) throw new KeygateError('private_key_not_allowed', `jwks.keys[${i}] holds private key members; register only public keys`);
+    }
+    if (app.encryptionKey && hasPrivateMembers(app.encryptionKey)) throw new KeygateError('private_key_not_allowed', 'encryptionKey holds private key members; register only its public part');
+    await this.#change(actor, 'app.put', app.name, async (tx, now) => {
+      const team = await tx.selectFrom('teams').select('name').where('name', '=', app.team).executeTakeFirst();
+      if (!team) throw new KeygateError('invalid_request', `no team is named "${app.team}"; create it first`);
+      await tx
+        .insertInto('apps')
+        .values({ name: app.name, team: app.team, description: app.description ?? null, spec: JSON.stringify(app), created_at: now })
+        .onConflict((oc) => oc.column('name').doUpdateSet({ team: app.team, description: app.description ?? null, spec: JSON.stringify(app) }))
+        .execute();
+    });
+    return app;
+  }
+
+  async deleteApp(name: string, actor: string): Promise<void> {
+    await this.#change(actor, 'app.delete', name, async (tx) => {
+      await tx.deleteFrom('credentials').where('app', '=', name).execute();
+      await tx.deleteFrom('subscriptions').where('app', '=', name).execute();
+      const result = await tx.deleteFrom('apps').where('name', '=', name).executeTakeFirst();
+      if (Number(result.numDeletedRows) === 0) throw new KeygateError('not_found', `no app is named "${name}"`);
+    });
+  }
+
+  /** Creates an API key or client secret; the secret is in the result once and never again. */
+  async createCredential(app: string, kind: 'api_key' | 'client_secret', options: { label?: string; expiresAt?: number }, actor: string): Promise<CredentialInfo & { secret: string }> {
+    await this.getApp(app);
+    if (options.expiresAt !== undefined && options.expiresAt <= this.clock.now()) throw new KeygateError('invalid_request', '"expiresAt" must be in the future');
+    const created = newSecret(kind);
+    const id = randomUUID();
+    const now = await this.#change(actor, `credential.create`, `${app}/${id}`, async (tx, at) => {
+      await tx
+        .insertInto('credentials')
+        .values({ id, app, kind, prefix: created.prefix, hash: created.hash, label: options.label ?? null, created_at: at, expires_at: options.expiresAt ?? null, revoked_at: null })
+        .execute();
+      return at;
+    });
+    return { id, app, kind, prefix: created.prefix, label: options.label ?? null, createdAt: iso(now)!, expiresAt: iso(options.expiresAt ?? null), revokedAt: null, secret: created.secret };
+  }
+
+  async listCredentials(app: string): Promise<CredentialInfo[]> {
+    const rows = await this.store.db.selectFrom('credentials').selectAll().where('app', '=', app).orderBy('created_at').execute();
+    return rows.map((r) => ({ id: r.id, app: r.app, kind: r.kind as CredentialInfo['kind'], prefix: r.prefix, label: r.label, createdAt: iso(r.created_at)!, expiresAt: iso(r.expires_at), revokedAt: iso(r.revoked_at) }));
+  }
+
+  async revokeCredential(app: string, id: string, actor: string): Promise<void> {
+    await this.#change(actor, 'credential.revoke', `${app}/${id}`, async (tx, now) => {
+      const result = await tx.updateTable('credentials').set({ revoked_at: now }).where('app', '=', app).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
+      if (Number(result.numUpdatedRows) === 0) throw new KeygateError('not_found', `app "${app}" has no live credential ${id}`);
+    });
+  }
+
+  /** An app asks to call a service: approved at once for an open service, pending for one that needs approval. */
+  async subscribe(app: string, service: string, actor: string): Promise<SubscriptionInfo> {
+    await this.getApp(app);
+    const admission = await this.admission(service);
+    if (!admission.exists) throw new KeygateError('not_found', `no service is named "${service}"`);
+    const state: SubscriptionState = admission.approval ? 'pending' : 'approved';
+    await this.#change(actor, 'subscription.request', `${app}/${service}`, async (tx, now) => {
+      const existing = await tx.selectFrom('subscriptions').select('state').where('app', '=', app).where('service', '=', service).executeTakeFirst();
+      if (existing && (existing.state === 'approved' || existing.state === 'pending')) throw new KeygateError('config_conflict', `app "${app}" already has a ${existing.state} subscription to "${service}"`);
+      const decided = state === 'approved' ? { decided_at: now, decided_by: 'open service' } : { decided_at: null, decided_by: null };
+      if (existing) await tx.updateTable('subscriptions').set({ state, requested_at: now, ...decided }).where('app', '=', app).where('service', '=', service).execute();
+      else await tx.insertInto('subscriptions').values({ app, service, state, requested_at: now, ...decided }).execute();
+    });
+    return this.getSubscription(app, service);
+  }
+
+  /** The service's team decides: approve or reject a pending subscription, or revoke an approved one. */
+  async decide(app: string, service: string, decision: 'approve' | 'reject' | 'revoke', actor: string): Promise<SubscriptionInfo> {
+    const from: Record<typeof decision, SubscriptionState[]> = { approve: ['pending', 'rejected', 'revoked'], reject: ['pending'], revoke: ['approved', 'pending'] };
+    const to: Record<typeof decision, SubscriptionState> = { approve: 'approved', reject: 'rejected', revoke: 'revoked' };
+    await this.#change(actor, `subscription.${decision}`, `${app}/${service}`, async (tx, now) => {
+      const result = await tx
+        .updateTable('subscriptions')
+        .set({ state: to[decision], decided_at: now, decided_by: actor })
+        .where('app', '=', app)
+        .where('service', '=', service)
+        .where('state', 'in', from[decision])
+        .executeTakeFirst();
+      if (Number(result.numUpdatedRows) === 0) {
+        const current = await tx.selectFrom('subscriptions').select('state').where('app', '=', app).where('service', '=', service).executeTakeFirst();
+        if (!current) throw new KeygateError('not_found', `app "${app}" has no subscription to "${service}"`);
+        throw new KeygateError('config_conflict', `a ${current.state} subscription cannot be ${decision === 'approve' ? 'approved' : decision === 'reject' ? 'rejected' : 'revoked'}`);
+      }
+    });
+    return this.getSubscription(app, service);
+  }
+
+  async getSubscription(app: string, service: string): Promise<SubscriptionInfo> {
+    const row = await this.store.db.selectFrom('subscriptions').selectAll().where('app', '=', app).where('service', '=', service).executeTakeFirst();
+    if (!row) throw new KeygateError('not_found', `app "${app}" has no subscription to "${service}"`);
+    return { app: row.app, service: row.service, state: row.state as SubscriptionState, requestedAt: iso(row.requested_at)!, decidedAt: iso(row.decided_at), decidedBy: row.decided_by };
+  }
+
+  async listSubscriptions(filter: { app?: string; service?: string; state?: SubscriptionState } = {}): Promise<SubscriptionInfo[]> {
+    let query = this.store.db.selectFrom('subscriptions').selectAll();
+    if (filter.app) query = query.where('app', '=', filter.app);
+    if (filter.service) query = query.where('service', '=', filter.service);
+    if (filter.state) query = query.where('state', '=', filter.state);
+    const rows = await query.orderBy('requested_at').execute();
+    return rows.map((row) => ({ app: row.app, service: row.service, state: row.state as SubscriptionState, requestedAt: iso(row.requested_at)!, decidedAt: iso(row.decided_at), decidedBy: row.decided_by }));
+  }
+
+  /** RFC 7009: a token of ours that must no longer be accepted, remembered until it would have expired anyway. */
+  async revokeToken(jti: string, expiresAt: number, actor: string): Promise<void> {
+    await this.#change(actor, 'token.revoke', jti, async (tx, now) => {
+      await tx.deleteFrom('revoked_tokens').where('expires_at', '<', now).execute();
+      await tx.insertInto('revoked_tokens').values({ jti, expires_at: expiresAt }).onConflict((oc) => oc.column('jti').doNothing()).execute();
+    });
+  }
+}
