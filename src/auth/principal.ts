@@ -15,7 +15,7 @@ export interface Principal {
 export class AuthFailure extends Error {
   override name = 'AuthFailure';
   constructor(
-    readonly status: 401 | 403 | 429,
+    readonly status: number,
     readonly code: string,
     message: string,
     readonly headers: Record<string, string> = {},

@@ -81,6 +81,9 @@ export function validateConfig(value: unknown): ConfigFile {
     if (route.limits?.some((l) => l.per !== 'route') && !route.auth) {
       throw new KeygateError('invalid_config', `routes[${i}].limits: a limit per app needs the route to authenticate apps (routes[${i}].auth)`);
     }
+    if (route.encryption?.response && !route.auth) {
+      throw new KeygateError('invalid_config', `routes[${i}].encryption.response: responses are encrypted to the calling app's key, so the route needs auth (routes[${i}].auth)`);
+    }
     route.paths.forEach((path, j) => {
       try {
         new Router([{ route: null, paths: [path] }]);

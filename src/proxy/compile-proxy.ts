@@ -1,3 +1,4 @@
+import { RouteEncryption } from '../auth/jwe/route-encryption.js';
 import { RoutePolicy } from '../auth/route-policy.js';
 import type { ProxyConfig } from './proxy-config-store.js';
 import type { CompiledRoute, ProxySnapshot } from './proxy-handler.js';
@@ -19,6 +20,7 @@ export function compileProxySnapshot(config: ProxyConfig, registry: ServiceRegis
       rewrite: spec.rewrite,
       maxBodySize: spec.maxBodySize ? (parseSize(spec.maxBodySize) ?? DEFAULT_MAX_BODY_SIZE) : DEFAULT_MAX_BODY_SIZE,
       policy: spec.auth || spec.limits?.length ? new RoutePolicy(spec.name, spec.service, spec.auth, spec.limits ?? []) : undefined,
+      encryption: spec.encryption ? new RouteEncryption(spec.encryption) : undefined,
     };
     return { route, hosts: spec.hosts, paths: spec.paths, methods: spec.methods, headers: spec.headers };
   });

@@ -6,7 +6,9 @@ import { handleOAuth, isOAuthPath, type OAuthState } from '../auth/oauth/oauth-e
 import { AuthFailure } from '../auth/principal.js';
 import type { RateLimiter } from '../auth/rate-limit/rate-limiter.js';
 import type { VerifiedTokenCache } from '../auth/verified-token-cache.js';
-import { forward, sendError as sendProxyError } from './proxy-handler.js';
+import type { JWK } from 'jose';
+import type { Principal } from '../auth/principal.js';
+import { forward, sendError as sendProxyError, type ForwardExtras } from './proxy-handler.js';
 import type { SnapshotHolder } from './snapshot.js';
 import type { TlsCertificates } from './tls-certificates.js';
 import { proxyUpgrade } from './websocket.js';
@@ -91,21 +93,32 @@ export function createDataPlane(holder: SnapshotHolder, state: DataPlaneState, o
       const match = snapshot.proxy.router.match(req.method ?? 'GET', req.headers.host, path, req.headers);
       if (match) {
         const query = q === -1 ? '' : url.slice(q + 1);
-        const policy = match.route.policy;
-        if (!policy) return forward(req, res, match.route, match, path, query, secure);
-        const ctx = {
-          issuer: state.issuer(),
-          keys: snapshot.keys,
-          catalog: snapshot.catalog,
-          issuers: snapshot.issuers,
-          limiter: state.limiter,
-          tokenCache: state.tokenCache,
-          dpopReplay: state.oauth.dpopReplay,
-          now: state.now(),
-          requestUrl: `${secure ? 'https' : 'http'}://${req.headers.host ?? ''}${path}`,
+        const { policy, encryption } = match.route;
+        if (!policy && !encryption) return forward(req, res, match.route, match, path, query, secure);
+        const now = state.now();
+        const prepare = async (): Promise<ForwardExtras> => {
+          const result: ForwardExtras & { principal?: Principal } = policy
+            ? await policy.check(req, {
+                issuer: state.issuer(),
+                keys: snapshot.keys,
+                catalog: snapshot.catalog,
+                issuers: snapshot.issuers,
+                limiter: state.limiter,
+                tokenCache: state.tokenCache,
+                dpopReplay: state.oauth.dpopReplay,
+                now,
+                requestUrl: `${secure ? 'https' : 'http'}://${req.headers.host ?? ''}${path}`,
+              })
+            : {};
+          if (!encryption) return result;
+          const app = result.principal?.app;
+          const transformResponse = encryption.responseEncryptor(snapshot.keys, app ? (snapshot.catalog.apps.get(app)?.encryptionKey as JWK | undefined) : undefined);
+          const decrypted = await encryption.decryptRequest(req, snapshot.keys, match.route.maxBodySize);
+          if (!decrypted) return { ...result, transformResponse };
+          return { ...result, transformResponse, body: decrypted.body, upstreamHeaders: { ...result.upstreamHeaders, 'content-type': decrypted.contentType } };
         };
-        policy.check(req, ctx).then(
-          (result) => forward(req, res, match.route, match, path, query, secure, result),
+        prepare().then(
+          (extras) => forward(req, res, match.route, match, path, query, secure, extras),
           (error: unknown) => {
             req.resume();
             if (error instanceof AuthFailure) return sendAuthFailure(res, error);

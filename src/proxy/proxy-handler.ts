@@ -4,6 +4,7 @@ import { Transform } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { errorBody } from '../errors.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers.js';
+import type { RouteEncryption } from '../auth/jwe/route-encryption.js';
 import type { RoutePolicy } from '../auth/route-policy.js';
 import type { RouteMatch, Router } from './router.js';
 import type { UpstreamService } from './upstream-service.js';
@@ -19,6 +20,8 @@ export interface CompiledRoute {
   maxBodySize: number;
   /** Authentication, authorization and limits; absent on an open route, which then costs nothing extra. */
   policy: RoutePolicy | undefined;
+  /** JWE request decryption and response encryption, when the route asks for them. */
+  encryption: RouteEncryption | undefined;
 }
 
 export interface ProxySnapshot {
@@ -94,7 +97,14 @@ export interface ForwardExtras {
   upstreamHeaders?: Readonly<Record<string, string>>;
   removeHeaders?: readonly string[];
   responseHeaders?: Readonly<Record<string, string>>;
+  /** A request body already read and transformed (a decrypted JWE): sent instead of the client's stream. */
+  body?: Buffer;
+  /** Buffers the response and rewrites it before the client sees it (response encryption). */
+  transformResponse?: (status: number, headers: Record<string, string | string[]>, body: Buffer) => Promise<{ headers: Record<string, string | string[]>; body: Buffer }>;
 }
+
+/** Responses rewritten whole are buffered; beyond this they are refused rather than held in memory. */
+const MAX_TRANSFORMED_RESPONSE = 16 * 1024 * 1024;
 
 export function forward(req: IncomingMessage, res: ServerResponse, route: CompiledRoute, match: RouteMatch<CompiledRoute>, path: string, query: string, secure: boolean, extras?: ForwardExtras): void {
   const requestId = (req.headers['x-request-id'] as string | undefined) ?? randomUUID();
@@ -107,9 +117,12 @@ export function forward(req: IncomingMessage, res: ServerResponse, route: Compil
     return;
   }
   const chunked = req.headers['transfer-encoding'] !== undefined;
-  const hasBody = declared > 0 || chunked;
-  const replayable = !hasBody && IDEMPOTENT.has(req.method ?? 'GET');
-  const body = !hasBody ? null : chunked ? limitBody(req, route.maxBodySize) : req;
+  const given = extras?.body;
+  const hasBody = given !== undefined ? given.length > 0 : declared > 0 || chunked;
+  // A body held in memory can be sent again; a streamed one cannot.
+  const replayable = (!hasBody || given !== undefined) && IDEMPOTENT.has(req.method ?? 'GET');
+  const body = given ?? (!hasBody ? null : chunked ? limitBody(req, route.maxBodySize) : req);
+  const transform = extras?.transformResponse;
   const method = (req.method ?? 'GET') as Dispatcher.HttpMethod;
   const upstreamUrlPath = upstreamPath(route, match, path, query);
   service.earnRetry();
@@ -155,7 +168,9 @@ export function forward(req: IncomingMessage, res: ServerResponse, route: Compil
     if (extras) {
       for (const name of extras.removeHeaders ?? []) delete headers[name];
       Object.assign(headers, extras.upstreamHeaders);
+      if (given !== undefined) headers['content-length'] = String(given.length);
     }
+    let held: { status: number; headers: Record<string, string | string[]>; chunks: Buffer[]; size: number } | undefined;
 
     target.pool.dispatch(
       { path: upstreamUrlPath, method, headers, body, headersTimeout: service.timeouts.idle, bodyTimeout: service.timeouts.idle, idempotent: replayable },
@@ -173,11 +188,21 @@ export function forward(req: IncomingMessage, res: ServerResponse, route: Compil
           }
           const out = clientResponseHeaders(upstreamHeaders, requestId);
           if (extras?.responseHeaders) Object.assign(out, extras.responseHeaders);
+          if (transform) {
+            held = { status: statusCode, headers: out, chunks: [], size: 0 };
+            return;
+          }
           res.writeHead(statusCode, out);
           // Server-Sent Events and other streams: send the head now, not with the first body chunk.
           if (String(upstreamHeaders['content-type'] ?? '').startsWith('text/event-stream')) res.flushHeaders();
         },
         onResponseData(controller, chunk) {
+          if (held) {
+            held.size += chunk.length;
+            if (held.size > MAX_TRANSFORMED_RESPONSE) controller.abort(new Error('response too large to transform'));
+            else held.chunks.push(chunk);
+            return;
+          }
           if (!res.write(chunk)) {
             controller.pause();
             res.once('drain', () => controller.resume());
@@ -186,7 +211,20 @@ export function forward(req: IncomingMessage, res: ServerResponse, route: Compil
         onResponseEnd() {
           release();
           done();
-          res.end();
+          if (!held || !transform) {
+            res.end();
+            return;
+          }
+          const { status, headers: heldHeaders, chunks } = held;
+          transform(status, heldHeaders, Buffer.concat(chunks)).then(
+            (out) => {
+              delete out.headers['transfer-encoding'];
+              out.headers['content-length'] = String(out.body.length);
+              res.writeHead(status, out.headers);
+              res.end(out.body);
+            },
+            () => sendError(res, 502, 'upstream_failed', `the response of service "${service.name}" could not be encrypted for the caller`, requestId),
+          );
         },
         onResponseError(_controller, error) {
           release();

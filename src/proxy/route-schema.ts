@@ -37,6 +37,38 @@ export const RouteLimitSchema = Type.Object(
   { additionalProperties: false },
 );
 
+const KEY_MANAGEMENT = ['ECDH-ES', 'ECDH-ES+A128KW', 'ECDH-ES+A256KW', 'RSA-OAEP-256', 'RSA-OAEP'] as const;
+const CONTENT_ENCRYPTION = ['A256GCM', 'A128GCM', 'A256CBC-HS512', 'A128CBC-HS256'] as const;
+const KeyManagement = Type.Array(Type.Union(KEY_MANAGEMENT.map((a) => Type.Literal(a))), { minItems: 1 });
+const ContentEncryption = Type.Array(Type.Union(CONTENT_ENCRYPTION.map((a) => Type.Literal(a))), { minItems: 1 });
+
+/** Encryption beyond TLS (RFC 7516): request bodies to the gateway, responses to the calling app. */
+export const RouteEncryptionSchema = Type.Object(
+  {
+    request: Type.Optional(
+      Type.Object(
+        {
+          required: Type.Optional(Type.Boolean({ description: 'refuse bodies that are not a JWE (application/jose); default true' })),
+          algorithms: Type.Optional(KeyManagement),
+          encryptionAlgorithms: Type.Optional(ContentEncryption),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    response: Type.Optional(
+      Type.Object(
+        {
+          algorithm: Type.Optional(Type.Union(KEY_MANAGEMENT.map((a) => Type.Literal(a)), { description: "default: the app key's own alg, else ECDH-ES+A256KW" })),
+          encryptionAlgorithm: Type.Optional(Type.Union(CONTENT_ENCRYPTION.map((a) => Type.Literal(a)))),
+          fields: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: 'encrypt only these JSON fields (dotted paths); the whole body when absent' })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
 export const RouteSchema = Type.Object(
@@ -56,6 +88,7 @@ export const RouteSchema = Type.Object(
     maxBodySize: Type.Optional(Size),
     auth: Type.Optional(RouteAuthSchema),
     limits: Type.Optional(Type.Array(RouteLimitSchema, { maxItems: 10 })),
+    encryption: Type.Optional(RouteEncryptionSchema),
   },
   { additionalProperties: false, $id: 'Route' },
 );

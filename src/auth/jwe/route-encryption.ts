@@ -1,0 +1,106 @@
+import type { IncomingMessage } from 'node:http';
+import type { JWK } from 'jose';
+import type { Static } from 'typebox';
+import { KeygateError } from '../../errors.js';
+import { decryptJwe, encryptJwe, type KeySnapshot } from '../../keys/index.js';
+import type { RouteEncryptionSchema } from '../../proxy/route-schema.js';
+import { AuthFailure } from '../principal.js';
+
+type RouteEncryptionSpec = Static<typeof RouteEncryptionSchema>;
+
+export const DEFAULT_KEY_MANAGEMENT = ['ECDH-ES+A256KW', 'ECDH-ES', 'RSA-OAEP-256'];
+export const DEFAULT_CONTENT_ENCRYPTION = ['A256GCM'];
+const JOSE_TYPE = 'application/jose';
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        reject(new AuthFailure(413, 'payload_too_large', `the request body is larger than this route allows (${limit} bytes)`));
+        req.destroy();
+      } else chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function setAt(target: Record<string, unknown>, path: string, transform: (value: unknown) => Promise<unknown>): Promise<void> | undefined {
+  const parts = path.split('.');
+  let node: unknown = target;
+  for (const part of parts.slice(0, -1)) {
+    if (node === null || typeof node !== 'object') return undefined;
+    node = (node as Record<string, unknown>)[part];
+  }
+  const last = parts[parts.length - 1]!;
+  if (node === null || typeof node !== 'object' || !(last in (node as object))) return undefined;
+  const holder = node as Record<string, unknown>;
+  return transform(holder[last]).then((value) => {
+    holder[last] = value;
+  });
+}
+
+/**
+ * A route's encryption beyond TLS. Requests: the body must be a compact JWE (RFC 7516 §7.1,
+ * `Content-Type: application/jose`) addressed to the key service's encryption key; it is decrypted before the
+ * upstream sees it, with the route's algorithm allowlists, and compressed (`zip`) or oversize JWEs are refused.
+ * Responses: the whole body, or chosen JSON fields, are encrypted to the calling app's registered public key.
+ */
+export class RouteEncryption {
+  readonly #request: { required: boolean; algorithms: string[]; encryptionAlgorithms: string[] } | undefined;
+  readonly #response: { algorithm: string | undefined; encryptionAlgorithm: string; fields: string[] | undefined } | undefined;
+
+  constructor(spec: RouteEncryptionSpec) {
+    this.#request = spec.request
+      ? { required: spec.request.required ?? true, algorithms: spec.request.algorithms ?? DEFAULT_KEY_MANAGEMENT, encryptionAlgorithms: spec.request.encryptionAlgorithms ?? DEFAULT_CONTENT_ENCRYPTION }
+      : undefined;
+    this.#response = spec.response ? { algorithm: spec.response.algorithm, encryptionAlgorithm: spec.response.encryptionAlgorithm ?? 'A256GCM', fields: spec.response.fields } : undefined;
+  }
+
+  /** Reads and decrypts the request body when the route asks for it; undefined leaves the body streaming. */
+  async decryptRequest(req: IncomingMessage, keys: KeySnapshot, maxBodySize: number): Promise<{ body: Buffer; contentType: string } | undefined> {
+    if (!this.#request) return undefined;
+    const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+    if (type !== JOSE_TYPE) {
+      if (this.#request.required && hasBody) throw new AuthFailure(415, 'encryption_required', `this route takes request bodies encrypted to the gateway: a compact JWE sent as ${JOSE_TYPE}`);
+      return undefined;
+    }
+    const jwe = (await readBody(req, maxBodySize)).toString('utf8').trim();
+    try {
+      const { plaintext, header } = await decryptJwe(keys, jwe, { algorithms: this.#request.algorithms, encryptionAlgorithms: this.#request.encryptionAlgorithms, maxLength: maxBodySize });
+      return { body: Buffer.from(plaintext), contentType: typeof header.cty === 'string' ? header.cty : 'application/json' };
+    } catch (error) {
+      if (error instanceof KeygateError) throw new AuthFailure(400, error.code === 'payload_too_large' ? 'payload_too_large' : 'decryption_failed', 'the request body could not be decrypted with this route\'s allowed algorithms');
+      throw error;
+    }
+  }
+
+  /**
+   * The response rewriter for a caller, or undefined when the route does not encrypt responses. A route that
+   * encrypts responses refuses callers without a registered encryption key rather than answer in the clear.
+   */
+  responseEncryptor(keys: KeySnapshot, recipient: JWK | undefined): ((status: number, headers: Record<string, string | string[]>, body: Buffer) => Promise<{ headers: Record<string, string | string[]>; body: Buffer }>) | undefined {
+    const response = this.#response;
+    if (!response) return undefined;
+    if (!recipient) throw new AuthFailure(403, 'encryption_key_missing', "this route encrypts responses to the calling app's registered encryptionKey, and the caller has none");
+    const alg = response.algorithm ?? (typeof recipient.alg === 'string' ? recipient.alg : 'ECDH-ES+A256KW');
+    const seal = (plaintext: Uint8Array, contentType?: string) =>
+      encryptJwe(keys, plaintext, { alg, enc: response.encryptionAlgorithm, algorithms: [alg], encryptionAlgorithms: [response.encryptionAlgorithm], recipient, contentType });
+    return async (_status, headers, body) => {
+      if (body.length === 0) return { headers, body };
+      const type = String(headers['content-type'] ?? '');
+      if (!response.fields) {
+        const jwe = await seal(body, type.split(';')[0] || undefined);
+        return { headers: { ...headers, 'content-type': JOSE_TYPE }, body: Buffer.from(jwe) };
+      }
+      if (!type.includes('json')) return { headers, body };
+      const document = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
+      await Promise.all(response.fields.map((path) => setAt(document, path, async (value) => seal(new TextEncoder().encode(JSON.stringify(value)), 'application/json'))));
+      return { headers, body: Buffer.from(JSON.stringify(document)) };
+    };
+  }
+}
