@@ -95,6 +95,11 @@ export function createDataPlane(holder: SnapshotHolder, state: DataPlaneState, o
         const query = q === -1 ? '' : url.slice(q + 1);
         const { policy, encryption } = match.route;
         if (!policy && !encryption) return forward(req, res, match.route, match, path, query, secure);
+        if (Number(req.headers['content-length'] ?? 0) > match.route.maxBodySize) {
+          // Refuse an oversize body before spending anything on it (forward() would too, but only after auth).
+          res.setHeader('connection', 'close');
+          return sendProxyError(res, 413, 'payload_too_large', `the request body is larger than this route allows (${match.route.maxBodySize} bytes)`);
+        }
         const now = state.now();
         const prepare = async (): Promise<ForwardExtras> => {
           const result: ForwardExtras & { principal?: Principal } = policy
@@ -120,7 +125,7 @@ export function createDataPlane(holder: SnapshotHolder, state: DataPlaneState, o
         prepare().then(
           (extras) => forward(req, res, match.route, match, path, query, secure, extras),
           (error: unknown) => {
-            req.resume();
+            if (!(error instanceof AuthFailure && error.status === 413)) req.resume();
             if (error instanceof AuthFailure) return sendAuthFailure(res, error);
             sendProxyError(res, 500, 'internal_error', 'the request could not be checked');
           },

@@ -19,8 +19,9 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > limit) {
-        reject(new AuthFailure(413, 'payload_too_large', `the request body is larger than this route allows (${limit} bytes)`));
-        req.destroy();
+        // Answer now and close the connection after the answer; the rest of the body is not read.
+        reject(new AuthFailure(413, 'payload_too_large', `the request body is larger than this route allows (${limit} bytes)`, { connection: 'close' }));
+        req.pause();
       } else chunks.push(chunk);
     });
     req.on('end', () => resolve(Buffer.concat(chunks)));
