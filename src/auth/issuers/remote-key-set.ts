@@ -82,6 +82,8 @@ export class RemoteKeySet {
   #current: LoadedSet | undefined;
   #inFlight: Promise<void> | undefined;
   #lastAttemptAt: number | undefined;
+  /** When an unknown kid last caused a refetch: such refetches are limited to one per cooldown on their own. */
+  #lastMissAt: number | undefined;
   #lastFailure: { at: number; error: IssuerUnavailableError } | undefined;
 
   constructor(url: string | URL, options: RemoteKeySetOptions = {}) {
@@ -117,7 +119,11 @@ export class RemoteKeySet {
 
     const found = await this.#find(alg, kid);
     if (found) return found;
-    if (this.#inFlight || this.#mayFetch()) {
+    if (this.#inFlight || this.#mayRefetchForMiss()) {
+      // The first unknown kid after a rotation refetches at once, however recent the last regular fetch was, so
+      // an issuer that starts signing with a new key causes no failed request; a storm of made-up kids still
+      // causes at most one fetch per cooldown.
+      if (!this.#inFlight) this.#lastMissAt = this.#clock.now();
       await this.#fetchShared();
       const refetched = await this.#find(alg, kid);
       if (refetched) return refetched;
@@ -134,6 +140,12 @@ export class RemoteKeySet {
       refreshing: this.#inFlight !== undefined,
       lastFailure: this.#lastFailure && { at: this.#lastFailure.at, reason: this.#lastFailure.error.reason },
     };
+  }
+
+  #mayRefetchForMiss(): boolean {
+    const now = this.#clock.now();
+    const failedRecently = this.#lastFailure !== undefined && now - this.#lastFailure.at < this.#cooldownMs;
+    return !failedRecently && (this.#lastMissAt === undefined || now - this.#lastMissAt >= this.#cooldownMs);
   }
 
   #mayFetch(): boolean {
