@@ -1,0 +1,85 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { ChatCompletion, ChatCompletionChunk, ChatRequest, EmbeddingsRequest, EmbeddingsResponse, Usage } from '../../chat-types.js';
+import { SseParser } from '../../sse.js';
+import { failureFor, type CallContext, type ProviderAdapter, type ProviderFailure, type StreamTranslator, type UpstreamCall } from '../provider.js';
+
+/** What differs between hosts that speak OpenAI's wire format: where, and how to authenticate. */
+export interface OpenAIStyleOptions {
+  type: string;
+  defaultBaseUrl?: string;
+  chatPath?: (ctx: CallContext) => string;
+  embeddingsPath?: (ctx: CallContext) => string;
+  authHeaders?: (ctx: CallContext) => Record<string, string>;
+  /** Adjusts the body for a host's quirks (a parameter it does not take). */
+  adjust?: (body: Record<string, unknown>, ctx: CallContext) => Record<string, unknown>;
+}
+
+const base = (ctx: CallContext) => ctx.provider.baseUrl.replace(/\/$/, '');
+
+/**
+ * An adapter for any host of OpenAI's Chat Completions and Embeddings APIs: the request passes through with the
+ * provider's model id, and usage is always asked for on streams (the gateway accounts for every token; the
+ * client sees the usage chunk only if it asked).
+ */
+export function openAIStyleAdapter(options: OpenAIStyleOptions): ProviderAdapter {
+  const auth = options.authHeaders ?? ((ctx: CallContext) => ({ authorization: `Bearer ${ctx.credential.secret}` }));
+  return {
+    type: options.type,
+    defaultBaseUrl: options.defaultBaseUrl,
+    chatCall(request: ChatRequest, ctx: CallContext): UpstreamCall {
+      let body: Record<string, unknown> = { ...request, model: ctx.model };
+      if (ctx.stream) body.stream_options = { ...(request.stream_options ?? {}), include_usage: true };
+      if (options.adjust) body = options.adjust(body, ctx);
+      return {
+        method: 'POST',
+        url: `${base(ctx)}${options.chatPath ? options.chatPath(ctx) : '/v1/chat/completions'}`,
+        headers: { 'content-type': 'application/json', accept: ctx.stream ? 'text/event-stream' : 'application/json', ...ctx.provider.headers, ...auth(ctx) },
+        body: JSON.stringify(body),
+      };
+    },
+    parseChat(body: unknown): ChatCompletion {
+      return body as ChatCompletion;
+    },
+    streamTranslator(): StreamTranslator {
+      const parser = new SseParser();
+      let usage: Usage | undefined;
+      const translate = (events: ReturnType<SseParser['push']>): ChatCompletionChunk[] => {
+        const out: ChatCompletionChunk[] = [];
+        for (const event of events) {
+          if (event.data === '[DONE]' || event.data === '') continue;
+          const chunk = JSON.parse(event.data) as ChatCompletionChunk;
+          if (chunk.usage) usage = chunk.usage;
+          out.push(chunk);
+        }
+        return out;
+      };
+      return { push: (bytes) => translate(parser.push(bytes)), end: () => translate(parser.end()), usage: () => usage };
+    },
+    embeddingsCall(request: EmbeddingsRequest, ctx: CallContext): UpstreamCall {
+      return {
+        method: 'POST',
+        url: `${base(ctx)}${options.embeddingsPath ? options.embeddingsPath(ctx) : '/v1/embeddings'}`,
+        headers: { 'content-type': 'application/json', ...ctx.provider.headers, ...auth(ctx) },
+        body: JSON.stringify({ ...request, model: ctx.model }),
+      };
+    },
+    parseEmbeddings(body: unknown): EmbeddingsResponse {
+      return body as EmbeddingsResponse;
+    },
+    parseError(status: number, text: string, headers: IncomingHttpHeaders): ProviderFailure {
+      let message = `the provider answered ${status}`;
+      let code: string | null = null;
+      try {
+        const parsed = JSON.parse(text) as { error?: { message?: string; code?: string | null; type?: string } | string; message?: string };
+        if (typeof parsed.error === 'object' && parsed.error) {
+          message = parsed.error.message ?? message;
+          code = parsed.error.code ?? parsed.error.type ?? null;
+        } else if (typeof parsed.error === 'string') message = parsed.error;
+        else if (typeof parsed.message === 'string') message = parsed.message;
+      } catch {
+        // not JSON: keep the generic message rather than echo an HTML error page
+      }
+      return failureFor(status, message, headers, code);
+    },
+  };
+}

@@ -1,0 +1,103 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { ChatCompletion, ChatCompletionChunk, ChatRequest, EmbeddingsRequest, EmbeddingsResponse, Usage } from '../chat-types.js';
+
+/** One configured provider account: where it is and how to reach it (its API keys live in the key pool). */
+export interface ProviderConfig {
+  name: string;
+  type: string;
+  baseUrl: string;
+  /** Azure OpenAI `api-version`; Anthropic `anthropic-version`; Gemini API version. */
+  apiVersion?: string;
+  /** AWS region (Bedrock). */
+  region?: string;
+  /** Static extra headers (an organisation id, a project id). */
+  headers?: Record<string, string>;
+}
+
+/** A secret from the provider's key pool: an API key, or for Bedrock `ACCESS_KEY_ID:SECRET_ACCESS_KEY`. */
+export interface ProviderCredential {
+  id: string;
+  secret: string;
+}
+
+export interface CallContext {
+  provider: ProviderConfig;
+  credential: ProviderCredential;
+  /** The provider's own model id (after alias resolution). */
+  model: string;
+  stream: boolean;
+  /** Milliseconds since the epoch, for request signing (SigV4). */
+  now: number;
+}
+
+/** The HTTP request an adapter wants sent to its provider. */
+export interface UpstreamCall {
+  method: 'POST' | 'GET';
+  url: string;
+  headers: Record<string, string>;
+  body?: string;
+}
+
+/** A provider's failure, kept in OpenAI's terms and stripped of anything secret. */
+export interface ProviderFailure {
+  status: number;
+  /** OpenAI error `type`: invalid_request_error, authentication_error, rate_limit_error, api_error… */
+  type: string;
+  code: string | null;
+  message: string;
+  /** From Retry-After / retry-after-ms, when the provider said. */
+  retryAfterMs?: number;
+  /** The key is bad (401/403) or out of quota: set it aside and use the next one. */
+  credentialProblem?: 'invalid' | 'quota';
+  /** Worth trying another target (429, 5xx, timeouts); a 400 is the caller's and is not. */
+  retryable: boolean;
+}
+
+/** Turns a provider's streamed bytes into OpenAI chunks, event by event. */
+export interface StreamTranslator {
+  push(bytes: Buffer): ChatCompletionChunk[];
+  /** Called once the provider's stream ended: any last chunks (a final usage chunk, say). */
+  end(): ChatCompletionChunk[];
+  /** The usage the provider reported, once it has. */
+  usage(): Usage | undefined;
+}
+
+/**
+ * A provider is data and small functions: how to build its request, read its response, its stream and its
+ * errors. Adding one is a folder under src/ai/providers with an index.ts exporting its adapter.
+ */
+export interface ProviderAdapter {
+  readonly type: string;
+  /** The base URL used when a provider of this type names none. */
+  readonly defaultBaseUrl?: string;
+  chatCall(request: ChatRequest, ctx: CallContext): UpstreamCall;
+  parseChat(body: unknown, ctx: CallContext): ChatCompletion;
+  streamTranslator(ctx: CallContext): StreamTranslator;
+  embeddingsCall?(request: EmbeddingsRequest, ctx: CallContext): UpstreamCall;
+  parseEmbeddings?(body: unknown, ctx: CallContext): EmbeddingsResponse;
+  parseError(status: number, body: string, headers: IncomingHttpHeaders): ProviderFailure;
+}
+
+/** Retry-After as seconds or an HTTP date, or OpenAI's retry-after-ms; undefined when absent or unreadable. */
+export function retryAfterMs(headers: IncomingHttpHeaders, now = Date.now()): number | undefined {
+  const ms = headers['retry-after-ms'];
+  if (typeof ms === 'string' && /^\d+(\.\d+)?$/.test(ms)) return Math.ceil(Number(ms));
+  const value = headers['retry-after'];
+  if (typeof value !== 'string') return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/** The usual mapping from an HTTP status to OpenAI's error type and what the gateway should do about it. */
+export function failureFor(status: number, message: string, headers: IncomingHttpHeaders, code: string | null = null): ProviderFailure {
+  const retryAfter = retryAfterMs(headers);
+  if (status === 401 || status === 403) return { status, type: 'authentication_error', code: code ?? 'invalid_api_key', message, credentialProblem: 'invalid', retryable: true };
+  if (status === 429) {
+    const quota = /quota|billing|insufficient|credit/i.test(`${code ?? ''} ${message}`);
+    return { status, type: quota ? 'insufficient_quota' : 'rate_limit_error', code: code ?? (quota ? 'insufficient_quota' : 'rate_limit_exceeded'), message, retryAfterMs: retryAfter, credentialProblem: quota ? 'quota' : undefined, retryable: true };
+  }
+  if (status === 404) return { status, type: 'invalid_request_error', code: code ?? 'model_not_found', message, retryable: false };
+  if (status >= 500) return { status, type: 'api_error', code, message, retryAfterMs: retryAfter, retryable: true };
+  return { status, type: 'invalid_request_error', code, message, retryable: false };
+}
