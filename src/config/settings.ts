@@ -1,6 +1,6 @@
-import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { parseDuration } from './duration.js';
 
 /** Signing algorithms the first start may create the default key for. */
@@ -222,10 +222,20 @@ export function loadSettings(env: NodeJS.ProcessEnv, flags: Record<string, strin
   return settings;
 }
 
+/**
+ * mkdir -p, one level at a time: Node 20's recursive mkdirSync spins for ever under /proc, where mkdir answers
+ * neither success nor a usable error.
+ */
+function makeDirectories(path: string): void {
+  const parent = dirname(path);
+  if (parent !== path && !existsSync(parent)) makeDirectories(parent);
+  if (!existsSync(path)) mkdirSync(path, { mode: 0o700 });
+}
+
 /** Creates the data directory if needed and proves it writable; throws a SettingsError naming it. */
 export function ensureDataDir(dataDir: string): void {
   try {
-    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    makeDirectories(dataDir);
     if (!statSync(dataDir).isDirectory()) throw new Error('not a directory');
     accessSync(dataDir, constants.W_OK | constants.R_OK);
   } catch (error) {
