@@ -2,6 +2,13 @@ import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { FastifyInstance } from 'fastify';
+import { Agent } from 'undici';
+import type { AiRuntime } from './ai/ai-handler.js';
+import { compileAiSnapshot } from './ai/ai-snapshot.js';
+import { ProviderKeyService } from './ai/provider-keys.js';
+import { ResponseCache } from './ai/response-cache.js';
+import { SpendTracker } from './ai/spend-tracker.js';
+import { UsageRecorder } from './ai/usage-recorder.js';
 import { ExternalIssuer } from './auth/issuers/index.js';
 import type { IssuerSpec } from './auth/issuer-schema.js';
 import { OAuthState } from './auth/oauth/oauth-endpoints.js';
@@ -34,6 +41,9 @@ export interface Gateway {
   readonly keys: KeyService;
   readonly config: ProxyConfigService;
   readonly catalog: CatalogService;
+  readonly providerKeys: ProviderKeyService;
+  /** Writes buffered AI usage records now (the timer does it every second). */
+  flushUsage(): Promise<void>;
   readonly store: Store;
   /** The snapshot this node serves right now. */
   snapshot(): Snapshot;
@@ -73,6 +83,8 @@ class NodeCore {
   readonly keys: KeyService;
   readonly proxyConfig: ProxyConfigService;
   readonly catalog: CatalogService;
+  readonly providerKeys: ProviderKeyService;
+  readonly aiRuntime: AiRuntime;
   readonly notices: ChangeNotices;
   readonly registry: ServiceRegistry;
   readonly limiter: RateLimiter;
@@ -129,7 +141,22 @@ class NodeCore {
       onError: (error) => logger.warn({ err: { message: error.message } }, 'Redis unreachable; rate limits are not counted until it is back'),
     });
     this.issuerUrl = settings.issuer ?? `http://${hostForUrl(settings.proxyHost)}:${settings.proxyPort}`;
+    this.providerKeys = new ProviderKeyService(store, master.key, clock, announce);
+    const recorder = new UsageRecorder(store, (error) => logger.warn({ err: { message: error.message } }, 'AI usage records could not be written; kept for the next try'));
+    if (options.timers) recorder.start(1_000);
+    this.aiRuntime = {
+      dispatcher: new Agent({ keepAliveTimeout: 30_000, connections: 256 }),
+      cache: new ResponseCache(10_000),
+      recorder,
+      spend: new SpendTracker(store),
+      limiter: this.limiter,
+      price: () => undefined,
+      setAside: new Map(),
+      weights: new Map(),
+      now: () => clock.now(),
+    };
     this.dataPlaneState = {
+      ai: this.aiRuntime,
       issuer: () => this.issuerUrl,
       now: () => clock.now(),
       limiter: this.limiter,
@@ -150,7 +177,13 @@ class NodeCore {
       keep.add(key);
       let issuer = this.#issuers.get(key);
       if (!issuer) {
-        issuer = new ExternalIssuer(spec, { logger: { warn: (details: Record<string, unknown>, message: string) => this.logger.warn({ issuer: spec.name, ...details }, message) } });
+        try {
+          issuer = new ExternalIssuer(spec, { clock: this.clock, logger: { warn: (details: Record<string, unknown>, message: string) => this.logger.warn({ issuer: spec.name, ...details }, message) } });
+        } catch (error) {
+          // Validation refuses such a config; one stored before that check must not stop the node compiling.
+          this.logger.error({ issuer: spec.name, err: { message: (error as Error).message } }, 'outside issuer cannot be used; its routes refuse its tokens');
+          continue;
+        }
         this.#issuers.set(key, issuer);
       }
       result.set(spec.name, issuer);
@@ -170,7 +203,8 @@ class NodeCore {
     const proxy = compileProxySnapshot(config, this.registry);
     const catalog = await compileCatalogSnapshot(this.store.db, this.clock.now());
     const issuers = this.#resolveIssuers(config.issuers);
-    return { version, builtAt: this.clock.now(), keys, proxy, catalog, issuers, jwksMaxAgeSeconds: Math.floor(this.settings.jwksMaxAge / 1000) };
+    const ai = compileAiSnapshot(config.ai, await this.providerKeys.openPools());
+    return { version, builtAt: this.clock.now(), keys, proxy, catalog, issuers, ai, jwksMaxAgeSeconds: Math.floor(this.settings.jwksMaxAge / 1000) };
   }
 
   async firstSnapshot(): Promise<void> {
@@ -200,6 +234,8 @@ class NodeCore {
     this.notices.stop();
     await this.#compiling?.catch(() => undefined);
     await this.registry.closeAll();
+    await this.aiRuntime.recorder.stop();
+    await this.aiRuntime.dispatcher.close();
     await this.limiter.close();
   }
 }
@@ -313,6 +349,8 @@ async function startMain(core: NodeCore, options: StartOptions): Promise<Gateway
       keys: core.keys,
       proxyConfig: core.proxyConfig,
       catalog: core.catalog,
+      providerKeys: core.providerKeys,
+      store,
       keySnapshot: () => holder.current.keys,
       clock,
       tokenMaxTtlSeconds: Math.floor(settings.tokenMaxTtl / 1000),
@@ -375,6 +413,8 @@ async function startMain(core: NodeCore, options: StartOptions): Promise<Gateway
     keys: core.keys,
     config: core.proxyConfig,
     catalog: core.catalog,
+    providerKeys: core.providerKeys,
+    flushUsage: () => core.aiRuntime.recorder.flush(),
     store,
     snapshot: () => holder.current,
     runSchedule,

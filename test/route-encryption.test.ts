@@ -13,7 +13,7 @@ describe('a route that encrypts beyond TLS', () => {
   let upstream: Server;
   const received: Array<{ body: string; type: string | undefined }> = [];
   let apiKey: string;
-  let appPrivate: CryptoKey | Uint8Array;
+  let appPrivate: Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
   let gatewayEncKey: JWK;
 
   const admin = async (method: string, path: string, body?: unknown) => {

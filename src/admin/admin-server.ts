@@ -4,11 +4,12 @@ import type { Logger } from 'pino';
 import { KeygateError } from '../errors.js';
 import type { AdminToken } from './admin-token.js';
 import { ErrorSchema, KeyInfoSchema, PublicJwkSchema } from './schemas.js';
+import { registerAiRoutes, type AiRoutesContext } from './ai-routes.js';
 import { registerCatalogRoutes, type CatalogRoutesContext } from './catalog-routes.js';
 import { registerConfigRoutes, type ConfigRoutesContext } from './config-routes.js';
 import { registerKeyRoutes, type KeyRoutesContext } from './key-routes.js';
 
-export interface AdminServerOptions extends KeyRoutesContext, ConfigRoutesContext, CatalogRoutesContext {
+export interface AdminServerOptions extends KeyRoutesContext, ConfigRoutesContext, CatalogRoutesContext, AiRoutesContext {
   logger: Logger;
   token: AdminToken;
   version: string;
@@ -94,6 +95,7 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Fa
   registerKeyRoutes(app, options);
   registerConfigRoutes(app, options);
   registerCatalogRoutes(app, options);
+  registerAiRoutes(app, options);
   await app.ready();
   return app;
 }

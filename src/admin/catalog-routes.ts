@@ -33,6 +33,10 @@ function expiry(text: string | undefined): number | undefined {
 /** Teams, apps, their credentials (shown once), and subscriptions with their approval. */
 export function registerCatalogRoutes(server: FastifyInstance, ctx: CatalogRoutesContext): void {
   const app = server.withTypeProvider<TypeBoxTypeProvider>();
+  // POSTs whose body is optional may come with none at all.
+  server.addHook('preValidation', async (request) => {
+    if (request.method === 'POST' && (request.body === undefined || request.body === null) && /\/(api-keys|client-secrets|revoke)$/.test(request.url.split('?', 1)[0] ?? '')) request.body = {};
+  });
   const actor = (request: { ip: string }) => `admin@${request.ip}`;
 
   app.get('/teams', { schema: { tags: ['teams'], summary: 'List teams' } }, async () => ({ teams: await ctx.catalog.listTeams() }));

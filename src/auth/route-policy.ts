@@ -93,7 +93,8 @@ export class RoutePolicy {
 
   constructor(
     readonly route: string,
-    readonly service: string,
+    /** The proxied service, whose subscription the caller needs; undefined on AI routes (models are checked instead). */
+    readonly service: string | undefined,
     readonly auth: RouteAuth | undefined,
     limits: readonly RouteLimit[],
   ) {
@@ -111,6 +112,8 @@ export class RoutePolicy {
     const removeHeaders: string[] = [];
     if (principal && this.auth) {
       for (const [header, path] of Object.entries(this.auth.forwardClaims ?? {})) {
+        // The caller's own header of that name goes, even when the claim is absent: upstreams trust these headers.
+        removeHeaders.push(header);
         const value = path === 'app' ? principal.app : path === 'team' ? principal.team : claimAt(principal.claims, path);
         if (value !== undefined && value !== null) upstreamHeaders[header] = typeof value === 'object' ? JSON.stringify(value) : String(value);
       }
@@ -206,7 +209,7 @@ export class RoutePolicy {
     for (const rule of this.auth?.claims ?? []) {
       if (!ruleHolds(claimAt(principal.claims, rule.claim), rule)) throw new AuthFailure(403, 'access_denied', `the caller's "${rule.claim}" claim does not allow this route`);
     }
-    if (this.auth?.subscription !== false && principal.app !== undefined && !ctx.catalog.subscriptions.has(subscriptionKey(principal.app, this.service))) {
+    if (this.service !== undefined && this.auth?.subscription !== false && principal.app !== undefined && !ctx.catalog.subscriptions.has(subscriptionKey(principal.app, this.service))) {
       throw new AuthFailure(403, 'subscription_required', `app "${principal.app}" has no approved subscription to service "${this.service}"`);
     }
   }

@@ -2,8 +2,14 @@ import { Type, type Static } from 'typebox';
 
 const Name = Type.String({ pattern: '^[a-z0-9][a-z0-9._-]{0,62}$', description: 'lower-case letters, digits, ".", "_" and "-"' });
 
+const Money = Type.Number({ minimum: 0, description: 'US dollars' });
+
 export const TeamSchema = Type.Object(
-  { name: Name, description: Type.Optional(Type.String({ maxLength: 500 })) },
+  {
+    name: Name,
+    description: Type.Optional(Type.String({ maxLength: 500 })),
+    budget: Type.Optional(Type.Object({ dailyUsd: Type.Optional(Money), monthlyUsd: Type.Optional(Money) }, { additionalProperties: false, description: "spend on AI calls by all the team's apps" })),
+  },
   { additionalProperties: false, $id: 'Team' },
 );
 
@@ -16,6 +22,13 @@ export const AppSchema = Type.Object(
     jwks: Type.Optional(Type.Object({ keys: Type.Array(Type.Record(Type.String(), Type.Unknown()), { maxItems: 20 }) }, { description: "the app's public keys, for private_key_jwt (RFC 7523)" })),
     jwksUri: Type.Optional(Type.String({ pattern: '^https?://', description: 'or where to fetch them' })),
     encryptionKey: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'a public JWK that responses are encrypted to' })),
+    models: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'AI models and aliases the app may use ("provider/model", a model id, an alias, or "*"); all when absent' })),
+    budget: Type.Optional(
+      Type.Object(
+        { dailyUsd: Type.Optional(Money), monthlyUsd: Type.Optional(Money), tokensPerMinute: Type.Optional(Type.Integer({ minimum: 1 })) },
+        { additionalProperties: false, description: 'limits on AI spend and token rate' },
+      ),
+    ),
   },
   { additionalProperties: false, $id: 'App' },
 );

@@ -32,15 +32,15 @@ export class CatalogService {
 
   async listTeams(): Promise<TeamSpec[]> {
     const rows = await this.store.db.selectFrom('teams').selectAll().orderBy('name').execute();
-    return rows.map((r) => ({ name: r.name, ...(r.description ? { description: r.description } : {}) }));
+    return rows.map((r) => ({ name: r.name, ...(r.description ? { description: r.description } : {}), ...(r.budget ? { budget: JSON.parse(r.budget) as TeamSpec['budget'] } : {}) }));
   }
 
   async putTeam(team: TeamSpec, actor: string): Promise<TeamSpec> {
     await this.#change(actor, 'team.put', team.name, async (tx, now) => {
       await tx
         .insertInto('teams')
-        .values({ name: team.name, description: team.description ?? null, created_at: now })
-        .onConflict((oc) => oc.column('name').doUpdateSet({ description: team.description ?? null }))
+        .values({ name: team.name, description: team.description ?? null, budget: team.budget ? JSON.stringify(team.budget) : null, created_at: now })
+        .onConflict((oc) => oc.column('name').doUpdateSet({ description: team.description ?? null, budget: team.budget ? JSON.stringify(team.budget) : null }))
         .execute();
     });
     return team;

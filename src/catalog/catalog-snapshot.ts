@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/index.js';
-import type { AppSpec } from './catalog-schema.js';
+import type { AppSpec, TeamSpec } from './catalog-schema.js';
 
 export interface CredentialEntry {
   id: string;
@@ -11,6 +11,7 @@ export interface CredentialEntry {
 /** Who may call, as the data plane reads it: Map look-ups only. */
 export interface CatalogSnapshot {
   readonly apps: ReadonlyMap<string, AppSpec & { team: string }>;
+  readonly teams: ReadonlyMap<string, TeamSpec>;
   /** SHA-256 (hex) of an API key → the key's entry. */
   readonly apiKeys: ReadonlyMap<string, CredentialEntry>;
   /** App → SHA-256 (hex) of each live client secret → entry. */
@@ -24,7 +25,8 @@ export interface CatalogSnapshot {
 export const subscriptionKey = (app: string, service: string): string => `${app}\n${service}`;
 
 export async function compileCatalogSnapshot(db: Kysely<Database>, now: number): Promise<CatalogSnapshot> {
-  const [apps, credentials, subscriptions, revoked] = await Promise.all([
+  const [teams, apps, credentials, subscriptions, revoked] = await Promise.all([
+    db.selectFrom('teams').select(['name', 'description', 'budget']).execute(),
     db.selectFrom('apps').select(['name', 'team', 'spec']).execute(),
     db.selectFrom('credentials').select(['id', 'app', 'kind', 'hash', 'expires_at']).where('revoked_at', 'is', null).execute(),
     db.selectFrom('subscriptions').select(['app', 'service']).where('state', '=', 'approved').execute(),
@@ -43,6 +45,7 @@ export async function compileCatalogSnapshot(db: Kysely<Database>, now: number):
   }
   return {
     apps: new Map(apps.map((a) => [a.name, { ...(JSON.parse(a.spec) as AppSpec), team: a.team }])),
+    teams: new Map(teams.map((t) => [t.name, { name: t.name, ...(t.description ? { description: t.description } : {}), ...(t.budget ? { budget: JSON.parse(t.budget) as TeamSpec['budget'] } : {}) }])),
     apiKeys,
     clientSecrets,
     subscriptions: new Set(subscriptions.map((s) => subscriptionKey(s.app, s.service))),

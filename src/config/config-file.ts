@@ -1,7 +1,9 @@
 import { Type, type Static } from 'typebox';
 import { Value } from 'typebox/value';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { AiSectionSchema } from '../ai/ai-schema.js';
 import { IssuerSchema } from '../auth/issuer-schema.js';
+import { ExternalIssuer } from '../auth/issuers/index.js';
 import { KeygateError } from '../errors.js';
 import { PathPatternError, Router } from '../proxy/router.js';
 import { RouteSchema } from '../proxy/route-schema.js';
@@ -17,6 +19,7 @@ export const ConfigFileSchema = Type.Object(
     services: Type.Optional(Type.Array(ServiceSchema)),
     routes: Type.Optional(Type.Array(RouteSchema)),
     issuers: Type.Optional(Type.Array(IssuerSchema)),
+    ai: Type.Optional(AiSectionSchema),
   },
   { additionalProperties: false, $id: 'https://keygate.dev/schema/keygate.schema.json', title: 'Keygate configuration' },
 );
@@ -68,13 +71,38 @@ export function validateConfig(value: unknown): ConfigFile {
   (config.issuers ?? []).forEach((issuer, i) => {
     if (issuers.has(issuer.name)) throw new KeygateError('invalid_config', `issuers[${i}].name: "${issuer.name}" is already used by another issuer`);
     issuers.add(issuer.name);
-    if ((issuer.issuer === undefined) === (issuer.jwksUri === undefined)) throw new KeygateError('invalid_config', `issuers[${i}]: give exactly one of "issuer" (discovery) or "jwksUri"`);
+    if (issuer.issuer === undefined && issuer.jwksUri === undefined) throw new KeygateError('invalid_config', `issuers[${i}]: give "issuer" (discovery, and "iss" checked), "jwksUri", or both`);
+    try {
+      // The verifier's own checks (https, no credentials in URLs, allowed algorithms), run now so a config the
+      // data plane could not compile is refused before anything is stored.
+      new ExternalIssuer(issuer);
+    } catch (error) {
+      if (error instanceof KeygateError) throw new KeygateError('invalid_config', `issuers[${i}]: ${error.message}`);
+      throw error;
+    }
+  });
+  const providers = new Set<string>();
+  (config.ai?.providers ?? []).forEach((provider, i) => {
+    if (providers.has(provider.name)) throw new KeygateError('invalid_config', `ai.providers[${i}].name: "${provider.name}" is already used by another provider`);
+    providers.add(provider.name);
+  });
+  const aliases = new Set<string>();
+  (config.ai?.aliases ?? []).forEach((alias, i) => {
+    if (aliases.has(alias.name)) throw new KeygateError('invalid_config', `ai.aliases[${i}].name: "${alias.name}" is already used by another alias`);
+    aliases.add(alias.name);
+    for (const [list, targets] of [['targets', alias.targets], ['fallbacks', alias.fallbacks ?? []]] as const) {
+      targets.forEach((target, j) => {
+        if (!providers.has(target.provider)) throw new KeygateError('invalid_config', `ai.aliases[${i}].${list}[${j}].provider: no provider is named "${target.provider}"`);
+      });
+    }
   });
   const routes = new Set<string>();
   (config.routes ?? []).forEach((route, i) => {
     if (routes.has(route.name)) throw new KeygateError('invalid_config', `routes[${i}].name: "${route.name}" is already used by another route`);
     routes.add(route.name);
-    if (!services.has(route.service)) throw new KeygateError('invalid_config', `routes[${i}].service: no service is named "${route.service}"`);
+    if ((route.service === undefined) === (route.ai === undefined)) throw new KeygateError('invalid_config', `routes[${i}]: give exactly one of "service" (proxied) or "ai" (served by the AI gateway)`);
+    if (route.service !== undefined && !services.has(route.service)) throw new KeygateError('invalid_config', `routes[${i}].service: no service is named "${route.service}"`);
+    if (route.ai && !config.ai) throw new KeygateError('invalid_config', `routes[${i}].ai: the config has no "ai" section with providers`);
     route.auth?.methods.forEach((method, j) => {
       if (method.startsWith('issuer:') && !issuers.has(method.slice(7))) throw new KeygateError('invalid_config', `routes[${i}].auth.methods[${j}]: no issuer is named "${method.slice(7)}"`);
     });

@@ -130,7 +130,8 @@ const DEFS: SettingDef[] = [
   { key: 'adminTlsKey', env: 'KEYGATE_ADMIN_TLS_KEY', flag: 'admin-tls-key', parse: text },
   { key: 'tlsReloadInterval', env: 'KEYGATE_TLS_RELOAD_INTERVAL', flag: 'tls-reload-interval', parse: duration },
   { key: 'workers', env: 'KEYGATE_WORKERS', flag: 'workers', parse: workerCount },
-  { key: 'redisUrl', env: 'KEYGATE_REDIS_URL', flag: 'redis-url', parse: redisUrl },
+  // A Redis URL may hold a password: environment only, like the other secrets.
+  { key: 'redisUrl', env: 'KEYGATE_REDIS_URL', parse: redisUrl },
   { key: 'issuer', env: 'KEYGATE_ISSUER', flag: 'issuer', parse: issuerUrl },
   { key: 'accessTokenTtl', env: 'KEYGATE_ACCESS_TOKEN_TTL', flag: 'access-token-ttl', parse: duration },
 ];

@@ -12,3 +12,4 @@ export { signJwt, type SignJwtOptions } from './sign-jwt.js';
 export { verifyJwt, type VerifyJwtOptions, type VerifiedJwt } from './verify-jwt.js';
 export { encryptJwe, type EncryptJweOptions } from './encrypt-jwe.js';
 export { decryptJwe, type DecryptJweOptions } from './decrypt-jwe.js';
+export { sealSecret, openSecret } from './seal-secret.js';

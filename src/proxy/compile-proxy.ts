@@ -14,7 +14,8 @@ export function compileProxySnapshot(config: ProxyConfig, registry: ServiceRegis
   const entries = config.routes.map((spec) => {
     const route: CompiledRoute = {
       name: spec.name,
-      service: services.get(spec.service)!,
+      service: spec.service === undefined ? undefined : services.get(spec.service),
+      ai: spec.ai,
       preserveHost: spec.preserveHost ?? false,
       stripPrefix: spec.stripPrefix ?? false,
       rewrite: spec.rewrite,

@@ -7,8 +7,12 @@ import { AuthFailure } from '../auth/principal.js';
 import type { RateLimiter } from '../auth/rate-limit/rate-limiter.js';
 import type { VerifiedTokenCache } from '../auth/verified-token-cache.js';
 import type { JWK } from 'jose';
+import { handleAi, type AiRuntime } from '../ai/ai-handler.js';
+import { AiError, sendAiError } from '../ai/openai-error.js';
 import type { Principal } from '../auth/principal.js';
-import { forward, sendError as sendProxyError, type ForwardExtras } from './proxy-handler.js';
+import { randomUUID } from 'node:crypto';
+import { forward, sendError as sendProxyError, type CompiledRoute, type ForwardExtras } from './proxy-handler.js';
+import type { Snapshot } from './snapshot.js';
 import type { SnapshotHolder } from './snapshot.js';
 import type { TlsCertificates } from './tls-certificates.js';
 import { proxyUpgrade } from './websocket.js';
@@ -54,6 +58,7 @@ export interface DataPlaneOptions {
 
 /** What outlives snapshots on one node: caches, counters, and the issuer URL once the port is known. */
 export interface DataPlaneState {
+  ai: AiRuntime;
   issuer: () => string;
   now: () => number;
   limiter: RateLimiter;
@@ -68,6 +73,50 @@ export interface DataPlaneState {
 export const DATA_PLANE_DEFAULTS: DataPlaneOptions = { maxHeaderSize: 16 * 1024, headersTimeout: 10_000, requestTimeout: 300_000, keepAliveTimeout: 5_000 };
 
 /** The proxy port. Every answer is read from the current snapshot; nothing here touches the store. */
+const AI_ERROR_TYPES: Record<number, string> = { 401: 'authentication_error', 403: 'permission_error', 429: 'rate_limit_error' };
+
+/** A route the AI gateway serves: the route's auth and limits, then the unified API (errors in OpenAI's shape). */
+function serveAi(req: IncomingMessage, res: ServerResponse, route: CompiledRoute, path: string, snapshot: Snapshot, state: DataPlaneState, secure: boolean): void {
+  const v1 = path.indexOf('/v1/');
+  const operation = v1 === -1 ? path.slice(path.lastIndexOf('/') + 1) : path.slice(v1 + 4);
+  const requestId = (req.headers['x-request-id'] as string | undefined) ?? randomUUID();
+  req.headers['x-request-id'] = requestId;
+  const checked = route.policy
+    ? route.policy.check(req, {
+        issuer: state.issuer(),
+        keys: snapshot.keys,
+        catalog: snapshot.catalog,
+        issuers: snapshot.issuers,
+        limiter: state.limiter,
+        tokenCache: state.tokenCache,
+        dpopReplay: state.oauth.dpopReplay,
+        now: state.now(),
+        requestUrl: `${secure ? 'https' : 'http'}://${req.headers.host ?? ''}${path}`,
+      })
+    : Promise.resolve(undefined);
+  checked.then(
+    (result) =>
+      handleAi(req, res, operation, {
+        route: route.name,
+        routeModels: route.ai?.models,
+        principal: result?.principal.via === 'none' ? undefined : result?.principal,
+        snapshot: snapshot.ai,
+        catalog: snapshot.catalog,
+        runtime: state.ai,
+        maxBodySize: route.maxBodySize,
+        responseHeaders: result?.responseHeaders ?? {},
+      }),
+    (error: unknown) => {
+      req.resume();
+      if (error instanceof AuthFailure) {
+        const code = error.code === 'invalid_token' || error.code === 'unauthenticated' ? 'invalid_api_key' : error.code;
+        return sendAiError(res, new AiError(error.status, AI_ERROR_TYPES[error.status] ?? 'invalid_request_error', code, error.message, null, error.headers), requestId);
+      }
+      sendAiError(res, new AiError(500, 'api_error', 'internal_error', 'the request could not be checked'), requestId);
+    },
+  );
+}
+
 function sendAuthFailure(res: ServerResponse, failure: AuthFailure): void {
   const body = errorBody(failure.code, failure.message);
   res.writeHead(failure.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...failure.headers });
@@ -94,6 +143,10 @@ export function createDataPlane(holder: SnapshotHolder, state: DataPlaneState, o
       if (match) {
         const query = q === -1 ? '' : url.slice(q + 1);
         const { policy, encryption } = match.route;
+        if (match.route.ai) {
+          serveAi(req, res, match.route, path, snapshot, state, secure);
+          return;
+        }
         if (!policy && !encryption) return forward(req, res, match.route, match, path, query, secure);
         if (Number(req.headers['content-length'] ?? 0) > match.route.maxBodySize) {
           // Refuse an oversize body before spending anything on it (forward() would too, but only after auth).
@@ -144,6 +197,26 @@ export function createDataPlane(holder: SnapshotHolder, state: DataPlaneState, o
     res.end(body);
   };
   const server: Server = tls ? createHttpsServer({ ...serverOptions, ...tls.serverOptions() }, handle) : createServer(serverOptions, handle);
-  server.on('upgrade', (req, socket, head) => proxyUpgrade(req, socket, head, holder.current, secure));
+  server.on('upgrade', (req, socket, head) => {
+    const snapshot = holder.current;
+    proxyUpgrade(req, socket, head, snapshot, secure, async (upgradeReq, route) => {
+      try {
+        return await route.policy!.check(upgradeReq, {
+          issuer: state.issuer(),
+          keys: snapshot.keys,
+          catalog: snapshot.catalog,
+          issuers: snapshot.issuers,
+          limiter: state.limiter,
+          tokenCache: state.tokenCache,
+          dpopReplay: state.oauth.dpopReplay,
+          now: state.now(),
+          requestUrl: `${secure ? 'https' : 'http'}://${upgradeReq.headers.host ?? ''}${(upgradeReq.url ?? '/').split('?', 1)[0]}`,
+        });
+      } catch (error) {
+        if (error instanceof AuthFailure) return { status: error.status, code: error.code, message: error.message, headers: error.headers };
+        throw error;
+      }
+    });
+  });
   return server;
 }

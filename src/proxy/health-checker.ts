@@ -49,7 +49,11 @@ export class HealthChecker {
     const streak = this.#streaks.get(target) ?? 0;
     const next = ok ? Math.max(streak, 0) + 1 : Math.min(streak, 0) - 1;
     this.#streaks.set(target, next);
-    if (ok && !target.healthy && next >= check.healthyThreshold) target.healthy = true;
+    if (ok && !target.healthy && next >= check.healthyThreshold) {
+      target.healthy = true;
+      // The probe proves the target answers again: close a circuit the outage opened, rather than wait out its cooldown.
+      target.recordSuccess();
+    }
     if (!ok && target.healthy && -next >= check.unhealthyThreshold) target.healthy = false;
   }
 

@@ -24,13 +24,13 @@ export class ProxyConfigService {
 
   async export(): Promise<ConfigFile> {
     const config = await this.read();
-    return { version: 1, services: config.services, routes: config.routes, ...(config.issuers.length > 0 ? { issuers: config.issuers } : {}) };
+    return { version: 1, services: config.services, routes: config.routes, ...(config.issuers.length > 0 ? { issuers: config.issuers } : {}), ...(config.ai ? { ai: config.ai } : {}) };
   }
 
   /** Replaces services and routes with the file's (declarative apply). */
   async apply(file: unknown, actor: string): Promise<{ version: number; services: number; routes: number }> {
     const config = validateConfig(file);
-    const next = { services: config.services ?? [], routes: config.routes ?? [], issuers: config.issuers ?? [] };
+    const next = { services: config.services ?? [], routes: config.routes ?? [], issuers: config.issuers ?? [], ai: config.ai };
     const { version } = await this.#change(actor, 'config.apply', 'config', async () => next);
     return { version, services: next.services.length, routes: next.routes.length };
   }
@@ -69,7 +69,7 @@ export class ProxyConfigService {
     const now = this.clock.now();
     const { version } = await this.store.change({ actor, action, target }, now, async (tx) => {
       const next = await edit(await readProxyConfig(tx));
-      validateConfig({ version: 1, services: next.services, routes: next.routes, issuers: next.issuers });
+      validateConfig({ version: 1, services: next.services, routes: next.routes, issuers: next.issuers, ...(next.ai ? { ai: next.ai } : {}) });
       await replaceProxyConfig(tx, next, now);
     });
     await this.onChange(version);

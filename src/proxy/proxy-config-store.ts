@@ -1,6 +1,7 @@
 import type { StoreTx } from '../store/index.js';
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/index.js';
+import type { AiSection } from '../ai/ai-schema.js';
 import type { IssuerSpec } from '../auth/issuer-schema.js';
 import type { RouteSpec } from './route-schema.js';
 import type { ServiceSpec } from './service-schema.js';
@@ -9,17 +10,21 @@ export interface ProxyConfig {
   services: ServiceSpec[];
   routes: RouteSpec[];
   issuers: IssuerSpec[];
+  ai: AiSection | undefined;
 }
 
 /** Services and routes in declaration order. */
 export async function readProxyConfig(db: Kysely<Database> | StoreTx): Promise<ProxyConfig> {
   const services = await db.selectFrom('services').select('spec').orderBy('position').execute();
   const routes = await db.selectFrom('routes').select('spec').orderBy('position').execute();
-  const issuers = await db.selectFrom('config_sections').select('spec').where('name', '=', 'issuers').executeTakeFirst();
+  const sections = await db.selectFrom('config_sections').select(['name', 'spec']).execute();
+  const issuers = sections.find((r) => r.name === 'issuers');
+  const ai = sections.find((r) => r.name === 'ai');
   return {
     services: services.map((r) => JSON.parse(r.spec) as ServiceSpec),
     routes: routes.map((r) => JSON.parse(r.spec) as RouteSpec),
     issuers: issuers ? (JSON.parse(issuers.spec) as IssuerSpec[]) : [],
+    ai: ai ? (JSON.parse(ai.spec) as AiSection) : undefined,
   };
 }
 
@@ -33,12 +38,13 @@ export async function replaceProxyConfig(tx: StoreTx, config: ProxyConfig, now: 
       .values(config.services.map((spec, position) => ({ name: spec.name, spec: JSON.stringify(spec), position, updated_at: now })))
       .execute();
   }
-  await tx.deleteFrom('config_sections').where('name', '=', 'issuers').execute();
+  await tx.deleteFrom('config_sections').where('name', 'in', ['issuers', 'ai']).execute();
+  if (config.ai) await tx.insertInto('config_sections').values({ name: 'ai', spec: JSON.stringify(config.ai) }).execute();
   if (config.issuers.length > 0) await tx.insertInto('config_sections').values({ name: 'issuers', spec: JSON.stringify(config.issuers) }).execute();
   if (config.routes.length > 0) {
     await tx
       .insertInto('routes')
-      .values(config.routes.map((spec, position) => ({ name: spec.name, service: spec.service, spec: JSON.stringify(spec), position, updated_at: now })))
+      .values(config.routes.map((spec, position) => ({ name: spec.name, spec: JSON.stringify(spec), position, updated_at: now })))
       .execute();
   }
 }

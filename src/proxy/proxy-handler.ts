@@ -13,7 +13,10 @@ import type { UpstreamTarget } from './upstream-target.js';
 /** A route compiled for the data plane. */
 export interface CompiledRoute {
   name: string;
-  service: UpstreamService;
+  /** The upstream service of a proxied route; undefined on a route the AI gateway serves. */
+  service: UpstreamService | undefined;
+  /** Set on a route the AI gateway serves (its `ai` section). */
+  ai: { models?: string[] } | undefined;
   preserveHost: boolean;
   stripPrefix: boolean;
   rewrite: string | undefined;
@@ -48,7 +51,8 @@ export function sendError(res: ServerResponse, status: number, code: string, mes
 export function upstreamPath(route: CompiledRoute, match: RouteMatch<CompiledRoute>, path: string, query: string): string {
   let out = path;
   if (route.rewrite !== undefined) {
-    out = route.rewrite.replace(/:([A-Za-z_][A-Za-z0-9_]*)/g, (_, name: string) => match.params[name] ?? '').replace('*', match.wildcard ?? '');
+    // One pass, with a function: the request's own text is inserted literally, never scanned for "*" or "$&".
+    out = route.rewrite.replace(/:([A-Za-z_][A-Za-z0-9_]*)|\*/g, (token: string, name: string | undefined) => (token === '*' ? (match.wildcard ?? '') : (match.params[name!] ?? '')));
   } else if (route.stripPrefix && match.wildcard !== undefined) {
     out = `/${match.wildcard}`;
   }
@@ -109,6 +113,7 @@ const MAX_TRANSFORMED_RESPONSE = 16 * 1024 * 1024;
 export function forward(req: IncomingMessage, res: ServerResponse, route: CompiledRoute, match: RouteMatch<CompiledRoute>, path: string, query: string, secure: boolean, extras?: ForwardExtras): void {
   const requestId = (req.headers['x-request-id'] as string | undefined) ?? randomUUID();
   const service = route.service;
+  if (!service) return sendError(res, 500, 'internal_error', `route "${route.name}" has no service`, requestId);
   const lengthHeader = req.headers['content-length'];
   const declared = lengthHeader === undefined ? -1 : Number(lengthHeader);
   if (declared > route.maxBodySize) {
@@ -238,7 +243,7 @@ export function forward(req: IncomingMessage, res: ServerResponse, route: Compil
           }
           const clientGone = res.destroyed || req.destroyed;
           if (!clientGone && !(error instanceof UpstreamTimeout && error.message === 'total timeout')) target.recordFailure(Date.now());
-          if (!res.headersSent && !clientGone && replayable && !(error instanceof UpstreamTimeout) && tried.size <= service.retry.attempts && service.spendRetry()) {
+          if (!res.headersSent && !clientGone && replayable && !(error instanceof UpstreamTimeout) && tried.size <= service.retry.attempts && service.hasAvailable(Date.now(), tried) && service.spendRetry()) {
             return attempt(error);
           }
           done();

@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox';
+import { RouteAiSchema } from '../ai/ai-schema.js';
 import { Name, Size } from './service-schema.js';
 
 export const ClaimRuleSchema = Type.Object(
@@ -74,7 +75,8 @@ const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as 
 export const RouteSchema = Type.Object(
   {
     name: Name,
-    service: Name,
+    service: Type.Optional(Name),
+    ai: Type.Optional(RouteAiSchema),
     hosts: Type.Optional(Type.Array(Type.String({ pattern: '^(\\*\\.)?[a-z0-9.-]+(:\\d+)?$' }), { description: 'exact host names, or *.example.com' })),
     paths: Type.Array(Type.String({ pattern: '^/' }), {
       minItems: 1,

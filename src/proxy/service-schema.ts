@@ -2,6 +2,8 @@ import { Type, type Static } from 'typebox';
 
 /** A duration in the settings syntax (`250ms`, `2s`, `1m`, `1h`, `1d`). */
 export const Duration = Type.String({ pattern: '^\\d+(ms|s|m|h|d)$', description: 'a duration such as 250ms, 2s, 1m' });
+/** A duration that must not be 0: a health-check interval or timeout of 0 would probe without pause or wait forever. */
+const PositiveDuration = Type.String({ pattern: '^0*[1-9]\\d*(ms|s|m|h|d)$', description: 'a duration above 0 such as 250ms, 2s, 1m' });
 /** A size such as `512kb`, `10mb`, or a byte count. */
 export const Size = Type.String({ pattern: '^\\d+(b|kb|mb|gb)?$', description: 'a size such as 16kb or 10mb' });
 export const Name = Type.String({ pattern: '^[a-z0-9][a-z0-9._-]{0,62}$', description: 'lower-case letters, digits, ".", "_" and "-"' });
@@ -17,8 +19,8 @@ export const TargetSchema = Type.Object(
 export const ActiveHealthCheckSchema = Type.Object(
   {
     path: Type.String({ pattern: '^/', default: '/health' }),
-    interval: Type.Optional(Duration),
-    timeout: Type.Optional(Duration),
+    interval: Type.Optional(PositiveDuration),
+    timeout: Type.Optional(PositiveDuration),
     healthyThreshold: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
     unhealthyThreshold: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
     expectStatus: Type.Optional(Type.Array(Type.Integer({ minimum: 100, maximum: 599 }), { minItems: 1 })),

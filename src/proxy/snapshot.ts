@@ -1,3 +1,4 @@
+import type { AiSnapshot } from '../ai/ai-snapshot.js';
 import type { TokenIssuer } from '../auth/route-policy.js';
 import type { CatalogSnapshot } from '../catalog/index.js';
 import type { KeySnapshot } from '../keys/index.js';
@@ -15,6 +16,8 @@ export interface Snapshot {
   readonly catalog: CatalogSnapshot;
   /** Outside issuers by name, for routes that accept `issuer:<name>`. */
   readonly issuers: ReadonlyMap<string, TokenIssuer>;
+  /** Model providers (with their opened key pools) and aliases of the AI gateway. */
+  readonly ai: AiSnapshot;
   /** `Cache-Control: max-age` for the JWKS, in seconds. */
   readonly jwksMaxAgeSeconds: number;
 }

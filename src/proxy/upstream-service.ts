@@ -27,7 +27,8 @@ const ms = (text: string | undefined, fallback: number): number => (text ? (pars
 export const SERVICE_DEFAULTS = {
   balancing: 'round-robin',
   retries: { attempts: 2, onStatus: [502, 503, 504], budget: 0.2 },
-  timeouts: { connect: 2_000, idle: 60_000, total: 60_000 },
+  // No total limit by default: it would cut Server-Sent Events and other long streams; idle bounds a stall.
+  timeouts: { connect: 2_000, idle: 60_000, total: 0 },
   passive: { failures: 5, cooldown: 10_000 },
   active: { interval: 5_000, timeout: 2_000, healthyThreshold: 2, unhealthyThreshold: 3 },
 } as const;

@@ -43,7 +43,8 @@ export class UpstreamTarget {
       connections: 256,
       pipelining: 1,
       connect: { timeout: options.connectTimeout },
-      keepAliveTimeout: Math.min(options.idleTimeout, 60_000),
+      // idle 0 means no idle timeout; undici refuses a keep-alive timeout of 0.
+      keepAliveTimeout: options.idleTimeout > 0 ? Math.min(options.idleTimeout, 60_000) : 60_000,
       keepAliveMaxTimeout: 600_000,
       bodyTimeout: options.idleTimeout,
       headersTimeout: 0,

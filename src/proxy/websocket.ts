@@ -5,38 +5,76 @@ import type { Duplex } from 'node:stream';
 import { connect as tlsConnect } from 'node:tls';
 import { errorBody } from '../errors.js';
 import { upstreamRequestHeaders } from './forward-headers.js';
-import { upstreamPath } from './proxy-handler.js';
+import { upstreamPath, type CompiledRoute } from './proxy-handler.js';
+import type { RouteMatch } from './router.js';
+import type { UpstreamService } from './upstream-service.js';
 import type { Snapshot } from './snapshot.js';
 
-function refuse(socket: Duplex, status: number, code: string, message: string): void {
+function refuse(socket: Duplex, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
   const body = errorBody(code, message);
-  socket.end(`HTTP/1.1 ${status} ${code}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+  socket.end(`HTTP/1.1 ${status} ${code}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${extra}connection: close\r\n\r\n${body}`);
 }
 
 /**
  * Upgrades (WebSocket, RFC 6455 §4): the handshake is forwarded to a target with the usual forwarding headers,
  * and from then on bytes flow both ways untouched until either side closes.
  */
-export function proxyUpgrade(req: IncomingMessage, client: Duplex, head: Buffer, snapshot: Snapshot, secure: boolean): void {
+/**
+ * The route's checks for a handshake, as for any request (authentication, authorization, limits): resolves with
+ * the headers to set and drop upstream, or undefined after refusing the handshake itself.
+ */
+export type UpgradeCheck = (req: IncomingMessage, route: CompiledRoute) => Promise<{ upstreamHeaders?: Readonly<Record<string, string>>; removeHeaders?: readonly string[] } | { status: number; code: string; message: string; headers?: Record<string, string> }>;
+
+export function proxyUpgrade(req: IncomingMessage, client: Duplex, head: Buffer, snapshot: Snapshot, secure: boolean, check: UpgradeCheck): void {
   const url = req.url ?? '/';
   const q = url.indexOf('?');
   const path = q === -1 ? url : url.slice(0, q);
+  if (path === '/status' || path === '/.well-known/jwks.json') return refuse(client, 400, 'upgrade_not_supported', `${path} does not take upgrades`);
   const match = snapshot.proxy.router.match(req.method ?? 'GET', req.headers.host, path, req.headers);
   if (!match) return refuse(client, 404, 'route_not_found', `no route matches ${req.method} ${path}`);
   const route = match.route;
-  const target = route.service.pick(Date.now());
-  if (!target) return refuse(client, 503, 'no_healthy_target', `service "${route.service.name}" has no healthy target`);
+  const service = route.service;
+  if (!service || route.encryption) return refuse(client, 400, 'upgrade_not_supported', `route "${route.name}" does not take upgrades`);
+  if (!route.policy) return connect(req, client, head, snapshot, secure, match, service, {});
+  check(req, route).then(
+    (result) => {
+      if ('status' in result) return refuse(client, result.status, result.code, result.message, result.headers);
+      connect(req, client, head, snapshot, secure, match, service, result);
+    },
+    () => refuse(client, 500, 'internal_error', 'the handshake could not be checked'),
+  );
+}
+
+function connect(
+  req: IncomingMessage,
+  client: Duplex,
+  head: Buffer,
+  _snapshot: Snapshot,
+  secure: boolean,
+  match: RouteMatch<CompiledRoute>,
+  service: UpstreamService,
+  extras: { upstreamHeaders?: Readonly<Record<string, string>>; removeHeaders?: readonly string[] },
+): void {
+  const route = match.route;
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  const path = q === -1 ? url : url.slice(0, q);
+  const target = service.pick(Date.now());
+  if (!target) return refuse(client, 503, 'no_healthy_target', `service "${service.name}" has no healthy target`);
 
   const origin = new URL(target.origin);
   const port = Number(origin.port || (origin.protocol === 'https:' ? 443 : 80));
   const upstream: Socket = origin.protocol === 'https:' ? tlsConnect({ host: origin.hostname, port, servername: origin.hostname }) : netConnect({ host: origin.hostname, port });
-  upstream.setTimeout(route.service.timeouts.connect, () => upstream.destroy(new Error('connect timeout')));
+  upstream.setTimeout(service.timeouts.connect, () => upstream.destroy(new Error('connect timeout')));
   const headers = upstreamRequestHeaders(req, {
     requestId: (req.headers['x-request-id'] as string | undefined) ?? randomUUID(),
     host: route.preserveHost && req.headers.host ? req.headers.host : target.host,
     proto: secure ? 'https' : 'http',
     upgrade: true,
   });
+  for (const name of extras.removeHeaders ?? []) delete headers[name];
+  Object.assign(headers, extras.upstreamHeaders);
   target.active += 1;
   let released = false;
   const release = () => {
@@ -64,7 +102,7 @@ export function proxyUpgrade(req: IncomingMessage, client: Duplex, head: Buffer,
     release();
     if (!connected) {
       target.recordFailure(Date.now());
-      refuse(client, 502, 'upstream_failed', `service "${route.service.name}" could not be reached`);
+      refuse(client, 502, 'upstream_failed', `service "${service.name}" could not be reached`);
     } else {
       client.destroy();
     }

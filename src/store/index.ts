@@ -1,2 +1,2 @@
 export { openStore, redactDatabaseUrl, type Store, type StoreTx, type ChangeRecord, type Dialect } from './store.js';
-export type { Database, JwkKeysTable } from './tables.js';
+export type { Database, JwkKeysTable, AiUsageTable } from './tables.js';

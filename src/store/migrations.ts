@@ -138,6 +138,60 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         .execute();
     },
   },
+  '0004_routes_without_service_column': {
+    // A route is proxied to a service or served by the AI gateway: its spec says which, so the column (and its
+    // foreign key) goes. Rebuilt rather than altered, because SQLite cannot drop a referencing column.
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('routes_next')
+        .addColumn('name', 'varchar(63)', (c) => c.primaryKey())
+        .addColumn('spec', 'text', (c) => c.notNull())
+        .addColumn('position', 'integer', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await sql`insert into routes_next (name, spec, position, updated_at) select name, spec, position, updated_at from routes`.execute(db);
+      await db.schema.dropTable('routes').execute();
+      await db.schema.alterTable('routes_next').renameTo('routes').execute();
+    },
+  },
+  '0005_ai_keys_usage': {
+    async up(db: Kysely<unknown>) {
+      // Provider API keys, sealed under the master key like private JWKs; only the last four characters show.
+      await db.schema
+        .createTable('provider_keys')
+        .addColumn('id', 'varchar(40)', (c) => c.primaryKey())
+        .addColumn('provider', 'varchar(63)', (c) => c.notNull())
+        .addColumn('label', 'text')
+        .addColumn('priority', 'integer', (c) => c.notNull())
+        .addColumn('last4', 'varchar(8)', (c) => c.notNull())
+        .addColumn('sealed', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('ai_usage')
+        .addColumn('id', dialect === 'postgres' ? 'bigint' : 'integer', (c) => (dialect === 'postgres' ? c.primaryKey().generatedByDefaultAsIdentity() : c.primaryKey().autoIncrement()))
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .addColumn('request_id', 'varchar(100)', (c) => c.notNull())
+        .addColumn('app', 'varchar(63)')
+        .addColumn('team', 'varchar(63)')
+        .addColumn('route', 'varchar(63)', (c) => c.notNull())
+        .addColumn('provider', 'varchar(63)')
+        .addColumn('model', 'varchar(200)', (c) => c.notNull())
+        .addColumn('input_tokens', 'integer', (c) => c.notNull())
+        .addColumn('output_tokens', 'integer', (c) => c.notNull())
+        .addColumn('cached_tokens', 'integer', (c) => c.notNull())
+        .addColumn('estimated', 'integer', (c) => c.notNull())
+        .addColumn('cost_usd', 'double precision', (c) => c.notNull())
+        .addColumn('latency_ms', 'integer', (c) => c.notNull())
+        .addColumn('ttft_ms', 'integer')
+        .addColumn('status', 'integer', (c) => c.notNull())
+        .addColumn('cache_hit', 'integer', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('ai_usage_at').on('ai_usage').column('at').execute();
+      await db.schema.createIndex('ai_usage_app_at').on('ai_usage').columns(['app', 'at']).execute();
+      await db.schema.alterTable('teams').addColumn('budget', 'text').execute();
+    },
+  },
   };
 }
 

@@ -63,7 +63,6 @@ export interface ServicesTable {
 
 export interface RoutesTable {
   name: string;
-  service: string;
   spec: string;
   position: number;
   updated_at: number;
@@ -73,6 +72,8 @@ export interface RoutesTable {
 export interface TeamsTable {
   name: string;
   description: string | null;
+  /** JSON: the team's AI budget. */
+  budget: string | null;
   created_at: number;
 }
 
@@ -117,7 +118,40 @@ export interface ConfigSectionsTable {
   spec: string;
 }
 
+/** Provider API keys (sealed) and the record of every AI call. Owned by src/ai. */
+export interface ProviderKeysTable {
+  id: string;
+  provider: string;
+  label: string | null;
+  priority: number;
+  last4: string;
+  sealed: string;
+  created_at: number;
+}
+
+export interface AiUsageTable {
+  id: Generated<number>;
+  at: number;
+  request_id: string;
+  app: string | null;
+  team: string | null;
+  route: string;
+  provider: string | null;
+  model: string;
+  input_tokens: number;
+  output_tokens: number;
+  cached_tokens: number;
+  estimated: number;
+  cost_usd: number;
+  latency_ms: number;
+  ttft_ms: number | null;
+  status: number;
+  cache_hit: number;
+}
+
 export interface Database {
+  provider_keys: ProviderKeysTable;
+  ai_usage: AiUsageTable;
   config_sections: ConfigSectionsTable;
   teams: TeamsTable;
   apps: AppsTable;

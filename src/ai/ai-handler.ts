@@ -1,0 +1,393 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Agent } from 'undici';
+import type { Principal } from '../auth/principal.js';
+import type { RateLimiter } from '../auth/rate-limit/index.js';
+import type { CatalogSnapshot } from '../catalog/index.js';
+import type { AiSnapshot, AiTarget } from './ai-snapshot.js';
+import { resolveModel } from './ai-snapshot.js';
+import type { ChatCompletion, ChatCompletionChunk, ChatRequest, EmbeddingsRequest, Usage } from './chat-types.js';
+import { AiError, sendAiError } from './openai-error.js';
+import { ProviderCallError, callChat, callChatStream, callEmbeddings } from './provider-call.js';
+import type { CallContext, ProviderFailure } from './providers/index.js';
+import { ResponseCache } from './response-cache.js';
+import type { SpendTracker } from './spend-tracker.js';
+import { estimatePromptTokens, estimateTokens } from './token-estimate.js';
+import type { UsageRecorder } from './usage-recorder.js';
+
+/** Prices per million tokens, for cost accounting. */
+export interface ModelPrice {
+  inputPerMillion: number;
+  outputPerMillion: number;
+  cachedInputPerMillion: number | null;
+}
+export type PriceLookup = (providerType: string, model: string) => ModelPrice | undefined;
+
+/** What outlives snapshots on one node: caches, key health, usage and spend. */
+export interface AiRuntime {
+  dispatcher: Agent;
+  cache: ResponseCache;
+  recorder: UsageRecorder;
+  spend: SpendTracker;
+  limiter: RateLimiter;
+  price: PriceLookup;
+  /** Keys set aside until the given time (rejected, or out of quota). */
+  setAside: Map<string, number>;
+  /** Smooth weighted round-robin state per alias target set. */
+  weights: Map<string, number>;
+  now: () => number;
+}
+
+export interface AiCall {
+  route: string;
+  routeModels: readonly string[] | undefined;
+  principal: Principal | undefined;
+  snapshot: AiSnapshot;
+  catalog: CatalogSnapshot;
+  runtime: AiRuntime;
+  maxBodySize: number;
+  responseHeaders: Readonly<Record<string, string>>;
+}
+
+/** Longest Retry-After the gateway waits out itself before trying the same target again; longer ones fall through. */
+const MAX_RETRY_WAIT_MS = 2_000;
+
+function readJson(req: IncomingMessage, limit: number): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        reject(new AiError(413, 'invalid_request_error', 'request_too_large', `the request body is larger than this route allows (${limit} bytes)`, null, { connection: 'close' }));
+        req.pause();
+      } else chunks.push(chunk);
+    });
+    req.on('end', () => {
+      try {
+        const value = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+        if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error('not an object');
+        resolve(value as Record<string, unknown>);
+      } catch {
+        reject(new AiError(400, 'invalid_request_error', 'invalid_json', 'the request body is not a JSON object; see https://platform.openai.com/docs/api-reference/chat/create'));
+      }
+    });
+    req.on('error', reject);
+  });
+}
+
+function invalid(param: string, message: string): AiError {
+  return new AiError(400, 'invalid_request_error', null, message, param);
+}
+
+function validateChat(body: Record<string, unknown>): ChatRequest {
+  if (typeof body.model !== 'string' || body.model === '') throw invalid('model', 'you must provide a model parameter');
+  if (!Array.isArray(body.messages) || body.messages.length === 0) throw invalid('messages', "'messages' must be a non-empty array");
+  body.messages.forEach((m: unknown, i: number) => {
+    const message = m as { role?: unknown; content?: unknown; tool_calls?: unknown };
+    if (!m || typeof m !== 'object' || !['system', 'developer', 'user', 'assistant', 'tool'].includes(String(message.role))) throw invalid(`messages[${i}].role`, `messages[${i}] must have a role of system, developer, user, assistant or tool`);
+    if (message.content === undefined && message.tool_calls === undefined) throw invalid(`messages[${i}].content`, `messages[${i}] must have content`);
+  });
+  if (body.stream !== undefined && typeof body.stream !== 'boolean') throw invalid('stream', "'stream' must be a boolean");
+  for (const name of ['max_tokens', 'max_completion_tokens', 'n'] as const) {
+    if (body[name] !== undefined && (!Number.isInteger(body[name]) || Number(body[name]) < 1)) throw invalid(name, `'${name}' must be a positive integer`);
+  }
+  if (body.temperature !== undefined && (typeof body.temperature !== 'number' || body.temperature < 0 || body.temperature > 2)) throw invalid('temperature', "'temperature' must be a number from 0 to 2");
+  if (body.tools !== undefined && !Array.isArray(body.tools)) throw invalid('tools', "'tools' must be an array");
+  return body as unknown as ChatRequest;
+}
+
+function validateEmbeddings(body: Record<string, unknown>): EmbeddingsRequest {
+  if (typeof body.model !== 'string' || body.model === '') throw invalid('model', 'you must provide a model parameter');
+  const input = body.input;
+  if (!(typeof input === 'string' || (Array.isArray(input) && input.length > 0))) throw invalid('input', "'input' must be a string or a non-empty array");
+  return body as unknown as EmbeddingsRequest;
+}
+
+/** Whether `allowed` (an app's or a route's list) lets the caller use `requested`, resolving to `target`s. */
+function permits(allowed: readonly string[] | undefined, requested: string, targets: readonly AiTarget[]): boolean {
+  if (!allowed || allowed.includes('*') || allowed.includes(requested)) return true;
+  return targets.length > 0 && targets.every((t) => allowed.includes(`${t.provider}/${t.model}`) || allowed.includes(t.model));
+}
+
+/** Orders targets for one call: by smooth weighted round robin for the first, the rest by weight. */
+function weightedOrder(runtime: AiRuntime, targets: readonly AiTarget[]): AiTarget[] {
+  if (targets.length <= 1) return [...targets];
+  let total = 0;
+  let best = -1;
+  let bestWeight = -Infinity;
+  targets.forEach((t, i) => {
+    const key = `${t.provider}/${t.model}`;
+    const current = (runtime.weights.get(key) ?? 0) + t.weight;
+    runtime.weights.set(key, current);
+    total += t.weight;
+    if (current > bestWeight) {
+      bestWeight = current;
+      best = i;
+    }
+  });
+  const chosen = targets[best]!;
+  runtime.weights.set(`${chosen.provider}/${chosen.model}`, bestWeight - total);
+  return [chosen, ...targets.filter((_, i) => i !== best).sort((a, b) => b.weight - a.weight)];
+}
+
+function costOf(price: ModelPrice | undefined, usage: { input: number; output: number; cached: number }): number {
+  if (!price) return 0;
+  const cachedRate = price.cachedInputPerMillion ?? price.inputPerMillion;
+  const usd = ((usage.input - usage.cached) * price.inputPerMillion + usage.cached * cachedRate + usage.output * price.outputPerMillion) / 1_000_000;
+  return Math.round(usd * 1e9) / 1e9;
+}
+
+function clientError(failure: ProviderFailure): AiError {
+  const headers: Record<string, string> = failure.retryAfterMs !== undefined ? { 'retry-after': String(Math.max(1, Math.ceil(failure.retryAfterMs / 1000))) } : {};
+  if (failure.credentialProblem === 'invalid') return new AiError(502, 'api_error', 'provider_authentication_failed', 'the provider refused every configured API key; an administrator must check the key pool');
+  if (failure.status === 429 || failure.credentialProblem === 'quota') return new AiError(429, failure.type === 'insufficient_quota' ? 'insufficient_quota' : 'rate_limit_error', failure.code ?? 'rate_limit_exceeded', `the provider is rate limiting: ${failure.message}`, null, headers);
+  if (failure.status === 504) return new AiError(504, 'api_error', failure.code ?? 'provider_timeout', failure.message);
+  if (failure.status >= 500) return new AiError(502, 'api_error', failure.code ?? 'provider_error', `the provider failed: ${failure.message}`);
+  return new AiError(failure.status, failure.type, failure.code, failure.message);
+}
+
+/**
+ * The unified API on an AI route: `POST …/chat/completions`, `POST …/embeddings` and `GET …/models` in OpenAI's
+ * shapes, whatever the provider. Picks the provider by alias weights, falls back on errors, timeouts and 429s,
+ * switches keys the provider refuses, and accounts for every token and cent.
+ */
+export async function handleAi(req: IncomingMessage, res: ServerResponse, operation: string, call: AiCall): Promise<void> {
+  const requestId = (req.headers['x-request-id'] as string | undefined) ?? randomUUID();
+  try {
+    if (operation === 'models') {
+      if (req.method !== 'GET') throw new AiError(405, 'invalid_request_error', 'method_not_allowed', 'use GET');
+      return listModels(res, call, requestId);
+    }
+    if (req.method !== 'POST') throw new AiError(405, 'invalid_request_error', 'method_not_allowed', 'use POST');
+    if (operation === 'chat/completions') return await chat(req, res, call, requestId);
+    if (operation === 'embeddings') return await embeddings(req, res, call, requestId);
+    throw new AiError(404, 'invalid_request_error', 'unknown_url', `unknown AI operation: ${operation}`);
+  } catch (error) {
+    if (error instanceof AiError) return sendAiError(res, error, requestId);
+    sendAiError(res, new AiError(500, 'api_error', 'internal_error', 'the request failed inside the gateway'), requestId);
+  }
+}
+
+function listModels(res: ServerResponse, call: AiCall, requestId: string): void {
+  const app = call.principal?.app ? call.catalog.apps.get(call.principal.app) : undefined;
+  const names = new Set<string>();
+  for (const alias of call.snapshot.aliases.keys()) names.add(alias);
+  for (const model of call.routeModels ?? []) names.add(model);
+  for (const model of app?.models ?? []) if (model !== '*') names.add(model);
+  const visible = [...names].filter((name) => {
+    const targets = resolveModel(call.snapshot, name, (t) => [...t]) ?? [];
+    return permits(call.routeModels, name, targets) && permits(app?.models, name, targets);
+  });
+  const body = JSON.stringify({ object: 'list', data: visible.sort().map((id) => ({ id, object: 'model', created: 0, owned_by: 'keygate' })) });
+  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-request-id': requestId, ...call.responseHeaders });
+  res.end(body);
+}
+
+interface Prepared {
+  targets: AiTarget[];
+  app: string | undefined;
+  team: string | undefined;
+}
+
+/** Model resolution, permissions, budgets and the token-per-minute limit: all before any provider is called. */
+async function prepare(requested: string, promptTokens: number, call: AiCall): Promise<Prepared> {
+  const { runtime } = call;
+  const targets = resolveModel(call.snapshot, requested, (t) => weightedOrder(runtime, t));
+  if (!targets) throw new AiError(404, 'invalid_request_error', 'model_not_found', `The model \`${requested}\` does not exist or you do not have access to it.`, 'model');
+  const appName = call.principal?.app;
+  const app = appName ? call.catalog.apps.get(appName) : undefined;
+  if (!permits(call.routeModels, requested, targets) || !permits(app?.models, requested, targets)) {
+    throw new AiError(404, 'invalid_request_error', 'model_not_found', `The model \`${requested}\` does not exist or you do not have access to it.`, 'model');
+  }
+  const now = runtime.now();
+  const team = app?.team;
+  const budgets: Array<['app' | 'team', string, 'day' | 'month', number | undefined]> = [];
+  if (appName) budgets.push(['app', appName, 'day', app?.budget?.dailyUsd], ['app', appName, 'month', app?.budget?.monthlyUsd]);
+  const teamBudget = team ? call.catalog.teams.get(team)?.budget : undefined;
+  if (team) budgets.push(['team', team, 'day', teamBudget?.dailyUsd], ['team', team, 'month', teamBudget?.monthlyUsd]);
+  for (const [scope, name, period, limit] of budgets) {
+    if (limit === undefined) continue;
+    const spent = await runtime.spend.spent(scope, name, period, now);
+    if (spent >= limit) throw new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has spent its ${period === 'day' ? 'daily' : 'monthly'} budget of $${limit} ($${spent.toFixed(6)} so far)`);
+  }
+  const tpm = app?.budget?.tokensPerMinute;
+  if (appName && tpm !== undefined) {
+    const decision = await runtime.limiter.hit(`tpm\n${appName}`, tpm, 60_000, Math.min(promptTokens, tpm));
+    if (!decision.allowed) {
+      throw new AiError(429, 'rate_limit_error', 'rate_limit_exceeded', `app "${appName}" is limited to ${tpm} tokens per minute`, null, { 'retry-after': String(Math.max(1, Math.ceil(decision.retryAfterMs / 1000))) });
+    }
+  }
+  return { targets, app: appName, team };
+}
+
+/**
+ * Tries each target, and for each target each usable key, until one answers. A refused key is set aside; a
+ * 429 or 5xx moves on (waiting out a short Retry-After on the same target once); a 400 is the caller's and ends
+ * the call at once.
+ */
+async function attempt<T>(call: AiCall, targets: readonly AiTarget[], run: (ctx: CallContext, target: AiTarget) => Promise<T>): Promise<{ result: T; target: AiTarget }> {
+  const { runtime, snapshot } = call;
+  let last: ProviderFailure | undefined;
+  for (const target of targets) {
+    const provider = snapshot.providers.get(target.provider);
+    if (!provider) continue;
+    const keys = provider.config.type === 'ollama' && provider.keys.length === 0 ? [{ id: `${target.provider}:none`, priority: 0, secret: '' }] : provider.keys;
+    let waited = false;
+    for (let k = 0; k < keys.length; k++) {
+      const key = keys[k]!;
+      if ((runtime.setAside.get(key.id) ?? 0) > runtime.now()) continue;
+      const ctx: CallContext = { provider: provider.config, credential: { id: key.id, secret: key.secret }, model: target.model, stream: false, now: runtime.now() };
+      try {
+        return { result: await run(ctx, target), target };
+      } catch (error) {
+        if (!(error instanceof ProviderCallError)) throw error;
+        const failure = error.failure;
+        last = failure;
+        if (failure.credentialProblem) {
+          runtime.setAside.set(key.id, runtime.now() + (failure.credentialProblem === 'invalid' ? 600_000 : (failure.retryAfterMs ?? 3_600_000)));
+          continue;
+        }
+        if (!failure.retryable) throw clientError(failure);
+        if (failure.status === 429 && !waited && failure.retryAfterMs !== undefined && failure.retryAfterMs <= MAX_RETRY_WAIT_MS) {
+          waited = true;
+          await new Promise((r) => setTimeout(r, failure.retryAfterMs));
+          k -= 1;
+          continue;
+        }
+        break;
+      }
+    }
+  }
+  if (!last) throw new AiError(503, 'api_error', 'no_provider_available', 'no provider with a usable API key serves this model; an administrator must add keys');
+  throw clientError(last);
+}
+
+function usageOf(usage: Usage | undefined): { input: number; output: number; cached: number } | undefined {
+  if (!usage) return undefined;
+  return { input: usage.prompt_tokens, output: usage.completion_tokens, cached: usage.prompt_tokens_details?.cached_tokens ?? 0 };
+}
+
+async function chat(req: IncomingMessage, res: ServerResponse, call: AiCall, requestId: string): Promise<void> {
+  const started = call.runtime.now();
+  const request = validateChat(await readJson(req, call.maxBodySize));
+  const promptEstimate = estimatePromptTokens(request.messages);
+  const prepared = await prepare(request.model, promptEstimate, call);
+  const { runtime, snapshot } = call;
+  const record = (target: AiTarget | undefined, status: number, tokens: { input: number; output: number; cached: number }, estimated: boolean, ttftMs: number | null, cacheHit: boolean) => {
+    const providerType = target ? snapshot.providers.get(target.provider)?.config.type : undefined;
+    const cost = cacheHit || !target || !providerType ? 0 : costOf(runtime.price(providerType, target.model), tokens);
+    const at = runtime.now();
+    runtime.recorder.record({
+      at, request_id: requestId, app: prepared.app ?? null, team: prepared.team ?? null, route: call.route, provider: target?.provider ?? null, model: target?.model ?? request.model,
+      input_tokens: tokens.input, output_tokens: tokens.output, cached_tokens: tokens.cached, estimated: estimated ? 1 : 0, cost_usd: cost, latency_ms: at - started, ttft_ms: ttftMs, status, cache_hit: cacheHit ? 1 : 0,
+    });
+    runtime.spend.add(prepared.app, prepared.team, cost, at);
+    return cost;
+  };
+
+  if (!request.stream) {
+    const cacheKey = snapshot.cacheTtlMs > 0 ? ResponseCache.keyOf(request.model, request) : undefined;
+    const cached = cacheKey ? runtime.cache.get(cacheKey, runtime.now()) : undefined;
+    if (cached !== undefined) {
+      record(undefined, 200, { input: 0, output: 0, cached: 0 }, false, null, true);
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(cached), 'x-request-id': requestId, 'x-keygate-cache': 'hit', 'x-keygate-cost-usd': '0', ...call.responseHeaders });
+      res.end(cached);
+      return;
+    }
+    const { result, target } = await attempt(call, prepared.targets, (ctx) => {
+      const provider = snapshot.providers.get(ctx.provider.name)!;
+      return callChat(provider.adapter, request, ctx, { dispatcher: runtime.dispatcher, timeoutMs: snapshot.timeoutMs });
+    });
+    const reported = usageOf(result.usage);
+    const completionText = result.choices.map((c) => (c.message.content ?? '') + (c.message.tool_calls ?? []).map((t) => t.function.arguments).join('')).join('');
+    const tokens = reported ?? { input: promptEstimate, output: estimateTokens(completionText), cached: 0 };
+    const completion: ChatCompletion = reported ? result : { ...result, usage: { prompt_tokens: tokens.input, completion_tokens: tokens.output, total_tokens: tokens.input + tokens.output } };
+    const cost = record(target, 200, tokens, !reported, null, false);
+    const body = JSON.stringify(completion);
+    if (cacheKey) runtime.cache.set(cacheKey, body, runtime.now() + snapshot.cacheTtlMs);
+    res.writeHead(200, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(body),
+      'x-request-id': requestId,
+      'x-keygate-provider': target.provider,
+      'x-keygate-model': target.model,
+      'x-keygate-cost-usd': cost.toFixed(9),
+      ...(reported ? {} : { 'x-keygate-usage-estimated': 'true' }),
+      ...call.responseHeaders,
+    });
+    res.end(body);
+    return;
+  }
+
+  const wantUsage = request.stream_options?.include_usage === true;
+  const { result: stream, target } = await attempt(call, prepared.targets, (ctx) => {
+    const provider = snapshot.providers.get(ctx.provider.name)!;
+    return callChatStream(provider.adapter, request, ctx, { dispatcher: runtime.dispatcher, timeoutMs: snapshot.timeoutMs });
+  });
+  res.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache',
+    'x-request-id': requestId,
+    'x-keygate-provider': target.provider,
+    'x-keygate-model': target.model,
+    trailer: 'x-keygate-cost-usd',
+    ...call.responseHeaders,
+  });
+  res.flushHeaders();
+  let ttft: number | null = null;
+  let text = '';
+  let status = 200;
+  const write = (chunk: ChatCompletionChunk) => {
+    if (!res.write(`data: ${JSON.stringify(chunk)}\n\n`)) return new Promise<void>((resolve) => res.once('drain', () => resolve()));
+    return undefined;
+  };
+  res.on('close', () => {
+    if (!res.writableFinished) stream.body.destroy();
+  });
+  try {
+    for await (const chunk of stream.chunks) {
+      if (ttft === null && chunk.choices.length > 0) ttft = runtime.now() - started;
+      for (const choice of chunk.choices) text += (choice.delta.content ?? '') + (choice.delta.tool_calls ?? []).map((t) => t.function?.arguments ?? '').join('');
+      // The gateway always asks for usage; the client sees the usage chunk only if it asked too.
+      if (chunk.choices.length === 0 && chunk.usage && !wantUsage) continue;
+      const outChunk = !wantUsage && chunk.usage ? { ...chunk, usage: undefined } : chunk;
+      const waiting = write(outChunk);
+      if (waiting) await waiting;
+    }
+    res.write('data: [DONE]\n\n');
+  } catch {
+    status = 502;
+    res.write(`data: ${JSON.stringify({ error: { message: 'the provider stream failed', type: 'api_error', param: null, code: 'provider_stream_error' } })}\n\n`);
+  }
+  const reported = usageOf(stream.usage());
+  const tokens = reported ?? { input: promptEstimate, output: estimateTokens(text), cached: 0 };
+  const cost = record(target, status, tokens, !reported, ttft, false);
+  res.addTrailers({ 'x-keygate-cost-usd': cost.toFixed(9) });
+  res.end();
+}
+
+async function embeddings(req: IncomingMessage, res: ServerResponse, call: AiCall, requestId: string): Promise<void> {
+  const started = call.runtime.now();
+  const request = validateEmbeddings(await readJson(req, call.maxBodySize));
+  const inputs = Array.isArray(request.input) ? request.input : [request.input];
+  const estimate = inputs.reduce<number>((sum, item) => sum + (typeof item === 'string' ? estimateTokens(item) : Array.isArray(item) ? item.length : 1), 0);
+  const prepared = await prepare(request.model, estimate, call);
+  const { runtime, snapshot } = call;
+  const { result, target } = await attempt(call, prepared.targets, (ctx) => {
+    const provider = snapshot.providers.get(ctx.provider.name)!;
+    return callEmbeddings(provider.adapter, request, ctx, { dispatcher: runtime.dispatcher, timeoutMs: snapshot.timeoutMs });
+  });
+  const input = result.usage?.prompt_tokens ?? estimate;
+  const providerType = snapshot.providers.get(target.provider)!.config.type;
+  const cost = costOf(runtime.price(providerType, target.model), { input, output: 0, cached: 0 });
+  const at = runtime.now();
+  runtime.recorder.record({
+    at, request_id: requestId, app: prepared.app ?? null, team: prepared.team ?? null, route: call.route, provider: target.provider, model: target.model,
+    input_tokens: input, output_tokens: 0, cached_tokens: 0, estimated: result.usage ? 0 : 1, cost_usd: cost, latency_ms: at - started, ttft_ms: null, status: 200, cache_hit: 0,
+  });
+  runtime.spend.add(prepared.app, prepared.team, cost, at);
+  const body = JSON.stringify(result);
+  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-request-id': requestId, 'x-keygate-provider': target.provider, 'x-keygate-model': target.model, 'x-keygate-cost-usd': cost.toFixed(9), ...call.responseHeaders });
+  res.end(body);
+}

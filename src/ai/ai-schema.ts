@@ -1,0 +1,51 @@
+import { Type, type Static } from 'typebox';
+
+export const PROVIDER_TYPES = ['openai', 'azure-openai', 'anthropic', 'gemini', 'mistral', 'cohere', 'bedrock', 'ollama', 'openai-compatible'] as const;
+const Name = Type.String({ pattern: '^[a-z0-9][a-z0-9._-]{0,62}$' });
+const Duration = Type.String({ pattern: '^\\d+(ms|s|m|h|d)$' });
+
+export const AiProviderSchema = Type.Object(
+  {
+    name: Name,
+    type: Type.Union(PROVIDER_TYPES.map((t) => Type.Literal(t))),
+    baseUrl: Type.Optional(Type.String({ pattern: '^https?://', description: "the provider's API origin; each type has a default" })),
+    apiVersion: Type.Optional(Type.String({ maxLength: 40 })),
+    region: Type.Optional(Type.String({ pattern: '^[a-z0-9-]+$', description: 'AWS region (bedrock)' })),
+    headers: Type.Optional(Type.Record(Type.String({ pattern: '^[a-z0-9-]+$' }), Type.String())),
+  },
+  { additionalProperties: false },
+);
+
+const TargetSchema = Type.Object(
+  { provider: Name, model: Type.String({ minLength: 1, maxLength: 200 }), weight: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000 })) },
+  { additionalProperties: false },
+);
+
+export const AiAliasSchema = Type.Object(
+  {
+    name: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$' }),
+    targets: Type.Array(TargetSchema, { minItems: 1, description: 'shared by weight' }),
+    fallbacks: Type.Optional(Type.Array(TargetSchema, { description: 'tried in order when every target failed (errors, timeouts, 429s)' })),
+  },
+  { additionalProperties: false },
+);
+
+export const AiSectionSchema = Type.Object(
+  {
+    providers: Type.Array(AiProviderSchema),
+    aliases: Type.Optional(Type.Array(AiAliasSchema)),
+    cache: Type.Optional(Type.Object({ ttl: Duration, maxEntries: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })) }, { additionalProperties: false, description: 'exact-match response cache for non-streamed calls' })),
+    timeout: Type.Optional(Duration),
+  },
+  { additionalProperties: false },
+);
+
+/** A route served by the AI gateway: `/v1/chat/completions`, `/v1/embeddings`, `/v1/models`, `/v1/messages` under its paths. */
+export const RouteAiSchema = Type.Object(
+  { models: Type.Optional(Type.Array(Type.String(), { description: 'models and aliases this route serves; all when absent' })) },
+  { additionalProperties: false },
+);
+
+export type AiSection = Static<typeof AiSectionSchema>;
+export type AiProviderSpec = Static<typeof AiProviderSchema>;
+export type AiAliasSpec = Static<typeof AiAliasSchema>;

@@ -1,0 +1,82 @@
+import { parseDuration } from '../config/duration.js';
+import type { AiSection } from './ai-schema.js';
+import type { PooledKey } from './provider-keys.js';
+import { PROVIDER_ADAPTERS, type ProviderAdapter, type ProviderConfig } from './providers/index.js';
+
+export interface AiTarget {
+  provider: string;
+  model: string;
+  weight: number;
+}
+
+export interface AiProvider {
+  config: ProviderConfig;
+  adapter: ProviderAdapter;
+  /** The key pool, in priority order. */
+  keys: readonly PooledKey[];
+}
+
+/** The AI gateway's part of the snapshot: providers with their opened key pools, aliases, cache settings. */
+export interface AiSnapshot {
+  readonly providers: ReadonlyMap<string, AiProvider>;
+  readonly aliases: ReadonlyMap<string, { targets: readonly AiTarget[]; fallbacks: readonly AiTarget[] }>;
+  readonly cacheTtlMs: number;
+  readonly cacheMaxEntries: number;
+  readonly timeoutMs: number;
+}
+
+export const EMPTY_AI: AiSnapshot = { providers: new Map(), aliases: new Map(), cacheTtlMs: 0, cacheMaxEntries: 0, timeoutMs: 60_000 };
+
+export function compileAiSnapshot(section: AiSection | undefined, pools: ReadonlyMap<string, readonly PooledKey[]>): AiSnapshot {
+  if (!section) return EMPTY_AI;
+  const providers = new Map<string, AiProvider>();
+  for (const spec of section.providers) {
+    const adapter = PROVIDER_ADAPTERS.get(spec.type);
+    if (!adapter) continue;
+    const baseUrl = spec.baseUrl ?? adapter.defaultBaseUrl ?? '';
+    providers.set(spec.name, {
+      config: { name: spec.name, type: spec.type, baseUrl, apiVersion: spec.apiVersion, region: spec.region, headers: spec.headers },
+      adapter,
+      keys: pools.get(spec.name) ?? [],
+    });
+  }
+  const aliases = new Map<string, { targets: AiTarget[]; fallbacks: AiTarget[] }>();
+  for (const alias of section.aliases ?? []) {
+    aliases.set(alias.name, {
+      targets: alias.targets.map((t) => ({ provider: t.provider, model: t.model, weight: t.weight ?? 1 })),
+      fallbacks: (alias.fallbacks ?? []).map((t) => ({ provider: t.provider, model: t.model, weight: t.weight ?? 1 })),
+    });
+  }
+  return {
+    providers,
+    aliases,
+    cacheTtlMs: section.cache ? (parseDuration(section.cache.ttl) ?? 0) : 0,
+    cacheMaxEntries: section.cache?.maxEntries ?? 10_000,
+    timeoutMs: section.timeout ? (parseDuration(section.timeout) ?? 60_000) : 60_000,
+  };
+}
+
+/**
+ * What a requested model name means: an alias (its targets by weight, then its fallbacks), `provider/model`,
+ * or a bare model id served by the one configured provider whose name or type fits. Undefined when unknown.
+ */
+export function resolveModel(ai: AiSnapshot, requested: string, pickWeighted: (targets: readonly AiTarget[]) => AiTarget[]): AiTarget[] | undefined {
+  const alias = ai.aliases.get(requested);
+  if (alias) return [...pickWeighted(alias.targets.filter((t) => t.weight > 0)), ...alias.fallbacks];
+  const slash = requested.indexOf('/');
+  if (slash > 0) {
+    const provider = requested.slice(0, slash);
+    if (ai.providers.has(provider)) return [{ provider, model: requested.slice(slash + 1), weight: 1 }];
+  }
+  // A bare id: the only provider, or the only one of the type the model id's family suggests.
+  if (ai.providers.size === 1) {
+    const [only] = ai.providers.keys();
+    return [{ provider: only!, model: requested, weight: 1 }];
+  }
+  const family = /^(gpt-|o\d|text-embedding-|chatgpt-|dall-e)/.test(requested) ? 'openai' : /^claude-/.test(requested) ? 'anthropic' : /^(gemini-|text-embedding-004|embedding-)/.test(requested) ? 'gemini' : /^(mistral|codestral|pixtral|ministral|open-mistral|open-mixtral)/.test(requested) ? 'mistral' : /^(command|embed-)/.test(requested) ? 'cohere' : undefined;
+  if (family) {
+    const matching = [...ai.providers.values()].filter((p) => p.config.type === family);
+    if (matching.length > 0) return matching.map((p) => ({ provider: p.config.name, model: requested, weight: 1 }));
+  }
+  return undefined;
+}

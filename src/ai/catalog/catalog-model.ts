@@ -1,0 +1,40 @@
+import { Type, type Static } from 'typebox';
+
+/** What a model can do, in the unified API's terms (see ../chat-types.ts). */
+export const MODEL_CAPABILITIES = ['chat', 'tools', 'vision', 'json_schema', 'embeddings', 'streaming', 'reasoning'] as const;
+export type ModelCapability = (typeof MODEL_CAPABILITIES)[number];
+
+export const MODEL_KINDS = ['chat', 'embedding'] as const;
+export type ModelKind = (typeof MODEL_KINDS)[number];
+
+const PerMillion = (description: string) => Type.Number({ minimum: 0, maximum: 100_000, description });
+
+/**
+ * One catalog entry. The config file and the admin API validate overrides with this schema; an override with
+ * the same `provider` and `id` as a shipped entry replaces it whole.
+ */
+export const CatalogModelSchema = Type.Object(
+  {
+    id: Type.String({ minLength: 1, maxLength: 200, pattern: '^\\S+$', description: 'the model id as the provider names it' }),
+    provider: Type.String({
+      pattern: '^[a-z0-9][a-z0-9-]{0,62}$',
+      description: 'a provider type (openai, azure-openai, anthropic, gemini, mistral, cohere, bedrock, ollama) or an OpenAI-compatible host key (groq, together, deepseek, …)',
+    }),
+    kind: Type.Enum(MODEL_KINDS),
+    contextWindow: Type.Integer({ minimum: 1, description: 'tokens the model reads, input and output together' }),
+    maxOutputTokens: Type.Integer({ minimum: 0, description: 'tokens one response may hold; 0 for embedding models' }),
+    inputPerMillion: PerMillion('USD per million input tokens'),
+    outputPerMillion: PerMillion('USD per million output tokens'),
+    cachedInputPerMillion: Type.Union([PerMillion('USD per million cached input tokens'), Type.Null()], {
+      description: 'null when the provider has no cached-input rate: cached tokens are then billed as input',
+    }),
+    capabilities: Type.Array(Type.Enum(MODEL_CAPABILITIES), { uniqueItems: true, maxItems: MODEL_CAPABILITIES.length }),
+    dimensions: Type.Optional(Type.Integer({ minimum: 1, description: 'embedding models: the default vector length' })),
+    deployable: Type.Optional(Type.Boolean({ description: 'reached through a deployment the operator names (Azure OpenAI); `id` is the base model it runs' })),
+    deprecated: Type.Optional(Type.Boolean({ description: 'the provider has announced its retirement' })),
+    priceSource: Type.Optional(Type.Enum(['published', 'estimate'], { description: 'absent means published' })),
+  },
+  { additionalProperties: false, $id: 'CatalogModel' },
+);
+
+export type CatalogModel = Static<typeof CatalogModelSchema>;

@@ -1,0 +1,126 @@
+import { describe, expect, it } from 'vitest';
+import { KeygateError } from '../../errors.js';
+import { ModelCatalog, type CatalogModel } from './index.js';
+
+const catalog = ModelCatalog.shipped();
+
+const custom: CatalogModel = {
+  id: 'acme-chat-1',
+  provider: 'together',
+  kind: 'chat',
+  contextWindow: 32_000,
+  maxOutputTokens: 4_000,
+  inputPerMillion: 0.2,
+  outputPerMillion: 0.4,
+  cachedInputPerMillion: null,
+  capabilities: ['chat', 'streaming'],
+};
+
+function refusal(work: () => unknown): KeygateError {
+  try {
+    work();
+  } catch (error) {
+    expect(error).toBeInstanceOf(KeygateError);
+    return error as KeygateError;
+  }
+  throw new Error('expected a KeygateError');
+}
+
+describe('ModelCatalog lookups', () => {
+  it('finds a model by provider and the id the provider uses', () => {
+    expect(catalog.lookup('openai', 'gpt-4o-mini')).toMatchObject({ inputPerMillion: 0.15, outputPerMillion: 0.6, cachedInputPerMillion: 0.075, kind: 'chat' });
+  });
+
+  it('finds Bedrock models by their Bedrock model id', () => {
+    expect(catalog.lookup('bedrock', 'anthropic.claude-3-5-sonnet-20241022-v2:0')).toMatchObject({ inputPerMillion: 3, outputPerMillion: 15 });
+  });
+
+  it('answers undefined for a model it does not know', () => {
+    expect(catalog.lookup('openai', 'no-such-model')).toBeUndefined();
+    expect(catalog.lookup('anthropic', 'gpt-4o-mini')).toBeUndefined();
+  });
+
+  it('finds every provider that serves a model id', () => {
+    expect(catalog.find('gpt-4o-mini').map((model) => model.provider).sort()).toEqual(['azure-openai', 'openai']);
+    expect(catalog.find('no-such-model')).toEqual([]);
+  });
+
+  it('lists one provider’s models', () => {
+    const models = catalog.list({ provider: 'deepseek' });
+    expect(models.length).toBeGreaterThan(0);
+    expect(models.every((model) => model.provider === 'deepseek')).toBe(true);
+  });
+
+  it('lists models by kind and capability', () => {
+    const embeddings = catalog.list({ provider: 'openai', kind: 'embedding' }).map((model) => model.id);
+    expect(embeddings.sort()).toEqual(['text-embedding-3-large', 'text-embedding-3-small', 'text-embedding-ada-002']);
+    const visionTools = catalog.list({ capabilities: ['vision', 'tools'] });
+    expect(visionTools.length).toBeGreaterThan(0);
+    expect(visionTools.every((model) => model.capabilities.includes('vision') && model.capabilities.includes('tools'))).toBe(true);
+  });
+
+  it('leaves deprecated models out only when asked to', () => {
+    expect(catalog.list({ provider: 'openai' }).some((model) => model.deprecated)).toBe(true);
+    expect(catalog.list({ provider: 'openai', includeDeprecated: false }).some((model) => model.deprecated)).toBe(false);
+  });
+
+  it('names its providers', () => {
+    expect(catalog.providers()).toEqual(expect.arrayContaining(['openai', 'azure-openai', 'bedrock', 'ollama', 'groq', 'perplexity']));
+  });
+
+  it('hands out entries that cannot be changed', () => {
+    const model = catalog.lookup('openai', 'gpt-4o')!;
+    expect(() => {
+      (model as { inputPerMillion: number }).inputPerMillion = 0;
+    }).toThrow(TypeError);
+    expect(catalog.lookup('openai', 'gpt-4o')?.inputPerMillion).toBe(2.5);
+  });
+
+  it('prices a call to one of its models', () => {
+    expect(catalog.costUsd(catalog.lookup('openai', 'gpt-4o-mini')!, { inputTokens: 1_000, outputTokens: 500 })).toBe(0.00045);
+  });
+
+  it('refuses the same provider and id twice', () => {
+    expect(refusal(() => new ModelCatalog([custom, custom])).code).toBe('invalid_config');
+  });
+});
+
+describe('ModelCatalog.withOverrides', () => {
+  it('replaces a shipped entry with the same provider and id', () => {
+    const shipped = catalog.lookup('openai', 'gpt-4o-mini')!;
+    const overridden = catalog.withOverrides([{ ...shipped, inputPerMillion: 0.1, outputPerMillion: 0.4 }]);
+    expect(overridden.lookup('openai', 'gpt-4o-mini')).toMatchObject({ inputPerMillion: 0.1, outputPerMillion: 0.4 });
+    expect(overridden.size).toBe(catalog.size);
+  });
+
+  it('adds an entry the catalog did not have', () => {
+    const extended = catalog.withOverrides([custom]);
+    expect(extended.lookup('together', 'acme-chat-1')).toEqual(custom);
+    expect(extended.size).toBe(catalog.size + 1);
+  });
+
+  it('leaves the catalog it started from as it was', () => {
+    catalog.withOverrides([custom, { ...catalog.lookup('openai', 'gpt-4o')!, inputPerMillion: 99 }]);
+    expect(catalog.lookup('together', 'acme-chat-1')).toBeUndefined();
+    expect(catalog.lookup('openai', 'gpt-4o')?.inputPerMillion).toBe(2.5);
+  });
+
+  it('refuses an entry that does not match the schema, naming the field', () => {
+    const error = refusal(() => catalog.withOverrides([custom, { ...custom, id: 'acme-chat-2', inputPerMillion: -1 }]));
+    expect(error.code).toBe('invalid_config');
+    expect(error.status).toBe(400);
+    expect(error.message).toMatch(/^models\[1\]\.inputPerMillion: /);
+  });
+
+  it('refuses an entry with a member the schema does not know', () => {
+    expect(refusal(() => catalog.withOverrides([{ ...custom, price: 1 }])).message).toMatch(/^models\[0\]\.price: is not a known member/);
+  });
+
+  it('refuses a capability it does not know, listing the ones it does', () => {
+    expect(refusal(() => catalog.withOverrides([{ ...custom, capabilities: ['chat', 'telepathy'] }])).message).toMatch(/^models\[0\]\.capabilities\[1\]: must be one of "chat", /);
+  });
+
+  it('refuses the same provider and id overridden twice', () => {
+    expect(refusal(() => catalog.withOverrides([custom, custom])).message).toMatch(/overridden twice/);
+  });
+});

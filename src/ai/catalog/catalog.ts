@@ -1,0 +1,126 @@
+/**
+ * The model catalog: what each provider's models can do, how much they read and write, and what they cost.
+ *
+ * Prices as published at the time of writing (2026-11-29); edit through the admin API or config. Entries the
+ * providers' own pages could not confirm are marked `priceSource: 'estimate'`. The shipped data is
+ * ./models-data.ts; a provider is either a provider type (openai, azure-openai, anthropic, gemini, mistral,
+ * cohere, bedrock, ollama) or the key of an OpenAI-compatible host (groq, together, deepseek, fireworks,
+ * openrouter, xai, perplexity), and `id` is the model id exactly as that provider names it.
+ *
+ * @example
+ * const catalog = ModelCatalog.shipped().withOverrides(config.models ?? []);
+ * const model = catalog.lookup('openai', 'gpt-4o-mini');
+ * if (model) costUsd(model, { inputTokens: 1_000, outputTokens: 500 }); // 0.00045
+ */
+import { Value } from 'typebox/value';
+import { KeygateError } from '../../errors.js';
+import { CatalogModelSchema, type CatalogModel, type ModelCapability, type ModelKind } from './catalog-model.js';
+import { costUsd, type TokenUsage } from './cost.js';
+import { MODELS } from './models-data.js';
+
+export interface CatalogFilter {
+  provider?: string;
+  kind?: ModelKind;
+  /** Only models that have every one of these. */
+  capabilities?: readonly ModelCapability[];
+  /** Deprecated models are listed unless this is false. */
+  includeDeprecated?: boolean;
+}
+
+const keyOf = (provider: string, id: string): string => `${provider}\u0000${id}`;
+
+/** `/capabilities/1` → `.capabilities[1]`, as a reader of the config file would write it. */
+function readablePath(pointer: string): string {
+  return pointer
+    .split('/')
+    .slice(1)
+    .map((part) => (/^\d+$/.test(part) ? `[${part}]` : `.${part}`))
+    .join('');
+}
+
+/** Checks override entries against the schema; the message names the first offending field. */
+function assertValidEntries(entries: readonly unknown[]): asserts entries is readonly CatalogModel[] {
+  entries.forEach((entry, i) => {
+    if (Value.Check(CatalogModelSchema, entry)) return;
+    const first = [...Value.Errors(CatalogModelSchema, entry)][0];
+    const where = `models[${i}]${readablePath(first?.instancePath ?? '')}`;
+    const allowed = (first?.params as { allowedValues?: unknown[] } | undefined)?.allowedValues;
+    // An unknown member fails as "schema is false" (additionalProperties: false): say what that means.
+    const what = first?.message === 'schema is false' ? 'is not a known member' : allowed ? `must be one of ${allowed.map((value) => JSON.stringify(value)).join(', ')}` : (first?.message ?? 'is not a catalog model');
+    throw new KeygateError('invalid_config', `${where}: ${what}; see the CatalogModel schema`);
+  });
+}
+
+/** An immutable set of catalog entries, one per provider and model id. */
+export class ModelCatalog {
+  readonly #byKey: ReadonlyMap<string, CatalogModel>;
+
+  /** Entries must be unique by provider and id: a later duplicate is a mistake, not an override. */
+  constructor(entries: readonly CatalogModel[]) {
+    const byKey = new Map<string, CatalogModel>();
+    for (const entry of entries) {
+      const key = keyOf(entry.provider, entry.id);
+      if (byKey.has(key)) throw new KeygateError('invalid_config', `models: "${entry.provider}" model "${entry.id}" is listed twice; keep one entry`);
+      byKey.set(key, Object.freeze({ ...entry, capabilities: Object.freeze([...entry.capabilities]) as CatalogModel['capabilities'] }));
+    }
+    this.#byKey = byKey;
+  }
+
+  /** The catalog Keygate ships with. */
+  static shipped(): ModelCatalog {
+    return new ModelCatalog(MODELS);
+  }
+
+  get size(): number {
+    return this.#byKey.size;
+  }
+
+  /** The entry for this provider's model, if the catalog has one. */
+  lookup(provider: string, id: string): CatalogModel | undefined {
+    return this.#byKey.get(keyOf(provider, id));
+  }
+
+  /** Every provider's entry for this model id (the same model served by OpenAI, Azure and OpenRouter, say). */
+  find(id: string): CatalogModel[] {
+    return [...this.#byKey.values()].filter((model) => model.id === id);
+  }
+
+  /** Entries matching every given filter, in catalog order. */
+  list(filter: CatalogFilter = {}): CatalogModel[] {
+    return [...this.#byKey.values()].filter(
+      (model) =>
+        (filter.provider === undefined || model.provider === filter.provider) &&
+        (filter.kind === undefined || model.kind === filter.kind) &&
+        (filter.includeDeprecated !== false || model.deprecated !== true) &&
+        (filter.capabilities ?? []).every((capability) => model.capabilities.includes(capability)),
+    );
+  }
+
+  /** What one call to `model` cost in USD; see `costUsd` for how cached input is billed. */
+  costUsd(model: CatalogModel, usage: TokenUsage): number {
+    return costUsd(model, usage);
+  }
+
+  /** The providers with at least one entry, in catalog order. */
+  providers(): string[] {
+    return [...new Set([...this.#byKey.values()].map((model) => model.provider))];
+  }
+
+  /**
+   * A new catalog with entries from the config file or the admin API: an entry with the same provider and id
+   * replaces the existing one whole; any other is added. This catalog is left as it was. Throws `invalid_config`
+   * naming the first entry that does not match `CatalogModelSchema`, or a provider and id given twice.
+   */
+  withOverrides(entries: readonly unknown[]): ModelCatalog {
+    assertValidEntries(entries);
+    const merged = new Map(this.#byKey);
+    const seen = new Set<string>();
+    for (const entry of entries) {
+      const key = keyOf(entry.provider, entry.id);
+      if (seen.has(key)) throw new KeygateError('invalid_config', `models: "${entry.provider}" model "${entry.id}" is overridden twice; keep one entry`);
+      seen.add(key);
+      merged.set(key, entry);
+    }
+    return new ModelCatalog([...merged.values()]);
+  }
+}

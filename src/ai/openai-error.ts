@@ -1,0 +1,26 @@
+import type { ServerResponse } from 'node:http';
+
+/** An error on the AI surface, in OpenAI's shape (https://platform.openai.com/docs/guides/error-codes). */
+export class AiError extends Error {
+  override name = 'AiError';
+  constructor(
+    readonly status: number,
+    readonly type: string,
+    readonly code: string | null,
+    message: string,
+    readonly param: string | null = null,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+export function sendAiError(res: ServerResponse, error: AiError, requestId: string): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body = JSON.stringify({ error: { message: error.message, type: error.type, param: error.param, code: error.code } });
+  res.writeHead(error.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-request-id': requestId, ...error.headers });
+  res.end(body);
+}

@@ -1,0 +1,78 @@
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../clock.js';
+import { KeygateError } from '../errors.js';
+import { openSecret, sealSecret } from '../keys/index.js';
+import type { Store } from '../store/index.js';
+
+export interface ProviderKeyInfo {
+  id: string;
+  provider: string;
+  label: string | null;
+  priority: number;
+  /** The secret's last four characters: enough to tell keys apart, too little to use one. */
+  last4: string;
+  createdAt: string;
+}
+
+export interface PooledKey {
+  id: string;
+  priority: number;
+  secret: string;
+}
+
+const binding = (provider: string, id: string) => `provider_keys:${provider}:${id}`;
+
+/**
+ * The key pools of model providers. Keys are sealed under the master key bound to their row, never returned by
+ * the admin API, and opened only into the data plane's in-memory snapshot.
+ */
+export class ProviderKeyService {
+  constructor(
+    private readonly store: Store,
+    private readonly masterKey: Uint8Array,
+    private readonly clock: Clock,
+    private readonly onChange: (version: number) => Promise<void>,
+  ) {}
+
+  async add(provider: string, secret: string, options: { label?: string; priority?: number }, actor: string): Promise<ProviderKeyInfo> {
+    if (secret.trim() === '' || secret.length > 4096) throw new KeygateError('invalid_request', '"secret" must be a non-empty API key');
+    const id = randomUUID();
+    const priority = options.priority ?? 0;
+    const last4 = secret.slice(-4);
+    const sealed = await sealSecret(this.masterKey, secret, binding(provider, id));
+    const now = this.clock.now();
+    const { version } = await this.store.change({ actor, action: 'provider_key.add', target: `${provider}/${id}` }, now, async (tx) => {
+      await tx.insertInto('provider_keys').values({ id, provider, label: options.label ?? null, priority, last4, sealed, created_at: now }).execute();
+    });
+    await this.onChange(version);
+    return { id, provider, label: options.label ?? null, priority, last4, createdAt: new Date(now).toISOString() };
+  }
+
+  async list(provider?: string): Promise<ProviderKeyInfo[]> {
+    let query = this.store.db.selectFrom('provider_keys').select(['id', 'provider', 'label', 'priority', 'last4', 'created_at']);
+    if (provider) query = query.where('provider', '=', provider);
+    const rows = await query.orderBy('provider').orderBy('priority').orderBy('created_at').execute();
+    return rows.map((r) => ({ id: r.id, provider: r.provider, label: r.label, priority: r.priority, last4: r.last4, createdAt: new Date(Number(r.created_at)).toISOString() }));
+  }
+
+  async remove(provider: string, id: string, actor: string): Promise<void> {
+    const { version } = await this.store.change({ actor, action: 'provider_key.remove', target: `${provider}/${id}` }, this.clock.now(), async (tx) => {
+      const result = await tx.deleteFrom('provider_keys').where('provider', '=', provider).where('id', '=', id).executeTakeFirst();
+      if (Number(result.numDeletedRows) === 0) throw new KeygateError('not_found', `provider "${provider}" has no key ${id}`);
+    });
+    await this.onChange(version);
+  }
+
+  /** Every pool, opened, in priority order: for compiling the snapshot. */
+  async openPools(): Promise<Map<string, PooledKey[]>> {
+    const rows = await this.store.db.selectFrom('provider_keys').selectAll().orderBy('priority').orderBy('created_at').execute();
+    const pools = new Map<string, PooledKey[]>();
+    for (const row of rows) {
+      const secret = await openSecret(this.masterKey, row.sealed, binding(row.provider, row.id));
+      let pool = pools.get(row.provider);
+      if (!pool) pools.set(row.provider, (pool = []));
+      pool.push({ id: row.id, priority: row.priority, secret });
+    }
+    return pools;
+  }
+}

@@ -1,0 +1,11 @@
+import { OpenAICompatibleProvider } from './openai-compatible/index.js';
+import { OpenAIProvider } from './openai/index.js';
+import type { ProviderAdapter } from './provider.js';
+
+/** Every provider type the gateway speaks. Adding one: a folder under src/ai/providers and a line here. */
+export const PROVIDER_ADAPTERS: ReadonlyMap<string, ProviderAdapter> = new Map<string, ProviderAdapter>([
+  ['openai', OpenAIProvider],
+  ['openai-compatible', OpenAICompatibleProvider],
+]);
+
+export type { ProviderAdapter, ProviderConfig, ProviderCredential, CallContext, ProviderFailure, StreamTranslator, UpstreamCall } from './provider.js';

@@ -1,0 +1,38 @@
+import { createHash } from 'node:crypto';
+
+interface Entry {
+  body: string;
+  expiresAt: number;
+}
+
+/**
+ * The optional exact-match cache: a non-streamed completion is served again for the same model and the byte-wise
+ * same request, until its TTL passes. Bounded: the oldest entry goes first.
+ */
+export class ResponseCache {
+  readonly #entries = new Map<string, Entry>();
+  constructor(private readonly maxEntries: number) {}
+
+  static keyOf(model: string, request: unknown): string {
+    return createHash('sha256').update(model).update('\n').update(JSON.stringify(request)).digest('base64url');
+  }
+
+  get(key: string, now: number): string | undefined {
+    const entry = this.#entries.get(key);
+    if (!entry) return undefined;
+    if (now >= entry.expiresAt) {
+      this.#entries.delete(key);
+      return undefined;
+    }
+    return entry.body;
+  }
+
+  set(key: string, body: string, expiresAt: number): void {
+    this.#entries.delete(key);
+    if (this.#entries.size >= this.maxEntries) {
+      const oldest = this.#entries.keys().next().value;
+      if (oldest !== undefined) this.#entries.delete(oldest);
+    }
+    this.#entries.set(key, { body, expiresAt });
+  }
+}

@@ -1,0 +1,65 @@
+import type { Insertable } from 'kysely';
+import type { AiUsageTable, Store } from '../store/index.js';
+
+export type UsageRecord = Insertable<AiUsageTable>;
+
+/**
+ * The data plane's only write for AI calls: records are buffered and written in batches, off the request path.
+ * A failed write is retried with the next batch; beyond a bound the oldest records are dropped and counted.
+ */
+export class UsageRecorder {
+  #buffer: UsageRecord[] = [];
+  #timer: NodeJS.Timeout | undefined;
+  #flushing: Promise<void> | undefined;
+  dropped = 0;
+  readonly #listeners = new Set<(record: UsageRecord) => void>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly onError: (error: Error) => void,
+    private readonly maxBuffered = 100_000,
+  ) {}
+
+  start(intervalMs: number): void {
+    this.#timer = setInterval(() => void this.flush(), intervalMs);
+    this.#timer.unref();
+  }
+
+  /** Told of every record as it is made (spend tracking). */
+  onRecord(listener: (record: UsageRecord) => void): void {
+    this.#listeners.add(listener);
+  }
+
+  record(record: UsageRecord): void {
+    for (const listener of this.#listeners) listener(record);
+    this.#buffer.push(record);
+    if (this.#buffer.length > this.maxBuffered) {
+      this.#buffer.shift();
+      this.dropped += 1;
+    }
+    if (this.#buffer.length >= 500) void this.flush();
+  }
+
+  /** Writes what is buffered; resolves when it is in the store (or failed and was kept for the next flush). */
+  async flush(): Promise<void> {
+    if (this.#flushing) await this.#flushing;
+    if (this.#buffer.length === 0) return;
+    const batch = this.#buffer;
+    this.#buffer = [];
+    this.#flushing = (async () => {
+      try {
+        for (let i = 0; i < batch.length; i += 200) await this.store.db.insertInto('ai_usage').values(batch.slice(i, i + 200)).execute();
+      } catch (error) {
+        this.#buffer = batch.concat(this.#buffer).slice(-this.maxBuffered);
+        this.onError(error as Error);
+      }
+    })();
+    await this.#flushing;
+    this.#flushing = undefined;
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    await this.flush();
+  }
+}

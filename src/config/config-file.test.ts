@@ -1,0 +1,121 @@
+import { describe, expect, it } from 'vitest';
+import { KeygateError } from '../errors.js';
+import { configToYaml, parseConfigText, validateConfig, type ConfigFile } from './config-file.js';
+
+const api = { name: 'api', targets: [{ url: 'http://127.0.0.1:9001' }] };
+const route = { name: 'users', service: 'api', paths: ['/users/*'] };
+
+/** The invalid_config message a value is refused with. */
+function refusal(value: unknown): string {
+  try {
+    validateConfig(value);
+  } catch (error) {
+    expect(error).toBeInstanceOf(KeygateError);
+    expect((error as KeygateError).code).toBe('invalid_config');
+    return (error as KeygateError).message;
+  }
+  throw new Error('the config was accepted');
+}
+
+describe('validateConfig', () => {
+  it('accepts a full config and returns it unchanged', () => {
+    const config = {
+      version: 1,
+      services: [
+        {
+          name: 'api',
+          targets: [{ url: 'http://127.0.0.1:9001', weight: 3 }, { url: 'https://10.0.0.2:8443/' }],
+          balancing: 'least-connections',
+          healthCheck: { active: { path: '/health', interval: '200ms', timeout: '1s', healthyThreshold: 1, unhealthyThreshold: 2, expectStatus: [200, 204] }, passive: { failures: 3, cooldown: '5s' } },
+          retries: { attempts: 1, onStatus: [503], budget: 0.1 },
+          timeouts: { connect: '250ms', idle: '30s', total: '1m' },
+        },
+      ],
+      routes: [{ ...route, hosts: ['api.example.com', '*.example.org:8443'], methods: ['GET', 'POST'], headers: { 'x-channel': 'beta' }, stripPrefix: true, preserveHost: true, maxBodySize: '10mb' }],
+    };
+    const copy = structuredClone(config);
+    expect(validateConfig(config)).toEqual(copy);
+  });
+
+  it('accepts a config with no services and no routes', () => {
+    expect(validateConfig({ version: 1 })).toEqual({ version: 1 });
+  });
+
+  it('names a route whose service does not exist by its index', () => {
+    expect(refusal({ version: 1, services: [api], routes: [route, { ...route, name: 'orders', service: 'billing' }] })).toBe('routes[1].service: no service is named "billing"');
+  });
+
+  it('names an unknown member by its full path', () => {
+    expect(refusal({ version: 1, services: [api], routes: [{ ...route, colour: 'blue' }] })).toMatch(/^routes\[0\]\.colour: is not a known member/);
+    expect(refusal({ version: 1, services: [{ ...api, targets: [{ url: 'http://127.0.0.1:9001', wieght: 2 }] }] })).toMatch(/^services\[0\]\.targets\[0\]\.wieght: is not a known member/);
+    expect(refusal({ version: 1, servics: [] })).toMatch(/^servics: is not a known member/);
+  });
+
+  it('lists the allowed values of a field that takes one of a few', () => {
+    expect(refusal({ version: 1, services: [{ ...api, balancing: 'random' }] })).toBe('services[0].balancing: must be one of "round-robin", "least-connections"');
+    expect(refusal({ version: 1, services: [api], routes: [{ ...route, methods: ['GET', 'FETCH'] }] })).toMatch(/^routes\[0\]\.methods\[1\]: must be one of "GET", "HEAD", "POST"/);
+    expect(refusal({ version: 2 })).toBe('version: must be 1');
+  });
+
+  it('names a missing required field', () => {
+    expect(refusal({ version: 1, services: [api], routes: [{ name: 'users', service: 'api' }] })).toBe('routes[0]: must have required properties paths');
+  });
+
+  it('names a duration, a target URL, a weight and a name that do not have the right form', () => {
+    expect(refusal({ version: 1, services: [{ ...api, timeouts: { idle: '5 seconds' } }] })).toMatch(/^services\[0\]\.timeouts\.idle: must match pattern/);
+    expect(refusal({ version: 1, services: [{ name: 'api', targets: [{ url: 'http://127.0.0.1:9001/v1' }] }] })).toMatch(/^services\[0\]\.targets\[0\]\.url: must match pattern/);
+    expect(refusal({ version: 1, services: [{ name: 'api', targets: [{ url: 'http://127.0.0.1:9001', weight: 1.5 }] }] })).toBe('services[0].targets[0].weight: must be integer');
+    expect(refusal({ version: 1, services: [{ ...api, name: 'API' }] })).toMatch(/^services\[0\]\.name: must match pattern/);
+  });
+
+  it('refuses a health-check interval or timeout of 0, which would probe without pause or wait forever', () => {
+    const check = (active: Record<string, string>) => ({ version: 1, services: [{ ...api, healthCheck: { active: { path: '/health', ...active } } }] });
+    expect(refusal(check({ interval: '0s' }))).toMatch(/^services\[0\]\.healthCheck\.active\.interval: must match pattern/);
+    expect(refusal(check({ timeout: '0ms' }))).toMatch(/^services\[0\]\.healthCheck\.active\.timeout: must match pattern/);
+    expect(validateConfig(check({ interval: '10s', timeout: '500ms' }))).toBeDefined();
+  });
+
+  it('refuses a service with no targets', () => {
+    expect(refusal({ version: 1, services: [{ name: 'api', targets: [] }] })).toMatch(/^services\[0\]\.targets: /);
+  });
+
+  it('refuses two services with one name, naming both', () => {
+    expect(refusal({ version: 1, services: [api, api] })).toBe('services[1].name: "api" is already used by services[0]');
+  });
+
+  it('refuses two routes with one name', () => {
+    expect(refusal({ version: 1, services: [api], routes: [route, route] })).toMatch(/^routes\[1\]\.name: "users" is already used/);
+  });
+
+  it('refuses a target listed twice in one service, however its URL is spelled', () => {
+    expect(refusal({ version: 1, services: [{ name: 'api', targets: [{ url: 'http://127.0.0.1:9001' }, { url: 'http://127.0.0.1:9001/' }] }] })).toBe(
+      'services[0].targets[1].url: http://127.0.0.1:9001 is listed twice',
+    );
+  });
+
+  it('names a path pattern that does not compile', () => {
+    expect(refusal({ version: 1, services: [api], routes: [{ ...route, paths: ['/ok', '/files/*/meta'] }] })).toBe('routes[0].paths[1]: "*" must be the last segment of /files/*/meta');
+    expect(refusal({ version: 1, services: [api], routes: [{ ...route, paths: ['/users/:user-id'] }] })).toMatch(/^routes\[0\]\.paths\[0\]: bad parameter name ":user-id"/);
+  });
+
+  it('refuses something that is not an object', () => {
+    expect(refusal('version: 1')).toBe('(root): must be object');
+  });
+});
+
+describe('parseConfigText', () => {
+  it('reads YAML and JSON alike', () => {
+    const yaml = 'version: 1\nservices:\n  - name: api\n    targets:\n      - url: http://127.0.0.1:9001\n';
+    expect(parseConfigText(yaml, 'keygate.yaml')).toEqual({ version: 1, services: [api] });
+    expect(parseConfigText(JSON.stringify({ version: 1, services: [api] }), 'keygate.json')).toEqual({ version: 1, services: [api] });
+  });
+
+  it('names the source and the first line of the YAML error', () => {
+    expect(() => parseConfigText('version: 1\nservices: [\n', 'keygate.yaml')).toThrow(/^keygate\.yaml is not valid YAML: [^\n]+$/);
+  });
+
+  it('reads back what configToYaml writes', () => {
+    const config: ConfigFile = { version: 1, services: [{ ...api, retries: { attempts: 0 } }], routes: [{ ...route, rewrite: '/v2/:id' }] };
+    expect(parseConfigText(configToYaml(config), 'export.yaml')).toEqual(config);
+  });
+});

@@ -1,0 +1,144 @@
+import { randomUUID } from 'node:crypto';
+import { createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify, SignJWT, type CryptoKey, type JSONWebKeySet } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TestGateway, basicAuth, expectRefused, startEchoUpstream, type EchoedRequest, type LoopbackServer } from './auth-fixtures.js';
+
+const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+
+interface TokenResponse {
+  access_token: string;
+  token_type: string;
+  expires_in: number;
+  scope: string;
+}
+
+/** The gateway's own authorization server on the proxy port: token endpoint, introspection, revocation. */
+describe('the gateway token endpoint (client_credentials)', () => {
+  let upstream: LoopbackServer;
+  let gateway: TestGateway;
+  let secret: string;
+  let assertionKey: CryptoKey;
+
+  beforeAll(async () => {
+    upstream = await startEchoUpstream();
+    gateway = await TestGateway.start();
+    await gateway.applyConfig({
+      version: 1,
+      services: [{ name: 'orders', targets: [{ url: upstream.url }] }],
+      routes: [{ name: 'orders', service: 'orders', paths: ['/orders/*'], auth: { methods: ['gateway-token'] } }],
+    });
+    await gateway.createApp({ name: 'reporting', team: 'analytics', scopes: ['orders:read', 'orders:export'], subscribe: ['orders'] });
+    secret = await gateway.createClientSecret('reporting');
+
+    const keyPair = await generateKeyPair('ES256');
+    assertionKey = keyPair.privateKey;
+    const jwk = { ...(await exportJWK(keyPair.publicKey)), kid: 'batch-2026', alg: 'ES256' };
+    await gateway.createApp({ name: 'batch', team: 'analytics', scopes: ['orders:read'], jwks: { keys: [jwk] }, subscribe: ['orders'] });
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+    await upstream?.stop();
+  });
+
+  /** A private_key_jwt client assertion (RFC 7523 §3) of app "batch" for the token endpoint. */
+  async function clientAssertion(jti = randomUUID()): Promise<string> {
+    return new SignJWT({ jti })
+      .setProtectedHeader({ alg: 'ES256', kid: 'batch-2026' })
+      .setIssuer('batch')
+      .setSubject('batch')
+      .setAudience(`${gateway.proxyUrl}/oauth/token`)
+      .setIssuedAt()
+      .setExpirationTime('2m')
+      .sign(assertionKey);
+  }
+
+  const tokenWithBasic = (scope = 'orders:read') => gateway.oauth<TokenResponse>('/oauth/token', { grant_type: 'client_credentials', scope }, { authorization: basicAuth('reporting', secret) });
+  const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+  it('publishes its metadata with the proxy URL as issuer, naming the token endpoint and the JWKS', async () => {
+    const metadata = await gateway.call('/.well-known/oauth-authorization-server');
+    expect(metadata.status).toBe(200);
+    expect(metadata.body).toMatchObject({
+      issuer: gateway.proxyUrl,
+      token_endpoint: `${gateway.proxyUrl}/oauth/token`,
+      jwks_uri: `${gateway.proxyUrl}/.well-known/jwks.json`,
+      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],
+    });
+  });
+
+  it('issues a bearer token to a client authenticated with client_secret_basic', async () => {
+    const issued = await tokenWithBasic();
+    expect(issued.status).toBe(200);
+    expect(issued.body).toMatchObject({ token_type: 'Bearer', scope: 'orders:read', expires_in: expect.any(Number) });
+    expect(issued.headers.get('cache-control')).toBe('no-store');
+  });
+
+  it('issues a token to a client authenticated with client_secret_post', async () => {
+    const issued = await gateway.oauth<TokenResponse>('/oauth/token', { grant_type: 'client_credentials', client_id: 'reporting', client_secret: secret });
+    expect(issued.status).toBe(200);
+    expect(issued.body.scope).toBe('orders:read orders:export');
+  });
+
+  it('issues a token to a client authenticated with private_key_jwt signed by a key of its registered JWKS', async () => {
+    const issued = await gateway.oauth<TokenResponse>('/oauth/token', { grant_type: 'client_credentials', client_assertion_type: JWT_BEARER, client_assertion: await clientAssertion() });
+    expect(issued.status, JSON.stringify(issued.body)).toBe(200);
+    expect(issued.body.token_type).toBe('Bearer');
+  });
+
+  it('refuses a client assertion used a second time with 401 invalid_client', async () => {
+    const assertion = await clientAssertion();
+    const form = { grant_type: 'client_credentials', client_assertion_type: JWT_BEARER, client_assertion: assertion };
+    expect((await gateway.oauth('/oauth/token', form)).status).toBe(200);
+    const replayed = await gateway.oauth('/oauth/token', form);
+    expect(replayed.status).toBe(401);
+    expect(replayed.body).toMatchObject({ error: 'invalid_client' });
+  });
+
+  it('refuses a wrong client secret with 401 invalid_client and a Basic challenge', async () => {
+    const refused = await gateway.oauth('/oauth/token', { grant_type: 'client_credentials' }, { authorization: basicAuth('reporting', `${secret}x`) });
+    expect(refused.status).toBe(401);
+    expect(refused.body).toEqual({ error: 'invalid_client', error_description: 'client authentication failed' });
+    expect(refused.headers.get('www-authenticate')).toBe('Basic realm="keygate"');
+  });
+
+  it('refuses a scope the app may not be granted with 400 invalid_scope', async () => {
+    const refused = await tokenWithBasic('orders:read orders:delete');
+    expect(refused.status).toBe(400);
+    expect(refused.body).toMatchObject({ error: 'invalid_scope' });
+  });
+
+  it('issues an RFC 9068 at+jwt access token that verifies against the gateway JWKS', async () => {
+    const token = (await tokenWithBasic()).body.access_token;
+    const jwks = (await gateway.call<JSONWebKeySet>('/.well-known/jwks.json')).body;
+    const { payload, protectedHeader } = await jwtVerify(token, createLocalJWKSet(jwks), { issuer: gateway.proxyUrl, audience: 'keygate', typ: 'at+jwt' });
+    expect(protectedHeader.typ).toBe('at+jwt');
+    expect(payload).toMatchObject({ iss: gateway.proxyUrl, sub: 'reporting', aud: 'keygate', client_id: 'reporting', scope: 'orders:read' });
+    expect(payload.jti).toEqual(expect.any(String));
+    expect(payload.iat).toEqual(expect.any(Number));
+    expect(payload.exp).toBeGreaterThan(payload.iat!);
+  });
+
+  it('accepts its token on a gateway-token route and forwards the call without the token', async () => {
+    const token = (await tokenWithBasic()).body.access_token;
+    const accepted = await gateway.call<EchoedRequest>('/orders/today', bearer(token));
+    expect(accepted.status).toBe(200);
+    expect(accepted.body.headers.authorization).toBeUndefined();
+  });
+
+  it('introspects its token as active for the client it was issued to', async () => {
+    const token = (await tokenWithBasic()).body.access_token;
+    const introspected = await gateway.oauth('/oauth/introspect', { token }, { authorization: basicAuth('reporting', secret) });
+    expect(introspected.status).toBe(200);
+    expect(introspected.body).toMatchObject({ active: true, client_id: 'reporting', scope: 'orders:read', token_type: 'Bearer' });
+  });
+
+  it('introspects a revoked token as inactive and refuses it on the route', async () => {
+    const token = (await tokenWithBasic()).body.access_token;
+    expect((await gateway.call('/orders/today', bearer(token))).status).toBe(200);
+    const revoked = await gateway.oauth('/oauth/revoke', { token }, { authorization: basicAuth('reporting', secret) });
+    expect(revoked.status).toBe(200);
+    const introspected = await gateway.oauth('/oauth/introspect', { token }, { authorization: basicAuth('reporting', secret) });
+    expect(introspected.body).toEqual({ active: false });
+    expectRefused(await gateway.call('/orders/today', bearer(token)));
+  });
+});

@@ -1,0 +1,157 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import type { IncomingMessage } from 'node:http';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket, type RawData } from 'ws';
+import { loadSettings } from '../src/config/settings.js';
+import { startGateway, type Gateway } from '../src/gateway.js';
+import { tempDataDir } from './keygate-process.js';
+import { TestUpstream, refusingTargetUrl, type Echo } from './upstream-server.js';
+
+const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
+
+/** Reads from the stream until the text read so far contains `expected`; returns all of it. */
+async function readUntil(reader: ReadableStreamDefaultReader<Uint8Array>, sofar: string, expected: string): Promise<string> {
+  const decoder = new TextDecoder();
+  let text = sofar;
+  while (!text.includes(expected)) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`the stream ended before "${expected}" arrived; got ${JSON.stringify(text)}`);
+    text += decoder.decode(value, { stream: true });
+  }
+  return text;
+}
+
+describe('streaming through the proxy', () => {
+  let gateway: Gateway;
+  let proxyUrl: string;
+  let upstream: TestUpstream;
+
+  beforeAll(async () => {
+    upstream = await TestUpstream.start('stream');
+    const settings = loadSettings({ KEYGATE_DATA_DIR: tempDataDir(), KEYGATE_ADMIN_TOKEN: 't', KEYGATE_PROXY_PORT: '0', KEYGATE_ADMIN_PORT: '0', KEYGATE_PROXY_HOST: '127.0.0.1', KEYGATE_LOG_LEVEL: 'silent' });
+    gateway = await startGateway(settings, { logger: pino({ level: 'silent' }), timers: false });
+    proxyUrl = gateway.proxyUrl!;
+    await gateway.config.apply(
+      {
+        version: 1,
+        services: [
+          { name: 'stream', targets: [{ url: upstream.url }] },
+          { name: 'refused', targets: [{ url: await refusingTargetUrl() }] },
+        ],
+        routes: [
+          { name: 'http', service: 'stream', paths: ['/sse', '/chunked', '/echo'] },
+          { name: 'socket', service: 'stream', paths: ['/ws/*'] },
+          { name: 'refused-socket', service: 'refused', paths: ['/refused/*'] },
+        ],
+      },
+      'test',
+    );
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+    await upstream?.stop();
+  });
+
+  it('delivers Server-Sent Events one at a time: each is read by the client before the upstream sends the next', async () => {
+    // The head of an event stream goes out at once, before any event.
+    const response = await fetch(`${proxyUrl}/sse`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('text/event-stream');
+    const held = await upstream.nextHeld();
+    const reader = response.body!.getReader();
+    let text = '';
+    for (const n of [1, 2, 3]) {
+      expect(text).not.toContain(`data: event ${n}`);
+      held.write(`id: ${n}\ndata: event ${n}\n\n`);
+      text = await readUntil(reader, text, `data: event ${n}\n\n`);
+    }
+    held.end();
+    expect(await reader.read()).toEqual({ done: true, value: undefined });
+    expect(text).toBe('id: 1\ndata: event 1\n\nid: 2\ndata: event 2\n\nid: 3\ndata: event 3\n\n');
+  });
+
+  it('streams a chunked answer chunk by chunk', async () => {
+    const responding = fetch(`${proxyUrl}/chunked`);
+    const held = await upstream.nextHeld();
+    held.write('part 1;');
+    const response = await responding;
+    expect(response.headers.get('content-length')).toBeNull();
+    const reader = response.body!.getReader();
+    let text = await readUntil(reader, '', 'part 1;');
+    for (const n of [2, 3]) {
+      expect(text).not.toContain(`part ${n};`);
+      held.write(`part ${n};`);
+      text = await readUntil(reader, text, `part ${n};`);
+    }
+    held.end();
+    expect(await reader.read()).toEqual({ done: true, value: undefined });
+    expect(text).toBe('part 1;part 2;part 3;');
+  });
+
+  it('carries a 5 MB request body with a Content-Length to the upstream intact', async () => {
+    const body = randomBytes(5 * 1024 * 1024);
+    const response = await fetch(`${proxyUrl}/echo`, { method: 'POST', body });
+    const echo = (await response.json()) as Echo;
+    expect(echo).toMatchObject({ bodyLength: body.length, bodySha256: sha256(body) });
+    expect(echo.headers['content-length']).toBe(String(body.length));
+  });
+
+  it('carries a 5 MB chunked request body to the upstream intact', async () => {
+    const chunks = Array.from({ length: 80 }, () => randomBytes(64 * 1024));
+    const whole = Buffer.concat(chunks);
+    let next = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        const chunk = chunks[next++];
+        if (chunk) controller.enqueue(chunk);
+        else controller.close();
+      },
+    });
+    const response = await fetch(`${proxyUrl}/echo`, { method: 'PUT', body, duplex: 'half' } as RequestInit);
+    const echo = (await response.json()) as Echo;
+    expect(echo).toMatchObject({ method: 'PUT', bodyLength: whole.length, bodySha256: sha256(whole) });
+    expect(echo.headers['transfer-encoding']).toBe('chunked');
+  });
+
+  it('carries WebSocket messages both ways, text and binary', async () => {
+    const socket = new WebSocket(`${proxyUrl.replace('http:', 'ws:')}/ws/echo`);
+    await once(socket, 'open');
+    const nextMessage = async () => {
+      const [data, isBinary] = (await once(socket, 'message')) as [RawData, boolean];
+      return { data: Buffer.from(data as Buffer), isBinary };
+    };
+    socket.send('hello through keygate');
+    expect(await nextMessage()).toEqual({ data: Buffer.from('hello through keygate'), isBinary: false });
+    const bytes = randomBytes(100_000);
+    socket.send(bytes);
+    const echoed = await nextMessage();
+    expect(echoed.isBinary).toBe(true);
+    expect(sha256(echoed.data)).toBe(sha256(bytes));
+    socket.close(1000, 'done');
+    const [code] = (await once(socket, 'close')) as [number];
+    expect(code).toBe(1000);
+  });
+
+  /** The answer to a WebSocket handshake that was refused. */
+  async function refusedHandshake(path: string): Promise<{ status: number | undefined; body: unknown }> {
+    const socket = new WebSocket(`${proxyUrl.replace('http:', 'ws:')}${path}`);
+    socket.on('error', () => undefined);
+    const [, response] = (await once(socket, 'unexpected-response')) as [unknown, IncomingMessage];
+    let body = '';
+    for await (const chunk of response) body += String(chunk);
+    socket.terminate();
+    return { status: response.statusCode, body: JSON.parse(body) };
+  }
+
+  it('refuses a WebSocket handshake that no route matches with 404 route_not_found', async () => {
+    expect(await refusedHandshake('/nowhere')).toMatchObject({ status: 404, body: { error: { code: 'route_not_found' } } });
+  });
+
+  it('answers a WebSocket handshake with 502 upstream_failed when the target refuses connections', async () => {
+    for (let i = 0; i < 3; i++) {
+      expect(await refusedHandshake('/refused/socket')).toEqual({ status: 502, body: { error: { code: 'upstream_failed', message: 'service "refused" could not be reached' } } });
+    }
+  });
+});
