@@ -150,7 +150,7 @@ class NodeCore {
       recorder,
       spend: new SpendTracker(store),
       limiter: this.limiter,
-      price: () => undefined,
+      price: (provider, model) => this.holder?.current.ai.catalog.lookup(provider, model),
       setAside: new Map(),
       weights: new Map(),
       now: () => clock.now(),

@@ -15,7 +15,7 @@ import type { SpendTracker } from './spend-tracker.js';
 import { estimatePromptTokens, estimateTokens } from './token-estimate.js';
 import type { UsageRecorder } from './usage-recorder.js';
 
-/** Prices per million tokens, for cost accounting. */
+/** Prices per million tokens, for cost accounting; looked up by the provider's catalog key and the model id. */
 export interface ModelPrice {
   inputPerMillion: number;
   outputPerMillion: number;
@@ -275,7 +275,7 @@ async function chat(req: IncomingMessage, res: ServerResponse, call: AiCall, req
   const prepared = await prepare(request.model, promptEstimate, call);
   const { runtime, snapshot } = call;
   const record = (target: AiTarget | undefined, status: number, tokens: { input: number; output: number; cached: number }, estimated: boolean, ttftMs: number | null, cacheHit: boolean) => {
-    const providerType = target ? snapshot.providers.get(target.provider)?.config.type : undefined;
+    const providerType = target ? snapshot.providers.get(target.provider)?.catalogKey : undefined;
     const cost = cacheHit || !target || !providerType ? 0 : costOf(runtime.price(providerType, target.model), tokens);
     const at = runtime.now();
     runtime.recorder.record({
@@ -379,7 +379,7 @@ async function embeddings(req: IncomingMessage, res: ServerResponse, call: AiCal
     return callEmbeddings(provider.adapter, request, ctx, { dispatcher: runtime.dispatcher, timeoutMs: snapshot.timeoutMs });
   });
   const input = result.usage?.prompt_tokens ?? estimate;
-  const providerType = snapshot.providers.get(target.provider)!.config.type;
+  const providerType = snapshot.providers.get(target.provider)!.catalogKey;
   const cost = costOf(runtime.price(providerType, target.model), { input, output: 0, cached: 0 });
   const at = runtime.now();
   runtime.recorder.record({

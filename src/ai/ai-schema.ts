@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox';
+import { CatalogModelSchema } from './catalog/index.js';
 
 export const PROVIDER_TYPES = ['openai', 'azure-openai', 'anthropic', 'gemini', 'mistral', 'cohere', 'bedrock', 'ollama', 'openai-compatible'] as const;
 const Name = Type.String({ pattern: '^[a-z0-9][a-z0-9._-]{0,62}$' });
@@ -12,6 +13,7 @@ export const AiProviderSchema = Type.Object(
     apiVersion: Type.Optional(Type.String({ maxLength: 40 })),
     region: Type.Optional(Type.String({ pattern: '^[a-z0-9-]+$', description: 'AWS region (bedrock)' })),
     headers: Type.Optional(Type.Record(Type.String({ pattern: '^[a-z0-9-]+$' }), Type.String())),
+    catalog: Type.Optional(Type.String({ pattern: '^[a-z0-9-]+$', description: 'whose catalog entries describe and price its models (groq, together, deepseek…); its type by default' })),
   },
   { additionalProperties: false },
 );
@@ -34,6 +36,7 @@ export const AiSectionSchema = Type.Object(
   {
     providers: Type.Array(AiProviderSchema),
     aliases: Type.Optional(Type.Array(AiAliasSchema)),
+    models: Type.Optional(Type.Array(CatalogModelSchema, { description: 'catalog entries to add, or to replace shipped ones (same provider and id)' })),
     cache: Type.Optional(Type.Object({ ttl: Duration, maxEntries: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })) }, { additionalProperties: false, description: 'exact-match response cache for non-streamed calls' })),
     timeout: Type.Optional(Duration),
   },

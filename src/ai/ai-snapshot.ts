@@ -1,5 +1,6 @@
 import { parseDuration } from '../config/duration.js';
 import type { AiSection } from './ai-schema.js';
+import { ModelCatalog } from './catalog/index.js';
 import type { PooledKey } from './provider-keys.js';
 import { PROVIDER_ADAPTERS, type ProviderAdapter, type ProviderConfig } from './providers/index.js';
 
@@ -11,6 +12,8 @@ export interface AiTarget {
 
 export interface AiProvider {
   config: ProviderConfig;
+  /** The catalog provider key its models are described and priced under. */
+  catalogKey: string;
   adapter: ProviderAdapter;
   /** The key pool, in priority order. */
   keys: readonly PooledKey[];
@@ -23,9 +26,14 @@ export interface AiSnapshot {
   readonly cacheTtlMs: number;
   readonly cacheMaxEntries: number;
   readonly timeoutMs: number;
+  readonly catalog: ModelCatalog;
 }
 
-export const EMPTY_AI: AiSnapshot = { providers: new Map(), aliases: new Map(), cacheTtlMs: 0, cacheMaxEntries: 0, timeoutMs: 60_000 };
+const SHIPPED = ModelCatalog.shipped();
+export const EMPTY_AI: AiSnapshot = { providers: new Map(), aliases: new Map(), cacheTtlMs: 0, cacheMaxEntries: 0, timeoutMs: 60_000, catalog: SHIPPED };
+
+/** Provider types whose hosts serve models no catalog can list in advance (any local or OpenAI-compatible model). */
+const OPEN_ENDED = new Set(['ollama', 'openai-compatible']);
 
 export function compileAiSnapshot(section: AiSection | undefined, pools: ReadonlyMap<string, readonly PooledKey[]>): AiSnapshot {
   if (!section) return EMPTY_AI;
@@ -35,6 +43,7 @@ export function compileAiSnapshot(section: AiSection | undefined, pools: Readonl
     if (!adapter) continue;
     const baseUrl = spec.baseUrl ?? adapter.defaultBaseUrl ?? '';
     providers.set(spec.name, {
+      catalogKey: spec.catalog ?? spec.type,
       config: { name: spec.name, type: spec.type, baseUrl, apiVersion: spec.apiVersion, region: spec.region, headers: spec.headers },
       adapter,
       keys: pools.get(spec.name) ?? [],
@@ -53,6 +62,7 @@ export function compileAiSnapshot(section: AiSection | undefined, pools: Readonl
     cacheTtlMs: section.cache ? (parseDuration(section.cache.ttl) ?? 0) : 0,
     cacheMaxEntries: section.cache?.maxEntries ?? 10_000,
     timeoutMs: section.timeout ? (parseDuration(section.timeout) ?? 60_000) : 60_000,
+    catalog: section.models?.length ? SHIPPED.withOverrides(section.models) : SHIPPED,
   };
 }
 
@@ -68,15 +78,12 @@ export function resolveModel(ai: AiSnapshot, requested: string, pickWeighted: (t
     const provider = requested.slice(0, slash);
     if (ai.providers.has(provider)) return [{ provider, model: requested.slice(slash + 1), weight: 1 }];
   }
-  // A bare id: the only provider, or the only one of the type the model id's family suggests.
+  // A bare id: every configured provider whose catalog lists it (or, for open-ended hosts, the only provider).
+  const serving = [...ai.providers.values()].filter((p) => ai.catalog.lookup(p.catalogKey, requested) !== undefined);
+  if (serving.length > 0) return serving.map((p) => ({ provider: p.config.name, model: requested, weight: 1 }));
   if (ai.providers.size === 1) {
-    const [only] = ai.providers.keys();
-    return [{ provider: only!, model: requested, weight: 1 }];
-  }
-  const family = /^(gpt-|o\d|text-embedding-|chatgpt-|dall-e)/.test(requested) ? 'openai' : /^claude-/.test(requested) ? 'anthropic' : /^(gemini-|text-embedding-004|embedding-)/.test(requested) ? 'gemini' : /^(mistral|codestral|pixtral|ministral|open-mistral|open-mixtral)/.test(requested) ? 'mistral' : /^(command|embed-)/.test(requested) ? 'cohere' : undefined;
-  if (family) {
-    const matching = [...ai.providers.values()].filter((p) => p.config.type === family);
-    if (matching.length > 0) return matching.map((p) => ({ provider: p.config.name, model: requested, weight: 1 }));
+    const [only] = ai.providers.values();
+    if (OPEN_ENDED.has(only!.config.type)) return [{ provider: only!.config.name, model: requested, weight: 1 }];
   }
   return undefined;
 }
