@@ -68,5 +68,5 @@ export async function callEmbeddings(adapter: ProviderAdapter, request: Embeddin
     throw new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'unsupported_operation', message: `provider type ${adapter.type} has no embeddings API`, retryable: false });
   }
   const response = await send(adapter, adapter.embeddingsCall(request, { ...ctx, stream: false }), options);
-  return adapter.parseEmbeddings(await response.body.json(), ctx);
+  return adapter.parseEmbeddings(await response.body.json(), ctx, request);
 }

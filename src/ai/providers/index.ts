@@ -1,3 +1,5 @@
+import { AnthropicProvider } from './anthropic/index.js';
+import { GeminiProvider } from './gemini/index.js';
 import { OpenAICompatibleProvider } from './openai-compatible/index.js';
 import { OpenAIProvider } from './openai/index.js';
 import type { ProviderAdapter } from './provider.js';
@@ -6,6 +8,8 @@ import type { ProviderAdapter } from './provider.js';
 export const PROVIDER_ADAPTERS: ReadonlyMap<string, ProviderAdapter> = new Map<string, ProviderAdapter>([
   ['openai', OpenAIProvider],
   ['openai-compatible', OpenAICompatibleProvider],
+  ['anthropic', AnthropicProvider],
+  ['gemini', GeminiProvider],
 ]);
 
 export type { ProviderAdapter, ProviderConfig, ProviderCredential, CallContext, ProviderFailure, StreamTranslator, UpstreamCall } from './provider.js';

@@ -1,0 +1,177 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startAnthropicEmulator, type AnthropicEmulator } from '../../../../test/emulators/anthropic.js';
+import type { ChatRequest } from '../../chat-types.js';
+import { callChat, ProviderCallError } from '../../provider-call.js';
+import type { CallContext } from '../provider.js';
+import { AnthropicProvider } from './index.js';
+
+const KEY = 'test-anthropic-key';
+let emulator: AnthropicEmulator;
+const ctx = (overrides: Partial<CallContext['provider']> = {}): CallContext => ({
+  provider: { name: 'claude', type: 'anthropic', baseUrl: emulator.url, ...overrides },
+  credential: { id: 'key-1', secret: KEY },
+  model: 'claude-sonnet-4-5',
+  stream: false,
+  now: 1_700_000_000_000,
+});
+const sent = async (request: Partial<ChatRequest>, context = ctx()) => {
+  await callChat(AnthropicProvider, { model: 'claude', messages: [{ role: 'user', content: 'Hi' }], ...request }, context);
+  return emulator.lastRequest()!;
+};
+
+beforeAll(async () => {
+  emulator = await startAnthropicEmulator({ apiKey: KEY });
+});
+afterAll(() => emulator.stop());
+beforeEach(() => emulator.setMode('normal'));
+
+describe('the Anthropic request translation', () => {
+  it('posts to /v1/messages with the key in x-api-key and anthropic-version 2023-06-01', async () => {
+    const request = await sent({});
+    expect(request.path).toBe('/v1/messages');
+    expect(request.headers['x-api-key']).toBe(KEY);
+    expect(request.headers['anthropic-version']).toBe('2023-06-01');
+    expect(request.headers.authorization).toBeUndefined();
+  });
+
+  it('sends the provider’s apiVersion as anthropic-version when it names one', async () => {
+    const request = await sent({}, ctx({ apiVersion: '2024-01-01' }));
+    expect(request.headers['anthropic-version']).toBe('2024-01-01');
+  });
+
+  it('uses the provider’s model id, not the one the client asked for', async () => {
+    const request = await sent({ model: 'my-alias' });
+    expect(request.body.model).toBe('claude-sonnet-4-5');
+  });
+
+  it('moves system and developer messages to the top-level system', async () => {
+    const request = await sent({
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'developer', content: [{ type: 'text', text: 'Use metric units.' }] },
+        { role: 'user', content: 'How tall is Everest?' },
+      ],
+    });
+    expect(request.body.system).toBe('Be brief.\n\nUse metric units.');
+    expect(request.body.messages).toEqual([{ role: 'user', content: [{ type: 'text', text: 'How tall is Everest?' }] }]);
+  });
+
+  it('merges consecutive messages of one role into one turn', async () => {
+    const request = await sent({
+      messages: [
+        { role: 'user', content: 'First.' },
+        { role: 'user', content: 'Second.' },
+      ],
+    });
+    expect(request.body.messages).toEqual([{ role: 'user', content: [{ type: 'text', text: 'First.' }, { type: 'text', text: 'Second.' }] }]);
+  });
+
+  it('asks for 4096 tokens when the client names no limit', async () => {
+    expect((await sent({})).body.max_tokens).toBe(4096);
+  });
+
+  it('prefers max_completion_tokens to max_tokens', async () => {
+    expect((await sent({ max_tokens: 100, max_completion_tokens: 200 })).body.max_tokens).toBe(200);
+    expect((await sent({ max_tokens: 100 })).body.max_tokens).toBe(100);
+  });
+
+  it('sends stop as stop_sequences, and temperature, top_p and user as Anthropic names them', async () => {
+    const request = await sent({ stop: 'END', temperature: 0.5, top_p: 0.9, user: 'user-7' });
+    expect(request.body).toMatchObject({ stop_sequences: ['END'], temperature: 0.5, top_p: 0.9, metadata: { user_id: 'user-7' } });
+  });
+
+  it('brings a temperature above Anthropic’s maximum of 1 down to 1', async () => {
+    expect((await sent({ temperature: 1.6 })).body.temperature).toBe(1);
+  });
+
+  it('sends a data: image as a base64 source and an http image as a url source', async () => {
+    const request = await sent({
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'Compare these.' },
+            { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } },
+            { type: 'image_url', image_url: { url: 'https://example.com/cat.jpg' } },
+          ],
+        },
+      ],
+    });
+    expect(request.body.messages[0].content).toEqual([
+      { type: 'text', text: 'Compare these.' },
+      { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'iVBORw0KGgo=' } },
+      { type: 'image', source: { type: 'url', url: 'https://example.com/cat.jpg' } },
+    ]);
+  });
+
+  it('sends tools with their parameters as input_schema', async () => {
+    const parameters = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] };
+    const request = await sent({ tools: [{ type: 'function', function: { name: 'get_weather', description: 'Weather now', parameters } }] });
+    expect(request.body.tools).toEqual([{ name: 'get_weather', description: 'Weather now', input_schema: parameters }]);
+    expect(request.body.tool_choice).toBeUndefined();
+  });
+
+  it('maps each tool_choice to Anthropic’s auto, none, any and tool', async () => {
+    const tools: ChatRequest['tools'] = [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: {} } } }];
+    expect((await sent({ tools, tool_choice: 'auto' })).body.tool_choice).toEqual({ type: 'auto' });
+    expect((await sent({ tools, tool_choice: 'none' })).body.tool_choice).toEqual({ type: 'none' });
+    expect((await sent({ tools, tool_choice: 'required' })).body.tool_choice).toEqual({ type: 'any' });
+    expect((await sent({ tools, tool_choice: { type: 'function', function: { name: 'get_weather' } } })).body.tool_choice).toEqual({ type: 'tool', name: 'get_weather' });
+  });
+
+  it('turns parallel_tool_calls false into disable_parallel_tool_use', async () => {
+    const tools: ChatRequest['tools'] = [{ type: 'function', function: { name: 'get_weather' } }];
+    expect((await sent({ tools, parallel_tool_calls: false })).body.tool_choice).toEqual({ type: 'auto', disable_parallel_tool_use: true });
+  });
+
+  it('sends assistant tool calls as tool_use blocks and tool messages as tool_result blocks in one user turn', async () => {
+    const request = await sent({
+      messages: [
+        { role: 'user', content: 'Weather in Paris and Rome?' },
+        {
+          role: 'assistant',
+          content: null,
+          tool_calls: [
+            { id: 'toolu_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } },
+            { id: 'toolu_2', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Rome"}' } },
+          ],
+        },
+        { role: 'tool', tool_call_id: 'toolu_1', content: '18°C' },
+        { role: 'tool', tool_call_id: 'toolu_2', content: [{ type: 'text', text: '24°C' }] },
+      ],
+      tools: [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }],
+    });
+    expect(request.body.messages.slice(1)).toEqual([
+      {
+        role: 'assistant',
+        content: [
+          { type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: { city: 'Paris' } },
+          { type: 'tool_use', id: 'toolu_2', name: 'get_weather', input: { city: 'Rome' } },
+        ],
+      },
+      {
+        role: 'user',
+        content: [
+          { type: 'tool_result', tool_use_id: 'toolu_1', content: [{ type: 'text', text: '18°C' }] },
+          { type: 'tool_result', tool_use_id: 'toolu_2', content: [{ type: 'text', text: '24°C' }] },
+        ],
+      },
+    ]);
+  });
+
+  it('refuses tool call arguments that are not JSON without calling Anthropic', async () => {
+    const before = emulator.lastRequest();
+    const call = sent({
+      messages: [
+        { role: 'user', content: 'Hi' },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'toolu_1', type: 'function', function: { name: 'f', arguments: '{oops' } }] },
+      ],
+    });
+    await expect(call).rejects.toMatchObject({ failure: { status: 400, code: 'invalid_tool_arguments', retryable: false, message: 'messages[1].tool_calls[0].function.arguments is not valid JSON' } });
+    expect(emulator.lastRequest()).toBe(before);
+  });
+
+  it('refuses n greater than 1, which Anthropic cannot answer', async () => {
+    await expect(sent({ n: 2 })).rejects.toBeInstanceOf(ProviderCallError);
+  });
+});

@@ -1,0 +1,135 @@
+import type { ChatMessage, ChatRequest, ContentPart, ToolChoice } from '../../chat-types.js';
+import { ProviderCallError } from '../../provider-call.js';
+import { JSON_OBJECT_INSTRUCTION, jsonResponseTool } from './response-format.js';
+import type { AnthropicContentBlock, AnthropicImageBlock, AnthropicMessage, AnthropicMessagesRequest, AnthropicTextBlock, AnthropicToolChoice } from './wire-types.js';
+
+/** Anthropic requires `max_tokens`; OpenAI does not. This is the budget when the client names none. */
+const DEFAULT_MAX_TOKENS = 4096;
+
+function invalid(code: string, message: string): ProviderCallError {
+  return new ProviderCallError({ status: 400, type: 'invalid_request_error', code, message, retryable: false });
+}
+
+function textOf(content: ChatMessage['content']): string {
+  if (content === null) return '';
+  if (typeof content === 'string') return content;
+  return content.flatMap((part) => (part.type === 'text' ? [part.text] : [])).join('\n');
+}
+
+/** `data:` URLs travel inline as base64, http(s) URLs as a URL source (https://docs.anthropic.com/en/docs/build-with-claude/vision). */
+function imageBlock(url: string, where: string): AnthropicImageBlock {
+  const data = /^data:([^;,]+);base64,(.*)$/s.exec(url);
+  if (data) return { type: 'image', source: { type: 'base64', media_type: data[1] as string, data: data[2] as string } };
+  if (/^https?:\/\//i.test(url)) return { type: 'image', source: { type: 'url', url } };
+  throw invalid('invalid_image_url', `${where}.image_url.url must be a base64 data: URL or an http(s) URL`);
+}
+
+/** Text and image blocks of a message; Anthropic rejects empty text blocks, so they are left out. */
+function contentBlocks(content: ChatMessage['content'], where: string): Array<AnthropicTextBlock | AnthropicImageBlock> {
+  if (content === null) return [];
+  const parts: ContentPart[] = typeof content === 'string' ? [{ type: 'text', text: content }] : content;
+  return parts.flatMap((part, i): Array<AnthropicTextBlock | AnthropicImageBlock> => {
+    if (part.type === 'text') return part.text === '' ? [] : [{ type: 'text', text: part.text }];
+    return [imageBlock(part.image_url.url, `${where}.content[${i}]`)];
+  });
+}
+
+function toolInput(args: string, where: string): unknown {
+  if (args.trim() === '') return {};
+  try {
+    return JSON.parse(args) as unknown;
+  } catch {
+    throw invalid('invalid_tool_arguments', `${where}.function.arguments is not valid JSON`);
+  }
+}
+
+function messageFor(message: ChatMessage, i: number): AnthropicMessage | undefined {
+  const where = `messages[${i}]`;
+  if (message.role === 'tool') {
+    if (!message.tool_call_id) throw invalid('missing_tool_call_id', `${where}.tool_call_id is required on a tool message`);
+    const blocks = contentBlocks(message.content, where);
+    return { role: 'user', content: [{ type: 'tool_result', tool_use_id: message.tool_call_id, ...(blocks.length > 0 ? { content: blocks } : {}) }] };
+  }
+  if (message.role === 'assistant') {
+    const blocks: AnthropicContentBlock[] = contentBlocks(message.content, where);
+    for (const [j, call] of (message.tool_calls ?? []).entries()) {
+      blocks.push({ type: 'tool_use', id: call.id, name: call.function.name, input: toolInput(call.function.arguments, `${where}.tool_calls[${j}]`) });
+    }
+    return blocks.length > 0 ? { role: 'assistant', content: blocks } : undefined;
+  }
+  const blocks = contentBlocks(message.content, where);
+  return blocks.length > 0 ? { role: 'user', content: blocks } : undefined;
+}
+
+/** Consecutive turns of one role become one turn, so tool results answering parallel calls share a user turn. */
+function mergeTurns(messages: AnthropicMessage[]): AnthropicMessage[] {
+  const merged: AnthropicMessage[] = [];
+  for (const message of messages) {
+    const last = merged.at(-1);
+    if (last && last.role === message.role) last.content.push(...message.content);
+    else merged.push({ role: message.role, content: [...message.content] });
+  }
+  return merged;
+}
+
+function toolChoiceFor(choice: ToolChoice | undefined, parallel: boolean | undefined): AnthropicToolChoice | undefined {
+  const single = parallel === false ? { disable_parallel_tool_use: true } : {};
+  if (choice === undefined) return parallel === false ? { type: 'auto', ...single } : undefined;
+  if (choice === 'none') return { type: 'none' };
+  if (choice === 'auto') return { type: 'auto', ...single };
+  if (choice === 'required') return { type: 'any', ...single };
+  return { type: 'tool', name: choice.function.name, ...single };
+}
+
+/**
+ * An OpenAI chat request as an Anthropic Messages API request (https://docs.anthropic.com/en/api/messages):
+ * system and developer messages become the top-level `system`, tool messages become `tool_result` blocks in a
+ * user turn, assistant tool calls become `tool_use` blocks, and `stop` becomes `stop_sequences`.
+ */
+export function toAnthropicRequest(request: ChatRequest, model: string, stream: boolean): AnthropicMessagesRequest {
+  if (request.n !== undefined && request.n !== 1) throw invalid('unsupported_parameter', '"n" must be 1: Anthropic answers with one choice');
+  const system: string[] = [];
+  const turns: AnthropicMessage[] = [];
+  request.messages.forEach((message, i) => {
+    if (message.role === 'system' || message.role === 'developer') {
+      const text = textOf(message.content);
+      if (text !== '') system.push(text);
+      return;
+    }
+    const turn = messageFor(message, i);
+    if (turn) turns.push(turn);
+  });
+  if (request.response_format?.type === 'json_object') system.push(JSON_OBJECT_INSTRUCTION);
+
+  const body: AnthropicMessagesRequest = {
+    model,
+    max_tokens: request.max_completion_tokens ?? request.max_tokens ?? DEFAULT_MAX_TOKENS,
+    messages: mergeTurns(turns),
+  };
+  if (system.length > 0) body.system = system.join('\n\n');
+  if (request.stop !== undefined) body.stop_sequences = typeof request.stop === 'string' ? [request.stop] : request.stop;
+  // OpenAI's temperature runs 0–2, Anthropic's 0–1: the nearest allowed value keeps a fallback from failing.
+  if (request.temperature !== undefined) body.temperature = Math.min(1, Math.max(0, request.temperature));
+  if (request.top_p !== undefined) body.top_p = request.top_p;
+  if (typeof request.user === 'string') body.metadata = { user_id: request.user };
+  if (stream) body.stream = true;
+
+  const tools = (request.tools ?? []).map((tool) => ({
+    name: tool.function.name,
+    ...(tool.function.description ? { description: tool.function.description } : {}),
+    input_schema: tool.function.parameters ?? { type: 'object', properties: {} },
+  }));
+  let toolChoice = tools.length > 0 ? toolChoiceFor(request.tool_choice, request.parallel_tool_calls) : undefined;
+  const jsonTool = jsonResponseTool(request.response_format);
+  if (jsonTool) {
+    tools.push(jsonTool);
+    // The answer must come through the schema tool: forced when it is the only one the model may use, and
+    // "any tool" alongside the client's own tools so the model can still call those first.
+    const clientMayUseTools = tools.length > 1 && request.tool_choice !== 'none';
+    if (!clientMayUseTools) toolChoice = { type: 'tool', name: jsonTool.name };
+    else if (toolChoice === undefined || toolChoice.type === 'auto') toolChoice = { ...toolChoice, type: 'any' };
+  }
+  if (tools.length > 0) body.tools = tools;
+  if (toolChoice) body.tool_choice = toolChoice;
+  return body;
+}

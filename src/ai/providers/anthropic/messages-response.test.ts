@@ -1,0 +1,119 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inputTokensFor, startAnthropicEmulator, type AnthropicEmulator } from '../../../../test/emulators/anthropic.js';
+import type { ChatRequest } from '../../chat-types.js';
+import { callChat } from '../../provider-call.js';
+import type { CallContext } from '../provider.js';
+import { AnthropicProvider, JSON_RESPONSE_TOOL } from './index.js';
+
+const KEY = 'test-anthropic-key';
+let emulator: AnthropicEmulator;
+const ctx = (): CallContext => ({
+  provider: { name: 'claude', type: 'anthropic', baseUrl: emulator.url },
+  credential: { id: 'key-1', secret: KEY },
+  model: 'claude-sonnet-4-5',
+  stream: false,
+  now: 1_700_000_000_000,
+});
+const chat = (request: Partial<ChatRequest>) => callChat(AnthropicProvider, { model: 'claude', messages: [{ role: 'user', content: 'Hello there' }], ...request }, ctx());
+const weather: ChatRequest['tools'] = [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } } }];
+
+beforeAll(async () => {
+  emulator = await startAnthropicEmulator({ apiKey: KEY });
+});
+afterAll(() => emulator.stop());
+
+describe('an Anthropic answer', () => {
+  it('comes back as an OpenAI chat completion with the text as the content', async () => {
+    const completion = await chat({});
+    expect(completion).toMatchObject({
+      id: 'msg_emulator',
+      object: 'chat.completion',
+      created: 1_700_000_000,
+      model: 'claude-sonnet-4-5',
+      choices: [{ index: 0, message: { role: 'assistant', content: 'Echo: Hello there' }, finish_reason: 'stop' }],
+    });
+    expect(completion.choices[0]?.message.tool_calls).toBeUndefined();
+  });
+
+  it('reports input and output tokens as prompt and completion tokens', async () => {
+    const completion = await chat({});
+    const prompt = inputTokensFor(emulator.lastRequest()!.body);
+    const completionTokens = Math.ceil('Echo: Hello there'.length / 4);
+    expect(completion.usage).toEqual({ prompt_tokens: prompt, completion_tokens: completionTokens, total_tokens: prompt + completionTokens, prompt_tokens_details: { cached_tokens: 0 } });
+  });
+
+  it('counts cache reads and cache writes in the prompt tokens, and cache reads as cached tokens', async () => {
+    const cached = await startAnthropicEmulator({ apiKey: KEY, cacheReadInputTokens: 1000, cacheCreationInputTokens: 200 });
+    try {
+      const completion = await callChat(AnthropicProvider, { model: 'claude', messages: [{ role: 'user', content: 'Hello there' }] }, { ...ctx(), provider: { name: 'claude', type: 'anthropic', baseUrl: cached.url } });
+      const input = inputTokensFor(cached.lastRequest()!.body);
+      expect(completion.usage?.prompt_tokens).toBe(input + 1000 + 200);
+      expect(completion.usage?.prompt_tokens_details).toEqual({ cached_tokens: 1000 });
+      expect(completion.usage?.total_tokens).toBe(input + 1200 + (completion.usage?.completion_tokens ?? 0));
+    } finally {
+      await cached.stop();
+    }
+  });
+
+  it('reports max_tokens as the finish reason length', async () => {
+    const completion = await chat({ messages: [{ role: 'user', content: 'Tell me a long story about a lighthouse keeper' }], max_tokens: 2 });
+    expect(completion.choices[0]).toMatchObject({ finish_reason: 'length', message: { content: 'Echo: Te' } });
+  });
+
+  it('reports a stop sequence as the finish reason stop', async () => {
+    const completion = await chat({ messages: [{ role: 'user', content: 'one two three' }], stop: ['three'] });
+    expect(completion.choices[0]).toMatchObject({ finish_reason: 'stop', message: { content: 'Echo: one two ' } });
+  });
+
+  it('reports a tool_use block as a tool call with its input as JSON arguments', async () => {
+    const completion = await chat({ messages: [{ role: 'user', content: 'Weather in Paris?' }], tools: weather });
+    const choice = completion.choices[0]!;
+    expect(choice.finish_reason).toBe('tool_calls');
+    expect(choice.message.content).toBe('Let me check.');
+    expect(choice.message.tool_calls).toEqual([{ id: expect.stringMatching(/^toolu_/), type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }]);
+    expect(JSON.parse(choice.message.tool_calls![0]!.function.arguments)).toEqual({ city: 'Paris' });
+  });
+
+  it('takes a tool result back and answers with text', async () => {
+    const first = await chat({ messages: [{ role: 'user', content: 'Weather in Paris?' }], tools: weather });
+    const assistant = first.choices[0]!.message;
+    const call = assistant.tool_calls![0]!;
+    const second = await chat({
+      messages: [
+        { role: 'user', content: 'Weather in Paris?' },
+        { role: 'assistant', content: assistant.content, tool_calls: assistant.tool_calls },
+        { role: 'tool', tool_call_id: call.id, content: 'Sunny, 18°C' },
+      ],
+      tools: weather,
+    });
+    expect(second.choices[0]).toMatchObject({ finish_reason: 'stop', message: { content: 'The tool answered: Sunny, 18°C' } });
+    expect(emulator.lastRequest()!.body.messages[2].content[0]).toMatchObject({ type: 'tool_result', tool_use_id: call.id });
+  });
+
+  it('answers a json_schema request through a forced tool and returns its input as the JSON content', async () => {
+    const schema = { type: 'object', properties: { city: { type: 'string' }, population: { type: 'integer' } }, required: ['city', 'population'] };
+    const completion = await chat({ response_format: { type: 'json_schema', json_schema: { name: 'city_facts', schema } } });
+    const body = emulator.lastRequest()!.body;
+    expect(body.tools).toEqual([{ name: JSON_RESPONSE_TOOL, description: expect.stringContaining('city_facts'), input_schema: schema }]);
+    expect(body.tool_choice).toEqual({ type: 'tool', name: JSON_RESPONSE_TOOL });
+    expect(completion.choices[0]).toMatchObject({ finish_reason: 'stop', message: { content: '{"city":"Paris","population":21}' } });
+    expect(completion.choices[0]?.message.tool_calls).toBeUndefined();
+  });
+
+  it('lets the model still call the client’s tools when it must answer in a json_schema', async () => {
+    await chat({ tools: weather, response_format: { type: 'json_schema', json_schema: { name: 'answer', schema: { type: 'object', properties: {} } } } });
+    const body = emulator.lastRequest()!.body;
+    expect(body.tools.map((t: { name: string }) => t.name)).toEqual(['get_weather', JSON_RESPONSE_TOOL]);
+    expect(body.tool_choice).toEqual({ type: 'any' });
+  });
+
+  it('asks for a JSON object in the system prompt for json_object', async () => {
+    await chat({ messages: [{ role: 'system', content: 'You list facts.' }, { role: 'user', content: 'Facts about Paris' }], response_format: { type: 'json_object' } });
+    expect(emulator.lastRequest()!.body.system).toMatch(/^You list facts\.\n\nRespond with a single valid JSON object/);
+  });
+
+  it('accepts images and answers about them', async () => {
+    const completion = await chat({ messages: [{ role: 'user', content: [{ type: 'text', text: 'What is this?' }, { type: 'image_url', image_url: { url: 'data:image/jpeg;base64,/9j/4AAQ' } }] }] });
+    expect(completion.choices[0]?.message.content).toBe('Echo: What is this?');
+  });
+});

@@ -1,0 +1,62 @@
+import type { ChatCompletion, FinishReason, ToolCall, Usage } from '../../chat-types.js';
+import { JSON_RESPONSE_TOOL } from './response-format.js';
+import type { AnthropicMessageResponse, AnthropicToolUseBlock, AnthropicUsage } from './wire-types.js';
+
+/**
+ * Anthropic's `stop_reason` (https://docs.anthropic.com/en/api/handling-stop-reasons) in OpenAI's terms.
+ * `tool_use` is only `tool_calls` when the client's own tools were called: an answer through the JSON schema
+ * tool is an ordinary stop.
+ */
+export function finishReasonFor(stopReason: string | null | undefined, calledClientTool: boolean): FinishReason | null {
+  switch (stopReason) {
+    case null:
+    case undefined:
+      return null;
+    case 'max_tokens':
+    case 'model_context_window_exceeded':
+      return 'length';
+    case 'tool_use':
+      return calledClientTool ? 'tool_calls' : 'stop';
+    case 'refusal':
+      return 'content_filter';
+    default:
+      return 'stop';
+  }
+}
+
+/** Anthropic counts cache reads and cache writes apart from `input_tokens`; OpenAI's prompt tokens include them. */
+export function usageFor(usage: AnthropicUsage): Usage {
+  const cacheRead = usage.cache_read_input_tokens ?? 0;
+  const prompt = (usage.input_tokens ?? 0) + cacheRead + (usage.cache_creation_input_tokens ?? 0);
+  const completion = usage.output_tokens ?? 0;
+  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion, prompt_tokens_details: { cached_tokens: cacheRead } };
+}
+
+/** An Anthropic Message as an OpenAI chat completion: text blocks are the content, `tool_use` blocks the tool calls. */
+export function fromAnthropicMessage(message: AnthropicMessageResponse, created: number): ChatCompletion {
+  const text: string[] = [];
+  const toolCalls: ToolCall[] = [];
+  for (const block of message.content) {
+    if (block.type === 'text') text.push((block as { text: string }).text);
+    else if (block.type === 'tool_use') {
+      const use = block as AnthropicToolUseBlock;
+      if (use.name === JSON_RESPONSE_TOOL) text.push(JSON.stringify(use.input));
+      else toolCalls.push({ id: use.id, type: 'function', function: { name: use.name, arguments: JSON.stringify(use.input ?? {}) } });
+    }
+  }
+  return {
+    id: message.id,
+    object: 'chat.completion',
+    created,
+    model: message.model,
+    choices: [
+      {
+        index: 0,
+        message: { role: 'assistant', content: text.length > 0 ? text.join('') : null, ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}) },
+        finish_reason: finishReasonFor(message.stop_reason, toolCalls.length > 0),
+        logprobs: null,
+      },
+    ],
+    usage: usageFor(message.usage),
+  };
+}

@@ -1,0 +1,154 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { inputTokensFor, startAnthropicEmulator, type AnthropicEmulator } from '../../../../test/emulators/anthropic.js';
+import type { ChatCompletionChunk, ChatRequest } from '../../chat-types.js';
+import { callChatStream, ProviderCallError } from '../../provider-call.js';
+import type { CallContext } from '../provider.js';
+import { AnthropicProvider } from './index.js';
+
+const KEY = 'test-anthropic-key';
+let emulator: AnthropicEmulator;
+const ctx = (): CallContext => ({
+  provider: { name: 'claude', type: 'anthropic', baseUrl: emulator.url },
+  credential: { id: 'key-1', secret: KEY },
+  model: 'claude-sonnet-4-5',
+  stream: true,
+  now: 1_700_000_000_000,
+});
+async function chunksOf(request: Partial<ChatRequest>): Promise<ChatCompletionChunk[]> {
+  const { chunks } = await callChatStream(AnthropicProvider, { model: 'claude', messages: [{ role: 'user', content: 'The quick brown fox' }], stream: true, ...request }, ctx());
+  const all: ChatCompletionChunk[] = [];
+  for await (const chunk of chunks) all.push(chunk);
+  return all;
+}
+const withChoice = (chunks: ChatCompletionChunk[]) => chunks.filter((c) => c.choices.length > 0);
+const weather: ChatRequest['tools'] = [
+  { type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' }, days: { type: 'integer' } } } } },
+  { type: 'function', function: { name: 'get_time', parameters: { type: 'object', properties: { zone: { type: 'string' } } } } },
+];
+
+beforeAll(async () => {
+  emulator = await startAnthropicEmulator({ apiKey: KEY });
+});
+afterAll(() => emulator.stop());
+beforeEach(() => emulator.setMode('normal'));
+
+describe('an Anthropic stream', () => {
+  it('asks Anthropic to stream', async () => {
+    await chunksOf({});
+    expect(emulator.lastRequest()!.body.stream).toBe(true);
+    expect(emulator.lastRequest()!.headers.accept).toBe('text/event-stream');
+  });
+
+  it('arrives as several content chunks in order, after one role chunk and before one finish chunk', async () => {
+    const chunks = withChoice(await chunksOf({}));
+    const roles = chunks.filter((c) => c.choices[0]?.delta.role !== undefined);
+    expect(roles).toHaveLength(1);
+    expect(chunks[0]?.choices[0]?.delta).toEqual({ role: 'assistant', content: '' });
+    const texts = chunks.slice(1, -1).map((c) => c.choices[0]?.delta.content);
+    expect(texts.length).toBeGreaterThan(3);
+    expect(texts.join('')).toBe('Echo: The quick brown fox');
+    expect(chunks.filter((c) => c.choices[0]?.finish_reason !== null)).toEqual([chunks.at(-1)]);
+    expect(chunks.at(-1)?.choices[0]).toMatchObject({ delta: {}, finish_reason: 'stop' });
+  });
+
+  it('keeps one id, created time and model on every chunk', async () => {
+    const chunks = await chunksOf({});
+    expect(new Set(chunks.map((c) => `${c.id} ${c.created} ${c.model}`))).toEqual(new Set(['msg_emulator_stream 1700000000 claude-sonnet-4-5']));
+    expect(chunks.every((c) => c.object === 'chat.completion.chunk')).toBe(true);
+  });
+
+  it('ends with a usage chunk that has no choices', async () => {
+    const { chunks, usage } = await callChatStream(AnthropicProvider, { model: 'claude', messages: [{ role: 'user', content: 'The quick brown fox' }] }, ctx());
+    const all: ChatCompletionChunk[] = [];
+    for await (const chunk of chunks) all.push(chunk);
+    const prompt = inputTokensFor(emulator.lastRequest()!.body);
+    const completion = Math.ceil('Echo: The quick brown fox'.length / 4);
+    const expected = { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion, prompt_tokens_details: { cached_tokens: 0 } };
+    expect(all.at(-1)).toMatchObject({ choices: [], usage: expected });
+    expect(all.filter((c) => c.usage)).toHaveLength(1);
+    expect(usage()).toEqual(expected);
+  });
+
+  it('reports max_tokens as the finish reason length', async () => {
+    const chunks = withChoice(await chunksOf({ max_tokens: 3 }));
+    expect(chunks.at(-1)?.choices[0]?.finish_reason).toBe('length');
+  });
+
+  it('streams tool call arguments as deltas that join into valid JSON, the first tool call at index 0 after a text block', async () => {
+    const chunks = withChoice(await chunksOf({ messages: [{ role: 'user', content: 'Weather?' }], tools: weather }));
+    const deltas = chunks.flatMap((c) => c.choices[0]?.delta.tool_calls ?? []);
+    expect(deltas[0]).toEqual({ index: 0, id: expect.stringMatching(/^toolu_/), type: 'function', function: { name: 'get_weather', arguments: '' } });
+    const argumentDeltas = deltas.slice(1);
+    expect(argumentDeltas.length).toBeGreaterThan(1);
+    expect(argumentDeltas.every((d) => d.index === 0 && d.id === undefined)).toBe(true);
+    expect(JSON.parse(argumentDeltas.map((d) => d.function?.arguments).join(''))).toEqual({ city: 'Paris', days: 21 });
+    expect(chunks.map((c) => c.choices[0]?.delta.content).join('')).toBe('Let me check.');
+    expect(chunks.at(-1)?.choices[0]?.finish_reason).toBe('tool_calls');
+  });
+
+  it('gives each streamed tool call its own index', async () => {
+    const chunks = withChoice(await chunksOf({ messages: [{ role: 'user', content: 'Use get_weather and get_time' }], tools: weather }));
+    const deltas = chunks.flatMap((c) => c.choices[0]?.delta.tool_calls ?? []);
+    const calls = new Map<number, { name?: string; args: string }>();
+    for (const d of deltas) {
+      const call = calls.get(d.index) ?? { args: '' };
+      if (d.function?.name) call.name = d.function.name;
+      call.args += d.function?.arguments ?? '';
+      calls.set(d.index, call);
+    }
+    expect([...calls.entries()].map(([i, c]) => [i, c.name, JSON.parse(c.args)])).toEqual([
+      [0, 'get_weather', { city: 'Paris', days: 21 }],
+      [1, 'get_time', { zone: 'Paris' }],
+    ]);
+  });
+
+  it('streams a json_schema answer as content, not as a tool call', async () => {
+    const schema = { type: 'object', properties: { city: { type: 'string' } } };
+    const chunks = withChoice(await chunksOf({ response_format: { type: 'json_schema', json_schema: { name: 'place', schema } } }));
+    expect(chunks.some((c) => c.choices[0]?.delta.tool_calls)).toBe(false);
+    expect(JSON.parse(chunks.map((c) => c.choices[0]?.delta.content ?? '').join(''))).toEqual({ city: 'Paris' });
+    expect(chunks.at(-1)?.choices[0]?.finish_reason).toBe('stop');
+  });
+
+  it('throws a retryable failure when an error event arrives mid-stream', async () => {
+    emulator.setMode('stream-error');
+    const received: ChatCompletionChunk[] = [];
+    const consume = async () => {
+      const { chunks } = await callChatStream(AnthropicProvider, { model: 'claude', messages: [{ role: 'user', content: 'The quick brown fox' }] }, ctx());
+      for await (const chunk of chunks) received.push(chunk);
+    };
+    const error = await consume().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProviderCallError);
+    expect((error as ProviderCallError).failure).toMatchObject({ status: 529, type: 'api_error', code: 'overloaded_error', message: 'Overloaded', retryable: true });
+    expect(received[0]?.choices[0]?.delta.role).toBe('assistant');
+  });
+});
+
+describe('the Anthropic stream translator', () => {
+  const events = [
+    { type: 'message_start', message: { id: 'msg_1', type: 'message', role: 'assistant', model: 'claude-x', content: [], stop_reason: null, usage: { input_tokens: 10, cache_read_input_tokens: 4, output_tokens: 1 } } },
+    { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } },
+    { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'Café ' } },
+    { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'crème 🍰' } },
+    { type: 'content_block_stop', index: 0 },
+    { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: 6 } },
+    { type: 'message_stop' },
+  ];
+  const wire = events.map((e) => `event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`).join('');
+
+  it('translates events split at arbitrary byte boundaries, even inside a character', () => {
+    const translator = AnthropicProvider.streamTranslator(ctx());
+    const bytes = Buffer.from(wire);
+    const out: ChatCompletionChunk[] = [];
+    for (let i = 0; i < bytes.length; i += 5) out.push(...translator.push(bytes.subarray(i, i + 5)));
+    out.push(...translator.end());
+    expect(out.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe('Café crème 🍰');
+    expect(out.at(-1)?.usage).toEqual({ prompt_tokens: 14, completion_tokens: 6, total_tokens: 20, prompt_tokens_details: { cached_tokens: 4 } });
+  });
+
+  it('still reports the usage counted so far when the stream is cut before message_stop', () => {
+    const translator = AnthropicProvider.streamTranslator(ctx());
+    translator.push(Buffer.from(wire.slice(0, wire.indexOf('event: message_delta'))));
+    expect(translator.end().at(-1)).toMatchObject({ choices: [], usage: { prompt_tokens: 14, completion_tokens: 1 } });
+  });
+});

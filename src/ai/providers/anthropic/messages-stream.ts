@@ -1,0 +1,105 @@
+import { randomUUID } from 'node:crypto';
+import type { ChatCompletionChunk, FinishReason, Usage } from '../../chat-types.js';
+import { ProviderCallError } from '../../provider-call.js';
+import { SseParser, type SseEvent } from '../../sse.js';
+import type { StreamTranslator } from '../provider.js';
+import { streamedFailure } from './messages-error.js';
+import { finishReasonFor, usageFor } from './messages-response.js';
+import { JSON_RESPONSE_TOOL } from './response-format.js';
+import type { AnthropicStreamEvent, AnthropicToolUseBlock, AnthropicUsage } from './wire-types.js';
+
+type Delta = ChatCompletionChunk['choices'][number]['delta'];
+
+/**
+ * Anthropic's streamed Message (https://docs.anthropic.com/en/docs/build-with-claude/streaming) as OpenAI chunks,
+ * event by event: `message_start` gives the role chunk, text deltas give content, a `tool_use` block start gives
+ * a tool call's id and name and its `input_json_delta`s its arguments, `message_delta` gives the finish reason,
+ * and `message_stop` the usage chunk. Content blocks are numbered across text and tools; OpenAI numbers tool
+ * calls alone, so each tool block is given the next tool call index. An `error` event is thrown as a
+ * ProviderCallError from `push`.
+ */
+export function anthropicStreamTranslator(created: number, fallbackModel: string): StreamTranslator {
+  const parser = new SseParser();
+  let id = `chatcmpl-${randomUUID()}`;
+  let model = fallbackModel;
+  let counted: AnthropicUsage = {};
+  let started = false;
+  let usageSent = false;
+  let finished = false;
+  /** Content block index → OpenAI tool call index, or 'json' for the JSON schema tool whose input is the content. */
+  const blocks = new Map<number, number | 'json'>();
+  let toolCalls = 0;
+
+  const chunk = (delta: Delta, finishReason: FinishReason | null = null): ChatCompletionChunk => ({
+    id,
+    object: 'chat.completion.chunk',
+    created,
+    model,
+    choices: [{ index: 0, delta, finish_reason: finishReason, logprobs: null }],
+  });
+  const usageChunk = (): ChatCompletionChunk => {
+    usageSent = true;
+    return { id, object: 'chat.completion.chunk', created, model, choices: [], usage: usageFor(counted) };
+  };
+
+  const translate = (event: AnthropicStreamEvent): ChatCompletionChunk[] => {
+    switch (event.type) {
+      case 'message_start':
+        id = event.message.id ?? id;
+        model = event.message.model ?? model;
+        counted = { ...event.message.usage };
+        started = true;
+        return [chunk({ role: 'assistant', content: '' })];
+      case 'content_block_start': {
+        const block = event.content_block;
+        if (block.type === 'text') {
+          const text = (block as { text?: string }).text ?? '';
+          return text === '' ? [] : [chunk({ content: text })];
+        }
+        if (block.type !== 'tool_use') return [];
+        const use = block as AnthropicToolUseBlock;
+        if (use.name === JSON_RESPONSE_TOOL) {
+          blocks.set(event.index, 'json');
+          return [];
+        }
+        const index = toolCalls++;
+        blocks.set(event.index, index);
+        return [chunk({ tool_calls: [{ index, id: use.id, type: 'function', function: { name: use.name, arguments: '' } }] })];
+      }
+      case 'content_block_delta': {
+        const delta = event.delta;
+        if (delta.type === 'text_delta') return [chunk({ content: (delta as { text: string }).text })];
+        if (delta.type !== 'input_json_delta') return [];
+        const partial = (delta as { partial_json: string }).partial_json;
+        const target = blocks.get(event.index);
+        if (partial === '' || target === undefined) return [];
+        if (target === 'json') return [chunk({ content: partial })];
+        return [chunk({ tool_calls: [{ index: target, function: { arguments: partial } }] })];
+      }
+      case 'message_delta':
+        // Its usage is cumulative: later counts replace earlier ones.
+        counted = { ...counted, ...Object.fromEntries(Object.entries(event.usage ?? {}).filter(([, v]) => typeof v === 'number')) };
+        if (!event.delta.stop_reason || finished) return [];
+        finished = true;
+        return [chunk({}, finishReasonFor(event.delta.stop_reason, toolCalls > 0))];
+      case 'message_stop':
+        return usageSent ? [] : [usageChunk()];
+      case 'error':
+        throw new ProviderCallError(streamedFailure(event.error));
+      default:
+        // ping, content_block_stop, and event types Anthropic adds later
+        return [];
+    }
+  };
+
+  const translateAll = (events: SseEvent[]) => events.flatMap((event) => (event.data === '' ? [] : translate(JSON.parse(event.data) as AnthropicStreamEvent)));
+  return {
+    push: (bytes) => translateAll(parser.push(bytes)),
+    // A stream cut before `message_stop` still reports what was counted.
+    end: () => {
+      const last = translateAll(parser.end());
+      return started && !usageSent ? [...last, usageChunk()] : last;
+    },
+    usage: (): Usage | undefined => (started ? usageFor(counted) : undefined),
+  };
+}

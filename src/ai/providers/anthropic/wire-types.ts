@@ -1,0 +1,89 @@
+/**
+ * The members of Anthropic's Messages API (https://docs.anthropic.com/en/api/messages) that Keygate writes or
+ * reads. Anthropic may add fields and event types at any time (its versioning policy); unknown ones are ignored.
+ */
+export interface AnthropicTextBlock {
+  type: 'text';
+  text: string;
+}
+export interface AnthropicImageBlock {
+  type: 'image';
+  source: { type: 'base64'; media_type: string; data: string } | { type: 'url'; url: string };
+}
+export interface AnthropicToolUseBlock {
+  type: 'tool_use';
+  id: string;
+  name: string;
+  input: unknown;
+}
+export interface AnthropicToolResultBlock {
+  type: 'tool_result';
+  tool_use_id: string;
+  content?: string | Array<AnthropicTextBlock | AnthropicImageBlock>;
+}
+export type AnthropicContentBlock = AnthropicTextBlock | AnthropicImageBlock | AnthropicToolUseBlock | AnthropicToolResultBlock;
+
+export interface AnthropicMessage {
+  role: 'user' | 'assistant';
+  content: AnthropicContentBlock[];
+}
+
+export interface AnthropicTool {
+  name: string;
+  description?: string;
+  input_schema: Record<string, unknown>;
+}
+
+export type AnthropicToolChoice = { type: 'auto' | 'any'; disable_parallel_tool_use?: boolean } | { type: 'tool'; name: string; disable_parallel_tool_use?: boolean } | { type: 'none' };
+
+export interface AnthropicMessagesRequest {
+  model: string;
+  max_tokens: number;
+  messages: AnthropicMessage[];
+  system?: string;
+  stop_sequences?: string[];
+  temperature?: number;
+  top_p?: number;
+  stream?: boolean;
+  tools?: AnthropicTool[];
+  tool_choice?: AnthropicToolChoice;
+  metadata?: { user_id: string };
+}
+
+export interface AnthropicUsage {
+  input_tokens?: number;
+  output_tokens?: number;
+  cache_creation_input_tokens?: number | null;
+  cache_read_input_tokens?: number | null;
+}
+
+/** A response content block: text and tool_use are translated, thinking and server-tool blocks are not. */
+export type AnthropicResponseBlock = AnthropicTextBlock | AnthropicToolUseBlock | { type: string };
+
+export interface AnthropicMessageResponse {
+  id: string;
+  type: 'message';
+  role: 'assistant';
+  model: string;
+  content: AnthropicResponseBlock[];
+  stop_reason: string | null;
+  stop_sequence?: string | null;
+  usage: AnthropicUsage;
+}
+
+/** Anthropic's error body (https://docs.anthropic.com/en/api/errors), also the data of a streamed `error` event. */
+export interface AnthropicErrorBody {
+  type: 'error';
+  error: { type: string; message: string };
+}
+
+/** One streamed event's data (https://docs.anthropic.com/en/docs/build-with-claude/streaming). */
+export type AnthropicStreamEvent =
+  | { type: 'message_start'; message: AnthropicMessageResponse }
+  | { type: 'content_block_start'; index: number; content_block: AnthropicResponseBlock }
+  | { type: 'content_block_delta'; index: number; delta: { type: 'text_delta'; text: string } | { type: 'input_json_delta'; partial_json: string } | { type: string } }
+  | { type: 'content_block_stop'; index: number }
+  | { type: 'message_delta'; delta: { stop_reason?: string | null; stop_sequence?: string | null }; usage?: AnthropicUsage }
+  | { type: 'message_stop' }
+  | { type: 'ping' }
+  | AnthropicErrorBody;

@@ -1,0 +1,40 @@
+import type { EmbeddingsRequest, EmbeddingsResponse } from '../../chat-types.js';
+import { ProviderCallError } from '../../provider-call.js';
+import type { GeminiBatchEmbedResponse } from './wire-types.js';
+
+function textsOf(input: EmbeddingsRequest['input']): string[] {
+  if (typeof input === 'string') return [input];
+  if (Array.isArray(input) && input.every((item) => typeof item === 'string')) return input as string[];
+  throw new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'unsupported_input', message: '"input" must be a string or an array of strings: Gemini embeds text, not token arrays', retryable: false });
+}
+
+/** An OpenAI embeddings request as one batchEmbedContents request (https://ai.google.dev/api/embeddings#method:-models.batchembedcontents), one entry per input. */
+export function toBatchEmbedRequest(request: EmbeddingsRequest, modelName: string) {
+  return {
+    requests: textsOf(request.input).map((text) => ({
+      model: modelName,
+      content: { parts: [{ text }] },
+      ...(request.dimensions !== undefined ? { outputDimensionality: request.dimensions } : {}),
+    })),
+  };
+}
+
+/** OpenAI's base64 encoding: the vector's little-endian float32 bytes. */
+function base64Of(values: number[]): string {
+  const floats = Float32Array.from(values);
+  return Buffer.from(floats.buffer, floats.byteOffset, floats.byteLength).toString('base64');
+}
+
+/**
+ * Gemini's embeddings in OpenAI's shape. Gemini reports no token counts for embeddings, so when the request is
+ * at hand its prompt tokens are estimated as characters / 4 (rounded up), the usual rule of thumb for English.
+ */
+export function fromBatchEmbedResponse(response: GeminiBatchEmbedResponse, model: string, request?: EmbeddingsRequest): EmbeddingsResponse {
+  const estimate = request ? Math.ceil(textsOf(request.input).reduce((sum, text) => sum + text.length, 0) / 4) : 0;
+  return {
+    object: 'list',
+    data: response.embeddings.map((embedding, index) => ({ object: 'embedding', index, embedding: request?.encoding_format === 'base64' ? base64Of(embedding.values) : embedding.values })),
+    model,
+    usage: { prompt_tokens: estimate, total_tokens: estimate },
+  };
+}

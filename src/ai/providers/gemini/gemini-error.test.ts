@@ -1,0 +1,90 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startGeminiEmulator, type GeminiEmulator } from '../../../../test/emulators/gemini.js';
+import type { ChatRequest } from '../../chat-types.js';
+import { callChat, callChatStream, ProviderCallError } from '../../provider-call.js';
+import type { CallContext, ProviderFailure } from '../provider.js';
+import { GeminiProvider } from './index.js';
+
+const KEY = 'test-gemini-key';
+let emulator: GeminiEmulator;
+const ctx = (secret = KEY): CallContext => ({
+  provider: { name: 'google', type: 'gemini', baseUrl: emulator.url },
+  credential: { id: 'key-1', secret },
+  model: 'gemini-2.5-flash',
+  stream: false,
+  now: 1_700_000_000_000,
+});
+const request: ChatRequest = { model: 'gemini', messages: [{ role: 'user', content: 'Hi' }] };
+async function failureOf(call: Promise<unknown>): Promise<ProviderFailure> {
+  const error = await call.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(ProviderCallError);
+  return (error as ProviderCallError).failure;
+}
+
+beforeAll(async () => {
+  emulator = await startGeminiEmulator({ apiKey: KEY, retryAfterSeconds: 12 });
+});
+afterAll(() => emulator.stop());
+beforeEach(() => emulator.setMode('normal'));
+
+describe('a Gemini failure', () => {
+  it('reports a key Gemini does not know (400 API_KEY_INVALID) as an invalid credential', async () => {
+    const failure = await failureOf(callChat(GeminiProvider, request, ctx('AIza-wrong-key')));
+    expect(failure).toMatchObject({ status: 401, type: 'authentication_error', code: 'api_key_invalid', message: 'API key not valid. Please pass a valid API key.', credentialProblem: 'invalid' });
+  });
+
+  it('reports a missing key (403 PERMISSION_DENIED) as an invalid credential', async () => {
+    const failure = await failureOf(callChat(GeminiProvider, request, ctx('')));
+    expect(failure).toMatchObject({ status: 403, code: 'permission_denied', credentialProblem: 'invalid' });
+  });
+
+  it('never carries the API key in its message', async () => {
+    const failure = await failureOf(callChat(GeminiProvider, request, ctx('AIza-wrong-key')));
+    expect(JSON.stringify(failure)).not.toContain('AIza-wrong-key');
+  });
+
+  it('reports RESOURCE_EXHAUSTED as a retryable rate limit, after RetryInfo’s delay, without setting the key aside', async () => {
+    emulator.setMode('rate-limited');
+    const failure = await failureOf(callChat(GeminiProvider, request, ctx()));
+    expect(failure).toMatchObject({ status: 429, type: 'rate_limit_error', code: 'resource_exhausted', retryAfterMs: 12_000, retryable: true });
+    expect(failure.credentialProblem).toBeUndefined();
+  });
+
+  it('prefers a Retry-After header to RetryInfo', () => {
+    const body = JSON.stringify({ error: { code: 429, status: 'RESOURCE_EXHAUSTED', message: 'slow down', details: [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '30s' }] } });
+    expect(GeminiProvider.parseError(429, body, { 'retry-after': '2' }).retryAfterMs).toBe(2000);
+  });
+
+  it('reports a 500 INTERNAL as retryable', async () => {
+    emulator.setMode('server-error');
+    expect(await failureOf(callChat(GeminiProvider, request, ctx()))).toMatchObject({ status: 500, type: 'api_error', code: 'internal', retryable: true });
+  });
+
+  it('reports a 503 UNAVAILABLE as retryable', async () => {
+    emulator.setMode('unavailable');
+    expect(await failureOf(callChat(GeminiProvider, request, ctx()))).toMatchObject({ status: 503, code: 'unavailable', retryable: true });
+  });
+
+  it('fails a stream before its first chunk when Gemini refuses it', async () => {
+    emulator.setMode('rate-limited');
+    expect(await failureOf(callChatStream(GeminiProvider, request, { ...ctx(), stream: true }))).toMatchObject({ status: 429, retryAfterMs: 12_000 });
+  });
+
+  it('reports a 400 INVALID_ARGUMENT as the caller’s mistake, not retryable, with Gemini’s message', async () => {
+    const failure = await failureOf(callChat(GeminiProvider, { ...request, stop: ['a', 'b', 'c', 'd', 'e', 'f'] }, ctx()));
+    expect(failure).toMatchObject({ status: 400, type: 'invalid_request_error', code: 'invalid_argument', retryable: false });
+    expect(failure.message).toMatch(/stop_sequences/);
+  });
+
+  it('reports an unknown model as a 404 that is not retryable', async () => {
+    const failure = await failureOf(callChat(GeminiProvider, request, { ...ctx(), model: 'no-such-model' }));
+    expect(failure).toMatchObject({ status: 404, code: 'not_found', retryable: false });
+  });
+
+  it('keeps a generic message when the body is not Google’s JSON', () => {
+    expect(GeminiProvider.parseError(502, '<html>Bad gateway</html>', {})).toMatchObject({ status: 502, message: 'Gemini answered 502', retryable: true });
+  });
+});

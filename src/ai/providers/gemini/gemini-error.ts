@@ -1,0 +1,51 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { failureFor, retryAfterMs, type ProviderFailure } from '../provider.js';
+import type { GeminiErrorBody } from './wire-types.js';
+
+type GoogleError = GeminiErrorBody['error'];
+
+/** google.rpc.RetryInfo's `retryDelay` ("37s", "0.5s"), which Gemini sends on a 429 instead of Retry-After. */
+function retryDelayMs(error: GoogleError): number | undefined {
+  const info = error.details?.find((d) => String(d['@type']).endsWith('google.rpc.RetryInfo'));
+  const match = typeof info?.retryDelay === 'string' ? /^(\d+(?:\.\d+)?)s$/.exec(info.retryDelay) : null;
+  return match ? Math.ceil(Number(match[1]) * 1000) : undefined;
+}
+
+function reasonOf(error: GoogleError): string | undefined {
+  const info = error.details?.find((d) => String(d['@type']).endsWith('google.rpc.ErrorInfo'));
+  return typeof info?.reason === 'string' ? info.reason : undefined;
+}
+
+/**
+ * A Gemini error (https://ai.google.dev/gemini-api/docs/troubleshooting) in OpenAI's terms, with Google's status
+ * in lower case as the code:
+ *
+ * - a key Gemini does not know answers 400 INVALID_ARGUMENT with reason API_KEY_INVALID; it and
+ *   UNAUTHENTICATED / PERMISSION_DENIED are an invalid credential (reported as 401 / 403)
+ * - RESOURCE_EXHAUSTED is a rate limit, retried after RetryInfo's delay. Gemini words every limit as a "quota",
+ *   per minute ones included, so the key is not set aside as out of quota.
+ */
+export function googleFailure(status: number, error: GoogleError, headers: IncomingHttpHeaders): ProviderFailure {
+  const message = error.message ?? `Gemini answered ${status}`;
+  const reason = reasonOf(error);
+  const code = (reason === 'API_KEY_INVALID' ? reason : (error.status ?? null))?.toLowerCase() ?? null;
+  if (reason === 'API_KEY_INVALID' || error.status === 'UNAUTHENTICATED' || error.status === 'PERMISSION_DENIED') {
+    return failureFor(status === 403 || error.status === 'PERMISSION_DENIED' ? 403 : 401, message, headers, code);
+  }
+  if (status === 429 || error.status === 'RESOURCE_EXHAUSTED') {
+    return { status: 429, type: 'rate_limit_error', code: code ?? 'rate_limit_exceeded', message, retryAfterMs: retryAfterMs(headers) ?? retryDelayMs(error), retryable: true };
+  }
+  return failureFor(status, message, headers, code);
+}
+
+/** Parses an error response's body; a non-JSON body (a proxy's HTML page) keeps a generic message. */
+export function geminiFailure(status: number, text: string, headers: IncomingHttpHeaders): ProviderFailure {
+  let error: GoogleError = {};
+  try {
+    const parsed = JSON.parse(text) as Partial<GeminiErrorBody> | Array<Partial<GeminiErrorBody>>;
+    error = (Array.isArray(parsed) ? parsed[0]?.error : parsed.error) ?? {};
+  } catch {
+    // keep the generic message rather than echo the page
+  }
+  return googleFailure(status, error, headers);
+}

@@ -1,0 +1,98 @@
+/**
+ * A JSON Schema (as OpenAI clients write them for tools and `response_format`) as Gemini's Schema, a subset of
+ * OpenAPI 3.0 (https://ai.google.dev/api/caching#Schema). Gemini answers 400 to any field outside that subset
+ * ("Unknown name \"additionalProperties\""), so this keeps only the documented fields and rewrites what it can:
+ *
+ * - `type: ["string", "null"]` → `type: "STRING", nullable: true`; several types → `anyOf`
+ * - local `$ref`s (`#/$defs/…`, `#/definitions/…`) are inlined; a recursive one becomes a plain OBJECT
+ * - `oneOf` → `anyOf`; `allOf` → its members merged; `const` → a one-value string `enum`
+ * - `format` is kept only where Gemini takes it (date-time and enum on strings, int32/int64, float/double)
+ * - `enum` is kept only on strings, the only type Gemini enumerates
+ * - `required` keeps only names that are among the properties
+ *
+ * Everything else ($schema, additionalProperties, examples, $id, patternProperties…) is dropped: the schema
+ * Gemini enforces can be looser than the client's, never stricter.
+ */
+type JsonSchema = Record<string, unknown>;
+
+const COPIED = ['title', 'description', 'nullable', 'maxItems', 'minItems', 'minProperties', 'maxProperties', 'minLength', 'maxLength', 'pattern', 'example', 'default', 'minimum', 'maximum', 'propertyOrdering'];
+const FORMATS: Record<string, string[]> = { STRING: ['date-time', 'enum'], INTEGER: ['int32', 'int64'], NUMBER: ['float', 'double'] };
+const TYPES = new Set(['STRING', 'NUMBER', 'INTEGER', 'BOOLEAN', 'ARRAY', 'OBJECT', 'NULL']);
+
+const isSchema = (value: unknown): value is JsonSchema => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+function resolveRef(ref: string, root: JsonSchema): JsonSchema | undefined {
+  const match = /^#\/(\$defs|definitions)\/(.+)$/.exec(ref);
+  if (!match) return undefined;
+  const defs = root[match[1] as string];
+  const target = isSchema(defs) ? defs[decodeURIComponent(match[2] as string).replace(/~1/g, '/').replace(/~0/g, '~')] : undefined;
+  return isSchema(target) ? target : undefined;
+}
+
+function mergeAllOf(schema: JsonSchema): JsonSchema {
+  const members = (schema.allOf as unknown[]).filter(isSchema);
+  const { allOf: _allOf, ...rest } = schema;
+  const merged: JsonSchema = { ...rest };
+  for (const member of members) {
+    const properties = { ...(isSchema(merged.properties) ? merged.properties : {}), ...(isSchema(member.properties) ? member.properties : {}) };
+    const required = [...(Array.isArray(merged.required) ? merged.required : []), ...(Array.isArray(member.required) ? member.required : [])];
+    Object.assign(merged, member, Object.keys(properties).length > 0 ? { properties } : {}, required.length > 0 ? { required } : {});
+  }
+  return merged;
+}
+
+function convert(input: JsonSchema, root: JsonSchema, refs: string[]): JsonSchema {
+  let schema = input;
+  if (typeof schema.$ref === 'string') {
+    if (refs.includes(schema.$ref)) return { type: 'OBJECT' };
+    const target = resolveRef(schema.$ref, root);
+    if (!target) return { type: 'OBJECT' };
+    const { $ref: ref, ...siblings } = schema;
+    return convert({ ...target, ...siblings }, root, [...refs, ref as string]);
+  }
+  if (Array.isArray(schema.allOf)) schema = mergeAllOf(schema);
+
+  const out: JsonSchema = {};
+  for (const key of COPIED) if (schema[key] !== undefined) out[key] = schema[key];
+
+  const types = (Array.isArray(schema.type) ? schema.type : schema.type === undefined ? [] : [schema.type]).map((t) => String(t).toUpperCase()).filter((t) => TYPES.has(t));
+  const nonNull = types.filter((t) => t !== 'NULL');
+  if (types.includes('NULL') && nonNull.length > 0) out.nullable = true;
+  if (nonNull.length === 1) out.type = nonNull[0];
+  else if (nonNull.length > 1) out.anyOf = nonNull.map((type) => ({ type }));
+  else if (types.length === 1) out.type = 'NULL';
+  if (schema.const !== undefined && out.type === undefined && typeof schema.const === 'string') out.type = 'STRING';
+
+  const type = out.type as string | undefined;
+  if (typeof schema.format === 'string' && type && FORMATS[type]?.includes(schema.format)) out.format = schema.format;
+  const values = schema.const !== undefined ? [schema.const] : schema.enum;
+  if (Array.isArray(values) && values.every((v) => typeof v === 'string') && (type === 'STRING' || type === undefined)) {
+    out.type = 'STRING';
+    out.enum = values;
+  }
+
+  if (isSchema(schema.properties)) {
+    const properties = Object.fromEntries(Object.entries(schema.properties).flatMap(([name, value]) => (isSchema(value) ? [[name, convert(value, root, refs)]] : [])));
+    if (Object.keys(properties).length > 0) {
+      out.properties = properties;
+      if (Array.isArray(schema.required)) {
+        const required = schema.required.filter((name): name is string => typeof name === 'string' && name in properties);
+        if (required.length > 0) out.required = required;
+      }
+    }
+  }
+  if (isSchema(schema.items)) out.items = convert(schema.items, root, refs);
+  const alternatives = [schema.anyOf, schema.oneOf].flatMap((list) => (Array.isArray(list) ? list.filter(isSchema) : []));
+  if (alternatives.length > 0) out.anyOf = alternatives.map((alternative) => convert(alternative, root, refs));
+  return out;
+}
+
+/** The client's JSON Schema as a Gemini Schema (see above). */
+export function toGeminiSchema(schema: JsonSchema): JsonSchema {
+  return convert(schema, schema, []);
+}
+
+/** Whether a converted schema is an object with at least one property: Gemini refuses empty OBJECT parameters. */
+export function hasProperties(schema: JsonSchema): boolean {
+  return isSchema(schema.properties) && Object.keys(schema.properties).length > 0;
+}

@@ -1,0 +1,200 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startGeminiEmulator, type GeminiEmulator } from '../../../../test/emulators/gemini.js';
+import type { ChatRequest } from '../../chat-types.js';
+import { callChat } from '../../provider-call.js';
+import type { CallContext } from '../provider.js';
+import { GeminiProvider, SIGNATURE_NOT_KEPT } from './index.js';
+
+const KEY = 'test-gemini-key';
+let emulator: GeminiEmulator;
+const ctx = (overrides: Partial<CallContext['provider']> = {}, model = 'gemini-2.5-flash'): CallContext => ({
+  provider: { name: 'google', type: 'gemini', baseUrl: emulator.url, ...overrides },
+  credential: { id: 'key-1', secret: KEY },
+  model,
+  stream: false,
+  now: 1_700_000_000_000,
+});
+const sent = async (request: Partial<ChatRequest>, context = ctx()) => {
+  await callChat(GeminiProvider, { model: 'gemini', messages: [{ role: 'user', content: 'Hi' }], ...request }, context);
+  return emulator.lastRequest()!;
+};
+const weather: ChatRequest['tools'] = [{ type: 'function', function: { name: 'get_weather', description: 'Weather now', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false } } }];
+
+beforeAll(async () => {
+  emulator = await startGeminiEmulator({ apiKey: KEY });
+});
+afterAll(() => emulator.stop());
+
+describe('the Gemini request translation', () => {
+  it('posts to /v1beta/models/{model}:generateContent with the key in x-goog-api-key, not the URL', async () => {
+    const request = await sent({});
+    expect(request.path).toBe('/v1beta/models/gemini-2.5-flash:generateContent');
+    expect(request.headers['x-goog-api-key']).toBe(KEY);
+    expect(request.path).not.toContain(KEY);
+  });
+
+  it('uses the provider’s apiVersion in the path when it names one', async () => {
+    expect((await sent({}, ctx({ apiVersion: 'v1' }))).path).toBe('/v1/models/gemini-2.5-flash:generateContent');
+  });
+
+  it('moves system and developer messages to systemInstruction and names the assistant model', async () => {
+    const request = await sent({
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'developer', content: 'Use metric units.' },
+        { role: 'user', content: 'Hello' },
+        { role: 'assistant', content: 'Hi! How can I help?' },
+        { role: 'user', content: [{ type: 'text', text: 'How tall is Everest?' }] },
+      ],
+    });
+    expect(request.body.systemInstruction).toEqual({ parts: [{ text: 'Be brief.' }, { text: 'Use metric units.' }] });
+    expect(request.body.contents).toEqual([
+      { role: 'user', parts: [{ text: 'Hello' }] },
+      { role: 'model', parts: [{ text: 'Hi! How can I help?' }] },
+      { role: 'user', parts: [{ text: 'How tall is Everest?' }] },
+    ]);
+  });
+
+  it('puts sampling settings in generationConfig under Gemini’s names', async () => {
+    const request = await sent({ max_completion_tokens: 300, temperature: 1.5, top_p: 0.9, stop: ['END'], seed: 42, presence_penalty: 0.1, frequency_penalty: 0.2 });
+    expect(request.body.generationConfig).toEqual({ maxOutputTokens: 300, temperature: 1.5, topP: 0.9, stopSequences: ['END'], seed: 42, presencePenalty: 0.1, frequencyPenalty: 0.2 });
+  });
+
+  it('sends no generationConfig when the client set nothing', async () => {
+    expect((await sent({})).body.generationConfig).toBeUndefined();
+  });
+
+  it('sends a data: image as inlineData and an http image as fileData with the type its extension names', async () => {
+    const request = await sent({
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'Compare these.' },
+            { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } },
+            { type: 'image_url', image_url: { url: 'https://example.com/photos/cat.JPG?size=large' } },
+            { type: 'image_url', image_url: { url: 'https://example.com/render' } },
+          ],
+        },
+      ],
+    });
+    expect(request.body.contents[0].parts).toEqual([
+      { text: 'Compare these.' },
+      { inlineData: { mimeType: 'image/png', data: 'iVBORw0KGgo=' } },
+      { fileData: { mimeType: 'image/jpeg', fileUri: 'https://example.com/photos/cat.JPG?size=large' } },
+      { fileData: { fileUri: 'https://example.com/render' } },
+    ]);
+  });
+
+  it('sends tools as functionDeclarations with parameters Gemini accepts', async () => {
+    const request = await sent({ tools: weather });
+    expect(request.body.tools).toEqual([{ functionDeclarations: [{ name: 'get_weather', description: 'Weather now', parameters: { type: 'OBJECT', properties: { city: { type: 'STRING' } }, required: ['city'] } }] }]);
+    expect(request.body.toolConfig).toBeUndefined();
+  });
+
+  it('leaves out the parameters of a function that takes none', async () => {
+    const request = await sent({ tools: [{ type: 'function', function: { name: 'now', parameters: { type: 'object', properties: {} } } }] });
+    expect(request.body.tools[0].functionDeclarations[0]).toEqual({ name: 'now' });
+  });
+
+  it('maps each tool_choice to a functionCallingConfig mode', async () => {
+    const config = async (tool_choice: ChatRequest['tool_choice']) => (await sent({ tools: weather, tool_choice })).body.toolConfig;
+    expect(await config('auto')).toEqual({ functionCallingConfig: { mode: 'AUTO' } });
+    expect(await config('none')).toEqual({ functionCallingConfig: { mode: 'NONE' } });
+    expect(await config('required')).toEqual({ functionCallingConfig: { mode: 'ANY' } });
+    expect(await config({ type: 'function', function: { name: 'get_weather' } })).toEqual({ functionCallingConfig: { mode: 'ANY', allowedFunctionNames: ['get_weather'] } });
+  });
+
+  it('sends assistant tool calls as functionCall parts and tool messages as functionResponse parts named after their call', async () => {
+    const request = await sent({
+      messages: [
+        { role: 'user', content: 'Weather in Paris and Rome?' },
+        {
+          role: 'assistant',
+          content: null,
+          tool_calls: [
+            { id: 'call_0', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } },
+            { id: 'call_1', type: 'function', function: { name: 'get_forecast', arguments: '{"city":"Rome"}' } },
+          ],
+        },
+        { role: 'tool', tool_call_id: 'call_0', content: '{"temperature":18}' },
+        { role: 'tool', tool_call_id: 'call_1', content: 'Sunny' },
+      ],
+    });
+    expect(request.body.contents.slice(1)).toEqual([
+      {
+        role: 'model',
+        parts: [
+          { functionCall: { name: 'get_weather', args: { city: 'Paris' } }, thoughtSignature: SIGNATURE_NOT_KEPT },
+          { functionCall: { name: 'get_forecast', args: { city: 'Rome' } } },
+        ],
+      },
+      {
+        role: 'user',
+        parts: [{ functionResponse: { name: 'get_weather', response: { temperature: 18 } } }, { functionResponse: { name: 'get_forecast', response: { output: 'Sunny' } } }],
+      },
+    ]);
+  });
+
+  it('names a function response after the nearest earlier call with its id', async () => {
+    const request = await sent({
+      messages: [
+        { role: 'user', content: 'Go' },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'call_0', type: 'function', function: { name: 'first', arguments: '{}' } }] },
+        { role: 'tool', tool_call_id: 'call_0', content: '1' },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'call_0', type: 'function', function: { name: 'second', arguments: '{}' } }] },
+        { role: 'tool', tool_call_id: 'call_0', content: '2' },
+      ],
+    });
+    expect(request.body.contents[4].parts[0].functionResponse).toEqual({ name: 'second', response: { output: 2 } });
+  });
+
+  it('refuses a tool message that answers no earlier tool call, without calling Gemini', async () => {
+    const before = emulator.lastRequest();
+    const call = sent({ messages: [{ role: 'user', content: 'Go' }, { role: 'tool', tool_call_id: 'call_9', content: 'x' }] });
+    await expect(call).rejects.toMatchObject({ failure: { status: 400, code: 'unknown_tool_call', retryable: false } });
+    expect(emulator.lastRequest()).toBe(before);
+  });
+
+  it('asks for JSON with responseMimeType for json_object', async () => {
+    const request = await sent({ response_format: { type: 'json_object' } });
+    expect(request.body.generationConfig).toEqual({ responseMimeType: 'application/json' });
+  });
+
+  it('sends a json_schema as responseSchema without the JSON Schema keywords Gemini rejects', async () => {
+    const schema = {
+      $schema: 'https://json-schema.org/draft/2020-12/schema',
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        name: { type: 'string', format: 'email', minLength: 1 },
+        nickname: { type: ['string', 'null'] },
+        born: { type: 'string', format: 'date-time' },
+        size: { $ref: '#/$defs/size' },
+        tags: { type: 'array', items: { type: 'string', const: 'x' } },
+        rank: { type: 'integer', enum: [1, 2, 3] },
+      },
+      required: ['name', 'missing'],
+      $defs: { size: { type: 'string', enum: ['S', 'M', 'L'] } },
+    };
+    const request = await sent({ response_format: { type: 'json_schema', json_schema: { name: 'person', schema, strict: true } } });
+    expect(request.body.generationConfig.responseSchema).toEqual({
+      type: 'OBJECT',
+      properties: {
+        name: { type: 'STRING', minLength: 1 },
+        nickname: { type: 'STRING', nullable: true },
+        born: { type: 'STRING', format: 'date-time' },
+        size: { type: 'STRING', enum: ['S', 'M', 'L'] },
+        tags: { type: 'ARRAY', items: { type: 'STRING', enum: ['x'] } },
+        rank: { type: 'INTEGER' },
+      },
+      required: ['name'],
+    });
+  });
+
+  it('turns a recursive $ref into a plain object instead of looping', async () => {
+    const schema = { type: 'object', properties: { root: { $ref: '#/definitions/node' } }, definitions: { node: { type: 'object', properties: { child: { $ref: '#/definitions/node' }, label: { type: 'string' } } } } };
+    const request = await sent({ response_format: { type: 'json_schema', json_schema: { name: 'tree', schema } } });
+    expect(request.body.generationConfig.responseSchema.properties.root).toEqual({ type: 'OBJECT', properties: { child: { type: 'OBJECT' }, label: { type: 'STRING' } } });
+  });
+});

@@ -1,0 +1,171 @@
+import type { ChatMessage, ChatRequest, ContentPart, ToolChoice } from '../../chat-types.js';
+import { ProviderCallError } from '../../provider-call.js';
+import { hasProperties, toGeminiSchema } from './gemini-schema.js';
+import type { GeminiContent, GeminiGenerateRequest, GeminiGenerationConfig, GeminiPart } from './wire-types.js';
+
+/**
+ * Gemini 3 refuses a replayed function call without the thought signature it was answered with, and OpenAI's
+ * tool calls have nowhere to keep one. Google documents this value for calls whose signature is not at hand
+ * (https://ai.google.dev/gemini-api/docs/thought-signatures); it goes on the first call of each model turn.
+ */
+export const SIGNATURE_NOT_KEPT = 'skip_thought_signature_validator';
+
+const IMAGE_TYPES: Record<string, string> = { png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', webp: 'image/webp', gif: 'image/gif', heic: 'image/heic', heif: 'image/heif' };
+
+function invalid(code: string, message: string): ProviderCallError {
+  return new ProviderCallError({ status: 400, type: 'invalid_request_error', code, message, retryable: false });
+}
+
+function textOf(content: ChatMessage['content']): string {
+  if (content === null) return '';
+  if (typeof content === 'string') return content;
+  return content.flatMap((part) => (part.type === 'text' ? [part.text] : [])).join('\n');
+}
+
+/** `data:` URLs travel inline, http(s) URLs as file data with the type their extension names (https://ai.google.dev/gemini-api/docs/image-understanding). */
+function imagePart(url: string, where: string): GeminiPart {
+  const data = /^data:([^;,]+);base64,(.*)$/s.exec(url);
+  if (data) return { inlineData: { mimeType: data[1] as string, data: data[2] as string } };
+  if (!/^https?:\/\//i.test(url)) throw invalid('invalid_image_url', `${where}.image_url.url must be a base64 data: URL or an http(s) URL`);
+  const extension = /\.([a-z0-9]+)(?:[?#]|$)/i.exec(new URL(url).pathname)?.[1]?.toLowerCase();
+  const mimeType = extension ? IMAGE_TYPES[extension] : undefined;
+  return { fileData: { ...(mimeType ? { mimeType } : {}), fileUri: url } };
+}
+
+function contentParts(content: ChatMessage['content'], where: string): GeminiPart[] {
+  if (content === null) return [];
+  const parts: ContentPart[] = typeof content === 'string' ? [{ type: 'text', text: content }] : content;
+  return parts.flatMap((part, i): GeminiPart[] => {
+    if (part.type === 'text') return part.text === '' ? [] : [{ text: part.text }];
+    return [imagePart(part.image_url.url, `${where}.content[${i}]`)];
+  });
+}
+
+function parseArguments(args: string, where: string): Record<string, unknown> {
+  if (args.trim() === '') return {};
+  try {
+    const parsed = JSON.parse(args) as unknown;
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+  } catch {
+    // reported below, with the rest of the non-object cases
+  }
+  throw invalid('invalid_tool_arguments', `${where}.function.arguments must be a JSON object`);
+}
+
+/** The function response Gemini wants as an object: a JSON object result as is, anything else under `output`. */
+function functionResponse(content: ChatMessage['content']): Record<string, unknown> {
+  const text = textOf(content);
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+    return { output: parsed };
+  } catch {
+    return { output: text };
+  }
+}
+
+/** Gemini names a function response by its function: the name is found from the call the tool message answers. */
+function functionNameFor(messages: ChatMessage[], at: number): string {
+  const message = messages[at] as ChatMessage;
+  for (let i = at - 1; i >= 0; i--) {
+    const call = messages[i]?.tool_calls?.find((c) => c.id === message.tool_call_id);
+    if (call) return call.function.name;
+  }
+  if (message.name) return message.name;
+  throw invalid('unknown_tool_call', `messages[${at}].tool_call_id "${message.tool_call_id ?? ''}" answers no earlier assistant tool call`);
+}
+
+function contentFor(messages: ChatMessage[], i: number): GeminiContent | undefined {
+  const message = messages[i] as ChatMessage;
+  const where = `messages[${i}]`;
+  if (message.role === 'tool') return { role: 'user', parts: [{ functionResponse: { name: functionNameFor(messages, i), response: functionResponse(message.content) } }] };
+  if (message.role === 'assistant') {
+    const parts = contentParts(message.content, where);
+    for (const [j, call] of (message.tool_calls ?? []).entries()) {
+      const part: GeminiPart = { functionCall: { name: call.function.name, args: parseArguments(call.function.arguments, `${where}.tool_calls[${j}]`) } };
+      if (j === 0) part.thoughtSignature = SIGNATURE_NOT_KEPT;
+      parts.push(part);
+    }
+    return parts.length > 0 ? { role: 'model', parts } : undefined;
+  }
+  const parts = contentParts(message.content, where);
+  return parts.length > 0 ? { role: 'user', parts } : undefined;
+}
+
+/** Consecutive contents of one role become one, so the responses to parallel calls share a turn as Gemini expects. */
+function mergeTurns(contents: GeminiContent[]): GeminiContent[] {
+  const merged: GeminiContent[] = [];
+  for (const content of contents) {
+    const last = merged.at(-1);
+    if (last && last.role === content.role) last.parts.push(...content.parts);
+    else merged.push({ role: content.role, parts: [...content.parts] });
+  }
+  return merged;
+}
+
+function toolConfigFor(choice: ToolChoice | undefined): GeminiGenerateRequest['toolConfig'] {
+  if (choice === undefined) return undefined;
+  if (choice === 'none') return { functionCallingConfig: { mode: 'NONE' } };
+  if (choice === 'auto') return { functionCallingConfig: { mode: 'AUTO' } };
+  if (choice === 'required') return { functionCallingConfig: { mode: 'ANY' } };
+  return { functionCallingConfig: { mode: 'ANY', allowedFunctionNames: [choice.function.name] } };
+}
+
+function generationConfigFor(request: ChatRequest): GeminiGenerationConfig | undefined {
+  const config: GeminiGenerationConfig = {};
+  const maxTokens = request.max_completion_tokens ?? request.max_tokens;
+  if (maxTokens !== undefined) config.maxOutputTokens = maxTokens;
+  if (request.temperature !== undefined) config.temperature = request.temperature;
+  if (request.top_p !== undefined) config.topP = request.top_p;
+  if (request.stop !== undefined) config.stopSequences = typeof request.stop === 'string' ? [request.stop] : request.stop;
+  if (request.n !== undefined) config.candidateCount = request.n;
+  if (request.seed !== undefined) config.seed = request.seed;
+  if (request.presence_penalty !== undefined) config.presencePenalty = request.presence_penalty;
+  if (request.frequency_penalty !== undefined) config.frequencyPenalty = request.frequency_penalty;
+  const format = request.response_format;
+  if (format?.type === 'json_object' || format?.type === 'json_schema') config.responseMimeType = 'application/json';
+  if (format?.type === 'json_schema' && format.json_schema.schema) config.responseSchema = toGeminiSchema(format.json_schema.schema);
+  return Object.keys(config).length > 0 ? config : undefined;
+}
+
+/**
+ * An OpenAI chat request as a Gemini generateContent request (https://ai.google.dev/api/generate-content):
+ * system and developer messages become `systemInstruction`, the turns `contents` with roles user and model,
+ * assistant tool calls `functionCall` parts, tool messages `functionResponse` parts, and sampling and JSON
+ * settings `generationConfig`.
+ */
+export function toGeminiRequest(request: ChatRequest): GeminiGenerateRequest {
+  const system: string[] = [];
+  const contents: GeminiContent[] = [];
+  request.messages.forEach((message, i) => {
+    if (message.role === 'system' || message.role === 'developer') {
+      const text = textOf(message.content);
+      if (text !== '') system.push(text);
+      return;
+    }
+    const content = contentFor(request.messages, i);
+    if (content) contents.push(content);
+  });
+
+  const body: GeminiGenerateRequest = { contents: mergeTurns(contents) };
+  if (system.length > 0) body.systemInstruction = { parts: system.map((text) => ({ text })) };
+  if (request.tools && request.tools.length > 0) {
+    body.tools = [
+      {
+        functionDeclarations: request.tools.map((tool) => {
+          const parameters = tool.function.parameters ? toGeminiSchema(tool.function.parameters) : undefined;
+          return {
+            name: tool.function.name,
+            ...(tool.function.description ? { description: tool.function.description } : {}),
+            ...(parameters && hasProperties(parameters) ? { parameters } : {}),
+          };
+        }),
+      },
+    ];
+    const toolConfig = toolConfigFor(request.tool_choice);
+    if (toolConfig) body.toolConfig = toolConfig;
+  }
+  const generationConfig = generationConfigFor(request);
+  if (generationConfig) body.generationConfig = generationConfig;
+  return body;
+}

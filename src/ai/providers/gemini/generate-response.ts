@@ -1,0 +1,72 @@
+import { randomUUID } from 'node:crypto';
+import type { ChatCompletion, FinishReason, ToolCall, Usage } from '../../chat-types.js';
+import type { GeminiCandidate, GeminiFunctionCall, GeminiGenerateResponse, GeminiUsageMetadata } from './wire-types.js';
+
+const FILTERED = new Set(['SAFETY', 'RECITATION', 'BLOCKLIST', 'PROHIBITED_CONTENT', 'SPII', 'IMAGE_SAFETY', 'IMAGE_PROHIBITED_CONTENT', 'IMAGE_RECITATION']);
+
+/**
+ * Gemini's `finishReason` (https://ai.google.dev/api/generate-content#FinishReason) in OpenAI's terms. Gemini
+ * ends a turn that called functions with STOP, so a candidate with calls finishes with `tool_calls`.
+ */
+export function finishReasonFor(reason: string | undefined, calledTools: boolean): FinishReason | null {
+  if (reason === undefined || reason === 'FINISH_REASON_UNSPECIFIED') return null;
+  if (reason === 'MAX_TOKENS') return 'length';
+  if (FILTERED.has(reason)) return 'content_filter';
+  return calledTools ? 'tool_calls' : 'stop';
+}
+
+/**
+ * Gemini's usage in OpenAI's terms: thinking tokens are billed as output, so they count as completion tokens;
+ * cached tokens are part of the prompt count already.
+ */
+export function usageFor(metadata: GeminiUsageMetadata): Usage {
+  const prompt = (metadata.promptTokenCount ?? 0) + (metadata.toolUsePromptTokenCount ?? 0);
+  const completion = (metadata.candidatesTokenCount ?? 0) + (metadata.thoughtsTokenCount ?? 0);
+  return {
+    prompt_tokens: prompt,
+    completion_tokens: completion,
+    total_tokens: metadata.totalTokenCount ?? prompt + completion,
+    prompt_tokens_details: { cached_tokens: metadata.cachedContentTokenCount ?? 0 },
+  };
+}
+
+/** Gemini gives function calls no id (unless it sets one): `call_<n>`, numbered in the answer, stands in. */
+export function toolCallFor(call: GeminiFunctionCall, index: number): ToolCall {
+  return { id: call.id ?? `call_${index}`, type: 'function', function: { name: call.name, arguments: JSON.stringify(call.args ?? {}) } };
+}
+
+function choiceFor(candidate: GeminiCandidate, position: number): ChatCompletion['choices'][number] {
+  const text: string[] = [];
+  const toolCalls: ToolCall[] = [];
+  for (const part of candidate.content?.parts ?? []) {
+    if (part.thought) continue;
+    if (typeof part.text === 'string') text.push(part.text);
+    if (part.functionCall) toolCalls.push(toolCallFor(part.functionCall, toolCalls.length));
+  }
+  return {
+    index: candidate.index ?? position,
+    message: { role: 'assistant', content: text.length > 0 ? text.join('') : null, ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}) },
+    finish_reason: finishReasonFor(candidate.finishReason, toolCalls.length > 0),
+    logprobs: null,
+  };
+}
+
+/**
+ * A GenerateContentResponse as an OpenAI chat completion, one choice per candidate. A prompt Gemini blocked
+ * has no candidates: it is one empty choice finished by `content_filter`.
+ */
+export function fromGeminiResponse(response: GeminiGenerateResponse, created: number, model: string): ChatCompletion {
+  const candidates = response.candidates ?? [];
+  const choices =
+    candidates.length > 0
+      ? candidates.map(choiceFor)
+      : [{ index: 0, message: { role: 'assistant' as const, content: null }, finish_reason: (response.promptFeedback?.blockReason ? 'content_filter' : 'stop') as FinishReason, logprobs: null }];
+  return {
+    id: response.responseId ?? `chatcmpl-${randomUUID()}`,
+    object: 'chat.completion',
+    created,
+    model: response.modelVersion ?? model,
+    choices,
+    ...(response.usageMetadata ? { usage: usageFor(response.usageMetadata) } : {}),
+  };
+}

@@ -1,0 +1,117 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { promptTokensFor, startGeminiEmulator, type GeminiEmulator } from '../../../../test/emulators/gemini.js';
+import type { ChatCompletionChunk, ChatRequest } from '../../chat-types.js';
+import { callChatStream } from '../../provider-call.js';
+import type { CallContext } from '../provider.js';
+import { GeminiProvider } from './index.js';
+
+const KEY = 'test-gemini-key';
+let emulator: GeminiEmulator;
+const ctx = (): CallContext => ({
+  provider: { name: 'google', type: 'gemini', baseUrl: emulator.url },
+  credential: { id: 'key-1', secret: KEY },
+  model: 'gemini-2.5-flash',
+  stream: true,
+  now: 1_700_000_000_000,
+});
+async function stream(request: Partial<ChatRequest>) {
+  const { chunks, usage } = await callChatStream(GeminiProvider, { model: 'gemini', messages: [{ role: 'user', content: 'The quick brown fox' }], stream: true, ...request }, ctx());
+  const all: ChatCompletionChunk[] = [];
+  for await (const chunk of chunks) all.push(chunk);
+  return { all, choiceChunks: all.filter((c) => c.choices.length > 0), usage: usage() };
+}
+const tools: ChatRequest['tools'] = [
+  { type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' }, days: { type: 'integer' } } } } },
+  { type: 'function', function: { name: 'get_time', parameters: { type: 'object', properties: { zone: { type: 'string' } } } } },
+];
+
+beforeAll(async () => {
+  emulator = await startGeminiEmulator({ apiKey: KEY });
+});
+afterAll(() => emulator.stop());
+beforeEach(() => emulator.setMode('normal'));
+
+describe('a Gemini stream', () => {
+  it('asks for streamGenerateContent as server-sent events', async () => {
+    await stream({});
+    expect(emulator.lastRequest()!.path).toBe('/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse');
+  });
+
+  it('arrives as several content chunks in order, after one role chunk and before one finish chunk', async () => {
+    const { choiceChunks } = await stream({});
+    expect(choiceChunks.filter((c) => c.choices[0]?.delta.role !== undefined)).toHaveLength(1);
+    expect(choiceChunks[0]?.choices[0]?.delta).toEqual({ role: 'assistant', content: '' });
+    const texts = choiceChunks.slice(1, -1).map((c) => c.choices[0]?.delta.content);
+    expect(texts.length).toBeGreaterThan(3);
+    expect(texts.join('')).toBe('Echo: The quick brown fox');
+    expect(choiceChunks.filter((c) => c.choices[0]?.finish_reason !== null)).toEqual([choiceChunks.at(-1)]);
+    expect(choiceChunks.at(-1)?.choices[0]).toMatchObject({ delta: {}, finish_reason: 'stop' });
+  });
+
+  it('keeps one id, created time and model on every chunk', async () => {
+    const { all } = await stream({});
+    expect(new Set(all.map((c) => `${c.created} ${c.model}`))).toEqual(new Set(['1700000000 gemini-2.5-flash']));
+    expect(new Set(all.map((c) => c.id)).size).toBe(1);
+  });
+
+  it('ends with a usage chunk with no choices, carrying the last event’s counts', async () => {
+    const { all, usage } = await stream({});
+    const prompt = promptTokensFor(emulator.lastRequest()!.body);
+    const output = Math.ceil('Echo: The quick brown fox'.length / 4);
+    const expected = { prompt_tokens: prompt, completion_tokens: output, total_tokens: prompt + output, prompt_tokens_details: { cached_tokens: 0 } };
+    expect(all.at(-1)).toMatchObject({ choices: [], usage: expected });
+    expect(all.filter((c) => c.usage)).toHaveLength(1);
+    expect(usage).toEqual(expected);
+  });
+
+  it('reports MAX_TOKENS as the finish reason length', async () => {
+    const { choiceChunks } = await stream({ max_tokens: 3 });
+    expect(choiceChunks.at(-1)?.choices[0]?.finish_reason).toBe('length');
+  });
+
+  it('streams each function call whole, with its own index and complete JSON arguments', async () => {
+    const { choiceChunks } = await stream({ messages: [{ role: 'user', content: 'Use get_weather and get_time' }], tools });
+    const deltas = choiceChunks.flatMap((c) => c.choices[0]?.delta.tool_calls ?? []);
+    expect(deltas).toEqual([
+      { index: 0, id: 'call_0', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris","days":21}' } },
+      { index: 1, id: 'call_1', type: 'function', function: { name: 'get_time', arguments: '{"zone":"Paris"}' } },
+    ]);
+    expect(choiceChunks.at(-1)?.choices[0]?.finish_reason).toBe('tool_calls');
+  });
+
+  it('reports a SAFETY finish as content_filter', async () => {
+    emulator.setMode('safety');
+    const { choiceChunks } = await stream({});
+    expect(choiceChunks.map((c) => c.choices[0]?.finish_reason)).toEqual([null, 'content_filter']);
+  });
+
+  it('streams a json_schema answer as JSON content', async () => {
+    const { choiceChunks } = await stream({ response_format: { type: 'json_schema', json_schema: { name: 'place', schema: { type: 'object', properties: { city: { type: 'string' } } } } } });
+    expect(JSON.parse(choiceChunks.map((c) => c.choices[0]?.delta.content ?? '').join(''))).toEqual({ city: 'Paris' });
+  });
+
+  it('throws the failure an error event carries', () => {
+    const translator = GeminiProvider.streamTranslator(ctx());
+    const event = `data: ${JSON.stringify({ error: { code: 503, message: 'The model is overloaded.', status: 'UNAVAILABLE' } })}\r\n\r\n`;
+    expect(() => translator.push(Buffer.from(event))).toThrow(expect.objectContaining({ failure: expect.objectContaining({ status: 503, code: 'unavailable', retryable: true }) }));
+  });
+});
+
+describe('the Gemini stream translator', () => {
+  const events = [
+    { candidates: [{ content: { role: 'model', parts: [{ text: 'Café ' }] }, index: 0 }], usageMetadata: { promptTokenCount: 9, totalTokenCount: 9 }, responseId: 'r1' },
+    { candidates: [{ content: { role: 'model', parts: [{ text: 'crème 🍰' }] }, finishReason: 'STOP', index: 0 }], usageMetadata: { promptTokenCount: 9, candidatesTokenCount: 4, totalTokenCount: 13 }, responseId: 'r1' },
+  ];
+  const wire = events.map((e) => `data: ${JSON.stringify(e)}\r\n\r\n`).join('');
+
+  it('translates events split at arbitrary byte boundaries, even inside a character', () => {
+    const translator = GeminiProvider.streamTranslator(ctx());
+    const bytes = Buffer.from(wire);
+    const out: ChatCompletionChunk[] = [];
+    for (let i = 0; i < bytes.length; i += 5) out.push(...translator.push(bytes.subarray(i, i + 5)));
+    out.push(...translator.end());
+    expect(out.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe('Café crème 🍰');
+    expect(out.every((c) => c.id === 'r1')).toBe(true);
+    expect(out.at(-1)?.usage).toEqual({ prompt_tokens: 9, completion_tokens: 4, total_tokens: 13, prompt_tokens_details: { cached_tokens: 0 } });
+  });
+});

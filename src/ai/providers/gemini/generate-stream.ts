@@ -1,0 +1,83 @@
+import { randomUUID } from 'node:crypto';
+import type { ChatCompletionChunk, FinishReason, Usage } from '../../chat-types.js';
+import { ProviderCallError } from '../../provider-call.js';
+import { SseParser, type SseEvent } from '../../sse.js';
+import type { StreamTranslator } from '../provider.js';
+import { googleFailure } from './gemini-error.js';
+import { finishReasonFor, toolCallFor, usageFor } from './generate-response.js';
+import type { GeminiErrorBody, GeminiGenerateResponse } from './wire-types.js';
+
+type Delta = ChatCompletionChunk['choices'][number]['delta'];
+
+/**
+ * Gemini's streamGenerateContent with `alt=sse` (https://ai.google.dev/api/generate-content#method:-models.streamgeneratecontent)
+ * as OpenAI chunks. Every event is a GenerateContentResponse: its text parts are content deltas, each
+ * functionCall arrives whole and becomes one tool call delta with all its arguments, a finishReason is the
+ * finish chunk, and the usage of the last event that had one is sent as the usage chunk when the stream ends
+ * (Gemini has no end-of-stream event). An event carrying `error` is thrown as a ProviderCallError.
+ */
+export function geminiStreamTranslator(created: number, fallbackModel: string): StreamTranslator {
+  const parser = new SseParser();
+  let id: string | undefined;
+  let model = fallbackModel;
+  let usage: Usage | undefined;
+  /** Per choice (candidate index): tool calls so far, or absent before its role chunk. */
+  const toolCalls = new Map<number, number>();
+  const finished = new Set<number>();
+
+  const chunk = (index: number, delta: Delta, finishReason: FinishReason | null = null): ChatCompletionChunk => ({
+    id: id as string,
+    object: 'chat.completion.chunk',
+    created,
+    model,
+    choices: [{ index, delta, finish_reason: finishReason, logprobs: null }],
+  });
+  const opened = (index: number, out: ChatCompletionChunk[]): void => {
+    if (toolCalls.has(index)) return;
+    toolCalls.set(index, 0);
+    out.push(chunk(index, { role: 'assistant', content: '' }));
+  };
+
+  const translate = (event: GeminiGenerateResponse & Partial<GeminiErrorBody>): ChatCompletionChunk[] => {
+    if (event.error) throw new ProviderCallError(googleFailure(event.error.code ?? 500, event.error, {}));
+    id ??= event.responseId ?? `chatcmpl-${randomUUID()}`;
+    model = event.modelVersion ?? model;
+    if (event.usageMetadata) usage = usageFor(event.usageMetadata);
+    const out: ChatCompletionChunk[] = [];
+    if (!event.candidates?.length && event.promptFeedback?.blockReason) {
+      opened(0, out);
+      out.push(chunk(0, {}, 'content_filter'));
+    }
+    for (const candidate of event.candidates ?? []) {
+      const index = candidate.index ?? 0;
+      opened(index, out);
+      for (const part of candidate.content?.parts ?? []) {
+        if (part.thought) continue;
+        if (typeof part.text === 'string' && part.text !== '') out.push(chunk(index, { content: part.text }));
+        if (part.functionCall) {
+          const n = toolCalls.get(index) ?? 0;
+          toolCalls.set(index, n + 1);
+          const call = toolCallFor(part.functionCall, n);
+          out.push(chunk(index, { tool_calls: [{ index: n, ...call }] }));
+        }
+      }
+      const finish = finishReasonFor(candidate.finishReason, (toolCalls.get(index) ?? 0) > 0);
+      if (finish && !finished.has(index)) {
+        finished.add(index);
+        out.push(chunk(index, {}, finish));
+      }
+    }
+    return out;
+  };
+
+  const translateAll = (events: SseEvent[]) => events.flatMap((event) => (event.data === '' ? [] : translate(JSON.parse(event.data) as GeminiGenerateResponse)));
+  return {
+    push: (bytes) => translateAll(parser.push(bytes)),
+    end: () => {
+      const last = translateAll(parser.end());
+      if (!usage || id === undefined) return last;
+      return [...last, { id, object: 'chat.completion.chunk', created, model, choices: [], usage }];
+    },
+    usage: () => usage,
+  };
+}

@@ -1,0 +1,294 @@
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A local stand-in for Anthropic's Messages API (https://docs.anthropic.com/en/api/messages) on 127.0.0.1, for
+ * tests of the Anthropic adapter. It checks what the real API checks where a translation could go wrong (the
+ * key, the version header, required fields, roles, non-empty text, tool_use answered by tool_result), answers
+ * deterministically, and streams its answers as the documented events, one write per event.
+ *
+ * - With tools (and `tool_choice` not `none`), it calls a tool: the forced one, else each tool the last user
+ *   message names, else the first; the input is filled in from the tool's schema. Unless the tool is forced it
+ *   says "Let me check." first, so tool blocks do not start at index 0.
+ * - With `tool_result` blocks in the last user turn, it answers "The tool answered: <result text>".
+ * - Otherwise it answers "Echo: <last user text>", cut at the first stop sequence found or at `max_tokens`.
+ * - Usage: input tokens are `inputTokensFor(body)` (characters / 4); output tokens likewise from the answer.
+ */
+export type AnthropicEmulatorMode = 'normal' | 'rate-limited' | 'overloaded' | 'server-error' | 'stream-error';
+
+export interface AnthropicEmulatorOptions {
+  /** The only key accepted in `x-api-key`. Default `test-anthropic-key`. */
+  apiKey?: string;
+  /** The `retry-after` seconds sent in 'rate-limited' mode. Default 7. */
+  retryAfterSeconds?: number;
+  /** Reported as `cache_read_input_tokens` / `cache_creation_input_tokens` on every answer. Default 0. */
+  cacheReadInputTokens?: number;
+  cacheCreationInputTokens?: number;
+}
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  headers: IncomingHttpHeaders;
+  // The body as the adapter sent it: tests read whatever members they assert on.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  body: any;
+}
+
+export interface AnthropicEmulator {
+  url: string;
+  stop(): Promise<void>;
+  lastRequest(): RecordedRequest | undefined;
+  /** 'rate-limited' → 429 with retry-after, 'overloaded' → 529, 'server-error' → 500, 'stream-error' → an `error` event mid-stream (529 when not streaming). */
+  setMode(mode: AnthropicEmulatorMode): void;
+}
+
+type Json = Record<string, unknown>;
+type Block = Json & { type: string };
+interface Message {
+  role: string;
+  content: string | Block[];
+}
+
+export const countTokens = (text: string): number => Math.ceil(text.length / 4);
+
+/** The input tokens the emulator reports for a request body. */
+export function inputTokensFor(body: { system?: unknown; messages?: unknown }): number {
+  return countTokens(JSON.stringify({ system: body.system ?? null, messages: body.messages }));
+}
+
+class RequestError extends Error {
+  constructor(
+    readonly status: number,
+    readonly type: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const blocksOf = (message: Message): Block[] => (typeof message.content === 'string' ? [{ type: 'text', text: message.content }] : message.content);
+const textOf = (blocks: Block[]): string => blocks.flatMap((b) => (b.type === 'text' ? [String(b.text)] : [])).join(' ');
+
+function validate(body: Json): void {
+  const fail = (message: string) => {
+    throw new RequestError(400, 'invalid_request_error', message);
+  };
+  if (typeof body.model !== 'string') fail('model: Field required');
+  if (body.model === 'no-such-model') throw new RequestError(404, 'not_found_error', `model: ${body.model}`);
+  if (typeof body.max_tokens !== 'number' || body.max_tokens < 1) fail('max_tokens: Field required');
+  if (!Array.isArray(body.messages) || body.messages.length === 0) fail('messages: Field required');
+  if (body.temperature !== undefined && (typeof body.temperature !== 'number' || body.temperature < 0 || body.temperature > 1)) fail('temperature: Input should be less than or equal to 1');
+  if (body.system !== undefined && typeof body.system !== 'string' && !Array.isArray(body.system)) fail('system: Input should be a valid string');
+  const tools = (body.tools ?? []) as Json[];
+  for (const [i, tool] of tools.entries()) {
+    if (typeof tool.name !== 'string' || !/^[a-zA-Z0-9_-]{1,128}$/.test(tool.name)) fail(`tools.${i}.name: String should match pattern '^[a-zA-Z0-9_-]{1,128}$'`);
+    if ((tool.input_schema as Json | undefined)?.type !== 'object') fail(`tools.${i}.input_schema.type: Input should be 'object'`);
+  }
+  if (body.tool_choice !== undefined && tools.length === 0) fail('tool_choice may only be specified while providing tools');
+  const messages = body.messages as Message[];
+  messages.forEach((message, i) => {
+    if (message.role !== 'user' && message.role !== 'assistant') fail(`messages.${i}.role: Input should be 'user' or 'assistant'`);
+    if (!Array.isArray(message.content) && typeof message.content !== 'string') fail(`messages.${i}.content: Input should be a valid list`);
+    if (Array.isArray(message.content) && message.content.length === 0) fail(`messages.${i}: all messages must have non-empty content`);
+    for (const [j, block] of blocksOf(message).entries()) {
+      if (block.type === 'text' && (typeof block.text !== 'string' || block.text === '')) fail(`messages.${i}.content.${j}.text: text content blocks must be non-empty`);
+      if (block.type === 'image') {
+        const source = block.source as Json;
+        const ok = source?.type === 'base64' ? /^image\/(jpeg|png|gif|webp)$/.test(String(source.media_type)) && typeof source.data === 'string' : source?.type === 'url' && /^https?:\/\//.test(String(source.url));
+        if (!ok) fail(`messages.${i}.content.${j}.source: invalid image source`);
+      }
+      if ((block.type === 'tool_use' && message.role !== 'assistant') || (block.type === 'tool_result' && message.role !== 'user')) fail(`messages.${i}.content.${j}: ${block.type} in a ${message.role} message`);
+    }
+    // Every tool_use must be answered by a tool_result in the very next message, and only those.
+    const uses = blocksOf(message).flatMap((b) => (b.type === 'tool_use' ? [String(b.id)] : []));
+    const previous = messages[i - 1];
+    const answered = blocksOf(message).flatMap((b) => (b.type === 'tool_result' ? [String(b.tool_use_id)] : []));
+    if (answered.length > 0) {
+      const asked = previous ? blocksOf(previous).flatMap((b) => (b.type === 'tool_use' ? [String(b.id)] : [])) : [];
+      const unexpected = answered.filter((id) => !asked.includes(id));
+      if (unexpected.length > 0) fail(`messages.${i}.content: unexpected \`tool_use_id\` found in \`tool_result\` blocks: ${unexpected.join(', ')}`);
+    }
+    if (uses.length > 0) {
+      const next = messages[i + 1];
+      const results = next ? blocksOf(next).flatMap((b) => (b.type === 'tool_result' ? [String(b.tool_use_id)] : [])) : [];
+      const missing = uses.filter((id) => !results.includes(id));
+      if (next && missing.length > 0) fail(`messages.${i + 1}: \`tool_use\` ids were found without \`tool_result\` blocks immediately after: ${missing.join(', ')}`);
+    }
+  });
+}
+
+/** A value that satisfies a (simple) JSON schema, the same every time. */
+function sample(schema: Json | undefined): unknown {
+  if (!schema) return null;
+  if (Array.isArray(schema.enum)) return schema.enum[0];
+  switch (schema.type) {
+    case 'object':
+      return Object.fromEntries(Object.entries((schema.properties ?? {}) as Record<string, Json>).map(([key, value]) => [key, sample(value)]));
+    case 'array':
+      return [sample(schema.items as Json | undefined)];
+    case 'string':
+      return 'Paris';
+    case 'integer':
+    case 'number':
+      return 21;
+    case 'boolean':
+      return true;
+    default:
+      return null;
+  }
+}
+
+interface Answer {
+  content: Block[];
+  stop_reason: string;
+  stop_sequence: string | null;
+}
+
+let toolUseCounter = 0;
+
+function answer(body: Json): Answer {
+  const messages = body.messages as Message[];
+  const last = messages.at(-1) as Message;
+  const lastBlocks = blocksOf(last);
+  const results = lastBlocks.filter((b) => b.type === 'tool_result');
+  const tools = (body.tools ?? []) as Json[];
+  const choice = body.tool_choice as Json | undefined;
+  if (results.length === 0 && tools.length > 0 && choice?.type !== 'none') {
+    const userText = textOf(lastBlocks);
+    const forced = choice?.type === 'tool' ? tools.filter((t) => t.name === choice.name) : [];
+    const named = tools.filter((t) => userText.includes(String(t.name)));
+    const chosen = forced.length > 0 ? forced : named.length > 0 ? named : tools.slice(0, 1);
+    const uses: Block[] = chosen.map((tool) => ({ type: 'tool_use', id: `toolu_emu_${++toolUseCounter}`, name: tool.name, input: sample(tool.input_schema as Json) }));
+    const content = forced.length > 0 || choice?.type === 'any' ? uses : [{ type: 'text', text: 'Let me check.' }, ...uses];
+    return { content, stop_reason: 'tool_use', stop_sequence: null };
+  }
+  let text =
+    results.length > 0
+      ? `The tool answered: ${results.map((r) => (typeof r.content === 'string' ? r.content : textOf((r.content ?? []) as Block[]))).join(' ')}`
+      : `Echo: ${textOf(lastBlocks)}`;
+  let stopReason = 'end_turn';
+  let stopSequence: string | null = null;
+  for (const sequence of (body.stop_sequences ?? []) as string[]) {
+    const at = text.indexOf(sequence);
+    if (at !== -1) {
+      text = text.slice(0, at);
+      stopReason = 'stop_sequence';
+      stopSequence = sequence;
+      break;
+    }
+  }
+  const budget = body.max_tokens as number;
+  if (countTokens(text) > budget) {
+    text = text.slice(0, budget * 4);
+    stopReason = 'max_tokens';
+    stopSequence = null;
+  }
+  return { content: [{ type: 'text', text }], stop_reason: stopReason, stop_sequence: stopSequence };
+}
+
+const outputTokensOf = (content: Block[]) => countTokens(content.map((b) => (b.type === 'text' ? String(b.text) : JSON.stringify(b.input))).join(''));
+
+function sendError(res: ServerResponse, status: number, type: string, message: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json', 'request-id': 'req_emulator', ...headers });
+  res.end(JSON.stringify({ type: 'error', error: { type, message }, request_id: 'req_emulator' }));
+}
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+async function stream(res: ServerResponse, body: Json, reply: Answer, usage: Json, failMidway: boolean): Promise<void> {
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'request-id': 'req_emulator' });
+  const send = async (data: Json) => {
+    res.write(`event: ${String(data.type)}\ndata: ${JSON.stringify(data)}\n\n`);
+    await nextTurn();
+  };
+  await send({ type: 'message_start', message: { id: 'msg_emulator_stream', type: 'message', role: 'assistant', model: body.model, content: [], stop_reason: null, stop_sequence: null, usage: { ...usage, output_tokens: 1 } } });
+  await send({ type: 'ping' });
+  for (const [index, block] of reply.content.entries()) {
+    if (block.type === 'text') {
+      await send({ type: 'content_block_start', index, content_block: { type: 'text', text: '' } });
+      const pieces = String(block.text).match(/\S+\s*|\s+/g) ?? [];
+      for (const [n, piece] of pieces.entries()) {
+        await send({ type: 'content_block_delta', index, delta: { type: 'text_delta', text: piece } });
+        if (failMidway && n === 0) {
+          await send({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } });
+          res.end();
+          return;
+        }
+      }
+    } else {
+      await send({ type: 'content_block_start', index, content_block: { type: 'tool_use', id: block.id, name: block.name, input: {} } });
+      const json = JSON.stringify(block.input);
+      const size = Math.ceil(json.length / 3);
+      const pieces = ['', json.slice(0, size), json.slice(size, 2 * size), json.slice(2 * size)];
+      for (const piece of pieces) await send({ type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: piece } });
+    }
+    await send({ type: 'content_block_stop', index });
+  }
+  await send({ type: 'message_delta', delta: { stop_reason: reply.stop_reason, stop_sequence: reply.stop_sequence }, usage: { output_tokens: usage.output_tokens } });
+  await send({ type: 'message_stop' });
+  res.end();
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Starts the emulator on 127.0.0.1 on a free port. */
+export async function startAnthropicEmulator(options: AnthropicEmulatorOptions = {}): Promise<AnthropicEmulator> {
+  const apiKey = options.apiKey ?? 'test-anthropic-key';
+  let mode: AnthropicEmulatorMode = 'normal';
+  let last: RecordedRequest | undefined;
+
+  const server = createServer((req, res) => {
+    void (async () => {
+      const body = await readJson(req);
+      last = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body };
+      if (req.method !== 'POST' || req.url !== '/v1/messages') return sendError(res, 404, 'not_found_error', 'Not found');
+      if (req.headers['x-api-key'] !== apiKey) return sendError(res, 401, 'authentication_error', 'invalid x-api-key');
+      if (typeof req.headers['anthropic-version'] !== 'string') return sendError(res, 400, 'invalid_request_error', 'anthropic-version: header is required');
+      if (typeof body !== 'object' || body === null) return sendError(res, 400, 'invalid_request_error', 'There was an issue with the request body: it is not valid JSON');
+      const request = body as Json;
+      if (mode === 'rate-limited') return sendError(res, 429, 'rate_limit_error', 'Number of request tokens has exceeded your per-minute rate limit', { 'retry-after': String(options.retryAfterSeconds ?? 7) });
+      if (mode === 'overloaded' || (mode === 'stream-error' && request.stream !== true)) return sendError(res, 529, 'overloaded_error', 'Overloaded');
+      if (mode === 'server-error') return sendError(res, 500, 'api_error', 'Internal server error');
+      try {
+        validate(request);
+      } catch (error) {
+        if (error instanceof RequestError) return sendError(res, error.status, error.type, error.message);
+        throw error;
+      }
+      const reply = answer(request);
+      const usage = {
+        input_tokens: inputTokensFor(request),
+        cache_creation_input_tokens: options.cacheCreationInputTokens ?? 0,
+        cache_read_input_tokens: options.cacheReadInputTokens ?? 0,
+        output_tokens: outputTokensOf(reply.content),
+      };
+      if (request.stream === true) return stream(res, request, reply, usage, mode === 'stream-error');
+      res.writeHead(200, { 'content-type': 'application/json', 'request-id': 'req_emulator' });
+      res.end(JSON.stringify({ id: 'msg_emulator', type: 'message', role: 'assistant', model: request.model, ...reply, usage }));
+    })().catch(() => res.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+    lastRequest: () => last,
+    setMode: (next) => {
+      mode = next;
+    },
+  };
+}

@@ -1,0 +1,329 @@
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A local stand-in for Google's Gemini API (https://ai.google.dev/api) on 127.0.0.1, for tests of the Gemini
+ * adapter: generateContent, streamGenerateContent (`alt=sse`, one write per event) and batchEmbedContents. It
+ * refuses what the real API refuses where a translation could go wrong: unknown fields anywhere (the request,
+ * `generationConfig`, Schema objects in `responseSchema` and function parameters), formats Gemini does not take,
+ * OBJECT parameters without properties, roles other than user and model, empty parts. It answers
+ * deterministically:
+ *
+ * - With function declarations (and mode not NONE), it calls functions: the allowed ones, else each one the
+ *   last user turn names, else the first; arguments are filled in from the schema. The first call carries a
+ *   thought signature, as Gemini 3's do.
+ * - With functionResponse parts in the last turn, it answers "The tool answered: <response JSON>".
+ * - With `responseMimeType: application/json`, it answers a JSON value built from `responseSchema`.
+ * - Otherwise "Echo: <last user text>", cut at a stop sequence (finishReason STOP) or `maxOutputTokens`
+ *   (MAX_TOKENS). `candidateCount` gives that many candidates (non-streaming).
+ * - Usage: prompt tokens are `promptTokensFor(body)` (characters / 4), candidate tokens likewise.
+ * - Embeddings: a vector (8 values, or `outputDimensionality`) computed from the text.
+ */
+export type GeminiEmulatorMode = 'normal' | 'rate-limited' | 'server-error' | 'unavailable' | 'safety' | 'blocked-prompt';
+
+export interface GeminiEmulatorOptions {
+  /** The only key accepted in `x-goog-api-key` (or `?key=`). Default `test-gemini-key`. */
+  apiKey?: string;
+  /** RetryInfo's `retryDelay` in 'rate-limited' mode, in seconds. Default 7. */
+  retryAfterSeconds?: number;
+  /** Reported as `cachedContentTokenCount` (part of the prompt tokens). Default none. */
+  cachedContentTokenCount?: number;
+}
+
+export interface RecordedRequest {
+  method: string;
+  /** The path with its query string. */
+  path: string;
+  headers: IncomingHttpHeaders;
+  // The body as the adapter sent it: tests read whatever members they assert on.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  body: any;
+}
+
+export interface GeminiEmulator {
+  url: string;
+  stop(): Promise<void>;
+  lastRequest(): RecordedRequest | undefined;
+  /** 'rate-limited' → 429 RESOURCE_EXHAUSTED with RetryInfo, 'server-error' → 500, 'unavailable' → 503, 'safety' → a SAFETY finish, 'blocked-prompt' → promptFeedback.blockReason. */
+  setMode(mode: GeminiEmulatorMode): void;
+}
+
+type Json = Record<string, unknown>;
+interface Part {
+  text?: string;
+  thought?: boolean;
+  functionCall?: { name: string; args?: Json };
+  functionResponse?: { name: string; response: Json };
+  inlineData?: Json;
+  fileData?: Json;
+}
+interface Content {
+  role?: string;
+  parts: Part[];
+}
+
+export const countTokens = (text: string): number => Math.ceil(text.length / 4);
+
+/** The prompt tokens the emulator reports for a generateContent body. */
+export function promptTokensFor(body: { systemInstruction?: unknown; contents?: unknown }): number {
+  return countTokens(JSON.stringify({ systemInstruction: body.systemInstruction ?? null, contents: body.contents }));
+}
+
+/** The embedding the emulator answers for a text. */
+export function embeddingFor(text: string, dimensions = 8): number[] {
+  const seed = [...text].reduce((sum, c) => sum + (c.codePointAt(0) ?? 0), 0);
+  return Array.from({ length: dimensions }, (_, i) => ((seed * (i + 1)) % 997) / 997);
+}
+
+class RequestError extends Error {
+  constructor(
+    readonly status: number,
+    readonly googleStatus: string,
+    message: string,
+    readonly details: Json[] = [],
+  ) {
+    super(message);
+  }
+}
+
+const invalid = (message: string) => new RequestError(400, 'INVALID_ARGUMENT', message);
+const unknownField = (name: string, at: string) => invalid(`Invalid JSON payload received. Unknown name "${name}" at '${at}': Cannot find field.`);
+
+const REQUEST_FIELDS = ['contents', 'systemInstruction', 'tools', 'toolConfig', 'generationConfig', 'safetySettings', 'cachedContent'];
+const GENERATION_FIELDS = ['maxOutputTokens', 'temperature', 'topP', 'topK', 'stopSequences', 'candidateCount', 'seed', 'presencePenalty', 'frequencyPenalty', 'responseMimeType', 'responseSchema', 'responseJsonSchema', 'thinkingConfig', 'responseModalities'];
+const SCHEMA_FIELDS = ['type', 'format', 'title', 'description', 'nullable', 'enum', 'maxItems', 'minItems', 'properties', 'required', 'minProperties', 'maxProperties', 'minLength', 'maxLength', 'pattern', 'example', 'anyOf', 'propertyOrdering', 'default', 'items', 'minimum', 'maximum'];
+const TYPES = ['STRING', 'NUMBER', 'INTEGER', 'BOOLEAN', 'ARRAY', 'OBJECT', 'NULL'];
+const FORMATS: Record<string, string[]> = { STRING: ['enum', 'date-time'], INTEGER: ['int32', 'int64'], NUMBER: ['float', 'double'] };
+const PART_FIELDS = ['text', 'thought', 'thoughtSignature', 'inlineData', 'fileData', 'functionCall', 'functionResponse'];
+
+function checkSchema(schema: Json, at: string, parameters: boolean): void {
+  for (const key of Object.keys(schema)) if (!SCHEMA_FIELDS.includes(key)) throw unknownField(key, at);
+  const type = typeof schema.type === 'string' ? schema.type.toUpperCase() : undefined;
+  if (schema.type !== undefined && (!type || !TYPES.includes(type))) throw invalid(`Invalid value at '${at}.type': ${JSON.stringify(schema.type)}`);
+  if (schema.format !== undefined && !(type && FORMATS[type]?.includes(String(schema.format)))) throw invalid(`${at}.format: only ${JSON.stringify(FORMATS[type ?? ''] ?? [])} are supported for ${type} type`);
+  if (schema.enum !== undefined && (type !== 'STRING' || !Array.isArray(schema.enum) || !schema.enum.every((v) => typeof v === 'string'))) throw invalid(`${at}.enum: only allowed for STRING type`);
+  const properties = (schema.properties ?? undefined) as Record<string, Json> | undefined;
+  if (parameters && type === 'OBJECT' && (!properties || Object.keys(properties).length === 0)) throw invalid(`${at}.properties: should be non-empty for OBJECT type`);
+  for (const [name, value] of Object.entries(properties ?? {})) checkSchema(value, `${at}.properties[${name}].value`, false);
+  for (const name of (schema.required ?? []) as string[]) if (!properties || !(name in properties)) throw invalid(`${at}.required[${name}]: property is not defined`);
+  if (schema.items) checkSchema(schema.items as Json, `${at}.items`, false);
+  for (const [i, alternative] of ((schema.anyOf ?? []) as Json[]).entries()) checkSchema(alternative, `${at}.any_of[${i}]`, false);
+}
+
+function validate(body: Json, model: string): void {
+  if (model === 'no-such-model') throw new RequestError(404, 'NOT_FOUND', `models/${model} is not found for API version v1beta, or is not supported for generateContent.`);
+  for (const key of Object.keys(body)) if (!REQUEST_FIELDS.includes(key)) throw unknownField(key, '');
+  const contents = body.contents as Content[] | undefined;
+  if (!Array.isArray(contents) || contents.length === 0) throw invalid('* GenerateContentRequest.contents: contents is not specified');
+  contents.forEach((content, i) => {
+    if (content.role !== 'user' && content.role !== 'model') throw invalid(`Please use a valid role: user, model. (contents[${i}])`);
+    if (!Array.isArray(content.parts) || content.parts.length === 0) throw invalid(`* GenerateContentRequest.contents[${i}].parts: contents.parts must not be empty.`);
+    content.parts.forEach((part, j) => {
+      for (const key of Object.keys(part)) if (!PART_FIELDS.includes(key)) throw unknownField(key, `contents[${i}].parts[${j}]`);
+      if (part.functionResponse && (typeof part.functionResponse.name !== 'string' || typeof part.functionResponse.response !== 'object')) throw invalid(`* GenerateContentRequest.contents[${i}].parts[${j}].function_response.name: Name cannot be empty.`);
+      if (part.functionCall && content.role !== 'model') throw invalid(`contents[${i}].parts[${j}]: a function call must come from the model`);
+    });
+  });
+  const config = (body.generationConfig ?? {}) as Json;
+  for (const key of Object.keys(config)) if (!GENERATION_FIELDS.includes(key)) throw unknownField(key, 'generation_config');
+  if (Array.isArray(config.stopSequences) && config.stopSequences.length > 5) throw invalid('generation_config.stop_sequences: at most 5 are allowed');
+  if (config.responseSchema) checkSchema(config.responseSchema as Json, 'generation_config.response_schema', false);
+  for (const [t, tool] of ((body.tools ?? []) as Json[]).entries()) {
+    for (const [d, declaration] of ((tool.functionDeclarations ?? []) as Json[]).entries()) {
+      for (const key of Object.keys(declaration)) if (!['name', 'description', 'parameters', 'parametersJsonSchema', 'response'].includes(key)) throw unknownField(key, `tools[${t}].function_declarations[${d}]`);
+      if (typeof declaration.name !== 'string' || !/^[a-zA-Z_][a-zA-Z0-9_.:-]{0,127}$/.test(declaration.name)) throw invalid(`* GenerateContentRequest.tools[${t}].function_declarations[${d}].name: Invalid function name.`);
+      if (declaration.parameters) checkSchema(declaration.parameters as Json, `tools[${t}].function_declarations[${d}].parameters`, true);
+    }
+  }
+  const mode = ((body.toolConfig as Json | undefined)?.functionCallingConfig as Json | undefined)?.mode;
+  if (mode !== undefined && !['AUTO', 'ANY', 'NONE', 'VALIDATED'].includes(String(mode))) throw invalid(`Invalid value at 'tool_config.function_calling_config.mode' (${String(mode)})`);
+}
+
+/** A value that satisfies a Gemini Schema, the same every time. */
+function sample(schema: Json | undefined): unknown {
+  if (!schema) return null;
+  if (Array.isArray(schema.enum)) return schema.enum[0];
+  switch (String(schema.type ?? '').toUpperCase()) {
+    case 'OBJECT':
+      return Object.fromEntries(Object.entries((schema.properties ?? {}) as Record<string, Json>).map(([key, value]) => [key, sample(value)]));
+    case 'ARRAY':
+      return [sample(schema.items as Json | undefined)];
+    case 'STRING':
+      return 'Paris';
+    case 'INTEGER':
+    case 'NUMBER':
+      return 21;
+    case 'BOOLEAN':
+      return true;
+    default:
+      return null;
+  }
+}
+
+const textOf = (content: Content) => content.parts.flatMap((p) => (typeof p.text === 'string' && !p.thought ? [p.text] : [])).join(' ');
+
+interface Answer {
+  parts: Part[];
+  finishReason: string;
+}
+
+function answer(body: Json): Answer {
+  const contents = body.contents as Content[];
+  const last = contents.at(-1) as Content;
+  const responses = last.parts.filter((p) => p.functionResponse);
+  const declarations = ((body.tools ?? []) as Json[]).flatMap((t) => (t.functionDeclarations ?? []) as Json[]);
+  const calling = ((body.toolConfig as Json | undefined)?.functionCallingConfig ?? {}) as Json;
+  const config = (body.generationConfig ?? {}) as Json;
+  if (responses.length === 0 && declarations.length > 0 && calling.mode !== 'NONE') {
+    const allowed = (calling.allowedFunctionNames ?? []) as string[];
+    const userText = textOf(last);
+    const pool = allowed.length > 0 ? declarations.filter((d) => allowed.includes(String(d.name))) : declarations;
+    const named = pool.filter((d) => userText.includes(String(d.name)));
+    const chosen = named.length > 0 ? named : pool.slice(0, 1);
+    return {
+      parts: chosen.map((d, i) => ({ functionCall: { name: String(d.name), args: (sample((d.parameters as Json | undefined) ?? { type: 'OBJECT' }) ?? {}) as Json }, ...(i === 0 ? { thoughtSignature: 'c2lnbmF0dXJl' } : {}) })),
+      finishReason: 'STOP',
+    };
+  }
+  let text: string;
+  if (responses.length > 0) text = `The tool answered: ${responses.map((p) => JSON.stringify(p.functionResponse?.response)).join(' ')}`;
+  else if (config.responseMimeType === 'application/json') text = JSON.stringify(config.responseSchema ? sample(config.responseSchema as Json) : { echo: textOf(last) });
+  else text = `Echo: ${textOf(last)}`;
+  let finishReason = 'STOP';
+  for (const sequence of (config.stopSequences ?? []) as string[]) {
+    const at = text.indexOf(sequence);
+    if (at !== -1) {
+      text = text.slice(0, at);
+      break;
+    }
+  }
+  const budget = config.maxOutputTokens as number | undefined;
+  if (budget !== undefined && countTokens(text) > budget) {
+    text = text.slice(0, budget * 4);
+    finishReason = 'MAX_TOKENS';
+  }
+  return { parts: [{ text }], finishReason };
+}
+
+const outputTokensOf = (parts: Part[]) => countTokens(parts.map((p) => p.text ?? JSON.stringify(p.functionCall)).join(''));
+
+function sendError(res: ServerResponse, error: RequestError): void {
+  res.writeHead(error.status, { 'content-type': 'application/json; charset=UTF-8' });
+  res.end(JSON.stringify({ error: { code: error.status, message: error.message, status: error.googleStatus, ...(error.details.length > 0 ? { details: error.details } : {}) } }, null, 2));
+}
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Starts the emulator on 127.0.0.1 on a free port. */
+export async function startGeminiEmulator(options: GeminiEmulatorOptions = {}): Promise<GeminiEmulator> {
+  const apiKey = options.apiKey ?? 'test-gemini-key';
+  let mode: GeminiEmulatorMode = 'normal';
+  let last: RecordedRequest | undefined;
+  let responses = 0;
+
+  /** `stream` is how a streamGenerateContent call is answered: SSE with alt=sse, else one JSON array of the events. */
+  const generate = async (res: ServerResponse, body: Json, model: string, stream: 'sse' | 'array' | undefined): Promise<void> => {
+    validate(body, model);
+    const promptTokenCount = promptTokensFor(body);
+    const cached = options.cachedContentTokenCount ? { cachedContentTokenCount: options.cachedContentTokenCount } : {};
+    const meta = { modelVersion: model, responseId: `resp_emulator_${++responses}` };
+    if (mode === 'blocked-prompt') {
+      const blocked = { promptFeedback: { blockReason: 'SAFETY' }, usageMetadata: { promptTokenCount, totalTokenCount: promptTokenCount }, ...meta };
+      if (stream !== 'sse') return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(stream === 'array' ? [blocked] : blocked));
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      return void res.end(`data: ${JSON.stringify(blocked)}\r\n\r\n`);
+    }
+    const reply: Answer = mode === 'safety' ? { parts: [], finishReason: 'SAFETY' } : answer(body);
+    const count = stream === 'sse' ? 1 : Number(((body.generationConfig ?? {}) as Json).candidateCount ?? 1);
+    const candidatesTokenCount = outputTokensOf(reply.parts) * count;
+    const usageMetadata = { promptTokenCount, candidatesTokenCount, totalTokenCount: promptTokenCount + candidatesTokenCount, ...cached };
+    const candidate = (index: number, parts: Part[], finishReason?: string) => ({ ...(parts.length > 0 ? { content: { role: 'model', parts } } : {}), ...(finishReason ? { finishReason } : {}), index });
+    if (stream !== 'sse') {
+      const whole = { candidates: Array.from({ length: count }, (_, i) => candidate(i, reply.parts, reply.finishReason)), usageMetadata, ...meta };
+      res.writeHead(200, { 'content-type': 'application/json; charset=UTF-8' });
+      return void res.end(JSON.stringify(stream === 'array' ? [whole] : whole));
+    }
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    const send = async (event: Json) => {
+      res.write(`data: ${JSON.stringify(event)}\r\n\r\n`);
+      await nextTurn();
+    };
+    // Text comes a few words at a time; function calls come whole, in one event.
+    const text = reply.parts.length === 1 && typeof reply.parts[0]?.text === 'string' ? reply.parts[0].text : undefined;
+    const pieces: Part[][] = text !== undefined ? (text.match(/\S+\s*|\s+/g) ?? ['']).map((piece) => [{ text: piece }]) : [reply.parts];
+    for (const [i, parts] of pieces.entries()) {
+      const final = i === pieces.length - 1;
+      await send({ candidates: [candidate(0, parts, final ? reply.finishReason : undefined)], usageMetadata: final ? usageMetadata : { promptTokenCount, totalTokenCount: promptTokenCount }, ...meta });
+    }
+    res.end();
+  };
+
+  const embed = (res: ServerResponse, body: Json, model: string): void => {
+    const requests = body.requests as Array<{ model?: string; content?: Content; outputDimensionality?: number }> | undefined;
+    if (!Array.isArray(requests) || requests.length === 0) throw invalid('* BatchEmbedContentsRequest.requests: requests is not specified');
+    const values = requests.map((request, i) => {
+      if (request.model !== `models/${model}`) throw invalid(`* BatchEmbedContentsRequest.requests[${i}].model: the model must match the batch request's model models/${model}`);
+      const text = request.content?.parts?.[0]?.text;
+      if (typeof text !== 'string') throw invalid(`* BatchEmbedContentsRequest.requests[${i}].content: text is required`);
+      return { values: embeddingFor(text, request.outputDimensionality) };
+    });
+    res.writeHead(200, { 'content-type': 'application/json; charset=UTF-8' });
+    res.end(JSON.stringify({ embeddings: values }));
+  };
+
+  const server = createServer((req, res) => {
+    void (async () => {
+      const body = await readJson(req);
+      last = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body };
+      const url = new URL(req.url ?? '/', 'http://emulator');
+      const route = /^\/(v1|v1beta|v1alpha)\/models\/([^/:]+):(generateContent|streamGenerateContent|batchEmbedContents)$/.exec(url.pathname);
+      if (req.method !== 'POST' || !route) throw new RequestError(404, 'NOT_FOUND', 'The requested URL was not found on this server.');
+      const key = req.headers['x-goog-api-key'] ?? url.searchParams.get('key');
+      if (!key) throw new RequestError(403, 'PERMISSION_DENIED', "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.");
+      if (key !== apiKey) {
+        throw new RequestError(400, 'INVALID_ARGUMENT', 'API key not valid. Please pass a valid API key.', [
+          { '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'API_KEY_INVALID', domain: 'googleapis.com', metadata: { service: 'generativelanguage.googleapis.com' } },
+        ]);
+      }
+      if (mode === 'rate-limited') {
+        throw new RequestError(429, 'RESOURCE_EXHAUSTED', 'You exceeded your current quota, please check your plan and billing details.', [
+          { '@type': 'type.googleapis.com/google.rpc.QuotaFailure', violations: [{ quotaMetric: 'generativelanguage.googleapis.com/generate_content_free_tier_requests', quotaId: 'GenerateRequestsPerMinutePerProjectPerModel-FreeTier' }] },
+          { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: `${options.retryAfterSeconds ?? 7}s` },
+        ]);
+      }
+      if (mode === 'server-error') throw new RequestError(500, 'INTERNAL', 'An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting');
+      if (mode === 'unavailable') throw new RequestError(503, 'UNAVAILABLE', 'The model is overloaded. Please try again later.');
+      if (typeof body !== 'object' || body === null) throw invalid('Invalid JSON payload received.');
+      const [, , model, method] = route as unknown as [string, string, string, string];
+      if (method === 'batchEmbedContents') return embed(res, body as Json, model);
+      return generate(res, body as Json, model, method !== 'streamGenerateContent' ? undefined : url.searchParams.get('alt') === 'sse' ? 'sse' : 'array');
+    })().catch((error: unknown) => {
+      if (error instanceof RequestError && !res.headersSent) sendError(res, error);
+      else res.destroy();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+    lastRequest: () => last,
+    setMode: (next) => {
+      mode = next;
+    },
+  };
+}
