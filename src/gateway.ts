@@ -287,7 +287,7 @@ function watchCertificates(pairs: Array<[TlsCertificates | undefined, () => Serv
 /** Opens the proxy port on `core`'s snapshot. */
 async function openDataPlane(core: NodeCore, tls: TlsCertificates | undefined): Promise<{ server: Server; url: string }> {
   const { settings } = core;
-  const server = createDataPlane(core.holder, core.dataPlaneState, DATA_PLANE_DEFAULTS, tls);
+  const server = createDataPlane(core.holder, core.dataPlaneState, { ...DATA_PLANE_DEFAULTS, headersTimeout: settings.clientHeaderTimeout, requestTimeout: settings.clientRequestTimeout }, tls);
   let port: number;
   try {
     port = await listen(server, settings.proxyPort, settings.proxyHost);

@@ -42,6 +42,9 @@ export interface Settings {
   issuer: string | undefined;
   /** Lifetime of access tokens from the token endpoint; at most KEYGATE_TOKEN_MAX_TTL. */
   accessTokenTtl: number;
+  /** Slow clients: the whole request head must arrive within clientHeaderTimeout, the whole request within clientRequestTimeout (408 otherwise). */
+  clientHeaderTimeout: number;
+  clientRequestTimeout: number;
 }
 
 export class SettingsError extends Error {
@@ -134,6 +137,8 @@ const DEFS: SettingDef[] = [
   { key: 'redisUrl', env: 'KEYGATE_REDIS_URL', parse: redisUrl },
   { key: 'issuer', env: 'KEYGATE_ISSUER', flag: 'issuer', parse: issuerUrl },
   { key: 'accessTokenTtl', env: 'KEYGATE_ACCESS_TOKEN_TTL', flag: 'access-token-ttl', parse: duration },
+  { key: 'clientHeaderTimeout', env: 'KEYGATE_CLIENT_HEADER_TIMEOUT', flag: 'client-header-timeout', parse: duration },
+  { key: 'clientRequestTimeout', env: 'KEYGATE_CLIENT_REQUEST_TIMEOUT', flag: 'client-request-timeout', parse: duration },
 ];
 
 /** Variables read by the CLI client rather than by `keygate start`; known, so never "unknown". */
@@ -168,6 +173,8 @@ function defaults(): Omit<Settings, 'databaseUrl'> & { databaseUrl?: string } {
     redisUrl: undefined,
     issuer: undefined,
     accessTokenTtl: 3_600_000,
+    clientHeaderTimeout: 10_000,
+    clientRequestTimeout: 300_000,
   };
 }
 
@@ -209,6 +216,9 @@ export function loadSettings(env: NodeJS.ProcessEnv, flags: Record<string, strin
   }
   if ((settings.adminTlsCert === undefined) !== (settings.adminTlsKey === undefined)) {
     throw new SettingsError('KEYGATE_ADMIN_TLS_CERT and KEYGATE_ADMIN_TLS_KEY must be set together');
+  }
+  if (settings.clientHeaderTimeout > settings.clientRequestTimeout) {
+    throw new SettingsError('KEYGATE_CLIENT_HEADER_TIMEOUT must not be longer than KEYGATE_CLIENT_REQUEST_TIMEOUT');
   }
   if (settings.accessTokenTtl > settings.tokenMaxTtl) {
     throw new SettingsError('KEYGATE_ACCESS_TOKEN_TTL must not be longer than KEYGATE_TOKEN_MAX_TTL');

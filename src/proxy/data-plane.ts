@@ -125,7 +125,14 @@ function sendAuthFailure(res: ServerResponse, failure: AuthFailure): void {
 
 export function createDataPlane(holder: SnapshotHolder, state: DataPlaneState, options: DataPlaneOptions = DATA_PLANE_DEFAULTS, tls?: TlsCertificates): Server {
   const secure = tls !== undefined;
-  const serverOptions = { keepAliveTimeout: options.keepAliveTimeout, requestTimeout: options.requestTimeout, headersTimeout: options.headersTimeout, maxHeaderSize: options.maxHeaderSize };
+  const serverOptions = {
+    keepAliveTimeout: options.keepAliveTimeout,
+    requestTimeout: options.requestTimeout,
+    headersTimeout: options.headersTimeout,
+    maxHeaderSize: options.maxHeaderSize,
+    // Node checks the two timeouts above only this often (30 s by default): check often enough to honour them.
+    connectionsCheckingInterval: Math.max(100, Math.min(1_000, Math.floor(options.headersTimeout / 2))),
+  };
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
