@@ -1,5 +1,10 @@
 import { AnthropicProvider } from './anthropic/index.js';
+import { AzureOpenAIProvider } from './azure-openai/index.js';
+import { BedrockProvider } from './bedrock/index.js';
+import { CohereProvider } from './cohere/index.js';
 import { GeminiProvider } from './gemini/index.js';
+import { MistralProvider } from './mistral/index.js';
+import { OllamaProvider } from './ollama/index.js';
 import { OpenAICompatibleProvider } from './openai-compatible/index.js';
 import { OpenAIProvider } from './openai/index.js';
 import type { ProviderAdapter } from './provider.js';
@@ -10,6 +15,11 @@ export const PROVIDER_ADAPTERS: ReadonlyMap<string, ProviderAdapter> = new Map<s
   ['openai-compatible', OpenAICompatibleProvider],
   ['anthropic', AnthropicProvider],
   ['gemini', GeminiProvider],
+  ['azure-openai', AzureOpenAIProvider],
+  ['mistral', MistralProvider],
+  ['cohere', CohereProvider],
+  ['bedrock', BedrockProvider],
+  ['ollama', OllamaProvider],
 ]);
 
 export type { ProviderAdapter, ProviderConfig, ProviderCredential, CallContext, ProviderFailure, StreamTranslator, UpstreamCall } from './provider.js';

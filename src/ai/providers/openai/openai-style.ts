@@ -27,8 +27,10 @@ export function openAIStyleAdapter(options: OpenAIStyleOptions): ProviderAdapter
     type: options.type,
     defaultBaseUrl: options.defaultBaseUrl,
     chatCall(request: ChatRequest, ctx: CallContext): UpstreamCall {
-      let body: Record<string, unknown> = { ...request, model: ctx.model };
+      // Whether to stream is the gateway's call (ctx.stream), not whatever the body said.
+      let body: Record<string, unknown> = { ...request, model: ctx.model, stream: ctx.stream };
       if (ctx.stream) body.stream_options = { ...(request.stream_options ?? {}), include_usage: true };
+      else delete body.stream_options;
       if (options.adjust) body = options.adjust(body, ctx);
       return {
         method: 'POST',

@@ -1,0 +1,150 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startAzureOpenAIEmulator } from '../../../../test/emulators/azure-openai.js';
+import type { ChatCompletionChunk, ChatRequest } from '../../chat-types.js';
+import { ProviderCallError, callChat, callChatStream, callEmbeddings } from '../../provider-call.js';
+import type { CallContext } from '../provider.js';
+import { AzureOpenAIProvider } from './index.js';
+
+const weatherTool = { type: 'function' as const, function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } };
+const hello: ChatRequest = { model: 'gpt-4o', messages: [{ role: 'user', content: 'Hello' }] };
+
+let emulator: Awaited<ReturnType<typeof startAzureOpenAIEmulator>>;
+
+function ctx(overrides: { secret?: string; deployment?: string; apiVersion?: string } = {}): CallContext {
+  return {
+    provider: { name: 'azure-test', type: 'azure-openai', baseUrl: `${emulator.url}/`, ...(overrides.apiVersion ? { apiVersion: overrides.apiVersion } : {}) },
+    credential: { id: 'k1', secret: overrides.secret ?? emulator.apiKey },
+    model: overrides.deployment ?? 'gpt-4o-prod',
+    stream: false,
+    now: Date.UTC(2025, 0, 2),
+  };
+}
+
+async function collect(chat: ChatRequest): Promise<ChatCompletionChunk[]> {
+  const { chunks } = await callChatStream(AzureOpenAIProvider, chat, ctx());
+  const out: ChatCompletionChunk[] = [];
+  for await (const chunk of chunks) out.push(chunk);
+  return out;
+}
+
+async function failureOf(promise: Promise<unknown>) {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(ProviderCallError);
+  return (error as ProviderCallError).failure;
+}
+
+beforeAll(async () => {
+  emulator = await startAzureOpenAIEmulator();
+});
+afterEach(() => {
+  emulator.setMode('normal');
+});
+afterAll(async () => {
+  await emulator.stop();
+});
+
+describe('the Azure OpenAI provider', () => {
+  it('posts to the deployment named by the model id, with the default api-version and an api-key header', async () => {
+    await callChat(AzureOpenAIProvider, hello, ctx());
+    const recorded = emulator.lastRequest();
+    expect(recorded?.path).toBe('/openai/deployments/gpt-4o-prod/chat/completions?api-version=2024-10-21');
+    expect(recorded?.headers['api-key']).toBe(emulator.apiKey);
+    expect(recorded?.headers.authorization).toBeUndefined();
+    expect(recorded?.body).toEqual({ model: 'gpt-4o-prod', messages: [{ role: 'user', content: 'Hello' }] });
+  });
+
+  it('uses the provider\'s api-version when it names one', async () => {
+    await callChat(AzureOpenAIProvider, hello, ctx({ apiVersion: '2025-01-01-preview' }));
+    expect(emulator.lastRequest()?.path).toBe('/openai/deployments/gpt-4o-prod/chat/completions?api-version=2025-01-01-preview');
+  });
+
+  it('answers non-streaming text in OpenAI\'s shape with usage', async () => {
+    const completion = await callChat(AzureOpenAIProvider, hello, ctx());
+    expect(completion.choices[0]).toMatchObject({ message: { role: 'assistant', content: 'Hello from the Azure emulator.' }, finish_reason: 'stop' });
+    expect(completion.usage).toEqual({ prompt_tokens: 13, completion_tokens: 5, total_tokens: 18 });
+  });
+
+  it('streams a role chunk, ordered content chunks, a finish chunk and a usage chunk, without Azure\'s prompt-filter chunk', async () => {
+    const chunks = await collect(hello);
+    expect(emulator.lastRequest()?.body).toMatchObject({ stream: true, stream_options: { include_usage: true } });
+    expect(chunks[0]?.choices[0]?.delta).toMatchObject({ role: 'assistant', content: '' });
+    const content = chunks.flatMap((c) => (c.choices[0]?.delta.content ? [c.choices[0].delta.content] : []));
+    expect(content.length).toBeGreaterThan(2);
+    expect(content.join('')).toBe('Hello from the Azure emulator.');
+    expect(chunks.at(-2)?.choices[0]?.finish_reason).toBe('stop');
+    expect(chunks.at(-1)).toMatchObject({ choices: [], usage: { prompt_tokens: 13, completion_tokens: 5, total_tokens: 18 } });
+    expect(chunks.filter((c) => c.choices.length === 0)).toHaveLength(1);
+  });
+
+  it('returns a tool call, and streams one whose argument pieces reassemble to valid JSON', async () => {
+    const completion = await callChat(AzureOpenAIProvider, { ...hello, tools: [weatherTool] }, ctx());
+    expect(completion.choices[0]).toMatchObject({ message: { tool_calls: [{ id: 'call_azure0001', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] }, finish_reason: 'tool_calls' });
+    const chunks = await collect({ ...hello, tools: [weatherTool] });
+    const calls = chunks.flatMap((c) => c.choices[0]?.delta.tool_calls ?? []);
+    expect(calls.length).toBeGreaterThan(2);
+    expect(JSON.parse(calls.map((call) => call.function?.arguments ?? '').join(''))).toEqual({ city: 'Paris' });
+    expect(chunks.at(-2)?.choices[0]?.finish_reason).toBe('tool_calls');
+  });
+
+  it('answers with text once the tool result is sent back', async () => {
+    const completion = await callChat(
+      AzureOpenAIProvider,
+      {
+        ...hello,
+        messages: [
+          { role: 'user', content: 'Weather?' },
+          { role: 'assistant', content: null, tool_calls: [{ id: 'call_azure0001', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
+          { role: 'tool', tool_call_id: 'call_azure0001', content: '21' },
+        ],
+        tools: [weatherTool],
+      },
+      ctx(),
+    );
+    expect(completion.choices[0]).toMatchObject({ message: { content: 'It is 21 degrees in Paris.' }, finish_reason: 'stop' });
+  });
+
+  it('passes the length finish reason through', async () => {
+    const completion = await callChat(AzureOpenAIProvider, { ...hello, max_completion_tokens: 2 }, ctx());
+    expect(completion.choices[0]).toMatchObject({ message: { content: 'Hello from' }, finish_reason: 'length' });
+  });
+
+  it('embeds through the deployment\'s embeddings path', async () => {
+    const embeddings = await callEmbeddings(AzureOpenAIProvider, { model: 'e', input: 'one two' }, ctx({ deployment: 'embedder' }));
+    expect(emulator.lastRequest()?.path).toBe('/openai/deployments/embedder/embeddings?api-version=2024-10-21');
+    expect(embeddings).toMatchObject({ data: [{ index: 0, embedding: [0.7, 0.5, -0.25] }], usage: { prompt_tokens: 2, total_tokens: 2 } });
+  });
+
+  it('reports a wrong key as an invalid credential without naming it', async () => {
+    const failure = await failureOf(callChat(AzureOpenAIProvider, hello, ctx({ secret: 'wrong-azure-key' })));
+    expect(failure).toMatchObject({ status: 401, type: 'authentication_error', code: 'invalid_api_key', credentialProblem: 'invalid', retryable: true });
+    expect(JSON.stringify(failure)).not.toContain('wrong-azure-key');
+  });
+
+  it('reports a 429 as a rate limit with its retry-after, though Azure\'s message links the quota page', async () => {
+    emulator.setMode('rate-limited');
+    const failure = await failureOf(callChat(AzureOpenAIProvider, hello, ctx()));
+    expect(failure).toMatchObject({ status: 429, type: 'rate_limit_error', code: 'rate_limit_exceeded', retryAfterMs: 2000, retryable: true });
+    expect(failure.credentialProblem).toBeUndefined();
+  });
+
+  it('reports a 500 as retryable', async () => {
+    emulator.setMode('unavailable');
+    expect(await failureOf(callChat(AzureOpenAIProvider, hello, ctx()))).toMatchObject({ status: 500, type: 'api_error', code: 'InternalServerError', retryable: true });
+  });
+
+  it('reports a 400 as the caller\'s, not retryable', async () => {
+    expect(await failureOf(callChat(AzureOpenAIProvider, { model: 'gpt-4o', messages: [] }, ctx()))).toMatchObject({ status: 400, type: 'invalid_request_error', retryable: false });
+  });
+
+  it('refuses to call a provider configured without its resource\'s base URL', async () => {
+    const failure = await failureOf(callChat(AzureOpenAIProvider, hello, { ...ctx(), provider: { name: 'azure-test', type: 'azure-openai', baseUrl: '' } }));
+    expect(failure).toMatchObject({ code: 'provider_misconfigured', message: expect.stringContaining('azure-test') });
+  });
+
+  it('reports a missing deployment as a 404 that is not retryable', async () => {
+    expect(await failureOf(callChat(AzureOpenAIProvider, hello, ctx({ deployment: 'missing' })))).toMatchObject({ status: 404, code: 'DeploymentNotFound', retryable: false });
+  });
+});

@@ -1,0 +1,68 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { ChatRequest, EmbeddingsRequest } from '../../chat-types.js';
+import { ProviderCallError } from '../../provider-call.js';
+import { openAIStyleAdapter } from '../openai/index.js';
+import { failureFor, retryAfterMs, type CallContext, type ProviderAdapter, type ProviderFailure, type StreamTranslator, type UpstreamCall } from '../provider.js';
+
+/** The GA `api-version` used when a provider names none. */
+export const AZURE_OPENAI_DEFAULT_API_VERSION = '2024-10-21';
+
+/** The model id is the deployment's name: Azure routes by the path, not the body's `model`. */
+const deploymentPath = (operation: string) => (ctx: CallContext) =>
+  `/openai/deployments/${encodeURIComponent(ctx.model)}/${operation}?api-version=${encodeURIComponent(ctx.provider.apiVersion ?? AZURE_OPENAI_DEFAULT_API_VERSION)}`;
+
+/** Whether the call streams is the call's to say (`ctx.stream`), whatever the client's body said. */
+function streamOfCall(body: Record<string, unknown>, ctx: CallContext): Record<string, unknown> {
+  const { stream: _stream, stream_options: streamOptions, ...rest } = body;
+  return ctx.stream ? { ...rest, stream: true, stream_options: streamOptions } : rest;
+}
+
+const openAIFormat = openAIStyleAdapter({
+  type: 'azure-openai',
+  chatPath: deploymentPath('chat/completions'),
+  embeddingsPath: deploymentPath('embeddings'),
+  authHeaders: (ctx) => ({ 'api-key': ctx.credential.secret }),
+  adjust: streamOfCall,
+});
+
+/** Every Azure resource has its own endpoint, so a provider without a base URL cannot be called. */
+function resourceOf(ctx: CallContext): CallContext {
+  if (ctx.provider.baseUrl) return ctx;
+  throw new ProviderCallError({ status: 500, type: 'api_error', code: 'provider_misconfigured', message: `the Azure OpenAI provider "${ctx.provider.name}" names no baseUrl; set it to the resource's endpoint (https://{resource}.openai.azure.com)`, retryable: true });
+}
+
+/**
+ * Azure opens a stream with a chunk holding only `prompt_filter_results` (no choices, no usage): it is dropped, so
+ * that the first chunk a client reads is the role chunk, as from OpenAI.
+ */
+function azureStreamTranslator(ctx: CallContext): StreamTranslator {
+  const inner = openAIFormat.streamTranslator(ctx);
+  const keep = (chunks: ReturnType<StreamTranslator['push']>) => chunks.filter((chunk) => chunk.choices.length > 0 || chunk.usage);
+  return { push: (bytes) => keep(inner.push(bytes)), end: () => keep(inner.end()), usage: () => inner.usage() };
+}
+
+/**
+ * Azure's errors are OpenAI's shape, but `code` is often the HTTP status ("401", "429"), and its 429 messages link
+ * the quota-increase page: a 429 is a rate limit unless its code says the quota is gone.
+ */
+function parseAzureError(status: number, body: string, headers: IncomingHttpHeaders): ProviderFailure {
+  const failure = openAIFormat.parseError(status, body, headers);
+  const code = failure.code !== null && /^\d+$/.test(failure.code) ? null : failure.code;
+  if (status === 429 && !/quota/i.test(code ?? '')) {
+    return { status, type: 'rate_limit_error', code: code ?? 'rate_limit_exceeded', message: failure.message, retryAfterMs: retryAfterMs(headers), retryable: true };
+  }
+  return failureFor(status, failure.message, headers, code);
+}
+
+/**
+ * Azure OpenAI (https://learn.microsoft.com/azure/ai-services/openai/reference): OpenAI's format at
+ * {baseUrl}/openai/deployments/{deployment}/chat/completions?api-version=… and /embeddings, keyed by an `api-key`
+ * header. The base URL is the resource's endpoint (https://{resource}.openai.azure.com), so there is no default.
+ */
+export const AzureOpenAIProvider: ProviderAdapter = {
+  ...openAIFormat,
+  chatCall: (request: ChatRequest, ctx: CallContext): UpstreamCall => openAIFormat.chatCall(request, resourceOf(ctx)),
+  embeddingsCall: (request: EmbeddingsRequest, ctx: CallContext): UpstreamCall => (openAIFormat.embeddingsCall as NonNullable<ProviderAdapter['embeddingsCall']>)(request, resourceOf(ctx)),
+  streamTranslator: azureStreamTranslator,
+  parseError: parseAzureError,
+};

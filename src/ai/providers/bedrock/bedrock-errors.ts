@@ -1,0 +1,45 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { failureFor, type ProviderFailure } from '../provider.js';
+
+/**
+ * Bedrock's errors (https://docs.aws.amazon.com/bedrock/latest/userguide/troubleshooting-api-error-codes.html): a
+ * JSON `{"message"}` body, the exception named by the `x-amzn-errortype` header. Classified by that name, since
+ * the same status means different things (a 403 is a bad key, a 400 may be an over-quota account).
+ */
+const INVALID_CREDENTIAL = new Set(['AccessDeniedException', 'UnrecognizedClientException', 'InvalidSignatureException', 'ExpiredTokenException', 'InvalidClientTokenId', 'MissingAuthenticationTokenException']);
+const PASSING = new Set(['ServiceUnavailableException', 'InternalServerException', 'InternalFailure', 'ModelNotReadyException', 'ModelTimeoutException', 'ModelErrorException', 'ModelStreamErrorException']);
+
+export function bedrockFailure(status: number, errorType: string, rawMessage: string, headers: IncomingHttpHeaders): ProviderFailure {
+  const message = firstParagraph(rawMessage) || `Bedrock answered ${status}${errorType ? ` (${errorType})` : ''}`;
+  const code = errorType || null;
+  if (INVALID_CREDENTIAL.has(errorType)) return { ...failureFor(403, message, headers, code), status };
+  if (errorType === 'ThrottlingException' || errorType === 'ServiceQuotaExceededException') return { ...failureFor(429, message, headers, code), status };
+  if (PASSING.has(errorType)) return { ...failureFor(503, message, headers, code), status };
+  if (errorType === 'ResourceNotFoundException') return { ...failureFor(404, message, headers, code), status };
+  if (errorType === 'ValidationException') return failureFor(400, message, headers, code);
+  return failureFor(status, message, headers, code);
+}
+
+export function parseBedrockError(status: number, body: string, headers: IncomingHttpHeaders): ProviderFailure {
+  let message = '';
+  let bodyType = '';
+  try {
+    const parsed = JSON.parse(body) as { message?: unknown; Message?: unknown; __type?: unknown };
+    const text = parsed.message ?? parsed.Message;
+    if (typeof text === 'string') message = text;
+    if (typeof parsed.__type === 'string') bodyType = parsed.__type.split('#').pop() ?? '';
+  } catch {
+    // not JSON: keep the generic message
+  }
+  const header = headers['x-amzn-errortype'];
+  const errorType = (typeof header === 'string' ? header.split(':')[0] : undefined) || bodyType;
+  return bedrockFailure(status, errorType ?? '', message, headers);
+}
+
+/**
+ * AWS appends the canonical request it expected to a signature mismatch, session token included: only the first
+ * paragraph of a message is kept.
+ */
+function firstParagraph(message: string): string {
+  return (message.split(/\r?\n\s*\r?\n/)[0] ?? '').trim().slice(0, 500);
+}

@@ -1,0 +1,273 @@
+import { createHash } from 'node:crypto';
+import { request } from 'undici';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startBedrockEmulator } from '../../../../test/emulators/bedrock.js';
+import type { ChatCompletionChunk, ChatRequest } from '../../chat-types.js';
+import { ProviderCallError, callChat, callChatStream, callEmbeddings } from '../../provider-call.js';
+import type { CallContext } from '../provider.js';
+import { BedrockProvider } from './index.js';
+
+const MODEL = 'anthropic.claude-3-haiku-20240307-v1:0';
+const NOW = Date.UTC(2025, 0, 2, 3, 4, 5);
+const weatherTool = { type: 'function' as const, function: { name: 'get_weather', description: 'The weather in a city', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } } };
+const hello: ChatRequest = { model: 'claude', messages: [{ role: 'user', content: 'Hello' }] };
+
+let emulator: Awaited<ReturnType<typeof startBedrockEmulator>>;
+let withToken: Awaited<ReturnType<typeof startBedrockEmulator>>;
+
+function ctx(overrides: { secret?: string; url?: string } = {}): CallContext {
+  return {
+    provider: { name: 'bedrock-test', type: 'bedrock', baseUrl: overrides.url ?? emulator.url, region: emulator.region },
+    credential: { id: 'k1', secret: overrides.secret ?? emulator.credential },
+    model: MODEL,
+    stream: false,
+    now: NOW,
+  };
+}
+
+async function collect(chat: ChatRequest, context = ctx()): Promise<ChatCompletionChunk[]> {
+  const { chunks } = await callChatStream(BedrockProvider, chat, context);
+  const out: ChatCompletionChunk[] = [];
+  for await (const chunk of chunks) out.push(chunk);
+  return out;
+}
+
+async function failureOf(promise: Promise<unknown>) {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(ProviderCallError);
+  return (error as ProviderCallError).failure;
+}
+
+beforeAll(async () => {
+  emulator = await startBedrockEmulator();
+  withToken = await startBedrockEmulator({ accessKeyId: 'ASIATEMPORARY', secretAccessKey: 'temporary/secret', sessionToken: 'FwoGZXIvYXdzEXAMPLETOKEN' });
+});
+afterEach(() => {
+  emulator.setMode('normal');
+});
+afterAll(async () => {
+  await emulator.stop();
+  await withToken.stop();
+});
+
+describe('the Bedrock provider', () => {
+  it('posts to the model\'s converse path with the model id percent-encoded, signed at the call\'s time', async () => {
+    await callChat(BedrockProvider, hello, ctx());
+    const recorded = emulator.lastRequest();
+    expect(recorded?.path).toBe('/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse');
+    expect(recorded?.headers['x-amz-date']).toBe('20250102T030405Z');
+    expect(recorded?.headers['x-amz-content-sha256']).toBe(createHash('sha256').update(recorded?.rawBody ?? '').digest('hex'));
+    expect(recorded?.headers.authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIDEMULATOR\/20250102\/us-east-1\/bedrock\/aws4_request, SignedHeaders=content-type;host;x-amz-content-sha256;x-amz-date, Signature=[0-9a-f]{64}$/);
+  });
+
+  it('translates system, user, assistant and tool turns into alternating Converse messages', async () => {
+    await callChat(
+      BedrockProvider,
+      {
+        model: 'claude',
+        messages: [
+          { role: 'system', content: 'Be brief.' },
+          { role: 'user', content: [{ type: 'text', text: 'Weather in Paris and Rome?' }, { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } }] },
+          { role: 'assistant', content: null, tool_calls: [{ id: 't1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }, { id: 't2', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Rome"}' } }] },
+          { role: 'tool', tool_call_id: 't1', content: '{"celsius":21}' },
+          { role: 'tool', tool_call_id: 't2', content: 'sunny' },
+        ],
+        tools: [weatherTool],
+        tool_choice: 'auto',
+        max_tokens: 50,
+        temperature: 0.2,
+        top_p: 0.9,
+        stop: 'END',
+      },
+      ctx(),
+    );
+    expect(emulator.lastRequest()?.body).toEqual({
+      system: [{ text: 'Be brief.' }],
+      messages: [
+        { role: 'user', content: [{ text: 'Weather in Paris and Rome?' }, { image: { format: 'png', source: { bytes: 'iVBORw0KGgo=' } } }] },
+        { role: 'assistant', content: [{ toolUse: { toolUseId: 't1', name: 'get_weather', input: { city: 'Paris' } } }, { toolUse: { toolUseId: 't2', name: 'get_weather', input: { city: 'Rome' } } }] },
+        { role: 'user', content: [{ toolResult: { toolUseId: 't1', content: [{ json: { celsius: 21 } }] } }, { toolResult: { toolUseId: 't2', content: [{ text: 'sunny' }] } }] },
+      ],
+      inferenceConfig: { maxTokens: 50, temperature: 0.2, topP: 0.9, stopSequences: ['END'] },
+      toolConfig: { tools: [{ toolSpec: { name: 'get_weather', description: 'The weather in a city', inputSchema: { json: weatherTool.function.parameters } } }], toolChoice: { auto: {} } },
+    });
+  });
+
+  it('names a forced tool with toolChoice tool, and required with toolChoice any', async () => {
+    await callChat(BedrockProvider, { ...hello, tools: [weatherTool], tool_choice: { type: 'function', function: { name: 'get_weather' } } }, ctx());
+    expect((emulator.lastRequest()?.body as { toolConfig: unknown }).toolConfig).toMatchObject({ toolChoice: { tool: { name: 'get_weather' } } });
+    await callChat(BedrockProvider, { ...hello, tools: [weatherTool], tool_choice: 'required' }, ctx());
+    expect((emulator.lastRequest()?.body as { toolConfig: unknown }).toolConfig).toMatchObject({ toolChoice: { any: {} } });
+  });
+
+  it('answers non-streaming text with finish reason stop and usage counting cache reads as prompt tokens', async () => {
+    const completion = await callChat(BedrockProvider, hello, ctx());
+    expect(completion).toMatchObject({ object: 'chat.completion', model: MODEL, created: Math.floor(NOW / 1000) });
+    expect(completion.choices[0]).toMatchObject({ message: { role: 'assistant', content: 'Hello from the Bedrock emulator.' }, finish_reason: 'stop' });
+    expect(completion.usage).toEqual({ prompt_tokens: 16, completion_tokens: 5, total_tokens: 21, prompt_tokens_details: { cached_tokens: 4 } });
+  });
+
+  it('streams text as a role chunk, ordered content chunks, a finish chunk and a usage chunk', async () => {
+    const chunks = await collect(hello);
+    expect(emulator.lastRequest()?.path).toBe('/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse-stream');
+    expect(chunks[0]?.choices[0]?.delta).toEqual({ role: 'assistant', content: '' });
+    const content = chunks.flatMap((c) => (c.choices[0]?.delta.content ? [c.choices[0].delta.content] : []));
+    expect(content.length).toBeGreaterThan(2);
+    expect(content.join('')).toBe('Hello from the Bedrock emulator.');
+    const finishes = chunks.filter((c) => c.choices[0]?.finish_reason);
+    expect(finishes.map((c) => c.choices[0]?.finish_reason)).toEqual(['stop']);
+    expect(chunks.indexOf(finishes[0] as ChatCompletionChunk)).toBe(chunks.length - 2);
+    expect(chunks.at(-1)).toMatchObject({ choices: [], usage: { prompt_tokens: 16, completion_tokens: 5, total_tokens: 21 } });
+    expect(new Set(chunks.map((c) => c.id)).size).toBe(1);
+  });
+
+  it('reports the streamed usage through the translator once the stream is read', async () => {
+    const { chunks, usage } = await callChatStream(BedrockProvider, hello, ctx());
+    for await (const _chunk of chunks) {
+      // read to the end
+    }
+    expect(usage()).toMatchObject({ prompt_tokens: 16, completion_tokens: 5 });
+  });
+
+  it('returns a tool call with its input as a JSON string of arguments', async () => {
+    const completion = await callChat(BedrockProvider, { ...hello, tools: [weatherTool] }, ctx());
+    expect(completion.choices[0]).toMatchObject({
+      message: { content: 'Let me check.', tool_calls: [{ id: 'tooluse_emulator01', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
+      finish_reason: 'tool_calls',
+    });
+  });
+
+  it('streams a tool call whose argument pieces reassemble to valid JSON, after the text block', async () => {
+    const chunks = await collect({ ...hello, tools: [weatherTool] });
+    const calls = chunks.flatMap((c) => c.choices[0]?.delta.tool_calls ?? []);
+    expect(calls[0]).toEqual({ index: 0, id: 'tooluse_emulator01', type: 'function', function: { name: 'get_weather', arguments: '' } });
+    expect(calls.length).toBeGreaterThan(2);
+    expect(calls.every((call) => call.index === 0)).toBe(true);
+    expect(JSON.parse(calls.map((call) => call.function?.arguments ?? '').join(''))).toEqual({ city: 'Paris' });
+    expect(chunks.find((c) => c.choices[0]?.finish_reason)?.choices[0]?.finish_reason).toBe('tool_calls');
+  });
+
+  it('answers with text once the tool result is sent back', async () => {
+    const completion = await callChat(
+      BedrockProvider,
+      {
+        model: 'claude',
+        messages: [
+          { role: 'user', content: 'Weather in Paris?' },
+          { role: 'assistant', content: 'Let me check.', tool_calls: [{ id: 'tooluse_emulator01', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
+          { role: 'tool', tool_call_id: 'tooluse_emulator01', content: '{"celsius":21}' },
+        ],
+        tools: [weatherTool],
+      },
+      ctx(),
+    );
+    expect(completion.choices[0]).toMatchObject({ message: { content: 'It is 21 degrees in Paris.' }, finish_reason: 'stop' });
+  });
+
+  it('maps max_tokens to length and guardrail_intervened to content_filter', async () => {
+    const cut = await callChat(BedrockProvider, { ...hello, max_completion_tokens: 2 }, ctx());
+    expect(cut.choices[0]).toMatchObject({ message: { content: 'Hello from' }, finish_reason: 'length' });
+    const filtered = await callChat(BedrockProvider, { model: 'claude', messages: [{ role: 'user', content: 'something forbidden' }] }, ctx());
+    expect(filtered.choices[0]?.finish_reason).toBe('content_filter');
+  });
+
+  it('keeps tools for a conversation holding tool blocks even when tool_choice is none', async () => {
+    await callChat(
+      BedrockProvider,
+      {
+        model: 'claude',
+        messages: [
+          { role: 'user', content: 'Weather?' },
+          { role: 'assistant', content: null, tool_calls: [{ id: 't1', type: 'function', function: { name: 'get_weather', arguments: '{}' } }] },
+          { role: 'tool', tool_call_id: 't1', content: 'sunny' },
+        ],
+        tools: [weatherTool],
+        tool_choice: 'none',
+      },
+      ctx(),
+    );
+    expect((emulator.lastRequest()?.body as { toolConfig: unknown }).toolConfig).toEqual({ tools: [expect.any(Object)] });
+  });
+
+  it('signs temporary credentials\' session token, which the emulator requires', async () => {
+    const completion = await callChat(BedrockProvider, hello, { ...ctx({ url: withToken.url, secret: withToken.credential }) });
+    expect(completion.choices[0]?.message.content).toBe('Hello from the Bedrock emulator.');
+    expect(withToken.lastRequest()?.headers['x-amz-security-token']).toBe('FwoGZXIvYXdzEXAMPLETOKEN');
+  });
+
+  it('is refused by the emulator once the body is changed after signing', async () => {
+    const call = BedrockProvider.chatCall(hello, ctx());
+    const tampered = (call.body ?? '').replace('Hello', 'Hullo');
+    const response = await request(call.url, { method: 'POST', headers: call.headers, body: tampered });
+    expect(response.statusCode).toBe(403);
+    expect(response.headers['x-amzn-errortype']).toMatch(/^InvalidSignatureException/);
+    await response.body.dump();
+  });
+
+  it('reports a signature made with the wrong secret as an invalid credential, without the secret or the session token', async () => {
+    const secret = 'ASIATEMPORARY:wrong/secret:FwoGZXIvYXdzEXAMPLETOKEN';
+    const failure = await failureOf(callChat(BedrockProvider, hello, ctx({ url: withToken.url, secret })));
+    expect(failure).toMatchObject({ status: 403, type: 'authentication_error', code: 'InvalidSignatureException', credentialProblem: 'invalid', retryable: true });
+    expect(JSON.stringify(failure)).not.toContain('wrong/secret');
+    expect(JSON.stringify(failure)).not.toContain('FwoGZXIvYXdzEXAMPLETOKEN');
+  });
+
+  it('reports an unknown access key as an invalid credential', async () => {
+    const failure = await failureOf(callChat(BedrockProvider, hello, ctx({ secret: 'AKIDUNKNOWN:whatever' })));
+    expect(failure).toMatchObject({ status: 403, code: 'UnrecognizedClientException', credentialProblem: 'invalid' });
+  });
+
+  it('refuses a credential that is not ACCESS_KEY_ID:SECRET_ACCESS_KEY before calling', async () => {
+    const failure = await failureOf(callChat(BedrockProvider, hello, ctx({ secret: 'just-one-part' })));
+    expect(failure).toMatchObject({ code: 'invalid_credential_format', credentialProblem: 'invalid' });
+    expect(failure.message).not.toContain('just-one-part');
+  });
+
+  it('reports throttling as a retryable rate limit with its retry-after', async () => {
+    emulator.setMode('rate-limited');
+    const failure = await failureOf(callChat(BedrockProvider, hello, ctx()));
+    expect(failure).toMatchObject({ status: 429, type: 'rate_limit_error', code: 'ThrottlingException', retryAfterMs: 2000, retryable: true });
+    expect(failure.credentialProblem).toBeUndefined();
+  });
+
+  it('reports a service unavailable answer as retryable', async () => {
+    emulator.setMode('unavailable');
+    const failure = await failureOf(callChat(BedrockProvider, hello, ctx()));
+    expect(failure).toMatchObject({ status: 503, type: 'api_error', code: 'ServiceUnavailableException', retryable: true });
+  });
+
+  it('reports a validation error as a 400 that is not retryable', async () => {
+    const failure = await failureOf(callChat(BedrockProvider, { model: 'claude', messages: [{ role: 'assistant', content: 'I start.' }] }, ctx()));
+    expect(failure).toMatchObject({ status: 400, type: 'invalid_request_error', code: 'ValidationException', retryable: false });
+  });
+
+  it('ends a stream with a retryable failure when Bedrock sends an exception event', async () => {
+    emulator.setMode('stream-exception');
+    const failure = await failureOf(collect(hello));
+    expect(failure).toMatchObject({ code: 'ModelStreamErrorException', message: 'The model stopped answering.', retryable: true });
+  });
+
+  it('ends a stream with a failure when a frame fails its CRC', async () => {
+    emulator.setMode('corrupt-stream');
+    const failure = await failureOf(collect(hello));
+    expect(failure).toMatchObject({ status: 502, code: 'event_stream_message_crc_mismatch', retryable: true });
+  });
+
+  it('refuses an image given by web URL, which Converse cannot fetch', async () => {
+    const failure = await failureOf(callChat(BedrockProvider, { model: 'claude', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://example.com/cat.png' } }] }] }, ctx()));
+    expect(failure).toMatchObject({ status: 400, code: 'unsupported_parameter', retryable: false });
+  });
+
+  it('has no embeddings API', async () => {
+    const failure = await failureOf(callEmbeddings(BedrockProvider, { model: 'titan', input: 'hello' }, ctx()));
+    expect(failure).toMatchObject({ status: 400, code: 'unsupported_operation' });
+  });
+
+  it('defaults to the region\'s runtime endpoint', () => {
+    const call = BedrockProvider.chatCall(hello, { ...ctx(), provider: { name: 'b', type: 'bedrock', baseUrl: '', region: 'eu-central-1' } });
+    expect(call.url).toBe('https://bedrock-runtime.eu-central-1.amazonaws.com/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse');
+  });
+});

@@ -1,0 +1,123 @@
+import type { ChatMessage, ChatRequest, ContentPart } from '../../chat-types.js';
+import { ProviderCallError } from '../../provider-call.js';
+
+/**
+ * OpenAI's chat request as a Bedrock Converse request
+ * (https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html): system and developer
+ * messages become `system`, tool results become `toolResult` blocks of a user turn, and consecutive turns of one
+ * role merge, since Converse wants user and assistant to alternate.
+ */
+export type ConverseBlock = Record<string, unknown>;
+interface ConverseMessage {
+  role: 'user' | 'assistant';
+  content: ConverseBlock[];
+}
+
+const IMAGE_FORMATS: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 'jpeg', 'image/jpg': 'jpeg', 'image/gif': 'gif', 'image/webp': 'webp' };
+
+export function toConverseRequest(request: ChatRequest): Record<string, unknown> {
+  if ((request.n ?? 1) > 1) throw unsupported('n', 'Bedrock Converse returns a single choice');
+  if (request.response_format && request.response_format.type !== 'text') throw unsupported('response_format', 'Bedrock Converse has no JSON mode; describe the JSON in the prompt or use a tool');
+
+  const system: Array<{ text: string }> = [];
+  const messages: ConverseMessage[] = [];
+  const append = (role: ConverseMessage['role'], content: ConverseBlock[]) => {
+    if (content.length === 0) return;
+    const last = messages[messages.length - 1];
+    if (last?.role === role) last.content.push(...content);
+    else messages.push({ role, content });
+  };
+  for (const message of request.messages) {
+    if (message.role === 'system' || message.role === 'developer') {
+      const text = textOf(message.content);
+      if (text) system.push({ text });
+    } else if (message.role === 'user') append('user', userBlocks(message.content));
+    else if (message.role === 'assistant') append('assistant', assistantBlocks(message));
+    else if (message.role === 'tool') append('user', [{ toolResult: { toolUseId: message.tool_call_id ?? '', content: [toolResultContent(textOf(message.content))] } }]);
+  }
+
+  const body: Record<string, unknown> = { messages };
+  if (system.length > 0) body.system = system;
+  const inferenceConfig: Record<string, unknown> = {};
+  const maxTokens = request.max_completion_tokens ?? request.max_tokens;
+  if (maxTokens !== undefined) inferenceConfig.maxTokens = maxTokens;
+  if (request.temperature !== undefined) inferenceConfig.temperature = request.temperature;
+  if (request.top_p !== undefined) inferenceConfig.topP = request.top_p;
+  if (request.stop !== undefined) inferenceConfig.stopSequences = Array.isArray(request.stop) ? request.stop : [request.stop];
+  if (Object.keys(inferenceConfig).length > 0) body.inferenceConfig = inferenceConfig;
+  const toolConfig = toolConfigOf(request, messages);
+  if (toolConfig) body.toolConfig = toolConfig;
+  return body;
+}
+
+/**
+ * Converse has no "none" tool choice: with `none` the tools are left out, unless the conversation already holds tool
+ * blocks, which Converse refuses without a toolConfig; then they stay, with the model's own choice.
+ */
+function toolConfigOf(request: ChatRequest, messages: ConverseMessage[]): Record<string, unknown> | undefined {
+  if (!request.tools?.length) return undefined;
+  const tools = request.tools.map((tool) => ({
+    toolSpec: { name: tool.function.name, ...(tool.function.description ? { description: tool.function.description } : {}), inputSchema: { json: tool.function.parameters ?? { type: 'object', properties: {} } } },
+  }));
+  const choice = request.tool_choice;
+  if (choice === 'none') {
+    const holdsToolBlocks = messages.some((m) => m.content.some((block) => 'toolUse' in block || 'toolResult' in block));
+    return holdsToolBlocks ? { tools } : undefined;
+  }
+  if (choice === 'required') return { tools, toolChoice: { any: {} } };
+  if (typeof choice === 'object') return { tools, toolChoice: { tool: { name: choice.function.name } } };
+  if (choice === 'auto') return { tools, toolChoice: { auto: {} } };
+  return { tools };
+}
+
+function userBlocks(content: ChatMessage['content']): ConverseBlock[] {
+  if (content === null) return [];
+  if (typeof content === 'string') return content ? [{ text: content }] : [];
+  return content.flatMap((part: ContentPart): ConverseBlock[] => (part.type === 'text' ? (part.text ? [{ text: part.text }] : []) : [imageBlock(part.image_url.url)]));
+}
+
+function assistantBlocks(message: ChatMessage): ConverseBlock[] {
+  const text = textOf(message.content);
+  const toolUses = (message.tool_calls ?? []).map((call) => ({ toolUse: { toolUseId: call.id, name: call.function.name, input: toolInput(call.function.arguments, call.function.name) } }));
+  return [...(text ? [{ text }] : []), ...toolUses];
+}
+
+/** A tool's answer that is a JSON object travels as `json`, anything else as `text`. */
+function toolResultContent(text: string): ConverseBlock {
+  try {
+    const value: unknown = JSON.parse(text);
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) return { json: value };
+  } catch {
+    // plain text
+  }
+  return { text };
+}
+
+/** Converse takes images as bytes only: a data: URL is decoded here, a web URL is refused. */
+function imageBlock(url: string): ConverseBlock {
+  const match = /^data:([^;,]+);base64,(.*)$/s.exec(url);
+  const format = match ? IMAGE_FORMATS[match[1]?.toLowerCase() ?? ''] : undefined;
+  if (!match || !format) throw unsupported('image_url', 'Bedrock Converse takes images as data: URLs of PNG, JPEG, GIF or WebP');
+  return { image: { format, source: { bytes: match[2] } } };
+}
+
+function toolInput(args: string, name: string): Record<string, unknown> {
+  if (args.trim() === '') return {};
+  try {
+    const value: unknown = JSON.parse(args);
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
+  } catch {
+    // reported below
+  }
+  throw new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'invalid_tool_arguments', message: `the arguments of the call to tool "${name}" are not a JSON object`, retryable: false });
+}
+
+function textOf(content: ChatMessage['content']): string {
+  if (content === null) return '';
+  if (typeof content === 'string') return content;
+  return content.map((part) => (part.type === 'text' ? part.text : '')).join('');
+}
+
+function unsupported(param: string, message: string): ProviderCallError {
+  return new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'unsupported_parameter', message: `${param}: ${message}`, retryable: false });
+}

@@ -1,0 +1,103 @@
+import { randomUUID } from 'node:crypto';
+import type { ChatCompletionChunk, FinishReason, Usage } from '../../chat-types.js';
+import { ProviderCallError } from '../../provider-call.js';
+import type { CallContext, StreamTranslator } from '../provider.js';
+import { bedrockFailure } from './bedrock-errors.js';
+import { finishReasonOf, usageOf, type ConverseUsage } from './converse-response.js';
+import { EventStreamDecoder, EventStreamError, type EventStreamMessage } from './event-stream.js';
+
+type Delta = ChatCompletionChunk['choices'][number]['delta'];
+
+interface ConverseStreamEvent {
+  contentBlockIndex?: number;
+  start?: { toolUse?: { toolUseId: string; name: string } };
+  delta?: { text?: string; toolUse?: { input?: string } };
+  stopReason?: string;
+  usage?: ConverseUsage;
+}
+
+/**
+ * ConverseStream's events (API_runtime_ConverseStreamOutput.html) as OpenAI chunks: messageStart → the role chunk,
+ * text and tool-input deltas → content and tool-call chunks, messageStop → the finish chunk, metadata → the usage
+ * chunk. An exception message in the stream, or a frame failing its CRC, ends it with a ProviderCallError.
+ */
+export function converseStreamTranslator(ctx: CallContext): StreamTranslator {
+  const decoder = new EventStreamDecoder();
+  const id = `chatcmpl-${randomUUID()}`;
+  const created = Math.floor(ctx.now / 1000);
+  const toolIndexByBlock = new Map<number, number>();
+  let usage: Usage | undefined;
+
+  const chunk = (delta: Delta, finishReason: FinishReason | null = null): ChatCompletionChunk => ({
+    id,
+    object: 'chat.completion.chunk',
+    created,
+    model: ctx.model,
+    choices: [{ index: 0, delta, finish_reason: finishReason, logprobs: null }],
+  });
+
+  const translate = (message: EventStreamMessage): ChatCompletionChunk[] => {
+    const messageType = message.headers[':message-type'];
+    if (messageType === 'exception') {
+      const type = String(message.headers[':exception-type'] ?? '');
+      throw new ProviderCallError(bedrockFailure(502, type.charAt(0).toUpperCase() + type.slice(1), messageOf(message.payload), {}));
+    }
+    if (messageType === 'error') throw new ProviderCallError(bedrockFailure(502, String(message.headers[':error-code'] ?? ''), String(message.headers[':error-message'] ?? ''), {}));
+    const event = JSON.parse(message.payload.toString('utf8')) as ConverseStreamEvent;
+    switch (message.headers[':event-type']) {
+      case 'messageStart':
+        return [chunk({ role: 'assistant', content: '' })];
+      case 'contentBlockStart': {
+        const toolUse = event.start?.toolUse;
+        if (!toolUse) return [];
+        const index = toolIndexByBlock.size;
+        toolIndexByBlock.set(event.contentBlockIndex ?? index, index);
+        return [chunk({ tool_calls: [{ index, id: toolUse.toolUseId, type: 'function', function: { name: toolUse.name, arguments: '' } }] })];
+      }
+      case 'contentBlockDelta': {
+        if (typeof event.delta?.text === 'string') return [chunk({ content: event.delta.text })];
+        const input = event.delta?.toolUse?.input;
+        const index = toolIndexByBlock.get(event.contentBlockIndex ?? -1);
+        return typeof input === 'string' && index !== undefined ? [chunk({ tool_calls: [{ index, function: { arguments: input } }] })] : [];
+      }
+      case 'messageStop':
+        return [chunk({}, finishReasonOf(event.stopReason))];
+      case 'metadata':
+        usage = usageOf(event.usage);
+        return [{ id, object: 'chat.completion.chunk', created, model: ctx.model, choices: [], usage }];
+      default:
+        return [];
+    }
+  };
+
+  const decode = (step: () => EventStreamMessage[]): EventStreamMessage[] => {
+    try {
+      return step();
+    } catch (error) {
+      if (error instanceof EventStreamError) throw new ProviderCallError({ status: 502, type: 'api_error', code: error.code, message: `Bedrock's event stream is corrupt: ${error.message}`, retryable: true });
+      throw error;
+    }
+  };
+
+  return {
+    push: (bytes) => decode(() => decoder.push(bytes)).flatMap(translate),
+    end: () => {
+      decode(() => {
+        decoder.end();
+        return [];
+      });
+      return [];
+    },
+    usage: () => usage,
+  };
+}
+
+function messageOf(payload: Buffer): string {
+  try {
+    const parsed = JSON.parse(payload.toString('utf8')) as { message?: unknown; Message?: unknown };
+    const text = parsed.message ?? parsed.Message;
+    return typeof text === 'string' ? text : '';
+  } catch {
+    return '';
+  }
+}

@@ -1,0 +1,45 @@
+import type { ChatRequest } from '../../chat-types.js';
+import { ProviderCallError } from '../../provider-call.js';
+import type { CallContext, ProviderAdapter, UpstreamCall } from '../provider.js';
+import { awsCredentialsOf } from './aws-credential.js';
+import { parseBedrockError } from './bedrock-errors.js';
+import { toConverseRequest } from './converse-request.js';
+import { fromConverseResponse } from './converse-response.js';
+import { converseStreamTranslator } from './converse-stream.js';
+import { sha256Hex, signSigV4, uriEncode } from './sigv4.js';
+
+/** The signing name of Bedrock's runtime endpoints. */
+const SERVICE = 'bedrock';
+
+function endpoint(ctx: CallContext): string {
+  const region = ctx.provider.region;
+  if (!region) {
+    throw new ProviderCallError({ status: 500, type: 'api_error', code: 'provider_misconfigured', message: `the Bedrock provider "${ctx.provider.name}" names no region; set its region`, retryable: true });
+  }
+  return ctx.provider.baseUrl ? ctx.provider.baseUrl.replace(/\/$/, '') : `https://bedrock-runtime.${region}.amazonaws.com`;
+}
+
+/**
+ * Amazon Bedrock's Converse API (https://docs.aws.amazon.com/bedrock/latest/userguide/conversation-inference.html):
+ * POST /model/{modelId}/converse, or /converse-stream answering in the AWS event-stream framing, each signed with
+ * SigV4 at `ctx.now`. The base URL defaults to the region's runtime endpoint, so `defaultBaseUrl` is unset. No
+ * embeddings: Bedrock's embedding models answer only InvokeModel, in each model's own format.
+ */
+export const BedrockProvider: ProviderAdapter = {
+  type: 'bedrock',
+  chatCall(request: ChatRequest, ctx: CallContext): UpstreamCall {
+    const url = `${endpoint(ctx)}/model/${uriEncode(ctx.model)}/${ctx.stream ? 'converse-stream' : 'converse'}`;
+    const body = JSON.stringify(toConverseRequest(request));
+    const signed = signSigV4(
+      { method: 'POST', url, headers: { ...ctx.provider.headers, 'content-type': 'application/json', 'x-amz-content-sha256': sha256Hex(body) }, body },
+      { credentials: awsCredentialsOf(ctx.credential.secret), region: ctx.provider.region ?? '', service: SERVICE, now: ctx.now },
+    );
+    return { method: 'POST', url, headers: { ...signed.headers, accept: ctx.stream ? 'application/vnd.amazon.eventstream' : 'application/json' }, body };
+  },
+  parseChat: fromConverseResponse,
+  streamTranslator: converseStreamTranslator,
+  parseError: parseBedrockError,
+};
+
+export { signSigV4, signingKey, uriEncode, type AwsCredentials, type SigV4Options, type SigV4Request, type SigV4Signature } from './sigv4.js';
+export { EventStreamDecoder, EventStreamError, encodeEventStreamMessage, type EventStreamMessage } from './event-stream.js';

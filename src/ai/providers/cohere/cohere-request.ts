@@ -1,0 +1,67 @@
+import type { ChatMessage, ChatRequest } from '../../chat-types.js';
+import { ProviderCallError } from '../../provider-call.js';
+import type { CallContext } from '../provider.js';
+
+/**
+ * OpenAI's chat request as a Cohere v2 Chat request (https://docs.cohere.com/reference/chat). The messages keep
+ * their roles (developer becomes system); an assistant turn's text beside tool calls becomes its `tool_plan`, as
+ * Cohere writes such turns. Cohere's tool choice is REQUIRED or NONE only, so a named function is forced by
+ * offering that tool alone with REQUIRED.
+ */
+export function toCohereChat(request: ChatRequest, ctx: CallContext): Record<string, unknown> {
+  if ((request.n ?? 1) > 1) throw unsupported('n: Cohere returns a single choice');
+  const body: Record<string, unknown> = { model: ctx.model, messages: request.messages.map(toCohereMessage), stream: ctx.stream };
+
+  let tools = request.tools;
+  const choice = request.tool_choice;
+  if (typeof choice === 'object') {
+    tools = tools?.filter((tool) => tool.function.name === choice.function.name);
+    if (!tools?.length) throw unsupported(`tool_choice names "${choice.function.name}", which is not among the tools`);
+  }
+  if (tools?.length) {
+    body.tools = tools.map((tool) => ({ type: 'function', function: { name: tool.function.name, ...(tool.function.description ? { description: tool.function.description } : {}), parameters: tool.function.parameters ?? { type: 'object', properties: {} } } }));
+    if (tools.some((tool) => tool.function.strict)) body.strict_tools = true;
+    if (choice === 'required' || typeof choice === 'object') body.tool_choice = 'REQUIRED';
+    if (choice === 'none') body.tool_choice = 'NONE';
+  }
+
+  const maxTokens = request.max_completion_tokens ?? request.max_tokens;
+  if (maxTokens !== undefined) body.max_tokens = maxTokens;
+  if (request.temperature !== undefined) body.temperature = request.temperature;
+  if (request.top_p !== undefined) body.p = request.top_p;
+  if (request.stop !== undefined) body.stop_sequences = Array.isArray(request.stop) ? request.stop : [request.stop];
+  if (request.seed !== undefined) body.seed = request.seed;
+  if (request.frequency_penalty !== undefined) body.frequency_penalty = request.frequency_penalty;
+  if (request.presence_penalty !== undefined) body.presence_penalty = request.presence_penalty;
+  const format = request.response_format;
+  if (format?.type === 'json_object') body.response_format = { type: 'json_object' };
+  if (format?.type === 'json_schema') body.response_format = { type: 'json_object', ...(format.json_schema.schema ? { json_schema: format.json_schema.schema } : {}) };
+  return body;
+}
+
+function toCohereMessage(message: ChatMessage): Record<string, unknown> {
+  switch (message.role) {
+    case 'system':
+    case 'developer':
+      return { role: 'system', content: textOf(message.content) };
+    case 'user':
+      return { role: 'user', content: typeof message.content === 'string' ? message.content : (message.content ?? []).map((part) => (part.type === 'text' ? { type: 'text', text: part.text } : { type: 'image_url', image_url: { url: part.image_url.url } })) };
+    case 'assistant': {
+      const text = textOf(message.content);
+      if (!message.tool_calls?.length) return { role: 'assistant', content: text };
+      return { role: 'assistant', ...(text ? { tool_plan: text } : {}), tool_calls: message.tool_calls.map((call) => ({ id: call.id, type: 'function', function: { name: call.function.name, arguments: call.function.arguments } })) };
+    }
+    case 'tool':
+      return { role: 'tool', tool_call_id: message.tool_call_id ?? '', content: textOf(message.content) };
+  }
+}
+
+function textOf(content: ChatMessage['content']): string {
+  if (content === null) return '';
+  if (typeof content === 'string') return content;
+  return content.map((part) => (part.type === 'text' ? part.text : '')).join('');
+}
+
+function unsupported(message: string): ProviderCallError {
+  return new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'unsupported_parameter', message, retryable: false });
+}

@@ -1,0 +1,53 @@
+import type { ChatCompletion, FinishReason, ToolCall, Usage } from '../../chat-types.js';
+import { ProviderCallError } from '../../provider-call.js';
+import type { CallContext, ProviderFailure } from '../provider.js';
+
+/** The parts of a Cohere v2 Chat response Keygate reads (https://docs.cohere.com/reference/chat, "Response"). */
+interface CohereChatResponse {
+  id?: string;
+  finish_reason?: string;
+  message?: { content?: Array<{ type?: string; text?: string }>; tool_calls?: Array<{ id?: string; function?: { name?: string; arguments?: string } }> };
+  usage?: CohereUsage;
+}
+
+export interface CohereUsage {
+  tokens?: { input_tokens?: number; output_tokens?: number };
+  billed_units?: { input_tokens?: number; output_tokens?: number };
+}
+
+const FINISH_REASONS: Record<string, FinishReason> = { COMPLETE: 'stop', STOP_SEQUENCE: 'stop', MAX_TOKENS: 'length', TOOL_CALL: 'tool_calls', ERROR_TOXIC: 'content_filter' };
+
+/**
+ * COMPLETE and STOP_SEQUENCE → stop, MAX_TOKENS → length, TOOL_CALL → tool_calls. OpenAI has no finish reason for a
+ * failed generation, so ERROR (and any other) is a retryable failure rather than a truncated answer passed as whole.
+ */
+export function finishReasonOf(reason: string | undefined, error?: string): FinishReason {
+  const mapped = FINISH_REASONS[reason ?? ''];
+  if (mapped) return mapped;
+  throw new ProviderCallError(generationFailure(reason, error));
+}
+
+export function generationFailure(reason: string | undefined, error?: string): ProviderFailure {
+  return { status: 502, type: 'api_error', code: 'provider_generation_failed', message: `Cohere's generation ended with ${reason ?? 'no finish reason'}${error ? `: ${error}` : ''}`, retryable: true };
+}
+
+/** Cohere reports the tokens the model saw (`tokens`) and the ones billed (`billed_units`); the former when given. */
+export function usageOf(usage: CohereUsage | undefined): Usage {
+  const prompt = usage?.tokens?.input_tokens ?? usage?.billed_units?.input_tokens ?? 0;
+  const completion = usage?.tokens?.output_tokens ?? usage?.billed_units?.output_tokens ?? 0;
+  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+}
+
+export function fromCohereChat(body: unknown, ctx: CallContext): ChatCompletion {
+  const response = body as CohereChatResponse;
+  const text = (response.message?.content ?? []).map((part) => (part.type === 'text' || part.type === undefined ? (part.text ?? '') : '')).join('');
+  const toolCalls: ToolCall[] = (response.message?.tool_calls ?? []).map((call, i) => ({ id: call.id ?? `call_${i}`, type: 'function', function: { name: call.function?.name ?? '', arguments: call.function?.arguments ?? '{}' } }));
+  return {
+    id: response.id ?? `chatcmpl-${ctx.now}`,
+    object: 'chat.completion',
+    created: Math.floor(ctx.now / 1000),
+    model: ctx.model,
+    choices: [{ index: 0, message: { role: 'assistant', content: text === '' && toolCalls.length > 0 ? null : text, ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}) }, finish_reason: finishReasonOf(response.finish_reason), logprobs: null }],
+    usage: usageOf(response.usage),
+  };
+}

@@ -1,0 +1,74 @@
+import type { ChatCompletionChunk, FinishReason, Usage } from '../../chat-types.js';
+import { SseParser, type SseEvent } from '../../sse.js';
+import type { CallContext, StreamTranslator } from '../provider.js';
+import { finishReasonOf, usageOf, type CohereUsage } from './cohere-response.js';
+
+type Delta = ChatCompletionChunk['choices'][number]['delta'];
+
+interface CohereStreamEvent {
+  type?: string;
+  id?: string;
+  index?: number;
+  delta?: {
+    message?: { content?: { text?: string }; tool_calls?: { id?: string; function?: { name?: string; arguments?: string } } };
+    finish_reason?: string;
+    error?: string;
+    usage?: CohereUsage;
+  };
+}
+
+/**
+ * Cohere's chat stream events (https://docs.cohere.com/v2/docs/streaming) as OpenAI chunks: message-start → the role
+ * chunk, content-delta → content, tool-call-start and tool-call-delta → tool-call chunks, message-end → the finish
+ * chunk and the usage chunk (or, when the generation ended in ERROR, a ProviderCallError). tool-plan-delta (the model's reasoning before calling tools) and citations have no
+ * OpenAI counterpart and are dropped.
+ */
+export function cohereStreamTranslator(ctx: CallContext): StreamTranslator {
+  const parser = new SseParser();
+  let id = `chatcmpl-${ctx.now}`;
+  const created = Math.floor(ctx.now / 1000);
+  const toolIndexByEvent = new Map<number, number>();
+  let usage: Usage | undefined;
+
+  const chunk = (delta: Delta, finishReason: FinishReason | null = null): ChatCompletionChunk => ({
+    id,
+    object: 'chat.completion.chunk',
+    created,
+    model: ctx.model,
+    choices: [{ index: 0, delta, finish_reason: finishReason, logprobs: null }],
+  });
+
+  const translate = (sse: SseEvent): ChatCompletionChunk[] => {
+    if (sse.data === '' || sse.data === '[DONE]') return [];
+    const event = JSON.parse(sse.data) as CohereStreamEvent;
+    switch (event.type ?? sse.event) {
+      case 'message-start':
+        if (event.id) id = event.id;
+        return [chunk({ role: 'assistant', content: '' })];
+      case 'content-delta': {
+        const text = event.delta?.message?.content?.text;
+        return text ? [chunk({ content: text })] : [];
+      }
+      case 'tool-call-start': {
+        const call = event.delta?.message?.tool_calls;
+        const index = toolIndexByEvent.size;
+        toolIndexByEvent.set(event.index ?? index, index);
+        return [chunk({ tool_calls: [{ index, id: call?.id ?? `call_${index}`, type: 'function', function: { name: call?.function?.name ?? '', arguments: call?.function?.arguments ?? '' } }] })];
+      }
+      case 'tool-call-delta': {
+        const args = event.delta?.message?.tool_calls?.function?.arguments;
+        const index = toolIndexByEvent.get(event.index ?? -1) ?? toolIndexByEvent.size - 1;
+        return args ? [chunk({ tool_calls: [{ index, function: { arguments: args } }] })] : [];
+      }
+      case 'message-end': {
+        const finish = chunk({}, finishReasonOf(event.delta?.finish_reason, event.delta?.error));
+        usage = usageOf(event.delta?.usage);
+        return [finish, { id, object: 'chat.completion.chunk', created, model: ctx.model, choices: [], usage }];
+      }
+      default:
+        return [];
+    }
+  };
+
+  return { push: (bytes) => parser.push(bytes).flatMap(translate), end: () => parser.end().flatMap(translate), usage: () => usage };
+}

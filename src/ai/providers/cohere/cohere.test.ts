@@ -1,0 +1,216 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startCohereEmulator } from '../../../../test/emulators/cohere.js';
+import type { ChatCompletionChunk, ChatRequest } from '../../chat-types.js';
+import { ProviderCallError, callChat, callChatStream, callEmbeddings } from '../../provider-call.js';
+import type { CallContext } from '../provider.js';
+import { CohereProvider } from './index.js';
+
+const NOW = Date.UTC(2025, 0, 2, 3, 4, 5);
+const weatherTool = { type: 'function' as const, function: { name: 'get_weather', description: 'The weather in a city', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } } };
+const hello: ChatRequest = { model: 'command', messages: [{ role: 'user', content: 'Hello' }] };
+
+let emulator: Awaited<ReturnType<typeof startCohereEmulator>>;
+
+function ctx(secret = emulator.apiKey): CallContext {
+  return { provider: { name: 'cohere-test', type: 'cohere', baseUrl: emulator.url }, credential: { id: 'k1', secret }, model: 'command-a-03-2025', stream: false, now: NOW };
+}
+
+async function collect(chat: ChatRequest): Promise<ChatCompletionChunk[]> {
+  const { chunks } = await callChatStream(CohereProvider, chat, ctx());
+  const out: ChatCompletionChunk[] = [];
+  for await (const chunk of chunks) out.push(chunk);
+  return out;
+}
+
+async function failureOf(promise: Promise<unknown>) {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(ProviderCallError);
+  return (error as ProviderCallError).failure;
+}
+
+beforeAll(async () => {
+  emulator = await startCohereEmulator();
+});
+afterEach(() => {
+  emulator.setMode('normal');
+});
+afterAll(async () => {
+  await emulator.stop();
+});
+
+describe('the Cohere provider', () => {
+  it('posts a v2 chat request with a Bearer key and Cohere\'s parameter names', async () => {
+    await callChat(
+      CohereProvider,
+      {
+        model: 'command',
+        messages: [
+          { role: 'developer', content: 'Be brief.' },
+          { role: 'user', content: [{ type: 'text', text: 'Hi' }] },
+        ],
+        max_completion_tokens: 40,
+        temperature: 0.3,
+        top_p: 0.8,
+        stop: ['END'],
+        seed: 7,
+        frequency_penalty: 0.1,
+        response_format: { type: 'json_schema', json_schema: { name: 'answer', schema: { type: 'object', properties: { a: { type: 'string' } } } } },
+      },
+      ctx(),
+    );
+    const recorded = emulator.lastRequest();
+    expect(recorded?.path).toBe('/v2/chat');
+    expect(recorded?.headers.authorization).toBe(`Bearer ${emulator.apiKey}`);
+    expect(recorded?.body).toEqual({
+      model: 'command-a-03-2025',
+      stream: false,
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: [{ type: 'text', text: 'Hi' }] },
+      ],
+      max_tokens: 40,
+      temperature: 0.3,
+      p: 0.8,
+      stop_sequences: ['END'],
+      seed: 7,
+      frequency_penalty: 0.1,
+      response_format: { type: 'json_object', json_schema: { type: 'object', properties: { a: { type: 'string' } } } },
+    });
+  });
+
+  it('translates tools, tool calls and tool results into Cohere\'s v2 shapes', async () => {
+    await callChat(
+      CohereProvider,
+      {
+        model: 'command',
+        messages: [
+          { role: 'user', content: 'Weather in Paris?' },
+          { role: 'assistant', content: 'I will check.', tool_calls: [{ id: 'c1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
+          { role: 'tool', tool_call_id: 'c1', content: '{"celsius":21}' },
+        ],
+        tools: [weatherTool],
+        tool_choice: 'required',
+      },
+      ctx(),
+    );
+    expect(emulator.lastRequest()?.body).toMatchObject({
+      messages: [
+        { role: 'user', content: 'Weather in Paris?' },
+        { role: 'assistant', tool_plan: 'I will check.', tool_calls: [{ id: 'c1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
+        { role: 'tool', tool_call_id: 'c1', content: '{"celsius":21}' },
+      ],
+      tools: [{ type: 'function', function: weatherTool.function }],
+      tool_choice: 'REQUIRED',
+    });
+  });
+
+  it('forces a named tool by offering it alone with tool_choice REQUIRED', async () => {
+    const other = { type: 'function' as const, function: { name: 'get_time', parameters: { type: 'object', properties: {} } } };
+    await callChat(CohereProvider, { ...hello, tools: [other, weatherTool], tool_choice: { type: 'function', function: { name: 'get_weather' } } }, ctx());
+    expect(emulator.lastRequest()?.body).toMatchObject({ tools: [{ function: { name: 'get_weather' } }], tool_choice: 'REQUIRED' });
+  });
+
+  it('answers non-streaming text with finish reason stop and the tokens the model saw as usage', async () => {
+    const completion = await callChat(CohereProvider, hello, ctx());
+    expect(completion).toMatchObject({ id: 'cohere-emulator-0001', object: 'chat.completion', model: 'command-a-03-2025', created: Math.floor(NOW / 1000) });
+    expect(completion.choices[0]).toMatchObject({ message: { role: 'assistant', content: 'Hello from the Cohere emulator.' }, finish_reason: 'stop' });
+    expect(completion.usage).toEqual({ prompt_tokens: 14, completion_tokens: 5, total_tokens: 19 });
+  });
+
+  it('streams text as a role chunk, ordered content chunks, a finish chunk and a usage chunk', async () => {
+    const chunks = await collect(hello);
+    expect((emulator.lastRequest()?.body as { stream: boolean }).stream).toBe(true);
+    expect(chunks[0]?.choices[0]?.delta).toEqual({ role: 'assistant', content: '' });
+    const content = chunks.flatMap((c) => (c.choices[0]?.delta.content ? [c.choices[0].delta.content] : []));
+    expect(content.length).toBeGreaterThan(2);
+    expect(content.join('')).toBe('Hello from the Cohere emulator.');
+    expect(chunks.filter((c) => c.choices[0]?.finish_reason).map((c) => c.choices[0]?.finish_reason)).toEqual(['stop']);
+    expect(chunks.at(-2)?.choices[0]?.finish_reason).toBe('stop');
+    expect(chunks.at(-1)).toMatchObject({ id: 'cohere-emulator-0001', choices: [], usage: { prompt_tokens: 14, completion_tokens: 5, total_tokens: 19 } });
+  });
+
+  it('returns a tool call with finish reason tool_calls', async () => {
+    const completion = await callChat(CohereProvider, { ...hello, tools: [weatherTool] }, ctx());
+    expect(completion.choices[0]).toMatchObject({
+      message: { content: null, tool_calls: [{ id: 'get_weather_emu1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
+      finish_reason: 'tool_calls',
+    });
+  });
+
+  it('streams a tool call whose argument pieces reassemble to valid JSON, dropping the tool plan', async () => {
+    const chunks = await collect({ ...hello, tools: [weatherTool] });
+    expect(chunks.some((c) => c.choices[0]?.delta.content)).toBe(false);
+    const calls = chunks.flatMap((c) => c.choices[0]?.delta.tool_calls ?? []);
+    expect(calls[0]).toEqual({ index: 0, id: 'get_weather_emu1', type: 'function', function: { name: 'get_weather', arguments: '' } });
+    expect(calls.length).toBeGreaterThan(2);
+    expect(JSON.parse(calls.map((call) => call.function?.arguments ?? '').join(''))).toEqual({ city: 'Paris' });
+    expect(chunks.at(-2)?.choices[0]?.finish_reason).toBe('tool_calls');
+  });
+
+  it('answers with text once the tool result is sent back', async () => {
+    const completion = await callChat(
+      CohereProvider,
+      {
+        model: 'command',
+        messages: [
+          { role: 'user', content: 'Weather in Paris?' },
+          { role: 'assistant', content: null, tool_calls: [{ id: 'get_weather_emu1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
+          { role: 'tool', tool_call_id: 'get_weather_emu1', content: '{"celsius":21}' },
+        ],
+        tools: [weatherTool],
+      },
+      ctx(),
+    );
+    expect(completion.choices[0]).toMatchObject({ message: { content: 'It is 21 degrees in Paris.' }, finish_reason: 'stop' });
+  });
+
+  it('maps MAX_TOKENS to length', async () => {
+    const completion = await callChat(CohereProvider, { ...hello, max_tokens: 2 }, ctx());
+    expect(completion.choices[0]).toMatchObject({ message: { content: 'Hello from' }, finish_reason: 'length' });
+  });
+
+  it('reports a generation that ended in ERROR as a retryable failure, streamed or not', async () => {
+    const failing: ChatRequest = { model: 'command', messages: [{ role: 'user', content: 'please fail' }] };
+    expect(await failureOf(callChat(CohereProvider, failing, ctx()))).toMatchObject({ status: 502, code: 'provider_generation_failed', retryable: true });
+    expect(await failureOf(collect(failing))).toMatchObject({ code: 'provider_generation_failed', message: expect.stringContaining('the model failed to generate') });
+  });
+
+  it('embeds texts as search documents and answers in OpenAI\'s shape', async () => {
+    const embeddings = await callEmbeddings(CohereProvider, { model: 'embed', input: ['one two', 'three'], dimensions: 256 }, { ...ctx(), model: 'embed-v4.0' });
+    expect(emulator.lastRequest()?.path).toBe('/v2/embed');
+    expect(emulator.lastRequest()?.body).toEqual({ model: 'embed-v4.0', texts: ['one two', 'three'], input_type: 'search_document', embedding_types: ['float'], output_dimension: 256 });
+    expect(embeddings).toEqual({
+      object: 'list',
+      data: [
+        { object: 'embedding', index: 0, embedding: [0.7, 0.5, -0.25] },
+        { object: 'embedding', index: 1, embedding: [0.5, 0.5, -0.25] },
+      ],
+      model: 'embed-v4.0',
+      usage: { prompt_tokens: 3, total_tokens: 3 },
+    });
+  });
+
+  it('reports a wrong key as an invalid credential without naming it', async () => {
+    const failure = await failureOf(callChat(CohereProvider, hello, ctx('wrong-cohere-key')));
+    expect(failure).toMatchObject({ status: 401, type: 'authentication_error', credentialProblem: 'invalid', retryable: true });
+    expect(JSON.stringify(failure)).not.toContain('wrong-cohere-key');
+  });
+
+  it('reports a rate limit as retryable with its retry-after', async () => {
+    emulator.setMode('rate-limited');
+    expect(await failureOf(callChat(CohereProvider, hello, ctx()))).toMatchObject({ status: 429, type: 'rate_limit_error', retryAfterMs: 2000, retryable: true });
+  });
+
+  it('reports a 503 as retryable', async () => {
+    emulator.setMode('unavailable');
+    expect(await failureOf(callChat(CohereProvider, hello, ctx()))).toMatchObject({ status: 503, type: 'api_error', retryable: true });
+  });
+
+  it('reports a 400 as the caller\'s, not retryable', async () => {
+    const failure = await failureOf(callChat(CohereProvider, { model: 'command', messages: [] }, ctx()));
+    expect(failure).toMatchObject({ status: 400, type: 'invalid_request_error', message: 'invalid request: messages must not be empty.', retryable: false });
+  });
+});

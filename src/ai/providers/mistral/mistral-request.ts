@@ -1,0 +1,57 @@
+import { createHash } from 'node:crypto';
+import type { CallContext } from '../provider.js';
+
+/**
+ * Mistral's chat completions (https://docs.mistral.ai/api/#tag/chat) take OpenAI's shape but refuse any member they
+ * do not know (422 "Extra inputs are not permitted"), so the body keeps only what Mistral documents, renamed where
+ * Mistral names it otherwise: max_completion_tokens → max_tokens, seed → random_seed, tool_choice "required" → "any".
+ * No stream_options: Mistral sends usage with the last chunk anyway. Whether to stream is the call's to say.
+ */
+const CHAT_MEMBERS = new Set(['model', 'messages', 'temperature', 'top_p', 'max_tokens', 'stream', 'stop', 'random_seed', 'response_format', 'tools', 'tool_choice', 'presence_penalty', 'frequency_penalty', 'n', 'parallel_tool_calls', 'prediction', 'safe_prompt', 'prompt_mode']);
+const MESSAGE_MEMBERS: Record<string, string[]> = {
+  system: ['role', 'content'],
+  user: ['role', 'content'],
+  assistant: ['role', 'content', 'tool_calls', 'prefix'],
+  tool: ['role', 'content', 'tool_call_id', 'name'],
+};
+
+type Json = Record<string, unknown>;
+
+export function adjustForMistral(body: Json, ctx: CallContext): Json {
+  const source: Json = { ...body, stream: ctx.stream ? true : undefined };
+  if (source.max_tokens === undefined && source.max_completion_tokens !== undefined) source.max_tokens = source.max_completion_tokens;
+  if (source.random_seed === undefined && source.seed !== undefined) source.random_seed = source.seed;
+  if (source.tool_choice === 'required') source.tool_choice = 'any';
+  const out: Json = {};
+  for (const [name, value] of Object.entries(source)) if (CHAT_MEMBERS.has(name) && value !== undefined) out[name] = value;
+  if (Array.isArray(out.messages)) out.messages = (out.messages as Json[]).map(toMistralMessage);
+  if (Array.isArray(out.tools)) out.tools = (out.tools as Array<{ function: Json }>).map((tool) => ({ type: 'function', function: pick(tool.function, ['name', 'description', 'parameters', 'strict']) }));
+  return out;
+}
+
+function toMistralMessage(message: Json): Json {
+  const role = message.role === 'developer' ? 'system' : String(message.role);
+  const out = pick({ ...message, role }, MESSAGE_MEMBERS[role] ?? ['role', 'content']);
+  if (out.content === null) delete out.content;
+  if (Array.isArray(out.tool_calls)) {
+    out.tool_calls = (out.tool_calls as Array<{ id: string; function: Json }>).map((call) => ({ id: mistralToolCallId(call.id), type: 'function', function: pick(call.function, ['name', 'arguments']) }));
+  }
+  if (typeof out.tool_call_id === 'string') out.tool_call_id = mistralToolCallId(out.tool_call_id);
+  return out;
+}
+
+/**
+ * Mistral wants tool call ids of exactly nine characters from a-z, A-Z, 0-9. Its own ids pass as they are; others
+ * (from another provider, earlier in the conversation) become a stable nine-character digest, the same for the call
+ * and its result.
+ */
+export function mistralToolCallId(id: string): string {
+  if (/^[a-zA-Z0-9]{9}$/.test(id)) return id;
+  return createHash('sha256').update(id).digest('base64').replace(/[^a-zA-Z0-9]/g, '').slice(0, 9);
+}
+
+function pick(value: Json, names: string[]): Json {
+  const out: Json = {};
+  for (const name of names) if (value[name] !== undefined) out[name] = value[name];
+  return out;
+}

@@ -1,0 +1,36 @@
+import type { ChatCompletion, ChatCompletionChunk, FinishReason } from '../../chat-types.js';
+
+/**
+ * Where Mistral's answers (https://docs.mistral.ai/api/#tag/chat) leave OpenAI's: finish_reason `model_length` (the
+ * model's context was full) is OpenAI's `length`, and content may be a list of chunks (reasoning models send
+ * `thinking` chunks beside `text`), of which the text is kept.
+ */
+type MistralContent = string | null | undefined | Array<{ type?: string; text?: string }>;
+
+function finishReasonOf(reason: string | null): FinishReason | null {
+  return reason === 'model_length' ? 'length' : (reason as FinishReason | null);
+}
+
+function textOf(content: MistralContent): string | null | undefined {
+  if (!Array.isArray(content)) return content;
+  return content.map((part) => (part.type === 'text' ? (part.text ?? '') : '')).join('');
+}
+
+export function fromMistralChat(body: unknown): ChatCompletion {
+  const completion = body as ChatCompletion;
+  return {
+    ...completion,
+    choices: completion.choices.map((choice) => ({ ...choice, message: { ...choice.message, content: textOf(choice.message.content as MistralContent) ?? null }, finish_reason: finishReasonOf(choice.finish_reason) })),
+  };
+}
+
+export function fromMistralChunk(chunk: ChatCompletionChunk): ChatCompletionChunk {
+  return {
+    ...chunk,
+    choices: chunk.choices.map((choice) => ({
+      ...choice,
+      delta: choice.delta.content === undefined ? choice.delta : { ...choice.delta, content: textOf(choice.delta.content as MistralContent) },
+      finish_reason: finishReasonOf(choice.finish_reason),
+    })),
+  };
+}

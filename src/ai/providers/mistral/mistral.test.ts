@@ -1,0 +1,170 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startMistralEmulator } from '../../../../test/emulators/mistral.js';
+import type { ChatCompletionChunk, ChatRequest } from '../../chat-types.js';
+import { ProviderCallError, callChat, callChatStream, callEmbeddings } from '../../provider-call.js';
+import type { CallContext } from '../provider.js';
+import { MistralProvider, mistralToolCallId } from './index.js';
+
+const weatherTool = { type: 'function' as const, function: { name: 'get_weather', description: 'The weather', parameters: { type: 'object', properties: { city: { type: 'string' } } }, strict: false } };
+const hello: ChatRequest = { model: 'mistral', messages: [{ role: 'user', content: 'Hello' }] };
+
+let emulator: Awaited<ReturnType<typeof startMistralEmulator>>;
+
+function ctx(secret = emulator.apiKey): CallContext {
+  return { provider: { name: 'mistral-test', type: 'mistral', baseUrl: emulator.url }, credential: { id: 'k1', secret }, model: 'mistral-large-latest', stream: false, now: Date.UTC(2025, 0, 2) };
+}
+
+async function collect(chat: ChatRequest): Promise<ChatCompletionChunk[]> {
+  const { chunks } = await callChatStream(MistralProvider, chat, ctx());
+  const out: ChatCompletionChunk[] = [];
+  for await (const chunk of chunks) out.push(chunk);
+  return out;
+}
+
+async function failureOf(promise: Promise<unknown>) {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(ProviderCallError);
+  return (error as ProviderCallError).failure;
+}
+
+beforeAll(async () => {
+  emulator = await startMistralEmulator();
+});
+afterEach(() => {
+  emulator.setMode('normal');
+});
+afterAll(async () => {
+  await emulator.stop();
+});
+
+describe('the Mistral provider', () => {
+  it('renames OpenAI\'s parameters to Mistral\'s and drops the ones Mistral refuses', async () => {
+    await callChat(
+      MistralProvider,
+      {
+        ...hello,
+        messages: [
+          { role: 'developer', content: 'Be brief.' },
+          { role: 'user', content: 'Hello', name: 'ann' },
+        ],
+        max_completion_tokens: 50,
+        seed: 42,
+        user: 'someone',
+        logprobs: true,
+        tools: [weatherTool],
+        tool_choice: 'required',
+        response_format: { type: 'json_schema', json_schema: { name: 'answer', schema: { type: 'object' }, strict: true } },
+      },
+      ctx(),
+    );
+    const recorded = emulator.lastRequest();
+    expect(recorded?.path).toBe('/v1/chat/completions');
+    expect(recorded?.headers.authorization).toBe(`Bearer ${emulator.apiKey}`);
+    expect(recorded?.body).toEqual({
+      model: 'mistral-large-latest',
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: 'Hello' },
+      ],
+      max_tokens: 50,
+      random_seed: 42,
+      tools: [weatherTool],
+      tool_choice: 'any',
+      response_format: { type: 'json_schema', json_schema: { name: 'answer', schema: { type: 'object' }, strict: true } },
+    });
+  });
+
+  it('sends no stream_options when streaming, since Mistral refuses them', async () => {
+    await collect(hello);
+    expect(emulator.lastRequest()?.body).toEqual({ model: 'mistral-large-latest', messages: [{ role: 'user', content: 'Hello' }], stream: true });
+  });
+
+  it('answers non-streaming text with usage', async () => {
+    const completion = await callChat(MistralProvider, hello, ctx());
+    expect(completion.choices[0]).toMatchObject({ message: { role: 'assistant', content: 'Hello from the Mistral emulator.' }, finish_reason: 'stop' });
+    expect(completion.usage).toEqual({ prompt_tokens: 11, completion_tokens: 5, total_tokens: 16 });
+  });
+
+  it('streams a role chunk, ordered content chunks, a finish chunk and the last chunk\'s usage split into a chunk of its own', async () => {
+    const chunks = await collect(hello);
+    expect(chunks[0]?.choices[0]?.delta).toEqual({ role: 'assistant', content: '' });
+    const content = chunks.flatMap((c) => (c.choices[0]?.delta.content ? [c.choices[0].delta.content] : []));
+    expect(content.length).toBeGreaterThan(2);
+    expect(content.join('')).toBe('Hello from the Mistral emulator.');
+    expect(chunks.at(-2)?.choices[0]?.finish_reason).toBe('stop');
+    expect(chunks.at(-2)).not.toHaveProperty('usage');
+    expect(chunks.at(-1)).toMatchObject({ choices: [], usage: { prompt_tokens: 11, completion_tokens: 5, total_tokens: 16 } });
+  });
+
+  it('returns a tool call, and streams one whole with valid JSON arguments', async () => {
+    const completion = await callChat(MistralProvider, { ...hello, tools: [weatherTool] }, ctx());
+    expect(completion.choices[0]).toMatchObject({ message: { tool_calls: [{ id: 'D681PevKs', function: { name: 'get_weather', arguments: '{"city": "Paris"}' } }] }, finish_reason: 'tool_calls' });
+    const chunks = await collect({ ...hello, tools: [weatherTool] });
+    const calls = chunks.flatMap((c) => c.choices[0]?.delta.tool_calls ?? []);
+    expect(JSON.parse(calls.map((call) => call.function?.arguments ?? '').join(''))).toEqual({ city: 'Paris' });
+    expect(chunks.at(-2)?.choices[0]?.finish_reason).toBe('tool_calls');
+  });
+
+  it('answers with text once the tool result is sent back, turning other providers\' call ids into Mistral\'s form', async () => {
+    const completion = await callChat(
+      MistralProvider,
+      {
+        ...hello,
+        messages: [
+          { role: 'user', content: 'Weather?' },
+          { role: 'assistant', content: null, tool_calls: [{ id: 'call_abc-123_from_openai', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
+          { role: 'tool', tool_call_id: 'call_abc-123_from_openai', content: '21' },
+        ],
+        tools: [weatherTool],
+      },
+      ctx(),
+    );
+    expect(completion.choices[0]).toMatchObject({ message: { content: 'It is 21 degrees in Paris.' }, finish_reason: 'stop' });
+    const id = mistralToolCallId('call_abc-123_from_openai');
+    expect(id).toMatch(/^[a-zA-Z0-9]{9}$/);
+    expect(emulator.lastRequest()?.body).toMatchObject({ messages: [{}, { role: 'assistant', tool_calls: [{ id }] }, { role: 'tool', tool_call_id: id }] });
+  });
+
+  it('keeps Mistral\'s own tool call ids as they are', () => {
+    expect(mistralToolCallId('D681PevKs')).toBe('D681PevKs');
+  });
+
+  it('passes the length finish reason through', async () => {
+    const completion = await callChat(MistralProvider, { ...hello, max_tokens: 2 }, ctx());
+    expect(completion.choices[0]).toMatchObject({ message: { content: 'Hello from' }, finish_reason: 'length' });
+  });
+
+  it('embeds with dimensions as output_dimension and nothing Mistral refuses', async () => {
+    const embeddings = await callEmbeddings(MistralProvider, { model: 'e', input: ['one two'], dimensions: 512, user: 'someone' }, { ...ctx(), model: 'mistral-embed' });
+    expect(emulator.lastRequest()).toMatchObject({ path: '/v1/embeddings', body: { model: 'mistral-embed', input: ['one two'], output_dimension: 512 } });
+    expect(embeddings).toMatchObject({ data: [{ index: 0, embedding: [0.7, 0.5, -0.25] }], usage: { prompt_tokens: 2, total_tokens: 2 } });
+  });
+
+  it('reports a wrong key as an invalid credential without naming it', async () => {
+    const failure = await failureOf(callChat(MistralProvider, hello, ctx('wrong-mistral-key')));
+    expect(failure).toMatchObject({ status: 401, type: 'authentication_error', credentialProblem: 'invalid', retryable: true });
+    expect(JSON.stringify(failure)).not.toContain('wrong-mistral-key');
+  });
+
+  it('reports a rate limit as retryable with its retry-after', async () => {
+    emulator.setMode('rate-limited');
+    expect(await failureOf(callChat(MistralProvider, hello, ctx()))).toMatchObject({ status: 429, type: 'rate_limit_error', retryAfterMs: 2000, retryable: true });
+  });
+
+  it('reports a 503 as retryable', async () => {
+    emulator.setMode('unavailable');
+    expect(await failureOf(callChat(MistralProvider, hello, ctx()))).toMatchObject({ status: 503, type: 'api_error', retryable: true });
+  });
+
+  it('reports a 400 as the caller\'s, not retryable', async () => {
+    expect(await failureOf(callChat(MistralProvider, { model: 'mistral', messages: [] }, ctx()))).toMatchObject({ status: 400, type: 'invalid_request_error', message: 'Messages list must not be empty.', retryable: false });
+  });
+
+  it('tells a 422 by the location and reason of each refused member', () => {
+    const body = JSON.stringify({ object: 'error', message: { detail: [{ type: 'extra_forbidden', loc: ['body', 'stream_options', 'include_usage'], msg: 'Extra inputs are not permitted', input: true }] }, type: 'invalid_request_error', param: null, code: null });
+    expect(MistralProvider.parseError(422, body, {})).toMatchObject({ status: 422, type: 'invalid_request_error', message: 'body.stream_options.include_usage: Extra inputs are not permitted', retryable: false });
+  });
+});

@@ -1,0 +1,81 @@
+import type { ChatMessage, ChatRequest, EmbeddingsRequest } from '../../chat-types.js';
+import { ProviderCallError } from '../../provider-call.js';
+import type { CallContext } from '../provider.js';
+
+/**
+ * OpenAI's chat request as Ollama's native /api/chat (https://github.com/ollama/ollama/blob/main/docs/api.md): images
+ * as base64 strings beside the text, tool-call arguments as objects, tool results named by their tool, sampling
+ * settings under `options` (num_predict is the token limit), JSON mode or a schema as `format`. Ollama streams
+ * unless told not to, so `stream` is always sent. It has no tool choice: `none` leaves the tools out, and any other
+ * choice is left to the model.
+ */
+export function toOllamaChat(request: ChatRequest, ctx: CallContext): Record<string, unknown> {
+  if ((request.n ?? 1) > 1) throw invalid('unsupported_parameter', 'n: Ollama returns a single choice');
+  const toolNames = new Map<string, string>();
+  for (const message of request.messages) for (const call of message.tool_calls ?? []) toolNames.set(call.id, call.function.name);
+
+  const body: Record<string, unknown> = { model: ctx.model, messages: request.messages.map((m) => toOllamaMessage(m, toolNames)), stream: ctx.stream };
+  if (request.tools?.length && request.tool_choice !== 'none') {
+    body.tools = request.tools.map((tool) => ({ type: 'function', function: { name: tool.function.name, ...(tool.function.description ? { description: tool.function.description } : {}), parameters: tool.function.parameters ?? { type: 'object', properties: {} } } }));
+  }
+  const format = request.response_format;
+  if (format?.type === 'json_object') body.format = 'json';
+  if (format?.type === 'json_schema') body.format = format.json_schema.schema ?? 'json';
+
+  const options: Record<string, unknown> = {};
+  const maxTokens = request.max_completion_tokens ?? request.max_tokens;
+  if (maxTokens !== undefined) options.num_predict = maxTokens;
+  if (request.temperature !== undefined) options.temperature = request.temperature;
+  if (request.top_p !== undefined) options.top_p = request.top_p;
+  if (request.stop !== undefined) options.stop = Array.isArray(request.stop) ? request.stop : [request.stop];
+  if (request.seed !== undefined) options.seed = request.seed;
+  if (request.frequency_penalty !== undefined) options.frequency_penalty = request.frequency_penalty;
+  if (request.presence_penalty !== undefined) options.presence_penalty = request.presence_penalty;
+  if (Object.keys(options).length > 0) body.options = options;
+  return body;
+}
+
+function toOllamaMessage(message: ChatMessage, toolNames: Map<string, string>): Record<string, unknown> {
+  const role = message.role === 'developer' ? 'system' : message.role;
+  const content = message.content;
+  const text = content === null ? '' : typeof content === 'string' ? content : content.map((part) => (part.type === 'text' ? part.text : '')).join('');
+  const out: Record<string, unknown> = { role, content: text };
+  const images = Array.isArray(content) ? content.flatMap((part) => (part.type === 'image_url' ? [imageBytes(part.image_url.url)] : [])) : [];
+  if (images.length > 0) out.images = images;
+  if (message.tool_calls?.length) out.tool_calls = message.tool_calls.map((call) => ({ function: { name: call.function.name, arguments: toolArguments(call.function.arguments, call.function.name) } }));
+  if (message.role === 'tool') {
+    const name = toolNames.get(message.tool_call_id ?? '');
+    if (name) out.tool_name = name;
+  }
+  return out;
+}
+
+/** Ollama takes images as base64 only: a data: URL is unwrapped, a web URL is refused. */
+function imageBytes(url: string): string {
+  const match = /^data:image\/[^;,]+;base64,(.*)$/s.exec(url);
+  if (!match) throw invalid('unsupported_parameter', 'image_url: Ollama takes images as data: URLs (base64)');
+  return match[1] ?? '';
+}
+
+function toolArguments(args: string, name: string): Record<string, unknown> {
+  if (args.trim() === '') return {};
+  try {
+    const value: unknown = JSON.parse(args);
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
+  } catch {
+    // reported below
+  }
+  throw invalid('invalid_tool_arguments', `the arguments of the call to tool "${name}" are not a JSON object`);
+}
+
+/** OpenAI's embeddings request as Ollama's /api/embed: `input` passes as is, `dimensions` too. */
+export function toOllamaEmbed(request: EmbeddingsRequest, ctx: CallContext): Record<string, unknown> {
+  const input = request.input;
+  const texts = typeof input === 'string' || (Array.isArray(input) && input.every((item) => typeof item === 'string'));
+  if (!texts) throw invalid('unsupported_parameter', 'input: Ollama embeds text, not token arrays');
+  return { model: ctx.model, input, ...(request.dimensions ? { dimensions: request.dimensions } : {}) };
+}
+
+function invalid(code: string, message: string): ProviderCallError {
+  return new ProviderCallError({ status: 400, type: 'invalid_request_error', code, message, retryable: false });
+}

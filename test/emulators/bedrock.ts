@@ -1,0 +1,244 @@
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { encodeEventStreamMessage } from '../../src/ai/providers/bedrock/index.js';
+
+/**
+ * A Bedrock runtime on 127.0.0.1 speaking the Converse API: POST /model/{modelId}/converse and /converse-stream (in
+ * the AWS event-stream framing, one event per write). It verifies each request's SigV4 signature by recomputing it
+ * from the request as received, with its own known secret; it does not check clock skew, so tests may sign at a
+ * fixed time.
+ *
+ * Answers: a tool result in the last turn → text; tools given → a short text block then a call of the first tool
+ * with {"city":"Paris"}; otherwise "Hello from the Bedrock emulator." (cut to maxTokens words, stopReason
+ * max_tokens). A user text containing "forbidden" → guardrail_intervened. Usage is always 12 input tokens, 4 read
+ * from the cache, and one output token per word.
+ */
+export interface BedrockEmulatorOptions {
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  /** When set, requests must carry this x-amz-security-token. */
+  sessionToken?: string;
+  region?: string;
+}
+
+/**
+ * normal; rate-limited (429 ThrottlingException, retry-after: 2); unavailable (503 ServiceUnavailableException);
+ * stream-exception (a modelStreamErrorException after the first text delta); corrupt-stream (the second frame's
+ * payload altered after its CRC was computed).
+ */
+export type BedrockEmulatorMode = 'normal' | 'rate-limited' | 'unavailable' | 'stream-exception' | 'corrupt-stream';
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  headers: IncomingHttpHeaders;
+  rawBody: string;
+  body: unknown;
+}
+
+export interface BedrockEmulator {
+  url: string;
+  region: string;
+  /** The credential secret the emulator accepts, in the key pool's format. */
+  credential: string;
+  stop(): Promise<void>;
+  lastRequest(): RecordedRequest | undefined;
+  setMode(mode: BedrockEmulatorMode): void;
+}
+
+interface ConverseBody {
+  messages?: Array<{ role?: string; content?: Array<Record<string, unknown>> }>;
+  system?: Array<{ text: string }>;
+  inferenceConfig?: { maxTokens?: number };
+  toolConfig?: { tools?: Array<{ toolSpec?: { name?: string } }> };
+}
+
+const TEXT = 'Hello from the Bedrock emulator.';
+const AFTER_TOOL = 'It is 21 degrees in Paris.';
+
+export async function startBedrockEmulator(options: BedrockEmulatorOptions = {}): Promise<BedrockEmulator> {
+  const accessKeyId = options.accessKeyId ?? 'AKIDEMULATOR';
+  const secretAccessKey = options.secretAccessKey ?? 'emulator/secret+key';
+  const region = options.region ?? 'us-east-1';
+  let mode: BedrockEmulatorMode = 'normal';
+  let last: RecordedRequest | undefined;
+
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const rawBody = Buffer.concat(chunks).toString('utf8');
+      let body: unknown;
+      try {
+        body = JSON.parse(rawBody);
+      } catch {
+        body = undefined;
+      }
+      last = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, rawBody, body };
+      void answer(req, res, rawBody, body as ConverseBody | undefined);
+    });
+  });
+
+  async function answer(req: IncomingMessage, res: ServerResponse, rawBody: string, body: ConverseBody | undefined) {
+    const route = /^\/model\/([^/]+)\/(converse|converse-stream)$/.exec((req.url ?? '').split('?')[0] ?? '');
+    if (req.method !== 'POST' || !route) return error(res, 404, 'UnknownOperationException', 'The requested operation is not recognized by the service.');
+    const authFailure = verifySignature(req, rawBody);
+    if (authFailure) return error(res, 403, authFailure.type, authFailure.message);
+    if (mode === 'rate-limited') return error(res, 429, 'ThrottlingException', 'Too many requests, please wait before trying again.', { 'retry-after': '2' });
+    if (mode === 'unavailable') return error(res, 503, 'ServiceUnavailableException', 'Bedrock is unable to process your request.');
+    const invalid = validate(body);
+    if (invalid || !body) return error(res, 400, 'ValidationException', invalid ?? 'The request body is not JSON.');
+
+    const reply = replyTo(body);
+    if (route[2] === 'converse') {
+      const content = [...(reply.text ? [{ text: reply.text }] : []), ...(reply.toolUse ? [{ toolUse: reply.toolUse }] : [])];
+      res.writeHead(200, { 'content-type': 'application/json', 'x-amzn-requestid': 'emulator-request' });
+      res.end(JSON.stringify({ output: { message: { role: 'assistant', content } }, stopReason: reply.stopReason, usage: reply.usage, metrics: { latencyMs: 1 } }));
+      return;
+    }
+
+    const frames: Buffer[] = [event('messageStart', { role: 'assistant' })];
+    const words = reply.text.split(/(?= )/);
+    for (const word of words) frames.push(event('contentBlockDelta', { contentBlockIndex: 0, delta: { text: word } }));
+    if (reply.text) frames.push(event('contentBlockStop', { contentBlockIndex: 0 }));
+    if (reply.toolUse) {
+      const index = reply.text ? 1 : 0;
+      const input = JSON.stringify(reply.toolUse.input);
+      frames.push(event('contentBlockStart', { contentBlockIndex: index, start: { toolUse: { toolUseId: reply.toolUse.toolUseId, name: reply.toolUse.name } } }));
+      for (const piece of [input.slice(0, 8), input.slice(8)]) frames.push(event('contentBlockDelta', { contentBlockIndex: index, delta: { toolUse: { input: piece } } }));
+      frames.push(event('contentBlockStop', { contentBlockIndex: index }));
+    }
+    frames.push(event('messageStop', { stopReason: reply.stopReason }));
+    frames.push(event('metadata', { usage: reply.usage, metrics: { latencyMs: 1 } }));
+    if (mode === 'stream-exception') {
+      frames.splice(2, frames.length, encodeEventStreamMessage({ ':exception-type': 'modelStreamErrorException', ':content-type': 'application/json', ':message-type': 'exception' }, Buffer.from(JSON.stringify({ message: 'The model stopped answering.' }))));
+    }
+    if (mode === 'corrupt-stream') {
+      const frame = frames[1] as Buffer;
+      frame.writeUInt8(frame.readUInt8(frame.length - 6) ^ 0x20, frame.length - 6);
+    }
+    res.writeHead(200, { 'content-type': 'application/vnd.amazon.eventstream', 'x-amzn-requestid': 'emulator-request' });
+    for (const frame of frames) {
+      res.write(frame);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    res.end();
+  }
+
+  /** SigV4 recomputed from the request as it arrived (https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html). */
+  function verifySignature(req: IncomingMessage, rawBody: string): { type: string; message: string } | undefined {
+    const header = req.headers.authorization ?? '';
+    const parsed = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, SignedHeaders=([a-z0-9;-]+), Signature=([0-9a-f]{64})$/.exec(header);
+    if (!parsed) return { type: 'MissingAuthenticationTokenException', message: 'Missing Authentication Token' };
+    const [, keyId, day, scopeRegion, service, signedHeaders, signature] = parsed as unknown as [string, string, string, string, string, string, string];
+    if (keyId !== accessKeyId) return { type: 'UnrecognizedClientException', message: 'The security token included in the request is invalid.' };
+    if (options.sessionToken && req.headers['x-amz-security-token'] !== options.sessionToken) return { type: 'UnrecognizedClientException', message: 'The security token included in the request is invalid.' };
+    const amzDate = String(req.headers['x-amz-date'] ?? '');
+    const names = signedHeaders.split(';');
+    if (scopeRegion !== region || service !== 'bedrock' || !amzDate.startsWith(day) || !names.includes('host') || !names.includes('x-amz-date')) {
+      return { type: 'InvalidSignatureException', message: `Credential should be scoped to a valid region and service, and signed with host and x-amz-date.` };
+    }
+    const [path = '/', query = ''] = (req.url ?? '/').split('?');
+    const canonicalUri = path.split('/').map(encode).join('/');
+    const canonicalQuery = query
+      .split('&')
+      .filter(Boolean)
+      .map((pair) => pair.split('=').map((part) => encode(decodeURIComponent(part))).join('='))
+      .sort()
+      .join('&');
+    const canonicalHeaders = names.map((name) => `${name}:${String(req.headers[name] ?? '').trim().replace(/\s+/g, ' ')}\n`).join('');
+    const canonical = ['POST', canonicalUri, canonicalQuery, canonicalHeaders, signedHeaders, sha256(rawBody)].join('\n');
+    const stringToSign = ['AWS4-HMAC-SHA256', amzDate, `${day}/${scopeRegion}/${service}/aws4_request`, sha256(canonical)].join('\n');
+    let key: Buffer = hmac(`AWS4${secretAccessKey}`, day);
+    for (const part of [scopeRegion, service, 'aws4_request']) key = hmac(key, part);
+    const expected = hmac(key, stringToSign);
+    if (!timingSafeEqual(expected, Buffer.from(signature, 'hex'))) {
+      // AWS appends what it expected, canonical headers (and so any session token) included.
+      return {
+        type: 'InvalidSignatureException',
+        message: `The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.\n\nThe Canonical String for this request should have been\n'${canonical}'\n\nThe String-to-Sign should have been\n'${stringToSign}'\n`,
+      };
+    }
+    return undefined;
+  }
+
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    region,
+    credential: options.sessionToken ? `${accessKeyId}:${secretAccessKey}:${options.sessionToken}` : `${accessKeyId}:${secretAccessKey}`,
+    lastRequest: () => last,
+    setMode: (next: BedrockEmulatorMode) => {
+      mode = next;
+    },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function validate(body: ConverseBody | undefined): string | undefined {
+  const messages = body?.messages;
+  if (!Array.isArray(messages) || messages.length === 0) return 'The model returned the following errors: messages: at least one message is required.';
+  if (messages[0]?.role !== 'user') return 'A conversation must start with a user message. Try again with a conversation that starts with a user message.';
+  for (let i = 1; i < messages.length; i++) {
+    if (messages[i]?.role === messages[i - 1]?.role) return 'A conversation must alternate between user and assistant roles.';
+  }
+  const usesTools = messages.some((m) => (m.content ?? []).some((block) => 'toolUse' in block || 'toolResult' in block));
+  if (usesTools && !body?.toolConfig) return 'The toolConfig field must be defined when using toolUse and toolResult content blocks.';
+  for (const m of messages) for (const block of m.content ?? []) if ('text' in block && String(block.text).trim() === '') return 'The text field in the ContentBlock object is blank.';
+  return undefined;
+}
+
+function replyTo(body: ConverseBody) {
+  const lastTurn = body.messages?.[body.messages.length - 1]?.content ?? [];
+  const userText = lastTurn.map((block) => (typeof block.text === 'string' ? block.text : '')).join(' ');
+  const hasToolResult = lastTurn.some((block) => 'toolResult' in block);
+  const tool = body.toolConfig?.tools?.[0]?.toolSpec?.name;
+  let text = TEXT;
+  let stopReason = 'end_turn';
+  let toolUse: { toolUseId: string; name: string; input: Record<string, unknown> } | undefined;
+  if (hasToolResult) text = AFTER_TOOL;
+  else if (tool) {
+    text = 'Let me check.';
+    toolUse = { toolUseId: 'tooluse_emulator01', name: tool, input: { city: 'Paris' } };
+    stopReason = 'tool_use';
+  } else if (/forbidden/.test(userText)) {
+    text = '';
+    stopReason = 'guardrail_intervened';
+  }
+  const maxTokens = body.inferenceConfig?.maxTokens;
+  const words = text.split(/(?= )/).filter(Boolean);
+  if (maxTokens !== undefined && words.length > maxTokens) {
+    text = words.slice(0, maxTokens).join('');
+    stopReason = 'max_tokens';
+  }
+  const outputTokens = text.split(/(?= )/).filter(Boolean).length + (toolUse ? 5 : 0);
+  return { text, toolUse, stopReason, usage: { inputTokens: 12, cacheReadInputTokens: 4, outputTokens, totalTokens: 16 + outputTokens } };
+}
+
+function event(type: string, payload: Record<string, unknown>): Buffer {
+  // Bedrock pads each event with a "p" member so that payload sizes do not reveal the text.
+  return encodeEventStreamMessage({ ':event-type': type, ':content-type': 'application/json', ':message-type': 'event' }, Buffer.from(JSON.stringify({ ...payload, p: 'abcdefghij' })));
+}
+
+function error(res: ServerResponse, status: number, type: string, message: string, headers: Record<string, string> = {}) {
+  res.writeHead(status, { 'content-type': 'application/json', 'x-amzn-errortype': `${type}:http://internal.amazon.com/coral/com.amazon.bedrock/`, ...headers });
+  res.end(JSON.stringify({ message }));
+}
+
+function encode(value: string): string {
+  return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+function sha256(data: string): string {
+  return createHash('sha256').update(data, 'utf8').digest('hex');
+}
+
+function hmac(key: string | Buffer, data: string): Buffer {
+  return createHmac('sha256', key).update(data, 'utf8').digest();
+}

@@ -1,0 +1,168 @@
+import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * Cohere's v2 API on 127.0.0.1: POST /v2/chat (JSON, or SSE `event:`/`data:` pairs written one at a time) and
+ * POST /v2/embed, behind a Bearer key.
+ *
+ * Answers: a tool message last → "It is 21 degrees in Paris."; tools given (tool_choice not NONE) → a tool plan and
+ * a call of the first tool with {"city":"Paris"}; otherwise "Hello from the Cohere emulator." cut to max_tokens
+ * words (MAX_TOKENS). A user text containing "fail" ends with finish_reason ERROR. Usage: 14 input tokens (9 billed),
+ * one output token per word. Embeddings: three floats per text, one billed token per word.
+ */
+export interface CohereEmulatorOptions {
+  apiKey?: string;
+}
+
+/** normal; rate-limited (429, retry-after: 2); unavailable (503). */
+export type CohereEmulatorMode = 'normal' | 'rate-limited' | 'unavailable';
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  headers: IncomingHttpHeaders;
+  body: unknown;
+}
+
+export interface CohereEmulator {
+  url: string;
+  /** The only Bearer key accepted. */
+  apiKey: string;
+  stop(): Promise<void>;
+  lastRequest(): RecordedRequest | undefined;
+  setMode(mode: CohereEmulatorMode): void;
+}
+
+interface CohereChatBody {
+  model?: string;
+  stream?: boolean;
+  max_tokens?: number;
+  messages?: Array<{ role?: string; content?: unknown; tool_call_id?: string; tool_calls?: Array<{ id?: string }> }>;
+  tools?: Array<{ function?: { name?: string } }>;
+  tool_choice?: string;
+}
+
+export async function startCohereEmulator(options: CohereEmulatorOptions = {}): Promise<CohereEmulator> {
+  const apiKey = options.apiKey ?? 'cohere-emulator-key';
+  let mode: CohereEmulatorMode = 'normal';
+  let last: RecordedRequest | undefined;
+
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      let body: unknown;
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      } catch {
+        body = undefined;
+      }
+      last = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body };
+      if (req.headers.authorization !== `Bearer ${apiKey}`) return send(res, 401, { message: 'invalid api token' });
+      if (mode === 'rate-limited') return send(res, 429, { message: 'You are using a Trial key, which is limited to 10 API calls / minute. Please try again later.' }, { 'retry-after': '2' });
+      if (mode === 'unavailable') return send(res, 503, { message: 'service unavailable, please try again later' });
+      if (req.method === 'POST' && req.url === '/v2/chat') return void chat(res, body as CohereChatBody | undefined);
+      if (req.method === 'POST' && req.url === '/v2/embed') return embed(res, body as { model?: string; texts?: unknown; input_type?: string; embedding_types?: string[] } | undefined);
+      send(res, 404, { message: `no such endpoint: ${req.url}` });
+    });
+  });
+
+  async function chat(res: ServerResponse, body: CohereChatBody | undefined) {
+    const invalid = validate(body);
+    if (invalid || !body) return send(res, 400, { message: invalid ?? 'invalid request: body is not JSON' });
+    const messages = body.messages ?? [];
+    const lastMessage = messages[messages.length - 1];
+    const tool = body.tool_choice === 'NONE' ? undefined : body.tools?.[0]?.function?.name;
+    let text = 'Hello from the Cohere emulator.';
+    let finish = 'COMPLETE';
+    let call: { id: string; type: 'function'; function: { name: string; arguments: string } } | undefined;
+    let plan = '';
+    if (lastMessage?.role === 'tool') text = 'It is 21 degrees in Paris.';
+    else if (tool) {
+      text = '';
+      plan = 'I will check the weather.';
+      call = { id: 'get_weather_emu1', type: 'function', function: { name: tool, arguments: '{"city":"Paris"}' } };
+      finish = 'TOOL_CALL';
+    } else if (/fail/.test(JSON.stringify(lastMessage?.content ?? ''))) finish = 'ERROR';
+    const words = text.split(/(?= )/).filter(Boolean);
+    if (body.max_tokens !== undefined && words.length > body.max_tokens) {
+      words.splice(body.max_tokens);
+      text = words.join('');
+      finish = 'MAX_TOKENS';
+    }
+    const outputTokens = words.length + (call ? 6 : 0);
+    const usage = { billed_units: { input_tokens: 9, output_tokens: outputTokens }, tokens: { input_tokens: 14, output_tokens: outputTokens } };
+    const id = 'cohere-emulator-0001';
+
+    if (!body.stream) {
+      return send(res, 200, {
+        id,
+        finish_reason: finish,
+        message: { role: 'assistant', content: text ? [{ type: 'text', text }] : [], ...(call ? { tool_plan: plan, tool_calls: [call] } : {}) },
+        usage,
+      });
+    }
+    const events: Array<Record<string, unknown>> = [{ type: 'message-start', id, delta: { message: { role: 'assistant', content: [], tool_plan: '', tool_calls: [], citations: [] } } }];
+    if (text) {
+      events.push({ type: 'content-start', index: 0, delta: { message: { content: { type: 'text', text: '' } } } });
+      for (const word of words) events.push({ type: 'content-delta', index: 0, delta: { message: { content: { text: word } } } });
+      events.push({ type: 'content-end', index: 0 });
+    }
+    if (call) {
+      for (const piece of plan.split(/(?= )/)) events.push({ type: 'tool-plan-delta', delta: { message: { tool_plan: piece } } });
+      events.push({ type: 'tool-call-start', index: 0, delta: { message: { tool_calls: { id: call.id, type: 'function', function: { name: call.function.name, arguments: '' } } } } });
+      for (const piece of [call.function.arguments.slice(0, 7), call.function.arguments.slice(7)]) events.push({ type: 'tool-call-delta', index: 0, delta: { message: { tool_calls: { function: { arguments: piece } } } } });
+      events.push({ type: 'tool-call-end', index: 0 });
+    }
+    events.push({ type: 'message-end', delta: { finish_reason: finish, ...(finish === 'ERROR' ? { error: 'the model failed to generate' } : {}), usage } });
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    for (const event of events) {
+      res.write(`event: ${String(event.type)}\ndata: ${JSON.stringify(event)}\n\n`);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    res.end();
+  }
+
+  function embed(res: ServerResponse, body: { model?: string; texts?: unknown; input_type?: string; embedding_types?: string[] } | undefined) {
+    if (!body?.model || !Array.isArray(body.texts) || !body.input_type) return send(res, 400, { message: 'invalid request: valid input_type must be provided with the provided model' });
+    const texts = body.texts as string[];
+    send(res, 200, {
+      id: 'cohere-embed-0001',
+      embeddings: { float: texts.map((text) => [text.length / 10, 0.5, -0.25]) },
+      texts,
+      meta: { api_version: { version: '2' }, billed_units: { input_tokens: texts.reduce((n, t) => n + t.split(/\s+/).filter(Boolean).length, 0) } },
+    });
+  }
+
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    apiKey,
+    lastRequest: () => last,
+    setMode: (next: CohereEmulatorMode) => {
+      mode = next;
+    },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function validate(body: CohereChatBody | undefined): string | undefined {
+  if (!body?.model) return 'invalid request: a model parameter is required for this endpoint.';
+  if (!Array.isArray(body.messages) || body.messages.length === 0) return 'invalid request: messages must not be empty.';
+  const callIds = new Set(body.messages.flatMap((m) => (m.tool_calls ?? []).map((c) => c.id)));
+  for (const m of body.messages) {
+    if (!['system', 'user', 'assistant', 'tool'].includes(m.role ?? '')) return `invalid request: unknown role ${m.role}`;
+    if (m.role === 'tool' && !callIds.has(m.tool_call_id)) return `invalid request: tool_call_id ${m.tool_call_id} does not match any tool call`;
+  }
+  return undefined;
+}
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.end(JSON.stringify(body));
+}

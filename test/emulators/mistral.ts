@@ -1,0 +1,159 @@
+import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * Mistral's API on 127.0.0.1: POST /v1/chat/completions (JSON, or SSE chunks written one at a time, usage on the
+ * last chunk beside the finish reason, then [DONE]) and POST /v1/embeddings, behind a Bearer key. Strict as Mistral
+ * is: a member it does not document is a 422 "Extra inputs are not permitted", and a tool call id that is not nine
+ * characters of a-z, A-Z, 0-9 a 400.
+ *
+ * Answers: a tool message last → "It is 21 degrees in Paris."; tools given (tool_choice not none) → a call of the
+ * first tool with {"city":"Paris"}; otherwise "Hello from the Mistral emulator." cut to max_tokens words. Usage: 11
+ * prompt tokens, one completion token per word.
+ */
+export interface MistralEmulatorOptions {
+  apiKey?: string;
+}
+
+/** normal; rate-limited (429, retry-after: 2); unavailable (503). */
+export type MistralEmulatorMode = 'normal' | 'rate-limited' | 'unavailable';
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  headers: IncomingHttpHeaders;
+  body: unknown;
+}
+
+export interface MistralEmulator {
+  url: string;
+  /** The only Bearer key accepted. */
+  apiKey: string;
+  stop(): Promise<void>;
+  lastRequest(): RecordedRequest | undefined;
+  setMode(mode: MistralEmulatorMode): void;
+}
+
+type Json = Record<string, unknown>;
+
+const CHAT_MEMBERS = ['model', 'messages', 'temperature', 'top_p', 'max_tokens', 'stream', 'stop', 'random_seed', 'response_format', 'tools', 'tool_choice', 'presence_penalty', 'frequency_penalty', 'n', 'parallel_tool_calls', 'prediction', 'safe_prompt', 'prompt_mode'];
+const MESSAGE_MEMBERS: Record<string, string[]> = { system: ['role', 'content'], user: ['role', 'content'], assistant: ['role', 'content', 'tool_calls', 'prefix'], tool: ['role', 'content', 'tool_call_id', 'name'] };
+const TOOL_CHOICES = ['auto', 'none', 'any', 'required'];
+
+export async function startMistralEmulator(options: MistralEmulatorOptions = {}): Promise<MistralEmulator> {
+  const apiKey = options.apiKey ?? 'mistral-emulator-key';
+  let mode: MistralEmulatorMode = 'normal';
+  let last: RecordedRequest | undefined;
+
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      let body: unknown;
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      } catch {
+        body = undefined;
+      }
+      last = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body };
+      if (req.headers.authorization !== `Bearer ${apiKey}`) return send(res, 401, { message: 'Unauthorized', request_id: 'emulator' });
+      if (mode === 'rate-limited') return send(res, 429, { message: 'Requests rate limit exceeded' }, { 'retry-after': '2' });
+      if (mode === 'unavailable') return send(res, 503, { object: 'error', message: 'Service unavailable.', type: 'service_unavailable', param: null, code: '1000' });
+      if (req.method === 'POST' && req.url === '/v1/chat/completions') return void chat(res, body as Json | undefined);
+      if (req.method === 'POST' && req.url === '/v1/embeddings') return embed(res, body as Json | undefined);
+      send(res, 404, { detail: 'Not Found' });
+    });
+  });
+
+  async function chat(res: ServerResponse, body: Json | undefined) {
+    const extra = extraMembers(body);
+    if (extra.length > 0) {
+      return send(res, 422, { object: 'error', message: { detail: extra.map((loc) => ({ type: 'extra_forbidden', loc, msg: 'Extra inputs are not permitted', input: null })) }, type: 'invalid_request_error', param: null, code: null });
+    }
+    const messages = (body?.messages ?? []) as Array<{ role?: string; tool_call_id?: string; tool_calls?: Array<{ id?: string }> }>;
+    if (messages.length === 0) return send(res, 400, { object: 'error', message: 'Messages list must not be empty.', type: 'invalid_request_error', param: null, code: '3051' });
+    for (const id of messages.flatMap((m) => [m.tool_call_id, ...(m.tool_calls ?? []).map((c) => c.id)]).filter((id) => id !== undefined)) {
+      if (!/^[a-zA-Z0-9]{9}$/.test(id ?? '')) return send(res, 400, { object: 'error', message: `Tool call id was ${id} but must be a-z, A-Z, 0-9, with a length of 9.`, type: 'invalid_function_call', param: null, code: '3280' });
+    }
+    if (typeof body?.tool_choice === 'string' && !TOOL_CHOICES.includes(body.tool_choice)) return send(res, 400, { object: 'error', message: `invalid tool_choice ${body.tool_choice}`, type: 'invalid_request_error', param: null, code: null });
+
+    const tools = body?.tools as Array<{ function?: { name?: string } }> | undefined;
+    const tool = body?.tool_choice === 'none' ? undefined : tools?.[0]?.function?.name;
+    let text = 'Hello from the Mistral emulator.';
+    let finish = 'stop';
+    let call: { id: string; type: 'function'; function: { name: string; arguments: string }; index: number } | undefined;
+    if (messages[messages.length - 1]?.role === 'tool') text = 'It is 21 degrees in Paris.';
+    else if (tool) {
+      text = '';
+      call = { id: 'D681PevKs', type: 'function', function: { name: tool, arguments: '{"city": "Paris"}' }, index: 0 };
+      finish = 'tool_calls';
+    }
+    const words = text.split(/(?= )/).filter(Boolean);
+    const limit = body?.max_tokens as number | undefined;
+    if (limit !== undefined && words.length > limit) {
+      words.splice(limit);
+      text = words.join('');
+      finish = 'length';
+    }
+    const completionTokens = words.length + (call ? 8 : 0);
+    const usage = { prompt_tokens: 11, completion_tokens: completionTokens, total_tokens: 11 + completionTokens };
+    const head = { id: 'cmpl-mistral0001', created: 1735787045, model: String(body?.model) };
+
+    if (!body?.stream) {
+      return send(res, 200, { ...head, object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: text, tool_calls: call ? [call] : null, prefix: false }, finish_reason: finish }], usage });
+    }
+    // Mistral streams a tool call whole, in one chunk, and puts usage on the last chunk.
+    const chunk = (delta: Json, finishReason: string | null = null, extraFields: Json = {}) => ({ ...head, object: 'chat.completion.chunk', choices: [{ index: 0, delta, finish_reason: finishReason }], ...extraFields });
+    const events: unknown[] = [chunk({ role: 'assistant', content: '' })];
+    for (const word of words) events.push(chunk({ content: word }));
+    if (call) events.push(chunk({ tool_calls: [call] }));
+    events.push(chunk({ content: '' }, finish, { usage }));
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    for (const event of [...events.map((e) => JSON.stringify(e)), '[DONE]']) {
+      res.write(`data: ${event}\n\n`);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    res.end();
+  }
+
+  function embed(res: ServerResponse, body: Json | undefined) {
+    const extra = Object.keys(body ?? {}).filter((name) => !['model', 'input', 'output_dimension', 'output_dtype', 'encoding_format'].includes(name));
+    if (extra.length > 0) return send(res, 422, { object: 'error', message: { detail: extra.map((name) => ({ type: 'extra_forbidden', loc: ['body', name], msg: 'Extra inputs are not permitted' })) }, type: 'invalid_request_error', param: null, code: null });
+    const inputs = typeof body?.input === 'string' ? [body.input] : Array.isArray(body?.input) ? (body.input as string[]) : [];
+    const tokens = inputs.reduce((n, t) => n + t.split(/\s+/).filter(Boolean).length, 0);
+    send(res, 200, { id: 'embd-mistral0001', object: 'list', data: inputs.map((text, index) => ({ object: 'embedding', index, embedding: [text.length / 10, 0.5, -0.25] })), model: String(body?.model), usage: { prompt_tokens: tokens, total_tokens: tokens } });
+  }
+
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    apiKey,
+    lastRequest: () => last,
+    setMode: (next: MistralEmulatorMode) => {
+      mode = next;
+    },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** The locations (pydantic's `loc`) of members Mistral does not document, at the top and in each message. */
+function extraMembers(body: Json | undefined): unknown[][] {
+  if (!body) return [['body']];
+  const extra: unknown[][] = Object.keys(body).filter((name) => !CHAT_MEMBERS.includes(name)).map((name) => ['body', name]);
+  const messages = Array.isArray(body.messages) ? (body.messages as Json[]) : [];
+  messages.forEach((message, i) => {
+    const allowed = MESSAGE_MEMBERS[String(message.role)] ?? ['role', 'content'];
+    for (const name of Object.keys(message)) if (!allowed.includes(name)) extra.push(['body', 'messages', i, String(message.role), name]);
+  });
+  return extra;
+}
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.end(JSON.stringify(body));
+}

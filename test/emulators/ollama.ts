@@ -1,0 +1,146 @@
+import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * Ollama's native API on 127.0.0.1: POST /api/chat (one JSON object, or NDJSON lines written one at a time) and
+ * POST /api/embed, behind a Bearer key as an authenticating proxy would put it.
+ *
+ * Answers: a tool message last → "It is 21 degrees in Paris."; tools given → a call of the first tool with
+ * {"city":"Paris"} (arguments as an object, no call id, as Ollama documents it); otherwise "Hello from the Ollama
+ * emulator." cut to options.num_predict words (done_reason "length"). Model "missing" → 404. Usage: 10 prompt tokens,
+ * one eval token per word. Embeddings: three floats per input, one prompt token per word.
+ */
+export interface OllamaEmulatorOptions {
+  apiKey?: string;
+}
+
+/** normal; rate-limited (429, retry-after: 2); unavailable (503 "server busy"); stream-error (an error line mid-stream). */
+export type OllamaEmulatorMode = 'normal' | 'rate-limited' | 'unavailable' | 'stream-error';
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  headers: IncomingHttpHeaders;
+  body: unknown;
+}
+
+export interface OllamaEmulator {
+  url: string;
+  /** The only Bearer key accepted. */
+  apiKey: string;
+  stop(): Promise<void>;
+  lastRequest(): RecordedRequest | undefined;
+  setMode(mode: OllamaEmulatorMode): void;
+}
+
+interface OllamaChatBody {
+  model?: string;
+  stream?: boolean;
+  messages?: Array<{ role?: string; content?: unknown; images?: unknown[]; tool_calls?: Array<{ function?: { arguments?: unknown } }> }>;
+  tools?: Array<{ function?: { name?: string } }>;
+  options?: { num_predict?: number };
+}
+
+export async function startOllamaEmulator(options: OllamaEmulatorOptions = {}): Promise<OllamaEmulator> {
+  const apiKey = options.apiKey ?? 'ollama-emulator-key';
+  let mode: OllamaEmulatorMode = 'normal';
+  let last: RecordedRequest | undefined;
+
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      let body: unknown;
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      } catch {
+        body = undefined;
+      }
+      last = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body };
+      if (req.headers.authorization !== `Bearer ${apiKey}`) return send(res, 401, { error: 'unauthorized' });
+      if (mode === 'rate-limited') return send(res, 429, { error: 'too many requests' }, { 'retry-after': '2' });
+      if (mode === 'unavailable') return send(res, 503, { error: 'server busy, please try again.  maximum pending requests exceeded' });
+      if (req.method === 'POST' && req.url === '/api/chat') return void chat(res, body as OllamaChatBody | undefined);
+      if (req.method === 'POST' && req.url === '/api/embed') return embed(res, body as { model?: string; input?: unknown } | undefined);
+      send(res, 404, { error: '404 page not found' });
+    });
+  });
+
+  async function chat(res: ServerResponse, body: OllamaChatBody | undefined) {
+    const invalid = validate(body);
+    if (invalid || !body) return send(res, 400, { error: invalid ?? 'invalid JSON' });
+    if (body.model === 'missing') return send(res, 404, { error: `model "missing" not found, try pulling it first` });
+    const messages = body.messages ?? [];
+    const tool = body.tools?.[0]?.function?.name;
+    let text = 'Hello from the Ollama emulator.';
+    let doneReason = 'stop';
+    let toolCalls: Array<{ function: { name: string; arguments: Record<string, unknown> } }> = [];
+    if (messages[messages.length - 1]?.role === 'tool') text = 'It is 21 degrees in Paris.';
+    else if (tool) {
+      text = '';
+      toolCalls = [{ function: { name: tool, arguments: { city: 'Paris' } } }];
+    }
+    const words = text.split(/(?= )/).filter(Boolean);
+    const limit = body.options?.num_predict;
+    if (limit !== undefined && words.length > limit) {
+      words.splice(limit);
+      text = words.join('');
+      doneReason = 'length';
+    }
+    const stats = { total_duration: 1000, load_duration: 10, prompt_eval_count: 10, prompt_eval_duration: 100, eval_count: words.length + (toolCalls.length ? 4 : 0), eval_duration: 800 };
+    const head = { model: body.model, created_at: '2025-01-02T03:04:05.000000Z' };
+
+    if (body.stream === false) {
+      return send(res, 200, { ...head, message: { role: 'assistant', content: text, ...(toolCalls.length ? { tool_calls: toolCalls } : {}) }, done_reason: doneReason, done: true, ...stats });
+    }
+    const lines: unknown[] = words.map((word) => ({ ...head, message: { role: 'assistant', content: word }, done: false }));
+    if (toolCalls.length) lines.push({ ...head, message: { role: 'assistant', content: '', tool_calls: toolCalls }, done: false });
+    lines.push({ ...head, message: { role: 'assistant', content: '' }, done_reason: doneReason, done: true, ...stats });
+    if (mode === 'stream-error') lines.splice(1, lines.length, { error: 'an error was encountered while running the model: unexpected EOF' });
+    res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+    for (const line of lines) {
+      res.write(`${JSON.stringify(line)}\n`);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    res.end();
+  }
+
+  function embed(res: ServerResponse, body: { model?: string; input?: unknown } | undefined) {
+    if (!body?.model) return send(res, 400, { error: 'model is required' });
+    const inputs = typeof body.input === 'string' ? [body.input] : Array.isArray(body.input) ? (body.input as string[]) : [];
+    send(res, 200, { model: body.model, embeddings: inputs.map((text) => [text.length / 10, 0.5, -0.25]), total_duration: 100, load_duration: 10, prompt_eval_count: inputs.reduce((n, t) => n + t.split(/\s+/).filter(Boolean).length, 0) });
+  }
+
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    apiKey,
+    lastRequest: () => last,
+    setMode: (next: OllamaEmulatorMode) => {
+      mode = next;
+    },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function validate(body: OllamaChatBody | undefined): string | undefined {
+  if (!body?.model) return 'model is required';
+  if (!Array.isArray(body.messages)) return 'messages must be an array';
+  for (const m of body.messages) {
+    if (!['system', 'user', 'assistant', 'tool'].includes(m.role ?? '')) return `invalid role: ${m.role}`;
+    if (typeof m.content !== 'string') return 'json: cannot unmarshal array into Go struct field Message.messages.content of type string';
+    for (const image of m.images ?? []) if (typeof image !== 'string' || !/^[A-Za-z0-9+/]+=*$/.test(image)) return 'illegal base64 data in images';
+    for (const call of m.tool_calls ?? []) if (typeof call.function?.arguments !== 'object') return 'json: cannot unmarshal string into Go struct field ToolCallFunction.messages.tool_calls.function.arguments of type api.ToolCallFunctionArguments';
+  }
+  return undefined;
+}
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.end(JSON.stringify(body));
+}
