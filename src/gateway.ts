@@ -351,6 +351,7 @@ async function startMain(core: NodeCore, options: StartOptions): Promise<Gateway
       catalog: core.catalog,
       providerKeys: core.providerKeys,
       store,
+      modelCatalog: () => holder.current.ai.catalog,
       keySnapshot: () => holder.current.keys,
       clock,
       tokenMaxTtlSeconds: Math.floor(settings.tokenMaxTtl / 1000),

@@ -2,12 +2,18 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { Type } from 'typebox';
+import { CatalogModelSchema, type ModelCatalog } from '../ai/catalog/index.js';
 import type { ProviderKeyService } from '../ai/provider-keys.js';
+import type { ProxyConfigService } from '../proxy/proxy-config-service.js';
+import { KeygateError } from '../errors.js';
 import type { Store } from '../store/index.js';
 
 export interface AiRoutesContext {
   providerKeys: ProviderKeyService;
   store: Store;
+  proxyConfig: ProxyConfigService;
+  /** The catalog this node prices with: shipped entries with the config's overrides. */
+  modelCatalog: () => ModelCatalog;
 }
 
 const errorRef = Type.Ref('Error');
@@ -36,6 +42,26 @@ export function registerAiRoutes(server: FastifyInstance, ctx: AiRoutesContext):
     schema: { tags, summary: 'Remove a key from the pool', params: Type.Object({ name: Type.String(), id: Type.String() }), response: { 204: Type.Null(), ...errors } },
   }, async (request, reply) => {
     await ctx.providerKeys.remove(request.params.name, request.params.id, actor(request));
+    return reply.status(204).send(null);
+  });
+
+  app.get('/ai/catalog', {
+    schema: { tags, summary: 'The model catalog: context windows, output limits, prices per million tokens, capabilities', querystring: Type.Object({ provider: Type.Optional(Type.String()), kind: Type.Optional(Type.Union([Type.Literal('chat'), Type.Literal('embedding')])) }, { additionalProperties: false }) },
+  }, async (request) => ({ models: ctx.modelCatalog().list({ provider: request.query.provider, kind: request.query.kind, includeDeprecated: true }) }));
+
+  app.put('/ai/catalog/:provider/:id', {
+    schema: { tags, summary: "Add or replace a catalog entry (kept in the config's ai.models)", params: Type.Object({ provider: Type.String(), id: Type.String() }), body: CatalogModelSchema, response: { 200: CatalogModelSchema, ...errors } },
+  }, async (request) => {
+    if (request.params.provider !== request.body.provider || request.params.id !== request.body.id) {
+      throw new KeygateError('invalid_request', 'the provider and id in the path and in the body differ');
+    }
+    return ctx.proxyConfig.putCatalogModel(request.body, actor(request));
+  });
+
+  app.delete('/ai/catalog/:provider/:id', {
+    schema: { tags, summary: 'Remove a catalog entry added through the config (a replaced shipped entry comes back)', params: Type.Object({ provider: Type.String(), id: Type.String() }), response: { 204: Type.Null(), ...errors } },
+  }, async (request, reply) => {
+    await ctx.proxyConfig.deleteCatalogModel(request.params.provider, request.params.id, actor(request));
     return reply.status(204).send(null);
   });
 

@@ -3,6 +3,7 @@ import { validateConfig, type ConfigFile } from '../config/config-file.js';
 import { KeygateError } from '../errors.js';
 import type { Store } from '../store/index.js';
 import { readProxyConfig, replaceProxyConfig, type ProxyConfig } from './proxy-config-store.js';
+import type { CatalogModel } from '../ai/catalog/index.js';
 import type { RouteSpec } from './route-schema.js';
 import type { ServiceSpec } from './service-schema.js';
 
@@ -49,6 +50,24 @@ export class ProxyConfigService {
       const users = current.routes.filter((r) => r.service === name).map((r) => r.name);
       if (users.length > 0) throw new KeygateError('config_conflict', `service "${name}" is used by route(s) ${users.join(', ')}; delete or move them first`);
       return { ...current, services: current.services.filter((s) => s.name !== name) };
+    });
+  }
+
+  /** Adds or replaces a model catalog entry in the config's `ai.models` (same provider and id replaces). */
+  async putCatalogModel(entry: CatalogModel, actor: string): Promise<CatalogModel> {
+    await this.#change(actor, 'ai.model.put', `${entry.provider}/${entry.id}`, async (current) => {
+      if (!current.ai) throw new KeygateError('config_conflict', 'the config has no "ai" section; apply one with providers first');
+      const models = (current.ai.models ?? []).filter((m) => !(m.provider === entry.provider && m.id === entry.id));
+      return { ...current, ai: { ...current.ai, models: [...models, entry] } };
+    });
+    return entry;
+  }
+
+  async deleteCatalogModel(provider: string, id: string, actor: string): Promise<void> {
+    await this.#change(actor, 'ai.model.delete', `${provider}/${id}`, async (current) => {
+      const models = current.ai?.models ?? [];
+      if (!models.some((m) => m.provider === provider && m.id === id)) throw new KeygateError('not_found', `the config has no catalog entry ${provider}/${id} (shipped entries can be replaced, not deleted)`);
+      return { ...current, ai: { ...current.ai!, models: models.filter((m) => !(m.provider === provider && m.id === id)) } };
     });
   }
 
