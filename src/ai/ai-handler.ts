@@ -7,6 +7,7 @@ import type { CatalogSnapshot } from '../catalog/index.js';
 import type { AiSnapshot, AiTarget } from './ai-snapshot.js';
 import { resolveModel } from './ai-snapshot.js';
 import type { ChatCompletion, ChatCompletionChunk, ChatRequest, EmbeddingsRequest, Usage } from './chat-types.js';
+import { ChatChunksToMessageEvents, chatToMessages, messagesToChat, toAnthropicError } from './anthropic-ingress/index.js';
 import { AiError, sendAiError } from './openai-error.js';
 import { ProviderCallError, callChat, callChatStream, callEmbeddings } from './provider-call.js';
 import type { CallContext, ProviderFailure } from './providers/index.js';
@@ -138,6 +139,17 @@ function costOf(price: ModelPrice | undefined, usage: { input: number; output: n
   return Math.round(usd * 1e9) / 1e9;
 }
 
+/**
+ * The failure with the key it was made with cut out of its message: some hosts quote the credential they were
+ * sent in their errors, and the message goes to the client. A compound secret (Bedrock's `id:secret`) is cut
+ * part by part.
+ */
+function withoutSecret(failure: ProviderFailure, secret: string): ProviderFailure {
+  const parts = [secret, ...secret.split(':')].filter((part) => part.length >= 8);
+  if (!parts.some((part) => failure.message.includes(part))) return failure;
+  return { ...failure, message: parts.reduce((message, part) => message.split(part).join('[redacted]'), failure.message) };
+}
+
 function clientError(failure: ProviderFailure): AiError {
   const headers: Record<string, string> = failure.retryAfterMs !== undefined ? { 'retry-after': String(Math.max(1, Math.ceil(failure.retryAfterMs / 1000))) } : {};
   if (failure.credentialProblem === 'invalid') return new AiError(502, 'api_error', 'provider_authentication_failed', 'the provider refused every configured API key; an administrator must check the key pool');
@@ -162,11 +174,25 @@ export async function handleAi(req: IncomingMessage, res: ServerResponse, operat
     if (req.method !== 'POST') throw new AiError(405, 'invalid_request_error', 'method_not_allowed', 'use POST');
     if (operation === 'chat/completions') return await chat(req, res, call, requestId);
     if (operation === 'embeddings') return await embeddings(req, res, call, requestId);
+    if (operation === 'messages') return await chat(req, res, call, requestId, 'anthropic');
     throw new AiError(404, 'invalid_request_error', 'unknown_url', `unknown AI operation: ${operation}`);
   } catch (error) {
-    if (error instanceof AiError) return sendAiError(res, error, requestId);
-    sendAiError(res, new AiError(500, 'api_error', 'internal_error', 'the request failed inside the gateway'), requestId);
+    const failure = error instanceof AiError ? error : new AiError(500, 'api_error', 'internal_error', 'the request failed inside the gateway');
+    if (operation === 'messages') return sendAnthropicError(res, failure, requestId);
+    sendAiError(res, failure, requestId);
   }
+}
+
+/** Errors on `/v1/messages` take Anthropic's shape (`{"type":"error","error":{type,message}}`), status kept. */
+export function sendAnthropicError(res: ServerResponse, error: AiError, requestId: string): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const { status, body } = toAnthropicError(error);
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'x-request-id': requestId, ...error.headers });
+  res.end(text);
 }
 
 function listModels(res: ServerResponse, call: AiCall, requestId: string): void {
@@ -242,7 +268,7 @@ async function attempt<T>(call: AiCall, targets: readonly AiTarget[], run: (ctx:
         return { result: await run(ctx, target), target };
       } catch (error) {
         if (!(error instanceof ProviderCallError)) throw error;
-        const failure = error.failure;
+        const failure = withoutSecret(error.failure, key.secret);
         last = failure;
         if (failure.credentialProblem) {
           runtime.setAside.set(key.id, runtime.now() + (failure.credentialProblem === 'invalid' ? 600_000 : (failure.retryAfterMs ?? 3_600_000)));
@@ -268,9 +294,18 @@ function usageOf(usage: Usage | undefined): { input: number; output: number; cac
   return { input: usage.prompt_tokens, output: usage.completion_tokens, cached: usage.prompt_tokens_details?.cached_tokens ?? 0 };
 }
 
-async function chat(req: IncomingMessage, res: ServerResponse, call: AiCall, requestId: string): Promise<void> {
+/**
+ * A chat completion, asked for in OpenAI's format (`/chat/completions`) or Anthropic's (`/messages`): the same
+ * routing, fallbacks and accounting, only the shapes in and out differ.
+ */
+async function chat(req: IncomingMessage, res: ServerResponse, call: AiCall, requestId: string, format: 'openai' | 'anthropic' = 'openai'): Promise<void> {
   const started = call.runtime.now();
-  const request = validateChat(await readJson(req, call.maxBodySize));
+  const body = await readJson(req, call.maxBodySize);
+  const request = format === 'anthropic' ? messagesToChat(body) : validateChat(body);
+  const render = (completion: ChatCompletion | string): string => {
+    if (format === 'openai') return typeof completion === 'string' ? completion : JSON.stringify(completion);
+    return JSON.stringify(chatToMessages(typeof completion === 'string' ? (JSON.parse(completion) as ChatCompletion) : completion, request.model));
+  };
   const promptEstimate = estimatePromptTokens(request.messages);
   const prepared = await prepare(request.model, promptEstimate, call);
   const { runtime, snapshot } = call;
@@ -291,8 +326,9 @@ async function chat(req: IncomingMessage, res: ServerResponse, call: AiCall, req
     const cached = cacheKey ? runtime.cache.get(cacheKey, runtime.now()) : undefined;
     if (cached !== undefined) {
       record(undefined, 200, { input: 0, output: 0, cached: 0 }, false, null, true);
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(cached), 'x-request-id': requestId, 'x-keygate-cache': 'hit', 'x-keygate-cost-usd': '0', ...call.responseHeaders });
-      res.end(cached);
+      const out = render(cached);
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(out), 'x-request-id': requestId, 'x-keygate-cache': 'hit', 'x-keygate-cost-usd': '0', ...call.responseHeaders });
+      res.end(out);
       return;
     }
     const { result, target } = await attempt(call, prepared.targets, (ctx) => {
@@ -304,11 +340,12 @@ async function chat(req: IncomingMessage, res: ServerResponse, call: AiCall, req
     const tokens = reported ?? { input: promptEstimate, output: estimateTokens(completionText), cached: 0 };
     const completion: ChatCompletion = reported ? result : { ...result, usage: { prompt_tokens: tokens.input, completion_tokens: tokens.output, total_tokens: tokens.input + tokens.output } };
     const cost = record(target, 200, tokens, !reported, null, false);
-    const body = JSON.stringify(completion);
-    if (cacheKey) runtime.cache.set(cacheKey, body, runtime.now() + snapshot.cacheTtlMs);
+    const openaiBody = JSON.stringify(completion);
+    if (cacheKey) runtime.cache.set(cacheKey, openaiBody, runtime.now() + snapshot.cacheTtlMs);
+    const out = format === 'openai' ? openaiBody : render(completion);
     res.writeHead(200, {
       'content-type': 'application/json',
-      'content-length': Buffer.byteLength(body),
+      'content-length': Buffer.byteLength(out),
       'x-request-id': requestId,
       'x-keygate-provider': target.provider,
       'x-keygate-model': target.model,
@@ -316,7 +353,7 @@ async function chat(req: IncomingMessage, res: ServerResponse, call: AiCall, req
       ...(reported ? {} : { 'x-keygate-usage-estimated': 'true' }),
       ...call.responseHeaders,
     });
-    res.end(body);
+    res.end(out);
     return;
   }
 
@@ -338,10 +375,12 @@ async function chat(req: IncomingMessage, res: ServerResponse, call: AiCall, req
   let ttft: number | null = null;
   let text = '';
   let status = 200;
-  const write = (chunk: ChatCompletionChunk) => {
-    if (!res.write(`data: ${JSON.stringify(chunk)}\n\n`)) return new Promise<void>((resolve) => res.once('drain', () => resolve()));
+  const events = format === 'anthropic' ? new ChatChunksToMessageEvents(request.model, { inputTokens: promptEstimate }) : undefined;
+  const send = (data: string) => {
+    if (!res.write(data)) return new Promise<void>((resolve) => res.once('drain', () => resolve()));
     return undefined;
   };
+  const write = (chunk: ChatCompletionChunk) => send(`data: ${JSON.stringify(chunk)}\n\n`);
   res.on('close', () => {
     if (!res.writableFinished) stream.body.destroy();
   });
@@ -349,19 +388,30 @@ async function chat(req: IncomingMessage, res: ServerResponse, call: AiCall, req
     for await (const chunk of stream.chunks) {
       if (ttft === null && chunk.choices.length > 0) ttft = runtime.now() - started;
       for (const choice of chunk.choices) text += (choice.delta.content ?? '') + (choice.delta.tool_calls ?? []).map((t) => t.function?.arguments ?? '').join('');
+      if (events) {
+        for (const event of events.push(chunk)) {
+          const waiting = send(event);
+          if (waiting) await waiting;
+        }
+        continue;
+      }
       // The gateway always asks for usage; the client sees the usage chunk only if it asked too.
       if (chunk.choices.length === 0 && chunk.usage && !wantUsage) continue;
       const outChunk = !wantUsage && chunk.usage ? { ...chunk, usage: undefined } : chunk;
       const waiting = write(outChunk);
       if (waiting) await waiting;
     }
-    res.write('data: [DONE]\n\n');
+    if (!events) res.write('data: [DONE]\n\n');
   } catch {
     status = 502;
-    res.write(`data: ${JSON.stringify({ error: { message: 'the provider stream failed', type: 'api_error', param: null, code: 'provider_stream_error' } })}\n\n`);
+    if (events) for (const event of events.fail('the provider stream failed')) res.write(event);
+    else res.write(`data: ${JSON.stringify({ error: { message: 'the provider stream failed', type: 'api_error', param: null, code: 'provider_stream_error' } })}\n\n`);
   }
   const reported = usageOf(stream.usage());
   const tokens = reported ?? { input: promptEstimate, output: estimateTokens(text), cached: 0 };
+  if (events && status === 200) {
+    for (const event of events.end({ prompt_tokens: tokens.input, completion_tokens: tokens.output, total_tokens: tokens.input + tokens.output, prompt_tokens_details: { cached_tokens: tokens.cached } })) res.write(event);
+  }
   const cost = record(target, status, tokens, !reported, ttft, false);
   res.addTrailers({ 'x-keygate-cost-usd': cost.toFixed(9) });
   res.end();

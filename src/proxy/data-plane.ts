@@ -7,7 +7,7 @@ import { AuthFailure } from '../auth/principal.js';
 import type { RateLimiter } from '../auth/rate-limit/rate-limiter.js';
 import type { VerifiedTokenCache } from '../auth/verified-token-cache.js';
 import type { JWK } from 'jose';
-import { handleAi, type AiRuntime } from '../ai/ai-handler.js';
+import { handleAi, sendAnthropicError, type AiRuntime } from '../ai/ai-handler.js';
 import { AiError, sendAiError } from '../ai/openai-error.js';
 import type { Principal } from '../auth/principal.js';
 import { randomUUID } from 'node:crypto';
@@ -108,11 +108,12 @@ function serveAi(req: IncomingMessage, res: ServerResponse, route: CompiledRoute
       }),
     (error: unknown) => {
       req.resume();
+      const send = operation === 'messages' ? sendAnthropicError : sendAiError;
       if (error instanceof AuthFailure) {
         const code = error.code === 'invalid_token' || error.code === 'unauthenticated' ? 'invalid_api_key' : error.code;
-        return sendAiError(res, new AiError(error.status, AI_ERROR_TYPES[error.status] ?? 'invalid_request_error', code, error.message, null, error.headers), requestId);
+        return send(res, new AiError(error.status, AI_ERROR_TYPES[error.status] ?? 'invalid_request_error', code, error.message, null, error.headers), requestId);
       }
-      sendAiError(res, new AiError(500, 'api_error', 'internal_error', 'the request could not be checked'), requestId);
+      send(res, new AiError(500, 'api_error', 'internal_error', 'the request could not be checked'), requestId);
     },
   );
 }

@@ -1,0 +1,81 @@
+import { AiError } from '../openai-error.js';
+import type { AnthropicErrorBody, AnthropicErrorType } from './wire-types.js';
+
+const ERROR_TYPES: ReadonlySet<string> = new Set<AnthropicErrorType>([
+  'invalid_request_error',
+  'authentication_error',
+  'permission_error',
+  'not_found_error',
+  'request_too_large',
+  'rate_limit_error',
+  'api_error',
+  'timeout_error',
+  'overloaded_error',
+]);
+
+/**
+ * The Anthropic error type an HTTP status is answered with (https://docs.anthropic.com/en/api/errors): other 4xx
+ * statuses are `invalid_request_error`, as Anthropic documents, and other 5xx statuses `api_error`.
+ */
+export function anthropicErrorTypeFor(status: number): AnthropicErrorType {
+  switch (status) {
+    case 401:
+      return 'authentication_error';
+    case 403:
+      return 'permission_error';
+    case 404:
+      return 'not_found_error';
+    case 413:
+      return 'request_too_large';
+    case 429:
+      return 'rate_limit_error';
+    case 503:
+    case 529:
+      return 'overloaded_error';
+    case 504:
+      return 'timeout_error';
+    default:
+      return status >= 500 ? 'api_error' : 'invalid_request_error';
+  }
+}
+
+/**
+ * Anthropic's error body, `{ type: 'error', error: { type, message } }` (https://docs.anthropic.com/en/api/errors).
+ * A `type` that is not one of Anthropic's is replaced by the type for `status`.
+ *
+ * @example anthropicError(404, 'not_found_error', 'model: claude-9 not found')
+ */
+export function anthropicError(status: number, type: string, message: string): AnthropicErrorBody {
+  return { type: 'error', error: { type: ERROR_TYPES.has(type) ? (type as AnthropicErrorType) : anthropicErrorTypeFor(status), message } };
+}
+
+/** What the gateway knows of a failure: an AiError, in OpenAI's terms, is one. */
+export interface GatewayError {
+  status: number;
+  type: string;
+  code: string | null;
+  message: string;
+}
+
+/**
+ * A gateway error, in OpenAI's shape, as Anthropic's: the HTTP status is kept and decides the type, since OpenAI's
+ * `invalid_request_error` also covers what Anthropic calls `not_found_error` (an unknown model) and
+ * `request_too_large`; the message is kept as it is.
+ *
+ * @example const { status, body } = toAnthropicError(aiError); res.writeHead(status, …).end(JSON.stringify(body))
+ */
+export function toAnthropicError(error: GatewayError): { status: number; body: AnthropicErrorBody } {
+  return { status: error.status, body: { type: 'error', error: { type: anthropicErrorTypeFor(error.status), message: error.message } } };
+}
+
+/**
+ * A Messages API request the gateway cannot accept. It is an AiError (status 400, `invalid_request_error`), so the
+ * usual error path handles it; `param` is the field in Anthropic's dotted form (`messages.0.content.1.source`), and
+ * the message starts with it, as Anthropic's do.
+ */
+export class AnthropicRequestError extends AiError {
+  override name = 'AnthropicRequestError';
+  constructor(param: string, message: string, code: 'invalid_parameter' | 'unsupported_parameter' = 'invalid_parameter') {
+    super(400, 'invalid_request_error', code, `${param}: ${message}`, param);
+  }
+}

@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import type { ChatCompletion, FinishReason } from '../chat-types.js';
+import { chatToMessages } from './chat-to-messages.js';
+
+const completion = (message: ChatCompletion['choices'][number]['message'], finishReason: FinishReason | null = 'stop', usage: ChatCompletion['usage'] = { prompt_tokens: 12, completion_tokens: 5, total_tokens: 17 }): ChatCompletion => ({
+  id: 'chatcmpl-abc123',
+  object: 'chat.completion',
+  created: 1_700_000_000,
+  model: 'gpt-4o-mini-2024-07-18',
+  choices: [{ index: 0, message, finish_reason: finishReason, logprobs: null }],
+  usage,
+});
+
+describe('a chat completion as a Message', () => {
+  it('answers text as one text block, with the requested model and end_turn', () => {
+    expect(chatToMessages(completion({ role: 'assistant', content: 'Hello there.' }), 'my-claude-alias')).toEqual({
+      id: 'msg_abc123',
+      type: 'message',
+      role: 'assistant',
+      model: 'my-claude-alias',
+      content: [{ type: 'text', text: 'Hello there.' }],
+      stop_reason: 'end_turn',
+      stop_sequence: null,
+      usage: { input_tokens: 12, output_tokens: 5 },
+    });
+  });
+
+  it('keeps an id that is already an Anthropic message id', () => {
+    expect(chatToMessages({ ...completion({ role: 'assistant', content: 'Hi' }), id: 'msg_01XYZ' }, 'claude').id).toBe('msg_01XYZ');
+  });
+
+  it('answers tool calls as tool_use blocks after the text, with tool_use as the stop reason', () => {
+    const message = chatToMessages(
+      completion(
+        {
+          role: 'assistant',
+          content: 'Checking both.',
+          tool_calls: [
+            { id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } },
+            { id: 'call_2', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Rome"}' } },
+          ],
+        },
+        'tool_calls',
+      ),
+      'claude',
+    );
+    expect(message.content).toEqual([
+      { type: 'text', text: 'Checking both.' },
+      { type: 'tool_use', id: 'call_1', name: 'get_weather', input: { city: 'Paris' } },
+      { type: 'tool_use', id: 'call_2', name: 'get_weather', input: { city: 'Rome' } },
+    ]);
+    expect(message.stop_reason).toBe('tool_use');
+  });
+
+  it('has no text block when a tool call comes alone', () => {
+    const message = chatToMessages(completion({ role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'now', arguments: '{}' } }] }, 'tool_calls'), 'claude');
+    expect(message.content).toEqual([{ type: 'tool_use', id: 'call_1', name: 'now', input: {} }]);
+  });
+
+  it('gives a tool call whose arguments are not a JSON object the input {}', () => {
+    const calls = [
+      { id: 'call_1', type: 'function' as const, function: { name: 'a', arguments: '{"city": "Par' } },
+      { id: 'call_2', type: 'function' as const, function: { name: 'b', arguments: '' } },
+      { id: 'call_3', type: 'function' as const, function: { name: 'c', arguments: '[1,2]' } },
+    ];
+    const message = chatToMessages(completion({ role: 'assistant', content: null, tool_calls: calls }, 'tool_calls'), 'claude');
+    expect(message.content.map((block) => (block.type === 'tool_use' ? block.input : undefined))).toEqual([{}, {}, {}]);
+  });
+
+  it('calls a stop with tool calls tool_use, since Anthropic clients run tools only then', () => {
+    const message = chatToMessages(completion({ role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'now', arguments: '{}' } }] }, 'stop'), 'claude');
+    expect(message.stop_reason).toBe('tool_use');
+  });
+
+  it.each([
+    ['stop', 'end_turn'],
+    ['length', 'max_tokens'],
+    ['content_filter', 'refusal'],
+    [null, 'end_turn'],
+  ] as const)('maps finish reason %s to stop reason %s', (finishReason, stopReason) => {
+    expect(chatToMessages(completion({ role: 'assistant', content: 'x' }, finishReason), 'claude').stop_reason).toBe(stopReason);
+  });
+
+  it('answers an empty completion with no content blocks, as Anthropic refuses empty text blocks sent back', () => {
+    expect(chatToMessages(completion({ role: 'assistant', content: '' }), 'claude').content).toEqual([]);
+  });
+
+  it('answers a refusal as its text', () => {
+    expect(chatToMessages(completion({ role: 'assistant', content: null, refusal: 'I can’t help with that.' }, 'content_filter'), 'claude').content).toEqual([{ type: 'text', text: 'I can’t help with that.' }]);
+  });
+
+  it('counts cached prompt tokens as cache reads, apart from input tokens', () => {
+    const usage = { prompt_tokens: 1200, completion_tokens: 30, total_tokens: 1230, prompt_tokens_details: { cached_tokens: 1024 } };
+    expect(chatToMessages(completion({ role: 'assistant', content: 'x' }, 'stop', usage), 'claude').usage).toEqual({ input_tokens: 176, output_tokens: 30, cache_read_input_tokens: 1024 });
+  });
+
+  it('reports zero tokens when the completion has no usage', () => {
+    const { usage: _, ...unmetered } = completion({ role: 'assistant', content: 'x' });
+    expect(chatToMessages(unmetered, 'claude').usage).toEqual({ input_tokens: 0, output_tokens: 0 });
+  });
+});

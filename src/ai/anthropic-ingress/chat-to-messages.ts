@@ -1,0 +1,75 @@
+import { randomUUID } from 'node:crypto';
+import type { ChatCompletion, FinishReason, Usage } from '../chat-types.js';
+import type { AnthropicContentBlock, AnthropicMessage, AnthropicStopReason, AnthropicUsage } from './wire-types.js';
+
+/**
+ * An OpenAI finish reason as Anthropic's `stop_reason` (https://docs.anthropic.com/en/api/handling-stop-reasons).
+ * OpenAI does not say which stop sequence ended the answer, so `stop` is always `end_turn`; a `stop` with tool
+ * calls (some providers answer so) is `tool_use`, because Anthropic clients run tools only on that reason.
+ */
+export function stopReasonFor(finishReason: FinishReason | null | undefined, calledTools: boolean): AnthropicStopReason {
+  switch (finishReason) {
+    case 'length':
+      return 'max_tokens';
+    case 'tool_calls':
+    case 'function_call':
+      return 'tool_use';
+    case 'content_filter':
+      return 'refusal';
+    default:
+      return calledTools ? 'tool_use' : 'end_turn';
+  }
+}
+
+/** OpenAI's prompt tokens include cache reads; Anthropic counts them apart from `input_tokens`. */
+export function anthropicUsageFor(usage: Usage | null | undefined): AnthropicUsage {
+  const cached = usage?.prompt_tokens_details?.cached_tokens ?? 0;
+  return {
+    input_tokens: Math.max(0, (usage?.prompt_tokens ?? 0) - cached),
+    output_tokens: usage?.completion_tokens ?? 0,
+    ...(cached > 0 ? { cache_read_input_tokens: cached } : {}),
+  };
+}
+
+/** Anthropic's message ids start `msg_`: an Anthropic provider's id is kept, any other is given the prefix. */
+export function messageIdFor(id: string | undefined): string {
+  if (!id) return `msg_${randomUUID().replaceAll('-', '')}`;
+  return id.startsWith('msg_') ? id : `msg_${id.replace(/^chatcmpl-/, '')}`;
+}
+
+/** Tool arguments are JSON text in OpenAI's shape and an object in Anthropic's; arguments that do not parse to one are `{}`. */
+export function toolInputOf(args: string): Record<string, unknown> {
+  try {
+    const input = JSON.parse(args) as unknown;
+    return typeof input === 'object' && input !== null && !Array.isArray(input) ? (input as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * A chat completion, from any provider, as the Message a non-streamed `POST /v1/messages` answers
+ * (https://docs.anthropic.com/en/api/messages): the first choice's text is one text block, its tool calls are
+ * `tool_use` blocks after it, and `model` is the one the client asked for (an alias stays an alias).
+ *
+ * @example chatToMessages(await callChat(adapter, messagesToChat(body), ctx), body.model)
+ */
+export function chatToMessages(completion: ChatCompletion, requestedModel: string): AnthropicMessage {
+  const choice = completion.choices[0];
+  const content: AnthropicContentBlock[] = [];
+  const text = choice?.message.content || choice?.message.refusal || '';
+  // Anthropic refuses an empty text block when a client sends the answer back in its next turn.
+  if (text !== '') content.push({ type: 'text', text });
+  const calls = choice?.message.tool_calls ?? [];
+  for (const call of calls) content.push({ type: 'tool_use', id: call.id, name: call.function.name, input: toolInputOf(call.function.arguments) });
+  return {
+    id: messageIdFor(completion.id),
+    type: 'message',
+    role: 'assistant',
+    model: requestedModel,
+    content,
+    stop_reason: stopReasonFor(choice?.finish_reason, calls.length > 0),
+    stop_sequence: null,
+    usage: anthropicUsageFor(completion.usage),
+  };
+}

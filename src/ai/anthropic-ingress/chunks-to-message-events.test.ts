@@ -1,0 +1,175 @@
+import { describe, expect, it } from 'vitest';
+import type { ChatCompletionChunk, ChunkToolCallDelta, FinishReason, Usage } from '../chat-types.js';
+import { ChatChunksToMessageEvents } from './chunks-to-message-events.js';
+
+type Delta = ChatCompletionChunk['choices'][number]['delta'];
+const chunk = (delta: Delta, finishReason: FinishReason | null = null): ChatCompletionChunk => ({
+  id: 'chatcmpl-stream1',
+  object: 'chat.completion.chunk',
+  created: 1_700_000_000,
+  model: 'gpt-4o-mini',
+  choices: [{ index: 0, delta, finish_reason: finishReason, logprobs: null }],
+});
+const tool = (call: ChunkToolCallDelta) => chunk({ tool_calls: [call] });
+const usageChunk = (usage: Usage): ChatCompletionChunk => ({ id: 'chatcmpl-stream1', object: 'chat.completion.chunk', created: 1_700_000_000, model: 'gpt-4o-mini', choices: [], usage });
+const usage = (prompt: number, completion: number): Usage => ({ prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion });
+
+/** Runs chunks through a translator and reads each event back, checking it is one `event:`/`data:` pair whose names agree. */
+function translate(chunks: ChatCompletionChunk[], endUsage?: Usage, translator = new ChatChunksToMessageEvents('claude-sonnet-4-5', { inputTokens: 9 })) {
+  const raw = [...chunks.flatMap((c) => translator.push(c)), ...translator.end(endUsage)];
+  return raw.map((text) => {
+    const match = /^event: ([a-z_]+)\ndata: (.+)\n\n$/.exec(text);
+    expect(match, text).not.toBeNull();
+    const data = JSON.parse(match![2]!) as { type: string } & Record<string, unknown>;
+    expect(data.type).toBe(match![1]);
+    return data;
+  });
+}
+
+/** Anthropic's stream grammar: blocks numbered from 0, each started, then its deltas, then stopped before the next. */
+function expectWellFormed(events: Array<{ type: string } & Record<string, unknown>>) {
+  expect(events[0]?.type).toBe('message_start');
+  expect(events.slice(-2).map((e) => e.type)).toEqual(['message_delta', 'message_stop']);
+  let open: number | undefined;
+  let next = 0;
+  for (const event of events.slice(1, -2)) {
+    if (event.type === 'content_block_start') {
+      expect(open).toBeUndefined();
+      expect(event.index).toBe(next++);
+      open = event.index as number;
+    } else {
+      expect(event.index).toBe(open);
+      if (event.type === 'content_block_stop') open = undefined;
+    }
+  }
+  expect(open).toBeUndefined();
+}
+
+const messageStart = (inputTokens: number) => ({
+  type: 'message_start',
+  message: { id: 'msg_stream1', type: 'message', role: 'assistant', model: 'claude-sonnet-4-5', content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: inputTokens, output_tokens: 0 } },
+});
+
+describe('chat chunks as Anthropic stream events', () => {
+  it('turn a text answer into message_start, one text block, message_delta and message_stop', () => {
+    const events = translate([chunk({ role: 'assistant', content: '' }), chunk({ content: 'Hel' }), chunk({ content: 'lo!' }), chunk({}, 'stop'), usageChunk(usage(10, 2))]);
+    expect(events).toEqual([
+      messageStart(9),
+      { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } },
+      { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'Hel' } },
+      { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'lo!' } },
+      { type: 'content_block_stop', index: 0 },
+      { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { input_tokens: 10, output_tokens: 2 } },
+      { type: 'message_stop' },
+    ]);
+  });
+
+  it('turn text then two tool calls into a text block and two tool_use blocks with their argument fragments', () => {
+    const events = translate([
+      chunk({ role: 'assistant', content: '' }),
+      chunk({ content: 'Let me check.' }),
+      tool({ index: 0, id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '' } }),
+      tool({ index: 0, function: { arguments: '{"city":' } }),
+      tool({ index: 0, function: { arguments: '"Paris"}' } }),
+      tool({ index: 1, id: 'call_2', type: 'function', function: { name: 'get_weather', arguments: '' } }),
+      tool({ index: 1, function: { arguments: '{"city":"Rome"}' } }),
+      chunk({}, 'tool_calls'),
+      usageChunk(usage(40, 25)),
+    ]);
+    expect(events).toEqual([
+      messageStart(9),
+      { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } },
+      { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'Let me check.' } },
+      { type: 'content_block_stop', index: 0 },
+      { type: 'content_block_start', index: 1, content_block: { type: 'tool_use', id: 'call_1', name: 'get_weather', input: {} } },
+      { type: 'content_block_delta', index: 1, delta: { type: 'input_json_delta', partial_json: '{"city":' } },
+      { type: 'content_block_delta', index: 1, delta: { type: 'input_json_delta', partial_json: '"Paris"}' } },
+      { type: 'content_block_stop', index: 1 },
+      { type: 'content_block_start', index: 2, content_block: { type: 'tool_use', id: 'call_2', name: 'get_weather', input: {} } },
+      { type: 'content_block_delta', index: 2, delta: { type: 'input_json_delta', partial_json: '{"city":"Rome"}' } },
+      { type: 'content_block_stop', index: 2 },
+      { type: 'message_delta', delta: { stop_reason: 'tool_use', stop_sequence: null }, usage: { input_tokens: 40, output_tokens: 25 } },
+      { type: 'message_stop' },
+    ]);
+    expectWellFormed(events);
+  });
+
+  it('turn a lone tool call, arriving whole, into one tool_use block at index 0', () => {
+    const events = translate([chunk({ role: 'assistant', content: '' }), chunk({ tool_calls: [{ index: 0, id: 'call_9', type: 'function', function: { name: 'now', arguments: '{}' } }] }, 'tool_calls')], usage(7, 3));
+    expect(events).toEqual([
+      messageStart(9),
+      { type: 'content_block_start', index: 0, content_block: { type: 'tool_use', id: 'call_9', name: 'now', input: {} } },
+      { type: 'content_block_delta', index: 0, delta: { type: 'input_json_delta', partial_json: '{}' } },
+      { type: 'content_block_stop', index: 0 },
+      { type: 'message_delta', delta: { stop_reason: 'tool_use', stop_sequence: null }, usage: { input_tokens: 7, output_tokens: 3 } },
+      { type: 'message_stop' },
+    ]);
+  });
+
+  it('start a new text block for text after a tool call', () => {
+    const events = translate([tool({ index: 0, id: 'call_1', function: { name: 'now', arguments: '{}' } }), chunk({ content: 'Done.' }), chunk({}, 'stop')]);
+    expect(events.filter((e) => e.type === 'content_block_start').map((e) => [e.index, (e.content_block as { type: string }).type])).toEqual([
+      [0, 'tool_use'],
+      [1, 'text'],
+    ]);
+    expectWellFormed(events);
+  });
+
+  it('prefer the usage given to end over the provider’s usage chunk', () => {
+    const events = translate([chunk({ content: 'x' }, 'stop'), usageChunk(usage(10, 2))], usage(11, 4));
+    expect(events.at(-2)?.usage).toEqual({ input_tokens: 11, output_tokens: 4 });
+  });
+
+  it('report cached prompt tokens as cache reads', () => {
+    const events = translate([chunk({ content: 'x' }, 'stop')], { ...usage(1100, 4), prompt_tokens_details: { cached_tokens: 1000 } });
+    expect(events.at(-2)?.usage).toEqual({ input_tokens: 100, output_tokens: 4, cache_read_input_tokens: 1000 });
+  });
+
+  it('report zero output tokens when nothing was counted', () => {
+    expect(translate([chunk({ content: 'x' }, 'stop')]).at(-2)?.usage).toEqual({ output_tokens: 0 });
+  });
+
+  it('take message_start’s input tokens from a usage on the first chunk', () => {
+    const first = { ...chunk({ role: 'assistant', content: '' }), usage: usage(33, 0) };
+    expect(translate([first, chunk({}, 'stop')])[0]).toEqual(messageStart(33));
+  });
+
+  it('map a length finish to max_tokens and stop the open block', () => {
+    const events = translate([chunk({ content: 'cut sh' }), chunk({}, 'length')]);
+    expect(events.at(-2)?.delta).toEqual({ stop_reason: 'max_tokens', stop_sequence: null });
+    expectWellFormed(events);
+  });
+
+  it('stop a block left open by a stream that ended without a finish chunk', () => {
+    const events = translate([chunk({ content: 'partial' })]);
+    expect(events.map((e) => e.type)).toEqual(['message_start', 'content_block_start', 'content_block_delta', 'content_block_stop', 'message_delta', 'message_stop']);
+  });
+
+  it('still make a whole message of a stream with no chunks', () => {
+    expect(translate([]).map((e) => e.type)).toEqual(['message_start', 'message_delta', 'message_stop']);
+  });
+
+  it('use the id given instead of the chunk’s', () => {
+    expect(translate([chunk({ content: 'x' })], undefined, new ChatChunksToMessageEvents('claude', { id: 'msg_fixed' }))[0]).toMatchObject({ message: { id: 'msg_fixed', model: 'claude' } });
+  });
+
+  it('ignore choices other than the first', () => {
+    const both: ChatCompletionChunk = { ...chunk({ content: 'A' }), choices: [...chunk({ content: 'A' }).choices, { index: 1, delta: { content: 'B' }, finish_reason: null }] };
+    const texts = translate([both]).flatMap((e) => (e.type === 'content_block_delta' ? [(e.delta as { text: string }).text] : []));
+    expect(texts).toEqual(['A']);
+  });
+
+  it('end a failed stream with one error event and nothing after it', () => {
+    const translator = new ChatChunksToMessageEvents('claude');
+    translator.push(chunk({ content: 'x' }));
+    expect(translator.fail('the provider stream failed')).toEqual(['event: error\ndata: {"type":"error","error":{"type":"api_error","message":"the provider stream failed"}}\n\n']);
+    expect(translator.end()).toEqual([]);
+    expect(translator.push(chunk({ content: 'y' }))).toEqual([]);
+  });
+
+  it('make nothing more once ended', () => {
+    const translator = new ChatChunksToMessageEvents('claude');
+    translator.end();
+    expect([...translator.push(chunk({ content: 'late' })), ...translator.end()]).toEqual([]);
+  });
+});

@@ -1,0 +1,128 @@
+import { randomUUID } from 'node:crypto';
+import type { ChatCompletionChunk, FinishReason, Usage } from '../chat-types.js';
+import { anthropicError } from './anthropic-error.js';
+import { anthropicUsageFor, messageIdFor, stopReasonFor } from './chat-to-messages.js';
+import type { AnthropicErrorType } from './wire-types.js';
+
+export interface MessageEventsOptions {
+  /** Prompt tokens known before the answer (the gateway's estimate), for `message_start`; 0 when absent. */
+  inputTokens?: number;
+  /** The message id; by default the first chunk's id, given the `msg_` prefix. */
+  id?: string;
+}
+
+/** One Server-Sent Event as Anthropic writes them: the event name repeats the data's `type`. */
+function sse(data: { type: string; [field: string]: unknown }): string {
+  return `event: ${data.type}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+/**
+ * OpenAI chat chunks, from any provider, as the events of a streamed Message
+ * (https://docs.anthropic.com/en/docs/build-with-claude/streaming): `message_start`, then each content block as
+ * `content_block_start`, its deltas (`text_delta`, or `input_json_delta` for a tool's arguments) and
+ * `content_block_stop`, then `message_delta` with the stop reason and usage, and `message_stop`. Blocks are
+ * numbered from 0 across text and tool calls and never overlap: one is stopped before the next starts.
+ *
+ * OpenAI sends each tool call's argument fragments before the next call's first, so the block of an earlier call
+ * is stopped for good when a later one starts; a fragment that came after that could not be placed, and is left out.
+ *
+ * @example
+ * const events = new ChatChunksToMessageEvents('claude-sonnet-4-5', { inputTokens: estimate });
+ * for await (const chunk of stream.chunks) for (const e of events.push(chunk)) res.write(e);
+ * for (const e of events.end(stream.usage())) res.write(e);
+ */
+export class ChatChunksToMessageEvents {
+  readonly #model: string;
+  readonly #options: MessageEventsOptions;
+  #started = false;
+  #ended = false;
+  #nextIndex = 0;
+  /** The open block: its index, and for a tool call the OpenAI tool call index. */
+  #open: { index: number; tool?: number } | undefined;
+  /** OpenAI tool call index → content block index. */
+  readonly #tools = new Map<number, number>();
+  #finishReason: FinishReason | null = null;
+  #usage: Usage | undefined;
+
+  /** `model` is the one the client asked for, reported back as it was asked (an alias stays an alias). */
+  constructor(model: string, options: MessageEventsOptions = {}) {
+    this.#model = model;
+    this.#options = options;
+  }
+
+  /** The events one chunk makes, each a complete `event: …\ndata: …\n\n` string; the first chunk also starts the message. */
+  push(chunk: ChatCompletionChunk): string[] {
+    if (this.#ended) return [];
+    const events = this.#start(chunk);
+    if (chunk.usage) this.#usage = chunk.usage;
+    // Anthropic answers with one message: further choices (n > 1) have nowhere to go.
+    for (const choice of chunk.choices.filter((c) => c.index === 0)) {
+      const { content, refusal, tool_calls: toolCalls } = choice.delta;
+      const text = (content ?? '') + (refusal ?? '');
+      if (text !== '') {
+        if (!this.#open || this.#open.tool !== undefined) events.push(...this.#startBlock({ type: 'text', text: '' }));
+        events.push(sse({ type: 'content_block_delta', index: this.#open!.index, delta: { type: 'text_delta', text } }));
+      }
+      for (const call of toolCalls ?? []) {
+        let index = this.#tools.get(call.index);
+        if (index === undefined) {
+          events.push(...this.#startBlock({ type: 'tool_use', id: call.id ?? `toolu_${randomUUID().replaceAll('-', '')}`, name: call.function?.name ?? '', input: {} }, call.index));
+          index = this.#open!.index;
+          this.#tools.set(call.index, index);
+        }
+        const fragment = call.function?.arguments ?? '';
+        if (fragment !== '' && this.#open?.index === index) events.push(sse({ type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: fragment } }));
+      }
+      if (choice.finish_reason) {
+        this.#finishReason = choice.finish_reason;
+        events.push(...this.#stopBlock());
+      }
+    }
+    return events;
+  }
+
+  /**
+   * The closing events, once the provider's stream has ended: any open block's stop, `message_delta` with the stop
+   * reason and the usage (`usage` if given, else the provider's usage chunk), and `message_stop`.
+   */
+  end(usage?: Usage): string[] {
+    if (this.#ended) return [];
+    const events = [...this.#start(undefined), ...this.#stopBlock()];
+    this.#ended = true;
+    const final = usage ?? this.#usage;
+    const counted = final ? anthropicUsageFor(final) : { output_tokens: 0 };
+    events.push(sse({ type: 'message_delta', delta: { stop_reason: stopReasonFor(this.#finishReason, this.#tools.size > 0), stop_sequence: null }, usage: counted }));
+    events.push(sse({ type: 'message_stop' }));
+    return events;
+  }
+
+  /** An `error` event, for a stream that failed after its 200 head was sent; nothing follows it. */
+  fail(message: string, type: AnthropicErrorType = 'api_error'): string[] {
+    if (this.#ended) return [];
+    this.#ended = true;
+    return [sse({ ...anthropicError(500, type, message) })];
+  }
+
+  #start(chunk: ChatCompletionChunk | undefined): string[] {
+    if (this.#started) return [];
+    this.#started = true;
+    const usage = chunk?.usage ? anthropicUsageFor(chunk.usage) : { input_tokens: this.#options.inputTokens ?? 0, output_tokens: 0 };
+    const message = { id: this.#options.id ?? messageIdFor(chunk?.id), type: 'message', role: 'assistant', model: this.#model, content: [], stop_reason: null, stop_sequence: null, usage: { ...usage, output_tokens: 0 } };
+    return [sse({ type: 'message_start', message })];
+  }
+
+  #startBlock(block: { type: 'text'; text: string } | { type: 'tool_use'; id: string; name: string; input: object }, tool?: number): string[] {
+    const events = this.#stopBlock();
+    const index = this.#nextIndex++;
+    this.#open = tool === undefined ? { index } : { index, tool };
+    events.push(sse({ type: 'content_block_start', index, content_block: block }));
+    return events;
+  }
+
+  #stopBlock(): string[] {
+    if (!this.#open) return [];
+    const { index } = this.#open;
+    this.#open = undefined;
+    return [sse({ type: 'content_block_stop', index })];
+  }
+}

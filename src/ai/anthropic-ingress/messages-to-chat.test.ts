@@ -1,0 +1,230 @@
+import { describe, expect, it } from 'vitest';
+import { AiError } from '../openai-error.js';
+import { AnthropicRequestError } from './anthropic-error.js';
+import { messagesToChat } from './messages-to-chat.js';
+import type { AnthropicMessagesRequest } from './wire-types.js';
+
+const base = { model: 'claude-sonnet-4-5', max_tokens: 256, messages: [{ role: 'user', content: 'Hello' }] } satisfies AnthropicMessagesRequest;
+const translate = (overrides: Record<string, unknown>) => messagesToChat({ ...base, ...overrides });
+const rejection = (overrides: Record<string, unknown>): AnthropicRequestError => {
+  try {
+    translate(overrides);
+  } catch (error) {
+    if (error instanceof AnthropicRequestError) return error;
+    throw error;
+  }
+  throw new Error('the request was accepted');
+};
+const weatherTool = { name: 'get_weather', description: 'The weather in a city', input_schema: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } };
+
+describe('a Messages API request as a chat request', () => {
+  it('keeps the model, max_tokens and a plain user message', () => {
+    expect(messagesToChat(base)).toEqual({ model: 'claude-sonnet-4-5', max_tokens: 256, messages: [{ role: 'user', content: 'Hello' }] });
+  });
+
+  it('carries stream, temperature, top_p and stop_sequences over', () => {
+    expect(translate({ stream: true, temperature: 0.2, top_p: 0.9, stop_sequences: ['END', '###'] })).toMatchObject({ stream: true, temperature: 0.2, top_p: 0.9, stop: ['END', '###'] });
+  });
+
+  it('makes metadata.user_id the user', () => {
+    expect(translate({ metadata: { user_id: 'user-42' } }).user).toBe('user-42');
+  });
+
+  it('drops top_k and thinking, which OpenAI has no parameter for', () => {
+    const chat = translate({ top_k: 5, thinking: { type: 'enabled', budget_tokens: 1024 } });
+    expect(chat).not.toHaveProperty('top_k');
+    expect(chat).not.toHaveProperty('thinking');
+  });
+
+  it('puts a string system prompt first as a system message', () => {
+    expect(translate({ system: 'Be brief.' }).messages).toEqual([
+      { role: 'system', content: 'Be brief.' },
+      { role: 'user', content: 'Hello' },
+    ]);
+  });
+
+  it('joins system text blocks into one system message', () => {
+    const system = [
+      { type: 'text', text: 'You are a helpful assistant.' },
+      { type: 'text', text: 'Answer in French.', cache_control: { type: 'ephemeral' } },
+    ];
+    expect(translate({ system }).messages[0]).toEqual({ role: 'system', content: 'You are a helpful assistant.\n\nAnswer in French.' });
+  });
+
+  it('keeps a system role message where it stands', () => {
+    const messages = [
+      { role: 'user', content: 'Hi' },
+      { role: 'system', content: [{ type: 'text', text: 'Now answer in verse.' }] },
+      { role: 'user', content: 'Go on' },
+    ];
+    expect(translate({ messages }).messages.map((m) => m.role)).toEqual(['user', 'system', 'user']);
+  });
+
+  it('makes a lone text block plain content and several blocks content parts', () => {
+    const messages = [
+      { role: 'user', content: [{ type: 'text', text: 'One' }] },
+      { role: 'assistant', content: [{ type: 'text', text: 'Two' }] },
+      { role: 'user', content: [{ type: 'text', text: 'Three' }, { type: 'text', text: 'Four' }] },
+    ];
+    expect(translate({ messages }).messages).toEqual([
+      { role: 'user', content: 'One' },
+      { role: 'assistant', content: 'Two' },
+      { role: 'user', content: [{ type: 'text', text: 'Three' }, { type: 'text', text: 'Four' }] },
+    ]);
+  });
+
+  it('turns a base64 image into a data: URL image part', () => {
+    const messages = [{ role: 'user', content: [{ type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'iVBORw0KGgo=' } }, { type: 'text', text: 'What is this?' }] }];
+    expect(translate({ messages }).messages[0]!.content).toEqual([
+      { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } },
+      { type: 'text', text: 'What is this?' },
+    ]);
+  });
+
+  it('turns a URL image into an image_url part with that URL', () => {
+    const messages = [{ role: 'user', content: [{ type: 'image', source: { type: 'url', url: 'https://example.com/cat.jpg' } }] }];
+    expect(translate({ messages }).messages[0]!.content).toEqual([{ type: 'image_url', image_url: { url: 'https://example.com/cat.jpg' } }]);
+  });
+
+  it('turns tool_use blocks into tool calls with the input as JSON arguments', () => {
+    const messages = [
+      { role: 'user', content: 'Weather in Paris and Rome?' },
+      {
+        role: 'assistant',
+        content: [
+          { type: 'text', text: 'Let me check.' },
+          { type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: { city: 'Paris' } },
+          { type: 'tool_use', id: 'toolu_2', name: 'get_weather', input: { city: 'Rome' } },
+        ],
+      },
+    ];
+    expect(translate({ messages }).messages[1]).toEqual({
+      role: 'assistant',
+      content: 'Let me check.',
+      tool_calls: [
+        { id: 'toolu_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } },
+        { id: 'toolu_2', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Rome"}' } },
+      ],
+    });
+  });
+
+  it('gives an assistant turn of tool calls alone null content', () => {
+    const messages = [
+      { role: 'user', content: 'Weather?' },
+      { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: {} }] },
+    ];
+    expect(translate({ messages }).messages[1]).toMatchObject({ role: 'assistant', content: null });
+  });
+
+  it('leaves thinking blocks from an earlier turn out', () => {
+    const messages = [
+      { role: 'user', content: 'Hi' },
+      { role: 'assistant', content: [{ type: 'thinking', thinking: 'Hmm.', signature: 'sig' }, { type: 'redacted_thinking', data: 'x' }, { type: 'text', text: 'Hello!' }] },
+    ];
+    expect(translate({ messages }).messages[1]).toEqual({ role: 'assistant', content: 'Hello!' });
+  });
+
+  it('turns tool_result blocks into tool messages before the rest of the user turn', () => {
+    const messages = [
+      { role: 'user', content: 'Weather in Paris and Rome?' },
+      { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: { city: 'Paris' } }, { type: 'tool_use', id: 'toolu_2', name: 'get_weather', input: { city: 'Rome' } }] },
+      {
+        role: 'user',
+        content: [
+          { type: 'tool_result', tool_use_id: 'toolu_1', content: '18°C, sunny' },
+          { type: 'tool_result', tool_use_id: 'toolu_2', content: [{ type: 'text', text: '21°C' }, { type: 'text', text: 'clear' }] },
+          { type: 'text', text: 'Which is warmer?' },
+        ],
+      },
+    ];
+    expect(translate({ messages }).messages.slice(2)).toEqual([
+      { role: 'tool', tool_call_id: 'toolu_1', content: '18°C, sunny' },
+      { role: 'tool', tool_call_id: 'toolu_2', content: '21°C\nclear' },
+      { role: 'user', content: 'Which is warmer?' },
+    ]);
+  });
+
+  it('adds no user message after tool results when the turn has nothing else', () => {
+    const messages = [{ role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1' }] }];
+    expect(translate({ messages }).messages).toEqual([{ role: 'tool', tool_call_id: 'toolu_1', content: '' }]);
+  });
+
+  it('says in the text that a tool result is an error', () => {
+    const messages = [{ role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'city not found', is_error: true }] }];
+    expect(translate({ messages }).messages[0]).toEqual({ role: 'tool', tool_call_id: 'toolu_1', content: 'Error: city not found' });
+  });
+
+  it('moves images in a tool result to the user message after the tool messages', () => {
+    const image = { type: 'image', source: { type: 'url', url: 'https://example.com/chart.png' } };
+    const messages = [{ role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: [{ type: 'text', text: 'chart attached' }, image] }] }];
+    expect(translate({ messages }).messages).toEqual([
+      { role: 'tool', tool_call_id: 'toolu_1', content: 'chart attached' },
+      { role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://example.com/chart.png' } }] },
+    ]);
+  });
+
+  it('turns tools into OpenAI function tools', () => {
+    expect(translate({ tools: [weatherTool, { name: 'now', input_schema: { type: 'object' } }] }).tools).toEqual([
+      { type: 'function', function: { name: 'get_weather', description: 'The weather in a city', parameters: weatherTool.input_schema } },
+      { type: 'function', function: { name: 'now', parameters: { type: 'object' } } },
+    ]);
+  });
+
+  it.each([
+    [{ type: 'auto' }, 'auto'],
+    [{ type: 'any' }, 'required'],
+    [{ type: 'none' }, 'none'],
+    [{ type: 'tool', name: 'get_weather' }, { type: 'function', function: { name: 'get_weather' } }],
+  ])('maps tool_choice %j to %j', (choice, expected) => {
+    expect(translate({ tools: [weatherTool], tool_choice: choice }).tool_choice).toEqual(expected);
+  });
+
+  it('turns disable_parallel_tool_use into parallel_tool_calls false', () => {
+    expect(translate({ tools: [weatherTool], tool_choice: { type: 'any', disable_parallel_tool_use: true } })).toMatchObject({ tool_choice: 'required', parallel_tool_calls: false });
+  });
+
+  it('sends no tool_choice without tools, which OpenAI would refuse', () => {
+    expect(translate({ tool_choice: { type: 'auto' } })).not.toHaveProperty('tool_choice');
+  });
+});
+
+describe('an invalid Messages API request', () => {
+  it.each([
+    ['a missing model', { model: undefined }, 'model'],
+    ['a missing max_tokens', { max_tokens: undefined }, 'max_tokens'],
+    ['a zero max_tokens', { max_tokens: 0 }, 'max_tokens'],
+    ['a fractional max_tokens', { max_tokens: 10.5 }, 'max_tokens'],
+    ['empty messages', { messages: [] }, 'messages'],
+    ['a tool role', { messages: [{ role: 'tool', content: 'x' }] }, 'messages.0.role'],
+    ['content that is a number', { messages: [{ role: 'user', content: 42 }] }, 'messages.0.content'],
+    ['a temperature above 1', { temperature: 1.5 }, 'temperature'],
+    ['a tool without input_schema', { tools: [{ name: 'x' }] }, 'tools.0.input_schema'],
+    ['an unknown tool_choice', { tools: [weatherTool], tool_choice: { type: 'sometimes' } }, 'tool_choice.type'],
+    ['an image without data', { messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'base64', media_type: 'image/png' } }] }] }, 'messages.0.content.0.source.data'],
+    ['a tool_result without tool_use_id', { messages: [{ role: 'user', content: [{ type: 'tool_result', content: 'x' }] }] }, 'messages.0.content.0.tool_use_id'],
+  ])('is refused for %s, naming the field %s', (_, overrides, param) => {
+    const error = rejection(overrides);
+    expect(error.param).toBe(param);
+    expect(error.message.startsWith(`${param}: `)).toBe(true);
+  });
+
+  it('is refused as a 400 invalid_request_error the gateway’s error path can send', () => {
+    const error = rejection({ max_tokens: -1 });
+    expect(error).toBeInstanceOf(AiError);
+    expect(error).toMatchObject({ status: 400, type: 'invalid_request_error', code: 'invalid_parameter', message: 'max_tokens: is required and must be a positive integer' });
+  });
+
+  it('is refused, as unsupported, for Anthropic’s server tools', () => {
+    expect(rejection({ tools: [{ type: 'web_search_20250305', name: 'web_search' }] })).toMatchObject({ code: 'unsupported_parameter', param: 'tools.0.type' });
+  });
+
+  it('is refused, as unsupported, for document blocks', () => {
+    const messages = [{ role: 'user', content: [{ type: 'document', source: { type: 'text', media_type: 'text/plain', data: 'x' } }] }];
+    expect(rejection({ messages })).toMatchObject({ code: 'unsupported_parameter', param: 'messages.0.content.0.type' });
+  });
+
+  it('is refused for a tool_use block in a user turn', () => {
+    const messages = [{ role: 'user', content: [{ type: 'tool_use', id: 'toolu_1', name: 'x', input: {} }] }];
+    expect(rejection({ messages }).param).toBe('messages.0.content.0.type');
+  });
+});

@@ -1,0 +1,208 @@
+import type { ChatMessage, ChatRequest, ContentPart, ImagePart, ToolCall, ToolChoice, ToolDefinition } from '../chat-types.js';
+import { AnthropicRequestError } from './anthropic-error.js';
+import type { AnthropicMessagesRequest } from './wire-types.js';
+
+type Json = Record<string, unknown>;
+
+const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+function fail(param: string, message: string): never {
+  throw new AnthropicRequestError(param, message);
+}
+function unsupported(param: string, message: string): never {
+  throw new AnthropicRequestError(param, message, 'unsupported_parameter');
+}
+
+function text(value: unknown, param: string): string {
+  if (typeof value !== 'string') fail(param, 'must be a string');
+  return value;
+}
+
+/** Image sources (https://docs.anthropic.com/en/docs/build-with-claude/vision): base64 data becomes a data: URL. */
+function imagePart(block: Json, param: string): ImagePart {
+  const source = block.source;
+  if (!isObject(source)) fail(`${param}.source`, 'must be an object');
+  if (source.type === 'base64') {
+    const mediaType = text(source.media_type, `${param}.source.media_type`);
+    const data = text(source.data, `${param}.source.data`);
+    return { type: 'image_url', image_url: { url: `data:${mediaType};base64,${data}` } };
+  }
+  if (source.type === 'url') return { type: 'image_url', image_url: { url: text(source.url, `${param}.source.url`) } };
+  return unsupported(`${param}.source.type`, 'must be "base64" or "url"; file sources are not available through this gateway');
+}
+
+/** The text and image blocks of a system prompt, user turn or tool result, as OpenAI content parts. */
+function contentPart(block: unknown, param: string, allowImages: boolean): ContentPart {
+  if (!isObject(block)) fail(param, 'must be a content block object');
+  if (block.type === 'text') return { type: 'text', text: text(block.text, `${param}.text`) };
+  if (block.type === 'image' && allowImages) return imagePart(block, param);
+  return unsupported(`${param}.type`, `"${String(block.type)}" blocks are not accepted here`);
+}
+
+/** No parts an empty string and one text part a plain string, several an array: what every provider adapter reads. */
+function partsContent(parts: ContentPart[]): string | ContentPart[] {
+  const only = parts[0];
+  if (only === undefined) return '';
+  return parts.length === 1 && only.type === 'text' ? only.text : parts;
+}
+
+/**
+ * A `tool_result` block (https://docs.anthropic.com/en/docs/agents-and-tools/tool-use/implement-tool-use) as an
+ * OpenAI tool message. OpenAI tool messages carry text only, so images in the result are returned for the user
+ * message that follows; an error result says so in its text, OpenAI having no flag for it.
+ */
+function toolResult(block: Json, param: string): { message: ChatMessage; images: ImagePart[] } {
+  const id = text(block.tool_use_id, `${param}.tool_use_id`);
+  const content = block.content ?? '';
+  const parts: ContentPart[] = typeof content === 'string' ? [{ type: 'text', text: content }] : Array.isArray(content) ? content.map((b, i) => contentPart(b, `${param}.content.${i}`, true)) : fail(`${param}.content`, 'must be a string or an array of content blocks');
+  const result = parts.flatMap((p) => (p.type === 'text' ? [p.text] : [])).join('\n');
+  const images = parts.filter((p): p is ImagePart => p.type === 'image_url');
+  if (block.is_error !== undefined && typeof block.is_error !== 'boolean') fail(`${param}.is_error`, 'must be a boolean');
+  return { message: { role: 'tool', tool_call_id: id, content: block.is_error === true ? `Error: ${result}` : result }, images };
+}
+
+function toolCall(block: Json, param: string): ToolCall {
+  const id = text(block.id, `${param}.id`);
+  const name = text(block.name, `${param}.name`);
+  if (block.input !== undefined && !isObject(block.input)) fail(`${param}.input`, 'must be an object');
+  return { id, type: 'function', function: { name, arguments: JSON.stringify(block.input ?? {}) } };
+}
+
+const isThinking = (block: unknown) => isObject(block) && (block.type === 'thinking' || block.type === 'redacted_thinking');
+
+/**
+ * A user turn: its tool results first, as tool messages (OpenAI wants them right after the assistant's tool
+ * calls, as Anthropic wants them first in the turn), then its text and images, with any tool result images,
+ * as one user message.
+ */
+function userTurn(content: unknown[], param: string): ChatMessage[] {
+  const tools: ChatMessage[] = [];
+  const parts: ContentPart[] = [];
+  content.forEach((block, i) => {
+    const where = `${param}.${i}`;
+    if (isObject(block) && block.type === 'tool_result') {
+      const { message, images } = toolResult(block, where);
+      tools.push(message);
+      parts.push(...images);
+    } else parts.push(contentPart(block, where, true));
+  });
+  return parts.length > 0 || tools.length === 0 ? [...tools, { role: 'user', content: partsContent(parts) }] : tools;
+}
+
+/** An assistant turn: text blocks become the content, `tool_use` blocks the tool calls; thinking is Anthropic's own and is left out. */
+function assistantTurn(content: unknown[], param: string): ChatMessage {
+  const texts: string[] = [];
+  const calls: ToolCall[] = [];
+  content.forEach((block, i) => {
+    const where = `${param}.${i}`;
+    if (isThinking(block)) return;
+    if (isObject(block) && block.type === 'tool_use') calls.push(toolCall(block, where));
+    else texts.push((contentPart(block, where, false) as { text: string }).text);
+  });
+  return { role: 'assistant', content: texts.length > 0 ? texts.join('') : calls.length > 0 ? null : '', ...(calls.length > 0 ? { tool_calls: calls } : {}) };
+}
+
+function systemText(system: unknown, param: string): string {
+  if (typeof system === 'string') return system;
+  if (!Array.isArray(system)) fail(param, 'must be a string or an array of text blocks');
+  return system.map((block, i) => (contentPart(block, `${param}.${i}`, false) as { text: string }).text).join('\n\n');
+}
+
+function messagesOf(messages: unknown): ChatMessage[] {
+  if (!Array.isArray(messages) || messages.length === 0) fail('messages', 'must be a non-empty array of messages');
+  return messages.flatMap((message: unknown, i): ChatMessage[] => {
+    const param = `messages.${i}`;
+    if (!isObject(message)) fail(param, 'must be a message object');
+    const { role, content } = message;
+    if (role !== 'user' && role !== 'assistant' && role !== 'system') fail(`${param}.role`, 'must be "user" or "assistant"');
+    if (role === 'system') {
+      const prompt = systemText(content, `${param}.content`);
+      return prompt === '' ? [] : [{ role: 'system', content: prompt }];
+    }
+    if (typeof content === 'string') return [{ role, content }];
+    if (!Array.isArray(content)) fail(`${param}.content`, 'must be a string or an array of content blocks');
+    return role === 'user' ? userTurn(content, `${param}.content`) : [assistantTurn(content, `${param}.content`)];
+  });
+}
+
+/** Client tools (https://docs.anthropic.com/en/docs/agents-and-tools/tool-use/overview) as OpenAI function tools. */
+function toolsOf(tools: unknown): ToolDefinition[] {
+  if (!Array.isArray(tools)) fail('tools', 'must be an array of tools');
+  return tools.map((tool: unknown, i): ToolDefinition => {
+    const param = `tools.${i}`;
+    if (!isObject(tool)) fail(param, 'must be a tool object');
+    if (tool.type !== undefined && tool.type !== 'custom') unsupported(`${param}.type`, `"${String(tool.type)}" is one of Anthropic's server tools, which are not available through this gateway`);
+    const name = text(tool.name, `${param}.name`);
+    if (!isObject(tool.input_schema)) fail(`${param}.input_schema`, 'must be a JSON Schema object');
+    if (tool.description !== undefined) text(tool.description, `${param}.description`);
+    return { type: 'function', function: { name, ...(tool.description ? { description: tool.description as string } : {}), parameters: tool.input_schema } };
+  });
+}
+
+function toolChoiceOf(choice: unknown): { tool_choice: ToolChoice; parallel_tool_calls?: false } {
+  if (!isObject(choice)) fail('tool_choice', 'must be an object');
+  const single = choice.disable_parallel_tool_use === true ? { parallel_tool_calls: false as const } : {};
+  switch (choice.type) {
+    case 'auto':
+      return { tool_choice: 'auto', ...single };
+    case 'any':
+      return { tool_choice: 'required', ...single };
+    case 'none':
+      return { tool_choice: 'none' };
+    case 'tool':
+      return { tool_choice: { type: 'function', function: { name: text(choice.name, 'tool_choice.name') } }, ...single };
+    default:
+      return fail('tool_choice.type', 'must be "auto", "any", "tool" or "none"');
+  }
+}
+
+function numberIn(value: unknown, param: string, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) fail(param, `must be a number from ${min} to ${max}`);
+  return value;
+}
+
+/**
+ * A Messages API request (https://docs.anthropic.com/en/api/messages) as the gateway's unified chat request, for any
+ * provider. The body is validated as it arrives from the client: a field the gateway cannot read throws an
+ * AnthropicRequestError naming it. `system` becomes a leading system message, `tool_use` blocks tool calls,
+ * `tool_result` blocks tool messages, `tool_choice` any/tool OpenAI's required/function, `stop_sequences` `stop`
+ * and `metadata.user_id` `user`. Sampling settings OpenAI lacks (`top_k`, `thinking`) are dropped, since no
+ * other provider could honour them.
+ *
+ * @example messagesToChat({ model: 'claude-sonnet-4-5', max_tokens: 1024, messages: [{ role: 'user', content: 'Hello' }] })
+ */
+export function messagesToChat(request: AnthropicMessagesRequest | Record<string, unknown>): ChatRequest {
+  const body: Json = isObject(request) ? request : fail('body', 'must be a JSON object');
+  if (typeof body.model !== 'string' || body.model === '') fail('model', 'must be a non-empty string naming the model');
+  if (!Number.isInteger(body.max_tokens) || (body.max_tokens as number) < 1) fail('max_tokens', 'is required and must be a positive integer');
+  const messages = messagesOf(body.messages);
+  const system = body.system === undefined ? '' : systemText(body.system, 'system');
+
+  const chat: ChatRequest = { model: body.model, messages: system === '' ? messages : [{ role: 'system', content: system }, ...messages], max_tokens: body.max_tokens as number };
+  if (body.stream !== undefined) {
+    if (typeof body.stream !== 'boolean') fail('stream', 'must be a boolean');
+    chat.stream = body.stream;
+  }
+  if (body.temperature !== undefined) chat.temperature = numberIn(body.temperature, 'temperature', 0, 1);
+  if (body.top_p !== undefined) chat.top_p = numberIn(body.top_p, 'top_p', 0, 1);
+  if (body.stop_sequences !== undefined) {
+    const stops = body.stop_sequences;
+    if (!Array.isArray(stops)) fail('stop_sequences', 'must be an array of strings');
+    if (stops.length > 0) chat.stop = stops.map((s: unknown, i) => text(s, `stop_sequences.${i}`));
+  }
+  if (body.tools !== undefined) {
+    const tools = toolsOf(body.tools);
+    if (tools.length > 0) chat.tools = tools;
+  }
+  // OpenAI refuses a tool_choice without tools, which Anthropic accepts: it is checked, then sent only with tools.
+  if (body.tool_choice !== undefined) {
+    const choice = toolChoiceOf(body.tool_choice);
+    if (chat.tools) Object.assign(chat, choice);
+  }
+  if (body.metadata !== undefined) {
+    if (!isObject(body.metadata)) fail('metadata', 'must be an object');
+    const user = body.metadata.user_id;
+    if (user !== undefined && user !== null) chat.user = text(user, 'metadata.user_id');
+  }
+  return chat;
+}

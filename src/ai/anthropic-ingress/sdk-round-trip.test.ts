@@ -1,0 +1,178 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Anthropic from '@anthropic-ai/sdk';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { ChatCompletion, ChatCompletionChunk, ChatRequest, Usage } from '../chat-types.js';
+import { AnthropicRequestError, toAnthropicError } from './anthropic-error.js';
+import { chatToMessages } from './chat-to-messages.js';
+import { ChatChunksToMessageEvents } from './chunks-to-message-events.js';
+import { messagesToChat } from './messages-to-chat.js';
+
+/**
+ * The official SDK against a stand-in for the gateway's /v1/messages: requests go through messagesToChat, scripted
+ * answers come back through chatToMessages or ChatChunksToMessageEvents. This proves the wire format both ways.
+ */
+interface Script {
+  completion?: ChatCompletion;
+  chunks?: ChatCompletionChunk[];
+  usage?: Usage;
+  failAfterChunks?: string;
+}
+let script: Script = {};
+let received: ChatRequest | undefined;
+let server: Server;
+let client: Anthropic;
+
+const usage: Usage = { prompt_tokens: 42, completion_tokens: 17, total_tokens: 59 };
+const toolCalls = [
+  { id: 'call_paris', type: 'function' as const, function: { name: 'get_weather', arguments: '{"city":"Paris"}' } },
+  { id: 'call_rome', type: 'function' as const, function: { name: 'get_weather', arguments: '{"city":"Rome","unit":"celsius"}' } },
+];
+const completion: ChatCompletion = {
+  id: 'chatcmpl-sdk1',
+  object: 'chat.completion',
+  created: 1_700_000_000,
+  model: 'gpt-4o-mini',
+  choices: [{ index: 0, message: { role: 'assistant', content: 'Checking both cities.', tool_calls: toolCalls }, finish_reason: 'tool_calls', logprobs: null }],
+  usage,
+};
+const chunk = (delta: ChatCompletionChunk['choices'][number]['delta'], finishReason: ChatCompletionChunk['choices'][number]['finish_reason'] = null): ChatCompletionChunk => ({
+  id: 'chatcmpl-sdk2',
+  object: 'chat.completion.chunk',
+  created: 1_700_000_000,
+  model: 'gpt-4o-mini',
+  choices: [{ index: 0, delta, finish_reason: finishReason }],
+});
+const toolStream: ChatCompletionChunk[] = [
+  chunk({ role: 'assistant', content: '' }),
+  chunk({ content: 'Checking ' }),
+  chunk({ content: 'both cities.' }),
+  chunk({ tool_calls: [{ index: 0, id: 'call_paris', type: 'function', function: { name: 'get_weather', arguments: '' } }] }),
+  chunk({ tool_calls: [{ index: 0, function: { arguments: '{"city":' } }] }),
+  chunk({ tool_calls: [{ index: 0, function: { arguments: '"Paris"}' } }] }),
+  chunk({ tool_calls: [{ index: 1, id: 'call_rome', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Rome",' } }] }),
+  chunk({ tool_calls: [{ index: 1, function: { arguments: '"unit":"celsius"}' } }] }),
+  chunk({}, 'tool_calls'),
+  { ...chunk({}), choices: [], usage },
+];
+const weatherTool = { name: 'get_weather', description: 'The weather in a city', input_schema: { type: 'object' as const, properties: { city: { type: 'string' }, unit: { type: 'string' } }, required: ['city'] } };
+const expectedContent = [
+  { type: 'text', text: 'Checking both cities.' },
+  { type: 'tool_use', id: 'call_paris', name: 'get_weather', input: { city: 'Paris' } },
+  { type: 'tool_use', id: 'call_rome', name: 'get_weather', input: { city: 'Rome', unit: 'celsius' } },
+];
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    const parts: Buffer[] = [];
+    req.on('data', (part: Buffer) => parts.push(part));
+    req.on('end', () => {
+      const body = JSON.parse(Buffer.concat(parts).toString('utf8')) as Record<string, unknown>;
+      try {
+        received = messagesToChat(body);
+      } catch (error) {
+        if (!(error instanceof AnthropicRequestError)) throw error;
+        const { status, body: errorBody } = toAnthropicError(error);
+        res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(errorBody));
+        return;
+      }
+      if (!received.stream) {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(chatToMessages(script.completion!, received.model)));
+        return;
+      }
+      const events = new ChatChunksToMessageEvents(received.model);
+      res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
+      for (const next of script.chunks ?? []) for (const event of events.push(next)) res.write(event);
+      res.end((script.failAfterChunks ? events.fail(script.failAfterChunks) : events.end(script.usage)).join(''));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  client = new Anthropic({ baseURL: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, apiKey: 'x', maxRetries: 0 });
+});
+afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+beforeEach(() => {
+  script = {};
+  received = undefined;
+});
+
+describe('the official Anthropic SDK through the Anthropic ingress', () => {
+  it('sends a conversation with system blocks, an image, tool use and tool results that translates to a chat request', async () => {
+    script = { completion };
+    await client.messages.create({
+      model: 'my-claude',
+      max_tokens: 300,
+      system: [{ type: 'text', text: 'Be brief.', cache_control: { type: 'ephemeral' } }],
+      tools: [weatherTool],
+      tool_choice: { type: 'auto', disable_parallel_tool_use: true },
+      messages: [
+        { role: 'user', content: [{ type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'iVBORw0KGgo=' } }, { type: 'text', text: 'Weather where this was taken?' }] },
+        { role: 'assistant', content: [{ type: 'tool_use', id: 'call_paris', name: 'get_weather', input: { city: 'Paris' } }] },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'call_paris', content: '18°C' }] },
+      ],
+    });
+    expect(received).toEqual({
+      model: 'my-claude',
+      max_tokens: 300,
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } }, { type: 'text', text: 'Weather where this was taken?' }] },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'call_paris', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
+        { role: 'tool', tool_call_id: 'call_paris', content: '18°C' },
+      ],
+      tools: [{ type: 'function', function: { name: 'get_weather', description: 'The weather in a city', parameters: weatherTool.input_schema } }],
+      tool_choice: 'auto',
+      parallel_tool_calls: false,
+    });
+  });
+
+  it('reads a non-streamed answer as a Message with text and tool_use blocks', async () => {
+    script = { completion };
+    const message = await client.messages.create({ model: 'my-claude', max_tokens: 300, tools: [weatherTool], messages: [{ role: 'user', content: 'Weather in Paris and Rome?' }] });
+    expect(message).toMatchObject({ id: 'msg_sdk1', type: 'message', role: 'assistant', model: 'my-claude', content: expectedContent, stop_reason: 'tool_use', stop_sequence: null, usage: { input_tokens: 42, output_tokens: 17 } });
+  });
+
+  it('accumulates a streamed answer into the same Message with messages.stream().finalMessage()', async () => {
+    script = { chunks: toolStream };
+    const message = await client.messages.stream({ model: 'my-claude', max_tokens: 300, tools: [weatherTool], messages: [{ role: 'user', content: 'Weather in Paris and Rome?' }] }).finalMessage();
+    expect(received?.stream).toBe(true);
+    expect(message).toMatchObject({ id: 'msg_sdk2', model: 'my-claude', content: expectedContent, stop_reason: 'tool_use', usage: { input_tokens: 42, output_tokens: 17 } });
+  });
+
+  it('streams text that the SDK’s text events and finalText() put together', async () => {
+    script = { chunks: [chunk({ role: 'assistant', content: '' }), chunk({ content: 'Bonjour' }), chunk({ content: ', le monde.' }), chunk({}, 'stop')], usage };
+    const stream = client.messages.stream({ model: 'my-claude', max_tokens: 300, messages: [{ role: 'user', content: 'Say hello in French.' }] });
+    const pieces: string[] = [];
+    stream.on('text', (text) => pieces.push(text));
+    expect(await stream.finalText()).toBe('Bonjour, le monde.');
+    expect(pieces).toEqual(['Bonjour', ', le monde.']);
+    expect((await stream.finalMessage()).stop_reason).toBe('end_turn');
+  });
+
+  it('yields the raw events in Anthropic’s order from messages.create({ stream: true })', async () => {
+    script = { chunks: toolStream };
+    const stream = await client.messages.create({ model: 'my-claude', max_tokens: 300, stream: true, messages: [{ role: 'user', content: 'Weather?' }] });
+    const types: string[] = [];
+    for await (const event of stream) types.push(event.type === 'content_block_start' ? `start:${event.content_block.type}` : event.type);
+    expect(types).toEqual([
+      'message_start',
+      'start:text', 'content_block_delta', 'content_block_delta', 'content_block_stop',
+      'start:tool_use', 'content_block_delta', 'content_block_delta', 'content_block_stop',
+      'start:tool_use', 'content_block_delta', 'content_block_delta', 'content_block_stop',
+      'message_delta',
+      'message_stop',
+    ]);
+  });
+
+  it('raises a refused request as the SDK’s BadRequestError with Anthropic’s error body', async () => {
+    const failure = await client.messages.create({ model: 'my-claude', max_tokens: 0, messages: [{ role: 'user', content: 'Hi' }] }).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(Anthropic.BadRequestError);
+    expect((failure as InstanceType<typeof Anthropic.BadRequestError>).error).toEqual({ type: 'error', error: { type: 'invalid_request_error', message: 'max_tokens: is required and must be a positive integer' } });
+  });
+
+  it('raises a stream that failed midway as an API error carrying the message', async () => {
+    script = { chunks: toolStream.slice(0, 3), failAfterChunks: 'the provider stream failed' };
+    const failure = await client.messages.stream({ model: 'my-claude', max_tokens: 300, messages: [{ role: 'user', content: 'Hi' }] }).finalMessage().catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(Anthropic.APIError);
+    expect(String((failure as Error).message)).toContain('the provider stream failed');
+  });
+});
