@@ -15,7 +15,6 @@ import { OAuthState } from './auth/oauth/oauth-endpoints.js';
 import { createRateLimiter, type RateLimiter } from './auth/rate-limit/index.js';
 import type { TokenIssuer } from './auth/route-policy.js';
 import { VerifiedTokenCache } from './auth/verified-token-cache.js';
-import { createAdminServer } from './admin/admin-server.js';
 import { CatalogService, compileCatalogSnapshot } from './catalog/index.js';
 import { loadAdminToken } from './admin/admin-token.js';
 import { systemClock, type Clock } from './clock.js';
@@ -204,6 +203,7 @@ class NodeCore {
     const catalog = await compileCatalogSnapshot(this.store.db, this.clock.now());
     const issuers = this.#resolveIssuers(config.issuers);
     const ai = compileAiSnapshot(config.ai, await this.providerKeys.openPools());
+    this.aiRuntime.cache.resize(ai.cacheMaxEntries || 10_000);
     return { version, builtAt: this.clock.now(), keys, proxy, catalog, issuers, ai, jwksMaxAgeSeconds: Math.floor(this.settings.jwksMaxAge / 1000) };
   }
 
@@ -342,6 +342,8 @@ async function startMain(core: NodeCore, options: StartOptions): Promise<Gateway
   let stopping: Promise<void> | undefined;
   let admin: FastifyInstance | undefined;
   try {
+    // Loaded here, not at the top: proxy workers never run the admin API, and need not hold Fastify in memory.
+    const { createAdminServer } = await import('./admin/admin-server.js');
     admin = await createAdminServer({
       logger,
       token: adminToken,

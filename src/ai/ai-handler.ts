@@ -13,7 +13,7 @@ import { ProviderCallError, callChat, callChatStream, callEmbeddings } from './p
 import type { CallContext, ProviderFailure } from './providers/index.js';
 import { ResponseCache } from './response-cache.js';
 import type { SpendTracker } from './spend-tracker.js';
-import { estimatePromptTokens, estimateTokens } from './token-estimate.js';
+import { estimatePromptTokens, estimateTokens, loadTokenizer } from './token-estimate.js';
 import type { UsageRecorder } from './usage-recorder.js';
 
 /** Prices per million tokens, for cost accounting; looked up by the provider's catalog key and the model id. */
@@ -156,7 +156,7 @@ function clientError(failure: ProviderFailure): AiError {
   if (failure.status === 429 || failure.credentialProblem === 'quota') return new AiError(429, failure.type === 'insufficient_quota' ? 'insufficient_quota' : 'rate_limit_error', failure.code ?? 'rate_limit_exceeded', `the provider is rate limiting: ${failure.message}`, null, headers);
   if (failure.status === 504) return new AiError(504, 'api_error', failure.code ?? 'provider_timeout', failure.message);
   if (failure.status >= 500) return new AiError(502, 'api_error', failure.code ?? 'provider_error', `the provider failed: ${failure.message}`);
-  return new AiError(failure.status, failure.type, failure.code, failure.message);
+  return new AiError(failure.status, failure.type, failure.code, failure.message, failure.param ?? null);
 }
 
 /**
@@ -322,7 +322,7 @@ async function chat(req: IncomingMessage, res: ServerResponse, call: AiCall, req
   };
 
   if (!request.stream) {
-    const cacheKey = snapshot.cacheTtlMs > 0 ? ResponseCache.keyOf(request.model, request) : undefined;
+    const cacheKey = snapshot.cacheTtlMs > 0 ? ResponseCache.keyOf(prepared.app ?? '', request.model, request) : undefined;
     const cached = cacheKey ? runtime.cache.get(cacheKey, runtime.now()) : undefined;
     if (cached !== undefined) {
       record(undefined, 200, { input: 0, output: 0, cached: 0 }, false, null, true);
@@ -336,8 +336,9 @@ async function chat(req: IncomingMessage, res: ServerResponse, call: AiCall, req
       return callChat(provider.adapter, request, ctx, { dispatcher: runtime.dispatcher, timeoutMs: snapshot.timeoutMs });
     });
     const reported = usageOf(result.usage);
+    if (!reported) await loadTokenizer();
     const completionText = result.choices.map((c) => (c.message.content ?? '') + (c.message.tool_calls ?? []).map((t) => t.function.arguments).join('')).join('');
-    const tokens = reported ?? { input: promptEstimate, output: estimateTokens(completionText), cached: 0 };
+    const tokens = reported ?? { input: estimatePromptTokens(request.messages), output: estimateTokens(completionText), cached: 0 };
     const completion: ChatCompletion = reported ? result : { ...result, usage: { prompt_tokens: tokens.input, completion_tokens: tokens.output, total_tokens: tokens.input + tokens.output } };
     const cost = record(target, 200, tokens, !reported, null, false);
     const openaiBody = JSON.stringify(completion);
@@ -408,7 +409,8 @@ async function chat(req: IncomingMessage, res: ServerResponse, call: AiCall, req
     else res.write(`data: ${JSON.stringify({ error: { message: 'the provider stream failed', type: 'api_error', param: null, code: 'provider_stream_error' } })}\n\n`);
   }
   const reported = usageOf(stream.usage());
-  const tokens = reported ?? { input: promptEstimate, output: estimateTokens(text), cached: 0 };
+  if (!reported) await loadTokenizer();
+  const tokens = reported ?? { input: estimatePromptTokens(request.messages), output: estimateTokens(text), cached: 0 };
   if (events && status === 200) {
     for (const event of events.end({ prompt_tokens: tokens.input, completion_tokens: tokens.output, total_tokens: tokens.input + tokens.output, prompt_tokens_details: { cached_tokens: tokens.cached } })) res.write(event);
   }
@@ -428,7 +430,8 @@ async function embeddings(req: IncomingMessage, res: ServerResponse, call: AiCal
     const provider = snapshot.providers.get(ctx.provider.name)!;
     return callEmbeddings(provider.adapter, request, ctx, { dispatcher: runtime.dispatcher, timeoutMs: snapshot.timeoutMs });
   });
-  const input = result.usage?.prompt_tokens ?? estimate;
+  if (!result.usage) await loadTokenizer();
+  const input = result.usage?.prompt_tokens ?? inputs.reduce<number>((sum, item) => sum + (typeof item === 'string' ? estimateTokens(item) : Array.isArray(item) ? item.length : 1), 0);
   const providerType = snapshot.providers.get(target.provider)!.catalogKey;
   const cost = costOf(runtime.price(providerType, target.model), { input, output: 0, cached: 0 });
   const at = runtime.now();

@@ -11,10 +11,24 @@ interface Entry {
  */
 export class ResponseCache {
   readonly #entries = new Map<string, Entry>();
-  constructor(private readonly maxEntries: number) {}
+  constructor(private maxEntries: number) {}
 
-  static keyOf(model: string, request: unknown): string {
-    return createHash('sha256').update(model).update('\n').update(JSON.stringify(request)).digest('base64url');
+  /**
+   * The key of one app's request: answers are never shared between apps, or a cache hit would tell one app what
+   * another asked.
+   */
+  static keyOf(app: string, model: string, request: unknown): string {
+    return createHash('sha256').update(app).update('\n').update(model).update('\n').update(JSON.stringify(request)).digest('base64url');
+  }
+
+  /** Follows the config's `ai.cache.maxEntries`; shrinking drops the oldest entries. */
+  resize(maxEntries: number): void {
+    this.maxEntries = Math.max(1, maxEntries);
+    while (this.#entries.size > this.maxEntries) {
+      const oldest = this.#entries.keys().next().value;
+      if (oldest === undefined) break;
+      this.#entries.delete(oldest);
+    }
   }
 
   get(key: string, now: number): string | undefined {

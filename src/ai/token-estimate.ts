@@ -1,12 +1,27 @@
-import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
 import type { ChatMessage } from './chat-types.js';
 
+type Tokenizer = { countTokens(text: string): number };
+let tokenizer: Tokenizer | undefined;
+let loading: Promise<void> | undefined;
+
 /**
- * Token counts for providers that report none, with OpenAI's o200k_base tokenizer: exact for current OpenAI
- * models, an estimate for others. Calls accounted this way are marked as estimated.
+ * OpenAI's o200k_base tokenizer, loaded the first time a provider reports no usage: its tables take some 70 MB,
+ * which a gateway whose providers all report usage never needs to hold.
+ */
+export function loadTokenizer(): Promise<void> {
+  loading ??= import('gpt-tokenizer/encoding/o200k_base').then((module) => {
+    tokenizer = module;
+  });
+  return loading;
+}
+
+/**
+ * Token counts for providers that report none: exact for current OpenAI models, an estimate for others (calls
+ * accounted this way are marked as estimated). Before the tokenizer is loaded, about four characters a token.
  */
 export function estimateTokens(text: string): number {
-  return text === '' ? 0 : countTokens(text);
+  if (text === '') return 0;
+  return tokenizer ? tokenizer.countTokens(text) : Math.ceil(text.length / 4);
 }
 
 /** Prompt tokens of a chat request, with OpenAI's per-message overhead of about 3 tokens. */

@@ -42,7 +42,8 @@ export class UsageRecorder {
 
   /** Writes what is buffered; resolves when it is in the store (or failed and was kept for the next flush). */
   async flush(): Promise<void> {
-    if (this.#flushing) await this.#flushing;
+    // Another caller may start the next batch (holding this caller's records) while this one waits: wait for it too.
+    while (this.#flushing) await this.#flushing;
     if (this.#buffer.length === 0) return;
     const batch = this.#buffer;
     this.#buffer = [];

@@ -1,9 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
 import { Migrator } from 'kysely/migration';
-import pg from 'pg';
 import { KeygateError } from '../errors.js';
 import { migrationProvider } from './migrations.js';
 import type { Database } from './tables.js';
@@ -32,8 +30,6 @@ export interface Store {
   close(): Promise<void>;
 }
 
-// bigint columns hold millisecond times and counters, all well inside Number's safe range.
-pg.types.setTypeParser(20, (value) => Number(value));
 
 /** A URL safe to print: the password, if any, replaced. */
 export function redactDatabaseUrl(url: string): string {
@@ -51,12 +47,17 @@ export async function openStore(url: string): Promise<Store> {
     if (dialect === 'sqlite') {
       const file = url.slice('sqlite:'.length);
       if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+      // Each driver is loaded only for the store it serves, to keep the other out of memory.
+      const { default: SQLite } = await import('better-sqlite3');
       const database = new SQLite(file);
       database.pragma('journal_mode = WAL');
       database.pragma('busy_timeout = 5000');
       database.pragma('foreign_keys = ON');
       db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
     } else {
+      const { default: pg } = await import('pg');
+      // bigint columns hold millisecond times and counters, all well inside Number's safe range.
+      pg.types.setTypeParser(20, (value: string) => Number(value));
       const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 5_000 });
       // An idle client that loses its server must not crash the process; the next query reports it.
       pool.on('error', () => undefined);

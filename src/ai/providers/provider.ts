@@ -45,6 +45,8 @@ export interface ProviderFailure {
   type: string;
   code: string | null;
   message: string;
+  /** The request parameter the provider blamed, when it said (OpenAI's `param`). */
+  param?: string | null;
   /** From Retry-After / retry-after-ms, when the provider said. */
   retryAfterMs?: number;
   /** The key is bad (401/403) or out of quota: set it aside and use the next one. */

@@ -1,5 +1,10 @@
 import { createHash } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { createRequire } from 'node:module';
+import type * as IORedis from 'ioredis';
+import type { Redis } from 'ioredis';
+
+// Loaded on first use: a gateway without Redis never holds the client library in memory.
+const requireModule = createRequire(import.meta.url);
 import type { Clock } from '../../clock.js';
 import { assertHitArguments, type RateLimitDecision, type RateLimiter } from './rate-limiter.js';
 
@@ -101,7 +106,8 @@ export class RedisRateLimiter implements RateLimiter {
     this.#failOpen = (options.failMode ?? 'open') === 'open';
     this.#keyPrefix = options.keyPrefix ?? 'keygate:rate-limit:';
     this.#clock = options.clock;
-    this.#redis = new Redis(options.url, {
+    const { Redis: RedisClient } = requireModule('ioredis') as typeof IORedis;
+    this.#redis = new RedisClient(options.url, {
       commandTimeout: options.commandTimeoutMs ?? 100,
       connectTimeout: 1_000,
       enableOfflineQueue: false,

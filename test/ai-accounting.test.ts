@@ -1,0 +1,154 @@
+import { request } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { costUsd, ModelCatalog } from '../src/ai/catalog/index.js';
+import { estimatePromptTokens, estimateTokens } from '../src/ai/token-estimate.js';
+import { AiGateway, configureThreeProviders, startProviderEmulators, type AiResult, type ProviderEmulators, type UsageRow } from './ai-fixtures.js';
+import { inputTokensFor, countTokens as anthropicTokens } from './emulators/anthropic.js';
+import { promptTokensFor as geminiPromptTokens, countTokens as geminiTokens } from './emulators/gemini.js';
+import { startOpenAIEmulator, promptTokensFor as openaiPromptTokens, countTokens as openaiTokens, type OpenAIEmulator } from './emulators/openai.js';
+
+const CATALOG = ModelCatalog.shipped();
+const HELLO = [{ role: 'user' as const, content: 'Hello there' }];
+const ANSWER = 'Echo: Hello there';
+/** What the OpenAI emulator reports as cached prompt tokens. */
+const CACHED = 3;
+
+/** What a call with these tokens costs at the catalog's price of the provider's model. */
+function priced(provider: string, model: string, inputTokens: number, outputTokens: number, cachedInputTokens = 0): number {
+  const entry = CATALOG.lookup(provider, model);
+  expect(entry, `${provider}/${model} is in the shipped catalog`).toBeDefined();
+  return costUsd(entry!, { inputTokens, outputTokens, cachedInputTokens });
+}
+
+const byKey = (rows: UsageRow[], group: string) => Object.fromEntries(rows.map((row) => [String(row[group]), row]));
+
+describe('accounting of AI calls', () => {
+  let gateway: AiGateway;
+  let emulators: ProviderEmulators;
+  /** An OpenAI-compatible host that reports no usage. */
+  let silent: OpenAIEmulator;
+
+  beforeAll(async () => {
+    emulators = await startProviderEmulators({ cachedTokens: CACHED });
+    silent = await startOpenAIEmulator({ reportUsage: false });
+    gateway = await AiGateway.start();
+    await configureThreeProviders(gateway, emulators, { providers: [{ name: 'groq', type: 'openai-compatible', catalog: 'groq', baseUrl: silent.url }] });
+    await gateway.addProviderKey('groq', 'test-openai-key');
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+    await emulators?.stop();
+    await silent?.stop();
+  });
+
+  it('records the tokens each provider reported and the cost at catalog prices, by app, model and provider', async () => {
+    const apiKey = await gateway.createApp({ name: 'ledger', team: 'ledger-team' });
+    const expected: Array<{ provider: string; model: string; input: number; output: number; cached: number; cost: number; result: AiResult }> = [];
+
+    const openai = await gateway.chat(apiKey, { model: 'openai/gpt-4o-mini', messages: HELLO });
+    const openaiInput = openaiPromptTokens(emulators.openai.lastRequest()!.body);
+    expected.push({ provider: 'openai', model: 'gpt-4o-mini', input: openaiInput, output: openaiTokens(ANSWER), cached: CACHED, cost: priced('openai', 'gpt-4o-mini', openaiInput, openaiTokens(ANSWER), CACHED), result: openai });
+
+    const anthropic = await gateway.chat(apiKey, { model: 'anthropic/claude-haiku-4-5-20251001', messages: HELLO });
+    const anthropicInput = inputTokensFor(emulators.anthropic.lastRequest()!.body);
+    expected.push({ provider: 'anthropic', model: 'claude-haiku-4-5-20251001', input: anthropicInput, output: anthropicTokens(ANSWER), cached: 0, cost: priced('anthropic', 'claude-haiku-4-5-20251001', anthropicInput, anthropicTokens(ANSWER)), result: anthropic });
+
+    const gemini = await gateway.chat(apiKey, { model: 'gemini/gemini-2.5-flash', messages: HELLO });
+    const geminiInput = geminiPromptTokens(emulators.gemini.lastRequest()!.body);
+    expected.push({ provider: 'gemini', model: 'gemini-2.5-flash', input: geminiInput, output: geminiTokens(ANSWER), cached: 0, cost: priced('gemini', 'gemini-2.5-flash', geminiInput, geminiTokens(ANSWER)), result: gemini });
+
+    const embedding = await gateway.call('POST', '/v1/embeddings', apiKey, { model: 'openai/text-embedding-3-small', input: 'some text to embed' });
+    const embeddingInput = openaiTokens('some text to embed');
+    expected.push({ provider: 'openai', model: 'text-embedding-3-small', input: embeddingInput, output: 0, cached: 0, cost: priced('openai', 'text-embedding-3-small', embeddingInput, 0), result: embedding });
+
+    for (const call of expected) {
+      expect(call.result.status).toBe(200);
+      expect(Number(call.result.headers.get('x-keygate-cost-usd'))).toBeCloseTo(call.cost, 9);
+      expect(call.cost).toBeGreaterThan(0);
+    }
+
+    const [app] = await gateway.usage({ groupBy: 'app', app: 'ledger' });
+    expect(app).toMatchObject({
+      app: 'ledger',
+      calls: 4,
+      inputTokens: expected.reduce((sum, c) => sum + c.input, 0),
+      outputTokens: expected.reduce((sum, c) => sum + c.output, 0),
+      cachedTokens: CACHED,
+      estimatedCalls: 0,
+      cacheHits: 0,
+    });
+    expect(app!.costUsd).toBeCloseTo(expected.reduce((sum, c) => sum + c.cost, 0), 9);
+
+    const models = byKey(await gateway.usage({ groupBy: 'model', app: 'ledger' }), 'model');
+    expect(Object.keys(models).sort()).toEqual(expected.map((c) => c.model).sort());
+    for (const call of expected) {
+      expect(models[call.model]).toMatchObject({ calls: 1, inputTokens: call.input, outputTokens: call.output, cachedTokens: call.cached });
+      expect(models[call.model]!.costUsd).toBeCloseTo(call.cost, 9);
+    }
+
+    const providers = byKey(await gateway.usage({ groupBy: 'provider', app: 'ledger' }), 'provider');
+    expect(Object.keys(providers).sort()).toEqual(['anthropic', 'gemini', 'openai']);
+    expect(providers.openai).toMatchObject({ calls: 2, inputTokens: openaiInput + embeddingInput });
+    expect(providers.openai!.costUsd).toBeCloseTo(expected[0]!.cost + expected[3]!.cost, 9);
+  });
+
+  it('records the usage of a stream from the provider\'s final counts', async () => {
+    const apiKey = await gateway.createApp({ name: 'streamer', team: 'ledger-team' });
+    const result = await gateway.chat(apiKey, { model: 'anthropic/claude-haiku-4-5-20251001', stream: true, messages: HELLO });
+    expect(result.status).toBe(200);
+    const input = inputTokensFor(emulators.anthropic.lastRequest()!.body);
+    const [row] = await gateway.usage({ groupBy: 'app', app: 'streamer' });
+    expect(row).toMatchObject({ calls: 1, inputTokens: input, outputTokens: anthropicTokens(ANSWER), estimatedCalls: 0 });
+    expect(row!.costUsd).toBeCloseTo(priced('anthropic', 'claude-haiku-4-5-20251001', input, anthropicTokens(ANSWER)), 9);
+  });
+
+  it('answers every call with its own x-request-id, echoing one the client sent', async () => {
+    const apiKey = await gateway.createApp({ name: 'traced', team: 'ledger-team' });
+    const first = await gateway.chat(apiKey, { model: 'openai/gpt-4o-mini', messages: HELLO });
+    const second = await gateway.chat(apiKey, { model: 'openai/gpt-4o-mini', messages: HELLO });
+    const failed = await gateway.chat(apiKey, { model: 'openai/no-such-model', messages: HELLO });
+    const ids = [first, second, failed].map((r) => r.headers.get('x-request-id'));
+    expect(ids.every((id) => typeof id === 'string' && id.length > 0)).toBe(true);
+    expect(new Set(ids).size).toBe(3);
+
+    const response = await fetch(`${gateway.proxyUrl}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json', 'x-request-id': 'client-chosen-id' },
+      body: JSON.stringify({ model: 'openai/gpt-4o-mini', messages: HELLO }),
+    });
+    expect(response.headers.get('x-request-id')).toBe('client-chosen-id');
+  });
+
+  it('sends the cost of a stream as a trailer once the provider reported its usage', async () => {
+    const apiKey = await gateway.createApp({ name: 'trailing', team: 'ledger-team' });
+    const url = new URL(`${gateway.proxyUrl}/v1/chat/completions`);
+    const { headers, trailers } = await new Promise<{ headers: Record<string, unknown>; trailers: Record<string, string | undefined> }>((resolve, reject) => {
+      const req = request(url, { method: 'POST', headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve({ headers: res.headers, trailers: res.trailers }));
+      });
+      req.on('error', reject);
+      req.end(JSON.stringify({ model: 'openai/gpt-4o-mini', stream: true, messages: HELLO }));
+    });
+    expect(headers['x-request-id']).toBeTruthy();
+    const input = openaiPromptTokens(emulators.openai.lastRequest()!.body);
+    expect(Number(trailers['x-keygate-cost-usd'])).toBeCloseTo(priced('openai', 'gpt-4o-mini', input, openaiTokens(ANSWER), CACHED), 9);
+  });
+
+  it('records a call to a provider that reports no usage as estimated, from the gateway\'s own token count', async () => {
+    const apiKey = await gateway.createApp({ name: 'estimated', team: 'ledger-team' });
+    const model = 'qwen/qwen3-32b';
+    const plain = await gateway.chat<{ usage: { prompt_tokens: number; completion_tokens: number } }>(apiKey, { model: `groq/${model}`, messages: HELLO });
+    expect(plain.status).toBe(200);
+    expect(plain.headers.get('x-keygate-usage-estimated')).toBe('true');
+    const input = estimatePromptTokens(HELLO);
+    const output = estimateTokens(ANSWER);
+    expect(plain.body.usage).toMatchObject({ prompt_tokens: input, completion_tokens: output });
+    const streamed = await gateway.chat(apiKey, { model: `groq/${model}`, stream: true, messages: HELLO });
+    expect(streamed.status).toBe(200);
+
+    const [row] = await gateway.usage({ groupBy: 'model', app: 'estimated' });
+    expect(row).toMatchObject({ model, calls: 2, inputTokens: 2 * input, outputTokens: 2 * output, estimatedCalls: 2 });
+    expect(row!.costUsd).toBeCloseTo(2 * priced('groq', model, input, output), 9);
+  });
+});

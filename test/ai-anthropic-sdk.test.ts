@@ -1,0 +1,104 @@
+import Anthropic from '@anthropic-ai/sdk';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AiGateway, PROVIDER_SECRETS, configureThreeProviders, startProviderEmulators, type ProviderEmulators } from './ai-fixtures.js';
+
+/** A model name as a client writes it, and the provider it must reach. */
+const MODELS: Array<[model: string, provider: string]> = [
+  ['smart', 'anthropic'],
+  ['fast', 'gemini'],
+  ['openai/gpt-4o-mini', 'openai'],
+];
+
+const WEATHER_TOOL = {
+  name: 'get_weather',
+  description: 'The current weather in a city',
+  input_schema: { type: 'object' as const, properties: { city: { type: 'string' } }, required: ['city'] },
+};
+
+describe('the official @anthropic-ai/sdk client against the gateway', () => {
+  let gateway: AiGateway;
+  let emulators: ProviderEmulators;
+  let client: Anthropic;
+
+  beforeAll(async () => {
+    emulators = await startProviderEmulators();
+    gateway = await AiGateway.start();
+    await configureThreeProviders(gateway, emulators, {
+      aliases: [
+        { name: 'smart', targets: [{ provider: 'anthropic', model: 'claude-sonnet-4-6' }] },
+        { name: 'fast', targets: [{ provider: 'gemini', model: 'gemini-2.5-flash' }] },
+      ],
+    });
+    // The SDK sends the key as x-api-key, which the api-key authenticator takes.
+    client = new Anthropic({ baseURL: gateway.proxyUrl, apiKey: await gateway.createApp({ name: 'claude-app', team: 'claude-team' }), maxRetries: 0 });
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+    await emulators?.stop();
+  });
+
+  it.each(MODELS)('creates a message with %s through the %s provider', async (model, provider) => {
+    const { data, response } = await client.messages.create({ model, max_tokens: 200, messages: [{ role: 'user', content: 'Hello there' }] }).withResponse();
+    expect(response.headers.get('x-keygate-provider')).toBe(provider);
+    expect(data).toMatchObject({ type: 'message', role: 'assistant', stop_reason: 'end_turn' });
+    expect(data.content).toEqual([expect.objectContaining({ type: 'text', text: 'Echo: Hello there' })]);
+    expect(data.usage.input_tokens).toBeGreaterThan(0);
+    expect(data.usage.output_tokens).toBeGreaterThan(0);
+  });
+
+  it.each(MODELS)('streams a message with %s through the %s provider, text deltas first and the final message last', async (model) => {
+    const stream = client.messages.stream({ model, max_tokens: 200, messages: [{ role: 'user', content: 'count the words in this sentence' }] });
+    const deltas: string[] = [];
+    stream.on('text', (text) => deltas.push(text));
+    const final = await stream.finalMessage();
+    expect(deltas.length).toBeGreaterThan(1);
+    expect(deltas.join('')).toBe('Echo: count the words in this sentence');
+    expect(final.content).toEqual([expect.objectContaining({ type: 'text', text: 'Echo: count the words in this sentence' })]);
+    expect(final.stop_reason).toBe('end_turn');
+    expect(final.usage.output_tokens).toBeGreaterThan(0);
+  });
+
+  it.each(MODELS)('uses a tool with %s (%s) and answers from the tool result', async (model) => {
+    const first = await client.messages.create({ model, max_tokens: 200, tools: [WEATHER_TOOL], messages: [{ role: 'user', content: 'Use get_weather for Paris.' }] });
+    expect(first.stop_reason).toBe('tool_use');
+    const use = first.content.find((block) => block.type === 'tool_use');
+    expect(use).toMatchObject({ type: 'tool_use', name: 'get_weather', input: { city: 'Paris' } });
+    if (use?.type !== 'tool_use') return;
+
+    const second = await client.messages.create({
+      model,
+      max_tokens: 200,
+      tools: [WEATHER_TOOL],
+      messages: [
+        { role: 'user', content: 'Use get_weather for Paris.' },
+        { role: 'assistant', content: first.content },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: use.id, content: '{"celsius":21}' }] },
+      ],
+    });
+    expect(second.stop_reason).toBe('end_turn');
+    expect(second.content[0]).toMatchObject({ type: 'text', text: expect.stringMatching(/^The tool answered: .*21/) });
+  });
+
+  it('sends the provider its own key from the pool, never the caller\'s x-api-key', async () => {
+    await client.messages.create({ model: 'smart', max_tokens: 50, messages: [{ role: 'user', content: 'hi' }] });
+    const sent = emulators.anthropic.lastRequest()!;
+    expect(sent.headers['x-api-key']).toBe(PROVIDER_SECRETS.anthropic);
+    expect(JSON.stringify(sent.headers)).not.toContain(client.apiKey!);
+  });
+
+  it('answers an unknown model with the SDK\'s NotFoundError in Anthropic\'s shape', async () => {
+    const error = await client.messages.create({ model: 'no-such-model', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Anthropic.NotFoundError);
+    expect((error as InstanceType<typeof Anthropic.NotFoundError>).error).toMatchObject({ type: 'error', error: { type: 'not_found_error' } });
+  });
+
+  it('refuses a request without max_tokens with 400 invalid_request_error in Anthropic\'s shape', async () => {
+    const response = await fetch(`${gateway.proxyUrl}/v1/messages`, {
+      method: 'POST',
+      headers: { 'x-api-key': client.apiKey!, 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
+      body: JSON.stringify({ model: 'smart', messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
+  });
+});

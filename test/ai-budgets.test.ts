@@ -1,0 +1,79 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { estimatePromptTokens } from '../src/ai/token-estimate.js';
+import { AiGateway, PROVIDER_SECRETS, type OpenAIErrorBody } from './ai-fixtures.js';
+import { startOpenAIEmulator, type OpenAIEmulator } from './emulators/openai.js';
+
+const MODEL = 'openai/gpt-4o-mini';
+const HELLO = [{ role: 'user', content: 'Hello there' }];
+/** Less than any one call costs: spent after the first. */
+const TINY_USD = 0.000001;
+
+describe('budgets and token limits of apps and teams', () => {
+  let gateway: AiGateway;
+  let openai: OpenAIEmulator;
+
+  beforeAll(async () => {
+    openai = await startOpenAIEmulator();
+    gateway = await AiGateway.start();
+    await gateway.configure({ providers: [{ name: 'openai', type: 'openai', baseUrl: openai.url }] });
+    await gateway.addProviderKey('openai', PROVIDER_SECRETS.openai);
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+    await openai?.stop();
+  });
+
+  it.each([
+    ['daily', { dailyUsd: TINY_USD }],
+    ['monthly', { monthlyUsd: TINY_USD }],
+  ])('refuses an app whose %s budget is spent with 429 budget_exceeded, before calling the provider', async (period, budget) => {
+    const apiKey = await gateway.createApp({ name: `${period}-app`, team: `${period}-team`, budget });
+    expect((await gateway.chat(apiKey, { model: MODEL, messages: HELLO })).status).toBe(200);
+    const calls = openai.requests().length;
+
+    const refused = await gateway.chat<OpenAIErrorBody>(apiKey, { model: MODEL, messages: HELLO });
+    expect(refused.status).toBe(429);
+    expect(refused.body.error).toMatchObject({ type: 'insufficient_quota', code: 'budget_exceeded' });
+    expect(refused.body.error.message).toContain(`${period}-app`);
+    const streamed = await gateway.chat(apiKey, { model: MODEL, stream: true, messages: HELLO });
+    expect(streamed.status).toBe(429);
+    const embedded = await gateway.call('POST', '/v1/embeddings', apiKey, { model: 'openai/text-embedding-3-small', input: 'text' });
+    expect(embedded.status).toBe(429);
+    expect(openai.requests().length).toBe(calls);
+  });
+
+  it('refuses every app of a team whose daily budget one of them spent', async () => {
+    const spender = await gateway.createApp({ name: 'spender', team: 'frugal-team', teamBudget: { dailyUsd: TINY_USD } });
+    const sibling = await gateway.createApp({ name: 'sibling', team: 'frugal-team', teamBudget: { dailyUsd: TINY_USD } });
+    expect((await gateway.chat(spender, { model: MODEL, messages: HELLO })).status).toBe(200);
+    const calls = openai.requests().length;
+
+    const refused = await gateway.chat<OpenAIErrorBody>(sibling, { model: MODEL, messages: HELLO });
+    expect(refused.status).toBe(429);
+    expect(refused.body.error).toMatchObject({ type: 'insufficient_quota', code: 'budget_exceeded' });
+    expect(refused.body.error.message).toContain('frugal-team');
+    expect(openai.requests().length).toBe(calls);
+  });
+
+  it('lets an app with budget left keep calling', async () => {
+    const apiKey = await gateway.createApp({ name: 'comfortable', team: 'comfortable-team', budget: { dailyUsd: 10 }, teamBudget: { dailyUsd: 10 } });
+    for (let i = 0; i < 3; i++) expect((await gateway.chat(apiKey, { model: MODEL, messages: HELLO })).status).toBe(200);
+  });
+
+  it('refuses an app beyond its tokens per minute with 429 rate_limit_exceeded and Retry-After, before calling the provider', async () => {
+    const messages = [{ role: 'user' as const, content: 'Please summarise the weather in Paris in spring, when the chestnut trees blossom along the boulevards.' }];
+    // The limit counts the prompt tokens the gateway estimates before the call: one call fits, two do not.
+    const perCall = estimatePromptTokens(messages);
+    const apiKey = await gateway.createApp({ name: 'hasty', team: 'hasty-team', budget: { tokensPerMinute: Math.floor(perCall * 1.5) } });
+    expect((await gateway.chat(apiKey, { model: MODEL, messages })).status).toBe(200);
+    const calls = openai.requests().length;
+
+    const refused = await gateway.chat<OpenAIErrorBody>(apiKey, { model: MODEL, messages });
+    expect(refused.status).toBe(429);
+    expect(refused.body.error).toMatchObject({ type: 'rate_limit_error', code: 'rate_limit_exceeded' });
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    // A sliding window counter can ask for up to two windows.
+    expect(Number(refused.headers.get('retry-after'))).toBeLessThanOrEqual(120);
+    expect(openai.requests().length).toBe(calls);
+  });
+});

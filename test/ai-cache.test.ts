@@ -1,0 +1,74 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AiGateway, PROVIDER_SECRETS } from './ai-fixtures.js';
+import { startOpenAIEmulator, type OpenAIEmulator } from './emulators/openai.js';
+
+const MODEL = 'openai/gpt-4o-mini';
+const ask = (content: string, extra: Record<string, unknown> = {}) => ({ model: MODEL, messages: [{ role: 'user', content }], ...extra });
+
+describe('the response cache', () => {
+  let gateway: AiGateway;
+  let openai: OpenAIEmulator;
+  let apiKey: string;
+
+  beforeAll(async () => {
+    openai = await startOpenAIEmulator();
+    gateway = await AiGateway.start();
+    await gateway.configure({ providers: [{ name: 'openai', type: 'openai', baseUrl: openai.url }], cache: { ttl: '10m' } });
+    await gateway.addProviderKey('openai', PROVIDER_SECRETS.openai);
+    apiKey = await gateway.createApp({ name: 'cache-app', team: 'cache-team' });
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+    await openai?.stop();
+  });
+
+  it('answers the same non-streamed request a second time from the cache, without calling the provider', async () => {
+    const first = await gateway.chat(apiKey, ask('What is the capital of France?'));
+    const calls = openai.requests().length;
+    const second = await gateway.chat(apiKey, ask('What is the capital of France?'));
+    expect(first.status).toBe(200);
+    expect(first.headers.get('x-keygate-cache')).toBeNull();
+    expect(second.status).toBe(200);
+    expect(second.headers.get('x-keygate-cache')).toBe('hit');
+    expect(second.headers.get('x-keygate-cost-usd')).toBe('0');
+    expect(second.body).toEqual(first.body);
+    expect(second.headers.get('x-request-id')).not.toBe(first.headers.get('x-request-id'));
+    expect(openai.requests().length).toBe(calls);
+  });
+
+  it('calls the provider for a request that differs in any parameter', async () => {
+    await gateway.chat(apiKey, ask('Name a river.'));
+    const calls = openai.requests().length;
+    const other = await gateway.chat(apiKey, ask('Name a river.', { temperature: 0.5 }));
+    expect(other.headers.get('x-keygate-cache')).toBeNull();
+    expect(openai.requests().length).toBe(calls + 1);
+  });
+
+  it('never answers a stream from the cache', async () => {
+    const calls = openai.requests().length;
+    for (let i = 0; i < 2; i++) {
+      const streamed = await gateway.chat(apiKey, ask('Stream a greeting.', { stream: true }));
+      expect(streamed.status).toBe(200);
+      expect(streamed.headers.get('x-keygate-cache')).toBeNull();
+    }
+    expect(openai.requests().length).toBe(calls + 2);
+  });
+
+  it('records a cache hit as a call that cost nothing', async () => {
+    const hitter = await gateway.createApp({ name: 'hitter', team: 'cache-team' });
+    const paid = await gateway.chat(hitter, ask('Cache me.'));
+    await gateway.chat(hitter, ask('Cache me.'));
+    const [row] = await gateway.usage({ groupBy: 'app', app: 'hitter' });
+    expect(row).toMatchObject({ calls: 2, cacheHits: 1 });
+    expect(row!.costUsd).toBeGreaterThan(0);
+    expect(row!.costUsd).toBeCloseTo(Number(paid.headers.get('x-keygate-cost-usd')), 9);
+  });
+
+  it('checks the model permissions of an app before it answers from the cache', async () => {
+    await gateway.chat(apiKey, ask('Only for some.'));
+    const barred = await gateway.createApp({ name: 'barred', team: 'cache-team', models: ['openai/gpt-4o'] });
+    const result = await gateway.chat(barred, ask('Only for some.'));
+    expect(result.status).toBe(404);
+    expect(result.headers.get('x-keygate-cache')).toBeNull();
+  });
+});

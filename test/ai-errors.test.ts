@@ -1,0 +1,176 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import OpenAI from 'openai';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { AiGateway, configureThreeProviders, startProviderEmulators, type OpenAIErrorBody, type ProviderEmulators } from './ai-fixtures.js';
+
+const HELLO = [{ role: 'user', content: 'Hello there' }];
+/** The key of a host that echoes the credential it was sent in its error messages. */
+const ECHOED_SECRET = 'sk-echoed-by-the-host-0123456789';
+
+/**
+ * An OpenAI-compatible host whose errors quote the Authorization header it received, as some self-hosted proxies
+ * do: the status comes from the model name (`status-429`, `status-400`, `status-500`).
+ */
+async function startEchoingHost(): Promise<Server> {
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const model = String((JSON.parse(Buffer.concat(chunks).toString('utf8')) as { model?: string }).model);
+      const status = Number(/^status-(\d{3})$/.exec(model)?.[1] ?? 500);
+      const body = JSON.stringify({ error: { message: `request with ${String(req.headers.authorization)} refused (${status})`, type: status === 429 ? 'requests' : 'invalid_request_error', param: null, code: status === 429 ? 'rate_limit_exceeded' : null } });
+      res.writeHead(status, { 'content-type': 'application/json', 'retry-after': '30' });
+      res.end(body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return server;
+}
+
+describe('errors of the unified API', () => {
+  let gateway: AiGateway;
+  let emulators: ProviderEmulators;
+  let echoing: Server;
+  let apiKey: string;
+  let pickyKey: string;
+
+  beforeAll(async () => {
+    emulators = await startProviderEmulators();
+    echoing = await startEchoingHost();
+    gateway = await AiGateway.start();
+    await configureThreeProviders(gateway, emulators, {
+      providers: [{ name: 'echoing', type: 'openai-compatible', baseUrl: `http://127.0.0.1:${(echoing.address() as AddressInfo).port}` }],
+      aliases: [
+        { name: 'smart', targets: [{ provider: 'anthropic', model: 'claude-sonnet-4-6' }] },
+        { name: 'fast', targets: [{ provider: 'gemini', model: 'gemini-2.5-flash' }] },
+        { name: 'mini', targets: [{ provider: 'openai', model: 'gpt-4o-mini' }] },
+      ],
+    });
+    await gateway.addProviderKey('echoing', ECHOED_SECRET);
+    apiKey = await gateway.createApp({ name: 'errors-app', team: 'errors-team' });
+    pickyKey = await gateway.createApp({ name: 'picky', team: 'errors-team', models: ['fast', 'openai/gpt-4o-mini'] });
+  });
+  afterEach(() => {
+    emulators.openai.setMode('normal');
+    emulators.anthropic.setMode('normal');
+    emulators.gemini.setMode('normal');
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+    await emulators?.stop();
+    echoing?.closeAllConnections();
+    await new Promise((resolve) => echoing?.close(resolve));
+  });
+
+  it.each([
+    ['no messages', { model: 'mini' }, 'messages'],
+    ['no model', { messages: HELLO }, 'model'],
+    ['a message without a known role', { model: 'mini', messages: [{ role: 'robot', content: 'hi' }] }, 'messages[0].role'],
+    ['a temperature above 2', { model: 'mini', temperature: 3, messages: HELLO }, 'temperature'],
+    ['a stream flag that is not a boolean', { model: 'mini', stream: 'yes', messages: HELLO }, 'stream'],
+    ['a max_tokens of 0', { model: 'mini', max_tokens: 0, messages: HELLO }, 'max_tokens'],
+  ])('refuses a request with %s with 400 in OpenAI\'s shape, naming the parameter', async (_what, body, param) => {
+    const calls = emulators.openai.requests().length;
+    const result = await gateway.chat<OpenAIErrorBody>(apiKey, body);
+    expect(result.status).toBe(400);
+    expect(result.body.error).toMatchObject({ type: 'invalid_request_error', param });
+    expect(result.body.error.message).toEqual(expect.any(String));
+    expect(emulators.openai.requests().length).toBe(calls);
+  });
+
+  it('refuses a body that is not JSON with 400 invalid_json', async () => {
+    const result = await gateway.call<OpenAIErrorBody>('POST', '/v1/chat/completions', apiKey, '{"model": "mini",');
+    expect(result.status).toBe(400);
+    expect(result.body.error).toMatchObject({ type: 'invalid_request_error', code: 'invalid_json' });
+  });
+
+  it('throws the official client\'s BadRequestError, with the parameter, for a malformed request', async () => {
+    const error = await gateway.openai(apiKey).chat.completions.create({ model: 'mini', messages: [] }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(error).toMatchObject({ status: 400, param: 'messages', type: 'invalid_request_error' });
+  });
+
+  it.each(['no-such-model', 'nobody/gpt-4o-mini'])('answers 404 model_not_found for the unknown model %s', async (model) => {
+    const result = await gateway.chat<OpenAIErrorBody>(apiKey, { model, messages: HELLO });
+    expect(result.status).toBe(404);
+    expect(result.body.error).toMatchObject({ type: 'invalid_request_error', code: 'model_not_found', param: 'model' });
+    expect(result.body.error.message).toContain(model);
+  });
+
+  it.each(['smart', 'anthropic/claude-sonnet-4-6', 'gemini/gemini-2.5-flash', 'openai/gpt-4o'])('answers 404 model_not_found for %s, which the app may not use', async (model) => {
+    const calls = emulators.openai.requests().length;
+    const result = await gateway.chat<OpenAIErrorBody>(pickyKey, { model, messages: HELLO });
+    expect(result.status).toBe(404);
+    expect(result.body.error).toMatchObject({ code: 'model_not_found', param: 'model' });
+    expect(emulators.openai.requests().length).toBe(calls);
+  });
+
+  it('serves the models the app may use: its aliases, its provider/model names, and aliases whose every target it may use', async () => {
+    for (const model of ['fast', 'openai/gpt-4o-mini', 'mini']) expect((await gateway.chat(pickyKey, { model, messages: HELLO })).status).toBe(200);
+  });
+
+  it('lists in GET /v1/models only the models and aliases the calling app may use', async () => {
+    const picky = await gateway.openai(pickyKey).models.list();
+    expect(picky.data.map((m) => m.id)).toEqual(['fast', 'mini', 'openai/gpt-4o-mini']);
+    const open = await gateway.openai(apiKey).models.list();
+    expect(open.data.map((m) => m.id)).toEqual(['fast', 'mini', 'smart']);
+  });
+
+  it('refuses a caller without a valid API key with 401 invalid_api_key in OpenAI\'s shape', async () => {
+    const result = await gateway.chat<OpenAIErrorBody>('kg_key_not-a-real-key', { model: 'mini', messages: HELLO });
+    expect(result.status).toBe(401);
+    expect(result.body.error).toMatchObject({ type: 'authentication_error', code: 'invalid_api_key' });
+    const error = await gateway.openai('kg_key_not-a-real-key').models.list().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OpenAI.AuthenticationError);
+  });
+
+  it.each([
+    ['openai', 'openai/gpt-4o-mini', '20'],
+    ['anthropic', 'smart', '7'],
+    ['gemini', 'fast', '7'],
+  ] as const)('passes a 429 from %s on as 429 rate_limit_error with its Retry-After', async (provider, model, retryAfter) => {
+    emulators[provider].setMode('rate-limited');
+    const result = await gateway.chat<OpenAIErrorBody>(apiKey, { model, messages: HELLO });
+    expect(result.status).toBe(429);
+    expect(result.body.error.type).toBe('rate_limit_error');
+    expect(result.headers.get('retry-after')).toBe(retryAfter);
+  });
+
+  it('throws the official client\'s RateLimitError for a provider\'s 429', async () => {
+    emulators.openai.setMode('rate-limited');
+    const error = await gateway.openai(apiKey).chat.completions.create({ model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OpenAI.RateLimitError);
+  });
+
+  it.each([
+    ['status-429', 429],
+    ['status-400', 400],
+    ['status-500', 502],
+  ])('keeps the meaning of a provider error (%s → %i) but not the provider key it quotes', async (model, status) => {
+    const result = await gateway.chat<OpenAIErrorBody>(apiKey, { model: `echoing/${model}`, messages: HELLO });
+    expect(result.status).toBe(status);
+    expect(result.body.error.message).toMatch(/refused/);
+    expect(result.text).not.toContain(ECHOED_SECRET);
+    for (const [, value] of result.headers) expect(value).not.toContain(ECHOED_SECRET);
+    if (status === 429) expect(result.headers.get('retry-after')).toBe('30');
+  });
+
+  it('ends a stream that fails midway with an error event, which the official client raises', async () => {
+    emulators.anthropic.setMode('stream-error');
+    const stream = await gateway.openai(apiKey).chat.completions.create({ model: 'smart', stream: true, messages: [{ role: 'user', content: 'Hello there' }] });
+    const received: string[] = [];
+    const error = await (async () => {
+      for await (const chunk of stream) received.push(chunk.choices[0]?.delta.content ?? '');
+    })().catch((e: unknown) => e);
+    expect(received.join('')).toBe('Echo: ');
+    expect(error).toBeInstanceOf(OpenAI.APIError);
+    expect((error as InstanceType<typeof OpenAI.APIError>).error).toMatchObject({ type: 'api_error', code: 'provider_stream_error' });
+  });
+
+  it('answers 404 unknown_url for an operation the unified API does not have', async () => {
+    const result = await gateway.call<OpenAIErrorBody>('POST', '/v1/completions', apiKey, { model: 'mini', prompt: 'hi' });
+    expect(result.status).toBe(404);
+    expect(result.body.error.code).toBe('unknown_url');
+  });
+});

@@ -1,0 +1,121 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { AiGateway, PROVIDER_SECRETS, startProviderEmulators, type OpenAIErrorBody, type ProviderEmulators } from './ai-fixtures.js';
+import { startOpenAIEmulator, type OpenAIEmulator } from './emulators/openai.js';
+
+const HELLO = [{ role: 'user', content: 'Hello there' }];
+
+describe('fallback between an alias\'s targets', () => {
+  let gateway: AiGateway;
+  let emulators: ProviderEmulators;
+  /** An OpenAI account whose 429s ask for a wait short enough to be waited out. */
+  let briefly: OpenAIEmulator;
+  let apiKey: string;
+
+  beforeAll(async () => {
+    emulators = await startProviderEmulators();
+    briefly = await startOpenAIEmulator({ retryAfterSeconds: 1 });
+    gateway = await AiGateway.start();
+    await gateway.configure({
+      providers: [
+        { name: 'openai', type: 'openai', baseUrl: emulators.openai.url },
+        { name: 'briefly', type: 'openai', baseUrl: briefly.url },
+        { name: 'anthropic', type: 'anthropic', baseUrl: emulators.anthropic.url },
+        { name: 'gemini', type: 'gemini', baseUrl: emulators.gemini.url },
+      ],
+      aliases: [
+        { name: 'resilient', targets: [{ provider: 'openai', model: 'gpt-4o-mini' }], fallbacks: [{ provider: 'anthropic', model: 'claude-haiku-4-5-20251001' }] },
+        { name: 'patient', targets: [{ provider: 'briefly', model: 'gpt-4o-mini' }], fallbacks: [{ provider: 'gemini', model: 'gemini-2.5-flash' }] },
+        { name: 'shared', targets: [{ provider: 'openai', model: 'gpt-4o-mini', weight: 1 }, { provider: 'gemini', model: 'gemini-2.5-flash', weight: 1 }] },
+      ],
+    });
+    await gateway.addProviderKey('openai', PROVIDER_SECRETS.openai);
+    await gateway.addProviderKey('briefly', PROVIDER_SECRETS.openai);
+    await gateway.addProviderKey('anthropic', PROVIDER_SECRETS.anthropic);
+    await gateway.addProviderKey('gemini', PROVIDER_SECRETS.gemini);
+    apiKey = await gateway.createApp({ name: 'fallback-app', team: 'fallback-team' });
+  });
+  afterEach(() => {
+    emulators.openai.setMode('normal');
+    briefly.setMode('normal');
+    emulators.anthropic.setMode('normal');
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+    await emulators?.stop();
+    await briefly?.stop();
+  });
+
+  it('answers from the fallback when the first target answers 500', async () => {
+    emulators.openai.setMode('server-error');
+    const before = emulators.openai.requests().length;
+    const result = await gateway.chat(apiKey, { model: 'resilient', messages: HELLO });
+    expect(result.status).toBe(200);
+    expect(result.headers.get('x-keygate-provider')).toBe('anthropic');
+    expect(result.body).toMatchObject({ choices: [{ message: { content: 'Echo: Hello there' } }] });
+    expect(emulators.openai.requests().length).toBe(before + 1);
+  });
+
+  it('answers from the fallback at once when the first target answers 429 with a long Retry-After', async () => {
+    emulators.openai.setMode('rate-limited');
+    const started = Date.now();
+    const result = await gateway.chat(apiKey, { model: 'resilient', messages: HELLO });
+    expect(result.status).toBe(200);
+    expect(result.headers.get('x-keygate-provider')).toBe('anthropic');
+    expect(Date.now() - started).toBeLessThan(1_500);
+  });
+
+  it('waits out a short Retry-After once on the same target, then falls back', async () => {
+    briefly.setMode('rate-limited');
+    const before = briefly.requests().length;
+    const started = Date.now();
+    const result = await gateway.chat(apiKey, { model: 'patient', messages: HELLO });
+    expect(result.status).toBe(200);
+    expect(result.headers.get('x-keygate-provider')).toBe('gemini');
+    expect(briefly.requests().length).toBe(before + 2);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+  });
+
+  it('falls back before the first byte of a stream when the first target answers 500', async () => {
+    emulators.openai.setMode('server-error');
+    const result = await gateway.chat(apiKey, { model: 'resilient', stream: true, messages: HELLO });
+    expect(result.status).toBe(200);
+    expect(result.headers.get('x-keygate-provider')).toBe('anthropic');
+    const chunks = result.text.split('\n\n').filter((e) => e.startsWith('data: {')).map((e) => JSON.parse(e.slice(6)) as { choices: Array<{ delta: { content?: string } }> });
+    expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe('Echo: Hello there');
+    expect(result.text.trimEnd().endsWith('data: [DONE]')).toBe(true);
+  });
+
+  it('keeps answering through an alias whose targets share by weight while one of them fails', async () => {
+    emulators.openai.setMode('server-error');
+    for (let i = 0; i < 4; i++) {
+      const result = await gateway.chat(apiKey, { model: 'shared', messages: HELLO });
+      expect(result.status).toBe(200);
+      expect(result.headers.get('x-keygate-provider')).toBe('gemini');
+    }
+  });
+
+  it('shares calls between an alias\'s healthy targets by weight', async () => {
+    const providers = new Set<string | null>();
+    for (let i = 0; i < 4; i++) providers.add((await gateway.chat(apiKey, { model: 'shared', messages: HELLO })).headers.get('x-keygate-provider'));
+    expect(providers).toEqual(new Set(['openai', 'gemini']));
+  });
+
+  it('does not fall back on a 400 from the provider, which keeps its meaning in OpenAI\'s shape', async () => {
+    const anthropicBefore = emulators.anthropic.lastRequest();
+    const result = await gateway.chat<OpenAIErrorBody>(apiKey, { model: 'resilient', max_tokens: 100_000, messages: HELLO });
+    expect(result.status).toBe(400);
+    expect(Object.keys(result.body.error).sort()).toEqual(['code', 'message', 'param', 'type']);
+    expect(result.body.error).toMatchObject({ type: 'invalid_request_error', code: 'invalid_value' });
+    expect(result.body.error.message).toMatch(/max_tokens is too large/);
+    expect(emulators.anthropic.lastRequest()).toBe(anthropicBefore);
+  });
+
+  it('answers 502 in OpenAI\'s shape when the target and every fallback fail', async () => {
+    emulators.openai.setMode('server-error');
+    emulators.anthropic.setMode('server-error');
+    const result = await gateway.chat<OpenAIErrorBody>(apiKey, { model: 'resilient', messages: HELLO });
+    expect(result.status).toBe(502);
+    expect(result.body.error).toMatchObject({ type: 'api_error' });
+    expect(result.headers.get('x-request-id')).toBeTruthy();
+  });
+});

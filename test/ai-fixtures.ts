@@ -1,0 +1,206 @@
+import { rmSync } from 'node:fs';
+import { dirname } from 'node:path';
+import OpenAI from 'openai';
+import pino from 'pino';
+import { expect } from 'vitest';
+import { loadSettings } from '../src/config/settings.js';
+import { startGateway, type Gateway } from '../src/gateway.js';
+import { startAnthropicEmulator, type AnthropicEmulator } from './emulators/anthropic.js';
+import { startGeminiEmulator, type GeminiEmulator } from './emulators/gemini.js';
+import { startOpenAIEmulator, type OpenAIEmulator, type OpenAIEmulatorOptions } from './emulators/openai.js';
+import { tempDataDir } from './keygate-process.js';
+
+export const ADMIN_TOKEN = 't';
+
+/** The keys the emulators accept by default. */
+export const PROVIDER_SECRETS = { openai: 'test-openai-key', anthropic: 'test-anthropic-key', gemini: 'test-gemini-key' } as const;
+
+/** An answer of the proxy: status, headers, the raw text and the parsed JSON body. */
+export interface AiResult<T = Record<string, unknown>> {
+  status: number;
+  headers: Headers;
+  text: string;
+  body: T;
+}
+
+/** OpenAI's error body (https://platform.openai.com/docs/guides/error-codes). */
+export interface OpenAIErrorBody {
+  error: { message: string; type: string; param: string | null; code: string | null };
+}
+
+export interface UsageRow {
+  calls: number;
+  inputTokens: number;
+  outputTokens: number;
+  cachedTokens: number;
+  costUsd: number;
+  estimatedCalls: number;
+  cacheHits: number;
+  [group: string]: unknown;
+}
+
+export interface AiAppSetup {
+  name: string;
+  team: string;
+  models?: string[];
+  budget?: { dailyUsd?: number; monthlyUsd?: number; tokensPerMinute?: number };
+  teamBudget?: { dailyUsd?: number; monthlyUsd?: number };
+}
+
+interface AiTarget {
+  provider: string;
+  model: string;
+  weight?: number;
+}
+
+/**
+ * The config's `ai` section as the tests write it; the admin API validates it. (AiSection, the schema's static
+ * type, reads `type` as never: typebox cannot type a union built from a mapped array.)
+ */
+export interface AiConfig {
+  providers: Array<{ name: string; type: string; baseUrl?: string; catalog?: string }>;
+  aliases?: Array<{ name: string; targets: AiTarget[]; fallbacks?: AiTarget[] }>;
+  cache?: { ttl: string; maxEntries?: number };
+  timeout?: string;
+}
+
+/** The AI route every test uses: the unified API under /v1, for callers with an API key. */
+export const AI_ROUTE = { name: 'ai', paths: ['/v1/*'], ai: {}, auth: { methods: ['api-key'] } };
+
+/**
+ * A Keygate node started in this process on ephemeral loopback ports, with the admin and proxy calls the AI
+ * tests make through it: config, apps with their API keys, provider keys, usage.
+ */
+export class AiGateway {
+  private constructor(
+    readonly gateway: Gateway,
+    private readonly dataDir: string,
+  ) {}
+
+  static async start(): Promise<AiGateway> {
+    const dataDir = tempDataDir();
+    const settings = loadSettings({ KEYGATE_DATA_DIR: dataDir, KEYGATE_ADMIN_TOKEN: ADMIN_TOKEN, KEYGATE_PROXY_PORT: '0', KEYGATE_ADMIN_PORT: '0', KEYGATE_PROXY_HOST: '127.0.0.1' });
+    const gateway = await startGateway(settings, { logger: pino({ level: 'silent' }), timers: false });
+    return new AiGateway(gateway, dataDir);
+  }
+
+  get proxyUrl(): string {
+    return this.gateway.proxyUrl!;
+  }
+
+  /** An admin call that must answer `status`; otherwise the test fails with what the API said. */
+  async admin<T = Record<string, unknown>>(status: number, method: string, path: string, body?: unknown): Promise<T> {
+    const response = await fetch(`${this.gateway.adminUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    expect(response.status, `${method} ${path}: ${text}`).toBe(status);
+    return (text === '' ? {} : JSON.parse(text)) as T;
+  }
+
+  /** Replaces the config (PUT /config) with `ai` and the AI route (plus `route` members such as `ai.models`). */
+  async configure(ai: AiConfig, route: Record<string, unknown> = {}): Promise<void> {
+    await this.admin(200, 'PUT', '/config', { version: 1, routes: [{ ...AI_ROUTE, ...route }], ai });
+  }
+
+  /** Creates (or updates) the team and the app, and returns a new API key of the app. */
+  async createApp(setup: AiAppSetup): Promise<string> {
+    await this.admin(200, 'PUT', `/teams/${setup.team}`, { name: setup.team, ...(setup.teamBudget ? { budget: setup.teamBudget } : {}) });
+    const { teamBudget: _teamBudget, ...app } = setup;
+    await this.admin(200, 'PUT', `/apps/${setup.name}`, app);
+    return (await this.admin<{ secret: string }>(201, 'POST', `/apps/${setup.name}/api-keys`, {})).secret;
+  }
+
+  /** Adds a key to a provider's pool (lower priority is tried first); returns its id. */
+  async addProviderKey(provider: string, secret: string, priority = 0): Promise<string> {
+    return (await this.admin<{ id: string }>(201, 'POST', `/ai/providers/${provider}/keys`, { secret, priority })).id;
+  }
+
+  /** Flushes the buffered usage records, then reads GET /ai/usage. */
+  async usage(query: Record<string, string>): Promise<UsageRow[]> {
+    await this.gateway.flushUsage();
+    return (await this.admin<{ rows: UsageRow[] }>(200, 'GET', `/ai/usage?${new URLSearchParams(query).toString()}`)).rows;
+  }
+
+  /** The official OpenAI client pointed at the gateway; it retries nothing, so every test sees the first answer. */
+  openai(apiKey: string): OpenAI {
+    return new OpenAI({ baseURL: `${this.proxyUrl}/v1`, apiKey, maxRetries: 0 });
+  }
+
+  /** A raw call on the proxy port with a Bearer API key. */
+  async call<T = Record<string, unknown>>(method: string, path: string, apiKey: string, body?: unknown): Promise<AiResult<T>> {
+    const response = await fetch(`${this.proxyUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${apiKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await response.text();
+    let parsed: unknown = {};
+    try {
+      parsed = text === '' ? {} : JSON.parse(text);
+    } catch {
+      parsed = {};
+    }
+    return { status: response.status, headers: response.headers, text, body: parsed as T };
+  }
+
+  /** POST /v1/chat/completions with `body`. */
+  chat<T = Record<string, unknown>>(apiKey: string, body: Record<string, unknown>): Promise<AiResult<T>> {
+    return this.call<T>('POST', '/v1/chat/completions', apiKey, body);
+  }
+
+  /** Stops the node and removes its data folder. */
+  async stop(): Promise<void> {
+    await this.gateway.stop();
+    rmSync(dirname(this.dataDir), { recursive: true, force: true });
+  }
+}
+
+/** One emulator of each of the three provider APIs the tests route to. */
+export interface ProviderEmulators {
+  openai: OpenAIEmulator;
+  anthropic: AnthropicEmulator;
+  gemini: GeminiEmulator;
+  stop(): Promise<void>;
+}
+
+export async function startProviderEmulators(openaiOptions: OpenAIEmulatorOptions = {}): Promise<ProviderEmulators> {
+  const [openai, anthropic, gemini] = await Promise.all([startOpenAIEmulator(openaiOptions), startAnthropicEmulator(), startGeminiEmulator()]);
+  return {
+    openai,
+    anthropic,
+    gemini,
+    stop: async () => {
+      await Promise.all([openai.stop(), anthropic.stop(), gemini.stop()]);
+    },
+  };
+}
+
+/** Providers named after their types, one per emulator, each with the key its emulator accepts; `extra.providers` are added (without keys). */
+export async function configureThreeProviders(gateway: AiGateway, emulators: ProviderEmulators, extra: Partial<AiConfig> = {}, route: Record<string, unknown> = {}): Promise<void> {
+  await gateway.configure(
+    {
+      ...extra,
+      providers: [
+        { name: 'openai', type: 'openai', baseUrl: emulators.openai.url },
+        { name: 'anthropic', type: 'anthropic', baseUrl: emulators.anthropic.url },
+        { name: 'gemini', type: 'gemini', baseUrl: emulators.gemini.url },
+        ...(extra.providers ?? []),
+      ],
+    },
+    route,
+  );
+  for (const provider of ['openai', 'anthropic', 'gemini'] as const) await gateway.addProviderKey(provider, PROVIDER_SECRETS[provider]);
+}
+
+/** A tool definition as OpenAI takes it. */
+export const WEATHER_TOOL = {
+  type: 'function',
+  function: {
+    name: 'get_weather',
+    description: 'The current weather in a city',
+    parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+  },
+} as const;

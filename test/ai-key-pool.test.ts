@@ -1,0 +1,103 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AiGateway, PROVIDER_SECRETS, startProviderEmulators, type AiResult, type OpenAIErrorBody, type ProviderEmulators } from './ai-fixtures.js';
+
+const HELLO = [{ role: 'user', content: 'Hello there' }];
+/** Keys the emulators refuse, each tried first in its pool. */
+const WRONG = { openai: 'sk-wrong-0000000000000000000000wxyz', anthropic: 'sk-ant-wrong-00000000000000000000', gemini: 'AIza-wrong-0000000000000000000000' };
+const ALL_SECRETS = [...Object.values(WRONG), ...Object.values(PROVIDER_SECRETS)];
+
+/** Fails the test if any provider secret (or OpenAI's masked echo of one) shows in the answer's body or headers. */
+function expectNoSecrets(result: AiResult<unknown>): void {
+  const headers = [...result.headers.entries()].map(([name, value]) => `${name}: ${value}`).join('\n');
+  for (const secret of ALL_SECRETS) {
+    expect(result.text).not.toContain(secret);
+    expect(headers).not.toContain(secret);
+  }
+  expect(result.text).not.toMatch(/Incorrect API key provided|\*{4}/);
+}
+
+describe('the key pool of a provider', () => {
+  let gateway: AiGateway;
+  let emulators: ProviderEmulators;
+  let apiKey: string;
+
+  beforeAll(async () => {
+    emulators = await startProviderEmulators();
+    gateway = await AiGateway.start();
+    await gateway.configure({
+      providers: [
+        { name: 'openai', type: 'openai', baseUrl: emulators.openai.url },
+        { name: 'anthropic', type: 'anthropic', baseUrl: emulators.anthropic.url },
+        { name: 'gemini', type: 'gemini', baseUrl: emulators.gemini.url },
+        { name: 'refused', type: 'openai', baseUrl: emulators.openai.url },
+      ],
+    });
+    for (const provider of ['openai', 'anthropic', 'gemini'] as const) {
+      await gateway.addProviderKey(provider, WRONG[provider], 0);
+      await gateway.addProviderKey(provider, PROVIDER_SECRETS[provider], 1);
+    }
+    await gateway.addProviderKey('refused', WRONG.openai, 0);
+    apiKey = await gateway.createApp({ name: 'pool-app', team: 'pool-team' });
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+    await emulators?.stop();
+  });
+
+  it('answers with the next key when the first one is refused, and sets the refused key aside', async () => {
+    const results: Array<AiResult<unknown>> = [];
+    results.push(await gateway.chat(apiKey, { model: 'openai/gpt-4o-mini', messages: HELLO }));
+    results.push(await gateway.chat(apiKey, { model: 'openai/gpt-4o-mini', stream: true, messages: HELLO }));
+    results.push(await gateway.call('POST', '/v1/embeddings', apiKey, { model: 'openai/text-embedding-3-small', input: 'text' }));
+    results.push(await gateway.chat(apiKey, { model: 'openai/gpt-4o-mini', messages: HELLO }));
+    expect(results.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+    const bearers = emulators.openai.requests().map((r) => r.headers.authorization);
+    expect(bearers.filter((b) => b === `Bearer ${WRONG.openai}`)).toHaveLength(1);
+    expect(bearers.filter((b) => b === `Bearer ${PROVIDER_SECRETS.openai}`)).toHaveLength(4);
+    for (const result of results) expectNoSecrets(result);
+  });
+
+  it.each(['anthropic', 'gemini'] as const)('answers through %s with the next key when its first key is refused', async (provider) => {
+    const model = provider === 'anthropic' ? 'anthropic/claude-haiku-4-5-20251001' : 'gemini/gemini-2.5-flash';
+    for (let i = 0; i < 2; i++) {
+      const result = await gateway.chat(apiKey, { model, messages: HELLO });
+      expect(result.status).toBe(200);
+      expectNoSecrets(result);
+    }
+    const headers = emulators[provider].lastRequest()?.headers;
+    expect(headers?.[provider === 'anthropic' ? 'x-api-key' : 'x-goog-api-key']).toBe(PROVIDER_SECRETS[provider]);
+  });
+
+  it('never sends the caller\'s Keygate API key on to a provider', async () => {
+    await gateway.call('POST', '/v1/chat/completions', apiKey, { model: 'anthropic/claude-haiku-4-5-20251001', messages: HELLO });
+    const sent = [...emulators.openai.requests(), emulators.anthropic.lastRequest(), emulators.gemini.lastRequest()].map((r) => JSON.stringify(r?.headers ?? {}) + JSON.stringify(r?.body ?? {}));
+    expect(sent.length).toBeGreaterThan(2);
+    for (const request of sent) expect(request).not.toContain(apiKey);
+  });
+
+  it('answers 502 provider_authentication_failed, naming no key, when the provider refuses every key', async () => {
+    const result = await gateway.chat<OpenAIErrorBody>(apiKey, { model: 'refused/gpt-4o-mini', messages: HELLO });
+    expect(result.status).toBe(502);
+    expect(result.body.error).toMatchObject({ type: 'api_error', code: 'provider_authentication_failed' });
+    expectNoSecrets(result);
+  });
+
+  it('answers 503 no_provider_available once every key of the pool is set aside', async () => {
+    const before = emulators.openai.requests().length;
+    const result = await gateway.chat<OpenAIErrorBody>(apiKey, { model: 'refused/gpt-4o-mini', messages: HELLO });
+    expect(result.status).toBe(503);
+    expect(result.body.error.code).toBe('no_provider_available');
+    expect(emulators.openai.requests().length).toBe(before);
+    expectNoSecrets(result);
+  });
+
+  it('lists a pool through the admin API by last four characters, never by secret', async () => {
+    const added = await gateway.admin<Record<string, unknown>>(201, 'POST', '/ai/providers/openai/keys', { secret: 'sk-listed-secret-1234', priority: 5 });
+    expect(JSON.stringify(added)).not.toContain('sk-listed-secret');
+    expect(added.last4).toBe('1234');
+    const listed = await gateway.admin<{ keys: Array<{ last4: string }> }>(200, 'GET', '/ai/providers/openai/keys');
+    const text = JSON.stringify(listed);
+    for (const secret of [...ALL_SECRETS, 'sk-listed-secret-1234']) expect(text).not.toContain(secret);
+    expect(listed.keys.map((k) => k.last4)).toEqual([WRONG.openai.slice(-4), PROVIDER_SECRETS.openai.slice(-4), '1234']);
+  });
+});

@@ -1,0 +1,363 @@
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A local stand-in for OpenAI's Chat Completions and Embeddings APIs
+ * (https://platform.openai.com/docs/api-reference/chat, …/embeddings) on 127.0.0.1, for end-to-end tests of the
+ * gateway. It checks the Bearer key and what the real API refuses where a gateway could go wrong (a missing model
+ * or messages, a tool message that answers no tool call, an unanswered tool call, `stream_options` without
+ * `stream`, `max_tokens` beyond the model's limit, bad tool names), and answers deterministically:
+ *
+ * - A `tool` message last → "The tool answered: <its content>".
+ * - With tools (and `tool_choice` not `none`) → a call of the forced tool, else each tool the last user message
+ *   names, else the first; arguments are filled in from the tool's JSON schema. Content is null.
+ * - Otherwise "Echo: <last user text>", cut at the first stop sequence found, or at `max_completion_tokens` /
+ *   `max_tokens` (finish_reason `length`). `n` gives that many choices.
+ * - Usage: prompt tokens are `promptTokensFor(body)` (characters / 4), completion tokens likewise from the answer;
+ *   `cachedTokens` is reported as `prompt_tokens_details.cached_tokens`.
+ * - Streams are SSE written one event per write: a role chunk, content (or tool call argument) deltas, a finish
+ *   chunk, then — only when `stream_options.include_usage` is set — a chunk with empty `choices` and the usage
+ *   (every other chunk then carries `"usage": null`), then `data: [DONE]`.
+ * - Embeddings: a vector (8 values, or `dimensions`) computed from each input text, as floats or, with
+ *   `encoding_format: "base64"`, as little-endian float32 bytes in base64.
+ * - Errors have OpenAI's body `{ error: { message, type, param, code } }`; a wrong key gets OpenAI's 401, which
+ *   names the key masked to its first three and last four characters.
+ */
+export type OpenAIEmulatorMode = 'normal' | 'rate-limited' | 'out-of-quota' | 'server-error';
+
+export interface OpenAIEmulatorOptions {
+  /** The only key accepted as `Authorization: Bearer …`. Default `test-openai-key`. */
+  apiKey?: string;
+  /** The `retry-after` seconds sent in 'rate-limited' mode. Default 20. */
+  retryAfterSeconds?: number;
+  /** Reported as `usage.prompt_tokens_details.cached_tokens` (part of the prompt tokens). Default 0. */
+  cachedTokens?: number;
+  /** False: answer without `usage`, as some OpenAI-compatible hosts do. Default true. */
+  reportUsage?: boolean;
+  /** The largest `max_tokens` / `max_completion_tokens` accepted. Default 16384 (gpt-4o-mini's). */
+  maxOutputTokens?: number;
+  /** Milliseconds between streamed events, to see them arrive one by one. Default 0 (the next turn of the event loop). */
+  streamDelayMs?: number;
+}
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  headers: IncomingHttpHeaders;
+  // The body as the gateway sent it: tests read whatever members they assert on.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  body: any;
+}
+
+export interface OpenAIEmulator {
+  url: string;
+  stop(): Promise<void>;
+  lastRequest(): RecordedRequest | undefined;
+  /** Every request received so far, oldest first. */
+  requests(): readonly RecordedRequest[];
+  /** 'rate-limited' → 429 rate_limit_exceeded with retry-after, 'out-of-quota' → 429 insufficient_quota, 'server-error' → 500. */
+  setMode(mode: OpenAIEmulatorMode): void;
+}
+
+type Json = Record<string, unknown>;
+interface Message {
+  role?: string;
+  content?: unknown;
+  tool_calls?: Array<{ id?: string; function?: { name?: string; arguments?: string } }>;
+  tool_call_id?: string;
+}
+interface Tool {
+  type?: string;
+  function?: { name?: string; parameters?: Json };
+}
+interface ToolCall {
+  id: string;
+  type: 'function';
+  function: { name: string; arguments: string };
+}
+interface Answer {
+  content: string | null;
+  toolCalls: ToolCall[];
+  finishReason: 'stop' | 'length' | 'tool_calls';
+}
+
+export const countTokens = (text: string): number => Math.ceil(text.length / 4);
+
+/** The prompt tokens the emulator reports for a chat request body. */
+export function promptTokensFor(body: { messages?: unknown }): number {
+  return countTokens(JSON.stringify(body.messages ?? []));
+}
+
+/** The embedding the emulator answers for a text. */
+export function embeddingFor(text: string, dimensions = 8): number[] {
+  const seed = [...text].reduce((sum, c) => sum + (c.codePointAt(0) ?? 0), 0);
+  return Array.from({ length: dimensions }, (_, i) => ((seed * (i + 1)) % 997) / 997);
+}
+
+class RequestError extends Error {
+  constructor(
+    readonly status: number,
+    readonly type: string,
+    readonly code: string | null,
+    message: string,
+    readonly param: string | null = null,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+const invalid = (message: string, param: string | null = null, code: string | null = null) => new RequestError(400, 'invalid_request_error', code, message, param);
+
+/** OpenAI shows a wrong key masked: enough to recognise it, too little to use it. */
+const masked = (key: string) => (key.length <= 8 ? '*'.repeat(key.length) : `${key.slice(0, 3)}${'*'.repeat(key.length - 7)}${key.slice(-4)}`);
+
+function textOf(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  return content.flatMap((part: Json) => (part?.type === 'text' && typeof part.text === 'string' ? [part.text] : [])).join(' ');
+}
+
+function validateChat(body: Json, maxOutputTokens: number): void {
+  if (typeof body.model !== 'string' || body.model === '') throw invalid('you must provide a model parameter');
+  if (body.model === 'no-such-model') throw new RequestError(404, 'invalid_request_error', 'model_not_found', `The model \`${body.model}\` does not exist or you do not have access to it.`);
+  if (body.messages === undefined) throw invalid("Missing required parameter: 'messages'.", 'messages', 'missing_required_parameter');
+  if (!Array.isArray(body.messages) || body.messages.length === 0) throw invalid("Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.", 'messages', 'empty_array');
+  if (body.stream_options !== undefined && body.stream !== true) throw invalid("The 'stream_options' parameter is only allowed when 'stream' is enabled.", 'stream_options');
+  for (const name of ['max_tokens', 'max_completion_tokens']) {
+    const value = body[name];
+    if (typeof value === 'number' && value > maxOutputTokens) {
+      throw invalid(`${name} is too large: ${value}. This model supports at most ${maxOutputTokens} completion tokens, whereas you provided ${value}.`, name, 'invalid_value');
+    }
+  }
+  for (const [i, tool] of ((body.tools ?? []) as Tool[]).entries()) {
+    if (!/^[a-zA-Z0-9_-]{1,64}$/.test(String(tool.function?.name))) {
+      throw invalid(`Invalid 'tools[${i}].function.name': string does not match pattern. Expected a string that matches the pattern '^[a-zA-Z0-9_-]+$'.`, `tools[${i}].function.name`, 'invalid_value');
+    }
+  }
+  const messages = body.messages as Message[];
+  messages.forEach((message, i) => {
+    if (!['system', 'developer', 'user', 'assistant', 'tool'].includes(String(message.role))) {
+      throw invalid(`Invalid value: '${String(message.role)}'. Supported values are: 'system', 'assistant', 'user', 'function', 'tool', and 'developer'.`, `messages[${i}].role`, 'invalid_value');
+    }
+    if (message.role === 'tool') {
+      const asked = messages.slice(0, i).reverse().find((m) => m.role !== 'tool');
+      if (!asked?.tool_calls?.some((call) => call.id === message.tool_call_id)) {
+        throw invalid("Invalid parameter: messages with role 'tool' must be a response to a preceeding message with 'tool_calls'.", `messages.[${i}].role`);
+      }
+    }
+    if (message.role === 'assistant' && message.tool_calls?.length) {
+      const answered = new Set(messages.slice(i + 1).filter((m) => m.role === 'tool').map((m) => m.tool_call_id));
+      const missing = message.tool_calls.map((call) => String(call.id)).filter((id) => !answered.has(id));
+      if (missing.length > 0) {
+        throw invalid(`An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'. The following tool_call_ids did not have response messages: ${missing.join(', ')}`, `messages.[${i}].role`);
+      }
+    }
+  });
+}
+
+/** A value that satisfies a (simple) JSON schema, the same every time. */
+function sample(schema: Json | undefined): unknown {
+  if (!schema) return {};
+  if (Array.isArray(schema.enum)) return schema.enum[0];
+  switch (schema.type) {
+    case 'object':
+      return Object.fromEntries(Object.entries((schema.properties ?? {}) as Record<string, Json>).map(([key, value]) => [key, sample(value)]));
+    case 'array':
+      return [sample(schema.items as Json | undefined)];
+    case 'string':
+      return 'Paris';
+    case 'integer':
+    case 'number':
+      return 21;
+    case 'boolean':
+      return true;
+    default:
+      return null;
+  }
+}
+
+let toolCallCounter = 0;
+
+function answer(body: Json): Answer {
+  const messages = body.messages as Message[];
+  const last = messages.at(-1) as Message;
+  const tools = ((body.tools ?? []) as Tool[]).filter((t) => t.type === 'function' && t.function?.name);
+  const choice = body.tool_choice as string | { function?: { name?: string } } | undefined;
+  if (last.role === 'tool') return { content: `The tool answered: ${textOf(last.content)}`, toolCalls: [], finishReason: 'stop' };
+  if (tools.length > 0 && choice !== 'none') {
+    const userText = textOf(last.content);
+    const forced = typeof choice === 'object' ? tools.filter((t) => t.function?.name === choice.function?.name) : [];
+    const named = tools.filter((t) => userText.includes(String(t.function?.name)));
+    const chosen = forced.length > 0 ? forced : named.length > 0 ? named : tools.slice(0, 1);
+    const toolCalls = chosen.map((tool): ToolCall => ({ id: `call_emulator${++toolCallCounter}`, type: 'function', function: { name: String(tool.function?.name), arguments: JSON.stringify(sample(tool.function?.parameters)) } }));
+    return { content: null, toolCalls, finishReason: 'tool_calls' };
+  }
+  let text = `Echo: ${textOf(last.content)}`;
+  let finishReason: Answer['finishReason'] = 'stop';
+  const stops = typeof body.stop === 'string' ? [body.stop] : ((body.stop ?? []) as string[]);
+  for (const sequence of stops) {
+    const at = text.indexOf(sequence);
+    if (at !== -1) {
+      text = text.slice(0, at);
+      break;
+    }
+  }
+  const budget = (body.max_completion_tokens ?? body.max_tokens) as number | undefined;
+  if (budget !== undefined && countTokens(text) > budget) {
+    text = text.slice(0, budget * 4);
+    finishReason = 'length';
+  }
+  return { content: text, toolCalls: [], finishReason };
+}
+
+const completionTokensOf = (reply: Answer) => countTokens((reply.content ?? '') + reply.toolCalls.map((c) => c.function.name + c.function.arguments).join(''));
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'x-request-id': 'req_emulator', ...headers });
+  res.end(text);
+}
+
+function sendError(res: ServerResponse, error: RequestError): void {
+  sendJson(res, error.status, { error: { message: error.message, type: error.type, param: error.param, code: error.code } }, error.headers);
+}
+
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Starts the emulator on 127.0.0.1 on a free port. */
+export async function startOpenAIEmulator(options: OpenAIEmulatorOptions = {}): Promise<OpenAIEmulator> {
+  const apiKey = options.apiKey ?? 'test-openai-key';
+  const reportUsage = options.reportUsage !== false;
+  let mode: OpenAIEmulatorMode = 'normal';
+  const received: RecordedRequest[] = [];
+  let completions = 0;
+
+  const usageOf = (promptTokens: number, completionTokens: number) => ({
+    prompt_tokens: promptTokens,
+    completion_tokens: completionTokens,
+    total_tokens: promptTokens + completionTokens,
+    prompt_tokens_details: { cached_tokens: Math.min(options.cachedTokens ?? 0, promptTokens), audio_tokens: 0 },
+    completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+  });
+
+  const chat = async (res: ServerResponse, body: Json): Promise<void> => {
+    validateChat(body, options.maxOutputTokens ?? 16_384);
+    const count = Number(body.n ?? 1);
+    const replies = Array.from({ length: count }, () => answer(body));
+    const usage = usageOf(promptTokensFor(body), replies.reduce((sum, r) => sum + completionTokensOf(r), 0));
+    const head = { id: `chatcmpl-emulator${++completions}`, created: 1_735_787_045, model: String(body.model), system_fingerprint: 'fp_emulator' };
+    if (body.stream !== true) {
+      const choices = replies.map((reply, index) => ({
+        index,
+        message: { role: 'assistant', content: reply.content, refusal: null, annotations: [], ...(reply.toolCalls.length > 0 ? { tool_calls: reply.toolCalls } : {}) },
+        logprobs: null,
+        finish_reason: reply.finishReason,
+      }));
+      return sendJson(res, 200, { ...head, object: 'chat.completion', choices, ...(reportUsage ? { usage } : {}), service_tier: 'default' });
+    }
+    const includeUsage = (body.stream_options as Json | undefined)?.include_usage === true && reportUsage;
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-request-id': 'req_emulator' });
+    const send = async (data: unknown) => {
+      res.write(`data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`);
+      await new Promise<void>((resolve) => (options.streamDelayMs ? setTimeout(resolve, options.streamDelayMs) : setImmediate(resolve)));
+    };
+    const chunk = (index: number, delta: Json, finishReason: string | null = null) => ({
+      ...head,
+      object: 'chat.completion.chunk',
+      choices: [{ index, delta, logprobs: null, finish_reason: finishReason }],
+      ...(includeUsage ? { usage: null } : {}),
+    });
+    for (const [index, reply] of replies.entries()) {
+      if (reply.toolCalls.length > 0) {
+        await send(chunk(index, { role: 'assistant', content: null, refusal: null }));
+        for (const [n, call] of reply.toolCalls.entries()) {
+          await send(chunk(index, { tool_calls: [{ index: n, id: call.id, type: 'function', function: { name: call.function.name, arguments: '' } }] }));
+          // Arguments arrive in small fragments, as OpenAI sends them.
+          for (const piece of call.function.arguments.match(/.{1,6}/gs) ?? []) await send(chunk(index, { tool_calls: [{ index: n, function: { arguments: piece } }] }));
+        }
+      } else {
+        await send(chunk(index, { role: 'assistant', content: '', refusal: null }));
+        for (const piece of (reply.content ?? '').match(/\S+\s*|\s+/g) ?? []) await send(chunk(index, { content: piece }));
+      }
+      await send(chunk(index, {}, reply.finishReason));
+    }
+    if (includeUsage) await send({ ...head, object: 'chat.completion.chunk', choices: [], usage });
+    await send('[DONE]');
+    res.end();
+  };
+
+  const embed = (res: ServerResponse, body: Json): void => {
+    if (typeof body.model !== 'string' || body.model === '') throw invalid('you must provide a model parameter');
+    if (body.model === 'no-such-model') throw new RequestError(404, 'invalid_request_error', 'model_not_found', `The model \`${body.model}\` does not exist or you do not have access to it.`);
+    const inputs = typeof body.input === 'string' ? [body.input] : body.input;
+    if (!Array.isArray(inputs) || inputs.length === 0 || !inputs.every((text) => typeof text === 'string' && text !== '')) {
+      throw invalid("'$.input' is invalid. Please check the API reference: https://platform.openai.com/docs/api-reference.");
+    }
+    const base64 = body.encoding_format === 'base64';
+    const data = (inputs as string[]).map((text, index) => {
+      const values = embeddingFor(text, body.dimensions as number | undefined);
+      const floats = Float32Array.from(values);
+      return { object: 'embedding', index, embedding: base64 ? Buffer.from(floats.buffer).toString('base64') : values };
+    });
+    const tokens = (inputs as string[]).reduce((sum, text) => sum + countTokens(text), 0);
+    sendJson(res, 200, { object: 'list', data, model: body.model, ...(reportUsage ? { usage: { prompt_tokens: tokens, total_tokens: tokens } } : {}) });
+  };
+
+  const server = createServer((req, res) => {
+    void (async () => {
+      const body = await readJson(req);
+      const recorded: RecordedRequest = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body };
+      received.push(recorded);
+      const path = new URL(req.url ?? '/', 'http://emulator').pathname;
+      const operation = req.method === 'POST' && (path === '/v1/chat/completions' || path === '/v1/embeddings') ? path : undefined;
+      if (!operation) throw invalid(`Invalid URL (${req.method} ${path})`);
+      const authorization = req.headers.authorization ?? '';
+      if (!authorization.startsWith('Bearer ')) {
+        throw new RequestError(401, 'invalid_request_error', null, "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY), or as the password field (with blank username) if you're accessing the API from your browser and are prompted for a username and password. You can obtain an API key from https://platform.openai.com/account/api-keys.");
+      }
+      const key = authorization.slice(7);
+      if (key !== apiKey) {
+        throw new RequestError(401, 'invalid_request_error', 'invalid_api_key', `Incorrect API key provided: ${masked(key)}. You can find your API key at https://platform.openai.com/account/api-keys.`);
+      }
+      if (mode === 'rate-limited') {
+        const seconds = options.retryAfterSeconds ?? 20;
+        throw new RequestError(429, 'requests', 'rate_limit_exceeded', `Rate limit reached for requests in organization org-emulator on requests per min (RPM): Limit 3, Used 3, Requested 1. Please try again in ${seconds}s. Visit https://platform.openai.com/account/rate-limits to learn more.`, null, { 'retry-after': String(seconds) });
+      }
+      if (mode === 'out-of-quota') throw new RequestError(429, 'insufficient_quota', 'insufficient_quota', 'You exceeded your current quota, please check your plan and billing details. For more information on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.');
+      if (mode === 'server-error') throw new RequestError(500, 'server_error', null, 'The server had an error while processing your request. Sorry about that!');
+      if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+        throw invalid("We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)");
+      }
+      if (operation === '/v1/embeddings') return embed(res, body as Json);
+      return chat(res, body as Json);
+    })().catch((error: unknown) => {
+      if (error instanceof RequestError && !res.headersSent) sendError(res, error);
+      else res.destroy();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+    lastRequest: () => received.at(-1),
+    requests: () => received,
+    setMode: (next) => {
+      mode = next;
+    },
+  };
+}
