@@ -318,6 +318,9 @@ async function chat(req: IncomingMessage, res: ServerResponse, call: AiCall, req
       input_tokens: tokens.input, output_tokens: tokens.output, cached_tokens: tokens.cached, estimated: estimated ? 1 : 0, cost_usd: cost, latency_ms: at - started, ttft_ms: ttftMs, status, cache_hit: cacheHit ? 1 : 0,
     });
     runtime.spend.add(prepared.app, prepared.team, cost, at);
+    // The token-per-minute window was charged the prompt estimate up front; the answer's tokens count too.
+    const tpm = prepared.app ? call.catalog.apps.get(prepared.app)?.budget?.tokensPerMinute : undefined;
+    if (tpm !== undefined && !cacheHit && tokens.output > 0) void Promise.resolve(runtime.limiter.hit(`tpm\n${prepared.app}`, tpm, 60_000, Math.min(tokens.output, tpm))).catch(() => undefined);
     return cost;
   };
 
