@@ -55,6 +55,8 @@ export interface Echo {
 export class TestUpstream {
   /** Requests received (health probes excluded) since the upstream was created. */
   requests = 0;
+  /** WebSocket handshakes that reached this upstream. */
+  upgrades = 0;
   healthy = true;
   failWith: number | 'drop' | undefined = undefined;
   #port: number;
@@ -91,6 +93,7 @@ export class TestUpstream {
   async restart(): Promise<void> {
     const server = createServer((req, res) => this.#handle(req, res));
     const sockets = new WebSocketServer({ server });
+    server.on('upgrade', () => (this.upgrades += 1));
     sockets.on('connection', (ws) => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
