@@ -40,6 +40,14 @@ describe('the model catalog through the admin API', () => {
     expect(gateway.snapshot().ai.catalog.lookup('openai', 'my-finetune')).toBeUndefined();
   });
 
+  it('refuses a config with the same catalog entry twice, and stores nothing', async () => {
+    const before = (await admin('GET', '/config')).body;
+    const response = await admin('PUT', '/config', { version: 1, ai: { providers: [{ name: 'oai', type: 'openai', baseUrl: 'http://127.0.0.1:9' }], models: [entry, entry] } });
+    expect(response.status).toBe(400);
+    expect(JSON.stringify(response.body)).toContain('ai.models');
+    expect((await admin('GET', '/config')).body).toEqual(before);
+  });
+
   it('refuses an entry that does not validate, naming the field', async () => {
     const response = await admin('PUT', '/ai/catalog/openai/bad', { ...entry, id: 'bad', inputPerMillion: -1 });
     expect(response.status).toBe(400);

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { requestIdOf } from '../proxy/request-id.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Agent } from 'undici';
 import type { Principal } from '../auth/principal.js';
@@ -165,7 +165,7 @@ function clientError(failure: ProviderFailure): AiError {
  * switches keys the provider refuses, and accounts for every token and cent.
  */
 export async function handleAi(req: IncomingMessage, res: ServerResponse, operation: string, call: AiCall): Promise<void> {
-  const requestId = (req.headers['x-request-id'] as string | undefined) ?? randomUUID();
+  const requestId = requestIdOf(req);
   try {
     if (operation === 'models') {
       if (req.method !== 'GET') throw new AiError(405, 'invalid_request_error', 'method_not_allowed', 'use GET');

@@ -2,6 +2,7 @@ import { Type, type Static } from 'typebox';
 import { Value } from 'typebox/value';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { AiSectionSchema } from '../ai/ai-schema.js';
+import { ModelCatalog } from '../ai/catalog/index.js';
 import { IssuerSchema } from '../auth/issuer-schema.js';
 import { ExternalIssuer } from '../auth/issuers/index.js';
 import { KeygateError } from '../errors.js';
@@ -86,6 +87,15 @@ export function validateConfig(value: unknown): ConfigFile {
     if (providers.has(provider.name)) throw new KeygateError('invalid_config', `ai.providers[${i}].name: "${provider.name}" is already used by another provider`);
     providers.add(provider.name);
   });
+  if (config.ai?.models?.length) {
+    try {
+      // The catalog's own checks (no provider and id twice), so a file the data plane could not compile is refused.
+      ModelCatalog.shipped().withOverrides(config.ai.models);
+    } catch (error) {
+      if (error instanceof KeygateError) throw new KeygateError('invalid_config', `ai.${error.message}`);
+      throw error;
+    }
+  }
   const aliases = new Set<string>();
   (config.ai?.aliases ?? []).forEach((alias, i) => {
     if (aliases.has(alias.name)) throw new KeygateError('invalid_config', `ai.aliases[${i}].name: "${alias.name}" is already used by another alias`);
@@ -103,6 +113,7 @@ export function validateConfig(value: unknown): ConfigFile {
     if ((route.service === undefined) === (route.ai === undefined)) throw new KeygateError('invalid_config', `routes[${i}]: give exactly one of "service" (proxied) or "ai" (served by the AI gateway)`);
     if (route.service !== undefined && !services.has(route.service)) throw new KeygateError('invalid_config', `routes[${i}].service: no service is named "${route.service}"`);
     if (route.ai && !config.ai) throw new KeygateError('invalid_config', `routes[${i}].ai: the config has no "ai" section with providers`);
+    if (route.ai && route.encryption) throw new KeygateError('invalid_config', `routes[${i}].encryption: not supported on AI routes yet; remove it rather than believe answers are encrypted`);
     route.auth?.methods.forEach((method, j) => {
       if (method.startsWith('issuer:') && !issuers.has(method.slice(7))) throw new KeygateError('invalid_config', `routes[${i}].auth.methods[${j}]: no issuer is named "${method.slice(7)}"`);
     });

@@ -1,3 +1,4 @@
+import { requestIdOf } from './request-id.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { errorBody } from '../errors.js';
@@ -10,7 +11,6 @@ import type { JWK } from 'jose';
 import { handleAi, sendAnthropicError, type AiRuntime } from '../ai/ai-handler.js';
 import { AiError, sendAiError } from '../ai/openai-error.js';
 import type { Principal } from '../auth/principal.js';
-import { randomUUID } from 'node:crypto';
 import { forward, sendError as sendProxyError, type CompiledRoute, type ForwardExtras } from './proxy-handler.js';
 import type { Snapshot } from './snapshot.js';
 import type { SnapshotHolder } from './snapshot.js';
@@ -79,7 +79,8 @@ const AI_ERROR_TYPES: Record<number, string> = { 401: 'authentication_error', 40
 function serveAi(req: IncomingMessage, res: ServerResponse, route: CompiledRoute, path: string, snapshot: Snapshot, state: DataPlaneState, secure: boolean): void {
   const v1 = path.indexOf('/v1/');
   const operation = v1 === -1 ? path.slice(path.lastIndexOf('/') + 1) : path.slice(v1 + 4);
-  const requestId = (req.headers['x-request-id'] as string | undefined) ?? randomUUID();
+  const requestId = requestIdOf(req);
+  // The AI handler reads the same id, so the usage record, the answer and the logs agree.
   req.headers['x-request-id'] = requestId;
   const checked = route.policy
     ? route.policy.check(req, {

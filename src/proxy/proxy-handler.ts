@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { requestIdOf } from './request-id.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Transform } from 'node:stream';
 import type { Dispatcher } from 'undici';
@@ -111,7 +111,7 @@ export interface ForwardExtras {
 const MAX_TRANSFORMED_RESPONSE = 16 * 1024 * 1024;
 
 export function forward(req: IncomingMessage, res: ServerResponse, route: CompiledRoute, match: RouteMatch<CompiledRoute>, path: string, query: string, secure: boolean, extras?: ForwardExtras): void {
-  const requestId = (req.headers['x-request-id'] as string | undefined) ?? randomUUID();
+  const requestId = requestIdOf(req);
   const service = route.service;
   if (!service) return sendError(res, 500, 'internal_error', `route "${route.name}" has no service`, requestId);
   const lengthHeader = req.headers['content-length'];

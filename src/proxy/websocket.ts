@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { requestIdOf } from './request-id.js';
 import type { IncomingMessage } from 'node:http';
 import { connect as netConnect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -68,7 +68,7 @@ function connect(
   const upstream: Socket = origin.protocol === 'https:' ? tlsConnect({ host: origin.hostname, port, servername: origin.hostname }) : netConnect({ host: origin.hostname, port });
   upstream.setTimeout(service.timeouts.connect, () => upstream.destroy(new Error('connect timeout')));
   const headers = upstreamRequestHeaders(req, {
-    requestId: (req.headers['x-request-id'] as string | undefined) ?? randomUUID(),
+    requestId: requestIdOf(req),
     host: route.preserveHost && req.headers.host ? req.headers.host : target.host,
     proto: secure ? 'https' : 'http',
     upgrade: true,
