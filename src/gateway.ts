@@ -143,11 +143,13 @@ class NodeCore {
     this.providerKeys = new ProviderKeyService(store, master.key, clock, announce);
     const recorder = new UsageRecorder(store, (error) => logger.warn({ err: { message: error.message } }, 'AI usage records could not be written; kept for the next try'));
     if (options.timers) recorder.start(1_000);
+    const spend = new SpendTracker(store);
+    recorder.onFlushed((records) => spend.flushed(records));
     this.aiRuntime = {
       dispatcher: new Agent({ keepAliveTimeout: 30_000, connections: 256 }),
       cache: new ResponseCache(10_000),
       recorder,
-      spend: new SpendTracker(store),
+      spend,
       limiter: this.limiter,
       price: (provider, model) => this.holder?.current.ai.catalog.lookup(provider, model),
       setAside: new Map(),

@@ -1,4 +1,5 @@
 import type { Store } from '../store/index.js';
+import type { UsageRecord } from './usage-recorder.js';
 
 export type BudgetPeriod = 'day' | 'month';
 
@@ -10,18 +11,26 @@ export function periodStart(period: BudgetPeriod, at: number): number {
 
 interface Tally {
   start: number;
-  usd: number;
-  /** When the store was last read for this tally; other nodes' spend arrives that way. */
+  /** Spend found in the store, every node's, up to `watermark`. */
+  stored: number;
+  /** The highest usage-record id summed so far: each re-sync reads only the rows after it. */
+  watermark: number;
   syncedAt: number;
 }
 
+const key = (scope: string, name: string, period: BudgetPeriod) => `${scope}\n${name}\n${period}`;
+
 /**
- * Spend per app and team per UTC day and month, for budgets. Read from the store's usage records once, then kept
- * in memory and increased by every call this node makes; re-read every `resyncMs` so the spend of other nodes
- * sharing the store is counted too (a budget can be overrun by at most what the other nodes spent meanwhile).
+ * Spend per app and team per UTC day and month, for budgets: what the store holds (every node's calls), plus
+ * this node's calls not yet read back from it. The store is summed once per period, then only its new rows
+ * every `resyncMs`, so checking a budget never scans a day of records on the request path.
  */
 export class SpendTracker {
   readonly #tallies = new Map<string, Tally>();
+  /** This node's spend not yet written to the store. */
+  readonly #unflushed = new Map<string, number>();
+  /** This node's spend written since the last re-sync, which that re-sync will count. */
+  readonly #flushed = new Map<string, number>();
 
   constructor(
     private readonly store: Store,
@@ -29,31 +38,65 @@ export class SpendTracker {
   ) {}
 
   async spent(scope: 'app' | 'team', name: string, period: BudgetPeriod, now: number): Promise<number> {
-    const key = `${scope}\n${name}\n${period}`;
+    const k = key(scope, name, period);
     const start = periodStart(period, now);
-    let tally = this.#tallies.get(key);
-    if (!tally || tally.start !== start || now - tally.syncedAt >= this.resyncMs) {
-      const row = await this.store.db
-        .selectFrom('ai_usage')
-        .select((eb) => eb.fn.sum<number>('cost_usd').as('usd'))
-        .where(scope, '=', name)
-        .where('at', '>=', start)
-        .executeTakeFirst();
-      const stored = Number(row?.usd ?? 0);
-      // Records of this node not yet flushed are in the tally but not in the store: keep the larger.
-      tally = { start, usd: tally && tally.start === start ? Math.max(stored, tally.usd) : stored, syncedAt: now };
-      this.#tallies.set(key, tally);
+    let tally = this.#tallies.get(k);
+    if (!tally || tally.start !== start) {
+      const top = await this.#maxId();
+      const row = await this.store.db.selectFrom('ai_usage').select((eb) => eb.fn.sum<number>('cost_usd').as('usd')).where(scope, '=', name).where('at', '>=', start).where('id', '<=', top).executeTakeFirst();
+      tally = { start, stored: Number(row?.usd ?? 0), watermark: top, syncedAt: now };
+      this.#tallies.set(k, tally);
+      this.#flushed.delete(k);
+    } else if (now - tally.syncedAt >= this.resyncMs) {
+      const top = await this.#maxId();
+      if (top > tally.watermark) {
+        const row = await this.store.db
+          .selectFrom('ai_usage')
+          .select((eb) => eb.fn.sum<number>('cost_usd').as('usd'))
+          .where(scope, '=', name)
+          .where('id', '>', tally.watermark)
+          .where('id', '<=', top)
+          .where('at', '>=', start)
+          .executeTakeFirst();
+        tally.stored += Number(row?.usd ?? 0);
+        tally.watermark = top;
+      }
+      tally.syncedAt = now;
+      this.#flushed.delete(k);
     }
-    return tally.usd;
+    return tally.stored + (this.#unflushed.get(k) ?? 0) + (this.#flushed.get(k) ?? 0);
   }
 
+  async #maxId(): Promise<number> {
+    const row = await this.store.db.selectFrom('ai_usage').select((eb) => eb.fn.max<number>('id').as('id')).executeTakeFirst();
+    return Number(row?.id ?? 0);
+  }
+
+  /** A call of this node: counted at once, before it reaches the store. */
   add(app: string | null | undefined, team: string | null | undefined, usd: number, at: number): void {
+    this.#each(app, team, at, (k) => this.#unflushed.set(k, (this.#unflushed.get(k) ?? 0) + usd), usd);
+  }
+
+  /** Records now in the store: their spend moves from unflushed to flushed until the next re-sync counts it. */
+  flushed(records: readonly UsageRecord[]): void {
+    for (const record of records) {
+      const usd = Number(record.cost_usd);
+      this.#each(record.app, record.team, Number(record.at), (k) => {
+        this.#unflushed.set(k, Math.max(0, (this.#unflushed.get(k) ?? 0) - usd));
+        this.#flushed.set(k, (this.#flushed.get(k) ?? 0) + usd);
+      }, usd);
+    }
+  }
+
+  #each(app: string | null | undefined, team: string | null | undefined, at: number, apply: (k: string) => void, usd: number): void {
     if (usd <= 0) return;
     for (const [scope, name] of [['app', app], ['team', team]] as const) {
       if (!name) continue;
       for (const period of ['day', 'month'] as const) {
-        const tally = this.#tallies.get(`${scope}\n${name}\n${period}`);
-        if (tally && tally.start === periodStart(period, at)) tally.usd += usd;
+        const k = key(scope, name, period);
+        const tally = this.#tallies.get(k);
+        // Spend of an earlier period, or of a budget nobody has checked yet, is the store's business alone.
+        if (tally && tally.start === periodStart(period, at)) apply(k);
       }
     }
   }

@@ -13,6 +13,7 @@ export class UsageRecorder {
   #flushing: Promise<void> | undefined;
   dropped = 0;
   readonly #listeners = new Set<(record: UsageRecord) => void>();
+  readonly #flushListeners = new Set<(records: readonly UsageRecord[]) => void>();
 
   constructor(
     private readonly store: Store,
@@ -28,6 +29,11 @@ export class UsageRecorder {
   /** Told of every record as it is made (spend tracking). */
   onRecord(listener: (record: UsageRecord) => void): void {
     this.#listeners.add(listener);
+  }
+
+  /** Told of every batch once it is in the store. */
+  onFlushed(listener: (records: readonly UsageRecord[]) => void): void {
+    this.#flushListeners.add(listener);
   }
 
   record(record: UsageRecord): void {
@@ -49,7 +55,13 @@ export class UsageRecorder {
     this.#buffer = [];
     this.#flushing = (async () => {
       try {
-        for (let i = 0; i < batch.length; i += 200) await this.store.db.insertInto('ai_usage').values(batch.slice(i, i + 200)).execute();
+        // Small statements, yielding between them: SQLite runs on this thread, so one long write would stall every
+        // request in flight for its whole length.
+        for (let i = 0; i < batch.length; i += 50) {
+          await this.store.db.insertInto('ai_usage').values(batch.slice(i, i + 50)).execute();
+          if (i + 50 < batch.length) await new Promise((resolve) => setImmediate(resolve));
+        }
+        for (const listener of this.#flushListeners) listener(batch);
       } catch (error) {
         this.#buffer = batch.concat(this.#buffer).slice(-this.maxBuffered);
         this.onError(error as Error);

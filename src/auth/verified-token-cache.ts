@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 export interface CachedToken {
   claims: Readonly<Record<string, unknown>>;
@@ -18,7 +18,8 @@ export class VerifiedTokenCache {
   constructor(private readonly capacity = 10_000) {}
 
   static keyOf(token: string): string {
-    return createHash('sha256').update(token).digest('base64url');
+    // One-shot hashing: no Hash object per call, which the profile showed costing more than the digest itself.
+    return hash('sha256', token, 'base64url');
   }
 
   get(key: string, now: number): CachedToken | undefined {

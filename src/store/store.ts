@@ -51,6 +51,9 @@ export async function openStore(url: string): Promise<Store> {
       const { default: SQLite } = await import('better-sqlite3');
       const database = new SQLite(file);
       database.pragma('journal_mode = WAL');
+      // In WAL mode NORMAL syncs at checkpoints, not at every commit: a crash cannot corrupt the store, though a
+      // power loss may forget the last commits. Usage records and config changes are written that often.
+      database.pragma('synchronous = NORMAL');
       database.pragma('busy_timeout = 5000');
       database.pragma('foreign_keys = ON');
       db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });

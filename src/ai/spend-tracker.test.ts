@@ -1,0 +1,66 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../../test/databases.js';
+import { openStore, type Store } from '../store/index.js';
+import { SpendTracker } from './spend-tracker.js';
+import { UsageRecorder, type UsageRecord } from './usage-recorder.js';
+
+const DAY = Date.UTC(2026, 10, 29, 12);
+const record = (app: string, cost: number, at = DAY): UsageRecord => ({
+  at, request_id: 'r', app, team: 'shop', route: 'ai', provider: 'p', model: 'm', input_tokens: 1, output_tokens: 1, cached_tokens: 0, estimated: 0, cost_usd: cost, latency_ms: 1, ttft_ms: null, status: 200, cache_hit: 0,
+});
+
+describe('spend tracking for budgets', () => {
+  let db: TestDatabase;
+  let store: Store;
+  beforeAll(async () => {
+    db = await createTestDatabase('sqlite');
+    store = await openStore(db.url);
+  });
+  afterAll(async () => {
+    await store?.close();
+    await db?.drop();
+  });
+
+  /** One node: a recorder whose flushes its tracker hears of, as the gateway wires them. */
+  function node(resyncMs: number) {
+    const spend = new SpendTracker(store, resyncMs);
+    const recorder = new UsageRecorder(store, () => undefined);
+    recorder.onFlushed((records) => spend.flushed(records));
+    const call = (app: string, cost: number) => {
+      recorder.record(record(app, cost));
+      spend.add(app, 'shop', cost, DAY);
+    };
+    return { spend, recorder, call };
+  }
+
+  it("counts a node's own calls at once, and exactly once after they are written and re-read", async () => {
+    const a = node(1_000);
+    expect(await a.spend.spent('app', 'a1', 'day', DAY)).toBe(0);
+    a.call('a1', 0.25);
+    a.call('a1', 0.5);
+    expect(await a.spend.spent('app', 'a1', 'day', DAY)).toBeCloseTo(0.75, 9);
+    await a.recorder.flush();
+    expect(await a.spend.spent('app', 'a1', 'day', DAY)).toBeCloseTo(0.75, 9);
+    expect(await a.spend.spent('app', 'a1', 'day', DAY + 2_000)).toBeCloseTo(0.75, 9);
+    expect(await a.spend.spent('team', 'shop', 'day', DAY + 2_000)).toBeGreaterThanOrEqual(0.75);
+  });
+
+  it("sees another node's calls once it re-reads the store", async () => {
+    const a = node(1_000);
+    const b = node(1_000);
+    expect(await b.spend.spent('app', 'a2', 'day', DAY)).toBe(0);
+    expect(await a.spend.spent('app', 'a2', 'day', DAY)).toBe(0);
+    a.call('a2', 2);
+    await a.recorder.flush();
+    expect(await b.spend.spent('app', 'a2', 'day', DAY + 500)).toBe(0);
+    expect(await b.spend.spent('app', 'a2', 'day', DAY + 1_500)).toBeCloseTo(2, 9);
+  });
+
+  it('starts each day from zero', async () => {
+    const a = node(1_000);
+    a.call('a3', 1);
+    await a.recorder.flush();
+    expect(await a.spend.spent('app', 'a3', 'day', DAY + 86_400_000)).toBe(0);
+    expect(await a.spend.spent('app', 'a3', 'month', DAY + 86_400_000)).toBeCloseTo(1, 9);
+  });
+});
