@@ -1,11 +1,13 @@
-// The two kinds of measurement: closed loop at a fixed number of connections (wrk), and open loop at a
-// fixed request rate (bench/rate-load.mjs). Both run as their own processes, on the load generator's CPU.
+// The kinds of measurement: closed loop at a fixed number of connections (wrk), open loop at a fixed request
+// rate (bench/rate-load.mjs), and the time to the first event of streamed answers (bench/first-event.mjs). Each
+// runs as its own process, on the load generator's CPU.
 import { URL, fileURLToPath } from 'node:url';
 import process from 'node:process';
 import { runToEnd, describeExit, lastLine } from './processes.mjs';
 
 const WRK_SCRIPT = fileURLToPath(new URL('./wrk-report.lua', import.meta.url));
 const RATE_LOAD = fileURLToPath(new URL('./rate-load.mjs', import.meta.url));
+const FIRST_EVENT = fileURLToPath(new URL('./first-event.mjs', import.meta.url));
 
 /**
  * wrk with one thread and `connections` keep-alive connections for `seconds`.
@@ -35,4 +37,13 @@ export async function openLoop({ url, headers, body, rate, seconds, warmup, cpu 
   if (!line) throw new Error(`rate-load gave no result (${describeExit(run)}): ${lastLine(run.output)}`);
   const r = JSON.parse(line);
   return { achieved: r.achieved, p50Us: r.p50Us, p99Us: r.p99Us, errors: r.errors, unanswered: r.unanswered, firstError: r.firstError };
+}
+
+/** `samples` streamed requests one after the other at one connection (after `warmup` unrecorded ones). */
+export async function firstEvents({ url, headers, body, samples, warmup, cpu }) {
+  const env = { TARGET: url, SAMPLES: String(samples), WARMUP: String(warmup), HEADERS: JSON.stringify(headers), BODY: body };
+  const run = await runToEnd('first-event', process.execPath, [FIRST_EVENT], { cpu, env, timeoutMs: (samples + warmup) * 1000 + 30_000 });
+  const line = run.output.split('\n').find((l) => l.startsWith('{'));
+  if (!line) throw new Error(`first-event gave no result (${describeExit(run)}): ${lastLine(run.output)}`);
+  return JSON.parse(line);
 }

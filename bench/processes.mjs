@@ -215,15 +215,30 @@ export async function machineBusy(ms = 1000) {
   return total > 0 ? 1 - (after.idle - before.idle) / total : 0;
 }
 
+/** utime, stime, cutime and cstime of a process, in clock ticks (fields 14–17 of /proc/PID/stat). */
+function processTicks(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ').slice(11, 15).map(Number);
+}
+
 /**
  * CPU time in clock ticks: the whole machine's busy time, and this process's own plus that of the children it
- * has reaped (every process the bench starts is its child, and nginx's master reaps its worker).
+ * has reaped (every process the bench starts is its child, and nginx's master reaps its worker), plus that of
+ * `live` children still running (the upstream, while subjects come and go).
  */
-export function cpuUsage() {
+export function cpuUsage(live = []) {
   const { idle, total } = cpuTimes();
-  const stat = readFileSync('/proc/self/stat', 'utf8');
-  const [utime, stime, cutime, cstime] = stat.slice(stat.lastIndexOf(')') + 2).split(' ').slice(11, 15).map(Number);
-  return { machineBusy: total - idle, machineTotal: total, ours: utime + stime + cutime + cstime };
+  const [utime, stime, cutime, cstime] = processTicks('self');
+  let ours = utime + stime + cutime + cstime;
+  for (const pid of live) {
+    try {
+      const [u, s] = processTicks(pid);
+      ours += u + s;
+    } catch {
+      // It has ended: its time is in cutime once reaped.
+    }
+  }
+  return { machineBusy: total - idle, machineTotal: total, ours };
 }
 
 /** Share of the machine's CPU time between two cpuUsage() readings that went to other programs. */

@@ -8,16 +8,17 @@
 //   BENCH_SUBJECTS=direct,nginx  only these       BENCH_PIN=0        no CPU pinning
 //   BENCH_DOCS=0      do not rewrite docs/benchmarks.md
 //   BENCH_WAIT_QUIET=120  first wait up to that many seconds for 3 s in which other programs use under 10% CPU
+//   BENCH_TTFT_SAMPLES=300  streamed requests timed per subject for the time to first token (after BENCH_TTFT_WARMUP=50)
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import process from 'node:process';
 import console from 'node:console';
-import { closedLoop, openLoop } from './measure.mjs';
+import { closedLoop, firstEvents, openLoop } from './measure.mjs';
 import { cpuUsage, freePort, killAllNow, machineBusy, othersShare, pinSelf, waitForQuiet, probe, runToEnd, sampleRss, startProcess, stopAll, stopProcess, waitForPort } from './processes.mjs';
-import { resultTables, roundsTable, summarize } from './report.mjs';
-import { REQUEST, ROOT, SUBJECTS, SubjectUnavailable, versions } from './subjects.mjs';
+import { busyTable, issueTables, resultTables, roundsTable, summarize, TARGETS } from './report.mjs';
+import { REQUEST, ROOT, STREAM_BODY, SUBJECTS, SubjectUnavailable, versions } from './subjects.mjs';
 
 const number = (name, fallback) => {
   const value = Number(process.env[name] ?? fallback);
@@ -37,8 +38,12 @@ const params = {
   warmup: number('BENCH_WARMUP', 4),
   connections: Math.round(number('BENCH_CONNECTIONS', 50)),
   rate: Math.round(number('BENCH_RATE', 1000)),
+  ttftSamples: Math.round(number('BENCH_TTFT_SAMPLES', 300)),
+  ttftWarmup: Math.round(number('BENCH_TTFT_WARMUP', 50)),
   pin: process.env.BENCH_PIN !== '0' && machine.cpus >= 2,
 };
+// Milliseconds between the upstream's streamed events after the first: long enough that a proxy holding events back shows.
+const upstreamGap = 10;
 const wanted = process.env.BENCH_SUBJECTS ? process.env.BENCH_SUBJECTS.split(',').map((s) => s.trim()) : null;
 const subjects = SUBJECTS.filter((s) => !wanted || wanted.includes(s.name));
 // With pinning: the proxy alone on CPU 1; load generator, upstream and this harness on CPU 0.
@@ -110,12 +115,13 @@ async function checkProxying(url, headers) {
 
 async function measureSubject(subject, index, ctx) {
   const tag = `[${index + 1}/${subjects.length}] ${subject.name}`;
+  const about = { name: subject.name, what: subject.what, group: subject.group, alg: subject.alg, ...(subject.ttft ? { ttft: null } : {}) };
   log(`${tag}: starting …`);
   let started;
   try {
     started = await subject.start(ctx);
   } catch (error) {
-    if (error instanceof SubjectUnavailable && !interrupted) return { name: subject.name, what: subject.what, reason: error.message };
+    if (error instanceof SubjectUnavailable && !interrupted) return { ...about, reason: error.message };
     throw error;
   }
   const url = `http://127.0.0.1:${started.port}${REQUEST.path}`;
@@ -123,13 +129,24 @@ async function measureSubject(subject, index, ctx) {
   const problem = await checkProxying(url, headers);
   if (problem) {
     await stopProcess(started.proc);
-    return { name: subject.name, what: subject.what, reason: problem };
+    return { ...about, reason: problem };
   }
   const rss = started.proc ? sampleRss(started.proc.pid) : null;
   const load = { url, headers, body: REQUEST.body, cpu: LOAD_CPU };
   const rounds = [];
   let peakRss = null;
+  let ttft;
   try {
+    if (subject.ttft) {
+      // First, while nothing is queued from the load measurements (a saturated subject may still be working off
+      // its backlog after them); the streamed requests have their own warm-up.
+      log(`${tag}: time to first token: ${params.ttftSamples} streamed requests at 1 connection (after ${params.ttftWarmup}) …`);
+      ttft = await firstEvents({ url, headers, body: STREAM_BODY, samples: params.ttftSamples, warmup: params.ttftWarmup, cpu: LOAD_CPU }).catch((error) => {
+        if (interrupted) throw error;
+        return { error: error.message };
+      });
+      if (!ttft.error && ttft.samples === 0) ttft = { error: ttft.firstError ?? 'no sample' };
+    }
     log(`${tag}: warming up at ${params.connections} connections (${params.warmup} s) …`);
     await closedLoop({ ...load, connections: params.connections, seconds: params.warmup });
     for (let round = 1; round <= params.rounds; round++) {
@@ -144,7 +161,7 @@ async function measureSubject(subject, index, ctx) {
     }
   } catch (error) {
     if (interrupted) throw error;
-    return { name: subject.name, what: subject.what, reason: `measurement failed: ${error.message}` };
+    return { ...about, reason: `measurement failed: ${error.message}` };
   } finally {
     peakRss = rss?.stop() ?? null;
     if (started.proc) {
@@ -152,28 +169,40 @@ async function measureSubject(subject, index, ctx) {
       await stopProcess(started.proc);
     }
   }
-  return { name: subject.name, what: subject.what, rounds, summary: summarize(rounds), peakRss };
+  return { ...about, rounds, summary: summarize(rounds), peakRss, ...(subject.ttft ? { ttft } : {}) };
 }
 
-function markdown({ date, elapsedS, tables, rounds, vers }) {
+/** The hand-written "## Profile" section of the page (from bench/profile.mjs), kept when the page is rewritten. */
+function profileSection(page) {
+  const start = page.indexOf('\n## Profile\n');
+  if (start === -1) return '## Profile\n\nNot recorded yet: run `node bench/profile.mjs` and write its findings here.\n';
+  const next = page.indexOf('\n## ', start + 1);
+  return page.slice(start + 1, next === -1 ? undefined : next + 1).trimEnd() + '\n';
+}
+
+function markdown({ date, elapsedS, tables, rounds, vers, profile }) {
   const p = params;
   return `# Benchmarks
 
 \`npm run bench\` measures Keygate's proxy against a direct connection, nginx, a minimal Node.js proxy and
-Portkey's gateway, all in front of the same upstream on this machine, and rewrites this page with the figures of
-its latest run. Build first (\`npm run build\`): the bench starts Keygate from \`dist/\`.
+Portkey's gateway, all in front of the same upstream on this machine; then Keygate with a JWT-authenticated,
+rate-limited route (ES256 and RS256 tokens) against plain Keygate, Keygate's AI route against Portkey, and the
+time to the first streamed token through direct, Portkey, Keygate's plain route and its AI route. It rewrites
+this page with the figures of its latest run (the [Profile](#profile) section, written by hand from
+\`node bench/profile.mjs\`, is kept). Build first (\`npm run build\`): the bench starts Keygate from \`dist/\`.
 
 \`\`\`sh
 npm run build && npm run bench
 BENCH_DURATION=3 BENCH_ROUNDS=1 BENCH_SUBJECTS=direct,keygate npm run bench   # a quick look
+node bench/profile.mjs                                                        # where Keygate's CPU time goes
 \`\`\`
 
-Other settings: \`BENCH_WARMUP\` (s), \`BENCH_CONNECTIONS\`, \`BENCH_RATE\` (req/s), \`BENCH_PIN=0\` (no CPU pinning),
-\`BENCH_DOCS=0\` (leave this page alone), \`BENCH_WAIT_QUIET=120\` (first wait up to 120 s for other programs to
-leave the CPUs alone: on a shared machine the figures below are only as good as the "Machine load" line says).
-Missing \`wrk\` or \`nginx\` are installed from Debian's packages with apt-get (as root). A subject that cannot be
-started, or that does not pass the upstream's answer through, is reported as "not available" with the reason, and
-the others are still measured.
+Other settings: \`BENCH_WARMUP\` (s), \`BENCH_CONNECTIONS\`, \`BENCH_RATE\` (req/s), \`BENCH_TTFT_SAMPLES\` and
+\`BENCH_TTFT_WARMUP\` (streamed requests), \`BENCH_PIN=0\` (no CPU pinning), \`BENCH_DOCS=0\` (leave this page
+alone), \`BENCH_WAIT_QUIET=120\` (first wait up to 120 s for other programs to leave the CPUs alone: on a shared
+machine the figures below are only as good as the "Machine load" lines say). Missing \`wrk\` or \`nginx\` are
+installed from Debian's packages with apt-get (as root). A subject that cannot be started, or that does not pass
+the upstream's answer through, is reported as "not available" with the reason, and the others are still measured.
 
 ## Latest run
 
@@ -181,9 +210,16 @@ ${date}, ${Math.round(elapsedS)} s in all.
 
 - Machine: ${machine.cpus} CPUs (${machine.cpuModel}), ${machine.memory} memory, ${machine.kernel}
 - Versions: Node.js ${vers.node}, nginx ${vers.nginx}, Portkey gateway ${vers.portkey}, Keygate ${vers.keygate}, undici ${vers.undici} (minimal proxy, rate load), wrk ${vers.wrk}
-- Each figure is the median of ${p.rounds} round${p.rounds === 1 ? '' : 's'} of ${p.seconds} s, after a ${p.warmup} s warm-up per subject
+- Each figure is the median of ${p.rounds} round${p.rounds === 1 ? '' : 's'} of ${p.seconds} s, after a ${p.warmup} s warm-up per subject; time to first token over ${p.ttftSamples} streamed requests after ${p.ttftWarmup}
 - CPU pinning: ${PINNING}
-- Machine load: ${machine.busyBefore}; ${machine.busyDuring}
+- Machine load: ${machine.busyBefore}; ${machine.busyDuring} (per subject: [below](#machine-load-per-subject))
+
+### Targets
+
+${tables.targets}
+
+"Target" is the figure the issue asks for; "—" where the bench was given no threshold for the figure. A verdict
+holds for this run on this machine only: read it with the machine load.
 
 ### Throughput at ${p.connections} connections (closed loop, wrk)
 
@@ -193,16 +229,49 @@ ${tables.throughput}
 
 ${tables.latency}
 
-${tables.notes.length ? `Notes:\n\n${tables.notes.map((n) => `- ${n}`).join('\n')}\n\n` : ''}### Every round
+${tables.notes.length ? `Notes:\n\n${tables.notes.map((n) => `- ${n}`).join('\n')}\n\n` : ''}### JWT-authenticated, rate-limited route against plain Keygate
+
+${tables.auth}
+
+"× keygate" divides by the plain \`keygate\` row's req/s at ${p.connections} connections; the latency columns are
+differences from that row. Keygate keeps a token that verified once in a cache keyed by its SHA-256 until it
+expires (see [auth](auth.md#access-tokens-rfc-9068)), so after the first request these rows measure that
+look-up, the policy and the rate-limit count, not an ES256 or RS256 signature check per request.
+
+### Keygate's AI route against Portkey
+
+${tables.ai}
+
+Both serve the same non-streamed \`POST /v1/chat/completions\`; Keygate with an API key, model resolution, the
+app's budget check, and usage and cost recorded for every call.
+
+### Time to first token (streamed, 1 connection)
+
+${tables.ttft}
+
+"First event" is the time from handing the request to the socket to the arrival of the first \`data:\` event;
+"added" is the difference from direct. The upstream writes its first event at once and the others
+${upstreamGap} ms apart, so "whole stream" is about ${upstreamGap * 5} ms for every subject.
+
+### Machine load per subject
+
+${tables.busy}
+
+### Every round
 
 ${rounds}
 
+${profile}
 ## Method
 
 - **Request.** Every subject serves the same call: \`POST /v1/chat/completions\` with a ${REQUEST.body.length}-byte
-  JSON body, \`Content-Type: application/json\` and a bearer token, answered by the upstream with a non-streaming
-  chat completion in OpenAI's shape. The harness checks that each subject returns that answer before measuring it.
-- **Upstream** (\`bench/upstream.mjs\`): node:http, keep-alive, a fixed JSON reply.
+  JSON body, \`Content-Type: application/json\` and a bearer token (Keygate's auth rows: an access token; its AI
+  route: an API key), answered by the upstream with a non-streaming chat completion in OpenAI's shape. The
+  harness checks that each subject returns that answer before measuring it.
+- **Upstream** (\`bench/upstream.mjs\`): node:http, keep-alive, a fixed JSON reply; with \`"stream": true\` in the
+  body, Server-Sent Events in OpenAI's chunk format: the head and the first event (the assistant's role) in one
+  write at once, then four content events and the finish event ${upstreamGap} ms apart, the usage chunk if the request
+  asked for it (\`stream_options.include_usage\`, which Keygate always does), and \`data: [DONE]\`.
 - **Subjects.**
 ${SUBJECTS.map((s) => `  - *${s.name}*: ${s.what}.`).join('\n')}
 - **Throughput**: \`wrk -t1 -c${p.connections}\` for ${p.seconds} s; requests/s and wrk's p50/p99 (closed loop: each
@@ -213,9 +282,21 @@ ${SUBJECTS.map((s) => `  - *${s.name}*: ${s.what}.`).join('\n')}
   dispatch to the last byte with microsecond resolution; "added p99" is the subject's p99 minus direct's. Debian has
   no wrk2, and autocannon's rate limit sends each connection's quota in a burst at the start of every second and
   records whole milliseconds, too coarse for loopback latencies.
+- **Time to first token**: \`bench/first-event.mjs\` sends the streamed request ${p.ttftSamples} times one after the
+  other over one keep-alive node:http connection (after ${p.ttftWarmup} unrecorded ones), for direct, Portkey,
+  Keygate's plain route (which forwards the stream as it comes: the reference for what the AI route adds) and its
+  AI route, before their load measurements (so that no backlog from them is being worked off), and
+  times from handing each request to the socket to the first \`data:\` line, to the response head and to the end of
+  the stream. Between events every process sleeps; on a virtual machine, waking a sleeping process costs more
+  than on a busy one, and each proxy adds one such wake-up per direction to direct's.
 - **Memory**: resident set size of the proxy's processes (nginx: master and worker), sampled every 250 ms from
   \`/proc\` while the subject is measured, plus the kernel's high-water mark of the main process; the peak is shown.
-- **Load generator and CPUs**: wrk and the rate generator each run as a separate process. ${params.pin ? 'With two or more CPUs, the proxy is pinned to CPU 1 and everything else (load generator, upstream, harness) to CPU 0 with taskset, so that a proxy has a core of its own; direct therefore runs the load generator and the upstream on one core.' : 'No CPU pinning.'}
+  Every Keygate runs one worker (\`KEYGATE_WORKERS=1\`), so its peak RSS is that of one worker.
+- **Load generator and CPUs**: wrk, the rate generator and the streaming client each run as a separate process. ${params.pin ? 'With two or more CPUs, the proxy is pinned to CPU 1 and everything else (load generator, upstream, harness) to CPU 0 with taskset, so that a proxy has a core of its own; direct therefore runs the load generator and the upstream on one core.' : 'No CPU pinning.'}
+- **Machine load**: the share of the machine's CPU time that went to processes other than the bench and its
+  children, from \`/proc/stat\` and the bench's own and its children's CPU time, over the whole run and per subject.
+- **Targets**: auth rows ≥ ${TARGETS.authVsPlain}× plain Keygate's req/s; the AI route ≥ ${TARGETS.aiVsPortkey}× Portkey's req/s;
+  Keygate's added time to first token (p50) under ${TARGETS.ttftAddedMs} ms.
 - All traffic stays on 127.0.0.1. Every process the bench starts is stopped at the end, on failure and on Ctrl-C.
 `;
 }
@@ -239,25 +320,28 @@ async function main() {
   if (busy > 0.1) log(`warning: ${machine.busyBefore}; the figures will be noisy (see top)`);
 
   const upstreamPort = await freePort();
-  const upstream = startProcess('upstream', process.execPath, [path.join(ROOT, 'bench/upstream.mjs')], { cpu: LOAD_CPU, env: { PORT: String(upstreamPort) } });
+  const upstream = startProcess('upstream', process.execPath, [path.join(ROOT, 'bench/upstream.mjs')], { cpu: LOAD_CPU, env: { PORT: String(upstreamPort), STREAM_GAP_MS: String(upstreamGap) } });
   const upstreamProblem = (await waitForPort(upstreamPort, upstream)) ?? (await checkProxying(`http://127.0.0.1:${upstreamPort}${REQUEST.path}`, REQUEST.headers));
   if (upstreamProblem) throw new Error(`the upstream did not start: ${upstreamProblem}`);
 
-  const usageBefore = cpuUsage();
+  const usageBefore = cpuUsage([upstream.pid]);
   const ctx = { tmp, upstreamPort, proxyCpu: PROXY_CPU };
   const results = [];
   for (const [i, subject] of subjects.entries()) {
+    const before = cpuUsage([upstream.pid]);
     const result = await measureSubject(subject, i, ctx);
     if (interrupted) return;
+    result.othersShare = othersShare(before, cpuUsage([upstream.pid]));
     if (!result.summary) log(`[${i + 1}/${subjects.length}] ${subject.name}: not available (${result.reason})`);
+    else if (result.othersShare > 0.05) log(`[${i + 1}/${subjects.length}] ${subject.name}: other programs used ${Math.round(result.othersShare * 100)}% of the machine meanwhile`);
     results.push(result);
   }
   await stopProcess(upstream);
-  const others = othersShare(usageBefore, cpuUsage());
+  const others = othersShare(usageBefore, cpuUsage([upstream.pid]));
   machine.busyDuring = `${Math.round(others * 100)}% of the machine's CPU time went to other programs during the measurements`;
   if (others > 0.05) log(`warning: ${machine.busyDuring}; the figures are noisy`);
 
-  const tables = resultTables(results, params);
+  const tables = { ...resultTables(results, params), ...issueTables(results, params), busy: busyTable(results) };
   const elapsedS = (Date.now() - began) / 1000;
   log('');
   log(`Throughput at ${params.connections} connections (median of ${params.rounds} × ${params.seconds} s)`);
@@ -267,10 +351,26 @@ async function main() {
   log(tables.latency);
   for (const note of tables.notes) log(note);
   log('');
+  log('JWT-authenticated, rate-limited route against plain Keygate');
+  log(tables.auth);
+  log('');
+  log("Keygate's AI route against Portkey (non-streamed chat completion)");
+  log(tables.ai);
+  log('');
+  log(`Time to first token, streamed, at 1 connection (${params.ttftSamples} requests)`);
+  log(tables.ttft);
+  log('');
+  log('Targets');
+  log(tables.targets);
+  log('');
+  log("Other programs' share of the machine while each subject was measured");
+  log(tables.busy);
+  log('');
   log(`CPU pinning: ${PINNING}. ${machine.cpus} × ${machine.cpuModel}, ${machine.memory}; node ${vers.node}, nginx ${vers.nginx}, portkey ${vers.portkey}, keygate ${vers.keygate}. ${Math.round(elapsedS)} s; ${machine.busyDuring}.`);
   if (process.env.BENCH_DOCS !== '0') {
     const file = path.join(ROOT, 'docs/benchmarks.md');
-    writeFileSync(file, markdown({ date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), elapsedS, tables, rounds: roundsTable(results, params), vers }));
+    const profile = profileSection(existsSync(file) ? readFileSync(file, 'utf8') : '');
+    writeFileSync(file, markdown({ date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), elapsedS, tables, rounds: roundsTable(results, params), vers, profile }));
     log(`wrote ${path.relative(process.cwd(), file)}`);
   }
 }

@@ -1,10 +1,16 @@
-// The five things measured, each behind the same request to the same upstream. A subject's start()
-// returns { port, proc, headers } once its port accepts connections, or throws SubjectUnavailable.
+// The things measured, each behind the same request to the same upstream. A subject's start() returns
+// { port, proc, headers } once its port accepts connections (and, for Keygate with auth, once its app and
+// credentials are set up), or throws SubjectUnavailable. `group` marks the rows compared with plain Keygate
+// ('auth') or with Portkey ('ai'); `ttft` the subjects whose time to first streamed event is measured.
+import { Buffer } from 'node:buffer';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import process from 'node:process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { URL, fileURLToPath } from 'node:url';
-import { freePort, startProcess, stopProcess, waitForPort } from './processes.mjs';
+import { request } from 'undici';
+import { freePort, probe, startProcess, stopProcess, waitForPort } from './processes.mjs';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const PORTKEY_DIR = path.join(ROOT, 'node_modules/@portkey-ai/gateway');
@@ -15,6 +21,9 @@ export const REQUEST = {
   body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hello.' }], max_tokens: 16 }),
   headers: { 'content-type': 'application/json', authorization: 'Bearer sk-bench-not-a-real-key' },
 };
+
+/** The same call, streamed: for the time to first token of the subjects marked `ttft`. */
+export const STREAM_BODY = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hello.' }], max_tokens: 16, stream: true });
 
 export class SubjectUnavailable extends Error {}
 
@@ -30,6 +39,7 @@ async function started(proc, port) {
 export const SUBJECTS = [
   {
     name: 'direct',
+    ttft: true,
     what: 'the load generator straight to the upstream (the baseline)',
     async start(ctx) {
       return { port: ctx.upstreamPort, proc: null, headers: {} };
@@ -58,12 +68,13 @@ export const SUBJECTS = [
       const port = await freePort();
       const script = path.join(ROOT, 'bench/minimal-proxy.mjs');
       const env = { PORT: String(port), UPSTREAM: `http://127.0.0.1:${ctx.upstreamPort}` };
-      const proc = startProcess('minimal-proxy', process.execPath, [script], { cpu: ctx.proxyCpu, env });
+      const proc = startProcess('minimal-proxy', process.execPath, [...(ctx.nodeArgs ?? []), script], { cpu: ctx.proxyCpu, env });
       return { port, proc: await started(proc, port), headers: {} };
     },
   },
   {
     name: 'portkey',
+    ttft: true,
     what:
       "Portkey's gateway from npm (`@portkey-ai/gateway`), run as `node build/start-server.js --port=N --headless`; " +
       'the request carries `x-portkey-provider: openai` and `x-portkey-custom-host: http://127.0.0.1:UPSTREAM/v1`',
@@ -78,30 +89,56 @@ export const SUBJECTS = [
   },
   {
     name: 'keygate',
+    // Its time to first token is that of a plain proxy of the same stream: what the AI route adds beyond that is its own.
+    ttft: true,
     what:
       'Keygate, run as `node dist/cli/main.js start --config FILE` with one service and one catch-all route in the YAML file, ' +
       '`KEYGATE_LOG_LEVEL=warn`, `KEYGATE_WORKERS=1`, a fresh data directory and no other `KEYGATE_*` variable',
     async start(ctx) {
-      const cli = path.join(ROOT, 'dist/cli/main.js');
-      if (!existsSync(cli)) throw new SubjectUnavailable('dist/cli/main.js not found: run npm run build first');
-      const dir = path.join(ctx.tmp, 'keygate');
-      mkdirSync(path.join(dir, 'data'), { recursive: true });
-      const config = path.join(dir, 'keygate.yaml');
-      writeFileSync(config, keygateConfig(ctx.upstreamPort));
-      const [port, adminPort] = [await freePort(), await freePort()];
-      // Settings from the caller's environment (a database URL, a master key) would change what is measured.
-      const inherited = Object.fromEntries(Object.keys(process.env).filter((k) => k.startsWith('KEYGATE_')).map((k) => [k, undefined]));
-      const env = {
-        ...inherited,
-        KEYGATE_DATA_DIR: path.join(dir, 'data'),
-        KEYGATE_PROXY_PORT: String(port),
-        KEYGATE_ADMIN_PORT: String(adminPort),
-        KEYGATE_LOG_LEVEL: 'warn',
-        // The issue's targets are for one worker process; KEYGATE_WORKERS defaults to one per core.
-        KEYGATE_WORKERS: '1',
-      };
-      const proc = startProcess('keygate', process.execPath, [cli, 'start', '--config', config], { cpu: ctx.proxyCpu, env, cwd: ROOT });
-      return { port, proc: await started(proc, port), headers: {} };
+      const node = await startKeygate(ctx, 'keygate', plainConfig(ctx.upstreamPort), { admin: false });
+      return { port: node.port, proc: node.proc, headers: {} };
+    },
+  },
+  ...['ES256', 'RS256'].map((alg) => ({
+    name: `keygate-jwt-${alg.toLowerCase()}`,
+    group: 'auth',
+    alg,
+    what:
+      `Keygate run like *keygate* plus \`KEYGATE_SIGNING_ALG=${alg}\` and \`KEYGATE_ADMIN_TOKEN\`, its catch-all route with ` +
+      '`auth: { methods: [gateway-token], audiences: [keygate] }` and `limits: [{ per: app, requests: 100000000, window: 1s }]` ' +
+      '(counted, never reached); a team, an app, a client secret and a subscription made with the admin API, and every ' +
+      `request carrying \`Authorization: Bearer\` an ${alg} access token from \`POST /oauth/token\` (client_credentials, Basic)`,
+    async start(ctx) {
+      const node = await startKeygate(ctx, `keygate-jwt-${alg.toLowerCase()}`, jwtConfig(ctx.upstreamPort), { env: { KEYGATE_SIGNING_ALG: alg } });
+      return node.setUp(async () => {
+        await node.admin('PUT', '/teams/bench', { name: 'bench' });
+        await node.admin('PUT', '/apps/bench-app', { name: 'bench-app', team: 'bench' });
+        const { secret } = await node.admin('POST', '/apps/bench-app/client-secrets', { label: 'bench' });
+        await node.admin('POST', '/apps/bench-app/subscriptions', { service: 'upstream' });
+        const token = await clientCredentialsToken(node.port, 'bench-app', secret);
+        const header = JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString('utf8'));
+        if (header.alg !== alg) throw new SubjectUnavailable(`the token endpoint signed with ${header.alg}, not ${alg}`);
+        return { authorization: `Bearer ${token}` };
+      });
+    },
+  })),
+  {
+    name: 'keygate-ai',
+    group: 'ai',
+    ttft: true,
+    what:
+      "Keygate's AI gateway, run like *keygate* plus `KEYGATE_ADMIN_TOKEN`, with `ai: { providers: [{ name: up, type: openai, baseUrl: http://127.0.0.1:UPSTREAM }] }`, " +
+      'one route `paths: ["/v1/*"]`, `ai: {}`, `auth: { methods: [api-key] }`; an app with `budget: { dailyUsd: 1000000 }` and an API key, ' +
+      'a provider key added with `POST /ai/providers/up/keys`; requests carry `Authorization: Bearer kg_key_…`. Usage and cost are recorded for every call',
+    async start(ctx) {
+      const node = await startKeygate(ctx, 'keygate-ai', aiConfig(ctx.upstreamPort));
+      return node.setUp(async () => {
+        await node.admin('PUT', '/teams/bench', { name: 'bench' });
+        await node.admin('PUT', '/apps/bench-app', { name: 'bench-app', team: 'bench', budget: { dailyUsd: 1_000_000 } });
+        const { secret } = await node.admin('POST', '/apps/bench-app/api-keys', { label: 'bench' });
+        await node.admin('POST', '/ai/providers/up/keys', { secret: 'sk-bench-provider-key', label: 'bench' });
+        return { authorization: `Bearer ${secret}` };
+      });
     },
   },
 ];
@@ -139,16 +176,137 @@ http {
 `;
 }
 
-function keygateConfig(upstreamPort) {
-  return `version: 1
-services:
+const ADMIN_TOKEN = `kg_admin_bench_${randomBytes(24).toString('base64url')}`;
+
+/**
+ * Starts Keygate from dist/ with one worker, a fresh data directory and `config`, on the proxy's CPU. Returns its
+ * ports and process, admin(method, path, body) for its admin API, and setUp(steps), which runs the admin steps,
+ * waits until the proxy answers the bench request with the headers they return, and stops the node on failure.
+ */
+async function startKeygate(ctx, name, config, { env: extraEnv = {}, admin: withAdmin = true } = {}) {
+  const cli = path.join(ROOT, 'dist/cli/main.js');
+  if (!existsSync(cli)) throw new SubjectUnavailable('dist/cli/main.js not found: run npm run build first');
+  const dir = path.join(ctx.tmp, name);
+  mkdirSync(path.join(dir, 'data'), { recursive: true });
+  const file = path.join(dir, 'keygate.yaml');
+  writeFileSync(file, config);
+  const [port, adminPort] = [await freePort(), await freePort()];
+  // Settings from the caller's environment (a database URL, a master key) would change what is measured.
+  const inherited = Object.fromEntries(Object.keys(process.env).filter((k) => k.startsWith('KEYGATE_')).map((k) => [k, undefined]));
+  const env = {
+    ...inherited,
+    KEYGATE_DATA_DIR: path.join(dir, 'data'),
+    KEYGATE_PROXY_PORT: String(port),
+    KEYGATE_ADMIN_PORT: String(adminPort),
+    KEYGATE_LOG_LEVEL: 'warn',
+    // The issue's targets are for one worker process; KEYGATE_WORKERS defaults to one per core.
+    KEYGATE_WORKERS: '1',
+    ...(withAdmin ? { KEYGATE_ADMIN_TOKEN: ADMIN_TOKEN } : {}),
+    ...extraEnv,
+  };
+  // ctx.nodeArgs: options for node itself (bench/profile.mjs passes --cpu-prof).
+  const proc = startProcess(name, process.execPath, [...(ctx.nodeArgs ?? []), cli, 'start', '--config', file], { cpu: ctx.proxyCpu, env, cwd: ROOT });
+  await started(proc, port);
+  const adminProblem = await waitForPort(adminPort, proc);
+  if (adminProblem) {
+    await stopProcess(proc);
+    throw new SubjectUnavailable(`admin port: ${adminProblem}`);
+  }
+  const admin = (method, urlPath, body) => adminCall(`http://127.0.0.1:${adminPort}`, method, urlPath, body);
+  async function setUp(steps) {
+    try {
+      const headers = await steps();
+      await untilServed(port, headers);
+      return { port, proc, headers };
+    } catch (error) {
+      await stopProcess(proc);
+      if (error instanceof SubjectUnavailable) throw error;
+      throw new SubjectUnavailable(`setting up ${name} failed: ${error.message}`);
+    }
+  }
+  return { port, adminPort, proc, admin, setUp };
+}
+
+async function adminCall(base, method, urlPath, body) {
+  const res = await request(`${base}${urlPath}`, {
+    method,
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    headersTimeout: 10_000,
+    bodyTimeout: 10_000,
+  });
+  const text = await res.body.text();
+  if (res.statusCode >= 300) throw new SubjectUnavailable(`admin API ${method} ${urlPath} answered HTTP ${res.statusCode}: ${text.slice(0, 300)}`);
+  return text ? JSON.parse(text) : null;
+}
+
+/** An access token from the node's token endpoint: client_credentials, client_secret_basic (RFC 6749 §2.3.1). */
+async function clientCredentialsToken(port, app, secret) {
+  const basic = Buffer.from(`${encodeURIComponent(app)}:${encodeURIComponent(secret)}`).toString('base64');
+  const res = await request(`http://127.0.0.1:${port}/oauth/token`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'grant_type=client_credentials',
+  });
+  const text = await res.body.text();
+  if (res.statusCode !== 200) throw new SubjectUnavailable(`POST /oauth/token answered HTTP ${res.statusCode}: ${text.slice(0, 300)}`);
+  return JSON.parse(text).access_token;
+}
+
+/** Admin changes reach the serving snapshot at once on this node; wait (up to 5 s) until the bench request passes. */
+async function untilServed(port, headers) {
+  const deadline = Date.now() + 5000;
+  let last;
+  while (Date.now() < deadline) {
+    last = await probe(`http://127.0.0.1:${port}${REQUEST.path}`, { method: 'POST', headers: { ...REQUEST.headers, ...headers }, body: REQUEST.body });
+    if (last.status === 200) return;
+    await sleep(100);
+  }
+  throw new SubjectUnavailable(`the bench request still answers HTTP ${last?.status}: ${(last?.error ?? last?.text ?? '').replace(/\s+/g, ' ').slice(0, 200)}`);
+}
+
+const SERVICE = (upstreamPort) => `services:
   - name: upstream
     targets:
       - url: http://127.0.0.1:${upstreamPort}
-routes:
+`;
+
+function plainConfig(upstreamPort) {
+  return `version: 1
+${SERVICE(upstreamPort)}routes:
   - name: all
     service: upstream
     paths: ["/*"]
+`;
+}
+
+function jwtConfig(upstreamPort) {
+  return `version: 1
+${SERVICE(upstreamPort)}routes:
+  - name: all
+    service: upstream
+    paths: ["/*"]
+    auth:
+      methods: [gateway-token]
+      audiences: [keygate]
+    limits:
+      - { per: app, requests: 100000000, window: 1s }
+`;
+}
+
+function aiConfig(upstreamPort) {
+  return `version: 1
+ai:
+  providers:
+    - name: up
+      type: openai
+      baseUrl: http://127.0.0.1:${upstreamPort}
+routes:
+  - name: ai
+    paths: ["/v1/*"]
+    ai: {}
+    auth:
+      methods: [api-key]
 `;
 }
 
