@@ -24,6 +24,8 @@ export interface UpstreamHeaderOptions {
   proto: 'http' | 'https';
   /** Keep `upgrade` and `connection` (WebSocket handshakes). */
   upgrade?: boolean;
+  /** Headers to leave out (the caller's credential, forwarded-claim names): skipped, not deleted afterwards. */
+  omit?: readonly string[];
 }
 
 /**
@@ -34,8 +36,9 @@ export function upstreamRequestHeaders(req: IncomingMessage, options: UpstreamHe
   const incoming = req.headers;
   const named = connectionTokens(incoming);
   const out: Record<string, string | string[]> = {};
+  const omit = options.omit;
   for (const name in incoming) {
-    if (HOP_BY_HOP.has(name) || REPLACED.has(name) || named?.has(name)) continue;
+    if (HOP_BY_HOP.has(name) || REPLACED.has(name) || named?.has(name) || omit?.includes(name)) continue;
     const value = incoming[name];
     if (value !== undefined) out[name] = value;
   }

@@ -169,9 +169,9 @@ export function forward(req: IncomingMessage, res: ServerResponse, route: Compil
       requestId,
       host: route.preserveHost && req.headers.host ? req.headers.host : target.host,
       proto: secure ? 'https' : 'http',
+      omit: extras?.removeHeaders,
     });
     if (extras) {
-      for (const name of extras.removeHeaders ?? []) delete headers[name];
       Object.assign(headers, extras.upstreamHeaders);
       if (given !== undefined) headers['content-length'] = String(given.length);
     }

@@ -72,8 +72,8 @@ function connect(
     host: route.preserveHost && req.headers.host ? req.headers.host : target.host,
     proto: secure ? 'https' : 'http',
     upgrade: true,
+    omit: extras.removeHeaders,
   });
-  for (const name of extras.removeHeaders ?? []) delete headers[name];
   Object.assign(headers, extras.upstreamHeaders);
   target.active += 1;
   let released = false;
