@@ -5,8 +5,8 @@ import type { RouteAuthSchema, RouteLimitSchema } from '../proxy/route-schema.js
 import { checkTokenBinding, DpopError, singleDpopHeader, verifyDpopProof, type DpopReplayCache } from './dpop/index.js';
 import { ACCESS_TOKEN_ALGORITHMS, DEFAULT_AUDIENCE } from './oauth/oauth-endpoints.js';
 import { AuthFailure, claimAt, type Principal } from './principal.js';
-import { rateLimitHeaders, type RateLimitDecision, type RateLimiter } from './rate-limit/index.js';
-import { VerifiedTokenCache } from './verified-token-cache.js';
+import { InProcessRateLimiter, rateLimitHeaders, type RateLimitDecision, type RateLimiter } from './rate-limit/index.js';
+import { VerifiedTokenCache, type CachedToken } from './verified-token-cache.js';
 import type { Static } from 'typebox';
 
 type RouteAuth = Static<typeof RouteAuthSchema>;
@@ -39,6 +39,8 @@ export interface AuthResult {
   /** RateLimit-* headers for the response. */
   responseHeaders: Record<string, string>;
 }
+
+const NO_PRINCIPAL: Principal = { app: undefined, team: undefined, subject: '', scopes: new Set(), claims: {}, via: 'none' };
 
 const WINDOW_MS = { '1s': 1_000, '1m': 60_000, '1h': 3_600_000, '1d': 86_400_000 } as const;
 
@@ -104,10 +106,47 @@ export class RoutePolicy {
     this.#limits = limits.map((l) => ({ per: l.per, limit: l.requests, windowMs: WINDOW_MS[l.window] }));
   }
 
-  async check(req: IncomingMessage, ctx: AuthContext): Promise<AuthResult> {
+  /**
+   * Checks one request. The common case (no auth, an API key, or a gateway token already verified, without DPoP,
+   * counted by the in-process limiter) answers synchronously, without a single promise; anything that must wait
+   * (a signature to verify, an outside issuer, a DPoP proof, Redis) goes the asynchronous way. A refusal is an
+   * AuthFailure, thrown or rejected.
+   */
+  check(req: IncomingMessage, ctx: AuthContext): AuthResult | Promise<AuthResult> {
+    return this.#checkNow(req, ctx) ?? this.#checkLater(req, ctx);
+  }
+
+  #checkNow(req: IncomingMessage, ctx: AuthContext): AuthResult | undefined {
+    if (this.#limits.length > 0 && !(ctx.limiter instanceof InProcessRateLimiter)) return undefined;
+    let principal: Principal | undefined;
+    if (this.auth) {
+      const credential = credentialOf(req);
+      if (!credential || credential.kind === 'dpop' || this.auth.dpop === 'required') return undefined;
+      if (credential.kind === 'api-key') {
+        principal = this.#apiKeyPrincipal(credential.value, ctx);
+      } else {
+        if (!this.#methods.has('gateway-token')) return undefined;
+        const cached = ctx.tokenCache.get(VerifiedTokenCache.keyOf(credential.value), ctx.now);
+        if (!cached || (cached.claims.cnf as { jkt?: unknown } | undefined)?.jkt !== undefined) return undefined;
+        const own = this.#acceptCached(cached, ctx);
+        if (!own) return undefined;
+        principal = this.#gatewayPrincipal(own.claims, ctx);
+      }
+      this.#authorize(principal, ctx);
+    }
+    const decisions = this.#limitDecisions(principal, ctx) as RateLimitDecision[];
+    return this.#result(principal, rateLimitHeaders(decisions));
+  }
+
+  async #checkLater(req: IncomingMessage, ctx: AuthContext): Promise<AuthResult> {
     const principal = this.auth ? await this.#authenticate(req, ctx) : undefined;
     if (principal) this.#authorize(principal, ctx);
-    const responseHeaders = await this.#countLimits(principal, ctx);
+    // All at once: every pending decision has its handler before any of them can settle.
+    const decisions = await Promise.all(this.#limitDecisions(principal, ctx, true));
+    return this.#result(principal, rateLimitHeaders(decisions));
+  }
+
+  #result(principal: Principal | undefined, responseHeaders: Record<string, string>): AuthResult {
     const upstreamHeaders: Record<string, string> = {};
     const removeHeaders: string[] = [];
     if (principal && this.auth) {
@@ -119,28 +158,35 @@ export class RoutePolicy {
       }
       if (!this.auth.forwardCredential) removeHeaders.push('authorization', 'x-api-key', 'dpop');
     }
-    return { principal: principal ?? { app: undefined, team: undefined, subject: '', scopes: new Set(), claims: {}, via: 'none' }, upstreamHeaders, removeHeaders, responseHeaders };
+    return { principal: principal ?? NO_PRINCIPAL, upstreamHeaders, removeHeaders, responseHeaders };
+  }
+
+  #apiKeyPrincipal(key: string, ctx: AuthContext): Principal {
+    const dpopScheme = this.auth?.dpop === 'required' ? 'DPoP' : 'Bearer';
+    if (!this.#methods.has('api-key')) throw invalidToken(dpopScheme);
+    const entry = ctx.catalog.apiKeys.get(hashSecret(key));
+    if (!entry || (entry.expiresAt !== null && entry.expiresAt <= ctx.now)) throw invalidToken(dpopScheme);
+    const app = ctx.catalog.apps.get(entry.app);
+    return { app: entry.app, team: app?.team, subject: entry.app, scopes: new Set(app?.scopes ?? []), claims: {}, via: 'api-key' };
+  }
+
+  #gatewayPrincipal(claims: Record<string, unknown>, ctx: AuthContext): Principal {
+    const app = typeof claims.client_id === 'string' ? claims.client_id : undefined;
+    return { app, team: app ? ctx.catalog.apps.get(app)?.team : undefined, subject: String(claims.sub ?? ''), scopes: scopesOf(claims.scope), claims, via: 'gateway-token' };
   }
 
   async #authenticate(req: IncomingMessage, ctx: AuthContext): Promise<Principal> {
     const credential = credentialOf(req);
     const dpopScheme = this.auth?.dpop === 'required' ? 'DPoP' : 'Bearer';
     if (!credential) throw unauthenticated(dpopScheme);
-    if (credential.kind === 'api-key') {
-      if (!this.#methods.has('api-key')) throw invalidToken(dpopScheme);
-      const entry = ctx.catalog.apiKeys.get(hashSecret(credential.value));
-      if (!entry || (entry.expiresAt !== null && entry.expiresAt <= ctx.now)) throw invalidToken(dpopScheme);
-      const app = ctx.catalog.apps.get(entry.app);
-      return { app: entry.app, team: app?.team, subject: entry.app, scopes: new Set(app?.scopes ?? []), claims: {}, via: 'api-key' };
-    }
+    if (credential.kind === 'api-key') return this.#apiKeyPrincipal(credential.value, ctx);
     if (this.auth?.dpop === 'required' && credential.kind !== 'dpop') throw new AuthFailure(401, 'invalid_token', 'this route accepts only DPoP-bound tokens', challenge('DPoP', 'invalid_token', 'DPoP-bound token required'));
 
     if (this.#methods.has('gateway-token')) {
       const own = await this.#gatewayToken(credential.value, ctx);
       if (own) {
         await this.#checkDpop(req, credential, own.claims, ctx);
-        const app = typeof own.claims.client_id === 'string' ? own.claims.client_id : undefined;
-        return { app, team: app ? ctx.catalog.apps.get(app)?.team : undefined, subject: String(own.claims.sub ?? ''), scopes: scopesOf(own.claims.scope), claims: own.claims, via: 'gateway-token' };
+        return this.#gatewayPrincipal(own.claims, ctx);
       }
     }
     for (const method of this.#methods) {
@@ -172,7 +218,11 @@ export class RoutePolicy {
         return undefined;
       }
     }
-    // A cached token is still only as good as its key and its jti: both may have been revoked since.
+    return this.#acceptCached(cached, ctx);
+  }
+
+  /** A cached token is still only as good as its key and its jti, both of which may have been revoked since. */
+  #acceptCached(cached: CachedToken, ctx: AuthContext): { claims: Record<string, unknown> } | undefined {
     if (!ctx.keys.verificationKeys.has(cached.kid)) return undefined;
     const jti = cached.claims.jti;
     if (typeof jti === 'string' && ctx.catalog.revokedTokens.has(jti)) return undefined;
@@ -214,19 +264,30 @@ export class RoutePolicy {
     }
   }
 
-  async #countLimits(principal: Principal | undefined, ctx: AuthContext): Promise<Record<string, string>> {
-    if (this.#limits.length === 0) return {};
-    const decisions: RateLimitDecision[] = [];
+  /**
+   * Counts the route's limits, in order; refuses at the first one exceeded. With `deferred`, each decision may be
+   * a promise (Redis) and is checked by the caller as it settles.
+   */
+  #limitDecisions(principal: Principal | undefined, ctx: AuthContext, deferred = false): Array<RateLimitDecision | Promise<RateLimitDecision>> {
+    const decisions: Array<RateLimitDecision | Promise<RateLimitDecision>> = [];
+    const settled: RateLimitDecision[] = [];
     for (const limit of this.#limits) {
       if (limit.per !== 'route' && !principal?.app && !principal?.subject) continue;
       const who = principal?.app ?? `sub:${principal?.via}:${principal?.subject}`;
       const key = limit.per === 'route' ? `r\n${this.route}\n${limit.windowMs}` : limit.per === 'app' ? `a\n${who}\n${limit.windowMs}` : `ar\n${who}\n${this.route}\n${limit.windowMs}`;
-      const decision = await ctx.limiter.hit(key, limit.limit, limit.windowMs);
-      decisions.push(decision);
-      if (!decision.allowed) {
-        throw new AuthFailure(429, 'rate_limited', `too many requests: at most ${limit.limit} per ${limit.windowMs / 1000} s (${limit.per})`, rateLimitHeaders(decisions));
+      const refuse = (decision: RateLimitDecision): RateLimitDecision => {
+        settled.push(decision);
+        if (!decision.allowed) throw new AuthFailure(429, 'rate_limited', `too many requests: at most ${limit.limit} per ${limit.windowMs / 1000} s (${limit.per})`, rateLimitHeaders(settled));
+        return decision;
+      };
+      const decision = ctx.limiter.hit(key, limit.limit, limit.windowMs);
+      if (decision instanceof Promise) {
+        if (!deferred) throw new Error('a shared limiter needs the asynchronous check');
+        decisions.push(decision.then(refuse));
+      } else {
+        decisions.push(refuse(decision));
       }
     }
-    return rateLimitHeaders(decisions);
+    return decisions;
   }
 }

@@ -11,6 +11,7 @@ import type { JWK } from 'jose';
 import { handleAi, sendAnthropicError, type AiRuntime } from '../ai/ai-handler.js';
 import { AiError, sendAiError } from '../ai/openai-error.js';
 import type { Principal } from '../auth/principal.js';
+import type { AuthContext, AuthResult } from '../auth/route-policy.js';
 import { forward, sendError as sendProxyError, type CompiledRoute, type ForwardExtras } from './proxy-handler.js';
 import type { Snapshot } from './snapshot.js';
 import type { SnapshotHolder } from './snapshot.js';
@@ -73,6 +74,21 @@ export interface DataPlaneState {
 export const DATA_PLANE_DEFAULTS: DataPlaneOptions = { maxHeaderSize: 16 * 1024, headersTimeout: 10_000, requestTimeout: 300_000, keepAliveTimeout: 5_000 };
 
 /** The proxy port. Every answer is read from the current snapshot; nothing here touches the store. */
+/** What a route's policy reads for one request: the snapshot's parts and the node's long-lived state. */
+function authContext(req: IncomingMessage, snapshot: Snapshot, state: DataPlaneState, secure: boolean, path: string): AuthContext {
+  return {
+    issuer: state.issuer(),
+    keys: snapshot.keys,
+    catalog: snapshot.catalog,
+    issuers: snapshot.issuers,
+    limiter: state.limiter,
+    tokenCache: state.tokenCache,
+    dpopReplay: state.oauth.dpopReplay,
+    now: state.now(),
+    requestUrl: `${secure ? 'https' : 'http'}://${req.headers.host ?? ''}${path}`,
+  };
+}
+
 const AI_ERROR_TYPES: Record<number, string> = { 401: 'authentication_error', 403: 'permission_error', 429: 'rate_limit_error' };
 
 /** A route the AI gateway serves: the route's auth and limits, then the unified API (errors in OpenAI's shape). */
@@ -82,8 +98,9 @@ function serveAi(req: IncomingMessage, res: ServerResponse, route: CompiledRoute
   const requestId = requestIdOf(req);
   // The AI handler reads the same id, so the usage record, the answer and the logs agree.
   req.headers['x-request-id'] = requestId;
-  const checked = route.policy
-    ? route.policy.check(req, {
+  const policy = route.policy;
+  const checked: Promise<AuthResult | undefined> = policy
+    ? new Promise<AuthResult>((resolve) => resolve(policy.check(req, {
         issuer: state.issuer(),
         keys: snapshot.keys,
         catalog: snapshot.catalog,
@@ -93,7 +110,7 @@ function serveAi(req: IncomingMessage, res: ServerResponse, route: CompiledRoute
         dpopReplay: state.oauth.dpopReplay,
         now: state.now(),
         requestUrl: `${secure ? 'https' : 'http'}://${req.headers.host ?? ''}${path}`,
-      })
+      })))
     : Promise.resolve(undefined);
   checked.then(
     (result) =>
@@ -162,21 +179,25 @@ export function createDataPlane(holder: SnapshotHolder, state: DataPlaneState, o
           res.setHeader('connection', 'close');
           return sendProxyError(res, 413, 'payload_too_large', `the request body is larger than this route allows (${match.route.maxBodySize} bytes)`);
         }
-        const now = state.now();
+        const refuse = (error: unknown) => {
+          if (!(error instanceof AuthFailure && error.status === 413)) req.resume();
+          if (error instanceof AuthFailure) return sendAuthFailure(res, error);
+          sendProxyError(res, 500, 'internal_error', 'the request could not be checked');
+        };
+        if (policy && !encryption) {
+          // The common case answers without a promise: a cached token or an API key, counted in process.
+          let checked: AuthResult | Promise<AuthResult>;
+          try {
+            checked = policy.check(req, authContext(req, snapshot, state, secure, path));
+          } catch (error) {
+            return refuse(error);
+          }
+          if (checked instanceof Promise) checked.then((result) => forward(req, res, match.route, match, path, query, secure, result), refuse);
+          else forward(req, res, match.route, match, path, query, secure, checked);
+          return;
+        }
         const prepare = async (): Promise<ForwardExtras> => {
-          const result: ForwardExtras & { principal?: Principal } = policy
-            ? await policy.check(req, {
-                issuer: state.issuer(),
-                keys: snapshot.keys,
-                catalog: snapshot.catalog,
-                issuers: snapshot.issuers,
-                limiter: state.limiter,
-                tokenCache: state.tokenCache,
-                dpopReplay: state.oauth.dpopReplay,
-                now,
-                requestUrl: `${secure ? 'https' : 'http'}://${req.headers.host ?? ''}${path}`,
-              })
-            : {};
+          const result: ForwardExtras & { principal?: Principal } = policy ? await policy.check(req, authContext(req, snapshot, state, secure, path)) : {};
           if (!encryption) return result;
           const app = result.principal?.app;
           const transformResponse = encryption.responseEncryptor(snapshot.keys, app ? (snapshot.catalog.apps.get(app)?.encryptionKey as JWK | undefined) : undefined);
@@ -184,14 +205,7 @@ export function createDataPlane(holder: SnapshotHolder, state: DataPlaneState, o
           if (!decrypted) return { ...result, transformResponse };
           return { ...result, transformResponse, body: decrypted.body, upstreamHeaders: { ...result.upstreamHeaders, 'content-type': decrypted.contentType } };
         };
-        prepare().then(
-          (extras) => forward(req, res, match.route, match, path, query, secure, extras),
-          (error: unknown) => {
-            if (!(error instanceof AuthFailure && error.status === 413)) req.resume();
-            if (error instanceof AuthFailure) return sendAuthFailure(res, error);
-            sendProxyError(res, 500, 'internal_error', 'the request could not be checked');
-          },
-        );
+        prepare().then((extras) => forward(req, res, match.route, match, path, query, secure, extras), refuse);
         return;
       }
       return sendProxyError(res, 404, 'route_not_found', `no route matches ${req.method} ${path}`);
