@@ -13,7 +13,7 @@ import { ProviderCallError, callChat, callChatStream, callEmbeddings } from './p
 import type { CallContext, ProviderFailure } from './providers/index.js';
 import { ResponseCache } from './response-cache.js';
 import type { SpendTracker } from './spend-tracker.js';
-import { estimatePromptTokens, estimateTokens, loadTokenizer } from './token-estimate.js';
+import { estimatePromptTokens, estimateTokens, loadTokenizer, quickTokenCount } from './token-estimate.js';
 import type { UsageRecorder } from './usage-recorder.js';
 
 /** Prices per million tokens, for cost accounting; looked up by the provider's catalog key and the model id. */
@@ -306,7 +306,7 @@ async function chat(req: IncomingMessage, res: ServerResponse, call: AiCall, req
     if (format === 'openai') return typeof completion === 'string' ? completion : JSON.stringify(completion);
     return JSON.stringify(chatToMessages(typeof completion === 'string' ? (JSON.parse(completion) as ChatCompletion) : completion, request.model));
   };
-  const promptEstimate = estimatePromptTokens(request.messages);
+  const promptEstimate = estimatePromptTokens(request.messages, quickTokenCount);
   const prepared = await prepare(request.model, promptEstimate, call);
   const { runtime, snapshot } = call;
   const record = (target: AiTarget | undefined, status: number, tokens: { input: number; output: number; cached: number }, estimated: boolean, ttftMs: number | null, cacheHit: boolean) => {
@@ -422,11 +422,16 @@ async function chat(req: IncomingMessage, res: ServerResponse, call: AiCall, req
   res.end();
 }
 
+/** Tokens of embedding inputs: text counted with `count`, token-id arrays by their length. */
+function embeddingTokens(inputs: ReadonlyArray<unknown>, count: (text: string) => number): number {
+  return inputs.reduce<number>((sum, item) => sum + (typeof item === 'string' ? count(item) : Array.isArray(item) ? item.length : 1), 0);
+}
+
 async function embeddings(req: IncomingMessage, res: ServerResponse, call: AiCall, requestId: string): Promise<void> {
   const started = call.runtime.now();
   const request = validateEmbeddings(await readJson(req, call.maxBodySize));
   const inputs = Array.isArray(request.input) ? request.input : [request.input];
-  const estimate = inputs.reduce<number>((sum, item) => sum + (typeof item === 'string' ? estimateTokens(item) : Array.isArray(item) ? item.length : 1), 0);
+  const estimate = embeddingTokens(inputs, quickTokenCount);
   const prepared = await prepare(request.model, estimate, call);
   const { runtime, snapshot } = call;
   const { result, target } = await attempt(call, prepared.targets, (ctx) => {
@@ -434,7 +439,7 @@ async function embeddings(req: IncomingMessage, res: ServerResponse, call: AiCal
     return callEmbeddings(provider.adapter, request, ctx, { dispatcher: runtime.dispatcher, timeoutMs: snapshot.timeoutMs });
   });
   if (!result.usage) await loadTokenizer();
-  const input = result.usage?.prompt_tokens ?? inputs.reduce<number>((sum, item) => sum + (typeof item === 'string' ? estimateTokens(item) : Array.isArray(item) ? item.length : 1), 0);
+  const input = result.usage?.prompt_tokens ?? embeddingTokens(inputs, estimateTokens);
   const providerType = snapshot.providers.get(target.provider)!.catalogKey;
   const cost = costOf(runtime.price(providerType, target.model), { input, output: 0, cached: 0 });
   const at = runtime.now();

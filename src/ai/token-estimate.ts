@@ -24,14 +24,21 @@ export function estimateTokens(text: string): number {
   return tokenizer ? tokenizer.countTokens(text) : Math.ceil(text.length / 4);
 }
 
-/** Prompt tokens of a chat request, with OpenAI's per-message overhead of about 3 tokens. */
-export function estimatePromptTokens(messages: readonly ChatMessage[]): number {
+/**
+ * Prompt tokens of a chat request, with OpenAI's per-message overhead of about 3 tokens. `count` is the
+ * tokenizer (accounting a call the provider reported no usage for) or the quick four-characters-a-token rule
+ * (limits checked before every call, which must not tokenize every prompt on the request path).
+ */
+export function estimatePromptTokens(messages: readonly ChatMessage[], count: (text: string) => number = estimateTokens): number {
   let total = 3;
   for (const message of messages) {
     total += 3;
-    if (typeof message.content === 'string') total += estimateTokens(message.content);
-    else if (Array.isArray(message.content)) for (const part of message.content) if (part.type === 'text') total += estimateTokens(part.text);
-    for (const call of message.tool_calls ?? []) total += estimateTokens(call.function.name + call.function.arguments);
+    if (typeof message.content === 'string') total += count(message.content);
+    else if (Array.isArray(message.content)) for (const part of message.content) if (part.type === 'text') total += count(part.text);
+    for (const call of message.tool_calls ?? []) total += count(call.function.name + call.function.arguments);
   }
   return total;
 }
+
+/** About four characters a token: what the pre-call checks use. */
+export const quickTokenCount = (text: string): number => Math.ceil(text.length / 4);

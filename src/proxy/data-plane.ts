@@ -1,7 +1,6 @@
 import { requestIdOf } from './request-id.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { errorBody } from '../errors.js';
 import { ifNoneMatchHits } from '../keys/index.js';
 import { handleOAuth, isOAuthPath, type OAuthState } from '../auth/oauth/oauth-endpoints.js';
 import { AuthFailure } from '../auth/principal.js';
@@ -20,12 +19,6 @@ import { proxyUpgrade } from './websocket.js';
 
 export const JWKS_PATH = '/.well-known/jwks.json';
 export const STATUS_PATH = '/status';
-
-function sendError(res: ServerResponse, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
-  const body = errorBody(code, message);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers });
-  res.end(body);
-}
 
 /**
  * The JWK Set (RFC 7517 §5) as `application/jwk-set+json`, cacheable for less than the publication lead so a
@@ -137,9 +130,7 @@ function serveAi(req: IncomingMessage, res: ServerResponse, route: CompiledRoute
 }
 
 function sendAuthFailure(res: ServerResponse, failure: AuthFailure): void {
-  const body = errorBody(failure.code, failure.message);
-  res.writeHead(failure.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...failure.headers });
-  res.end(body);
+  sendProxyError(res, failure.status, failure.code, failure.message, undefined, failure.headers);
 }
 
 export function createDataPlane(holder: SnapshotHolder, state: DataPlaneState, options: DataPlaneOptions = DATA_PLANE_DEFAULTS, tls?: TlsCertificates): Server {
@@ -211,7 +202,7 @@ export function createDataPlane(holder: SnapshotHolder, state: DataPlaneState, o
       return sendProxyError(res, 404, 'route_not_found', `no route matches ${req.method} ${path}`);
     }
     if (path === JWKS_PATH) {
-      if (req.method !== 'GET' && req.method !== 'HEAD') return sendError(res, 405, 'method_not_allowed', `${JWKS_PATH} answers GET and HEAD only`, { allow: 'GET, HEAD' });
+      if (req.method !== 'GET' && req.method !== 'HEAD') return sendProxyError(res, 405, 'method_not_allowed', `${JWKS_PATH} answers GET and HEAD only`, undefined, { allow: 'GET, HEAD' });
       return serveJwks(req, res, holder);
     }
     const snapshot = holder.current;

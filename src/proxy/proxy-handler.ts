@@ -35,13 +35,14 @@ export interface ProxySnapshot {
 /** RFC 9110 §9.2.2: methods a client may repeat without changing the outcome. */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 
-export function sendError(res: ServerResponse, status: number, code: string, message: string, requestId?: string): void {
+/** The data plane's one error writer: `{"error":{code,message}}`, the request id, and any extra headers. */
+export function sendError(res: ServerResponse, status: number, code: string, message: string, requestId?: string, extra: Readonly<Record<string, string>> = {}): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
   const body = errorBody(code, message);
-  const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
+  const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...extra };
   if (requestId) headers['x-request-id'] = requestId;
   res.writeHead(status, headers);
   res.end(body);
