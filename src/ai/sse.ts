@@ -68,8 +68,3 @@ export class NdjsonParser {
     return rest === '' ? [] : [JSON.parse(rest) as unknown];
   }
 }
-
-/** Formats one OpenAI-style SSE event. */
-export function sseData(value: unknown): string {
-  return `data: ${typeof value === 'string' ? value : JSON.stringify(value)}\n\n`;
-}

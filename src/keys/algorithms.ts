@@ -16,7 +16,6 @@ export interface AlgorithmSpec {
 }
 
 const RSA_MIN = 2048;
-const EC_CURVES = ['P-256', 'P-384', 'P-521'] as const;
 const ECDH_CURVES = ['P-256', 'P-384', 'P-521', 'X25519'] as const;
 
 const SPECS: AlgorithmSpec[] = [
@@ -65,4 +64,3 @@ export function ktyForCurve(crv: string): Kty {
   return crv === 'X25519' || crv === 'Ed25519' ? 'OKP' : 'EC';
 }
 
-export const EC_SIGNING_CURVES = EC_CURVES;

@@ -1,5 +1,4 @@
 import type { Server } from 'node:http';
-import type { Socket } from 'node:net';
 
 /**
  * Graceful close for a node:http server: stop accepting, let in-flight requests finish (up to `grace` ms),
@@ -32,4 +31,3 @@ export function listen(server: Server, port: number, host: string): Promise<numb
   });
 }
 
-export type { Socket };

@@ -48,12 +48,6 @@ export class ServiceRegistry {
     return result;
   }
 
-  /** The health checker of a live service, for tests and the admin API. */
-  checkerOf(service: UpstreamService): HealthChecker | undefined {
-    for (const entry of this.#live.values()) if (entry.service === service) return entry.checker;
-    return undefined;
-  }
-
   async closeAll(): Promise<void> {
     for (const entry of this.#live.values()) entry.checker?.stop();
     await Promise.all([...this.#live.values()].map((e) => e.service.close()));
