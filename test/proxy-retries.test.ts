@@ -4,7 +4,11 @@ import { loadSettings } from '../src/config/settings.js';
 import { startGateway, type Gateway } from '../src/gateway.js';
 import type { ServiceSpec } from '../src/proxy/service-schema.js';
 import { tempDataDir } from './keygate-process.js';
-import { TestUpstream, refusingTargetUrl } from './upstream-server.js';
+import { createHash } from 'node:crypto';
+import { BUFFERED_BODY_LIMIT } from '../src/proxy/proxy-handler.js';
+import { TestUpstream, refusingTargetUrl, type Echo } from './upstream-server.js';
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 interface Answer {
   status: number;
@@ -87,6 +91,29 @@ describe('retries and timeouts', () => {
       await serve([a.url, b.url], { retries: { attempts: 1, onStatus: [503] } });
       a.failWith = 503;
       const { result, received } = await counting(() => sendMany(4, '/echo', { method: 'POST', body: 'not replayable' }));
+      expect(statuses(result)).toEqual([200, 200, 503, 503]);
+      expect(received).toMatchObject({ a: 2, b: 2 });
+    });
+
+    it('retries a PUT with a small body on another target, which receives the same bytes', async () => {
+      await serve([a.url, b.url], { retries: { attempts: 1, onStatus: [503] } });
+      a.failWith = 503;
+      const body = JSON.stringify({ replayed: 'x'.repeat(4000) });
+      const { result, received } = await counting(() => sendMany(4, '/echo', { method: 'PUT', body, headers: { 'content-type': 'application/json' } }));
+      expect(result.map((x) => `${x.status} ${x.upstream}`)).toEqual(Array(4).fill('200 b'));
+      for (const answer of result) {
+        const echo = JSON.parse(answer.body) as Echo;
+        expect(echo).toMatchObject({ method: 'PUT', bodyLength: body.length, bodySha256: sha256(body) });
+        expect(echo.headers['content-length']).toBe(String(body.length));
+      }
+      expect(received).toMatchObject({ a: 2, b: 4 });
+    });
+
+    it('does not retry a PUT whose body is larger than the buffered-body limit: it is streamed once', async () => {
+      await serve([a.url, b.url], { retries: { attempts: 1, onStatus: [503] } });
+      a.failWith = 503;
+      const body = 'y'.repeat(BUFFERED_BODY_LIMIT + 1);
+      const { result, received } = await counting(() => sendMany(4, '/echo', { method: 'PUT', body }));
       expect(statuses(result)).toEqual([200, 200, 503, 503]);
       expect(received).toMatchObject({ a: 2, b: 2 });
     });

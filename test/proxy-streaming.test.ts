@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import type { IncomingMessage } from 'node:http';
+import { connect } from 'node:net';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, type RawData } from 'ws';
@@ -96,6 +97,40 @@ describe('streaming through the proxy', () => {
     const echo = (await response.json()) as Echo;
     expect(echo).toMatchObject({ bodyLength: body.length, bodySha256: sha256(body) });
     expect(echo.headers['content-length']).toBe(String(body.length));
+  });
+
+  it('carries a small body sent in several pieces to the upstream whole, with its Content-Length', async () => {
+    const body = randomBytes(3000);
+    const { port } = new URL(proxyUrl);
+    const socket = connect(Number(port), '127.0.0.1');
+    await once(socket, 'connect');
+    socket.write(`POST /echo HTTP/1.1\r\nhost: x\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n`);
+    // Each piece goes out in its own write, after the previous one was handed to the kernel.
+    for (let offset = 0; offset < body.length; offset += 1000) {
+      await new Promise<void>((resolve) => socket.write(body.subarray(offset, offset + 1000), () => resolve()));
+    }
+    const chunks: Buffer[] = [];
+    for await (const chunk of socket) chunks.push(chunk as Buffer);
+    const text = Buffer.concat(chunks).toString('utf8');
+    expect(text.startsWith('HTTP/1.1 200')).toBe(true);
+    const echo = JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)) as Echo;
+    expect(echo).toMatchObject({ bodyLength: body.length, bodySha256: sha256(body) });
+    expect(echo.headers['content-length']).toBe(String(body.length));
+  });
+
+  it('never calls the upstream for a small body the client stops sending halfway', async () => {
+    const before = upstream.requests;
+    const { port } = new URL(proxyUrl);
+    const socket = connect(Number(port), '127.0.0.1');
+    await once(socket, 'connect');
+    socket.write('POST /echo HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\n' + 'z'.repeat(40));
+    await new Promise<void>((resolve) => socket.write('z'.repeat(10), () => resolve()));
+    socket.destroy();
+    await once(socket, 'close');
+    // A whole request sent after it is answered, and is the only one the upstream received.
+    const response = await fetch(`${proxyUrl}/echo`, { method: 'POST', body: 'complete' });
+    expect(((await response.json()) as Echo).bodyLength).toBe(8);
+    expect(upstream.requests - before).toBe(1);
   });
 
   it('carries a 5 MB chunked request body to the upstream intact', async () => {

@@ -111,6 +111,39 @@ export interface ForwardExtras {
 /** Responses rewritten whole are buffered; beyond this they are refused rather than held in memory. */
 const MAX_TRANSFORMED_RESPONSE = 16 * 1024 * 1024;
 
+/**
+ * Bodies of at most this many declared bytes are read whole before the upstream is called, as nginx does with its
+ * client body buffer: a Buffer costs far less to send than a stream (whose listeners and writer otherwise outlive
+ * the exchange and are promoted by the garbage collector), and a buffered body can be replayed on a retry.
+ */
+export const BUFFERED_BODY_LIMIT = 64 * 1024;
+
+/** Reads exactly `length` declared bytes of `req` into one Buffer; undefined if the client went away or sent fewer. */
+function readDeclaredBody(req: IncomingMessage, length: number, done: (body: Buffer | undefined) => void): void {
+  const body = Buffer.allocUnsafe(length);
+  let filled = 0;
+  let settled = false;
+  const settle = (result: Buffer | undefined) => {
+    if (settled) return;
+    settled = true;
+    req.off('data', onData);
+    req.off('end', onEnd);
+    req.off('close', onClose);
+    done(result);
+  };
+  const onData = (chunk: Buffer) => {
+    // Node's parser never delivers more than Content-Length; the check keeps a bad count from overrunning.
+    if (filled + chunk.length > length) return settle(undefined);
+    chunk.copy(body, filled);
+    filled += chunk.length;
+  };
+  const onEnd = () => settle(filled === length ? body : undefined);
+  const onClose = () => settle(filled === length && req.complete ? body : undefined);
+  req.on('data', onData);
+  req.on('end', onEnd);
+  req.on('close', onClose);
+}
+
 export function forward(req: IncomingMessage, res: ServerResponse, route: CompiledRoute, match: RouteMatch<CompiledRoute>, path: string, query: string, secure: boolean, extras?: ForwardExtras): void {
   const requestId = requestIdOf(req);
   const service = route.service;
@@ -123,6 +156,31 @@ export function forward(req: IncomingMessage, res: ServerResponse, route: Compil
     return;
   }
   const chunked = req.headers['transfer-encoding'] !== undefined;
+  if (extras?.body === undefined && !chunked && declared > 0 && declared <= BUFFERED_BODY_LIMIT) {
+    readDeclaredBody(req, declared, (body) => {
+      // A client that stopped sending: nothing to answer, its connection is gone or going.
+      if (body) send(req, res, route, match, path, query, secure, requestId, service, declared, false, extras ? { ...extras, body } : { body });
+      else if (!res.headersSent) res.destroy();
+    });
+    return;
+  }
+  send(req, res, route, match, path, query, secure, requestId, service, declared, chunked, extras);
+}
+
+function send(
+  req: IncomingMessage,
+  res: ServerResponse,
+  route: CompiledRoute,
+  match: RouteMatch<CompiledRoute>,
+  path: string,
+  query: string,
+  secure: boolean,
+  requestId: string,
+  service: UpstreamService,
+  declared: number,
+  chunked: boolean,
+  extras: ForwardExtras | undefined,
+): void {
   const given = extras?.body;
   const hasBody = given !== undefined ? given.length > 0 : declared > 0 || chunked;
   // A body held in memory can be sent again; a streamed one cannot.
