@@ -3,6 +3,9 @@ import type { AiUsageTable, Store } from '../store/index.js';
 
 export type UsageRecord = Insertable<AiUsageTable>;
 
+/** Rows per store statement: a few hundred microseconds of SQLite work on the event loop at most. */
+const STATEMENT_ROWS = 200;
+
 /**
  * The data plane's only write for AI calls: records are buffered and written in batches, off the request path.
  * A failed write is retried with the next batch; beyond a bound the oldest records are dropped and counted.
@@ -54,16 +57,24 @@ export class UsageRecorder {
     const batch = this.#buffer;
     this.#buffer = [];
     this.#flushing = (async () => {
+      let written = 0;
       try {
-        // Small statements, yielding between them: SQLite runs on this thread, so one long write would stall every
+        // Bounded statements, yielding between them: SQLite runs on this thread, so one long write would stall every
         // request in flight for its whole length.
-        for (let i = 0; i < batch.length; i += 50) {
-          await this.store.db.insertInto('ai_usage').values(batch.slice(i, i + 50)).execute();
-          if (i + 50 < batch.length) await new Promise((resolve) => setImmediate(resolve));
+        while (written < batch.length) {
+          if (written > 0) await new Promise((resolve) => setImmediate(resolve));
+          const rows = batch.slice(written, written + STATEMENT_ROWS);
+          await this.store.appendUsage(rows);
+          written += rows.length;
         }
         for (const listener of this.#flushListeners) listener(batch);
       } catch (error) {
-        this.#buffer = batch.concat(this.#buffer).slice(-this.maxBuffered);
+        // Records of the statements before the failing one are in the store: keeping them would count them twice.
+        this.#buffer = batch.slice(written).concat(this.#buffer).slice(-this.maxBuffered);
+        if (written > 0 && written < batch.length) {
+          const stored = batch.slice(0, written);
+          for (const listener of this.#flushListeners) listener(stored);
+        }
         this.onError(error as Error);
       }
     })();

@@ -38,6 +38,7 @@ function racingStore(store: Store, runner: number, round: () => StartLine, onRef
     db: store.db,
     dialect: store.dialect,
     version: () => store.version(),
+    appendUsage: (rows) => store.appendUsage(rows),
     close: () => store.close(),
     async change(record, at, work) {
       await round().arrive(runner);

@@ -1,10 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { Kysely, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
+import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, sql, type Insertable, type Transaction } from 'kysely';
 import { Migrator } from 'kysely/migration';
+import type BetterSqlite3 from 'better-sqlite3';
 import { KeygateError } from '../errors.js';
 import { migrationProvider } from './migrations.js';
-import type { Database } from './tables.js';
+import type { AiUsageTable, Database } from './tables.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 export type StoreTx = Transaction<Database>;
@@ -27,8 +28,38 @@ export interface Store {
    */
   change<T>(record: ChangeRecord, at: number, work: (tx: StoreTx) => Promise<T>): Promise<{ result: T; version: number }>;
   version(): Promise<number>;
+  /**
+   * Appends AI usage rows, all in one transaction, with constant SQL text (no query building, no re-preparing):
+   * the data plane records one row per call.
+   */
+  appendUsage(rows: readonly Insertable<AiUsageTable>[]): Promise<void>;
   close(): Promise<void>;
 }
+
+type UsageRow = Insertable<AiUsageTable>;
+type AppendUsage = (rows: readonly UsageRow[]) => Promise<void>;
+
+/** Every ai_usage column but the generated id, in statement order, with its PostgreSQL type (see migrations.ts). */
+const USAGE_COLUMN_TYPES = {
+  at: 'bigint',
+  request_id: 'varchar',
+  app: 'varchar',
+  team: 'varchar',
+  route: 'varchar',
+  provider: 'varchar',
+  model: 'varchar',
+  input_tokens: 'integer',
+  output_tokens: 'integer',
+  cached_tokens: 'integer',
+  estimated: 'integer',
+  cost_usd: 'double precision',
+  latency_ms: 'integer',
+  ttft_ms: 'integer',
+  status: 'integer',
+  cache_hit: 'integer',
+} as const satisfies Record<Exclude<keyof AiUsageTable, 'id'>, string>;
+const USAGE_COLUMNS = Object.keys(USAGE_COLUMN_TYPES) as Array<keyof typeof USAGE_COLUMN_TYPES>;
+const USAGE_COLUMN_LIST = USAGE_COLUMNS.join(', ');
 
 
 /** A URL safe to print: the password, if any, replaced. */
@@ -43,6 +74,7 @@ export function redactDatabaseUrl(url: string): string {
 export async function openStore(url: string): Promise<Store> {
   const dialect: Dialect = url.startsWith('sqlite:') ? 'sqlite' : 'postgres';
   let db: Kysely<Database>;
+  let appendUsage: AppendUsage;
   try {
     if (dialect === 'sqlite') {
       const file = url.slice('sqlite:'.length);
@@ -57,6 +89,7 @@ export async function openStore(url: string): Promise<Store> {
       database.pragma('busy_timeout = 5000');
       database.pragma('foreign_keys = ON');
       db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+      appendUsage = sqliteAppendUsage(db, database);
     } else {
       const { default: pg } = await import('pg');
       // bigint columns hold millisecond times and counters, all well inside Number's safe range.
@@ -65,6 +98,7 @@ export async function openStore(url: string): Promise<Store> {
       // An idle client that loses its server must not crash the process; the next query reports it.
       pool.on('error', () => undefined);
       db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+      appendUsage = postgresAppendUsage(db);
       await sql`select 1`.execute(db);
     }
   } catch (error) {
@@ -74,7 +108,38 @@ export async function openStore(url: string): Promise<Store> {
   }
 
   await migrate(db, dialect, url);
-  return createStore(db, dialect);
+  return createStore(db, dialect, appendUsage);
+}
+
+/** One statement prepared on first use, and one better-sqlite3 transaction per call, so a batch is all or nothing. */
+function sqliteAppendUsage(db: Kysely<Database>, database: BetterSqlite3.Database): AppendUsage {
+  let insertAll: ((rows: readonly UsageRow[]) => void) | undefined;
+  return async (rows) => {
+    if (rows.length === 0) return;
+    insertAll ??= (() => {
+      const insert = database.prepare(`INSERT INTO ai_usage (${USAGE_COLUMN_LIST}) VALUES (${USAGE_COLUMNS.map(() => '?').join(', ')})`);
+      return database.transaction((batch: readonly UsageRow[]) => {
+        // Each value by name, in USAGE_COLUMNS order: a quarter cheaper per row than mapping the column list.
+        for (const r of batch) {
+          insert.run(r.at, r.request_id, r.app ?? null, r.team ?? null, r.route, r.provider ?? null, r.model, r.input_tokens, r.output_tokens,
+            r.cached_tokens, r.estimated, r.cost_usd, r.latency_ms, r.ttft_ms ?? null, r.status, r.cache_hit);
+        }
+      });
+    })();
+    const write = insertAll;
+    // Kysely's connection lock: inside a Kysely transaction still open on this connection (a change awaiting its
+    // work), better-sqlite3 would nest the rows in it as a savepoint, and that transaction's rollback would lose them.
+    await db.connection().execute(async () => write(rows));
+  };
+}
+
+/** One statement whose text never changes with the batch size: one array per column, zipped back into rows by unnest. */
+function postgresAppendUsage(db: Kysely<Database>): AppendUsage {
+  const text = `INSERT INTO ai_usage (${USAGE_COLUMN_LIST}) SELECT * FROM unnest(${USAGE_COLUMNS.map((column, i) => `$${i + 1}::${USAGE_COLUMN_TYPES[column]}[]`).join(', ')})`;
+  return async (rows) => {
+    if (rows.length === 0) return;
+    await db.executeQuery(CompiledQuery.raw(text, USAGE_COLUMNS.map((column) => rows.map((row) => row[column] ?? null))));
+  };
 }
 
 async function migrate(db: Kysely<Database>, dialect: Dialect, url: string): Promise<void> {
@@ -89,10 +154,11 @@ async function migrate(db: Kysely<Database>, dialect: Dialect, url: string): Pro
   }
 }
 
-function createStore(db: Kysely<Database>, dialect: Dialect): Store {
+function createStore(db: Kysely<Database>, dialect: Dialect, appendUsage: AppendUsage): Store {
   return {
     db,
     dialect,
+    appendUsage,
     async change(record, at, work) {
       return db.transaction().execute(async (tx) => {
         // Write first: the version row is the store's change lock. Every change serializes on it, and on SQLite a

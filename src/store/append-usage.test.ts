@@ -1,0 +1,90 @@
+import type { Insertable } from 'kysely';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createTestDatabase, STORE_KINDS, type TestDatabase } from '../../test/databases.js';
+import { openStore, type AiUsageTable, type Store } from './index.js';
+
+type UsageRow = Insertable<AiUsageTable>;
+
+const row = (requestId: string, fields: Partial<UsageRow> = {}): UsageRow => ({
+  at: Date.UTC(2026, 10, 29, 12), request_id: requestId, app: 'shop-web', team: 'shop', route: 'ai', provider: 'openai', model: 'gpt-4o-mini',
+  input_tokens: 1200, output_tokens: 345, cached_tokens: 1024, estimated: 0, cost_usd: 0.000123456789, latency_ms: 812, ttft_ms: 97, status: 200, cache_hit: 0,
+  ...fields,
+});
+
+/** Rows with every nullable column null or left out, and costs no binary fraction holds exactly. */
+const awkwardRows = (): UsageRow[] => [
+  row('r-1'),
+  row('r-2', { app: null, team: null, provider: null, ttft_ms: null, cost_usd: 0.1 + 0.2, estimated: 1 }),
+  { at: 1_764_417_600_123, request_id: "r-3 'quoted' \"and\" {braced}, \\slashed", route: 'ai', model: 'claude-sonnet-4', input_tokens: 0, output_tokens: 0, cached_tokens: 0, estimated: 1, cost_usd: 1e-9, latency_ms: 0, status: 502, cache_hit: 1 },
+  row('r-4', { cost_usd: 1, status: 429 }),
+  row('r-5', { cost_usd: 12345.678901234567, app: 'ünïcode-app' }),
+];
+
+describe.each(STORE_KINDS)('appending AI usage rows to the %s store', (kind) => {
+  let database: TestDatabase;
+  let store: Store;
+  const stored = () => store.db.selectFrom('ai_usage').selectAll().orderBy('id').execute();
+  const withoutIds = async () => (await stored()).map(({ id: _id, ...rest }) => rest);
+
+  beforeAll(async () => {
+    database = await createTestDatabase(kind);
+    store = await openStore(database.url);
+  });
+  afterAll(async () => {
+    await store?.close();
+    await database?.drop();
+  });
+  beforeEach(async () => {
+    await store.db.deleteFrom('ai_usage').execute();
+  });
+
+  it('stores every column of every row exactly as given, with nulls for the nullable columns left null or out', async () => {
+    const rows = awkwardRows();
+    await store.appendUsage(rows);
+    const nullable = { app: null, team: null, provider: null, ttft_ms: null };
+    expect(await withoutIds()).toEqual(rows.map((r) => ({ ...nullable, ...r })));
+  });
+
+  it('stores the same values a Kysely insert of the same rows stores', async () => {
+    await store.db.insertInto('ai_usage').values(awkwardRows()).execute();
+    const byKysely = await withoutIds();
+    await store.db.deleteFrom('ai_usage').execute();
+    await store.appendUsage(awkwardRows());
+    expect(await withoutIds()).toStrictEqual(byKysely);
+  });
+
+  it('gives every row an id larger than those of the rows appended before it', async () => {
+    await store.appendUsage([row('a'), row('b')]);
+    await store.appendUsage([row('c')]);
+    await store.appendUsage([row('d'), row('e'), row('f')]);
+    const rows = await stored();
+    expect(rows.map((r) => r.request_id)).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
+    const ids = rows.map((r) => Number(r.id));
+    for (let i = 1; i < ids.length; i += 1) expect(ids[i]).toBeGreaterThan(ids[i - 1]!);
+  });
+
+  it('writes nothing for an empty batch', async () => {
+    await store.appendUsage([row('before')]);
+    await store.appendUsage([]);
+    expect((await stored()).map((r) => r.request_id)).toEqual(['before']);
+  });
+
+  it('stores no row of a batch when the store refuses one of them', async () => {
+    await store.appendUsage([row('earlier')]);
+    const invalid = row('invalid', { request_id: null as unknown as string });
+    await expect(store.appendUsage([row('x-1'), row('x-2'), invalid, row('x-3')])).rejects.toThrow();
+    expect((await stored()).map((r) => r.request_id)).toEqual(['earlier']);
+  });
+
+  it('keeps rows appended while a change is open, even when that change rolls back', async () => {
+    let appended: Promise<void> | undefined;
+    const change = store.change({ actor: 'test', action: 'fail', target: 'nothing' }, Date.now(), async () => {
+      appended = store.appendUsage([row('during-change')]);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      throw new Error('the change fails');
+    });
+    await expect(change).rejects.toThrow('the change fails');
+    await appended;
+    expect((await stored()).map((r) => r.request_id)).toEqual(['during-change']);
+  });
+});
