@@ -110,6 +110,22 @@ describe('fallback between an alias\'s targets', () => {
     expect(emulators.anthropic.lastRequest()).toBe(anthropicBefore);
   });
 
+  it('falls back when the first target answers 200 with a body that is not JSON', async () => {
+    emulators.openai.setMode('garbled');
+    const result = await gateway.chat(apiKey, { model: 'resilient', messages: HELLO });
+    expect(result.status).toBe(200);
+    expect(result.headers.get('x-keygate-provider')).toBe('anthropic');
+    expect(result.body).toMatchObject({ choices: [{ message: { content: 'Echo: Hello there' } }] });
+  });
+
+  it('answers 502 provider_bad_response when the only target answers with a body that is not JSON', async () => {
+    emulators.openai.setMode('garbled');
+    const result = await gateway.chat<OpenAIErrorBody>(apiKey, { model: 'openai/gpt-4o-mini', messages: HELLO });
+    expect(result.status).toBe(502);
+    expect(result.body.error).toMatchObject({ type: 'api_error', code: 'provider_bad_response' });
+    expect(JSON.stringify(result.body)).not.toContain('nginx');
+  });
+
   it('answers 502 in OpenAI\'s shape when the target and every fallback fail', async () => {
     emulators.openai.setMode('server-error');
     emulators.anthropic.setMode('server-error');

@@ -25,14 +25,20 @@ describe('the official openai client against the gateway', () => {
   let emulators: ProviderEmulators;
   /** An OpenAI account that streams an event every 100 ms. */
   let slow: OpenAIEmulator;
+  /** An OpenAI account whose streams send their head, then wait for the test before the first event. */
+  let held: OpenAIEmulator;
   let client: OpenAI;
 
   beforeAll(async () => {
     emulators = await startProviderEmulators();
     slow = await startOpenAIEmulator({ streamDelayMs: 100 });
+    held = await startOpenAIEmulator({ holdStreams: true });
     gateway = await AiGateway.start();
     await configureThreeProviders(gateway, emulators, {
-      providers: [{ name: 'slow', type: 'openai', baseUrl: slow.url }],
+      providers: [
+        { name: 'slow', type: 'openai', baseUrl: slow.url },
+        { name: 'held', type: 'openai', baseUrl: held.url },
+      ],
       aliases: [
         { name: 'smart', targets: [{ provider: 'anthropic', model: 'claude-sonnet-4-6' }] },
         { name: 'fast', targets: [{ provider: 'gemini', model: 'gemini-2.5-flash' }] },
@@ -40,12 +46,14 @@ describe('the official openai client against the gateway', () => {
       ],
     });
     await gateway.addProviderKey('slow', PROVIDER_SECRETS.openai);
+    await gateway.addProviderKey('held', PROVIDER_SECRETS.openai);
     client = gateway.openai(await gateway.createApp({ name: 'sdk-app', team: 'sdk-team' }));
   });
   afterAll(async () => {
     await gateway?.stop();
     await emulators?.stop();
     await slow?.stop();
+    await held?.stop();
   });
 
   it.each(CHAT_MODELS)('answers a chat completion for %s from the %s provider', async (model, provider) => {
@@ -66,6 +74,15 @@ describe('the official openai client against the gateway', () => {
     expect(textOf(chunks)).toBe('Echo: count the words in this sentence');
     expect(chunks.some((c) => c.choices[0]?.finish_reason === 'stop')).toBe(true);
     expect(chunks.filter((c) => c.usage)).toEqual([]);
+  });
+
+  it('sends the head of a stream as soon as the provider accepted the call, before its first event', async () => {
+    // The client has the response (status and headers) while the provider still holds every event back.
+    const { data: stream, response } = await client.chat.completions.create({ model: 'held/gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'wait for it' }] }).withResponse();
+    expect(response.headers.get('x-keygate-provider')).toBe('held');
+    expect(held.heldStreams()).toBe(1);
+    held.releaseStreams();
+    expect(textOf(await collect(stream))).toBe('Echo: wait for it');
   });
 
   it('passes each streamed chunk on as the provider sends it, not once the stream ends', async () => {

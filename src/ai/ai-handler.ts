@@ -9,7 +9,7 @@ import { resolveModel } from './ai-snapshot.js';
 import type { ChatCompletion, ChatCompletionChunk, ChatRequest, EmbeddingsRequest, Usage } from './chat-types.js';
 import { ChatChunksToMessageEvents, chatToMessages, messagesToChat, toAnthropicError } from './anthropic-ingress/index.js';
 import { AiError, sendAiError } from './openai-error.js';
-import { ProviderCallError, callChat, callChatStream, callEmbeddings } from './provider-call.js';
+import { ProviderCallError, callChatAnswer, callChatStream, callEmbeddings } from './provider-call.js';
 import type { CallContext, ProviderFailure } from './providers/index.js';
 import { ResponseCache } from './response-cache.js';
 import type { SpendTracker } from './spend-tracker.js';
@@ -234,7 +234,7 @@ async function prepare(requested: string, promptTokens: number, call: AiCall): P
   if (team) budgets.push(['team', team, 'day', teamBudget?.dailyUsd], ['team', team, 'month', teamBudget?.monthlyUsd]);
   for (const [scope, name, period, limit] of budgets) {
     if (limit === undefined) continue;
-    const spent = await runtime.spend.spent(scope, name, period, now);
+    const spent = runtime.spend.spentNow(scope, name, period, now) ?? (await runtime.spend.spent(scope, name, period, now));
     if (spent >= limit) throw new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has spent its ${period === 'day' ? 'daily' : 'monthly'} budget of $${limit} ($${spent.toFixed(6)} so far)`);
   }
   const tpm = app?.budget?.tokensPerMinute;
@@ -334,22 +334,24 @@ async function chat(req: IncomingMessage, res: ServerResponse, call: AiCall, req
       res.end(out);
       return;
     }
-    const { result, target } = await attempt(call, prepared.targets, (ctx) => {
+    const { result: answer, target } = await attempt(call, prepared.targets, (ctx) => {
       const provider = snapshot.providers.get(ctx.provider.name)!;
-      return callChat(provider.adapter, request, ctx, { dispatcher: runtime.dispatcher, timeoutMs: snapshot.timeoutMs });
+      return callChatAnswer(provider.adapter, request, ctx, { dispatcher: runtime.dispatcher, timeoutMs: snapshot.timeoutMs });
     });
+    const result = answer.completion;
     const reported = usageOf(result.usage);
     if (!reported) await loadTokenizer();
     const completionText = result.choices.map((c) => (c.message.content ?? '') + (c.message.tool_calls ?? []).map((t) => t.function.arguments).join('')).join('');
     const tokens = reported ?? { input: estimatePromptTokens(request.messages), output: estimateTokens(completionText), cached: 0 };
     const completion: ChatCompletion = reported ? result : { ...result, usage: { prompt_tokens: tokens.input, completion_tokens: tokens.output, total_tokens: tokens.input + tokens.output } };
     const cost = record(target, 200, tokens, !reported, null, false);
-    const openaiBody = JSON.stringify(completion);
-    if (cacheKey) runtime.cache.set(cacheKey, openaiBody, runtime.now() + snapshot.cacheTtlMs);
-    const out = format === 'openai' ? openaiBody : render(completion);
+    // A completion the provider sent in OpenAI's shape, usage included, goes out as the provider's own bytes.
+    const passThrough = reported && format === 'openai' ? answer.raw : undefined;
+    if (cacheKey) runtime.cache.set(cacheKey, passThrough?.toString('utf8') ?? JSON.stringify(completion), runtime.now() + snapshot.cacheTtlMs);
+    const out = passThrough ?? render(completion);
     res.writeHead(200, {
       'content-type': 'application/json',
-      'content-length': Buffer.byteLength(out),
+      'content-length': typeof out === 'string' ? Buffer.byteLength(out) : out.length,
       'x-request-id': requestId,
       'x-keygate-provider': target.provider,
       'x-keygate-model': target.model,
@@ -375,12 +377,19 @@ async function chat(req: IncomingMessage, res: ServerResponse, call: AiCall, req
     trailer: 'x-keygate-cost-usd',
     ...call.responseHeaders,
   });
-  res.flushHeaders();
+  // The head goes out with the first event when that is already here (one write, one packet for the client);
+  // otherwise on its own once this turn of the event loop is over, so the client knows the call was accepted.
+  // (`res.headersSent` is already true after writeHead, sent or not: whether an event went is what counts.)
+  let wroteEvent = false;
+  setImmediate(() => {
+    if (!wroteEvent && !res.destroyed) res.flushHeaders();
+  });
   let ttft: number | null = null;
   let text = '';
   let status = 200;
   const events = format === 'anthropic' ? new ChatChunksToMessageEvents(request.model, { inputTokens: promptEstimate }) : undefined;
   const send = (data: string) => {
+    wroteEvent = true;
     if (!res.write(data)) return new Promise<void>((resolve) => res.once('drain', () => resolve()));
     return undefined;
   };

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../test/databases.js';
 import { openStore, type Store } from '../store/index.js';
-import { SpendTracker } from './spend-tracker.js';
+import { SpendTracker, periodStart } from './spend-tracker.js';
 import { UsageRecorder, type UsageRecord } from './usage-recorder.js';
 
 const DAY = Date.UTC(2026, 10, 29, 12);
@@ -62,5 +62,24 @@ describe('spend tracking for budgets', () => {
     await a.recorder.flush();
     expect(await a.spend.spent('app', 'a3', 'day', DAY + 86_400_000)).toBe(0);
     expect(await a.spend.spent('app', 'a3', 'month', DAY + 86_400_000)).toBeCloseTo(1, 9);
+  });
+});
+
+describe('budget periods', () => {
+  it('starts days and months at UTC midnight, across month and year ends, whatever order times are asked in', () => {
+    const cases: Array<[number, number, number]> = [
+      [Date.UTC(2026, 10, 29, 12), Date.UTC(2026, 10, 29), Date.UTC(2026, 10, 1)],
+      [Date.UTC(2026, 10, 29, 23, 59, 59, 999), Date.UTC(2026, 10, 29), Date.UTC(2026, 10, 1)],
+      [Date.UTC(2026, 10, 30), Date.UTC(2026, 10, 30), Date.UTC(2026, 10, 1)],
+      [Date.UTC(2026, 11, 1), Date.UTC(2026, 11, 1), Date.UTC(2026, 11, 1)],
+      [Date.UTC(2026, 11, 31, 18), Date.UTC(2026, 11, 31), Date.UTC(2026, 11, 1)],
+      [Date.UTC(2027, 0, 1, 0, 0, 0, 1), Date.UTC(2027, 0, 1), Date.UTC(2027, 0, 1)],
+      [Date.UTC(2024, 1, 29, 7), Date.UTC(2024, 1, 29), Date.UTC(2024, 1, 1)],
+      [Date.UTC(2026, 10, 29, 1), Date.UTC(2026, 10, 29), Date.UTC(2026, 10, 1)],
+    ];
+    // Twice, forwards then backwards: an answer remembered from the previous call must never leak into the next.
+    for (const [at, day, month] of [...cases, ...cases.reverse()]) {
+      expect([periodStart('day', at), periodStart('month', at)]).toEqual([day, month]);
+    }
   });
 });

@@ -3,10 +3,19 @@ import type { UsageRecord } from './usage-recorder.js';
 
 export type BudgetPeriod = 'day' | 'month';
 
+/** The last period computed for each kind: every call of a day asks for the same one. */
+const lastPeriod: Record<BudgetPeriod, { start: number; end: number }> = { day: { start: 0, end: 0 }, month: { start: 0, end: 0 } };
+
 /** The start of the UTC day or month holding `at`. */
 export function periodStart(period: BudgetPeriod, at: number): number {
+  const last = lastPeriod[period];
+  if (at >= last.start && at < last.end) return last.start;
   const d = new Date(at);
-  return period === 'day' ? Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()) : Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+  const [y, m] = [d.getUTCFullYear(), d.getUTCMonth()];
+  const start = period === 'day' ? Date.UTC(y, m, d.getUTCDate()) : Date.UTC(y, m, 1);
+  const end = period === 'day' ? Date.UTC(y, m, d.getUTCDate() + 1) : Date.UTC(y, m + 1, 1);
+  lastPeriod[period] = { start, end };
+  return start;
 }
 
 interface Tally {
@@ -36,6 +45,14 @@ export class SpendTracker {
     private readonly store: Store,
     private readonly resyncMs = 10_000,
   ) {}
+
+  /** The spend when it is known without reading the store (the common case), else undefined: then ask `spent`. */
+  spentNow(scope: 'app' | 'team', name: string, period: BudgetPeriod, now: number): number | undefined {
+    const k = key(scope, name, period);
+    const tally = this.#tallies.get(k);
+    if (!tally || tally.start !== periodStart(period, now) || now - tally.syncedAt >= this.resyncMs) return undefined;
+    return tally.stored + (this.#unflushed.get(k) ?? 0) + (this.#flushed.get(k) ?? 0);
+  }
 
   async spent(scope: 'app' | 'team', name: string, period: BudgetPeriod, now: number): Promise<number> {
     const k = key(scope, name, period);

@@ -234,6 +234,7 @@ function send(
       Object.assign(headers, extras.upstreamHeaders);
       if (given !== undefined) headers['content-length'] = String(given.length);
     }
+    let wroteBody = false;
     let held: { status: number; headers: Record<string, string | string[]>; chunks: Buffer[]; size: number } | undefined;
 
     target.pool.dispatch(
@@ -257,8 +258,14 @@ function send(
             return;
           }
           res.writeHead(statusCode, out);
-          // Server-Sent Events and other streams: send the head now, not with the first body chunk.
-          if (String(upstreamHeaders['content-type'] ?? '').startsWith('text/event-stream')) res.flushHeaders();
+          // Server-Sent Events: the head must not wait for an event. It goes with the first one when that came in
+          // the same read (undici hands it over before this microtask runs), otherwise on its own.
+          if (String(upstreamHeaders['content-type'] ?? '').startsWith('text/event-stream')) {
+            // (`res.headersSent` is already true after writeHead, sent or not: whether a chunk went is what counts.)
+            queueMicrotask(() => {
+              if (!wroteBody && !res.destroyed) res.flushHeaders();
+            });
+          }
         },
         onResponseData(controller, chunk) {
           if (held) {
@@ -267,6 +274,7 @@ function send(
             else held.chunks.push(chunk);
             return;
           }
+          wroteBody = true;
           if (!res.write(chunk)) {
             controller.pause();
             res.once('drain', () => controller.resume());

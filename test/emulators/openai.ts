@@ -23,7 +23,7 @@ import type { AddressInfo } from 'node:net';
  * - Errors have OpenAI's body `{ error: { message, type, param, code } }`; a wrong key gets OpenAI's 401, which
  *   names the key masked to its first three and last four characters.
  */
-export type OpenAIEmulatorMode = 'normal' | 'rate-limited' | 'out-of-quota' | 'server-error';
+export type OpenAIEmulatorMode = 'normal' | 'rate-limited' | 'out-of-quota' | 'server-error' | 'garbled';
 
 export interface OpenAIEmulatorOptions {
   /** The only key accepted as `Authorization: Bearer …`. Default `test-openai-key`. */
@@ -38,6 +38,8 @@ export interface OpenAIEmulatorOptions {
   maxOutputTokens?: number;
   /** Milliseconds between streamed events, to see them arrive one by one. Default 0 (the next turn of the event loop). */
   streamDelayMs?: number;
+  /** Streams send their head at once and then wait for `releaseStreams()` before the first event. Default false. */
+  holdStreams?: boolean;
 }
 
 export interface RecordedRequest {
@@ -55,8 +57,15 @@ export interface OpenAIEmulator {
   lastRequest(): RecordedRequest | undefined;
   /** Every request received so far, oldest first. */
   requests(): readonly RecordedRequest[];
-  /** 'rate-limited' → 429 rate_limit_exceeded with retry-after, 'out-of-quota' → 429 insufficient_quota, 'server-error' → 500. */
+  /**
+   * 'rate-limited' → 429 rate_limit_exceeded with retry-after, 'out-of-quota' → 429 insufficient_quota, 'server-error' → 500,
+   * 'garbled' → 200 with an HTML page instead of JSON (what a misconfigured proxy in front of a host sends).
+   */
   setMode(mode: OpenAIEmulatorMode): void;
+  /** Streams waiting for their first event (with `holdStreams`). */
+  heldStreams(): number;
+  /** Lets every held stream send its events. */
+  releaseStreams(): void;
 }
 
 type Json = Record<string, unknown>;
@@ -240,6 +249,7 @@ export async function startOpenAIEmulator(options: OpenAIEmulatorOptions = {}): 
   const reportUsage = options.reportUsage !== false;
   let mode: OpenAIEmulatorMode = 'normal';
   const received: RecordedRequest[] = [];
+  const held: Array<() => void> = [];
   let completions = 0;
 
   const usageOf = (promptTokens: number, completionTokens: number) => ({
@@ -267,6 +277,10 @@ export async function startOpenAIEmulator(options: OpenAIEmulatorOptions = {}): 
     }
     const includeUsage = (body.stream_options as Json | undefined)?.include_usage === true && reportUsage;
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-request-id': 'req_emulator' });
+    if (options.holdStreams) {
+      res.flushHeaders();
+      await new Promise<void>((resolve) => held.push(resolve));
+    }
     const send = async (data: unknown) => {
       res.write(`data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`);
       await new Promise<void>((resolve) => (options.streamDelayMs ? setTimeout(resolve, options.streamDelayMs) : setImmediate(resolve)));
@@ -335,6 +349,11 @@ export async function startOpenAIEmulator(options: OpenAIEmulatorOptions = {}): 
       }
       if (mode === 'out-of-quota') throw new RequestError(429, 'insufficient_quota', 'insufficient_quota', 'You exceeded your current quota, please check your plan and billing details. For more information on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.');
       if (mode === 'server-error') throw new RequestError(500, 'server_error', null, 'The server had an error while processing your request. Sorry about that!');
+      if (mode === 'garbled') {
+        res.writeHead(200, { 'content-type': 'text/html' });
+        res.end('<html><body>Welcome to nginx!</body></html>');
+        return;
+      }
       if (typeof body !== 'object' || body === null || Array.isArray(body)) {
         throw invalid("We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)");
       }
@@ -358,6 +377,10 @@ export async function startOpenAIEmulator(options: OpenAIEmulatorOptions = {}): 
     requests: () => received,
     setMode: (next) => {
       mode = next;
+    },
+    heldStreams: () => held.length,
+    releaseStreams: () => {
+      for (const release of held.splice(0)) release();
     },
   };
 }
