@@ -183,6 +183,13 @@ const ADMIN_TOKEN = `kg_admin_bench_${randomBytes(24).toString('base64url')}`;
  * ports and process, admin(method, path, body) for its admin API, and setUp(steps), which runs the admin steps,
  * waits until the proxy answers the bench request with the headers they return, and stops the node on failure.
  */
+/** The node options in the `keygate` command's first line (`#!/usr/bin/env -S node …`): Keygate runs as users run it. */
+function shebangNodeOptions(cli) {
+  const first = readFileSync(cli, 'utf8').split('\n', 1)[0];
+  const match = /^#!.*?\bnode((?:\s+--\S+)*)\s*$/.exec(first);
+  return match ? match[1].trim().split(/\s+/).filter(Boolean) : [];
+}
+
 async function startKeygate(ctx, name, config, { env: extraEnv = {}, admin: withAdmin = true } = {}) {
   const cli = path.join(ROOT, 'dist/cli/main.js');
   if (!existsSync(cli)) throw new SubjectUnavailable('dist/cli/main.js not found: run npm run build first');
@@ -205,7 +212,7 @@ async function startKeygate(ctx, name, config, { env: extraEnv = {}, admin: with
     ...extraEnv,
   };
   // ctx.nodeArgs: options for node itself (bench/profile.mjs passes --cpu-prof).
-  const proc = startProcess(name, process.execPath, [...(ctx.nodeArgs ?? []), cli, 'start', '--config', file], { cpu: ctx.proxyCpu, env, cwd: ROOT });
+  const proc = startProcess(name, process.execPath, [...shebangNodeOptions(cli), ...(ctx.nodeArgs ?? []), cli, 'start', '--config', file], { cpu: ctx.proxyCpu, env, cwd: ROOT });
   await started(proc, port);
   const adminProblem = await waitForPort(adminPort, proc);
   if (adminProblem) {
