@@ -66,7 +66,7 @@ function readJson(req: IncomingMessage, limit: number): Promise<Record<string, u
     });
     req.on('end', () => {
       try {
-        const value = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+        const value = JSON.parse((chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).toString('utf8')) as unknown;
         if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error('not an object');
         resolve(value as Record<string, unknown>);
       } catch {
@@ -211,7 +211,7 @@ function listModels(res: ServerResponse, call: AiCall, requestId: string): void 
 }
 
 interface Prepared {
-  targets: AiTarget[];
+  targets: readonly AiTarget[];
   app: string | undefined;
   team: string | undefined;
 }
@@ -228,15 +228,13 @@ async function prepare(requested: string, promptTokens: number, call: AiCall): P
   }
   const now = runtime.now();
   const team = app?.team;
-  const budgets: Array<['app' | 'team', string, 'day' | 'month', number | undefined]> = [];
-  if (appName) budgets.push(['app', appName, 'day', app?.budget?.dailyUsd], ['app', appName, 'month', app?.budget?.monthlyUsd]);
   const teamBudget = team ? call.catalog.teams.get(team)?.budget : undefined;
-  if (team) budgets.push(['team', team, 'day', teamBudget?.dailyUsd], ['team', team, 'month', teamBudget?.monthlyUsd]);
-  for (const [scope, name, period, limit] of budgets) {
-    if (limit === undefined) continue;
-    const spent = runtime.spend.spentNow(scope, name, period, now) ?? (await runtime.spend.spent(scope, name, period, now));
-    if (spent >= limit) throw new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has spent its ${period === 'day' ? 'daily' : 'monthly'} budget of $${limit} ($${spent.toFixed(6)} so far)`);
-  }
+  // Each check answers at once from the spend this node knows; only a stale tally waits for the store.
+  let pending: Promise<void> | undefined;
+  if (appName && (pending = enforceBudget(runtime, 'app', appName, 'day', app?.budget?.dailyUsd, now))) await pending;
+  if (appName && (pending = enforceBudget(runtime, 'app', appName, 'month', app?.budget?.monthlyUsd, now))) await pending;
+  if (team && (pending = enforceBudget(runtime, 'team', team, 'day', teamBudget?.dailyUsd, now))) await pending;
+  if (team && (pending = enforceBudget(runtime, 'team', team, 'month', teamBudget?.monthlyUsd, now))) await pending;
   const tpm = app?.budget?.tokensPerMinute;
   if (appName && tpm !== undefined) {
     const decision = await runtime.limiter.hit(`tpm\n${appName}`, tpm, 60_000, Math.min(promptTokens, tpm));
@@ -245,6 +243,18 @@ async function prepare(requested: string, promptTokens: number, call: AiCall): P
     }
   }
   return { targets, app: appName, team };
+}
+
+/** Refuses the call (429 budget_exceeded) when `name` has spent `limit` this period; a promise only if the store must be read. */
+function enforceBudget(runtime: AiRuntime, scope: 'app' | 'team', name: string, period: 'day' | 'month', limit: number | undefined, now: number): Promise<void> | undefined {
+  if (limit === undefined) return undefined;
+  const refuseOver = (spent: number) => {
+    if (spent >= limit) throw new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has spent its ${period === 'day' ? 'daily' : 'monthly'} budget of $${limit} ($${spent.toFixed(6)} so far)`);
+  };
+  const known = runtime.spend.spentNow(scope, name, period, now);
+  if (known === undefined) return runtime.spend.spent(scope, name, period, now).then(refuseOver);
+  refuseOver(known);
+  return undefined;
 }
 
 /**

@@ -70,9 +70,25 @@ export function compileAiSnapshot(section: AiSection | undefined, pools: Readonl
  * What a requested model name means: an alias (its targets by weight, then its fallbacks), `provider/model`,
  * or a bare model id served by the one configured provider whose name or type fits. Undefined when unknown.
  */
-export function resolveModel(ai: AiSnapshot, requested: string, pickWeighted: (targets: readonly AiTarget[]) => AiTarget[]): AiTarget[] | undefined {
+export function resolveModel(ai: AiSnapshot, requested: string, pickWeighted: (targets: readonly AiTarget[]) => AiTarget[]): readonly AiTarget[] | undefined {
   const alias = ai.aliases.get(requested);
   if (alias) return [...pickWeighted(alias.targets.filter((t) => t.weight > 0)), ...alias.fallbacks];
+  // Anything but an alias resolves the same way for the snapshot's whole life: once per name is enough.
+  let known = resolvedNames.get(ai);
+  if (!known) resolvedNames.set(ai, (known = new Map()));
+  const cached = known.get(requested);
+  if (cached !== undefined) return cached ?? undefined;
+  const targets = resolveName(ai, requested);
+  // Names come from callers: the bound keeps made-up ones from growing the map without end.
+  if (known.size >= 10_000) known.clear();
+  known.set(requested, targets ?? null);
+  return targets;
+}
+
+/** Per snapshot: what each non-alias name resolved to (null: to nothing). */
+const resolvedNames = new WeakMap<AiSnapshot, Map<string, readonly AiTarget[] | null>>();
+
+function resolveName(ai: AiSnapshot, requested: string): readonly AiTarget[] | undefined {
   const slash = requested.indexOf('/');
   if (slash > 0) {
     const provider = requested.slice(0, slash);

@@ -27,7 +27,24 @@ interface Tally {
   syncedAt: number;
 }
 
-const key = (scope: string, name: string, period: BudgetPeriod) => `${scope}\n${name}\n${period}`;
+type Scope = 'app' | 'team';
+const PERIODS: readonly BudgetPeriod[] = ['day', 'month'];
+
+/** Tally keys per scope and name, made once: every call would otherwise build four strings to find its tallies. */
+const keyCache: Record<Scope, Map<string, Record<BudgetPeriod, string>>> = { app: new Map(), team: new Map() };
+
+function keysOf(scope: Scope, name: string): Record<BudgetPeriod, string> {
+  let keys = keyCache[scope].get(name);
+  if (!keys) {
+    keys = { day: `${scope}\n${name}\nday`, month: `${scope}\n${name}\nmonth` };
+    // Names are apps and teams: few. The bound only keeps a flood of deleted ones from growing the map for ever.
+    if (keyCache[scope].size >= 100_000) keyCache[scope].clear();
+    keyCache[scope].set(name, keys);
+  }
+  return keys;
+}
+
+const key = (scope: Scope, name: string, period: BudgetPeriod) => keysOf(scope, name)[period];
 
 /**
  * Spend per app and team per UTC day and month, for budgets: what the store holds (every node's calls), plus
@@ -47,14 +64,14 @@ export class SpendTracker {
   ) {}
 
   /** The spend when it is known without reading the store (the common case), else undefined: then ask `spent`. */
-  spentNow(scope: 'app' | 'team', name: string, period: BudgetPeriod, now: number): number | undefined {
+  spentNow(scope: Scope, name: string, period: BudgetPeriod, now: number): number | undefined {
     const k = key(scope, name, period);
     const tally = this.#tallies.get(k);
     if (!tally || tally.start !== periodStart(period, now) || now - tally.syncedAt >= this.resyncMs) return undefined;
     return tally.stored + (this.#unflushed.get(k) ?? 0) + (this.#flushed.get(k) ?? 0);
   }
 
-  async spent(scope: 'app' | 'team', name: string, period: BudgetPeriod, now: number): Promise<number> {
+  async spent(scope: Scope, name: string, period: BudgetPeriod, now: number): Promise<number> {
     const k = key(scope, name, period);
     const start = periodStart(period, now);
     let tally = this.#tallies.get(k);
@@ -107,14 +124,16 @@ export class SpendTracker {
 
   #each(app: string | null | undefined, team: string | null | undefined, at: number, apply: (k: string) => void, usd: number): void {
     if (usd <= 0) return;
-    for (const [scope, name] of [['app', app], ['team', team]] as const) {
-      if (!name) continue;
-      for (const period of ['day', 'month'] as const) {
-        const k = key(scope, name, period);
-        const tally = this.#tallies.get(k);
-        // Spend of an earlier period, or of a budget nobody has checked yet, is the store's business alone.
-        if (tally && tally.start === periodStart(period, at)) apply(k);
-      }
+    if (app) this.#eachPeriod('app', app, at, apply);
+    if (team) this.#eachPeriod('team', team, at, apply);
+  }
+
+  #eachPeriod(scope: Scope, name: string, at: number, apply: (k: string) => void): void {
+    const keys = keysOf(scope, name);
+    for (const period of PERIODS) {
+      const tally = this.#tallies.get(keys[period]);
+      // Spend of an earlier period, or of a budget nobody has checked yet, is the store's business alone.
+      if (tally && tally.start === periodStart(period, at)) apply(keys[period]);
     }
   }
 }

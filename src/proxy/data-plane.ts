@@ -92,41 +92,36 @@ function serveAi(req: IncomingMessage, res: ServerResponse, route: CompiledRoute
   // The AI handler reads the same id, so the usage record, the answer and the logs agree.
   req.headers['x-request-id'] = requestId;
   const policy = route.policy;
-  const checked: Promise<AuthResult | undefined> = policy
-    ? new Promise<AuthResult>((resolve) => resolve(policy.check(req, {
-        issuer: state.issuer(),
-        keys: snapshot.keys,
-        catalog: snapshot.catalog,
-        issuers: snapshot.issuers,
-        limiter: state.limiter,
-        tokenCache: state.tokenCache,
-        dpopReplay: state.oauth.dpopReplay,
-        now: state.now(),
-        requestUrl: `${secure ? 'https' : 'http'}://${req.headers.host ?? ''}${path}`,
-      })))
-    : Promise.resolve(undefined);
-  checked.then(
-    (result) =>
-      handleAi(req, res, operation, {
-        route: route.name,
-        routeModels: route.ai?.models,
-        principal: result?.principal.via === 'none' ? undefined : result?.principal,
-        snapshot: snapshot.ai,
-        catalog: snapshot.catalog,
-        runtime: state.ai,
-        maxBodySize: route.maxBodySize,
-        responseHeaders: result?.responseHeaders ?? {},
-      }),
-    (error: unknown) => {
-      req.resume();
-      const send = operation === 'messages' ? sendAnthropicError : sendAiError;
-      if (error instanceof AuthFailure) {
-        const code = error.code === 'invalid_token' || error.code === 'unauthenticated' ? 'invalid_api_key' : error.code;
-        return send(res, new AiError(error.status, AI_ERROR_TYPES[error.status] ?? 'invalid_request_error', code, error.message, null, error.headers), requestId);
-      }
-      send(res, new AiError(500, 'api_error', 'internal_error', 'the request could not be checked'), requestId);
-    },
-  );
+  const serve = (result: AuthResult | undefined) =>
+    handleAi(req, res, operation, {
+      route: route.name,
+      routeModels: route.ai?.models,
+      principal: result?.principal.via === 'none' ? undefined : result?.principal,
+      snapshot: snapshot.ai,
+      catalog: snapshot.catalog,
+      runtime: state.ai,
+      maxBodySize: route.maxBodySize,
+      responseHeaders: result?.responseHeaders ?? {},
+    });
+  const refuse = (error: unknown) => {
+    req.resume();
+    const send = operation === 'messages' ? sendAnthropicError : sendAiError;
+    if (error instanceof AuthFailure) {
+      const code = error.code === 'invalid_token' || error.code === 'unauthenticated' ? 'invalid_api_key' : error.code;
+      return send(res, new AiError(error.status, AI_ERROR_TYPES[error.status] ?? 'invalid_request_error', code, error.message, null, error.headers), requestId);
+    }
+    send(res, new AiError(500, 'api_error', 'internal_error', 'the request could not be checked'), requestId);
+  };
+  if (!policy) return void serve(undefined);
+  let checked: AuthResult | Promise<AuthResult>;
+  try {
+    checked = policy.check(req, authContext(req, snapshot, state, secure, path));
+  } catch (error) {
+    return refuse(error);
+  }
+  // A key or token seen before answers at once; only a first sight (a store or JWKS look-up) waits.
+  if (checked instanceof Promise) checked.then(serve, refuse);
+  else void serve(checked);
 }
 
 function sendAuthFailure(res: ServerResponse, failure: AuthFailure): void {

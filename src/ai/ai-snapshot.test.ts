@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { compileAiSnapshot, resolveModel, type AiTarget } from './ai-snapshot.js';
+
+const asIs = (targets: readonly AiTarget[]) => [...targets];
+
+describe('resolving a requested model name', () => {
+  it('answers each snapshot from its own providers, even for a name another snapshot already resolved', () => {
+    const openai = compileAiSnapshot({ providers: [{ name: 'main', type: 'openai' }] }, new Map());
+    const anthropic = compileAiSnapshot({ providers: [{ name: 'main', type: 'anthropic' }] }, new Map());
+    for (let round = 0; round < 2; round++) {
+      expect(resolveModel(openai, 'gpt-4o-mini', asIs)).toEqual([{ provider: 'main', model: 'gpt-4o-mini', weight: 1 }]);
+      expect(resolveModel(anthropic, 'gpt-4o-mini', asIs)).toBeUndefined();
+      expect(resolveModel(anthropic, 'claude-haiku-4-5-20251001', asIs)).toEqual([{ provider: 'main', model: 'claude-haiku-4-5-20251001', weight: 1 }]);
+      expect(resolveModel(openai, 'no-such-model', asIs)).toBeUndefined();
+      expect(resolveModel(openai, 'main/anything', asIs)).toEqual([{ provider: 'main', model: 'anything', weight: 1 }]);
+    }
+  });
+
+  it('picks among an alias\'s targets on every call, not once', () => {
+    const ai = compileAiSnapshot(
+      {
+        providers: [{ name: 'a', type: 'openai' }, { name: 'b', type: 'openai' }],
+        aliases: [{ name: 'chat', targets: [{ provider: 'a', model: 'gpt-4o-mini' }, { provider: 'b', model: 'gpt-4o-mini' }] }],
+      },
+      new Map(),
+    );
+    let calls = 0;
+    const rotate = (targets: readonly AiTarget[]) => (calls++ % 2 === 0 ? [...targets] : [...targets].reverse());
+    const firsts = [0, 1, 2, 3].map(() => resolveModel(ai, 'chat', rotate)![0]!.provider);
+    expect(firsts).toEqual(['a', 'b', 'a', 'b']);
+  });
+});
