@@ -8,7 +8,7 @@ const Duration = Type.String({ pattern: '^\\d+(ms|s|m|h|d)$' });
 export const AiProviderSchema = Type.Object(
   {
     name: Name,
-    type: Type.Union(PROVIDER_TYPES.map((t) => Type.Literal(t))),
+    type: Type.Enum(PROVIDER_TYPES),
     baseUrl: Type.Optional(Type.String({ pattern: '^https?://', description: "the provider's API origin; each type has a default" })),
     apiVersion: Type.Optional(Type.String({ maxLength: 40 })),
     region: Type.Optional(Type.String({ pattern: '^[a-z0-9-]+$', description: 'AWS region (bedrock)' })),
