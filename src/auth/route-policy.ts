@@ -73,6 +73,19 @@ function scopesOf(claim: unknown): Set<string> {
   return new Set();
 }
 
+/** The scopes of a verified token's claims, read once: a cached token brings the same claims object every time. */
+const scopesByClaims = new WeakMap<Record<string, unknown>, Set<string>>();
+
+function scopesOfClaims(claims: Record<string, unknown>): Set<string> {
+  let scopes = scopesByClaims.get(claims);
+  if (!scopes) scopesByClaims.set(claims, (scopes = scopesOf(claims.scope)));
+  return scopes;
+}
+
+/** What every route that withholds the caller's credential removes: one shared list, never written to. */
+const CREDENTIAL_HEADERS: readonly string[] = Object.freeze(['authorization', 'x-api-key', 'dpop']);
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
+
 function ruleHolds(value: unknown, rule: NonNullable<RouteAuth['claims']>[number]): boolean {
   if (rule.equals !== undefined && value !== rule.equals) return false;
   if (rule.contains !== undefined) {
@@ -147,18 +160,20 @@ export class RoutePolicy {
   }
 
   #result(principal: Principal | undefined, responseHeaders: Record<string, string>): AuthResult {
+    if (!principal || !this.auth) return { principal: principal ?? NO_PRINCIPAL, upstreamHeaders: NO_HEADERS, removeHeaders: [], responseHeaders };
+    if (!this.auth.forwardClaims) {
+      return { principal, upstreamHeaders: NO_HEADERS, removeHeaders: this.auth.forwardCredential ? [] : CREDENTIAL_HEADERS, responseHeaders };
+    }
     const upstreamHeaders: Record<string, string> = {};
     const removeHeaders: string[] = [];
-    if (principal && this.auth) {
-      for (const [header, path] of Object.entries(this.auth.forwardClaims ?? {})) {
-        // The caller's own header of that name goes, even when the claim is absent: upstreams trust these headers.
-        removeHeaders.push(header);
-        const value = path === 'app' ? principal.app : path === 'team' ? principal.team : claimAt(principal.claims, path);
-        if (value !== undefined && value !== null) upstreamHeaders[header] = typeof value === 'object' ? JSON.stringify(value) : String(value);
-      }
-      if (!this.auth.forwardCredential) removeHeaders.push('authorization', 'x-api-key', 'dpop');
+    for (const [header, path] of Object.entries(this.auth.forwardClaims)) {
+      // The caller's own header of that name goes, even when the claim is absent: upstreams trust these headers.
+      removeHeaders.push(header);
+      const value = path === 'app' ? principal.app : path === 'team' ? principal.team : claimAt(principal.claims, path);
+      if (value !== undefined && value !== null) upstreamHeaders[header] = typeof value === 'object' ? JSON.stringify(value) : String(value);
     }
-    return { principal: principal ?? NO_PRINCIPAL, upstreamHeaders, removeHeaders, responseHeaders };
+    if (!this.auth.forwardCredential) removeHeaders.push(...CREDENTIAL_HEADERS);
+    return { principal, upstreamHeaders, removeHeaders, responseHeaders };
   }
 
   #apiKeyPrincipal(key: string, ctx: AuthContext): Principal {
@@ -172,7 +187,7 @@ export class RoutePolicy {
 
   #gatewayPrincipal(claims: Record<string, unknown>, ctx: AuthContext): Principal {
     const app = typeof claims.client_id === 'string' ? claims.client_id : undefined;
-    return { app, team: app ? ctx.catalog.apps.get(app)?.team : undefined, subject: String(claims.sub ?? ''), scopes: scopesOf(claims.scope), claims, via: 'gateway-token' };
+    return { app, team: app ? ctx.catalog.apps.get(app)?.team : undefined, subject: String(claims.sub ?? ''), scopes: scopesOfClaims(claims), claims, via: 'gateway-token' };
   }
 
   async #authenticate(req: IncomingMessage, ctx: AuthContext): Promise<Principal> {
@@ -251,7 +266,7 @@ export class RoutePolicy {
   }
 
   #authorize(principal: Principal, ctx: AuthContext): void {
-    const missing = this.#scopes.filter((s) => !principal.scopes.has(s));
+    const missing = this.#scopes.length === 0 ? this.#scopes : this.#scopes.filter((s) => !principal.scopes.has(s));
     if (missing.length > 0) {
       // RFC 6750 §3.1: insufficient_scope names the scopes needed.
       throw new AuthFailure(403, 'insufficient_scope', `this route needs the scope(s) ${missing.join(' ')}`, challenge('Bearer', 'insufficient_scope', 'more scope is needed', `, scope="${this.#scopes.join(' ')}"`));
@@ -264,6 +279,24 @@ export class RoutePolicy {
     }
   }
 
+  /** Counter keys per caller, one map per limit, made once per caller: the same app calls again and again. */
+  readonly #limitKeys = new Map<object, Map<string, string>>();
+
+  #limitKey(limit: { per: RouteLimit['per']; windowMs: number }, principal: Principal | undefined): string {
+    if (limit.per === 'route') return `r\n${this.route}\n${limit.windowMs}`;
+    const who = principal?.app ?? `sub:${principal?.via}:${principal?.subject}`;
+    let keys = this.#limitKeys.get(limit);
+    if (!keys) this.#limitKeys.set(limit, (keys = new Map()));
+    let key = keys.get(who);
+    if (key === undefined) {
+      key = limit.per === 'app' ? `a\n${who}\n${limit.windowMs}` : `ar\n${who}\n${this.route}\n${limit.windowMs}`;
+      // Callers are apps and token subjects; the bound keeps a flood of one-off subjects from growing the map for ever.
+      if (keys.size >= 10_000) keys.clear();
+      keys.set(who, key);
+    }
+    return key;
+  }
+
   /**
    * Counts the route's limits, in order; refuses at the first one exceeded. With `deferred`, each decision may be
    * a promise (Redis) and is checked by the caller as it settles.
@@ -273,8 +306,7 @@ export class RoutePolicy {
     const settled: RateLimitDecision[] = [];
     for (const limit of this.#limits) {
       if (limit.per !== 'route' && !principal?.app && !principal?.subject) continue;
-      const who = principal?.app ?? `sub:${principal?.via}:${principal?.subject}`;
-      const key = limit.per === 'route' ? `r\n${this.route}\n${limit.windowMs}` : limit.per === 'app' ? `a\n${who}\n${limit.windowMs}` : `ar\n${who}\n${this.route}\n${limit.windowMs}`;
+      const key = this.#limitKey(limit, principal);
       const refuse = (decision: RateLimitDecision): RateLimitDecision => {
         settled.push(decision);
         if (!decision.allowed) throw new AuthFailure(429, 'rate_limited', `too many requests: at most ${limit.limit} per ${limit.windowMs / 1000} s (${limit.per})`, rateLimitHeaders(settled));

@@ -19,6 +19,16 @@ import type { RateLimitDecision } from './rate-limiter.js';
  * // { 'RateLimit-Limit': '100', 'RateLimit-Remaining': '99', 'RateLimit-Reset': '60', 'RateLimit-Policy': '100;w=60' }
  */
 export function rateLimitHeaders(decisions: readonly RateLimitDecision[]): Record<string, string> {
+  // One limit, counted and allowed (nearly every request): its fields straight away.
+  if (decisions.length === 1 && decisions[0]!.allowed && !decisions[0]!.unavailable) {
+    const only = decisions[0]!;
+    return {
+      'RateLimit-Limit': String(only.limit),
+      'RateLimit-Remaining': String(only.remaining),
+      'RateLimit-Reset': String(seconds(only.resetMs)),
+      'RateLimit-Policy': policy(only),
+    };
+  }
   const counted = decisions.filter((decision) => !(decision.unavailable && decision.allowed));
   const [first, ...rest] = counted;
   if (first === undefined) return {};
