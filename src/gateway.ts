@@ -12,6 +12,7 @@ import { UsageRecorder } from './ai/usage-recorder.js';
 import { ExternalIssuer } from './auth/issuers/index.js';
 import type { IssuerSpec } from './auth/issuer-schema.js';
 import { OAuthState } from './auth/oauth/oauth-endpoints.js';
+import { StoreReplayGuard } from './auth/replay-guard.js';
 import { createRateLimiter, type RateLimiter } from './auth/rate-limit/index.js';
 import type { TokenIssuer } from './auth/route-policy.js';
 import { VerifiedTokenCache } from './auth/verified-token-cache.js';
@@ -87,6 +88,9 @@ class NodeCore {
   readonly notices: ChangeNotices;
   readonly registry: ServiceRegistry;
   readonly limiter: RateLimiter;
+  /** DPoP proof and client assertion jtis, in the store: a value used on any worker or node is refused on all. */
+  readonly replayGuard: StoreReplayGuard;
+  #purgeTimer: NodeJS.Timeout | undefined;
   readonly dataPlaneState: DataPlaneState;
   /** Outside issuers live across snapshots, so their cached JWKS survive a config change. */
   readonly #issuers = new Map<string, ExternalIssuer>();
@@ -143,6 +147,13 @@ class NodeCore {
     this.providerKeys = new ProviderKeyService(store, master.key, clock, announce);
     const recorder = new UsageRecorder(store, (error) => logger.warn({ err: { message: error.message } }, 'AI usage records could not be written; kept for the next try'));
     if (options.timers) recorder.start(1_000);
+    this.replayGuard = new StoreReplayGuard(store);
+    if (options.timers) {
+      this.#purgeTimer = setInterval(() => {
+        this.replayGuard.purge(clock.now()).catch((error: Error) => logger.warn({ err: { message: error.message } }, 'expired one-time values could not be purged; will retry'));
+      }, 60_000);
+      this.#purgeTimer.unref();
+    }
     const spend = new SpendTracker(store);
     recorder.onFlushed((records) => spend.flushed(records));
     this.aiRuntime = {
@@ -162,7 +173,7 @@ class NodeCore {
       now: () => clock.now(),
       limiter: this.limiter,
       tokenCache: new VerifiedTokenCache(),
-      oauth: new OAuthState(),
+      oauth: new OAuthState(this.replayGuard),
       accessTokenTtlSeconds: Math.floor(settings.accessTokenTtl / 1000),
       tokenMaxTtlSeconds: Math.floor(settings.tokenMaxTtl / 1000),
       revokeToken: (jti, expiresAt) => this.catalog.revokeToken(jti, expiresAt, 'oauth/revoke'),
@@ -234,6 +245,7 @@ class NodeCore {
 
   async close(): Promise<void> {
     this.notices.stop();
+    clearInterval(this.#purgeTimer);
     await this.#compiling?.catch(() => undefined);
     await this.registry.closeAll();
     await this.aiRuntime.recorder.stop();

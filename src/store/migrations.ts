@@ -192,6 +192,18 @@ function migrations(dialect: Dialect): Record<string, Migration> {
       await db.schema.alterTable('teams').addColumn('budget', 'text').execute();
     },
   },
+  '0006_replay_guard': {
+    async up(db: Kysely<unknown>) {
+      // One-time values (DPoP proof and client assertion jtis), shared by every worker and node, kept until the
+      // moment their proof or assertion could no longer be accepted anyway. The key is a SHA-256 in hex.
+      await db.schema
+        .createTable('replay_guard')
+        .addColumn('key', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('replay_guard_expires_at').on('replay_guard').column('expires_at').execute();
+    },
+  },
   };
 }
 

@@ -149,6 +149,12 @@ export interface AiUsageTable {
   cache_hit: number;
 }
 
+export interface ReplayGuardTable {
+  /** SHA-256 (hex) of what may be used once. */
+  key: string;
+  expires_at: number;
+}
+
 export interface Database {
   provider_keys: ProviderKeysTable;
   ai_usage: AiUsageTable;
@@ -165,4 +171,5 @@ export interface Database {
   store_version: StoreVersionTable;
   audit_log: AuditLogTable;
   leases: LeasesTable;
+  replay_guard: ReplayGuardTable;
 }

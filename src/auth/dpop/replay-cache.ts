@@ -2,9 +2,9 @@
  * Where DPoP proof `jti`s are remembered for as long as their proof would be accepted (RFC 9449 §11.1), so a
  * captured proof cannot be played again.
  *
- * A cache is per process. In a deployment of several gateway nodes, a proof accepted by one node can be
- * replayed to another within the acceptance window unless every node shares one store: implement this
- * interface on the shared counter backend (Redis: `SET key 1 NX PXAT expiresAt`, which is atomic) for that.
+ * The gateway uses `StoreReplayGuard` (src/auth/replay-guard.ts), shared by every worker and node through the
+ * store; `InMemoryDpopReplayCache` below serves one process alone (a proof accepted there could be replayed to
+ * another process within its window).
  */
 export interface DpopReplayCache {
   /**

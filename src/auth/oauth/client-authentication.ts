@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 import { hashSecret, type CatalogSnapshot } from '../../catalog/index.js';
 import { ASYMMETRIC_ALGORITHMS } from './metadata.js';
+import type { DpopReplayCache } from '../dpop/replay-cache.js';
 import { OAuthError } from './oauth-error.js';
 
 export const JWT_BEARER_ASSERTION = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
@@ -13,20 +14,8 @@ export interface ClientAuthenticationContext {
   now: number;
   /** Key sets of apps that registered a jwks_uri, kept across requests (jose caches and throttles refetches). */
   remoteKeySets: Map<string, JWTVerifyGetKey>;
-  /** jti → expiry of client assertions already used (RFC 7523 §3: a JWT MAY be used only once). */
-  usedAssertions: Map<string, number>;
-}
-
-const MAX_USED_ASSERTIONS = 100_000;
-
-function rememberAssertion(used: Map<string, number>, jti: string, exp: number, now: number): void {
-  if (used.size >= MAX_USED_ASSERTIONS) {
-    for (const [key, expiry] of used) {
-      if (expiry < now || used.size >= MAX_USED_ASSERTIONS) used.delete(key);
-      if (used.size < MAX_USED_ASSERTIONS * 0.9) break;
-    }
-  }
-  used.set(jti, exp);
+  /** Client assertions already used (RFC 7523 §3: a JWT MAY be used only once), shared with the DPoP proofs' jtis. */
+  replay: DpopReplayCache;
 }
 
 const invalidClient = () => new OAuthError('invalid_client', 'client authentication failed');
@@ -104,9 +93,7 @@ async function verifyClientAssertion(assertion: string, clientId: string | null,
       clockTolerance: 30,
     });
     const jti = String(payload.jti);
-    const key = `${claimed}\n${jti}`;
-    if ((ctx.usedAssertions.get(key) ?? 0) > ctx.now) throw new Error('replayed');
-    rememberAssertion(ctx.usedAssertions, key, Number(payload.exp) * 1000, ctx.now);
+    if (!(await ctx.replay.markUsed(`assertion\n${claimed}\n${jti}`, Number(payload.exp) * 1000, ctx.now))) throw new Error('replayed');
   } catch {
     throw invalidClient();
   }

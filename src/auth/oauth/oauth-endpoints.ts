@@ -27,8 +27,14 @@ export interface OAuthContext {
 /** Caches shared by every request and snapshot of one process. */
 export class OAuthState {
   readonly remoteKeySets = new Map<string, JWTVerifyGetKey>();
-  readonly usedAssertions = new Map<string, number>();
-  readonly dpopReplay: DpopReplayCache = new InMemoryDpopReplayCache();
+
+  constructor(
+    /**
+     * Where one-time values are remembered: DPoP proof and client assertion jtis. The gateway passes the store's
+     * guard, shared by every worker and node; the in-memory cache serves a single process (tests).
+     */
+    readonly dpopReplay: DpopReplayCache = new InMemoryDpopReplayCache(),
+  ) {}
 }
 
 export function isOAuthPath(path: string): boolean {
@@ -86,7 +92,7 @@ export async function handleOAuth(req: IncomingMessage, res: ServerResponse, pat
     }
     if (req.method !== 'POST') return send(res, 405, { error: 'invalid_request', error_description: 'use POST' }, { allow: 'POST' });
     const form = await readForm(req);
-    const clientCtx = { catalog: ctx.catalog, issuer: ctx.issuer, tokenEndpoint: `${ctx.issuer}${TOKEN_PATH}`, now: ctx.now, remoteKeySets: ctx.state.remoteKeySets, usedAssertions: ctx.state.usedAssertions };
+    const clientCtx = { catalog: ctx.catalog, issuer: ctx.issuer, tokenEndpoint: `${ctx.issuer}${TOKEN_PATH}`, now: ctx.now, remoteKeySets: ctx.state.remoteKeySets, replay: ctx.state.dpopReplay };
     const app = await authenticateClient(req.headers, form, clientCtx);
     if (path === TOKEN_PATH) return await token(req, res, form, app, ctx);
     if (path === INTROSPECTION_PATH) return await introspect(res, form, app, ctx);
