@@ -1,5 +1,5 @@
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { ServerResponse } from 'node:http';
+import { sendJson, sseEvent, startEmulatorServer, writeEvent, type EmulatorHandle, type LooseRecordedRequest } from './emulator-http.js';
 
 /**
  * A local stand-in for Anthropic's Messages API (https://docs.anthropic.com/en/api/messages) on 127.0.0.1, for
@@ -26,19 +26,9 @@ export interface AnthropicEmulatorOptions {
   cacheCreationInputTokens?: number;
 }
 
-export interface RecordedRequest {
-  method: string;
-  path: string;
-  headers: IncomingHttpHeaders;
-  // The body as the adapter sent it: tests read whatever members they assert on.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  body: any;
-}
+export type RecordedRequest = LooseRecordedRequest;
 
-export interface AnthropicEmulator {
-  url: string;
-  stop(): Promise<void>;
-  lastRequest(): RecordedRequest | undefined;
+export interface AnthropicEmulator extends EmulatorHandle<RecordedRequest> {
   /** 'rate-limited' → 429 with retry-after, 'overloaded' → 529, 'server-error' → 500, 'stream-error' → an `error` event mid-stream (529 when not streaming). */
   setMode(mode: AnthropicEmulatorMode): void;
 }
@@ -190,18 +180,12 @@ function answer(body: Json): Answer {
 const outputTokensOf = (content: Block[]) => countTokens(content.map((b) => (b.type === 'text' ? String(b.text) : JSON.stringify(b.input))).join(''));
 
 function sendError(res: ServerResponse, status: number, type: string, message: string, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { 'content-type': 'application/json', 'request-id': 'req_emulator', ...headers });
-  res.end(JSON.stringify({ type: 'error', error: { type, message }, request_id: 'req_emulator' }));
+  sendJson(res, status, { type: 'error', error: { type, message }, request_id: 'req_emulator' }, { 'request-id': 'req_emulator', ...headers });
 }
-
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 async function stream(res: ServerResponse, body: Json, reply: Answer, usage: Json, failMidway: boolean): Promise<void> {
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'request-id': 'req_emulator' });
-  const send = async (data: Json) => {
-    res.write(`event: ${String(data.type)}\ndata: ${JSON.stringify(data)}\n\n`);
-    await nextTurn();
-  };
+  const send = (data: Json) => writeEvent(res, sseEvent(String(data.type), data));
   await send({ type: 'message_start', message: { id: 'msg_emulator_stream', type: 'message', role: 'assistant', model: body.model, content: [], stop_reason: null, stop_sequence: null, usage: { ...usage, output_tokens: 1 } } });
   await send({ type: 'ping' });
   for (const [index, block] of reply.content.entries()) {
@@ -230,63 +214,38 @@ async function stream(res: ServerResponse, body: Json, reply: Answer, usage: Jso
   res.end();
 }
 
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  const text = Buffer.concat(chunks).toString('utf8');
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
-  }
-}
-
 /** Starts the emulator on 127.0.0.1 on a free port. */
 export async function startAnthropicEmulator(options: AnthropicEmulatorOptions = {}): Promise<AnthropicEmulator> {
   const apiKey = options.apiKey ?? 'test-anthropic-key';
   let mode: AnthropicEmulatorMode = 'normal';
-  let last: RecordedRequest | undefined;
 
-  const server = createServer((req, res) => {
-    void (async () => {
-      const body = await readJson(req);
-      last = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body };
-      if (req.method !== 'POST' || req.url !== '/v1/messages') return sendError(res, 404, 'not_found_error', 'Not found');
-      if (req.headers['x-api-key'] !== apiKey) return sendError(res, 401, 'authentication_error', 'invalid x-api-key');
-      if (typeof req.headers['anthropic-version'] !== 'string') return sendError(res, 400, 'invalid_request_error', 'anthropic-version: header is required');
-      if (typeof body !== 'object' || body === null) return sendError(res, 400, 'invalid_request_error', 'There was an issue with the request body: it is not valid JSON');
-      const request = body as Json;
-      if (mode === 'rate-limited') return sendError(res, 429, 'rate_limit_error', 'Number of request tokens has exceeded your per-minute rate limit', { 'retry-after': String(options.retryAfterSeconds ?? 7) });
-      if (mode === 'overloaded' || (mode === 'stream-error' && request.stream !== true)) return sendError(res, 529, 'overloaded_error', 'Overloaded');
-      if (mode === 'server-error') return sendError(res, 500, 'api_error', 'Internal server error');
-      try {
-        validate(request);
-      } catch (error) {
-        if (error instanceof RequestError) return sendError(res, error.status, error.type, error.message);
-        throw error;
-      }
-      const reply = answer(request);
-      const usage = {
-        input_tokens: inputTokensFor(request),
-        cache_creation_input_tokens: options.cacheCreationInputTokens ?? 0,
-        cache_read_input_tokens: options.cacheReadInputTokens ?? 0,
-        output_tokens: outputTokensOf(reply.content),
-      };
-      if (request.stream === true) return stream(res, request, reply, usage, mode === 'stream-error');
-      res.writeHead(200, { 'content-type': 'application/json', 'request-id': 'req_emulator' });
-      res.end(JSON.stringify({ id: 'msg_emulator', type: 'message', role: 'assistant', model: request.model, ...reply, usage }));
-    })().catch(() => res.destroy());
+  const server = await startEmulatorServer<RecordedRequest>(({ req, res, body }) => {
+    if (req.method !== 'POST' || req.url !== '/v1/messages') return sendError(res, 404, 'not_found_error', 'Not found');
+    if (req.headers['x-api-key'] !== apiKey) return sendError(res, 401, 'authentication_error', 'invalid x-api-key');
+    if (typeof req.headers['anthropic-version'] !== 'string') return sendError(res, 400, 'invalid_request_error', 'anthropic-version: header is required');
+    if (typeof body !== 'object' || body === null) return sendError(res, 400, 'invalid_request_error', 'There was an issue with the request body: it is not valid JSON');
+    const request = body as Json;
+    if (mode === 'rate-limited') return sendError(res, 429, 'rate_limit_error', 'Number of request tokens has exceeded your per-minute rate limit', { 'retry-after': String(options.retryAfterSeconds ?? 7) });
+    if (mode === 'overloaded' || (mode === 'stream-error' && request.stream !== true)) return sendError(res, 529, 'overloaded_error', 'Overloaded');
+    if (mode === 'server-error') return sendError(res, 500, 'api_error', 'Internal server error');
+    try {
+      validate(request);
+    } catch (error) {
+      if (error instanceof RequestError) return sendError(res, error.status, error.type, error.message);
+      throw error;
+    }
+    const reply = answer(request);
+    const usage = {
+      input_tokens: inputTokensFor(request),
+      cache_creation_input_tokens: options.cacheCreationInputTokens ?? 0,
+      cache_read_input_tokens: options.cacheReadInputTokens ?? 0,
+      output_tokens: outputTokensOf(reply.content),
+    };
+    if (request.stream === true) return stream(res, request, reply, usage, mode === 'stream-error');
+    sendJson(res, 200, { id: 'msg_emulator', type: 'message', role: 'assistant', model: request.model, ...reply, usage }, { 'request-id': 'req_emulator' });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-    lastRequest: () => last,
+    ...server,
     setMode: (next) => {
       mode = next;
     },

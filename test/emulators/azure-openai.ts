@@ -1,5 +1,5 @@
-import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { ServerResponse } from 'node:http';
+import { sendJson as send, sseData, startEmulatorServer, writeEvents, type EmulatorHandle, type RecordedRequest } from './emulator-http.js';
 
 /**
  * An Azure OpenAI resource on 127.0.0.1: POST /openai/deployments/{deployment}/chat/completions and /embeddings,
@@ -18,19 +18,11 @@ export interface AzureOpenAIEmulatorOptions {
 /** normal; rate-limited (429 with Azure's message and retry-after: 2); unavailable (500). */
 export type AzureOpenAIEmulatorMode = 'normal' | 'rate-limited' | 'unavailable';
 
-export interface RecordedRequest {
-  method: string;
-  path: string;
-  headers: IncomingHttpHeaders;
-  body: unknown;
-}
+export type { RecordedRequest };
 
-export interface AzureOpenAIEmulator {
-  url: string;
+export interface AzureOpenAIEmulator extends EmulatorHandle {
   /** The only key accepted in `api-key`. */
   apiKey: string;
-  stop(): Promise<void>;
-  lastRequest(): RecordedRequest | undefined;
   setMode(mode: AzureOpenAIEmulatorMode): void;
 }
 
@@ -49,34 +41,22 @@ const PROMPT_FILTER = [{ prompt_index: 0, content_filter_results: { hate: { filt
 export async function startAzureOpenAIEmulator(options: AzureOpenAIEmulatorOptions = {}): Promise<AzureOpenAIEmulator> {
   const apiKey = options.apiKey ?? 'azure-emulator-key';
   let mode: AzureOpenAIEmulatorMode = 'normal';
-  let last: RecordedRequest | undefined;
 
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      let body: unknown;
-      try {
-        body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-      } catch {
-        body = undefined;
-      }
-      last = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body };
-      const url = new URL(req.url ?? '/', 'http://emulator');
-      const route = /^\/openai\/deployments\/([^/]+)\/(chat\/completions|embeddings)$/.exec(url.pathname);
-      if (req.method !== 'POST' || !route || !url.searchParams.get('api-version')) return send(res, 404, { error: { code: '404', message: 'Resource not found' } });
-      if (req.headers['api-key'] !== apiKey) {
-        return send(res, 401, { error: { code: '401', message: 'Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource.' } });
-      }
-      if (mode === 'rate-limited') {
-        const message = `Requests to the ChatCompletions_Create Operation under Azure OpenAI API version ${url.searchParams.get('api-version')} have exceeded token rate limit of your current OpenAI S0 pricing tier. Please retry after 2 seconds. Please go here: https://aka.ms/oai/quotaincrease if you would like to further increase the default rate limit.`;
-        return send(res, 429, { error: { code: '429', message } }, { 'retry-after': '2' });
-      }
-      if (mode === 'unavailable') return send(res, 500, { error: { code: 'InternalServerError', message: 'The server had an error while processing your request. Sorry about that!' } });
-      if (decodeURIComponent(route[1] ?? '') === 'missing') return send(res, 404, { error: { code: 'DeploymentNotFound', message: 'The API deployment for this resource does not exist.' } });
-      if (route[2] === 'embeddings') return embed(res, body as { input?: unknown } | undefined);
-      void chat(res, body as ChatBody | undefined, decodeURIComponent(route[1] ?? ''));
-    });
+  const server = await startEmulatorServer(({ req, res, body }) => {
+    const url = new URL(req.url ?? '/', 'http://emulator');
+    const route = /^\/openai\/deployments\/([^/]+)\/(chat\/completions|embeddings)$/.exec(url.pathname);
+    if (req.method !== 'POST' || !route || !url.searchParams.get('api-version')) return send(res, 404, { error: { code: '404', message: 'Resource not found' } });
+    if (req.headers['api-key'] !== apiKey) {
+      return send(res, 401, { error: { code: '401', message: 'Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource.' } });
+    }
+    if (mode === 'rate-limited') {
+      const message = `Requests to the ChatCompletions_Create Operation under Azure OpenAI API version ${url.searchParams.get('api-version')} have exceeded token rate limit of your current OpenAI S0 pricing tier. Please retry after 2 seconds. Please go here: https://aka.ms/oai/quotaincrease if you would like to further increase the default rate limit.`;
+      return send(res, 429, { error: { code: '429', message } }, { 'retry-after': '2' });
+    }
+    if (mode === 'unavailable') return send(res, 500, { error: { code: 'InternalServerError', message: 'The server had an error while processing your request. Sorry about that!' } });
+    if (decodeURIComponent(route[1] ?? '') === 'missing') return send(res, 404, { error: { code: 'DeploymentNotFound', message: 'The API deployment for this resource does not exist.' } });
+    if (route[2] === 'embeddings') return embed(res, body as { input?: unknown } | undefined);
+    return chat(res, body as ChatBody | undefined, decodeURIComponent(route[1] ?? ''));
   });
 
   async function chat(res: ServerResponse, body: ChatBody | undefined, deployment: string) {
@@ -123,11 +103,7 @@ export async function startAzureOpenAIEmulator(options: AzureOpenAIEmulatorOptio
     events.push(chunk({}, finish));
     if (body.stream_options?.include_usage) events.push({ ...head, object: 'chat.completion.chunk', choices: [], usage });
     res.writeHead(200, { 'content-type': 'text/event-stream' });
-    for (const event of [...events.map((e) => JSON.stringify(e)), '[DONE]']) {
-      res.write(`data: ${event}\n\n`);
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-    res.end();
+    await writeEvents(res, [...events, '[DONE]'].map((event) => sseData(event)));
   }
 
   function embed(res: ServerResponse, body: { input?: unknown } | undefined) {
@@ -137,24 +113,11 @@ export async function startAzureOpenAIEmulator(options: AzureOpenAIEmulatorOptio
     send(res, 200, { object: 'list', data: inputs.map((text, index) => ({ object: 'embedding', index, embedding: [text.length / 10, 0.5, -0.25] })), model: 'text-embedding-3-small', usage: { prompt_tokens: tokens, total_tokens: tokens } });
   }
 
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    ...server,
     apiKey,
-    lastRequest: () => last,
     setMode: (next: AzureOpenAIEmulatorMode) => {
       mode = next;
     },
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
   };
-}
-
-function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
-  res.writeHead(status, { 'content-type': 'application/json', ...headers });
-  res.end(JSON.stringify(body));
 }

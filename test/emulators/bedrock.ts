@@ -1,7 +1,7 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { encodeEventStreamMessage } from '../../src/ai/providers/bedrock/index.js';
+import { sendJson, startEmulatorServer, writeEvents, type EmulatorHandle, type RecordedRequest as EmulatorRequest } from './emulator-http.js';
 
 /**
  * A Bedrock runtime on 127.0.0.1 speaking the Converse API: POST /model/{modelId}/converse and /converse-stream (in
@@ -29,21 +29,15 @@ export interface BedrockEmulatorOptions {
  */
 export type BedrockEmulatorMode = 'normal' | 'rate-limited' | 'unavailable' | 'stream-exception' | 'corrupt-stream';
 
-export interface RecordedRequest {
-  method: string;
-  path: string;
-  headers: IncomingHttpHeaders;
+export interface RecordedRequest extends EmulatorRequest {
+  /** The body as signed: the SigV4 payload hash is computed over it. */
   rawBody: string;
-  body: unknown;
 }
 
-export interface BedrockEmulator {
-  url: string;
+export interface BedrockEmulator extends EmulatorHandle<RecordedRequest> {
   region: string;
   /** The credential secret the emulator accepts, in the key pool's format. */
   credential: string;
-  stop(): Promise<void>;
-  lastRequest(): RecordedRequest | undefined;
   setMode(mode: BedrockEmulatorMode): void;
 }
 
@@ -62,22 +56,9 @@ export async function startBedrockEmulator(options: BedrockEmulatorOptions = {})
   const secretAccessKey = options.secretAccessKey ?? 'emulator/secret+key';
   const region = options.region ?? 'us-east-1';
   let mode: BedrockEmulatorMode = 'normal';
-  let last: RecordedRequest | undefined;
 
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const rawBody = Buffer.concat(chunks).toString('utf8');
-      let body: unknown;
-      try {
-        body = JSON.parse(rawBody);
-      } catch {
-        body = undefined;
-      }
-      last = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, rawBody, body };
-      void answer(req, res, rawBody, body as ConverseBody | undefined);
-    });
+  const server = await startEmulatorServer(({ req, res, rawBody, body }) => answer(req, res, rawBody, body as ConverseBody | undefined), {
+    record: ({ req, rawBody, body }): RecordedRequest => ({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, rawBody, body }),
   });
 
   async function answer(req: IncomingMessage, res: ServerResponse, rawBody: string, body: ConverseBody | undefined) {
@@ -93,9 +74,7 @@ export async function startBedrockEmulator(options: BedrockEmulatorOptions = {})
     const reply = replyTo(body);
     if (route[2] === 'converse') {
       const content = [...(reply.text ? [{ text: reply.text }] : []), ...(reply.toolUse ? [{ toolUse: reply.toolUse }] : [])];
-      res.writeHead(200, { 'content-type': 'application/json', 'x-amzn-requestid': 'emulator-request' });
-      res.end(JSON.stringify({ output: { message: { role: 'assistant', content } }, stopReason: reply.stopReason, usage: reply.usage, metrics: { latencyMs: 1 } }));
-      return;
+      return sendJson(res, 200, { output: { message: { role: 'assistant', content } }, stopReason: reply.stopReason, usage: reply.usage, metrics: { latencyMs: 1 } }, { 'x-amzn-requestid': 'emulator-request' });
     }
 
     const frames: Buffer[] = [event('messageStart', { role: 'assistant' })];
@@ -119,11 +98,7 @@ export async function startBedrockEmulator(options: BedrockEmulatorOptions = {})
       frame.writeUInt8(frame.readUInt8(frame.length - 6) ^ 0x20, frame.length - 6);
     }
     res.writeHead(200, { 'content-type': 'application/vnd.amazon.eventstream', 'x-amzn-requestid': 'emulator-request' });
-    for (const frame of frames) {
-      res.write(frame);
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-    res.end();
+    await writeEvents(res, frames);
   }
 
   /** SigV4 recomputed from the request as it arrived (https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html). */
@@ -163,21 +138,13 @@ export async function startBedrockEmulator(options: BedrockEmulatorOptions = {})
     return undefined;
   }
 
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    ...server,
     region,
     credential: options.sessionToken ? `${accessKeyId}:${secretAccessKey}:${options.sessionToken}` : `${accessKeyId}:${secretAccessKey}`,
-    lastRequest: () => last,
     setMode: (next: BedrockEmulatorMode) => {
       mode = next;
     },
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
   };
 }
 
@@ -227,8 +194,7 @@ function event(type: string, payload: Record<string, unknown>): Buffer {
 }
 
 function error(res: ServerResponse, status: number, type: string, message: string, headers: Record<string, string> = {}) {
-  res.writeHead(status, { 'content-type': 'application/json', 'x-amzn-errortype': `${type}:http://internal.amazon.com/coral/com.amazon.bedrock/`, ...headers });
-  res.end(JSON.stringify({ message }));
+  sendJson(res, status, { message }, { 'x-amzn-errortype': `${type}:http://internal.amazon.com/coral/com.amazon.bedrock/`, ...headers });
 }
 
 function encode(value: string): string {

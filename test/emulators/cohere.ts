@@ -1,5 +1,5 @@
-import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { ServerResponse } from 'node:http';
+import { sendJson as send, startEmulatorServer, sseEvent, writeEvents, type EmulatorHandle, type RecordedRequest } from './emulator-http.js';
 
 /**
  * Cohere's v2 API on 127.0.0.1: POST /v2/chat (JSON, or SSE `event:`/`data:` pairs written one at a time) and
@@ -17,19 +17,11 @@ export interface CohereEmulatorOptions {
 /** normal; rate-limited (429, retry-after: 2); unavailable (503). */
 export type CohereEmulatorMode = 'normal' | 'rate-limited' | 'unavailable';
 
-export interface RecordedRequest {
-  method: string;
-  path: string;
-  headers: IncomingHttpHeaders;
-  body: unknown;
-}
+export type { RecordedRequest };
 
-export interface CohereEmulator {
-  url: string;
+export interface CohereEmulator extends EmulatorHandle {
   /** The only Bearer key accepted. */
   apiKey: string;
-  stop(): Promise<void>;
-  lastRequest(): RecordedRequest | undefined;
   setMode(mode: CohereEmulatorMode): void;
 }
 
@@ -45,26 +37,14 @@ interface CohereChatBody {
 export async function startCohereEmulator(options: CohereEmulatorOptions = {}): Promise<CohereEmulator> {
   const apiKey = options.apiKey ?? 'cohere-emulator-key';
   let mode: CohereEmulatorMode = 'normal';
-  let last: RecordedRequest | undefined;
 
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      let body: unknown;
-      try {
-        body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-      } catch {
-        body = undefined;
-      }
-      last = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body };
-      if (req.headers.authorization !== `Bearer ${apiKey}`) return send(res, 401, { message: 'invalid api token' });
-      if (mode === 'rate-limited') return send(res, 429, { message: 'You are using a Trial key, which is limited to 10 API calls / minute. Please try again later.' }, { 'retry-after': '2' });
-      if (mode === 'unavailable') return send(res, 503, { message: 'service unavailable, please try again later' });
-      if (req.method === 'POST' && req.url === '/v2/chat') return void chat(res, body as CohereChatBody | undefined);
-      if (req.method === 'POST' && req.url === '/v2/embed') return embed(res, body as { model?: string; texts?: unknown; input_type?: string; embedding_types?: string[] } | undefined);
-      send(res, 404, { message: `no such endpoint: ${req.url}` });
-    });
+  const server = await startEmulatorServer(({ req, res, body }) => {
+    if (req.headers.authorization !== `Bearer ${apiKey}`) return send(res, 401, { message: 'invalid api token' });
+    if (mode === 'rate-limited') return send(res, 429, { message: 'You are using a Trial key, which is limited to 10 API calls / minute. Please try again later.' }, { 'retry-after': '2' });
+    if (mode === 'unavailable') return send(res, 503, { message: 'service unavailable, please try again later' });
+    if (req.method === 'POST' && req.url === '/v2/chat') return chat(res, body as CohereChatBody | undefined);
+    if (req.method === 'POST' && req.url === '/v2/embed') return embed(res, body as { model?: string; texts?: unknown; input_type?: string; embedding_types?: string[] } | undefined);
+    send(res, 404, { message: `no such endpoint: ${req.url}` });
   });
 
   async function chat(res: ServerResponse, body: CohereChatBody | undefined) {
@@ -116,11 +96,7 @@ export async function startCohereEmulator(options: CohereEmulatorOptions = {}): 
     }
     events.push({ type: 'message-end', delta: { finish_reason: finish, ...(finish === 'ERROR' ? { error: 'the model failed to generate' } : {}), usage } });
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-    for (const event of events) {
-      res.write(`event: ${String(event.type)}\ndata: ${JSON.stringify(event)}\n\n`);
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-    res.end();
+    await writeEvents(res, events.map((event) => sseEvent(String(event.type), event)));
   }
 
   function embed(res: ServerResponse, body: { model?: string; texts?: unknown; input_type?: string; embedding_types?: string[] } | undefined) {
@@ -134,20 +110,12 @@ export async function startCohereEmulator(options: CohereEmulatorOptions = {}): 
     });
   }
 
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    ...server,
     apiKey,
-    lastRequest: () => last,
     setMode: (next: CohereEmulatorMode) => {
       mode = next;
     },
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
   };
 }
 
@@ -160,9 +128,4 @@ function validate(body: CohereChatBody | undefined): string | undefined {
     if (m.role === 'tool' && !callIds.has(m.tool_call_id)) return `invalid request: tool_call_id ${m.tool_call_id} does not match any tool call`;
   }
   return undefined;
-}
-
-function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
-  res.writeHead(status, { 'content-type': 'application/json', ...headers });
-  res.end(JSON.stringify(body));
 }

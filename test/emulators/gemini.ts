@@ -1,5 +1,5 @@
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { ServerResponse } from 'node:http';
+import { sendJson, sseData, startEmulatorServer, writeEvent, type EmulatorHandle, type LooseRecordedRequest } from './emulator-http.js';
 
 /**
  * A local stand-in for Google's Gemini API (https://ai.google.dev/api) on 127.0.0.1, for tests of the Gemini
@@ -30,20 +30,9 @@ export interface GeminiEmulatorOptions {
   cachedContentTokenCount?: number;
 }
 
-export interface RecordedRequest {
-  method: string;
-  /** The path with its query string. */
-  path: string;
-  headers: IncomingHttpHeaders;
-  // The body as the adapter sent it: tests read whatever members they assert on.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  body: any;
-}
+export type RecordedRequest = LooseRecordedRequest;
 
-export interface GeminiEmulator {
-  url: string;
-  stop(): Promise<void>;
-  lastRequest(): RecordedRequest | undefined;
+export interface GeminiEmulator extends EmulatorHandle<RecordedRequest> {
   /** 'rate-limited' → 429 RESOURCE_EXHAUSTED with RetryInfo, 'server-error' → 500, 'unavailable' → 503, 'safety' → a SAFETY finish, 'blocked-prompt' → promptFeedback.blockReason. */
   setMode(mode: GeminiEmulatorMode): void;
 }
@@ -207,28 +196,18 @@ function answer(body: Json): Answer {
 
 const outputTokensOf = (parts: Part[]) => countTokens(parts.map((p) => p.text ?? JSON.stringify(p.functionCall)).join(''));
 
+const GOOGLE_JSON = { 'content-type': 'application/json; charset=UTF-8' };
+
+/** Google's error bodies come pretty-printed. */
 function sendError(res: ServerResponse, error: RequestError): void {
-  res.writeHead(error.status, { 'content-type': 'application/json; charset=UTF-8' });
+  res.writeHead(error.status, GOOGLE_JSON);
   res.end(JSON.stringify({ error: { code: error.status, message: error.message, status: error.googleStatus, ...(error.details.length > 0 ? { details: error.details } : {}) } }, null, 2));
-}
-
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Starts the emulator on 127.0.0.1 on a free port. */
 export async function startGeminiEmulator(options: GeminiEmulatorOptions = {}): Promise<GeminiEmulator> {
   const apiKey = options.apiKey ?? 'test-gemini-key';
   let mode: GeminiEmulatorMode = 'normal';
-  let last: RecordedRequest | undefined;
   let responses = 0;
 
   /** `stream` is how a streamGenerateContent call is answered: SSE with alt=sse, else one JSON array of the events. */
@@ -239,9 +218,9 @@ export async function startGeminiEmulator(options: GeminiEmulatorOptions = {}): 
     const meta = { modelVersion: model, responseId: `resp_emulator_${++responses}` };
     if (mode === 'blocked-prompt') {
       const blocked = { promptFeedback: { blockReason: 'SAFETY' }, usageMetadata: { promptTokenCount, totalTokenCount: promptTokenCount }, ...meta };
-      if (stream !== 'sse') return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(stream === 'array' ? [blocked] : blocked));
+      if (stream !== 'sse') return sendJson(res, 200, stream === 'array' ? [blocked] : blocked);
       res.writeHead(200, { 'content-type': 'text/event-stream' });
-      return void res.end(`data: ${JSON.stringify(blocked)}\r\n\r\n`);
+      return void res.end(sseData(blocked, '\r\n'));
     }
     const reply: Answer = mode === 'safety' ? { parts: [], finishReason: 'SAFETY' } : answer(body);
     const count = stream === 'sse' ? 1 : Number(((body.generationConfig ?? {}) as Json).candidateCount ?? 1);
@@ -250,14 +229,10 @@ export async function startGeminiEmulator(options: GeminiEmulatorOptions = {}): 
     const candidate = (index: number, parts: Part[], finishReason?: string) => ({ ...(parts.length > 0 ? { content: { role: 'model', parts } } : {}), ...(finishReason ? { finishReason } : {}), index });
     if (stream !== 'sse') {
       const whole = { candidates: Array.from({ length: count }, (_, i) => candidate(i, reply.parts, reply.finishReason)), usageMetadata, ...meta };
-      res.writeHead(200, { 'content-type': 'application/json; charset=UTF-8' });
-      return void res.end(JSON.stringify(stream === 'array' ? [whole] : whole));
+      return sendJson(res, 200, stream === 'array' ? [whole] : whole, GOOGLE_JSON);
     }
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-    const send = async (event: Json) => {
-      res.write(`data: ${JSON.stringify(event)}\r\n\r\n`);
-      await nextTurn();
-    };
+    const send = (event: Json) => writeEvent(res, sseData(event, '\r\n'));
     // Text comes a few words at a time; function calls come whole, in one event.
     const text = reply.parts.length === 1 && typeof reply.parts[0]?.text === 'string' ? reply.parts[0].text : undefined;
     const pieces: Part[][] = text !== undefined ? (text.match(/\S+\s*|\s+/g) ?? ['']).map((piece) => [{ text: piece }]) : [reply.parts];
@@ -277,14 +252,11 @@ export async function startGeminiEmulator(options: GeminiEmulatorOptions = {}): 
       if (typeof text !== 'string') throw invalid(`* BatchEmbedContentsRequest.requests[${i}].content: text is required`);
       return { values: embeddingFor(text, request.outputDimensionality) };
     });
-    res.writeHead(200, { 'content-type': 'application/json; charset=UTF-8' });
-    res.end(JSON.stringify({ embeddings: values }));
+    sendJson(res, 200, { embeddings: values }, GOOGLE_JSON);
   };
 
-  const server = createServer((req, res) => {
-    void (async () => {
-      const body = await readJson(req);
-      last = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body };
+  const server = await startEmulatorServer<RecordedRequest>(
+    ({ req, res, body }) => {
       const url = new URL(req.url ?? '/', 'http://emulator');
       const route = /^\/(v1|v1beta|v1alpha)\/models\/([^/:]+):(generateContent|streamGenerateContent|batchEmbedContents)$/.exec(url.pathname);
       if (req.method !== 'POST' || !route) throw new RequestError(404, 'NOT_FOUND', 'The requested URL was not found on this server.');
@@ -307,21 +279,16 @@ export async function startGeminiEmulator(options: GeminiEmulatorOptions = {}): 
       const [, , model, method] = route as unknown as [string, string, string, string];
       if (method === 'batchEmbedContents') return embed(res, body as Json, model);
       return generate(res, body as Json, model, method !== 'streamGenerateContent' ? undefined : url.searchParams.get('alt') === 'sse' ? 'sse' : 'array');
-    })().catch((error: unknown) => {
-      if (error instanceof RequestError && !res.headersSent) sendError(res, error);
-      else res.destroy();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+    },
+    {
+      onError: (error, res) => {
+        if (error instanceof RequestError && !res.headersSent) sendError(res, error);
+        else res.destroy();
+      },
+    },
+  );
   return {
-    url: `http://127.0.0.1:${port}`,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-    lastRequest: () => last,
+    ...server,
     setMode: (next) => {
       mode = next;
     },

@@ -1,5 +1,5 @@
-import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { ServerResponse } from 'node:http';
+import { sendJson as send, startEmulatorServer, sseData, writeEvents, type EmulatorHandle, type RecordedRequest } from './emulator-http.js';
 
 /**
  * Mistral's API on 127.0.0.1: POST /v1/chat/completions (JSON, or SSE chunks written one at a time, usage on the
@@ -18,19 +18,11 @@ export interface MistralEmulatorOptions {
 /** normal; rate-limited (429, retry-after: 2); unavailable (503). */
 export type MistralEmulatorMode = 'normal' | 'rate-limited' | 'unavailable';
 
-export interface RecordedRequest {
-  method: string;
-  path: string;
-  headers: IncomingHttpHeaders;
-  body: unknown;
-}
+export type { RecordedRequest };
 
-export interface MistralEmulator {
-  url: string;
+export interface MistralEmulator extends EmulatorHandle {
   /** The only Bearer key accepted. */
   apiKey: string;
-  stop(): Promise<void>;
-  lastRequest(): RecordedRequest | undefined;
   setMode(mode: MistralEmulatorMode): void;
 }
 
@@ -43,26 +35,14 @@ const TOOL_CHOICES = ['auto', 'none', 'any', 'required'];
 export async function startMistralEmulator(options: MistralEmulatorOptions = {}): Promise<MistralEmulator> {
   const apiKey = options.apiKey ?? 'mistral-emulator-key';
   let mode: MistralEmulatorMode = 'normal';
-  let last: RecordedRequest | undefined;
 
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      let body: unknown;
-      try {
-        body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-      } catch {
-        body = undefined;
-      }
-      last = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body };
-      if (req.headers.authorization !== `Bearer ${apiKey}`) return send(res, 401, { message: 'Unauthorized', request_id: 'emulator' });
-      if (mode === 'rate-limited') return send(res, 429, { message: 'Requests rate limit exceeded' }, { 'retry-after': '2' });
-      if (mode === 'unavailable') return send(res, 503, { object: 'error', message: 'Service unavailable.', type: 'service_unavailable', param: null, code: '1000' });
-      if (req.method === 'POST' && req.url === '/v1/chat/completions') return void chat(res, body as Json | undefined);
-      if (req.method === 'POST' && req.url === '/v1/embeddings') return embed(res, body as Json | undefined);
-      send(res, 404, { detail: 'Not Found' });
-    });
+  const server = await startEmulatorServer(({ req, res, body }) => {
+    if (req.headers.authorization !== `Bearer ${apiKey}`) return send(res, 401, { message: 'Unauthorized', request_id: 'emulator' });
+    if (mode === 'rate-limited') return send(res, 429, { message: 'Requests rate limit exceeded' }, { 'retry-after': '2' });
+    if (mode === 'unavailable') return send(res, 503, { object: 'error', message: 'Service unavailable.', type: 'service_unavailable', param: null, code: '1000' });
+    if (req.method === 'POST' && req.url === '/v1/chat/completions') return chat(res, body as Json | undefined);
+    if (req.method === 'POST' && req.url === '/v1/embeddings') return embed(res, body as Json | undefined);
+    send(res, 404, { detail: 'Not Found' });
   });
 
   async function chat(res: ServerResponse, body: Json | undefined) {
@@ -109,11 +89,7 @@ export async function startMistralEmulator(options: MistralEmulatorOptions = {})
     if (call) events.push(chunk({ tool_calls: [call] }));
     events.push(chunk({ content: '' }, finish, { usage }));
     res.writeHead(200, { 'content-type': 'text/event-stream' });
-    for (const event of [...events.map((e) => JSON.stringify(e)), '[DONE]']) {
-      res.write(`data: ${event}\n\n`);
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-    res.end();
+    await writeEvents(res, [...events, '[DONE]'].map((event) => sseData(event)));
   }
 
   function embed(res: ServerResponse, body: Json | undefined) {
@@ -124,20 +100,12 @@ export async function startMistralEmulator(options: MistralEmulatorOptions = {})
     send(res, 200, { id: 'embd-mistral0001', object: 'list', data: inputs.map((text, index) => ({ object: 'embedding', index, embedding: [text.length / 10, 0.5, -0.25] })), model: String(body?.model), usage: { prompt_tokens: tokens, total_tokens: tokens } });
   }
 
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    ...server,
     apiKey,
-    lastRequest: () => last,
     setMode: (next: MistralEmulatorMode) => {
       mode = next;
     },
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
   };
 }
 
@@ -151,9 +119,4 @@ function extraMembers(body: Json | undefined): unknown[][] {
     for (const name of Object.keys(message)) if (!allowed.includes(name)) extra.push(['body', 'messages', i, String(message.role), name]);
   });
   return extra;
-}
-
-function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
-  res.writeHead(status, { 'content-type': 'application/json', ...headers });
-  res.end(JSON.stringify(body));
 }

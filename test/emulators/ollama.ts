@@ -1,5 +1,5 @@
-import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { ServerResponse } from 'node:http';
+import { sendJson as send, startEmulatorServer, ndjsonLine, writeEvents, type EmulatorHandle, type RecordedRequest } from './emulator-http.js';
 
 /**
  * Ollama's native API on 127.0.0.1: POST /api/chat (one JSON object, or NDJSON lines written one at a time) and
@@ -17,19 +17,11 @@ export interface OllamaEmulatorOptions {
 /** normal; rate-limited (429, retry-after: 2); unavailable (503 "server busy"); stream-error (an error line mid-stream). */
 export type OllamaEmulatorMode = 'normal' | 'rate-limited' | 'unavailable' | 'stream-error';
 
-export interface RecordedRequest {
-  method: string;
-  path: string;
-  headers: IncomingHttpHeaders;
-  body: unknown;
-}
+export type { RecordedRequest };
 
-export interface OllamaEmulator {
-  url: string;
+export interface OllamaEmulator extends EmulatorHandle {
   /** The only Bearer key accepted. */
   apiKey: string;
-  stop(): Promise<void>;
-  lastRequest(): RecordedRequest | undefined;
   setMode(mode: OllamaEmulatorMode): void;
 }
 
@@ -44,26 +36,14 @@ interface OllamaChatBody {
 export async function startOllamaEmulator(options: OllamaEmulatorOptions = {}): Promise<OllamaEmulator> {
   const apiKey = options.apiKey ?? 'ollama-emulator-key';
   let mode: OllamaEmulatorMode = 'normal';
-  let last: RecordedRequest | undefined;
 
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      let body: unknown;
-      try {
-        body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-      } catch {
-        body = undefined;
-      }
-      last = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body };
-      if (req.headers.authorization !== `Bearer ${apiKey}`) return send(res, 401, { error: 'unauthorized' });
-      if (mode === 'rate-limited') return send(res, 429, { error: 'too many requests' }, { 'retry-after': '2' });
-      if (mode === 'unavailable') return send(res, 503, { error: 'server busy, please try again.  maximum pending requests exceeded' });
-      if (req.method === 'POST' && req.url === '/api/chat') return void chat(res, body as OllamaChatBody | undefined);
-      if (req.method === 'POST' && req.url === '/api/embed') return embed(res, body as { model?: string; input?: unknown } | undefined);
-      send(res, 404, { error: '404 page not found' });
-    });
+  const server = await startEmulatorServer(({ req, res, body }) => {
+    if (req.headers.authorization !== `Bearer ${apiKey}`) return send(res, 401, { error: 'unauthorized' });
+    if (mode === 'rate-limited') return send(res, 429, { error: 'too many requests' }, { 'retry-after': '2' });
+    if (mode === 'unavailable') return send(res, 503, { error: 'server busy, please try again.  maximum pending requests exceeded' });
+    if (req.method === 'POST' && req.url === '/api/chat') return chat(res, body as OllamaChatBody | undefined);
+    if (req.method === 'POST' && req.url === '/api/embed') return embed(res, body as { model?: string; input?: unknown } | undefined);
+    send(res, 404, { error: '404 page not found' });
   });
 
   async function chat(res: ServerResponse, body: OllamaChatBody | undefined) {
@@ -98,11 +78,7 @@ export async function startOllamaEmulator(options: OllamaEmulatorOptions = {}): 
     lines.push({ ...head, message: { role: 'assistant', content: '' }, done_reason: doneReason, done: true, ...stats });
     if (mode === 'stream-error') lines.splice(1, lines.length, { error: 'an error was encountered while running the model: unexpected EOF' });
     res.writeHead(200, { 'content-type': 'application/x-ndjson' });
-    for (const line of lines) {
-      res.write(`${JSON.stringify(line)}\n`);
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-    res.end();
+    await writeEvents(res, lines.map(ndjsonLine));
   }
 
   function embed(res: ServerResponse, body: { model?: string; input?: unknown } | undefined) {
@@ -111,20 +87,12 @@ export async function startOllamaEmulator(options: OllamaEmulatorOptions = {}): 
     send(res, 200, { model: body.model, embeddings: inputs.map((text) => [text.length / 10, 0.5, -0.25]), total_duration: 100, load_duration: 10, prompt_eval_count: inputs.reduce((n, t) => n + t.split(/\s+/).filter(Boolean).length, 0) });
   }
 
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    ...server,
     apiKey,
-    lastRequest: () => last,
     setMode: (next: OllamaEmulatorMode) => {
       mode = next;
     },
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
   };
 }
 
@@ -138,9 +106,4 @@ function validate(body: OllamaChatBody | undefined): string | undefined {
     for (const call of m.tool_calls ?? []) if (typeof call.function?.arguments !== 'object') return 'json: cannot unmarshal string into Go struct field ToolCallFunction.messages.tool_calls.function.arguments of type api.ToolCallFunctionArguments';
   }
   return undefined;
-}
-
-function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
-  res.writeHead(status, { 'content-type': 'application/json', ...headers });
-  res.end(JSON.stringify(body));
 }

@@ -1,5 +1,5 @@
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { ServerResponse } from 'node:http';
+import { sendJson as sendJsonAs, sseData, startEmulatorServer, writeEvent, type EmulatorHandle, type LooseRecordedRequest } from './emulator-http.js';
 
 /**
  * A local stand-in for OpenAI's Chat Completions and Embeddings APIs
@@ -42,19 +42,9 @@ export interface OpenAIEmulatorOptions {
   holdStreams?: boolean;
 }
 
-export interface RecordedRequest {
-  method: string;
-  path: string;
-  headers: IncomingHttpHeaders;
-  // The body as the gateway sent it: tests read whatever members they assert on.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  body: any;
-}
+export type RecordedRequest = LooseRecordedRequest;
 
-export interface OpenAIEmulator {
-  url: string;
-  stop(): Promise<void>;
-  lastRequest(): RecordedRequest | undefined;
+export interface OpenAIEmulator extends EmulatorHandle<RecordedRequest> {
   /** Every request received so far, oldest first. */
   requests(): readonly RecordedRequest[];
   /**
@@ -222,25 +212,13 @@ function answer(body: Json): Answer {
 
 const completionTokensOf = (reply: Answer) => countTokens((reply.content ?? '') + reply.toolCalls.map((c) => c.function.name + c.function.arguments).join(''));
 
+/** OpenAI's JSON answers carry a content-length and a request id. */
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'x-request-id': 'req_emulator', ...headers });
-  res.end(text);
+  sendJsonAs(res, status, body, { 'content-length': Buffer.byteLength(JSON.stringify(body)), 'x-request-id': 'req_emulator', ...headers });
 }
 
 function sendError(res: ServerResponse, error: RequestError): void {
   sendJson(res, error.status, { error: { message: error.message, type: error.type, param: error.param, code: error.code } }, error.headers);
-}
-
-
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Starts the emulator on 127.0.0.1 on a free port. */
@@ -248,7 +226,6 @@ export async function startOpenAIEmulator(options: OpenAIEmulatorOptions = {}): 
   const apiKey = options.apiKey ?? 'test-openai-key';
   const reportUsage = options.reportUsage !== false;
   let mode: OpenAIEmulatorMode = 'normal';
-  const received: RecordedRequest[] = [];
   const held: Array<() => void> = [];
   let completions = 0;
 
@@ -281,10 +258,7 @@ export async function startOpenAIEmulator(options: OpenAIEmulatorOptions = {}): 
       res.flushHeaders();
       await new Promise<void>((resolve) => held.push(resolve));
     }
-    const send = async (data: unknown) => {
-      res.write(`data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`);
-      await new Promise<void>((resolve) => (options.streamDelayMs ? setTimeout(resolve, options.streamDelayMs) : setImmediate(resolve)));
-    };
+    const send = (data: unknown) => writeEvent(res, sseData(data), options.streamDelayMs);
     const chunk = (index: number, delta: Json, finishReason: string | null = null) => ({
       ...head,
       object: 'chat.completion.chunk',
@@ -327,11 +301,8 @@ export async function startOpenAIEmulator(options: OpenAIEmulatorOptions = {}): 
     sendJson(res, 200, { object: 'list', data, model: body.model, ...(reportUsage ? { usage: { prompt_tokens: tokens, total_tokens: tokens } } : {}) });
   };
 
-  const server = createServer((req, res) => {
-    void (async () => {
-      const body = await readJson(req);
-      const recorded: RecordedRequest = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body };
-      received.push(recorded);
+  const server = await startEmulatorServer<RecordedRequest>(
+    ({ req, res, body }) => {
       const path = new URL(req.url ?? '/', 'http://emulator').pathname;
       const operation = req.method === 'POST' && (path === '/v1/chat/completions' || path === '/v1/embeddings') ? path : undefined;
       if (!operation) throw invalid(`Invalid URL (${req.method} ${path})`);
@@ -359,22 +330,16 @@ export async function startOpenAIEmulator(options: OpenAIEmulatorOptions = {}): 
       }
       if (operation === '/v1/embeddings') return embed(res, body as Json);
       return chat(res, body as Json);
-    })().catch((error: unknown) => {
-      if (error instanceof RequestError && !res.headersSent) sendError(res, error);
-      else res.destroy();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+    },
+    {
+      onError: (error, res) => {
+        if (error instanceof RequestError && !res.headersSent) sendError(res, error);
+        else res.destroy();
+      },
+    },
+  );
   return {
-    url: `http://127.0.0.1:${port}`,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-    lastRequest: () => received.at(-1),
-    requests: () => received,
+    ...server,
     setMode: (next) => {
       mode = next;
     },
