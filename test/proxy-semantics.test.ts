@@ -180,6 +180,31 @@ describe('the proxy as an HTTP intermediary', () => {
     await eventually(async () => req.socket?.destroyed ?? true, 'the proxy to close the connection');
   });
 
+  it.each([2_000, 200_000])('answers Expect: 100-continue itself and forwards a %i-byte body without the header, as curl sends it', async (size) => {
+    const body = Buffer.alloc(size, 'k');
+    const req = request(`${proxyUrl}/echo`, { method: 'PUT', agent: false, headers: { expect: '100-continue', 'content-length': body.length } });
+    let continued = false;
+    // The body goes only once the gateway said 100 Continue, as curl does.
+    req.on('continue', () => {
+      continued = true;
+      req.end(body);
+    });
+    const answer = await new Promise<Answer>((resolve, reject) => {
+      req.on('error', reject);
+      req.on('response', (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+      });
+    });
+    expect(continued).toBe(true);
+    expect(answer.status).toBe(200);
+    const echo = JSON.parse(answer.body) as Echo;
+    expect(echo.bodyLength).toBe(size);
+    expect(echo.headers.expect).toBeUndefined();
+  });
+
   it('refuses a request head over 16 KiB with 431', async () => {
     const before = upstream.requests;
     const answer = await send('/echo', { headers: { 'x-large': 'a'.repeat(17 * 1024) } });

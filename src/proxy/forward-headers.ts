@@ -3,8 +3,11 @@ import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 /** Hop-by-hop headers (RFC 9110 §7.6.1): they describe one connection and are never forwarded. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 
-/** Headers the gateway sets itself on the way upstream. */
-const REPLACED = new Set(['host', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded', 'x-request-id']);
+/**
+ * Headers the gateway sets itself on the way upstream, and `Expect`, which it meets itself: the client has had its
+ * 100 Continue from the gateway (RFC 9110 §10.1.1) before the body is read, and undici refuses to send the header.
+ */
+const REPLACED = new Set(['host', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded', 'x-request-id', 'expect']);
 
 function connectionTokens(headers: IncomingHttpHeaders): Set<string> | undefined {
   const value = headers.connection;
