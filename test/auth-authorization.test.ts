@@ -33,6 +33,17 @@ describe('authorization at the route: scopes, claim rules, forwarded claims and 
             forwardClaims: { 'x-tier': 'org.tier', 'x-roles': 'org.roles', 'x-subject': 'sub' },
           },
         },
+        {
+          // Auth0 puts custom claims under namespaced names, which hold dots of their own.
+          name: 'namespaced',
+          service: 'orders',
+          paths: ['/namespaced/*'],
+          auth: {
+            methods: ['issuer:partner'],
+            claims: [{ claim: 'https://partner.example/roles', contains: 'admin' }],
+            forwardClaims: { 'x-plan': 'https://partner.example/app_metadata.plan' },
+          },
+        },
         { name: 'caller-info', service: 'orders', paths: ['/caller/*'], auth: { methods: ['api-key', 'gateway-token'], forwardClaims: { 'x-app': 'app', 'x-team': 'team', 'x-scope': 'scope' } } },
         { name: 'pass-through', service: 'orders', paths: ['/pass/*'], auth: { methods: ['api-key'], forwardCredential: true } },
       ],
@@ -81,6 +92,17 @@ describe('authorization at the route: scopes, claim rules, forwarded claims and 
 
   it('refuses with 403 access_denied when a nested claim is not one of the allowed values', async () => {
     const refused = await gateway.call('/partner/orders', bearer(await partnerToken({ ...GOLD_ADMIN_IN_EU, region: 'us' })));
+    expect(refused.status).toBe(403);
+    expect(refused.body).toMatchObject({ error: { code: 'access_denied' } });
+  });
+
+  it('reads namespaced claims whose names hold dots, as Auth0 issues them, in rules and forwarded headers', async () => {
+    const namespaced = (roles: string[]) =>
+      partner.sign({ aud: 'orders', sub: 'auth0|7', 'https://partner.example/roles': roles, 'https://partner.example/app_metadata': { plan: 'team' } });
+    const accepted = await gateway.call('/namespaced/orders', bearer(await namespaced(['admin'])));
+    expect(accepted.status).toBe(200);
+    expect(accepted.body.headers['x-plan']).toBe('team');
+    const refused = await gateway.call('/namespaced/orders', bearer(await namespaced(['viewer'])));
     expect(refused.status).toBe(403);
     expect(refused.body).toMatchObject({ error: { code: 'access_denied' } });
   });

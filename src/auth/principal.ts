@@ -1,3 +1,5 @@
+import { readClaim } from './issuers/claim-path.js';
+
 /** Who is calling, as proven by the route's authenticator. */
 export interface Principal {
   /** The Keygate app, for API keys and gateway tokens (and outside tokens whose client is a registered app). */
@@ -24,12 +26,5 @@ export class AuthFailure extends Error {
   }
 }
 
-/** Reads a claim by dotted path: `realm_access.roles`. */
-export function claimAt(claims: Readonly<Record<string, unknown>>, path: string): unknown {
-  let value: unknown = claims;
-  for (const part of path.split('.')) {
-    if (value === null || typeof value !== 'object') return undefined;
-    value = (value as Record<string, unknown>)[part];
-  }
-  return value;
-}
+/** Reads a claim by dotted path (`realm_access.roles`, or a namespaced name that holds dots); see readClaim. */
+export const claimAt: (claims: Readonly<Record<string, unknown>>, path: string) => unknown = readClaim;
