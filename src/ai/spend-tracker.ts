@@ -68,6 +68,11 @@ export class SpendTracker {
     const k = key(scope, name, period);
     const tally = this.#tallies.get(k);
     if (!tally || tally.start !== periodStart(period, now) || now - tally.syncedAt >= this.resyncMs) return undefined;
+    return this.#total(k, tally);
+  }
+
+  /** The store's sum plus this node's calls not yet read back from it. */
+  #total(k: string, tally: Tally): number {
     return tally.stored + (this.#unflushed.get(k) ?? 0) + (this.#flushed.get(k) ?? 0);
   }
 
@@ -98,7 +103,7 @@ export class SpendTracker {
       tally.syncedAt = now;
       this.#flushed.delete(k);
     }
-    return tally.stored + (this.#unflushed.get(k) ?? 0) + (this.#flushed.get(k) ?? 0);
+    return this.#total(k, tally);
   }
 
   async #maxId(): Promise<number> {

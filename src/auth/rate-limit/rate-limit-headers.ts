@@ -19,36 +19,38 @@ import type { RateLimitDecision } from './rate-limiter.js';
  * // { 'RateLimit-Limit': '100', 'RateLimit-Remaining': '99', 'RateLimit-Reset': '60', 'RateLimit-Policy': '100;w=60' }
  */
 export function rateLimitHeaders(decisions: readonly RateLimitDecision[]): Record<string, string> {
-  // One limit, counted and allowed (nearly every request): its fields straight away.
-  if (decisions.length === 1 && decisions[0]!.allowed && !decisions[0]!.unavailable) {
-    const only = decisions[0]!;
-    return {
-      'RateLimit-Limit': String(only.limit),
-      'RateLimit-Remaining': String(only.remaining),
-      'RateLimit-Reset': String(seconds(only.resetMs)),
-      'RateLimit-Policy': policy(only),
-    };
+  // One pass, no intermediate lists: nearly every request has one decision, and this runs for each of them.
+  let chosen: RateLimitDecision | undefined;
+  let counted = 0;
+  for (const decision of decisions) {
+    if (!isCounted(decision)) continue;
+    counted += 1;
+    if (chosen === undefined || isMoreRestrictive(decision, chosen)) chosen = decision;
   }
-  const counted = decisions.filter((decision) => !(decision.unavailable && decision.allowed));
-  const [first, ...rest] = counted;
-  if (first === undefined) return {};
-  let chosen = first;
-  for (const decision of rest) if (isMoreRestrictive(decision, chosen)) chosen = decision;
-
-  const policies = [policy(chosen)];
-  for (const decision of counted) {
-    const item = policy(decision);
-    if (!policies.includes(item)) policies.push(item);
+  if (chosen === undefined) return {};
+  let policies = policy(chosen);
+  if (counted > 1) {
+    const items = [policies];
+    for (const decision of decisions) {
+      const item = isCounted(decision) ? policy(decision) : undefined;
+      if (item !== undefined && !items.includes(item)) items.push(item);
+    }
+    policies = items.join(', ');
   }
   const reset = String(seconds(chosen.allowed ? chosen.resetMs : chosen.retryAfterMs));
   const headers: Record<string, string> = {
     'RateLimit-Limit': String(chosen.limit),
     'RateLimit-Remaining': String(chosen.remaining),
     'RateLimit-Reset': reset,
-    'RateLimit-Policy': policies.join(', '),
+    'RateLimit-Policy': policies,
   };
   if (!chosen.allowed) headers['Retry-After'] = reset;
   return headers;
+}
+
+/** A limit whose backend was down and failed open counted nothing: it is left out of the fields. */
+function isCounted(decision: RateLimitDecision): boolean {
+  return !(decision.unavailable && decision.allowed);
 }
 
 function isMoreRestrictive(a: RateLimitDecision, b: RateLimitDecision): boolean {
