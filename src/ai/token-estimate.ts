@@ -21,8 +21,24 @@ export function loadTokenizer(): Promise<void> {
  */
 export function estimateTokens(text: string): number {
   if (text === '') return 0;
-  return tokenizer ? tokenizer.countTokens(text) : Math.ceil(text.length / 4);
+  if (!tokenizer) return quickTokenCount(text);
+  // Byte-pair encoding takes time quadratic in the length of a run without spaces (64 KB of one "word" took
+  // seconds): such runs, which a client can put in a prompt, are counted by the quick rule instead.
+  const sample = text.length > EXACT_CHARS ? text.slice(0, EXACT_CHARS) : text;
+  let runs = 0;
+  const words = sample.replace(LONG_RUN, (run) => {
+    runs += quickTokenCount(run);
+    return ' ';
+  });
+  const tokens = runs + tokenizer.countTokens(words);
+  // Past EXACT_CHARS, the rest is counted at the rate of the part that was tokenized.
+  return sample === text ? tokens : Math.ceil((tokens * text.length) / sample.length);
 }
+
+/** Text tokenized exactly, at most: a few milliseconds of tokenizer time. */
+const EXACT_CHARS = 256 * 1024;
+/** Runs of non-space characters longer than this are counted by the quick rule. */
+const LONG_RUN = /\S{257,}/g;
 
 /**
  * Prompt tokens of a chat request, with OpenAI's per-message overhead of about 3 tokens. `count` is the
