@@ -6,11 +6,11 @@ import type { RateLimiter } from '../auth/rate-limit/index.js';
 import type { CatalogSnapshot } from '../catalog/index.js';
 import type { AiSnapshot, AiTarget } from './ai-snapshot.js';
 import { resolveModel } from './ai-snapshot.js';
-import type { ChatCompletion, ChatCompletionChunk, ChatRequest, EmbeddingsRequest, Usage } from './chat-types.js';
+import type { ChatCompletion, ChatRequest, EmbeddingsRequest, Usage } from './chat-types.js';
 import { ChatChunksToMessageEvents, chatToMessages, messagesToChat, toAnthropicError } from './anthropic-ingress/index.js';
 import { AiError, sendAiError } from './openai-error.js';
-import { ProviderCallError, callChatAnswer, callChatStream, callEmbeddings } from './provider-call.js';
-import type { CallContext, ProviderFailure } from './providers/index.js';
+import { ProviderCallError, callChatAnswer, callEmbeddings, openChatStream } from './provider-call.js';
+import { SOURCE_TEXT, type CallContext, type ProviderFailure, type TranslatedChunk } from './providers/index.js';
 import { ResponseCache } from './response-cache.js';
 import type { SpendTracker } from './spend-tracker.js';
 import { estimatePromptTokens, estimateTokens, loadTokenizer, quickTokenCount } from './token-estimate.js';
@@ -376,7 +376,7 @@ async function chat(req: IncomingMessage, res: ServerResponse, call: AiCall, req
   const wantUsage = request.stream_options?.include_usage === true;
   const { result: stream, target } = await attempt(call, prepared.targets, (ctx) => {
     const provider = snapshot.providers.get(ctx.provider.name)!;
-    return callChatStream(provider.adapter, request, ctx, { dispatcher: runtime.dispatcher, timeoutMs: snapshot.timeoutMs });
+    return openChatStream(provider.adapter, request, ctx, { dispatcher: runtime.dispatcher, timeoutMs: snapshot.timeoutMs });
   });
   res.writeHead(200, {
     'content-type': 'text/event-stream; charset=utf-8',
@@ -396,40 +396,44 @@ async function chat(req: IncomingMessage, res: ServerResponse, call: AiCall, req
   });
   let ttft: number | null = null;
   let text = '';
-  let status = 200;
   const events = format === 'anthropic' ? new ChatChunksToMessageEvents(request.model, { inputTokens: promptEstimate }) : undefined;
-  const send = (data: string) => {
+  const send = (data: string): boolean => {
     wroteEvent = true;
-    if (!res.write(data)) return new Promise<void>((resolve) => res.once('drain', () => resolve()));
-    return undefined;
+    return res.write(data);
   };
-  const write = (chunk: ChatCompletionChunk) => send(`data: ${JSON.stringify(chunk)}\n\n`);
+  res.on('drain', () => stream.resume());
   res.on('close', () => {
-    if (!res.writableFinished) stream.body.destroy();
+    if (!res.writableFinished) stream.abort();
   });
-  try {
-    for await (const chunk of stream.chunks) {
-      if (ttft === null && chunk.choices.length > 0) ttft = runtime.now() - started;
-      for (const choice of chunk.choices) text += (choice.delta.content ?? '') + (choice.delta.tool_calls ?? []).map((t) => t.function?.arguments ?? '').join('');
-      if (events) {
-        for (const event of events.push(chunk)) {
-          const waiting = send(event);
-          if (waiting) await waiting;
+  // Each read's chunks are written from the provider socket's own callback; a full client buffer pauses the provider.
+  const status = await new Promise<number>((resolve) => {
+    stream.pipe({
+      chunk(chunk: TranslatedChunk) {
+        if (ttft === null && chunk.choices.length > 0) ttft = runtime.now() - started;
+        for (const choice of chunk.choices) text += (choice.delta.content ?? '') + (choice.delta.tool_calls ?? []).map((t) => t.function?.arguments ?? '').join('');
+        if (events) {
+          let more = true;
+          for (const event of events.push(chunk)) more = send(event) && more;
+          return more;
         }
-        continue;
-      }
-      // The gateway always asks for usage; the client sees the usage chunk only if it asked too.
-      if (chunk.choices.length === 0 && chunk.usage && !wantUsage) continue;
-      const outChunk = !wantUsage && chunk.usage ? { ...chunk, usage: undefined } : chunk;
-      const waiting = write(outChunk);
-      if (waiting) await waiting;
-    }
-    if (!events) res.write('data: [DONE]\n\n');
-  } catch {
-    status = 502;
-    if (events) for (const event of events.fail('the provider stream failed')) res.write(event);
-    else res.write(`data: ${JSON.stringify({ error: { message: 'the provider stream failed', type: 'api_error', param: null, code: 'provider_stream_error' } })}\n\n`);
-  }
+        // The gateway always asks for usage; the client sees the usage chunk only if it asked too.
+        if (chunk.usage && !wantUsage) {
+          if (chunk.choices.length === 0) return true;
+          return send(`data: ${JSON.stringify({ ...chunk, usage: undefined })}\n\n`);
+        }
+        return send(`data: ${chunk[SOURCE_TEXT] ?? JSON.stringify(chunk)}\n\n`);
+      },
+      end(error) {
+        if (!error) {
+          if (!events) res.write('data: [DONE]\n\n');
+          return resolve(200);
+        }
+        if (events) for (const event of events.fail('the provider stream failed')) res.write(event);
+        else res.write(`data: ${JSON.stringify({ error: { message: 'the provider stream failed', type: 'api_error', param: null, code: 'provider_stream_error' } })}\n\n`);
+        resolve(502);
+      },
+    });
+  });
   const reported = usageOf(stream.usage());
   if (!reported) await loadTokenizer();
   const tokens = reported ?? { input: estimatePromptTokens(request.messages), output: estimateTokens(text), cached: 0 };

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { getGlobalDispatcher, request as undiciRequest, type Dispatcher } from 'undici';
-import type { ChatCompletion, ChatCompletionChunk, ChatRequest, EmbeddingsRequest, EmbeddingsResponse } from './chat-types.js';
+import { getGlobalDispatcher, type Dispatcher } from 'undici';
+import type { ChatCompletion, ChatCompletionChunk, ChatRequest, EmbeddingsRequest, EmbeddingsResponse, Usage } from './chat-types.js';
 import type { CallContext, ProviderAdapter, ProviderFailure, UpstreamCall } from './providers/provider.js';
 
 export class ProviderCallError extends Error {
@@ -21,28 +21,6 @@ function unreachable(error: unknown): ProviderCallError {
   const code = (error as { code?: string }).code ?? '';
   const timeout = /TIMEOUT/.test(code);
   return new ProviderCallError({ status: timeout ? 504 : 502, type: 'api_error', code: timeout ? 'provider_timeout' : 'provider_unreachable', message: timeout ? 'the provider did not answer in time' : 'the provider could not be reached', retryable: true });
-}
-
-async function send(adapter: ProviderAdapter, call: UpstreamCall, options: CallOptions) {
-  let response: Dispatcher.ResponseData;
-  try {
-    response = await undiciRequest(call.url, {
-      method: call.method,
-      headers: call.headers,
-      body: call.body,
-      dispatcher: options.dispatcher,
-      headersTimeout: options.timeoutMs ?? 60_000,
-      bodyTimeout: options.timeoutMs ?? 60_000,
-      signal: options.signal,
-    });
-  } catch (error) {
-    throw unreachable(error);
-  }
-  if (response.statusCode >= 400) {
-    const text = await response.body.text().catch(() => '');
-    throw new ProviderCallError(adapter.parseError(response.statusCode, text, response.headers));
-  }
-  return response;
 }
 
 /** A provider's whole answer, read into memory. */
@@ -149,21 +127,186 @@ export async function callChat(adapter: ProviderAdapter, request: ChatRequest, c
   return (await callChatAnswer(adapter, request, ctx, options)).completion;
 }
 
+/** Where a streamed completion's chunks go, as they arrive. */
+export interface ChunkSink {
+  /** One chunk in OpenAI's shape; `false` pauses the provider's stream until `resume()` is called. */
+  chunk(chunk: ChatCompletionChunk): boolean;
+  /** The stream is over: complete, or failed with `error` (the provider dropped it, sent garbage, or timed out). */
+  end(error?: Error): void;
+}
+
+/** A streamed completion the provider accepted: its chunks go to one sink, synchronously as each read arrives. */
+export interface ChatStream {
+  /** Starts delivery: chunks that came with the head go to the sink at once, before this returns. */
+  pipe(sink: ChunkSink): void;
+  /** Undoes a pause asked for by the sink. */
+  resume(): void;
+  /** Stops reading and closes the provider's connection (the client went away). */
+  abort(): void;
+  /** The usage the provider reported, once it has. */
+  usage(): Usage | undefined;
+}
+
 /**
- * One streamed chat completion: resolves once the provider accepted the call (its status is known, so a failure
- * can still fall back), then yields OpenAI chunks as the provider's events arrive.
+ * One streamed chat completion on undici's dispatcher: resolves once the provider accepted the call (its status
+ * is known, so a failure can still fall back), then hands each read's chunks to the sink from the socket's own
+ * callback: no response stream, no promise per event. Rejects with a ProviderCallError like `exchange`.
+ */
+export function openChatStream(adapter: ProviderAdapter, request: ChatRequest, ctx: CallContext, options: CallOptions = {}): Promise<ChatStream> {
+  const streamCtx = { ...ctx, stream: true };
+  const call = adapter.chatCall(request, streamCtx);
+  const { origin, path } = endpointOf(call.url);
+  const timeout = options.timeoutMs ?? 60_000;
+  const signal = options.signal;
+  return new Promise((resolve, reject) => {
+    const translator = adapter.streamTranslator(streamCtx);
+    let controller: Dispatcher.DispatchController | undefined;
+    let sink: ChunkSink | undefined;
+    // Chunks (and the end) that arrive before a sink is attached: the head and the first events often share a read.
+    let early: ChatCompletionChunk[] = [];
+    let ended = false;
+    let failure: Error | undefined;
+    let failed = false;
+    // A status of 400 or more: the body is the provider's error, read whole.
+    let errorStatus = 0;
+    let accepted = false;
+    let errorHeaders: IncomingHttpHeaders = {};
+    const errorChunks: Buffer[] = [];
+    let onAbort: (() => void) | undefined;
+    const settle = () => {
+      if (onAbort) signal?.removeEventListener('abort', onAbort);
+    };
+    /** Hands chunks to the sink (or keeps them until there is one); returns what the sink threw, if it did. */
+    const deliver = (chunks: ChatCompletionChunk[]): Error | undefined => {
+      if (!sink) {
+        for (const chunk of chunks) early.push(chunk);
+        return undefined;
+      }
+      let more = true;
+      try {
+        for (const chunk of chunks) more = sink.chunk(chunk) && more;
+      } catch (error) {
+        return error as Error;
+      }
+      if (!more) controller?.pause();
+      return undefined;
+    };
+    const finish = (error?: Error) => {
+      if (sink) sink.end(error);
+      else {
+        ended = true;
+        failed = error !== undefined;
+        failure = error;
+      }
+    };
+    const stream: ChatStream = {
+      pipe(target) {
+        sink = target;
+        const pending = early;
+        early = [];
+        const error = pending.length > 0 ? deliver(pending) : undefined;
+        if (ended) target.end(failed ? failure : error);
+        else if (error) controller?.abort(error);
+      },
+      resume: () => controller?.resume(),
+      abort: () => controller?.abort(new Error('the client went away')),
+      usage: () => translator.usage(),
+    };
+    (options.dispatcher ?? getGlobalDispatcher()).dispatch(
+      { origin, path, method: call.method, headers: call.headers, body: call.body ?? null, headersTimeout: timeout, bodyTimeout: timeout },
+      {
+        onRequestStart(c) {
+          controller = c;
+          if (!signal) return;
+          if (signal.aborted) return c.abort(signal.reason);
+          onAbort = () => c.abort(signal.reason);
+          signal.addEventListener('abort', onAbort, { once: true });
+        },
+        onResponseStart(_c, statusCode, headers) {
+          if (statusCode >= 400) {
+            errorStatus = statusCode;
+            errorHeaders = headers as IncomingHttpHeaders;
+          } else {
+            accepted = true;
+            resolve(stream);
+          }
+        },
+        onResponseData(c, bytes) {
+          if (errorStatus) {
+            errorChunks.push(bytes);
+            return;
+          }
+          let chunks: ChatCompletionChunk[];
+          try {
+            chunks = translator.push(bytes);
+          } catch (error) {
+            // An event that does not parse: the stream is broken, whatever follows.
+            c.abort(error as Error);
+            return;
+          }
+          const error = chunks.length > 0 ? deliver(chunks) : undefined;
+          if (error) c.abort(error);
+        },
+        onResponseEnd() {
+          settle();
+          if (errorStatus) {
+            const text = Buffer.concat(errorChunks).toString('utf8');
+            reject(new ProviderCallError(adapter.parseError(errorStatus, text, errorHeaders)));
+            return;
+          }
+          let last: ChatCompletionChunk[];
+          try {
+            last = translator.end();
+          } catch (error) {
+            return finish(error as Error);
+          }
+          finish(last.length > 0 ? deliver(last) : undefined);
+        },
+        onResponseError(_c, error) {
+          settle();
+          // Before an accepting head: the call failed, and another target may serve it. After: the stream broke.
+          if (accepted) finish(error);
+          else reject(unreachable(error));
+        },
+      },
+    );
+  });
+}
+
+/**
+ * One streamed chat completion as an async iterable of OpenAI chunks (for callers that read a stream whole,
+ * tests among them; the gateway's handler uses `openChatStream`'s sink).
  */
 export async function callChatStream(adapter: ProviderAdapter, request: ChatRequest, ctx: CallContext, options: CallOptions = {}) {
-  const streamCtx = { ...ctx, stream: true };
-  const response = await send(adapter, adapter.chatCall(request, streamCtx), options);
-  const translator = adapter.streamTranslator(streamCtx);
+  const stream = await openChatStream(adapter, request, ctx, options);
+  const queue: ChatCompletionChunk[] = [];
+  let done = false;
+  let error: Error | undefined;
+  let wake: (() => void) | undefined;
+  stream.pipe({
+    chunk(chunk) {
+      queue.push(chunk);
+      wake?.();
+      return true;
+    },
+    end(e) {
+      done = true;
+      error = e;
+      wake?.();
+    },
+  });
   async function* chunks(): AsyncGenerator<ChatCompletionChunk> {
-    for await (const bytes of response.body) {
-      for (const chunk of translator.push(bytes as Buffer)) yield chunk;
+    for (;;) {
+      while (queue.length > 0) yield queue.shift()!;
+      if (done) {
+        if (error) throw error;
+        return;
+      }
+      await new Promise<void>((resolve) => (wake = resolve));
+      wake = undefined;
     }
-    for (const chunk of translator.end()) yield chunk;
   }
-  return { chunks: chunks(), usage: () => translator.usage(), body: response.body };
+  return { chunks: chunks(), usage: () => stream.usage(), abort: () => stream.abort() };
 }
 
 export async function callEmbeddings(adapter: ProviderAdapter, request: EmbeddingsRequest, ctx: CallContext, options: CallOptions = {}): Promise<EmbeddingsResponse> {

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ChatCompletion, ChatCompletionChunk, ChatRequest, EmbeddingsRequest, EmbeddingsResponse, Usage } from '../../chat-types.js';
 import { SseParser } from '../../sse.js';
-import { failureFor, type CallContext, type ProviderAdapter, type ProviderFailure, type StreamTranslator, type UpstreamCall } from '../provider.js';
+import { SOURCE_TEXT, failureFor, type TranslatedChunk, type CallContext, type ProviderAdapter, type ProviderFailure, type StreamTranslator, type UpstreamCall } from '../provider.js';
 
 /** What differs between hosts that speak OpenAI's wire format: where, and how to authenticate. */
 export interface OpenAIStyleOptions {
@@ -49,7 +49,9 @@ export function openAIStyleAdapter(options: OpenAIStyleOptions): ProviderAdapter
         const out: ChatCompletionChunk[] = [];
         for (const event of events) {
           if (event.data === '[DONE]' || event.data === '') continue;
-          const chunk = JSON.parse(event.data) as ChatCompletionChunk;
+          const chunk = JSON.parse(event.data) as TranslatedChunk;
+          // One data line (several would be joined by newlines, which cannot go on as one): the chunk's own text.
+          if (!event.data.includes('\n')) chunk[SOURCE_TEXT] = event.data;
           if (chunk.usage) usage = chunk.usage;
           out.push(chunk);
         }

@@ -1,0 +1,145 @@
+import { once } from 'node:events';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import net, { type AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AiGateway } from './ai-fixtures.js';
+
+/** What the scripted provider does with the next streamed call. */
+type Script = (req: IncomingMessage, res: ServerResponse) => void;
+
+const SSE_HEAD = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' };
+
+/** A chunk as OpenAI's API streams it (https://platform.openai.com/docs/api-reference/chat-streaming). */
+function chunkJson(content: string, extra = ''): string {
+  return `{"id":"chatcmpl-flow","object":"chat.completion.chunk","created":1700000000,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"content":${JSON.stringify(content)}},"finish_reason":null}]${extra}}`;
+}
+
+/** Waits until `read()` has stopped changing for a few polls in a row, and returns its value then. */
+async function settled(read: () => number): Promise<number> {
+  let last = -1;
+  let steady = 0;
+  while (steady < 5) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const now = read();
+    steady = now === last ? steady + 1 : 0;
+    last = now;
+  }
+  return last;
+}
+
+describe('a streamed completion between the provider and the client', () => {
+  let gateway: AiGateway;
+  let provider: http.Server;
+  let script: Script = () => undefined;
+  let apiKey: string;
+
+  beforeAll(async () => {
+    provider = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => script(req, res));
+    });
+    provider.listen(0, '127.0.0.1');
+    await once(provider, 'listening');
+    gateway = await AiGateway.start();
+    await gateway.configure({ providers: [{ name: 'scripted', type: 'openai', baseUrl: `http://127.0.0.1:${(provider.address() as AddressInfo).port}` }] });
+    await gateway.addProviderKey('scripted', 'scripted-provider-key');
+    apiKey = await gateway.createApp({ name: 'flow-app', team: 'flow-team' });
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+    provider?.closeAllConnections();
+    provider?.close();
+  });
+
+  /** A raw request for a stream of scripted/gpt-4o-mini, over its own connection. */
+  function openStream(body: Record<string, unknown> = {}): net.Socket {
+    const url = new URL(gateway.proxyUrl);
+    const json = JSON.stringify({ model: 'scripted/gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'go' }], ...body });
+    const socket = net.connect(Number(url.port), url.hostname);
+    socket.write(
+      `POST /v1/chat/completions HTTP/1.1\r\nhost: ${url.host}\r\nauthorization: Bearer ${apiKey}\r\ncontent-type: application/json\r\n` +
+        `content-length: ${Buffer.byteLength(json)}\r\nconnection: close\r\n\r\n${json}`,
+    );
+    return socket;
+  }
+
+  it("sends the provider's events on byte for byte, fields it does not know included", async () => {
+    // Extra fields, an escape and spacing that a re-serialization would write differently ("\u00e9" → "é").
+    const events = [chunkJson('caf_', ', "service_tier": "default", "obfuscation": "x1"').replace('caf_', 'caf\\u00e9'), chunkJson(' au lait')];
+    script = (_req, res) => {
+      res.writeHead(200, SSE_HEAD);
+      res.end(events.map((e) => `data: ${e}\n\n`).join('') + 'data: [DONE]\n\n');
+    };
+    const response = await gateway.call('POST', '/v1/chat/completions', apiKey, { model: 'scripted/gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'go' }] });
+    expect(response.status).toBe(200);
+    const data = response.text.split('\n\n').filter((block) => block.startsWith('data: ')).map((block) => block.slice('data: '.length));
+    expect(data).toEqual([...events, '[DONE]']);
+  });
+
+  it('leaves out the usage the gateway asked for when the client did not, and sends it when the client did', async () => {
+    const usage = ',"usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}';
+    script = (_req, res) => {
+      res.writeHead(200, SSE_HEAD);
+      res.end(`data: ${chunkJson('hi', usage)}\n\ndata: [DONE]\n\n`);
+    };
+    const without = await gateway.call('POST', '/v1/chat/completions', apiKey, { model: 'scripted/gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'go' }] });
+    expect(without.text).toContain('"content":"hi"');
+    expect(without.text).not.toContain('"usage"');
+    const withUsage = await gateway.call('POST', '/v1/chat/completions', apiKey, { model: 'scripted/gpt-4o-mini', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'go' }] });
+    expect(withUsage.text).toContain(`data: ${chunkJson('hi', usage)}\n\n`);
+  });
+
+  it('stops reading the provider while the client reads nothing, and delivers every event once it does', async () => {
+    const EVENTS = 1000;
+    const piece = 'x'.repeat(64 * 1024);
+    let written = 0;
+    script = (_req, res) => {
+      res.writeHead(200, SSE_HEAD);
+      const next = () => {
+        while (written < EVENTS) {
+          written += 1;
+          if (!res.write(`data: ${chunkJson(piece)}\n\n`)) return void res.once('drain', next);
+        }
+        res.end('data: [DONE]\n\n');
+      };
+      next();
+    };
+    const socket = openStream();
+    socket.pause();
+    // About 64 MB in all: with nobody reading, the provider gets only as far as the buffers on the way hold.
+    const stalledAt = await settled(() => written);
+    expect(stalledAt).toBeLessThan(EVENTS / 2);
+    let received = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (text: string) => {
+      // Keep only the tail: the end of the stream is what is checked.
+      received = (received + text).slice(-200);
+    });
+    socket.resume();
+    await once(socket, 'end');
+    expect(written).toBe(EVENTS);
+    // The last chunk of the chunked body, then the cost trailer.
+    expect(received).toMatch(/data: \[DONE\]\n\n\r\n0\r\nx-keygate-cost-usd: [\d.]+\r\n\r\n$/);
+  });
+
+  it("closes the provider's connection when the client goes away mid-stream", async () => {
+    let providerClosed!: Promise<boolean>;
+    script = (_req, res) => {
+      res.writeHead(200, SSE_HEAD);
+      res.write(`data: ${chunkJson('first')}\n\n`);
+      // The rest never comes on its own: only the gateway closing the connection ends this response.
+      providerClosed = once(res, 'close').then(() => !res.writableFinished);
+    };
+    const socket = openStream();
+    socket.setEncoding('utf8');
+    let seen = '';
+    await new Promise<void>((resolve) => {
+      socket.on('data', (text: string) => {
+        seen += text;
+        if (seen.includes('"content":"first"')) resolve();
+      });
+    });
+    socket.destroy();
+    expect(await providerClosed).toBe(true);
+  });
+});
