@@ -230,22 +230,36 @@ export function cpuUsage(live = []) {
   const { idle, total } = cpuTimes();
   const [utime, stime, cutime, cstime] = processTicks('self');
   let ours = utime + stime + cutime + cstime;
-  for (const pid of live) {
+  // Each live process with its descendants (nginx's worker under its master), and what they reaped.
+  const children = live.length > 0 ? childrenByParent() : new Map();
+  const stack = [...live];
+  while (stack.length > 0) {
+    const pid = stack.pop();
     try {
-      const [u, s] = processTicks(pid);
-      ours += u + s;
+      const [u, s, cu, cs] = processTicks(pid);
+      ours += u + s + cu + cs;
     } catch {
       // It has ended: its time is in cutime once reaped.
     }
+    stack.push(...(children.get(pid) ?? []));
   }
   return { machineBusy: total - idle, machineTotal: total, ours };
 }
 
 /** Share of the machine's CPU time between two cpuUsage() readings that went to other programs. */
 export function othersShare(before, after) {
-  const total = after.machineTotal - before.machineTotal;
-  const others = after.machineBusy - before.machineBusy - (after.ours - before.ours);
-  return total > 0 ? Math.max(0, others / total) : 0;
+  return windowsShare([[before, after]]);
+}
+
+/** The same over several windows (a subject measured round after round): others' time over all their time. */
+export function windowsShare(windows) {
+  let total = 0;
+  let others = 0;
+  for (const [before, after] of windows) {
+    total += after.machineTotal - before.machineTotal;
+    others += Math.max(0, after.machineBusy - before.machineBusy - (after.ours - before.ours));
+  }
+  return total > 0 ? others / total : 0;
 }
 
 /** Waits up to `maxMs` for `quietFor` consecutive seconds in which the machine is under 10% busy; true if it was. */

@@ -16,7 +16,8 @@ import path from 'node:path';
 import process from 'node:process';
 import console from 'node:console';
 import { closedLoop, firstEvents, openLoop } from './measure.mjs';
-import { cpuUsage, freePort, killAllNow, machineBusy, othersShare, pinSelf, waitForQuiet, probe, runToEnd, sampleRss, startProcess, stopAll, stopProcess, waitForPort } from './processes.mjs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { cpuUsage, freePort, killAllNow, machineBusy, othersShare, pinSelf, waitForQuiet, probe, runToEnd, sampleRss, startProcess, stopAll, stopProcess, waitForPort, windowsShare } from './processes.mjs';
 import { busyTable, issueTables, resultTables, roundsTable, summarize, TARGETS } from './report.mjs';
 import { REQUEST, ROOT, STREAM_BODY, SUBJECTS, SubjectUnavailable, versions } from './subjects.mjs';
 
@@ -113,15 +114,18 @@ async function checkProxying(url, headers) {
   return null;
 }
 
-async function measureSubject(subject, index, ctx) {
-  const tag = `[${index + 1}/${subjects.length}] ${subject.name}`;
-  const about = { name: subject.name, what: subject.what, group: subject.group, alg: subject.alg, ...(subject.ttft ? { ttft: null } : {}) };
+/**
+ * Starts a subject and checks that it passes the upstream's answer through. Returns its entry: what the report
+ * needs about it, its process and load settings, and, from here on, its measurements (or why there are none).
+ */
+async function startSubject(subject, tag, ctx) {
+  const about = { name: subject.name, what: subject.what, group: subject.group, alg: subject.alg, ...(subject.ttft ? { ttft: null, ttftStarted: null } : {}) };
   log(`${tag}: starting …`);
   let started;
   try {
     started = await subject.start(ctx);
   } catch (error) {
-    if (error instanceof SubjectUnavailable && !interrupted) return { ...about, reason: error.message };
+    if (error instanceof SubjectUnavailable && !interrupted) return { subject, tag, about, reason: error.message };
     throw error;
   }
   const url = `http://127.0.0.1:${started.port}${REQUEST.path}`;
@@ -129,47 +133,103 @@ async function measureSubject(subject, index, ctx) {
   const problem = await checkProxying(url, headers);
   if (problem) {
     await stopProcess(started.proc);
-    return { ...about, reason: problem };
+    return { subject, tag, about, reason: problem };
   }
   const rss = started.proc ? sampleRss(started.proc.pid) : null;
-  const load = { url, headers, body: REQUEST.body, cpu: LOAD_CPU };
-  const rounds = [];
-  let peakRss = null;
-  let ttft;
+  return { subject, tag, about, proc: started.proc, rss, load: { url, headers, body: REQUEST.body, cpu: LOAD_CPU }, rounds: [], windows: [], reason: null };
+}
+
+/** The streamed requests of one subject's time to first token; an error is reported in place of figures. */
+async function timeToFirstToken(entry, when) {
+  log(`${entry.tag}: time to first token, ${when}: ${params.ttftSamples} streamed requests at 1 connection (after ${params.ttftWarmup}) …`);
+  const ttft = await firstEvents({ url: entry.load.url, headers: entry.load.headers, body: STREAM_BODY, samples: params.ttftSamples, warmup: params.ttftWarmup, cpu: LOAD_CPU }).catch((error) => {
+    if (interrupted) throw error;
+    return { error: error.message };
+  });
+  return !ttft.error && ttft.samples === 0 ? { error: ttft.firstError ?? 'no sample' } : ttft;
+}
+
+/** Runs `step` for a live entry; a failure takes the subject out of the run with the reason, the others go on. */
+async function forSubject(entry, step) {
+  if (entry.reason) return;
+  const before = cpuUsage(liveProcesses());
   try {
-    if (subject.ttft) {
-      // First, while nothing is queued from the load measurements (a saturated subject may still be working off
-      // its backlog after them); the streamed requests have their own warm-up.
-      log(`${tag}: time to first token: ${params.ttftSamples} streamed requests at 1 connection (after ${params.ttftWarmup}) …`);
-      ttft = await firstEvents({ url, headers, body: STREAM_BODY, samples: params.ttftSamples, warmup: params.ttftWarmup, cpu: LOAD_CPU }).catch((error) => {
-        if (interrupted) throw error;
-        return { error: error.message };
-      });
-      if (!ttft.error && ttft.samples === 0) ttft = { error: ttft.firstError ?? 'no sample' };
-    }
-    log(`${tag}: warming up at ${params.connections} connections (${params.warmup} s) …`);
-    await closedLoop({ ...load, connections: params.connections, seconds: params.warmup });
-    for (let round = 1; round <= params.rounds; round++) {
-      const of = `round ${round}/${params.rounds}`;
-      log(`${tag}: ${of}: measuring at ${params.connections} connections (${params.seconds} s) …`);
-      const closed = await closedLoop({ ...load, connections: params.connections, seconds: params.seconds });
-      log(`${tag}: ${of}: measuring at 1 connection (${params.seconds} s) …`);
-      const single = await closedLoop({ ...load, connections: 1, seconds: params.seconds });
-      log(`${tag}: ${of}: measuring at ${params.rate.toLocaleString('en-US')} req/s (${params.seconds} s) …`);
-      const rate = await openLoop({ ...load, rate: params.rate, seconds: params.seconds, warmup: 1 });
-      rounds.push({ closed, single, rate });
-    }
+    await step();
   } catch (error) {
     if (interrupted) throw error;
-    return { ...about, reason: `measurement failed: ${error.message}` };
-  } finally {
-    peakRss = rss?.stop() ?? null;
-    if (started.proc) {
-      if (started.proc.exit) log(`${tag}: the process had exited during the run: ${started.proc.output.split('\n').slice(-3).join(' / ')}`);
-      await stopProcess(started.proc);
+    entry.reason = `measurement failed: ${error.message}`;
+    if (entry.proc?.exit) log(`${entry.tag}: the process had exited during the run: ${entry.proc.output.split('\n').slice(-3).join(' / ')}`);
+    entry.rss?.stop();
+    await stopProcess(entry.proc);
+    return;
+  }
+  entry.windows.push([before, cpuUsage(liveProcesses())]);
+}
+
+let entries = [];
+let upstreamProc = null;
+/** The processes whose CPU time is the bench's own: the upstream and every subject still running. */
+function liveProcesses() {
+  return [upstreamProc?.pid, ...entries.map((e) => (e.reason ? undefined : e.proc?.pid))].filter((pid) => pid !== undefined);
+}
+
+/**
+ * Every subject is started first and kept running; then each measurement goes round the subjects in turn, round
+ * after round, so that a change in the machine's speed during the run (other tenants of the host) touches every
+ * subject alike instead of the ones measured at that moment: the ratios between subjects are what the targets are.
+ */
+async function measureAll(ctx) {
+  entries = [];
+  for (const [i, subject] of subjects.entries()) {
+    const entry = await startSubject(subject, `[${i + 1}/${subjects.length}] ${subject.name}`, ctx);
+    if (interrupted) return [];
+    if (entry.reason) log(`${entry.tag}: not available (${entry.reason})`);
+    entries.push(entry);
+  }
+  const streamed = entries.filter((e) => e.subject.ttft);
+  // First, as a process just started would serve it (its code not yet optimized by the JIT compiler).
+  for (const entry of streamed) await forSubject(entry, async () => (entry.about.ttftStarted = await timeToFirstToken(entry, 'just started')));
+  for (const entry of entries) {
+    await forSubject(entry, async () => {
+      log(`${entry.tag}: warming up at ${params.connections} connections (${params.warmup} s) …`);
+      await closedLoop({ ...entry.load, connections: params.connections, seconds: params.warmup });
+    });
+  }
+  for (let round = 1; round <= params.rounds; round++) {
+    for (const entry of entries) {
+      await forSubject(entry, async () => {
+        const of = `round ${round}/${params.rounds}`;
+        log(`${entry.tag}: ${of}: at ${params.connections} connections, at 1 connection, at ${params.rate.toLocaleString('en-US')} req/s (${params.seconds} s each) …`);
+        const closed = await closedLoop({ ...entry.load, connections: params.connections, seconds: params.seconds });
+        const single = await closedLoop({ ...entry.load, connections: 1, seconds: params.seconds });
+        const rate = await openLoop({ ...entry.load, rate: params.rate, seconds: params.seconds, warmup: 1 });
+        entry.rounds.push({ closed, single, rate });
+      });
     }
   }
-  return { ...about, rounds, summary: summarize(rounds), peakRss, ...(subject.ttft ? { ttft } : {}) };
+  // Then as it serves in service, warm: after the load, once a subject that fell behind (Portkey) has caught up.
+  for (const entry of streamed) {
+    await forSubject(entry, async () => {
+      await sleep(1000);
+      entry.about.ttft = await timeToFirstToken(entry, 'after the load');
+    });
+  }
+  const results = [];
+  for (const entry of entries) {
+    if (entry.reason && entry.rounds.length === 0 && !entry.proc) {
+      results.push({ ...entry.about, reason: entry.reason });
+      continue;
+    }
+    const peakRss = entry.rss?.stop() ?? null;
+    if (entry.proc && !entry.reason) {
+      if (entry.proc.exit) log(`${entry.tag}: the process had exited during the run: ${entry.proc.output.split('\n').slice(-3).join(' / ')}`);
+      await stopProcess(entry.proc);
+    }
+    const othersShareOf = windowsShare(entry.windows);
+    if (entry.reason) results.push({ ...entry.about, reason: entry.reason, othersShare: othersShareOf });
+    else results.push({ ...entry.about, rounds: entry.rounds, summary: summarize(entry.rounds), peakRss, othersShare: othersShareOf });
+  }
+  return results;
 }
 
 /** The hand-written "## Profile" section of the page (from bench/profile.mjs), kept when the page is rewritten. */
@@ -210,7 +270,7 @@ ${date}, ${Math.round(elapsedS)} s in all.
 
 - Machine: ${machine.cpus} CPUs (${machine.cpuModel}), ${machine.memory} memory, ${machine.kernel}
 - Versions: Node.js ${vers.node}, nginx ${vers.nginx}, Portkey gateway ${vers.portkey}, Keygate ${vers.keygate}, undici ${vers.undici} (minimal proxy, rate load), wrk ${vers.wrk}
-- Each figure is the median of ${p.rounds} round${p.rounds === 1 ? '' : 's'} of ${p.seconds} s, after a ${p.warmup} s warm-up per subject; time to first token over ${p.ttftSamples} streamed requests after ${p.ttftWarmup}
+- Each figure is the median of ${p.rounds} round${p.rounds === 1 ? '' : 's'} of ${p.seconds} s, after a ${p.warmup} s warm-up per subject, the rounds going round the subjects in turn; time to first token over ${p.ttftSamples} streamed requests after ${p.ttftWarmup}, after the load (and just after start)
 - CPU pinning: ${PINNING}
 - Machine load: ${machine.busyBefore}; ${machine.busyDuring} (per subject: [below](#machine-load-per-subject))
 
@@ -285,18 +345,25 @@ ${SUBJECTS.map((s) => `  - *${s.name}*: ${s.what}.`).join('\n')}
 - **Time to first token**: \`bench/first-event.mjs\` sends the streamed request ${p.ttftSamples} times one after the
   other over one keep-alive node:http connection (after ${p.ttftWarmup} unrecorded ones), for direct, Portkey,
   Keygate's plain route (which forwards the stream as it comes: the reference for what the AI route adds) and its
-  AI route, before their load measurements (so that no backlog from them is being worked off), and
-  times from handing each request to the socket to the first \`data:\` line, to the response head and to the end of
-  the stream. Between events every process sleeps; on a virtual machine, waking a sleeping process costs more
-  than on a busy one, and each proxy adds one such wake-up per direction to direct's.
+  AI route, and times from handing each request to the socket to the first \`data:\` line, to the response head and
+  to the end of the stream. It does so twice: just after the subject started, before any load ("just started":
+  a JIT-compiled proxy still runs much of its code unoptimized then), and after the load measurements, once the
+  subject has been idle for a second (the main columns, and the target's figure: a gateway in service is warm).
+  Between events every process sleeps; on a virtual machine, a process woken after a sleep runs its first
+  request several times slower than in a busy loop (cold caches), the more so the more code and memory that
+  request touches, and each proxy adds such a wake-up per direction to direct's.
+- **Order**: every subject is started first and stays up; the warm-ups, then each round's three measurements go
+  round the subjects in turn, so that the machine's speed drifting during a run (other tenants of the host)
+  touches every subject alike rather than those measured at the time: the targets are ratios between rows. The
+  subjects not being measured are idle (Keygate's store polling wakes it a few times a second).
 - **Memory**: resident set size of the proxy's processes (nginx: master and worker), sampled every 250 ms from
-  \`/proc\` while the subject is measured, plus the kernel's high-water mark of the main process; the peak is shown.
+  \`/proc\` from its start to its end, plus the kernel's high-water mark of the main process; the peak is shown.
   Every Keygate runs one worker (\`KEYGATE_WORKERS=1\`), so its peak RSS is that of one worker.
 - **Load generator and CPUs**: wrk, the rate generator and the streaming client each run as a separate process. ${params.pin ? 'With two or more CPUs, the proxy is pinned to CPU 1 and everything else (load generator, upstream, harness) to CPU 0 with taskset, so that a proxy has a core of its own; direct therefore runs the load generator and the upstream on one core.' : 'No CPU pinning.'}
 - **Machine load**: the share of the machine's CPU time that went to processes other than the bench and its
   children, from \`/proc/stat\` and the bench's own and its children's CPU time, over the whole run and per subject.
 - **Targets**: auth rows ≥ ${TARGETS.authVsPlain}× plain Keygate's req/s; the AI route ≥ ${TARGETS.aiVsPortkey}× Portkey's req/s;
-  Keygate's added time to first token (p50) under ${TARGETS.ttftAddedMs} ms.
+  Keygate's added time to first token (p50, after the load) under ${TARGETS.ttftAddedMs} ms.
 - All traffic stays on 127.0.0.1. Every process the bench starts is stopped at the end, on failure and on Ctrl-C.
 `;
 }
@@ -324,17 +391,13 @@ async function main() {
   const upstreamProblem = (await waitForPort(upstreamPort, upstream)) ?? (await checkProxying(`http://127.0.0.1:${upstreamPort}${REQUEST.path}`, REQUEST.headers));
   if (upstreamProblem) throw new Error(`the upstream did not start: ${upstreamProblem}`);
 
+  upstreamProc = upstream;
   const usageBefore = cpuUsage([upstream.pid]);
   const ctx = { tmp, upstreamPort, proxyCpu: PROXY_CPU };
-  const results = [];
-  for (const [i, subject] of subjects.entries()) {
-    const before = cpuUsage([upstream.pid]);
-    const result = await measureSubject(subject, i, ctx);
-    if (interrupted) return;
-    result.othersShare = othersShare(before, cpuUsage([upstream.pid]));
-    if (!result.summary) log(`[${i + 1}/${subjects.length}] ${subject.name}: not available (${result.reason})`);
-    else if (result.othersShare > 0.05) log(`[${i + 1}/${subjects.length}] ${subject.name}: other programs used ${Math.round(result.othersShare * 100)}% of the machine meanwhile`);
-    results.push(result);
+  const results = await measureAll(ctx);
+  if (interrupted) return;
+  for (const [i, result] of results.entries()) {
+    if (result.summary && result.othersShare > 0.05) log(`[${i + 1}/${results.length}] ${result.name}: other programs used ${Math.round(result.othersShare * 100)}% of the machine meanwhile`);
   }
   await stopProcess(upstream);
   const others = othersShare(usageBefore, cpuUsage([upstream.pid]));
