@@ -41,8 +41,10 @@ describe('a streamed completion between the provider and the client', () => {
     provider.listen(0, '127.0.0.1');
     await once(provider, 'listening');
     gateway = await AiGateway.start();
-    await gateway.configure({ providers: [{ name: 'scripted', type: 'openai', baseUrl: `http://127.0.0.1:${(provider.address() as AddressInfo).port}` }] });
+    const baseUrl = `http://127.0.0.1:${(provider.address() as AddressInfo).port}`;
+    await gateway.configure({ providers: [{ name: 'scripted', type: 'openai', baseUrl }, { name: 'scripted-mistral', type: 'mistral', baseUrl }] });
     await gateway.addProviderKey('scripted', 'scripted-provider-key');
+    await gateway.addProviderKey('scripted-mistral', 'scripted-mistral-key');
     apiKey = await gateway.createApp({ name: 'flow-app', team: 'flow-team' });
   });
   afterAll(async () => {
@@ -74,6 +76,25 @@ describe('a streamed completion between the provider and the client', () => {
     expect(response.status).toBe(200);
     const data = response.text.split('\n\n').filter((block) => block.startsWith('data: ')).map((block) => block.slice('data: '.length));
     expect(data).toEqual([...events, '[DONE]']);
+  });
+
+  it("translates the events of a provider in OpenAI's format with differences of its own, never passing them through", async () => {
+    // Mistral's stream (https://docs.mistral.ai/api/#tag/chat): content as a list of parts, its own finish reason,
+    // the usage on the last chunk.
+    script = (_req, res) => {
+      res.writeHead(200, SSE_HEAD);
+      const first = '{"id":"m1","object":"chat.completion.chunk","created":1,"model":"mistral-small-latest","choices":[{"index":0,"delta":{"role":"assistant","content":[{"type":"text","text":"Bonjour"}]},"finish_reason":null}]}';
+      const last = '{"id":"m1","object":"chat.completion.chunk","created":1,"model":"mistral-small-latest","choices":[{"index":0,"delta":{"content":""},"finish_reason":"model_length"}],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}}';
+      res.end(`data: ${first}\n\ndata: ${last}\n\ndata: [DONE]\n\n`);
+    };
+    const response = await gateway.call('POST', '/v1/chat/completions', apiKey, { model: 'scripted-mistral/mistral-small-latest', stream: true, messages: [{ role: 'user', content: 'go' }] });
+    const chunks = response.text
+      .split('\n\n')
+      .filter((block) => block.startsWith('data: {'))
+      .map((block) => JSON.parse(block.slice('data: '.length)) as { choices: Array<{ delta: { content?: unknown }; finish_reason: string | null }>; usage?: unknown });
+    expect(chunks.map((c) => c.choices[0]?.delta.content)).toEqual(['Bonjour', '']);
+    expect(chunks.map((c) => c.choices[0]?.finish_reason)).toEqual([null, 'length']);
+    expect(chunks.filter((c) => c.usage !== undefined)).toEqual([]);
   });
 
   it('leaves out the usage the gateway asked for when the client did not, and sends it when the client did', async () => {

@@ -154,11 +154,12 @@ export interface ChatStream {
  */
 export function openChatStream(adapter: ProviderAdapter, request: ChatRequest, ctx: CallContext, options: CallOptions = {}): Promise<ChatStream> {
   const streamCtx = { ...ctx, stream: true };
-  const call = adapter.chatCall(request, streamCtx);
-  const { origin, path } = endpointOf(call.url);
   const timeout = options.timeoutMs ?? 60_000;
   const signal = options.signal;
+  // Inside the executor, so that an adapter refusing the call (a misconfigured provider) rejects, as the other calls do.
   return new Promise((resolve, reject) => {
+    const call = adapter.chatCall(request, streamCtx);
+    const { origin, path } = endpointOf(call.url);
     const translator = adapter.streamTranslator(streamCtx);
     let controller: Dispatcher.DispatchController | undefined;
     let sink: ChunkSink | undefined;
@@ -166,7 +167,6 @@ export function openChatStream(adapter: ProviderAdapter, request: ChatRequest, c
     let early: ChatCompletionChunk[] = [];
     let ended = false;
     let failure: Error | undefined;
-    let failed = false;
     // A status of 400 or more: the body is the provider's error, read whole.
     let errorStatus = 0;
     let accepted = false;
@@ -195,7 +195,6 @@ export function openChatStream(adapter: ProviderAdapter, request: ChatRequest, c
       if (sink) sink.end(error);
       else {
         ended = true;
-        failed = error !== undefined;
         failure = error;
       }
     };
@@ -205,7 +204,7 @@ export function openChatStream(adapter: ProviderAdapter, request: ChatRequest, c
         const pending = early;
         early = [];
         const error = pending.length > 0 ? deliver(pending) : undefined;
-        if (ended) target.end(failed ? failure : error);
+        if (ended) target.end(failure ?? error);
         else if (error) controller?.abort(error);
       },
       resume: () => controller?.resume(),

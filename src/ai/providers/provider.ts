@@ -58,7 +58,8 @@ export interface ProviderFailure {
 /** Turns a provider's streamed bytes into OpenAI chunks, event by event. */
 /**
  * Set on a chunk that is exactly a provider event's JSON, unchanged: that text, which the gateway can send on
- * as it is instead of serializing the chunk again.
+ * as it is instead of serializing the chunk again. A translator that changes a chunk makes a new object (which
+ * does not inherit it: it is not enumerable), never edits one in place.
  */
 export const SOURCE_TEXT: unique symbol = Symbol('SOURCE_TEXT');
 

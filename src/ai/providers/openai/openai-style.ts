@@ -51,7 +51,8 @@ export function openAIStyleAdapter(options: OpenAIStyleOptions): ProviderAdapter
           if (event.data === '[DONE]' || event.data === '') continue;
           const chunk = JSON.parse(event.data) as TranslatedChunk;
           // One data line (several would be joined by newlines, which cannot go on as one): the chunk's own text.
-          if (!event.data.includes('\n')) chunk[SOURCE_TEXT] = event.data;
+          // Not enumerable, so that a wrapping translator's `{ ...chunk, … }` makes a chunk without it.
+          if (!event.data.includes('\n')) Object.defineProperty(chunk, SOURCE_TEXT, { value: event.data });
           if (chunk.usage) usage = chunk.usage;
           out.push(chunk);
         }
