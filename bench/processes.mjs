@@ -229,21 +229,44 @@ function processTicks(pid) {
 export function cpuUsage(live = []) {
   const { idle, total } = cpuTimes();
   const [utime, stime, cutime, cstime] = processTicks('self');
-  let ours = utime + stime + cutime + cstime;
-  // Each live process with its descendants (nginx's worker under its master), and what they reaped.
-  const children = live.length > 0 ? childrenByParent() : new Map();
-  const stack = [...live];
+  return { machineBusy: total - idle, machineTotal: total, ours: utime + stime + cutime + cstime + treeTicks(live) };
+}
+
+/** CPU clock ticks of live processes with their descendants (nginx's worker under its master), and what they reaped. */
+function treeTicks(pids) {
+  if (pids.length === 0) return 0;
+  const children = childrenByParent();
+  const stack = [...pids];
+  let ticks = 0;
   while (stack.length > 0) {
     const pid = stack.pop();
     try {
       const [u, s, cu, cs] = processTicks(pid);
-      ours += u + s + cu + cs;
+      ticks += u + s + cu + cs;
     } catch {
-      // It has ended: its time is in cutime once reaped.
+      // It has ended: its time is in its parent's cutime once reaped.
     }
     stack.push(...(children.get(pid) ?? []));
   }
-  return { machineBusy: total - idle, machineTotal: total, ours };
+  return ticks;
+}
+
+/**
+ * Waits (up to `maxMs`) until the process and its descendants use under 2% of a CPU over half a second: a subject
+ * that fell behind a load (Portkey at 1,000 req/s) works off its backlog before the next subject is measured on
+ * the same CPU. Returns the milliseconds waited.
+ */
+export async function untilIdle(pid, maxMs = 60_000) {
+  const began = Date.now();
+  let before = treeTicks([pid]);
+  while (Date.now() - began < maxMs) {
+    await sleep(500);
+    const now = treeTicks([pid]);
+    // Clock ticks are hundredths of a second: under one tick in 500 ms is under 2%.
+    if (now - before < 1) break;
+    before = now;
+  }
+  return Date.now() - began;
 }
 
 /** Share of the machine's CPU time between two cpuUsage() readings that went to other programs. */

@@ -17,7 +17,7 @@ import process from 'node:process';
 import console from 'node:console';
 import { closedLoop, firstEvents, openLoop } from './measure.mjs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { cpuUsage, freePort, killAllNow, machineBusy, othersShare, pinSelf, waitForQuiet, probe, runToEnd, sampleRss, startProcess, stopAll, stopProcess, waitForPort, windowsShare } from './processes.mjs';
+import { cpuUsage, freePort, killAllNow, machineBusy, othersShare, pinSelf, waitForQuiet, probe, runToEnd, sampleRss, startProcess, stopAll, stopProcess, untilIdle, waitForPort, windowsShare } from './processes.mjs';
 import { busyTable, issueTables, resultTables, roundsTable, summarize, TARGETS } from './report.mjs';
 import { REQUEST, ROOT, STREAM_BODY, SUBJECTS, SubjectUnavailable, versions } from './subjects.mjs';
 
@@ -164,6 +164,10 @@ async function forSubject(entry, step) {
     return;
   }
   entry.windows.push([before, cpuUsage(liveProcesses())]);
+  if (entry.proc) {
+    const waited = await untilIdle(entry.proc.pid);
+    if (waited > 2000) log(`${entry.tag}: ${(waited / 1000).toFixed(0)} s until it was idle again`);
+  }
 }
 
 let entries = [];
@@ -354,8 +358,10 @@ ${SUBJECTS.map((s) => `  - *${s.name}*: ${s.what}.`).join('\n')}
   request touches, and each proxy adds such a wake-up per direction to direct's.
 - **Order**: every subject is started first and stays up; the warm-ups, then each round's three measurements go
   round the subjects in turn, so that the machine's speed drifting during a run (other tenants of the host)
-  touches every subject alike rather than those measured at the time: the targets are ratios between rows. The
-  subjects not being measured are idle (Keygate's store polling wakes it a few times a second).
+  touches every subject alike rather than those measured at the time: the targets are ratios between rows. After
+  each turn the harness waits until the subject's processes use under 2% of a CPU (a subject that fell behind
+  the fixed rate works off its backlog first), so the subjects not being measured are idle (Keygate's store
+  polling wakes it a few times a second).
 - **Memory**: resident set size of the proxy's processes (nginx: master and worker), sampled every 250 ms from
   \`/proc\` from its start to its end, plus the kernel's high-water mark of the main process; the peak is shown.
   Every Keygate runs one worker (\`KEYGATE_WORKERS=1\`), so its peak RSS is that of one worker.
