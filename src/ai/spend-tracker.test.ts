@@ -1,7 +1,8 @@
+import { CompiledQuery } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../test/databases.js';
 import { openStore, type Store } from '../store/index.js';
-import { SpendTracker, periodStart } from './spend-tracker.js';
+import { SpendTracker, newSpendQuery, periodStart } from './spend-tracker.js';
 import { UsageRecorder, type UsageRecord } from './usage-recorder.js';
 
 const DAY = Date.UTC(2026, 10, 29, 12);
@@ -62,6 +63,14 @@ describe('spend tracking for budgets', () => {
     await a.recorder.flush();
     expect(await a.spend.spent('app', 'a3', 'day', DAY + 86_400_000)).toBe(0);
     expect(await a.spend.spent('app', 'a3', 'month', DAY + 86_400_000)).toBeCloseTo(1, 9);
+  });
+
+  it.each(['app', 'team'] as const)('re-syncs %s spend by reading only the rows written since, by their ids', async (scope) => {
+    await store.appendUsage(Array.from({ length: 500 }, (_, i) => record(`p${i % 5}`, 0.01, DAY + i)));
+    const compiled = newSpendQuery(store, scope, scope === 'app' ? 'p1' : 'shop', 100, 200, periodStart('day', DAY)).compile();
+    const plan = await store.db.executeQuery<{ detail: string }>(CompiledQuery.raw(`EXPLAIN QUERY PLAN ${compiled.sql}`, [...compiled.parameters]));
+    // SQLite's plan: a range of the primary key, not a search of a whole period through an index.
+    expect(plan.rows.map((row) => row.detail)).toEqual([expect.stringMatching(/USING INTEGER PRIMARY KEY \(rowid>\? AND rowid<\?\)/)]);
   });
 });
 

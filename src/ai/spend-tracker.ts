@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Store } from '../store/index.js';
 import type { UsageRecord } from './usage-recorder.js';
 
@@ -28,6 +29,22 @@ interface Tally {
 }
 
 type Scope = 'app' | 'team';
+
+/**
+ * The spend of `name` in the usage rows with ids in (after, upTo] of the period from `start`: the rows written
+ * since the last re-sync. The name is compared through `coalesce` so that no database uses the (app, at) index,
+ * which would read every row of the period to find the few new ones (17 ms at 300,000 rows on SQLite, every
+ * re-sync, for each budget): the id range, the primary key, reads only the new ones.
+ */
+export function newSpendQuery(store: Store, scope: Scope, name: string, after: number, upTo: number, start: number) {
+  return store.db
+    .selectFrom('ai_usage')
+    .select((eb) => eb.fn.sum<number>('cost_usd').as('usd'))
+    .where((eb) => eb(eb.fn.coalesce(scope, sql.lit('')), '=', name))
+    .where('id', '>', after)
+    .where('id', '<=', upTo)
+    .where('at', '>=', start);
+}
 const PERIODS: readonly BudgetPeriod[] = ['day', 'month'];
 
 /** Tally keys per scope and name, made once: every call would otherwise build four strings to find its tallies. */
@@ -89,14 +106,7 @@ export class SpendTracker {
     } else if (now - tally.syncedAt >= this.resyncMs) {
       const top = await this.#maxId();
       if (top > tally.watermark) {
-        const row = await this.store.db
-          .selectFrom('ai_usage')
-          .select((eb) => eb.fn.sum<number>('cost_usd').as('usd'))
-          .where(scope, '=', name)
-          .where('id', '>', tally.watermark)
-          .where('id', '<=', top)
-          .where('at', '>=', start)
-          .executeTakeFirst();
+        const row = await newSpendQuery(this.store, scope, name, tally.watermark, top, start).executeTakeFirst();
         tally.stored += Number(row?.usd ?? 0);
         tally.watermark = top;
       }
