@@ -75,9 +75,14 @@ export class SpendTracker {
   /** This node's spend written since the last re-sync, which that re-sync will count. */
   readonly #flushed = new Map<string, number>();
 
+  /** First sums in progress: concurrent first checks of one budget share one. */
+  readonly #summing = new Map<string, Promise<Tally>>();
+
   constructor(
     private readonly store: Store,
     private readonly resyncMs = 10_000,
+    /** Usage-record ids summed per statement when a period is first read: a few milliseconds of the event loop each. */
+    private readonly sumChunk = 20_000,
   ) {}
 
   /** The spend when it is known without reading the store (the common case), else undefined: then ask `spent`. */
@@ -98,11 +103,7 @@ export class SpendTracker {
     const start = periodStart(period, now);
     let tally = this.#tallies.get(k);
     if (!tally || tally.start !== start) {
-      const top = await this.#maxId();
-      const row = await this.store.db.selectFrom('ai_usage').select((eb) => eb.fn.sum<number>('cost_usd').as('usd')).where(scope, '=', name).where('at', '>=', start).where('id', '<=', top).executeTakeFirst();
-      tally = { start, stored: Number(row?.usd ?? 0), watermark: top, syncedAt: now };
-      this.#tallies.set(k, tally);
-      this.#flushed.delete(k);
+      tally = await this.#firstSum(k, scope, name, start, now);
     } else if (now - tally.syncedAt >= this.resyncMs) {
       const top = await this.#maxId();
       if (top > tally.watermark) {
@@ -114,6 +115,32 @@ export class SpendTracker {
       this.#flushed.delete(k);
     }
     return this.#total(k, tally);
+  }
+
+  /**
+   * A period's spend read from the store for the first time (a process started mid-month, say): its rows by
+   * ranges of ids, yielding to other work between them, so that a month of records is never read in one go on
+   * the event loop (SQLite runs on this thread). Calls made meanwhile are counted by the next re-sync.
+   */
+  #firstSum(k: string, scope: Scope, name: string, start: number, now: number): Promise<Tally> {
+    const running = this.#summing.get(k);
+    if (running) return running;
+    const summing = (async () => {
+      const top = await this.#maxId();
+      const from = await this.store.db.selectFrom('ai_usage').select((eb) => eb.fn.min<number>('id').as('id')).where('at', '>=', start).executeTakeFirst();
+      let stored = 0;
+      for (let after = Number(from?.id ?? top + 1) - 1; after < top; after += this.sumChunk) {
+        const row = await newSpendQuery(this.store, scope, name, after, Math.min(top, after + this.sumChunk), start).executeTakeFirst();
+        stored += Number(row?.usd ?? 0);
+        if (after + this.sumChunk < top) await new Promise((resolve) => setImmediate(resolve));
+      }
+      const tally: Tally = { start, stored, watermark: top, syncedAt: now };
+      this.#tallies.set(k, tally);
+      this.#flushed.delete(k);
+      return tally;
+    })().finally(() => this.#summing.delete(k));
+    this.#summing.set(k, summing);
+    return summing;
   }
 
   async #maxId(): Promise<number> {
