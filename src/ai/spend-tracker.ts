@@ -30,6 +30,9 @@ interface Tally {
 
 type Scope = 'app' | 'team';
 
+/** A period's first read goes this much of it at a time. */
+const FIRST_READ_WINDOW_MS = 3_600_000;
+
 /**
  * The spend of `name` in the usage rows with ids in (after, upTo] of the period from `start`: the rows written
  * since the last re-sync. The name is compared through `coalesce` so that no database uses the (app, at) index,
@@ -81,8 +84,6 @@ export class SpendTracker {
   constructor(
     private readonly store: Store,
     private readonly resyncMs = 10_000,
-    /** Usage-record ids summed per statement when a period is first read: a few milliseconds of the event loop each. */
-    private readonly sumChunk = 20_000,
   ) {}
 
   /** The spend when it is known without reading the store (the common case), else undefined: then ask `spent`. */
@@ -118,21 +119,25 @@ export class SpendTracker {
   }
 
   /**
-   * A period's spend read from the store for the first time (a process started mid-month, say): its rows by
-   * ranges of ids, yielding to other work between them, so that a month of records is never read in one go on
-   * the event loop (SQLite runs on this thread). Calls made meanwhile are counted by the next re-sync.
+   * A period's spend read from the store for the first time (a process started mid-month, say): an hour of the
+   * period at a time, each through the (app, at) index (a team's through the time index), yielding to other work
+   * between them, so that a month of records is never read in one go on the event loop (SQLite runs on this
+   * thread). Calls made meanwhile are counted by the next re-sync.
    */
   #firstSum(k: string, scope: Scope, name: string, start: number, now: number): Promise<Tally> {
     const running = this.#summing.get(k);
     if (running) return running;
     const summing = (async () => {
       const top = await this.#maxId();
-      const from = await this.store.db.selectFrom('ai_usage').select((eb) => eb.fn.min<number>('id').as('id')).where('at', '>=', start).executeTakeFirst();
       let stored = 0;
-      for (let after = Number(from?.id ?? top + 1) - 1; after < top; after += this.sumChunk) {
-        const row = await newSpendQuery(this.store, scope, name, after, Math.min(top, after + this.sumChunk), start).executeTakeFirst();
-        stored += Number(row?.usd ?? 0);
-        if (after + this.sumChunk < top) await new Promise((resolve) => setImmediate(resolve));
+      for (let from = start; ; from += FIRST_READ_WINDOW_MS) {
+        // The window holding `now` takes everything after it too: another node's clock may be ahead.
+        const last = from + FIRST_READ_WINDOW_MS > now;
+        let query = this.store.db.selectFrom('ai_usage').select((eb) => eb.fn.sum<number>('cost_usd').as('usd')).where(scope, '=', name).where('at', '>=', from).where('id', '<=', top);
+        if (!last) query = query.where('at', '<', from + FIRST_READ_WINDOW_MS);
+        stored += Number((await query.executeTakeFirst())?.usd ?? 0);
+        if (last) break;
+        await new Promise((resolve) => setImmediate(resolve));
       }
       const tally: Tally = { start, stored, watermark: top, syncedAt: now };
       this.#tallies.set(k, tally);
