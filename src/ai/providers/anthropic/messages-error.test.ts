@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startAnthropicEmulator, type AnthropicEmulator } from '../../../../test/emulators/anthropic.js';
+import { failureOf } from '../../../../test/provider-calls.js';
 import type { ChatRequest } from '../../chat-types.js';
-import { callChat, callChatStream, ProviderCallError } from '../../provider-call.js';
-import type { CallContext, ProviderFailure } from '../provider.js';
+import { callChat, callChatStream } from '../../provider-call.js';
+import type { CallContext } from '../provider.js';
 import { AnthropicProvider } from './index.js';
 
 const KEY = 'test-anthropic-key';
@@ -15,14 +16,6 @@ const ctx = (secret = KEY): CallContext => ({
   now: 1_700_000_000_000,
 });
 const request: ChatRequest = { model: 'claude', messages: [{ role: 'user', content: 'Hi' }] };
-async function failureOf(call: Promise<unknown>): Promise<ProviderFailure> {
-  const error = await call.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ProviderCallError);
-  return (error as ProviderCallError).failure;
-}
 
 beforeAll(async () => {
   emulator = await startAnthropicEmulator({ apiKey: KEY, retryAfterSeconds: 7 });

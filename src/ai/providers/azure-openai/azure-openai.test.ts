@@ -1,7 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startAzureOpenAIEmulator } from '../../../../test/emulators/azure-openai.js';
-import type { ChatCompletionChunk, ChatRequest } from '../../chat-types.js';
-import { ProviderCallError, callChat, callChatStream, callEmbeddings } from '../../provider-call.js';
+import { failureOf, streamedChunks } from '../../../../test/provider-calls.js';
+import type { ChatRequest } from '../../chat-types.js';
+import { callChat, callEmbeddings } from '../../provider-call.js';
 import type { CallContext } from '../provider.js';
 import { AzureOpenAIProvider } from './index.js';
 
@@ -20,21 +21,7 @@ function ctx(overrides: { secret?: string; deployment?: string; apiVersion?: str
   };
 }
 
-async function collect(chat: ChatRequest): Promise<ChatCompletionChunk[]> {
-  const { chunks } = await callChatStream(AzureOpenAIProvider, chat, ctx());
-  const out: ChatCompletionChunk[] = [];
-  for await (const chunk of chunks) out.push(chunk);
-  return out;
-}
-
-async function failureOf(promise: Promise<unknown>) {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ProviderCallError);
-  return (error as ProviderCallError).failure;
-}
+const collect = (chat: ChatRequest, context = ctx()) => streamedChunks(AzureOpenAIProvider, chat, context);
 
 beforeAll(async () => {
   emulator = await startAzureOpenAIEmulator();

@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto';
 import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startBedrockEmulator } from '../../../../test/emulators/bedrock.js';
+import { failureOf, streamedChunks } from '../../../../test/provider-calls.js';
 import type { ChatCompletionChunk, ChatRequest } from '../../chat-types.js';
-import { ProviderCallError, callChat, callChatStream, callEmbeddings } from '../../provider-call.js';
+import { callChat, callChatStream, callEmbeddings } from '../../provider-call.js';
 import type { CallContext } from '../provider.js';
 import { BedrockProvider } from './index.js';
 
@@ -25,21 +26,7 @@ function ctx(overrides: { secret?: string; url?: string } = {}): CallContext {
   };
 }
 
-async function collect(chat: ChatRequest, context = ctx()): Promise<ChatCompletionChunk[]> {
-  const { chunks } = await callChatStream(BedrockProvider, chat, context);
-  const out: ChatCompletionChunk[] = [];
-  for await (const chunk of chunks) out.push(chunk);
-  return out;
-}
-
-async function failureOf(promise: Promise<unknown>) {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ProviderCallError);
-  return (error as ProviderCallError).failure;
-}
+const collect = (chat: ChatRequest, context = ctx()) => streamedChunks(BedrockProvider, chat, context);
 
 beforeAll(async () => {
   emulator = await startBedrockEmulator();

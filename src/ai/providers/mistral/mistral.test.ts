@@ -1,7 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startMistralEmulator } from '../../../../test/emulators/mistral.js';
-import type { ChatCompletionChunk, ChatRequest } from '../../chat-types.js';
-import { ProviderCallError, callChat, callChatStream, callEmbeddings } from '../../provider-call.js';
+import { failureOf, streamedChunks } from '../../../../test/provider-calls.js';
+import type { ChatRequest } from '../../chat-types.js';
+import { callChat, callEmbeddings } from '../../provider-call.js';
 import type { CallContext } from '../provider.js';
 import { MistralProvider, mistralToolCallId } from './index.js';
 
@@ -14,21 +15,7 @@ function ctx(secret = emulator.apiKey): CallContext {
   return { provider: { name: 'mistral-test', type: 'mistral', baseUrl: emulator.url }, credential: { id: 'k1', secret }, model: 'mistral-large-latest', stream: false, now: Date.UTC(2025, 0, 2) };
 }
 
-async function collect(chat: ChatRequest): Promise<ChatCompletionChunk[]> {
-  const { chunks } = await callChatStream(MistralProvider, chat, ctx());
-  const out: ChatCompletionChunk[] = [];
-  for await (const chunk of chunks) out.push(chunk);
-  return out;
-}
-
-async function failureOf(promise: Promise<unknown>) {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ProviderCallError);
-  return (error as ProviderCallError).failure;
-}
+const collect = (chat: ChatRequest, context = ctx()) => streamedChunks(MistralProvider, chat, context);
 
 beforeAll(async () => {
   emulator = await startMistralEmulator();

@@ -1,7 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startOllamaEmulator } from '../../../../test/emulators/ollama.js';
-import type { ChatCompletionChunk, ChatRequest } from '../../chat-types.js';
-import { ProviderCallError, callChat, callChatStream, callEmbeddings } from '../../provider-call.js';
+import { failureOf, streamedChunks } from '../../../../test/provider-calls.js';
+import type { ChatRequest } from '../../chat-types.js';
+import { callChat, callEmbeddings } from '../../provider-call.js';
 import type { CallContext } from '../provider.js';
 import { OllamaProvider } from './index.js';
 
@@ -15,21 +16,7 @@ function ctx(overrides: { secret?: string; model?: string } = {}): CallContext {
   return { provider: { name: 'ollama-test', type: 'ollama', baseUrl: emulator.url }, credential: { id: 'k1', secret: overrides.secret ?? emulator.apiKey }, model: overrides.model ?? 'llama3.2', stream: false, now: NOW };
 }
 
-async function collect(chat: ChatRequest): Promise<ChatCompletionChunk[]> {
-  const { chunks } = await callChatStream(OllamaProvider, chat, ctx());
-  const out: ChatCompletionChunk[] = [];
-  for await (const chunk of chunks) out.push(chunk);
-  return out;
-}
-
-async function failureOf(promise: Promise<unknown>) {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ProviderCallError);
-  return (error as ProviderCallError).failure;
-}
+const collect = (chat: ChatRequest, context = ctx()) => streamedChunks(OllamaProvider, chat, context);
 
 beforeAll(async () => {
   emulator = await startOllamaEmulator();
