@@ -220,7 +220,7 @@ async function measureAll(ctx) {
   }
   const results = [];
   for (const entry of entries) {
-    if (entry.reason && entry.rounds.length === 0 && !entry.proc) {
+    if (entry.reason && !entry.proc) {
       results.push({ ...entry.about, reason: entry.reason });
       continue;
     }
