@@ -272,42 +272,6 @@ export function openChatStream(adapter: ProviderAdapter, request: ChatRequest, c
   });
 }
 
-/**
- * One streamed chat completion as an async iterable of OpenAI chunks (for callers that read a stream whole,
- * tests among them; the gateway's handler uses `openChatStream`'s sink).
- */
-export async function callChatStream(adapter: ProviderAdapter, request: ChatRequest, ctx: CallContext, options: CallOptions = {}) {
-  const stream = await openChatStream(adapter, request, ctx, options);
-  const queue: ChatCompletionChunk[] = [];
-  let done = false;
-  let error: Error | undefined;
-  let wake: (() => void) | undefined;
-  stream.pipe({
-    chunk(chunk) {
-      queue.push(chunk);
-      wake?.();
-      return true;
-    },
-    end(e) {
-      done = true;
-      error = e;
-      wake?.();
-    },
-  });
-  async function* chunks(): AsyncGenerator<ChatCompletionChunk> {
-    for (;;) {
-      while (queue.length > 0) yield queue.shift()!;
-      if (done) {
-        if (error) throw error;
-        return;
-      }
-      await new Promise<void>((resolve) => (wake = resolve));
-      wake = undefined;
-    }
-  }
-  return { chunks: chunks(), usage: () => stream.usage(), abort: () => stream.abort() };
-}
-
 export async function callEmbeddings(adapter: ProviderAdapter, request: EmbeddingsRequest, ctx: CallContext, options: CallOptions = {}): Promise<EmbeddingsResponse> {
   if (!adapter.embeddingsCall || !adapter.parseEmbeddings) {
     throw new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'unsupported_operation', message: `provider type ${adapter.type} has no embeddings API`, retryable: false });

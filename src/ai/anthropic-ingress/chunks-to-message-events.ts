@@ -28,8 +28,8 @@ function sse(data: { type: string; [field: string]: unknown }): string {
  *
  * @example
  * const events = new ChatChunksToMessageEvents('claude-sonnet-4-5', { inputTokens: estimate });
- * for await (const chunk of stream.chunks) for (const e of events.push(chunk)) res.write(e);
- * for (const e of events.end(stream.usage())) res.write(e);
+ * stream.pipe({ chunk: (chunk) => events.push(chunk).every((e) => res.write(e)), end: () => undefined });
+ * for (const e of events.end(usage)) res.write(e);
  */
 export class ChatChunksToMessageEvents {
   readonly #model: string;

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startAnthropicEmulator, type AnthropicEmulator } from '../../../../test/emulators/anthropic.js';
-import { failureOf } from '../../../../test/provider-calls.js';
+import { callChatStream, failureOf } from '../../../../test/provider-calls.js';
 import type { ChatRequest } from '../../chat-types.js';
-import { callChat, callChatStream } from '../../provider-call.js';
+import { callChat } from '../../provider-call.js';
 import type { CallContext } from '../provider.js';
 import { AnthropicProvider } from './index.js';
 

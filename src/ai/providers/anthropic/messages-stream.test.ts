@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { inputTokensFor, startAnthropicEmulator, type AnthropicEmulator } from '../../../../test/emulators/anthropic.js';
 import type { ChatCompletionChunk, ChatRequest } from '../../chat-types.js';
-import { callChatStream, ProviderCallError } from '../../provider-call.js';
+import { ProviderCallError } from '../../provider-call.js';
 import type { CallContext } from '../provider.js';
 import { AnthropicProvider } from './index.js';
+import { callChatStream } from '../../../../test/provider-calls.js';
 
 const KEY = 'test-anthropic-key';
 let emulator: AnthropicEmulator;

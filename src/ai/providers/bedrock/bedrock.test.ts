@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startBedrockEmulator } from '../../../../test/emulators/bedrock.js';
-import { failureOf, streamedChunks } from '../../../../test/provider-calls.js';
+import { callChatStream, failureOf, streamedChunks } from '../../../../test/provider-calls.js';
 import type { ChatCompletionChunk, ChatRequest } from '../../chat-types.js';
-import { callChat, callChatStream, callEmbeddings } from '../../provider-call.js';
+import { callChat, callEmbeddings } from '../../provider-call.js';
 import type { CallContext } from '../provider.js';
 import { BedrockProvider } from './index.js';
 

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startGeminiEmulator, type GeminiEmulator } from '../../../../test/emulators/gemini.js';
-import { failureOf } from '../../../../test/provider-calls.js';
+import { callChatStream, failureOf } from '../../../../test/provider-calls.js';
 import type { ChatRequest } from '../../chat-types.js';
-import { callChat, callChatStream } from '../../provider-call.js';
+import { callChat } from '../../provider-call.js';
 import type { CallContext } from '../provider.js';
 import { GeminiProvider } from './index.js';
 

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { promptTokensFor, startGeminiEmulator, type GeminiEmulator } from '../../../../test/emulators/gemini.js';
 import type { ChatCompletionChunk, ChatRequest } from '../../chat-types.js';
-import { callChatStream } from '../../provider-call.js';
 import type { CallContext } from '../provider.js';
 import { GeminiProvider } from './index.js';
+import { callChatStream } from '../../../../test/provider-calls.js';
 
 const KEY = 'test-gemini-key';
 let emulator: GeminiEmulator;
