@@ -28,7 +28,7 @@ function sse(data: { type: string; [field: string]: unknown }): string {
  *
  * @example
  * const events = new ChatChunksToMessageEvents('claude-sonnet-4-5', { inputTokens: estimate });
- * stream.pipe({ chunk: (chunk) => events.push(chunk).every((e) => res.write(e)), end: () => undefined });
+ * stream.pipe({ chunk: (chunk) => events.push(chunk).map((e) => res.write(e)).every(Boolean), end: () => undefined });
  * for (const e of events.end(usage)) res.write(e);
  */
 export class ChatChunksToMessageEvents {
