@@ -1,8 +1,9 @@
+import { spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runKeygate, startKeygate, type RunningKeygate } from './keygate-process.js';
+import { KEYGATE_BIN, runKeygate, startKeygate, type RunningKeygate } from './keygate-process.js';
 
 describe('keygate keys, against a running node', () => {
   let node: RunningKeygate;
@@ -97,5 +98,28 @@ describe('keygate keys, against a running node', () => {
     const result = await keygate('keys', 'frobnicate');
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('unknown command "keygate keys frobnicate"');
+  });
+});
+
+describe('the keygate command', () => {
+  // What the kernel runs for `keygate …`: its first line, `#!/usr/bin/env -S node OPTIONS`.
+  const shebang = readFileSync(KEYGATE_BIN, 'utf8').split('\n', 1)[0] ?? '';
+  const options = /^#!\/usr\/bin\/env -S node((?: --\S+)*)$/.exec(shebang)?.[1]?.trim() ?? '';
+
+  it('runs Node with the V8 options that npm start gives it, and Node accepts them', async () => {
+    const scripts = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> }).scripts;
+    expect(options).toContain('--liftoff-only');
+    expect(scripts.start).toBe(`node ${options} dist/cli/main.js start`);
+    const result = await new Promise<{ code: number | null; stdout: string }>((done) => {
+      const child = spawn('/usr/bin/env', [`-S`, `node ${options}`, KEYGATE_BIN, 'version'], {
+        env: { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}` },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      let stdout = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.on('close', (code) => done({ code, stdout }));
+    });
+    expect(result.code).toBe(0);
+    expect(result.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
   });
 });
