@@ -257,7 +257,9 @@ class NodeCore {
 async function openCore(settings: Settings, options: StartOptions, role: 'main' | 'worker'): Promise<NodeCore> {
   const clock = options.clock ?? systemClock;
   ensureDataDir(settings.dataDir);
-  const store = await openStore(settings.databaseUrl);
+  const store = await openStore(settings.databaseUrl, {
+    onCheckpointError: (message) => options.logger.warn({ err: { message } }, "SQLite checkpoints failed on their thread; the store's connection checkpoints instead"),
+  });
   try {
     const master = await loadMasterKey(store, settings.dataDir, settings.masterKey);
     if (master.source === 'generated' && role === 'main') {

@@ -351,8 +351,8 @@ async function chat(req: IncomingMessage, res: ServerResponse, call: AiCall, req
     const result = answer.completion;
     const reported = usageOf(result.usage);
     if (!reported) await loadTokenizer();
-    const completionText = result.choices.map((c) => (c.message.content ?? '') + (c.message.tool_calls ?? []).map((t) => t.function.arguments).join('')).join('');
-    const tokens = reported ?? { input: estimatePromptTokens(request.messages), output: estimateTokens(completionText), cached: 0 };
+    const completionText = () => result.choices.map((c) => (c.message.content ?? '') + (c.message.tool_calls ?? []).map((t) => t.function.arguments).join('')).join('');
+    const tokens = reported ?? { input: estimatePromptTokens(request.messages), output: estimateTokens(completionText()), cached: 0 };
     const completion: ChatCompletion = reported ? result : { ...result, usage: { prompt_tokens: tokens.input, completion_tokens: tokens.output, total_tokens: tokens.input + tokens.output } };
     const cost = record(target, 200, tokens, !reported, null, false);
     // A completion the provider sent in OpenAI's shape, usage included, goes out as the provider's own bytes.

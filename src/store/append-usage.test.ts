@@ -39,7 +39,8 @@ describe.each(STORE_KINDS)('appending AI usage rows to the %s store', (kind) => 
   });
 
   it('stores every column of every row exactly as given, with nulls for the nullable columns left null or out', async () => {
-    const rows = awkwardRows();
+    // 25 rows: SQLite's store writes them ten to a statement, then the last five one by one.
+    const rows = Array.from({ length: 5 }, (_, i) => awkwardRows().map((r) => ({ ...r, request_id: `${r.request_id}#${i}` }))).flat();
     await store.appendUsage(rows);
     const nullable = { app: null, team: null, provider: null, ttft_ms: null };
     expect(await withoutIds()).toEqual(rows.map((r) => ({ ...nullable, ...r })));
@@ -73,6 +74,10 @@ describe.each(STORE_KINDS)('appending AI usage rows to the %s store', (kind) => 
     await store.appendUsage([row('earlier')]);
     const invalid = row('invalid', { request_id: null as unknown as string });
     await expect(store.appendUsage([row('x-1'), row('x-2'), invalid, row('x-3')])).rejects.toThrow();
+    // The refused row in a multi-row statement, after another statement's rows went in.
+    const many = Array.from({ length: 14 }, (_, i) => row(`y-${i}`));
+    await expect(store.appendUsage([...many.slice(0, 10), ...many.slice(10, 12), invalid, ...many.slice(12)])).rejects.toThrow();
+    await expect(store.appendUsage([...many.slice(0, 13), invalid])).rejects.toThrow();
     expect((await stored()).map((r) => r.request_id)).toEqual(['earlier']);
   });
 

@@ -6,6 +6,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { KeygateError } from '../errors.js';
 import { migrationProvider } from './migrations.js';
 import type { AiUsageTable, Database } from './tables.js';
+import { BACKSTOP_PAGES, WalCheckpointer } from './wal-checkpointer.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 export type StoreTx = Transaction<Database>;
@@ -67,17 +68,23 @@ export function redactDatabaseUrl(url: string): string {
   return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
 }
 
+export interface StoreOptions {
+  /** Told when a SQLite file's checkpoint thread fails; the store's own connection then checkpoints instead. */
+  onCheckpointError?: (message: string) => void;
+}
+
 /**
  * Opens the store named by `url` (`sqlite:<file>` or `postgres://…`) and runs every pending migration.
  * Fails with `store_unavailable` naming the store (never its password) when it cannot be reached.
  */
-export async function openStore(url: string): Promise<Store> {
+export async function openStore(url: string, options: StoreOptions = {}): Promise<Store> {
   const dialect: Dialect = url.startsWith('sqlite:') ? 'sqlite' : 'postgres';
   let db: Kysely<Database>;
   let appendUsage: AppendUsage;
+  let file: string | undefined;
   try {
     if (dialect === 'sqlite') {
-      const file = url.slice('sqlite:'.length);
+      file = url.slice('sqlite:'.length);
       if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
       // Each driver is loaded only for the store it serves, to keep the other out of memory.
       const { default: SQLite } = await import('better-sqlite3');
@@ -88,6 +95,8 @@ export async function openStore(url: string): Promise<Store> {
       database.pragma('synchronous = NORMAL');
       database.pragma('busy_timeout = 5000');
       database.pragma('foreign_keys = ON');
+      // Checkpoints run on a thread of their own (WalCheckpointer); this connection only if that thread stops.
+      if (file !== ':memory:') database.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
       db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
       appendUsage = sqliteAppendUsage(db, database);
     } else {
@@ -108,21 +117,51 @@ export async function openStore(url: string): Promise<Store> {
   }
 
   await migrate(db, dialect, url);
-  return createStore(db, dialect, appendUsage);
+  const checkpointer = file === undefined || file === ':memory:' ? undefined : WalCheckpointer.start(file, { onError: options.onCheckpointError });
+  return createStore(db, dialect, appendUsage, checkpointer);
 }
 
-/** One statement prepared on first use, and one better-sqlite3 transaction per call, so a batch is all or nothing. */
+/** Rows per multi-row INSERT: a fifth cheaper per row than one statement per row; more rows add little. */
+const SQLITE_ROWS_PER_INSERT = 10;
+
+/** Statements prepared on first use, and one better-sqlite3 transaction per call, so a batch is all or nothing. */
 function sqliteAppendUsage(db: Kysely<Database>, database: BetterSqlite3.Database): AppendUsage {
   let insertAll: ((rows: readonly UsageRow[]) => void) | undefined;
   return async (rows) => {
     if (rows.length === 0) return;
     insertAll ??= (() => {
-      const insert = database.prepare(`INSERT INTO ai_usage (${USAGE_COLUMN_LIST}) VALUES (${USAGE_COLUMNS.map(() => '?').join(', ')})`);
+      const tuple = `(${USAGE_COLUMNS.map(() => '?').join(', ')})`;
+      const insertOne = database.prepare(`INSERT INTO ai_usage (${USAGE_COLUMN_LIST}) VALUES ${tuple}`);
+      const insertMany = database.prepare(`INSERT INTO ai_usage (${USAGE_COLUMN_LIST}) VALUES ${Array(SQLITE_ROWS_PER_INSERT).fill(tuple).join(', ')}`);
+      const values = new Array<unknown>(SQLITE_ROWS_PER_INSERT * USAGE_COLUMNS.length);
+      // Each value by name, in USAGE_COLUMNS order: a quarter cheaper per row than mapping the column list.
+      const put = (r: UsageRow, at: number) => {
+        values[at] = r.at;
+        values[at + 1] = r.request_id;
+        values[at + 2] = r.app ?? null;
+        values[at + 3] = r.team ?? null;
+        values[at + 4] = r.route;
+        values[at + 5] = r.provider ?? null;
+        values[at + 6] = r.model;
+        values[at + 7] = r.input_tokens;
+        values[at + 8] = r.output_tokens;
+        values[at + 9] = r.cached_tokens;
+        values[at + 10] = r.estimated;
+        values[at + 11] = r.cost_usd;
+        values[at + 12] = r.latency_ms;
+        values[at + 13] = r.ttft_ms ?? null;
+        values[at + 14] = r.status;
+        values[at + 15] = r.cache_hit;
+      };
       return database.transaction((batch: readonly UsageRow[]) => {
-        // Each value by name, in USAGE_COLUMNS order: a quarter cheaper per row than mapping the column list.
-        for (const r of batch) {
-          insert.run(r.at, r.request_id, r.app ?? null, r.team ?? null, r.route, r.provider ?? null, r.model, r.input_tokens, r.output_tokens,
-            r.cached_tokens, r.estimated, r.cost_usd, r.latency_ms, r.ttft_ms ?? null, r.status, r.cache_hit);
+        let i = 0;
+        for (; i + SQLITE_ROWS_PER_INSERT <= batch.length; i += SQLITE_ROWS_PER_INSERT) {
+          for (let j = 0; j < SQLITE_ROWS_PER_INSERT; j++) put(batch[i + j]!, j * USAGE_COLUMNS.length);
+          insertMany.run(values);
+        }
+        for (; i < batch.length; i++) {
+          put(batch[i]!, 0);
+          insertOne.run(values.slice(0, USAGE_COLUMNS.length));
         }
       });
     })();
@@ -154,7 +193,7 @@ async function migrate(db: Kysely<Database>, dialect: Dialect, url: string): Pro
   }
 }
 
-function createStore(db: Kysely<Database>, dialect: Dialect, appendUsage: AppendUsage): Store {
+function createStore(db: Kysely<Database>, dialect: Dialect, appendUsage: AppendUsage, checkpointer: WalCheckpointer | undefined): Store {
   return {
     db,
     dialect,
@@ -188,6 +227,8 @@ function createStore(db: Kysely<Database>, dialect: Dialect, appendUsage: Append
       return Number(row.version);
     },
     async close() {
+      // The checkpointer's connection first: the last one to close checkpoints the rest and removes the log.
+      await checkpointer?.stop();
       await db.destroy();
     },
   };

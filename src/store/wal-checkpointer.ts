@@ -1,0 +1,71 @@
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+
+/**
+ * Pages in the write-ahead log past which the store's own connection checkpoints after all: only if the
+ * checkpointer thread has stopped working (some 40 MiB of log at SQLite's 4 KiB pages).
+ */
+export const BACKSTOP_PAGES = 10_000;
+
+/** How often the checkpointer thread copies the log into the database file. */
+const INTERVAL_MS = 1_000;
+
+// The thread's code, given as text so that it runs the same from src/ (tests) and dist/: CommonJS, with the driver
+// resolved by the opening module. A passive checkpoint never waits for the store's connection and never makes it
+// wait: it copies what no reader still needs, and the connection goes on appending meanwhile.
+const THREAD = `
+const { parentPort, workerData } = require('node:worker_threads');
+const SQLite = require(workerData.driver);
+const db = new SQLite(workerData.file, { fileMustExist: true });
+const checkpoint = () => {
+  try {
+    db.pragma('wal_checkpoint(PASSIVE)');
+  } catch (error) {
+    parentPort.postMessage({ error: error.message });
+  }
+};
+const timer = setInterval(checkpoint, workerData.intervalMs);
+parentPort.on('message', (message) => {
+  if (message !== 'stop') return;
+  clearInterval(timer);
+  db.close();
+  parentPort.close();
+});
+`;
+
+/**
+ * SQLite's checkpoints for a store file, on a thread of their own. A checkpoint copies the write-ahead log into
+ * the database file and syncs it: milliseconds of disk work that SQLite otherwise does inside whichever commit
+ * fills the log, on the event loop (5–15 ms stalls every few seconds under AI usage writes). The store's own
+ * connection checkpoints only past BACKSTOP_PAGES, should this thread fail.
+ */
+export class WalCheckpointer {
+  readonly #worker: Worker;
+  readonly #exited: Promise<void>;
+
+  private constructor(file: string, intervalMs: number, onError: (message: string) => void) {
+    const driver = createRequire(import.meta.url).resolve('better-sqlite3');
+    this.#worker = new Worker(THREAD, { eval: true, workerData: { file, driver, intervalMs } });
+    this.#worker.unref();
+    this.#worker.on('message', (message: unknown) => {
+      if (message && typeof message === 'object' && 'error' in message) onError(String(message.error));
+    });
+    this.#exited = new Promise((resolve) => {
+      this.#worker.once('error', (error) => onError(error.message));
+      this.#worker.once('exit', () => resolve());
+    });
+  }
+
+  /** Starts checkpointing `file`, a SQLite database in WAL mode that the caller has open. */
+  static start(file: string, options: { intervalMs?: number; onError?: (message: string) => void } = {}): WalCheckpointer {
+    return new WalCheckpointer(file, options.intervalMs ?? INTERVAL_MS, options.onError ?? (() => undefined));
+  }
+
+  /** Stops the thread and closes its connection; the store's own close then checkpoints what is left. */
+  async stop(): Promise<void> {
+    // Held until the thread is gone: an unreferenced thread would let the process end in the middle of a shutdown.
+    this.#worker.ref();
+    this.#worker.postMessage('stop');
+    await this.#exited;
+  }
+}
