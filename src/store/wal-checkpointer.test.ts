@@ -5,6 +5,7 @@ import type { Insertable } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
 import { eventually } from '../../test/keygate-process.js';
 import { openStore, type AiUsageTable } from './index.js';
+import { WalCheckpointer } from './wal-checkpointer.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'keygate-wal-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -44,5 +45,15 @@ describe('checkpoints of a SQLite store file', () => {
     } finally {
       await reopened.close();
     }
+  });
+});
+
+describe('the checkpoint thread', () => {
+  it('reports a file it cannot open, and stops cleanly all the same', async () => {
+    const errors: string[] = [];
+    const checkpointer = WalCheckpointer.start(join(dir, 'missing', 'store.db'), { onError: (message) => errors.push(message) });
+    await eventually(async () => errors.length > 0, 'the error reported');
+    expect(errors).toHaveLength(1);
+    await checkpointer.stop();
   });
 });

@@ -17,11 +17,17 @@ const THREAD = `
 const { parentPort, workerData } = require('node:worker_threads');
 const SQLite = require(workerData.driver);
 const db = new SQLite(workerData.file, { fileMustExist: true });
+let failing = false;
 const checkpoint = () => {
   try {
     db.pragma('wal_checkpoint(PASSIVE)');
+    failing = false;
   } catch (error) {
-    parentPort.postMessage({ error: error.message });
+    // Another process's checkpointer at work (worker processes share the file): its checkpoint serves for both.
+    if (error.code === 'SQLITE_BUSY' || error.code === 'SQLITE_LOCKED') return;
+    // Told once per run of failures, not every second.
+    if (!failing) parentPort.postMessage({ error: error.message });
+    failing = true;
   }
 };
 const timer = setInterval(checkpoint, workerData.intervalMs);
