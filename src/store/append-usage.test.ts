@@ -1,7 +1,9 @@
 import type { Insertable } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTestDatabase, STORE_KINDS, type TestDatabase } from '../../test/databases.js';
+import pg from 'pg';
+import { createTestDatabase, postgresAvailable, STORE_KINDS, type TestDatabase } from '../../test/databases.js';
 import { openStore, type AiUsageTable, type Store } from './index.js';
+import { USAGE_APPEND_LOCK } from './store.js';
 
 type UsageRow = Insertable<AiUsageTable>;
 
@@ -91,5 +93,42 @@ describe.each(STORE_KINDS)('appending AI usage rows to the %s store', (kind) => 
     await expect(change).rejects.toThrow('the change fails');
     await appended;
     expect((await stored()).map((r) => r.request_id)).toEqual(['during-change']);
+  });
+});
+
+describe.skipIf(!postgresAvailable)('usage appends of several nodes on one PostgreSQL store', () => {
+  let database: TestDatabase;
+  let store: Store;
+  let otherNode: pg.Client;
+
+  beforeAll(async () => {
+    database = await createTestDatabase('postgres');
+    store = await openStore(database.url);
+    otherNode = new pg.Client({ connectionString: database.url });
+    await otherNode.connect();
+  });
+  afterAll(async () => {
+    await otherNode?.end();
+    await store?.close();
+    await database?.drop();
+  });
+
+  it("wait for another node's append in progress, so that no id becomes visible below one already seen", async () => {
+    // Another node's append, as every node makes it: the lock, then its rows, not yet committed.
+    await otherNode.query('begin');
+    await otherNode.query('select pg_advisory_xact_lock($1)', [USAGE_APPEND_LOCK]);
+    await otherNode.query("insert into ai_usage (at, request_id, route, model, input_tokens, output_tokens, cached_tokens, estimated, cost_usd, latency_ms, status, cache_hit) values (1, 'other-node', 'ai', 'm', 0, 0, 0, 0, 1.5, 0, 200, 0)");
+    const events: string[] = [];
+    const appended = store.appendUsage([row('this-node')]).then(() => events.push('this node appended'));
+    // Long enough for this node's append to finish, had it not waited.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const seenWhileOpen = await store.db.selectFrom('ai_usage').select('request_id').execute();
+    await otherNode.query('commit');
+    events.push('other node committed');
+    await appended;
+    expect(seenWhileOpen).toEqual([]);
+    expect(events).toEqual(['other node committed', 'this node appended']);
+    const ids = await store.db.selectFrom('ai_usage').select(['request_id', 'id']).orderBy('id').execute();
+    expect(ids.map((r) => r.request_id)).toEqual(['other-node', 'this-node']);
   });
 });

@@ -172,12 +172,27 @@ function sqliteAppendUsage(db: Kysely<Database>, database: BetterSqlite3.Databas
   };
 }
 
-/** One statement whose text never changes with the batch size: one array per column, zipped back into rows by unnest. */
+/**
+ * The PostgreSQL advisory lock every node's usage append holds while it inserts (`pg_advisory_xact_lock`). Usage
+ * ids then become visible in the order they were given out: readers take the largest id they see as a watermark
+ * (budget re-syncs read only the rows after it), and without the lock a node's rows could commit after another's
+ * larger ids were seen, below the watermark, and never be counted. SQLite's single writer gives that order anyway.
+ */
+export const USAGE_APPEND_LOCK = 0x6b67_7573;
+
+/**
+ * One statement whose text never changes with the batch size: one array per column, zipped back into rows by
+ * unnest; in a transaction holding USAGE_APPEND_LOCK.
+ */
 function postgresAppendUsage(db: Kysely<Database>): AppendUsage {
   const text = `INSERT INTO ai_usage (${USAGE_COLUMN_LIST}) SELECT * FROM unnest(${USAGE_COLUMNS.map((column, i) => `$${i + 1}::${USAGE_COLUMN_TYPES[column]}[]`).join(', ')})`;
   return async (rows) => {
     if (rows.length === 0) return;
-    await db.executeQuery(CompiledQuery.raw(text, USAGE_COLUMNS.map((column) => rows.map((row) => row[column] ?? null))));
+    const columns = USAGE_COLUMNS.map((column) => rows.map((row) => row[column] ?? null));
+    await db.transaction().execute(async (tx) => {
+      await sql`select pg_advisory_xact_lock(${USAGE_APPEND_LOCK})`.execute(tx);
+      await tx.executeQuery(CompiledQuery.raw(text, columns));
+    });
   };
 }
 
