@@ -3,9 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { UsageRecorder, type UsageRecord } from '../src/ai/usage-recorder.js';
+import { USAGE_STATEMENT_ROWS, UsageRecorder, type UsageRecord } from '../src/ai/usage-recorder.js';
 import { openStore, type Store } from '../src/store/index.js';
 import { createTestDatabase, STORE_KINDS, type TestDatabase } from './databases.js';
+import { eventually } from './keygate-process.js';
 
 const record = (requestId: string): UsageRecord => ({
   at: Date.now(), request_id: requestId, app: 'app', team: 'team', route: 'ai', provider: 'openai', model: 'gpt-4o-mini',
@@ -68,7 +69,8 @@ describe.each(STORE_KINDS)('the usage recorder when the %s store refuses a recor
     store = await openStore(database.url);
     errors = [];
     flushed = [];
-    recorder = new UsageRecorder(store, (error) => errors.push(error));
+    // Only the test's own flushes write: none starts as records pile up.
+    recorder = new UsageRecorder(store, (error) => errors.push(error), 100_000, Infinity);
     recorder.onFlushed((records) => flushed.push(records));
   });
   afterEach(async () => {
@@ -93,17 +95,34 @@ describe.each(STORE_KINDS)('the usage recorder when the %s store refuses a recor
   });
 
   it('keeps only the records after the statements already written when a later statement of a flush fails', async () => {
+    // Two statements' worth and a half, the refused record in the second: the first statement is in the store.
+    const rows = USAGE_STATEMENT_ROWS[kind];
     const bad = refused();
-    const ids = Array.from({ length: 250 }, (_, i) => `r-${i}`);
-    for (const id of ids) recorder.record(id === 'r-220' ? bad : record(id));
+    const ids = Array.from({ length: rows * 2.5 }, (_, i) => `r-${i}`);
+    const badId = `r-${rows + 10}`;
+    for (const id of ids) recorder.record(id === badId ? bad : record(id));
     await recorder.flush();
     expect(errors).toHaveLength(1);
-    expect(await stored()).toEqual(ids.slice(0, 200));
-    expect(flushed.map((records) => records.length)).toEqual([200]);
+    expect(await stored()).toEqual(ids.slice(0, rows));
+    expect(flushed.map((records) => records.length)).toEqual([rows]);
 
-    bad.request_id = 'r-220';
+    bad.request_id = badId;
     await recorder.flush();
     expect(await stored()).toEqual(ids);
-    expect(flushed.map((records) => records.length)).toEqual([200, 50]);
+    expect(flushed.map((records) => records.length)).toEqual([rows, rows * 1.5]);
+  });
+
+  it('while the store refuses a write, later records do not each start another: the timer retries', async () => {
+    const eager = new UsageRecorder(store, (error) => errors.push(error));
+    eager.record(record('r-0'));
+    eager.record(refused());
+    for (let i = 2; i < 500; i++) eager.record(record(`r-${i}`));
+    // The 500th record started a write, which the store refuses.
+    await eventually(async () => errors.length === 1, 'the first write refused');
+    for (let i = 500; i < 700; i++) eager.record(record(`r-${i}`));
+    await eager.flush();
+    // Then 700 records are buffered, and none of the last 200 started a write: the explicit flush is the second.
+    expect(errors).toHaveLength(2);
+    expect(await stored()).toEqual([]);
   });
 });

@@ -8,7 +8,7 @@ export type UsageRecord = Insertable<AiUsageTable>;
  * the AI route's p99 at 1,000 calls/s); per row it costs what 200 did, with multi-row inserts. PostgreSQL's writes
  * wait on the network, not the event loop, and every node's take turns (USAGE_APPEND_LOCK): fewer, larger ones.
  */
-const STATEMENT_ROWS = { sqlite: 50, postgres: 500 } as const;
+export const USAGE_STATEMENT_ROWS = { sqlite: 50, postgres: 500 } as const;
 
 /**
  * The data plane's only write for AI calls: records are buffered and written in batches, off the request path.
@@ -18,6 +18,8 @@ export class UsageRecorder {
   #buffer: UsageRecord[] = [];
   #timer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> | undefined;
+  /** The last write failed: until one succeeds, only the timer retries, not every call that records. */
+  #failing = false;
   dropped = 0;
   readonly #listeners = new Set<(record: UsageRecord) => void>();
   readonly #flushListeners = new Set<(records: readonly UsageRecord[]) => void>();
@@ -26,6 +28,8 @@ export class UsageRecorder {
     private readonly store: Store,
     private readonly onError: (error: Error) => void,
     private readonly maxBuffered = 100_000,
+    /** Records buffered that start a write before the timer's next one. */
+    private readonly flushAt = 500,
   ) {}
 
   start(intervalMs: number): void {
@@ -50,7 +54,7 @@ export class UsageRecorder {
       this.#buffer.shift();
       this.dropped += 1;
     }
-    if (this.#buffer.length >= 500) void this.flush();
+    if (this.#buffer.length >= this.flushAt && !this.#failing) void this.flush();
   }
 
   /** Writes what is buffered; resolves when it is in the store (or failed and was kept for the next flush). */
@@ -67,12 +71,14 @@ export class UsageRecorder {
         // request in flight for its whole length.
         while (written < batch.length) {
           if (written > 0) await new Promise((resolve) => setImmediate(resolve));
-          const rows = batch.slice(written, written + STATEMENT_ROWS[this.store.dialect]);
+          const rows = batch.slice(written, written + USAGE_STATEMENT_ROWS[this.store.dialect]);
           await this.store.appendUsage(rows);
           written += rows.length;
         }
+        this.#failing = false;
         for (const listener of this.#flushListeners) listener(batch);
       } catch (error) {
+        this.#failing = true;
         // Records of the statements before the failing one are in the store: keeping them would count them twice.
         this.#buffer = batch.slice(written).concat(this.#buffer).slice(-this.maxBuffered);
         if (written > 0 && written < batch.length) {
