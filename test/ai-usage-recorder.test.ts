@@ -125,4 +125,33 @@ describe.each(STORE_KINDS)('the usage recorder when the %s store refuses a recor
     expect(errors).toHaveLength(2);
     expect(await stored()).toEqual([]);
   });
+
+  it('keeps the newest records up to its bound while the store refuses them, and counts every one it drops', async () => {
+    const bounded = new UsageRecorder(store, (error) => errors.push(error), 100, Infinity);
+    bounded.record(refused());
+    for (let i = 1; i < 80; i++) bounded.record(record(`r-${i}`));
+    await bounded.flush();
+    expect(errors).toHaveLength(1);
+    // 80 kept for the next try; 300 more go over the bound of 100, the refused record first among the oldest.
+    for (let i = 80; i < 380; i++) bounded.record(record(`r-${i}`));
+    expect(bounded.dropped).toBe(280);
+    await bounded.flush();
+    expect(errors).toHaveLength(1);
+    expect(await stored()).toEqual(Array.from({ length: 100 }, (_, i) => `r-${280 + i}`));
+  });
+
+  it('counts the records a failed write puts back beyond the bound as dropped', async () => {
+    const bounded = new UsageRecorder(store, (error) => errors.push(error), 100, Infinity);
+    const bad = refused();
+    bounded.record(bad);
+    for (let i = 1; i < 100; i++) bounded.record(record(`r-${i}`));
+    // Records made while the write is under way, which then fails: 100 put back plus 30 newer ones.
+    const writing = bounded.flush();
+    for (let i = 100; i < 130; i++) bounded.record(record(`r-${i}`));
+    await writing;
+    expect(errors).toHaveLength(1);
+    expect(bounded.dropped).toBe(30);
+    await bounded.flush();
+    expect(await stored()).toEqual(Array.from({ length: 100 }, (_, i) => `r-${30 + i}`));
+  });
 });

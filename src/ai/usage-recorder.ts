@@ -15,7 +15,9 @@ export const USAGE_STATEMENT_ROWS = { sqlite: 50, postgres: 500 } as const;
  * A failed write is retried with the next batch; beyond a bound the oldest records are dropped and counted.
  */
 export class UsageRecorder {
+  /** Records waiting, oldest first, from #head on: those before it were dropped and are cut off in bulk. */
   #buffer: UsageRecord[] = [];
+  #head = 0;
   #timer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> | undefined;
   /** The last write failed: until one succeeds, only the timer retries, not every call that records. */
@@ -50,20 +52,32 @@ export class UsageRecorder {
   record(record: UsageRecord): void {
     for (const listener of this.#listeners) listener(record);
     this.#buffer.push(record);
-    if (this.#buffer.length > this.maxBuffered) {
-      this.#buffer.shift();
+    if (this.#buffer.length - this.#head > this.maxBuffered) {
+      this.#head += 1;
       this.dropped += 1;
+      // Cut in bulk: a store that is down keeps the buffer full, and shifting 100,000 records took 12 µs a call.
+      if (this.#head >= this.#buffer.length / 2) {
+        this.#buffer.splice(0, this.#head);
+        this.#head = 0;
+      }
     }
-    if (this.#buffer.length >= this.flushAt && !this.#failing) void this.flush();
+    if (this.#buffer.length - this.#head >= this.flushAt && !this.#failing) void this.flush();
+  }
+
+  /** The records waiting, oldest first; the buffer is left empty. */
+  #take(): UsageRecord[] {
+    const waiting = this.#head === 0 ? this.#buffer : this.#buffer.slice(this.#head);
+    this.#buffer = [];
+    this.#head = 0;
+    return waiting;
   }
 
   /** Writes what is buffered; resolves when it is in the store (or failed and was kept for the next flush). */
   async flush(): Promise<void> {
     // Another caller may start the next batch (holding this caller's records) while this one waits: wait for it too.
     while (this.#flushing) await this.#flushing;
-    if (this.#buffer.length === 0) return;
-    const batch = this.#buffer;
-    this.#buffer = [];
+    if (this.#buffer.length === this.#head) return;
+    const batch = this.#take();
     this.#flushing = (async () => {
       let written = 0;
       try {
@@ -80,7 +94,10 @@ export class UsageRecorder {
       } catch (error) {
         this.#failing = true;
         // Records of the statements before the failing one are in the store: keeping them would count them twice.
-        this.#buffer = batch.slice(written).concat(this.#buffer).slice(-this.maxBuffered);
+        const waiting = batch.slice(written).concat(this.#take());
+        const over = Math.max(0, waiting.length - this.maxBuffered);
+        this.#buffer = over > 0 ? waiting.slice(over) : waiting;
+        this.dropped += over;
         if (written > 0 && written < batch.length) {
           const stored = batch.slice(0, written);
           for (const listener of this.#flushListeners) listener(stored);
