@@ -299,6 +299,11 @@ async function attempt<T>(call: AiCall, targets: readonly AiTarget[], run: (ctx:
   throw clientError(last);
 }
 
+/** The text a completion's tokens were spent on: its messages and tool-call arguments, to count when no usage came. */
+function completionText(completion: ChatCompletion): string {
+  return completion.choices.map((c) => (c.message.content ?? '') + (c.message.tool_calls ?? []).map((t) => t.function.arguments).join('')).join('');
+}
+
 function usageOf(usage: Usage | undefined): { input: number; output: number; cached: number } | undefined {
   if (!usage) return undefined;
   return { input: usage.prompt_tokens, output: usage.completion_tokens, cached: usage.prompt_tokens_details?.cached_tokens ?? 0 };
@@ -351,8 +356,7 @@ async function chat(req: IncomingMessage, res: ServerResponse, call: AiCall, req
     const result = answer.completion;
     const reported = usageOf(result.usage);
     if (!reported) await loadTokenizer();
-    const completionText = () => result.choices.map((c) => (c.message.content ?? '') + (c.message.tool_calls ?? []).map((t) => t.function.arguments).join('')).join('');
-    const tokens = reported ?? { input: estimatePromptTokens(request.messages), output: estimateTokens(completionText()), cached: 0 };
+    const tokens = reported ?? { input: estimatePromptTokens(request.messages), output: estimateTokens(completionText(result)), cached: 0 };
     const completion: ChatCompletion = reported ? result : { ...result, usage: { prompt_tokens: tokens.input, completion_tokens: tokens.output, total_tokens: tokens.input + tokens.output } };
     const cost = record(target, 200, tokens, !reported, null, false);
     // A completion the provider sent in OpenAI's shape, usage included, goes out as the provider's own bytes.
@@ -405,6 +409,9 @@ async function chat(req: IncomingMessage, res: ServerResponse, call: AiCall, req
   res.on('close', () => {
     if (!res.writableFinished) stream.abort();
   });
+  // A client that left while the provider was still to answer: its 'close' has been and gone, and a write to it
+  // would pause the provider for good.
+  if (res.destroyed) stream.abort();
   // Each read's chunks are written from the provider socket's own callback; a full client buffer pauses the provider.
   const status = await new Promise<number>((resolve) => {
     stream.pipe({

@@ -119,22 +119,26 @@ export class SpendTracker {
   }
 
   /**
-   * A period's spend read from the store for the first time (a process started mid-month, say): an hour of the
-   * period at a time, each through the (app, at) index (a team's through the time index), yielding to other work
-   * between them, so that a month of records is never read in one go on the event loop (SQLite runs on this
-   * thread). Calls made meanwhile are counted by the next re-sync.
+   * A period's spend read from the store for the first time (a process started mid-month, say). On SQLite, which
+   * runs on this thread, an hour of the period at a time, each through the (app, at) index (a team's through the
+   * time index), yielding to other work between them, so that a month of records is never read in one go on the
+   * event loop. Calls made meanwhile are counted by the next re-sync.
    */
   #firstSum(k: string, scope: Scope, name: string, start: number, now: number): Promise<Tally> {
-    const running = this.#summing.get(k);
+    // By period too: a check just after midnight must not be handed the sum of the day before, still running.
+    const summingKey = `${k}\n${start}`;
+    const running = this.#summing.get(summingKey);
     if (running) return running;
+    // PostgreSQL reads off this thread: one query, not a round trip per hour of the period.
+    const window = this.store.dialect === 'sqlite' ? FIRST_READ_WINDOW_MS : Number.POSITIVE_INFINITY;
     const summing = (async () => {
       const top = await this.#maxId();
       let stored = 0;
-      for (let from = start; ; from += FIRST_READ_WINDOW_MS) {
+      for (let from = start; ; from += window) {
         // The window holding `now` takes everything after it too: another node's clock may be ahead.
-        const last = from + FIRST_READ_WINDOW_MS > now;
+        const last = from + window > now;
         let query = this.store.db.selectFrom('ai_usage').select((eb) => eb.fn.sum<number>('cost_usd').as('usd')).where(scope, '=', name).where('at', '>=', from).where('id', '<=', top);
-        if (!last) query = query.where('at', '<', from + FIRST_READ_WINDOW_MS);
+        if (!last) query = query.where('at', '<', from + window);
         stored += Number((await query.executeTakeFirst())?.usd ?? 0);
         if (last) break;
         await new Promise((resolve) => setImmediate(resolve));
@@ -143,8 +147,8 @@ export class SpendTracker {
       this.#tallies.set(k, tally);
       this.#flushed.delete(k);
       return tally;
-    })().finally(() => this.#summing.delete(k));
-    this.#summing.set(k, summing);
+    })().finally(() => this.#summing.delete(summingKey));
+    this.#summing.set(summingKey, summing);
     return summing;
   }
 

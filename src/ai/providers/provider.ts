@@ -55,7 +55,6 @@ export interface ProviderFailure {
   retryable: boolean;
 }
 
-/** Turns a provider's streamed bytes into OpenAI chunks, event by event. */
 /**
  * Set on a chunk that is exactly a provider event's JSON, unchanged: that text, which the gateway can send on
  * as it is instead of serializing the chunk again. A translator that changes a chunk makes a new object (which
@@ -66,6 +65,7 @@ export const SOURCE_TEXT: unique symbol = Symbol('SOURCE_TEXT');
 /** A chunk as translators return it: maybe with the provider's own text for it. */
 export type TranslatedChunk = ChatCompletionChunk & { [SOURCE_TEXT]?: string };
 
+/** Turns a provider's streamed bytes into OpenAI chunks, event by event. */
 export interface StreamTranslator {
   push(bytes: Buffer): ChatCompletionChunk[];
   /** Called once the provider's stream ended: any last chunks (a final usage chunk, say). */
