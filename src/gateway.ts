@@ -258,6 +258,7 @@ async function openCore(settings: Settings, options: StartOptions, role: 'main' 
   const clock = options.clock ?? systemClock;
   ensureDataDir(settings.dataDir);
   const store = await openStore(settings.databaseUrl, {
+    checkpoints: role === 'main',
     onCheckpointError: (message) => options.logger.warn({ err: { message } }, "SQLite checkpoints failed on their thread; the store's connection checkpoints instead"),
   });
   try {

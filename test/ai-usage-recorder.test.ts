@@ -112,7 +112,7 @@ describe.each(STORE_KINDS)('the usage recorder when the %s store refuses a recor
     expect(flushed.map((records) => records.length)).toEqual([rows, rows * 1.5]);
   });
 
-  it('while the store refuses a write, later records do not each start another: the timer retries', async () => {
+  it('while the store refuses a write, later records do not each start another: only a flush asked for retries', async () => {
     const eager = new UsageRecorder(store, (error) => errors.push(error));
     eager.record(record('r-0'));
     eager.record(refused());

@@ -172,6 +172,7 @@ export function openChatStream(adapter: ProviderAdapter, request: ChatRequest, c
     let accepted = false;
     let errorHeaders: IncomingHttpHeaders = {};
     const errorChunks: Buffer[] = [];
+    let errorSize = 0;
     let onAbort: (() => void) | undefined;
     const settle = () => {
       if (onAbort) signal?.removeEventListener('abort', onAbort);
@@ -232,7 +233,9 @@ export function openChatStream(adapter: ProviderAdapter, request: ChatRequest, c
         },
         onResponseData(c, bytes) {
           if (errorStatus) {
-            errorChunks.push(bytes);
+            errorSize += bytes.length;
+            if (errorSize > MAX_ANSWER_BYTES) c.abort(new Error('the provider answer is too large'));
+            else errorChunks.push(bytes);
             return;
           }
           let chunks: ChatCompletionChunk[];

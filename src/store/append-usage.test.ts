@@ -4,6 +4,7 @@ import pg from 'pg';
 import { createTestDatabase, postgresAvailable, STORE_KINDS, type TestDatabase } from '../../test/databases.js';
 import { openStore, type AiUsageTable, type Store } from './index.js';
 import { USAGE_APPEND_LOCK } from './store.js';
+import { eventually } from '../../test/keygate-process.js';
 
 type UsageRow = Insertable<AiUsageTable>;
 
@@ -120,8 +121,11 @@ describe.skipIf(!postgresAvailable)('usage appends of several nodes on one Postg
     await otherNode.query("insert into ai_usage (at, request_id, route, model, input_tokens, output_tokens, cached_tokens, estimated, cost_usd, latency_ms, status, cache_hit) values (1, 'other-node', 'ai', 'm', 0, 0, 0, 0, 1.5, 0, 200, 0)");
     const events: string[] = [];
     const appended = store.appendUsage([row('this-node')]).then(() => events.push('this node appended'));
-    // Long enough for this node's append to finish, had it not waited.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // This node's append is queued behind the other's lock (without the lock it would have finished by now).
+    await eventually(async () => {
+      const { rows } = await otherNode.query("select count(*)::int as waiting from pg_locks where locktype = 'advisory' and not granted");
+      return (rows[0] as { waiting: number }).waiting > 0;
+    }, "this node's append waiting for the lock");
     const seenWhileOpen = await store.db.selectFrom('ai_usage').select('request_id').execute();
     await otherNode.query('commit');
     events.push('other node committed');

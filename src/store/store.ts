@@ -69,6 +69,11 @@ export function redactDatabaseUrl(url: string): string {
 }
 
 export interface StoreOptions {
+  /**
+   * Whether this process runs the SQLite file's checkpoint thread (default yes). Worker processes sharing the
+   * file leave it to the primary's: one thread checkpoints for every connection.
+   */
+  checkpoints?: boolean;
   /** Told when a SQLite file's checkpoint thread fails; the store's own connection then checkpoints instead. */
   onCheckpointError?: (message: string) => void;
 }
@@ -117,7 +122,8 @@ export async function openStore(url: string, options: StoreOptions = {}): Promis
   }
 
   await migrate(db, dialect, url);
-  const checkpointer = file === undefined || file === ':memory:' ? undefined : WalCheckpointer.start(file, { onError: options.onCheckpointError });
+  const checkpointer =
+    file === undefined || file === ':memory:' || options.checkpoints === false ? undefined : WalCheckpointer.start(file, { onError: options.onCheckpointError });
   return createStore(db, dialect, appendUsage, checkpointer);
 }
 

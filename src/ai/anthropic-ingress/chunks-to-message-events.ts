@@ -28,8 +28,12 @@ function sse(data: { type: string; [field: string]: unknown }): string {
  *
  * @example
  * const events = new ChatChunksToMessageEvents('claude-sonnet-4-5', { inputTokens: estimate });
- * stream.pipe({ chunk: (chunk) => events.push(chunk).map((e) => res.write(e)).every(Boolean), end: () => undefined });
- * for (const e of events.end(usage)) res.write(e);
+ * stream.pipe({
+ *   chunk: (chunk) => events.push(chunk).map((e) => res.write(e)).every(Boolean),
+ *   end: (error) => {
+ *     for (const e of error ? events.fail('the provider stream failed') : events.end(stream.usage())) res.write(e);
+ *   },
+ * });
  */
 export class ChatChunksToMessageEvents {
   readonly #model: string;
