@@ -65,35 +65,38 @@ describe.each(STORE_KINDS)('spend tracking for budgets on the %s store', (kind) 
     expect(await a.spend.spent('app', 'a3', 'month', DAY + 86_400_000)).toBeCloseTo(1, 9);
   });
 
-  // SQLite reads an hour at a time, yielding between them; PostgreSQL in one query, its wait letting other work run.
-  it("reads a period's spend for the first time to the same total, letting other work run meanwhile", async () => {
-    // 300 calls of app f1 today, 10 cents each, and 40 of yesterday that do not count.
+  it("reads a period's spend for the first time from the daily sums, without reading the period's usage rows", async () => {
+    // 300 calls of app f1 today, 10 cents each, and 40 of yesterday at a dollar, which count for the month only.
     await store.appendUsage([...Array.from({ length: 40 }, () => record('f1', 1, DAY - 86_400_000)), ...Array.from({ length: 300 }, (_, i) => record('f1', 0.1, DAY + i))]);
-    let turns = 0;
-    let summing = true;
-    const tick = () => {
-      if (!summing) return;
-      turns += 1;
-      setImmediate(tick);
-    };
-    setImmediate(tick);
-    const spent = await new SpendTracker(store).spent('app', 'f1', 'day', DAY + 1_000);
-    summing = false;
-    expect(spent).toBeCloseTo(30, 9);
-    // DAY is noon: on SQLite other work ran between the twelve hours read before it and the one holding it; on
-    // PostgreSQL while its one query was out.
-    expect(turns).toBeGreaterThanOrEqual(kind === 'sqlite' ? 12 : 1);
+    const tracker = new SpendTracker(store);
+    expect(await tracker.spent('app', 'f1', 'day', DAY + 1_000)).toBeCloseTo(30, 9);
+    expect(await tracker.spent('app', 'f1', 'month', DAY + 1_000)).toBeCloseTo(70, 9);
+    expect(await tracker.spent('team', 'shop', 'day', DAY + 1_000)).toBeGreaterThanOrEqual(30);
+    // What the usage rows no longer tell: the first read takes the daily sums as they are.
+    await store.db.updateTable('ai_spend_daily').set({ cost_usd: 123 }).where('scope', '=', 'app').where('name', '=', 'f1').where('day', '=', periodStart('day', DAY)).execute();
+    expect(await new SpendTracker(store).spent('app', 'f1', 'day', DAY + 1_000)).toBe(123);
+  });
+
+  it('then counts only the rows written after the snapshot it read, once', async () => {
+    await store.appendUsage(Array.from({ length: 10 }, () => record('f5', 1)));
+    const tracker = new SpendTracker(store, 1_000);
+    expect(await tracker.spent('app', 'f5', 'day', DAY)).toBeCloseTo(10, 9);
+    await store.appendUsage(Array.from({ length: 5 }, () => record('f5', 1)));
+    expect(await tracker.spent('app', 'f5', 'day', DAY + 1_000)).toBeCloseTo(15, 9);
+    expect(await tracker.spent('app', 'f5', 'day', DAY + 2_000)).toBeCloseTo(15, 9);
   });
 
   it('shares one first read among budget checks that ask at the same time', async () => {
     await store.appendUsage(Array.from({ length: 100 }, () => record('f2', 0.5)));
-    const queries = vi.spyOn(store.db, 'selectFrom');
+    // Each first read is one transaction: one snapshot of the store.
+    const queries = vi.spyOn(store.db, 'transaction');
     expect(await new SpendTracker(store).spent('app', 'f2', 'day', DAY)).toBeCloseTo(50, 9);
     const alone = queries.mock.calls.length;
     queries.mockClear();
     const tracker = new SpendTracker(store);
     const both = await Promise.all([tracker.spent('app', 'f2', 'day', DAY), tracker.spent('app', 'f2', 'day', DAY)]);
     expect(both.map((usd) => Math.round(usd * 1e6) / 1e6)).toEqual([50, 50]);
+    expect(alone).toBe(1);
     expect(queries.mock.calls.length).toBe(alone);
     queries.mockRestore();
   });

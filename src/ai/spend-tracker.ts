@@ -30,9 +30,6 @@ interface Tally {
 
 type Scope = 'app' | 'team';
 
-/** A period's first read goes this much of it at a time. */
-const FIRST_READ_WINDOW_MS = 3_600_000;
-
 /**
  * The spend of `name` in the usage rows with ids in (after, upTo] of the period from `start`: the rows written
  * since the last re-sync. The name is compared through `coalesce` so that no database uses the (app, at) index,
@@ -119,35 +116,27 @@ export class SpendTracker {
   }
 
   /**
-   * A period's spend read from the store for the first time (a process started mid-month, say). On SQLite, which
-   * runs on this thread, an hour of the period at a time, each through the (app, at) index (a team's through the
-   * time index), yielding to other work between them, so that a month of records is never read in one go on the
-   * event loop. Calls made meanwhile are counted by the next re-sync.
+   * A period's spend read from the store for the first time (a process started mid-month, say): the daily sums
+   * the appends keep (at most 31 rows, however many calls the month had) and the largest usage id, from one
+   * snapshot, so that the re-syncs after it count exactly the rows written since. Days after `now` count too:
+   * another node's clock may be ahead.
    */
   #firstSum(k: string, scope: Scope, name: string, start: number, now: number): Promise<Tally> {
     // By period too: a check just after midnight must not be handed the sum of the day before, still running.
     const summingKey = `${k}\n${start}`;
     const running = this.#summing.get(summingKey);
     if (running) return running;
-    // PostgreSQL reads off this thread: one query, not a round trip per hour of the period.
-    const window = this.store.dialect === 'sqlite' ? FIRST_READ_WINDOW_MS : Number.POSITIVE_INFINITY;
-    const summing = (async () => {
-      const top = await this.#maxId();
-      let stored = 0;
-      for (let from = start; ; from += window) {
-        // The window holding `now` takes everything after it too: another node's clock may be ahead.
-        const last = from + window > now;
-        let query = this.store.db.selectFrom('ai_usage').select((eb) => eb.fn.sum<number>('cost_usd').as('usd')).where(scope, '=', name).where('at', '>=', from).where('id', '<=', top);
-        if (!last) query = query.where('at', '<', from + window);
-        stored += Number((await query.executeTakeFirst())?.usd ?? 0);
-        if (last) break;
-        await new Promise((resolve) => setImmediate(resolve));
-      }
-      const tally: Tally = { start, stored, watermark: top, syncedAt: now };
+    // SQLite: a read transaction sees one snapshot (and holds the connection, so this process appends nothing in
+    // between). PostgreSQL: repeatable read, for the same.
+    const snapshot = this.store.dialect === 'postgres' ? this.store.db.transaction().setIsolationLevel('repeatable read') : this.store.db.transaction();
+    const summing = snapshot.execute(async (tx) => {
+      const top = Number((await tx.selectFrom('ai_usage').select((eb) => eb.fn.max<number>('id').as('id')).executeTakeFirst())?.id ?? 0);
+      const row = await tx.selectFrom('ai_spend_daily').select((eb) => eb.fn.sum<number>('cost_usd').as('usd')).where('scope', '=', scope).where('name', '=', name).where('day', '>=', start).executeTakeFirst();
+      const tally: Tally = { start, stored: Number(row?.usd ?? 0), watermark: top, syncedAt: now };
       this.#tallies.set(k, tally);
       this.#flushed.delete(k);
       return tally;
-    })().finally(() => this.#summing.delete(summingKey));
+    }).finally(() => this.#summing.delete(summingKey));
     this.#summing.set(summingKey, summing);
     return summing;
   }

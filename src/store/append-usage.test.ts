@@ -39,7 +39,10 @@ describe.each(STORE_KINDS)('appending AI usage rows to the %s store', (kind) => 
   });
   beforeEach(async () => {
     await store.db.deleteFrom('ai_usage').execute();
+    await store.db.deleteFrom('ai_spend_daily').execute();
   });
+  const daily = async () =>
+    (await store.db.selectFrom('ai_spend_daily').selectAll().orderBy('scope').orderBy('name').orderBy('day').execute()).map((d) => ({ ...d, cost_usd: Math.round(d.cost_usd * 1e9) / 1e9 }));
 
   it('stores every column of every row exactly as given, with nulls for the nullable columns left null or out', async () => {
     // 25 rows: SQLite's store writes them ten to a statement, then the last five one by one.
@@ -67,6 +70,25 @@ describe.each(STORE_KINDS)('appending AI usage rows to the %s store', (kind) => 
     for (let i = 1; i < ids.length; i += 1) expect(ids[i]).toBeGreaterThan(ids[i - 1]!);
   });
 
+  it('keeps the spend per app and per team per UTC day, in the same writes as the rows', async () => {
+    const midnight = Date.UTC(2026, 10, 30);
+    await store.appendUsage([
+      row('d-1', { at: midnight - 1, cost_usd: 0.25 }),
+      row('d-2', { at: midnight, cost_usd: 0.5 }),
+      row('d-3', { at: midnight + 3_600_000, cost_usd: 1, app: 'other-app' }),
+      row('d-4', { at: midnight + 7_200_000, cost_usd: 2, app: null, team: null }),
+      row('d-5', { at: midnight, cost_usd: 0, team: 'free' }),
+    ]);
+    await store.appendUsage(Array.from({ length: 12 }, (_, i) => row(`e-${i}`, { at: midnight + i, cost_usd: 0.125 })));
+    expect(await daily()).toEqual([
+      { scope: 'app', name: 'other-app', day: midnight, cost_usd: 1 },
+      { scope: 'app', name: 'shop-web', day: midnight - 86_400_000, cost_usd: 0.25 },
+      { scope: 'app', name: 'shop-web', day: midnight, cost_usd: 2 },
+      { scope: 'team', name: 'shop', day: midnight - 86_400_000, cost_usd: 0.25 },
+      { scope: 'team', name: 'shop', day: midnight, cost_usd: 3 },
+    ]);
+  });
+
   it('writes nothing for an empty batch', async () => {
     await store.appendUsage([row('before')]);
     await store.appendUsage([]);
@@ -82,6 +104,11 @@ describe.each(STORE_KINDS)('appending AI usage rows to the %s store', (kind) => 
     await expect(store.appendUsage([...many.slice(0, 10), ...many.slice(10, 12), invalid, ...many.slice(12)])).rejects.toThrow();
     await expect(store.appendUsage([...many.slice(0, 13), invalid])).rejects.toThrow();
     expect((await stored()).map((r) => r.request_id)).toEqual(['earlier']);
+    const day = Date.UTC(2026, 10, 29);
+    expect(await daily()).toEqual([
+      { scope: 'app', name: 'shop-web', day, cost_usd: 0.000123457 },
+      { scope: 'team', name: 'shop', day, cost_usd: 0.000123457 },
+    ]);
   });
 
   it('keeps rows appended while a change is open, even when that change rolls back', async () => {

@@ -2,6 +2,8 @@ import type { Dialect } from './store.js';
 import { sql, type Kysely } from 'kysely';
 import type { Migration, MigrationProvider } from 'kysely/migration';
 
+const DAY_MS = 86_400_000;
+
 /**
  * The one list of migrations, run in order on SQLite and PostgreSQL alike. Times are milliseconds since the
  * epoch in bigint columns; JSON is stored as text so both dialects read it the same way.
@@ -202,6 +204,24 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         .addColumn('expires_at', 'bigint', (c) => c.notNull())
         .execute();
       await db.schema.createIndex('replay_guard_expires_at').on('replay_guard').column('expires_at').execute();
+    },
+  },
+  '0007_ai_spend_daily': {
+    async up(db: Kysely<unknown>) {
+      // Spend per app and team per UTC day (AiSpendDailyTable), from the usage rows already stored.
+      await db.schema
+        .createTable('ai_spend_daily')
+        .addColumn('scope', 'varchar(8)', (c) => c.notNull())
+        .addColumn('name', 'varchar(63)', (c) => c.notNull())
+        .addColumn('day', 'bigint', (c) => c.notNull())
+        .addColumn('cost_usd', 'double precision', (c) => c.notNull())
+        .addPrimaryKeyConstraint('ai_spend_daily_pk', ['scope', 'name', 'day'])
+        .execute();
+      for (const scope of ['app', 'team'] as const) {
+        await sql`INSERT INTO ai_spend_daily (scope, name, day, cost_usd)
+          SELECT ${sql.lit(scope)}, ${sql.ref(scope)}, at - at % ${sql.lit(DAY_MS)}, sum(cost_usd) FROM ai_usage
+          WHERE ${sql.ref(scope)} IS NOT NULL AND cost_usd > 0 GROUP BY ${sql.ref(scope)}, at - at % ${sql.lit(DAY_MS)}`.execute(db);
+      }
     },
   },
   };

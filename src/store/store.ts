@@ -127,6 +127,32 @@ export async function openStore(url: string, options: StoreOptions = {}): Promis
   return createStore(db, dialect, appendUsage, checkpointer);
 }
 
+const DAY_MS = 86_400_000;
+
+/** A batch's spend per app and per team per UTC day (AiSpendDailyTable), each key once; calls that cost nothing are left out. */
+export function dailySpend(rows: readonly UsageRow[]): Array<{ scope: 'app' | 'team'; name: string; day: number; usd: number }> {
+  const sums = new Map<string, { scope: 'app' | 'team'; name: string; day: number; usd: number }>();
+  const add = (scope: 'app' | 'team', name: string | null | undefined, day: number, usd: number) => {
+    if (!name) return;
+    const key = `${scope}\n${name}\n${day}`;
+    const sum = sums.get(key);
+    if (sum) sum.usd += usd;
+    else sums.set(key, { scope, name, day, usd });
+  };
+  for (const row of rows) {
+    const usd = Number(row.cost_usd);
+    if (!(usd > 0)) continue;
+    const at = Number(row.at);
+    const day = at - (at % DAY_MS);
+    add('app', row.app, day, usd);
+    add('team', row.team, day, usd);
+  }
+  return [...sums.values()];
+}
+
+/** Adds to a day's spend, or starts it: the same text on SQLite and PostgreSQL. */
+const ADD_DAILY_SPEND = 'ON CONFLICT (scope, name, day) DO UPDATE SET cost_usd = ai_spend_daily.cost_usd + excluded.cost_usd';
+
 /** Rows per multi-row INSERT: a fifth cheaper per row than one statement per row; more rows add little. */
 const SQLITE_ROWS_PER_INSERT = 10;
 
@@ -139,6 +165,7 @@ function sqliteAppendUsage(db: Kysely<Database>, database: BetterSqlite3.Databas
       const tuple = `(${USAGE_COLUMNS.map(() => '?').join(', ')})`;
       const insertOne = database.prepare(`INSERT INTO ai_usage (${USAGE_COLUMN_LIST}) VALUES ${tuple}`);
       const insertMany = database.prepare(`INSERT INTO ai_usage (${USAGE_COLUMN_LIST}) VALUES ${Array(SQLITE_ROWS_PER_INSERT).fill(tuple).join(', ')}`);
+      const addDaily = database.prepare(`INSERT INTO ai_spend_daily (scope, name, day, cost_usd) VALUES (?, ?, ?, ?) ${ADD_DAILY_SPEND}`);
       const values = new Array<unknown>(SQLITE_ROWS_PER_INSERT * USAGE_COLUMNS.length);
       // Each value by name, in USAGE_COLUMNS order: a quarter cheaper per row than mapping the column list.
       const put = (r: UsageRow, at: number) => {
@@ -169,6 +196,7 @@ function sqliteAppendUsage(db: Kysely<Database>, database: BetterSqlite3.Databas
           put(batch[i]!, 0);
           insertOne.run(values.slice(0, USAGE_COLUMNS.length));
         }
+        for (const sum of dailySpend(batch)) addDaily.run(sum.scope, sum.name, sum.day, sum.usd);
       });
     })();
     const write = insertAll;
@@ -187,23 +215,29 @@ function sqliteAppendUsage(db: Kysely<Database>, database: BetterSqlite3.Databas
 export const USAGE_APPEND_LOCK = 0x6b67_7573;
 
 /**
- * One statement whose text never changes with the batch size: one array per column, zipped back into rows by
- * unnest; in a transaction holding USAGE_APPEND_LOCK.
+ * Statements whose text never changes with the batch size: one array per column, zipped back into rows by
+ * unnest; in a transaction holding USAGE_APPEND_LOCK, with the rows' daily spend.
  */
 function postgresAppendUsage(db: Kysely<Database>): AppendUsage {
   const text = `INSERT INTO ai_usage (${USAGE_COLUMN_LIST}) SELECT * FROM unnest(${USAGE_COLUMNS.map((column, i) => `$${i + 1}::${USAGE_COLUMN_TYPES[column]}[]`).join(', ')})`;
+  const daily = `INSERT INTO ai_spend_daily (scope, name, day, cost_usd) SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::bigint[], $4::double precision[]) ${ADD_DAILY_SPEND}`;
   return async (rows) => {
     if (rows.length === 0) return;
     const columns = USAGE_COLUMNS.map((column) => rows.map((row) => row[column] ?? null));
+    const sums = dailySpend(rows);
     await db.transaction().execute(async (tx) => {
       await sql`select pg_advisory_xact_lock(${USAGE_APPEND_LOCK})`.execute(tx);
       await tx.executeQuery(CompiledQuery.raw(text, columns));
+      if (sums.length > 0) await tx.executeQuery(CompiledQuery.raw(daily, [sums.map((d) => d.scope), sums.map((d) => d.name), sums.map((d) => d.day), sums.map((d) => d.usd)]));
     });
   };
 }
 
+/** Where the store records which migrations ran. */
+export const MIGRATION_TABLES = { migrationTableName: 'keygate_migrations', migrationLockTableName: 'keygate_migrations_lock' } as const;
+
 async function migrate(db: Kysely<Database>, dialect: Dialect, url: string): Promise<void> {
-  const migrator = new Migrator({ db, provider: migrationProvider(dialect), migrationTableName: 'keygate_migrations', migrationLockTableName: 'keygate_migrations_lock' });
+  const migrator = new Migrator({ db, provider: migrationProvider(dialect), ...MIGRATION_TABLES });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';

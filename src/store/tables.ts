@@ -149,6 +149,18 @@ export interface AiUsageTable {
   cache_hit: number;
 }
 
+/**
+ * Spend per app and per team per UTC day, kept with the usage rows (each append adds its rows' costs in the same
+ * transaction): a budget's first read of a period sums at most 31 of these, not a month of usage rows.
+ */
+export interface AiSpendDailyTable {
+  scope: 'app' | 'team';
+  name: string;
+  /** The UTC day's first millisecond. */
+  day: number;
+  cost_usd: number;
+}
+
 export interface ReplayGuardTable {
   /** SHA-256 (hex) of what may be used once. */
   key: string;
@@ -158,6 +170,7 @@ export interface ReplayGuardTable {
 export interface Database {
   provider_keys: ProviderKeysTable;
   ai_usage: AiUsageTable;
+  ai_spend_daily: AiSpendDailyTable;
   config_sections: ConfigSectionsTable;
   teams: TeamsTable;
   apps: AppsTable;
