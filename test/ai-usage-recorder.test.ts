@@ -60,6 +60,7 @@ describe.each(STORE_KINDS)('the usage recorder when the %s store refuses a recor
   let recorder: UsageRecorder;
   let errors: Error[];
   let flushed: Array<readonly UsageRecord[]>;
+  let lastIds: number[];
   const stored = async () => (await store.db.selectFrom('ai_usage').select('request_id').orderBy('id').execute()).map((r) => r.request_id);
   /** A record the store refuses (request_id is NOT NULL), which the test can mend in place, as it sits in the buffer. */
   const refused = () => ({ ...record('mended'), request_id: null as unknown as string });
@@ -69,9 +70,13 @@ describe.each(STORE_KINDS)('the usage recorder when the %s store refuses a recor
     store = await openStore(database.url);
     errors = [];
     flushed = [];
+    lastIds = [];
     // Only the test's own flushes write: none starts as records pile up.
     recorder = new UsageRecorder(store, (error) => errors.push(error), 100_000, Infinity);
-    recorder.onFlushed((records) => flushed.push(records));
+    recorder.onFlushed((records, lastId) => {
+      flushed.push(records);
+      lastIds.push(lastId);
+    });
   });
   afterEach(async () => {
     await store.close();
@@ -92,6 +97,9 @@ describe.each(STORE_KINDS)('the usage recorder when the %s store refuses a recor
     await recorder.flush();
     expect(await stored()).toEqual(['before', 'mended', 'after']);
     expect(flushed.map((records) => records.map((r) => r.request_id))).toEqual([['before', 'mended', 'after']]);
+    // With the largest id they were given.
+    const ids = await store.db.selectFrom('ai_usage').select('id').execute();
+    expect(lastIds).toEqual([Math.max(...ids.map((r) => Number(r.id)))]);
   });
 
   it('keeps only the records after the statements already written when a later statement of a flush fails', async () => {
@@ -109,7 +117,10 @@ describe.each(STORE_KINDS)('the usage recorder when the %s store refuses a recor
     bad.request_id = badId;
     await recorder.flush();
     expect(await stored()).toEqual(ids);
-    expect(flushed.map((records) => records.length)).toEqual([rows, rows * 1.5]);
+    // Told statement by statement, each with its largest id.
+    expect(flushed.map((records) => records.length)).toEqual([rows, rows, rows / 2]);
+    const idOf = new Map((await store.db.selectFrom('ai_usage').select(['id', 'request_id']).execute()).map((r) => [r.request_id, Number(r.id)]));
+    expect(lastIds).toEqual(flushed.map((records) => Math.max(...records.map((r) => idOf.get(r.request_id)!))));
   });
 
   it('while the store refuses a write, later records do not each start another: only a flush asked for retries', async () => {

@@ -24,7 +24,7 @@ export class UsageRecorder {
   #failing = false;
   dropped = 0;
   readonly #listeners = new Set<(record: UsageRecord) => void>();
-  readonly #flushListeners = new Set<(records: readonly UsageRecord[]) => void>();
+  readonly #flushListeners = new Set<(records: readonly UsageRecord[], lastId: number) => void>();
 
   constructor(
     private readonly store: Store,
@@ -44,8 +44,8 @@ export class UsageRecorder {
     this.#listeners.add(listener);
   }
 
-  /** Told of every batch once it is in the store. */
-  onFlushed(listener: (records: readonly UsageRecord[]) => void): void {
+  /** Told of every statement's records once they are in the store, with the largest usage id among them. */
+  onFlushed(listener: (records: readonly UsageRecord[], lastId: number) => void): void {
     this.#flushListeners.add(listener);
   }
 
@@ -86,11 +86,11 @@ export class UsageRecorder {
         while (written < batch.length) {
           if (written > 0) await new Promise((resolve) => setImmediate(resolve));
           const rows = batch.slice(written, written + USAGE_STATEMENT_ROWS[this.store.dialect]);
-          await this.store.appendUsage(rows);
+          const lastId = await this.store.appendUsage(rows);
           written += rows.length;
+          for (const listener of this.#flushListeners) listener(rows, lastId);
         }
         this.#failing = false;
-        for (const listener of this.#flushListeners) listener(batch);
       } catch (error) {
         this.#failing = true;
         // Records of the statements before the failing one are in the store: keeping them would count them twice.
@@ -98,10 +98,6 @@ export class UsageRecorder {
         const over = Math.max(0, waiting.length - this.maxBuffered);
         this.#buffer = over > 0 ? waiting.slice(over) : waiting;
         this.dropped += over;
-        if (written > 0 && written < batch.length) {
-          const stored = batch.slice(0, written);
-          for (const listener of this.#flushListeners) listener(stored);
-        }
         this.onError(error as Error);
       }
     })();

@@ -89,6 +89,25 @@ describe.each(STORE_KINDS)('appending AI usage rows to the %s store', (kind) => 
     ]);
   });
 
+  // On PostgreSQL a trigger keeps them, so that a node still on an older release, inserting rows its own way, counts too.
+  if (kind === 'postgres') it('adds rows any writer inserts to the daily spend', async () => {
+    await store.db.insertInto('ai_usage').values([row('old-1', { cost_usd: 0.5 }), row('old-2', { cost_usd: 0.25, team: null })]).execute();
+    await store.appendUsage([row('new-1', { cost_usd: 1 })]);
+    const day = Date.UTC(2026, 10, 29);
+    expect(await daily()).toEqual([
+      { scope: 'app', name: 'shop-web', day, cost_usd: 1.75 },
+      { scope: 'team', name: 'shop', day, cost_usd: 1.5 },
+    ]);
+  });
+
+  it('resolves to the largest id it gave the rows', async () => {
+    expect(await store.appendUsage([])).toBe(0);
+    const last = await store.appendUsage(Array.from({ length: 13 }, (_, i) => row(`z-${i}`)));
+    const ids = (await stored()).map((r) => Number(r.id));
+    expect(last).toBe(Math.max(...ids));
+    expect(await store.appendUsage([row('z-13')])).toBeGreaterThan(last);
+  });
+
   it('writes nothing for an empty batch', async () => {
     await store.appendUsage([row('before')]);
     await store.appendUsage([]);
@@ -112,7 +131,7 @@ describe.each(STORE_KINDS)('appending AI usage rows to the %s store', (kind) => 
   });
 
   it('keeps rows appended while a change is open, even when that change rolls back', async () => {
-    let appended: Promise<void> | undefined;
+    let appended: Promise<number> | undefined;
     const change = store.change({ actor: 'test', action: 'fail', target: 'nothing' }, Date.now(), async () => {
       appended = store.appendUsage([row('during-change')]);
       await new Promise((resolve) => setTimeout(resolve, 20));

@@ -2,7 +2,8 @@ import type { Dialect } from './store.js';
 import { sql, type Kysely } from 'kysely';
 import type { Migration, MigrationProvider } from 'kysely/migration';
 
-const DAY_MS = 86_400_000;
+/** A UTC day: the unit of ai_spend_daily. */
+export const DAY_MS = 86_400_000;
 
 /**
  * The one list of migrations, run in order on SQLite and PostgreSQL alike. Times are milliseconds since the
@@ -222,6 +223,23 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           SELECT ${sql.lit(scope)}, ${sql.ref(scope)}, at - at % ${sql.lit(DAY_MS)}, sum(cost_usd) FROM ai_usage
           WHERE ${sql.ref(scope)} IS NOT NULL AND cost_usd > 0 GROUP BY ${sql.ref(scope)}, at - at % ${sql.lit(DAY_MS)}`.execute(db);
       }
+      if (dialect !== 'postgres') return;
+      // On PostgreSQL, where several nodes share the store and an upgrade may go one node at a time, a trigger keeps
+      // the sums, so that rows any writer inserts are counted: one statement per insert statement, in a fixed order
+      // of keys (two writers never wait on each other's rows crosswise). SQLite's one writer adds them itself.
+      await sql`CREATE FUNCTION keygate_add_daily_spend() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          INSERT INTO ai_spend_daily (scope, name, day, cost_usd)
+          SELECT scope, name, day, sum(cost_usd) FROM (
+            SELECT 'app' AS scope, app AS name, at - at % ${sql.lit(DAY_MS)} AS day, cost_usd FROM appended WHERE app IS NOT NULL AND cost_usd > 0
+            UNION ALL
+            SELECT 'team', team, at - at % ${sql.lit(DAY_MS)}, cost_usd FROM appended WHERE team IS NOT NULL AND cost_usd > 0
+          ) AS spend GROUP BY scope, name, day ORDER BY scope, name, day
+          ON CONFLICT (scope, name, day) DO UPDATE SET cost_usd = ai_spend_daily.cost_usd + excluded.cost_usd;
+          RETURN NULL;
+        END $$`.execute(db);
+      await sql`CREATE TRIGGER ai_usage_daily_spend AFTER INSERT ON ai_usage REFERENCING NEW TABLE AS appended
+        FOR EACH STATEMENT EXECUTE FUNCTION keygate_add_daily_spend()`.execute(db);
     },
   },
   };

@@ -4,7 +4,7 @@ import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, sql, type Insert
 import { Migrator } from 'kysely/migration';
 import type BetterSqlite3 from 'better-sqlite3';
 import { KeygateError } from '../errors.js';
-import { migrationProvider } from './migrations.js';
+import { DAY_MS, migrationProvider } from './migrations.js';
 import type { AiUsageTable, Database } from './tables.js';
 import { BACKSTOP_PAGES, WalCheckpointer } from './wal-checkpointer.js';
 
@@ -31,14 +31,16 @@ export interface Store {
   version(): Promise<number>;
   /**
    * Appends AI usage rows, all in one transaction, with constant SQL text (no query building, no re-preparing):
-   * the data plane records one row per call.
+   * the data plane records one row per call. Resolves to the largest id given to them; their costs are added to
+   * ai_spend_daily in the same transaction.
    */
-  appendUsage(rows: readonly Insertable<AiUsageTable>[]): Promise<void>;
+  appendUsage(rows: readonly Insertable<AiUsageTable>[]): Promise<number>;
   close(): Promise<void>;
 }
 
 type UsageRow = Insertable<AiUsageTable>;
-type AppendUsage = (rows: readonly UsageRow[]) => Promise<void>;
+/** Appends the rows, all or none, and resolves to the largest id given to them (0 for no rows). */
+type AppendUsage = (rows: readonly UsageRow[]) => Promise<number>;
 
 /** Every ai_usage column but the generated id, in statement order, with its PostgreSQL type (see migrations.ts). */
 const USAGE_COLUMN_TYPES = {
@@ -127,10 +129,8 @@ export async function openStore(url: string, options: StoreOptions = {}): Promis
   return createStore(db, dialect, appendUsage, checkpointer);
 }
 
-const DAY_MS = 86_400_000;
-
 /** A batch's spend per app and per team per UTC day (AiSpendDailyTable), each key once; calls that cost nothing are left out. */
-export function dailySpend(rows: readonly UsageRow[]): Array<{ scope: 'app' | 'team'; name: string; day: number; usd: number }> {
+function dailySpend(rows: readonly UsageRow[]): Array<{ scope: 'app' | 'team'; name: string; day: number; usd: number }> {
   const sums = new Map<string, { scope: 'app' | 'team'; name: string; day: number; usd: number }>();
   const add = (scope: 'app' | 'team', name: string | null | undefined, day: number, usd: number) => {
     if (!name) return;
@@ -150,7 +150,7 @@ export function dailySpend(rows: readonly UsageRow[]): Array<{ scope: 'app' | 't
   return [...sums.values()];
 }
 
-/** Adds to a day's spend, or starts it: the same text on SQLite and PostgreSQL. */
+/** Adds to a day's spend, or starts it (migration 0007's trigger says the same on PostgreSQL). */
 const ADD_DAILY_SPEND = 'ON CONFLICT (scope, name, day) DO UPDATE SET cost_usd = ai_spend_daily.cost_usd + excluded.cost_usd';
 
 /** Rows per multi-row INSERT: a fifth cheaper per row than one statement per row; more rows add little. */
@@ -158,9 +158,9 @@ const SQLITE_ROWS_PER_INSERT = 10;
 
 /** Statements prepared on first use, and one better-sqlite3 transaction per call, so a batch is all or nothing. */
 function sqliteAppendUsage(db: Kysely<Database>, database: BetterSqlite3.Database): AppendUsage {
-  let insertAll: ((rows: readonly UsageRow[]) => void) | undefined;
+  let insertAll: ((rows: readonly UsageRow[]) => number) | undefined;
   return async (rows) => {
-    if (rows.length === 0) return;
+    if (rows.length === 0) return 0;
     insertAll ??= (() => {
       const tuple = `(${USAGE_COLUMNS.map(() => '?').join(', ')})`;
       const insertOne = database.prepare(`INSERT INTO ai_usage (${USAGE_COLUMN_LIST}) VALUES ${tuple}`);
@@ -187,22 +187,24 @@ function sqliteAppendUsage(db: Kysely<Database>, database: BetterSqlite3.Databas
         values[at + 15] = r.cache_hit;
       };
       return database.transaction((batch: readonly UsageRow[]) => {
+        let lastId = 0;
         let i = 0;
         for (; i + SQLITE_ROWS_PER_INSERT <= batch.length; i += SQLITE_ROWS_PER_INSERT) {
           for (let j = 0; j < SQLITE_ROWS_PER_INSERT; j++) put(batch[i + j]!, j * USAGE_COLUMNS.length);
-          insertMany.run(values);
+          lastId = Number(insertMany.run(values).lastInsertRowid);
         }
         for (; i < batch.length; i++) {
           put(batch[i]!, 0);
-          insertOne.run(values.slice(0, USAGE_COLUMNS.length));
+          lastId = Number(insertOne.run(values.slice(0, USAGE_COLUMNS.length)).lastInsertRowid);
         }
         for (const sum of dailySpend(batch)) addDaily.run(sum.scope, sum.name, sum.day, sum.usd);
+        return lastId;
       });
     })();
     const write = insertAll;
     // Kysely's connection lock: inside a Kysely transaction still open on this connection (a change awaiting its
     // work), better-sqlite3 would nest the rows in it as a savepoint, and that transaction's rollback would lose them.
-    await db.connection().execute(async () => write(rows));
+    return db.connection().execute(async () => write(rows));
   };
 }
 
@@ -215,20 +217,19 @@ function sqliteAppendUsage(db: Kysely<Database>, database: BetterSqlite3.Databas
 export const USAGE_APPEND_LOCK = 0x6b67_7573;
 
 /**
- * Statements whose text never changes with the batch size: one array per column, zipped back into rows by
- * unnest; in a transaction holding USAGE_APPEND_LOCK, with the rows' daily spend.
+ * One statement whose text never changes with the batch size: one array per column, zipped back into rows by
+ * unnest; in a transaction holding USAGE_APPEND_LOCK. The daily spend is the table trigger's (migration 0007),
+ * which also counts rows written by any other writer, a node of an older release among them.
  */
 function postgresAppendUsage(db: Kysely<Database>): AppendUsage {
-  const text = `INSERT INTO ai_usage (${USAGE_COLUMN_LIST}) SELECT * FROM unnest(${USAGE_COLUMNS.map((column, i) => `$${i + 1}::${USAGE_COLUMN_TYPES[column]}[]`).join(', ')})`;
-  const daily = `INSERT INTO ai_spend_daily (scope, name, day, cost_usd) SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::bigint[], $4::double precision[]) ${ADD_DAILY_SPEND}`;
+  const text = `WITH appended AS (INSERT INTO ai_usage (${USAGE_COLUMN_LIST}) SELECT * FROM unnest(${USAGE_COLUMNS.map((column, i) => `$${i + 1}::${USAGE_COLUMN_TYPES[column]}[]`).join(', ')}) RETURNING id) SELECT max(id) AS id FROM appended`;
   return async (rows) => {
-    if (rows.length === 0) return;
+    if (rows.length === 0) return 0;
     const columns = USAGE_COLUMNS.map((column) => rows.map((row) => row[column] ?? null));
-    const sums = dailySpend(rows);
-    await db.transaction().execute(async (tx) => {
+    return db.transaction().execute(async (tx) => {
       await sql`select pg_advisory_xact_lock(${USAGE_APPEND_LOCK})`.execute(tx);
-      await tx.executeQuery(CompiledQuery.raw(text, columns));
-      if (sums.length > 0) await tx.executeQuery(CompiledQuery.raw(daily, [sums.map((d) => d.scope), sums.map((d) => d.name), sums.map((d) => d.day), sums.map((d) => d.usd)]));
+      const result = await tx.executeQuery<{ id: number }>(CompiledQuery.raw(text, columns));
+      return Number(result.rows[0]!.id);
     });
   };
 }
