@@ -155,7 +155,7 @@ class NodeCore {
       this.#purgeTimer.unref();
     }
     const spend = new SpendTracker(store);
-    recorder.onFlushed((records) => spend.flushed(records));
+    recorder.onFlushed((records, lastId) => spend.written(records, lastId));
     this.aiRuntime = {
       dispatcher: new Agent({ keepAliveTimeout: 30_000, connections: 256 }),
       cache: new ResponseCache(10_000),

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createTestDatabase, STORE_KINDS, type TestDatabase } from '../../test/databases.js';
 import { openStore, type Store } from '../store/index.js';
 import { SpendTracker, newSpendQuery, periodStart } from './spend-tracker.js';
-import { UsageRecorder, type UsageRecord } from './usage-recorder.js';
+import { USAGE_STATEMENT_ROWS, UsageRecorder, type UsageRecord } from './usage-recorder.js';
 
 const DAY = Date.UTC(2026, 10, 29, 12);
 const record = (app: string, cost: number, at = DAY): UsageRecord => ({
@@ -25,11 +25,12 @@ describe.each(STORE_KINDS)('spend tracking for budgets on the %s store', (kind) 
   /** One node: a recorder whose flushes its tracker hears of, as the gateway wires them. */
   function node(resyncMs: number) {
     const spend = new SpendTracker(store, resyncMs);
-    const recorder = new UsageRecorder(store, () => undefined);
-    recorder.onFlushed((records) => spend.flushed(records));
-    const call = (app: string, cost: number) => {
-      recorder.record(record(app, cost));
-      spend.add(app, 'shop', cost, DAY);
+    // Written only when a test flushes.
+    const recorder = new UsageRecorder(store, () => undefined, 100_000, Infinity);
+    recorder.onFlushed((records, lastId) => spend.written(records, lastId));
+    const call = (app: string, cost: number, at = DAY) => {
+      recorder.record(record(app, cost, at));
+      spend.add(app, 'shop', cost, at);
     };
     return { spend, recorder, call };
   }
@@ -55,6 +56,78 @@ describe.each(STORE_KINDS)('spend tracking for budgets on the %s store', (kind) 
     await a.recorder.flush();
     expect(await b.spend.spent('app', 'a2', 'day', DAY + 500)).toBe(0);
     expect(await b.spend.spent('app', 'a2', 'day', DAY + 1_500)).toBeCloseTo(2, 9);
+  });
+
+  it('counts a call made before its budget was first checked', async () => {
+    const a = node(1_000);
+    a.call('i1', 1);
+    expect(await a.spend.spent('app', 'i1', 'day', DAY)).toBeCloseTo(1, 9);
+    a.call('i1', 2);
+    await a.recorder.flush();
+    expect(await a.spend.spent('app', 'i1', 'day', DAY)).toBeCloseTo(3, 9);
+    expect(await a.spend.spent('app', 'i1', 'day', DAY + 1_000)).toBeCloseTo(3, 9);
+  });
+
+  it('counts each call once when a first read falls between the statements of one write', async () => {
+    const a = node(1_000);
+    const calls = USAGE_STATEMENT_ROWS[kind] * 2 + 10;
+    for (let i = 0; i < calls; i++) a.call('h1', 0.5);
+    // The budget's first check comes after the first statement of the write, before the second.
+    const append = store.appendUsage.bind(store);
+    let statements = 0;
+    let firstRead: number | undefined;
+    const spy = vi.spyOn(store, 'appendUsage').mockImplementation(async (rows) => {
+      if (statements++ === 1) firstRead = await a.spend.spent('app', 'h1', 'day', DAY);
+      return append(rows);
+    });
+    await a.recorder.flush();
+    spy.mockRestore();
+    expect(statements).toBe(3);
+    expect(firstRead).toBeCloseTo(calls * 0.5, 9);
+    expect(a.spend.spentNow('app', 'h1', 'day', DAY)).toBeCloseTo(calls * 0.5, 9);
+    expect(await a.spend.spent('app', 'h1', 'day', DAY + 1_000)).toBeCloseTo(calls * 0.5, 9);
+  });
+
+  it('does not count twice a write that a read of the store took in before this node heard of it', async () => {
+    const spend = new SpendTracker(store, 1_000);
+    const write = async (count: number) => {
+      const records = Array.from({ length: count }, () => record('j1', 0.25));
+      for (const r of records) spend.add(r.app, r.team, Number(r.cost_usd), Number(r.at));
+      return { records, lastId: await store.appendUsage(records) };
+    };
+    // Written, then the first read, then the node hears of the write.
+    const first = await write(4);
+    await spend.spent('app', 'j1', 'day', DAY);
+    spend.written(first.records, first.lastId);
+    expect(spend.spentNow('app', 'j1', 'day', DAY)).toBeCloseTo(1, 9);
+    // The same with a re-sync.
+    const second = await write(2);
+    await spend.spent('app', 'j1', 'day', DAY + 1_000);
+    spend.written(second.records, second.lastId);
+    expect(spend.spentNow('app', 'j1', 'day', DAY + 1_000)).toBeCloseTo(1.5, 9);
+  });
+
+  // On PostgreSQL another connection writes while the first read's snapshot is open: a write it did not see may be
+  // reported before the read ends. Its id, above anything the snapshot holds, stands for that.
+  it('counts a write reported while the first read is under way, that the read did not see', async () => {
+    const spend = new SpendTracker(store, 1_000);
+    const records = [record('k1', 0.5), record('k1', 0.25)];
+    const reading = spend.spent('app', 'k1', 'day', DAY);
+    spend.written(records, Number.MAX_SAFE_INTEGER);
+    expect(await reading).toBeCloseTo(0.75, 9);
+  });
+
+  it('leaves the calls of a day that is over out of the next, even those still to be written at midnight', async () => {
+    const a = node(1_000);
+    const lastMoment = periodStart('day', DAY) + 86_400_000 - 1;
+    expect(await a.spend.spent('app', 'g1', 'day', lastMoment)).toBe(0);
+    a.call('g1', 2, lastMoment);
+    expect(await a.spend.spent('app', 'g1', 'day', lastMoment)).toBeCloseTo(2, 9);
+    expect(await a.spend.spent('app', 'g1', 'day', lastMoment + 1)).toBe(0);
+    await a.recorder.flush();
+    expect(await a.spend.spent('app', 'g1', 'day', lastMoment + 2)).toBe(0);
+    expect(await a.spend.spent('app', 'g1', 'day', lastMoment + 2_000)).toBe(0);
+    expect(await a.spend.spent('app', 'g1', 'month', lastMoment + 2_000)).toBeCloseTo(2, 9);
   });
 
   it('starts each day from zero', async () => {

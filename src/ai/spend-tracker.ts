@@ -63,17 +63,31 @@ function keysOf(scope: Scope, name: string): Record<BudgetPeriod, string> {
 
 const key = (scope: Scope, name: string, period: BudgetPeriod) => keysOf(scope, name)[period];
 
+/** This node's spend of one period not yet written to the store. */
+interface Unwritten {
+  start: number;
+  usd: number;
+}
+
+/** This node's spend of the period from `start` written to the store, up to usage id `id`, not yet read back. */
+interface Written {
+  start: number;
+  id: number;
+  usd: number;
+}
+
 /**
  * Spend per app and team per UTC day and month, for budgets: what the store holds (every node's calls), plus
  * this node's calls not yet read back from it. The store is summed once per period, then only its new rows
  * every `resyncMs`, so checking a budget never scans a day of records on the request path.
+ *
+ * Each of this node's calls is counted once: from `add` until its record is written (`unwritten`), then, if the
+ * tally has not read it yet (its id is above the tally's watermark), until a re-sync reads it (`written`).
  */
 export class SpendTracker {
   readonly #tallies = new Map<string, Tally>();
-  /** This node's spend not yet written to the store. */
-  readonly #unflushed = new Map<string, number>();
-  /** This node's spend written since the last re-sync, which that re-sync will count. */
-  readonly #flushed = new Map<string, number>();
+  readonly #unwritten = new Map<string, Unwritten>();
+  readonly #written = new Map<string, { usd: number; batches: Written[] }>();
 
   /** First sums in progress: concurrent first checks of one budget share one. */
   readonly #summing = new Map<string, Promise<Tally>>();
@@ -93,7 +107,17 @@ export class SpendTracker {
 
   /** The store's sum plus this node's calls not yet read back from it. */
   #total(k: string, tally: Tally): number {
-    return tally.stored + (this.#unflushed.get(k) ?? 0) + (this.#flushed.get(k) ?? 0);
+    const unwritten = this.#unwritten.get(k);
+    return tally.stored + (unwritten?.start === tally.start ? unwritten.usd : 0) + (this.#written.get(k)?.usd ?? 0);
+  }
+
+  /** Keeps the written batches the tally has not read: of its period, above its watermark. */
+  #keepUnread(k: string, tally: Tally): void {
+    const written = this.#written.get(k);
+    if (!written) return;
+    const unread = written.batches.filter((b) => b.start === tally.start && b.id > tally.watermark);
+    if (unread.length === 0) this.#written.delete(k);
+    else this.#written.set(k, { usd: unread.reduce((sum, b) => sum + b.usd, 0), batches: unread });
   }
 
   async spent(scope: Scope, name: string, period: BudgetPeriod, now: number): Promise<number> {
@@ -110,14 +134,14 @@ export class SpendTracker {
         tally.watermark = top;
       }
       tally.syncedAt = now;
-      this.#flushed.delete(k);
+      this.#keepUnread(k, tally);
     }
     return this.#total(k, tally);
   }
 
   /**
    * A period's spend read from the store for the first time (a process started mid-month, say): the daily sums
-   * the appends keep (at most 31 rows, however many calls the month had) and the largest usage id, from one
+   * kept with the usage rows (a row a day, however many calls the month had) and the largest usage id, from one
    * snapshot, so that the re-syncs after it count exactly the rows written since. Days after `now` count too:
    * another node's clock may be ahead.
    */
@@ -134,7 +158,8 @@ export class SpendTracker {
       const row = await tx.selectFrom('ai_spend_daily').select((eb) => eb.fn.sum<number>('cost_usd').as('usd')).where('scope', '=', scope).where('name', '=', name).where('day', '>=', start).executeTakeFirst();
       const tally: Tally = { start, stored: Number(row?.usd ?? 0), watermark: top, syncedAt: now };
       this.#tallies.set(k, tally);
-      this.#flushed.delete(k);
+      // Batches written while this read was under way were kept for it (see `written`): those it did not see count.
+      this.#keepUnread(k, tally);
       return tally;
     }).finally(() => this.#summing.delete(summingKey));
     this.#summing.set(summingKey, summing);
@@ -148,32 +173,46 @@ export class SpendTracker {
 
   /** A call of this node: counted at once, before it reaches the store. */
   add(app: string | null | undefined, team: string | null | undefined, usd: number, at: number): void {
-    this.#each(app, team, at, (k) => this.#unflushed.set(k, (this.#unflushed.get(k) ?? 0) + usd), usd);
+    this.#each(app, team, at, usd, (k, start) => {
+      const unwritten = this.#unwritten.get(k);
+      if (!unwritten || unwritten.start < start) this.#unwritten.set(k, { start, usd });
+      else if (unwritten.start === start) unwritten.usd += usd;
+      // else: a call of a period already over, which no budget checks any more.
+    });
   }
 
-  /** Records now in the store: their spend moves from unflushed to flushed until the next re-sync counts it. */
-  flushed(records: readonly UsageRecord[]): void {
+  /**
+   * Records now in the store, the largest id among them `lastId`: their spend is no longer unwritten, and counts
+   * as written until a re-sync reads it, unless the tally has already read it (its watermark is at or past them).
+   * Kept also while the period's first read is under way, which may or may not see them.
+   */
+  written(records: readonly UsageRecord[], lastId: number): void {
     for (const record of records) {
       const usd = Number(record.cost_usd);
-      this.#each(record.app, record.team, Number(record.at), (k) => {
-        this.#unflushed.set(k, Math.max(0, (this.#unflushed.get(k) ?? 0) - usd));
-        this.#flushed.set(k, (this.#flushed.get(k) ?? 0) + usd);
-      }, usd);
+      this.#each(record.app, record.team, Number(record.at), usd, (k, start) => {
+        const unwritten = this.#unwritten.get(k);
+        if (unwritten?.start === start) unwritten.usd = Math.max(0, unwritten.usd - usd);
+        const tally = this.#tallies.get(k);
+        const unread = tally?.start === start ? lastId > tally.watermark : this.#summing.has(`${k}\n${start}`);
+        if (!unread) return;
+        let written = this.#written.get(k);
+        if (!written) this.#written.set(k, (written = { usd: 0, batches: [] }));
+        written.usd += usd;
+        const last = written.batches.at(-1);
+        if (last?.id === lastId && last.start === start) last.usd += usd;
+        else written.batches.push({ start, id: lastId, usd });
+      });
     }
   }
 
-  #each(app: string | null | undefined, team: string | null | undefined, at: number, apply: (k: string) => void, usd: number): void {
+  #each(app: string | null | undefined, team: string | null | undefined, at: number, usd: number, apply: (k: string, start: number) => void): void {
     if (usd <= 0) return;
     if (app) this.#eachPeriod('app', app, at, apply);
     if (team) this.#eachPeriod('team', team, at, apply);
   }
 
-  #eachPeriod(scope: Scope, name: string, at: number, apply: (k: string) => void): void {
+  #eachPeriod(scope: Scope, name: string, at: number, apply: (k: string, start: number) => void): void {
     const keys = keysOf(scope, name);
-    for (const period of PERIODS) {
-      const tally = this.#tallies.get(keys[period]);
-      // Spend of an earlier period, or of a budget nobody has checked yet, is the store's business alone.
-      if (tally && tally.start === periodStart(period, at)) apply(keys[period]);
-    }
+    for (const period of PERIODS) apply(keys[period], periodStart(period, at));
   }
 }
