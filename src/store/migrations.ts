@@ -209,7 +209,10 @@ function migrations(dialect: Dialect): Record<string, Migration> {
   },
   '0007_ai_spend_daily': {
     async up(db: Kysely<unknown>) {
-      // Spend per app and team per UTC day (AiSpendDailyTable), from the usage rows already stored.
+      // Spend per app and team per UTC day (AiSpendDailyTable), from the usage rows already stored. On PostgreSQL
+      // other nodes wait to append until this commits: a row written between the sums below and the trigger would
+      // be in neither. (Kysely runs PostgreSQL's migrations in a transaction.)
+      if (dialect === 'postgres') await sql`LOCK TABLE ai_usage IN SHARE ROW EXCLUSIVE MODE`.execute(db);
       await db.schema
         .createTable('ai_spend_daily')
         .addColumn('scope', 'varchar(8)', (c) => c.notNull())
