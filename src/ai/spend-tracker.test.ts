@@ -58,6 +58,30 @@ describe.each(STORE_KINDS)('spend tracking for budgets on the %s store', (kind) 
     expect(await b.spend.spent('app', 'a2', 'day', DAY + 1_500)).toBeCloseTo(2, 9);
   });
 
+  it('adds the rows written since the last read once, however many checks ask at the same time', async () => {
+    const spend = new SpendTracker(store, 1_000);
+    expect(await spend.spent('app', 'm1', 'day', DAY)).toBe(0);
+    // Another node's calls.
+    await store.appendUsage(Array.from({ length: 4 }, () => record('m1', 0.5)));
+    const totals = await Promise.all(Array.from({ length: 5 }, () => spend.spent('app', 'm1', 'day', DAY + 1_000)));
+    expect(totals.map((usd) => Math.round(usd * 1e9) / 1e9)).toEqual([2, 2, 2, 2, 2]);
+    expect(await spend.spent('app', 'm1', 'day', DAY + 2_500)).toBeCloseTo(2, 9);
+  });
+
+  // Such writes are kept apart until a check reads the store; a budget whose limit was removed is never checked again.
+  it('forgets a budget nobody checks any more instead of keeping its writes apart for ever, and reads it afresh', async () => {
+    const spend = new SpendTracker(store, 1_000);
+    expect(await spend.spent('app', 'n1', 'day', DAY)).toBe(0);
+    for (let i = 1; i <= 10_001; i++) {
+      const call = record('n1', 0.001);
+      spend.add('n1', 'shop', 0.001, DAY);
+      spend.written([call], Number.MAX_SAFE_INTEGER - 20_000 + i);
+    }
+    expect(spend.spentNow('app', 'n1', 'day', DAY)).toBeUndefined();
+    await store.appendUsage([record('n1', 0.25)]);
+    expect(await spend.spent('app', 'n1', 'day', DAY)).toBeCloseTo(0.25, 9);
+  });
+
   it('counts a call made before its budget was first checked', async () => {
     const a = node(1_000);
     a.call('i1', 1);

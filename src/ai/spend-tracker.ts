@@ -47,6 +47,9 @@ export function newSpendQuery(store: Store, scope: Scope, name: string, after: n
 }
 const PERIODS: readonly BudgetPeriod[] = ['day', 'month'];
 
+/** Writes a budget's tally keeps apart until a check reads the store (every 10 s while it is checked). */
+const MAX_UNREAD_BATCHES = 10_000;
+
 /** Tally keys per scope and name, made once: every call would otherwise build four strings to find its tallies. */
 const keyCache: Record<Scope, Map<string, Record<BudgetPeriod, string>>> = { app: new Map(), team: new Map() };
 
@@ -91,6 +94,8 @@ export class SpendTracker {
 
   /** First sums in progress: concurrent first checks of one budget share one. */
   readonly #summing = new Map<string, Promise<Tally>>();
+  /** Re-syncs in progress, one per budget. */
+  readonly #resyncing = new Map<string, Promise<void>>();
 
   constructor(
     private readonly store: Store,
@@ -127,16 +132,30 @@ export class SpendTracker {
     if (!tally || tally.start !== start) {
       tally = await this.#firstSum(k, scope, name, start, now);
     } else if (now - tally.syncedAt >= this.resyncMs) {
-      const top = await this.#maxId();
-      if (top > tally.watermark) {
-        const row = await newSpendQuery(this.store, scope, name, tally.watermark, top, start).executeTakeFirst();
-        tally.stored += Number(row?.usd ?? 0);
-        tally.watermark = top;
+      let resync = this.#resyncing.get(k);
+      if (!resync) {
+        resync = this.#resync(k, tally, scope, name, now).finally(() => this.#resyncing.delete(k));
+        this.#resyncing.set(k, resync);
       }
-      tally.syncedAt = now;
-      this.#keepUnread(k, tally);
+      await resync;
     }
     return this.#total(k, tally);
+  }
+
+  /** Adds the rows written since the tally's watermark; checks that ask meanwhile share it, so none is added twice. */
+  async #resync(k: string, tally: Tally, scope: Scope, name: string, now: number): Promise<void> {
+    const from = tally.watermark;
+    const top = await this.#maxId();
+    if (top > from) {
+      const row = await newSpendQuery(this.store, scope, name, from, top, tally.start).executeTakeFirst();
+      // A first read of a new period may have replaced the tally meanwhile: this one no longer counts.
+      if (this.#tallies.get(k) !== tally) return;
+      tally.stored += Number(row?.usd ?? 0);
+      tally.watermark = top;
+    }
+    if (this.#tallies.get(k) !== tally) return;
+    tally.syncedAt = now;
+    this.#keepUnread(k, tally);
   }
 
   /**
@@ -173,12 +192,19 @@ export class SpendTracker {
 
   /** A call of this node: counted at once, before it reaches the store. */
   add(app: string | null | undefined, team: string | null | undefined, usd: number, at: number): void {
-    this.#each(app, team, at, usd, (k, start) => {
-      const unwritten = this.#unwritten.get(k);
-      if (!unwritten || unwritten.start < start) this.#unwritten.set(k, { start, usd });
-      else if (unwritten.start === start) unwritten.usd += usd;
-      // else: a call of a period already over, which no budget checks any more.
-    });
+    if (usd <= 0) return;
+    for (const [scope, name] of [['app', app], ['team', team]] as const) {
+      if (!name) continue;
+      const keys = keysOf(scope, name);
+      for (const period of PERIODS) this.#addUnwritten(keys[period], periodStart(period, at), usd);
+    }
+  }
+
+  #addUnwritten(k: string, start: number, usd: number): void {
+    const unwritten = this.#unwritten.get(k);
+    if (!unwritten || unwritten.start < start) this.#unwritten.set(k, { start, usd });
+    else if (unwritten.start === start) unwritten.usd += usd;
+    // else: a call of a period already over, which no budget checks any more.
   }
 
   /**
@@ -193,14 +219,19 @@ export class SpendTracker {
         const unwritten = this.#unwritten.get(k);
         if (unwritten?.start === start) unwritten.usd = Math.max(0, unwritten.usd - usd);
         const tally = this.#tallies.get(k);
-        const unread = tally?.start === start ? lastId > tally.watermark : this.#summing.has(`${k}\n${start}`);
+        const unread = tally?.start === start ? lastId > tally.watermark : this.#summing.size > 0 && this.#summing.has(`${k}\n${start}`);
         if (!unread) return;
         let written = this.#written.get(k);
         if (!written) this.#written.set(k, (written = { usd: 0, batches: [] }));
         written.usd += usd;
         const last = written.batches.at(-1);
         if (last?.id === lastId && last.start === start) last.usd += usd;
-        else written.batches.push({ start, id: lastId, usd });
+        else if (written.batches.length < MAX_UNREAD_BATCHES) written.batches.push({ start, id: lastId, usd });
+        else {
+          // A budget nobody checks any more (its limit was removed): forget it, and a later check reads it afresh.
+          this.#tallies.delete(k);
+          this.#written.delete(k);
+        }
       });
     }
   }
