@@ -94,8 +94,8 @@ export class SpendTracker {
 
   /** First sums in progress: concurrent first checks of one budget share one. */
   readonly #summing = new Map<string, Promise<Tally>>();
-  /** Re-syncs in progress, one per budget. */
-  readonly #resyncing = new Map<string, Promise<void>>();
+  /** Re-syncs in progress, one per tally (a new period's tally never waits on the last one's). */
+  readonly #resyncing = new WeakMap<Tally, Promise<void>>();
 
   constructor(
     private readonly store: Store,
@@ -132,10 +132,11 @@ export class SpendTracker {
     if (!tally || tally.start !== start) {
       tally = await this.#firstSum(k, scope, name, start, now);
     } else if (now - tally.syncedAt >= this.resyncMs) {
-      let resync = this.#resyncing.get(k);
+      const current = tally;
+      let resync = this.#resyncing.get(current);
       if (!resync) {
-        resync = this.#resync(k, tally, scope, name, now).finally(() => this.#resyncing.delete(k));
-        this.#resyncing.set(k, resync);
+        resync = this.#resync(k, current, scope, name, now).finally(() => this.#resyncing.delete(current));
+        this.#resyncing.set(current, resync);
       }
       await resync;
     }
@@ -193,18 +194,19 @@ export class SpendTracker {
   /** A call of this node: counted at once, before it reaches the store. */
   add(app: string | null | undefined, team: string | null | undefined, usd: number, at: number): void {
     if (usd <= 0) return;
-    for (const [scope, name] of [['app', app], ['team', team]] as const) {
-      if (!name) continue;
-      const keys = keysOf(scope, name);
-      for (const period of PERIODS) this.#addUnwritten(keys[period], periodStart(period, at), usd);
-    }
+    if (app) this.#addUnwritten(keysOf('app', app), at, usd);
+    if (team) this.#addUnwritten(keysOf('team', team), at, usd);
   }
 
-  #addUnwritten(k: string, start: number, usd: number): void {
-    const unwritten = this.#unwritten.get(k);
-    if (!unwritten || unwritten.start < start) this.#unwritten.set(k, { start, usd });
-    else if (unwritten.start === start) unwritten.usd += usd;
-    // else: a call of a period already over, which no budget checks any more.
+  /** Counts a call of `at` in the unwritten spend of its day and month; a newer period's call starts them afresh. */
+  #addUnwritten(keys: Record<BudgetPeriod, string>, at: number, usd: number): void {
+    for (const period of PERIODS) {
+      const start = periodStart(period, at);
+      const unwritten = this.#unwritten.get(keys[period]);
+      if (!unwritten || unwritten.start < start) this.#unwritten.set(keys[period], { start, usd });
+      else if (unwritten.start === start) unwritten.usd += usd;
+      // else: a call of a period already over, which no budget checks any more.
+    }
   }
 
   /**

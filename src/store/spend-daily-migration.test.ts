@@ -79,7 +79,8 @@ describe.skipIf(!postgresAvailable)('the daily spend migration with another node
     const row = usage(DAY + 1, 2, 'web', 'shop');
     await otherNode.query(`insert into ai_usage (${Object.keys(row).join(', ')}) values (${Object.keys(row).map((_, i) => `$${i + 1}`).join(', ')})`, Object.values(row));
     const opening = openStore(database.url);
-    // The migration waits for it (without the table lock it would have summed the rows it could see, and finished).
+    // The migration waits for it before summing (without the table lock it would sum the rows it could see first,
+    // wait only to create the trigger, and the row would be in neither).
     const waiting = eventually(async () => {
       const { rows } = await otherNode!.query("select count(*)::int as waiting from pg_locks l join pg_class c on c.oid = l.relation where c.relname = 'ai_usage' and not l.granted");
       return (rows[0] as { waiting: number }).waiting > 0;
