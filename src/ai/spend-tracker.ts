@@ -1,5 +1,5 @@
-import { sql } from 'kysely';
-import type { Store } from '../store/index.js';
+import { sql, type Kysely } from 'kysely';
+import type { Database, Store } from '../store/index.js';
 import type { UsageRecord } from './usage-recorder.js';
 
 export type BudgetPeriod = 'day' | 'month';
@@ -174,7 +174,7 @@ export class SpendTracker {
     // between). PostgreSQL: repeatable read, for the same.
     const snapshot = this.store.dialect === 'postgres' ? this.store.db.transaction().setIsolationLevel('repeatable read') : this.store.db.transaction();
     const summing = snapshot.execute(async (tx) => {
-      const top = Number((await tx.selectFrom('ai_usage').select((eb) => eb.fn.max<number>('id').as('id')).executeTakeFirst())?.id ?? 0);
+      const top = await this.#maxId(tx);
       const row = await tx.selectFrom('ai_spend_daily').select((eb) => eb.fn.sum<number>('cost_usd').as('usd')).where('scope', '=', scope).where('name', '=', name).where('day', '>=', start).executeTakeFirst();
       const tally: Tally = { start, stored: Number(row?.usd ?? 0), watermark: top, syncedAt: now };
       this.#tallies.set(k, tally);
@@ -186,8 +186,9 @@ export class SpendTracker {
     return summing;
   }
 
-  async #maxId(): Promise<number> {
-    const row = await this.store.db.selectFrom('ai_usage').select((eb) => eb.fn.max<number>('id').as('id')).executeTakeFirst();
+  /** The largest usage id, through `db` (the first read's snapshot) or the store. */
+  async #maxId(db: Kysely<Database> = this.store.db): Promise<number> {
+    const row = await db.selectFrom('ai_usage').select((eb) => eb.fn.max<number>('id').as('id')).executeTakeFirst();
     return Number(row?.id ?? 0);
   }
 
