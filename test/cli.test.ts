@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { calculateJwkThumbprint, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KEYGATE_BIN, runKeygate, startKeygate, type RunningKeygate } from './keygate-process.js';
 
@@ -70,10 +71,33 @@ describe('keygate keys, against a running node', () => {
     expect(fromSet.stdout.match(/ECDH-ES enc trusted/g)).toHaveLength(2);
 
     const exported = await keygate('keys', 'export', kid!, '--format', 'pem');
+    expect(exported).toMatchObject({ code: 0, stderr: '' });
     expect(exported.stdout).toMatch(/^-----BEGIN PUBLIC KEY-----/);
     const asJwk = JSON.parse((await keygate('keys', 'export', kid!)).stdout) as Record<string, string>;
     expect(asJwk).toMatchObject({ kid, kty: 'EC', crv: 'P-521', alg: 'ES512' });
     expect(asJwk).not.toHaveProperty('d');
+  });
+
+  it('takes a kid that begins with a dash as a kid, as one in 64 thumbprints does', async () => {
+    let pem: string;
+    do {
+      const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      pem = privateKey.export({ format: 'pem', type: 'pkcs8' }) as string;
+      if ((await calculateJwkThumbprint(createPublicKey(privateKey).export({ format: 'jwk' }) as JWK)).startsWith('-')) break;
+    } while (true);
+    const pemFile = join(node.dataDir, '..', 'dash.pem');
+    writeFileSync(pemFile, pem);
+    const imported = await keygate('keys', 'import', pemFile, '--alg', 'ES256');
+    const kid = /^imported (\S+)\s+ES256 sig next$/m.exec(imported.stdout)?.[1];
+    expect(kid).toMatch(/^-/);
+
+    const shown = await keygate('keys', 'show', kid!);
+    expect(shown).toMatchObject({ code: 0, stderr: '' });
+    expect(JSON.parse(shown.stdout)).toMatchObject({ kid, alg: 'ES256' });
+    expect((await keygate('keys', 'export', kid!, '--format', 'pem')).stdout).toMatch(/^-----BEGIN PUBLIC KEY-----/);
+    const revoked = await keygate('keys', 'revoke', kid!, '--reason', '-rotated early');
+    expect(revoked).toMatchObject({ code: 0, stderr: '' });
+    expect(revoked.stdout).toContain(`revoked ${kid}`);
   });
 
   it('reports an admin API error as one line with its code, and exits 1', async () => {

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { parseConfigText } from '../config/config-file.js';
 import { KeygateError } from '../errors.js';
 import { AdminClient, CliError } from './admin-client.js';
+import { parseCommandArgs } from './parse-command-args.js';
 
 export const CONFIG_USAGE = `keygate apply <file.yaml>      replace services and routes of a running node with the file's
 keygate export [--format yaml|json]   print the running config
@@ -25,13 +25,7 @@ export function readConfigFile(file: string): unknown {
 }
 
 export async function configCommand(command: 'apply' | 'export' | 'validate', args: string[], env: NodeJS.ProcessEnv, out: (line: string) => void): Promise<void> {
-  let parsed;
-  try {
-    parsed = parseArgs({ args, options: { 'admin-url': { type: 'string' }, 'data-dir': { type: 'string' }, format: { type: 'string' } }, allowPositionals: true, strict: true });
-  } catch (error) {
-    throw new CliError(`${(error as Error).message}\n\n${CONFIG_USAGE}`, 2);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseCommandArgs(args, { 'admin-url': { type: 'string' }, 'data-dir': { type: 'string' }, format: { type: 'string' } }, CONFIG_USAGE);
   if (command === 'export') {
     const format = values.format ?? 'yaml';
     if (format !== 'yaml' && format !== 'json') throw new CliError('--format must be yaml or json', 2);

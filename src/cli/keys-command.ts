@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { AdminClient, CliError } from './admin-client.js';
+import { parseCommandArgs } from './parse-command-args.js';
 
 interface KeyInfo {
   kid: string;
@@ -58,13 +58,7 @@ function describe(k: KeyInfo): string {
 
 /** `keygate keys …`: each subcommand is one admin API call; output is a table, or JSON with --json. */
 export async function keysCommand(args: string[], env: NodeJS.ProcessEnv, out: (line: string) => void): Promise<void> {
-  let parsed;
-  try {
-    parsed = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
-  } catch (error) {
-    throw new CliError(`${(error as Error).message}\n\n${KEYS_USAGE}`, 2);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseCommandArgs(args, OPTIONS, KEYS_USAGE);
   const [sub, target] = positionals;
   const client = () => AdminClient.fromEnvironment(env, values);
   const need = (what: string, value: string | undefined): string => {
