@@ -1,4 +1,3 @@
-import { requestIdOf } from '../proxy/request-id.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Agent } from 'undici';
 import type { Principal } from '../auth/principal.js';
@@ -40,6 +39,8 @@ export interface AiRuntime {
 }
 
 export interface AiCall {
+  /** The request's id (requestIdOf), already chosen by the data plane: the answer, the usage record and the logs share it. */
+  requestId: string;
   route: string;
   routeModels: readonly string[] | undefined;
   principal: Principal | undefined;
@@ -53,6 +54,21 @@ export interface AiCall {
 /** Longest Retry-After the gateway waits out itself before trying the same target again; longer ones fall through. */
 const MAX_RETRY_WAIT_MS = 2_000;
 
+const tooLarge = (limit: number) => new AiError(413, 'invalid_request_error', 'request_too_large', `the request body is larger than this route allows (${limit} bytes)`, null, { connection: 'close' });
+
+/** The body as a JSON object, with its text attached (SOURCE_TEXT); a 400 in OpenAI's shape if it is not one. */
+function parseBody(body: Buffer): Record<string, unknown> {
+  try {
+    const text = body.toString('utf8');
+    const value = JSON.parse(text) as unknown;
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error('not an object');
+    Object.defineProperty(value, SOURCE_TEXT, { value: text });
+    return value as Record<string, unknown>;
+  } catch {
+    throw new AiError(400, 'invalid_request_error', 'invalid_json', 'the request body is not a JSON object; see https://platform.openai.com/docs/api-reference/chat/create');
+  }
+}
+
 function readJson(req: IncomingMessage, limit: number): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -60,17 +76,15 @@ function readJson(req: IncomingMessage, limit: number): Promise<Record<string, u
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > limit) {
-        reject(new AiError(413, 'invalid_request_error', 'request_too_large', `the request body is larger than this route allows (${limit} bytes)`, null, { connection: 'close' }));
+        reject(tooLarge(limit));
         req.pause();
       } else chunks.push(chunk);
     });
     req.on('end', () => {
       try {
-        const value = JSON.parse((chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).toString('utf8')) as unknown;
-        if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error('not an object');
-        resolve(value as Record<string, unknown>);
-      } catch {
-        reject(new AiError(400, 'invalid_request_error', 'invalid_json', 'the request body is not a JSON object; see https://platform.openai.com/docs/api-reference/chat/create'));
+        resolve(parseBody(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+      } catch (error) {
+        reject(error);
       }
     });
     req.on('error', reject);
@@ -165,7 +179,7 @@ function clientError(failure: ProviderFailure): AiError {
  * switches keys the provider refuses, and accounts for every token and cent.
  */
 export async function handleAi(req: IncomingMessage, res: ServerResponse, operation: string, call: AiCall): Promise<void> {
-  const requestId = requestIdOf(req);
+  const { requestId } = call;
   try {
     if (operation === 'models') {
       if (req.method !== 'GET') throw new AiError(405, 'invalid_request_error', 'method_not_allowed', 'use GET');

@@ -96,6 +96,7 @@ function serveAi(req: IncomingMessage, res: ServerResponse, route: CompiledRoute
   const policy = route.policy;
   const serve = (result: AuthResult | undefined) =>
     handleAi(req, res, operation, {
+      requestId,
       route: route.name,
       routeModels: route.ai?.models,
       principal: result?.principal.via === 'none' ? undefined : result?.principal,
