@@ -208,6 +208,33 @@ describe.each(STORE_KINDS)('spend tracking for budgets on the %s store', (kind) 
     expect(tomorrow).toBe(0);
   });
 
+  // SQLite's one connection takes its users in turn: the re-sync's two reads straddle the new day's first read.
+  if (kind === 'sqlite') it("leaves a new day's tally and its unread writes alone when the day before's re-sync ends after it", async () => {
+    const midnight = periodStart('day', DAY) + 86_400_000;
+    const tracker = new SpendTracker(store, 1_000);
+    expect(await tracker.spent('app', 'r1', 'day', midnight - 5_000)).toBe(0);
+    // Another node's call of the day before, for the re-sync to read.
+    const top = await store.appendUsage([record('r1', 1, midnight - 4_000)]);
+    let release = () => {};
+    let holding = () => {};
+    const isHeld = new Promise<void>((resolve) => (holding = resolve));
+    const held = store.db.connection().execute(() => new Promise<void>((resolve) => {
+      release = resolve;
+      holding();
+    }));
+    await isHeld;
+    const resync = tracker.spent('app', 'r1', 'day', midnight - 2_000);
+    const firstRead = tracker.spent('app', 'r1', 'day', midnight + 1_000);
+    // A call of the new day, written while its first read is under way (its id beyond what that read will see).
+    tracker.add('r1', 'shop', 2, midnight + 500);
+    tracker.written([record('r1', 2, midnight + 500)], top + 1_000);
+    release();
+    await held;
+    expect(await firstRead).toBeCloseTo(2, 9);
+    expect(await resync).toBeCloseTo(1, 9);
+    expect(tracker.spentNow('app', 'r1', 'day', midnight + 1_500)).toBeCloseTo(2, 9);
+  });
+
   // SQLite's plan: PostgreSQL's depends on its statistics (checked by hand with EXPLAIN ANALYZE: the same range).
   if (kind === 'sqlite') it.each(['app', 'team'] as const)('re-syncs %s spend by reading only the rows written since, by their ids', async (scope) => {
     await store.appendUsage(Array.from({ length: 500 }, (_, i) => record(`p${i % 5}`, 0.01, DAY + i)));

@@ -90,7 +90,8 @@ interface Written {
 export class SpendTracker {
   readonly #tallies = new Map<string, Tally>();
   readonly #unwritten = new Map<string, Unwritten>();
-  readonly #written = new Map<string, { usd: number; batches: Written[] }>();
+  /** `mixed`: batches of more than one period, which only a check around midnight meets (see #writtenOf). */
+  readonly #written = new Map<string, { usd: number; batches: Written[]; mixed: boolean }>();
 
   /** First sums in progress: concurrent first checks of one budget share one. */
   readonly #summing = new Map<string, Promise<Tally>>();
@@ -110,10 +111,22 @@ export class SpendTracker {
     return this.#total(k, tally);
   }
 
-  /** The store's sum plus this node's calls not yet read back from it. */
+  /** The store's sum plus this node's calls of the tally's period not yet read back from it. */
   #total(k: string, tally: Tally): number {
     const unwritten = this.#unwritten.get(k);
-    return tally.stored + (unwritten?.start === tally.start ? unwritten.usd : 0) + (this.#written.get(k)?.usd ?? 0);
+    return tally.stored + (unwritten?.start === tally.start ? unwritten.usd : 0) + this.#writtenOf(k, tally.start);
+  }
+
+  /**
+   * The written spend of the period starting at `start` that its tally has not read. All of it, as a rule: kept
+   * batches are the current tally's period's. Only around midnight may a check of the day before, still finishing,
+   * meet the new day's.
+   */
+  #writtenOf(k: string, start: number): number {
+    const written = this.#written.get(k);
+    if (!written) return 0;
+    if (!written.mixed && written.batches[0]?.start === start) return written.usd;
+    return written.batches.reduce((sum, b) => (b.start === start ? sum + b.usd : sum), 0);
   }
 
   /** Keeps the written batches the tally has not read: of its period, above its watermark. */
@@ -122,7 +135,7 @@ export class SpendTracker {
     if (!written) return;
     const unread = written.batches.filter((b) => b.start === tally.start && b.id > tally.watermark);
     if (unread.length === 0) this.#written.delete(k);
-    else this.#written.set(k, { usd: unread.reduce((sum, b) => sum + b.usd, 0), batches: unread });
+    else this.#written.set(k, { usd: unread.reduce((sum, b) => sum + b.usd, 0), batches: unread, mixed: false });
   }
 
   async spent(scope: Scope, name: string, period: BudgetPeriod, now: number): Promise<number> {
@@ -149,11 +162,11 @@ export class SpendTracker {
     const top = await this.#maxId();
     if (top > from) {
       const row = await newSpendQuery(this.store, scope, name, from, top, tally.start).executeTakeFirst();
-      // A first read of a new period may have replaced the tally meanwhile: this one no longer counts.
-      if (this.#tallies.get(k) !== tally) return;
       tally.stored += Number(row?.usd ?? 0);
       tally.watermark = top;
     }
+    // A first read of a new period may have replaced the tally meanwhile: the checks waiting on this one get its
+    // period's total, and the writes kept apart are the new tally's to sort.
     if (this.#tallies.get(k) !== tally) return;
     tally.syncedAt = now;
     this.#keepUnread(k, tally);
@@ -225,12 +238,14 @@ export class SpendTracker {
         const unread = tally?.start === start ? lastId > tally.watermark : this.#summing.size > 0 && this.#summing.has(`${k}\n${start}`);
         if (!unread) return;
         let written = this.#written.get(k);
-        if (!written) this.#written.set(k, (written = { usd: 0, batches: [] }));
+        if (!written) this.#written.set(k, (written = { usd: 0, batches: [], mixed: false }));
         written.usd += usd;
         const last = written.batches.at(-1);
         if (last?.id === lastId && last.start === start) last.usd += usd;
-        else if (written.batches.length < MAX_UNREAD_BATCHES) written.batches.push({ start, id: lastId, usd });
-        else {
+        else if (written.batches.length < MAX_UNREAD_BATCHES) {
+          written.mixed ||= written.batches.length > 0 && written.batches[0]!.start !== start;
+          written.batches.push({ start, id: lastId, usd });
+        } else {
           // A budget nobody checks any more (its limit was removed): forget it, and a later check reads it afresh.
           this.#tallies.delete(k);
           this.#written.delete(k);
