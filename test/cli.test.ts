@@ -99,6 +99,12 @@ describe('keygate keys, against a running node', () => {
     expect(revoked.stdout).toContain(`revoked ${kid}`);
   });
 
+  it('refuses a mistyped option with one dash, rather than take it for an argument and go on', async () => {
+    const result = await keygate('keys', 'export', 'some-kid', '-format', 'pem');
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('unexpected argument "-format"');
+  });
+
   it('reports an admin API error as one line with its code, and exits 1', async () => {
     const result = await keygate('keys', 'revoke', 'no-such-kid');
     expect(result.code).toBe(1);

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseConfigText } from '../config/config-file.js';
 import { KeygateError } from '../errors.js';
 import { AdminClient, CliError } from './admin-client.js';
-import { parseCommandArgs } from './parse-command-args.js';
+import { parseCommandArgs, refuseExtraArguments } from './parse-command-args.js';
 
 export const CONFIG_USAGE = `keygate apply <file.yaml>      replace services and routes of a running node with the file's
 keygate export [--format yaml|json]   print the running config
@@ -26,6 +26,7 @@ export function readConfigFile(file: string): unknown {
 
 export async function configCommand(command: 'apply' | 'export' | 'validate', args: string[], env: NodeJS.ProcessEnv, out: (line: string) => void): Promise<void> {
   const { values, positionals } = parseCommandArgs(args, { 'admin-url': { type: 'string' }, 'data-dir': { type: 'string' }, format: { type: 'string' } }, CONFIG_USAGE);
+  refuseExtraArguments(positionals, command === 'export' ? 0 : 1, CONFIG_USAGE);
   if (command === 'export') {
     const format = values.format ?? 'yaml';
     if (format !== 'yaml' && format !== 'json') throw new CliError('--format must be yaml or json', 2);

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { AdminClient, CliError } from './admin-client.js';
-import { parseCommandArgs } from './parse-command-args.js';
+import { parseCommandArgs, refuseExtraArguments } from './parse-command-args.js';
 
 interface KeyInfo {
   kid: string;
@@ -43,6 +43,9 @@ const OPTIONS = {
   json: { type: 'boolean' },
 } as const;
 
+/** The subcommands that take a kid or a file after their name; the others take nothing more. */
+const TAKES_TARGET = new Set(['show', 'revoke', 'import', 'export']);
+
 function table(keys: KeyInfo[]): string {
   const rows = [['KID', 'ALG', 'USE', 'STATE', 'PUBLISHED', 'CREATED', 'RETIRES']];
   for (const k of keys) {
@@ -60,6 +63,7 @@ function describe(k: KeyInfo): string {
 export async function keysCommand(args: string[], env: NodeJS.ProcessEnv, out: (line: string) => void): Promise<void> {
   const { values, positionals } = parseCommandArgs(args, OPTIONS, KEYS_USAGE);
   const [sub, target] = positionals;
+  refuseExtraArguments(positionals, sub !== undefined && TAKES_TARGET.has(sub) ? 2 : 1, KEYS_USAGE);
   const client = () => AdminClient.fromEnvironment(env, values);
   const need = (what: string, value: string | undefined): string => {
     if (!value) throw new CliError(`keygate keys ${sub} needs ${what}\n\n${KEYS_USAGE}`, 2);

@@ -22,5 +22,5 @@ export const PROVIDER_ADAPTERS: ReadonlyMap<string, ProviderAdapter> = new Map<s
   ['ollama', OllamaProvider],
 ]);
 
-export { SOURCE_TEXT, type SourcedRequest, type TranslatedChunk } from './provider.js';
+export { SOURCE_TEXT, type TranslatedChunk } from './provider.js';
 export type { ProviderAdapter, ProviderConfig, ProviderCredential, CallContext, ProviderFailure, StreamTranslator, UpstreamCall } from './provider.js';

@@ -58,16 +58,12 @@ export interface ProviderFailure {
 /**
  * Set on a chunk that is exactly a provider event's JSON, unchanged: that text, which the gateway can send on
  * as it is instead of serializing the chunk again. A translator that changes a chunk makes a new object (which
- * does not inherit it: it is not enumerable), never edits one in place. Set likewise on a client's request: the
- * body as the client sent it, which an adapter may send on when it would change nothing.
+ * does not inherit it: it is not enumerable), never edits one in place.
  */
 export const SOURCE_TEXT: unique symbol = Symbol('SOURCE_TEXT');
 
 /** A chunk as translators return it: maybe with the provider's own text for it. */
 export type TranslatedChunk = ChatCompletionChunk & { [SOURCE_TEXT]?: string };
-
-/** A request as adapters get it: maybe with the client's own text for it. */
-export type SourcedRequest = ChatRequest & { [SOURCE_TEXT]?: string };
 
 /** Turns a provider's streamed bytes into OpenAI chunks, event by event. */
 export interface StreamTranslator {
