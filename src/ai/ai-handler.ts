@@ -56,13 +56,11 @@ const MAX_RETRY_WAIT_MS = 2_000;
 
 const tooLarge = (limit: number) => new AiError(413, 'invalid_request_error', 'request_too_large', `the request body is larger than this route allows (${limit} bytes)`, null, { connection: 'close' });
 
-/** The body as a JSON object, with its text attached (SOURCE_TEXT); a 400 in OpenAI's shape if it is not one. */
+/** The body as a JSON object; a 400 in OpenAI's shape if it is not one. */
 function parseBody(body: Buffer): Record<string, unknown> {
   try {
-    const text = body.toString('utf8');
-    const value = JSON.parse(text) as unknown;
+    const value = JSON.parse(body.toString('utf8')) as unknown;
     if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error('not an object');
-    Object.defineProperty(value, SOURCE_TEXT, { value: text });
     return value as Record<string, unknown>;
   } catch {
     throw new AiError(400, 'invalid_request_error', 'invalid_json', 'the request body is not a JSON object; see https://platform.openai.com/docs/api-reference/chat/create');

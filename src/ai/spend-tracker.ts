@@ -166,7 +166,8 @@ export class SpendTracker {
       tally.watermark = top;
     }
     // A first read of a new period may have replaced the tally meanwhile: the checks waiting on this one get its
-    // period's total, and the writes kept apart are the new tally's to sort.
+    // period's total (less this node's calls written after its read, which the new tally let go: a day already
+    // over), and the writes kept apart are the new tally's to sort.
     if (this.#tallies.get(k) !== tally) return;
     tally.syncedAt = now;
     this.#keepUnread(k, tally);

@@ -90,9 +90,8 @@ const AI_ERROR_TYPES: Record<number, string> = { 401: 'authentication_error', 40
 function serveAi(req: IncomingMessage, res: ServerResponse, route: CompiledRoute, path: string, snapshot: Snapshot, state: DataPlaneState, secure: boolean): void {
   const v1 = path.indexOf('/v1/');
   const operation = v1 === -1 ? path.slice(path.lastIndexOf('/') + 1) : path.slice(v1 + 4);
+  // One id for the answer, the usage record and the errors: the handler gets it with the call.
   const requestId = requestIdOf(req);
-  // The AI handler reads the same id, so the usage record, the answer and the logs agree.
-  req.headers['x-request-id'] = requestId;
   const policy = route.policy;
   const serve = (result: AuthResult | undefined) =>
     handleAi(req, res, operation, {

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { ChatCompletion, ChatCompletionChunk, EmbeddingsRequest, EmbeddingsResponse, Usage } from '../../chat-types.js';
+import type { ChatCompletion, ChatCompletionChunk, ChatRequest, EmbeddingsRequest, EmbeddingsResponse, Usage } from '../../chat-types.js';
 import { SseParser } from '../../sse.js';
-import { SOURCE_TEXT, failureFor, type SourcedRequest, type TranslatedChunk, type CallContext, type ProviderAdapter, type ProviderFailure, type StreamTranslator, type UpstreamCall } from '../provider.js';
+import { SOURCE_TEXT, failureFor, type TranslatedChunk, type CallContext, type ProviderAdapter, type ProviderFailure, type StreamTranslator, type UpstreamCall } from '../provider.js';
 
 /** What differs between hosts that speak OpenAI's wire format: where, and how to authenticate. */
 export interface OpenAIStyleOptions {
@@ -16,22 +16,6 @@ export interface OpenAIStyleOptions {
 
 const base = (ctx: CallContext) => ctx.provider.baseUrl.replace(/\/$/, '');
 
-/** How often `needle` occurs in `text`. */
-function occurrences(text: string, needle: string): number {
-  let count = 0;
-  for (let at = text.indexOf(needle); at !== -1; at = text.indexOf(needle, at + needle.length)) count += 1;
-  return count;
-}
-
-/**
- * Whether the client's own body can go to the provider as it is. Not when `"model"` or `"stream"` could occur twice
- * as a key (written twice, or spelled with a \u escape): JSON parsers disagree on which duplicate wins, and the
- * provider must serve the model the gateway checked the caller's permission and budget for.
- */
-function sendableAsIs(text: string): boolean {
-  return !text.includes('\\u') && occurrences(text, '"model"') === 1 && occurrences(text, '"stream"') <= 1;
-}
-
 /**
  * An adapter for any host of OpenAI's Chat Completions and Embeddings APIs: the request passes through with the
  * provider's model id, and usage is always asked for on streams (the gateway accounts for every token; the
@@ -42,20 +26,19 @@ export function openAIStyleAdapter(options: OpenAIStyleOptions): ProviderAdapter
   return {
     type: options.type,
     defaultBaseUrl: options.defaultBaseUrl,
-    chatCall(request: SourcedRequest, ctx: CallContext): UpstreamCall {
-      const url = `${base(ctx)}${options.chatPath ? options.chatPath(ctx) : '/v1/chat/completions'}`;
-      const headers = { 'content-type': 'application/json', accept: ctx.stream ? 'text/event-stream' : 'application/json', ...ctx.provider.headers, ...auth(ctx) };
-      // A body that would come out of the rewrite below unchanged goes as the client sent it: one serialization less.
-      const source = request[SOURCE_TEXT];
-      if (source !== undefined && !ctx.stream && !options.adjust && request.model === ctx.model && request.stream !== true && request.stream_options === undefined && sendableAsIs(source)) {
-        return { method: 'POST', url, headers, body: source };
-      }
-      // Whether to stream is the gateway's call (ctx.stream), not whatever the body said.
+    chatCall(request: ChatRequest, ctx: CallContext): UpstreamCall {
+      // Whether to stream is the gateway's call (ctx.stream), not whatever the body said. Always written out from
+      // what the gateway parsed: a duplicate key means one thing to JSON.parse and maybe another to the provider.
       let body: Record<string, unknown> = { ...request, model: ctx.model, stream: ctx.stream };
       if (ctx.stream) body.stream_options = { ...(request.stream_options ?? {}), include_usage: true };
       else delete body.stream_options;
       if (options.adjust) body = options.adjust(body, ctx);
-      return { method: 'POST', url, headers, body: JSON.stringify(body) };
+      return {
+        method: 'POST',
+        url: `${base(ctx)}${options.chatPath ? options.chatPath(ctx) : '/v1/chat/completions'}`,
+        headers: { 'content-type': 'application/json', accept: ctx.stream ? 'text/event-stream' : 'application/json', ...ctx.provider.headers, ...auth(ctx) },
+        body: JSON.stringify(body),
+      };
     },
     parseChat(body: unknown): ChatCompletion {
       return body as ChatCompletion;
