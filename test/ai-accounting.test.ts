@@ -102,6 +102,39 @@ describe('accounting of AI calls', () => {
     expect(row!.costUsd).toBeCloseTo(priced('anthropic', 'claude-haiku-4-5-20251001', input, anthropicTokens(ANSWER)), 9);
   });
 
+  it('records every call that fails too, with its status, the model asked for or the target tried, and no tokens or cost', async () => {
+    const apiKey = await gateway.createApp({ name: 'failing', team: 'failing-team', budget: { dailyUsd: 0.000001 } });
+    const statuses: number[] = [];
+    const call = async (path: string, body: unknown) => statuses.push((await gateway.call('POST', path, apiKey, body)).status);
+    await call('/v1/chat/completions', '{"model": "openai/gpt-4o-mini",');
+    await call('/v1/chat/completions', { model: 'no-such-model', messages: HELLO });
+    await call('/v1/chat/completions', { model: `x${'y'.repeat(300)}`, messages: HELLO });
+    emulators.openai.setMode('server-error');
+    try {
+      await call('/v1/chat/completions', { model: 'openai/gpt-4o-mini', messages: HELLO });
+      await call('/v1/embeddings', { model: 'openai/text-embedding-3-small', input: 'text' });
+    } finally {
+      emulators.openai.setMode('normal');
+    }
+    await call('/v1/chat/completions', { model: 'openai/gpt-4o-mini', messages: HELLO });
+    await call('/v1/chat/completions', { model: 'openai/gpt-4o-mini', messages: HELLO });
+    expect(statuses).toEqual([400, 404, 404, 502, 502, 200, 429]);
+
+    const byStatus = byKey(await gateway.usage({ app: 'failing', groupBy: 'status' }), 'status');
+    expect(Object.keys(byStatus).sort()).toEqual(['200', '400', '404', '429', '502']);
+    for (const status of ['400', '404', '429', '502']) {
+      expect(byStatus[status]).toMatchObject({ failedCalls: byStatus[status]!.calls, inputTokens: 0, outputTokens: 0, costUsd: 0 });
+    }
+    expect(byStatus['404']!.calls).toBe(2);
+    expect(byStatus['502']!.calls).toBe(2);
+    expect(byStatus['200']).toMatchObject({ calls: 1, failedCalls: 0 });
+    const byModel = byKey(await gateway.usage({ app: 'failing', groupBy: 'model' }), 'model');
+    // The name asked for (cut to the column's 200 characters) until a target is tried, then the target's.
+    expect(Object.keys(byModel).sort()).toEqual(['', 'gpt-4o-mini', 'no-such-model', 'openai/gpt-4o-mini', 'text-embedding-3-small', `x${'y'.repeat(199)}`]);
+    expect(byModel['openai/gpt-4o-mini']).toMatchObject({ calls: 1, failedCalls: 1 });
+    expect(byKey(await gateway.usage({ app: 'failing', groupBy: 'provider' }), 'provider').openai).toMatchObject({ calls: 3, failedCalls: 2 });
+  });
+
   it('answers every call with its own x-request-id, echoing one the client sent', async () => {
     const apiKey = await gateway.createApp({ name: 'traced', team: 'ledger-team' });
     const first = await gateway.chat(apiKey, { model: 'openai/gpt-4o-mini', messages: HELLO });

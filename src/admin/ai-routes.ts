@@ -18,7 +18,7 @@ export interface AiRoutesContext {
 
 const errorRef = Type.Ref('Error');
 const errors = { 400: errorRef, 401: errorRef, 404: errorRef, 409: errorRef };
-const GROUPS = ['app', 'team', 'model', 'provider', 'route'] as const;
+const GROUPS = ['app', 'team', 'model', 'provider', 'route', 'status'] as const;
 
 /** Provider key pools (secrets in, never out) and the usage and spend of AI calls. */
 export function registerAiRoutes(server: FastifyInstance, ctx: AiRoutesContext): void {
@@ -68,7 +68,7 @@ export function registerAiRoutes(server: FastifyInstance, ctx: AiRoutesContext):
   app.get('/ai/usage', {
     schema: {
       tags,
-      summary: 'Usage and spend of AI calls, grouped by app, team, model, provider or route over a period',
+      summary: 'Usage and spend of AI calls, grouped by app, team, model, provider, route or status over a period; failed calls count, with no tokens and no cost',
       querystring: Type.Object(
         {
           groupBy: Type.Optional(Type.Union(GROUPS.map((g) => Type.Literal(g)))),
@@ -89,6 +89,7 @@ export function registerAiRoutes(server: FastifyInstance, ctx: AiRoutesContext):
       .select([
         sql<string>`${sql.ref(group)}`.as('key'),
         (eb) => eb.fn.countAll<number>().as('calls'),
+        (eb) => eb.fn.sum<number>(eb.case().when('status', '>=', 400).then(1).else(0).end()).as('failedCalls'),
         (eb) => eb.fn.sum<number>('input_tokens').as('inputTokens'),
         (eb) => eb.fn.sum<number>('output_tokens').as('outputTokens'),
         (eb) => eb.fn.sum<number>('cached_tokens').as('cachedTokens'),
@@ -111,6 +112,7 @@ export function registerAiRoutes(server: FastifyInstance, ctx: AiRoutesContext):
       rows: rows.map((r) => ({
         [group]: r.key,
         calls: Number(r.calls),
+        failedCalls: Number(r.failedCalls ?? 0),
         inputTokens: Number(r.inputTokens ?? 0),
         outputTokens: Number(r.outputTokens ?? 0),
         cachedTokens: Number(r.cachedTokens ?? 0),

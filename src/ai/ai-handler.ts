@@ -171,6 +171,32 @@ function clientError(failure: ProviderFailure): AiError {
   return new AiError(failure.status, failure.type, failure.code, failure.message, failure.param ?? null);
 }
 
+/** A call as it goes, for its record should it fail: when it started, the model asked for, the target tried last. */
+interface CallTrace {
+  started: number;
+  model: string;
+  target: AiTarget | undefined;
+  /** The call's record is made (an answer, or a stream that broke off): a failure after it adds none. */
+  recorded: boolean;
+}
+
+/** The column's width: a model name is the client's text until it resolves, and a longer one would fail the write. */
+const MODEL_COLUMN_CHARS = 200;
+
+/**
+ * The record of a call that failed: refused by the gateway (validation, permissions, budgets, token rate) or by
+ * every target. No tokens and no cost: providers charge for answers, and a refusal reached none.
+ */
+function recordFailure(call: AiCall, trace: CallTrace, status: number): void {
+  const app = call.principal?.app;
+  const at = call.runtime.now();
+  call.runtime.recorder.record({
+    at, request_id: call.requestId, app: app ?? null, team: (app ? call.catalog.apps.get(app)?.team : undefined) ?? null, route: call.route,
+    provider: trace.target?.provider ?? null, model: (trace.target?.model ?? trace.model).slice(0, MODEL_COLUMN_CHARS),
+    input_tokens: 0, output_tokens: 0, cached_tokens: 0, estimated: 0, cost_usd: 0, latency_ms: at - trace.started, ttft_ms: null, status, cache_hit: 0,
+  });
+}
+
 /**
  * The unified API on an AI route: `POST …/chat/completions`, `POST …/embeddings` and `GET …/models` in OpenAI's
  * shapes, whatever the provider. Picks the provider by alias weights, falls back on errors, timeouts and 429s,
@@ -178,18 +204,21 @@ function clientError(failure: ProviderFailure): AiError {
  */
 export async function handleAi(req: IncomingMessage, res: ServerResponse, operation: string, call: AiCall): Promise<void> {
   const { requestId } = call;
+  // Every call but a listing of models is recorded, those that fail too.
+  const trace: CallTrace | undefined = operation === 'models' ? undefined : { started: call.runtime.now(), model: '', target: undefined, recorded: false };
   try {
     if (operation === 'models') {
       if (req.method !== 'GET') throw new AiError(405, 'invalid_request_error', 'method_not_allowed', 'use GET');
       return listModels(res, call, requestId);
     }
     if (req.method !== 'POST') throw new AiError(405, 'invalid_request_error', 'method_not_allowed', 'use POST');
-    if (operation === 'chat/completions') return await chat(req, res, call, requestId);
-    if (operation === 'embeddings') return await embeddings(req, res, call, requestId);
-    if (operation === 'messages') return await chat(req, res, call, requestId, 'anthropic');
+    if (operation === 'chat/completions') return await chat(req, res, call, trace!);
+    if (operation === 'embeddings') return await embeddings(req, res, call, trace!);
+    if (operation === 'messages') return await chat(req, res, call, trace!, 'anthropic');
     throw new AiError(404, 'invalid_request_error', 'unknown_url', `unknown AI operation: ${operation}`);
   } catch (error) {
     const failure = error instanceof AiError ? error : new AiError(500, 'api_error', 'internal_error', 'the request failed inside the gateway');
+    if (trace && !trace.recorded) recordFailure(call, trace, failure.status);
     if (operation === 'messages') return sendAnthropicError(res, failure, requestId);
     sendAiError(res, failure, requestId);
   }
@@ -274,12 +303,13 @@ function enforceBudget(runtime: AiRuntime, scope: 'app' | 'team', name: string, 
  * 429 or 5xx moves on (waiting out a short Retry-After on the same target once); a 400 is the caller's and ends
  * the call at once.
  */
-async function attempt<T>(call: AiCall, targets: readonly AiTarget[], run: (ctx: CallContext, target: AiTarget) => Promise<T>): Promise<{ result: T; target: AiTarget }> {
+async function attempt<T>(call: AiCall, trace: CallTrace, targets: readonly AiTarget[], run: (ctx: CallContext, target: AiTarget) => Promise<T>): Promise<{ result: T; target: AiTarget }> {
   const { runtime, snapshot } = call;
   let last: ProviderFailure | undefined;
   for (const target of targets) {
     const provider = snapshot.providers.get(target.provider);
     if (!provider) continue;
+    trace.target = target;
     const keys = provider.config.type === 'ollama' && provider.keys.length === 0 ? [{ id: `${target.provider}:none`, priority: 0, secret: '' }] : provider.keys;
     let waited = false;
     for (let k = 0; k < keys.length; k++) {
@@ -325,9 +355,11 @@ function usageOf(usage: Usage | undefined): { input: number; output: number; cac
  * A chat completion, asked for in OpenAI's format (`/chat/completions`) or Anthropic's (`/messages`): the same
  * routing, fallbacks and accounting, only the shapes in and out differ.
  */
-async function chat(req: IncomingMessage, res: ServerResponse, call: AiCall, requestId: string, format: 'openai' | 'anthropic' = 'openai'): Promise<void> {
-  const started = call.runtime.now();
+async function chat(req: IncomingMessage, res: ServerResponse, call: AiCall, trace: CallTrace, format: 'openai' | 'anthropic' = 'openai'): Promise<void> {
+  const { requestId } = call;
+  const { started } = trace;
   const body = await readJson(req, call.maxBodySize);
+  if (typeof body.model === 'string') trace.model = body.model;
   const request = format === 'anthropic' ? messagesToChat(body) : validateChat(body);
   const render = (completion: ChatCompletion | string): string => {
     if (format === 'openai') return typeof completion === 'string' ? completion : JSON.stringify(completion);
@@ -340,6 +372,7 @@ async function chat(req: IncomingMessage, res: ServerResponse, call: AiCall, req
     const providerType = target ? snapshot.providers.get(target.provider)?.catalogKey : undefined;
     const cost = cacheHit || !target || !providerType ? 0 : costOf(runtime.price(providerType, target.model), tokens);
     const at = runtime.now();
+    trace.recorded = true;
     runtime.recorder.record({
       at, request_id: requestId, app: prepared.app ?? null, team: prepared.team ?? null, route: call.route, provider: target?.provider ?? null, model: target?.model ?? request.model,
       input_tokens: tokens.input, output_tokens: tokens.output, cached_tokens: tokens.cached, estimated: estimated ? 1 : 0, cost_usd: cost, latency_ms: at - started, ttft_ms: ttftMs, status, cache_hit: cacheHit ? 1 : 0,
@@ -361,7 +394,7 @@ async function chat(req: IncomingMessage, res: ServerResponse, call: AiCall, req
       res.end(out);
       return;
     }
-    const { result: answer, target } = await attempt(call, prepared.targets, (ctx) => {
+    const { result: answer, target } = await attempt(call, trace, prepared.targets, (ctx) => {
       const provider = snapshot.providers.get(ctx.provider.name)!;
       return callChatAnswer(provider.adapter, request, ctx, { dispatcher: runtime.dispatcher, timeoutMs: snapshot.timeoutMs });
     });
@@ -390,7 +423,7 @@ async function chat(req: IncomingMessage, res: ServerResponse, call: AiCall, req
   }
 
   const wantUsage = request.stream_options?.include_usage === true;
-  const { result: stream, target } = await attempt(call, prepared.targets, (ctx) => {
+  const { result: stream, target } = await attempt(call, trace, prepared.targets, (ctx) => {
     const provider = snapshot.providers.get(ctx.provider.name)!;
     return openChatStream(provider.adapter, request, ctx, { dispatcher: runtime.dispatcher, timeoutMs: snapshot.timeoutMs });
   });
@@ -469,14 +502,17 @@ function embeddingTokens(inputs: ReadonlyArray<unknown>, count: (text: string) =
   return inputs.reduce<number>((sum, item) => sum + (typeof item === 'string' ? count(item) : Array.isArray(item) ? item.length : 1), 0);
 }
 
-async function embeddings(req: IncomingMessage, res: ServerResponse, call: AiCall, requestId: string): Promise<void> {
-  const started = call.runtime.now();
-  const request = validateEmbeddings(await readJson(req, call.maxBodySize));
+async function embeddings(req: IncomingMessage, res: ServerResponse, call: AiCall, trace: CallTrace): Promise<void> {
+  const { requestId } = call;
+  const { started } = trace;
+  const parsed = await readJson(req, call.maxBodySize);
+  if (typeof parsed.model === 'string') trace.model = parsed.model;
+  const request = validateEmbeddings(parsed);
   const inputs = Array.isArray(request.input) ? request.input : [request.input];
   const estimate = embeddingTokens(inputs, quickTokenCount);
   const prepared = await prepare(request.model, estimate, call);
   const { runtime, snapshot } = call;
-  const { result, target } = await attempt(call, prepared.targets, (ctx) => {
+  const { result, target } = await attempt(call, trace, prepared.targets, (ctx) => {
     const provider = snapshot.providers.get(ctx.provider.name)!;
     return callEmbeddings(provider.adapter, request, ctx, { dispatcher: runtime.dispatcher, timeoutMs: snapshot.timeoutMs });
   });
@@ -485,6 +521,7 @@ async function embeddings(req: IncomingMessage, res: ServerResponse, call: AiCal
   const providerType = snapshot.providers.get(target.provider)!.catalogKey;
   const cost = costOf(runtime.price(providerType, target.model), { input, output: 0, cached: 0 });
   const at = runtime.now();
+  trace.recorded = true;
   runtime.recorder.record({
     at, request_id: requestId, app: prepared.app ?? null, team: prepared.team ?? null, route: call.route, provider: target.provider, model: target.model,
     input_tokens: input, output_tokens: 0, cached_tokens: 0, estimated: result.usage ? 0 : 1, cost_usd: cost, latency_ms: at - started, ttft_ms: null, status: 200, cache_hit: 0,
