@@ -164,7 +164,7 @@ describe('a streamed completion between the provider and the client', () => {
     expect(await providerClosed).toBe(true);
   });
 
-  it("closes the provider's connection when the client left before the provider answered", async () => {
+  it("closes the provider's connection when the client left before the provider answered, without waiting for its head", async () => {
     let held!: ServerResponse;
     const asked = new Promise<void>((resolve) => {
       script = (_req, res) => {
@@ -174,13 +174,9 @@ describe('a streamed completion between the provider and the client', () => {
     });
     const socket = openStream();
     await asked;
-    socket.destroy();
-    // Time for the gateway to see the client's connection close before the provider's head arrives.
-    await new Promise((resolve) => setTimeout(resolve, 200));
     const providerClosed = once(held, 'close').then(() => !held.writableFinished);
-    held.writeHead(200, SSE_HEAD);
-    held.write(`data: ${chunkJson('too late')}\n\n`);
-    // The rest never comes on its own: only the gateway closing the connection ends this response.
+    socket.destroy();
+    // The provider never answers: only the gateway closing the connection ends this response.
     expect(await providerClosed).toBe(true);
   });
 });

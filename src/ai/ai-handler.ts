@@ -8,7 +8,7 @@ import { resolveModel } from './ai-snapshot.js';
 import type { ChatCompletion, ChatRequest, EmbeddingsRequest, Usage } from './chat-types.js';
 import { ChatChunksToMessageEvents, chatToMessages, messagesToChat, toAnthropicError } from './anthropic-ingress/index.js';
 import { AiError, sendAiError } from './openai-error.js';
-import { ProviderCallError, callChatAnswer, callEmbeddings, openChatStream } from './provider-call.js';
+import { CallCancelled, Cancellation, ProviderCallError, callChatAnswer, callEmbeddings, openChatStream } from './provider-call.js';
 import { SOURCE_TEXT, type CallContext, type ProviderFailure, type TranslatedChunk } from './providers/index.js';
 import { ResponseCache } from './response-cache.js';
 import type { SpendTracker } from './spend-tracker.js';
@@ -173,6 +173,8 @@ function clientError(failure: ProviderFailure): AiError {
 
 /** A call as it goes, for its record should it fail: when it started, the model asked for, the target tried last. */
 interface CallTrace {
+  /** Stops the provider call under way, and any fallback after it, once the client has gone. */
+  cancel: Cancellation;
   started: number;
   model: string;
   target: AiTarget | undefined;
@@ -205,7 +207,13 @@ function recordFailure(call: AiCall, trace: CallTrace, status: number): void {
 export async function handleAi(req: IncomingMessage, res: ServerResponse, operation: string, call: AiCall): Promise<void> {
   const { requestId } = call;
   // Every call but a listing of models is recorded, those that fail too.
-  const trace: CallTrace | undefined = operation === 'models' ? undefined : { started: call.runtime.now(), model: '', target: undefined, recorded: false };
+  const trace: CallTrace | undefined = operation === 'models' ? undefined : { cancel: new Cancellation(), started: call.runtime.now(), model: '', target: undefined, recorded: false };
+  if (trace) {
+    // A client that leaves before its answer: the provider's tokens are no longer worth generating, nor a fallback.
+    res.once('close', () => {
+      if (!res.writableFinished) trace.cancel.cancel(new CallCancelled('the client closed the connection before the answer'));
+    });
+  }
   try {
     if (operation === 'models') {
       if (req.method !== 'GET') throw new AiError(405, 'invalid_request_error', 'method_not_allowed', 'use GET');
@@ -217,7 +225,10 @@ export async function handleAi(req: IncomingMessage, res: ServerResponse, operat
     if (operation === 'messages') return await chat(req, res, call, trace!, 'anthropic');
     throw new AiError(404, 'invalid_request_error', 'unknown_url', `unknown AI operation: ${operation}`);
   } catch (error) {
-    const failure = error instanceof AiError ? error : new AiError(500, 'api_error', 'internal_error', 'the request failed inside the gateway');
+    const failure =
+      error instanceof AiError ? error
+      : error instanceof CallCancelled ? new AiError(499, 'api_error', 'client_closed_request', error.message)
+      : new AiError(500, 'api_error', 'internal_error', 'the request failed inside the gateway');
     if (trace && !trace.recorded) recordFailure(call, trace, failure.status);
     if (operation === 'messages') return sendAnthropicError(res, failure, requestId);
     sendAiError(res, failure, requestId);
@@ -396,7 +407,7 @@ async function chat(req: IncomingMessage, res: ServerResponse, call: AiCall, tra
     }
     const { result: answer, target } = await attempt(call, trace, prepared.targets, (ctx) => {
       const provider = snapshot.providers.get(ctx.provider.name)!;
-      return callChatAnswer(provider.adapter, request, ctx, { dispatcher: runtime.dispatcher, timeoutMs: snapshot.timeoutMs });
+      return callChatAnswer(provider.adapter, request, ctx, { dispatcher: runtime.dispatcher, timeoutMs: snapshot.timeoutMs, cancel: trace.cancel });
     });
     const result = answer.completion;
     const reported = usageOf(result.usage);
@@ -425,7 +436,7 @@ async function chat(req: IncomingMessage, res: ServerResponse, call: AiCall, tra
   const wantUsage = request.stream_options?.include_usage === true;
   const { result: stream, target } = await attempt(call, trace, prepared.targets, (ctx) => {
     const provider = snapshot.providers.get(ctx.provider.name)!;
-    return openChatStream(provider.adapter, request, ctx, { dispatcher: runtime.dispatcher, timeoutMs: snapshot.timeoutMs });
+    return openChatStream(provider.adapter, request, ctx, { dispatcher: runtime.dispatcher, timeoutMs: snapshot.timeoutMs, cancel: trace.cancel });
   });
   res.writeHead(200, {
     'content-type': 'text/event-stream; charset=utf-8',
@@ -450,13 +461,8 @@ async function chat(req: IncomingMessage, res: ServerResponse, call: AiCall, tra
     wroteEvent = true;
     return res.write(data);
   };
+  // A client that leaves from here on stops the stream through the call's cancellation (handleAi).
   res.on('drain', () => stream.resume());
-  res.on('close', () => {
-    if (!res.writableFinished) stream.abort();
-  });
-  // A client that left while the provider was still to answer: its 'close' has been and gone, and a write to it
-  // would pause the provider for good.
-  if (res.destroyed) stream.abort();
   // Each read's chunks are written from the provider socket's own callback; a full client buffer pauses the provider.
   const status = await new Promise<number>((resolve) => {
     stream.pipe({
@@ -480,6 +486,7 @@ async function chat(req: IncomingMessage, res: ServerResponse, call: AiCall, tra
           if (!events) res.write('data: [DONE]\n\n');
           return resolve(200);
         }
+        if (error instanceof CallCancelled) return resolve(499);
         if (events) for (const event of events.fail('the provider stream failed')) res.write(event);
         else res.write(`data: ${JSON.stringify({ error: { message: 'the provider stream failed', type: 'api_error', param: null, code: 'provider_stream_error' } })}\n\n`);
         resolve(502);
@@ -514,7 +521,7 @@ async function embeddings(req: IncomingMessage, res: ServerResponse, call: AiCal
   const { runtime, snapshot } = call;
   const { result, target } = await attempt(call, trace, prepared.targets, (ctx) => {
     const provider = snapshot.providers.get(ctx.provider.name)!;
-    return callEmbeddings(provider.adapter, request, ctx, { dispatcher: runtime.dispatcher, timeoutMs: snapshot.timeoutMs });
+    return callEmbeddings(provider.adapter, request, ctx, { dispatcher: runtime.dispatcher, timeoutMs: snapshot.timeoutMs, cancel: trace.cancel });
   });
   if (!result.usage) await loadTokenizer();
   const input = result.usage?.prompt_tokens ?? embeddingTokens(inputs, estimateTokens);

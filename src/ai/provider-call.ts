@@ -14,8 +14,38 @@ export interface CallOptions {
   dispatcher?: Dispatcher;
   /** Time allowed for the response head, and between body chunks. */
   timeoutMs?: number;
-  signal?: AbortSignal;
+  /** Lets the caller stop the call (its client went away, say): the call rejects with the CallCancelled it is given. */
+  cancel?: Cancellation;
 }
+
+/** Why a call was stopped by its caller: not the provider's failure, so no other target is tried for it. */
+export class CallCancelled extends Error {
+  override name = 'CallCancelled';
+}
+
+/**
+ * A caller's handle to stop its provider calls, one after another (fallbacks, key switches). Cheaper than an
+ * AbortSignal, whose EventTarget listener cost some 4 µs a call on the request path.
+ */
+export class Cancellation {
+  #reason: CallCancelled | undefined;
+  #stop: ((reason: CallCancelled) => void) | undefined;
+
+  /** Stops the call under way, and every later one at its start. */
+  cancel(reason: CallCancelled): void {
+    this.#reason ??= reason;
+    this.#stop?.(this.#reason);
+  }
+
+  /** A call starting: `stop` aborts it, at once if the caller already cancelled. */
+  started(stop: (reason: CallCancelled) => void): void {
+    this.#stop = stop;
+    if (this.#reason) stop(this.#reason);
+  }
+}
+
+/** The rejection for an error of the dispatcher: the caller's own cancellation as it is, else the provider's failure. */
+const failureOf = (error: Error): Error => (error instanceof CallCancelled ? error : unreachable(error));
 
 function unreachable(error: unknown): ProviderCallError {
   const code = (error as { code?: string }).code ?? '';
@@ -55,24 +85,17 @@ function endpointOf(url: string): { origin: string; path: string } {
 function exchange(adapter: ProviderAdapter, call: UpstreamCall, options: CallOptions): Promise<Answer> {
   const { origin, path } = endpointOf(call.url);
   const timeout = options.timeoutMs ?? 60_000;
-  const signal = options.signal;
+  const cancel = options.cancel;
   return new Promise((resolve, reject) => {
     let status = 0;
     let headers: IncomingHttpHeaders = {};
     const chunks: Buffer[] = [];
     let size = 0;
-    let onAbort: (() => void) | undefined;
-    const settle = () => {
-      if (onAbort) signal?.removeEventListener('abort', onAbort);
-    };
     (options.dispatcher ?? getGlobalDispatcher()).dispatch(
       { origin, path, method: call.method, headers: call.headers, body: call.body ?? null, headersTimeout: timeout, bodyTimeout: timeout },
       {
         onRequestStart(controller) {
-          if (!signal) return;
-          if (signal.aborted) return controller.abort(signal.reason);
-          onAbort = () => controller.abort(signal.reason);
-          signal.addEventListener('abort', onAbort, { once: true });
+          cancel?.started((reason) => controller.abort(reason));
         },
         onResponseStart(_controller, statusCode, responseHeaders) {
           status = statusCode;
@@ -84,14 +107,12 @@ function exchange(adapter: ProviderAdapter, call: UpstreamCall, options: CallOpt
           else chunks.push(chunk);
         },
         onResponseEnd() {
-          settle();
           const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
           if (status >= 400) reject(new ProviderCallError(adapter.parseError(status, body.toString('utf8'), headers)));
           else resolve({ status, headers, body });
         },
         onResponseError(_controller, error) {
-          settle();
-          reject(unreachable(error));
+          reject(failureOf(error));
         },
       },
     );
@@ -155,7 +176,7 @@ export interface ChatStream {
 export function openChatStream(adapter: ProviderAdapter, request: ChatRequest, ctx: CallContext, options: CallOptions = {}): Promise<ChatStream> {
   const streamCtx = { ...ctx, stream: true };
   const timeout = options.timeoutMs ?? 60_000;
-  const signal = options.signal;
+  const cancel = options.cancel;
   // Inside the executor, so that an adapter refusing the call (a misconfigured provider) rejects, as the other calls do.
   return new Promise((resolve, reject) => {
     const call = adapter.chatCall(request, streamCtx);
@@ -173,10 +194,6 @@ export function openChatStream(adapter: ProviderAdapter, request: ChatRequest, c
     let errorHeaders: IncomingHttpHeaders = {};
     const errorChunks: Buffer[] = [];
     let errorSize = 0;
-    let onAbort: (() => void) | undefined;
-    const settle = () => {
-      if (onAbort) signal?.removeEventListener('abort', onAbort);
-    };
     /** Hands chunks to the sink (or keeps them until there is one); returns what the sink threw, if it did. */
     const deliver = (chunks: ChatCompletionChunk[]): Error | undefined => {
       if (!sink) {
@@ -209,7 +226,7 @@ export function openChatStream(adapter: ProviderAdapter, request: ChatRequest, c
         else if (error) controller?.abort(error);
       },
       resume: () => controller?.resume(),
-      abort: () => controller?.abort(new Error('the client went away')),
+      abort: () => controller?.abort(new CallCancelled('the client went away')),
       usage: () => translator.usage(),
     };
     (options.dispatcher ?? getGlobalDispatcher()).dispatch(
@@ -217,10 +234,7 @@ export function openChatStream(adapter: ProviderAdapter, request: ChatRequest, c
       {
         onRequestStart(c) {
           controller = c;
-          if (!signal) return;
-          if (signal.aborted) return c.abort(signal.reason);
-          onAbort = () => c.abort(signal.reason);
-          signal.addEventListener('abort', onAbort, { once: true });
+          cancel?.started((reason) => c.abort(reason));
         },
         onResponseStart(_c, statusCode, headers) {
           if (statusCode >= 400) {
@@ -250,7 +264,6 @@ export function openChatStream(adapter: ProviderAdapter, request: ChatRequest, c
           if (error) c.abort(error);
         },
         onResponseEnd() {
-          settle();
           if (errorStatus) {
             const text = Buffer.concat(errorChunks).toString('utf8');
             reject(new ProviderCallError(adapter.parseError(errorStatus, text, errorHeaders)));
@@ -265,10 +278,9 @@ export function openChatStream(adapter: ProviderAdapter, request: ChatRequest, c
           finish(last.length > 0 ? deliver(last) : undefined);
         },
         onResponseError(_c, error) {
-          settle();
           // Before an accepting head: the call failed, and another target may serve it. After: the stream broke.
           if (accepted) finish(error);
-          else reject(unreachable(error));
+          else reject(failureOf(error));
         },
       },
     );
