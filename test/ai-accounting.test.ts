@@ -109,6 +109,7 @@ describe('accounting of AI calls', () => {
     await call('/v1/chat/completions', '{"model": "openai/gpt-4o-mini",');
     await call('/v1/chat/completions', { model: 'no-such-model', messages: HELLO });
     await call('/v1/chat/completions', { model: `x${'y'.repeat(300)}`, messages: HELLO });
+    await call('/v1/chat/completions', { model: 'nul\u0000model', messages: HELLO });
     emulators.openai.setMode('server-error');
     try {
       await call('/v1/chat/completions', { model: 'openai/gpt-4o-mini', messages: HELLO });
@@ -118,19 +119,21 @@ describe('accounting of AI calls', () => {
     }
     await call('/v1/chat/completions', { model: 'openai/gpt-4o-mini', messages: HELLO });
     await call('/v1/chat/completions', { model: 'openai/gpt-4o-mini', messages: HELLO });
-    expect(statuses).toEqual([400, 404, 404, 502, 502, 200, 429]);
+    expect(statuses).toEqual([400, 404, 404, 404, 502, 502, 200, 429]);
 
     const byStatus = byKey(await gateway.usage({ app: 'failing', groupBy: 'status' }), 'status');
     expect(Object.keys(byStatus).sort()).toEqual(['200', '400', '404', '429', '502']);
     for (const status of ['400', '404', '429', '502']) {
       expect(byStatus[status]).toMatchObject({ failedCalls: byStatus[status]!.calls, inputTokens: 0, outputTokens: 0, costUsd: 0 });
     }
-    expect(byStatus['404']!.calls).toBe(2);
+    // One record a call, no more.
+    expect(Object.values(byStatus).reduce((sum, row) => sum + row.calls, 0)).toBe(statuses.length);
+    expect(byStatus['404']!.calls).toBe(3);
     expect(byStatus['502']!.calls).toBe(2);
     expect(byStatus['200']).toMatchObject({ calls: 1, failedCalls: 0 });
     const byModel = byKey(await gateway.usage({ app: 'failing', groupBy: 'model' }), 'model');
-    // The name asked for (cut to the column's 200 characters) until a target is tried, then the target's.
-    expect(Object.keys(byModel).sort()).toEqual(['', 'gpt-4o-mini', 'no-such-model', 'openai/gpt-4o-mini', 'text-embedding-3-small', `x${'y'.repeat(199)}`]);
+    // The name asked for (cut to the column's 200 characters, without NUL) until a target is tried, then the target's.
+    expect(Object.keys(byModel).sort()).toEqual(['', 'gpt-4o-mini', 'no-such-model', 'nulmodel', 'openai/gpt-4o-mini', 'text-embedding-3-small', `x${'y'.repeat(199)}`]);
     expect(byModel['openai/gpt-4o-mini']).toMatchObject({ calls: 1, failedCalls: 1 });
     expect(byKey(await gateway.usage({ app: 'failing', groupBy: 'provider' }), 'provider').openai).toMatchObject({ calls: 3, failedCalls: 2 });
   });

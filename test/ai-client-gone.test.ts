@@ -1,24 +1,35 @@
 import { createServer, request, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect, type AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AiGateway, configureThreeProviders, startProviderEmulators, type ProviderEmulators } from './ai-fixtures.js';
 
-/** An OpenAI-compatible host that takes each request and never answers it; tells when the gateway lets go of one. */
-async function startSilentHost() {
+/**
+ * An OpenAI-compatible host that takes each request and never finishes its answer: for a stream it sends the head
+ * and one chunk (OpenAI's wire format), for anything else nothing. Tells when the gateway lets go of a request.
+ */
+async function startStuckHost() {
   const received: IncomingMessage[] = [];
-  const waiting: Array<() => void> = [];
   const closed: Array<Promise<void>> = [];
-  const server: Server = createServer((req) => {
+  let waiter: { n: number; wake: () => void } | undefined;
+  const server: Server = createServer((req, res) => {
     closed.push(new Promise((resolve) => req.socket.once('close', () => resolve())));
     received.push(req);
-    for (const wake of waiting.splice(0)) wake();
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      if ((JSON.parse(Buffer.concat(chunks).toString('utf8')) as { stream?: boolean }).stream) {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write(`data: ${JSON.stringify({ id: 'chatcmpl-stuck', object: 'chat.completion.chunk', created: 1700000000, model: 'gpt-4o-mini', choices: [{ index: 0, delta: { role: 'assistant', content: 'Hello there, this is the start' }, finish_reason: null }] })}\n\n`);
+      }
+      if (waiter && received.length >= waiter.n) waiter.wake();
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     count: () => received.length,
-    /** Resolves once the host holds `n` requests. */
-    holding: (n: number) => new Promise<void>((resolve) => (received.length >= n ? resolve() : waiting.push(() => received.length >= n && resolve()))),
+    /** Resolves once the host has read the body of its `n`-th request. */
+    holding: (n: number) => new Promise<void>((resolve) => (received.length >= n ? resolve() : (waiter = { n, wake: resolve }))),
     /** Resolves once the gateway has closed the connection of the `i`-th request. */
     released: (i: number) => closed[i]!,
     stop: () => {
@@ -31,53 +42,79 @@ async function startSilentHost() {
 describe('a unified API call whose client goes away before the answer', () => {
   let gateway: AiGateway;
   let emulators: ProviderEmulators;
-  let silent: Awaited<ReturnType<typeof startSilentHost>>;
+  let stuck: Awaited<ReturnType<typeof startStuckHost>>;
   let apiKey: string;
 
   beforeAll(async () => {
     emulators = await startProviderEmulators();
-    silent = await startSilentHost();
+    stuck = await startStuckHost();
     gateway = await AiGateway.start();
     await configureThreeProviders(gateway, emulators, {
-      providers: [{ name: 'silent', type: 'openai-compatible', baseUrl: silent.url }],
-      aliases: [{ name: 'slow', targets: [{ provider: 'silent', model: 'gpt-4o-mini' }], fallbacks: [{ provider: 'openai', model: 'gpt-4o-mini' }] }],
+      providers: [{ name: 'stuck', type: 'openai-compatible', baseUrl: stuck.url }],
+      aliases: [{ name: 'slow', targets: [{ provider: 'stuck', model: 'gpt-4o-mini' }], fallbacks: [{ provider: 'openai', model: 'gpt-4o-mini' }] }],
     });
-    await gateway.addProviderKey('silent', 'sk-silent-host-key');
+    await gateway.addProviderKey('stuck', 'sk-stuck-host-key');
     apiKey = await gateway.createApp({ name: 'leaver', team: 'leaver-team' });
   });
   afterAll(async () => {
     await gateway?.stop();
     await emulators?.stop();
-    await silent?.stop();
+    await stuck?.stop();
   });
 
-  /** Sends a call, waits until the silent host holds it, then drops the client's connection. */
-  async function leave(path: string, body: unknown): Promise<number> {
-    const index = silent.count();
+  const left = async () => (await gateway.usage({ app: 'leaver', groupBy: 'status' })).find((row) => row.status === 499);
+
+  /** Waits for one more 499 record than `before` counted, and returns it. */
+  const nextLeft = (before: number) =>
+    vi.waitFor(async () => {
+      const row = await left();
+      expect(row?.calls).toBe(before + 1);
+      return row!;
+    }, { timeout: 10_000, interval: 20 });
+
+  /** Sends a call, waits until the stuck host holds it (and, for a stream, the client has its first event), then drops the connection. */
+  async function leave(path: string, body: Record<string, unknown>): Promise<number> {
+    const index = stuck.count();
     const req = request(`${gateway.proxyUrl}${path}`, { method: 'POST', headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' } });
     req.on('error', () => undefined);
+    const firstEvent = body.stream ? new Promise<void>((resolve) => req.on('response', (res) => res.once('data', () => resolve()))) : stuck.holding(index + 1);
     req.end(JSON.stringify(body));
-    await silent.holding(index + 1);
+    await firstEvent;
     req.destroy();
     return index;
   }
 
   it.each([
     ['a chat completion', '/v1/chat/completions', { model: 'slow', messages: [{ role: 'user', content: 'Hello' }] }],
-    ['a streamed chat completion', '/v1/chat/completions', { model: 'slow', stream: true, messages: [{ role: 'user', content: 'Hello' }] }],
-    ['a message in Anthropic\'s format', '/v1/messages', { model: 'slow', max_tokens: 16, messages: [{ role: 'user', content: 'Hello' }] }],
-  ])('stops the provider call of %s, tries no fallback and is recorded as 499', async (_what, path, body) => {
+    ["a message in Anthropic's format", '/v1/messages', { model: 'slow', max_tokens: 16, messages: [{ role: 'user', content: 'Hello' }] }],
+    ['an embeddings call', '/v1/embeddings', { model: 'stuck/text-embedding-3-small', input: 'Hello' }],
+  ])('stops the provider call of %s, tries no fallback, and is recorded as 499 with no tokens', async (_what, path, body) => {
     const fallbackCalls = emulators.openai.requests().length;
-    const before = (await gateway.usage({ app: 'leaver', groupBy: 'status' })).find((row) => row.status === 499)?.calls ?? 0;
-    const index = await leave(path, body);
-    await silent.released(index);
-    // The record is made when the call ends, just after the provider's connection is let go.
-    let rows = await gateway.usage({ app: 'leaver', groupBy: 'status' });
-    while ((rows.find((row) => row.status === 499)?.calls ?? 0) === before) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      rows = await gateway.usage({ app: 'leaver', groupBy: 'status' });
-    }
-    expect(rows.find((row) => row.status === 499)).toMatchObject({ calls: before + 1, failedCalls: before + 1, costUsd: 0 });
+    const before = (await left())?.calls ?? 0;
+    await stuck.released(await leave(path, body));
+    expect(await nextLeft(before)).toMatchObject({ failedCalls: before + 1 });
     expect(emulators.openai.requests().length).toBe(fallbackCalls);
+  });
+
+  it('stops a stream the client leaves after its first event, and records the tokens streamed until then as 499', async () => {
+    const before = await left();
+    await stuck.released(await leave('/v1/chat/completions', { model: 'slow', stream: true, messages: [{ role: 'user', content: 'Hello' }] }));
+    const row = await nextLeft(before?.calls ?? 0);
+    expect(row.outputTokens).toBeGreaterThan(before?.outputTokens ?? 0);
+    expect(row.estimatedCalls).toBe((before?.estimatedCalls ?? 0) + 1);
+  });
+
+  it('records a client that leaves in the middle of sending its body as 499, and calls no provider', async () => {
+    const calls = stuck.count();
+    const before = (await left())?.calls ?? 0;
+    const { hostname, port } = new URL(gateway.proxyUrl);
+    const socket = connect(Number(port), hostname);
+    socket.on('error', () => undefined);
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write(`POST /v1/chat/completions HTTP/1.1\r\nhost: ${hostname}\r\nauthorization: Bearer ${apiKey}\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"model": "slow", "mess`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    socket.destroy();
+    await nextLeft(before);
+    expect(stuck.count()).toBe(calls);
   });
 });

@@ -53,5 +53,5 @@ export async function callChatStream(adapter: ProviderAdapter, request: ChatRequ
       wake = undefined;
     }
   }
-  return { chunks: chunks(), usage: () => stream.usage(), abort: () => stream.abort() };
+  return { chunks: chunks(), usage: () => stream.usage() };
 }

@@ -87,7 +87,7 @@ export function registerAiRoutes(server: FastifyInstance, ctx: AiRoutesContext):
     let query = ctx.store.db
       .selectFrom('ai_usage')
       .select([
-        sql<string>`${sql.ref(group)}`.as('key'),
+        sql<string | number>`${sql.ref(group)}`.as('key'),
         (eb) => eb.fn.countAll<number>().as('calls'),
         (eb) => eb.fn.sum<number>(eb.case().when('status', '>=', 400).then(1).else(0).end()).as('failedCalls'),
         (eb) => eb.fn.sum<number>('input_tokens').as('inputTokens'),

@@ -85,7 +85,9 @@ function readJson(req: IncomingMessage, limit: number): Promise<Record<string, u
         reject(error);
       }
     });
-    req.on('error', reject);
+    // The client left before its whole body came: a 499, not the gateway's failure.
+    req.on('error', () => reject(new CallCancelled('the client closed the connection before sending the whole body')));
+    req.on('close', () => req.complete || reject(new CallCancelled('the client closed the connection before sending the whole body')));
   });
 }
 
@@ -182,8 +184,18 @@ interface CallTrace {
   recorded: boolean;
 }
 
-/** The column's width: a model name is the client's text until it resolves, and a longer one would fail the write. */
+/** The usage table's model column: at most this many characters. */
 const MODEL_COLUMN_CHARS = 200;
+
+/**
+ * A model name as the usage table can hold it. It is the client's own text until it resolves, and may stay so
+ * (`provider/<any id>`): cut to the column's width by characters, and without NUL, which PostgreSQL refuses in
+ * text. Either would fail the whole batch of records, and every batch after it.
+ */
+function modelColumn(name: string): string {
+  const clean = name.includes('\0') ? name.replaceAll('\0', '') : name;
+  return clean.length <= MODEL_COLUMN_CHARS ? clean : Array.from(clean).slice(0, MODEL_COLUMN_CHARS).join('');
+}
 
 /**
  * The record of a call that failed: refused by the gateway (validation, permissions, budgets, token rate) or by
@@ -194,7 +206,7 @@ function recordFailure(call: AiCall, trace: CallTrace, status: number): void {
   const at = call.runtime.now();
   call.runtime.recorder.record({
     at, request_id: call.requestId, app: app ?? null, team: (app ? call.catalog.apps.get(app)?.team : undefined) ?? null, route: call.route,
-    provider: trace.target?.provider ?? null, model: (trace.target?.model ?? trace.model).slice(0, MODEL_COLUMN_CHARS),
+    provider: trace.target?.provider ?? null, model: modelColumn(trace.target?.model ?? trace.model),
     input_tokens: 0, output_tokens: 0, cached_tokens: 0, estimated: 0, cost_usd: 0, latency_ms: at - trace.started, ttft_ms: null, status, cache_hit: 0,
   });
 }
@@ -206,30 +218,29 @@ function recordFailure(call: AiCall, trace: CallTrace, status: number): void {
  */
 export async function handleAi(req: IncomingMessage, res: ServerResponse, operation: string, call: AiCall): Promise<void> {
   const { requestId } = call;
-  // Every call but a listing of models is recorded, those that fail too.
-  const trace: CallTrace | undefined = operation === 'models' ? undefined : { cancel: new Cancellation(), started: call.runtime.now(), model: '', target: undefined, recorded: false };
-  if (trace) {
-    // A client that leaves before its answer: the provider's tokens are no longer worth generating, nor a fallback.
-    res.once('close', () => {
-      if (!res.writableFinished) trace.cancel.cancel(new CallCancelled('the client closed the connection before the answer'));
-    });
+  if (operation === 'models') {
+    if (req.method === 'GET') return listModels(res, call, requestId);
+    return sendAiError(res, new AiError(405, 'invalid_request_error', 'method_not_allowed', 'use GET'), requestId);
   }
+  // Every other call is recorded, those that fail too.
+  const trace: CallTrace = { cancel: new Cancellation(), started: call.runtime.now(), model: '', target: undefined, recorded: false };
+  // A client that leaves before its answer: the provider's tokens are no longer worth generating, nor a fallback.
+  // (A client gone already, while a first-seen key was checked, closed before this listener.)
+  const leave = () => trace.cancel.cancel(new CallCancelled('the client closed the connection before the answer'));
+  if (res.destroyed) leave();
+  else res.once('close', () => res.writableFinished || leave());
   try {
-    if (operation === 'models') {
-      if (req.method !== 'GET') throw new AiError(405, 'invalid_request_error', 'method_not_allowed', 'use GET');
-      return listModels(res, call, requestId);
-    }
     if (req.method !== 'POST') throw new AiError(405, 'invalid_request_error', 'method_not_allowed', 'use POST');
-    if (operation === 'chat/completions') return await chat(req, res, call, trace!);
-    if (operation === 'embeddings') return await embeddings(req, res, call, trace!);
-    if (operation === 'messages') return await chat(req, res, call, trace!, 'anthropic');
+    if (operation === 'chat/completions') return await chat(req, res, call, trace);
+    if (operation === 'embeddings') return await embeddings(req, res, call, trace);
+    if (operation === 'messages') return await chat(req, res, call, trace, 'anthropic');
     throw new AiError(404, 'invalid_request_error', 'unknown_url', `unknown AI operation: ${operation}`);
   } catch (error) {
     const failure =
       error instanceof AiError ? error
       : error instanceof CallCancelled ? new AiError(499, 'api_error', 'client_closed_request', error.message)
       : new AiError(500, 'api_error', 'internal_error', 'the request failed inside the gateway');
-    if (trace && !trace.recorded) recordFailure(call, trace, failure.status);
+    if (!trace.recorded) recordFailure(call, trace, failure.status);
     if (operation === 'messages') return sendAnthropicError(res, failure, requestId);
     sendAiError(res, failure, requestId);
   }
@@ -320,13 +331,16 @@ async function attempt<T>(call: AiCall, trace: CallTrace, targets: readonly AiTa
   for (const target of targets) {
     const provider = snapshot.providers.get(target.provider);
     if (!provider) continue;
-    trace.target = target;
     const keys = provider.config.type === 'ollama' && provider.keys.length === 0 ? [{ id: `${target.provider}:none`, priority: 0, secret: '' }] : provider.keys;
     let waited = false;
     for (let k = 0; k < keys.length; k++) {
       const key = keys[k]!;
       if ((runtime.setAside.get(key.id) ?? 0) > runtime.now()) continue;
       const ctx: CallContext = { provider: provider.config, credential: { id: key.id, secret: key.secret }, model: target.model, stream: false, now: runtime.now() };
+      // Not even a connection for a client that has gone (during a Retry-After wait, say).
+      const cancelled = trace.cancel.reason;
+      if (cancelled) throw cancelled;
+      trace.target = target;
       try {
         return { result: await run(ctx, target), target };
       } catch (error) {
@@ -385,7 +399,7 @@ async function chat(req: IncomingMessage, res: ServerResponse, call: AiCall, tra
     const at = runtime.now();
     trace.recorded = true;
     runtime.recorder.record({
-      at, request_id: requestId, app: prepared.app ?? null, team: prepared.team ?? null, route: call.route, provider: target?.provider ?? null, model: target?.model ?? request.model,
+      at, request_id: requestId, app: prepared.app ?? null, team: prepared.team ?? null, route: call.route, provider: target?.provider ?? null, model: modelColumn(target?.model ?? request.model),
       input_tokens: tokens.input, output_tokens: tokens.output, cached_tokens: tokens.cached, estimated: estimated ? 1 : 0, cost_usd: cost, latency_ms: at - started, ttft_ms: ttftMs, status, cache_hit: cacheHit ? 1 : 0,
     });
     runtime.spend.add(prepared.app, prepared.team, cost, at);
@@ -530,7 +544,7 @@ async function embeddings(req: IncomingMessage, res: ServerResponse, call: AiCal
   const at = runtime.now();
   trace.recorded = true;
   runtime.recorder.record({
-    at, request_id: requestId, app: prepared.app ?? null, team: prepared.team ?? null, route: call.route, provider: target.provider, model: target.model,
+    at, request_id: requestId, app: prepared.app ?? null, team: prepared.team ?? null, route: call.route, provider: target.provider, model: modelColumn(target.model),
     input_tokens: input, output_tokens: 0, cached_tokens: 0, estimated: result.usage ? 0 : 1, cost_usd: cost, latency_ms: at - started, ttft_ms: null, status: 200, cache_hit: 0,
   });
   runtime.spend.add(prepared.app, prepared.team, cost, at);

@@ -14,7 +14,10 @@ export interface CallOptions {
   dispatcher?: Dispatcher;
   /** Time allowed for the response head, and between body chunks. */
   timeoutMs?: number;
-  /** Lets the caller stop the call (its client went away, say): the call rejects with the CallCancelled it is given. */
+  /**
+   * Lets the caller stop the call (its client went away, say): a call not yet answered rejects with the
+   * CallCancelled it is given; a stream already accepted ends with it (its sink's `end`).
+   */
   cancel?: Cancellation;
 }
 
@@ -35,6 +38,11 @@ export class Cancellation {
   cancel(reason: CallCancelled): void {
     this.#reason ??= reason;
     this.#stop?.(this.#reason);
+  }
+
+  /** Why the calls were cancelled; undefined while they may go on. */
+  get reason(): CallCancelled | undefined {
+    return this.#reason;
   }
 
   /** A call starting: `stop` aborts it, at once if the caller already cancelled. */
@@ -162,8 +170,6 @@ export interface ChatStream {
   pipe(sink: ChunkSink): void;
   /** Undoes a pause asked for by the sink. */
   resume(): void;
-  /** Stops reading and closes the provider's connection (the client went away). */
-  abort(): void;
   /** The usage the provider reported, once it has. */
   usage(): Usage | undefined;
 }
@@ -226,7 +232,6 @@ export function openChatStream(adapter: ProviderAdapter, request: ChatRequest, c
         else if (error) controller?.abort(error);
       },
       resume: () => controller?.resume(),
-      abort: () => controller?.abort(new CallCancelled('the client went away')),
       usage: () => translator.usage(),
     };
     (options.dispatcher ?? getGlobalDispatcher()).dispatch(
