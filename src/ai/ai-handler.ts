@@ -69,6 +69,8 @@ function parseBody(body: Buffer): Record<string, unknown> {
 
 function readJson(req: IncomingMessage, limit: number): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
+    // Gone before the handler ran (while a credential was checked): its events have been and gone.
+    if (req.destroyed && !req.readableEnded) return reject(new CallCancelled('the client closed the connection before sending the whole body'));
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
@@ -219,8 +221,12 @@ function recordFailure(call: AiCall, trace: CallTrace, status: number): void {
 export async function handleAi(req: IncomingMessage, res: ServerResponse, operation: string, call: AiCall): Promise<void> {
   const { requestId } = call;
   if (operation === 'models') {
-    if (req.method === 'GET') return listModels(res, call, requestId);
-    return sendAiError(res, new AiError(405, 'invalid_request_error', 'method_not_allowed', 'use GET'), requestId);
+    try {
+      if (req.method !== 'GET') throw new AiError(405, 'invalid_request_error', 'method_not_allowed', 'use GET');
+      return listModels(res, call, requestId);
+    } catch (error) {
+      return sendAiError(res, error instanceof AiError ? error : new AiError(500, 'api_error', 'internal_error', 'the request failed inside the gateway'), requestId);
+    }
   }
   // Every other call is recorded, those that fail too.
   const trace: CallTrace = { cancel: new Cancellation(), started: call.runtime.now(), model: '', target: undefined, recorded: false };
@@ -334,12 +340,12 @@ async function attempt<T>(call: AiCall, trace: CallTrace, targets: readonly AiTa
     const keys = provider.config.type === 'ollama' && provider.keys.length === 0 ? [{ id: `${target.provider}:none`, priority: 0, secret: '' }] : provider.keys;
     let waited = false;
     for (let k = 0; k < keys.length; k++) {
-      const key = keys[k]!;
-      if ((runtime.setAside.get(key.id) ?? 0) > runtime.now()) continue;
-      const ctx: CallContext = { provider: provider.config, credential: { id: key.id, secret: key.secret }, model: target.model, stream: false, now: runtime.now() };
       // Not even a connection for a client that has gone (during a Retry-After wait, say).
       const cancelled = trace.cancel.reason;
       if (cancelled) throw cancelled;
+      const key = keys[k]!;
+      if ((runtime.setAside.get(key.id) ?? 0) > runtime.now()) continue;
+      const ctx: CallContext = { provider: provider.config, credential: { id: key.id, secret: key.secret }, model: target.model, stream: false, now: runtime.now() };
       trace.target = target;
       try {
         return { result: await run(ctx, target), target };

@@ -156,11 +156,9 @@ export class SpendTracker {
     await this.#read(scope, name, tally.start, (stored, watermark) => {
       tally.stored = stored;
       tally.watermark = watermark;
-      // A first read of a new period may have replaced the tally meanwhile: the checks waiting on this one get its
-      // period's total (less this node's calls written after its read, which the new tally let go: a day already
-      // over), and the writes kept apart are the new tally's to sort.
-      if (this.#tallies.get(k) !== tally) return;
       tally.syncedAt = now;
+      // Also when a first read of a new period replaced the tally meanwhile: the checks waiting on this one get its
+      // period's total, and the new period's writes are kept, whichever read ends first (see #keepUnread).
       this.#keepUnread(k, tally);
     });
   }
