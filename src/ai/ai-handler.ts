@@ -368,6 +368,9 @@ async function attempt<T>(call: AiCall, trace: CallTrace, targets: readonly AiTa
       }
     }
   }
+  // A client that went away while the last try failed: its call ends as cancelled, whatever the providers said.
+  const cancelled = trace.cancel.reason;
+  if (cancelled) throw cancelled;
   if (!last) throw new AiError(503, 'api_error', 'no_provider_available', 'no provider with a usable API key serves this model; an administrator must add keys');
   throw clientError(last);
 }

@@ -212,7 +212,7 @@ function sqliteAppendUsage(db: Kysely<Database>, database: BetterSqlite3.Databas
  * The PostgreSQL advisory lock every node's usage append holds while it inserts (`pg_advisory_xact_lock`). Usage
  * ids then become visible in the order they were given out: a budget read takes the largest id it sees, with the
  * daily sums, as the line between this node's writes it has counted and those it has not, and without the lock a
- * node's rows could commit below an id already seen (counted twice until the next read). SQLite's single writer
+ * node's rows could commit below an id already seen (not counted until the next read). SQLite's single writer
  * gives that order anyway.
  */
 export const USAGE_APPEND_LOCK = 0x6b67_7573;
