@@ -89,7 +89,6 @@ function readJson(req: IncomingMessage, limit: number): Promise<Record<string, u
     });
     // The client left before its whole body came: a 499, not the gateway's failure.
     req.on('error', () => reject(new CallCancelled('the client closed the connection before sending the whole body')));
-    req.on('close', () => req.complete || reject(new CallCancelled('the client closed the connection before sending the whole body')));
   });
 }
 
@@ -199,17 +198,44 @@ function modelColumn(name: string): string {
   return clean.length <= MODEL_COLUMN_CHARS ? clean : Array.from(clean).slice(0, MODEL_COLUMN_CHARS).join('');
 }
 
+/** What a call's record says beyond what the call and its trace know. */
+interface CallOutcome {
+  app: string | undefined;
+  team: string | undefined;
+  provider: string | null;
+  model: string;
+  tokens: { input: number; output: number; cached: number };
+  estimated: boolean;
+  cost: number;
+  ttftMs: number | null;
+  status: number;
+  cacheHit: boolean;
+}
+
+const NO_TOKENS = Object.freeze({ input: 0, output: 0, cached: 0 });
+
+/** The call's usage record (each call has exactly one), and its cost counted against the budgets. */
+function recordCall(call: AiCall, trace: CallTrace, outcome: CallOutcome): void {
+  const at = call.runtime.now();
+  const { app, team, tokens } = outcome;
+  trace.recorded = true;
+  call.runtime.recorder.record({
+    at, request_id: call.requestId, app: app ?? null, team: team ?? null, route: call.route, provider: outcome.provider, model: modelColumn(outcome.model),
+    input_tokens: tokens.input, output_tokens: tokens.output, cached_tokens: tokens.cached, estimated: outcome.estimated ? 1 : 0, cost_usd: outcome.cost,
+    latency_ms: at - trace.started, ttft_ms: outcome.ttftMs, status: outcome.status, cache_hit: outcome.cacheHit ? 1 : 0,
+  });
+  call.runtime.spend.add(app, team, outcome.cost, at);
+}
+
 /**
  * The record of a call that failed: refused by the gateway (validation, permissions, budgets, token rate) or by
  * every target. No tokens and no cost: providers charge for answers, and a refusal reached none.
  */
 function recordFailure(call: AiCall, trace: CallTrace, status: number): void {
   const app = call.principal?.app;
-  const at = call.runtime.now();
-  call.runtime.recorder.record({
-    at, request_id: call.requestId, app: app ?? null, team: (app ? call.catalog.apps.get(app)?.team : undefined) ?? null, route: call.route,
-    provider: trace.target?.provider ?? null, model: modelColumn(trace.target?.model ?? trace.model),
-    input_tokens: 0, output_tokens: 0, cached_tokens: 0, estimated: 0, cost_usd: 0, latency_ms: at - trace.started, ttft_ms: null, status, cache_hit: 0,
+  recordCall(call, trace, {
+    app, team: app ? call.catalog.apps.get(app)?.team : undefined, provider: trace.target?.provider ?? null, model: trace.target?.model ?? trace.model,
+    tokens: NO_TOKENS, estimated: false, cost: 0, ttftMs: null, status, cacheHit: false,
   });
 }
 
@@ -405,13 +431,7 @@ async function chat(req: IncomingMessage, res: ServerResponse, call: AiCall, tra
   const record = (target: AiTarget | undefined, status: number, tokens: { input: number; output: number; cached: number }, estimated: boolean, ttftMs: number | null, cacheHit: boolean) => {
     const providerType = target ? snapshot.providers.get(target.provider)?.catalogKey : undefined;
     const cost = cacheHit || !target || !providerType ? 0 : costOf(runtime.price(providerType, target.model), tokens);
-    const at = runtime.now();
-    trace.recorded = true;
-    runtime.recorder.record({
-      at, request_id: requestId, app: prepared.app ?? null, team: prepared.team ?? null, route: call.route, provider: target?.provider ?? null, model: modelColumn(target?.model ?? request.model),
-      input_tokens: tokens.input, output_tokens: tokens.output, cached_tokens: tokens.cached, estimated: estimated ? 1 : 0, cost_usd: cost, latency_ms: at - started, ttft_ms: ttftMs, status, cache_hit: cacheHit ? 1 : 0,
-    });
-    runtime.spend.add(prepared.app, prepared.team, cost, at);
+    recordCall(call, trace, { app: prepared.app, team: prepared.team, provider: target?.provider ?? null, model: target?.model ?? request.model, tokens, estimated, cost, ttftMs, status, cacheHit });
     // The token-per-minute window was charged the prompt estimate up front; the answer's tokens count too.
     const tpm = prepared.app ? call.catalog.apps.get(prepared.app)?.budget?.tokensPerMinute : undefined;
     if (tpm !== undefined && !cacheHit && tokens.output > 0) void Promise.resolve(runtime.limiter.hit(`tpm\n${prepared.app}`, tpm, 60_000, Math.min(tokens.output, tpm))).catch(() => undefined);
@@ -534,7 +554,6 @@ function embeddingTokens(inputs: ReadonlyArray<unknown>, count: (text: string) =
 
 async function embeddings(req: IncomingMessage, res: ServerResponse, call: AiCall, trace: CallTrace): Promise<void> {
   const { requestId } = call;
-  const { started } = trace;
   const parsed = await readJson(req, call.maxBodySize);
   if (typeof parsed.model === 'string') trace.model = parsed.model;
   const request = validateEmbeddings(parsed);
@@ -549,14 +568,9 @@ async function embeddings(req: IncomingMessage, res: ServerResponse, call: AiCal
   if (!result.usage) await loadTokenizer();
   const input = result.usage?.prompt_tokens ?? embeddingTokens(inputs, estimateTokens);
   const providerType = snapshot.providers.get(target.provider)!.catalogKey;
-  const cost = costOf(runtime.price(providerType, target.model), { input, output: 0, cached: 0 });
-  const at = runtime.now();
-  trace.recorded = true;
-  runtime.recorder.record({
-    at, request_id: requestId, app: prepared.app ?? null, team: prepared.team ?? null, route: call.route, provider: target.provider, model: modelColumn(target.model),
-    input_tokens: input, output_tokens: 0, cached_tokens: 0, estimated: result.usage ? 0 : 1, cost_usd: cost, latency_ms: at - started, ttft_ms: null, status: 200, cache_hit: 0,
-  });
-  runtime.spend.add(prepared.app, prepared.team, cost, at);
+  const tokens = { input, output: 0, cached: 0 };
+  const cost = costOf(runtime.price(providerType, target.model), tokens);
+  recordCall(call, trace, { app: prepared.app, team: prepared.team, provider: target.provider, model: target.model, tokens, estimated: !result.usage, cost, ttftMs: null, status: 200, cacheHit: false });
   const body = JSON.stringify(result);
   res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-request-id': requestId, 'x-keygate-provider': target.provider, 'x-keygate-model': target.model, 'x-keygate-cost-usd': cost.toFixed(9), ...call.responseHeaders });
   res.end(body);
