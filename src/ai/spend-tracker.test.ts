@@ -62,7 +62,7 @@ describe.each(STORE_KINDS)('spend tracking for budgets on the %s store', (kind) 
     expect(await spend.spent('app', 'm1', 'day', DAY)).toBe(0);
     // Another node's calls.
     await store.appendUsage(Array.from({ length: 4 }, () => record('m1', 0.5)));
-    const reads = vi.spyOn(store.db, 'transaction');
+    const reads = vi.spyOn(store.db, 'selectNoFrom');
     const totals = await Promise.all(Array.from({ length: 5 }, () => spend.spent('app', 'm1', 'day', DAY + 1_000)));
     expect(reads).toHaveBeenCalledTimes(1);
     reads.mockRestore();
@@ -189,8 +189,8 @@ describe.each(STORE_KINDS)('spend tracking for budgets on the %s store', (kind) 
 
   it('shares one first read among budget checks that ask at the same time', async () => {
     await store.appendUsage(Array.from({ length: 100 }, () => record('f2', 0.5)));
-    // Each first read is one transaction: one snapshot of the store.
-    const queries = vi.spyOn(store.db, 'transaction');
+    // Each first read is one statement: one snapshot of the store.
+    const queries = vi.spyOn(store.db, 'selectNoFrom');
     expect(await new SpendTracker(store).spent('app', 'f2', 'day', DAY)).toBeCloseTo(50, 9);
     const alone = queries.mock.calls.length;
     queries.mockClear();

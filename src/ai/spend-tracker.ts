@@ -1,5 +1,4 @@
-import type { Kysely } from 'kysely';
-import type { Database, Store } from '../store/index.js';
+import type { Store } from '../store/index.js';
 import type { UsageRecord } from './usage-recorder.js';
 
 export type BudgetPeriod = 'day' | 'month';
@@ -31,12 +30,6 @@ interface Tally {
 type Scope = 'app' | 'team';
 
 const PERIODS: readonly BudgetPeriod[] = ['day', 'month'];
-
-/** The largest usage id, through `db` (a read's snapshot). */
-async function maxUsageId(db: Kysely<Database>): Promise<number> {
-  const row = await db.selectFrom('ai_usage').select((eb) => eb.fn.max<number>('id').as('id')).executeTakeFirst();
-  return Number(row?.id ?? 0);
-}
 
 /** Writes a budget's tally keeps apart until a check reads the store (every 10 s while it is checked). */
 const MAX_UNREAD_BATCHES = 10_000;
@@ -185,20 +178,23 @@ export class SpendTracker {
 
   /**
    * The spend of a period in the store, every node's: the daily sums kept with the usage rows (a row a day, however
-   * many calls the period had), with the largest usage id, from one snapshot; `take` runs inside it. This node's
-   * writes then count as read up to that id, and as written but unread above it. Days after the period's start
-   * count whatever `now` is: another node's clock may be ahead.
+   * many calls the period had), with the largest usage id, from one snapshot, handed to `take`. This node's writes
+   * then count as read up to that id, and as written but unread above it (a write reported between the read and
+   * `take` has ids above it, and was kept). Days after the period's start count whatever `now` is: another node's
+   * clock may be ahead.
    */
-  #read<T>(scope: Scope, name: string, start: number, take: (stored: number, watermark: number) => T): Promise<T> {
-    // SQLite: a read transaction sees one snapshot and holds the connection, so this process appends nothing in
-    // between. PostgreSQL: repeatable read, and appends take turns (USAGE_APPEND_LOCK), so ids become visible in order.
-    const snapshot = this.store.dialect === 'postgres' ? this.store.db.transaction().setIsolationLevel('repeatable read') : this.store.db.transaction();
-    return snapshot.execute(async (tx) => {
-      const watermark = await maxUsageId(tx);
-      const row = await tx.selectFrom('ai_spend_daily').select((eb) => eb.fn.sum<number>('cost_usd').as('usd')).where('scope', '=', scope).where('name', '=', name).where('day', '>=', start).executeTakeFirst();
-      return take(Number(row?.usd ?? 0), watermark);
-    });
+  async #read<T>(scope: Scope, name: string, start: number, take: (stored: number, watermark: number) => T): Promise<T> {
+    // One statement sees one snapshot, on SQLite and PostgreSQL alike (one round trip, where a transaction took
+    // four). On PostgreSQL appends take turns (USAGE_APPEND_LOCK), so ids become visible in order.
+    const row = await this.store.db
+      .selectNoFrom((eb) => [
+        eb.selectFrom('ai_usage').select((u) => u.fn.max<number>('id').as('id')).as('watermark'),
+        eb.selectFrom('ai_spend_daily').select((d) => d.fn.sum<number>('cost_usd').as('usd')).where('scope', '=', scope).where('name', '=', name).where('day', '>=', start).as('stored'),
+      ])
+      .executeTakeFirst();
+    return take(Number(row?.stored ?? 0), Number(row?.watermark ?? 0));
   }
+
 
   /** A call of this node: counted at once, before it reaches the store. */
   add(app: string | null | undefined, team: string | null | undefined, usd: number, at: number): void {

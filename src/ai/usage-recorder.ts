@@ -23,7 +23,6 @@ export class UsageRecorder {
   /** The last write failed: until one succeeds, only the timer retries, not every call that records. */
   #failing = false;
   dropped = 0;
-  readonly #listeners = new Set<(record: UsageRecord) => void>();
   readonly #flushListeners = new Set<(records: readonly UsageRecord[], lastId: number) => void>();
 
   constructor(
@@ -39,18 +38,12 @@ export class UsageRecorder {
     this.#timer.unref();
   }
 
-  /** Told of every record as it is made (spend tracking). */
-  onRecord(listener: (record: UsageRecord) => void): void {
-    this.#listeners.add(listener);
-  }
-
   /** Told of every statement's records once they are in the store, with the largest usage id among them. */
   onFlushed(listener: (records: readonly UsageRecord[], lastId: number) => void): void {
     this.#flushListeners.add(listener);
   }
 
   record(record: UsageRecord): void {
-    for (const listener of this.#listeners) listener(record);
     this.#buffer.push(record);
     if (this.#buffer.length - this.#head > this.maxBuffered) {
       this.#head += 1;
