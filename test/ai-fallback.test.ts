@@ -1,4 +1,5 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { request } from 'node:http';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AiGateway, PROVIDER_SECRETS, startProviderEmulators, type OpenAIErrorBody, type ProviderEmulators } from './ai-fixtures.js';
 import { startOpenAIEmulator, type OpenAIEmulator } from './emulators/openai.js';
 
@@ -73,6 +74,29 @@ describe('fallback between an alias\'s targets', () => {
     expect(result.headers.get('x-keygate-provider')).toBe('gemini');
     expect(briefly.requests().length).toBe(before + 2);
     expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+  });
+
+  it('stops waiting out a Retry-After when the client leaves, and neither retries nor falls back', async () => {
+    briefly.setMode('rate-limited');
+    const leaver = await gateway.createApp({ name: 'impatient-app', team: 'fallback-team' });
+    const before = briefly.requests().length;
+    const geminiBefore = emulators.gemini.lastRequest();
+    const req = request(`${gateway.proxyUrl}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${leaver}`, 'content-type': 'application/json' } });
+    req.on('error', () => undefined);
+    req.end(JSON.stringify({ model: 'patient', messages: HELLO }));
+    // The first try got its 429 (asking for 1 s): the gateway is waiting it out when the client goes.
+    await vi.waitFor(() => expect(briefly.requests().length).toBe(before + 1), { interval: 5 });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    req.destroy();
+    const row = await vi.waitFor(async () => {
+      const [left] = await gateway.usage({ app: 'impatient-app', groupBy: 'status' });
+      expect(left).toMatchObject({ status: 499, calls: 1 });
+      return left!;
+    }, { timeout: 5_000, interval: 20 });
+    // Recorded when the client went, not once the second's wait was over.
+    expect(row.avgLatencyMs).toBeLessThan(1_000);
+    expect(briefly.requests().length).toBe(before + 1);
+    expect(emulators.gemini.lastRequest()).toBe(geminiBefore);
   });
 
   it('falls back before the first byte of a stream when the first target answers 500', async () => {

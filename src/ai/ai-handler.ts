@@ -386,7 +386,8 @@ async function attempt<T>(call: AiCall, trace: CallTrace, targets: readonly AiTa
         if (!failure.retryable) throw clientError(failure);
         if (failure.status === 429 && !waited && failure.retryAfterMs !== undefined && failure.retryAfterMs <= MAX_RETRY_WAIT_MS) {
           waited = true;
-          await new Promise((r) => setTimeout(r, failure.retryAfterMs));
+          // A client that leaves meanwhile ends the wait: the check above then ends the call.
+          await trace.cancel.pause(failure.retryAfterMs);
           k -= 1;
           continue;
         }

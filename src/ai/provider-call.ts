@@ -50,6 +50,17 @@ export class Cancellation {
     this.#stop = stop;
     if (this.#reason) stop(this.#reason);
   }
+
+  /** Waits `ms` between calls (a provider's Retry-After), or only until the caller cancels. */
+  pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.started(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
 }
 
 /** The rejection for an error of the dispatcher: the caller's own cancellation as it is, else the provider's failure. */
