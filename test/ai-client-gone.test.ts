@@ -1,7 +1,8 @@
 import { createServer, request, type IncomingMessage, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { AiGateway, configureThreeProviders, startProviderEmulators, type ProviderEmulators } from './ai-fixtures.js';
+import { AiGateway, PROVIDER_SECRETS, configureThreeProviders, startProviderEmulators, type ProviderEmulators } from './ai-fixtures.js';
+import { LocalIssuer } from './auth-fixtures.js';
 
 /**
  * An OpenAI-compatible host that takes each request and never finishes its answer: for a stream it sends the head
@@ -119,5 +120,54 @@ describe('a unified API call whose client goes away before the answer', () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     socket.destroy();
     await nextLeft(before);
+  });
+});
+
+describe('a unified API call whose client goes away while its token is checked for the first time', () => {
+  let gateway: AiGateway;
+  let emulators: ProviderEmulators;
+  let issuer: LocalIssuer;
+  /** JWKS requests the issuer holds until the test answers them. */
+  const held: Array<() => void> = [];
+
+  beforeAll(async () => {
+    emulators = await startProviderEmulators();
+    issuer = await LocalIssuer.start();
+    const serve = issuer.server.handler;
+    issuer.server.handler = (req, res) => void held.push(() => serve(req, res));
+    gateway = await AiGateway.start();
+    await gateway.admin(200, 'PUT', '/config', {
+      version: 1,
+      routes: [{ name: 'ai', paths: ['/v1/*'], ai: {}, auth: { methods: ['issuer:sso'] } }],
+      issuers: [{ name: 'sso', jwksUri: `${issuer.url}/jwks`, audiences: ['keygate-ai'], algorithms: ['RS256'] }],
+      ai: { providers: [{ name: 'openai', type: 'openai', baseUrl: emulators.openai.url }] },
+    });
+    await gateway.addProviderKey('openai', PROVIDER_SECRETS.openai);
+  });
+  afterAll(async () => {
+    for (const answer of held.splice(0)) answer();
+    await gateway?.stop();
+    await emulators?.stop();
+    await issuer?.close();
+  });
+
+  it('is recorded as 499 once the check ends, and never reaches the provider', async () => {
+    const token = await issuer.sign({ aud: 'keygate-ai' });
+    const providerBefore = emulators.openai.lastRequest();
+    const req = request(`${gateway.proxyUrl}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } });
+    req.on('error', () => undefined);
+    req.end(JSON.stringify({ model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: 'Hello' }] }));
+    // The whole request is sent; the gateway waits for the issuer's keys when the client goes.
+    await vi.waitFor(() => expect(held).toHaveLength(1), { interval: 5 });
+    req.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    held.shift()!();
+    const row = await vi.waitFor(async () => {
+      const [left] = await gateway.usage({ groupBy: 'status' });
+      expect(left).toMatchObject({ status: 499, calls: 1, inputTokens: 0, costUsd: 0 });
+      return left!;
+    }, { timeout: 5_000, interval: 20 });
+    expect(row.failedCalls).toBe(1);
+    expect(emulators.openai.lastRequest()).toBe(providerBefore);
   });
 });
