@@ -147,6 +147,13 @@ describe('the official openai client against the gateway', () => {
     const { data, response } = await client.embeddings.create({ model: 'embed', input: 'a sentence to embed', encoding_format: 'float' }).withResponse();
     expect(response.headers.get('x-keygate-provider')).toBe('gemini');
     expect(data.data[0]?.embedding).toEqual(geminiEmbedding('a sentence to embed'));
+    // Gemini counts no tokens for embeddings: the gateway's tokenizer does (o200k_base: "a| sentence| to| embed"),
+    // and the answer and the record say it is an estimate.
+    expect(data.usage).toEqual({ prompt_tokens: 4, total_tokens: 4 });
+    expect(response.headers.get('x-keygate-usage-estimated')).toBe('true');
+    const [row] = await gateway.usage({ app: 'sdk-app', model: 'gemini-embedding-2' });
+    expect(row).toMatchObject({ inputTokens: 4 });
+    expect(row!.estimatedCalls).toBe(row!.calls);
   });
 
   it('embeds text with a Gemini model in base64, which the client decodes to the same vector', async () => {

@@ -566,13 +566,24 @@ async function embeddings(req: IncomingMessage, res: ServerResponse, call: AiCal
     const provider = snapshot.providers.get(ctx.provider.name)!;
     return callEmbeddings(provider.adapter, request, ctx, { dispatcher: runtime.dispatcher, timeoutMs: snapshot.timeoutMs, cancel: trace.cancel });
   });
-  if (!result.usage) await loadTokenizer();
-  const input = result.usage?.prompt_tokens ?? embeddingTokens(inputs, estimateTokens);
+  const reported = result.usage;
+  if (!reported) await loadTokenizer();
+  const input = reported?.prompt_tokens ?? embeddingTokens(inputs, estimateTokens);
   const providerType = snapshot.providers.get(target.provider)!.catalogKey;
   const tokens = { input, output: 0, cached: 0 };
   const cost = costOf(runtime.price(providerType, target.model), tokens);
-  recordCall(call, trace, { app: prepared.app, team: prepared.team, provider: target.provider, model: target.model, tokens, estimated: !result.usage, cost, ttftMs: null, status: 200, cacheHit: false });
-  const body = JSON.stringify(result);
-  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-request-id': requestId, 'x-keygate-provider': target.provider, 'x-keygate-model': target.model, 'x-keygate-cost-usd': cost.toFixed(9), ...call.responseHeaders });
+  recordCall(call, trace, { app: prepared.app, team: prepared.team, provider: target.provider, model: target.model, tokens, estimated: !reported, cost, ttftMs: null, status: 200, cacheHit: false });
+  // OpenAI's shape always carries usage: the estimate when the provider reported none, and a header says so.
+  const body = JSON.stringify(reported ? result : { ...result, usage: { prompt_tokens: input, total_tokens: input } });
+  res.writeHead(200, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+    'x-request-id': requestId,
+    'x-keygate-provider': target.provider,
+    'x-keygate-model': target.model,
+    'x-keygate-cost-usd': cost.toFixed(9),
+    ...(reported ? {} : { 'x-keygate-usage-estimated': 'true' }),
+    ...call.responseHeaders,
+  });
   res.end(body);
 }

@@ -107,7 +107,8 @@ export interface EmbeddingsResponse {
   object: 'list';
   data: Array<{ object: 'embedding'; index: number; embedding: number[] | string }>;
   model: string;
-  usage: { prompt_tokens: number; total_tokens: number };
+  /** As the provider reported it; absent when it reports none (Gemini), and then estimated by the gateway. */
+  usage?: { prompt_tokens: number; total_tokens: number };
 }
 
 /** OpenAI's error body (https://platform.openai.com/docs/guides/error-codes). */

@@ -45,9 +45,9 @@ describe('Gemini embeddings', () => {
     });
   });
 
-  it('estimate prompt tokens as characters / 4, Gemini reporting none', () => {
+  it('report no usage, Gemini counting none (the gateway estimates it)', () => {
     const response = GeminiProvider.parseEmbeddings({ embeddings: [{ values: [0.5] }, { values: [0.25] }] }, ctx(), { model: 'embed', input: ['12345', '123'] });
-    expect(response.usage).toEqual({ prompt_tokens: 2, total_tokens: 2 });
+    expect(response.usage).toBeUndefined();
   });
 
   it('come back as base64 float32 when the request asks for base64', () => {

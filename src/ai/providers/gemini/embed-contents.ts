@@ -26,15 +26,13 @@ function base64Of(values: number[]): string {
 }
 
 /**
- * Gemini's embeddings in OpenAI's shape. Gemini reports no token counts for embeddings, so when the request is
- * at hand its prompt tokens are estimated as characters / 4 (rounded up), the usual rule of thumb for English.
+ * Gemini's embeddings in OpenAI's shape, without usage: Gemini reports no token counts for embeddings, so the
+ * gateway counts the input with its tokenizer and marks the call's usage as estimated.
  */
 export function fromBatchEmbedResponse(response: GeminiBatchEmbedResponse, model: string, request?: EmbeddingsRequest): EmbeddingsResponse {
-  const estimate = request ? Math.ceil(textsOf(request.input).reduce((sum, text) => sum + text.length, 0) / 4) : 0;
   return {
     object: 'list',
     data: response.embeddings.map((embedding, index) => ({ object: 'embedding', index, embedding: request?.encoding_format === 'base64' ? base64Of(embedding.values) : embedding.values })),
     model,
-    usage: { prompt_tokens: estimate, total_tokens: estimate },
   };
 }

@@ -20,7 +20,7 @@ const headers = (ctx: CallContext, accept: string) => ({ 'content-type': 'applic
 /**
  * Google's Gemini API (https://ai.google.dev/api): generateContent, streamGenerateContent with `alt=sse`, and
  * batchEmbedContents, with the key in `x-goog-api-key` (never in the URL, where logs would keep it).
- * `parseEmbeddings` estimates usage from the request when it is given one (Gemini reports none).
+ * `parseEmbeddings` reports no usage (Gemini counts none for embeddings): the gateway estimates it.
  */
 export const GeminiProvider = {
   type: 'gemini',
