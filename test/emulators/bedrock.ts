@@ -2,10 +2,11 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { encodeEventStreamMessage } from '../../src/ai/providers/bedrock/index.js';
 import { sendJson, startEmulatorServer, writeEvents, type EmulatorHandle, type RecordedRequest as EmulatorRequest } from './emulator-http.js';
+import { embeddingFor } from './gemini.js';
 
 /**
  * A Bedrock runtime on 127.0.0.1 speaking the Converse API: POST /model/{modelId}/converse and /converse-stream (in
- * the AWS event-stream framing, one event per write). It verifies each request's SigV4 signature by recomputing it
+ * the AWS event-stream framing, one event per write), and InvokeModel (/invoke) for Titan and Cohere embeddings. It verifies each request's SigV4 signature by recomputing it
  * from the request as received, with its own known secret; it does not check clock skew, so tests may sign at a
  * fixed time.
  *
@@ -35,6 +36,8 @@ export interface RecordedRequest extends EmulatorRequest {
 }
 
 export interface BedrockEmulator extends EmulatorHandle<RecordedRequest> {
+  /** Every request received so far, oldest first. */
+  requests(): readonly RecordedRequest[];
   region: string;
   /** The credential secret the emulator accepts, in the key pool's format. */
   credential: string;
@@ -62,12 +65,13 @@ export async function startBedrockEmulator(options: BedrockEmulatorOptions = {})
   });
 
   async function answer(req: IncomingMessage, res: ServerResponse, rawBody: string, body: ConverseBody | undefined) {
-    const route = /^\/model\/([^/]+)\/(converse|converse-stream)$/.exec((req.url ?? '').split('?')[0] ?? '');
+    const route = /^\/model\/([^/]+)\/(converse|converse-stream|invoke)$/.exec((req.url ?? '').split('?')[0] ?? '');
     if (req.method !== 'POST' || !route) return error(res, 404, 'UnknownOperationException', 'The requested operation is not recognized by the service.');
     const authFailure = verifySignature(req, rawBody);
     if (authFailure) return error(res, 403, authFailure.type, authFailure.message);
     if (mode === 'rate-limited') return error(res, 429, 'ThrottlingException', 'Too many requests, please wait before trying again.', { 'retry-after': '2' });
     if (mode === 'unavailable') return error(res, 503, 'ServiceUnavailableException', 'Bedrock is unable to process your request.');
+    if (route[2] === 'invoke') return invokeEmbedding(res, decodeURIComponent(route[1]!), body as Record<string, unknown> | undefined);
     const invalid = validate(body);
     if (invalid || !body) return error(res, 400, 'ValidationException', invalid ?? 'The request body is not JSON.');
 
@@ -99,6 +103,35 @@ export async function startBedrockEmulator(options: BedrockEmulatorOptions = {})
     }
     res.writeHead(200, { 'content-type': 'application/vnd.amazon.eventstream', 'x-amzn-requestid': 'emulator-request' });
     await writeEvents(res, frames);
+  }
+
+  /**
+   * InvokeModel for the embedding models, each in its documented format: Titan Text Embeddings V2 (one `inputText`,
+   * `dimensions` 256, 512 or 1024, `inputTextTokenCount` back) and Cohere Embed v3 (1 to 96 `texts` and a required
+   * `input_type`, no token counts back). Extraneous keys are refused, as Bedrock refuses them.
+   */
+  function invokeEmbedding(res: ServerResponse, model: string, body: Record<string, unknown> | undefined) {
+    const malformed = (why: string) => error(res, 400, 'ValidationException', `Malformed input request: ${why}, please reformat your input and try again.`);
+    if (!body) return malformed('the body is not JSON');
+    const extraneous = (allowed: string[]) => Object.keys(body).find((key) => !allowed.includes(key));
+    if (model.startsWith('amazon.titan-embed-text-v2')) {
+      const extra = extraneous(['inputText', 'dimensions', 'normalize', 'embeddingTypes']);
+      if (extra) return malformed(`extraneous key [${extra}] is not permitted`);
+      if (typeof body.inputText !== 'string' || body.inputText === '') return malformed('#: required key [inputText] not found');
+      const dimensions = body.dimensions ?? 1024;
+      if (![256, 512, 1024].includes(dimensions as number)) return malformed('#/dimensions: must be one of 256, 512, 1024');
+      const embedding = embeddingFor(body.inputText, dimensions as number);
+      return sendJson(res, 200, { embedding, embeddingsByType: { float: embedding }, inputTextTokenCount: body.inputText.split(/\s+/).filter(Boolean).length }, { 'x-amzn-requestid': 'emulator-request' });
+    }
+    if (model.startsWith('cohere.embed-')) {
+      const extra = extraneous(['texts', 'input_type', 'truncate', 'embedding_types', 'images']);
+      if (extra) return malformed(`extraneous key [${extra}] is not permitted`);
+      const texts = body.texts;
+      if (!Array.isArray(texts) || texts.length === 0 || texts.length > 96 || !texts.every((t) => typeof t === 'string')) return malformed('#/texts: expected 1 to 96 strings');
+      if (!['search_document', 'search_query', 'classification', 'clustering'].includes(body.input_type as string)) return malformed('#: required key [input_type] not found or not one of search_document, search_query, classification, clustering');
+      return sendJson(res, 200, { id: 'emulator-embed', response_type: 'embeddings_floats', texts, embeddings: (texts as string[]).map((text) => embeddingFor(text, 1024)) }, { 'x-amzn-requestid': 'emulator-request' });
+    }
+    return error(res, 400, 'ValidationException', 'The provided model identifier is invalid.');
   }
 
   /** SigV4 recomputed from the request as it arrived (https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html). */

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startBedrockEmulator } from '../../../../test/emulators/bedrock.js';
+import { embeddingFor } from '../../../../test/emulators/gemini.js';
 import { callChatStream, failureOf, streamedChunks } from '../../../../test/provider-calls.js';
 import type { ChatCompletionChunk, ChatRequest } from '../../chat-types.js';
 import { callChat, callEmbeddings } from '../../provider-call.js';
@@ -248,9 +249,45 @@ describe('the Bedrock provider', () => {
     expect(failure).toMatchObject({ status: 400, code: 'unsupported_parameter', retryable: false });
   });
 
-  it('has no embeddings API', async () => {
-    const failure = await failureOf(callEmbeddings(BedrockProvider, { model: 'titan', input: 'hello' }, ctx()));
-    expect(failure).toMatchObject({ status: 400, code: 'unsupported_operation' });
+  describe('embeddings through InvokeModel', () => {
+    const embedCtx = (model: string) => ({ ...ctx(), model });
+
+    it('embeds one text with Titan, signed, its token count as usage', async () => {
+      const response = await callEmbeddings(BedrockProvider, { model: 'titan', input: 'a sentence to embed', dimensions: 256 }, embedCtx('amazon.titan-embed-text-v2:0'));
+      expect(emulator.lastRequest()?.path).toBe('/model/amazon.titan-embed-text-v2%3A0/invoke');
+      expect(emulator.lastRequest()?.body).toEqual({ inputText: 'a sentence to embed', dimensions: 256, normalize: true });
+      expect(response).toMatchObject({ object: 'list', model: 'amazon.titan-embed-text-v2:0', usage: { prompt_tokens: 4, total_tokens: 4 } });
+      expect(response.data).toEqual([{ object: 'embedding', index: 0, embedding: embeddingFor('a sentence to embed', 256) }]);
+    });
+
+    it('refuses more than one text for Titan before calling it', async () => {
+      const before = emulator.lastRequest();
+      const failure = await failureOf(callEmbeddings(BedrockProvider, { model: 'titan', input: ['one', 'two'] }, embedCtx('amazon.titan-embed-text-v2:0')));
+      expect(failure).toMatchObject({ status: 400, code: 'unsupported_input', retryable: false });
+      expect(emulator.lastRequest()).toBe(before);
+    });
+
+    it('embeds several texts with Cohere Embed in one call, in base64 when asked, with no usage to report', async () => {
+      const response = await callEmbeddings(BedrockProvider, { model: 'embed', input: ['first', 'second'], encoding_format: 'base64' }, embedCtx('cohere.embed-multilingual-v3'));
+      expect(emulator.lastRequest()?.body).toEqual({ texts: ['first', 'second'], input_type: 'search_document' });
+      expect(response.usage).toBeUndefined();
+      expect(response.data.map((d) => d.index)).toEqual([0, 1]);
+      const decoded = Buffer.from(response.data[1]!.embedding as string, 'base64');
+      const floats = new Float32Array(decoded.buffer, decoded.byteOffset, decoded.byteLength / 4);
+      expect(floats).toHaveLength(1024);
+      embeddingFor('second', 1024).slice(0, 8).forEach((value, i) => expect(floats[i]).toBeCloseTo(value, 5));
+    });
+
+    it('passes a throttled embeddings call on as a retryable 429', async () => {
+      emulator.setMode('rate-limited');
+      const failure = await failureOf(callEmbeddings(BedrockProvider, { model: 'embed', input: 'hello' }, embedCtx('cohere.embed-english-v3')));
+      expect(failure).toMatchObject({ status: 429, retryable: true, retryAfterMs: 2000 });
+    });
+
+    it('refuses a model with no embeddings API it speaks', async () => {
+      const failure = await failureOf(callEmbeddings(BedrockProvider, { model: 'claude', input: 'hello' }, ctx()));
+      expect(failure).toMatchObject({ status: 400, code: 'unsupported_operation' });
+    });
   });
 
   it('defaults to the region\'s runtime endpoint', () => {

@@ -1,4 +1,4 @@
-import type { ChatRequest } from '../../chat-types.js';
+import type { ChatRequest, EmbeddingsRequest } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
 import type { CallContext, ProviderAdapter, UpstreamCall } from '../provider.js';
 import { awsCredentialsOf } from './aws-credential.js';
@@ -6,6 +6,7 @@ import { parseBedrockError } from './bedrock-errors.js';
 import { toConverseRequest } from './converse-request.js';
 import { fromConverseResponse } from './converse-response.js';
 import { converseStreamTranslator } from './converse-stream.js';
+import { fromInvokeEmbeddings, toInvokeEmbeddings } from './invoke-embeddings.js';
 import { sha256Hex, signSigV4, uriEncode } from './sigv4.js';
 
 /** The signing name of Bedrock's runtime endpoints. */
@@ -22,24 +23,32 @@ function endpoint(ctx: CallContext): string {
 /**
  * Amazon Bedrock's Converse API (https://docs.aws.amazon.com/bedrock/latest/userguide/conversation-inference.html):
  * POST /model/{modelId}/converse, or /converse-stream answering in the AWS event-stream framing, each signed with
- * SigV4 at `ctx.now`. The base URL defaults to the region's runtime endpoint, so `defaultBaseUrl` is unset. No
- * embeddings: Bedrock's embedding models answer only InvokeModel, in each model's own format.
+ * SigV4 at `ctx.now`. The base URL defaults to the region's runtime endpoint, so `defaultBaseUrl` is unset.
+ * Embeddings go through InvokeModel (POST /model/{modelId}/invoke), in Titan's or Cohere Embed's own format.
  */
 export const BedrockProvider: ProviderAdapter = {
   type: 'bedrock',
   chatCall(request: ChatRequest, ctx: CallContext): UpstreamCall {
-    const url = `${endpoint(ctx)}/model/${uriEncode(ctx.model)}/${ctx.stream ? 'converse-stream' : 'converse'}`;
-    const body = JSON.stringify(toConverseRequest(request));
-    const signed = signSigV4(
-      { method: 'POST', url, headers: { ...ctx.provider.headers, 'content-type': 'application/json', 'x-amz-content-sha256': sha256Hex(body) }, body },
-      { credentials: awsCredentialsOf(ctx.credential.secret), region: ctx.provider.region ?? '', service: SERVICE, now: ctx.now },
-    );
-    return { method: 'POST', url, headers: { ...signed.headers, accept: ctx.stream ? 'application/vnd.amazon.eventstream' : 'application/json' }, body };
+    return signedPost(ctx, ctx.stream ? 'converse-stream' : 'converse', JSON.stringify(toConverseRequest(request)), ctx.stream ? 'application/vnd.amazon.eventstream' : 'application/json');
   },
   parseChat: fromConverseResponse,
   streamTranslator: converseStreamTranslator,
+  embeddingsCall(request: EmbeddingsRequest, ctx: CallContext): UpstreamCall {
+    return signedPost(ctx, 'invoke', JSON.stringify(toInvokeEmbeddings(request, ctx.model)), 'application/json');
+  },
+  parseEmbeddings: (body, ctx, request) => fromInvokeEmbeddings(body, ctx.model, request),
   parseError: parseBedrockError,
 };
+
+/** POST /model/{modelId}/{operation} with `body`, signed with SigV4 at `ctx.now`. */
+function signedPost(ctx: CallContext, operation: string, body: string, accept: string): UpstreamCall {
+  const url = `${endpoint(ctx)}/model/${uriEncode(ctx.model)}/${operation}`;
+  const signed = signSigV4(
+    { method: 'POST', url, headers: { ...ctx.provider.headers, 'content-type': 'application/json', 'x-amz-content-sha256': sha256Hex(body) }, body },
+    { credentials: awsCredentialsOf(ctx.credential.secret), region: ctx.provider.region ?? '', service: SERVICE, now: ctx.now },
+  );
+  return { method: 'POST', url, headers: { ...signed.headers, accept }, body };
+}
 
 export { signSigV4, signingKey, uriEncode, type AwsCredentials, type SigV4Options, type SigV4Request, type SigV4Signature } from './sigv4.js';
 export { EventStreamDecoder, EventStreamError, encodeEventStreamMessage, type EventStreamMessage } from './event-stream.js';

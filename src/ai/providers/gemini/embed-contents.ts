@@ -1,5 +1,6 @@
 import type { EmbeddingsRequest, EmbeddingsResponse } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
+import { base64Of } from '../embedding-encoding.js';
 import type { GeminiBatchEmbedResponse } from './wire-types.js';
 
 function textsOf(input: EmbeddingsRequest['input']): string[] {
@@ -17,12 +18,6 @@ export function toBatchEmbedRequest(request: EmbeddingsRequest, modelName: strin
       ...(request.dimensions !== undefined ? { outputDimensionality: request.dimensions } : {}),
     })),
   };
-}
-
-/** OpenAI's base64 encoding: the vector's little-endian float32 bytes. */
-function base64Of(values: number[]): string {
-  const floats = Float32Array.from(values);
-  return Buffer.from(floats.buffer, floats.byteOffset, floats.byteLength).toString('base64');
 }
 
 /**

@@ -1,0 +1,109 @@
+import type OpenAI from 'openai';
+import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { AiGateway, WEATHER_TOOL, configureThreeProviders, startProviderEmulators, type ProviderEmulators } from './ai-fixtures.js';
+import { startBedrockEmulator, type BedrockEmulator } from './emulators/bedrock.js';
+import { embeddingFor } from './emulators/gemini.js';
+
+const CLAUDE = 'bedrock/anthropic.claude-3-haiku-20240307-v1:0';
+
+/**
+ * Amazon Bedrock behind the gateway's unified API, with the official openai client: every call signed with SigV4
+ * at call time from the key pool's `id:secret`, chat and its stream through Converse, embeddings through
+ * InvokeModel, and accounting as for any provider.
+ */
+describe('Amazon Bedrock through the gateway', () => {
+  let gateway: AiGateway;
+  let emulators: ProviderEmulators;
+  let bedrock: BedrockEmulator;
+  let client: OpenAI;
+
+  beforeAll(async () => {
+    emulators = await startProviderEmulators();
+    bedrock = await startBedrockEmulator();
+    gateway = await AiGateway.start();
+    await configureThreeProviders(gateway, emulators, {
+      providers: [
+        { name: 'bedrock', type: 'bedrock', baseUrl: bedrock.url, region: bedrock.region },
+        { name: 'bedrock-pool', type: 'bedrock', baseUrl: bedrock.url, region: bedrock.region },
+      ],
+      aliases: [{ name: 'steady', targets: [{ provider: 'bedrock', model: 'anthropic.claude-3-haiku-20240307-v1:0' }], fallbacks: [{ provider: 'openai', model: 'gpt-4o-mini' }] }],
+    });
+    await gateway.addProviderKey('bedrock', bedrock.credential);
+    client = gateway.openai(await gateway.createApp({ name: 'bedrock-app', team: 'bedrock-team' }));
+  });
+  afterEach(() => bedrock.setMode('normal'));
+  afterAll(async () => {
+    await gateway?.stop();
+    await emulators?.stop();
+    await bedrock?.stop();
+  });
+
+  it('answers a chat completion through Converse, signed, with the usage and cost accounted', async () => {
+    const { data, response } = await client.chat.completions.create({ model: CLAUDE, messages: [{ role: 'user', content: 'Hello' }] }).withResponse();
+    expect(response.headers.get('x-keygate-provider')).toBe('bedrock');
+    expect(data.choices[0]?.message.content).toBe('Hello from the Bedrock emulator.');
+    expect(bedrock.lastRequest()?.path).toBe('/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse');
+    expect(bedrock.lastRequest()?.headers.authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIDEMULATOR\//);
+    // Bedrock's 12 input tokens plus the 4 read from its cache, which OpenAI counts among the prompt's.
+    expect(data.usage).toMatchObject({ prompt_tokens: 16, prompt_tokens_details: { cached_tokens: 4 } });
+    expect(Number(response.headers.get('x-keygate-cost-usd'))).toBeGreaterThan(0);
+  });
+
+  it('streams through ConverseStream, and a tool call\'s argument deltas reassemble into JSON', async () => {
+    const chunks: ChatCompletionChunk[] = [];
+    for await (const chunk of await client.chat.completions.create({ model: CLAUDE, stream: true, messages: [{ role: 'user', content: 'Use get_weather.' }], tools: [WEATHER_TOOL] })) chunks.push(chunk);
+    const deltas = chunks.flatMap((c) => c.choices[0]?.delta.tool_calls ?? []);
+    expect(deltas[0]).toMatchObject({ index: 0, type: 'function', function: { name: 'get_weather' } });
+    expect(JSON.parse(deltas.map((d) => d.function?.arguments ?? '').join(''))).toEqual({ city: 'Paris' });
+    expect(chunks.some((c) => c.choices[0]?.finish_reason === 'tool_calls')).toBe(true);
+    expect(bedrock.lastRequest()?.path).toBe('/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse-stream');
+  });
+
+  it('embeds one text with Titan, whose token count is the usage', async () => {
+    const { data, response } = await client.embeddings.create({ model: 'bedrock/amazon.titan-embed-text-v2:0', input: 'a sentence to embed', dimensions: 256 }).withResponse();
+    expect(response.headers.get('x-keygate-provider')).toBe('bedrock');
+    expect(response.headers.get('x-keygate-usage-estimated')).toBeNull();
+    expect(data.usage).toEqual({ prompt_tokens: 4, total_tokens: 4 });
+    const vector = data.data[0]!.embedding;
+    expect(vector).toHaveLength(256);
+    embeddingFor('a sentence to embed', 256).forEach((value, i) => expect(vector[i]).toBeCloseTo(value, 5));
+  });
+
+  it('embeds several texts with Cohere Embed in one call; Bedrock counts no tokens, so the usage is an estimate', async () => {
+    const { data, response } = await client.embeddings.create({ model: 'bedrock/cohere.embed-english-v3', input: ['first text', 'second'] }).withResponse();
+    expect(data.data.map((d) => d.index)).toEqual([0, 1]);
+    expect(data.data[1]!.embedding).toHaveLength(1024);
+    embeddingFor('second', 1024).slice(0, 8).forEach((value, i) => expect(data.data[1]!.embedding[i]).toBeCloseTo(value, 5));
+    expect(response.headers.get('x-keygate-usage-estimated')).toBe('true');
+    const [row] = await gateway.usage({ app: 'bedrock-app', model: 'cohere.embed-english-v3' });
+    expect(row).toMatchObject({ calls: 1, estimatedCalls: 1, inputTokens: data.usage.prompt_tokens });
+  });
+
+  it('answers 400 in OpenAI\'s shape for several texts to Titan, before calling Bedrock', async () => {
+    const before = bedrock.lastRequest();
+    const result = await gateway.call<{ error: { code: string; message: string } }>('POST', '/v1/embeddings', await gateway.createApp({ name: 'bedrock-app', team: 'bedrock-team' }), { model: 'bedrock/amazon.titan-embed-text-v2:0', input: ['one', 'two'] });
+    expect(result.status).toBe(400);
+    expect(result.body.error).toMatchObject({ code: 'unsupported_input' });
+    expect(bedrock.lastRequest()).toBe(before);
+  });
+
+  it('waits out a throttling Bedrock\'s 2-second Retry-After once, then falls back', async () => {
+    bedrock.setMode('rate-limited');
+    const { data, response } = await client.chat.completions.create({ model: 'steady', messages: [{ role: 'user', content: 'Hello there' }] }).withResponse();
+    expect(response.headers.get('x-keygate-provider')).toBe('openai');
+    expect(data.choices[0]?.message.content).toBe('Echo: Hello there');
+  });
+
+  it('sets aside an AWS key Bedrock does not know and signs with the next one, keeping the refused secret out of the answer', async () => {
+    await gateway.addProviderKey('bedrock-pool', 'AKIDUNKNOWNKEY:unknown/secret+that-is-long', 0);
+    await gateway.addProviderKey('bedrock-pool', bedrock.credential, 1);
+    const before = bedrock.requests().length;
+    const result = await gateway.call('POST', '/v1/chat/completions', await gateway.createApp({ name: 'bedrock-app', team: 'bedrock-team' }), { model: 'bedrock-pool/anthropic.claude-3-haiku-20240307-v1:0', messages: [{ role: 'user', content: 'Hello' }] });
+    expect(result.status).toBe(200);
+    expect(result.headers.get('x-keygate-provider')).toBe('bedrock-pool');
+    const signedBy = bedrock.requests().slice(before).map((r) => /Credential=(\w+)\//.exec(String(r.headers.authorization))?.[1]);
+    expect(signedBy).toEqual(['AKIDUNKNOWNKEY', 'AKIDEMULATOR']);
+    expect(result.text).not.toContain('unknown/secret');
+  });
+});
