@@ -1,4 +1,5 @@
-import { request } from 'node:http';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AiGateway, PROVIDER_SECRETS, startProviderEmulators, type OpenAIErrorBody, type ProviderEmulators } from './ai-fixtures.js';
 import { startOpenAIEmulator, type OpenAIEmulator } from './emulators/openai.js';
@@ -157,5 +158,52 @@ describe('fallback between an alias\'s targets', () => {
     expect(result.status).toBe(502);
     expect(result.body.error).toMatchObject({ type: 'api_error' });
     expect(result.headers.get('x-request-id')).toBeTruthy();
+  });
+});
+
+describe('a provider that does not answer within the configured timeout', () => {
+  let gateway: AiGateway;
+  let emulators: ProviderEmulators;
+  /** An OpenAI-compatible host that reads each request and never answers it. */
+  let silent: Server;
+  let apiKey: string;
+
+  beforeAll(async () => {
+    emulators = await startProviderEmulators();
+    silent = createServer((req) => req.resume());
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    gateway = await AiGateway.start();
+    await gateway.configure({
+      providers: [
+        { name: 'openai', type: 'openai', baseUrl: emulators.openai.url },
+        { name: 'silent', type: 'openai-compatible', baseUrl: `http://127.0.0.1:${(silent.address() as AddressInfo).port}` },
+      ],
+      aliases: [{ name: 'hurried', targets: [{ provider: 'silent', model: 'gpt-4o-mini' }], fallbacks: [{ provider: 'openai', model: 'gpt-4o-mini' }] }],
+      timeout: '300ms',
+    });
+    await gateway.addProviderKey('openai', PROVIDER_SECRETS.openai);
+    await gateway.addProviderKey('silent', 'sk-silent-host-key');
+    apiKey = await gateway.createApp({ name: 'hurried-app', team: 'hurried-team' });
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+    await emulators?.stop();
+    silent.closeAllConnections();
+    await new Promise((resolve) => silent.close(resolve));
+  });
+
+  it('falls back once the timeout has passed', async () => {
+    const result = await gateway.chat(apiKey, { model: 'hurried', messages: HELLO });
+    expect(result.status).toBe(200);
+    expect(result.headers.get('x-keygate-provider')).toBe('openai');
+    expect(result.body).toMatchObject({ choices: [{ message: { content: 'Echo: Hello there' } }] });
+  });
+
+  it('answers 504 provider_timeout in OpenAI\'s shape when there is nothing to fall back to, and records it', async () => {
+    const result = await gateway.chat<OpenAIErrorBody>(apiKey, { model: 'silent/gpt-4o-mini', messages: HELLO });
+    expect(result.status).toBe(504);
+    expect(result.body.error).toMatchObject({ type: 'api_error', code: 'provider_timeout' });
+    const rows = await gateway.usage({ app: 'hurried-app', groupBy: 'status' });
+    expect(rows.find((row) => row.status === 504)).toMatchObject({ calls: 1, failedCalls: 1, costUsd: 0 });
   });
 });
