@@ -103,7 +103,7 @@ describe('accounting of AI calls', () => {
   });
 
   it('records every call that fails too, with its status, the model asked for or the target tried, and no tokens or cost', async () => {
-    const apiKey = await gateway.createApp({ name: 'failing', team: 'failing-team', budget: { dailyUsd: 0.000001 } });
+    const apiKey = await gateway.createApp({ name: 'failing', team: 'failing-team', budget: { dailyUsd: 0.000002 } });
     const statuses: number[] = [];
     const call = async (path: string, body: unknown) => statuses.push((await gateway.call('POST', path, apiKey, body)).status);
     await call('/v1/chat/completions', '{"model": "openai/gpt-4o-mini",');

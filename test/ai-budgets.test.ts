@@ -5,8 +5,8 @@ import { startOpenAIEmulator, type OpenAIEmulator } from './emulators/openai.js'
 
 const MODEL = 'openai/gpt-4o-mini';
 const HELLO = [{ role: 'user', content: 'Hello there' }];
-/** Less than any one call costs: spent after the first. */
-const TINY_USD = 0.000001;
+/** More than the prompt of HELLO costs (9 tokens at gpt-4o-mini's $0.15 a million), less than the whole call: spent after the first. */
+const TINY_USD = 0.000002;
 
 describe('budgets and token limits of apps and teams', () => {
   let gateway: AiGateway;
@@ -53,6 +53,19 @@ describe('budgets and token limits of apps and teams', () => {
     expect(refused.body.error).toMatchObject({ type: 'insufficient_quota', code: 'budget_exceeded' });
     expect(refused.body.error.message).toContain('frugal-team');
     expect(openai.requests().length).toBe(calls);
+  });
+
+  it('refuses a call whose prompt alone costs more than the budget has left, before calling the provider', async () => {
+    const apiKey = await gateway.createApp({ name: 'wordy', team: 'wordy-team', budget: { dailyUsd: 0.0001 } });
+    const calls = openai.requests().length;
+    // 1,256 tokens of prompt (four characters a token, 3 a message, 3 a call): $0.000188 at $0.15 a million, over the $0.0001 budget before any answer.
+    const refused = await gateway.chat<OpenAIErrorBody>(apiKey, { model: MODEL, messages: [{ role: 'user', content: 'word '.repeat(1_000) }] });
+    expect(refused.status).toBe(429);
+    expect(refused.body.error).toMatchObject({ type: 'insufficient_quota', code: 'budget_exceeded' });
+    expect(refused.body.error.message).toMatch(/app "wordy" has \$0\.000100 left of its daily budget of \$0\.0001, and this call's prompt alone costs \$0\.000188/);
+    expect(openai.requests().length).toBe(calls);
+    // Nothing was spent: a call the budget covers still goes through.
+    expect((await gateway.chat(apiKey, { model: MODEL, messages: HELLO })).status).toBe(200);
   });
 
   it('lets an app with budget left keep calling', async () => {

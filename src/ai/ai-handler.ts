@@ -324,12 +324,18 @@ async function prepare(requested: string, promptTokens: number, call: AiCall): P
   const now = runtime.now();
   const team = app?.team;
   const teamBudget = team ? call.catalog.teams.get(team)?.budget : undefined;
-  // Each check answers at once from the spend this node knows; only a stale tally waits for the store.
-  let pending: Promise<void> | undefined;
-  if (appName && (pending = enforceBudget(runtime, 'app', appName, 'day', app?.budget?.dailyUsd, now))) await pending;
-  if (appName && (pending = enforceBudget(runtime, 'app', appName, 'month', app?.budget?.monthlyUsd, now))) await pending;
-  if (team && (pending = enforceBudget(runtime, 'team', team, 'day', teamBudget?.dailyUsd, now))) await pending;
-  if (team && (pending = enforceBudget(runtime, 'team', team, 'month', teamBudget?.monthlyUsd, now))) await pending;
+  if (app?.budget?.dailyUsd !== undefined || app?.budget?.monthlyUsd !== undefined || teamBudget?.dailyUsd !== undefined || teamBudget?.monthlyUsd !== undefined) {
+    // The least this call will cost, known before it is made: its prompt at the first target's input price.
+    const first = targets[0]!;
+    const providerType = call.snapshot.providers.get(first.provider)?.catalogKey;
+    const least = costOf(providerType ? runtime.price(providerType, first.model) : undefined, { input: promptTokens, output: 0, cached: 0 });
+    // Each check answers at once from the spend this node knows; only a stale tally waits for the store.
+    let pending: Promise<void> | undefined;
+    if (appName && (pending = enforceBudget(runtime, 'app', appName, 'day', app?.budget?.dailyUsd, now, least))) await pending;
+    if (appName && (pending = enforceBudget(runtime, 'app', appName, 'month', app?.budget?.monthlyUsd, now, least))) await pending;
+    if (team && (pending = enforceBudget(runtime, 'team', team, 'day', teamBudget?.dailyUsd, now, least))) await pending;
+    if (team && (pending = enforceBudget(runtime, 'team', team, 'month', teamBudget?.monthlyUsd, now, least))) await pending;
+  }
   const tpm = app?.budget?.tokensPerMinute;
   if (appName && tpm !== undefined) {
     const decision = await runtime.limiter.hit(`tpm\n${appName}`, tpm, 60_000, Math.min(promptTokens, tpm));
@@ -340,11 +346,18 @@ async function prepare(requested: string, promptTokens: number, call: AiCall): P
   return { targets, app: appName, team };
 }
 
-/** Refuses the call (429 budget_exceeded) when `name` has spent `limit` this period; a promise only if the store must be read. */
-function enforceBudget(runtime: AiRuntime, scope: 'app' | 'team', name: string, period: 'day' | 'month', limit: number | undefined, now: number): Promise<void> | undefined {
+/**
+ * Refuses the call (429 budget_exceeded) when `name` has spent `limit` this period, or would pass it with the
+ * call's `least` cost (its prompt's); a promise only if the store must be read.
+ */
+function enforceBudget(runtime: AiRuntime, scope: 'app' | 'team', name: string, period: 'day' | 'month', limit: number | undefined, now: number, least: number): Promise<void> | undefined {
   if (limit === undefined) return undefined;
   const refuseOver = (spent: number) => {
-    if (spent >= limit) throw new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has spent its ${period === 'day' ? 'daily' : 'monthly'} budget of $${limit} ($${spent.toFixed(6)} so far)`);
+    const budget = `${period === 'day' ? 'daily' : 'monthly'} budget of $${limit}`;
+    if (spent >= limit) throw new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has spent its ${budget} ($${spent.toFixed(6)} so far)`);
+    if (spent + least > limit) {
+      throw new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has $${(limit - spent).toFixed(6)} left of its ${budget}, and this call's prompt alone costs $${least.toFixed(6)}`);
+    }
   };
   const known = runtime.spend.spentNow(scope, name, period, now);
   if (known === undefined) return runtime.spend.spent(scope, name, period, now).then(refuseOver);
