@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import OpenAI from 'openai';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { expect } from 'vitest';
 import { loadSettings } from '../src/config/settings.js';
 import { startGateway, type Gateway } from '../src/gateway.js';
@@ -77,11 +77,17 @@ export class AiGateway {
     private readonly dataDir: string,
   ) {}
 
-  static async start(): Promise<AiGateway> {
+  /** `logger`: where the node logs (silent by default), for a test that reads its logs. */
+  static async start(logger: Logger = pino({ level: 'silent' })): Promise<AiGateway> {
     const dataDir = tempDataDir();
     const settings = loadSettings({ KEYGATE_DATA_DIR: dataDir, KEYGATE_ADMIN_TOKEN: ADMIN_TOKEN, KEYGATE_PROXY_PORT: '0', KEYGATE_ADMIN_PORT: '0', KEYGATE_PROXY_HOST: '127.0.0.1' });
-    const gateway = await startGateway(settings, { logger: pino({ level: 'silent' }), timers: false });
+    const gateway = await startGateway(settings, { logger, timers: false });
     return new AiGateway(gateway, dataDir);
+  }
+
+  /** The node's data folder: its store file among others. */
+  get dataFolder(): string {
+    return this.dataDir;
   }
 
   get proxyUrl(): string {

@@ -1,5 +1,10 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AiGateway, PROVIDER_SECRETS, startProviderEmulators, type AiResult, type OpenAIErrorBody, type ProviderEmulators } from './ai-fixtures.js';
+import { startOpenAIEmulator, type OpenAIEmulator } from './emulators/openai.js';
 
 const HELLO = [{ role: 'user', content: 'Hello there' }];
 /** Keys the emulators refuse, each tried first in its pool. */
@@ -99,5 +104,59 @@ describe('the key pool of a provider', () => {
     const text = JSON.stringify(listed);
     for (const secret of [...ALL_SECRETS, 'sk-listed-secret-1234']) expect(text).not.toContain(secret);
     expect(listed.keys.map((k) => k.last4)).toEqual([WRONG.openai.slice(-4), PROVIDER_SECRETS.openai.slice(-4), '1234']);
+  });
+});
+
+describe('provider keys out of credit, at rest and in the logs', () => {
+  const EXHAUSTED = 'sk-exhausted-000000000000000000000quux';
+  const lines: string[] = [];
+  let gateway: AiGateway;
+  let metered: OpenAIEmulator;
+  let apiKey: string;
+
+  beforeAll(async () => {
+    metered = await startOpenAIEmulator({ exhaustedKeys: [EXHAUSTED] });
+    // The most verbose level the node has, every line kept: no provider secret may be among them.
+    const sink = new Writable({ write: (chunk: Buffer, _encoding, done) => void (lines.push(chunk.toString('utf8')), done()) });
+    gateway = await AiGateway.start(pino({ level: 'trace' }, sink));
+    await gateway.configure({ providers: [{ name: 'metered', type: 'openai', baseUrl: metered.url }] });
+    await gateway.addProviderKey('metered', EXHAUSTED, 0);
+    await gateway.addProviderKey('metered', PROVIDER_SECRETS.openai, 1);
+    apiKey = await gateway.createApp({ name: 'metered-app', team: 'metered-team' });
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+    await metered?.stop();
+  });
+
+  it('sets aside a key whose account is out of credit (429 insufficient_quota) and answers with the next', async () => {
+    const first = await gateway.chat(apiKey, { model: 'metered/gpt-4o-mini', messages: HELLO });
+    const second = await gateway.chat(apiKey, { model: 'metered/gpt-4o-mini', messages: HELLO });
+    expect([first.status, second.status]).toEqual([200, 200]);
+    const bearers = metered.requests().map((r) => r.headers.authorization);
+    expect(bearers).toEqual([`Bearer ${EXHAUSTED}`, `Bearer ${PROVIDER_SECRETS.openai}`, `Bearer ${PROVIDER_SECRETS.openai}`]);
+    expectNoSecrets(first);
+  });
+
+  it('keeps the keys sealed in the store: no file of the data folder holds one in the clear', async () => {
+    await gateway.usage({ app: 'metered-app' });
+    const files = readdirSync(gateway.dataFolder, { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile());
+    expect(files.map((entry) => entry.name)).toContain('keygate.db');
+    for (const entry of files) {
+      const bytes = readFileSync(join(entry.parentPath, entry.name));
+      for (const secret of [EXHAUSTED, PROVIDER_SECRETS.openai]) expect(bytes.includes(secret), `${entry.name} holds a provider key`).toBe(false);
+    }
+  });
+
+  it('writes no provider key to the log, whatever the calls did', async () => {
+    metered.setMode('server-error');
+    try {
+      expect((await gateway.chat(apiKey, { model: 'metered/gpt-4o-mini', messages: HELLO })).status).toBe(502);
+    } finally {
+      metered.setMode('normal');
+    }
+    expect(lines.length).toBeGreaterThan(0);
+    const log = lines.join('');
+    for (const secret of [EXHAUSTED, PROVIDER_SECRETS.openai]) expect(log).not.toContain(secret);
   });
 });

@@ -40,6 +40,8 @@ export interface OpenAIEmulatorOptions {
   streamDelayMs?: number;
   /** Streams send their head at once and then wait for `releaseStreams()` before the first event. Default false. */
   holdStreams?: boolean;
+  /** Keys accepted as valid whose account is out of credit: 429 insufficient_quota, whatever the mode. */
+  exhaustedKeys?: readonly string[];
 }
 
 export type RecordedRequest = LooseRecordedRequest;
@@ -311,14 +313,15 @@ export async function startOpenAIEmulator(options: OpenAIEmulatorOptions = {}): 
         throw new RequestError(401, 'invalid_request_error', null, "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY), or as the password field (with blank username) if you're accessing the API from your browser and are prompted for a username and password. You can obtain an API key from https://platform.openai.com/account/api-keys.");
       }
       const key = authorization.slice(7);
-      if (key !== apiKey) {
+      const exhausted = options.exhaustedKeys?.includes(key) ?? false;
+      if (key !== apiKey && !exhausted) {
         throw new RequestError(401, 'invalid_request_error', 'invalid_api_key', `Incorrect API key provided: ${masked(key)}. You can find your API key at https://platform.openai.com/account/api-keys.`);
       }
       if (mode === 'rate-limited') {
         const seconds = options.retryAfterSeconds ?? 20;
         throw new RequestError(429, 'requests', 'rate_limit_exceeded', `Rate limit reached for requests in organization org-emulator on requests per min (RPM): Limit 3, Used 3, Requested 1. Please try again in ${seconds}s. Visit https://platform.openai.com/account/rate-limits to learn more.`, null, { 'retry-after': String(seconds) });
       }
-      if (mode === 'out-of-quota') throw new RequestError(429, 'insufficient_quota', 'insufficient_quota', 'You exceeded your current quota, please check your plan and billing details. For more information on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.');
+      if (mode === 'out-of-quota' || exhausted) throw new RequestError(429, 'insufficient_quota', 'insufficient_quota', 'You exceeded your current quota, please check your plan and billing details. For more information on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.');
       if (mode === 'server-error') throw new RequestError(500, 'server_error', null, 'The server had an error while processing your request. Sorry about that!');
       if (mode === 'garbled') {
         res.writeHead(200, { 'content-type': 'text/html' });
