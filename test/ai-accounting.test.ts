@@ -92,6 +92,31 @@ describe('accounting of AI calls', () => {
     expect(providers.openai!.costUsd).toBeCloseTo(expected[0]!.cost + expected[3]!.cost, 9);
   });
 
+  it('answers usage per team, per route and per period, with the time to first token of streams', async () => {
+    const writer = await gateway.createApp({ name: 'writer', team: 'period-team' });
+    const reader = await gateway.createApp({ name: 'reader', team: 'period-team' });
+    const before = new Date(Date.now() - 1).toISOString();
+    expect((await gateway.chat(writer, { model: 'openai/gpt-4o-mini', messages: HELLO })).status).toBe(200);
+    expect((await gateway.chat(reader, { model: 'openai/gpt-4o-mini', stream: true, messages: HELLO })).status).toBe(200);
+    expect((await gateway.chat(reader, { model: 'gemini/gemini-2.5-flash', messages: HELLO })).status).toBe(200);
+    const after = new Date(Date.now() + 1).toISOString();
+
+    const [team] = await gateway.usage({ groupBy: 'team', team: 'period-team' });
+    expect(team).toMatchObject({ team: 'period-team', calls: 3, failedCalls: 0 });
+    const apps = byKey(await gateway.usage({ groupBy: 'app', team: 'period-team' }), 'app');
+    expect(Object.keys(apps).sort()).toEqual(['reader', 'writer']);
+    expect(apps.reader!.costUsd + apps.writer!.costUsd).toBeCloseTo(team!.costUsd, 9);
+    expect(await gateway.usage({ groupBy: 'route', team: 'period-team' })).toEqual([expect.objectContaining({ route: 'ai', calls: 3 })]);
+
+    // Only the stream has a time to first token; a non-streamed answer has none.
+    expect(apps.writer!.avgTtftMs).toBeNull();
+    expect(apps.reader!.avgTtftMs).toEqual(expect.any(Number));
+
+    expect(await gateway.usage({ groupBy: 'team', team: 'period-team', from: before, to: after })).toEqual([expect.objectContaining({ calls: 3 })]);
+    expect(await gateway.usage({ groupBy: 'team', team: 'period-team', from: after })).toEqual([]);
+    expect(await gateway.usage({ groupBy: 'team', team: 'period-team', to: before })).toEqual([]);
+  });
+
   it('records the usage of a stream from the provider\'s final counts', async () => {
     const apiKey = await gateway.createApp({ name: 'streamer', team: 'ledger-team' });
     const result = await gateway.chat(apiKey, { model: 'anthropic/claude-haiku-4-5-20251001', stream: true, messages: HELLO });

@@ -72,3 +72,31 @@ describe('the response cache', () => {
     expect(result.headers.get('x-keygate-cache')).toBeNull();
   });
 });
+
+describe('a response cache entry past its TTL', () => {
+  let gateway: AiGateway;
+  let openai: OpenAIEmulator;
+  let apiKey: string;
+
+  beforeAll(async () => {
+    openai = await startOpenAIEmulator();
+    gateway = await AiGateway.start();
+    await gateway.configure({ providers: [{ name: 'openai', type: 'openai', baseUrl: openai.url }], cache: { ttl: '1s' } });
+    await gateway.addProviderKey('openai', PROVIDER_SECRETS.openai);
+    apiKey = await gateway.createApp({ name: 'brief-cache-app', team: 'cache-team' });
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+    await openai?.stop();
+  });
+
+  it('is not served: the provider answers again, and that answer is cached afresh', async () => {
+    expect((await gateway.chat(apiKey, ask('What is the capital of Peru?'))).headers.get('x-keygate-cache')).toBeNull();
+    expect((await gateway.chat(apiKey, ask('What is the capital of Peru?'))).headers.get('x-keygate-cache')).toBe('hit');
+    const calls = openai.requests().length;
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    expect((await gateway.chat(apiKey, ask('What is the capital of Peru?'))).headers.get('x-keygate-cache')).toBeNull();
+    expect(openai.requests().length).toBe(calls + 1);
+    expect((await gateway.chat(apiKey, ask('What is the capital of Peru?'))).headers.get('x-keygate-cache')).toBe('hit');
+  });
+});
