@@ -44,7 +44,7 @@ export function compileAiSnapshot(section: AiSection | undefined, pools: Readonl
     const baseUrl = spec.baseUrl ?? adapter.defaultBaseUrl ?? '';
     providers.set(spec.name, {
       catalogKey: spec.catalog ?? spec.type,
-      config: { name: spec.name, type: spec.type, baseUrl, apiVersion: spec.apiVersion, region: spec.region, headers: spec.headers },
+      config: { name: spec.name, type: spec.type, baseUrl, apiVersion: spec.apiVersion, region: spec.region, pathPrefix: spec.pathPrefix, headers: spec.headers },
       adapter,
       keys: pools.get(spec.name) ?? [],
     });

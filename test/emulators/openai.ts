@@ -42,6 +42,8 @@ export interface OpenAIEmulatorOptions {
   holdStreams?: boolean;
   /** Keys accepted as valid whose account is out of credit: 429 insufficient_quota, whatever the mode. */
   exhaustedKeys?: readonly string[];
+  /** The path before /chat/completions and /embeddings: '/v1' as OpenAI has it, '' as Perplexity has it. Default '/v1'. */
+  pathPrefix?: string;
 }
 
 export type RecordedRequest = LooseRecordedRequest;
@@ -306,7 +308,8 @@ export async function startOpenAIEmulator(options: OpenAIEmulatorOptions = {}): 
   const server = await startEmulatorServer<RecordedRequest>(
     ({ req, res, body }) => {
       const path = new URL(req.url ?? '/', 'http://emulator').pathname;
-      const operation = req.method === 'POST' && (path === '/v1/chat/completions' || path === '/v1/embeddings') ? path : undefined;
+      const prefix = options.pathPrefix ?? '/v1';
+      const operation = req.method === 'POST' && (path === `${prefix}/chat/completions` || path === `${prefix}/embeddings`) ? path.slice(prefix.length) : undefined;
       if (!operation) throw invalid(`Invalid URL (${req.method} ${path})`);
       const authorization = req.headers.authorization ?? '';
       if (!authorization.startsWith('Bearer ')) {
@@ -331,7 +334,7 @@ export async function startOpenAIEmulator(options: OpenAIEmulatorOptions = {}): 
       if (typeof body !== 'object' || body === null || Array.isArray(body)) {
         throw invalid("We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)");
       }
-      if (operation === '/v1/embeddings') return embed(res, body as Json);
+      if (operation === '/embeddings') return embed(res, body as Json);
       return chat(res, body as Json);
     },
     {

@@ -10,6 +10,8 @@ export interface ProviderConfig {
   apiVersion?: string;
   /** AWS region (Bedrock). */
   region?: string;
+  /** OpenAI-format hosts: the path between the base URL and `/chat/completions` or `/embeddings` (`/v1` unless set). */
+  pathPrefix?: string;
   /** Static extra headers (an organisation id, a project id). */
   headers?: Record<string, string>;
 }

@@ -35,7 +35,7 @@ export function openAIStyleAdapter(options: OpenAIStyleOptions): ProviderAdapter
       if (options.adjust) body = options.adjust(body, ctx);
       return {
         method: 'POST',
-        url: `${base(ctx)}${options.chatPath ? options.chatPath(ctx) : '/v1/chat/completions'}`,
+        url: `${base(ctx)}${options.chatPath ? options.chatPath(ctx) : `${ctx.provider.pathPrefix ?? '/v1'}/chat/completions`}`,
         headers: { 'content-type': 'application/json', accept: ctx.stream ? 'text/event-stream' : 'application/json', ...ctx.provider.headers, ...auth(ctx) },
         body: JSON.stringify(body),
       };
@@ -64,7 +64,7 @@ export function openAIStyleAdapter(options: OpenAIStyleOptions): ProviderAdapter
     embeddingsCall(request: EmbeddingsRequest, ctx: CallContext): UpstreamCall {
       return {
         method: 'POST',
-        url: `${base(ctx)}${options.embeddingsPath ? options.embeddingsPath(ctx) : '/v1/embeddings'}`,
+        url: `${base(ctx)}${options.embeddingsPath ? options.embeddingsPath(ctx) : `${ctx.provider.pathPrefix ?? '/v1'}/embeddings`}`,
         headers: { 'content-type': 'application/json', ...ctx.provider.headers, ...auth(ctx) },
         body: JSON.stringify({ ...request, model: ctx.model }),
       };

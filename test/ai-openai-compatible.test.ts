@@ -1,0 +1,78 @@
+import type OpenAI from 'openai';
+import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { costUsd, ModelCatalog } from '../src/ai/catalog/index.js';
+import { AiGateway, PROVIDER_SECRETS, WEATHER_TOOL } from './ai-fixtures.js';
+import { promptTokensFor, countTokens, startOpenAIEmulator, type OpenAIEmulator } from './emulators/openai.js';
+
+/**
+ * Hosts of OpenAI's API behind the generic `openai-compatible` type, by configuration alone: one whose API sits
+ * under `/v1` (Groq, Together, vLLM…) and one without a version segment, as Perplexity documents
+ * `/chat/completions` (`pathPrefix: ""`), each priced from the catalog its `catalog` names.
+ */
+describe('OpenAI-compatible hosts by configuration alone', () => {
+  let gateway: AiGateway;
+  let perplexity: OpenAIEmulator;
+  let groq: OpenAIEmulator;
+  let client: OpenAI;
+
+  beforeAll(async () => {
+    perplexity = await startOpenAIEmulator({ pathPrefix: '' });
+    groq = await startOpenAIEmulator({ pathPrefix: '/openai/v1' });
+    gateway = await AiGateway.start();
+    await gateway.configure({
+      providers: [
+        { name: 'perplexity', type: 'openai-compatible', catalog: 'perplexity', baseUrl: perplexity.url, pathPrefix: '' },
+        { name: 'groq', type: 'openai-compatible', catalog: 'groq', baseUrl: `${groq.url}/openai` },
+      ],
+    });
+    await gateway.addProviderKey('perplexity', PROVIDER_SECRETS.openai);
+    await gateway.addProviderKey('groq', PROVIDER_SECRETS.openai);
+    client = gateway.openai(await gateway.createApp({ name: 'compatible-app', team: 'compatible-team' }));
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+    await perplexity?.stop();
+    await groq?.stop();
+  });
+
+  it('calls a host without /v1 at /chat/completions, and prices the call from the catalog the provider names', async () => {
+    const { data, response } = await client.chat.completions.create({ model: 'perplexity/sonar', messages: [{ role: 'user', content: 'Hello there' }] }).withResponse();
+    expect(data.choices[0]?.message.content).toBe('Echo: Hello there');
+    expect(perplexity.lastRequest()?.path).toBe('/chat/completions');
+    const input = promptTokensFor(perplexity.lastRequest()!.body);
+    const expected = costUsd(ModelCatalog.shipped().lookup('perplexity', 'sonar')!, { inputTokens: input, outputTokens: countTokens('Echo: Hello there'), cachedInputTokens: 0 });
+    expect(expected).toBeGreaterThan(0);
+    expect(Number(response.headers.get('x-keygate-cost-usd'))).toBeCloseTo(expected, 9);
+  });
+
+  it('streams from it, usage included when asked', async () => {
+    const chunks: ChatCompletionChunk[] = [];
+    for await (const chunk of await client.chat.completions.create({ model: 'perplexity/sonar', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'Hello there' }] })) chunks.push(chunk);
+    expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe('Echo: Hello there');
+    expect(chunks.at(-1)?.usage?.completion_tokens).toBeGreaterThan(0);
+    expect(perplexity.lastRequest()?.path).toBe('/chat/completions');
+  });
+
+  it('passes a tool call through from a host under /v1, and its result back', async () => {
+    const first = await client.chat.completions.create({ model: 'groq/llama-3.3-70b-versatile', messages: [{ role: 'user', content: 'What is the weather in Paris? Use get_weather.' }], tools: [WEATHER_TOOL] });
+    expect(groq.lastRequest()?.path).toBe('/openai/v1/chat/completions');
+    const call = first.choices[0]!.message.tool_calls![0]!;
+    expect(call.type === 'function' && JSON.parse(call.function.arguments)).toEqual({ city: 'Paris' });
+    const second = await client.chat.completions.create({
+      model: 'groq/llama-3.3-70b-versatile',
+      messages: [{ role: 'user', content: 'What is the weather in Paris? Use get_weather.' }, first.choices[0]!.message, { role: 'tool', tool_call_id: call.id, content: '{"celsius":21}' }],
+      tools: [WEATHER_TOOL],
+    });
+    expect(second.choices[0]?.message.content).toMatch(/^The tool answered: .*21/);
+  });
+
+  it('refuses a path prefix that is not a path', async () => {
+    const refused = await gateway.admin<{ error: { code: string } }>(400, 'PUT', '/config', {
+      version: 1,
+      routes: [],
+      ai: { providers: [{ name: 'bad', type: 'openai-compatible', baseUrl: perplexity.url, pathPrefix: 'v1/' }] },
+    });
+    expect(refused.error.code).toBe('invalid_config');
+  });
+});
