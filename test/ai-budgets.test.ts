@@ -42,16 +42,19 @@ describe('budgets and token limits of apps and teams', () => {
     expect(openai.requests().length).toBe(calls);
   });
 
-  it('refuses every app of a team whose daily budget one of them spent', async () => {
-    const spender = await gateway.createApp({ name: 'spender', team: 'frugal-team', teamBudget: { dailyUsd: TINY_USD } });
-    const sibling = await gateway.createApp({ name: 'sibling', team: 'frugal-team', teamBudget: { dailyUsd: TINY_USD } });
+  it.each([
+    ['daily', { dailyUsd: TINY_USD }],
+    ['monthly', { monthlyUsd: TINY_USD }],
+  ])('refuses every app of a team whose %s budget one of them spent', async (period, teamBudget) => {
+    const spender = await gateway.createApp({ name: `${period}-spender`, team: `${period}-frugal-team`, teamBudget });
+    const sibling = await gateway.createApp({ name: `${period}-sibling`, team: `${period}-frugal-team`, teamBudget });
     expect((await gateway.chat(spender, { model: MODEL, messages: HELLO })).status).toBe(200);
     const calls = openai.requests().length;
 
     const refused = await gateway.chat<OpenAIErrorBody>(sibling, { model: MODEL, messages: HELLO });
     expect(refused.status).toBe(429);
     expect(refused.body.error).toMatchObject({ type: 'insufficient_quota', code: 'budget_exceeded' });
-    expect(refused.body.error.message).toContain('frugal-team');
+    expect(refused.body.error.message).toContain(`team "${period}-frugal-team" has spent its ${period} budget`);
     expect(openai.requests().length).toBe(calls);
   });
 
