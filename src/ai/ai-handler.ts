@@ -325,16 +325,20 @@ async function prepare(requested: string, promptTokens: number, call: AiCall): P
   const team = app?.team;
   const teamBudget = team ? call.catalog.teams.get(team)?.budget : undefined;
   if (app?.budget?.dailyUsd !== undefined || app?.budget?.monthlyUsd !== undefined || teamBudget?.dailyUsd !== undefined || teamBudget?.monthlyUsd !== undefined) {
-    // The least this call will cost, known before it is made: its prompt at the first target's input price.
-    const first = targets[0]!;
-    const providerType = call.snapshot.providers.get(first.provider)?.catalogKey;
-    const least = costOf(providerType ? runtime.price(providerType, first.model) : undefined, { input: promptTokens, output: 0, cached: 0 });
+    // The least this call will cost, known before it is made: its prompt at the first target's input price. Priced
+    // only for a budget it could pass at the catalog's highest input price: most budgets are far from their limit.
+    const prompt: PromptCost = { most: (promptTokens * call.snapshot.catalog.maxInputPerMillion) / 1_000_000, least: undefined };
+    const least = () => {
+      const first = targets[0]!;
+      const providerType = call.snapshot.providers.get(first.provider)?.catalogKey;
+      return (prompt.least ??= costOf(providerType ? runtime.price(providerType, first.model) : undefined, { input: promptTokens, output: 0, cached: 0 }));
+    };
     // Each check answers at once from the spend this node knows; only a stale tally waits for the store.
     let pending: Promise<void> | undefined;
-    if (appName && (pending = enforceBudget(runtime, 'app', appName, 'day', app?.budget?.dailyUsd, now, least))) await pending;
-    if (appName && (pending = enforceBudget(runtime, 'app', appName, 'month', app?.budget?.monthlyUsd, now, least))) await pending;
-    if (team && (pending = enforceBudget(runtime, 'team', team, 'day', teamBudget?.dailyUsd, now, least))) await pending;
-    if (team && (pending = enforceBudget(runtime, 'team', team, 'month', teamBudget?.monthlyUsd, now, least))) await pending;
+    if (appName && (pending = enforceBudget(runtime, 'app', appName, 'day', app?.budget?.dailyUsd, now, prompt.most, least))) await pending;
+    if (appName && (pending = enforceBudget(runtime, 'app', appName, 'month', app?.budget?.monthlyUsd, now, prompt.most, least))) await pending;
+    if (team && (pending = enforceBudget(runtime, 'team', team, 'day', teamBudget?.dailyUsd, now, prompt.most, least))) await pending;
+    if (team && (pending = enforceBudget(runtime, 'team', team, 'month', teamBudget?.monthlyUsd, now, prompt.most, least))) await pending;
   }
   const tpm = app?.budget?.tokensPerMinute;
   if (appName && tpm !== undefined) {
@@ -346,17 +350,24 @@ async function prepare(requested: string, promptTokens: number, call: AiCall): P
   return { targets, app: appName, team };
 }
 
+/** What a call's prompt costs: at most `most` (the catalog's highest input price), exactly `least` once priced. */
+interface PromptCost {
+  most: number;
+  least: number | undefined;
+}
+
 /**
  * Refuses the call (429 budget_exceeded) when `name` has spent `limit` this period, or would pass it with the
- * call's `least` cost (its prompt's); a promise only if the store must be read.
+ * call's least cost (its prompt's, priced by `least` only if `most` would pass it); a promise only if the store
+ * must be read.
  */
-function enforceBudget(runtime: AiRuntime, scope: 'app' | 'team', name: string, period: 'day' | 'month', limit: number | undefined, now: number, least: number): Promise<void> | undefined {
+function enforceBudget(runtime: AiRuntime, scope: 'app' | 'team', name: string, period: 'day' | 'month', limit: number | undefined, now: number, most: number, least: () => number): Promise<void> | undefined {
   if (limit === undefined) return undefined;
   const refuseOver = (spent: number) => {
-    const budget = `${period === 'day' ? 'daily' : 'monthly'} budget of $${limit}`;
-    if (spent >= limit) throw new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has spent its ${budget} ($${spent.toFixed(6)} so far)`);
-    if (spent + least > limit) {
-      throw new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has $${(limit - spent).toFixed(6)} left of its ${budget}, and this call's prompt alone costs $${least.toFixed(6)}`);
+    const budget = () => `${period === 'day' ? 'daily' : 'monthly'} budget of $${limit}`;
+    if (spent >= limit) throw new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has spent its ${budget()} ($${spent.toFixed(6)} so far)`);
+    if (spent + most > limit && spent + least() > limit) {
+      throw new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has $${(limit - spent).toFixed(6)} left of its ${budget()}, and this call's prompt alone costs $${least().toFixed(6)}`);
     }
   };
   const known = runtime.spend.spentNow(scope, name, period, now);

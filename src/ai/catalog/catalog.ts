@@ -54,6 +54,8 @@ function assertValidEntries(entries: readonly unknown[]): asserts entries is rea
 /** An immutable set of catalog entries, one per provider and model id. */
 export class ModelCatalog {
   readonly #byKey: ReadonlyMap<string, CatalogModel>;
+  /** The highest input price of any entry, per million tokens: the most a prompt can cost, before its model is priced. */
+  readonly maxInputPerMillion: number;
 
   /** Entries must be unique by provider and id: a later duplicate is a mistake, not an override. */
   constructor(entries: readonly CatalogModel[]) {
@@ -64,6 +66,7 @@ export class ModelCatalog {
       byKey.set(key, Object.freeze({ ...entry, capabilities: Object.freeze([...entry.capabilities]) as CatalogModel['capabilities'] }));
     }
     this.#byKey = byKey;
+    this.maxInputPerMillion = Math.max(0, ...[...byKey.values()].map((entry) => entry.inputPerMillion));
   }
 
   /** The catalog Keygate ships with. */
