@@ -61,11 +61,12 @@ describe('budgets and token limits of apps and teams', () => {
   it('refuses a call whose prompt alone costs more than the budget has left, before calling the provider', async () => {
     const apiKey = await gateway.createApp({ name: 'wordy', team: 'wordy-team', budget: { dailyUsd: 0.0001 } });
     const calls = openai.requests().length;
-    // 1,256 tokens of prompt (four characters a token, 3 a message, 3 a call): $0.000188 at $0.15 a million, over the $0.0001 budget before any answer.
-    const refused = await gateway.chat<OpenAIErrorBody>(apiKey, { model: MODEL, messages: [{ role: 'user', content: 'word '.repeat(1_000) }] });
+    // 2,506 tokens of prompt (four characters a token, 3 a message, 3 a call): at least $0.000188 at gpt-4o-mini's
+    // lowest rate ($0.075 a million, cached input), over the $0.0001 budget before any answer.
+    const refused = await gateway.chat<OpenAIErrorBody>(apiKey, { model: MODEL, messages: [{ role: 'user', content: 'word '.repeat(2_000) }] });
     expect(refused.status).toBe(429);
     expect(refused.body.error).toMatchObject({ type: 'insufficient_quota', code: 'budget_exceeded' });
-    expect(refused.body.error.message).toMatch(/app "wordy" has \$0\.000100 left of its daily budget of \$0\.0001, and this call's prompt alone costs \$0\.000188/);
+    expect(refused.body.error.message).toMatch(/app "wordy" has \$0\.000100 left of its daily budget of \$0\.0001, and this call's prompt alone costs at least \$0\.000188/);
     expect(openai.requests().length).toBe(calls);
     // Nothing was spent: a call the budget covers still goes through.
     expect((await gateway.chat(apiKey, { model: MODEL, messages: HELLO })).status).toBe(200);

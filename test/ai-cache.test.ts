@@ -1,4 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ModelCatalog } from '../src/ai/catalog/index.js';
+import type { ChatMessage } from '../src/ai/chat-types.js';
+import { estimatePromptTokens, quickTokenCount } from '../src/ai/token-estimate.js';
 import { AiGateway, PROVIDER_SECRETS } from './ai-fixtures.js';
 import { startOpenAIEmulator, type OpenAIEmulator } from './emulators/openai.js';
 
@@ -34,6 +37,22 @@ describe('the response cache', () => {
     expect(second.body).toEqual(first.body);
     expect(second.headers.get('x-request-id')).not.toBe(first.headers.get('x-request-id'));
     expect(openai.requests().length).toBe(calls);
+  });
+
+  it('answers from the cache a call whose prompt the budget could no longer pay for, as it costs nothing', async () => {
+    const key = await gateway.createApp({ name: 'thrifty-cache-app', team: 'cache-team', budget: { dailyUsd: 1 } });
+    const wordy = (word: string) => ask(`${word} `.repeat(400));
+    const first = await gateway.chat(key, wordy('cached'));
+    expect(first.status).toBe(200);
+    // What is left after that call: half of what the next prompt costs at least (gpt-4o-mini's cached-input rate).
+    const least = (estimatePromptTokens(wordy('cached').messages as ChatMessage[], quickTokenCount) * ModelCatalog.shipped().lookup('openai', 'gpt-4o-mini')!.cachedInputPerMillion!) / 1_000_000;
+    await gateway.admin(200, 'PUT', '/apps/thrifty-cache-app', { name: 'thrifty-cache-app', team: 'cache-team', budget: { dailyUsd: Number(first.headers.get('x-keygate-cost-usd')) + least / 2 } });
+    const again = await gateway.chat(key, wordy('cached'));
+    expect(again.status).toBe(200);
+    expect(again.headers.get('x-keygate-cache')).toBe('hit');
+    const fresh = await gateway.chat<{ error: { code: string; message: string } }>(key, wordy('uncached'));
+    expect(fresh.status).toBe(429);
+    expect(fresh.body.error).toMatchObject({ code: 'budget_exceeded', message: expect.stringContaining("this call's prompt alone costs at least") });
   });
 
   it('calls the provider for a request that differs in any parameter', async () => {

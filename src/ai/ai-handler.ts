@@ -309,6 +309,8 @@ interface Prepared {
   targets: readonly AiTarget[];
   app: string | undefined;
   team: string | undefined;
+  /** The prompt's estimated tokens (four characters a token): what the limits are checked with. */
+  promptTokens: number;
 }
 
 /** Model resolution, permissions, budgets and the token-per-minute limit: all before any provider is called. */
@@ -321,25 +323,9 @@ async function prepare(requested: string, promptTokens: number, call: AiCall): P
   if (!permits(call.routeModels, requested, targets) || !permits(app?.models, requested, targets)) {
     throw new AiError(404, 'invalid_request_error', 'model_not_found', `The model \`${requested}\` does not exist or you do not have access to it.`, 'model');
   }
-  const now = runtime.now();
   const team = app?.team;
-  const teamBudget = team ? call.catalog.teams.get(team)?.budget : undefined;
-  if (app?.budget?.dailyUsd !== undefined || app?.budget?.monthlyUsd !== undefined || teamBudget?.dailyUsd !== undefined || teamBudget?.monthlyUsd !== undefined) {
-    // The least this call will cost, known before it is made: its prompt at the first target's input price. Priced
-    // only for a budget it could pass at the catalog's highest input price: most budgets are far from their limit.
-    const prompt: PromptCost = { most: (promptTokens * call.snapshot.catalog.maxInputPerMillion) / 1_000_000, least: undefined };
-    const least = () => {
-      const first = targets[0]!;
-      const providerType = call.snapshot.providers.get(first.provider)?.catalogKey;
-      return (prompt.least ??= costOf(providerType ? runtime.price(providerType, first.model) : undefined, { input: promptTokens, output: 0, cached: 0 }));
-    };
-    // Each check answers at once from the spend this node knows; only a stale tally waits for the store.
-    let pending: Promise<void> | undefined;
-    if (appName && (pending = enforceBudget(runtime, 'app', appName, 'day', app?.budget?.dailyUsd, now, prompt.most, least))) await pending;
-    if (appName && (pending = enforceBudget(runtime, 'app', appName, 'month', app?.budget?.monthlyUsd, now, prompt.most, least))) await pending;
-    if (team && (pending = enforceBudget(runtime, 'team', team, 'day', teamBudget?.dailyUsd, now, prompt.most, least))) await pending;
-    if (team && (pending = enforceBudget(runtime, 'team', team, 'month', teamBudget?.monthlyUsd, now, prompt.most, least))) await pending;
-  }
+  const budgets = enforceBudgets(call, appName, team, runtime.now(), undefined);
+  if (budgets) await budgets;
   const tpm = app?.budget?.tokensPerMinute;
   if (appName && tpm !== undefined) {
     const decision = await runtime.limiter.hit(`tpm\n${appName}`, tpm, 60_000, Math.min(promptTokens, tpm));
@@ -347,27 +333,74 @@ async function prepare(requested: string, promptTokens: number, call: AiCall): P
       throw new AiError(429, 'rate_limit_error', 'rate_limit_exceeded', `app "${appName}" is limited to ${tpm} tokens per minute`, null, { 'retry-after': String(Math.max(1, Math.ceil(decision.retryAfterMs / 1000))) });
     }
   }
-  return { targets, app: appName, team };
-}
-
-/** What a call's prompt costs: at most `most` (the catalog's highest input price), exactly `least` once priced. */
-interface PromptCost {
-  most: number;
-  least: number | undefined;
+  return { targets, app: appName, team, promptTokens };
 }
 
 /**
- * Refuses the call (429 budget_exceeded) when `name` has spent `limit` this period, or would pass it with the
- * call's least cost (its prompt's, priced by `least` only if `most` would pass it); a promise only if the store
+ * Refuses the call (429 budget_exceeded) when its app or team has spent a budget of this period, or, given the
+ * call's `prompt`, when the prompt alone would pass what a budget has left.
+ */
+function enforceBudgets(call: AiCall, appName: string | undefined, team: string | undefined, now: number, prompt: PromptCost | undefined, from = 0): Promise<void> | undefined {
+  const { runtime } = call;
+  const budget = appName ? call.catalog.apps.get(appName)?.budget : undefined;
+  const teamBudget = team ? call.catalog.teams.get(team)?.budget : undefined;
+  // Each check answers at once from the spend this node knows (no promise); only a stale tally waits for the store.
+  for (let i = from; i < 4; i++) {
+    const pending =
+      i === 0 ? (appName ? enforceBudget(runtime, 'app', appName, 'day', budget?.dailyUsd, now, prompt) : undefined)
+      : i === 1 ? (appName ? enforceBudget(runtime, 'app', appName, 'month', budget?.monthlyUsd, now, prompt) : undefined)
+      : i === 2 ? (team ? enforceBudget(runtime, 'team', team, 'day', teamBudget?.dailyUsd, now, prompt) : undefined)
+      : team ? enforceBudget(runtime, 'team', team, 'month', teamBudget?.monthlyUsd, now, prompt) : undefined;
+    if (pending) return pending.then(() => enforceBudgets(call, appName, team, now, prompt, i + 1));
+  }
+  return undefined;
+}
+
+/**
+ * Before a provider is called (after a cache miss: a cached answer costs nothing), refuses a call whose prompt
+ * alone would pass what a budget has left. The least the prompt can cost: its estimated tokens at the lowest
+ * per-token price among the call's targets, cached input's included (a whole prompt may be a cache read).
+ */
+function refusePromptOverBudget(call: AiCall, prepared: Prepared): Promise<void> | undefined {
+  const budget = prepared.app ? call.catalog.apps.get(prepared.app)?.budget : undefined;
+  const teamBudget = prepared.team ? call.catalog.teams.get(prepared.team)?.budget : undefined;
+  if (budget?.dailyUsd === undefined && budget?.monthlyUsd === undefined && teamBudget?.dailyUsd === undefined && teamBudget?.monthlyUsd === undefined) return undefined;
+  const { snapshot } = call;
+  const prompt: PromptCost = {
+    // Priced only when a budget's room is within what the prompt could cost at the catalog's highest input price.
+    most: (prepared.promptTokens * snapshot.catalog.maxInputPerMillion) / 1_000_000,
+    least: () => {
+      let perMillion = Infinity;
+      for (const target of prepared.targets) {
+        const providerType = snapshot.providers.get(target.provider)?.catalogKey;
+        const price = providerType ? snapshot.catalog.lookup(providerType, target.model) : undefined;
+        perMillion = Math.min(perMillion, price ? Math.min(price.inputPerMillion, price.cachedInputPerMillion ?? price.inputPerMillion) : 0);
+      }
+      return perMillion === Infinity ? 0 : (prepared.promptTokens * perMillion) / 1_000_000;
+    },
+  };
+  return enforceBudgets(call, prepared.app, prepared.team, call.runtime.now(), prompt);
+}
+
+/** What a call's prompt costs: at most `most` (at the catalog's highest input price), at least `least()`. */
+interface PromptCost {
+  most: number;
+  least: () => number;
+}
+
+/**
+ * Refuses the call (429 budget_exceeded) when `name` has spent `limit` this period, or, given the call's `prompt`,
+ * would pass it with the prompt's least cost (priced only if its most would pass it); a promise only if the store
  * must be read.
  */
-function enforceBudget(runtime: AiRuntime, scope: 'app' | 'team', name: string, period: 'day' | 'month', limit: number | undefined, now: number, most: number, least: () => number): Promise<void> | undefined {
+function enforceBudget(runtime: AiRuntime, scope: 'app' | 'team', name: string, period: 'day' | 'month', limit: number | undefined, now: number, prompt: PromptCost | undefined): Promise<void> | undefined {
   if (limit === undefined) return undefined;
   const refuseOver = (spent: number) => {
     const budget = () => `${period === 'day' ? 'daily' : 'monthly'} budget of $${limit}`;
     if (spent >= limit) throw new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has spent its ${budget()} ($${spent.toFixed(6)} so far)`);
-    if (spent + most > limit && spent + least() > limit) {
-      throw new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has $${(limit - spent).toFixed(6)} left of its ${budget()}, and this call's prompt alone costs $${least().toFixed(6)}`);
+    if (prompt && spent + prompt.most > limit) {
+      const least = prompt.least();
+      if (spent + least > limit) throw new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has $${(limit - spent).toFixed(6)} left of its ${budget()}, and this call's prompt alone costs at least $${least.toFixed(6)}`);
     }
   };
   const known = runtime.spend.spentNow(scope, name, period, now);
@@ -473,6 +506,8 @@ async function chat(req: IncomingMessage, res: ServerResponse, call: AiCall, tra
       res.end(out);
       return;
     }
+    const overBudget = refusePromptOverBudget(call, prepared);
+    if (overBudget) await overBudget;
     const { result: answer, target } = await attempt(call, trace, prepared.targets, (ctx) => {
       const provider = snapshot.providers.get(ctx.provider.name)!;
       return callChatAnswer(provider.adapter, request, ctx, { dispatcher: runtime.dispatcher, timeoutMs: snapshot.timeoutMs, cancel: trace.cancel });
@@ -502,6 +537,8 @@ async function chat(req: IncomingMessage, res: ServerResponse, call: AiCall, tra
   }
 
   const wantUsage = request.stream_options?.include_usage === true;
+  const overBudget = refusePromptOverBudget(call, prepared);
+  if (overBudget) await overBudget;
   const { result: stream, target } = await attempt(call, trace, prepared.targets, (ctx) => {
     const provider = snapshot.providers.get(ctx.provider.name)!;
     return openChatStream(provider.adapter, request, ctx, { dispatcher: runtime.dispatcher, timeoutMs: snapshot.timeoutMs, cancel: trace.cancel });
@@ -585,6 +622,8 @@ async function embeddings(req: IncomingMessage, res: ServerResponse, call: AiCal
   const inputs = Array.isArray(request.input) ? request.input : [request.input];
   const estimate = embeddingTokens(inputs, quickTokenCount);
   const prepared = await prepare(request.model, estimate, call);
+  const overBudget = refusePromptOverBudget(call, prepared);
+  if (overBudget) await overBudget;
   const { runtime, snapshot } = call;
   const { result, target } = await attempt(call, trace, prepared.targets, (ctx) => {
     const provider = snapshot.providers.get(ctx.provider.name)!;
