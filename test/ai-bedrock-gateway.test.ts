@@ -90,9 +90,14 @@ describe('Amazon Bedrock through the gateway', () => {
 
   it('waits out a throttling Bedrock\'s 2-second Retry-After once, then falls back', async () => {
     bedrock.setMode('rate-limited');
+    const before = bedrock.requests().length;
+    const started = Date.now();
     const { data, response } = await client.chat.completions.create({ model: 'steady', messages: [{ role: 'user', content: 'Hello there' }] }).withResponse();
     expect(response.headers.get('x-keygate-provider')).toBe('openai');
     expect(data.choices[0]?.message.content).toBe('Echo: Hello there');
+    // The same target once more after the wait, then the fallback.
+    expect(bedrock.requests().length).toBe(before + 2);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_950);
   });
 
   it('sets aside an AWS key Bedrock does not know and signs with the next one, keeping the refused secret out of the answer', async () => {

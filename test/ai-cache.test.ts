@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelCatalog } from '../src/ai/catalog/index.js';
+import { ManualClock } from '../src/clock.js';
 import type { ChatMessage } from '../src/ai/chat-types.js';
 import { estimatePromptTokens, quickTokenCount } from '../src/ai/token-estimate.js';
 import { AiGateway, PROVIDER_SECRETS } from './ai-fixtures.js';
@@ -93,13 +94,15 @@ describe('the response cache', () => {
 });
 
 describe('a response cache entry past its TTL', () => {
+  /** The node's time, moved by the test: the TTL passes without a wait, however slow the machine. */
+  const clock = new ManualClock(Date.now());
   let gateway: AiGateway;
   let openai: OpenAIEmulator;
   let apiKey: string;
 
   beforeAll(async () => {
     openai = await startOpenAIEmulator();
-    gateway = await AiGateway.start();
+    gateway = await AiGateway.start({ clock });
     await gateway.configure({ providers: [{ name: 'openai', type: 'openai', baseUrl: openai.url }], cache: { ttl: '1s' } });
     await gateway.addProviderKey('openai', PROVIDER_SECRETS.openai);
     apiKey = await gateway.createApp({ name: 'brief-cache-app', team: 'cache-team' });
@@ -113,7 +116,9 @@ describe('a response cache entry past its TTL', () => {
     expect((await gateway.chat(apiKey, ask('What is the capital of Peru?'))).headers.get('x-keygate-cache')).toBeNull();
     expect((await gateway.chat(apiKey, ask('What is the capital of Peru?'))).headers.get('x-keygate-cache')).toBe('hit');
     const calls = openai.requests().length;
-    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    clock.advance(999);
+    expect((await gateway.chat(apiKey, ask('What is the capital of Peru?'))).headers.get('x-keygate-cache')).toBe('hit');
+    clock.advance(1);
     expect((await gateway.chat(apiKey, ask('What is the capital of Peru?'))).headers.get('x-keygate-cache')).toBeNull();
     expect(openai.requests().length).toBe(calls + 1);
     expect((await gateway.chat(apiKey, ask('What is the capital of Peru?'))).headers.get('x-keygate-cache')).toBe('hit');

@@ -160,7 +160,8 @@ describe('a unified API call whose client goes away while its token is checked f
     // The whole request is sent; the gateway waits for the issuer's keys when the client goes.
     await vi.waitFor(() => expect(held).toHaveLength(1), { interval: 5 });
     req.destroy();
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Long enough for the gateway to see the connection close, on a loaded machine too.
+    await new Promise((resolve) => setTimeout(resolve, 300));
     held.shift()!();
     const row = await vi.waitFor(async () => {
       const [left] = await gateway.usage({ groupBy: 'status' });

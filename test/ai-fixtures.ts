@@ -2,6 +2,7 @@ import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import OpenAI from 'openai';
 import pino, { type Logger } from 'pino';
+import type { Clock } from '../src/clock.js';
 import { expect } from 'vitest';
 import { loadSettings } from '../src/config/settings.js';
 import { startGateway, type Gateway } from '../src/gateway.js';
@@ -77,11 +78,11 @@ export class AiGateway {
     private readonly dataDir: string,
   ) {}
 
-  /** `logger`: where the node logs (silent by default), for a test that reads its logs. */
-  static async start(logger: Logger = pino({ level: 'silent' })): Promise<AiGateway> {
+  /** `logger`: where the node logs (silent by default), for a test that reads its logs; `clock`: a test's own time. */
+  static async start(options: { logger?: Logger; clock?: Clock } = {}): Promise<AiGateway> {
     const dataDir = tempDataDir();
     const settings = loadSettings({ KEYGATE_DATA_DIR: dataDir, KEYGATE_ADMIN_TOKEN: ADMIN_TOKEN, KEYGATE_PROXY_PORT: '0', KEYGATE_ADMIN_PORT: '0', KEYGATE_PROXY_HOST: '127.0.0.1' });
-    const gateway = await startGateway(settings, { logger, timers: false });
+    const gateway = await startGateway(settings, { logger: options.logger ?? pino({ level: 'silent' }), clock: options.clock, timers: false });
     return new AiGateway(gateway, dataDir);
   }
 

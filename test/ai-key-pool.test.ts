@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
@@ -118,7 +118,7 @@ describe('provider keys out of credit, at rest and in the logs', () => {
     metered = await startOpenAIEmulator({ exhaustedKeys: [EXHAUSTED] });
     // The most verbose level the node has, every line kept: no provider secret may be among them.
     const sink = new Writable({ write: (chunk: Buffer, _encoding, done) => void (lines.push(chunk.toString('utf8')), done()) });
-    gateway = await AiGateway.start(pino({ level: 'trace' }, sink));
+    gateway = await AiGateway.start({ logger: pino({ level: 'trace' }, sink) });
     await gateway.configure({ providers: [{ name: 'metered', type: 'openai', baseUrl: metered.url }] });
     await gateway.addProviderKey('metered', EXHAUSTED, 0);
     await gateway.addProviderKey('metered', PROVIDER_SECRETS.openai, 1);
@@ -140,11 +140,11 @@ describe('provider keys out of credit, at rest and in the logs', () => {
 
   it('keeps the keys sealed in the store: no file of the data folder holds one in the clear', async () => {
     await gateway.usage({ app: 'metered-app' });
-    const files = readdirSync(gateway.dataFolder, { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile());
-    expect(files.map((entry) => entry.name)).toContain('keygate.db');
-    for (const entry of files) {
-      const bytes = readFileSync(join(entry.parentPath, entry.name));
-      for (const secret of [EXHAUSTED, PROVIDER_SECRETS.openai]) expect(bytes.includes(secret), `${entry.name} holds a provider key`).toBe(false);
+    const files = readdirSync(gateway.dataFolder, { recursive: true, encoding: 'utf8' }).filter((name) => statSync(join(gateway.dataFolder, name)).isFile());
+    expect(files).toContain('keygate.db');
+    for (const name of files) {
+      const bytes = readFileSync(join(gateway.dataFolder, name));
+      for (const secret of [EXHAUSTED, PROVIDER_SECRETS.openai]) expect(bytes.includes(secret), `${name} holds a provider key`).toBe(false);
     }
   });
 

@@ -67,12 +67,17 @@ describe('OpenAI-compatible hosts by configuration alone', () => {
     expect(second.choices[0]?.message.content).toMatch(/^The tool answered: .*21/);
   });
 
-  it('refuses a path prefix that is not a path', async () => {
-    const refused = await gateway.admin<{ error: { code: string } }>(400, 'PUT', '/config', {
+  it.each([
+    ['that is not a path', 'openai-compatible', 'v1/'],
+    ['that climbs out of the base URL', 'openai-compatible', '/../admin'],
+    ['on a type that builds its own paths', 'anthropic', '/v1'],
+  ])('refuses a path prefix %s', async (_what, type, pathPrefix) => {
+    const refused = await gateway.admin<{ error: { code: string; message: string } }>(400, 'PUT', '/config', {
       version: 1,
       routes: [],
-      ai: { providers: [{ name: 'bad', type: 'openai-compatible', baseUrl: perplexity.url, pathPrefix: 'v1/' }] },
+      ai: { providers: [{ name: 'bad', type, baseUrl: perplexity.url, pathPrefix }] },
     });
     expect(refused.error.code).toBe('invalid_config');
+    expect(refused.error.message).toContain('pathPrefix');
   });
 });

@@ -13,7 +13,7 @@ export const AiProviderSchema = Type.Object(
     apiVersion: Type.Optional(Type.String({ maxLength: 40 })),
     region: Type.Optional(Type.String({ pattern: '^[a-z0-9-]+$', description: 'AWS region (bedrock)' })),
     pathPrefix: Type.Optional(
-      Type.String({ pattern: '^(/[A-Za-z0-9._~-]+)*$', maxLength: 200, description: 'OpenAI-format hosts (openai, openai-compatible, mistral): the path before /chat/completions and /embeddings; /v1 by default, "" for a host without one (Perplexity)' }),
+      Type.String({ pattern: '^(/(?!\\.{1,2}(/|$))[A-Za-z0-9._~-]+)*$', maxLength: 200, description: 'OpenAI-format hosts (openai, openai-compatible, mistral): the path before /chat/completions and /embeddings; /v1 by default, "" for a host without one (Perplexity)' }),
     ),
     headers: Type.Optional(Type.Record(Type.String({ pattern: '^[a-z0-9-]+$' }), Type.String())),
     catalog: Type.Optional(Type.String({ pattern: '^[a-z0-9-]+$', description: 'whose catalog entries describe and price its models (groq, together, deepseek…); its type by default' })),

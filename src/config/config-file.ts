@@ -10,6 +10,9 @@ import { PathPatternError, Router } from '../proxy/router.js';
 import { RouteSchema } from '../proxy/route-schema.js';
 import { ServiceSchema } from '../proxy/service-schema.js';
 
+/** Provider types whose calls go to `{baseUrl}{pathPrefix}/chat/completions`: the others build their own paths. */
+const PATH_PREFIX_TYPES: ReadonlySet<string> = new Set(['openai', 'openai-compatible', 'mistral']);
+
 /**
  * The declarative config file (`keygate start --config`, `keygate apply`, `keygate export`) and the admin API's
  * `PUT /config` share this one schema. Each capability adds its own section here.
@@ -85,6 +88,9 @@ export function validateConfig(value: unknown): ConfigFile {
   const providers = new Set<string>();
   (config.ai?.providers ?? []).forEach((provider, i) => {
     if (providers.has(provider.name)) throw new KeygateError('invalid_config', `ai.providers[${i}].name: "${provider.name}" is already used by another provider`);
+    if (provider.pathPrefix !== undefined && !PATH_PREFIX_TYPES.has(provider.type)) {
+      throw new KeygateError('invalid_config', `ai.providers[${i}].pathPrefix: only providers of type ${[...PATH_PREFIX_TYPES].join(', ')} take a path prefix; remove it from this ${provider.type} provider`);
+    }
     providers.add(provider.name);
   });
   if (config.ai?.models?.length) {

@@ -106,14 +106,22 @@ export async function startBedrockEmulator(options: BedrockEmulatorOptions = {})
   }
 
   /**
-   * InvokeModel for the embedding models, each in its documented format: Titan Text Embeddings V2 (one `inputText`,
-   * `dimensions` 256, 512 or 1024, `inputTextTokenCount` back) and Cohere Embed v3 (1 to 96 `texts` and a required
+   * InvokeModel for the embedding models, each in its documented format: Titan Text Embeddings V1 (`inputText` alone,
+   * 1,536 floats) and V2 (one `inputText`, `dimensions` 256, 512 or 1024, `inputTextTokenCount` back) and Cohere Embed v3 (1 to 96 `texts` and a required
    * `input_type`, no token counts back). Extraneous keys are refused, as Bedrock refuses them.
    */
-  function invokeEmbedding(res: ServerResponse, model: string, body: Record<string, unknown> | undefined) {
+  function invokeEmbedding(res: ServerResponse, profile: string, body: Record<string, unknown> | undefined) {
+    // A cross-region inference profile names the model after its geography ("us.", "eu.", "apac.", "us-gov."…).
+    const model = profile.replace(/^(?:[a-z]{2,4}|us-gov|global)\./, '');
     const malformed = (why: string) => error(res, 400, 'ValidationException', `Malformed input request: ${why}, please reformat your input and try again.`);
     if (!body) return malformed('the body is not JSON');
     const extraneous = (allowed: string[]) => Object.keys(body).find((key) => !allowed.includes(key));
+    if (model.startsWith('amazon.titan-embed-text-v1')) {
+      const extra = extraneous(['inputText']);
+      if (extra) return malformed(`extraneous key [${extra}] is not permitted`);
+      if (typeof body.inputText !== 'string' || body.inputText === '') return malformed('#: required key [inputText] not found');
+      return sendJson(res, 200, { embedding: embeddingFor(body.inputText, 1536), inputTextTokenCount: body.inputText.split(/\s+/).filter(Boolean).length }, { 'x-amzn-requestid': 'emulator-request' });
+    }
     if (model.startsWith('amazon.titan-embed-text-v2')) {
       const extra = extraneous(['inputText', 'dimensions', 'normalize', 'embeddingTypes']);
       if (extra) return malformed(`extraneous key [${extra}] is not permitted`);

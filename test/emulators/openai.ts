@@ -40,7 +40,7 @@ export interface OpenAIEmulatorOptions {
   streamDelayMs?: number;
   /** Streams send their head at once and then wait for `releaseStreams()` before the first event. Default false. */
   holdStreams?: boolean;
-  /** Keys accepted as valid whose account is out of credit: 429 insufficient_quota, whatever the mode. */
+  /** Keys accepted as valid whose account is out of credit: 429 insufficient_quota (unless rate-limited first). */
   exhaustedKeys?: readonly string[];
   /** The path before /chat/completions and /embeddings: '/v1' as OpenAI has it, '' as Perplexity has it. Default '/v1'. */
   pathPrefix?: string;

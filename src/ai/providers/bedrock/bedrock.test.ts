@@ -260,6 +260,24 @@ describe('the Bedrock provider', () => {
       expect(response.data).toEqual([{ object: 'embedding', index: 0, embedding: embeddingFor('a sentence to embed', 256) }]);
     });
 
+    it('sends Titan V1 its text alone, as V1 takes no other member', async () => {
+      const response = await callEmbeddings(BedrockProvider, { model: 'titan', input: 'hello there' }, embedCtx('us.amazon.titan-embed-text-v1'));
+      expect(emulator.lastRequest()?.body).toEqual({ inputText: 'hello there' });
+      expect(response.data[0]!.embedding).toHaveLength(1536);
+      expect(response.usage).toEqual({ prompt_tokens: 2, total_tokens: 2 });
+    });
+
+    it.each([
+      ['more than one text for Titan', { model: 'titan', input: ['one', 'two'] }, 'amazon.titan-embed-text-v2:0'],
+      ['more than 96 texts for Cohere', { model: 'embed', input: Array.from({ length: 97 }, (_, i) => `text ${i}`) }, 'cohere.embed-english-v3'],
+      ['dimensions for a fixed-length model', { model: 'embed', input: 'one', dimensions: 256 }, 'cohere.embed-english-v3'],
+    ])('refuses %s before calling Bedrock', async (_what, request, model) => {
+      const before = emulator.lastRequest();
+      const failure = await failureOf(callEmbeddings(BedrockProvider, request, embedCtx(model)));
+      expect(failure).toMatchObject({ status: 400, code: 'unsupported_input', retryable: false });
+      expect(emulator.lastRequest()).toBe(before);
+    });
+
     it('refuses more than one text for Titan before calling it', async () => {
       const before = emulator.lastRequest();
       const failure = await failureOf(callEmbeddings(BedrockProvider, { model: 'titan', input: ['one', 'two'] }, embedCtx('amazon.titan-embed-text-v2:0')));
@@ -284,8 +302,8 @@ describe('the Bedrock provider', () => {
       expect(failure).toMatchObject({ status: 429, retryable: true, retryAfterMs: 2000 });
     });
 
-    it('refuses a model with no embeddings API it speaks', async () => {
-      const failure = await failureOf(callEmbeddings(BedrockProvider, { model: 'claude', input: 'hello' }, ctx()));
+    it.each([MODEL, 'cohere.embed-v4:0'])('refuses %s, whose embeddings API (if any) the gateway does not speak', async (model) => {
+      const failure = await failureOf(callEmbeddings(BedrockProvider, { model: 'x', input: 'hello' }, embedCtx(model)));
       expect(failure).toMatchObject({ status: 400, code: 'unsupported_operation' });
     });
   });

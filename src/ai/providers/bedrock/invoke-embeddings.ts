@@ -2,21 +2,18 @@ import type { EmbeddingsRequest, EmbeddingsResponse } from '../../chat-types.js'
 import { ProviderCallError } from '../../provider-call.js';
 import { base64Of } from '../embedding-encoding.js';
 
-/**
- * Bedrock's embedding models answer InvokeModel (POST /model/{modelId}/invoke), each in its own format:
- * - Amazon Titan Text Embeddings (https://docs.aws.amazon.com/bedrock/latest/userguide/model-parameters-titan-embed-text.html):
- *   one text a call, `{inputText, dimensions?, normalize}` → `{embedding, inputTextTokenCount}`;
- * - Cohere Embed (https://docs.aws.amazon.com/bedrock/latest/userguide/model-parameters-embed.html): up to 96 texts,
- *   `{texts, input_type}` → `{embeddings: [[…]], response_type: "embeddings_floats"}`, with no token counts.
- */
-type Family = 'titan' | 'cohere';
+type Family = 'titan-v1' | 'titan-v2' | 'cohere-v3';
+
+/** Cohere Embed's most texts a call. */
+const COHERE_MAX_TEXTS = 96;
 
 function familyOf(model: string): Family {
-  // A cross-region inference profile prefixes the model id with its geography ("us.cohere.embed-…").
-  const id = model.replace(/^(us|eu|apac|us-gov|global)\./, '');
-  if (id.startsWith('amazon.titan-embed-text')) return 'titan';
-  if (id.startsWith('cohere.embed-')) return 'cohere';
-  throw new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'unsupported_operation', message: `Bedrock model ${model} has no embeddings API the gateway speaks: use an amazon.titan-embed-text or cohere.embed model`, retryable: false });
+  // A cross-region inference profile prefixes the model id with its geography ("us.", "eu.", "apac.", "jp.", "us-gov."…).
+  const id = model.replace(/^(?:[a-z]{2,4}|us-gov|global)\./, '');
+  if (id.startsWith('amazon.titan-embed-text-v1')) return 'titan-v1';
+  if (id.startsWith('amazon.titan-embed-text-v2')) return 'titan-v2';
+  if (/^cohere\.embed-(english|multilingual)-v3/.test(id)) return 'cohere-v3';
+  throw new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'unsupported_operation', message: `Bedrock model ${model} has no embeddings API the gateway speaks: use amazon.titan-embed-text-v1 or -v2, or cohere.embed-english-v3 or -multilingual-v3`, retryable: false });
 }
 
 function unsupported(message: string): ProviderCallError {
@@ -29,15 +26,26 @@ function textsOf(input: EmbeddingsRequest['input']): string[] {
   throw unsupported('"input" must be a string or an array of strings: Bedrock embeds text, not token arrays');
 }
 
-/** The InvokeModel body for `model`'s family. */
+/**
+ * The InvokeModel body (POST /model/{modelId}/invoke) for `model`, in its own documented format:
+ * - Amazon Titan Text Embeddings (https://docs.aws.amazon.com/bedrock/latest/userguide/model-parameters-titan-embed-text.html):
+ *   one text a call; V2 `{inputText, dimensions?, normalize}`, V1 `{inputText}` alone;
+ * - Cohere Embed v3 (https://docs.aws.amazon.com/bedrock/latest/userguide/model-parameters-embed.html): 1 to 96 texts,
+ *   `{texts, input_type}`.
+ * What Bedrock would refuse is refused here, before the call: more than one text for Titan, more than 96 for
+ * Cohere, `dimensions` where the model has a fixed length.
+ */
 export function toInvokeEmbeddings(request: EmbeddingsRequest, model: string): Record<string, unknown> {
   const texts = textsOf(request.input);
-  if (familyOf(model) === 'titan') {
-    if (texts.length !== 1) throw unsupported(`Titan embeds one text a call, and this call has ${texts.length}: send them one at a time, or use a cohere.embed model`);
-    return { inputText: texts[0], ...(request.dimensions !== undefined ? { dimensions: request.dimensions } : {}), normalize: true };
+  const family = familyOf(model);
+  if (family !== 'titan-v2' && request.dimensions !== undefined) throw unsupported(`${model} has a fixed vector length: leave out "dimensions"`);
+  if (family === 'cohere-v3') {
+    if (texts.length > COHERE_MAX_TEXTS) throw unsupported(`Cohere Embed takes at most ${COHERE_MAX_TEXTS} texts a call, and this call has ${texts.length}`);
+    return { texts, input_type: 'search_document' };
   }
-  if (request.dimensions !== undefined) throw unsupported('Cohere Embed on Bedrock has a fixed vector length: leave out "dimensions"');
-  return { texts, input_type: 'search_document' };
+  if (texts.length !== 1) throw unsupported(`Titan embeds one text a call, and this call has ${texts.length}: send them one at a time, or use a cohere.embed model`);
+  if (family === 'titan-v1') return { inputText: texts[0] };
+  return { inputText: texts[0], ...(request.dimensions !== undefined ? { dimensions: request.dimensions } : {}), normalize: true };
 }
 
 interface TitanAnswer {
@@ -52,10 +60,13 @@ function badAnswer(): ProviderCallError {
   return new ProviderCallError({ status: 502, type: 'api_error', code: 'provider_bad_response', message: 'the provider answered with embeddings in an unknown shape', retryable: true });
 }
 
-/** The answer in OpenAI's shape: Titan's token count as usage; Cohere's none (the gateway then estimates it). */
+/**
+ * An InvokeModel answer in OpenAI's shape: Titan's `{embedding, inputTextTokenCount}` with its token count as the
+ * usage; Cohere's `{embeddings: [[…]]}` with none (the gateway then counts and marks the usage as estimated).
+ */
 export function fromInvokeEmbeddings(body: unknown, model: string, request?: EmbeddingsRequest): EmbeddingsResponse {
   const encode = (values: number[]) => (request?.encoding_format === 'base64' ? base64Of(values) : values);
-  if (familyOf(model) === 'titan') {
+  if (familyOf(model) !== 'cohere-v3') {
     const answer = body as TitanAnswer;
     if (!Array.isArray(answer.embedding)) throw badAnswer();
     const tokens = answer.inputTextTokenCount;
