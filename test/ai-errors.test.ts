@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import OpenAI from 'openai';
+import { ModelCatalog } from '../src/ai/catalog/index.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AiGateway, configureThreeProviders, startProviderEmulators, type OpenAIErrorBody, type ProviderEmulators } from './ai-fixtures.js';
 
@@ -113,8 +114,16 @@ describe('errors of the unified API', () => {
   it('lists in GET /v1/models only the models and aliases the calling app may use', async () => {
     const picky = await gateway.openai(pickyKey).models.list();
     expect(picky.data.map((m) => m.id)).toEqual(['fast', 'mini', 'openai/gpt-4o-mini']);
-    const open = await gateway.openai(apiKey).models.list();
-    expect(open.data.map((m) => m.id)).toEqual(['fast', 'mini', 'smart']);
+    // An app free to call any model sees the aliases and every current catalog model of the configured providers.
+    const open = (await gateway.openai(apiKey).models.list()).data.map((m) => m.id);
+    const catalog = ModelCatalog.shipped();
+    const current = ['openai', 'anthropic', 'gemini'].flatMap((provider) => catalog.list({ provider, includeDeprecated: false }).map((m) => `${provider}/${m.id}`));
+    expect(current.length).toBeGreaterThan(30);
+    expect(open).toEqual(['fast', 'mini', 'smart', ...current].sort());
+    expect(open).toContain('anthropic/claude-haiku-4-5-20251001');
+    const deprecated = catalog.list({ provider: 'openai' }).filter((m) => m.deprecated);
+    expect(deprecated.length).toBeGreaterThan(0);
+    for (const model of deprecated) expect(open).not.toContain(`openai/${model.id}`);
   });
 
   it('refuses a caller without a valid API key with 401 invalid_api_key in OpenAI\'s shape', async () => {

@@ -296,6 +296,13 @@ function listModels(res: ServerResponse, call: AiCall, requestId: string): void 
   for (const alias of call.snapshot.aliases.keys()) names.add(alias);
   for (const model of call.routeModels ?? []) names.add(model);
   for (const model of app?.models ?? []) if (model !== '*') names.add(model);
+  // A caller free to name any model sees every current catalog model of the configured providers, as provider/model.
+  const free = (list: readonly string[] | undefined) => !list || list.includes('*');
+  if (free(call.routeModels) && free(app?.models)) {
+    for (const [name, provider] of call.snapshot.providers) {
+      for (const model of call.snapshot.catalog.list({ provider: provider.catalogKey, includeDeprecated: false })) names.add(`${name}/${model.id}`);
+    }
+  }
   const visible = [...names].filter((name) => {
     const targets = resolveModel(call.snapshot, name, (t) => [...t]) ?? [];
     return permits(call.routeModels, name, targets) && permits(app?.models, name, targets);
