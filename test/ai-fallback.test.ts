@@ -28,6 +28,7 @@ describe('fallback between an alias\'s targets', () => {
         { name: 'resilient', targets: [{ provider: 'openai', model: 'gpt-4o-mini' }], fallbacks: [{ provider: 'anthropic', model: 'claude-haiku-4-5-20251001' }] },
         { name: 'patient', targets: [{ provider: 'briefly', model: 'gpt-4o-mini' }], fallbacks: [{ provider: 'gemini', model: 'gemini-2.5-flash' }] },
         { name: 'shared', targets: [{ provider: 'openai', model: 'gpt-4o-mini', weight: 1 }, { provider: 'gemini', model: 'gemini-2.5-flash', weight: 1 }] },
+        { name: 'skewed', targets: [{ provider: 'openai', model: 'gpt-4o', weight: 3 }, { provider: 'gemini', model: 'gemini-2.5-pro', weight: 1 }] },
       ],
     });
     await gateway.addProviderKey('openai', PROVIDER_SECRETS.openai);
@@ -123,6 +124,15 @@ describe('fallback between an alias\'s targets', () => {
     const providers = new Set<string | null>();
     for (let i = 0; i < 4; i++) providers.add((await gateway.chat(apiKey, { model: 'shared', messages: HELLO })).headers.get('x-keygate-provider'));
     expect(providers).toEqual(new Set(['openai', 'gemini']));
+  });
+
+  it('shares calls by the targets\' weights, 3 to 1, spread out rather than in runs', async () => {
+    const order: Array<string | null> = [];
+    for (let i = 0; i < 8; i++) order.push((await gateway.chat(apiKey, { model: 'skewed', messages: HELLO })).headers.get('x-keygate-provider'));
+    expect(order.filter((p) => p === 'openai')).toHaveLength(6);
+    expect(order.filter((p) => p === 'gemini')).toHaveLength(2);
+    // Smooth weighted round robin spreads the lighter target out: once in each half of the eight calls.
+    expect(order.slice(0, 4).filter((p) => p === 'gemini')).toHaveLength(1);
   });
 
   it('does not fall back on a 400 from the provider, which keeps its meaning in OpenAI\'s shape', async () => {
