@@ -1,7 +1,9 @@
 import { Type, type Static } from 'typebox';
 import { CatalogModelSchema } from './catalog/index.js';
+import { PROVIDER_ADAPTERS } from './providers/index.js';
 
-export const PROVIDER_TYPES = ['openai', 'azure-openai', 'anthropic', 'gemini', 'mistral', 'cohere', 'bedrock', 'ollama', 'openai-compatible'] as const;
+/** The provider types, as the adapters' registry lists them: adding a provider's folder and its line there is all. */
+export const PROVIDER_TYPES: readonly string[] = [...PROVIDER_ADAPTERS.keys()];
 const Name = Type.String({ pattern: '^[a-z0-9][a-z0-9._-]{0,62}$' });
 const Duration = Type.String({ pattern: '^\\d+(ms|s|m|h|d)$' });
 

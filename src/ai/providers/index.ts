@@ -9,7 +9,10 @@ import { OpenAICompatibleProvider } from './openai-compatible/index.js';
 import { OpenAIProvider } from './openai/index.js';
 import type { ProviderAdapter } from './provider.js';
 
-/** Every provider type the gateway speaks. Adding one: a folder under src/ai/providers and a line here. */
+/**
+ * Every provider type the gateway speaks; the config schema's list of types is read from here. Adding one: a folder
+ * under src/ai/providers and a line here.
+ */
 export const PROVIDER_ADAPTERS: ReadonlyMap<string, ProviderAdapter> = new Map<string, ProviderAdapter>([
   ['openai', OpenAIProvider],
   ['openai-compatible', OpenAICompatibleProvider],
