@@ -528,18 +528,7 @@ async function chat(req: IncomingMessage, res: ServerResponse, call: AiCall, tra
     // A completion the provider sent in OpenAI's shape, usage included, goes out as the provider's own bytes.
     const passThrough = reported && format === 'openai' ? answer.raw : undefined;
     if (cacheKey) runtime.cache.set(cacheKey, passThrough?.toString('utf8') ?? JSON.stringify(completion), runtime.now() + snapshot.cacheTtlMs);
-    const out = passThrough ?? render(completion);
-    res.writeHead(200, {
-      'content-type': 'application/json',
-      'content-length': typeof out === 'string' ? Buffer.byteLength(out) : out.length,
-      'x-request-id': requestId,
-      'x-keygate-provider': target.provider,
-      'x-keygate-model': target.model,
-      'x-keygate-cost-usd': cost.toFixed(9),
-      ...(reported ? {} : { 'x-keygate-usage-estimated': 'true' }),
-      ...call.responseHeaders,
-    });
-    res.end(out);
+    sendAnswer(res, call, target, cost, !reported, passThrough ?? render(completion));
     return;
   }
 
@@ -616,13 +605,27 @@ async function chat(req: IncomingMessage, res: ServerResponse, call: AiCall, tra
   res.end();
 }
 
+/** A provider's answer, non-streamed, with the headers that say who served it, what it cost and whether its usage is estimated. */
+function sendAnswer(res: ServerResponse, call: AiCall, target: AiTarget, cost: number, estimated: boolean, body: string | Buffer): void {
+  res.writeHead(200, {
+    'content-type': 'application/json',
+    'content-length': typeof body === 'string' ? Buffer.byteLength(body) : body.length,
+    'x-request-id': call.requestId,
+    'x-keygate-provider': target.provider,
+    'x-keygate-model': target.model,
+    'x-keygate-cost-usd': cost.toFixed(9),
+    ...(estimated ? { 'x-keygate-usage-estimated': 'true' } : {}),
+    ...call.responseHeaders,
+  });
+  res.end(body);
+}
+
 /** Tokens of embedding inputs: text counted with `count`, token-id arrays by their length. */
 function embeddingTokens(inputs: ReadonlyArray<unknown>, count: (text: string) => number): number {
   return inputs.reduce<number>((sum, item) => sum + (typeof item === 'string' ? count(item) : Array.isArray(item) ? item.length : 1), 0);
 }
 
 async function embeddings(req: IncomingMessage, res: ServerResponse, call: AiCall, trace: CallTrace): Promise<void> {
-  const { requestId } = call;
   const parsed = await readJson(req, call.maxBodySize);
   if (typeof parsed.model === 'string') trace.model = parsed.model;
   const request = validateEmbeddings(parsed);
@@ -644,16 +647,5 @@ async function embeddings(req: IncomingMessage, res: ServerResponse, call: AiCal
   const cost = costOf(runtime.price(providerType, target.model), tokens);
   recordCall(call, trace, { app: prepared.app, team: prepared.team, provider: target.provider, model: target.model, tokens, estimated: !reported, cost, ttftMs: null, status: 200, cacheHit: false });
   // OpenAI's shape always carries usage: the estimate when the provider reported none, and a header says so.
-  const body = JSON.stringify(reported ? result : { ...result, usage: { prompt_tokens: input, total_tokens: input } });
-  res.writeHead(200, {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(body),
-    'x-request-id': requestId,
-    'x-keygate-provider': target.provider,
-    'x-keygate-model': target.model,
-    'x-keygate-cost-usd': cost.toFixed(9),
-    ...(reported ? {} : { 'x-keygate-usage-estimated': 'true' }),
-    ...call.responseHeaders,
-  });
-  res.end(body);
+  sendAnswer(res, call, target, cost, !reported, JSON.stringify(reported ? result : { ...result, usage: { prompt_tokens: input, total_tokens: input } }));
 }
