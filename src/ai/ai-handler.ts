@@ -318,6 +318,8 @@ interface Prepared {
   team: string | undefined;
   /** The prompt's estimated tokens (four characters a token): what the limits are checked with. */
   promptTokens: number;
+  /** The least any of the call's budgets has left, as the checks found it: Infinity when no budget applies. */
+  room: number;
 }
 
 /** Model resolution, permissions, budgets and the token-per-minute limit: all before any provider is called. */
@@ -331,7 +333,8 @@ async function prepare(requested: string, promptTokens: number, call: AiCall): P
     throw new AiError(404, 'invalid_request_error', 'model_not_found', `The model \`${requested}\` does not exist or you do not have access to it.`, 'model');
   }
   const team = app?.team;
-  const budgets = enforceBudgets(call, appName, team, runtime.now(), undefined);
+  const left = { room: Infinity };
+  const budgets = enforceBudgets(call, appName, team, runtime.now(), undefined, left);
   if (budgets) await budgets;
   const tpm = app?.budget?.tokensPerMinute;
   if (appName && tpm !== undefined) {
@@ -340,25 +343,25 @@ async function prepare(requested: string, promptTokens: number, call: AiCall): P
       throw new AiError(429, 'rate_limit_error', 'rate_limit_exceeded', `app "${appName}" is limited to ${tpm} tokens per minute`, null, { 'retry-after': String(Math.max(1, Math.ceil(decision.retryAfterMs / 1000))) });
     }
   }
-  return { targets, app: appName, team, promptTokens };
+  return { targets, app: appName, team, promptTokens, room: left.room };
 }
 
 /**
  * Refuses the call (429 budget_exceeded) when its app or team has spent a budget of this period, or, given the
  * call's `prompt`, when the prompt alone would pass what a budget has left.
  */
-function enforceBudgets(call: AiCall, appName: string | undefined, team: string | undefined, now: number, prompt: PromptCost | undefined, from = 0): Promise<void> | undefined {
+function enforceBudgets(call: AiCall, appName: string | undefined, team: string | undefined, now: number, prompt: PromptCost | undefined, left: { room: number }, from = 0): Promise<void> | undefined {
   const { runtime } = call;
   const budget = appName ? call.catalog.apps.get(appName)?.budget : undefined;
   const teamBudget = team ? call.catalog.teams.get(team)?.budget : undefined;
   // Each check answers at once from the spend this node knows (no promise); only a stale tally waits for the store.
   for (let i = from; i < 4; i++) {
     const pending =
-      i === 0 ? (appName ? enforceBudget(runtime, 'app', appName, 'day', budget?.dailyUsd, now, prompt) : undefined)
-      : i === 1 ? (appName ? enforceBudget(runtime, 'app', appName, 'month', budget?.monthlyUsd, now, prompt) : undefined)
-      : i === 2 ? (team ? enforceBudget(runtime, 'team', team, 'day', teamBudget?.dailyUsd, now, prompt) : undefined)
-      : team ? enforceBudget(runtime, 'team', team, 'month', teamBudget?.monthlyUsd, now, prompt) : undefined;
-    if (pending) return pending.then(() => enforceBudgets(call, appName, team, now, prompt, i + 1));
+      i === 0 ? (appName ? enforceBudget(runtime, 'app', appName, 'day', budget?.dailyUsd, now, prompt, left) : undefined)
+      : i === 1 ? (appName ? enforceBudget(runtime, 'app', appName, 'month', budget?.monthlyUsd, now, prompt, left) : undefined)
+      : i === 2 ? (team ? enforceBudget(runtime, 'team', team, 'day', teamBudget?.dailyUsd, now, prompt, left) : undefined)
+      : team ? enforceBudget(runtime, 'team', team, 'month', teamBudget?.monthlyUsd, now, prompt, left) : undefined;
+    if (pending) return pending.then(() => enforceBudgets(call, appName, team, now, prompt, left, i + 1));
   }
   return undefined;
 }
@@ -369,13 +372,14 @@ function enforceBudgets(call: AiCall, appName: string | undefined, team: string 
  * per-token price among the call's targets, cached input's included (a whole prompt may be a cache read).
  */
 function refusePromptOverBudget(call: AiCall, prepared: Prepared): Promise<void> | undefined {
-  const budget = prepared.app ? call.catalog.apps.get(prepared.app)?.budget : undefined;
-  const teamBudget = prepared.team ? call.catalog.teams.get(prepared.team)?.budget : undefined;
-  if (budget?.dailyUsd === undefined && budget?.monthlyUsd === undefined && teamBudget?.dailyUsd === undefined && teamBudget?.monthlyUsd === undefined) return undefined;
   const { snapshot } = call;
+  // The most the prompt could cost, at the catalog's highest input price: within every budget's room (no budget,
+  // or one far from its limit: the common case), nothing more to look up. Otherwise the budgets are checked again
+  // with the prompt priced.
+  const most = (prepared.promptTokens * snapshot.catalog.maxInputPerMillion) / 1_000_000;
+  if (most <= prepared.room) return undefined;
   const prompt: PromptCost = {
-    // Priced only when a budget's room is within what the prompt could cost at the catalog's highest input price.
-    most: (prepared.promptTokens * snapshot.catalog.maxInputPerMillion) / 1_000_000,
+    most,
     least: () => {
       let perMillion = Infinity;
       for (const target of prepared.targets) {
@@ -386,7 +390,7 @@ function refusePromptOverBudget(call: AiCall, prepared: Prepared): Promise<void>
       return perMillion === Infinity ? 0 : (prepared.promptTokens * perMillion) / 1_000_000;
     },
   };
-  return enforceBudgets(call, prepared.app, prepared.team, call.runtime.now(), prompt);
+  return enforceBudgets(call, prepared.app, prepared.team, call.runtime.now(), prompt, { room: Infinity });
 }
 
 /** What a call's prompt costs: at most `most` (at the catalog's highest input price), at least `least()`. */
@@ -398,11 +402,12 @@ interface PromptCost {
 /**
  * Refuses the call (429 budget_exceeded) when `name` has spent `limit` this period, or, given the call's `prompt`,
  * would pass it with the prompt's least cost (priced only if its most would pass it); a promise only if the store
- * must be read.
+ * must be read. The room it finds left goes into `left` when it does not refuse.
  */
-function enforceBudget(runtime: AiRuntime, scope: 'app' | 'team', name: string, period: 'day' | 'month', limit: number | undefined, now: number, prompt: PromptCost | undefined): Promise<void> | undefined {
+function enforceBudget(runtime: AiRuntime, scope: 'app' | 'team', name: string, period: 'day' | 'month', limit: number | undefined, now: number, prompt: PromptCost | undefined, left: { room: number }): Promise<void> | undefined {
   if (limit === undefined) return undefined;
   const refuseOver = (spent: number) => {
+    left.room = Math.min(left.room, limit - spent);
     const budget = () => `${period === 'day' ? 'daily' : 'monthly'} budget of $${limit}`;
     if (spent >= limit) throw new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has spent its ${budget()} ($${spent.toFixed(6)} so far)`);
     if (prompt && spent + prompt.most > limit) {
