@@ -4,11 +4,11 @@ import type { AiUsageTable, Store } from '../store/index.js';
 export type UsageRecord = Insertable<AiUsageTable>;
 
 /**
- * Rows per store write. SQLite: some 0.2 ms of work on the event loop (200 took 0.6–1 ms, long enough to show in
- * the AI route's p99 at 1,000 calls/s); per row it costs what 200 did, with multi-row inserts. PostgreSQL's writes
- * wait on the network, not the event loop, and every node's take turns (USAGE_APPEND_LOCK): fewer, larger ones.
+ * Rows per store write. Neither store's writes run on the event loop (SQLite's run on a thread of their own,
+ * PostgreSQL's on the server) and every row of a write shares one commit: large ones. PostgreSQL's also take
+ * turns between nodes (USAGE_APPEND_LOCK).
  */
-export const USAGE_STATEMENT_ROWS = { sqlite: 50, postgres: 500 } as const;
+export const USAGE_STATEMENT_ROWS = { sqlite: 1_000, postgres: 500 } as const;
 
 /**
  * The data plane's only write for AI calls: records are buffered and written in batches, off the request path.
@@ -74,8 +74,7 @@ export class UsageRecorder {
     this.#flushing = (async () => {
       let written = 0;
       try {
-        // Bounded statements, yielding between them: SQLite runs on this thread, so one long write would stall every
-        // request in flight for its whole length.
+        // Bounded statements, yielding between them: a backlog (after a store outage, say) goes in several.
         while (written < batch.length) {
           if (written > 0) await new Promise((resolve) => setImmediate(resolve));
           const rows = batch.slice(written, written + USAGE_STATEMENT_ROWS[this.store.dialect]);

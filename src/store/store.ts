@@ -2,10 +2,10 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, sql, type Insertable, type Transaction } from 'kysely';
 import { Migrator } from 'kysely/migration';
-import type BetterSqlite3 from 'better-sqlite3';
 import { KeygateError } from '../errors.js';
 import { DAY_MS, migrationProvider } from './migrations.js';
 import type { AiUsageTable, Database } from './tables.js';
+import { UsageWriterThread, type DailySum, type UsageWriterSql } from './usage-writer.js';
 import { BACKSTOP_PAGES, WalCheckpointer } from './wal-checkpointer.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -89,10 +89,13 @@ export async function openStore(url: string, options: StoreOptions = {}): Promis
   let db: Kysely<Database>;
   let appendUsage: AppendUsage;
   let file: string | undefined;
+  let usageWriter: UsageWriterThread | undefined;
   try {
     if (dialect === 'sqlite') {
       file = url.slice('sqlite:'.length);
-      if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+      // Usage rows are written by a thread with a connection of its own, which a database in memory cannot share.
+      if (file === ':memory:' || file === '' || file.startsWith('file:')) throw new Error('the SQLite store must be a file path (usage records are written by a second connection)');
+      mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
       // Each driver is loaded only for the store it serves, to keep the other out of memory.
       const { default: SQLite } = await import('better-sqlite3');
       const database = new SQLite(file);
@@ -103,9 +106,10 @@ export async function openStore(url: string, options: StoreOptions = {}): Promis
       database.pragma('busy_timeout = 5000');
       database.pragma('foreign_keys = ON');
       // Checkpoints run on a thread of their own (WalCheckpointer); this connection only if that thread stops.
-      if (file !== ':memory:') database.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
+      database.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
       db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
-      appendUsage = sqliteAppendUsage(db, database);
+      usageWriter = new UsageWriterThread(file, sqliteUsageSql());
+      appendUsage = sqliteAppendUsage(usageWriter);
     } else {
       const { default: pg } = await import('pg');
       // bigint columns hold millisecond times and counters, all well inside Number's safe range.
@@ -124,14 +128,13 @@ export async function openStore(url: string, options: StoreOptions = {}): Promis
   }
 
   await migrate(db, dialect, url);
-  const checkpointer =
-    file === undefined || file === ':memory:' || options.checkpoints === false ? undefined : WalCheckpointer.start(file, { onError: options.onCheckpointError });
-  return createStore(db, dialect, appendUsage, checkpointer);
+  const checkpointer = file === undefined || options.checkpoints === false ? undefined : WalCheckpointer.start(file, { onError: options.onCheckpointError });
+  return createStore(db, dialect, appendUsage, [usageWriter, checkpointer]);
 }
 
 /** A batch's spend per app and per team per UTC day (AiSpendDailyTable), each key once; calls that cost nothing are left out. */
-function dailySpend(rows: readonly UsageRow[]): Array<{ scope: 'app' | 'team'; name: string; day: number; usd: number }> {
-  const sums = new Map<string, { scope: 'app' | 'team'; name: string; day: number; usd: number }>();
+function dailySpend(rows: readonly UsageRow[]): DailySum[] {
+  const sums = new Map<string, DailySum>();
   const add = (scope: 'app' | 'team', name: string | null | undefined, day: number, usd: number) => {
     if (!name) return;
     const key = `${scope}\n${name}\n${day}`;
@@ -156,55 +159,47 @@ const ADD_DAILY_SPEND = 'ON CONFLICT (scope, name, day) DO UPDATE SET cost_usd =
 /** Rows per multi-row INSERT: a fifth cheaper per row than one statement per row; more rows add little. */
 const SQLITE_ROWS_PER_INSERT = 10;
 
-/** Statements prepared on first use, and one better-sqlite3 transaction per call, so a batch is all or nothing. */
-function sqliteAppendUsage(db: Kysely<Database>, database: BetterSqlite3.Database): AppendUsage {
-  let insertAll: ((rows: readonly UsageRow[]) => number) | undefined;
+/**
+ * Appends on the usage writer's thread (see UsageWriterThread): the same SQL as ever, the rows and their daily
+ * sums in one transaction. Each value by name, in USAGE_COLUMNS order: a quarter cheaper per row than mapping the
+ * column list.
+ */
+function sqliteAppendUsage(writer: UsageWriterThread): AppendUsage {
   return async (rows) => {
     if (rows.length === 0) return 0;
-    insertAll ??= (() => {
-      const tuple = `(${USAGE_COLUMNS.map(() => '?').join(', ')})`;
-      const insertOne = database.prepare(`INSERT INTO ai_usage (${USAGE_COLUMN_LIST}) VALUES ${tuple}`);
-      const insertMany = database.prepare(`INSERT INTO ai_usage (${USAGE_COLUMN_LIST}) VALUES ${Array(SQLITE_ROWS_PER_INSERT).fill(tuple).join(', ')}`);
-      const addDaily = database.prepare(`INSERT INTO ai_spend_daily (scope, name, day, cost_usd) VALUES (?, ?, ?, ?) ${ADD_DAILY_SPEND}`);
-      const values = new Array<unknown>(SQLITE_ROWS_PER_INSERT * USAGE_COLUMNS.length);
-      // Each value by name, in USAGE_COLUMNS order: a quarter cheaper per row than mapping the column list.
-      const put = (r: UsageRow, at: number) => {
-        values[at] = r.at;
-        values[at + 1] = r.request_id;
-        values[at + 2] = r.app ?? null;
-        values[at + 3] = r.team ?? null;
-        values[at + 4] = r.route;
-        values[at + 5] = r.provider ?? null;
-        values[at + 6] = r.model;
-        values[at + 7] = r.input_tokens;
-        values[at + 8] = r.output_tokens;
-        values[at + 9] = r.cached_tokens;
-        values[at + 10] = r.estimated;
-        values[at + 11] = r.cost_usd;
-        values[at + 12] = r.latency_ms;
-        values[at + 13] = r.ttft_ms ?? null;
-        values[at + 14] = r.status;
-        values[at + 15] = r.cache_hit;
-      };
-      return database.transaction((batch: readonly UsageRow[]) => {
-        let lastId = 0;
-        let i = 0;
-        for (; i + SQLITE_ROWS_PER_INSERT <= batch.length; i += SQLITE_ROWS_PER_INSERT) {
-          for (let j = 0; j < SQLITE_ROWS_PER_INSERT; j++) put(batch[i + j]!, j * USAGE_COLUMNS.length);
-          lastId = Number(insertMany.run(values).lastInsertRowid);
-        }
-        for (; i < batch.length; i++) {
-          put(batch[i]!, 0);
-          lastId = Number(insertOne.run(values.slice(0, USAGE_COLUMNS.length)).lastInsertRowid);
-        }
-        for (const sum of dailySpend(batch)) addDaily.run(sum.scope, sum.name, sum.day, sum.usd);
-        return lastId;
-      });
-    })();
-    const write = insertAll;
-    // Kysely's connection lock: inside a Kysely transaction still open on this connection (a change awaiting its
-    // work), better-sqlite3 would nest the rows in it as a savepoint, and that transaction's rollback would lose them.
-    return db.connection().execute(async () => write(rows));
+    const values = new Array<unknown>(rows.length * USAGE_COLUMNS.length);
+    let at = 0;
+    for (const r of rows) {
+      values[at++] = r.at;
+      values[at++] = r.request_id;
+      values[at++] = r.app ?? null;
+      values[at++] = r.team ?? null;
+      values[at++] = r.route;
+      values[at++] = r.provider ?? null;
+      values[at++] = r.model;
+      values[at++] = r.input_tokens;
+      values[at++] = r.output_tokens;
+      values[at++] = r.cached_tokens;
+      values[at++] = r.estimated;
+      values[at++] = r.cost_usd;
+      values[at++] = r.latency_ms;
+      values[at++] = r.ttft_ms ?? null;
+      values[at++] = r.status;
+      values[at++] = r.cache_hit;
+    }
+    return writer.append(values, dailySpend(rows));
+  };
+}
+
+/** The SQL of SQLite's usage appends, from the column list. */
+function sqliteUsageSql(): UsageWriterSql {
+  const tuple = `(${USAGE_COLUMNS.map(() => '?').join(', ')})`;
+  return {
+    width: USAGE_COLUMNS.length,
+    rowsPerInsert: SQLITE_ROWS_PER_INSERT,
+    insertOne: `INSERT INTO ai_usage (${USAGE_COLUMN_LIST}) VALUES ${tuple}`,
+    insertMany: `INSERT INTO ai_usage (${USAGE_COLUMN_LIST}) VALUES ${Array(SQLITE_ROWS_PER_INSERT).fill(tuple).join(', ')}`,
+    addDaily: `INSERT INTO ai_spend_daily (scope, name, day, cost_usd) VALUES (?, ?, ?, ?) ${ADD_DAILY_SPEND}`,
   };
 }
 
@@ -250,7 +245,10 @@ async function migrate(db: Kysely<Database>, dialect: Dialect, url: string): Pro
   }
 }
 
-function createStore(db: Kysely<Database>, dialect: Dialect, appendUsage: AppendUsage, checkpointer: WalCheckpointer | undefined): Store {
+/** Threads with connections of their own to a SQLite file, closed before the store's: the usage writer, the checkpointer. */
+type StoreThread = { stop(): Promise<void> } | undefined;
+
+function createStore(db: Kysely<Database>, dialect: Dialect, appendUsage: AppendUsage, threads: readonly StoreThread[]): Store {
   return {
     db,
     dialect,
@@ -284,8 +282,9 @@ function createStore(db: Kysely<Database>, dialect: Dialect, appendUsage: Append
       return Number(row.version);
     },
     async close() {
-      // The checkpointer's connection first: the last one to close checkpoints the rest and removes the log.
-      await checkpointer?.stop();
+      // The threads' connections first (the usage writer's once its batches are in): the last one to close
+      // checkpoints the rest and removes the log.
+      for (const thread of threads) await thread?.stop();
       await db.destroy();
     },
   };
