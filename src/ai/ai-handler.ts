@@ -1,14 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Agent } from 'undici';
 import type { Principal } from '../auth/principal.js';
-import type { RateLimiter } from '../auth/rate-limit/index.js';
+import type { RateLimitDecision, RateLimiter } from '../auth/rate-limit/index.js';
 import type { CatalogSnapshot } from '../catalog/index.js';
 import type { AiSnapshot, AiTarget } from './ai-snapshot.js';
 import { resolveModel } from './ai-snapshot.js';
 import type { ChatCompletion, ChatRequest, EmbeddingsRequest, Usage } from './chat-types.js';
 import { ChatChunksToMessageEvents, chatToMessages, messagesToChat, toAnthropicError } from './anthropic-ingress/index.js';
 import { AiError, sendAiError } from './openai-error.js';
-import { CallCancelled, Cancellation, ProviderCallError, callChatAnswer, callEmbeddings, openChatStream } from './provider-call.js';
+import { CallCancelled, Cancellation, ProviderCallError, callEmbeddings, chatAnswer, openChatStream, type ChatAnswer, type Done } from './provider-call.js';
 import { SOURCE_TEXT, type CallContext, type ProviderFailure, type TranslatedChunk } from './providers/index.js';
 import { ResponseCache } from './response-cache.js';
 import type { SpendTracker } from './spend-tracker.js';
@@ -67,29 +67,36 @@ function parseBody(body: Buffer): Record<string, unknown> {
   }
 }
 
-function readJson(req: IncomingMessage, limit: number): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    // Gone before the handler ran (while a credential was checked): its events have been and gone.
-    if (req.destroyed && !req.readableEnded) return reject(new CallCancelled('the client closed the connection before sending the whole body'));
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        reject(tooLarge(limit));
-        req.pause();
-      } else chunks.push(chunk);
-    });
-    req.on('end', () => {
-      try {
-        resolve(parseBody(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
-      } catch (error) {
-        reject(error);
-      }
-    });
-    // The client left before its whole body came: a 499, not the gateway's failure.
-    req.on('error', () => reject(new CallCancelled('the client closed the connection before sending the whole body')));
+/** Reads the body as a JSON object and hands it to `done`, once: from the request's own `end` event, no promise. */
+function readJson(req: IncomingMessage, limit: number, done: (error: Error | undefined, body?: Record<string, unknown>) => void): void {
+  // Gone before the handler ran (while a credential was checked): its events have been and gone.
+  if (req.destroyed && !req.readableEnded) return done(new CallCancelled('the client closed the connection before sending the whole body'));
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let finished = false;
+  const finish = (error: Error | undefined, body?: Record<string, unknown>) => {
+    if (finished) return;
+    finished = true;
+    done(error, body);
+  };
+  req.on('data', (chunk: Buffer) => {
+    size += chunk.length;
+    if (size > limit) {
+      finish(tooLarge(limit));
+      req.pause();
+    } else chunks.push(chunk);
   });
+  req.on('end', () => {
+    let body: Record<string, unknown>;
+    try {
+      body = parseBody(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+    } catch (error) {
+      return finish(error as Error);
+    }
+    finish(undefined, body);
+  });
+  // The client left before its whole body came: a 499, not the gateway's failure.
+  req.on('error', () => finish(new CallCancelled('the client closed the connection before sending the whole body')));
 }
 
 function invalid(param: string, message: string): AiError {
@@ -244,7 +251,7 @@ function recordFailure(call: AiCall, trace: CallTrace, status: number): void {
  * shapes, whatever the provider. Picks the provider by alias weights, falls back on errors, timeouts and 429s,
  * switches keys the provider refuses, and accounts for every token and cent.
  */
-export async function handleAi(req: IncomingMessage, res: ServerResponse, operation: string, call: AiCall): Promise<void> {
+export function handleAi(req: IncomingMessage, res: ServerResponse, operation: string, call: AiCall): void {
   const { requestId } = call;
   if (operation === 'models') {
     try {
@@ -261,13 +268,7 @@ export async function handleAi(req: IncomingMessage, res: ServerResponse, operat
   const leave = () => trace.cancel.cancel(new CallCancelled('the client closed the connection before the answer'));
   if (res.destroyed) leave();
   else res.once('close', () => res.writableFinished || leave());
-  try {
-    if (req.method !== 'POST') throw new AiError(405, 'invalid_request_error', 'method_not_allowed', 'use POST');
-    if (operation === 'chat/completions') return await chat(req, res, call, trace);
-    if (operation === 'embeddings') return await embeddings(req, res, call, trace);
-    if (operation === 'messages') return await chat(req, res, call, trace, 'anthropic');
-    throw new AiError(404, 'invalid_request_error', 'unknown_url', `unknown AI operation: ${operation}`);
-  } catch (error) {
+  const fail = (error: unknown) => {
     const failure =
       error instanceof AiError ? error
       : error instanceof CallCancelled ? new AiError(499, 'api_error', 'client_closed_request', error.message)
@@ -275,7 +276,23 @@ export async function handleAi(req: IncomingMessage, res: ServerResponse, operat
     if (!trace.recorded) recordFailure(call, trace, failure.status);
     if (operation === 'messages') return sendAnthropicError(res, failure, requestId);
     sendAiError(res, failure, requestId);
+  };
+  const known = operation === 'chat/completions' || operation === 'messages' || operation === 'embeddings';
+  if (req.method !== 'POST' || !known) {
+    req.resume();
+    return fail(req.method !== 'POST' ? new AiError(405, 'invalid_request_error', 'method_not_allowed', 'use POST') : new AiError(404, 'invalid_request_error', 'unknown_url', `unknown AI operation: ${operation}`));
   }
+  // The rest of the call runs from the body's `end` event on, without a promise unless a step must wait (a budget
+  // read from the store, a Retry-After, a stream): a non-streamed answer is sent from the provider socket's callback.
+  readJson(req, call.maxBodySize, (error, body) => {
+    if (error) return fail(error);
+    try {
+      const pending = operation === 'embeddings' ? embeddings(body!, res, call, trace) : chat(body!, res, call, trace, operation === 'messages' ? 'anthropic' : 'openai', fail);
+      if (pending) pending.catch(fail);
+    } catch (failure) {
+      fail(failure);
+    }
+  });
 }
 
 /** Errors on `/v1/messages` take Anthropic's shape (`{"type":"error","error":{type,message}}`), status kept. */
@@ -322,8 +339,11 @@ interface Prepared {
   room: number;
 }
 
-/** Model resolution, permissions, budgets and the token-per-minute limit: all before any provider is called. */
-async function prepare(requested: string, promptTokens: number, call: AiCall): Promise<Prepared> {
+/**
+ * Model resolution, permissions, budgets and the token-per-minute limit: all before any provider is called. A
+ * promise only when a check must wait (a budget's tally read from the store, a shared rate limiter).
+ */
+function prepare(requested: string, promptTokens: number, call: AiCall): Prepared | Promise<Prepared> {
   const { runtime } = call;
   const targets = resolveModel(call.snapshot, requested, (t) => weightedOrder(runtime, t));
   if (!targets) throw new AiError(404, 'invalid_request_error', 'model_not_found', `The model \`${requested}\` does not exist or you do not have access to it.`, 'model');
@@ -333,17 +353,19 @@ async function prepare(requested: string, promptTokens: number, call: AiCall): P
     throw new AiError(404, 'invalid_request_error', 'model_not_found', `The model \`${requested}\` does not exist or you do not have access to it.`, 'model');
   }
   const team = app?.team;
-  const left = { room: Infinity };
-  const budgets = enforceBudgets(call, appName, team, runtime.now(), undefined, left);
-  if (budgets) await budgets;
+  const prepared: Prepared = { targets, app: appName, team, promptTokens, room: Infinity };
+  const budgets = enforceBudgets(call, appName, team, runtime.now(), undefined, prepared);
   const tpm = app?.budget?.tokensPerMinute;
-  if (appName && tpm !== undefined) {
-    const decision = await runtime.limiter.hit(`tpm\n${appName}`, tpm, 60_000, Math.min(promptTokens, tpm));
-    if (!decision.allowed) {
+  if (!appName || tpm === undefined) return budgets ? budgets.then(() => prepared) : prepared;
+  const limit = () => {
+    const allowed = (decision: RateLimitDecision) => {
+      if (decision.allowed) return prepared;
       throw new AiError(429, 'rate_limit_error', 'rate_limit_exceeded', `app "${appName}" is limited to ${tpm} tokens per minute`, null, { 'retry-after': String(Math.max(1, Math.ceil(decision.retryAfterMs / 1000))) });
-    }
-  }
-  return { targets, app: appName, team, promptTokens, room: left.room };
+    };
+    const decision = runtime.limiter.hit(`tpm\n${appName}`, tpm, 60_000, Math.min(promptTokens, tpm));
+    return decision instanceof Promise ? decision.then(allowed) : allowed(decision);
+  };
+  return budgets ? budgets.then(limit) : limit();
 }
 
 /**
@@ -421,54 +443,85 @@ function enforceBudget(runtime: AiRuntime, scope: 'app' | 'team', name: string, 
   return undefined;
 }
 
+/** A target that answered, with its answer. */
+interface Served<T> {
+  result: T;
+  target: AiTarget;
+}
+
 /**
  * Tries each target, and for each target each usable key, until one answers. A refused key is set aside; a
  * 429 or 5xx moves on (waiting out a short Retry-After on the same target once); a 400 is the caller's and ends
- * the call at once.
+ * the call at once. `run` makes one try and calls back once; so does `attempt`, with the target that answered or
+ * the error the caller gets. No promise: the first try starts at once, and the next from the failed one's callback.
  */
-async function attempt<T>(call: AiCall, trace: CallTrace, targets: readonly AiTarget[], run: (ctx: CallContext, target: AiTarget) => Promise<T>): Promise<{ result: T; target: AiTarget }> {
+function attempt<T>(call: AiCall, trace: CallTrace, targets: readonly AiTarget[], run: (ctx: CallContext, target: AiTarget, done: Done<T>) => void, done: Done<Served<T>>): void {
   const { runtime, snapshot } = call;
   let last: ProviderFailure | undefined;
-  for (const target of targets) {
-    const provider = snapshot.providers.get(target.provider);
-    if (!provider) continue;
-    const keys = provider.config.type === 'ollama' && provider.keys.length === 0 ? [{ id: `${target.provider}:none`, priority: 0, secret: '' }] : provider.keys;
-    let waited = false;
-    for (let k = 0; k < keys.length; k++) {
-      // Not even a connection for a client that has gone (during a Retry-After wait, say).
-      const cancelled = trace.cancel.reason;
-      if (cancelled) throw cancelled;
-      const key = keys[k]!;
-      if ((runtime.setAside.get(key.id) ?? 0) > runtime.now()) continue;
-      const ctx: CallContext = { provider: provider.config, credential: { id: key.id, secret: key.secret }, model: target.model, stream: false, now: runtime.now() };
-      trace.target = target;
-      try {
-        return { result: await run(ctx, target), target };
-      } catch (error) {
-        if (!(error instanceof ProviderCallError)) throw error;
-        const failure = withoutSecret(error.failure, key.secret);
-        last = failure;
-        if (failure.credentialProblem) {
-          runtime.setAside.set(key.id, runtime.now() + (failure.credentialProblem === 'invalid' ? 600_000 : (failure.retryAfterMs ?? 3_600_000)));
-          continue;
-        }
-        if (!failure.retryable) throw clientError(failure);
-        if (failure.status === 429 && !waited && failure.retryAfterMs !== undefined && failure.retryAfterMs <= MAX_RETRY_WAIT_MS) {
-          waited = true;
-          // A client that leaves meanwhile ends the wait: the check above then ends the call.
-          await trace.cancel.pause(failure.retryAfterMs);
-          k -= 1;
-          continue;
-        }
-        break;
+  let t = 0;
+  let k = 0;
+  let waited = false;
+  const nextTarget = () => {
+    t += 1;
+    k = 0;
+    waited = false;
+  };
+  const next = (): void => {
+    for (; t < targets.length; nextTarget()) {
+      const target = targets[t]!;
+      const provider = snapshot.providers.get(target.provider);
+      if (!provider) continue;
+      const keys = provider.config.type === 'ollama' && provider.keys.length === 0 ? [{ id: `${target.provider}:none`, priority: 0, secret: '' }] : provider.keys;
+      for (; k < keys.length; k++) {
+        // Not even a connection for a client that has gone (during a Retry-After wait, say).
+        const cancelled = trace.cancel.reason;
+        if (cancelled) return done(cancelled);
+        const key = keys[k]!;
+        if ((runtime.setAside.get(key.id) ?? 0) > runtime.now()) continue;
+        const ctx: CallContext = { provider: provider.config, credential: { id: key.id, secret: key.secret }, model: target.model, stream: false, now: runtime.now() };
+        trace.target = target;
+        return run(ctx, target, (error, result) => {
+          if (!error) return done(undefined, { result: result as T, target });
+          if (!(error instanceof ProviderCallError)) return done(error);
+          const failure = withoutSecret(error.failure, key.secret);
+          last = failure;
+          if (failure.credentialProblem) {
+            runtime.setAside.set(key.id, runtime.now() + (failure.credentialProblem === 'invalid' ? 600_000 : (failure.retryAfterMs ?? 3_600_000)));
+            k += 1;
+            return next();
+          }
+          if (!failure.retryable) return done(clientError(failure));
+          if (failure.status === 429 && !waited && failure.retryAfterMs !== undefined && failure.retryAfterMs <= MAX_RETRY_WAIT_MS) {
+            // The same key again after the wait; a client that leaves meanwhile ends the wait, and the check above the call.
+            waited = true;
+            void trace.cancel.pause(failure.retryAfterMs).then(next);
+            return;
+          }
+          nextTarget();
+          next();
+        });
       }
     }
-  }
-  // A client that went away while the last try failed: its call ends as cancelled, whatever the providers said.
-  const cancelled = trace.cancel.reason;
-  if (cancelled) throw cancelled;
-  if (!last) throw new AiError(503, 'api_error', 'no_provider_available', 'no provider with a usable API key serves this model; an administrator must add keys');
-  throw clientError(last);
+    // A client that went away while the last try failed: its call ends as cancelled, whatever the providers said.
+    const cancelled = trace.cancel.reason;
+    if (cancelled) return done(cancelled);
+    if (!last) return done(new AiError(503, 'api_error', 'no_provider_available', 'no provider with a usable API key serves this model; an administrator must add keys'));
+    done(clientError(last));
+  };
+  next();
+}
+
+/** `attempt` with a provider call that is a promise, as a promise. */
+function attemptAsync<T>(call: AiCall, trace: CallTrace, targets: readonly AiTarget[], run: (ctx: CallContext, target: AiTarget) => Promise<T>): Promise<Served<T>> {
+  return new Promise((resolve, reject) => {
+    attempt<T>(
+      call,
+      trace,
+      targets,
+      (ctx, target, done) => run(ctx, target).then((result) => done(undefined, result), done),
+      (error, served) => (error ? reject(error) : resolve(served!)),
+    );
+  });
 }
 
 /** The text a completion's tokens were spent on: its messages and tool-call arguments, to count when no usage came. */
@@ -485,62 +538,103 @@ function usageOf(usage: Usage | undefined): { input: number; output: number; cac
  * A chat completion, asked for in OpenAI's format (`/chat/completions`) or Anthropic's (`/messages`): the same
  * routing, fallbacks and accounting, only the shapes in and out differ.
  */
-async function chat(req: IncomingMessage, res: ServerResponse, call: AiCall, trace: CallTrace, format: 'openai' | 'anthropic' = 'openai'): Promise<void> {
-  const { requestId } = call;
-  const { started } = trace;
-  const body = await readJson(req, call.maxBodySize);
+type ChatFormat = 'openai' | 'anthropic';
+type Tokens = { input: number; output: number; cached: number };
+
+/**
+ * A chat completion, asked for in OpenAI's format (`/chat/completions`) or Anthropic's (`/messages`): the same
+ * routing, fallbacks and accounting, only the shapes in and out differ. A promise only once a step had to wait;
+ * `fail` ends the call from a provider socket's callback.
+ */
+function chat(body: Record<string, unknown>, res: ServerResponse, call: AiCall, trace: CallTrace, format: ChatFormat, fail: (error: unknown) => void): Promise<void> | undefined {
   if (typeof body.model === 'string') trace.model = body.model;
   const request = format === 'anthropic' ? messagesToChat(body) : validateChat(body);
-  const render = (completion: ChatCompletion | string): string => {
-    if (format === 'openai') return typeof completion === 'string' ? completion : JSON.stringify(completion);
-    return JSON.stringify(chatToMessages(typeof completion === 'string' ? (JSON.parse(completion) as ChatCompletion) : completion, request.model));
-  };
   const promptEstimate = estimatePromptTokens(request.messages, quickTokenCount);
-  const prepared = await prepare(request.model, promptEstimate, call);
+  const prepared = prepare(request.model, promptEstimate, call);
+  const go = (ready: Prepared) => (request.stream ? streamChat(res, call, trace, format, request, ready, promptEstimate) : answerChat(res, call, trace, format, request, ready, fail));
+  return prepared instanceof Promise ? prepared.then(go) : go(prepared);
+}
+
+/** The completion in the client's format: OpenAI's as it is (or as the provider's bytes), Anthropic's translated. */
+function render(format: ChatFormat, request: ChatRequest, completion: ChatCompletion | string): string {
+  if (format === 'openai') return typeof completion === 'string' ? completion : JSON.stringify(completion);
+  return JSON.stringify(chatToMessages(typeof completion === 'string' ? (JSON.parse(completion) as ChatCompletion) : completion, request.model));
+}
+
+/** A chat call's record and its cost; the answer's tokens count against the app's token-per-minute limit too. */
+function recordChat(call: AiCall, trace: CallTrace, prepared: Prepared, request: ChatRequest, target: AiTarget | undefined, status: number, tokens: Tokens, estimated: boolean, ttftMs: number | null, cacheHit: boolean): number {
   const { runtime, snapshot } = call;
-  const record = (target: AiTarget | undefined, status: number, tokens: { input: number; output: number; cached: number }, estimated: boolean, ttftMs: number | null, cacheHit: boolean) => {
-    const providerType = target ? snapshot.providers.get(target.provider)?.catalogKey : undefined;
-    const cost = cacheHit || !target || !providerType ? 0 : costOf(runtime.price(providerType, target.model), tokens);
-    recordCall(call, trace, { app: prepared.app, team: prepared.team, provider: target?.provider ?? null, model: target?.model ?? request.model, tokens, estimated, cost, ttftMs, status, cacheHit });
-    // The token-per-minute window was charged the prompt estimate up front; the answer's tokens count too.
-    const tpm = prepared.app ? call.catalog.apps.get(prepared.app)?.budget?.tokensPerMinute : undefined;
-    if (tpm !== undefined && !cacheHit && tokens.output > 0) void Promise.resolve(runtime.limiter.hit(`tpm\n${prepared.app}`, tpm, 60_000, Math.min(tokens.output, tpm))).catch(() => undefined);
-    return cost;
-  };
+  const providerType = target ? snapshot.providers.get(target.provider)?.catalogKey : undefined;
+  const cost = cacheHit || !target || !providerType ? 0 : costOf(runtime.price(providerType, target.model), tokens);
+  recordCall(call, trace, { app: prepared.app, team: prepared.team, provider: target?.provider ?? null, model: target?.model ?? request.model, tokens, estimated, cost, ttftMs, status, cacheHit });
+  // The token-per-minute window was charged the prompt estimate up front; the answer's tokens count too.
+  const tpm = prepared.app ? call.catalog.apps.get(prepared.app)?.budget?.tokensPerMinute : undefined;
+  if (tpm !== undefined && !cacheHit && tokens.output > 0) void Promise.resolve(runtime.limiter.hit(`tpm\n${prepared.app}`, tpm, 60_000, Math.min(tokens.output, tpm))).catch(() => undefined);
+  return cost;
+}
 
-  if (!request.stream) {
-    const cacheKey = snapshot.cacheTtlMs > 0 ? ResponseCache.keyOf(prepared.app ?? '', request.model, request) : undefined;
-    const cached = cacheKey ? runtime.cache.get(cacheKey, runtime.now()) : undefined;
-    if (cached !== undefined) {
-      record(undefined, 200, { input: 0, output: 0, cached: 0 }, false, null, true);
-      const out = render(cached);
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(out), 'x-request-id': requestId, 'x-keygate-cache': 'hit', 'x-keygate-cost-usd': '0', ...call.responseHeaders });
-      res.end(out);
-      return;
-    }
-    const overBudget = refusePromptOverBudget(call, prepared);
-    if (overBudget) await overBudget;
-    const { result: answer, target } = await attempt(call, trace, prepared.targets, (ctx) => {
-      const provider = snapshot.providers.get(ctx.provider.name)!;
-      return callChatAnswer(provider.adapter, request, ctx, { dispatcher: runtime.dispatcher, timeoutMs: snapshot.timeoutMs, cancel: trace.cancel });
-    });
-    const result = answer.completion;
-    const reported = usageOf(result.usage);
-    if (!reported) await loadTokenizer();
-    const tokens = reported ?? { input: estimatePromptTokens(request.messages), output: estimateTokens(completionText(result)), cached: 0 };
-    const completion: ChatCompletion = reported ? result : { ...result, usage: { prompt_tokens: tokens.input, completion_tokens: tokens.output, total_tokens: tokens.input + tokens.output } };
-    const cost = record(target, 200, tokens, !reported, null, false);
-    // A completion the provider sent in OpenAI's shape, usage included, goes out as the provider's own bytes.
-    const passThrough = reported && format === 'openai' ? answer.raw : undefined;
-    if (cacheKey) runtime.cache.set(cacheKey, passThrough?.toString('utf8') ?? JSON.stringify(completion), runtime.now() + snapshot.cacheTtlMs);
-    sendAnswer(res, call, target, cost, !reported, passThrough ?? render(completion));
-    return;
+/** A non-streamed completion: from the cache, or from the first target that answers, sent from its socket's callback. */
+function answerChat(res: ServerResponse, call: AiCall, trace: CallTrace, format: ChatFormat, request: ChatRequest, prepared: Prepared, fail: (error: unknown) => void): Promise<void> | undefined {
+  const { runtime, snapshot } = call;
+  const cacheKey = snapshot.cacheTtlMs > 0 ? ResponseCache.keyOf(prepared.app ?? '', request.model, request) : undefined;
+  const cached = cacheKey ? runtime.cache.get(cacheKey, runtime.now()) : undefined;
+  if (cached !== undefined) {
+    recordChat(call, trace, prepared, request, undefined, 200, NO_TOKENS, false, null, true);
+    const out = render(format, request, cached);
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(out), 'x-request-id': call.requestId, 'x-keygate-cache': 'hit', 'x-keygate-cost-usd': '0', ...call.responseHeaders });
+    res.end(out);
+    return undefined;
   }
+  const options = { dispatcher: runtime.dispatcher, timeoutMs: snapshot.timeoutMs, cancel: trace.cancel };
+  const send = () =>
+    attempt<ChatAnswer>(
+      call,
+      trace,
+      prepared.targets,
+      (ctx, _target, done) => chatAnswer(snapshot.providers.get(ctx.provider.name)!.adapter, request, ctx, options, done),
+      (error, served) => {
+        if (error) return fail(error);
+        const { result: answer, target } = served!;
+        const finish = () => {
+          const result = answer.completion;
+          const reported = usageOf(result.usage);
+          const tokens = reported ?? { input: estimatePromptTokens(request.messages), output: estimateTokens(completionText(result)), cached: 0 };
+          const completion: ChatCompletion = reported ? result : { ...result, usage: { prompt_tokens: tokens.input, completion_tokens: tokens.output, total_tokens: tokens.input + tokens.output } };
+          const cost = recordChat(call, trace, prepared, request, target, 200, tokens, !reported, null, false);
+          // A completion the provider sent in OpenAI's shape, usage included, goes out as the provider's own bytes.
+          const passThrough = reported && format === 'openai' ? answer.raw : undefined;
+          if (cacheKey) runtime.cache.set(cacheKey, passThrough?.toString('utf8') ?? JSON.stringify(completion), runtime.now() + snapshot.cacheTtlMs);
+          sendAnswer(res, call, target, cost, !reported, passThrough ?? render(format, request, completion));
+        };
+        // Without the provider's usage the tokens are counted, with the tokenizer (loaded on first need).
+        if (answer.completion.usage) return void tryTo(finish, fail);
+        loadTokenizer().then(finish).catch(fail);
+      },
+    );
+  const overBudget = refusePromptOverBudget(call, prepared);
+  if (overBudget) return overBudget.then(send);
+  send();
+  return undefined;
+}
 
+/** Runs `work`, handing what it throws to `fail`. */
+function tryTo(work: () => void, fail: (error: unknown) => void): void {
+  try {
+    work();
+  } catch (error) {
+    fail(error);
+  }
+}
+
+/** A streamed completion: each provider event translated and written as it comes, the call recorded at its end. */
+async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, format: ChatFormat, request: ChatRequest, prepared: Prepared, promptEstimate: number): Promise<void> {
+  const { requestId, runtime, snapshot } = call;
+  const { started } = trace;
+  const record = (target: AiTarget | undefined, status: number, tokens: Tokens, estimated: boolean, ttftMs: number | null) => recordChat(call, trace, prepared, request, target, status, tokens, estimated, ttftMs, false);
   const wantUsage = request.stream_options?.include_usage === true;
   const overBudget = refusePromptOverBudget(call, prepared);
   if (overBudget) await overBudget;
-  const { result: stream, target } = await attempt(call, trace, prepared.targets, (ctx) => {
+  const { result: stream, target } = await attemptAsync(call, trace, prepared.targets, (ctx) => {
     const provider = snapshot.providers.get(ctx.provider.name)!;
     return openChatStream(provider.adapter, request, ctx, { dispatcher: runtime.dispatcher, timeoutMs: snapshot.timeoutMs, cancel: trace.cancel });
   });
@@ -605,7 +699,7 @@ async function chat(req: IncomingMessage, res: ServerResponse, call: AiCall, tra
   if (events && status === 200) {
     for (const event of events.end({ prompt_tokens: tokens.input, completion_tokens: tokens.output, total_tokens: tokens.input + tokens.output, prompt_tokens_details: { cached_tokens: tokens.cached } })) res.write(event);
   }
-  const cost = record(target, status, tokens, !reported, ttft, false);
+  const cost = record(target, status, tokens, !reported, ttft);
   res.addTrailers({ 'x-keygate-cost-usd': cost.toFixed(9) });
   res.end();
 }
@@ -630,8 +724,7 @@ function embeddingTokens(inputs: ReadonlyArray<unknown>, count: (text: string) =
   return inputs.reduce<number>((sum, item) => sum + (typeof item === 'string' ? count(item) : Array.isArray(item) ? item.length : 1), 0);
 }
 
-async function embeddings(req: IncomingMessage, res: ServerResponse, call: AiCall, trace: CallTrace): Promise<void> {
-  const parsed = await readJson(req, call.maxBodySize);
+async function embeddings(parsed: Record<string, unknown>, res: ServerResponse, call: AiCall, trace: CallTrace): Promise<void> {
   if (typeof parsed.model === 'string') trace.model = parsed.model;
   const request = validateEmbeddings(parsed);
   const inputs = Array.isArray(request.input) ? request.input : [request.input];
@@ -640,7 +733,7 @@ async function embeddings(req: IncomingMessage, res: ServerResponse, call: AiCal
   const overBudget = refusePromptOverBudget(call, prepared);
   if (overBudget) await overBudget;
   const { runtime, snapshot } = call;
-  const { result, target } = await attempt(call, trace, prepared.targets, (ctx) => {
+  const { result, target } = await attemptAsync(call, trace, prepared.targets, (ctx) => {
     const provider = snapshot.providers.get(ctx.provider.name)!;
     return callEmbeddings(provider.adapter, request, ctx, { dispatcher: runtime.dispatcher, timeoutMs: snapshot.timeoutMs, cancel: trace.cancel });
   });

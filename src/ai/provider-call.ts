@@ -97,45 +97,47 @@ function endpointOf(url: string): { origin: string; path: string } {
   return endpoint;
 }
 
+/** How a call without a promise ends: with its result, or with the error that stopped it. */
+export type Done<T> = (error: Error | undefined, result?: T) => void;
+
 /**
  * One request whose answer is read whole, on undici's dispatcher directly: no response stream, no promise per
- * chunk. Rejects with a ProviderCallError when the provider cannot be reached, times out or answers 4xx/5xx.
+ * chunk, and none for the call either (the AI route's answers go out from the socket's own callback). Ends with a
+ * ProviderCallError when the provider cannot be reached, times out or answers 4xx/5xx.
  */
-function exchange(adapter: ProviderAdapter, call: UpstreamCall, options: CallOptions): Promise<Answer> {
+function exchange(adapter: ProviderAdapter, call: UpstreamCall, options: CallOptions, done: Done<Answer>): void {
   const { origin, path } = endpointOf(call.url);
   const timeout = options.timeoutMs ?? 60_000;
   const cancel = options.cancel;
-  return new Promise((resolve, reject) => {
-    let status = 0;
-    let headers: IncomingHttpHeaders = {};
-    const chunks: Buffer[] = [];
-    let size = 0;
-    (options.dispatcher ?? getGlobalDispatcher()).dispatch(
-      { origin, path, method: call.method, headers: call.headers, body: call.body ?? null, headersTimeout: timeout, bodyTimeout: timeout },
-      {
-        onRequestStart(controller) {
-          cancel?.started((reason) => controller.abort(reason));
-        },
-        onResponseStart(_controller, statusCode, responseHeaders) {
-          status = statusCode;
-          headers = responseHeaders as IncomingHttpHeaders;
-        },
-        onResponseData(controller, chunk) {
-          size += chunk.length;
-          if (size > MAX_ANSWER_BYTES) controller.abort(new Error('the provider answer is too large'));
-          else chunks.push(chunk);
-        },
-        onResponseEnd() {
-          const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-          if (status >= 400) reject(new ProviderCallError(adapter.parseError(status, body.toString('utf8'), headers)));
-          else resolve({ status, headers, body });
-        },
-        onResponseError(_controller, error) {
-          reject(failureOf(error));
-        },
+  let status = 0;
+  let headers: IncomingHttpHeaders = {};
+  const chunks: Buffer[] = [];
+  let size = 0;
+  (options.dispatcher ?? getGlobalDispatcher()).dispatch(
+    { origin, path, method: call.method, headers: call.headers, body: call.body ?? null, headersTimeout: timeout, bodyTimeout: timeout },
+    {
+      onRequestStart(controller) {
+        cancel?.started((reason) => controller.abort(reason));
       },
-    );
-  });
+      onResponseStart(_controller, statusCode, responseHeaders) {
+        status = statusCode;
+        headers = responseHeaders as IncomingHttpHeaders;
+      },
+      onResponseData(controller, chunk) {
+        size += chunk.length;
+        if (size > MAX_ANSWER_BYTES) controller.abort(new Error('the provider answer is too large'));
+        else chunks.push(chunk);
+      },
+      onResponseEnd() {
+        const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+        if (status >= 400) done(new ProviderCallError(adapter.parseError(status, body.toString('utf8'), headers)));
+        else done(undefined, { status, headers, body });
+      },
+      onResponseError(_controller, error) {
+        done(failureOf(error));
+      },
+    },
+  );
 }
 
 /** The answer's body as JSON; a body that is not JSON is the provider's failure, and another provider may do better. */
@@ -154,12 +156,34 @@ export interface ChatAnswer {
   raw: Buffer | undefined;
 }
 
-/** One non-streaming chat completion through `adapter`, with the provider's bytes when they need no translation. */
-export async function callChatAnswer(adapter: ProviderAdapter, request: ChatRequest, ctx: CallContext, options: CallOptions = {}): Promise<ChatAnswer> {
-  const answer = await exchange(adapter, adapter.chatCall(request, { ...ctx, stream: false }), options);
-  const parsed = jsonOf(answer);
-  const completion = adapter.parseChat(parsed, ctx);
-  return { completion, raw: completion === parsed ? answer.body : undefined };
+/**
+ * One non-streaming chat completion through `adapter`, with the provider's bytes when they need no translation;
+ * `done` is called once, from the provider socket's callback (or at once if the adapter refuses the call).
+ */
+export function chatAnswer(adapter: ProviderAdapter, request: ChatRequest, ctx: CallContext, options: CallOptions, done: Done<ChatAnswer>): void {
+  let call: UpstreamCall;
+  try {
+    call = adapter.chatCall(request, { ...ctx, stream: false });
+  } catch (error) {
+    return done(error as Error);
+  }
+  exchange(adapter, call, options, (error, answer) => {
+    if (error) return done(error);
+    let result: ChatAnswer;
+    try {
+      const parsed = jsonOf(answer!);
+      const completion = adapter.parseChat(parsed, ctx);
+      result = { completion, raw: completion === parsed ? answer!.body : undefined };
+    } catch (failure) {
+      return done(failure as Error);
+    }
+    done(undefined, result);
+  });
+}
+
+/** `chatAnswer` as a promise. */
+export function callChatAnswer(adapter: ProviderAdapter, request: ChatRequest, ctx: CallContext, options: CallOptions = {}): Promise<ChatAnswer> {
+  return new Promise((resolve, reject) => chatAnswer(adapter, request, ctx, options, (error, answer) => (error ? reject(error) : resolve(answer!))));
 }
 
 /** One non-streaming chat completion through `adapter`, in OpenAI's shape. */
@@ -307,7 +331,8 @@ export async function callEmbeddings(adapter: ProviderAdapter, request: Embeddin
   if (!adapter.embeddingsCall || !adapter.parseEmbeddings) {
     throw new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'unsupported_operation', message: `provider type ${adapter.type} has no embeddings API`, retryable: false });
   }
-  const answer = await exchange(adapter, adapter.embeddingsCall(request, { ...ctx, stream: false }), options);
+  const call = adapter.embeddingsCall(request, { ...ctx, stream: false });
+  const answer = await new Promise<Answer>((resolve, reject) => exchange(adapter, call, options, (error, result) => (error ? reject(error) : resolve(result!))));
   const parsed = jsonOf(answer);
   return adapter.parseEmbeddings(parsed, ctx, request);
 }
