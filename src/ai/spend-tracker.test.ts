@@ -46,6 +46,39 @@ describe.each(STORE_KINDS)('spend tracking for budgets on the %s store', (kind) 
     expect(await a.spend.spent('team', 'shop', 'day', DAY + 2_000)).toBeGreaterThanOrEqual(0.75);
   });
 
+  it('counts a batch of interleaved apps, a free call and two days once per app and day', async () => {
+    const spend = new SpendTracker(store, 60_000);
+    const recorder = new UsageRecorder(store, () => undefined, 100_000, Infinity);
+    recorder.onFlushed((records, lastId) => spend.written(records, lastId));
+    const midnight = periodStart('day', DAY) + 86_400_000;
+    const [before, after] = [midnight - 1_000, midnight + 1_000];
+    for (const app of ['mix-a', 'mix-b']) expect(await spend.spent('app', app, 'day', after)).toBe(0);
+    expect(await spend.spent('team', 'interleaved', 'day', after)).toBe(0);
+    // One batch: the two apps alternating, and one app's calls running on across midnight past a free call.
+    const calls: Array<[string, number, number]> = [
+      ['mix-a', 0.5, before], ['mix-b', 1, before], ['mix-b', 2, before], ['mix-a', 0.25, before], ['mix-a', 0, before],
+      ['mix-a', 4, after], ['mix-a', 8, after], ['mix-b', 16, after], ['mix-a', 32, after],
+    ];
+    for (const [app, cost, at] of calls) {
+      recorder.record({ ...record(app, cost, at), team: 'interleaved' });
+      spend.add(app, 'interleaved', cost, at);
+    }
+    const counted = () => [spend.spentNow('app', 'mix-a', 'day', after), spend.spentNow('app', 'mix-b', 'day', after), spend.spentNow('team', 'interleaved', 'day', after)];
+    expect(counted()).toEqual([44, 16, 60]);
+    await recorder.flush();
+    // Written: counted once, no longer as unwritten; and the same once read back from the store.
+    expect(counted()).toEqual([44, 16, 60]);
+    // This node's next read of the store: what it wrote counts once, not also as still unwritten.
+    expect(await spend.spent('app', 'mix-a', 'day', after + 60_000)).toBeCloseTo(44, 9);
+    expect(await spend.spent('team', 'interleaved', 'day', after + 60_000)).toBeCloseTo(60, 9);
+    const fresh = new SpendTracker(store, 60_000);
+    expect(await fresh.spent('app', 'mix-a', 'day', after)).toBeCloseTo(44, 9);
+    expect(await fresh.spent('team', 'interleaved', 'day', after)).toBeCloseTo(60, 9);
+    // A read of a day counts the days after it too (another node's clock may be ahead): the day before sees both.
+    expect(await fresh.spent('app', 'mix-b', 'day', before)).toBeCloseTo(3 + 16, 9);
+    expect(await fresh.spent('app', 'mix-a', 'day', before)).toBeCloseTo(0.75 + 44, 9);
+  });
+
   it("sees another node's calls once it re-reads the store", async () => {
     const a = node(1_000);
     const b = node(1_000);

@@ -220,29 +220,53 @@ export class SpendTracker {
    * Kept also while the period's first read is under way, which may or may not see them.
    */
   written(records: readonly UsageRecord[], lastId: number): void {
+    // Summed per app, team and day first, then counted once per sum: a batch holds hundreds of calls of a few apps.
+    let app: string | null | undefined;
+    let team: string | null | undefined;
+    let at = 0;
+    let day = -1;
+    let usd = 0;
     for (const record of records) {
-      const usd = Number(record.cost_usd);
-      this.#each(record.app, record.team, Number(record.at), usd, (k, start) => {
-        const unwritten = this.#unwritten.get(k);
-        if (unwritten?.start === start) unwritten.usd = Math.max(0, unwritten.usd - usd);
-        const tally = this.#tallies.get(k);
-        const unread = tally?.start === start ? lastId > tally.watermark : this.#summing.size > 0 && this.#summing.has(`${k}\n${start}`);
-        if (!unread) return;
-        let written = this.#written.get(k);
-        if (!written) this.#written.set(k, (written = { usd: 0, batches: [], mixed: false }));
-        written.usd += usd;
-        const last = written.batches.at(-1);
-        if (last?.id === lastId && last.start === start) last.usd += usd;
-        else if (written.batches.length < MAX_UNREAD_BATCHES) {
-          written.mixed ||= written.batches.length > 0 && written.batches[0]!.start !== start;
-          written.batches.push({ start, id: lastId, usd });
-        } else {
-          // A budget nobody checks any more (its limit was removed): forget it, and a later check reads it afresh.
-          this.#tallies.delete(k);
-          this.#written.delete(k);
-        }
-      });
+      const cost = Number(record.cost_usd);
+      if (!(cost > 0)) continue;
+      const when = Number(record.at);
+      const start = periodStart('day', when);
+      if (usd > 0 && record.app === app && record.team === team && start === day) {
+        usd += cost;
+        continue;
+      }
+      if (usd > 0) this.#writtenSum(app, team, at, usd, lastId);
+      app = record.app;
+      team = record.team;
+      at = when;
+      day = start;
+      usd = cost;
     }
+    if (usd > 0) this.#writtenSum(app, team, at, usd, lastId);
+  }
+
+  /** Spend of `app` and `team` on the day of `at`, now in the store with ids up to `lastId` (see `written`). */
+  #writtenSum(app: string | null | undefined, team: string | null | undefined, at: number, usd: number, lastId: number): void {
+    this.#each(app, team, at, usd, (k, start) => {
+      const unwritten = this.#unwritten.get(k);
+      if (unwritten?.start === start) unwritten.usd = Math.max(0, unwritten.usd - usd);
+      const tally = this.#tallies.get(k);
+      const unread = tally?.start === start ? lastId > tally.watermark : this.#summing.size > 0 && this.#summing.has(`${k}\n${start}`);
+      if (!unread) return;
+      let written = this.#written.get(k);
+      if (!written) this.#written.set(k, (written = { usd: 0, batches: [], mixed: false }));
+      written.usd += usd;
+      const last = written.batches.at(-1);
+      if (last?.id === lastId && last.start === start) last.usd += usd;
+      else if (written.batches.length < MAX_UNREAD_BATCHES) {
+        written.mixed ||= written.batches.length > 0 && written.batches[0]!.start !== start;
+        written.batches.push({ start, id: lastId, usd });
+      } else {
+        // A budget nobody checks any more (its limit was removed): forget it, and a later check reads it afresh.
+        this.#tallies.delete(k);
+        this.#written.delete(k);
+      }
+    });
   }
 
   #each(app: string | null | undefined, team: string | null | undefined, at: number, usd: number, apply: (k: string, start: number) => void): void {
