@@ -65,6 +65,20 @@ describe('usage rows written by a thread of their own', () => {
     await writer.stop();
   });
 
+  it('refuses rows once the store is closed, without starting another thread to write them', async () => {
+    const file = join(dir, 'closed.db');
+    const store = await openStore(`sqlite:${file}`);
+    await store.appendUsage(rows(0, 3));
+    await store.close();
+    await expect(store.appendUsage(rows(3, 2))).rejects.toThrow(/usage rows not written: the store is closed/);
+    const reopened = await openStore(`sqlite:${file}`);
+    try {
+      expect((await reopened.db.selectFrom('ai_usage').select('request_id').orderBy('id').execute()).map((r) => r.request_id)).toEqual(['req-0', 'req-1', 'req-2']);
+    } finally {
+      await reopened.close();
+    }
+  });
+
   it('is refused for a database in memory, which a second connection cannot share', async () => {
     const opening = openStore('sqlite::memory:');
     await expect(opening).rejects.toBeInstanceOf(KeygateError);

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+import { BACKSTOP_PAGES } from './wal-checkpointer.js';
 
 /** The SQL a usage writer runs, made by the store from its column list: one definition for every writer. */
 export interface UsageWriterSql {
@@ -30,6 +31,8 @@ const { file, sql } = workerData;
 const db = new SQLite(file, { fileMustExist: true });
 db.pragma('busy_timeout = 5000');
 db.pragma('synchronous = NORMAL');
+// Checkpoints are the checkpointer thread's (or the primary's): this connection only past the same backstop.
+db.pragma('wal_autocheckpoint = ' + workerData.backstopPages);
 const one = db.prepare(sql.insertOne);
 const many = db.prepare(sql.insertMany);
 const daily = db.prepare(sql.addDaily);
@@ -65,18 +68,27 @@ interface Reply {
   code?: string;
 }
 
+type Waiting = { resolve: (lastId: number) => void; reject: (error: Error) => void };
+
+/** One run of the thread: the batches it was sent and has not answered, and its end. */
+interface Run {
+  worker: Worker;
+  pending: Map<number, Waiting>;
+  exited: Promise<void>;
+}
+
 /**
  * AI usage rows appended to a SQLite file by a thread of its own, with its own connection. On the event loop,
  * each batch had to stay small (a 50-row transaction every few milliseconds, so that no request waited long
  * behind one), and the commits, the write-ahead log's page writes and the cold caches each of them met cost the
- * AI route some 14 µs a call; a batch of 500 in one transaction costs a fraction of that per row, and here it
- * stalls no request. The event loop only hands the rows over (under 1 µs a row). A thread that fails, or exits,
- * fails the batches it held, which the recorder keeps for its next write, and the next batch starts a new one.
+ * AI route 7–25 µs a call in A/B runs; here a batch of hundreds goes in one transaction, off the event loop,
+ * which only hands the rows over (under 1 µs a row). A batch the thread answers with an error, or that it held
+ * when it ended, fails (the recorder keeps it for its next write); the next batch starts a new thread. Once
+ * stopped, the writer takes no more batches.
  */
 export class UsageWriterThread {
-  #worker: Worker | undefined;
-  #exited: Promise<void> = Promise.resolve();
-  readonly #pending = new Map<number, { resolve: (lastId: number) => void; reject: (error: Error) => void }>();
+  #run: Run | undefined;
+  #stopped = false;
   #nextId = 1;
 
   constructor(
@@ -90,56 +102,55 @@ export class UsageWriterThread {
    * daily spend, in one transaction; resolves to the largest new id.
    */
   append(values: readonly unknown[], sums: readonly DailySum[]): Promise<number> {
-    const worker = (this.#worker ??= this.#start());
+    if (this.#stopped) return Promise.reject(new Error('usage rows not written: the store is closed'));
+    const run = (this.#run ??= this.#start());
     const id = this.#nextId++;
     // Referenced while a batch is in flight: a shutdown waits for it; idle, the thread keeps no process alive.
-    if (this.#pending.size === 0) worker.ref();
+    if (run.pending.size === 0) run.worker.ref();
     return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
-      worker.postMessage({ id, values, sums });
+      run.pending.set(id, { resolve, reject });
+      run.worker.postMessage({ id, values, sums });
     });
   }
 
-  #start(): Worker {
+  #start(): Run {
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-    const worker = new Worker(THREAD, { eval: true, workerData: { file: this.file, driver, sql: this.sql } });
+    const worker = new Worker(THREAD, { eval: true, workerData: { file: this.file, driver, sql: this.sql, backstopPages: BACKSTOP_PAGES } });
     worker.unref();
-    worker.on('message', (reply: Reply) => {
-      const waiting = this.#pending.get(reply.id);
-      if (!waiting) return;
-      this.#settled(reply.id);
-      if (reply.error === undefined) waiting.resolve(reply.lastId ?? 0);
-      else waiting.reject(Object.assign(new Error(`usage rows not written: ${reply.error}`), { code: reply.code }));
-    });
-    const failAll = (error: Error) => {
-      if (this.#worker === worker) this.#worker = undefined;
-      for (const [id, waiting] of this.#pending) {
-        this.#settled(id);
-        waiting.reject(error);
-      }
+    const pending = new Map<number, Waiting>();
+    const settle = (id: number): Waiting | undefined => {
+      const waiting = pending.get(id);
+      pending.delete(id);
+      if (pending.size === 0) worker.unref();
+      return waiting;
     };
-    worker.on('error', (error) => failAll(new Error(`usage writer thread failed: ${error.message}`)));
-    this.#exited = new Promise((resolve) => {
+    worker.on('message', (reply: Reply) => {
+      const waiting = settle(reply.id);
+      if (reply.error === undefined) waiting?.resolve(reply.lastId ?? 0);
+      else waiting?.reject(Object.assign(new Error(`usage rows not written: ${reply.error}`), { code: reply.code }));
+    });
+    let failure: Error | undefined;
+    // An uncaught error ends the thread; its 'exit' follows, once the replies it sent before have been delivered.
+    worker.on('error', (error) => (failure = error));
+    const exited = new Promise<void>((resolve) => {
       worker.once('exit', (code) => {
-        failAll(new Error(`usage writer thread exited (code ${code})`));
+        if (this.#run?.worker === worker) this.#run = undefined;
+        const reason = new Error(failure ? `usage writer thread failed: ${failure.message}` : `usage writer thread exited (code ${code})`);
+        // Only what this run still held: batches it committed were answered before its exit.
+        for (const id of [...pending.keys()]) settle(id)?.reject(reason);
         resolve();
       });
     });
-    return worker;
+    return { worker, pending, exited };
   }
 
-  #settled(id: number): void {
-    this.#pending.delete(id);
-    if (this.#pending.size === 0) this.#worker?.unref();
-  }
-
-  /** Ends the thread once the batches sent before are written, and closes its connection. */
+  /** Ends the thread once the batches sent before are written, and closes its connection; later appends fail. */
   async stop(): Promise<void> {
-    const worker = this.#worker;
-    if (!worker) return;
-    this.#worker = undefined;
-    worker.ref();
-    worker.postMessage('stop');
-    await this.#exited;
+    this.#stopped = true;
+    const run = this.#run;
+    if (!run) return;
+    run.worker.ref();
+    run.worker.postMessage('stop');
+    await run.exited;
   }
 }
