@@ -68,7 +68,7 @@ function parseBody(body: Buffer): Record<string, unknown> {
 }
 
 /** Reads the body as a JSON object and hands it to `done`, once: from the request's own `end` event, no promise. */
-function readJson(req: IncomingMessage, limit: number, done: (error: Error | undefined, body?: Record<string, unknown>) => void): void {
+function readJson(req: IncomingMessage, limit: number, done: Done<Record<string, unknown>>): void {
   // Gone before the handler ran (while a credential was checked): its events have been and gone.
   if (req.destroyed && !req.readableEnded) return done(new CallCancelled('the client closed the connection before sending the whole body'));
   const chunks: Buffer[] = [];
@@ -268,14 +268,22 @@ export function handleAi(req: IncomingMessage, res: ServerResponse, operation: s
   const leave = () => trace.cancel.cancel(new CallCancelled('the client closed the connection before the answer'));
   if (res.destroyed) leave();
   else res.once('close', () => res.writableFinished || leave());
+  // Ends the call with its error, once (a callback may report after another did), and never throws.
+  let failed = false;
   const fail = (error: unknown) => {
+    if (failed) return;
+    failed = true;
     const failure =
       error instanceof AiError ? error
       : error instanceof CallCancelled ? new AiError(499, 'api_error', 'client_closed_request', error.message)
       : new AiError(500, 'api_error', 'internal_error', 'the request failed inside the gateway');
-    if (!trace.recorded) recordFailure(call, trace, failure.status);
-    if (operation === 'messages') return sendAnthropicError(res, failure, requestId);
-    sendAiError(res, failure, requestId);
+    try {
+      if (!trace.recorded) recordFailure(call, trace, failure.status);
+      if (operation === 'messages') return sendAnthropicError(res, failure, requestId);
+      sendAiError(res, failure, requestId);
+    } catch {
+      res.destroy();
+    }
   };
   const known = operation === 'chat/completions' || operation === 'messages' || operation === 'embeddings';
   if (req.method !== 'POST' || !known) {
@@ -488,17 +496,17 @@ function attempt<T>(call: AiCall, trace: CallTrace, targets: readonly AiTarget[]
           if (failure.credentialProblem) {
             runtime.setAside.set(key.id, runtime.now() + (failure.credentialProblem === 'invalid' ? 600_000 : (failure.retryAfterMs ?? 3_600_000)));
             k += 1;
-            return next();
+            return retry();
           }
           if (!failure.retryable) return done(clientError(failure));
           if (failure.status === 429 && !waited && failure.retryAfterMs !== undefined && failure.retryAfterMs <= MAX_RETRY_WAIT_MS) {
             // The same key again after the wait; a client that leaves meanwhile ends the wait, and the check above the call.
             waited = true;
-            void trace.cancel.pause(failure.retryAfterMs).then(next);
+            trace.cancel.pause(failure.retryAfterMs).then(next).catch((error: unknown) => done(error as Error));
             return;
           }
           nextTarget();
-          next();
+          retry();
         });
       }
     }
@@ -508,6 +516,15 @@ function attempt<T>(call: AiCall, trace: CallTrace, targets: readonly AiTarget[]
     if (!last) return done(new AiError(503, 'api_error', 'no_provider_available', 'no provider with a usable API key serves this model; an administrator must add keys'));
     done(clientError(last));
   };
+  // The next try once the failed one's callback is over: undici counts its connection busy until then.
+  const retry = () =>
+    queueMicrotask(() => {
+      try {
+        next();
+      } catch (error) {
+        done(error as Error);
+      }
+    });
   next();
 }
 
@@ -534,10 +551,7 @@ function usageOf(usage: Usage | undefined): { input: number; output: number; cac
   return { input: usage.prompt_tokens, output: usage.completion_tokens, cached: usage.prompt_tokens_details?.cached_tokens ?? 0 };
 }
 
-/**
- * A chat completion, asked for in OpenAI's format (`/chat/completions`) or Anthropic's (`/messages`): the same
- * routing, fallbacks and accounting, only the shapes in and out differ.
- */
+/** The shape a chat call came in, and its answer goes out in: OpenAI's or Anthropic's. */
 type ChatFormat = 'openai' | 'anthropic';
 type Tokens = { input: number; output: number; cached: number };
 
@@ -607,23 +621,18 @@ function answerChat(res: ServerResponse, call: AiCall, trace: CallTrace, format:
           sendAnswer(res, call, target, cost, !reported, passThrough ?? render(format, request, completion));
         };
         // Without the provider's usage the tokens are counted, with the tokenizer (loaded on first need).
-        if (answer.completion.usage) return void tryTo(finish, fail);
-        loadTokenizer().then(finish).catch(fail);
+        if (!answer.completion.usage) return void loadTokenizer().then(finish).catch(fail);
+        try {
+          finish();
+        } catch (failure) {
+          fail(failure);
+        }
       },
     );
   const overBudget = refusePromptOverBudget(call, prepared);
   if (overBudget) return overBudget.then(send);
   send();
   return undefined;
-}
-
-/** Runs `work`, handing what it throws to `fail`. */
-function tryTo(work: () => void, fail: (error: unknown) => void): void {
-  try {
-    work();
-  } catch (error) {
-    fail(error);
-  }
 }
 
 /** A streamed completion: each provider event translated and written as it comes, the call recorded at its end. */

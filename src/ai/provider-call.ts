@@ -107,6 +107,13 @@ export type Done<T> = (error: Error | undefined, result?: T) => void;
  */
 function exchange(adapter: ProviderAdapter, call: UpstreamCall, options: CallOptions, done: Done<Answer>): void {
   const { origin, path } = endpointOf(call.url);
+  // undici hands an exception thrown by `onResponseEnd` to `onResponseError`: the call ends once, whatever follows.
+  let ended = false;
+  const end: Done<Answer> = (error, answer) => {
+    if (ended) return;
+    ended = true;
+    done(error, answer);
+  };
   const timeout = options.timeoutMs ?? 60_000;
   const cancel = options.cancel;
   let status = 0;
@@ -130,11 +137,11 @@ function exchange(adapter: ProviderAdapter, call: UpstreamCall, options: CallOpt
       },
       onResponseEnd() {
         const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-        if (status >= 400) done(new ProviderCallError(adapter.parseError(status, body.toString('utf8'), headers)));
-        else done(undefined, { status, headers, body });
+        if (status >= 400) end(new ProviderCallError(adapter.parseError(status, body.toString('utf8'), headers)));
+        else end(undefined, { status, headers, body });
       },
       onResponseError(_controller, error) {
-        done(failureOf(error));
+        end(failureOf(error));
       },
     },
   );
@@ -161,24 +168,28 @@ export interface ChatAnswer {
  * `done` is called once, from the provider socket's callback (or at once if the adapter refuses the call).
  */
 export function chatAnswer(adapter: ProviderAdapter, request: ChatRequest, ctx: CallContext, options: CallOptions, done: Done<ChatAnswer>): void {
-  let call: UpstreamCall;
-  try {
-    call = adapter.chatCall(request, { ...ctx, stream: false });
-  } catch (error) {
-    return done(error as Error);
-  }
-  exchange(adapter, call, options, (error, answer) => {
+  let answered = false;
+  const answer: Done<Answer> = (error, reply) => {
+    answered = true;
     if (error) return done(error);
     let result: ChatAnswer;
     try {
-      const parsed = jsonOf(answer!);
+      const parsed = jsonOf(reply!);
       const completion = adapter.parseChat(parsed, ctx);
-      result = { completion, raw: completion === parsed ? answer!.body : undefined };
+      result = { completion, raw: completion === parsed ? reply!.body : undefined };
     } catch (failure) {
       return done(failure as Error);
     }
     done(undefined, result);
-  });
+  };
+  try {
+    exchange(adapter, adapter.chatCall(request, { ...ctx, stream: false }), options, answer);
+  } catch (error) {
+    // The adapter refused the call, or the dispatcher did (a header it will not send): the call's failure, as any
+    // other. What `done` itself threw, once called, goes on up.
+    if (answered) throw error;
+    done(error as Error);
+  }
 }
 
 /** `chatAnswer` as a promise. */
@@ -332,7 +343,7 @@ export async function callEmbeddings(adapter: ProviderAdapter, request: Embeddin
     throw new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'unsupported_operation', message: `provider type ${adapter.type} has no embeddings API`, retryable: false });
   }
   const call = adapter.embeddingsCall(request, { ...ctx, stream: false });
-  const answer = await new Promise<Answer>((resolve, reject) => exchange(adapter, call, options, (error, result) => (error ? reject(error) : resolve(result!))));
+  const answer = await new Promise<Answer>((resolve, reject) => exchange(adapter, call, options, (error, reply) => (error ? reject(error) : resolve(reply!))));
   const parsed = jsonOf(answer);
   return adapter.parseEmbeddings(parsed, ctx, request);
 }
