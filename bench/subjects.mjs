@@ -51,8 +51,8 @@ export const SUBJECTS = [
     what:
       "Debian's nginx as a plain reverse proxy, in the foreground from its own prefix in a temporary directory: " +
       '`worker_processes 1`, `access_log off`, `upstream { keepalive 64; }`, `proxy_http_version 1.1`, ' +
-      '`proxy_set_header Connection ""`, `proxy_buffering off` (passes streamed events on as they come, as Server-Sent Events need), ' +
-      'and `keepalive_requests` raised so that it does not close connections after 1,000 requests',
+      '`proxy_set_header Connection ""`, and `keepalive_requests` raised so that it does not close connections after 1,000 requests ' +
+      "(the upstream's event streams say `X-Accel-Buffering: no`, so nginx passes their events on as they come)",
     async start(ctx) {
       const dir = path.join(ctx.tmp, 'nginx');
       mkdirSync(path.join(dir, 'temp'), { recursive: true });
@@ -172,7 +172,6 @@ http {
       proxy_pass http://bench_upstream;
       proxy_http_version 1.1;
       proxy_set_header Connection "";
-      proxy_buffering off;
     }
   }
 }

@@ -55,7 +55,9 @@ const INCLUDE_USAGE = /"include_usage"\s*:\s*true/;
 
 function stream(res, withUsage) {
   const kind = withUsage ? 'usage' : 'plain';
-  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
+  // X-Accel-Buffering: no, as event streams served behind nginx say, so that nginx (a subject) passes each event on
+  // as it comes; it changes nothing for the other subjects, nor nginx's buffering of the non-streamed answers.
+  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' });
   // The head and the first event leave in one write, at once.
   res.write(FIRST[kind]);
   const rest = REST[kind];
