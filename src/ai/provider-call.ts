@@ -192,14 +192,9 @@ export function chatAnswer(adapter: ProviderAdapter, request: ChatRequest, ctx: 
   }
 }
 
-/** `chatAnswer` as a promise. */
-export function callChatAnswer(adapter: ProviderAdapter, request: ChatRequest, ctx: CallContext, options: CallOptions = {}): Promise<ChatAnswer> {
-  return new Promise((resolve, reject) => chatAnswer(adapter, request, ctx, options, (error, answer) => (error ? reject(error) : resolve(answer!))));
-}
-
-/** One non-streaming chat completion through `adapter`, in OpenAI's shape. */
-export async function callChat(adapter: ProviderAdapter, request: ChatRequest, ctx: CallContext, options: CallOptions = {}): Promise<ChatCompletion> {
-  return (await callChatAnswer(adapter, request, ctx, options)).completion;
+/** One non-streaming chat completion through `adapter`, in OpenAI's shape, as a promise. */
+export function callChat(adapter: ProviderAdapter, request: ChatRequest, ctx: CallContext, options: CallOptions = {}): Promise<ChatCompletion> {
+  return new Promise((resolve, reject) => chatAnswer(adapter, request, ctx, options, (error, answer) => (error ? reject(error) : resolve(answer!.completion))));
 }
 
 /** Where a streamed completion's chunks go, as they arrive. */
