@@ -65,6 +65,8 @@ export const SUBJECTS = [
   },
   {
     name: 'minimal-proxy',
+    // Its first-token time is what Node.js itself adds (node:http and undici, as Keygate's data plane runs on).
+    ttft: true,
     what: '`bench/minimal-proxy.mjs`, a few dozen lines: node:http in front of an undici keep-alive pool of 64 connections (what Node.js itself allows)',
     async start(ctx) {
       const port = await freePort();
