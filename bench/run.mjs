@@ -348,8 +348,8 @@ ${SUBJECTS.map((s) => `  - *${s.name}*: ${s.what}.`).join('\n')}
   records whole milliseconds, too coarse for loopback latencies.
 - **Time to first token**: \`bench/first-event.mjs\` sends the streamed request ${p.ttftSamples} times one after the
   other over one keep-alive node:http connection (after ${p.ttftWarmup} unrecorded ones), for direct, nginx
-  (what a proxy written in C adds on this machine's loopback and CPUs), the minimal proxy (what node:http and
-  undici add, with nothing else: the floor of a gateway built on them), Portkey, Keygate's plain route (which
+  (what a proxy written in C adds on this machine's loopback and CPUs), the minimal proxy (a few dozen lines on
+  node:http and undici, the stack Keygate's data plane runs on), Portkey, Keygate's plain route (which
   forwards the stream as it comes: the reference for what the AI route adds) and its AI route, and times from handing each request to the socket to the first \`data:\` line, to the response head and
   to the end of the stream. It does so twice: just after the subject started, before any load ("just started":
   a JIT-compiled proxy still runs much of its code unoptimized then), and after the load measurements, once the
