@@ -1,5 +1,4 @@
-import { createRequire } from 'node:module';
-import { Worker } from 'node:worker_threads';
+import { startSqliteThread, type SqliteThread } from './sqlite-thread.js';
 import { BACKSTOP_PAGES } from './wal-checkpointer.js';
 
 /** The SQL a usage writer runs, made by the store from its column list: one definition for every writer. */
@@ -22,7 +21,7 @@ export interface DailySum {
   usd: number;
 }
 
-// The thread's code, given as text so that it runs the same from src/ (tests) and dist/ (see WalCheckpointer).
+// The thread's code (see startSqliteThread).
 // One transaction per batch: the rows and their daily sums, all or none; the reply carries the largest new id.
 const THREAD = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -72,9 +71,8 @@ type Waiting = { resolve: (lastId: number) => void; reject: (error: Error) => vo
 
 /** One run of the thread: the batches it was sent and has not answered, and its end. */
 interface Run {
-  worker: Worker;
+  thread: SqliteThread;
   pending: Map<number, Waiting>;
-  exited: Promise<void>;
 }
 
 /**
@@ -106,17 +104,16 @@ export class UsageWriterThread {
     const run = (this.#run ??= this.#start());
     const id = this.#nextId++;
     // Referenced while a batch is in flight: a shutdown waits for it; idle, the thread keeps no process alive.
-    if (run.pending.size === 0) run.worker.ref();
+    if (run.pending.size === 0) run.thread.worker.ref();
     return new Promise((resolve, reject) => {
       run.pending.set(id, { resolve, reject });
-      run.worker.postMessage({ id, values, sums });
+      run.thread.worker.postMessage({ id, values, sums });
     });
   }
 
   #start(): Run {
-    const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-    const worker = new Worker(THREAD, { eval: true, workerData: { file: this.file, driver, sql: this.sql, backstopPages: BACKSTOP_PAGES } });
-    worker.unref();
+    const thread = startSqliteThread(THREAD, { file: this.file, sql: this.sql, backstopPages: BACKSTOP_PAGES });
+    const { worker } = thread;
     const pending = new Map<number, Waiting>();
     const settle = (id: number): Waiting | undefined => {
       const waiting = pending.get(id);
@@ -132,16 +129,14 @@ export class UsageWriterThread {
     let failure: Error | undefined;
     // An uncaught error ends the thread; its 'exit' follows, once the replies it sent before have been delivered.
     worker.on('error', (error) => (failure = error));
-    const exited = new Promise<void>((resolve) => {
-      worker.once('exit', (code) => {
-        if (this.#run?.worker === worker) this.#run = undefined;
-        const reason = new Error(failure ? `usage writer thread failed: ${failure.message}` : `usage writer thread exited (code ${code})`);
-        // Only what this run still held: batches it committed were answered before its exit.
-        for (const id of [...pending.keys()]) settle(id)?.reject(reason);
-        resolve();
-      });
+    // Within the same 'exit' as the thread's `exited`: whoever waits on that sees the batches already failed.
+    worker.once('exit', (code) => {
+      if (this.#run?.thread === thread) this.#run = undefined;
+      const reason = new Error(failure ? `usage writer thread failed: ${failure.message}` : `usage writer thread exited (code ${code})`);
+      // Only what this run still held: batches it committed were answered before its exit.
+      for (const id of [...pending.keys()]) settle(id)?.reject(reason);
     });
-    return { worker, pending, exited };
+    return { thread, pending };
   }
 
   /** Ends the thread once the batches sent before are written, and closes its connection; later appends fail. */
@@ -149,8 +144,6 @@ export class UsageWriterThread {
     this.#stopped = true;
     const run = this.#run;
     if (!run) return;
-    run.worker.ref();
-    run.worker.postMessage('stop');
-    await run.exited;
+    await run.thread.stop();
   }
 }

@@ -1,5 +1,4 @@
-import { createRequire } from 'node:module';
-import { Worker } from 'node:worker_threads';
+import { startSqliteThread, type SqliteThread } from './sqlite-thread.js';
 
 /**
  * Pages in the write-ahead log past which the store's own connection checkpoints after all: only if the
@@ -10,8 +9,7 @@ export const BACKSTOP_PAGES = 10_000;
 /** How often the checkpointer thread copies the log into the database file. */
 const INTERVAL_MS = 1_000;
 
-// The thread's code, given as text so that it runs the same from src/ (tests) and dist/: CommonJS, with the driver
-// resolved by the opening module. A passive checkpoint never waits for the store's connection and never makes it
+// The thread's code (see startSqliteThread). A passive checkpoint never waits for the store's connection and never makes it
 // wait: it copies what no reader still needs, and the connection goes on appending meanwhile.
 const THREAD = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -46,20 +44,14 @@ parentPort.on('message', (message) => {
  * connection checkpoints only past BACKSTOP_PAGES, should this thread fail.
  */
 export class WalCheckpointer {
-  readonly #worker: Worker;
-  readonly #exited: Promise<void>;
+  readonly #thread: SqliteThread;
 
   private constructor(file: string, intervalMs: number, onError: (message: string) => void) {
-    const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-    this.#worker = new Worker(THREAD, { eval: true, workerData: { file, driver, intervalMs } });
-    this.#worker.unref();
-    this.#worker.on('message', (message: unknown) => {
+    this.#thread = startSqliteThread(THREAD, { file, intervalMs });
+    this.#thread.worker.on('message', (message: unknown) => {
       if (message && typeof message === 'object' && 'error' in message) onError(String(message.error));
     });
-    this.#exited = new Promise((resolve) => {
-      this.#worker.once('error', (error) => onError(error.message));
-      this.#worker.once('exit', () => resolve());
-    });
+    this.#thread.worker.once('error', (error) => onError(error.message));
   }
 
   /** Starts checkpointing `file`, a SQLite database in WAL mode that the caller has open. */
@@ -68,10 +60,7 @@ export class WalCheckpointer {
   }
 
   /** Stops the thread and closes its connection; the store's own close then checkpoints what is left. */
-  async stop(): Promise<void> {
-    // Held until the thread is gone: an unreferenced thread would let the process end in the middle of a shutdown.
-    this.#worker.ref();
-    this.#worker.postMessage('stop');
-    await this.#exited;
+  stop(): Promise<void> {
+    return this.#thread.stop();
   }
 }
