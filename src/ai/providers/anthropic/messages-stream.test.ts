@@ -147,9 +147,19 @@ describe('the Anthropic stream translator', () => {
     expect(out.at(-1)?.usage).toEqual({ prompt_tokens: 14, completion_tokens: 6, total_tokens: 20, prompt_tokens_details: { cached_tokens: 4 } });
   });
 
-  it('still reports the usage counted so far when the stream is cut before message_stop', () => {
+  it('still reports the usage when the stream is cut after message_delta, before message_stop', () => {
     const translator = AnthropicProvider.streamTranslator(ctx());
-    translator.push(Buffer.from(wire.slice(0, wire.indexOf('event: message_delta'))));
-    expect(translator.end().at(-1)).toMatchObject({ choices: [], usage: { prompt_tokens: 14, completion_tokens: 1 } });
+    translator.push(Buffer.from(wire.slice(0, wire.indexOf('event: message_stop'))));
+    expect(translator.end().at(-1)).toMatchObject({ choices: [], usage: { prompt_tokens: 14, completion_tokens: 6 } });
+    expect(translator.usage()).toMatchObject({ prompt_tokens: 14, completion_tokens: 6 });
+  });
+
+  it("reports no usage when the stream is cut before message_delta: message_start's one output token is not the answer's", () => {
+    const translator = AnthropicProvider.streamTranslator(ctx());
+    const out = translator.push(Buffer.from(wire.slice(0, wire.indexOf('event: message_delta'))));
+    out.push(...translator.end());
+    expect(out.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe('Café crème 🍰');
+    expect(out.some((c) => c.usage)).toBe(false);
+    expect(translator.usage()).toBeUndefined();
   });
 });

@@ -23,7 +23,8 @@ export function anthropicStreamTranslator(created: number, fallbackModel: string
   let id = `chatcmpl-${randomUUID()}`;
   let model = fallbackModel;
   let counted: AnthropicUsage = {};
-  let started = false;
+  /** `message_delta` came: its counts are the answer's, where `message_start`'s say one output token. */
+  let counting = false;
   let usageSent = false;
   let finished = false;
   /** Content block index → OpenAI tool call index, or 'json' for the JSON schema tool whose input is the content. */
@@ -48,7 +49,6 @@ export function anthropicStreamTranslator(created: number, fallbackModel: string
         id = event.message.id ?? id;
         model = event.message.model ?? model;
         counted = { ...event.message.usage };
-        started = true;
         return [chunk({ role: 'assistant', content: '' })];
       case 'content_block_start': {
         const block = event.content_block;
@@ -79,6 +79,7 @@ export function anthropicStreamTranslator(created: number, fallbackModel: string
       case 'message_delta':
         // Its usage is cumulative: later counts replace earlier ones.
         counted = { ...counted, ...Object.fromEntries(Object.entries(event.usage ?? {}).filter(([, v]) => typeof v === 'number')) };
+        counting ||= typeof event.usage?.output_tokens === 'number';
         if (!event.delta.stop_reason || finished) return [];
         finished = true;
         return [chunk({}, finishReasonFor(event.delta.stop_reason, toolCalls > 0))];
@@ -95,11 +96,12 @@ export function anthropicStreamTranslator(created: number, fallbackModel: string
   const translateAll = (events: SseEvent[]) => events.flatMap((event) => (event.data === '' ? [] : translate(JSON.parse(event.data) as AnthropicStreamEvent)));
   return {
     push: (bytes) => translateAll(parser.push(bytes)),
-    // A stream cut before `message_stop` still reports what was counted.
+    // A stream cut after `message_delta` but before `message_stop` still reports its counts. Cut before, it has none
+    // worth reporting (the output so far was never counted): the gateway counts the tokens itself, as estimated.
     end: () => {
       const last = translateAll(parser.end());
-      return started && !usageSent ? [...last, usageChunk()] : last;
+      return counting && !usageSent ? [...last, usageChunk()] : last;
     },
-    usage: (): Usage | undefined => (started ? usageFor(counted) : undefined),
+    usage: (): Usage | undefined => (counting ? usageFor(counted) : undefined),
   };
 }
