@@ -2,7 +2,7 @@ import type OpenAI from 'openai';
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { costUsd, ModelCatalog } from '../src/ai/catalog/index.js';
-import { AiGateway, PROVIDER_SECRETS, WEATHER_TOOL } from './ai-fixtures.js';
+import { AiGateway, PROVIDER_SECRETS, WEATHER_TOOL, type OpenAIErrorBody } from './ai-fixtures.js';
 import { promptTokensFor, countTokens, startOpenAIEmulator, type OpenAIEmulator } from './emulators/openai.js';
 
 /**
@@ -15,6 +15,7 @@ describe('OpenAI-compatible hosts by configuration alone', () => {
   let perplexity: OpenAIEmulator;
   let groq: OpenAIEmulator;
   let client: OpenAI;
+  let apiKey: string;
 
   beforeAll(async () => {
     perplexity = await startOpenAIEmulator({ pathPrefix: '' });
@@ -24,11 +25,16 @@ describe('OpenAI-compatible hosts by configuration alone', () => {
       providers: [
         { name: 'perplexity', type: 'openai-compatible', catalog: 'perplexity', baseUrl: perplexity.url, pathPrefix: '' },
         { name: 'groq', type: 'openai-compatible', catalog: 'groq', baseUrl: `${groq.url}/openai` },
+        // Validation lets a provider of this type go without baseUrl; its calls cannot go anywhere.
+        { name: 'unset', type: 'openai-compatible', catalog: 'groq' },
       ],
+      aliases: [{ name: 'sturdy', targets: [{ provider: 'unset', model: 'llama-3.3-70b-versatile' }], fallbacks: [{ provider: 'groq', model: 'llama-3.3-70b-versatile' }] }],
     });
     await gateway.addProviderKey('perplexity', PROVIDER_SECRETS.openai);
     await gateway.addProviderKey('groq', PROVIDER_SECRETS.openai);
-    client = gateway.openai(await gateway.createApp({ name: 'compatible-app', team: 'compatible-team' }));
+    await gateway.addProviderKey('unset', PROVIDER_SECRETS.openai);
+    apiKey = await gateway.createApp({ name: 'compatible-app', team: 'compatible-team' });
+    client = gateway.openai(apiKey);
   });
   afterAll(async () => {
     await gateway?.stop();
@@ -79,5 +85,19 @@ describe('OpenAI-compatible hosts by configuration alone', () => {
     });
     expect(refused.error.code).toBe('invalid_config');
     expect(refused.error.message).toContain('pathPrefix');
+  });
+
+  it.each([false, true])('answers 502 provider_misconfigured for a host without baseUrl (stream: %s), saying what to set', async (stream) => {
+    const result = await gateway.chat<OpenAIErrorBody>(apiKey, { model: 'unset/llama-3.3-70b-versatile', stream, messages: [{ role: 'user', content: 'Hello there' }] });
+    expect(result.status).toBe(502);
+    expect(result.body.error).toMatchObject({ type: 'api_error', code: 'provider_misconfigured' });
+    expect(result.body.error.message).toContain('baseUrl');
+  });
+
+  it("falls back from a host without baseUrl to the alias's next target", async () => {
+    const calls = groq.requests().length;
+    const answer = await client.chat.completions.create({ model: 'sturdy', messages: [{ role: 'user', content: 'Hello there' }] });
+    expect(answer.choices[0]?.message.content).toBe('Echo: Hello there');
+    expect(groq.requests().length).toBe(calls + 1);
   });
 });

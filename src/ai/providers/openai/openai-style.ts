@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ChatCompletion, ChatCompletionChunk, ChatRequest, EmbeddingsRequest, EmbeddingsResponse, Usage } from '../../chat-types.js';
+import { ProviderCallError } from '../../provider-call.js';
 import { SseParser } from '../../sse.js';
 import { SOURCE_TEXT, failureFor, type TranslatedChunk, type CallContext, type ProviderAdapter, type ProviderFailure, type StreamTranslator, type UpstreamCall } from '../provider.js';
 
@@ -14,7 +15,11 @@ export interface OpenAIStyleOptions {
   adjust?: (body: Record<string, unknown>, ctx: CallContext) => Record<string, unknown>;
 }
 
-const base = (ctx: CallContext) => ctx.provider.baseUrl.replace(/\/$/, '');
+/** The host's address, without a trailing `/`; a provider whose type has no default must set one. */
+function base(ctx: CallContext): string {
+  if (!ctx.provider.baseUrl) throw new ProviderCallError({ status: 500, type: 'api_error', code: 'provider_misconfigured', message: `the provider "${ctx.provider.name}" names no baseUrl; set it to the host's address (https://…)`, retryable: true });
+  return ctx.provider.baseUrl.replace(/\/$/, '');
+}
 
 /**
  * An adapter for any host of OpenAI's Chat Completions and Embeddings APIs: the request passes through with the
