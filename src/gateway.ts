@@ -154,7 +154,7 @@ class NodeCore {
       }, 60_000);
       this.#purgeTimer.unref();
     }
-    const spend = new SpendTracker(store);
+    const spend = new SpendTracker(store, undefined, (error) => logger.warn({ err: { message: error.message } }, 'AI budgets could not be read from the store; checked against their last figures meanwhile'));
     recorder.onFlushed((records, lastId) => spend.written(records, lastId));
     this.aiRuntime = {
       dispatcher: new Agent({ keepAliveTimeout: 30_000, connections: 256 }),

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createTestDatabase, STORE_KINDS, type TestDatabase } from '../../test/databases.js';
 import { openStore, type Store } from '../store/index.js';
@@ -22,8 +23,8 @@ describe.each(STORE_KINDS)('spend tracking for budgets on the %s store', (kind) 
   });
 
   /** One node: a recorder whose flushes its tracker hears of, as the gateway wires them. */
-  function node(resyncMs: number) {
-    const spend = new SpendTracker(store, resyncMs);
+  function node(resyncMs: number, onStale?: (error: Error) => void) {
+    const spend = new SpendTracker(store, resyncMs, onStale);
     // Written only when a test flushes.
     const recorder = new UsageRecorder(store, () => undefined, 100_000, Infinity);
     recorder.onFlushed((records, lastId) => spend.written(records, lastId));
@@ -33,6 +34,46 @@ describe.each(STORE_KINDS)('spend tracking for budgets on the %s store', (kind) 
     };
     return { spend, recorder, call };
   }
+
+  /** The daily sums' table away and back: the store's reads of them fail meanwhile, as when it is unreachable. */
+  const spendTable = (away: boolean) =>
+    sql.raw(away ? 'ALTER TABLE ai_spend_daily RENAME TO ai_spend_daily_away' : 'ALTER TABLE ai_spend_daily_away RENAME TO ai_spend_daily').execute(store.db);
+
+  it('checks against the last figure and its own calls while a re-sync fails, and reads afresh once the store answers', async () => {
+    const stale: Error[] = [];
+    const a = node(1_000, (error) => stale.push(error));
+    const b = node(1_000);
+    a.call('stale-1', 0.25);
+    await a.recorder.flush();
+    expect(await a.spend.spent('app', 'stale-1', 'day', DAY)).toBeCloseTo(0.25, 9);
+    b.call('stale-1', 0.5);
+    await b.recorder.flush();
+    await spendTable(true);
+    try {
+      a.call('stale-1', 0.125);
+      // Due for a re-sync, which fails: the last figure and this node's call since, without the other node's.
+      expect(await a.spend.spent('app', 'stale-1', 'day', DAY + 2_000)).toBeCloseTo(0.375, 9);
+      expect(stale).toHaveLength(1);
+      // Within the pause before the next try, known at once, without asking the store.
+      expect(a.spend.spentNow('app', 'stale-1', 'day', DAY + 2_500)).toBeCloseTo(0.375, 9);
+      expect(stale).toHaveLength(1);
+    } finally {
+      await spendTable(false);
+    }
+    expect(a.spend.spentNow('app', 'stale-1', 'day', DAY + 3_100)).toBeUndefined();
+    expect(await a.spend.spent('app', 'stale-1', 'day', DAY + 3_100)).toBeCloseTo(0.875, 9);
+  });
+
+  it("rejects a period's first read that fails: there is no figure to check against", async () => {
+    const a = node(1_000);
+    await spendTable(true);
+    try {
+      await expect(a.spend.spent('app', 'stale-2', 'day', DAY)).rejects.toThrow();
+    } finally {
+      await spendTable(false);
+    }
+    expect(await a.spend.spent('app', 'stale-2', 'day', DAY)).toBe(0);
+  });
 
   it("counts a node's own calls at once, and exactly once after they are written and re-read", async () => {
     const a = node(1_000);

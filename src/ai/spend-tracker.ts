@@ -25,11 +25,16 @@ interface Tally {
   /** The largest usage-record id when `stored` was read: this node's writes above it are not in it yet. */
   watermark: number;
   syncedAt: number;
+  /** A re-sync failed (the store did not answer): the next is tried from then on, meanwhile `stored` serves. */
+  retryAt: number;
 }
 
 type Scope = 'app' | 'team';
 
 const PERIODS: readonly BudgetPeriod[] = ['day', 'month'];
+
+/** How long a budget whose re-sync failed serves its last figure before the store is asked again. */
+const RETRY_MS = 1_000;
 
 /** Writes a budget's tally keeps apart until a check reads the store (every 10 s while it is checked). */
 const MAX_UNREAD_BATCHES = 10_000;
@@ -86,14 +91,21 @@ export class SpendTracker {
   constructor(
     private readonly store: Store,
     private readonly resyncMs = 10_000,
+    /** Told of a re-sync that failed; the budget is then checked against its last figure (see `spent`). */
+    private readonly onStale: (error: Error) => void = () => undefined,
   ) {}
 
   /** The spend when it is known without reading the store (the common case), else undefined: then ask `spent`. */
   spentNow(scope: Scope, name: string, period: BudgetPeriod, now: number): number | undefined {
     const k = key(scope, name, period);
     const tally = this.#tallies.get(k);
-    if (!tally || tally.start !== periodStart(period, now) || now - tally.syncedAt >= this.resyncMs) return undefined;
+    if (!tally || tally.start !== periodStart(period, now) || this.#due(tally, now)) return undefined;
     return this.#total(k, tally);
+  }
+
+  /** Whether the tally is to be read afresh: it is older than `resyncMs`, and not waiting out a failed read. */
+  #due(tally: Tally, now: number): boolean {
+    return now - tally.syncedAt >= this.resyncMs && now >= tally.retryAt;
   }
 
   /** The store's sum plus this node's calls of the tally's period not yet read back from it. */
@@ -126,17 +138,28 @@ export class SpendTracker {
     else this.#written.set(k, { usd: unread.reduce((sum, b) => sum + b.usd, 0), batches: unread, mixed: unread.some((b) => b.start !== unread[0]!.start) });
   }
 
+  /**
+   * The spend, read from the store first if need be. A period's first read that fails rejects: nothing is known
+   * to check against. A re-sync that fails does not: the store's last figure and this node's calls since serve
+   * (calls of other nodes meanwhile are missed), and the store is asked again after RETRY_MS, as the data plane
+   * goes on serving its last snapshot when the store goes away.
+   */
   async spent(scope: Scope, name: string, period: BudgetPeriod, now: number): Promise<number> {
     const k = key(scope, name, period);
     const start = periodStart(period, now);
     let tally = this.#tallies.get(k);
     if (!tally || tally.start !== start) {
       tally = await this.#firstSum(k, scope, name, start, now);
-    } else if (now - tally.syncedAt >= this.resyncMs) {
+    } else if (this.#due(tally, now)) {
       const current = tally;
       let resync = this.#resyncing.get(current);
       if (!resync) {
-        resync = this.#resync(k, current, scope, name, now).finally(() => this.#resyncing.delete(current));
+        resync = this.#resync(k, current, scope, name, now)
+          .catch((error: unknown) => {
+            current.retryAt = now + RETRY_MS;
+            this.onStale(error as Error);
+          })
+          .finally(() => this.#resyncing.delete(current));
         this.#resyncing.set(current, resync);
       }
       await resync;
@@ -166,7 +189,7 @@ export class SpendTracker {
     const running = this.#summing.get(summingKey);
     if (running) return running;
     const summing = this.#read(scope, name, start, (stored, watermark) => {
-      const tally: Tally = { start, stored, watermark, syncedAt: now };
+      const tally: Tally = { start, stored, watermark, syncedAt: now, retryAt: 0 };
       this.#tallies.set(k, tally);
       // Batches written while this read was under way were kept for it (see `written`): those it did not see count.
       this.#keepUnread(k, tally);
