@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { costUsd, ModelCatalog } from '../src/ai/catalog/index.js';
 import { estimatePromptTokens, estimateTokens } from '../src/ai/token-estimate.js';
@@ -27,17 +28,28 @@ describe('accounting of AI calls', () => {
   let emulators: ProviderEmulators;
   /** An OpenAI-compatible host that reports no usage. */
   let silent: OpenAIEmulator;
+  /** One whose usage has no completion_tokens. */
+  let partial: OpenAIEmulator;
 
   beforeAll(async () => {
     emulators = await startProviderEmulators({ cachedTokens: CACHED });
     silent = await startOpenAIEmulator({ reportUsage: false });
+    partial = await startOpenAIEmulator({ reportUsage: 'prompt-only' });
     gateway = await AiGateway.start();
-    await configureThreeProviders(gateway, emulators, { providers: [{ name: 'groq', type: 'openai-compatible', catalog: 'groq', baseUrl: silent.url }] });
+    await configureThreeProviders(gateway, emulators, {
+      providers: [
+        { name: 'groq', type: 'openai-compatible', catalog: 'groq', baseUrl: silent.url },
+        { name: 'together', type: 'openai-compatible', catalog: 'groq', baseUrl: partial.url },
+      ],
+    });
     await gateway.addProviderKey('groq', 'test-openai-key');
+    await gateway.addProviderKey('together', 'test-openai-key');
   });
   afterAll(async () => {
     await gateway?.stop();
     await emulators?.stop();
+    await silent?.stop();
+    await partial?.stop();
     await silent?.stop();
   });
 
@@ -196,6 +208,31 @@ describe('accounting of AI calls', () => {
     expect(Number(trailers['x-keygate-cost-usd'])).toBeCloseTo(priced('openai', 'gpt-4o-mini', input, openaiTokens(ANSWER), CACHED), 9);
   });
 
+  it('streams to an HTTP/1.0 client, which cannot take trailers, without them, and records the call', async () => {
+    const apiKey = await gateway.createApp({ name: 'old-client', team: 'ledger-team' });
+    const url = new URL(gateway.proxyUrl);
+    const body = JSON.stringify({ model: 'openai/gpt-4o-mini', stream: true, messages: HELLO });
+    const raw = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(url.port), url.hostname, () => {
+        // Written, not ended: a client that half-closes has left, as far as the server is concerned.
+        socket.write(`POST /v1/chat/completions HTTP/1.0\r\nHost: ${url.host}\r\nAuthorization: Bearer ${apiKey}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      });
+      let text = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => (text += chunk));
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+    const [head, stream] = raw.split('\r\n\r\n', 2) as [string, string];
+    expect(head).toMatch(/^HTTP\/1\.1 200 /);
+    expect(head.toLowerCase()).not.toContain('transfer-encoding');
+    expect(head.toLowerCase()).not.toContain('trailer');
+    expect(stream).toContain('data: [DONE]');
+    const [row] = await gateway.usage({ groupBy: 'status', app: 'old-client' });
+    expect(row).toMatchObject({ status: 200, calls: 1 });
+    expect(row!.costUsd).toBeGreaterThan(0);
+  });
+
   it('records a call to a provider that reports no usage as estimated, from the gateway\'s own token count', async () => {
     const apiKey = await gateway.createApp({ name: 'estimated', team: 'ledger-team' });
     const model = 'qwen/qwen3-32b';
@@ -211,5 +248,26 @@ describe('accounting of AI calls', () => {
     const [row] = await gateway.usage({ groupBy: 'model', app: 'estimated' });
     expect(row).toMatchObject({ model, calls: 2, inputTokens: 2 * input, outputTokens: 2 * output, estimatedCalls: 2 });
     expect(row!.costUsd).toBeCloseTo(2 * priced('groq', model, input, output), 9);
+  });
+
+  it('counts the tokens itself when the provider reports usage without completion_tokens, and keeps recording', async () => {
+    const apiKey = await gateway.createApp({ name: 'half-reported', team: 'ledger-team', budget: { dailyUsd: 100 } });
+    const model = 'qwen/qwen3-32b';
+    const plain = await gateway.chat<{ usage: { prompt_tokens: number; completion_tokens: number } }>(apiKey, { model: `together/${model}`, messages: HELLO });
+    expect(plain.status).toBe(200);
+    expect(plain.headers.get('x-keygate-usage-estimated')).toBe('true');
+    const input = estimatePromptTokens(HELLO);
+    const output = estimateTokens(ANSWER);
+    expect(plain.body.usage).toMatchObject({ prompt_tokens: input, completion_tokens: output });
+    expect(Number(plain.headers.get('x-keygate-cost-usd'))).toBeCloseTo(priced('groq', model, input, output), 9);
+    const streamed = await gateway.chat(apiKey, { model: `together/${model}`, stream: true, stream_options: { include_usage: true }, messages: HELLO });
+    expect(streamed.status).toBe(200);
+    // A call after them, to a provider that reports in full, is recorded too: the batch they were in was written.
+    expect((await gateway.chat(apiKey, { model: 'openai/gpt-4o-mini', messages: HELLO })).status).toBe(200);
+
+    const rows = byKey(await gateway.usage({ groupBy: 'provider', app: 'half-reported' }), 'provider');
+    expect(rows.together).toMatchObject({ calls: 2, inputTokens: 2 * input, outputTokens: 2 * output, estimatedCalls: 2 });
+    expect(rows.together!.costUsd).toBeCloseTo(2 * priced('groq', model, input, output), 9);
+    expect(rows.openai).toMatchObject({ calls: 1, estimatedCalls: 0 });
   });
 });

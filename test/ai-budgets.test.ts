@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { estimatePromptTokens } from '../src/ai/token-estimate.js';
 import { AiGateway, PROVIDER_SECRETS, type OpenAIErrorBody } from './ai-fixtures.js';
@@ -21,6 +22,25 @@ describe('budgets and token limits of apps and teams', () => {
   afterAll(async () => {
     await gateway?.stop();
     await openai?.stop();
+  });
+
+  it('answers 503 budget_unavailable, calling no provider, when the store cannot give a budget its first figure', async () => {
+    const apiKey = await gateway.createApp({ name: 'unread-app', team: 'unread-team', budget: { dailyUsd: 1 } });
+    const calls = openai.requests().length;
+    const { db } = gateway.gateway.store;
+    // The daily sums' table away: the store's reads of them fail, as when it does not answer.
+    await sql`ALTER TABLE ai_spend_daily RENAME TO ai_spend_daily_away`.execute(db);
+    let refused: Awaited<ReturnType<typeof gateway.chat<OpenAIErrorBody>>>;
+    try {
+      refused = await gateway.chat<OpenAIErrorBody>(apiKey, { model: MODEL, messages: HELLO });
+    } finally {
+      await sql`ALTER TABLE ai_spend_daily_away RENAME TO ai_spend_daily`.execute(db);
+    }
+    expect(refused.status).toBe(503);
+    expect(refused.body.error).toMatchObject({ type: 'api_error', code: 'budget_unavailable' });
+    expect(refused.headers.get('retry-after')).toBe('1');
+    expect(openai.requests().length).toBe(calls);
+    expect((await gateway.chat(apiKey, { model: MODEL, messages: HELLO })).status).toBe(200);
   });
 
   it.each([

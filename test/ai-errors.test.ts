@@ -71,6 +71,15 @@ describe('errors of the unified API', () => {
     ['a temperature above 2', { model: 'mini', temperature: 3, messages: HELLO }, 'temperature'],
     ['a stream flag that is not a boolean', { model: 'mini', stream: 'yes', messages: HELLO }, 'stream'],
     ['a max_tokens of 0', { model: 'mini', max_tokens: 0, messages: HELLO }, 'max_tokens'],
+    ['a message that is not an object', { model: 'mini', messages: ['hi'] }, 'messages[0].role'],
+    ['content that is a number', { model: 'mini', messages: [{ role: 'user', content: 5 }] }, 'messages[0].content'],
+    ['a content part that is null', { model: 'mini', messages: [{ role: 'user', content: [null] }] }, 'messages[0].content[0].type'],
+    ['a text part without text', { model: 'mini', messages: [{ role: 'user', content: [{ type: 'text' }] }] }, 'messages[0].content[0].text'],
+    ['a text part whose text is a number', { model: 'mini', messages: [{ role: 'user', content: [{ type: 'text', text: 5 }] }] }, 'messages[0].content[0].text'],
+    ['an image part without a url', { model: 'mini', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: {} }] }] }, 'messages[0].content[0].image_url.url'],
+    ['tool calls that are not an array', { model: 'mini', messages: [...HELLO, { role: 'assistant', tool_calls: 'x' }] }, `messages[${HELLO.length}].tool_calls`],
+    ['a tool call without a function', { model: 'mini', messages: [...HELLO, { role: 'assistant', tool_calls: [{}] }] }, `messages[${HELLO.length}].tool_calls[0].function`],
+    ['a tool call whose arguments are an object', { model: 'mini', messages: [...HELLO, { role: 'assistant', tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: {} } }] }] }, `messages[${HELLO.length}].tool_calls[0].function`],
   ])('refuses a request with %s with 400 in OpenAI\'s shape, naming the parameter', async (_what, body, param) => {
     const calls = emulators.openai.requests().length;
     const result = await gateway.chat<OpenAIErrorBody>(apiKey, body);
@@ -78,6 +87,11 @@ describe('errors of the unified API', () => {
     expect(result.body.error).toMatchObject({ type: 'invalid_request_error', param });
     expect(result.body.error.message).toEqual(expect.any(String));
     expect(emulators.openai.requests().length).toBe(calls);
+  });
+
+  it("takes back an assistant message as the API gave it, with tool_calls: null", async () => {
+    const messages = [...HELLO, { role: 'assistant', content: 'Hello!', refusal: null, tool_calls: null }, { role: 'user', content: 'And again.' }];
+    expect((await gateway.chat(apiKey, { model: 'mini', messages })).status).toBe(200);
   });
 
   it('refuses a body that is not JSON with 400 invalid_json', async () => {

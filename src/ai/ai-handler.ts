@@ -103,14 +103,40 @@ function invalid(param: string, message: string): AiError {
   return new AiError(400, 'invalid_request_error', null, message, param);
 }
 
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * One message as far as the gateway reads it (the prompt estimate, every adapter's translation): a role, content
+ * that is text, null or content parts each with a type (text parts with text), and tool calls each naming a
+ * function with its arguments as text.
+ */
+function validateMessage(m: unknown, i: number): void {
+  const at = `messages[${i}]`;
+  if (!isObject(m) || !['system', 'developer', 'user', 'assistant', 'tool'].includes(String(m.role))) throw invalid(`${at}.role`, `${at} must have a role of system, developer, user, assistant or tool`);
+  const { content, tool_calls: calls } = m;
+  // `null` as absent: clients send back the assistant messages they were given, and those say `tool_calls: null`.
+  if (content === undefined && (calls === undefined || calls === null)) throw invalid(`${at}.content`, `${at} must have content`);
+  if (content !== undefined && content !== null && typeof content !== 'string') {
+    if (!Array.isArray(content)) throw invalid(`${at}.content`, `${at}.content must be a string or an array of content parts`);
+    content.forEach((part: unknown, j: number) => {
+      if (!isObject(part) || typeof part.type !== 'string') throw invalid(`${at}.content[${j}].type`, `${at}.content[${j}] must be an object with a type`);
+      if (part.type === 'text' && typeof part.text !== 'string') throw invalid(`${at}.content[${j}].text`, `${at}.content[${j}].text must be a string`);
+      if (part.type === 'image_url' && !(isObject(part.image_url) && typeof part.image_url.url === 'string')) throw invalid(`${at}.content[${j}].image_url.url`, `${at}.content[${j}].image_url must have a url`);
+    });
+  }
+  if (calls !== undefined && calls !== null) {
+    if (!Array.isArray(calls)) throw invalid(`${at}.tool_calls`, `${at}.tool_calls must be an array`);
+    calls.forEach((call: unknown, j: number) => {
+      const fn = isObject(call) ? call.function : undefined;
+      if (!isObject(fn) || typeof fn.name !== 'string' || typeof fn.arguments !== 'string') throw invalid(`${at}.tool_calls[${j}].function`, `${at}.tool_calls[${j}] must have a function with a name and its arguments as a string`);
+    });
+  }
+}
+
 function validateChat(body: Record<string, unknown>): ChatRequest {
   if (typeof body.model !== 'string' || body.model === '') throw invalid('model', 'you must provide a model parameter');
   if (!Array.isArray(body.messages) || body.messages.length === 0) throw invalid('messages', "'messages' must be a non-empty array");
-  body.messages.forEach((m: unknown, i: number) => {
-    const message = m as { role?: unknown; content?: unknown; tool_calls?: unknown };
-    if (!m || typeof m !== 'object' || !['system', 'developer', 'user', 'assistant', 'tool'].includes(String(message.role))) throw invalid(`messages[${i}].role`, `messages[${i}] must have a role of system, developer, user, assistant or tool`);
-    if (message.content === undefined && message.tool_calls === undefined) throw invalid(`messages[${i}].content`, `messages[${i}] must have content`);
-  });
+  body.messages.forEach(validateMessage);
   if (body.stream !== undefined && typeof body.stream !== 'boolean') throw invalid('stream', "'stream' must be a boolean");
   for (const name of ['max_tokens', 'max_completion_tokens', 'n'] as const) {
     if (body[name] !== undefined && (!Number.isInteger(body[name]) || Number(body[name]) < 1)) throw invalid(name, `'${name}' must be a positive integer`);
@@ -277,6 +303,9 @@ export function handleAi(req: IncomingMessage, res: ServerResponse, operation: s
       error instanceof AiError ? error
       : error instanceof CallCancelled ? new AiError(499, 'api_error', 'client_closed_request', error.message)
       : new AiError(500, 'api_error', 'internal_error', 'the request failed inside the gateway');
+    // Nothing goes on once the call has failed: a provider call still running (a stream accepted just before the
+    // gateway failed to answer) would be generated, billed and buffered for no one.
+    trace.cancel.cancel(new CallCancelled('the call failed'));
     try {
       if (!trace.recorded) recordFailure(call, trace, failure.status);
       if (operation === 'messages') return sendAnthropicError(res, failure, requestId);
@@ -446,7 +475,10 @@ function enforceBudget(runtime: AiRuntime, scope: 'app' | 'team', name: string, 
     }
   };
   const known = runtime.spend.spentNow(scope, name, period, now);
-  if (known === undefined) return runtime.spend.spent(scope, name, period, now).then(refuseOver);
+  if (known === undefined) return runtime.spend.spent(scope, name, period, now).then(refuseOver, () => {
+    // The period's first read failed (a re-sync that fails serves the last figure): nothing to check against.
+    throw new AiError(503, 'api_error', 'budget_unavailable', `the ${period === 'day' ? 'daily' : 'monthly'} budget of ${scope} "${name}" cannot be checked: the store did not answer; try again shortly`, null, { 'retry-after': '1' });
+  });
   refuseOver(known);
   return undefined;
 }
@@ -546,9 +578,23 @@ function completionText(completion: ChatCompletion): string {
   return completion.choices.map((c) => (c.message.content ?? '') + (c.message.tool_calls ?? []).map((t) => t.function.arguments).join('')).join('');
 }
 
+/** A token count a provider reported: a whole number, at least 0; anything else is as good as none. */
+function countOf(value: unknown): number | undefined {
+  return Number.isSafeInteger(value) && (value as number) >= 0 ? (value as number) : undefined;
+}
+
+/**
+ * The provider's usage as the record's tokens; undefined, for the gateway to count them itself, when it gave none
+ * or gave counts that are not counts. One such call must not put `undefined` or NaN into a usage row (which the
+ * store refuses, failing the whole batch and every batch after it) nor into the spend a budget compares against.
+ */
 function usageOf(usage: Usage | undefined): { input: number; output: number; cached: number } | undefined {
-  if (!usage) return undefined;
-  return { input: usage.prompt_tokens, output: usage.completion_tokens, cached: usage.prompt_tokens_details?.cached_tokens ?? 0 };
+  if (!usage || typeof usage !== 'object') return undefined;
+  const input = countOf(usage.prompt_tokens);
+  const output = countOf(usage.completion_tokens);
+  if (input === undefined || output === undefined) return undefined;
+  const cached = countOf(usage.prompt_tokens_details?.cached_tokens) ?? 0;
+  return { input, output, cached: Math.min(cached, input) };
 }
 
 /** The shape a chat call came in, and its answer goes out in: OpenAI's or Anthropic's. */
@@ -609,9 +655,9 @@ function answerChat(res: ServerResponse, call: AiCall, trace: CallTrace, format:
       (error, served) => {
         if (error) return fail(error);
         const { result: answer, target } = served!;
+        const result = answer.completion;
+        const reported = usageOf(result.usage);
         const finish = () => {
-          const result = answer.completion;
-          const reported = usageOf(result.usage);
           const tokens = reported ?? { input: estimatePromptTokens(request.messages), output: estimateTokens(completionText(result)), cached: 0 };
           const completion: ChatCompletion = reported ? result : { ...result, usage: { prompt_tokens: tokens.input, completion_tokens: tokens.output, total_tokens: tokens.input + tokens.output } };
           const cost = recordChat(call, trace, prepared, request, target, 200, tokens, !reported, null, false);
@@ -621,7 +667,7 @@ function answerChat(res: ServerResponse, call: AiCall, trace: CallTrace, format:
           sendAnswer(res, call, target, cost, !reported, passThrough ?? render(format, request, completion));
         };
         // Without the provider's usage the tokens are counted, with the tokenizer (loaded on first need).
-        if (!answer.completion.usage) return void loadTokenizer().then(finish).catch(fail);
+        if (!reported) return void loadTokenizer().then(finish).catch(fail);
         try {
           finish();
         } catch (failure) {
@@ -641,6 +687,8 @@ async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, f
   const { started } = trace;
   const record = (target: AiTarget | undefined, status: number, tokens: Tokens, estimated: boolean, ttftMs: number | null) => recordChat(call, trace, prepared, request, target, status, tokens, estimated, ttftMs, false);
   const wantUsage = request.stream_options?.include_usage === true;
+  const { httpVersionMajor: major, httpVersionMinor: minor } = res.req;
+  const chunked = major > 1 || (major === 1 && minor >= 1);
   const overBudget = refusePromptOverBudget(call, prepared);
   if (overBudget) await overBudget;
   const { result: stream, target } = await attemptAsync(call, trace, prepared.targets, (ctx) => {
@@ -653,7 +701,8 @@ async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, f
     'x-request-id': requestId,
     'x-keygate-provider': target.provider,
     'x-keygate-model': target.model,
-    trailer: 'x-keygate-cost-usd',
+    // A trailer needs chunked encoding, which an HTTP/1.0 client does not get: Node refuses to send the head.
+    ...(chunked ? { trailer: 'x-keygate-cost-usd' } : {}),
     ...call.responseHeaders,
   });
   // The head goes out with the first event when that is already here (one write, one packet for the client);
@@ -709,7 +758,7 @@ async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, f
     for (const event of events.end({ prompt_tokens: tokens.input, completion_tokens: tokens.output, total_tokens: tokens.input + tokens.output, prompt_tokens_details: { cached_tokens: tokens.cached } })) res.write(event);
   }
   const cost = record(target, status, tokens, !reported, ttft);
-  res.addTrailers({ 'x-keygate-cost-usd': cost.toFixed(9) });
+  if (chunked) res.addTrailers({ 'x-keygate-cost-usd': cost.toFixed(9) });
   res.end();
 }
 
@@ -746,9 +795,10 @@ async function embeddings(parsed: Record<string, unknown>, res: ServerResponse, 
     const provider = snapshot.providers.get(ctx.provider.name)!;
     return callEmbeddings(provider.adapter, request, ctx, { dispatcher: runtime.dispatcher, timeoutMs: snapshot.timeoutMs, cancel: trace.cancel });
   });
-  const reported = result.usage;
+  const reportedTokens = countOf(result.usage?.prompt_tokens);
+  const reported = reportedTokens === undefined ? undefined : result.usage;
   if (!reported) await loadTokenizer();
-  const input = reported?.prompt_tokens ?? embeddingTokens(inputs, estimateTokens);
+  const input = reportedTokens ?? embeddingTokens(inputs, estimateTokens);
   const providerType = snapshot.providers.get(target.provider)!.catalogKey;
   const tokens = { input, output: 0, cached: 0 };
   const cost = costOf(runtime.price(providerType, target.model), tokens);

@@ -32,8 +32,11 @@ export interface OpenAIEmulatorOptions {
   retryAfterSeconds?: number;
   /** Reported as `usage.prompt_tokens_details.cached_tokens` (part of the prompt tokens). Default 0. */
   cachedTokens?: number;
-  /** False: answer without `usage`, as some OpenAI-compatible hosts do. Default true. */
-  reportUsage?: boolean;
+  /**
+   * False: answer without `usage`, as some OpenAI-compatible hosts do. 'prompt-only': `usage` without
+   * `completion_tokens`, a host's incomplete report. Default true.
+   */
+  reportUsage?: boolean | 'prompt-only';
   /** The largest `max_tokens` / `max_completion_tokens` accepted. Default 16384 (gpt-4o-mini's). */
   maxOutputTokens?: number;
   /** Milliseconds between streamed events, to see them arrive one by one. Default 0 (the next turn of the event loop). */
@@ -245,7 +248,8 @@ export async function startOpenAIEmulator(options: OpenAIEmulatorOptions = {}): 
     validateChat(body, options.maxOutputTokens ?? 16_384);
     const count = Number(body.n ?? 1);
     const replies = Array.from({ length: count }, () => answer(body));
-    const usage = usageOf(promptTokensFor(body), replies.reduce((sum, r) => sum + completionTokensOf(r), 0));
+    const full = usageOf(promptTokensFor(body), replies.reduce((sum, r) => sum + completionTokensOf(r), 0));
+    const usage = options.reportUsage === 'prompt-only' ? { prompt_tokens: full.prompt_tokens, total_tokens: full.prompt_tokens } : full;
     const head = { id: `chatcmpl-emulator${++completions}`, created: 1_735_787_045, model: String(body.model), system_fingerprint: 'fp_emulator' };
     if (body.stream !== true) {
       const choices = replies.map((reply, index) => ({
