@@ -1,5 +1,6 @@
 import type { ChatMessage, ChatRequest, ContentPart, ToolChoice } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
+import { imageUrlOf } from '../content-parts.js';
 import { JSON_OBJECT_INSTRUCTION, jsonResponseTool } from './response-format.js';
 import type { AnthropicContentBlock, AnthropicImageBlock, AnthropicMessage, AnthropicMessagesRequest, AnthropicTextBlock, AnthropicToolChoice } from './wire-types.js';
 
@@ -30,7 +31,7 @@ function contentBlocks(content: ChatMessage['content'], where: string): Array<An
   const parts: ContentPart[] = typeof content === 'string' ? [{ type: 'text', text: content }] : content;
   return parts.flatMap((part, i): Array<AnthropicTextBlock | AnthropicImageBlock> => {
     if (part.type === 'text') return part.text === '' ? [] : [{ type: 'text', text: part.text }];
-    return [imageBlock(part.image_url.url, `${where}.content[${i}]`)];
+    return [imageBlock(imageUrlOf(part, `${where}.content[${i}]`, 'Anthropic'), `${where}.content[${i}]`)];
   });
 }
 

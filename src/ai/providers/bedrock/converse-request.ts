@@ -1,5 +1,6 @@
 import type { ChatMessage, ChatRequest, ContentPart } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
+import { imageUrlOf } from '../content-parts.js';
 
 /**
  * OpenAI's chat request as a Bedrock Converse request
@@ -27,11 +28,11 @@ export function toConverseRequest(request: ChatRequest): Record<string, unknown>
     if (last?.role === role) last.content.push(...content);
     else messages.push({ role, content });
   };
-  for (const message of request.messages) {
+  for (const [i, message] of request.messages.entries()) {
     if (message.role === 'system' || message.role === 'developer') {
       const text = textOf(message.content);
       if (text) system.push({ text });
-    } else if (message.role === 'user') append('user', userBlocks(message.content));
+    } else if (message.role === 'user') append('user', userBlocks(message.content, `messages[${i}]`));
     else if (message.role === 'assistant') append('assistant', assistantBlocks(message));
     else if (message.role === 'tool') append('user', [{ toolResult: { toolUseId: message.tool_call_id ?? '', content: [toolResultContent(textOf(message.content))] } }]);
   }
@@ -70,10 +71,10 @@ function toolConfigOf(request: ChatRequest, messages: ConverseMessage[]): Record
   return { tools };
 }
 
-function userBlocks(content: ChatMessage['content']): ConverseBlock[] {
+function userBlocks(content: ChatMessage['content'], where: string): ConverseBlock[] {
   if (content === null) return [];
   if (typeof content === 'string') return content ? [{ text: content }] : [];
-  return content.flatMap((part: ContentPart): ConverseBlock[] => (part.type === 'text' ? (part.text ? [{ text: part.text }] : []) : [imageBlock(part.image_url.url)]));
+  return content.flatMap((part: ContentPart, i): ConverseBlock[] => (part.type === 'text' ? (part.text ? [{ text: part.text }] : []) : [imageBlock(imageUrlOf(part, `${where}.content[${i}]`, 'Bedrock'))]));
 }
 
 function assistantBlocks(message: ChatMessage): ConverseBlock[] {

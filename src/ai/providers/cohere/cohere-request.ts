@@ -1,5 +1,6 @@
 import type { ChatMessage, ChatRequest } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
+import { imageUrlOf } from '../content-parts.js';
 import type { CallContext } from '../provider.js';
 
 /**
@@ -10,7 +11,7 @@ import type { CallContext } from '../provider.js';
  */
 export function toCohereChat(request: ChatRequest, ctx: CallContext): Record<string, unknown> {
   if ((request.n ?? 1) > 1) throw unsupported('n: Cohere returns a single choice');
-  const body: Record<string, unknown> = { model: ctx.model, messages: request.messages.map(toCohereMessage), stream: ctx.stream };
+  const body: Record<string, unknown> = { model: ctx.model, messages: request.messages.map((message, i) => toCohereMessage(message, i)), stream: ctx.stream };
 
   let tools = request.tools;
   const choice = request.tool_choice;
@@ -39,13 +40,13 @@ export function toCohereChat(request: ChatRequest, ctx: CallContext): Record<str
   return body;
 }
 
-function toCohereMessage(message: ChatMessage): Record<string, unknown> {
+function toCohereMessage(message: ChatMessage, i: number): Record<string, unknown> {
   switch (message.role) {
     case 'system':
     case 'developer':
       return { role: 'system', content: textOf(message.content) };
     case 'user':
-      return { role: 'user', content: typeof message.content === 'string' ? message.content : (message.content ?? []).map((part) => (part.type === 'text' ? { type: 'text', text: part.text } : { type: 'image_url', image_url: { url: part.image_url.url } })) };
+      return { role: 'user', content: typeof message.content === 'string' ? message.content : (message.content ?? []).map((part, j) => (part.type === 'text' ? { type: 'text', text: part.text } : { type: 'image_url', image_url: { url: imageUrlOf(part, `messages[${i}].content[${j}]`, 'Cohere') } })) };
     case 'assistant': {
       const text = textOf(message.content);
       if (!message.tool_calls?.length) return { role: 'assistant', content: text };

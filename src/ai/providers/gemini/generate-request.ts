@@ -1,5 +1,6 @@
 import type { ChatMessage, ChatRequest, ContentPart, ToolChoice } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
+import { imageUrlOf } from '../content-parts.js';
 import { hasProperties, toGeminiSchema } from './gemini-schema.js';
 import type { GeminiContent, GeminiGenerateRequest, GeminiGenerationConfig, GeminiPart } from './wire-types.js';
 
@@ -37,7 +38,7 @@ function contentParts(content: ChatMessage['content'], where: string): GeminiPar
   const parts: ContentPart[] = typeof content === 'string' ? [{ type: 'text', text: content }] : content;
   return parts.flatMap((part, i): GeminiPart[] => {
     if (part.type === 'text') return part.text === '' ? [] : [{ text: part.text }];
-    return [imagePart(part.image_url.url, `${where}.content[${i}]`)];
+    return [imagePart(imageUrlOf(part, `${where}.content[${i}]`, 'Gemini'), `${where}.content[${i}]`)];
   });
 }
 

@@ -1,5 +1,6 @@
 import type { ChatMessage, ChatRequest, EmbeddingsRequest } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
+import { imageUrlOf } from '../content-parts.js';
 import type { CallContext } from '../provider.js';
 
 /**
@@ -14,7 +15,7 @@ export function toOllamaChat(request: ChatRequest, ctx: CallContext): Record<str
   const toolNames = new Map<string, string>();
   for (const message of request.messages) for (const call of message.tool_calls ?? []) toolNames.set(call.id, call.function.name);
 
-  const body: Record<string, unknown> = { model: ctx.model, messages: request.messages.map((m) => toOllamaMessage(m, toolNames)), stream: ctx.stream };
+  const body: Record<string, unknown> = { model: ctx.model, messages: request.messages.map((m, i) => toOllamaMessage(m, i, toolNames)), stream: ctx.stream };
   if (request.tools?.length && request.tool_choice !== 'none') {
     body.tools = request.tools.map((tool) => ({ type: 'function', function: { name: tool.function.name, ...(tool.function.description ? { description: tool.function.description } : {}), parameters: tool.function.parameters ?? { type: 'object', properties: {} } } }));
   }
@@ -35,12 +36,12 @@ export function toOllamaChat(request: ChatRequest, ctx: CallContext): Record<str
   return body;
 }
 
-function toOllamaMessage(message: ChatMessage, toolNames: Map<string, string>): Record<string, unknown> {
+function toOllamaMessage(message: ChatMessage, i: number, toolNames: Map<string, string>): Record<string, unknown> {
   const role = message.role === 'developer' ? 'system' : message.role;
   const content = message.content;
   const text = content === null ? '' : typeof content === 'string' ? content : content.map((part) => (part.type === 'text' ? part.text : '')).join('');
   const out: Record<string, unknown> = { role, content: text };
-  const images = Array.isArray(content) ? content.flatMap((part) => (part.type === 'image_url' ? [imageBytes(part.image_url.url)] : [])) : [];
+  const images = Array.isArray(content) ? content.flatMap((part, j) => (part.type === 'text' ? [] : [imageBytes(imageUrlOf(part, `messages[${i}].content[${j}]`, 'Ollama'))])) : [];
   if (images.length > 0) out.images = images;
   if (message.tool_calls?.length) out.tool_calls = message.tool_calls.map((call) => ({ function: { name: call.function.name, arguments: toolArguments(call.function.arguments, call.function.name) } }));
   if (message.role === 'tool') {
