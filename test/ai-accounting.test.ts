@@ -233,41 +233,27 @@ describe('accounting of AI calls', () => {
     expect(row!.costUsd).toBeGreaterThan(0);
   });
 
-  it('records a call to a provider that reports no usage as estimated, from the gateway\'s own token count', async () => {
-    const apiKey = await gateway.createApp({ name: 'estimated', team: 'ledger-team' });
+  it.each([
+    ['reports no usage', 'groq', 'estimated'],
+    ['reports usage without completion_tokens', 'together', 'half-reported'],
+  ])("records a call to a provider that %s as estimated, from the gateway's own token count, and goes on recording", async (_what, provider, app) => {
+    const apiKey = await gateway.createApp({ name: app, team: 'ledger-team', budget: { dailyUsd: 100 } });
     const model = 'qwen/qwen3-32b';
-    const plain = await gateway.chat<{ usage: { prompt_tokens: number; completion_tokens: number } }>(apiKey, { model: `groq/${model}`, messages: HELLO });
-    expect(plain.status).toBe(200);
-    expect(plain.headers.get('x-keygate-usage-estimated')).toBe('true');
-    const input = estimatePromptTokens(HELLO);
-    const output = estimateTokens(ANSWER);
-    expect(plain.body.usage).toMatchObject({ prompt_tokens: input, completion_tokens: output });
-    const streamed = await gateway.chat(apiKey, { model: `groq/${model}`, stream: true, messages: HELLO });
-    expect(streamed.status).toBe(200);
-
-    const [row] = await gateway.usage({ groupBy: 'model', app: 'estimated' });
-    expect(row).toMatchObject({ model, calls: 2, inputTokens: 2 * input, outputTokens: 2 * output, estimatedCalls: 2 });
-    expect(row!.costUsd).toBeCloseTo(2 * priced('groq', model, input, output), 9);
-  });
-
-  it('counts the tokens itself when the provider reports usage without completion_tokens, and keeps recording', async () => {
-    const apiKey = await gateway.createApp({ name: 'half-reported', team: 'ledger-team', budget: { dailyUsd: 100 } });
-    const model = 'qwen/qwen3-32b';
-    const plain = await gateway.chat<{ usage: { prompt_tokens: number; completion_tokens: number } }>(apiKey, { model: `together/${model}`, messages: HELLO });
+    const plain = await gateway.chat<{ usage: { prompt_tokens: number; completion_tokens: number } }>(apiKey, { model: `${provider}/${model}`, messages: HELLO });
     expect(plain.status).toBe(200);
     expect(plain.headers.get('x-keygate-usage-estimated')).toBe('true');
     const input = estimatePromptTokens(HELLO);
     const output = estimateTokens(ANSWER);
     expect(plain.body.usage).toMatchObject({ prompt_tokens: input, completion_tokens: output });
     expect(Number(plain.headers.get('x-keygate-cost-usd'))).toBeCloseTo(priced('groq', model, input, output), 9);
-    const streamed = await gateway.chat(apiKey, { model: `together/${model}`, stream: true, stream_options: { include_usage: true }, messages: HELLO });
+    const streamed = await gateway.chat(apiKey, { model: `${provider}/${model}`, stream: true, stream_options: { include_usage: true }, messages: HELLO });
     expect(streamed.status).toBe(200);
     // A call after them, to a provider that reports in full, is recorded too: the batch they were in was written.
     expect((await gateway.chat(apiKey, { model: 'openai/gpt-4o-mini', messages: HELLO })).status).toBe(200);
 
-    const rows = byKey(await gateway.usage({ groupBy: 'provider', app: 'half-reported' }), 'provider');
-    expect(rows.together).toMatchObject({ calls: 2, inputTokens: 2 * input, outputTokens: 2 * output, estimatedCalls: 2 });
-    expect(rows.together!.costUsd).toBeCloseTo(2 * priced('groq', model, input, output), 9);
+    const rows = byKey(await gateway.usage({ groupBy: 'provider', app }), 'provider');
+    expect(rows[provider]).toMatchObject({ calls: 2, inputTokens: 2 * input, outputTokens: 2 * output, estimatedCalls: 2 });
+    expect(rows[provider]!.costUsd).toBeCloseTo(2 * priced('groq', model, input, output), 9);
     expect(rows.openai).toMatchObject({ calls: 1, estimatedCalls: 0 });
   });
 });
