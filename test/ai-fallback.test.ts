@@ -153,8 +153,8 @@ describe('fallback between an alias\'s targets', () => {
     expect(result.body).toMatchObject({ choices: [{ message: { content: 'Echo: Hello there' } }] });
   });
 
-  it('answers 502 provider_bad_response when the only target answers with a body that is not JSON', async () => {
-    emulators.openai.setMode('garbled');
+  it.each(['garbled', 'null-body'] as const)('answers 502 provider_bad_response when the only target answers with a body that is not a JSON object (%s)', async (mode) => {
+    emulators.openai.setMode(mode);
     const result = await gateway.chat<OpenAIErrorBody>(apiKey, { model: 'openai/gpt-4o-mini', messages: HELLO });
     expect(result.status).toBe(502);
     expect(result.body.error).toMatchObject({ type: 'api_error', code: 'provider_bad_response' });

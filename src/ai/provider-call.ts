@@ -147,13 +147,20 @@ function exchange(adapter: ProviderAdapter, call: UpstreamCall, options: CallOpt
   );
 }
 
-/** The answer's body as JSON; a body that is not JSON is the provider's failure, and another provider may do better. */
-function jsonOf(answer: Answer): unknown {
+/**
+ * The answer's body as a JSON object. Any other body (not JSON, or `null`, an array, a string) is the provider's
+ * failure, and another provider may do better; read as an answer, it would fail the call from the socket's
+ * callback, where no one hears of it and the client waits for ever.
+ */
+function jsonOf(answer: Answer): object {
+  let parsed: unknown;
   try {
-    return JSON.parse(answer.body.toString('utf8'));
+    parsed = JSON.parse(answer.body.toString('utf8'));
   } catch {
-    throw new ProviderCallError({ status: 502, type: 'api_error', code: 'provider_bad_response', message: 'the provider answered with a body that is not JSON', retryable: true });
+    parsed = undefined;
   }
+  if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return parsed;
+  throw new ProviderCallError({ status: 502, type: 'api_error', code: 'provider_bad_response', message: 'the provider answered with a body that is not a JSON object', retryable: true });
 }
 
 /** A chat completion in OpenAI's shape, and the provider's own bytes when they are exactly that completion. */
