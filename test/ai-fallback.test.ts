@@ -161,6 +161,15 @@ describe('fallback between an alias\'s targets', () => {
     expect(JSON.stringify(result.body)).not.toContain('nginx');
   });
 
+  it.each([false, true])("answers 502 for a provider error whose fields are not text, and goes on serving (stream: %s)", async (stream) => {
+    emulators.openai.setMode('odd-error');
+    const result = await gateway.chat<OpenAIErrorBody>(apiKey, { model: 'openai/gpt-4o-mini', stream, messages: HELLO });
+    expect(result.status).toBe(502);
+    expect(result.body.error).toMatchObject({ type: 'api_error', message: 'the provider failed: the provider answered 500' });
+    emulators.openai.setMode('normal');
+    expect((await gateway.chat(apiKey, { model: 'openai/gpt-4o-mini', messages: HELLO })).status).toBe(200);
+  });
+
   it('answers 502 in OpenAI\'s shape when the target and every fallback fail', async () => {
     emulators.openai.setMode('server-error');
     emulators.anthropic.setMode('server-error');

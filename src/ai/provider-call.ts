@@ -5,9 +5,31 @@ import type { CallContext, ProviderAdapter, ProviderFailure, UpstreamCall } from
 
 export class ProviderCallError extends Error {
   override name = 'ProviderCallError';
-  constructor(readonly failure: ProviderFailure) {
-    super(failure.message);
+  readonly failure: ProviderFailure;
+  constructor(failure: ProviderFailure) {
+    const clean = wellFormed(failure);
+    super(clean.message);
+    this.failure = clean;
   }
+}
+
+const textOrNull = (value: unknown): string | null => (typeof value === 'string' ? value : null);
+
+/**
+ * The failure with its text fields as text. They come from the provider's error body, which is its own: an
+ * object where OpenAI's shape has a string (`"message": {"detail": …}`) failed the gateway where it reads them
+ * (cutting the key out of the message), past any handler, in the provider socket's callback.
+ */
+function wellFormed(failure: ProviderFailure): ProviderFailure {
+  const { message, type, code, param } = failure;
+  if (typeof message === 'string' && typeof type === 'string' && (code === null || typeof code === 'string') && (param == null || typeof param === 'string')) return failure;
+  return {
+    ...failure,
+    message: textOrNull(message) ?? `the provider answered ${failure.status}`,
+    type: textOrNull(type) ?? (failure.status >= 500 ? 'api_error' : 'invalid_request_error'),
+    code: textOrNull(code),
+    ...(param === undefined ? {} : { param: textOrNull(param) }),
+  };
 }
 
 export interface CallOptions {
