@@ -105,6 +105,16 @@ describe('the key pool of a provider', () => {
     for (const secret of [...ALL_SECRETS, 'sk-listed-secret-1234']) expect(text).not.toContain(secret);
     expect(listed.keys.map((k) => k.last4)).toEqual([WRONG.openai.slice(-4), PROVIDER_SECRETS.openai.slice(-4), '1234']);
   });
+
+  it('trims a key pasted with a line break, and refuses one no HTTP header can carry', async () => {
+    const added = await gateway.admin<{ last4: string }>(201, 'POST', '/ai/providers/openai/keys', { secret: ' sk-pasted-secret-5678\n', priority: 9 });
+    expect(added.last4).toBe('5678');
+    for (const secret of ['sk-bell\u0007-secret', 'sk-inner space', 'sk-clé-secrète', 'sk-line\nbreak']) {
+      const refused = await gateway.admin<{ error: { code: string; message: string } }>(400, 'POST', '/ai/providers/openai/keys', { secret });
+      expect(refused.error.code).toBe('invalid_request');
+      expect(JSON.stringify(refused)).not.toContain(secret);
+    }
+  });
 });
 
 describe('provider keys out of credit, at rest and in the logs', () => {

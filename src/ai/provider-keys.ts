@@ -34,8 +34,13 @@ export class ProviderKeyService {
     private readonly onChange: (version: number) => Promise<void>,
   ) {}
 
-  async add(provider: string, secret: string, options: { label?: string; priority?: number }, actor: string): Promise<ProviderKeyInfo> {
-    if (secret.trim() === '' || secret.length > 4096) throw new KeygateError('invalid_request', '"secret" must be a non-empty API key');
+  async add(provider: string, given: string, options: { label?: string; priority?: number }, actor: string): Promise<ProviderKeyInfo> {
+    // Pasted keys often bring a line break or spaces around them, never inside.
+    const secret = given.trim();
+    if (secret === '' || secret.length > 4096) throw new KeygateError('invalid_request', '"secret" must be a non-empty API key');
+    // Keys travel in HTTP headers, which take neither control characters nor any outside Latin-1: such a key
+    // (a newline pasted with it, say) could never be sent, and no provider would refuse it to set it aside.
+    if (!/^[\x21-\x7e]+$/.test(secret)) throw new KeygateError('invalid_request', '"secret" may hold only visible ASCII characters: no spaces, line breaks or control characters');
     const id = randomUUID();
     const priority = options.priority ?? 0;
     const last4 = secret.slice(-4);
