@@ -26,6 +26,25 @@ describe('the response cache', () => {
     await openai?.stop();
   });
 
+  it('caches no answer that cannot be rendered in the caller\'s format: a 502 each time, each call reaching the provider', async () => {
+    openai.setMode('legacy-choice');
+    try {
+      const body = { model: MODEL, max_tokens: 16, messages: [{ role: 'user', content: 'An answer in an old shape, please.' }] };
+      for (let i = 0; i < 2; i++) {
+        const calls = openai.requests().length;
+        const result = await gateway.call<{ type: string; error: { type: string; message: string } }>('POST', '/v1/messages', apiKey, body);
+        expect(result.status).toBe(502);
+        expect(result.body).toMatchObject({ type: 'error', error: { type: 'api_error' } });
+        expect(result.headers.get('x-keygate-cache')).toBeNull();
+        expect(openai.requests().length).toBe(calls + 1);
+      }
+    } finally {
+      openai.setMode('normal');
+    }
+    const rows = await gateway.usage({ groupBy: 'status', app: 'cache-app' });
+    expect(rows.find((row) => row.status === 502)).toMatchObject({ calls: 2, inputTokens: 18, outputTokens: 2 });
+  });
+
   it('answers the same non-streamed request a second time from the cache, without calling the provider', async () => {
     const first = await gateway.chat(apiKey, ask('What is the capital of France?'));
     const calls = openai.requests().length;

@@ -575,7 +575,8 @@ function attemptAsync<T>(call: AiCall, trace: CallTrace, targets: readonly AiTar
 
 /** The text a completion's tokens were spent on: its messages and tool-call arguments, to count when no usage came. */
 function completionText(completion: ChatCompletion): string {
-  return completion.choices.map((c) => (c.message.content ?? '') + (c.message.tool_calls ?? []).map((t) => t.function.arguments).join('')).join('');
+  // Read with care: a provider's completion may lack what its shape promises (then render refuses it, below).
+  return (completion.choices ?? []).map((c) => (c.message?.content ?? '') + (c.message?.tool_calls ?? []).map((t) => t.function?.arguments ?? '').join('')).join('');
 }
 
 /** A token count a provider reported: a whole number, at least 0; anything else is as good as none. */
@@ -615,6 +616,15 @@ function chat(body: Record<string, unknown>, res: ServerResponse, call: AiCall, 
   return prepared instanceof Promise ? prepared.then(go) : go(prepared);
 }
 
+/** `render`'s text, or undefined when the completion is not in the shape its format promised. */
+function renderOrNot(format: ChatFormat, request: ChatRequest, completion: ChatCompletion | string): string | undefined {
+  try {
+    return render(format, request, completion);
+  } catch {
+    return undefined;
+  }
+}
+
 /** The completion in the client's format: OpenAI's as it is (or as the provider's bytes), Anthropic's translated. */
 function render(format: ChatFormat, request: ChatRequest, completion: ChatCompletion | string): string {
   if (format === 'openai') return typeof completion === 'string' ? completion : JSON.stringify(completion);
@@ -638,9 +648,10 @@ function answerChat(res: ServerResponse, call: AiCall, trace: CallTrace, format:
   const { runtime, snapshot } = call;
   const cacheKey = snapshot.cacheTtlMs > 0 ? ResponseCache.keyOf(prepared.app ?? '', request.model, request) : undefined;
   const cached = cacheKey ? runtime.cache.get(cacheKey, runtime.now()) : undefined;
-  if (cached !== undefined) {
+  // An entry cached from the other format's call that this one's cannot be rendered from counts as a miss.
+  const out = cached === undefined ? undefined : renderOrNot(format, request, cached);
+  if (out !== undefined) {
     recordChat(call, trace, prepared, request, undefined, 200, NO_TOKENS, false, null, true);
-    const out = render(format, request, cached);
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(out), 'x-request-id': call.requestId, 'x-keygate-cache': 'hit', 'x-keygate-cost-usd': '0', ...call.responseHeaders });
     res.end(out);
     return undefined;
@@ -660,11 +671,15 @@ function answerChat(res: ServerResponse, call: AiCall, trace: CallTrace, format:
         const finish = () => {
           const tokens = reported ?? { input: estimatePromptTokens(request.messages), output: estimateTokens(completionText(result)), cached: 0 };
           const completion: ChatCompletion = reported ? result : { ...result, usage: { prompt_tokens: tokens.input, completion_tokens: tokens.output, total_tokens: tokens.input + tokens.output } };
-          const cost = recordChat(call, trace, prepared, request, target, 200, tokens, !reported, null, false);
           // A completion the provider sent in OpenAI's shape, usage included, goes out as the provider's own bytes.
           const passThrough = reported && format === 'openai' ? answer.raw : undefined;
+          // A completion not in the shape its format promised (a choice without a message, say) is the provider's
+          // failure: its tokens were spent and are recorded, and nothing goes into the cache.
+          const body = passThrough ?? renderOrNot(format, request, completion);
+          const cost = recordChat(call, trace, prepared, request, target, body === undefined ? 502 : 200, tokens, !reported, null, false);
+          if (body === undefined) return fail(new AiError(502, 'api_error', 'provider_bad_response', 'the provider answered with a completion that cannot be read'));
           if (cacheKey) runtime.cache.set(cacheKey, passThrough?.toString('utf8') ?? JSON.stringify(completion), runtime.now() + snapshot.cacheTtlMs);
-          sendAnswer(res, call, target, cost, !reported, passThrough ?? render(format, request, completion));
+          sendAnswer(res, call, target, cost, !reported, body);
         };
         // Without the provider's usage the tokens are counted, with the tokenizer (loaded on first need).
         if (!reported) return void loadTokenizer().then(finish).catch(fail);

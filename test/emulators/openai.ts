@@ -23,7 +23,7 @@ import { sendJson as sendJsonAs, sseData, startEmulatorServer, writeEvent, type 
  * - Errors have OpenAI's body `{ error: { message, type, param, code } }`; a wrong key gets OpenAI's 401, which
  *   names the key masked to its first three and last four characters.
  */
-export type OpenAIEmulatorMode = 'normal' | 'rate-limited' | 'out-of-quota' | 'server-error' | 'garbled' | 'null-body' | 'odd-error';
+export type OpenAIEmulatorMode = 'normal' | 'rate-limited' | 'out-of-quota' | 'server-error' | 'garbled' | 'null-body' | 'odd-error' | 'legacy-choice';
 
 export interface OpenAIEmulatorOptions {
   /** The only key accepted as `Authorization: Bearer …`. Default `test-openai-key`. */
@@ -58,7 +58,8 @@ export interface OpenAIEmulator extends EmulatorHandle<RecordedRequest> {
    * 'rate-limited' → 429 rate_limit_exceeded with retry-after, 'out-of-quota' → 429 insufficient_quota, 'server-error' → 500,
    * 'garbled' → 200 with an HTML page instead of JSON (what a misconfigured proxy in front of a host sends),
    * 'null-body' → 200 with the JSON `null` (JSON, but no completion), 'odd-error' → 500 whose error message is an
-   * object, not OpenAI's string.
+   * object, not OpenAI's string, 'legacy-choice' → 200 with a choice of the old completions API (`text`, no
+   * `message`) and usage.
    */
   setMode(mode: OpenAIEmulatorMode): void;
   /** Streams waiting for their first event (with `holdStreams`). */
@@ -338,6 +339,7 @@ export async function startOpenAIEmulator(options: OpenAIEmulatorOptions = {}): 
         return;
       }
       if (mode === 'null-body') return sendJson(res, 200, null);
+      if (mode === 'legacy-choice') return sendJson(res, 200, { id: 'cmpl-emulator', object: 'chat.completion', created: 1_735_787_045, model: 'gpt-4o-mini', choices: [{ index: 0, text: 'hi', finish_reason: 'stop' }], usage: { prompt_tokens: 9, completion_tokens: 1, total_tokens: 10 } });
       if (mode === 'odd-error') return sendJson(res, 500, { error: { message: { detail: 'upstream exploded' }, type: ['server_error'], code: 7 } });
       if (typeof body !== 'object' || body === null || Array.isArray(body)) {
         throw invalid("We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)");
