@@ -21,11 +21,22 @@ const TYPES = new Set(['STRING', 'NUMBER', 'INTEGER', 'BOOLEAN', 'ARRAY', 'OBJEC
 
 const isSchema = (value: unknown): value is JsonSchema => typeof value === 'object' && value !== null && !Array.isArray(value);
 
+/** A JSON pointer's token, percent-decoded as a URI fragment is; one that does not decode is taken as written. */
+function pointerToken(token: string): string {
+  let decoded = token;
+  try {
+    decoded = decodeURIComponent(token);
+  } catch {
+    // `%zz`: no definition has that name, and the reference is left unresolved as any other unknown one
+  }
+  return decoded.replace(/~1/g, '/').replace(/~0/g, '~');
+}
+
 function resolveRef(ref: string, root: JsonSchema): JsonSchema | undefined {
   const match = /^#\/(\$defs|definitions)\/(.+)$/.exec(ref);
   if (!match) return undefined;
   const defs = root[match[1] as string];
-  const target = isSchema(defs) ? defs[decodeURIComponent(match[2] as string).replace(/~1/g, '/').replace(/~0/g, '~')] : undefined;
+  const target = isSchema(defs) ? defs[pointerToken(match[2] as string)] : undefined;
   return isSchema(target) ? target : undefined;
 }
 

@@ -86,6 +86,17 @@ describe('the Gemini request translation', () => {
     ]);
   });
 
+  it('refuses an http image URL that does not parse with 400 invalid_image_url, not a failure of its own', () => {
+    const request = { model: 'gemini', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'http://' } }] }] } as ChatRequest;
+    expect(() => GeminiProvider.chatCall(request, ctx())).toThrow(expect.objectContaining({ failure: expect.objectContaining({ status: 400, code: 'invalid_image_url' }) }));
+  });
+
+  it('leaves a $ref whose name does not percent-decode unresolved, as any unknown one', async () => {
+    const tool = { type: 'function' as const, function: { name: 'f', parameters: { type: 'object', properties: { a: { $ref: '#/$defs/%zz' } }, $defs: {} } } };
+    const request = await sent({ tools: [tool] });
+    expect(request.body.tools[0].functionDeclarations[0].parameters).toEqual({ type: 'OBJECT', properties: { a: { type: 'OBJECT' } } });
+  });
+
   it('sends tools as functionDeclarations with parameters Gemini accepts', async () => {
     const request = await sent({ tools: weather });
     expect(request.body.tools).toEqual([{ functionDeclarations: [{ name: 'get_weather', description: 'Weather now', parameters: { type: 'OBJECT', properties: { city: { type: 'STRING' } }, required: ['city'] } }] }]);

@@ -27,8 +27,9 @@ function textOf(content: ChatMessage['content']): string {
 function imagePart(url: string, where: string): GeminiPart {
   const data = /^data:([^;,]+);base64,(.*)$/s.exec(url);
   if (data) return { inlineData: { mimeType: data[1] as string, data: data[2] as string } };
-  if (!/^https?:\/\//i.test(url)) throw invalid('invalid_image_url', `${where}.image_url.url must be a base64 data: URL or an http(s) URL`);
-  const extension = /\.([a-z0-9]+)(?:[?#]|$)/i.exec(new URL(url).pathname)?.[1]?.toLowerCase();
+  const web = /^https?:\/\//i.test(url) ? URL.parse(url) : null;
+  if (!web) throw invalid('invalid_image_url', `${where}.image_url.url must be a base64 data: URL or an http(s) URL`);
+  const extension = /\.([a-z0-9]+)(?:[?#]|$)/i.exec(web.pathname)?.[1]?.toLowerCase();
   const mimeType = extension ? IMAGE_TYPES[extension] : undefined;
   return { fileData: { ...(mimeType ? { mimeType } : {}), fileUri: url } };
 }
