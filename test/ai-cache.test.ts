@@ -3,7 +3,8 @@ import { ModelCatalog } from '../src/ai/catalog/index.js';
 import { ManualClock } from '../src/clock.js';
 import type { ChatMessage } from '../src/ai/chat-types.js';
 import { estimatePromptTokens, quickTokenCount } from '../src/ai/token-estimate.js';
-import { AiGateway, PROVIDER_SECRETS } from './ai-fixtures.js';
+import { AI_ROUTE, AiGateway, PROVIDER_SECRETS } from './ai-fixtures.js';
+import { LocalIssuer } from './auth-fixtures.js';
 import { startOpenAIEmulator, type OpenAIEmulator } from './emulators/openai.js';
 
 const MODEL = 'openai/gpt-4o-mini';
@@ -141,5 +142,44 @@ describe('a response cache entry past its TTL', () => {
     expect((await gateway.chat(apiKey, ask('What is the capital of Peru?'))).headers.get('x-keygate-cache')).toBeNull();
     expect(openai.requests().length).toBe(calls + 1);
     expect((await gateway.chat(apiKey, ask('What is the capital of Peru?'))).headers.get('x-keygate-cache')).toBe('hit');
+  });
+});
+
+describe('the response cache for callers that are no app', () => {
+  let gateway: AiGateway;
+  let openai: OpenAIEmulator;
+  let issuer: LocalIssuer;
+
+  beforeAll(async () => {
+    openai = await startOpenAIEmulator();
+    issuer = await LocalIssuer.start();
+    gateway = await AiGateway.start();
+    // An outside issuer's users: their tokens name no client registered as an app.
+    await gateway.admin(200, 'PUT', '/config', {
+      version: 1,
+      routes: [{ ...AI_ROUTE, auth: { methods: ['issuer:sso'] } }],
+      issuers: [{ name: 'sso', issuer: issuer.url, audiences: ['keygate-ai'], algorithms: ['RS256'] }],
+      ai: { providers: [{ name: 'openai', type: 'openai', baseUrl: openai.url }], cache: { ttl: '10m' } },
+    });
+    await gateway.addProviderKey('openai', PROVIDER_SECRETS.openai);
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+    await openai?.stop();
+    await issuer?.close();
+  });
+
+  it('answers each user from its own entries, never from another user\'s', async () => {
+    const alice = await issuer.sign({ sub: 'alice', aud: 'keygate-ai' });
+    const bob = await issuer.sign({ sub: 'bob', aud: 'keygate-ai' });
+    const question = ask('What did the other user ask?');
+    expect((await gateway.chat(alice, question)).status).toBe(200);
+    const again = await gateway.chat(alice, question);
+    expect(again.headers.get('x-keygate-cache')).toBe('hit');
+    const calls = openai.requests().length;
+    const other = await gateway.chat(bob, question);
+    expect(other.status).toBe(200);
+    expect(other.headers.get('x-keygate-cache')).toBeNull();
+    expect(openai.requests().length).toBe(calls + 1);
   });
 });

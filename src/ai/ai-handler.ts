@@ -616,6 +616,15 @@ function chat(body: Record<string, unknown>, res: ServerResponse, call: AiCall, 
   return prepared instanceof Promise ? prepared.then(go) : go(prepared);
 }
 
+/**
+ * Whose cache entries a call may be answered from: its app's; a caller that is no app (an outside issuer's user,
+ * say) its own, by who vouched for it and as whom; calls on a route without authentication share one space.
+ */
+function cacheSpace(principal: Principal | undefined): string {
+  if (!principal) return '';
+  return principal.app !== undefined ? JSON.stringify(['app', principal.app]) : JSON.stringify(['subject', principal.via, principal.subject]);
+}
+
 /** `render`'s text, or undefined when the completion is not in the shape its format promised. */
 function renderOrNot(format: ChatFormat, request: ChatRequest, completion: ChatCompletion | string): string | undefined {
   try {
@@ -646,7 +655,7 @@ function recordChat(call: AiCall, trace: CallTrace, prepared: Prepared, request:
 /** A non-streamed completion: from the cache, or from the first target that answers, sent from its socket's callback. */
 function answerChat(res: ServerResponse, call: AiCall, trace: CallTrace, format: ChatFormat, request: ChatRequest, prepared: Prepared, fail: (error: unknown) => void): Promise<void> | undefined {
   const { runtime, snapshot } = call;
-  const cacheKey = snapshot.cacheTtlMs > 0 ? ResponseCache.keyOf(prepared.app ?? '', request.model, request) : undefined;
+  const cacheKey = snapshot.cacheTtlMs > 0 ? ResponseCache.keyOf(cacheSpace(call.principal), request.model, request) : undefined;
   const cached = cacheKey ? runtime.cache.get(cacheKey, runtime.now()) : undefined;
   // An entry cached from the other format's call that this one's cannot be rendered from counts as a miss.
   const out = cached === undefined ? undefined : renderOrNot(format, request, cached);

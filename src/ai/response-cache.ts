@@ -14,11 +14,11 @@ export class ResponseCache {
   constructor(private maxEntries: number) {}
 
   /**
-   * The key of one app's request: answers are never shared between apps, or a cache hit would tell one app what
-   * another asked.
+   * The key of one caller's request: answers are never shared between callers, or a cache hit would tell one
+   * what another asked. `space` says whose: see `cacheSpace` in the AI handler.
    */
-  static keyOf(app: string, model: string, request: unknown): string {
-    return createHash('sha256').update(app).update('\n').update(model).update('\n').update(JSON.stringify(request)).digest('base64url');
+  static keyOf(space: string, model: string, request: unknown): string {
+    return createHash('sha256').update(space).update('\n').update(model).update('\n').update(JSON.stringify(request)).digest('base64url');
   }
 
   /** Follows the config's `ai.cache.maxEntries`; shrinking drops the oldest entries. */
