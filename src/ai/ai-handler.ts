@@ -7,6 +7,7 @@ import type { AiSnapshot, AiTarget } from './ai-snapshot.js';
 import { resolveModel } from './ai-snapshot.js';
 import type { ChatCompletion, ChatRequest, EmbeddingsRequest, Usage } from './chat-types.js';
 import { ChatChunksToMessageEvents, chatToMessages, messagesToChat, toAnthropicError } from './anthropic-ingress/index.js';
+import { isJsonObject } from './json-object.js';
 import { AiError, sendAiError } from './openai-error.js';
 import { CallCancelled, Cancellation, ProviderCallError, callEmbeddings, chatAnswer, openChatStream, type ChatAnswer, type Done } from './provider-call.js';
 import { SOURCE_TEXT, type CallContext, type ProviderFailure, type TranslatedChunk } from './providers/index.js';
@@ -60,8 +61,8 @@ const tooLarge = (limit: number) => new AiError(413, 'invalid_request_error', 'r
 function parseBody(body: Buffer): Record<string, unknown> {
   try {
     const value = JSON.parse(body.toString('utf8')) as unknown;
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error('not an object');
-    return value as Record<string, unknown>;
+    if (!isJsonObject(value)) throw new Error('not an object');
+    return value;
   } catch {
     throw new AiError(400, 'invalid_request_error', 'invalid_json', 'the request body is not a JSON object; see https://platform.openai.com/docs/api-reference/chat/create');
   }
@@ -103,8 +104,6 @@ function invalid(param: string, message: string): AiError {
   return new AiError(400, 'invalid_request_error', null, message, param);
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
-
 /**
  * One message as far as the gateway reads it (the prompt estimate, every adapter's translation): a role, content
  * that is text, null or content parts each with a type (text parts with text), and tool calls each naming a
@@ -112,23 +111,23 @@ const isObject = (value: unknown): value is Record<string, unknown> => typeof va
  */
 function validateMessage(m: unknown, i: number): void {
   const at = `messages[${i}]`;
-  if (!isObject(m) || !['system', 'developer', 'user', 'assistant', 'tool'].includes(String(m.role))) throw invalid(`${at}.role`, `${at} must have a role of system, developer, user, assistant or tool`);
+  if (!isJsonObject(m) || !['system', 'developer', 'user', 'assistant', 'tool'].includes(String(m.role))) throw invalid(`${at}.role`, `${at} must have a role of system, developer, user, assistant or tool`);
   const { content, tool_calls: calls } = m;
   // `null` as absent: clients send back the assistant messages they were given, and those say `tool_calls: null`.
   if (content === undefined && (calls === undefined || calls === null)) throw invalid(`${at}.content`, `${at} must have content`);
   if (content !== undefined && content !== null && typeof content !== 'string') {
     if (!Array.isArray(content)) throw invalid(`${at}.content`, `${at}.content must be a string or an array of content parts`);
     content.forEach((part: unknown, j: number) => {
-      if (!isObject(part) || typeof part.type !== 'string') throw invalid(`${at}.content[${j}].type`, `${at}.content[${j}] must be an object with a type`);
+      if (!isJsonObject(part) || typeof part.type !== 'string') throw invalid(`${at}.content[${j}].type`, `${at}.content[${j}] must be an object with a type`);
       if (part.type === 'text' && typeof part.text !== 'string') throw invalid(`${at}.content[${j}].text`, `${at}.content[${j}].text must be a string`);
-      if (part.type === 'image_url' && !(isObject(part.image_url) && typeof part.image_url.url === 'string')) throw invalid(`${at}.content[${j}].image_url.url`, `${at}.content[${j}].image_url must have a url`);
+      if (part.type === 'image_url' && !(isJsonObject(part.image_url) && typeof part.image_url.url === 'string')) throw invalid(`${at}.content[${j}].image_url.url`, `${at}.content[${j}].image_url must have a url`);
     });
   }
   if (calls !== undefined && calls !== null) {
     if (!Array.isArray(calls)) throw invalid(`${at}.tool_calls`, `${at}.tool_calls must be an array`);
     calls.forEach((call: unknown, j: number) => {
-      const fn = isObject(call) ? call.function : undefined;
-      if (!isObject(fn) || typeof fn.name !== 'string' || typeof fn.arguments !== 'string') throw invalid(`${at}.tool_calls[${j}].function`, `${at}.tool_calls[${j}] must have a function with a name and its arguments as a string`);
+      const fn = isJsonObject(call) ? call.function : undefined;
+      if (!isJsonObject(fn) || typeof fn.name !== 'string' || typeof fn.arguments !== 'string') throw invalid(`${at}.tool_calls[${j}].function`, `${at}.tool_calls[${j}] must have a function with a name and its arguments as a string`);
     });
   }
 }
@@ -819,14 +818,13 @@ async function embeddings(parsed: Record<string, unknown>, res: ServerResponse, 
     const provider = snapshot.providers.get(ctx.provider.name)!;
     return callEmbeddings(provider.adapter, request, ctx, { dispatcher: runtime.dispatcher, timeoutMs: snapshot.timeoutMs, cancel: trace.cancel });
   });
-  const reportedTokens = countOf(result.usage?.prompt_tokens);
-  const reported = reportedTokens === undefined ? undefined : result.usage;
-  if (!reported) await loadTokenizer();
-  const input = reportedTokens ?? embeddingTokens(inputs, estimateTokens);
+  const reported = countOf(result.usage?.prompt_tokens);
+  if (reported === undefined) await loadTokenizer();
+  const input = reported ?? embeddingTokens(inputs, estimateTokens);
   const providerType = snapshot.providers.get(target.provider)!.catalogKey;
   const tokens = { input, output: 0, cached: 0 };
   const cost = costOf(runtime.price(providerType, target.model), tokens);
-  recordCall(call, trace, { app: prepared.app, team: prepared.team, provider: target.provider, model: target.model, tokens, estimated: !reported, cost, ttftMs: null, status: 200, cacheHit: false });
+  recordCall(call, trace, { app: prepared.app, team: prepared.team, provider: target.provider, model: target.model, tokens, estimated: reported === undefined, cost, ttftMs: null, status: 200, cacheHit: false });
   // OpenAI's shape always carries usage: the estimate when the provider reported none, and a header says so.
-  sendAnswer(res, call, target, cost, !reported, JSON.stringify(reported ? result : { ...result, usage: { prompt_tokens: input, total_tokens: input } }));
+  sendAnswer(res, call, target, cost, reported === undefined, JSON.stringify(reported !== undefined ? result : { ...result, usage: { prompt_tokens: input, total_tokens: input } }));
 }

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { getGlobalDispatcher, type Dispatcher } from 'undici';
 import type { ChatCompletion, ChatCompletionChunk, ChatRequest, EmbeddingsRequest, EmbeddingsResponse, Usage } from './chat-types.js';
+import { isJsonObject } from './json-object.js';
 import type { CallContext, ProviderAdapter, ProviderFailure, UpstreamCall } from './providers/provider.js';
 
 export class ProviderCallError extends Error {
@@ -181,7 +182,7 @@ function jsonOf(answer: Answer): object {
   } catch {
     parsed = undefined;
   }
-  if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return parsed;
+  if (isJsonObject(parsed)) return parsed;
   throw new ProviderCallError({ status: 502, type: 'api_error', code: 'provider_bad_response', message: 'the provider answered with a body that is not a JSON object', retryable: true });
 }
 

@@ -1,10 +1,9 @@
 import type { ChatMessage, ChatRequest, ContentPart, ImagePart, ToolCall, ToolChoice, ToolDefinition } from '../chat-types.js';
+import { isJsonObject } from '../json-object.js';
 import { AnthropicRequestError } from './anthropic-error.js';
 import type { AnthropicMessagesRequest } from './wire-types.js';
 
 type Json = Record<string, unknown>;
-
-const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 function fail(param: string, message: string): never {
   throw new AnthropicRequestError(param, message);
@@ -21,7 +20,7 @@ function text(value: unknown, param: string): string {
 /** Image sources (https://docs.anthropic.com/en/docs/build-with-claude/vision): base64 data becomes a data: URL. */
 function imagePart(block: Json, param: string): ImagePart {
   const source = block.source;
-  if (!isObject(source)) fail(`${param}.source`, 'must be an object');
+  if (!isJsonObject(source)) fail(`${param}.source`, 'must be an object');
   if (source.type === 'base64') {
     const mediaType = text(source.media_type, `${param}.source.media_type`);
     const data = text(source.data, `${param}.source.data`);
@@ -33,7 +32,7 @@ function imagePart(block: Json, param: string): ImagePart {
 
 /** The text and image blocks of a system prompt, user turn or tool result, as OpenAI content parts. */
 function contentPart(block: unknown, param: string, allowImages: boolean): ContentPart {
-  if (!isObject(block)) fail(param, 'must be a content block object');
+  if (!isJsonObject(block)) fail(param, 'must be a content block object');
   if (block.type === 'text') return { type: 'text', text: text(block.text, `${param}.text`) };
   if (block.type === 'image' && allowImages) return imagePart(block, param);
   return unsupported(`${param}.type`, `"${String(block.type)}" blocks are not accepted here`);
@@ -64,11 +63,11 @@ function toolResult(block: Json, param: string): { message: ChatMessage; images:
 function toolCall(block: Json, param: string): ToolCall {
   const id = text(block.id, `${param}.id`);
   const name = text(block.name, `${param}.name`);
-  if (block.input !== undefined && !isObject(block.input)) fail(`${param}.input`, 'must be an object');
+  if (block.input !== undefined && !isJsonObject(block.input)) fail(`${param}.input`, 'must be an object');
   return { id, type: 'function', function: { name, arguments: JSON.stringify(block.input ?? {}) } };
 }
 
-const isThinking = (block: unknown) => isObject(block) && (block.type === 'thinking' || block.type === 'redacted_thinking');
+const isThinking = (block: unknown) => isJsonObject(block) && (block.type === 'thinking' || block.type === 'redacted_thinking');
 
 /**
  * A user turn: its tool results first, as tool messages (OpenAI wants them right after the assistant's tool
@@ -80,7 +79,7 @@ function userTurn(content: unknown[], param: string): ChatMessage[] {
   const parts: ContentPart[] = [];
   content.forEach((block, i) => {
     const where = `${param}.${i}`;
-    if (isObject(block) && block.type === 'tool_result') {
+    if (isJsonObject(block) && block.type === 'tool_result') {
       const { message, images } = toolResult(block, where);
       tools.push(message);
       parts.push(...images);
@@ -96,7 +95,7 @@ function assistantTurn(content: unknown[], param: string): ChatMessage {
   content.forEach((block, i) => {
     const where = `${param}.${i}`;
     if (isThinking(block)) return;
-    if (isObject(block) && block.type === 'tool_use') calls.push(toolCall(block, where));
+    if (isJsonObject(block) && block.type === 'tool_use') calls.push(toolCall(block, where));
     else texts.push((contentPart(block, where, false) as { text: string }).text);
   });
   return { role: 'assistant', content: texts.length > 0 ? texts.join('') : calls.length > 0 ? null : '', ...(calls.length > 0 ? { tool_calls: calls } : {}) };
@@ -112,7 +111,7 @@ function messagesOf(messages: unknown): ChatMessage[] {
   if (!Array.isArray(messages) || messages.length === 0) fail('messages', 'must be a non-empty array of messages');
   return messages.flatMap((message: unknown, i): ChatMessage[] => {
     const param = `messages.${i}`;
-    if (!isObject(message)) fail(param, 'must be a message object');
+    if (!isJsonObject(message)) fail(param, 'must be a message object');
     const { role, content } = message;
     if (role !== 'user' && role !== 'assistant' && role !== 'system') fail(`${param}.role`, 'must be "user" or "assistant"');
     if (role === 'system') {
@@ -130,17 +129,17 @@ function toolsOf(tools: unknown): ToolDefinition[] {
   if (!Array.isArray(tools)) fail('tools', 'must be an array of tools');
   return tools.map((tool: unknown, i): ToolDefinition => {
     const param = `tools.${i}`;
-    if (!isObject(tool)) fail(param, 'must be a tool object');
+    if (!isJsonObject(tool)) fail(param, 'must be a tool object');
     if (tool.type !== undefined && tool.type !== 'custom') unsupported(`${param}.type`, `"${String(tool.type)}" is one of Anthropic's server tools, which are not available through this gateway`);
     const name = text(tool.name, `${param}.name`);
-    if (!isObject(tool.input_schema)) fail(`${param}.input_schema`, 'must be a JSON Schema object');
+    if (!isJsonObject(tool.input_schema)) fail(`${param}.input_schema`, 'must be a JSON Schema object');
     if (tool.description !== undefined) text(tool.description, `${param}.description`);
     return { type: 'function', function: { name, ...(tool.description ? { description: tool.description as string } : {}), parameters: tool.input_schema } };
   });
 }
 
 function toolChoiceOf(choice: unknown): { tool_choice: ToolChoice; parallel_tool_calls?: false } {
-  if (!isObject(choice)) fail('tool_choice', 'must be an object');
+  if (!isJsonObject(choice)) fail('tool_choice', 'must be an object');
   const single = choice.disable_parallel_tool_use === true ? { parallel_tool_calls: false as const } : {};
   switch (choice.type) {
     case 'auto':
@@ -172,7 +171,7 @@ function numberIn(value: unknown, param: string, min: number, max: number): numb
  * @example messagesToChat({ model: 'claude-sonnet-4-5', max_tokens: 1024, messages: [{ role: 'user', content: 'Hello' }] })
  */
 export function messagesToChat(request: AnthropicMessagesRequest | Record<string, unknown>): ChatRequest {
-  const body: Json = isObject(request) ? request : fail('body', 'must be a JSON object');
+  const body: Json = isJsonObject(request) ? request : fail('body', 'must be a JSON object');
   if (typeof body.model !== 'string' || body.model === '') fail('model', 'must be a non-empty string naming the model');
   if (!Number.isInteger(body.max_tokens) || (body.max_tokens as number) < 1) fail('max_tokens', 'is required and must be a positive integer');
   const messages = messagesOf(body.messages);
@@ -200,7 +199,7 @@ export function messagesToChat(request: AnthropicMessagesRequest | Record<string
     if (chat.tools) Object.assign(chat, choice);
   }
   if (body.metadata !== undefined) {
-    if (!isObject(body.metadata)) fail('metadata', 'must be an object');
+    if (!isJsonObject(body.metadata)) fail('metadata', 'must be an object');
     const user = body.metadata.user_id;
     if (user !== undefined && user !== null) chat.user = text(user, 'metadata.user_id');
   }
