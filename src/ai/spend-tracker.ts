@@ -83,6 +83,9 @@ export class SpendTracker {
   /** `mixed`: batches of more than one period, which only a check around midnight meets (see #writtenOf). */
   readonly #written = new Map<string, { usd: number; batches: Written[]; mixed: boolean }>();
 
+  /** A re-sync failed and none has succeeded since: the failure was told, and is not told again meanwhile. */
+  #stale = false;
+
   /** First sums in progress: concurrent first checks of one budget share one. */
   readonly #summing = new Map<string, Promise<Tally>>();
   /** Re-syncs in progress, one per tally (a new period's tally never waits on the last one's). */
@@ -91,7 +94,10 @@ export class SpendTracker {
   constructor(
     private readonly store: Store,
     private readonly resyncMs = 10_000,
-    /** Told of a re-sync that failed; the budget is then checked against its last figure (see `spent`). */
+    /**
+     * Told of a re-sync that failed, once until one succeeds again (every budget checked retries each second
+     * while the store is away); budgets are then checked against their last figures (see `spent`).
+     */
     private readonly onStale: (error: Error) => void = () => undefined,
   ) {}
 
@@ -157,7 +163,8 @@ export class SpendTracker {
         resync = this.#resync(k, current, scope, name, now)
           .catch((error: unknown) => {
             current.retryAt = now + RETRY_MS;
-            this.onStale(error as Error);
+            if (!this.#stale) this.onStale(error as Error);
+            this.#stale = true;
           })
           .finally(() => this.#resyncing.delete(current));
         this.#resyncing.set(current, resync);
@@ -173,6 +180,7 @@ export class SpendTracker {
       tally.stored = stored;
       tally.watermark = watermark;
       tally.syncedAt = now;
+      this.#stale = false;
       // Also when a first read of a new period replaced the tally meanwhile: the checks waiting on this one get its
       // period's total, and the new period's writes are kept, whichever read ends first (see #keepUnread).
       this.#keepUnread(k, tally);
