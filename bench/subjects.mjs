@@ -195,9 +195,11 @@ function shebangNodeOptions(cli) {
 }
 
 async function startKeygate(ctx, name, config, { env: extraEnv = {}, admin: withAdmin = true } = {}) {
-  const cli = path.join(ROOT, 'dist/cli/main.js');
-  if (!existsSync(cli)) throw new SubjectUnavailable('dist/cli/main.js not found: run npm run build first');
-  const dir = path.join(ctx.tmp, name);
+  // ctx.root: another build of Keygate to run (bench/compare.mjs), this tree's by default.
+  const root = ctx.root ?? ROOT;
+  const cli = path.join(root, 'dist/cli/main.js');
+  if (!existsSync(cli)) throw new SubjectUnavailable(`${cli} not found: run npm run build first`);
+  const dir = path.join(ctx.tmp, ctx.label ?? name);
   mkdirSync(path.join(dir, 'data'), { recursive: true });
   const file = path.join(dir, 'keygate.yaml');
   writeFileSync(file, config);
@@ -216,7 +218,7 @@ async function startKeygate(ctx, name, config, { env: extraEnv = {}, admin: with
     ...extraEnv,
   };
   // ctx.nodeArgs: options for node itself (bench/profile.mjs passes --cpu-prof).
-  const proc = startProcess(name, process.execPath, [...shebangNodeOptions(cli), ...(ctx.nodeArgs ?? []), cli, 'start', '--config', file], { cpu: ctx.proxyCpu, env, cwd: ROOT });
+  const proc = startProcess(name, process.execPath, [...shebangNodeOptions(cli), ...(ctx.nodeArgs ?? []), cli, 'start', '--config', file], { cpu: ctx.proxyCpu, env, cwd: root });
   await started(proc, port);
   const adminProblem = await waitForPort(adminPort, proc);
   if (adminProblem) {

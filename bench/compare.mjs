@@ -1,0 +1,153 @@
+// Paired comparison of Keygate builds (or of subjects) on this machine: every subject started side by side,
+// pinned as `npm run bench` pins them, then rounds that go round the subjects in a rotating order. Each
+// measurement is wrk at 50 connections after a warm-up of the same subject, and the CPU time the subject's
+// threads used meanwhile, read from /proc (event loop and other threads apart). Reports the medians and, for each
+// subject, the median of its per-round ratios to the first: on a host whose speed drifts by a third in minutes,
+// only figures measured back to back compare.
+//
+//   COMPARE=base:/tmp/kg-base:keygate-ai,head:.:keygate-ai node bench/compare.mjs
+//
+// COMPARE lists label:directory:subject, where directory holds a built Keygate (dist/cli/main.js) and subject is
+// one of bench/subjects.mjs's Keygate subjects. Another commit's build, beside this tree:
+//
+//   git worktree add /tmp/kg-base REV && ln -s "$PWD/node_modules" /tmp/kg-base/ && (cd /tmp/kg-base && npm run build)
+//
+// COMPARE_ROUNDS=6, COMPARE_SECONDS=4, COMPARE_WARMUP=1 (s before each measurement), COMPARE_CONNECTIONS=50;
+// COMPARE_RATE=1000 also measures each subject's p99 at that fixed rate after its closed-loop run.
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import process from 'node:process';
+import console from 'node:console';
+import { closedLoop, openLoop } from './measure.mjs';
+import { freePort, killAllNow, pinSelf, startProcess, stopAll, waitForPort } from './processes.mjs';
+import { table } from './report.mjs';
+import { REQUEST, ROOT, SUBJECTS } from './subjects.mjs';
+
+const setting = (name, fallback) => {
+  const value = Number(process.env[name] ?? fallback);
+  if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a number ≥ 0`);
+  return value;
+};
+const rounds = setting('COMPARE_ROUNDS', 6);
+const seconds = setting('COMPARE_SECONDS', 4);
+const warmup = setting('COMPARE_WARMUP', 1);
+const connections = setting('COMPARE_CONNECTIONS', 50);
+const rate = setting('COMPARE_RATE', 0);
+
+const items = (process.env.COMPARE ?? '').split(',').filter(Boolean).map((spec) => {
+  const [label, dir, subjectName] = spec.split(':');
+  const subject = SUBJECTS.find((s) => s.name === subjectName && s.name.startsWith('keygate'));
+  if (!label || !dir || !subject) throw new Error(`COMPARE item "${spec}" is not label:directory:keygate-subject`);
+  return { label, root: path.resolve(ROOT, dir), subject, runs: [] };
+});
+if (items.length < 2) {
+  console.error('COMPARE must list at least two label:directory:subject items (see the head of bench/compare.mjs)');
+  process.exit(2);
+}
+
+const pin = os.availableParallelism() >= 2 && process.env.BENCH_PIN !== '0';
+const LOAD_CPU = pin ? 0 : undefined;
+const PROXY_CPU = pin ? 1 : undefined;
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'keygate-compare-'));
+process.on('exit', () => {
+  killAllNow();
+  rmSync(tmp, { recursive: true, force: true });
+});
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => stopAll().finally(() => process.exit(130)));
+
+/** Nanoseconds each thread of `pid` has run (from /proc/PID/task/TID/schedstat), the first thread being the event loop's. */
+function threadTimes(pid) {
+  const times = new Map();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      times.set(tid, Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]));
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return times;
+}
+
+/** CPU µs per request of the event loop and of all other threads between two threadTimes readings. */
+function cpuPerRequest(pid, before, after, requests) {
+  let main = 0;
+  let others = 0;
+  for (const [tid, ns] of after) {
+    const spent = ns - (before.get(tid) ?? 0);
+    if (tid === String(pid)) main += spent;
+    else others += spent;
+  }
+  return { mainUs: main / 1000 / requests, othersUs: others / 1000 / requests };
+}
+
+/** The process's resident high-water mark (VmHWM), in bytes. */
+function peakRss(pid) {
+  const match = readFileSync(`/proc/${pid}/status`, 'utf8').match(/^VmHWM:\s+(\d+) kB/m);
+  return match ? Number(match[1]) * 1024 : 0;
+}
+
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+async function measure(item) {
+  const { url, headers } = item.load;
+  if (warmup > 0) await closedLoop({ url, headers, body: REQUEST.body, connections, seconds: warmup, cpu: LOAD_CPU });
+  const before = threadTimes(item.pid);
+  const run = await closedLoop({ url, headers, body: REQUEST.body, connections, seconds, cpu: LOAD_CPU });
+  const cpu = cpuPerRequest(item.pid, before, threadTimes(item.pid), run.rps * seconds);
+  const open = rate > 0 ? await openLoop({ url, headers, body: REQUEST.body, rate, seconds, warmup: 1, cpu: LOAD_CPU }) : undefined;
+  return { rps: run.rps, errors: run.errors + (open?.errors ?? 0), ...cpu, p99Us: open?.p99Us };
+}
+
+async function run() {
+  if (pin) pinSelf(LOAD_CPU);
+  const upstreamPort = await freePort();
+  const upstream = startProcess('upstream', process.execPath, [path.join(ROOT, 'bench/upstream.mjs')], { cpu: LOAD_CPU, env: { PORT: String(upstreamPort) } });
+  const problem = await waitForPort(upstreamPort, upstream);
+  if (problem) throw new Error(`the upstream did not start: ${problem}`);
+  for (const item of items) {
+    const started = await item.subject.start({ tmp, upstreamPort, proxyCpu: PROXY_CPU, root: item.root, label: item.label });
+    item.pid = started.proc.pid;
+    item.load = { url: `http://127.0.0.1:${started.port}${REQUEST.path}`, headers: { ...REQUEST.headers, ...started.headers } };
+    console.log(`${item.label}: ${item.subject.name} from ${item.root}, pid ${item.pid}`);
+  }
+  for (let round = 0; round < rounds; round++) {
+    const order = items.map((_, i) => items[(i + round) % items.length]);
+    const line = [];
+    for (const item of order) {
+      const result = await measure(item);
+      item.runs[round] = result;
+      line.push(`${item.label} ${Math.round(result.rps)} req/s ${result.mainUs.toFixed(1)}+${result.othersUs.toFixed(1)} µs${result.p99Us ? ` p99 ${(result.p99Us / 1000).toFixed(2)} ms` : ''}`);
+    }
+    console.log(`round ${round + 1}/${rounds}: ${line.join(' · ')}`);
+  }
+  const base = items[0];
+  const rows = items.map((item) => {
+    const ratios = item.runs.map((r, i) => r.rps / base.runs[i].rps);
+    const cpuRatios = item.runs.map((r, i) => (r.mainUs + r.othersUs) / (base.runs[i].mainUs + base.runs[i].othersUs));
+    return [
+      item.label,
+      Math.round(median(item.runs.map((r) => r.rps))).toLocaleString('en-US'),
+      item === base ? '—' : `${median(ratios).toFixed(3)}× (${Math.min(...ratios).toFixed(3)}–${Math.max(...ratios).toFixed(3)})`,
+      median(item.runs.map((r) => r.mainUs)).toFixed(1),
+      median(item.runs.map((r) => r.othersUs)).toFixed(1),
+      item === base ? '—' : `${median(cpuRatios).toFixed(3)}×`,
+      rate > 0 ? `${(median(item.runs.map((r) => r.p99Us)) / 1000).toFixed(2)} ms` : '—',
+      `${(peakRss(item.pid) / 1024 / 1024).toFixed(1)} MiB`,
+      String(item.runs.reduce((n, r) => n + r.errors, 0)),
+    ];
+  });
+  console.log(`\n${rounds} rounds of ${seconds} s at ${connections} connections, each after ${warmup} s of warm-up; ratios are medians of per-round ratios to ${base.label}`);
+  console.log(table(['subject', 'req/s', `× ${base.label}`, 'event loop µs/req', 'other threads µs/req', `CPU × ${base.label}`, `p99 @ ${rate || '—'}/s`, 'peak RSS', 'errors'], rows, ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r']));
+}
+
+run()
+  .catch((error) => {
+    console.error(error.stack ?? error.message);
+    process.exitCode = 1;
+  })
+  .finally(() => stopAll());
