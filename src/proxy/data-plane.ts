@@ -1,4 +1,5 @@
 import { requestIdOf } from './request-id.js';
+import { normalizePath, targetPath } from './request-path.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { ifNoneMatchHits } from '../keys/index.js';
@@ -143,7 +144,11 @@ export function createDataPlane(holder: SnapshotHolder, state: DataPlaneState, o
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
-    const path = q === -1 ? url : url.slice(0, q);
+    const target = targetPath(url);
+    const path = normalizePath(target.path);
+    if (path === undefined) return sendProxyError(res, 400, 'invalid_path', 'the request path is malformed or hides a dot segment (RFC 3986 §5.2.4)');
+    // Absolute-form (`GET http://host/path`): its authority is the host, whatever the Host header says (RFC 9112 §3.2.2).
+    if (target.host !== undefined) req.headers.host = target.host;
     // The gateway's own two paths come first: no route can shadow the JWKS or the status.
     if (path !== JWKS_PATH && path !== STATUS_PATH) {
       const snapshot = holder.current;

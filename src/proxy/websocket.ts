@@ -6,6 +6,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { errorBody } from '../errors.js';
 import { upstreamRequestHeaders } from './forward-headers.js';
 import { upstreamPath, type CompiledRoute } from './proxy-handler.js';
+import { normalizePath, targetPath } from './request-path.js';
 import type { RouteMatch } from './router.js';
 import type { UpstreamService } from './upstream-service.js';
 import type { Snapshot } from './snapshot.js';
@@ -27,20 +28,21 @@ function refuse(socket: Duplex, status: number, code: string, message: string, h
 export type UpgradeCheck = (req: IncomingMessage, route: CompiledRoute) => Promise<{ upstreamHeaders?: Readonly<Record<string, string>>; removeHeaders?: readonly string[] } | { status: number; code: string; message: string; headers?: Record<string, string> }>;
 
 export function proxyUpgrade(req: IncomingMessage, client: Duplex, head: Buffer, snapshot: Snapshot, secure: boolean, check: UpgradeCheck): void {
-  const url = req.url ?? '/';
-  const q = url.indexOf('?');
-  const path = q === -1 ? url : url.slice(0, q);
+  const target = targetPath(req.url ?? '/');
+  const path = normalizePath(target.path);
+  if (path === undefined) return refuse(client, 400, 'invalid_path', 'the request path is malformed or hides a dot segment (RFC 3986 §5.2.4)');
+  if (target.host !== undefined) req.headers.host = target.host;
   if (path === '/status' || path === '/.well-known/jwks.json') return refuse(client, 400, 'upgrade_not_supported', `${path} does not take upgrades`);
   const match = snapshot.proxy.router.match(req.method ?? 'GET', req.headers.host, path, req.headers);
   if (!match) return refuse(client, 404, 'route_not_found', `no route matches ${req.method} ${path}`);
   const route = match.route;
   const service = route.service;
   if (!service || route.encryption) return refuse(client, 400, 'upgrade_not_supported', `route "${route.name}" does not take upgrades`);
-  if (!route.policy) return connect(req, client, head, snapshot, secure, match, service, {});
+  if (!route.policy) return connect(req, client, head, path, secure, match, service, {});
   check(req, route).then(
     (result) => {
       if ('status' in result) return refuse(client, result.status, result.code, result.message, result.headers);
-      connect(req, client, head, snapshot, secure, match, service, result);
+      connect(req, client, head, path, secure, match, service, result);
     },
     () => refuse(client, 500, 'internal_error', 'the handshake could not be checked'),
   );
@@ -50,7 +52,7 @@ function connect(
   req: IncomingMessage,
   client: Duplex,
   head: Buffer,
-  _snapshot: Snapshot,
+  path: string,
   secure: boolean,
   match: RouteMatch<CompiledRoute>,
   service: UpstreamService,
@@ -59,7 +61,6 @@ function connect(
   const route = match.route;
   const url = req.url ?? '/';
   const q = url.indexOf('?');
-  const path = q === -1 ? url : url.slice(0, q);
   const target = service.pick(Date.now());
   if (!target) return refuse(client, 503, 'no_healthy_target', `service "${service.name}" has no healthy target`);
 
