@@ -28,6 +28,9 @@ function refuse(socket: Duplex, status: number, code: string, message: string, h
 export type UpgradeCheck = (req: IncomingMessage, route: CompiledRoute) => Promise<{ upstreamHeaders?: Readonly<Record<string, string>>; removeHeaders?: readonly string[] } | { status: number; code: string; message: string; headers?: Record<string, string> }>;
 
 export function proxyUpgrade(req: IncomingMessage, client: Duplex, head: Buffer, snapshot: Snapshot, secure: boolean, check: UpgradeCheck): void {
+  // Node takes its own error listener off an upgraded socket: a client that resets the connection while the
+  // handshake is checked or refused would raise an 'error' no one handles, which ends the process.
+  client.on('error', () => client.destroy());
   const target = targetPath(req.url ?? '/');
   const path = normalizePath(target.path);
   if (path === undefined) return refuse(client, 400, 'invalid_path', 'the request path is malformed or hides a dot segment (RFC 3986 §5.2.4)');
