@@ -124,3 +124,23 @@ describe('WebSocket handshakes from clients that reset the connection', () => {
     expect(errors).toEqual([]);
   });
 });
+
+describe('graceful shutdown with a WebSocket open', () => {
+  it('ends the open WebSocket once the grace is over, and the gateway stops', async () => {
+    const upstream = await TestUpstream.start('sockets');
+    const node = await TestGateway.start({ KEYGATE_SHUTDOWN_GRACE: '1s' });
+    try {
+      await node.applyConfig({ version: 1, services: [{ name: 'chat', targets: [{ url: upstream.url }] }], routes: [{ name: 'chat', service: 'chat', paths: ['/ws/*'] }] });
+      const socket = new WebSocket(`${node.gateway.proxyUrl!.replace('http:', 'ws:')}/ws/room`);
+      socket.on('error', () => undefined);
+      await once(socket, 'open');
+      const closed = once(socket, 'close');
+      // Bounded far above the 1 s grace: without the cut, stop() waits for the socket for ever.
+      const outcome = await Promise.race([node.stop().then(() => 'stopped'), new Promise((resolve) => setTimeout(resolve, 15_000, 'still waiting'))]);
+      expect(outcome).toBe('stopped');
+      await closed;
+    } finally {
+      await upstream.stop();
+    }
+  });
+});

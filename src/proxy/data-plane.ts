@@ -17,6 +17,7 @@ import type { Snapshot } from './snapshot.js';
 import type { SnapshotHolder } from './snapshot.js';
 import type { TlsCertificates } from './tls-certificates.js';
 import { proxyUpgrade } from './websocket.js';
+import { trackUpgrades } from './http-server.js';
 
 export const JWKS_PATH = '/.well-known/jwks.json';
 export const STATUS_PATH = '/status';
@@ -213,6 +214,7 @@ export function createDataPlane(holder: SnapshotHolder, state: DataPlaneState, o
     res.end(body);
   };
   const server: Server = tls ? createHttpsServer({ ...serverOptions, ...tls.serverOptions() }, handle) : createServer(serverOptions, handle);
+  trackUpgrades(server);
   server.on('upgrade', (req, socket, head) => {
     const snapshot = holder.current;
     proxyUpgrade(req, socket, head, snapshot, secure, async (upgradeReq, route) => {

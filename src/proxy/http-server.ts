@@ -1,12 +1,33 @@
 import type { Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+
+/** Sockets handed to 'upgrade' listeners, by server: Node no longer counts them among its connections. */
+const upgradedSockets = new WeakMap<Server, Set<Duplex>>();
+
+/**
+ * Keeps track of `server`'s upgraded connections (WebSockets) while they are open, so that a graceful close can
+ * end them once its grace is over: `closeAllConnections` does not reach them, and `close` waits for them.
+ */
+export function trackUpgrades(server: Server): void {
+  const open = new Set<Duplex>();
+  upgradedSockets.set(server, open);
+  server.on('upgrade', (_req, socket: Duplex) => {
+    open.add(socket);
+    socket.once('close', () => open.delete(socket));
+  });
+}
 
 /**
  * Graceful close for a node:http server: stop accepting, let in-flight requests finish (up to `grace` ms),
- * close idle keep-alive connections at once, then cut whatever is left.
+ * close idle keep-alive connections at once, then cut whatever is left, upgraded connections (trackUpgrades)
+ * included.
  */
 export function closeGracefully(server: Server, grace: number): Promise<void> {
   return new Promise((resolve) => {
-    const timer = setTimeout(() => server.closeAllConnections(), grace);
+    const timer = setTimeout(() => {
+      server.closeAllConnections();
+      for (const socket of upgradedSockets.get(server) ?? []) socket.destroy();
+    }, grace);
     timer.unref();
     server.close(() => {
       clearTimeout(timer);
