@@ -112,6 +112,18 @@ describe('authorization at the route: scopes, claim rules, forwarded claims and 
     expect(accepted.body.headers).toMatchObject({ 'x-tier': 'gold', 'x-roles': '["admin","billing"]', 'x-subject': 'partner-user-7' });
   });
 
+  it('forwards claims that are not printable ASCII as JSON with escapes: no line break reaches the upstream request', async () => {
+    const token = await partner.sign({ aud: 'orders', sub: 'José\r\nx-admin: true', org: { ...GOLD_ADMIN_IN_EU, tier: 'gold', roles: ['admin', '山'] } });
+    for (let i = 0; i < 8; i++) {
+      const accepted = await gateway.call('/partner/orders', bearer(token));
+      expect(accepted.status).toBe(200);
+      expect(accepted.body.headers['x-subject']).toBe('"Jos\\u00e9\\r\\nx-admin: true"');
+      expect(JSON.parse(accepted.body.headers['x-subject'] as string)).toBe('José\r\nx-admin: true');
+      expect(accepted.body.headers['x-roles']).toBe('["admin","\\u5c71"]');
+      expect(accepted.body.headers['x-admin']).toBeUndefined();
+    }
+  });
+
   it("forwards the caller's app and team, replacing headers of the same name the caller sent", async () => {
     const token = await gateway.accessToken('reporting', secret, { scope: 'orders:read' });
     const accepted = await gateway.call('/caller/whoami', { ...bearer(token), 'x-app': 'someone-else', 'x-team': 'admins' });

@@ -50,6 +50,24 @@ function challenge(scheme: 'Bearer' | 'DPoP', error: string, description: string
 
 const unauthenticated = (scheme: 'Bearer' | 'DPoP' = 'Bearer') =>
   new AuthFailure(401, 'unauthenticated', 'this route needs credentials: an API key, or an access token', { 'www-authenticate': `${scheme} realm="keygate"` });
+/** Printable ASCII, the only text a header value carries unchanged. */
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
+/**
+ * A claim as a header value the upstream can read back: printable ASCII text as it is; objects, arrays and any
+ * other text (a name in another script, a line break, surrounding spaces, a leading quote) as JSON with every
+ * character outside printable ASCII escaped (`"Jos\u00e9"`). A line break would otherwise end the header (a
+ * header injected into a WebSocket handshake) or make undici refuse the request; non-ASCII would reach the
+ * upstream as Latin-1 bytes.
+ */
+export function claimHeaderValue(value: unknown): string {
+  if (typeof value !== 'object') {
+    const text = String(value);
+    if (PRINTABLE_ASCII.test(text) && !text.startsWith('"') && text.trim() === text) return text;
+  }
+  return JSON.stringify(value).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 const invalidToken = (scheme: 'Bearer' | 'DPoP' = 'Bearer') => new AuthFailure(401, 'invalid_token', 'the credentials were refused', challenge(scheme, 'invalid_token', 'the credentials were refused'));
 
 /** The credential the request carries, and how. */
@@ -170,7 +188,7 @@ export class RoutePolicy {
       // The caller's own header of that name goes, even when the claim is absent: upstreams trust these headers.
       removeHeaders.push(header);
       const value = path === 'app' ? principal.app : path === 'team' ? principal.team : claimAt(principal.claims, path);
-      if (value !== undefined && value !== null) upstreamHeaders[header] = typeof value === 'object' ? JSON.stringify(value) : String(value);
+      if (value !== undefined && value !== null) upstreamHeaders[header] = claimHeaderValue(value);
     }
     if (!this.auth.forwardCredential) removeHeaders.push(...CREDENTIAL_HEADERS);
     return { principal, upstreamHeaders, removeHeaders, responseHeaders };
