@@ -35,6 +35,8 @@ describe('a route that encrypts beyond TLS', () => {
       req.on('end', () => {
         received.push({ body, type: req.headers['content-type'] });
         res.setHeader('content-type', 'application/json');
+        // Over the 16 MiB a response to encrypt may have.
+        if (req.url?.endsWith('/huge')) return res.end(JSON.stringify({ blob: 'x'.repeat(17 * 1024 * 1024) }));
         res.end(JSON.stringify({ card: { number: '4111 1111 1111 1111', expiry: '12/30' }, status: 'ok' }));
       });
     });
@@ -101,6 +103,32 @@ describe('a route that encrypts beyond TLS', () => {
     const response = await call('/strict/pay', await encryptToGateway('{}'), 'application/jose');
     expect(response.status).toBe(400);
     expect(((await response.json()) as { error: { code: string } }).error.code).toBe('decryption_failed');
+  });
+
+  it("sends a JWE's short cty upstream as the media type it stands for", async () => {
+    const response = await call('/whole/pay', await encryptToGateway('<a/>', 'ECDH-ES', { cty: 'xml' }), 'application/jose');
+    expect(response.status).toBe(200);
+    expect(received.at(-1)).toEqual({ body: '<a/>', type: 'application/xml' });
+  });
+
+  it('refuses a JWE whose cty is no media type with 400, and the target stays in service', async () => {
+    const before = received.length;
+    for (let i = 0; i < 8; i++) {
+      const response = await call('/whole/pay', await encryptToGateway('{}', 'ECDH-ES', { cty: 'application/json\r\nx-injected: 1' }), 'application/jose');
+      expect(response.status).toBe(400);
+      expect(((await response.json()) as { error: { code: string } }).error.code).toBe('invalid_content_type');
+    }
+    expect(received.length).toBe(before);
+    expect((await call('/whole/pay', await encryptToGateway('{}'), 'application/jose')).status).toBe(200);
+  });
+
+  it("answers 502 to a response too large to encrypt, without counting it against the target's circuit", async () => {
+    for (let i = 0; i < 6; i++) {
+      const response = await call('/whole/huge', await encryptToGateway('{}'), 'application/jose');
+      expect(response.status).toBe(502);
+      expect(((await response.json()) as { error: { message: string } }).error.message).toContain('too large to encrypt');
+    }
+    expect((await call('/whole/pay', await encryptToGateway('{}'), 'application/jose')).status).toBe(200);
   });
 
   it('refuses a compressed JWE', async () => {

@@ -71,6 +71,17 @@ class RetryableStatus extends Error {
 class BodyTooLarge extends Error {
   override name = 'BodyTooLarge';
 }
+class ResponseTooLarge extends Error {
+  override name = 'ResponseTooLarge';
+}
+
+/**
+ * A request undici refused to send (a header value that is not valid HTTP, made from a claim or a decrypted
+ * body's type): the request's fault, not the target's, and the same on every target.
+ */
+function unsendable(error: Error): boolean {
+  return (error as { code?: unknown }).code === 'UND_ERR_INVALID_ARG';
+}
 
 function isTimeout(error: Error): boolean {
   const code = (error as { code?: string }).code;
@@ -271,7 +282,7 @@ function send(
         onResponseData(controller, chunk) {
           if (held) {
             held.size += chunk.length;
-            if (held.size > MAX_TRANSFORMED_RESPONSE) controller.abort(new Error('response too large to transform'));
+            if (held.size > MAX_TRANSFORMED_RESPONSE) controller.abort(new ResponseTooLarge('response too large to transform'));
             else held.chunks.push(chunk);
             return;
           }
@@ -308,6 +319,16 @@ function send(
             // The rest of the body is left unread: close the connection after the answer rather than leave it stuck.
             res.setHeader('connection', 'close');
             return sendError(res, 413, 'payload_too_large', `the request body is larger than this route allows (${route.maxBodySize} bytes)`, requestId);
+          }
+          // Failures of the gateway's own making count against no target, and are not retried elsewhere: one
+          // caller's request must not open every target's circuit.
+          if (error instanceof ResponseTooLarge) {
+            done();
+            return sendError(res, 502, 'upstream_failed', `the response of service "${service.name}" is too large to encrypt for the caller (over ${MAX_TRANSFORMED_RESPONSE} bytes)`, requestId);
+          }
+          if (unsendable(error)) {
+            done();
+            return sendError(res, 400, 'invalid_request', 'the request cannot be forwarded: a header it would carry is not valid HTTP', requestId);
           }
           const clientGone = res.destroyed || req.destroyed;
           if (!clientGone && !(error instanceof UpstreamTimeout && error.message === 'total timeout')) target.recordFailure(Date.now());

@@ -50,6 +50,21 @@ function setAt(target: Record<string, unknown>, path: string, transform: (value:
  * upstream sees it, with the route's algorithm allowlists, and compressed (`zip`) or oversize JWEs are refused.
  * Responses: the whole body, or chosen JSON fields, are encrypted to the calling app's registered public key.
  */
+/** A media type as RFC 9110 §8.3.1 writes it, parameters included; nothing that is not visible ASCII, space or tab. */
+const MEDIA_TYPE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+\/[!#$%&'*+.^_`|~0-9A-Za-z-]+(?:[ \t]*;[ \t\x21-\x7e]*)*$/;
+
+/**
+ * The Content-Type for a decrypted body from its JWE's `cty` (RFC 7516 §4.1.12, RFC 7515 §4.1.10): a value
+ * without a `/` has `application/` left off it; a value that is no media type (a line break in it, say, which
+ * would otherwise reach the upstream request) is refused.
+ */
+function mediaTypeOfCty(cty: unknown): string {
+  if (cty === undefined) return 'application/json';
+  const text = typeof cty === 'string' ? (cty.includes('/') ? cty : `application/${cty}`) : '';
+  if (!MEDIA_TYPE.test(text)) throw new AuthFailure(400, 'invalid_content_type', "the encrypted body's cty header is not a media type");
+  return text;
+}
+
 export class RouteEncryption {
   readonly #request: { required: boolean; algorithms: string[]; encryptionAlgorithms: string[] } | undefined;
   readonly #response: { algorithm: string | undefined; encryptionAlgorithm: string; fields: string[] | undefined } | undefined;
@@ -61,7 +76,10 @@ export class RouteEncryption {
     this.#response = spec.response ? { algorithm: spec.response.algorithm, encryptionAlgorithm: spec.response.encryptionAlgorithm ?? 'A256GCM', fields: spec.response.fields } : undefined;
   }
 
-  /** Reads and decrypts the request body when the route asks for it; undefined leaves the body streaming. */
+  /**
+   * Reads and decrypts the request body when the route asks for it; undefined leaves the body streaming. The
+   * plaintext goes upstream with the JWE's `cty` as its Content-Type (application/json without one).
+   */
   async decryptRequest(req: IncomingMessage, keys: KeySnapshot, maxBodySize: number): Promise<{ body: Buffer; contentType: string } | undefined> {
     if (!this.#request) return undefined;
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
@@ -71,13 +89,14 @@ export class RouteEncryption {
       return undefined;
     }
     const jwe = (await readBody(req, maxBodySize)).toString('utf8').trim();
+    let decrypted: Awaited<ReturnType<typeof decryptJwe>>;
     try {
-      const { plaintext, header } = await decryptJwe(keys, jwe, { algorithms: this.#request.algorithms, encryptionAlgorithms: this.#request.encryptionAlgorithms, maxLength: maxBodySize });
-      return { body: Buffer.from(plaintext), contentType: typeof header.cty === 'string' ? header.cty : 'application/json' };
+      decrypted = await decryptJwe(keys, jwe, { algorithms: this.#request.algorithms, encryptionAlgorithms: this.#request.encryptionAlgorithms, maxLength: maxBodySize });
     } catch (error) {
       if (error instanceof KeygateError) throw new AuthFailure(400, error.code === 'payload_too_large' ? 'payload_too_large' : 'decryption_failed', 'the request body could not be decrypted with this route\'s allowed algorithms');
       throw error;
     }
+    return { body: Buffer.from(decrypted.plaintext), contentType: mediaTypeOfCty(decrypted.header.cty) };
   }
 
   /**
