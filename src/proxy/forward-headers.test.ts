@@ -39,6 +39,9 @@ describe('upstreamRequestHeaders', () => {
     expect(upstreamRequestHeaders(request({ host: 'api.example.com' }), options).forwarded).toBe('for=192.0.2.10;proto=http;host="api.example.com"');
     const v6 = upstreamRequestHeaders(request({ host: 'api.example.com', forwarded: 'for=203.0.113.7' }, '2001:db8::1'), options);
     expect(v6.forwarded).toBe('for=203.0.113.7, for="[2001:db8::1]";proto=http;host="api.example.com"');
+    // A Host header cannot close the quoted host and add an element of its own.
+    const spoof = upstreamRequestHeaders(request({ host: 'x", for=6.6.6.6;a="\\' }), options);
+    expect(spoof.forwarded).toBe('for=192.0.2.10;proto=http;host="x\\", for=6.6.6.6;a=\\"\\\\"');
   });
 
   it('sends the Host it is given and the request id', () => {

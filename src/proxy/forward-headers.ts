@@ -51,7 +51,9 @@ export function upstreamRequestHeaders(req: IncomingMessage, options: UpstreamHe
   out['x-forwarded-proto'] = options.proto;
   const originalHost = incoming.host;
   if (originalHost) out['x-forwarded-host'] = originalHost;
-  const forwarded = `for=${forwardedNode(client)};proto=${options.proto}${originalHost ? `;host="${originalHost}"` : ''}`;
+  // A quoted-string (RFC 9110 §5.6.4): a `"` in the Host header would otherwise close it and let the caller add
+  // a `for=` element of its own choosing, the one an upstream trusts.
+  const forwarded = `for=${forwardedNode(client)};proto=${options.proto}${originalHost ? `;host="${originalHost.replace(/["\\]/g, '\\$&')}"` : ''}`;
   out.forwarded = incoming.forwarded ? `${incoming.forwarded}, ${forwarded}` : forwarded;
   out['x-request-id'] = options.requestId;
   out.host = options.host;
