@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify, SignJWT, type CryptoKey, type JSONWebKeySet } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../src/clock.js';
 import { TestGateway, basicAuth, expectRefused, startEchoUpstream, type EchoedRequest, type LoopbackServer } from './auth-fixtures.js';
 
 const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
@@ -140,5 +141,42 @@ describe('the gateway token endpoint (client_credentials)', () => {
     const introspected = await gateway.oauth('/oauth/introspect', { token }, { authorization: basicAuth('reporting', secret) });
     expect(introspected.body).toEqual({ active: false });
     expectRefused(await gateway.call('/orders/today', bearer(token)));
+  });
+});
+
+/** A client assertion stays refused for as long as the token endpoint would still accept it: its exp plus the clock tolerance. */
+describe('client assertions replayed after their exp', () => {
+  const clock = new ManualClock(Date.now());
+  let gateway: TestGateway;
+  let assertionKey: CryptoKey;
+
+  beforeAll(async () => {
+    gateway = await TestGateway.start({}, { clock });
+    const keyPair = await generateKeyPair('ES256');
+    assertionKey = keyPair.privateKey;
+    const jwk = { ...(await exportJWK(keyPair.publicKey)), kid: 'batch-2026', alg: 'ES256' };
+    await gateway.createApp({ name: 'batch', team: 'analytics', scopes: ['orders:read'], jwks: { keys: [jwk] } });
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+  });
+
+  it('refuses the replay within the 30 s the endpoint tolerates past exp', async () => {
+    const seconds = Math.floor(clock.now() / 1000);
+    const assertion = await new SignJWT({ jti: randomUUID() })
+      .setProtectedHeader({ alg: 'ES256', kid: 'batch-2026' })
+      .setIssuer('batch')
+      .setSubject('batch')
+      .setAudience(`${gateway.proxyUrl}/oauth/token`)
+      .setIssuedAt(seconds)
+      .setExpirationTime(seconds + 60)
+      .sign(assertionKey);
+    const form = { grant_type: 'client_credentials', client_assertion_type: JWT_BEARER, client_assertion: assertion };
+    expect((await gateway.oauth('/oauth/token', form)).status).toBe(200);
+    // 15 s past exp: the signature check still accepts it (30 s of tolerance), so only the replay guard stands.
+    clock.advance(75_000);
+    const replayed = await gateway.oauth('/oauth/token', form);
+    expect(replayed.status).toBe(401);
+    expect(replayed.body).toMatchObject({ error: 'invalid_client' });
   });
 });

@@ -18,6 +18,9 @@ export interface ClientAuthenticationContext {
   replay: DpopReplayCache;
 }
 
+/** Seconds of clock skew allowed on a client assertion's exp, nbf and iat. */
+const ASSERTION_CLOCK_TOLERANCE_S = 30;
+
 const invalidClient = () => new OAuthError('invalid_client', 'client authentication failed');
 
 /** RFC 6749 §2.3.1: client_id and client_secret are form-urlencoded inside the Basic credentials. */
@@ -90,10 +93,12 @@ async function verifyClientAssertion(assertion: string, clientId: string | null,
       audience: [ctx.tokenEndpoint, ctx.issuer],
       currentDate: new Date(ctx.now),
       requiredClaims: ['exp', 'jti'],
-      clockTolerance: 30,
+      clockTolerance: ASSERTION_CLOCK_TOLERANCE_S,
     });
     const jti = String(payload.jti);
-    if (!(await ctx.replay.markUsed(`assertion\n${claimed}\n${jti}`, Number(payload.exp) * 1000, ctx.now))) throw new Error('replayed');
+    // Remembered for as long as the check above would accept the assertion: its exp plus the tolerance (RFC 7523 §3).
+    const acceptedUntil = (Number(payload.exp) + ASSERTION_CLOCK_TOLERANCE_S) * 1000;
+    if (!(await ctx.replay.markUsed(`assertion\n${claimed}\n${jti}`, acceptedUntil, ctx.now))) throw new Error('replayed');
   } catch {
     throw invalidClient();
   }
