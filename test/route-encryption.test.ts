@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { gzipSync } from 'node:zlib';
 import { CompactEncrypt, compactDecrypt, createLocalJWKSet, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +13,7 @@ describe('a route that encrypts beyond TLS', () => {
   let gateway: Gateway;
   let upstream: Server;
   const received: Array<{ body: string; type: string | undefined }> = [];
+  const acceptEncodings: Array<string | undefined> = [];
   let apiKey: string;
   let appPrivate: Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
   let gatewayEncKey: JWK;
@@ -37,6 +39,13 @@ describe('a route that encrypts beyond TLS', () => {
         res.setHeader('content-type', 'application/json');
         // Over the 16 MiB a response to encrypt may have.
         if (req.url?.endsWith('/huge')) return res.end(JSON.stringify({ blob: 'x'.repeat(17 * 1024 * 1024) }));
+        acceptEncodings.push(req.headers['accept-encoding']);
+        // An upstream that compresses whatever it was asked for.
+        if (req.url?.endsWith('/gzipped')) {
+          res.setHeader('content-encoding', 'gzip');
+          res.setHeader('etag', '"v1-gzip"');
+          return res.end(gzipSync(JSON.stringify({ card: { number: '4111 1111 1111 1111', expiry: '12/30' }, status: 'ok' })));
+        }
         res.end(JSON.stringify({ card: { number: '4111 1111 1111 1111', expiry: '12/30' }, status: 'ok' }));
       });
     });
@@ -129,6 +138,28 @@ describe('a route that encrypts beyond TLS', () => {
       expect(((await response.json()) as { error: { message: string } }).error.message).toContain('too large to encrypt');
     }
     expect((await call('/whole/pay', await encryptToGateway('{}'), 'application/jose')).status).toBe(200);
+  });
+
+  it('asks the upstream for an uncompressed response to encrypt, whatever the client accepts', async () => {
+    const response = await fetch(`${gateway.proxyUrl}/whole/pay`, { method: 'POST', headers: { 'x-api-key': apiKey, 'content-type': 'application/jose', 'accept-encoding': 'gzip, br' }, body: await encryptToGateway('{}') });
+    expect(response.status).toBe(200);
+    expect(acceptEncodings.at(-1)).toBe('identity');
+  });
+
+  it('decodes a response the upstream compressed anyway before encrypting it, and says nothing of gzip', async () => {
+    const whole = await call('/whole/gzipped', await encryptToGateway('{}'), 'application/jose');
+    expect(whole.status).toBe(200);
+    expect(whole.headers.get('content-encoding')).toBeNull();
+    expect(whole.headers.get('etag')).toBeNull();
+    const { plaintext } = await compactDecrypt(await whole.text(), appPrivate);
+    expect(JSON.parse(new TextDecoder().decode(plaintext))).toMatchObject({ status: 'ok' });
+
+    const fields = await call('/fields/gzipped', '{"plain":true}', 'application/json');
+    expect(fields.status).toBe(200);
+    expect(fields.headers.get('content-encoding')).toBeNull();
+    const body = (await fields.json()) as { card: { number: string }; status: string };
+    expect(body.status).toBe('ok');
+    expect(body.card.number.split('.')).toHaveLength(5);
   });
 
   it('refuses a compressed JWE', async () => {

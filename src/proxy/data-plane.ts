@@ -195,6 +195,8 @@ export function createDataPlane(holder: SnapshotHolder, state: DataPlaneState, o
           if (!encryption) return result;
           const app = result.principal?.app;
           const transformResponse = encryption.responseEncryptor(snapshot.keys, app ? (snapshot.catalog.apps.get(app)?.encryptionKey as JWK | undefined) : undefined);
+          // A response to encrypt is asked for uncompressed: the client gets a JWE (or JSON with JWE fields), not gzip.
+          if (transformResponse) result.upstreamHeaders = { ...result.upstreamHeaders, 'accept-encoding': 'identity' };
           const decrypted = await encryption.decryptRequest(req, snapshot.keys, match.route.maxBodySize);
           if (!decrypted) return { ...result, transformResponse };
           return { ...result, transformResponse, body: decrypted.body, upstreamHeaders: { ...result.upstreamHeaders, 'content-type': decrypted.contentType } };

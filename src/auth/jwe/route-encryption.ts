@@ -1,4 +1,6 @@
 import type { IncomingMessage } from 'node:http';
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
 import type { JWK } from 'jose';
 import type { Static } from 'typebox';
 import { KeygateError } from '../../errors.js';
@@ -11,6 +13,8 @@ type RouteEncryptionSpec = Static<typeof RouteEncryptionSchema>;
 export const DEFAULT_KEY_MANAGEMENT = ['ECDH-ES+A256KW', 'ECDH-ES', 'RSA-OAEP-256'];
 export const DEFAULT_CONTENT_ENCRYPTION = ['A256GCM'];
 const JOSE_TYPE = 'application/jose';
+/** The most a compressed response may grow to when decoded for encryption: the proxy holds at most as much. */
+const MAX_DECODED_RESPONSE = 16 * 1024 * 1024;
 
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -65,6 +69,23 @@ function mediaTypeOfCty(cty: unknown): string {
   return text;
 }
 
+const gunzip = promisify(zlib.gunzip);
+const inflate = promisify(zlib.inflate);
+const brotliDecompress = promisify(zlib.brotliDecompress);
+
+/** A response body without its content codings (RFC 9110 §8.4), innermost last; an unknown coding fails the answer. */
+async function decoded(encoding: string | string[] | undefined, body: Buffer): Promise<Buffer> {
+  const codings = (Array.isArray(encoding) ? encoding.join(',') : (encoding ?? '')).split(',').map((c) => c.trim().toLowerCase()).filter((c) => c !== '' && c !== 'identity');
+  let out = body;
+  for (const coding of codings.reverse()) {
+    if (coding === 'gzip' || coding === 'x-gzip') out = await gunzip(out, { maxOutputLength: MAX_DECODED_RESPONSE });
+    else if (coding === 'deflate') out = await inflate(out, { maxOutputLength: MAX_DECODED_RESPONSE });
+    else if (coding === 'br') out = await brotliDecompress(out, { maxOutputLength: MAX_DECODED_RESPONSE });
+    else throw new Error(`the response's content coding "${coding}" cannot be decoded for encryption`);
+  }
+  return out;
+}
+
 export class RouteEncryption {
   readonly #request: { required: boolean; algorithms: string[]; encryptionAlgorithms: string[] } | undefined;
   readonly #response: { algorithm: string | undefined; encryptionAlgorithm: string; fields: string[] | undefined } | undefined;
@@ -110,8 +131,12 @@ export class RouteEncryption {
     const alg = response.algorithm ?? (typeof recipient.alg === 'string' ? recipient.alg : 'ECDH-ES+A256KW');
     const seal = (plaintext: Uint8Array, contentType?: string) =>
       encryptJwe(keys, plaintext, { alg, enc: response.encryptionAlgorithm, algorithms: [alg], encryptionAlgorithms: [response.encryptionAlgorithm], recipient, contentType });
-    return async (_status, headers, body) => {
-      if (body.length === 0) return { headers, body };
+    return async (_status, received, encoded) => {
+      if (encoded.length === 0) return { headers: received, body: encoded };
+      // The gateway asks for the identity encoding; an upstream that compresses all the same is decoded first, so
+      // that what is sealed (or parsed) is the representation itself. The headers then describe the new body.
+      const { 'content-encoding': _encoding, etag: _etag, ...headers } = received;
+      const body = await decoded(received['content-encoding'], encoded);
       const type = String(headers['content-type'] ?? '');
       if (!response.fields) {
         const jwe = await seal(body, type.split(';')[0] || undefined);
