@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../src/clock.js';
 import { TestGateway, eventually, startEchoUpstream, type CallResult, type LoopbackServer } from './auth-fixtures.js';
 import { createTestDatabase, postgresAvailable, type TestDatabase } from './databases.js';
 import { REDIS_URL, redisAvailable } from './redis.js';
@@ -88,12 +89,51 @@ describe('rate limits per app, per route and per app and route, counted in proce
   });
 });
 
+describe('several limits on one route, counted in process', () => {
+  const clock = new ManualClock(Date.UTC(2026, 0, 1));
+  let upstream: LoopbackServer;
+  let gateway: TestGateway;
+  let key: string;
+
+  beforeAll(async () => {
+    upstream = await startEchoUpstream();
+    gateway = await TestGateway.start({}, { clock });
+    await gateway.applyConfig({
+      version: 1,
+      services: [{ name: 'orders', targets: [{ url: upstream.url }] }],
+      routes: [{ name: 'orders', service: 'orders', paths: ['/orders/*'], auth: { methods: ['api-key'] }, limits: [{ per: 'app', requests: 3, window: '1h' }, { per: 'app', requests: 1, window: '1s' }] }],
+    });
+    await gateway.createApp({ name: 'burst', team: 'clients', subscribe: ['orders'] });
+    key = (await gateway.createApiKey('burst')).secret;
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+    await upstream?.stop();
+  });
+
+  it('spends no hourly quota on calls the per-second limit refused', async () => {
+    const call = async () => (await gateway.call('/orders/today', { 'x-api-key': key })).status;
+    expect([await call(), await call(), await call(), await call()]).toEqual([200, 429, 429, 429]);
+    // Two seconds on, the sliding per-second window has let go of the first call.
+    clock.advance(2_000);
+    expect(await call()).toBe(200);
+    clock.advance(2_000);
+    expect(await call()).toBe(200);
+    clock.advance(2_000);
+    // Three served this hour: now the hourly limit refuses.
+    const refused = await gateway.call<{ error: { message: string } }>('/orders/today', { 'x-api-key': key });
+    expect(refused.status).toBe(429);
+    expect(refused.body.error.message).toContain('per 3600 s');
+  });
+});
+
 describe.skipIf(!postgresAvailable || !redisAvailable)('a rate limit counted in Redis by two nodes on one PostgreSQL store', () => {
   // Redis outlives test runs: names unique to this run keep counters of earlier runs out (limiter keys hold the route).
   const run = randomBytes(4).toString('hex');
   const shared = `shared-${run}`;
   const warmUp = `warm-up-${run}`;
-  const counterKeys = [shared, warmUp].map((route) => `keygate:rate-limit:r\n${route}\n60000`);
+  const refunded = `refunded-${run}`;
+  const counterKeys = [...[shared, warmUp].map((route) => `keygate:rate-limit:r\n${route}\n60000`), `keygate:rate-limit:r\n${refunded}\n86400000`, `keygate:rate-limit:r\n${refunded}\n3600000`];
   let upstream: LoopbackServer;
   let db: TestDatabase;
   let nodes: TestGateway[] = [];
@@ -109,7 +149,8 @@ describe.skipIf(!postgresAvailable || !redisAvailable)('a rate limit counted in 
     nodes.push(await TestGateway.start(env));
     const [first] = nodes as [TestGateway];
     const route = (name: string, requests: number) => ({ name, service: 'orders', paths: [`/${name}/*`], auth: { methods: ['api-key'] }, limits: limit('route', requests) });
-    await first.applyConfig({ version: 1, services: [{ name: 'orders', targets: [{ url: upstream.url }] }], routes: [route(shared, 10), route(warmUp, 1000)] });
+    const twoLimits = { name: refunded, service: 'orders', paths: [`/${refunded}/*`], auth: { methods: ['api-key'] }, limits: [{ per: 'route', requests: 5, window: '1d' }, { per: 'route', requests: 1, window: '1h' }] };
+    await first.applyConfig({ version: 1, services: [{ name: 'orders', targets: [{ url: upstream.url }] }], routes: [route(shared, 10), route(warmUp, 1000), twoLimits] });
     await first.createApp({ name: `app-${run}`, team: `team-${run}`, subscribe: ['orders'] });
     apiKey = (await first.createApiKey(`app-${run}`)).secret;
     const version = first.gateway.snapshot().version;
@@ -126,6 +167,14 @@ describe.skipIf(!postgresAvailable || !redisAvailable)('a rate limit counted in 
     nodes = [];
     await db?.drop();
     await upstream?.stop();
+  });
+
+  it('takes back what a limit counted for a call another limit refused', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) statuses.push((await nodes[i % 2]!.call(`/${refunded}/orders`, { 'x-api-key': apiKey })).status);
+    expect(statuses).toEqual([200, 429, 429, 429]);
+    // The daily limit counted the three refused calls too, and gave them back: only the served call remains.
+    await eventually(async () => (await redis.hget(`keygate:rate-limit:r\n${refunded}\n86400000`, 'c')) === '1', 'the refunds applied');
   });
 
   it('lets exactly the limit through when calls alternate between the nodes', async () => {

@@ -50,6 +50,13 @@ function challenge(scheme: 'Bearer' | 'DPoP', error: string, description: string
 
 const unauthenticated = (scheme: 'Bearer' | 'DPoP' = 'Bearer') =>
   new AuthFailure(401, 'unauthenticated', 'this route needs credentials: an API key, or an access token', { 'www-authenticate': `${scheme} realm="keygate"` });
+/** A route limit as counted: quota per window, per what. */
+interface CompiledLimit {
+  per: RouteLimit['per'];
+  limit: number;
+  windowMs: number;
+}
+
 /** Printable ASCII, the only text a header value carries unchanged. */
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 
@@ -122,7 +129,7 @@ export class RoutePolicy {
   readonly #methods: ReadonlySet<string>;
   readonly #audiences: readonly string[];
   readonly #scopes: readonly string[];
-  readonly #limits: ReadonlyArray<{ per: RouteLimit['per']; limit: number; windowMs: number }>;
+  readonly #limits: readonly CompiledLimit[];
 
   constructor(
     readonly route: string,
@@ -172,8 +179,7 @@ export class RoutePolicy {
   async #checkLater(req: IncomingMessage, ctx: AuthContext): Promise<AuthResult> {
     const principal = this.auth ? await this.#authenticate(req, ctx) : undefined;
     if (principal) this.#authorize(principal, ctx);
-    // All at once: every pending decision has its handler before any of them can settle.
-    const decisions = await Promise.all(this.#limitDecisions(principal, ctx, true));
+    const decisions = await this.#limitDecisions(principal, ctx, true);
     return this.#result(principal, rateLimitHeaders(decisions));
   }
 
@@ -316,28 +322,38 @@ export class RoutePolicy {
   }
 
   /**
-   * Counts the route's limits, in order; refuses at the first one exceeded. With `deferred`, each decision may be
-   * a promise (Redis) and is checked by the caller as it settles.
+   * Counts the route's limits, in order; refuses at the first one exceeded, and takes back what the others
+   * counted: a refused request uses up no quota (an hourly limit is not spent by calls a per-second limit
+   * refused). With `deferred`, the decisions may be promises (Redis), all sent at once and settled together.
    */
-  #limitDecisions(principal: Principal | undefined, ctx: AuthContext, deferred = false): Array<RateLimitDecision | Promise<RateLimitDecision>> {
-    const decisions: Array<RateLimitDecision | Promise<RateLimitDecision>> = [];
-    const settled: RateLimitDecision[] = [];
+  #limitDecisions(principal: Principal | undefined, ctx: AuthContext, deferred = false): RateLimitDecision[] | Promise<RateLimitDecision[]> {
+    const keys: string[] = [];
+    const limits: CompiledLimit[] = [];
+    const pending: Array<RateLimitDecision | Promise<RateLimitDecision>> = [];
+    let waits = false;
     for (const limit of this.#limits) {
       if (limit.per !== 'route' && !principal?.app && !principal?.subject) continue;
       const key = this.#limitKey(limit, principal);
-      const refuse = (decision: RateLimitDecision): RateLimitDecision => {
-        settled.push(decision);
-        if (!decision.allowed) throw new AuthFailure(429, 'rate_limited', `too many requests: at most ${limit.limit} per ${limit.windowMs / 1000} s (${limit.per})`, rateLimitHeaders(settled));
-        return decision;
-      };
       const decision = ctx.limiter.hit(key, limit.limit, limit.windowMs);
       if (decision instanceof Promise) {
         if (!deferred) throw new Error('a shared limiter needs the asynchronous check');
-        decisions.push(decision.then(refuse));
-      } else {
-        decisions.push(refuse(decision));
+        waits = true;
       }
+      keys.push(key);
+      limits.push(limit);
+      pending.push(decision);
+      // In process, nothing after a refusal is counted at all.
+      if (!(decision instanceof Promise) && !decision.allowed) break;
     }
-    return decisions;
+    const settle = (decisions: RateLimitDecision[]): RateLimitDecision[] => {
+      const refused = decisions.findIndex((d) => !d.allowed);
+      if (refused === -1) return decisions;
+      decisions.forEach((d, i) => {
+        if (d.countedIn !== undefined) void Promise.resolve(ctx.limiter.refund(keys[i]!, d.windowMs, 1, d.countedIn)).catch(() => undefined);
+      });
+      const limit = limits[refused]!;
+      throw new AuthFailure(429, 'rate_limited', `too many requests: at most ${limit.limit} per ${limit.windowMs / 1000} s (${limit.per})`, rateLimitHeaders(decisions.slice(0, refused + 1)));
+    };
+    return waits ? Promise.all(pending).then(settle) : settle(pending as RateLimitDecision[]);
   }
 }

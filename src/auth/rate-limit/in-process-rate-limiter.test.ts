@@ -31,6 +31,35 @@ describe('the in-process rate limiter', () => {
     expect(limiter.hit('k', 1, 1_000)).toMatchObject({ allowed: false, retryAfterMs: 1 });
   });
 
+  it('takes a refunded hit back from its own window, then from the fading share, then not at all', () => {
+    const clock = new ManualClock(Date.UTC(2026, 0, 1));
+    const limiter = new InProcessRateLimiter({ clock });
+    const counted = limiter.hit('k', 2, 1_000);
+    expect(counted.countedIn).toBe(clock.now());
+    limiter.hit('k', 2, 1_000);
+    limiter.refund('k', 1_000, 1, counted.countedIn!);
+    expect(limiter.hit('k', 2, 1_000)).toMatchObject({ allowed: true, remaining: 0 });
+
+    // The next window: the refund comes off the previous window's share, which now weighs fully at its start.
+    const second = limiter.hit('k', 3, 1_000, 0);
+    clock.advance(1_000);
+    expect(limiter.hit('k', 2, 1_000, 0)).toMatchObject({ allowed: true, remaining: 0 });
+    limiter.refund('k', 1_000, 2, second.countedIn!);
+    expect(limiter.hit('k', 2, 1_000, 0)).toMatchObject({ allowed: true, remaining: 2 });
+
+    // Two windows on, nothing of it is left to take back, and a refund changes nothing.
+    clock.advance(2_000);
+    limiter.hit('k', 2, 1_000);
+    limiter.refund('k', 1_000, 1, second.countedIn!);
+    expect(limiter.hit('k', 2, 1_000, 0)).toMatchObject({ remaining: 1 });
+  });
+
+  it('counts nothing for a refused hit, and gives it no window to refund', () => {
+    const limiter = new InProcessRateLimiter({ clock: new ManualClock() });
+    limiter.hit('k', 1, 1_000);
+    expect(limiter.hit('k', 1, 1_000).countedIn).toBeUndefined();
+  });
+
   it('forgets every counter when closed', async () => {
     const limiter = new InProcessRateLimiter({ clock: new ManualClock() });
     limiter.hit('k', 1, 1_000);

@@ -47,8 +47,17 @@ export class InProcessRateLimiter implements RateLimiter {
       rollWindow(counter, now, windowMs);
     }
     const decision = slidingWindowDecision(counter.previous, counter.count, Math.max(now - counter.windowStart, 0), limit, windowMs, cost);
-    if (decision.allowed) counter.count += cost;
-    return decision;
+    if (!decision.allowed) return decision;
+    counter.count += cost;
+    return { ...decision, countedIn: counter.windowStart };
+  }
+
+  refund(key: string, windowMs: number, cost: number, countedIn: number): void {
+    const counter = this.#counters.get(key);
+    if (counter === undefined || counter.windowMs !== windowMs) return;
+    rollWindow(counter, this.#clock.now(), windowMs);
+    if (counter.windowStart === countedIn) counter.count = Math.max(counter.count - cost, 0);
+    else if (counter.windowStart === countedIn + windowMs) counter.previous = Math.max(counter.previous - cost, 0);
   }
 
   async close(): Promise<void> {

@@ -23,6 +23,11 @@ export interface RateLimitDecision {
    * (open or closed) instead of a count.
    */
   unavailable?: true;
+  /**
+   * Set on a counted hit: the start of the window it was counted in (epoch milliseconds on the counting clock),
+   * which `refund` needs to take it back.
+   */
+  countedIn?: number;
 }
 
 /**
@@ -36,6 +41,13 @@ export interface RateLimiter {
    * backend outage (the fail mode decides); throws for arguments that are not whole numbers in range.
    */
   hit(key: string, limit: number, windowMs: number, cost?: number): Promise<RateLimitDecision> | RateLimitDecision;
+  /**
+   * Takes back `cost` units an allowed hit counted in the window starting at `countedIn` (its decision's), from
+   * that window's count, or from the fading share once the window has rolled on; nothing once it has slid out.
+   * For a request that one limit allowed and another refused: a refused request uses up no quota. Never
+   * rejects (a backend outage loses the refund, the smaller harm).
+   */
+  refund(key: string, windowMs: number, cost: number, countedIn: number): Promise<void> | void;
   /** Frees the limiter's counters (in process) or its connection (shared backends). */
   close(): Promise<void>;
 }

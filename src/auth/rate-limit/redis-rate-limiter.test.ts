@@ -1,6 +1,7 @@
 import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { REDIS_URL, redisAvailable, redisTestKeys, startFakeRedis, type RedisTestKeys } from '../../../test/redis.js';
+import { ManualClock } from '../../clock.js';
 import { RedisRateLimiter } from './redis-rate-limiter.js';
 
 const HOUR = 3_600_000;
@@ -47,6 +48,25 @@ describe.skipIf(!redisAvailable)('the Redis rate limiter against a real Redis', 
     const ttl = await keys.client.pttl(`${keys.prefix}expiring`);
     expect(ttl).toBeGreaterThan(60_000);
     expect(ttl).toBeLessThanOrEqual(120_000);
+  });
+
+  it('takes a refunded hit back from its own window, then from the fading share', async () => {
+    keys = await redisTestKeys();
+    const clock = new ManualClock(Date.UTC(2026, 0, 1));
+    const limiter = new RedisRateLimiter({ url: REDIS_URL, keyPrefix: keys.prefix, clock, onError: (error) => errors.push(error) });
+    limiters.push(limiter);
+    await limiter.ready();
+    const counted = await limiter.hit('k', 2, 1_000);
+    expect(counted.countedIn).toBe(clock.now());
+    await limiter.hit('k', 2, 1_000);
+    await limiter.refund('k', 1_000, 1, counted.countedIn!);
+    expect(await limiter.hit('k', 2, 1_000)).toMatchObject({ allowed: true, remaining: 0 });
+    clock.advance(1_000);
+    await limiter.refund('k', 1_000, 2, counted.countedIn!);
+    expect(await limiter.hit('k', 2, 1_000, 0)).toMatchObject({ allowed: true, remaining: 2 });
+    // A refused hit is not counted, and has no window to refund.
+    await limiter.hit('full', 1, 1_000);
+    expect((await limiter.hit('full', 1, 1_000)).countedIn).toBeUndefined();
   });
 
   it('writes nothing for a refused hit of a key it has never counted', async () => {

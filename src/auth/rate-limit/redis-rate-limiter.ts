@@ -56,10 +56,31 @@ else
     retry = w - elapsed + w - math.floor(room * w / current)
   end
 end
-return { allowed and 1 or 0, math.max(math.floor((limit * w - used) / w), 0), w - elapsed, retry }
+return { allowed and 1 or 0, math.max(math.floor((limit * w - used) / w), 0), w - elapsed, retry, start }
+`;
+
+/**
+ * Takes back a counted hit (RateLimiter.refund): from the count of the window it was counted in while that is
+ * still the window in progress, else from the fading share of the window after it. KEYS[1] = counter;
+ * ARGV = windowMs, cost, countedIn.
+ */
+const REFUND_SCRIPT = `
+local w = tonumber(ARGV[1])
+local cost = tonumber(ARGV[2])
+local counted = tonumber(ARGV[3])
+local stored = redis.call('HMGET', KEYS[1], 'w', 's', 'c', 'p')
+if tonumber(stored[1]) ~= w then return 0 end
+local s = tonumber(stored[2])
+if s == counted then
+  redis.call('HSET', KEYS[1], 'c', math.max(tonumber(stored[3]) - cost, 0))
+elseif s == counted + w then
+  redis.call('HSET', KEYS[1], 'p', math.max(tonumber(stored[4]) - cost, 0))
+end
+return 1
 `;
 
 const SLIDING_WINDOW_SHA = createHash('sha1').update(SLIDING_WINDOW_SCRIPT).digest('hex');
+const REFUND_SHA = createHash('sha1').update(REFUND_SCRIPT).digest('hex');
 
 /** When failing closed, how long refused clients are told to wait: an outage is expected to be short. */
 const UNAVAILABLE_RETRY_AFTER_MS = 1_000;
@@ -132,14 +153,22 @@ export class RedisRateLimiter implements RateLimiter {
     const args = [limit, windowMs, cost, this.#clock === undefined ? '' : this.#clock.now()];
     let reply: unknown;
     try {
-      reply = await this.#evaluate(this.#keyPrefix + key, args);
+      reply = await this.#evaluate(SLIDING_WINDOW_SCRIPT, SLIDING_WINDOW_SHA, this.#keyPrefix + key, args);
     } catch (error) {
       this.#report(error instanceof Error ? error : new Error(String(error)));
       return this.#unavailable(limit, windowMs);
     }
     this.#healthy = true;
-    const [allowed, remaining, resetMs, retryAfterMs] = reply as [number, number, number, number];
-    return { allowed: allowed === 1, limit, windowMs, remaining, resetMs, retryAfterMs };
+    const [allowed, remaining, resetMs, retryAfterMs, start] = reply as [number, number, number, number, number];
+    return allowed === 1 ? { allowed: true, limit, windowMs, remaining, resetMs, retryAfterMs, countedIn: start } : { allowed: false, limit, windowMs, remaining, resetMs, retryAfterMs };
+  }
+
+  async refund(key: string, windowMs: number, cost: number, countedIn: number): Promise<void> {
+    try {
+      await this.#evaluate(REFUND_SCRIPT, REFUND_SHA, this.#keyPrefix + key, [windowMs, cost, countedIn]);
+    } catch (error) {
+      this.#report(error instanceof Error ? error : new Error(String(error)));
+    }
   }
 
   async close(): Promise<void> {
@@ -150,12 +179,12 @@ export class RedisRateLimiter implements RateLimiter {
     }
   }
 
-  async #evaluate(key: string, args: Array<number | string>): Promise<unknown> {
+  async #evaluate(script: string, sha: string, key: string, args: Array<number | string>): Promise<unknown> {
     try {
-      return await this.#redis.evalsha(SLIDING_WINDOW_SHA, 1, key, ...args);
+      return await this.#redis.evalsha(sha, 1, key, ...args);
     } catch (error) {
       if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-      return await this.#redis.eval(SLIDING_WINDOW_SCRIPT, 1, key, ...args);
+      return await this.#redis.eval(script, 1, key, ...args);
     }
   }
 
