@@ -5,6 +5,7 @@ import { startGateway, type Gateway } from '../src/gateway.js';
 import type { ServiceSpec } from '../src/proxy/service-schema.js';
 import { tempDataDir } from './keygate-process.js';
 import { createHash } from 'node:crypto';
+import { createServer, type AddressInfo } from 'node:net';
 import { BUFFERED_BODY_LIMIT } from '../src/proxy/proxy-handler.js';
 import { TestUpstream, refusingTargetUrl, type Echo } from './upstream-server.js';
 
@@ -180,6 +181,23 @@ describe('retries and timeouts', () => {
       const answer = await send('/slow?ms=5000');
       expect(answer.status).toBe(504);
       expect(JSON.parse(answer.body)).toMatchObject({ error: { code: 'upstream_timeout' } });
+    });
+
+    it('holds to timeouts.total while the connection to the target is still being made', async () => {
+      // A TLS target whose server takes the TCP connection and never answers the handshake: undici is connecting
+      // for as long as timeouts.connect allows, and no attempt has started.
+      const silent = createServer((socket) => socket.on('error', () => undefined));
+      await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+      try {
+        await serve([`https://127.0.0.1:${(silent.address() as AddressInfo).port}`], { timeouts: { connect: '60s', idle: '60s', total: '300ms' } });
+        // Bounded far above the 300 ms total and far below the 60 s connect timeout that ended it before.
+        const answer = await Promise.race([send('/anything'), new Promise<'still waiting'>((resolve) => setTimeout(resolve, 15_000, 'still waiting'))]);
+        expect(answer).not.toBe('still waiting');
+        expect(answer).toMatchObject({ status: 504 });
+        expect(JSON.parse((answer as Answer).body)).toMatchObject({ error: { code: 'upstream_timeout' } });
+      } finally {
+        silent.close();
+      }
     });
 
     it('waits as long as the upstream takes when timeouts.idle and timeouts.total are 0s', async () => {

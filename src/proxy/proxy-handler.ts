@@ -209,16 +209,24 @@ function send(
   let finished = false;
   let currentController: Dispatcher.DispatchController | undefined;
   let totalTimer: NodeJS.Timeout | undefined;
-  if (service.timeouts.total > 0) {
-    totalTimer = setTimeout(() => currentController?.abort(new UpstreamTimeout('total timeout')), service.timeouts.total);
-  }
   const done = () => {
     finished = true;
     if (totalTimer) clearTimeout(totalTimer);
   };
+  // An attempt has a controller once undici starts it on a connection. Before that (while it connects, or between
+  // a failed attempt and the next) the exchange ends here, and the attempt is cut when it starts (`finished`).
+  if (service.timeouts.total > 0) {
+    totalTimer = setTimeout(() => {
+      if (currentController) return currentController.abort(new UpstreamTimeout('total timeout'));
+      done();
+      failWith(new UpstreamTimeout('total timeout'));
+    }, service.timeouts.total);
+  }
   res.on('close', () => {
-    // The client went away: stop reading from the upstream.
-    if (!finished) currentController?.abort(new Error('client closed the connection'));
+    // The client went away: stop reading from the upstream, or never start.
+    if (finished) return;
+    if (currentController) currentController.abort(new Error('client closed the connection'));
+    else done();
   });
 
   const attempt = (lastError?: Error): void => {
@@ -230,6 +238,7 @@ function send(
       return sendError(res, 503, 'no_healthy_target', `service "${service.name}" has no healthy target`, requestId);
     }
     tried.add(target);
+    currentController = undefined;
     target.active += 1;
     let released = false;
     const release = () => {
