@@ -145,11 +145,15 @@ export function createDataPlane(holder: SnapshotHolder, state: DataPlaneState, o
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
-    const target = targetPath(url);
-    const path = normalizePath(target.path);
+    let raw = q === -1 ? url : url.slice(0, q);
+    if (raw.charCodeAt(0) !== 0x2f) {
+      // Absolute-form (`GET http://host/path`): its authority is the host, whatever the Host header says (RFC 9112 §3.2.2).
+      const target = targetPath(url);
+      raw = target.path;
+      if (target.host !== undefined) req.headers.host = target.host;
+    }
+    const path = normalizePath(raw);
     if (path === undefined) return sendProxyError(res, 400, 'invalid_path', 'the request path is malformed or hides a dot segment (RFC 3986 §5.2.4)');
-    // Absolute-form (`GET http://host/path`): its authority is the host, whatever the Host header says (RFC 9112 §3.2.2).
-    if (target.host !== undefined) req.headers.host = target.host;
     // The gateway's own two paths come first: no route can shadow the JWKS or the status.
     if (path !== JWKS_PATH && path !== STATUS_PATH) {
       const snapshot = holder.current;
