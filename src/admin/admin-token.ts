@@ -1,6 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { SettingsError } from '../config/settings.js';
 
 export interface AdminToken {
   /** Constant-time check of a presented token. */
@@ -17,21 +18,24 @@ const digest = (value: string): Buffer => createHash('sha256').update(value).dig
  * written there once with owner-only permissions. Only its digest is kept in memory.
  */
 export function loadAdminToken(dataDir: string, fromEnv: string | undefined): AdminToken {
-  let token = fromEnv;
+  // Trimmed like the presented token is: a trailing newline from `$(cat file)` must not lock the admin out.
+  let token = fromEnv?.trim();
   let file: string | undefined;
   let generated = false;
+  if (fromEnv !== undefined && token === '') throw new SettingsError('KEYGATE_ADMIN_TOKEN must not be empty');
   if (token === undefined) {
     file = join(dataDir, 'admin-token');
-    if (isFile(file)) {
-      token = readFileSync(file, 'utf8').trim();
-    } else {
+    token = isFile(file) ? readFileSync(file, 'utf8').trim() : '';
+    // An empty file (a start that died between creating and writing it) is no token: a fresh one replaces it.
+    // Kept, it would let in anyone whose token trims to nothing.
+    if (token === '') {
       token = `kg_admin_${randomBytes(32).toString('base64url')}`;
-      writeFileSync(file, `${token}\n`, { mode: 0o600, flag: 'wx' });
+      writeFileSync(file, `${token}\n`, { mode: 0o600 });
       generated = true;
     }
   }
   const expected = digest(token);
-  return { matches: (presented) => timingSafeEqual(digest(presented), expected), file, generated };
+  return { matches: (presented) => presented.trim() !== '' && timingSafeEqual(digest(presented.trim()), expected), file, generated };
 }
 
 function isFile(path: string): boolean {
