@@ -22,10 +22,14 @@ export class ChangeNotices {
     this.#onError = options.onError;
   }
 
-  /** Announces a version committed on this node; resolves when the listener has applied it. */
+  /**
+   * Announces a version committed on this node; resolves when the listener has applied it. A version counts as
+   * seen only once applied: if applying fails (the store dropped the connection mid-compile), the next poll
+   * tries again instead of leaving this node on its old snapshot until some later change.
+   */
   async announce(version: number): Promise<void> {
-    if (version > this.#seen) this.#seen = version;
     await this.#listener(version);
+    if (version > this.#seen) this.#seen = version;
   }
 
   start(initialVersion: number): void {
@@ -39,8 +43,8 @@ export class ChangeNotices {
     try {
       const version = await this.#store.version();
       if (version > this.#seen) {
-        this.#seen = version;
         await this.#listener(version);
+        if (version > this.#seen) this.#seen = version;
       }
     } catch (error) {
       // The store may be gone for a while; the data plane keeps serving its last good snapshot meanwhile.

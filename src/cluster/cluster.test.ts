@@ -53,6 +53,38 @@ describe.each(STORE_KINDS)('cluster coordination through the store (%s)', (kind)
     expect(seen).toEqual([version]);
   });
 
+  it('a change whose application failed is applied on the next poll, whether it was polled or announced', async () => {
+    const attempts: number[] = [];
+    let failNext = 2;
+    const errors: unknown[] = [];
+    const notices = new ChangeNotices({
+      store: b,
+      interval: 60_000,
+      listener: async (v) => {
+        attempts.push(v);
+        if (failNext-- > 0) throw new Error('the compile lost its connection');
+      },
+      onError: (error) => errors.push(error),
+    });
+    notices.start(await b.version());
+    const polled = await a.change({ actor: 'test', action: 'test.change', target: 'x' }, Date.now(), async () => undefined);
+    await notices.poll();
+    expect(errors).toHaveLength(1);
+    await notices.poll();
+    expect(errors).toHaveLength(2);
+    await notices.poll();
+    await notices.poll();
+    expect(attempts).toEqual([polled.version, polled.version, polled.version]);
+
+    const announced = await a.change({ actor: 'test', action: 'test.change', target: 'y' }, Date.now(), async () => undefined);
+    failNext = 1;
+    await expect(notices.announce(announced.version)).rejects.toThrow('the compile lost its connection');
+    await notices.poll();
+    await notices.poll();
+    notices.stop();
+    expect(attempts.slice(3)).toEqual([announced.version, announced.version]);
+  });
+
   it('a change that fails leaves neither its audit row nor a new version behind', async () => {
     const before = await a.version();
     const audits = await a.db.selectFrom('audit_log').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
