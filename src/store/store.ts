@@ -65,9 +65,24 @@ const USAGE_COLUMNS = Object.keys(USAGE_COLUMN_TYPES) as Array<keyof typeof USAG
 const USAGE_COLUMN_LIST = USAGE_COLUMNS.join(', ');
 
 
-/** A URL safe to print: the password, if any, replaced. */
+/** Query parameters of a PostgreSQL URL that carry secrets (libpq's `password`, `sslpassword`). */
+const SECRET_PARAMS = /password/i;
+
+/**
+ * A URL safe to print: a password, in the authority (`user:pw@`, `:pw@`) or as a query parameter
+ * (`?password=`, `?sslpassword=`), replaced by `***`. A URL that does not parse loses its whole authority.
+ */
 export function redactDatabaseUrl(url: string): string {
-  return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+  if (url.startsWith('sqlite:')) return url;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return url.replace(/\/\/[^/?#]*@/, '//***@').replace(/([?&][^=&]*password[^=&]*=)[^&#]*/gi, '$1***');
+  }
+  if (parsed.password !== '') parsed.password = '***';
+  for (const name of [...parsed.searchParams.keys()]) if (SECRET_PARAMS.test(name)) parsed.searchParams.set(name, '***');
+  return parsed.toString();
 }
 
 export interface StoreOptions {
