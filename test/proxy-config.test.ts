@@ -79,6 +79,14 @@ describe('applying a config through the admin API', () => {
     expect(await expectRefused('version: 1\nservices: [\n', 'application/yaml')).toMatch(/^the request body is not valid YAML: /);
   });
 
+  it.each(['http://api:99999', 'http://a b', 'http://[x'])('refuses a target URL the pattern lets through but no parser takes (%s) with 400', async (url) => {
+    const bad = { ...good(), services: [{ name: 'web', targets: [{ url }] }] };
+    for (const path of ['/config/validate', '/config']) {
+      const refused = await admin<ErrorBody>(path === '/config' ? 'PUT' : 'POST', path, JSON.stringify(bad));
+      expect(refused).toMatchObject({ status: 400, body: { error: { code: 'invalid_config', message: `services[0].targets[0].url: "${url}" is not a valid URL` } } });
+    }
+  });
+
   it('validates a config without applying it', async () => {
     const version = gateway.snapshot().version;
     const bad = { ...good(), routes: [{ name: 'web', service: 'nope', paths: ['/'] }] };

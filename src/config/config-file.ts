@@ -66,7 +66,10 @@ export function validateConfig(value: unknown): ConfigFile {
     services.set(service.name, i);
     const origins = new Set<string>();
     service.targets.forEach((target, j) => {
-      const origin = new URL(target.url).origin;
+      // The schema's pattern lets through what no URL parser takes (a port over 65535, a space in the host).
+      const parsed = URL.parse(target.url);
+      if (!parsed) throw new KeygateError('invalid_config', `services[${i}].targets[${j}].url: "${target.url}" is not a valid URL`);
+      const origin = parsed.origin;
       if (origins.has(origin)) throw new KeygateError('invalid_config', `services[${i}].targets[${j}].url: ${origin} is listed twice`);
       origins.add(origin);
     });
