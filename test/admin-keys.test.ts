@@ -227,6 +227,18 @@ describe.each(STORE_KINDS)('the key service through its HTTP ports (%s)', (kind)
     expect(refused.body.error.code).toBe('algorithm_not_allowed');
   });
 
+  it('refuses to encrypt to an RSA recipient key under 2048 bits with 400 weak_key', async () => {
+    // jose will not make such a key; Node's crypto will.
+    const { publicKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });
+    const recipient = { ...publicKey.export({ format: 'jwk' }), alg: 'RSA-OAEP-256' };
+    const refused = await admin<{ error: { code: string; message: string } }>('POST', '/jose/encrypt', { plaintext: 'x', recipient });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toMatchObject({ code: 'weak_key', message: expect.stringContaining('1024-bit') });
+    const strong = await generateKeyPair('RSA-OAEP-256', { modulusLength: 2048, extractable: true });
+    const accepted = await admin<{ jwe: string }>('POST', '/jose/encrypt', { plaintext: 'x', recipient: { ...(await exportJWK(strong.publicKey)), alg: 'RSA-OAEP-256' } });
+    expect(accepted.status).toBe(200);
+  });
+
   it('answers an unknown kid with 404 key_not_found', async () => {
     const response = await admin<{ error: { code: string } }>('GET', '/keys/no-such-kid');
     expect(response.status).toBe(404);

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import { gzipSync } from 'node:zlib';
+import { generateKeyPairSync } from 'node:crypto';
 import { CompactEncrypt, compactDecrypt, createLocalJWKSet, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -160,6 +161,16 @@ describe('a route that encrypts beyond TLS', () => {
     const body = (await fields.json()) as { card: { number: string }; status: string };
     expect(body.status).toBe('ok');
     expect(body.card.number.split('.')).toHaveLength(5);
+  });
+
+  it.each([
+    ['a key type no one encrypts to', { kty: 'oct', alg: 'A256KW' }, 'invalid_jwk'],
+    ['an EC key with no curve point', { kty: 'EC', crv: 'P-256', alg: 'ECDH-ES+A256KW' }, 'invalid_jwk'],
+    ['a 1024-bit RSA key', { ...generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ format: 'jwk' }), alg: 'RSA-OAEP-256' }, 'weak_key'],
+  ])("refuses %s as an app's encryptionKey when it is registered, not at its first answer", async (_what, encryptionKey, code) => {
+    const r = await fetch(`${gateway.adminUrl}/apps/other-shop`, { method: 'PUT', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'other-shop', team: 't', encryptionKey }) });
+    expect(r.status).toBe(400);
+    expect(((await r.json()) as { error: { code: string } }).error.code).toBe(code);
   });
 
   it('refuses a compressed JWE', async () => {

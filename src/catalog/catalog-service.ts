@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import { KeygateError } from '../errors.js';
-import { hasPrivateMembers } from '../keys/index.js';
+import type { JWK } from 'jose';
+import { checkRecipientKey, hasPrivateMembers } from '../keys/index.js';
 import type { Store, StoreTx } from '../store/index.js';
 import type { AppSpec, CredentialInfo, SubscriptionInfo, SubscriptionState, TeamSpec } from './catalog-schema.js';
 import { newSecret } from './credential-secret.js';
@@ -71,6 +72,7 @@ export class CatalogService {
       if (hasPrivateMembers(jwk)) throw new KeygateError('private_key_not_allowed', `jwks.keys[${i}] holds private key members; register only public keys`);
     }
     if (app.encryptionKey && hasPrivateMembers(app.encryptionKey)) throw new KeygateError('private_key_not_allowed', 'encryptionKey holds private key members; register only its public part');
+    if (app.encryptionKey) await checkRecipientKey(app.encryptionKey as JWK, 'encryptionKey');
     await this.#change(actor, 'app.put', app.name, async (tx, now) => {
       const team = await tx.selectFrom('teams').select('name').where('name', '=', app.team).executeTakeFirst();
       if (!team) throw new KeygateError('invalid_request', `no team is named "${app.team}"; create it first`);

@@ -17,6 +17,34 @@ export interface EncryptJweOptions {
   contentType?: string;
 }
 
+/** The modulus length in bits of an RSA JWK; undefined for other key types. */
+function rsaModulusBits(jwk: JWK): number | undefined {
+  if (jwk.kty !== 'RSA' || typeof jwk.n !== 'string') return undefined;
+  const n = Buffer.from(jwk.n, 'base64url');
+  let first = 0;
+  while (first < n.length && n[first] === 0) first += 1;
+  if (first === n.length) return 0;
+  return (n.length - first - 1) * 8 + (32 - Math.clz32(n[first]!));
+}
+
+/**
+ * Checks a public JWK registered to encrypt to (an app's `encryptionKey`) when it is registered, rather than
+ * at its first encrypted answer: an encryption key type, a key that imports for its `alg` (or for the default
+ * of its type), and an RSA modulus of at least 2048 bits (RFC 7518 §4.3).
+ */
+export async function checkRecipientKey(jwk: JWK, where: string): Promise<void> {
+  const fallback = jwk.kty === 'RSA' ? 'RSA-OAEP-256' : jwk.kty === 'EC' || jwk.kty === 'OKP' ? 'ECDH-ES+A256KW' : undefined;
+  if (!fallback) throw new KeygateError('invalid_jwk', `${where} must be an RSA, EC or OKP public key, not kty ${JSON.stringify(jwk.kty)}`);
+  const alg = typeof jwk.alg === 'string' ? jwk.alg : fallback;
+  try {
+    await importJWK(jwk, alg);
+  } catch (error) {
+    throw new KeygateError('invalid_jwk', `${where} is not a valid ${alg} key: ${(error as Error).message}`);
+  }
+  const bits = rsaModulusBits(jwk);
+  if (bits !== undefined && bits < 2048) throw new KeygateError('weak_key', `${where} has a ${bits}-bit RSA modulus; RSA-OAEP needs at least 2048 bits (RFC 7518 §4.3)`);
+}
+
 /**
  * Encrypts to a compact JWE (RFC 7516 §7.1): by default to the key service's active encryption key, so only the
  * gateway can read it, or to a recipient's public JWK. No compression (`zip`), no password-based (PBES2) keys.
@@ -40,6 +68,9 @@ export async function encryptJwe(keys: KeySnapshot, plaintext: Uint8Array, optio
     } catch (error) {
       throw new KeygateError('invalid_jwk', `the recipient JWK is not a valid ${alg} key: ${(error as Error).message}`);
     }
+    // RSA-OAEP keys under 2048 bits import, and then fail the encryption itself (RFC 7518 §4.2, §4.3).
+    const bits = rsaModulusBits(options.recipient);
+    if (bits !== undefined && bits < 2048) throw new KeygateError('weak_key', `the recipient RSA key has a ${bits}-bit modulus; ${alg} needs at least 2048 bits (RFC 7518 §4.3)`);
     kid = options.recipient.kid;
   } else {
     alg = options.alg ?? options.algorithms.find((a) => keys.encryptionKeys.has(a)) ?? options.algorithms[0] ?? '';

@@ -10,6 +10,6 @@ export { KeyService, RETIRE_GRACE_MS, type KeyPolicy, type KeySlot, type KeyEven
 export { loadMasterKey, newMasterKeyText, MasterKeyError, type MasterKey } from './master-key.js';
 export { signJwt, type SignJwtOptions } from './sign-jwt.js';
 export { verifyJwt, type VerifyJwtOptions, type VerifiedJwt } from './verify-jwt.js';
-export { encryptJwe, type EncryptJweOptions } from './encrypt-jwe.js';
+export { checkRecipientKey, encryptJwe, type EncryptJweOptions } from './encrypt-jwe.js';
 export { decryptJwe, type DecryptJweOptions } from './decrypt-jwe.js';
 export { sealSecret, openSecret } from './seal-secret.js';
