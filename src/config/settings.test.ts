@@ -32,6 +32,14 @@ describe('settings', () => {
     }
   });
 
+  it.each(['KEYGATE_SYNC_INTERVAL', 'KEYGATE_SHUTDOWN_GRACE', 'KEYGATE_TLS_RELOAD_INTERVAL', 'KEYGATE_CLIENT_HEADER_TIMEOUT', 'KEYGATE_CLIENT_REQUEST_TIMEOUT'])(
+    'refuse %s longer than a timer can wait (Node fires longer ones after 1 ms)',
+    (name) => {
+      expect(() => loadSettings({ [name]: '25d' })).toThrow(`${name} must be at most 24d`);
+      expect(() => loadSettings({ KEYGATE_CLIENT_REQUEST_TIMEOUT: '24d', [name]: '24d' })).not.toThrow();
+    },
+  );
+
   it('require the rotation interval to exceed the publication lead', () => {
     expect(() => loadSettings({ KEYGATE_KEY_ROTATION_INTERVAL: '1d', KEYGATE_KEY_PUBLISH_LEAD: '1d' })).toThrow('KEYGATE_KEY_PUBLISH_LEAD must be shorter than KEYGATE_KEY_ROTATION_INTERVAL');
   });

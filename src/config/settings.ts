@@ -76,6 +76,16 @@ function duration(raw: string, name: string): number {
   return ms;
 }
 
+/** The longest delay a Node.js timer takes (2^31 − 1 ms, about 24.8 days); a longer one fires after 1 ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A duration that becomes a timer's delay or a socket timeout: at most MAX_TIMER_MS. */
+function timerDuration(raw: string, name: string): number {
+  const ms = duration(raw, name);
+  if (ms > MAX_TIMER_MS) throw new SettingsError(`${name} must be at most 24d (a timer cannot wait longer), got "${raw}"`);
+  return ms;
+}
+
 function oneOf(values: readonly string[]) {
   return (raw: string, name: string): string => {
     if (!values.includes(raw)) throw new SettingsError(`${name} must be one of ${values.join(', ')}, got "${raw}"`);
@@ -124,21 +134,21 @@ const DEFS: SettingDef[] = [
   { key: 'keyPublishLead', env: 'KEYGATE_KEY_PUBLISH_LEAD', flag: 'key-publish-lead', parse: duration },
   { key: 'tokenMaxTtl', env: 'KEYGATE_TOKEN_MAX_TTL', flag: 'token-max-ttl', parse: duration },
   { key: 'jwksMaxAge', env: 'KEYGATE_JWKS_MAX_AGE', flag: 'jwks-max-age', parse: duration },
-  { key: 'syncInterval', env: 'KEYGATE_SYNC_INTERVAL', flag: 'sync-interval', parse: duration },
-  { key: 'shutdownGrace', env: 'KEYGATE_SHUTDOWN_GRACE', flag: 'shutdown-grace', parse: duration },
+  { key: 'syncInterval', env: 'KEYGATE_SYNC_INTERVAL', flag: 'sync-interval', parse: timerDuration },
+  { key: 'shutdownGrace', env: 'KEYGATE_SHUTDOWN_GRACE', flag: 'shutdown-grace', parse: timerDuration },
   { key: 'tlsCert', env: 'KEYGATE_TLS_CERT', flag: 'tls-cert', parse: text },
   { key: 'tlsKey', env: 'KEYGATE_TLS_KEY', flag: 'tls-key', parse: text },
   { key: 'tlsCertsDir', env: 'KEYGATE_TLS_CERTS_DIR', flag: 'tls-certs-dir', parse: text },
   { key: 'adminTlsCert', env: 'KEYGATE_ADMIN_TLS_CERT', flag: 'admin-tls-cert', parse: text },
   { key: 'adminTlsKey', env: 'KEYGATE_ADMIN_TLS_KEY', flag: 'admin-tls-key', parse: text },
-  { key: 'tlsReloadInterval', env: 'KEYGATE_TLS_RELOAD_INTERVAL', flag: 'tls-reload-interval', parse: duration },
+  { key: 'tlsReloadInterval', env: 'KEYGATE_TLS_RELOAD_INTERVAL', flag: 'tls-reload-interval', parse: timerDuration },
   { key: 'workers', env: 'KEYGATE_WORKERS', flag: 'workers', parse: workerCount },
   // A Redis URL may hold a password: environment only, like the other secrets.
   { key: 'redisUrl', env: 'KEYGATE_REDIS_URL', parse: redisUrl },
   { key: 'issuer', env: 'KEYGATE_ISSUER', flag: 'issuer', parse: issuerUrl },
   { key: 'accessTokenTtl', env: 'KEYGATE_ACCESS_TOKEN_TTL', flag: 'access-token-ttl', parse: duration },
-  { key: 'clientHeaderTimeout', env: 'KEYGATE_CLIENT_HEADER_TIMEOUT', flag: 'client-header-timeout', parse: duration },
-  { key: 'clientRequestTimeout', env: 'KEYGATE_CLIENT_REQUEST_TIMEOUT', flag: 'client-request-timeout', parse: duration },
+  { key: 'clientHeaderTimeout', env: 'KEYGATE_CLIENT_HEADER_TIMEOUT', flag: 'client-header-timeout', parse: timerDuration },
+  { key: 'clientRequestTimeout', env: 'KEYGATE_CLIENT_REQUEST_TIMEOUT', flag: 'client-request-timeout', parse: timerDuration },
 ];
 
 /** Variables read by the CLI client rather than by `keygate start`; known, so never "unknown". */
