@@ -161,6 +161,25 @@ describe('several worker processes on one port', () => {
     for (let i = 0; i < 10; i++) expect((await fetch(`${node.proxyUrl}/anything`, { headers: { connection: 'close' } })).status).toBe(404);
   });
 
+  it('replaces a worker that dies', async () => {
+    const [victim] = [...(await statuses()).keys()];
+    process.kill(victim!, 'SIGKILL');
+    // A connection the primary handed to the worker as it died is lost with it: each probe gives up after 2 s.
+    const pids = async () => {
+      const seen = new Set<number>();
+      for (let i = 0; i < 20; i++) {
+        const answer = await fetch(`${node.proxyUrl}/status`, { headers: { connection: 'close' }, signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
+        if (answer) seen.add(((await answer.json()) as { pid: number }).pid);
+      }
+      return seen;
+    };
+    await eventually(async () => {
+      const now = await pids();
+      return now.size === 2 && !now.has(victim!);
+    }, 'a replacement worker serving beside the other', 20);
+    expect(node.output()).toContain('proxy worker died; starting another');
+  });
+
   it('stops every worker on SIGTERM and exits 0', async () => {
     expect(await node.stop()).toBe(0);
     expect(node.output()).toContain('keygate stopped');

@@ -15,6 +15,16 @@ export interface RunningCluster {
 }
 
 /**
+ * How long to wait before replacing a dead proxy worker, after `failedStarts` replacements in a row died before
+ * listening: at once the first time, then 0.25 s doubling up to 30 s. A worker that cannot start (the store
+ * unreachable, the TLS key unreadable) would otherwise be forked again and again, each loading the whole
+ * gateway, on the CPUs the remaining workers need during the very outage they are riding out.
+ */
+export function respawnDelay(failedStarts: number): number {
+  return failedStarts === 0 ? 0 : Math.min(30_000, 250 * 2 ** (failedStarts - 1));
+}
+
+/**
  * `--workers N` with N > 1: the primary process runs the admin API, the store's writes and the background jobs;
  * N worker processes share the proxy port (the kernel spreads connections among them) and each serves the same
  * snapshot, compiled from the same store. The primary forwards every version it commits, so workers converge at
@@ -29,21 +39,34 @@ export async function startPrimary(settings: Settings, options: StartOptions): P
   };
   const gateway = await startGateway(settings, { ...options, serveProxy: false, onCommit: (version) => broadcast({ type: 'version', version }) });
 
+  // Replacements in a row that died before listening; a worker that listens resets it.
+  let failedStarts = 0;
+  let respawnTimer: NodeJS.Timeout | undefined;
   const fork = (): Promise<string> =>
     new Promise((resolve, reject) => {
       const worker = cluster.fork();
+      let listening = false;
       workers.add(worker);
       worker.on('message', (message: FromWorker) => {
-        if (message.type === 'listening') resolve(message.url);
+        if (message.type === 'listening') {
+          listening = true;
+          failedStarts = 0;
+          resolve(message.url);
+        }
         if (message.type === 'failed') reject(new WorkerStartError(message.message));
       });
       worker.on('exit', (code, signal) => {
         workers.delete(worker);
         reject(new WorkerStartError(`proxy worker ${worker.process.pid} exited (${signal ?? code}) before listening`));
-        if (!stopping) {
-          logger.error({ pid: worker.process.pid, code, signal }, 'proxy worker died; starting another');
+        if (stopping) return;
+        if (!listening) failedStarts += 1;
+        const delay = respawnDelay(failedStarts);
+        logger.error({ pid: worker.process.pid, code, signal, restartInMs: delay }, 'proxy worker died; starting another');
+        respawnTimer = setTimeout(() => {
+          respawnTimer = undefined;
+          if (stopping) return;
           fork().catch((error: Error) => logger.error({ err: { message: error.message } }, 'replacement worker failed to start'));
-        }
+        }, delay);
       });
     });
 
@@ -61,6 +84,7 @@ export async function startPrimary(settings: Settings, options: StartOptions): P
   return {
     async stop() {
       stopping = true;
+      clearTimeout(respawnTimer);
       const exits = [...workers].map((worker) => new Promise<void>((resolve) => worker.once('exit', () => resolve())));
       broadcast({ type: 'stop' });
       await Promise.all(exits);
