@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, sql, type Insertable, type Transaction } from 'kysely';
+import { CompiledQuery, Kysely, PostgresDialect, sql, type Insertable, type Transaction } from 'kysely';
+import { KeygateSqliteDialect } from './sqlite-dialect.js';
 import { Migrator } from 'kysely/migration';
 import { KeygateError } from '../errors.js';
 import { DAY_MS, migrationProvider } from './migrations.js';
@@ -122,7 +123,7 @@ export async function openStore(url: string, options: StoreOptions = {}): Promis
       database.pragma('foreign_keys = ON');
       // Checkpoints run on a thread of their own (WalCheckpointer); this connection only if that thread stops.
       database.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
-      db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+      db = new Kysely<Database>({ dialect: new KeygateSqliteDialect({ database }) });
       usageWriter = new UsageWriterThread(file, sqliteUsageSql());
       appendUsage = sqliteAppendUsage(usageWriter);
     } else {
