@@ -73,55 +73,38 @@ describe('WebSocket handshakes on a route with auth', () => {
     expect(answer.status).toBe(429);
     expect(answer.body.error.code).toBe('rate_limited');
   });
-});
 
-/**
- * Node takes its own error listener off a socket once it is upgraded: a client that resets its connection while
- * the handshake is checked, or refused, must not take the gateway down with an unhandled 'error'.
- */
-describe('WebSocket handshakes from clients that reset the connection', () => {
-  let node: TestGateway;
-  let upstream: TestUpstream;
-
-  beforeAll(async () => {
-    upstream = await TestUpstream.start('sockets');
-    node = await TestGateway.start();
-    await node.applyConfig({
-      version: 1,
-      services: [{ name: 'chat', targets: [{ url: upstream.url }] }],
-      routes: [{ name: 'chat', service: 'chat', paths: ['/ws/*'], auth: { methods: ['api-key'] } }],
-    });
-  });
-  afterAll(async () => {
-    await node?.stop();
-    await upstream?.stop();
-  });
-
-  /** Sends a handshake for `path` and resets the connection (RST) straight after. */
-  async function handshakeAndReset(path: string): Promise<void> {
-    const { port } = new URL(node.gateway.proxyUrl!);
-    const socket = connect(Number(port), '127.0.0.1');
-    await once(socket, 'connect');
-    socket.on('error', () => undefined);
-    socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`);
-    socket.resetAndDestroy();
-    await once(socket, 'close');
-  }
-
-  it.each(['/nowhere', '/ws/room'])('keeps serving after handshakes to %s reset mid-way', async (path) => {
-    const errors: unknown[] = [];
-    const onError = (error: unknown) => errors.push(error);
-    process.on('uncaughtException', onError);
-    try {
-      for (let i = 0; i < 20; i++) await handshakeAndReset(path);
-      // The answer to a later request shows the process, and its server, still up after the resets' errors.
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      const res = await fetch(`${node.gateway.proxyUrl}/ws/room`);
-      expect(res.status).toBe(401);
-    } finally {
-      process.off('uncaughtException', onError);
+  /**
+   * Node takes its own error listener off a socket once it is upgraded: a client that resets its connection while
+   * the handshake is checked, or refused, must not take the gateway down with an unhandled 'error'.
+   */
+  describe('from clients that reset the connection', () => {
+    /** Sends a handshake for `path` and resets the connection (RST) straight after. */
+    async function handshakeAndReset(path: string): Promise<void> {
+      const { port } = new URL(node.gateway.proxyUrl!);
+      const socket = connect(Number(port), '127.0.0.1');
+      await once(socket, 'connect');
+      socket.on('error', () => undefined);
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`);
+      socket.resetAndDestroy();
+      await once(socket, 'close');
     }
-    expect(errors).toEqual([]);
+
+    it.each(['/nowhere', '/ws/room'])('keeps serving after handshakes to %s reset mid-way', async (path) => {
+      const errors: unknown[] = [];
+      const onError = (error: unknown) => errors.push(error);
+      process.on('uncaughtException', onError);
+      try {
+        for (let i = 0; i < 20; i++) await handshakeAndReset(path);
+        // The answer to a later request shows the process, and its server, still up after the resets' errors.
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        const res = await fetch(`${node.gateway.proxyUrl}/ws/room`);
+        expect(res.status).toBe(401);
+      } finally {
+        process.off('uncaughtException', onError);
+      }
+      expect(errors).toEqual([]);
+    });
   });
 });
 
