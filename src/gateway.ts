@@ -215,7 +215,8 @@ class NodeCore {
     const proxy = compileProxySnapshot(config, this.registry);
     const catalog = await compileCatalogSnapshot(this.store.db, this.clock.now());
     const issuers = this.#resolveIssuers(config.issuers);
-    const ai = compileAiSnapshot(config.ai, await this.providerKeys.openPools());
+    const unusable = (provider: string, id: string) => this.logger.warn({ provider, keyId: id }, 'provider key left out of its pool: it holds characters no HTTP header can carry; remove it and add the key again');
+    const ai = compileAiSnapshot(config.ai, await this.providerKeys.openPools(unusable));
     this.aiRuntime.cache.resize(ai.cacheMaxEntries || 10_000);
     return { version, builtAt: this.clock.now(), keys, proxy, catalog, issuers, ai, jwksMaxAgeSeconds: Math.floor(this.settings.jwksMaxAge / 1000) };
   }

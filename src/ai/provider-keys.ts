@@ -22,6 +22,9 @@ export interface PooledKey {
 
 const binding = (provider: string, id: string) => `provider_keys:${provider}:${id}`;
 
+/** What an HTTP header can carry as a key: visible ASCII only (no space, line break or control character). */
+const SENDABLE_KEY = /^[\x21-\x7e]+$/;
+
 /**
  * The key pools of model providers. Keys are sealed under the master key bound to their row, never returned by
  * the admin API, and opened only into the data plane's in-memory snapshot.
@@ -40,7 +43,7 @@ export class ProviderKeyService {
     if (secret === '' || secret.length > 4096) throw new KeygateError('invalid_request', '"secret" must be a non-empty API key');
     // Keys travel in HTTP headers, which take neither control characters nor any outside Latin-1: such a key
     // (a newline pasted with it, say) could never be sent, and no provider would refuse it to set it aside.
-    if (!/^[\x21-\x7e]+$/.test(secret)) throw new KeygateError('invalid_request', '"secret" may hold only visible ASCII characters: no spaces, line breaks or control characters');
+    if (!SENDABLE_KEY.test(secret)) throw new KeygateError('invalid_request', '"secret" may hold only visible ASCII characters: no spaces, line breaks or control characters');
     const id = randomUUID();
     const priority = options.priority ?? 0;
     const last4 = secret.slice(-4);
@@ -68,12 +71,21 @@ export class ProviderKeyService {
     await this.onChange(version);
   }
 
-  /** Every pool, opened, in priority order: for compiling the snapshot. */
-  async openPools(): Promise<Map<string, PooledKey[]>> {
+  /**
+   * Every pool, opened, in priority order: for compiling the snapshot. A key stored before keys were checked
+   * (a line break pasted inside it) is trimmed, or left out and named to `onUnusable` when no header can carry
+   * it: sent, undici would refuse it, the failure would count as the provider's, and the pool's next key would
+   * never be tried.
+   */
+  async openPools(onUnusable: (provider: string, id: string) => void = () => undefined): Promise<Map<string, PooledKey[]>> {
     const rows = await this.store.db.selectFrom('provider_keys').selectAll().orderBy('priority').orderBy('created_at').execute();
     const pools = new Map<string, PooledKey[]>();
     for (const row of rows) {
-      const secret = await openSecret(this.masterKey, row.sealed, binding(row.provider, row.id));
+      const secret = (await openSecret(this.masterKey, row.sealed, binding(row.provider, row.id))).trim();
+      if (!SENDABLE_KEY.test(secret)) {
+        onUnusable(row.provider, row.id);
+        continue;
+      }
       let pool = pools.get(row.provider);
       if (!pool) pools.set(row.provider, (pool = []));
       pool.push({ id: row.id, priority: row.priority, secret });
