@@ -76,8 +76,15 @@ describe('the Anthropic request translation', () => {
   });
 
   it('sends stop as stop_sequences, and temperature, top_p and user as Anthropic names them', async () => {
-    const request = await sent({ stop: 'END', temperature: 0.5, top_p: 0.9, user: 'user-7' });
-    expect(request.body).toMatchObject({ stop_sequences: ['END'], temperature: 0.5, top_p: 0.9, metadata: { user_id: 'user-7' } });
+    const request = await sent({ stop: 'END', temperature: 0.5, user: 'user-7' });
+    expect(request.body).toMatchObject({ stop_sequences: ['END'], temperature: 0.5, metadata: { user_id: 'user-7' } });
+    expect((await sent({ top_p: 0.9 })).body.top_p).toBe(0.9);
+  });
+
+  it('sends temperature without top_p when a client sets both, which Claude 4.5 and later refuse', async () => {
+    const { body } = await sent({ temperature: 0.5, top_p: 0.9 });
+    expect(body.temperature).toBe(0.5);
+    expect(body).not.toHaveProperty('top_p');
   });
 
   it('brings a temperature above Anthropic’s maximum of 1 down to 1', async () => {

@@ -111,7 +111,9 @@ export function toAnthropicRequest(request: ChatRequest, model: string, stream: 
   if (request.stop !== undefined) body.stop_sequences = typeof request.stop === 'string' ? [request.stop] : request.stop;
   // OpenAI's temperature runs 0–2, Anthropic's 0–1: the nearest allowed value keeps a fallback from failing.
   if (request.temperature !== undefined) body.temperature = Math.min(1, Math.max(0, request.temperature));
-  if (request.top_p !== undefined) body.top_p = request.top_p;
+  // Claude models from 4.5 on refuse temperature and top_p together ("use only one"); OpenAI clients often send
+  // both. Temperature, the one clients mean to set, is kept.
+  if (request.top_p !== undefined && request.temperature === undefined) body.top_p = request.top_p;
   if (typeof request.user === 'string') body.metadata = { user_id: request.user };
   if (stream) body.stream = true;
 

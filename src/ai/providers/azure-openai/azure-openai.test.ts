@@ -48,6 +48,14 @@ describe('the Azure OpenAI provider', () => {
     expect(emulator.lastRequest()?.path).toBe('/openai/deployments/gpt-4o-prod/chat/completions?api-version=2025-01-01-preview');
   });
 
+  it('sends max_completion_tokens and developer messages as max_tokens and system to an api-version that knows neither', async () => {
+    const modern: ChatRequest = { model: 'gpt-4o', messages: [{ role: 'developer', content: 'Be brief.' }, { role: 'user', content: 'Hello' }], max_completion_tokens: 20 };
+    await callChat(AzureOpenAIProvider, modern, ctx());
+    expect(emulator.lastRequest()?.body).toEqual({ model: 'gpt-4o-prod', messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Hello' }], max_tokens: 20 });
+    await callChat(AzureOpenAIProvider, modern, ctx({ apiVersion: '2025-01-01-preview' }));
+    expect(emulator.lastRequest()?.body).toEqual({ model: 'gpt-4o-prod', messages: modern.messages, max_completion_tokens: 20 });
+  });
+
   it('answers non-streaming text in OpenAI\'s shape with usage', async () => {
     const completion = await callChat(AzureOpenAIProvider, hello, ctx());
     expect(completion.choices[0]).toMatchObject({ message: { role: 'assistant', content: 'Hello from the Azure emulator.' }, finish_reason: 'stop' });

@@ -11,10 +11,25 @@ export const AZURE_OPENAI_DEFAULT_API_VERSION = '2024-10-21';
 const deploymentPath = (operation: string) => (ctx: CallContext) =>
   `/openai/deployments/${encodeURIComponent(ctx.model)}/${operation}?api-version=${encodeURIComponent(ctx.provider.apiVersion ?? AZURE_OPENAI_DEFAULT_API_VERSION)}`;
 
-/** Whether the call streams is the call's to say (`ctx.stream`), whatever the client's body said. */
-function streamOfCall(body: Record<string, unknown>, ctx: CallContext): Record<string, unknown> {
+/**
+ * The body for the deployment's `api-version`: whether the call streams is the call's to say (`ctx.stream`),
+ * whatever the client's body said; and an `api-version` before 2024-12-01-preview (the GA default among them)
+ * knows neither `max_completion_tokens` nor the `developer` role, which today's OpenAI clients send: they go as
+ * `max_tokens` and `system`.
+ */
+function azureBody(body: Record<string, unknown>, ctx: CallContext): Record<string, unknown> {
   const { stream: _stream, stream_options: streamOptions, ...rest } = body;
-  return ctx.stream ? { ...rest, stream: true, stream_options: streamOptions } : rest;
+  const out: Record<string, unknown> = ctx.stream ? { ...rest, stream: true, stream_options: streamOptions } : rest;
+  if ((ctx.provider.apiVersion ?? AZURE_OPENAI_DEFAULT_API_VERSION) < '2024-12-01') {
+    if (out.max_completion_tokens !== undefined) {
+      out.max_tokens ??= out.max_completion_tokens;
+      delete out.max_completion_tokens;
+    }
+    if (Array.isArray(out.messages) && out.messages.some((m: { role?: unknown }) => m.role === 'developer')) {
+      out.messages = out.messages.map((m: { role?: unknown }) => (m.role === 'developer' ? { ...m, role: 'system' } : m));
+    }
+  }
+  return out;
 }
 
 const openAIFormat = openAIStyleAdapter({
@@ -22,7 +37,7 @@ const openAIFormat = openAIStyleAdapter({
   chatPath: deploymentPath('chat/completions'),
   embeddingsPath: deploymentPath('embeddings'),
   authHeaders: (ctx) => ({ 'api-key': ctx.credential.secret }),
-  adjust: streamOfCall,
+  adjust: azureBody,
 });
 
 /** Every Azure resource has its own endpoint, so a provider without a base URL cannot be called. */

@@ -17,11 +17,11 @@ const hello: ChatRequest = { model: 'claude', messages: [{ role: 'user', content
 let emulator: Awaited<ReturnType<typeof startBedrockEmulator>>;
 let withToken: Awaited<ReturnType<typeof startBedrockEmulator>>;
 
-function ctx(overrides: { secret?: string; url?: string } = {}): CallContext {
+function ctx(overrides: { secret?: string; url?: string; model?: string } = {}): CallContext {
   return {
     provider: { name: 'bedrock-test', type: 'bedrock', baseUrl: overrides.url ?? emulator.url, region: emulator.region },
     credential: { id: 'k1', secret: overrides.secret ?? emulator.credential },
-    model: MODEL,
+    model: overrides.model ?? MODEL,
     stream: false,
     now: NOW,
   };
@@ -79,7 +79,8 @@ describe('the Bedrock provider', () => {
         { role: 'assistant', content: [{ toolUse: { toolUseId: 't1', name: 'get_weather', input: { city: 'Paris' } } }, { toolUse: { toolUseId: 't2', name: 'get_weather', input: { city: 'Rome' } } }] },
         { role: 'user', content: [{ toolResult: { toolUseId: 't1', content: [{ json: { celsius: 21 } }] } }, { toolResult: { toolUseId: 't2', content: [{ text: 'sunny' }] } }] },
       ],
-      inferenceConfig: { maxTokens: 50, temperature: 0.2, topP: 0.9, stopSequences: ['END'] },
+      // A Claude model: temperature without top_p, which Claude 4.5 and later refuse beside it.
+      inferenceConfig: { maxTokens: 50, temperature: 0.2, stopSequences: ['END'] },
       toolConfig: { tools: [{ toolSpec: { name: 'get_weather', description: 'The weather in a city', inputSchema: { json: weatherTool.function.parameters } } }], toolChoice: { auto: {} } },
     });
   });
@@ -162,22 +163,38 @@ describe('the Bedrock provider', () => {
     expect(filtered.choices[0]?.finish_reason).toBe('content_filter');
   });
 
-  it('keeps tools for a conversation holding tool blocks even when tool_choice is none', async () => {
-    await callChat(
+  it.each([
+    ['tool_choice is none', { tools: [weatherTool], tool_choice: 'none' as const }],
+    ['the call offers no tools', {}],
+  ])('sends earlier tool calls and results as text when %s, which Converse refuses as tool blocks without a toolConfig', async (_when, extra) => {
+    const completion = await callChat(
       BedrockProvider,
       {
         model: 'claude',
         messages: [
           { role: 'user', content: 'Weather?' },
-          { role: 'assistant', content: null, tool_calls: [{ id: 't1', type: 'function', function: { name: 'get_weather', arguments: '{}' } }] },
+          { role: 'assistant', content: null, tool_calls: [{ id: 't1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
           { role: 'tool', tool_call_id: 't1', content: 'sunny' },
         ],
-        tools: [weatherTool],
-        tool_choice: 'none',
+        ...extra,
       },
       ctx(),
     );
-    expect((emulator.lastRequest()?.body as { toolConfig: unknown }).toolConfig).toEqual({ tools: [expect.any(Object)] });
+    expect(completion.choices[0]?.message.content).toBe('Hello from the Bedrock emulator.');
+    const body = emulator.lastRequest()?.body as { toolConfig?: unknown; messages: unknown };
+    expect(body.toolConfig).toBeUndefined();
+    expect(body.messages).toEqual([
+      { role: 'user', content: [{ text: 'Weather?' }] },
+      { role: 'assistant', content: [{ text: '[called tool get_weather (call t1) with {"city":"Paris"}]' }] },
+      { role: 'user', content: [{ text: '[result of call t1]\nsunny' }] },
+    ]);
+  });
+
+  it("brings OpenAI's temperature into Converse's 0-1, and keeps top_p beside it for a model other than Claude", async () => {
+    await callChat(BedrockProvider, { ...hello, temperature: 1.6, top_p: 0.9 }, ctx({ model: 'meta.llama3-70b-instruct-v1:0' }));
+    expect((emulator.lastRequest()?.body as { inferenceConfig: unknown }).inferenceConfig).toEqual({ temperature: 1, topP: 0.9 });
+    await callChat(BedrockProvider, { ...hello, top_p: 0.9 }, ctx({ model: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0' }));
+    expect((emulator.lastRequest()?.body as { inferenceConfig: unknown }).inferenceConfig).toEqual({ topP: 0.9 });
   });
 
   it('signs temporary credentials\' session token, which the emulator requires', async () => {

@@ -16,7 +16,7 @@ interface ConverseMessage {
 
 const IMAGE_FORMATS: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 'jpeg', 'image/jpg': 'jpeg', 'image/gif': 'gif', 'image/webp': 'webp' };
 
-export function toConverseRequest(request: ChatRequest): Record<string, unknown> {
+export function toConverseRequest(request: ChatRequest, modelId = ''): Record<string, unknown> {
   if ((request.n ?? 1) > 1) throw unsupported('n', 'Bedrock Converse returns a single choice');
   if (request.response_format && request.response_format.type !== 'text') throw unsupported('response_format', 'Bedrock Converse has no JSON mode; describe the JSON in the prompt or use a tool');
 
@@ -42,29 +42,44 @@ export function toConverseRequest(request: ChatRequest): Record<string, unknown>
   const inferenceConfig: Record<string, unknown> = {};
   const maxTokens = request.max_completion_tokens ?? request.max_tokens;
   if (maxTokens !== undefined) inferenceConfig.maxTokens = maxTokens;
-  if (request.temperature !== undefined) inferenceConfig.temperature = request.temperature;
-  if (request.top_p !== undefined) inferenceConfig.topP = request.top_p;
+  // OpenAI's temperature runs 0–2, Converse's 0–1: the nearest allowed value keeps a fallback from failing.
+  if (request.temperature !== undefined) inferenceConfig.temperature = Math.min(1, Math.max(0, request.temperature));
+  // Claude models from 4.5 on refuse temperature and top_p together; temperature, the one clients set, is kept.
+  const claude = /(^|[.:/])anthropic\./.test(modelId);
+  if (request.top_p !== undefined && !(claude && request.temperature !== undefined)) inferenceConfig.topP = request.top_p;
   if (request.stop !== undefined) inferenceConfig.stopSequences = Array.isArray(request.stop) ? request.stop : [request.stop];
   if (Object.keys(inferenceConfig).length > 0) body.inferenceConfig = inferenceConfig;
-  const toolConfig = toolConfigOf(request, messages);
+  const toolConfig = toolConfigOf(request);
   if (toolConfig) body.toolConfig = toolConfig;
+  // Converse refuses toolUse and toolResult blocks without a toolConfig, which a call that offers no tools (none
+  // given, or `tool_choice: "none"`, which Converse lacks) has none of: the earlier calls and results then go as
+  // text, so the model keeps their content and cannot call a tool.
+  else for (const message of messages) message.content = message.content.map(toolBlockAsText);
   return body;
 }
 
-/**
- * Converse has no "none" tool choice: with `none` the tools are left out, unless the conversation already holds tool
- * blocks, which Converse refuses without a toolConfig; then they stay, with the model's own choice.
- */
-function toolConfigOf(request: ChatRequest, messages: ConverseMessage[]): Record<string, unknown> | undefined {
+/** A toolUse or toolResult block as a text block saying the same; any other block as it is. */
+function toolBlockAsText(block: ConverseBlock): ConverseBlock {
+  if ('toolUse' in block) {
+    const use = block.toolUse as { toolUseId: string; name: string; input: unknown };
+    return { text: `[called tool ${use.name} (call ${use.toolUseId}) with ${JSON.stringify(use.input)}]` };
+  }
+  if ('toolResult' in block) {
+    const result = block.toolResult as { toolUseId: string; content: Array<{ text?: string; json?: unknown }> };
+    const text = result.content.map((c) => c.text ?? JSON.stringify(c.json)).join('\n');
+    return { text: `[result of call ${result.toolUseId}]\n${text}` };
+  }
+  return block;
+}
+
+/** The tools on offer and the model's choice among them; none for `tool_choice: "none"`, which Converse lacks. */
+function toolConfigOf(request: ChatRequest): Record<string, unknown> | undefined {
   if (!request.tools?.length) return undefined;
   const tools = request.tools.map((tool) => ({
     toolSpec: { name: tool.function.name, ...(tool.function.description ? { description: tool.function.description } : {}), inputSchema: { json: tool.function.parameters ?? { type: 'object', properties: {} } } },
   }));
   const choice = request.tool_choice;
-  if (choice === 'none') {
-    const holdsToolBlocks = messages.some((m) => m.content.some((block) => 'toolUse' in block || 'toolResult' in block));
-    return holdsToolBlocks ? { tools } : undefined;
-  }
+  if (choice === 'none') return undefined;
   if (choice === 'required') return { tools, toolChoice: { any: {} } };
   if (typeof choice === 'object') return { tools, toolChoice: { tool: { name: choice.function.name } } };
   if (choice === 'auto') return { tools, toolChoice: { auto: {} } };

@@ -29,11 +29,13 @@ export function toCohereChat(request: ChatRequest, ctx: CallContext): Record<str
   const maxTokens = request.max_completion_tokens ?? request.max_tokens;
   if (maxTokens !== undefined) body.max_tokens = maxTokens;
   if (request.temperature !== undefined) body.temperature = request.temperature;
-  if (request.top_p !== undefined) body.p = request.top_p;
+  // Cohere takes p from 0.01 to 0.99 and penalties from 0 to 1 (OpenAI: top_p up to 1, penalties from -2 to 2):
+  // the nearest allowed value, so that OpenAI's common top_p of 1 does not fail the call.
+  if (request.top_p !== undefined) body.p = Math.min(0.99, Math.max(0.01, request.top_p));
   if (request.stop !== undefined) body.stop_sequences = Array.isArray(request.stop) ? request.stop : [request.stop];
   if (request.seed !== undefined) body.seed = request.seed;
-  if (request.frequency_penalty !== undefined) body.frequency_penalty = request.frequency_penalty;
-  if (request.presence_penalty !== undefined) body.presence_penalty = request.presence_penalty;
+  if (request.frequency_penalty !== undefined) body.frequency_penalty = Math.min(1, Math.max(0, request.frequency_penalty));
+  if (request.presence_penalty !== undefined) body.presence_penalty = Math.min(1, Math.max(0, request.presence_penalty));
   const format = request.response_format;
   if (format?.type === 'json_object') body.response_format = { type: 'json_object' };
   if (format?.type === 'json_schema') body.response_format = { type: 'json_object', ...(format.json_schema.schema ? { json_schema: format.json_schema.schema } : {}) };

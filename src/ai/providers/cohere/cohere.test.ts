@@ -68,6 +68,11 @@ describe('the Cohere provider', () => {
     });
   });
 
+  it("brings OpenAI's top_p and penalties into Cohere's ranges (p 0.01–0.99, penalties 0–1)", async () => {
+    await callChat(CohereProvider, { model: 'command', messages: [{ role: 'user', content: 'Hi' }], top_p: 1, frequency_penalty: -0.5, presence_penalty: 1.5 }, ctx());
+    expect(emulator.lastRequest()?.body).toMatchObject({ p: 0.99, frequency_penalty: 0, presence_penalty: 1 });
+  });
+
   it('translates tools, tool calls and tool results into Cohere\'s v2 shapes', async () => {
     await callChat(
       CohereProvider,
