@@ -98,4 +98,9 @@ describe('DPoP-bound access tokens', () => {
   it('accepts the DPoP-bound token with its proof on a route that requires DPoP', async () => {
     expect((await gateway.call('/payments/charge', { ...dpopScheme(), dpop: await proofFor('/payments/charge') })).status).toBe(200);
   });
+
+  it("checks a proof's htu against the path as the client sent it, which routing merges", async () => {
+    // Routing takes /payments//charge for /payments/charge; the client signed the path with both slashes.
+    expect((await gateway.call('/payments//charge', { ...dpopScheme(), dpop: await proofFor('/payments//charge') })).status).toBe(200);
+  });
 });

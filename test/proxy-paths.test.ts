@@ -32,6 +32,8 @@ describe('request paths', () => {
       routes: [
         { name: 'public', service: 'site', paths: ['/public/*', '/*'] },
         { name: 'admin', service: 'site', paths: ['/admin/*'], auth: { methods: ['api-key'] } },
+        // Written with escapes a request path loses on normalization: the pattern is normalized the same way.
+        { name: 'home', service: 'site', paths: ['/files/%7euser/*', '/caf%c3%a9'], auth: { methods: ['api-key'] } },
       ],
     });
     await gateway.createApp({ name: 'ops', team: 'ops', subscribe: ['site'] });
@@ -50,13 +52,25 @@ describe('request paths', () => {
     expect((JSON.parse(served.body) as EchoedRequest).url).toBe('/admin/users');
   });
 
+  it.each([
+    ['/files/%7Euser/a.txt', '/files/~user/a.txt'],
+    ['/files/~user/a.txt', '/files/~user/a.txt'],
+    ['/caf%c3%a9', '/caf%C3%A9'],
+  ])('matches a route written with escapes: %s', async (target, forwarded) => {
+    // The route's own check answers, not the catch-all's.
+    expect((await rawGet(gateway.proxyUrl, target)).status).toBe(401);
+    const served = await rawGet(gateway.proxyUrl, target, { 'x-api-key': key });
+    expect(served.status).toBe(200);
+    expect((JSON.parse(served.body) as EchoedRequest).url).toBe(forwarded);
+  });
+
   it('forwards the normalized path with the query as it came', async () => {
     const served = await rawGet(gateway.proxyUrl, '/public/a/./b/../c%7e?q=%2e%2e');
     expect(served.status).toBe(200);
     expect((JSON.parse(served.body) as EchoedRequest).url).toBe('/public/a/c~?q=%2e%2e');
   });
 
-  it.each(['/public/..%2Fadmin/users', '/public/..%5cadmin/users', '/public/..\\admin/users', '/public/%zz'])('refuses %s with 400 invalid_path', async (target) => {
+  it.each(['/public/..%2Fadmin/users', '/public/..%5cadmin/users', '/public/..\\admin/users', '/public/..;/admin/users', '/public/%zz'])('refuses %s with 400 invalid_path', async (target) => {
     const refused = await rawGet(gateway.proxyUrl, target);
     expect(refused.status).toBe(400);
     expect(JSON.parse(refused.body)).toMatchObject({ error: { code: 'invalid_path' } });

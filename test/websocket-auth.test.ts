@@ -7,6 +7,18 @@ import { WebSocket, type RawData } from 'ws';
 import { TestGateway } from './auth-fixtures.js';
 import { TestUpstream } from './upstream-server.js';
 
+/** Sends a handshake for `path` and resets the connection (RST) straight after. */
+async function handshakeAndReset(proxyUrl: string, path: string, headers: Record<string, string> = {}): Promise<void> {
+  const { port } = new URL(proxyUrl);
+  const socket = connect(Number(port), '127.0.0.1');
+  await once(socket, 'connect');
+  socket.on('error', () => undefined);
+  const extra = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
+  socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n${extra}\r\n`);
+  socket.resetAndDestroy();
+  await once(socket, 'close');
+}
+
 describe('WebSocket handshakes on a route with auth', () => {
   let node: TestGateway;
   let upstream: TestUpstream;
@@ -79,23 +91,12 @@ describe('WebSocket handshakes on a route with auth', () => {
    * the handshake is checked, or refused, must not take the gateway down with an unhandled 'error'.
    */
   describe('from clients that reset the connection', () => {
-    /** Sends a handshake for `path` and resets the connection (RST) straight after. */
-    async function handshakeAndReset(path: string): Promise<void> {
-      const { port } = new URL(node.gateway.proxyUrl!);
-      const socket = connect(Number(port), '127.0.0.1');
-      await once(socket, 'connect');
-      socket.on('error', () => undefined);
-      socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`);
-      socket.resetAndDestroy();
-      await once(socket, 'close');
-    }
-
     it.each(['/nowhere', '/ws/room'])('keeps serving after handshakes to %s reset mid-way', async (path) => {
       const errors: unknown[] = [];
       const onError = (error: unknown) => errors.push(error);
       process.on('uncaughtException', onError);
       try {
-        for (let i = 0; i < 20; i++) await handshakeAndReset(path);
+        for (let i = 0; i < 20; i++) await handshakeAndReset(node.gateway.proxyUrl!, path);
         // The answer to a later request shows the process, and its server, still up after the resets' errors.
         await new Promise((resolve) => setTimeout(resolve, 100));
         const res = await fetch(`${node.gateway.proxyUrl}/ws/room`);

@@ -71,8 +71,15 @@ export interface DataPlaneState {
 export const DATA_PLANE_DEFAULTS: DataPlaneOptions = { maxHeaderSize: 16 * 1024, headersTimeout: 10_000, requestTimeout: 300_000, keepAliveTimeout: 75_000 };
 
 /** The proxy port. Every answer is read from the current snapshot; nothing here touches the store. */
-/** What a route's policy reads for one request: the snapshot's parts and the node's long-lived state. */
-function authContext(req: IncomingMessage, snapshot: Snapshot, state: DataPlaneState, secure: boolean, path: string): AuthContext {
+/**
+ * What a route's policy reads for one request: the snapshot's parts and the node's long-lived state. The request
+ * URL (a DPoP proof's `htu` is checked against it) has the path as the client sent it: the client signed that one,
+ * and the check normalizes both sides itself (RFC 9449 §4.3), merging no slashes.
+ */
+function authContext(req: IncomingMessage, snapshot: Snapshot, state: DataPlaneState, secure: boolean): AuthContext {
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  const sent = url.charCodeAt(0) === 0x2f ? (q === -1 ? url : url.slice(0, q)) : targetPath(url).path;
   return {
     issuer: state.issuer(),
     keys: snapshot.keys,
@@ -82,7 +89,7 @@ function authContext(req: IncomingMessage, snapshot: Snapshot, state: DataPlaneS
     tokenCache: state.tokenCache,
     dpopReplay: state.oauth.dpopReplay,
     now: state.now(),
-    requestUrl: `${secure ? 'https' : 'http'}://${req.headers.host ?? ''}${path}`,
+    requestUrl: `${secure ? 'https' : 'http'}://${req.headers.host ?? ''}${sent}`,
   };
 }
 
@@ -119,7 +126,7 @@ function serveAi(req: IncomingMessage, res: ServerResponse, route: CompiledRoute
   if (!policy) return void serve(undefined);
   let checked: AuthResult | Promise<AuthResult>;
   try {
-    checked = policy.check(req, authContext(req, snapshot, state, secure, path));
+    checked = policy.check(req, authContext(req, snapshot, state, secure));
   } catch (error) {
     return refuse(error);
   }
@@ -186,7 +193,7 @@ export function createDataPlane(holder: SnapshotHolder, state: DataPlaneState, o
           // The common case answers without a promise: a cached token or an API key, counted in process.
           let checked: AuthResult | Promise<AuthResult>;
           try {
-            checked = policy.check(req, authContext(req, snapshot, state, secure, path));
+            checked = policy.check(req, authContext(req, snapshot, state, secure));
           } catch (error) {
             return refuse(error);
           }
@@ -195,7 +202,7 @@ export function createDataPlane(holder: SnapshotHolder, state: DataPlaneState, o
           return;
         }
         const prepare = async (): Promise<ForwardExtras> => {
-          const result: ForwardExtras & { principal?: Principal } = policy ? await policy.check(req, authContext(req, snapshot, state, secure, path)) : {};
+          const result: ForwardExtras & { principal?: Principal } = policy ? await policy.check(req, authContext(req, snapshot, state, secure)) : {};
           if (!encryption) return result;
           const app = result.principal?.app;
           const transformResponse = encryption.responseEncryptor(snapshot.keys, app ? (snapshot.catalog.apps.get(app)?.encryptionKey as JWK | undefined) : undefined);

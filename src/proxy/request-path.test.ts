@@ -32,8 +32,15 @@ describe('normalizePath', () => {
     ['/public/..%2fadmin', 'the same in lower case'],
     ['/public/%2e%2e%5Cadmin', 'behind an encoded backslash'],
     ['/public/..\\admin', 'behind a backslash'],
+    ['/public/..;/admin/users', 'before path parameters, which Tomcat and Spring drop'],
+    ['/public/%2e%2e;x=1/admin', 'the same, escaped'],
+    ['/public/.;/admin', 'a single dot the same way'],
   ])('refuses %s (%s)', (raw) => {
     expect(normalizePath(raw)).toBeUndefined();
+  });
+
+  it('keeps segments that only contain a semicolon as they are', () => {
+    expect(normalizePath('/a/b;v=1/c')).toBe('/a/b;v=1/c');
   });
 
   it('leaves a path that needs nothing as the same string', () => {

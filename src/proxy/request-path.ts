@@ -28,10 +28,13 @@ function normalizeSegment(segment: string): string | undefined {
 }
 
 /**
- * Whether a segment holds a dot segment behind a separator some upstreams honour and the gateway does not split
- * on: an encoded slash or backslash (`..%2F`), or a raw backslash (`..\`).
+ * Whether a segment holds a dot segment that some upstreams honour and the gateway would not see: behind an
+ * encoded slash or backslash (`..%2F`) or a raw backslash (`..\`), or before path parameters (`..;x`).
  */
 function hidesDotSegment(segment: string): boolean {
+  // `..;x` is `..` to Tomcat and Spring, which drop a segment's `;` parameters before resolving it.
+  const semicolon = segment.indexOf(';');
+  if (semicolon !== -1 && (segment.slice(0, semicolon) === '.' || segment.slice(0, semicolon) === '..')) return true;
   if (!segment.includes('\\') && !segment.includes('%2F') && !segment.includes('%5C')) return false;
   return segment
     .replaceAll('%2F', '/')

@@ -1,3 +1,5 @@
+import { normalizePath } from './request-path.js';
+
 /**
  * The route table, compiled once per snapshot into per-host segment tries, so matching a request costs a Map
  * look-up per path segment rather than a scan of every route.
@@ -42,7 +44,11 @@ export class PathPatternError extends Error {
   override name = 'PathPatternError';
 }
 
-function insert<R>(root: TrieNode<R>, path: string, entry: RouteEntry<R>): void {
+function insert<R>(root: TrieNode<R>, pattern: string, entry: RouteEntry<R>): void {
+  // Requests are routed by their normalized path (request-path.ts): so is each pattern, or `/files/%7Euser/*`
+  // would never match the `/files/~user/…` a request becomes.
+  const path = normalizePath(pattern);
+  if (path === undefined) throw new PathPatternError(`${pattern} is not a path a request can have (a bad escape, a dot segment behind an encoded slash, a "#")`);
   const segments = path.split('/').slice(1);
   let node = root;
   const params: string[] = [];

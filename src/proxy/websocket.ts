@@ -44,10 +44,12 @@ export function proxyUpgrade(req: IncomingMessage, client: Duplex, head: Buffer,
   if (!route.policy) return connect(req, client, head, path, secure, match, service, {});
   check(req, route).then(
     (result) => {
+      // A client gone while its handshake was checked gets no upstream connection opened for it.
+      if (client.destroyed) return;
       if ('status' in result) return refuse(client, result.status, result.code, result.message, result.headers);
       connect(req, client, head, path, secure, match, service, result);
     },
-    () => refuse(client, 500, 'internal_error', 'the handshake could not be checked'),
+    () => client.destroyed || refuse(client, 500, 'internal_error', 'the handshake could not be checked'),
   );
 }
 
