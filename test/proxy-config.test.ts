@@ -87,6 +87,14 @@ describe('applying a config through the admin API', () => {
     }
   });
 
+  it('refuses a service duration longer than a timer can wait (Node would fire it after 1 ms)', async () => {
+    const bad = { ...good(), services: [{ name: 'web', targets: [{ url: upstream.url }], timeouts: { total: '25d' } }] };
+    const refused = await admin<ErrorBody>('POST', '/config/validate', JSON.stringify(bad));
+    expect(refused).toMatchObject({ status: 400, body: { error: { code: 'invalid_config', message: 'services[0].timeouts.total: at most 24d (a timer cannot wait longer), got "25d"' } } });
+    const fine = { ...good(), services: [{ name: 'web', targets: [{ url: upstream.url }], timeouts: { total: '24d' }, healthCheck: { passive: { cooldown: '1d' } } }] };
+    expect((await admin('POST', '/config/validate', JSON.stringify(fine))).status).toBe(200);
+  });
+
   it('validates a config without applying it', async () => {
     const version = gateway.snapshot().version;
     const bad = { ...good(), routes: [{ name: 'web', service: 'nope', paths: ['/'] }] };

@@ -9,7 +9,8 @@ const dataDir = () => mkdtempSync(join(tmpdir(), 'keygate-admin-token-'));
 describe('the admin token', () => {
   it('replaces an empty token file with a fresh token, so that no blank token lets anyone in', () => {
     const dir = dataDir();
-    writeFileSync(join(dir, 'admin-token'), ' \n', { mode: 0o600 });
+    // Emptied by hand to rotate the token, and readable by others: the new token must not be.
+    writeFileSync(join(dir, 'admin-token'), ' \n', { mode: 0o644 });
     const token = loadAdminToken(dir, undefined);
     expect(token.generated).toBe(true);
     const written = readFileSync(join(dir, 'admin-token'), 'utf8').trim();

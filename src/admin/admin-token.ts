@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SettingsError } from '../config/settings.js';
 
@@ -26,12 +26,21 @@ export function loadAdminToken(dataDir: string, fromEnv: string | undefined): Ad
   if (token === undefined) {
     file = join(dataDir, 'admin-token');
     token = isFile(file) ? readFileSync(file, 'utf8').trim() : '';
-    // An empty file (a start that died between creating and writing it) is no token: a fresh one replaces it.
-    // Kept, it would let in anyone whose token trims to nothing.
+    // An empty file (a start that died between creating and writing it, or one emptied to rotate the token) is
+    // no token: a fresh one replaces it. Kept, it would let in anyone whose token trims to nothing. It is removed
+    // and created anew, owner-only, exclusively: of two processes starting at once, one writes and both read it.
     if (token === '') {
-      token = `kg_admin_${randomBytes(32).toString('base64url')}`;
-      writeFileSync(file, `${token}\n`, { mode: 0o600 });
-      generated = true;
+      if (isFile(file)) rmSync(file, { force: true });
+      const fresh = `kg_admin_${randomBytes(32).toString('base64url')}`;
+      try {
+        writeFileSync(file, `${fresh}\n`, { mode: 0o600, flag: 'wx' });
+        token = fresh;
+        generated = true;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        token = readFileSync(file, 'utf8').trim();
+        if (token === '') throw new SettingsError(`${file} is being written by another process; start again`);
+      }
     }
   }
   const expected = digest(token);

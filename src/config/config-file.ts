@@ -6,6 +6,7 @@ import { ModelCatalog } from '../ai/catalog/index.js';
 import { IssuerSchema } from '../auth/issuer-schema.js';
 import { ExternalIssuer } from '../auth/issuers/index.js';
 import { KeygateError } from '../errors.js';
+import { parseDuration } from './duration.js';
 import { PathPatternError, Router } from '../proxy/router.js';
 import { RouteSchema } from '../proxy/route-schema.js';
 import { ServiceSchema } from '../proxy/service-schema.js';
@@ -29,6 +30,16 @@ export const ConfigFileSchema = Type.Object(
 );
 
 export type ConfigFile = Static<typeof ConfigFileSchema>;
+
+/** The longest delay a Node.js timer takes (2^31 − 1 ms, about 24.8 days): a longer one fires after 1 ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Refuses durations that become timer delays and are longer than a timer can wait. */
+function timerDurations(where: string, durations: Record<string, string | undefined>): void {
+  for (const [name, text] of Object.entries(durations)) {
+    if (text !== undefined && (parseDuration(text) ?? 0) > MAX_TIMER_MS) throw new KeygateError('invalid_config', `${where}.${name}: at most 24d (a timer cannot wait longer), got "${text}"`);
+  }
+}
 
 /** A JSON pointer as a readable path: `/routes/0/paths/1` → `routes[0].paths[1]`. */
 function readablePath(pointer: string): string {
@@ -64,6 +75,14 @@ export function validateConfig(value: unknown): ConfigFile {
   (config.services ?? []).forEach((service, i) => {
     if (services.has(service.name)) throw new KeygateError('invalid_config', `services[${i}].name: "${service.name}" is already used by services[${services.get(service.name)}]`);
     services.set(service.name, i);
+    timerDurations(`services[${i}]`, {
+      'timeouts.connect': service.timeouts?.connect,
+      'timeouts.idle': service.timeouts?.idle,
+      'timeouts.total': service.timeouts?.total,
+      'healthCheck.active.interval': service.healthCheck?.active?.interval,
+      'healthCheck.active.timeout': service.healthCheck?.active?.timeout,
+      'healthCheck.passive.cooldown': service.healthCheck?.passive?.cooldown,
+    });
     const origins = new Set<string>();
     service.targets.forEach((target, j) => {
       // The schema's pattern lets through what no URL parser takes (a port over 65535, a space in the host).
@@ -89,6 +108,7 @@ export function validateConfig(value: unknown): ConfigFile {
     }
   });
   const providers = new Set<string>();
+  if (config.ai) timerDurations('ai', { timeout: config.ai.timeout });
   (config.ai?.providers ?? []).forEach((provider, i) => {
     if (providers.has(provider.name)) throw new KeygateError('invalid_config', `ai.providers[${i}].name: "${provider.name}" is already used by another provider`);
     if (provider.pathPrefix !== undefined && !PATH_PREFIX_TYPES.has(provider.type)) {

@@ -79,7 +79,8 @@ export function redactDatabaseUrl(url: string): string {
   try {
     parsed = new URL(url);
   } catch {
-    return url.replace(/\/\/[^/?#]*@/, '//***@').replace(/([?&][^=&]*password[^=&]*=)[^&#]*/gi, '$1***');
+    // Up to the last `@`: a password may hold `#`, `?` or `/`, which is why the URL did not parse.
+    return url.replace(/\/\/.*@/, '//***@').replace(/([?&][^=&]*password[^=&]*=)[^&#]*/gi, '$1***');
   }
   if (parsed.password !== '') parsed.password = '***';
   for (const name of [...parsed.searchParams.keys()]) if (SECRET_PARAMS.test(name)) parsed.searchParams.set(name, '***');
