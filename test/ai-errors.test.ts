@@ -89,6 +89,13 @@ describe('errors of the unified API', () => {
     expect(emulators.openai.requests().length).toBe(calls);
   });
 
+  it('takes null for an optional parameter as not given, as OpenAI does', async () => {
+    const result = await gateway.chat(apiKey, { model: 'mini', messages: HELLO, temperature: null, max_tokens: null, max_completion_tokens: null, n: null, stream: null, stop: null, tools: null });
+    expect(result.status).toBe(200);
+    const sent = emulators.openai.requests().at(-1)!.body as Record<string, unknown>;
+    for (const key of ['temperature', 'max_tokens', 'max_completion_tokens', 'n', 'stop', 'tools']) expect(sent).not.toHaveProperty(key);
+  });
+
   it("takes back an assistant message as the API gave it, with tool_calls: null", async () => {
     const messages = [...HELLO, { role: 'assistant', content: 'Hello!', refusal: null, tool_calls: null }, { role: 'user', content: 'And again.' }];
     expect((await gateway.chat(apiKey, { model: 'mini', messages })).status).toBe(200);

@@ -132,7 +132,16 @@ function validateMessage(m: unknown, i: number): void {
   }
 }
 
+/**
+ * OpenAI's API takes `null` for any optional parameter (`temperature: null`, `stream: null`…) as "not given":
+ * so does the gateway, before it reads or translates anything.
+ */
+function withoutNulls(body: Record<string, unknown>): void {
+  for (const key in body) if (body[key] === null) delete body[key];
+}
+
 function validateChat(body: Record<string, unknown>): ChatRequest {
+  withoutNulls(body);
   if (typeof body.model !== 'string' || body.model === '') throw invalid('model', 'you must provide a model parameter');
   if (!Array.isArray(body.messages) || body.messages.length === 0) throw invalid('messages', "'messages' must be a non-empty array");
   body.messages.forEach(validateMessage);
@@ -146,6 +155,7 @@ function validateChat(body: Record<string, unknown>): ChatRequest {
 }
 
 function validateEmbeddings(body: Record<string, unknown>): EmbeddingsRequest {
+  withoutNulls(body);
   if (typeof body.model !== 'string' || body.model === '') throw invalid('model', 'you must provide a model parameter');
   const input = body.input;
   if (!(typeof input === 'string' || (Array.isArray(input) && input.length > 0))) throw invalid('input', "'input' must be a string or a non-empty array");

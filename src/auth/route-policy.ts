@@ -50,6 +50,9 @@ function challenge(scheme: 'Bearer' | 'DPoP', error: string, description: string
 
 const unauthenticated = (scheme: 'Bearer' | 'DPoP' = 'Bearer') =>
   new AuthFailure(401, 'unauthenticated', 'this route needs credentials: an API key, or an access token', { 'www-authenticate': `${scheme} realm="keygate"` });
+/** What a route without limits decides: nothing, the same empty list for every request. */
+const NO_DECISIONS: RateLimitDecision[] = [];
+
 /** A route limit as counted: quota per window, per what. */
 interface CompiledLimit {
   per: RouteLimit['per'];
@@ -327,6 +330,7 @@ export class RoutePolicy {
    * refused). With `deferred`, the decisions may be promises (Redis), all sent at once and settled together.
    */
   #limitDecisions(principal: Principal | undefined, ctx: AuthContext, deferred = false): RateLimitDecision[] | Promise<RateLimitDecision[]> {
+    if (this.#limits.length === 0) return NO_DECISIONS;
     const keys: string[] = [];
     const limits: CompiledLimit[] = [];
     const pending: Array<RateLimitDecision | Promise<RateLimitDecision>> = [];

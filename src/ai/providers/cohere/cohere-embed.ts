@@ -1,11 +1,12 @@
 import type { EmbeddingsRequest, EmbeddingsResponse } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
+import { base64Of } from '../embedding-encoding.js';
 import type { CallContext } from '../provider.js';
 
 /**
  * OpenAI's embeddings request as Cohere's Embed v2 (https://docs.cohere.com/reference/embed): texts embedded as
- * `search_document` (what most stored embeddings are), as floats; `dimensions` becomes `output_dimension`. Floats
- * are returned whatever `encoding_format` asked.
+ * `search_document` (what most stored embeddings are), as floats; `dimensions` becomes `output_dimension`. The
+ * floats go back as base64 when `encoding_format` asks for it (the `openai` SDK asks by default).
  */
 export function toCohereEmbed(request: EmbeddingsRequest, ctx: CallContext): Record<string, unknown> {
   const input = typeof request.input === 'string' ? [request.input] : request.input;
@@ -20,12 +21,12 @@ interface CohereEmbedResponse {
   meta?: { billed_units?: { input_tokens?: number } };
 }
 
-export function fromCohereEmbed(body: unknown, ctx: CallContext): EmbeddingsResponse {
+export function fromCohereEmbed(body: unknown, ctx: CallContext, request?: EmbeddingsRequest): EmbeddingsResponse {
   const response = body as CohereEmbedResponse;
   const tokens = response.meta?.billed_units?.input_tokens ?? 0;
   return {
     object: 'list',
-    data: (response.embeddings?.float ?? []).map((embedding, index) => ({ object: 'embedding', index, embedding })),
+    data: (response.embeddings?.float ?? []).map((embedding, index) => ({ object: 'embedding', index, embedding: request?.encoding_format === 'base64' ? base64Of(embedding) : embedding })),
     model: ctx.model,
     usage: { prompt_tokens: tokens, total_tokens: tokens },
   };

@@ -170,6 +170,14 @@ describe('the Cohere provider', () => {
     expect(await failureOf(collect(failing))).toMatchObject({ code: 'provider_generation_failed', message: expect.stringContaining('the model failed to generate') });
   });
 
+  it("answers base64 float32 vectors when encoding_format asks for them, as the openai SDK does by default", async () => {
+    const embeddings = await callEmbeddings(CohereProvider, { model: 'embed', input: ['one two'], encoding_format: 'base64' }, { ...ctx(), model: 'embed-v4.0' });
+    const encoded = embeddings.data[0]!.embedding as unknown as string;
+    expect(typeof encoded).toBe('string');
+    const bytes = Buffer.from(encoded, 'base64');
+    expect(Array.from(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4))).toEqual(Array.from(Float32Array.from([0.7, 0.5, -0.25])));
+  });
+
   it('embeds texts as search documents and answers in OpenAI\'s shape', async () => {
     const embeddings = await callEmbeddings(CohereProvider, { model: 'embed', input: ['one two', 'three'], dimensions: 256 }, { ...ctx(), model: 'embed-v4.0' });
     expect(emulator.lastRequest()?.path).toBe('/v2/embed');

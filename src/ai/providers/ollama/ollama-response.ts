@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { ChatCompletion, EmbeddingsResponse, FinishReason, ToolCall, Usage } from '../../chat-types.js';
+import type { ChatCompletion, EmbeddingsRequest, EmbeddingsResponse, FinishReason, ToolCall, Usage } from '../../chat-types.js';
+import { base64Of } from '../embedding-encoding.js';
 import type { CallContext } from '../provider.js';
 
 /** One /api/chat answer, or one line of its stream. */
@@ -48,8 +49,10 @@ export function fromOllamaChat(body: unknown, ctx: CallContext): ChatCompletion 
   };
 }
 
-export function fromOllamaEmbed(body: unknown, ctx: CallContext): EmbeddingsResponse {
+/** Ollama's embeddings in OpenAI's shape: floats, or base64 when `encoding_format` asks for it (the `openai` SDK's default). */
+export function fromOllamaEmbed(body: unknown, ctx: CallContext, request?: EmbeddingsRequest): EmbeddingsResponse {
   const response = body as { embeddings?: number[][]; prompt_eval_count?: number };
   const tokens = response.prompt_eval_count ?? 0;
-  return { object: 'list', data: (response.embeddings ?? []).map((embedding, index) => ({ object: 'embedding', index, embedding })), model: ctx.model, usage: { prompt_tokens: tokens, total_tokens: tokens } };
+  const data = (response.embeddings ?? []).map((embedding, index) => ({ object: 'embedding' as const, index, embedding: request?.encoding_format === 'base64' ? base64Of(embedding) : embedding }));
+  return { object: 'list', data, model: ctx.model, usage: { prompt_tokens: tokens, total_tokens: tokens } };
 }

@@ -150,6 +150,14 @@ describe('the Ollama provider', () => {
     expect(completion.choices[0]).toMatchObject({ message: { content: 'Hello from' }, finish_reason: 'length' });
   });
 
+  it("answers base64 float32 vectors when encoding_format asks for them, as the openai SDK does by default", async () => {
+    const embeddings = await callEmbeddings(OllamaProvider, { model: 'embed', input: ['one two'], encoding_format: 'base64' }, ctx({ model: 'nomic-embed-text' }));
+    const encoded = embeddings.data[0]!.embedding as unknown as string;
+    expect(typeof encoded).toBe('string');
+    const bytes = Buffer.from(encoded, 'base64');
+    expect(Array.from(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4))).toEqual(Array.from(Float32Array.from([0.7, 0.5, -0.25])));
+  });
+
   it('embeds through /api/embed and answers in OpenAI\'s shape', async () => {
     const embeddings = await callEmbeddings(OllamaProvider, { model: 'embed', input: ['one two', 'three'] }, ctx({ model: 'nomic-embed-text' }));
     expect(emulator.lastRequest()).toMatchObject({ path: '/api/embed', body: { model: 'nomic-embed-text', input: ['one two', 'three'] } });
