@@ -147,6 +147,15 @@ describe('errors of the unified API', () => {
     for (const model of deprecated) expect(open).not.toContain(`openai/${model.id}`);
   });
 
+  it('answers GET /v1/models/{model} for a model the app may use, and 404 model_not_found for one it may not', async () => {
+    const client = gateway.openai(pickyKey);
+    expect(await client.models.retrieve('mini')).toMatchObject({ id: 'mini', object: 'model', owned_by: 'keygate' });
+    expect(await client.models.retrieve('openai/gpt-4o-mini')).toMatchObject({ id: 'openai/gpt-4o-mini', object: 'model' });
+    const error = await client.models.retrieve('smart').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OpenAI.NotFoundError);
+    expect(error).toMatchObject({ status: 404, code: 'model_not_found', param: 'model' });
+  });
+
   it('refuses a caller without a valid API key with 401 invalid_api_key in OpenAI\'s shape', async () => {
     const result = await gateway.chat<OpenAIErrorBody>('kg_key_not-a-real-key', { model: 'mini', messages: HELLO });
     expect(result.status).toBe(401);

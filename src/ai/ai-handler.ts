@@ -288,9 +288,10 @@ function recordFailure(call: AiCall, trace: CallTrace, status: number): void {
  */
 export function handleAi(req: IncomingMessage, res: ServerResponse, operation: string, call: AiCall): void {
   const { requestId } = call;
-  if (operation === 'models') {
+  if (operation === 'models' || operation.startsWith('models/')) {
     try {
       if (req.method !== 'GET') throw new AiError(405, 'invalid_request_error', 'method_not_allowed', 'use GET');
+      if (operation !== 'models') return retrieveModel(res, call, requestId, operation.slice('models/'.length));
       return listModels(res, call, requestId);
     } catch (error) {
       return sendAiError(res, error instanceof AiError ? error : new AiError(500, 'api_error', 'internal_error', 'the request failed inside the gateway'), requestId);
@@ -353,7 +354,8 @@ export function sendAnthropicError(res: ServerResponse, error: AiError, requestI
   res.end(text);
 }
 
-function listModels(res: ServerResponse, call: AiCall, requestId: string): void {
+/** The names the caller may use: the list `GET /v1/models` answers, sorted. */
+function visibleModels(call: AiCall): string[] {
   const app = call.principal?.app ? call.catalog.apps.get(call.principal.app) : undefined;
   const names = new Set<string>();
   for (const alias of call.snapshot.aliases.keys()) names.add(alias);
@@ -366,13 +368,36 @@ function listModels(res: ServerResponse, call: AiCall, requestId: string): void 
       for (const model of call.snapshot.catalog.list({ provider: provider.catalogKey, includeDeprecated: false })) names.add(`${name}/${model.id}`);
     }
   }
-  const visible = [...names].filter((name) => {
-    const targets = resolveModel(call.snapshot, name, (t) => [...t]) ?? [];
-    return permits(call.routeModels, name, targets) && permits(app?.models, name, targets);
-  });
-  const body = JSON.stringify({ object: 'list', data: visible.sort().map((id) => ({ id, object: 'model', created: 0, owned_by: 'keygate' })) });
+  return [...names]
+    .filter((name) => {
+      const targets = resolveModel(call.snapshot, name, (t) => [...t]) ?? [];
+      return permits(call.routeModels, name, targets) && permits(app?.models, name, targets);
+    })
+    .sort();
+}
+
+const modelObject = (id: string) => ({ id, object: 'model', created: 0, owned_by: 'keygate' });
+
+function sendJson(res: ServerResponse, call: AiCall, requestId: string, value: unknown): void {
+  const body = JSON.stringify(value);
   res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-request-id': requestId, ...call.responseHeaders });
   res.end(body);
+}
+
+function listModels(res: ServerResponse, call: AiCall, requestId: string): void {
+  sendJson(res, call, requestId, { object: 'list', data: visibleModels(call).map(modelObject) });
+}
+
+/** `GET /v1/models/{model}`: the model if the caller may use it (ids with a `/`, `openai/gpt-4o`, included); 404 otherwise. */
+function retrieveModel(res: ServerResponse, call: AiCall, requestId: string, encoded: string): void {
+  let id: string;
+  try {
+    id = decodeURIComponent(encoded);
+  } catch {
+    id = encoded;
+  }
+  if (!visibleModels(call).includes(id)) throw new AiError(404, 'invalid_request_error', 'model_not_found', `The model \`${id}\` does not exist or you do not have access to it.`, 'model');
+  sendJson(res, call, requestId, modelObject(id));
 }
 
 interface Prepared {
