@@ -248,6 +248,13 @@ describe('accounting of AI calls', () => {
     expect(Number(plain.headers.get('x-keygate-cost-usd'))).toBeCloseTo(priced('groq', model, input, output), 9);
     const streamed = await gateway.chat(apiKey, { model: `${provider}/${model}`, stream: true, stream_options: { include_usage: true }, messages: HELLO });
     expect(streamed.status).toBe(200);
+    // The client asked for usage: it gets a usage chunk, the provider's or else the gateway's estimate, before [DONE].
+    const data = streamed.text.split('\n\n').filter((event) => event.startsWith('data: ')).map((event) => event.slice(6));
+    expect(data.at(-1)).toBe('[DONE]');
+    const usageChunk = JSON.parse(data.at(-2)!) as { object: string; choices: unknown[]; usage: { prompt_tokens: number; completion_tokens: number } };
+    expect(usageChunk).toMatchObject({ object: 'chat.completion.chunk', choices: [] });
+    if (provider === 'groq') expect(usageChunk.usage).toMatchObject({ prompt_tokens: input, completion_tokens: output });
+    expect(data.slice(0, -1).filter((event) => (JSON.parse(event) as { usage?: unknown }).usage)).toHaveLength(1);
     // A call after them, to a provider that reports in full, is recorded too: the batch they were in was written.
     expect((await gateway.chat(apiKey, { model: 'openai/gpt-4o-mini', messages: HELLO })).status).toBe(200);
 

@@ -772,6 +772,8 @@ async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, f
   });
   let ttft: number | null = null;
   let text = '';
+  // The last chunk's id, created and model: an estimated usage chunk carries them like the rest of the stream.
+  let last: TranslatedChunk | undefined;
   const events = format === 'anthropic' ? new ChatChunksToMessageEvents(request.model, { inputTokens: promptEstimate }) : undefined;
   const send = (data: string): boolean => {
     wroteEvent = true;
@@ -784,6 +786,7 @@ async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, f
     stream.pipe({
       chunk(chunk: TranslatedChunk) {
         if (ttft === null && chunk.choices.length > 0) ttft = runtime.now() - started;
+        last = chunk;
         for (const choice of chunk.choices) text += (choice.delta.content ?? '') + (choice.delta.tool_calls ?? []).map((t) => t.function?.arguments ?? '').join('');
         if (events) {
           let more = true;
@@ -799,7 +802,8 @@ async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, f
       },
       end(error) {
         if (!error) {
-          if (!events) res.write('data: [DONE]\n\n');
+          // A client that asked for usage gets a usage chunk: the gateway's estimate (below) when the provider sent none.
+          if (!events && !(wantUsage && stream.usage() === undefined)) res.write('data: [DONE]\n\n');
           return resolve(200);
         }
         if (error instanceof CallCancelled) return resolve(499);
@@ -814,6 +818,11 @@ async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, f
   const tokens = reported ?? { input: estimatePromptTokens(request.messages), output: estimateTokens(text), cached: 0 };
   if (events && status === 200) {
     for (const event of events.end({ prompt_tokens: tokens.input, completion_tokens: tokens.output, total_tokens: tokens.input + tokens.output, prompt_tokens_details: { cached_tokens: tokens.cached } })) res.write(event);
+  }
+  if (!events && status === 200 && wantUsage && stream.usage() === undefined) {
+    const usage = { prompt_tokens: tokens.input, completion_tokens: tokens.output, total_tokens: tokens.input + tokens.output };
+    res.write(`data: ${JSON.stringify({ id: last?.id ?? `chatcmpl-${requestId}`, object: 'chat.completion.chunk', created: last?.created ?? Math.floor(started / 1000), model: last?.model ?? target.model, choices: [], usage })}\n\n`);
+    res.write('data: [DONE]\n\n');
   }
   const cost = record(target, status, tokens, !reported, ttft);
   if (chunked) res.addTrailers({ 'x-keygate-cost-usd': cost.toFixed(9) });
