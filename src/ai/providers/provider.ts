@@ -104,12 +104,15 @@ export function retryAfterMs(headers: IncomingHttpHeaders, now = Date.now()): nu
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
-/** The usual mapping from an HTTP status to OpenAI's error type and what the gateway should do about it. */
-export function failureFor(status: number, message: string, headers: IncomingHttpHeaders, code: string | null = null): ProviderFailure {
+/**
+ * The usual mapping from an HTTP status to OpenAI's error type and what the gateway should do about it. `code` is
+ * the provider's own (null when it gave none, as OpenAI often does); its error type only helps tell a quota.
+ */
+export function failureFor(status: number, message: string, headers: IncomingHttpHeaders, code: string | null = null, providerType: string | null = null): ProviderFailure {
   const retryAfter = retryAfterMs(headers);
   if (status === 401 || status === 403) return { status, type: 'authentication_error', code: code ?? 'invalid_api_key', message, credentialProblem: 'invalid', retryable: true };
   if (status === 429) {
-    const quota = /quota|billing|insufficient|credit/i.test(`${code ?? ''} ${message}`);
+    const quota = /quota|billing|insufficient|credit/i.test(`${code ?? ''} ${providerType ?? ''} ${message}`);
     return { status, type: quota ? 'insufficient_quota' : 'rate_limit_error', code: code ?? (quota ? 'insufficient_quota' : 'rate_limit_exceeded'), message, retryAfterMs: retryAfter, credentialProblem: quota ? 'quota' : undefined, retryable: true };
   }
   if (status === 404) return { status, type: 'invalid_request_error', code: code ?? 'model_not_found', message, retryable: false };

@@ -34,3 +34,15 @@ describe("the OpenAI-style adapter's request body", () => {
     expect(bodyFor('{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hi"}],"stream":true}', ctx({ stream: true }))).toMatchObject({ stream: true, stream_options: { include_usage: true } });
   });
 });
+
+describe("the OpenAI-style adapter's reading of errors", () => {
+  it("keeps OpenAI's null code null, rather than fill it with the error's type", () => {
+    const failure = OpenAIProvider.parseError(400, JSON.stringify({ error: { message: 'Invalid value', type: 'invalid_request_error', param: 'messages', code: null } }), {});
+    expect(failure).toMatchObject({ status: 400, code: null, param: 'messages', retryable: false });
+  });
+
+  it('still tells an account out of quota by its type when the code is null', () => {
+    const failure = OpenAIProvider.parseError(429, JSON.stringify({ error: { message: 'Please check your plan.', type: 'insufficient_quota', code: null } }), {});
+    expect(failure).toMatchObject({ status: 429, type: 'insufficient_quota', credentialProblem: 'quota' });
+  });
+});

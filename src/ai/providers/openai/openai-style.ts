@@ -80,19 +80,22 @@ export function openAIStyleAdapter(options: OpenAIStyleOptions): ProviderAdapter
     parseError(status: number, text: string, headers: IncomingHttpHeaders): ProviderFailure {
       let message = `the provider answered ${status}`;
       let code: string | null = null;
+      let type: string | null = null;
       let param: string | null = null;
       try {
         const parsed = JSON.parse(text) as { error?: { message?: string; code?: string | null; type?: string; param?: string | null } | string; message?: string };
         if (typeof parsed.error === 'object' && parsed.error) {
           message = parsed.error.message ?? message;
-          code = parsed.error.code ?? parsed.error.type ?? null;
+          // OpenAI's `code` may be null: it stays null for the client rather than take the type's value.
+          code = parsed.error.code ?? null;
+          type = parsed.error.type ?? null;
           param = parsed.error.param ?? null;
         } else if (typeof parsed.error === 'string') message = parsed.error;
         else if (typeof parsed.message === 'string') message = parsed.message;
       } catch {
         // not JSON: keep the generic message rather than echo an HTML error page
       }
-      return { ...failureFor(status, message, headers, code), param };
+      return { ...failureFor(status, message, headers, code, type), param };
     },
   };
 }
