@@ -44,6 +44,10 @@ describe('the official @anthropic-ai/sdk client against the gateway', () => {
     expect(data.content).toEqual([expect.objectContaining({ type: 'text', text: 'Echo: Hello there' })]);
     expect(data.usage.input_tokens).toBeGreaterThan(0);
     expect(data.usage.output_tokens).toBeGreaterThan(0);
+    // Both cache counts are numbers, as in Anthropic's answers, so that clients can add them up.
+    expect(data.usage).toMatchObject({ cache_creation_input_tokens: expect.any(Number), cache_read_input_tokens: expect.any(Number) });
+    // The SDK's request id comes from the `request-id` header.
+    expect(data._request_id).toBe(response.headers.get('x-request-id'));
   });
 
   it.each(MODELS)('streams a message with %s through the %s provider, text deltas first and the final message last', async (model) => {
@@ -89,7 +93,10 @@ describe('the official @anthropic-ai/sdk client against the gateway', () => {
   it('answers an unknown model with the SDK\'s NotFoundError in Anthropic\'s shape', async () => {
     const error = await client.messages.create({ model: 'no-such-model', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(Anthropic.NotFoundError);
-    expect((error as InstanceType<typeof Anthropic.NotFoundError>).error).toMatchObject({ type: 'error', error: { type: 'not_found_error' } });
+    const notFound = error as InstanceType<typeof Anthropic.NotFoundError>;
+    expect(notFound.error).toMatchObject({ type: 'error', error: { type: 'not_found_error' } });
+    expect(notFound.requestID).toEqual(expect.any(String));
+    expect((notFound.error as { request_id?: string }).request_id).toBe(notFound.requestID);
   });
 
   it('refuses a request without max_tokens with 400 invalid_request_error in Anthropic\'s shape', async () => {

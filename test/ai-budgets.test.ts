@@ -55,6 +55,8 @@ describe('budgets and token limits of apps and teams', () => {
     expect(refused.status).toBe(429);
     expect(refused.body.error).toMatchObject({ type: 'insufficient_quota', code: 'budget_exceeded' });
     expect(refused.body.error.message).toContain(`${period}-app`);
+    // Spent until the period turns: the official clients must not retry it (they do retry other 429s).
+    expect(refused.headers.get('x-should-retry')).toBe('false');
     const streamed = await gateway.chat(apiKey, { model: MODEL, stream: true, messages: HELLO });
     expect(streamed.status).toBe(429);
     const embedded = await gateway.call('POST', '/v1/embeddings', apiKey, { model: 'openai/text-embedding-3-small', input: 'text' });

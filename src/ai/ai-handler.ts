@@ -349,8 +349,8 @@ export function sendAnthropicError(res: ServerResponse, error: AiError, requestI
     return;
   }
   const { status, body } = toAnthropicError(error);
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'x-request-id': requestId, ...error.headers });
+  const text = JSON.stringify({ ...body, request_id: requestId });
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'x-request-id': requestId, 'request-id': requestId, ...error.headers });
   res.end(text);
 }
 
@@ -493,6 +493,12 @@ interface PromptCost {
 }
 
 /**
+ * A spent budget lasts until the day or month turns: the `openai` and `@anthropic-ai/sdk` clients retry a 429
+ * unless the answer says `x-should-retry: false`.
+ */
+const NO_RETRY: Readonly<Record<string, string>> = { 'x-should-retry': 'false' };
+
+/**
  * Refuses the call (429 budget_exceeded) when `name` has spent `limit` this period, or, given the call's `prompt`,
  * would pass it with the prompt's least cost (priced only if its most would pass it); a promise only if the store
  * must be read. The room it finds left goes into `left` when it does not refuse.
@@ -502,10 +508,10 @@ function enforceBudget(runtime: AiRuntime, scope: 'app' | 'team', name: string, 
   const refuseOver = (spent: number) => {
     left.room = Math.min(left.room, limit - spent);
     const budget = () => `${period === 'day' ? 'daily' : 'monthly'} budget of $${limit}`;
-    if (spent >= limit) throw new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has spent its ${budget()} ($${spent.toFixed(6)} so far)`);
+    if (spent >= limit) throw new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has spent its ${budget()} ($${spent.toFixed(6)} so far)`, null, NO_RETRY);
     if (prompt && spent + prompt.most > limit) {
       const least = prompt.least();
-      if (spent + least > limit) throw new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has $${(limit - spent).toFixed(6)} left of its ${budget()}, and this call's prompt alone costs at least $${least.toFixed(6)}`);
+      if (spent + least > limit) throw new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has $${(limit - spent).toFixed(6)} left of its ${budget()}, and this call's prompt alone costs at least $${least.toFixed(6)}`, null, NO_RETRY);
     }
   };
   const known = runtime.spend.spentNow(scope, name, period, now);
@@ -695,7 +701,7 @@ function answerChat(res: ServerResponse, call: AiCall, trace: CallTrace, format:
   const out = cached === undefined ? undefined : renderOrNot(format, request, cached);
   if (out !== undefined) {
     recordChat(call, trace, prepared, request, undefined, 200, NO_TOKENS, false, null, true);
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(out), 'x-request-id': call.requestId, 'x-keygate-cache': 'hit', 'x-keygate-cost-usd': '0', ...call.responseHeaders });
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(out), 'x-request-id': call.requestId, ...requestIdHeader(format, call.requestId), 'x-keygate-cache': 'hit', 'x-keygate-cost-usd': '0', ...call.responseHeaders });
     res.end(out);
     return undefined;
   }
@@ -722,7 +728,7 @@ function answerChat(res: ServerResponse, call: AiCall, trace: CallTrace, format:
           const cost = recordChat(call, trace, prepared, request, target, body === undefined ? 502 : 200, tokens, !reported, null, false);
           if (body === undefined) return fail(new AiError(502, 'api_error', 'provider_bad_response', 'the provider answered with a completion that cannot be read'));
           if (cacheKey) runtime.cache.set(cacheKey, passThrough?.toString('utf8') ?? JSON.stringify(completion), runtime.now() + snapshot.cacheTtlMs);
-          sendAnswer(res, call, target, cost, !reported, body);
+          sendAnswer(res, call, target, cost, !reported, body, requestIdHeader(format, call.requestId));
         };
         // Without the provider's usage the tokens are counted, with the tokenizer (loaded on first need).
         if (!reported) return void loadTokenizer().then(finish).catch(fail);
@@ -757,6 +763,7 @@ async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, f
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-cache',
     'x-request-id': requestId,
+    ...requestIdHeader(format, requestId),
     'x-keygate-provider': target.provider,
     'x-keygate-model': target.model,
     // A trailer needs chunked encoding, which an HTTP/1.0 client does not get: Node refuses to send the head.
@@ -829,12 +836,20 @@ async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, f
   res.end();
 }
 
+const NO_EXTRA: Readonly<Record<string, string>> = {};
+
+/** Anthropic's clients read the request's id from `request-id` (the SDK's `_request_id`); OpenAI's from `x-request-id`. */
+function requestIdHeader(format: ChatFormat, requestId: string): Readonly<Record<string, string>> {
+  return format === 'anthropic' ? { 'request-id': requestId } : NO_EXTRA;
+}
+
 /** A provider's answer, non-streamed, with the headers that say who served it, what it cost and whether its usage is estimated. */
-function sendAnswer(res: ServerResponse, call: AiCall, target: AiTarget, cost: number, estimated: boolean, body: string | Buffer): void {
+function sendAnswer(res: ServerResponse, call: AiCall, target: AiTarget, cost: number, estimated: boolean, body: string | Buffer, extra: Readonly<Record<string, string>> = NO_EXTRA): void {
   res.writeHead(200, {
     'content-type': 'application/json',
     'content-length': typeof body === 'string' ? Buffer.byteLength(body) : body.length,
     'x-request-id': call.requestId,
+    ...extra,
     'x-keygate-provider': target.provider,
     'x-keygate-model': target.model,
     'x-keygate-cost-usd': cost.toFixed(9),

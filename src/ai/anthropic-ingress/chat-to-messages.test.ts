@@ -21,7 +21,7 @@ describe('a chat completion as a Message', () => {
       content: [{ type: 'text', text: 'Hello there.' }],
       stop_reason: 'end_turn',
       stop_sequence: null,
-      usage: { input_tokens: 12, output_tokens: 5 },
+      usage: { input_tokens: 12, output_tokens: 5, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 },
     });
   });
 
@@ -91,11 +91,11 @@ describe('a chat completion as a Message', () => {
 
   it('counts cached prompt tokens as cache reads, apart from input tokens', () => {
     const usage = { prompt_tokens: 1200, completion_tokens: 30, total_tokens: 1230, prompt_tokens_details: { cached_tokens: 1024 } };
-    expect(chatToMessages(completion({ role: 'assistant', content: 'x' }, 'stop', usage), 'claude').usage).toEqual({ input_tokens: 176, output_tokens: 30, cache_read_input_tokens: 1024 });
+    expect(chatToMessages(completion({ role: 'assistant', content: 'x' }, 'stop', usage), 'claude').usage).toEqual({ input_tokens: 176, output_tokens: 30, cache_creation_input_tokens: 0, cache_read_input_tokens: 1024 });
   });
 
   it('reports zero tokens when the completion has no usage', () => {
     const { usage: _, ...unmetered } = completion({ role: 'assistant', content: 'x' });
-    expect(chatToMessages(unmetered, 'claude').usage).toEqual({ input_tokens: 0, output_tokens: 0 });
+    expect(chatToMessages(unmetered, 'claude').usage).toEqual({ input_tokens: 0, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 });
   });
 });

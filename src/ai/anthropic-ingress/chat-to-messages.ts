@@ -21,13 +21,18 @@ export function stopReasonFor(finishReason: FinishReason | null | undefined, cal
   }
 }
 
-/** OpenAI's prompt tokens include cache reads; Anthropic counts them apart from `input_tokens`. */
+/**
+ * OpenAI's prompt tokens include cache reads; Anthropic counts them apart from `input_tokens`. Both cache fields
+ * are always there, as in Anthropic's answers (clients add them up): cache writes count as plain input here, since
+ * the unified usage does not tell them apart.
+ */
 export function anthropicUsageFor(usage: Usage | null | undefined): AnthropicUsage {
   const cached = usage?.prompt_tokens_details?.cached_tokens ?? 0;
   return {
     input_tokens: Math.max(0, (usage?.prompt_tokens ?? 0) - cached),
     output_tokens: usage?.completion_tokens ?? 0,
-    ...(cached > 0 ? { cache_read_input_tokens: cached } : {}),
+    cache_creation_input_tokens: 0,
+    cache_read_input_tokens: cached,
   };
 }
 

@@ -47,7 +47,7 @@ function expectWellFormed(events: Array<{ type: string } & Record<string, unknow
 
 const messageStart = (inputTokens: number) => ({
   type: 'message_start',
-  message: { id: 'msg_stream1', type: 'message', role: 'assistant', model: 'claude-sonnet-4-5', content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: inputTokens, output_tokens: 0 } },
+  message: { id: 'msg_stream1', type: 'message', role: 'assistant', model: 'claude-sonnet-4-5', content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: inputTokens, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 } },
 });
 
 describe('chat chunks as Anthropic stream events', () => {
@@ -59,7 +59,7 @@ describe('chat chunks as Anthropic stream events', () => {
       { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'Hel' } },
       { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'lo!' } },
       { type: 'content_block_stop', index: 0 },
-      { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { input_tokens: 10, output_tokens: 2 } },
+      { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { input_tokens: 10, output_tokens: 2, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 } },
       { type: 'message_stop' },
     ]);
   });
@@ -88,7 +88,7 @@ describe('chat chunks as Anthropic stream events', () => {
       { type: 'content_block_start', index: 2, content_block: { type: 'tool_use', id: 'call_2', name: 'get_weather', input: {} } },
       { type: 'content_block_delta', index: 2, delta: { type: 'input_json_delta', partial_json: '{"city":"Rome"}' } },
       { type: 'content_block_stop', index: 2 },
-      { type: 'message_delta', delta: { stop_reason: 'tool_use', stop_sequence: null }, usage: { input_tokens: 40, output_tokens: 25 } },
+      { type: 'message_delta', delta: { stop_reason: 'tool_use', stop_sequence: null }, usage: { input_tokens: 40, output_tokens: 25, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 } },
       { type: 'message_stop' },
     ]);
     expectWellFormed(events);
@@ -101,7 +101,7 @@ describe('chat chunks as Anthropic stream events', () => {
       { type: 'content_block_start', index: 0, content_block: { type: 'tool_use', id: 'call_9', name: 'now', input: {} } },
       { type: 'content_block_delta', index: 0, delta: { type: 'input_json_delta', partial_json: '{}' } },
       { type: 'content_block_stop', index: 0 },
-      { type: 'message_delta', delta: { stop_reason: 'tool_use', stop_sequence: null }, usage: { input_tokens: 7, output_tokens: 3 } },
+      { type: 'message_delta', delta: { stop_reason: 'tool_use', stop_sequence: null }, usage: { input_tokens: 7, output_tokens: 3, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 } },
       { type: 'message_stop' },
     ]);
   });
@@ -117,12 +117,12 @@ describe('chat chunks as Anthropic stream events', () => {
 
   it('prefer the usage given to end over the provider’s usage chunk', () => {
     const events = translate([chunk({ content: 'x' }, 'stop'), usageChunk(usage(10, 2))], usage(11, 4));
-    expect(events.at(-2)?.usage).toEqual({ input_tokens: 11, output_tokens: 4 });
+    expect(events.at(-2)?.usage).toEqual({ input_tokens: 11, output_tokens: 4, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 });
   });
 
   it('report cached prompt tokens as cache reads', () => {
     const events = translate([chunk({ content: 'x' }, 'stop')], { ...usage(1100, 4), prompt_tokens_details: { cached_tokens: 1000 } });
-    expect(events.at(-2)?.usage).toEqual({ input_tokens: 100, output_tokens: 4, cache_read_input_tokens: 1000 });
+    expect(events.at(-2)?.usage).toEqual({ input_tokens: 100, output_tokens: 4, cache_creation_input_tokens: 0, cache_read_input_tokens: 1000 });
   });
 
   it('report zero output tokens when nothing was counted', () => {

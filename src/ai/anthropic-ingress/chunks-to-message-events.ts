@@ -110,7 +110,7 @@ export class ChatChunksToMessageEvents {
   #start(chunk: ChatCompletionChunk | undefined): string[] {
     if (this.#started) return [];
     this.#started = true;
-    const usage = chunk?.usage ? anthropicUsageFor(chunk.usage) : { input_tokens: this.#options.inputTokens ?? 0, output_tokens: 0 };
+    const usage = chunk?.usage ? anthropicUsageFor(chunk.usage) : { input_tokens: this.#options.inputTokens ?? 0, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
     const message = { id: this.#options.id ?? messageIdFor(chunk?.id), type: 'message', role: 'assistant', model: this.#model, content: [], stop_reason: null, stop_sequence: null, usage: { ...usage, output_tokens: 0 } };
     return [sse({ type: 'message_start', message })];
   }

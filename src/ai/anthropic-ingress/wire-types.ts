@@ -78,7 +78,8 @@ export type AnthropicStopReason = 'end_turn' | 'max_tokens' | 'stop_sequence' | 
 export interface AnthropicUsage {
   input_tokens: number;
   output_tokens: number;
-  cache_read_input_tokens?: number;
+  cache_creation_input_tokens: number;
+  cache_read_input_tokens: number;
 }
 
 /** A Message, the answer to a non-streamed `POST /v1/messages`. */
@@ -109,4 +110,6 @@ export type AnthropicErrorType =
 export interface AnthropicErrorBody {
   type: 'error';
   error: { type: AnthropicErrorType; message: string };
+  /** The request's id, as Anthropic's error bodies carry it (and its `request-id` header). */
+  request_id?: string;
 }
