@@ -47,7 +47,7 @@ describe('the official @anthropic-ai/sdk client against the gateway', () => {
     // Both cache counts are numbers, as in Anthropic's answers, so that clients can add them up.
     expect(data.usage).toMatchObject({ cache_creation_input_tokens: expect.any(Number), cache_read_input_tokens: expect.any(Number) });
     // The SDK's request id comes from the `request-id` header.
-    expect(data._request_id).toBe(response.headers.get('x-request-id'));
+    expect((data as { _request_id?: string | null })._request_id).toBe(response.headers.get('x-request-id'));
   });
 
   it.each(MODELS)('streams a message with %s through the %s provider, text deltas first and the final message last', async (model) => {

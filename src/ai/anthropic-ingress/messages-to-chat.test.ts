@@ -18,8 +18,8 @@ const rejection = (overrides: Record<string, unknown>): AnthropicRequestError =>
 const weatherTool = { name: 'get_weather', description: 'The weather in a city', input_schema: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } };
 
 describe('a Messages API request as a chat request', () => {
-  it('keeps the model, max_tokens and a plain user message', () => {
-    expect(messagesToChat(base)).toEqual({ model: 'claude-sonnet-4-5', max_tokens: 256, messages: [{ role: 'user', content: 'Hello' }] });
+  it('keeps the model and a plain user message, and max_tokens as max_completion_tokens, which reasoning models take', () => {
+    expect(messagesToChat(base)).toEqual({ model: 'claude-sonnet-4-5', max_completion_tokens: 256, messages: [{ role: 'user', content: 'Hello' }] });
   });
 
   it('carries stream, temperature, top_p and stop_sequences over', () => {

@@ -177,7 +177,8 @@ export function messagesToChat(request: AnthropicMessagesRequest | Record<string
   const messages = messagesOf(body.messages);
   const system = body.system === undefined ? '' : systemText(body.system, 'system');
 
-  const chat: ChatRequest = { model: body.model, messages: system === '' ? messages : [{ role: 'system', content: system }, ...messages], max_tokens: body.max_tokens as number };
+  // As max_completion_tokens: OpenAI's reasoning models refuse max_tokens, and every adapter reads either.
+  const chat: ChatRequest = { model: body.model, messages: system === '' ? messages : [{ role: 'system', content: system }, ...messages], max_completion_tokens: body.max_tokens as number };
   if (body.stream !== undefined) {
     if (typeof body.stream !== 'boolean') fail('stream', 'must be a boolean');
     chat.stream = body.stream;

@@ -112,7 +112,7 @@ describe('the official Anthropic SDK through the Anthropic ingress', () => {
     });
     expect(received).toEqual({
       model: 'my-claude',
-      max_tokens: 300,
+      max_completion_tokens: 300,
       messages: [
         { role: 'system', content: 'Be brief.' },
         { role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } }, { type: 'text', text: 'Weather where this was taken?' }] },

@@ -1,7 +1,17 @@
 import { openAIStyleAdapter } from '../openai/openai-style.js';
 
 /**
+ * OpenAI's newer `max_completion_tokens` as the `max_tokens` every OpenAI-compatible host documents (DeepSeek,
+ * Together, Fireworks and Perplexity know no other); a body that names both keeps its `max_tokens`.
+ */
+function withMaxTokens(body: Record<string, unknown>): Record<string, unknown> {
+  if (body.max_completion_tokens === undefined) return body;
+  const { max_completion_tokens: limit, ...rest } = body;
+  return { ...rest, max_tokens: rest.max_tokens ?? limit };
+}
+
+/**
  * Any host of OpenAI's API, by configuration alone: Groq, Together, DeepSeek, Fireworks, OpenRouter, xAI,
  * Perplexity, vLLM, LM Studio. `baseUrl` is the part before `/v1` (for example https://api.groq.com/openai).
  */
-export const OpenAICompatibleProvider = openAIStyleAdapter({ type: 'openai-compatible' });
+export const OpenAICompatibleProvider = openAIStyleAdapter({ type: 'openai-compatible', adjust: withMaxTokens });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ChatRequest } from '../../chat-types.js';
 import type { CallContext } from '../provider.js';
+import { OpenAICompatibleProvider } from '../openai-compatible/index.js';
 import { OpenAIProvider } from './index.js';
 
 const ctx = (overrides: Partial<CallContext> = {}): CallContext => ({
@@ -32,6 +33,21 @@ describe("the OpenAI-style adapter's request body", () => {
 
   it('asks for usage on a stream, whatever the client sent', () => {
     expect(bodyFor('{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hi"}],"stream":true}', ctx({ stream: true }))).toMatchObject({ stream: true, stream_options: { include_usage: true } });
+  });
+});
+
+describe('the OpenAI-compatible adapter', () => {
+  const compatible = (request: string) => JSON.parse(OpenAICompatibleProvider.chatCall(JSON.parse(request) as ChatRequest, ctx({ provider: { name: 'groq', type: 'openai-compatible', baseUrl: 'http://127.0.0.1:1' } })).body!) as Record<string, unknown>;
+
+  it('sends max_completion_tokens as the max_tokens every compatible host knows', () => {
+    const body = compatible('{"model":"m","messages":[{"role":"user","content":"Hi"}],"max_completion_tokens":64}');
+    expect(body.max_tokens).toBe(64);
+    expect(body).not.toHaveProperty('max_completion_tokens');
+    expect(compatible('{"model":"m","messages":[{"role":"user","content":"Hi"}],"max_tokens":10,"max_completion_tokens":64}').max_tokens).toBe(10);
+  });
+
+  it('leaves OpenAI itself max_completion_tokens, which its reasoning models need', () => {
+    expect(bodyFor('{"model":"m","messages":[{"role":"user","content":"Hi"}],"max_completion_tokens":64}').max_completion_tokens).toBe(64);
   });
 });
 
