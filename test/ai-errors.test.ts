@@ -89,6 +89,17 @@ describe('errors of the unified API', () => {
     expect(emulators.openai.requests().length).toBe(calls);
   });
 
+  it.each([
+    ['a custom tool', { tools: [{ type: 'custom', custom: { name: 'grep', description: 'search' } }] }, 'tools[0]'],
+    ['an allowed_tools choice', { tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'object' } } }], tool_choice: { type: 'allowed_tools', allowed_tools: { mode: 'auto', tools: [] } } }, 'tool_choice'],
+    ['a custom tool call in the history', { messages: [...HELLO, { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'custom', custom: { name: 'grep', input: 'foo' } }] }, { role: 'tool', tool_call_id: 'c1', content: 'bar' }] }, `messages[${HELLO.length}].tool_calls[0]`],
+  ])('refuses %s with 400 unsupported_parameter on a provider that translates tools, and passes it to OpenAI', async (_what, extra, param) => {
+    const refused = await gateway.chat<OpenAIErrorBody>(apiKey, { model: 'smart', messages: HELLO, ...extra });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toMatchObject({ type: 'invalid_request_error', code: 'unsupported_parameter', param });
+    expect((await gateway.chat(apiKey, { model: 'mini', messages: HELLO, ...extra })).status).toBe(200);
+  });
+
   it('takes null for an optional parameter as not given, as OpenAI does', async () => {
     const result = await gateway.chat(apiKey, { model: 'mini', messages: HELLO, temperature: null, max_tokens: null, max_completion_tokens: null, n: null, stream: null, stop: null, tools: null });
     expect(result.status).toBe(200);

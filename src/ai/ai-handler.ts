@@ -126,6 +126,12 @@ function validateMessage(m: unknown, i: number): void {
   if (calls !== undefined && calls !== null) {
     if (!Array.isArray(calls)) throw invalid(`${at}.tool_calls`, `${at}.tool_calls must be an array`);
     calls.forEach((call: unknown, j: number) => {
+      // OpenAI's custom tools' calls carry free-text input; providers that know only function tools refuse them later.
+      if (isJsonObject(call) && call.type === 'custom') {
+        const custom = call.custom;
+        if (!isJsonObject(custom) || typeof custom.name !== 'string' || typeof custom.input !== 'string') throw invalid(`${at}.tool_calls[${j}].custom`, `${at}.tool_calls[${j}] must have a custom tool's name and its input as a string`);
+        return;
+      }
       const fn = isJsonObject(call) ? call.function : undefined;
       if (!isJsonObject(fn) || typeof fn.name !== 'string' || typeof fn.arguments !== 'string') throw invalid(`${at}.tool_calls[${j}].function`, `${at}.tool_calls[${j}] must have a function with a name and its arguments as a string`);
     });

@@ -193,6 +193,31 @@ export interface ChatAnswer {
   raw: Buffer | undefined;
 }
 
+/** Adapters that send OpenAI's tools as they are: every other one translates function tools, and only those. */
+const PASSES_TOOLS_THROUGH = new Set(['openai', 'azure-openai', 'openai-compatible']);
+
+/**
+ * OpenAI also has custom tools (`{"type":"custom"}`, free-text input) and the `allowed_tools` tool choice. A
+ * provider whose adapter translates tools knows only function tools: such a request is a 400 naming the
+ * parameter, not the TypeError (500) that reading `.function` off a custom tool would be.
+ */
+function refuseNonFunctionTools(adapter: ProviderAdapter, request: ChatRequest): void {
+  if (PASSES_TOOLS_THROUGH.has(adapter.type)) return;
+  const unsupported = (param: string, what: string) =>
+    new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'unsupported_parameter', param, message: `${param}: ${what}, which the ${adapter.type} provider does not take: only function tools are translated`, retryable: false });
+  const isFunction = (item: unknown) => isJsonObject(item) && (item.type === undefined || item.type === 'function') && isJsonObject(item.function);
+  (request.tools ?? []).forEach((tool: unknown, i: number) => {
+    if (!isFunction(tool)) throw unsupported(`tools[${i}]`, `a "${String((tool as { type?: unknown })?.type)}" tool`);
+  });
+  const choice: unknown = request.tool_choice;
+  if (isJsonObject(choice) && !isFunction(choice)) throw unsupported('tool_choice', `a "${String(choice.type)}" tool choice`);
+  request.messages.forEach((message, i) => {
+    (message.tool_calls ?? []).forEach((call: unknown, j: number) => {
+      if (!isFunction(call)) throw unsupported(`messages[${i}].tool_calls[${j}]`, `a "${String((call as { type?: unknown })?.type)}" tool call`);
+    });
+  });
+}
+
 /**
  * One non-streaming chat completion through `adapter`, with the provider's bytes when they need no translation;
  * `done` is called once, from the provider socket's callback (or at once if the adapter refuses the call).
@@ -213,6 +238,7 @@ export function chatAnswer(adapter: ProviderAdapter, request: ChatRequest, ctx: 
     done(undefined, result);
   };
   try {
+    refuseNonFunctionTools(adapter, request);
     exchange(adapter, adapter.chatCall(request, { ...ctx, stream: false }), options, answer);
   } catch (error) {
     // The adapter refused the call, or the dispatcher did (a header it will not send): the call's failure, as any
@@ -256,6 +282,7 @@ export function openChatStream(adapter: ProviderAdapter, request: ChatRequest, c
   const cancel = options.cancel;
   // Inside the executor, so that an adapter refusing the call (a misconfigured provider) rejects, as the other calls do.
   return new Promise((resolve, reject) => {
+    refuseNonFunctionTools(adapter, request);
     const call = adapter.chatCall(request, streamCtx);
     const { origin, path } = endpointOf(call.url);
     const translator = adapter.streamTranslator(streamCtx);

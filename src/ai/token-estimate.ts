@@ -51,7 +51,11 @@ export function estimatePromptTokens(messages: readonly ChatMessage[], count: (t
     total += 3;
     if (typeof message.content === 'string') total += count(message.content);
     else if (Array.isArray(message.content)) for (const part of message.content) if (part.type === 'text') total += count(part.text);
-    for (const call of message.tool_calls ?? []) total += count(call.function.name + call.function.arguments);
+    // A custom tool's call (`{"type":"custom","custom":{name,input}}`) has its text in `custom`.
+    for (const call of message.tool_calls ?? []) {
+      const custom = (call as { custom?: { name: string; input: string } }).custom;
+      total += count(call.function ? call.function.name + call.function.arguments : custom ? custom.name + custom.input : '');
+    }
   }
   return total;
 }
