@@ -99,6 +99,16 @@ describe('the official @anthropic-ai/sdk client against the gateway', () => {
     expect((notFound.error as { request_id?: string }).request_id).toBe(notFound.requestID);
   });
 
+  it("counts a message's tokens with the SDK's countTokens, tools included, for a model the caller may use", async () => {
+    const messages = [{ role: 'user' as const, content: 'How many tokens are in this sentence?' }];
+    const plain = await client.messages.countTokens({ model: 'smart', messages });
+    expect(plain.input_tokens).toBeGreaterThan(5);
+    const withTools = await client.messages.countTokens({ model: 'smart', messages, tools: [WEATHER_TOOL] });
+    expect(withTools.input_tokens).toBeGreaterThan(plain.input_tokens);
+    const error = await client.messages.countTokens({ model: 'no-such-model', messages }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Anthropic.NotFoundError);
+  });
+
   it('refuses a request without max_tokens with 400 invalid_request_error in Anthropic\'s shape', async () => {
     const response = await fetch(`${gateway.proxyUrl}/v1/messages`, {
       method: 'POST',

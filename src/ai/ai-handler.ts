@@ -303,6 +303,7 @@ export function handleAi(req: IncomingMessage, res: ServerResponse, operation: s
       return sendAiError(res, error instanceof AiError ? error : new AiError(500, 'api_error', 'internal_error', 'the request failed inside the gateway'), requestId);
     }
   }
+  if (operation === 'messages/count_tokens') return countTokens(req, res, call);
   // Every other call is recorded, those that fail too.
   const trace: CallTrace = { cancel: new Cancellation(), started: call.runtime.now(), model: '', target: undefined, recorded: false };
   // A client that leaves before its answer: the provider's tokens are no longer worth generating, nor a fallback.
@@ -324,7 +325,7 @@ export function handleAi(req: IncomingMessage, res: ServerResponse, operation: s
     trace.cancel.cancel(new CallCancelled('the call failed'));
     try {
       if (!trace.recorded) recordFailure(call, trace, failure.status);
-      if (operation === 'messages') return sendAnthropicError(res, failure, requestId);
+      if (operation.startsWith('messages')) return sendAnthropicError(res, failure, requestId);
       sendAiError(res, failure, requestId);
     } catch {
       res.destroy();
@@ -342,6 +343,45 @@ export function handleAi(req: IncomingMessage, res: ServerResponse, operation: s
     try {
       const pending = operation === 'embeddings' ? embeddings(body!, res, call, trace) : chat(body!, res, call, trace, operation === 'messages' ? 'anthropic' : 'openai', fail);
       if (pending) pending.catch(fail);
+    } catch (failure) {
+      fail(failure);
+    }
+  });
+}
+
+/**
+ * `POST /v1/messages/count_tokens` (Anthropic's token counting, free and unrecorded): the request's prompt as the
+ * gateway's tokenizer counts it, tools included, for a model the caller may use. An estimate whatever the
+ * provider, said so in `x-keygate-usage-estimated`.
+ */
+function countTokens(req: IncomingMessage, res: ServerResponse, call: AiCall): void {
+  const { requestId } = call;
+  const fail = (error: unknown) => {
+    if (error instanceof CallCancelled) return void res.destroy();
+    sendAnthropicError(res, error instanceof AiError ? error : new AiError(500, 'api_error', 'internal_error', 'the request failed inside the gateway'), requestId);
+  };
+  if (req.method !== 'POST') {
+    req.resume();
+    return fail(new AiError(405, 'invalid_request_error', 'method_not_allowed', 'use POST'));
+  }
+  readJson(req, call.maxBodySize, (error, body) => {
+    if (error) return fail(error);
+    try {
+      // The same fields as a message, but no max_tokens: nothing is generated.
+      const request = messagesToChat({ max_tokens: 1, ...body });
+      const targets = resolveModel(call.snapshot, request.model, (t) => [...t]);
+      const app = call.principal?.app ? call.catalog.apps.get(call.principal.app) : undefined;
+      if (!targets || !permits(call.routeModels, request.model, targets) || !permits(app?.models, request.model, targets)) {
+        throw new AiError(404, 'invalid_request_error', 'model_not_found', `The model \`${request.model}\` does not exist or you do not have access to it.`, 'model');
+      }
+      loadTokenizer()
+        .then(() => {
+          const tools = request.tools?.length ? estimateTokens(JSON.stringify(request.tools)) : 0;
+          const text = JSON.stringify({ input_tokens: estimatePromptTokens(request.messages) + tools });
+          res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'x-request-id': requestId, 'request-id': requestId, 'x-keygate-usage-estimated': 'true', ...call.responseHeaders });
+          res.end(text);
+        })
+        .catch(fail);
     } catch (failure) {
       fail(failure);
     }

@@ -116,7 +116,7 @@ function serveAi(req: IncomingMessage, res: ServerResponse, route: CompiledRoute
     });
   const refuse = (error: unknown) => {
     req.resume();
-    const send = operation === 'messages' ? sendAnthropicError : sendAiError;
+    const send = operation.startsWith('messages') ? sendAnthropicError : sendAiError;
     if (error instanceof AuthFailure) {
       const code = error.code === 'invalid_token' || error.code === 'unauthenticated' ? 'invalid_api_key' : error.code;
       return send(res, new AiError(error.status, AI_ERROR_TYPES[error.status] ?? 'invalid_request_error', code, error.message, null, error.headers), requestId);
