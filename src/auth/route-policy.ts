@@ -331,33 +331,44 @@ export class RoutePolicy {
    */
   #limitDecisions(principal: Principal | undefined, ctx: AuthContext, deferred = false): RateLimitDecision[] | Promise<RateLimitDecision[]> {
     if (this.#limits.length === 0) return NO_DECISIONS;
+    // Limits per app or per caller count only a caller that is known.
+    const known = Boolean(principal?.app) || Boolean(principal?.subject);
+    const decisions: RateLimitDecision[] = [];
     const keys: string[] = [];
+    if (!deferred) {
+      // In process: one by one, and nothing after a refusal is counted at all.
+      for (const limit of this.#limits) {
+        if (limit.per !== 'route' && !known) continue;
+        const key = this.#limitKey(limit, principal);
+        const decision = ctx.limiter.hit(key, limit.limit, limit.windowMs);
+        if (decision instanceof Promise) throw new Error('a shared limiter needs the asynchronous check');
+        decisions.push(decision);
+        keys.push(key);
+        if (!decision.allowed) this.#refuse(ctx, decisions, keys, decisions.length - 1, limit);
+      }
+      return decisions;
+    }
+    // A shared limiter: every limit counted at once, settled together.
     const limits: CompiledLimit[] = [];
     const pending: Array<RateLimitDecision | Promise<RateLimitDecision>> = [];
-    let waits = false;
     for (const limit of this.#limits) {
-      if (limit.per !== 'route' && !principal?.app && !principal?.subject) continue;
+      if (limit.per !== 'route' && !known) continue;
       const key = this.#limitKey(limit, principal);
-      const decision = ctx.limiter.hit(key, limit.limit, limit.windowMs);
-      if (decision instanceof Promise) {
-        if (!deferred) throw new Error('a shared limiter needs the asynchronous check');
-        waits = true;
-      }
+      pending.push(ctx.limiter.hit(key, limit.limit, limit.windowMs));
       keys.push(key);
       limits.push(limit);
-      pending.push(decision);
-      // In process, nothing after a refusal is counted at all.
-      if (!(decision instanceof Promise) && !decision.allowed) break;
     }
-    const settle = (decisions: RateLimitDecision[]): RateLimitDecision[] => {
-      const refused = decisions.findIndex((d) => !d.allowed);
-      if (refused === -1) return decisions;
-      decisions.forEach((d, i) => {
-        if (d.countedIn !== undefined) void Promise.resolve(ctx.limiter.refund(keys[i]!, d.windowMs, 1, d.countedIn)).catch(() => undefined);
-      });
-      const limit = limits[refused]!;
-      throw new AuthFailure(429, 'rate_limited', `too many requests: at most ${limit.limit} per ${limit.windowMs / 1000} s (${limit.per})`, rateLimitHeaders(decisions.slice(0, refused + 1)));
-    };
-    return waits ? Promise.all(pending).then(settle) : settle(pending as RateLimitDecision[]);
+    return Promise.all(pending).then((settled) => {
+      const refused = settled.findIndex((d) => !d.allowed);
+      return refused === -1 ? settled : this.#refuse(ctx, settled, keys, refused, limits[refused]!);
+    });
+  }
+
+  /** Gives back what the limits before the refusing one counted, and refuses the call with 429. */
+  #refuse(ctx: AuthContext, decisions: readonly RateLimitDecision[], keys: readonly string[], refused: number, limit: CompiledLimit): never {
+    decisions.forEach((d, i) => {
+      if (d.countedIn !== undefined) void Promise.resolve(ctx.limiter.refund(keys[i]!, d.windowMs, 1, d.countedIn)).catch(() => undefined);
+    });
+    throw new AuthFailure(429, 'rate_limited', `too many requests: at most ${limit.limit} per ${limit.windowMs / 1000} s (${limit.per})`, rateLimitHeaders(decisions.slice(0, refused + 1)));
   }
 }

@@ -46,10 +46,9 @@ export class InProcessRateLimiter implements RateLimiter {
     } else {
       rollWindow(counter, now, windowMs);
     }
-    const decision = slidingWindowDecision(counter.previous, counter.count, Math.max(now - counter.windowStart, 0), limit, windowMs, cost);
-    if (!decision.allowed) return decision;
-    counter.count += cost;
-    return { ...decision, countedIn: counter.windowStart };
+    const decision = slidingWindowDecision(counter.previous, counter.count, Math.max(now - counter.windowStart, 0), limit, windowMs, cost, counter.windowStart);
+    if (decision.allowed) counter.count += cost;
+    return decision;
   }
 
   refund(key: string, windowMs: number, cost: number, countedIn: number): void {

@@ -45,8 +45,8 @@ export function rollWindow(counter: WindowCounter, now: number, windowMs: number
 }
 
 /**
- * Decides one hit of `cost` against a counter already rolled to the window in progress (`elapsed` ms into it).
- * The caller adds `cost` to the count when the decision allows it.
+ * Decides one hit of `cost` against a counter already rolled to the window in progress (`elapsed` ms into it,
+ * which started at `windowStart`). The caller adds `cost` to the count when the decision allows it.
  */
 export function slidingWindowDecision(
   previous: number,
@@ -55,6 +55,7 @@ export function slidingWindowDecision(
   limit: number,
   windowMs: number,
   cost: number,
+  windowStart?: number,
 ): RateLimitDecision {
   const used = previous * (windowMs - elapsed) + current * windowMs;
   const allowed = used + cost * windowMs <= limit * windowMs;
@@ -66,6 +67,8 @@ export function slidingWindowDecision(
     remaining: Math.max(Math.floor((limit * windowMs - usedAfter) / windowMs), 0),
     resetMs: windowMs - elapsed,
     retryAfterMs: allowed ? 0 : retryAfter(previous, current, elapsed, limit, windowMs, cost),
+    // One object shape either way: the decision is made on every request of a limited route.
+    countedIn: allowed ? windowStart : undefined,
   };
 }
 
