@@ -174,6 +174,15 @@ function permits(allowed: readonly string[] | undefined, requested: string, targ
   return targets.length > 0 && targets.every((t) => allowed.includes(`${t.provider}/${t.model}`) || allowed.includes(t.model));
 }
 
+/** Whether both the route and the calling app let the caller use `requested`, resolving to `targets`. */
+function mayUse(call: AiCall, requested: string, targets: readonly AiTarget[]): boolean {
+  const app = call.principal?.app ? call.catalog.apps.get(call.principal.app) : undefined;
+  return permits(call.routeModels, requested, targets) && permits(app?.models, requested, targets);
+}
+
+/** OpenAI's answer for a model that does not exist, or that the caller may not use: the two are not told apart. */
+const modelNotFound = (name: string) => new AiError(404, 'invalid_request_error', 'model_not_found', `The model \`${name}\` does not exist or you do not have access to it.`, 'model');
+
 /** Orders targets for one call: by smooth weighted round robin for the first, the rest by weight. */
 function weightedOrder(runtime: AiRuntime, targets: readonly AiTarget[]): AiTarget[] {
   if (targets.length <= 1) return [...targets];
@@ -370,10 +379,7 @@ function countTokens(req: IncomingMessage, res: ServerResponse, call: AiCall): v
       // The same fields as a message, but no max_tokens: nothing is generated.
       const request = messagesToChat({ max_tokens: 1, ...body });
       const targets = resolveModel(call.snapshot, request.model, (t) => [...t]);
-      const app = call.principal?.app ? call.catalog.apps.get(call.principal.app) : undefined;
-      if (!targets || !permits(call.routeModels, request.model, targets) || !permits(app?.models, request.model, targets)) {
-        throw new AiError(404, 'invalid_request_error', 'model_not_found', `The model \`${request.model}\` does not exist or you do not have access to it.`, 'model');
-      }
+      if (!targets || !mayUse(call, request.model, targets)) throw modelNotFound(request.model);
       loadTokenizer()
         .then(() => {
           const tools = request.tools?.length ? estimateTokens(JSON.stringify(request.tools)) : 0;
@@ -417,7 +423,7 @@ function visibleModels(call: AiCall): string[] {
   return [...names]
     .filter((name) => {
       const targets = resolveModel(call.snapshot, name, (t) => [...t]) ?? [];
-      return permits(call.routeModels, name, targets) && permits(app?.models, name, targets);
+      return mayUse(call, name, targets);
     })
     .sort();
 }
@@ -442,7 +448,7 @@ function retrieveModel(res: ServerResponse, call: AiCall, requestId: string, enc
   } catch {
     id = encoded;
   }
-  if (!visibleModels(call).includes(id)) throw new AiError(404, 'invalid_request_error', 'model_not_found', `The model \`${id}\` does not exist or you do not have access to it.`, 'model');
+  if (!visibleModels(call).includes(id)) throw modelNotFound(id);
   sendJson(res, call, requestId, modelObject(id));
 }
 
@@ -463,12 +469,9 @@ interface Prepared {
 function prepare(requested: string, promptTokens: number, call: AiCall): Prepared | Promise<Prepared> {
   const { runtime } = call;
   const targets = resolveModel(call.snapshot, requested, (t) => weightedOrder(runtime, t));
-  if (!targets) throw new AiError(404, 'invalid_request_error', 'model_not_found', `The model \`${requested}\` does not exist or you do not have access to it.`, 'model');
+  if (!targets || !mayUse(call, requested, targets)) throw modelNotFound(requested);
   const appName = call.principal?.app;
   const app = appName ? call.catalog.apps.get(appName) : undefined;
-  if (!permits(call.routeModels, requested, targets) || !permits(app?.models, requested, targets)) {
-    throw new AiError(404, 'invalid_request_error', 'model_not_found', `The model \`${requested}\` does not exist or you do not have access to it.`, 'model');
-  }
   const team = app?.team;
   const prepared: Prepared = { targets, app: appName, team, promptTokens, room: Infinity };
   const budgets = enforceBudgets(call, appName, team, runtime.now(), undefined, prepared);

@@ -6,7 +6,7 @@ import { ModelCatalog } from '../ai/catalog/index.js';
 import { IssuerSchema } from '../auth/issuer-schema.js';
 import { ExternalIssuer } from '../auth/issuers/index.js';
 import { KeygateError } from '../errors.js';
-import { parseDuration } from './duration.js';
+import { MAX_TIMER_MS, parseDuration } from './duration.js';
 import { PathPatternError, Router } from '../proxy/router.js';
 import { RouteSchema } from '../proxy/route-schema.js';
 import { ServiceSchema } from '../proxy/service-schema.js';
@@ -30,9 +30,6 @@ export const ConfigFileSchema = Type.Object(
 );
 
 export type ConfigFile = Static<typeof ConfigFileSchema>;
-
-/** The longest delay a Node.js timer takes (2^31 − 1 ms, about 24.8 days): a longer one fires after 1 ms. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Refuses durations that become timer delays and are longer than a timer can wait. */
 function timerDurations(where: string, durations: Record<string, string | undefined>): void {

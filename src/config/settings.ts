@@ -1,7 +1,7 @@
 import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
-import { parseDuration } from './duration.js';
+import { MAX_TIMER_MS, parseDuration } from './duration.js';
 
 /** Signing algorithms the first start may create the default key for. */
 export const DEFAULT_SIGNING_ALGS = ['ES256', 'ES384', 'ES512', 'RS256', 'PS256', 'EdDSA'] as const;
@@ -75,9 +75,6 @@ function duration(raw: string, name: string): number {
   }
   return ms;
 }
-
-/** The longest delay a Node.js timer takes (2^31 − 1 ms, about 24.8 days); a longer one fires after 1 ms. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** A duration that becomes a timer's delay or a socket timeout: at most MAX_TIMER_MS. */
 function timerDuration(raw: string, name: string): number {

@@ -76,10 +76,7 @@ export const DATA_PLANE_DEFAULTS: DataPlaneOptions = { maxHeaderSize: 16 * 1024,
  * URL (a DPoP proof's `htu` is checked against it) has the path as the client sent it: the client signed that one,
  * and the check normalizes both sides itself (RFC 9449 §4.3), merging no slashes.
  */
-function authContext(req: IncomingMessage, snapshot: Snapshot, state: DataPlaneState, secure: boolean): AuthContext {
-  const url = req.url ?? '/';
-  const q = url.indexOf('?');
-  const sent = url.charCodeAt(0) === 0x2f ? (q === -1 ? url : url.slice(0, q)) : targetPath(url).path;
+function authContext(req: IncomingMessage, snapshot: Snapshot, state: DataPlaneState, secure: boolean, sent: string): AuthContext {
   return {
     issuer: state.issuer(),
     keys: snapshot.keys,
@@ -96,7 +93,7 @@ function authContext(req: IncomingMessage, snapshot: Snapshot, state: DataPlaneS
 const AI_ERROR_TYPES: Record<number, string> = { 401: 'authentication_error', 403: 'permission_error', 429: 'rate_limit_error' };
 
 /** A route the AI gateway serves: the route's auth and limits, then the unified API (errors in OpenAI's shape). */
-function serveAi(req: IncomingMessage, res: ServerResponse, route: CompiledRoute, path: string, snapshot: Snapshot, state: DataPlaneState, secure: boolean): void {
+function serveAi(req: IncomingMessage, res: ServerResponse, route: CompiledRoute, path: string, sent: string, snapshot: Snapshot, state: DataPlaneState, secure: boolean): void {
   const v1 = path.indexOf('/v1/');
   const operation = v1 === -1 ? path.slice(path.lastIndexOf('/') + 1) : path.slice(v1 + 4);
   // One id for the answer, the usage record and the errors: the handler gets it with the call.
@@ -126,7 +123,7 @@ function serveAi(req: IncomingMessage, res: ServerResponse, route: CompiledRoute
   if (!policy) return void serve(undefined);
   let checked: AuthResult | Promise<AuthResult>;
   try {
-    checked = policy.check(req, authContext(req, snapshot, state, secure));
+    checked = policy.check(req, authContext(req, snapshot, state, secure, sent));
   } catch (error) {
     return refuse(error);
   }
@@ -175,7 +172,7 @@ export function createDataPlane(holder: SnapshotHolder, state: DataPlaneState, o
         const query = q === -1 ? '' : url.slice(q + 1);
         const { policy, encryption } = match.route;
         if (match.route.ai) {
-          serveAi(req, res, match.route, path, snapshot, state, secure);
+          serveAi(req, res, match.route, path, raw, snapshot, state, secure);
           return;
         }
         if (!policy && !encryption) return forward(req, res, match.route, match, path, query, secure);
@@ -193,7 +190,7 @@ export function createDataPlane(holder: SnapshotHolder, state: DataPlaneState, o
           // The common case answers without a promise: a cached token or an API key, counted in process.
           let checked: AuthResult | Promise<AuthResult>;
           try {
-            checked = policy.check(req, authContext(req, snapshot, state, secure));
+            checked = policy.check(req, authContext(req, snapshot, state, secure, raw));
           } catch (error) {
             return refuse(error);
           }
@@ -202,7 +199,7 @@ export function createDataPlane(holder: SnapshotHolder, state: DataPlaneState, o
           return;
         }
         const prepare = async (): Promise<ForwardExtras> => {
-          const result: ForwardExtras & { principal?: Principal } = policy ? await policy.check(req, authContext(req, snapshot, state, secure)) : {};
+          const result: ForwardExtras & { principal?: Principal } = policy ? await policy.check(req, authContext(req, snapshot, state, secure, raw)) : {};
           if (!encryption) return result;
           const app = result.principal?.app;
           const transformResponse = encryption.responseEncryptor(snapshot.keys, app ? (snapshot.catalog.apps.get(app)?.encryptionKey as JWK | undefined) : undefined);
