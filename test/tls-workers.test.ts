@@ -186,3 +186,65 @@ describe('several worker processes on one port', () => {
   });
 });
 
+
+describe('replacement workers', () => {
+  /** The pause before each replacement, in order, as the primary logs each death. */
+  const pauses = (node: RunningKeygate) =>
+    node
+      .output()
+      .split('\n')
+      .filter((line) => line.includes('"proxy worker died; starting another"'))
+      .map((line) => (JSON.parse(line) as { restartInMs: number }).restartInMs);
+
+  /** The pid of the worker that answers a fresh connection; a connection handed to a dying worker gives up after 2 s. */
+  const workerPid = (node: RunningKeygate) =>
+    new Promise<number>((resolve, reject) => {
+      const { hostname, port } = new URL(node.proxyUrl);
+      const req = httpsRequest({ host: hostname, port, path: '/status', rejectUnauthorized: false, agent: false, timeout: 2_000 }, (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d.toString()));
+        res.on('end', () => resolve((JSON.parse(text) as { pid: number }).pid));
+      });
+      req.on('timeout', () => req.destroy(new Error('no answer')));
+      req.on('error', reject);
+      req.end();
+    });
+
+  it('that cannot start are started again after growing pauses, which reset once one serves', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'keygate-respawn-'));
+    certificate(dir, 'proxy', ['proxy.test']);
+    const key = join(dir, 'proxy.key');
+    const node = await startKeygate({ KEYGATE_WORKERS: '2', KEYGATE_TLS_CERT: join(dir, 'proxy.crt'), KEYGATE_TLS_KEY: key }, ['--config', configFile(dir)]);
+    try {
+      // Every replacement reads the key file, which is gone: each dies before it listens.
+      renameSync(key, `${key}.away`);
+      process.kill(await workerPid(node), 'SIGKILL');
+      await eventually(async () => pauses(node).length >= 3, 'two replacements to fail', 300);
+      // The killed worker had served: its replacement starts at once; then 0.25 s, doubling, for each that failed.
+      expect(pauses(node).slice(0, 3)).toEqual([0, 250, 500]);
+      expect(node.output()).toContain('replacement worker failed to start');
+      // With the key back a replacement serves, and the next death is replaced at once again.
+      renameSync(`${key}.away`, key);
+      await eventually(async () => new Set(await Promise.all(Array.from({ length: 12 }, () => workerPid(node)))).size === 2, 'a replacement to serve', 300);
+      const died = pauses(node).length;
+      process.kill(await workerPid(node), 'SIGKILL');
+      await eventually(async () => pauses(node).length > died, 'the next death to be logged');
+      expect(pauses(node)[died]).toBe(0);
+    } finally {
+      await node.stop();
+    }
+  }, 180_000);
+
+  it('still starting when the primary is stopped are stopped too, and the primary exits', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'keygate-respawn-stop-'));
+    certificate(dir, 'proxy', ['proxy.test']);
+    const node = await startKeygate({ KEYGATE_WORKERS: '2', KEYGATE_TLS_CERT: join(dir, 'proxy.crt'), KEYGATE_TLS_KEY: join(dir, 'proxy.key') }, ['--config', configFile(dir)]);
+    process.kill(await workerPid(node), 'SIGKILL');
+    // The replacement is forked at once and takes a while to load: the stop comes before it listens.
+    await eventually(async () => pauses(node).length === 1, 'the death to be logged', 100, 20);
+    const code = await Promise.race([node.stop(), new Promise((resolve) => setTimeout(() => resolve('still running after 60 s'), 60_000))]);
+    if (code !== 0) await node.stop('SIGKILL');
+    expect(code).toBe(0);
+    expect(node.output()).toContain('keygate stopped');
+  }, 120_000);
+});

@@ -52,6 +52,9 @@ export async function startPrimary(settings: Settings, options: StartOptions): P
           listening = true;
           failedStarts = 0;
           resolve(message.url);
+          // A worker still loading when the primary began to stop (just after it replaced a dead one) may have had
+          // the stop message before it listened for messages: it goes again, or the primary waits for ever.
+          if (stopping && worker.isConnected()) worker.send({ type: 'stop' } satisfies ToWorker);
         }
         if (message.type === 'failed') reject(new WorkerStartError(message.message));
       });
