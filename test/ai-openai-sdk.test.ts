@@ -156,6 +156,15 @@ describe('the official openai client against the gateway', () => {
     expect(row!.estimatedCalls).toBe(row!.calls);
   });
 
+  it('embeds more texts than one Gemini call takes, every vector in its input\'s place', async () => {
+    const input = Array.from({ length: 150 }, (_, i) => `sentence ${i}`);
+    const calls = emulators.gemini.requests().length;
+    const data = await client.embeddings.create({ model: 'embed', input, encoding_format: 'float' });
+    expect(emulators.gemini.requests().length - calls).toBe(2);
+    expect(data.data.map((d) => d.index)).toEqual(input.map((_, i) => i));
+    expect(data.data.map((d) => d.embedding)).toEqual(input.map((text) => geminiEmbedding(text)));
+  });
+
   it('embeds text with a Gemini model in base64, which the client decodes to the same vector', async () => {
     const data = await client.embeddings.create({ model: 'embed', input: 'a sentence to embed' });
     const vector = data.data[0]!.embedding;

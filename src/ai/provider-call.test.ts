@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOpenAIEmulator, type OpenAIEmulator } from '../../test/emulators/openai.js';
 import type { ChatRequest } from './chat-types.js';
-import { chatAnswer, type ChatAnswer } from './provider-call.js';
+import { callEmbeddings, chatAnswer, type ChatAnswer } from './provider-call.js';
 import { OpenAIProvider } from './providers/openai/index.js';
 import type { CallContext } from './providers/provider.js';
 
@@ -38,5 +38,33 @@ describe('a non-streamed chat call without a promise', () => {
     await settled();
     expect(calls).toHaveLength(1);
     expect(calls[0]).toBeInstanceOf(Error);
+  });
+});
+
+describe('embeddings past the most inputs a provider takes in one call', () => {
+  let emulator: OpenAIEmulator;
+  beforeAll(async () => {
+    emulator = await startOpenAIEmulator({ apiKey: 'sk-test' });
+  });
+  afterAll(() => emulator?.stop());
+  const ctx = (): CallContext => ({ provider: { name: 'up', type: 'openai', baseUrl: emulator.url }, credential: { id: 'k1', secret: 'sk-test' }, model: 'text-embedding-3-small', stream: false, now: 0 });
+  /** OpenAI as if it took two inputs a call: its answers report usage, which the parts' answers add up to. */
+  const twoAtATime = { ...OpenAIProvider, maxEmbeddingInputs: 2 };
+
+  it('add up the usage every part reported', async () => {
+    const input = ['one', 'two two', 'three three three', 'four', 'five'];
+    const whole = await callEmbeddings(OpenAIProvider, { model: 'text-embedding-3-small', input }, ctx());
+    const before = emulator.requests().length;
+    const parted = await callEmbeddings(twoAtATime, { model: 'text-embedding-3-small', input }, ctx());
+    expect(emulator.requests().slice(before).map((r) => (r.body as { input: string[] }).input)).toEqual([['one', 'two two'], ['three three three', 'four'], ['five']]);
+    expect(parted.data).toEqual(whole.data);
+    expect(parted.usage).toEqual(whole.usage);
+  });
+
+  it('send a single token array as one input, however many tokens it has', async () => {
+    const before = emulator.requests().length;
+    // The emulator embeds text only and refuses the call: what counts here is what was sent.
+    await callEmbeddings(twoAtATime, { model: 'text-embedding-3-small', input: [1, 2, 3, 4, 5] }, ctx()).catch(() => undefined);
+    expect(emulator.requests().slice(before).map((r) => (r.body as { input: unknown }).input)).toEqual([[1, 2, 3, 4, 5]]);
   });
 });

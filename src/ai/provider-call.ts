@@ -390,7 +390,24 @@ export function openChatStream(adapter: ProviderAdapter, request: ChatRequest, c
   });
 }
 
+/**
+ * An embeddings request through `adapter`, in OpenAI's shape. Past the adapter's `maxEmbeddingInputs`, the inputs go
+ * in parts, one call after another (each one stopped by the caller's cancellation like any call), and the answers
+ * are joined in order; the first part to fail fails the whole request, so no client gets a partial answer.
+ */
 export async function callEmbeddings(adapter: ProviderAdapter, request: EmbeddingsRequest, ctx: CallContext, options: CallOptions = {}): Promise<EmbeddingsResponse> {
+  const most = adapter.maxEmbeddingInputs;
+  const inputs = request.input;
+  // A bare array of numbers is one input (its token ids), not many.
+  if (most === undefined || !Array.isArray(inputs) || typeof inputs[0] === 'number' || inputs.length <= most) return embedOnce(adapter, request, ctx, options);
+  const parts: EmbeddingsResponse[] = [];
+  for (let start = 0; start < inputs.length; start += most) {
+    parts.push(await embedOnce(adapter, { ...request, input: inputs.slice(start, start + most) as EmbeddingsRequest['input'] }, ctx, options));
+  }
+  return joinEmbeddings(parts, most);
+}
+
+async function embedOnce(adapter: ProviderAdapter, request: EmbeddingsRequest, ctx: CallContext, options: CallOptions): Promise<EmbeddingsResponse> {
   if (!adapter.embeddingsCall || !adapter.parseEmbeddings) {
     throw new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'unsupported_operation', message: `provider type ${adapter.type} has no embeddings API`, retryable: false });
   }
@@ -398,4 +415,17 @@ export async function callEmbeddings(adapter: ProviderAdapter, request: Embeddin
   const answer = await new Promise<Answer>((resolve, reject) => exchange(adapter, call, options, (error, reply) => (error ? reject(error) : resolve(reply!))));
   const parsed = jsonOf(answer);
   return adapter.parseEmbeddings(parsed, ctx, request);
+}
+
+/**
+ * The answers to the parts of one request, of `size` inputs each but the last, as one answer: each vector indexed
+ * by its input's place in the whole request; usage summed when every part reported it, else none (estimated).
+ */
+function joinEmbeddings(parts: readonly EmbeddingsResponse[], size: number): EmbeddingsResponse {
+  const data = parts.flatMap((part, i) => part.data.map((item) => ({ ...item, index: i * size + item.index })));
+  const usages = parts.map((part) => part.usage);
+  const usage = usages.every((u) => u !== undefined)
+    ? usages.reduce((sum, u) => ({ prompt_tokens: sum.prompt_tokens + u.prompt_tokens, total_tokens: sum.total_tokens + u.total_tokens }), { prompt_tokens: 0, total_tokens: 0 })
+    : undefined;
+  return { object: 'list', data, model: parts[0]!.model, ...(usage ? { usage } : {}) };
 }

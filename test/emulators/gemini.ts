@@ -17,7 +17,8 @@ import { sendJson, sseData, startEmulatorServer, writeEvent, type EmulatorHandle
  * - Otherwise "Echo: <last user text>", cut at a stop sequence (finishReason STOP) or `maxOutputTokens`
  *   (MAX_TOKENS). `candidateCount` gives that many candidates (non-streaming).
  * - Usage: prompt tokens are `promptTokensFor(body)` (characters / 4), candidate tokens likewise.
- * - Embeddings: a vector (8 values, or `outputDimensionality`) computed from the text.
+ * - Embeddings: a vector (8 values, or `outputDimensionality`) computed from the text; more than 100 requests in
+ *   one batchEmbedContents call are refused, as Gemini refuses them.
  */
 export type GeminiEmulatorMode = 'normal' | 'rate-limited' | 'server-error' | 'unavailable' | 'safety' | 'blocked-prompt';
 
@@ -33,6 +34,8 @@ export interface GeminiEmulatorOptions {
 export type RecordedRequest = LooseRecordedRequest;
 
 export interface GeminiEmulator extends EmulatorHandle<RecordedRequest> {
+  /** Every request received so far, oldest first. */
+  requests(): readonly RecordedRequest[];
   /** 'rate-limited' → 429 RESOURCE_EXHAUSTED with RetryInfo, 'server-error' → 500, 'unavailable' → 503, 'safety' → a SAFETY finish, 'blocked-prompt' → promptFeedback.blockReason. */
   setMode(mode: GeminiEmulatorMode): void;
 }
@@ -77,6 +80,9 @@ class RequestError extends Error {
 
 const invalid = (message: string) => new RequestError(400, 'INVALID_ARGUMENT', message);
 const unknownField = (name: string, at: string) => invalid(`Invalid JSON payload received. Unknown name "${name}" at '${at}': Cannot find field.`);
+
+/** The most requests one batchEmbedContents call takes. */
+const MAX_EMBED_REQUESTS = 100;
 
 const REQUEST_FIELDS = ['contents', 'systemInstruction', 'tools', 'toolConfig', 'generationConfig', 'safetySettings', 'cachedContent'];
 const GENERATION_FIELDS = ['maxOutputTokens', 'temperature', 'topP', 'topK', 'stopSequences', 'candidateCount', 'seed', 'presencePenalty', 'frequencyPenalty', 'responseMimeType', 'responseSchema', 'responseJsonSchema', 'thinkingConfig', 'responseModalities'];
@@ -246,6 +252,8 @@ export async function startGeminiEmulator(options: GeminiEmulatorOptions = {}): 
   const embed = (res: ServerResponse, body: Json, model: string): void => {
     const requests = body.requests as Array<{ model?: string; content?: Content; outputDimensionality?: number }> | undefined;
     if (!Array.isArray(requests) || requests.length === 0) throw invalid('* BatchEmbedContentsRequest.requests: requests is not specified');
+    // Gemini's own refusal past 100 (quoted in weaviate/weaviate#11277; the reference page states no limit).
+    if (requests.length > MAX_EMBED_REQUESTS) throw invalid(`* BatchEmbedContentsRequest.requests: at most ${MAX_EMBED_REQUESTS} requests can be in one batch`);
     const values = requests.map((request, i) => {
       if (request.model !== `models/${model}`) throw invalid(`* BatchEmbedContentsRequest.requests[${i}].model: the model must match the batch request's model models/${model}`);
       const text = request.content?.parts?.[0]?.text;

@@ -88,6 +88,8 @@ export interface ProviderAdapter {
   parseChat(body: unknown, ctx: CallContext): ChatCompletion;
   streamTranslator(ctx: CallContext): StreamTranslator;
   embeddingsCall?(request: EmbeddingsRequest, ctx: CallContext): UpstreamCall;
+  /** The most inputs one embeddings call takes: a request with more is sent as several calls, one after another. */
+  readonly maxEmbeddingInputs?: number;
   /** `request` is the client's: some providers need it to honour `encoding_format` or to estimate usage. */
   parseEmbeddings?(body: unknown, ctx: CallContext, request?: EmbeddingsRequest): EmbeddingsResponse;
   parseError(status: number, body: string, headers: IncomingHttpHeaders): ProviderFailure;

@@ -1,13 +1,16 @@
+import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sendJson, startEmulatorServer, type EmulatorExchange } from '../../../../test/emulators/emulator-http.js';
 import { embeddingFor, startGeminiEmulator, type GeminiEmulator } from '../../../../test/emulators/gemini.js';
-import { callEmbeddings } from '../../provider-call.js';
+import { failureOf } from '../../../../test/provider-calls.js';
+import { CallCancelled, Cancellation, callEmbeddings } from '../../provider-call.js';
 import type { CallContext } from '../provider.js';
 import { GeminiProvider } from './index.js';
 
 const KEY = 'test-gemini-key';
 let emulator: GeminiEmulator;
-const ctx = (): CallContext => ({
-  provider: { name: 'google', type: 'gemini', baseUrl: emulator.url },
+const ctx = (baseUrl = emulator.url): CallContext => ({
+  provider: { name: 'google', type: 'gemini', baseUrl },
   credential: { id: 'key-1', secret: KEY },
   model: 'gemini-embedding-001',
   stream: false,
@@ -59,5 +62,80 @@ describe('Gemini embeddings', () => {
 
   it('refuse token arrays as input, which Gemini cannot embed', async () => {
     await expect(callEmbeddings(GeminiProvider, { model: 'embed', input: [[1, 2, 3]] }, ctx())).rejects.toMatchObject({ failure: { status: 400, code: 'unsupported_input' } });
+  });
+
+  describe('of more inputs than one batchEmbedContents call takes', () => {
+    const texts = Array.from({ length: 250 }, (_, i) => `text number ${i}`);
+    const textsOf = (body: unknown) => (body as { requests: Array<{ content: { parts: Array<{ text: string }> } }> }).requests.map((r) => r.content.parts[0]!.text);
+
+    /**
+     * A Gemini that answers each batch with `answer`, given the batch's place (from 1) and how many calls the client
+     * had sent by then; and the client's dispatcher, which counts the calls it sends.
+     */
+    async function scriptedGemini(answer: (call: number, sent: number, exchange: EmulatorExchange) => void) {
+      const counted = { sent: 0 };
+      const agent = new Agent();
+      const dispatcher = agent.compose((dispatch) => (options, handler) => {
+        counted.sent += 1;
+        return dispatch(options, handler);
+      });
+      let calls = 0;
+      const server = await startEmulatorServer((exchange) => answer(++calls, counted.sent, exchange));
+      return { server, dispatcher, counted, stop: async () => Promise.all([server.stop(), agent.close()]) };
+    }
+    const embed = ({ res, body }: EmulatorExchange) => sendJson(res, 200, { embeddings: textsOf(body).map((text) => ({ values: embeddingFor(text) })) });
+
+    it('go in calls of at most 100, in order, joined into one answer indexed by input', async () => {
+      const before = emulator.requests().length;
+      const response = await callEmbeddings(GeminiProvider, { model: 'embed', input: texts }, ctx());
+      const sent = emulator.requests().slice(before).map((r) => textsOf(r.body));
+      expect(sent.map((batch) => batch.length)).toEqual([100, 100, 50]);
+      expect(sent.flat()).toEqual(texts);
+      expect(response.data.map((d) => d.index)).toEqual(texts.map((_, i) => i));
+      expect(response.data.map((d) => d.embedding)).toEqual(texts.map((text) => embeddingFor(text)));
+      expect(response.usage).toBeUndefined();
+    });
+
+    it('go one call at a time, each once the one before it has answered', async () => {
+      const sentBefore: number[] = [];
+      const gemini = await scriptedGemini((_call, sent, exchange) => {
+        sentBefore.push(sent);
+        embed(exchange);
+      });
+      try {
+        await callEmbeddings(GeminiProvider, { model: 'embed', input: texts }, ctx(gemini.server.url), { dispatcher: gemini.dispatcher });
+        expect(sentBefore).toEqual([1, 2, 3]);
+      } finally {
+        await gemini.stop();
+      }
+    });
+
+    it('fail as one failure when a part fails, without calling for the parts after it', async () => {
+      const gemini = await scriptedGemini((call, _sent, exchange) => {
+        if (call === 2) return sendJson(exchange.res, 503, { error: { code: 503, message: 'The model is overloaded. Please try again later.', status: 'UNAVAILABLE' } });
+        embed(exchange);
+      });
+      try {
+        const failure = await failureOf(callEmbeddings(GeminiProvider, { model: 'embed', input: texts }, ctx(gemini.server.url), { dispatcher: gemini.dispatcher }));
+        expect(failure).toMatchObject({ status: 503, retryable: true });
+        expect(gemini.counted.sent).toBe(2);
+      } finally {
+        await gemini.stop();
+      }
+    });
+
+    it('stop at the caller\'s cancellation, calling for no part after it', async () => {
+      const cancel = new Cancellation();
+      const gemini = await scriptedGemini((_call, _sent, exchange) => {
+        cancel.cancel(new CallCancelled('the client closed the connection before the answer'));
+        embed(exchange);
+      });
+      try {
+        await expect(callEmbeddings(GeminiProvider, { model: 'embed', input: texts }, ctx(gemini.server.url), { dispatcher: gemini.dispatcher, cancel })).rejects.toBeInstanceOf(CallCancelled);
+        expect(gemini.counted.sent).toBe(1);
+      } finally {
+        await gemini.stop();
+      }
+    });
   });
 });
