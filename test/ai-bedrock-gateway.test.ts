@@ -1,5 +1,5 @@
 import type OpenAI from 'openai';
-import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
+import type { ChatCompletionChunk, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AiGateway, WEATHER_TOOL, configureThreeProviders, startProviderEmulators, type ProviderEmulators } from './ai-fixtures.js';
 import { startBedrockEmulator, type BedrockEmulator } from './emulators/bedrock.js';
@@ -58,6 +58,18 @@ describe('Amazon Bedrock through the gateway', () => {
     expect(JSON.parse(deltas.map((d) => d.function?.arguments ?? '').join(''))).toEqual({ city: 'Paris' });
     expect(chunks.some((c) => c.choices[0]?.finish_reason === 'tool_calls')).toBe(true);
     expect(bedrock.lastRequest()?.path).toBe('/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse-stream');
+  });
+
+  it('answers a json_schema request with the JSON as the message, streamed or not, through Converse\'s structured output', async () => {
+    const response_format = { type: 'json_schema', json_schema: { name: 'weather', schema: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false } } } as const;
+    const messages: ChatCompletionMessageParam[] = [{ role: 'user', content: 'The weather in Paris, as JSON.' }];
+    const completion = await client.chat.completions.create({ model: CLAUDE, messages, response_format });
+    expect(completion.choices[0]?.finish_reason).toBe('stop');
+    expect(JSON.parse(completion.choices[0]!.message.content!)).toEqual({ city: 'Paris' });
+    const chunks: ChatCompletionChunk[] = [];
+    for await (const chunk of await client.chat.completions.create({ model: CLAUDE, stream: true, messages, response_format })) chunks.push(chunk);
+    expect(JSON.parse(chunks.map((c) => c.choices[0]?.delta.content ?? '').join(''))).toEqual({ city: 'Paris' });
+    expect(chunks.some((c) => c.choices[0]?.finish_reason === 'stop')).toBe(true);
   });
 
   it('embeds one text with Titan, whose token count is the usage', async () => {

@@ -11,9 +11,10 @@ import { embeddingFor } from './gemini.js';
  * fixed time.
  *
  * Answers: a tool result in the last turn → text; tools given → a short text block then a call of the first tool
- * with {"city":"Paris"}; otherwise "Hello from the Bedrock emulator." (cut to maxTokens words, stopReason
- * max_tokens). A user text containing "forbidden" → guardrail_intervened. Usage is always 12 input tokens, 4 read
- * from the cache, and one output token per word.
+ * with {"city":"Paris"}; structured output asked for (`outputConfig.textFormat`, in the shape the API reference
+ * gives it, else a ValidationException) → a JSON text that follows the schema, spread over lines; otherwise "Hello
+ * from the Bedrock emulator." (cut to maxTokens words, stopReason max_tokens). A user text containing "forbidden"
+ * → guardrail_intervened. Usage is always 12 input tokens, 4 read from the cache, and one output token per word.
  */
 export interface BedrockEmulatorOptions {
   accessKeyId?: string;
@@ -49,6 +50,7 @@ interface ConverseBody {
   system?: Array<{ text: string }>;
   inferenceConfig?: { maxTokens?: number };
   toolConfig?: { tools?: Array<{ toolSpec?: { name?: string } }> };
+  outputConfig?: { textFormat?: { type?: unknown; structure?: { jsonSchema?: { schema?: unknown; name?: unknown; description?: unknown } } } };
 }
 
 const TEXT = 'Hello from the Bedrock emulator.';
@@ -199,7 +201,48 @@ function validate(body: ConverseBody | undefined): string | undefined {
   const usesTools = messages.some((m) => (m.content ?? []).some((block) => 'toolUse' in block || 'toolResult' in block));
   if (usesTools && !body?.toolConfig) return 'The toolConfig field must be defined when using toolUse and toolResult content blocks.';
   for (const m of messages) for (const block of m.content ?? []) if ('text' in block && String(block.text).trim() === '') return 'The text field in the ContentBlock object is blank.';
+  if (body?.outputConfig !== undefined) return outputSchemaOf(body).error;
   return undefined;
+}
+
+/**
+ * The schema of a structured-output request: `outputConfig.textFormat` is an OutputFormat of type `json_schema`
+ * whose `structure.jsonSchema.schema` is the JSON schema as a string
+ * (https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_OutputFormat.html).
+ */
+function outputSchemaOf(body: ConverseBody): { schema?: Record<string, unknown>; error?: string } {
+  const format = body.outputConfig?.textFormat;
+  if (!format) return {};
+  if (format.type !== 'json_schema') return { error: `1 validation error detected: Value '${String(format.type)}' at 'outputConfig.textFormat.type' failed to satisfy constraint: Member must satisfy enum value set: [json_schema]` };
+  const definition = format.structure?.jsonSchema;
+  if (typeof definition?.schema !== 'string') return { error: 'outputConfig.textFormat.structure.jsonSchema.schema: the JSON schema must be given as a string.' };
+  try {
+    const schema: unknown = JSON.parse(definition.schema);
+    if (schema !== null && typeof schema === 'object' && !Array.isArray(schema)) return { schema: schema as Record<string, unknown> };
+  } catch {
+    // reported below
+  }
+  return { error: 'The provided JSON schema is not valid.' };
+}
+
+/** A value that follows a JSON schema, the same every time. */
+function sample(schema: Record<string, unknown>): unknown {
+  if (Array.isArray(schema.enum)) return schema.enum[0];
+  switch (schema.type) {
+    case 'object':
+      return Object.fromEntries(Object.entries((schema.properties ?? {}) as Record<string, Record<string, unknown>>).map(([key, value]) => [key, sample(value)]));
+    case 'array':
+      return [sample((schema.items ?? {}) as Record<string, unknown>)];
+    case 'string':
+      return 'Paris';
+    case 'number':
+    case 'integer':
+      return 21;
+    case 'boolean':
+      return true;
+    default:
+      return null;
+  }
 }
 
 function replyTo(body: ConverseBody) {
@@ -207,6 +250,7 @@ function replyTo(body: ConverseBody) {
   const userText = lastTurn.map((block) => (typeof block.text === 'string' ? block.text : '')).join(' ');
   const hasToolResult = lastTurn.some((block) => 'toolResult' in block);
   const tool = body.toolConfig?.tools?.[0]?.toolSpec?.name;
+  const schema = outputSchemaOf(body).schema;
   let text = TEXT;
   let stopReason = 'end_turn';
   let toolUse: { toolUseId: string; name: string; input: Record<string, unknown> } | undefined;
@@ -215,7 +259,8 @@ function replyTo(body: ConverseBody) {
     text = 'Let me check.';
     toolUse = { toolUseId: 'tooluse_emulator01', name: tool, input: { city: 'Paris' } };
     stopReason = 'tool_use';
-  } else if (/forbidden/.test(userText)) {
+  } else if (schema) text = JSON.stringify(sample(schema), null, 1);
+  else if (/forbidden/.test(userText)) {
     text = '';
     stopReason = 'guardrail_intervened';
   }

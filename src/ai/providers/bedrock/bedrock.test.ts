@@ -156,6 +156,41 @@ describe('the Bedrock provider', () => {
     expect(completion.choices[0]).toMatchObject({ message: { content: 'It is 21 degrees in Paris.' }, finish_reason: 'stop' });
   });
 
+  describe('with a json_schema response format', () => {
+    const schema = { type: 'object', properties: { city: { type: 'string' }, celsius: { type: 'number' } }, required: ['city', 'celsius'], additionalProperties: false };
+    const asJson: ChatRequest = { ...hello, response_format: { type: 'json_schema', json_schema: { name: 'weather', description: 'The weather in a city', schema } } };
+
+    it('asks Converse for structured output, the schema as a JSON string in outputConfig.textFormat', async () => {
+      await callChat(BedrockProvider, asJson, ctx({ model: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0' }));
+      const body = emulator.lastRequest()?.body as { outputConfig?: unknown; toolConfig?: unknown };
+      expect(body.outputConfig).toEqual({ textFormat: { type: 'json_schema', structure: { jsonSchema: { schema: JSON.stringify(schema), name: 'weather', description: 'The weather in a city' } } } });
+      expect(body.toolConfig).toBeUndefined();
+    });
+
+    it('answers the JSON as the message\'s content, finished with stop', async () => {
+      const completion = await callChat(BedrockProvider, asJson, ctx());
+      expect(completion.choices[0]).toMatchObject({ finish_reason: 'stop' });
+      expect(completion.choices[0]?.message.tool_calls).toBeUndefined();
+      expect(JSON.parse(completion.choices[0]!.message.content!)).toEqual({ city: 'Paris', celsius: 21 });
+    });
+
+    it('streams the JSON as content deltas, finished with stop', async () => {
+      const chunks = await collect(asJson);
+      const content = chunks.flatMap((c) => (c.choices[0]?.delta.content ? [c.choices[0].delta.content] : []));
+      expect(content.length).toBeGreaterThan(1);
+      expect(JSON.parse(content.join(''))).toEqual({ city: 'Paris', celsius: 21 });
+      expect(chunks.filter((c) => c.choices[0]?.finish_reason).map((c) => c.choices[0]?.finish_reason)).toEqual(['stop']);
+      expect((emulator.lastRequest()?.body as { outputConfig?: unknown }).outputConfig).toBeDefined();
+    });
+
+    it('refuses json_object, which has no schema for Converse to follow, before calling', async () => {
+      const calls = emulator.requests().length;
+      const failure = await failureOf(callChat(BedrockProvider, { ...hello, response_format: { type: 'json_object' } }, ctx()));
+      expect(failure).toMatchObject({ status: 400, code: 'unsupported_parameter' });
+      expect(emulator.requests().length).toBe(calls);
+    });
+  });
+
   it('maps max_tokens to length and guardrail_intervened to content_filter', async () => {
     const cut = await callChat(BedrockProvider, { ...hello, max_completion_tokens: 2 }, ctx());
     expect(cut.choices[0]).toMatchObject({ message: { content: 'Hello from' }, finish_reason: 'length' });

@@ -1,4 +1,4 @@
-import type { ChatMessage, ChatRequest, ContentPart } from '../../chat-types.js';
+import type { ChatMessage, ChatRequest, ContentPart, ResponseFormat } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
 import { imageUrlOf } from '../content-parts.js';
 
@@ -18,7 +18,7 @@ const IMAGE_FORMATS: Record<string, string> = { 'image/png': 'png', 'image/jpeg'
 
 export function toConverseRequest(request: ChatRequest, modelId = ''): Record<string, unknown> {
   if ((request.n ?? 1) > 1) throw unsupported('n', 'Bedrock Converse returns a single choice');
-  if (request.response_format && request.response_format.type !== 'text') throw unsupported('response_format', 'Bedrock Converse has no JSON mode; describe the JSON in the prompt or use a tool');
+  if (request.response_format?.type === 'json_object') throw unsupported('response_format', 'Bedrock Converse has no JSON mode without a schema; use json_schema, or describe the JSON in the prompt');
 
   const system: Array<{ text: string }> = [];
   const messages: ConverseMessage[] = [];
@@ -49,6 +49,8 @@ export function toConverseRequest(request: ChatRequest, modelId = ''): Record<st
   if (request.top_p !== undefined && !(claude && request.temperature !== undefined)) inferenceConfig.topP = request.top_p;
   if (request.stop !== undefined) inferenceConfig.stopSequences = Array.isArray(request.stop) ? request.stop : [request.stop];
   if (Object.keys(inferenceConfig).length > 0) body.inferenceConfig = inferenceConfig;
+  const outputConfig = outputConfigOf(request.response_format);
+  if (outputConfig) body.outputConfig = outputConfig;
   const toolConfig = toolConfigOf(request);
   if (toolConfig) body.toolConfig = toolConfig;
   // Converse refuses toolUse and toolResult blocks without a toolConfig, which a call that offers no tools (none
@@ -56,6 +58,22 @@ export function toConverseRequest(request: ChatRequest, modelId = ''): Record<st
   // text, so the model keeps their content and cannot call a tool.
   else for (const message of messages) message.content = message.content.map(toolBlockAsText);
   return body;
+}
+
+/**
+ * OpenAI's `json_schema` response format as Converse's structured output: `outputConfig.textFormat`, an OutputFormat
+ * of type `json_schema` whose `structure.jsonSchema` holds the schema as a JSON string, with its name and description
+ * (https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_OutputConfig.html, API_runtime_OutputFormat.html,
+ * API_runtime_JsonSchemaDefinition.html). The model's text is then JSON that follows the schema, so the answer needs
+ * no translation. Only the models the structured-output guide lists take it; Bedrock refuses it for others (400).
+ * The other route, a forced tool, is documented for Claude 3 and Nova models only (a tool choice naming a tool,
+ * API_runtime_ToolChoice.html), and would clash with the client's own tools and tool choice.
+ */
+function outputConfigOf(format: ResponseFormat | undefined): Record<string, unknown> | undefined {
+  if (format?.type !== 'json_schema') return undefined;
+  const { name, description, schema } = format.json_schema;
+  if (!schema) throw unsupported('response_format', 'Bedrock Converse needs json_schema.schema, the schema the JSON must follow');
+  return { textFormat: { type: 'json_schema', structure: { jsonSchema: { schema: JSON.stringify(schema), name, ...(description ? { description } : {}) } } } };
 }
 
 /** A toolUse or toolResult block as a text block saying the same; any other block as it is. */
