@@ -224,3 +224,45 @@ describe('errors of the unified API', () => {
     expect(result.body.error.code).toBe('unknown_url');
   });
 });
+
+describe("the AI route's own rate limit", () => {
+  let gateway: AiGateway;
+  let emulators: ProviderEmulators;
+
+  beforeAll(async () => {
+    emulators = await startProviderEmulators();
+    gateway = await AiGateway.start();
+    await configureThreeProviders(gateway, emulators, { aliases: [{ name: 'mini', targets: [{ provider: 'openai', model: 'gpt-4o-mini' }] }] }, { limits: [{ per: 'app', requests: 1, window: '1m' }] });
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+    await emulators?.stop();
+  });
+
+  /** A new app that has spent its one call of the window. */
+  async function spentApp(name: string): Promise<string> {
+    const key = await gateway.createApp({ name, team: 'limited-team' });
+    expect((await gateway.chat(key, { model: 'mini', messages: HELLO })).status).toBe(200);
+    return key;
+  }
+
+  it('refuses a chat call past it with OpenAI\'s 429 rate_limit_exceeded, keeping Retry-After and the RateLimit headers', async () => {
+    const key = await spentApp('limited-openai');
+    const refused = await gateway.chat<OpenAIErrorBody>(key, { model: 'mini', messages: HELLO });
+    expect(refused.status).toBe(429);
+    expect(refused.body.error).toMatchObject({ type: 'rate_limit_error', code: 'rate_limit_exceeded' });
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(refused.headers.get('ratelimit-remaining')).toBe('0');
+    const error = await gateway.openai(key).chat.completions.create({ model: 'mini', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OpenAI.RateLimitError);
+    expect(error).toMatchObject({ code: 'rate_limit_exceeded' });
+  });
+
+  it('refuses a messages call past it with Anthropic\'s 429 rate_limit_error, keeping Retry-After', async () => {
+    const key = await spentApp('limited-anthropic');
+    const refused = await gateway.call<{ type: string; error: { type: string } }>('POST', '/v1/messages', key, { model: 'mini', max_tokens: 16, messages: HELLO });
+    expect(refused.status).toBe(429);
+    expect(refused.body).toMatchObject({ type: 'error', error: { type: 'rate_limit_error' } });
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+});

@@ -92,6 +92,13 @@ function authContext(req: IncomingMessage, snapshot: Snapshot, state: DataPlaneS
 
 const AI_ERROR_TYPES: Record<number, string> = { 401: 'authentication_error', 403: 'permission_error', 429: 'rate_limit_error' };
 
+/**
+ * A route failure's code as OpenAI's clients know it: a refused key is `invalid_api_key`, a spent rate limit
+ * `rate_limit_exceeded` (https://platform.openai.com/docs/guides/error-codes); the others keep the gateway's code.
+ * Anthropic's shape has no code: its type comes from the status (429: `rate_limit_error`).
+ */
+const AI_ERROR_CODES: Record<string, string> = { invalid_token: 'invalid_api_key', unauthenticated: 'invalid_api_key', rate_limited: 'rate_limit_exceeded' };
+
 /** A route the AI gateway serves: the route's auth and limits, then the unified API (errors in OpenAI's shape). */
 function serveAi(req: IncomingMessage, res: ServerResponse, route: CompiledRoute, path: string, sent: string, snapshot: Snapshot, state: DataPlaneState, secure: boolean): void {
   const v1 = path.indexOf('/v1/');
@@ -115,8 +122,7 @@ function serveAi(req: IncomingMessage, res: ServerResponse, route: CompiledRoute
     req.resume();
     const send = operation.startsWith('messages') ? sendAnthropicError : sendAiError;
     if (error instanceof AuthFailure) {
-      const code = error.code === 'invalid_token' || error.code === 'unauthenticated' ? 'invalid_api_key' : error.code;
-      return send(res, new AiError(error.status, AI_ERROR_TYPES[error.status] ?? 'invalid_request_error', code, error.message, null, error.headers), requestId);
+      return send(res, new AiError(error.status, AI_ERROR_TYPES[error.status] ?? 'invalid_request_error', AI_ERROR_CODES[error.code] ?? error.code, error.message, null, error.headers), requestId);
     }
     send(res, new AiError(500, 'api_error', 'internal_error', 'the request could not be checked'), requestId);
   };
