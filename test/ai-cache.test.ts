@@ -84,6 +84,21 @@ describe('the response cache', () => {
     expect(openai.requests().length).toBe(calls + 1);
   });
 
+  it('answers each call from one entry in the form it asked in: function_call for the deprecated functions, tool_calls for tools', async () => {
+    const weather = { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } };
+    const legacy = ask('Weather in Oslo? Use get_weather.', { functions: [weather] });
+    await gateway.chat(apiKey, legacy);
+    const calls = openai.requests().length;
+    const again = await gateway.chat<{ choices: Array<{ message: Record<string, unknown>; finish_reason: string }> }>(apiKey, legacy);
+    expect(again.headers.get('x-keygate-cache')).toBe('hit');
+    expect(again.body.choices[0]).toMatchObject({ message: { function_call: { name: 'get_weather' } }, finish_reason: 'function_call' });
+    expect(again.body.choices[0]!.message).not.toHaveProperty('tool_calls');
+    const tools = await gateway.chat<{ choices: Array<{ message: Record<string, unknown>; finish_reason: string }> }>(apiKey, ask('Weather in Oslo? Use get_weather.', { tools: [{ type: 'function', function: weather }], parallel_tool_calls: false }));
+    expect(tools.headers.get('x-keygate-cache')).toBe('hit');
+    expect(tools.body.choices[0]).toMatchObject({ message: { tool_calls: [{ function: { name: 'get_weather' } }] }, finish_reason: 'tool_calls' });
+    expect(openai.requests().length).toBe(calls);
+  });
+
   it('never answers a stream from the cache', async () => {
     const calls = openai.requests().length;
     for (let i = 0; i < 2; i++) {

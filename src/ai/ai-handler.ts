@@ -8,6 +8,7 @@ import { resolveModel } from './ai-snapshot.js';
 import type { ChatCompletion, ChatRequest, EmbeddingsRequest, Usage } from './chat-types.js';
 import { ChatChunksToMessageEvents, chatToMessages, messagesToChat, toAnthropicError } from './anthropic-ingress/index.js';
 import { isJsonObject } from './json-object.js';
+import { offersFunctions, toFunctionCallChunk, toFunctionCallCompletion, toToolForms } from './legacy-functions.js';
 import { AiError, sendAiError } from './openai-error.js';
 import { CallCancelled, Cancellation, ProviderCallError, callEmbeddings, chatAnswer, openChatStream, type ChatAnswer, type Done } from './provider-call.js';
 import { SOURCE_TEXT, type CallContext, type ProviderFailure, type TranslatedChunk } from './providers/index.js';
@@ -148,6 +149,7 @@ function withoutNulls(body: Record<string, unknown>): void {
 
 function validateChat(body: Record<string, unknown>): ChatRequest {
   withoutNulls(body);
+  toToolForms(body);
   if (typeof body.model !== 'string' || body.model === '') throw invalid('model', 'you must provide a model parameter');
   if (!Array.isArray(body.messages) || body.messages.length === 0) throw invalid('messages', "'messages' must be a non-empty array");
   body.messages.forEach(validateMessage);
@@ -687,8 +689,11 @@ function usageOf(usage: Usage | undefined): { input: number; output: number; cac
   return { input, output, cached: Math.min(cached, input) };
 }
 
-/** The shape a chat call came in, and its answer goes out in: OpenAI's or Anthropic's. */
-type ChatFormat = 'openai' | 'anthropic';
+/**
+ * The shape a chat call came in, and its answer goes out in: OpenAI's; OpenAI's with the deprecated `function_call`
+ * for a call that offered `functions` (legacy-functions.ts); or Anthropic's.
+ */
+type ChatFormat = 'openai' | 'openai-functions' | 'anthropic';
 type Tokens = { input: number; output: number; cached: number };
 
 /**
@@ -698,10 +703,12 @@ type Tokens = { input: number; output: number; cached: number };
  */
 function chat(body: Record<string, unknown>, res: ServerResponse, call: AiCall, trace: CallTrace, format: ChatFormat, fail: (error: unknown) => void): Promise<void> | undefined {
   if (typeof body.model === 'string') trace.model = body.model;
+  // Told before validateChat rewrites the deprecated `functions` as tools.
+  const answerFormat = format === 'openai' && offersFunctions(body) ? 'openai-functions' : format;
   const request = format === 'anthropic' ? messagesToChat(body) : validateChat(body);
   const promptEstimate = estimatePromptTokens(request.messages, quickTokenCount);
   const prepared = prepare(request.model, promptEstimate, call);
-  const go = (ready: Prepared) => (request.stream ? streamChat(res, call, trace, format, request, ready, promptEstimate) : answerChat(res, call, trace, format, request, ready, fail));
+  const go = (ready: Prepared) => (request.stream ? streamChat(res, call, trace, answerFormat, request, ready, promptEstimate) : answerChat(res, call, trace, answerFormat, request, ready, fail));
   return prepared instanceof Promise ? prepared.then(go) : go(prepared);
 }
 
@@ -723,10 +730,11 @@ function renderOrNot(format: ChatFormat, request: ChatRequest, completion: ChatC
   }
 }
 
-/** The completion in the client's format: OpenAI's as it is (or as the provider's bytes), Anthropic's translated. */
+/** The completion in the client's format: OpenAI's as it is (or as the provider's bytes), the others translated. */
 function render(format: ChatFormat, request: ChatRequest, completion: ChatCompletion | string): string {
   if (format === 'openai') return typeof completion === 'string' ? completion : JSON.stringify(completion);
-  return JSON.stringify(chatToMessages(typeof completion === 'string' ? (JSON.parse(completion) as ChatCompletion) : completion, request.model));
+  const parsed = typeof completion === 'string' ? (JSON.parse(completion) as ChatCompletion) : completion;
+  return JSON.stringify(format === 'openai-functions' ? toFunctionCallCompletion(parsed) : chatToMessages(parsed, request.model));
 }
 
 /** A chat call's record and its cost; the answer's tokens count against the app's token-per-minute limit too. */
@@ -849,12 +857,13 @@ async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, f
           for (const event of events.push(chunk)) more = send(event) && more;
           return more;
         }
+        const out: TranslatedChunk = format === 'openai-functions' ? toFunctionCallChunk(chunk) : chunk;
         // The gateway always asks for usage; the client sees the usage chunk only if it asked too.
-        if (chunk.usage && !wantUsage) {
-          if (chunk.choices.length === 0) return true;
-          return send(`data: ${JSON.stringify({ ...chunk, usage: undefined })}\n\n`);
+        if (out.usage && !wantUsage) {
+          if (out.choices.length === 0) return true;
+          return send(`data: ${JSON.stringify({ ...out, usage: undefined })}\n\n`);
         }
-        return send(`data: ${chunk[SOURCE_TEXT] ?? JSON.stringify(chunk)}\n\n`);
+        return send(`data: ${out[SOURCE_TEXT] ?? JSON.stringify(out)}\n\n`);
       },
       end(error) {
         if (!error) {

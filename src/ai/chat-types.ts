@@ -21,6 +21,12 @@ export interface ToolCall {
   function: { name: string; arguments: string };
 }
 
+/** The deprecated form of a tool call, in answers to calls that offered `functions` (see legacy-functions.ts). */
+export interface FunctionCall {
+  name: string;
+  arguments: string;
+}
+
 export interface ChatMessage {
   role: Role;
   content: string | ContentPart[] | null;
@@ -74,7 +80,7 @@ export interface ChatCompletion {
   object: 'chat.completion';
   created: number;
   model: string;
-  choices: Array<{ index: number; message: { role: 'assistant'; content: string | null; tool_calls?: ToolCall[]; refusal?: string | null }; finish_reason: FinishReason | null; logprobs?: null }>;
+  choices: Array<{ index: number; message: { role: 'assistant'; content: string | null; tool_calls?: ToolCall[]; function_call?: FunctionCall; refusal?: string | null }; finish_reason: FinishReason | null; logprobs?: null }>;
   usage?: Usage;
   system_fingerprint?: string | null;
 }
@@ -91,7 +97,7 @@ export interface ChatCompletionChunk {
   object: 'chat.completion.chunk';
   created: number;
   model: string;
-  choices: Array<{ index: number; delta: { role?: 'assistant'; content?: string | null; tool_calls?: ChunkToolCallDelta[]; refusal?: string | null }; finish_reason: FinishReason | null; logprobs?: null }>;
+  choices: Array<{ index: number; delta: { role?: 'assistant'; content?: string | null; tool_calls?: ChunkToolCallDelta[]; function_call?: Partial<FunctionCall>; refusal?: string | null }; finish_reason: FinishReason | null; logprobs?: null }>;
   usage?: Usage | null;
 }
 
