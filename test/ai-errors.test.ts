@@ -80,6 +80,10 @@ describe('errors of the unified API', () => {
     ['tool calls that are not an array', { model: 'mini', messages: [...HELLO, { role: 'assistant', tool_calls: 'x' }] }, `messages[${HELLO.length}].tool_calls`],
     ['a tool call without a function', { model: 'mini', messages: [...HELLO, { role: 'assistant', tool_calls: [{}] }] }, `messages[${HELLO.length}].tool_calls[0].function`],
     ['a tool call whose arguments are an object', { model: 'mini', messages: [...HELLO, { role: 'assistant', tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: {} } }] }] }, `messages[${HELLO.length}].tool_calls[0].function`],
+    ['a response format of an unknown type', { model: 'smart', messages: HELLO, response_format: { type: 'xml' } }, 'response_format.type'],
+    ['a json_schema response format without its schema object', { model: 'smart', messages: HELLO, response_format: { type: 'json_schema' } }, 'response_format.json_schema'],
+    ['a json_schema response format without a name', { model: 'fast', messages: HELLO, response_format: { type: 'json_schema', json_schema: { schema: { type: 'object' } } } }, 'response_format.json_schema.name'],
+    ['a json_schema response format whose schema is text', { model: 'fast', messages: HELLO, response_format: { type: 'json_schema', json_schema: { name: 'x', schema: '{}' } } }, 'response_format.json_schema.schema'],
   ])('refuses a request with %s with 400 in OpenAI\'s shape, naming the parameter', async (_what, body, param) => {
     const calls = emulators.openai.requests().length;
     const result = await gateway.chat<OpenAIErrorBody>(apiKey, body);

@@ -159,7 +159,22 @@ function validateChat(body: Record<string, unknown>): ChatRequest {
   }
   if (body.temperature !== undefined && (typeof body.temperature !== 'number' || body.temperature < 0 || body.temperature > 2)) throw invalid('temperature', "'temperature' must be a number from 0 to 2");
   if (body.tools !== undefined && !Array.isArray(body.tools)) throw invalid('tools', "'tools' must be an array");
+  if (body.response_format !== undefined) validateResponseFormat(body.response_format);
   return body as unknown as ChatRequest;
+}
+
+/**
+ * `response_format` as OpenAI documents it: `{type: "text"}`, `{type: "json_object"}`, or `{type: "json_schema",
+ * json_schema: {name, schema?, strict?, description?}}`. Every adapter that translates it reads those members: a
+ * `json_schema` without its object was a TypeError in them, a 500 for the caller's mistake.
+ */
+function validateResponseFormat(format: unknown): void {
+  if (!isJsonObject(format) || !['text', 'json_object', 'json_schema'].includes(String(format.type))) throw invalid('response_format.type', "'response_format.type' must be one of text, json_object or json_schema");
+  if (format.type !== 'json_schema') return;
+  const spec = format.json_schema;
+  if (!isJsonObject(spec)) throw invalid('response_format.json_schema', "'response_format.json_schema' is required when the type is json_schema");
+  if (typeof spec.name !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(spec.name)) throw invalid('response_format.json_schema.name', "'response_format.json_schema.name' must be 1 to 64 letters, digits, underscores or dashes");
+  if (spec.schema !== undefined && !isJsonObject(spec.schema)) throw invalid('response_format.json_schema.schema', "'response_format.json_schema.schema' must be a JSON Schema object");
 }
 
 function validateEmbeddings(body: Record<string, unknown>): EmbeddingsRequest {
