@@ -114,4 +114,18 @@ describe('the Gemini stream translator', () => {
     expect(out.every((c) => c.id === 'r1')).toBe(true);
     expect(out.at(-1)?.usage).toEqual({ prompt_tokens: 9, completion_tokens: 4, total_tokens: 13, prompt_tokens_details: { cached_tokens: 0 } });
   });
+
+  it('reports no usage for a stream cut before its finish: the counts so far are not what the call cost', () => {
+    const translator = GeminiProvider.streamTranslator(ctx());
+    translator.push(Buffer.from(`data: ${JSON.stringify({ ...events[0], usageMetadata: { promptTokenCount: 9, candidatesTokenCount: 2, totalTokenCount: 11 } })}\r\n\r\n`));
+    expect(translator.usage()).toBeUndefined();
+    expect(translator.end().filter((c) => c.usage)).toEqual([]);
+  });
+
+  it('reports the usage of a prompt Gemini blocked, which ends without candidates', () => {
+    const translator = GeminiProvider.streamTranslator(ctx());
+    const out = translator.push(Buffer.from(`data: ${JSON.stringify({ promptFeedback: { blockReason: 'SAFETY' }, usageMetadata: { promptTokenCount: 9, totalTokenCount: 9 }, responseId: 'r2' })}\r\n\r\n`));
+    expect(out.at(-1)?.choices[0]?.finish_reason).toBe('content_filter');
+    expect(translator.usage()).toMatchObject({ prompt_tokens: 9, completion_tokens: 0 });
+  });
 });

@@ -46,6 +46,7 @@ export function geminiStreamTranslator(created: number, fallbackModel: string): 
     const out: ChatCompletionChunk[] = [];
     if (!event.candidates?.length && event.promptFeedback?.blockReason) {
       opened(0, out);
+      finished.add(0);
       out.push(chunk(0, {}, 'content_filter'));
     }
     for (const candidate of event.candidates ?? []) {
@@ -71,13 +72,17 @@ export function geminiStreamTranslator(created: number, fallbackModel: string): 
   };
 
   const translateAll = (events: SseEvent[]) => events.flatMap((event) => (event.data === '' ? [] : translate(JSON.parse(event.data) as GeminiGenerateResponse)));
+  // Every event carries the counts so far: only a stream whose every candidate finished has said what it cost. A
+  // stream cut before then reports none, and the gateway counts the tokens it saw (marked as estimated).
+  const finalUsage = () => (usage && finished.size > 0 && finished.size >= toolCalls.size ? usage : undefined);
   return {
     push: (bytes) => translateAll(parser.push(bytes)),
     end: () => {
       const last = translateAll(parser.end());
-      if (!usage || id === undefined) return last;
-      return [...last, { id, object: 'chat.completion.chunk', created, model, choices: [], usage }];
+      const final = finalUsage();
+      if (!final || id === undefined) return last;
+      return [...last, { id, object: 'chat.completion.chunk', created, model, choices: [], usage: final }];
     },
-    usage: () => usage,
+    usage: finalUsage,
   };
 }
