@@ -83,6 +83,31 @@ describe('the official @anthropic-ai/sdk client against the gateway', () => {
     expect(second.content[0]).toMatchObject({ type: 'text', text: expect.stringMatching(/^The tool answered: .*21/) });
   });
 
+  it('says which stop sequence ended an answer from Anthropic, streamed or not', async () => {
+    const request = { model: 'smart', max_tokens: 200, stop_sequences: ['nowhere', 'there'], messages: [{ role: 'user' as const, content: 'Hello there' }] };
+    const message = await client.messages.create(request);
+    expect(message).toMatchObject({ stop_reason: 'stop_sequence', stop_sequence: 'there', content: [{ type: 'text', text: 'Echo: Hello ' }] });
+    const streamed = await client.messages.stream(request).finalMessage();
+    expect(streamed).toMatchObject({ stop_reason: 'stop_sequence', stop_sequence: 'there' });
+  });
+
+  it('answers end_turn for a stop sequence through Gemini, which does not tell one from the model\'s own end', async () => {
+    const message = await client.messages.create({ model: 'fast', max_tokens: 200, stop_sequences: ['there'], messages: [{ role: 'user', content: 'Hello there' }] });
+    expect(message).toMatchObject({ stop_reason: 'end_turn', stop_sequence: null, content: [{ type: 'text', text: 'Echo: Hello ' }] });
+  });
+
+  it('answers an OpenAI-format client that Anthropic stopped on a stop sequence with finish_reason stop and nothing more', async () => {
+    const apiKey = client.apiKey!;
+    const body = { model: 'smart', stop: ['there'], messages: [{ role: 'user', content: 'Hello there' }] };
+    const answer = await gateway.chat<{ choices: Array<Record<string, unknown>> }>(apiKey, body);
+    expect(answer.status).toBe(200);
+    expect(answer.body.choices).toEqual([{ index: 0, message: { role: 'assistant', content: 'Echo: Hello ' }, finish_reason: 'stop', logprobs: null }]);
+    const streamed = await gateway.chat(apiKey, { ...body, stream: true });
+    const finishes = streamed.text.split('\n\n').filter((event) => event.includes('"finish_reason":"stop"'));
+    expect(finishes).toEqual([expect.stringMatching(/^data: /)]);
+    expect(JSON.parse(finishes[0]!.slice('data: '.length)).choices).toEqual([{ index: 0, delta: {}, finish_reason: 'stop', logprobs: null }]);
+  });
+
   it('sends the provider its own key from the pool, never the caller\'s x-api-key', async () => {
     await client.messages.create({ model: 'smart', max_tokens: 50, messages: [{ role: 'user', content: 'hi' }] });
     const sent = emulators.anthropic.lastRequest()!;

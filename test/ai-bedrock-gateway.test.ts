@@ -17,6 +17,7 @@ describe('Amazon Bedrock through the gateway', () => {
   let emulators: ProviderEmulators;
   let bedrock: BedrockEmulator;
   let client: OpenAI;
+  let apiKey: string;
 
   beforeAll(async () => {
     emulators = await startProviderEmulators();
@@ -30,7 +31,8 @@ describe('Amazon Bedrock through the gateway', () => {
       aliases: [{ name: 'steady', targets: [{ provider: 'bedrock', model: 'anthropic.claude-3-haiku-20240307-v1:0' }], fallbacks: [{ provider: 'openai', model: 'gpt-4o-mini' }] }],
     });
     await gateway.addProviderKey('bedrock', bedrock.credential);
-    client = gateway.openai(await gateway.createApp({ name: 'bedrock-app', team: 'bedrock-team' }));
+    apiKey = await gateway.createApp({ name: 'bedrock-app', team: 'bedrock-team' });
+    client = gateway.openai(apiKey);
   });
   afterEach(() => bedrock.setMode('normal'));
   afterAll(async () => {
@@ -70,6 +72,15 @@ describe('Amazon Bedrock through the gateway', () => {
     for await (const chunk of await client.chat.completions.create({ model: CLAUDE, stream: true, messages, response_format })) chunks.push(chunk);
     expect(JSON.parse(chunks.map((c) => c.choices[0]?.delta.content ?? '').join(''))).toEqual({ city: 'Paris' });
     expect(chunks.some((c) => c.choices[0]?.finish_reason === 'stop')).toBe(true);
+  });
+
+  it("answers an Anthropic-format client stop_sequence when Converse stopped on one, with a null sequence since Converse does not say which", async () => {
+    const body = { model: CLAUDE, max_tokens: 100, stop_sequences: ['emulator'], messages: [{ role: 'user', content: 'Hello' }] };
+    const answer = await gateway.call('POST', '/v1/messages', apiKey, body);
+    expect(answer.body).toMatchObject({ content: [{ type: 'text', text: 'Hello from the Bedrock ' }], stop_reason: 'stop_sequence', stop_sequence: null });
+    const streamed = await gateway.call('POST', '/v1/messages', apiKey, { ...body, stream: true });
+    const delta = streamed.text.split('\n\n').find((event) => event.startsWith('event: message_delta\n'));
+    expect(JSON.parse(delta!.slice(delta!.indexOf('data: ') + 'data: '.length)).delta).toEqual({ stop_reason: 'stop_sequence', stop_sequence: null });
   });
 
   it('embeds one text with Titan, whose token count is the usage', async () => {

@@ -68,6 +68,21 @@ export interface ChatRequest {
 
 export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter' | 'function_call';
 
+/*
+ * What a provider says that OpenAI's shapes have no member for is carried under symbols, for the Anthropic
+ * ingress to say in Anthropic's: JSON.stringify leaves symbol keys out, so none reaches an OpenAI-format answer.
+ */
+
+/**
+ * On a choice that finished (`stop`) on one of the request's stop sequences: that sequence, or null when the
+ * provider does not say which (Bedrock, Cohere). Absent when the provider does not tell a stop sequence from the
+ * model's own end (OpenAI, Gemini, Mistral, Ollama).
+ */
+export const STOP_SEQUENCE: unique symbol = Symbol('STOP_SEQUENCE');
+
+/** A choice's stop sequence, as a member to spread into it: empty unless it stopped on one. */
+export type StopSequence = { [STOP_SEQUENCE]?: string | null };
+
 export interface Usage {
   prompt_tokens: number;
   completion_tokens: number;
@@ -80,7 +95,7 @@ export interface ChatCompletion {
   object: 'chat.completion';
   created: number;
   model: string;
-  choices: Array<{ index: number; message: { role: 'assistant'; content: string | null; tool_calls?: ToolCall[]; function_call?: FunctionCall; refusal?: string | null }; finish_reason: FinishReason | null; logprobs?: null }>;
+  choices: Array<{ index: number; message: { role: 'assistant'; content: string | null; tool_calls?: ToolCall[]; function_call?: FunctionCall; refusal?: string | null }; finish_reason: FinishReason | null; logprobs?: null } & StopSequence>;
   usage?: Usage;
   system_fingerprint?: string | null;
 }
@@ -97,7 +112,7 @@ export interface ChatCompletionChunk {
   object: 'chat.completion.chunk';
   created: number;
   model: string;
-  choices: Array<{ index: number; delta: { role?: 'assistant'; content?: string | null; tool_calls?: ChunkToolCallDelta[]; function_call?: Partial<FunctionCall>; refusal?: string | null }; finish_reason: FinishReason | null; logprobs?: null }>;
+  choices: Array<{ index: number; delta: { role?: 'assistant'; content?: string | null; tool_calls?: ChunkToolCallDelta[]; function_call?: Partial<FunctionCall>; refusal?: string | null }; finish_reason: FinishReason | null; logprobs?: null } & StopSequence>;
   usage?: Usage | null;
 }
 

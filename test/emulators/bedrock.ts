@@ -13,8 +13,9 @@ import { embeddingFor } from './gemini.js';
  * Answers: a tool result in the last turn → text; tools given → a short text block then a call of the first tool
  * with {"city":"Paris"}; structured output asked for (`outputConfig.textFormat`, in the shape the API reference
  * gives it, else a ValidationException) → a JSON text that follows the schema, spread over lines; otherwise "Hello
- * from the Bedrock emulator." (cut to maxTokens words, stopReason max_tokens). A user text containing "forbidden"
- * → guardrail_intervened. Usage is always 12 input tokens, 4 read from the cache, and one output token per word.
+ * from the Bedrock emulator." (cut before the first of `stopSequences` it holds, stopReason stop_sequence; cut to
+ * maxTokens words, stopReason max_tokens). A user text containing "forbidden" → guardrail_intervened. Usage is
+ * always 12 input tokens, 4 read from the cache, and one output token per word.
  */
 export interface BedrockEmulatorOptions {
   accessKeyId?: string;
@@ -48,7 +49,7 @@ export interface BedrockEmulator extends EmulatorHandle<RecordedRequest> {
 interface ConverseBody {
   messages?: Array<{ role?: string; content?: Array<Record<string, unknown>> }>;
   system?: Array<{ text: string }>;
-  inferenceConfig?: { maxTokens?: number };
+  inferenceConfig?: { maxTokens?: number; stopSequences?: string[] };
   toolConfig?: { tools?: Array<{ toolSpec?: { name?: string } }> };
   outputConfig?: { textFormat?: { type?: unknown; structure?: { jsonSchema?: { schema?: unknown; name?: unknown; description?: unknown } } } };
 }
@@ -198,6 +199,7 @@ function validate(body: ConverseBody | undefined): string | undefined {
   for (let i = 1; i < messages.length; i++) {
     if (messages[i]?.role === messages[i - 1]?.role) return 'A conversation must alternate between user and assistant roles.';
   }
+  if ((body?.inferenceConfig?.stopSequences?.length ?? 0) > 4) return '1 validation error detected: Value at \'inferenceConfig.stopSequences\' failed to satisfy constraint: Member must have length less than or equal to 4';
   const usesTools = messages.some((m) => (m.content ?? []).some((block) => 'toolUse' in block || 'toolResult' in block));
   if (usesTools && !body?.toolConfig) return 'The toolConfig field must be defined when using toolUse and toolResult content blocks.';
   for (const m of messages) for (const block of m.content ?? []) if ('text' in block && String(block.text).trim() === '') return 'The text field in the ContentBlock object is blank.';
@@ -263,6 +265,12 @@ function replyTo(body: ConverseBody) {
   else if (/forbidden/.test(userText)) {
     text = '';
     stopReason = 'guardrail_intervened';
+  }
+  // Converse says that a stop sequence ended the answer, not which one.
+  const stopAt = Math.min(...(body.inferenceConfig?.stopSequences ?? []).map((sequence) => text.indexOf(sequence)).filter((at) => at !== -1));
+  if (stopReason === 'end_turn' && stopAt !== Infinity) {
+    text = text.slice(0, stopAt);
+    stopReason = 'stop_sequence';
   }
   const maxTokens = body.inferenceConfig?.maxTokens;
   const words = text.split(/(?= )/).filter(Boolean);

@@ -6,9 +6,9 @@ import { sendJson as send, startEmulatorServer, sseEvent, writeEvents, type Emul
  * POST /v2/embed, behind a Bearer key.
  *
  * Answers: a tool message last → "It is 21 degrees in Paris."; tools given (tool_choice not NONE) → a tool plan and
- * a call of the first tool with {"city":"Paris"}; otherwise "Hello from the Cohere emulator." cut to max_tokens
- * words (MAX_TOKENS). A user text containing "fail" ends with finish_reason ERROR. Usage: 14 input tokens (9 billed),
- * one output token per word. Embeddings: three floats per text, one billed token per word.
+ * a call of the first tool with {"city":"Paris"}; otherwise "Hello from the Cohere emulator." cut before the first
+ * of `stop_sequences` it holds (STOP_SEQUENCE), and to max_tokens words (MAX_TOKENS). A user text containing "fail"
+ * ends with finish_reason ERROR. Usage: 14 input tokens (9 billed), one output token per word. Embeddings: three floats per text, one billed token per word.
  */
 export interface CohereEmulatorOptions {
   apiKey?: string;
@@ -29,6 +29,7 @@ interface CohereChatBody {
   model?: string;
   stream?: boolean;
   max_tokens?: number;
+  stop_sequences?: string[];
   messages?: Array<{ role?: string; content?: unknown; tool_call_id?: string; tool_calls?: Array<{ id?: string }> }>;
   tools?: Array<{ function?: { name?: string } }>;
   tool_choice?: string;
@@ -64,6 +65,12 @@ export async function startCohereEmulator(options: CohereEmulatorOptions = {}): 
       call = { id: 'get_weather_emu1', type: 'function', function: { name: tool, arguments: '{"city":"Paris"}' } };
       finish = 'TOOL_CALL';
     } else if (/fail/.test(JSON.stringify(lastMessage?.content ?? ''))) finish = 'ERROR';
+    // Cohere says that a stop sequence ended the answer, not which one.
+    const stopAt = Math.min(...(body.stop_sequences ?? []).map((sequence) => text.indexOf(sequence)).filter((at) => at !== -1));
+    if (finish === 'COMPLETE' && stopAt !== Infinity) {
+      text = text.slice(0, stopAt);
+      finish = 'STOP_SEQUENCE';
+    }
     const words = text.split(/(?= )/).filter(Boolean);
     if (body.max_tokens !== undefined && words.length > body.max_tokens) {
       words.splice(body.max_tokens);
@@ -122,6 +129,7 @@ export async function startCohereEmulator(options: CohereEmulatorOptions = {}): 
 function validate(body: CohereChatBody | undefined): string | undefined {
   if (!body?.model) return 'invalid request: a model parameter is required for this endpoint.';
   if (!Array.isArray(body.messages) || body.messages.length === 0) return 'invalid request: messages must not be empty.';
+  if ((body.stop_sequences?.length ?? 0) > 5) return 'invalid request: stop_sequences must contain at most 5 sequences.';
   const callIds = new Set(body.messages.flatMap((m) => (m.tool_calls ?? []).map((c) => c.id)));
   for (const m of body.messages) {
     if (!['system', 'user', 'assistant', 'tool'].includes(m.role ?? '')) return `invalid request: unknown role ${m.role}`;

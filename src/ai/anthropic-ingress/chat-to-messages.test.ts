@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ChatCompletion, FinishReason } from '../chat-types.js';
+import { STOP_SEQUENCE, type ChatCompletion, type FinishReason } from '../chat-types.js';
 import { chatToMessages } from './chat-to-messages.js';
 
 const completion = (message: ChatCompletion['choices'][number]['message'], finishReason: FinishReason | null = 'stop', usage: ChatCompletion['usage'] = { prompt_tokens: 12, completion_tokens: 5, total_tokens: 17 }): ChatCompletion => ({
@@ -79,6 +79,18 @@ describe('a chat completion as a Message', () => {
     [null, 'end_turn'],
   ] as const)('maps finish reason %s to stop reason %s', (finishReason, stopReason) => {
     expect(chatToMessages(completion({ role: 'assistant', content: 'x' }, finishReason), 'claude').stop_reason).toBe(stopReason);
+  });
+
+  it('answers stop_sequence with the sequence when the provider said the answer stopped on one', () => {
+    const stopped = completion({ role: 'assistant', content: 'one two ' });
+    stopped.choices[0]![STOP_SEQUENCE] = 'three';
+    expect(chatToMessages(stopped, 'claude')).toMatchObject({ stop_reason: 'stop_sequence', stop_sequence: 'three' });
+  });
+
+  it('answers stop_sequence with a null sequence when the provider did not say which', () => {
+    const stopped = completion({ role: 'assistant', content: 'one two ' });
+    stopped.choices[0]![STOP_SEQUENCE] = null;
+    expect(chatToMessages(stopped, 'claude')).toMatchObject({ stop_reason: 'stop_sequence', stop_sequence: null });
   });
 
   it('answers an empty completion with no content blocks, as Anthropic refuses empty text blocks sent back', () => {

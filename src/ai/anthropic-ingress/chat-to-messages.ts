@@ -1,23 +1,26 @@
 import { randomUUID } from 'node:crypto';
-import type { ChatCompletion, FinishReason, Usage } from '../chat-types.js';
+import { STOP_SEQUENCE, type ChatCompletion, type FinishReason, type StopSequence, type Usage } from '../chat-types.js';
 import type { AnthropicContentBlock, AnthropicMessage, AnthropicStopReason, AnthropicUsage } from './wire-types.js';
 
 /**
- * An OpenAI finish reason as Anthropic's `stop_reason` (https://docs.anthropic.com/en/api/handling-stop-reasons).
- * OpenAI does not say which stop sequence ended the answer, so `stop` is always `end_turn`; a `stop` with tool
- * calls (some providers answer so) is `tool_use`, because Anthropic clients run tools only on that reason.
+ * An OpenAI finish reason as Anthropic's `stop_reason` (https://docs.anthropic.com/en/api/handling-stop-reasons),
+ * and `stop_sequence`. A `stop` is `stop_sequence` when the provider said the answer reached one of the request's
+ * stop sequences (STOP_SEQUENCE, with the sequence when it said which), else `end_turn`; a `stop` with tool calls
+ * (some providers answer so) is `tool_use`, because Anthropic clients run tools only on that reason.
  */
-export function stopReasonFor(finishReason: FinishReason | null | undefined, calledTools: boolean): AnthropicStopReason {
+export function anthropicStopFor(finishReason: FinishReason | null | undefined, calledTools: boolean, stopped: StopSequence = {}): { stop_reason: AnthropicStopReason; stop_sequence: string | null } {
+  const stop = (reason: AnthropicStopReason) => ({ stop_reason: reason, stop_sequence: null });
   switch (finishReason) {
     case 'length':
-      return 'max_tokens';
+      return stop('max_tokens');
     case 'tool_calls':
     case 'function_call':
-      return 'tool_use';
+      return stop('tool_use');
     case 'content_filter':
-      return 'refusal';
+      return stop('refusal');
     default:
-      return calledTools ? 'tool_use' : 'end_turn';
+      if (calledTools) return stop('tool_use');
+      return STOP_SEQUENCE in stopped ? { stop_reason: 'stop_sequence', stop_sequence: stopped[STOP_SEQUENCE] ?? null } : stop('end_turn');
   }
 }
 
@@ -73,8 +76,7 @@ export function chatToMessages(completion: ChatCompletion, requestedModel: strin
     role: 'assistant',
     model: requestedModel,
     content,
-    stop_reason: stopReasonFor(choice?.finish_reason, calls.length > 0),
-    stop_sequence: null,
+    ...anthropicStopFor(choice?.finish_reason, calls.length > 0, choice),
     usage: anthropicUsageFor(completion.usage),
   };
 }

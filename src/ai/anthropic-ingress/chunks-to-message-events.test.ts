@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ChatCompletionChunk, ChunkToolCallDelta, FinishReason, Usage } from '../chat-types.js';
+import { STOP_SEQUENCE, type ChatCompletionChunk, type ChunkToolCallDelta, type FinishReason, type Usage } from '../chat-types.js';
 import { ChatChunksToMessageEvents } from './chunks-to-message-events.js';
 
 type Delta = ChatCompletionChunk['choices'][number]['delta'];
@@ -138,6 +138,12 @@ describe('chat chunks as Anthropic stream events', () => {
     const events = translate([chunk({ content: 'cut sh' }), chunk({}, 'length')]);
     expect(events.at(-2)?.delta).toEqual({ stop_reason: 'max_tokens', stop_sequence: null });
     expectWellFormed(events);
+  });
+
+  it('report the stop sequence the finishing choice stopped on in message_delta', () => {
+    const finish = chunk({}, 'stop');
+    finish.choices[0]![STOP_SEQUENCE] = 'END';
+    expect(translate([chunk({ content: 'x' }), finish]).at(-2)?.delta).toEqual({ stop_reason: 'stop_sequence', stop_sequence: 'END' });
   });
 
   it('stop a block left open by a stream that ended without a finish chunk', () => {

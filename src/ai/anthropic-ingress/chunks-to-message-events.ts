@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { ChatCompletionChunk, FinishReason, Usage } from '../chat-types.js';
+import type { ChatCompletionChunk, FinishReason, StopSequence, Usage } from '../chat-types.js';
 import { anthropicError } from './anthropic-error.js';
-import { anthropicUsageFor, messageIdFor, stopReasonFor } from './chat-to-messages.js';
+import { anthropicStopFor, anthropicUsageFor, messageIdFor } from './chat-to-messages.js';
 import type { AnthropicErrorType } from './wire-types.js';
 
 export interface MessageEventsOptions {
@@ -46,6 +46,8 @@ export class ChatChunksToMessageEvents {
   /** OpenAI tool call index → content block index. */
   readonly #tools = new Map<number, number>();
   #finishReason: FinishReason | null = null;
+  /** The finishing choice, whose stop sequence the `message_delta` reports. */
+  #stopped: StopSequence = {};
   #usage: Usage | undefined;
 
   /** `model` is the one the client asked for, reported back as it was asked (an alias stays an alias). */
@@ -79,6 +81,7 @@ export class ChatChunksToMessageEvents {
       }
       if (choice.finish_reason) {
         this.#finishReason = choice.finish_reason;
+        this.#stopped = choice;
         events.push(...this.#stopBlock());
       }
     }
@@ -95,7 +98,7 @@ export class ChatChunksToMessageEvents {
     this.#ended = true;
     const final = usage ?? this.#usage;
     const counted = final ? anthropicUsageFor(final) : { output_tokens: 0 };
-    events.push(sse({ type: 'message_delta', delta: { stop_reason: stopReasonFor(this.#finishReason, this.#tools.size > 0), stop_sequence: null }, usage: counted }));
+    events.push(sse({ type: 'message_delta', delta: anthropicStopFor(this.#finishReason, this.#tools.size > 0, this.#stopped), usage: counted }));
     events.push(sse({ type: 'message_stop' }));
     return events;
   }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inputTokensFor, startAnthropicEmulator, type AnthropicEmulator } from '../../../../test/emulators/anthropic.js';
-import type { ChatRequest } from '../../chat-types.js';
+import { STOP_SEQUENCE, type ChatRequest } from '../../chat-types.js';
 import { callChat } from '../../provider-call.js';
 import type { CallContext } from '../provider.js';
 import { AnthropicProvider, JSON_RESPONSE_TOOL } from './index.js';
@@ -60,9 +60,16 @@ describe('an Anthropic answer', () => {
     expect(completion.choices[0]).toMatchObject({ finish_reason: 'length', message: { content: 'Echo: Te' } });
   });
 
-  it('reports a stop sequence as the finish reason stop', async () => {
-    const completion = await chat({ messages: [{ role: 'user', content: 'one two three' }], stop: ['three'] });
+  it('reports a stop sequence as the finish reason stop, keeping the sequence out of the JSON', async () => {
+    const completion = await chat({ messages: [{ role: 'user', content: 'one two three' }], stop: ['four', 'three'] });
     expect(completion.choices[0]).toMatchObject({ finish_reason: 'stop', message: { content: 'Echo: one two ' } });
+    expect(completion.choices[0]?.[STOP_SEQUENCE]).toBe('three');
+    expect(JSON.stringify(completion)).not.toContain('three');
+  });
+
+  it('says no stop sequence ended an answer that ended by itself', async () => {
+    const completion = await chat({ stop: ['nowhere'] });
+    expect(STOP_SEQUENCE in completion.choices[0]!).toBe(false);
   });
 
   it('reports a tool_use block as a tool call with its input as JSON arguments', async () => {

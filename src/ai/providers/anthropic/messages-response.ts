@@ -1,4 +1,4 @@
-import type { ChatCompletion, FinishReason, ToolCall, Usage } from '../../chat-types.js';
+import { STOP_SEQUENCE, type ChatCompletion, type FinishReason, type StopSequence, type ToolCall, type Usage } from '../../chat-types.js';
 import { JSON_RESPONSE_TOOL } from './response-format.js';
 import type { AnthropicMessageResponse, AnthropicToolUseBlock, AnthropicUsage } from './wire-types.js';
 
@@ -22,6 +22,11 @@ export function finishReasonFor(stopReason: string | null | undefined, calledCli
     default:
       return 'stop';
   }
+}
+
+/** The sequence Anthropic says the answer stopped on, for the choice; nothing on any other stop reason. */
+export function stopSequenceOf(stopReason: string | null | undefined, stopSequence: string | null | undefined): StopSequence {
+  return stopReason === 'stop_sequence' ? { [STOP_SEQUENCE]: stopSequence ?? null } : {};
 }
 
 /** Anthropic counts cache reads and cache writes apart from `input_tokens`; OpenAI's prompt tokens include them. */
@@ -55,6 +60,7 @@ export function fromAnthropicMessage(message: AnthropicMessageResponse, created:
         message: { role: 'assistant', content: text.length > 0 ? text.join('') : null, ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}) },
         finish_reason: finishReasonFor(message.stop_reason, toolCalls.length > 0),
         logprobs: null,
+        ...stopSequenceOf(message.stop_reason, message.stop_sequence),
       },
     ],
     usage: usageFor(message.usage),

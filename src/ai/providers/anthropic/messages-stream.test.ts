@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { inputTokensFor, startAnthropicEmulator, type AnthropicEmulator } from '../../../../test/emulators/anthropic.js';
-import type { ChatCompletionChunk, ChatRequest } from '../../chat-types.js';
+import { STOP_SEQUENCE, type ChatCompletionChunk, type ChatRequest } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
 import type { CallContext } from '../provider.js';
 import { AnthropicProvider } from './index.js';
@@ -50,6 +50,13 @@ describe('an Anthropic stream', () => {
     expect(texts.join('')).toBe('Echo: The quick brown fox');
     expect(chunks.filter((c) => c.choices[0]?.finish_reason !== null)).toEqual([chunks.at(-1)]);
     expect(chunks.at(-1)?.choices[0]).toMatchObject({ delta: {}, finish_reason: 'stop' });
+  });
+
+  it('gives the finish chunk the stop sequence the answer stopped on, and no other chunk', async () => {
+    const chunks = withChoice(await chunksOf({ stop: ['brown'] }));
+    expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe('Echo: The quick ');
+    expect(chunks.at(-1)?.choices[0]).toMatchObject({ finish_reason: 'stop' });
+    expect(chunks.map((c) => c.choices[0]?.[STOP_SEQUENCE])).toEqual([...chunks.slice(1).map(() => undefined), 'brown']);
   });
 
   it('keeps one id, created time and model on every chunk', async () => {

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { ChatCompletionChunk, FinishReason, Usage } from '../../chat-types.js';
+import type { ChatCompletionChunk, FinishReason, StopSequence, Usage } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
 import { SseParser, type SseEvent } from '../../sse.js';
 import type { StreamTranslator } from '../provider.js';
 import { streamedFailure } from './messages-error.js';
-import { finishReasonFor, usageFor } from './messages-response.js';
+import { finishReasonFor, stopSequenceOf, usageFor } from './messages-response.js';
 import { JSON_RESPONSE_TOOL } from './response-format.js';
 import type { AnthropicStreamEvent, AnthropicToolUseBlock, AnthropicUsage } from './wire-types.js';
 
@@ -31,12 +31,12 @@ export function anthropicStreamTranslator(created: number, fallbackModel: string
   const blocks = new Map<number, number | 'json'>();
   let toolCalls = 0;
 
-  const chunk = (delta: Delta, finishReason: FinishReason | null = null): ChatCompletionChunk => ({
+  const chunk = (delta: Delta, finishReason: FinishReason | null = null, stopped: StopSequence = {}): ChatCompletionChunk => ({
     id,
     object: 'chat.completion.chunk',
     created,
     model,
-    choices: [{ index: 0, delta, finish_reason: finishReason, logprobs: null }],
+    choices: [{ index: 0, delta, finish_reason: finishReason, logprobs: null, ...stopped }],
   });
   const usageChunk = (): ChatCompletionChunk => {
     usageSent = true;
@@ -82,7 +82,7 @@ export function anthropicStreamTranslator(created: number, fallbackModel: string
         counting ||= typeof event.usage?.output_tokens === 'number';
         if (!event.delta.stop_reason || finished) return [];
         finished = true;
-        return [chunk({}, finishReasonFor(event.delta.stop_reason, toolCalls > 0))];
+        return [chunk({}, finishReasonFor(event.delta.stop_reason, toolCalls > 0), stopSequenceOf(event.delta.stop_reason, event.delta.stop_sequence))];
       case 'message_stop':
         return usageSent ? [] : [usageChunk()];
       case 'error':

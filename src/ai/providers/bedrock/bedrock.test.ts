@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startBedrockEmulator } from '../../../../test/emulators/bedrock.js';
 import { embeddingFor } from '../../../../test/emulators/gemini.js';
 import { callChatStream, failureOf, streamedChunks } from '../../../../test/provider-calls.js';
-import type { ChatCompletionChunk, ChatRequest } from '../../chat-types.js';
+import { STOP_SEQUENCE, type ChatCompletionChunk, type ChatRequest } from '../../chat-types.js';
 import { callChat, callEmbeddings } from '../../provider-call.js';
 import type { CallContext } from '../provider.js';
 import { BedrockProvider } from './index.js';
@@ -196,6 +196,23 @@ describe('the Bedrock provider', () => {
     expect(cut.choices[0]).toMatchObject({ message: { content: 'Hello from' }, finish_reason: 'length' });
     const filtered = await callChat(BedrockProvider, { model: 'claude', messages: [{ role: 'user', content: 'something forbidden' }] }, ctx());
     expect(filtered.choices[0]?.finish_reason).toBe('content_filter');
+  });
+
+  it('says that a stop sequence ended the answer, streamed or not, without a member OpenAI lacks', async () => {
+    const stopped = { ...hello, stop: ['emulator', 'Bedrock'] };
+    const completion = await callChat(BedrockProvider, stopped, ctx());
+    expect(completion.choices[0]).toMatchObject({ message: { content: 'Hello from the ' }, finish_reason: 'stop' });
+    // Converse does not say which sequence it was.
+    expect(completion.choices[0]?.[STOP_SEQUENCE]).toBeNull();
+    expect(JSON.parse(JSON.stringify(completion.choices[0]))).toEqual({ index: 0, message: { role: 'assistant', content: 'Hello from the ' }, finish_reason: 'stop', logprobs: null });
+    const finish = (await collect(stopped)).find((c) => c.choices[0]?.finish_reason);
+    expect(finish?.choices[0]?.[STOP_SEQUENCE]).toBeNull();
+  });
+
+  it('says no stop sequence ended an answer that ended by itself', async () => {
+    const completion = await callChat(BedrockProvider, { ...hello, stop: ['nowhere'] }, ctx());
+    expect(completion.choices[0]?.finish_reason).toBe('stop');
+    expect(STOP_SEQUENCE in completion.choices[0]!).toBe(false);
   });
 
   it.each([

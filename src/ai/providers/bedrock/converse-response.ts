@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { ChatCompletion, FinishReason, ToolCall, Usage } from '../../chat-types.js';
+import { STOP_SEQUENCE, type ChatCompletion, type FinishReason, type StopSequence, type ToolCall, type Usage } from '../../chat-types.js';
 import type { CallContext } from '../provider.js';
 
 /** The parts of a Converse response Keygate reads (API_runtime_Converse.html, "Response Syntax"). */
@@ -30,6 +30,11 @@ export function finishReasonOf(stopReason: string | undefined): FinishReason {
   return FINISH_REASONS[stopReason ?? ''] ?? 'stop';
 }
 
+/** A `stop_sequence` stop, for the choice: Converse does not say which of the sequences it was. */
+export function stopSequenceOf(stopReason: string | undefined): StopSequence {
+  return stopReason === 'stop_sequence' ? { [STOP_SEQUENCE]: null } : {};
+}
+
 /**
  * Converse counts cached prompt tokens apart from `inputTokens`; OpenAI counts them inside `prompt_tokens` and names
  * the cache reads in `prompt_tokens_details.cached_tokens`.
@@ -54,7 +59,7 @@ export function fromConverseResponse(body: unknown, ctx: CallContext): ChatCompl
     object: 'chat.completion',
     created: Math.floor(ctx.now / 1000),
     model: ctx.model,
-    choices: [{ index: 0, message: { role: 'assistant', content: text === '' && toolCalls.length > 0 ? null : text, ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}) }, finish_reason: finishReasonOf(response.stopReason), logprobs: null }],
+    choices: [{ index: 0, message: { role: 'assistant', content: text === '' && toolCalls.length > 0 ? null : text, ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}) }, finish_reason: finishReasonOf(response.stopReason), logprobs: null, ...stopSequenceOf(response.stopReason) }],
     usage: usageOf(response.usage),
   };
 }

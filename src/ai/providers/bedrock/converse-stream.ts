@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { ChatCompletionChunk, FinishReason, Usage } from '../../chat-types.js';
+import type { ChatCompletionChunk, FinishReason, StopSequence, Usage } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
 import type { CallContext, StreamTranslator } from '../provider.js';
 import { bedrockFailure } from './bedrock-errors.js';
-import { finishReasonOf, usageOf, type ConverseUsage } from './converse-response.js';
+import { finishReasonOf, stopSequenceOf, usageOf, type ConverseUsage } from './converse-response.js';
 import { EventStreamDecoder, EventStreamError, type EventStreamMessage } from './event-stream.js';
 
 type Delta = ChatCompletionChunk['choices'][number]['delta'];
@@ -28,12 +28,12 @@ export function converseStreamTranslator(ctx: CallContext): StreamTranslator {
   const toolIndexByBlock = new Map<number, number>();
   let usage: Usage | undefined;
 
-  const chunk = (delta: Delta, finishReason: FinishReason | null = null): ChatCompletionChunk => ({
+  const chunk = (delta: Delta, finishReason: FinishReason | null = null, stopped: StopSequence = {}): ChatCompletionChunk => ({
     id,
     object: 'chat.completion.chunk',
     created,
     model: ctx.model,
-    choices: [{ index: 0, delta, finish_reason: finishReason, logprobs: null }],
+    choices: [{ index: 0, delta, finish_reason: finishReason, logprobs: null, ...stopped }],
   });
 
   const translate = (message: EventStreamMessage): ChatCompletionChunk[] => {
@@ -61,7 +61,7 @@ export function converseStreamTranslator(ctx: CallContext): StreamTranslator {
         return typeof input === 'string' && index !== undefined ? [chunk({ tool_calls: [{ index, function: { arguments: input } }] })] : [];
       }
       case 'messageStop':
-        return [chunk({}, finishReasonOf(event.stopReason))];
+        return [chunk({}, finishReasonOf(event.stopReason), stopSequenceOf(event.stopReason))];
       case 'metadata':
         usage = usageOf(event.usage);
         return [{ id, object: 'chat.completion.chunk', created, model: ctx.model, choices: [], usage }];

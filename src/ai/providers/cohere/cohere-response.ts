@@ -1,4 +1,4 @@
-import type { ChatCompletion, FinishReason, ToolCall, Usage } from '../../chat-types.js';
+import { STOP_SEQUENCE, type ChatCompletion, type FinishReason, type StopSequence, type ToolCall, type Usage } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
 import type { CallContext, ProviderFailure } from '../provider.js';
 
@@ -27,6 +27,11 @@ export function finishReasonOf(reason: string | undefined, error?: string): Fini
   throw new ProviderCallError(generationFailure(reason, error));
 }
 
+/** A STOP_SEQUENCE finish, for the choice: Cohere does not say which of the sequences it was. */
+export function stopSequenceOf(reason: string | undefined): StopSequence {
+  return reason === 'STOP_SEQUENCE' ? { [STOP_SEQUENCE]: null } : {};
+}
+
 export function generationFailure(reason: string | undefined, error?: string): ProviderFailure {
   return { status: 502, type: 'api_error', code: 'provider_generation_failed', message: `Cohere's generation ended with ${reason ?? 'no finish reason'}${error ? `: ${error}` : ''}`, retryable: true };
 }
@@ -47,7 +52,7 @@ export function fromCohereChat(body: unknown, ctx: CallContext): ChatCompletion 
     object: 'chat.completion',
     created: Math.floor(ctx.now / 1000),
     model: ctx.model,
-    choices: [{ index: 0, message: { role: 'assistant', content: text === '' && toolCalls.length > 0 ? null : text, ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}) }, finish_reason: finishReasonOf(response.finish_reason), logprobs: null }],
+    choices: [{ index: 0, message: { role: 'assistant', content: text === '' && toolCalls.length > 0 ? null : text, ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}) }, finish_reason: finishReasonOf(response.finish_reason), logprobs: null, ...stopSequenceOf(response.finish_reason) }],
     usage: usageOf(response.usage),
   };
 }

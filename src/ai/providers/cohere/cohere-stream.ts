@@ -1,7 +1,7 @@
-import type { ChatCompletionChunk, FinishReason, Usage } from '../../chat-types.js';
+import type { ChatCompletionChunk, FinishReason, StopSequence, Usage } from '../../chat-types.js';
 import { SseParser, type SseEvent } from '../../sse.js';
 import type { CallContext, StreamTranslator } from '../provider.js';
-import { finishReasonOf, usageOf, type CohereUsage } from './cohere-response.js';
+import { finishReasonOf, stopSequenceOf, usageOf, type CohereUsage } from './cohere-response.js';
 
 type Delta = ChatCompletionChunk['choices'][number]['delta'];
 
@@ -30,12 +30,12 @@ export function cohereStreamTranslator(ctx: CallContext): StreamTranslator {
   const toolIndexByEvent = new Map<number, number>();
   let usage: Usage | undefined;
 
-  const chunk = (delta: Delta, finishReason: FinishReason | null = null): ChatCompletionChunk => ({
+  const chunk = (delta: Delta, finishReason: FinishReason | null = null, stopped: StopSequence = {}): ChatCompletionChunk => ({
     id,
     object: 'chat.completion.chunk',
     created,
     model: ctx.model,
-    choices: [{ index: 0, delta, finish_reason: finishReason, logprobs: null }],
+    choices: [{ index: 0, delta, finish_reason: finishReason, logprobs: null, ...stopped }],
   });
 
   const translate = (sse: SseEvent): ChatCompletionChunk[] => {
@@ -61,7 +61,8 @@ export function cohereStreamTranslator(ctx: CallContext): StreamTranslator {
         return args ? [chunk({ tool_calls: [{ index, function: { arguments: args } }] })] : [];
       }
       case 'message-end': {
-        const finish = chunk({}, finishReasonOf(event.delta?.finish_reason, event.delta?.error));
+        const reason = event.delta?.finish_reason;
+        const finish = chunk({}, finishReasonOf(reason, event.delta?.error), stopSequenceOf(reason));
         usage = usageOf(event.delta?.usage);
         return [finish, { id, object: 'chat.completion.chunk', created, model: ctx.model, choices: [], usage }];
       }

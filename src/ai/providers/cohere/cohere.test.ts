@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startCohereEmulator } from '../../../../test/emulators/cohere.js';
 import { failureOf, streamedChunks } from '../../../../test/provider-calls.js';
-import type { ChatRequest } from '../../chat-types.js';
+import { STOP_SEQUENCE, type ChatRequest } from '../../chat-types.js';
 import { callChat, callEmbeddings } from '../../provider-call.js';
 import type { CallContext } from '../provider.js';
 import { CohereProvider } from './index.js';
@@ -157,6 +157,19 @@ describe('the Cohere provider', () => {
       ctx(),
     );
     expect(completion.choices[0]).toMatchObject({ message: { content: 'It is 21 degrees in Paris.' }, finish_reason: 'stop' });
+  });
+
+  it('maps STOP_SEQUENCE to stop, saying that a stop sequence ended the answer without a member OpenAI lacks, streamed or not', async () => {
+    const stopped = { ...hello, stop: ['emulator'] };
+    const completion = await callChat(CohereProvider, stopped, ctx());
+    expect(completion.choices[0]).toMatchObject({ message: { content: 'Hello from the Cohere ' }, finish_reason: 'stop' });
+    // Cohere does not say which sequence it was.
+    expect(completion.choices[0]?.[STOP_SEQUENCE]).toBeNull();
+    expect(Object.keys(JSON.parse(JSON.stringify(completion.choices[0])) as object)).toEqual(['index', 'message', 'finish_reason', 'logprobs']);
+    const finish = (await collect(stopped)).find((c) => c.choices[0]?.finish_reason);
+    expect(finish?.choices[0]?.finish_reason).toBe('stop');
+    expect(finish?.choices[0]?.[STOP_SEQUENCE]).toBeNull();
+    expect(STOP_SEQUENCE in (await callChat(CohereProvider, hello, ctx())).choices[0]!).toBe(false);
   });
 
   it('maps MAX_TOKENS to length', async () => {
