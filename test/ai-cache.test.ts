@@ -5,6 +5,7 @@ import type { ChatMessage } from '../src/ai/chat-types.js';
 import { estimatePromptTokens, quickTokenCount } from '../src/ai/token-estimate.js';
 import { AI_ROUTE, AiGateway, PROVIDER_SECRETS } from './ai-fixtures.js';
 import { LocalIssuer } from './auth-fixtures.js';
+import { startAnthropicEmulator, type AnthropicEmulator } from './emulators/anthropic.js';
 import { startOpenAIEmulator, type OpenAIEmulator } from './emulators/openai.js';
 
 const MODEL = 'openai/gpt-4o-mini';
@@ -13,18 +14,28 @@ const ask = (content: string, extra: Record<string, unknown> = {}) => ({ model: 
 describe('the response cache', () => {
   let gateway: AiGateway;
   let openai: OpenAIEmulator;
+  let anthropic: AnthropicEmulator;
   let apiKey: string;
 
   beforeAll(async () => {
     openai = await startOpenAIEmulator();
+    anthropic = await startAnthropicEmulator();
     gateway = await AiGateway.start();
-    await gateway.configure({ providers: [{ name: 'openai', type: 'openai', baseUrl: openai.url }], cache: { ttl: '10m' } });
+    await gateway.configure({
+      providers: [
+        { name: 'openai', type: 'openai', baseUrl: openai.url },
+        { name: 'anthropic', type: 'anthropic', baseUrl: anthropic.url },
+      ],
+      cache: { ttl: '10m' },
+    });
     await gateway.addProviderKey('openai', PROVIDER_SECRETS.openai);
+    await gateway.addProviderKey('anthropic', PROVIDER_SECRETS.anthropic);
     apiKey = await gateway.createApp({ name: 'cache-app', team: 'cache-team' });
   });
   afterAll(async () => {
     await gateway?.stop();
     await openai?.stop();
+    await anthropic?.stop();
   });
 
   it('caches no answer that cannot be rendered in the caller\'s format: a 502 each time, each call reaching the provider', async () => {
@@ -74,6 +85,17 @@ describe('the response cache', () => {
     const fresh = await gateway.chat<{ error: { code: string; message: string } }>(key, wordy('uncached'));
     expect(fresh.status).toBe(429);
     expect(fresh.body.error).toMatchObject({ code: 'budget_exceeded', message: expect.stringContaining("this call's prompt alone costs at least") });
+  });
+
+  it('answers a Messages API call from the cache with the stop sequence the provider stopped on', async () => {
+    const body = { model: 'anthropic/claude-sonnet-4-5', max_tokens: 64, stop_sequences: ['there'], messages: [{ role: 'user', content: 'Hello there' }] };
+    const first = await gateway.call('POST', '/v1/messages', apiKey, body);
+    const called = anthropic.lastRequest();
+    const second = await gateway.call('POST', '/v1/messages', apiKey, body);
+    expect(second.headers.get('x-keygate-cache')).toBe('hit');
+    expect(anthropic.lastRequest()).toBe(called);
+    expect(first.body).toMatchObject({ stop_reason: 'stop_sequence', stop_sequence: 'there' });
+    expect(second.body).toEqual(first.body);
   });
 
   it('calls the provider for a request that differs in any parameter', async () => {

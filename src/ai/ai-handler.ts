@@ -5,14 +5,14 @@ import type { RateLimitDecision, RateLimiter } from '../auth/rate-limit/index.js
 import type { CatalogSnapshot } from '../catalog/index.js';
 import type { AiSnapshot, AiTarget } from './ai-snapshot.js';
 import { resolveModel } from './ai-snapshot.js';
-import type { ChatCompletion, ChatRequest, EmbeddingsRequest, Usage } from './chat-types.js';
+import { STOP_SEQUENCE, type ChatCompletion, type ChatRequest, type EmbeddingsRequest, type Usage } from './chat-types.js';
 import { ChatChunksToMessageEvents, chatToMessages, messagesToChat, toAnthropicError } from './anthropic-ingress/index.js';
 import { isJsonObject } from './json-object.js';
 import { offersFunctions, toFunctionCallChunk, toFunctionCallCompletion, toToolForms } from './legacy-functions.js';
 import { AiError, sendAiError } from './openai-error.js';
 import { CallCancelled, Cancellation, ProviderCallError, callEmbeddings, chatAnswer, openChatStream, type ChatAnswer, type Done } from './provider-call.js';
 import { SOURCE_TEXT, type CallContext, type ProviderFailure, type TranslatedChunk } from './providers/index.js';
-import { ResponseCache } from './response-cache.js';
+import { ResponseCache, type CachedCompletion } from './response-cache.js';
 import type { SpendTracker } from './spend-tracker.js';
 import { estimatePromptTokens, estimateTokens, loadTokenizer, quickTokenCount } from './token-estimate.js';
 import type { UsageRecorder } from './usage-recorder.js';
@@ -737,7 +737,7 @@ function cacheSpace(principal: Principal | undefined): string {
 }
 
 /** `render`'s text, or undefined when the completion is not in the shape its format promised. */
-function renderOrNot(format: ChatFormat, request: ChatRequest, completion: ChatCompletion | string): string | undefined {
+function renderOrNot(format: ChatFormat, request: ChatRequest, completion: ChatCompletion | CachedCompletion): string | undefined {
   try {
     return render(format, request, completion);
   } catch {
@@ -745,11 +745,29 @@ function renderOrNot(format: ChatFormat, request: ChatRequest, completion: ChatC
   }
 }
 
-/** The completion in the client's format: OpenAI's as it is (or as the provider's bytes), the others translated. */
-function render(format: ChatFormat, request: ChatRequest, completion: ChatCompletion | string): string {
-  if (format === 'openai') return typeof completion === 'string' ? completion : JSON.stringify(completion);
-  const parsed = typeof completion === 'string' ? (JSON.parse(completion) as ChatCompletion) : completion;
+/** The completion in the client's format: OpenAI's as it is (or as cached), the others translated. */
+function render(format: ChatFormat, request: ChatRequest, completion: ChatCompletion | CachedCompletion): string {
+  if (format === 'openai') return 'body' in completion ? completion.body : JSON.stringify(completion);
+  const parsed = 'body' in completion ? cachedCompletion(completion) : completion;
   return JSON.stringify(format === 'openai-functions' ? toFunctionCallCompletion(parsed) : chatToMessages(parsed, request.model));
+}
+
+/** A completion read back from the cache, its first choice's stop sequence put back where the JSON left it out. */
+function cachedCompletion({ body, stopped }: CachedCompletion): ChatCompletion {
+  const completion = JSON.parse(body) as ChatCompletion;
+  const first = completion.choices[0];
+  if (first) Object.assign(first, stopped);
+  return completion;
+}
+
+/**
+ * The completion as the cache keeps it: the provider's bytes when they are OpenAI's shape, or its JSON. Read with
+ * care, as in completionText: a provider's completion may lack the choices its shape promises.
+ */
+function toCache(completion: ChatCompletion, raw: Buffer | undefined): CachedCompletion {
+  const first: ChatCompletion['choices'][number] | undefined = Array.isArray(completion.choices) ? completion.choices[0] : undefined;
+  const stopped = typeof first === 'object' && first !== null && STOP_SEQUENCE in first ? { [STOP_SEQUENCE]: first[STOP_SEQUENCE] } : {};
+  return { body: raw?.toString('utf8') ?? JSON.stringify(completion), stopped };
 }
 
 /** A chat call's record and its cost; the answer's tokens count against the app's token-per-minute limit too. */
@@ -799,7 +817,7 @@ function answerChat(res: ServerResponse, call: AiCall, trace: CallTrace, format:
           const body = passThrough ?? renderOrNot(format, request, completion);
           const cost = recordChat(call, trace, prepared, request, target, body === undefined ? 502 : 200, tokens, !reported, null, false);
           if (body === undefined) return fail(new AiError(502, 'api_error', 'provider_bad_response', 'the provider answered with a completion that cannot be read'));
-          if (cacheKey) runtime.cache.set(cacheKey, passThrough?.toString('utf8') ?? JSON.stringify(completion), runtime.now() + snapshot.cacheTtlMs);
+          if (cacheKey) runtime.cache.set(cacheKey, toCache(completion, passThrough), runtime.now() + snapshot.cacheTtlMs);
           sendAnswer(res, call, target, cost, !reported, body, requestIdHeader(format, call.requestId));
         };
         // Without the provider's usage the tokens are counted, with the tokenizer (loaded on first need).

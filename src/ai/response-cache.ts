@@ -1,7 +1,14 @@
 import { createHash } from 'node:crypto';
+import type { StopSequence } from './chat-types.js';
 
-interface Entry {
+/** A completion as the cache keeps it: its JSON in OpenAI's shape, and what that JSON leaves out. */
+export interface CachedCompletion {
   body: string;
+  /** The first choice's stop sequence (a symbol, which JSON.stringify skips). */
+  stopped: StopSequence;
+}
+
+interface Entry extends CachedCompletion {
   expiresAt: number;
 }
 
@@ -31,22 +38,22 @@ export class ResponseCache {
     }
   }
 
-  get(key: string, now: number): string | undefined {
+  get(key: string, now: number): CachedCompletion | undefined {
     const entry = this.#entries.get(key);
     if (!entry) return undefined;
     if (now >= entry.expiresAt) {
       this.#entries.delete(key);
       return undefined;
     }
-    return entry.body;
+    return entry;
   }
 
-  set(key: string, body: string, expiresAt: number): void {
+  set(key: string, { body, stopped }: CachedCompletion, expiresAt: number): void {
     this.#entries.delete(key);
     if (this.#entries.size >= this.maxEntries) {
       const oldest = this.#entries.keys().next().value;
       if (oldest !== undefined) this.#entries.delete(oldest);
     }
-    this.#entries.set(key, { body, expiresAt });
+    this.#entries.set(key, { body, stopped, expiresAt });
   }
 }
