@@ -108,6 +108,29 @@ describe('the official @anthropic-ai/sdk client against the gateway', () => {
     expect(JSON.parse(finishes[0]!.slice('data: '.length)).choices).toEqual([{ index: 0, delta: {}, finish_reason: 'stop', logprobs: null }]);
   });
 
+  // This SDK's types no longer list the sampling settings: the requests that set one are sent as JSON.
+  it('passes top_k to Anthropic and Gemini, and leaves it out for OpenAI, which refuses it', async () => {
+    for (const [model] of MODELS) {
+      const answer = await gateway.call('POST', '/v1/messages', client.apiKey!, { model, max_tokens: 50, top_k: 5, messages: [{ role: 'user', content: 'Hello there' }] });
+      expect(answer.body).toMatchObject({ content: [{ type: 'text', text: 'Echo: Hello there' }] });
+    }
+    expect(emulators.anthropic.lastRequest()!.body.top_k).toBe(5);
+    expect(emulators.gemini.lastRequest()!.body.generationConfig).toMatchObject({ topK: 5 });
+    expect(emulators.openai.lastRequest()!.body).not.toHaveProperty('top_k');
+    // An OpenAI-format client's top_k reaches the providers that take it too.
+    expect((await gateway.chat(client.apiKey!, { model: 'smart', top_k: 7, messages: [{ role: 'user', content: 'Hi' }] })).status).toBe(200);
+    expect(emulators.anthropic.lastRequest()!.body.top_k).toBe(7);
+  });
+
+  it("refuses a top_k that is not a positive integer with a 400 naming it, in each format's error shape", async () => {
+    const message = await gateway.call('POST', '/v1/messages', client.apiKey!, { model: 'smart', max_tokens: 50, top_k: 0, messages: [{ role: 'user', content: 'Hi' }] });
+    expect(message.status).toBe(400);
+    expect(message.body).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', message: expect.stringMatching(/^top_k: /) } });
+    const chat = await gateway.chat<{ error: { type: string; param: string } }>(client.apiKey!, { model: 'smart', top_k: 2.5, messages: [{ role: 'user', content: 'Hi' }] });
+    expect(chat.status).toBe(400);
+    expect(chat.body.error).toMatchObject({ type: 'invalid_request_error', param: 'top_k' });
+  });
+
   it('sends the provider its own key from the pool, never the caller\'s x-api-key', async () => {
     await client.messages.create({ model: 'smart', max_tokens: 50, messages: [{ role: 'user', content: 'hi' }] });
     const sent = emulators.anthropic.lastRequest()!;

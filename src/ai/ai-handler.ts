@@ -154,7 +154,7 @@ function validateChat(body: Record<string, unknown>): ChatRequest {
   if (!Array.isArray(body.messages) || body.messages.length === 0) throw invalid('messages', "'messages' must be a non-empty array");
   body.messages.forEach(validateMessage);
   if (body.stream !== undefined && typeof body.stream !== 'boolean') throw invalid('stream', "'stream' must be a boolean");
-  for (const name of ['max_tokens', 'max_completion_tokens', 'n'] as const) {
+  for (const name of ['max_tokens', 'max_completion_tokens', 'n', 'top_k'] as const) {
     if (body[name] !== undefined && (!Number.isInteger(body[name]) || Number(body[name]) < 1)) throw invalid(name, `'${name}' must be a positive integer`);
   }
   if (body.temperature !== undefined && (typeof body.temperature !== 'number' || body.temperature < 0 || body.temperature > 2)) throw invalid('temperature', "'temperature' must be a number from 0 to 2");

@@ -53,6 +53,11 @@ export interface ChatRequest {
   max_completion_tokens?: number;
   temperature?: number;
   top_p?: number;
+  /**
+   * Not OpenAI's: top-k sampling, as Anthropic, Gemini, Cohere, Ollama and many OpenAI-compatible hosts take it;
+   * adapters whose provider has no such setting leave it out.
+   */
+  top_k?: number;
   stop?: string | string[];
   n?: number;
   seed?: number;

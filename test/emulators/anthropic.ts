@@ -69,6 +69,7 @@ function validate(body: Json): void {
   if (typeof body.max_tokens !== 'number' || body.max_tokens < 1) fail('max_tokens: Field required');
   if (!Array.isArray(body.messages) || body.messages.length === 0) fail('messages: Field required');
   if (body.temperature !== undefined && (typeof body.temperature !== 'number' || body.temperature < 0 || body.temperature > 1)) fail('temperature: Input should be less than or equal to 1');
+  if (body.top_k !== undefined && !(Number.isInteger(body.top_k) && (body.top_k as number) >= 0)) fail('top_k: Input should be a valid integer, greater than or equal to 0');
   if (body.system !== undefined && typeof body.system !== 'string' && !Array.isArray(body.system)) fail('system: Input should be a valid string');
   const tools = (body.tools ?? []) as Json[];
   for (const [i, tool] of tools.entries()) {

@@ -46,6 +46,10 @@ export interface BedrockEmulator extends EmulatorHandle<RecordedRequest> {
   setMode(mode: BedrockEmulatorMode): void;
 }
 
+/** Converse's request members and inferenceConfig's (API_runtime_Converse.html, API_runtime_InferenceConfiguration.html): others are refused. */
+const CONVERSE_MEMBERS = ['messages', 'system', 'inferenceConfig', 'toolConfig', 'guardrailConfig', 'additionalModelRequestFields', 'additionalModelResponseFieldPaths', 'promptVariables', 'requestMetadata', 'performanceConfig'];
+const INFERENCE_MEMBERS = ['maxTokens', 'stopSequences', 'temperature', 'topP'];
+
 interface ConverseBody {
   messages?: Array<{ role?: string; content?: Array<Record<string, unknown>> }>;
   system?: Array<{ text: string }>;
@@ -193,6 +197,8 @@ export async function startBedrockEmulator(options: BedrockEmulatorOptions = {})
 }
 
 function validate(body: ConverseBody | undefined): string | undefined {
+  const extraneous = Object.keys(body ?? {}).find((key) => !CONVERSE_MEMBERS.includes(key)) ?? Object.keys(body?.inferenceConfig ?? {}).find((key) => !INFERENCE_MEMBERS.includes(key));
+  if (extraneous) return `Malformed input request: extraneous key [${extraneous}] is not permitted, please reformat your input and try again.`;
   const messages = body?.messages;
   if (!Array.isArray(messages) || messages.length === 0) return 'The model returned the following errors: messages: at least one message is required.';
   if (messages[0]?.role !== 'user') return 'A conversation must start with a user message. Try again with a conversation that starts with a user message.';

@@ -30,6 +30,7 @@ interface CohereChatBody {
   stream?: boolean;
   max_tokens?: number;
   stop_sequences?: string[];
+  k?: number;
   messages?: Array<{ role?: string; content?: unknown; tool_call_id?: string; tool_calls?: Array<{ id?: string }> }>;
   tools?: Array<{ function?: { name?: string } }>;
   tool_choice?: string;
@@ -130,6 +131,7 @@ function validate(body: CohereChatBody | undefined): string | undefined {
   if (!body?.model) return 'invalid request: a model parameter is required for this endpoint.';
   if (!Array.isArray(body.messages) || body.messages.length === 0) return 'invalid request: messages must not be empty.';
   if ((body.stop_sequences?.length ?? 0) > 5) return 'invalid request: stop_sequences must contain at most 5 sequences.';
+  if (body.k !== undefined && !(Number.isInteger(body.k) && body.k >= 0 && body.k <= 500)) return 'invalid request: k must be an integer between 0 and 500.';
   const callIds = new Set(body.messages.flatMap((m) => (m.tool_calls ?? []).map((c) => c.id)));
   for (const m of body.messages) {
     if (!['system', 'user', 'assistant', 'tool'].includes(m.role ?? '')) return `invalid request: unknown role ${m.role}`;

@@ -6,7 +6,8 @@ import { sendJson as sendJsonAs, sseData, startEmulatorServer, writeEvent, type 
  * (https://platform.openai.com/docs/api-reference/chat, …/embeddings) on 127.0.0.1, for end-to-end tests of the
  * gateway. It checks the Bearer key and what the real API refuses where a gateway could go wrong (a missing model
  * or messages, a tool message that answers no tool call, an unanswered tool call, `stream_options` without
- * `stream`, `max_tokens` beyond the model's limit, bad tool names), and answers deterministically:
+ * `stream`, `max_tokens` beyond the model's limit, bad tool names, `top_k`, which other providers take), and answers
+ * deterministically:
  *
  * - A `tool` message last → "The tool answered: <its content>".
  * - With tools (and `tool_choice` not `none`) → a call of the forced tool, else each tool the last user message
@@ -132,6 +133,7 @@ function validateChat(body: Json, maxOutputTokens: number): void {
   if (body.model === 'no-such-model') throw new RequestError(404, 'invalid_request_error', 'model_not_found', `The model \`${body.model}\` does not exist or you do not have access to it.`);
   if (body.messages === undefined) throw invalid("Missing required parameter: 'messages'.", 'messages', 'missing_required_parameter');
   if (!Array.isArray(body.messages) || body.messages.length === 0) throw invalid("Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.", 'messages', 'empty_array');
+  if (body.top_k !== undefined) throw invalid('Unrecognized request argument supplied: top_k');
   if (body.stream_options !== undefined && body.stream !== true) throw invalid("The 'stream_options' parameter is only allowed when 'stream' is enabled.", 'stream_options');
   for (const name of ['max_tokens', 'max_completion_tokens']) {
     const value = body[name];

@@ -30,10 +30,12 @@ describe('a Messages API request as a chat request', () => {
     expect(translate({ metadata: { user_id: 'user-42' } }).user).toBe('user-42');
   });
 
-  it('drops top_k and thinking, which OpenAI has no parameter for', () => {
-    const chat = translate({ top_k: 5, thinking: { type: 'enabled', budget_tokens: 1024 } });
-    expect(chat).not.toHaveProperty('top_k');
-    expect(chat).not.toHaveProperty('thinking');
+  it('carries top_k over, for the providers that take it', () => {
+    expect(translate({ top_k: 5 }).top_k).toBe(5);
+  });
+
+  it('drops thinking, which only Anthropic could honour', () => {
+    expect(translate({ thinking: { type: 'enabled', budget_tokens: 1024 } })).not.toHaveProperty('thinking');
   });
 
   it('puts a string system prompt first as a system message', () => {
@@ -198,6 +200,9 @@ describe('an invalid Messages API request', () => {
     ['a tool role', { messages: [{ role: 'tool', content: 'x' }] }, 'messages.0.role'],
     ['content that is a number', { messages: [{ role: 'user', content: 42 }] }, 'messages.0.content'],
     ['a temperature above 1', { temperature: 1.5 }, 'temperature'],
+    ['a zero top_k', { top_k: 0 }, 'top_k'],
+    ['a fractional top_k', { top_k: 2.5 }, 'top_k'],
+    ['a top_k that is a string', { top_k: '5' }, 'top_k'],
     ['a tool without input_schema', { tools: [{ name: 'x' }] }, 'tools.0.input_schema'],
     ['an unknown tool_choice', { tools: [weatherTool], tool_choice: { type: 'sometimes' } }, 'tool_choice.type'],
     ['an image without data', { messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'base64', media_type: 'image/png' } }] }] }, 'messages.0.content.0.source.data'],

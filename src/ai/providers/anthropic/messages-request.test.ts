@@ -81,6 +81,10 @@ describe('the Anthropic request translation', () => {
     expect((await sent({ top_p: 0.9 })).body.top_p).toBe(0.9);
   });
 
+  it('sends top_k as it is', async () => {
+    expect((await sent({ top_k: 40 })).body.top_k).toBe(40);
+  });
+
   it('sends temperature without top_p when a client sets both, which Claude 4.5 and later refuse', async () => {
     const { body } = await sent({ temperature: 0.5, top_p: 0.9 });
     expect(body.temperature).toBe(0.5);

@@ -43,6 +43,11 @@ describe('the Azure OpenAI provider', () => {
     expect(recorded?.body).toEqual({ model: 'gpt-4o-prod', messages: [{ role: 'user', content: 'Hello' }] });
   });
 
+  it('leaves top_k out, which Azure refuses as OpenAI does', async () => {
+    await callChat(AzureOpenAIProvider, { ...hello, top_k: 40 }, ctx());
+    expect(emulator.lastRequest()?.body).toEqual({ model: 'gpt-4o-prod', messages: [{ role: 'user', content: 'Hello' }] });
+  });
+
   it('uses the provider\'s api-version when it names one', async () => {
     await callChat(AzureOpenAIProvider, hello, ctx({ apiVersion: '2025-01-01-preview' }));
     expect(emulator.lastRequest()?.path).toBe('/openai/deployments/gpt-4o-prod/chat/completions?api-version=2025-01-01-preview');

@@ -13,12 +13,12 @@ const deploymentPath = (operation: string) => (ctx: CallContext) =>
 
 /**
  * The body for the deployment's `api-version`: whether the call streams is the call's to say (`ctx.stream`),
- * whatever the client's body said; and an `api-version` before 2024-12-01-preview (the GA default among them)
- * knows neither `max_completion_tokens` nor the `developer` role, which today's OpenAI clients send: they go as
- * `max_tokens` and `system`.
+ * whatever the client's body said; `top_k`, which Azure refuses as OpenAI does, is left out; and an `api-version`
+ * before 2024-12-01-preview (the GA default among them) knows neither `max_completion_tokens` nor the `developer`
+ * role, which today's OpenAI clients send: they go as `max_tokens` and `system`.
  */
 function azureBody(body: Record<string, unknown>, ctx: CallContext): Record<string, unknown> {
-  const { stream: _stream, stream_options: streamOptions, ...rest } = body;
+  const { stream: _stream, stream_options: streamOptions, top_k: _topK, ...rest } = body;
   const out: Record<string, unknown> = ctx.stream ? { ...rest, stream: true, stream_options: streamOptions } : rest;
   if ((ctx.provider.apiVersion ?? AZURE_OPENAI_DEFAULT_API_VERSION) < '2024-12-01') {
     if (out.max_completion_tokens !== undefined) {

@@ -242,6 +242,12 @@ describe('the Bedrock provider', () => {
     ]);
   });
 
+  it('leaves top_k out, which Converse has no member for', async () => {
+    const completion = await callChat(BedrockProvider, { ...hello, top_k: 40, temperature: 0.5 }, ctx());
+    expect(completion.choices[0]?.message.content).toBe('Hello from the Bedrock emulator.');
+    expect(JSON.stringify(emulator.lastRequest()?.body)).not.toMatch(/top_?k/i);
+  });
+
   it("brings OpenAI's temperature into Converse's 0-1, and keeps top_p beside it for a model other than Claude", async () => {
     await callChat(BedrockProvider, { ...hello, temperature: 1.6, top_p: 0.9 }, ctx({ model: 'meta.llama3-70b-instruct-v1:0' }));
     expect((emulator.lastRequest()?.body as { inferenceConfig: unknown }).inferenceConfig).toEqual({ temperature: 1, topP: 0.9 });

@@ -6,7 +6,8 @@ import { imageUrlOf } from '../content-parts.js';
  * OpenAI's chat request as a Bedrock Converse request
  * (https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html): system and developer
  * messages become `system`, tool results become `toolResult` blocks of a user turn, and consecutive turns of one
- * role merge, since Converse wants user and assistant to alternate.
+ * role merge, since Converse wants user and assistant to alternate. `top_k` is left out: `inferenceConfig` has no
+ * member for it, only some models a field of their own in `additionalModelRequestFields`.
  */
 export type ConverseBlock = Record<string, unknown>;
 interface ConverseMessage {

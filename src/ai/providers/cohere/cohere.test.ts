@@ -41,6 +41,7 @@ describe('the Cohere provider', () => {
         max_completion_tokens: 40,
         temperature: 0.3,
         top_p: 0.8,
+        top_k: 40,
         stop: ['END'],
         seed: 7,
         frequency_penalty: 0.1,
@@ -61,6 +62,7 @@ describe('the Cohere provider', () => {
       max_tokens: 40,
       temperature: 0.3,
       p: 0.8,
+      k: 40,
       stop_sequences: ['END'],
       seed: 7,
       frequency_penalty: 0.1,
@@ -68,9 +70,9 @@ describe('the Cohere provider', () => {
     });
   });
 
-  it("brings OpenAI's top_p and penalties into Cohere's ranges (p 0.01–0.99, penalties 0–1)", async () => {
-    await callChat(CohereProvider, { model: 'command', messages: [{ role: 'user', content: 'Hi' }], top_p: 1, frequency_penalty: -0.5, presence_penalty: 1.5 }, ctx());
-    expect(emulator.lastRequest()?.body).toMatchObject({ p: 0.99, frequency_penalty: 0, presence_penalty: 1 });
+  it("brings OpenAI's top_p, penalties and top_k into Cohere's ranges (p 0.01–0.99, penalties 0–1, k up to 500)", async () => {
+    await callChat(CohereProvider, { model: 'command', messages: [{ role: 'user', content: 'Hi' }], top_p: 1, frequency_penalty: -0.5, presence_penalty: 1.5, top_k: 1000 }, ctx());
+    expect(emulator.lastRequest()?.body).toMatchObject({ p: 0.99, frequency_penalty: 0, presence_penalty: 1, k: 500 });
   });
 
   it('translates tools, tool calls and tool results into Cohere\'s v2 shapes', async () => {

@@ -56,8 +56,8 @@ describe('the Gemini request translation', () => {
   });
 
   it('puts sampling settings in generationConfig under Gemini’s names', async () => {
-    const request = await sent({ max_completion_tokens: 300, temperature: 1.5, top_p: 0.9, stop: ['END'], seed: 42, presence_penalty: 0.1, frequency_penalty: 0.2 });
-    expect(request.body.generationConfig).toEqual({ maxOutputTokens: 300, temperature: 1.5, topP: 0.9, stopSequences: ['END'], seed: 42, presencePenalty: 0.1, frequencyPenalty: 0.2 });
+    const request = await sent({ max_completion_tokens: 300, temperature: 1.5, top_p: 0.9, top_k: 40, stop: ['END'], seed: 42, presence_penalty: 0.1, frequency_penalty: 0.2 });
+    expect(request.body.generationConfig).toEqual({ maxOutputTokens: 300, temperature: 1.5, topP: 0.9, topK: 40, stopSequences: ['END'], seed: 42, presencePenalty: 0.1, frequencyPenalty: 0.2 });
   });
 
   it('sends no generationConfig when the client set nothing', async () => {

@@ -39,6 +39,7 @@ describe('the Mistral provider', () => {
         ],
         max_completion_tokens: 50,
         seed: 42,
+        top_k: 40,
         user: 'someone',
         logprobs: true,
         tools: [weatherTool],

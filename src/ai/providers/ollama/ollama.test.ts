@@ -41,6 +41,7 @@ describe('the Ollama provider', () => {
         max_tokens: 30,
         temperature: 0.1,
         top_p: 0.5,
+        top_k: 20,
         stop: 'END',
         seed: 3,
         response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'object' } } },
@@ -58,7 +59,7 @@ describe('the Ollama provider', () => {
         { role: 'user', content: 'What is this?', images: ['iVBORw0KGgo='] },
       ],
       format: { type: 'object' },
-      options: { num_predict: 30, temperature: 0.1, top_p: 0.5, stop: ['END'], seed: 3 },
+      options: { num_predict: 30, temperature: 0.1, top_p: 0.5, top_k: 20, stop: ['END'], seed: 3 },
     });
   });
 

@@ -31,6 +31,10 @@ describe("the OpenAI-style adapter's request body", () => {
     expect(body.stream).toBe(false);
   });
 
+  it('leaves top_k out, which OpenAI refuses as an unrecognized argument', () => {
+    expect(bodyFor('{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hi"}],"top_k":40}')).not.toHaveProperty('top_k');
+  });
+
   it('asks for usage on a stream, whatever the client sent', () => {
     expect(bodyFor('{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hi"}],"stream":true}', ctx({ stream: true }))).toMatchObject({ stream: true, stream_options: { include_usage: true } });
   });
@@ -44,6 +48,10 @@ describe('the OpenAI-compatible adapter', () => {
     expect(body.max_tokens).toBe(64);
     expect(body).not.toHaveProperty('max_completion_tokens');
     expect(compatible('{"model":"m","messages":[{"role":"user","content":"Hi"}],"max_tokens":10,"max_completion_tokens":64}').max_tokens).toBe(10);
+  });
+
+  it('passes top_k on to the hosts that take it (vLLM, Together, Fireworks…)', () => {
+    expect(compatible('{"model":"m","messages":[{"role":"user","content":"Hi"}],"top_k":40}').top_k).toBe(40);
   });
 
   it('leaves OpenAI itself max_completion_tokens, which its reasoning models need', () => {
