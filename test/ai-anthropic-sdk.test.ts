@@ -108,6 +108,35 @@ describe('the official @anthropic-ai/sdk client against the gateway', () => {
     expect(JSON.parse(finishes[0]!.slice('data: '.length)).choices).toEqual([{ index: 0, delta: {}, finish_reason: 'stop', logprobs: null }]);
   });
 
+  it("sends the cache breakpoints of system blocks, content blocks and tools to Anthropic as they came, and to no other provider", async () => {
+    const ephemeral = { type: 'ephemeral' as const };
+    const system = [
+      { type: 'text' as const, text: 'You are terse.' },
+      { type: 'text' as const, text: 'Answer in French.', cache_control: { type: 'ephemeral' as const, ttl: '1h' as const } },
+    ];
+    const tools = [{ ...WEATHER_TOOL, cache_control: ephemeral }];
+    const use = { type: 'tool_use' as const, id: 'toolu_1', name: 'get_weather', input: { city: 'Paris' } };
+    const messages = [
+      { role: 'user' as const, content: 'Use get_weather for Paris.' },
+      { role: 'assistant' as const, content: [{ ...use, cache_control: ephemeral }] },
+      { role: 'user' as const, content: [{ type: 'tool_result' as const, tool_use_id: 'toolu_1', content: '{"celsius":21}', cache_control: ephemeral }] },
+    ];
+    for (const [model] of MODELS) {
+      const message = await client.messages.create({ model, max_tokens: 200, system, tools, messages });
+      expect(message.content[0]).toMatchObject({ type: 'text', text: expect.stringMatching(/^The tool answered: .*21/) });
+    }
+    const sent = emulators.anthropic.lastRequest()!.body;
+    expect(sent.system).toEqual(system);
+    expect(sent.tools).toEqual(tools);
+    expect(sent.messages.slice(1)).toEqual([
+      { role: 'assistant', content: [{ ...use, cache_control: ephemeral }] },
+      { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: [{ type: 'text', text: '{"celsius":21}' }], cache_control: ephemeral }] },
+    ]);
+    // Gemini's emulator refuses members it does not know, as Gemini does; OpenAI's is told by its body.
+    expect(JSON.stringify(emulators.gemini.lastRequest()!.body)).not.toContain('cache_control');
+    expect(JSON.stringify(emulators.openai.lastRequest()!.body)).not.toContain('cache_control');
+  });
+
   // This SDK's types no longer list the sampling settings: the requests that set one are sent as JSON.
   it('passes top_k to Anthropic and Gemini, and leaves it out for OpenAI, which refuses it', async () => {
     for (const [model] of MODELS) {

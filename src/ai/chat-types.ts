@@ -2,20 +2,35 @@
  * The unified API is OpenAI's Chat Completions API (https://platform.openai.com/docs/api-reference/chat): every
  * provider adapter translates to and from these shapes. Only the members Keygate reads are typed; everything
  * else a client sends is carried through untouched where the provider can take it.
+ *
+ * What Anthropic's Messages API says that OpenAI's shapes have no member for is carried under symbols, between the
+ * Anthropic ingress and the adapters that can say it (CACHE_CONTROL, STOP_SEQUENCE): JSON.stringify leaves symbol
+ * keys out, so none reaches an OpenAI-format answer, nor the body of a provider whose adapter does not read it.
  */
 export type Role = 'system' | 'developer' | 'user' | 'assistant' | 'tool';
 
-export interface TextPart {
+/**
+ * Anthropic's prompt-caching breakpoint (https://docs.anthropic.com/en/docs/build-with-claude/prompt-caching), as
+ * an Anthropic-format client set it on a system or content block (a text or image part, a tool call, a tool
+ * message's `tool_result`), a tool, or the whole request (automatic caching). The Anthropic adapter sends it as
+ * it came; other providers have no such breakpoints, and never see it.
+ */
+export const CACHE_CONTROL: unique symbol = Symbol('CACHE_CONTROL');
+
+/** A cache breakpoint, as a member of what it marks. */
+export type CacheControl = { [CACHE_CONTROL]?: Record<string, unknown> };
+
+export interface TextPart extends CacheControl {
   type: 'text';
   text: string;
 }
-export interface ImagePart {
+export interface ImagePart extends CacheControl {
   type: 'image_url';
   image_url: { url: string; detail?: 'auto' | 'low' | 'high' };
 }
 export type ContentPart = TextPart | ImagePart;
 
-export interface ToolCall {
+export interface ToolCall extends CacheControl {
   id: string;
   type: 'function';
   function: { name: string; arguments: string };
@@ -27,7 +42,8 @@ export interface FunctionCall {
   arguments: string;
 }
 
-export interface ChatMessage {
+/** A tool message's cache breakpoint is its `tool_result` block's. */
+export interface ChatMessage extends CacheControl {
   role: Role;
   content: string | ContentPart[] | null;
   name?: string;
@@ -35,7 +51,7 @@ export interface ChatMessage {
   tool_call_id?: string;
 }
 
-export interface ToolDefinition {
+export interface ToolDefinition extends CacheControl {
   type: 'function';
   function: { name: string; description?: string; parameters?: Record<string, unknown>; strict?: boolean };
 }
@@ -44,7 +60,7 @@ export type ToolChoice = 'none' | 'auto' | 'required' | { type: 'function'; func
 
 export type ResponseFormat = { type: 'text' } | { type: 'json_object' } | { type: 'json_schema'; json_schema: { name: string; schema?: Record<string, unknown>; strict?: boolean; description?: string } };
 
-export interface ChatRequest {
+export interface ChatRequest extends CacheControl {
   model: string;
   messages: ChatMessage[];
   stream?: boolean;
@@ -72,11 +88,6 @@ export interface ChatRequest {
 }
 
 export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter' | 'function_call';
-
-/*
- * What a provider says that OpenAI's shapes have no member for is carried under symbols, for the Anthropic
- * ingress to say in Anthropic's: JSON.stringify leaves symbol keys out, so none reaches an OpenAI-format answer.
- */
 
 /**
  * On a choice that finished (`stop`) on one of the request's stop sequences: that sequence, or null when the

@@ -4,7 +4,8 @@ import { sendJson, sseEvent, startEmulatorServer, writeEvent, type EmulatorHandl
 /**
  * A local stand-in for Anthropic's Messages API (https://docs.anthropic.com/en/api/messages) on 127.0.0.1, for
  * tests of the Anthropic adapter. It checks what the real API checks where a translation could go wrong (the
- * key, the version header, required fields, roles, non-empty text, tool_use answered by tool_result), answers
+ * key, the version header, required fields, roles, non-empty text, tool_use answered by tool_result, cache
+ * breakpoints), answers
  * deterministically, and streams its answers as the documented events, one write per event.
  *
  * - With tools (and `tool_choice` not `none`), it calls a tool: the forced one, else each tool the last user
@@ -107,6 +108,12 @@ function validate(body: Json): void {
       if (next && missing.length > 0) fail(`messages.${i + 1}: \`tool_use\` ids were found without \`tool_result\` blocks immediately after: ${missing.join(', ')}`);
     }
   });
+  // Prompt caching (https://docs.anthropic.com/en/docs/build-with-claude/prompt-caching): `{"type": "ephemeral"}`,
+  // with a `ttl` of 5m or 1h, on at most 4 places: the request, tools, system blocks, content blocks and theirs.
+  const blocks = messages.flatMap((message) => blocksOf(message).flatMap((block) => [block, ...(Array.isArray(block.content) ? (block.content as Block[]) : [])]));
+  const marked = [body, ...tools, ...(Array.isArray(body.system) ? (body.system as Json[]) : []), ...blocks].flatMap((at) => (at.cache_control === undefined ? [] : [at.cache_control as Json]));
+  for (const control of marked) if (control?.type !== 'ephemeral' || (control.ttl !== undefined && control.ttl !== '5m' && control.ttl !== '1h')) fail('cache_control: Input should be an object with type "ephemeral" and a ttl of "5m" or "1h"');
+  if (marked.length > 4) fail(`A maximum of 4 blocks with cache_control may be provided. Found ${marked.length}.`);
 }
 
 /** A value that satisfies a (simple) JSON schema, the same every time. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AiError } from '../openai-error.js';
+import { CACHE_CONTROL } from '../chat-types.js';
 import { AnthropicRequestError } from './anthropic-error.js';
 import { messagesToChat } from './messages-to-chat.js';
 import type { AnthropicMessagesRequest } from './wire-types.js';
@@ -48,9 +49,57 @@ describe('a Messages API request as a chat request', () => {
   it('joins system text blocks into one system message', () => {
     const system = [
       { type: 'text', text: 'You are a helpful assistant.' },
-      { type: 'text', text: 'Answer in French.', cache_control: { type: 'ephemeral' } },
+      { type: 'text', text: 'Answer in French.' },
     ];
     expect(translate({ system }).messages[0]).toEqual({ role: 'system', content: 'You are a helpful assistant.\n\nAnswer in French.' });
+  });
+
+  it('keeps system blocks apart when one has a cache breakpoint, one system message each, with the breakpoint as it came', () => {
+    const system = [
+      { type: 'text', text: 'You are a helpful assistant.' },
+      { type: 'text', text: 'Answer in French.', cache_control: { type: 'ephemeral', ttl: '1h' } },
+    ];
+    expect(translate({ system }).messages).toEqual([
+      { role: 'system', content: [{ type: 'text', text: 'You are a helpful assistant.' }] },
+      { role: 'system', content: [{ type: 'text', text: 'Answer in French.', [CACHE_CONTROL]: { type: 'ephemeral', ttl: '1h' } }] },
+      { role: 'user', content: 'Hello' },
+    ]);
+  });
+
+  it('keeps the cache breakpoints of content blocks, tool calls, tool results and their blocks, tools and the request', () => {
+    const ephemeral = { type: 'ephemeral' };
+    const chat = translate({
+      cache_control: ephemeral,
+      tools: [{ ...weatherTool, cache_control: ephemeral }],
+      messages: [
+        { role: 'user', content: [{ type: 'text', text: 'Weather here?', cache_control: ephemeral }] },
+        { role: 'assistant', content: [{ type: 'text', text: 'Checking.', cache_control: ephemeral }, { type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: { city: 'Paris' }, cache_control: ephemeral }] },
+        {
+          role: 'user',
+          content: [
+            { type: 'tool_result', tool_use_id: 'toolu_1', content: 'Sunny', cache_control: ephemeral },
+            { type: 'image', source: { type: 'url', url: 'https://example.com/sky.png' }, cache_control: ephemeral },
+          ],
+        },
+        { role: 'assistant', content: 'Sunny.' },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_2', is_error: true, content: [{ type: 'text', text: 'timeout' }, { type: 'text', text: 'retry later', cache_control: ephemeral }] }] },
+      ],
+    });
+    expect(chat[CACHE_CONTROL]).toEqual(ephemeral);
+    expect(chat.tools?.[0]?.[CACHE_CONTROL]).toEqual(ephemeral);
+    expect(chat.messages).toEqual([
+      { role: 'user', content: [{ type: 'text', text: 'Weather here?', [CACHE_CONTROL]: ephemeral }] },
+      { role: 'assistant', content: [{ type: 'text', text: 'Checking.', [CACHE_CONTROL]: ephemeral }], tool_calls: [{ id: 'toolu_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' }, [CACHE_CONTROL]: ephemeral }] },
+      { role: 'tool', tool_call_id: 'toolu_1', content: 'Sunny', [CACHE_CONTROL]: ephemeral },
+      { role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://example.com/sky.png' }, [CACHE_CONTROL]: ephemeral }] },
+      { role: 'assistant', content: 'Sunny.' },
+      { role: 'tool', tool_call_id: 'toolu_2', content: [{ type: 'text', text: 'Error: timeout' }, { type: 'text', text: 'retry later', [CACHE_CONTROL]: ephemeral }] },
+    ]);
+  });
+
+  it('leaves no trace of a cache breakpoint in the JSON of the chat request', () => {
+    const chat = translate({ system: [{ type: 'text', text: 'Be brief.', cache_control: { type: 'ephemeral' } }], messages: [{ role: 'user', content: [{ type: 'text', text: 'Hi', cache_control: { type: 'ephemeral' } }] }] });
+    expect(JSON.stringify(chat)).not.toContain('ephemeral');
   });
 
   it('keeps a system role message where it stands', () => {
@@ -206,6 +255,8 @@ describe('an invalid Messages API request', () => {
     ['a tool without input_schema', { tools: [{ name: 'x' }] }, 'tools.0.input_schema'],
     ['an unknown tool_choice', { tools: [weatherTool], tool_choice: { type: 'sometimes' } }, 'tool_choice.type'],
     ['an image without data', { messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'base64', media_type: 'image/png' } }] }] }, 'messages.0.content.0.source.data'],
+    ['a cache_control that is not an object', { system: [{ type: 'text', text: 'x', cache_control: 'ephemeral' }] }, 'system.0.cache_control'],
+    ['a request cache_control that is not an object', { cache_control: true }, 'cache_control'],
     ['a tool_result without tool_use_id', { messages: [{ role: 'user', content: [{ type: 'tool_result', content: 'x' }] }] }, 'messages.0.content.0.tool_use_id'],
   ])('is refused for %s, naming the field %s', (_, overrides, param) => {
     const error = rejection(overrides);

@@ -1,4 +1,4 @@
-import type { ChatMessage, ChatRequest, ContentPart, ImagePart, ToolCall, ToolChoice, ToolDefinition } from '../chat-types.js';
+import { CACHE_CONTROL, type CacheControl, type ChatMessage, type ChatRequest, type ContentPart, type ImagePart, type TextPart, type ToolCall, type ToolChoice, type ToolDefinition } from '../chat-types.js';
 import { isJsonObject } from '../json-object.js';
 import { AnthropicRequestError } from './anthropic-error.js';
 import type { AnthropicMessagesRequest } from './wire-types.js';
@@ -17,6 +17,20 @@ function text(value: unknown, param: string): string {
   return value;
 }
 
+/**
+ * What a block becomes, with the block's `cache_control` (https://docs.anthropic.com/en/docs/build-with-claude/prompt-caching)
+ * under CACHE_CONTROL, for the Anthropic adapter to send on as it came. `param` is the block's own.
+ */
+function withCacheControl<T extends CacheControl>(target: T, block: Json, param: string): T {
+  const control = block.cache_control;
+  if (control === undefined || control === null) return target;
+  if (!isJsonObject(control)) fail(param === '' ? 'cache_control' : `${param}.cache_control`, 'must be an object');
+  target[CACHE_CONTROL] = control;
+  return target;
+}
+
+const hasCacheControl = (part: CacheControl) => CACHE_CONTROL in part;
+
 /** Image sources (https://docs.anthropic.com/en/docs/build-with-claude/vision): base64 data becomes a data: URL. */
 function imagePart(block: Json, param: string): ImagePart {
   const source = block.source;
@@ -33,38 +47,48 @@ function imagePart(block: Json, param: string): ImagePart {
 /** The text and image blocks of a system prompt, user turn or tool result, as OpenAI content parts. */
 function contentPart(block: unknown, param: string, allowImages: boolean): ContentPart {
   if (!isJsonObject(block)) fail(param, 'must be a content block object');
-  if (block.type === 'text') return { type: 'text', text: text(block.text, `${param}.text`) };
-  if (block.type === 'image' && allowImages) return imagePart(block, param);
+  if (block.type === 'text') return withCacheControl<TextPart>({ type: 'text', text: text(block.text, `${param}.text`) }, block, param);
+  if (block.type === 'image' && allowImages) return withCacheControl(imagePart(block, param), block, param);
   return unsupported(`${param}.type`, `"${String(block.type)}" blocks are not accepted here`);
 }
 
-/** No parts an empty string and one text part a plain string, several an array: what every provider adapter reads. */
+/**
+ * No parts an empty string and one text part a plain string, several an array: what every provider adapter reads.
+ * A part with a cache breakpoint stays a part, where the breakpoint is kept.
+ */
 function partsContent(parts: ContentPart[]): string | ContentPart[] {
   const only = parts[0];
   if (only === undefined) return '';
-  return parts.length === 1 && only.type === 'text' ? only.text : parts;
+  return parts.length === 1 && only.type === 'text' && !hasCacheControl(only) ? only.text : parts;
+}
+
+/** Text parts as one text, joined by `separator`; or kept apart when one has a cache breakpoint, which needs its place. */
+function textContent(parts: TextPart[], separator: string): string | TextPart[] {
+  return parts.some(hasCacheControl) ? parts : parts.map((part) => part.text).join(separator);
 }
 
 /**
  * A `tool_result` block (https://docs.anthropic.com/en/docs/agents-and-tools/tool-use/implement-tool-use) as an
  * OpenAI tool message. OpenAI tool messages carry text only, so images in the result are returned for the user
- * message that follows; an error result says so in its text, OpenAI having no flag for it.
+ * message that follows; an error result says so in its text (its first block's), OpenAI having no flag for it.
  */
 function toolResult(block: Json, param: string): { message: ChatMessage; images: ImagePart[] } {
   const id = text(block.tool_use_id, `${param}.tool_use_id`);
   const content = block.content ?? '';
   const parts: ContentPart[] = typeof content === 'string' ? [{ type: 'text', text: content }] : Array.isArray(content) ? content.map((b, i) => contentPart(b, `${param}.content.${i}`, true)) : fail(`${param}.content`, 'must be a string or an array of content blocks');
-  const result = parts.flatMap((p) => (p.type === 'text' ? [p.text] : [])).join('\n');
+  const texts = parts.filter((p): p is TextPart => p.type === 'text');
   const images = parts.filter((p): p is ImagePart => p.type === 'image_url');
   if (block.is_error !== undefined && typeof block.is_error !== 'boolean') fail(`${param}.is_error`, 'must be a boolean');
-  return { message: { role: 'tool', tool_call_id: id, content: block.is_error === true ? `Error: ${result}` : result }, images };
+  const [first = { type: 'text', text: '' }, ...more] = texts;
+  const result = textContent(block.is_error === true ? [{ ...first, text: `Error: ${first.text}` }, ...more] : texts, '\n');
+  return { message: withCacheControl<ChatMessage>({ role: 'tool', tool_call_id: id, content: result }, block, param), images };
 }
 
 function toolCall(block: Json, param: string): ToolCall {
   const id = text(block.id, `${param}.id`);
   const name = text(block.name, `${param}.name`);
   if (block.input !== undefined && !isJsonObject(block.input)) fail(`${param}.input`, 'must be an object');
-  return { id, type: 'function', function: { name, arguments: JSON.stringify(block.input ?? {}) } };
+  return withCacheControl<ToolCall>({ id, type: 'function', function: { name, arguments: JSON.stringify(block.input ?? {}) } }, block, param);
 }
 
 const isThinking = (block: unknown) => isJsonObject(block) && (block.type === 'thinking' || block.type === 'redacted_thinking');
@@ -90,21 +114,28 @@ function userTurn(content: unknown[], param: string): ChatMessage[] {
 
 /** An assistant turn: text blocks become the content, `tool_use` blocks the tool calls; thinking is Anthropic's own and is left out. */
 function assistantTurn(content: unknown[], param: string): ChatMessage {
-  const texts: string[] = [];
+  const texts: TextPart[] = [];
   const calls: ToolCall[] = [];
   content.forEach((block, i) => {
     const where = `${param}.${i}`;
     if (isThinking(block)) return;
     if (isJsonObject(block) && block.type === 'tool_use') calls.push(toolCall(block, where));
-    else texts.push((contentPart(block, where, false) as { text: string }).text);
+    else texts.push(contentPart(block, where, false) as TextPart);
   });
-  return { role: 'assistant', content: texts.length > 0 ? texts.join('') : calls.length > 0 ? null : '', ...(calls.length > 0 ? { tool_calls: calls } : {}) };
+  return { role: 'assistant', content: texts.length > 0 ? textContent(texts, '') : calls.length > 0 ? null : '', ...(calls.length > 0 ? { tool_calls: calls } : {}) };
 }
 
-function systemText(system: unknown, param: string): string {
-  if (typeof system === 'string') return system;
+/**
+ * A system prompt as system messages: one, its blocks' text joined; or, when a block has a cache breakpoint, one
+ * a block, so that every provider keeps the blocks apart and the Anthropic adapter can send each as it came.
+ */
+function systemMessages(system: unknown, param: string): ChatMessage[] {
+  if (typeof system === 'string') return system === '' ? [] : [{ role: 'system', content: system }];
   if (!Array.isArray(system)) fail(param, 'must be a string or an array of text blocks');
-  return system.map((block, i) => (contentPart(block, `${param}.${i}`, false) as { text: string }).text).join('\n\n');
+  const blocks = system.map((block, i) => contentPart(block, `${param}.${i}`, false) as TextPart);
+  const prompt = textContent(blocks, '\n\n');
+  if (typeof prompt === 'string') return prompt === '' ? [] : [{ role: 'system', content: prompt }];
+  return prompt.filter((block) => block.text !== '').map((block) => ({ role: 'system', content: [block] }));
 }
 
 function messagesOf(messages: unknown): ChatMessage[] {
@@ -114,10 +145,7 @@ function messagesOf(messages: unknown): ChatMessage[] {
     if (!isJsonObject(message)) fail(param, 'must be a message object');
     const { role, content } = message;
     if (role !== 'user' && role !== 'assistant' && role !== 'system') fail(`${param}.role`, 'must be "user" or "assistant"');
-    if (role === 'system') {
-      const prompt = systemText(content, `${param}.content`);
-      return prompt === '' ? [] : [{ role: 'system', content: prompt }];
-    }
+    if (role === 'system') return systemMessages(content, `${param}.content`);
     if (typeof content === 'string') return [{ role, content }];
     if (!Array.isArray(content)) fail(`${param}.content`, 'must be a string or an array of content blocks');
     return role === 'user' ? userTurn(content, `${param}.content`) : [assistantTurn(content, `${param}.content`)];
@@ -134,7 +162,7 @@ function toolsOf(tools: unknown): ToolDefinition[] {
     const name = text(tool.name, `${param}.name`);
     if (!isJsonObject(tool.input_schema)) fail(`${param}.input_schema`, 'must be a JSON Schema object');
     if (tool.description !== undefined) text(tool.description, `${param}.description`);
-    return { type: 'function', function: { name, ...(tool.description ? { description: tool.description as string } : {}), parameters: tool.input_schema } };
+    return withCacheControl<ToolDefinition>({ type: 'function', function: { name, ...(tool.description ? { description: tool.description as string } : {}), parameters: tool.input_schema } }, tool, param);
   });
 }
 
@@ -175,10 +203,10 @@ export function messagesToChat(request: AnthropicMessagesRequest | Record<string
   if (typeof body.model !== 'string' || body.model === '') fail('model', 'must be a non-empty string naming the model');
   if (!Number.isInteger(body.max_tokens) || (body.max_tokens as number) < 1) fail('max_tokens', 'is required and must be a positive integer');
   const messages = messagesOf(body.messages);
-  const system = body.system === undefined ? '' : systemText(body.system, 'system');
+  const system = body.system === undefined ? [] : systemMessages(body.system, 'system');
 
   // As max_completion_tokens: OpenAI's reasoning models refuse max_tokens, and every adapter reads either.
-  const chat: ChatRequest = { model: body.model, messages: system === '' ? messages : [{ role: 'system', content: system }, ...messages], max_completion_tokens: body.max_tokens as number };
+  const chat = withCacheControl<ChatRequest>({ model: body.model, messages: [...system, ...messages], max_completion_tokens: body.max_tokens as number }, body, '');
   if (body.stream !== undefined) {
     if (typeof body.stream !== 'boolean') fail('stream', 'must be a boolean');
     chat.stream = body.stream;

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { ChatCompletion, ChatCompletionChunk, ChatRequest, Usage } from '../chat-types.js';
+import { CACHE_CONTROL, type ChatCompletion, type ChatCompletionChunk, type ChatRequest, type Usage } from '../chat-types.js';
 import { AnthropicRequestError, toAnthropicError } from './anthropic-error.js';
 import { chatToMessages } from './chat-to-messages.js';
 import { ChatChunksToMessageEvents } from './chunks-to-message-events.js';
@@ -114,7 +114,8 @@ describe('the official Anthropic SDK through the Anthropic ingress', () => {
       model: 'my-claude',
       max_completion_tokens: 300,
       messages: [
-        { role: 'system', content: 'Be brief.' },
+        // Kept as a block, with its cache breakpoint, for an Anthropic provider.
+        { role: 'system', content: [{ type: 'text', text: 'Be brief.', [CACHE_CONTROL]: { type: 'ephemeral' } }] },
         { role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } }, { type: 'text', text: 'Weather where this was taken?' }] },
         { role: 'assistant', content: null, tool_calls: [{ id: 'call_paris', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
         { role: 'tool', tool_call_id: 'call_paris', content: '18°C' },

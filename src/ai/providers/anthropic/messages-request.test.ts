@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startAnthropicEmulator, type AnthropicEmulator } from '../../../../test/emulators/anthropic.js';
-import type { ChatRequest } from '../../chat-types.js';
+import { CACHE_CONTROL, type ChatRequest } from '../../chat-types.js';
 import { callChat, ProviderCallError } from '../../provider-call.js';
 import type { CallContext } from '../provider.js';
 import { AnthropicProvider } from './index.js';
@@ -54,6 +54,53 @@ describe('the Anthropic request translation', () => {
     });
     expect(request.body.system).toBe('Be brief.\n\nUse metric units.');
     expect(request.body.messages).toEqual([{ role: 'user', content: [{ type: 'text', text: 'How tall is Everest?' }] }]);
+  });
+
+  it('sends system as blocks when one has a cache breakpoint, each breakpoint where it was', async () => {
+    const request = await sent({
+      messages: [
+        { role: 'system', content: [{ type: 'text', text: 'You are a helpful assistant.' }] },
+        { role: 'system', content: [{ type: 'text', text: 'Answer in French.', [CACHE_CONTROL]: { type: 'ephemeral', ttl: '1h' } }] },
+        { role: 'user', content: 'Hi' },
+      ],
+      response_format: { type: 'json_object' },
+    });
+    expect(request.body.system).toEqual([
+      { type: 'text', text: 'You are a helpful assistant.' },
+      { type: 'text', text: 'Answer in French.', cache_control: { type: 'ephemeral', ttl: '1h' } },
+      { type: 'text', text: expect.stringMatching(/^Respond with a single valid JSON object/) },
+    ]);
+  });
+
+  it('sends the cache breakpoints on content blocks, tool calls, tool results, tools and the request as they came', () => {
+    const ephemeral = { type: 'ephemeral' };
+    // More breakpoints than the four Anthropic allows in one request, to see each placed: the body is read, not sent.
+    const call = AnthropicProvider.chatCall({
+      model: 'claude',
+      [CACHE_CONTROL]: ephemeral,
+      messages: [
+        { role: 'user', content: [{ type: 'text', text: 'Weather here?', [CACHE_CONTROL]: ephemeral }, { type: 'image_url', image_url: { url: 'https://example.com/sky.png' }, [CACHE_CONTROL]: ephemeral }] },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'toolu_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' }, [CACHE_CONTROL]: ephemeral }] },
+        { role: 'tool', tool_call_id: 'toolu_1', content: [{ type: 'text', text: 'Sunny' }, { type: 'text', text: '18°C', [CACHE_CONTROL]: ephemeral }] },
+        { role: 'assistant', content: 'Sunny.' },
+        { role: 'user', content: 'Tomorrow?' },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'toolu_2', type: 'function', function: { name: 'get_weather', arguments: '{}' } }] },
+        { role: 'tool', tool_call_id: 'toolu_2', content: 'Rain', [CACHE_CONTROL]: ephemeral },
+      ],
+      tools: [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: {} } }, [CACHE_CONTROL]: ephemeral }],
+    }, ctx());
+    const body = JSON.parse(call.body!) as Record<string, unknown>;
+    expect(body.cache_control).toEqual(ephemeral);
+    expect(body.tools).toEqual([{ name: 'get_weather', input_schema: { type: 'object', properties: {} }, cache_control: ephemeral }]);
+    expect(body.messages).toEqual([
+      { role: 'user', content: [{ type: 'text', text: 'Weather here?', cache_control: ephemeral }, { type: 'image', source: { type: 'url', url: 'https://example.com/sky.png' }, cache_control: ephemeral }] },
+      { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: { city: 'Paris' }, cache_control: ephemeral }] },
+      { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: [{ type: 'text', text: 'Sunny' }, { type: 'text', text: '18°C', cache_control: ephemeral }] }] },
+      { role: 'assistant', content: [{ type: 'text', text: 'Sunny.' }] },
+      { role: 'user', content: [{ type: 'text', text: 'Tomorrow?' }] },
+      { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_2', name: 'get_weather', input: {} }] },
+      { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_2', content: [{ type: 'text', text: 'Rain' }], cache_control: ephemeral }] },
+    ]);
   });
 
   it('merges consecutive messages of one role into one turn', async () => {

@@ -1,8 +1,8 @@
-import type { ChatMessage, ChatRequest, ContentPart, ToolChoice } from '../../chat-types.js';
+import { CACHE_CONTROL, type CacheControl, type ChatMessage, type ChatRequest, type ContentPart, type ToolChoice } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
 import { imageUrlOf } from '../content-parts.js';
 import { JSON_OBJECT_INSTRUCTION, jsonResponseTool } from './response-format.js';
-import type { AnthropicContentBlock, AnthropicImageBlock, AnthropicMessage, AnthropicMessagesRequest, AnthropicTextBlock, AnthropicToolChoice } from './wire-types.js';
+import type { AnthropicCacheControl, AnthropicContentBlock, AnthropicImageBlock, AnthropicMessage, AnthropicMessagesRequest, AnthropicTextBlock, AnthropicToolChoice } from './wire-types.js';
 
 /** Anthropic requires `max_tokens`; OpenAI does not. This is the budget when the client names none. */
 const DEFAULT_MAX_TOKENS = 4096;
@@ -15,6 +15,12 @@ function textOf(content: ChatMessage['content']): string {
   if (content === null) return '';
   if (typeof content === 'string') return content;
   return content.flatMap((part) => (part.type === 'text' ? [part.text] : [])).join('\n');
+}
+
+/** An Anthropic-format client's cache breakpoint on what it marked, sent as it came (see CACHE_CONTROL). */
+function cacheControlOf(marked: CacheControl): AnthropicCacheControl {
+  const control = marked[CACHE_CONTROL];
+  return control ? { cache_control: control } : {};
 }
 
 /** `data:` URLs travel inline as base64, http(s) URLs as a URL source (https://docs.anthropic.com/en/docs/build-with-claude/vision). */
@@ -30,9 +36,21 @@ function contentBlocks(content: ChatMessage['content'], where: string): Array<An
   if (content === null) return [];
   const parts: ContentPart[] = typeof content === 'string' ? [{ type: 'text', text: content }] : content;
   return parts.flatMap((part, i): Array<AnthropicTextBlock | AnthropicImageBlock> => {
-    if (part.type === 'text') return part.text === '' ? [] : [{ type: 'text', text: part.text }];
-    return [imageBlock(imageUrlOf(part, `${where}.content[${i}]`, 'Anthropic'), `${where}.content[${i}]`)];
+    if (part.type === 'text') return part.text === '' ? [] : [{ type: 'text', text: part.text, ...cacheControlOf(part) }];
+    return [{ ...imageBlock(imageUrlOf(part, `${where}.content[${i}]`, 'Anthropic'), `${where}.content[${i}]`), ...cacheControlOf(part) }];
   });
+}
+
+/**
+ * A system or developer message as system blocks: one of its text, or, when a part has a cache breakpoint, one a
+ * text part, each with its breakpoint.
+ */
+function systemBlocks(content: ChatMessage['content']): AnthropicTextBlock[] {
+  if (Array.isArray(content) && content.some((part) => CACHE_CONTROL in part)) {
+    return content.flatMap((part) => (part.type === 'text' && part.text !== '' ? [{ type: 'text', text: part.text, ...cacheControlOf(part) }] : []));
+  }
+  const text = textOf(content);
+  return text === '' ? [] : [{ type: 'text', text }];
 }
 
 function toolInput(args: string, where: string): unknown {
@@ -49,12 +67,12 @@ function messageFor(message: ChatMessage, i: number): AnthropicMessage | undefin
   if (message.role === 'tool') {
     if (!message.tool_call_id) throw invalid('missing_tool_call_id', `${where}.tool_call_id is required on a tool message`);
     const blocks = contentBlocks(message.content, where);
-    return { role: 'user', content: [{ type: 'tool_result', tool_use_id: message.tool_call_id, ...(blocks.length > 0 ? { content: blocks } : {}) }] };
+    return { role: 'user', content: [{ type: 'tool_result', tool_use_id: message.tool_call_id, ...(blocks.length > 0 ? { content: blocks } : {}), ...cacheControlOf(message) }] };
   }
   if (message.role === 'assistant') {
     const blocks: AnthropicContentBlock[] = contentBlocks(message.content, where);
     for (const [j, call] of (message.tool_calls ?? []).entries()) {
-      blocks.push({ type: 'tool_use', id: call.id, name: call.function.name, input: toolInput(call.function.arguments, `${where}.tool_calls[${j}]`) });
+      blocks.push({ type: 'tool_use', id: call.id, name: call.function.name, input: toolInput(call.function.arguments, `${where}.tool_calls[${j}]`), ...cacheControlOf(call) });
     }
     return blocks.length > 0 ? { role: 'assistant', content: blocks } : undefined;
   }
@@ -85,29 +103,31 @@ function toolChoiceFor(choice: ToolChoice | undefined, parallel: boolean | undef
 /**
  * An OpenAI chat request as an Anthropic Messages API request (https://docs.anthropic.com/en/api/messages):
  * system and developer messages become the top-level `system`, tool messages become `tool_result` blocks in a
- * user turn, assistant tool calls become `tool_use` blocks, and `stop` becomes `stop_sequences`.
+ * user turn, assistant tool calls become `tool_use` blocks, and `stop` becomes `stop_sequences`. The cache
+ * breakpoints of an Anthropic-format client (CACHE_CONTROL) go where it set them; with one on a system block,
+ * `system` is sent as blocks.
  */
 export function toAnthropicRequest(request: ChatRequest, model: string, stream: boolean): AnthropicMessagesRequest {
   if (request.n !== undefined && request.n !== 1) throw invalid('unsupported_parameter', '"n" must be 1: Anthropic answers with one choice');
-  const system: string[] = [];
+  const system: AnthropicTextBlock[] = [];
   const turns: AnthropicMessage[] = [];
   request.messages.forEach((message, i) => {
     if (message.role === 'system' || message.role === 'developer') {
-      const text = textOf(message.content);
-      if (text !== '') system.push(text);
+      system.push(...systemBlocks(message.content));
       return;
     }
     const turn = messageFor(message, i);
     if (turn) turns.push(turn);
   });
-  if (request.response_format?.type === 'json_object') system.push(JSON_OBJECT_INSTRUCTION);
+  if (request.response_format?.type === 'json_object') system.push({ type: 'text', text: JSON_OBJECT_INSTRUCTION });
 
   const body: AnthropicMessagesRequest = {
     model,
     max_tokens: request.max_completion_tokens ?? request.max_tokens ?? DEFAULT_MAX_TOKENS,
     messages: mergeTurns(turns),
+    ...cacheControlOf(request),
   };
-  if (system.length > 0) body.system = system.join('\n\n');
+  if (system.length > 0) body.system = system.some((block) => block.cache_control) ? system : system.map((block) => block.text).join('\n\n');
   if (request.stop !== undefined) body.stop_sequences = typeof request.stop === 'string' ? [request.stop] : request.stop;
   // OpenAI's temperature runs 0–2, Anthropic's 0–1: the nearest allowed value keeps a fallback from failing.
   if (request.temperature !== undefined) body.temperature = Math.min(1, Math.max(0, request.temperature));
@@ -122,6 +142,7 @@ export function toAnthropicRequest(request: ChatRequest, model: string, stream: 
     name: tool.function.name,
     ...(tool.function.description ? { description: tool.function.description } : {}),
     input_schema: tool.function.parameters ?? { type: 'object', properties: {} },
+    ...cacheControlOf(tool),
   }));
   let toolChoice = tools.length > 0 ? toolChoiceFor(request.tool_choice, request.parallel_tool_calls) : undefined;
   const jsonTool = jsonResponseTool(request.response_format);

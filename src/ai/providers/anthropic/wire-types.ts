@@ -2,21 +2,26 @@
  * The members of Anthropic's Messages API (https://docs.anthropic.com/en/api/messages) that Keygate writes or
  * reads. Anthropic may add fields and event types at any time (its versioning policy); unknown ones are ignored.
  */
-export interface AnthropicTextBlock {
+
+/** A prompt-caching breakpoint (https://docs.anthropic.com/en/docs/build-with-claude/prompt-caching), as the client set it. */
+export interface AnthropicCacheControl {
+  cache_control?: Record<string, unknown>;
+}
+export interface AnthropicTextBlock extends AnthropicCacheControl {
   type: 'text';
   text: string;
 }
-export interface AnthropicImageBlock {
+export interface AnthropicImageBlock extends AnthropicCacheControl {
   type: 'image';
   source: { type: 'base64'; media_type: string; data: string } | { type: 'url'; url: string };
 }
-export interface AnthropicToolUseBlock {
+export interface AnthropicToolUseBlock extends AnthropicCacheControl {
   type: 'tool_use';
   id: string;
   name: string;
   input: unknown;
 }
-export interface AnthropicToolResultBlock {
+export interface AnthropicToolResultBlock extends AnthropicCacheControl {
   type: 'tool_result';
   tool_use_id: string;
   content?: string | Array<AnthropicTextBlock | AnthropicImageBlock>;
@@ -28,7 +33,7 @@ export interface AnthropicMessage {
   content: AnthropicContentBlock[];
 }
 
-export interface AnthropicTool {
+export interface AnthropicTool extends AnthropicCacheControl {
   name: string;
   description?: string;
   input_schema: Record<string, unknown>;
@@ -36,11 +41,12 @@ export interface AnthropicTool {
 
 export type AnthropicToolChoice = { type: 'auto' | 'any'; disable_parallel_tool_use?: boolean } | { type: 'tool'; name: string; disable_parallel_tool_use?: boolean } | { type: 'none' };
 
-export interface AnthropicMessagesRequest {
+export interface AnthropicMessagesRequest extends AnthropicCacheControl {
   model: string;
   max_tokens: number;
   messages: AnthropicMessage[];
-  system?: string;
+  /** A string, unless a block has a cache breakpoint. */
+  system?: string | AnthropicTextBlock[];
   stop_sequences?: string[];
   temperature?: number;
   top_p?: number;
