@@ -1,6 +1,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AiGateway, PROVIDER_SECRETS, configureThreeProviders, startProviderEmulators, type ProviderEmulators } from './ai-fixtures.js';
+import { inputTokensFor } from './emulators/anthropic.js';
 
 /** A model name as a client writes it, and the provider it must reach. */
 const MODELS: Array<[model: string, provider: string]> = [
@@ -81,6 +82,17 @@ describe('the official @anthropic-ai/sdk client against the gateway', () => {
     });
     expect(second.stop_reason).toBe('end_turn');
     expect(second.content[0]).toMatchObject({ type: 'text', text: expect.stringMatching(/^The tool answered: .*21/) });
+  });
+
+  it("starts a stream from Anthropic with Anthropic's own count of the input tokens, not the gateway's estimate", async () => {
+    const stream = client.messages.stream({ model: 'smart', max_tokens: 200, messages: [{ role: 'user', content: 'count the words in this sentence' }] });
+    // Read as the event comes: the SDK goes on to update that message with message_delta's usage.
+    let started: number | undefined;
+    stream.on('streamEvent', (event) => {
+      if (event.type === 'message_start') started = event.message.usage.input_tokens;
+    });
+    await stream.finalMessage();
+    expect(started).toBe(inputTokensFor(emulators.anthropic.lastRequest()!.body));
   });
 
   it('says which stop sequence ended an answer from Anthropic, streamed or not', async () => {

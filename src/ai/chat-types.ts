@@ -4,8 +4,9 @@
  * else a client sends is carried through untouched where the provider can take it.
  *
  * What Anthropic's Messages API says that OpenAI's shapes have no member for is carried under symbols, between the
- * Anthropic ingress and the adapters that can say it (CACHE_CONTROL, STOP_SEQUENCE): JSON.stringify leaves symbol
- * keys out, so none reaches an OpenAI-format answer, nor the body of a provider whose adapter does not read it.
+ * Anthropic ingress and the adapters that can say it (CACHE_CONTROL, STOP_SEQUENCE, PROMPT_USAGE): JSON.stringify
+ * leaves symbol keys out, so none reaches an OpenAI-format answer, nor the body of a provider whose adapter does
+ * not read it.
  */
 export type Role = 'system' | 'developer' | 'user' | 'assistant' | 'tool';
 
@@ -123,7 +124,14 @@ export interface ChunkToolCallDelta {
   function?: { name?: string; arguments?: string };
 }
 
+/**
+ * On a stream's first chunk, when the provider counted the prompt before its answer (Anthropic's `message_start`):
+ * that count, its completion tokens 0. The stream's usage still comes whole at its end.
+ */
+export const PROMPT_USAGE: unique symbol = Symbol('PROMPT_USAGE');
+
 export interface ChatCompletionChunk {
+  [PROMPT_USAGE]?: Usage;
   id: string;
   object: 'chat.completion.chunk';
   created: number;

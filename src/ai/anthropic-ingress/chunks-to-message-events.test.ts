@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { STOP_SEQUENCE, type ChatCompletionChunk, type ChunkToolCallDelta, type FinishReason, type Usage } from '../chat-types.js';
+import { PROMPT_USAGE, STOP_SEQUENCE, type ChatCompletionChunk, type ChunkToolCallDelta, type FinishReason, type Usage } from '../chat-types.js';
 import { ChatChunksToMessageEvents } from './chunks-to-message-events.js';
 
 type Delta = ChatCompletionChunk['choices'][number]['delta'];
@@ -132,6 +132,12 @@ describe('chat chunks as Anthropic stream events', () => {
   it('take message_start’s input tokens from a usage on the first chunk', () => {
     const first = { ...chunk({ role: 'assistant', content: '' }), usage: usage(33, 0) };
     expect(translate([first, chunk({}, 'stop')])[0]).toEqual(messageStart(33));
+  });
+
+  it('take message_start’s input tokens from the prompt usage the provider counted before answering, over the estimate', () => {
+    const first = chunk({ role: 'assistant', content: '' });
+    first[PROMPT_USAGE] = { ...usage(1040, 0), prompt_tokens_details: { cached_tokens: 1000 } };
+    expect(translate([first, chunk({}, 'stop')])[0]).toMatchObject({ message: { usage: { input_tokens: 40, output_tokens: 0, cache_read_input_tokens: 1000 } } });
   });
 
   it('map a length finish to max_tokens and stop the open block', () => {

@@ -1,11 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import type { ChatCompletionChunk, FinishReason, StopSequence, Usage } from '../chat-types.js';
+import { PROMPT_USAGE, type ChatCompletionChunk, type FinishReason, type StopSequence, type Usage } from '../chat-types.js';
 import { anthropicError } from './anthropic-error.js';
 import { anthropicStopFor, anthropicUsageFor, messageIdFor } from './chat-to-messages.js';
 import type { AnthropicErrorType } from './wire-types.js';
 
 export interface MessageEventsOptions {
-  /** Prompt tokens known before the answer (the gateway's estimate), for `message_start`; 0 when absent. */
+  /**
+   * Prompt tokens known before the answer (the gateway's estimate), for `message_start` when the first chunk does
+   * not count them (PROMPT_USAGE, or a usage); 0 when absent.
+   */
   inputTokens?: number;
   /** The message id; by default the first chunk's id, given the `msg_` prefix. */
   id?: string;
@@ -113,7 +116,8 @@ export class ChatChunksToMessageEvents {
   #start(chunk: ChatCompletionChunk | undefined): string[] {
     if (this.#started) return [];
     this.#started = true;
-    const usage = chunk?.usage ? anthropicUsageFor(chunk.usage) : { input_tokens: this.#options.inputTokens ?? 0, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
+    const counted = chunk?.usage ?? chunk?.[PROMPT_USAGE];
+    const usage = counted ? anthropicUsageFor(counted) : { input_tokens: this.#options.inputTokens ?? 0, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
     const message = { id: this.#options.id ?? messageIdFor(chunk?.id), type: 'message', role: 'assistant', model: this.#model, content: [], stop_reason: null, stop_sequence: null, usage: { ...usage, output_tokens: 0 } };
     return [sse({ type: 'message_start', message })];
   }

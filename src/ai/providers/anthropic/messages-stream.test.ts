@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { inputTokensFor, startAnthropicEmulator, type AnthropicEmulator } from '../../../../test/emulators/anthropic.js';
-import { STOP_SEQUENCE, type ChatCompletionChunk, type ChatRequest } from '../../chat-types.js';
+import { PROMPT_USAGE, STOP_SEQUENCE, type ChatCompletionChunk, type ChatRequest } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
 import type { CallContext } from '../provider.js';
 import { AnthropicProvider } from './index.js';
@@ -50,6 +50,22 @@ describe('an Anthropic stream', () => {
     expect(texts.join('')).toBe('Echo: The quick brown fox');
     expect(chunks.filter((c) => c.choices[0]?.finish_reason !== null)).toEqual([chunks.at(-1)]);
     expect(chunks.at(-1)?.choices[0]).toMatchObject({ delta: {}, finish_reason: 'stop' });
+  });
+
+  it("gives the role chunk the prompt's tokens as message_start counted them, cache reads included", async () => {
+    const cached = await startAnthropicEmulator({ apiKey: KEY, cacheReadInputTokens: 100, cacheCreationInputTokens: 20 });
+    try {
+      const { chunks } = await callChatStream(AnthropicProvider, { model: 'claude', messages: [{ role: 'user', content: 'Hello' }], stream: true }, { ...ctx(), provider: { name: 'claude', type: 'anthropic', baseUrl: cached.url } });
+      const first = (await chunks.next()).value as ChatCompletionChunk;
+      for await (const _chunk of chunks) {
+        // read to the end
+      }
+      const input = inputTokensFor(cached.lastRequest()!.body);
+      expect(first[PROMPT_USAGE]).toEqual({ prompt_tokens: input + 120, completion_tokens: 0, total_tokens: input + 120, prompt_tokens_details: { cached_tokens: 100 } });
+      expect(JSON.stringify(first)).not.toContain('prompt_tokens');
+    } finally {
+      await cached.stop();
+    }
   });
 
   it('gives the finish chunk the stop sequence the answer stopped on, and no other chunk', async () => {

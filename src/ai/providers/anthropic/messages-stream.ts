@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { ChatCompletionChunk, FinishReason, StopSequence, Usage } from '../../chat-types.js';
+import { PROMPT_USAGE, type ChatCompletionChunk, type FinishReason, type StopSequence, type Usage } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
 import { SseParser, type SseEvent } from '../../sse.js';
 import type { StreamTranslator } from '../provider.js';
@@ -12,9 +12,9 @@ type Delta = ChatCompletionChunk['choices'][number]['delta'];
 
 /**
  * Anthropic's streamed Message (https://docs.anthropic.com/en/docs/build-with-claude/streaming) as OpenAI chunks,
- * event by event: `message_start` gives the role chunk, text deltas give content, a `tool_use` block start gives
- * a tool call's id and name and its `input_json_delta`s its arguments, `message_delta` gives the finish reason,
- * and `message_stop` the usage chunk. Content blocks are numbered across text and tools; OpenAI numbers tool
+ * event by event: `message_start` gives the role chunk (with the prompt's tokens as PROMPT_USAGE), text deltas
+ * give content, a `tool_use` block start gives a tool call's id and name and its `input_json_delta`s its
+ * arguments, `message_delta` gives the finish reason (and STOP_SEQUENCE), and `message_stop` the usage chunk. Content blocks are numbered across text and tools; OpenAI numbers tool
  * calls alone, so each tool block is given the next tool call index. An `error` event is thrown as a
  * ProviderCallError from `push`.
  */
@@ -45,11 +45,14 @@ export function anthropicStreamTranslator(created: number, fallbackModel: string
 
   const translate = (event: AnthropicStreamEvent): ChatCompletionChunk[] => {
     switch (event.type) {
-      case 'message_start':
+      case 'message_start': {
         id = event.message.id ?? id;
         model = event.message.model ?? model;
         counted = { ...event.message.usage };
-        return [chunk({ role: 'assistant', content: '' })];
+        const role = chunk({ role: 'assistant', content: '' });
+        if (typeof counted.input_tokens === 'number') role[PROMPT_USAGE] = usageFor({ ...counted, output_tokens: 0 });
+        return [role];
+      }
       case 'content_block_start': {
         const block = event.content_block;
         if (block.type === 'text') {
