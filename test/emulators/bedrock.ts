@@ -47,7 +47,7 @@ export interface BedrockEmulator extends EmulatorHandle<RecordedRequest> {
 }
 
 /** Converse's request members and inferenceConfig's (API_runtime_Converse.html, API_runtime_InferenceConfiguration.html): others are refused. */
-const CONVERSE_MEMBERS = ['messages', 'system', 'inferenceConfig', 'toolConfig', 'guardrailConfig', 'additionalModelRequestFields', 'additionalModelResponseFieldPaths', 'promptVariables', 'requestMetadata', 'performanceConfig'];
+const CONVERSE_MEMBERS = ['messages', 'system', 'inferenceConfig', 'toolConfig', 'guardrailConfig', 'additionalModelRequestFields', 'additionalModelResponseFieldPaths', 'promptVariables', 'requestMetadata', 'performanceConfig', 'outputConfig'];
 const INFERENCE_MEMBERS = ['maxTokens', 'stopSequences', 'temperature', 'topP'];
 
 interface ConverseBody {
