@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { costUsd, ModelCatalog } from '../src/ai/catalog/index.js';
 import { estimatePromptTokens, estimateTokens } from '../src/ai/token-estimate.js';
 import { AiGateway, configureThreeProviders, startProviderEmulators, type AiResult, type ProviderEmulators, type UsageRow } from './ai-fixtures.js';
-import { inputTokensFor, countTokens as anthropicTokens } from './emulators/anthropic.js';
+import { inputTokensFor, startAnthropicEmulator, countTokens as anthropicTokens } from './emulators/anthropic.js';
 import { promptTokensFor as geminiPromptTokens, countTokens as geminiTokens } from './emulators/gemini.js';
 import { startOpenAIEmulator, promptTokensFor as openaiPromptTokens, countTokens as openaiTokens, type OpenAIEmulator } from './emulators/openai.js';
 
@@ -262,5 +262,55 @@ describe('accounting of AI calls', () => {
     expect(rows[provider]).toMatchObject({ calls: 2, inputTokens: 2 * input, outputTokens: 2 * output, estimatedCalls: 2 });
     expect(rows[provider]!.costUsd).toBeCloseTo(2 * priced('groq', model, input, output), 9);
     expect(rows.openai).toMatchObject({ calls: 1, estimatedCalls: 0 });
+  });
+});
+
+describe('prompt-cache writes', () => {
+  const WRITES = { fiveMinute: 1_000, oneHour: 500 };
+  const READ = 200;
+  const MODEL = 'claude-sonnet-4-6';
+  let gateway: AiGateway;
+  let anthropic: Awaited<ReturnType<typeof startAnthropicEmulator>>;
+  let apiKey: string;
+
+  beforeAll(async () => {
+    anthropic = await startAnthropicEmulator({ cacheReadInputTokens: READ, cacheCreation: WRITES });
+    gateway = await AiGateway.start();
+    await gateway.configure({ providers: [{ name: 'anthropic', type: 'anthropic', baseUrl: anthropic.url }] });
+    await gateway.addProviderKey('anthropic', 'test-anthropic-key');
+    apiKey = await gateway.createApp({ name: 'cacher', team: 'cache-team' });
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+    await anthropic?.stop();
+  });
+
+  /** The price of a call whose prompt held `plain` uncached tokens besides the cache read and the writes. */
+  const cost = (plain: number, output: number) => {
+    const { inputPerMillion, cachedInputPerMillion, outputPerMillion } = CATALOG.lookup('anthropic', MODEL)!;
+    return (plain * inputPerMillion + READ * cachedInputPerMillion! + (WRITES.fiveMinute * 1.25 + WRITES.oneHour * 2) * inputPerMillion + output * outputPerMillion) / 1e6;
+  };
+
+  it('prices them at 1.25× (5 minutes) and 2× (1 hour) the input price, in the header and the ledger', async () => {
+    const result = await gateway.chat<{ usage: { prompt_tokens: number; completion_tokens: number } }>(apiKey, { model: `anthropic/${MODEL}`, messages: HELLO });
+    expect(result.status).toBe(200);
+    const plain = inputTokensFor(anthropic.lastRequest()!.body);
+    const output = anthropicTokens(ANSWER);
+    expect(result.body.usage).toMatchObject({ prompt_tokens: plain + READ + WRITES.fiveMinute + WRITES.oneHour, completion_tokens: output });
+    expect(Number(result.headers.get('x-keygate-cost-usd'))).toBeCloseTo(cost(plain, output), 9);
+    const rows = byKey(await gateway.usage({ groupBy: 'app', app: 'cacher' }), 'app');
+    expect(rows.cacher!.costUsd).toBeCloseTo(cost(plain, output), 9);
+  });
+
+  it('reports them to a Messages API client as cache_creation_input_tokens, streamed and not', async () => {
+    const body = { model: `anthropic/${MODEL}`, max_tokens: 64, messages: HELLO };
+    const answer = await gateway.call<{ usage: Record<string, number> }>('POST', '/v1/messages', apiKey, body);
+    const plain = inputTokensFor(anthropic.lastRequest()!.body);
+    const usage = { input_tokens: plain, cache_read_input_tokens: READ, cache_creation_input_tokens: WRITES.fiveMinute + WRITES.oneHour };
+    expect(answer.body.usage).toMatchObject(usage);
+    const streamed = await gateway.call('POST', '/v1/messages', apiKey, { ...body, stream: true });
+    const events = streamed.text.split('\n\n').filter((event) => event.includes('data: ')).map((event) => JSON.parse(event.slice(event.indexOf('data: ') + 6)) as { type: string; message?: { usage: unknown }; usage?: unknown });
+    expect(events.find((event) => event.type === 'message_start')!.message!.usage).toMatchObject(usage);
+    expect(events.find((event) => event.type === 'message_delta')!.usage).toMatchObject(usage);
   });
 });

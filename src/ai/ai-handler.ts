@@ -3,9 +3,10 @@ import type { Agent } from 'undici';
 import type { Principal } from '../auth/principal.js';
 import type { RateLimitDecision, RateLimiter } from '../auth/rate-limit/index.js';
 import type { CatalogSnapshot } from '../catalog/index.js';
+import { costUsd, type CacheWrites } from './catalog/index.js';
 import type { AiSnapshot, AiTarget } from './ai-snapshot.js';
 import { resolveModel } from './ai-snapshot.js';
-import { STOP_SEQUENCE, type ChatCompletion, type ChatRequest, type EmbeddingsRequest, type Usage } from './chat-types.js';
+import { CACHE_WRITES, STOP_SEQUENCE, type ChatCompletion, type ChatRequest, type EmbeddingsRequest, type Usage } from './chat-types.js';
 import { ChatChunksToMessageEvents, chatToMessages, messagesToChat, toAnthropicError } from './anthropic-ingress/index.js';
 import { isJsonObject } from './json-object.js';
 import { offersFunctions, toFunctionCallChunk, toFunctionCallCompletion, toToolForms } from './legacy-functions.js';
@@ -16,6 +17,9 @@ import { ResponseCache, type CachedCompletion } from './response-cache.js';
 import type { SpendTracker } from './spend-tracker.js';
 import { estimatePromptTokens, estimateTokens, loadTokenizer, quickTokenCount } from './token-estimate.js';
 import type { UsageRecorder } from './usage-recorder.js';
+
+/** A call's tokens: `cached` and `writes` (prompt-cache writes, priced above plain input) are part of `input`. */
+type Tokens = { input: number; output: number; cached: number; writes?: CacheWrites };
 
 /** Prices per million tokens, for cost accounting; looked up by the provider's catalog key and the model id. */
 export interface ModelPrice {
@@ -221,11 +225,8 @@ function weightedOrder(runtime: AiRuntime, targets: readonly AiTarget[]): AiTarg
   return [chosen, ...targets.filter((_, i) => i !== best).sort((a, b) => b.weight - a.weight)];
 }
 
-function costOf(price: ModelPrice | undefined, usage: { input: number; output: number; cached: number }): number {
-  if (!price) return 0;
-  const cachedRate = price.cachedInputPerMillion ?? price.inputPerMillion;
-  const usd = ((usage.input - usage.cached) * price.inputPerMillion + usage.cached * cachedRate + usage.output * price.outputPerMillion) / 1_000_000;
-  return Math.round(usd * 1e9) / 1e9;
+function costOf(price: ModelPrice | undefined, usage: Tokens): number {
+  return price ? costUsd(price, { inputTokens: usage.input, outputTokens: usage.output, cachedInputTokens: usage.cached, cacheWrites: usage.writes }) : 0;
 }
 
 /**
@@ -278,7 +279,7 @@ interface CallOutcome {
   team: string | undefined;
   provider: string | null;
   model: string;
-  tokens: { input: number; output: number; cached: number };
+  tokens: Tokens;
   estimated: boolean;
   cost: number;
   ttftMs: number | null;
@@ -695,13 +696,14 @@ function countOf(value: unknown): number | undefined {
  * or gave counts that are not counts. One such call must not put `undefined` or NaN into a usage row (which the
  * store refuses, failing the whole batch and every batch after it) nor into the spend a budget compares against.
  */
-function usageOf(usage: Usage | undefined): { input: number; output: number; cached: number } | undefined {
+function usageOf(usage: Usage | undefined): Tokens | undefined {
   if (!usage || typeof usage !== 'object') return undefined;
   const input = countOf(usage.prompt_tokens);
   const output = countOf(usage.completion_tokens);
   if (input === undefined || output === undefined) return undefined;
   const cached = countOf(usage.prompt_tokens_details?.cached_tokens) ?? 0;
-  return { input, output, cached: Math.min(cached, input) };
+  const writes = usage[CACHE_WRITES];
+  return writes ? { input, output, cached: Math.min(cached, input), writes } : { input, output, cached: Math.min(cached, input) };
 }
 
 /**
@@ -709,7 +711,6 @@ function usageOf(usage: Usage | undefined): { input: number; output: number; cac
  * for a call that offered `functions` (legacy-functions.ts); or Anthropic's.
  */
 type ChatFormat = 'openai' | 'openai-functions' | 'anthropic';
-type Tokens = { input: number; output: number; cached: number };
 
 /**
  * A chat completion, asked for in OpenAI's format (`/chat/completions`) or Anthropic's (`/messages`): the same
@@ -915,7 +916,9 @@ async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, f
   if (!reported) await loadTokenizer();
   const tokens = reported ?? { input: estimatePromptTokens(request.messages), output: estimateTokens(text), cached: 0 };
   if (events && status === 200) {
-    for (const event of events.end({ prompt_tokens: tokens.input, completion_tokens: tokens.output, total_tokens: tokens.input + tokens.output, prompt_tokens_details: { cached_tokens: tokens.cached } })) res.write(event);
+    const usage: Usage = { prompt_tokens: tokens.input, completion_tokens: tokens.output, total_tokens: tokens.input + tokens.output, prompt_tokens_details: { cached_tokens: tokens.cached } };
+    if (tokens.writes) usage[CACHE_WRITES] = tokens.writes;
+    for (const event of events.end(usage)) res.write(event);
   }
   if (!events && status === 200 && wantUsage && stream.usage() === undefined) {
     const usage = { prompt_tokens: tokens.input, completion_tokens: tokens.output, total_tokens: tokens.input + tokens.output };

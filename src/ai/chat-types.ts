@@ -1,10 +1,12 @@
+import type { CacheWrites } from './catalog/cost.js';
+
 /**
  * The unified API is OpenAI's Chat Completions API (https://platform.openai.com/docs/api-reference/chat): every
  * provider adapter translates to and from these shapes. Only the members Keygate reads are typed; everything
  * else a client sends is carried through untouched where the provider can take it.
  *
  * What Anthropic's Messages API says that OpenAI's shapes have no member for is carried under symbols, between the
- * Anthropic ingress and the adapters that can say it (CACHE_CONTROL, STOP_SEQUENCE, PROMPT_USAGE): JSON.stringify
+ * Anthropic ingress and the adapters that can say it (CACHE_CONTROL, STOP_SEQUENCE, PROMPT_USAGE, CACHE_WRITES): JSON.stringify
  * leaves symbol keys out, so none reaches an OpenAI-format answer, nor the body of a provider whose adapter does
  * not read it.
  */
@@ -100,7 +102,14 @@ export const STOP_SEQUENCE: unique symbol = Symbol('STOP_SEQUENCE');
 /** A choice's stop sequence, as a member to spread into it: empty unless it stopped on one. */
 export type StopSequence = { [STOP_SEQUENCE]?: string | null };
 
+/**
+ * On a usage, the prompt tokens the provider wrote to its prompt cache (Anthropic's and Bedrock's report them),
+ * priced above plain input: OpenAI's usage has no member for them.
+ */
+export const CACHE_WRITES: unique symbol = Symbol('CACHE_WRITES');
+
 export interface Usage {
+  [CACHE_WRITES]?: CacheWrites;
   prompt_tokens: number;
   completion_tokens: number;
   total_tokens: number;

@@ -22,9 +22,10 @@ export interface AnthropicEmulatorOptions {
   apiKey?: string;
   /** The `retry-after` seconds sent in 'rate-limited' mode. Default 7. */
   retryAfterSeconds?: number;
-  /** Reported as `cache_read_input_tokens` / `cache_creation_input_tokens` on every answer. Default 0. */
+  /** Reported as `cache_read_input_tokens` on every answer. Default 0. */
   cacheReadInputTokens?: number;
-  cacheCreationInputTokens?: number;
+  /** Reported as `cache_creation` by lifetime, and their sum as `cache_creation_input_tokens`, on every answer. Default none. */
+  cacheCreation?: { fiveMinute: number; oneHour: number };
 }
 
 export type RecordedRequest = LooseRecordedRequest;
@@ -245,8 +246,9 @@ export async function startAnthropicEmulator(options: AnthropicEmulatorOptions =
     const reply = answer(request);
     const usage = {
       input_tokens: inputTokensFor(request),
-      cache_creation_input_tokens: options.cacheCreationInputTokens ?? 0,
+      cache_creation_input_tokens: (options.cacheCreation?.fiveMinute ?? 0) + (options.cacheCreation?.oneHour ?? 0),
       cache_read_input_tokens: options.cacheReadInputTokens ?? 0,
+      cache_creation: { ephemeral_5m_input_tokens: options.cacheCreation?.fiveMinute ?? 0, ephemeral_1h_input_tokens: options.cacheCreation?.oneHour ?? 0 },
       output_tokens: outputTokensOf(reply.content),
     };
     if (request.stream === true) return stream(res, request, reply, usage, mode === 'stream-error');

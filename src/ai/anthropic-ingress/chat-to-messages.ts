@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { STOP_SEQUENCE, type ChatCompletion, type FinishReason, type StopSequence, type Usage } from '../chat-types.js';
+import { CACHE_WRITES, STOP_SEQUENCE, type ChatCompletion, type FinishReason, type StopSequence, type Usage } from '../chat-types.js';
 import type { AnthropicContentBlock, AnthropicMessage, AnthropicStopReason, AnthropicUsage } from './wire-types.js';
 
 /**
@@ -25,16 +25,18 @@ export function anthropicStopFor(finishReason: FinishReason | null | undefined, 
 }
 
 /**
- * OpenAI's prompt tokens include cache reads; Anthropic counts them apart from `input_tokens`. Both cache fields
- * are always there, as in Anthropic's answers (clients add them up): cache writes count as plain input here, since
- * the unified usage does not tell them apart.
+ * OpenAI's prompt tokens include cache reads and writes; Anthropic counts both apart from `input_tokens`. Both
+ * cache fields are always there, as in Anthropic's answers (clients add them up); writes are known where the
+ * provider reported them (CACHE_WRITES: Anthropic's, Bedrock's), else 0.
  */
 export function anthropicUsageFor(usage: Usage | null | undefined): AnthropicUsage {
   const cached = usage?.prompt_tokens_details?.cached_tokens ?? 0;
+  const writes = usage?.[CACHE_WRITES];
+  const written = writes ? writes.fiveMinute + writes.oneHour : 0;
   return {
-    input_tokens: Math.max(0, (usage?.prompt_tokens ?? 0) - cached),
+    input_tokens: Math.max(0, (usage?.prompt_tokens ?? 0) - cached - written),
     output_tokens: usage?.completion_tokens ?? 0,
-    cache_creation_input_tokens: 0,
+    cache_creation_input_tokens: written,
     cache_read_input_tokens: cached,
   };
 }

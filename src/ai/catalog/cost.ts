@@ -5,7 +5,22 @@ export interface TokenUsage {
   inputTokens: number;
   outputTokens: number;
   cachedInputTokens?: number;
+  /** Input tokens written to the provider's prompt cache, also part of `inputTokens` (see CACHE_WRITE_RATES). */
+  cacheWrites?: CacheWrites;
 }
+
+/** Prompt tokens a call wrote to the provider's cache, by how long the entry lives. */
+export interface CacheWrites {
+  fiveMinute: number;
+  oneHour: number;
+}
+
+/**
+ * What a cache write costs as a multiple of the model's input price: Anthropic's prompt caching bills a 5-minute
+ * entry at 1.25× and a 1-hour entry at 2× (https://docs.anthropic.com/en/docs/build-with-claude/prompt-caching#pricing),
+ * on its own API and on Bedrock. Only providers that report writes (Anthropic, Bedrock) have any.
+ */
+export const CACHE_WRITE_RATES: Readonly<CacheWrites> = { fiveMinute: 1.25, oneHour: 2 };
 
 function tokenCount(name: string, value: number): number {
   if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`"${name}" must be a whole number of tokens, 0 or more; got ${value}`);
@@ -15,7 +30,8 @@ function tokenCount(name: string, value: number): number {
 /**
  * What one call cost, in USD rounded to 1e-9 (a nano-dollar). Cached input tokens are billed at the model's
  * cached rate, or at the input rate when it has none; a cached count larger than the input count is read as
- * all input cached. Usage and cached-token semantics follow OpenAI's `usage.prompt_tokens_details.cached_tokens`
+ * all input cached. Cache writes are billed at CACHE_WRITE_RATES of the input rate, and never more tokens than the
+ * input holds besides the cached ones. Usage and cached-token semantics follow OpenAI's `usage.prompt_tokens_details.cached_tokens`
  * (https://platform.openai.com/docs/guides/prompt-caching).
  *
  * @example costUsd(gpt4oMini, { inputTokens: 1_000, outputTokens: 500 }) // 0.00045 at $0.15 / $0.60
@@ -25,7 +41,10 @@ export function costUsd(model: Pick<CatalogModel, 'inputPerMillion' | 'outputPer
   const output = tokenCount('outputTokens', usage.outputTokens);
   const cached = Math.min(tokenCount('cachedInputTokens', usage.cachedInputTokens ?? 0), input);
   const cachedRate = model.cachedInputPerMillion ?? model.inputPerMillion;
+  const fiveMinute = Math.min(tokenCount('cacheWrites.fiveMinute', usage.cacheWrites?.fiveMinute ?? 0), input - cached);
+  const oneHour = Math.min(tokenCount('cacheWrites.oneHour', usage.cacheWrites?.oneHour ?? 0), input - cached - fiveMinute);
+  const written = fiveMinute * CACHE_WRITE_RATES.fiveMinute + oneHour * CACHE_WRITE_RATES.oneHour;
   // Sum in micro-dollars (tokens × USD per million), then scale once: fewer floating-point steps.
-  const micro = (input - cached) * model.inputPerMillion + cached * cachedRate + output * model.outputPerMillion;
+  const micro = (input - cached - fiveMinute - oneHour + written) * model.inputPerMillion + cached * cachedRate + output * model.outputPerMillion;
   return Math.round(micro * 1_000) / 1e9;
 }

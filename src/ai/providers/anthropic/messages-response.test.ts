@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inputTokensFor, startAnthropicEmulator, type AnthropicEmulator } from '../../../../test/emulators/anthropic.js';
-import { STOP_SEQUENCE, type ChatRequest } from '../../chat-types.js';
+import { CACHE_WRITES, STOP_SEQUENCE, type ChatRequest } from '../../chat-types.js';
 import { callChat } from '../../provider-call.js';
 import type { CallContext } from '../provider.js';
 import { AnthropicProvider, JSON_RESPONSE_TOOL } from './index.js';
@@ -43,13 +43,16 @@ describe('an Anthropic answer', () => {
   });
 
   it('counts cache reads and cache writes in the prompt tokens, and cache reads as cached tokens', async () => {
-    const cached = await startAnthropicEmulator({ apiKey: KEY, cacheReadInputTokens: 1000, cacheCreationInputTokens: 200 });
+    const cached = await startAnthropicEmulator({ apiKey: KEY, cacheReadInputTokens: 1000, cacheCreation: { fiveMinute: 150, oneHour: 50 } });
     try {
       const completion = await callChat(AnthropicProvider, { model: 'claude', messages: [{ role: 'user', content: 'Hello there' }] }, { ...ctx(), provider: { name: 'claude', type: 'anthropic', baseUrl: cached.url } });
       const input = inputTokensFor(cached.lastRequest()!.body);
       expect(completion.usage?.prompt_tokens).toBe(input + 1000 + 200);
       expect(completion.usage?.prompt_tokens_details).toEqual({ cached_tokens: 1000 });
       expect(completion.usage?.total_tokens).toBe(input + 1200 + (completion.usage?.completion_tokens ?? 0));
+      // The writes, priced above plain input, go with the usage by the lifetime of their entries.
+      expect(completion.usage?.[CACHE_WRITES]).toEqual({ fiveMinute: 150, oneHour: 50 });
+      expect(JSON.stringify(completion.usage)).not.toContain('150');
     } finally {
       await cached.stop();
     }

@@ -1,4 +1,4 @@
-import { STOP_SEQUENCE, type ChatCompletion, type FinishReason, type StopSequence, type ToolCall, type Usage } from '../../chat-types.js';
+import { CACHE_WRITES, STOP_SEQUENCE, type ChatCompletion, type FinishReason, type StopSequence, type ToolCall, type Usage } from '../../chat-types.js';
 import { JSON_RESPONSE_TOOL } from './response-format.js';
 import type { AnthropicMessageResponse, AnthropicToolUseBlock, AnthropicUsage } from './wire-types.js';
 
@@ -29,12 +29,22 @@ export function stopSequenceOf(stopReason: string | null | undefined, stopSequen
   return stopReason === 'stop_sequence' ? { [STOP_SEQUENCE]: stopSequence ?? null } : {};
 }
 
-/** Anthropic counts cache reads and cache writes apart from `input_tokens`; OpenAI's prompt tokens include them. */
+/**
+ * Anthropic counts cache reads and cache writes apart from `input_tokens`; OpenAI's prompt tokens include them.
+ * The writes, priced above plain input, go with the usage (CACHE_WRITES): by lifetime where `cache_creation` says
+ * it, else all as 5-minute entries, the default.
+ */
 export function usageFor(usage: AnthropicUsage): Usage {
   const cacheRead = usage.cache_read_input_tokens ?? 0;
-  const prompt = (usage.input_tokens ?? 0) + cacheRead + (usage.cache_creation_input_tokens ?? 0);
+  const written = usage.cache_creation_input_tokens ?? 0;
+  const prompt = (usage.input_tokens ?? 0) + cacheRead + written;
   const completion = usage.output_tokens ?? 0;
-  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion, prompt_tokens_details: { cached_tokens: cacheRead } };
+  const result: Usage = { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion, prompt_tokens_details: { cached_tokens: cacheRead } };
+  if (written > 0) {
+    const oneHour = Math.min(usage.cache_creation?.ephemeral_1h_input_tokens ?? 0, written);
+    result[CACHE_WRITES] = { fiveMinute: written - oneHour, oneHour };
+  }
+  return result;
 }
 
 /** An Anthropic Message as an OpenAI chat completion: text blocks are the content, `tool_use` blocks the tool calls. */

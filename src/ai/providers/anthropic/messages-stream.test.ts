@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { inputTokensFor, startAnthropicEmulator, type AnthropicEmulator } from '../../../../test/emulators/anthropic.js';
-import { PROMPT_USAGE, STOP_SEQUENCE, type ChatCompletionChunk, type ChatRequest } from '../../chat-types.js';
+import { CACHE_WRITES, PROMPT_USAGE, STOP_SEQUENCE, type ChatCompletionChunk, type ChatRequest } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
 import type { CallContext } from '../provider.js';
 import { AnthropicProvider } from './index.js';
@@ -53,7 +53,7 @@ describe('an Anthropic stream', () => {
   });
 
   it("gives the role chunk the prompt's tokens as message_start counted them, cache reads included", async () => {
-    const cached = await startAnthropicEmulator({ apiKey: KEY, cacheReadInputTokens: 100, cacheCreationInputTokens: 20 });
+    const cached = await startAnthropicEmulator({ apiKey: KEY, cacheReadInputTokens: 100, cacheCreation: { fiveMinute: 20, oneHour: 0 } });
     try {
       const { chunks } = await callChatStream(AnthropicProvider, { model: 'claude', messages: [{ role: 'user', content: 'Hello' }], stream: true }, { ...ctx(), provider: { name: 'claude', type: 'anthropic', baseUrl: cached.url } });
       const first = (await chunks.next()).value as ChatCompletionChunk;
@@ -61,7 +61,7 @@ describe('an Anthropic stream', () => {
         // read to the end
       }
       const input = inputTokensFor(cached.lastRequest()!.body);
-      expect(first[PROMPT_USAGE]).toEqual({ prompt_tokens: input + 120, completion_tokens: 0, total_tokens: input + 120, prompt_tokens_details: { cached_tokens: 100 } });
+      expect(first[PROMPT_USAGE]).toEqual({ prompt_tokens: input + 120, completion_tokens: 0, total_tokens: input + 120, prompt_tokens_details: { cached_tokens: 100 }, [CACHE_WRITES]: { fiveMinute: 20, oneHour: 0 } });
       expect(JSON.stringify(first)).not.toContain('prompt_tokens');
     } finally {
       await cached.stop();

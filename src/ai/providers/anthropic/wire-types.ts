@@ -62,6 +62,8 @@ export interface AnthropicUsage {
   output_tokens?: number;
   cache_creation_input_tokens?: number | null;
   cache_read_input_tokens?: number | null;
+  /** The cache writes by the lifetime of their entries; together `cache_creation_input_tokens`. */
+  cache_creation?: { ephemeral_5m_input_tokens?: number | null; ephemeral_1h_input_tokens?: number | null } | null;
 }
 
 /** A response content block: text and tool_use are translated, thinking and server-tool blocks are not. */
