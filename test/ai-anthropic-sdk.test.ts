@@ -163,13 +163,23 @@ describe('the official @anthropic-ai/sdk client against the gateway', () => {
     expect(emulators.anthropic.lastRequest()!.body.top_k).toBe(7);
   });
 
-  it("refuses a top_k that is not a positive integer with a 400 naming it, in each format's error shape", async () => {
-    const message = await gateway.call('POST', '/v1/messages', client.apiKey!, { model: 'smart', max_tokens: 50, top_k: 0, messages: [{ role: 'user', content: 'Hi' }] });
+  it("refuses a top_k that is not an integer, or below what means off, with a 400 naming it, in each format's error shape", async () => {
+    const message = await gateway.call('POST', '/v1/messages', client.apiKey!, { model: 'smart', max_tokens: 50, top_k: -1, messages: [{ role: 'user', content: 'Hi' }] });
     expect(message.status).toBe(400);
     expect(message.body).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', message: expect.stringMatching(/^top_k: /) } });
     const chat = await gateway.chat<{ error: { type: string; param: string } }>(client.apiKey!, { model: 'smart', top_k: 2.5, messages: [{ role: 'user', content: 'Hi' }] });
     expect(chat.status).toBe(400);
     expect(chat.body.error).toMatchObject({ type: 'invalid_request_error', param: 'top_k' });
+    expect((await gateway.chat(client.apiKey!, { model: 'smart', top_k: -2, messages: [{ role: 'user', content: 'Hi' }] })).status).toBe(400);
+  });
+
+  it('takes top_k -1 and 0 as off, as vLLM and Cohere do, and sends a provider with top-k sampling none', async () => {
+    for (const topK of [-1, 0]) {
+      expect((await gateway.chat(client.apiKey!, { model: 'smart', top_k: topK, messages: [{ role: 'user', content: 'Hi' }] })).status).toBe(200);
+      expect(emulators.anthropic.lastRequest()!.body).not.toHaveProperty('top_k');
+    }
+    expect((await gateway.call('POST', '/v1/messages', client.apiKey!, { model: 'smart', max_tokens: 50, top_k: 0, messages: [{ role: 'user', content: 'Hi' }] })).status).toBe(200);
+    expect(emulators.anthropic.lastRequest()!.body).not.toHaveProperty('top_k');
   });
 
   it('sends the provider its own key from the pool, never the caller\'s x-api-key', async () => {

@@ -74,13 +74,19 @@ describe('Amazon Bedrock through the gateway', () => {
     expect(chunks.some((c) => c.choices[0]?.finish_reason === 'stop')).toBe(true);
   });
 
-  it("answers an Anthropic-format client stop_sequence when Converse stopped on one, with a null sequence since Converse does not say which", async () => {
+  it("answers an Anthropic-format client stop_sequence when Converse stopped on one: the request's only one, else null, since Converse does not say which", async () => {
     const body = { model: CLAUDE, max_tokens: 100, stop_sequences: ['emulator'], messages: [{ role: 'user', content: 'Hello' }] };
     const answer = await gateway.call('POST', '/v1/messages', apiKey, body);
-    expect(answer.body).toMatchObject({ content: [{ type: 'text', text: 'Hello from the Bedrock ' }], stop_reason: 'stop_sequence', stop_sequence: null });
-    const streamed = await gateway.call('POST', '/v1/messages', apiKey, { ...body, stream: true });
-    const delta = streamed.text.split('\n\n').find((event) => event.startsWith('event: message_delta\n'));
-    expect(JSON.parse(delta!.slice(delta!.indexOf('data: ') + 'data: '.length)).delta).toEqual({ stop_reason: 'stop_sequence', stop_sequence: null });
+    expect(answer.body).toMatchObject({ content: [{ type: 'text', text: 'Hello from the Bedrock ' }], stop_reason: 'stop_sequence', stop_sequence: 'emulator' });
+    const delta = async (stops: string[]) => {
+      const streamed = await gateway.call('POST', '/v1/messages', apiKey, { ...body, stop_sequences: stops, stream: true });
+      const event = streamed.text.split('\n\n').find((e) => e.startsWith('event: message_delta\n'));
+      return JSON.parse(event!.slice(event!.indexOf('data: ') + 'data: '.length)).delta as unknown;
+    };
+    expect(await delta(['emulator'])).toEqual({ stop_reason: 'stop_sequence', stop_sequence: 'emulator' });
+    expect(await delta(['emulator', 'never said'])).toEqual({ stop_reason: 'stop_sequence', stop_sequence: null });
+    const two = await gateway.call('POST', '/v1/messages', apiKey, { ...body, stop_sequences: ['emulator', 'never said'] });
+    expect(two.body).toMatchObject({ stop_reason: 'stop_sequence', stop_sequence: null });
   });
 
   it('embeds one text with Titan, whose token count is the usage', async () => {

@@ -19,7 +19,8 @@ describe('the response cache', () => {
 
   beforeAll(async () => {
     openai = await startOpenAIEmulator();
-    anthropic = await startAnthropicEmulator();
+    // Prompt-cache writes in every answer: a Messages API client is told of them, from the cache too.
+    anthropic = await startAnthropicEmulator({ cacheCreation: { fiveMinute: 30, oneHour: 10 } });
     gateway = await AiGateway.start();
     await gateway.configure({
       providers: [
@@ -87,14 +88,14 @@ describe('the response cache', () => {
     expect(fresh.body.error).toMatchObject({ code: 'budget_exceeded', message: expect.stringContaining("this call's prompt alone costs at least") });
   });
 
-  it('answers a Messages API call from the cache with the stop sequence the provider stopped on', async () => {
+  it('answers a Messages API call from the cache with the stop sequence the provider stopped on, and its cache writes', async () => {
     const body = { model: 'anthropic/claude-sonnet-4-5', max_tokens: 64, stop_sequences: ['there'], messages: [{ role: 'user', content: 'Hello there' }] };
     const first = await gateway.call('POST', '/v1/messages', apiKey, body);
     const called = anthropic.lastRequest();
     const second = await gateway.call('POST', '/v1/messages', apiKey, body);
     expect(second.headers.get('x-keygate-cache')).toBe('hit');
     expect(anthropic.lastRequest()).toBe(called);
-    expect(first.body).toMatchObject({ stop_reason: 'stop_sequence', stop_sequence: 'there' });
+    expect(first.body).toMatchObject({ stop_reason: 'stop_sequence', stop_sequence: 'there', usage: { cache_creation_input_tokens: 40 } });
     expect(second.body).toEqual(first.body);
   });
 
@@ -115,7 +116,7 @@ describe('the response cache', () => {
     expect(again.headers.get('x-keygate-cache')).toBe('hit');
     expect(again.body.choices[0]).toMatchObject({ message: { function_call: { name: 'get_weather' } }, finish_reason: 'function_call' });
     expect(again.body.choices[0]!.message).not.toHaveProperty('tool_calls');
-    const tools = await gateway.chat<{ choices: Array<{ message: Record<string, unknown>; finish_reason: string }> }>(apiKey, ask('Weather in Oslo? Use get_weather.', { tools: [{ type: 'function', function: weather }], parallel_tool_calls: false }));
+    const tools = await gateway.chat<{ choices: Array<{ message: Record<string, unknown>; finish_reason: string }> }>(apiKey, ask('Weather in Oslo? Use get_weather.', { tools: [{ type: 'function', function: weather }] }));
     expect(tools.headers.get('x-keygate-cache')).toBe('hit');
     expect(tools.body.choices[0]).toMatchObject({ message: { tool_calls: [{ function: { name: 'get_weather' } }] }, finish_reason: 'tool_calls' });
     expect(openai.requests().length).toBe(calls);

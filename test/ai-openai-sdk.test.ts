@@ -1,4 +1,4 @@
-import type OpenAI from 'openai';
+import OpenAI from 'openai';
 import type { ChatCompletionChunk, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AiGateway, PROVIDER_SECRETS, configureThreeProviders, startProviderEmulators, WEATHER_TOOL, type ProviderEmulators } from './ai-fixtures.js';
@@ -163,6 +163,14 @@ describe('the official openai client against the gateway', () => {
     expect(emulators.gemini.requests().length - calls).toBe(2);
     expect(data.data.map((d) => d.index)).toEqual(input.map((_, i) => i));
     expect(data.data.map((d) => d.embedding)).toEqual(input.map((text) => geminiEmbedding(text)));
+  });
+
+  it('refuses more than 2,048 inputs, as OpenAI does, before any provider is called', async () => {
+    const calls = emulators.gemini.requests().length;
+    const error = await client.embeddings.create({ model: 'embed', input: Array.from({ length: 2_049 }, () => 'x') }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(error).toMatchObject({ status: 400, param: 'input' });
+    expect(emulators.gemini.requests().length).toBe(calls);
   });
 
   it('embeds text with a Gemini model in base64, which the client decodes to the same vector', async () => {

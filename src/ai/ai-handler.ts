@@ -10,7 +10,7 @@ import { CACHE_WRITES, STOP_SEQUENCE, type ChatCompletion, type ChatRequest, typ
 import { ChatChunksToMessageEvents, chatToMessages, messagesToChat, toAnthropicError } from './anthropic-ingress/index.js';
 import { isJsonObject } from './json-object.js';
 import { offersFunctions, toFunctionCallChunk, toFunctionCallCompletion, toToolForms } from './legacy-functions.js';
-import { AiError, sendAiError } from './openai-error.js';
+import { AiError, invalidParam as invalid, sendAiError } from './openai-error.js';
 import { CallCancelled, Cancellation, ProviderCallError, callEmbeddings, chatAnswer, openChatStream, type ChatAnswer, type Done } from './provider-call.js';
 import { SOURCE_TEXT, type CallContext, type ProviderFailure, type TranslatedChunk } from './providers/index.js';
 import { ResponseCache, type CachedCompletion } from './response-cache.js';
@@ -105,10 +105,6 @@ function readJson(req: IncomingMessage, limit: number, done: Done<Record<string,
   req.on('error', () => finish(new CallCancelled('the client closed the connection before sending the whole body')));
 }
 
-function invalid(param: string, message: string): AiError {
-  return new AiError(400, 'invalid_request_error', null, message, param);
-}
-
 /**
  * One message as far as the gateway reads it (the prompt estimate, every adapter's translation): a role, content
  * that is text, null or content parts each with a type (text parts with text), and tool calls each naming a
@@ -158,7 +154,9 @@ function validateChat(body: Record<string, unknown>): ChatRequest {
   if (!Array.isArray(body.messages) || body.messages.length === 0) throw invalid('messages', "'messages' must be a non-empty array");
   body.messages.forEach(validateMessage);
   if (body.stream !== undefined && typeof body.stream !== 'boolean') throw invalid('stream', "'stream' must be a boolean");
-  for (const name of ['max_tokens', 'max_completion_tokens', 'n', 'top_k'] as const) {
+  // vLLM's default top_k is -1, and 0 means the same to others: off, which adapters say by leaving it out.
+  if (body.top_k !== undefined && (!Number.isInteger(body.top_k) || Number(body.top_k) < -1)) throw invalid('top_k', "'top_k' must be an integer, -1 or more (-1 and 0: no top-k sampling)");
+  for (const name of ['max_tokens', 'max_completion_tokens', 'n'] as const) {
     if (body[name] !== undefined && (!Number.isInteger(body[name]) || Number(body[name]) < 1)) throw invalid(name, `'${name}' must be a positive integer`);
   }
   if (body.temperature !== undefined && (typeof body.temperature !== 'number' || body.temperature < 0 || body.temperature > 2)) throw invalid('temperature', "'temperature' must be a number from 0 to 2");
@@ -181,11 +179,16 @@ function validateResponseFormat(format: unknown): void {
   if (spec.schema !== undefined && !isJsonObject(spec.schema)) throw invalid('response_format.json_schema.schema', "'response_format.json_schema.schema' must be a JSON Schema object");
 }
 
+const MAX_EMBEDDING_INPUTS = 2_048;
+
 function validateEmbeddings(body: Record<string, unknown>): EmbeddingsRequest {
   withoutNulls(body);
   if (typeof body.model !== 'string' || body.model === '') throw invalid('model', 'you must provide a model parameter');
   const input = body.input;
   if (!(typeof input === 'string' || (Array.isArray(input) && input.length > 0))) throw invalid('input', "'input' must be a string or a non-empty array");
+  // OpenAI's own bound (https://platform.openai.com/docs/api-reference/embeddings/create); it also bounds the
+  // parts a provider that takes fewer inputs a call is sent one after the other (Gemini: 100 a call).
+  if (Array.isArray(input) && input.length > MAX_EMBEDDING_INPUTS) throw invalid('input', `'input' may hold at most ${MAX_EMBEDDING_INPUTS} items`);
   return body as unknown as EmbeddingsRequest;
 }
 
@@ -750,14 +753,18 @@ function renderOrNot(format: ChatFormat, request: ChatRequest, completion: ChatC
 function render(format: ChatFormat, request: ChatRequest, completion: ChatCompletion | CachedCompletion): string {
   if (format === 'openai') return 'body' in completion ? completion.body : JSON.stringify(completion);
   const parsed = 'body' in completion ? cachedCompletion(completion) : completion;
-  return JSON.stringify(format === 'openai-functions' ? toFunctionCallCompletion(parsed) : chatToMessages(parsed, request.model));
+  return JSON.stringify(format === 'openai-functions' ? toFunctionCallCompletion(parsed) : chatToMessages(parsed, request.model, stopsOf(request)));
 }
 
-/** A completion read back from the cache, its first choice's stop sequence put back where the JSON left it out. */
-function cachedCompletion({ body, stopped }: CachedCompletion): ChatCompletion {
+/** The request's stop sequences, as a list. */
+const stopsOf = (request: ChatRequest): readonly string[] => (request.stop === undefined ? [] : typeof request.stop === 'string' ? [request.stop] : request.stop);
+
+/** A completion read back from the cache, its stop sequence and cache writes put back where the JSON left them out. */
+function cachedCompletion({ body, stopped, writes }: CachedCompletion): ChatCompletion {
   const completion = JSON.parse(body) as ChatCompletion;
   const first = completion.choices[0];
   if (first) Object.assign(first, stopped);
+  if (writes && completion.usage) completion.usage[CACHE_WRITES] = writes;
   return completion;
 }
 
@@ -768,7 +775,8 @@ function cachedCompletion({ body, stopped }: CachedCompletion): ChatCompletion {
 function toCache(completion: ChatCompletion, raw: Buffer | undefined): CachedCompletion {
   const first: ChatCompletion['choices'][number] | undefined = Array.isArray(completion.choices) ? completion.choices[0] : undefined;
   const stopped = typeof first === 'object' && first !== null && STOP_SEQUENCE in first ? { [STOP_SEQUENCE]: first[STOP_SEQUENCE] } : {};
-  return { body: raw?.toString('utf8') ?? JSON.stringify(completion), stopped };
+  const writes = typeof completion.usage === 'object' && completion.usage !== null ? completion.usage[CACHE_WRITES] : undefined;
+  return { body: raw?.toString('utf8') ?? JSON.stringify(completion), stopped, ...(writes ? { writes } : {}) };
 }
 
 /** A chat call's record and its cost; the answer's tokens count against the app's token-per-minute limit too. */
@@ -872,7 +880,7 @@ async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, f
   let text = '';
   // The last chunk's id, created and model: an estimated usage chunk carries them like the rest of the stream.
   let last: TranslatedChunk | undefined;
-  const events = format === 'anthropic' ? new ChatChunksToMessageEvents(request.model, { inputTokens: promptEstimate }) : undefined;
+  const events = format === 'anthropic' ? new ChatChunksToMessageEvents(request.model, { inputTokens: promptEstimate, stops: stopsOf(request) }) : undefined;
   const send = (data: string): boolean => {
     wroteEvent = true;
     return res.write(data);

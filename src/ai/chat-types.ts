@@ -1,4 +1,4 @@
-import type { CacheWrites } from './catalog/cost.js';
+import type { CacheWrites } from './catalog/index.js';
 
 /**
  * The unified API is OpenAI's Chat Completions API (https://platform.openai.com/docs/api-reference/chat): every
@@ -6,8 +6,8 @@ import type { CacheWrites } from './catalog/cost.js';
  * else a client sends is carried through untouched where the provider can take it.
  *
  * What Anthropic's Messages API says that OpenAI's shapes have no member for is carried under symbols, between the
- * Anthropic ingress and the adapters that can say it (CACHE_CONTROL, STOP_SEQUENCE, PROMPT_USAGE, CACHE_WRITES): JSON.stringify
- * leaves symbol keys out, so none reaches an OpenAI-format answer, nor the body of a provider whose adapter does
+ * Anthropic ingress and the adapters that can say it (CACHE_CONTROL, PROMPT_USAGE and CACHE_WRITES the Anthropic
+ * adapter's; STOP_SEQUENCE the Anthropic, Bedrock and Cohere adapters'): JSON.stringify leaves symbol keys out, so none reaches an OpenAI-format answer, nor the body of a provider whose adapter does
  * not read it.
  */
 export type Role = 'system' | 'developer' | 'user' | 'assistant' | 'tool';
@@ -103,7 +103,7 @@ export const STOP_SEQUENCE: unique symbol = Symbol('STOP_SEQUENCE');
 export type StopSequence = { [STOP_SEQUENCE]?: string | null };
 
 /**
- * On a usage, the prompt tokens the provider wrote to its prompt cache (Anthropic's and Bedrock's report them),
+ * On a usage, the prompt tokens the provider wrote to its prompt cache (Anthropic's adapter reports them),
  * priced above plain input: OpenAI's usage has no member for them.
  */
 export const CACHE_WRITES: unique symbol = Symbol('CACHE_WRITES');

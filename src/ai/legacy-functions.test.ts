@@ -11,8 +11,8 @@ function mapped(body: Record<string, unknown>): Record<string, unknown> {
 }
 
 describe('deprecated function calling in the tool forms', () => {
-  it('offers functions as function tools, one call at a time', () => {
-    expect(mapped({ functions: [WEATHER] })).toEqual({ tools: [{ type: 'function', function: WEATHER }], parallel_tool_calls: false });
+  it('offers functions as function tools, adding no parallel_tool_calls, which OpenAI\'s reasoning models refuse', () => {
+    expect(mapped({ functions: [WEATHER] })).toEqual({ tools: [{ type: 'function', function: WEATHER }] });
   });
 
   it('keeps the parallel_tool_calls a client set', () => {

@@ -1,6 +1,6 @@
 import type { ChatCompletion, ChatCompletionChunk, FinishReason } from './chat-types.js';
 import { isJsonObject } from './json-object.js';
-import { AiError } from './openai-error.js';
+import { invalidParam as invalid } from './openai-error.js';
 
 /**
  * OpenAI's deprecated function calling (https://platform.openai.com/docs/api-reference/chat/create#chat-create-functions),
@@ -11,13 +11,10 @@ import { AiError } from './openai-error.js';
  * the same answer whatever provider (or fallback) served it, and one entry in the response cache.
  *
  * A call that offered `functions` is answered in their form: the first tool call as `function_call`, finish reason
- * `function_call`, as OpenAI answers it. The legacy form has room for one call, so the tools go with
- * `parallel_tool_calls: false` (unless the client set it).
+ * `function_call`, as OpenAI answers it. The legacy form has room for one call; no `parallel_tool_calls: false`
+ * is added to say so, since OpenAI's reasoning models (o1, o3-mini…) refuse that member: a model that calls
+ * several functions at once has its first call answered.
  */
-
-function invalid(param: string, message: string): AiError {
-  return new AiError(400, 'invalid_request_error', null, message, param);
-}
 
 /** Whether a chat request offered `functions`, and is to be answered with `function_call`. */
 export function offersFunctions(body: Record<string, unknown>): boolean {
@@ -39,7 +36,6 @@ function toolsOf(body: Record<string, unknown>): void {
     if (!isJsonObject(fn) || typeof fn.name !== 'string') throw invalid(`functions[${i}].name`, `functions[${i}] must be an object with a name`);
     return { type: 'function', function: fn };
   });
-  if (functions.length > 0 && body.parallel_tool_calls === undefined) body.parallel_tool_calls = false;
   delete body.functions;
 }
 

@@ -15,6 +15,11 @@ export class AiError extends Error {
   }
 }
 
+/** OpenAI's 400 for a malformed request, naming the parameter at fault. */
+export function invalidParam(param: string, message: string): AiError {
+  return new AiError(400, 'invalid_request_error', null, message, param);
+}
+
 export function sendAiError(res: ServerResponse, error: AiError, requestId: string): void {
   if (res.headersSent) {
     res.destroy();

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { CacheWrites } from './catalog/index.js';
 import type { StopSequence } from './chat-types.js';
 
 /** A completion as the cache keeps it: its JSON in OpenAI's shape, and what that JSON leaves out. */
@@ -6,6 +7,8 @@ export interface CachedCompletion {
   body: string;
   /** The first choice's stop sequence (a symbol, which JSON.stringify skips). */
   stopped: StopSequence;
+  /** The usage's prompt-cache writes (a symbol too), which a Messages API client is told of. */
+  writes?: CacheWrites;
 }
 
 interface Entry extends CachedCompletion {
@@ -13,8 +16,9 @@ interface Entry extends CachedCompletion {
 }
 
 /**
- * The optional exact-match cache: a non-streamed completion is served again for the same model and the byte-wise
- * same request, until its TTL passes. Bounded: the oldest entry goes first.
+ * The optional exact-match cache: a non-streamed completion is served again for the same model and the same
+ * request as JSON writes it (an Anthropic client's cache breakpoints, under a symbol, are not part of it: they
+ * change what the provider bills, not the answer), until its TTL passes. Bounded: the oldest entry goes first.
  */
 export class ResponseCache {
   readonly #entries = new Map<string, Entry>();
@@ -48,12 +52,12 @@ export class ResponseCache {
     return entry;
   }
 
-  set(key: string, { body, stopped }: CachedCompletion, expiresAt: number): void {
+  set(key: string, { body, stopped, writes }: CachedCompletion, expiresAt: number): void {
     this.#entries.delete(key);
     if (this.#entries.size >= this.maxEntries) {
       const oldest = this.#entries.keys().next().value;
       if (oldest !== undefined) this.#entries.delete(oldest);
     }
-    this.#entries.set(key, { body, stopped, expiresAt });
+    this.#entries.set(key, { body, stopped, writes, expiresAt });
   }
 }

@@ -5,10 +5,11 @@ import type { AnthropicContentBlock, AnthropicMessage, AnthropicStopReason, Anth
 /**
  * An OpenAI finish reason as Anthropic's `stop_reason` (https://docs.anthropic.com/en/api/handling-stop-reasons),
  * and `stop_sequence`. A `stop` is `stop_sequence` when the provider said the answer reached one of the request's
- * stop sequences (STOP_SEQUENCE, with the sequence when it said which), else `end_turn`; a `stop` with tool calls
- * (some providers answer so) is `tool_use`, because Anthropic clients run tools only on that reason.
+ * stop sequences (STOP_SEQUENCE, with the sequence when it said which, or when the request had only one: `stops`),
+ * else `end_turn`; a `stop` with tool calls (some providers answer so) is `tool_use`, because Anthropic clients run
+ * tools only on that reason.
  */
-export function anthropicStopFor(finishReason: FinishReason | null | undefined, calledTools: boolean, stopped: StopSequence = {}): { stop_reason: AnthropicStopReason; stop_sequence: string | null } {
+export function anthropicStopFor(finishReason: FinishReason | null | undefined, calledTools: boolean, stopped: StopSequence = {}, stops: readonly string[] = []): { stop_reason: AnthropicStopReason; stop_sequence: string | null } {
   const stop = (reason: AnthropicStopReason) => ({ stop_reason: reason, stop_sequence: null });
   switch (finishReason) {
     case 'length':
@@ -20,14 +21,14 @@ export function anthropicStopFor(finishReason: FinishReason | null | undefined, 
       return stop('refusal');
     default:
       if (calledTools) return stop('tool_use');
-      return STOP_SEQUENCE in stopped ? { stop_reason: 'stop_sequence', stop_sequence: stopped[STOP_SEQUENCE] ?? null } : stop('end_turn');
+      return STOP_SEQUENCE in stopped ? { stop_reason: 'stop_sequence', stop_sequence: stopped[STOP_SEQUENCE] ?? (stops.length === 1 ? stops[0]! : null) } : stop('end_turn');
   }
 }
 
 /**
  * OpenAI's prompt tokens include cache reads and writes; Anthropic counts both apart from `input_tokens`. Both
  * cache fields are always there, as in Anthropic's answers (clients add them up); writes are known where the
- * provider reported them (CACHE_WRITES: Anthropic's, Bedrock's), else 0.
+ * provider reported them (CACHE_WRITES: Anthropic's), else 0.
  */
 export function anthropicUsageFor(usage: Usage | null | undefined): AnthropicUsage {
   const cached = usage?.prompt_tokens_details?.cached_tokens ?? 0;
@@ -60,11 +61,12 @@ export function toolInputOf(args: string): Record<string, unknown> {
 /**
  * A chat completion, from any provider, as the Message a non-streamed `POST /v1/messages` answers
  * (https://docs.anthropic.com/en/api/messages): the first choice's text is one text block, its tool calls are
- * `tool_use` blocks after it, and `model` is the one the client asked for (an alias stays an alias).
+ * `tool_use` blocks after it, and `model` is the one the client asked for (an alias stays an alias). `stops` are
+ * the request's stop sequences (see anthropicStopFor).
  *
  * @example chatToMessages(await callChat(adapter, messagesToChat(body), ctx), body.model)
  */
-export function chatToMessages(completion: ChatCompletion, requestedModel: string): AnthropicMessage {
+export function chatToMessages(completion: ChatCompletion, requestedModel: string, stops: readonly string[] = []): AnthropicMessage {
   const choice = completion.choices[0];
   const content: AnthropicContentBlock[] = [];
   const text = choice?.message.content || choice?.message.refusal || '';
@@ -78,7 +80,7 @@ export function chatToMessages(completion: ChatCompletion, requestedModel: strin
     role: 'assistant',
     model: requestedModel,
     content,
-    ...anthropicStopFor(choice?.finish_reason, calls.length > 0, choice),
+    ...anthropicStopFor(choice?.finish_reason, calls.length > 0, choice, stops),
     usage: anthropicUsageFor(completion.usage),
   };
 }

@@ -12,6 +12,8 @@ export interface MessageEventsOptions {
   inputTokens?: number;
   /** The message id; by default the first chunk's id, given the `msg_` prefix. */
   id?: string;
+  /** The request's stop sequences: one alone is the one a provider that does not say which stopped on. */
+  stops?: readonly string[];
 }
 
 /** One Server-Sent Event as Anthropic writes them: the event name repeats the data's `type`. */
@@ -101,7 +103,7 @@ export class ChatChunksToMessageEvents {
     this.#ended = true;
     const final = usage ?? this.#usage;
     const counted = final ? anthropicUsageFor(final) : { output_tokens: 0 };
-    events.push(sse({ type: 'message_delta', delta: anthropicStopFor(this.#finishReason, this.#tools.size > 0, this.#stopped), usage: counted }));
+    events.push(sse({ type: 'message_delta', delta: anthropicStopFor(this.#finishReason, this.#tools.size > 0, this.#stopped, this.#options.stops), usage: counted }));
     events.push(sse({ type: 'message_stop' }));
     return events;
   }

@@ -249,7 +249,7 @@ describe('an invalid Messages API request', () => {
     ['a tool role', { messages: [{ role: 'tool', content: 'x' }] }, 'messages.0.role'],
     ['content that is a number', { messages: [{ role: 'user', content: 42 }] }, 'messages.0.content'],
     ['a temperature above 1', { temperature: 1.5 }, 'temperature'],
-    ['a zero top_k', { top_k: 0 }, 'top_k'],
+    ['a negative top_k', { top_k: -1 }, 'top_k'],
     ['a fractional top_k', { top_k: 2.5 }, 'top_k'],
     ['a top_k that is a string', { top_k: '5' }, 'top_k'],
     ['a tool without input_schema', { tools: [{ name: 'x' }] }, 'tools.0.input_schema'],

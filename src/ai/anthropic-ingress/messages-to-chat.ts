@@ -191,9 +191,9 @@ function numberIn(value: unknown, param: string, min: number, max: number): numb
 /**
  * A Messages API request (https://docs.anthropic.com/en/api/messages) as the gateway's unified chat request, for any
  * provider. The body is validated as it arrives from the client: a field the gateway cannot read throws an
- * AnthropicRequestError naming it. `system` becomes a leading system message, `tool_use` blocks tool calls,
- * `tool_result` blocks tool messages, `tool_choice` any/tool OpenAI's required/function, `stop_sequences` `stop`
- * and `metadata.user_id` `user`. `top_k` is kept for the providers that take it; `thinking`, which only Anthropic
+ * AnthropicRequestError naming it. `system` becomes a leading system message (one per block when blocks carry cache
+ * breakpoints), `tool_use` blocks tool calls, `tool_result` blocks tool messages, `tool_choice` any/tool OpenAI's
+ * required/function, `stop_sequences` `stop` and `metadata.user_id` `user`. `top_k` is kept for the providers that take it; `thinking`, which only Anthropic
  * could honour, is dropped.
  *
  * @example messagesToChat({ model: 'claude-sonnet-4-5', max_tokens: 1024, messages: [{ role: 'user', content: 'Hello' }] })
@@ -214,7 +214,7 @@ export function messagesToChat(request: AnthropicMessagesRequest | Record<string
   if (body.temperature !== undefined) chat.temperature = numberIn(body.temperature, 'temperature', 0, 1);
   if (body.top_p !== undefined) chat.top_p = numberIn(body.top_p, 'top_p', 0, 1);
   if (body.top_k !== undefined) {
-    if (!Number.isInteger(body.top_k) || (body.top_k as number) < 1) fail('top_k', 'must be a positive integer');
+    if (!Number.isInteger(body.top_k) || (body.top_k as number) < 0) fail('top_k', 'must be an integer, 0 or more');
     chat.top_k = body.top_k as number;
   }
   if (body.stop_sequences !== undefined) {

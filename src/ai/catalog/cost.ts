@@ -17,8 +17,8 @@ export interface CacheWrites {
 
 /**
  * What a cache write costs as a multiple of the model's input price: Anthropic's prompt caching bills a 5-minute
- * entry at 1.25× and a 1-hour entry at 2× (https://docs.anthropic.com/en/docs/build-with-claude/prompt-caching#pricing),
- * on its own API and on Bedrock. Only providers that report writes (Anthropic, Bedrock) have any.
+ * entry at 1.25× and a 1-hour entry at 2× (https://docs.anthropic.com/en/docs/build-with-claude/prompt-caching#pricing).
+ * The Anthropic adapter reports writes (CACHE_WRITES); Bedrock's count as plain input (converse-response.ts).
  */
 export const CACHE_WRITE_RATES: Readonly<CacheWrites> = { fiveMinute: 1.25, oneHour: 2 };
 

@@ -134,7 +134,7 @@ export function toAnthropicRequest(request: ChatRequest, model: string, stream: 
   // Claude models from 4.5 on refuse temperature and top_p together ("use only one"); OpenAI clients often send
   // both. Temperature, the one clients mean to set, is kept.
   if (request.top_p !== undefined && request.temperature === undefined) body.top_p = request.top_p;
-  if (request.top_k !== undefined) body.top_k = request.top_k;
+  if (request.top_k !== undefined && request.top_k > 0) body.top_k = request.top_k;
   if (typeof request.user === 'string') body.metadata = { user_id: request.user };
   if (stream) body.stream = true;
 

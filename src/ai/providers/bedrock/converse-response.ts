@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { CACHE_WRITES, STOP_SEQUENCE, type ChatCompletion, type FinishReason, type StopSequence, type ToolCall, type Usage } from '../../chat-types.js';
+import { STOP_SEQUENCE, type ChatCompletion, type FinishReason, type StopSequence, type ToolCall, type Usage } from '../../chat-types.js';
 import type { CallContext } from '../provider.js';
 
 /** The parts of a Converse response Keygate reads (API_runtime_Converse.html, "Response Syntax"). */
@@ -44,10 +44,9 @@ export function usageOf(usage: ConverseUsage | undefined): Usage {
   const written = usage?.cacheWriteInputTokens ?? 0;
   const prompt = (usage?.inputTokens ?? 0) + cacheRead + written;
   const completion = usage?.outputTokens ?? 0;
-  const result: Usage = { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion, ...(cacheRead > 0 ? { prompt_tokens_details: { cached_tokens: cacheRead } } : {}) };
-  // Bedrock's cache checkpoints live five minutes; their writes are priced above plain input (CACHE_WRITES).
-  if (written > 0) result[CACHE_WRITES] = { fiveMinute: written, oneHour: 0 };
-  return result;
+  // Cache writes count as plain input: what Bedrock charges above that depends on the model, and the gateway's
+  // requests set no cachePoint, so it writes none but a model's own.
+  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion, ...(cacheRead > 0 ? { prompt_tokens_details: { cached_tokens: cacheRead } } : {}) };
 }
 
 export function fromConverseResponse(body: unknown, ctx: CallContext): ChatCompletion {

@@ -33,7 +33,7 @@ export function toCohereChat(request: ChatRequest, ctx: CallContext): Record<str
   // the nearest allowed value, so that OpenAI's common top_p of 1 does not fail the call.
   if (request.top_p !== undefined) body.p = Math.min(0.99, Math.max(0.01, request.top_p));
   // Cohere's k goes up to 500; a larger k is as good as unlimited, and the nearest value keeps a fallback from failing.
-  if (request.top_k !== undefined) body.k = Math.min(500, request.top_k);
+  if (request.top_k !== undefined && request.top_k > 0) body.k = Math.min(500, request.top_k);
   if (request.stop !== undefined) body.stop_sequences = Array.isArray(request.stop) ? request.stop : [request.stop];
   if (request.seed !== undefined) body.seed = request.seed;
   if (request.frequency_penalty !== undefined) body.frequency_penalty = Math.min(1, Math.max(0, request.frequency_penalty));

@@ -119,7 +119,7 @@ function generationConfigFor(request: ChatRequest): GeminiGenerationConfig | und
   if (maxTokens !== undefined) config.maxOutputTokens = maxTokens;
   if (request.temperature !== undefined) config.temperature = request.temperature;
   if (request.top_p !== undefined) config.topP = request.top_p;
-  if (request.top_k !== undefined) config.topK = request.top_k;
+  if (request.top_k !== undefined && request.top_k > 0) config.topK = request.top_k;
   if (request.stop !== undefined) config.stopSequences = typeof request.stop === 'string' ? [request.stop] : request.stop;
   if (request.n !== undefined) config.candidateCount = request.n;
   if (request.seed !== undefined) config.seed = request.seed;

@@ -28,7 +28,7 @@ export function toOllamaChat(request: ChatRequest, ctx: CallContext): Record<str
   if (maxTokens !== undefined) options.num_predict = maxTokens;
   if (request.temperature !== undefined) options.temperature = request.temperature;
   if (request.top_p !== undefined) options.top_p = request.top_p;
-  if (request.top_k !== undefined) options.top_k = request.top_k;
+  if (request.top_k !== undefined && request.top_k > 0) options.top_k = request.top_k;
   if (request.stop !== undefined) options.stop = Array.isArray(request.stop) ? request.stop : [request.stop];
   if (request.seed !== undefined) options.seed = request.seed;
   if (request.frequency_penalty !== undefined) options.frequency_penalty = request.frequency_penalty;
