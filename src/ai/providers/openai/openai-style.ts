@@ -11,7 +11,7 @@ export interface OpenAIStyleOptions {
   chatPath?: (ctx: CallContext) => string;
   embeddingsPath?: (ctx: CallContext) => string;
   authHeaders?: (ctx: CallContext) => Record<string, string>;
-  /** Adjusts the body for a host's quirks (a parameter it does not take). */
+  /** Adjusts the body for a host's quirks (a parameter it does not take); the body is the call's own copy, to change in place or replace. */
   adjust?: (body: Record<string, unknown>, ctx: CallContext) => Record<string, unknown>;
 }
 
@@ -36,7 +36,7 @@ export function openAIStyleAdapter(options: OpenAIStyleOptions): ProviderAdapter
       // what the gateway parsed: a duplicate key means one thing to JSON.parse and maybe another to the provider.
       let body: Record<string, unknown> = { ...request, model: ctx.model, stream: ctx.stream };
       if (ctx.stream) body.stream_options = { ...(request.stream_options ?? {}), include_usage: true };
-      else delete body.stream_options;
+      else if ('stream_options' in body) delete body.stream_options;
       if (options.adjust) body = options.adjust(body, ctx);
       return {
         method: 'POST',
