@@ -101,6 +101,7 @@ main(process.argv.slice(2)).catch((error: unknown) => {
     console.error(`keygate: ${error.message}`);
     process.exit(1);
   }
-  console.error('keygate: unexpected failure:', error);
+  // Its stack, not the whole object: an error's own members may quote what it was given (a URL with its password).
+  console.error('keygate: unexpected failure:', error instanceof Error ? (error.stack ?? `${error.name}: ${error.message}`) : String(error));
   process.exit(1);
 });

@@ -32,6 +32,29 @@ describe('settings', () => {
     }
   });
 
+  it.each([
+    'jdbc:postgresql://127.0.0.1:1/kg?user=kg&password=hunter2',
+    'postgresql+psycopg2://kg:hun/ter2@127.0.0.1:1/kg',
+    'hunter2',
+  ])('never quote a database URL of another form, which may hold a password: %s', (url) => {
+    expect(() => loadSettings({ KEYGATE_DATABASE_URL: url })).toThrow(/KEYGATE_DATABASE_URL must start with postgres:\/\/, postgresql:\/\/ or sqlite:, got (a URL starting "[a-z0-9+]+:"|something else)$/);
+    expect(() => loadSettings({ KEYGATE_DATABASE_URL: url })).not.toThrow(/hun\/?ter2/);
+  });
+
+  it('refuse a database password in --database-url, which shows in ps, and take one without', () => {
+    expect(() => loadSettings({}, { 'database-url': 'postgres://kg:hunter2@db/kg' })).toThrow('--database-url must not hold a password (a flag shows in ps); set KEYGATE_DATABASE_URL instead');
+    expect(() => loadSettings({}, { 'database-url': 'postgres://kg@db/kg?sslmode=require&password=hunter2' })).toThrow('--database-url must not hold a password');
+    expect(loadSettings({}, { 'database-url': 'postgres://kg@db/kg?sslmode=require' }).databaseUrl).toBe('postgres://kg@db/kg?sslmode=require');
+    expect(loadSettings({ KEYGATE_DATABASE_URL: 'postgres://kg:hunter2@db/kg' }).databaseUrl).toBe('postgres://kg:hunter2@db/kg');
+  });
+
+  it('refuse a Redis URL the client cannot read without quoting it (its password may hold a /)', () => {
+    expect(() => loadSettings({ KEYGATE_REDIS_URL: 'redis://kg:Redis/hunter2@127.0.0.1:6379' })).toThrow('KEYGATE_REDIS_URL is not a URL the Redis client can read; percent-encode');
+    expect(() => loadSettings({ KEYGATE_REDIS_URL: 'redis://kg:Redis/hunter2@127.0.0.1:6379' })).not.toThrow(/hunter2/);
+    expect(() => loadSettings({ KEYGATE_REDIS_URL: 'http://kg:hunter2@127.0.0.1:6379' })).toThrow('KEYGATE_REDIS_URL must start with redis:// or rediss://, got a URL starting "http:"');
+    expect(loadSettings({ KEYGATE_REDIS_URL: 'redis://kg:Redis%2Fhunter2@127.0.0.1:6379' }).redisUrl).toBe('redis://kg:Redis%2Fhunter2@127.0.0.1:6379');
+  });
+
   it.each(['KEYGATE_SYNC_INTERVAL', 'KEYGATE_SHUTDOWN_GRACE', 'KEYGATE_TLS_RELOAD_INTERVAL', 'KEYGATE_CLIENT_HEADER_TIMEOUT', 'KEYGATE_CLIENT_REQUEST_TIMEOUT'])(
     'refuse %s longer than a timer can wait (Node fires longer ones after 1 ms)',
     (name) => {

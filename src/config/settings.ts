@@ -90,9 +90,20 @@ function oneOf(values: readonly string[]) {
   };
 }
 
+/** The scheme of a URL-like setting, safe to quote: never more of a value that may hold a password. */
+function schemeOf(raw: string): string {
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]{0,30}):/.exec(raw)?.[1];
+  return scheme ? `a URL starting "${scheme}:"` : 'something else';
+}
+
+/**
+ * A Redis URL that the client can read: a password holding `/`, `?`, `#` or `@` unescaped does not parse, and the
+ * Redis client's own error quotes the whole URL. Neither this message nor any other quotes the value.
+ */
 function redisUrl(raw: string, name: string): string {
-  if (/^rediss?:\/\//.test(raw)) return raw;
-  throw new SettingsError(`${name} must start with redis:// or rediss://`);
+  if (!/^rediss?:\/\//.test(raw)) throw new SettingsError(`${name} must start with redis:// or rediss://, got ${schemeOf(raw)}`);
+  if (!URL.canParse(raw)) throw new SettingsError(`${name} is not a URL the Redis client can read; percent-encode the reserved characters of its password (/ ? # @ : become %2F %3F %23 %40 %3A)`);
+  return raw;
 }
 
 function issuerUrl(raw: string, name: string): string {
@@ -112,8 +123,18 @@ function text(raw: string, name: string): string {
 }
 
 function databaseUrl(raw: string, name: string): string {
-  if (/^postgres(ql)?:\/\//.test(raw) || raw.startsWith('sqlite:')) return raw;
-  throw new SettingsError(`${name} must start with postgres://, postgresql:// or sqlite:, got "${raw.replace(/\/\/[^@/]*@/, '//***@')}"`);
+  if (!(/^postgres(ql)?:\/\//.test(raw) || raw.startsWith('sqlite:'))) throw new SettingsError(`${name} must start with postgres://, postgresql:// or sqlite:, got ${schemeOf(raw)}`);
+  // The environment only for a password, like the other secrets: a flag's value shows in `ps` to every user.
+  if (name.startsWith('--') && hasPassword(raw)) throw new SettingsError(`${name} must not hold a password (a flag shows in ps); set KEYGATE_DATABASE_URL instead, or use PGPASSWORD or a .pgpass file`);
+  return raw;
+}
+
+/** Whether a database URL carries a password: in its authority (`user:pw@`), or as a query parameter. */
+function hasPassword(url: string): boolean {
+  if (url.startsWith('sqlite:')) return false;
+  const authority = url.slice(url.indexOf('//') + 2);
+  const at = authority.lastIndexOf('@');
+  return (at >= 0 && authority.slice(0, at).includes(':')) || /[?&][^=&#]*password[^=&#]*=/i.test(url);
 }
 
 const DEFS: SettingDef[] = [

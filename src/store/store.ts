@@ -67,24 +67,27 @@ const USAGE_COLUMN_LIST = USAGE_COLUMNS.join(', ');
 
 
 /** Query parameters of a PostgreSQL URL that carry secrets (libpq's `password`, `sslpassword`). */
-const SECRET_PARAMS = /password/i;
-
 /**
- * A URL safe to print: a password, in the authority (`user:pw@`, `:pw@`) or as a query parameter
- * (`?password=`, `?sslpassword=`), replaced by `***`. A URL that does not parse loses its whole authority.
+ * A URL safe to print: a password in the authority (`user:pw@`, `:pw@`) or in a query parameter (`?password=`,
+ * `?sslpassword=`) replaced by `***`, and any fragment left out. Read from the raw text, not through a URL parser: a
+ * password holding `/`, `?` or `#` unescaped makes a parser read the host's end early (`postgres://u:1/pw@host`
+ * parses as host `u`, port 1 and a path), and the password would pass as a path.
  */
 export function redactDatabaseUrl(url: string): string {
   if (url.startsWith('sqlite:')) return url;
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    // Up to the last `@`: a password may hold `#`, `?` or `/`, which is why the URL did not parse.
-    return url.replace(/\/\/.*@/, '//***@').replace(/([?&][^=&]*password[^=&]*=)[^&#]*/gi, '$1***');
+  const start = url.indexOf('//');
+  if (start < 0) return '***';
+  const head = url.slice(0, start + 2);
+  let rest = url.slice(start + 2);
+  const at = rest.lastIndexOf('@');
+  if (at >= 0) {
+    const userinfo = rest.slice(0, at);
+    const colon = userinfo.indexOf(':');
+    rest = `${colon >= 0 ? `${userinfo.slice(0, colon)}:***` : userinfo}@${rest.slice(at + 1)}`;
   }
-  if (parsed.password !== '') parsed.password = '***';
-  for (const name of [...parsed.searchParams.keys()]) if (SECRET_PARAMS.test(name)) parsed.searchParams.set(name, '***');
-  return parsed.toString();
+  const hash = rest.indexOf('#');
+  if (hash >= 0) rest = rest.slice(0, hash);
+  return head + rest.replace(/([?&][^=&]*password[^=&]*=)[^&]*/gi, '$1***');
 }
 
 export interface StoreOptions {
