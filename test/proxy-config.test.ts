@@ -87,6 +87,16 @@ describe('applying a config through the admin API', () => {
     }
   });
 
+  it('refuses a target URL with a user or password, which would be stored and never sent, without quoting them', async () => {
+    for (const url of ['http://svc:hunter2-secret@127.0.0.1:9', 'http://svc:hunter2-secret@api:99999']) {
+      const bad = { ...good(), services: [{ name: 'web', targets: [{ url }] }] };
+      const refused = await admin<ErrorBody>('POST', '/config/validate', JSON.stringify(bad));
+      expect(refused).toMatchObject({ status: 400, body: { error: { code: 'invalid_config' } } });
+      expect(refused.body.error.message).toMatch(/^services\[0\]\.targets\[0\]\.url: /);
+      expect(refused.body.error.message).not.toContain('hunter2');
+    }
+  });
+
   it('refuses a service duration longer than a timer can wait (Node would fire it after 1 ms)', async () => {
     const bad = { ...good(), services: [{ name: 'web', targets: [{ url: upstream.url }], timeouts: { total: '25d' } }] };
     const refused = await admin<ErrorBody>('POST', '/config/validate', JSON.stringify(bad));

@@ -84,7 +84,11 @@ export function validateConfig(value: unknown): ConfigFile {
     service.targets.forEach((target, j) => {
       // The schema's pattern lets through what no URL parser takes (a port over 65535, a space in the host).
       const parsed = URL.parse(target.url);
-      if (!parsed) throw new KeygateError('invalid_config', `services[${i}].targets[${j}].url: "${target.url}" is not a valid URL`);
+      // Quoted without what could be credentials: an error goes back to whoever sent the config, and to stderr.
+      const at = `services[${i}].targets[${j}].url`;
+      if (!parsed) throw new KeygateError('invalid_config', `${at}: "${target.url.replace(/\/\/.*@/, '//***@')}" is not a valid URL`);
+      // The proxy calls the target's origin, which has no user or password: they would be stored, listed and never sent.
+      if (parsed.username !== '' || parsed.password !== '') throw new KeygateError('invalid_config', `${at}: a target URL must not hold a user or password (they are never sent upstream)`);
       const origin = parsed.origin;
       if (origins.has(origin)) throw new KeygateError('invalid_config', `services[${i}].targets[${j}].url: ${origin} is listed twice`);
       origins.add(origin);
