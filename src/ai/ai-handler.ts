@@ -6,7 +6,7 @@ import type { CatalogSnapshot } from '../catalog/index.js';
 import { costUsd, type CacheWrites } from './catalog/index.js';
 import type { AiSnapshot, AiTarget } from './ai-snapshot.js';
 import { resolveModel } from './ai-snapshot.js';
-import { CACHE_WRITES, STOP_SEQUENCE, type ChatCompletion, type ChatRequest, type EmbeddingsRequest, type Usage } from './chat-types.js';
+import { ANTHROPIC_BLOCKS, CACHE_WRITES, REASONING_EFFORTS, STOP_SEQUENCE, THINKING, type ChatCompletion, type ChatRequest, type EmbeddingsRequest, type Usage } from './chat-types.js';
 import { ChatChunksToMessageEvents, chatToMessages, messagesToChat, toAnthropicError } from './anthropic-ingress/index.js';
 import { isJsonObject } from './json-object.js';
 import { offersFunctions, toFunctionCallChunk, toFunctionCallCompletion, toToolForms } from './legacy-functions.js';
@@ -162,6 +162,7 @@ function validateChat(body: Record<string, unknown>): ChatRequest {
   if (body.temperature !== undefined && (typeof body.temperature !== 'number' || body.temperature < 0 || body.temperature > 2)) throw invalid('temperature', "'temperature' must be a number from 0 to 2");
   if (body.tools !== undefined && !Array.isArray(body.tools)) throw invalid('tools', "'tools' must be an array");
   if (body.response_format !== undefined) validateResponseFormat(body.response_format);
+  if (body.reasoning_effort !== undefined && !REASONING_EFFORTS.includes(body.reasoning_effort as never)) throw invalid('reasoning_effort', `'reasoning_effort' must be one of ${REASONING_EFFORTS.join(', ')}`);
   return body as unknown as ChatRequest;
 }
 
@@ -686,7 +687,7 @@ function attemptAsync<T>(call: AiCall, trace: CallTrace, targets: readonly AiTar
 /** The text a completion's tokens were spent on: its messages and tool-call arguments, to count when no usage came. */
 function completionText(completion: ChatCompletion): string {
   // Read with care: a provider's completion may lack what its shape promises (then render refuses it, below).
-  return (completion.choices ?? []).map((c) => (c.message?.content ?? '') + (c.message?.tool_calls ?? []).map((t) => t.function?.arguments ?? '').join('')).join('');
+  return (completion.choices ?? []).map((c) => (c.message?.reasoning_content ?? '') + (c.message?.content ?? '') + (c.message?.tool_calls ?? []).map((t) => t.function?.arguments ?? '').join('')).join('');
 }
 
 /** A token count a provider reported: a whole number, at least 0; anything else is as good as none. */
@@ -760,10 +761,11 @@ function render(format: ChatFormat, request: ChatRequest, completion: ChatComple
 const stopsOf = (request: ChatRequest): readonly string[] => (request.stop === undefined ? [] : typeof request.stop === 'string' ? [request.stop] : request.stop);
 
 /** A completion read back from the cache, its stop sequence and cache writes put back where the JSON left them out. */
-function cachedCompletion({ body, stopped, writes }: CachedCompletion): ChatCompletion {
+function cachedCompletion({ body, stopped, writes, blocks }: CachedCompletion): ChatCompletion {
   const completion = JSON.parse(body) as ChatCompletion;
   const first = completion.choices[0];
   if (first) Object.assign(first, stopped);
+  if (first && blocks) first.message[ANTHROPIC_BLOCKS] = blocks;
   if (writes && completion.usage) completion.usage[CACHE_WRITES] = writes;
   return completion;
 }
@@ -776,7 +778,18 @@ function toCache(completion: ChatCompletion, raw: Buffer | undefined): CachedCom
   const first: ChatCompletion['choices'][number] | undefined = Array.isArray(completion.choices) ? completion.choices[0] : undefined;
   const stopped = typeof first === 'object' && first !== null && STOP_SEQUENCE in first ? { [STOP_SEQUENCE]: first[STOP_SEQUENCE] } : {};
   const writes = typeof completion.usage === 'object' && completion.usage !== null ? completion.usage[CACHE_WRITES] : undefined;
-  return { body: raw?.toString('utf8') ?? JSON.stringify(completion), stopped, ...(writes ? { writes } : {}) };
+  const blocks = typeof first === 'object' && first !== null && typeof first.message === 'object' && first.message !== null ? first.message[ANTHROPIC_BLOCKS] : undefined;
+  return { body: raw?.toString('utf8') ?? JSON.stringify(completion), stopped, ...(writes ? { writes } : {}), ...(blocks ? { blocks } : {}) };
+}
+
+/**
+ * What changes the answer that a request's JSON leaves out, for its cache key: an Anthropic-format client's
+ * extended thinking and its earlier turns' thinking blocks (symbols). Empty for any other request.
+ */
+function thinkingKeyOf(request: ChatRequest): string {
+  const thinking = request[THINKING];
+  if (thinking === undefined && !request.messages.some((message) => ANTHROPIC_BLOCKS in message)) return '';
+  return JSON.stringify([thinking ?? null, request.messages.map((message) => message[ANTHROPIC_BLOCKS] ?? null)]);
 }
 
 /** A chat call's record and its cost; the answer's tokens count against the app's token-per-minute limit too. */
@@ -794,7 +807,7 @@ function recordChat(call: AiCall, trace: CallTrace, prepared: Prepared, request:
 /** A non-streamed completion: from the cache, or from the first target that answers, sent from its socket's callback. */
 function answerChat(res: ServerResponse, call: AiCall, trace: CallTrace, format: ChatFormat, request: ChatRequest, prepared: Prepared, fail: (error: unknown) => void): Promise<void> | undefined {
   const { runtime, snapshot } = call;
-  const cacheKey = snapshot.cacheTtlMs > 0 ? ResponseCache.keyOf(cacheSpace(call.principal), request.model, request) : undefined;
+  const cacheKey = snapshot.cacheTtlMs > 0 ? ResponseCache.keyOf(cacheSpace(call.principal), request.model, request, thinkingKeyOf(request)) : undefined;
   const cached = cacheKey ? runtime.cache.get(cacheKey, runtime.now()) : undefined;
   // An entry cached from the other format's call that this one's cannot be rendered from counts as a miss.
   const out = cached === undefined ? undefined : renderOrNot(format, request, cached);
@@ -893,7 +906,7 @@ async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, f
       chunk(chunk: TranslatedChunk) {
         if (ttft === null && chunk.choices.length > 0) ttft = runtime.now() - started;
         last = chunk;
-        for (const choice of chunk.choices) text += (choice.delta.content ?? '') + (choice.delta.tool_calls ?? []).map((t) => t.function?.arguments ?? '').join('');
+        for (const choice of chunk.choices) text += (choice.delta.reasoning_content ?? '') + (choice.delta.content ?? '') + (choice.delta.tool_calls ?? []).map((t) => t.function?.arguments ?? '').join('');
         if (events) {
           let more = true;
           for (const event of events.push(chunk)) more = send(event) && more;

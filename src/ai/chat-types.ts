@@ -7,7 +7,8 @@ import type { CacheWrites } from './catalog/index.js';
  *
  * What Anthropic's Messages API says that OpenAI's shapes have no member for is carried under symbols, between the
  * Anthropic ingress and the adapters that can say it (CACHE_CONTROL, PROMPT_USAGE and CACHE_WRITES the Anthropic
- * adapter's; STOP_SEQUENCE the Anthropic, Bedrock and Cohere adapters'): JSON.stringify leaves symbol keys out, so none reaches an OpenAI-format answer, nor the body of a provider whose adapter does
+ * adapter's; STOP_SEQUENCE the Anthropic, Bedrock and Cohere adapters'; THINKING, ANTHROPIC_BLOCKS and THINKING_DELTA, extended
+ * thinking, the Anthropic adapter's and ingress's): JSON.stringify leaves symbol keys out, so none reaches an OpenAI-format answer, nor the body of a provider whose adapter does
  * not read it.
  */
 export type Role = 'system' | 'developer' | 'user' | 'assistant' | 'tool';
@@ -45,8 +46,31 @@ export interface FunctionCall {
   arguments: string;
 }
 
+/**
+ * Extended thinking (https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking) as an Anthropic-format
+ * client asked for it: the request's `thinking` object (`{type: "enabled", budget_tokens}`, `{type: "disabled"}`,
+ * `{type: "adaptive"}`), which the Anthropic adapter sends as it came. Other providers never see it.
+ */
+export const THINKING: unique symbol = Symbol('THINKING');
+
+/**
+ * A turn's content blocks in Anthropic's order, thinking and redacted_thinking blocks included, set only on a turn
+ * that holds thinking blocks: on an assistant message of an Anthropic-format client's history (the Anthropic adapter
+ * sends the turn as it came, since Anthropic wants thinking blocks back unchanged, signature and place), and on an
+ * Anthropic answer's message (the Anthropic ingress answers with them). Other providers read the text and tool calls.
+ */
+export const ANTHROPIC_BLOCKS: unique symbol = Symbol('ANTHROPIC_BLOCKS');
+
+/** An Anthropic content block, as Anthropic wrote it. */
+export type AnthropicBlock = { type: string; [member: string]: unknown };
+
+/** OpenAI's `reasoning_effort` (https://platform.openai.com/docs/api-reference/chat/create#chat-create-reasoning_effort). */
+export const REASONING_EFFORTS = ['none', 'minimal', 'low', 'medium', 'high', 'xhigh'] as const;
+export type ReasoningEffort = (typeof REASONING_EFFORTS)[number];
+
 /** A tool message's cache breakpoint is its `tool_result` block's. */
 export interface ChatMessage extends CacheControl {
+  [ANTHROPIC_BLOCKS]?: AnthropicBlock[];
   role: Role;
   content: string | ContentPart[] | null;
   name?: string;
@@ -64,6 +88,7 @@ export type ToolChoice = 'none' | 'auto' | 'required' | { type: 'function'; func
 export type ResponseFormat = { type: 'text' } | { type: 'json_object' } | { type: 'json_schema'; json_schema: { name: string; schema?: Record<string, unknown>; strict?: boolean; description?: string } };
 
 export interface ChatRequest extends CacheControl {
+  [THINKING]?: Record<string, unknown>;
   model: string;
   messages: ChatMessage[];
   stream?: boolean;
@@ -86,6 +111,7 @@ export interface ChatRequest extends CacheControl {
   tool_choice?: ToolChoice;
   parallel_tool_calls?: boolean;
   response_format?: ResponseFormat;
+  reasoning_effort?: ReasoningEffort;
   user?: string;
   [extra: string]: unknown;
 }
@@ -114,6 +140,17 @@ export interface Usage {
   completion_tokens: number;
   total_tokens: number;
   prompt_tokens_details?: { cached_tokens?: number };
+  /** The completion tokens spent on reasoning, where the provider says (OpenAI, Gemini's thoughts). */
+  completion_tokens_details?: { reasoning_tokens?: number };
+}
+
+/**
+ * The model's reasoning text, as DeepSeek and other OpenAI-compatible hosts return it (`message.reasoning_content`,
+ * streamed as `delta.reasoning_content`): the Anthropic and Gemini adapters put their thinking there, when the
+ * client asked for reasoning.
+ */
+export interface Reasoning {
+  reasoning_content?: string;
 }
 
 export interface ChatCompletion {
@@ -121,7 +158,7 @@ export interface ChatCompletion {
   object: 'chat.completion';
   created: number;
   model: string;
-  choices: Array<{ index: number; message: { role: 'assistant'; content: string | null; tool_calls?: ToolCall[]; function_call?: FunctionCall; refusal?: string | null }; finish_reason: FinishReason | null; logprobs?: null } & StopSequence>;
+  choices: Array<{ index: number; message: { [ANTHROPIC_BLOCKS]?: AnthropicBlock[]; role: 'assistant'; content: string | null; tool_calls?: ToolCall[]; function_call?: FunctionCall; refusal?: string | null } & Reasoning; finish_reason: FinishReason | null; logprobs?: null } & StopSequence>;
   usage?: Usage;
   system_fingerprint?: string | null;
 }
@@ -139,13 +176,25 @@ export interface ChunkToolCallDelta {
  */
 export const PROMPT_USAGE: unique symbol = Symbol('PROMPT_USAGE');
 
+/**
+ * On a streamed delta of an Anthropic answer's thinking: a thinking or redacted_thinking block starting (`block`, as
+ * Anthropic's `content_block_start` had it), a `thinking_delta`'s text, or a `signature_delta`'s signature, for the
+ * Anthropic ingress to stream on as Anthropic did. The thinking text is the delta's `reasoning_content` too.
+ */
+export const THINKING_DELTA: unique symbol = Symbol('THINKING_DELTA');
+export interface ThinkingDelta {
+  block?: AnthropicBlock;
+  thinking?: string;
+  signature?: string;
+}
+
 export interface ChatCompletionChunk {
   [PROMPT_USAGE]?: Usage;
   id: string;
   object: 'chat.completion.chunk';
   created: number;
   model: string;
-  choices: Array<{ index: number; delta: { role?: 'assistant'; content?: string | null; tool_calls?: ChunkToolCallDelta[]; function_call?: Partial<FunctionCall>; refusal?: string | null }; finish_reason: FinishReason | null; logprobs?: null } & StopSequence>;
+  choices: Array<{ index: number; delta: { [THINKING_DELTA]?: ThinkingDelta; role?: 'assistant'; content?: string | null; tool_calls?: ChunkToolCallDelta[]; function_call?: Partial<FunctionCall>; refusal?: string | null } & Reasoning; finish_reason: FinishReason | null; logprobs?: null } & StopSequence>;
   usage?: Usage | null;
 }
 

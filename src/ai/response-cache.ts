@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { CacheWrites } from './catalog/index.js';
-import type { StopSequence } from './chat-types.js';
+import type { AnthropicBlock, StopSequence } from './chat-types.js';
 
 /** A completion as the cache keeps it: its JSON in OpenAI's shape, and what that JSON leaves out. */
 export interface CachedCompletion {
@@ -9,6 +9,8 @@ export interface CachedCompletion {
   stopped: StopSequence;
   /** The usage's prompt-cache writes (a symbol too), which a Messages API client is told of. */
   writes?: CacheWrites;
+  /** The first choice's Anthropic blocks, thinking included (a symbol too), which a Messages API client is answered with. */
+  blocks?: AnthropicBlock[];
 }
 
 interface Entry extends CachedCompletion {
@@ -26,10 +28,13 @@ export class ResponseCache {
 
   /**
    * The key of one caller's request: answers are never shared between callers, or a cache hit would tell one
-   * what another asked. `space` says whose: see `cacheSpace` in the AI handler.
+   * what another asked. `space` says whose: see `cacheSpace` in the AI handler. `beyondJson` is what changes the
+   * answer that JSON leaves out of the request (extended thinking, under symbols).
    */
-  static keyOf(space: string, model: string, request: unknown): string {
-    return createHash('sha256').update(space).update('\n').update(model).update('\n').update(JSON.stringify(request)).digest('base64url');
+  static keyOf(space: string, model: string, request: unknown, beyondJson = ''): string {
+    const hash = createHash('sha256').update(space).update('\n').update(model).update('\n').update(JSON.stringify(request));
+    if (beyondJson !== '') hash.update('\n').update(beyondJson);
+    return hash.digest('base64url');
   }
 
   /** Follows the config's `ai.cache.maxEntries`; shrinking drops the oldest entries. */
@@ -52,12 +57,12 @@ export class ResponseCache {
     return entry;
   }
 
-  set(key: string, { body, stopped, writes }: CachedCompletion, expiresAt: number): void {
+  set(key: string, { body, stopped, writes, blocks }: CachedCompletion, expiresAt: number): void {
     this.#entries.delete(key);
     if (this.#entries.size >= this.maxEntries) {
       const oldest = this.#entries.keys().next().value;
       if (oldest !== undefined) this.#entries.delete(oldest);
     }
-    this.#entries.set(key, { body, stopped, writes, expiresAt });
+    this.#entries.set(key, { body, stopped, writes, blocks, expiresAt });
   }
 }

@@ -16,6 +16,10 @@ import { sendJson, sseData, startEmulatorServer, writeEvent, type EmulatorHandle
  * - With `responseMimeType: application/json`, it answers a JSON value built from `responseSchema`.
  * - Otherwise "Echo: <last user text>", cut at a stop sequence (finishReason STOP) or `maxOutputTokens`
  *   (MAX_TOKENS). `candidateCount` gives that many candidates (non-streaming).
+ * - Thinking (https://ai.google.dev/gemini-api/docs/thinking): with a `thinkingConfig` that does not turn it off
+ *   (`thinkingBudget: 0`), the answer is thought about first: `thoughtsTokenCount` in the usage, and with
+ *   `includeThoughts` a thought summary part (`thought: true`) before the answer, streamed in its own event. A
+ *   config with both `thinkingBudget` and `thinkingLevel` is refused, as Gemini refuses it.
  * - Usage: prompt tokens are `promptTokensFor(body)` (characters / 4), candidate tokens likewise.
  * - Embeddings: a vector (8 values, or `outputDimensionality`) computed from the text; more than 100 requests in
  *   one batchEmbedContents call are refused, as Gemini refuses them.
@@ -123,6 +127,10 @@ function validate(body: Json, model: string): void {
   for (const key of Object.keys(config)) if (!GENERATION_FIELDS.includes(key)) throw unknownField(key, 'generation_config');
   if (Array.isArray(config.stopSequences) && config.stopSequences.length > 5) throw invalid('generation_config.stop_sequences: at most 5 are allowed');
   if (config.responseSchema) checkSchema(config.responseSchema as Json, 'generation_config.response_schema', false);
+  const thinking = (config.thinkingConfig ?? {}) as Json;
+  for (const key of Object.keys(thinking)) if (!['includeThoughts', 'thinkingBudget', 'thinkingLevel'].includes(key)) throw unknownField(key, 'generation_config.thinking_config');
+  if (thinking.thinkingBudget !== undefined && thinking.thinkingLevel !== undefined) throw invalid('generation_config.thinking_config: thinking_budget and thinking_level cannot both be set');
+  if (thinking.thinkingLevel !== undefined && !['minimal', 'low', 'medium', 'high'].includes(String(thinking.thinkingLevel))) throw invalid(`Invalid value at 'generation_config.thinking_config.thinking_level' (${String(thinking.thinkingLevel)})`);
   for (const [t, tool] of ((body.tools ?? []) as Json[]).entries()) {
     for (const [d, declaration] of ((tool.functionDeclarations ?? []) as Json[]).entries()) {
       for (const key of Object.keys(declaration)) if (!['name', 'description', 'parameters', 'parametersJsonSchema', 'response'].includes(key)) throw unknownField(key, `tools[${t}].function_declarations[${d}]`);
@@ -161,6 +169,11 @@ interface Answer {
   parts: Part[];
   finishReason: string;
 }
+
+/** The thought summary the emulator returns with `includeThoughts`. */
+export const THOUGHT_SUMMARY = '**Reading the request**\n\nThe user wants an answer; I will give it plainly.';
+/** The thinking tokens the emulator reports when thinking is on. */
+export const THOUGHTS_TOKEN_COUNT = 37;
 
 function answer(body: Json): Answer {
   const contents = body.contents as Content[];
@@ -231,17 +244,22 @@ export async function startGeminiEmulator(options: GeminiEmulatorOptions = {}): 
     const reply: Answer = mode === 'safety' ? { parts: [], finishReason: 'SAFETY' } : answer(body);
     const count = stream === 'sse' ? 1 : Number(((body.generationConfig ?? {}) as Json).candidateCount ?? 1);
     const candidatesTokenCount = outputTokensOf(reply.parts) * count;
-    const usageMetadata = { promptTokenCount, candidatesTokenCount, totalTokenCount: promptTokenCount + candidatesTokenCount, ...cached };
+    const thinking = ((body.generationConfig ?? {}) as Json).thinkingConfig as Json | undefined;
+    const thoughtsTokenCount = thinking && thinking.thinkingBudget !== 0 && mode !== 'safety' ? THOUGHTS_TOKEN_COUNT * count : 0;
+    const thought: Part[] = thoughtsTokenCount > 0 && thinking?.includeThoughts === true ? [{ text: THOUGHT_SUMMARY, thought: true }] : [];
+    // Thinking tokens are apart from the candidates', and in the total (https://ai.google.dev/gemini-api/docs/thinking#pricing).
+    const usageMetadata = { promptTokenCount, candidatesTokenCount, totalTokenCount: promptTokenCount + candidatesTokenCount + thoughtsTokenCount, ...(thoughtsTokenCount > 0 ? { thoughtsTokenCount } : {}), ...cached };
     const candidate = (index: number, parts: Part[], finishReason?: string) => ({ ...(parts.length > 0 ? { content: { role: 'model', parts } } : {}), ...(finishReason ? { finishReason } : {}), index });
     if (stream !== 'sse') {
-      const whole = { candidates: Array.from({ length: count }, (_, i) => candidate(i, reply.parts, reply.finishReason)), usageMetadata, ...meta };
+      const whole = { candidates: Array.from({ length: count }, (_, i) => candidate(i, [...thought, ...reply.parts], reply.finishReason)), usageMetadata, ...meta };
       return sendJson(res, 200, stream === 'array' ? [whole] : whole, GOOGLE_JSON);
     }
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
     const send = (event: Json) => writeEvent(res, sseData(event, '\r\n'));
     // Text comes a few words at a time; function calls come whole, in one event.
     const text = reply.parts.length === 1 && typeof reply.parts[0]?.text === 'string' ? reply.parts[0].text : undefined;
-    const pieces: Part[][] = text !== undefined ? (text.match(/\S+\s*|\s+/g) ?? ['']).map((piece) => [{ text: piece }]) : [reply.parts];
+    const answerPieces: Part[][] = text !== undefined ? (text.match(/\S+\s*|\s+/g) ?? ['']).map((piece) => [{ text: piece }]) : [reply.parts];
+    const pieces = thought.length > 0 ? [thought, ...answerPieces] : answerPieces;
     for (const [i, parts] of pieces.entries()) {
       const final = i === pieces.length - 1;
       await send({ candidates: [candidate(0, parts, final ? reply.finishReason : undefined)], usageMetadata: final ? usageMetadata : { promptTokenCount, totalTokenCount: promptTokenCount }, ...meta });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startGeminiEmulator, type GeminiEmulator } from '../../../../test/emulators/gemini.js';
+import { THOUGHTS_TOKEN_COUNT, THOUGHT_SUMMARY, startGeminiEmulator, type GeminiEmulator } from '../../../../test/emulators/gemini.js';
 import type { ChatRequest } from '../../chat-types.js';
 import { callChat } from '../../provider-call.js';
 import type { CallContext } from '../provider.js';
@@ -58,6 +58,32 @@ describe('the Gemini request translation', () => {
   it('puts sampling settings in generationConfig under Gemini’s names', async () => {
     const request = await sent({ max_completion_tokens: 300, temperature: 1.5, top_p: 0.9, top_k: 40, stop: ['END'], seed: 42, presence_penalty: 0.1, frequency_penalty: 0.2 });
     expect(request.body.generationConfig).toEqual({ maxOutputTokens: 300, temperature: 1.5, topP: 0.9, topK: 40, stopSequences: ['END'], seed: 42, presencePenalty: 0.1, frequencyPenalty: 0.2 });
+  });
+
+  it.each([
+    ['none', { thinkingBudget: 0 }],
+    ['minimal', { includeThoughts: true, thinkingBudget: 1024 }],
+    ['low', { includeThoughts: true, thinkingBudget: 1024 }],
+    ['medium', { includeThoughts: true, thinkingBudget: 8192 }],
+    ['high', { includeThoughts: true, thinkingBudget: 24576 }],
+    ['xhigh', { includeThoughts: true, thinkingBudget: 24576 }],
+  ] as const)('sends reasoning_effort %s to Gemini 2.5 as the thinking budget %j', async (effort, thinkingConfig) => {
+    expect((await sent({ reasoning_effort: effort })).body.generationConfig).toEqual({ thinkingConfig });
+  });
+
+  it.each([
+    ['none', { includeThoughts: false, thinkingLevel: 'minimal' }],
+    ['minimal', { includeThoughts: true, thinkingLevel: 'minimal' }],
+    ['medium', { includeThoughts: true, thinkingLevel: 'medium' }],
+    ['xhigh', { includeThoughts: true, thinkingLevel: 'high' }],
+  ] as const)('sends reasoning_effort %s to Gemini 3 as the thinking level %j', async (effort, thinkingConfig) => {
+    expect((await sent({ reasoning_effort: effort }, ctx({}, 'gemini-3-flash-preview'))).body.generationConfig).toEqual({ thinkingConfig });
+  });
+
+  it('returns the thoughts as reasoning_content, and their tokens as reasoning tokens within the completion tokens', async () => {
+    const completion = await callChat(GeminiProvider, { model: 'gemini', messages: [{ role: 'user', content: 'Hi' }], reasoning_effort: 'low' }, ctx());
+    expect(completion.choices[0]?.message).toEqual({ role: 'assistant', content: 'Echo: Hi', reasoning_content: THOUGHT_SUMMARY });
+    expect(completion.usage).toMatchObject({ completion_tokens: Math.ceil('Echo: Hi'.length / 4) + THOUGHTS_TOKEN_COUNT, completion_tokens_details: { reasoning_tokens: THOUGHTS_TOKEN_COUNT } });
   });
 
   it('sends no generationConfig when the client set nothing', async () => {

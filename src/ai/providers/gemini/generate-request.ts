@@ -1,8 +1,8 @@
-import type { ChatMessage, ChatRequest, ContentPart, ToolChoice } from '../../chat-types.js';
+import type { ChatMessage, ChatRequest, ContentPart, ReasoningEffort, ToolChoice } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
 import { imageUrlOf } from '../content-parts.js';
 import { hasProperties, toGeminiSchema } from './gemini-schema.js';
-import type { GeminiContent, GeminiGenerateRequest, GeminiGenerationConfig, GeminiPart } from './wire-types.js';
+import type { GeminiContent, GeminiGenerateRequest, GeminiGenerationConfig, GeminiPart, GeminiThinkingConfig } from './wire-types.js';
 
 /**
  * Gemini 3 refuses a replayed function call without the thought signature it was answered with, and OpenAI's
@@ -113,7 +113,22 @@ function toolConfigFor(choice: ToolChoice | undefined): GeminiGenerateRequest['t
   return { functionCallingConfig: { mode: 'ANY', allowedFunctionNames: [choice.function.name] } };
 }
 
-function generationConfigFor(request: ChatRequest): GeminiGenerationConfig | undefined {
+/**
+ * OpenAI's `reasoning_effort` as Gemini's thinking (https://ai.google.dev/gemini-api/docs/thinking), with the
+ * thoughts returned (`includeThoughts`) for `reasoning_content`. Gemini 3 and later take a level, of which
+ * `minimal` is the least (they cannot stop thinking) and `high` the most; Gemini 2.5 takes a budget, as Gemini's
+ * own OpenAI-compatible endpoint maps it (https://ai.google.dev/gemini-api/docs/openai): 1024 for minimal and low,
+ * 8192 for medium, 24576 for high and xhigh, and 0, no thinking, for none.
+ */
+export function thinkingConfigFor(effort: ReasoningEffort, model: string): GeminiThinkingConfig {
+  const major = Number(/^(?:models\/)?gemini-(\d+)/.exec(model)?.[1] ?? 0);
+  if (major >= 3) return { includeThoughts: effort !== 'none', thinkingLevel: effort === 'none' ? 'minimal' : effort === 'xhigh' ? 'high' : effort };
+  if (effort === 'none') return { thinkingBudget: 0 };
+  return { includeThoughts: true, thinkingBudget: GEMINI_THINKING_BUDGETS[effort] };
+}
+const GEMINI_THINKING_BUDGETS = { minimal: 1024, low: 1024, medium: 8192, high: 24_576, xhigh: 24_576 } as const;
+
+function generationConfigFor(request: ChatRequest, model: string): GeminiGenerationConfig | undefined {
   const config: GeminiGenerationConfig = {};
   const maxTokens = request.max_completion_tokens ?? request.max_tokens;
   if (maxTokens !== undefined) config.maxOutputTokens = maxTokens;
@@ -128,6 +143,7 @@ function generationConfigFor(request: ChatRequest): GeminiGenerationConfig | und
   const format = request.response_format;
   if (format?.type === 'json_object' || format?.type === 'json_schema') config.responseMimeType = 'application/json';
   if (format?.type === 'json_schema' && format.json_schema.schema) config.responseSchema = toGeminiSchema(format.json_schema.schema);
+  if (request.reasoning_effort !== undefined) config.thinkingConfig = thinkingConfigFor(request.reasoning_effort, model);
   return Object.keys(config).length > 0 ? config : undefined;
 }
 
@@ -135,9 +151,9 @@ function generationConfigFor(request: ChatRequest): GeminiGenerationConfig | und
  * An OpenAI chat request as a Gemini generateContent request (https://ai.google.dev/api/generate-content):
  * system and developer messages become `systemInstruction`, the turns `contents` with roles user and model,
  * assistant tool calls `functionCall` parts, tool messages `functionResponse` parts, and sampling and JSON
- * settings `generationConfig`.
+ * settings `generationConfig`, `reasoning_effort` its `thinkingConfig` for `model` (the provider's id).
  */
-export function toGeminiRequest(request: ChatRequest): GeminiGenerateRequest {
+export function toGeminiRequest(request: ChatRequest, model = ''): GeminiGenerateRequest {
   const system: string[] = [];
   const contents: GeminiContent[] = [];
   request.messages.forEach((message, i) => {
@@ -168,7 +184,7 @@ export function toGeminiRequest(request: ChatRequest): GeminiGenerateRequest {
     const toolConfig = toolConfigFor(request.tool_choice);
     if (toolConfig) body.toolConfig = toolConfig;
   }
-  const generationConfig = generationConfigFor(request);
+  const generationConfig = generationConfigFor(request, model);
   if (generationConfig) body.generationConfig = generationConfig;
   return body;
 }

@@ -135,8 +135,18 @@ describe('a Gemini answer', () => {
     expect(completion.choices[0]?.message.content).toBe('42');
   });
 
-  it('counts thinking tokens as completion tokens', () => {
+  it('counts thinking tokens as completion tokens, and tells them as reasoning tokens', () => {
     const completion = GeminiProvider.parseChat({ candidates: [], usageMetadata: { promptTokenCount: 10, candidatesTokenCount: 5, thoughtsTokenCount: 20, totalTokenCount: 35 } }, ctx());
-    expect(completion.usage).toEqual({ prompt_tokens: 10, completion_tokens: 25, total_tokens: 35, prompt_tokens_details: { cached_tokens: 0 } });
+    expect(completion.usage).toEqual({ prompt_tokens: 10, completion_tokens: 25, total_tokens: 35, prompt_tokens_details: { cached_tokens: 0 }, completion_tokens_details: { reasoning_tokens: 20 } });
+  });
+
+  it('gives the thoughts Gemini returned (when asked, includeThoughts) as reasoning_content', () => {
+    const completion = GeminiProvider.parseChat({ candidates: [{ content: { parts: [{ text: 'pondering…', thought: true }, { text: ' still.', thought: true }, { text: '42' }] }, finishReason: 'STOP' }] }, ctx());
+    expect(completion.choices[0]?.message).toEqual({ role: 'assistant', content: '42', reasoning_content: 'pondering… still.' });
+  });
+
+  it('gives an answer without thoughts no reasoning_content', () => {
+    const completion = GeminiProvider.parseChat({ candidates: [{ content: { parts: [{ text: '42' }] }, finishReason: 'STOP' }] }, ctx());
+    expect(completion.choices[0]?.message).not.toHaveProperty('reasoning_content');
   });
 });

@@ -16,18 +16,21 @@ export function finishReasonFor(reason: string | undefined, calledTools: boolean
 }
 
 /**
- * Gemini's usage in OpenAI's terms: thinking tokens are billed as output, so they count as completion tokens;
- * cached tokens are part of the prompt count already.
+ * Gemini's usage in OpenAI's terms: thinking tokens are billed as output, so they count as completion tokens (and
+ * are told as OpenAI tells them, `completion_tokens_details.reasoning_tokens`); cached tokens are part of the
+ * prompt count already.
  */
 export function usageFor(metadata: GeminiUsageMetadata): Usage {
   const prompt = (metadata.promptTokenCount ?? 0) + (metadata.toolUsePromptTokenCount ?? 0);
   const completion = (metadata.candidatesTokenCount ?? 0) + (metadata.thoughtsTokenCount ?? 0);
-  return {
+  const usage: Usage = {
     prompt_tokens: prompt,
     completion_tokens: completion,
     total_tokens: metadata.totalTokenCount ?? prompt + completion,
     prompt_tokens_details: { cached_tokens: metadata.cachedContentTokenCount ?? 0 },
   };
+  if (metadata.thoughtsTokenCount) usage.completion_tokens_details = { reasoning_tokens: metadata.thoughtsTokenCount };
+  return usage;
 }
 
 /** Gemini gives function calls no id (unless it sets one): `call_<n>`, numbered in the answer, stands in. */
@@ -35,17 +38,25 @@ export function toolCallFor(call: GeminiFunctionCall, index: number): ToolCall {
   return { id: call.id ?? `call_${index}`, type: 'function', function: { name: call.name, arguments: JSON.stringify(call.args ?? {}) } };
 }
 
+/**
+ * One candidate as a choice: its thought parts, which Gemini returns only when asked (`includeThoughts`, sent for a
+ * `reasoning_effort`), are the `reasoning_content` (https://ai.google.dev/gemini-api/docs/thinking#summaries).
+ */
 function choiceFor(candidate: GeminiCandidate, position: number): ChatCompletion['choices'][number] {
   const text: string[] = [];
+  const thoughts: string[] = [];
   const toolCalls: ToolCall[] = [];
   for (const part of candidate.content?.parts ?? []) {
-    if (part.thought) continue;
+    if (part.thought) {
+      if (typeof part.text === 'string') thoughts.push(part.text);
+      continue;
+    }
     if (typeof part.text === 'string') text.push(part.text);
     if (part.functionCall) toolCalls.push(toolCallFor(part.functionCall, toolCalls.length));
   }
   return {
     index: candidate.index ?? position,
-    message: { role: 'assistant', content: text.length > 0 ? text.join('') : null, ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}) },
+    message: { role: 'assistant', content: text.length > 0 ? text.join('') : null, ...(thoughts.length > 0 ? { reasoning_content: thoughts.join('') } : {}), ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}) },
     finish_reason: finishReasonFor(candidate.finishReason, toolCalls.length > 0),
     logprobs: null,
   };

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { promptTokensFor, startGeminiEmulator, type GeminiEmulator } from '../../../../test/emulators/gemini.js';
+import { THOUGHT_SUMMARY, promptTokensFor, startGeminiEmulator, type GeminiEmulator } from '../../../../test/emulators/gemini.js';
 import type { ChatCompletionChunk, ChatRequest } from '../../chat-types.js';
 import type { CallContext } from '../provider.js';
 import { GeminiProvider } from './index.js';
@@ -46,6 +46,14 @@ describe('a Gemini stream', () => {
     expect(texts.join('')).toBe('Echo: The quick brown fox');
     expect(choiceChunks.filter((c) => c.choices[0]?.finish_reason !== null)).toEqual([choiceChunks.at(-1)]);
     expect(choiceChunks.at(-1)?.choices[0]).toMatchObject({ delta: {}, finish_reason: 'stop' });
+  });
+
+  it('streams the thoughts asked for with reasoning_effort as reasoning_content deltas, before the answer', async () => {
+    const { choiceChunks } = await stream({ reasoning_effort: 'medium' });
+    const reasoning = choiceChunks.flatMap((c) => (c.choices[0]?.delta.reasoning_content === undefined ? [] : [c.choices[0].delta.reasoning_content]));
+    expect(reasoning.join('')).toBe(THOUGHT_SUMMARY);
+    expect(choiceChunks.findIndex((c) => c.choices[0]?.delta.reasoning_content !== undefined)).toBeLessThan(choiceChunks.findIndex((c) => (c.choices[0]?.delta.content ?? '') !== ''));
+    expect(choiceChunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe('Echo: The quick brown fox');
   });
 
   it('keeps one id, created time and model on every chunk', async () => {

@@ -11,7 +11,8 @@ type Delta = ChatCompletionChunk['choices'][number]['delta'];
 
 /**
  * Gemini's streamGenerateContent with `alt=sse` (https://ai.google.dev/api/generate-content#method:-models.streamgeneratecontent)
- * as OpenAI chunks. Every event is a GenerateContentResponse: its text parts are content deltas, each
+ * as OpenAI chunks. Every event is a GenerateContentResponse: its text parts are content deltas (thought parts,
+ * there only when the request asked for them, `reasoning_content` deltas), each
  * functionCall arrives whole and becomes one tool call delta with all its arguments, a finishReason is the
  * finish chunk, and the usage of the last event that had one is sent as the usage chunk when the stream ends
  * (Gemini has no end-of-stream event). An event carrying `error` is thrown as a ProviderCallError.
@@ -53,7 +54,10 @@ export function geminiStreamTranslator(created: number, fallbackModel: string): 
       const index = candidate.index ?? 0;
       opened(index, out);
       for (const part of candidate.content?.parts ?? []) {
-        if (part.thought) continue;
+        if (part.thought) {
+          if (typeof part.text === 'string' && part.text !== '') out.push(chunk(index, { reasoning_content: part.text }));
+          continue;
+        }
         if (typeof part.text === 'string' && part.text !== '') out.push(chunk(index, { content: part.text }));
         if (part.functionCall) {
           const n = toolCalls.get(index) ?? 0;

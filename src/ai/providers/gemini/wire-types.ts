@@ -42,6 +42,14 @@ export interface GeminiGenerationConfig {
   frequencyPenalty?: number;
   responseMimeType?: string;
   responseSchema?: Record<string, unknown>;
+  thinkingConfig?: GeminiThinkingConfig;
+}
+
+/** https://ai.google.dev/gemini-api/docs/thinking: a level (Gemini 3 on) or a budget (Gemini 2.5), never both. */
+export interface GeminiThinkingConfig {
+  includeThoughts?: boolean;
+  thinkingBudget?: number;
+  thinkingLevel?: 'minimal' | 'low' | 'medium' | 'high';
 }
 
 export interface GeminiGenerateRequest {
