@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { sendJson, sseEvent, startEmulatorServer, writeEvent, type EmulatorHandle, type LooseRecordedRequest } from './emulator-http.js';
 
@@ -13,7 +14,15 @@ import { sendJson, sseEvent, startEmulatorServer, writeEvent, type EmulatorHandl
  *   says "Let me check." first, so tool blocks do not start at index 0.
  * - With `tool_result` blocks in the last user turn, it answers "The tool answered: <result text>".
  * - Otherwise it answers "Echo: <last user text>", cut at the first stop sequence found or at `max_tokens`.
- * - Usage: input tokens are `inputTokensFor(body)` (characters / 4); output tokens likewise from the answer.
+ * - Extended thinking (https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking): with `thinking`
+ *   enabled (a `budget_tokens` of at least 1024, below `max_tokens`) or adaptive, the answer starts with a thinking
+ *   block signed by the emulator (`signatureFor`), and with a redacted_thinking block after it when the last user
+ *   text holds Anthropic's documented test string (REDACTED_THINKING_TRIGGER); streamed as the docs show: a
+ *   `thinking` block start, `thinking_delta`s, one `signature_delta`. As Anthropic does, it refuses forced tool use
+ *   with thinking, a thinking block whose signature does not match its text, and a tool-use loop whose last
+ *   assistant turn does not start with a thinking block.
+ * - Usage: input tokens are `inputTokensFor(body)` (characters / 4); output tokens likewise from the answer,
+ *   thinking included (Anthropic bills thinking as output).
  */
 export type AnthropicEmulatorMode = 'normal' | 'rate-limited' | 'overloaded' | 'server-error' | 'stream-error';
 
@@ -59,6 +68,20 @@ class RequestError extends Error {
   }
 }
 
+/** Anthropic's documented prompt that makes the model answer with a redacted_thinking block, to test clients with. */
+export const REDACTED_THINKING_TRIGGER = 'ANTHROPIC_MAGIC_STRING_TRIGGER_REDACTED_THINKING_46C9A13E193C177646C7398A98432ECCCE4C1253D5E2D82641AC0E52CC2876CB';
+/** The thinking the emulator answers with, for a last user text. */
+export const thinkingFor = (userText: string): string => `The user wrote ${JSON.stringify(userText)}. I will answer it directly.`;
+/** The signature the emulator gives a thinking block: only the emulator can make it, and it fits only that text. */
+export const signatureFor = (thinking: string): string => createHash('sha256').update(`emulator-thinking\n${thinking}`).digest('base64');
+/** The encrypted thinking of the emulator's redacted_thinking block. */
+export const REDACTED_DATA = Buffer.from('emulator redacted thinking').toString('base64');
+
+const thinkingOn = (body: Json): boolean => {
+  const type = (body.thinking as Json | undefined)?.type;
+  return type === 'enabled' || type === 'adaptive';
+};
+
 const blocksOf = (message: Message): Block[] => (typeof message.content === 'string' ? [{ type: 'text', text: message.content }] : message.content);
 const textOf = (blocks: Block[]): string => blocks.flatMap((b) => (b.type === 'text' ? [String(b.text)] : [])).join(' ');
 
@@ -79,6 +102,16 @@ function validate(body: Json): void {
     if ((tool.input_schema as Json | undefined)?.type !== 'object') fail(`tools.${i}.input_schema.type: Input should be 'object'`);
   }
   if (body.tool_choice !== undefined && tools.length === 0) fail('tool_choice may only be specified while providing tools');
+  if (body.thinking !== undefined) {
+    const thinking = body.thinking as Json;
+    if (thinking.type === 'enabled') {
+      const budget = thinking.budget_tokens;
+      if (!Number.isInteger(budget) || (budget as number) < 1024) fail('thinking.enabled.budget_tokens: Input should be greater than or equal to 1024');
+      if ((budget as number) >= (body.max_tokens as number)) fail('`max_tokens` must be greater than `thinking.budget_tokens`. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking#max-tokens-and-context-window-size');
+    } else if (thinking.type !== 'disabled' && thinking.type !== 'adaptive') fail("thinking.type: Input should be 'enabled', 'disabled' or 'adaptive'");
+    const forced = (body.tool_choice as Json | undefined)?.type;
+    if (thinkingOn(body) && (forced === 'any' || forced === 'tool')) fail('Thinking may not be enabled when tool_choice forces tool use.');
+  }
   const messages = body.messages as Message[];
   messages.forEach((message, i) => {
     if (message.role !== 'user' && message.role !== 'assistant') fail(`messages.${i}.role: Input should be 'user' or 'assistant'`);
@@ -91,6 +124,8 @@ function validate(body: Json): void {
         const ok = source?.type === 'base64' ? /^image\/(jpeg|png|gif|webp)$/.test(String(source.media_type)) && typeof source.data === 'string' : source?.type === 'url' && /^https?:\/\//.test(String(source.url));
         if (!ok) fail(`messages.${i}.content.${j}.source: invalid image source`);
       }
+      if (block.type === 'thinking' && (typeof block.thinking !== 'string' || block.signature !== signatureFor(block.thinking))) fail(`messages.${i}.content.${j}: Invalid \`signature\` in \`thinking\` block`);
+      if (block.type === 'redacted_thinking' && block.data !== REDACTED_DATA) fail(`messages.${i}.content.${j}: Invalid \`data\` in \`redacted_thinking\` block`);
       if ((block.type === 'tool_use' && message.role !== 'assistant') || (block.type === 'tool_result' && message.role !== 'user')) fail(`messages.${i}.content.${j}: ${block.type} in a ${message.role} message`);
     }
     // Every tool_use must be answered by a tool_result in the very next message, and only those.
@@ -109,6 +144,16 @@ function validate(body: Json): void {
       if (next && missing.length > 0) fail(`messages.${i + 1}: \`tool_use\` ids were found without \`tool_result\` blocks immediately after: ${missing.join(', ')}`);
     }
   });
+  // With thinking on, a tool-use loop is one assistant turn, which must start with thinking: the last assistant
+  // message before the tool results Anthropic is answering must start with its thinking block, sent back unchanged.
+  const lastMessage = messages.at(-1);
+  const lastAssistant = messages.length - 2;
+  if (thinkingOn(body) && lastMessage && blocksOf(lastMessage).some((b) => b.type === 'tool_result') && messages[lastAssistant]?.role === 'assistant') {
+    const first = blocksOf(messages[lastAssistant]!)[0];
+    if (first?.type !== 'thinking' && first?.type !== 'redacted_thinking') {
+      fail(`messages.${lastAssistant}.content.0.type: Expected \`thinking\` or \`redacted_thinking\`, but found \`${String(first?.type)}\`. When \`thinking\` is enabled, a final \`assistant\` message must start with a thinking block (preceding the lastmost set of \`tool_use\` and \`tool_result\` blocks). We recommend you include thinking blocks from previous turns. To avoid this requirement, disable \`thinking\`.`);
+    }
+  }
   // Prompt caching (https://docs.anthropic.com/en/docs/build-with-claude/prompt-caching): `{"type": "ephemeral"}`,
   // with a `ttl` of 5m or 1h, on at most 4 places: the request, tools, system blocks, content blocks and theirs.
   const blocks = messages.flatMap((message) => blocksOf(message).flatMap((block) => [block, ...(Array.isArray(block.content) ? (block.content as Block[]) : [])]));
@@ -146,7 +191,18 @@ interface Answer {
 
 let toolUseCounter = 0;
 
+/** The answer, after its thinking when thinking is on. */
 function answer(body: Json): Answer {
+  const reply = answerText(body);
+  if (!thinkingOn(body)) return reply;
+  const userText = textOf(blocksOf((body.messages as Message[]).at(-1) as Message));
+  const thinking = thinkingFor(userText);
+  const thought: Block[] = [{ type: 'thinking', thinking, signature: signatureFor(thinking) }];
+  if (userText.includes(REDACTED_THINKING_TRIGGER)) thought.push({ type: 'redacted_thinking', data: REDACTED_DATA });
+  return { ...reply, content: [...thought, ...reply.content] };
+}
+
+function answerText(body: Json): Answer {
   const messages = body.messages as Message[];
   const last = messages.at(-1) as Message;
   const lastBlocks = blocksOf(last);
@@ -186,7 +242,7 @@ function answer(body: Json): Answer {
   return { content: [{ type: 'text', text }], stop_reason: stopReason, stop_sequence: stopSequence };
 }
 
-const outputTokensOf = (content: Block[]) => countTokens(content.map((b) => (b.type === 'text' ? String(b.text) : JSON.stringify(b.input))).join(''));
+const outputTokensOf = (content: Block[]) => countTokens(content.map((b) => (b.type === 'text' ? String(b.text) : b.type === 'thinking' ? String(b.thinking) : b.type === 'redacted_thinking' ? String(b.data) : JSON.stringify(b.input))).join(''));
 
 function sendError(res: ServerResponse, status: number, type: string, message: string, headers: Record<string, string> = {}): void {
   sendJson(res, status, { type: 'error', error: { type, message }, request_id: 'req_emulator' }, { 'request-id': 'req_emulator', ...headers });
@@ -209,6 +265,13 @@ async function stream(res: ServerResponse, body: Json, reply: Answer, usage: Jso
           return;
         }
       }
+    } else if (block.type === 'thinking') {
+      // As the docs' example streams it: an empty thinking block, its text in pieces, then its signature.
+      await send({ type: 'content_block_start', index, content_block: { type: 'thinking', thinking: '' } });
+      for (const piece of String(block.thinking).match(/\S+\s*|\s+/g) ?? []) await send({ type: 'content_block_delta', index, delta: { type: 'thinking_delta', thinking: piece } });
+      await send({ type: 'content_block_delta', index, delta: { type: 'signature_delta', signature: block.signature } });
+    } else if (block.type === 'redacted_thinking') {
+      await send({ type: 'content_block_start', index, content_block: block });
     } else {
       await send({ type: 'content_block_start', index, content_block: { type: 'tool_use', id: block.id, name: block.name, input: {} } });
       const json = JSON.stringify(block.input);

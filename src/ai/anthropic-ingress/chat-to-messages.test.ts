@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { STOP_SEQUENCE, type ChatCompletion, type FinishReason } from '../chat-types.js';
+import { ANTHROPIC_BLOCKS, STOP_SEQUENCE, type ChatCompletion, type FinishReason } from '../chat-types.js';
 import { chatToMessages } from './chat-to-messages.js';
 
 const completion = (message: ChatCompletion['choices'][number]['message'], finishReason: FinishReason | null = 'stop', usage: ChatCompletion['usage'] = { prompt_tokens: 12, completion_tokens: 5, total_tokens: 17 }): ChatCompletion => ({
@@ -109,5 +109,20 @@ describe('a chat completion as a Message', () => {
   it('reports zero tokens when the completion has no usage', () => {
     const { usage: _, ...unmetered } = completion({ role: 'assistant', content: 'x' });
     expect(chatToMessages(unmetered, 'claude').usage).toEqual({ input_tokens: 0, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 });
+  });
+
+  it('answers with an Anthropic provider’s blocks as they came, thinking first and in their order', () => {
+    const blocks = [
+      { type: 'thinking', thinking: 'Paris first.', signature: 'sig-1' },
+      { type: 'redacted_thinking', data: 'opaque' },
+      { type: 'text', text: 'Let me check.' },
+      { type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: { city: 'Paris' } },
+    ];
+    const message = { role: 'assistant' as const, content: 'Let me check.', reasoning_content: 'Paris first.', tool_calls: [{ id: 'toolu_1', type: 'function' as const, function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }], [ANTHROPIC_BLOCKS]: blocks };
+    expect(chatToMessages(completion(message, 'tool_calls'), 'claude')).toMatchObject({ content: blocks, stop_reason: 'tool_use' });
+  });
+
+  it('leaves another provider’s reasoning_content out: it has no signature to come back with', () => {
+    expect(chatToMessages(completion({ role: 'assistant', content: '42', reasoning_content: 'Thinking…' }), 'deepseek').content).toEqual([{ type: 'text', text: '42' }]);
   });
 });

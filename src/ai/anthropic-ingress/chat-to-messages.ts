@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { CACHE_WRITES, STOP_SEQUENCE, type ChatCompletion, type FinishReason, type StopSequence, type Usage } from '../chat-types.js';
+import { ANTHROPIC_BLOCKS, CACHE_WRITES, STOP_SEQUENCE, type ChatCompletion, type FinishReason, type StopSequence, type Usage } from '../chat-types.js';
 import type { AnthropicContentBlock, AnthropicMessage, AnthropicStopReason, AnthropicUsage } from './wire-types.js';
 
 /**
@@ -61,7 +61,8 @@ export function toolInputOf(args: string): Record<string, unknown> {
 /**
  * A chat completion, from any provider, as the Message a non-streamed `POST /v1/messages` answers
  * (https://docs.anthropic.com/en/api/messages): the first choice's text is one text block, its tool calls are
- * `tool_use` blocks after it, and `model` is the one the client asked for (an alias stays an alias). `stops` are
+ * `tool_use` blocks after it, and `model` is the one the client asked for (an alias stays an alias). An Anthropic
+ * provider's answer with thinking blocks (ANTHROPIC_BLOCKS) is its blocks, as Anthropic wrote them. `stops` are
  * the request's stop sequences (see anthropicStopFor).
  *
  * @example chatToMessages(await callChat(adapter, messagesToChat(body), ctx), body.model)
@@ -69,11 +70,15 @@ export function toolInputOf(args: string): Record<string, unknown> {
 export function chatToMessages(completion: ChatCompletion, requestedModel: string, stops: readonly string[] = []): AnthropicMessage {
   const choice = completion.choices[0];
   const content: AnthropicContentBlock[] = [];
-  const text = choice?.message.content || choice?.message.refusal || '';
-  // Anthropic refuses an empty text block when a client sends the answer back in its next turn.
-  if (text !== '') content.push({ type: 'text', text });
   const calls = choice?.message.tool_calls ?? [];
-  for (const call of calls) content.push({ type: 'tool_use', id: call.id, name: call.function.name, input: toolInputOf(call.function.arguments) });
+  const blocks = choice?.message[ANTHROPIC_BLOCKS];
+  if (blocks) content.push(...(blocks as AnthropicContentBlock[]));
+  else {
+    const text = choice?.message.content || choice?.message.refusal || '';
+    // Anthropic refuses an empty text block when a client sends the answer back in its next turn.
+    if (text !== '') content.push({ type: 'text', text });
+    for (const call of calls) content.push({ type: 'tool_use', id: call.id, name: call.function.name, input: toolInputOf(call.function.arguments) });
+  }
   return {
     id: messageIdFor(completion.id),
     type: 'message',

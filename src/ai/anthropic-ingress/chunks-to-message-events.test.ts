@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PROMPT_USAGE, STOP_SEQUENCE, type ChatCompletionChunk, type ChunkToolCallDelta, type FinishReason, type Usage } from '../chat-types.js';
+import { PROMPT_USAGE, STOP_SEQUENCE, THINKING_DELTA, type ChatCompletionChunk, type ChunkToolCallDelta, type FinishReason, type Usage } from '../chat-types.js';
 import { ChatChunksToMessageEvents } from './chunks-to-message-events.js';
 
 type Delta = ChatCompletionChunk['choices'][number]['delta'];
@@ -183,5 +183,40 @@ describe('chat chunks as Anthropic stream events', () => {
     const translator = new ChatChunksToMessageEvents('claude');
     translator.end();
     expect([...translator.push(chunk({ content: 'late' })), ...translator.end()]).toEqual([]);
+  });
+
+  it('streams an Anthropic provider’s thinking as Anthropic does, numbered with the text and tool blocks after it', () => {
+    const events = translate([
+      chunk({ role: 'assistant', content: '' }),
+      chunk({ [THINKING_DELTA]: { block: { type: 'thinking', thinking: '' } } }),
+      chunk({ reasoning_content: 'Paris ', [THINKING_DELTA]: { thinking: 'Paris ' } }),
+      chunk({ reasoning_content: 'first.', [THINKING_DELTA]: { thinking: 'first.' } }),
+      chunk({ [THINKING_DELTA]: { signature: 'sig-1' } }),
+      chunk({ [THINKING_DELTA]: { block: { type: 'redacted_thinking', data: 'opaque' } } }),
+      chunk({ content: 'Let me check.' }),
+      tool({ index: 0, id: 'toolu_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }),
+      chunk({}, 'tool_calls'),
+    ]);
+    expectWellFormed(events);
+    expect(events.slice(1, -2)).toEqual([
+      { type: 'content_block_start', index: 0, content_block: { type: 'thinking', thinking: '' } },
+      { type: 'content_block_delta', index: 0, delta: { type: 'thinking_delta', thinking: 'Paris ' } },
+      { type: 'content_block_delta', index: 0, delta: { type: 'thinking_delta', thinking: 'first.' } },
+      { type: 'content_block_delta', index: 0, delta: { type: 'signature_delta', signature: 'sig-1' } },
+      { type: 'content_block_stop', index: 0 },
+      { type: 'content_block_start', index: 1, content_block: { type: 'redacted_thinking', data: 'opaque' } },
+      { type: 'content_block_stop', index: 1 },
+      { type: 'content_block_start', index: 2, content_block: { type: 'text', text: '' } },
+      { type: 'content_block_delta', index: 2, delta: { type: 'text_delta', text: 'Let me check.' } },
+      { type: 'content_block_stop', index: 2 },
+      { type: 'content_block_start', index: 3, content_block: { type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: {} } },
+      { type: 'content_block_delta', index: 3, delta: { type: 'input_json_delta', partial_json: '{"city":"Paris"}' } },
+      { type: 'content_block_stop', index: 3 },
+    ]);
+  });
+
+  it('leaves another provider’s reasoning_content out of the events', () => {
+    const events = translate([chunk({ role: 'assistant', content: '' }), chunk({ reasoning_content: 'Thinking…' }), chunk({ content: '42' }), chunk({}, 'stop')]);
+    expect(events.filter((e) => e.type === 'content_block_start').map((e) => (e.content_block as { type: string }).type)).toEqual(['text']);
   });
 });

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { PROMPT_USAGE, type ChatCompletionChunk, type FinishReason, type StopSequence, type Usage } from '../chat-types.js';
+import { PROMPT_USAGE, THINKING_DELTA, type AnthropicBlock, type ChatCompletionChunk, type ThinkingDelta, type FinishReason, type StopSequence, type Usage } from '../chat-types.js';
 import { anthropicError } from './anthropic-error.js';
 import { anthropicStopFor, anthropicUsageFor, messageIdFor } from './chat-to-messages.js';
 import type { AnthropicErrorType } from './wire-types.js';
@@ -26,7 +26,10 @@ function sse(data: { type: string; [field: string]: unknown }): string {
  * (https://docs.anthropic.com/en/docs/build-with-claude/streaming): `message_start`, then each content block as
  * `content_block_start`, its deltas (`text_delta`, or `input_json_delta` for a tool's arguments) and
  * `content_block_stop`, then `message_delta` with the stop reason and usage, and `message_stop`. Blocks are
- * numbered from 0 across text and tool calls and never overlap: one is stopped before the next starts.
+ * numbered from 0 across thinking, text and tool calls and never overlap: one is stopped before the next starts.
+ * An Anthropic provider's thinking (THINKING_DELTA) is streamed as Anthropic streamed it: each thinking or
+ * redacted_thinking block's start as it came, `thinking_delta`s and `signature_delta`; other providers' reasoning
+ * (`reasoning_content`) has no signature to send back with, and is left out.
  *
  * OpenAI sends each tool call's argument fragments before the next call's first, so the block of an earlier call
  * is stopped for good when a later one starts; a fragment that came after that could not be placed, and is left out.
@@ -46,8 +49,8 @@ export class ChatChunksToMessageEvents {
   #started = false;
   #ended = false;
   #nextIndex = 0;
-  /** The open block: its index, and for a tool call the OpenAI tool call index. */
-  #open: { index: number; tool?: number } | undefined;
+  /** The open block: its index, and for a tool call the OpenAI tool call index, or whether it is a thinking block. */
+  #open: { index: number; tool?: number; thinking?: true } | undefined;
   /** OpenAI tool call index → content block index. */
   readonly #tools = new Map<number, number>();
   #finishReason: FinishReason | null = null;
@@ -68,10 +71,11 @@ export class ChatChunksToMessageEvents {
     if (chunk.usage) this.#usage = chunk.usage;
     // Anthropic answers with one message: further choices (n > 1) have nowhere to go.
     for (const choice of chunk.choices.filter((c) => c.index === 0)) {
-      const { content, refusal, tool_calls: toolCalls } = choice.delta;
+      const { content, refusal, tool_calls: toolCalls, [THINKING_DELTA]: thinking } = choice.delta;
+      if (thinking) events.push(...this.#thinking(thinking));
       const text = (content ?? '') + (refusal ?? '');
       if (text !== '') {
-        if (!this.#open || this.#open.tool !== undefined) events.push(...this.#startBlock({ type: 'text', text: '' }));
+        if (!this.#open || this.#open.tool !== undefined || this.#open.thinking) events.push(...this.#startBlock({ type: 'text', text: '' }));
         events.push(sse({ type: 'content_block_delta', index: this.#open!.index, delta: { type: 'text_delta', text } }));
       }
       for (const call of toolCalls ?? []) {
@@ -124,10 +128,20 @@ export class ChatChunksToMessageEvents {
     return [sse({ type: 'message_start', message })];
   }
 
-  #startBlock(block: { type: 'text'; text: string } | { type: 'tool_use'; id: string; name: string; input: object }, tool?: number): string[] {
+  /** A thinking block's start, a thinking delta or a signature delta; the last two go to the open thinking block. */
+  #thinking({ block, thinking, signature }: ThinkingDelta): string[] {
+    if (block) return this.#startBlock(block, undefined, true);
+    const index = this.#open?.thinking ? this.#open.index : undefined;
+    if (index === undefined) return [];
+    if (thinking !== undefined) return [sse({ type: 'content_block_delta', index, delta: { type: 'thinking_delta', thinking } })];
+    if (signature !== undefined) return [sse({ type: 'content_block_delta', index, delta: { type: 'signature_delta', signature } })];
+    return [];
+  }
+
+  #startBlock(block: AnthropicBlock, tool?: number, thinking?: true): string[] {
     const events = this.#stopBlock();
     const index = this.#nextIndex++;
-    this.#open = tool === undefined ? { index } : { index, tool };
+    this.#open = tool !== undefined ? { index, tool } : thinking ? { index, thinking } : { index };
     events.push(sse({ type: 'content_block_start', index, content_block: block }));
     return events;
   }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AiError } from '../openai-error.js';
-import { CACHE_CONTROL } from '../chat-types.js';
+import { ANTHROPIC_BLOCKS, CACHE_CONTROL, THINKING } from '../chat-types.js';
 import { AnthropicRequestError } from './anthropic-error.js';
 import { messagesToChat } from './messages-to-chat.js';
 import type { AnthropicMessagesRequest } from './wire-types.js';
@@ -35,8 +35,24 @@ describe('a Messages API request as a chat request', () => {
     expect(translate({ top_k: 5 }).top_k).toBe(5);
   });
 
-  it('drops thinking, which only Anthropic could honour', () => {
-    expect(translate({ thinking: { type: 'enabled', budget_tokens: 1024 } })).not.toHaveProperty('thinking');
+  it('keeps thinking under a symbol, for the Anthropic adapter alone, never as a member another provider would get', () => {
+    const chat = translate({ thinking: { type: 'enabled', budget_tokens: 1024 } });
+    expect(chat).not.toHaveProperty('thinking');
+    expect(chat[THINKING]).toEqual({ type: 'enabled', budget_tokens: 1024 });
+    expect(JSON.stringify(chat)).not.toContain('budget_tokens');
+  });
+
+  it.each([{ type: 'disabled' }, { type: 'adaptive' }])('takes thinking %j', (thinking) => {
+    expect(translate({ thinking })[THINKING]).toEqual(thinking);
+  });
+
+  it.each([
+    [{ type: 'enabled' }, 'thinking.budget_tokens'],
+    [{ type: 'enabled', budget_tokens: 0 }, 'thinking.budget_tokens'],
+    [{ type: 'on' }, 'thinking.type'],
+    ['enabled', 'thinking'],
+  ])('refuses thinking %j, naming %s', (thinking, param) => {
+    expect(rejection({ thinking }).param).toBe(param);
   });
 
   it('puts a string system prompt first as a system message', () => {
@@ -167,12 +183,30 @@ describe('a Messages API request as a chat request', () => {
     expect(translate({ messages }).messages[1]).toMatchObject({ role: 'assistant', content: null });
   });
 
-  it('leaves thinking blocks from an earlier turn out', () => {
+  it('leaves thinking blocks from an earlier turn out of the text and tool calls, which other providers read', () => {
     const messages = [
       { role: 'user', content: 'Hi' },
       { role: 'assistant', content: [{ type: 'thinking', thinking: 'Hmm.', signature: 'sig' }, { type: 'redacted_thinking', data: 'x' }, { type: 'text', text: 'Hello!' }] },
     ];
-    expect(translate({ messages }).messages[1]).toEqual({ role: 'assistant', content: 'Hello!' });
+    expect(JSON.parse(JSON.stringify(translate({ messages }).messages[1]))).toEqual({ role: 'assistant', content: 'Hello!' });
+  });
+
+  it('keeps the whole turn of thinking blocks as it came, in its order, for the Anthropic adapter', () => {
+    const turn = [
+      { type: 'thinking', thinking: 'Paris, then.', signature: 'sig-1' },
+      { type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: { city: 'Paris' } },
+      { type: 'redacted_thinking', data: 'opaque' },
+      { type: 'tool_use', id: 'toolu_2', name: 'get_weather', input: { city: 'Rome' } },
+    ];
+    const messages = [{ role: 'user', content: 'Weather?' }, { role: 'assistant', content: turn }];
+    const assistant = translate({ messages }).messages[1]!;
+    expect(assistant[ANTHROPIC_BLOCKS]).toEqual(turn);
+    expect(assistant.tool_calls?.map((call) => call.id)).toEqual(['toolu_1', 'toolu_2']);
+  });
+
+  it('marks no turn without thinking blocks', () => {
+    const messages = [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: [{ type: 'text', text: 'Hello!' }] }];
+    expect(ANTHROPIC_BLOCKS in translate({ messages }).messages[1]!).toBe(false);
   });
 
   it('turns tool_result blocks into tool messages before the rest of the user turn', () => {

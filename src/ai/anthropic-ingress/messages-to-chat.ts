@@ -1,4 +1,4 @@
-import { CACHE_CONTROL, type CacheControl, type ChatMessage, type ChatRequest, type ContentPart, type ImagePart, type TextPart, type ToolCall, type ToolChoice, type ToolDefinition } from '../chat-types.js';
+import { ANTHROPIC_BLOCKS, CACHE_CONTROL, THINKING, type AnthropicBlock, type CacheControl, type ChatMessage, type ChatRequest, type ContentPart, type ImagePart, type TextPart, type ToolCall, type ToolChoice, type ToolDefinition } from '../chat-types.js';
 import { isJsonObject } from '../json-object.js';
 import { AnthropicRequestError } from './anthropic-error.js';
 import type { AnthropicMessagesRequest } from './wire-types.js';
@@ -112,17 +112,37 @@ function userTurn(content: unknown[], param: string): ChatMessage[] {
   return parts.length > 0 || tools.length === 0 ? [...tools, { role: 'user', content: partsContent(parts) }] : tools;
 }
 
-/** An assistant turn: text blocks become the content, `tool_use` blocks the tool calls; thinking is Anthropic's own and is left out. */
+/**
+ * An assistant turn: text blocks become the content, `tool_use` blocks the tool calls. Thinking blocks are
+ * Anthropic's own: a turn that holds any keeps its blocks as they came under ANTHROPIC_BLOCKS, which only the
+ * Anthropic adapter reads (Anthropic wants them back unchanged, in their place, to use tools with thinking).
+ */
 function assistantTurn(content: unknown[], param: string): ChatMessage {
   const texts: TextPart[] = [];
   const calls: ToolCall[] = [];
+  let thinking = false;
   content.forEach((block, i) => {
     const where = `${param}.${i}`;
-    if (isThinking(block)) return;
-    if (isJsonObject(block) && block.type === 'tool_use') calls.push(toolCall(block, where));
+    if (isThinking(block)) thinking = true;
+    else if (isJsonObject(block) && block.type === 'tool_use') calls.push(toolCall(block, where));
     else texts.push(contentPart(block, where, false) as TextPart);
   });
-  return { role: 'assistant', content: texts.length > 0 ? textContent(texts, '') : calls.length > 0 ? null : '', ...(calls.length > 0 ? { tool_calls: calls } : {}) };
+  const message: ChatMessage = { role: 'assistant', content: texts.length > 0 ? textContent(texts, '') : calls.length > 0 ? null : '', ...(calls.length > 0 ? { tool_calls: calls } : {}) };
+  if (thinking) message[ANTHROPIC_BLOCKS] = content as AnthropicBlock[];
+  return message;
+}
+
+/**
+ * `thinking` (https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking): an object whose `type` is
+ * `enabled` (with `budget_tokens`), `disabled` or `adaptive`. Its limits (a budget of at least 1024, below
+ * `max_tokens`) are the model's, and Anthropic says them.
+ */
+function thinkingOf(thinking: unknown): Record<string, unknown> {
+  if (!isJsonObject(thinking)) fail('thinking', 'must be an object');
+  if (thinking.type === 'enabled') {
+    if (!Number.isInteger(thinking.budget_tokens) || (thinking.budget_tokens as number) < 1) fail('thinking.budget_tokens', 'is required and must be a positive integer');
+  } else if (thinking.type !== 'disabled' && thinking.type !== 'adaptive') fail('thinking.type', 'must be "enabled", "disabled" or "adaptive"');
+  return thinking;
 }
 
 /**
@@ -193,8 +213,9 @@ function numberIn(value: unknown, param: string, min: number, max: number): numb
  * provider. The body is validated as it arrives from the client: a field the gateway cannot read throws an
  * AnthropicRequestError naming it. `system` becomes a leading system message (one per block when blocks carry cache
  * breakpoints), `tool_use` blocks tool calls, `tool_result` blocks tool messages, `tool_choice` any/tool OpenAI's
- * required/function, `stop_sequences` `stop` and `metadata.user_id` `user`. `top_k` is kept for the providers that take it; `thinking`, which only Anthropic
- * could honour, is dropped.
+ * required/function, `stop_sequences` `stop` and `metadata.user_id` `user`. `top_k` is kept for the providers that take it; `thinking`, and the
+ * thinking blocks of earlier turns, which only Anthropic can honour, are kept under THINKING and ANTHROPIC_BLOCKS for
+ * the Anthropic adapter, and never reach another provider.
  *
  * @example messagesToChat({ model: 'claude-sonnet-4-5', max_tokens: 1024, messages: [{ role: 'user', content: 'Hello' }] })
  */
@@ -231,6 +252,7 @@ export function messagesToChat(request: AnthropicMessagesRequest | Record<string
     const choice = toolChoiceOf(body.tool_choice);
     if (chat.tools) Object.assign(chat, choice);
   }
+  if (body.thinking !== undefined) chat[THINKING] = thinkingOf(body.thinking);
   if (body.metadata !== undefined) {
     if (!isJsonObject(body.metadata)) fail('metadata', 'must be an object');
     const user = body.metadata.user_id;

@@ -27,6 +27,9 @@ export interface AnthropicToolResultBlockParam {
 /** Extended thinking from an earlier turn, sent back by the client; only Anthropic can read it. */
 export interface AnthropicThinkingBlockParam {
   type: 'thinking' | 'redacted_thinking';
+  thinking?: string;
+  signature?: string;
+  data?: string;
 }
 export type AnthropicContentBlockParam = AnthropicTextBlockParam | AnthropicImageBlockParam | AnthropicToolUseBlockParam | AnthropicToolResultBlockParam | AnthropicThinkingBlockParam;
 
@@ -58,6 +61,7 @@ export interface AnthropicMessagesRequest {
   tools?: AnthropicToolParam[];
   tool_choice?: AnthropicToolChoiceParam;
   metadata?: { user_id?: string | null };
+  thinking?: { type: 'enabled'; budget_tokens: number } | { type: 'disabled' } | { type: 'adaptive' };
 }
 
 export interface AnthropicTextBlock {
@@ -70,7 +74,12 @@ export interface AnthropicToolUseBlock {
   name: string;
   input: unknown;
 }
-export type AnthropicContentBlock = AnthropicTextBlock | AnthropicToolUseBlock;
+/** A thinking or redacted_thinking block of an Anthropic provider's answer, as Anthropic wrote it. */
+export interface AnthropicThinkingBlock {
+  type: 'thinking' | 'redacted_thinking';
+  [member: string]: unknown;
+}
+export type AnthropicContentBlock = AnthropicTextBlock | AnthropicToolUseBlock | AnthropicThinkingBlock;
 
 /** Stop reasons (https://docs.anthropic.com/en/api/handling-stop-reasons) an OpenAI finish reason can become. */
 export type AnthropicStopReason = 'end_turn' | 'max_tokens' | 'stop_sequence' | 'tool_use' | 'refusal';

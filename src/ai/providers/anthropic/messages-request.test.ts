@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startAnthropicEmulator, type AnthropicEmulator } from '../../../../test/emulators/anthropic.js';
-import { CACHE_CONTROL, type ChatRequest } from '../../chat-types.js';
+import { signatureFor, startAnthropicEmulator, type AnthropicEmulator } from '../../../../test/emulators/anthropic.js';
+import { ANTHROPIC_BLOCKS, CACHE_CONTROL, THINKING, type ChatRequest } from '../../chat-types.js';
 import { callChat, ProviderCallError } from '../../provider-call.js';
 import type { CallContext } from '../provider.js';
 import { AnthropicProvider } from './index.js';
@@ -231,5 +231,67 @@ describe('the Anthropic request translation', () => {
 
   it('refuses n greater than 1, which Anthropic cannot answer', async () => {
     await expect(sent({ n: 2 })).rejects.toBeInstanceOf(ProviderCallError);
+  });
+
+  it('sends an Anthropic-format client’s thinking as it came', async () => {
+    for (const thinking of [{ type: 'enabled', budget_tokens: 1024 }, { type: 'disabled' }, { type: 'adaptive' }]) {
+      const request = await sent({ max_completion_tokens: 2000, [THINKING]: thinking });
+      expect(request.body.thinking).toEqual(thinking);
+      expect(request.body.max_tokens).toBe(2000);
+    }
+  });
+
+  it('sends no thinking for a request that asked for none', async () => {
+    const request = await sent({});
+    expect(request.body).not.toHaveProperty('thinking');
+  });
+
+  it.each([
+    ['minimal', 1024],
+    ['low', 1024],
+    ['medium', 2048],
+    ['high', 4096],
+    ['xhigh', 8192],
+  ] as const)('turns reasoning_effort %s into a thinking budget of %i, added to max_tokens, which Anthropic wants above it', async (effort, budget) => {
+    const request = await sent({ reasoning_effort: effort, max_completion_tokens: 500 });
+    expect(request.body.thinking).toEqual({ type: 'enabled', budget_tokens: budget });
+    expect(request.body.max_tokens).toBe(500 + budget);
+  });
+
+  it('adds the budget to the default max_tokens when the client named no limit', async () => {
+    const request = await sent({ reasoning_effort: 'high' });
+    expect(request.body.max_tokens).toBe(4096 + 4096);
+  });
+
+  it('sends reasoning_effort none as no thinking, Anthropic’s default', async () => {
+    const request = await sent({ reasoning_effort: 'none', max_completion_tokens: 500 });
+    expect(request.body).not.toHaveProperty('thinking');
+    expect(request.body.max_tokens).toBe(500);
+  });
+
+  it('lets an Anthropic-format client’s own thinking win over reasoning_effort', async () => {
+    const request = await sent({ reasoning_effort: 'high', max_completion_tokens: 3000, [THINKING]: { type: 'enabled', budget_tokens: 1500 } });
+    expect(request.body.thinking).toEqual({ type: 'enabled', budget_tokens: 1500 });
+    expect(request.body.max_tokens).toBe(3000);
+  });
+
+  it('sends an assistant turn with thinking blocks as it came, blocks and order unchanged', async () => {
+    const thinking = 'The user wrote "Weather?". I will answer it directly.';
+    const turn = [
+      { type: 'thinking', thinking, signature: signatureFor(thinking) },
+      { type: 'text', text: 'Let me check.' },
+      { type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: { city: 'Paris' } },
+    ];
+    const request = await sent({
+      [THINKING]: { type: 'enabled', budget_tokens: 1024 },
+      max_completion_tokens: 2000,
+      tools: [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }],
+      messages: [
+        { role: 'user', content: 'Weather?' },
+        { role: 'assistant', content: 'Let me check.', tool_calls: [{ id: 'toolu_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }], [ANTHROPIC_BLOCKS]: turn },
+        { role: 'tool', tool_call_id: 'toolu_1', content: '18°C' },
+      ],
+    });
+    expect(request.body.messages[1]).toEqual({ role: 'assistant', content: turn });
   });
 });

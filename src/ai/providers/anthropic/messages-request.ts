@@ -1,4 +1,4 @@
-import { CACHE_CONTROL, type CacheControl, type ChatMessage, type ChatRequest, type ContentPart, type ToolChoice } from '../../chat-types.js';
+import { ANTHROPIC_BLOCKS, CACHE_CONTROL, THINKING, type CacheControl, type ChatMessage, type ChatRequest, type ContentPart, type ReasoningEffort, type ToolChoice } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
 import { imageUrlOf } from '../content-parts.js';
 import { JSON_OBJECT_INSTRUCTION, jsonResponseTool } from './response-format.js';
@@ -6,6 +6,12 @@ import type { AnthropicCacheControl, AnthropicContentBlock, AnthropicImageBlock,
 
 /** Anthropic requires `max_tokens`; OpenAI does not. This is the budget when the client names none. */
 const DEFAULT_MAX_TOKENS = 4096;
+
+/**
+ * OpenAI's `reasoning_effort` as an extended thinking budget (https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking):
+ * minimal and low 1024 (Anthropic's least), then doubling. `none` asks for no thinking, Anthropic's default.
+ */
+export const THINKING_BUDGETS: Readonly<Record<ReasoningEffort, number>> = { none: 0, minimal: 1024, low: 1024, medium: 2048, high: 4096, xhigh: 8192 };
 
 function invalid(code: string, message: string): ProviderCallError {
   return new ProviderCallError({ status: 400, type: 'invalid_request_error', code, message, retryable: false });
@@ -70,6 +76,9 @@ function messageFor(message: ChatMessage, i: number): AnthropicMessage | undefin
     return { role: 'user', content: [{ type: 'tool_result', tool_use_id: message.tool_call_id, ...(blocks.length > 0 ? { content: blocks } : {}), ...cacheControlOf(message) }] };
   }
   if (message.role === 'assistant') {
+    // A turn with thinking blocks goes as the Anthropic-format client sent it: Anthropic checks them, signature and place.
+    const turn = message[ANTHROPIC_BLOCKS];
+    if (turn) return { role: 'assistant', content: turn as AnthropicContentBlock[] };
     const blocks: AnthropicContentBlock[] = contentBlocks(message.content, where);
     for (const [j, call] of (message.tool_calls ?? []).entries()) {
       blocks.push({ type: 'tool_use', id: call.id, name: call.function.name, input: toolInput(call.function.arguments, `${where}.tool_calls[${j}]`), ...cacheControlOf(call) });
@@ -127,6 +136,17 @@ export function toAnthropicRequest(request: ChatRequest, model: string, stream: 
     messages: mergeTurns(turns),
     ...cacheControlOf(request),
   };
+  const thinking = request[THINKING];
+  if (thinking) body.thinking = thinking;
+  else if (request.reasoning_effort !== undefined) {
+    // Anthropic's max_tokens counts the thinking too, and must be above its budget: the budget is added to the
+    // client's limit, which stays the room for the answer.
+    const budget = THINKING_BUDGETS[request.reasoning_effort];
+    if (budget > 0) {
+      body.thinking = { type: 'enabled', budget_tokens: budget };
+      body.max_tokens += budget;
+    }
+  }
   if (system.length > 0) body.system = system.some((block) => block.cache_control) ? system : system.map((block) => block.text).join('\n\n');
   if (request.stop !== undefined) body.stop_sequences = typeof request.stop === 'string' ? [request.stop] : request.stop;
   // OpenAI's temperature runs 0–2, Anthropic's 0–1: the nearest allowed value keeps a fallback from failing.

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inputTokensFor, startAnthropicEmulator, type AnthropicEmulator } from '../../../../test/emulators/anthropic.js';
-import { CACHE_WRITES, STOP_SEQUENCE, type ChatRequest } from '../../chat-types.js';
+import { REDACTED_DATA, REDACTED_THINKING_TRIGGER, inputTokensFor, signatureFor, startAnthropicEmulator, thinkingFor, type AnthropicEmulator } from '../../../../test/emulators/anthropic.js';
+import { ANTHROPIC_BLOCKS, CACHE_WRITES, STOP_SEQUENCE, THINKING, type ChatRequest } from '../../chat-types.js';
 import { callChat } from '../../provider-call.js';
 import type { CallContext } from '../provider.js';
 import { AnthropicProvider, JSON_RESPONSE_TOOL } from './index.js';
@@ -125,5 +125,33 @@ describe('an Anthropic answer', () => {
   it('accepts images and answers about them', async () => {
     const completion = await chat({ messages: [{ role: 'user', content: [{ type: 'text', text: 'What is this?' }, { type: 'image_url', image_url: { url: 'data:image/jpeg;base64,/9j/4AAQ' } }] }] });
     expect(completion.choices[0]?.message.content).toBe('Echo: What is this?');
+  });
+
+  it('gives the thinking of an answer to reasoning_effort as reasoning_content', async () => {
+    const completion = await chat({ reasoning_effort: 'low' });
+    expect(completion.choices[0]?.message).toMatchObject({ role: 'assistant', content: 'Echo: Hello there', reasoning_content: thinkingFor('Hello there') });
+    expect(JSON.parse(JSON.stringify(completion)).choices[0].message).toEqual({ role: 'assistant', content: 'Echo: Hello there', reasoning_content: thinkingFor('Hello there') });
+  });
+
+  it('counts thinking within the output tokens, as Anthropic bills and reports it', async () => {
+    const completion = await chat({ reasoning_effort: 'low' });
+    const output = Math.ceil((thinkingFor('Hello there') + 'Echo: Hello there').length / 4);
+    expect(completion.usage).toMatchObject({ completion_tokens: output });
+  });
+
+  it('keeps an answer’s blocks in Anthropic’s order, thinking and redacted thinking with their signature and data', async () => {
+    const completion = await chat({ [THINKING]: { type: 'enabled', budget_tokens: 1024 }, messages: [{ role: 'user', content: REDACTED_THINKING_TRIGGER }] });
+    const thinking = thinkingFor(REDACTED_THINKING_TRIGGER);
+    expect(completion.choices[0]?.message[ANTHROPIC_BLOCKS]).toEqual([
+      { type: 'thinking', thinking, signature: signatureFor(thinking) },
+      { type: 'redacted_thinking', data: REDACTED_DATA },
+      { type: 'text', text: `Echo: ${REDACTED_THINKING_TRIGGER}` },
+    ]);
+  });
+
+  it('keeps no blocks and no reasoning_content for an answer without thinking', async () => {
+    const message = (await chat({})).choices[0]!.message;
+    expect(ANTHROPIC_BLOCKS in message).toBe(false);
+    expect(message).not.toHaveProperty('reasoning_content');
   });
 });

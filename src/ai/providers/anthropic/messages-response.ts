@@ -1,4 +1,4 @@
-import { CACHE_WRITES, STOP_SEQUENCE, type ChatCompletion, type FinishReason, type StopSequence, type ToolCall, type Usage } from '../../chat-types.js';
+import { ANTHROPIC_BLOCKS, CACHE_WRITES, STOP_SEQUENCE, type AnthropicBlock, type ChatCompletion, type FinishReason, type StopSequence, type ToolCall, type Usage } from '../../chat-types.js';
 import { JSON_RESPONSE_TOOL } from './response-format.js';
 import type { AnthropicMessageResponse, AnthropicToolUseBlock, AnthropicUsage } from './wire-types.js';
 
@@ -47,17 +47,31 @@ export function usageFor(usage: AnthropicUsage): Usage {
   return result;
 }
 
-/** An Anthropic Message as an OpenAI chat completion: text blocks are the content, `tool_use` blocks the tool calls. */
+/**
+ * An Anthropic Message as an OpenAI chat completion: text blocks are the content, `tool_use` blocks the tool calls,
+ * and thinking blocks' text (https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking) the
+ * `reasoning_content`. An answer with thinking blocks also keeps its blocks in their order (ANTHROPIC_BLOCKS), for
+ * the Anthropic ingress to answer with as they came.
+ */
 export function fromAnthropicMessage(message: AnthropicMessageResponse, created: number): ChatCompletion {
   const text: string[] = [];
   const toolCalls: ToolCall[] = [];
+  let reasoning: string[] | undefined;
   for (const block of message.content) {
     if (block.type === 'text') text.push((block as { text: string }).text);
     else if (block.type === 'tool_use') {
       const use = block as AnthropicToolUseBlock;
       if (use.name === JSON_RESPONSE_TOOL) text.push(JSON.stringify(use.input));
       else toolCalls.push({ id: use.id, type: 'function', function: { name: use.name, arguments: JSON.stringify(use.input ?? {}) } });
-    }
+    } else if (block.type === 'thinking') (reasoning ??= []).push(String((block as { thinking?: string }).thinking ?? ''));
+    else if (block.type === 'redacted_thinking') reasoning ??= [];
+  }
+  const answer: ChatCompletion['choices'][number]['message'] = { role: 'assistant', content: text.length > 0 ? text.join('') : null, ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}) };
+  if (reasoning) {
+    const thought = reasoning.join('\n\n');
+    if (thought !== '') answer.reasoning_content = thought;
+    // The JSON schema tool's answer is the text it stands for, as it is in `content`.
+    answer[ANTHROPIC_BLOCKS] = message.content.map((block): AnthropicBlock => (block.type === 'tool_use' && (block as AnthropicToolUseBlock).name === JSON_RESPONSE_TOOL ? { type: 'text', text: JSON.stringify((block as AnthropicToolUseBlock).input) } : (block as AnthropicBlock)));
   }
   return {
     id: message.id,
@@ -67,7 +81,7 @@ export function fromAnthropicMessage(message: AnthropicMessageResponse, created:
     choices: [
       {
         index: 0,
-        message: { role: 'assistant', content: text.length > 0 ? text.join('') : null, ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}) },
+        message: answer,
         finish_reason: finishReasonFor(message.stop_reason, toolCalls.length > 0),
         logprobs: null,
         ...stopSequenceOf(message.stop_reason, message.stop_sequence),

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { inputTokensFor, startAnthropicEmulator, type AnthropicEmulator } from '../../../../test/emulators/anthropic.js';
-import { CACHE_WRITES, PROMPT_USAGE, STOP_SEQUENCE, type ChatCompletionChunk, type ChatRequest } from '../../chat-types.js';
+import { inputTokensFor, signatureFor, startAnthropicEmulator, thinkingFor, type AnthropicEmulator } from '../../../../test/emulators/anthropic.js';
+import { CACHE_WRITES, PROMPT_USAGE, STOP_SEQUENCE, THINKING_DELTA, type ChatCompletionChunk, type ChatRequest } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
 import type { CallContext } from '../provider.js';
 import { AnthropicProvider } from './index.js';
@@ -34,6 +34,29 @@ afterAll(() => emulator.stop());
 beforeEach(() => emulator.setMode('normal'));
 
 describe('an Anthropic stream', () => {
+  it('streams thinking as reasoning_content deltas before the answer', async () => {
+    const chunks = withChoice(await chunksOf({ reasoning_effort: 'medium' }));
+    const reasoning = chunks.flatMap((c) => (c.choices[0]?.delta.reasoning_content === undefined ? [] : [c.choices[0].delta.reasoning_content]));
+    expect(reasoning.length).toBeGreaterThan(1);
+    expect(reasoning.join('')).toBe(thinkingFor('The quick brown fox'));
+    expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe('Echo: The quick brown fox');
+  });
+
+  it('marks the thinking block’s start, its text and its signature for the Anthropic ingress, in Anthropic’s order', async () => {
+    const chunks = withChoice(await chunksOf({ reasoning_effort: 'low' }));
+    const marks = chunks.flatMap((c) => {
+      const mark = c.choices[0]?.delta[THINKING_DELTA];
+      return mark ? [mark] : [];
+    });
+    const thinking = thinkingFor('The quick brown fox');
+    expect(marks[0]).toEqual({ block: { type: 'thinking', thinking: '' } });
+    expect(marks.slice(1, -1).map((m) => m.thinking).join('')).toBe(thinking);
+    expect(marks.at(-1)).toEqual({ signature: signatureFor(thinking) });
+    // The signature comes before the first text.
+    const signatureAt = chunks.findIndex((c) => c.choices[0]?.delta[THINKING_DELTA]?.signature !== undefined);
+    expect(signatureAt).toBeLessThan(chunks.findIndex((c) => (c.choices[0]?.delta.content ?? '') !== ''));
+  });
+
   it('asks Anthropic to stream', async () => {
     await chunksOf({});
     expect(emulator.lastRequest()!.body.stream).toBe(true);

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { PROMPT_USAGE, type ChatCompletionChunk, type FinishReason, type StopSequence, type Usage } from '../../chat-types.js';
+import { PROMPT_USAGE, THINKING_DELTA, type AnthropicBlock, type ChatCompletionChunk, type FinishReason, type StopSequence, type Usage } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
 import { SseParser, type SseEvent } from '../../sse.js';
 import type { StreamTranslator } from '../provider.js';
@@ -14,7 +14,9 @@ type Delta = ChatCompletionChunk['choices'][number]['delta'];
  * Anthropic's streamed Message (https://docs.anthropic.com/en/docs/build-with-claude/streaming) as OpenAI chunks,
  * event by event: `message_start` gives the role chunk (with the prompt's tokens as PROMPT_USAGE), text deltas
  * give content, a `tool_use` block start gives a tool call's id and name and its `input_json_delta`s its
- * arguments, `message_delta` gives the finish reason (and STOP_SEQUENCE), and `message_stop` the usage chunk. Content blocks are numbered across text and tools; OpenAI numbers tool
+ * arguments, thinking deltas give `reasoning_content` (and, with the start of each thinking or redacted_thinking block
+ * and each signature, THINKING_DELTA, which the Anthropic ingress streams on as Anthropic did), `message_delta` gives
+ * the finish reason (and STOP_SEQUENCE), and `message_stop` the usage chunk. Content blocks are numbered across text and tools; OpenAI numbers tool
  * calls alone, so each tool block is given the next tool call index. An `error` event is thrown as a
  * ProviderCallError from `push`.
  */
@@ -59,6 +61,7 @@ export function anthropicStreamTranslator(created: number, fallbackModel: string
           const text = (block as { text?: string }).text ?? '';
           return text === '' ? [] : [chunk({ content: text })];
         }
+        if (block.type === 'thinking' || block.type === 'redacted_thinking') return [chunk({ [THINKING_DELTA]: { block: block as AnthropicBlock } })];
         if (block.type !== 'tool_use') return [];
         const use = block as AnthropicToolUseBlock;
         if (use.name === JSON_RESPONSE_TOOL) {
@@ -72,6 +75,11 @@ export function anthropicStreamTranslator(created: number, fallbackModel: string
       case 'content_block_delta': {
         const delta = event.delta;
         if (delta.type === 'text_delta') return [chunk({ content: (delta as { text: string }).text })];
+        if (delta.type === 'thinking_delta') {
+          const thinking = (delta as { thinking: string }).thinking;
+          return [chunk({ reasoning_content: thinking, [THINKING_DELTA]: { thinking } })];
+        }
+        if (delta.type === 'signature_delta') return [chunk({ [THINKING_DELTA]: { signature: (delta as { signature: string }).signature } })];
         if (delta.type !== 'input_json_delta') return [];
         const partial = (delta as { partial_json: string }).partial_json;
         const target = blocks.get(event.index);

@@ -26,7 +26,14 @@ export interface AnthropicToolResultBlock extends AnthropicCacheControl {
   tool_use_id: string;
   content?: string | Array<AnthropicTextBlock | AnthropicImageBlock>;
 }
-export type AnthropicContentBlock = AnthropicTextBlock | AnthropicImageBlock | AnthropicToolUseBlock | AnthropicToolResultBlock;
+/** A thinking or redacted_thinking block (https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking), as Anthropic wrote it. */
+export interface AnthropicThinkingBlock {
+  type: 'thinking' | 'redacted_thinking';
+  thinking?: string;
+  signature?: string;
+  data?: string;
+}
+export type AnthropicContentBlock = AnthropicTextBlock | AnthropicImageBlock | AnthropicToolUseBlock | AnthropicToolResultBlock | AnthropicThinkingBlock;
 
 export interface AnthropicMessage {
   role: 'user' | 'assistant';
@@ -55,6 +62,8 @@ export interface AnthropicMessagesRequest extends AnthropicCacheControl {
   tools?: AnthropicTool[];
   tool_choice?: AnthropicToolChoice;
   metadata?: { user_id: string };
+  /** Extended thinking: `{type: "enabled", budget_tokens}`, `{type: "disabled"}` or `{type: "adaptive"}`. */
+  thinking?: Record<string, unknown>;
 }
 
 export interface AnthropicUsage {
@@ -66,8 +75,8 @@ export interface AnthropicUsage {
   cache_creation?: { ephemeral_5m_input_tokens?: number | null; ephemeral_1h_input_tokens?: number | null } | null;
 }
 
-/** A response content block: text and tool_use are translated, thinking and server-tool blocks are not. */
-export type AnthropicResponseBlock = AnthropicTextBlock | AnthropicToolUseBlock | { type: string };
+/** A response content block: text, tool_use and thinking blocks are translated, server-tool blocks are not. */
+export type AnthropicResponseBlock = AnthropicTextBlock | AnthropicToolUseBlock | AnthropicThinkingBlock | { type: string };
 
 export interface AnthropicMessageResponse {
   id: string;
@@ -90,7 +99,11 @@ export interface AnthropicErrorBody {
 export type AnthropicStreamEvent =
   | { type: 'message_start'; message: AnthropicMessageResponse }
   | { type: 'content_block_start'; index: number; content_block: AnthropicResponseBlock }
-  | { type: 'content_block_delta'; index: number; delta: { type: 'text_delta'; text: string } | { type: 'input_json_delta'; partial_json: string } | { type: string } }
+  | {
+      type: 'content_block_delta';
+      index: number;
+      delta: { type: 'text_delta'; text: string } | { type: 'input_json_delta'; partial_json: string } | { type: 'thinking_delta'; thinking: string } | { type: 'signature_delta'; signature: string } | { type: string };
+    }
   | { type: 'content_block_stop'; index: number }
   | { type: 'message_delta'; delta: { stop_reason?: string | null; stop_sequence?: string | null }; usage?: AnthropicUsage }
   | { type: 'message_stop' }
