@@ -294,4 +294,17 @@ describe('the Anthropic request translation', () => {
     });
     expect(request.body.messages[1]).toEqual({ role: 'assistant', content: turn });
   });
+
+  it('asks for no thinking for reasoning_effort on tool results whose assistant turn has no thinking blocks, which Anthropic would refuse', async () => {
+    const request = await sent({
+      reasoning_effort: 'low',
+      tools: [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }],
+      messages: [
+        { role: 'user', content: 'Weather?' },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'toolu_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
+        { role: 'tool', tool_call_id: 'toolu_1', content: '18°C' },
+      ],
+    });
+    expect(request.body).not.toHaveProperty('thinking');
+  });
 });

@@ -110,6 +110,18 @@ function toolChoiceFor(choice: ToolChoice | undefined, parallel: boolean | undef
 }
 
 /**
+ * Whether the request answers tool calls of an assistant turn that has no thinking blocks to send back (an OpenAI
+ * client's turn: OpenAI's shape has no place for a signed block). With thinking on, Anthropic refuses such a turn
+ * (the tool-use loop must start with thinking); without, it takes it: so reasoning_effort asks for no thinking until
+ * the next user turn (https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking#extended-thinking-with-tool-use).
+ */
+function continuesToolUseWithoutThinking(messages: ChatMessage[]): boolean {
+  if (messages.at(-1)?.role !== 'tool') return false;
+  const assistant = messages.findLast((message) => message.role === 'assistant');
+  return assistant !== undefined && !(ANTHROPIC_BLOCKS in assistant);
+}
+
+/**
  * An OpenAI chat request as an Anthropic Messages API request (https://docs.anthropic.com/en/api/messages):
  * system and developer messages become the top-level `system`, tool messages become `tool_result` blocks in a
  * user turn, assistant tool calls become `tool_use` blocks, and `stop` becomes `stop_sequences`. The cache
@@ -138,7 +150,7 @@ export function toAnthropicRequest(request: ChatRequest, model: string, stream: 
   };
   const thinking = request[THINKING];
   if (thinking) body.thinking = thinking;
-  else if (request.reasoning_effort !== undefined) {
+  else if (request.reasoning_effort !== undefined && !continuesToolUseWithoutThinking(request.messages)) {
     // Anthropic's max_tokens counts the thinking too, and must be above its budget: the budget is added to the
     // client's limit, which stays the room for the answer.
     const budget = THINKING_BUDGETS[request.reasoning_effort];
