@@ -15,7 +15,9 @@ import { sendJson as sendJsonAs, sseData, startEmulatorServer, writeEvent, type 
  * - Otherwise "Echo: <last user text>", cut at the first stop sequence found, or at `max_completion_tokens` /
  *   `max_tokens` (finish_reason `length`). `n` gives that many choices.
  * - Usage: prompt tokens are `promptTokensFor(body)` (characters / 4), completion tokens likewise from the answer;
- *   `cachedTokens` is reported as `prompt_tokens_details.cached_tokens`.
+ *   `cachedTokens` is reported as `prompt_tokens_details.cached_tokens`. A `reasoning_effort` other than `none` adds
+ *   REASONING_TOKENS to the completion tokens, told as `completion_tokens_details.reasoning_tokens`, as reasoning
+ *   models report the tokens they reasoned with (their reasoning itself is never returned by Chat Completions).
  * - Streams are SSE written one event per write: a role chunk, content (or tool call argument) deltas, a finish
  *   chunk, then — only when `stream_options.include_usage` is set — a chunk with empty `choices` and the usage
  *   (every other chunk then carries `"usage": null`), then `data: [DONE]`.
@@ -233,6 +235,9 @@ function sendError(res: ServerResponse, error: RequestError): void {
   sendJson(res, error.status, { error: { message: error.message, type: error.type, param: error.param, code: error.code } }, error.headers);
 }
 
+/** The reasoning tokens the emulator reports for a request with a `reasoning_effort` other than `none`. */
+export const REASONING_TOKENS = 64;
+
 /** Starts the emulator on 127.0.0.1 on a free port. */
 export async function startOpenAIEmulator(options: OpenAIEmulatorOptions = {}): Promise<OpenAIEmulator> {
   const apiKey = options.apiKey ?? 'test-openai-key';
@@ -241,19 +246,20 @@ export async function startOpenAIEmulator(options: OpenAIEmulatorOptions = {}): 
   const held: Array<() => void> = [];
   let completions = 0;
 
-  const usageOf = (promptTokens: number, completionTokens: number) => ({
+  const usageOf = (promptTokens: number, answerTokens: number, reasoningTokens: number) => ({
     prompt_tokens: promptTokens,
-    completion_tokens: completionTokens,
-    total_tokens: promptTokens + completionTokens,
+    completion_tokens: answerTokens + reasoningTokens,
+    total_tokens: promptTokens + answerTokens + reasoningTokens,
     prompt_tokens_details: { cached_tokens: Math.min(options.cachedTokens ?? 0, promptTokens), audio_tokens: 0 },
-    completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+    completion_tokens_details: { reasoning_tokens: reasoningTokens, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
   });
 
   const chat = async (res: ServerResponse, body: Json): Promise<void> => {
     validateChat(body, options.maxOutputTokens ?? 16_384);
     const count = Number(body.n ?? 1);
     const replies = Array.from({ length: count }, () => answer(body));
-    const full = usageOf(promptTokensFor(body), replies.reduce((sum, r) => sum + completionTokensOf(r), 0));
+    const reasoning = body.reasoning_effort !== undefined && body.reasoning_effort !== 'none' ? REASONING_TOKENS * count : 0;
+    const full = usageOf(promptTokensFor(body), replies.reduce((sum, r) => sum + completionTokensOf(r), 0), reasoning);
     const usage = options.reportUsage === 'prompt-only' ? { prompt_tokens: full.prompt_tokens, total_tokens: full.prompt_tokens } : full;
     const head = { id: `chatcmpl-emulator${++completions}`, created: 1_735_787_045, model: String(body.model), system_fingerprint: 'fp_emulator' };
     if (body.stream !== true) {
