@@ -207,4 +207,31 @@ describe('reasoning through the gateway', () => {
       expect(emulators.anthropic.lastRequest()!.body).not.toHaveProperty('thinking');
     });
   });
+
+  describe('with the response cache', () => {
+    let cached: AiGateway;
+    let cachedClaude: Anthropic;
+
+    beforeAll(async () => {
+      cached = await AiGateway.start();
+      await configureThreeProviders(cached, emulators, { cache: { ttl: '10m' }, aliases: [{ name: 'smart', targets: [{ provider: 'anthropic', model: 'claude-sonnet-4-5' }] }] });
+      cachedClaude = new Anthropic({ baseURL: cached.proxyUrl, apiKey: await cached.createApp({ name: 'cached-app', team: 'cached-team' }), maxRetries: 0 });
+    });
+    afterAll(async () => {
+      await cached?.stop();
+    });
+
+    it('answers a repeated thinking request from the cache with its thinking blocks, and another thinking from Anthropic', async () => {
+      const ask = (thinking: Anthropic.ThinkingConfigParam) => cachedClaude.messages.create({ model: 'smart', max_tokens: 4000, thinking, messages: [{ role: 'user', content: 'Cache me' }] }).withResponse();
+      const first = await ask(THINKING);
+      const again = await ask(THINKING);
+      expect(again.response.headers.get('x-keygate-cache')).toBe('hit');
+      expect(again.data.content).toEqual(first.data.content);
+      expect(again.data.content[0]?.type).toBe('thinking');
+      // The thinking asked for is under a symbol, outside the request's JSON: it is part of the key all the same.
+      const other = await ask({ type: 'disabled' });
+      expect(other.response.headers.get('x-keygate-cache')).toBeNull();
+      expect(other.data.content.map((block) => block.type)).toEqual(['text']);
+    });
+  });
 });
