@@ -19,7 +19,7 @@ import { sendJson, sseEvent, startEmulatorServer, writeEvent, type EmulatorHandl
  *   block signed by the emulator (`signatureFor`), and with a redacted_thinking block after it when the last user
  *   text holds Anthropic's documented test string (REDACTED_THINKING_TRIGGER); streamed as the docs show: a
  *   `thinking` block start, `thinking_delta`s, one `signature_delta`. As Anthropic does, it refuses forced tool use
- *   with thinking, a thinking block whose signature does not match its text, and a tool-use loop whose last
+ *   with thinking, a temperature other than 1, a top_k or a top_p under 0.95 with thinking, a thinking block whose signature does not match its text, and a tool-use loop whose last
  *   assistant turn does not start with a thinking block.
  * - Usage: input tokens are `inputTokensFor(body)` (characters / 4); output tokens likewise from the answer,
  *   thinking included (Anthropic bills thinking as output).
@@ -111,6 +111,10 @@ function validate(body: Json): void {
     } else if (thinking.type !== 'disabled' && thinking.type !== 'adaptive') fail("thinking.type: Input should be 'enabled', 'disabled' or 'adaptive'");
     const forced = (body.tool_choice as Json | undefined)?.type;
     if (thinkingOn(body) && (forced === 'any' || forced === 'tool')) fail('Thinking may not be enabled when tool_choice forces tool use.');
+    // The docs' "feature compatibility": no changed temperature or top_k, and a top_p of 0.95 to 1 (wording the emulator's).
+    if (thinkingOn(body) && body.temperature !== undefined && body.temperature !== 1) fail('`temperature` may only be set to 1 when thinking is enabled.');
+    if (thinkingOn(body) && body.top_k !== undefined) fail('`top_k` may not be set when thinking is enabled.');
+    if (thinkingOn(body) && body.top_p !== undefined && (body.top_p as number) < 0.95) fail('`top_p` must be at least 0.95 when thinking is enabled.');
   }
   const messages = body.messages as Message[];
   messages.forEach((message, i) => {

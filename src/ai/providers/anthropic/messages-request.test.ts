@@ -263,6 +263,26 @@ describe('the Anthropic request translation', () => {
     expect(request.body.max_tokens).toBe(4096 + 4096);
   });
 
+  it('leaves out the sampling settings thinking does not take, for reasoning_effort', async () => {
+    const request = await sent({ reasoning_effort: 'low', temperature: 0.3, top_k: 40, max_completion_tokens: 500 });
+    expect(request.body.thinking).toEqual({ type: 'enabled', budget_tokens: 1024 });
+    expect(request.body).not.toHaveProperty('temperature');
+    expect(request.body).not.toHaveProperty('top_k');
+    expect((await sent({ reasoning_effort: 'low', top_p: 0.9 })).body).not.toHaveProperty('top_p');
+    expect((await sent({ reasoning_effort: 'low', top_p: 0.97 })).body.top_p).toBe(0.97);
+  });
+
+  it.each([
+    ['a forced tool_choice', { tool_choice: 'required' as const, tools: [{ type: 'function' as const, function: { name: 'get_weather', parameters: { type: 'object', properties: {} } } }] }],
+    ['a json_schema answer, carried by a forced tool', { response_format: { type: 'json_schema' as const, json_schema: { name: 'answer', schema: { type: 'object', properties: {} } } } }],
+  ])('sends reasoning_effort with %s without thinking, which Anthropic refuses with forced tool use', async (_what, extra) => {
+    const request = await sent({ reasoning_effort: 'high', max_completion_tokens: 500, temperature: 0.3, ...extra });
+    expect(request.body).not.toHaveProperty('thinking');
+    expect(request.body.max_tokens).toBe(500);
+    expect(request.body.temperature).toBe(0.3);
+    expect(['any', 'tool']).toContain((request.body.tool_choice as { type: string }).type);
+  });
+
   it('sends reasoning_effort none as no thinking, Anthropic’s default', async () => {
     const request = await sent({ reasoning_effort: 'none', max_completion_tokens: 500 });
     expect(request.body).not.toHaveProperty('thinking');

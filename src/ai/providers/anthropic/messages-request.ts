@@ -150,15 +150,6 @@ export function toAnthropicRequest(request: ChatRequest, model: string, stream: 
   };
   const thinking = request[THINKING];
   if (thinking) body.thinking = thinking;
-  else if (request.reasoning_effort !== undefined && !continuesToolUseWithoutThinking(request.messages)) {
-    // Anthropic's max_tokens counts the thinking too, and must be above its budget: the budget is added to the
-    // client's limit, which stays the room for the answer.
-    const budget = THINKING_BUDGETS[request.reasoning_effort];
-    if (budget > 0) {
-      body.thinking = { type: 'enabled', budget_tokens: budget };
-      body.max_tokens += budget;
-    }
-  }
   if (system.length > 0) body.system = system.some((block) => block.cache_control) ? system : system.map((block) => block.text).join('\n\n');
   if (request.stop !== undefined) body.stop_sequences = typeof request.stop === 'string' ? [request.stop] : request.stop;
   // OpenAI's temperature runs 0–2, Anthropic's 0–1: the nearest allowed value keeps a fallback from failing.
@@ -188,5 +179,26 @@ export function toAnthropicRequest(request: ChatRequest, model: string, stream: 
   }
   if (tools.length > 0) body.tools = tools;
   if (toolChoice) body.tool_choice = toolChoice;
+  if (!thinking && request.reasoning_effort !== undefined) thinkFor(body, request, request.reasoning_effort);
   return body;
+}
+
+/**
+ * OpenAI's `reasoning_effort` as extended thinking. Anthropic's max_tokens counts the thinking too, and must be above
+ * its budget: the budget is added to the client's limit, which stays the room for the answer. Thinking does not go
+ * with forced tool use (a forced tool_choice, or the tool that carries a json_schema answer), nor with a changed
+ * temperature or top_k, nor with a top_p under 0.95
+ * (https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking#feature-compatibility): a forced tool is
+ * the client's contract, so such a call goes without thinking; otherwise the sampling settings go, since the client
+ * asked for reasoning.
+ */
+function thinkFor(body: AnthropicMessagesRequest, request: ChatRequest, effort: ReasoningEffort): void {
+  const budget = THINKING_BUDGETS[effort];
+  if (budget === 0 || continuesToolUseWithoutThinking(request.messages)) return;
+  if (body.tool_choice && (body.tool_choice.type === 'any' || body.tool_choice.type === 'tool')) return;
+  body.thinking = { type: 'enabled', budget_tokens: budget };
+  body.max_tokens += budget;
+  delete body.temperature;
+  delete body.top_k;
+  if (body.top_p !== undefined && body.top_p < 0.95) delete body.top_p;
 }
