@@ -71,6 +71,10 @@ describe('the Gemini request translation', () => {
     expect((await sent({ reasoning_effort: effort })).body.generationConfig).toEqual({ thinkingConfig });
   });
 
+  it('sends reasoning_effort none to Gemini 2.5 Pro, which cannot stop thinking, as its least budget', async () => {
+    expect((await sent({ reasoning_effort: 'none' }, ctx({}, 'gemini-2.5-pro'))).body.generationConfig).toEqual({ thinkingConfig: { thinkingBudget: 128 } });
+  });
+
   it.each([
     ['none', { includeThoughts: false, thinkingLevel: 'minimal' }],
     ['minimal', { includeThoughts: true, thinkingLevel: 'minimal' }],

@@ -118,12 +118,13 @@ function toolConfigFor(choice: ToolChoice | undefined): GeminiGenerateRequest['t
  * thoughts returned (`includeThoughts`) for `reasoning_content`. Gemini 3 and later take a level, of which
  * `minimal` is the least (they cannot stop thinking) and `high` the most; Gemini 2.5 takes a budget, as Gemini's
  * own OpenAI-compatible endpoint maps it (https://ai.google.dev/gemini-api/docs/openai): 1024 for minimal and low,
- * 8192 for medium, 24576 for high and xhigh, and 0, no thinking, for none.
+ * 8192 for medium, 24576 for high and xhigh, and 0, no thinking, for none (128 for 2.5 Pro, which cannot stop thinking).
  */
 export function thinkingConfigFor(effort: ReasoningEffort, model: string): GeminiThinkingConfig {
   const major = Number(/^(?:models\/)?gemini-(\d+)/.exec(model)?.[1] ?? 0);
   if (major >= 3) return { includeThoughts: effort !== 'none', thinkingLevel: effort === 'none' ? 'minimal' : effort === 'xhigh' ? 'high' : effort };
-  if (effort === 'none') return { thinkingBudget: 0 };
+  // Gemini 2.5 Pro cannot stop thinking: its least budget, 128, is the nearest to none it takes.
+  if (effort === 'none') return { thinkingBudget: /^(?:models\/)?gemini-2\.5-pro/.test(model) ? 128 : 0 };
   return { includeThoughts: true, thinkingBudget: GEMINI_THINKING_BUDGETS[effort] };
 }
 const GEMINI_THINKING_BUDGETS = { minimal: 1024, low: 1024, medium: 8192, high: 24_576, xhigh: 24_576 } as const;
