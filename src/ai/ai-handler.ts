@@ -901,7 +901,7 @@ async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, f
   // A client that leaves from here on stops the stream through the call's cancellation (handleAi).
   res.on('drain', () => stream.resume());
   // Each read's chunks are written from the provider socket's own callback; a full client buffer pauses the provider.
-  const status = await new Promise<number>((resolve) => {
+  const streamed = await new Promise<number>((resolve) => {
     stream.pipe({
       chunk(chunk: TranslatedChunk) {
         if (ttft === null && chunk.choices.length > 0) ttft = runtime.now() - started;
@@ -933,6 +933,8 @@ async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, f
       },
     });
   });
+  // A stream the client was told failed (a choice that failed, in Anthropic's format an error event) is recorded so.
+  const status = streamed === 200 && events?.failed ? 502 : streamed;
   const reported = usageOf(stream.usage());
   if (!reported) await loadTokenizer();
   const tokens = reported ?? { input: estimatePromptTokens(request.messages), output: estimateTokens(text), cached: 0 };

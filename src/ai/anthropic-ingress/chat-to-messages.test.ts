@@ -25,6 +25,10 @@ describe('a chat completion as a Message', () => {
     });
   });
 
+  it('refuses a choice the provider says failed (OpenRouter’s finish_reason "error"), which no Message can say', () => {
+    expect(() => chatToMessages(completion({ role: 'assistant', content: 'Half an ans' }, 'error' as FinishReason), 'claude')).toThrow('the provider answered with a choice that failed');
+  });
+
   it('keeps an id that is already an Anthropic message id', () => {
     expect(chatToMessages({ ...completion({ role: 'assistant', content: 'Hi' }), id: 'msg_01XYZ' }, 'claude').id).toBe('msg_01XYZ');
   });

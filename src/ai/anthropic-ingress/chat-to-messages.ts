@@ -25,6 +25,9 @@ export function anthropicStopFor(finishReason: FinishReason | null | undefined, 
   }
 }
 
+/** A finish reason that is not OpenAI's but some OpenAI-compatible hosts' (OpenRouter's): the choice failed. */
+export const failedChoice = (finishReason: FinishReason | string | null | undefined): boolean => finishReason === 'error';
+
 /**
  * OpenAI's prompt tokens include cache reads and writes; Anthropic counts both apart from `input_tokens`. Both
  * cache fields are always there, as in Anthropic's answers (clients add them up); writes are known where the
@@ -69,6 +72,9 @@ export function toolInputOf(args: string): Record<string, unknown> {
  */
 export function chatToMessages(completion: ChatCompletion, requestedModel: string, stops: readonly string[] = []): AnthropicMessage {
   const choice = completion.choices[0];
+  // OpenRouter and others end a choice that failed with `finish_reason: "error"`: no Message can say that, and an
+  // `end_turn` would pass a cut answer off as whole. The caller answers 502, as for any completion it cannot read.
+  if (failedChoice(choice?.finish_reason)) throw new Error('the provider answered with a choice that failed');
   const content: AnthropicContentBlock[] = [];
   const calls = choice?.message.tool_calls ?? [];
   const blocks = choice?.message[ANTHROPIC_BLOCKS];

@@ -140,6 +140,13 @@ describe('chat chunks as Anthropic stream events', () => {
     expect(translate([first, chunk({}, 'stop')])[0]).toMatchObject({ message: { usage: { input_tokens: 40, output_tokens: 0, cache_read_input_tokens: 1000 } } });
   });
 
+  it('end with an error event, not end_turn, when the provider says the choice failed (OpenRouter’s finish_reason "error")', () => {
+    const translator = new ChatChunksToMessageEvents('claude-sonnet-4-5', { inputTokens: 9 });
+    const events = translate([chunk({ content: 'Half an ans' }), chunk({}, 'error' as FinishReason), chunk({ content: 'more' })], usage(10, 2), translator);
+    expect(events.map((e) => e.type)).toEqual(['message_start', 'content_block_start', 'content_block_delta', 'error']);
+    expect(translator.failed).toBe(true);
+  });
+
   it('map a length finish to max_tokens and stop the open block', () => {
     const events = translate([chunk({ content: 'cut sh' }), chunk({}, 'length')]);
     expect(events.at(-2)?.delta).toEqual({ stop_reason: 'max_tokens', stop_sequence: null });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { PROMPT_USAGE, THINKING_DELTA, type AnthropicBlock, type ChatCompletionChunk, type ThinkingDelta, type FinishReason, type StopSequence, type Usage } from '../chat-types.js';
 import { anthropicError } from './anthropic-error.js';
-import { anthropicStopFor, anthropicUsageFor, messageIdFor } from './chat-to-messages.js';
+import { anthropicStopFor, anthropicUsageFor, failedChoice, messageIdFor } from './chat-to-messages.js';
 import type { AnthropicErrorType } from './wire-types.js';
 
 export interface MessageEventsOptions {
@@ -48,6 +48,7 @@ export class ChatChunksToMessageEvents {
   readonly #options: MessageEventsOptions;
   #started = false;
   #ended = false;
+  #failed = false;
   #nextIndex = 0;
   /** The open block: its index, and for a tool call the OpenAI tool call index, or whether it is a thinking block. */
   #open: { index: number; tool?: number; thinking?: true } | undefined;
@@ -88,6 +89,8 @@ export class ChatChunksToMessageEvents {
         const fragment = call.function?.arguments ?? '';
         if (fragment !== '' && this.#open?.index === index) events.push(sse({ type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: fragment } }));
       }
+      // A choice that failed mid-stream (OpenRouter's `finish_reason: "error"`) ends the stream with an error event.
+      if (failedChoice(choice.finish_reason)) return [...events, ...this.fail('the provider stream failed')];
       if (choice.finish_reason) {
         this.#finishReason = choice.finish_reason;
         this.#stopped = choice;
@@ -112,10 +115,16 @@ export class ChatChunksToMessageEvents {
     return events;
   }
 
+  /** Whether the stream ended with an error event (`fail`, or a choice that failed). */
+  get failed(): boolean {
+    return this.#failed;
+  }
+
   /** An `error` event, for a stream that failed after its 200 head was sent; nothing follows it. */
   fail(message: string, type: AnthropicErrorType = 'api_error'): string[] {
     if (this.#ended) return [];
     this.#ended = true;
+    this.#failed = true;
     return [sse({ ...anthropicError(500, type, message) })];
   }
 
