@@ -6,23 +6,32 @@ import type { CacheWrites } from './catalog/index.js';
  * else a client sends is carried through untouched where the provider can take it.
  *
  * What Anthropic's Messages API says that OpenAI's shapes have no member for is carried under symbols, between the
- * Anthropic ingress and the adapters that can say it (CACHE_CONTROL, PROMPT_USAGE and CACHE_WRITES the Anthropic
- * adapter's; STOP_SEQUENCE the Anthropic, Bedrock and Cohere adapters'; THINKING, ANTHROPIC_BLOCKS and THINKING_DELTA, extended
- * thinking, the Anthropic adapter's and ingress's): JSON.stringify leaves symbol keys out, so none reaches an OpenAI-format answer, nor the body of a provider whose adapter does
- * not read it.
+ * ingresses and the adapters that can say it (CACHE_CONTROL the Anthropic and Bedrock adapters'; PROMPT_USAGE the
+ * Anthropic adapter's; CACHE_WRITES the Anthropic and Bedrock adapters'; STOP_SEQUENCE the Anthropic, Bedrock and
+ * Cohere adapters'; THINKING, ANTHROPIC_BLOCKS and THINKING_DELTA, extended thinking,
+ * the Anthropic adapter's and ingress's): JSON.stringify leaves symbol keys out, so none reaches an OpenAI-format answer, nor the body of
+ * a provider whose adapter does not read it.
  */
 export type Role = 'system' | 'developer' | 'user' | 'assistant' | 'tool';
 
 /**
  * Anthropic's prompt-caching breakpoint (https://docs.anthropic.com/en/docs/build-with-claude/prompt-caching), as
- * an Anthropic-format client set it on a system or content block (a text or image part, a tool call, a tool
- * message's `tool_result`), a tool, or the whole request (automatic caching). The Anthropic adapter sends it as
- * it came; other providers have no such breakpoints, and never see it.
+ * a client set it: an Anthropic-format client on a system or content block (a text or image part, a tool call, a
+ * tool message's `tool_result`), a tool, or the whole request (automatic caching); an OpenAI-format client, in the
+ * form LiteLLM and OpenRouter take, on a content part, a message or a tool. On a message it marks the message's last
+ * block. The Anthropic adapter sends it as it came, the Bedrock adapter as Converse `cachePoint` blocks; other
+ * providers have no such breakpoints, and never see it.
  */
 export const CACHE_CONTROL: unique symbol = Symbol('CACHE_CONTROL');
 
 /** A cache breakpoint, as a member of what it marks. */
 export type CacheControl = { [CACHE_CONTROL]?: Record<string, unknown> };
+
+/**
+ * On a request with a cache breakpoint anywhere (CACHE_CONTROL on it or on any part of it), set where the request is
+ * read: what must see every breakpoint (the response cache's key) looks for them in marked requests only.
+ */
+export const CACHE_MARKED: unique symbol = Symbol('CACHE_MARKED');
 
 export interface TextPart extends CacheControl {
   type: 'text';
@@ -89,6 +98,7 @@ export type ResponseFormat = { type: 'text' } | { type: 'json_object' } | { type
 
 export interface ChatRequest extends CacheControl {
   [THINKING]?: Record<string, unknown>;
+  [CACHE_MARKED]?: true;
   model: string;
   messages: ChatMessage[];
   stream?: boolean;
@@ -120,7 +130,7 @@ export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter' |
 
 /**
  * On a choice that finished (`stop`) on one of the request's stop sequences: that sequence, or null when the
- * provider does not say which (Bedrock, Cohere). Absent when the provider does not tell a stop sequence from the
+ * provider does not say which (Cohere; Bedrock for models other than Claude). Absent when the provider does not tell a stop sequence from the
  * model's own end (OpenAI, Gemini, Mistral, Ollama).
  */
 export const STOP_SEQUENCE: unique symbol = Symbol('STOP_SEQUENCE');
@@ -129,8 +139,8 @@ export const STOP_SEQUENCE: unique symbol = Symbol('STOP_SEQUENCE');
 export type StopSequence = { [STOP_SEQUENCE]?: string | null };
 
 /**
- * On a usage, the prompt tokens the provider wrote to its prompt cache (Anthropic's adapter reports them),
- * priced above plain input: OpenAI's usage has no member for them.
+ * On a usage, the prompt tokens the provider wrote to its prompt cache (the Anthropic and Bedrock adapters report
+ * them), priced at their own rates: OpenAI's usage has no member for them.
  */
 export const CACHE_WRITES: unique symbol = Symbol('CACHE_WRITES');
 

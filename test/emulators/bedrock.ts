@@ -15,7 +15,22 @@ import { embeddingFor } from './gemini.js';
  * gives it, else a ValidationException) → a JSON text that follows the schema, spread over lines; otherwise "Hello
  * from the Bedrock emulator." (cut before the first of `stopSequences` it holds, stopReason stop_sequence; cut to
  * maxTokens words, stopReason max_tokens). A user text containing "forbidden" → guardrail_intervened. Usage is
- * always 12 input tokens, 4 read from the cache, and one output token per word.
+ * 12 input tokens, and one output token per word.
+ *
+ * When a Claude model is asked for `/stop_sequence` (additionalModelResponseFieldPaths, JSON Pointers), the answer's
+ * `additionalModelResponseFields` (the messageStop event's, streamed) holds Claude's `stop_sequence`: the sequence
+ * it stopped on, else null. Other models' responses have no such field, and the path is ignored, as Converse does.
+ *
+ * Prompt caching (https://docs.aws.amazon.com/bedrock/latest/userguide/prompt-caching.html), modelled simply but
+ * deterministically: `cachePoint` blocks (API_runtime_CachePointBlock.html: only `type: "default"` and a `ttl` of 5m
+ * or 1h, alone in their block) are taken in `toolConfig.tools` (Claude models only), `system` and message content
+ * (Claude and Amazon Nova models), at most 4 a request, never inside a tool result; anywhere else, or for another
+ * model, the call is a ValidationException (worded by the emulator). The prompt is read in the order tools, system,
+ * messages; the prefix before a cachePoint counts one token per 4 characters of its JSON (no minimum length). The
+ * longest prefix this emulator cached for the same model within its TTL is read (`cacheReadInputTokens`); each
+ * later cachePoint writes its prefix's tokens beyond the one before it (`cacheWriteInputTokens`, with
+ * `cacheDetails` by TTL, 1h first) and is cached from then on. The 12 input tokens are what follows the last
+ * cachePoint, whatever its length. A request without cachePoints has no cache counts.
  */
 export interface BedrockEmulatorOptions {
   accessKeyId?: string;
@@ -50,11 +65,14 @@ export interface BedrockEmulator extends EmulatorHandle<RecordedRequest> {
 const CONVERSE_MEMBERS = ['messages', 'system', 'inferenceConfig', 'toolConfig', 'guardrailConfig', 'additionalModelRequestFields', 'additionalModelResponseFieldPaths', 'promptVariables', 'requestMetadata', 'performanceConfig', 'outputConfig'];
 const INFERENCE_MEMBERS = ['maxTokens', 'stopSequences', 'temperature', 'topP'];
 
+type Block = Record<string, unknown>;
+
 interface ConverseBody {
-  messages?: Array<{ role?: string; content?: Array<Record<string, unknown>> }>;
-  system?: Array<{ text: string }>;
+  messages?: Array<{ role?: string; content?: Block[] }>;
+  system?: Block[];
   inferenceConfig?: { maxTokens?: number; stopSequences?: string[] };
-  toolConfig?: { tools?: Array<{ toolSpec?: { name?: string } }> };
+  toolConfig?: { tools?: Array<{ toolSpec?: { name?: string }; cachePoint?: unknown }> };
+  additionalModelResponseFieldPaths?: unknown;
   outputConfig?: { textFormat?: { type?: unknown; structure?: { jsonSchema?: { schema?: unknown; name?: unknown; description?: unknown } } } };
 }
 
@@ -66,6 +84,8 @@ export async function startBedrockEmulator(options: BedrockEmulatorOptions = {})
   const secretAccessKey = options.secretAccessKey ?? 'emulator/secret+key';
   const region = options.region ?? 'us-east-1';
   let mode: BedrockEmulatorMode = 'normal';
+  /** Cached prompt prefixes, by model and prefix, with when they expire. */
+  const cached = new Map<string, number>();
 
   const server = await startEmulatorServer(({ req, res, rawBody, body }) => answer(req, res, rawBody, body as ConverseBody | undefined), {
     record: ({ req, rawBody, body }): RecordedRequest => ({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, rawBody, body }),
@@ -79,13 +99,16 @@ export async function startBedrockEmulator(options: BedrockEmulatorOptions = {})
     if (mode === 'rate-limited') return error(res, 429, 'ThrottlingException', 'Too many requests, please wait before trying again.', { 'retry-after': '2' });
     if (mode === 'unavailable') return error(res, 503, 'ServiceUnavailableException', 'Bedrock is unable to process your request.');
     if (route[2] === 'invoke') return invokeEmbedding(res, decodeURIComponent(route[1]!), body as Record<string, unknown> | undefined);
-    const invalid = validate(body);
+    const modelId = decodeURIComponent(route[1]!);
+    const invalid = validate(body, modelId);
     if (invalid || !body) return error(res, 400, 'ValidationException', invalid ?? 'The request body is not JSON.');
 
-    const reply = replyTo(body);
+    const reply = replyTo(body, modelId);
+    const usage = { ...reply.usage, ...cacheUsage(body, modelId) };
+    const fields = reply.fields ? { additionalModelResponseFields: reply.fields } : {};
     if (route[2] === 'converse') {
       const content = [...(reply.text ? [{ text: reply.text }] : []), ...(reply.toolUse ? [{ toolUse: reply.toolUse }] : [])];
-      return sendJson(res, 200, { output: { message: { role: 'assistant', content } }, stopReason: reply.stopReason, usage: reply.usage, metrics: { latencyMs: 1 } }, { 'x-amzn-requestid': 'emulator-request' });
+      return sendJson(res, 200, { output: { message: { role: 'assistant', content } }, stopReason: reply.stopReason, ...fields, usage, metrics: { latencyMs: 1 } }, { 'x-amzn-requestid': 'emulator-request' });
     }
 
     const frames: Buffer[] = [event('messageStart', { role: 'assistant' })];
@@ -99,8 +122,8 @@ export async function startBedrockEmulator(options: BedrockEmulatorOptions = {})
       for (const piece of [input.slice(0, 8), input.slice(8)]) frames.push(event('contentBlockDelta', { contentBlockIndex: index, delta: { toolUse: { input: piece } } }));
       frames.push(event('contentBlockStop', { contentBlockIndex: index }));
     }
-    frames.push(event('messageStop', { stopReason: reply.stopReason }));
-    frames.push(event('metadata', { usage: reply.usage, metrics: { latencyMs: 1 } }));
+    frames.push(event('messageStop', { stopReason: reply.stopReason, ...fields }));
+    frames.push(event('metadata', { usage, metrics: { latencyMs: 1 } }));
     if (mode === 'stream-exception') {
       frames.splice(2, frames.length, encodeEventStreamMessage({ ':exception-type': 'modelStreamErrorException', ':content-type': 'application/json', ':message-type': 'exception' }, Buffer.from(JSON.stringify({ message: 'The model stopped answering.' }))));
     }
@@ -110,6 +133,26 @@ export async function startBedrockEmulator(options: BedrockEmulatorOptions = {})
     }
     res.writeHead(200, { 'content-type': 'application/vnd.amazon.eventstream', 'x-amzn-requestid': 'emulator-request' });
     await writeEvents(res, frames);
+  }
+
+  /** The cache counts of a request, and its prefixes cached from now on (see the model above). */
+  function cacheUsage(body: ConverseBody, modelId: string): Record<string, unknown> {
+    const points = cachePrefixes(body);
+    if (points.length === 0) return {};
+    const now = Date.now();
+    const key = (prefix: string) => `${modelId}\n${prefix}`;
+    let hit = -1;
+    points.forEach((point, i) => {
+      if ((cached.get(key(point.prefix)) ?? 0) > now) hit = i;
+    });
+    const read = hit >= 0 ? points[hit]!.tokens : 0;
+    const written = { '1h': 0, '5m': 0 };
+    points.forEach((point, i) => {
+      if (i > hit) written[point.ttl] += Math.max(0, point.tokens - (i > 0 ? points[i - 1]!.tokens : 0));
+      cached.set(key(point.prefix), now + (point.ttl === '1h' ? 3_600_000 : 300_000));
+    });
+    const details = (['1h', '5m'] as const).filter((ttl) => written[ttl] > 0).map((ttl) => ({ ttl, inputTokens: written[ttl] }));
+    return { cacheReadInputTokens: read, cacheWriteInputTokens: written['1h'] + written['5m'], ...(details.length > 0 ? { cacheDetails: details } : {}) };
   }
 
   /**
@@ -196,7 +239,49 @@ export async function startBedrockEmulator(options: BedrockEmulatorOptions = {})
   };
 }
 
-function validate(body: ConverseBody | undefined): string | undefined {
+/** Each cachePoint's prefix (the prompt before it, in the order tools, system, messages), its tokens and its TTL. */
+function cachePrefixes(body: ConverseBody): Array<{ prefix: string; tokens: number; ttl: '5m' | '1h' }> {
+  const prompt: Array<[string, unknown]> = [
+    ...(body.toolConfig?.tools ?? []).map((tool): [string, unknown] => ['tool', tool]),
+    ...(body.system ?? []).map((block): [string, unknown] => ['system', block]),
+    ...(body.messages ?? []).flatMap((message) => (message.content ?? []).map((block): [string, unknown] => [String(message.role), block])),
+  ];
+  return prompt.flatMap(([, block], i) => {
+    if (!isCachePoint(block)) return [];
+    const prefix = JSON.stringify(prompt.slice(0, i).filter(([, before]) => !isCachePoint(before)));
+    return [{ prefix, tokens: Math.ceil(prefix.length / 4), ttl: (block as { cachePoint: { ttl?: '5m' | '1h' } }).cachePoint.ttl ?? '5m' }];
+  });
+}
+
+const isCachePoint = (block: unknown): boolean => typeof block === 'object' && block !== null && 'cachePoint' in block;
+
+/** Where the cachePoints of a request are, and whether each is well formed and allowed there for this model. */
+function validateCachePoints(body: ConverseBody, modelId: string): string | undefined {
+  const claude = /(^|[.:/])anthropic\./.test(modelId);
+  const nova = /(^|[.:/])amazon\.nova/.test(modelId);
+  const places: Array<[string, unknown[]]> = [
+    ['toolConfig.tools', body.toolConfig?.tools ?? []],
+    ['system', body.system ?? []],
+    ...(body.messages ?? []).map((message, i): [string, unknown[]] => [`messages.${i}.content`, message.content ?? []]),
+  ];
+  let count = 0;
+  for (const [place, blocks] of places) {
+    for (const block of blocks) {
+      const result = typeof block === 'object' && block !== null ? (block as { toolResult?: { content?: unknown[] } }).toolResult : undefined;
+      if (result?.content?.some(isCachePoint)) return `${place}: a tool result's content cannot hold a cachePoint.`;
+      if (!isCachePoint(block)) continue;
+      count++;
+      const point = (block as { cachePoint: unknown }).cachePoint as Record<string, unknown>;
+      if (Object.keys(block as object).length !== 1) return `${place}: a cachePoint block must hold only the cachePoint member.`;
+      if (typeof point !== 'object' || point === null || point.type !== 'default' || Object.keys(point).some((key) => key !== 'type' && key !== 'ttl')) return `1 validation error detected: Value at '${place}.cachePoint.type' failed to satisfy constraint: Member must satisfy enum value set: [default]`;
+      if (point.ttl !== undefined && point.ttl !== '5m' && point.ttl !== '1h') return `1 validation error detected: Value at '${place}.cachePoint.ttl' failed to satisfy constraint: Member must satisfy enum value set: [5m, 1h]`;
+      if (!claude && !(nova && place !== 'toolConfig.tools')) return `${place}: prompt caching in this field is not supported for model ${modelId}.`;
+    }
+  }
+  return count > 4 ? `A maximum of 4 cachePoint blocks may be provided. Found ${count}.` : undefined;
+}
+
+function validate(body: ConverseBody | undefined, modelId: string): string | undefined {
   const extraneous = Object.keys(body ?? {}).find((key) => !CONVERSE_MEMBERS.includes(key)) ?? Object.keys(body?.inferenceConfig ?? {}).find((key) => !INFERENCE_MEMBERS.includes(key));
   if (extraneous) return `Malformed input request: extraneous key [${extraneous}] is not permitted, please reformat your input and try again.`;
   const messages = body?.messages;
@@ -209,6 +294,10 @@ function validate(body: ConverseBody | undefined): string | undefined {
   const usesTools = messages.some((m) => (m.content ?? []).some((block) => 'toolUse' in block || 'toolResult' in block));
   if (usesTools && !body?.toolConfig) return 'The toolConfig field must be defined when using toolUse and toolResult content blocks.';
   for (const m of messages) for (const block of m.content ?? []) if ('text' in block && String(block.text).trim() === '') return 'The text field in the ContentBlock object is blank.';
+  const paths = body?.additionalModelResponseFieldPaths;
+  if (paths !== undefined && (!Array.isArray(paths) || paths.some((path) => typeof path !== 'string' || !path.startsWith('/')))) return 'additionalModelResponseFieldPaths: each path must be a JSON Pointer.';
+  const cachePoints = validateCachePoints(body!, modelId);
+  if (cachePoints) return cachePoints;
   if (body?.outputConfig !== undefined) return outputSchemaOf(body).error;
   return undefined;
 }
@@ -253,11 +342,11 @@ function sample(schema: Record<string, unknown>): unknown {
   }
 }
 
-function replyTo(body: ConverseBody) {
+function replyTo(body: ConverseBody, modelId: string) {
   const lastTurn = body.messages?.[body.messages.length - 1]?.content ?? [];
   const userText = lastTurn.map((block) => (typeof block.text === 'string' ? block.text : '')).join(' ');
   const hasToolResult = lastTurn.some((block) => 'toolResult' in block);
-  const tool = body.toolConfig?.tools?.[0]?.toolSpec?.name;
+  const tool = body.toolConfig?.tools?.find((t) => t.toolSpec)?.toolSpec?.name;
   const schema = outputSchemaOf(body).schema;
   let text = TEXT;
   let stopReason = 'end_turn';
@@ -272,12 +361,15 @@ function replyTo(body: ConverseBody) {
     text = '';
     stopReason = 'guardrail_intervened';
   }
-  // Converse says that a stop sequence ended the answer, not which one.
-  const stopAt = Math.min(...(body.inferenceConfig?.stopSequences ?? []).map((sequence) => text.indexOf(sequence)).filter((at) => at !== -1));
-  if (stopReason === 'end_turn' && stopAt !== Infinity) {
-    text = text.slice(0, stopAt);
+  // Converse says that a stop sequence ended the answer, not which one; Claude's response does, when asked.
+  const stops = (body.inferenceConfig?.stopSequences ?? []).map((sequence) => ({ sequence, at: text.indexOf(sequence) })).filter(({ at }) => at !== -1);
+  const stop = stops.sort((a, b) => a.at - b.at)[0];
+  if (stopReason === 'end_turn' && stop) {
+    text = text.slice(0, stop.at);
     stopReason = 'stop_sequence';
   }
+  const askedStop = Array.isArray(body.additionalModelResponseFieldPaths) && body.additionalModelResponseFieldPaths.includes('/stop_sequence');
+  const fields = askedStop && /(^|[.:/])anthropic\./.test(modelId) ? { stop_sequence: stopReason === 'stop_sequence' ? stop!.sequence : null } : undefined;
   const maxTokens = body.inferenceConfig?.maxTokens;
   const words = text.split(/(?= )/).filter(Boolean);
   if (maxTokens !== undefined && words.length > maxTokens) {
@@ -285,7 +377,7 @@ function replyTo(body: ConverseBody) {
     stopReason = 'max_tokens';
   }
   const outputTokens = text.split(/(?= )/).filter(Boolean).length + (toolUse ? 5 : 0);
-  return { text, toolUse, stopReason, usage: { inputTokens: 12, cacheReadInputTokens: 4, outputTokens, totalTokens: 16 + outputTokens } };
+  return { text, toolUse, stopReason, fields, usage: { inputTokens: 12, outputTokens, totalTokens: 12 + outputTokens } };
 }
 
 function event(type: string, payload: Record<string, unknown>): Buffer {

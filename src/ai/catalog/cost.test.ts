@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { costUsd } from './cost.js';
+import { costUsd, INPUT_RATES } from './cost.js';
 
 const MINI = { inputPerMillion: 0.15, outputPerMillion: 0.6, cachedInputPerMillion: 0.075 };
 
@@ -11,6 +11,13 @@ describe('costUsd', () => {
   it('bills cached input tokens at the cached rate and the rest of the input at the input rate', () => {
     // 600 fresh × 0.15 + 400 cached × 0.075 + 500 × 0.60 = 90 + 30 + 300 micro-dollars.
     expect(costUsd(MINI, { inputTokens: 1_000, outputTokens: 500, cachedInputTokens: 400 })).toBe(0.00042);
+  });
+
+  it("bills cache writes at Anthropic's 1.25× (5 minutes) and 2× (1 hour) the input rate unless they carry their own rates", () => {
+    // 1,000 input of which 200 written for 5 minutes and 100 for an hour: 700 × 0.15 + 200 × 0.1875 + 100 × 0.3 = 172.5.
+    const writes = { fiveMinute: 200, oneHour: 100 };
+    expect(costUsd(MINI, { inputTokens: 1_000, outputTokens: 0, cacheWrites: writes })).toBe(0.0001725);
+    expect(costUsd(MINI, { inputTokens: 1_000, outputTokens: 0, cacheWrites: { ...writes, rates: INPUT_RATES } })).toBe(0.00015);
   });
 
   it('bills cached input tokens at the input rate when the model has no cached rate', () => {

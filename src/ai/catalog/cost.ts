@@ -9,18 +9,31 @@ export interface TokenUsage {
   cacheWrites?: CacheWrites;
 }
 
-/** Prompt tokens a call wrote to the provider's cache, by how long the entry lives. */
-export interface CacheWrites {
+/** Write prices by entry lifetime, as multiples of the model's input price. */
+export interface CacheWriteRates {
   fiveMinute: number;
   oneHour: number;
 }
 
 /**
+ * Prompt tokens a call wrote to the provider's cache, by how long the entry lives; priced at `rates`, or at
+ * CACHE_WRITE_RATES when the provider bills as Anthropic does.
+ */
+export interface CacheWrites {
+  fiveMinute: number;
+  oneHour: number;
+  rates?: Readonly<CacheWriteRates>;
+}
+
+/**
  * What a cache write costs as a multiple of the model's input price: Anthropic's prompt caching bills a 5-minute
  * entry at 1.25× and a 1-hour entry at 2× (https://docs.anthropic.com/en/docs/build-with-claude/prompt-caching#pricing).
- * The Anthropic adapter reports writes (CACHE_WRITES); Bedrock's count as plain input (converse-response.ts).
+ * The Anthropic adapter reports writes at these rates; the Bedrock adapter at INPUT_RATES (converse-response.ts).
  */
-export const CACHE_WRITE_RATES: Readonly<CacheWrites> = { fiveMinute: 1.25, oneHour: 2 };
+export const CACHE_WRITE_RATES: Readonly<CacheWriteRates> = { fiveMinute: 1.25, oneHour: 2 };
+
+/** Cache writes priced as plain input: for a provider whose write prices the catalog does not hold. */
+export const INPUT_RATES: Readonly<CacheWriteRates> = { fiveMinute: 1, oneHour: 1 };
 
 function tokenCount(name: string, value: number): number {
   if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`"${name}" must be a whole number of tokens, 0 or more; got ${value}`);
@@ -30,7 +43,7 @@ function tokenCount(name: string, value: number): number {
 /**
  * What one call cost, in USD rounded to 1e-9 (a nano-dollar). Cached input tokens are billed at the model's
  * cached rate, or at the input rate when it has none; a cached count larger than the input count is read as
- * all input cached. Cache writes are billed at CACHE_WRITE_RATES of the input rate, and never more tokens than the
+ * all input cached. Cache writes are billed at their rates (CACHE_WRITE_RATES unless they say) of the input rate, and never more tokens than the
  * input holds besides the cached ones. Usage and cached-token semantics follow OpenAI's `usage.prompt_tokens_details.cached_tokens`
  * (https://platform.openai.com/docs/guides/prompt-caching).
  *
@@ -43,7 +56,8 @@ export function costUsd(model: Pick<CatalogModel, 'inputPerMillion' | 'outputPer
   const cachedRate = model.cachedInputPerMillion ?? model.inputPerMillion;
   const fiveMinute = Math.min(tokenCount('cacheWrites.fiveMinute', usage.cacheWrites?.fiveMinute ?? 0), input - cached);
   const oneHour = Math.min(tokenCount('cacheWrites.oneHour', usage.cacheWrites?.oneHour ?? 0), input - cached - fiveMinute);
-  const written = fiveMinute * CACHE_WRITE_RATES.fiveMinute + oneHour * CACHE_WRITE_RATES.oneHour;
+  const rates = usage.cacheWrites?.rates ?? CACHE_WRITE_RATES;
+  const written = fiveMinute * rates.fiveMinute + oneHour * rates.oneHour;
   // Sum in micro-dollars (tokens × USD per million), then scale once: fewer floating-point steps.
   const micro = (input - cached - fiveMinute - oneHour + written) * model.inputPerMillion + cached * cachedRate + output * model.outputPerMillion;
   return Math.round(micro * 1_000) / 1e9;

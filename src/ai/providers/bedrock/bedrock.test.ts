@@ -4,9 +4,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startBedrockEmulator } from '../../../../test/emulators/bedrock.js';
 import { embeddingFor } from '../../../../test/emulators/gemini.js';
 import { callChatStream, failureOf, streamedChunks } from '../../../../test/provider-calls.js';
-import { STOP_SEQUENCE, type ChatCompletionChunk, type ChatRequest } from '../../chat-types.js';
+import { INPUT_RATES } from '../../catalog/index.js';
+import { CACHE_CONTROL, CACHE_WRITES, STOP_SEQUENCE, type ChatCompletionChunk, type ChatRequest } from '../../chat-types.js';
 import { callChat, callEmbeddings } from '../../provider-call.js';
 import type { CallContext } from '../provider.js';
+import { toConverseRequest } from './converse-request.js';
 import { BedrockProvider } from './index.js';
 
 const MODEL = 'anthropic.claude-3-haiku-20240307-v1:0';
@@ -81,6 +83,7 @@ describe('the Bedrock provider', () => {
       ],
       // A Claude model: temperature without top_p, which Claude 4.5 and later refuse beside it.
       inferenceConfig: { maxTokens: 50, temperature: 0.2, stopSequences: ['END'] },
+      additionalModelResponseFieldPaths: ['/stop_sequence'],
       toolConfig: { tools: [{ toolSpec: { name: 'get_weather', description: 'The weather in a city', inputSchema: { json: weatherTool.function.parameters } } }], toolChoice: { auto: {} } },
     });
   });
@@ -92,11 +95,11 @@ describe('the Bedrock provider', () => {
     expect((emulator.lastRequest()?.body as { toolConfig: unknown }).toolConfig).toMatchObject({ toolChoice: { any: {} } });
   });
 
-  it('answers non-streaming text with finish reason stop and usage counting cache reads as prompt tokens', async () => {
+  it('answers non-streaming text with finish reason stop and its usage', async () => {
     const completion = await callChat(BedrockProvider, hello, ctx());
     expect(completion).toMatchObject({ object: 'chat.completion', model: MODEL, created: Math.floor(NOW / 1000) });
     expect(completion.choices[0]).toMatchObject({ message: { role: 'assistant', content: 'Hello from the Bedrock emulator.' }, finish_reason: 'stop' });
-    expect(completion.usage).toEqual({ prompt_tokens: 16, completion_tokens: 5, total_tokens: 21, prompt_tokens_details: { cached_tokens: 4 } });
+    expect(completion.usage).toEqual({ prompt_tokens: 12, completion_tokens: 5, total_tokens: 17 });
   });
 
   it('streams text as a role chunk, ordered content chunks, a finish chunk and a usage chunk', async () => {
@@ -109,7 +112,7 @@ describe('the Bedrock provider', () => {
     const finishes = chunks.filter((c) => c.choices[0]?.finish_reason);
     expect(finishes.map((c) => c.choices[0]?.finish_reason)).toEqual(['stop']);
     expect(chunks.indexOf(finishes[0] as ChatCompletionChunk)).toBe(chunks.length - 2);
-    expect(chunks.at(-1)).toMatchObject({ choices: [], usage: { prompt_tokens: 16, completion_tokens: 5, total_tokens: 21 } });
+    expect(chunks.at(-1)).toMatchObject({ choices: [], usage: { prompt_tokens: 12, completion_tokens: 5, total_tokens: 17 } });
     expect(new Set(chunks.map((c) => c.id)).size).toBe(1);
   });
 
@@ -118,7 +121,7 @@ describe('the Bedrock provider', () => {
     for await (const _chunk of chunks) {
       // read to the end
     }
-    expect(usage()).toMatchObject({ prompt_tokens: 16, completion_tokens: 5 });
+    expect(usage()).toMatchObject({ prompt_tokens: 12, completion_tokens: 5 });
   });
 
   it('returns a tool call with its input as a JSON string of arguments', async () => {
@@ -198,15 +201,30 @@ describe('the Bedrock provider', () => {
     expect(filtered.choices[0]?.finish_reason).toBe('content_filter');
   });
 
-  it('says that a stop sequence ended the answer, streamed or not, without a member OpenAI lacks', async () => {
+  it("says which stop sequence ended a Claude model's answer, streamed or not, asked of Converse as Claude's own field and without a member OpenAI lacks", async () => {
     const stopped = { ...hello, stop: ['emulator', 'Bedrock'] };
     const completion = await callChat(BedrockProvider, stopped, ctx());
+    expect((emulator.lastRequest()?.body as { additionalModelResponseFieldPaths?: unknown }).additionalModelResponseFieldPaths).toEqual(['/stop_sequence']);
     expect(completion.choices[0]).toMatchObject({ message: { content: 'Hello from the ' }, finish_reason: 'stop' });
-    // Converse does not say which sequence it was.
-    expect(completion.choices[0]?.[STOP_SEQUENCE]).toBeNull();
+    expect(completion.choices[0]?.[STOP_SEQUENCE]).toBe('Bedrock');
     expect(JSON.parse(JSON.stringify(completion.choices[0]))).toEqual({ index: 0, message: { role: 'assistant', content: 'Hello from the ' }, finish_reason: 'stop', logprobs: null });
     const finish = (await collect(stopped)).find((c) => c.choices[0]?.finish_reason);
+    expect(finish?.choices[0]?.[STOP_SEQUENCE]).toBe('Bedrock');
+  });
+
+  it("says only that a stop sequence ended another model's answer, and asks no Claude field of it", async () => {
+    const stopped = { ...hello, stop: ['emulator', 'Bedrock'] };
+    const nova = ctx({ model: 'amazon.nova-lite-v1:0' });
+    const completion = await callChat(BedrockProvider, stopped, nova);
+    expect(emulator.lastRequest()?.body).not.toHaveProperty('additionalModelResponseFieldPaths');
+    expect(completion.choices[0]?.[STOP_SEQUENCE]).toBeNull();
+    const finish = (await collect(stopped, nova)).find((c) => c.choices[0]?.finish_reason);
     expect(finish?.choices[0]?.[STOP_SEQUENCE]).toBeNull();
+  });
+
+  it('asks no stop sequence field of a request without stop sequences', async () => {
+    await callChat(BedrockProvider, hello, ctx());
+    expect(emulator.lastRequest()?.body).not.toHaveProperty('additionalModelResponseFieldPaths');
   });
 
   it('says no stop sequence ended an answer that ended by itself', async () => {
@@ -240,6 +258,86 @@ describe('the Bedrock provider', () => {
       { role: 'assistant', content: [{ text: '[called tool get_weather (call t1) with {"city":"Paris"}]' }] },
       { role: 'user', content: [{ text: '[result of call t1]\nsunny' }] },
     ]);
+  });
+
+  describe('prompt caching', () => {
+    const ephemeral = { type: 'ephemeral' };
+    const mark = <T extends object>(what: T, control: Record<string, unknown> = ephemeral): T => Object.assign(what, { [CACHE_CONTROL]: control });
+    const cachePoint = { cachePoint: { type: 'default' } };
+    /** A request with a breakpoint in every place a client can set one. */
+    const everywhere = (): ChatRequest =>
+      mark(
+        {
+          model: 'claude',
+          messages: [
+            { role: 'system', content: [{ type: 'text', text: 'You are terse.' }, mark({ type: 'text' as const, text: 'Answer in French.' }, { type: 'ephemeral', ttl: '1h' })] },
+            mark({ role: 'user', content: 'Weather in Paris?' }),
+            { role: 'assistant', content: null, tool_calls: [mark({ id: 't1', type: 'function' as const, function: { name: 'get_weather', arguments: '{"city":"Paris"}' } })] },
+            { role: 'tool', tool_call_id: 't1', content: [mark({ type: 'text' as const, text: 'sunny' })] },
+            { role: 'user', content: [mark({ type: 'text' as const, text: 'And now?' }, { type: 'ephemeral', ttl: '5m' })] },
+          ],
+          tools: [mark({ ...weatherTool })],
+        },
+        ephemeral,
+      );
+
+    it("puts a Claude model's breakpoints as cachePoint blocks after what they mark: system part, message, tool call, tool result, content part, tool, TTL kept", () => {
+      const body = toConverseRequest(everywhere(), MODEL);
+      expect(body.system).toEqual([{ text: 'You are terse.' }, { text: 'Answer in French.' }, { cachePoint: { type: 'default', ttl: '1h' } }]);
+      expect((body.toolConfig as { tools: unknown[] }).tools).toEqual([{ toolSpec: expect.objectContaining({ name: 'get_weather' }) }, cachePoint]);
+      expect(body.messages).toEqual([
+        { role: 'user', content: [{ text: 'Weather in Paris?' }, cachePoint] },
+        { role: 'assistant', content: [{ toolUse: { toolUseId: 't1', name: 'get_weather', input: { city: 'Paris' } } }, cachePoint] },
+        // The tool result's part's breakpoint after the result, then the content part's with its TTL; the request's
+        // own, for the same place, is not repeated.
+        { role: 'user', content: [{ toolResult: { toolUseId: 't1', content: [{ text: 'sunny' }] } }, cachePoint, { text: 'And now?' }, { cachePoint: { type: 'default', ttl: '5m' } }] },
+      ]);
+    });
+
+    it('sends cachePoints Bedrock takes, in each place it documents them', async () => {
+      const [system, , call, result] = everywhere().messages;
+      // Converse takes at most 4: here those of the system part, the tool, the tool call and the tool result.
+      const completion = await callChat(BedrockProvider, { model: 'claude', messages: [system!, { role: 'user', content: 'Weather in Paris?' }, call!, result!], tools: [mark({ ...weatherTool })] }, ctx());
+      expect(completion.choices[0]?.message.content).toBe('It is 21 degrees in Paris.');
+      expect(JSON.stringify(emulator.lastRequest()?.body).match(/cachePoint/g)).toHaveLength(4);
+    });
+
+    it("passes on Bedrock's refusal of more cachePoints than it takes, as the caller's error", async () => {
+      const failure = await failureOf(callChat(BedrockProvider, everywhere(), ctx()));
+      expect(failure).toMatchObject({ status: 400, retryable: false });
+      expect(failure.message).toMatch(/maximum of 4 cachePoint/);
+    });
+
+    it("puts the request's own breakpoint after the last message", async () => {
+      await callChat(BedrockProvider, mark({ ...hello }), ctx());
+      expect((emulator.lastRequest()?.body as { messages: unknown }).messages).toEqual([{ role: 'user', content: [{ text: 'Hello' }, cachePoint] }]);
+    });
+
+    it("gives an Amazon Nova model its system and message breakpoints but not its tools', which Nova does not cache, and other models none", async () => {
+      const request: ChatRequest = { model: 'nova', messages: [{ role: 'system', content: [mark({ type: 'text' as const, text: 'Be brief.' })] }, mark({ role: 'user', content: 'Weather in Paris?' })], tools: [mark({ ...weatherTool })] };
+      await callChat(BedrockProvider, request, ctx({ model: 'us.amazon.nova-pro-v1:0' }));
+      const nova = emulator.lastRequest()?.body as { system: unknown; messages: unknown; toolConfig: { tools: unknown[] } };
+      expect(nova.system).toEqual([{ text: 'Be brief.' }, cachePoint]);
+      expect(nova.messages).toEqual([{ role: 'user', content: [{ text: 'Weather in Paris?' }, cachePoint] }]);
+      expect(nova.toolConfig.tools).toHaveLength(1);
+      await callChat(BedrockProvider, request, ctx({ model: 'meta.llama3-70b-instruct-v1:0' }));
+      expect(JSON.stringify(emulator.lastRequest()?.body)).not.toContain('cachePoint');
+    });
+
+    it('accounts a repeated prefix as a cache write, then a cache read, the writes by TTL and priced as input, streamed or not', async () => {
+      const request: ChatRequest = { model: 'claude', messages: [{ role: 'system', content: [mark({ type: 'text' as const, text: 'A long and stable instruction, written once.' }, { type: 'ephemeral', ttl: '1h' })] }, { role: 'user', content: 'Hello' }] };
+      const first = await callChat(BedrockProvider, request, ctx());
+      const written = first.usage![CACHE_WRITES]!;
+      expect(written).toMatchObject({ fiveMinute: 0, rates: INPUT_RATES });
+      expect(written.oneHour).toBeGreaterThan(0);
+      expect(first.usage).toMatchObject({ prompt_tokens: 12 + written.oneHour });
+      expect(first.usage?.prompt_tokens_details).toBeUndefined();
+      const second = await callChat(BedrockProvider, request, ctx());
+      expect(second.usage).toEqual({ prompt_tokens: 12 + written.oneHour, completion_tokens: 5, total_tokens: 17 + written.oneHour, prompt_tokens_details: { cached_tokens: written.oneHour } });
+      expect(second.usage![CACHE_WRITES]).toBeUndefined();
+      const streamed = (await collect(request)).at(-1)?.usage;
+      expect(streamed).toMatchObject({ prompt_tokens: 12 + written.oneHour, prompt_tokens_details: { cached_tokens: written.oneHour } });
+    });
   });
 
   it('leaves top_k out, which Converse has no member for', async () => {

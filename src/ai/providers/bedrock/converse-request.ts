@@ -1,4 +1,4 @@
-import type { ChatMessage, ChatRequest, ContentPart, ResponseFormat } from '../../chat-types.js';
+import { CACHE_CONTROL, type CacheControl, type ChatMessage, type ChatRequest, type ContentPart, type ResponseFormat } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
 import { imageUrlOf } from '../content-parts.js';
 
@@ -17,11 +17,32 @@ interface ConverseMessage {
 
 const IMAGE_FORMATS: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 'jpeg', 'image/jpg': 'jpeg', 'image/gif': 'gif', 'image/webp': 'webp' };
 
+/**
+ * Where a model takes prompt-caching checkpoints (https://docs.aws.amazon.com/bedrock/latest/userguide/prompt-caching.html):
+ * Claude models in `system`, `messages` and `toolConfig.tools`, Amazon Nova models in `system` and `messages`. Other
+ * models cache nothing: a breakpoint, which changes what is billed and not what is answered, is left out for them
+ * rather than have Bedrock refuse the call.
+ */
+interface CachePlaces {
+  prompt: boolean;
+  tools: boolean;
+}
+
+/**
+ * OpenAI's chat request as Converse's. Cache breakpoints (CACHE_CONTROL) become `cachePoint` blocks
+ * (API_runtime_CachePointBlock.html: type `default`, a `ttl` of 5m or 1h) after what they mark: a system part, a
+ * content part or tool call, a message's last block, a tool; inside a tool result, where Converse takes none
+ * (API_runtime_ToolResultContentBlock.html), after the result. The request's own breakpoint (Anthropic's automatic
+ * caching) goes after the last message.
+ */
 export function toConverseRequest(request: ChatRequest, modelId = ''): Record<string, unknown> {
   if ((request.n ?? 1) > 1) throw unsupported('n', 'Bedrock Converse returns a single choice');
   if (request.response_format?.type === 'json_object') throw unsupported('response_format', 'Bedrock Converse has no JSON mode without a schema; use json_schema, or describe the JSON in the prompt');
 
-  const system: Array<{ text: string }> = [];
+  const claude = /(^|[.:/])anthropic\./.test(modelId);
+  const nova = /(^|[.:/])amazon\.nova/.test(modelId);
+  const caches: CachePlaces = { prompt: claude || nova, tools: claude };
+  const system: ConverseBlock[] = [];
   const messages: ConverseMessage[] = [];
   const append = (role: ConverseMessage['role'], content: ConverseBlock[]) => {
     if (content.length === 0) return;
@@ -30,13 +51,13 @@ export function toConverseRequest(request: ChatRequest, modelId = ''): Record<st
     else messages.push({ role, content });
   };
   for (const [i, message] of request.messages.entries()) {
-    if (message.role === 'system' || message.role === 'developer') {
-      const text = textOf(message.content);
-      if (text) system.push({ text });
-    } else if (message.role === 'user') append('user', userBlocks(message.content, `messages[${i}]`));
-    else if (message.role === 'assistant') append('assistant', assistantBlocks(message));
-    else if (message.role === 'tool') append('user', [{ toolResult: { toolUseId: message.tool_call_id ?? '', content: [toolResultContent(textOf(message.content))] } }]);
+    if (message.role === 'system' || message.role === 'developer') system.push(...withCachePoint(systemBlocks(message.content, caches), message, caches));
+    else if (message.role === 'user') append('user', withCachePoint(userBlocks(message.content, `messages[${i}]`, caches), message, caches));
+    else if (message.role === 'assistant') append('assistant', withCachePoint(assistantBlocks(message, caches), message, caches));
+    else if (message.role === 'tool') append('user', withCachePoint(toolResultBlocks(message, caches), message, caches));
   }
+  const lastMessage = messages.at(-1);
+  if (lastMessage) lastMessage.content = withCachePoint(lastMessage.content, request, caches);
 
   const body: Record<string, unknown> = { messages };
   if (system.length > 0) body.system = system;
@@ -46,13 +67,15 @@ export function toConverseRequest(request: ChatRequest, modelId = ''): Record<st
   // OpenAI's temperature runs 0–2, Converse's 0–1: the nearest allowed value keeps a fallback from failing.
   if (request.temperature !== undefined) inferenceConfig.temperature = Math.min(1, Math.max(0, request.temperature));
   // Claude models from 4.5 on refuse temperature and top_p together; temperature, the one clients set, is kept.
-  const claude = /(^|[.:/])anthropic\./.test(modelId);
   if (request.top_p !== undefined && !(claude && request.temperature !== undefined)) inferenceConfig.topP = request.top_p;
   if (request.stop !== undefined) inferenceConfig.stopSequences = Array.isArray(request.stop) ? request.stop : [request.stop];
   if (Object.keys(inferenceConfig).length > 0) body.inferenceConfig = inferenceConfig;
+  // Converse says that a stop sequence ended the answer, not which; Claude's own response says which, and Converse
+  // returns it when asked by its JSON Pointer (API_runtime_Converse.html, additionalModelResponseFieldPaths).
+  if (claude && request.stop !== undefined) body.additionalModelResponseFieldPaths = ['/stop_sequence'];
   const outputConfig = outputConfigOf(request.response_format);
   if (outputConfig) body.outputConfig = outputConfig;
-  const toolConfig = toolConfigOf(request);
+  const toolConfig = toolConfigOf(request, caches);
   if (toolConfig) body.toolConfig = toolConfig;
   // Converse refuses toolUse and toolResult blocks without a toolConfig, which a call that offers no tools (none
   // given, or `tool_choice: "none"`, which Converse lacks) has none of: the earlier calls and results then go as
@@ -92,11 +115,12 @@ function toolBlockAsText(block: ConverseBlock): ConverseBlock {
 }
 
 /** The tools on offer and the model's choice among them; none for `tool_choice: "none"`, which Converse lacks. */
-function toolConfigOf(request: ChatRequest): Record<string, unknown> | undefined {
+function toolConfigOf(request: ChatRequest, caches: CachePlaces): Record<string, unknown> | undefined {
   if (!request.tools?.length) return undefined;
-  const tools = request.tools.map((tool) => ({
-    toolSpec: { name: tool.function.name, ...(tool.function.description ? { description: tool.function.description } : {}), inputSchema: { json: tool.function.parameters ?? { type: 'object', properties: {} } } },
-  }));
+  const tools = request.tools.flatMap((tool) => {
+    const spec = { toolSpec: { name: tool.function.name, ...(tool.function.description ? { description: tool.function.description } : {}), inputSchema: { json: tool.function.parameters ?? { type: 'object', properties: {} } } } };
+    return caches.tools ? andCachePoint(spec, tool, caches) : [spec];
+  });
   const choice = request.tool_choice;
   if (choice === 'none') return undefined;
   if (choice === 'required') return { tools, toolChoice: { any: {} } };
@@ -105,16 +129,57 @@ function toolConfigOf(request: ChatRequest): Record<string, unknown> | undefined
   return { tools };
 }
 
-function userBlocks(content: ChatMessage['content'], where: string): ConverseBlock[] {
-  if (content === null) return [];
-  if (typeof content === 'string') return content ? [{ text: content }] : [];
-  return content.flatMap((part: ContentPart, i): ConverseBlock[] => (part.type === 'text' ? (part.text ? [{ text: part.text }] : []) : [imageBlock(imageUrlOf(part, `${where}.content[${i}]`, 'Bedrock'))]));
+const marked = (at: CacheControl): boolean => CACHE_CONTROL in at;
+
+/** The cachePoint block of `at`'s breakpoint, when it has one and the model caches. */
+function cachePointOf(at: CacheControl | undefined, caches: CachePlaces): ConverseBlock | undefined {
+  const control = at?.[CACHE_CONTROL];
+  if (!control || !caches.prompt) return undefined;
+  return { cachePoint: { type: 'default', ...(control.ttl === '5m' || control.ttl === '1h' ? { ttl: control.ttl } : {}) } };
 }
 
-function assistantBlocks(message: ChatMessage): ConverseBlock[] {
+/** `block`, then the cachePoint of `at`'s breakpoint if any. */
+function andCachePoint(block: ConverseBlock, at: CacheControl | undefined, caches: CachePlaces): ConverseBlock[] {
+  const point = cachePointOf(at, caches);
+  return point ? [block, point] : [block];
+}
+
+/** `blocks`, then the cachePoint of what marked them all, unless they are none or already end in one. */
+function withCachePoint(blocks: ConverseBlock[], at: CacheControl, caches: CachePlaces): ConverseBlock[] {
+  const point = cachePointOf(at, caches);
+  const last = blocks.at(-1);
+  if (point && last && !('cachePoint' in last)) blocks.push(point);
+  return blocks;
+}
+
+/** A system or developer message: one text block, or one a text part when a part has a breakpoint. */
+function systemBlocks(content: ChatMessage['content'], caches: CachePlaces): ConverseBlock[] {
+  if (Array.isArray(content) && content.some(marked)) return content.flatMap((part) => (part.type === 'text' && part.text ? andCachePoint({ text: part.text }, part, caches) : []));
+  const text = textOf(content);
+  return text ? [{ text }] : [];
+}
+
+function userBlocks(content: ChatMessage['content'], where: string, caches: CachePlaces): ConverseBlock[] {
+  if (content === null) return [];
+  if (typeof content === 'string') return content ? [{ text: content }] : [];
+  return content.flatMap((part: ContentPart, i): ConverseBlock[] => {
+    if (part.type === 'text') return part.text ? andCachePoint({ text: part.text }, part, caches) : [];
+    return andCachePoint(imageBlock(imageUrlOf(part, `${where}.content[${i}]`, 'Bedrock')), part, caches);
+  });
+}
+
+/** The text as one block (a breakpoint on any of its parts after it), then each tool call with its breakpoint. */
+function assistantBlocks(message: ChatMessage, caches: CachePlaces): ConverseBlock[] {
   const text = textOf(message.content);
-  const toolUses = (message.tool_calls ?? []).map((call) => ({ toolUse: { toolUseId: call.id, name: call.function.name, input: toolInput(call.function.arguments, call.function.name) } }));
-  return [...(text ? [{ text }] : []), ...toolUses];
+  const textMark = Array.isArray(message.content) ? message.content.find(marked) : undefined;
+  const toolUses = (message.tool_calls ?? []).flatMap((call) => andCachePoint({ toolUse: { toolUseId: call.id, name: call.function.name, input: toolInput(call.function.arguments, call.function.name) } }, call, caches));
+  return [...(text ? andCachePoint({ text }, textMark, caches) : []), ...toolUses];
+}
+
+/** A tool message's result; a breakpoint on one of its parts goes after it, since a result holds no cachePoint. */
+function toolResultBlocks(message: ChatMessage, caches: CachePlaces): ConverseBlock[] {
+  const result = { toolResult: { toolUseId: message.tool_call_id ?? '', content: [toolResultContent(textOf(message.content))] } };
+  return andCachePoint(result, Array.isArray(message.content) ? message.content.find(marked) : undefined, caches);
 }
 
 /** A tool's answer that is a JSON object travels as `json`, anything else as `text`. */

@@ -1,19 +1,23 @@
 import { randomUUID } from 'node:crypto';
-import { STOP_SEQUENCE, type ChatCompletion, type FinishReason, type StopSequence, type ToolCall, type Usage } from '../../chat-types.js';
+import { INPUT_RATES } from '../../catalog/index.js';
+import { CACHE_WRITES, STOP_SEQUENCE, type ChatCompletion, type FinishReason, type StopSequence, type ToolCall, type Usage } from '../../chat-types.js';
 import type { CallContext } from '../provider.js';
 
 /** The parts of a Converse response Keygate reads (API_runtime_Converse.html, "Response Syntax"). */
 interface ConverseResponse {
   output?: { message?: { content?: Array<{ text?: string; toolUse?: { toolUseId: string; name: string; input?: unknown } }> } };
   stopReason?: string;
+  additionalModelResponseFields?: unknown;
   usage?: ConverseUsage;
 }
 
+/** API_runtime_TokenUsage.html: `cacheDetails` breaks the cache writes down by their entries' TTL. */
 export interface ConverseUsage {
   inputTokens?: number;
   outputTokens?: number;
   cacheReadInputTokens?: number;
   cacheWriteInputTokens?: number;
+  cacheDetails?: Array<{ ttl?: string; inputTokens?: number }>;
 }
 
 const FINISH_REASONS: Record<string, FinishReason> = {
@@ -30,23 +34,34 @@ export function finishReasonOf(stopReason: string | undefined): FinishReason {
   return FINISH_REASONS[stopReason ?? ''] ?? 'stop';
 }
 
-/** A `stop_sequence` stop, for the choice: Converse does not say which of the sequences it was. */
-export function stopSequenceOf(stopReason: string | undefined): StopSequence {
-  return stopReason === 'stop_sequence' ? { [STOP_SEQUENCE]: null } : {};
+/**
+ * A `stop_sequence` stop, for the choice: which sequence, when the model's own response says (Claude's
+ * `stop_sequence`, returned in `additionalModelResponseFields` when the request asked for it), else null: Converse
+ * itself does not say.
+ */
+export function stopSequenceOf(stopReason: string | undefined, fields?: unknown): StopSequence {
+  if (stopReason !== 'stop_sequence') return {};
+  const matched = typeof fields === 'object' && fields !== null ? (fields as { stop_sequence?: unknown }).stop_sequence : undefined;
+  return { [STOP_SEQUENCE]: typeof matched === 'string' ? matched : null };
 }
 
 /**
  * Converse counts cached prompt tokens apart from `inputTokens`; OpenAI counts them inside `prompt_tokens` and names
- * the cache reads in `prompt_tokens_details.cached_tokens`.
+ * the cache reads in `prompt_tokens_details.cached_tokens`. The writes go with the usage (CACHE_WRITES), by TTL where
+ * `cacheDetails` says it, else as 5-minute entries, Bedrock's default; priced as plain input, since what Bedrock
+ * charges above that depends on the model and the catalog holds no such price.
  */
 export function usageOf(usage: ConverseUsage | undefined): Usage {
   const cacheRead = usage?.cacheReadInputTokens ?? 0;
   const written = usage?.cacheWriteInputTokens ?? 0;
   const prompt = (usage?.inputTokens ?? 0) + cacheRead + written;
   const completion = usage?.outputTokens ?? 0;
-  // Cache writes count as plain input: what Bedrock charges above that depends on the model, and the gateway's
-  // requests set no cachePoint, so it writes none but a model's own.
-  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion, ...(cacheRead > 0 ? { prompt_tokens_details: { cached_tokens: cacheRead } } : {}) };
+  const result: Usage = { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion, ...(cacheRead > 0 ? { prompt_tokens_details: { cached_tokens: cacheRead } } : {}) };
+  if (written > 0) {
+    const oneHour = Math.min(usage?.cacheDetails?.find((detail) => detail.ttl === '1h')?.inputTokens ?? 0, written);
+    result[CACHE_WRITES] = { fiveMinute: written - oneHour, oneHour, rates: INPUT_RATES };
+  }
+  return result;
 }
 
 export function fromConverseResponse(body: unknown, ctx: CallContext): ChatCompletion {
@@ -62,7 +77,7 @@ export function fromConverseResponse(body: unknown, ctx: CallContext): ChatCompl
     object: 'chat.completion',
     created: Math.floor(ctx.now / 1000),
     model: ctx.model,
-    choices: [{ index: 0, message: { role: 'assistant', content: text === '' && toolCalls.length > 0 ? null : text, ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}) }, finish_reason: finishReasonOf(response.stopReason), logprobs: null, ...stopSequenceOf(response.stopReason) }],
+    choices: [{ index: 0, message: { role: 'assistant', content: text === '' && toolCalls.length > 0 ? null : text, ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}) }, finish_reason: finishReasonOf(response.stopReason), logprobs: null, ...stopSequenceOf(response.stopReason, response.additionalModelResponseFields) }],
     usage: usageOf(response.usage),
   };
 }

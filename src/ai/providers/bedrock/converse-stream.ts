@@ -13,6 +13,7 @@ interface ConverseStreamEvent {
   start?: { toolUse?: { toolUseId: string; name: string } };
   delta?: { text?: string; toolUse?: { input?: string } };
   stopReason?: string;
+  additionalModelResponseFields?: unknown;
   usage?: ConverseUsage;
 }
 
@@ -61,7 +62,7 @@ export function converseStreamTranslator(ctx: CallContext): StreamTranslator {
         return typeof input === 'string' && index !== undefined ? [chunk({ tool_calls: [{ index, function: { arguments: input } }] })] : [];
       }
       case 'messageStop':
-        return [chunk({}, finishReasonOf(event.stopReason), stopSequenceOf(event.stopReason))];
+        return [chunk({}, finishReasonOf(event.stopReason), stopSequenceOf(event.stopReason, event.additionalModelResponseFields))];
       case 'metadata':
         usage = usageOf(event.usage);
         return [{ id, object: 'chat.completion.chunk', created, model: ctx.model, choices: [], usage }];
