@@ -6,10 +6,11 @@ import type { CatalogSnapshot } from '../catalog/index.js';
 import { costUsd, type CacheWrites } from './catalog/index.js';
 import type { AiSnapshot, AiTarget } from './ai-snapshot.js';
 import { resolveModel } from './ai-snapshot.js';
-import { ANTHROPIC_BLOCKS, CACHE_WRITES, REASONING_EFFORTS, STOP_SEQUENCE, THINKING, type ChatCompletion, type ChatRequest, type EmbeddingsRequest, type Usage } from './chat-types.js';
+import { ANTHROPIC_BLOCKS, CACHE_MARKED, CACHE_WRITES, REASONING_EFFORTS, STOP_SEQUENCE, THINKING, type ChatCompletion, type ChatRequest, type EmbeddingsRequest, type Usage } from './chat-types.js';
 import { ChatChunksToMessageEvents, chatToMessages, messagesToChat, toAnthropicError } from './anthropic-ingress/index.js';
 import { isJsonObject } from './json-object.js';
 import { offersFunctions, toFunctionCallChunk, toFunctionCallCompletion, toToolForms } from './legacy-functions.js';
+import { takeCacheControl } from './openai-cache-control.js';
 import { AiError, invalidParam as invalid, sendAiError } from './openai-error.js';
 import { CallCancelled, Cancellation, ProviderCallError, callEmbeddings, chatAnswer, openChatStream, type ChatAnswer, type Done } from './provider-call.js';
 import { SOURCE_TEXT, type CallContext, type ProviderFailure, type TranslatedChunk } from './providers/index.js';
@@ -108,11 +109,13 @@ function readJson(req: IncomingMessage, limit: number, done: Done<Record<string,
 /**
  * One message as far as the gateway reads it (the prompt estimate, every adapter's translation): a role, content
  * that is text, null or content parts each with a type (text parts with text), and tool calls each naming a
- * function with its arguments as text.
+ * function with its arguments as text. Cache breakpoints on it and its parts are taken (takeCacheControl); the
+ * answer says whether it had any.
  */
-function validateMessage(m: unknown, i: number): void {
+function validateMessage(m: unknown, i: number): boolean {
   const at = `messages[${i}]`;
   if (!isJsonObject(m) || !['system', 'developer', 'user', 'assistant', 'tool'].includes(String(m.role))) throw invalid(`${at}.role`, `${at} must have a role of system, developer, user, assistant or tool`);
+  let marked = takeCacheControl(m, at);
   const { content, tool_calls: calls } = m;
   // `null` as absent: clients send back the assistant messages they were given, and those say `tool_calls: null`.
   if (content === undefined && (calls === undefined || calls === null)) throw invalid(`${at}.content`, `${at} must have content`);
@@ -122,6 +125,7 @@ function validateMessage(m: unknown, i: number): void {
       if (!isJsonObject(part) || typeof part.type !== 'string') throw invalid(`${at}.content[${j}].type`, `${at}.content[${j}] must be an object with a type`);
       if (part.type === 'text' && typeof part.text !== 'string') throw invalid(`${at}.content[${j}].text`, `${at}.content[${j}].text must be a string`);
       if (part.type === 'image_url' && !(isJsonObject(part.image_url) && typeof part.image_url.url === 'string')) throw invalid(`${at}.content[${j}].image_url.url`, `${at}.content[${j}].image_url must have a url`);
+      if (takeCacheControl(part, `${at}.content[${j}]`)) marked = true;
     });
   }
   if (calls !== undefined && calls !== null) {
@@ -137,6 +141,7 @@ function validateMessage(m: unknown, i: number): void {
       if (!isJsonObject(fn) || typeof fn.name !== 'string' || typeof fn.arguments !== 'string') throw invalid(`${at}.tool_calls[${j}].function`, `${at}.tool_calls[${j}] must have a function with a name and its arguments as a string`);
     });
   }
+  return marked;
 }
 
 /**
@@ -152,7 +157,10 @@ function validateChat(body: Record<string, unknown>): ChatRequest {
   toToolForms(body);
   if (typeof body.model !== 'string' || body.model === '') throw invalid('model', 'you must provide a model parameter');
   if (!Array.isArray(body.messages) || body.messages.length === 0) throw invalid('messages', "'messages' must be a non-empty array");
-  body.messages.forEach(validateMessage);
+  let marked = false;
+  body.messages.forEach((message: unknown, i: number) => {
+    if (validateMessage(message, i)) marked = true;
+  });
   if (body.stream !== undefined && typeof body.stream !== 'boolean') throw invalid('stream', "'stream' must be a boolean");
   // vLLM's default top_k is -1, and 0 means the same to others: off, which adapters say by leaving it out.
   if (body.top_k !== undefined && (!Number.isInteger(body.top_k) || Number(body.top_k) < -1)) throw invalid('top_k', "'top_k' must be an integer, -1 or more (-1 and 0: no top-k sampling)");
@@ -161,9 +169,14 @@ function validateChat(body: Record<string, unknown>): ChatRequest {
   }
   if (body.temperature !== undefined && (typeof body.temperature !== 'number' || body.temperature < 0 || body.temperature > 2)) throw invalid('temperature', "'temperature' must be a number from 0 to 2");
   if (body.tools !== undefined && !Array.isArray(body.tools)) throw invalid('tools', "'tools' must be an array");
+  if (body.tools) body.tools.forEach((tool: unknown, i: number) => {
+    if (isJsonObject(tool) && takeCacheControl(tool, `tools[${i}]`)) marked = true;
+  });
   if (body.response_format !== undefined) validateResponseFormat(body.response_format);
   if (body.reasoning_effort !== undefined && !REASONING_EFFORTS.includes(body.reasoning_effort as never)) throw invalid('reasoning_effort', `'reasoning_effort' must be one of ${REASONING_EFFORTS.join(', ')}`);
-  return body as unknown as ChatRequest;
+  const request = body as unknown as ChatRequest;
+  if (marked) request[CACHE_MARKED] = true;
+  return request;
 }
 
 /**

@@ -149,6 +149,14 @@ function validateChat(body: Json, maxOutputTokens: number): void {
     }
   }
   const messages = body.messages as Message[];
+  // OpenAI refuses members it does not define, Anthropic's cache_control among them.
+  for (const [i, tool] of ((body.tools ?? []) as Json[]).entries()) if (tool && 'cache_control' in tool) throw invalid(`Unknown parameter: 'tools[${i}].cache_control'.`, `tools[${i}].cache_control`, 'unknown_parameter');
+  messages.forEach((message, i) => {
+    if ('cache_control' in (message as Json)) throw invalid(`Unknown parameter: 'messages[${i}].cache_control'.`, `messages[${i}].cache_control`, 'unknown_parameter');
+    if (Array.isArray(message.content)) {
+      for (const [j, part] of (message.content as Json[]).entries()) if (part && 'cache_control' in part) throw invalid(`Unknown parameter: 'messages[${i}].content[${j}].cache_control'.`, `messages[${i}].content[${j}].cache_control`, 'unknown_parameter');
+    }
+  });
   messages.forEach((message, i) => {
     if (!['system', 'developer', 'user', 'assistant', 'tool'].includes(String(message.role))) {
       throw invalid(`Invalid value: '${String(message.role)}'. Supported values are: 'system', 'assistant', 'user', 'function', 'tool', and 'developer'.`, `messages[${i}].role`, 'invalid_value');

@@ -103,6 +103,24 @@ describe('the Anthropic request translation', () => {
     ]);
   });
 
+  it("puts a message's own breakpoint (an OpenAI-format client's) on its last block: system text, user part, assistant tool call", async () => {
+    const ephemeral = { type: 'ephemeral' };
+    const request = await sent({
+      messages: [
+        { role: 'system', content: 'Be brief.', [CACHE_CONTROL]: ephemeral },
+        { role: 'user', content: [{ type: 'text', text: 'Weather?' }, { type: 'text', text: 'In Paris.' }], [CACHE_CONTROL]: ephemeral },
+        { role: 'assistant', content: 'Checking.', tool_calls: [{ id: 'toolu_1', type: 'function', function: { name: 'get_weather', arguments: '{}' } }], [CACHE_CONTROL]: { type: 'ephemeral', ttl: '1h' } },
+        { role: 'tool', tool_call_id: 'toolu_1', content: 'Sunny' },
+      ],
+      tools: [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: {} } } }],
+    });
+    expect(request.body.system).toEqual([{ type: 'text', text: 'Be brief.', cache_control: ephemeral }]);
+    expect(request.body.messages.slice(0, 2)).toEqual([
+      { role: 'user', content: [{ type: 'text', text: 'Weather?' }, { type: 'text', text: 'In Paris.', cache_control: ephemeral }] },
+      { role: 'assistant', content: [{ type: 'text', text: 'Checking.' }, { type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: {}, cache_control: { type: 'ephemeral', ttl: '1h' } }] },
+    ]);
+  });
+
   it('merges consecutive messages of one role into one turn', async () => {
     const request = await sent({
       messages: [

@@ -47,16 +47,24 @@ function contentBlocks(content: ChatMessage['content'], where: string): Array<An
   });
 }
 
+/** `blocks`, the last with the breakpoint of what marked them all (a message), unless it has its own. */
+function withMessageCacheControl<T extends { cache_control?: unknown }>(blocks: T[], message: ChatMessage): T[] {
+  const last = blocks.at(-1);
+  if (last && CACHE_CONTROL in message && last.cache_control === undefined) Object.assign(last, cacheControlOf(message));
+  return blocks;
+}
+
 /**
  * A system or developer message as system blocks: one of its text, or, when a part has a cache breakpoint, one a
- * text part, each with its breakpoint.
+ * text part, each with its breakpoint; the message's own breakpoint on the last.
  */
-function systemBlocks(content: ChatMessage['content']): AnthropicTextBlock[] {
+function systemBlocks(message: ChatMessage): AnthropicTextBlock[] {
+  const { content } = message;
   if (Array.isArray(content) && content.some((part) => CACHE_CONTROL in part)) {
-    return content.flatMap((part) => (part.type === 'text' && part.text !== '' ? [{ type: 'text', text: part.text, ...cacheControlOf(part) }] : []));
+    return withMessageCacheControl(content.flatMap((part) => (part.type === 'text' && part.text !== '' ? [{ type: 'text' as const, text: part.text, ...cacheControlOf(part) }] : [])), message);
   }
   const text = textOf(content);
-  return text === '' ? [] : [{ type: 'text', text }];
+  return text === '' ? [] : withMessageCacheControl<AnthropicTextBlock>([{ type: 'text', text }], message);
 }
 
 function toolInput(args: string, where: string): unknown {
@@ -83,10 +91,10 @@ function messageFor(message: ChatMessage, i: number): AnthropicMessage | undefin
     for (const [j, call] of (message.tool_calls ?? []).entries()) {
       blocks.push({ type: 'tool_use', id: call.id, name: call.function.name, input: toolInput(call.function.arguments, `${where}.tool_calls[${j}]`), ...cacheControlOf(call) });
     }
-    return blocks.length > 0 ? { role: 'assistant', content: blocks } : undefined;
+    return blocks.length > 0 ? { role: 'assistant', content: withMessageCacheControl(blocks, message) } : undefined;
   }
   const blocks = contentBlocks(message.content, where);
-  return blocks.length > 0 ? { role: 'user', content: blocks } : undefined;
+  return blocks.length > 0 ? { role: 'user', content: withMessageCacheControl(blocks, message) } : undefined;
 }
 
 /** Consecutive turns of one role become one turn, so tool results answering parallel calls share a user turn. */
@@ -124,8 +132,8 @@ function continuesToolUseWithoutThinking(messages: ChatMessage[]): boolean {
 /**
  * An OpenAI chat request as an Anthropic Messages API request (https://docs.anthropic.com/en/api/messages):
  * system and developer messages become the top-level `system`, tool messages become `tool_result` blocks in a
- * user turn, assistant tool calls become `tool_use` blocks, and `stop` becomes `stop_sequences`. The cache
- * breakpoints of an Anthropic-format client (CACHE_CONTROL) go where it set them; with one on a system block,
+ * user turn, assistant tool calls become `tool_use` blocks, and `stop` becomes `stop_sequences`. A client's cache
+ * breakpoints (CACHE_CONTROL) go where it set them, a message's on its last block; with one on a system block,
  * `system` is sent as blocks.
  */
 export function toAnthropicRequest(request: ChatRequest, model: string, stream: boolean): AnthropicMessagesRequest {
@@ -134,7 +142,7 @@ export function toAnthropicRequest(request: ChatRequest, model: string, stream: 
   const turns: AnthropicMessage[] = [];
   request.messages.forEach((message, i) => {
     if (message.role === 'system' || message.role === 'developer') {
-      system.push(...systemBlocks(message.content));
+      system.push(...systemBlocks(message));
       return;
     }
     const turn = messageFor(message, i);
