@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { CacheWrites } from './catalog/index.js';
-import type { AnthropicBlock, StopSequence } from './chat-types.js';
+import { CACHE_CONTROL, CACHE_MARKED, type AnthropicBlock, type ChatRequest, type StopSequence } from './chat-types.js';
 
 /** A completion as the cache keeps it: its JSON in OpenAI's shape, and what that JSON leaves out. */
 export interface CachedCompletion {
@@ -19,8 +19,8 @@ interface Entry extends CachedCompletion {
 
 /**
  * The optional exact-match cache: a non-streamed completion is served again for the same model and the same
- * request as JSON writes it (an Anthropic client's cache breakpoints, under a symbol, are not part of it: they
- * change what the provider bills, not the answer), until its TTL passes. Bounded: the oldest entry goes first.
+ * request as JSON writes it, its cache breakpoints included, until its TTL passes. Bounded: the oldest entry goes
+ * first.
  */
 export class ResponseCache {
   readonly #entries = new Map<string, Entry>();
@@ -29,10 +29,11 @@ export class ResponseCache {
   /**
    * The key of one caller's request: answers are never shared between callers, or a cache hit would tell one
    * what another asked. `space` says whose: see `cacheSpace` in the AI handler. `beyondJson` is what changes the
-   * answer that JSON leaves out of the request (extended thinking, under symbols).
+   * answer that JSON leaves out of the request (extended thinking, under symbols); cache breakpoints, symbols too,
+   * are written into the request's JSON for the key when it has any (CACHE_MARKED).
    */
-  static keyOf(space: string, model: string, request: unknown, beyondJson = ''): string {
-    const hash = createHash('sha256').update(space).update('\n').update(model).update('\n').update(JSON.stringify(request));
+  static keyOf(space: string, model: string, request: ChatRequest, beyondJson = ''): string {
+    const hash = createHash('sha256').update(space).update('\n').update(model).update('\n').update(JSON.stringify(request, request[CACHE_MARKED] ? withBreakpoints : undefined));
     if (beyondJson !== '') hash.update('\n').update(beyondJson);
     return hash.digest('base64url');
   }
@@ -65,4 +66,15 @@ export class ResponseCache {
     }
     this.#entries.set(key, { body, stopped, writes, blocks, expiresAt });
   }
+}
+
+/**
+ * A JSON.stringify replacer that writes each breakpoint (CACHE_CONTROL, a symbol JSON leaves out) as a
+ * `cache_control` member of what it marks. Breakpoints change the answer's usage (cache reads and writes), which the
+ * cache keeps, so requests that differ in them are not one request; only marked requests (CACHE_MARKED) pay for the
+ * replacer. No plain `cache_control` member is left where breakpoints are read, so none is mistaken for one.
+ */
+function withBreakpoints(_key: string, value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || !(CACHE_CONTROL in value)) return value;
+  return { ...value, cache_control: (value as { [CACHE_CONTROL]: unknown })[CACHE_CONTROL] };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AiError } from '../openai-error.js';
-import { ANTHROPIC_BLOCKS, CACHE_CONTROL, THINKING } from '../chat-types.js';
+import { ANTHROPIC_BLOCKS, CACHE_CONTROL, CACHE_MARKED, THINKING } from '../chat-types.js';
 import { AnthropicRequestError } from './anthropic-error.js';
 import { messagesToChat } from './messages-to-chat.js';
 import type { AnthropicMessagesRequest } from './wire-types.js';
@@ -111,6 +111,12 @@ describe('a Messages API request as a chat request', () => {
       { role: 'assistant', content: 'Sunny.' },
       { role: 'tool', tool_call_id: 'toolu_2', content: [{ type: 'text', text: 'Error: timeout' }, { type: 'text', text: 'retry later', [CACHE_CONTROL]: ephemeral }] },
     ]);
+  });
+
+  it('marks a request with a breakpoint anywhere as having some, and no other', () => {
+    expect(translate({ system: [{ type: 'text', text: 'Be brief.', cache_control: { type: 'ephemeral' } }] })[CACHE_MARKED]).toBe(true);
+    expect(translate({ messages: [{ role: 'user', content: [{ type: 'text', text: 'Hi', cache_control: { type: 'ephemeral' } }] }] })[CACHE_MARKED]).toBe(true);
+    expect(CACHE_MARKED in translate({ system: [{ type: 'text', text: 'Be brief.' }] })).toBe(false);
   });
 
   it('leaves no trace of a cache breakpoint in the JSON of the chat request', () => {

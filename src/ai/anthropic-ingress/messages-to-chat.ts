@@ -1,4 +1,4 @@
-import { ANTHROPIC_BLOCKS, CACHE_CONTROL, THINKING, type AnthropicBlock, type CacheControl, type ChatMessage, type ChatRequest, type ContentPart, type ImagePart, type TextPart, type ToolCall, type ToolChoice, type ToolDefinition } from '../chat-types.js';
+import { ANTHROPIC_BLOCKS, CACHE_CONTROL, CACHE_MARKED, THINKING, type AnthropicBlock, type CacheControl, type ChatMessage, type ChatRequest, type ContentPart, type ImagePart, type TextPart, type ToolCall, type ToolChoice, type ToolDefinition } from '../chat-types.js';
 import { isJsonObject } from '../json-object.js';
 import { AnthropicRequestError } from './anthropic-error.js';
 import type { AnthropicMessagesRequest } from './wire-types.js';
@@ -18,6 +18,12 @@ function text(value: unknown, param: string): string {
 }
 
 /**
+ * How many breakpoints withCacheControl has read, ever: messagesToChat, which runs without a pause, tells a request
+ * that has some by this count's change, and marks it (CACHE_MARKED).
+ */
+let breakpointsRead = 0;
+
+/**
  * What a block becomes, with the block's `cache_control` (https://docs.anthropic.com/en/docs/build-with-claude/prompt-caching)
  * under CACHE_CONTROL, for the Anthropic adapter to send on as it came. `param` is the block's own.
  */
@@ -26,6 +32,7 @@ function withCacheControl<T extends CacheControl>(target: T, block: Json, param:
   if (control === undefined || control === null) return target;
   if (!isJsonObject(control)) fail(param === '' ? 'cache_control' : `${param}.cache_control`, 'must be an object');
   target[CACHE_CONTROL] = control;
+  breakpointsRead++;
   return target;
 }
 
@@ -221,6 +228,7 @@ function numberIn(value: unknown, param: string, min: number, max: number): numb
  */
 export function messagesToChat(request: AnthropicMessagesRequest | Record<string, unknown>): ChatRequest {
   const body: Json = isJsonObject(request) ? request : fail('body', 'must be a JSON object');
+  const breakpointsBefore = breakpointsRead;
   if (typeof body.model !== 'string' || body.model === '') fail('model', 'must be a non-empty string naming the model');
   if (!Number.isInteger(body.max_tokens) || (body.max_tokens as number) < 1) fail('max_tokens', 'is required and must be a positive integer');
   const messages = messagesOf(body.messages);
@@ -258,5 +266,6 @@ export function messagesToChat(request: AnthropicMessagesRequest | Record<string
     const user = body.metadata.user_id;
     if (user !== undefined && user !== null) chat.user = text(user, 'metadata.user_id');
   }
+  if (breakpointsRead !== breakpointsBefore) chat[CACHE_MARKED] = true;
   return chat;
 }

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { CACHE_CONTROL, type ChatCompletion, type ChatCompletionChunk, type ChatRequest, type Usage } from '../chat-types.js';
+import { CACHE_CONTROL, CACHE_MARKED, type ChatCompletion, type ChatCompletionChunk, type ChatRequest, type Usage } from '../chat-types.js';
 import { AnthropicRequestError, toAnthropicError } from './anthropic-error.js';
 import { chatToMessages } from './chat-to-messages.js';
 import { ChatChunksToMessageEvents } from './chunks-to-message-events.js';
@@ -111,6 +111,8 @@ describe('the official Anthropic SDK through the Anthropic ingress', () => {
       ],
     });
     expect(received).toEqual({
+      // A breakpoint is in it, which the response cache's key must see.
+      [CACHE_MARKED]: true,
       model: 'my-claude',
       max_completion_tokens: 300,
       messages: [

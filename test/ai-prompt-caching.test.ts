@@ -1,0 +1,108 @@
+import Anthropic from '@anthropic-ai/sdk';
+import type OpenAI from 'openai';
+import type { ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AiGateway, WEATHER_TOOL, configureThreeProviders, startProviderEmulators, type OpenAIErrorBody, type ProviderEmulators } from './ai-fixtures.js';
+import { startBedrockEmulator, type BedrockEmulator } from './emulators/bedrock.js';
+
+const BEDROCK_CLAUDE = 'bedrock/anthropic.claude-haiku-4-5-20251001-v1:0';
+const EPHEMERAL = { type: 'ephemeral' as const };
+
+/** A body the openai client's types do not allow (cache_control is LiteLLM's and OpenRouter's form, not OpenAI's). */
+const asOpenAI = (body: Record<string, unknown>) => body as unknown as ChatCompletionCreateParamsNonStreaming;
+
+/**
+ * Prompt-caching breakpoints end to end, through a Keygate node on loopback with its SQLite store: an Anthropic
+ * client's and an OpenAI-format client's breakpoints reach Anthropic as cache_control and Bedrock as cachePoint
+ * blocks, never an OpenAI provider; Bedrock's cache reads and writes are accounted; the response cache tells requests
+ * apart by their breakpoints.
+ */
+describe('prompt caching through the gateway', () => {
+  let gateway: AiGateway;
+  let emulators: ProviderEmulators;
+  let bedrock: BedrockEmulator;
+  let anthropic: Anthropic;
+  let openai: OpenAI;
+  let apiKey: string;
+
+  beforeAll(async () => {
+    emulators = await startProviderEmulators();
+    bedrock = await startBedrockEmulator();
+    gateway = await AiGateway.start();
+    await configureThreeProviders(gateway, emulators, { providers: [{ name: 'bedrock', type: 'bedrock', baseUrl: bedrock.url, region: bedrock.region }], cache: { ttl: '10m' } });
+    await gateway.addProviderKey('bedrock', bedrock.credential);
+    apiKey = await gateway.createApp({ name: 'cache-app', team: 'cache-team' });
+    anthropic = new Anthropic({ baseURL: gateway.proxyUrl, apiKey, maxRetries: 0 });
+    openai = gateway.openai(apiKey);
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+    await emulators?.stop();
+    await bedrock?.stop();
+  });
+
+  it("sends an Anthropic client's breakpoints to a Bedrock Claude as cachePoints, and accounts the repeated prefix as cached reads", async () => {
+    const system = [{ type: 'text' as const, text: 'You answer questions about the weather, briefly and in metric units.', cache_control: EPHEMERAL }];
+    const tools = [{ name: 'get_weather', description: 'The current weather in a city', input_schema: { type: 'object' as const, properties: { city: { type: 'string' } } }, cache_control: EPHEMERAL }];
+    const params = { model: BEDROCK_CLAUDE, max_tokens: 100, system, tools, messages: [{ role: 'user' as const, content: 'Weather in Paris?' }] };
+
+    const first = await anthropic.messages.create(params);
+    const sent = bedrock.lastRequest()!.body as { system: unknown; toolConfig: { tools: unknown[] } };
+    expect(sent.system).toEqual([{ text: system[0]!.text }, { cachePoint: { type: 'default' } }]);
+    expect(sent.toolConfig.tools).toEqual([{ toolSpec: expect.objectContaining({ name: 'get_weather' }) }, { cachePoint: { type: 'default' } }]);
+    expect(first.usage.cache_creation_input_tokens).toBeGreaterThan(0);
+    expect(first.usage.cache_read_input_tokens).toBe(0);
+
+    // Streamed, so that the response cache does not answer it: Bedrock reads what the first call wrote.
+    const second = await anthropic.messages.stream(params).finalMessage();
+    const written = first.usage.cache_creation_input_tokens!;
+    expect(second.usage).toMatchObject({ cache_read_input_tokens: written, cache_creation_input_tokens: 0, input_tokens: first.usage.input_tokens });
+
+    const [row] = await gateway.usage({ groupBy: 'app', app: 'cache-app', model: 'anthropic.claude-haiku-4-5-20251001-v1:0' });
+    expect(row).toMatchObject({ calls: 2, cachedTokens: written, inputTokens: 2 * (first.usage.input_tokens + written) });
+  });
+
+  it("sends an OpenAI-format client's breakpoints on parts, messages and tools to Anthropic as cache_control, and none to OpenAI", async () => {
+    const body = (model: string) =>
+      asOpenAI({
+        model,
+        messages: [
+          { role: 'system', content: [{ type: 'text', text: 'Be brief.', cache_control: EPHEMERAL }] },
+          { role: 'user', content: 'Use get_weather for Paris.', cache_control: { type: 'ephemeral', ttl: '1h' } },
+        ],
+        tools: [{ ...WEATHER_TOOL, cache_control: EPHEMERAL }],
+      });
+    const completion = await openai.chat.completions.create(body('anthropic/claude-sonnet-4-6'));
+    expect(completion.choices[0]?.finish_reason).toBe('tool_calls');
+    const sent = emulators.anthropic.lastRequest()!.body;
+    expect(sent.system).toEqual([{ type: 'text', text: 'Be brief.', cache_control: EPHEMERAL }]);
+    expect(sent.messages).toEqual([{ role: 'user', content: [{ type: 'text', text: 'Use get_weather for Paris.', cache_control: { type: 'ephemeral', ttl: '1h' } }] }]);
+    expect(sent.tools).toEqual([expect.objectContaining({ name: 'get_weather', cache_control: EPHEMERAL })]);
+
+    // OpenAI refuses members it does not know: its emulator as well.
+    const answered = await openai.chat.completions.create(body('openai/gpt-4o-mini'));
+    expect(answered.choices[0]?.finish_reason).toBe('tool_calls');
+    expect(JSON.stringify(emulators.openai.lastRequest()!.body)).not.toContain('cache_control');
+  });
+
+  it("refuses a cache_control that is not Anthropic's with OpenAI's 400 naming it, before any provider is called", async () => {
+    const before = emulators.anthropic.lastRequest();
+    const refused = await gateway.chat<OpenAIErrorBody>(apiKey, { model: 'anthropic/claude-sonnet-4-6', messages: [{ role: 'user', content: [{ type: 'text', text: 'Hi', cache_control: { type: 'persistent' } }] }] });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toMatchObject({ type: 'invalid_request_error', param: 'messages[0].content[0].cache_control' });
+    expect(emulators.anthropic.lastRequest()).toBe(before);
+  });
+
+  it('answers a request from the response cache only when its breakpoints are the same, since they change the usage it reports', async () => {
+    const plain = { model: BEDROCK_CLAUDE, messages: [{ role: 'user', content: [{ type: 'text', text: 'A question asked twice, about Lisbon.' }] }] };
+    const marked = { model: BEDROCK_CLAUDE, messages: [{ role: 'user', content: [{ type: 'text', text: 'A question asked twice, about Lisbon.', cache_control: EPHEMERAL }] }] };
+    const first = await gateway.chat<{ usage: Record<string, unknown> }>(apiKey, plain);
+    expect(first.headers.get('x-keygate-cache')).toBeNull();
+    const withBreakpoint = await gateway.chat<{ usage: { prompt_tokens: number } }>(apiKey, marked);
+    expect(withBreakpoint.headers.get('x-keygate-cache')).toBeNull();
+    expect(withBreakpoint.body.usage.prompt_tokens).toBeGreaterThan(first.body.usage.prompt_tokens as number);
+    const again = await gateway.chat<{ usage: unknown }>(apiKey, marked);
+    expect(again.headers.get('x-keygate-cache')).toBe('hit');
+    expect(again.body.usage).toEqual(withBreakpoint.body.usage);
+  });
+});
