@@ -48,8 +48,8 @@ function contentBlocks(content: ChatMessage['content'], where: string): Array<An
 }
 
 /** `blocks`, the last with the breakpoint of what marked them all (a message), unless it has its own. */
-function withMessageCacheControl<T extends { cache_control?: unknown }>(blocks: T[], message: ChatMessage): T[] {
-  const last = blocks.at(-1);
+function withMessageCacheControl<T extends object>(blocks: T[], message: ChatMessage): T[] {
+  const last = blocks.at(-1) as { cache_control?: unknown } | undefined;
   if (last && CACHE_CONTROL in message && last.cache_control === undefined) Object.assign(last, cacheControlOf(message));
   return blocks;
 }
