@@ -71,10 +71,13 @@ describe('prompt caching through the gateway', () => {
           { role: 'user', content: 'Use get_weather for Paris.', cache_control: { type: 'ephemeral', ttl: '1h' } },
         ],
         tools: [{ ...WEATHER_TOOL, cache_control: EPHEMERAL }],
+        cache_control: EPHEMERAL,
       });
     const completion = await openai.chat.completions.create(body('anthropic/claude-sonnet-4-6'));
     expect(completion.choices[0]?.finish_reason).toBe('tool_calls');
     const sent = emulators.anthropic.lastRequest()!.body;
+    // The request's own: Anthropic's automatic caching.
+    expect(sent.cache_control).toEqual(EPHEMERAL);
     expect(sent.system).toEqual([{ type: 'text', text: 'Be brief.', cache_control: EPHEMERAL }]);
     expect(sent.messages).toEqual([{ role: 'user', content: [{ type: 'text', text: 'Use get_weather for Paris.', cache_control: { type: 'ephemeral', ttl: '1h' } }] }]);
     expect(sent.tools).toEqual([expect.objectContaining({ name: 'get_weather', cache_control: EPHEMERAL })]);

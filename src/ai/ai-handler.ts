@@ -157,7 +157,7 @@ function validateChat(body: Record<string, unknown>): ChatRequest {
   toToolForms(body);
   if (typeof body.model !== 'string' || body.model === '') throw invalid('model', 'you must provide a model parameter');
   if (!Array.isArray(body.messages) || body.messages.length === 0) throw invalid('messages', "'messages' must be a non-empty array");
-  let marked = false;
+  let marked = takeCacheControl(body, '');
   body.messages.forEach((message: unknown, i: number) => {
     if (validateMessage(message, i)) marked = true;
   });

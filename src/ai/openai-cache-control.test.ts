@@ -21,6 +21,10 @@ describe('takeCacheControl', () => {
     expect(CACHE_CONTROL in nulled).toBe(false);
   });
 
+  it("names the request's own breakpoint (Anthropic's automatic caching) by the member alone", () => {
+    expect(() => takeCacheControl({ model: 'm', cache_control: { type: 'persistent' } }, '')).toThrow(expect.objectContaining({ param: 'cache_control', message: expect.stringMatching(/^'cache_control' must be/) }));
+  });
+
   it.each([
     ['a string', 'ephemeral'],
     ['another type', { type: 'persistent' }],

@@ -4,7 +4,7 @@ import { invalidParam } from './openai-error.js';
 
 /**
  * An OpenAI-format client's prompt-caching breakpoint, in the form LiteLLM and OpenRouter take on a content part, a
- * message or a tool: `cache_control: {"type": "ephemeral"}`, with an optional `ttl` of "5m" or "1h", as Anthropic
+ * message, a tool or the whole request (`param` '': Anthropic's automatic caching): `cache_control: {"type": "ephemeral"}`, with an optional `ttl` of "5m" or "1h", as Anthropic
  * defines it (https://docs.anthropic.com/en/docs/build-with-claude/prompt-caching). Taken off `target` into
  * CACHE_CONTROL, so it never reaches an OpenAI-format provider's body, which refuses members it does not know, and
  * the Anthropic and Bedrock adapters send it on. `null` is no breakpoint, as for OpenAI's own optional members.
@@ -15,12 +15,13 @@ import { invalidParam } from './openai-error.js';
  */
 export function takeCacheControl(target: Record<string, unknown>, param: string): boolean {
   const control = target.cache_control;
+  const name = param === '' ? 'cache_control' : `${param}.cache_control`;
   if (control === undefined) return false;
   delete target.cache_control;
   if (control === null) return false;
   const ttl = isJsonObject(control) ? control.ttl : undefined;
   if (!isJsonObject(control) || control.type !== 'ephemeral' || (ttl !== undefined && ttl !== '5m' && ttl !== '1h') || Object.keys(control).some((key) => key !== 'type' && key !== 'ttl')) {
-    throw invalidParam(`${param}.cache_control`, `'${param}.cache_control' must be {"type": "ephemeral"}, with an optional "ttl" of "5m" or "1h"`);
+    throw invalidParam(name, `'${name}' must be {"type": "ephemeral"}, with an optional "ttl" of "5m" or "1h"`);
   }
   (target as CacheControl)[CACHE_CONTROL] = ttl === undefined ? { type: 'ephemeral' } : { type: 'ephemeral', ttl };
   return true;

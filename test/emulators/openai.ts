@@ -150,6 +150,7 @@ function validateChat(body: Json, maxOutputTokens: number): void {
   }
   const messages = body.messages as Message[];
   // OpenAI refuses members it does not define, Anthropic's cache_control among them.
+  if ('cache_control' in body) throw invalid("Unrecognized request argument supplied: cache_control", 'cache_control', 'unknown_parameter');
   for (const [i, tool] of ((body.tools ?? []) as Json[]).entries()) if (tool && 'cache_control' in tool) throw invalid(`Unknown parameter: 'tools[${i}].cache_control'.`, `tools[${i}].cache_control`, 'unknown_parameter');
   messages.forEach((message, i) => {
     if ('cache_control' in (message as Json)) throw invalid(`Unknown parameter: 'messages[${i}].cache_control'.`, `messages[${i}].cache_control`, 'unknown_parameter');
