@@ -24,7 +24,12 @@ export const AiProviderSchema = Type.Object(
 );
 
 const TargetSchema = Type.Object(
-  { provider: Name, model: Type.String({ minLength: 1, maxLength: 200 }), weight: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000 })) },
+  {
+    provider: Name,
+    // Some adapters put the model id in the URL path: a `.` or `..` segment there would change the path.
+    model: Type.String({ minLength: 1, maxLength: 200, pattern: '^(?!(?:.*/)?\\.{1,2}(?:/|$))', description: "the provider's model id; no `.` or `..` segment" }),
+    weight: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000 })),
+  },
   { additionalProperties: false },
 );
 

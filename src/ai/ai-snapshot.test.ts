@@ -16,6 +16,12 @@ describe('resolving a requested model name', () => {
     }
   });
 
+  it('resolves no provider/model name whose model id has a `.` or `..` segment', () => {
+    const ai = compileAiSnapshot({ providers: [{ name: 'gemini', type: 'gemini' }] }, new Map());
+    for (const name of ['gemini/..', 'gemini/.', 'gemini/../../x', 'gemini/models/./x', 'gemini/tunedModels/..']) expect(resolveModel(ai, name, asIs)).toBeUndefined();
+    expect(resolveModel(ai, 'gemini/tunedModels/my..model.v2', asIs)).toEqual([{ provider: 'gemini', model: 'tunedModels/my..model.v2', weight: 1 }]);
+  });
+
   it('picks among an alias\'s targets on every call, not once', () => {
     const ai = compileAiSnapshot(
       {

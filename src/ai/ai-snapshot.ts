@@ -92,7 +92,10 @@ function resolveName(ai: AiSnapshot, requested: string): readonly AiTarget[] | u
   const slash = requested.indexOf('/');
   if (slash > 0) {
     const provider = requested.slice(0, slash);
-    if (ai.providers.has(provider)) return [{ provider, model: requested.slice(slash + 1), weight: 1 }];
+    const model = requested.slice(slash + 1);
+    // Gemini, Azure and Bedrock put the model id in the URL path, where a `.` or `..` segment (`gemini/../../x`)
+    // would move the call, and the pooled key with it, to another path of the provider's host: no model is so named.
+    if (ai.providers.has(provider)) return model.split('/').some((segment) => segment === '.' || segment === '..') ? undefined : [{ provider, model, weight: 1 }];
   }
   // A bare id: every configured provider whose catalog lists it (or, for open-ended hosts, the only provider).
   const serving = [...ai.providers.values()].filter((p) => ai.catalog.lookup(p.catalogKey, requested) !== undefined);

@@ -1,0 +1,128 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AiGateway, type OpenAIErrorBody } from './ai-fixtures.js';
+
+const HELLO = [{ role: 'user', content: 'Hello there' }];
+const AKID = 'AKIAREDACT0123456789';
+const AWS_SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYREDACTKEY';
+
+const completion = (extra: Record<string, unknown>, usage = true) => ({
+  id: 'chatcmpl-echo',
+  object: 'chat.completion',
+  created: 1,
+  model: 'echo',
+  choices: [{ index: 0, message: { role: 'assistant', content: 'Hi.' }, finish_reason: 'stop' }],
+  ...(usage ? { usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 } } : {}),
+  ...extra,
+});
+
+/**
+ * A provider host that quotes back what it was sent, as careless hosts and proxies do: the model named in the body
+ * says where and how. Every request's path is kept.
+ */
+async function startEchoHost(): Promise<{ url: string; paths: string[]; stop: () => Promise<void> }> {
+  const paths: string[] = [];
+  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      paths.push(req.url ?? '');
+      const json = (status: number, body: unknown) => {
+        res.writeHead(status, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(body));
+      };
+      const authorization = req.headers.authorization ?? '';
+      const key = authorization.replace(/^Bearer /, '');
+      if (req.url?.startsWith('/model/')) {
+        const token = String(req.headers['x-amz-security-token'] ?? '');
+        res.writeHead(400, { 'content-type': 'application/json', 'x-amzn-errortype': 'ValidationException' });
+        return res.end(JSON.stringify({ message: `Request rejected for credential ${AKID}; X-Amz-Security-Token=${encodeURIComponent(token)} is not valid; signed with ${Buffer.from(`:${AWS_SECRET}`).toString('base64')}` }));
+      }
+      let model = '';
+      try {
+        model = String((JSON.parse(Buffer.concat(chunks).toString('utf8')) as { model?: unknown }).model ?? '');
+      } catch {
+        return json(400, { error: { message: 'not JSON' } });
+      }
+      if (req.url?.startsWith('/api/')) return json(400, { error: `model not allowed for ${authorization}` });
+      switch (model) {
+        case 'echo-message':
+          return json(400, { error: { message: `Invalid authorization header: ${authorization}`, type: 'invalid_request_error', code: null, param: null } });
+        case 'echo-fields':
+          return json(400, { error: { message: 'refused', type: `bad_${key}`, code: key, param: key } });
+        case 'echo-encoded':
+          return json(400, { error: { message: `refused ${encodeURIComponent(key)}, Basic ${Buffer.from(`:${key}`).toString('base64')}, ${Buffer.from(key).toString('base64url')}` } });
+        case 'echo-5xx':
+          return json(503, { error: { message: `upstream refused ${key}` } });
+        case 'echo-config-header':
+          return json(400, { error: { message: `x-api-key ${String(req.headers['x-api-key'])} is not allowed here` } });
+        case 'echo-200':
+          return json(200, completion({ error: { message: `key ${key} is about to expire` } }));
+        case 'echo-200-no-usage':
+          return json(200, completion({ error: { message: `key ${key} is about to expire` } }, false));
+        case 'echo-embeddings':
+          return json(200, { object: 'list', data: [{ object: 'embedding', index: 0, embedding: [0.1, 0.2] }], model: 'echo', usage: { prompt_tokens: 1, total_tokens: 1 }, error: { message: `key ${key}` } });
+        case 'echo-stream': {
+          res.writeHead(200, { 'content-type': 'text/event-stream' });
+          const chunk = (extra: Record<string, unknown>) => `data: ${JSON.stringify({ id: 'chatcmpl-echo', object: 'chat.completion.chunk', created: 1, model: 'echo', ...extra })}\n\n`;
+          res.write(chunk({ choices: [{ index: 0, delta: { role: 'assistant', content: 'Hi' }, finish_reason: null }] }));
+          // OpenRouter's way of failing mid-stream: an `error` member on a chunk whose choice finishes with "error".
+          res.write(chunk({ error: { message: `provider refused key ${key}`, code: 502 }, choices: [{ index: 0, delta: { content: '' }, finish_reason: 'error' }] }));
+          res.write(chunk({ choices: [], usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 } }));
+          return res.end('data: [DONE]\n\n');
+        }
+        default:
+          return json(200, completion({}));
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, paths, stop: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+describe('model ids that would change the path of a provider URL', () => {
+  let gateway: AiGateway;
+  let host: Awaited<ReturnType<typeof startEchoHost>>;
+  let apiKey: string;
+
+  beforeAll(async () => {
+    host = await startEchoHost();
+    gateway = await AiGateway.start();
+    await gateway.configure({
+      providers: [
+        { name: 'gemini', type: 'gemini', baseUrl: host.url },
+        { name: 'azure', type: 'azure-openai', baseUrl: host.url },
+        { name: 'bedrock', type: 'bedrock', region: 'us-east-1', baseUrl: host.url },
+      ],
+    });
+    for (const provider of ['gemini', 'azure', 'bedrock']) await gateway.addProviderKey(provider, 'AKIDPATH0123456789:path-secret-0123456789');
+    apiKey = await gateway.createApp({ name: 'path-app', team: 'path-team' });
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+    await host?.stop();
+  });
+
+  it.each(['gemini/../../x', 'gemini/models/../../v1/files', 'gemini/.', 'azure/..', 'bedrock/..', 'bedrock/./x'])('answers 404 model_not_found for %s, calling no provider', async (model) => {
+    const before = host.paths.length;
+    const result = await gateway.chat<OpenAIErrorBody>(apiKey, { model, messages: HELLO });
+    expect(result.status).toBe(404);
+    expect(result.body.error).toMatchObject({ code: 'model_not_found', param: 'model' });
+    expect(host.paths.length).toBe(before);
+  });
+
+  it('still calls a model whose id holds dots within a segment', async () => {
+    await gateway.chat(apiKey, { model: 'gemini/gemini-2.5-flash..exp', messages: HELLO });
+    expect(host.paths.at(-1)).toBe('/v1beta/models/gemini-2.5-flash..exp:generateContent');
+  });
+
+  it('refuses an alias whose target model has a `..` segment when the config is validated', async () => {
+    const refused = await gateway.admin<{ error: { message: string } }>(400, 'PUT', '/config', {
+      version: 1,
+      routes: [{ name: 'ai', paths: ['/v1/*'], ai: {}, auth: { methods: ['api-key'] } }],
+      ai: { providers: [{ name: 'gemini', type: 'gemini', baseUrl: host.url }], aliases: [{ name: 'sneaky', targets: [{ provider: 'gemini', model: 'models/../../x' }] }] },
+    });
+    expect(JSON.stringify(refused)).toContain('model');
+  });
+});
