@@ -1,11 +1,26 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AiGateway, type OpenAIErrorBody } from './ai-fixtures.js';
+import { AiGateway, type AiResult, type OpenAIErrorBody } from './ai-fixtures.js';
 
 const HELLO = [{ role: 'user', content: 'Hello there' }];
+/** A key whose URL-encoded, base64 and base64url forms all differ from it. */
+const KEY = 'tok/REDACT+b64/SessionToken+Value==';
+/** vLLM and LM Studio take any string: seven characters are enough. */
+const SHORT = 'vllm-k1';
 const AKID = 'AKIAREDACT0123456789';
 const AWS_SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYREDACTKEY';
+const SESSION = 'FQoGZXIvYXdzEREDACT/session+token/Value==';
+
+/** Every form in which a secret must not reach the client. */
+function formsOf(secret: string): string[] {
+  return [secret, encodeURIComponent(secret), Buffer.from(secret).toString('base64').replace(/=+$/, ''), Buffer.from(secret).toString('base64url'), Buffer.from(`:${secret}`).toString('base64').replace(/=+$/, '')];
+}
+
+function expectNone(result: AiResult<unknown>, secrets: readonly string[]): void {
+  const seen = `${[...result.headers.entries()].map(([name, value]) => `${name}: ${value}`).join('\n')}\n${result.text}`;
+  for (const secret of secrets) for (const form of formsOf(secret)) expect(seen).not.toContain(form);
+}
 
 const completion = (extra: Record<string, unknown>, usage = true) => ({
   id: 'chatcmpl-echo',
@@ -80,6 +95,81 @@ async function startEchoHost(): Promise<{ url: string; paths: string[]; stop: ()
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, paths, stop: () => new Promise((resolve) => server.close(() => resolve())) };
 }
+
+describe('provider answers that quote a credential', () => {
+  let gateway: AiGateway;
+  let host: Awaited<ReturnType<typeof startEchoHost>>;
+  let apiKey: string;
+
+  beforeAll(async () => {
+    host = await startEchoHost();
+    gateway = await AiGateway.start();
+    await gateway.admin(200, 'PUT', '/config', {
+      version: 1,
+      routes: [{ name: 'ai', paths: ['/v1/*'], ai: {}, auth: { methods: ['api-key'] } }],
+      ai: {
+        providers: [
+          { name: 'main', type: 'openai-compatible', baseUrl: host.url },
+          { name: 'short', type: 'openai-compatible', baseUrl: host.url },
+          { name: 'bedrock', type: 'bedrock', region: 'us-east-1', baseUrl: host.url },
+        ],
+      },
+    });
+    await gateway.addProviderKey('main', KEY);
+    await gateway.addProviderKey('short', SHORT);
+    await gateway.addProviderKey('bedrock', `${AKID}:${AWS_SECRET}:${SESSION}`);
+    apiKey = await gateway.createApp({ name: 'redact-app', team: 'redact-team' });
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+    await host?.stop();
+  });
+
+  it('cuts the key out of an error message, on the OpenAI and the Anthropic surfaces', async () => {
+    const openai = await gateway.chat<OpenAIErrorBody>(apiKey, { model: 'main/echo-message', messages: HELLO });
+    expect(openai.status).toBe(400);
+    expect(openai.body.error.message).toBe('Invalid authorization header: Bearer [redacted]');
+    const anthropic = await gateway.call('POST', '/v1/messages', apiKey, { model: 'main/echo-message', max_tokens: 10, messages: HELLO });
+    expect(anthropic.status).toBe(400);
+    for (const result of [openai, anthropic]) expectNone(result, [KEY]);
+  });
+
+  it("cuts the key out of an error's code and param", async () => {
+    const result = await gateway.chat<OpenAIErrorBody>(apiKey, { model: 'main/echo-fields', messages: HELLO });
+    expect(result.status).toBe(400);
+    expect(result.body.error).toMatchObject({ code: '[redacted]', param: '[redacted]' });
+    expectNone(result, [KEY]);
+  });
+
+  it('cuts the key quoted URL-encoded, as Basic credentials and in base64url', async () => {
+    const result = await gateway.chat<OpenAIErrorBody>(apiKey, { model: 'main/echo-encoded', messages: HELLO });
+    expect(result.status).toBe(400);
+    expect(result.body.error.message).toMatch(/^refused \[redacted\], Basic \[redacted\]=*, \[redacted\]$/);
+    expectNone(result, [KEY]);
+  });
+
+  it('cuts the key out of a 5xx message', async () => {
+    const result = await gateway.chat<OpenAIErrorBody>(apiKey, { model: 'main/echo-5xx', messages: HELLO });
+    expect(result.status).toBe(502);
+    expect(result.body.error.message).toContain('[redacted]');
+    expectNone(result, [KEY]);
+  });
+
+  it('cuts a 7-character key out of chat and embeddings errors', async () => {
+    const chat = await gateway.chat<OpenAIErrorBody>(apiKey, { model: 'short/echo-message', messages: HELLO });
+    expect(chat.body.error.message).toBe('Invalid authorization header: Bearer [redacted]');
+    const embeddings = await gateway.call<OpenAIErrorBody>('POST', '/v1/embeddings', apiKey, { model: 'short/echo-message', input: 'x' });
+    expect(embeddings.status).toBe(400);
+    for (const result of [chat, embeddings]) expect(result.text).not.toContain(SHORT);
+  });
+
+  it("cuts every part of a Bedrock credential, the session token URL-encoded in a quoted URL included", async () => {
+    const result = await gateway.chat<OpenAIErrorBody>(apiKey, { model: 'bedrock/anthropic.claude-3-haiku-20240307-v1:0', messages: HELLO });
+    expect(result.status).toBe(400);
+    expect(result.body.error.message).toContain('X-Amz-Security-Token=[redacted]');
+    expectNone(result, [AKID, AWS_SECRET, SESSION]);
+  });
+});
 
 describe('model ids that would change the path of a provider URL', () => {
   let gateway: AiGateway;

@@ -15,6 +15,7 @@ import { AiError, invalidParam as invalid, sendAiError } from './openai-error.js
 import { CallCancelled, Cancellation, ProviderCallError, callEmbeddings, chatAnswer, openChatStream, type ChatAnswer, type Done } from './provider-call.js';
 import { SOURCE_TEXT, type CallContext, type ProviderFailure, type TranslatedChunk } from './providers/index.js';
 import { ResponseCache, type CachedCompletion } from './response-cache.js';
+import { SecretRedaction } from './secret-redaction.js';
 import type { SpendTracker } from './spend-tracker.js';
 import { estimatePromptTokens, estimateTokens, loadTokenizer, quickTokenCount } from './token-estimate.js';
 import type { UsageRecorder } from './usage-recorder.js';
@@ -247,14 +248,19 @@ function costOf(price: ModelPrice | undefined, usage: Tokens): number {
 }
 
 /**
- * The failure with the key it was made with cut out of its message: some hosts quote the credential they were
- * sent in their errors, and the message goes to the client. A compound secret (Bedrock's `id:secret`) is cut
- * part by part.
+ * The failure with the key it was made with cut out of every text the client gets: some hosts quote the credential
+ * they were sent in their errors, in the message or elsewhere.
  */
-function withoutSecret(failure: ProviderFailure, secret: string): ProviderFailure {
-  const parts = [secret, ...secret.split(':')].filter((part) => part.length >= 8);
-  if (!parts.some((part) => failure.message.includes(part))) return failure;
-  return { ...failure, message: parts.reduce((message, part) => message.split(part).join('[redacted]'), failure.message) };
+function withoutSecret(failure: ProviderFailure, redaction: SecretRedaction): ProviderFailure {
+  const { message, type, code, param } = failure;
+  if (!(redaction.foundIn(message) || redaction.foundIn(type) || (code !== null && redaction.foundIn(code)) || (typeof param === 'string' && redaction.foundIn(param)))) return failure;
+  return {
+    ...failure,
+    message: redaction.cut(message),
+    type: redaction.cut(type),
+    code: code === null ? null : redaction.cut(code),
+    ...(typeof param === 'string' ? { param: redaction.cut(param) } : {}),
+  };
 }
 
 function clientError(failure: ProviderFailure): AiError {
@@ -635,7 +641,7 @@ function attempt<T>(call: AiCall, trace: CallTrace, targets: readonly AiTarget[]
       const target = targets[t]!;
       const provider = snapshot.providers.get(target.provider);
       if (!provider) continue;
-      const keys = provider.config.type === 'ollama' && provider.keys.length === 0 ? [{ id: `${target.provider}:none`, priority: 0, secret: '' }] : provider.keys;
+      const keys = provider.config.type === 'ollama' && provider.keys.length === 0 ? [{ id: `${target.provider}:none`, priority: 0, secret: '', redaction: SecretRedaction.NONE }] : provider.keys;
       for (; k < keys.length; k++) {
         // Not even a connection for a client that has gone (during a Retry-After wait, say).
         const cancelled = trace.cancel.reason;
@@ -647,7 +653,7 @@ function attempt<T>(call: AiCall, trace: CallTrace, targets: readonly AiTarget[]
         return run(ctx, target, (error, result) => {
           if (!error) return done(undefined, { result: result as T, target });
           if (!(error instanceof ProviderCallError)) return done(error);
-          const failure = withoutSecret(error.failure, key.secret);
+          const failure = withoutSecret(error.failure, key.redaction);
           last = failure;
           if (failure.credentialProblem) {
             runtime.setAside.set(key.id, runtime.now() + (failure.credentialProblem === 'invalid' ? 600_000 : (failure.retryAfterMs ?? 3_600_000)));

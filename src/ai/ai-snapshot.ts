@@ -3,11 +3,18 @@ import type { AiSection } from './ai-schema.js';
 import { ModelCatalog } from './catalog/index.js';
 import type { PooledKey } from './provider-keys.js';
 import { PROVIDER_ADAPTERS, type ProviderAdapter, type ProviderConfig } from './providers/index.js';
+import { SecretRedaction } from './secret-redaction.js';
 
 export interface AiTarget {
   provider: string;
   model: string;
   weight: number;
+}
+
+/** A pooled key as the snapshot holds it: with what to cut out of anything a call made with it brings back. */
+export interface SnapshotKey extends PooledKey {
+  /** The key's parts, in every form a provider may quote them. */
+  redaction: SecretRedaction;
 }
 
 export interface AiProvider {
@@ -16,7 +23,7 @@ export interface AiProvider {
   catalogKey: string;
   adapter: ProviderAdapter;
   /** The key pool, in priority order. */
-  keys: readonly PooledKey[];
+  keys: readonly SnapshotKey[];
 }
 
 /** The AI gateway's part of the snapshot: providers with their opened key pools, aliases, cache settings. */
@@ -46,7 +53,7 @@ export function compileAiSnapshot(section: AiSection | undefined, pools: Readonl
       catalogKey: spec.catalog ?? spec.type,
       config: { name: spec.name, type: spec.type, baseUrl, apiVersion: spec.apiVersion, region: spec.region, pathPrefix: spec.pathPrefix, headers: spec.headers },
       adapter,
-      keys: pools.get(spec.name) ?? [],
+      keys: (pools.get(spec.name) ?? []).map((key) => ({ ...key, redaction: SecretRedaction.of([key.secret]) })),
     });
   }
   const aliases = new Map<string, { targets: AiTarget[]; fallbacks: AiTarget[] }>();

@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { SecretRedaction } from './secret-redaction.js';
+
+const KEY = 'tok/REVIEW+b64/SessionToken+Value==';
+const b64 = (text: string) => Buffer.from(text).toString('base64');
+const b64url = (text: string) => Buffer.from(text).toString('base64url');
+
+describe('cutting a provider key out of what a provider sends back', () => {
+  const redaction = SecretRedaction.of([KEY]);
+
+  it.each([
+    ['as sent', KEY],
+    ['URL-encoded', encodeURIComponent(KEY)],
+    ['URL-encoded with lower-case escapes', encodeURIComponent(KEY).replace(/%[0-9A-F]{2}/g, (e) => e.toLowerCase())],
+    ['in base64', b64(KEY)],
+    ['in base64url', b64url(KEY)],
+    ['as the password of Basic credentials', `Basic ${b64(`:${KEY}`)}`],
+    ['as the user of Basic credentials', `Basic ${b64(`${KEY}:`)}`],
+    ['JSON-escaped, slashes too', JSON.stringify(KEY).slice(1, -1).replaceAll('/', '\\/')],
+  ])('finds and cuts the key quoted %s', (_how, quoted) => {
+    const text = `the provider refused ${quoted} for this call`;
+    expect(redaction.foundIn(text)).toBe(true);
+    expect(redaction.foundIn(Buffer.from(text))).toBe(true);
+    const cut = redaction.cut(text);
+    expect(cut).toContain('[redacted]');
+    expect(cut).not.toContain(quoted.replace(/^Basic /, ''));
+  });
+
+  it('cuts each part of a Bedrock credential, the session token included', () => {
+    const token = 'FQoGZXIvYXdzEREVIEW/session+token/Value==';
+    const bedrock = SecretRedaction.of([`AKIAREVIEW0123456789:wJalrXUtnFEMI/K7MDENG/bPxRfiCYREVIEWKEY:${token}`]);
+    const cut = bedrock.cut(`credential AKIAREVIEW0123456789; X-Amz-Security-Token=${encodeURIComponent(token)}; secret wJalrXUtnFEMI/K7MDENG/bPxRfiCYREVIEWKEY`);
+    expect(cut).toBe('credential [redacted]; X-Amz-Security-Token=[redacted]; secret [redacted]');
+  });
+
+  it('cuts a short key where it stands alone, and leaves words that only contain it', () => {
+    const short = SecretRedaction.of(['vllm-k1']);
+    expect(short.cut('Invalid authorization header: Bearer vllm-k1')).toBe('Invalid authorization header: Bearer [redacted]');
+    expect(short.foundIn('model vllm-k10 and xvllm-k1 are unknown')).toBe(false);
+    expect(short.cut('model vllm-k10 and xvllm-k1 are unknown')).toBe('model vllm-k10 and xvllm-k1 are unknown');
+    expect(short.foundIn(Buffer.from('{"error":"bad key vllm-k1"}'))).toBe(true);
+    expect(short.cut(`Basic ${b64('vllm-k1:')}`)).toBe('Basic [redacted]=');
+  });
+
+  it('cuts nothing for an empty key', () => {
+    const none = SecretRedaction.of(['']);
+    expect(none.foundIn('anything at all')).toBe(false);
+    expect(none.cut('anything at all')).toBe('anything at all');
+  });
+});

@@ -1,0 +1,100 @@
+/** What a cut secret reads as. */
+export const REDACTED = '[redacted]';
+
+/**
+ * Forms of at least this many characters are cut wherever they occur; shorter ones only where they stand alone
+ * (no letter or digit on either side): a 7-character vLLM key is cut from "Bearer vllm-k1", a 2-character one
+ * does not cut every word it happens to be part of.
+ */
+const ANYWHERE_FROM = 8;
+
+interface Form {
+  text: string;
+  bytes: Buffer;
+  /** Cut only where it stands alone (a short form). */
+  whole: RegExp | undefined;
+}
+
+const isAlphanumeric = (code: number | undefined) => code !== undefined && ((code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122));
+
+const base64 = (text: string) => Buffer.from(text, 'utf8').toString('base64').replace(/=+$/, '');
+
+/**
+ * The ways a provider is known to quote a secret back: as sent; URL-encoded (a signed URL's
+ * `X-Amz-Security-Token=…`), with upper- or lower-case escapes; JSON-escaped, as the raw bytes of an answer hold
+ * it; and in base64 and base64url, alone or as one side of HTTP Basic credentials (`:secret`, `secret:`,
+ * RFC 7617). Base64 forms are unpadded, so that they match padded text too.
+ */
+function formsOf(part: string): string[] {
+  const encoded = encodeURIComponent(part);
+  const json = JSON.stringify(part).slice(1, -1);
+  const forms = [part, encoded, encoded.replace(/%[0-9A-F]{2}/g, (escape) => escape.toLowerCase()), json, json.replaceAll('/', '\\/')];
+  for (const framed of [part, `:${part}`, `${part}:`]) {
+    const b64 = base64(framed);
+    forms.push(b64, b64.replaceAll('+', '-').replaceAll('/', '_'));
+  }
+  return forms;
+}
+
+/**
+ * The secrets a provider call carries, and everything a provider might bring back quoting them cut out: the pooled
+ * key it was made with (each part of a compound one: Bedrock's `ACCESS_KEY_ID:SECRET_ACCESS_KEY[:SESSION_TOKEN]`).
+ * Compiled once per key and snapshot: a call only
+ * looks for its forms (one `indexOf` each), and cuts only when one is there.
+ */
+export class SecretRedaction {
+  static readonly NONE = new SecretRedaction([]);
+
+  readonly #forms: readonly Form[];
+
+  private constructor(forms: readonly Form[]) {
+    this.#forms = forms;
+  }
+
+  /** The redaction of `secrets` (empty ones are ignored): each, and each part of one holding `:`, in every form. */
+  static of(secrets: readonly string[]): SecretRedaction {
+    const texts = new Set<string>();
+    for (const secret of secrets) {
+      for (const part of [secret, ...secret.split(':')]) {
+        if (part === '') continue;
+        for (const form of formsOf(part)) if (form !== '') texts.add(form);
+      }
+    }
+    if (texts.size === 0) return SecretRedaction.NONE;
+    // Longest first: a whole compound secret goes as one cut, not as its parts around a stray `:`.
+    const forms = [...texts]
+      .sort((a, b) => b.length - a.length)
+      .map((text) => ({ text, bytes: Buffer.from(text, 'utf8'), whole: text.length >= ANYWHERE_FROM ? undefined : new RegExp(`(?<![A-Za-z0-9])${text.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&')}(?![A-Za-z0-9])`, 'g') }));
+    return new SecretRedaction(forms);
+  }
+
+  /** Whether `data` (text, or a provider's bytes) quotes a secret in any of its forms. */
+  foundIn(data: string | Buffer): boolean {
+    for (const form of this.#forms) {
+      const at = typeof data === 'string' ? data.indexOf(form.text) : data.indexOf(form.bytes);
+      if (at === -1) continue;
+      if (!form.whole || standsAlone(data, form, at)) return true;
+    }
+    return false;
+  }
+
+  /** `text` with every secret it quotes replaced by `[redacted]`. */
+  cut(text: string): string {
+    let out = text;
+    for (const form of this.#forms) {
+      if (!out.includes(form.text)) continue;
+      out = form.whole ? out.replace(form.whole, REDACTED) : out.split(form.text).join(REDACTED);
+    }
+    return out;
+  }
+}
+
+/** Whether the short form found at `at` stands alone there, or the next occurrence that does exists. */
+function standsAlone(data: string | Buffer, form: Form, at: number): boolean {
+  const length = typeof data === 'string' ? form.text.length : form.bytes.length;
+  const code = (i: number) => (typeof data === 'string' ? (i < 0 || i >= data.length ? undefined : data.charCodeAt(i)) : data[i]);
+  for (let i = at; i !== -1; i = typeof data === 'string' ? data.indexOf(form.text, i + 1) : data.indexOf(form.bytes, i + 1)) {
+    if (!isAlphanumeric(code(i - 1)) && !isAlphanumeric(code(i + length))) return true;
+  }
+  return false;
+}
