@@ -8,6 +8,7 @@ const HELLO = [{ role: 'user', content: 'Hello there' }];
 const KEY = 'tok/REDACT+b64/SessionToken+Value==';
 /** vLLM and LM Studio take any string: seven characters are enough. */
 const SHORT = 'vllm-k1';
+const CONFIGURED = 'proxy-token-CONFIGURED-0123456789';
 const AKID = 'AKIAREDACT0123456789';
 const AWS_SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYREDACTKEY';
 const SESSION = 'FQoGZXIvYXdzEREDACT/session+token/Value==';
@@ -109,8 +110,9 @@ describe('provider answers that quote a credential', () => {
       routes: [{ name: 'ai', paths: ['/v1/*'], ai: {}, auth: { methods: ['api-key'] } }],
       ai: {
         providers: [
-          { name: 'main', type: 'openai-compatible', baseUrl: host.url },
+          { name: 'main', type: 'openai-compatible', baseUrl: host.url, headers: { 'x-api-key': CONFIGURED } },
           { name: 'short', type: 'openai-compatible', baseUrl: host.url },
+          { name: 'proxied', type: 'ollama', baseUrl: host.url, headers: { authorization: `Bearer ${CONFIGURED}` } },
           { name: 'bedrock', type: 'bedrock', region: 'us-east-1', baseUrl: host.url },
         ],
       },
@@ -161,6 +163,15 @@ describe('provider answers that quote a credential', () => {
     const embeddings = await gateway.call<OpenAIErrorBody>('POST', '/v1/embeddings', apiKey, { model: 'short/echo-message', input: 'x' });
     expect(embeddings.status).toBe(400);
     for (const result of [chat, embeddings]) expect(result.text).not.toContain(SHORT);
+  });
+
+  it("cuts the value of a credential header from the provider's config, with or without a pooled key", async () => {
+    const pooled = await gateway.chat<OpenAIErrorBody>(apiKey, { model: 'main/echo-config-header', messages: HELLO });
+    expect(pooled.body.error.message).toBe('x-api-key [redacted] is not allowed here');
+    const keyless = await gateway.chat<OpenAIErrorBody>(apiKey, { model: 'proxied/llama3', messages: HELLO });
+    expect(keyless.status).toBe(400);
+    expect(keyless.body.error.message).toBe('model not allowed for [redacted]');
+    for (const result of [pooled, keyless]) expectNone(result, [CONFIGURED]);
   });
 
   it("cuts every part of a Bedrock credential, the session token URL-encoded in a quoted URL included", async () => {

@@ -15,7 +15,7 @@ import { AiError, invalidParam as invalid, sendAiError } from './openai-error.js
 import { CallCancelled, Cancellation, ProviderCallError, callEmbeddings, chatAnswer, openChatStream, type ChatAnswer, type Done } from './provider-call.js';
 import { SOURCE_TEXT, type CallContext, type ProviderFailure, type TranslatedChunk } from './providers/index.js';
 import { ResponseCache, type CachedCompletion } from './response-cache.js';
-import { SecretRedaction } from './secret-redaction.js';
+import type { SecretRedaction } from './secret-redaction.js';
 import type { SpendTracker } from './spend-tracker.js';
 import { estimatePromptTokens, estimateTokens, loadTokenizer, quickTokenCount } from './token-estimate.js';
 import type { UsageRecorder } from './usage-recorder.js';
@@ -248,8 +248,8 @@ function costOf(price: ModelPrice | undefined, usage: Tokens): number {
 }
 
 /**
- * The failure with the key it was made with cut out of every text the client gets: some hosts quote the credential
- * they were sent in their errors, in the message or elsewhere.
+ * The failure with the call's secrets (its key, the provider's configured credentials) cut out of every text the
+ * client gets: some hosts quote the credential they were sent in their errors, in the message or elsewhere.
  */
 function withoutSecret(failure: ProviderFailure, redaction: SecretRedaction): ProviderFailure {
   const { message, type, code, param } = failure;
@@ -641,7 +641,7 @@ function attempt<T>(call: AiCall, trace: CallTrace, targets: readonly AiTarget[]
       const target = targets[t]!;
       const provider = snapshot.providers.get(target.provider);
       if (!provider) continue;
-      const keys = provider.config.type === 'ollama' && provider.keys.length === 0 ? [{ id: `${target.provider}:none`, priority: 0, secret: '', redaction: SecretRedaction.NONE }] : provider.keys;
+      const keys = provider.config.type === 'ollama' && provider.keys.length === 0 ? [{ id: `${target.provider}:none`, priority: 0, secret: '', redaction: provider.keyless }] : provider.keys;
       for (; k < keys.length; k++) {
         // Not even a connection for a client that has gone (during a Retry-After wait, say).
         const cancelled = trace.cancel.reason;

@@ -3,7 +3,7 @@ import type { AiSection } from './ai-schema.js';
 import { ModelCatalog } from './catalog/index.js';
 import type { PooledKey } from './provider-keys.js';
 import { PROVIDER_ADAPTERS, type ProviderAdapter, type ProviderConfig } from './providers/index.js';
-import { SecretRedaction } from './secret-redaction.js';
+import { SecretRedaction, headerSecrets } from './secret-redaction.js';
 
 export interface AiTarget {
   provider: string;
@@ -13,7 +13,7 @@ export interface AiTarget {
 
 /** A pooled key as the snapshot holds it: with what to cut out of anything a call made with it brings back. */
 export interface SnapshotKey extends PooledKey {
-  /** The key's parts, in every form a provider may quote them. */
+  /** The key's parts and the provider's configured credential headers, in every form a provider may quote them. */
   redaction: SecretRedaction;
 }
 
@@ -24,6 +24,8 @@ export interface AiProvider {
   adapter: ProviderAdapter;
   /** The key pool, in priority order. */
   keys: readonly SnapshotKey[];
+  /** What a call without a pooled key (an Ollama with an empty pool) cuts: the configured credential headers. */
+  keyless: SecretRedaction;
 }
 
 /** The AI gateway's part of the snapshot: providers with their opened key pools, aliases, cache settings. */
@@ -49,11 +51,13 @@ export function compileAiSnapshot(section: AiSection | undefined, pools: Readonl
     const adapter = PROVIDER_ADAPTERS.get(spec.type);
     if (!adapter) continue;
     const baseUrl = spec.baseUrl ?? adapter.defaultBaseUrl ?? '';
+    const configured = headerSecrets(spec.headers);
     providers.set(spec.name, {
       catalogKey: spec.catalog ?? spec.type,
       config: { name: spec.name, type: spec.type, baseUrl, apiVersion: spec.apiVersion, region: spec.region, pathPrefix: spec.pathPrefix, headers: spec.headers },
       adapter,
-      keys: (pools.get(spec.name) ?? []).map((key) => ({ ...key, redaction: SecretRedaction.of([key.secret]) })),
+      keys: (pools.get(spec.name) ?? []).map((key) => ({ ...key, redaction: SecretRedaction.of([key.secret, ...configured]) })),
+      keyless: SecretRedaction.of(configured),
     });
   }
   const aliases = new Map<string, { targets: AiTarget[]; fallbacks: AiTarget[] }>();

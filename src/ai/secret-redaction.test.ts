@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SecretRedaction } from './secret-redaction.js';
+import { SecretRedaction, headerSecrets } from './secret-redaction.js';
 
 const KEY = 'tok/REVIEW+b64/SessionToken+Value==';
 const b64 = (text: string) => Buffer.from(text).toString('base64');
@@ -46,5 +46,24 @@ describe('cutting a provider key out of what a provider sends back', () => {
     const none = SecretRedaction.of(['']);
     expect(none.foundIn('anything at all')).toBe(false);
     expect(none.cut('anything at all')).toBe('anything at all');
+  });
+});
+
+describe('the secrets among a provider\'s configured headers', () => {
+  it('takes the values of credential headers, without their scheme, and leaves other headers alone', () => {
+    const secrets = headerSecrets({
+      authorization: 'Bearer proxy-token-0123456789',
+      'cf-aig-authorization': 'Bearer cf-token-0123456789',
+      'x-api-key': 'xkey-0123456789',
+      'x-organisation': 'org-public',
+      cookie: 'session=cookie-value-0123; theme=dark',
+    });
+    expect(secrets).toEqual(expect.arrayContaining(['proxy-token-0123456789', 'cf-token-0123456789', 'xkey-0123456789', 'cookie-value-0123']));
+    expect(secrets.join(' ')).not.toContain('org-public');
+  });
+
+  it('decodes Basic credentials, so that the password is cut however it is quoted', () => {
+    const redaction = SecretRedaction.of(headerSecrets({ 'proxy-authorization': `Basic ${b64('gateway:proxy-password-0123')}` }));
+    expect(redaction.cut('denied for proxy-password-0123')).toBe('denied for [redacted]');
   });
 });

@@ -38,8 +38,8 @@ function formsOf(part: string): string[] {
 
 /**
  * The secrets a provider call carries, and everything a provider might bring back quoting them cut out: the pooled
- * key it was made with (each part of a compound one: Bedrock's `ACCESS_KEY_ID:SECRET_ACCESS_KEY[:SESSION_TOKEN]`).
- * Compiled once per key and snapshot: a call only
+ * key it was made with (each part of a compound one: Bedrock's `ACCESS_KEY_ID:SECRET_ACCESS_KEY[:SESSION_TOKEN]`)
+ * and the credentials among the provider's configured headers. Compiled once per key and snapshot: a call only
  * looks for its forms (one `indexOf` each), and cuts only when one is there.
  */
 export class SecretRedaction {
@@ -97,4 +97,28 @@ function standsAlone(data: string | Buffer, form: Form, at: number): boolean {
     if (!isAlphanumeric(code(i - 1)) && !isAlphanumeric(code(i + length))) return true;
   }
   return false;
+}
+
+/** Header names that carry credentials: `authorization`, `proxy-authorization`, `cookie`, and any naming a key, token, secret, auth or password. */
+const CREDENTIAL_HEADER = /^(?:proxy-)?authorization$|^cookie$|key|token|secret|auth|password/i;
+
+/**
+ * The secrets in a provider's configured headers (an Ollama behind an authenticating proxy, Cloudflare AI
+ * Gateway's `cf-aig-authorization`, an `x-api-key`): each credential header's value, its credentials without the
+ * scheme (`Bearer …`), Basic credentials decoded (RFC 7617), and a cookie's values.
+ */
+export function headerSecrets(headers: Readonly<Record<string, string>> | undefined): string[] {
+  const secrets: string[] = [];
+  for (const [name, raw] of Object.entries(headers ?? {})) {
+    if (!CREDENTIAL_HEADER.test(name)) continue;
+    const value = raw.trim();
+    secrets.push(value);
+    const scheme = /^([A-Za-z][\w-]*)\s+(\S.*)$/.exec(value);
+    if (scheme) {
+      secrets.push(scheme[2]!);
+      if (scheme[1]!.toLowerCase() === 'basic') secrets.push(Buffer.from(scheme[2]!, 'base64').toString('utf8'));
+    }
+    if (/^cookie$/i.test(name)) for (const pair of value.split(';')) secrets.push(pair.slice(pair.indexOf('=') + 1).trim());
+  }
+  return secrets;
 }
