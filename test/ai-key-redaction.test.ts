@@ -115,6 +115,7 @@ describe('provider answers that quote a credential', () => {
           { name: 'proxied', type: 'ollama', baseUrl: host.url, headers: { authorization: `Bearer ${CONFIGURED}` } },
           { name: 'bedrock', type: 'bedrock', region: 'us-east-1', baseUrl: host.url },
         ],
+        cache: { ttl: '1m' },
       },
     });
     await gateway.addProviderKey('main', KEY);
@@ -179,6 +180,35 @@ describe('provider answers that quote a credential', () => {
     expect(result.status).toBe(400);
     expect(result.body.error.message).toContain('X-Amz-Security-Token=[redacted]');
     expectNone(result, [AKID, AWS_SECRET, SESSION]);
+  });
+
+  it('re-serialises a 200 answer that quotes the key, and caches it only without the key', async () => {
+    for (const model of ['main/echo-200', 'main/echo-200-no-usage']) {
+      const first = await gateway.chat<{ error: { message: string }; choices: unknown[] }>(apiKey, { model, messages: HELLO });
+      expect(first.status).toBe(200);
+      expect(first.headers.get('x-keygate-cache')).toBeNull();
+      expect(first.body.error.message).toBe('key [redacted] is about to expire');
+      expect(first.body.choices).toHaveLength(1);
+      const again = await gateway.chat(apiKey, { model, messages: HELLO });
+      expect(again.headers.get('x-keygate-cache')).toBe('hit');
+      for (const result of [first, again]) expectNone(result, [KEY]);
+    }
+  });
+
+  it('cuts the key out of a 200 embeddings answer', async () => {
+    const result = await gateway.call<{ data: unknown[] }>('POST', '/v1/embeddings', apiKey, { model: 'main/echo-embeddings', input: 'x' });
+    expect(result.status).toBe(200);
+    expect(result.body.data).toHaveLength(1);
+    expectNone(result, [KEY]);
+  });
+
+  it("cuts the key out of a streamed chunk's mid-stream error, and passes the other chunks on", async () => {
+    const result = await gateway.chat(apiKey, { model: 'main/echo-stream', stream: true, messages: HELLO });
+    expect(result.status).toBe(200);
+    const events = result.text.split('\n\n').filter((event) => event.startsWith('data: {')).map((event) => JSON.parse(event.slice(6)) as { error?: { message: string } });
+    expect(events.find((event) => event.error)?.error?.message).toBe('provider refused key [redacted]');
+    expect(result.text).toContain('"content":"Hi"');
+    expectNone(result, [KEY]);
   });
 });
 

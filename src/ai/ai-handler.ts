@@ -613,10 +613,12 @@ function enforceBudget(runtime: AiRuntime, scope: 'app' | 'team', name: string, 
   return undefined;
 }
 
-/** A target that answered, with its answer. */
+/** A target that answered, with its answer and what to cut out of it before it goes on. */
 interface Served<T> {
   result: T;
   target: AiTarget;
+  /** The secrets of the key that served (and of the provider's headers): the answer must not quote them. */
+  redaction: SecretRedaction;
 }
 
 /**
@@ -651,7 +653,7 @@ function attempt<T>(call: AiCall, trace: CallTrace, targets: readonly AiTarget[]
         const ctx: CallContext = { provider: provider.config, credential: { id: key.id, secret: key.secret }, model: target.model, stream: false, now: runtime.now() };
         trace.target = target;
         return run(ctx, target, (error, result) => {
-          if (!error) return done(undefined, { result: result as T, target });
+          if (!error) return done(undefined, { result: result as T, target, redaction: key.redaction });
           if (!(error instanceof ProviderCallError)) return done(error);
           const failure = withoutSecret(error.failure, key.redaction);
           last = failure;
@@ -845,17 +847,24 @@ function answerChat(res: ServerResponse, call: AiCall, trace: CallTrace, format:
       (ctx, _target, done) => chatAnswer(snapshot.providers.get(ctx.provider.name)!.adapter, request, ctx, options, done),
       (error, served) => {
         if (error) return fail(error);
-        const { result: answer, target } = served!;
+        const { result: answer, target, redaction } = served!;
         const result = answer.completion;
         const reported = usageOf(result.usage);
         const finish = () => {
           const tokens = reported ?? { input: estimatePromptTokens(request.messages), output: estimateTokens(completionText(result)), cached: 0 };
-          const completion: ChatCompletion = reported ? result : { ...result, usage: { prompt_tokens: tokens.input, completion_tokens: tokens.output, total_tokens: tokens.input + tokens.output } };
+          let completion: ChatCompletion = reported ? result : { ...result, usage: { prompt_tokens: tokens.input, completion_tokens: tokens.output, total_tokens: tokens.input + tokens.output } };
           // A completion the provider sent in OpenAI's shape, usage included, goes out as the provider's own bytes.
-          const passThrough = reported && format === 'openai' ? answer.raw : undefined;
+          let passThrough = reported && format === 'openai' ? answer.raw : undefined;
           // A completion not in the shape its format promised (a choice without a message, say) is the provider's
           // failure: its tokens were spent and are recorded, and nothing goes into the cache.
-          const body = passThrough ?? renderOrNot(format, request, completion);
+          let body = passThrough ?? renderOrNot(format, request, completion);
+          // A 200 may quote the key too (an `error` member beside the choices): then it goes out, and into the
+          // cache, re-serialised with the key cut.
+          if (body !== undefined && redaction.foundIn(body)) {
+            completion = redaction.cutJson(completion);
+            passThrough = undefined;
+            body = renderOrNot(format, request, completion);
+          }
           const cost = recordChat(call, trace, prepared, request, target, body === undefined ? 502 : 200, tokens, !reported, null, false);
           if (body === undefined) return fail(new AiError(502, 'api_error', 'provider_bad_response', 'the provider answered with a completion that cannot be read'));
           if (cacheKey) runtime.cache.set(cacheKey, toCache(completion, passThrough), runtime.now() + snapshot.cacheTtlMs);
@@ -886,7 +895,7 @@ async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, f
   const chunked = major > 1 || (major === 1 && minor >= 1);
   const overBudget = refusePromptOverBudget(call, prepared);
   if (overBudget) await overBudget;
-  const { result: stream, target } = await attemptAsync(call, trace, prepared.targets, (ctx) => {
+  const { result: stream, target, redaction } = await attemptAsync(call, trace, prepared.targets, (ctx) => {
     const provider = snapshot.providers.get(ctx.provider.name)!;
     return openChatStream(provider.adapter, request, ctx, { dispatcher: runtime.dispatcher, timeoutMs: snapshot.timeoutMs, cancel: trace.cancel });
   });
@@ -913,9 +922,10 @@ async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, f
   // The last chunk's id, created and model: an estimated usage chunk carries them like the rest of the stream.
   let last: TranslatedChunk | undefined;
   const events = format === 'anthropic' ? new ChatChunksToMessageEvents(request.model, { inputTokens: promptEstimate, stops: stopsOf(request) }) : undefined;
+  // A provider's own event text goes on as it is unless it quotes the key (an OpenRouter-style mid-stream `error`).
   const send = (data: string): boolean => {
     wroteEvent = true;
-    return res.write(data);
+    return res.write(redaction.foundIn(data) ? redaction.cutEvent(data) : data);
   };
   // A client that leaves from here on stops the stream through the call's cancellation (handleAi).
   res.on('drain', () => stream.resume());
@@ -964,7 +974,7 @@ async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, f
   }
   if (!events && status === 200 && wantUsage && stream.usage() === undefined) {
     const usage = { prompt_tokens: tokens.input, completion_tokens: tokens.output, total_tokens: tokens.input + tokens.output };
-    res.write(`data: ${JSON.stringify({ id: last?.id ?? `chatcmpl-${requestId}`, object: 'chat.completion.chunk', created: last?.created ?? Math.floor(started / 1000), model: last?.model ?? target.model, choices: [], usage })}\n\n`);
+    send(`data: ${JSON.stringify({ id: last?.id ?? `chatcmpl-${requestId}`, object: 'chat.completion.chunk', created: last?.created ?? Math.floor(started / 1000), model: last?.model ?? target.model, choices: [], usage })}\n\n`);
     res.write('data: [DONE]\n\n');
   }
   const cost = record(target, status, tokens, !reported, ttft);
@@ -1009,7 +1019,7 @@ async function embeddings(parsed: Record<string, unknown>, res: ServerResponse, 
   const overBudget = refusePromptOverBudget(call, prepared);
   if (overBudget) await overBudget;
   const { runtime, snapshot } = call;
-  const { result, target } = await attemptAsync(call, trace, prepared.targets, (ctx) => {
+  const { result, target, redaction } = await attemptAsync(call, trace, prepared.targets, (ctx) => {
     const provider = snapshot.providers.get(ctx.provider.name)!;
     return callEmbeddings(provider.adapter, request, ctx, { dispatcher: runtime.dispatcher, timeoutMs: snapshot.timeoutMs, cancel: trace.cancel });
   });
@@ -1021,5 +1031,7 @@ async function embeddings(parsed: Record<string, unknown>, res: ServerResponse, 
   const cost = costOf(runtime.price(providerType, target.model), tokens);
   recordCall(call, trace, { app: prepared.app, team: prepared.team, provider: target.provider, model: target.model, tokens, estimated: reported === undefined, cost, ttftMs: null, status: 200, cacheHit: false });
   // OpenAI's shape always carries usage: the estimate when the provider reported none, and a header says so.
-  sendAnswer(res, call, target, cost, reported === undefined, JSON.stringify(reported !== undefined ? result : { ...result, usage: { prompt_tokens: input, total_tokens: input } }));
+  const answer = reported !== undefined ? result : { ...result, usage: { prompt_tokens: input, total_tokens: input } };
+  const text = JSON.stringify(answer);
+  sendAnswer(res, call, target, cost, reported === undefined, redaction.foundIn(text) ? JSON.stringify(redaction.cutJson(answer)) : text);
 }

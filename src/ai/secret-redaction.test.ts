@@ -47,6 +47,19 @@ describe('cutting a provider key out of what a provider sends back', () => {
     expect(none.foundIn('anything at all')).toBe(false);
     expect(none.cut('anything at all')).toBe('anything at all');
   });
+
+  it('copies a parsed answer with every string cut, member names too', () => {
+    const answer = { id: 'x', error: { message: `bad ${KEY}`, code: KEY }, [KEY]: [1, `also ${KEY}`, null] };
+    expect(redaction.cutJson(answer)).toEqual({ id: 'x', error: { message: 'bad [redacted]', code: '[redacted]' }, '[redacted]': [1, 'also [redacted]', null] });
+    expect(answer.error.code).toBe(KEY);
+  });
+
+  it('re-serialises an event\'s JSON data line rather than cutting inside its escapes', () => {
+    const slashy = SecretRedaction.of(['key-with-\\backslash']);
+    const event = `data: ${JSON.stringify({ error: { message: 'bad key-with-\\backslash' } })}\n\n`;
+    expect(slashy.foundIn(event)).toBe(true);
+    expect(JSON.parse(slashy.cutEvent(event).slice(6))).toEqual({ error: { message: 'bad [redacted]' } });
+  });
 });
 
 describe('the secrets among a provider\'s configured headers', () => {

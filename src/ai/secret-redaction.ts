@@ -87,6 +87,34 @@ export class SecretRedaction {
     }
     return out;
   }
+
+  /** A copy of a parsed JSON value with every string in it (member names too) cut. */
+  cutJson<T>(value: T): T {
+    if (typeof value === 'string') return this.cut(value) as T;
+    if (Array.isArray(value)) return value.map((item: unknown) => this.cutJson(item)) as T;
+    if (typeof value !== 'object' || value === null) return value;
+    const out: Record<string, unknown> = {};
+    for (const [name, member] of Object.entries(value)) out[this.cut(name)] = this.cutJson(member);
+    return out as T;
+  }
+
+  /**
+   * A server-sent event's text cut: each `data:` line that is JSON re-serialised from its parsed value (cutting the
+   * text itself could split an escape sequence), any other line cut as text.
+   */
+  cutEvent(text: string): string {
+    return text
+      .split('\n')
+      .map((line) => {
+        if (!line.startsWith('data: ')) return this.cut(line);
+        try {
+          return `data: ${JSON.stringify(this.cutJson(JSON.parse(line.slice(6)) as unknown))}`;
+        } catch {
+          return this.cut(line);
+        }
+      })
+      .join('\n');
+  }
 }
 
 /** Whether the short form found at `at` stands alone there, or the next occurrence that does exists. */
