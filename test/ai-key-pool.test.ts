@@ -106,6 +106,18 @@ describe('the key pool of a provider', () => {
     expect(listed.keys.map((k) => k.last4)).toEqual([WRONG.openai.slice(-4), PROVIDER_SECRETS.openai.slice(-4), '1234']);
   });
 
+  it('shows none of a key shorter than 12 characters, nor of one an earlier release stored with its last four', async () => {
+    for (const secret of ['vllm-k1', 'abc', 'sk-11-chars']) {
+      const added = await gateway.admin<{ id: string; last4: string }>(201, 'POST', '/ai/providers/short-keys/keys', { secret });
+      expect(added.last4).toBe('');
+      // As an earlier release stored it: the whole of a key of four characters or fewer.
+      await gateway.gateway.store.db.updateTable('provider_keys').set({ last4: secret.slice(-4) }).where('id', '=', added.id).execute();
+    }
+    const listed = await gateway.admin<{ keys: Array<{ last4: string }> }>(200, 'GET', '/ai/providers/short-keys/keys');
+    expect(listed.keys.map((k) => k.last4)).toEqual(['', '', '']);
+    expect((await gateway.admin<{ last4: string }>(201, 'POST', '/ai/providers/short-keys/keys', { secret: 'sk-12-chars!' })).last4).toBe('ars!');
+  });
+
   it('trims a key pasted with a line break, and refuses one no HTTP header can carry', async () => {
     const added = await gateway.admin<{ last4: string }>(201, 'POST', '/ai/providers/openai/keys', { secret: ' sk-pasted-secret-5678\n', priority: 9 });
     expect(added.last4).toBe('5678');

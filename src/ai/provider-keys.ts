@@ -9,7 +9,7 @@ export interface ProviderKeyInfo {
   provider: string;
   label: string | null;
   priority: number;
-  /** The secret's last four characters: enough to tell keys apart, too little to use one. */
+  /** The secret's last four characters, or "" for a key under 12 characters: enough to tell keys apart, too little to use one. */
   last4: string;
   createdAt: string;
 }
@@ -21,6 +21,12 @@ export interface PooledKey {
 }
 
 const binding = (provider: string, id: string) => `provider_keys:${provider}:${id}`;
+
+/** Keys shorter than this show none of their characters: four of a 7-character vLLM key are most of it. */
+const SHOWN_FROM = 12;
+
+/** What the admin API shows of a key: its last four characters, or nothing for a short key. */
+const last4Of = (secret: string) => (secret.length >= SHOWN_FROM ? secret.slice(-4) : '');
 
 /** What an HTTP header can carry as a key: visible ASCII only (no space, line break or control character). */
 const SENDABLE_KEY = /^[\x21-\x7e]+$/;
@@ -46,7 +52,7 @@ export class ProviderKeyService {
     if (!SENDABLE_KEY.test(secret)) throw new KeygateError('invalid_request', '"secret" may hold only visible ASCII characters: no spaces, line breaks or control characters');
     const id = randomUUID();
     const priority = options.priority ?? 0;
-    const last4 = secret.slice(-4);
+    const last4 = last4Of(secret);
     const sealed = await sealSecret(this.masterKey, secret, binding(provider, id));
     const now = this.clock.now();
     const { version } = await this.store.change({ actor, action: 'provider_key.add', target: `${provider}/${id}` }, now, async (tx) => {
@@ -57,10 +63,23 @@ export class ProviderKeyService {
   }
 
   async list(provider?: string): Promise<ProviderKeyInfo[]> {
-    let query = this.store.db.selectFrom('provider_keys').select(['id', 'provider', 'label', 'priority', 'last4', 'created_at']);
+    let query = this.store.db.selectFrom('provider_keys').select(['id', 'provider', 'label', 'priority', 'last4', 'sealed', 'created_at']);
     if (provider) query = query.where('provider', '=', provider);
     const rows = await query.orderBy('provider').orderBy('priority').orderBy('created_at').execute();
-    return rows.map((r) => ({ id: r.id, provider: r.provider, label: r.label, priority: r.priority, last4: r.last4, createdAt: new Date(Number(r.created_at)).toISOString() }));
+    return Promise.all(rows.map(async (r) => ({ id: r.id, provider: r.provider, label: r.label, priority: r.priority, last4: await this.#shownOf(r), createdAt: new Date(Number(r.created_at)).toISOString() })));
+  }
+
+  /**
+   * A row's `last4` as the admin API shows it. Earlier releases stored the last four characters of any key, all of
+   * a key of four or fewer: the rule is applied again from the key itself (nothing, should it not open).
+   */
+  async #shownOf(row: { provider: string; id: string; last4: string; sealed: string }): Promise<string> {
+    if (row.last4 === '') return '';
+    try {
+      return last4Of((await openSecret(this.masterKey, row.sealed, binding(row.provider, row.id))).trim());
+    } catch {
+      return '';
+    }
   }
 
   async remove(provider: string, id: string, actor: string): Promise<void> {
