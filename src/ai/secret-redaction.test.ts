@@ -54,6 +54,16 @@ describe('cutting a provider key out of what a provider sends back', () => {
     expect(answer.error.code).toBe(KEY);
   });
 
+  it('keeps the gateway\'s own symbol-keyed members in the copy, and leaves out a non-enumerable source text', () => {
+    const stop = Symbol('stop');
+    const source = Symbol('source');
+    const chunk: Record<string | symbol, unknown> = { error: `bad ${KEY}`, [stop]: '###' };
+    Object.defineProperty(chunk, source, { value: `{"error":"bad ${KEY}"}` });
+    const copy = redaction.cutJson(chunk);
+    expect(copy).toEqual({ error: 'bad [redacted]', [stop]: '###' });
+    expect(copy[source]).toBeUndefined();
+  });
+
   it('re-serialises an event\'s JSON data line rather than cutting inside its escapes', () => {
     const slashy = SecretRedaction.of(['key-with-\\backslash']);
     const event = `data: ${JSON.stringify({ error: { message: 'bad key-with-\\backslash' } })}\n\n`;

@@ -88,13 +88,17 @@ export class SecretRedaction {
     return out;
   }
 
-  /** A copy of a parsed JSON value with every string in it (member names too) cut. */
+  /**
+   * A copy of a parsed JSON value with every string in it (member names too) cut. The gateway's own symbol-keyed
+   * members (a stop sequence, cache writes) are kept as they are; a non-enumerable one (a chunk's source text) is not.
+   */
   cutJson<T>(value: T): T {
     if (typeof value === 'string') return this.cut(value) as T;
     if (Array.isArray(value)) return value.map((item: unknown) => this.cutJson(item)) as T;
     if (typeof value !== 'object' || value === null) return value;
-    const out: Record<string, unknown> = {};
+    const out: Record<string | symbol, unknown> = {};
     for (const [name, member] of Object.entries(value)) out[this.cut(name)] = this.cutJson(member);
+    for (const symbol of Object.getOwnPropertySymbols(value)) if (Object.prototype.propertyIsEnumerable.call(value, symbol)) out[symbol] = (value as Record<symbol, unknown>)[symbol];
     return out as T;
   }
 
