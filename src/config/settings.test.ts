@@ -48,6 +48,12 @@ describe('settings', () => {
     expect(loadSettings({ KEYGATE_DATABASE_URL: 'postgres://kg:hunter2@db/kg' }).databaseUrl).toBe('postgres://kg:hunter2@db/kg');
   });
 
+  it('refuse an issuer with a user or password, which would be published in the metadata and every token', () => {
+    expect(() => loadSettings({ KEYGATE_ISSUER: 'https://gw:hunter2@auth.example.com' })).toThrow('KEYGATE_ISSUER must not hold a user or password');
+    expect(() => loadSettings({ KEYGATE_ISSUER: 'https://gw:hunter2@auth.example.com' })).not.toThrow(/hunter2/);
+    expect(loadSettings({ KEYGATE_ISSUER: 'https://auth.example.com' }).issuer).toBe('https://auth.example.com');
+  });
+
   it('refuse a Redis URL the client cannot read without quoting it (its password may hold a /)', () => {
     expect(() => loadSettings({ KEYGATE_REDIS_URL: 'redis://kg:Redis/hunter2@127.0.0.1:6379' })).toThrow('KEYGATE_REDIS_URL is not a URL the Redis client can read; percent-encode');
     expect(() => loadSettings({ KEYGATE_REDIS_URL: 'redis://kg:Redis/hunter2@127.0.0.1:6379' })).not.toThrow(/hunter2/);

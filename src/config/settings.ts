@@ -107,8 +107,11 @@ function redisUrl(raw: string, name: string): string {
 }
 
 function issuerUrl(raw: string, name: string): string {
+  // The issuer is published (OAuth metadata, every token's iss): a user or password in it would be too.
+  const parsed = URL.parse(raw);
+  if (parsed && (parsed.username !== '' || parsed.password !== '')) throw new SettingsError(`${name} must not hold a user or password: it is published in the OAuth metadata and in every token`);
   // RFC 8414 §2: an https URL (http is tolerated for local use) with no query or fragment.
-  if (!/^https?:\/\/[^?#]+$/.test(raw) || raw.endsWith('/')) throw new SettingsError(`${name} must be an http(s) URL without a trailing slash, query or fragment, got "${raw}"`);
+  if (!/^https?:\/\/[^?#]+$/.test(raw) || raw.endsWith('/') || !parsed) throw new SettingsError(`${name} must be an http(s) URL without a trailing slash, query or fragment, got ${raw.includes('@') ? schemeOf(raw) : `"${raw}"`}`);
   return raw;
 }
 
