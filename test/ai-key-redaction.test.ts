@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AiGateway, type AiResult, type OpenAIErrorBody } from './ai-fixtures.js';
+import { ADMIN_TOKEN, AiGateway, type AiResult, type OpenAIErrorBody } from './ai-fixtures.js';
 
 const HELLO = [{ role: 'user', content: 'Hello there' }];
 /** A key whose URL-encoded, base64 and base64url forms all differ from it. */
@@ -37,13 +37,15 @@ const completion = (extra: Record<string, unknown>, usage = true) => ({
  * A provider host that quotes back what it was sent, as careless hosts and proxies do: the model named in the body
  * says where and how. Every request's path is kept.
  */
-async function startEchoHost(): Promise<{ url: string; paths: string[]; stop: () => Promise<void> }> {
+async function startEchoHost(): Promise<{ url: string; paths: string[]; apiKeys: string[]; stop: () => Promise<void> }> {
   const paths: string[] = [];
+  const apiKeys: string[] = [];
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       paths.push(req.url ?? '');
+      apiKeys.push(String(req.headers['x-api-key'] ?? ''));
       const json = (status: number, body: unknown) => {
         res.writeHead(status, { 'content-type': 'application/json' });
         res.end(JSON.stringify(body));
@@ -94,7 +96,7 @@ async function startEchoHost(): Promise<{ url: string; paths: string[]; stop: ()
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, paths, stop: () => new Promise((resolve) => server.close(() => resolve())) };
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, paths, apiKeys, stop: () => new Promise((resolve) => server.close(() => resolve())) };
 }
 
 describe('provider answers that quote a credential', () => {
@@ -209,6 +211,26 @@ describe('provider answers that quote a credential', () => {
     expect(events.find((event) => event.error)?.error?.message).toBe('provider refused key [redacted]');
     expect(result.text).toContain('"content":"Hi"');
     expectNone(result, [KEY]);
+  });
+
+  it('shows configured credential headers as [redacted] in the exported config, and keeps them when it is applied back', async () => {
+    type Exported = { ai: { providers: Array<{ name: string; headers?: Record<string, string> }> } };
+    const exported = await gateway.admin<Exported>(200, 'GET', '/config');
+    expect(JSON.stringify(exported)).not.toContain(CONFIGURED);
+    expect(exported.ai.providers.find((p) => p.name === 'main')?.headers).toEqual({ 'x-api-key': '[redacted]' });
+    expect(exported.ai.providers.find((p) => p.name === 'proxied')?.headers).toEqual({ authorization: '[redacted]' });
+    const yaml = await (await fetch(`${gateway.gateway.adminUrl}/config?format=yaml`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).text();
+    expect(yaml).toContain('x-api-key: "[redacted]"');
+    expect(yaml).not.toContain(CONFIGURED);
+
+    await gateway.admin(200, 'PUT', '/config', exported);
+    await gateway.chat(apiKey, { model: 'main/plain', messages: HELLO });
+    expect(host.apiKeys.at(-1)).toBe(CONFIGURED);
+
+    // A placeholder with no stored value behind it would reach the provider as the credential: refused.
+    const renamed = { ...exported, ai: { ...exported.ai, providers: exported.ai.providers.map((p) => (p.name === 'main' ? { ...p, name: 'main-2' } : p)) } };
+    const refused = await gateway.admin<{ error: { code: string; message: string } }>(400, 'PUT', '/config', renamed);
+    expect(refused.error).toMatchObject({ code: 'invalid_config', message: expect.stringContaining('ai.providers[0].headers.x-api-key: "[redacted]" stands for the value stored for provider "main-2", and it has none') });
   });
 });
 

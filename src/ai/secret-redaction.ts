@@ -1,3 +1,6 @@
+import type { AiSection } from './ai-schema.js';
+import { KeygateError } from '../errors.js';
+
 /** What a cut secret reads as. */
 export const REDACTED = '[redacted]';
 
@@ -133,6 +136,48 @@ function standsAlone(data: string | Buffer, form: Form, at: number): boolean {
 
 /** Header names that carry credentials: `authorization`, `proxy-authorization`, `cookie`, and any naming a key, token, secret, auth or password. */
 const CREDENTIAL_HEADER = /^(?:proxy-)?authorization$|^cookie$|key|token|secret|auth|password/i;
+
+/** Whether a provider's configured header carries a credential (CREDENTIAL_HEADER). */
+export const isCredentialHeader = (name: string): boolean => CREDENTIAL_HEADER.test(name);
+
+/**
+ * The AI section as the admin API shows it (GET /config, `keygate export`): each provider's credential headers with
+ * `[redacted]` for their values. Applied back, `[redacted]` keeps the stored value (restoreCredentialHeaders).
+ */
+export function withCredentialHeadersMasked(ai: AiSection): AiSection {
+  if (!ai.providers.some((provider) => provider.headers && Object.keys(provider.headers).some(isCredentialHeader))) return ai;
+  return {
+    ...ai,
+    providers: ai.providers.map((provider) =>
+      provider.headers ? { ...provider, headers: Object.fromEntries(Object.entries(provider.headers).map(([name, value]) => [name, isCredentialHeader(name) ? REDACTED : value])) } : provider,
+    ),
+  };
+}
+
+/**
+ * `next` with each credential header whose value is `[redacted]` (as the admin API exported it) given back the value
+ * the same provider's same header has in `current`. A provider or header with no stored value is refused: the
+ * placeholder would otherwise reach the provider as the credential.
+ */
+export function restoreCredentialHeaders(next: AiSection, current: AiSection | undefined): AiSection {
+  if (!next.providers.some((provider) => provider.headers && Object.values(provider.headers).includes(REDACTED))) return next;
+  return {
+    ...next,
+    providers: next.providers.map((provider, i) => {
+      if (!provider.headers) return provider;
+      const stored = current?.providers.find((p) => p.name === provider.name)?.headers;
+      const headers = Object.fromEntries(
+        Object.entries(provider.headers).map(([name, value]) => {
+          if (value !== REDACTED) return [name, value];
+          const kept = stored?.[name];
+          if (kept === undefined || !isCredentialHeader(name)) throw new KeygateError('invalid_config', `ai.providers[${i}].headers.${name}: "${REDACTED}" stands for the value stored for provider "${provider.name}", and it has none; give the value`);
+          return [name, kept];
+        }),
+      );
+      return { ...provider, headers };
+    }),
+  };
+}
 
 /**
  * The secrets in a provider's configured headers (an Ollama behind an authenticating proxy, Cloudflare AI

@@ -4,6 +4,7 @@ import { KeygateError } from '../errors.js';
 import type { Store } from '../store/index.js';
 import { readProxyConfig, replaceProxyConfig, type ProxyConfig } from './proxy-config-store.js';
 import type { CatalogModel } from '../ai/catalog/index.js';
+import { restoreCredentialHeaders, withCredentialHeadersMasked } from '../ai/secret-redaction.js';
 import type { RouteSpec } from './route-schema.js';
 import type { ServiceSpec } from './service-schema.js';
 
@@ -23,16 +24,20 @@ export class ProxyConfigService {
     return readProxyConfig(this.store.db);
   }
 
+  /** The whole config as the admin API shows it: AI providers' credential headers read `[redacted]`. */
   async export(): Promise<ConfigFile> {
     const config = await this.read();
-    return { version: 1, services: config.services, routes: config.routes, ...(config.issuers.length > 0 ? { issuers: config.issuers } : {}), ...(config.ai ? { ai: config.ai } : {}) };
+    return { version: 1, services: config.services, routes: config.routes, ...(config.issuers.length > 0 ? { issuers: config.issuers } : {}), ...(config.ai ? { ai: withCredentialHeadersMasked(config.ai) } : {}) };
   }
 
-  /** Replaces services and routes with the file's (declarative apply). */
+  /**
+   * Replaces services and routes with the file's (declarative apply). A credential header reading `[redacted]`, as
+   * `export` shows it, keeps the value stored for it.
+   */
   async apply(file: unknown, actor: string): Promise<{ version: number; services: number; routes: number }> {
     const config = validateConfig(file);
     const next = { services: config.services ?? [], routes: config.routes ?? [], issuers: config.issuers ?? [], ai: config.ai };
-    const { version } = await this.#change(actor, 'config.apply', 'config', async () => next);
+    const { version } = await this.#change(actor, 'config.apply', 'config', async (current) => (next.ai ? { ...next, ai: restoreCredentialHeaders(next.ai, current.ai) } : next));
     return { version, services: next.services.length, routes: next.routes.length };
   }
 
