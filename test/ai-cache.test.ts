@@ -58,6 +58,23 @@ describe('the response cache', () => {
     expect(rows.find((row) => row.status === 502)).toMatchObject({ calls: 2, inputTokens: 18, outputTokens: 2 });
   });
 
+  it('caches no answer whose choice the provider says failed (finish_reason "error"): each call reaches the provider', async () => {
+    openai.setMode('failed-choice');
+    try {
+      const body = ask('An answer that breaks off, please.');
+      for (let i = 0; i < 2; i++) {
+        const calls = openai.requests().length;
+        const result = await gateway.chat<{ choices: Array<{ finish_reason: string }> }>(apiKey, body);
+        expect(result.status).toBe(200);
+        expect(result.body.choices[0]?.finish_reason).toBe('error');
+        expect(result.headers.get('x-keygate-cache')).toBeNull();
+        expect(openai.requests().length).toBe(calls + 1);
+      }
+    } finally {
+      openai.setMode('normal');
+    }
+  });
+
   it('answers the same non-streamed request a second time from the cache, without calling the provider', async () => {
     const first = await gateway.chat(apiKey, ask('What is the capital of France?'));
     const calls = openai.requests().length;

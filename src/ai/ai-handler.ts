@@ -7,7 +7,7 @@ import { costUsd, type CacheWrites } from './catalog/index.js';
 import type { AiSnapshot, AiTarget } from './ai-snapshot.js';
 import { resolveModel } from './ai-snapshot.js';
 import { ANTHROPIC_BLOCKS, CACHE_MARKED, CACHE_WRITES, REASONING_EFFORTS, STOP_SEQUENCE, THINKING, type ChatCompletion, type ChatRequest, type EmbeddingsRequest, type Usage } from './chat-types.js';
-import { ChatChunksToMessageEvents, chatToMessages, messagesToChat, toAnthropicError } from './anthropic-ingress/index.js';
+import { ChatChunksToMessageEvents, chatToMessages, failedChoice, messagesToChat, toAnthropicError } from './anthropic-ingress/index.js';
 import { isJsonObject } from './json-object.js';
 import { offersFunctions, toFunctionCallChunk, toFunctionCallCompletion, toToolForms } from './legacy-functions.js';
 import { takeCacheControl } from './openai-cache-control.js';
@@ -778,6 +778,9 @@ function render(format: ChatFormat, request: ChatRequest, completion: ChatComple
   return JSON.stringify(format === 'openai-functions' ? toFunctionCallCompletion(parsed) : chatToMessages(parsed, request.model, stopsOf(request)));
 }
 
+/** Whether a choice of the completion failed, as OpenRouter and others say with `finish_reason: "error"`. */
+const anyChoiceFailed = (completion: ChatCompletion): boolean => Array.isArray(completion.choices) && completion.choices.some((choice) => failedChoice(choice?.finish_reason));
+
 /** The request's stop sequences, as a list. */
 const stopsOf = (request: ChatRequest): readonly string[] => (request.stop === undefined ? [] : typeof request.stop === 'string' ? [request.stop] : request.stop);
 
@@ -867,7 +870,8 @@ function answerChat(res: ServerResponse, call: AiCall, trace: CallTrace, format:
           }
           const cost = recordChat(call, trace, prepared, request, target, body === undefined ? 502 : 200, tokens, !reported, null, false);
           if (body === undefined) return fail(new AiError(502, 'api_error', 'provider_bad_response', 'the provider answered with a completion that cannot be read'));
-          if (cacheKey) runtime.cache.set(cacheKey, toCache(completion, passThrough), runtime.now() + snapshot.cacheTtlMs);
+          // A choice the provider says failed (OpenRouter's finish_reason "error") is not an answer to keep for the TTL.
+          if (cacheKey && !anyChoiceFailed(completion)) runtime.cache.set(cacheKey, toCache(completion, passThrough), runtime.now() + snapshot.cacheTtlMs);
           sendAnswer(res, call, target, cost, !reported, body, requestIdHeader(format, call.requestId));
         };
         // Without the provider's usage the tokens are counted, with the tokenizer (loaded on first need).

@@ -26,7 +26,7 @@ import { sendJson as sendJsonAs, sseData, startEmulatorServer, writeEvent, type 
  * - Errors have OpenAI's body `{ error: { message, type, param, code } }`; a wrong key gets OpenAI's 401, which
  *   names the key masked to its first three and last four characters.
  */
-export type OpenAIEmulatorMode = 'normal' | 'rate-limited' | 'out-of-quota' | 'server-error' | 'garbled' | 'null-body' | 'odd-error' | 'legacy-choice';
+export type OpenAIEmulatorMode = 'normal' | 'rate-limited' | 'out-of-quota' | 'server-error' | 'garbled' | 'null-body' | 'odd-error' | 'legacy-choice' | 'failed-choice';
 
 export interface OpenAIEmulatorOptions {
   /** The only key accepted as `Authorization: Bearer …`. Default `test-openai-key`. */
@@ -357,6 +357,8 @@ export async function startOpenAIEmulator(options: OpenAIEmulatorOptions = {}): 
       }
       if (mode === 'null-body') return sendJson(res, 200, null);
       if (mode === 'legacy-choice') return sendJson(res, 200, { id: 'cmpl-emulator', object: 'chat.completion', created: 1_735_787_045, model: 'gpt-4o-mini', choices: [{ index: 0, text: 'hi', finish_reason: 'stop' }], usage: { prompt_tokens: 9, completion_tokens: 1, total_tokens: 10 } });
+      // Not OpenAI's but OpenRouter's, as an OpenAI-compatible host: a 200 whose choice failed (finish_reason "error").
+      if (mode === 'failed-choice') return sendJson(res, 200, { id: 'chatcmpl-failed', object: 'chat.completion', created: 1_735_787_045, model: 'gpt-4o-mini', choices: [{ index: 0, message: { role: 'assistant', content: 'Half an ans' }, finish_reason: 'error' }], usage: { prompt_tokens: 9, completion_tokens: 3, total_tokens: 12 } });
       if (mode === 'odd-error') return sendJson(res, 500, { error: { message: { detail: 'upstream exploded' }, type: ['server_error'], code: 7 } });
       if (typeof body !== 'object' || body === null || Array.isArray(body)) {
         throw invalid("We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)");

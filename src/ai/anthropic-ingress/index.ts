@@ -4,7 +4,7 @@
  * AI handler does the calling, accounting and writing.
  */
 export { AnthropicRequestError, anthropicError, anthropicErrorTypeFor, toAnthropicError, type GatewayError } from './anthropic-error.js';
-export { anthropicStopFor, anthropicUsageFor, chatToMessages } from './chat-to-messages.js';
+export { anthropicStopFor, anthropicUsageFor, chatToMessages, failedChoice } from './chat-to-messages.js';
 export { ChatChunksToMessageEvents, type MessageEventsOptions } from './chunks-to-message-events.js';
 export { messagesToChat } from './messages-to-chat.js';
 export type {

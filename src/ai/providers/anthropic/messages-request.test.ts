@@ -345,4 +345,33 @@ describe('the Anthropic request translation', () => {
     });
     expect(request.body).not.toHaveProperty('thinking');
   });
+
+  it('asks for no thinking either when a user message follows those tool results, since they share one user turn', async () => {
+    const request = await sent({
+      reasoning_effort: 'low',
+      tools: [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }],
+      messages: [
+        { role: 'user', content: 'Weather?' },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'toolu_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
+        { role: 'tool', tool_call_id: 'toolu_1', content: '18°C' },
+        { role: 'user', content: 'And answer in French.' },
+      ],
+    });
+    expect(request.body).not.toHaveProperty('thinking');
+  });
+
+  it('thinks again once the tool loop is over: a user turn after the answer that followed the tool results', async () => {
+    const request = await sent({
+      reasoning_effort: 'low',
+      tools: [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }],
+      messages: [
+        { role: 'user', content: 'Weather?' },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'toolu_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
+        { role: 'tool', tool_call_id: 'toolu_1', content: '18°C' },
+        { role: 'assistant', content: 'It is 18°C.' },
+        { role: 'user', content: 'Thanks. And tomorrow?' },
+      ],
+    });
+    expect(request.body.thinking).toEqual({ type: 'enabled', budget_tokens: 1024 });
+  });
 });

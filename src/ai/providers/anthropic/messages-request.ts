@@ -124,9 +124,16 @@ function toolChoiceFor(choice: ToolChoice | undefined, parallel: boolean | undef
  * the next user turn (https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking#extended-thinking-with-tool-use).
  */
 function continuesToolUseWithoutThinking(messages: ChatMessage[]): boolean {
-  if (messages.at(-1)?.role !== 'tool') return false;
-  const assistant = messages.findLast((message) => message.role === 'assistant');
-  return assistant !== undefined && !(ANTHROPIC_BLOCKS in assistant);
+  // The turn Anthropic answers holds tool results whenever tool messages follow the last assistant turn, a user
+  // message after them included: consecutive user-side messages become one user turn (mergeTurns).
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const message = messages[i]!;
+    if (message.role === 'assistant') return false;
+    if (message.role !== 'tool') continue;
+    const assistant = messages.findLast((m, j) => j < i && m.role === 'assistant');
+    return assistant !== undefined && !(ANTHROPIC_BLOCKS in assistant);
+  }
+  return false;
 }
 
 /**
