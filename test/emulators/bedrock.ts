@@ -257,7 +257,8 @@ const isCachePoint = (block: unknown): boolean => typeof block === 'object' && b
 
 /** Where the cachePoints of a request are, and whether each is well formed and allowed there for this model. */
 function validateCachePoints(body: ConverseBody, modelId: string): string | undefined {
-  const claude = /(^|[.:/])anthropic\./.test(modelId);
+  // The Claude models of AWS's prompt-caching page: 3.5 Haiku, 3.7 Sonnet, and Claude 4 and later.
+  const claude = /(^|[.:/])anthropic\.claude-(?:3-5-haiku|3-7-sonnet|[a-z]+-(?:[4-9]|[1-9]\d))/.test(modelId);
   const nova = /(^|[.:/])amazon\.nova/.test(modelId);
   const places: Array<[string, unknown[]]> = [
     ['toolConfig.tools', body.toolConfig?.tools ?? []],

@@ -261,6 +261,9 @@ describe('the Bedrock provider', () => {
   });
 
   describe('prompt caching', () => {
+    // A Claude model Bedrock caches prompts for (Claude 3 Haiku, the file's default, is not one).
+    const CACHING = 'anthropic.claude-haiku-4-5-20251001-v1:0';
+    const cctx = (overrides: { model?: string } = {}) => ctx({ model: CACHING, ...overrides });
     const ephemeral = { type: 'ephemeral' };
     const mark = <T extends object>(what: T, control: Record<string, unknown> = ephemeral): T => Object.assign(what, { [CACHE_CONTROL]: control });
     const cachePoint = { cachePoint: { type: 'default' } };
@@ -282,7 +285,7 @@ describe('the Bedrock provider', () => {
       );
 
     it("puts a Claude model's breakpoints as cachePoint blocks after what they mark: system part, message, tool call, tool result, content part, tool, TTL kept", () => {
-      const body = toConverseRequest(everywhere(), MODEL);
+      const body = toConverseRequest(everywhere(), CACHING);
       expect(body.system).toEqual([{ text: 'You are terse.' }, { text: 'Answer in French.' }, { cachePoint: { type: 'default', ttl: '1h' } }]);
       expect((body.toolConfig as { tools: unknown[] }).tools).toEqual([{ toolSpec: expect.objectContaining({ name: 'get_weather' }) }, cachePoint]);
       expect(body.messages).toEqual([
@@ -297,45 +300,56 @@ describe('the Bedrock provider', () => {
     it('sends cachePoints Bedrock takes, in each place it documents them', async () => {
       const [system, , call, result] = everywhere().messages;
       // Converse takes at most 4: here those of the system part, the tool, the tool call and the tool result.
-      const completion = await callChat(BedrockProvider, { model: 'claude', messages: [system!, { role: 'user', content: 'Weather in Paris?' }, call!, result!], tools: [mark({ ...weatherTool })] }, ctx());
+      const completion = await callChat(BedrockProvider, { model: 'claude', messages: [system!, { role: 'user', content: 'Weather in Paris?' }, call!, result!], tools: [mark({ ...weatherTool })] }, cctx());
       expect(completion.choices[0]?.message.content).toBe('It is 21 degrees in Paris.');
       expect(JSON.stringify(emulator.lastRequest()?.body).match(/cachePoint/g)).toHaveLength(4);
     });
 
     it("passes on Bedrock's refusal of more cachePoints than it takes, as the caller's error", async () => {
-      const failure = await failureOf(callChat(BedrockProvider, everywhere(), ctx()));
+      const failure = await failureOf(callChat(BedrockProvider, everywhere(), cctx()));
       expect(failure).toMatchObject({ status: 400, retryable: false });
       expect(failure.message).toMatch(/maximum of 4 cachePoint/);
     });
 
     it("puts the request's own breakpoint after the last message", async () => {
-      await callChat(BedrockProvider, mark({ ...hello }), ctx());
+      await callChat(BedrockProvider, mark({ ...hello }), cctx());
       expect((emulator.lastRequest()?.body as { messages: unknown }).messages).toEqual([{ role: 'user', content: [{ text: 'Hello' }, cachePoint] }]);
     });
 
     it("gives an Amazon Nova model its system and message breakpoints but not its tools', which Nova does not cache, and other models none", async () => {
       const request: ChatRequest = { model: 'nova', messages: [{ role: 'system', content: [mark({ type: 'text' as const, text: 'Be brief.' })] }, mark({ role: 'user', content: 'Weather in Paris?' })], tools: [mark({ ...weatherTool })] };
-      await callChat(BedrockProvider, request, ctx({ model: 'us.amazon.nova-pro-v1:0' }));
+      await callChat(BedrockProvider, request, cctx({ model: 'us.amazon.nova-pro-v1:0' }));
       const nova = emulator.lastRequest()?.body as { system: unknown; messages: unknown; toolConfig: { tools: unknown[] } };
       expect(nova.system).toEqual([{ text: 'Be brief.' }, cachePoint]);
       expect(nova.messages).toEqual([{ role: 'user', content: [{ text: 'Weather in Paris?' }, cachePoint] }]);
       expect(nova.toolConfig.tools).toHaveLength(1);
-      await callChat(BedrockProvider, request, ctx({ model: 'meta.llama3-70b-instruct-v1:0' }));
+      await callChat(BedrockProvider, request, cctx({ model: 'meta.llama3-70b-instruct-v1:0' }));
       expect(JSON.stringify(emulator.lastRequest()?.body)).not.toContain('cachePoint');
+    });
+
+    it.each(['anthropic.claude-3-haiku-20240307-v1:0', 'us.anthropic.claude-3-5-sonnet-20241022-v2:0', 'anthropic.claude-v2:1'])('gives %s, a Claude model Bedrock caches nothing for, no breakpoints, which it would refuse', async (model) => {
+      const request: ChatRequest = { model: 'claude', messages: [{ role: 'system', content: [mark({ type: 'text' as const, text: 'Be brief.' })] }, mark({ role: 'user', content: 'Weather in Paris?' })], tools: [mark({ ...weatherTool })] };
+      await callChat(BedrockProvider, request, ctx({ model }));
+      expect(JSON.stringify(emulator.lastRequest()?.body)).not.toContain('cachePoint');
+    });
+
+    it.each(['anthropic.claude-3-5-haiku-20241022-v1:0', 'us.anthropic.claude-3-7-sonnet-20250219-v1:0', 'anthropic.claude-sonnet-4-20250514-v1:0', 'global.anthropic.claude-opus-4-5-20251101-v1:0'])('gives %s its breakpoints', async (model) => {
+      await callChat(BedrockProvider, mark({ ...hello }), ctx({ model }));
+      expect(JSON.stringify(emulator.lastRequest()?.body)).toContain('cachePoint');
     });
 
     it('accounts a repeated prefix as a cache write, then a cache read, the writes by TTL and priced as input, streamed or not', async () => {
       const request: ChatRequest = { model: 'claude', messages: [{ role: 'system', content: [mark({ type: 'text' as const, text: 'A long and stable instruction, written once.' }, { type: 'ephemeral', ttl: '1h' })] }, { role: 'user', content: 'Hello' }] };
-      const first = await callChat(BedrockProvider, request, ctx());
+      const first = await callChat(BedrockProvider, request, cctx());
       const written = first.usage![CACHE_WRITES]!;
       expect(written).toMatchObject({ fiveMinute: 0, rates: INPUT_RATES });
       expect(written.oneHour).toBeGreaterThan(0);
       expect(first.usage).toMatchObject({ prompt_tokens: 12 + written.oneHour });
       expect(first.usage?.prompt_tokens_details).toBeUndefined();
-      const second = await callChat(BedrockProvider, request, ctx());
+      const second = await callChat(BedrockProvider, request, cctx());
       expect(second.usage).toEqual({ prompt_tokens: 12 + written.oneHour, completion_tokens: 5, total_tokens: 17 + written.oneHour, prompt_tokens_details: { cached_tokens: written.oneHour } });
       expect(second.usage![CACHE_WRITES]).toBeUndefined();
-      const streamed = (await collect(request)).at(-1)?.usage;
+      const streamed = (await collect(request, cctx())).at(-1)?.usage;
       expect(streamed).toMatchObject({ prompt_tokens: 12 + written.oneHour, prompt_tokens_details: { cached_tokens: written.oneHour } });
     });
   });

@@ -29,6 +29,13 @@ interface CachePlaces {
 }
 
 /**
+ * The Claude models Bedrock caches prompts for: Claude 3.5 Haiku, 3.7 Sonnet, and the Claude 4 family and later
+ * (https://docs.aws.amazon.com/bedrock/latest/userguide/prompt-caching.html). Bedrock refuses a cachePoint for the
+ * others (Claude 3 Haiku, Sonnet and Opus, 3.5 Sonnet, Claude 2 and Instant), so their breakpoints are left out.
+ */
+const CACHING_CLAUDE = /(^|[.:/])anthropic\.claude-(?:3-5-haiku|3-7-sonnet|[a-z]+-(?:[4-9]|[1-9]\d))/;
+
+/**
  * OpenAI's chat request as Converse's. Cache breakpoints (CACHE_CONTROL) become `cachePoint` blocks
  * (API_runtime_CachePointBlock.html: type `default`, a `ttl` of 5m or 1h) after what they mark: a system part, a
  * content part or tool call, a message's last block, a tool; inside a tool result, where Converse takes none
@@ -41,7 +48,8 @@ export function toConverseRequest(request: ChatRequest, modelId = ''): Record<st
 
   const claude = /(^|[.:/])anthropic\./.test(modelId);
   const nova = /(^|[.:/])amazon\.nova/.test(modelId);
-  const caches: CachePlaces = { prompt: claude || nova, tools: claude };
+  const cachingClaude = CACHING_CLAUDE.test(modelId);
+  const caches: CachePlaces = { prompt: cachingClaude || nova, tools: cachingClaude };
   const system: ConverseBlock[] = [];
   const messages: ConverseMessage[] = [];
   const append = (role: ConverseMessage['role'], content: ConverseBlock[]) => {
