@@ -131,6 +131,9 @@ function validate(body: Json, model: string): void {
   for (const key of Object.keys(thinking)) if (!['includeThoughts', 'thinkingBudget', 'thinkingLevel'].includes(key)) throw unknownField(key, 'generation_config.thinking_config');
   if (thinking.thinkingBudget !== undefined && thinking.thinkingLevel !== undefined) throw invalid('generation_config.thinking_config: thinking_budget and thinking_level cannot both be set');
   if (thinking.thinkingLevel !== undefined && !['minimal', 'low', 'medium', 'high'].includes(String(thinking.thinkingLevel))) throw invalid(`Invalid value at 'generation_config.thinking_config.thinking_level' (${String(thinking.thinkingLevel)})`);
+  // Pro models have no minimal level, and Gemini 3 Pro only low and high (https://ai.google.dev/gemini-api/docs/thinking).
+  const proLevels = /^gemini-3-pro/.test(model) ? ['low', 'high'] : /^gemini-3\.\d+-pro/.test(model) ? ['low', 'medium', 'high'] : undefined;
+  if (thinking.thinkingLevel !== undefined && proLevels && !proLevels.includes(String(thinking.thinkingLevel))) throw invalid(`Thinking level ${String(thinking.thinkingLevel)} is not supported for this model.`);
   // Gemini 2.5 Pro thinks whatever it is told: its budget runs 128 to 32,768 (https://ai.google.dev/gemini-api/docs/thinking).
   if (/^gemini-2\.5-pro/.test(model) && thinking.thinkingBudget !== undefined && thinking.thinkingBudget !== -1 && ((thinking.thinkingBudget as number) < 128 || (thinking.thinkingBudget as number) > 32_768)) throw invalid("Thinking can't be disabled for this model: thinking_budget must be from 128 to 32768");
   for (const [t, tool] of ((body.tools ?? []) as Json[]).entries()) {

@@ -76,6 +76,17 @@ describe('the Gemini request translation', () => {
   });
 
   it.each([
+    ['gemini-3-pro-preview', 'none', 'low'],
+    ['gemini-3-pro-preview', 'minimal', 'low'],
+    ['gemini-3-pro-preview', 'medium', 'high'],
+    ['gemini-3-pro-preview', 'low', 'low'],
+    ['gemini-3.1-pro-preview', 'minimal', 'low'],
+    ['gemini-3.1-pro-preview', 'medium', 'medium'],
+  ] as const)('sends %s, a Pro model, the levels it takes: %s as %s', async (model, effort, thinkingLevel) => {
+    expect((await sent({ reasoning_effort: effort }, ctx({}, model))).body.generationConfig).toEqual({ thinkingConfig: { includeThoughts: effort !== 'none', thinkingLevel } });
+  });
+
+  it.each([
     ['none', { includeThoughts: false, thinkingLevel: 'minimal' }],
     ['minimal', { includeThoughts: true, thinkingLevel: 'minimal' }],
     ['medium', { includeThoughts: true, thinkingLevel: 'medium' }],

@@ -122,10 +122,21 @@ function toolConfigFor(choice: ToolChoice | undefined): GeminiGenerateRequest['t
  */
 export function thinkingConfigFor(effort: ReasoningEffort, model: string): GeminiThinkingConfig {
   const major = Number(/^(?:models\/)?gemini-(\d+)/.exec(model)?.[1] ?? 0);
-  if (major >= 3) return { includeThoughts: effort !== 'none', thinkingLevel: effort === 'none' ? 'minimal' : effort === 'xhigh' ? 'high' : effort };
+  if (major >= 3) return { includeThoughts: effort !== 'none', thinkingLevel: geminiLevel(effort, model) };
   // Gemini 2.5 Pro cannot stop thinking: its least budget, 128, is the nearest to none it takes.
   if (effort === 'none') return { thinkingBudget: /^(?:models\/)?gemini-2\.5-pro/.test(model) ? 128 : 0 };
   return { includeThoughts: true, thinkingBudget: GEMINI_THINKING_BUDGETS[effort] };
+}
+/**
+ * The thinking level for Gemini 3 and later: `none` as `minimal`, their least, and `xhigh` as `high`, their most.
+ * Pro models take no `minimal`: their least is `low`; Gemini 3 Pro takes only `low` and `high`, so `medium` is `high`.
+ */
+function geminiLevel(effort: ReasoningEffort, model: string): 'minimal' | 'low' | 'medium' | 'high' {
+  const level = effort === 'none' ? 'minimal' : effort === 'xhigh' ? 'high' : effort;
+  const pro = /^(?:models\/)?gemini-3(\.\d+)?-pro/.exec(model);
+  if (!pro) return level;
+  if (level === 'minimal') return 'low';
+  return level === 'medium' && pro[1] === undefined ? 'high' : level;
 }
 const GEMINI_THINKING_BUDGETS = { minimal: 1024, low: 1024, medium: 8192, high: 24_576, xhigh: 24_576 } as const;
 
