@@ -189,9 +189,16 @@ describe('reasoning through the gateway', () => {
       expect(chunks.at(-1)?.usage?.completion_tokens_details?.reasoning_tokens).toBe(REASONING_TOKENS);
     });
 
-    it('refuses a reasoning_effort OpenAI does not document, naming the parameter', async () => {
+    it('refuses a reasoning_effort OpenAI does not document for an Anthropic-backed model, which has no budget for it, naming the parameter', async () => {
       const failure = await openai.chat.completions.create({ model: 'smart', reasoning_effort: 'extreme' as 'high', messages: [{ role: 'user', content: 'Hi' }] }).catch((error: unknown) => error);
       expect(failure).toBeInstanceOf(OpenAI.BadRequestError);
+      expect(failure).toMatchObject({ status: 400, param: 'reasoning_effort', type: 'invalid_request_error' });
+    });
+
+    it('passes a reasoning_effort a host defines (OpenRouter’s max) to an OpenAI-format provider as it came, and refuses one that is not text', async () => {
+      await openai.chat.completions.create({ model: 'openai/gpt-5-mini', reasoning_effort: 'max' as 'high', messages: [{ role: 'user', content: 'Hi' }] });
+      expect(emulators.openai.lastRequest()!.body.reasoning_effort).toBe('max');
+      const failure = await openai.chat.completions.create({ model: 'openai/gpt-5-mini', reasoning_effort: 3 as unknown as 'high', messages: [{ role: 'user', content: 'Hi' }] }).catch((error: unknown) => error);
       expect(failure).toMatchObject({ status: 400, param: 'reasoning_effort', type: 'invalid_request_error' });
     });
 

@@ -174,7 +174,8 @@ function validateChat(body: Record<string, unknown>): ChatRequest {
     if (isJsonObject(tool) && takeCacheControl(tool, `tools[${i}]`)) marked = true;
   });
   if (body.response_format !== undefined) validateResponseFormat(body.response_format);
-  if (body.reasoning_effort !== undefined && !REASONING_EFFORTS.includes(body.reasoning_effort as never)) throw invalid('reasoning_effort', `'reasoning_effort' must be one of ${REASONING_EFFORTS.join(', ')}`);
+  // OpenAI's values, or one an OpenAI-compatible host defines (OpenRouter's max): the adapters that map it refuse others.
+  if (body.reasoning_effort !== undefined && (typeof body.reasoning_effort !== 'string' || body.reasoning_effort === '')) throw invalid('reasoning_effort', `'reasoning_effort' must be one of ${REASONING_EFFORTS.join(', ')}, or another value the provider defines`);
   const request = body as unknown as ChatRequest;
   if (marked) request[CACHE_MARKED] = true;
   return request;

@@ -77,6 +77,9 @@ export type AnthropicBlock = { type: string; [member: string]: unknown };
 export const REASONING_EFFORTS = ['none', 'minimal', 'low', 'medium', 'high', 'xhigh'] as const;
 export type ReasoningEffort = (typeof REASONING_EFFORTS)[number];
 
+/** Whether `value` is one of OpenAI's efforts, which the Anthropic and Gemini adapters map; hosts may define others. */
+export const isReasoningEffort = (value: unknown): value is ReasoningEffort => (REASONING_EFFORTS as readonly unknown[]).includes(value);
+
 /** A tool message's cache breakpoint is its `tool_result` block's. */
 export interface ChatMessage extends CacheControl {
   [ANTHROPIC_BLOCKS]?: AnthropicBlock[];
@@ -121,7 +124,8 @@ export interface ChatRequest extends CacheControl {
   tool_choice?: ToolChoice;
   parallel_tool_calls?: boolean;
   response_format?: ResponseFormat;
-  reasoning_effort?: ReasoningEffort;
+  /** OpenAI's efforts (ReasoningEffort), or another a host defines (OpenRouter's `max`), passed to OpenAI-format hosts as it came. */
+  reasoning_effort?: string;
   user?: string;
   [extra: string]: unknown;
 }

@@ -1,4 +1,4 @@
-import { ANTHROPIC_BLOCKS, CACHE_CONTROL, THINKING, type CacheControl, type ChatMessage, type ChatRequest, type ContentPart, type ReasoningEffort, type ToolChoice } from '../../chat-types.js';
+import { ANTHROPIC_BLOCKS, CACHE_CONTROL, REASONING_EFFORTS, THINKING, isReasoningEffort, type CacheControl, type ChatMessage, type ChatRequest, type ContentPart, type ReasoningEffort, type ToolChoice } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
 import { imageUrlOf } from '../content-parts.js';
 import { JSON_OBJECT_INSTRUCTION, jsonResponseTool } from './response-format.js';
@@ -194,8 +194,14 @@ export function toAnthropicRequest(request: ChatRequest, model: string, stream: 
   }
   if (tools.length > 0) body.tools = tools;
   if (toolChoice) body.tool_choice = toolChoice;
-  if (!thinking && request.reasoning_effort !== undefined) thinkFor(body, request, request.reasoning_effort);
+  if (!thinking && request.reasoning_effort !== undefined) thinkFor(body, request, effortOf(request.reasoning_effort));
   return body;
+}
+
+/** A reasoning_effort this adapter maps: OpenAI's values; another (a host's own, OpenRouter's max) is the caller's 400. */
+function effortOf(value: string): ReasoningEffort {
+  if (isReasoningEffort(value)) return value;
+  throw new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'unsupported_value', param: 'reasoning_effort', message: `reasoning_effort "${value}" has no thinking budget for Anthropic; use one of ${REASONING_EFFORTS.join(', ')}`, retryable: false });
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { ChatMessage, ChatRequest, ContentPart, ReasoningEffort, ToolChoice } from '../../chat-types.js';
+import { REASONING_EFFORTS, isReasoningEffort, type ChatMessage, type ChatRequest, type ContentPart, type ReasoningEffort, type ToolChoice } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
 import { imageUrlOf } from '../content-parts.js';
 import { hasProperties, toGeminiSchema } from './gemini-schema.js';
@@ -155,7 +155,11 @@ function generationConfigFor(request: ChatRequest, model: string): GeminiGenerat
   const format = request.response_format;
   if (format?.type === 'json_object' || format?.type === 'json_schema') config.responseMimeType = 'application/json';
   if (format?.type === 'json_schema' && format.json_schema.schema) config.responseSchema = toGeminiSchema(format.json_schema.schema);
-  if (request.reasoning_effort !== undefined) config.thinkingConfig = thinkingConfigFor(request.reasoning_effort, model);
+  if (request.reasoning_effort !== undefined) {
+    const effort = request.reasoning_effort;
+    if (!isReasoningEffort(effort)) throw new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'unsupported_value', param: 'reasoning_effort', message: `reasoning_effort "${effort}" has no thinking level for Gemini; use one of ${REASONING_EFFORTS.join(', ')}`, retryable: false });
+    config.thinkingConfig = thinkingConfigFor(effort, model);
+  }
   return Object.keys(config).length > 0 ? config : undefined;
 }
 
