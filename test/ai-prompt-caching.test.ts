@@ -78,6 +78,23 @@ describe('prompt caching through the gateway', () => {
     const sent = emulators.anthropic.lastRequest()!.body;
     // The request's own: Anthropic's automatic caching.
     expect(sent.cache_control).toEqual(EPHEMERAL);
+
+    // A breakpoint on a tool call of an assistant turn the client sends back: on its tool_use block.
+    const call = { id: 'toolu_weather', type: 'function' as const, function: { name: 'get_weather', arguments: '{"city":"Paris"}' }, cache_control: EPHEMERAL };
+    const turns = (model: string) =>
+      asOpenAI({
+        model,
+        messages: [
+          { role: 'user', content: 'Use get_weather for Paris.' },
+          { role: 'assistant', content: null, tool_calls: [call] },
+          { role: 'tool', tool_call_id: 'toolu_weather', content: '18°C' },
+        ],
+        tools: [WEATHER_TOOL],
+      });
+    await openai.chat.completions.create(turns('anthropic/claude-sonnet-4-6'));
+    expect(emulators.anthropic.lastRequest()!.body.messages[1]).toEqual({ role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_weather', name: 'get_weather', input: { city: 'Paris' }, cache_control: EPHEMERAL }] });
+    await openai.chat.completions.create(turns('openai/gpt-4o-mini'));
+    expect(JSON.stringify(emulators.openai.lastRequest()!.body)).not.toContain('cache_control');
     expect(sent.system).toEqual([{ type: 'text', text: 'Be brief.', cache_control: EPHEMERAL }]);
     expect(sent.messages).toEqual([{ role: 'user', content: [{ type: 'text', text: 'Use get_weather for Paris.', cache_control: { type: 'ephemeral', ttl: '1h' } }] }]);
     expect(sent.tools).toEqual([expect.objectContaining({ name: 'get_weather', cache_control: EPHEMERAL })]);

@@ -126,7 +126,7 @@ function validateMessage(m: unknown, i: number): boolean {
       if (!isJsonObject(part) || typeof part.type !== 'string') throw invalid(`${at}.content[${j}].type`, `${at}.content[${j}] must be an object with a type`);
       if (part.type === 'text' && typeof part.text !== 'string') throw invalid(`${at}.content[${j}].text`, `${at}.content[${j}].text must be a string`);
       if (part.type === 'image_url' && !(isJsonObject(part.image_url) && typeof part.image_url.url === 'string')) throw invalid(`${at}.content[${j}].image_url.url`, `${at}.content[${j}].image_url must have a url`);
-      if (takeCacheControl(part, `${at}.content[${j}]`)) marked = true;
+      if (part.cache_control !== undefined && takeCacheControl(part, `${at}.content[${j}]`)) marked = true;
     });
   }
   if (calls !== undefined && calls !== null) {
@@ -140,6 +140,8 @@ function validateMessage(m: unknown, i: number): boolean {
       }
       const fn = isJsonObject(call) ? call.function : undefined;
       if (!isJsonObject(fn) || typeof fn.name !== 'string' || typeof fn.arguments !== 'string') throw invalid(`${at}.tool_calls[${j}].function`, `${at}.tool_calls[${j}] must have a function with a name and its arguments as a string`);
+      // Anthropic takes a breakpoint on a tool_use block: the call's.
+      if ((call as Record<string, unknown>).cache_control !== undefined && takeCacheControl(call as Record<string, unknown>, `${at}.tool_calls[${j}]`)) marked = true;
     });
   }
   return marked;
@@ -171,7 +173,7 @@ function validateChat(body: Record<string, unknown>): ChatRequest {
   if (body.temperature !== undefined && (typeof body.temperature !== 'number' || body.temperature < 0 || body.temperature > 2)) throw invalid('temperature', "'temperature' must be a number from 0 to 2");
   if (body.tools !== undefined && !Array.isArray(body.tools)) throw invalid('tools', "'tools' must be an array");
   if (body.tools) body.tools.forEach((tool: unknown, i: number) => {
-    if (isJsonObject(tool) && takeCacheControl(tool, `tools[${i}]`)) marked = true;
+    if (isJsonObject(tool) && tool.cache_control !== undefined && takeCacheControl(tool, `tools[${i}]`)) marked = true;
   });
   if (body.response_format !== undefined) validateResponseFormat(body.response_format);
   // OpenAI's values, or one an OpenAI-compatible host defines (OpenRouter's max): the adapters that map it refuse others.
