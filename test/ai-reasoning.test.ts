@@ -164,8 +164,9 @@ describe('reasoning through the gateway', () => {
       expect(reasoningOf(chunks)).toBe(thinkingFor('Hello there'));
       expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe('Echo: Hello there');
       expect(chunks.at(-1)?.usage?.completion_tokens).toBe(countTokens(thinkingFor('Hello there') + 'Echo: Hello there'));
-      // No signature nor block marks leak into OpenAI's chunks.
+      // No signature nor block marks leak into OpenAI's chunks, nor chunks that say nothing where they were.
       expect(JSON.stringify(chunks)).not.toContain(signatureFor(thinkingFor('Hello there')));
+      expect(chunks.filter((c) => c.choices.length > 0 && c.choices.every((choice) => choice.finish_reason === null && Object.keys(choice.delta).length === 0))).toEqual([]);
     });
 
     it('gets no reasoning_content from a call that did not ask for reasoning', async () => {

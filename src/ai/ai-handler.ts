@@ -949,6 +949,8 @@ async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, f
           return more;
         }
         const out: TranslatedChunk = format === 'openai-functions' ? toFunctionCallChunk(chunk) : chunk;
+        // A translated chunk that says nothing in OpenAI's terms (an Anthropic thinking block's start or signature) is left out.
+        if (out[SOURCE_TEXT] === undefined && !out.usage && out.choices.length > 0 && out.choices.every(saysNothing)) return true;
         // The gateway always asks for usage; the client sees the usage chunk only if it asked too.
         if (out.usage && !wantUsage) {
           if (out.choices.length === 0) return true;
@@ -987,6 +989,13 @@ async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, f
   const cost = record(target, status, tokens, !reported, ttft);
   if (chunked) res.addTrailers({ 'x-keygate-cost-usd': cost.toFixed(9) });
   res.end();
+}
+
+/** A streamed choice with nothing for an OpenAI-format client: no finish, and a delta without any member. */
+function saysNothing(choice: TranslatedChunk['choices'][number]): boolean {
+  if (choice.finish_reason != null) return false;
+  for (const _member in choice.delta) return false;
+  return true;
 }
 
 const NO_EXTRA: Readonly<Record<string, string>> = {};
