@@ -333,45 +333,32 @@ describe('the Anthropic request translation', () => {
     expect(request.body.messages[1]).toEqual({ role: 'assistant', content: turn });
   });
 
-  it('asks for no thinking for reasoning_effort on tool results whose assistant turn has no thinking blocks, which Anthropic would refuse', async () => {
-    const request = await sent({
+  /** An OpenAI client's weather tool loop with reasoning_effort: its call, the tool's result, then `after`. */
+  const weatherLoop = (after: ChatRequest['messages']) =>
+    sent({
       reasoning_effort: 'low',
       tools: [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }],
       messages: [
         { role: 'user', content: 'Weather?' },
         { role: 'assistant', content: null, tool_calls: [{ id: 'toolu_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
         { role: 'tool', tool_call_id: 'toolu_1', content: '18°C' },
+        ...after,
       ],
     });
-    expect(request.body).not.toHaveProperty('thinking');
+
+  it('asks for no thinking for reasoning_effort on tool results whose assistant turn has no thinking blocks, which Anthropic would refuse', async () => {
+    expect((await weatherLoop([])).body).not.toHaveProperty('thinking');
   });
 
   it('asks for no thinking either when a user message follows those tool results, since they share one user turn', async () => {
-    const request = await sent({
-      reasoning_effort: 'low',
-      tools: [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }],
-      messages: [
-        { role: 'user', content: 'Weather?' },
-        { role: 'assistant', content: null, tool_calls: [{ id: 'toolu_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
-        { role: 'tool', tool_call_id: 'toolu_1', content: '18°C' },
-        { role: 'user', content: 'And answer in French.' },
-      ],
-    });
-    expect(request.body).not.toHaveProperty('thinking');
+    expect((await weatherLoop([{ role: 'user', content: 'And answer in French.' }])).body).not.toHaveProperty('thinking');
   });
 
   it('thinks again once the tool loop is over: a user turn after the answer that followed the tool results', async () => {
-    const request = await sent({
-      reasoning_effort: 'low',
-      tools: [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }],
-      messages: [
-        { role: 'user', content: 'Weather?' },
-        { role: 'assistant', content: null, tool_calls: [{ id: 'toolu_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
-        { role: 'tool', tool_call_id: 'toolu_1', content: '18°C' },
-        { role: 'assistant', content: 'It is 18°C.' },
-        { role: 'user', content: 'Thanks. And tomorrow?' },
-      ],
-    });
+    const request = await weatherLoop([
+      { role: 'assistant', content: 'It is 18°C.' },
+      { role: 'user', content: 'Thanks. And tomorrow?' },
+    ]);
     expect(request.body.thinking).toEqual({ type: 'enabled', budget_tokens: 1024 });
   });
 });

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startAzureOpenAIEmulator } from '../../../../test/emulators/azure-openai.js';
 import { failureOf, streamedChunks } from '../../../../test/provider-calls.js';
-import type { ChatRequest } from '../../chat-types.js';
+import type { ChatMessage, ChatRequest } from '../../chat-types.js';
 import { callChat, callEmbeddings } from '../../provider-call.js';
 import type { CallContext } from '../provider.js';
 import { AzureOpenAIProvider } from './index.js';
@@ -46,6 +46,11 @@ describe('the Azure OpenAI provider', () => {
   it('leaves top_k out, which Azure refuses as OpenAI does', async () => {
     await callChat(AzureOpenAIProvider, { ...hello, top_k: 40 }, ctx());
     expect(emulator.lastRequest()?.body).toEqual({ model: 'gpt-4o-prod', messages: [{ role: 'user', content: 'Hello' }] });
+  });
+
+  it('leaves out the reasoning_content a client sends back in its history, as for OpenAI', async () => {
+    await callChat(AzureOpenAIProvider, { ...hello, messages: [{ role: 'assistant', content: 'Hi!', reasoning_content: 'A greeting.' } as ChatMessage, { role: 'user', content: 'Hello' }] }, ctx());
+    expect(emulator.lastRequest()?.body).toEqual({ model: 'gpt-4o-prod', messages: [{ role: 'assistant', content: 'Hi!' }, { role: 'user', content: 'Hello' }] });
   });
 
   it('uses the provider\'s api-version when it names one', async () => {

@@ -35,6 +35,14 @@ describe("the OpenAI-style adapter's request body", () => {
     expect(bodyFor('{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hi"}],"top_k":40}')).not.toHaveProperty('top_k');
   });
 
+  it('leaves out the reasoning_content a client sends back in its history, which OpenAI defines no member for, without changing the request', () => {
+    const request = JSON.parse('{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hi"},{"role":"assistant","content":"Hello!","reasoning_content":"They greet me."},{"role":"user","content":"Again"}]}') as ChatRequest;
+    const body = JSON.parse(OpenAIProvider.chatCall(request, ctx()).body!) as { messages: unknown[] };
+    expect(body.messages).toEqual([{ role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Hello!' }, { role: 'user', content: 'Again' }]);
+    // The request itself keeps it, for a fallback to a host that wants it back (DeepSeek).
+    expect(request.messages[1]).toHaveProperty('reasoning_content', 'They greet me.');
+  });
+
   it('asks for usage on a stream, whatever the client sent', () => {
     expect(bodyFor('{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hi"}],"stream":true}', ctx({ stream: true }))).toMatchObject({ stream: true, stream_options: { include_usage: true } });
   });
@@ -48,6 +56,11 @@ describe('the OpenAI-compatible adapter', () => {
     expect(body.max_tokens).toBe(64);
     expect(body).not.toHaveProperty('max_completion_tokens');
     expect(compatible('{"model":"m","messages":[{"role":"user","content":"Hi"}],"max_tokens":10,"max_completion_tokens":64}').max_tokens).toBe(10);
+  });
+
+  it('passes reasoning_content in the history on, which DeepSeek wants back', () => {
+    const body = compatible('{"model":"m","messages":[{"role":"user","content":"Hi"},{"role":"assistant","content":"Hello!","reasoning_content":"They greet me."}]}') as { messages: Array<Record<string, unknown>> };
+    expect(body.messages[1]).toHaveProperty('reasoning_content', 'They greet me.');
   });
 
   it('passes top_k on to the hosts that take it (vLLM, Together, Fireworks…)', () => {
