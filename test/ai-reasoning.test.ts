@@ -169,6 +169,14 @@ describe('reasoning through the gateway', () => {
       expect(chunks.filter((c) => c.choices.length > 0 && c.choices.every((choice) => choice.finish_reason === null && Object.keys(choice.delta).length === 0))).toEqual([]);
     });
 
+    it('asks a model the catalog says does not reason for no thinking, and keeps a reasoning model within its output limit', async () => {
+      await openai.chat.completions.create({ model: 'anthropic/claude-3-5-haiku-20241022', reasoning_effort: 'high', max_completion_tokens: 500, messages: [{ role: 'user', content: 'Hello there' }] });
+      expect(emulators.anthropic.lastRequest()!.body).not.toHaveProperty('thinking');
+      // Claude Sonnet 4.5 answers at most 64,000 tokens (the catalog): 64,000 + 8,192 would be refused.
+      await openai.chat.completions.create({ model: 'anthropic/claude-sonnet-4-5-20250929', reasoning_effort: 'xhigh', max_completion_tokens: 64_000, messages: [{ role: 'user', content: 'Hello there' }] });
+      expect(emulators.anthropic.lastRequest()!.body).toMatchObject({ max_tokens: 64_000, thinking: { type: 'enabled', budget_tokens: 8192 } });
+    });
+
     it('gets no reasoning_content from a call that did not ask for reasoning', async () => {
       const completion = await openai.chat.completions.create({ model: 'smart', messages: [{ role: 'user', content: 'Hello there' }] });
       expect(completion.choices[0]!.message).not.toHaveProperty('reasoning_content');

@@ -653,7 +653,7 @@ function attempt<T>(call: AiCall, trace: CallTrace, targets: readonly AiTarget[]
         if (cancelled) return done(cancelled);
         const key = keys[k]!;
         if ((runtime.setAside.get(key.id) ?? 0) > runtime.now()) continue;
-        const ctx: CallContext = { provider: provider.config, credential: { id: key.id, secret: key.secret }, model: target.model, stream: false, now: runtime.now() };
+        const ctx: CallContext = { provider: provider.config, credential: { id: key.id, secret: key.secret }, model: target.model, stream: false, now: runtime.now(), catalogModel: snapshot.catalog.lookup(provider.catalogKey, target.model) };
         trace.target = target;
         return run(ctx, target, (error, result) => {
           if (!error) return done(undefined, { result: result as T, target, redaction: key.redaction });

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import type { CatalogModel } from '../catalog/index.js';
 import type { ChatCompletion, ChatCompletionChunk, ChatRequest, EmbeddingsRequest, EmbeddingsResponse, Usage } from '../chat-types.js';
 
 /** One configured provider account: where it is and how to reach it (its API keys live in the key pool). */
@@ -30,6 +31,11 @@ export interface CallContext {
   stream: boolean;
   /** Milliseconds since the epoch, for request signing (SigV4). */
   now: number;
+  /**
+   * The catalog's entry for the model, when it has one: the adapters that map `reasoning_effort` read whether it
+   * reasons and its output limit from it.
+   */
+  catalogModel?: CatalogModel;
 }
 
 /** The HTTP request an adapter wants sent to its provider. */

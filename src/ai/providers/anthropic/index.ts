@@ -30,7 +30,7 @@ export const AnthropicProvider: ProviderAdapter = {
         'anthropic-version': ctx.provider.apiVersion ?? ANTHROPIC_VERSION,
         'x-api-key': ctx.credential.secret,
       },
-      body: JSON.stringify(toAnthropicRequest(request, ctx.model, ctx.stream)),
+      body: JSON.stringify(toAnthropicRequest(request, ctx.model, ctx.stream, ctx.catalogModel)),
     };
   },
   parseChat: (body, ctx) => fromAnthropicMessage(body as AnthropicMessageResponse, created(ctx)),

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { signatureFor, startAnthropicEmulator, type AnthropicEmulator } from '../../../../test/emulators/anthropic.js';
+import type { CatalogModel } from '../../catalog/index.js';
 import { ANTHROPIC_BLOCKS, CACHE_CONTROL, THINKING, type ChatRequest } from '../../chat-types.js';
 import { callChat, ProviderCallError } from '../../provider-call.js';
 import type { CallContext } from '../provider.js';
@@ -299,6 +300,29 @@ describe('the Anthropic request translation', () => {
     expect(request.body.max_tokens).toBe(500);
     expect(request.body.temperature).toBe(0.3);
     expect(['any', 'tool']).toContain((request.body.tool_choice as { type: string }).type);
+  });
+
+  describe('with the model’s catalog entry', () => {
+    const entry = (capabilities: CatalogModel['capabilities'], maxOutputTokens: number): CatalogModel => ({ id: 'claude-x', provider: 'anthropic', kind: 'chat', contextWindow: 200_000, maxOutputTokens, inputPerMillion: 3, outputPerMillion: 15, cachedInputPerMillion: 0.3, capabilities });
+    const REASONS: CatalogModel['capabilities'] = ['chat', 'tools', 'streaming', 'reasoning'];
+
+    it('asks a model that does not reason (Claude 3.5 Haiku) for no thinking, which it would refuse', async () => {
+      const request = await sent({ reasoning_effort: 'high', max_completion_tokens: 500 }, { ...ctx(), catalogModel: entry(['chat', 'tools', 'streaming'], 8192) });
+      expect(request.body).not.toHaveProperty('thinking');
+      expect(request.body.max_tokens).toBe(500);
+    });
+
+    it('keeps max_tokens within the model’s output limit, the budget taken from the answer’s room', async () => {
+      const request = await sent({ reasoning_effort: 'xhigh', max_completion_tokens: 64_000 }, { ...ctx(), catalogModel: entry(REASONS, 64_000) });
+      expect(request.body.thinking).toEqual({ type: 'enabled', budget_tokens: 8192 });
+      expect(request.body.max_tokens).toBe(64_000);
+    });
+
+    it('asks for no thinking when the model’s limit leaves no room above the budget', async () => {
+      const request = await sent({ reasoning_effort: 'low', max_completion_tokens: 500 }, { ...ctx(), catalogModel: entry(REASONS, 1024) });
+      expect(request.body).not.toHaveProperty('thinking');
+      expect(request.body.max_tokens).toBe(500);
+    });
   });
 
   it('sends reasoning_effort none as no thinking, Anthropic’s default', async () => {

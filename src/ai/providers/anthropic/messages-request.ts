@@ -1,5 +1,6 @@
 import { ANTHROPIC_BLOCKS, CACHE_CONTROL, REASONING_EFFORTS, THINKING, isReasoningEffort, type CacheControl, type ChatMessage, type ChatRequest, type ContentPart, type ReasoningEffort, type ToolChoice } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
+import type { CatalogModel } from '../../catalog/index.js';
 import { imageUrlOf } from '../content-parts.js';
 import { JSON_OBJECT_INSTRUCTION, jsonResponseTool } from './response-format.js';
 import type { AnthropicCacheControl, AnthropicContentBlock, AnthropicImageBlock, AnthropicMessage, AnthropicMessagesRequest, AnthropicTextBlock, AnthropicToolChoice } from './wire-types.js';
@@ -143,7 +144,7 @@ function continuesToolUseWithoutThinking(messages: ChatMessage[]): boolean {
  * breakpoints (CACHE_CONTROL) go where it set them, a message's on its last block; with one on a system block,
  * `system` is sent as blocks.
  */
-export function toAnthropicRequest(request: ChatRequest, model: string, stream: boolean): AnthropicMessagesRequest {
+export function toAnthropicRequest(request: ChatRequest, model: string, stream: boolean, catalogModel?: CatalogModel): AnthropicMessagesRequest {
   if (request.n !== undefined && request.n !== 1) throw invalid('unsupported_parameter', '"n" must be 1: Anthropic answers with one choice');
   const system: AnthropicTextBlock[] = [];
   const turns: AnthropicMessage[] = [];
@@ -194,7 +195,7 @@ export function toAnthropicRequest(request: ChatRequest, model: string, stream: 
   }
   if (tools.length > 0) body.tools = tools;
   if (toolChoice) body.tool_choice = toolChoice;
-  if (!thinking && request.reasoning_effort !== undefined) thinkFor(body, request, effortOf(request.reasoning_effort));
+  if (!thinking && request.reasoning_effort !== undefined) thinkFor(body, request, effortOf(request.reasoning_effort), catalogModel);
   return body;
 }
 
@@ -213,12 +214,18 @@ function effortOf(value: string): ReasoningEffort {
  * the client's contract, so such a call goes without thinking; otherwise the sampling settings go, since the client
  * asked for reasoning.
  */
-function thinkFor(body: AnthropicMessagesRequest, request: ChatRequest, effort: ReasoningEffort): void {
+function thinkFor(body: AnthropicMessagesRequest, request: ChatRequest, effort: ReasoningEffort, catalogModel: CatalogModel | undefined): void {
   const budget = THINKING_BUDGETS[effort];
   if (budget === 0 || continuesToolUseWithoutThinking(request.messages)) return;
   if (body.tool_choice && (body.tool_choice.type === 'any' || body.tool_choice.type === 'tool')) return;
+  // A model the catalog says does not reason (Claude 3.5 Haiku) would refuse thinking: the effort asks for none there.
+  if (catalogModel && !catalogModel.capabilities.includes('reasoning')) return;
+  // Within the model's output limit, where the catalog knows it: the answer's room shrinks before the call fails.
+  const limit = catalogModel?.maxOutputTokens ?? Infinity;
+  const maxTokens = Math.min(body.max_tokens + budget, limit);
+  if (budget >= maxTokens) return;
   body.thinking = { type: 'enabled', budget_tokens: budget };
-  body.max_tokens += budget;
+  body.max_tokens = maxTokens;
   delete body.temperature;
   delete body.top_k;
   if (body.top_p !== undefined && body.top_p < 0.95) delete body.top_p;

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { THOUGHTS_TOKEN_COUNT, THOUGHT_SUMMARY, startGeminiEmulator, type GeminiEmulator } from '../../../../test/emulators/gemini.js';
+import type { CatalogModel } from '../../catalog/index.js';
 import type { ChatRequest } from '../../chat-types.js';
 import { callChat } from '../../provider-call.js';
 import type { CallContext } from '../provider.js';
@@ -69,6 +70,12 @@ describe('the Gemini request translation', () => {
     ['xhigh', { includeThoughts: true, thinkingBudget: 24576 }],
   ] as const)('sends reasoning_effort %s to Gemini 2.5 as the thinking budget %j', async (effort, thinkingConfig) => {
     expect((await sent({ reasoning_effort: effort })).body.generationConfig).toEqual({ thinkingConfig });
+  });
+
+  it('sends no thinkingConfig to a model the catalog says does not think (Gemini 2.0 Flash), which would refuse it', async () => {
+    const catalogModel: CatalogModel = { id: 'gemini-2.0-flash', provider: 'gemini', kind: 'chat', contextWindow: 1_048_576, maxOutputTokens: 8192, inputPerMillion: 0.1, outputPerMillion: 0.4, cachedInputPerMillion: 0.025, capabilities: ['chat', 'tools', 'streaming'] };
+    const request = await sent({ reasoning_effort: 'high', temperature: 0.5 }, { ...ctx({}, 'gemini-2.0-flash'), catalogModel });
+    expect(request.body.generationConfig).toEqual({ temperature: 0.5 });
   });
 
   it('sends reasoning_effort none to Gemini 2.5 Pro, which cannot stop thinking, as its least budget', async () => {

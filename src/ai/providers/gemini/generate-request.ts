@@ -1,4 +1,5 @@
 import { REASONING_EFFORTS, isReasoningEffort, type ChatMessage, type ChatRequest, type ContentPart, type ReasoningEffort, type ToolChoice } from '../../chat-types.js';
+import type { CatalogModel } from '../../catalog/index.js';
 import { ProviderCallError } from '../../provider-call.js';
 import { imageUrlOf } from '../content-parts.js';
 import { hasProperties, toGeminiSchema } from './gemini-schema.js';
@@ -140,7 +141,7 @@ function geminiLevel(effort: ReasoningEffort, model: string): 'minimal' | 'low' 
 }
 const GEMINI_THINKING_BUDGETS = { minimal: 1024, low: 1024, medium: 8192, high: 24_576, xhigh: 24_576 } as const;
 
-function generationConfigFor(request: ChatRequest, model: string): GeminiGenerationConfig | undefined {
+function generationConfigFor(request: ChatRequest, model: string, catalogModel: CatalogModel | undefined): GeminiGenerationConfig | undefined {
   const config: GeminiGenerationConfig = {};
   const maxTokens = request.max_completion_tokens ?? request.max_tokens;
   if (maxTokens !== undefined) config.maxOutputTokens = maxTokens;
@@ -158,7 +159,8 @@ function generationConfigFor(request: ChatRequest, model: string): GeminiGenerat
   if (request.reasoning_effort !== undefined) {
     const effort = request.reasoning_effort;
     if (!isReasoningEffort(effort)) throw new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'unsupported_value', param: 'reasoning_effort', message: `reasoning_effort "${effort}" has no thinking level for Gemini; use one of ${REASONING_EFFORTS.join(', ')}`, retryable: false });
-    config.thinkingConfig = thinkingConfigFor(effort, model);
+    // A model the catalog says does not think (Gemini 2.0) refuses a thinkingConfig: the effort asks for nothing there.
+    if (!catalogModel || catalogModel.capabilities.includes('reasoning')) config.thinkingConfig = thinkingConfigFor(effort, model);
   }
   return Object.keys(config).length > 0 ? config : undefined;
 }
@@ -169,7 +171,7 @@ function generationConfigFor(request: ChatRequest, model: string): GeminiGenerat
  * assistant tool calls `functionCall` parts, tool messages `functionResponse` parts, and sampling and JSON
  * settings `generationConfig`, `reasoning_effort` its `thinkingConfig` for `model` (the provider's id).
  */
-export function toGeminiRequest(request: ChatRequest, model = ''): GeminiGenerateRequest {
+export function toGeminiRequest(request: ChatRequest, model = '', catalogModel?: CatalogModel): GeminiGenerateRequest {
   const system: string[] = [];
   const contents: GeminiContent[] = [];
   request.messages.forEach((message, i) => {
@@ -200,7 +202,7 @@ export function toGeminiRequest(request: ChatRequest, model = ''): GeminiGenerat
     const toolConfig = toolConfigFor(request.tool_choice);
     if (toolConfig) body.toolConfig = toolConfig;
   }
-  const generationConfig = generationConfigFor(request, model);
+  const generationConfig = generationConfigFor(request, model, catalogModel);
   if (generationConfig) body.generationConfig = generationConfig;
   return body;
 }
