@@ -66,6 +66,22 @@ describe('reasoning through the gateway', () => {
       expect(emulators.anthropic.lastRequest()!.body.thinking).toEqual({ type: 'adaptive' });
     });
 
+    it('sends output_config as it came: Claude Code’s effort beside adaptive thinking, and a structured output format', async () => {
+      await claude.messages.create({ model: 'smart', max_tokens: 2000, thinking: { type: 'adaptive' }, output_config: { effort: 'medium' }, messages: [{ role: 'user', content: 'Hello there' }] } as never);
+      expect(emulators.anthropic.lastRequest()!.body).toMatchObject({ thinking: { type: 'adaptive' }, output_config: { effort: 'medium' } });
+      const schema = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false };
+      const message = (await claude.messages.create({ model: 'smart', max_tokens: 2000, output_config: { format: { type: 'json_schema', schema } }, messages: [{ role: 'user', content: 'Where?' }] } as never)) as unknown as Anthropic.Message;
+      const sent = emulators.anthropic.lastRequest()!.body;
+      expect(sent.output_config).toEqual({ format: { type: 'json_schema', schema } });
+      expect(sent).not.toHaveProperty('tools');
+      expect(message.content).toEqual([{ type: 'text', text: '{"city":"Paris"}' }]);
+      // Another provider gets the format as OpenAI's response_format, and never the effort.
+      await claude.messages.create({ model: 'openai/gpt-4o-mini', max_tokens: 200, output_config: { effort: 'low', format: { type: 'json_schema', schema } }, messages: [{ role: 'user', content: 'Where?' }] } as never);
+      const openaiBody = emulators.openai.lastRequest()!.body;
+      expect(openaiBody.response_format).toEqual({ type: 'json_schema', json_schema: { name: 'output', schema } });
+      expect(JSON.stringify(openaiBody)).not.toContain('effort');
+    });
+
     it('streams thinking as Anthropic does: a thinking block with its deltas and signature, then the text block', async () => {
       const stream = await claude.messages.create({ model: 'smart', max_tokens: 2000, thinking: THINKING, stream: true, messages: [{ role: 'user', content: 'Hello there' }] });
       const events: string[] = [];

@@ -6,7 +6,7 @@ import type { CatalogSnapshot } from '../catalog/index.js';
 import { costUsd, type CacheWrites } from './catalog/index.js';
 import type { AiSnapshot, AiTarget } from './ai-snapshot.js';
 import { resolveModel } from './ai-snapshot.js';
-import { ANTHROPIC_BLOCKS, CACHE_MARKED, CACHE_WRITES, REASONING_EFFORTS, STOP_SEQUENCE, THINKING, type ChatCompletion, type ChatRequest, type EmbeddingsRequest, type Usage } from './chat-types.js';
+import { ANTHROPIC_BLOCKS, CACHE_MARKED, CACHE_WRITES, OUTPUT_CONFIG, REASONING_EFFORTS, STOP_SEQUENCE, THINKING, type ChatCompletion, type ChatRequest, type EmbeddingsRequest, type Usage } from './chat-types.js';
 import { ChatChunksToMessageEvents, chatToMessages, failedChoice, messagesToChat, toAnthropicError } from './anthropic-ingress/index.js';
 import { isJsonObject } from './json-object.js';
 import { offersFunctions, toFunctionCallChunk, toFunctionCallCompletion, toToolForms } from './legacy-functions.js';
@@ -811,12 +811,13 @@ function toCache(completion: ChatCompletion, raw: Buffer | undefined): CachedCom
 
 /**
  * What changes the answer that a request's JSON leaves out, for its cache key: an Anthropic-format client's
- * extended thinking and its earlier turns' thinking blocks (symbols). Empty for any other request.
+ * extended thinking, its earlier turns' thinking blocks and its effort (symbols). Empty for any other request.
  */
 function thinkingKeyOf(request: ChatRequest): string {
   const thinking = request[THINKING];
-  if (thinking === undefined && !request.messages.some((message) => ANTHROPIC_BLOCKS in message)) return '';
-  return JSON.stringify([thinking ?? null, request.messages.map((message) => message[ANTHROPIC_BLOCKS] ?? null)]);
+  const effort = request[OUTPUT_CONFIG]?.effort;
+  if (thinking === undefined && effort === undefined && !request.messages.some((message) => ANTHROPIC_BLOCKS in message)) return '';
+  return JSON.stringify([thinking ?? null, request.messages.map((message) => message[ANTHROPIC_BLOCKS] ?? null), effort ?? null]);
 }
 
 /** A chat call's record and its cost; the answer's tokens count against the app's token-per-minute limit too. */

@@ -56,6 +56,14 @@ export interface FunctionCall {
 }
 
 /**
+ * Anthropic's `output_config` as an Anthropic-format client set it: its `effort` (low, medium, high, xhigh, max;
+ * https://docs.anthropic.com/en/docs/build-with-claude/effort, Claude Code's effort setting) and its `format`
+ * (structured output). The Anthropic adapter sends it as it came; other providers never see it, and get the format
+ * as `response_format`.
+ */
+export const OUTPUT_CONFIG: unique symbol = Symbol('OUTPUT_CONFIG');
+
+/**
  * Extended thinking (https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking) as an Anthropic-format
  * client asked for it: the request's `thinking` object (`{type: "enabled", budget_tokens}`, `{type: "disabled"}`,
  * `{type: "adaptive"}`), which the Anthropic adapter sends as it came. Other providers never see it.
@@ -101,6 +109,7 @@ export type ResponseFormat = { type: 'text' } | { type: 'json_object' } | { type
 
 export interface ChatRequest extends CacheControl {
   [THINKING]?: Record<string, unknown>;
+  [OUTPUT_CONFIG]?: { effort?: string; format?: Record<string, unknown> };
   [CACHE_MARKED]?: true;
   model: string;
   messages: ChatMessage[];

@@ -21,6 +21,8 @@ import { sendJson, sseEvent, startEmulatorServer, writeEvent, type EmulatorHandl
  *   `thinking` block start, `thinking_delta`s, one `signature_delta`. As Anthropic does, it refuses forced tool use
  *   with thinking, a temperature other than 1, a top_k or a top_p under 0.95 with thinking, a thinking block whose signature does not match its text, and a tool-use loop whose last
  *   assistant turn does not start with a thinking block.
+ * - `output_config`: an `effort` of low, medium, high, xhigh or max is taken; a `format` (`json_schema`) makes the
+ *   answer one text block of JSON that satisfies the schema.
  * - Usage: input tokens are `inputTokensFor(body)` (characters / 4); output tokens likewise from the answer,
  *   thinking included (Anthropic bills thinking as output).
  */
@@ -96,6 +98,13 @@ function validate(body: Json): void {
   if (body.temperature !== undefined && (typeof body.temperature !== 'number' || body.temperature < 0 || body.temperature > 1)) fail('temperature: Input should be less than or equal to 1');
   if (body.top_k !== undefined && !(Number.isInteger(body.top_k) && (body.top_k as number) >= 0)) fail('top_k: Input should be a valid integer, greater than or equal to 0');
   if (body.system !== undefined && typeof body.system !== 'string' && !Array.isArray(body.system)) fail('system: Input should be a valid string');
+  // output_config (https://docs.anthropic.com/en/docs/build-with-claude/effort, structured outputs): effort and format.
+  if (body.output_config !== undefined) {
+    const config = body.output_config as Json;
+    if (config.effort !== undefined && !['low', 'medium', 'high', 'xhigh', 'max'].includes(String(config.effort))) fail("output_config.effort: Input should be 'low', 'medium', 'high', 'xhigh' or 'max'");
+    const format = config.format as Json | undefined;
+    if (format !== undefined && (format.type !== 'json_schema' || typeof format.schema !== 'object')) fail("output_config.format: Input should be a valid dictionary with type 'json_schema' and a schema");
+  }
   const tools = (body.tools ?? []) as Json[];
   for (const [i, tool] of tools.entries()) {
     if (typeof tool.name !== 'string' || !/^[a-zA-Z0-9_-]{1,128}$/.test(tool.name)) fail(`tools.${i}.name: String should match pattern '^[a-zA-Z0-9_-]{1,128}$'`);
@@ -222,6 +231,9 @@ function answerText(body: Json): Answer {
     const content = forced.length > 0 || choice?.type === 'any' ? uses : [{ type: 'text', text: 'Let me check.' }, ...uses];
     return { content, stop_reason: 'tool_use', stop_sequence: null };
   }
+  // Structured output: the answer is JSON that satisfies the schema.
+  const format = (body.output_config as Json | undefined)?.format as Json | undefined;
+  if (format) return { content: [{ type: 'text', text: JSON.stringify(sample(format.schema as Json)) }], stop_reason: 'end_turn', stop_sequence: null };
   let text =
     results.length > 0
       ? `The tool answered: ${results.map((r) => (typeof r.content === 'string' ? r.content : textOf((r.content ?? []) as Block[]))).join(' ')}`

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AiError } from '../openai-error.js';
-import { ANTHROPIC_BLOCKS, CACHE_CONTROL, CACHE_MARKED, THINKING } from '../chat-types.js';
+import { ANTHROPIC_BLOCKS, CACHE_CONTROL, CACHE_MARKED, THINKING, OUTPUT_CONFIG } from '../chat-types.js';
 import { AnthropicRequestError } from './anthropic-error.js';
 import { messagesToChat } from './messages-to-chat.js';
 import type { AnthropicMessagesRequest } from './wire-types.js';
@@ -40,6 +40,24 @@ describe('a Messages API request as a chat request', () => {
     expect(chat).not.toHaveProperty('thinking');
     expect(chat[THINKING]).toEqual({ type: 'enabled', budget_tokens: 1024 });
     expect(JSON.stringify(chat)).not.toContain('budget_tokens');
+  });
+
+  it('keeps output_config (effort, format) under a symbol for the Anthropic adapter, and the format as response_format for the others', () => {
+    const schema = { type: 'object', properties: { city: { type: 'string' } } };
+    const chat = translate({ output_config: { effort: 'medium', format: { type: 'json_schema', schema } } });
+    expect(chat[OUTPUT_CONFIG]).toEqual({ effort: 'medium', format: { type: 'json_schema', schema } });
+    expect(chat.response_format).toEqual({ type: 'json_schema', json_schema: { name: 'output', schema } });
+    expect(JSON.stringify(chat)).not.toContain('effort');
+    expect(translate({ output_config: null })).not.toHaveProperty('response_format');
+    expect(OUTPUT_CONFIG in translate({ output_config: {} })).toBe(false);
+  });
+
+  it.each([
+    [{ effort: 'extreme' }, 'output_config.effort'],
+    [{ format: { type: 'json_object' } }, 'output_config.format'],
+    ['fast', 'output_config'],
+  ])('refuses output_config %j, naming %s', (config, field) => {
+    expect(() => translate({ output_config: config })).toThrow(new RegExp(`^${field.replace('.', '\\.')}: `));
   });
 
   it.each([{ type: 'disabled' }, { type: 'adaptive' }])('takes thinking %j', (thinking) => {

@@ -1,4 +1,4 @@
-import { ANTHROPIC_BLOCKS, CACHE_CONTROL, CACHE_MARKED, THINKING, type AnthropicBlock, type CacheControl, type ChatMessage, type ChatRequest, type ContentPart, type ImagePart, type TextPart, type ToolCall, type ToolChoice, type ToolDefinition } from '../chat-types.js';
+import { ANTHROPIC_BLOCKS, CACHE_CONTROL, CACHE_MARKED, OUTPUT_CONFIG, THINKING, type AnthropicBlock, type CacheControl, type ChatMessage, type ChatRequest, type ContentPart, type ImagePart, type TextPart, type ToolCall, type ToolChoice, type ToolDefinition } from '../chat-types.js';
 import { isJsonObject } from '../json-object.js';
 import { AnthropicRequestError } from './anthropic-error.js';
 import type { AnthropicMessagesRequest } from './wire-types.js';
@@ -152,6 +152,30 @@ function thinkingOf(thinking: unknown): Record<string, unknown> {
   return thinking;
 }
 
+/** Anthropic's efforts (https://docs.anthropic.com/en/docs/build-with-claude/effort), least first. */
+const EFFORTS = ['low', 'medium', 'high', 'xhigh', 'max'];
+
+/**
+ * `output_config` as it came, for an Anthropic provider (OUTPUT_CONFIG): its `effort`, and its `format` (structured
+ * output, `{type: "json_schema", schema}`), which other providers get as OpenAI's `response_format`.
+ */
+function outputConfigOf(config: unknown, chat: ChatRequest): void {
+  if (config === null) return;
+  if (!isJsonObject(config)) fail('output_config', 'must be an object');
+  const { effort, format } = config;
+  const kept: { effort?: string; format?: Record<string, unknown> } = {};
+  if (effort !== undefined && effort !== null) {
+    if (typeof effort !== 'string' || !EFFORTS.includes(effort)) fail('output_config.effort', `must be one of ${EFFORTS.join(', ')}`);
+    kept.effort = effort;
+  }
+  if (format !== undefined && format !== null) {
+    if (!isJsonObject(format) || format.type !== 'json_schema' || !isJsonObject(format.schema)) fail('output_config.format', 'must be {"type": "json_schema", "schema": {…}}');
+    kept.format = format;
+    chat.response_format = { type: 'json_schema', json_schema: { name: 'output', schema: format.schema } };
+  }
+  if (kept.effort !== undefined || kept.format !== undefined) chat[OUTPUT_CONFIG] = kept;
+}
+
 /**
  * A system prompt as system messages: one, its blocks' text joined; or, when a block has a cache breakpoint, one
  * a block, so that every provider keeps the blocks apart and the Anthropic adapter can send each as it came.
@@ -261,6 +285,7 @@ export function messagesToChat(request: AnthropicMessagesRequest | Record<string
     if (chat.tools) Object.assign(chat, choice);
   }
   if (body.thinking !== undefined) chat[THINKING] = thinkingOf(body.thinking);
+  if (body.output_config !== undefined) outputConfigOf(body.output_config, chat);
   if (body.metadata !== undefined) {
     if (!isJsonObject(body.metadata)) fail('metadata', 'must be an object');
     const user = body.metadata.user_id;

@@ -1,4 +1,4 @@
-import { ANTHROPIC_BLOCKS, CACHE_CONTROL, REASONING_EFFORTS, THINKING, isReasoningEffort, type CacheControl, type ChatMessage, type ChatRequest, type ContentPart, type ReasoningEffort, type ToolChoice } from '../../chat-types.js';
+import { ANTHROPIC_BLOCKS, CACHE_CONTROL, OUTPUT_CONFIG, REASONING_EFFORTS, THINKING, isReasoningEffort, type CacheControl, type ChatMessage, type ChatRequest, type ContentPart, type ReasoningEffort, type ToolChoice } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
 import type { CatalogModel } from '../../catalog/index.js';
 import { imageUrlOf } from '../content-parts.js';
@@ -166,6 +166,8 @@ export function toAnthropicRequest(request: ChatRequest, model: string, stream: 
   };
   const thinking = request[THINKING];
   if (thinking) body.thinking = thinking;
+  const outputConfig = request[OUTPUT_CONFIG];
+  if (outputConfig) body.output_config = outputConfig;
   if (system.length > 0) body.system = system.some((block) => block.cache_control) ? system : system.map((block) => block.text).join('\n\n');
   if (request.stop !== undefined) body.stop_sequences = typeof request.stop === 'string' ? [request.stop] : request.stop;
   // OpenAI's temperature runs 0–2, Anthropic's 0–1: the nearest allowed value keeps a fallback from failing.
@@ -184,7 +186,8 @@ export function toAnthropicRequest(request: ChatRequest, model: string, stream: 
     ...cacheControlOf(tool),
   }));
   let toolChoice = tools.length > 0 ? toolChoiceFor(request.tool_choice, request.parallel_tool_calls) : undefined;
-  const jsonTool = jsonResponseTool(request.response_format);
+  // An Anthropic client's own output_config.format goes as it came (above), not as a tool.
+  const jsonTool = outputConfig?.format ? undefined : jsonResponseTool(request.response_format);
   if (jsonTool) {
     tools.push(jsonTool);
     // The answer must come through the schema tool: forced when it is the only one the model may use, and

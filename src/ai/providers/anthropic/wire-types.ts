@@ -64,6 +64,7 @@ export interface AnthropicMessagesRequest extends AnthropicCacheControl {
   metadata?: { user_id: string };
   /** Extended thinking: `{type: "enabled", budget_tokens}`, `{type: "disabled"}` or `{type: "adaptive"}`. */
   thinking?: Record<string, unknown>;
+  output_config?: { effort?: string; format?: Record<string, unknown> };
 }
 
 export interface AnthropicUsage {
