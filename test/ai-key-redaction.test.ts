@@ -75,6 +75,12 @@ async function startEchoHost(): Promise<{ url: string; paths: string[]; apiKeys:
           return json(503, { error: { message: `upstream refused ${key}` } });
         case 'echo-config-header':
           return json(400, { error: { message: `x-api-key ${String(req.headers['x-api-key'])} is not allowed here` } });
+        case 'echo-200-words':
+          // A key that is also a word the model writes, in an answer that is not about keys at all.
+          return json(200, { ...completion({}), choices: [{ index: 0, message: { role: 'assistant', content: `In ${key} we trust; the ${key} stays.` }, finish_reason: 'stop' }] });
+        case 'echo-200-escaped':
+          res.writeHead(200, { 'content-type': 'application/json' });
+          return res.end(JSON.stringify(completion({ warning: 'KEY' })).replace('"KEY"', `"key ${[...key].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('')}"`));
         case 'echo-200':
           return json(200, completion({ error: { message: `key ${key} is about to expire` } }));
         case 'echo-200-no-usage':
@@ -213,6 +219,18 @@ describe('provider answers that quote a credential', () => {
     expectNone(result, [KEY]);
   });
 
+  it('leaves a short key alone in an answer, where it is a word the model writes, and cuts it from errors', async () => {
+    const answered = await gateway.chat<{ choices: Array<{ message: { content: string } }> }>(apiKey, { model: 'short/echo-200-words', messages: HELLO });
+    expect(answered.status).toBe(200);
+    expect(answered.body.choices[0]?.message.content).toBe(`In ${SHORT} we trust; the ${SHORT} stays.`);
+  });
+
+  it('cuts a key a 200 answer quotes with \\u escapes, which the client would read as the key', async () => {
+    const result = await gateway.chat<{ warning: string }>(apiKey, { model: 'main/echo-200-escaped', messages: HELLO });
+    expect(result.status).toBe(200);
+    expect(result.body.warning).toBe('key [redacted]');
+  });
+
   it('shows configured credential headers as [redacted] in the exported config, and keeps them when it is applied back', async () => {
     type Exported = { ai: { providers: Array<{ name: string; headers?: Record<string, string> }> } };
     const exported = await gateway.admin<Exported>(200, 'GET', '/config');
@@ -226,6 +244,13 @@ describe('provider answers that quote a credential', () => {
     await gateway.admin(200, 'PUT', '/config', exported);
     await gateway.chat(apiKey, { model: 'main/plain', messages: HELLO });
     expect(host.apiKeys.at(-1)).toBe(CONFIGURED);
+
+    // A header that carries no credential keeps its own value, `[redacted]` as much as any.
+    const noted = { ...exported, ai: { ...exported.ai, providers: exported.ai.providers.map((p) => (p.name === 'short' ? { ...p, headers: { 'x-note': '[redacted]' } } : p)) } };
+    await gateway.admin(200, 'PUT', '/config', noted);
+    const back = await gateway.admin<Exported>(200, 'GET', '/config');
+    expect(back.ai.providers.find((p) => p.name === 'short')?.headers).toEqual({ 'x-note': '[redacted]' });
+    await gateway.admin(200, 'PUT', '/config', exported);
 
     // A placeholder with no stored value behind it would reach the provider as the credential: refused.
     const renamed = { ...exported, ai: { ...exported.ai, providers: exported.ai.providers.map((p) => (p.name === 'main' ? { ...p, name: 'main-2' } : p)) } };

@@ -867,8 +867,8 @@ function answerChat(res: ServerResponse, call: AiCall, trace: CallTrace, format:
           let body = passThrough ?? renderOrNot(format, request, completion);
           // A 200 may quote the key too (an `error` member beside the choices): then it goes out, and into the
           // cache, re-serialised with the key cut.
-          if (body !== undefined && redaction.foundIn(body)) {
-            completion = redaction.cutJson(completion);
+          if (body !== undefined && redaction.answers.quotedIn(body)) {
+            completion = redaction.answers.cutJson(completion);
             passThrough = undefined;
             body = renderOrNot(format, request, completion);
           }
@@ -933,7 +933,7 @@ async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, f
   // A provider's own event text goes on as it is unless it quotes the key (an OpenRouter-style mid-stream `error`).
   const send = (data: string): boolean => {
     wroteEvent = true;
-    return res.write(redaction.foundIn(data) ? redaction.cutEvent(data) : data);
+    return res.write(redaction.answers.quotedIn(data) ? redaction.answers.cutEvent(data) : data);
   };
   // A client that leaves from here on stops the stream through the call's cancellation (handleAi).
   res.on('drain', () => stream.resume());
@@ -1050,5 +1050,5 @@ async function embeddings(parsed: Record<string, unknown>, res: ServerResponse, 
   // OpenAI's shape always carries usage: the estimate when the provider reported none, and a header says so.
   const answer = reported !== undefined ? result : { ...result, usage: { prompt_tokens: input, total_tokens: input } };
   const text = JSON.stringify(answer);
-  sendAnswer(res, call, target, cost, reported === undefined, redaction.foundIn(text) ? JSON.stringify(redaction.cutJson(answer)) : text);
+  sendAnswer(res, call, target, cost, reported === undefined, redaction.answers.quotedIn(text) ? JSON.stringify(redaction.answers.cutJson(answer)) : text);
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SecretRedaction, headerSecrets } from './secret-redaction.js';
+import { SecretRedaction, headerSecrets, isCredentialHeader } from './secret-redaction.js';
 
 const KEY = 'tok/REVIEW+b64/SessionToken+Value==';
 const b64 = (text: string) => Buffer.from(text).toString('base64');
@@ -85,8 +85,44 @@ describe('the secrets among a provider\'s configured headers', () => {
     expect(secrets.join(' ')).not.toContain('org-public');
   });
 
-  it('decodes Basic credentials, so that the password is cut however it is quoted', () => {
-    const redaction = SecretRedaction.of(headerSecrets({ 'proxy-authorization': `Basic ${b64('gateway:proxy-password-0123')}` }));
+  it('decodes Basic credentials, so that the password is cut however it is quoted, and not the user name, which is no secret', () => {
+    const redaction = SecretRedaction.of(headerSecrets({ 'proxy-authorization': `Basic ${b64('admin:proxy-password-0123')}` }));
     expect(redaction.cut('denied for proxy-password-0123')).toBe('denied for [redacted]');
+    expect(redaction.cut('type "admin" to log in')).toBe('type "admin" to log in');
+  });
+
+  it.each([
+    ['authorization', true],
+    ['proxy-authorization', true],
+    ['cf-aig-authorization', true],
+    ['x-api-key', true],
+    ['x-goog-api-key', true],
+    ['x-auth-token', true],
+    ['cookie', true],
+    ['x-portkey-provider', false],
+    ['x-author', false],
+    ['openai-organization', false],
+    ['x-title', false],
+  ])('reads %s as a credential header: %s (whole words between dashes)', (name, credential) => {
+    expect(isCredentialHeader(name)).toBe(credential);
+  });
+});
+
+describe('answers, whose text is the model’s', () => {
+  it('are searched for long forms only: a short key is a word a model writes', () => {
+    const redaction = SecretRedaction.of(['x', 'EMPTY', KEY]);
+    expect(redaction.foundIn('Invalid authorization header: Bearer EMPTY')).toBe(true);
+    expect(redaction.answers.quotedIn('{"content":"Solve for x: 2x + 3 = 7, or leave it EMPTY."}')).toBe(false);
+    expect(redaction.answers.quotedIn(`{"error":{"message":"key ${KEY}"}}`)).toBe(true);
+  });
+
+  it('find a key written with \\u escapes, which a JSON parser turns back into the key', () => {
+    const escaped = [...KEY].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('');
+    const body = `{"warning":"key ${escaped}"}`;
+    expect(JSON.parse(body)).toEqual({ warning: `key ${KEY}` });
+    expect(SecretRedaction.of([KEY]).answers.foundIn(body)).toBe(false);
+    expect(SecretRedaction.of([KEY]).answers.quotedIn(body)).toBe(true);
+    expect(SecretRedaction.of([KEY]).answers.quotedIn(Buffer.from(body))).toBe(true);
+    expect(SecretRedaction.of([KEY]).answers.cutJson(JSON.parse(body))).toEqual({ warning: 'key [redacted]' });
   });
 });

@@ -49,9 +49,20 @@ export class SecretRedaction {
   static readonly NONE = new SecretRedaction([]);
 
   readonly #forms: readonly Form[];
+  #answers: SecretRedaction | undefined;
 
   private constructor(forms: readonly Form[]) {
     this.#forms = forms;
+  }
+
+  /**
+   * The redaction for answers (a 200 body, a streamed event), whose text is the model's: only the forms of
+   * ANYWHERE_FROM characters or more. A short key (`x`, vLLM's `EMPTY`) is a word a model writes: cut from errors,
+   * where a host quotes what it was sent, it would cut the word out of every answer that holds it.
+   */
+  get answers(): SecretRedaction {
+    this.#answers ??= this.#forms.every((form) => !form.whole) ? this : new SecretRedaction(this.#forms.filter((form) => !form.whole));
+    return this.#answers;
   }
 
   /** The redaction of `secrets` (empty ones are ignored): each, and each part of one holding `:`, in every form. */
@@ -79,6 +90,19 @@ export class SecretRedaction {
       if (!form.whole || standsAlone(data, form, at)) return true;
     }
     return false;
+  }
+
+  /**
+   * Whether JSON text (a provider's answer, an event) quotes a secret, written as it is or with `\uXXXX` escapes,
+   * which a JSON parser turns back into the secret (Go's encoder escapes `<`, `>` and `&` so). The escapes are read
+   * only when the text has one.
+   */
+  quotedIn(json: string | Buffer): boolean {
+    if (this.#forms.length === 0) return false;
+    if (this.foundIn(json)) return true;
+    if (!json.includes('\\u')) return false;
+    const text = typeof json === 'string' ? json : json.toString('utf8');
+    return this.foundIn(text.replace(/\\u([0-9a-fA-F]{4})/g, (_escape, hex: string) => String.fromCharCode(Number.parseInt(hex, 16))));
   }
 
   /** `text` with every secret it quotes replaced by `[redacted]`. */
@@ -134,11 +158,15 @@ function standsAlone(data: string | Buffer, form: Form, at: number): boolean {
   return false;
 }
 
-/** Header names that carry credentials: `authorization`, `proxy-authorization`, `cookie`, and any naming a key, token, secret, auth or password. */
-const CREDENTIAL_HEADER = /^(?:proxy-)?authorization$|^cookie$|key|token|secret|auth|password/i;
+/**
+ * The words of a header name that say it carries a credential: `authorization` (`proxy-authorization`,
+ * `cf-aig-authorization`), `cookie`, and a key, token, secret, auth or password (`x-api-key`, `x-goog-api-key`,
+ * `x-auth-token`). Whole words between dashes: `x-portkey-provider` and `x-author` carry none.
+ */
+const CREDENTIAL_WORDS = new Set(['authorization', 'cookie', 'key', 'apikey', 'token', 'secret', 'auth', 'password', 'passwd', 'credential', 'credentials']);
 
-/** Whether a provider's configured header carries a credential (CREDENTIAL_HEADER). */
-export const isCredentialHeader = (name: string): boolean => CREDENTIAL_HEADER.test(name);
+/** Whether a provider's configured header carries a credential (CREDENTIAL_WORDS). */
+export const isCredentialHeader = (name: string): boolean => name.toLowerCase().split('-').some((word) => CREDENTIAL_WORDS.has(word));
 
 /**
  * The AI section as the admin API shows it (GET /config, `keygate export`): each provider's credential headers with
@@ -168,9 +196,10 @@ export function restoreCredentialHeaders(next: AiSection, current: AiSection | u
       const stored = current?.providers.find((p) => p.name === provider.name)?.headers;
       const headers = Object.fromEntries(
         Object.entries(provider.headers).map(([name, value]) => {
-          if (value !== REDACTED) return [name, value];
+          // A header that carries no credential was never masked: its value is its own, `[redacted]` included.
+          if (value !== REDACTED || !isCredentialHeader(name)) return [name, value];
           const kept = stored?.[name];
-          if (kept === undefined || !isCredentialHeader(name)) throw new KeygateError('invalid_config', `ai.providers[${i}].headers.${name}: "${REDACTED}" stands for the value stored for provider "${provider.name}", and it has none; give the value`);
+          if (kept === undefined) throw new KeygateError('invalid_config', `ai.providers[${i}].headers.${name}: "${REDACTED}" stands for the value stored for provider "${provider.name}", and it has none; give the value`);
           return [name, kept];
         }),
       );
@@ -182,18 +211,22 @@ export function restoreCredentialHeaders(next: AiSection, current: AiSection | u
 /**
  * The secrets in a provider's configured headers (an Ollama behind an authenticating proxy, Cloudflare AI
  * Gateway's `cf-aig-authorization`, an `x-api-key`): each credential header's value, its credentials without the
- * scheme (`Bearer …`), Basic credentials decoded (RFC 7617), and a cookie's values.
+ * scheme (`Bearer …`), the password of Basic credentials (RFC 7617; the user name is no secret), and a cookie's
+ * values.
  */
 export function headerSecrets(headers: Readonly<Record<string, string>> | undefined): string[] {
   const secrets: string[] = [];
   for (const [name, raw] of Object.entries(headers ?? {})) {
-    if (!CREDENTIAL_HEADER.test(name)) continue;
+    if (!isCredentialHeader(name)) continue;
     const value = raw.trim();
     secrets.push(value);
     const scheme = /^([A-Za-z][\w-]*)\s+(\S.*)$/.exec(value);
     if (scheme) {
       secrets.push(scheme[2]!);
-      if (scheme[1]!.toLowerCase() === 'basic') secrets.push(Buffer.from(scheme[2]!, 'base64').toString('utf8'));
+      if (scheme[1]!.toLowerCase() === 'basic') {
+        const decoded = Buffer.from(scheme[2]!, 'base64').toString('utf8');
+        secrets.push(decoded.slice(decoded.indexOf(':') + 1));
+      }
     }
     if (/^cookie$/i.test(name)) for (const pair of value.split(';')) secrets.push(pair.slice(pair.indexOf('=') + 1).trim());
   }
