@@ -35,6 +35,7 @@ describe('reasoning through the gateway', () => {
       aliases: [
         { name: 'smart', targets: [{ provider: 'anthropic', model: 'claude-sonnet-4-5' }] },
         { name: 'fast', targets: [{ provider: 'gemini', model: 'gemini-2.5-flash' }] },
+        { name: 'any-host', targets: [{ provider: 'anthropic', model: 'claude-sonnet-4-5' }], fallbacks: [{ provider: 'openai', model: 'gpt-5-mini' }] },
       ],
     });
     const key = await gateway.createApp({ name: 'reasoning-app', team: 'reasoning-team' });
@@ -223,6 +224,10 @@ describe('reasoning through the gateway', () => {
     it('passes a reasoning_effort a host defines (OpenRouter’s max) to an OpenAI-format provider as it came, and refuses one that is not text', async () => {
       await openai.chat.completions.create({ model: 'openai/gpt-5-mini', reasoning_effort: 'max' as 'high', messages: [{ role: 'user', content: 'Hi' }] });
       expect(emulators.openai.lastRequest()!.body.reasoning_effort).toBe('max');
+      // An alias's Anthropic target has no budget for it: the call moves on to the target that takes it.
+      const before = emulators.openai.requests().length;
+      await openai.chat.completions.create({ model: 'any-host', reasoning_effort: 'max' as 'high', messages: [{ role: 'user', content: 'Hi' }] });
+      expect(emulators.openai.requests().length).toBe(before + 1);
       const failure = await openai.chat.completions.create({ model: 'openai/gpt-5-mini', reasoning_effort: 3 as unknown as 'high', messages: [{ role: 'user', content: 'Hi' }] }).catch((error: unknown) => error);
       expect(failure).toMatchObject({ status: 400, param: 'reasoning_effort', type: 'invalid_request_error' });
     });

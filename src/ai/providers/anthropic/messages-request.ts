@@ -202,10 +202,13 @@ export function toAnthropicRequest(request: ChatRequest, model: string, stream: 
   return body;
 }
 
-/** A reasoning_effort this adapter maps: OpenAI's values; another (a host's own, OpenRouter's max) is the caller's 400. */
+/**
+ * A reasoning_effort this adapter maps: OpenAI's values. Another (a host's own, OpenRouter's max) is a 400, but one
+ * the next target of an alias may take: the call moves on, and the caller gets the 400 only if no target does.
+ */
 function effortOf(value: string): ReasoningEffort {
   if (isReasoningEffort(value)) return value;
-  throw new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'unsupported_value', param: 'reasoning_effort', message: `reasoning_effort "${value}" has no thinking budget for Anthropic; use one of ${REASONING_EFFORTS.join(', ')}`, retryable: false });
+  throw new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'unsupported_value', param: 'reasoning_effort', message: `reasoning_effort "${value}" has no thinking budget for Anthropic; use one of ${REASONING_EFFORTS.join(', ')}`, retryable: true });
 }
 
 /**

@@ -158,7 +158,7 @@ function generationConfigFor(request: ChatRequest, model: string, catalogModel: 
   if (format?.type === 'json_schema' && format.json_schema.schema) config.responseSchema = toGeminiSchema(format.json_schema.schema);
   if (request.reasoning_effort !== undefined) {
     const effort = request.reasoning_effort;
-    if (!isReasoningEffort(effort)) throw new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'unsupported_value', param: 'reasoning_effort', message: `reasoning_effort "${effort}" has no thinking level for Gemini; use one of ${REASONING_EFFORTS.join(', ')}`, retryable: false });
+    if (!isReasoningEffort(effort)) throw new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'unsupported_value', param: 'reasoning_effort', message: `reasoning_effort "${effort}" has no thinking level for Gemini; use one of ${REASONING_EFFORTS.join(', ')}`, retryable: true });
     // A model the catalog says does not think (Gemini 2.0) refuses a thinkingConfig: the effort asks for nothing there.
     if (!catalogModel || catalogModel.capabilities.includes('reasoning')) config.thinkingConfig = thinkingConfigFor(effort, model);
   }
