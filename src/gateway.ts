@@ -162,7 +162,7 @@ class NodeCore {
       recorder,
       spend,
       limiter: this.limiter,
-      price: (provider, model) => this.holder?.current.ai.catalog.lookup(provider, model),
+      price: (provider, model) => this.holder?.current.ai.catalog.priced(provider, model),
       setAside: new Map(),
       weights: new Map(),
       now: () => clock.now(),

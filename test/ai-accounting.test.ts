@@ -104,6 +104,18 @@ describe('accounting of AI calls', () => {
     expect(providers.openai!.costUsd).toBeCloseTo(expected[0]!.cost + expected[3]!.cost, 9);
   });
 
+  it('prices a model named in a form the catalog does not list (a dated snapshot, an undated alias) as its listed form, not at nothing', async () => {
+    const apiKey = await gateway.createApp({ name: 'aliased', team: 'ledger-team' });
+    const snapshot = await gateway.chat(apiKey, { model: 'openai/gpt-4o-mini-2024-07-18', messages: HELLO });
+    const input = openaiPromptTokens(emulators.openai.lastRequest()!.body);
+    expect(snapshot.status).toBe(200);
+    expect(Number(snapshot.headers.get('x-keygate-cost-usd'))).toBeCloseTo(priced('openai', 'gpt-4o-mini', input, openaiTokens(ANSWER), CACHED), 9);
+    const alias = await gateway.chat(apiKey, { model: 'anthropic/claude-sonnet-4-5', messages: HELLO });
+    const anthropicInput = inputTokensFor(emulators.anthropic.lastRequest()!.body);
+    expect(Number(alias.headers.get('x-keygate-cost-usd'))).toBeCloseTo(priced('anthropic', 'claude-sonnet-4-5-20250929', anthropicInput, anthropicTokens(ANSWER)), 9);
+    expect(Number(alias.headers.get('x-keygate-cost-usd'))).toBeGreaterThan(0);
+  });
+
   it('answers usage per team, per route and per period, with the time to first token of streams', async () => {
     const writer = await gateway.createApp({ name: 'writer', team: 'period-team' });
     const reader = await gateway.createApp({ name: 'reader', team: 'period-team' });

@@ -570,7 +570,7 @@ function refusePromptOverBudget(call: AiCall, prepared: Prepared): Promise<void>
       let perMillion = Infinity;
       for (const target of prepared.targets) {
         const providerType = snapshot.providers.get(target.provider)?.catalogKey;
-        const price = providerType ? snapshot.catalog.lookup(providerType, target.model) : undefined;
+        const price = providerType ? snapshot.catalog.priced(providerType, target.model) : undefined;
         perMillion = Math.min(perMillion, price ? Math.min(price.inputPerMillion, price.cachedInputPerMillion ?? price.inputPerMillion) : 0);
       }
       return perMillion === Infinity ? 0 : (prepared.promptTokens * perMillion) / 1_000_000;
@@ -653,7 +653,7 @@ function attempt<T>(call: AiCall, trace: CallTrace, targets: readonly AiTarget[]
         if (cancelled) return done(cancelled);
         const key = keys[k]!;
         if ((runtime.setAside.get(key.id) ?? 0) > runtime.now()) continue;
-        const ctx: CallContext = { provider: provider.config, credential: { id: key.id, secret: key.secret }, model: target.model, stream: false, now: runtime.now(), catalogModel: snapshot.catalog.lookup(provider.catalogKey, target.model) };
+        const ctx: CallContext = { provider: provider.config, credential: { id: key.id, secret: key.secret }, model: target.model, stream: false, now: runtime.now(), catalogModel: snapshot.catalog.priced(provider.catalogKey, target.model) };
         trace.target = target;
         return run(ctx, target, (error, result) => {
           if (!error) return done(undefined, { result: result as T, target, redaction: key.redaction });

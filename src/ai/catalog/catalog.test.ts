@@ -40,6 +40,25 @@ describe('ModelCatalog lookups', () => {
     expect(catalog.lookup('anthropic', 'gpt-4o-mini')).toBeUndefined();
   });
 
+  it.each([
+    ['openai', 'gpt-4o-mini-2024-07-18', 'gpt-4o-mini'],
+    ['anthropic', 'claude-sonnet-4-5', 'claude-sonnet-4-5-20250929'],
+    ['anthropic', 'claude-3-7-sonnet-latest', 'claude-3-7-sonnet-20250219'],
+    ['gemini', 'models/gemini-2.5-flash', 'gemini-2.5-flash'],
+    ['bedrock', 'anthropic.claude-3-7-sonnet-20250219-v1:0', 'us.anthropic.claude-3-7-sonnet-20250219-v1:0'],
+    ['bedrock', 'eu.anthropic.claude-sonnet-4-6', 'anthropic.claude-sonnet-4-6'],
+  ])('prices %s’s %s, a name it lists under another form, as %s', (provider, id, listed) => {
+    expect(catalog.lookup(provider, id)).toBeUndefined();
+    expect(catalog.priced(provider, id)).toBe(catalog.lookup(provider, listed));
+    expect(catalog.priced(provider, id)).toBeDefined();
+  });
+
+  it('prices a listed name as itself, and a name with no listed form not at all', () => {
+    expect(catalog.priced('openai', 'gpt-4o-mini')).toBe(catalog.lookup('openai', 'gpt-4o-mini'));
+    expect(catalog.priced('openai', 'no-such-model')).toBeUndefined();
+    expect(catalog.priced('anthropic', 'claude-unknown-9')).toBeUndefined();
+  });
+
   it('finds every provider that serves a model id', () => {
     expect(catalog.find('gpt-4o-mini').map((model) => model.provider).sort()).toEqual(['azure-openai', 'openai']);
     expect(catalog.find('no-such-model')).toEqual([]);

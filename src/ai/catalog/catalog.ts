@@ -83,6 +83,44 @@ export class ModelCatalog {
     return this.#byKey.get(keyOf(provider, id));
   }
 
+  /** Names the catalog lists under another form, with the entry each stands for (null: none), found once each. */
+  readonly #near = new Map<string, CatalogModel | null>();
+
+  /**
+   * The entry that prices a call to `id` (and tells its limits): `lookup`'s, or, for a name the catalog lists under
+   * another form, that form's. A provider takes more names for a model than a catalog can list, and a call priced at
+   * nothing passes every budget: Gemini's `models/` prefix; a Bedrock inference profile's region (`us.`, `eu.`,
+   * `global.`…) or its absence; a dated snapshot (`gpt-4o-mini-2024-07-18`) as its model; an undated alias
+   * (`claude-sonnet-4-5`, `claude-3-7-sonnet-latest`) as its newest dated snapshot. At most 10,000 such names are
+   * remembered, since clients choose them.
+   */
+  priced(provider: string, id: string): CatalogModel | undefined {
+    const key = keyOf(provider, id);
+    const exact = this.#byKey.get(key);
+    if (exact) return exact;
+    let near = this.#near.get(key);
+    if (near === undefined) {
+      near = this.#nearest(provider, id) ?? null;
+      if (this.#near.size < 10_000) this.#near.set(key, near);
+    }
+    return near ?? undefined;
+  }
+
+  #nearest(provider: string, id: string): CatalogModel | undefined {
+    const name = id.startsWith('models/') ? id.slice('models/'.length) : id;
+    const region = /^(?:us|eu|apac|global|jp|au|ca|us-gov)\./;
+    const names = region.test(name) ? [name, name.replace(region, '')] : [name, `us.${name}`, `global.${name}`];
+    for (const candidate of names) {
+      const found = this.#byKey.get(keyOf(provider, candidate)) ?? this.#byKey.get(keyOf(provider, candidate.replace(/-\d{4}-\d{2}-\d{2}$|-\d{8}$/, '')));
+      if (found) return found;
+      const stem = candidate.replace(/-latest$/, '');
+      const dated = new RegExp(`^${stem.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-\\d{8}$`);
+      const snapshots = [...this.#byKey.values()].filter((entry) => entry.provider === provider && dated.test(entry.id)).sort((a, b) => (a.id < b.id ? 1 : -1));
+      if (snapshots[0]) return snapshots[0];
+    }
+    return undefined;
+  }
+
   /** Every provider's entry for this model id (the same model served by OpenAI, Azure and OpenRouter, say). */
   find(id: string): CatalogModel[] {
     return [...this.#byKey.values()].filter((model) => model.id === id);
