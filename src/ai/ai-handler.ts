@@ -161,9 +161,7 @@ function validateChat(body: Record<string, unknown>): ChatRequest {
   if (typeof body.model !== 'string' || body.model === '') throw invalid('model', 'you must provide a model parameter');
   if (!Array.isArray(body.messages) || body.messages.length === 0) throw invalid('messages', "'messages' must be a non-empty array");
   let marked = takeCacheControl(body, '');
-  body.messages.forEach((message: unknown, i: number) => {
-    if (validateMessage(message, i)) marked = true;
-  });
+  for (let i = 0; i < body.messages.length; i++) if (validateMessage(body.messages[i], i)) marked = true;
   if (body.stream !== undefined && typeof body.stream !== 'boolean') throw invalid('stream', "'stream' must be a boolean");
   // vLLM's default top_k is -1, and 0 means the same to others: off, which adapters say by leaving it out.
   if (body.top_k !== undefined && (!Number.isInteger(body.top_k) || Number(body.top_k) < -1)) throw invalid('top_k', "'top_k' must be an integer, -1 or more (-1 and 0: no top-k sampling)");

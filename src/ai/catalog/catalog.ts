@@ -113,9 +113,9 @@ export class ModelCatalog {
     for (const candidate of names) {
       const found = this.#byKey.get(keyOf(provider, candidate)) ?? this.#byKey.get(keyOf(provider, candidate.replace(/-\d{4}-\d{2}-\d{2}$|-\d{8}$/, '')));
       if (found) return found;
-      const stem = candidate.replace(/-latest$/, '');
-      const dated = new RegExp(`^${stem.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-\\d{8}$`);
-      const snapshots = [...this.#byKey.values()].filter((entry) => entry.provider === provider && dated.test(entry.id)).sort((a, b) => (a.id < b.id ? 1 : -1));
+      const stem = `${candidate.replace(/-latest$/, '')}-`;
+      const isSnapshot = (entry: CatalogModel) => entry.provider === provider && entry.id.startsWith(stem) && /^\d{8}$/.test(entry.id.slice(stem.length));
+      const snapshots = [...this.#byKey.values()].filter(isSnapshot).sort((a, b) => (a.id < b.id ? 1 : -1));
       if (snapshots[0]) return snapshots[0];
     }
     return undefined;
