@@ -26,6 +26,23 @@ describe('cutting a provider key out of what a provider sends back', () => {
     expect(cut).not.toContain(quoted.replace(/^Basic /, ''));
   });
 
+  it.each([0, 1, 2, 3, 4, 5])('finds the key inside a longer base64 value, %i bytes into it', (offset) => {
+    const dump = `${'x'.repeat(offset)}{"headers":{"authorization":"Bearer ${KEY}"},"trace":"abc"}`;
+    for (const encoded of [b64(dump), b64url(dump)]) {
+      const text = `{"error":{"message":"request dump ${encoded}"}}`;
+      expect(redaction.foundIn(text)).toBe(true);
+      const cut = redaction.cut(text);
+      // What is left of the value no longer decodes to the key.
+      const left = cut.match(/request dump (\S+?)"/)![1]!.split('[redacted]');
+      for (const piece of left) expect(Buffer.from(piece, 'base64').toString('latin1')).not.toContain(KEY.slice(0, 8));
+    }
+  });
+
+  it('does not look for a short key inside longer base64 values, where a few letters would match by chance', () => {
+    const short = SecretRedaction.of(['k-12345678']);
+    expect(short.foundIn(b64(`xx{"key":"k-12345678","more":"data"}`))).toBe(false);
+  });
+
   it('cuts each part of a Bedrock credential, the session token included', () => {
     const token = 'FQoGZXIvYXdzEREVIEW/session+token/Value==';
     const bedrock = SecretRedaction.of([`AKIAREVIEW0123456789:wJalrXUtnFEMI/K7MDENG/bPxRfiCYREVIEWKEY:${token}`]);

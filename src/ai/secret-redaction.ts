@@ -22,20 +22,37 @@ const isAlphanumeric = (code: number | undefined) => code !== undefined && ((cod
 
 const base64 = (text: string) => Buffer.from(text, 'utf8').toString('base64').replace(/=+$/, '');
 
+/** Secrets of at least this many characters are also looked for inside longer base64 values (see inBase64). */
+const INSIDE_BASE64_FROM = 12;
+
+/**
+ * The base64 characters that spell `part` wherever it sits in a longer encoded value (a JSON document or a
+ * request dump in base64): one run for each of the three places a byte can take in a 3-byte group (RFC 4648 §4).
+ * The characters that also hold bits of the bytes before or after the secret are left off each run.
+ */
+function inBase64(part: string): string[] {
+  const bytes = Buffer.from(part, 'utf8');
+  return [0, 1, 2].map((before) => {
+    const encoded = Buffer.concat([Buffer.alloc(before), bytes]).toString('base64').replace(/=+$/, '');
+    const whole = (before + bytes.length) % 3 === 0 ? encoded : encoded.slice(0, -1);
+    return whole.slice([0, 2, 3][before]);
+  });
+}
+
 /**
  * The ways a provider is known to quote a secret back: as sent; URL-encoded (a signed URL's
  * `X-Amz-Security-Token=…`), with upper- or lower-case escapes; JSON-escaped, as the raw bytes of an answer hold
- * it; and in base64 and base64url, alone or as one side of HTTP Basic credentials (`:secret`, `secret:`,
- * RFC 7617). Base64 forms are unpadded, so that they match padded text too.
+ * it; and in base64 and base64url, alone, as one side of HTTP Basic credentials (`:secret`, `secret:`,
+ * RFC 7617), or, for a long enough secret, anywhere inside a longer value. Base64 forms are unpadded, so that
+ * they match padded text too.
  */
 function formsOf(part: string): string[] {
   const encoded = encodeURIComponent(part);
   const json = JSON.stringify(part).slice(1, -1);
   const forms = [part, encoded, encoded.replace(/%[0-9A-F]{2}/g, (escape) => escape.toLowerCase()), json, json.replaceAll('/', '\\/')];
-  for (const framed of [part, `:${part}`, `${part}:`]) {
-    const b64 = base64(framed);
-    forms.push(b64, b64.replaceAll('+', '-').replaceAll('/', '_'));
-  }
+  const encodings = [part, `:${part}`, `${part}:`].map(base64);
+  if (part.length >= INSIDE_BASE64_FROM) encodings.push(...inBase64(part));
+  for (const b64 of encodings) forms.push(b64, b64.replaceAll('+', '-').replaceAll('/', '_'));
   return forms;
 }
 
