@@ -116,6 +116,51 @@ describe('applying a config through the admin API', () => {
   });
 });
 
+describe('validating a config whose credential headers read [redacted], as GET /config exports them', () => {
+  let gateway: Gateway;
+  /** A config whose one AI provider sends `x-api-key: <value>`, named `name`. */
+  const withHeader = (name: string, value: string) => ({ version: 1, ai: { providers: [{ name, type: 'openai-compatible', baseUrl: 'http://127.0.0.1:9', headers: { 'x-api-key': value } }] } });
+
+  beforeAll(async () => {
+    const settings = loadSettings({ KEYGATE_DATA_DIR: tempDataDir(), KEYGATE_ADMIN_TOKEN: 't', KEYGATE_PROXY_PORT: '0', KEYGATE_ADMIN_PORT: '0', KEYGATE_PROXY_HOST: '127.0.0.1', KEYGATE_LOG_LEVEL: 'silent' });
+    gateway = await startGateway(settings, { logger: pino({ level: 'silent' }), timers: false });
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+  });
+
+  async function admin<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+    const response = await fetch(`${gateway.adminUrl}${path}`, { method, headers: { authorization: 'Bearer t', ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body) });
+    return { status: response.status, body: (await response.json()) as T };
+  }
+
+  it('refuses [redacted] on a fresh store, with the answer PUT /config gives, and stores nothing', async () => {
+    const file = withHeader('main', '[redacted]');
+    const version = gateway.snapshot().version;
+    const validated = await admin<ErrorBody>('POST', '/config/validate', file);
+    expect(validated).toMatchObject({ status: 400, body: { error: { code: 'invalid_config', message: expect.stringContaining('ai.providers[0].headers.x-api-key: "[redacted]" stands for the value stored for provider "main", and it has none') } } });
+    expect(gateway.snapshot().version).toBe(version);
+    expect(await admin<ErrorBody>('PUT', '/config', file)).toEqual(validated);
+  });
+
+  it('accepts an exported config back, and refuses [redacted] for a provider with no stored value, as PUT /config does', async () => {
+    const secret = 'stored-header-secret-0123456789';
+    expect((await admin('PUT', '/config', withHeader('main', secret))).status).toBe(200);
+    const exported = (await admin<ReturnType<typeof withHeader>>('GET', '/config')).body;
+    expect(exported.ai.providers[0]!.headers).toEqual({ 'x-api-key': '[redacted]' });
+    const version = gateway.snapshot().version;
+    expect(await admin('POST', '/config/validate', exported)).toEqual({ status: 200, body: { valid: true } });
+
+    const renamed = { ...exported, ai: { providers: [{ ...exported.ai.providers[0]!, name: 'main-2' }] } };
+    const validated = await admin<ErrorBody>('POST', '/config/validate', renamed);
+    expect(validated).toMatchObject({ status: 400, body: { error: { code: 'invalid_config', message: expect.stringContaining('stands for the value stored for provider "main-2", and it has none') } } });
+    expect(JSON.stringify(validated.body)).not.toContain(secret);
+    expect(gateway.snapshot().version).toBe(version);
+    expect(await admin<ErrorBody>('PUT', '/config', renamed)).toEqual(validated);
+    expect(await admin('PUT', '/config', exported)).toMatchObject({ status: 200 });
+  });
+});
+
 describe('the config file from the keygate command', () => {
   let upstream: TestUpstream;
   let node: RunningKeygate | undefined;

@@ -1,7 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { ConfigFileSchema, configToYaml, parseConfigText, validateConfig } from '../config/config-file.js';
+import { ConfigFileSchema, configToYaml, parseConfigText } from '../config/config-file.js';
 import { KeygateError } from '../errors.js';
 import type { ProxyConfigService } from '../proxy/proxy-config-service.js';
 import { RouteSchema } from '../proxy/route-schema.js';
@@ -44,9 +44,9 @@ export function registerConfigRoutes(server: FastifyInstance, ctx: ConfigRoutesC
   }, async (request) => ctx.proxyConfig.apply(configBody(request.body), actor(request)));
 
   app.post('/config/validate', {
-    schema: { tags, summary: 'Validate a config without applying it', body: Type.Unknown(), response: { 200: Type.Object({ valid: Type.Literal(true) }), ...errors } },
+    schema: { tags, summary: 'Validate a config without applying it: every check PUT /config makes, against the stored config, and nothing written', body: Type.Unknown(), response: { 200: Type.Object({ valid: Type.Literal(true) }), ...errors } },
   }, async (request) => {
-    validateConfig(configBody(request.body));
+    await ctx.proxyConfig.validate(configBody(request.body));
     return { valid: true as const };
   });
 

@@ -36,9 +36,17 @@ export class ProxyConfigService {
    */
   async apply(file: unknown, actor: string): Promise<{ version: number; services: number; routes: number }> {
     const config = validateConfig(file);
-    const next = { services: config.services ?? [], routes: config.routes ?? [], issuers: config.issuers ?? [], ai: config.ai };
-    const { version } = await this.#change(actor, 'config.apply', 'config', async (current) => (next.ai ? { ...next, ai: restoreCredentialHeaders(next.ai, current.ai) } : next));
-    return { version, services: next.services.length, routes: next.routes.length };
+    const { version } = await this.#change(actor, 'config.apply', 'config', async (current) => fromFile(config, current));
+    return { version, services: config.services?.length ?? 0, routes: config.routes?.length ?? 0 };
+  }
+
+  /**
+   * `apply` as a dry run: every check it makes, against the config stored now (a `[redacted]` credential header
+   * must have a stored value), and nothing written. A file this passes, `apply` takes unless the store changes meanwhile.
+   */
+  async validate(file: unknown): Promise<void> {
+    const config = validateConfig(file);
+    await edited(await this.read(), async (current) => fromFile(config, current));
   }
 
   async putService(spec: ServiceSpec, actor: string): Promise<ServiceSpec> {
@@ -92,13 +100,24 @@ export class ProxyConfigService {
   async #change(actor: string, action: string, target: string, edit: (current: ProxyConfig) => Promise<ProxyConfig>): Promise<{ version: number }> {
     const now = this.clock.now();
     const { version } = await this.store.change({ actor, action, target }, now, async (tx) => {
-      const next = await edit(await readProxyConfig(tx));
-      validateConfig({ version: 1, services: next.services, routes: next.routes, issuers: next.issuers, ...(next.ai ? { ai: next.ai } : {}) });
-      await replaceProxyConfig(tx, next, now);
+      await replaceProxyConfig(tx, await edited(await readProxyConfig(tx), edit), now);
     });
     await this.onChange(version);
     return { version };
   }
+}
+
+/** The config `edit` makes of `current`, validated whole: what a change stores, and what a dry run checks. */
+async function edited(current: ProxyConfig, edit: (current: ProxyConfig) => Promise<ProxyConfig>): Promise<ProxyConfig> {
+  const next = await edit(current);
+  validateConfig({ version: 1, services: next.services, routes: next.routes, issuers: next.issuers, ...(next.ai ? { ai: next.ai } : {}) });
+  return next;
+}
+
+/** The stored config a validated file replaces `current` with: `[redacted]` credential headers keep their stored values. */
+function fromFile(file: ConfigFile, current: ProxyConfig): ProxyConfig {
+  const next = { services: file.services ?? [], routes: file.routes ?? [], issuers: file.issuers ?? [], ai: file.ai };
+  return next.ai ? { ...next, ai: restoreCredentialHeaders(next.ai, current.ai) } : next;
 }
 
 function upsert<T extends { name: string }>(list: T[], item: T): T[] {
