@@ -1,10 +1,11 @@
 import { once } from 'node:events';
-import { connect } from 'node:net';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
 import process from 'node:process';
-import type { IncomingMessage } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebSocket, type RawData } from 'ws';
-import { TestGateway } from './auth-fixtures.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import { LocalIssuer, TestGateway } from './auth-fixtures.js';
+import { startKeygate, type RunningKeygate } from './keygate-process.js';
 import { TestUpstream } from './upstream-server.js';
 
 /** Sends a handshake for `path` and resets the connection (RST) straight after. */
@@ -106,6 +107,109 @@ describe('WebSocket handshakes on a route with auth', () => {
       }
       expect(errors).toEqual([]);
     });
+  });
+});
+
+/**
+ * No one consumes an upgraded socket until it is piped upstream: a client that resets the connection while its
+ * credential is checked surfaces as an error, but one that closes it is noticed only if the gateway reads what it
+ * sent. Either way its handshake must open no upstream connection.
+ */
+describe('a WebSocket handshake cut while its credential is checked, on a keygate process', () => {
+  const ADMIN = 'ws-cut-admin-token';
+  const CUTS = ['reset', 'close'] as const;
+  /** The routes, each with an issuer of its own: one per way of cutting, and one for a client that does not cut. */
+  const ROUTES = [...CUTS, 'early'] as const;
+  let node: RunningKeygate;
+  /** An outside issuer per route, whose JWK Set no check has fetched before that route's test. */
+  const issuers = new Map<string, LocalIssuer>();
+  /** An echoing WebSocket server, and the TCP connections its port accepted. */
+  let upstream: { server: Server; sockets: WebSocketServer; url: string; connections: number };
+  /** The issuer's JWKS requests, held until the test answers them: the credential check waits meanwhile. */
+  const held: Array<() => void> = [];
+
+  beforeAll(async () => {
+    for (const name of ROUTES) issuers.set(name, await LocalIssuer.start());
+    const server = createServer((_req, res) => res.writeHead(404).end());
+    const sockets = new WebSocketServer({ server });
+    sockets.on('connection', (ws) => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    upstream = { server, sockets, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, connections: 0 };
+    server.on('connection', () => (upstream.connections += 1));
+    node = await startKeygate({ KEYGATE_ADMIN_TOKEN: ADMIN });
+    const applied = await fetch(`${node.adminUrl}/config`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        version: 1,
+        services: [{ name: 'chat', targets: [{ url: upstream.url }] }],
+        routes: ROUTES.map((name) => ({ name, service: 'chat', paths: [`/${name}/*`], auth: { methods: [`issuer:${name}`] } })),
+        issuers: ROUTES.map((name) => ({ name, jwksUri: `${issuers.get(name)!.url}/jwks`, audiences: ['chat'], algorithms: ['RS256'] })),
+      }),
+    });
+    expect(applied.status, await applied.text()).toBe(200);
+  });
+  afterAll(async () => {
+    for (const answer of held.splice(0)) answer();
+    await node?.stop();
+    for (const client of upstream?.sockets.clients ?? []) client.terminate();
+    upstream?.server.closeAllConnections();
+    await new Promise((resolve) => upstream?.server.close(resolve));
+    for (const issuer of issuers.values()) await issuer.close();
+  });
+
+  it.each(CUTS)('opens no upstream connection for a handshake whose client sends a %s, and serves the next one', async (cut) => {
+    const issuer = issuers.get(cut)!;
+    const token = await issuer.sign({ aud: 'chat' });
+    const serve = issuer.server.handler;
+    issuer.server.handler = (req, res) => void held.push(() => serve(req, res));
+    const connections = upstream.connections;
+
+    const socket = connect(Number(new URL(node.proxyUrl).port), '127.0.0.1');
+    await once(socket, 'connect');
+    socket.on('error', () => undefined);
+    socket.write(`GET /${cut}/room HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nAuthorization: Bearer ${token}\r\n\r\n`);
+    // The handshake is being checked: keygate waits for the issuer's keys.
+    await vi.waitFor(() => expect(held).toHaveLength(1), { timeout: 10_000, interval: 5 });
+    if (cut === 'reset') socket.resetAndDestroy();
+    else socket.destroy();
+    await once(socket, 'close');
+    issuer.server.handler = serve;
+    held.shift()!();
+
+    // The next handshake, with the same token: its upstream connection comes after any the cut one opened.
+    const ws = new WebSocket(`${node.proxyUrl.replace('http:', 'ws:')}/${cut}/room`, { headers: { authorization: `Bearer ${token}` } });
+    await once(ws, 'open');
+    ws.send('still here');
+    const [data] = (await once(ws, 'message')) as [RawData];
+    expect(String(data)).toBe('still here');
+    ws.close();
+    await once(ws, 'close');
+    expect(upstream.connections - connections).toBe(1);
+    expect(node.child.exitCode).toBeNull();
+  });
+
+  it('sends upstream, after the handshake, what a client sent while its handshake was checked', async () => {
+    const issuer = issuers.get('early')!;
+    const serve = issuer.server.handler;
+    issuer.server.handler = (req, res) => void held.push(() => serve(req, res));
+    const socket = connect(Number(new URL(node.proxyUrl).port), '127.0.0.1');
+    await once(socket, 'connect');
+    let received = Buffer.alloc(0);
+    socket.on('data', (chunk: Buffer) => (received = Buffer.concat([received, chunk])));
+    socket.write(`GET /early/room HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nAuthorization: Bearer ${await issuer.sign({ aud: 'chat' })}\r\n\r\n`);
+    await vi.waitFor(() => expect(held).toHaveLength(1), { timeout: 10_000, interval: 5 });
+    // A masked text frame (RFC 6455 §5.2) sent before the answer, while keygate waits for the issuer's keys.
+    const mask = Buffer.from([1, 2, 3, 4]);
+    const text = Buffer.from('early');
+    await new Promise((resolve) => socket.write(Buffer.concat([Buffer.from([0x81, 0x80 | text.length]), mask, text.map((byte, i) => byte ^ mask[i % 4]!)]), resolve));
+    issuer.server.handler = serve;
+    held.shift()!();
+
+    const echoed = Buffer.concat([Buffer.from([0x81, text.length]), text]);
+    await vi.waitFor(() => expect(received.includes(echoed)).toBe(true), { timeout: 10_000, interval: 5 });
+    expect(received.toString('latin1')).toMatch(/^HTTP\/1\.1 101 /);
+    socket.destroy();
   });
 });
 

@@ -42,15 +42,51 @@ export function proxyUpgrade(req: IncomingMessage, client: Duplex, head: Buffer,
   const service = route.service;
   if (!service || route.encryption) return refuse(client, 400, 'upgrade_not_supported', `route "${route.name}" does not take upgrades`);
   if (!route.policy) return connect(req, client, head, path, secure, match, service, {});
+  const held = holdClient(client);
   check(req, route).then(
     (result) => {
+      const early = held.release();
       // A client gone while its handshake was checked gets no upstream connection opened for it.
       if (client.destroyed) return;
       if ('status' in result) return refuse(client, result.status, result.code, result.message, result.headers);
-      connect(req, client, head, path, secure, match, service, result);
+      connect(req, client, early.length > 0 ? Buffer.concat([head, ...early]) : head, path, secure, match, service, result);
     },
-    () => client.destroyed || refuse(client, 500, 'internal_error', 'the handshake could not be checked'),
+    () => {
+      held.release();
+      if (!client.destroyed) refuse(client, 500, 'internal_error', 'the handshake could not be checked');
+    },
   );
+}
+
+/** The most a client may send while its handshake is checked that is kept for the upstream; past it, reading stops. */
+const EARLY_BYTES = 64 * 1024;
+
+/**
+ * Reads the client while its handshake is checked, so that a client that closes the connection meanwhile is seen
+ * gone. No one consumes an upgraded socket until it is piped: a reset surfaces as an error, but a close's 'end' only
+ * once what came before it is read, after an upstream connection was opened for it. What the client sends is kept,
+ * to go upstream after the handshake as `head` does: a WebSocket client waits for the answer first (RFC 6455 §4.1),
+ * other upgrades may not.
+ */
+function holdClient(client: Duplex): { release: () => Buffer[] } {
+  const early: Buffer[] = [];
+  let size = 0;
+  const keep = (chunk: Buffer) => {
+    early.push(chunk);
+    size += chunk.length;
+    if (size >= EARLY_BYTES) client.pause();
+  };
+  const gone = () => client.destroy();
+  client.on('data', keep);
+  client.once('end', gone);
+  return {
+    release: () => {
+      client.off('data', keep);
+      client.off('end', gone);
+      client.pause();
+      return early;
+    },
+  };
 }
 
 function connect(
