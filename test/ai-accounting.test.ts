@@ -1,9 +1,9 @@
 import { request } from 'node:http';
 import { connect } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { costUsd, ModelCatalog } from '../src/ai/catalog/index.js';
-import { estimatePromptTokens, estimateTokens } from '../src/ai/token-estimate.js';
-import { AiGateway, configureThreeProviders, startProviderEmulators, type AiResult, type ProviderEmulators, type UsageRow } from './ai-fixtures.js';
+import { estimatePromptTokens, estimateTokens, loadTokenizer } from '../src/ai/token-estimate.js';
+import { AiGateway, PROVIDER_SECRETS, configureThreeProviders, startProviderEmulators, type AiResult, type OpenAIErrorBody, type ProviderEmulators, type UsageRow } from './ai-fixtures.js';
 import { inputTokensFor, startAnthropicEmulator, countTokens as anthropicTokens } from './emulators/anthropic.js';
 import { promptTokensFor as geminiPromptTokens, countTokens as geminiTokens } from './emulators/gemini.js';
 import { startOpenAIEmulator, promptTokensFor as openaiPromptTokens, countTokens as openaiTokens, type OpenAIEmulator } from './emulators/openai.js';
@@ -324,5 +324,81 @@ describe('prompt-cache writes', () => {
     const events = streamed.text.split('\n\n').filter((event) => event.includes('data: ')).map((event) => JSON.parse(event.slice(event.indexOf('data: ') + 6)) as { type: string; message?: { usage: unknown }; usage?: unknown });
     expect(events.find((event) => event.type === 'message_start')!.message!.usage).toMatchObject(usage);
     expect(events.find((event) => event.type === 'message_delta')!.usage).toMatchObject(usage);
+  });
+});
+
+/**
+ * Gemini embeds at most 100 inputs a call: a larger request goes in parts, one after another. A part that fails
+ * fails the request, but Gemini did, and bills, the parts before it; it reports no usage for embeddings, so the
+ * gateway counts their tokens (an estimate, and marked so).
+ */
+describe('an embeddings request sent to Gemini in parts whose later part fails', () => {
+  const MODEL = 'gemini-embedding-2';
+  /** 250 inputs: parts of 100, 100 and 50. */
+  const INPUT = Array.from({ length: 250 }, (_, i) => `sentence number ${i} to embed`);
+  let gateway: AiGateway;
+  let emulators: ProviderEmulators;
+  /** The tokens of the two parts Gemini answers before the third fails, as the gateway's tokenizer counts them. */
+  let answeredTokens: number;
+
+  beforeAll(async () => {
+    emulators = await startProviderEmulators();
+    gateway = await AiGateway.start();
+    await gateway.configure({
+      providers: [
+        { name: 'gemini', type: 'gemini', baseUrl: emulators.gemini.url },
+        { name: 'openai', type: 'openai', baseUrl: emulators.openai.url },
+      ],
+      aliases: [{ name: 'embed', targets: [{ provider: 'gemini', model: MODEL }], fallbacks: [{ provider: 'openai', model: 'text-embedding-3-small' }] }],
+    });
+    await gateway.addProviderKey('gemini', PROVIDER_SECRETS.gemini);
+    await gateway.addProviderKey('openai', PROVIDER_SECRETS.openai);
+    await loadTokenizer();
+    answeredTokens = INPUT.slice(0, 200).reduce((sum, text) => sum + estimateTokens(text), 0);
+  });
+  afterEach(() => emulators.gemini.setMode('normal'));
+  afterAll(async () => {
+    await gateway?.stop();
+    await emulators?.stop();
+  });
+
+  it('records, on the failed call, the estimated tokens and the cost of the parts Gemini answered, which budgets count', async () => {
+    const apiKey = await gateway.createApp({ name: 'parts-failed', team: 'parts-failed-team' });
+    const before = emulators.gemini.requests().length;
+    emulators.gemini.setMode('server-error', 2);
+    const failed = await gateway.call('POST', '/v1/embeddings', apiKey, { model: `gemini/${MODEL}`, input: INPUT });
+    expect(failed.status).toBe(502);
+    expect(emulators.gemini.requests().length - before).toBe(3);
+
+    const cost = priced('gemini', MODEL, answeredTokens, 0);
+    expect(cost).toBeGreaterThan(0);
+    const [row] = await gateway.usage({ groupBy: 'provider', app: 'parts-failed' });
+    expect(row).toMatchObject({ provider: 'gemini', calls: 1, failedCalls: 1, inputTokens: answeredTokens, outputTokens: 0, estimatedCalls: 1 });
+    expect(row!.costUsd).toBeCloseTo(cost, 9);
+
+    // A team budget below what the parts cost: spent, so the next call is refused before any provider is called.
+    emulators.gemini.setMode('normal');
+    await gateway.admin(200, 'PUT', '/teams/parts-failed-team', { name: 'parts-failed-team', budget: { dailyUsd: cost / 2 } });
+    const refused = await gateway.call<OpenAIErrorBody>('POST', '/v1/embeddings', apiKey, { model: `gemini/${MODEL}`, input: 'one more' });
+    expect(refused.status).toBe(429);
+    expect(refused.body.error).toMatchObject({ code: 'budget_exceeded', message: expect.stringContaining('team "parts-failed-team" has spent its daily budget') });
+  });
+
+  it('records both the parts Gemini answered and the fallback that served the request, each once', async () => {
+    const apiKey = await gateway.createApp({ name: 'parts-fell-back', team: 'parts-fell-back-team' });
+    emulators.gemini.setMode('server-error', 2);
+    const served = await gateway.call<{ data: unknown[]; usage: { prompt_tokens: number } }>('POST', '/v1/embeddings', apiKey, { model: 'embed', input: INPUT });
+    expect(served.status).toBe(200);
+    expect(served.headers.get('x-keygate-provider')).toBe('openai');
+    expect(served.body.data).toHaveLength(INPUT.length);
+
+    const rows = byKey(await gateway.usage({ groupBy: 'provider', app: 'parts-fell-back' }), 'provider');
+    expect(Object.keys(rows).sort()).toEqual(['gemini', 'openai']);
+    expect(rows.gemini).toMatchObject({ calls: 1, failedCalls: 1, inputTokens: answeredTokens, estimatedCalls: 1 });
+    expect(rows.gemini!.costUsd).toBeCloseTo(priced('gemini', MODEL, answeredTokens, 0), 9);
+    const openaiTokens = served.body.usage.prompt_tokens;
+    expect(rows.openai).toMatchObject({ calls: 1, failedCalls: 0, inputTokens: openaiTokens, estimatedCalls: 0 });
+    expect(rows.openai!.costUsd).toBeCloseTo(priced('openai', 'text-embedding-3-small', openaiTokens, 0), 9);
+    expect(Number(served.headers.get('x-keygate-cost-usd'))).toBeCloseTo(rows.openai!.costUsd, 9);
   });
 });

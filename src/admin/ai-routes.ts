@@ -68,7 +68,7 @@ export function registerAiRoutes(server: FastifyInstance, ctx: AiRoutesContext):
   app.get('/ai/usage', {
     schema: {
       tags,
-      summary: 'Usage and spend of AI calls, grouped by app, team, model, provider, route or status over a period; failed calls count, with no tokens and no cost',
+      summary: 'Usage and spend of AI calls, grouped by app, team, model, provider, route or status over a period; failed calls count, with no tokens and no cost but for the parts of an embeddings request a provider answered before one failed',
       querystring: Type.Object(
         {
           groupBy: Type.Optional(Type.Union(GROUPS.map((g) => Type.Literal(g)))),

@@ -6,7 +6,7 @@ import type { CatalogSnapshot } from '../catalog/index.js';
 import { costUsd, type CacheWrites } from './catalog/index.js';
 import type { AiSnapshot, AiTarget } from './ai-snapshot.js';
 import { resolveModel } from './ai-snapshot.js';
-import { ANTHROPIC_BLOCKS, CACHE_MARKED, CACHE_WRITES, OUTPUT_CONFIG, REASONING_EFFORTS, STOP_SEQUENCE, THINKING, type ChatCompletion, type ChatRequest, type EmbeddingsRequest, type Usage } from './chat-types.js';
+import { ANTHROPIC_BLOCKS, CACHE_MARKED, CACHE_WRITES, OUTPUT_CONFIG, REASONING_EFFORTS, STOP_SEQUENCE, THINKING, type ChatCompletion, type ChatRequest, type EmbeddingsRequest, type EmbeddingsResponse, type Usage } from './chat-types.js';
 import { ChatChunksToMessageEvents, chatToMessages, failedChoice, messagesToChat, toAnthropicError } from './anthropic-ingress/index.js';
 import { isJsonObject } from './json-object.js';
 import { offersFunctions, toFunctionCallChunk, toFunctionCallCompletion, toToolForms } from './legacy-functions.js';
@@ -282,6 +282,20 @@ interface CallTrace {
   target: AiTarget | undefined;
   /** The call's record is made (an answer, or a stream that broke off): a failure after it adds none. */
   recorded: boolean;
+  /**
+   * What the last failed try had its provider do, and bill, before it failed (the parts of an embeddings request
+   * answered before one failed), not yet recorded: the call's failure record carries it if that try was the last.
+   */
+  spent: TrySpend | undefined;
+}
+
+/** The tokens and cost of what a failed try had its provider do, with the status that try failed with. */
+interface TrySpend {
+  target: AiTarget;
+  tokens: Tokens;
+  estimated: boolean;
+  cost: number;
+  status: number;
 }
 
 /** The usage table's model column: at most this many characters. */
@@ -313,11 +327,18 @@ interface CallOutcome {
 
 const NO_TOKENS = Object.freeze({ input: 0, output: 0, cached: 0 });
 
-/** The call's usage record (each call has exactly one), and its cost counted against the budgets. */
+/**
+ * The call's usage record, and its cost counted against the budgets. Each call has exactly one, and one more for
+ * each failed try that had a provider do billed work before another try followed (keepSpend).
+ */
 function recordCall(call: AiCall, trace: CallTrace, outcome: CallOutcome): void {
+  trace.recorded = true;
+  writeRecord(call, trace, outcome);
+}
+
+function writeRecord(call: AiCall, trace: CallTrace, outcome: CallOutcome): void {
   const at = call.runtime.now();
   const { app, team, tokens } = outcome;
-  trace.recorded = true;
   call.runtime.recorder.record({
     at, request_id: call.requestId, app: app ?? null, team: team ?? null, route: call.route, provider: outcome.provider, model: modelColumn(outcome.model),
     input_tokens: tokens.input, output_tokens: tokens.output, cached_tokens: tokens.cached, estimated: outcome.estimated ? 1 : 0, cost_usd: outcome.cost,
@@ -326,16 +347,41 @@ function recordCall(call: AiCall, trace: CallTrace, outcome: CallOutcome): void 
   call.runtime.spend.add(app, team, outcome.cost, at);
 }
 
+/** The call's app, and the app's team, as its records name them. */
+function appOf(call: AiCall): { app: string | undefined; team: string | undefined } {
+  const app = call.principal?.app;
+  return { app, team: app ? call.catalog.apps.get(app)?.team : undefined };
+}
+
 /**
  * The record of a call that failed: refused by the gateway (validation, permissions, budgets, token rate) or by
- * every target. No tokens and no cost: providers charge for answers, and a refusal reached none.
+ * every target. Providers charge for answers, and a refusal reached none: no tokens and no cost, but for the work
+ * the last try had done before it failed (its kept spend).
  */
 function recordFailure(call: AiCall, trace: CallTrace, status: number): void {
-  const app = call.principal?.app;
+  const spent = trace.spent;
+  trace.spent = undefined;
+  const own = spent && spent.target === trace.target ? spent : undefined;
+  // A spend kept from an earlier target than the one tried last is that target's: a record of its own.
+  if (spent && !own) recordSpend(call, trace, spent);
   recordCall(call, trace, {
-    app, team: app ? call.catalog.apps.get(app)?.team : undefined, provider: trace.target?.provider ?? null, model: trace.target?.model ?? trace.model,
-    tokens: NO_TOKENS, estimated: false, cost: 0, ttftMs: null, status, cacheHit: false,
+    ...appOf(call), provider: trace.target?.provider ?? null, model: trace.target?.model ?? trace.model,
+    tokens: own?.tokens ?? NO_TOKENS, estimated: own?.estimated ?? false, cost: own?.cost ?? 0, ttftMs: null, status, cacheHit: false,
   });
+}
+
+/**
+ * Keeps what a failed try had its provider do, and bill, for the call's records: the failure's, should the call end
+ * with this try; otherwise a record of its own, written when the next try's spend is kept or the call answers.
+ */
+function keepSpend(call: AiCall, trace: CallTrace, spend: TrySpend): void {
+  if (trace.spent) recordSpend(call, trace, trace.spent);
+  trace.spent = spend;
+}
+
+/** The record of a failed try's spend, apart from the call's own record: its target, its status, its tokens and cost. */
+function recordSpend(call: AiCall, trace: CallTrace, spend: TrySpend): void {
+  writeRecord(call, trace, { ...appOf(call), provider: spend.target.provider, model: spend.target.model, tokens: spend.tokens, estimated: spend.estimated, cost: spend.cost, ttftMs: null, status: spend.status, cacheHit: false });
 }
 
 /**
@@ -356,7 +402,7 @@ export function handleAi(req: IncomingMessage, res: ServerResponse, operation: s
   }
   if (operation === 'messages/count_tokens') return countTokens(req, res, call);
   // Every other call is recorded, those that fail too.
-  const trace: CallTrace = { cancel: new Cancellation(), started: call.runtime.now(), model: '', target: undefined, recorded: false };
+  const trace: CallTrace = { cancel: new Cancellation(), started: call.runtime.now(), model: '', target: undefined, recorded: false, spent: undefined };
   // A client that leaves before its answer: the provider's tokens are no longer worth generating, nor a fallback.
   // (A client gone already, while a first-seen key was checked, closed before this listener.)
   const leave = () => trace.cancel.cancel(new CallCancelled('the client closed the connection before the answer'));
@@ -1025,6 +1071,36 @@ function embeddingTokens(inputs: ReadonlyArray<unknown>, count: (text: string) =
   return inputs.reduce<number>((sum, item) => sum + (typeof item === 'string' ? count(item) : Array.isArray(item) ? item.length : 1), 0);
 }
 
+/** A part of an embeddings request sent in parts that its provider answered: its inputs and the usage it reported. */
+interface AnsweredPart {
+  input: EmbeddingsRequest['input'];
+  usage: EmbeddingsResponse['usage'];
+}
+
+/**
+ * The tokens and cost of the parts of an embeddings request `target` answered: summed as the provider reported
+ * them, or counted by the gateway (and said to be estimated) when a part reported none, as Gemini's do not.
+ */
+async function embeddingsSpend(call: AiCall, target: AiTarget, parts: readonly AnsweredPart[]): Promise<{ tokens: Tokens; estimated: boolean; cost: number }> {
+  const reported = parts.map((part) => countOf(part.usage?.prompt_tokens));
+  let input: number;
+  if (reported.every((count) => count !== undefined)) input = reported.reduce<number>((sum, count) => sum + count!, 0);
+  else {
+    await loadTokenizer();
+    input = parts.reduce((sum, part) => sum + embeddingTokens(Array.isArray(part.input) ? part.input : [part.input], estimateTokens), 0);
+  }
+  const tokens = { input, output: 0, cached: 0 };
+  const providerType = call.snapshot.providers.get(target.provider)!.catalogKey;
+  return { tokens, estimated: reported.some((count) => count === undefined), cost: costOf(call.runtime.price(providerType, target.model), tokens) };
+}
+
+/** The status a failed try's own record shows: what the client would have been answered, had it been the last. */
+function failedStatus(error: unknown): number {
+  if (error instanceof ProviderCallError) return clientError(error.failure).status;
+  if (error instanceof CallCancelled) return 499;
+  return error instanceof AiError ? error.status : 500;
+}
+
 async function embeddings(parsed: Record<string, unknown>, res: ServerResponse, call: AiCall, trace: CallTrace): Promise<void> {
   if (typeof parsed.model === 'string') trace.model = parsed.model;
   const request = validateEmbeddings(parsed);
@@ -1034,10 +1110,21 @@ async function embeddings(parsed: Record<string, unknown>, res: ServerResponse, 
   const overBudget = refusePromptOverBudget(call, prepared);
   if (overBudget) await overBudget;
   const { runtime, snapshot } = call;
-  const { result, target, redaction } = await attemptAsync(call, trace, prepared.targets, (ctx) => {
+  const { result, target, redaction } = await attemptAsync(call, trace, prepared.targets, (ctx, tried) => {
     const provider = snapshot.providers.get(ctx.provider.name)!;
-    return callEmbeddings(provider.adapter, request, ctx, { dispatcher: runtime.dispatcher, timeoutMs: snapshot.timeoutMs, cancel: trace.cancel });
+    const answered: AnsweredPart[] = [];
+    return callEmbeddings(provider.adapter, request, ctx, { dispatcher: runtime.dispatcher, timeoutMs: snapshot.timeoutMs, cancel: trace.cancel, onPart: (input, answer) => answered.push({ input, usage: answer.usage }) }).catch(
+      async (error: unknown) => {
+        // A later part failed: the parts before it were embedded, and billed, all the same.
+        if (answered.length > 0) keepSpend(call, trace, { target: tried, ...(await embeddingsSpend(call, tried, answered)), status: failedStatus(error) });
+        throw error;
+      },
+    );
   });
+  if (trace.spent) {
+    recordSpend(call, trace, trace.spent);
+    trace.spent = undefined;
+  }
   const reported = countOf(result.usage?.prompt_tokens);
   if (reported === undefined) await loadTokenizer();
   const input = reported ?? embeddingTokens(inputs, estimateTokens);

@@ -390,19 +390,30 @@ export function openChatStream(adapter: ProviderAdapter, request: ChatRequest, c
   });
 }
 
+export interface EmbeddingsCallOptions extends CallOptions {
+  /**
+   * Told of each part answered, as it is, when a request goes in parts: should a later part fail, the provider has
+   * still done, and billed, those before it.
+   */
+  onPart?: (input: EmbeddingsRequest['input'], answer: EmbeddingsResponse) => void;
+}
+
 /**
  * An embeddings request through `adapter`, in OpenAI's shape. Past the adapter's `maxEmbeddingInputs`, the inputs go
  * in parts, one call after another (each one stopped by the caller's cancellation like any call), and the answers
  * are joined in order; the first part to fail fails the whole request, so no client gets a partial answer.
  */
-export async function callEmbeddings(adapter: ProviderAdapter, request: EmbeddingsRequest, ctx: CallContext, options: CallOptions = {}): Promise<EmbeddingsResponse> {
+export async function callEmbeddings(adapter: ProviderAdapter, request: EmbeddingsRequest, ctx: CallContext, options: EmbeddingsCallOptions = {}): Promise<EmbeddingsResponse> {
   const most = adapter.maxEmbeddingInputs;
   const inputs = request.input;
   // A bare array of numbers is one input (its token ids), not many.
   if (most === undefined || !Array.isArray(inputs) || typeof inputs[0] === 'number' || inputs.length <= most) return embedOnce(adapter, request, ctx, options);
   const parts: EmbeddingsResponse[] = [];
   for (let start = 0; start < inputs.length; start += most) {
-    parts.push(await embedOnce(adapter, { ...request, input: inputs.slice(start, start + most) as EmbeddingsRequest['input'] }, ctx, options));
+    const input = inputs.slice(start, start + most) as EmbeddingsRequest['input'];
+    const answer = await embedOnce(adapter, { ...request, input }, ctx, options);
+    parts.push(answer);
+    options.onPart?.(input, answer);
   }
   return joinEmbeddings(parts, most);
 }

@@ -40,8 +40,12 @@ export type RecordedRequest = LooseRecordedRequest;
 export interface GeminiEmulator extends EmulatorHandle<RecordedRequest> {
   /** Every request received so far, oldest first. */
   requests(): readonly RecordedRequest[];
-  /** 'rate-limited' → 429 RESOURCE_EXHAUSTED with RetryInfo, 'server-error' → 500, 'unavailable' → 503, 'safety' → a SAFETY finish, 'blocked-prompt' → promptFeedback.blockReason. */
-  setMode(mode: GeminiEmulatorMode): void;
+  /**
+   * 'rate-limited' → 429 RESOURCE_EXHAUSTED with RetryInfo, 'server-error' → 500, 'unavailable' → 503, 'safety' → a
+   * SAFETY finish, 'blocked-prompt' → promptFeedback.blockReason. With `after`, the mode starts once that many more
+   * requests were answered in the mode of now (a later part of a request sent in parts fails, say).
+   */
+  setMode(mode: GeminiEmulatorMode, after?: number): void;
 }
 
 type Json = Record<string, unknown>;
@@ -232,6 +236,8 @@ function sendError(res: ServerResponse, error: RequestError): void {
 export async function startGeminiEmulator(options: GeminiEmulatorOptions = {}): Promise<GeminiEmulator> {
   const apiKey = options.apiKey ?? 'test-gemini-key';
   let mode: GeminiEmulatorMode = 'normal';
+  /** A mode set to start later (setMode's `after`), and how many requests are left before it does. */
+  let next: { mode: GeminiEmulatorMode; after: number } | undefined;
   let responses = 0;
 
   /** `stream` is how a streamGenerateContent call is answered: SSE with alt=sse, else one JSON array of the events. */
@@ -288,6 +294,10 @@ export async function startGeminiEmulator(options: GeminiEmulatorOptions = {}): 
 
   const server = await startEmulatorServer<RecordedRequest>(
     ({ req, res, body }) => {
+      if (next && next.after-- === 0) {
+        mode = next.mode;
+        next = undefined;
+      }
       const url = new URL(req.url ?? '/', 'http://emulator');
       const route = /^\/(v1|v1beta|v1alpha)\/models\/([^/:]+):(generateContent|streamGenerateContent|batchEmbedContents)$/.exec(url.pathname);
       if (req.method !== 'POST' || !route) throw new RequestError(404, 'NOT_FOUND', 'The requested URL was not found on this server.');
@@ -320,8 +330,9 @@ export async function startGeminiEmulator(options: GeminiEmulatorOptions = {}): 
   );
   return {
     ...server,
-    setMode: (next) => {
-      mode = next;
+    setMode: (later, after = 0) => {
+      next = after > 0 ? { mode: later, after } : undefined;
+      if (after === 0) mode = later;
     },
   };
 }
