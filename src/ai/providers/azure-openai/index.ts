@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ChatRequest, EmbeddingsRequest } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
-import { openAIStyleAdapter, withoutReasoningContent } from '../openai/index.js';
+import { openAIStyleAdapter, takesEffortWithTools, withoutReasoningContent } from '../openai/index.js';
 import { failureFor, retryAfterMs, type CallContext, type ProviderAdapter, type ProviderFailure, type StreamTranslator, type UpstreamCall } from '../provider.js';
 
 /** The GA `api-version` used when a provider names none. */
@@ -38,6 +38,7 @@ const openAIFormat = openAIStyleAdapter({
   embeddingsPath: deploymentPath('embeddings'),
   authHeaders: (ctx) => ({ 'api-key': ctx.credential.secret }),
   adjust: azureBody,
+  takesEffortWithTools,
 });
 
 /** Every Azure resource has its own endpoint, so a provider without a base URL cannot be called. */

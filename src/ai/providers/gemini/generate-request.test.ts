@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { THOUGHTS_TOKEN_COUNT, THOUGHT_SUMMARY, startGeminiEmulator, type GeminiEmulator } from '../../../../test/emulators/gemini.js';
 import type { CatalogModel } from '../../catalog/index.js';
-import type { ChatRequest } from '../../chat-types.js';
+import { OUTPUT_CONFIG, THINKING, type ChatRequest } from '../../chat-types.js';
 import { callChat } from '../../provider-call.js';
 import type { CallContext } from '../provider.js';
 import { GeminiProvider, SIGNATURE_NOT_KEPT } from './index.js';
@@ -70,6 +70,37 @@ describe('the Gemini request translation', () => {
     ['xhigh', { includeThoughts: true, thinkingBudget: 24576 }],
   ] as const)('sends reasoning_effort %s to Gemini 2.5 as the thinking budget %j', async (effort, thinkingConfig) => {
     expect((await sent({ reasoning_effort: effort })).body.generationConfig).toEqual({ thinkingConfig });
+  });
+
+  it.each([
+    ['gemini-2.5-flash', { type: 'enabled', budget_tokens: 5000 }, { includeThoughts: true, thinkingBudget: 5000 }],
+    ['gemini-2.5-flash', { type: 'enabled', budget_tokens: 31_999 }, { includeThoughts: true, thinkingBudget: 24_576 }],
+    ['gemini-2.5-pro', { type: 'enabled', budget_tokens: 31_999 }, { includeThoughts: true, thinkingBudget: 31_999 }],
+    ['gemini-2.5-pro', { type: 'enabled', budget_tokens: 64_000 }, { includeThoughts: true, thinkingBudget: 32_768 }],
+    ['gemini-2.5-pro', { type: 'enabled', budget_tokens: 100 }, { includeThoughts: true, thinkingBudget: 128 }],
+    ['gemini-2.5-flash-lite', { type: 'enabled', budget_tokens: 200 }, { includeThoughts: true, thinkingBudget: 512 }],
+    ['gemini-2.5-flash', { type: 'adaptive' }, { includeThoughts: true, thinkingBudget: -1 }],
+    ['gemini-2.5-flash', { type: 'disabled' }, { thinkingBudget: 0 }],
+    ['gemini-2.5-flash-lite', { type: 'disabled' }, { thinkingBudget: 0 }],
+    ['gemini-2.5-pro', { type: 'disabled' }, { thinkingBudget: 128 }],
+    ['gemini-3-flash-preview', { type: 'enabled', budget_tokens: 2048 }, { includeThoughts: true, thinkingLevel: 'medium' }],
+    ['gemini-3-flash-preview', { type: 'enabled', budget_tokens: 31_999 }, { includeThoughts: true, thinkingLevel: 'high' }],
+    ['gemini-3-flash-preview', { type: 'adaptive' }, { includeThoughts: true }],
+    ['gemini-3-flash-preview', { type: 'disabled' }, { includeThoughts: false, thinkingLevel: 'minimal' }],
+    ['gemini-3-pro-preview', { type: 'enabled', budget_tokens: 1024 }, { includeThoughts: true, thinkingLevel: 'low' }],
+  ] as const)('sends %s an Anthropic-format client’s thinking %j as %j', async (model, thinking, thinkingConfig) => {
+    expect((await sent({ [THINKING]: { ...thinking } }, ctx({}, model))).body.generationConfig).toEqual({ thinkingConfig });
+  });
+
+  it('sends an Anthropic-format client’s effort as the reasoning_effort of that name, when no budget says otherwise', async () => {
+    expect((await sent({ [THINKING]: { type: 'adaptive' }, [OUTPUT_CONFIG]: { effort: 'medium' } })).body.generationConfig).toEqual({ thinkingConfig: { includeThoughts: true, thinkingBudget: 8192 } });
+    expect((await sent({ [OUTPUT_CONFIG]: { effort: 'max' } }, ctx({}, 'gemini-3-flash-preview'))).body.generationConfig).toEqual({ thinkingConfig: { includeThoughts: true, thinkingLevel: 'high' } });
+    expect((await sent({ [THINKING]: { type: 'enabled', budget_tokens: 3000 }, [OUTPUT_CONFIG]: { effort: 'low' } })).body.generationConfig).toEqual({ thinkingConfig: { includeThoughts: true, thinkingBudget: 3000 } });
+  });
+
+  it('sends no thinkingConfig for an Anthropic-format client’s thinking to a model the catalog says does not think', async () => {
+    const catalogModel: CatalogModel = { id: 'gemini-2.0-flash', provider: 'gemini', kind: 'chat', contextWindow: 1_048_576, maxOutputTokens: 8192, inputPerMillion: 0.1, outputPerMillion: 0.4, cachedInputPerMillion: 0.025, capabilities: ['chat', 'tools', 'streaming'] };
+    expect((await sent({ [THINKING]: { type: 'enabled', budget_tokens: 2048 }, max_completion_tokens: 100 }, { ...ctx({}, 'gemini-2.0-flash'), catalogModel })).body.generationConfig).toEqual({ maxOutputTokens: 100 });
   });
 
   it('sends no thinkingConfig to a model the catalog says does not think (Gemini 2.0 Flash), which would refuse it', async () => {

@@ -1,6 +1,7 @@
 import { REASONING_EFFORTS, isReasoningEffort, type ChatMessage, type ChatRequest, type ContentPart, type ReasoningEffort, type ToolChoice } from '../../chat-types.js';
 import type { CatalogModel } from '../../catalog/index.js';
 import { ProviderCallError } from '../../provider-call.js';
+import { thinkingAsked, type ThinkingAsked } from '../client-thinking.js';
 import { imageUrlOf } from '../content-parts.js';
 import { hasProperties, toGeminiSchema } from './gemini-schema.js';
 import type { GeminiContent, GeminiGenerateRequest, GeminiGenerationConfig, GeminiPart, GeminiThinkingConfig } from './wire-types.js';
@@ -122,7 +123,7 @@ function toolConfigFor(choice: ToolChoice | undefined): GeminiGenerateRequest['t
  * 8192 for medium, 24576 for high and xhigh, and 0, no thinking, for none (128 for 2.5 Pro, which cannot stop thinking).
  */
 export function thinkingConfigFor(effort: ReasoningEffort, model: string): GeminiThinkingConfig {
-  const major = Number(/^(?:models\/)?gemini-(\d+)/.exec(model)?.[1] ?? 0);
+  const major = geminiMajor(model);
   if (major >= 3) return { includeThoughts: effort !== 'none', thinkingLevel: geminiLevel(effort, model) };
   // Gemini 2.5 Pro cannot stop thinking: its least budget, 128, is the nearest to none it takes.
   if (effort === 'none') return { thinkingBudget: /^(?:models\/)?gemini-2\.5-pro/.test(model) ? 128 : 0 };
@@ -140,6 +141,40 @@ function geminiLevel(effort: ReasoningEffort, model: string): 'minimal' | 'low' 
   return level === 'medium' && pro[1] === undefined ? 'high' : level;
 }
 const GEMINI_THINKING_BUDGETS = { minimal: 1024, low: 1024, medium: 8192, high: 24_576, xhigh: 24_576 } as const;
+
+/** The model's generation: 2 for `gemini-2.5-flash`, 3 for `gemini-3.1-pro-preview`; 0 for a name without one. */
+const geminiMajor = (model: string): number => Number(/^(?:models\/)?gemini-(\d+)/.exec(model)?.[1] ?? 0);
+
+/**
+ * The thinking budgets Gemini 2.5 models take (https://ai.google.dev/gemini-api/docs/thinking#set-budget): 2.5 Pro
+ * 128 to 32,768 (it cannot stop thinking), 2.5 Flash-Lite 512 to 24,576, 2.5 Flash (and any other) up to 24,576.
+ */
+function budgetRange(model: string): [number, number] {
+  if (/^(?:models\/)?gemini-2\.5-pro/.test(model)) return [128, 32_768];
+  if (/^(?:models\/)?gemini-2\.5-flash-lite/.test(model)) return [512, 24_576];
+  return [1, 24_576];
+}
+
+/**
+ * An Anthropic-format client's thinking (thinkingAsked) as Gemini's thinking (https://ai.google.dev/gemini-api/docs/thinking),
+ * thoughts returned (`includeThoughts`) whenever it is on, for the client's thinking blocks:
+ * - disabled as `reasoning_effort: "none"`: budget 0 where Google lets thinking stop (2.5 Flash and Flash-Lite), the
+ *   least otherwise (2.5 Pro 128; Gemini 3 its least level);
+ * - a budget (`enabled`): on Gemini 2.5 the budget itself, brought into the model's documented range (budgetRange);
+ *   on Gemini 3, which takes levels, the level of the effort the budget comes to;
+ * - an effort (`output_config.effort`) as that `reasoning_effort`;
+ * - adaptive alone as Gemini's dynamic thinking: `thinkingBudget: -1` on 2.5, no level on Gemini 3 (its default, dynamic).
+ */
+export function clientThinkingConfig(asked: ThinkingAsked, model: string): GeminiThinkingConfig {
+  if (!asked.on) return thinkingConfigFor('none', model);
+  const major = geminiMajor(model);
+  if (asked.budget !== undefined && major < 3) {
+    const [least, most] = budgetRange(model);
+    return { includeThoughts: true, thinkingBudget: Math.min(most, Math.max(least, asked.budget)) };
+  }
+  if (asked.effort) return thinkingConfigFor(asked.effort, model);
+  return major >= 3 ? { includeThoughts: true } : { includeThoughts: true, thinkingBudget: -1 };
+}
 
 function generationConfigFor(request: ChatRequest, model: string, catalogModel: CatalogModel | undefined): GeminiGenerationConfig | undefined {
   const config: GeminiGenerationConfig = {};
@@ -161,6 +196,10 @@ function generationConfigFor(request: ChatRequest, model: string, catalogModel: 
     if (!isReasoningEffort(effort)) throw new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'unsupported_value', param: 'reasoning_effort', message: `reasoning_effort "${effort}" has no thinking level for Gemini; use one of ${REASONING_EFFORTS.join(', ')}`, retryable: true });
     // A model the catalog says does not think (Gemini 2.0) refuses a thinkingConfig: the effort asks for nothing there.
     if (!catalogModel || catalogModel.capabilities.includes('reasoning')) config.thinkingConfig = thinkingConfigFor(effort, model);
+  } else {
+    // An Anthropic-format client's thinking, by the same rule: never for a model that does not think.
+    const asked = thinkingAsked(request);
+    if (asked && (!catalogModel || catalogModel.capabilities.includes('reasoning'))) config.thinkingConfig = clientThinkingConfig(asked, model);
   }
   return Object.keys(config).length > 0 ? config : undefined;
 }
@@ -169,7 +208,8 @@ function generationConfigFor(request: ChatRequest, model: string, catalogModel: 
  * An OpenAI chat request as a Gemini generateContent request (https://ai.google.dev/api/generate-content):
  * system and developer messages become `systemInstruction`, the turns `contents` with roles user and model,
  * assistant tool calls `functionCall` parts, tool messages `functionResponse` parts, and sampling and JSON
- * settings `generationConfig`, `reasoning_effort` its `thinkingConfig` for `model` (the provider's id).
+ * settings `generationConfig`, `reasoning_effort` (or an Anthropic-format client's thinking) its `thinkingConfig`
+ * for `model` (the provider's id).
  */
 export function toGeminiRequest(request: ChatRequest, model = '', catalogModel?: CatalogModel): GeminiGenerateRequest {
   const system: string[] = [];

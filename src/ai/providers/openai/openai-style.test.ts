@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { ChatRequest } from '../../chat-types.js';
+import type { CatalogModel } from '../../catalog/index.js';
+import { OUTPUT_CONFIG, THINKING, type ChatRequest } from '../../chat-types.js';
 import type { CallContext } from '../provider.js';
 import { OpenAICompatibleProvider } from '../openai-compatible/index.js';
 import { OpenAIProvider } from './index.js';
@@ -81,5 +82,39 @@ describe("the OpenAI-style adapter's reading of errors", () => {
   it('still tells an account out of quota by its type when the code is null', () => {
     const failure = OpenAIProvider.parseError(429, JSON.stringify({ error: { message: 'Please check your plan.', type: 'insufficient_quota', code: null } }), {});
     expect(failure).toMatchObject({ status: 429, type: 'insufficient_quota', credentialProblem: 'quota' });
+  });
+});
+
+describe('an Anthropic-format client’s thinking, for OpenAI-format providers', () => {
+  const reasoning = (id: string): CatalogModel => ({ id, provider: 'openai', kind: 'chat', contextWindow: 400_000, maxOutputTokens: 128_000, inputPerMillion: 1, outputPerMillion: 1, cachedInputPerMillion: null, capabilities: ['chat', 'tools', 'streaming', 'reasoning'] });
+  const plain: CatalogModel = { ...reasoning('gpt-4o-mini'), capabilities: ['chat', 'tools', 'streaming'] };
+  const request = (extra: Partial<ChatRequest> = {}): ChatRequest => ({ model: 'chat', messages: [{ role: 'user', content: 'Hi' }], [THINKING]: { type: 'enabled', budget_tokens: 2048 }, ...extra });
+  const sentBy = (adapter: typeof OpenAIProvider, chat: ChatRequest, model: string, catalogModel?: CatalogModel) => JSON.parse(adapter.chatCall(chat, ctx({ model, ...(catalogModel ? { catalogModel } : {}) })).body!) as Record<string, unknown>;
+  const weather: ChatRequest['tools'] = [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: {} } } }];
+
+  it('is sent as the reasoning_effort its budget comes to, to a model the catalog says reasons', () => {
+    expect(sentBy(OpenAIProvider, request(), 'gpt-5-mini', reasoning('gpt-5-mini')).reasoning_effort).toBe('medium');
+    expect(sentBy(OpenAICompatibleProvider, request({ [OUTPUT_CONFIG]: { effort: 'low' }, [THINKING]: { type: 'adaptive' } }), 'deepseek-reasoner', reasoning('deepseek-reasoner')).reasoning_effort).toBe('low');
+  });
+
+  it('is not sent to a model the catalog says does not reason, nor to one it does not know, which may refuse it', () => {
+    expect(sentBy(OpenAIProvider, request(), 'gpt-4o-mini', plain)).not.toHaveProperty('reasoning_effort');
+    expect(sentBy(OpenAICompatibleProvider, request(), 'my-vllm-model')).not.toHaveProperty('reasoning_effort');
+  });
+
+  it('asks for nothing when thinking is disabled or adaptive without an effort: the model’s default', () => {
+    expect(sentBy(OpenAIProvider, request({ [THINKING]: { type: 'disabled' }, [OUTPUT_CONFIG]: { effort: 'high' } }), 'o3', reasoning('o3'))).not.toHaveProperty('reasoning_effort');
+    expect(sentBy(OpenAIProvider, request({ [THINKING]: { type: 'adaptive' } }), 'o3', reasoning('o3'))).not.toHaveProperty('reasoning_effort');
+  });
+
+  it('is not sent beside function tools to OpenAI models from GPT-5.2 on, which refuse the pair, but is to earlier ones and to other hosts', () => {
+    expect(sentBy(OpenAIProvider, request({ tools: weather }), 'gpt-5.4', reasoning('gpt-5.4'))).not.toHaveProperty('reasoning_effort');
+    expect(sentBy(OpenAIProvider, request(), 'gpt-5.4', reasoning('gpt-5.4')).reasoning_effort).toBe('medium');
+    expect(sentBy(OpenAIProvider, request({ tools: weather }), 'gpt-5-mini', reasoning('gpt-5-mini')).reasoning_effort).toBe('medium');
+    expect(sentBy(OpenAICompatibleProvider, request({ tools: weather }), 'gpt-5.4', reasoning('gpt-5.4')).reasoning_effort).toBe('medium');
+  });
+
+  it('leaves a reasoning_effort the request already has as it is', () => {
+    expect(sentBy(OpenAIProvider, request({ reasoning_effort: 'minimal' }), 'gpt-5-mini', reasoning('gpt-5-mini')).reasoning_effort).toBe('minimal');
   });
 });

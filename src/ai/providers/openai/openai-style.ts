@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { ChatCompletion, ChatCompletionChunk, ChatRequest, EmbeddingsRequest, EmbeddingsResponse, Usage } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
 import { SseParser } from '../../sse.js';
+import { reasoningEffortFor } from '../client-thinking.js';
 import { SOURCE_TEXT, failureFor, type TranslatedChunk, type CallContext, type ProviderAdapter, type ProviderFailure, type StreamTranslator, type UpstreamCall } from '../provider.js';
 
 /** What differs between hosts that speak OpenAI's wire format: where, and how to authenticate. */
@@ -13,6 +14,11 @@ export interface OpenAIStyleOptions {
   authHeaders?: (ctx: CallContext) => Record<string, string>;
   /** Adjusts the body for a host's quirks (a parameter it does not take); the body is the call's own copy, to change in place or replace. */
   adjust?: (body: Record<string, unknown>, ctx: CallContext) => Record<string, unknown>;
+  /**
+   * Whether the call's model takes `reasoning_effort` beside function tools, for the effort the gateway derives from
+   * an Anthropic-format client's thinking (OpenAI's newest models refuse the pair on Chat Completions); yes when absent.
+   */
+  takesEffortWithTools?: (ctx: CallContext) => boolean;
 }
 
 /** The host's address, without a trailing `/`; a provider whose type has no default must set one. */
@@ -24,7 +30,8 @@ function base(ctx: CallContext): string {
 /**
  * An adapter for any host of OpenAI's Chat Completions and Embeddings APIs: the request passes through with the
  * provider's model id, and usage is always asked for on streams (the gateway accounts for every token; the
- * client sees the usage chunk only if it asked).
+ * client sees the usage chunk only if it asked). An Anthropic-format client's thinking becomes `reasoning_effort`
+ * for the models the catalog says reason (reasoningEffortFor).
  */
 export function openAIStyleAdapter(options: OpenAIStyleOptions): ProviderAdapter {
   const auth = options.authHeaders ?? ((ctx: CallContext) => ({ authorization: `Bearer ${ctx.credential.secret}` }));
@@ -37,6 +44,11 @@ export function openAIStyleAdapter(options: OpenAIStyleOptions): ProviderAdapter
       let body: Record<string, unknown> = { ...request, model: ctx.model, stream: ctx.stream };
       if (ctx.stream) body.stream_options = { ...(request.stream_options ?? {}), include_usage: true };
       else if ('stream_options' in body) delete body.stream_options;
+      // An Anthropic-format client's thinking, as the effort it comes to (client-thinking.ts); never where it would be refused.
+      if (body.reasoning_effort === undefined) {
+        const effort = reasoningEffortFor(request, ctx.catalogModel);
+        if (effort && !(request.tools?.length && options.takesEffortWithTools?.(ctx) === false)) body.reasoning_effort = effort;
+      }
       if (options.adjust) body = options.adjust(body, ctx);
       return {
         method: 'POST',

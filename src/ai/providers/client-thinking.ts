@@ -1,0 +1,76 @@
+import type { CatalogModel } from '../catalog/index.js';
+import { OUTPUT_CONFIG, THINKING, type ChatRequest } from '../chat-types.js';
+import { THINKING_BUDGETS } from './anthropic/messages-request.js';
+
+/** The efforts every OpenAI reasoning model takes, and the only ones the gateway derives from an Anthropic client's ask. */
+export type PortableEffort = 'low' | 'medium' | 'high';
+
+/**
+ * What an Anthropic-format client asked of thinking (THINKING, OUTPUT_CONFIG), for providers other than Anthropic,
+ * which get it in their own terms: `on` false for `thinking: {type: "disabled"}`; otherwise on, with the
+ * `budget` of `{type: "enabled", budget_tokens}` and the `effort` the budget or `output_config.effort` comes to
+ * (neither, for `{type: "adaptive"}` alone: the provider's own dynamic thinking). `omitted` when the client asked
+ * for `display: "omitted"` (https://platform.claude.com/docs/en/build-with-claude/extended-thinking): thinking
+ * blocks come back with their text empty.
+ */
+export interface ThinkingAsked {
+  on: boolean;
+  budget?: number;
+  effort?: PortableEffort;
+  omitted?: boolean;
+}
+
+/**
+ * The inverse of the Anthropic adapter's THINKING_BUDGETS (low 1024, medium 2048, high 4096, xhigh 8192, the
+ * budgets OpenAI's efforts become for Claude): a budget is the highest effort whose budget it reaches, below 2048
+ * `low`, below 4096 `medium`, from 4096 `high`. Two efforts of that table are never chosen: `xhigh` (8192 and
+ * more is `high`), which OpenAI takes only on its models after gpt-5.1-codex-max and refuses on the others, and
+ * `minimal`, which o-series models and gpt-5.1 refuse
+ * (https://platform.openai.com/docs/api-reference/chat/create#chat-create-reasoning_effort). So the effort a
+ * budget comes to is one every reasoning model takes.
+ *
+ * @example effortForBudget(31_999) // 'high', Claude Code's largest budget
+ */
+export function effortForBudget(budget: number): PortableEffort {
+  if (budget >= THINKING_BUDGETS.high) return 'high';
+  return budget >= THINKING_BUDGETS.medium ? 'medium' : 'low';
+}
+
+/**
+ * Anthropic's `output_config.effort` (low, medium, high, xhigh, max; https://platform.claude.com/docs/en/build-with-claude/effort)
+ * as a portable effort: the first three as they are, `xhigh` and `max` as `high`, for the reason effortForBudget gives.
+ */
+function effortOf(effort: string | undefined): PortableEffort | undefined {
+  if (effort === undefined) return undefined;
+  return effort === 'low' || effort === 'medium' ? effort : 'high';
+}
+
+/**
+ * What the request's Anthropic-format client asked of thinking, or undefined when it asked nothing (no `thinking`,
+ * no `output_config.effort`: every request of an OpenAI-format client). A budget decides the effort; without one,
+ * `output_config.effort` does. Thinking disabled stays off whatever the effort says.
+ */
+export function thinkingAsked(request: ChatRequest): ThinkingAsked | undefined {
+  const thinking = request[THINKING];
+  const effort = effortOf(request[OUTPUT_CONFIG]?.effort);
+  if (thinking === undefined && effort === undefined) return undefined;
+  const omitted = thinking?.display === 'omitted' ? { omitted: true } : {};
+  if (thinking?.type === 'disabled') return { on: false, ...omitted };
+  if (thinking?.type === 'enabled') {
+    const budget = thinking.budget_tokens as number;
+    return { on: true, budget, effort: effortForBudget(budget), ...omitted };
+  }
+  return { on: true, ...(effort ? { effort } : {}), ...omitted };
+}
+
+/**
+ * The `reasoning_effort` an OpenAI-format provider is sent for an Anthropic-format client's thinking: its effort
+ * (thinkingAsked), only for a model the catalog says reasons, since OpenAI refuses `reasoning_effort` on the others
+ * ("Unsupported parameter: 'reasoning_effort' is not supported with this model") and a host model the catalog does not
+ * know may be one of them. Thinking disabled or adaptive without an effort asks for nothing: the model's default.
+ */
+export function reasoningEffortFor(request: ChatRequest, catalogModel: CatalogModel | undefined): PortableEffort | undefined {
+  if (!catalogModel?.capabilities.includes('reasoning')) return undefined;
+  const asked = thinkingAsked(request);
+  return asked?.on ? asked.effort : undefined;
+}
