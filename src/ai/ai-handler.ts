@@ -13,7 +13,7 @@ import { offersFunctions, toFunctionCallChunk, toFunctionCallCompletion, toToolF
 import { takeCacheControl } from './openai-cache-control.js';
 import { AiError, invalidParam as invalid, sendAiError } from './openai-error.js';
 import { CallCancelled, Cancellation, ProviderCallError, callEmbeddings, chatAnswer, openChatStream, type ChatAnswer, type Done } from './provider-call.js';
-import { SOURCE_TEXT, type CallContext, type ProviderFailure, type TranslatedChunk } from './providers/index.js';
+import { SOURCE_TEXT, thinkingAsked, type CallContext, type ProviderFailure, type TranslatedChunk } from './providers/index.js';
 import { ResponseCache, type CachedCompletion } from './response-cache.js';
 import type { SecretRedaction } from './secret-redaction.js';
 import type { SpendTracker } from './spend-tracker.js';
@@ -822,7 +822,7 @@ function renderOrNot(format: ChatFormat, request: ChatRequest, completion: ChatC
 function render(format: ChatFormat, request: ChatRequest, completion: ChatCompletion | CachedCompletion): string {
   if (format === 'openai') return 'body' in completion ? completion.body : JSON.stringify(completion);
   const parsed = 'body' in completion ? cachedCompletion(completion) : completion;
-  return JSON.stringify(format === 'openai-functions' ? toFunctionCallCompletion(parsed) : chatToMessages(parsed, request.model, stopsOf(request)));
+  return JSON.stringify(format === 'openai-functions' ? toFunctionCallCompletion(parsed) : chatToMessages(parsed, request.model, stopsOf(request), thinkingAsked(request)));
 }
 
 /** Whether a choice of the completion failed, as OpenRouter and others say with `finish_reason: "error"`. */
@@ -973,7 +973,7 @@ async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, f
   let text = '';
   // The last chunk's id, created and model: an estimated usage chunk carries them like the rest of the stream.
   let last: TranslatedChunk | undefined;
-  const events = format === 'anthropic' ? new ChatChunksToMessageEvents(request.model, { inputTokens: promptEstimate, stops: stopsOf(request) }) : undefined;
+  const events = format === 'anthropic' ? new ChatChunksToMessageEvents(request.model, { inputTokens: promptEstimate, stops: stopsOf(request), thinking: thinkingAsked(request) }) : undefined;
   // A provider's own event text goes on as it is unless it quotes the key (an OpenRouter-style mid-stream `error`).
   const send = (data: string): boolean => {
     wroteEvent = true;

@@ -88,9 +88,13 @@ export type ReasoningEffort = (typeof REASONING_EFFORTS)[number];
 /** Whether `value` is one of OpenAI's efforts, which the Anthropic and Gemini adapters map; hosts may define others. */
 export const isReasoningEffort = (value: unknown): value is ReasoningEffort => (REASONING_EFFORTS as readonly unknown[]).includes(value);
 
-/** A tool message's cache breakpoint is its `tool_result` block's. */
+/**
+ * A tool message's cache breakpoint is its `tool_result` block's. An assistant message's `reasoning_content` is the
+ * reasoning a client sends back (see Reasoning), for the OpenAI-compatible hosts that want it.
+ */
 export interface ChatMessage extends CacheControl {
   [ANTHROPIC_BLOCKS]?: AnthropicBlock[];
+  reasoning_content?: string;
   role: Role;
   content: string | ContentPart[] | null;
   name?: string;

@@ -126,7 +126,22 @@ describe('a chat completion as a Message', () => {
     expect(chatToMessages(completion(message, 'tool_calls'), 'claude')).toMatchObject({ content: blocks, stop_reason: 'tool_use' });
   });
 
-  it('leaves another provider’s reasoning_content out: it has no signature to come back with', () => {
+  it('leaves another provider’s reasoning_content out when the client asked for no thinking', () => {
     expect(chatToMessages(completion({ role: 'assistant', content: '42', reasoning_content: 'Thinking…' }), 'deepseek').content).toEqual([{ type: 'text', text: '42' }]);
+    expect(chatToMessages(completion({ role: 'assistant', content: '42', reasoning_content: 'Thinking…' }), 'deepseek', [], { on: false }).content).toEqual([{ type: 'text', text: '42' }]);
+  });
+
+  it('answers another provider’s reasoning_content as a thinking block before the text, signed as Keygate’s, when the client asked for thinking', () => {
+    const call = { id: 'call_1', type: 'function' as const, function: { name: 'get_weather', arguments: '{"city":"Paris"}' } };
+    expect(chatToMessages(completion({ role: 'assistant', content: 'Let me check.', reasoning_content: 'Paris first.', tool_calls: [call] }, 'tool_calls'), 'deepseek', [], { on: true }).content).toEqual([
+      { type: 'thinking', thinking: 'Paris first.', signature: 'keygate:v1' },
+      { type: 'text', text: 'Let me check.' },
+      { type: 'tool_use', id: 'call_1', name: 'get_weather', input: { city: 'Paris' } },
+    ]);
+  });
+
+  it('answers omitted thinking with its text empty, carried in the signature instead', () => {
+    const [block] = chatToMessages(completion({ role: 'assistant', content: '42', reasoning_content: 'Six times seven.' }), 'deepseek', [], { on: true, omitted: true }).content;
+    expect(block).toEqual({ type: 'thinking', thinking: '', signature: `keygate:v1:${Buffer.from('Six times seven.').toString('base64')}` });
   });
 });

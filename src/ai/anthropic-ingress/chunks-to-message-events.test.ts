@@ -222,8 +222,57 @@ describe('chat chunks as Anthropic stream events', () => {
     ]);
   });
 
-  it('leaves another provider’s reasoning_content out of the events', () => {
+  it('leaves another provider’s reasoning_content out of the events when the client asked for no thinking', () => {
     const events = translate([chunk({ role: 'assistant', content: '' }), chunk({ reasoning_content: 'Thinking…' }), chunk({ content: '42' }), chunk({}, 'stop')]);
     expect(events.filter((e) => e.type === 'content_block_start').map((e) => (e.content_block as { type: string }).type)).toEqual(['text']);
+  });
+
+  it('streams another provider’s reasoning as a thinking block signed as Keygate’s, numbered with the blocks after it, when the client asked for thinking', () => {
+    const translator = new ChatChunksToMessageEvents('claude-sonnet-4-5', { thinking: { on: true } });
+    const events = translate(
+      [
+        chunk({ role: 'assistant', content: '' }),
+        chunk({ reasoning_content: 'Paris ' }),
+        chunk({ reasoning_content: 'first.' }),
+        chunk({ content: 'Let me check.' }),
+        tool({ index: 0, id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{}' } }),
+        chunk({}, 'tool_calls'),
+      ],
+      undefined,
+      translator,
+    );
+    expectWellFormed(events);
+    expect(events.slice(1, -2)).toEqual([
+      { type: 'content_block_start', index: 0, content_block: { type: 'thinking', thinking: '', signature: '' } },
+      { type: 'content_block_delta', index: 0, delta: { type: 'thinking_delta', thinking: 'Paris ' } },
+      { type: 'content_block_delta', index: 0, delta: { type: 'thinking_delta', thinking: 'first.' } },
+      { type: 'content_block_delta', index: 0, delta: { type: 'signature_delta', signature: 'keygate:v1' } },
+      { type: 'content_block_stop', index: 0 },
+      { type: 'content_block_start', index: 1, content_block: { type: 'text', text: '' } },
+      { type: 'content_block_delta', index: 1, delta: { type: 'text_delta', text: 'Let me check.' } },
+      { type: 'content_block_stop', index: 1 },
+      { type: 'content_block_start', index: 2, content_block: { type: 'tool_use', id: 'call_1', name: 'get_weather', input: {} } },
+      { type: 'content_block_delta', index: 2, delta: { type: 'input_json_delta', partial_json: '{}' } },
+      { type: 'content_block_stop', index: 2 },
+    ]);
+  });
+
+  it('signs a thinking block still open when the stream ends', () => {
+    const events = translate([chunk({ reasoning_content: 'Hmm.' })], undefined, new ChatChunksToMessageEvents('claude', { thinking: { on: true } }));
+    expectWellFormed(events);
+    expect(events.filter((e) => e.type === 'content_block_delta').map((e) => e.delta)).toEqual([
+      { type: 'thinking_delta', thinking: 'Hmm.' },
+      { type: 'signature_delta', signature: 'keygate:v1' },
+    ]);
+  });
+
+  it('streams omitted thinking without thinking deltas, its text in the signature', () => {
+    const translator = new ChatChunksToMessageEvents('claude', { thinking: { on: true, omitted: true } });
+    const events = translate([chunk({ reasoning_content: 'Six ' }), chunk({ reasoning_content: 'times seven.' }), chunk({ content: '42' }), chunk({}, 'stop')], undefined, translator);
+    expectWellFormed(events);
+    expect(events.filter((e) => e.type === 'content_block_delta').map((e) => e.delta)).toEqual([
+      { type: 'signature_delta', signature: `keygate:v1:${Buffer.from('Six times seven.').toString('base64')}` },
+      { type: 'text_delta', text: '42' },
+    ]);
   });
 });

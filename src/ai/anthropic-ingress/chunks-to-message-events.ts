@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { PROMPT_USAGE, THINKING_DELTA, type AnthropicBlock, type ChatCompletionChunk, type ThinkingDelta, type FinishReason, type StopSequence, type Usage } from '../chat-types.js';
+import type { ThinkingAsked } from '../providers/client-thinking.js';
 import { anthropicError } from './anthropic-error.js';
 import { anthropicStopFor, anthropicUsageFor, failedChoice, messageIdFor } from './chat-to-messages.js';
+import { keygateSignature } from './keygate-thinking.js';
 import type { AnthropicErrorType } from './wire-types.js';
 
 export interface MessageEventsOptions {
@@ -14,6 +16,11 @@ export interface MessageEventsOptions {
   id?: string;
   /** The request's stop sequences: one alone is the one a provider that does not say which stopped on. */
   stops?: readonly string[];
+  /**
+   * What the client asked of thinking (thinkingAsked): when on, another provider's reasoning is streamed as thinking
+   * blocks signed as Keygate's; with `omitted`, without their text, which the signature carries instead.
+   */
+  thinking?: ThinkingAsked;
 }
 
 /** One Server-Sent Event as Anthropic writes them: the event name repeats the data's `type`. */
@@ -28,8 +35,10 @@ function sse(data: { type: string; [field: string]: unknown }): string {
  * `content_block_stop`, then `message_delta` with the stop reason and usage, and `message_stop`. Blocks are
  * numbered from 0 across thinking, text and tool calls and never overlap: one is stopped before the next starts.
  * An Anthropic provider's thinking (THINKING_DELTA) is streamed as Anthropic streamed it: each thinking or
- * redacted_thinking block's start as it came, `thinking_delta`s and `signature_delta`; other providers' reasoning
- * (`reasoning_content`) has no signature to send back with, and is left out.
+ * redacted_thinking block's start as it came, `thinking_delta`s and `signature_delta`. Other providers' reasoning
+ * (`reasoning_content`), when the client asked for thinking (`options.thinking`), is a thinking block streamed the
+ * same way (a start with empty `thinking` and `signature`, `thinking_delta`s, then a `signature_delta` with
+ * Keygate's signature, see keygate-thinking.ts, just before its stop); otherwise it is left out.
  *
  * OpenAI sends each tool call's argument fragments before the next call's first, so the block of an earlier call
  * is stopped for good when a later one starts; a fragment that came after that could not be placed, and is left out.
@@ -50,8 +59,13 @@ export class ChatChunksToMessageEvents {
   #ended = false;
   #failed = false;
   #nextIndex = 0;
-  /** The open block: its index, and for a tool call the OpenAI tool call index, or whether it is a thinking block. */
-  #open: { index: number; tool?: number; thinking?: true } | undefined;
+  /**
+   * The open block: its index, and for a tool call the OpenAI tool call index, or whether it is a thinking block,
+   * and whether Keygate wrote it (from another provider's reasoning).
+   */
+  #open: { index: number; tool?: number; thinking?: true; keygate?: true } | undefined;
+  /** The reasoning of the open Keygate thinking block whose text is omitted, for its signature. */
+  #hidden = '';
   /** OpenAI tool call index → content block index. */
   readonly #tools = new Map<number, number>();
   #finishReason: FinishReason | null = null;
@@ -72,8 +86,9 @@ export class ChatChunksToMessageEvents {
     if (chunk.usage) this.#usage = chunk.usage;
     // Anthropic answers with one message: further choices (n > 1) have nowhere to go.
     for (const choice of chunk.choices.filter((c) => c.index === 0)) {
-      const { content, refusal, tool_calls: toolCalls, [THINKING_DELTA]: thinking } = choice.delta;
+      const { content, refusal, tool_calls: toolCalls, [THINKING_DELTA]: thinking, reasoning_content: reasoning } = choice.delta;
       if (thinking) events.push(...this.#thinking(thinking));
+      else if (reasoning && this.#options.thinking?.on) events.push(...this.#reasoning(reasoning));
       const text = (content ?? '') + (refusal ?? '');
       if (text !== '') {
         if (!this.#open || this.#open.tool !== undefined || this.#open.thinking) events.push(...this.#startBlock({ type: 'text', text: '' }));
@@ -147,18 +162,33 @@ export class ChatChunksToMessageEvents {
     return [];
   }
 
-  #startBlock(block: AnthropicBlock, tool?: number, thinking?: true): string[] {
+  /** Another provider's reasoning, into the open Keygate thinking block or a new one; kept for the signature when its text is omitted. */
+  #reasoning(text: string): string[] {
+    const events = this.#open?.keygate ? [] : this.#startBlock({ type: 'thinking', thinking: '', signature: '' }, undefined, true, true);
+    if (this.#options.thinking?.omitted) this.#hidden += text;
+    else events.push(sse({ type: 'content_block_delta', index: this.#open!.index, delta: { type: 'thinking_delta', thinking: text } }));
+    return events;
+  }
+
+  #startBlock(block: AnthropicBlock, tool?: number, thinking?: true, keygate?: true): string[] {
     const events = this.#stopBlock();
     const index = this.#nextIndex++;
-    this.#open = tool !== undefined ? { index, tool } : thinking ? { index, thinking } : { index };
+    this.#open = tool !== undefined ? { index, tool } : thinking ? { index, thinking, ...(keygate ? { keygate } : {}) } : { index };
     events.push(sse({ type: 'content_block_start', index, content_block: block }));
     return events;
   }
 
+  /** The open block's stop; a Keygate thinking block's signature first, as Anthropic sends its own last. */
   #stopBlock(): string[] {
     if (!this.#open) return [];
-    const { index } = this.#open;
+    const { index, keygate } = this.#open;
     this.#open = undefined;
-    return [sse({ type: 'content_block_stop', index })];
+    const events: string[] = [];
+    if (keygate) {
+      events.push(sse({ type: 'content_block_delta', index, delta: { type: 'signature_delta', signature: keygateSignature(this.#hidden) } }));
+      this.#hidden = '';
+    }
+    events.push(sse({ type: 'content_block_stop', index }));
+    return events;
   }
 }

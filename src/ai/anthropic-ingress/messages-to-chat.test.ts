@@ -60,7 +60,11 @@ describe('a Messages API request as a chat request', () => {
     expect(() => translate({ output_config: config })).toThrow(new RegExp(`^${field.replace('.', '\\.')}: `));
   });
 
-  it.each([{ type: 'disabled' }, { type: 'adaptive' }])('takes thinking %j', (thinking) => {
+  it('refuses a thinking display that is not text, naming it', () => {
+    expect(rejection({ thinking: { type: 'adaptive', display: true } }).param).toBe('thinking.display');
+  });
+
+  it.each([{ type: 'disabled' }, { type: 'adaptive' }, { type: 'adaptive', display: 'omitted' }])('takes thinking %j', (thinking) => {
     expect(translate({ thinking })[THINKING]).toEqual(thinking);
   });
 
@@ -226,6 +230,36 @@ describe('a Messages API request as a chat request', () => {
     const assistant = translate({ messages }).messages[1]!;
     expect(assistant[ANTHROPIC_BLOCKS]).toEqual(turn);
     expect(assistant.tool_calls?.map((call) => call.id)).toEqual(['toolu_1', 'toolu_2']);
+  });
+
+  it('takes the thinking blocks Keygate wrote for another provider back as the turn’s reasoning_content, never among Anthropic’s blocks', () => {
+    const messages = [
+      { role: 'user', content: 'Weather?' },
+      { role: 'assistant', content: [{ type: 'thinking', thinking: 'Paris, then.', signature: 'keygate:v1' }, { type: 'tool_use', id: 'call_1', name: 'get_weather', input: { city: 'Paris' } }] },
+    ];
+    const assistant = translate({ messages }).messages[1]!;
+    expect(assistant).toMatchObject({ role: 'assistant', content: null, reasoning_content: 'Paris, then.' });
+    expect(ANTHROPIC_BLOCKS in assistant).toBe(false);
+  });
+
+  it('reads the reasoning of an omitted Keygate thinking block from its signature', () => {
+    const signature = `keygate:v1:${Buffer.from('Six times seven.').toString('base64')}`;
+    const messages = [{ role: 'user', content: '6×7?' }, { role: 'assistant', content: [{ type: 'thinking', thinking: '', signature }, { type: 'text', text: '42' }] }];
+    expect(translate({ messages }).messages[1]).toMatchObject({ content: '42', reasoning_content: 'Six times seven.' });
+  });
+
+  it('keeps Anthropic’s thinking blocks for the Anthropic adapter beside Keygate’s, which it leaves out', () => {
+    const anthropic = { type: 'thinking', thinking: 'Paris, then.', signature: 'EqQBCkgIARABGAIiQL' };
+    const text = { type: 'text', text: 'Hello!' };
+    const messages = [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: [{ type: 'thinking', thinking: 'Mine.', signature: 'keygate:v1' }, anthropic, text] }];
+    const assistant = translate({ messages }).messages[1]!;
+    expect(assistant[ANTHROPIC_BLOCKS]).toEqual([anthropic, text]);
+    expect(assistant.reasoning_content).toBe('Mine.');
+  });
+
+  it('refuses a Keygate thinking block whose thinking is not text, naming it', () => {
+    const messages = [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: [{ type: 'thinking', thinking: 7, signature: 'keygate:v1' }, { type: 'text', text: 'Hello!' }] }];
+    expect(rejection({ messages }).param).toBe('messages.1.content.0.thinking');
   });
 
   it('marks no turn without thinking blocks', () => {

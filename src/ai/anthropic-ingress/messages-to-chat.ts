@@ -1,6 +1,7 @@
 import { ANTHROPIC_BLOCKS, CACHE_CONTROL, CACHE_MARKED, OUTPUT_CONFIG, THINKING, type AnthropicBlock, type CacheControl, type ChatMessage, type ChatRequest, type ContentPart, type ImagePart, type TextPart, type ToolCall, type ToolChoice, type ToolDefinition } from '../chat-types.js';
 import { isJsonObject } from '../json-object.js';
 import { AnthropicRequestError } from './anthropic-error.js';
+import { isKeygateSignature, keygateReasoningOf } from './keygate-thinking.js';
 import type { AnthropicMessagesRequest } from './wire-types.js';
 
 type Json = Record<string, unknown>;
@@ -120,35 +121,48 @@ function userTurn(content: unknown[], param: string): ChatMessage[] {
 }
 
 /**
- * An assistant turn: text blocks become the content, `tool_use` blocks the tool calls. Thinking blocks are
- * Anthropic's own: a turn that holds any keeps its blocks as they came under ANTHROPIC_BLOCKS, which only the
- * Anthropic adapter reads (Anthropic wants them back unchanged, in their place, to use tools with thinking).
+ * An assistant turn: text blocks become the content, `tool_use` blocks the tool calls. Thinking blocks Keygate wrote
+ * for another provider (isKeygateSignature) become the turn's `reasoning_content`, which OpenAI-compatible hosts take
+ * back (DeepSeek requires it within a tool-use loop), and never reach Anthropic, which would refuse their signature.
+ * Other thinking blocks are Anthropic's own: a turn that holds any keeps its blocks as they came, Keygate's left out,
+ * under ANTHROPIC_BLOCKS, which only the Anthropic adapter reads (Anthropic wants them back unchanged, in their
+ * place, to use tools with thinking).
  */
 function assistantTurn(content: unknown[], param: string): ChatMessage {
   const texts: TextPart[] = [];
   const calls: ToolCall[] = [];
+  const reasoning: string[] = [];
+  const blocks: AnthropicBlock[] = [];
   let thinking = false;
   content.forEach((block, i) => {
     const where = `${param}.${i}`;
+    if (isJsonObject(block) && block.type === 'thinking' && isKeygateSignature(block.signature)) {
+      reasoning.push(keygateReasoningOf(text(block.thinking, `${where}.thinking`), block.signature));
+      return;
+    }
+    blocks.push(block as AnthropicBlock);
     if (isThinking(block)) thinking = true;
     else if (isJsonObject(block) && block.type === 'tool_use') calls.push(toolCall(block, where));
     else texts.push(contentPart(block, where, false) as TextPart);
   });
   const message: ChatMessage = { role: 'assistant', content: texts.length > 0 ? textContent(texts, '') : calls.length > 0 ? null : '', ...(calls.length > 0 ? { tool_calls: calls } : {}) };
-  if (thinking) message[ANTHROPIC_BLOCKS] = content as AnthropicBlock[];
+  if (reasoning.length > 0) message.reasoning_content = reasoning.join('');
+  if (thinking) message[ANTHROPIC_BLOCKS] = blocks;
   return message;
 }
 
 /**
  * `thinking` (https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking): an object whose `type` is
- * `enabled` (with `budget_tokens`), `disabled` or `adaptive`. Its limits (a budget of at least 1024, below
- * `max_tokens`) are the model's, and Anthropic says them.
+ * `enabled` (with `budget_tokens`), `disabled` or `adaptive`, and whose `display` (`summarized` or `omitted`, how
+ * thinking blocks come back), if any, is text. Its limits (a budget of at least 1024, below `max_tokens`) are the
+ * model's, and Anthropic says them; so are the displays a model takes.
  */
 function thinkingOf(thinking: unknown): Record<string, unknown> {
   if (!isJsonObject(thinking)) fail('thinking', 'must be an object');
   if (thinking.type === 'enabled') {
     if (!Number.isInteger(thinking.budget_tokens) || (thinking.budget_tokens as number) < 1) fail('thinking.budget_tokens', 'is required and must be a positive integer');
   } else if (thinking.type !== 'disabled' && thinking.type !== 'adaptive') fail('thinking.type', 'must be "enabled", "disabled" or "adaptive"');
+  if (thinking.display !== undefined && typeof thinking.display !== 'string') fail('thinking.display', 'must be "summarized" or "omitted"');
   return thinking;
 }
 
@@ -244,9 +258,11 @@ function numberIn(value: unknown, param: string, min: number, max: number): numb
  * provider. The body is validated as it arrives from the client: a field the gateway cannot read throws an
  * AnthropicRequestError naming it. `system` becomes a leading system message (one per block when blocks carry cache
  * breakpoints), `tool_use` blocks tool calls, `tool_result` blocks tool messages, `tool_choice` any/tool OpenAI's
- * required/function, `stop_sequences` `stop` and `metadata.user_id` `user`. `top_k` is kept for the providers that take it; `thinking`, and the
- * thinking blocks of earlier turns, which only Anthropic can honour, are kept under THINKING and ANTHROPIC_BLOCKS for
- * the Anthropic adapter, and never reach another provider.
+ * required/function, `stop_sequences` `stop` and `metadata.user_id` `user`. `top_k` is kept for the providers that take it; `thinking` and
+ * `output_config` are kept under THINKING and OUTPUT_CONFIG, which the Anthropic adapter sends as they came and the
+ * other adapters read in their own terms (providers/client-thinking.ts); Anthropic's thinking blocks of earlier turns
+ * under ANTHROPIC_BLOCKS, for the Anthropic adapter only; the thinking blocks Keygate wrote for other providers as
+ * the turn's `reasoning_content`.
  *
  * @example messagesToChat({ model: 'claude-sonnet-4-5', max_tokens: 1024, messages: [{ role: 'user', content: 'Hello' }] })
  */

@@ -357,6 +357,24 @@ describe('the Anthropic request translation', () => {
     expect(request.body.messages[1]).toEqual({ role: 'assistant', content: turn });
   });
 
+  it('sends a client’s thinking without the tool-use turn’s thinking another provider wrote, and leaves thinking off for that turn, which Anthropic would refuse', async () => {
+    const loop = (thinking: Record<string, unknown>) =>
+      sent({
+        [THINKING]: thinking,
+        max_completion_tokens: 2000,
+        tools: [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }],
+        messages: [
+          { role: 'user', content: 'Weather?' },
+          { role: 'assistant', content: null, reasoning_content: 'Paris, then.', tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
+          { role: 'tool', tool_call_id: 'call_1', content: '18°C' },
+        ],
+      });
+    const request = await loop({ type: 'enabled', budget_tokens: 1024 });
+    expect(request.body).not.toHaveProperty('thinking');
+    expect(request.body.messages[1]).toEqual({ role: 'assistant', content: [{ type: 'tool_use', id: 'call_1', name: 'get_weather', input: { city: 'Paris' } }] });
+    expect((await loop({ type: 'disabled' })).body.thinking).toEqual({ type: 'disabled' });
+  });
+
   /** An OpenAI client's weather tool loop with reasoning_effort: its call, the tool's result, then `after`. */
   const weatherLoop = (after: ChatRequest['messages']) =>
     sent({

@@ -119,22 +119,23 @@ function toolChoiceFor(choice: ToolChoice | undefined, parallel: boolean | undef
 }
 
 /**
- * Whether the request answers tool calls of an assistant turn that has no thinking blocks to send back (an OpenAI
- * client's turn: OpenAI's shape has no place for a signed block). With thinking on, Anthropic refuses such a turn
- * (the tool-use loop must start with thinking); without, it takes it: so reasoning_effort asks for no thinking until
- * the next user turn (https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking#extended-thinking-with-tool-use).
+ * The assistant turn whose tool calls the request answers, when it has no thinking blocks to send back (an OpenAI
+ * client's turn: OpenAI's shape has no place for a signed block; or an Anthropic-format client's turn whose thinking
+ * another provider wrote, which Anthropic cannot check). With thinking on, Anthropic refuses such a turn (the
+ * tool-use loop must start with thinking); without, it takes it: so such a request asks for no thinking until the
+ * next user turn (https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking#extended-thinking-with-tool-use).
  */
-function continuesToolUseWithoutThinking(messages: ChatMessage[]): boolean {
+function toolUseTurnWithoutThinking(messages: ChatMessage[]): ChatMessage | undefined {
   // The turn Anthropic answers holds tool results whenever tool messages follow the last assistant turn, a user
   // message after them included: consecutive user-side messages become one user turn (mergeTurns).
   for (let i = messages.length - 1; i >= 0; i--) {
     const message = messages[i]!;
-    if (message.role === 'assistant') return false;
+    if (message.role === 'assistant') return undefined;
     if (message.role !== 'tool') continue;
     const assistant = messages.findLast((m, j) => j < i && m.role === 'assistant');
-    return assistant !== undefined && !(ANTHROPIC_BLOCKS in assistant);
+    return assistant !== undefined && !(ANTHROPIC_BLOCKS in assistant) ? assistant : undefined;
   }
-  return false;
+  return undefined;
 }
 
 /**
@@ -165,7 +166,10 @@ export function toAnthropicRequest(request: ChatRequest, model: string, stream: 
     ...cacheControlOf(request),
   };
   const thinking = request[THINKING];
-  if (thinking) body.thinking = thinking;
+  // A client's own thinking goes as it came, except on a tool-use turn whose thinking another provider wrote (its
+  // reasoning_content, from the Anthropic ingress): Anthropic would refuse the turn without thinking blocks.
+  const lostThinking = thinking && thinking.type !== 'disabled' && toolUseTurnWithoutThinking(request.messages)?.reasoning_content !== undefined;
+  if (thinking && !lostThinking) body.thinking = thinking;
   const outputConfig = request[OUTPUT_CONFIG];
   if (outputConfig) body.output_config = outputConfig;
   if (system.length > 0) body.system = system.some((block) => block.cache_control) ? system : system.map((block) => block.text).join('\n\n');
@@ -222,7 +226,7 @@ function effortOf(value: string): ReasoningEffort {
  */
 function thinkFor(body: AnthropicMessagesRequest, request: ChatRequest, effort: ReasoningEffort, catalogModel: CatalogModel | undefined): void {
   const budget = THINKING_BUDGETS[effort];
-  if (budget === 0 || continuesToolUseWithoutThinking(request.messages)) return;
+  if (budget === 0 || toolUseTurnWithoutThinking(request.messages)) return;
   if (body.tool_choice && (body.tool_choice.type === 'any' || body.tool_choice.type === 'tool')) return;
   // A model the catalog says does not reason (Claude 3.5 Haiku) would refuse thinking: the effort asks for none there.
   if (catalogModel && !catalogModel.capabilities.includes('reasoning')) return;
