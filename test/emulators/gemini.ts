@@ -19,7 +19,8 @@ import { sendJson, sseData, startEmulatorServer, writeEvent, type EmulatorHandle
  * - Thinking (https://ai.google.dev/gemini-api/docs/thinking): with a `thinkingConfig` that does not turn it off
  *   (`thinkingBudget: 0`), the answer is thought about first: `thoughtsTokenCount` in the usage, and with
  *   `includeThoughts` a thought summary part (`thought: true`) before the answer, streamed in its own event. A
- *   config with both `thinkingBudget` and `thinkingLevel` is refused, as Gemini refuses it.
+ *   config with both `thinkingBudget` and `thinkingLevel` is refused, as Gemini refuses it, and so is a 2.5 model's
+ *   budget outside the range Google documents for it (Pro 128 to 32,768, Flash up to 24,576, Flash-Lite 512 to 24,576).
  * - Usage: prompt tokens are `promptTokensFor(body)` (characters / 4), candidate tokens likewise.
  * - Embeddings: a vector (8 values, or `outputDimensionality`) computed from the text; more than 100 requests in
  *   one batchEmbedContents call are refused, as Gemini refuses them.
@@ -140,6 +141,10 @@ function validate(body: Json, model: string): void {
   if (thinking.thinkingLevel !== undefined && proLevels && !proLevels.includes(String(thinking.thinkingLevel))) throw invalid(`Thinking level ${String(thinking.thinkingLevel)} is not supported for this model.`);
   // Gemini 2.5 Pro thinks whatever it is told: its budget runs 128 to 32,768 (https://ai.google.dev/gemini-api/docs/thinking).
   if (/^gemini-2\.5-pro/.test(model) && thinking.thinkingBudget !== undefined && thinking.thinkingBudget !== -1 && ((thinking.thinkingBudget as number) < 128 || (thinking.thinkingBudget as number) > 32_768)) throw invalid("Thinking can't be disabled for this model: thinking_budget must be from 128 to 32768");
+  // 2.5 Flash-Lite thinks with 512 to 24,576 tokens, 2.5 Flash with up to 24,576; 0 stops either, -1 is dynamic.
+  const budget = thinking.thinkingBudget as number | undefined;
+  const [least, most] = /^gemini-2\.5-flash-lite/.test(model) ? [512, 24_576] : /^gemini-2\.5-flash/.test(model) ? [1, 24_576] : [0, Infinity];
+  if (budget !== undefined && budget !== 0 && budget !== -1 && (budget < least || budget > most)) throw invalid(`The thinking budget ${budget} is invalid. Please choose a value between ${least} and ${most}.`);
   for (const [t, tool] of ((body.tools ?? []) as Json[]).entries()) {
     for (const [d, declaration] of ((tool.functionDeclarations ?? []) as Json[]).entries()) {
       for (const key of Object.keys(declaration)) if (!['name', 'description', 'parameters', 'parametersJsonSchema', 'response'].includes(key)) throw unknownField(key, `tools[${t}].function_declarations[${d}]`);

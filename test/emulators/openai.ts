@@ -6,8 +6,9 @@ import { sendJson as sendJsonAs, sseData, startEmulatorServer, writeEvent, type 
  * (https://platform.openai.com/docs/api-reference/chat, …/embeddings) on 127.0.0.1, for end-to-end tests of the
  * gateway. It checks the Bearer key and what the real API refuses where a gateway could go wrong (a missing model
  * or messages, a tool message that answers no tool call, an unanswered tool call, `stream_options` without
- * `stream`, `max_tokens` beyond the model's limit, bad tool names, `top_k`, which other providers take), and answers
- * deterministically:
+ * `stream`, `max_tokens` beyond the model's limit, bad tool names, `top_k`, which other providers take,
+ * `reasoning_effort` on a model that does not reason (GPT-4o, GPT-4.1, GPT-3.5) and beside function tools on GPT-5.2
+ * and later, which take the pair only on the Responses API), and answers deterministically:
  *
  * - A `tool` message last → "The tool answered: <its content>".
  * - With tools (and `tool_choice` not `none`) → a call of the forced tool, else each tool the last user message
@@ -25,6 +26,10 @@ import { sendJson as sendJsonAs, sseData, startEmulatorServer, writeEvent, type 
  *   `encoding_format: "base64"`, as little-endian float32 bytes in base64.
  * - Errors have OpenAI's body `{ error: { message, type, param, code } }`; a wrong key gets OpenAI's 401, which
  *   names the key masked to its first three and last four characters.
+ * - With `reasoningContent`, it answers as DeepSeek's thinking mode does (https://api-docs.deepseek.com/guides/thinking_mode):
+ *   `message.reasoning_content` (REASONING_FOR the last user text, or the tool's result) beside the content, streamed
+ *   as `delta.reasoning_content` chunks before the answer's; and, as DeepSeek documents, it refuses an assistant turn
+ *   with tool calls sent back without its `reasoning_content`, which the tool-use loop must keep.
  */
 export type OpenAIEmulatorMode = 'normal' | 'rate-limited' | 'out-of-quota' | 'server-error' | 'garbled' | 'null-body' | 'odd-error' | 'legacy-choice' | 'failed-choice';
 
@@ -50,6 +55,8 @@ export interface OpenAIEmulatorOptions {
   exhaustedKeys?: readonly string[];
   /** The path before /chat/completions and /embeddings: '/v1' as OpenAI has it, '' as Perplexity has it. Default '/v1'. */
   pathPrefix?: string;
+  /** Answer as DeepSeek's thinking mode: with `reasoning_content`, wanting it back on tool-calling turns. Default false. */
+  reasoningContent?: boolean;
 }
 
 export type RecordedRequest = LooseRecordedRequest;
@@ -91,6 +98,7 @@ interface Answer {
   content: string | null;
   toolCalls: ToolCall[];
   finishReason: 'stop' | 'length' | 'tool_calls';
+  reasoning?: string;
 }
 
 export const countTokens = (text: string): number => Math.ceil(text.length / 4);
@@ -130,7 +138,15 @@ function textOf(content: unknown): string {
   return content.flatMap((part: Json) => (part?.type === 'text' && typeof part.text === 'string' ? [part.text] : [])).join(' ');
 }
 
-function validateChat(body: Json, maxOutputTokens: number): void {
+/** The reasoning the emulator answers with, in its DeepSeek-like mode, for the last message's text. */
+export const REASONING_FOR = (text: string): string => `The user wants ${JSON.stringify(text)}; I answer it.`;
+
+/** OpenAI's models that do not reason, and refuse `reasoning_effort` (the others' names are reasoning models' or another host's). */
+const NOT_REASONING = /^(?:gpt-4|gpt-3\.5|chatgpt-4o)/;
+/** GPT-5.2 and later refuse function tools beside a `reasoning_effort` on Chat Completions (other than `none`). */
+const NO_TOOLS_WITH_EFFORT = /^gpt-(?:5\.(?:[2-9]|\d{2,})|[6-9])/;
+
+function validateChat(body: Json, maxOutputTokens: number, reasoningContent: boolean): void {
   if (typeof body.model !== 'string' || body.model === '') throw invalid('you must provide a model parameter');
   if (body.model === 'no-such-model') throw new RequestError(404, 'invalid_request_error', 'model_not_found', `The model \`${body.model}\` does not exist or you do not have access to it.`);
   if (body.messages === undefined) throw invalid("Missing required parameter: 'messages'.", 'messages', 'missing_required_parameter');
@@ -148,7 +164,18 @@ function validateChat(body: Json, maxOutputTokens: number): void {
       throw invalid(`Invalid 'tools[${i}].function.name': string does not match pattern. Expected a string that matches the pattern '^[a-zA-Z0-9_-]+$'.`, `tools[${i}].function.name`, 'invalid_value');
     }
   }
+  if (body.reasoning_effort !== undefined && NOT_REASONING.test(String(body.model))) throw invalid("Unsupported parameter: 'reasoning_effort' is not supported with this model.", 'reasoning_effort', 'unsupported_parameter');
+  if (body.reasoning_effort !== undefined && body.reasoning_effort !== 'none' && Array.isArray(body.tools) && body.tools.length > 0 && NO_TOOLS_WITH_EFFORT.test(String(body.model))) {
+    throw invalid(`Function tools with reasoning_effort are not supported for ${String(body.model)} in /v1/chat/completions. Please use /v1/responses instead.`, 'reasoning_effort');
+  }
   const messages = body.messages as Message[];
+  if (reasoningContent) {
+    messages.forEach((message, i) => {
+      if (message.role === 'assistant' && message.tool_calls?.length && typeof (message as Json).reasoning_content !== 'string') {
+        throw invalid(`The reasoning_content of an assistant message with tool calls must be passed back to the API (messages[${i}]).`, `messages[${i}].reasoning_content`);
+      }
+    });
+  }
   // OpenAI refuses members it does not define, Anthropic's cache_control among them.
   if ('cache_control' in body) throw invalid("Unrecognized request argument supplied: cache_control", 'cache_control', 'unknown_parameter');
   for (const [i, tool] of ((body.tools ?? []) as Json[]).entries()) if (tool && 'cache_control' in tool) throw invalid(`Unknown parameter: 'tools[${i}].cache_control'.`, `tools[${i}].cache_control`, 'unknown_parameter');
@@ -233,7 +260,7 @@ function answer(body: Json): Answer {
   return { content: text, toolCalls: [], finishReason };
 }
 
-const completionTokensOf = (reply: Answer) => countTokens((reply.content ?? '') + reply.toolCalls.map((c) => c.function.name + c.function.arguments).join(''));
+const completionTokensOf = (reply: Answer) => countTokens((reply.reasoning ?? '') + (reply.content ?? '') + reply.toolCalls.map((c) => c.function.name + c.function.arguments).join(''));
 
 /** OpenAI's JSON answers carry a content-length and a request id. */
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -264,9 +291,10 @@ export async function startOpenAIEmulator(options: OpenAIEmulatorOptions = {}): 
   });
 
   const chat = async (res: ServerResponse, body: Json): Promise<void> => {
-    validateChat(body, options.maxOutputTokens ?? 16_384);
+    validateChat(body, options.maxOutputTokens ?? 16_384, options.reasoningContent === true);
     const count = Number(body.n ?? 1);
-    const replies = Array.from({ length: count }, () => answer(body));
+    const last = (body.messages as Message[]).at(-1);
+    const replies = Array.from({ length: count }, (): Answer => ({ ...answer(body), ...(options.reasoningContent ? { reasoning: REASONING_FOR(textOf(last?.content)) } : {}) }));
     const reasoning = body.reasoning_effort !== undefined && body.reasoning_effort !== 'none' ? REASONING_TOKENS * count : 0;
     const full = usageOf(promptTokensFor(body), replies.reduce((sum, r) => sum + completionTokensOf(r), 0), reasoning);
     const usage = options.reportUsage === 'prompt-only' ? { prompt_tokens: full.prompt_tokens, total_tokens: full.prompt_tokens } : full;
@@ -274,7 +302,7 @@ export async function startOpenAIEmulator(options: OpenAIEmulatorOptions = {}): 
     if (body.stream !== true) {
       const choices = replies.map((reply, index) => ({
         index,
-        message: { role: 'assistant', content: reply.content, refusal: null, annotations: [], ...(reply.toolCalls.length > 0 ? { tool_calls: reply.toolCalls } : {}) },
+        message: { role: 'assistant', content: reply.content, ...(reply.reasoning !== undefined ? { reasoning_content: reply.reasoning } : {}), refusal: null, annotations: [], ...(reply.toolCalls.length > 0 ? { tool_calls: reply.toolCalls } : {}) },
         logprobs: null,
         finish_reason: reply.finishReason,
       }));
@@ -294,6 +322,11 @@ export async function startOpenAIEmulator(options: OpenAIEmulatorOptions = {}): 
       ...(includeUsage ? { usage: null } : {}),
     });
     for (const [index, reply] of replies.entries()) {
+      // DeepSeek streams its reasoning first, content null, then the answer.
+      if (reply.reasoning !== undefined) {
+        await send(chunk(index, { role: 'assistant', content: null, reasoning_content: '' }));
+        for (const piece of reply.reasoning.match(/\S+\s*|\s+/g) ?? []) await send(chunk(index, { content: null, reasoning_content: piece }));
+      }
       if (reply.toolCalls.length > 0) {
         await send(chunk(index, { role: 'assistant', content: null, refusal: null }));
         for (const [n, call] of reply.toolCalls.entries()) {

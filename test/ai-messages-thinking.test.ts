@@ -1,0 +1,158 @@
+import Anthropic from '@anthropic-ai/sdk';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AiGateway, configureThreeProviders, startProviderEmulators, type ProviderEmulators } from './ai-fixtures.js';
+import { signatureFor, thinkingFor } from './emulators/anthropic.js';
+import { THOUGHT_SUMMARY } from './emulators/gemini.js';
+import { REASONING_FOR, REASONING_TOKENS, startOpenAIEmulator, type OpenAIEmulator } from './emulators/openai.js';
+
+/**
+ * An Anthropic-format client (the official SDK, as Claude Code uses it) asking for thinking from providers other
+ * than Anthropic: Gemini, a DeepSeek-like OpenAI-compatible host and OpenAI's reasoning models.
+ */
+const TOOL = {
+  name: 'get_weather',
+  description: 'The current weather in a city',
+  input_schema: { type: 'object' as const, properties: { city: { type: 'string' } }, required: ['city'] },
+};
+const QUESTION = { role: 'user' as const, content: 'Use get_weather for Paris.' };
+
+/** A stream's events as `start:<index>:<type>`, `<index>:<delta type>` and `stop:<index>`, repeats merged. */
+async function shapeOf(stream: AsyncIterable<Anthropic.RawMessageStreamEvent>): Promise<string[]> {
+  const events: string[] = [];
+  for await (const event of stream) {
+    if (event.type === 'content_block_start') events.push(`start:${event.index}:${event.content_block.type}`);
+    else if (event.type === 'content_block_delta') events.push(`${event.index}:${event.delta.type}`);
+    else if (event.type === 'content_block_stop') events.push(`stop:${event.index}`);
+  }
+  return events.filter((event, i) => event !== events[i - 1]);
+}
+
+describe('thinking for /v1/messages clients from providers other than Anthropic', () => {
+  let gateway: AiGateway;
+  let emulators: ProviderEmulators;
+  let deepseek: OpenAIEmulator;
+  let claude: Anthropic;
+
+  beforeAll(async () => {
+    emulators = await startProviderEmulators();
+    deepseek = await startOpenAIEmulator({ reasoningContent: true });
+    gateway = await AiGateway.start();
+    await configureThreeProviders(gateway, emulators, {
+      providers: [{ name: 'deepseek', type: 'openai-compatible', baseUrl: deepseek.url, catalog: 'deepseek' }],
+      aliases: [
+        { name: 'fast', targets: [{ provider: 'gemini', model: 'gemini-2.5-flash' }] },
+        { name: 'deep', targets: [{ provider: 'deepseek', model: 'deepseek-reasoner' }] },
+      ],
+    });
+    await gateway.addProviderKey('deepseek', 'test-openai-key');
+    claude = new Anthropic({ baseURL: gateway.proxyUrl, apiKey: await gateway.createApp({ name: 'thinking-app', team: 'thinking-team' }), maxRetries: 0 });
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+    await deepseek?.stop();
+    await emulators?.stop();
+  });
+
+  describe('Gemini', () => {
+    it('gets the thinking budget itself, and answers its thoughts as a thinking block before the text', async () => {
+      const message = await claude.messages.create({ model: 'fast', max_tokens: 8000, thinking: { type: 'enabled', budget_tokens: 5000 }, messages: [{ role: 'user', content: 'Hello there' }] });
+      expect(emulators.gemini.lastRequest()!.body.generationConfig.thinkingConfig).toEqual({ includeThoughts: true, thinkingBudget: 5000 });
+      expect(message.content).toEqual([
+        { type: 'thinking', thinking: THOUGHT_SUMMARY, signature: 'keygate:v1' },
+        { type: 'text', text: 'Echo: Hello there' },
+      ]);
+    });
+
+    it('streams its thoughts as a thinking block with deltas and a signature, accumulated into the same Message', async () => {
+      const ask = { model: 'fast', max_tokens: 8000, thinking: { type: 'adaptive' as const }, messages: [{ role: 'user' as const, content: 'Hello there' }] };
+      expect(await shapeOf(await claude.messages.create({ ...ask, stream: true }))).toEqual(['start:0:thinking', '0:thinking_delta', '0:signature_delta', 'stop:0', 'start:1:text', '1:text_delta', 'stop:1']);
+      expect(emulators.gemini.lastRequest()!.body.generationConfig.thinkingConfig).toEqual({ includeThoughts: true, thinkingBudget: -1 });
+      const final = await claude.messages.stream(ask).finalMessage();
+      expect(final.content).toEqual([
+        { type: 'thinking', thinking: THOUGHT_SUMMARY, signature: 'keygate:v1' },
+        { type: 'text', text: 'Echo: Hello there' },
+      ]);
+    });
+
+    it('is asked for no thoughts, and answers none, when the client asked for no thinking', async () => {
+      const message = await claude.messages.create({ model: 'fast', max_tokens: 500, messages: [{ role: 'user', content: 'Hello there' }] });
+      expect(emulators.gemini.lastRequest()!.body).not.toHaveProperty('generationConfig.thinkingConfig');
+      expect(message.content).toEqual([{ type: 'text', text: 'Echo: Hello there' }]);
+      await claude.messages.create({ model: 'fast', max_tokens: 500, thinking: { type: 'disabled' }, messages: [{ role: 'user', content: 'Hello there' }] });
+      expect(emulators.gemini.lastRequest()!.body.generationConfig.thinkingConfig).toEqual({ thinkingBudget: 0 });
+    });
+  });
+
+  describe('an OpenAI-compatible host that returns reasoning_content (DeepSeek)', () => {
+    it.each([false, true])('uses a tool with thinking, its reasoning coming back to the host as reasoning_content (first turn streamed: %s)', async (streamed) => {
+      const ask = { model: 'deep', max_tokens: 4000, thinking: { type: 'adaptive' as const }, output_config: { effort: 'high' }, tools: [TOOL] } as const;
+      const first = streamed ? await claude.messages.stream({ ...ask, messages: [QUESTION] } as never).finalMessage() : ((await claude.messages.create({ ...ask, messages: [QUESTION] } as never)) as unknown as Anthropic.Message);
+      expect(deepseek.lastRequest()!.body.reasoning_effort).toBe('high');
+      expect(first.content[0]).toEqual({ type: 'thinking', thinking: REASONING_FOR(QUESTION.content), signature: 'keygate:v1' });
+      expect(first.content.map((block) => block.type)).toEqual(['thinking', 'tool_use']);
+      const use = first.content.find((block) => block.type === 'tool_use')!;
+
+      // DeepSeek refuses a tool-calling turn sent back without its reasoning (the emulator too).
+      const second = (await claude.messages.create({ ...ask, messages: [QUESTION, { role: 'assistant', content: first.content }, { role: 'user', content: [{ type: 'tool_result', tool_use_id: use.id, content: '{"celsius":21}' }] }] } as never)) as unknown as Anthropic.Message;
+      expect(deepseek.lastRequest()!.body.messages[1]).toMatchObject({ role: 'assistant', reasoning_content: REASONING_FOR(QUESTION.content) });
+      expect(second.content).toEqual([
+        { type: 'thinking', thinking: REASONING_FOR('{"celsius":21}'), signature: 'keygate:v1' },
+        { type: 'text', text: 'The tool answered: {"celsius":21}' },
+      ]);
+    });
+
+    it('answers omitted thinking with its text empty, and still gives the host its reasoning back', async () => {
+      const ask = { model: 'deep', max_tokens: 4000, thinking: { type: 'enabled' as const, budget_tokens: 1024, display: 'omitted' }, tools: [TOOL] };
+      const first = await claude.messages.create({ ...ask, messages: [QUESTION] } as never) as unknown as Anthropic.Message;
+      expect(first.content[0]).toMatchObject({ type: 'thinking', thinking: '' });
+      expect(JSON.stringify(first.content[0])).not.toContain('get_weather for Paris');
+      const use = first.content.find((block) => block.type === 'tool_use')!;
+      await claude.messages.create({ ...ask, messages: [QUESTION, { role: 'assistant', content: first.content }, { role: 'user', content: [{ type: 'tool_result', tool_use_id: use.id, content: '21' }] }] } as never);
+      expect(deepseek.lastRequest()!.body.messages[1].reasoning_content).toBe(REASONING_FOR(QUESTION.content));
+    });
+
+    it('answers no thinking block when the client asked for no thinking', async () => {
+      const message = await claude.messages.create({ model: 'deep', max_tokens: 500, messages: [{ role: 'user', content: 'Hello there' }] });
+      expect(deepseek.lastRequest()!.body).not.toHaveProperty('reasoning_effort');
+      expect(message.content).toEqual([{ type: 'text', text: 'Echo: Hello there' }]);
+    });
+  });
+
+  describe('OpenAI', () => {
+    it('gives a reasoning model the effort the thinking budget comes to, streamed or not', async () => {
+      const message = await claude.messages.create({ model: 'openai/gpt-5-mini', max_tokens: 4000, thinking: { type: 'enabled', budget_tokens: 2048 }, messages: [{ role: 'user', content: 'Hello there' }] });
+      expect(emulators.openai.lastRequest()!.body.reasoning_effort).toBe('medium');
+      // Chat Completions never returns OpenAI's reasoning, only its tokens, which count as output.
+      expect(message.content).toEqual([{ type: 'text', text: 'Echo: Hello there' }]);
+      expect(message.usage.output_tokens).toBeGreaterThanOrEqual(REASONING_TOKENS);
+      await claude.messages.stream({ model: 'openai/gpt-5-mini', max_tokens: 4000, thinking: { type: 'enabled', budget_tokens: 31_999 }, messages: [{ role: 'user', content: 'Hello there' }] }).finalMessage();
+      expect(emulators.openai.lastRequest()!.body.reasoning_effort).toBe('high');
+    });
+
+    it('sends no effort where OpenAI would refuse it: a model that does not reason, or GPT-5.2 and later beside tools', async () => {
+      const message = await claude.messages.create({ model: 'openai/gpt-4o-mini', max_tokens: 500, thinking: { type: 'enabled', budget_tokens: 2048 }, output_config: { effort: 'high' }, messages: [{ role: 'user', content: 'Hello there' }] } as never) as unknown as Anthropic.Message;
+      expect(emulators.openai.lastRequest()!.body).not.toHaveProperty('reasoning_effort');
+      expect(message.content).toEqual([{ type: 'text', text: 'Echo: Hello there' }]);
+      await claude.messages.create({ model: 'openai/gpt-5.4', max_tokens: 500, thinking: { type: 'enabled', budget_tokens: 2048 }, tools: [TOOL], messages: [QUESTION] });
+      expect(emulators.openai.lastRequest()!.body).not.toHaveProperty('reasoning_effort');
+    });
+  });
+
+  it('sends Anthropic its own signed thinking and never Keygate’s, leaving thinking off for a tool loop another provider’s thinking began', async () => {
+    const earlier = await claude.messages.create({ model: 'anthropic/claude-sonnet-4-5', max_tokens: 4000, thinking: { type: 'enabled', budget_tokens: 1024 }, messages: [{ role: 'user', content: 'Hello there' }] });
+    expect(earlier.content[0]).toEqual({ type: 'thinking', thinking: thinkingFor('Hello there'), signature: signatureFor(thinkingFor('Hello there')) });
+    const history = [{ role: 'user' as const, content: 'Hello there' }, { role: 'assistant' as const, content: earlier.content }, QUESTION];
+    const ask = { max_tokens: 4000, thinking: { type: 'enabled' as const, budget_tokens: 1024 }, tools: [TOOL] };
+    const first = await claude.messages.create({ ...ask, model: 'deep', messages: history });
+    // The host never gets Anthropic's thinking as its own reasoning.
+    expect(deepseek.lastRequest()!.body.messages[1]).not.toHaveProperty('reasoning_content');
+    const use = first.content.find((block) => block.type === 'tool_use')!;
+
+    const second = await claude.messages.create({ ...ask, model: 'anthropic/claude-sonnet-4-5', messages: [...history, { role: 'assistant', content: first.content }, { role: 'user', content: [{ type: 'tool_result', tool_use_id: use.id, content: '21' }] }] });
+    expect(second.content).toEqual([{ type: 'text', text: 'The tool answered: 21' }]);
+    const sent = emulators.anthropic.lastRequest()!.body;
+    expect(sent).not.toHaveProperty('thinking');
+    expect(JSON.stringify(sent)).not.toContain('keygate:v1');
+    expect(sent.messages[1]).toEqual({ role: 'assistant', content: earlier.content });
+  });
+});
