@@ -8,8 +8,8 @@ import type { CacheWrites } from './catalog/index.js';
  * What Anthropic's Messages API says that OpenAI's shapes have no member for is carried under symbols, between the
  * ingresses and the adapters that can say it (CACHE_CONTROL the Anthropic and Bedrock adapters'; PROMPT_USAGE the
  * Anthropic adapter's; CACHE_WRITES the Anthropic and Bedrock adapters'; STOP_SEQUENCE the Anthropic, Bedrock and
- * Cohere adapters'; THINKING, ANTHROPIC_BLOCKS and THINKING_DELTA, extended thinking,
- * the Anthropic adapter's and ingress's): JSON.stringify leaves symbol keys out, so none reaches an OpenAI-format answer, nor the body of
+ * Cohere adapters'; THINKING and OUTPUT_CONFIG, extended thinking and effort, the Anthropic, OpenAI-format and
+ * Gemini adapters'; ANTHROPIC_BLOCKS and THINKING_DELTA the Anthropic adapter's and ingress's): JSON.stringify leaves symbol keys out, so none reaches an OpenAI-format answer, nor the body of
  * a provider whose adapter does not read it.
  */
 export type Role = 'system' | 'developer' | 'user' | 'assistant' | 'tool';
@@ -58,15 +58,16 @@ export interface FunctionCall {
 /**
  * Anthropic's `output_config` as an Anthropic-format client set it: its `effort` (low, medium, high, xhigh, max;
  * https://docs.anthropic.com/en/docs/build-with-claude/effort, Claude Code's effort setting) and its `format`
- * (structured output). The Anthropic adapter sends it as it came; other providers never see it, and get the format
- * as `response_format`.
+ * (structured output). The Anthropic adapter sends it as it came; other providers get the format as
+ * `response_format`, and the effort in their own terms (providers/client-thinking.ts).
  */
 export const OUTPUT_CONFIG: unique symbol = Symbol('OUTPUT_CONFIG');
 
 /**
  * Extended thinking (https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking) as an Anthropic-format
  * client asked for it: the request's `thinking` object (`{type: "enabled", budget_tokens}`, `{type: "disabled"}`,
- * `{type: "adaptive"}`), which the Anthropic adapter sends as it came. Other providers never see it.
+ * `{type: "adaptive"}`, each with an optional `display`), which the Anthropic adapter sends as it came. The OpenAI-format
+ * and Gemini adapters read it in their own terms (providers/client-thinking.ts); the others leave it out.
  */
 export const THINKING: unique symbol = Symbol('THINKING');
 
