@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AiGateway, configureThreeProviders, startProviderEmulators, type ProviderEmulators } from './ai-fixtures.js';
 import { signatureFor, thinkingFor } from './emulators/anthropic.js';
 import { THOUGHT_SUMMARY } from './emulators/gemini.js';
-import { REASONING_FOR, REASONING_TOKENS, startOpenAIEmulator, type OpenAIEmulator } from './emulators/openai.js';
+import { reasoningFor, REASONING_TOKENS, startOpenAIEmulator, type OpenAIEmulator } from './emulators/openai.js';
 
 /**
  * An Anthropic-format client (the official SDK, as Claude Code uses it) asking for thinking from providers other
@@ -88,15 +88,15 @@ describe('thinking for /v1/messages clients from providers other than Anthropic'
       const ask = { model: 'deep', max_tokens: 4000, thinking: { type: 'adaptive' as const }, output_config: { effort: 'high' }, tools: [TOOL] } as const;
       const first = streamed ? await claude.messages.stream({ ...ask, messages: [QUESTION] } as never).finalMessage() : ((await claude.messages.create({ ...ask, messages: [QUESTION] } as never)) as unknown as Anthropic.Message);
       expect(deepseek.lastRequest()!.body.reasoning_effort).toBe('high');
-      expect(first.content[0]).toEqual({ type: 'thinking', thinking: REASONING_FOR(QUESTION.content), signature: 'keygate:v1' });
+      expect(first.content[0]).toEqual({ type: 'thinking', thinking: reasoningFor(QUESTION.content), signature: 'keygate:v1' });
       expect(first.content.map((block) => block.type)).toEqual(['thinking', 'tool_use']);
       const use = first.content.find((block) => block.type === 'tool_use')!;
 
       // DeepSeek refuses a tool-calling turn sent back without its reasoning (the emulator too).
       const second = (await claude.messages.create({ ...ask, messages: [QUESTION, { role: 'assistant', content: first.content }, { role: 'user', content: [{ type: 'tool_result', tool_use_id: use.id, content: '{"celsius":21}' }] }] } as never)) as unknown as Anthropic.Message;
-      expect(deepseek.lastRequest()!.body.messages[1]).toMatchObject({ role: 'assistant', reasoning_content: REASONING_FOR(QUESTION.content) });
+      expect(deepseek.lastRequest()!.body.messages[1]).toMatchObject({ role: 'assistant', reasoning_content: reasoningFor(QUESTION.content) });
       expect(second.content).toEqual([
-        { type: 'thinking', thinking: REASONING_FOR('{"celsius":21}'), signature: 'keygate:v1' },
+        { type: 'thinking', thinking: reasoningFor('{"celsius":21}'), signature: 'keygate:v1' },
         { type: 'text', text: 'The tool answered: {"celsius":21}' },
       ]);
     });
@@ -108,7 +108,7 @@ describe('thinking for /v1/messages clients from providers other than Anthropic'
       expect(JSON.stringify(first.content[0])).not.toContain('get_weather for Paris');
       const use = first.content.find((block) => block.type === 'tool_use')!;
       await claude.messages.create({ ...ask, messages: [QUESTION, { role: 'assistant', content: first.content }, { role: 'user', content: [{ type: 'tool_result', tool_use_id: use.id, content: '21' }] }] } as never);
-      expect(deepseek.lastRequest()!.body.messages[1].reasoning_content).toBe(REASONING_FOR(QUESTION.content));
+      expect(deepseek.lastRequest()!.body.messages[1].reasoning_content).toBe(reasoningFor(QUESTION.content));
     });
 
     it('answers no thinking block when the client asked for no thinking', async () => {

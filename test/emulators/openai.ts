@@ -27,7 +27,7 @@ import { sendJson as sendJsonAs, sseData, startEmulatorServer, writeEvent, type 
  * - Errors have OpenAI's body `{ error: { message, type, param, code } }`; a wrong key gets OpenAI's 401, which
  *   names the key masked to its first three and last four characters.
  * - With `reasoningContent`, it answers as DeepSeek's thinking mode does (https://api-docs.deepseek.com/guides/thinking_mode):
- *   `message.reasoning_content` (REASONING_FOR the last user text, or the tool's result) beside the content, streamed
+ *   `message.reasoning_content` (reasoningFor the last user text, or the tool's result) beside the content, streamed
  *   as `delta.reasoning_content` chunks before the answer's; and, as DeepSeek documents, it refuses an assistant turn
  *   with tool calls sent back without its `reasoning_content`, which the tool-use loop must keep.
  */
@@ -139,7 +139,7 @@ function textOf(content: unknown): string {
 }
 
 /** The reasoning the emulator answers with, in its DeepSeek-like mode, for the last message's text. */
-export const REASONING_FOR = (text: string): string => `The user wants ${JSON.stringify(text)}; I answer it.`;
+export const reasoningFor = (text: string): string => `The user wants ${JSON.stringify(text)}; I answer it.`;
 
 /** OpenAI's models that do not reason, and refuse `reasoning_effort` (the others' names are reasoning models' or another host's). */
 const NOT_REASONING = /^(?:gpt-4|gpt-3\.5|chatgpt-4o)/;
@@ -294,7 +294,7 @@ export async function startOpenAIEmulator(options: OpenAIEmulatorOptions = {}): 
     validateChat(body, options.maxOutputTokens ?? 16_384, options.reasoningContent === true);
     const count = Number(body.n ?? 1);
     const last = (body.messages as Message[]).at(-1);
-    const replies = Array.from({ length: count }, (): Answer => ({ ...answer(body), ...(options.reasoningContent ? { reasoning: REASONING_FOR(textOf(last?.content)) } : {}) }));
+    const replies = Array.from({ length: count }, (): Answer => ({ ...answer(body), ...(options.reasoningContent ? { reasoning: reasoningFor(textOf(last?.content)) } : {}) }));
     const reasoning = body.reasoning_effort !== undefined && body.reasoning_effort !== 'none' ? REASONING_TOKENS * count : 0;
     const full = usageOf(promptTokensFor(body), replies.reduce((sum, r) => sum + completionTokensOf(r), 0), reasoning);
     const usage = options.reportUsage === 'prompt-only' ? { prompt_tokens: full.prompt_tokens, total_tokens: full.prompt_tokens } : full;

@@ -61,7 +61,8 @@ export interface AnthropicMessagesRequest {
   tools?: AnthropicToolParam[];
   tool_choice?: AnthropicToolChoiceParam;
   metadata?: { user_id?: string | null };
-  thinking?: { type: 'enabled'; budget_tokens: number } | { type: 'disabled' } | { type: 'adaptive' };
+  /** `display` (`summarized` or `omitted`) says how thinking blocks come back. */
+  thinking?: ({ type: 'enabled'; budget_tokens: number } | { type: 'disabled' } | { type: 'adaptive' }) & { display?: 'summarized' | 'omitted' };
 }
 
 export interface AnthropicTextBlock {
