@@ -70,7 +70,8 @@ export function thinkingAsked(request: ChatRequest): ThinkingAsked | undefined {
  * know may be one of them. Thinking disabled or adaptive without an effort asks for nothing: the model's default.
  */
 export function reasoningEffortFor(request: ChatRequest, catalogModel: CatalogModel | undefined): PortableEffort | undefined {
-  if (!catalogModel?.capabilities.includes('reasoning')) return undefined;
+  // An OpenAI-format client's request (no thinking asked) is answered before the catalog is read.
   const asked = thinkingAsked(request);
-  return asked?.on ? asked.effort : undefined;
+  if (!asked?.on || !catalogModel?.capabilities.includes('reasoning')) return undefined;
+  return asked.effort;
 }
