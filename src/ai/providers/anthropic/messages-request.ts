@@ -202,7 +202,7 @@ export function toAnthropicRequest(request: ChatRequest, model: string, stream: 
   }
   if (tools.length > 0) body.tools = tools;
   if (toolChoice) body.tool_choice = toolChoice;
-  if (!thinking && request.reasoning_effort !== undefined) thinkFor(body, request, effortOf(request.reasoning_effort), catalogModel);
+  if (!thinking && request.reasoning_effort !== undefined) thinkFor(body, request, catalogModel);
   return body;
 }
 
@@ -212,30 +212,47 @@ export function toAnthropicRequest(request: ChatRequest, model: string, stream: 
  */
 function effortOf(value: string): ReasoningEffort {
   if (isReasoningEffort(value)) return value;
-  throw new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'unsupported_value', param: 'reasoning_effort', message: `reasoning_effort "${value}" has no thinking budget for Anthropic; use one of ${REASONING_EFFORTS.join(', ')}`, retryable: true });
+  throw new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'unsupported_value', param: 'reasoning_effort', message: `reasoning_effort "${value}" has no thinking budget for Claude; use one of ${REASONING_EFFORTS.join(', ')}`, retryable: true });
+}
+
+/** Extended thinking as a reasoning_effort asks it of a Claude model: the budget, and the max_tokens that holds it. */
+export interface EffortThinking {
+  budgetTokens: number;
+  maxTokens: number;
 }
 
 /**
- * OpenAI's `reasoning_effort` as extended thinking. Anthropic's max_tokens counts the thinking too, and must be above
- * its budget: the budget is added to the client's limit, which stays the room for the answer. Thinking does not go
- * with forced tool use (a forced tool_choice, or the tool that carries a json_schema answer), nor with a changed
- * temperature or top_k, nor with a top_p under 0.95
- * (https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking#feature-compatibility): a forced tool is
- * the client's contract, so such a call goes without thinking; otherwise the sampling settings go, since the client
- * asked for reasoning.
+ * OpenAI's `reasoning_effort` as extended thinking for a Claude model, wherever it is served (Anthropic's API,
+ * Bedrock): undefined when the call goes without thinking. An effort OpenAI does not document throws (see effortOf).
+ * Claude's max_tokens counts the thinking too, and must be above its budget: the budget is added to the client's
+ * limit (`maxTokens`, DEFAULT_MAX_TOKENS when it set none), which stays the room for the answer, within the catalog's
+ * output limit for the model. Thinking does not go with forced tool use (`forcedTool`: a forced tool_choice, or a
+ * tool that carries a json_schema answer), a model the catalog says does not reason, nor tool results answering a
+ * turn without thinking blocks (toolUseTurnWithoutThinking)
+ * (https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking#feature-compatibility).
  */
-function thinkFor(body: AnthropicMessagesRequest, request: ChatRequest, effort: ReasoningEffort, catalogModel: CatalogModel | undefined): void {
-  const budget = THINKING_BUDGETS[effort];
-  if (budget === 0 || toolUseTurnWithoutThinking(request.messages)) return;
-  if (body.tool_choice && (body.tool_choice.type === 'any' || body.tool_choice.type === 'tool')) return;
+export function effortThinking(request: ChatRequest, maxTokens: number | undefined, forcedTool: boolean, catalogModel?: CatalogModel): EffortThinking | undefined {
+  if (request.reasoning_effort === undefined) return undefined;
+  const budget = THINKING_BUDGETS[effortOf(request.reasoning_effort)];
+  if (budget === 0 || forcedTool || toolUseTurnWithoutThinking(request.messages)) return undefined;
   // A model the catalog says does not reason (Claude 3.5 Haiku) would refuse thinking: the effort asks for none there.
-  if (catalogModel && !catalogModel.capabilities.includes('reasoning')) return;
+  if (catalogModel && !catalogModel.capabilities.includes('reasoning')) return undefined;
   // Within the model's output limit, where the catalog knows it: the answer's room shrinks before the call fails.
-  const limit = catalogModel?.maxOutputTokens ?? Infinity;
-  const maxTokens = Math.min(body.max_tokens + budget, limit);
-  if (budget >= maxTokens) return;
-  body.thinking = { type: 'enabled', budget_tokens: budget };
-  body.max_tokens = maxTokens;
+  const total = Math.min((maxTokens ?? DEFAULT_MAX_TOKENS) + budget, catalogModel?.maxOutputTokens ?? Infinity);
+  return budget < total ? { budgetTokens: budget, maxTokens: total } : undefined;
+}
+
+/**
+ * OpenAI's `reasoning_effort` as extended thinking on Anthropic's body (effortThinking). A forced tool is the
+ * client's contract, so such a call goes without thinking; otherwise the sampling settings thinking refuses go (a
+ * changed temperature, top_k, a top_p under 0.95), since the client asked for reasoning.
+ */
+function thinkFor(body: AnthropicMessagesRequest, request: ChatRequest, catalogModel: CatalogModel | undefined): void {
+  const forced = body.tool_choice !== undefined && (body.tool_choice.type === 'any' || body.tool_choice.type === 'tool');
+  const thinking = effortThinking(request, body.max_tokens, forced, catalogModel);
+  if (!thinking) return;
+  body.thinking = { type: 'enabled', budget_tokens: thinking.budgetTokens };
+  body.max_tokens = thinking.maxTokens;
   delete body.temperature;
   delete body.top_k;
   if (body.top_p !== undefined && body.top_p < 0.95) delete body.top_p;
