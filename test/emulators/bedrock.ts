@@ -2,6 +2,7 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { encodeEventStreamMessage } from '../../src/ai/providers/bedrock/index.js';
 import { sendJson, startEmulatorServer, writeEvents, type EmulatorHandle, type RecordedRequest as EmulatorRequest } from './emulator-http.js';
+import { REDACTED_THINKING_TRIGGER, thinkingFor } from './anthropic.js';
 import { embeddingFor } from './gemini.js';
 
 /**
@@ -31,6 +32,18 @@ import { embeddingFor } from './gemini.js';
  * later cachePoint writes its prefix's tokens beyond the one before it (`cacheWriteInputTokens`, with
  * `cacheDetails` by TTL, 1h first) and is cached from then on. The 12 input tokens are what follows the last
  * cachePoint, whatever its length. A request without cachePoints has no cache counts.
+ *
+ * Extended thinking for Claude models (claude-messages-extended-thinking.html), asked in `additionalModelRequestFields`
+ * as Anthropic's `thinking` (its members are Anthropic's: `thinking`, `output_config`, `anthropic_beta`, `top_k`; any
+ * other, or any member for a model that is not Claude, is refused as the model refuses an extraneous key). With thinking
+ * enabled (a `budget_tokens` of at least 1024, below `inferenceConfig.maxTokens`) or adaptive, the answer starts with a
+ * `reasoningContent` block whose `reasoningText` is thinkingFor the last user text, signed by this emulator
+ * (reasoningSignatureFor), then a `redactedContent` block (REDACTED_REASONING) when that text holds Anthropic's
+ * redacted-thinking test string; streamed as `reasoningContent` deltas of `text`, one `signature`, and for the redacted
+ * block two `redactedContent` deltas of its bytes. The thinking's words count as output tokens (TokenUsage has no
+ * count of its own for them). As Claude does, it refuses beside thinking a temperature other than 1, a topP under
+ * 0.95, a top_k, a forced tool (`toolChoice` any or tool), a tool result whose assistant turn does not start with its
+ * reasoning block; and, always, a reasoning block whose signature or redacted bytes are not the ones it answered with.
  */
 export interface BedrockEmulatorOptions {
   accessKeyId?: string;
@@ -70,11 +83,17 @@ type Block = Record<string, unknown>;
 interface ConverseBody {
   messages?: Array<{ role?: string; content?: Block[] }>;
   system?: Block[];
-  inferenceConfig?: { maxTokens?: number; stopSequences?: string[] };
-  toolConfig?: { tools?: Array<{ toolSpec?: { name?: string }; cachePoint?: unknown }> };
+  inferenceConfig?: { maxTokens?: number; stopSequences?: string[]; temperature?: number; topP?: number };
+  toolConfig?: { tools?: Array<{ toolSpec?: { name?: string }; cachePoint?: unknown }>; toolChoice?: Record<string, unknown> };
+  additionalModelRequestFields?: unknown;
   additionalModelResponseFieldPaths?: unknown;
   outputConfig?: { textFormat?: { type?: unknown; structure?: { jsonSchema?: { schema?: unknown; name?: unknown; description?: unknown } } } };
 }
+
+/** The signature the emulator gives a reasoningText: only it can make one, and it fits only that text. */
+export const reasoningSignatureFor = (text: string): string => createHash('sha256').update(`bedrock-emulator-reasoning\n${text}`).digest('base64');
+/** The bytes of the emulator's redacted reasoning, as Converse's JSON carries them: base64. */
+export const REDACTED_REASONING = Buffer.from('bedrock emulator redacted reasoning, in two pieces').toString('base64');
 
 const TEXT = 'Hello from the Bedrock emulator.';
 const AFTER_TOOL = 'It is 21 degrees in Paris.';
@@ -107,16 +126,29 @@ export async function startBedrockEmulator(options: BedrockEmulatorOptions = {})
     const usage = { ...reply.usage, ...cacheUsage(body, modelId) };
     const fields = reply.fields ? { additionalModelResponseFields: reply.fields } : {};
     if (route[2] === 'converse') {
-      const content = [...(reply.text ? [{ text: reply.text }] : []), ...(reply.toolUse ? [{ toolUse: reply.toolUse }] : [])];
+      const content = [...reply.reasoning, ...(reply.text ? [{ text: reply.text }] : []), ...(reply.toolUse ? [{ toolUse: reply.toolUse }] : [])];
       return sendJson(res, 200, { output: { message: { role: 'assistant', content } }, stopReason: reply.stopReason, ...fields, usage, metrics: { latencyMs: 1 } }, { 'x-amzn-requestid': 'emulator-request' });
     }
 
     const frames: Buffer[] = [event('messageStart', { role: 'assistant' })];
+    let index = 0;
+    for (const block of reply.reasoning) {
+      const { reasoningText, redactedContent } = block.reasoningContent;
+      if (reasoningText) {
+        for (const piece of reasoningText.text.split(/(?= )/)) frames.push(event('contentBlockDelta', { contentBlockIndex: index, delta: { reasoningContent: { text: piece } } }));
+        frames.push(event('contentBlockDelta', { contentBlockIndex: index, delta: { reasoningContent: { signature: reasoningText.signature } } }));
+      } else {
+        const bytes = Buffer.from(redactedContent!, 'base64');
+        for (const piece of [bytes.subarray(0, 10), bytes.subarray(10)]) frames.push(event('contentBlockDelta', { contentBlockIndex: index, delta: { reasoningContent: { redactedContent: piece.toString('base64') } } }));
+      }
+      frames.push(event('contentBlockStop', { contentBlockIndex: index++ }));
+    }
     const words = reply.text.split(/(?= )/);
-    for (const word of words) frames.push(event('contentBlockDelta', { contentBlockIndex: 0, delta: { text: word } }));
-    if (reply.text) frames.push(event('contentBlockStop', { contentBlockIndex: 0 }));
+    if (reply.text) {
+      for (const word of words) frames.push(event('contentBlockDelta', { contentBlockIndex: index, delta: { text: word } }));
+      frames.push(event('contentBlockStop', { contentBlockIndex: index++ }));
+    }
     if (reply.toolUse) {
-      const index = reply.text ? 1 : 0;
       const input = JSON.stringify(reply.toolUse.input);
       frames.push(event('contentBlockStart', { contentBlockIndex: index, start: { toolUse: { toolUseId: reply.toolUse.toolUseId, name: reply.toolUse.name } } }));
       for (const piece of [input.slice(0, 8), input.slice(8)]) frames.push(event('contentBlockDelta', { contentBlockIndex: index, delta: { toolUse: { input: piece } } }));
@@ -299,7 +331,66 @@ function validate(body: ConverseBody | undefined, modelId: string): string | und
   if (paths !== undefined && (!Array.isArray(paths) || paths.some((path) => typeof path !== 'string' || !path.startsWith('/')))) return 'additionalModelResponseFieldPaths: each path must be a JSON Pointer.';
   const cachePoints = validateCachePoints(body!, modelId);
   if (cachePoints) return cachePoints;
+  const thinking = validateThinking(body!, modelId);
+  if (thinking) return thinking;
   if (body?.outputConfig !== undefined) return outputSchemaOf(body).error;
+  return undefined;
+}
+
+const CLAUDE_FIELDS = ['thinking', 'output_config', 'anthropic_beta', 'top_k'];
+
+/** Whether the request asks a Claude model to think: `thinking` enabled or adaptive. */
+function thinkingOn(body: ConverseBody, modelId: string): boolean {
+  const fields = body.additionalModelRequestFields as { thinking?: { type?: unknown } } | undefined;
+  return /(^|[.:/])anthropic\./.test(modelId) && (fields?.thinking?.type === 'enabled' || fields?.thinking?.type === 'adaptive');
+}
+
+/**
+ * A Claude model's thinking as Bedrock passes Anthropic's refusals on (as ValidationExceptions), and the reasoning
+ * blocks of the history (API_runtime_ReasoningContentBlock.html: a union of `reasoningText`, whose `text` is required,
+ * and `redactedContent`), which must come back as the emulator answered them.
+ */
+function validateThinking(body: ConverseBody, modelId: string): string | undefined {
+  const fields = body.additionalModelRequestFields;
+  const claude = /(^|[.:/])anthropic\./.test(modelId);
+  if (fields !== undefined) {
+    if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) return 'The format of the value at additionalModelRequestFields is invalid. Provide a json object for the field and try again.';
+    const extraneous = Object.keys(fields).find((key) => !claude || !CLAUDE_FIELDS.includes(key));
+    if (extraneous) return `Malformed input request: #: extraneous key [${extraneous}] is not permitted, please reformat your input and try again.`;
+    const thinking = (fields as { thinking?: Record<string, unknown> }).thinking;
+    if (thinking !== undefined) {
+      if (thinking.type === 'enabled') {
+        const budget = thinking.budget_tokens;
+        if (!Number.isInteger(budget) || (budget as number) < 1024) return 'thinking.enabled.budget_tokens: Input should be greater than or equal to 1024';
+        if (body.inferenceConfig?.maxTokens === undefined || (budget as number) >= body.inferenceConfig.maxTokens) return '`max_tokens` must be greater than `thinking.budget_tokens`. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking#max-tokens-and-context-window-size';
+      } else if (thinking.type !== 'disabled' && thinking.type !== 'adaptive') return "thinking.type: Input should be 'enabled', 'disabled' or 'adaptive'";
+    }
+  }
+  if (thinkingOn(body, modelId)) {
+    const { temperature, topP } = body.inferenceConfig ?? {};
+    if (temperature !== undefined && temperature !== 1) return '`temperature` may only be set to 1 when thinking is enabled.';
+    if (topP !== undefined && topP < 0.95) return '`top_p` must be at least 0.95 when thinking is enabled.';
+    if ((fields as Record<string, unknown>).top_k !== undefined) return '`top_k` may not be set when thinking is enabled.';
+    const choice = body.toolConfig?.toolChoice ?? {};
+    if ('any' in choice || 'tool' in choice) return 'Thinking may not be enabled when tool_choice forces tool use.';
+  }
+  const messages = body.messages ?? [];
+  for (const [i, message] of messages.entries()) {
+    for (const [j, block] of (message.content ?? []).entries()) {
+      if (!('reasoningContent' in block)) continue;
+      const reasoning = block.reasoningContent as { reasoningText?: { text?: unknown; signature?: unknown }; redactedContent?: unknown };
+      if (message.role !== 'assistant') return `messages.${i}.content.${j}: reasoning content may only be in an assistant message.`;
+      if ((reasoning.reasoningText === undefined) === (reasoning.redactedContent === undefined)) return `messages.${i}.content.${j}.reasoningContent: exactly one of reasoningText and redactedContent must be set.`;
+      if (reasoning.reasoningText && (typeof reasoning.reasoningText.text !== 'string' || reasoning.reasoningText.signature !== reasoningSignatureFor(reasoning.reasoningText.text))) return `messages.${i}.content.${j}: Invalid \`signature\` in \`thinking\` block`;
+      if (reasoning.redactedContent !== undefined && reasoning.redactedContent !== REDACTED_REASONING) return `messages.${i}.content.${j}: Invalid \`data\` in \`redacted_thinking\` block`;
+    }
+  }
+  // With thinking on, a tool-use loop is one assistant turn, which must start with its reasoning, sent back unchanged.
+  const last = messages.at(-1);
+  const assistant = messages.length - 2;
+  if (thinkingOn(body, modelId) && (last?.content ?? []).some((block) => 'toolResult' in block) && messages[assistant]?.role === 'assistant' && !('reasoningContent' in (messages[assistant]!.content?.[0] ?? {}))) {
+    return `messages.${assistant}.content.0.type: Expected \`thinking\` or \`redacted_thinking\`, but found \`${Object.keys(messages[assistant]!.content?.[0] ?? {})[0] ?? 'nothing'}\`. When \`thinking\` is enabled, a final \`assistant\` message must start with a thinking block (preceding the lastmost set of \`tool_use\` and \`tool_result\` blocks). We recommend you include thinking blocks from previous turns. To avoid this requirement, disable \`thinking\`.`;
+  }
   return undefined;
 }
 
@@ -377,8 +468,15 @@ function replyTo(body: ConverseBody, modelId: string) {
     text = words.slice(0, maxTokens).join('');
     stopReason = 'max_tokens';
   }
-  const outputTokens = text.split(/(?= )/).filter(Boolean).length + (toolUse ? 5 : 0);
-  return { text, toolUse, stopReason, fields, usage: { inputTokens: 12, outputTokens, totalTokens: 12 + outputTokens } };
+  const reasoning: Array<{ reasoningContent: { reasoningText?: { text: string; signature: string }; redactedContent?: string } }> = [];
+  if (thinkingOn(body, modelId)) {
+    const thought = thinkingFor(userText);
+    reasoning.push({ reasoningContent: { reasoningText: { text: thought, signature: reasoningSignatureFor(thought) } } });
+    if (userText.includes(REDACTED_THINKING_TRIGGER)) reasoning.push({ reasoningContent: { redactedContent: REDACTED_REASONING } });
+  }
+  const thinkingTokens = reasoning.reduce((sum, block) => sum + (block.reasoningContent.reasoningText?.text.split(/(?= )/).length ?? 1), 0);
+  const outputTokens = text.split(/(?= )/).filter(Boolean).length + (toolUse ? 5 : 0) + thinkingTokens;
+  return { text, toolUse, reasoning, stopReason, fields, usage: { inputTokens: 12, outputTokens, totalTokens: 12 + outputTokens } };
 }
 
 function event(type: string, payload: Record<string, unknown>): Buffer {
