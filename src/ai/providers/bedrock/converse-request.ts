@@ -1,12 +1,15 @@
-import { CACHE_CONTROL, type CacheControl, type ChatMessage, type ChatRequest, type ContentPart, type ResponseFormat } from '../../chat-types.js';
+import type { CatalogModel } from '../../catalog/index.js';
+import { ANTHROPIC_BLOCKS, CACHE_CONTROL, type CacheControl, type ChatMessage, type ChatRequest, type ContentPart, type ResponseFormat } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
 import { imageUrlOf } from '../content-parts.js';
+import { claudeThinkingFields, converseBlocksOfTurn, isClaudeModel, otherModelThinkingFields } from './converse-thinking.js';
 
 /**
  * OpenAI's chat request as a Bedrock Converse request
  * (https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html): system and developer
  * messages become `system`, tool results become `toolResult` blocks of a user turn, and consecutive turns of one
- * role merge, since Converse wants user and assistant to alternate. `top_k` is left out: `inferenceConfig` has no
+ * role merge, since Converse wants user and assistant to alternate. A Claude model's thinking is asked for, and its
+ * thinking blocks sent back, as converse-thinking.ts says. `top_k` is left out: `inferenceConfig` has no
  * member for it, only some models a field of their own in `additionalModelRequestFields`.
  */
 export type ConverseBlock = Record<string, unknown>;
@@ -42,11 +45,11 @@ const CACHING_CLAUDE = /(^|[.:/])anthropic\.claude-(?:3-5-haiku|3-7-sonnet|[a-z]
  * (API_runtime_ToolResultContentBlock.html), after the result. The request's own breakpoint (Anthropic's automatic
  * caching) goes after the last message.
  */
-export function toConverseRequest(request: ChatRequest, modelId = ''): Record<string, unknown> {
+export function toConverseRequest(request: ChatRequest, modelId = '', catalogModel?: CatalogModel): Record<string, unknown> {
   if ((request.n ?? 1) > 1) throw unsupported('n', 'Bedrock Converse returns a single choice');
   if (request.response_format?.type === 'json_object') throw unsupported('response_format', 'Bedrock Converse has no JSON mode without a schema; use json_schema, or describe the JSON in the prompt');
 
-  const claude = /(^|[.:/])anthropic\./.test(modelId);
+  const claude = isClaudeModel(modelId);
   const nova = /(^|[.:/])amazon\.nova/.test(modelId);
   const cachingClaude = CACHING_CLAUDE.test(modelId);
   const caches: CachePlaces = { prompt: cachingClaude || nova, tools: cachingClaude };
@@ -61,7 +64,7 @@ export function toConverseRequest(request: ChatRequest, modelId = ''): Record<st
   for (const [i, message] of request.messages.entries()) {
     if (message.role === 'system' || message.role === 'developer') system.push(...withCachePoint(systemBlocks(message.content, caches), message, caches));
     else if (message.role === 'user') append('user', withCachePoint(userBlocks(message.content, `messages[${i}]`, caches), message, caches));
-    else if (message.role === 'assistant') append('assistant', withCachePoint(assistantBlocks(message, caches), message, caches));
+    else if (message.role === 'assistant') append('assistant', withCachePoint(claude && message[ANTHROPIC_BLOCKS] ? converseBlocksOfTurn(message[ANTHROPIC_BLOCKS], (at) => cachePointOf(at, caches)) : assistantBlocks(message, caches), message, caches));
     else if (message.role === 'tool') append('user', withCachePoint(toolResultBlocks(message, caches), message, caches));
   }
   const lastMessage = messages.at(-1);
@@ -77,13 +80,15 @@ export function toConverseRequest(request: ChatRequest, modelId = ''): Record<st
   // Claude models from 4.5 on refuse temperature and top_p together; temperature, the one clients set, is kept.
   if (request.top_p !== undefined && !(claude && request.temperature !== undefined)) inferenceConfig.topP = request.top_p;
   if (request.stop !== undefined) inferenceConfig.stopSequences = Array.isArray(request.stop) ? request.stop : [request.stop];
+  const toolConfig = toolConfigOf(request, caches);
+  const thinking = claude ? claudeThinkingFields(request, inferenceConfig, toolConfig, catalogModel) : otherModelThinkingFields(request);
   if (Object.keys(inferenceConfig).length > 0) body.inferenceConfig = inferenceConfig;
+  if (thinking) body.additionalModelRequestFields = thinking;
   // Converse says that a stop sequence ended the answer, not which; Claude's own response says which, and Converse
   // returns it when asked by its JSON Pointer (API_runtime_Converse.html, additionalModelResponseFieldPaths).
   if (claude && request.stop !== undefined) body.additionalModelResponseFieldPaths = ['/stop_sequence'];
   const outputConfig = outputConfigOf(request.response_format);
   if (outputConfig) body.outputConfig = outputConfig;
-  const toolConfig = toolConfigOf(request, caches);
   if (toolConfig) body.toolConfig = toolConfig;
   // Converse refuses toolUse and toolResult blocks without a toolConfig, which a call that offers no tools (none
   // given, or `tool_choice: "none"`, which Converse lacks) has none of: the earlier calls and results then go as

@@ -1,17 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { INPUT_RATES } from '../../catalog/index.js';
-import { CACHE_WRITES, STOP_SEQUENCE, type ChatCompletion, type FinishReason, type StopSequence, type ToolCall, type Usage } from '../../chat-types.js';
+import { ANTHROPIC_BLOCKS, CACHE_WRITES, STOP_SEQUENCE, type ChatCompletion, type FinishReason, type StopSequence, type ToolCall, type Usage } from '../../chat-types.js';
 import type { CallContext } from '../provider.js';
+import { anthropicBlocksOf, isClaudeModel, type ConverseAnswerBlock } from './converse-thinking.js';
 
 /** The parts of a Converse response Keygate reads (API_runtime_Converse.html, "Response Syntax"). */
 interface ConverseResponse {
-  output?: { message?: { content?: Array<{ text?: string; toolUse?: { toolUseId: string; name: string; input?: unknown } }> } };
+  output?: { message?: { content?: ConverseAnswerBlock[] } };
   stopReason?: string;
   additionalModelResponseFields?: unknown;
   usage?: ConverseUsage;
 }
 
-/** API_runtime_TokenUsage.html: `cacheDetails` breaks the cache writes down by their entries' TTL. */
+/**
+ * API_runtime_TokenUsage.html: `cacheDetails` breaks the cache writes down by their entries' TTL. Reasoning has no
+ * count of its own: a model's thinking is within `outputTokens`, as Claude bills it.
+ */
 export interface ConverseUsage {
   inputTokens?: number;
   outputTokens?: number;
@@ -64,6 +68,12 @@ export function usageOf(usage: ConverseUsage | undefined): Usage {
   return result;
 }
 
+/**
+ * A Converse answer as an OpenAI chat completion: text blocks are the content, toolUse blocks the tool calls, and
+ * reasoningContent blocks' text the `reasoning_content` (Bedrock answers with them only to a request that asked for
+ * reasoning). A Claude answer with reasoning also keeps its blocks as Anthropic's (ANTHROPIC_BLOCKS), signatures and
+ * redacted thinking included, for the `/v1/messages` ingress to answer with and its client to send back.
+ */
 export function fromConverseResponse(body: unknown, ctx: CallContext): ChatCompletion {
   const response = body as ConverseResponse;
   const blocks = response.output?.message?.content ?? [];
@@ -71,13 +81,20 @@ export function fromConverseResponse(body: unknown, ctx: CallContext): ChatCompl
   const toolCalls: ToolCall[] = blocks.flatMap((block) =>
     block.toolUse ? [{ id: block.toolUse.toolUseId, type: 'function' as const, function: { name: block.toolUse.name, arguments: JSON.stringify(block.toolUse.input ?? {}) } }] : [],
   );
+  const message: ChatCompletion['choices'][number]['message'] = { role: 'assistant', content: text === '' && toolCalls.length > 0 ? null : text, ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}) };
+  const reasoning = blocks.filter((block) => block.reasoningContent);
+  if (reasoning.length > 0) {
+    const thought = reasoning.flatMap((block) => (block.reasoningContent?.reasoningText?.text ? [block.reasoningContent.reasoningText.text] : [])).join('\n\n');
+    if (thought !== '') message.reasoning_content = thought;
+    if (isClaudeModel(ctx.model)) message[ANTHROPIC_BLOCKS] = anthropicBlocksOf(blocks);
+  }
   return {
     // Converse names no completion id in its body (only the x-amzn-requestid header).
     id: `chatcmpl-${randomUUID()}`,
     object: 'chat.completion',
     created: Math.floor(ctx.now / 1000),
     model: ctx.model,
-    choices: [{ index: 0, message: { role: 'assistant', content: text === '' && toolCalls.length > 0 ? null : text, ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}) }, finish_reason: finishReasonOf(response.stopReason), logprobs: null, ...stopSequenceOf(response.stopReason, response.additionalModelResponseFields) }],
+    choices: [{ index: 0, message, finish_reason: finishReasonOf(response.stopReason), logprobs: null, ...stopSequenceOf(response.stopReason, response.additionalModelResponseFields) }],
     usage: usageOf(response.usage),
   };
 }

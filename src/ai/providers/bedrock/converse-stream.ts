@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { ChatCompletionChunk, FinishReason, StopSequence, Usage } from '../../chat-types.js';
+import { THINKING_DELTA, type ChatCompletionChunk, type FinishReason, type StopSequence, type Usage } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
 import type { CallContext, StreamTranslator } from '../provider.js';
 import { bedrockFailure } from './bedrock-errors.js';
 import { finishReasonOf, stopSequenceOf, usageOf, type ConverseUsage } from './converse-response.js';
+import { isClaudeModel, redactedThinkingBlock, thinkingBlock } from './converse-thinking.js';
 import { EventStreamDecoder, EventStreamError, type EventStreamMessage } from './event-stream.js';
 
 type Delta = ChatCompletionChunk['choices'][number]['delta'];
@@ -11,7 +12,8 @@ type Delta = ChatCompletionChunk['choices'][number]['delta'];
 interface ConverseStreamEvent {
   contentBlockIndex?: number;
   start?: { toolUse?: { toolUseId: string; name: string } };
-  delta?: { text?: string; toolUse?: { input?: string } };
+  /** API_runtime_ContentBlockDelta.html; `reasoningContent` is API_runtime_ReasoningContentBlockDelta.html, one member a delta. */
+  delta?: { text?: string; toolUse?: { input?: string }; reasoningContent?: { text?: string; signature?: string; redactedContent?: string } };
   stopReason?: string;
   additionalModelResponseFields?: unknown;
   usage?: ConverseUsage;
@@ -19,14 +21,26 @@ interface ConverseStreamEvent {
 
 /**
  * ConverseStream's events (API_runtime_ConverseStreamOutput.html) as OpenAI chunks: messageStart → the role chunk,
- * text and tool-input deltas → content and tool-call chunks, messageStop → the finish chunk, metadata → the usage
- * chunk. An exception message in the stream, or a frame failing its CRC, ends it with a ProviderCallError.
+ * text and tool-input deltas → content and tool-call chunks, reasoning text deltas → `reasoning_content` chunks,
+ * messageStop → the finish chunk, metadata → the usage chunk. An exception message in the stream, or a frame failing
+ * its CRC, ends it with a ProviderCallError.
+ *
+ * A Claude model's reasoning is also streamed as Anthropic streams thinking (THINKING_DELTA), for the `/v1/messages`
+ * ingress: Converse starts no reasoning block (contentBlockStart has no member for one), so a thinking block starts
+ * with the first reasoning text delta of a content block, and its `signature` delta is the signature_delta. A
+ * redacted block's bytes may come in several deltas: its redacted_thinking block starts, whole, at its
+ * contentBlockStop.
  */
 export function converseStreamTranslator(ctx: CallContext): StreamTranslator {
   const decoder = new EventStreamDecoder();
   const id = `chatcmpl-${randomUUID()}`;
   const created = Math.floor(ctx.now / 1000);
   const toolIndexByBlock = new Map<number, number>();
+  const claude = isClaudeModel(ctx.model);
+  /** The content block whose thinking block has started, for a Claude model. */
+  let thinkingBlockAt: number | undefined;
+  /** Redacted reasoning's bytes by content block, until the block stops. */
+  const redacted = new Map<number, Buffer[]>();
   let usage: Usage | undefined;
 
   const chunk = (delta: Delta, finishReason: FinishReason | null = null, stopped: StopSequence = {}): ChatCompletionChunk => ({
@@ -57,9 +71,15 @@ export function converseStreamTranslator(ctx: CallContext): StreamTranslator {
       }
       case 'contentBlockDelta': {
         if (typeof event.delta?.text === 'string') return [chunk({ content: event.delta.text })];
+        if (event.delta?.reasoningContent) return reasoning(event.contentBlockIndex ?? -1, event.delta.reasoningContent);
         const input = event.delta?.toolUse?.input;
         const index = toolIndexByBlock.get(event.contentBlockIndex ?? -1);
         return typeof input === 'string' && index !== undefined ? [chunk({ tool_calls: [{ index, function: { arguments: input } }] })] : [];
+      }
+      case 'contentBlockStop': {
+        const bytes = redacted.get(event.contentBlockIndex ?? -1);
+        redacted.delete(event.contentBlockIndex ?? -1);
+        return bytes ? [chunk({ [THINKING_DELTA]: { block: redactedThinkingBlock(Buffer.concat(bytes).toString('base64')) } })] : [];
       }
       case 'messageStop':
         return [chunk({}, finishReasonOf(event.stopReason), stopSequenceOf(event.stopReason, event.additionalModelResponseFields))];
@@ -69,6 +89,18 @@ export function converseStreamTranslator(ctx: CallContext): StreamTranslator {
       default:
         return [];
     }
+  };
+
+  const reasoning = (block: number, delta: NonNullable<NonNullable<ConverseStreamEvent['delta']>['reasoningContent']>): ChatCompletionChunk[] => {
+    if (typeof delta.text === 'string') {
+      if (!claude) return [chunk({ reasoning_content: delta.text })];
+      const start = thinkingBlockAt === block ? [] : [chunk({ [THINKING_DELTA]: { block: thinkingBlock('', '') } })];
+      thinkingBlockAt = block;
+      return [...start, chunk({ reasoning_content: delta.text, [THINKING_DELTA]: { thinking: delta.text } })];
+    }
+    if (typeof delta.signature === 'string') return claude ? [chunk({ [THINKING_DELTA]: { signature: delta.signature } })] : [];
+    if (typeof delta.redactedContent === 'string' && claude) redacted.set(block, [...(redacted.get(block) ?? []), Buffer.from(delta.redactedContent, 'base64')]);
+    return [];
   };
 
   const decode = (step: () => EventStreamMessage[]): EventStreamMessage[] => {

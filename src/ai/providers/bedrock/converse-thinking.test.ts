@@ -1,0 +1,235 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REDACTED_THINKING_TRIGGER, thinkingFor } from '../../../../test/emulators/anthropic.js';
+import { REDACTED_REASONING, reasoningSignatureFor, startBedrockEmulator } from '../../../../test/emulators/bedrock.js';
+import { failureOf, streamedChunks } from '../../../../test/provider-calls.js';
+import type { CatalogModel } from '../../catalog/index.js';
+import { ANTHROPIC_BLOCKS, OUTPUT_CONFIG, THINKING, THINKING_DELTA, type AnthropicBlock, type ChatCompletionChunk, type ChatMessage, type ChatRequest } from '../../chat-types.js';
+import { callChat } from '../../provider-call.js';
+import type { CallContext } from '../provider.js';
+import { encodeEventStreamMessage } from './event-stream.js';
+import { BedrockProvider } from './index.js';
+
+const SONNET = 'us.anthropic.claude-sonnet-4-5-20250929-v1:0';
+const LLAMA = 'us.meta.llama3-3-70b-instruct-v1:0';
+const weatherTool = { type: 'function' as const, function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } };
+const REASONS: CatalogModel['capabilities'] = ['chat', 'tools', 'streaming', 'reasoning'];
+const entry = (capabilities: CatalogModel['capabilities'], maxOutputTokens: number): CatalogModel => ({ id: SONNET, provider: 'bedrock', kind: 'chat', contextWindow: 200_000, maxOutputTokens, inputPerMillion: 3, outputPerMillion: 15, cachedInputPerMillion: 0.3, capabilities });
+
+let emulator: Awaited<ReturnType<typeof startBedrockEmulator>>;
+
+function ctx(model = SONNET, catalogModel?: CatalogModel, stream = false): CallContext {
+  return { provider: { name: 'bedrock-test', type: 'bedrock', baseUrl: emulator.url, region: emulator.region }, credential: { id: 'k1', secret: emulator.credential }, model, stream, now: Date.now(), ...(catalogModel ? { catalogModel } : {}) };
+}
+const ask = (extra: Partial<ChatRequest> = {}, content = 'Hello'): ChatRequest => ({ model: 'claude', messages: [{ role: 'user', content }], ...extra });
+/** The Converse body the emulator last took. */
+const sent = () => emulator.lastRequest()!.body as { additionalModelRequestFields?: Record<string, unknown>; inferenceConfig?: Record<string, unknown>; messages: Array<{ role: string; content: Array<Record<string, unknown>> }> };
+
+/** A `/v1/messages` client's request (what the ingress makes of it): `thinking` and earlier turns under symbols. */
+function anthropicClientRequest(thinking: Record<string, unknown>, messages: ChatMessage[], extra: Partial<ChatRequest> = {}): ChatRequest {
+  const request: ChatRequest = { model: 'claude', max_completion_tokens: 2000, messages, ...extra };
+  request[THINKING] = thinking;
+  return request;
+}
+const assistantTurn = (blocks: AnthropicBlock[], toolCalls: ChatMessage['tool_calls'] = undefined): ChatMessage => {
+  const text = blocks.filter((b) => b.type === 'text').map((b) => String(b.text)).join('');
+  const message: ChatMessage = { role: 'assistant', content: text || null, ...(toolCalls ? { tool_calls: toolCalls } : {}) };
+  message[ANTHROPIC_BLOCKS] = blocks;
+  return message;
+};
+const signed = (text: string): AnthropicBlock => ({ type: 'thinking', thinking: text, signature: reasoningSignatureFor(text) });
+
+beforeAll(async () => {
+  emulator = await startBedrockEmulator();
+});
+afterAll(async () => {
+  await emulator.stop();
+});
+
+describe('extended thinking on Bedrock, asked with reasoning_effort', () => {
+  it("asks a Claude model to think in additionalModelRequestFields, the budget added to the client's maxTokens, and answers its thinking as reasoning_content", async () => {
+    const completion = await callChat(BedrockProvider, ask({ reasoning_effort: 'medium', max_completion_tokens: 500 }), ctx());
+    expect(sent().additionalModelRequestFields).toEqual({ thinking: { type: 'enabled', budget_tokens: 2048 } });
+    expect(sent().inferenceConfig).toMatchObject({ maxTokens: 500 + 2048 });
+    expect(completion.choices[0]!.message.reasoning_content).toBe(thinkingFor('Hello'));
+    expect(completion.choices[0]!.message.content).toBe('Hello from the Bedrock emulator.');
+  });
+
+  it('adds the budget to 4096 tokens, the Anthropic adapter’s default, when the client sets no limit', async () => {
+    await callChat(BedrockProvider, ask({ reasoning_effort: 'low' }), ctx());
+    expect(sent().inferenceConfig).toEqual({ maxTokens: 4096 + 1024 });
+  });
+
+  it('asks a model the catalog says does not reason for no thinking, and keeps a reasoning model within its output limit', async () => {
+    await callChat(BedrockProvider, ask({ reasoning_effort: 'high', max_completion_tokens: 500 }), ctx(SONNET, entry(['chat', 'tools', 'streaming'], 8192)));
+    expect(sent()).not.toHaveProperty('additionalModelRequestFields');
+    await callChat(BedrockProvider, ask({ reasoning_effort: 'xhigh', max_completion_tokens: 64_000 }), ctx(SONNET, entry(REASONS, 64_000)));
+    expect(sent()).toMatchObject({ additionalModelRequestFields: { thinking: { type: 'enabled', budget_tokens: 8192 } }, inferenceConfig: { maxTokens: 64_000 } });
+  });
+
+  it('asks for no thinking with a forced tool, which Claude refuses beside thinking', async () => {
+    for (const tool_choice of ['required', { type: 'function', function: { name: 'get_weather' } }] as const) {
+      await callChat(BedrockProvider, ask({ reasoning_effort: 'high', tools: [weatherTool], tool_choice }), ctx());
+      expect(sent()).not.toHaveProperty('additionalModelRequestFields');
+    }
+  });
+
+  it('drops the temperature and a topP under 0.95 beside thinking, which Claude refuses, and keeps a topP of 0.95 or more', async () => {
+    await callChat(BedrockProvider, ask({ reasoning_effort: 'low', temperature: 0.3 }), ctx());
+    expect(sent().inferenceConfig).not.toHaveProperty('temperature');
+    await callChat(BedrockProvider, ask({ reasoning_effort: 'low', top_p: 0.5 }), ctx());
+    expect(sent().inferenceConfig).not.toHaveProperty('topP');
+    await callChat(BedrockProvider, ask({ reasoning_effort: 'low', top_p: 0.97 }), ctx());
+    expect(sent().inferenceConfig).toMatchObject({ topP: 0.97 });
+  });
+
+  it("answers tool results without thinking when the tool call's turn came without its reasoning (an OpenAI client's)", async () => {
+    const messages: ChatMessage[] = [
+      { role: 'user', content: 'Use get_weather.' },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'tooluse_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
+      { role: 'tool', tool_call_id: 'tooluse_1', content: '21' },
+    ];
+    const completion = await callChat(BedrockProvider, { model: 'claude', reasoning_effort: 'low', tools: [weatherTool], messages }, ctx());
+    expect(sent()).not.toHaveProperty('additionalModelRequestFields');
+    expect(completion.choices[0]!.message.content).toBe('It is 21 degrees in Paris.');
+  });
+
+  it('asks for no thinking with the effort none', async () => {
+    const completion = await callChat(BedrockProvider, ask({ reasoning_effort: 'none' }), ctx());
+    expect(sent()).not.toHaveProperty('additionalModelRequestFields');
+    expect(completion.choices[0]!.message).not.toHaveProperty('reasoning_content');
+  });
+
+  it('refuses an effort OpenAI does not document, for Claude and for another model, as a 400 the next target of an alias may take', async () => {
+    for (const model of [SONNET, LLAMA]) {
+      const failure = await failureOf(callChat(BedrockProvider, ask({ reasoning_effort: 'max' }), ctx(model)));
+      expect(failure).toMatchObject({ status: 400, code: 'unsupported_value', param: 'reasoning_effort', retryable: true });
+    }
+  });
+
+  it('sends a model other than Claude no thinking, which Bedrock documents for none of them, and answers it all the same', async () => {
+    const completion = await callChat(BedrockProvider, ask({ reasoning_effort: 'high', max_completion_tokens: 500 }), ctx(LLAMA));
+    expect(sent()).not.toHaveProperty('additionalModelRequestFields');
+    expect(sent().inferenceConfig).toEqual({ maxTokens: 500 });
+    expect(completion.choices[0]!.message.content).toBe('Hello from the Bedrock emulator.');
+  });
+
+  it('gets no reasoning_content, nor Anthropic blocks, from a call that did not ask for reasoning', async () => {
+    const completion = await callChat(BedrockProvider, ask(), ctx());
+    expect(sent()).not.toHaveProperty('additionalModelRequestFields');
+    expect(completion.choices[0]!.message).not.toHaveProperty('reasoning_content');
+    expect(completion.choices[0]!.message[ANTHROPIC_BLOCKS]).toBeUndefined();
+  });
+});
+
+describe("extended thinking on Bedrock, asked by an Anthropic-format client's thinking", () => {
+  it('sends the thinking as it came: enabled with its budget, adaptive with its effort, disabled', async () => {
+    await callChat(BedrockProvider, anthropicClientRequest({ type: 'enabled', budget_tokens: 1024 }, [{ role: 'user', content: 'Hi' }]), ctx());
+    expect(sent().additionalModelRequestFields).toEqual({ thinking: { type: 'enabled', budget_tokens: 1024 } });
+    expect(sent().inferenceConfig).toEqual({ maxTokens: 2000 });
+    const adaptive = anthropicClientRequest({ type: 'adaptive' }, [{ role: 'user', content: 'Hi' }]);
+    adaptive[OUTPUT_CONFIG] = { effort: 'medium' };
+    await callChat(BedrockProvider, adaptive, ctx());
+    expect(sent().additionalModelRequestFields).toEqual({ thinking: { type: 'adaptive' }, output_config: { effort: 'medium' } });
+    await callChat(BedrockProvider, anthropicClientRequest({ type: 'disabled' }, [{ role: 'user', content: 'Hi' }]), ctx());
+    expect(sent().additionalModelRequestFields).toEqual({ thinking: { type: 'disabled' } });
+  });
+
+  it('sends a model other than Claude neither the thinking nor the thinking blocks of earlier turns', async () => {
+    const thought = thinkingFor('Hi');
+    await callChat(BedrockProvider, anthropicClientRequest({ type: 'enabled', budget_tokens: 1024 }, [{ role: 'user', content: 'Hi' }, assistantTurn([signed(thought), { type: 'text', text: 'Hello!' }]), { role: 'user', content: 'Again' }]), ctx(LLAMA));
+    expect(sent()).not.toHaveProperty('additionalModelRequestFields');
+    expect(sent().messages[1]).toEqual({ role: 'assistant', content: [{ text: 'Hello!' }] });
+  });
+
+  it('answers Claude’s reasoning as Anthropic’s blocks in their order: thinking with its signature, redacted_thinking with its data, text, tool_use', async () => {
+    const completion = await callChat(BedrockProvider, anthropicClientRequest({ type: 'enabled', budget_tokens: 1024 }, [{ role: 'user', content: REDACTED_THINKING_TRIGGER }], { tools: [weatherTool] }), ctx());
+    const thought = thinkingFor(REDACTED_THINKING_TRIGGER);
+    expect(completion.choices[0]!.message[ANTHROPIC_BLOCKS]).toEqual([
+      { type: 'thinking', thinking: thought, signature: reasoningSignatureFor(thought) },
+      { type: 'redacted_thinking', data: REDACTED_REASONING },
+      { type: 'text', text: 'Let me check.' },
+      { type: 'tool_use', id: 'tooluse_emulator01', name: 'get_weather', input: { city: 'Paris' } },
+    ]);
+    expect(completion.choices[0]!.message.reasoning_content).toBe(thought);
+  });
+
+  it('sends an earlier turn’s thinking back in its place as reasoningContent, signature and redacted bytes unchanged, so a tool loop with thinking goes on', async () => {
+    const first = await callChat(BedrockProvider, anthropicClientRequest({ type: 'enabled', budget_tokens: 1024 }, [{ role: 'user', content: REDACTED_THINKING_TRIGGER }], { tools: [weatherTool] }), ctx());
+    const answer = first.choices[0]!.message;
+    const messages: ChatMessage[] = [{ role: 'user', content: REDACTED_THINKING_TRIGGER }, assistantTurn(answer[ANTHROPIC_BLOCKS]!, answer.tool_calls), { role: 'tool', tool_call_id: 'tooluse_emulator01', content: '{"celsius":21}' }];
+    const second = await callChat(BedrockProvider, anthropicClientRequest({ type: 'enabled', budget_tokens: 1024 }, messages, { tools: [weatherTool] }), ctx());
+    expect(second.choices[0]!.message.content).toBe('It is 21 degrees in Paris.');
+    const thought = thinkingFor(REDACTED_THINKING_TRIGGER);
+    expect(sent().messages[1]!.content).toEqual([
+      { reasoningContent: { reasoningText: { text: thought, signature: reasoningSignatureFor(thought) } } },
+      { reasoningContent: { redactedContent: REDACTED_REASONING } },
+      { text: 'Let me check.' },
+      { toolUse: { toolUseId: 'tooluse_emulator01', name: 'get_weather', input: { city: 'Paris' } } },
+    ]);
+  });
+
+  it('puts a cache breakpoint of a block of such a turn as a cachePoint after it', async () => {
+    const thought = thinkingFor('Hi');
+    await callChat(BedrockProvider, anthropicClientRequest({ type: 'enabled', budget_tokens: 1024 }, [{ role: 'user', content: 'Hi' }, assistantTurn([signed(thought), { type: 'text', text: 'Hello!', cache_control: { type: 'ephemeral' } }]), { role: 'user', content: 'Again' }]), ctx());
+    expect(sent().messages[1]!.content.slice(1)).toEqual([{ text: 'Hello!' }, { cachePoint: { type: 'default' } }]);
+  });
+
+  it.each([
+    ['a budget under 1024', { type: 'enabled', budget_tokens: 500 }, {}, 'greater than or equal to 1024'],
+    ['a budget of max_tokens or more', { type: 'enabled', budget_tokens: 2000 }, {}, '`max_tokens` must be greater than `thinking.budget_tokens`'],
+    ['a temperature beside thinking', { type: 'enabled', budget_tokens: 1024 }, { temperature: 0.5 }, '`temperature` may only be set to 1'],
+    ['a forced tool beside thinking', { type: 'enabled', budget_tokens: 1024 }, { tools: [weatherTool], tool_choice: 'required' as const }, 'Thinking may not be enabled when tool_choice forces tool use'],
+  ])("passes on Claude's refusal of %s, sent as the client asked, as the caller's 400", async (_, thinking, extra, message) => {
+    const failure = await failureOf(callChat(BedrockProvider, anthropicClientRequest(thinking, [{ role: 'user', content: 'Hi' }], extra), ctx()));
+    expect(failure).toMatchObject({ status: 400, retryable: false });
+    expect(failure.message).toContain(message);
+  });
+
+  it("passes on Claude's refusal of a tool loop whose turn lost its thinking block, and of a thinking block whose signature was changed", async () => {
+    const first = await callChat(BedrockProvider, anthropicClientRequest({ type: 'enabled', budget_tokens: 1024 }, [{ role: 'user', content: 'Use it.' }], { tools: [weatherTool] }), ctx());
+    const answer = first.choices[0]!.message;
+    const loop = (blocks: AnthropicBlock[]) => anthropicClientRequest({ type: 'enabled', budget_tokens: 1024 }, [{ role: 'user', content: 'Use it.' }, assistantTurn(blocks, answer.tool_calls), { role: 'tool', tool_call_id: 'tooluse_emulator01', content: '21' }], { tools: [weatherTool] });
+    const lost = await failureOf(callChat(BedrockProvider, loop(answer[ANTHROPIC_BLOCKS]!.filter((b) => b.type !== 'thinking')), ctx()));
+    expect(lost.message).toContain('must start with a thinking block');
+    const changed = await failureOf(callChat(BedrockProvider, loop(answer[ANTHROPIC_BLOCKS]!.map((b) => (b.type === 'thinking' ? { ...b, thinking: 'Something else.' } : b))), ctx()));
+    expect(changed.message).toContain('Invalid `signature`');
+  });
+});
+
+describe('streamed thinking on Bedrock', () => {
+  const thinkingDeltas = (chunks: ChatCompletionChunk[]) => chunks.flatMap((c) => (c.choices[0]?.delta[THINKING_DELTA] ? [c.choices[0].delta[THINKING_DELTA]] : []));
+
+  it('streams Claude’s reasoning as reasoning_content, and as Anthropic streams thinking: the block, its text, its signature, then the redacted block whole', async () => {
+    const chunks = await streamedChunks(BedrockProvider, anthropicClientRequest({ type: 'enabled', budget_tokens: 1024 }, [{ role: 'user', content: REDACTED_THINKING_TRIGGER }]), ctx(SONNET, undefined, true));
+    const thought = thinkingFor(REDACTED_THINKING_TRIGGER);
+    expect(chunks.map((c) => c.choices[0]?.delta.reasoning_content ?? '').join('')).toBe(thought);
+    const deltas = thinkingDeltas(chunks);
+    expect(deltas[0]).toEqual({ block: { type: 'thinking', thinking: '', signature: '' } });
+    expect(deltas.filter((d) => d.thinking !== undefined).map((d) => d.thinking).join('')).toBe(thought);
+    expect(deltas.slice(-2)).toEqual([{ signature: reasoningSignatureFor(thought) }, { block: { type: 'redacted_thinking', data: REDACTED_REASONING } }]);
+    expect(deltas.filter((d) => d.block)).toHaveLength(2);
+    expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe('Hello from the Bedrock emulator.');
+  });
+
+  it('streams the reasoning of a model other than Claude as reasoning_content alone, with no blocks to send back', async () => {
+    const translator = BedrockProvider.streamTranslator(ctx('deepseek.r1-v1:0', undefined, true));
+    const frame = (type: string, payload: object) => encodeEventStreamMessage({ ':event-type': type, ':content-type': 'application/json', ':message-type': 'event' }, Buffer.from(JSON.stringify(payload)));
+    const chunks = translator.push(
+      Buffer.concat([
+        frame('messageStart', { role: 'assistant' }),
+        frame('contentBlockDelta', { contentBlockIndex: 0, delta: { reasoningContent: { text: 'Thinking it over.' } } }),
+        frame('contentBlockStop', { contentBlockIndex: 0 }),
+        frame('contentBlockDelta', { contentBlockIndex: 1, delta: { text: 'Done.' } }),
+      ]),
+    );
+    expect(chunks.map((c) => c.choices[0]?.delta.reasoning_content ?? '').join('')).toBe('Thinking it over.');
+    expect(thinkingDeltas(chunks)).toEqual([]);
+  });
+
+  it('answers the reasoning of a model other than Claude as reasoning_content, with no Anthropic blocks', () => {
+    const body = { output: { message: { role: 'assistant', content: [{ reasoningContent: { reasoningText: { text: 'Thinking it over.' } } }, { text: 'Done.' }] } }, stopReason: 'end_turn', usage: { inputTokens: 3, outputTokens: 5 } };
+    const completion = BedrockProvider.parseChat(body, ctx('deepseek.r1-v1:0'));
+    expect(completion.choices[0]!.message).toMatchObject({ content: 'Done.', reasoning_content: 'Thinking it over.' });
+    expect(completion.choices[0]!.message[ANTHROPIC_BLOCKS]).toBeUndefined();
+  });
+});

@@ -1,0 +1,116 @@
+import type { CatalogModel } from '../../catalog/index.js';
+import { CACHE_CONTROL, OUTPUT_CONFIG, REASONING_EFFORTS, THINKING, isReasoningEffort, type AnthropicBlock, type CacheControl, type ChatRequest } from '../../chat-types.js';
+import { ProviderCallError } from '../../provider-call.js';
+import { effortThinking } from '../anthropic/index.js';
+import type { ConverseBlock } from './converse-request.js';
+
+/**
+ * Extended thinking on Bedrock's Claude models, through Converse
+ * (https://docs.aws.amazon.com/bedrock/latest/userguide/claude-messages-extended-thinking.html): Converse has no member
+ * for asking it, and passes a model's own request fields in `additionalModelRequestFields`
+ * (API_runtime_Converse.html), which for Claude are those of Anthropic's Messages API (`thinking`, and beside adaptive
+ * thinking `output_config.effort`, claude-messages-adaptive-thinking.html). The thinking comes back as
+ * `reasoningContent` blocks (API_runtime_ReasoningContentBlock.html): `reasoningText` (`text`, `signature`) or
+ * `redactedContent` (base64 bytes), which Claude wants back unchanged in a tool-use loop, as Anthropic's thinking and
+ * redacted_thinking blocks (API_runtime_ReasoningTextBlock.html: "include the text and its signature unmodified").
+ */
+/** Bedrock's Claude model ids: `anthropic.claude-…`, or a cross-region inference profile's (`us.anthropic.claude-…`). */
+export const isClaudeModel = (modelId: string): boolean => /(^|[.:/])anthropic\./.test(modelId);
+
+/** Converse's `inferenceConfig` (API_runtime_InferenceConfiguration.html), as far as thinking changes it. */
+interface InferenceConfig {
+  maxTokens?: number;
+  temperature?: number;
+  topP?: number;
+  [member: string]: unknown;
+}
+
+/**
+ * The `additionalModelRequestFields` of a Claude model's thinking, or undefined for none. An Anthropic-format client's
+ * `thinking` (enabled with its budget, disabled, adaptive) goes as it came, with its `output_config.effort`; OpenAI's
+ * `reasoning_effort` goes by the Anthropic adapter's rule (effortThinking): the budget added to `maxTokens`, and none
+ * with a forced tool (`toolChoice` any or tool), which is the client's contract. Beside it, the temperature and a topP
+ * under 0.95, which Claude refuses with thinking, are dropped, since the client asked for reasoning.
+ */
+export function claudeThinkingFields(request: ChatRequest, inferenceConfig: InferenceConfig, toolConfig: { toolChoice?: Record<string, unknown> } | undefined, catalogModel?: CatalogModel): Record<string, unknown> | undefined {
+  const thinking = request[THINKING];
+  if (thinking) {
+    const effort = request[OUTPUT_CONFIG]?.effort;
+    return { thinking, ...(effort ? { output_config: { effort } } : {}) };
+  }
+  const choice = toolConfig?.toolChoice;
+  const asked = effortThinking(request, inferenceConfig.maxTokens, choice !== undefined && ('any' in choice || 'tool' in choice), catalogModel);
+  if (!asked) return undefined;
+  inferenceConfig.maxTokens = asked.maxTokens;
+  delete inferenceConfig.temperature;
+  if (inferenceConfig.topP !== undefined && inferenceConfig.topP < 0.95) delete inferenceConfig.topP;
+  return { thinking: { type: 'enabled', budget_tokens: asked.budgetTokens } };
+}
+
+/**
+ * A model other than Claude: Bedrock documents no thinking request for the others Keygate's catalog lists (Llama,
+ * Mistral, Cohere, Nova 1), so OpenAI's efforts ask for none there and an Anthropic-format client's `thinking` is left
+ * out, as for any provider but Anthropic. An effort OpenAI does not document is refused as the Anthropic and Gemini
+ * adapters refuse it: a 400 the next target of an alias may not give.
+ */
+export function otherModelThinkingFields(request: ChatRequest): undefined {
+  const effort = request.reasoning_effort;
+  if (effort !== undefined && !isReasoningEffort(effort)) {
+    throw new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'unsupported_value', param: 'reasoning_effort', message: `reasoning_effort "${effort}" is not one Bedrock maps; use one of ${REASONING_EFFORTS.join(', ')}`, retryable: true });
+  }
+  return undefined;
+}
+
+/**
+ * An Anthropic-format client's assistant turn with thinking (ANTHROPIC_BLOCKS) as Converse blocks, in its order:
+ * thinking as `reasoningText` with its signature, redacted_thinking as `redactedContent`, text and tool_use as Converse's
+ * own; a block's `cache_control` as a cachePoint after it (through `cachePoint`). Blocks Converse has no place for
+ * (server tools') are left out.
+ */
+export function converseBlocksOfTurn(blocks: readonly AnthropicBlock[], cachePoint: (at: CacheControl) => ConverseBlock | undefined): ConverseBlock[] {
+  return blocks.flatMap((block): ConverseBlock[] => {
+    const converse = converseBlockOf(block);
+    if (!converse) return [];
+    const point = typeof block.cache_control === 'object' && block.cache_control !== null ? cachePoint({ [CACHE_CONTROL]: block.cache_control as Record<string, unknown> }) : undefined;
+    return point ? [converse, point] : [converse];
+  });
+}
+
+function converseBlockOf(block: AnthropicBlock): ConverseBlock | undefined {
+  switch (block.type) {
+    case 'thinking':
+      return { reasoningContent: { reasoningText: { text: String(block.thinking ?? ''), ...(typeof block.signature === 'string' ? { signature: block.signature } : {}) } } };
+    case 'redacted_thinking':
+      return { reasoningContent: { redactedContent: String(block.data ?? '') } };
+    case 'text':
+      return block.text === '' ? undefined : { text: String(block.text) };
+    case 'tool_use':
+      return { toolUse: { toolUseId: String(block.id), name: String(block.name), input: block.input ?? {} } };
+    default:
+      return undefined;
+  }
+}
+
+/** A Converse answer's content block, as far as Keygate reads it (API_runtime_ContentBlock.html). */
+export interface ConverseAnswerBlock {
+  text?: string;
+  toolUse?: { toolUseId: string; name: string; input?: unknown };
+  reasoningContent?: { reasoningText?: { text?: string; signature?: string }; redactedContent?: string };
+}
+
+/** A thinking block as Anthropic writes it: its text, and the signature Claude checks when it comes back. */
+export const thinkingBlock = (text: string, signature: string): AnthropicBlock => ({ type: 'thinking', thinking: text, signature });
+
+/** A redacted_thinking block as Anthropic writes it: the encrypted thinking, here Bedrock's bytes in base64. */
+export const redactedThinkingBlock = (data: string): AnthropicBlock => ({ type: 'redacted_thinking', data });
+
+/** A Claude answer's blocks as Anthropic's, in their order, for the `/v1/messages` ingress to answer with. */
+export function anthropicBlocksOf(blocks: readonly ConverseAnswerBlock[]): AnthropicBlock[] {
+  return blocks.flatMap((block): AnthropicBlock[] => {
+    const reasoning = block.reasoningContent;
+    if (reasoning?.reasoningText) return [thinkingBlock(reasoning.reasoningText.text ?? '', reasoning.reasoningText.signature ?? '')];
+    if (reasoning?.redactedContent !== undefined) return [redactedThinkingBlock(reasoning.redactedContent)];
+    if (block.toolUse) return [{ type: 'tool_use', id: block.toolUse.toolUseId, name: block.toolUse.name, input: block.toolUse.input ?? {} }];
+    return typeof block.text === 'string' && block.text !== '' ? [{ type: 'text', text: block.text }] : [];
+  });
+}
