@@ -8,8 +8,9 @@ import type { CacheWrites } from './catalog/index.js';
  * What Anthropic's Messages API says that OpenAI's shapes have no member for is carried under symbols, between the
  * ingresses and the adapters that can say it (CACHE_CONTROL the Anthropic and Bedrock adapters'; PROMPT_USAGE the
  * Anthropic adapter's; CACHE_WRITES the Anthropic and Bedrock adapters'; STOP_SEQUENCE the Anthropic, Bedrock and
- * Cohere adapters'; THINKING and OUTPUT_CONFIG, extended thinking and effort, the Anthropic, OpenAI-format and
- * Gemini adapters'; ANTHROPIC_BLOCKS and THINKING_DELTA the Anthropic adapter's and ingress's): JSON.stringify leaves symbol keys out, so none reaches an OpenAI-format answer, nor the body of
+ * Cohere adapters'; THINKING and OUTPUT_CONFIG, extended thinking and effort, the Anthropic, Bedrock, OpenAI-format
+ * and Gemini adapters'; ANTHROPIC_BLOCKS and THINKING_DELTA the Anthropic and Bedrock adapters' and the Anthropic
+ * ingress's): JSON.stringify leaves symbol keys out, so none reaches an OpenAI-format answer, nor the body of
  * a provider whose adapter does not read it.
  */
 export type Role = 'system' | 'developer' | 'user' | 'assistant' | 'tool';
@@ -58,16 +59,18 @@ export interface FunctionCall {
 /**
  * Anthropic's `output_config` as an Anthropic-format client set it: its `effort` (low, medium, high, xhigh, max;
  * https://docs.anthropic.com/en/docs/build-with-claude/effort, Claude Code's effort setting) and its `format`
- * (structured output). The Anthropic adapter sends it as it came; other providers get the format as
- * `response_format`, and the effort in their own terms (providers/client-thinking.ts).
+ * (structured output). The Anthropic adapter sends it as it came, the Bedrock adapter its effort beside a Claude
+ * model's thinking; other providers get the format as `response_format`, and the effort in their own terms
+ * (providers/client-thinking.ts).
  */
 export const OUTPUT_CONFIG: unique symbol = Symbol('OUTPUT_CONFIG');
 
 /**
  * Extended thinking (https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking) as an Anthropic-format
  * client asked for it: the request's `thinking` object (`{type: "enabled", budget_tokens}`, `{type: "disabled"}`,
- * `{type: "adaptive"}`, each with an optional `display`), which the Anthropic adapter sends as it came. The OpenAI-format
- * and Gemini adapters read it in their own terms (providers/client-thinking.ts); the others leave it out.
+ * `{type: "adaptive"}`, each with an optional `display`), which the Anthropic adapter sends as it came, and the Bedrock
+ * adapter to Claude models as Converse's `additionalModelRequestFields.thinking`. The OpenAI-format and Gemini
+ * adapters read it in their own terms (providers/client-thinking.ts); the others leave it out.
  */
 export const THINKING: unique symbol = Symbol('THINKING');
 
@@ -75,7 +78,9 @@ export const THINKING: unique symbol = Symbol('THINKING');
  * A turn's content blocks in Anthropic's order, thinking and redacted_thinking blocks included, set only on a turn
  * that holds thinking blocks: on an assistant message of an Anthropic-format client's history (the Anthropic adapter
  * sends the turn as it came, since Anthropic wants thinking blocks back unchanged, signature and place), and on an
- * Anthropic answer's message (the Anthropic ingress answers with them). Other providers read the text and tool calls.
+ * Anthropic answer's message (the Anthropic ingress answers with them). The Bedrock adapter sends a Claude model such
+ * a turn as Converse's reasoningContent blocks, and gives a Claude answer's reasoning back in this form. Other
+ * providers read the text and tool calls.
  */
 export const ANTHROPIC_BLOCKS: unique symbol = Symbol('ANTHROPIC_BLOCKS');
 
@@ -205,7 +210,7 @@ export interface ChunkToolCallDelta {
 export const PROMPT_USAGE: unique symbol = Symbol('PROMPT_USAGE');
 
 /**
- * On a streamed delta of an Anthropic answer's thinking: a thinking or redacted_thinking block starting (`block`, as
+ * On a streamed delta of an Anthropic answer's thinking (or a Bedrock Claude model's, in the same form): a thinking or redacted_thinking block starting (`block`, as
  * Anthropic's `content_block_start` had it), a `thinking_delta`'s text, or a `signature_delta`'s signature, for the
  * Anthropic ingress to stream on as Anthropic did. The thinking text is the delta's `reasoning_content` too.
  */
