@@ -136,6 +136,13 @@ describe('extended thinking on Bedrock through the gateway', () => {
       }
     });
 
+    it("gets Amazon Nova 2 to reason at the effort's level, its redacted reasoning as reasoning_content", async () => {
+      const completion = await openai.chat.completions.create({ model: 'bedrock/amazon.nova-2-lite-v1:0', reasoning_effort: 'high', max_completion_tokens: 500, messages: [{ role: 'user', content: 'Hello there' }] });
+      expect(sent().additionalModelRequestFields).toEqual({ reasoningConfig: { type: 'enabled', maxReasoningEffort: 'high' } });
+      expect((completion.choices[0]!.message as { reasoning_content?: string }).reasoning_content).toBe('[REDACTED]');
+      expect(completion.choices[0]!.message.content).toBe('Hello from the Bedrock emulator.');
+    });
+
     it('refuses a reasoning_effort OpenAI does not document, naming the parameter', async () => {
       const failure = await openai.chat.completions.create({ model: SONNET, reasoning_effort: 'extreme' as 'high', messages: [{ role: 'user', content: 'Hi' }] }).catch((error: unknown) => error);
       expect(failure).toBeInstanceOf(OpenAI.BadRequestError);

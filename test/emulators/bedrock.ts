@@ -44,6 +44,11 @@ import { embeddingFor } from './gemini.js';
  * count of its own for them). As Claude does, it refuses beside thinking a temperature other than 1, a topP under
  * 0.95, a top_k, a forced tool (`toolChoice` any or tool), a tool result whose assistant turn does not start with its
  * reasoning block; and, always, a reasoning block whose signature or redacted bytes are not the ones it answered with.
+ *
+ * Amazon Nova 2 models take `additionalModelRequestFields.reasoningConfig` (the Nova 2 user guide's extended
+ * thinking: `type` enabled or disabled, `maxReasoningEffort` low, medium or high, and with high no temperature, topP
+ * nor maxTokens, else a ValidationException); enabled, the answer starts with a reasoningText of `[REDACTED]`, as Nova
+ * 2 Lite redacts its reasoning, unsigned.
  */
 export interface BedrockEmulatorOptions {
   accessKeyId?: string;
@@ -136,7 +141,7 @@ export async function startBedrockEmulator(options: BedrockEmulatorOptions = {})
       const { reasoningText, redactedContent } = block.reasoningContent;
       if (reasoningText) {
         for (const piece of reasoningText.text.split(/(?= )/)) frames.push(event('contentBlockDelta', { contentBlockIndex: index, delta: { reasoningContent: { text: piece } } }));
-        frames.push(event('contentBlockDelta', { contentBlockIndex: index, delta: { reasoningContent: { signature: reasoningText.signature } } }));
+        if (reasoningText.signature) frames.push(event('contentBlockDelta', { contentBlockIndex: index, delta: { reasoningContent: { signature: reasoningText.signature } } }));
       } else {
         const bytes = Buffer.from(redactedContent!, 'base64');
         for (const piece of [bytes.subarray(0, 10), bytes.subarray(10)]) frames.push(event('contentBlockDelta', { contentBlockIndex: index, delta: { reasoningContent: { redactedContent: piece.toString('base64') } } }));
@@ -339,6 +344,13 @@ function validate(body: ConverseBody | undefined, modelId: string): string | und
 
 const CLAUDE_FIELDS = ['thinking', 'output_config', 'anthropic_beta', 'top_k'];
 
+const isNova2 = (modelId: string): boolean => /(^|[.:/])amazon\.nova-2-/.test(modelId);
+
+/** Whether the request asks a Nova 2 model to reason: `reasoningConfig` enabled. */
+function novaReasoningOn(body: ConverseBody, modelId: string): boolean {
+  return isNova2(modelId) && (body.additionalModelRequestFields as { reasoningConfig?: { type?: unknown } } | undefined)?.reasoningConfig?.type === 'enabled';
+}
+
 /** Whether the request asks a Claude model to think: `thinking` enabled or adaptive. */
 function thinkingOn(body: ConverseBody, modelId: string): boolean {
   const fields = body.additionalModelRequestFields as { thinking?: { type?: unknown } } | undefined;
@@ -355,8 +367,16 @@ function validateThinking(body: ConverseBody, modelId: string): string | undefin
   const claude = /(^|[.:/])anthropic\./.test(modelId);
   if (fields !== undefined) {
     if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) return 'The format of the value at additionalModelRequestFields is invalid. Provide a json object for the field and try again.';
-    const extraneous = Object.keys(fields).find((key) => !claude || !CLAUDE_FIELDS.includes(key));
+    const allowed = claude ? CLAUDE_FIELDS : isNova2(modelId) ? ['reasoningConfig'] : [];
+    const extraneous = Object.keys(fields).find((key) => !allowed.includes(key));
     if (extraneous) return `Malformed input request: #: extraneous key [${extraneous}] is not permitted, please reformat your input and try again.`;
+    const reasoning = (fields as { reasoningConfig?: Record<string, unknown> }).reasoningConfig;
+    if (reasoning !== undefined) {
+      if (reasoning.type !== 'enabled' && reasoning.type !== 'disabled') return 'reasoningConfig.type must be one of enabled, disabled.';
+      if (reasoning.type === 'enabled' && !['low', 'medium', 'high'].includes(reasoning.maxReasoningEffort as string)) return 'reasoningConfig.maxReasoningEffort must be one of low, medium, high.';
+      const config = body.inferenceConfig ?? {};
+      if (reasoning.maxReasoningEffort === 'high' && (config.temperature !== undefined || config.topP !== undefined || config.maxTokens !== undefined)) return 'temperature, topP and maxTokens must not be set when maxReasoningEffort is high.';
+    }
     const thinking = (fields as { thinking?: Record<string, unknown> }).thinking;
     if (thinking !== undefined) {
       if (thinking.type === 'enabled') {
@@ -468,12 +488,12 @@ function replyTo(body: ConverseBody, modelId: string) {
     text = words.slice(0, maxTokens).join('');
     stopReason = 'max_tokens';
   }
-  const reasoning: Array<{ reasoningContent: { reasoningText?: { text: string; signature: string }; redactedContent?: string } }> = [];
+  const reasoning: Array<{ reasoningContent: { reasoningText?: { text: string; signature?: string }; redactedContent?: string } }> = [];
   if (thinkingOn(body, modelId)) {
     const thought = thinkingFor(userText);
     reasoning.push({ reasoningContent: { reasoningText: { text: thought, signature: reasoningSignatureFor(thought) } } });
     if (userText.includes(REDACTED_THINKING_TRIGGER)) reasoning.push({ reasoningContent: { redactedContent: REDACTED_REASONING } });
-  }
+  } else if (novaReasoningOn(body, modelId)) reasoning.push({ reasoningContent: { reasoningText: { text: '[REDACTED]' } } });
   const thinkingTokens = reasoning.reduce((sum, block) => sum + (block.reasoningContent.reasoningText?.text.split(/(?= )/).length ?? 1), 0);
   const outputTokens = text.split(/(?= )/).filter(Boolean).length + (toolUse ? 5 : 0) + thinkingTokens;
   return { text, toolUse, reasoning, stopReason, fields, usage: { inputTokens: 12, outputTokens, totalTokens: 12 + outputTokens } };

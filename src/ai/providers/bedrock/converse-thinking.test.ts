@@ -121,6 +121,44 @@ describe('extended thinking on Bedrock, asked with reasoning_effort', () => {
   });
 });
 
+describe('extended thinking on Amazon Nova 2, asked with reasoning_effort', () => {
+  const NOVA_2 = 'us.amazon.nova-2-lite-v1:0';
+
+  it("asks Nova 2 for reasoning at the effort's level, keeping the client's sampling and limit, and answers its redacted reasoning as reasoning_content", async () => {
+    const completion = await callChat(BedrockProvider, ask({ reasoning_effort: 'medium', max_completion_tokens: 500, temperature: 0.3 }), ctx(NOVA_2));
+    expect(sent().additionalModelRequestFields).toEqual({ reasoningConfig: { type: 'enabled', maxReasoningEffort: 'medium' } });
+    expect(sent().inferenceConfig).toEqual({ maxTokens: 500, temperature: 0.3 });
+    expect(completion.choices[0]!.message.reasoning_content).toBe('[REDACTED]');
+    expect(completion.choices[0]!.message[ANTHROPIC_BLOCKS]).toBeUndefined();
+  });
+
+  it('maps minimal to low, and xhigh to high, Nova’s least and most', async () => {
+    await callChat(BedrockProvider, ask({ reasoning_effort: 'minimal' }), ctx(NOVA_2));
+    expect(sent().additionalModelRequestFields).toEqual({ reasoningConfig: { type: 'enabled', maxReasoningEffort: 'low' } });
+    await callChat(BedrockProvider, ask({ reasoning_effort: 'xhigh' }), ctx(NOVA_2));
+    expect(sent().additionalModelRequestFields).toEqual({ reasoningConfig: { type: 'enabled', maxReasoningEffort: 'high' } });
+  });
+
+  it('drops temperature, topP and maxTokens beside a high effort, which Nova 2 refuses', async () => {
+    await callChat(BedrockProvider, ask({ reasoning_effort: 'high', max_completion_tokens: 500, temperature: 0.3, top_p: 0.9 }), ctx(NOVA_2));
+    expect(sent()).not.toHaveProperty('inferenceConfig');
+  });
+
+  it('asks Nova 2 for no reasoning with the effort none, nor a model the catalog says does not reason, nor Nova 1', async () => {
+    await callChat(BedrockProvider, ask({ reasoning_effort: 'none' }), ctx(NOVA_2));
+    expect(sent()).not.toHaveProperty('additionalModelRequestFields');
+    await callChat(BedrockProvider, ask({ reasoning_effort: 'high' }), ctx(NOVA_2, { ...entry(['chat', 'tools', 'streaming'], 64_000), id: NOVA_2 }));
+    expect(sent()).not.toHaveProperty('additionalModelRequestFields');
+    await callChat(BedrockProvider, ask({ reasoning_effort: 'high' }), ctx('amazon.nova-lite-v1:0'));
+    expect(sent()).not.toHaveProperty('additionalModelRequestFields');
+  });
+
+  it("sends Nova 2 no Anthropic-format client's thinking", async () => {
+    await callChat(BedrockProvider, anthropicClientRequest({ type: 'enabled', budget_tokens: 1024 }, [{ role: 'user', content: 'Hi' }]), ctx(NOVA_2));
+    expect(sent()).not.toHaveProperty('additionalModelRequestFields');
+  });
+});
+
 describe("extended thinking on Bedrock, asked by an Anthropic-format client's thinking", () => {
   it('sends the thinking as it came: enabled with its budget, adaptive with its effort, disabled', async () => {
     await callChat(BedrockProvider, anthropicClientRequest({ type: 'enabled', budget_tokens: 1024 }, [{ role: 'user', content: 'Hi' }]), ctx());

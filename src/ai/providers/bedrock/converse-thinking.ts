@@ -1,5 +1,5 @@
 import type { CatalogModel } from '../../catalog/index.js';
-import { CACHE_CONTROL, OUTPUT_CONFIG, REASONING_EFFORTS, THINKING, isReasoningEffort, type AnthropicBlock, type CacheControl, type ChatRequest } from '../../chat-types.js';
+import { CACHE_CONTROL, OUTPUT_CONFIG, REASONING_EFFORTS, THINKING, isReasoningEffort, type AnthropicBlock, type CacheControl, type ChatRequest, type ReasoningEffort } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
 import { effortThinking } from '../anthropic/index.js';
 import type { ConverseBlock } from './converse-request.js';
@@ -47,18 +47,35 @@ export function claudeThinkingFields(request: ChatRequest, inferenceConfig: Infe
   return { thinking: { type: 'enabled', budget_tokens: asked.budgetTokens } };
 }
 
+/** Amazon Nova 2 models (`amazon.nova-2-lite-v1:0`, `us.amazon.nova-2-…`), which take a reasoning effort. */
+const NOVA_2 = /(^|[.:/])amazon\.nova-2-/;
+
+/** OpenAI's efforts as Nova 2's `maxReasoningEffort`, which has three; `none` is Nova's default, no extended thinking. */
+const NOVA_EFFORTS: Readonly<Record<ReasoningEffort, 'low' | 'medium' | 'high' | undefined>> = { none: undefined, minimal: 'low', low: 'low', medium: 'medium', high: 'high', xhigh: 'high' };
+
 /**
- * A model other than Claude: Bedrock documents no thinking request for the others Keygate's catalog lists (Llama,
- * Mistral, Cohere, Nova 1), so OpenAI's efforts ask for none there and an Anthropic-format client's `thinking` is left
- * out, as for any provider but Anthropic. An effort OpenAI does not document is refused as the Anthropic and Gemini
- * adapters refuse it: a 400 the next target of an alias may not give.
+ * The `additionalModelRequestFields` of a model other than Claude, for OpenAI's `reasoning_effort`; an
+ * Anthropic-format client's `thinking` is left out, as for any provider but Anthropic. Amazon Nova 2 takes
+ * `reasoningConfig: {type: "enabled", maxReasoningEffort}` (the Nova 2 user guide's extended thinking), and with a
+ * high effort no temperature, topP nor maxTokens, which are dropped since the client asked for reasoning. Bedrock
+ * documents no thinking request for the other models of Keygate's catalog (Llama, Mistral, Cohere, Nova 1), so an
+ * effort asks for none there. An effort OpenAI does not document is refused as the Anthropic and Gemini adapters
+ * refuse it: a 400 marked retryable, so that the next target of an alias may take it.
  */
-export function otherModelThinkingFields(request: ChatRequest): undefined {
+export function otherModelThinkingFields(request: ChatRequest, modelId: string, inferenceConfig: InferenceConfig, catalogModel?: CatalogModel): Record<string, unknown> | undefined {
   const effort = request.reasoning_effort;
-  if (effort !== undefined && !isReasoningEffort(effort)) {
+  if (effort === undefined) return undefined;
+  if (!isReasoningEffort(effort)) {
     throw new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'unsupported_value', param: 'reasoning_effort', message: `reasoning_effort "${effort}" is not one Bedrock maps; use one of ${REASONING_EFFORTS.join(', ')}`, retryable: true });
   }
-  return undefined;
+  const level = NOVA_EFFORTS[effort];
+  if (!NOVA_2.test(modelId) || !level || (catalogModel && !catalogModel.capabilities.includes('reasoning'))) return undefined;
+  if (level === 'high') {
+    delete inferenceConfig.temperature;
+    delete inferenceConfig.topP;
+    delete inferenceConfig.maxTokens;
+  }
+  return { reasoningConfig: { type: 'enabled', maxReasoningEffort: level } };
 }
 
 /**
