@@ -14,6 +14,7 @@ import type { ConverseBlock } from './converse-request.js';
  * `redactedContent` (base64 bytes), which Claude wants back unchanged in a tool-use loop, as Anthropic's thinking and
  * redacted_thinking blocks (API_runtime_ReasoningTextBlock.html: "include the text and its signature unmodified").
  */
+
 /** Bedrock's Claude model ids: `anthropic.claude-…`, or a cross-region inference profile's (`us.anthropic.claude-…`). */
 export const isClaudeModel = (modelId: string): boolean => /(^|[.:/])anthropic\./.test(modelId);
 
