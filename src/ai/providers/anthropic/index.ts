@@ -39,4 +39,4 @@ export const AnthropicProvider: ProviderAdapter = {
 };
 
 export { JSON_RESPONSE_TOOL } from './response-format.js';
-export { effortThinking, type EffortThinking } from './messages-request.js';
+export { clientThinking, effortThinking, type EffortThinking } from './messages-request.js';

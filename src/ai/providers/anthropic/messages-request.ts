@@ -165,11 +165,8 @@ export function toAnthropicRequest(request: ChatRequest, model: string, stream: 
     messages: mergeTurns(turns),
     ...cacheControlOf(request),
   };
-  const thinking = request[THINKING];
-  // A client's own thinking goes as it came, except on a tool-use turn whose thinking another provider wrote (its
-  // reasoning_content, from the Anthropic ingress): Anthropic would refuse the turn without thinking blocks.
-  const lostThinking = thinking && thinking.type !== 'disabled' && toolUseTurnWithoutThinking(request.messages)?.reasoning_content !== undefined;
-  if (thinking && !lostThinking) body.thinking = thinking;
+  const thinking = clientThinking(request);
+  if (thinking) body.thinking = thinking;
   const outputConfig = request[OUTPUT_CONFIG];
   if (outputConfig) body.output_config = outputConfig;
   if (system.length > 0) body.system = system.some((block) => block.cache_control) ? system : system.map((block) => block.text).join('\n\n');
@@ -219,6 +216,17 @@ function effortOf(value: string): ReasoningEffort {
 export interface EffortThinking {
   budgetTokens: number;
   maxTokens: number;
+}
+
+/**
+ * An Anthropic-format client's `thinking` for a Claude model, wherever it is served (Anthropic's API, Bedrock): as
+ * it came, except on a tool-use turn whose thinking another provider wrote (its reasoning_content, from the
+ * Anthropic ingress), which Claude would refuse for lacking thinking blocks: that turn goes without thinking.
+ */
+export function clientThinking(request: ChatRequest): Record<string, unknown> | undefined {
+  const thinking = request[THINKING];
+  if (!thinking || thinking.type === 'disabled') return thinking;
+  return toolUseTurnWithoutThinking(request.messages)?.reasoning_content !== undefined ? undefined : thinking;
 }
 
 /**

@@ -232,6 +232,14 @@ describe("extended thinking on Bedrock, asked by an Anthropic-format client's th
     const changed = await failureOf(callChat(BedrockProvider, loop(answer[ANTHROPIC_BLOCKS]!.map((b) => (b.type === 'thinking' ? { ...b, thinking: 'Something else.' } : b))), ctx()));
     expect(changed.message).toContain('Invalid `signature`');
   });
+
+  it('answers tool results without thinking when the tool call’s turn had thinking another provider wrote (its reasoning_content), which Claude cannot check', async () => {
+    const otherProvidersTurn: ChatMessage = { role: 'assistant', content: null, reasoning_content: 'Paris first.', tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] };
+    const request = anthropicClientRequest({ type: 'enabled', budget_tokens: 1024 }, [{ role: 'user', content: 'Use it.' }, otherProvidersTurn, { role: 'tool', tool_call_id: 'call_1', content: '21' }], { tools: [weatherTool] });
+    const answer = await callChat(BedrockProvider, request, ctx());
+    expect(answer.choices[0]!.message.content).toBeTruthy();
+    expect(sent().additionalModelRequestFields?.thinking).toBeUndefined();
+  });
 });
 
 describe('streamed thinking on Bedrock', () => {

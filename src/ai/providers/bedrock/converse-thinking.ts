@@ -1,7 +1,7 @@
 import type { CatalogModel } from '../../catalog/index.js';
-import { CACHE_CONTROL, OUTPUT_CONFIG, REASONING_EFFORTS, THINKING, isReasoningEffort, type AnthropicBlock, type CacheControl, type ChatRequest, type ReasoningEffort } from '../../chat-types.js';
+import { CACHE_CONTROL, OUTPUT_CONFIG, REASONING_EFFORTS, isReasoningEffort, type AnthropicBlock, type CacheControl, type ChatRequest, type ReasoningEffort } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
-import { effortThinking } from '../anthropic/index.js';
+import { clientThinking, effortThinking } from '../anthropic/index.js';
 import type { ConverseBlock } from './converse-request.js';
 
 /**
@@ -34,7 +34,7 @@ interface InferenceConfig {
  * under 0.95, which Claude refuses with thinking, are dropped, since the client asked for reasoning.
  */
 export function claudeThinkingFields(request: ChatRequest, inferenceConfig: InferenceConfig, toolConfig: { toolChoice?: Record<string, unknown> } | undefined, catalogModel?: CatalogModel): Record<string, unknown> | undefined {
-  const thinking = request[THINKING];
+  const thinking = clientThinking(request);
   if (thinking) {
     const effort = request[OUTPUT_CONFIG]?.effort;
     return { thinking, ...(effort ? { output_config: { effort } } : {}) };
