@@ -27,7 +27,8 @@ interface ConverseStreamEvent {
  *
  * A Claude model's reasoning is also streamed as Anthropic streams thinking (THINKING_DELTA), for the `/v1/messages`
  * ingress: Converse starts no reasoning block (contentBlockStart has no member for one), so a thinking block starts
- * with the first reasoning text delta of a content block, and its `signature` delta is the signature_delta. A
+ * with the first reasoning delta of a content block (its text, or its signature alone when the thinking's display is
+ * omitted), and its `signature` delta is the signature_delta. A
  * redacted block's bytes may come in several deltas: its redacted_thinking block starts, whole, at its
  * contentBlockStop.
  */
@@ -92,13 +93,14 @@ export function converseStreamTranslator(ctx: CallContext): StreamTranslator {
   };
 
   const reasoning = (block: number, delta: NonNullable<NonNullable<ConverseStreamEvent['delta']>['reasoningContent']>): ChatCompletionChunk[] => {
-    if (typeof delta.text === 'string') {
-      if (!claude) return [chunk({ reasoning_content: delta.text })];
+    if (typeof delta.text === 'string' && !claude) return [chunk({ reasoning_content: delta.text })];
+    if (claude && (typeof delta.text === 'string' || typeof delta.signature === 'string')) {
+      // A block's first delta starts it, a signature too: with thinking display omitted, it is the block's only one.
       const start = thinkingBlockAt === block ? [] : [chunk({ [THINKING_DELTA]: { block: thinkingBlock('', '') } })];
       thinkingBlockAt = block;
-      return [...start, chunk({ reasoning_content: delta.text, [THINKING_DELTA]: { thinking: delta.text } })];
+      const next = typeof delta.text === 'string' ? chunk({ reasoning_content: delta.text, [THINKING_DELTA]: { thinking: delta.text } }) : chunk({ [THINKING_DELTA]: { signature: delta.signature } });
+      return [...start, next];
     }
-    if (typeof delta.signature === 'string') return claude ? [chunk({ [THINKING_DELTA]: { signature: delta.signature } })] : [];
     if (typeof delta.redactedContent === 'string' && claude) redacted.set(block, [...(redacted.get(block) ?? []), Buffer.from(delta.redactedContent, 'base64')]);
     return [];
   };

@@ -257,6 +257,20 @@ describe('streamed thinking on Bedrock', () => {
     expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe('Hello from the Bedrock emulator.');
   });
 
+  it('starts a thinking block for a Claude reasoning block that streams its signature alone, as one whose display is omitted does', () => {
+    const translator = BedrockProvider.streamTranslator(ctx(SONNET, undefined, true));
+    const frame = (type: string, payload: object) => encodeEventStreamMessage({ ':event-type': type, ':content-type': 'application/json', ':message-type': 'event' }, Buffer.from(JSON.stringify(payload)));
+    const chunks = translator.push(
+      Buffer.concat([
+        frame('messageStart', { role: 'assistant' }),
+        frame('contentBlockDelta', { contentBlockIndex: 0, delta: { reasoningContent: { signature: 'omitted-thinking-signature' } } }),
+        frame('contentBlockStop', { contentBlockIndex: 0 }),
+        frame('contentBlockDelta', { contentBlockIndex: 1, delta: { text: 'Done.' } }),
+      ]),
+    );
+    expect(thinkingDeltas(chunks)).toEqual([{ block: { type: 'thinking', thinking: '', signature: '' } }, { signature: 'omitted-thinking-signature' }]);
+  });
+
   it('streams the reasoning of a model other than Claude as reasoning_content alone, with no blocks to send back', async () => {
     const translator = BedrockProvider.streamTranslator(ctx('deepseek.r1-v1:0', undefined, true));
     const frame = (type: string, payload: object) => encodeEventStreamMessage({ ':event-type': type, ':content-type': 'application/json', ':message-type': 'event' }, Buffer.from(JSON.stringify(payload)));
