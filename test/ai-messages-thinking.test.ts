@@ -127,6 +127,10 @@ describe('thinking for /v1/messages clients from providers other than Anthropic'
       expect(message.usage.output_tokens).toBeGreaterThanOrEqual(REASONING_TOKENS);
       await claude.messages.stream({ model: 'openai/gpt-5-mini', max_tokens: 4000, thinking: { type: 'enabled', budget_tokens: 31_999 }, messages: [{ role: 'user', content: 'Hello there' }] }).finalMessage();
       expect(emulators.openai.lastRequest()!.body.reasoning_effort).toBe('high');
+      // A temperature beside thinking (which OpenAI refuses beside an effort) is left out rather than failing the call.
+      // (The SDK no longer types `temperature`, which Anthropic's API still takes: sent as a body member.)
+      await claude.messages.create({ model: 'openai/gpt-5-mini', max_tokens: 4000, thinking: { type: 'enabled', budget_tokens: 2048 }, messages: [{ role: 'user', content: 'Hello there' }] }, { body: { model: 'openai/gpt-5-mini', max_tokens: 4000, temperature: 0.5, thinking: { type: 'enabled', budget_tokens: 2048 }, messages: [{ role: 'user', content: 'Hello there' }] } });
+      expect(emulators.openai.lastRequest()!.body).not.toHaveProperty('temperature');
     });
 
     it('sends no effort where OpenAI would refuse it: a model that does not reason, or GPT-5.2 and later beside tools', async () => {

@@ -165,6 +165,10 @@ function validateChat(body: Json, maxOutputTokens: number, reasoningContent: boo
     }
   }
   if (body.reasoning_effort !== undefined && NOT_REASONING.test(String(body.model))) throw invalid("Unsupported parameter: 'reasoning_effort' is not supported with this model.", 'reasoning_effort', 'unsupported_parameter');
+  // Reasoning models take sampling settings only without reasoning: GPT-5.1 and later at effort `none`, earlier ones never.
+  if (body.reasoning_effort !== undefined && body.reasoning_effort !== 'none' && typeof body.temperature === 'number' && body.temperature !== 1) {
+    throw invalid(`Unsupported value: 'temperature' does not support ${body.temperature} with this model. Only the default (1) value is supported.`, 'temperature', 'unsupported_value');
+  }
   if (body.reasoning_effort !== undefined && body.reasoning_effort !== 'none' && Array.isArray(body.tools) && body.tools.length > 0 && NO_TOOLS_WITH_EFFORT.test(String(body.model))) {
     throw invalid(`Function tools with reasoning_effort are not supported for ${String(body.model)} in /v1/chat/completions. Please use /v1/responses instead.`, 'reasoning_effort');
   }

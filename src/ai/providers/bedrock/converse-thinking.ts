@@ -8,8 +8,9 @@ import type { ConverseBlock } from './converse-request.js';
  * Extended thinking on Bedrock's Claude models, through Converse
  * (https://docs.aws.amazon.com/bedrock/latest/userguide/claude-messages-extended-thinking.html): Converse has no member
  * for asking it, and passes a model's own request fields in `additionalModelRequestFields`
- * (API_runtime_Converse.html), which for Claude are those of Anthropic's Messages API (`thinking`, and beside adaptive
- * thinking `output_config.effort`, claude-messages-adaptive-thinking.html). The thinking comes back as
+ * (API_runtime_Converse.html), which for Claude are those of Anthropic's Messages API (`thinking`, and
+ * `output_config.effort`, which Bedrock documents beside adaptive thinking, claude-messages-adaptive-thinking.html,
+ * and which goes beside any thinking the client sent, as the Anthropic adapter sends it). The thinking comes back as
  * `reasoningContent` blocks (API_runtime_ReasoningContentBlock.html): `reasoningText` (`text`, `signature`) or
  * `redactedContent` (base64 bytes), which Claude wants back unchanged in a tool-use loop, as Anthropic's thinking and
  * redacted_thinking blocks (API_runtime_ReasoningTextBlock.html: "include the text and its signature unmodified").

@@ -126,7 +126,7 @@ export function thinkingConfigFor(effort: ReasoningEffort, model: string): Gemin
   const major = geminiMajor(model);
   if (major >= 3) return { includeThoughts: effort !== 'none', thinkingLevel: geminiLevel(effort, model) };
   // Gemini 2.5 Pro cannot stop thinking: its least budget, 128, is the nearest to none it takes.
-  if (effort === 'none') return { thinkingBudget: /^(?:models\/)?gemini-2\.5-pro/.test(model) ? 128 : 0 };
+  if (effort === 'none') return { thinkingBudget: GEMINI_25_PRO.test(model) ? 128 : 0 };
   return { includeThoughts: true, thinkingBudget: GEMINI_THINKING_BUDGETS[effort] };
 }
 /**
@@ -142,6 +142,9 @@ function geminiLevel(effort: ReasoningEffort, model: string): 'minimal' | 'low' 
 }
 const GEMINI_THINKING_BUDGETS = { minimal: 1024, low: 1024, medium: 8192, high: 24_576, xhigh: 24_576 } as const;
 
+/** Gemini 2.5 Pro, which cannot stop thinking. */
+const GEMINI_25_PRO = /^(?:models\/)?gemini-2\.5-pro/;
+
 /** The model's generation: 2 for `gemini-2.5-flash`, 3 for `gemini-3.1-pro-preview`; 0 for a name without one. */
 const geminiMajor = (model: string): number => Number(/^(?:models\/)?gemini-(\d+)/.exec(model)?.[1] ?? 0);
 
@@ -150,7 +153,7 @@ const geminiMajor = (model: string): number => Number(/^(?:models\/)?gemini-(\d+
  * 128 to 32,768 (it cannot stop thinking), 2.5 Flash-Lite 512 to 24,576, 2.5 Flash (and any other) up to 24,576.
  */
 function budgetRange(model: string): [number, number] {
-  if (/^(?:models\/)?gemini-2\.5-pro/.test(model)) return [128, 32_768];
+  if (GEMINI_25_PRO.test(model)) return [128, 32_768];
   if (/^(?:models\/)?gemini-2\.5-flash-lite/.test(model)) return [512, 24_576];
   return [1, 24_576];
 }

@@ -97,6 +97,14 @@ describe('an Anthropic-format client’s thinking, for OpenAI-format providers',
     expect(sentBy(OpenAICompatibleProvider, request({ [OUTPUT_CONFIG]: { effort: 'low' }, [THINKING]: { type: 'adaptive' } }), 'deepseek-reasoner', reasoning('deepseek-reasoner')).reasoning_effort).toBe('low');
   });
 
+  it('takes the sampling settings off beside the effort, which reasoning models refuse, and leaves them where no effort goes', () => {
+    const sampled = request({ temperature: 0.5, top_p: 0.9, logprobs: true, top_logprobs: 2 } as Partial<ChatRequest>);
+    const withEffort = sentBy(OpenAIProvider, sampled, 'gpt-5.4', reasoning('gpt-5.4'));
+    expect(withEffort.reasoning_effort).toBe('medium');
+    for (const setting of ['temperature', 'top_p', 'logprobs', 'top_logprobs']) expect(withEffort).not.toHaveProperty(setting);
+    expect(sentBy(OpenAIProvider, sampled, 'gpt-4o-mini', plain)).toMatchObject({ temperature: 0.5, top_p: 0.9 });
+  });
+
   it('is not sent to a model the catalog says does not reason, nor to one it does not know, which may refuse it', () => {
     expect(sentBy(OpenAIProvider, request(), 'gpt-4o-mini', plain)).not.toHaveProperty('reasoning_effort');
     expect(sentBy(OpenAICompatibleProvider, request(), 'my-vllm-model')).not.toHaveProperty('reasoning_effort');

@@ -21,6 +21,12 @@ export interface OpenAIStyleOptions {
   takesEffortWithTools?: (ctx: CallContext) => boolean;
 }
 
+/**
+ * What OpenAI's reasoning models refuse beside a reasoning effort other than `none`
+ * (https://platform.openai.com/docs/guides/latest-model, parameter compatibility).
+ */
+const SAMPLING_BESIDE_NO_REASONING = ['temperature', 'top_p', 'logprobs', 'top_logprobs'] as const;
+
 /** The host's address, without a trailing `/`; a provider whose type has no default must set one. */
 function base(ctx: CallContext): string {
   if (!ctx.provider.baseUrl) throw new ProviderCallError({ status: 500, type: 'api_error', code: 'provider_misconfigured', message: `the provider "${ctx.provider.name}" names no baseUrl; set it to the host's address (https://…)`, retryable: true });
@@ -47,7 +53,12 @@ export function openAIStyleAdapter(options: OpenAIStyleOptions): ProviderAdapter
       // An Anthropic-format client's thinking, as the effort it comes to (client-thinking.ts); never where it would be refused.
       if (body.reasoning_effort === undefined) {
         const effort = reasoningEffortFor(request, ctx.catalogModel);
-        if (effort && !(request.tools?.length && options.takesEffortWithTools?.(ctx) === false)) body.reasoning_effort = effort;
+        if (effort && !(request.tools?.length && options.takesEffortWithTools?.(ctx) === false)) {
+          body.reasoning_effort = effort;
+          // OpenAI's reasoning models take the sampling settings only with no reasoning (GPT-5.1 and later, effort
+          // `none`) or not at all (earlier ones): the client asked for reasoning, so they go, as beside Claude's thinking.
+          for (const setting of SAMPLING_BESIDE_NO_REASONING) delete body[setting];
+        }
       }
       if (options.adjust) body = options.adjust(body, ctx);
       return {
