@@ -70,6 +70,14 @@ class RequestError extends Error {
   }
 }
 
+/**
+ * Claude models that think only adaptively and refuse a thinking budget or disabled thinking (Bedrock's adaptive
+ * thinking page names Mythos 5, Fable 5, Opus 4.7 and Mythos Preview; Opus 4.8 and the rest of Claude 5 answer the same).
+ */
+export const ADAPTIVE_ONLY = /claude-(?:opus-4-[78]|mythos-preview|(?:fable|mythos|opus|sonnet|haiku)-5)/;
+/** Anthropic's answer to a thinking budget or disabled thinking for an ADAPTIVE_ONLY model. */
+export const adaptiveOnlyRefusal = (type: unknown): string => `"thinking.type.${String(type)}" is not supported for this model. Use "thinking.type.adaptive" and "output_config.effort" to control thinking behavior.`;
+
 /** Anthropic's documented prompt that makes the model answer with a redacted_thinking block, to test clients with. */
 export const REDACTED_THINKING_TRIGGER = 'ANTHROPIC_MAGIC_STRING_TRIGGER_REDACTED_THINKING_46C9A13E193C177646C7398A98432ECCCE4C1253D5E2D82641AC0E52CC2876CB';
 /** The thinking the emulator answers with, for a last user text. */
@@ -113,6 +121,7 @@ function validate(body: Json): void {
   if (body.tool_choice !== undefined && tools.length === 0) fail('tool_choice may only be specified while providing tools');
   if (body.thinking !== undefined) {
     const thinking = body.thinking as Json;
+    if ((thinking.type === 'enabled' || thinking.type === 'disabled') && ADAPTIVE_ONLY.test(String(body.model))) fail(adaptiveOnlyRefusal(thinking.type));
     if (thinking.type === 'enabled') {
       const budget = thinking.budget_tokens;
       if (!Number.isInteger(budget) || (budget as number) < 1024) fail('thinking.enabled.budget_tokens: Input should be greater than or equal to 1024');

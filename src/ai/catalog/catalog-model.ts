@@ -1,7 +1,11 @@
 import { Type, type Static } from 'typebox';
 
-/** What a model can do, in the unified API's terms (see ../chat-types.ts). */
-export const MODEL_CAPABILITIES = ['chat', 'tools', 'vision', 'json_schema', 'embeddings', 'streaming', 'reasoning'] as const;
+/**
+ * What a model can do, in the unified API's terms (see ../chat-types.ts). `adaptive_thinking`: a Claude model that
+ * thinks only adaptively (`thinking: {type: "adaptive"}` with `output_config.effort`), and refuses a thinking budget
+ * or disabled thinking with a 400 (https://docs.aws.amazon.com/bedrock/latest/userguide/claude-messages-adaptive-thinking.html).
+ */
+export const MODEL_CAPABILITIES = ['chat', 'tools', 'vision', 'json_schema', 'embeddings', 'streaming', 'reasoning', 'adaptive_thinking'] as const;
 export type ModelCapability = (typeof MODEL_CAPABILITIES)[number];
 
 export const MODEL_KINDS = ['chat', 'embedding'] as const;

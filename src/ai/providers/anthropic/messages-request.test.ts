@@ -318,6 +318,18 @@ describe('the Anthropic request translation', () => {
       expect(request.body.max_tokens).toBe(64_000);
     });
 
+    it.each([
+      ['minimal', 'low'],
+      ['medium', 'medium'],
+      ['xhigh', 'high'],
+    ] as const)('asks a model that thinks only adaptively (Opus 4.7 on) for adaptive thinking at effort %s, as Anthropic’s %s, with no budget it would refuse', async (effort, anthropicEffort) => {
+      const request = await sent({ reasoning_effort: effort, max_completion_tokens: 500, temperature: 0.3 }, { ...ctx(), model: 'claude-opus-4-7', catalogModel: entry([...REASONS, 'adaptive_thinking'], 128_000) });
+      expect(request.body.thinking).toEqual({ type: 'adaptive' });
+      expect(request.body.output_config).toEqual({ effort: anthropicEffort });
+      expect(request.body.max_tokens).toBe(500);
+      expect(request.body).not.toHaveProperty('temperature');
+    });
+
     it('asks for no thinking when the model’s limit leaves no room above the budget', async () => {
       const request = await sent({ reasoning_effort: 'low', max_completion_tokens: 500 }, { ...ctx(), catalogModel: entry(REASONS, 1024) });
       expect(request.body).not.toHaveProperty('thinking');

@@ -212,11 +212,20 @@ function effortOf(value: string): ReasoningEffort {
   throw new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'unsupported_value', param: 'reasoning_effort', message: `reasoning_effort "${value}" has no thinking budget for Claude; use one of ${REASONING_EFFORTS.join(', ')}`, retryable: true });
 }
 
-/** Extended thinking as a reasoning_effort asks it of a Claude model: the budget, and the max_tokens that holds it. */
-export interface EffortThinking {
-  budgetTokens: number;
-  maxTokens: number;
-}
+/**
+ * Extended thinking as a reasoning_effort asks it of a Claude model: the budget, and the max_tokens that holds it; or,
+ * for a model that thinks only adaptively, adaptive thinking at an effort of Anthropic's.
+ */
+export type EffortThinking = { budgetTokens: number; maxTokens: number } | { adaptiveEffort: AdaptiveEffort };
+
+/** Anthropic's `output_config.effort` values that every adaptive model takes (https://docs.anthropic.com/en/docs/build-with-claude/effort). */
+type AdaptiveEffort = 'low' | 'medium' | 'high';
+
+/**
+ * OpenAI's efforts as Anthropic's, for adaptive thinking: `minimal` as `low`, Anthropic's least, and `xhigh` as `high`,
+ * the most every adaptive model takes; `none` asks for no thinking.
+ */
+const ADAPTIVE_EFFORTS: Readonly<Record<ReasoningEffort, AdaptiveEffort | undefined>> = { none: undefined, minimal: 'low', low: 'low', medium: 'medium', high: 'high', xhigh: 'high' };
 
 /**
  * An Anthropic-format client's `thinking` for a Claude model, wherever it is served (Anthropic's API, Bedrock): as
@@ -241,10 +250,13 @@ export function clientThinking(request: ChatRequest): Record<string, unknown> | 
  */
 export function effortThinking(request: ChatRequest, maxTokens: number | undefined, forcedTool: boolean, catalogModel?: CatalogModel): EffortThinking | undefined {
   if (request.reasoning_effort === undefined) return undefined;
-  const budget = THINKING_BUDGETS[effortOf(request.reasoning_effort)];
+  const effort = effortOf(request.reasoning_effort);
+  const budget = THINKING_BUDGETS[effort];
   if (budget === 0 || forcedTool || toolUseTurnWithoutThinking(request.messages)) return undefined;
   // A model the catalog says does not reason (Claude 3.5 Haiku) would refuse thinking: the effort asks for none there.
   if (catalogModel && !catalogModel.capabilities.includes('reasoning')) return undefined;
+  // One that thinks only adaptively (Claude Opus 4.7 on) refuses a budget: the effort is Anthropic's own there.
+  if (catalogModel?.capabilities.includes('adaptive_thinking')) return { adaptiveEffort: ADAPTIVE_EFFORTS[effort]! };
   // Within the model's output limit, where the catalog knows it: the answer's room shrinks before the call fails.
   const total = Math.min((maxTokens ?? DEFAULT_MAX_TOKENS) + budget, catalogModel?.maxOutputTokens ?? Infinity);
   return budget < total ? { budgetTokens: budget, maxTokens: total } : undefined;
@@ -259,8 +271,13 @@ function thinkFor(body: AnthropicMessagesRequest, request: ChatRequest, catalogM
   const forced = body.tool_choice !== undefined && (body.tool_choice.type === 'any' || body.tool_choice.type === 'tool');
   const thinking = effortThinking(request, body.max_tokens, forced, catalogModel);
   if (!thinking) return;
-  body.thinking = { type: 'enabled', budget_tokens: thinking.budgetTokens };
-  body.max_tokens = thinking.maxTokens;
+  if ('adaptiveEffort' in thinking) {
+    body.thinking = { type: 'adaptive' };
+    body.output_config = { ...body.output_config, effort: thinking.adaptiveEffort };
+  } else {
+    body.thinking = { type: 'enabled', budget_tokens: thinking.budgetTokens };
+    body.max_tokens = thinking.maxTokens;
+  }
   delete body.temperature;
   delete body.top_k;
   if (body.top_p !== undefined && body.top_p < 0.95) delete body.top_p;

@@ -93,6 +93,14 @@ describe('extended thinking on Bedrock, asked with reasoning_effort', () => {
     expect(completion.choices[0]!.message.content).toBe('It is 21 degrees in Paris.');
   });
 
+  it('asks a Claude model that thinks only adaptively for adaptive thinking at Anthropic’s effort, with no budget it would refuse', async () => {
+    const opus = 'global.anthropic.claude-opus-4-8';
+    const adaptive: CatalogModel = { ...entry([...REASONS, 'adaptive_thinking'], 128_000), id: opus };
+    await callChat(BedrockProvider, ask({ reasoning_effort: 'high', max_completion_tokens: 500 }), ctx(opus, adaptive));
+    expect(sent().additionalModelRequestFields).toEqual({ thinking: { type: 'adaptive' }, output_config: { effort: 'high' } });
+    expect(sent().inferenceConfig?.maxTokens).toBe(500);
+  });
+
   it('asks for no thinking with the effort none', async () => {
     const completion = await callChat(BedrockProvider, ask({ reasoning_effort: 'none' }), ctx());
     expect(sent()).not.toHaveProperty('additionalModelRequestFields');

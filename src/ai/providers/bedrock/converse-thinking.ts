@@ -43,9 +43,10 @@ export function claudeThinkingFields(request: ChatRequest, inferenceConfig: Infe
   const choice = toolConfig?.toolChoice;
   const asked = effortThinking(request, inferenceConfig.maxTokens, choice !== undefined && ('any' in choice || 'tool' in choice), catalogModel);
   if (!asked) return undefined;
-  inferenceConfig.maxTokens = asked.maxTokens;
   delete inferenceConfig.temperature;
   if (inferenceConfig.topP !== undefined && inferenceConfig.topP < 0.95) delete inferenceConfig.topP;
+  if ('adaptiveEffort' in asked) return { thinking: { type: 'adaptive' }, output_config: { effort: asked.adaptiveEffort } };
+  inferenceConfig.maxTokens = asked.maxTokens;
   return { thinking: { type: 'enabled', budget_tokens: asked.budgetTokens } };
 }
 
