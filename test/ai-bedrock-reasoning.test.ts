@@ -2,13 +2,12 @@ import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AiGateway, WEATHER_TOOL, configureThreeProviders, startProviderEmulators, type ProviderEmulators } from './ai-fixtures.js';
+import { AiGateway, CLAUDE_THINKING, CLAUDE_TOOL, WEATHER_TOOL, configureThreeProviders, lostThinkingAnswer, startProviderEmulators, type ProviderEmulators } from './ai-fixtures.js';
 import { REDACTED_THINKING_TRIGGER, thinkingFor } from './emulators/anthropic.js';
 import { REDACTED_REASONING, reasoningSignatureFor, startBedrockEmulator, type BedrockEmulator } from './emulators/bedrock.js';
 
 const SONNET = 'bedrock/us.anthropic.claude-sonnet-4-5-20250929-v1:0';
-const THINKING = { type: 'enabled' as const, budget_tokens: 1024 };
-const CLAUDE_TOOL = { name: 'get_weather', description: 'The current weather in a city', input_schema: { type: 'object' as const, properties: { city: { type: 'string' } }, required: ['city'] } };
+const THINKING = CLAUDE_THINKING;
 
 /**
  * Claude's extended thinking on Amazon Bedrock behind the gateway, with the official clients: Anthropic's (Claude
@@ -82,13 +81,7 @@ describe('extended thinking on Bedrock through the gateway', () => {
     });
 
     it("passes on Bedrock's refusal of a tool result whose assistant turn lost its thinking block", async () => {
-      const ask = { model: SONNET, max_tokens: 2000, thinking: THINKING, tools: [CLAUDE_TOOL] };
-      const question = { role: 'user' as const, content: 'Use get_weather for Paris.' };
-      const first = await claude.messages.create({ ...ask, messages: [question] });
-      const use = first.content.find((block) => block.type === 'tool_use')!;
-      const failure = await claude.messages
-        .create({ ...ask, messages: [question, { role: 'assistant', content: first.content.filter((block) => block.type !== 'thinking') }, { role: 'user', content: [{ type: 'tool_result', tool_use_id: use.id, content: '21' }] }] })
-        .catch((error: unknown) => error);
+      const failure = await lostThinkingAnswer(claude, SONNET);
       expect(failure).toBeInstanceOf(Anthropic.BadRequestError);
       expect(String((failure as Error).message)).toContain('must start with a thinking block');
     });

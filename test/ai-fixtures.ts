@@ -1,3 +1,4 @@
+import type Anthropic from '@anthropic-ai/sdk';
 import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import OpenAI from 'openai';
@@ -211,3 +212,27 @@ export const WEATHER_TOOL = {
     parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
   },
 } as const;
+
+/** The same tool as Anthropic's Messages API takes it. */
+export const CLAUDE_TOOL = {
+  name: 'get_weather',
+  description: 'The current weather in a city',
+  input_schema: { type: 'object' as const, properties: { city: { type: 'string' } }, required: ['city'] },
+};
+
+/** Extended thinking at Anthropic's least budget. */
+export const CLAUDE_THINKING = { type: 'enabled' as const, budget_tokens: 1024 };
+
+/**
+ * What `model` answers, through the gateway, to a tool result whose assistant turn lost its thinking block (the
+ * client sent the turn back without it): the error, or the answer if none came.
+ */
+export async function lostThinkingAnswer(claude: Anthropic, model: string): Promise<unknown> {
+  const ask = { model, max_tokens: 2000, thinking: CLAUDE_THINKING, tools: [CLAUDE_TOOL] };
+  const question = { role: 'user' as const, content: 'Use get_weather for Paris.' };
+  const first = await claude.messages.create({ ...ask, messages: [question] });
+  const use = first.content.find((block) => block.type === 'tool_use')!;
+  return claude.messages
+    .create({ ...ask, messages: [question, { role: 'assistant', content: first.content.filter((block) => block.type !== 'thinking') }, { role: 'user', content: [{ type: 'tool_result', tool_use_id: use.id, content: '21' }] }] })
+    .catch((error: unknown) => error);
+}

@@ -2,18 +2,13 @@ import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AiGateway, configureThreeProviders, startProviderEmulators, WEATHER_TOOL, type ProviderEmulators } from './ai-fixtures.js';
+import { AiGateway, CLAUDE_THINKING, CLAUDE_TOOL, configureThreeProviders, lostThinkingAnswer, startProviderEmulators, WEATHER_TOOL, type ProviderEmulators } from './ai-fixtures.js';
 import { countTokens, REDACTED_DATA, REDACTED_THINKING_TRIGGER, signatureFor, thinkingFor } from './emulators/anthropic.js';
 import { THOUGHT_SUMMARY } from './emulators/gemini.js';
 import { REASONING_TOKENS } from './emulators/openai.js';
 
 /** Extended thinking and reasoning through the gateway, with the official clients: Anthropic's and OpenAI's. */
-const CLAUDE_TOOL = {
-  name: 'get_weather',
-  description: 'The current weather in a city',
-  input_schema: { type: 'object' as const, properties: { city: { type: 'string' } }, required: ['city'] },
-};
-const THINKING = { type: 'enabled' as const, budget_tokens: 1024 };
+const THINKING = CLAUDE_THINKING;
 
 async function collect(stream: AsyncIterable<ChatCompletionChunk>): Promise<ChatCompletionChunk[]> {
   const chunks: ChatCompletionChunk[] = [];
@@ -125,13 +120,7 @@ describe('reasoning through the gateway', () => {
     });
 
     it('passes on Anthropic’s refusal of a tool result whose assistant turn lost its thinking block', async () => {
-      const ask = { model: 'smart', max_tokens: 2000, thinking: THINKING, tools: [CLAUDE_TOOL] };
-      const question = { role: 'user' as const, content: 'Use get_weather for Paris.' };
-      const first = await claude.messages.create({ ...ask, messages: [question] });
-      const use = first.content.find((block) => block.type === 'tool_use')!;
-      const failure = await claude.messages
-        .create({ ...ask, messages: [question, { role: 'assistant', content: first.content.filter((block) => block.type !== 'thinking') }, { role: 'user', content: [{ type: 'tool_result', tool_use_id: use.id, content: '21' }] }] })
-        .catch((error: unknown) => error);
+      const failure = await lostThinkingAnswer(claude, 'smart');
       expect(failure).toBeInstanceOf(Anthropic.BadRequestError);
       expect(String((failure as Error).message)).toContain('must start with a thinking block');
     });
