@@ -102,6 +102,12 @@ describe('extended thinking on Bedrock through the gateway', () => {
       expect(message.content).toBe('Hello from the Bedrock emulator.');
     });
 
+    it('gets Claude Opus 4.7, which thinks only adaptively, to think with reasoning_effort at Anthropic’s effort rather than a budget it refuses', async () => {
+      const { data } = await openai.chat.completions.create({ model: 'bedrock/us.anthropic.claude-opus-4-7', reasoning_effort: 'medium', max_completion_tokens: 500, messages: [{ role: 'user', content: 'Hello there' }] }).withResponse();
+      expect(sent()).toMatchObject({ additionalModelRequestFields: { thinking: { type: 'adaptive' }, output_config: { effort: 'medium' } }, inferenceConfig: { maxTokens: 500 } });
+      expect((data.choices[0]!.message as OpenAI.ChatCompletionMessage & { reasoning_content?: string }).reasoning_content).toBe(thinkingFor('Hello there'));
+    });
+
     it('streams the thinking as delta.reasoning_content before the answer, with no signature in the chunks', async () => {
       const chunks: ChatCompletionChunk[] = [];
       for await (const chunk of await openai.chat.completions.create({ model: SONNET, reasoning_effort: 'low', stream: true, messages: [{ role: 'user', content: 'Hello there' }] })) chunks.push(chunk);
