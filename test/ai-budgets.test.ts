@@ -1,3 +1,4 @@
+import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { estimatePromptTokens } from '../src/ai/token-estimate.js';
@@ -113,6 +114,19 @@ describe('budgets and token limits of apps and teams', () => {
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     // A sliding window counter can ask for up to two windows.
     expect(Number(refused.headers.get('retry-after'))).toBeLessThanOrEqual(120);
+    expect(openai.requests().length).toBe(calls);
+  });
+
+  it('counts a Chinese prompt at about its real size against the tokens per minute, not at a third of it', async () => {
+    const messages = [{ role: 'user' as const, content: '请用三句话总结巴黎春天的天气，那时林荫大道两旁的栗子树正在开花。'.repeat(6) }];
+    // A limit of one and a half prompts, as the tokenizer counts them: a second call must not fit.
+    const apiKey = await gateway.createApp({ name: 'hasty-zh', team: 'hasty-zh-team', budget: { tokensPerMinute: Math.floor(countTokens(messages[0]!.content) * 1.5) } });
+    expect((await gateway.chat(apiKey, { model: MODEL, messages })).status).toBe(200);
+    const calls = openai.requests().length;
+
+    const refused = await gateway.chat<OpenAIErrorBody>(apiKey, { model: MODEL, messages });
+    expect(refused.status).toBe(429);
+    expect(refused.body.error).toMatchObject({ type: 'rate_limit_error', code: 'rate_limit_exceeded' });
     expect(openai.requests().length).toBe(calls);
   });
 });

@@ -544,7 +544,7 @@ interface Prepared {
   targets: readonly AiTarget[];
   app: string | undefined;
   team: string | undefined;
-  /** The prompt's estimated tokens (four characters a token): what the limits are checked with. */
+  /** The prompt's estimated tokens (four bytes of UTF-8 a token): what the limits are checked with. */
   promptTokens: number;
   /** The least any of the call's budgets has left, as the checks found it: Infinity when no budget applies. */
   room: number;

@@ -17,7 +17,7 @@ export function loadTokenizer(): Promise<void> {
 
 /**
  * Token counts for providers that report none: exact for current OpenAI models, an estimate for others (calls
- * accounted this way are marked as estimated). Before the tokenizer is loaded, about four characters a token.
+ * accounted this way are marked as estimated). Before the tokenizer is loaded, about four bytes of UTF-8 a token.
  */
 export function estimateTokens(text: string): number {
   if (text === '') return 0;
@@ -42,7 +42,7 @@ const LONG_RUN = /\S{257,}/g;
 
 /**
  * Prompt tokens of a chat request, with OpenAI's per-message overhead of about 3 tokens. `count` is the
- * tokenizer (accounting a call the provider reported no usage for) or the quick four-characters-a-token rule
+ * tokenizer (accounting a call the provider reported no usage for) or the quick four-bytes-a-token rule
  * (limits checked before every call, which must not tokenize every prompt on the request path).
  */
 export function estimatePromptTokens(messages: readonly ChatMessage[], count: (text: string) => number = estimateTokens): number {
@@ -60,5 +60,10 @@ export function estimatePromptTokens(messages: readonly ChatMessage[], count: (t
   return total;
 }
 
-/** About four characters a token: what the pre-call checks use. */
-export const quickTokenCount = (text: string): number => Math.ceil(text.length / 4);
+/**
+ * About four bytes of UTF-8 a token: what the pre-call checks use. English runs about four characters a token, but
+ * Chinese, Japanese and Korean about one character a token (three bytes each), and emoji one or two, so counting
+ * characters let such a prompt through a token limit at a third of its size. Against the o200k_base tokenizer,
+ * bytes come within 0.7–1.7× of the real count in every script tried (token-estimate.test.ts), characters 0.3–1.2×.
+ */
+export const quickTokenCount = (text: string): number => Math.ceil(Buffer.byteLength(text, 'utf8') / 4);
