@@ -3,7 +3,7 @@ import type { Agent } from 'undici';
 import type { Principal } from '../auth/principal.js';
 import type { RateLimitDecision, RateLimiter } from '../auth/rate-limit/index.js';
 import type { CatalogSnapshot } from '../catalog/index.js';
-import { costUsd, type CacheWrites } from './catalog/index.js';
+import { costUsd, type CacheWrites, type ModelPrices } from './catalog/index.js';
 import type { AiSnapshot, AiTarget } from './ai-snapshot.js';
 import { resolveModel } from './ai-snapshot.js';
 import { ANTHROPIC_BLOCKS, CACHE_MARKED, CACHE_WRITES, OUTPUT_CONFIG, REASONING_EFFORTS, STOP_SEQUENCE, THINKING, type ChatCompletion, type ChatRequest, type EmbeddingsRequest, type EmbeddingsResponse, type Usage } from './chat-types.js';
@@ -24,11 +24,7 @@ import type { UsageRecorder } from './usage-recorder.js';
 type Tokens = { input: number; output: number; cached: number; writes?: CacheWrites };
 
 /** Prices per million tokens, for cost accounting; looked up by the provider's catalog key and the model id. */
-export interface ModelPrice {
-  inputPerMillion: number;
-  outputPerMillion: number;
-  cachedInputPerMillion: number | null;
-}
+export type ModelPrice = ModelPrices;
 export type PriceLookup = (providerType: string, model: string) => ModelPrice | undefined;
 
 /** What outlives snapshots on one node: caches, key health, usage and spend. */

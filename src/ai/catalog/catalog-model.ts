@@ -32,6 +32,8 @@ export const CatalogModelSchema = Type.Object(
     cachedInputPerMillion: Type.Union([PerMillion('USD per million cached input tokens'), Type.Null()], {
       description: 'null when the provider has no cached-input rate: cached tokens are then billed as input',
     }),
+    cacheWrite5mPerMillion: Type.Optional(PerMillion("USD per million input tokens written to the prompt cache for 5 minutes; absent: 1.25× the input price on Anthropic's API, the input price elsewhere")),
+    cacheWrite1hPerMillion: Type.Optional(PerMillion("USD per million input tokens written to the prompt cache for 1 hour; absent: 2× the input price on Anthropic's API, the input price elsewhere")),
     capabilities: Type.Array(Type.Enum(MODEL_CAPABILITIES), { uniqueItems: true, maxItems: MODEL_CAPABILITIES.length }),
     dimensions: Type.Optional(Type.Integer({ minimum: 1, description: 'embedding models: the default vector length' })),
     deployable: Type.Optional(Type.Boolean({ description: 'reached through a deployment the operator names (Azure OpenAI); `id` is the base model it runs' })),

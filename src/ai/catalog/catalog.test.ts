@@ -131,6 +131,13 @@ describe('ModelCatalog.withOverrides', () => {
     expect(error.message).toMatch(/^models\[1\]\.inputPerMillion: /);
   });
 
+  it("takes an entry's cache-write prices, and refuses a negative one naming it", () => {
+    const shipped = catalog.lookup('bedrock', 'amazon.nova-pro-v1:0')!;
+    const priced = catalog.withOverrides([{ ...shipped, cacheWrite5mPerMillion: 1, cacheWrite1hPerMillion: 1.6 }]);
+    expect(priced.lookup('bedrock', 'amazon.nova-pro-v1:0')).toMatchObject({ cacheWrite5mPerMillion: 1, cacheWrite1hPerMillion: 1.6 });
+    expect(refusal(() => catalog.withOverrides([{ ...shipped, cacheWrite1hPerMillion: -1 }])).message).toMatch(/^models\[0\]\.cacheWrite1hPerMillion: /);
+  });
+
   it('refuses an entry with a member the schema does not know', () => {
     expect(refusal(() => catalog.withOverrides([{ ...custom, price: 1 }])).message).toMatch(/^models\[0\]\.price: is not a known member/);
   });

@@ -20,6 +20,20 @@ describe('costUsd', () => {
     expect(costUsd(MINI, { inputTokens: 1_000, outputTokens: 0, cacheWrites: { ...writes, rates: INPUT_RATES } })).toBe(0.00015);
   });
 
+  it("bills cache writes at the model's own 5-minute and 1-hour write prices, whatever rates they carry", () => {
+    // Claude Sonnet 4.5 on Bedrock: $3 input, $3.75 and $6 per million written for 5 minutes and for an hour.
+    const sonnet = { inputPerMillion: 3, outputPerMillion: 15, cachedInputPerMillion: 0.3, cacheWrite5mPerMillion: 3.75, cacheWrite1hPerMillion: 6 };
+    // 12 fresh × 3 + 1,000 × 3.75 + 2,000 × 6 + 5 × 15 = 36 + 3,750 + 12,000 + 75 micro-dollars.
+    const writes = { fiveMinute: 1_000, oneHour: 2_000, rates: INPUT_RATES };
+    expect(costUsd(sonnet, { inputTokens: 3_012, outputTokens: 5, cacheWrites: writes })).toBe(0.015861);
+  });
+
+  it('bills a write of a lifetime the model has no price for at its rates of the input rate', () => {
+    const fiveMinuteOnly = { ...MINI, cacheWrite5mPerMillion: 0.2 };
+    // 700 × 0.15 + 200 × 0.2 + 100 × 0.15 (1 hour, INPUT_RATES) = 105 + 40 + 15.
+    expect(costUsd(fiveMinuteOnly, { inputTokens: 1_000, outputTokens: 0, cacheWrites: { fiveMinute: 200, oneHour: 100, rates: INPUT_RATES } })).toBe(0.00016);
+  });
+
   it('bills cached input tokens at the input rate when the model has no cached rate', () => {
     const model = { ...MINI, cachedInputPerMillion: null };
     expect(costUsd(model, { inputTokens: 1_000, outputTokens: 500, cachedInputTokens: 400 })).toBe(0.00045);
