@@ -63,6 +63,21 @@ describe('the shipped model data', () => {
     expect(wrong).toEqual([]);
   });
 
+  it('never prices a cache write below fresh input', () => {
+    const below = (price: number | undefined, model: (typeof MODELS)[number]) => price !== undefined && price < model.inputPerMillion;
+    expect(MODELS.filter((model) => below(model.cacheWrite5mPerMillion, model) || below(model.cacheWrite1hPerMillion, model))).toEqual([]);
+  });
+
+  it("prices Claude's cache writes on Bedrock as Bedrock bills them: 1.25× the input price for 5 minutes, 2× for an hour", () => {
+    const claude = MODELS.filter((model) => model.provider === 'bedrock' && model.cacheWrite5mPerMillion !== undefined);
+    expect(claude.map((model) => model.id)).toEqual(expect.arrayContaining(['anthropic.claude-sonnet-4-6', 'us.anthropic.claude-haiku-4-5-20251001-v1:0', 'anthropic.claude-3-5-haiku-20241022-v1:0']));
+    expect(claude.filter((model) => !model.id.includes('anthropic.claude-'))).toEqual([]);
+    for (const model of claude) {
+      expect(model.cacheWrite5mPerMillion).toBeCloseTo(1.25 * model.inputPerMillion, 9);
+      expect(model.cacheWrite1hPerMillion).toBeCloseTo(2 * model.inputPerMillion, 9);
+    }
+  });
+
   it('prices local Ollama models at zero', () => {
     const priced = MODELS.filter((model) => model.provider === 'ollama' && (model.inputPerMillion !== 0 || model.outputPerMillion !== 0));
     expect(priced).toEqual([]);

@@ -338,7 +338,7 @@ describe('the Bedrock provider', () => {
       expect(JSON.stringify(emulator.lastRequest()?.body)).toContain('cachePoint');
     });
 
-    it('accounts a repeated prefix as a cache write, then a cache read, the writes by TTL and priced as input, streamed or not', async () => {
+    it('accounts a repeated prefix as a cache write, then a cache read, the writes by TTL at input rates short of a catalog write price, streamed or not', async () => {
       const request: ChatRequest = { model: 'claude', messages: [{ role: 'system', content: [mark({ type: 'text' as const, text: 'A long and stable instruction, written once.' }, { type: 'ephemeral', ttl: '1h' })] }, { role: 'user', content: 'Hello' }] };
       const first = await callChat(BedrockProvider, request, cctx());
       const written = first.usage![CACHE_WRITES]!;

@@ -52,8 +52,9 @@ export function stopSequenceOf(stopReason: string | undefined, fields?: unknown)
 /**
  * Converse counts cached prompt tokens apart from `inputTokens`; OpenAI counts them inside `prompt_tokens` and names
  * the cache reads in `prompt_tokens_details.cached_tokens`. The writes go with the usage (CACHE_WRITES), by TTL where
- * `cacheDetails` says it, else as 5-minute entries, Bedrock's default; priced as plain input, since what Bedrock
- * charges above that depends on the model and the catalog holds no such price.
+ * `cacheDetails` says it, else as 5-minute entries, Bedrock's default. What Bedrock charges for them depends on the
+ * model (https://docs.aws.amazon.com/bedrock/latest/userguide/prompt-caching.html): the catalog entry's write
+ * prices (Claude's) price them; where it has none (Nova's, none being published) they are plain input (INPUT_RATES).
  */
 export function usageOf(usage: ConverseUsage | undefined): Usage {
   const cacheRead = usage?.cacheReadInputTokens ?? 0;

@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { ModelCatalog, costUsd } from '../../catalog/index.js';
+import { CACHE_WRITES, type Usage } from '../../chat-types.js';
+import { usageOf } from './converse-response.js';
+
+const catalog = ModelCatalog.shipped();
+
+/** What a call with this usage costs at the model's shipped catalog entry, read as the AI handler reads it. */
+function costAt(model: string, usage: Usage): number {
+  const entry = catalog.priced('bedrock', model);
+  expect(entry).toBeDefined();
+  return costUsd(entry!, { inputTokens: usage.prompt_tokens, outputTokens: usage.completion_tokens, cachedInputTokens: usage.prompt_tokens_details?.cached_tokens, cacheWrites: usage[CACHE_WRITES] });
+}
+
+describe('usageOf, for a Converse answer', () => {
+  it('counts cache reads and writes into the prompt tokens, the writes by TTL from cacheDetails and the rest as 5-minute entries', () => {
+    const usage = usageOf({ inputTokens: 100, outputTokens: 50, cacheReadInputTokens: 500, cacheWriteInputTokens: 3_000, cacheDetails: [{ ttl: '1h', inputTokens: 2_000 }] });
+    expect(usage).toMatchObject({ prompt_tokens: 3_600, completion_tokens: 50, total_tokens: 3_650, prompt_tokens_details: { cached_tokens: 500 } });
+    expect(usage[CACHE_WRITES]).toMatchObject({ fiveMinute: 1_000, oneHour: 2_000 });
+  });
+
+  it("prices a Claude call's 5-minute and 1-hour cache writes at 1.25× and 2× the input price, as Bedrock bills Claude's", () => {
+    const usage = usageOf({ inputTokens: 100, outputTokens: 50, cacheReadInputTokens: 500, cacheWriteInputTokens: 3_000, cacheDetails: [{ ttl: '1h', inputTokens: 2_000 }, { ttl: '5m', inputTokens: 1_000 }] });
+    // Claude Sonnet 4.5 at $3 input, $0.30 cache read, $3.75 and $6 written for 5 minutes and an hour, $15 output:
+    // 100 × 3 + 500 × 0.3 + 1,000 × 3.75 + 2,000 × 6 + 50 × 15 = 300 + 150 + 3,750 + 12,000 + 750 micro-dollars.
+    expect(costAt('us.anthropic.claude-sonnet-4-5-20250929-v1:0', usage)).toBe(0.01695);
+  });
+
+  it("prices a Nova call's cache writes as input, Bedrock publishing no write price for Nova", () => {
+    const usage = usageOf({ inputTokens: 100, outputTokens: 10, cacheWriteInputTokens: 1_000, cacheDetails: [{ ttl: '5m', inputTokens: 1_000 }] });
+    // Nova 2 Lite at $0.30 input and $2.50 output: 1,100 × 0.3 + 10 × 2.5 = 330 + 25 micro-dollars.
+    expect(costAt('amazon.nova-2-lite-v1:0', usage)).toBe(0.000355);
+  });
+});
