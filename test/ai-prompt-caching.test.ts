@@ -14,8 +14,8 @@ const asOpenAI = (body: Record<string, unknown>) => body as unknown as ChatCompl
 /**
  * Prompt-caching breakpoints end to end, through a Keygate node on loopback with its SQLite store: an Anthropic
  * client's and an OpenAI-format client's breakpoints reach Anthropic as cache_control and Bedrock as cachePoint
- * blocks, never an OpenAI provider; Bedrock's cache reads and writes are accounted; the response cache tells requests
- * apart by their breakpoints.
+ * blocks, never an OpenAI provider; Bedrock's cache reads and writes are accounted, the writes at the model's write
+ * prices; the response cache tells requests apart by their breakpoints.
  */
 describe('prompt caching through the gateway', () => {
   let gateway: AiGateway;
@@ -60,6 +60,29 @@ describe('prompt caching through the gateway', () => {
 
     const [row] = await gateway.usage({ groupBy: 'app', app: 'cache-app', model: 'anthropic.claude-haiku-4-5-20251001-v1:0' });
     expect(row).toMatchObject({ calls: 2, cachedTokens: written, inputTokens: 2 * (first.usage.input_tokens + written) });
+  });
+
+  it("prices a Bedrock Claude call's cache writes at the model's write prices, 5-minute and 1-hour ones, in its cost header and usage row", async () => {
+    const writerKey = await gateway.createApp({ name: 'cache-writer', team: 'cache-team' });
+    const writer = new Anthropic({ baseURL: gateway.proxyUrl, apiKey: writerKey, maxRetries: 0 });
+    const write = async (ttl: '5m' | '1h') => {
+      const system = [{ type: 'text' as const, text: `A stable instruction, written to the cache for ${ttl}.`, cache_control: { type: 'ephemeral' as const, ttl } }];
+      const { data, response } = await writer.messages.create({ model: 'bedrock/anthropic.claude-sonnet-4-5-20250929-v1:0', max_tokens: 100, system, messages: [{ role: 'user', content: 'Hello' }] }).withResponse();
+      expect(bedrock.lastRequest()!.body).toMatchObject({ system: [{ text: system[0]!.text }, { cachePoint: { type: 'default', ttl } }] });
+      expect(data.usage.cache_creation_input_tokens).toBeGreaterThan(0);
+      return { usage: data.usage, cost: Number(response.headers.get('x-keygate-cost-usd')) };
+    };
+    // Claude Sonnet 4.5 on Bedrock: $3 input, $15 output; $3.75 per million written for 5 minutes, $6 for an hour.
+    const fiveMinute = await write('5m');
+    const { input_tokens: input5m, cache_creation_input_tokens: written5m, output_tokens: output5m } = fiveMinute.usage;
+    expect(fiveMinute.cost).toBeCloseTo((input5m * 3 + written5m! * 3.75 + output5m * 15) / 1e6, 9);
+    const oneHour = await write('1h');
+    const { input_tokens: input1h, cache_creation_input_tokens: written1h, output_tokens: output1h } = oneHour.usage;
+    expect(oneHour.cost).toBeCloseTo((input1h * 3 + written1h! * 6 + output1h * 15) / 1e6, 9);
+
+    const [row] = await gateway.usage({ groupBy: 'app', app: 'cache-writer' });
+    expect(row).toMatchObject({ calls: 2, cachedTokens: 0, inputTokens: input5m + written5m! + input1h + written1h! });
+    expect(row!.costUsd).toBeCloseTo(fiveMinute.cost + oneHour.cost, 9);
   });
 
   it("sends an OpenAI-format client's breakpoints on parts, messages and tools to Anthropic as cache_control, and none to OpenAI", async () => {
