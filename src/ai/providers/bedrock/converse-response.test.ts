@@ -26,7 +26,7 @@ describe('usageOf, for a Converse answer', () => {
     expect(costAt('us.anthropic.claude-sonnet-4-5-20250929-v1:0', usage)).toBe(0.01695);
   });
 
-  it("prices a Nova call's cache writes as input, Bedrock publishing no write price for Nova", () => {
+  it("prices a Nova call's cache writes as input, no Nova write price having been found", () => {
     const usage = usageOf({ inputTokens: 100, outputTokens: 10, cacheWriteInputTokens: 1_000, cacheDetails: [{ ttl: '5m', inputTokens: 1_000 }] });
     // Nova 2 Lite at $0.30 input and $2.50 output: 1,100 × 0.3 + 10 × 2.5 = 330 + 25 micro-dollars.
     expect(costAt('amazon.nova-2-lite-v1:0', usage)).toBe(0.000355);

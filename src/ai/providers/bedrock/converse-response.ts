@@ -54,7 +54,7 @@ export function stopSequenceOf(stopReason: string | undefined, fields?: unknown)
  * the cache reads in `prompt_tokens_details.cached_tokens`. The writes go with the usage (CACHE_WRITES), by TTL where
  * `cacheDetails` says it, else as 5-minute entries, Bedrock's default. What Bedrock charges for them depends on the
  * model (https://docs.aws.amazon.com/bedrock/latest/userguide/prompt-caching.html): the catalog entry's write
- * prices (Claude's) price them; where it has none (Nova's, none being published) they are plain input (INPUT_RATES).
+ * prices (Claude's) price them; where it has none (Nova's: none was found) they are plain input (INPUT_RATES).
  */
 export function usageOf(usage: ConverseUsage | undefined): Usage {
   const cacheRead = usage?.cacheReadInputTokens ?? 0;
