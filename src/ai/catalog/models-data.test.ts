@@ -78,6 +78,12 @@ describe('the shipped model data', () => {
     }
   });
 
+  it("prices Amazon Nova's cache reads on Bedrock at a quarter of input, since Keygate sends Nova cache points", () => {
+    const nova = MODELS.filter((model) => model.provider === 'bedrock' && /(^|\.)amazon\.nova-/.test(model.id));
+    expect(nova.map((model) => model.id)).toEqual(expect.arrayContaining(['amazon.nova-pro-v1:0', 'amazon.nova-lite-v1:0', 'amazon.nova-micro-v1:0']));
+    for (const model of nova) expect(model.cachedInputPerMillion, model.id).toBeCloseTo(model.inputPerMillion / 4, 9);
+  });
+
   it('prices local Ollama models at zero', () => {
     const priced = MODELS.filter((model) => model.provider === 'ollama' && (model.inputPerMillion !== 0 || model.outputPerMillion !== 0));
     expect(priced).toEqual([]);
