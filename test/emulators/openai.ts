@@ -28,8 +28,10 @@ import { sendJson as sendJsonAs, sseData, startEmulatorServer, writeEvent, type 
  *   names the key masked to its first three and last four characters.
  * - With `reasoningContent`, it answers as DeepSeek's thinking mode does (https://api-docs.deepseek.com/guides/thinking_mode):
  *   `message.reasoning_content` (reasoningFor the last user text, or the tool's result) beside the content, streamed
- *   as `delta.reasoning_content` chunks before the answer's; and, as DeepSeek documents, it refuses an assistant turn
- *   with tool calls sent back without its `reasoning_content`, which the tool-use loop must keep.
+ *   as `delta.reasoning_content` chunks before the answer's; and it refuses what DeepSeek documents it refuses: between
+ *   two user messages where the model called tools, an assistant message sent back without its `reasoning_content`
+ *   (the tool-calling ones and the answer that ends the turn alike, in every later request). Between two user
+ *   messages without tool calls, reasoning sent back or not is all one (DeepSeek ignores it).
  */
 export type OpenAIEmulatorMode = 'normal' | 'rate-limited' | 'out-of-quota' | 'server-error' | 'garbled' | 'null-body' | 'odd-error' | 'legacy-choice' | 'failed-choice';
 
@@ -55,7 +57,7 @@ export interface OpenAIEmulatorOptions {
   exhaustedKeys?: readonly string[];
   /** The path before /chat/completions and /embeddings: '/v1' as OpenAI has it, '' as Perplexity has it. Default '/v1'. */
   pathPrefix?: string;
-  /** Answer as DeepSeek's thinking mode: with `reasoning_content`, wanting it back on tool-calling turns. Default false. */
+  /** Answer as DeepSeek's thinking mode: with `reasoning_content`, wanting it back from turns that called tools. Default false. */
   reasoningContent?: boolean;
 }
 
@@ -84,6 +86,7 @@ interface Message {
   content?: unknown;
   tool_calls?: Array<{ id?: string; function?: { name?: string; arguments?: string } }>;
   tool_call_id?: string;
+  reasoning_content?: unknown;
 }
 interface Tool {
   type?: string;
@@ -173,13 +176,7 @@ function validateChat(body: Json, maxOutputTokens: number, reasoningContent: boo
     throw invalid(`Function tools with reasoning_effort are not supported for ${String(body.model)} in /v1/chat/completions. Please use /v1/responses instead.`, 'reasoning_effort');
   }
   const messages = body.messages as Message[];
-  if (reasoningContent) {
-    messages.forEach((message, i) => {
-      if (message.role === 'assistant' && message.tool_calls?.length && typeof (message as Json).reasoning_content !== 'string') {
-        throw invalid(`The reasoning_content of an assistant message with tool calls must be passed back to the API (messages[${i}]).`, `messages[${i}].reasoning_content`);
-      }
-    });
-  }
+  if (reasoningContent) refuseLostReasoning(messages);
   // OpenAI refuses members it does not define, Anthropic's cache_control among them.
   if ('cache_control' in body) throw invalid("Unrecognized request argument supplied: cache_control", 'cache_control', 'unknown_parameter');
   for (const [i, tool] of ((body.tools ?? []) as Json[]).entries()) if (tool && 'cache_control' in tool) throw invalid(`Unknown parameter: 'tools[${i}].cache_control'.`, `tools[${i}].cache_control`, 'unknown_parameter');
@@ -207,6 +204,27 @@ function validateChat(body: Json, maxOutputTokens: number, reasoningContent: boo
       }
     }
   });
+}
+
+/**
+ * DeepSeek's thinking mode (https://api-docs.deepseek.com/guides/thinking_mode): between two user messages in which
+ * the model called tools, every assistant message's reasoning_content must be passed back to the API, in all later
+ * requests; between two without tool calls it is ignored. Refused with the message DeepSeek answers.
+ */
+function refuseLostReasoning(messages: Message[]): void {
+  let turn: number[] = [];
+  const check = () => {
+    if (!turn.some((i) => messages[i]!.tool_calls?.length)) return;
+    const lost = turn.find((i) => typeof messages[i]!.reasoning_content !== 'string');
+    if (lost !== undefined) throw invalid('The `reasoning_content` in the thinking mode must be passed back to the API.', `messages[${lost}].reasoning_content`, 'invalid_request_error');
+  };
+  messages.forEach((message, i) => {
+    if (message.role === 'user') {
+      check();
+      turn = [];
+    } else if (message.role === 'assistant') turn.push(i);
+  });
+  check();
 }
 
 /** A value that satisfies a (simple) JSON schema, the same every time. */
