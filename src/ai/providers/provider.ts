@@ -90,6 +90,14 @@ export interface ProviderAdapter {
   readonly type: string;
   /** The base URL used when a provider of this type names none. */
   readonly defaultBaseUrl?: string;
+  /**
+   * The host wants every assistant message's `reasoning_content` back in later requests, as DeepSeek does: it refuses
+   * a turn that called tools without it (https://api-docs.deepseek.com/guides/thinking_mode). The adapter sends it
+   * on; and a `/v1/messages` client that asked for no thinking is handed such a turn's reasoning all the same, in
+   * thinking blocks that show no text, so that it comes back (anthropic-ingress/keygate-thinking.ts). Absent: the
+   * adapter sends none.
+   */
+  readonly wantsReasoningBack?: boolean;
   chatCall(request: ChatRequest, ctx: CallContext): UpstreamCall;
   parseChat(body: unknown, ctx: CallContext): ChatCompletion;
   streamTranslator(ctx: CallContext): StreamTranslator;

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ChatRequest, EmbeddingsRequest } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
-import { openAIStyleAdapter, takesEffortWithTools, withoutReasoningContent } from '../openai/index.js';
+import { openAIStyleAdapter, takesEffortWithTools } from '../openai/index.js';
 import { failureFor, retryAfterMs, type CallContext, type ProviderAdapter, type ProviderFailure, type StreamTranslator, type UpstreamCall } from '../provider.js';
 
 /** The GA `api-version` used when a provider names none. */
@@ -29,7 +29,7 @@ function azureBody(body: Record<string, unknown>, ctx: CallContext): Record<stri
       out.messages = out.messages.map((m: { role?: unknown }) => (m.role === 'developer' ? { ...m, role: 'system' } : m));
     }
   }
-  return withoutReasoningContent(out);
+  return out;
 }
 
 const openAIFormat = openAIStyleAdapter({

@@ -19,6 +19,11 @@ export interface OpenAIStyleOptions {
    * an Anthropic-format client's thinking (OpenAI's newest models refuse the pair on Chat Completions); yes when absent.
    */
   takesEffortWithTools?: (ctx: CallContext) => boolean;
+  /**
+   * Whether the host wants the history's `reasoning_content` back (ProviderAdapter.wantsReasoningBack); otherwise it
+   * is left out, as OpenAI refuses a member of a message it does not define. No when absent.
+   */
+  wantsReasoningBack?: boolean;
 }
 
 /**
@@ -26,6 +31,21 @@ export interface OpenAIStyleOptions {
  * (https://platform.openai.com/docs/guides/latest-model, parameter compatibility).
  */
 const SAMPLING_BESIDE_NO_REASONING = ['temperature', 'top_p', 'logprobs', 'top_logprobs'] as const;
+
+/**
+ * The assistant messages without `reasoning_content`, which the gateway answers with for Anthropic and Gemini models
+ * (and DeepSeek with its own) and clients send back in their history. The messages are the request's own: a message
+ * that has it is copied, not changed, for a fallback to a host that wants it back.
+ */
+function withoutReasoningContent(body: Record<string, unknown>): void {
+  const messages = body.messages as Array<Record<string, unknown>>;
+  if (!messages.some((message) => message.reasoning_content !== undefined)) return;
+  body.messages = messages.map((message) => {
+    if (message.reasoning_content === undefined) return message;
+    const { reasoning_content: _reasoning, ...rest } = message;
+    return rest;
+  });
+}
 
 /** The host's address, without a trailing `/`; a provider whose type has no default must set one. */
 function base(ctx: CallContext): string {
@@ -37,13 +57,15 @@ function base(ctx: CallContext): string {
  * An adapter for any host of OpenAI's Chat Completions and Embeddings APIs: the request passes through with the
  * provider's model id, and usage is always asked for on streams (the gateway accounts for every token; the
  * client sees the usage chunk only if it asked). An Anthropic-format client's thinking becomes `reasoning_effort`
- * for the models the catalog says reason (reasoningEffortFor).
+ * for the models the catalog says reason (reasoningEffortFor). The history's reasoning goes only to a host that
+ * wants it back (`wantsReasoningBack`).
  */
 export function openAIStyleAdapter(options: OpenAIStyleOptions): ProviderAdapter {
   const auth = options.authHeaders ?? ((ctx: CallContext) => ({ authorization: `Bearer ${ctx.credential.secret}` }));
   return {
     type: options.type,
     defaultBaseUrl: options.defaultBaseUrl,
+    wantsReasoningBack: options.wantsReasoningBack ?? false,
     chatCall(request: ChatRequest, ctx: CallContext): UpstreamCall {
       // Whether to stream is the gateway's call (ctx.stream), not whatever the body said. Always written out from
       // what the gateway parsed: a duplicate key means one thing to JSON.parse and maybe another to the provider.
@@ -60,6 +82,7 @@ export function openAIStyleAdapter(options: OpenAIStyleOptions): ProviderAdapter
           for (const setting of SAMPLING_BESIDE_NO_REASONING) delete body[setting];
         }
       }
+      if (!options.wantsReasoningBack) withoutReasoningContent(body);
       if (options.adjust) body = options.adjust(body, ctx);
       return {
         method: 'POST',
