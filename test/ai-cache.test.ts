@@ -3,10 +3,10 @@ import { ModelCatalog } from '../src/ai/catalog/index.js';
 import { ManualClock } from '../src/clock.js';
 import type { ChatMessage } from '../src/ai/chat-types.js';
 import { estimatePromptTokens, quickTokenCount } from '../src/ai/token-estimate.js';
-import { AI_ROUTE, AiGateway, PROVIDER_SECRETS } from './ai-fixtures.js';
+import { AI_ROUTE, AiGateway, CLAUDE_TOOL, PROVIDER_SECRETS } from './ai-fixtures.js';
 import { LocalIssuer } from './auth-fixtures.js';
 import { startAnthropicEmulator, type AnthropicEmulator } from './emulators/anthropic.js';
-import { startOpenAIEmulator, type OpenAIEmulator } from './emulators/openai.js';
+import { reasoningFor, startOpenAIEmulator, type OpenAIEmulator } from './emulators/openai.js';
 
 const MODEL = 'openai/gpt-4o-mini';
 const ask = (content: string, extra: Record<string, unknown> = {}) => ({ model: MODEL, messages: [{ role: 'user', content }], ...extra });
@@ -14,11 +14,13 @@ const ask = (content: string, extra: Record<string, unknown> = {}) => ({ model: 
 describe('the response cache', () => {
   let gateway: AiGateway;
   let openai: OpenAIEmulator;
+  let deepseek: OpenAIEmulator;
   let anthropic: AnthropicEmulator;
   let apiKey: string;
 
   beforeAll(async () => {
     openai = await startOpenAIEmulator();
+    deepseek = await startOpenAIEmulator({ reasoningContent: true });
     // Prompt-cache writes in every answer: a Messages API client is told of them, from the cache too.
     anthropic = await startAnthropicEmulator({ cacheCreation: { fiveMinute: 30, oneHour: 10 } });
     gateway = await AiGateway.start();
@@ -26,16 +28,19 @@ describe('the response cache', () => {
       providers: [
         { name: 'openai', type: 'openai', baseUrl: openai.url },
         { name: 'anthropic', type: 'anthropic', baseUrl: anthropic.url },
+        { name: 'deepseek', type: 'openai-compatible', baseUrl: deepseek.url },
       ],
       cache: { ttl: '10m' },
     });
     await gateway.addProviderKey('openai', PROVIDER_SECRETS.openai);
+    await gateway.addProviderKey('deepseek', PROVIDER_SECRETS.openai);
     await gateway.addProviderKey('anthropic', PROVIDER_SECRETS.anthropic);
     apiKey = await gateway.createApp({ name: 'cache-app', team: 'cache-team' });
   });
   afterAll(async () => {
     await gateway?.stop();
     await openai?.stop();
+    await deepseek?.stop();
     await anthropic?.stop();
   });
 
@@ -113,6 +118,15 @@ describe('the response cache', () => {
     expect(second.headers.get('x-keygate-cache')).toBe('hit');
     expect(anthropic.lastRequest()).toBe(called);
     expect(first.body).toMatchObject({ stop_reason: 'stop_sequence', stop_sequence: 'there', usage: { cache_creation_input_tokens: 40 } });
+    expect(second.body).toEqual(first.body);
+  });
+
+  it('answers a Messages API call from the cache with the reasoning a host that wants it back is handed back, unasked', async () => {
+    const body = { model: 'deepseek/deepseek-v4-flash', max_tokens: 64, tools: [CLAUDE_TOOL], messages: [{ role: 'user', content: 'Weather in Oslo?' }] };
+    const first = await gateway.call<{ content: unknown[] }>('POST', '/v1/messages', apiKey, body);
+    const second = await gateway.call<{ content: unknown[] }>('POST', '/v1/messages', apiKey, body);
+    expect(second.headers.get('x-keygate-cache')).toBe('hit');
+    expect(first.body.content[0]).toEqual({ type: 'thinking', thinking: '', signature: `keygate:v1:${Buffer.from(reasoningFor('Weather in Oslo?')).toString('base64')}` });
     expect(second.body).toEqual(first.body);
   });
 

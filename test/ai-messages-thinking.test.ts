@@ -111,6 +111,25 @@ describe('thinking for /v1/messages clients from providers other than Anthropic'
       expect(deepseek.lastRequest()!.body.messages[1].reasoning_content).toBe(reasoningFor(QUESTION.content));
     });
 
+    it.each([false, true])('runs a tool loop for a client that asked for no thinking, the host getting back its reasoning, which thinking blocks without text carry (streamed: %s)', async (streamed) => {
+      const ask = { model: 'deep', max_tokens: 4000, tools: [TOOL] };
+      const create = (messages: Anthropic.MessageParam[]) => (streamed ? claude.messages.stream({ ...ask, messages }).finalMessage() : claude.messages.create({ ...ask, messages }));
+      const first = await create([QUESTION]);
+      const use = first.content.find((block) => block.type === 'tool_use')!;
+      // The SDK sends the answer back as it got it; DeepSeek (the emulator too) refuses a tool-calling turn without its
+      // reasoning, and wants the reasoning of every answer of the turn, the last one's too, in every later request.
+      const loop: Anthropic.MessageParam[] = [QUESTION, { role: 'assistant', content: first.content }, { role: 'user', content: [{ type: 'tool_result', tool_use_id: use.id, content: '{"celsius":21}' }] }];
+      const second = await create(loop);
+      await create([...loop, { role: 'assistant', content: second.content }, { role: 'user', content: 'And Rome?' }]);
+
+      expect(deepseek.lastRequest()!.body).not.toHaveProperty('reasoning_effort');
+      expect(deepseek.lastRequest()!.body.messages).toMatchObject([{ role: 'user' }, { role: 'assistant', reasoning_content: reasoningFor(QUESTION.content) }, { role: 'tool' }, { role: 'assistant', reasoning_content: reasoningFor('{"celsius":21}') }, { role: 'user' }]);
+      // Blocks that show no text: the client is shown no thinking it did not ask for.
+      const hidden = (reasoning: string) => ({ type: 'thinking', thinking: '', signature: `keygate:v1:${Buffer.from(reasoning).toString('base64')}` });
+      expect(first.content).toEqual([hidden(reasoningFor(QUESTION.content)), expect.objectContaining({ type: 'tool_use', name: 'get_weather' })]);
+      expect(second.content).toEqual([hidden(reasoningFor('{"celsius":21}')), { type: 'text', text: 'The tool answered: {"celsius":21}' }]);
+    });
+
     it('answers no thinking block when the client asked for no thinking', async () => {
       const message = await claude.messages.create({ model: 'deep', max_tokens: 500, messages: [{ role: 'user', content: 'Hello there' }] });
       expect(deepseek.lastRequest()!.body).not.toHaveProperty('reasoning_effort');

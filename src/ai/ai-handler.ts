@@ -7,7 +7,7 @@ import { costUsd, type CacheWrites, type ModelPrices } from './catalog/index.js'
 import type { AiSnapshot, AiTarget } from './ai-snapshot.js';
 import { resolveModel } from './ai-snapshot.js';
 import { ANTHROPIC_BLOCKS, CACHE_MARKED, CACHE_WRITES, OUTPUT_CONFIG, REASONING_EFFORTS, STOP_SEQUENCE, THINKING, type ChatCompletion, type ChatRequest, type EmbeddingsRequest, type EmbeddingsResponse, type Usage } from './chat-types.js';
-import { ChatChunksToMessageEvents, chatToMessages, failedChoice, messagesToChat, toAnthropicError } from './anthropic-ingress/index.js';
+import { ChatChunksToMessageEvents, chatToMessages, failedChoice, hiddenReasoningFor, messagesToChat, toAnthropicError } from './anthropic-ingress/index.js';
 import { isJsonObject } from './json-object.js';
 import { offersFunctions, toFunctionCallChunk, toFunctionCallCompletion, toToolForms } from './legacy-functions.js';
 import { takeCacheControl } from './openai-cache-control.js';
@@ -806,19 +806,24 @@ function cacheSpace(principal: Principal | undefined): string {
 }
 
 /** `render`'s text, or undefined when the completion is not in the shape its format promised. */
-function renderOrNot(format: ChatFormat, request: ChatRequest, completion: ChatCompletion | CachedCompletion): string | undefined {
+function renderOrNot(format: ChatFormat, request: ChatRequest, completion: ChatCompletion | CachedCompletion, wantsReasoningBack = false): string | undefined {
   try {
-    return render(format, request, completion);
+    return render(format, request, completion, wantsReasoningBack);
   } catch {
     return undefined;
   }
 }
 
-/** The completion in the client's format: OpenAI's as it is (or as cached), the others translated. */
-function render(format: ChatFormat, request: ChatRequest, completion: ChatCompletion | CachedCompletion): string {
+/**
+ * The completion in the client's format: OpenAI's as it is (or as cached), the others translated. `wantsReasoningBack`
+ * is the answering host's (ProviderAdapter.wantsReasoningBack); a cached completion keeps its own.
+ */
+function render(format: ChatFormat, request: ChatRequest, completion: ChatCompletion | CachedCompletion, wantsReasoningBack: boolean): string {
   if (format === 'openai') return 'body' in completion ? completion.body : JSON.stringify(completion);
   const parsed = 'body' in completion ? cachedCompletion(completion) : completion;
-  return JSON.stringify(format === 'openai-functions' ? toFunctionCallCompletion(parsed) : chatToMessages(parsed, request.model, stopsOf(request), thinkingAsked(request)));
+  if (format === 'openai-functions') return JSON.stringify(toFunctionCallCompletion(parsed));
+  const hidden = hiddenReasoningFor(request, 'body' in completion ? completion.reasoningBack === true : wantsReasoningBack);
+  return JSON.stringify(chatToMessages(parsed, request.model, stopsOf(request), thinkingAsked(request), hidden));
 }
 
 /** Whether a choice of the completion failed, as OpenRouter and others say with `finish_reason: "error"`. */
@@ -838,15 +843,16 @@ function cachedCompletion({ body, stopped, writes, blocks }: CachedCompletion): 
 }
 
 /**
- * The completion as the cache keeps it: the provider's bytes when they are OpenAI's shape, or its JSON. Read with
- * care, as in completionText: a provider's completion may lack the choices its shape promises.
+ * The completion as the cache keeps it: the provider's bytes when they are OpenAI's shape, or its JSON, and whether
+ * the host that answered wants its reasoning back. Read with care, as in completionText: a provider's completion may
+ * lack the choices its shape promises.
  */
-function toCache(completion: ChatCompletion, raw: Buffer | undefined): CachedCompletion {
+function toCache(completion: ChatCompletion, raw: Buffer | undefined, wantsReasoningBack: boolean): CachedCompletion {
   const first: ChatCompletion['choices'][number] | undefined = Array.isArray(completion.choices) ? completion.choices[0] : undefined;
   const stopped = typeof first === 'object' && first !== null && STOP_SEQUENCE in first ? { [STOP_SEQUENCE]: first[STOP_SEQUENCE] } : {};
   const writes = typeof completion.usage === 'object' && completion.usage !== null ? completion.usage[CACHE_WRITES] : undefined;
   const blocks = typeof first === 'object' && first !== null && typeof first.message === 'object' && first.message !== null ? first.message[ANTHROPIC_BLOCKS] : undefined;
-  return { body: raw?.toString('utf8') ?? JSON.stringify(completion), stopped, ...(writes ? { writes } : {}), ...(blocks ? { blocks } : {}) };
+  return { body: raw?.toString('utf8') ?? JSON.stringify(completion), stopped, ...(writes ? { writes } : {}), ...(blocks ? { blocks } : {}), ...(wantsReasoningBack ? { reasoningBack: true as const } : {}) };
 }
 
 /**
@@ -897,6 +903,7 @@ function answerChat(res: ServerResponse, call: AiCall, trace: CallTrace, format:
         const { result: answer, target, redaction } = served!;
         const result = answer.completion;
         const reported = usageOf(result.usage);
+        const wantsReasoningBack = snapshot.providers.get(target.provider)?.adapter.wantsReasoningBack === true;
         const finish = () => {
           const tokens = reported ?? { input: estimatePromptTokens(request.messages), output: estimateTokens(completionText(result)), cached: 0 };
           let completion: ChatCompletion = reported ? result : { ...result, usage: { prompt_tokens: tokens.input, completion_tokens: tokens.output, total_tokens: tokens.input + tokens.output } };
@@ -904,18 +911,18 @@ function answerChat(res: ServerResponse, call: AiCall, trace: CallTrace, format:
           let passThrough = reported && format === 'openai' ? answer.raw : undefined;
           // A completion not in the shape its format promised (a choice without a message, say) is the provider's
           // failure: its tokens were spent and are recorded, and nothing goes into the cache.
-          let body = passThrough ?? renderOrNot(format, request, completion);
+          let body = passThrough ?? renderOrNot(format, request, completion, wantsReasoningBack);
           // A 200 may quote the key too (an `error` member beside the choices): then it goes out, and into the
           // cache, re-serialised with the key cut.
           if (body !== undefined && redaction.answers.quotedIn(body)) {
             completion = redaction.answers.cutJson(completion);
             passThrough = undefined;
-            body = renderOrNot(format, request, completion);
+            body = renderOrNot(format, request, completion, wantsReasoningBack);
           }
           const cost = recordChat(call, trace, prepared, request, target, body === undefined ? 502 : 200, tokens, !reported, null, false);
           if (body === undefined) return fail(new AiError(502, 'api_error', 'provider_bad_response', 'the provider answered with a completion that cannot be read'));
           // A choice the provider says failed (OpenRouter's finish_reason "error") is not an answer to keep for the TTL.
-          if (cacheKey && !anyChoiceFailed(completion)) runtime.cache.set(cacheKey, toCache(completion, passThrough), runtime.now() + snapshot.cacheTtlMs);
+          if (cacheKey && !anyChoiceFailed(completion)) runtime.cache.set(cacheKey, toCache(completion, passThrough, wantsReasoningBack), runtime.now() + snapshot.cacheTtlMs);
           sendAnswer(res, call, target, cost, !reported, body, requestIdHeader(format, call.requestId));
         };
         // Without the provider's usage the tokens are counted, with the tokenizer (loaded on first need).
@@ -969,7 +976,8 @@ async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, f
   let text = '';
   // The last chunk's id, created and model: an estimated usage chunk carries them like the rest of the stream.
   let last: TranslatedChunk | undefined;
-  const events = format === 'anthropic' ? new ChatChunksToMessageEvents(request.model, { inputTokens: promptEstimate, stops: stopsOf(request), thinking: thinkingAsked(request) }) : undefined;
+  const wantsReasoningBack = snapshot.providers.get(target.provider)?.adapter.wantsReasoningBack === true;
+  const events = format === 'anthropic' ? new ChatChunksToMessageEvents(request.model, { inputTokens: promptEstimate, stops: stopsOf(request), thinking: thinkingAsked(request), hiddenReasoning: hiddenReasoningFor(request, wantsReasoningBack) }) : undefined;
   // A provider's own event text goes on as it is unless it quotes the key (an OpenRouter-style mid-stream `error`).
   const send = (data: string): boolean => {
     wroteEvent = true;

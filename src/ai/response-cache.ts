@@ -11,6 +11,11 @@ export interface CachedCompletion {
   writes?: CacheWrites;
   /** The first choice's Anthropic blocks, thinking included (a symbol too), which a Messages API client is answered with. */
   blocks?: AnthropicBlock[];
+  /**
+   * The host that answered wants its reasoning back (ProviderAdapter.wantsReasoningBack): a Messages API client that
+   * asked for no thinking is handed it all the same where that host needs it (anthropic-ingress HiddenReasoning).
+   */
+  reasoningBack?: true;
 }
 
 interface Entry extends CachedCompletion {
@@ -58,13 +63,13 @@ export class ResponseCache {
     return entry;
   }
 
-  set(key: string, { body, stopped, writes, blocks }: CachedCompletion, expiresAt: number): void {
+  set(key: string, { body, stopped, writes, blocks, reasoningBack }: CachedCompletion, expiresAt: number): void {
     this.#entries.delete(key);
     if (this.#entries.size >= this.maxEntries) {
       const oldest = this.#entries.keys().next().value;
       if (oldest !== undefined) this.#entries.delete(oldest);
     }
-    this.#entries.set(key, { body, stopped, writes, blocks, expiresAt });
+    this.#entries.set(key, { body, stopped, writes, blocks, reasoningBack, expiresAt });
   }
 }
 

@@ -144,4 +144,22 @@ describe('a chat completion as a Message', () => {
     const [block] = chatToMessages(completion({ role: 'assistant', content: '42', reasoning_content: 'Six times seven.' }), 'deepseek', [], { on: true, omitted: true }).content;
     expect(block).toEqual({ type: 'thinking', thinking: '', signature: `keygate:v1:${Buffer.from('Six times seven.').toString('base64')}` });
   });
+
+  describe('asked for no thinking, from a host that wants its reasoning back', () => {
+    const call = { id: 'call_1', type: 'function' as const, function: { name: 'get_weather', arguments: '{"city":"Paris"}' } };
+    const hidden = { type: 'thinking', thinking: '', signature: `keygate:v1:${Buffer.from('Paris first.').toString('base64')}` };
+
+    it('hands back the reasoning of an answer that calls tools, in a thinking block whose text is empty', () => {
+      const message = chatToMessages(completion({ role: 'assistant', content: 'Let me check.', reasoning_content: 'Paris first.', tool_calls: [call] }, 'tool_calls'), 'deepseek', [], undefined, 'tool-calls');
+      expect(message.content).toEqual([hidden, { type: 'text', text: 'Let me check.' }, { type: 'tool_use', id: 'call_1', name: 'get_weather', input: { city: 'Paris' } }]);
+    });
+
+    it('leaves out the reasoning of an answer that calls no tools in a turn that called none', () => {
+      expect(chatToMessages(completion({ role: 'assistant', content: '42', reasoning_content: 'Paris first.' }), 'deepseek', [], undefined, 'tool-calls').content).toEqual([{ type: 'text', text: '42' }]);
+    });
+
+    it('hands back the reasoning of any answer in a turn that called tools, the one that ends it too', () => {
+      expect(chatToMessages(completion({ role: 'assistant', content: 'It is 21°C.', reasoning_content: 'Paris first.' }), 'deepseek', [], { on: false }, 'turn').content).toEqual([hidden, { type: 'text', text: 'It is 21°C.' }]);
+    });
+  });
 });

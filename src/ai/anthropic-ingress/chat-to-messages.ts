@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ANTHROPIC_BLOCKS, CACHE_WRITES, STOP_SEQUENCE, type ChatCompletion, type FinishReason, type StopSequence, type Usage } from '../chat-types.js';
 import type { ThinkingAsked } from '../providers/client-thinking.js';
-import { keygateSignature } from './keygate-thinking.js';
+import { keygateSignature, type HiddenReasoning } from './keygate-thinking.js';
 import type { AnthropicContentBlock, AnthropicMessage, AnthropicStopReason, AnthropicUsage } from './wire-types.js';
 
 /**
@@ -70,11 +70,12 @@ export function toolInputOf(args: string): Record<string, unknown> {
  * provider's answer with thinking blocks (ANTHROPIC_BLOCKS) is its blocks, as Anthropic wrote them. Another
  * provider's reasoning (`reasoning_content`) is a thinking block before the text, signed as Keygate's
  * (keygate-thinking.ts), when the client asked for thinking (`thinking`, thinkingAsked): its text empty, and kept in
- * the signature, for `display: "omitted"`. `stops` are the request's stop sequences (see anthropicStopFor).
+ * the signature, for `display: "omitted"`. When it did not, the reasoning `hidden` says to hand back all the same
+ * (HiddenReasoning) is such a block with its text empty. `stops` are the request's stop sequences (see anthropicStopFor).
  *
  * @example chatToMessages(await callChat(adapter, messagesToChat(body), ctx), body.model)
  */
-export function chatToMessages(completion: ChatCompletion, requestedModel: string, stops: readonly string[] = [], thinking?: ThinkingAsked): AnthropicMessage {
+export function chatToMessages(completion: ChatCompletion, requestedModel: string, stops: readonly string[] = [], thinking?: ThinkingAsked, hidden?: HiddenReasoning): AnthropicMessage {
   const choice = completion.choices[0];
   // OpenRouter and others end a choice that failed with `finish_reason: "error"`: no Message can say that, and an
   // `end_turn` would pass a cut answer off as whole. The caller answers 502, as for any completion it cannot read.
@@ -85,8 +86,9 @@ export function chatToMessages(completion: ChatCompletion, requestedModel: strin
   if (blocks) content.push(...(blocks as AnthropicContentBlock[]));
   else {
     const reasoning = choice?.message.reasoning_content;
-    if (thinking?.on && typeof reasoning === 'string' && reasoning !== '') {
-      content.push(thinking.omitted ? { type: 'thinking', thinking: '', signature: keygateSignature(reasoning) } : { type: 'thinking', thinking: reasoning, signature: keygateSignature() });
+    if (typeof reasoning === 'string' && reasoning !== '') {
+      if (thinking?.on && !thinking.omitted) content.push({ type: 'thinking', thinking: reasoning, signature: keygateSignature() });
+      else if (thinking?.on || hidden === 'turn' || (hidden === 'tool-calls' && calls.length > 0)) content.push({ type: 'thinking', thinking: '', signature: keygateSignature(reasoning) });
     }
     const text = choice?.message.content || choice?.message.refusal || '';
     // Anthropic refuses an empty text block when a client sends the answer back in its next turn.

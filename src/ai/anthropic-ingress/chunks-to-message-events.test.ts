@@ -275,4 +275,57 @@ describe('chat chunks as Anthropic stream events', () => {
       { type: 'text_delta', text: '42' },
     ]);
   });
+
+  describe('asked for no thinking, from a host that wants its reasoning back', () => {
+    const signed = (reasoning: string) => ({ type: 'signature_delta', signature: `keygate:v1:${Buffer.from(reasoning).toString('base64')}` });
+
+    it('holds the reasoning until the first tool call, then streams it just before, as a thinking block without text', () => {
+      const translator = new ChatChunksToMessageEvents('claude', { hiddenReasoning: 'tool-calls' });
+      const events = translate(
+        [
+          chunk({ role: 'assistant', content: null, reasoning_content: '' }),
+          chunk({ reasoning_content: 'Paris ' }),
+          chunk({ reasoning_content: 'first.' }),
+          chunk({ content: 'Let me check.' }),
+          tool({ index: 0, id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{}' } }),
+          chunk({}, 'tool_calls'),
+        ],
+        undefined,
+        translator,
+      );
+      expectWellFormed(events);
+      expect(events.slice(1, -2)).toEqual([
+        { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } },
+        { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'Let me check.' } },
+        { type: 'content_block_stop', index: 0 },
+        { type: 'content_block_start', index: 1, content_block: { type: 'thinking', thinking: '', signature: '' } },
+        { type: 'content_block_delta', index: 1, delta: signed('Paris first.') },
+        { type: 'content_block_stop', index: 1 },
+        { type: 'content_block_start', index: 2, content_block: { type: 'tool_use', id: 'call_1', name: 'get_weather', input: {} } },
+        { type: 'content_block_delta', index: 2, delta: { type: 'input_json_delta', partial_json: '{}' } },
+        { type: 'content_block_stop', index: 2 },
+      ]);
+    });
+
+    it('hands back reasoning that comes after the tool calls began, in a block of its own at the end', () => {
+      const translator = new ChatChunksToMessageEvents('claude', { hiddenReasoning: 'tool-calls' });
+      const events = translate([chunk({ reasoning_content: 'First.' }), tool({ index: 0, id: 'call_1', type: 'function', function: { name: 'now', arguments: '{}' } }), chunk({ reasoning_content: 'Then.' }), chunk({}, 'tool_calls')], undefined, translator);
+      expectWellFormed(events);
+      expect(events.filter((e) => e.type === 'content_block_start').map((e) => (e.content_block as { type: string }).type)).toEqual(['thinking', 'tool_use', 'thinking']);
+      expect(events.filter((e) => (e.delta as { type?: string } | undefined)?.type === 'signature_delta').map((e) => e.delta)).toEqual([signed('First.'), signed('Then.')]);
+    });
+
+    it('leaves out the reasoning of an answer that calls no tools in a turn that called none', () => {
+      const events = translate([chunk({ reasoning_content: 'Thinking…' }), chunk({ content: '42' }), chunk({}, 'stop')], undefined, new ChatChunksToMessageEvents('claude', { hiddenReasoning: 'tool-calls' }));
+      expect(events.filter((e) => e.type === 'content_block_start').map((e) => (e.content_block as { type: string }).type)).toEqual(['text']);
+    });
+
+    it('streams the reasoning of any answer in a turn that called tools as a thinking block without text, as it comes', () => {
+      const translator = new ChatChunksToMessageEvents('claude', { thinking: { on: false }, hiddenReasoning: 'turn' });
+      const events = translate([chunk({ reasoning_content: 'Six ' }), chunk({ reasoning_content: 'times seven.' }), chunk({ content: '42' }), chunk({}, 'stop')], undefined, translator);
+      expectWellFormed(events);
+      expect(events.filter((e) => e.type === 'content_block_start').map((e) => (e.content_block as { type: string }).type)).toEqual(['thinking', 'text']);
+      expect(events.filter((e) => e.type === 'content_block_delta').map((e) => e.delta)).toEqual([signed('Six times seven.'), { type: 'text_delta', text: '42' }]);
+    });
+  });
 });

@@ -3,7 +3,7 @@ import { PROMPT_USAGE, THINKING_DELTA, type AnthropicBlock, type ChatCompletionC
 import type { ThinkingAsked } from '../providers/client-thinking.js';
 import { anthropicError } from './anthropic-error.js';
 import { anthropicStopFor, anthropicUsageFor, failedChoice, messageIdFor } from './chat-to-messages.js';
-import { keygateSignature } from './keygate-thinking.js';
+import { keygateSignature, type HiddenReasoning } from './keygate-thinking.js';
 import type { AnthropicErrorType } from './wire-types.js';
 
 export interface MessageEventsOptions {
@@ -21,6 +21,11 @@ export interface MessageEventsOptions {
    * blocks signed as Keygate's; with `omitted`, without their text, which the signature carries instead.
    */
   thinking?: ThinkingAsked;
+  /**
+   * When the client did not ask for thinking, the reasoning to hand back all the same (HiddenReasoning), streamed as
+   * for `display: "omitted"`; with `tool-calls`, held until the answer's first tool call, before which it goes.
+   */
+  hiddenReasoning?: HiddenReasoning;
 }
 
 /** One Server-Sent Event as Anthropic writes them: the event name repeats the data's `type`. */
@@ -38,7 +43,9 @@ function sse(data: { type: string; [field: string]: unknown }): string {
  * redacted_thinking block's start as it came, `thinking_delta`s and `signature_delta`. Other providers' reasoning
  * (`reasoning_content`), when the client asked for thinking (`options.thinking`), is a thinking block streamed the
  * same way (a start with empty `thinking` and `signature`, `thinking_delta`s, then a `signature_delta` with
- * Keygate's signature, see keygate-thinking.ts, just before its stop); otherwise it is left out.
+ * Keygate's signature, see keygate-thinking.ts, just before its stop); or, asked for no thinking, when
+ * `options.hiddenReasoning` says, as an omitted one (no `thinking_delta`s), which for `tool-calls` is held until a
+ * tool call starts, and goes just before it; otherwise it is left out.
  *
  * OpenAI sends each tool call's argument fragments before the next call's first, so the block of an earlier call
  * is stopped for good when a later one starts; a fragment that came after that could not be placed, and is left out.
@@ -64,8 +71,15 @@ export class ChatChunksToMessageEvents {
    * and whether Keygate wrote it (from another provider's reasoning).
    */
   #open: { index: number; tool?: number; thinking?: true; keygate?: true } | undefined;
+  /**
+   * How another provider's reasoning is streamed: with its text, omitted (its signature carrying it), held for a tool
+   * call (then omitted), or not at all.
+   */
+  readonly #reasoningAs: 'shown' | 'omitted' | 'held' | undefined;
   /** The reasoning of the open Keygate thinking block whose text is omitted, for its signature. */
   #hidden = '';
+  /** Reasoning held until a tool call (`hiddenReasoning: "tool-calls"`). */
+  #held = '';
   /** OpenAI tool call index → content block index. */
   readonly #tools = new Map<number, number>();
   #finishReason: FinishReason | null = null;
@@ -77,6 +91,9 @@ export class ChatChunksToMessageEvents {
   constructor(model: string, options: MessageEventsOptions = {}) {
     this.#model = model;
     this.#options = options;
+    const { thinking, hiddenReasoning } = options;
+    if (thinking?.on) this.#reasoningAs = thinking.omitted ? 'omitted' : 'shown';
+    else this.#reasoningAs = hiddenReasoning === 'turn' ? 'omitted' : hiddenReasoning === 'tool-calls' ? 'held' : undefined;
   }
 
   /** The events one chunk makes, each a complete `event: …\ndata: …\n\n` string; the first chunk also starts the message. */
@@ -88,7 +105,8 @@ export class ChatChunksToMessageEvents {
     for (const choice of chunk.choices.filter((c) => c.index === 0)) {
       const { content, refusal, tool_calls: toolCalls, [THINKING_DELTA]: thinking, reasoning_content: reasoning } = choice.delta;
       if (thinking) events.push(...this.#thinking(thinking));
-      else if (reasoning && this.#options.thinking?.on) events.push(...this.#reasoning(reasoning));
+      else if (reasoning && this.#reasoningAs === 'held') this.#held += reasoning;
+      else if (reasoning && this.#reasoningAs) events.push(...this.#reasoning(reasoning));
       const text = (content ?? '') + (refusal ?? '');
       if (text !== '') {
         if (!this.#open || this.#open.tool !== undefined || this.#open.thinking) events.push(...this.#startBlock({ type: 'text', text: '' }));
@@ -97,7 +115,7 @@ export class ChatChunksToMessageEvents {
       for (const call of toolCalls ?? []) {
         let index = this.#tools.get(call.index);
         if (index === undefined) {
-          events.push(...this.#startBlock({ type: 'tool_use', id: call.id ?? `toolu_${randomUUID().replaceAll('-', '')}`, name: call.function?.name ?? '', input: {} }, call.index));
+          events.push(...this.#releaseHeld(), ...this.#startBlock({ type: 'tool_use', id: call.id ?? `toolu_${randomUUID().replaceAll('-', '')}`, name: call.function?.name ?? '', input: {} }, call.index));
           index = this.#open!.index;
           this.#tools.set(call.index, index);
         }
@@ -121,7 +139,8 @@ export class ChatChunksToMessageEvents {
    */
   end(usage?: Usage): string[] {
     if (this.#ended) return [];
-    const events = [...this.#start(undefined), ...this.#stopBlock()];
+    // Reasoning that came after the tool calls began still goes back, in a block of its own.
+    const events = [...this.#start(undefined), ...(this.#tools.size > 0 ? this.#releaseHeld() : []), ...this.#stopBlock()];
     this.#ended = true;
     const final = usage ?? this.#usage;
     const counted = final ? anthropicUsageFor(final) : { output_tokens: 0 };
@@ -165,8 +184,17 @@ export class ChatChunksToMessageEvents {
   /** Another provider's reasoning, into the open Keygate thinking block or a new one; kept for the signature when its text is omitted. */
   #reasoning(text: string): string[] {
     const events = this.#open?.keygate ? [] : this.#startBlock({ type: 'thinking', thinking: '', signature: '' }, undefined, true, true);
-    if (this.#options.thinking?.omitted) this.#hidden += text;
+    if (this.#reasoningAs === 'omitted') this.#hidden += text;
     else events.push(sse({ type: 'content_block_delta', index: this.#open!.index, delta: { type: 'thinking_delta', thinking: text } }));
+    return events;
+  }
+
+  /** The held reasoning, if any, as an omitted Keygate thinking block, left open (its signature goes at its stop). */
+  #releaseHeld(): string[] {
+    if (this.#held === '') return [];
+    const events = this.#startBlock({ type: 'thinking', thinking: '', signature: '' }, undefined, true, true);
+    this.#hidden = this.#held;
+    this.#held = '';
     return events;
   }
 

@@ -6,6 +6,7 @@
 export { AnthropicRequestError, anthropicError, anthropicErrorTypeFor, toAnthropicError, type GatewayError } from './anthropic-error.js';
 export { anthropicStopFor, anthropicUsageFor, chatToMessages, failedChoice } from './chat-to-messages.js';
 export { ChatChunksToMessageEvents, type MessageEventsOptions } from './chunks-to-message-events.js';
+export { hiddenReasoningFor, type HiddenReasoning } from './keygate-thinking.js';
 export { messagesToChat } from './messages-to-chat.js';
 export type {
   AnthropicContentBlock,
