@@ -72,9 +72,13 @@ class RequestError extends Error {
 
 /**
  * Claude models that think only adaptively and refuse a thinking budget or disabled thinking (Bedrock's adaptive
- * thinking page names Mythos 5, Fable 5, Opus 4.7 and Mythos Preview; Opus 4.8 and the rest of Claude 5 answer the same).
+ * thinking page names Opus 4.7 and Mythos Preview, https://docs.aws.amazon.com/bedrock/latest/userguide/claude-messages-adaptive-thinking.html;
+ * Opus 4.8, Fable 5 and the rest of Claude 5 answer the same), and, as Claude would, their successors: Opus 4.7 and
+ * every later Opus 4, every Claude model from 5 on whatever its family, every Mythos. Anthropic's ids and Bedrock's
+ * (`anthropic.claude-…`, after a region's prefix) alike, dated or not; a date is no version (`claude-opus-4-20250514`
+ * is Opus 4).
  */
-export const ADAPTIVE_ONLY = /claude-(?:opus-4-[78]|mythos-preview|(?:fable|mythos|opus|sonnet|haiku)-5)/;
+export const ADAPTIVE_ONLY = /(?:^|[./:])claude-(?:mythos(?:-|$)|opus-4-(?:[7-9]|[1-9]\d)(?!\d)|[a-z]+-(?:[5-9]|[1-9]\d)(?!\d))/;
 /** Anthropic's answer to a thinking budget or disabled thinking for an ADAPTIVE_ONLY model. */
 export const adaptiveOnlyRefusal = (type: unknown): string => `"thinking.type.${String(type)}" is not supported for this model. Use "thinking.type.adaptive" and "output_config.effort" to control thinking behavior.`;
 
