@@ -108,6 +108,12 @@ describe('extended thinking on Bedrock through the gateway', () => {
       expect((data.choices[0]!.message as OpenAI.ChatCompletionMessage & { reasoning_content?: string }).reasoning_content).toBe(thinkingFor('Hello there'));
     });
 
+    it('gets a Claude model the catalog does not list, named as one that thinks only adaptively (a newer Opus snapshot), to think adaptively', async () => {
+      const { data } = await openai.chat.completions.create({ model: 'bedrock/eu.anthropic.claude-opus-4-9-20270115-v1:0', reasoning_effort: 'low', max_completion_tokens: 500, messages: [{ role: 'user', content: 'Hello there' }] }).withResponse();
+      expect(sent()).toMatchObject({ additionalModelRequestFields: { thinking: { type: 'adaptive' }, output_config: { effort: 'low' } }, inferenceConfig: { maxTokens: 500 } });
+      expect((data.choices[0]!.message as OpenAI.ChatCompletionMessage & { reasoning_content?: string }).reasoning_content).toBe(thinkingFor('Hello there'));
+    });
+
     it('streams the thinking as delta.reasoning_content before the answer, with no signature in the chunks', async () => {
       const chunks: ChatCompletionChunk[] = [];
       for await (const chunk of await openai.chat.completions.create({ model: SONNET, reasoning_effort: 'low', stream: true, messages: [{ role: 'user', content: 'Hello there' }] })) chunks.push(chunk);

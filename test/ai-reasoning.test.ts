@@ -183,6 +183,12 @@ describe('reasoning through the gateway', () => {
       expect(emulators.anthropic.lastRequest()!.body).toMatchObject({ max_tokens: 64_000, thinking: { type: 'enabled', budget_tokens: 8192 } });
     });
 
+    it('gets a Claude model the catalog does not list, named as one that thinks only adaptively, to think adaptively rather than on a budget it refuses', async () => {
+      const { data } = await openai.chat.completions.create({ model: 'anthropic/claude-mythos-5', reasoning_effort: 'high', max_completion_tokens: 500, messages: [{ role: 'user', content: 'Hello there' }] }).withResponse();
+      expect(emulators.anthropic.lastRequest()!.body).toMatchObject({ thinking: { type: 'adaptive' }, output_config: { effort: 'high' }, max_tokens: 500 });
+      expect((data.choices[0]!.message as OpenAI.ChatCompletionMessage & { reasoning_content?: string }).reasoning_content).toBe(thinkingFor('Hello there'));
+    });
+
     it('gets no reasoning_content from a call that did not ask for reasoning', async () => {
       const completion = await openai.chat.completions.create({ model: 'smart', messages: [{ role: 'user', content: 'Hello there' }] });
       expect(completion.choices[0]!.message).not.toHaveProperty('reasoning_content');

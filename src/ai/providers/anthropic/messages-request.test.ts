@@ -330,6 +330,18 @@ describe('the Anthropic request translation', () => {
       expect(request.body).not.toHaveProperty('temperature');
     });
 
+    it.each(['claude-mythos-5', 'claude-opus-4-9-20270115', 'claude-sonnet-6'])('asks %s, which the catalog does not list, for adaptive thinking, as the families that think only adaptively are named', async (model) => {
+      const request = await sent({ reasoning_effort: 'medium', max_completion_tokens: 500 }, { ...ctx(), model });
+      expect(request.body.thinking).toEqual({ type: 'adaptive' });
+      expect(request.body.output_config).toEqual({ effort: 'medium' });
+      expect(request.body.max_tokens).toBe(500);
+    });
+
+    it('asks a model for adaptive thinking when its catalog entry says so, whatever its name', async () => {
+      const request = await sent({ reasoning_effort: 'low', max_completion_tokens: 500 }, { ...ctx(), model: 'claude-sonnet-4-5', catalogModel: entry([...REASONS, 'adaptive_thinking'], 64_000) });
+      expect(request.body.thinking).toEqual({ type: 'adaptive' });
+    });
+
     it('asks for no thinking when the model’s limit leaves no room above the budget', async () => {
       const request = await sent({ reasoning_effort: 'low', max_completion_tokens: 500 }, { ...ctx(), catalogModel: entry(REASONS, 1024) });
       expect(request.body).not.toHaveProperty('thinking');

@@ -2,6 +2,7 @@ import { ANTHROPIC_BLOCKS, CACHE_CONTROL, OUTPUT_CONFIG, REASONING_EFFORTS, THIN
 import { ProviderCallError } from '../../provider-call.js';
 import type { CatalogModel } from '../../catalog/index.js';
 import { imageUrlOf } from '../content-parts.js';
+import { thinksOnlyAdaptively } from './adaptive-only.js';
 import { JSON_OBJECT_INSTRUCTION, jsonResponseTool } from './response-format.js';
 import type { AnthropicCacheControl, AnthropicContentBlock, AnthropicImageBlock, AnthropicMessage, AnthropicMessagesRequest, AnthropicTextBlock, AnthropicToolChoice } from './wire-types.js';
 
@@ -239,8 +240,9 @@ export function clientThinking(request: ChatRequest): Record<string, unknown> | 
 }
 
 /**
- * OpenAI's `reasoning_effort` as extended thinking for a Claude model, wherever it is served (Anthropic's API,
- * Bedrock): undefined when the call goes without thinking. An effort OpenAI does not document throws (see effortOf).
+ * OpenAI's `reasoning_effort` as extended thinking for a Claude model (`model`, its id), wherever it is served
+ * (Anthropic's API, Bedrock): undefined when the call goes without thinking. An effort OpenAI does not document throws
+ * (see effortOf). A model that thinks only adaptively (thinksOnlyAdaptively) gets adaptive thinking at an effort.
  * Claude's max_tokens counts the thinking too, and must be above its budget: the budget is added to the client's
  * limit (`maxTokens`, DEFAULT_MAX_TOKENS when it set none), which stays the room for the answer, within the catalog's
  * output limit for the model. Thinking does not go with forced tool use (`forcedTool`: a forced tool_choice, or a
@@ -248,7 +250,7 @@ export function clientThinking(request: ChatRequest): Record<string, unknown> | 
  * turn without thinking blocks (toolUseTurnWithoutThinking)
  * (https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking#feature-compatibility).
  */
-export function effortThinking(request: ChatRequest, maxTokens: number | undefined, forcedTool: boolean, catalogModel?: CatalogModel): EffortThinking | undefined {
+export function effortThinking(request: ChatRequest, model: string, maxTokens: number | undefined, forcedTool: boolean, catalogModel?: CatalogModel): EffortThinking | undefined {
   if (request.reasoning_effort === undefined) return undefined;
   const effort = effortOf(request.reasoning_effort);
   const budget = THINKING_BUDGETS[effort];
@@ -256,7 +258,7 @@ export function effortThinking(request: ChatRequest, maxTokens: number | undefin
   // A model the catalog says does not reason (Claude 3.5 Haiku) would refuse thinking: the effort asks for none there.
   if (catalogModel && !catalogModel.capabilities.includes('reasoning')) return undefined;
   // One that thinks only adaptively (Claude Opus 4.7 on) refuses a budget: the effort is Anthropic's own there.
-  if (catalogModel?.capabilities.includes('adaptive_thinking')) return { adaptiveEffort: ADAPTIVE_EFFORTS[effort]! };
+  if (thinksOnlyAdaptively(model, catalogModel)) return { adaptiveEffort: ADAPTIVE_EFFORTS[effort]! };
   // Within the model's output limit, where the catalog knows it: the answer's room shrinks before the call fails.
   const total = Math.min((maxTokens ?? DEFAULT_MAX_TOKENS) + budget, catalogModel?.maxOutputTokens ?? Infinity);
   return budget < total ? { budgetTokens: budget, maxTokens: total } : undefined;
@@ -269,7 +271,7 @@ export function effortThinking(request: ChatRequest, maxTokens: number | undefin
  */
 function thinkFor(body: AnthropicMessagesRequest, request: ChatRequest, catalogModel: CatalogModel | undefined): void {
   const forced = body.tool_choice !== undefined && (body.tool_choice.type === 'any' || body.tool_choice.type === 'tool');
-  const thinking = effortThinking(request, body.max_tokens, forced, catalogModel);
+  const thinking = effortThinking(request, body.model, body.max_tokens, forced, catalogModel);
   if (!thinking) return;
   if ('adaptiveEffort' in thinking) {
     body.thinking = { type: 'adaptive' };

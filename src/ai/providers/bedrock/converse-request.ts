@@ -81,7 +81,7 @@ export function toConverseRequest(request: ChatRequest, modelId = '', catalogMod
   if (request.top_p !== undefined && !(claude && request.temperature !== undefined)) inferenceConfig.topP = request.top_p;
   if (request.stop !== undefined) inferenceConfig.stopSequences = Array.isArray(request.stop) ? request.stop : [request.stop];
   const toolConfig = toolConfigOf(request, caches);
-  const thinking = claude ? claudeThinkingFields(request, inferenceConfig, toolConfig, catalogModel) : otherModelThinkingFields(request, modelId, inferenceConfig, catalogModel);
+  const thinking = claude ? claudeThinkingFields(request, modelId, inferenceConfig, toolConfig, catalogModel) : otherModelThinkingFields(request, modelId, inferenceConfig, catalogModel);
   if (Object.keys(inferenceConfig).length > 0) body.inferenceConfig = inferenceConfig;
   if (thinking) body.additionalModelRequestFields = thinking;
   // Converse says that a stop sequence ended the answer, not which; Claude's own response says which, and Converse

@@ -101,6 +101,13 @@ describe('extended thinking on Bedrock, asked with reasoning_effort', () => {
     expect(sent().inferenceConfig?.maxTokens).toBe(500);
   });
 
+  it.each(['us.anthropic.claude-opus-4-9-20270115-v1:0', 'anthropic.claude-mythos-5-v1:0', 'global.anthropic.claude-sonnet-6'])('asks %s, which the catalog does not list, for adaptive thinking, as the families that think only adaptively are named', async (model) => {
+    const completion = await callChat(BedrockProvider, ask({ reasoning_effort: 'minimal', max_completion_tokens: 500 }), ctx(model));
+    expect(sent().additionalModelRequestFields).toEqual({ thinking: { type: 'adaptive' }, output_config: { effort: 'low' } });
+    expect(sent().inferenceConfig?.maxTokens).toBe(500);
+    expect(completion.choices[0]!.message.reasoning_content).toBe(thinkingFor('Hello'));
+  });
+
   it('asks for no thinking with the effort none', async () => {
     const completion = await callChat(BedrockProvider, ask({ reasoning_effort: 'none' }), ctx());
     expect(sent()).not.toHaveProperty('additionalModelRequestFields');

@@ -34,14 +34,14 @@ interface InferenceConfig {
  * with a forced tool (`toolChoice` any or tool), which is the client's contract. Beside it, the temperature and a topP
  * under 0.95, which Claude refuses with thinking, are dropped, since the client asked for reasoning.
  */
-export function claudeThinkingFields(request: ChatRequest, inferenceConfig: InferenceConfig, toolConfig: { toolChoice?: Record<string, unknown> } | undefined, catalogModel?: CatalogModel): Record<string, unknown> | undefined {
+export function claudeThinkingFields(request: ChatRequest, modelId: string, inferenceConfig: InferenceConfig, toolConfig: { toolChoice?: Record<string, unknown> } | undefined, catalogModel?: CatalogModel): Record<string, unknown> | undefined {
   const thinking = clientThinking(request);
   if (thinking) {
     const effort = request[OUTPUT_CONFIG]?.effort;
     return { thinking, ...(effort ? { output_config: { effort } } : {}) };
   }
   const choice = toolConfig?.toolChoice;
-  const asked = effortThinking(request, inferenceConfig.maxTokens, choice !== undefined && ('any' in choice || 'tool' in choice), catalogModel);
+  const asked = effortThinking(request, modelId, inferenceConfig.maxTokens, choice !== undefined && ('any' in choice || 'tool' in choice), catalogModel);
   if (!asked) return undefined;
   delete inferenceConfig.temperature;
   if (inferenceConfig.topP !== undefined && inferenceConfig.topP < 0.95) delete inferenceConfig.topP;
