@@ -1,0 +1,280 @@
+import { describe, expect, it } from 'vitest';
+import { AiError } from '../openai-error.js';
+import { ResponsesRequestError } from './responses-error.js';
+import { RESPONSE_ECHO, responseEchoOf, responsesToChat } from './responses-to-chat.js';
+
+const base = { model: 'gpt-4o-mini', input: 'Hello' };
+const translate = (overrides: Record<string, unknown>) => responsesToChat({ ...base, ...overrides });
+const rejection = (overrides: Record<string, unknown>): ResponsesRequestError => {
+  try {
+    translate(overrides);
+  } catch (error) {
+    if (error instanceof ResponsesRequestError) return error;
+    throw error;
+  }
+  throw new Error('the request was accepted');
+};
+/** The request as JSON has it: what a provider is sent, without the echo (a symbol). */
+const plain = (value: unknown): unknown => JSON.parse(JSON.stringify(value));
+const weatherTool = { type: 'function', name: 'get_weather', description: 'The weather in a city', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] }, strict: true };
+
+describe('a Responses API request as a chat request', () => {
+  it('makes a string input one user message, and keeps the model', () => {
+    expect(plain(responsesToChat(base))).toEqual({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hello' }] });
+  });
+
+  it('puts the instructions first, as a system message', () => {
+    expect(translate({ instructions: 'Answer in French.' }).messages).toEqual([
+      { role: 'system', content: 'Answer in French.' },
+      { role: 'user', content: 'Hello' },
+    ]);
+  });
+
+  it('keeps the roles of input messages, their types given or left out', () => {
+    const input = [
+      { role: 'developer', content: 'Be brief.' },
+      { type: 'message', role: 'system', content: [{ type: 'input_text', text: 'Rule one.' }, { type: 'input_text', text: 'Rule two.' }] },
+      { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Hi' }] },
+      { role: 'assistant', content: 'Hello!' },
+      { role: 'user', content: 'How are you?' },
+    ];
+    expect(translate({ input }).messages).toEqual([
+      { role: 'developer', content: 'Be brief.' },
+      { role: 'system', content: 'Rule one.\n\nRule two.' },
+      { role: 'user', content: 'Hi' },
+      { role: 'assistant', content: 'Hello!' },
+      { role: 'user', content: 'How are you?' },
+    ]);
+  });
+
+  it('makes input_image parts image parts, from a URL or a data: URL, with their detail', () => {
+    const input = [
+      {
+        role: 'user',
+        content: [
+          { type: 'input_text', text: 'What is in these?' },
+          { type: 'input_image', image_url: 'https://example.com/cat.png', detail: 'low' },
+          { type: 'input_image', image_url: 'data:image/png;base64,iVBORw0KGgo=', detail: 'auto' },
+        ],
+      },
+    ];
+    expect(translate({ input }).messages).toEqual([
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: 'What is in these?' },
+          { type: 'image_url', image_url: { url: 'https://example.com/cat.png', detail: 'low' } },
+          { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=', detail: 'auto' } },
+        ],
+      },
+    ]);
+  });
+
+  it('sends an answer sent back as output items (a message, then function calls) as one assistant message with tool calls', () => {
+    const input = [
+      { role: 'user', content: 'Weather in Paris and Rome?' },
+      { type: 'message', id: 'msg_1', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: 'Checking both.', annotations: [] }] },
+      { type: 'function_call', id: 'fc_1', call_id: 'call_paris', name: 'get_weather', arguments: '{"city":"Paris"}', status: 'completed' },
+      { type: 'function_call', id: 'fc_2', call_id: 'call_rome', name: 'get_weather', arguments: '{"city":"Rome"}', status: 'completed' },
+      { type: 'function_call_output', call_id: 'call_paris', output: '{"celsius":21}' },
+      { type: 'function_call_output', call_id: 'call_rome', output: '{"celsius":25}' },
+    ];
+    expect(translate({ input }).messages).toEqual([
+      { role: 'user', content: 'Weather in Paris and Rome?' },
+      {
+        role: 'assistant',
+        content: 'Checking both.',
+        tool_calls: [
+          { id: 'call_paris', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } },
+          { id: 'call_rome', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Rome"}' } },
+        ],
+      },
+      { role: 'tool', tool_call_id: 'call_paris', content: '{"celsius":21}' },
+      { role: 'tool', tool_call_id: 'call_rome', content: '{"celsius":25}' },
+    ]);
+  });
+
+  it('gives a turn of function calls alone null content', () => {
+    const input = [{ role: 'user', content: 'Weather?' }, { type: 'function_call', call_id: 'call_1', name: 'get_weather', arguments: '{}' }, { type: 'function_call_output', call_id: 'call_1', output: 'sunny' }];
+    expect(translate({ input }).messages[1]).toEqual({ role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{}' } }] });
+  });
+
+  it("sends an output's text parts as the tool message's text, and its images in a user message after the run of tool messages", () => {
+    const input = [
+      { type: 'function_call', call_id: 'call_1', name: 'snap', arguments: '{}' },
+      { type: 'function_call', call_id: 'call_2', name: 'snap', arguments: '{}' },
+      { type: 'function_call_output', call_id: 'call_1', output: [{ type: 'input_text', text: 'first' }, { type: 'input_image', image_url: 'https://example.com/1.png' }] },
+      { type: 'function_call_output', call_id: 'call_2', output: [{ type: 'input_text', text: 'second' }] },
+    ];
+    expect(translate({ input }).messages.slice(1)).toEqual([
+      { role: 'tool', tool_call_id: 'call_1', content: 'first' },
+      { role: 'tool', tool_call_id: 'call_2', content: 'second' },
+      { role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://example.com/1.png' } }] },
+    ]);
+  });
+
+  it('sends a reasoning item sent back as the reasoning_content of its turn, which DeepSeek-style hosts want back in a tool loop', () => {
+    const input = [
+      { role: 'user', content: 'Weather?' },
+      { type: 'reasoning', id: 'rs_1', summary: [{ type: 'summary_text', text: 'I should call the tool.' }], encrypted_content: 'opaque' },
+      { type: 'function_call', call_id: 'call_1', name: 'get_weather', arguments: '{}' },
+      { type: 'function_call_output', call_id: 'call_1', output: 'sunny' },
+    ];
+    expect(translate({ input }).messages[1]).toEqual({ role: 'assistant', content: null, reasoning_content: 'I should call the tool.', tool_calls: [expect.objectContaining({ id: 'call_1' })] });
+  });
+
+  it('prefers a reasoning item’s reasoning text to its summary', () => {
+    const input = [{ type: 'reasoning', summary: [{ type: 'summary_text', text: 'short' }], content: [{ type: 'reasoning_text', text: 'the long way' }] }, { role: 'assistant', content: 'Done.' }];
+    expect(translate({ input }).messages[0]).toEqual({ role: 'assistant', content: 'Done.', reasoning_content: 'the long way' });
+  });
+
+  it('leaves out a reasoning item that has no answer after it', () => {
+    const input = [{ role: 'user', content: 'Hi' }, { type: 'reasoning', summary: [{ type: 'summary_text', text: 'Hmm.' }] }, { role: 'user', content: 'Still there?' }];
+    expect(translate({ input }).messages).toEqual([
+      { role: 'user', content: 'Hi' },
+      { role: 'user', content: 'Still there?' },
+    ]);
+  });
+
+  it('sends max_output_tokens as max_completion_tokens, which reasoning models take and every adapter reads', () => {
+    expect(translate({ max_output_tokens: 500 })).toMatchObject({ max_completion_tokens: 500 });
+  });
+
+  it('carries stream, temperature, top_p and user over, and reasoning.effort as reasoning_effort', () => {
+    expect(translate({ stream: true, temperature: 0.3, top_p: 0.8, user: 'user-42', reasoning: { effort: 'low', summary: 'auto' } })).toMatchObject({ stream: true, temperature: 0.3, top_p: 0.8, user: 'user-42', reasoning_effort: 'low' });
+  });
+
+  it('declares flat function tools in the Chat Completions form, strict only where the client set it', () => {
+    const chat = translate({ tools: [weatherTool, { type: 'function', name: 'now', parameters: null }], tool_choice: { type: 'function', name: 'get_weather' }, parallel_tool_calls: false });
+    expect(chat.tools).toEqual([
+      { type: 'function', function: { name: 'get_weather', description: 'The weather in a city', parameters: weatherTool.parameters, strict: true } },
+      { type: 'function', function: { name: 'now' } },
+    ]);
+    expect(chat.tool_choice).toEqual({ type: 'function', function: { name: 'get_weather' } });
+    expect(chat.parallel_tool_calls).toBe(false);
+  });
+
+  it('sends tool_choice and parallel_tool_calls only with tools, as Chat Completions refuses them without', () => {
+    const chat = translate({ tool_choice: 'required', parallel_tool_calls: true });
+    expect(chat).not.toHaveProperty('tool_choice');
+    expect(chat).not.toHaveProperty('parallel_tool_calls');
+  });
+
+  it.each([
+    [{ type: 'text' }, undefined],
+    [{ type: 'json_object' }, { type: 'json_object' }],
+    [
+      { type: 'json_schema', name: 'city', schema: { type: 'object', properties: { name: { type: 'string' } } }, strict: true, description: 'A city' },
+      { type: 'json_schema', json_schema: { name: 'city', schema: { type: 'object', properties: { name: { type: 'string' } } }, strict: true, description: 'A city' } },
+    ],
+  ])('makes text.format %j the response_format %j', (format, responseFormat) => {
+    expect(translate({ text: { format } }).response_format).toEqual(responseFormat);
+  });
+
+  it('takes null for any parameter as not given, as OpenAI does', () => {
+    expect(plain(translate({ instructions: null, temperature: null, tools: null, previous_response_id: null, max_output_tokens: null }))).toEqual({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hello' }] });
+  });
+
+  it('accepts store, include, metadata, truncation and prompt_cache_key, and sends none of them on', () => {
+    const chat = translate({ store: false, include: ['reasoning.encrypted_content'], metadata: { ticket: 'T-1' }, truncation: 'auto', prompt_cache_key: 'k', service_tier: 'auto', text: { verbosity: 'low' } });
+    expect(plain(chat)).toEqual({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hello' }] });
+  });
+});
+
+describe('what a Response echoes of its request', () => {
+  it("is OpenAI's defaults when the request set nothing", () => {
+    expect(responsesToChat(base)[RESPONSE_ECHO]).toEqual({
+      instructions: null,
+      max_output_tokens: null,
+      metadata: {},
+      parallel_tool_calls: true,
+      reasoning: { effort: null, summary: null },
+      temperature: null,
+      text: { format: { type: 'text' } },
+      tool_choice: 'auto',
+      tools: [],
+      top_p: null,
+      user: null,
+    });
+  });
+
+  it('is what the request set, the tools in their flat form', () => {
+    const echo = responseEchoOf(
+      translate({ instructions: 'Be brief.', max_output_tokens: 64, metadata: { ticket: 'T-1' }, parallel_tool_calls: false, reasoning: { effort: 'high', generate_summary: 'concise' }, temperature: 0.5, top_p: 0.9, user: 'u1', tools: [weatherTool], tool_choice: 'required', text: { format: { type: 'json_object' }, verbosity: 'low' } }),
+    );
+    expect(echo).toEqual({
+      instructions: 'Be brief.',
+      max_output_tokens: 64,
+      metadata: { ticket: 'T-1' },
+      parallel_tool_calls: false,
+      reasoning: { effort: 'high', summary: 'concise' },
+      temperature: 0.5,
+      text: { format: { type: 'json_object' }, verbosity: 'low' },
+      tool_choice: 'required',
+      tools: [weatherTool],
+      top_p: 0.9,
+      user: 'u1',
+    });
+  });
+
+  it('is a symbol JSON leaves out, so neither a provider nor the response cache sees it', () => {
+    expect(JSON.stringify(translate({ metadata: { secret_note: 'x' } }))).not.toContain('secret_note');
+  });
+});
+
+describe('a Responses API request the gateway refuses', () => {
+  it.each([
+    [{ previous_response_id: 'resp_123' }, 'previous_response_id', 'previous_response_not_supported'],
+    [{ conversation: 'conv_123' }, 'conversation', 'conversation_not_supported'],
+    [{ background: true }, 'background', 'background_not_supported'],
+    [{ prompt: { id: 'pmpt_1' } }, 'prompt', 'unsupported_parameter'],
+    [{ input: [{ type: 'item_reference', id: 'msg_1' }] }, 'input[0].type', 'item_reference_not_supported'],
+  ])('refuses %j, which needs state Keygate does not keep, with a 400 naming %s and code %s', (overrides, param, code) => {
+    const error = rejection(overrides);
+    expect(error).toBeInstanceOf(AiError);
+    expect(error).toMatchObject({ status: 400, type: 'invalid_request_error', param, code });
+  });
+
+  it("says to send the whole input instead of previous_response_id", () => {
+    expect(rejection({ previous_response_id: 'resp_123' }).message).toMatch(/send the whole conversation in 'input'/);
+  });
+
+  it.each(['web_search', 'web_search_preview', 'file_search', 'computer_use_preview', 'code_interpreter', 'image_generation', 'mcp', 'custom'])('refuses a %s tool, which OpenAI runs itself, with unsupported_tool', (type) => {
+    expect(rejection({ tools: [weatherTool, { type }] })).toMatchObject({ param: 'tools[1].type', code: 'unsupported_tool' });
+  });
+
+  it.each(['web_search_call', 'computer_call_output', 'custom_tool_call'])('refuses a %s input item with unsupported_input_item', (type) => {
+    expect(rejection({ input: [{ role: 'user', content: 'hi' }, { type }] })).toMatchObject({ param: 'input[1].type', code: 'unsupported_input_item' });
+  });
+
+  it.each([
+    [{ model: '' }, 'model', 'missing_required_parameter'],
+    [{ input: undefined }, 'input', 'missing_required_parameter'],
+    [{ input: [] }, 'input', 'invalid_value'],
+    [{ input: [{ role: 'tool', content: 'x' }] }, 'input[0].role', 'invalid_value'],
+    [{ input: [{ role: 'user', content: [{ type: 'input_image' }] }] }, 'input[0].content[0].image_url', 'invalid_value'],
+    [{ input: [{ role: 'user', content: [{ type: 'input_image', file_id: 'file-1' }] }] }, 'input[0].content[0].file_id', 'unsupported_parameter'],
+    [{ input: [{ role: 'user', content: [{ type: 'input_file', file_id: 'file-1' }] }] }, 'input[0].content[0].type', 'unsupported_value'],
+    [{ input: [{ role: 'system', content: [{ type: 'input_image', image_url: 'https://example.com/a.png' }] }] }, 'input[0].content[0].type', 'invalid_value'],
+    [{ input: [{ type: 'function_call', name: 'f', arguments: '{}' }] }, 'input[0].call_id', 'invalid_value'],
+    [{ input: [{ type: 'function_call_output', call_id: 'c', output: 7 }] }, 'input[0].output', 'invalid_value'],
+    [{ max_output_tokens: 15 }, 'max_output_tokens', 'invalid_value'],
+    [{ temperature: 3 }, 'temperature', 'invalid_value'],
+    [{ top_p: -0.1 }, 'top_p', 'invalid_value'],
+    [{ stream: 'yes' }, 'stream', 'invalid_value'],
+    [{ tools: [{ type: 'function', parameters: {} }] }, 'tools[0].name', 'invalid_value'],
+    [{ tool_choice: { type: 'allowed_tools', mode: 'auto', tools: [] } }, 'tool_choice', 'unsupported_value'],
+    [{ text: { format: { type: 'json_schema', name: 'has space', schema: {} } } }, 'text.format.name', 'invalid_value'],
+    [{ text: { format: { type: 'json_schema', name: 'ok' } } }, 'text.format.schema', 'invalid_value'],
+    [{ text: { format: { type: 'xml' } } }, 'text.format.type', 'invalid_value'],
+    [{ reasoning: { effort: '' } }, 'reasoning.effort', 'invalid_value'],
+    [{ reasoning: { summary: 'everything' } }, 'reasoning.summary', 'invalid_value'],
+    [{ metadata: { n: 1 } }, 'metadata.n', 'invalid_value'],
+  ])('refuses %j with a 400 naming %s', (overrides, param, code) => {
+    expect(rejection(overrides)).toMatchObject({ status: 400, param, code });
+  });
+
+  it("says what it expected, in OpenAI's words", () => {
+    expect(rejection({ temperature: 3 }).message).toBe("Invalid 'temperature': expected a number from 0 to 2.");
+  });
+});

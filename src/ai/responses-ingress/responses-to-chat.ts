@@ -1,0 +1,391 @@
+import type { ChatMessage, ChatRequest, ContentPart, ImagePart, ResponseFormat, ToolCall, ToolChoice, ToolDefinition } from '../chat-types.js';
+import { isJsonObject } from '../json-object.js';
+import { ResponsesRequestError, type ResponsesErrorCode } from './responses-error.js';
+import type { ResponseEcho, ResponsesFunctionTool, ResponsesReasoning, ResponsesTextFormat, ResponsesToolChoice } from './wire-types.js';
+
+type Json = Record<string, unknown>;
+
+/**
+ * On a chat request translated from a Responses API request: what the Response echoes of it (instructions, tools,
+ * text format…), which the chat request has no member for. A symbol, so JSON (a provider's body, the response
+ * cache's key) leaves it out.
+ */
+export const RESPONSE_ECHO: unique symbol = Symbol('RESPONSE_ECHO');
+
+export interface ResponsesChatRequest extends ChatRequest {
+  [RESPONSE_ECHO]: ResponseEcho;
+}
+
+/** What a Response echoes when the request set nothing: OpenAI's defaults. */
+const DEFAULT_ECHO: ResponseEcho = {
+  instructions: null,
+  max_output_tokens: null,
+  metadata: {},
+  parallel_tool_calls: true,
+  reasoning: { effort: null, summary: null },
+  temperature: null,
+  text: { format: { type: 'text' } },
+  tool_choice: 'auto',
+  tools: [],
+  top_p: null,
+  user: null,
+};
+
+/** The echo responsesToChat kept on `request`, or OpenAI's defaults for a request that came another way. */
+export const responseEchoOf = (request: ChatRequest): ResponseEcho => (request as Partial<ResponsesChatRequest>)[RESPONSE_ECHO] ?? DEFAULT_ECHO;
+
+function fail(param: string, message: string, code?: ResponsesErrorCode): never {
+  throw new ResponsesRequestError(param, message, code);
+}
+/** OpenAI's wording for a field of the wrong type or value: "Invalid 'top_p': expected a number from 0 to 1." */
+function invalid(param: string, expected: string): never {
+  return fail(param, `Invalid '${param}': expected ${expected}.`);
+}
+
+function text(value: unknown, param: string): string {
+  if (typeof value !== 'string') invalid(param, 'a string');
+  return value;
+}
+const optionalText = (value: unknown, param: string): string | undefined => (value === undefined || value === null ? undefined : text(value, param));
+
+function numberIn(value: unknown, param: string, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) invalid(param, `a number from ${min} to ${max}`);
+  return value;
+}
+function boolean(value: unknown, param: string): boolean {
+  if (typeof value !== 'boolean') invalid(param, 'a boolean');
+  return value;
+}
+
+/** An `input_image` part (https://platform.openai.com/docs/guides/images-vision): a URL or a data: URL. */
+function imagePart(part: Json, param: string): ImagePart {
+  if (part.image_url === undefined || part.image_url === null) {
+    if (part.file_id !== undefined && part.file_id !== null) fail(`${param}.file_id`, "Images by 'file_id' need OpenAI's Files API, which Keygate does not keep: send the image as 'image_url' (a URL or a base64 data: URL).", 'unsupported_parameter');
+    invalid(`${param}.image_url`, 'a URL or a base64 data: URL');
+  }
+  const url = text(part.image_url, `${param}.image_url`);
+  const detail = part.detail;
+  if (detail !== undefined && detail !== null && !['auto', 'low', 'high', 'original'].includes(String(detail))) invalid(`${param}.detail`, "one of 'auto', 'low', 'high' or 'original'");
+  // `original` (full resolution) is OpenAI's alone: other providers, and Chat Completions, know the other three.
+  return { type: 'image_url', image_url: { url, ...(detail === 'auto' || detail === 'low' || detail === 'high' ? { detail } : {}) } };
+}
+
+/** A part of a user, system or developer message, or of a function call's output: text, or (where allowed) an image. */
+function inputPart(part: unknown, param: string, images: boolean): ContentPart {
+  if (!isJsonObject(part)) invalid(param, 'a content part object');
+  if (part.type === 'input_text') return { type: 'text', text: text(part.text, `${param}.text`) };
+  if (part.type === 'input_image' && images) return imagePart(part, param);
+  if (part.type === 'input_file') fail(`${param}.type`, "'input_file' parts need OpenAI's Files API, which Keygate does not keep: send the file's text as 'input_text'.", 'unsupported_value');
+  return invalid(`${param}.type`, images ? "'input_text' or 'input_image'" : "'input_text'");
+}
+
+/** One text part a plain string, as every provider adapter reads it; otherwise the parts. */
+function partsContent(parts: ContentPart[]): string | ContentPart[] {
+  const only = parts[0];
+  if (only === undefined) return '';
+  return parts.length === 1 && only.type === 'text' ? only.text : parts;
+}
+
+/** A user message's content: text, or input_text and input_image parts. */
+function userContent(content: unknown, param: string): string | ContentPart[] {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) invalid(param, 'a string or an array of content parts');
+  return partsContent(content.map((part, i) => inputPart(part, `${param}[${i}]`, true)));
+}
+
+/** A system or developer message's content: text, its input_text parts joined as Keygate joins system blocks. */
+function instructionContent(content: unknown, param: string): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) invalid(param, 'a string or an array of input_text parts');
+  return content.map((part, i) => (inputPart(part, `${param}[${i}]`, false) as { text: string }).text).join('\n\n');
+}
+
+/** An assistant message's text: a string, or output_text (and refusal, or input_text) parts as one text. */
+function assistantText(content: unknown, param: string): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) invalid(param, 'a string or an array of output_text parts');
+  return content
+    .map((part: unknown, i) => {
+      const at = `${param}[${i}]`;
+      if (!isJsonObject(part)) invalid(at, 'a content part object');
+      if (part.type === 'output_text' || part.type === 'input_text') return text(part.text, `${at}.text`);
+      if (part.type === 'refusal') return text(part.refusal, `${at}.refusal`);
+      return invalid(`${at}.type`, "'output_text' or 'refusal'");
+    })
+    .join('');
+}
+
+/** A `function_call` item (https://platform.openai.com/docs/guides/function-calling) as a tool call whose id is the item's `call_id`. */
+function functionCall(item: Json, param: string): ToolCall {
+  const id = text(item.call_id, `${param}.call_id`);
+  return { id, type: 'function', function: { name: text(item.name, `${param}.name`), arguments: text(item.arguments, `${param}.arguments`) } };
+}
+
+/**
+ * A `function_call_output` item as a tool message. Its output is text, or parts: their text, joined; the images
+ * among them are returned for a user message after the tool messages, since tool messages carry text only.
+ */
+function functionCallOutput(item: Json, param: string): { message: ChatMessage; images: ImagePart[] } {
+  const id = text(item.call_id, `${param}.call_id`);
+  const output = item.output;
+  if (typeof output === 'string') return { message: { role: 'tool', tool_call_id: id, content: output }, images: [] };
+  if (!Array.isArray(output)) invalid(`${param}.output`, 'a string or an array of content parts');
+  const parts = output.map((part, i) => inputPart(part, `${param}.output[${i}]`, true));
+  const texts = parts.flatMap((part) => (part.type === 'text' ? [part.text] : []));
+  return { message: { role: 'tool', tool_call_id: id, content: texts.join('\n') }, images: parts.filter((part): part is ImagePart => part.type === 'image_url') };
+}
+
+/**
+ * The text of a `reasoning` item a client sent back: its reasoning text (`content`), else its summary. Keygate
+ * cannot read OpenAI's `encrypted_content`, which is left out.
+ */
+function reasoningText(item: Json, param: string): string {
+  const pick = (parts: unknown, at: string, type: string): string[] => {
+    if (parts === undefined || parts === null) return [];
+    if (!Array.isArray(parts)) invalid(at, `an array of ${type} parts`);
+    return parts.map((part: unknown, i) => text(isJsonObject(part) ? part.text : undefined, `${at}[${i}].text`));
+  };
+  const content = pick(item.content, `${param}.content`, 'reasoning_text');
+  return (content.length > 0 ? content : pick(item.summary, `${param}.summary`, 'summary_text')).join('\n\n');
+}
+
+/** The assistant's side of one turn, from consecutive output items a client sent back. */
+interface AssistantTurn {
+  texts: string[];
+  calls: ToolCall[];
+  reasoning: string[];
+}
+
+function assistantMessage({ texts, calls, reasoning }: AssistantTurn): ChatMessage {
+  const message: ChatMessage = { role: 'assistant', content: texts.length > 0 ? texts.join('\n\n') : calls.length > 0 ? null : '' };
+  if (calls.length > 0) message.tool_calls = calls;
+  const thought = reasoning.filter((r) => r !== '').join('\n\n');
+  if (thought !== '') message.reasoning_content = thought;
+  return message;
+}
+
+/**
+ * `input` (https://platform.openai.com/docs/api-reference/responses/create#responses-create-input) as chat messages.
+ * A string is one user message. Items: messages keep their role; an answer's items sent back (an assistant message,
+ * `function_call`s, `reasoning`), consecutive, are one assistant message with its text, tool calls and
+ * `reasoning_content` (what DeepSeek-style hosts want back within a tool loop; a turn of reasoning alone is left
+ * out); a `function_call_output` is a tool message. Items that need OpenAI's state or tools are refused.
+ */
+function inputMessages(input: unknown): ChatMessage[] {
+  if (typeof input === 'string') return [{ role: 'user', content: input }];
+  if (!Array.isArray(input) || input.length === 0) invalid('input', 'a string or a non-empty array of input items');
+  const messages: ChatMessage[] = [];
+  let turn: AssistantTurn | undefined;
+  let images: ImagePart[] = [];
+  const assistant = () => (turn ??= { texts: [], calls: [], reasoning: [] });
+  const endTurn = () => {
+    if (turn && (turn.texts.length > 0 || turn.calls.length > 0)) messages.push(assistantMessage(turn));
+    turn = undefined;
+  };
+  // Images of function call outputs follow the run of tool messages: providers want those right after the calls.
+  const endOutputs = () => {
+    if (images.length > 0) messages.push({ role: 'user', content: images });
+    images = [];
+  };
+  input.forEach((item: unknown, i) => {
+    const param = `input[${i}]`;
+    if (!isJsonObject(item)) invalid(param, 'an input item object');
+    // An easy input message (`{role, content}`) may leave its type out.
+    const type = item.type ?? 'message';
+    if (type !== 'function_call_output') endOutputs();
+    switch (type) {
+      case 'message': {
+        const { role, content } = item;
+        if (role === 'assistant') {
+          const said = assistantText(content, `${param}.content`);
+          if (said !== '') assistant().texts.push(said);
+          return;
+        }
+        endTurn();
+        if (role === 'user') return void messages.push({ role, content: userContent(content, `${param}.content`) });
+        if (role === 'system' || role === 'developer') return void messages.push({ role, content: instructionContent(content, `${param}.content`) });
+        return invalid(`${param}.role`, "one of 'user', 'system', 'developer' or 'assistant'");
+      }
+      case 'function_call':
+        return void assistant().calls.push(functionCall(item, param));
+      case 'reasoning':
+        return void assistant().reasoning.push(reasoningText(item, param));
+      case 'function_call_output': {
+        endTurn();
+        const { message, images: more } = functionCallOutput(item, param);
+        messages.push(message);
+        images.push(...more);
+        return;
+      }
+      case 'item_reference':
+        return fail(`${param}.type`, "Keygate keeps no response state, so an 'item_reference' has nothing to refer to: send the item itself in 'input'.", 'item_reference_not_supported');
+      default:
+        return fail(`${param}.type`, `'${String(type)}' items belong to OpenAI's built-in or custom tools, which are not available through this gateway; only messages, reasoning, function_call and function_call_output items are.`, 'unsupported_input_item');
+    }
+  });
+  endTurn();
+  endOutputs();
+  return messages;
+}
+
+/**
+ * `tools`: function tools only, in the Responses API's flat form (`{type: "function", name, description,
+ * parameters, strict}`). OpenAI's built-in tools (web_search, file_search, computer_use, code_interpreter,
+ * image_generation…), MCP and custom tools run at OpenAI, and are refused.
+ */
+function toolsOf(tools: unknown): ResponsesFunctionTool[] {
+  if (!Array.isArray(tools)) invalid('tools', 'an array of tools');
+  return tools.map((tool: unknown, i): ResponsesFunctionTool => {
+    const param = `tools[${i}]`;
+    if (!isJsonObject(tool)) invalid(param, 'a tool object');
+    if (tool.type !== 'function') {
+      fail(`${param}.type`, `'${String(tool.type)}' tools are run by OpenAI itself (built-in, MCP and custom tools), which Keygate cannot do over other providers; only function tools are available through this gateway.`, 'unsupported_tool');
+    }
+    const name = text(tool.name, `${param}.name`);
+    const description = optionalText(tool.description, `${param}.description`);
+    const parameters = tool.parameters ?? null;
+    if (parameters !== null && !isJsonObject(parameters)) invalid(`${param}.parameters`, 'a JSON Schema object');
+    const strict = tool.strict === undefined || tool.strict === null ? null : boolean(tool.strict, `${param}.strict`);
+    return { type: 'function', name, ...(description !== undefined ? { description } : {}), parameters, strict };
+  });
+}
+
+/** A function tool as Chat Completions declares it. `strict` only when the client set it: the provider's default otherwise. */
+const chatTool = ({ name, description, parameters, strict }: ResponsesFunctionTool): ToolDefinition => ({
+  type: 'function',
+  function: { name, ...(description ? { description } : {}), ...(parameters ? { parameters } : {}), ...(strict !== null ? { strict } : {}) },
+});
+
+function toolChoiceOf(choice: unknown): ResponsesToolChoice {
+  if (choice === 'auto' || choice === 'none' || choice === 'required') return choice;
+  if (isJsonObject(choice) && choice.type === 'function') return { type: 'function', name: text(choice.name, 'tool_choice.name') };
+  return fail('tool_choice', `Invalid 'tool_choice': expected 'auto', 'none', 'required' or {"type": "function", "name": …}; allowed_tools and OpenAI's built-in tools are not available through this gateway.`, 'unsupported_value');
+}
+
+const chatToolChoice = (choice: ResponsesToolChoice): ToolChoice => (typeof choice === 'string' ? choice : { type: 'function', function: { name: choice.name } });
+
+const FORMAT_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * `text.format` (https://platform.openai.com/docs/guides/structured-outputs?api-mode=responses): `text`, `json_object`,
+ * or `json_schema` with its `name`, `schema`, `strict` and `description` flat on the format, as Chat Completions'
+ * `response_format` has them under `json_schema`.
+ */
+function formatOf(format: unknown): { echo: ResponsesTextFormat; chat?: ResponseFormat } {
+  if (!isJsonObject(format)) invalid('text.format', 'an object');
+  if (format.type === 'text') return { echo: { type: 'text' } };
+  if (format.type === 'json_object') return { echo: { type: 'json_object' }, chat: { type: 'json_object' } };
+  if (format.type !== 'json_schema') invalid('text.format.type', "one of 'text', 'json_object' or 'json_schema'");
+  const name = text(format.name, 'text.format.name');
+  if (!FORMAT_NAME.test(name)) invalid('text.format.name', '1 to 64 letters, digits, underscores or dashes');
+  if (!isJsonObject(format.schema)) invalid('text.format.schema', 'a JSON Schema object');
+  const strict = format.strict === undefined || format.strict === null ? undefined : boolean(format.strict, 'text.format.strict');
+  const description = optionalText(format.description, 'text.format.description');
+  const spec = { name, schema: format.schema, ...(strict !== undefined ? { strict } : {}), ...(description !== undefined ? { description } : {}) };
+  return { echo: { type: 'json_schema', ...spec }, chat: { type: 'json_schema', json_schema: spec } };
+}
+
+const VERBOSITIES = ['low', 'medium', 'high'];
+const SUMMARIES = ['auto', 'concise', 'detailed'];
+
+/** `reasoning` (https://platform.openai.com/docs/guides/reasoning): its effort is Chat Completions' `reasoning_effort`. */
+function reasoningOf(reasoning: unknown): ResponsesReasoning {
+  if (!isJsonObject(reasoning)) invalid('reasoning', 'an object');
+  const effort = optionalText(reasoning.effort, 'reasoning.effort');
+  // OpenAI's efforts, or one an OpenAI-compatible host defines (as on Chat Completions): adapters that map it refuse others.
+  if (effort === '') invalid('reasoning.effort', "one of 'none', 'minimal', 'low', 'medium', 'high' or 'xhigh'");
+  // `generate_summary` is the deprecated name of `summary`.
+  for (const name of ['summary', 'generate_summary']) {
+    const value = reasoning[name];
+    if (value !== undefined && value !== null && !SUMMARIES.includes(String(value))) invalid(`reasoning.${name}`, "one of 'auto', 'concise' or 'detailed'");
+  }
+  return { effort: effort ?? null, summary: ((reasoning.summary ?? reasoning.generate_summary) as string | undefined) ?? null };
+}
+
+/** `metadata`: at most 16 pairs, keys of at most 64 characters, string values of at most 512 (OpenAI's limits). */
+function metadataOf(metadata: unknown): Record<string, string> {
+  if (!isJsonObject(metadata)) invalid('metadata', 'an object of string values');
+  const entries = Object.entries(metadata);
+  if (entries.length > 16) invalid('metadata', 'at most 16 key-value pairs');
+  for (const [key, value] of entries) {
+    if (key.length > 64) invalid('metadata', 'keys of at most 64 characters');
+    if (typeof value !== 'string' || value.length > 512) invalid(`metadata.${key}`, 'a string of at most 512 characters');
+  }
+  return metadata as Record<string, string>;
+}
+
+/**
+ * What needs state OpenAI keeps and Keygate does not: refused, with what to send instead. Keygate stores no
+ * response (whatever `store` says), so it can neither continue one nor run one in the background.
+ */
+function refuseStatefulFields(body: Json): void {
+  if (body.previous_response_id !== undefined) fail('previous_response_id', "Keygate keeps no response state, so it cannot continue a stored response: send the whole conversation in 'input' (the earlier input and output items included) instead of 'previous_response_id'.", 'previous_response_not_supported');
+  if (body.conversation !== undefined) fail('conversation', "Keygate keeps no conversations: send the whole conversation in 'input' instead of 'conversation'.", 'conversation_not_supported');
+  if (body.background === true) fail('background', 'Keygate keeps no response state, so it cannot run a response in the background to be fetched later: send the request without it (streamed, if it is long).', 'background_not_supported');
+  if (body.prompt !== undefined) fail('prompt', "Stored prompt templates live at OpenAI: send the prompt's text in 'instructions' and 'input' instead of 'prompt'.", 'unsupported_parameter');
+}
+
+/**
+ * A Responses API request (https://platform.openai.com/docs/api-reference/responses/create) as the gateway's unified
+ * chat request, for any provider. `instructions` is a leading system message, `input` the messages (see
+ * inputMessages), function tools Chat Completions' tools, `text.format` `response_format`, `reasoning.effort`
+ * `reasoning_effort`, `max_output_tokens` `max_completion_tokens`; `temperature`, `top_p`, `user`, `stream`,
+ * `tool_choice` and `parallel_tool_calls` are Chat Completions' own. What the Response echoes is kept under
+ * RESPONSE_ECHO. Accepted and not sent on: `metadata` (echoed), `store` (Keygate stores nothing), `include`,
+ * `truncation`, `text.verbosity`, `prompt_cache_key` and OpenAI's other account settings; what needs OpenAI's state
+ * is refused (refuseStatefulFields). `null` is "not given", as OpenAI takes it. A malformed field throws a
+ * ResponsesRequestError naming it.
+ *
+ * @example responsesToChat({ model: 'gpt-4o-mini', instructions: 'Be brief.', input: 'Hello' })
+ */
+export function responsesToChat(request: Record<string, unknown>): ResponsesChatRequest {
+  if (!isJsonObject(request)) invalid('body', 'a JSON object');
+  const body: Json = Object.fromEntries(Object.entries(request).filter(([, value]) => value !== null));
+  if (typeof body.model !== 'string' || body.model === '') fail('model', "Missing required parameter: 'model'.", 'missing_required_parameter');
+  refuseStatefulFields(body);
+  if (body.input === undefined) fail('input', "Missing required parameter: 'input'. Keygate keeps no response state, so every request carries its whole input.", 'missing_required_parameter');
+  const echo: ResponseEcho = { ...DEFAULT_ECHO, metadata: {}, reasoning: { ...DEFAULT_ECHO.reasoning } };
+  const instructions = optionalText(body.instructions, 'instructions');
+  const system: ChatMessage[] = instructions ? [{ role: 'system', content: instructions }] : [];
+  const chat: ResponsesChatRequest = { model: body.model, messages: [...system, ...inputMessages(body.input)], [RESPONSE_ECHO]: echo };
+  if (instructions !== undefined) echo.instructions = instructions;
+  if (body.stream !== undefined) chat.stream = boolean(body.stream, 'stream');
+  if (body.store !== undefined) boolean(body.store, 'store');
+  if (body.max_output_tokens !== undefined) {
+    // OpenAI's least (https://platform.openai.com/docs/api-reference/responses/create#responses-create-max_output_tokens);
+    // sent as max_completion_tokens, which OpenAI's reasoning models require and every adapter reads.
+    if (!Number.isInteger(body.max_output_tokens) || (body.max_output_tokens as number) < 16) invalid('max_output_tokens', 'an integer of at least 16');
+    chat.max_completion_tokens = echo.max_output_tokens = body.max_output_tokens as number;
+  }
+  if (body.temperature !== undefined) chat.temperature = echo.temperature = numberIn(body.temperature, 'temperature', 0, 2);
+  if (body.top_p !== undefined) chat.top_p = echo.top_p = numberIn(body.top_p, 'top_p', 0, 1);
+  if (body.user !== undefined) chat.user = echo.user = text(body.user, 'user');
+  if (body.metadata !== undefined) echo.metadata = metadataOf(body.metadata);
+  if (body.tools !== undefined) echo.tools = toolsOf(body.tools);
+  if (body.tool_choice !== undefined) echo.tool_choice = toolChoiceOf(body.tool_choice);
+  if (body.parallel_tool_calls !== undefined) echo.parallel_tool_calls = boolean(body.parallel_tool_calls, 'parallel_tool_calls');
+  // Chat Completions refuses tool_choice and parallel_tool_calls without tools: they go with tools only.
+  if (echo.tools.length > 0) {
+    chat.tools = echo.tools.map(chatTool);
+    if (body.tool_choice !== undefined) chat.tool_choice = chatToolChoice(echo.tool_choice);
+    if (body.parallel_tool_calls !== undefined) chat.parallel_tool_calls = echo.parallel_tool_calls;
+  }
+  if (body.text !== undefined) {
+    if (!isJsonObject(body.text)) invalid('text', 'an object');
+    const { format, verbosity } = body.text;
+    if (format !== undefined && format !== null) {
+      const read = formatOf(format);
+      echo.text = { format: read.echo };
+      if (read.chat) chat.response_format = read.chat;
+    }
+    if (verbosity !== undefined && verbosity !== null) {
+      if (!VERBOSITIES.includes(String(verbosity))) invalid('text.verbosity', "one of 'low', 'medium' or 'high'");
+      echo.text = { ...echo.text, verbosity: verbosity as string };
+    }
+  }
+  if (body.reasoning !== undefined) {
+    echo.reasoning = reasoningOf(body.reasoning);
+    if (echo.reasoning.effort !== null) chat.reasoning_effort = echo.reasoning.effort;
+  }
+  return chat;
+}

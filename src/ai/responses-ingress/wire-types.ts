@@ -1,0 +1,112 @@
+/**
+ * The members of OpenAI's Responses API (https://platform.openai.com/docs/api-reference/responses) that the
+ * Responses ingress reads from clients and writes back to them, as the `openai` SDK (v6) types them
+ * (`resources/responses/responses.d.ts`). Only what Keygate reads or writes is typed.
+ */
+
+/** A function tool as a client declares it: flat, unlike Chat Completions' `{type, function: {…}}`. */
+export interface ResponsesFunctionTool {
+  type: 'function';
+  name: string;
+  description?: string | null;
+  parameters: Record<string, unknown> | null;
+  strict: boolean | null;
+}
+
+export type ResponsesToolChoice = 'none' | 'auto' | 'required' | { type: 'function'; name: string };
+
+export type ResponsesTextFormat = { type: 'text' } | { type: 'json_object' } | { type: 'json_schema'; name: string; schema: Record<string, unknown>; strict?: boolean | null; description?: string };
+
+/** OpenAI's `Reasoning` configuration, as echoed on a Response. */
+export interface ResponsesReasoning {
+  effort: string | null;
+  summary: string | null;
+}
+
+/**
+ * What a Response says back of its request (https://platform.openai.com/docs/api-reference/responses/object): the
+ * members of the Response object that echo request parameters, with OpenAI's defaults where the client set none.
+ */
+export interface ResponseEcho {
+  instructions: string | null;
+  max_output_tokens: number | null;
+  metadata: Record<string, string>;
+  parallel_tool_calls: boolean;
+  reasoning: ResponsesReasoning;
+  temperature: number | null;
+  text: { format: ResponsesTextFormat; verbosity?: string };
+  tool_choice: ResponsesToolChoice;
+  tools: ResponsesFunctionTool[];
+  top_p: number | null;
+  user: string | null;
+}
+
+export interface ResponsesOutputText {
+  type: 'output_text';
+  text: string;
+  annotations: [];
+}
+export interface ResponsesOutputRefusal {
+  type: 'refusal';
+  refusal: string;
+}
+export type ItemStatus = 'in_progress' | 'completed' | 'incomplete';
+
+export interface ResponsesOutputMessage {
+  type: 'message';
+  id: string;
+  status: ItemStatus;
+  role: 'assistant';
+  content: Array<ResponsesOutputText | ResponsesOutputRefusal>;
+}
+export interface ResponsesFunctionCall {
+  type: 'function_call';
+  id: string;
+  call_id: string;
+  name: string;
+  arguments: string;
+  status: ItemStatus;
+}
+export interface ResponsesSummaryText {
+  type: 'summary_text';
+  text: string;
+}
+export interface ResponsesReasoningItem {
+  type: 'reasoning';
+  id: string;
+  summary: ResponsesSummaryText[];
+}
+export type ResponsesOutputItem = ResponsesOutputMessage | ResponsesFunctionCall | ResponsesReasoningItem;
+
+export interface ResponsesUsage {
+  input_tokens: number;
+  input_tokens_details: { cached_tokens: number };
+  output_tokens: number;
+  output_tokens_details: { reasoning_tokens: number };
+  total_tokens: number;
+}
+
+export type ResponseStatus = 'completed' | 'failed' | 'in_progress' | 'incomplete';
+
+/** OpenAI's `ResponseError` codes are its own; Keygate says `server_error` for a provider that failed. */
+export interface ResponsesError {
+  code: string;
+  message: string;
+}
+
+/** The Response object (https://platform.openai.com/docs/api-reference/responses/object), without `output_text`, which the SDKs compute. */
+export interface ResponseObject extends ResponseEcho {
+  id: string;
+  object: 'response';
+  created_at: number;
+  status: ResponseStatus;
+  background: false;
+  error: ResponsesError | null;
+  incomplete_details: { reason: 'max_output_tokens' | 'content_filter' } | null;
+  model: string;
+  output: ResponsesOutputItem[];
+  previous_response_id: null;
+  store: false;
+  truncation: 'disabled';
+  usage: ResponsesUsage | null;
+}
