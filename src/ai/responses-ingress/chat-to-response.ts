@@ -3,8 +3,8 @@ import { failedChoice } from '../anthropic-ingress/index.js';
 import type { ChatCompletion, FinishReason, Usage } from '../chat-types.js';
 import type { ItemStatus, ResponseEcho, ResponseObject, ResponseStatus, ResponsesError, ResponsesOutputItem, ResponsesOutputMessage, ResponsesUsage } from './wire-types.js';
 
-/** An id as OpenAI's look: its prefix (`resp`, `msg`, `fc`, `rs`), then 32 hex digits. */
-export const itemId = (prefix: 'resp' | 'msg' | 'fc' | 'rs'): string => `${prefix}_${randomUUID().replaceAll('-', '')}`;
+/** An id as OpenAI's look: its prefix (`resp`, `msg`, `fc`, `rs`; `call` for a call id a provider left out), then 32 hex digits. */
+export const itemId = (prefix: 'resp' | 'msg' | 'fc' | 'rs' | 'call'): string => `${prefix}_${randomUUID().replaceAll('-', '')}`;
 
 /**
  * A chat usage as the Response's (https://platform.openai.com/docs/api-reference/responses/object#responses/object-usage):

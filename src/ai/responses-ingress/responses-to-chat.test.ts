@@ -105,11 +105,13 @@ describe('a Responses API request as a chat request', () => {
       { type: 'function_call', call_id: 'call_2', name: 'snap', arguments: '{}' },
       { type: 'function_call_output', call_id: 'call_1', output: [{ type: 'input_text', text: 'first' }, { type: 'input_image', image_url: 'https://example.com/1.png' }] },
       { type: 'function_call_output', call_id: 'call_2', output: [{ type: 'input_text', text: 'second' }] },
+      { role: 'user', content: 'Compare them.' },
     ];
     expect(translate({ input }).messages.slice(1)).toEqual([
       { role: 'tool', tool_call_id: 'call_1', content: 'first' },
       { role: 'tool', tool_call_id: 'call_2', content: 'second' },
       { role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://example.com/1.png' } }] },
+      { role: 'user', content: 'Compare them.' },
     ]);
   });
 

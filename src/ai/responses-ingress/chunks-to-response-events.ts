@@ -1,0 +1,249 @@
+import type { ChatCompletionChunk, FinishReason, Usage } from '../chat-types.js';
+import { failedChoice } from '../anthropic-ingress/index.js';
+import { itemId, responseObject, responseStatusFor, responseUsageFor } from './chat-to-response.js';
+import type { ResponseEcho, ResponseObject, ResponseStatus, ResponsesFunctionCall, ResponsesOutputItem, ResponsesOutputMessage, ResponsesOutputRefusal, ResponsesOutputText, ResponsesReasoningItem } from './wire-types.js';
+
+export interface ResponseEventsOptions {
+  /** The Response's id; by default a new `resp_` id. */
+  id?: string;
+  /** The Response's `created_at`, in seconds; by default now. */
+  createdAt?: number;
+}
+
+/** The open text or reasoning item: text, refusals and reasoning go there until another item starts. */
+type OpenItem = { kind: 'message'; index: number; item: ResponsesOutputMessage; part: number | undefined } | { kind: 'reasoning'; index: number; item: ResponsesReasoningItem };
+
+/**
+ * OpenAI chat chunks, from any provider, as the events of a streamed Response
+ * (https://platform.openai.com/docs/api-reference/responses-streaming), each `event: <type>\ndata: <json>\n\n` with
+ * its `sequence_number`: `response.created` and `response.in_progress`; then each output item as
+ * `response.output_item.added`, its events and `response.output_item.done`; then `response.completed`, or
+ * `response.incomplete` for an answer cut at `max_output_tokens`, with the whole Response and its usage. A message's
+ * text is an `output_text` part (`response.content_part.added`, `response.output_text.delta`s,
+ * `response.output_text.done`, `response.content_part.done`), a refusal a `refusal` part; a tool call a
+ * `function_call` item with `response.function_call_arguments.delta`s and `.done`; the provider's reasoning
+ * (`reasoning_content`) a `reasoning` item whose summary part streams as `response.reasoning_summary_text.delta`s.
+ *
+ * A text or reasoning item ends when another item starts; function call items end with the choice, so that a
+ * provider that sends a call's arguments after another call has started (which OpenAI never does) loses nothing.
+ * A provider failure after the head is an `error` event, then `response.failed`.
+ *
+ * @example
+ * const events = new ChatChunksToResponseEvents(request.model, responseEchoOf(request));
+ * stream.pipe({
+ *   chunk: (chunk) => events.push(chunk).map((e) => res.write(e)).every(Boolean),
+ *   end: (error) => {
+ *     for (const e of error ? events.fail('the provider stream failed') : events.end(stream.usage())) res.write(e);
+ *   },
+ * });
+ */
+export class ChatChunksToResponseEvents {
+  readonly #model: string;
+  readonly #echo: ResponseEcho;
+  readonly #id: string;
+  readonly #createdAt: number;
+  #sequence = 0;
+  #started = false;
+  #ended = false;
+  #failed = false;
+  readonly #output: ResponsesOutputItem[] = [];
+  #open: OpenItem | undefined;
+  /** Chat tool call index → the output index of its function_call item. */
+  readonly #calls = new Map<number, number>();
+  /** The output indexes of function_call items not yet done. */
+  readonly #openCalls: number[] = [];
+  #finishReason: FinishReason | null = null;
+  #usage: Usage | undefined;
+
+  /** `model` is the one the client asked for, reported back as it was asked (an alias stays an alias). */
+  constructor(model: string, echo: ResponseEcho, options: ResponseEventsOptions = {}) {
+    this.#model = model;
+    this.#echo = echo;
+    this.#id = options.id ?? itemId('resp');
+    this.#createdAt = options.createdAt ?? Math.floor(Date.now() / 1000);
+  }
+
+  /** The events one chunk makes; the first chunk also starts the Response. */
+  push(chunk: ChatCompletionChunk): string[] {
+    if (this.#ended) return [];
+    const events = this.#start();
+    if (chunk.usage) this.#usage = chunk.usage;
+    // A Response answers with one output: further choices (n > 1) have nowhere to go.
+    for (const choice of chunk.choices.filter((c) => c.index === 0)) {
+      const { content, refusal, tool_calls: toolCalls, reasoning_content: reasoning } = choice.delta;
+      if (reasoning) events.push(...this.#reasoning(reasoning));
+      if (content) events.push(...this.#text('output_text', content));
+      if (refusal) events.push(...this.#text('refusal', refusal));
+      for (const call of toolCalls ?? []) events.push(...this.#call(call.index, call.id, call.function?.name, call.function?.arguments));
+      // A choice that failed mid-stream (OpenRouter's `finish_reason: "error"`) ends the stream as failed.
+      if (failedChoice(choice.finish_reason)) return [...events, ...this.fail('the provider stream failed')];
+      if (choice.finish_reason) {
+        this.#finishReason = choice.finish_reason;
+        events.push(...this.#closeAll(responseStatusFor(choice.finish_reason).status));
+      }
+    }
+    return events;
+  }
+
+  /**
+   * The closing events, once the provider's stream has ended: every open item's done, then `response.completed`
+   * (or `response.incomplete`) with the whole Response, its usage `usage` if given, else the provider's usage chunk.
+   */
+  end(usage?: Usage): string[] {
+    if (this.#ended) return [];
+    const { status, incomplete_details: incompleteDetails } = responseStatusFor(this.#finishReason);
+    const events = [...this.#start(), ...this.#closeAll(status)];
+    this.#ended = true;
+    const response = this.#response(status, responseUsageFor(usage ?? this.#usage), { incompleteDetails });
+    events.push(this.#event(status === 'incomplete' ? 'response.incomplete' : 'response.completed', { response }));
+    return events;
+  }
+
+  /** Whether the stream ended as failed (`fail`, or a choice that failed). */
+  get failed(): boolean {
+    return this.#failed;
+  }
+
+  /**
+   * For a stream that failed after its 200 head was sent: an `error` event (Keygate's code, as a chat completion
+   * stream says it), then `response.failed` with the Response as far as it got, its open items incomplete.
+   */
+  fail(message: string): string[] {
+    if (this.#ended) return [];
+    const events = this.#start();
+    this.#ended = true;
+    this.#failed = true;
+    for (const item of this.#output) if (item.type !== 'reasoning' && item.status === 'in_progress') item.status = 'incomplete';
+    events.push(this.#event('error', { code: 'provider_stream_error', message, param: null }));
+    events.push(this.#event('response.failed', { response: this.#response('failed', this.#usage ? responseUsageFor(this.#usage) : null, { error: { code: 'server_error', message } }) }));
+    return events;
+  }
+
+  #response(status: ResponseStatus, usage: ResponseObject['usage'], more: { error?: ResponseObject['error']; incompleteDetails?: ResponseObject['incomplete_details'] } = {}): ResponseObject {
+    return responseObject({ id: this.#id, createdAt: this.#createdAt, model: this.#model, status, output: this.#output, usage, ...more }, this.#echo);
+  }
+
+  /** One Server-Sent Event as OpenAI writes them: the event name repeats the data's `type`, and every event is numbered. */
+  #event(type: string, fields: Record<string, unknown>): string {
+    return `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: this.#sequence++, ...fields })}\n\n`;
+  }
+
+  #start(): string[] {
+    if (this.#started) return [];
+    this.#started = true;
+    const response = this.#response('in_progress', null);
+    return [this.#event('response.created', { response }), this.#event('response.in_progress', { response })];
+  }
+
+  #addItem(item: ResponsesOutputItem): { index: number; event: string } {
+    const index = this.#output.push(item) - 1;
+    return { index, event: this.#event('response.output_item.added', { output_index: index, item }) };
+  }
+
+  /** Reasoning text into the open reasoning item, or a new one with one summary part. */
+  #reasoning(delta: string): string[] {
+    const events: string[] = [];
+    if (this.#open?.kind !== 'reasoning') {
+      events.push(...this.#closeOpen('completed'));
+      const item: ResponsesReasoningItem = { type: 'reasoning', id: itemId('rs'), summary: [] };
+      const { index, event } = this.#addItem(item);
+      this.#open = { kind: 'reasoning', index, item };
+      item.summary.push({ type: 'summary_text', text: '' });
+      events.push(event, this.#event('response.reasoning_summary_part.added', { item_id: item.id, output_index: index, summary_index: 0, part: { type: 'summary_text', text: '' } }));
+    }
+    const { index, item } = this.#open as Extract<OpenItem, { kind: 'reasoning' }>;
+    item.summary[0]!.text += delta;
+    events.push(this.#event('response.reasoning_summary_text.delta', { item_id: item.id, output_index: index, summary_index: 0, delta }));
+    return events;
+  }
+
+  /** Text or a refusal into the open message's part of that kind, opening the message and the part as needed. */
+  #text(kind: 'output_text' | 'refusal', delta: string): string[] {
+    const events: string[] = [];
+    if (this.#open?.kind !== 'message') {
+      events.push(...this.#closeOpen('completed'));
+      const item: ResponsesOutputMessage = { type: 'message', id: itemId('msg'), status: 'in_progress', role: 'assistant', content: [] };
+      const { index, event } = this.#addItem(item);
+      this.#open = { kind: 'message', index, item, part: undefined };
+      events.push(event);
+    }
+    const open = this.#open as Extract<OpenItem, { kind: 'message' }>;
+    const { index, item } = open;
+    if (open.part === undefined || item.content[open.part]!.type !== kind) {
+      events.push(...this.#closePart(open));
+      const part: ResponsesOutputText | ResponsesOutputRefusal = kind === 'output_text' ? { type: 'output_text', text: '', annotations: [] } : { type: 'refusal', refusal: '' };
+      open.part = item.content.push(part) - 1;
+      events.push(this.#event('response.content_part.added', { item_id: item.id, output_index: index, content_index: open.part, part }));
+    }
+    const at = { item_id: item.id, output_index: index, content_index: open.part };
+    const part = item.content[open.part]!;
+    if (part.type === 'output_text') {
+      part.text += delta;
+      events.push(this.#event('response.output_text.delta', { ...at, delta, logprobs: [] }));
+    } else {
+      part.refusal += delta;
+      events.push(this.#event('response.refusal.delta', { ...at, delta }));
+    }
+    return events;
+  }
+
+  /** A tool call's first delta adds its function_call item; argument fragments go to the item of their call. */
+  #call(toolIndex: number, callId: string | undefined, name: string | undefined, fragment: string | undefined): string[] {
+    const events: string[] = [];
+    let index = this.#calls.get(toolIndex);
+    if (index === undefined) {
+      events.push(...this.#closeOpen('completed'));
+      const item: ResponsesFunctionCall = { type: 'function_call', id: itemId('fc'), call_id: callId ?? itemId('call'), name: name ?? '', arguments: '', status: 'in_progress' };
+      const added = this.#addItem(item);
+      index = added.index;
+      this.#calls.set(toolIndex, index);
+      this.#openCalls.push(index);
+      events.push(added.event);
+    }
+    const item = this.#output[index] as ResponsesFunctionCall;
+    if (fragment && item.status === 'in_progress') {
+      item.arguments += fragment;
+      events.push(this.#event('response.function_call_arguments.delta', { item_id: item.id, output_index: index, delta: fragment }));
+    }
+    return events;
+  }
+
+  #closePart(open: Extract<OpenItem, { kind: 'message' }>): string[] {
+    if (open.part === undefined) return [];
+    const { index, item } = open;
+    const part = item.content[open.part]!;
+    const at = { item_id: item.id, output_index: index, content_index: open.part };
+    open.part = undefined;
+    const done = part.type === 'output_text' ? this.#event('response.output_text.done', { ...at, text: part.text, logprobs: [] }) : this.#event('response.refusal.done', { ...at, refusal: part.refusal });
+    return [done, this.#event('response.content_part.done', { ...at, part })];
+  }
+
+  /** The open text or reasoning item's done events; a message ends `status` (incomplete when the answer was cut). */
+  #closeOpen(status: ResponseStatus): string[] {
+    const open = this.#open;
+    if (!open) return [];
+    this.#open = undefined;
+    if (open.kind === 'reasoning') {
+      const { index, item } = open;
+      const summary = item.summary[0]!;
+      const at = { item_id: item.id, output_index: index, summary_index: 0 };
+      return [this.#event('response.reasoning_summary_text.done', { ...at, text: summary.text }), this.#event('response.reasoning_summary_part.done', { ...at, part: summary }), this.#event('response.output_item.done', { output_index: index, item })];
+    }
+    const events = this.#closePart(open);
+    open.item.status = status === 'incomplete' ? 'incomplete' : 'completed';
+    events.push(this.#event('response.output_item.done', { output_index: open.index, item: open.item }));
+    return events;
+  }
+
+  /** Every open item's done events: the text or reasoning item's, then each function call's, in the order they started. */
+  #closeAll(status: ResponseStatus): string[] {
+    const events = this.#closeOpen(status);
+    for (const index of this.#openCalls.splice(0)) {
+      const item = this.#output[index] as ResponsesFunctionCall;
+      item.status = 'completed';
+      events.push(this.#event('response.function_call_arguments.done', { item_id: item.id, output_index: index, name: item.name, arguments: item.arguments }));
+      events.push(this.#event('response.output_item.done', { output_index: index, item }));
+    }
+    return events;
+  }
+}
