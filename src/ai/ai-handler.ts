@@ -8,6 +8,7 @@ import type { AiSnapshot, AiTarget } from './ai-snapshot.js';
 import { resolveModel } from './ai-snapshot.js';
 import { ANTHROPIC_BLOCKS, CACHE_MARKED, CACHE_WRITES, OUTPUT_CONFIG, REASONING_EFFORTS, STOP_SEQUENCE, THINKING, type ChatCompletion, type ChatRequest, type EmbeddingsRequest, type EmbeddingsResponse, type Usage } from './chat-types.js';
 import { ChatChunksToMessageEvents, chatToMessages, failedChoice, hiddenReasoningFor, messagesToChat, toAnthropicError } from './anthropic-ingress/index.js';
+import { ChatChunksToResponseEvents, chatToResponse, responseEchoOf, responsesToChat } from './responses-ingress/index.js';
 import { isJsonObject } from './json-object.js';
 import { offersFunctions, toFunctionCallChunk, toFunctionCallCompletion, toToolForms } from './legacy-functions.js';
 import { takeCacheControl } from './openai-cache-control.js';
@@ -381,9 +382,9 @@ function recordSpend(call: AiCall, trace: CallTrace, spend: TrySpend): void {
 }
 
 /**
- * The unified API on an AI route: `POST …/chat/completions`, `POST …/embeddings` and `GET …/models` in OpenAI's
- * shapes, whatever the provider. Picks the provider by alias weights, falls back on errors, timeouts and 429s,
- * switches keys the provider refuses, and accounts for every token and cent.
+ * The unified API on an AI route: `POST …/chat/completions`, `POST …/responses`, `POST …/embeddings` and
+ * `GET …/models` in OpenAI's shapes, whatever the provider. Picks the provider by alias weights, falls back on
+ * errors, timeouts and 429s, switches keys the provider refuses, and accounts for every token and cent.
  */
 export function handleAi(req: IncomingMessage, res: ServerResponse, operation: string, call: AiCall): void {
   const { requestId } = call;
@@ -424,7 +425,7 @@ export function handleAi(req: IncomingMessage, res: ServerResponse, operation: s
       res.destroy();
     }
   };
-  const known = operation === 'chat/completions' || operation === 'messages' || operation === 'embeddings';
+  const known = operation === 'chat/completions' || operation === 'responses' || operation === 'messages' || operation === 'embeddings';
   if (req.method !== 'POST' || !known) {
     req.resume();
     return fail(req.method !== 'POST' ? new AiError(405, 'invalid_request_error', 'method_not_allowed', 'use POST') : new AiError(404, 'invalid_request_error', 'unknown_url', `unknown AI operation: ${operation}`));
@@ -434,7 +435,7 @@ export function handleAi(req: IncomingMessage, res: ServerResponse, operation: s
   readJson(req, call.maxBodySize, (error, body) => {
     if (error) return fail(error);
     try {
-      const pending = operation === 'embeddings' ? embeddings(body!, res, call, trace) : chat(body!, res, call, trace, operation === 'messages' ? 'anthropic' : 'openai', fail);
+      const pending = operation === 'embeddings' ? embeddings(body!, res, call, trace) : chat(body!, res, call, trace, CHAT_FORMATS[operation] ?? 'openai', fail);
       if (pending) pending.catch(fail);
     } catch (failure) {
       fail(failure);
@@ -776,20 +777,26 @@ function usageOf(usage: Usage | undefined): Tokens | undefined {
 
 /**
  * The shape a chat call came in, and its answer goes out in: OpenAI's; OpenAI's with the deprecated `function_call`
- * for a call that offered `functions` (legacy-functions.ts); or Anthropic's.
+ * for a call that offered `functions` (legacy-functions.ts); OpenAI's Responses API's; or Anthropic's.
  */
-type ChatFormat = 'openai' | 'openai-functions' | 'anthropic';
+type ChatFormat = 'openai' | 'openai-functions' | 'anthropic' | 'responses';
+
+/** The format of each chat operation but `chat/completions`: Anthropic's Messages API, OpenAI's Responses API. */
+const CHAT_FORMATS: Readonly<Record<string, ChatFormat>> = { messages: 'anthropic', responses: 'responses' };
+
+/** What writes a stream in another format than Chat Completions' chunks: the Anthropic and Responses ingresses' translators. */
+type ChunkEvents = Pick<ChatChunksToMessageEvents, 'push' | 'end' | 'fail' | 'failed'>;
 
 /**
- * A chat completion, asked for in OpenAI's format (`/chat/completions`) or Anthropic's (`/messages`): the same
- * routing, fallbacks and accounting, only the shapes in and out differ. A promise only once a step had to wait;
- * `fail` ends the call from a provider socket's callback.
+ * A chat completion, asked for in OpenAI's format (`/chat/completions`), OpenAI's Responses API's (`/responses`) or
+ * Anthropic's (`/messages`): the same routing, fallbacks and accounting, only the shapes in and out differ. A
+ * promise only once a step had to wait; `fail` ends the call from a provider socket's callback.
  */
 function chat(body: Record<string, unknown>, res: ServerResponse, call: AiCall, trace: CallTrace, format: ChatFormat, fail: (error: unknown) => void): Promise<void> | undefined {
   if (typeof body.model === 'string') trace.model = body.model;
   // Told before validateChat rewrites the deprecated `functions` as tools.
   const answerFormat = format === 'openai' && offersFunctions(body) ? 'openai-functions' : format;
-  const request = format === 'anthropic' ? messagesToChat(body) : validateChat(body);
+  const request = format === 'anthropic' ? messagesToChat(body) : format === 'responses' ? responsesToChat(body) : validateChat(body);
   const promptEstimate = estimatePromptTokens(request.messages, quickTokenCount);
   const prepared = prepare(request.model, promptEstimate, call);
   const go = (ready: Prepared) => (request.stream ? streamChat(res, call, trace, answerFormat, request, ready, promptEstimate) : answerChat(res, call, trace, answerFormat, request, ready, fail));
@@ -821,6 +828,7 @@ function renderOrNot(format: ChatFormat, request: ChatRequest, completion: ChatC
 function render(format: ChatFormat, request: ChatRequest, completion: ChatCompletion | CachedCompletion, wantsReasoningBack: boolean): string {
   if (format === 'openai') return 'body' in completion ? completion.body : JSON.stringify(completion);
   const parsed = 'body' in completion ? cachedCompletion(completion) : completion;
+  if (format === 'responses') return JSON.stringify(chatToResponse(parsed, request.model, responseEchoOf(request)));
   if (format === 'openai-functions') return JSON.stringify(toFunctionCallCompletion(parsed));
   const hidden = hiddenReasoningFor(request, 'body' in completion ? completion.reasoningBack === true : wantsReasoningBack);
   return JSON.stringify(chatToMessages(parsed, request.model, stopsOf(request), thinkingAsked(request), hidden));
@@ -977,7 +985,10 @@ async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, f
   // The last chunk's id, created and model: an estimated usage chunk carries them like the rest of the stream.
   let last: TranslatedChunk | undefined;
   const wantsReasoningBack = snapshot.providers.get(target.provider)?.adapter.wantsReasoningBack === true;
-  const events = format === 'anthropic' ? new ChatChunksToMessageEvents(request.model, { inputTokens: promptEstimate, stops: stopsOf(request), thinking: thinkingAsked(request), hiddenReasoning: hiddenReasoningFor(request, wantsReasoningBack) }) : undefined;
+  const events: ChunkEvents | undefined =
+    format === 'anthropic' ? new ChatChunksToMessageEvents(request.model, { inputTokens: promptEstimate, stops: stopsOf(request), thinking: thinkingAsked(request), hiddenReasoning: hiddenReasoningFor(request, wantsReasoningBack) })
+    : format === 'responses' ? new ChatChunksToResponseEvents(request.model, responseEchoOf(request), { createdAt: Math.floor(started / 1000) })
+    : undefined;
   // A provider's own event text goes on as it is unless it quotes the key (an OpenRouter-style mid-stream `error`).
   const send = (data: string): boolean => {
     wroteEvent = true;
@@ -1028,6 +1039,9 @@ async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, f
   if (events && status === 200) {
     const usage: Usage = { prompt_tokens: tokens.input, completion_tokens: tokens.output, total_tokens: tokens.input + tokens.output, prompt_tokens_details: { cached_tokens: tokens.cached } };
     if (tokens.writes) usage[CACHE_WRITES] = tokens.writes;
+    // The reasoning part of the output, which a Response's usage tells, as the provider counted it.
+    const details = reported ? stream.usage()?.completion_tokens_details : undefined;
+    if (details) usage.completion_tokens_details = details;
     for (const event of events.end(usage)) res.write(event);
   }
   if (!events && status === 200 && wantUsage && stream.usage() === undefined) {
