@@ -204,6 +204,12 @@ describe('the official openai client on /v1/responses', () => {
     expect(raw.headers.get('x-request-id')).toBeTruthy();
   });
 
+  it("refuses a wrong API key with the SDK's AuthenticationError: 401 invalid_api_key in OpenAI's shape", async () => {
+    const error = await gateway.openai('not-a-keygate-key').responses.create({ model: 'fast', input: 'Hello' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OpenAI.AuthenticationError);
+    expect(error).toMatchObject({ status: 401, code: 'invalid_api_key', type: 'authentication_error' });
+  });
+
   it('refuses previous_response_id with 400 previous_response_not_supported, saying to send the whole input, calling no provider', async () => {
     const before = emulators.openai.requests().length;
     const error = await client.responses.create({ model: 'openai/gpt-4o-mini', input: 'And then?', previous_response_id: 'resp_earlier' }).catch((e: unknown) => e);
