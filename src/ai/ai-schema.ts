@@ -53,7 +53,7 @@ export const AiSectionSchema = Type.Object(
   { additionalProperties: false },
 );
 
-/** A route served by the AI gateway: `/v1/chat/completions`, `/v1/embeddings`, `/v1/models`, `/v1/messages` under its paths. */
+/** A route served by the AI gateway: `/v1/chat/completions`, `/v1/responses`, `/v1/embeddings`, `/v1/models`, `/v1/messages` under its paths. */
 export const RouteAiSchema = Type.Object(
   { models: Type.Optional(Type.Array(Type.String(), { description: 'models and aliases this route serves; all when absent' })) },
   { additionalProperties: false },
