@@ -328,4 +328,31 @@ describe('chat chunks as Anthropic stream events', () => {
       expect(events.filter((e) => e.type === 'content_block_delta').map((e) => e.delta)).toEqual([signed('Six times seven.'), { type: 'text_delta', text: '42' }]);
     });
   });
+
+  describe('reasoning that comes between a tool call’s argument fragments', () => {
+    const between = [
+      chunk({ reasoning_content: 'First.' }),
+      tool({ index: 0, id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"ci' } }),
+      chunk({ reasoning_content: 'Then.' }),
+      tool({ index: 0, function: { arguments: 'ty":"Paris"}' } }),
+      chunk({}, 'tool_calls'),
+    ];
+    const signed = (reasoning: string) => ({ type: 'signature_delta', signature: `keygate:v1:${Buffer.from(reasoning).toString('base64')}` });
+
+    it.each([
+      ['asked for no thinking, in a turn that called tools', { hiddenReasoning: 'turn' as const }, [signed('First.'), signed('Then.')]],
+      ['asked for no thinking, in a turn that called none', { hiddenReasoning: 'tool-calls' as const }, [signed('First.'), signed('Then.')]],
+      ['asked for thinking', { thinking: { on: true } }, [{ type: 'thinking_delta', thinking: 'First.' }, { type: 'signature_delta', signature: 'keygate:v1' }, { type: 'thinking_delta', thinking: 'Then.' }, { type: 'signature_delta', signature: 'keygate:v1' }]],
+    ])('keeps every fragment of the call, its reasoning going in a block after it (%s)', (_case, options, thinking) => {
+      const events = translate(between, undefined, new ChatChunksToMessageEvents('claude', options));
+      expectWellFormed(events);
+      expect(events.filter((e) => e.type === 'content_block_start').map((e) => (e.content_block as { type: string }).type)).toEqual(['thinking', 'tool_use', 'thinking']);
+      const deltas = events.filter((e) => e.type === 'content_block_delta').map((e) => e.delta as { type: string });
+      expect(deltas.filter((delta) => delta.type === 'input_json_delta')).toEqual([
+        { type: 'input_json_delta', partial_json: '{"ci' },
+        { type: 'input_json_delta', partial_json: 'ty":"Paris"}' },
+      ]);
+      expect(deltas.filter((delta) => delta.type !== 'input_json_delta')).toEqual(thinking);
+    });
+  });
 });

@@ -49,6 +49,8 @@ function sse(data: { type: string; [field: string]: unknown }): string {
  *
  * OpenAI sends each tool call's argument fragments before the next call's first, so the block of an earlier call
  * is stopped for good when a later one starts; a fragment that came after that could not be placed, and is left out.
+ * For the same reason reasoning that comes while a tool call's block is open waits for that block's end, and goes in
+ * a thinking block of its own after it.
  *
  * @example
  * const events = new ChatChunksToMessageEvents('claude-sonnet-4-5', { inputTokens: estimate });
@@ -78,7 +80,10 @@ export class ChatChunksToMessageEvents {
   readonly #reasoningAs: 'shown' | 'omitted' | 'held' | undefined;
   /** The reasoning of the open Keygate thinking block whose text is omitted, for its signature. */
   #hidden = '';
-  /** Reasoning held until a tool call (`hiddenReasoning: "tool-calls"`). */
+  /**
+   * Reasoning held back: until a tool call (`hiddenReasoning: "tool-calls"`), or, streamed otherwise, while a tool
+   * call's block is open, which a thinking block would stop for good, cutting off its later argument fragments.
+   */
   #held = '';
   /** OpenAI tool call index → content block index. */
   readonly #tools = new Map<number, number>();
@@ -105,11 +110,11 @@ export class ChatChunksToMessageEvents {
     for (const choice of chunk.choices.filter((c) => c.index === 0)) {
       const { content, refusal, tool_calls: toolCalls, [THINKING_DELTA]: thinking, reasoning_content: reasoning } = choice.delta;
       if (thinking) events.push(...this.#thinking(thinking));
-      else if (reasoning && this.#reasoningAs === 'held') this.#held += reasoning;
-      else if (reasoning && this.#reasoningAs) events.push(...this.#reasoning(reasoning));
+      else if (reasoning && this.#reasoningAs) events.push(...this.#reasoningOrHeld(reasoning));
       const text = (content ?? '') + (refusal ?? '');
       if (text !== '') {
-        if (!this.#open || this.#open.tool !== undefined || this.#open.thinking) events.push(...this.#startBlock({ type: 'text', text: '' }));
+        // Reasoning held for a tool call waits for one; reasoning held while one's block was open goes before the text.
+        if (!this.#open || this.#open.tool !== undefined || this.#open.thinking) events.push(...(this.#reasoningAs === 'held' ? [] : this.#releaseHeld()), ...this.#startBlock({ type: 'text', text: '' }));
         events.push(sse({ type: 'content_block_delta', index: this.#open!.index, delta: { type: 'text_delta', text } }));
       }
       for (const call of toolCalls ?? []) {
@@ -181,21 +186,32 @@ export class ChatChunksToMessageEvents {
     return [];
   }
 
+  /** Another provider's reasoning as it comes: streamed (#reasoning), or held back (#held) where it cannot go yet. */
+  #reasoningOrHeld(text: string): string[] {
+    if (this.#reasoningAs === 'held' || this.#open?.tool !== undefined) {
+      this.#held += text;
+      return [];
+    }
+    // What was held while a tool call's block was open goes first, in its order.
+    const all = this.#held + text;
+    this.#held = '';
+    return this.#reasoning(all);
+  }
+
   /** Another provider's reasoning, into the open Keygate thinking block or a new one; kept for the signature when its text is omitted. */
   #reasoning(text: string): string[] {
     const events = this.#open?.keygate ? [] : this.#startBlock({ type: 'thinking', thinking: '', signature: '' }, undefined, true, true);
-    if (this.#reasoningAs === 'omitted') this.#hidden += text;
+    if (this.#reasoningAs !== 'shown') this.#hidden += text;
     else events.push(sse({ type: 'content_block_delta', index: this.#open!.index, delta: { type: 'thinking_delta', thinking: text } }));
     return events;
   }
 
-  /** The held reasoning, if any, as an omitted Keygate thinking block, left open (its signature goes at its stop). */
+  /** The held reasoning, if any, as a Keygate thinking block of its own, left open (its signature goes at its stop). */
   #releaseHeld(): string[] {
     if (this.#held === '') return [];
-    const events = this.#startBlock({ type: 'thinking', thinking: '', signature: '' }, undefined, true, true);
-    this.#hidden = this.#held;
+    const held = this.#held;
     this.#held = '';
-    return events;
+    return [...this.#stopBlock(), ...this.#reasoning(held)];
   }
 
   #startBlock(block: AnthropicBlock, tool?: number, thinking?: true, keygate?: true): string[] {
