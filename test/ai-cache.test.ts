@@ -130,6 +130,17 @@ describe('the response cache', () => {
     expect(second.body).toEqual(first.body);
   });
 
+  it('answers a Messages API call from what an OpenAI-format call to a host that wants its reasoning back cached, that reasoning handed back', async () => {
+    const question = { role: 'user', content: 'Weather in Bergen?' };
+    const tool = { type: 'function', function: { name: CLAUDE_TOOL.name, description: CLAUDE_TOOL.description, parameters: CLAUDE_TOOL.input_schema } };
+    expect((await gateway.chat(apiKey, { model: 'deepseek/deepseek-v4-flash', messages: [question], max_completion_tokens: 64, tools: [tool] })).status).toBe(200);
+    const calls = deepseek.requests().length;
+    const answer = await gateway.call<{ content: unknown[] }>('POST', '/v1/messages', apiKey, { model: 'deepseek/deepseek-v4-flash', max_tokens: 64, tools: [CLAUDE_TOOL], messages: [question] });
+    expect(answer.headers.get('x-keygate-cache')).toBe('hit');
+    expect(deepseek.requests().length).toBe(calls);
+    expect(answer.body.content[0]).toEqual({ type: 'thinking', thinking: '', signature: `keygate:v1:${Buffer.from(reasoningFor('Weather in Bergen?')).toString('base64')}` });
+  });
+
   it('calls the provider for a request that differs in any parameter', async () => {
     await gateway.chat(apiKey, ask('Name a river.'));
     const calls = openai.requests().length;

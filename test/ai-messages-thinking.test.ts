@@ -1,5 +1,6 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PROVIDER_ADAPTERS } from '../src/ai/providers/index.js';
 import { AiGateway, configureThreeProviders, startProviderEmulators, type ProviderEmulators } from './ai-fixtures.js';
 import { signatureFor, thinkingFor } from './emulators/anthropic.js';
 import { THOUGHT_SUMMARY } from './emulators/gemini.js';
@@ -31,6 +32,7 @@ describe('thinking for /v1/messages clients from providers other than Anthropic'
   let gateway: AiGateway;
   let emulators: ProviderEmulators;
   let deepseek: OpenAIEmulator;
+  let apiKey: string;
   let claude: Anthropic;
 
   beforeAll(async () => {
@@ -45,7 +47,8 @@ describe('thinking for /v1/messages clients from providers other than Anthropic'
       ],
     });
     await gateway.addProviderKey('deepseek', 'test-openai-key');
-    claude = new Anthropic({ baseURL: gateway.proxyUrl, apiKey: await gateway.createApp({ name: 'thinking-app', team: 'thinking-team' }), maxRetries: 0 });
+    apiKey = await gateway.createApp({ name: 'thinking-app', team: 'thinking-team' });
+    claude = new Anthropic({ baseURL: gateway.proxyUrl, apiKey, maxRetries: 0 });
   });
   afterAll(async () => {
     await gateway?.stop();
@@ -128,6 +131,24 @@ describe('thinking for /v1/messages clients from providers other than Anthropic'
       const hidden = (reasoning: string) => ({ type: 'thinking', thinking: '', signature: `keygate:v1:${Buffer.from(reasoning).toString('base64')}` });
       expect(first.content).toEqual([hidden(reasoningFor(QUESTION.content)), expect.objectContaining({ type: 'tool_use', name: 'get_weather' })]);
       expect(second.content).toEqual([hidden(reasoningFor('{"celsius":21}')), { type: 'text', text: 'The tool answered: {"celsius":21}' }]);
+    });
+
+    it('is not asked whether it wants its reasoning back for an OpenAI-format call, streamed or not, which has nothing to hand back', async () => {
+      const adapter = PROVIDER_ADAPTERS.get('openai-compatible')!;
+      const wants = adapter.wantsReasoningBack;
+      let asked = 0;
+      Object.defineProperty(adapter, 'wantsReasoningBack', { configurable: true, get: () => (asked++, wants) });
+      try {
+        const body = { model: 'deep', tools: [{ type: 'function', function: { name: TOOL.name, parameters: TOOL.input_schema } }], messages: [QUESTION] };
+        expect((await gateway.chat(apiKey, body)).status).toBe(200);
+        expect((await gateway.chat(apiKey, { ...body, stream: true })).status).toBe(200);
+        expect(asked).toBe(0);
+        // A Messages API call is: its answer may hand the reasoning back.
+        await claude.messages.create({ model: 'deep', max_tokens: 500, tools: [TOOL], messages: [QUESTION] });
+        expect(asked).toBeGreaterThan(0);
+      } finally {
+        Object.defineProperty(adapter, 'wantsReasoningBack', { configurable: true, enumerable: true, writable: true, value: wants });
+      }
     });
 
     it('answers no thinking block when the client asked for no thinking', async () => {

@@ -911,7 +911,8 @@ function answerChat(res: ServerResponse, call: AiCall, trace: CallTrace, format:
         const { result: answer, target, redaction } = served!;
         const result = answer.completion;
         const reported = usageOf(result.usage);
-        const wantsReasoningBack = snapshot.providers.get(target.provider)?.adapter.wantsReasoningBack === true;
+        // Only a Messages API answer, or a cache entry one may be answered from, needs to know (hiddenReasoningFor).
+        const wantsReasoningBack = (format === 'anthropic' || cacheKey !== undefined) && snapshot.providers.get(target.provider)?.adapter.wantsReasoningBack === true;
         const finish = () => {
           const tokens = reported ?? { input: estimatePromptTokens(request.messages), output: estimateTokens(completionText(result)), cached: 0 };
           let completion: ChatCompletion = reported ? result : { ...result, usage: { prompt_tokens: tokens.input, completion_tokens: tokens.output, total_tokens: tokens.input + tokens.output } };
@@ -984,9 +985,8 @@ async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, f
   let text = '';
   // The last chunk's id, created and model: an estimated usage chunk carries them like the rest of the stream.
   let last: TranslatedChunk | undefined;
-  const wantsReasoningBack = snapshot.providers.get(target.provider)?.adapter.wantsReasoningBack === true;
   const events: ChunkEvents | undefined =
-    format === 'anthropic' ? new ChatChunksToMessageEvents(request.model, { inputTokens: promptEstimate, stops: stopsOf(request), thinking: thinkingAsked(request), hiddenReasoning: hiddenReasoningFor(request, wantsReasoningBack) })
+    format === 'anthropic' ? new ChatChunksToMessageEvents(request.model, { inputTokens: promptEstimate, stops: stopsOf(request), thinking: thinkingAsked(request), hiddenReasoning: hiddenReasoningFor(request, snapshot.providers.get(target.provider)?.adapter.wantsReasoningBack === true) })
     : format === 'responses' ? new ChatChunksToResponseEvents(request.model, responseEchoOf(request), { createdAt: Math.floor(started / 1000) })
     : undefined;
   // A provider's own event text goes on as it is unless it quotes the key (an OpenRouter-style mid-stream `error`).
