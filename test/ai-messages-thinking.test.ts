@@ -1,6 +1,5 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROVIDER_ADAPTERS } from '../src/ai/providers/index.js';
 import { AiGateway, configureThreeProviders, startProviderEmulators, type ProviderEmulators } from './ai-fixtures.js';
 import { signatureFor, thinkingFor } from './emulators/anthropic.js';
 import { THOUGHT_SUMMARY } from './emulators/gemini.js';
@@ -32,27 +31,36 @@ describe('thinking for /v1/messages clients from providers other than Anthropic'
   let gateway: AiGateway;
   let emulators: ProviderEmulators;
   let deepseek: OpenAIEmulator;
+  let groq: OpenAIEmulator;
   let apiKey: string;
   let claude: Anthropic;
 
   beforeAll(async () => {
     emulators = await startProviderEmulators();
     deepseek = await startOpenAIEmulator({ reasoningContent: true });
+    groq = await startOpenAIEmulator({ refusesReasoningContent: true });
     gateway = await AiGateway.start();
     await configureThreeProviders(gateway, emulators, {
-      providers: [{ name: 'deepseek', type: 'openai-compatible', baseUrl: deepseek.url, catalog: 'deepseek' }],
+      providers: [
+        { name: 'deepseek', type: 'openai-compatible', baseUrl: deepseek.url, catalog: 'deepseek' },
+        { name: 'groq', type: 'openai-compatible', baseUrl: groq.url, catalog: 'groq' },
+        { name: 'strict', type: 'openai-compatible', baseUrl: groq.url, reasoningBack: false },
+      ],
       aliases: [
         { name: 'fast', targets: [{ provider: 'gemini', model: 'gemini-2.5-flash' }] },
         { name: 'deep', targets: [{ provider: 'deepseek', model: 'deepseek-reasoner' }] },
       ],
     });
     await gateway.addProviderKey('deepseek', 'test-openai-key');
+    await gateway.addProviderKey('groq', 'test-openai-key');
+    await gateway.addProviderKey('strict', 'test-openai-key');
     apiKey = await gateway.createApp({ name: 'thinking-app', team: 'thinking-team' });
     claude = new Anthropic({ baseURL: gateway.proxyUrl, apiKey, maxRetries: 0 });
   });
   afterAll(async () => {
     await gateway?.stop();
     await deepseek?.stop();
+    await groq?.stop();
     await emulators?.stop();
   });
 
@@ -134,21 +142,38 @@ describe('thinking for /v1/messages clients from providers other than Anthropic'
     });
 
     it('is not asked whether it wants its reasoning back for an OpenAI-format call, streamed or not, which has nothing to hand back', async () => {
-      const adapter = PROVIDER_ADAPTERS.get('openai-compatible')!;
-      const wants = adapter.wantsReasoningBack;
+      const config = gateway.gateway.snapshot().ai.providers.get('deepseek')!.config;
+      const wants = config.reasoningBack;
       let asked = 0;
-      Object.defineProperty(adapter, 'wantsReasoningBack', { configurable: true, get: () => (asked++, wants) });
+      Object.defineProperty(config, 'reasoningBack', { configurable: true, get: () => (asked++, wants) });
       try {
         const body = { model: 'deep', tools: [{ type: 'function', function: { name: TOOL.name, parameters: TOOL.input_schema } }], messages: [QUESTION] };
         expect((await gateway.chat(apiKey, body)).status).toBe(200);
         expect((await gateway.chat(apiKey, { ...body, stream: true })).status).toBe(200);
-        expect(asked).toBe(0);
+        // The provider call itself reads it (whether to send the history's reasoning on), once a call: nothing more.
+        expect(asked).toBe(2);
         // A Messages API call is: its answer may hand the reasoning back.
         await claude.messages.create({ model: 'deep', max_tokens: 500, tools: [TOOL], messages: [QUESTION] });
-        expect(asked).toBeGreaterThan(0);
+        expect(asked).toBeGreaterThan(3);
       } finally {
-        Object.defineProperty(adapter, 'wantsReasoningBack', { configurable: true, enumerable: true, writable: true, value: wants });
+        Object.defineProperty(config, 'reasoningBack', { configurable: true, enumerable: true, writable: true, value: wants });
       }
+    });
+
+    it('goes on with a host that refuses reasoning_content (Groq, or any set reasoningBack: false): the reasoning is left out', async () => {
+      const first = await claude.messages.create({ model: 'deep', max_tokens: 500, tools: [TOOL], messages: [QUESTION] });
+      const use = first.content.find((block) => block.type === 'tool_use')!;
+      expect(first.content[0]).toMatchObject({ type: 'thinking', thinking: '' });
+      const loop: Anthropic.MessageParam[] = [QUESTION, { role: 'assistant', content: first.content }, { role: 'user', content: [{ type: 'tool_result', tool_use_id: use.id, content: '{"celsius":21}' }] }];
+      // The same history, DeepSeek's hidden reasoning in it, to a host that refuses the field (a fallback, say).
+      for (const model of ['groq/llama-3.3-70b-versatile', 'strict/some-model']) {
+        const answer = await claude.messages.create({ model, max_tokens: 500, tools: [TOOL], messages: loop });
+        expect(answer.content).toEqual([{ type: 'text', text: 'The tool answered: {"celsius":21}' }]);
+        expect(groq.lastRequest()!.body.messages[1]).not.toHaveProperty('reasoning_content');
+      }
+      // A Chat Completions client's own reasoning_content is left out for it too.
+      const chat = await gateway.chat(apiKey, { model: 'groq/llama-3.3-70b-versatile', messages: [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Hello', reasoning_content: 'A greeting.' }, { role: 'user', content: 'Bye' }] });
+      expect(chat.status).toBe(200);
     });
 
     it('answers no thinking block when the client asked for no thinking', async () => {

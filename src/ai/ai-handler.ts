@@ -823,7 +823,7 @@ function renderOrNot(format: ChatFormat, request: ChatRequest, completion: ChatC
 
 /**
  * The completion in the client's format: OpenAI's as it is (or as cached), the others translated. `wantsReasoningBack`
- * is the answering host's (ProviderAdapter.wantsReasoningBack); a cached completion keeps its own.
+ * is the answering provider's `reasoningBack` (sendsReasoningBack); a cached completion keeps its own.
  */
 function render(format: ChatFormat, request: ChatRequest, completion: ChatCompletion | CachedCompletion, wantsReasoningBack: boolean): string {
   if (format === 'openai') return 'body' in completion ? completion.body : JSON.stringify(completion);
@@ -912,7 +912,7 @@ function answerChat(res: ServerResponse, call: AiCall, trace: CallTrace, format:
         const result = answer.completion;
         const reported = usageOf(result.usage);
         // Only a Messages API answer, or a cache entry one may be answered from, needs to know (hiddenReasoningFor).
-        const wantsReasoningBack = (format === 'anthropic' || cacheKey !== undefined) && snapshot.providers.get(target.provider)?.adapter.wantsReasoningBack === true;
+        const wantsReasoningBack = (format === 'anthropic' || cacheKey !== undefined) && snapshot.providers.get(target.provider)?.config.reasoningBack === true;
         const finish = () => {
           const tokens = reported ?? { input: estimatePromptTokens(request.messages), output: estimateTokens(completionText(result)), cached: 0 };
           let completion: ChatCompletion = reported ? result : { ...result, usage: { prompt_tokens: tokens.input, completion_tokens: tokens.output, total_tokens: tokens.input + tokens.output } };
@@ -986,7 +986,7 @@ async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, f
   // The last chunk's id, created and model: an estimated usage chunk carries them like the rest of the stream.
   let last: TranslatedChunk | undefined;
   const events: ChunkEvents | undefined =
-    format === 'anthropic' ? new ChatChunksToMessageEvents(request.model, { inputTokens: promptEstimate, stops: stopsOf(request), thinking: thinkingAsked(request), hiddenReasoning: hiddenReasoningFor(request, snapshot.providers.get(target.provider)?.adapter.wantsReasoningBack === true) })
+    format === 'anthropic' ? new ChatChunksToMessageEvents(request.model, { inputTokens: promptEstimate, stops: stopsOf(request), thinking: thinkingAsked(request), hiddenReasoning: hiddenReasoningFor(request, snapshot.providers.get(target.provider)?.config.reasoningBack === true) })
     : format === 'responses' ? new ChatChunksToResponseEvents(request.model, responseEchoOf(request), { createdAt: Math.floor(started / 1000) })
     : undefined;
   // A provider's own event text goes on as it is unless it quotes the key (an OpenRouter-style mid-stream `error`).

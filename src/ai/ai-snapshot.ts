@@ -4,6 +4,7 @@ import { ModelCatalog } from './catalog/index.js';
 import type { PooledKey } from './provider-keys.js';
 import { PROVIDER_ADAPTERS, type ProviderAdapter, type ProviderConfig } from './providers/index.js';
 import { SecretRedaction, headerSecrets } from './secret-redaction.js';
+import { sendsReasoningBack } from './providers/reasoning-back.js';
 
 export interface AiTarget {
   provider: string;
@@ -54,7 +55,7 @@ export function compileAiSnapshot(section: AiSection | undefined, pools: Readonl
     const configured = headerSecrets(spec.headers);
     providers.set(spec.name, {
       catalogKey: spec.catalog ?? spec.type,
-      config: { name: spec.name, type: spec.type, baseUrl, apiVersion: spec.apiVersion, region: spec.region, pathPrefix: spec.pathPrefix, headers: spec.headers },
+      config: { name: spec.name, type: spec.type, baseUrl, apiVersion: spec.apiVersion, region: spec.region, pathPrefix: spec.pathPrefix, headers: spec.headers, reasoningBack: sendsReasoningBack(adapter, { ...spec, baseUrl }) },
       adapter,
       keys: (pools.get(spec.name) ?? []).map((key) => ({ ...key, redaction: SecretRedaction.of([key.secret, ...configured]) })),
       keyless: SecretRedaction.of(configured),

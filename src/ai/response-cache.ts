@@ -12,7 +12,7 @@ export interface CachedCompletion {
   /** The first choice's Anthropic blocks, thinking included (a symbol too), which a Messages API client is answered with. */
   blocks?: AnthropicBlock[];
   /**
-   * The host that answered wants its reasoning back (ProviderAdapter.wantsReasoningBack): a Messages API client that
+   * The provider that answered is sent its reasoning back (its `reasoningBack`, sendsReasoningBack): a Messages API client that
    * asked for no thinking is handed it all the same where that host needs it (anthropic-ingress HiddenReasoning).
    */
   reasoningBack?: true;

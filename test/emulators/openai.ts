@@ -32,6 +32,9 @@ import { sendJson as sendJsonAs, sseData, startEmulatorServer, writeEvent, type 
  *   two user messages where the model called tools, an assistant message sent back without its `reasoning_content`
  *   (the tool-calling ones and the answer that ends the turn alike, in every later request). Between two user
  *   messages without tool calls, reasoning sent back or not is all one (DeepSeek ignores it).
+ * - With `refusesReasoningContent`, it refuses `reasoning_content` on any message as Groq does, with Groq's words:
+ *   "'messages.1' : for 'role:assistant' the following must be satisfied[('messages.1' : property
+ *   'reasoning_content' is unsupported)]" (janhq/jan#8136, SimonSchubert/Kai#265).
  */
 export type OpenAIEmulatorMode = 'normal' | 'rate-limited' | 'out-of-quota' | 'server-error' | 'garbled' | 'null-body' | 'odd-error' | 'legacy-choice' | 'failed-choice';
 
@@ -59,6 +62,8 @@ export interface OpenAIEmulatorOptions {
   pathPrefix?: string;
   /** Answer as DeepSeek's thinking mode: with `reasoning_content`, wanting it back from turns that called tools. Default false. */
   reasoningContent?: boolean;
+  /** Refuse `reasoning_content` in the request's messages, as Groq and Cerebras do. Default false. */
+  refusesReasoningContent?: boolean;
 }
 
 export type RecordedRequest = LooseRecordedRequest;
@@ -149,7 +154,7 @@ const NOT_REASONING = /^(?:gpt-4|gpt-3\.5|chatgpt-4o)/;
 /** GPT-5.2 and later refuse function tools beside a `reasoning_effort` on Chat Completions (other than `none`). */
 const NO_TOOLS_WITH_EFFORT = /^gpt-(?:5\.(?:[2-9]|\d{2,})|[6-9])/;
 
-function validateChat(body: Json, maxOutputTokens: number, reasoningContent: boolean): void {
+function validateChat(body: Json, maxOutputTokens: number, reasoningContent: boolean, refusesReasoningContent: boolean): void {
   if (typeof body.model !== 'string' || body.model === '') throw invalid('you must provide a model parameter');
   if (body.model === 'no-such-model') throw new RequestError(404, 'invalid_request_error', 'model_not_found', `The model \`${body.model}\` does not exist or you do not have access to it.`);
   if (body.messages === undefined) throw invalid("Missing required parameter: 'messages'.", 'messages', 'missing_required_parameter');
@@ -177,6 +182,10 @@ function validateChat(body: Json, maxOutputTokens: number, reasoningContent: boo
   }
   const messages = body.messages as Message[];
   if (reasoningContent) refuseLostReasoning(messages);
+  if (refusesReasoningContent) {
+    const at = messages.findIndex((message) => message && 'reasoning_content' in message);
+    if (at >= 0) throw invalid(`'messages.${at}' : for 'role:${String(messages[at]!.role)}' the following must be satisfied[('messages.${at}' : property 'reasoning_content' is unsupported)]`);
+  }
   // OpenAI refuses members it does not define, Anthropic's cache_control among them.
   if ('cache_control' in body) throw invalid("Unrecognized request argument supplied: cache_control", 'cache_control', 'unknown_parameter');
   for (const [i, tool] of ((body.tools ?? []) as Json[]).entries()) if (tool && 'cache_control' in tool) throw invalid(`Unknown parameter: 'tools[${i}].cache_control'.`, `tools[${i}].cache_control`, 'unknown_parameter');
@@ -313,7 +322,7 @@ export async function startOpenAIEmulator(options: OpenAIEmulatorOptions = {}): 
   });
 
   const chat = async (res: ServerResponse, body: Json): Promise<void> => {
-    validateChat(body, options.maxOutputTokens ?? 16_384, options.reasoningContent === true);
+    validateChat(body, options.maxOutputTokens ?? 16_384, options.reasoningContent === true, options.refusesReasoningContent === true);
     const count = Number(body.n ?? 1);
     const last = (body.messages as Message[]).at(-1);
     const replies = Array.from({ length: count }, (): Answer => ({ ...answer(body), ...(options.reasoningContent ? { reasoning: reasoningFor(textOf(last?.content)) } : {}) }));

@@ -40,7 +40,7 @@ export function keygateReasoningOf(thinking: string, signature: string): string 
 /**
  * When a client that asked for no thinking is handed the provider's reasoning all the same, in thinking blocks that
  * show no text (the signature carries it, as for display "omitted"): when the host wants it back
- * (ProviderAdapter.wantsReasoningBack), as DeepSeek's thinking mode, which reasons unasked, wants back every answer's
+ * (its provider's `reasoningBack`, providers/reasoning-back.ts), as DeepSeek's thinking mode, which reasons unasked, wants back every answer's
  * reasoning of a user turn that called tools, the last answer's too, and refuses a later request without it
  * (https://api-docs.deepseek.com/guides/thinking_mode). `turn`: the request continues a turn that called tools, so
  * any answer's reasoning is handed back; `tool-calls`: only an answer that calls tools has its reasoning handed back,
@@ -53,7 +53,7 @@ export type HiddenReasoning = 'turn' | 'tool-calls';
  * The HiddenReasoning of an answer to `request` from a host that wants its reasoning back or not; undefined when it
  * does not, or when the client asked for thinking, which it gets as it asked.
  *
- * @example hiddenReasoningFor(messagesToChat(body), adapter.wantsReasoningBack === true)
+ * @example hiddenReasoningFor(messagesToChat(body), provider.config.reasoningBack === true)
  */
 export function hiddenReasoningFor(request: ChatRequest, wantsReasoningBack: boolean): HiddenReasoning | undefined {
   if (!wantsReasoningBack || thinkingAsked(request)?.on) return undefined;

@@ -15,6 +15,11 @@ export interface ProviderConfig {
   pathPrefix?: string;
   /** Static extra headers (an organisation id, a project id). */
   headers?: Record<string, string>;
+  /**
+   * Whether the history's `reasoning_content` is sent on (sendsReasoningBack, decided when the config is compiled);
+   * absent (a context made by hand), as the adapter's `wantsReasoningBack` says.
+   */
+  reasoningBack?: boolean;
 }
 
 /** A secret from the provider's key pool: an API key, or for Bedrock `ACCESS_KEY_ID:SECRET_ACCESS_KEY`. */

@@ -13,6 +13,7 @@ function withMaxTokens(body: Record<string, unknown>): Record<string, unknown> {
 /**
  * Any host of OpenAI's API, by configuration alone: Groq, Together, DeepSeek, Fireworks, OpenRouter, xAI,
  * Perplexity, vLLM, LM Studio. `baseUrl` is the part before `/v1` (for example https://api.groq.com/openai). The
- * history's `reasoning_content` goes back to them: DeepSeek wants it, and a host that returns none is sent none.
+ * history's `reasoning_content` goes back to them, DeepSeek wants it, but to the hosts known to refuse it (Groq,
+ * Cerebras) and a provider set `reasoningBack: false` (sendsReasoningBack).
  */
 export const OpenAICompatibleProvider = openAIStyleAdapter({ type: 'openai-compatible', adjust: withMaxTokens, wantsReasoningBack: true });

@@ -82,7 +82,7 @@ export function openAIStyleAdapter(options: OpenAIStyleOptions): ProviderAdapter
           for (const setting of SAMPLING_BESIDE_NO_REASONING) delete body[setting];
         }
       }
-      if (!options.wantsReasoningBack) withoutReasoningContent(body);
+      if (!(ctx.provider.reasoningBack ?? options.wantsReasoningBack)) withoutReasoningContent(body);
       if (options.adjust) body = options.adjust(body, ctx);
       return {
         method: 'POST',

@@ -1,0 +1,23 @@
+import type { ProviderAdapter } from './provider.js';
+
+/**
+ * OpenAI-compatible hosts that refuse `reasoning_content` in a request's messages, by catalog key and by API host:
+ * Groq ("'messages.1' : property 'reasoning_content' is unsupported") and Cerebras (the same, a 400 either way), as
+ * their users report (janhq/jan#8136, Kilo-Org/kilocode#10375). Sent it, a tool loop's next turn fails.
+ */
+const REFUSING_KEYS = new Set(['groq', 'cerebras']);
+const REFUSING_HOST = /^https?:\/\/api\.(?:groq\.com|cerebras\.ai)(?:[:/]|$)/i;
+
+/**
+ * Whether a provider is sent the history's `reasoning_content` (and so whether a `/v1/messages` client that asked
+ * for no thinking is handed its reasoning to send back, anthropic-ingress/keygate-thinking.ts): the provider's own
+ * `reasoningBack` setting when it has one; otherwise when its adapter says its hosts want it back
+ * (ProviderAdapter.wantsReasoningBack, DeepSeek's thinking mode), unless the host is one known to refuse the field.
+ *
+ * @example sendsReasoningBack(OpenAICompatibleProvider, { type: 'openai-compatible', catalog: 'groq' }) // false
+ */
+export function sendsReasoningBack(adapter: Pick<ProviderAdapter, 'wantsReasoningBack'>, provider: { reasoningBack?: boolean; catalog?: string; type: string; baseUrl?: string }): boolean {
+  if (provider.reasoningBack !== undefined) return provider.reasoningBack;
+  if (adapter.wantsReasoningBack !== true) return false;
+  return !REFUSING_KEYS.has(provider.catalog ?? provider.type) && !REFUSING_HOST.test(provider.baseUrl ?? '');
+}
