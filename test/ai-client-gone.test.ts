@@ -88,6 +88,7 @@ describe('a unified API call whose client goes away before the answer', () => {
   it.each([
     ['a chat completion', '/v1/chat/completions', { model: 'slow', messages: [{ role: 'user', content: 'Hello' }] }],
     ["a message in Anthropic's format", '/v1/messages', { model: 'slow', max_tokens: 16, messages: [{ role: 'user', content: 'Hello' }] }],
+    ["a Response in OpenAI's Responses API", '/v1/responses', { model: 'slow', input: 'Hello' }],
   ])('stops the provider call of %s, tries no fallback, and is recorded as 499 with no tokens', async (_what, path, body) => {
     const fallbackCalls = emulators.openai.requests().length;
     const before = (await left())?.calls ?? 0;
@@ -102,9 +103,12 @@ describe('a unified API call whose client goes away before the answer', () => {
     expect(await nextLeft(before)).toMatchObject({ failedCalls: before + 1, inputTokens: 0, costUsd: 0 });
   });
 
-  it('stops a stream the client leaves after its first event, and records the tokens streamed until then as 499', async () => {
+  it.each([
+    ['a chat completion', '/v1/chat/completions', { model: 'slow', stream: true, messages: [{ role: 'user', content: 'Hello' }] }],
+    ["a Response in OpenAI's Responses API", '/v1/responses', { model: 'slow', stream: true, input: 'Hello' }],
+  ])('stops the stream of %s the client leaves after its first event, and records the tokens streamed until then as 499', async (_what, path, body) => {
     const before = await left();
-    await stuck.released(await leave('/v1/chat/completions', { model: 'slow', stream: true, messages: [{ role: 'user', content: 'Hello' }] }));
+    await stuck.released(await leave(path, body));
     const row = await nextLeft(before?.calls ?? 0);
     expect(row.outputTokens).toBeGreaterThan(before?.outputTokens ?? 0);
     expect(row.estimatedCalls).toBe((before?.estimatedCalls ?? 0) + 1);
