@@ -219,6 +219,14 @@ describe('the official openai client on /v1/responses', () => {
     expect(emulators.openai.requests().length).toBe(before);
   });
 
+  it.each(['GET', 'DELETE'])('answers %s /v1/responses/{id}, which needs a stored response, with 404 unknown_url, as the docs say', async (method) => {
+    const raw = await gateway.call<OpenAIErrorBody>(method, '/v1/responses/resp_earlier', apiKey);
+    expect(raw.status).toBe(404);
+    expect(raw.body.error).toMatchObject({ type: 'invalid_request_error', code: 'unknown_url' });
+    // The SDK's retrieve() then fails as it does for a response OpenAI does not have.
+    expect(await client.responses.retrieve('resp_earlier').catch((e: unknown) => e)).toBeInstanceOf(OpenAI.NotFoundError);
+  });
+
   it("refuses OpenAI's built-in tools with 400 unsupported_tool", async () => {
     const error = await client.responses.create({ model: 'smart', input: 'Search the web.', tools: [{ type: 'web_search' }] }).catch((e: unknown) => e);
     expect(error).toMatchObject({ status: 400, code: 'unsupported_tool', param: 'tools[0].type' });

@@ -381,6 +381,12 @@ function recordSpend(call: AiCall, trace: CallTrace, spend: TrySpend): void {
   writeRecord(call, trace, { ...appOf(call), provider: spend.target.provider, model: spend.target.model, tokens: spend.tokens, estimated: spend.estimated, cost: spend.cost, ttftMs: null, status: spend.status, cacheHit: false });
 }
 
+/** Why an AI operation is unknown: a stored response's (`responses/{id}`, its input items…) because Keygate stores none. */
+function unknownOperation(operation: string): string {
+  if (operation.startsWith('responses/')) return `unknown AI operation: ${operation}. Keygate keeps no response state, so there is no stored response to read, delete or cancel: POST /v1/responses with the whole conversation instead`;
+  return `unknown AI operation: ${operation}`;
+}
+
 /**
  * The unified API on an AI route: `POST …/chat/completions`, `POST …/responses`, `POST …/embeddings` and
  * `GET …/models` in OpenAI's shapes, whatever the provider. Picks the provider by alias weights, falls back on
@@ -426,9 +432,10 @@ export function handleAi(req: IncomingMessage, res: ServerResponse, operation: s
     }
   };
   const known = operation === 'chat/completions' || operation === 'responses' || operation === 'messages' || operation === 'embeddings';
-  if (req.method !== 'POST' || !known) {
+  // An operation the unified API lacks is a 404 whatever its method: `GET /v1/responses/{id}` asks for a stored response.
+  if (!known || req.method !== 'POST') {
     req.resume();
-    return fail(req.method !== 'POST' ? new AiError(405, 'invalid_request_error', 'method_not_allowed', 'use POST') : new AiError(404, 'invalid_request_error', 'unknown_url', `unknown AI operation: ${operation}`));
+    return fail(!known ? new AiError(404, 'invalid_request_error', 'unknown_url', unknownOperation(operation)) : new AiError(405, 'invalid_request_error', 'method_not_allowed', 'use POST'));
   }
   // The rest of the call runs from the body's `end` event on, without a promise unless a step must wait (a budget
   // read from the store, a Retry-After, a stream): a non-streamed answer is sent from the provider socket's callback.
