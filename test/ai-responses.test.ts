@@ -227,6 +227,15 @@ describe('the official openai client on /v1/responses', () => {
     expect(await client.responses.retrieve('resp_earlier').catch((e: unknown) => e)).toBeInstanceOf(OpenAI.NotFoundError);
   });
 
+  it.each([
+    ['max_output_tokens', { max_output_tokens: 1_000_000 }],
+    ['reasoning.effort', { reasoning: { effort: 'low' as const } }],
+  ])("names the Responses API's own %s in the param of a provider's 400 about the member it was sent as", async (param, ask) => {
+    const error = await client.responses.create({ model: 'openai/gpt-4o', input: 'Hello', ...ask }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(error).toMatchObject({ status: 400, param });
+  });
+
   it("refuses OpenAI's built-in tools with 400 unsupported_tool", async () => {
     const error = await client.responses.create({ model: 'smart', input: 'Search the web.', tools: [{ type: 'web_search' }] }).catch((e: unknown) => e);
     expect(error).toMatchObject({ status: 400, code: 'unsupported_tool', param: 'tools[0].type' });

@@ -8,7 +8,7 @@ import type { AiSnapshot, AiTarget } from './ai-snapshot.js';
 import { resolveModel } from './ai-snapshot.js';
 import { ANTHROPIC_BLOCKS, CACHE_MARKED, CACHE_WRITES, OUTPUT_CONFIG, REASONING_EFFORTS, STOP_SEQUENCE, THINKING, type ChatCompletion, type ChatRequest, type EmbeddingsRequest, type EmbeddingsResponse, type Usage } from './chat-types.js';
 import { ChatChunksToMessageEvents, chatToMessages, failedChoice, hiddenReasoningFor, messagesToChat, toAnthropicError } from './anthropic-ingress/index.js';
-import { ChatChunksToResponseEvents, chatToResponse, responseEchoOf, responsesToChat } from './responses-ingress/index.js';
+import { ChatChunksToResponseEvents, chatToResponse, responseEchoOf, responsesToChat, toResponsesError } from './responses-ingress/index.js';
 import { isJsonObject } from './json-object.js';
 import { offersFunctions, toFunctionCallChunk, toFunctionCallCompletion, toToolForms } from './legacy-functions.js';
 import { takeCacheControl } from './openai-cache-control.js';
@@ -426,7 +426,7 @@ export function handleAi(req: IncomingMessage, res: ServerResponse, operation: s
     try {
       if (!trace.recorded) recordFailure(call, trace, failure.status);
       if (operation.startsWith('messages')) return sendAnthropicError(res, failure, requestId);
-      sendAiError(res, failure, requestId);
+      sendAiError(res, operation === 'responses' ? toResponsesError(failure) : failure, requestId);
     } catch {
       res.destroy();
     }

@@ -5,6 +5,6 @@
  */
 export { chatToResponse, responseUsageFor } from './chat-to-response.js';
 export { ChatChunksToResponseEvents, type ResponseEventsOptions } from './chunks-to-response-events.js';
-export { ResponsesRequestError, type ResponsesErrorCode } from './responses-error.js';
+export { ResponsesRequestError, toResponsesError, type ResponsesErrorCode } from './responses-error.js';
 export { RESPONSE_ECHO, responseEchoOf, responsesToChat, type ResponsesChatRequest } from './responses-to-chat.js';
 export type { ResponseEcho, ResponseObject, ResponsesOutputItem, ResponsesUsage } from './wire-types.js';

@@ -31,3 +31,30 @@ export class ResponsesRequestError extends AiError {
     super(400, 'invalid_request_error', code, message, param);
   }
 }
+
+/** Chat Completions members a Responses API request is sent as (responsesToChat), and the Responses API's names for them. */
+const CHAT_PARAMS: ReadonlyArray<[chat: RegExp, responses: string]> = [
+  [/^max_(?:completion_)?tokens$/, 'max_output_tokens'],
+  [/^reasoning_effort$/, 'reasoning.effort'],
+  [/^response_format(?:\.json_schema)?/, 'text.format'],
+  [/^tools\[(\d+)\]\.function/, 'tools[$1]'],
+  [/^tool_choice\.function/, 'tool_choice'],
+  // A message's index is not its input item's (instructions come first, turns are merged): the input it is.
+  [/^messages(?:\W.*)?$/, 'input'],
+];
+
+/**
+ * An error met after a Responses API request became a chat request (a provider's 400, an adapter's refusal), its
+ * `param` named as the client sent it: `max_output_tokens`, not the `max_completion_tokens` it was sent as.
+ *
+ * @example toResponsesError(new AiError(400, 'invalid_request_error', 'invalid_value', 'too large', 'max_completion_tokens')).param // 'max_output_tokens'
+ */
+export function toResponsesError(error: AiError): AiError {
+  const { param } = error;
+  if (param === null) return error;
+  for (const [chat, responses] of CHAT_PARAMS) {
+    if (!chat.test(param)) continue;
+    return new AiError(error.status, error.type, error.code, error.message, param.replace(chat, responses), error.headers);
+  }
+  return error;
+}

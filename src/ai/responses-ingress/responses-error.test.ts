@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { AiError } from '../openai-error.js';
+import { ResponsesRequestError, toResponsesError } from './responses-error.js';
+
+const refusal = (param: string | null) => new AiError(400, 'invalid_request_error', 'invalid_value', 'refused', param, { 'retry-after': '1' });
+
+describe("an error met after a Responses API request became a chat request", () => {
+  it.each([
+    ['max_completion_tokens', 'max_output_tokens'],
+    ['max_tokens', 'max_output_tokens'],
+    ['reasoning_effort', 'reasoning.effort'],
+    ['response_format', 'text.format'],
+    ['response_format.json_schema.schema', 'text.format.schema'],
+    ['tools[2].function.parameters', 'tools[2].parameters'],
+    ['tool_choice.function.name', 'tool_choice.name'],
+    ['messages', 'input'],
+    ['messages[3].content', 'input'],
+    ['messages.[1].role', 'input'],
+  ])('names %s as the Responses API member %s', (chat, responses) => {
+    expect(toResponsesError(refusal(chat))).toMatchObject({ status: 400, type: 'invalid_request_error', code: 'invalid_value', message: 'refused', param: responses, headers: { 'retry-after': '1' } });
+  });
+
+  it.each(['model', 'temperature', 'input[0].type', 'max_output_tokens', null])('leaves %s as it is', (param) => {
+    const error = param === 'input[0].type' ? new ResponsesRequestError(param, 'bad') : refusal(param);
+    expect(toResponsesError(error)).toBe(error);
+  });
+});
