@@ -219,6 +219,16 @@ describe('provider answers that quote a credential', () => {
     expectNone(result, [KEY]);
   });
 
+  it("cuts the key out of a /v1/responses error and out of a stream that failed mid-way, in the Responses API's shapes", async () => {
+    const refused = await gateway.call<OpenAIErrorBody>('POST', '/v1/responses', apiKey, { model: 'main/echo-fields', input: 'Hello' });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toMatchObject({ code: '[redacted]', param: '[redacted]' });
+    const streamed = await gateway.call('POST', '/v1/responses', apiKey, { model: 'main/echo-stream', stream: true, input: 'Hello' });
+    expect(streamed.status).toBe(200);
+    expect(streamed.text).toContain('event: response.failed');
+    for (const result of [refused, streamed]) expectNone(result, [KEY]);
+  });
+
   it('leaves a short key alone in an answer, where it is a word the model writes, and cuts it from errors', async () => {
     const answered = await gateway.chat<{ choices: Array<{ message: { content: string } }> }>(apiKey, { model: 'short/echo-200-words', messages: HELLO });
     expect(answered.status).toBe(200);
