@@ -219,6 +219,12 @@ describe('the official openai client on /v1/responses', () => {
     expect(emulators.openai.requests().length).toBe(before);
   });
 
+  it('answers a method other than POST on /v1/responses with 405 method_not_allowed', async () => {
+    const raw = await gateway.call<OpenAIErrorBody>('GET', '/v1/responses', apiKey);
+    expect(raw.status).toBe(405);
+    expect(raw.body.error).toMatchObject({ type: 'invalid_request_error', code: 'method_not_allowed' });
+  });
+
   it.each(['GET', 'DELETE'])('answers %s /v1/responses/{id}, which needs a stored response, with 404 unknown_url, as the docs say', async (method) => {
     const raw = await gateway.call<OpenAIErrorBody>(method, '/v1/responses/resp_earlier', apiKey);
     expect(raw.status).toBe(404);
