@@ -73,13 +73,28 @@ class RequestError extends Error {
 /**
  * Claude models that think only adaptively and refuse a thinking budget or disabled thinking (Bedrock's adaptive
  * thinking page names Opus 4.7 and Mythos Preview, https://docs.aws.amazon.com/bedrock/latest/userguide/claude-messages-adaptive-thinking.html;
- * Opus 4.8, Fable 5 and the rest of Claude 5 answer the same), and, as Claude would, their successors: Opus 4.7 and
- * every later Opus 4, every Claude model from 5 on whatever its family, every Mythos. Anthropic's ids and Bedrock's
- * (`anthropic.claude-…`, after a region's prefix) alike, dated or not; a date is no version (`claude-opus-4-20250514`
- * is Opus 4).
+ * Opus 4.8, Fable 5 and the rest of Claude 5 answer the same), as the service knows its own models: a list, with the
+ * later models the tests make up (Opus 4.9 and 4.10, Sonnet 6, Mythos 5), not Keygate's rule for ids it does not know
+ * (src/ai/providers/anthropic/adaptive-only.ts), which tests of that rule would otherwise pass by construction.
  */
-export const ADAPTIVE_ONLY = /(?:^|[./:])claude-(?:mythos(?:-|$)|opus-4-(?:[7-9]|[1-9]\d)(?!\d)|[a-z]+-(?:[5-9]|[1-9]\d)(?!\d))/;
-/** Anthropic's answer to a thinking budget or disabled thinking for an ADAPTIVE_ONLY model. */
+const ADAPTIVE_ONLY_MODELS = new Set([
+  'claude-opus-4-7', 'claude-opus-4-8', 'claude-opus-4-9', 'claude-opus-4-10', 'claude-mythos-preview', 'claude-mythos-5', 'claude-fable-5', 'claude-fable-5-1',
+  'claude-opus-5', 'claude-sonnet-5', 'claude-haiku-5', 'claude-opus-5-5', 'claude-sonnet-5-5', 'claude-haiku-5-5', 'claude-sonnet-6',
+]);
+
+/**
+ * Whether a model id names an ADAPTIVE_ONLY_MODELS model: Anthropic's ids and Bedrock's (`anthropic.claude-…`, after a
+ * region's prefix, or an inference profile's ARN) alike, with or without a date and Bedrock's version suffix.
+ */
+export function thinksOnlyAdaptively(model: string): boolean {
+  const base = model
+    .slice(model.lastIndexOf('/') + 1)
+    .replace(/^(?:[a-z-]+\.)?anthropic\./, '')
+    .replace(/-v\d+(?::\d+)?$/, '')
+    .replace(/-\d{8}$/, '');
+  return ADAPTIVE_ONLY_MODELS.has(base);
+}
+/** Anthropic's answer to a thinking budget or disabled thinking for a model that thinks only adaptively. */
 export const adaptiveOnlyRefusal = (type: unknown): string => `"thinking.type.${String(type)}" is not supported for this model. Use "thinking.type.adaptive" and "output_config.effort" to control thinking behavior.`;
 
 /** Anthropic's documented prompt that makes the model answer with a redacted_thinking block, to test clients with. */
@@ -125,7 +140,7 @@ function validate(body: Json): void {
   if (body.tool_choice !== undefined && tools.length === 0) fail('tool_choice may only be specified while providing tools');
   if (body.thinking !== undefined) {
     const thinking = body.thinking as Json;
-    if ((thinking.type === 'enabled' || thinking.type === 'disabled') && ADAPTIVE_ONLY.test(String(body.model))) fail(adaptiveOnlyRefusal(thinking.type));
+    if ((thinking.type === 'enabled' || thinking.type === 'disabled') && thinksOnlyAdaptively(String(body.model))) fail(adaptiveOnlyRefusal(thinking.type));
     if (thinking.type === 'enabled') {
       const budget = thinking.budget_tokens;
       if (!Number.isInteger(budget) || (budget as number) < 1024) fail('thinking.enabled.budget_tokens: Input should be greater than or equal to 1024');

@@ -2,7 +2,7 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { encodeEventStreamMessage } from '../../src/ai/providers/bedrock/index.js';
 import { sendJson, startEmulatorServer, writeEvents, type EmulatorHandle, type RecordedRequest as EmulatorRequest } from './emulator-http.js';
-import { ADAPTIVE_ONLY, REDACTED_THINKING_TRIGGER, adaptiveOnlyRefusal, thinkingFor } from './anthropic.js';
+import { REDACTED_THINKING_TRIGGER, adaptiveOnlyRefusal, thinkingFor, thinksOnlyAdaptively } from './anthropic.js';
 import { embeddingFor } from './gemini.js';
 
 /**
@@ -379,7 +379,7 @@ function validateThinking(body: ConverseBody, modelId: string): string | undefin
     }
     const thinking = (fields as { thinking?: Record<string, unknown> }).thinking;
     if (thinking !== undefined) {
-      if ((thinking.type === 'enabled' || thinking.type === 'disabled') && ADAPTIVE_ONLY.test(modelId)) return adaptiveOnlyRefusal(thinking.type);
+      if ((thinking.type === 'enabled' || thinking.type === 'disabled') && thinksOnlyAdaptively(modelId)) return adaptiveOnlyRefusal(thinking.type);
       if (thinking.type === 'enabled') {
         const budget = thinking.budget_tokens;
         if (!Number.isInteger(budget) || (budget as number) < 1024) return 'thinking.enabled.budget_tokens: Input should be greater than or equal to 1024';
