@@ -1,7 +1,6 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { chunkOf as chunk, startStandIn, type StandIn } from '../../../test/ingress-stand-in.js';
 import { CACHE_CONTROL, CACHE_MARKED, type ChatCompletion, type ChatCompletionChunk, type ChatRequest, type Usage } from '../chat-types.js';
 import { AnthropicRequestError, toAnthropicError } from './anthropic-error.js';
 import { chatToMessages } from './chat-to-messages.js';
@@ -12,15 +11,7 @@ import { messagesToChat } from './messages-to-chat.js';
  * The official SDK against a stand-in for the gateway's /v1/messages: requests go through messagesToChat, scripted
  * answers come back through chatToMessages or ChatChunksToMessageEvents. This proves the wire format both ways.
  */
-interface Script {
-  completion?: ChatCompletion;
-  chunks?: ChatCompletionChunk[];
-  usage?: Usage;
-  failAfterChunks?: string;
-}
-let script: Script = {};
-let received: ChatRequest | undefined;
-let server: Server;
+let standIn: StandIn<ChatRequest>;
 let client: Anthropic;
 
 const usage: Usage = { prompt_tokens: 42, completion_tokens: 17, total_tokens: 59 };
@@ -36,13 +27,6 @@ const completion: ChatCompletion = {
   choices: [{ index: 0, message: { role: 'assistant', content: 'Checking both cities.', tool_calls: toolCalls }, finish_reason: 'tool_calls', logprobs: null }],
   usage,
 };
-const chunk = (delta: ChatCompletionChunk['choices'][number]['delta'], finishReason: ChatCompletionChunk['choices'][number]['finish_reason'] = null): ChatCompletionChunk => ({
-  id: 'chatcmpl-sdk2',
-  object: 'chat.completion.chunk',
-  created: 1_700_000_000,
-  model: 'gpt-4o-mini',
-  choices: [{ index: 0, delta, finish_reason: finishReason }],
-});
 const toolStream: ChatCompletionChunk[] = [
   chunk({ role: 'assistant', content: '' }),
   chunk({ content: 'Checking ' }),
@@ -63,41 +47,20 @@ const expectedContent = [
 ];
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    const parts: Buffer[] = [];
-    req.on('data', (part: Buffer) => parts.push(part));
-    req.on('end', () => {
-      const body = JSON.parse(Buffer.concat(parts).toString('utf8')) as Record<string, unknown>;
-      try {
-        received = messagesToChat(body);
-      } catch (error) {
-        if (!(error instanceof AnthropicRequestError)) throw error;
-        const { status, body: errorBody } = toAnthropicError(error);
-        res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(errorBody));
-        return;
-      }
-      if (!received.stream) {
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(chatToMessages(script.completion!, received.model)));
-        return;
-      }
-      const events = new ChatChunksToMessageEvents(received.model);
-      res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
-      for (const next of script.chunks ?? []) for (const event of events.push(next)) res.write(event);
-      res.end((script.failAfterChunks ? events.fail(script.failAfterChunks) : events.end(script.usage)).join(''));
-    });
+  standIn = await startStandIn<ChatRequest>({
+    read: messagesToChat,
+    refusal: (error) => (error instanceof AnthropicRequestError ? toAnthropicError(error) : undefined),
+    answer: (completion, request) => chatToMessages(completion, request.model),
+    events: (request) => new ChatChunksToMessageEvents(request.model),
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  client = new Anthropic({ baseURL: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, apiKey: 'x', maxRetries: 0 });
+  client = new Anthropic({ baseURL: standIn.url, apiKey: 'x', maxRetries: 0 });
 });
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
-beforeEach(() => {
-  script = {};
-  received = undefined;
-});
+afterAll(() => standIn.close());
+beforeEach(() => standIn.reset());
 
 describe('the official Anthropic SDK through the Anthropic ingress', () => {
   it('sends a conversation with system blocks, an image, tool use and tool results that translates to a chat request', async () => {
-    script = { completion };
+    standIn.script = { completion };
     await client.messages.create({
       model: 'my-claude',
       max_tokens: 300,
@@ -110,7 +73,7 @@ describe('the official Anthropic SDK through the Anthropic ingress', () => {
         { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'call_paris', content: '18°C' }] },
       ],
     });
-    expect(received).toEqual({
+    expect(standIn.received).toEqual({
       // A breakpoint is in it, which the response cache's key must see.
       [CACHE_MARKED]: true,
       model: 'my-claude',
@@ -129,20 +92,20 @@ describe('the official Anthropic SDK through the Anthropic ingress', () => {
   });
 
   it('reads a non-streamed answer as a Message with text and tool_use blocks', async () => {
-    script = { completion };
+    standIn.script = { completion };
     const message = await client.messages.create({ model: 'my-claude', max_tokens: 300, tools: [weatherTool], messages: [{ role: 'user', content: 'Weather in Paris and Rome?' }] });
     expect(message).toMatchObject({ id: 'msg_sdk1', type: 'message', role: 'assistant', model: 'my-claude', content: expectedContent, stop_reason: 'tool_use', stop_sequence: null, usage: { input_tokens: 42, output_tokens: 17 } });
   });
 
   it('accumulates a streamed answer into the same Message with messages.stream().finalMessage()', async () => {
-    script = { chunks: toolStream };
+    standIn.script = { chunks: toolStream };
     const message = await client.messages.stream({ model: 'my-claude', max_tokens: 300, tools: [weatherTool], messages: [{ role: 'user', content: 'Weather in Paris and Rome?' }] }).finalMessage();
-    expect(received?.stream).toBe(true);
+    expect(standIn.received?.stream).toBe(true);
     expect(message).toMatchObject({ id: 'msg_sdk2', model: 'my-claude', content: expectedContent, stop_reason: 'tool_use', usage: { input_tokens: 42, output_tokens: 17 } });
   });
 
   it('streams text that the SDK’s text events and finalText() put together', async () => {
-    script = { chunks: [chunk({ role: 'assistant', content: '' }), chunk({ content: 'Bonjour' }), chunk({ content: ', le monde.' }), chunk({}, 'stop')], usage };
+    standIn.script = { chunks: [chunk({ role: 'assistant', content: '' }), chunk({ content: 'Bonjour' }), chunk({ content: ', le monde.' }), chunk({}, 'stop')], usage };
     const stream = client.messages.stream({ model: 'my-claude', max_tokens: 300, messages: [{ role: 'user', content: 'Say hello in French.' }] });
     const pieces: string[] = [];
     stream.on('text', (text) => pieces.push(text));
@@ -152,7 +115,7 @@ describe('the official Anthropic SDK through the Anthropic ingress', () => {
   });
 
   it('yields the raw events in Anthropic’s order from messages.create({ stream: true })', async () => {
-    script = { chunks: toolStream };
+    standIn.script = { chunks: toolStream };
     const stream = await client.messages.create({ model: 'my-claude', max_tokens: 300, stream: true, messages: [{ role: 'user', content: 'Weather?' }] });
     const types: string[] = [];
     for await (const event of stream) types.push(event.type === 'content_block_start' ? `start:${event.content_block.type}` : event.type);
@@ -173,7 +136,7 @@ describe('the official Anthropic SDK through the Anthropic ingress', () => {
   });
 
   it('raises a stream that failed midway as an API error carrying the message', async () => {
-    script = { chunks: toolStream.slice(0, 3), failAfterChunks: 'the provider stream failed' };
+    standIn.script = { chunks: toolStream.slice(0, 3), failAfterChunks: 'the provider stream failed' };
     const failure = await client.messages.stream({ model: 'my-claude', max_tokens: 300, messages: [{ role: 'user', content: 'Hi' }] }).finalMessage().catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(Anthropic.APIError);
     expect(String((failure as Error).message)).toContain('the provider stream failed');

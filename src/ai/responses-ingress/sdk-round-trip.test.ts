@@ -1,9 +1,8 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import OpenAI from 'openai';
 import type { ResponseInputItem, ResponseStreamEvent } from 'openai/resources/responses/responses';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { ChatCompletion, ChatCompletionChunk, Usage } from '../chat-types.js';
+import { chunkOf as chunk, startStandIn, type StandIn } from '../../../test/ingress-stand-in.js';
+import type { ChatCompletion, Usage } from '../chat-types.js';
 import { chatToResponse } from './chat-to-response.js';
 import { ChatChunksToResponseEvents } from './chunks-to-response-events.js';
 import { ResponsesRequestError } from './responses-error.js';
@@ -14,15 +13,7 @@ import { responseEchoOf, responsesToChat, type ResponsesChatRequest } from './re
  * responsesToChat, scripted answers come back through chatToResponse or ChatChunksToResponseEvents. This proves the
  * wire format both ways, the SDK's own accumulation of a stream and its `output_text` included.
  */
-interface Script {
-  completion?: ChatCompletion;
-  chunks?: ChatCompletionChunk[];
-  usage?: Usage;
-  failAfterChunks?: string;
-}
-let script: Script = {};
-let received: ResponsesChatRequest | undefined;
-let server: Server;
+let standIn: StandIn<ResponsesChatRequest>;
 let client: OpenAI;
 
 const usage: Usage = { prompt_tokens: 42, completion_tokens: 17, total_tokens: 59, prompt_tokens_details: { cached_tokens: 10 } };
@@ -38,13 +29,6 @@ const completion = (message: ChatCompletion['choices'][number]['message'], finis
   choices: [{ index: 0, message, finish_reason: finish, logprobs: null }],
   usage,
 });
-const chunk = (delta: ChatCompletionChunk['choices'][number]['delta'], finishReason: ChatCompletionChunk['choices'][number]['finish_reason'] = null): ChatCompletionChunk => ({
-  id: 'chatcmpl-sdk2',
-  object: 'chat.completion.chunk',
-  created: 1_700_000_000,
-  model: 'gpt-4o-mini',
-  choices: [{ index: 0, delta, finish_reason: finishReason }],
-});
 const textStream = [chunk({ role: 'assistant', content: '' }), chunk({ reasoning_content: 'Greet in French.' }), chunk({ content: 'Bonjour' }), chunk({ content: ', le monde.' }), chunk({}, 'stop'), { ...chunk({}), choices: [], usage }];
 const toolStream = [
   chunk({ role: 'assistant', content: '' }),
@@ -59,48 +43,27 @@ const toolStream = [
 const weatherTool = { type: 'function' as const, name: 'get_weather', description: 'The weather in a city', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false }, strict: true };
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    const parts: Buffer[] = [];
-    req.on('data', (part: Buffer) => parts.push(part));
-    req.on('end', () => {
-      const body = JSON.parse(Buffer.concat(parts).toString('utf8')) as Record<string, unknown>;
-      try {
-        received = responsesToChat(body);
-      } catch (error) {
-        if (!(error instanceof ResponsesRequestError)) throw error;
-        res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: error.message, type: error.type, param: error.param, code: error.code } }));
-        return;
-      }
-      const echo = responseEchoOf(received);
-      if (!received.stream) {
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(chatToResponse(script.completion!, received.model, echo)));
-        return;
-      }
-      const events = new ChatChunksToResponseEvents(received.model, echo);
-      res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
-      for (const next of script.chunks ?? []) for (const event of events.push(next)) res.write(event);
-      res.end((script.failAfterChunks ? events.fail(script.failAfterChunks) : events.end(script.usage)).join(''));
-    });
+  standIn = await startStandIn<ResponsesChatRequest>({
+    read: responsesToChat,
+    refusal: (error) => (error instanceof ResponsesRequestError ? { status: 400, body: { error: { message: error.message, type: error.type, param: error.param, code: error.code } } } : undefined),
+    answer: (completion, request) => chatToResponse(completion, request.model, responseEchoOf(request)),
+    events: (request) => new ChatChunksToResponseEvents(request.model, responseEchoOf(request)),
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  client = new OpenAI({ baseURL: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, apiKey: 'x', maxRetries: 0 });
+  client = new OpenAI({ baseURL: `${standIn.url}/v1`, apiKey: 'x', maxRetries: 0 });
 });
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
-beforeEach(() => {
-  script = {};
-  received = undefined;
-});
+afterAll(() => standIn.close());
+beforeEach(() => standIn.reset());
 
 describe('the official openai SDK through the Responses ingress', () => {
   it('sends instructions, input items and flat tools that translate to a chat request', async () => {
-    script = { completion: completion({ role: 'assistant', content: 'Done.' }) };
+    standIn.script = { completion: completion({ role: 'assistant', content: 'Done.' }) };
     const input: ResponseInputItem[] = [
       { role: 'user', content: [{ type: 'input_text', text: 'Weather where this was taken?' }, { type: 'input_image', image_url: 'data:image/png;base64,iVBORw0KGgo=', detail: 'auto' }] },
       { type: 'function_call', call_id: 'call_paris', name: 'get_weather', arguments: '{"city":"Paris"}' },
       { type: 'function_call_output', call_id: 'call_paris', output: '18°C' },
     ];
     await client.responses.create({ model: 'my-model', instructions: 'Be brief.', input, tools: [weatherTool], tool_choice: 'auto', parallel_tool_calls: false, max_output_tokens: 300, store: false });
-    expect(JSON.parse(JSON.stringify(received))).toEqual({
+    expect(JSON.parse(JSON.stringify(standIn.received))).toEqual({
       model: 'my-model',
       max_completion_tokens: 300,
       messages: [
@@ -116,7 +79,7 @@ describe('the official openai SDK through the Responses ingress', () => {
   });
 
   it('reads a non-streamed answer as a Response, with output_text computed by the SDK', async () => {
-    script = { completion: completion({ role: 'assistant', content: 'Checking both cities.', tool_calls: toolCalls }, 'tool_calls') };
+    standIn.script = { completion: completion({ role: 'assistant', content: 'Checking both cities.', tool_calls: toolCalls }, 'tool_calls') };
     const response = await client.responses.create({ model: 'my-model', input: 'Weather in Paris and Rome?', tools: [weatherTool] });
     expect(response).toMatchObject({ object: 'response', status: 'completed', model: 'my-model', output_text: 'Checking both cities.', usage: { input_tokens: 42, input_tokens_details: { cached_tokens: 10 }, output_tokens: 17, total_tokens: 59 } });
     expect(response.id).toMatch(/^resp_/);
@@ -128,12 +91,12 @@ describe('the official openai SDK through the Responses ingress', () => {
   });
 
   it('takes a Response’s output back as input, for the next turn of a tool loop', async () => {
-    script = { completion: completion({ role: 'assistant', content: 'Checking.', tool_calls: toolCalls.slice(0, 1) }, 'tool_calls') };
+    standIn.script = { completion: completion({ role: 'assistant', content: 'Checking.', tool_calls: toolCalls.slice(0, 1) }, 'tool_calls') };
     const first = await client.responses.create({ model: 'my-model', input: 'Weather in Paris?', tools: [weatherTool] });
-    script = { completion: completion({ role: 'assistant', content: 'It is 18°C.' }) };
+    standIn.script = { completion: completion({ role: 'assistant', content: 'It is 18°C.' }) };
     const call = first.output.find((item) => item.type === 'function_call')!;
     const second = await client.responses.create({ model: 'my-model', tools: [weatherTool], input: [{ role: 'user', content: 'Weather in Paris?' }, ...(first.output as ResponseInputItem[]), { type: 'function_call_output', call_id: call.call_id, output: '18°C' }] });
-    expect(received?.messages).toEqual([
+    expect(standIn.received?.messages).toEqual([
       { role: 'user', content: 'Weather in Paris?' },
       { role: 'assistant', content: 'Checking.', tool_calls: [toolCalls[0]] },
       { role: 'tool', tool_call_id: 'call_paris', content: '18°C' },
@@ -142,12 +105,12 @@ describe('the official openai SDK through the Responses ingress', () => {
   });
 
   it('accumulates a stream into the final Response with responses.stream(), text deltas and reasoning included', async () => {
-    script = { chunks: textStream };
+    standIn.script = { chunks: textStream };
     const stream = client.responses.stream({ model: 'my-model', input: 'Say hello in French.', reasoning: { effort: 'low', summary: 'auto' } });
     const deltas: string[] = [];
     stream.on('response.output_text.delta', (event) => deltas.push(event.delta));
     const final = await stream.finalResponse();
-    expect(received).toMatchObject({ stream: true, reasoning_effort: 'low' });
+    expect(standIn.received).toMatchObject({ stream: true, reasoning_effort: 'low' });
     expect(deltas).toEqual(['Bonjour', ', le monde.']);
     expect(final.output_text).toBe('Bonjour, le monde.');
     expect(final.status).toBe('completed');
@@ -157,7 +120,7 @@ describe('the official openai SDK through the Responses ingress', () => {
   });
 
   it('yields the raw events, numbered in order, from responses.create({ stream: true })', async () => {
-    script = { chunks: toolStream };
+    standIn.script = { chunks: toolStream };
     const stream = await client.responses.create({ model: 'my-model', stream: true, input: 'Weather?', tools: [weatherTool] });
     const events: ResponseStreamEvent[] = [];
     for await (const event of stream) events.push(event);
@@ -174,10 +137,10 @@ describe('the official openai SDK through the Responses ingress', () => {
   });
 
   it('parses a json_schema answer with responses.parse into output_parsed', async () => {
-    script = { completion: completion({ role: 'assistant', content: '{"city":"Paris","celsius":21}' }) };
+    standIn.script = { completion: completion({ role: 'assistant', content: '{"city":"Paris","celsius":21}' }) };
     const format = { type: 'json_schema' as const, name: 'weather', strict: true, schema: { type: 'object', properties: { city: { type: 'string' }, celsius: { type: 'number' } }, required: ['city', 'celsius'], additionalProperties: false } };
     const response = await client.responses.parse({ model: 'my-model', input: 'Weather in Paris as JSON', text: { format } });
-    expect(received?.response_format).toEqual({ type: 'json_schema', json_schema: { name: 'weather', schema: format.schema, strict: true } });
+    expect(standIn.received?.response_format).toEqual({ type: 'json_schema', json_schema: { name: 'weather', schema: format.schema, strict: true } });
     expect(response.output_parsed).toEqual({ city: 'Paris', celsius: 21 });
   });
 
@@ -188,13 +151,13 @@ describe('the official openai SDK through the Responses ingress', () => {
   });
 
   it('rejects finalResponse() of a stream that failed midway with the error event, as the SDK does with OpenAI’s', async () => {
-    script = { chunks: textStream.slice(0, 3), failAfterChunks: 'the provider stream failed' };
+    standIn.script = { chunks: textStream.slice(0, 3), failAfterChunks: 'the provider stream failed' };
     const failure = await client.responses.stream({ model: 'my-model', input: 'Hi' }).finalResponse().catch((error: unknown) => error);
     expect(failure).toMatchObject({ type: 'error', code: 'provider_stream_error', message: 'the provider stream failed', param: null });
   });
 
   it('ends a stream that failed midway with an error event, then response.failed, for a client reading the raw events', async () => {
-    script = { chunks: textStream.slice(0, 3), failAfterChunks: 'the provider stream failed' };
+    standIn.script = { chunks: textStream.slice(0, 3), failAfterChunks: 'the provider stream failed' };
     const events: ResponseStreamEvent[] = [];
     for await (const event of await client.responses.create({ model: 'my-model', input: 'Hi', stream: true })) events.push(event);
     expect(events.at(-2)).toMatchObject({ type: 'error', code: 'provider_stream_error', message: 'the provider stream failed' });
