@@ -20,7 +20,7 @@ export const AiProviderSchema = Type.Object(
     headers: Type.Optional(Type.Record(Type.String({ pattern: '^[a-z0-9-]+$' }), Type.String())),
     catalog: Type.Optional(Type.String({ pattern: '^[a-z0-9-]+$', description: 'whose catalog entries describe and price its models (groq, together, deepseek…); its type by default' })),
     reasoningBack: Type.Optional(
-      Type.Boolean({ description: "send the history's reasoning_content on (DeepSeek wants it back in a tool loop); by default yes for openai-compatible hosts but Groq and Cerebras, which refuse it, and no for every other type" }),
+      Type.Boolean({ description: "openai, openai-compatible and azure-openai only: send the history's reasoning_content on (DeepSeek wants it back in a tool loop); by default yes for openai-compatible hosts but Groq and Cerebras, which refuse it, and no for openai and azure-openai" }),
     ),
   },
   { additionalProperties: false },

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import type { ChatMessage, ChatRequest } from '../ai/chat-types.js';
+import { PROVIDER_ADAPTERS } from '../ai/providers/index.js';
 import { KeygateError } from '../errors.js';
 import { configToYaml, parseConfigText, validateConfig, type ConfigFile } from './config-file.js';
 
@@ -96,6 +98,17 @@ describe('validateConfig', () => {
   it('names a path pattern that does not compile', () => {
     expect(refusal({ version: 1, services: [api], routes: [{ ...route, paths: ['/ok', '/files/*/meta'] }] })).toBe('routes[0].paths[1]: "*" must be the last segment of /files/*/meta');
     expect(refusal({ version: 1, services: [api], routes: [{ ...route, paths: ['/users/:user-id'] }] })).toMatch(/^routes\[0\]\.paths\[0\]: bad parameter name ":user-id"/);
+  });
+
+  it("takes reasoningBack only on the types whose requests it changes, and refuses it where it would do nothing", () => {
+    const history: ChatRequest = { model: 'm', messages: [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Hello', reasoning_content: 'A greeting.' } as ChatMessage, { role: 'user', content: 'Bye' }] };
+    for (const [type, adapter] of PROVIDER_ADAPTERS) {
+      const provider = { name: 'p', type, baseUrl: 'http://127.0.0.1:1', region: 'us-east-1', reasoningBack: true };
+      const sent = adapter.chatCall(history, { provider, credential: { id: 'k', secret: 'AKID:secret' }, model: 'some-model', stream: false, now: 0 }).body ?? '';
+      const config = { version: 1, ai: { providers: [provider] } };
+      if (sent.includes('A greeting.')) expect(validateConfig(config), type).toEqual(config);
+      else expect(refusal(config), type).toBe(`ai.providers[0].reasoningBack: only providers of type openai, openai-compatible, azure-openai can be sent the history's reasoning_content; remove it from this ${type} provider`);
+    }
   });
 
   it('refuses something that is not an object', () => {

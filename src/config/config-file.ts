@@ -13,6 +13,11 @@ import { ServiceSchema } from '../proxy/service-schema.js';
 
 /** Provider types whose calls go to `{baseUrl}{pathPrefix}/chat/completions`: the others build their own paths. */
 const PATH_PREFIX_TYPES: ReadonlySet<string> = new Set(['openai', 'openai-compatible', 'mistral']);
+/**
+ * Provider types whose requests can carry the history's `reasoning_content` (providers/reasoning-back.ts): the others
+ * (Mistral's included) write their own messages and never send it, so a `reasoningBack` there would change nothing.
+ */
+const REASONING_BACK_TYPES: ReadonlySet<string> = new Set(['openai', 'openai-compatible', 'azure-openai']);
 
 /**
  * The declarative config file (`keygate start --config`, `keygate apply`, `keygate export`) and the admin API's
@@ -114,6 +119,9 @@ export function validateConfig(value: unknown): ConfigFile {
     if (providers.has(provider.name)) throw new KeygateError('invalid_config', `ai.providers[${i}].name: "${provider.name}" is already used by another provider`);
     if (provider.pathPrefix !== undefined && !PATH_PREFIX_TYPES.has(provider.type)) {
       throw new KeygateError('invalid_config', `ai.providers[${i}].pathPrefix: only providers of type ${[...PATH_PREFIX_TYPES].join(', ')} take a path prefix; remove it from this ${provider.type} provider`);
+    }
+    if (provider.reasoningBack !== undefined && !REASONING_BACK_TYPES.has(provider.type)) {
+      throw new KeygateError('invalid_config', `ai.providers[${i}].reasoningBack: only providers of type ${[...REASONING_BACK_TYPES].join(', ')} can be sent the history's reasoning_content; remove it from this ${provider.type} provider`);
     }
     providers.add(provider.name);
   });
