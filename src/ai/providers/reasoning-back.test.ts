@@ -19,6 +19,13 @@ describe('sendsReasoningBack: which providers are sent the history’s reasoning
     expect(sendsReasoningBack(compatible, { type: 'openai-compatible', baseUrl: 'https://api.groq.com.example.org' })).toBe(true);
   });
 
+  it('knows their host however its base URL spells it: a port, capitals, a root dot, a backslash, user info', () => {
+    for (const baseUrl of ['https://api.groq.com:443/openai', 'https://API.GROQ.COM/openai', 'https://api.groq.com./openai', 'https://api.groq.com\\openai', 'https://me@api.groq.com/openai', 'https://api.cerebras.ai.:443'])
+      expect(sendsReasoningBack(compatible, { type: 'openai-compatible', baseUrl }), baseUrl).toBe(false);
+    for (const baseUrl of ['http://api.groq.com.evil', 'https://api.groq.com@example.org/openai', 'https://xapi.groq.com', 'https://api.groq.co'])
+      expect(sendsReasoningBack(compatible, { type: 'openai-compatible', baseUrl }), baseUrl).toBe(true);
+  });
+
   it('sends none to a type whose adapter wants none (OpenAI, Azure, Anthropic…)', () => {
     for (const type of ['openai', 'azure-openai', 'anthropic', 'gemini', 'mistral', 'cohere', 'bedrock', 'ollama']) expect(sendsReasoningBack(PROVIDER_ADAPTERS.get(type)!, { type }), type).toBe(false);
   });

@@ -6,7 +6,16 @@ import type { ProviderAdapter } from './provider.js';
  * their users report (janhq/jan#8136, Kilo-Org/kilocode#10375). Sent it, a tool loop's next turn fails.
  */
 const REFUSING_KEYS = new Set(['groq', 'cerebras']);
-const REFUSING_HOST = /^https?:\/\/api\.(?:groq\.com|cerebras\.ai)(?:[:/]|$)/i;
+const REFUSING_HOSTS: ReadonlySet<string> = new Set(['api.groq.com', 'api.cerebras.ai']);
+
+/** The host a base URL reaches, as the URL parser reads it (case, port, user info, a backslash, a root's dot). */
+function hostOf(baseUrl: string): string {
+  try {
+    return new URL(baseUrl).hostname.replace(/\.$/, '');
+  } catch {
+    return '';
+  }
+}
 
 /**
  * Whether a provider is sent the history's `reasoning_content` (and so whether a `/v1/messages` client that asked
@@ -19,5 +28,5 @@ const REFUSING_HOST = /^https?:\/\/api\.(?:groq\.com|cerebras\.ai)(?:[:/]|$)/i;
 export function sendsReasoningBack(adapter: Pick<ProviderAdapter, 'wantsReasoningBack'>, provider: { reasoningBack?: boolean; catalog?: string; type: string; baseUrl?: string }): boolean {
   if (provider.reasoningBack !== undefined) return provider.reasoningBack;
   if (adapter.wantsReasoningBack !== true) return false;
-  return !REFUSING_KEYS.has(provider.catalog ?? provider.type) && !REFUSING_HOST.test(provider.baseUrl ?? '');
+  return !REFUSING_KEYS.has(provider.catalog ?? provider.type) && !REFUSING_HOSTS.has(hostOf(provider.baseUrl ?? ''));
 }
