@@ -12,6 +12,8 @@ export interface StandInScript {
 
 /** One ingress's translations (Anthropic's Messages API, OpenAI's Responses API), as the stand-in runs them. */
 export interface Ingress<R extends ChatRequest> {
+  /** The path the gateway serves the ingress on (`/v1/messages`, `/v1/responses`): the only one answered. */
+  path: string;
   /** The client's body as the unified chat request; throws to refuse it. */
   read(body: Record<string, unknown>): R;
   /** What a refusal `read` threw answers: its status and body; undefined for an error that is not the ingress's own. */
@@ -37,10 +39,14 @@ export interface StandIn<R> {
 /**
  * A stand-in for one of the gateway's ingresses on loopback, for an official SDK to talk to: each request goes through
  * the ingress's reading and the scripted answer through its translations back, proving the wire format both ways
- * without a provider between. Every path is served the same way.
+ * without a provider between. Anything but a POST to the ingress's path is a 404, so an SDK that called elsewhere fails.
  */
 export async function startStandIn<R extends ChatRequest>(ingress: Ingress<R>): Promise<StandIn<R>> {
   const server = createServer((req, res) => {
+    if (req.method !== 'POST' || new URL(req.url ?? '/', 'http://127.0.0.1').pathname !== ingress.path) {
+      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: `no ${req.method} ${req.url} here` } }));
+      return;
+    }
     const parts: Buffer[] = [];
     req.on('data', (part: Buffer) => parts.push(part));
     req.on('end', () => {

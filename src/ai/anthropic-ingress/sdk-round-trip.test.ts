@@ -48,6 +48,7 @@ const expectedContent = [
 
 beforeAll(async () => {
   standIn = await startStandIn<ChatRequest>({
+    path: '/v1/messages',
     read: messagesToChat,
     refusal: (error) => (error instanceof AnthropicRequestError ? toAnthropicError(error) : undefined),
     answer: (completion, request) => chatToMessages(completion, request.model),
@@ -59,6 +60,13 @@ afterAll(() => standIn.close());
 beforeEach(() => standIn.reset());
 
 describe('the official Anthropic SDK through the Anthropic ingress', () => {
+  it('is answered only on the path the gateway serves, so an SDK that called another would fail', async () => {
+    standIn.script = { completion: { id: 'chatcmpl-1', object: 'chat.completion', created: 1_700_000_000, model: 'gpt-4o-mini', choices: [{ index: 0, message: { role: 'assistant', content: 'Hi' }, finish_reason: 'stop' }] } };
+    const elsewhere = new Anthropic({ baseURL: `${standIn.url}/v1`, apiKey: 'x', maxRetries: 0 });
+    await expect(elsewhere.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 10, messages: [{ role: 'user', content: 'Hi' }] })).rejects.toMatchObject({ status: 404 });
+    expect(standIn.received).toBeUndefined();
+  });
+
   it('sends a conversation with system blocks, an image, tool use and tool results that translates to a chat request', async () => {
     standIn.script = { completion };
     await client.messages.create({

@@ -44,6 +44,7 @@ const weatherTool = { type: 'function' as const, name: 'get_weather', descriptio
 
 beforeAll(async () => {
   standIn = await startStandIn<ResponsesChatRequest>({
+    path: '/v1/responses',
     read: responsesToChat,
     refusal: (error) => (error instanceof ResponsesRequestError ? { status: 400, body: { error: { message: error.message, type: error.type, param: error.param, code: error.code } } } : undefined),
     answer: (completion, request) => chatToResponse(completion, request.model, responseEchoOf(request)),
@@ -55,6 +56,13 @@ afterAll(() => standIn.close());
 beforeEach(() => standIn.reset());
 
 describe('the official openai SDK through the Responses ingress', () => {
+  it('is answered only on the path the gateway serves, so an SDK that called another would fail', async () => {
+    standIn.script = { completion: completion({ role: 'assistant', content: 'Done.' }) };
+    const elsewhere = new OpenAI({ baseURL: `${standIn.url}/v2`, apiKey: 'x', maxRetries: 0 });
+    await expect(elsewhere.responses.create({ model: 'gpt-4o-mini', input: 'Hi' })).rejects.toMatchObject({ status: 404 });
+    expect(standIn.received).toBeUndefined();
+  });
+
   it('sends instructions, input items and flat tools that translate to a chat request', async () => {
     standIn.script = { completion: completion({ role: 'assistant', content: 'Done.' }) };
     const input: ResponseInputItem[] = [
