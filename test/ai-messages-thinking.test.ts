@@ -224,4 +224,12 @@ describe('thinking for /v1/messages clients from providers other than Anthropic'
     expect(JSON.stringify(sent)).not.toContain('keygate:v1');
     expect(sent.messages[1]).toEqual({ role: 'assistant', content: earlier.content });
   });
+
+  it("asks Claude models that think only adaptively to think adaptively when a client written for earlier ones sends a budget", async () => {
+    const message = await claude.messages.create({ model: 'anthropic/claude-opus-4-7', max_tokens: 8000, thinking: { type: 'enabled', budget_tokens: 2048 }, messages: [{ role: 'user', content: 'Hello there' }] });
+    expect(emulators.anthropic.lastRequest()!.body).toMatchObject({ thinking: { type: 'adaptive' }, output_config: { effort: 'medium' } });
+    expect(message.content.map((block) => block.type)).toContain('text');
+    await claude.messages.create({ model: 'anthropic/claude-opus-4-7', max_tokens: 8000, thinking: { type: 'disabled' }, messages: [{ role: 'user', content: 'Hello there' }] });
+    expect(emulators.anthropic.lastRequest()!.body).not.toHaveProperty('thinking');
+  });
 });

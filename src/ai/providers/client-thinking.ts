@@ -1,9 +1,8 @@
 import type { CatalogModel } from '../catalog/index.js';
 import { OUTPUT_CONFIG, THINKING, type ChatRequest } from '../chat-types.js';
-import { THINKING_BUDGETS } from './anthropic/messages-request.js';
+import { effortForBudget, type PortableEffort } from './anthropic/messages-request.js';
 
-/** The efforts every OpenAI reasoning model takes, and the only ones the gateway derives from an Anthropic client's ask. */
-export type PortableEffort = 'low' | 'medium' | 'high';
+export { effortForBudget, type PortableEffort };
 
 /**
  * What an Anthropic-format client asked of thinking (THINKING, OUTPUT_CONFIG), for providers other than Anthropic,
@@ -18,22 +17,6 @@ export interface ThinkingAsked {
   budget?: number;
   effort?: PortableEffort;
   omitted?: boolean;
-}
-
-/**
- * The inverse of the Anthropic adapter's THINKING_BUDGETS (low 1024, medium 2048, high 4096, xhigh 8192, the
- * budgets OpenAI's efforts become for Claude): a budget is the highest effort whose budget it reaches, below 2048
- * `low`, below 4096 `medium`, from 4096 `high`. Two efforts of that table are never chosen: `xhigh` (8192 and
- * more is `high`), which OpenAI takes only on its models after gpt-5.1-codex-max and refuses on the others, and
- * `minimal`, which o-series models and gpt-5.1 refuse
- * (https://platform.openai.com/docs/api-reference/chat/create#chat-create-reasoning_effort). So the effort a
- * budget comes to is one every reasoning model takes.
- *
- * @example effortForBudget(31_999) // 'high', Claude Code's largest budget
- */
-export function effortForBudget(budget: number): PortableEffort {
-  if (budget >= THINKING_BUDGETS.high) return 'high';
-  return budget >= THINKING_BUDGETS.medium ? 'medium' : 'low';
 }
 
 /**

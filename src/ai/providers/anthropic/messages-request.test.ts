@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { signatureFor, startAnthropicEmulator, type AnthropicEmulator } from '../../../../test/emulators/anthropic.js';
 import type { CatalogModel } from '../../catalog/index.js';
-import { ANTHROPIC_BLOCKS, CACHE_CONTROL, THINKING, type ChatRequest } from '../../chat-types.js';
+import { ANTHROPIC_BLOCKS, CACHE_CONTROL, OUTPUT_CONFIG, THINKING, type ChatRequest } from '../../chat-types.js';
 import { callChat, ProviderCallError } from '../../provider-call.js';
 import type { CallContext } from '../provider.js';
 import { AnthropicProvider } from './index.js';
@@ -335,6 +335,28 @@ describe('the Anthropic request translation', () => {
       expect(request.body.thinking).toEqual({ type: 'adaptive' });
       expect(request.body.output_config).toEqual({ effort: 'medium' });
       expect(request.body.max_tokens).toBe(500);
+    });
+
+    it.each([
+      [1024, 'low'],
+      [2048, 'medium'],
+      [31_999, 'high'],
+    ] as const)('asks a model that thinks only adaptively for adaptive thinking when a client sends a budget of %i, at effort %s, which it would refuse as sent', async (budget, effort) => {
+      const request = await sent({ max_completion_tokens: 40_000, [THINKING]: { type: 'enabled', budget_tokens: budget, display: 'omitted' } }, { ...ctx(), model: 'claude-opus-4-7' });
+      expect(request.body.thinking).toEqual({ type: 'adaptive', display: 'omitted' });
+      expect(request.body.output_config).toEqual({ effort });
+    });
+
+    it("keeps a client's own effort beside its budget, and sends no thinking for disabled, which a model that thinks only adaptively refuses", async () => {
+      const withEffort = await sent({ max_completion_tokens: 4000, [THINKING]: { type: 'enabled', budget_tokens: 1024 }, [OUTPUT_CONFIG]: { effort: 'max' } }, { ...ctx(), model: 'claude-mythos-5' });
+      expect(withEffort.body.thinking).toEqual({ type: 'adaptive' });
+      expect(withEffort.body.output_config).toEqual({ effort: 'max' });
+      const disabled = await sent({ max_completion_tokens: 4000, [THINKING]: { type: 'disabled' } }, { ...ctx(), model: 'claude-opus-4-7' });
+      expect(disabled.body).not.toHaveProperty('thinking');
+      // A model that takes budgets gets the client's thinking as it came.
+      const sonnet = await sent({ max_completion_tokens: 4000, [THINKING]: { type: 'enabled', budget_tokens: 1024 } }, { ...ctx(), model: 'claude-sonnet-4-5' });
+      expect(sonnet.body.thinking).toEqual({ type: 'enabled', budget_tokens: 1024 });
+      expect(sonnet.body).not.toHaveProperty('output_config');
     });
 
     it('asks a model for adaptive thinking when its catalog entry says so, whatever its name', async () => {

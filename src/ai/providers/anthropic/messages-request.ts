@@ -15,6 +15,25 @@ const DEFAULT_MAX_TOKENS = 4096;
  */
 export const THINKING_BUDGETS: Readonly<Record<ReasoningEffort, number>> = { none: 0, minimal: 1024, low: 1024, medium: 2048, high: 4096, xhigh: 8192 };
 
+/** The efforts every OpenAI reasoning model takes, and the only ones the gateway derives from an Anthropic client's ask. */
+export type PortableEffort = 'low' | 'medium' | 'high';
+
+/**
+ * The inverse of THINKING_BUDGETS (low 1024, medium 2048, high 4096, xhigh 8192, the
+ * budgets OpenAI's efforts become for Claude): a budget is the highest effort whose budget it reaches, below 2048
+ * `low`, below 4096 `medium`, from 4096 `high`. Two efforts of that table are never chosen: `xhigh` (8192 and
+ * more is `high`), which OpenAI takes only on its models after gpt-5.1-codex-max and refuses on the others, and
+ * `minimal`, which o-series models and gpt-5.1 refuse
+ * (https://platform.openai.com/docs/api-reference/chat/create#chat-create-reasoning_effort). So the effort a
+ * budget comes to is one every reasoning model takes.
+ *
+ * @example effortForBudget(31_999) // 'high', Claude Code's largest budget
+ */
+export function effortForBudget(budget: number): PortableEffort {
+  if (budget >= THINKING_BUDGETS.high) return 'high';
+  return budget >= THINKING_BUDGETS.medium ? 'medium' : 'low';
+}
+
 function invalid(code: string, message: string): ProviderCallError {
   return new ProviderCallError({ status: 400, type: 'invalid_request_error', code, message, retryable: false });
 }
@@ -166,9 +185,8 @@ export function toAnthropicRequest(request: ChatRequest, model: string, stream: 
     messages: mergeTurns(turns),
     ...cacheControlOf(request),
   };
-  const thinking = clientThinking(request);
+  const { thinking, outputConfig } = clientThinking(request, model, catalogModel);
   if (thinking) body.thinking = thinking;
-  const outputConfig = request[OUTPUT_CONFIG];
   if (outputConfig) body.output_config = outputConfig;
   if (system.length > 0) body.system = system.some((block) => block.cache_control) ? system : system.map((block) => block.text).join('\n\n');
   if (request.stop !== undefined) body.stop_sequences = typeof request.stop === 'string' ? [request.stop] : request.stop;
@@ -200,7 +218,7 @@ export function toAnthropicRequest(request: ChatRequest, model: string, stream: 
   }
   if (tools.length > 0) body.tools = tools;
   if (toolChoice) body.tool_choice = toolChoice;
-  if (!thinking && request.reasoning_effort !== undefined) thinkFor(body, request, catalogModel);
+  if (!request[THINKING] && request.reasoning_effort !== undefined) thinkFor(body, request, catalogModel);
   return body;
 }
 
@@ -228,15 +246,36 @@ type AdaptiveEffort = 'low' | 'medium' | 'high';
  */
 const ADAPTIVE_EFFORTS: Readonly<Record<ReasoningEffort, AdaptiveEffort | undefined>> = { none: undefined, minimal: 'low', low: 'low', medium: 'medium', high: 'high', xhigh: 'high' };
 
+/** An Anthropic-format client's thinking and `output_config`, as a Claude model is sent them. */
+export interface ClientThinking {
+  thinking?: Record<string, unknown>;
+  outputConfig?: { effort?: string; format?: Record<string, unknown> };
+}
+
 /**
- * An Anthropic-format client's `thinking` for a Claude model, wherever it is served (Anthropic's API, Bedrock): as
- * it came, except on a tool-use turn whose thinking another provider wrote (its reasoning_content, from the
- * Anthropic ingress), which Claude would refuse for lacking thinking blocks: that turn goes without thinking.
+ * An Anthropic-format client's `thinking` and `output_config` for a Claude model (`model`, its id), wherever it is
+ * served (Anthropic's API, Bedrock): as they came, except
+ * - on a tool-use turn whose thinking another provider wrote (its reasoning_content, from the Anthropic ingress),
+ *   which Claude would refuse for lacking thinking blocks: that turn goes without thinking;
+ * - for a model that thinks only adaptively (thinksOnlyAdaptively), which refuses a budget and disabled thinking
+ *   alike with a 400 ("Manual extended thinking … and disabled thinking … are not supported on these models",
+ *   https://docs.aws.amazon.com/bedrock/latest/userguide/claude-messages-adaptive-thinking.html), and which a client
+ *   written for earlier models (Claude Code with a budget) still asks so: a budget becomes adaptive thinking at the
+ *   effort it comes to (effortForBudget), unless the client set its own effort, `display` kept; disabled thinking is
+ *   sent as none, the model's default.
  */
-export function clientThinking(request: ChatRequest): Record<string, unknown> | undefined {
+export function clientThinking(request: ChatRequest, model: string, catalogModel?: CatalogModel): ClientThinking {
   const thinking = request[THINKING];
-  if (!thinking || thinking.type === 'disabled') return thinking;
-  return toolUseTurnWithoutThinking(request.messages)?.reasoning_content !== undefined ? undefined : thinking;
+  const outputConfig = request[OUTPUT_CONFIG];
+  if (!thinking) return { outputConfig };
+  if ((thinking.type === 'enabled' || thinking.type === 'disabled') && thinksOnlyAdaptively(model, catalogModel)) {
+    if (thinking.type === 'disabled') return { outputConfig };
+    if (toolUseTurnWithoutThinking(request.messages)?.reasoning_content !== undefined) return { outputConfig };
+    const { budget_tokens: budget, ...rest } = thinking;
+    return { thinking: { ...rest, type: 'adaptive' }, outputConfig: { ...outputConfig, effort: outputConfig?.effort ?? effortForBudget(Number(budget)) } };
+  }
+  if (thinking.type === 'disabled') return { thinking, outputConfig };
+  return toolUseTurnWithoutThinking(request.messages)?.reasoning_content !== undefined ? { outputConfig } : { thinking, outputConfig };
 }
 
 /**

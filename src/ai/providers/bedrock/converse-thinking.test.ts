@@ -108,6 +108,15 @@ describe('extended thinking on Bedrock, asked with reasoning_effort', () => {
     expect(completion.choices[0]!.message.reasoning_content).toBe(thinkingFor('Hello'));
   });
 
+  it("asks a model that thinks only adaptively for adaptive thinking when an Anthropic-format client sends a budget, and for none when it disables thinking, which such a model refuses", async () => {
+    const opus = 'us.anthropic.claude-opus-4-7';
+    await callChat(BedrockProvider, anthropicClientRequest({ type: 'enabled', budget_tokens: 2048 }, [{ role: 'user', content: 'Hello' }]), ctx(opus));
+    expect(sent().additionalModelRequestFields).toEqual({ thinking: { type: 'adaptive' }, output_config: { effort: 'medium' } });
+    expect(sent().inferenceConfig?.maxTokens).toBe(2000);
+    await callChat(BedrockProvider, anthropicClientRequest({ type: 'disabled' }, [{ role: 'user', content: 'Hello' }]), ctx(opus));
+    expect(sent()).not.toHaveProperty('additionalModelRequestFields');
+  });
+
   it('asks for no thinking with the effort none', async () => {
     const completion = await callChat(BedrockProvider, ask({ reasoning_effort: 'none' }), ctx());
     expect(sent()).not.toHaveProperty('additionalModelRequestFields');

@@ -1,5 +1,5 @@
 import type { CatalogModel } from '../../catalog/index.js';
-import { CACHE_CONTROL, OUTPUT_CONFIG, REASONING_EFFORTS, isReasoningEffort, type AnthropicBlock, type CacheControl, type ChatRequest, type ReasoningEffort } from '../../chat-types.js';
+import { CACHE_CONTROL, REASONING_EFFORTS, isReasoningEffort, type AnthropicBlock, type CacheControl, type ChatRequest, type ReasoningEffort } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
 import { clientThinking, effortThinking } from '../anthropic/index.js';
 import type { ConverseBlock } from './converse-request.js';
@@ -35,9 +35,9 @@ interface InferenceConfig {
  * under 0.95, which Claude refuses with thinking, are dropped, since the client asked for reasoning.
  */
 export function claudeThinkingFields(request: ChatRequest, modelId: string, inferenceConfig: InferenceConfig, toolConfig: { toolChoice?: Record<string, unknown> } | undefined, catalogModel?: CatalogModel): Record<string, unknown> | undefined {
-  const thinking = clientThinking(request);
+  const { thinking, outputConfig } = clientThinking(request, modelId, catalogModel);
   if (thinking) {
-    const effort = request[OUTPUT_CONFIG]?.effort;
+    const effort = outputConfig?.effort;
     return { thinking, ...(effort ? { output_config: { effort } } : {}) };
   }
   const choice = toolConfig?.toolChoice;
