@@ -24,9 +24,8 @@ import type { UsageRecorder } from './usage-recorder.js';
 /** A call's tokens: `cached` and `writes` (prompt-cache writes, priced above plain input) are part of `input`. */
 type Tokens = { input: number; output: number; cached: number; writes?: CacheWrites };
 
-/** Prices per million tokens, for cost accounting; looked up by the provider's catalog key and the model id. */
-export type ModelPrice = ModelPrices;
-export type PriceLookup = (providerType: string, model: string) => ModelPrice | undefined;
+/** Prices per million tokens (ModelPrices), for cost accounting; looked up by the provider's catalog key and the model id. */
+export type PriceLookup = (providerType: string, model: string) => ModelPrices | undefined;
 
 /** What outlives snapshots on one node: caches, key health, usage and spend. */
 export interface AiRuntime {
@@ -241,7 +240,7 @@ function weightedOrder(runtime: AiRuntime, targets: readonly AiTarget[]): AiTarg
   return [chosen, ...targets.filter((_, i) => i !== best).sort((a, b) => b.weight - a.weight)];
 }
 
-function costOf(price: ModelPrice | undefined, usage: Tokens): number {
+function costOf(price: ModelPrices | undefined, usage: Tokens): number {
   return price ? costUsd(price, { inputTokens: usage.input, outputTokens: usage.output, cachedInputTokens: usage.cached, cacheWrites: usage.writes }) : 0;
 }
 

@@ -268,14 +268,12 @@ export function clientThinking(request: ChatRequest, model: string, catalogModel
   const thinking = request[THINKING];
   const outputConfig = request[OUTPUT_CONFIG];
   if (!thinking) return { outputConfig };
-  if ((thinking.type === 'enabled' || thinking.type === 'disabled') && thinksOnlyAdaptively(model, catalogModel)) {
-    if (thinking.type === 'disabled') return { outputConfig };
-    if (toolUseTurnWithoutThinking(request.messages)?.reasoning_content !== undefined) return { outputConfig };
-    const { budget_tokens: budget, ...rest } = thinking;
-    return { thinking: { ...rest, type: 'adaptive' }, outputConfig: { ...outputConfig, effort: outputConfig?.effort ?? effortForBudget(Number(budget)) } };
-  }
-  if (thinking.type === 'disabled') return { thinking, outputConfig };
-  return toolUseTurnWithoutThinking(request.messages)?.reasoning_content !== undefined ? { outputConfig } : { thinking, outputConfig };
+  const adaptiveOnly = (thinking.type === 'enabled' || thinking.type === 'disabled') && thinksOnlyAdaptively(model, catalogModel);
+  if (thinking.type === 'disabled') return adaptiveOnly ? { outputConfig } : { thinking, outputConfig };
+  if (toolUseTurnWithoutThinking(request.messages)?.reasoning_content !== undefined) return { outputConfig };
+  if (!adaptiveOnly) return { thinking, outputConfig };
+  const { budget_tokens: budget, ...rest } = thinking;
+  return { thinking: { ...rest, type: 'adaptive' }, outputConfig: { ...outputConfig, effort: outputConfig?.effort ?? effortForBudget(Number(budget)) } };
 }
 
 /**

@@ -15,6 +15,9 @@ const weatherTool = { type: 'function' as const, function: { name: 'get_weather'
 const REASONS: CatalogModel['capabilities'] = ['chat', 'tools', 'streaming', 'reasoning'];
 const entry = (capabilities: CatalogModel['capabilities'], maxOutputTokens: number): CatalogModel => ({ id: SONNET, provider: 'bedrock', kind: 'chat', contextWindow: 200_000, maxOutputTokens, inputPerMillion: 3, outputPerMillion: 15, cachedInputPerMillion: 0.3, capabilities });
 
+/** One event of a Converse stream, framed as Bedrock's event stream frames it. */
+const frame = (type: string, payload: object) => encodeEventStreamMessage({ ':event-type': type, ':content-type': 'application/json', ':message-type': 'event' }, Buffer.from(JSON.stringify(payload)));
+
 let emulator: Awaited<ReturnType<typeof startBedrockEmulator>>;
 
 function ctx(model = SONNET, catalogModel?: CatalogModel, stream = false): CallContext {
@@ -283,7 +286,6 @@ describe('streamed thinking on Bedrock', () => {
 
   it('starts a thinking block for a Claude reasoning block that streams its signature alone, as one whose display is omitted does', () => {
     const translator = BedrockProvider.streamTranslator(ctx(SONNET, undefined, true));
-    const frame = (type: string, payload: object) => encodeEventStreamMessage({ ':event-type': type, ':content-type': 'application/json', ':message-type': 'event' }, Buffer.from(JSON.stringify(payload)));
     const chunks = translator.push(
       Buffer.concat([
         frame('messageStart', { role: 'assistant' }),
@@ -297,7 +299,6 @@ describe('streamed thinking on Bedrock', () => {
 
   it('streams the reasoning of a model other than Claude as reasoning_content alone, with no blocks to send back', async () => {
     const translator = BedrockProvider.streamTranslator(ctx('deepseek.r1-v1:0', undefined, true));
-    const frame = (type: string, payload: object) => encodeEventStreamMessage({ ':event-type': type, ':content-type': 'application/json', ':message-type': 'event' }, Buffer.from(JSON.stringify(payload)));
     const chunks = translator.push(
       Buffer.concat([
         frame('messageStart', { role: 'assistant' }),
