@@ -53,6 +53,49 @@ describe('ModelCatalog lookups', () => {
     expect(catalog.priced(provider, id)).toBeDefined();
   });
 
+  it.each([
+    ['anthropic.claude-opus-4-7-v1:0', 'anthropic.claude-opus-4-7'],
+    ['us.anthropic.claude-opus-4-7-v1:0', 'anthropic.claude-opus-4-7'],
+    ['eu.anthropic.claude-sonnet-4-6-v2:0', 'anthropic.claude-sonnet-4-6'],
+    ['global.anthropic.claude-opus-4-8-v1:0', 'global.anthropic.claude-opus-4-8'],
+    ['anthropic.claude-opus-4-7-20260415-v1:0', 'anthropic.claude-opus-4-7'],
+    ['arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-opus-4-7-v1:0', 'anthropic.claude-opus-4-7'],
+    ['arn:aws:bedrock:eu-central-1::foundation-model/anthropic.claude-sonnet-4-5-20250929-v1:0', 'anthropic.claude-sonnet-4-5-20250929-v1:0'],
+    ['arn:aws-us-gov:bedrock:us-gov-west-1:123456789012:inference-profile/us-gov.anthropic.claude-sonnet-4-6', 'anthropic.claude-sonnet-4-6'],
+  ])('prices Bedrock’s %s, its revision, region or ARN aside, as %s', (id, listed) => {
+    expect(catalog.lookup('bedrock', id)).toBeUndefined();
+    expect(catalog.priced('bedrock', id)).toBe(catalog.lookup('bedrock', listed));
+    expect(catalog.priced('bedrock', id)).toBeDefined();
+  });
+
+  it('prices a Bedrock revision of a model listed only under another revision not at all', () => {
+    expect(catalog.lookup('bedrock', 'anthropic.claude-haiku-4-5-20251001-v1:0')).toBeDefined();
+    expect(catalog.priced('bedrock', 'anthropic.claude-haiku-4-5-20251001-v2:0')).toBeUndefined();
+    expect(catalog.priced('bedrock', 'us.anthropic.claude-3-5-sonnet-20241022-v3:0')).toBeUndefined();
+  });
+
+  it('prices an unlisted Bedrock revision as the model listed without one, never as a listed revision beside it', () => {
+    const model = catalog.lookup('bedrock', 'anthropic.claude-opus-4-7')!;
+    const both = catalog.withOverrides([{ ...model, id: 'anthropic.claude-opus-4-7-v1:0', inputPerMillion: 6 }]);
+    expect(both.priced('bedrock', 'anthropic.claude-opus-4-7-v1:0')?.inputPerMillion).toBe(6);
+    expect(both.priced('bedrock', 'anthropic.claude-opus-4-7-v2:0')).toBe(both.lookup('bedrock', 'anthropic.claude-opus-4-7'));
+    expect(both.priced('bedrock', 'anthropic.claude-opus-4-7-v2:0')?.inputPerMillion).toBe(5);
+  });
+
+  it('reads neither a date nor a model’s own version as a Bedrock revision', () => {
+    const dated = catalog.withOverrides([{ ...custom, provider: 'bedrock', id: 'acme.chat' }, { ...custom, provider: 'bedrock', id: 'acme.embed' }]);
+    expect(dated.priced('bedrock', 'acme.chat-2026-01-15')).toBe(dated.lookup('bedrock', 'acme.chat'));
+    expect(dated.priced('bedrock', 'acme.chat-v2')).toBeUndefined();
+    expect(dated.priced('bedrock', 'acme.embed-v3')).toBeUndefined();
+    expect(dated.priced('bedrock', 'acme.chat-v1:0:0')).toBeUndefined();
+    expect(catalog.priced('bedrock', 'amazon.titan-embed-text-v3:0')).toBeUndefined();
+  });
+
+  it('reads no model out of an ARN that names none', () => {
+    expect(catalog.priced('bedrock', 'arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/anthropic.claude-opus-4-7')).toBeUndefined();
+    expect(catalog.priced('bedrock', 'arn:aws:bedrock:us-east-1:123456789012:provisioned-model/anthropic.claude-opus-4-7')).toBeUndefined();
+  });
+
   it('prices a listed name as itself, and a name with no listed form not at all', () => {
     expect(catalog.priced('openai', 'gpt-4o-mini')).toBe(catalog.lookup('openai', 'gpt-4o-mini'));
     expect(catalog.priced('openai', 'no-such-model')).toBeUndefined();

@@ -29,6 +29,19 @@ export interface CatalogFilter {
 
 const keyOf = (provider: string, id: string): string => `${provider}\u0000${id}`;
 
+/**
+ * A Bedrock model id's revision, `-v1:0` (`anthropic.claude-haiku-4-5-20251001-v1:0`): the colon tells it from a
+ * model's own version (`amazon.titan-embed-text-v2`, `claude-opus-4-7`) or a date.
+ */
+const REVISION = /-v\d+:\d+$/;
+
+/**
+ * A Bedrock foundation model's or inference profile's ARN, which Converse takes for its id
+ * (https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html) and whose resource is that id;
+ * an application inference profile's or a provisioned model's names no model.
+ */
+const BEDROCK_ARN = /^arn:aws(?:-[^:]+)?:bedrock:[a-z0-9-]*:\d*:(?:foundation-model|inference-profile)\/(.+)$/;
+
 /** `/capabilities/1` → `.capabilities[1]`, as a reader of the config file would write it. */
 function readablePath(pointer: string): string {
   return pointer
@@ -90,9 +103,11 @@ export class ModelCatalog {
    * The entry that prices a call to `id` (and tells its limits): `lookup`'s, or, for a name the catalog lists under
    * another form, that form's. A provider takes more names for a model than a catalog can list, and a call priced at
    * nothing passes every budget: Gemini's `models/` prefix; a Bedrock inference profile's region (`us.`, `eu.`,
-   * `global.`…) or its absence; a dated snapshot (`gpt-4o-mini-2024-07-18`) as its model; an undated alias
-   * (`claude-sonnet-4-5`, `claude-3-7-sonnet-latest`) as its newest dated snapshot. At most 10,000 such names are
-   * remembered, since clients choose them.
+   * `global.`…) or its absence; a Bedrock ARN as the model id it ends with; a Bedrock revision (`-v1:0`) as the
+   * model listed without one, but never as another revision (`-v2:0` of a model listed only as `-v1:0` is not
+   * priced, since a revision may be another model); a dated snapshot (`gpt-4o-mini-2024-07-18`) as its model; an
+   * undated alias (`claude-sonnet-4-5`, `claude-3-7-sonnet-latest`) as its newest dated snapshot. At most 10,000
+   * such names are remembered, since clients choose them.
    */
   priced(provider: string, id: string): CatalogModel | undefined {
     const key = keyOf(provider, id);
@@ -107,18 +122,26 @@ export class ModelCatalog {
   }
 
   #nearest(provider: string, id: string): CatalogModel | undefined {
-    const name = id.startsWith('models/') ? id.slice('models/'.length) : id;
+    const name = id.replace(/^models\//, '').replace(BEDROCK_ARN, '$1');
     const region = /^(?:us|eu|apac|global|jp|au|ca|us-gov)\./;
     const names = region.test(name) ? [name, name.replace(region, '')] : [name, `us.${name}`, `global.${name}`];
     for (const candidate of names) {
-      const found = this.#byKey.get(keyOf(provider, candidate)) ?? this.#byKey.get(keyOf(provider, candidate.replace(/-\d{4}-\d{2}-\d{2}$|-\d{8}$/, '')));
-      if (found) return found;
-      const stem = `${candidate.replace(/-latest$/, '')}-`;
-      const isSnapshot = (entry: CatalogModel) => entry.provider === provider && entry.id.startsWith(stem) && /^\d{8}$/.test(entry.id.slice(stem.length));
-      const snapshots = [...this.#byKey.values()].filter(isSnapshot).sort((a, b) => (a.id < b.id ? 1 : -1));
-      if (snapshots[0]) return snapshots[0];
+      const forms = REVISION.test(candidate) ? [candidate, candidate.replace(REVISION, '')] : [candidate];
+      for (const form of forms) {
+        const found = this.#asModelOrSnapshot(provider, form);
+        if (found) return found;
+      }
     }
     return undefined;
+  }
+
+  /** `name` as listed, a dated snapshot as its model, or an undated alias as its newest dated snapshot. */
+  #asModelOrSnapshot(provider: string, name: string): CatalogModel | undefined {
+    const found = this.#byKey.get(keyOf(provider, name)) ?? this.#byKey.get(keyOf(provider, name.replace(/-\d{4}-\d{2}-\d{2}$|-\d{8}$/, '')));
+    if (found) return found;
+    const stem = `${name.replace(/-latest$/, '')}-`;
+    const isSnapshot = (entry: CatalogModel) => entry.provider === provider && entry.id.startsWith(stem) && /^\d{8}$/.test(entry.id.slice(stem.length));
+    return [...this.#byKey.values()].filter(isSnapshot).sort((a, b) => (a.id < b.id ? 1 : -1))[0];
   }
 
   /** Every provider's entry for this model id (the same model served by OpenAI, Azure and OpenRouter, say). */
