@@ -216,7 +216,10 @@ class NodeCore {
     const catalog = await compileCatalogSnapshot(this.store.db, this.clock.now());
     const issuers = this.#resolveIssuers(config.issuers);
     const unusable = (provider: string, id: string) => this.logger.warn({ provider, keyId: id }, 'provider key left out of its pool: it holds characters no HTTP header can carry; remove it and add the key again');
-    const ai = compileAiSnapshot(config.ai, await this.providerKeys.openPools(unusable));
+    // Applying a config refuses such a setting; one stored before that rule is left out, not a reason to stop compiling.
+    const ignored = (provider: string, setting: string) =>
+      this.logger.warn({ provider, setting }, `AI provider setting ignored: ${setting} does nothing on this provider's type; remove it from the config (applying it again is refused)`);
+    const ai = compileAiSnapshot(config.ai, await this.providerKeys.openPools(unusable), ignored);
     this.aiRuntime.cache.resize(ai.cacheMaxEntries || 10_000);
     return { version, builtAt: this.clock.now(), keys, proxy, catalog, issuers, ai, jwksMaxAgeSeconds: Math.floor(this.settings.jwksMaxAge / 1000) };
   }

@@ -36,3 +36,28 @@ describe('resolving a requested model name', () => {
     expect(firsts).toEqual(['a', 'b', 'a', 'b']);
   });
 });
+
+describe('compiling a stored ai section', () => {
+  it('ignores reasoningBack on a provider type that never sends reasoning back, and tells it once', () => {
+    const ignored: Array<[string, string]> = [];
+    const ai = compileAiSnapshot({ providers: [{ name: 'claude', type: 'anthropic', reasoningBack: true }, { name: 'titan', type: 'bedrock', region: 'us-east-1', reasoningBack: false }] }, new Map(), (provider, setting) => ignored.push([provider, setting]));
+    expect(ai.providers.get('claude')?.config.reasoningBack).toBe(false);
+    expect(ai.providers.get('titan')?.config.reasoningBack).toBe(false);
+    expect(ignored).toEqual([
+      ['claude', 'reasoningBack'],
+      ['titan', 'reasoningBack'],
+    ]);
+  });
+
+  it('keeps reasoningBack on the types that send reasoning back, telling nothing', () => {
+    const ignored: string[] = [];
+    const ai = compileAiSnapshot(
+      { providers: [{ name: 'oai', type: 'openai', reasoningBack: true }, { name: 'ds', type: 'openai-compatible', baseUrl: 'https://api.deepseek.com', reasoningBack: false }] },
+      new Map(),
+      (provider) => ignored.push(provider),
+    );
+    expect(ai.providers.get('oai')?.config.reasoningBack).toBe(true);
+    expect(ai.providers.get('ds')?.config.reasoningBack).toBe(false);
+    expect(ignored).toEqual([]);
+  });
+});

@@ -2,9 +2,8 @@ import { parseDuration } from '../config/duration.js';
 import type { AiSection } from './ai-schema.js';
 import { ModelCatalog } from './catalog/index.js';
 import type { PooledKey } from './provider-keys.js';
-import { PROVIDER_ADAPTERS, type ProviderAdapter, type ProviderConfig } from './providers/index.js';
+import { PROVIDER_ADAPTERS, REASONING_BACK_TYPES, sendsReasoningBack, type ProviderAdapter, type ProviderConfig } from './providers/index.js';
 import { SecretRedaction, headerSecrets } from './secret-redaction.js';
-import { sendsReasoningBack } from './providers/reasoning-back.js';
 
 export interface AiTarget {
   provider: string;
@@ -45,7 +44,12 @@ export const EMPTY_AI: AiSnapshot = { providers: new Map(), aliases: new Map(), 
 /** Provider types whose hosts serve models no catalog can list in advance (any local or OpenAI-compatible model). */
 const OPEN_ENDED = new Set(['ollama', 'openai-compatible']);
 
-export function compileAiSnapshot(section: AiSection | undefined, pools: ReadonlyMap<string, readonly PooledKey[]>): AiSnapshot {
+/**
+ * Compiles the stored `ai` section with the opened key pools. A setting that applying a config now refuses but an
+ * earlier stored config may hold (`reasoningBack` on a type that never sends reasoning back) is ignored and told to
+ * `onIgnored` with the provider's name and the setting's: a node must start from any config it stored.
+ */
+export function compileAiSnapshot(section: AiSection | undefined, pools: ReadonlyMap<string, readonly PooledKey[]>, onIgnored: (provider: string, setting: string) => void = () => undefined): AiSnapshot {
   if (!section) return EMPTY_AI;
   const providers = new Map<string, AiProvider>();
   for (const spec of section.providers) {
@@ -53,9 +57,14 @@ export function compileAiSnapshot(section: AiSection | undefined, pools: Readonl
     if (!adapter) continue;
     const baseUrl = spec.baseUrl ?? adapter.defaultBaseUrl ?? '';
     const configured = headerSecrets(spec.headers);
+    let reasoningBack = spec.reasoningBack;
+    if (reasoningBack !== undefined && !REASONING_BACK_TYPES.has(spec.type)) {
+      onIgnored(spec.name, 'reasoningBack');
+      reasoningBack = undefined;
+    }
     providers.set(spec.name, {
       catalogKey: spec.catalog ?? spec.type,
-      config: { name: spec.name, type: spec.type, baseUrl, apiVersion: spec.apiVersion, region: spec.region, pathPrefix: spec.pathPrefix, headers: spec.headers, reasoningBack: sendsReasoningBack(adapter, { ...spec, baseUrl }) },
+      config: { name: spec.name, type: spec.type, baseUrl, apiVersion: spec.apiVersion, region: spec.region, pathPrefix: spec.pathPrefix, headers: spec.headers, reasoningBack: sendsReasoningBack(adapter, { ...spec, baseUrl, reasoningBack }) },
       adapter,
       keys: (pools.get(spec.name) ?? []).map((key) => ({ ...key, redaction: SecretRedaction.of([key.secret, ...configured]) })),
       keyless: SecretRedaction.of(configured),

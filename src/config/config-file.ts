@@ -3,6 +3,7 @@ import { Value } from 'typebox/value';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { AiSectionSchema } from '../ai/ai-schema.js';
 import { ModelCatalog } from '../ai/catalog/index.js';
+import { REASONING_BACK_TYPES } from '../ai/providers/index.js';
 import { IssuerSchema } from '../auth/issuer-schema.js';
 import { ExternalIssuer } from '../auth/issuers/index.js';
 import { KeygateError } from '../errors.js';
@@ -13,11 +14,6 @@ import { ServiceSchema } from '../proxy/service-schema.js';
 
 /** Provider types whose calls go to `{baseUrl}{pathPrefix}/chat/completions`: the others build their own paths. */
 const PATH_PREFIX_TYPES: ReadonlySet<string> = new Set(['openai', 'openai-compatible', 'mistral']);
-/**
- * Provider types whose requests can carry the history's `reasoning_content` (providers/reasoning-back.ts): the others
- * (Mistral's included) write their own messages and never send it, so a `reasoningBack` there would change nothing.
- */
-const REASONING_BACK_TYPES: ReadonlySet<string> = new Set(['openai', 'openai-compatible', 'azure-openai']);
 
 /**
  * The declarative config file (`keygate start --config`, `keygate apply`, `keygate export`) and the admin API's

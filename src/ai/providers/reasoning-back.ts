@@ -8,6 +8,13 @@ import type { ProviderAdapter } from './provider.js';
 const REFUSING_KEYS = new Set(['groq', 'cerebras']);
 const REFUSING_HOSTS: ReadonlySet<string> = new Set(['api.groq.com', 'api.cerebras.ai']);
 
+/**
+ * Provider types whose requests can carry the history's `reasoning_content`: the others (Mistral's included) write
+ * their own messages and never send it, so a `reasoningBack` there would change nothing. Applying a config refuses
+ * the setting on them; a stored config from before that rule has it ignored when compiled (ai-snapshot.ts).
+ */
+export const REASONING_BACK_TYPES: ReadonlySet<string> = new Set(['openai', 'openai-compatible', 'azure-openai']);
+
 /** The host a base URL reaches, as the URL parser reads it (case, port, user info, a backslash, a root's dot). */
 function hostOf(baseUrl: string): string {
   try {
