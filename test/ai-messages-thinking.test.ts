@@ -181,6 +181,50 @@ describe('thinking for /v1/messages clients from providers other than Anthropic'
       expect(deepseek.lastRequest()!.body).not.toHaveProperty('reasoning_effort');
       expect(message.content).toEqual([{ type: 'text', text: 'Echo: Hello there' }]);
     });
+
+    it.each([false, true])('turns DeepSeek’s thinking off for a client that disabled it, through a whole tool loop without reasoning (streamed: %s)', async (streamed) => {
+      const ask = { model: 'deepseek/deepseek-v4-flash', max_tokens: 4000, thinking: { type: 'disabled' as const }, tools: [TOOL] };
+      const create = (messages: Anthropic.MessageParam[]) => (streamed ? claude.messages.stream({ ...ask, messages }).finalMessage() : claude.messages.create({ ...ask, messages }));
+      const first = await create([QUESTION]);
+      expect(deepseek.lastRequest()!.body.thinking).toEqual({ type: 'disabled' });
+      expect(deepseek.lastRequest()!.body).not.toHaveProperty('reasoning_effort');
+      expect(first.content.map((block) => block.type)).toEqual(['tool_use']);
+      const use = first.content.find((block) => block.type === 'tool_use')!;
+      const second = await create([QUESTION, { role: 'assistant', content: first.content }, { role: 'user', content: [{ type: 'tool_result', tool_use_id: use.id, content: '{"celsius":21}' }] }]);
+      expect(deepseek.lastRequest()!.body.thinking).toEqual({ type: 'disabled' });
+      expect(second.content).toEqual([{ type: 'text', text: 'The tool answered: {"celsius":21}' }]);
+    });
+
+    it('switches DeepSeek’s thinking on, beside the effort, for a client that asked for thinking', async () => {
+      const message = await claude.messages.create({ model: 'deepseek/deepseek-v4-flash', max_tokens: 4000, thinking: { type: 'enabled', budget_tokens: 1024 }, messages: [{ role: 'user', content: 'Hello there' }] });
+      expect(deepseek.lastRequest()!.body).toMatchObject({ thinking: { type: 'enabled' }, reasoning_effort: 'low' });
+      expect(message.content).toEqual([
+        { type: 'thinking', thinking: reasoningFor('Hello there'), signature: 'keygate:v1' },
+        { type: 'text', text: 'Echo: Hello there' },
+      ]);
+    });
+
+    it('sends no switch where DeepSeek does not document it: deepseek-reasoner turned off, deepseek-chat turned on, another host', async () => {
+      const hello = [{ role: 'user' as const, content: 'Hello there' }];
+      await claude.messages.create({ model: 'deep', max_tokens: 500, thinking: { type: 'disabled' }, messages: hello });
+      expect(deepseek.lastRequest()!.body.model).toBe('deepseek-reasoner');
+      expect(deepseek.lastRequest()!.body).not.toHaveProperty('thinking');
+      await claude.messages.create({ model: 'deepseek/deepseek-chat', max_tokens: 500, thinking: { type: 'adaptive' }, messages: hello });
+      expect(deepseek.lastRequest()!.body).not.toHaveProperty('thinking');
+      await claude.messages.create({ model: 'deepseek/deepseek-chat', max_tokens: 500, thinking: { type: 'disabled' }, messages: hello });
+      expect(deepseek.lastRequest()!.body.thinking).toEqual({ type: 'disabled' });
+      // The emulator refuses `thinking` as OpenAI does a member it does not define: the call going through says none was sent.
+      const groqAnswer = await claude.messages.create({ model: 'groq/llama-3.3-70b-versatile', max_tokens: 500, thinking: { type: 'disabled' }, messages: hello });
+      expect(groqAnswer.content).toEqual([{ type: 'text', text: 'Echo: Hello there' }]);
+      expect(groq.lastRequest()!.body).not.toHaveProperty('thinking');
+    });
+
+    it('leaves an OpenAI-format client’s own thinking switch as it sent it, and adds none', async () => {
+      expect((await gateway.chat(apiKey, { model: 'deepseek/deepseek-v4-flash', thinking: { type: 'disabled' }, messages: [{ role: 'user', content: 'Hi' }] })).status).toBe(200);
+      expect(deepseek.lastRequest()!.body.thinking).toEqual({ type: 'disabled' });
+      expect((await gateway.chat(apiKey, { model: 'deepseek/deepseek-v4-flash', messages: [{ role: 'user', content: 'Hi' }] })).status).toBe(200);
+      expect(deepseek.lastRequest()!.body).not.toHaveProperty('thinking');
+    });
   });
 
   describe('OpenAI', () => {

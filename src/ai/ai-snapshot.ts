@@ -2,7 +2,7 @@ import { parseDuration } from '../config/duration.js';
 import type { AiSection } from './ai-schema.js';
 import { ModelCatalog } from './catalog/index.js';
 import type { PooledKey } from './provider-keys.js';
-import { PROVIDER_ADAPTERS, REASONING_BACK_TYPES, sendsReasoningBack, type ProviderAdapter, type ProviderConfig } from './providers/index.js';
+import { PROVIDER_ADAPTERS, REASONING_BACK_TYPES, sendsReasoningBack, takesThinkingToggle, type ProviderAdapter, type ProviderConfig } from './providers/index.js';
 import { SecretRedaction, headerSecrets } from './secret-redaction.js';
 
 export interface AiTarget {
@@ -64,7 +64,7 @@ export function compileAiSnapshot(section: AiSection | undefined, pools: Readonl
     }
     providers.set(spec.name, {
       catalogKey: spec.catalog ?? spec.type,
-      config: { name: spec.name, type: spec.type, baseUrl, apiVersion: spec.apiVersion, region: spec.region, pathPrefix: spec.pathPrefix, headers: spec.headers, reasoningBack: sendsReasoningBack(adapter, { ...spec, baseUrl, reasoningBack }) },
+      config: { name: spec.name, type: spec.type, baseUrl, apiVersion: spec.apiVersion, region: spec.region, pathPrefix: spec.pathPrefix, headers: spec.headers, reasoningBack: sendsReasoningBack(adapter, { ...spec, baseUrl, reasoningBack }), ...(takesThinkingToggle({ ...spec, baseUrl }) ? { thinkingToggle: true } : {}) },
       adapter,
       keys: (pools.get(spec.name) ?? []).map((key) => ({ ...key, redaction: SecretRedaction.of([key.secret, ...configured]) })),
       keyless: SecretRedaction.of(configured),

@@ -31,7 +31,10 @@ import { sendJson as sendJsonAs, sseData, startEmulatorServer, writeEvent, type 
  *   as `delta.reasoning_content` chunks before the answer's; and it refuses what DeepSeek documents it refuses: between
  *   two user messages where the model called tools, an assistant message sent back without its `reasoning_content`
  *   (the tool-calling ones and the answer that ends the turn alike, in every later request). Between two user
- *   messages without tool calls, reasoning sent back or not is all one (DeepSeek ignores it).
+ *   messages without tool calls, reasoning sent back or not is all one (DeepSeek ignores it). It takes DeepSeek's
+ *   switch, `thinking: {type: "enabled"}` or `{type: "disabled"}` (any other value refused): disabled, it answers
+ *   without reasoning and wants none back, as DeepSeek's non-thinking mode. Without the option, `thinking` is refused
+ *   as OpenAI refuses a member it does not define.
  * - With `refusesReasoningContent`, it refuses `reasoning_content` on any message as Groq does, with Groq's words:
  *   "'messages.1' : for 'role:assistant' the following must be satisfied[('messages.1' : property
  *   'reasoning_content' is unsupported)]" (janhq/jan#8136, SimonSchubert/Kai#265).
@@ -180,8 +183,13 @@ function validateChat(body: Json, maxOutputTokens: number, reasoningContent: boo
   if (body.reasoning_effort !== undefined && body.reasoning_effort !== 'none' && Array.isArray(body.tools) && body.tools.length > 0 && NO_TOOLS_WITH_EFFORT.test(String(body.model))) {
     throw invalid(`Function tools with reasoning_effort are not supported for ${String(body.model)} in /v1/chat/completions. Please use /v1/responses instead.`, 'reasoning_effort');
   }
+  if (body.thinking !== undefined) {
+    if (!reasoningContent) throw invalid('Unrecognized request argument supplied: thinking', 'thinking', 'unknown_parameter');
+    const type = (body.thinking as Json | null)?.type;
+    if (type !== 'enabled' && type !== 'disabled') throw invalid(`Invalid 'thinking.type': expected 'enabled' or 'disabled', got ${JSON.stringify(type)}.`, 'thinking.type', 'invalid_value');
+  }
   const messages = body.messages as Message[];
-  if (reasoningContent) refuseLostReasoning(messages);
+  if (reasoningContent && thinks(body)) refuseLostReasoning(messages);
   if (refusesReasoningContent) {
     const at = messages.findIndex((message) => message && 'reasoning_content' in message);
     if (at >= 0) throw invalid(`'messages.${at}' : for 'role:${String(messages[at]!.role)}' the following must be satisfied[('messages.${at}' : property 'reasoning_content' is unsupported)]`);
@@ -214,6 +222,9 @@ function validateChat(body: Json, maxOutputTokens: number, reasoningContent: boo
     }
   });
 }
+
+/** Whether a DeepSeek-like request is in thinking mode: DeepSeek's default, unless `thinking: {type: "disabled"}`. */
+const thinks = (body: Json): boolean => (body.thinking as Json | undefined)?.type !== 'disabled';
 
 /**
  * DeepSeek's thinking mode (https://api-docs.deepseek.com/guides/thinking_mode): between two user messages in which
@@ -325,7 +336,7 @@ export async function startOpenAIEmulator(options: OpenAIEmulatorOptions = {}): 
     validateChat(body, options.maxOutputTokens ?? 16_384, options.reasoningContent === true, options.refusesReasoningContent === true);
     const count = Number(body.n ?? 1);
     const last = (body.messages as Message[]).at(-1);
-    const replies = Array.from({ length: count }, (): Answer => ({ ...answer(body), ...(options.reasoningContent ? { reasoning: reasoningFor(textOf(last?.content)) } : {}) }));
+    const replies = Array.from({ length: count }, (): Answer => ({ ...answer(body), ...(options.reasoningContent && thinks(body) ? { reasoning: reasoningFor(textOf(last?.content)) } : {}) }));
     const reasoning = body.reasoning_effort !== undefined && body.reasoning_effort !== 'none' ? REASONING_TOKENS * count : 0;
     const full = usageOf(promptTokensFor(body), replies.reduce((sum, r) => sum + completionTokensOf(r), 0), reasoning);
     const usage = options.reportUsage === 'prompt-only' ? { prompt_tokens: full.prompt_tokens, total_tokens: full.prompt_tokens } : full;

@@ -28,4 +28,5 @@ export const PROVIDER_ADAPTERS: ReadonlyMap<string, ProviderAdapter> = new Map<s
 export { SOURCE_TEXT, type TranslatedChunk } from './provider.js';
 export { thinkingAsked, type ThinkingAsked } from './client-thinking.js';
 export { REASONING_BACK_TYPES, sendsReasoningBack } from './reasoning-back.js';
+export { takesThinkingToggle } from './openai-compatible/thinking-toggle.js';
 export type { ProviderAdapter, ProviderConfig, ProviderCredential, CallContext, ProviderFailure, StreamTranslator, UpstreamCall } from './provider.js';

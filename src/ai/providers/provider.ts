@@ -20,6 +20,8 @@ export interface ProviderConfig {
    * absent (a context made by hand), as the adapter's `wantsReasoningBack` says.
    */
   reasoningBack?: boolean;
+  /** DeepSeek's API, which takes its `thinking` switch (takesThinkingToggle, decided when the config is compiled). */
+  thinkingToggle?: boolean;
 }
 
 /** A secret from the provider's key pool: an API key, or for Bedrock `ACCESS_KEY_ID:SECRET_ACCESS_KEY`. */

@@ -1,3 +1,4 @@
+import { apiHostOf } from './api-host.js';
 import type { ProviderAdapter } from './provider.js';
 
 /**
@@ -15,15 +16,6 @@ const REFUSING_HOSTS: ReadonlySet<string> = new Set(['api.groq.com', 'api.cerebr
  */
 export const REASONING_BACK_TYPES: ReadonlySet<string> = new Set(['openai', 'openai-compatible', 'azure-openai']);
 
-/** The host a base URL reaches, as the URL parser reads it (case, port, user info, a backslash, a root's dot). */
-function hostOf(baseUrl: string): string {
-  try {
-    return new URL(baseUrl).hostname.replace(/\.$/, '');
-  } catch {
-    return '';
-  }
-}
-
 /**
  * Whether a provider is sent the history's `reasoning_content` (and so whether a `/v1/messages` client that asked
  * for no thinking is handed its reasoning to send back, anthropic-ingress/keygate-thinking.ts): the provider's own
@@ -35,5 +27,5 @@ function hostOf(baseUrl: string): string {
 export function sendsReasoningBack(adapter: Pick<ProviderAdapter, 'wantsReasoningBack'>, provider: { reasoningBack?: boolean; catalog?: string; type: string; baseUrl?: string }): boolean {
   if (provider.reasoningBack !== undefined) return provider.reasoningBack;
   if (adapter.wantsReasoningBack !== true) return false;
-  return !REFUSING_KEYS.has(provider.catalog ?? provider.type) && !REFUSING_HOSTS.has(hostOf(provider.baseUrl ?? ''));
+  return !REFUSING_KEYS.has(provider.catalog ?? provider.type) && !REFUSING_HOSTS.has(apiHostOf(provider.baseUrl ?? ''));
 }

@@ -13,7 +13,7 @@ export interface OpenAIStyleOptions {
   embeddingsPath?: (ctx: CallContext) => string;
   authHeaders?: (ctx: CallContext) => Record<string, string>;
   /** Adjusts the body for a host's quirks (a parameter it does not take); the body is the call's own copy, to change in place or replace. */
-  adjust?: (body: Record<string, unknown>, ctx: CallContext) => Record<string, unknown>;
+  adjust?: (body: Record<string, unknown>, ctx: CallContext, request: ChatRequest) => Record<string, unknown>;
   /**
    * Whether the call's model takes `reasoning_effort` beside function tools, for the effort the gateway derives from
    * an Anthropic-format client's thinking (OpenAI's newest models refuse the pair on Chat Completions); yes when absent.
@@ -83,7 +83,7 @@ export function openAIStyleAdapter(options: OpenAIStyleOptions): ProviderAdapter
         }
       }
       if (!(ctx.provider.reasoningBack ?? options.wantsReasoningBack)) withoutReasoningContent(body);
-      if (options.adjust) body = options.adjust(body, ctx);
+      if (options.adjust) body = options.adjust(body, ctx, request);
       return {
         method: 'POST',
         url: `${base(ctx)}${options.chatPath ? options.chatPath(ctx) : `${ctx.provider.pathPrefix ?? '/v1'}/chat/completions`}`,
