@@ -8,6 +8,7 @@ import { compileAiSnapshot } from './ai/ai-snapshot.js';
 import { ProviderKeyService } from './ai/provider-keys.js';
 import { ResponseCache } from './ai/response-cache.js';
 import { SpendTracker } from './ai/spend-tracker.js';
+import { StoredResponses } from './ai/stored-responses.js';
 import { UsageRecorder } from './ai/usage-recorder.js';
 import { ExternalIssuer } from './auth/issuers/index.js';
 import type { IssuerSpec } from './auth/issuer-schema.js';
@@ -148,9 +149,11 @@ class NodeCore {
     const recorder = new UsageRecorder(store, (error) => logger.warn({ err: { message: error.message } }, 'AI usage records could not be written; kept for the next try'));
     if (options.timers) recorder.start(1_000);
     this.replayGuard = new StoreReplayGuard(store);
+    const responses = new StoredResponses(store, master.key);
     if (options.timers) {
       this.#purgeTimer = setInterval(() => {
         this.replayGuard.purge(clock.now()).catch((error: Error) => logger.warn({ err: { message: error.message } }, 'expired one-time values could not be purged; will retry'));
+        responses.purge(clock.now()).catch((error: Error) => logger.warn({ err: { message: error.message } }, 'expired stored responses could not be purged; will retry'));
       }, 60_000);
       this.#purgeTimer.unref();
     }
@@ -159,6 +162,8 @@ class NodeCore {
     this.aiRuntime = {
       dispatcher: new Agent({ keepAliveTimeout: 30_000, connections: 256 }),
       cache: new ResponseCache(10_000),
+      responses,
+      onStoreError: (error) => logger.warn({ err: { message: error.message } }, 'a Response could not be stored; answered with store: false'),
       recorder,
       spend,
       limiter: this.limiter,

@@ -8,7 +8,7 @@ import type { AiSnapshot, AiTarget } from './ai-snapshot.js';
 import { resolveModel } from './ai-snapshot.js';
 import { ANTHROPIC_BLOCKS, CACHE_MARKED, CACHE_WRITES, OUTPUT_CONFIG, REASONING_EFFORTS, STOP_SEQUENCE, THINKING, type ChatCompletion, type ChatRequest, type EmbeddingsRequest, type EmbeddingsResponse, type Usage } from './chat-types.js';
 import { ChatChunksToMessageEvents, chatToMessages, failedChoice, hiddenReasoningFor, messagesToChat, toAnthropicError } from './anthropic-ingress/index.js';
-import { ChatChunksToResponseEvents, chatToResponse, responseEchoOf, responsesToChat, toResponsesError } from './responses-ingress/index.js';
+import { ChatChunksToResponseEvents, RESPONSE_INPUT, chatToResponse, inputItemsPage, previousResponseIdOf, previousResponseNotFound, readInputItemsQuery, responseEchoOf, responseNotFound, responsesToChat, toResponsesError, type PreviousResponse, type ResponseObject, type ResponsesChatRequest } from './responses-ingress/index.js';
 import { isJsonObject } from './json-object.js';
 import { offersFunctions, toFunctionCallChunk, toFunctionCallCompletion, toToolForms } from './legacy-functions.js';
 import { takeCacheControl } from './openai-cache-control.js';
@@ -18,6 +18,7 @@ import { SOURCE_TEXT, thinkingAsked, type CallContext, type ProviderFailure, typ
 import { ResponseCache, type CachedCompletion } from './response-cache.js';
 import type { SecretRedaction } from './secret-redaction.js';
 import type { SpendTracker } from './spend-tracker.js';
+import type { StoredResponses } from './stored-responses.js';
 import { estimatePromptTokens, estimateTokens, loadTokenizer, quickTokenCount } from './token-estimate.js';
 import type { UsageRecorder } from './usage-recorder.js';
 
@@ -31,6 +32,10 @@ export type PriceLookup = (providerType: string, model: string) => ModelPrices |
 export interface AiRuntime {
   dispatcher: Agent;
   cache: ResponseCache;
+  /** Responses kept for OpenAI's Responses API: read and written by Responses API calls only. */
+  responses: StoredResponses;
+  /** Told when a Response could not be kept (it is answered all the same, with `store: false`). */
+  onStoreError: (error: Error) => void;
   recorder: UsageRecorder;
   spend: SpendTracker;
   limiter: RateLimiter;
@@ -380,11 +385,88 @@ function recordSpend(call: AiCall, trace: CallTrace, spend: TrySpend): void {
   writeRecord(call, trace, { ...appOf(call), provider: spend.target.provider, model: spend.target.model, tokens: spend.tokens, estimated: spend.estimated, cost: spend.cost, ttftMs: null, status: spend.status, cacheHit: false });
 }
 
-/** Why an AI operation is unknown: a stored response's (`responses/{id}`, its input items…) because Keygate stores none. */
+/** Why an AI operation is unknown; for a stored response's, what Keygate does serve of them. */
 function unknownOperation(operation: string): string {
-  if (operation.startsWith('responses/')) return `unknown AI operation: ${operation}. Keygate keeps no response state, so there is no stored response to read, delete or cancel: POST /v1/responses with the whole conversation instead`;
+  if (operation.startsWith('responses/')) return `unknown AI operation: ${operation}. Of a stored response Keygate serves GET and DELETE /v1/responses/{id} and GET /v1/responses/{id}/input_items; nothing runs in the background to cancel`;
   return `unknown AI operation: ${operation}`;
 }
+
+/** What a path under `responses/` asks of a stored Response, if it is one of its endpoints. */
+function storedResponseAction(operation: string, method: string | undefined): { id: string; action: 'retrieve' | 'delete' | 'input_items' } | undefined {
+  const parts = operation.slice('responses/'.length).split('/');
+  let id: string;
+  try {
+    id = decodeURIComponent(parts[0]!);
+  } catch {
+    id = parts[0]!;
+  }
+  if (id === '') return undefined;
+  if (parts.length === 1 && (method === 'GET' || method === 'DELETE')) return { id, action: method === 'GET' ? 'retrieve' : 'delete' };
+  if (parts.length === 2 && parts[1] === 'input_items') return { id, action: 'input_items' };
+  return undefined;
+}
+
+/**
+ * `GET /v1/responses/{id}` (the Response as it was answered), `DELETE /v1/responses/{id}` and
+ * `GET /v1/responses/{id}/input_items` (https://platform.openai.com/docs/api-reference/responses/get): for the caller
+ * that stored the Response only; for any other, or once it has expired or been deleted, 404. Free, and unrecorded.
+ */
+function serveStoredResponse(req: IncomingMessage, res: ServerResponse, call: AiCall, id: string, action: 'retrieve' | 'delete' | 'input_items'): void {
+  req.resume();
+  const { requestId, runtime } = call;
+  const owner = cacheSpace(call.principal);
+  const now = runtime.now();
+  const answer = async (): Promise<unknown> => {
+    if (action === 'delete') {
+      if (!(await runtime.responses.delete(id, owner, now))) throw responseNotFound(id);
+      return { id, object: 'response', deleted: true };
+    }
+    if (action === 'input_items' && req.method !== 'GET') throw new AiError(405, 'invalid_request_error', 'method_not_allowed', 'use GET', null, { allow: 'GET' });
+    const query = action === 'input_items' ? readInputItemsQuery(new URLSearchParams((req.url ?? '').split('?')[1] ?? '')) : undefined;
+    const stored = await runtime.responses.find(id, owner, now);
+    if (!stored) throw responseNotFound(id);
+    return query ? inputItemsPage(stored.input, query) : stored.response;
+  };
+  answer().then(
+    (value) => sendJson(res, call, requestId, value),
+    (error: unknown) => sendAiError(res, error instanceof AiError ? error : new AiError(500, 'api_error', 'internal_error', 'the stored response could not be read'), requestId),
+  );
+}
+
+/** The stored Response a Responses API request continues, as its chain of items; 404 if the caller has none by that id. */
+async function previousResponse(call: AiCall, id: string): Promise<PreviousResponse> {
+  const stored = await call.runtime.responses.find(id, cacheSpace(call.principal), call.runtime.now());
+  if (!stored) throw previousResponseNotFound(id);
+  return { id, items: [...stored.input, ...(stored.response.output as unknown as PreviousResponse['items'])] };
+}
+
+/**
+ * Keeps a Response a Responses API request asked to store (`store`, true by default) before the client may see it
+ * whole, so that its next call finds it on any worker or node. A store that fails does not cost the client the
+ * answer its provider already made, and billed: it gets it, said truthfully to be unstored (`store: false`).
+ */
+async function keepResponse(call: AiCall, request: ResponsesChatRequest, response: ResponseObject): Promise<ResponseObject> {
+  const input = request[RESPONSE_INPUT];
+  if (!input) return response;
+  const { app, team } = appOf(call);
+  try {
+    await call.runtime.responses.save({ owner: cacheSpace(call.principal), app: app ?? null, team: team ?? null, route: call.route }, { response, input }, call.runtime.now(), call.snapshot.responsesRetentionMs);
+    return response;
+  } catch (error) {
+    call.runtime.onStoreError(error as Error);
+    return { ...response, store: false };
+  }
+}
+
+/** A Responses API answer's body once its Response is kept (keepResponse): the same text, or the unstored Response's. */
+async function keepAnswer(call: AiCall, request: ResponsesChatRequest, body: string): Promise<string> {
+  const response = JSON.parse(body) as ResponseObject;
+  const kept = await keepResponse(call, request, response);
+  return kept === response ? body : JSON.stringify(kept);
+}
+
+/** Whether a chat request is a Responses API request whose answer is to be stored. */
+const toStore = (request: ChatRequest): request is ResponsesChatRequest => RESPONSE_INPUT in request;
 
 /**
  * The unified API on an AI route: `POST …/chat/completions`, `POST …/responses`, `POST …/embeddings` and
@@ -403,6 +485,10 @@ export function handleAi(req: IncomingMessage, res: ServerResponse, operation: s
     }
   }
   if (operation === 'messages/count_tokens') return countTokens(req, res, call);
+  if (operation.startsWith('responses/')) {
+    const stored = storedResponseAction(operation, req.method);
+    if (stored) return serveStoredResponse(req, res, call, stored.id, stored.action);
+  }
   // Every other call is recorded, those that fail too.
   const trace: CallTrace = { cancel: new Cancellation(), started: call.runtime.now(), model: '', target: undefined, recorded: false, spent: undefined };
   // A client that leaves before its answer: the provider's tokens are no longer worth generating, nor a fallback.
@@ -800,9 +886,19 @@ type ChunkEvents = Pick<ChatChunksToMessageEvents, 'push' | 'end' | 'fail' | 'fa
  */
 function chat(body: Record<string, unknown>, res: ServerResponse, call: AiCall, trace: CallTrace, format: ChatFormat, fail: (error: unknown) => void): Promise<void> | undefined {
   if (typeof body.model === 'string') trace.model = body.model;
+  if (format === 'responses') {
+    // A Responses API request that continues a stored Response: its chain is read first, in one read.
+    const previous = previousResponseIdOf(body);
+    if (previous !== undefined) return previousResponse(call, previous).then((chain) => chatWith(responsesToChat(body, chain), res, call, trace, format, fail));
+    return chatWith(responsesToChat(body), res, call, trace, format, fail);
+  }
   // Told before validateChat rewrites the deprecated `functions` as tools.
   const answerFormat = format === 'openai' && offersFunctions(body) ? 'openai-functions' : format;
-  const request = format === 'anthropic' ? messagesToChat(body) : format === 'responses' ? responsesToChat(body) : validateChat(body);
+  return chatWith(format === 'anthropic' ? messagesToChat(body) : validateChat(body), res, call, trace, answerFormat, fail);
+}
+
+/** `chat` once its request is in the unified shape. */
+function chatWith(request: ChatRequest, res: ServerResponse, call: AiCall, trace: CallTrace, answerFormat: ChatFormat, fail: (error: unknown) => void): Promise<void> | undefined {
   const promptEstimate = estimatePromptTokens(request.messages, quickTokenCount);
   const prepared = prepare(request.model, promptEstimate, call);
   const go = (ready: Prepared) => (request.stream ? streamChat(res, call, trace, answerFormat, request, ready, promptEstimate) : answerChat(res, call, trace, answerFormat, request, ready, fail));
@@ -901,8 +997,13 @@ function answerChat(res: ServerResponse, call: AiCall, trace: CallTrace, format:
   const out = cached === undefined ? undefined : renderOrNot(format, request, cached);
   if (out !== undefined) {
     recordChat(call, trace, prepared, request, undefined, 200, NO_TOKENS, false, null, true);
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(out), 'x-request-id': call.requestId, ...requestIdHeader(format, call.requestId), 'x-keygate-cache': 'hit', 'x-keygate-cost-usd': '0', ...call.responseHeaders });
-    res.end(out);
+    const hit = (body: string) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-request-id': call.requestId, ...requestIdHeader(format, call.requestId), 'x-keygate-cache': 'hit', 'x-keygate-cost-usd': '0', ...call.responseHeaders });
+      res.end(body);
+    };
+    // A Response answered from the cache is a Response of its own, stored as any other.
+    if (toStore(request)) return keepAnswer(call, request, out).then(hit);
+    hit(out);
     return undefined;
   }
   const options = { dispatcher: runtime.dispatcher, timeoutMs: snapshot.timeoutMs, cancel: trace.cancel };
@@ -938,6 +1039,8 @@ function answerChat(res: ServerResponse, call: AiCall, trace: CallTrace, format:
           if (body === undefined) return fail(new AiError(502, 'api_error', 'provider_bad_response', 'the provider answered with a completion that cannot be read'));
           // A choice the provider says failed (OpenRouter's finish_reason "error") is not an answer to keep for the TTL.
           if (cacheKey && !anyChoiceFailed(completion)) runtime.cache.set(cacheKey, toCache(completion, passThrough, wantsReasoningBack), runtime.now() + snapshot.cacheTtlMs);
+          // A Response to store is kept before it is sent: the client's next call may continue it at once.
+          if (toStore(request)) return void keepAnswer(call, request, body as string).then((kept) => sendAnswer(res, call, target, cost, !reported, kept, requestIdHeader(format, call.requestId)), fail);
           sendAnswer(res, call, target, cost, !reported, body, requestIdHeader(format, call.requestId));
         };
         // Without the provider's usage the tokens are counted, with the tokenizer (loaded on first need).
@@ -1048,7 +1151,12 @@ async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, f
     // The reasoning part of the output, which a Response's usage tells, as the provider counted it.
     const details = reported ? stream.usage()?.completion_tokens_details : undefined;
     if (details) usage.completion_tokens_details = details;
-    for (const event of events.end(usage)) res.write(event);
+    if (events instanceof ChatChunksToResponseEvents && toStore(request)) {
+      // The Response is kept before its terminal event: a client that continues it on seeing that event finds it.
+      const finished = events.finish(usage)!;
+      for (const event of finished.events) res.write(event);
+      res.write(events.terminal(await keepResponse(call, request, finished.response)));
+    } else for (const event of events.end(usage)) res.write(event);
   }
   if (!events && status === 200 && wantUsage && stream.usage() === undefined) {
     const usage = { prompt_tokens: tokens.input, completion_tokens: tokens.output, total_tokens: tokens.input + tokens.output };

@@ -52,6 +52,12 @@ export const AiSectionSchema = Type.Object(
     models: Type.Optional(Type.Array(CatalogModelSchema, { description: 'catalog entries to add, or to replace shipped ones (same provider and id)' })),
     cache: Type.Optional(Type.Object({ ttl: Duration, maxEntries: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })) }, { additionalProperties: false, description: 'exact-match response cache for non-streamed calls' })),
     timeout: Type.Optional(Duration),
+    responses: Type.Optional(
+      Type.Object(
+        { retention: Type.Optional(Type.String({ pattern: '^\\d+(ms|s|m|h|d)$', description: 'how long a stored Response is kept, from its answer; 30d (as OpenAI) by default' })) },
+        { additionalProperties: false, description: "responses stored for OpenAI's Responses API (previous_response_id, GET and DELETE /v1/responses/{id})" },
+      ),
+    ),
   },
   { additionalProperties: false },
 );

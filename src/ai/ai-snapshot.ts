@@ -35,11 +35,16 @@ export interface AiSnapshot {
   readonly cacheTtlMs: number;
   readonly cacheMaxEntries: number;
   readonly timeoutMs: number;
+  /** How long a stored Response is kept (`ai.responses.retention`). */
+  readonly responsesRetentionMs: number;
   readonly catalog: ModelCatalog;
 }
 
+/** OpenAI keeps stored responses 30 days (https://platform.openai.com/docs/guides/your-data): so does Keygate, by default. */
+export const RESPONSES_RETENTION_MS = 30 * 86_400_000;
+
 const SHIPPED = ModelCatalog.shipped();
-export const EMPTY_AI: AiSnapshot = { providers: new Map(), aliases: new Map(), cacheTtlMs: 0, cacheMaxEntries: 0, timeoutMs: 60_000, catalog: SHIPPED };
+export const EMPTY_AI: AiSnapshot = { providers: new Map(), aliases: new Map(), cacheTtlMs: 0, cacheMaxEntries: 0, timeoutMs: 60_000, responsesRetentionMs: RESPONSES_RETENTION_MS, catalog: SHIPPED };
 
 /** Provider types whose hosts serve models no catalog can list in advance (any local or OpenAI-compatible model). */
 const OPEN_ENDED = new Set(['ollama', 'openai-compatible']);
@@ -83,6 +88,7 @@ export function compileAiSnapshot(section: AiSection | undefined, pools: Readonl
     cacheTtlMs: section.cache ? (parseDuration(section.cache.ttl) ?? 0) : 0,
     cacheMaxEntries: section.cache?.maxEntries ?? 10_000,
     timeoutMs: section.timeout ? (parseDuration(section.timeout) ?? 60_000) : 60_000,
+    responsesRetentionMs: section.responses?.retention ? (parseDuration(section.responses.retention) ?? RESPONSES_RETENTION_MS) : RESPONSES_RETENTION_MS,
     catalog: section.models?.length ? SHIPPED.withOverrides(section.models) : SHIPPED,
   };
 }

@@ -111,6 +111,8 @@ export function validateConfig(value: unknown): ConfigFile {
   });
   const providers = new Set<string>();
   if (config.ai) timerDurations('ai', { timeout: config.ai.timeout });
+  const retention = config.ai?.responses?.retention;
+  if (retention !== undefined && !((parseDuration(retention) ?? 0) > 0)) throw new KeygateError('invalid_config', `ai.responses.retention: must be longer than 0 (a stored response must outlive its answer), got "${retention}"`);
   (config.ai?.providers ?? []).forEach((provider, i) => {
     if (providers.has(provider.name)) throw new KeygateError('invalid_config', `ai.providers[${i}].name: "${provider.name}" is already used by another provider`);
     if (provider.pathPrefix !== undefined && !PATH_PREFIX_TYPES.has(provider.type)) {

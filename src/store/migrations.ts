@@ -245,6 +245,26 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         FOR EACH STATEMENT EXECUTE FUNCTION keygate_add_daily_spend()`.execute(db);
     },
   },
+  '0008_ai_responses': {
+    async up(db: Kysely<unknown>) {
+      // Responses kept for OpenAI's Responses API (`store`, `previous_response_id`, GET and DELETE /v1/responses/{id}).
+      // `owner` is whose they are (an app, or a caller that is no app): only the same may read, continue or delete
+      // one. `sealed` holds the Response and its whole input item list, sealed under the master key bound to the id
+      // and owner: conversations are user data. Rows past `expires_at` are never read, and are swept.
+      await db.schema
+        .createTable('ai_responses')
+        .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('owner', 'varchar(400)', (c) => c.notNull())
+        .addColumn('app', 'varchar(63)')
+        .addColumn('team', 'varchar(63)')
+        .addColumn('route', 'varchar(63)', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('sealed', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('ai_responses_expires_at').on('ai_responses').column('expires_at').execute();
+    },
+  },
   };
 }
 

@@ -167,7 +167,25 @@ export interface ReplayGuardTable {
   expires_at: number;
 }
 
+/**
+ * Responses kept for OpenAI's Responses API, one row per stored Response: its Response object and its whole input
+ * item list (the earlier responses' included), sealed as one JWE under the master key. Owned by src/ai.
+ */
+export interface AiResponsesTable {
+  /** The Response's id, `resp_…`. */
+  id: string;
+  /** Whose it is: only the same caller (cacheSpace in the AI handler) reads, continues or deletes it. */
+  owner: string;
+  app: string | null;
+  team: string | null;
+  route: string;
+  created_at: number;
+  expires_at: number;
+  sealed: string;
+}
+
 export interface Database {
+  ai_responses: AiResponsesTable;
   provider_keys: ProviderKeysTable;
   ai_usage: AiUsageTable;
   ai_spend_daily: AiSpendDailyTable;

@@ -30,7 +30,7 @@ describe('a chat completion as a Response', () => {
       parallel_tool_calls: true,
       previous_response_id: null,
       reasoning: { effort: null, summary: null },
-      store: false,
+      store: true,
       temperature: null,
       text: { format: { type: 'text' } },
       tool_choice: 'auto',

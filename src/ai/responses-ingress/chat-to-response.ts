@@ -3,8 +3,8 @@ import { failedChoice } from '../anthropic-ingress/index.js';
 import type { ChatCompletion, FinishReason, Usage } from '../chat-types.js';
 import type { ItemStatus, ResponseEcho, ResponseObject, ResponseStatus, ResponsesError, ResponsesOutputItem, ResponsesOutputMessage, ResponsesUsage } from './wire-types.js';
 
-/** An id as OpenAI's look: its prefix (`resp`, `msg`, `fc`, `rs`; `call` for a call id a provider left out), then 32 hex digits. */
-export const itemId = (prefix: 'resp' | 'msg' | 'fc' | 'rs' | 'call'): string => `${prefix}_${randomUUID().replaceAll('-', '')}`;
+/** An id as OpenAI's look: its prefix (`resp`, `msg`, `fc`, `fco`, `rs`; `call` for a call id a provider left out), then 32 hex digits. */
+export const itemId = (prefix: 'resp' | 'msg' | 'fc' | 'fco' | 'rs' | 'call'): string => `${prefix}_${randomUUID().replaceAll('-', '')}`;
 
 /**
  * A chat usage as the Response's (https://platform.openai.com/docs/api-reference/responses/object#responses/object-usage):
@@ -59,9 +59,9 @@ export function responseObject(parts: ResponseParts, echo: ResponseEcho): Respon
     model: parts.model,
     output: parts.output,
     parallel_tool_calls: echo.parallel_tool_calls,
-    previous_response_id: null,
+    previous_response_id: echo.previous_response_id,
     reasoning: echo.reasoning,
-    store: false,
+    store: echo.store,
     temperature: echo.temperature,
     text: echo.text,
     tool_choice: echo.tool_choice,

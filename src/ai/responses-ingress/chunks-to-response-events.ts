@@ -90,13 +90,25 @@ export class ChatChunksToResponseEvents {
    * (or `response.incomplete`) with the whole Response, its usage `usage` if given, else the provider's usage chunk.
    */
   end(usage?: Usage): string[] {
-    if (this.#ended) return [];
+    const finished = this.finish(usage);
+    return finished ? [...finished.events, this.terminal(finished.response)] : [];
+  }
+
+  /**
+   * `end` in two steps, for a caller that keeps the Response before the client may see it whole: the events that
+   * close every open item, with the final Response (undefined once the stream has ended)…
+   */
+  finish(usage?: Usage): { events: string[]; response: ResponseObject } | undefined {
+    if (this.#ended) return undefined;
     const { status, incomplete_details: incompleteDetails } = responseStatusFor(this.#finishReason);
     const events = [...this.#start(), ...this.#closeAll(status)];
     this.#ended = true;
-    const response = this.#response(status, responseUsageFor(usage ?? this.#usage), { incompleteDetails });
-    events.push(this.#event(status === 'incomplete' ? 'response.incomplete' : 'response.completed', { response }));
-    return events;
+    return { events, response: this.#response(status, responseUsageFor(usage ?? this.#usage), { incompleteDetails }) };
+  }
+
+  /** …then the terminal event with that Response, as kept: `response.completed`, or `response.incomplete`. */
+  terminal(response: ResponseObject): string {
+    return this.#event(response.status === 'incomplete' ? 'response.incomplete' : 'response.completed', { response });
   }
 
   /** Whether the stream ended as failed (`fail`, or a choice that failed). */

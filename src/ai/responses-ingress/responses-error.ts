@@ -3,15 +3,14 @@ import { AiError } from '../openai-error.js';
 /**
  * The codes of the 400s a Responses API request can meet at the gateway. OpenAI's own (`invalid_value`,
  * `missing_required_parameter`, `unsupported_parameter`, `unsupported_value`, https://platform.openai.com/docs/guides/error-codes) for a
- * malformed or unusable field; Keygate's for what needs state OpenAI keeps and Keygate does not (a stored response,
- * conversation or item, a background run) and for OpenAI's built-in tools, which only OpenAI runs.
+ * malformed or unusable field; Keygate's for what needs state OpenAI keeps and Keygate does not (a conversation, an
+ * item by reference, a background run) and for OpenAI's built-in tools, which only OpenAI runs.
  */
 export type ResponsesErrorCode =
   | 'invalid_value'
   | 'missing_required_parameter'
   | 'unsupported_parameter'
   | 'unsupported_value'
-  | 'previous_response_not_supported'
   | 'conversation_not_supported'
   | 'item_reference_not_supported'
   | 'background_not_supported'
@@ -31,6 +30,16 @@ export class ResponsesRequestError extends AiError {
     super(400, 'invalid_request_error', code, message, param);
   }
 }
+
+/**
+ * A `previous_response_id` that names no Response the caller may continue (unknown, expired, deleted, or another
+ * app's, which are not told apart): 404, in OpenAI's words and code.
+ */
+export const previousResponseNotFound = (id: string): AiError =>
+  new AiError(404, 'invalid_request_error', 'previous_response_not_found', `Previous response with id '${id}' not found.`, 'previous_response_id');
+
+/** `GET`/`DELETE /v1/responses/{id}` (and its input items) for a Response the caller has not stored, or no longer: 404. */
+export const responseNotFound = (id: string): AiError => new AiError(404, 'invalid_request_error', 'response_not_found', `Response with id '${id}' not found.`, null);
 
 /** Chat Completions members a Responses API request is sent as (responsesToChat), and the Responses API's names for them. */
 const CHAT_PARAMS: ReadonlyArray<[chat: RegExp, responses: string]> = [

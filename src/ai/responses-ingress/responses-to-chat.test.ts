@@ -197,6 +197,8 @@ describe('what a Response echoes of its request', () => {
       tools: [],
       top_p: null,
       user: null,
+      store: true,
+      previous_response_id: null,
     });
   });
 
@@ -216,6 +218,8 @@ describe('what a Response echoes of its request', () => {
       tools: [weatherTool],
       top_p: 0.9,
       user: 'u1',
+      store: true,
+      previous_response_id: null,
     });
   });
 
@@ -226,7 +230,6 @@ describe('what a Response echoes of its request', () => {
 
 describe('a Responses API request the gateway refuses', () => {
   it.each([
-    [{ previous_response_id: 'resp_123' }, 'previous_response_id', 'previous_response_not_supported'],
     [{ conversation: 'conv_123' }, 'conversation', 'conversation_not_supported'],
     [{ background: true }, 'background', 'background_not_supported'],
     [{ prompt: { id: 'pmpt_1' } }, 'prompt', 'unsupported_parameter'],
@@ -237,8 +240,8 @@ describe('a Responses API request the gateway refuses', () => {
     expect(error).toMatchObject({ status: 400, type: 'invalid_request_error', param, code });
   });
 
-  it("says to send the whole input instead of previous_response_id", () => {
-    expect(rejection({ previous_response_id: 'resp_123' }).message).toMatch(/send the whole conversation in 'input'/);
+  it("says to continue a stored response instead of sending a conversation", () => {
+    expect(rejection({ conversation: 'conv_123' }).message).toMatch(/'previous_response_id'/);
   });
 
   it.each(['web_search', 'web_search_preview', 'file_search', 'computer_use_preview', 'code_interpreter', 'image_generation', 'mcp', 'custom'])('refuses a %s tool, which OpenAI runs itself, with unsupported_tool', (type) => {

@@ -1,7 +1,8 @@
 import type { ChatMessage, ChatRequest, ContentPart, ImagePart, ResponseFormat, ToolCall, ToolChoice, ToolDefinition } from '../chat-types.js';
 import { isJsonObject } from '../json-object.js';
 import { ResponsesRequestError, type ResponsesErrorCode } from './responses-error.js';
-import type { ResponseEcho, ResponsesFunctionTool, ResponsesReasoning, ResponsesTextFormat, ResponsesToolChoice } from './wire-types.js';
+import { itemId } from './chat-to-response.js';
+import type { ResponseEcho, ResponsesFunctionTool, ResponsesInputItem, ResponsesReasoning, ResponsesTextFormat, ResponsesToolChoice } from './wire-types.js';
 
 type Json = Record<string, unknown>;
 
@@ -12,8 +13,21 @@ type Json = Record<string, unknown>;
  */
 export const RESPONSE_ECHO: unique symbol = Symbol('RESPONSE_ECHO');
 
+/**
+ * On a chat request translated from a Responses API request that is to be stored: its whole input item list (the
+ * continued response's items first), each with its id, as the stored Response keeps it. A symbol, as RESPONSE_ECHO.
+ */
+export const RESPONSE_INPUT: unique symbol = Symbol('RESPONSE_INPUT');
+
 export interface ResponsesChatRequest extends ChatRequest {
   [RESPONSE_ECHO]: ResponseEcho;
+  [RESPONSE_INPUT]?: ResponsesInputItem[];
+}
+
+/** The stored Response a request continues (`previous_response_id`): its id, and its input then output items. */
+export interface PreviousResponse {
+  id: string;
+  items: readonly ResponsesInputItem[];
 }
 
 /** What a Response echoes when the request set nothing: OpenAI's defaults. */
@@ -29,6 +43,8 @@ const DEFAULT_ECHO: ResponseEcho = {
   tools: [],
   top_p: null,
   user: null,
+  store: false,
+  previous_response_id: null,
 };
 
 /** The echo responsesToChat kept on `request`, or OpenAI's defaults for a request that came another way. */
@@ -171,9 +187,7 @@ function assistantMessage({ texts, calls, reasoning }: AssistantTurn): ChatMessa
  * `reasoning_content` (what DeepSeek-style hosts want back within a tool loop; a turn of reasoning alone is left
  * out); a `function_call_output` is a tool message. Items that need OpenAI's state or tools are refused.
  */
-function inputMessages(input: unknown): ChatMessage[] {
-  if (typeof input === 'string') return [{ role: 'user', content: input }];
-  if (!Array.isArray(input) || input.length === 0) invalid('input', 'a string or a non-empty array of input items');
+function inputMessages(input: readonly unknown[], continued: number): ChatMessage[] {
   const messages: ChatMessage[] = [];
   let turn: AssistantTurn | undefined;
   let images: ImagePart[] = [];
@@ -188,7 +202,8 @@ function inputMessages(input: unknown): ChatMessage[] {
     images = [];
   };
   input.forEach((item: unknown, i) => {
-    const param = `input[${i}]`;
+    // A continued response's items were checked when it was stored; the request's own are named as the client sent them.
+    const param = i < continued ? 'previous_response_id' : `input[${i - continued}]`;
     if (!isJsonObject(item)) invalid(param, 'an input item object');
     // An easy input message (`{role, content}`) may leave its type out.
     const type = item.type ?? 'message';
@@ -218,7 +233,7 @@ function inputMessages(input: unknown): ChatMessage[] {
         return;
       }
       case 'item_reference':
-        return fail(`${param}.type`, "Keygate keeps no response state, so an 'item_reference' has nothing to refer to: send the item itself in 'input'.", 'item_reference_not_supported');
+        return fail(`${param}.type`, "Keygate does not look up stored items by reference: send the item itself in 'input', or continue its response with 'previous_response_id'.", 'item_reference_not_supported');
       default:
         return fail(`${param}.type`, `'${String(type)}' items belong to OpenAI's built-in or custom tools, which are not available through this gateway; only messages, reasoning, function_call and function_call_output items are.`, 'unsupported_input_item');
     }
@@ -315,14 +330,50 @@ function metadataOf(metadata: unknown): Record<string, string> {
 }
 
 /**
- * What needs state OpenAI keeps and Keygate does not: refused, with what to send instead. Keygate stores no
- * response (whatever `store` says), so it can neither continue one nor run one in the background.
+ * What needs state OpenAI keeps and Keygate does not: refused, with what to send instead. Keygate stores responses
+ * (to continue with `previous_response_id`), but keeps no conversations and runs nothing in the background.
  */
 function refuseStatefulFields(body: Json): void {
-  if (body.previous_response_id !== undefined) fail('previous_response_id', "Keygate keeps no response state, so it cannot continue a stored response: send the whole conversation in 'input' (the earlier input and output items included) instead of 'previous_response_id'.", 'previous_response_not_supported');
-  if (body.conversation !== undefined) fail('conversation', "Keygate keeps no conversations: send the whole conversation in 'input' instead of 'conversation'.", 'conversation_not_supported');
-  if (body.background === true) fail('background', 'Keygate keeps no response state, so it cannot run a response in the background to be fetched later: send the request without it (streamed, if it is long).', 'background_not_supported');
+  if (body.conversation !== undefined) fail('conversation', "Keygate keeps no conversations: continue a stored response with 'previous_response_id', or send the whole conversation in 'input', instead of 'conversation'.", 'conversation_not_supported');
+  if (body.background === true) fail('background', 'Keygate runs no response in the background to be fetched later: send the request without it (streamed, if it is long).', 'background_not_supported');
   if (body.prompt !== undefined) fail('prompt', "Stored prompt templates live at OpenAI: send the prompt's text in 'instructions' and 'input' instead of 'prompt'.", 'unsupported_parameter');
+}
+
+/**
+ * A request's `previous_response_id` (https://platform.openai.com/docs/api-reference/responses/create#responses-create-previous_response_id):
+ * the id of the stored Response it continues, undefined when it continues none.
+ */
+export function previousResponseIdOf(request: Record<string, unknown>): string | undefined {
+  const id = request.previous_response_id;
+  if (id === undefined || id === null) return undefined;
+  // A stored Response's id is at most 64 characters (OpenAI's are 53).
+  if (typeof id !== 'string' || id === '' || id.length > 64) invalid('previous_response_id', "a response id ('resp_…', at most 64 characters)");
+  return id;
+}
+
+/** `input` as input items: a string is one user message. */
+function inputItemsOf(input: unknown): unknown[] {
+  if (typeof input === 'string') return [{ role: 'user', content: input }];
+  if (!Array.isArray(input) || input.length === 0) invalid('input', 'a string or a non-empty array of input items');
+  return input;
+}
+
+const ITEM_PREFIXES: Readonly<Record<string, 'msg' | 'fc' | 'fco' | 'rs'>> = { message: 'msg', function_call: 'fc', function_call_output: 'fco', reasoning: 'rs' };
+
+/**
+ * An input item (already checked by inputMessages) as a stored Response lists it
+ * (https://platform.openai.com/docs/api-reference/responses/input-items/list): its members as sent, but for those
+ * that are null; its own id, or a new one (`msg_…`, `fc_…`, `fco_…`, `rs_…`); `type: "message"` on an easy message,
+ * whose text becomes one `input_text` part (`output_text` for the assistant's); `status: "completed"` where it had none.
+ */
+function storedItem(item: Json): ResponsesInputItem {
+  const kept: Json = Object.fromEntries(Object.entries(item).filter(([, value]) => value !== null));
+  const type = typeof kept.type === 'string' ? kept.type : 'message';
+  if (type === 'message' && typeof kept.content === 'string') {
+    kept.content = kept.role === 'assistant' ? [{ type: 'output_text', text: kept.content, annotations: [] }] : [{ type: 'input_text', text: kept.content }];
+  }
+  const id = typeof kept.id === 'string' && kept.id !== '' ? kept.id : itemId(ITEM_PREFIXES[type] ?? 'msg');
+  return { id, type, ...kept, ...(type !== 'reasoning' && kept.status === undefined ? { status: 'completed' } : {}) } as ResponsesInputItem;
 }
 
 /**
@@ -331,26 +382,34 @@ function refuseStatefulFields(body: Json): void {
  * inputMessages), function tools Chat Completions' tools, `text.format` `response_format`, `reasoning.effort`
  * `reasoning_effort`, `max_output_tokens` `max_completion_tokens`; `temperature`, `top_p`, `user`, `stream`,
  * `tool_choice` and `parallel_tool_calls` are Chat Completions' own. What the Response echoes is kept under
- * RESPONSE_ECHO. Accepted and not sent on: `metadata` (echoed), `store` (Keygate stores nothing), `include`,
- * `truncation`, `text.verbosity`, `prompt_cache_key` and OpenAI's other account settings; what needs OpenAI's state
- * is refused (refuseStatefulFields). `null` is "not given", as OpenAI takes it. A malformed field throws a
+ * RESPONSE_ECHO. A request that continues a stored Response (`previous_response_id`, resolved by the caller into
+ * `previous`) is sent that Response's input and output items before its own input; its instructions are not carried
+ * over, as with OpenAI. Unless `store` is false, the whole input item list to keep with the answer is under
+ * RESPONSE_INPUT. Accepted and not sent on: `metadata` (echoed), `include`, `truncation`, `text.verbosity`,
+ * `prompt_cache_key` and OpenAI's other account settings; what needs state Keygate does not keep is refused
+ * (refuseStatefulFields). `null` is "not given", as OpenAI takes it. A malformed field throws a
  * ResponsesRequestError naming it.
  *
  * @example responsesToChat({ model: 'gpt-4o-mini', instructions: 'Be brief.', input: 'Hello' })
  */
-export function responsesToChat(request: Record<string, unknown>): ResponsesChatRequest {
+export function responsesToChat(request: Record<string, unknown>, previous?: PreviousResponse): ResponsesChatRequest {
   if (!isJsonObject(request)) invalid('body', 'a JSON object');
   const body: Json = Object.fromEntries(Object.entries(request).filter(([, value]) => value !== null));
   if (typeof body.model !== 'string' || body.model === '') fail('model', "Missing required parameter: 'model'.", 'missing_required_parameter');
   refuseStatefulFields(body);
-  if (body.input === undefined) fail('input', "Missing required parameter: 'input'. Keygate keeps no response state, so every request carries its whole input.", 'missing_required_parameter');
-  const echo: ResponseEcho = { ...DEFAULT_ECHO, metadata: {}, reasoning: { ...DEFAULT_ECHO.reasoning } };
+  const previousId = previousResponseIdOf(body);
+  if (previousId !== previous?.id) throw new Error(`previous_response_id ${previousId ?? 'none'} was not resolved into the request's previous response`);
+  if (body.input === undefined) fail('input', "Missing required parameter: 'input'.", 'missing_required_parameter');
+  const echo: ResponseEcho = { ...DEFAULT_ECHO, metadata: {}, reasoning: { ...DEFAULT_ECHO.reasoning }, store: true, previous_response_id: previousId ?? null };
   const instructions = optionalText(body.instructions, 'instructions');
   const system: ChatMessage[] = instructions ? [{ role: 'system', content: instructions }] : [];
-  const chat: ResponsesChatRequest = { model: body.model, messages: [...system, ...inputMessages(body.input)], [RESPONSE_ECHO]: echo };
+  const own = inputItemsOf(body.input);
+  const continued = previous?.items ?? [];
+  const chat: ResponsesChatRequest = { model: body.model, messages: [...system, ...inputMessages([...continued, ...own], continued.length)], [RESPONSE_ECHO]: echo };
   if (instructions !== undefined) echo.instructions = instructions;
   if (body.stream !== undefined) chat.stream = boolean(body.stream, 'stream');
-  if (body.store !== undefined) boolean(body.store, 'store');
+  if (body.store !== undefined) echo.store = boolean(body.store, 'store');
+  if (echo.store) chat[RESPONSE_INPUT] = [...continued, ...own.map((item) => storedItem(item as Json))];
   if (body.max_output_tokens !== undefined) {
     // OpenAI's least (https://platform.openai.com/docs/api-reference/responses/create#responses-create-max_output_tokens);
     // sent as max_completion_tokens, which OpenAI's reasoning models require and every adapter reads.

@@ -153,9 +153,9 @@ describe('the official openai SDK through the Responses ingress', () => {
   });
 
   it('raises a refused request as the SDK’s BadRequestError with its code and param', async () => {
-    const failure = await client.responses.create({ model: 'my-model', input: 'Hi', previous_response_id: 'resp_earlier' }).catch((error: unknown) => error);
+    const failure = await client.responses.create({ model: 'my-model', input: 'Hi', conversation: 'conv_earlier' }).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(OpenAI.BadRequestError);
-    expect(failure).toMatchObject({ status: 400, code: 'previous_response_not_supported', param: 'previous_response_id' });
+    expect(failure).toMatchObject({ status: 400, code: 'conversation_not_supported', param: 'conversation' });
   });
 
   it('rejects finalResponse() of a stream that failed midway with the error event, as the SDK does with OpenAI’s', async () => {

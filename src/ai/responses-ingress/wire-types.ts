@@ -39,6 +39,10 @@ export interface ResponseEcho {
   tools: ResponsesFunctionTool[];
   top_p: number | null;
   user: string | null;
+  /** Whether the Response is kept (the request's `store`, true unless it said false, and false if keeping it failed). */
+  store: boolean;
+  /** The stored Response this one continues. */
+  previous_response_id: string | null;
 }
 
 export interface ResponsesOutputText {
@@ -105,8 +109,13 @@ export interface ResponseObject extends ResponseEcho {
   incomplete_details: { reason: 'max_output_tokens' | 'content_filter' } | null;
   model: string;
   output: ResponsesOutputItem[];
-  previous_response_id: null;
-  store: false;
   truncation: 'disabled';
   usage: ResponsesUsage | null;
 }
+
+/**
+ * An input item as a stored Response keeps it (https://platform.openai.com/docs/api-reference/responses/input-items):
+ * as the client sent it, with an id (`msg_…`, `fc_…`, `fco_…`, `rs_…`) where it had none, and a message's text as
+ * content parts.
+ */
+export type ResponsesInputItem = Record<string, unknown> & { id: string; type: string };

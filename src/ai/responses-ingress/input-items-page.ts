@@ -1,0 +1,55 @@
+import { ResponsesRequestError } from './responses-error.js';
+import type { ResponsesInputItem } from './wire-types.js';
+
+/** The query of `GET /v1/responses/{id}/input_items` (https://platform.openai.com/docs/api-reference/responses/input-items). */
+export interface InputItemsQuery {
+  /** 1 to 100; 20 by default. */
+  limit: number;
+  /** `desc` (the last item first) by default, as OpenAI's. */
+  order: 'asc' | 'desc';
+  /** The id of the item the page starts after, in that order. */
+  after: string | undefined;
+}
+
+/** OpenAI's cursor page (`object: "list"`, `data`, `first_id`, `last_id`, `has_more`). */
+export interface InputItemsPage {
+  object: 'list';
+  data: ResponsesInputItem[];
+  first_id: string | null;
+  last_id: string | null;
+  has_more: boolean;
+}
+
+/**
+ * The list query from a request's query string: `limit`, `order` and `after`; `include` is accepted and changes
+ * nothing (Keygate's items have nothing more to include). A malformed value is a 400 naming it.
+ *
+ * @example readInputItemsQuery(new URLSearchParams('limit=2&order=asc')) // { limit: 2, order: 'asc', after: undefined }
+ */
+export function readInputItemsQuery(params: URLSearchParams): InputItemsQuery {
+  const limitText = params.get('limit');
+  const limit = limitText === null || limitText === '' ? 20 : Number(limitText);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new ResponsesRequestError('limit', "Invalid 'limit': expected an integer from 1 to 100.");
+  const order = params.get('order') ?? 'desc';
+  if (order !== 'asc' && order !== 'desc') throw new ResponsesRequestError('order', "Invalid 'order': expected 'asc' or 'desc'.");
+  const after = params.get('after') || undefined;
+  return { limit, order, after };
+}
+
+/**
+ * One page of a stored Response's input items, in `order`, from the item after `after` on. An `after` that is no
+ * item of the Response is a 400: a cursor can only come from an earlier page of the same list.
+ *
+ * @example inputItemsPage(items, { limit: 20, order: 'desc', after: undefined }).first_id // the last input item's id
+ */
+export function inputItemsPage(items: readonly ResponsesInputItem[], query: InputItemsQuery): InputItemsPage {
+  const ordered = query.order === 'asc' ? items : [...items].reverse();
+  let start = 0;
+  if (query.after !== undefined) {
+    const at = ordered.findIndex((item) => item.id === query.after);
+    if (at === -1) throw new ResponsesRequestError('after', "Invalid 'after': expected the id of an input item of this response.");
+    start = at + 1;
+  }
+  const data = ordered.slice(start, start + query.limit);
+  return { object: 'list', data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: start + data.length < ordered.length };
+}
