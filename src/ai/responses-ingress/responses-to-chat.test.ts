@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AiError } from '../openai-error.js';
 import { ResponsesRequestError } from './responses-error.js';
-import { RESPONSE_ECHO, responseEchoOf, responsesToChat } from './responses-to-chat.js';
+import { RESPONSE_ECHO, RESPONSE_INPUT, previousResponseIdOf, responseEchoOf, responsesToChat, type PreviousResponse } from './responses-to-chat.js';
 
 const base = { model: 'gpt-4o-mini', input: 'Hello' };
 const translate = (overrides: Record<string, unknown>) => responsesToChat({ ...base, ...overrides });
@@ -281,5 +281,64 @@ describe('a Responses API request the gateway refuses', () => {
 
   it("says what it expected, in OpenAI's words", () => {
     expect(rejection({ temperature: 3 }).message).toBe("Invalid 'temperature': expected a number from 0 to 2.");
+  });
+});
+
+describe('a request that continues a stored response (previous_response_id)', () => {
+  /** A stored first turn: its input items as kept, then its output (a message and a function call). */
+  const previous: PreviousResponse = {
+    id: 'resp_first',
+    items: [
+      { id: 'msg_q', type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Weather in Paris?' }], status: 'completed' },
+      { id: 'msg_a', type: 'message', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: 'Checking.', annotations: [] }] },
+      { id: 'fc_1', type: 'function_call', call_id: 'call_paris', name: 'get_weather', arguments: '{"city":"Paris"}', status: 'completed' },
+    ],
+  };
+  const continued = (overrides: Record<string, unknown>) => responsesToChat({ ...base, previous_response_id: 'resp_first', ...overrides }, previous);
+
+  it("sends the stored input and output items, as one assistant turn, before the request's own input", () => {
+    const chat = continued({ input: [{ type: 'function_call_output', call_id: 'call_paris', output: '{"celsius":21}' }] });
+    expect(chat.messages).toEqual([
+      { role: 'user', content: 'Weather in Paris?' },
+      { role: 'assistant', content: 'Checking.', tool_calls: [{ id: 'call_paris', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
+      { role: 'tool', tool_call_id: 'call_paris', content: '{"celsius":21}' },
+    ]);
+  });
+
+  it("carries no instructions over: only the request's own come first", () => {
+    expect(continued({ instructions: 'Answer in French.' }).messages[0]).toEqual({ role: 'system', content: 'Answer in French.' });
+    expect(continued({}).messages.some((message) => message.role === 'system')).toBe(false);
+  });
+
+  it('echoes the previous response id and keeps the whole chain, each new item with an id, to store', () => {
+    const chat = continued({ input: 'And tomorrow?' });
+    expect(responseEchoOf(chat)).toMatchObject({ store: true, previous_response_id: 'resp_first' });
+    expect(chat[RESPONSE_INPUT]).toEqual([...previous.items, { id: expect.stringMatching(/^msg_[0-9a-f]{32}$/), type: 'message', role: 'user', content: [{ type: 'input_text', text: 'And tomorrow?' }], status: 'completed' }]);
+  });
+
+  it('names a malformed item of its own input as the client sent it, not by its place in the chain', () => {
+    expect(() => continued({ input: [{ role: 'user', content: 'ok' }, { role: 'robot', content: 'x' }] })).toThrow(expect.objectContaining({ param: 'input[1].role' }));
+  });
+
+  it('keeps nothing to store when store is false, and echoes store: false', () => {
+    const chat = continued({ store: false });
+    expect(chat[RESPONSE_INPUT]).toBeUndefined();
+    expect(responseEchoOf(chat).store).toBe(false);
+  });
+
+  it('gives ids to input items as OpenAI lists them: msg_, fc_, fco_, rs_, and keeps ids sent', () => {
+    const chat = translate({
+      input: [
+        { role: 'user', content: 'Hi' },
+        { type: 'reasoning', summary: [{ type: 'summary_text', text: 'Think.' }] },
+        { type: 'function_call', id: 'fc_mine', call_id: 'c1', name: 'f', arguments: '{}' },
+        { type: 'function_call_output', call_id: 'c1', output: 'done' },
+      ],
+    });
+    expect(chat[RESPONSE_INPUT]!.map((item) => item.id)).toEqual([expect.stringMatching(/^msg_/), expect.stringMatching(/^rs_/), 'fc_mine', expect.stringMatching(/^fco_/)]);
+  });
+
+  it.each([[42], [''], ['x'.repeat(65)]])('refuses a previous_response_id of %j with invalid_value', (id) => {
+    expect(() => previousResponseIdOf({ previous_response_id: id })).toThrow(expect.objectContaining({ status: 400, param: 'previous_response_id', code: 'invalid_value' }));
   });
 });

@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { inputItemsPage, readInputItemsQuery } from './input-items-page.js';
+import type { ResponsesInputItem } from './wire-types.js';
+
+const items: ResponsesInputItem[] = ['msg_1', 'msg_2', 'msg_3', 'msg_4', 'msg_5'].map((id) => ({ id, type: 'message', role: 'user', content: [{ type: 'input_text', text: id }] }));
+const ids = (page: { data: ResponsesInputItem[] }) => page.data.map((item) => item.id);
+
+describe("a stored Response's input items as OpenAI lists them", () => {
+  it('lists the last item first by default, 20 at most', () => {
+    const page = inputItemsPage(items, readInputItemsQuery(new URLSearchParams()));
+    expect(page).toEqual({ object: 'list', data: [...items].reverse(), first_id: 'msg_5', last_id: 'msg_1', has_more: false });
+  });
+
+  it('pages in ascending order with limit and after, saying when more are left', () => {
+    const first = inputItemsPage(items, readInputItemsQuery(new URLSearchParams('order=asc&limit=2')));
+    expect([ids(first), first.has_more]).toEqual([['msg_1', 'msg_2'], true]);
+    const last = inputItemsPage(items, readInputItemsQuery(new URLSearchParams(`order=asc&limit=3&after=${first.last_id}`)));
+    expect([ids(last), last.has_more]).toEqual([['msg_3', 'msg_4', 'msg_5'], false]);
+  });
+
+  it.each([['limit=0', 'limit'], ['limit=101', 'limit'], ['limit=two', 'limit'], ['order=up', 'order']])('refuses %s with a 400 naming %s', (query, param) => {
+    expect(() => readInputItemsQuery(new URLSearchParams(query))).toThrow(expect.objectContaining({ status: 400, param, code: 'invalid_value' }));
+  });
+
+  it('refuses an after that is no item of the Response', () => {
+    expect(() => inputItemsPage(items, readInputItemsQuery(new URLSearchParams('after=msg_9')))).toThrow(expect.objectContaining({ status: 400, param: 'after' }));
+  });
+});
