@@ -64,6 +64,7 @@ export interface AiConfig {
   aliases?: Array<{ name: string; targets: AiTarget[]; fallbacks?: AiTarget[] }>;
   cache?: { ttl: string; maxEntries?: number };
   timeout?: string;
+  responses?: { retention?: string };
 }
 
 /** The AI route every test uses: the unified API under /v1, for callers with an API key. */
@@ -79,10 +80,13 @@ export class AiGateway {
     private readonly dataDir: string,
   ) {}
 
-  /** `logger`: where the node logs (silent by default), for a test that reads its logs; `clock`: a test's own time. */
-  static async start(options: { logger?: Logger; clock?: Clock } = {}): Promise<AiGateway> {
+  /**
+   * `logger`: where the node logs (silent by default), for a test that reads its logs; `clock`: a test's own time;
+   * `env`: more settings (KEYGATE_DATABASE_URL for another store than a SQLite file in the data folder).
+   */
+  static async start(options: { logger?: Logger; clock?: Clock; env?: Record<string, string> } = {}): Promise<AiGateway> {
     const dataDir = tempDataDir();
-    const settings = loadSettings({ KEYGATE_DATA_DIR: dataDir, KEYGATE_ADMIN_TOKEN: ADMIN_TOKEN, KEYGATE_PROXY_PORT: '0', KEYGATE_ADMIN_PORT: '0', KEYGATE_PROXY_HOST: '127.0.0.1' });
+    const settings = loadSettings({ KEYGATE_DATA_DIR: dataDir, KEYGATE_ADMIN_TOKEN: ADMIN_TOKEN, KEYGATE_PROXY_PORT: '0', KEYGATE_ADMIN_PORT: '0', KEYGATE_PROXY_HOST: '127.0.0.1', ...options.env });
     const gateway = await startGateway(settings, { logger: options.logger ?? pino({ level: 'silent' }), clock: options.clock, timers: false });
     return new AiGateway(gateway, dataDir);
   }

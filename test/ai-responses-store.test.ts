@@ -1,0 +1,181 @@
+import OpenAI from 'openai';
+import type { ResponseStreamEvent } from 'openai/resources/responses/responses';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../src/clock.js';
+import { AiGateway, configureThreeProviders, startProviderEmulators, type OpenAIErrorBody, type ProviderEmulators } from './ai-fixtures.js';
+import { createTestDatabase, STORE_KINDS, type TestDatabase } from './databases.js';
+
+/**
+ * Stored responses of OpenAI's Responses API through the gateway, as the official `openai` client calls them:
+ * `previous_response_id` across turns and providers, `responses.retrieve`, `responses.delete` and
+ * `responses.inputItems.list`, for the app that stored them only, until their retention is over.
+ */
+
+const WEATHER_TOOL = {
+  type: 'function' as const,
+  name: 'get_weather',
+  description: 'The current weather in a city',
+  parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false },
+  strict: true,
+};
+const HOUR = 3_600_000;
+
+async function collect(stream: AsyncIterable<ResponseStreamEvent>): Promise<ResponseStreamEvent[]> {
+  const events: ResponseStreamEvent[] = [];
+  for await (const event of stream) events.push(event);
+  return events;
+}
+
+/** The text of each message an emulator was sent last, in the order sent: what the provider saw of the conversation. */
+const textsOf = (messages: Array<{ role: string; content: unknown }>) =>
+  messages.map((message) => `${message.role}: ${typeof message.content === 'string' ? message.content : JSON.stringify(message.content)}`);
+
+describe.each(STORE_KINDS)('stored responses on the %s store', (kind) => {
+  let database: TestDatabase;
+  let gateway: AiGateway;
+  let emulators: ProviderEmulators;
+  let client: OpenAI;
+  let other: OpenAI;
+  const clock = new ManualClock(Date.now());
+
+  beforeAll(async () => {
+    database = await createTestDatabase(kind);
+    emulators = await startProviderEmulators();
+    gateway = await AiGateway.start({ clock, env: kind === 'postgres' ? { KEYGATE_DATABASE_URL: database.url } : {} });
+    expect(gateway.gateway.store.dialect).toBe(kind);
+    await configureThreeProviders(gateway, emulators, {
+      aliases: [
+        { name: 'smart', targets: [{ provider: 'anthropic', model: 'claude-sonnet-4-6' }] },
+        { name: 'fast', targets: [{ provider: 'gemini', model: 'gemini-2.5-flash' }] },
+      ],
+      responses: { retention: '1h' },
+    });
+    client = gateway.openai(await gateway.createApp({ name: 'chain-app', team: 'chain-team' }));
+    other = gateway.openai(await gateway.createApp({ name: 'other-app', team: 'chain-team' }));
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+    await emulators?.stop();
+    await database?.drop();
+  });
+
+  it('continues a stored response with previous_response_id, from one provider to another', async () => {
+    const first = await client.responses.create({ model: 'openai/gpt-4o-mini', input: 'My name is Ada.' });
+    expect(first).toMatchObject({ store: true, previous_response_id: null });
+    const second = await client.responses.create({ model: 'smart', input: 'What is my name?', previous_response_id: first.id });
+    expect(second).toMatchObject({ status: 'completed', store: true, previous_response_id: first.id });
+    expect(textsOf(emulators.anthropic.lastRequest()!.body.messages)).toEqual([
+      'user: [{"type":"text","text":"My name is Ada."}]',
+      'assistant: [{"type":"text","text":"Echo: My name is Ada."}]',
+      'user: [{"type":"text","text":"What is my name?"}]',
+    ]);
+    // And on again, to a third provider: the chain keeps every turn.
+    const third = await client.responses.create({ model: 'fast', input: 'Thanks.', previous_response_id: second.id });
+    expect(third.output_text).toBe('Echo: Thanks.');
+    expect(JSON.stringify(emulators.gemini.lastRequest()!.body)).toContain('Echo: What is my name?');
+  });
+
+  it("does not carry the earlier turn's instructions over", async () => {
+    const first = await client.responses.create({ model: 'openai/gpt-4o-mini', instructions: 'Answer like a pirate.', input: 'Hello' });
+    await client.responses.create({ model: 'openai/gpt-4o-mini', input: 'Hello again', previous_response_id: first.id });
+    expect(emulators.openai.lastRequest()!.body.messages.map((message: { role: string }) => message.role)).toEqual(['user', 'assistant', 'user']);
+    await client.responses.create({ model: 'openai/gpt-4o-mini', instructions: 'Be brief.', input: 'Once more', previous_response_id: first.id });
+    expect(emulators.openai.lastRequest()!.body.messages[0]).toEqual({ role: 'system', content: 'Be brief.' });
+    expect(JSON.stringify(emulators.openai.lastRequest()!.body)).not.toContain('pirate');
+  });
+
+  it.each(['openai/gpt-4o-mini', 'smart'])('answers a function call of the previous response from its function_call_output alone (%s)', async (model) => {
+    const first = await client.responses.create({ model, input: 'What is the weather in Paris? Use get_weather.', tools: [WEATHER_TOOL] });
+    const call = first.output.find((item) => item.type === 'function_call');
+    if (call?.type !== 'function_call') throw new Error('no function call');
+    const second = await client.responses.create({ model, tools: [WEATHER_TOOL], previous_response_id: first.id, input: [{ type: 'function_call_output', call_id: call.call_id, output: '{"celsius":21}' }] });
+    expect(second.output_text).toMatch(/^The tool answered: .*21/);
+  });
+
+  it('stores a streamed response before response.completed, so a chained turn right after finds it', async () => {
+    const events = await collect(await client.responses.create({ model: 'smart', stream: true, input: 'Stream this.' }));
+    const done = events.at(-1)!;
+    if (done.type !== 'response.completed') throw new Error(`the stream ended with ${done.type}`);
+    expect(done.response.store).toBe(true);
+    const next = await client.responses.create({ model: 'openai/gpt-4o-mini', input: 'And now?', previous_response_id: done.response.id });
+    expect(textsOf(emulators.openai.lastRequest()!.body.messages)).toEqual(['user: Stream this.', 'assistant: Echo: Stream this.', 'user: And now?']);
+    expect(next.output_text).toBe('Echo: And now?');
+    expect(await client.responses.retrieve(done.response.id)).toMatchObject({ id: done.response.id, output: done.response.output, usage: done.response.usage });
+  });
+
+  it('retrieves a stored response as it was answered, and lists its input items as OpenAI does', async () => {
+    const first = await client.responses.create({ model: 'fast', input: 'one' });
+    const second = await client.responses.create({ model: 'fast', input: [{ role: 'user', content: 'two' }], previous_response_id: first.id });
+    const { _request_id: _a, ...answered } = second as typeof second & { _request_id?: string };
+    const { _request_id: _b, ...retrieved } = (await client.responses.retrieve(second.id)) as typeof second & { _request_id?: string };
+    expect(retrieved).toEqual(answered);
+    // The newest first by default; ids as OpenAI gives them.
+    const page = await client.responses.inputItems.list(second.id);
+    expect(page.data.map((item) => item.type === 'message' && item.content[0]!.type !== 'refusal' && 'text' in item.content[0]! ? item.content[0].text : item.type)).toEqual(['two', 'Echo: one', 'one']);
+    expect(page.data.map((item) => item.id)).toEqual([expect.stringMatching(/^msg_/), first.output[0]!.id, expect.stringMatching(/^msg_/)]);
+    // Page by page in ascending order, as the SDK's auto-pagination reads them.
+    const ascending: string[] = [];
+    for await (const item of client.responses.inputItems.list(second.id, { order: 'asc', limit: 1 })) ascending.push(item.id!);
+    expect(ascending).toEqual([...page.data.map((item) => item.id)].reverse());
+  });
+
+  it('stores nothing for store: false', async () => {
+    const unstored = await client.responses.create({ model: 'fast', input: 'Forget this.', store: false });
+    expect(unstored.store).toBe(false);
+    expect(await client.responses.retrieve(unstored.id).catch((e: unknown) => e)).toBeInstanceOf(OpenAI.NotFoundError);
+    const chained = await client.responses.create({ model: 'fast', input: 'More', previous_response_id: unstored.id }).catch((e: unknown) => e);
+    expect(chained).toMatchObject({ status: 404, code: 'previous_response_not_found', param: 'previous_response_id' });
+  });
+
+  it("answers another app's response id with 404, to retrieve, delete, list or continue, calling no provider", async () => {
+    const mine = await client.responses.create({ model: 'openai/gpt-4o-mini', input: 'Mine.' });
+    const calls = emulators.openai.requests().length;
+    const error = await other.responses.create({ model: 'openai/gpt-4o-mini', input: 'Yours?', previous_response_id: mine.id }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OpenAI.NotFoundError);
+    expect(error).toMatchObject({ status: 404, type: 'invalid_request_error', code: 'previous_response_not_found', param: 'previous_response_id' });
+    expect((error as Error).message).toContain(`Previous response with id '${mine.id}' not found.`);
+    expect(emulators.openai.requests().length).toBe(calls);
+    expect(await other.responses.retrieve(mine.id).catch((e: unknown) => e)).toMatchObject({ status: 404, code: 'response_not_found' });
+    expect(await other.responses.inputItems.list(mine.id).catch((e: unknown) => e)).toBeInstanceOf(OpenAI.NotFoundError);
+    expect(await other.responses.delete(mine.id).catch((e: unknown) => e)).toBeInstanceOf(OpenAI.NotFoundError);
+    expect((await client.responses.retrieve(mine.id)).id).toBe(mine.id);
+  });
+
+  it('deletes a stored response: then it can be neither read nor continued', async () => {
+    const kept = await client.responses.create({ model: 'fast', input: 'Delete me.' });
+    const raw = await fetch(`${gateway.proxyUrl}/v1/responses/${kept.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${client.apiKey}` } });
+    expect([raw.status, await raw.json()]).toEqual([200, { id: kept.id, object: 'response', deleted: true }]);
+    expect(await client.responses.delete(kept.id).catch((e: unknown) => e)).toBeInstanceOf(OpenAI.NotFoundError);
+    expect(await client.responses.retrieve(kept.id).catch((e: unknown) => e)).toBeInstanceOf(OpenAI.NotFoundError);
+    expect(await client.responses.create({ model: 'fast', input: 'Again', previous_response_id: kept.id }).catch((e: unknown) => e)).toMatchObject({ status: 404, code: 'previous_response_not_found' });
+  });
+
+  it('forgets a stored response once ai.responses.retention is over', async () => {
+    const kept = await client.responses.create({ model: 'fast', input: 'Short-lived.' });
+    clock.advance(HOUR - 1_000);
+    expect((await client.responses.retrieve(kept.id)).id).toBe(kept.id);
+    clock.advance(1_000);
+    expect(await client.responses.retrieve(kept.id).catch((e: unknown) => e)).toBeInstanceOf(OpenAI.NotFoundError);
+    expect(await client.responses.create({ model: 'fast', input: 'Still there?', previous_response_id: kept.id }).catch((e: unknown) => e)).toMatchObject({ status: 404, code: 'previous_response_not_found' });
+  });
+
+  it('answers still when the store fails, saying store: false, streamed or not', async () => {
+    const { db } = gateway.gateway.store;
+    await sql`alter table ai_responses rename to ai_responses_away`.execute(db);
+    try {
+      const answered = await client.responses.create({ model: 'fast', input: 'Keep this if you can.' });
+      expect(answered).toMatchObject({ status: 'completed', store: false, output_text: 'Echo: Keep this if you can.' });
+      const done = (await collect(await client.responses.create({ model: 'fast', stream: true, input: 'And this.' }))).at(-1)!;
+      expect(done).toMatchObject({ type: 'response.completed', response: { status: 'completed', store: false } });
+    } finally {
+      await sql`alter table ai_responses_away rename to ai_responses`.execute(db);
+    }
+  });
+
+  it('refuses a previous_response_id that is not an id with 400 invalid_value', async () => {
+    const raw = await gateway.call<OpenAIErrorBody>('POST', '/v1/responses', client.apiKey, { model: 'fast', input: 'Hi', previous_response_id: 42 });
+    expect(raw.status).toBe(400);
+    expect(raw.body.error).toMatchObject({ code: 'invalid_value', param: 'previous_response_id' });
+  });
+});
