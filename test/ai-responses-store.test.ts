@@ -97,7 +97,7 @@ describe.each(STORE_KINDS)('stored responses on the %s store', (kind) => {
     const events = await collect(await client.responses.create({ model: 'smart', stream: true, input: 'Stream this.' }));
     const done = events.at(-1)!;
     if (done.type !== 'response.completed') throw new Error(`the stream ended with ${done.type}`);
-    expect(done.response.store).toBe(true);
+    expect(done.response).toMatchObject({ store: true });
     const next = await client.responses.create({ model: 'openai/gpt-4o-mini', input: 'And now?', previous_response_id: done.response.id });
     expect(textsOf(emulators.openai.lastRequest()!.body.messages)).toEqual(['user: Stream this.', 'assistant: Echo: Stream this.', 'user: And now?']);
     expect(next.output_text).toBe('Echo: And now?');
@@ -122,7 +122,7 @@ describe.each(STORE_KINDS)('stored responses on the %s store', (kind) => {
 
   it('stores nothing for store: false', async () => {
     const unstored = await client.responses.create({ model: 'fast', input: 'Forget this.', store: false });
-    expect(unstored.store).toBe(false);
+    expect(unstored).toMatchObject({ store: false });
     expect(await client.responses.retrieve(unstored.id).catch((e: unknown) => e)).toBeInstanceOf(OpenAI.NotFoundError);
     const chained = await client.responses.create({ model: 'fast', input: 'More', previous_response_id: unstored.id }).catch((e: unknown) => e);
     expect(chained).toMatchObject({ status: 404, code: 'previous_response_not_found', param: 'previous_response_id' });
@@ -174,7 +174,7 @@ describe.each(STORE_KINDS)('stored responses on the %s store', (kind) => {
   });
 
   it('refuses a previous_response_id that is not an id with 400 invalid_value', async () => {
-    const raw = await gateway.call<OpenAIErrorBody>('POST', '/v1/responses', client.apiKey, { model: 'fast', input: 'Hi', previous_response_id: 42 });
+    const raw = await gateway.call<OpenAIErrorBody>('POST', '/v1/responses', client.apiKey!, { model: 'fast', input: 'Hi', previous_response_id: 42 });
     expect(raw.status).toBe(400);
     expect(raw.body.error).toMatchObject({ code: 'invalid_value', param: 'previous_response_id' });
   });
