@@ -111,6 +111,13 @@ describe('validateConfig', () => {
     }
   });
 
+  it('takes a retention for stored responses, and refuses one of 0 or of no duration', () => {
+    const config = (retention: string) => ({ version: 1, ai: { providers: [], responses: { retention } } });
+    expect(validateConfig(config('7d'))).toEqual(config('7d'));
+    expect(refusal(config('0d'))).toBe('ai.responses.retention: must be longer than 0 (a stored response must outlive its answer), got "0d"');
+    expect(refusal(config('a month'))).toMatch(/^ai\.responses\.retention: /);
+  });
+
   it('refuses something that is not an object', () => {
     expect(refusal('version: 1')).toBe('(root): must be object');
   });
