@@ -8,7 +8,7 @@ import type { AiSnapshot, AiTarget } from './ai-snapshot.js';
 import { resolveModel } from './ai-snapshot.js';
 import { ANTHROPIC_BLOCKS, CACHE_MARKED, CACHE_WRITES, OUTPUT_CONFIG, REASONING_EFFORTS, STOP_SEQUENCE, THINKING, type ChatCompletion, type ChatRequest, type EmbeddingsRequest, type EmbeddingsResponse, type Usage } from './chat-types.js';
 import { ChatChunksToMessageEvents, chatToMessages, failedChoice, hiddenReasoningFor, messagesToChat, toAnthropicError } from './anthropic-ingress/index.js';
-import { ChatChunksToResponseEvents, RESPONSE_INPUT, chatToResponse, inputItemsPage, previousResponseIdOf, previousResponseNotFound, readInputItemsQuery, responseEchoOf, responseNotFound, responsesToChat, toResponsesError, type PreviousResponse, type ResponseObject, type ResponsesChatRequest } from './responses-ingress/index.js';
+import { ChatChunksToResponseEvents, RESPONSE_INPUT, chatToResponse, inputItemsPage, previousResponseChainBroken, previousResponseIdOf, previousResponseNotFound, readInputItemsQuery, responseChainBroken, responseChainTooLong, responseEchoOf, responseNotFound, responsesToChat, toResponsesError, type PreviousResponse, type ResponseObject, type ResponsesChatRequest, type ResponsesInputItem } from './responses-ingress/index.js';
 import { isJsonObject } from './json-object.js';
 import { offersFunctions, toFunctionCallChunk, toFunctionCallCompletion, toToolForms } from './legacy-functions.js';
 import { takeCacheControl } from './openai-cache-control.js';
@@ -18,7 +18,7 @@ import { SOURCE_TEXT, thinkingAsked, type CallContext, type ProviderFailure, typ
 import { ResponseCache, type CachedCompletion } from './response-cache.js';
 import type { SecretRedaction } from './secret-redaction.js';
 import type { SpendTracker } from './spend-tracker.js';
-import type { StoredResponses } from './stored-responses.js';
+import type { StoredResponse, StoredResponses } from './stored-responses.js';
 import { estimatePromptTokens, estimateTokens, loadTokenizer, quickTokenCount } from './token-estimate.js';
 import type { UsageRecorder } from './usage-recorder.js';
 
@@ -421,11 +421,20 @@ function serveStoredResponse(req: IncomingMessage, res: ServerResponse, call: Ai
       if (!(await runtime.responses.delete(id, owner, now))) throw responseNotFound(id);
       return { id, object: 'response', deleted: true };
     }
-    if (action === 'input_items' && req.method !== 'GET') throw new AiError(405, 'invalid_request_error', 'method_not_allowed', 'use GET', null, { allow: 'GET' });
-    const query = action === 'input_items' ? readInputItemsQuery(new URLSearchParams((req.url ?? '').split('?')[1] ?? '')) : undefined;
+    if (action === 'input_items') {
+      if (req.method !== 'GET') throw new AiError(405, 'invalid_request_error', 'method_not_allowed', 'use GET', null, { allow: 'GET' });
+      const query = readInputItemsQuery(new URLSearchParams((req.url ?? '').split('?')[1] ?? ''));
+      const chain = await runtime.responses.chain(id, owner, now);
+      if (chain.found === 'none') throw responseNotFound(id);
+      if (chain.found === 'broken') throw responseChainBroken(id);
+      if (chain.found === 'too_long') throw responseChainTooLong(id, runtime.responses.maxChain, null);
+      // The input items as the request saw them: the earlier turns' input and output, then its own input.
+      return inputItemsPage([...turnsOf(chain.responses.slice(0, -1)), ...chain.responses.at(-1)!.input], query);
+    }
+    // The Response's own row: it is whole, whatever became of the earlier ones of its chain.
     const stored = await runtime.responses.find(id, owner, now);
     if (!stored) throw responseNotFound(id);
-    return query ? inputItemsPage(stored.input, query) : stored.response;
+    return stored.response;
   };
   answer().then(
     (value) => sendJson(res, call, requestId, value),
@@ -433,11 +442,20 @@ function serveStoredResponse(req: IncomingMessage, res: ServerResponse, call: Ai
   );
 }
 
-/** The stored Response a Responses API request continues, as its chain of items; 404 if the caller has none by that id. */
+/** The input, then output, items of stored Responses of a chain, in their order. */
+const turnsOf = (responses: readonly StoredResponse[]): ResponsesInputItem[] => responses.flatMap(({ input, response }) => [...input, ...(response.output as unknown as ResponsesInputItem[])]);
+
+/**
+ * The stored Response a Responses API request continues, as its chain's items, read in one query: 404 if the caller
+ * has none by that id or its chain lost an earlier Response; 400 if the chain is as long as Keygate keeps.
+ */
 async function previousResponse(call: AiCall, id: string): Promise<PreviousResponse> {
-  const stored = await call.runtime.responses.find(id, cacheSpace(call.principal), call.runtime.now());
-  if (!stored) throw previousResponseNotFound(id);
-  return { id, items: [...stored.input, ...(stored.response.output as unknown as PreviousResponse['items'])] };
+  const { responses } = call.runtime;
+  const chain = await responses.chain(id, cacheSpace(call.principal), call.runtime.now());
+  if (chain.found === 'none') throw previousResponseNotFound(id);
+  if (chain.found === 'broken') throw previousResponseChainBroken(id);
+  if (chain.found === 'too_long' || chain.responses.length >= responses.maxChain) throw responseChainTooLong(id, responses.maxChain, 'previous_response_id');
+  return { id, items: turnsOf(chain.responses) };
 }
 
 /**
@@ -887,7 +905,7 @@ type ChunkEvents = Pick<ChatChunksToMessageEvents, 'push' | 'end' | 'fail' | 'fa
 function chat(body: Record<string, unknown>, res: ServerResponse, call: AiCall, trace: CallTrace, format: ChatFormat, fail: (error: unknown) => void): Promise<void> | undefined {
   if (typeof body.model === 'string') trace.model = body.model;
   if (format === 'responses') {
-    // A Responses API request that continues a stored Response: its chain is read first, in one read.
+    // A Responses API request that continues a stored Response: its chain is read first, in one query.
     const previous = previousResponseIdOf(body);
     if (previous !== undefined) return previousResponse(call, previous).then((chain) => chatWith(responsesToChat(body, chain), res, call, trace, format, fail));
     return chatWith(responsesToChat(body), res, call, trace, format, fail);

@@ -1,8 +1,12 @@
+import type { Kysely } from 'kysely';
 import { openSecret, sealSecret } from '../keys/index.js';
-import type { Store } from '../store/index.js';
+import type { Database, Store } from '../store/index.js';
 import type { ResponseObject, ResponsesInputItem } from './responses-ingress/index.js';
 
-/** A stored Response: the Response object as it was answered, and the whole input item list it answered. */
+/**
+ * A stored Response: the Response object as it was answered, and the input items of its own request (not those of
+ * the Responses it continued, which their own rows keep). The Response's `previous_response_id` links it to them.
+ */
 export interface StoredResponse {
   response: ResponseObject;
   input: ResponsesInputItem[];
@@ -16,41 +20,103 @@ export interface ResponseOwnership {
   route: string;
 }
 
+/**
+ * What the chain ending at a Response is: its Responses, the first of the chain first and the asked one last; or
+ * none (no such Response for that owner); or `broken` (an earlier Response of it was deleted, expired or is not the
+ * owner's); or `too_long` (longer than the store's most).
+ */
+export type ResponseChain = { found: 'chain'; responses: StoredResponse[] } | { found: 'none' } | { found: 'broken' } | { found: 'too_long' };
+
+/** How many Responses a chain holds at most (the 1,000th cannot be continued): it bounds the walk of every read. */
+export const MAX_CHAIN_RESPONSES = 1_000;
+
 /** What a sealed row is bound to: a sealed Response copied into another row, or given to another owner, no longer opens. */
 const binding = (id: string, owner: string) => `ai_responses:${id}:${JSON.stringify(owner)}`;
 
 /**
+ * The rows of the chain ending at `id`, `owner`'s and not expired at `now`, walked by `previous_id` (a recursive
+ * CTE, on SQLite as on PostgreSQL), `depth` 1 for `id` and at most `max`. The walk stops at the first row that is
+ * missing, expired or another owner's: the oldest row found then still names a previous one.
+ */
+function chainOf(db: Kysely<Database>, id: string, owner: string, now: number, max: number) {
+  return db.withRecursive('chain(id, previous_id, sealed, depth)', (cte) =>
+    cte
+      .selectFrom('ai_responses')
+      .select((eb) => ['id', 'previous_id', 'sealed', eb.lit(1).as('depth')])
+      .where('id', '=', id)
+      .where('owner', '=', owner)
+      .where('expires_at', '>', now)
+      .unionAll((step) =>
+        step
+          .selectFrom('ai_responses')
+          .innerJoin('chain', 'chain.previous_id', 'ai_responses.id')
+          .select((eb) => ['ai_responses.id', 'ai_responses.previous_id', 'ai_responses.sealed', eb('chain.depth', '+', 1).as('depth')])
+          .where('ai_responses.owner', '=', owner)
+          .where('ai_responses.expires_at', '>', now)
+          .where('chain.depth', '<', max),
+      ),
+  );
+}
+
+/**
  * The Responses kept for OpenAI's Responses API (`store`, `previous_response_id`, `GET`/`DELETE /v1/responses/{id}`,
  * https://platform.openai.com/docs/api-reference/responses), in the store, so that every worker and node sharing it
- * finds a Response the moment it is answered. Each row holds the Response and its whole input item list, the
- * earlier turns of its chain included: continuing a chain is one read. Both are sealed under the master key (AES-GCM,
- * as provider keys are), bound to the row's id and owner: conversations are user data. A row past its expiry is
- * never read, and `purge` (run every minute by the gateway) deletes it.
+ * finds a Response the moment it is answered. Each row holds one Response and its own request's input items, linked
+ * to the Response it continued (`previous_id`): a chain of n turns keeps n rows whose sizes add up, and is read
+ * whole in one query. Each row is sealed under the master key (AES-GCM, as provider keys are), bound to its id and
+ * owner: conversations are user data. A row past its expiry is never read, and `purge` (run every minute by the
+ * gateway) deletes it; continuing a chain keeps its earlier rows at least as long as the new one.
  */
 export class StoredResponses {
   constructor(
     private readonly store: Store,
     private readonly masterKey: Uint8Array,
+    /** How many Responses a chain holds at most: MAX_CHAIN_RESPONSES but in tests. */
+    readonly maxChain: number = MAX_CHAIN_RESPONSES,
   ) {}
 
-  /** Keeps `kept` for `retentionMs` from `now`; resolves once the store has committed it. */
+  /**
+   * Keeps `kept` for `retentionMs` from `now`, linked to the Response it continued (its `previous_response_id`),
+   * and in the same transaction keeps every earlier Response of its chain at least as long; resolves once committed.
+   */
   async save(ownership: ResponseOwnership, kept: StoredResponse, now: number, retentionMs: number): Promise<void> {
-    const id = kept.response.id;
-    const sealed = await sealSecret(this.masterKey, JSON.stringify(kept), binding(id, ownership.owner));
-    await this.store.db
-      .insertInto('ai_responses')
-      .values({ id, owner: ownership.owner, app: ownership.app, team: ownership.team, route: ownership.route, created_at: now, expires_at: now + retentionMs, sealed })
-      .execute();
+    const { id, previous_response_id: previous } = kept.response;
+    const { owner } = ownership;
+    const expires = now + retentionMs;
+    const sealed = await sealSecret(this.masterKey, JSON.stringify(kept), binding(id, owner));
+    await this.store.db.transaction().execute(async (tx) => {
+      await tx
+        .insertInto('ai_responses')
+        .values({ id, owner, app: ownership.app, team: ownership.team, route: ownership.route, previous_id: previous, created_at: now, expires_at: expires, sealed })
+        .execute();
+      if (previous === null) return;
+      await chainOf(tx, previous, owner, now, this.maxChain)
+        .updateTable('ai_responses')
+        .set({ expires_at: expires })
+        .where('id', 'in', (eb) => eb.selectFrom('chain').select('chain.id'))
+        .where('expires_at', '<', expires)
+        .execute();
+    });
   }
 
-  /** The Response `id` if `owner` stored it and it has not expired (nor been deleted); undefined otherwise. */
+  /** The Response `id` if `owner` stored it and it has not expired (nor been deleted); undefined otherwise. Its own row only. */
   async find(id: string, owner: string, now: number): Promise<StoredResponse | undefined> {
     const row = await this.store.db.selectFrom('ai_responses').select('sealed').where('id', '=', id).where('owner', '=', owner).where('expires_at', '>', now).executeTakeFirst();
     if (!row) return undefined;
     return JSON.parse(await openSecret(this.masterKey, row.sealed, binding(id, owner))) as StoredResponse;
   }
 
-  /** Deletes the Response `id` if `owner` may see it; whether there was one. */
+  /** The chain ending at the Response `id`, for `owner`, at `now`: one query, however long the chain (up to maxChain). */
+  async chain(id: string, owner: string, now: number): Promise<ResponseChain> {
+    const rows = await chainOf(this.store.db, id, owner, now, this.maxChain).selectFrom('chain').select(['id', 'previous_id', 'sealed', 'depth']).orderBy('depth', 'desc').execute();
+    const first = rows[0];
+    if (first === undefined) return { found: 'none' };
+    if (first.previous_id !== null) return { found: rows.length >= this.maxChain ? 'too_long' : 'broken' };
+    const responses = await Promise.all(rows.map(async (row) => JSON.parse(await openSecret(this.masterKey, row.sealed, binding(row.id, owner))) as StoredResponse));
+    return { found: 'chain', responses };
+  }
+
+  /** Deletes the Response `id` (its row alone: a later Response of its chain can no longer be continued) if `owner` may see it; whether there was one. */
   async delete(id: string, owner: string, now: number): Promise<boolean> {
     const result = await this.store.db.deleteFrom('ai_responses').where('id', '=', id).where('owner', '=', owner).where('expires_at', '>', now).executeTakeFirst();
     return Number(result.numDeletedRows) > 0;

@@ -249,8 +249,10 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     async up(db: Kysely<unknown>) {
       // Responses kept for OpenAI's Responses API (`store`, `previous_response_id`, GET and DELETE /v1/responses/{id}).
       // `owner` is whose they are (an app, or a caller that is no app): only the same may read, continue or delete
-      // one. `sealed` holds the Response and its whole input item list, sealed under the master key bound to the id
-      // and owner: conversations are user data. Rows past `expires_at` are never read, and are swept.
+      // one. `sealed` holds the Response and its own request's input items, sealed under the master key bound to the
+      // id and owner: conversations are user data. `previous_id` links a Response to the one it continued: a chain is
+      // walked from its newest row by primary key, so it needs no index of its own. Rows past `expires_at` are never
+      // read, and are swept.
       await db.schema
         .createTable('ai_responses')
         .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
@@ -258,6 +260,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         .addColumn('app', 'varchar(63)')
         .addColumn('team', 'varchar(63)')
         .addColumn('route', 'varchar(63)', (c) => c.notNull())
+        .addColumn('previous_id', 'varchar(64)')
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .addColumn('expires_at', 'bigint', (c) => c.notNull())
         .addColumn('sealed', 'text', (c) => c.notNull())

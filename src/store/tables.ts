@@ -168,8 +168,9 @@ export interface ReplayGuardTable {
 }
 
 /**
- * Responses kept for OpenAI's Responses API, one row per stored Response: its Response object and its whole input
- * item list (the earlier responses' included), sealed as one JWE under the master key. Owned by src/ai.
+ * Responses kept for OpenAI's Responses API, one row per stored Response: its Response object and its own request's
+ * input items (not the earlier responses'), sealed as one JWE under the master key, linked to the Response it
+ * continued by `previous_id`. Owned by src/ai.
  */
 export interface AiResponsesTable {
   /** The Response's id, `resp_…`. */
@@ -179,6 +180,8 @@ export interface AiResponsesTable {
   app: string | null;
   team: string | null;
   route: string;
+  /** The Response this one continued (`previous_response_id`); null for the first of a chain. */
+  previous_id: string | null;
   created_at: number;
   expires_at: number;
   sealed: string;

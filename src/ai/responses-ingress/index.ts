@@ -7,6 +7,6 @@
 export { chatToResponse, responseUsageFor } from './chat-to-response.js';
 export { ChatChunksToResponseEvents, type ResponseEventsOptions } from './chunks-to-response-events.js';
 export { inputItemsPage, readInputItemsQuery, type InputItemsPage, type InputItemsQuery } from './input-items-page.js';
-export { ResponsesRequestError, responseNotFound, previousResponseNotFound, toResponsesError, type ResponsesErrorCode } from './responses-error.js';
+export { ResponsesRequestError, previousResponseChainBroken, previousResponseNotFound, responseChainBroken, responseChainTooLong, responseNotFound, toResponsesError, type ResponsesErrorCode } from './responses-error.js';
 export { RESPONSE_ECHO, RESPONSE_INPUT, previousResponseIdOf, responseEchoOf, responsesToChat, type PreviousResponse, type ResponsesChatRequest } from './responses-to-chat.js';
 export type { ResponseEcho, ResponseObject, ResponsesInputItem, ResponsesOutputItem, ResponsesUsage } from './wire-types.js';

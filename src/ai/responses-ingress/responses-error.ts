@@ -4,7 +4,8 @@ import { AiError } from '../openai-error.js';
  * The codes of the 400s a Responses API request can meet at the gateway. OpenAI's own (`invalid_value`,
  * `missing_required_parameter`, `unsupported_parameter`, `unsupported_value`, https://platform.openai.com/docs/guides/error-codes) for a
  * malformed or unusable field; Keygate's for what needs state OpenAI keeps and Keygate does not (a conversation, an
- * item by reference, a background run) and for OpenAI's built-in tools, which only OpenAI runs.
+ * item by reference, a background run), for OpenAI's built-in tools, which only OpenAI runs, and for a chain of stored
+ * responses longer than Keygate keeps.
  */
 export type ResponsesErrorCode =
   | 'invalid_value'
@@ -15,7 +16,8 @@ export type ResponsesErrorCode =
   | 'item_reference_not_supported'
   | 'background_not_supported'
   | 'unsupported_tool'
-  | 'unsupported_input_item';
+  | 'unsupported_input_item'
+  | 'response_chain_too_long';
 
 /**
  * A Responses API request the gateway cannot accept: an AiError (400 `invalid_request_error`, OpenAI's error shape,
@@ -40,6 +42,30 @@ export const previousResponseNotFound = (id: string): AiError =>
 
 /** `GET`/`DELETE /v1/responses/{id}` (and its input items) for a Response the caller has not stored, or no longer: 404. */
 export const responseNotFound = (id: string): AiError => new AiError(404, 'invalid_request_error', 'response_not_found', `Response with id '${id}' not found.`, null);
+
+/**
+ * A `previous_response_id` the caller stored, whose chain lost an earlier Response (deleted, or expired): its turns
+ * can no longer be sent, so it cannot be continued. 404 with OpenAI's code, and a message that says why.
+ */
+export const previousResponseChainBroken = (id: string): AiError =>
+  new AiError(404, 'invalid_request_error', 'previous_response_not_found', `Previous response with id '${id}' cannot be continued: an earlier response of its chain was deleted or expired. Send the conversation in 'input' instead.`, 'previous_response_id');
+
+/** `GET /v1/responses/{id}/input_items` of a Response whose chain lost an earlier Response (deleted, or expired): 404. */
+export const responseChainBroken = (id: string): AiError =>
+  new AiError(404, 'invalid_request_error', 'response_not_found', `The input items of response '${id}' are gone: an earlier response of its chain was deleted or expired. The response itself can still be retrieved.`, null);
+
+/**
+ * A chain of stored responses already `max` long, Keygate's most (which bounds every read of a chain): it cannot be
+ * continued, nor (if it got longer) listed. 400, `param` the member that named it (null on `…/input_items`).
+ */
+export const responseChainTooLong = (id: string, max: number, param: 'previous_response_id' | null): AiError =>
+  new AiError(
+    400,
+    'invalid_request_error',
+    'response_chain_too_long',
+    `Response '${id}' ends a chain of ${max} responses, the most Keygate keeps: start a new chain, sending the conversation (or a summary of it) in 'input' without 'previous_response_id'.`,
+    param,
+  );
 
 /** Chat Completions members a Responses API request is sent as (responsesToChat), and the Responses API's names for them. */
 const CHAT_PARAMS: ReadonlyArray<[chat: RegExp, responses: string]> = [

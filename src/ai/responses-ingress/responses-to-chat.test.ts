@@ -310,10 +310,10 @@ describe('a request that continues a stored response (previous_response_id)', ()
     expect(continued({}).messages.some((message) => message.role === 'system')).toBe(false);
   });
 
-  it('echoes the previous response id and keeps the whole chain, each new item with an id, to store', () => {
+  it('echoes the previous response id and keeps its own input items alone, each with an id, to store', () => {
     const chat = continued({ input: 'And tomorrow?' });
     expect(responseEchoOf(chat)).toMatchObject({ store: true, previous_response_id: 'resp_first' });
-    expect(chat[RESPONSE_INPUT]).toEqual([...previous.items, { id: expect.stringMatching(/^msg_[0-9a-f]{32}$/), type: 'message', role: 'user', content: [{ type: 'input_text', text: 'And tomorrow?' }], status: 'completed' }]);
+    expect(chat[RESPONSE_INPUT]).toEqual([{ id: expect.stringMatching(/^msg_[0-9a-f]{32}$/), type: 'message', role: 'user', content: [{ type: 'input_text', text: 'And tomorrow?' }], status: 'completed' }]);
   });
 
   it('names a malformed item of its own input as the client sent it, not by its place in the chain', () => {

@@ -14,8 +14,9 @@ type Json = Record<string, unknown>;
 export const RESPONSE_ECHO: unique symbol = Symbol('RESPONSE_ECHO');
 
 /**
- * On a chat request translated from a Responses API request that is to be stored: its whole input item list (the
- * continued response's items first), each with its id, as the stored Response keeps it. A symbol, as RESPONSE_ECHO.
+ * On a chat request translated from a Responses API request that is to be stored: its own input items (not the
+ * continued response's, which the store keeps already), each with its id, as the stored Response keeps them. A
+ * symbol, as RESPONSE_ECHO.
  */
 export const RESPONSE_INPUT: unique symbol = Symbol('RESPONSE_INPUT');
 
@@ -24,7 +25,7 @@ export interface ResponsesChatRequest extends ChatRequest {
   [RESPONSE_INPUT]?: ResponsesInputItem[];
 }
 
-/** The stored Response a request continues (`previous_response_id`): its id, and its input then output items. */
+/** The stored Response a request continues (`previous_response_id`): its id, and its chain's input and output items, the first turn's first. */
 export interface PreviousResponse {
   id: string;
   items: readonly ResponsesInputItem[];
@@ -383,8 +384,8 @@ function storedItem(item: Json): ResponsesInputItem {
  * `reasoning_effort`, `max_output_tokens` `max_completion_tokens`; `temperature`, `top_p`, `user`, `stream`,
  * `tool_choice` and `parallel_tool_calls` are Chat Completions' own. What the Response echoes is kept under
  * RESPONSE_ECHO. A request that continues a stored Response (`previous_response_id`, resolved by the caller into
- * `previous`) is sent that Response's input and output items before its own input; its instructions are not carried
- * over, as with OpenAI. Unless `store` is false, the whole input item list to keep with the answer is under
+ * `previous`) is sent its chain's input and output items before its own input; its instructions are not carried
+ * over, as with OpenAI. Unless `store` is false, the request's own input items to keep with the answer are under
  * RESPONSE_INPUT. Accepted and not sent on: `metadata` (echoed), `include`, `truncation`, `text.verbosity`,
  * `prompt_cache_key` and OpenAI's other account settings; what needs state Keygate does not keep is refused
  * (refuseStatefulFields). `null` is "not given", as OpenAI takes it. A malformed field throws a
@@ -409,7 +410,7 @@ export function responsesToChat(request: Record<string, unknown>, previous?: Pre
   if (instructions !== undefined) echo.instructions = instructions;
   if (body.stream !== undefined) chat.stream = boolean(body.stream, 'stream');
   if (body.store !== undefined) echo.store = boolean(body.store, 'store');
-  if (echo.store) chat[RESPONSE_INPUT] = [...continued, ...own.map((item) => storedItem(item as Json))];
+  if (echo.store) chat[RESPONSE_INPUT] = own.map((item) => storedItem(item as Json));
   if (body.max_output_tokens !== undefined) {
     // OpenAI's least (https://platform.openai.com/docs/api-reference/responses/create#responses-create-max_output_tokens);
     // sent as max_completion_tokens, which OpenAI's reasoning models require and every adapter reads.
