@@ -1,18 +1,51 @@
 import { randomBytes } from 'node:crypto';
+import type { KyselyPlugin } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, STORE_KINDS, type TestDatabase } from '../../test/databases.js';
 import { openStore, type Store } from '../store/index.js';
-import { chatToResponse, responseEchoOf, responsesToChat, RESPONSE_INPUT, type ResponsesChatRequest } from './responses-ingress/index.js';
+import { chatToResponse, responseEchoOf, responsesToChat, RESPONSE_INPUT, type ResponsesChatRequest, type ResponsesInputItem } from './responses-ingress/index.js';
 import { StoredResponses, type StoredResponse } from './stored-responses.js';
 
 const T = Date.UTC(2026, 10, 29, 12);
 const DAY = 86_400_000;
 const ownership = (owner: string) => ({ owner, app: 'app-a', team: 'team-a', route: 'ai' });
 
-/** A turn as the handler keeps it: the request's whole input items, and the Response answered with `text`. */
+/** A turn as the handler keeps it: the request's own input items, and the Response answered with `text`. */
 function turn(request: ResponsesChatRequest, text: string): StoredResponse {
   const completion = { id: 'c', object: 'chat.completion' as const, created: T / 1000, model: 'm', choices: [{ index: 0, message: { role: 'assistant' as const, content: text }, finish_reason: 'stop' as const, logprobs: null }] };
   return { response: chatToResponse(completion, request.model, responseEchoOf(request)), input: request[RESPONSE_INPUT]! };
+}
+
+/** A Response's output items, as the next turn is sent them. */
+const outputOf = (one: StoredResponse) => one.response.output as unknown as ResponsesInputItem[];
+
+/**
+ * Saves a chain of turns, one per text, `owner`'s, a millisecond apart from `at`, each continuing the one before
+ * (the first continues `after` if given); returns them as kept.
+ */
+async function talk(store: StoredResponses, owner: string, texts: string[], at = T, retentionMs = 30 * DAY, after?: StoredResponse): Promise<StoredResponse[]> {
+  const kept: StoredResponse[] = [];
+  let previous = after;
+  for (const [i, text] of texts.entries()) {
+    const request = responsesToChat({ model: 'm', input: text, ...(previous ? { previous_response_id: previous.response.id } : {}) }, previous ? { id: previous.response.id, items: [] } : undefined);
+    const one = turn(request, `re: ${text}`);
+    await store.save(ownership(owner), one, at + i, retentionMs);
+    kept.push((previous = one));
+  }
+  return kept;
+}
+
+/** The store, its queries counted. */
+function counting(store: Store): { store: Store; count: () => number } {
+  let count = 0;
+  const plugin: KyselyPlugin = {
+    transformQuery: (args) => {
+      count += 1;
+      return args.node;
+    },
+    transformResult: async (args) => args.result,
+  };
+  return { store: { ...store, db: store.db.withPlugin(plugin) }, count: () => count };
 }
 
 describe.each(STORE_KINDS)('stored Responses in the %s store', (kind) => {
@@ -33,22 +66,83 @@ describe.each(STORE_KINDS)('stored Responses in the %s store', (kind) => {
     await database?.drop();
   });
 
-  it('resolves a chain with one read: the next turn is sent the first turn’s input and output, on another handle', async () => {
-    const [a, b] = [new StoredResponses(first, masterKey), new StoredResponses(second, masterKey)];
-    const one = turn(responsesToChat({ model: 'm', input: 'My name is Ada.' }), 'Hello Ada.');
-    await a.save(ownership('app:a'), one, T, 30 * DAY);
-    const found = (await b.find(one.response.id, 'app:a', T + 1))!;
-    expect(found).toEqual(one);
-    const next = responsesToChat({ model: 'm', input: 'What is my name?', previous_response_id: one.response.id }, { id: one.response.id, items: [...found.input, ...(found.response.output as unknown as StoredResponse['input'])] });
-    expect(next.messages).toEqual([
-      { role: 'user', content: 'My name is Ada.' },
-      { role: 'assistant', content: 'Hello Ada.' },
-      { role: 'user', content: 'What is my name?' },
-    ]);
-    // The second turn keeps the whole chain: a third resolves it with one read too.
-    const two = turn(next, 'Ada.');
-    await b.save(ownership('app:a'), two, T + 2, 30 * DAY);
-    expect((await a.find(two.response.id, 'app:a', T + 3))!.input.map((item) => item.id)).toEqual([...one.input.map((item) => item.id), one.response.output[0]!.id, next[RESPONSE_INPUT]!.at(-1)!.id]);
+  it('resolves a chain of four turns with one query, the first turn first, on another handle', async () => {
+    const kept = await talk(new StoredResponses(first, masterKey), 'app:a', ['My name is Ada.', 'I live in Paris.', 'I like tea.', 'Who am I?']);
+    const queries = counting(second);
+    const chain = await new StoredResponses(queries.store, masterKey).chain(kept[3]!.response.id, 'app:a', T + 10);
+    expect(queries.count()).toBe(1);
+    expect(chain).toEqual({ found: 'chain', responses: kept });
+    // Sent on, the chain is the whole conversation in order.
+    const items = kept.flatMap((one) => [...one.input, ...outputOf(one)]);
+    const next = responsesToChat({ model: 'm', input: 'And?', previous_response_id: kept[3]!.response.id }, { id: kept[3]!.response.id, items });
+    expect(next.messages.map((message) => message.content)).toEqual(['My name is Ada.', 're: My name is Ada.', 'I live in Paris.', 're: I live in Paris.', 'I like tea.', 're: I like tea.', 'Who am I?', 're: Who am I?', 'And?']);
+  });
+
+  it('keeps in each row its own turn alone, linked to the turn it continued', async () => {
+    const store = new StoredResponses(first, masterKey);
+    const long = 'x'.repeat(20_000);
+    const kept = await talk(store, 'app:a', [long, 'short', 'shorter', 'shortest']);
+    const rows = await first.db.selectFrom('ai_responses').select(['id', 'previous_id', 'sealed']).where('id', 'in', kept.map((one) => one.response.id)).execute();
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    expect(kept.map((one) => byId.get(one.response.id)!.previous_id)).toEqual([null, ...kept.slice(0, -1).map((one) => one.response.id)]);
+    // The first turn's 20 KB are in its row only, not again in every later one.
+    for (const later of kept.slice(1)) expect(byId.get(later.response.id)!.sealed.length).toBeLessThan(4_000);
+    for (const one of kept) expect((await store.find(one.response.id, 'app:a', T + 10))!.input).toEqual(one.input);
+    expect(kept.slice(1).every((one) => one.input.length === 1)).toBe(true);
+  });
+
+  it('keeps every earlier turn of a chain at least as long as the turn that continues it', async () => {
+    const store = new StoredResponses(first, masterKey);
+    const [one, two] = await talk(store, 'app:a', ['one', 'two'], T, DAY);
+    const [three] = await talk(store, 'app:a', ['three'], T + DAY / 2, DAY, two);
+    const expiries = async () => {
+      const rows = await first.db.selectFrom('ai_responses').select(['id', 'expires_at']).where('id', 'in', [one!.response.id, two!.response.id, three!.response.id]).execute();
+      return Object.fromEntries(rows.map((row) => [row.id, Number(row.expires_at)]));
+    };
+    expect(await expiries()).toEqual({ [one!.response.id]: T + DAY / 2 + DAY, [two!.response.id]: T + DAY / 2 + DAY, [three!.response.id]: T + DAY / 2 + DAY });
+    // Past the first turns' own retention the chain still resolves whole.
+    expect(await store.chain(three!.response.id, 'app:a', T + DAY + 1)).toMatchObject({ found: 'chain', responses: [one, two, three] });
+    // A shorter retention never cuts an earlier turn's.
+    await talk(store, 'app:a', ['four'], T + DAY / 2 + 1, 1, three);
+    expect((await expiries())[one!.response.id]).toBe(T + DAY / 2 + DAY);
+  });
+
+  it('no longer resolves a chain whose earlier turn was deleted or expired, while its later turns are still found whole', async () => {
+    const store = new StoredResponses(first, masterKey);
+    const [one, two, three] = await talk(store, 'app:a', ['one', 'two', 'three']);
+    expect(await store.delete(two!.response.id, 'app:a', T + 10)).toBe(true);
+    expect(await store.chain(three!.response.id, 'app:a', T + 10)).toEqual({ found: 'broken' });
+    expect(await store.find(three!.response.id, 'app:a', T + 10)).toEqual(three);
+    expect(await store.chain(one!.response.id, 'app:a', T + 10)).toEqual({ found: 'chain', responses: [one] });
+    const [a, b] = await talk(store, 'app:a', ['a', 'b']);
+    await first.db.updateTable('ai_responses').set({ expires_at: T + 5 }).where('id', '=', a!.response.id).execute();
+    expect(await store.chain(b!.response.id, 'app:a', T + 10)).toEqual({ found: 'broken' });
+    expect(await store.chain(b!.response.id, 'app:a', T + 4)).toMatchObject({ found: 'chain' });
+  });
+
+  it("does not resolve a chain through another owner's row", async () => {
+    const store = new StoredResponses(first, masterKey);
+    const [, two, three] = await talk(store, 'app:a', ['one', 'two', 'three']);
+    // Another owner's row in the middle of the chain, crafted in the table: the walk stops there.
+    await first.db.updateTable('ai_responses').set({ owner: 'app:b' }).where('id', '=', two!.response.id).execute();
+    expect(await store.chain(three!.response.id, 'app:a', T + 10)).toEqual({ found: 'broken' });
+    // Nor does a row of another owner continue one of app:a's.
+    const [mine] = await talk(store, 'app:a', ['mine']);
+    const row = await first.db.selectFrom('ai_responses').selectAll().where('id', '=', three!.response.id).executeTakeFirstOrThrow();
+    await first.db.insertInto('ai_responses').values({ ...row, id: 'resp_crafted', owner: 'app:b', previous_id: mine!.response.id }).execute();
+    expect(await store.chain('resp_crafted', 'app:b', T + 10)).toEqual({ found: 'broken' });
+  });
+
+  it('walks at most its most responses: a longer chain, or a loop, is too long', async () => {
+    const store = new StoredResponses(first, masterKey, 3);
+    const kept = await talk(new StoredResponses(first, masterKey), 'app:a', ['one', 'two', 'three', 'four']);
+    expect(await store.chain(kept[2]!.response.id, 'app:a', T + 10)).toMatchObject({ found: 'chain', responses: kept.slice(0, 3) });
+    const queries = counting(first);
+    expect(await new StoredResponses(queries.store, masterKey, 3).chain(kept[3]!.response.id, 'app:a', T + 10)).toEqual({ found: 'too_long' });
+    expect(queries.count()).toBe(1);
+    // A loop crafted in the table ends the walk all the same.
+    await first.db.updateTable('ai_responses').set({ previous_id: kept[3]!.response.id }).where('id', '=', kept[0]!.response.id).execute();
+    expect(await new StoredResponses(first, masterKey).chain(kept[3]!.response.id, 'app:a', T + 10)).toEqual({ found: 'too_long' });
   });
 
   it('finds a Response for its owner only, and not once it has expired', async () => {
