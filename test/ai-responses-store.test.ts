@@ -2,7 +2,10 @@ import OpenAI from 'openai';
 import type { ResponseStreamEvent } from 'openai/resources/responses/responses';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ResponseObject } from '../src/ai/responses-ingress/index.js';
+import { StoredResponses, MAX_CHAIN_RESPONSES } from '../src/ai/stored-responses.js';
 import { ManualClock } from '../src/clock.js';
+import { loadMasterKey } from '../src/keys/index.js';
 import { AiGateway, configureThreeProviders, startProviderEmulators, type OpenAIErrorBody, type ProviderEmulators } from './ai-fixtures.js';
 import { createTestDatabase, STORE_KINDS, type TestDatabase } from './databases.js';
 
@@ -149,6 +152,57 @@ describe.each(STORE_KINDS)('stored responses on the %s store', (kind) => {
     expect(await client.responses.delete(kept.id).catch((e: unknown) => e)).toBeInstanceOf(OpenAI.NotFoundError);
     expect(await client.responses.retrieve(kept.id).catch((e: unknown) => e)).toBeInstanceOf(OpenAI.NotFoundError);
     expect(await client.responses.create({ model: 'fast', input: 'Again', previous_response_id: kept.id }).catch((e: unknown) => e)).toMatchObject({ status: 404, code: 'previous_response_not_found' });
+  });
+
+  it('keeps the earlier responses of a chain as long as its last: a chain continued within its retention lives on', async () => {
+    const first = await client.responses.create({ model: 'fast', input: 'Remember: blue.' });
+    clock.advance(HOUR - 10 * 60_000);
+    const second = await client.responses.create({ model: 'fast', input: 'And green.', previous_response_id: first.id });
+    clock.advance(30 * 60_000);
+    expect((await client.responses.retrieve(first.id)).id).toBe(first.id);
+    await client.responses.create({ model: 'openai/gpt-4o-mini', input: 'Which colours?', previous_response_id: second.id });
+    expect(textsOf(emulators.openai.lastRequest()!.body.messages)).toEqual(['user: Remember: blue.', 'assistant: Echo: Remember: blue.', 'user: And green.', 'assistant: Echo: And green.', 'user: Which colours?']);
+  });
+
+  it('deletes a response of a chain alone: a later one is still retrieved, but neither continued nor listed', async () => {
+    const first = await client.responses.create({ model: 'fast', input: 'one' });
+    const second = await client.responses.create({ model: 'fast', input: 'two', previous_response_id: first.id });
+    const third = await client.responses.create({ model: 'fast', input: 'three', previous_response_id: second.id });
+    await client.responses.delete(second.id);
+    expect((await client.responses.retrieve(third.id)).output_text).toBe('Echo: three');
+    expect((await client.responses.retrieve(first.id)).id).toBe(first.id);
+    const calls = emulators.gemini.requests().length;
+    const continued = await client.responses.create({ model: 'fast', input: 'four', previous_response_id: third.id }).catch((e: unknown) => e);
+    expect(continued).toMatchObject({ status: 404, code: 'previous_response_not_found', param: 'previous_response_id' });
+    expect((continued as Error).message).toContain('an earlier response of its chain was deleted or expired');
+    expect(emulators.gemini.requests().length).toBe(calls);
+    const listed = await client.responses.inputItems.list(third.id).catch((e: unknown) => e);
+    expect(listed).toMatchObject({ status: 404, code: 'response_not_found' });
+    expect((listed as Error).message).toContain('an earlier response of its chain was deleted or expired');
+  });
+
+  it('refuses to continue a chain of 1,000 responses with 400 response_chain_too_long, calling no provider', async () => {
+    const first = await client.responses.create({ model: 'fast', input: 'turn 1' });
+    const { store } = gateway.gateway;
+    const { owner, app, team, route } = await store.db.selectFrom('ai_responses').selectAll().where('id', '=', first.id).executeTakeFirstOrThrow();
+    // Turns 2 to 1,000 saved straight into the store, as the gateway would have (its chains walked one row deep, for speed).
+    const saving = new StoredResponses(store, (await loadMasterKey(store, gateway.dataFolder, undefined)).key, 1);
+    let last = first.id;
+    for (let n = 2; n <= MAX_CHAIN_RESPONSES; n += 1) {
+      const id = `resp_turn_${n}`;
+      await saving.save({ owner, app, team, route }, { response: { ...(first as unknown as ResponseObject), id, previous_response_id: last }, input: [] }, clock.now(), HOUR);
+      last = id;
+    }
+    const calls = emulators.gemini.requests().length;
+    const refused = await gateway.call<OpenAIErrorBody>('POST', '/v1/responses', client.apiKey!, { model: 'fast', input: 'turn 1001', previous_response_id: last });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toMatchObject({ type: 'invalid_request_error', code: 'response_chain_too_long', param: 'previous_response_id' });
+    expect(refused.body.error.message).toContain('ends a chain of 1000 responses');
+    expect(emulators.gemini.requests().length).toBe(calls);
+    // The chain is still read whole, and the one before its last may still be continued.
+    expect((await client.responses.inputItems.list(last, { limit: 1, order: 'asc' })).data[0]).toMatchObject({ type: 'message', role: 'user' });
+    const branch = await client.responses.create({ model: 'fast', input: 'turn 1000 again', previous_response_id: `resp_turn_${MAX_CHAIN_RESPONSES - 1}` });
+    expect(branch.output_text).toBe('Echo: turn 1000 again');
   });
 
   it('forgets a stored response once ai.responses.retention is over', async () => {
