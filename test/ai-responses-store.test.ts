@@ -128,15 +128,15 @@ describe.each(STORE_KINDS)('stored responses on the %s store', (kind) => {
     expect(unstored).toMatchObject({ store: false });
     expect(await client.responses.retrieve(unstored.id).catch((e: unknown) => e)).toBeInstanceOf(OpenAI.NotFoundError);
     const chained = await client.responses.create({ model: 'fast', input: 'More', previous_response_id: unstored.id }).catch((e: unknown) => e);
-    expect(chained).toMatchObject({ status: 404, code: 'previous_response_not_found', param: 'previous_response_id' });
+    expect(chained).toMatchObject({ status: 400, code: 'previous_response_not_found', param: 'previous_response_id' });
   });
 
-  it("answers another app's response id with 404, to retrieve, delete, list or continue, calling no provider", async () => {
+  it("answers another app's response id as an unknown one: 404 to retrieve, delete or list, 400 to continue, calling no provider", async () => {
     const mine = await client.responses.create({ model: 'openai/gpt-4o-mini', input: 'Mine.' });
     const calls = emulators.openai.requests().length;
     const error = await other.responses.create({ model: 'openai/gpt-4o-mini', input: 'Yours?', previous_response_id: mine.id }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(OpenAI.NotFoundError);
-    expect(error).toMatchObject({ status: 404, type: 'invalid_request_error', code: 'previous_response_not_found', param: 'previous_response_id' });
+    expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(error).toMatchObject({ status: 400, type: 'invalid_request_error', code: 'previous_response_not_found', param: 'previous_response_id' });
     expect((error as Error).message).toContain(`Previous response with id '${mine.id}' not found.`);
     expect(emulators.openai.requests().length).toBe(calls);
     expect(await other.responses.retrieve(mine.id).catch((e: unknown) => e)).toMatchObject({ status: 404, code: 'response_not_found' });
@@ -151,7 +151,7 @@ describe.each(STORE_KINDS)('stored responses on the %s store', (kind) => {
     expect([raw.status, await raw.json()]).toEqual([200, { id: kept.id, object: 'response', deleted: true }]);
     expect(await client.responses.delete(kept.id).catch((e: unknown) => e)).toBeInstanceOf(OpenAI.NotFoundError);
     expect(await client.responses.retrieve(kept.id).catch((e: unknown) => e)).toBeInstanceOf(OpenAI.NotFoundError);
-    expect(await client.responses.create({ model: 'fast', input: 'Again', previous_response_id: kept.id }).catch((e: unknown) => e)).toMatchObject({ status: 404, code: 'previous_response_not_found' });
+    expect(await client.responses.create({ model: 'fast', input: 'Again', previous_response_id: kept.id }).catch((e: unknown) => e)).toMatchObject({ status: 400, code: 'previous_response_not_found' });
   });
 
   it('keeps the earlier responses of a chain as long as its last: a chain continued within its retention lives on', async () => {
@@ -173,7 +173,7 @@ describe.each(STORE_KINDS)('stored responses on the %s store', (kind) => {
     expect((await client.responses.retrieve(first.id)).id).toBe(first.id);
     const calls = emulators.gemini.requests().length;
     const continued = await client.responses.create({ model: 'fast', input: 'four', previous_response_id: third.id }).catch((e: unknown) => e);
-    expect(continued).toMatchObject({ status: 404, code: 'previous_response_not_found', param: 'previous_response_id' });
+    expect(continued).toMatchObject({ status: 400, code: 'previous_response_not_found', param: 'previous_response_id' });
     expect((continued as Error).message).toContain('an earlier response of its chain was deleted or expired');
     expect(emulators.gemini.requests().length).toBe(calls);
     const listed = await client.responses.inputItems.list(third.id).catch((e: unknown) => e);
@@ -211,7 +211,7 @@ describe.each(STORE_KINDS)('stored responses on the %s store', (kind) => {
     expect((await client.responses.retrieve(kept.id)).id).toBe(kept.id);
     clock.advance(1_000);
     expect(await client.responses.retrieve(kept.id).catch((e: unknown) => e)).toBeInstanceOf(OpenAI.NotFoundError);
-    expect(await client.responses.create({ model: 'fast', input: 'Still there?', previous_response_id: kept.id }).catch((e: unknown) => e)).toMatchObject({ status: 404, code: 'previous_response_not_found' });
+    expect(await client.responses.create({ model: 'fast', input: 'Still there?', previous_response_id: kept.id }).catch((e: unknown) => e)).toMatchObject({ status: 400, code: 'previous_response_not_found' });
   });
 
   it('answers still when the store fails, saying store: false, streamed or not', async () => {

@@ -35,20 +35,22 @@ export class ResponsesRequestError extends AiError {
 
 /**
  * A `previous_response_id` that names no Response the caller may continue (unknown, expired, deleted, or another
- * app's, which are not told apart): 404, in OpenAI's words and code.
+ * app's, which are not told apart): a 400 on the request's member, in OpenAI's words and code (clients such as Codex
+ * and the Agents SDK recognise it by that code, status and message to start the chain again).
  */
 export const previousResponseNotFound = (id: string): AiError =>
-  new AiError(404, 'invalid_request_error', 'previous_response_not_found', `Previous response with id '${id}' not found.`, 'previous_response_id');
+  new AiError(400, 'invalid_request_error', 'previous_response_not_found', `Previous response with id '${id}' not found.`, 'previous_response_id');
 
 /** `GET`/`DELETE /v1/responses/{id}` (and its input items) for a Response the caller has not stored, or no longer: 404. */
 export const responseNotFound = (id: string): AiError => new AiError(404, 'invalid_request_error', 'response_not_found', `Response with id '${id}' not found.`, null);
 
 /**
  * A `previous_response_id` the caller stored, whose chain lost an earlier Response (deleted, or expired): its turns
- * can no longer be sent, so it cannot be continued. 404 with OpenAI's code, and a message that says why.
+ * can no longer be sent, so it cannot be continued. 400 with OpenAI's code, as previousResponseNotFound, and a
+ * message that says why.
  */
 export const previousResponseChainBroken = (id: string): AiError =>
-  new AiError(404, 'invalid_request_error', 'previous_response_not_found', `Previous response with id '${id}' cannot be continued: an earlier response of its chain was deleted or expired. Send the conversation in 'input' instead.`, 'previous_response_id');
+  new AiError(400, 'invalid_request_error', 'previous_response_not_found', `Previous response with id '${id}' cannot be continued: an earlier response of its chain was deleted or expired. Send the conversation in 'input' instead.`, 'previous_response_id');
 
 /** `GET /v1/responses/{id}/input_items` of a Response whose chain lost an earlier Response (deleted, or expired): 404. */
 export const responseChainBroken = (id: string): AiError =>
