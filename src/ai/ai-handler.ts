@@ -446,8 +446,9 @@ function serveStoredResponse(req: IncomingMessage, res: ServerResponse, call: Ai
 const turnsOf = (responses: readonly StoredResponse[]): ResponsesInputItem[] => responses.flatMap(({ input, response }) => [...input, ...(response.output as unknown as ResponsesInputItem[])]);
 
 /**
- * The stored Response a Responses API request continues, as its chain's items, read in one query: 404 if the caller
- * has none by that id or its chain lost an earlier Response; 400 if the chain is as long as Keygate keeps.
+ * The stored Response a Responses API request continues, as its chain's items, read in one query: a 400
+ * (`previous_response_not_found`) if the caller has none by that id or its chain lost an earlier Response, and
+ * (`response_chain_too_long`) if the chain is as long as Keygate keeps.
  */
 async function previousResponse(call: AiCall, id: string): Promise<PreviousResponse> {
   const { responses } = call.runtime;
