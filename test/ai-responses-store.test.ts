@@ -233,3 +233,39 @@ describe.each(STORE_KINDS)('stored responses on the %s store', (kind) => {
     expect(raw.body.error).toMatchObject({ code: 'invalid_value', param: 'previous_response_id' });
   });
 });
+
+describe('a gateway that stores no responses (ai.responses.store: false)', () => {
+  let gateway: AiGateway;
+  let emulators: ProviderEmulators;
+  let client: OpenAI;
+
+  beforeAll(async () => {
+    emulators = await startProviderEmulators();
+    gateway = await AiGateway.start();
+    await configureThreeProviders(gateway, emulators, { responses: { store: false } });
+    client = gateway.openai(await gateway.createApp({ name: 'unstored-app', team: 'unstored-team' }));
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+    await emulators?.stop();
+  });
+
+  it('answers every Response with store: false, streamed or not, and keeps no row', async () => {
+    const answered = await client.responses.create({ model: 'openai/gpt-4o-mini', input: 'Remember nothing.' });
+    expect(answered).toMatchObject({ status: 'completed', store: false, output_text: 'Echo: Remember nothing.' });
+    const done = (await collect(await client.responses.create({ model: 'openai/gpt-4o-mini', stream: true, store: true, input: 'Nor this.' }))).at(-1)!;
+    expect(done).toMatchObject({ type: 'response.completed', response: { store: false } });
+    const rows = await gateway.gateway.store.db.selectFrom('ai_responses').select('id').execute();
+    expect(rows).toEqual([]);
+    expect(await client.responses.retrieve(answered.id).catch((e: unknown) => e)).toBeInstanceOf(OpenAI.NotFoundError);
+  });
+
+  it('refuses previous_response_id with 400 previous_response_not_supported, calling no provider', async () => {
+    const calls = emulators.openai.requests().length;
+    const refused = await client.responses.create({ model: 'openai/gpt-4o-mini', input: 'Go on.', previous_response_id: 'resp_0123456789abcdef' }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(refused).toMatchObject({ status: 400, code: 'previous_response_not_supported', param: 'previous_response_id' });
+    expect((refused as Error).message).toContain('ai.responses.store is false');
+    expect(emulators.openai.requests().length).toBe(calls);
+  });
+});

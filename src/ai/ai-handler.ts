@@ -8,7 +8,7 @@ import type { AiSnapshot, AiTarget } from './ai-snapshot.js';
 import { resolveModel } from './ai-snapshot.js';
 import { ANTHROPIC_BLOCKS, CACHE_MARKED, CACHE_WRITES, OUTPUT_CONFIG, REASONING_EFFORTS, STOP_SEQUENCE, THINKING, type ChatCompletion, type ChatRequest, type EmbeddingsRequest, type EmbeddingsResponse, type Usage } from './chat-types.js';
 import { ChatChunksToMessageEvents, chatToMessages, failedChoice, hiddenReasoningFor, messagesToChat, toAnthropicError } from './anthropic-ingress/index.js';
-import { ChatChunksToResponseEvents, RESPONSE_INPUT, chatToResponse, inputItemsPage, previousResponseChainBroken, previousResponseIdOf, previousResponseNotFound, readInputItemsQuery, responseChainBroken, responseChainTooLong, responseEchoOf, responseNotFound, responsesToChat, toResponsesError, type PreviousResponse, type ResponseObject, type ResponsesChatRequest, type ResponsesInputItem } from './responses-ingress/index.js';
+import { ChatChunksToResponseEvents, RESPONSE_INPUT, ResponsesRequestError, chatToResponse, inputItemsPage, previousResponseChainBroken, previousResponseIdOf, previousResponseNotFound, readInputItemsQuery, responseChainBroken, responseChainTooLong, responseEchoOf, responseNotFound, responsesToChat, toResponsesError, type PreviousResponse, type ResponseObject, type ResponsesChatRequest, type ResponsesInputItem } from './responses-ingress/index.js';
 import { isJsonObject } from './json-object.js';
 import { offersFunctions, toFunctionCallChunk, toFunctionCallCompletion, toToolForms } from './legacy-functions.js';
 import { takeCacheControl } from './openai-cache-control.js';
@@ -484,6 +484,18 @@ async function keepAnswer(call: AiCall, request: ResponsesChatRequest, body: str
   return kept === response ? body : JSON.stringify(kept);
 }
 
+/**
+ * A Responses API request on a gateway that stores no Responses (`ai.responses.store: false`, for operators who must
+ * keep no conversations): answered as one that asked `store: false`, which its Response says; one that continues a
+ * stored Response cannot be, and is refused with what to send instead.
+ */
+function unstored(body: Record<string, unknown>): Record<string, unknown> {
+  if (previousResponseIdOf(body) !== undefined) {
+    throw new ResponsesRequestError('previous_response_id', "This gateway stores no responses (its ai.responses.store is false): send the whole conversation in 'input' instead of 'previous_response_id'.", 'previous_response_not_supported');
+  }
+  return { ...body, store: false };
+}
+
 /** Whether a chat request is a Responses API request whose answer is to be stored. */
 const toStore = (request: ChatRequest): request is ResponsesChatRequest => RESPONSE_INPUT in request;
 
@@ -906,6 +918,7 @@ type ChunkEvents = Pick<ChatChunksToMessageEvents, 'push' | 'end' | 'fail' | 'fa
 function chat(body: Record<string, unknown>, res: ServerResponse, call: AiCall, trace: CallTrace, format: ChatFormat, fail: (error: unknown) => void): Promise<void> | undefined {
   if (typeof body.model === 'string') trace.model = body.model;
   if (format === 'responses') {
+    if (!call.snapshot.responsesStore) return chatWith(responsesToChat(unstored(body)), res, call, trace, format, fail);
     // A Responses API request that continues a stored Response: its chain is read first, in one query.
     const previous = previousResponseIdOf(body);
     if (previous !== undefined) return previousResponse(call, previous).then((chain) => chatWith(responsesToChat(body, chain), res, call, trace, format, fail));

@@ -37,6 +37,8 @@ export interface AiSnapshot {
   readonly timeoutMs: number;
   /** How long a stored Response is kept (`ai.responses.retention`). */
   readonly responsesRetentionMs: number;
+  /** Whether Responses are stored at all (`ai.responses.store`, true by default). */
+  readonly responsesStore: boolean;
   readonly catalog: ModelCatalog;
 }
 
@@ -44,7 +46,7 @@ export interface AiSnapshot {
 export const RESPONSES_RETENTION_MS = 30 * 86_400_000;
 
 const SHIPPED = ModelCatalog.shipped();
-export const EMPTY_AI: AiSnapshot = { providers: new Map(), aliases: new Map(), cacheTtlMs: 0, cacheMaxEntries: 0, timeoutMs: 60_000, responsesRetentionMs: RESPONSES_RETENTION_MS, catalog: SHIPPED };
+export const EMPTY_AI: AiSnapshot = { providers: new Map(), aliases: new Map(), cacheTtlMs: 0, cacheMaxEntries: 0, timeoutMs: 60_000, responsesRetentionMs: RESPONSES_RETENTION_MS, responsesStore: true, catalog: SHIPPED };
 
 /** Provider types whose hosts serve models no catalog can list in advance (any local or OpenAI-compatible model). */
 const OPEN_ENDED = new Set(['ollama', 'openai-compatible']);
@@ -89,6 +91,7 @@ export function compileAiSnapshot(section: AiSection | undefined, pools: Readonl
     cacheMaxEntries: section.cache?.maxEntries ?? 10_000,
     timeoutMs: section.timeout ? (parseDuration(section.timeout) ?? 60_000) : 60_000,
     responsesRetentionMs: section.responses?.retention ? (parseDuration(section.responses.retention) ?? RESPONSES_RETENTION_MS) : RESPONSES_RETENTION_MS,
+    responsesStore: section.responses?.store ?? true,
     catalog: section.models?.length ? SHIPPED.withOverrides(section.models) : SHIPPED,
   };
 }

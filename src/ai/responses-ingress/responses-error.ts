@@ -17,7 +17,8 @@ export type ResponsesErrorCode =
   | 'background_not_supported'
   | 'unsupported_tool'
   | 'unsupported_input_item'
-  | 'response_chain_too_long';
+  | 'response_chain_too_long'
+  | 'previous_response_not_supported';
 
 /**
  * A Responses API request the gateway cannot accept: an AiError (400 `invalid_request_error`, OpenAI's error shape,
