@@ -64,7 +64,7 @@ export interface AiConfig {
   aliases?: Array<{ name: string; targets: AiTarget[]; fallbacks?: AiTarget[] }>;
   cache?: { ttl: string; maxEntries?: number };
   timeout?: string;
-  responses?: { retention?: string };
+  responses?: { retention?: string; store?: boolean };
 }
 
 /** The AI route every test uses: the unified API under /v1, for callers with an API key. */
