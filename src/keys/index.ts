@@ -13,3 +13,4 @@ export { verifyJwt, type VerifyJwtOptions, type VerifiedJwt } from './verify-jwt
 export { checkRecipientKey, encryptJwe, type EncryptJweOptions } from './encrypt-jwe.js';
 export { decryptJwe, type DecryptJweOptions } from './decrypt-jwe.js';
 export { sealSecret, openSecret } from './seal-secret.js';
+export { sealerFor, type PurposeSealer } from './seal-for-purpose.js';
