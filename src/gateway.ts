@@ -9,6 +9,7 @@ import { ProviderKeyService } from './ai/provider-keys.js';
 import { ResponseCache } from './ai/response-cache.js';
 import { SpendTracker } from './ai/spend-tracker.js';
 import { StoredResponses } from './ai/stored-responses.js';
+import { ENCRYPTED_REASONING_PURPOSE, encryptedReasoning } from './ai/responses-ingress/index.js';
 import { UsageRecorder } from './ai/usage-recorder.js';
 import { ExternalIssuer } from './auth/issuers/index.js';
 import type { IssuerSpec } from './auth/issuer-schema.js';
@@ -22,7 +23,7 @@ import { loadAdminToken } from './admin/admin-token.js';
 import { systemClock, type Clock } from './clock.js';
 import { ChangeNotices, LeaderLease } from './cluster/index.js';
 import { ensureDataDir, type Settings } from './config/settings.js';
-import { KeyService, compileKeySnapshot, loadMasterKey, type KeySlot, type LoadedKey, type MasterKey } from './keys/index.js';
+import { KeyService, compileKeySnapshot, loadMasterKey, sealerFor, type KeySlot, type LoadedKey, type MasterKey } from './keys/index.js';
 import type { Logger } from './observe/logger.js';
 import { compileProxySnapshot } from './proxy/compile-proxy.js';
 import { createDataPlane, DATA_PLANE_DEFAULTS, type DataPlaneState } from './proxy/data-plane.js';
@@ -163,6 +164,7 @@ class NodeCore {
       dispatcher: new Agent({ keepAliveTimeout: 30_000, connections: 256 }),
       cache: new ResponseCache(10_000),
       responses,
+      sealedReasoning: encryptedReasoning(sealerFor(master.key, ENCRYPTED_REASONING_PURPOSE)),
       onStoreError: (error) => logger.warn({ err: { message: error.message } }, 'a Response could not be stored; answered with store: false'),
       recorder,
       spend,

@@ -8,7 +8,7 @@ import type { AiSnapshot, AiTarget } from './ai-snapshot.js';
 import { resolveModel } from './ai-snapshot.js';
 import { ANTHROPIC_BLOCKS, CACHE_MARKED, CACHE_WRITES, OUTPUT_CONFIG, REASONING_EFFORTS, STOP_SEQUENCE, THINKING, type ChatCompletion, type ChatRequest, type EmbeddingsRequest, type EmbeddingsResponse, type Usage } from './chat-types.js';
 import { ChatChunksToMessageEvents, chatToMessages, failedChoice, hiddenReasoningFor, messagesToChat, toAnthropicError } from './anthropic-ingress/index.js';
-import { ChatChunksToResponseEvents, RESPONSE_INPUT, ResponsesRequestError, chatToResponse, inputItemsPage, previousResponseChainBroken, previousResponseIdOf, previousResponseNotFound, readInputItemsQuery, responseChainBroken, responseChainTooLong, responseEchoOf, responseNotFound, responsesToChat, toResponsesError, type PreviousResponse, type ResponseObject, type ResponsesChatRequest, type ResponsesInputItem } from './responses-ingress/index.js';
+import { ChatChunksToResponseEvents, ENCRYPTED_REASONING_INCLUDE, RESPONSE_INPUT, ResponsesRequestError, chatToResponse, includesEncrypted, includesEncryptedReasoning, outputAsIncluded, responseAsIncluded, type EncryptedReasoning, inputItemsPage, previousResponseChainBroken, previousResponseIdOf, previousResponseNotFound, readInputItemsQuery, responseChainBroken, responseChainTooLong, responseEchoOf, responseNotFound, responsesToChat, toResponsesError, type PreviousResponse, type ResponseObject, type ResponsesChatRequest, type ResponsesInputItem } from './responses-ingress/index.js';
 import { isJsonObject } from './json-object.js';
 import { offersFunctions, toFunctionCallChunk, toFunctionCallCompletion, toToolForms } from './legacy-functions.js';
 import { takeCacheControl } from './openai-cache-control.js';
@@ -34,6 +34,8 @@ export interface AiRuntime {
   cache: ResponseCache;
   /** Responses kept for OpenAI's Responses API: read and written by Responses API calls only. */
   responses: StoredResponses;
+  /** Seals and opens reasoning items' `encrypted_content` (Claude's thinking blocks) under the master key. */
+  sealedReasoning: EncryptedReasoning;
   /** Told when a Response could not be kept (it is answered all the same, with `store: false`). */
   onStoreError: (error: Error) => void;
   recorder: UsageRecorder;
@@ -428,13 +430,17 @@ function serveStoredResponse(req: IncomingMessage, res: ServerResponse, call: Ai
       if (chain.found === 'none') throw responseNotFound(id);
       if (chain.found === 'broken') throw responseChainBroken(id);
       if (chain.found === 'too_long') throw responseChainTooLong(id, runtime.responses.maxChain, null);
-      // The input items as the request saw them: the earlier turns' input and output, then its own input.
-      return inputItemsPage([...turnsOf(chain.responses.slice(0, -1)), ...chain.responses.at(-1)!.input], query);
+      // The input items as the request saw them: the earlier turns' input and output (each output as it was answered,
+      // or as this list's `include` asks), then its own input.
+      const asked = includesEncryptedReasoning(includeOf(req));
+      const earlier = chain.responses.slice(0, -1).flatMap((stored) => [...stored.input, ...(outputAsIncluded(stored.response.output, asked || included(stored)) as unknown as ResponsesInputItem[])]);
+      return inputItemsPage([...earlier, ...chain.responses.at(-1)!.input], query);
     }
     // The Response's own row: it is whole, whatever became of the earlier ones of its chain.
     const stored = await runtime.responses.find(id, owner, now);
     if (!stored) throw responseNotFound(id);
-    return stored.response;
+    // As it was answered, or with what this retrieve's `include` asks for (OpenAI's retrieve takes `include` too).
+    return responseAsIncluded(stored.response, included(stored) || includesEncryptedReasoning(includeOf(req)));
   };
   answer().then(
     (value) => sendJson(res, call, requestId, value),
@@ -442,7 +448,16 @@ function serveStoredResponse(req: IncomingMessage, res: ServerResponse, call: Ai
   );
 }
 
-/** The input, then output, items of stored Responses of a chain, in their order. */
+/** A query's `include` values, as the SDKs send them (`include[]=…`, OpenAI's bracket form) or plain (`include=…`). */
+function includeOf(req: IncomingMessage): string[] {
+  const params = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
+  return [...params.getAll('include[]'), ...params.getAll('include')];
+}
+
+/** Whether a stored Response was answered with its reasoning items' `encrypted_content`. */
+const included = (stored: StoredResponse): boolean => includesEncryptedReasoning(stored.include);
+
+/** The input, then output, items of stored Responses of a chain, in their order, as kept (`encrypted_content` included). */
 const turnsOf = (responses: readonly StoredResponse[]): ResponsesInputItem[] => responses.flatMap(({ input, response }) => [...input, ...(response.output as unknown as ResponsesInputItem[])]);
 
 /**
@@ -469,7 +484,8 @@ async function keepResponse(call: AiCall, request: ResponsesChatRequest, respons
   if (!input) return response;
   const { app, team } = appOf(call);
   try {
-    await call.runtime.responses.save({ owner: cacheSpace(call.principal), app: app ?? null, team: team ?? null, route: call.route }, { response, input }, call.runtime.now(), call.snapshot.responsesRetentionMs);
+    const include = includesEncrypted(request) ? { include: [ENCRYPTED_REASONING_INCLUDE] } : {};
+    await call.runtime.responses.save({ owner: cacheSpace(call.principal), app: app ?? null, team: team ?? null, route: call.route }, { response, input, ...include }, call.runtime.now(), call.snapshot.responsesRetentionMs);
     return response;
   } catch (error) {
     call.runtime.onStoreError(error as Error);
@@ -477,11 +493,15 @@ async function keepResponse(call: AiCall, request: ResponsesChatRequest, respons
   }
 }
 
-/** A Responses API answer's body once its Response is kept (keepResponse): the same text, or the unstored Response's. */
+/**
+ * A Responses API answer's body once its Response is kept (keepResponse), as the client included it (without
+ * `encrypted_content` unless it asked): the same text, or the unstored Response's.
+ */
 async function keepAnswer(call: AiCall, request: ResponsesChatRequest, body: string): Promise<string> {
   const response = JSON.parse(body) as ResponseObject;
   const kept = await keepResponse(call, request, response);
-  return kept === response ? body : JSON.stringify(kept);
+  const shown = responseAsIncluded(kept, includesEncrypted(request));
+  return shown === response ? body : JSON.stringify(shown);
 }
 
 /**
@@ -918,11 +938,12 @@ type ChunkEvents = Pick<ChatChunksToMessageEvents, 'push' | 'end' | 'fail' | 'fa
 function chat(body: Record<string, unknown>, res: ServerResponse, call: AiCall, trace: CallTrace, format: ChatFormat, fail: (error: unknown) => void): Promise<void> | undefined {
   if (typeof body.model === 'string') trace.model = body.model;
   if (format === 'responses') {
-    if (!call.snapshot.responsesStore) return chatWith(responsesToChat(unstored(body)), res, call, trace, format, fail);
+    const sealed = call.runtime.sealedReasoning;
+    if (!call.snapshot.responsesStore) return chatWith(responsesToChat(unstored(body), undefined, sealed), res, call, trace, format, fail);
     // A Responses API request that continues a stored Response: its chain is read first, in one query.
     const previous = previousResponseIdOf(body);
-    if (previous !== undefined) return previousResponse(call, previous).then((chain) => chatWith(responsesToChat(body, chain), res, call, trace, format, fail));
-    return chatWith(responsesToChat(body), res, call, trace, format, fail);
+    if (previous !== undefined) return previousResponse(call, previous).then((chain) => chatWith(responsesToChat(body, chain, sealed), res, call, trace, format, fail));
+    return chatWith(responsesToChat(body, undefined, sealed), res, call, trace, format, fail);
   }
   // Told before validateChat rewrites the deprecated `functions` as tools.
   const answerFormat = format === 'openai' && offersFunctions(body) ? 'openai-functions' : format;
@@ -947,9 +968,9 @@ function cacheSpace(principal: Principal | undefined): string {
 }
 
 /** `render`'s text, or undefined when the completion is not in the shape its format promised. */
-function renderOrNot(format: ChatFormat, request: ChatRequest, completion: ChatCompletion | CachedCompletion, wantsReasoningBack = false): string | undefined {
+function renderOrNot(format: ChatFormat, request: ChatRequest, completion: ChatCompletion | CachedCompletion, sealed: EncryptedReasoning, wantsReasoningBack = false): string | undefined {
   try {
-    return render(format, request, completion, wantsReasoningBack);
+    return render(format, request, completion, sealed, wantsReasoningBack);
   } catch {
     return undefined;
   }
@@ -957,12 +978,17 @@ function renderOrNot(format: ChatFormat, request: ChatRequest, completion: ChatC
 
 /**
  * The completion in the client's format: OpenAI's as it is (or as cached), the others translated. `wantsReasoningBack`
- * is the answering provider's `reasoningBack` (sendsReasoningBack); a cached completion keeps its own.
+ * is the answering provider's `reasoningBack` (sendsReasoningBack); a cached completion keeps its own. A Response's
+ * reasoning carries Claude's thinking sealed (`sealed`): kept whole for the store (keepAnswer shows it as included),
+ * shown as the client included it otherwise.
  */
-function render(format: ChatFormat, request: ChatRequest, completion: ChatCompletion | CachedCompletion, wantsReasoningBack: boolean): string {
+function render(format: ChatFormat, request: ChatRequest, completion: ChatCompletion | CachedCompletion, sealed: EncryptedReasoning, wantsReasoningBack: boolean): string {
   if (format === 'openai') return 'body' in completion ? completion.body : JSON.stringify(completion);
   const parsed = 'body' in completion ? cachedCompletion(completion) : completion;
-  if (format === 'responses') return JSON.stringify(chatToResponse(parsed, request.model, responseEchoOf(request)));
+  if (format === 'responses') {
+    const response = chatToResponse(parsed, request.model, responseEchoOf(request), undefined, sealed);
+    return JSON.stringify(toStore(request) ? response : responseAsIncluded(response, includesEncrypted(request)));
+  }
   if (format === 'openai-functions') return JSON.stringify(toFunctionCallCompletion(parsed));
   const hidden = hiddenReasoningFor(request, 'body' in completion ? completion.reasoningBack === true : wantsReasoningBack);
   return JSON.stringify(chatToMessages(parsed, request.model, stopsOf(request), thinkingAsked(request), hidden));
@@ -1026,7 +1052,7 @@ function answerChat(res: ServerResponse, call: AiCall, trace: CallTrace, format:
   const cacheKey = snapshot.cacheTtlMs > 0 ? ResponseCache.keyOf(cacheSpace(call.principal), request.model, request, thinkingKeyOf(request)) : undefined;
   const cached = cacheKey ? runtime.cache.get(cacheKey, runtime.now()) : undefined;
   // An entry cached from the other format's call that this one's cannot be rendered from counts as a miss.
-  const out = cached === undefined ? undefined : renderOrNot(format, request, cached);
+  const out = cached === undefined ? undefined : renderOrNot(format, request, cached, runtime.sealedReasoning);
   if (out !== undefined) {
     recordChat(call, trace, prepared, request, undefined, 200, NO_TOKENS, false, null, true);
     const hit = (body: string) => {
@@ -1059,13 +1085,13 @@ function answerChat(res: ServerResponse, call: AiCall, trace: CallTrace, format:
           let passThrough = reported && format === 'openai' ? answer.raw : undefined;
           // A completion not in the shape its format promised (a choice without a message, say) is the provider's
           // failure: its tokens were spent and are recorded, and nothing goes into the cache.
-          let body = passThrough ?? renderOrNot(format, request, completion, wantsReasoningBack);
+          let body = passThrough ?? renderOrNot(format, request, completion, runtime.sealedReasoning, wantsReasoningBack);
           // A 200 may quote the key too (an `error` member beside the choices): then it goes out, and into the
           // cache, re-serialised with the key cut.
           if (body !== undefined && redaction.answers.quotedIn(body)) {
             completion = redaction.answers.cutJson(completion);
             passThrough = undefined;
-            body = renderOrNot(format, request, completion, wantsReasoningBack);
+            body = renderOrNot(format, request, completion, runtime.sealedReasoning, wantsReasoningBack);
           }
           const cost = recordChat(call, trace, prepared, request, target, body === undefined ? 502 : 200, tokens, !reported, null, false);
           if (body === undefined) return fail(new AiError(502, 'api_error', 'provider_bad_response', 'the provider answered with a completion that cannot be read'));
@@ -1128,7 +1154,7 @@ async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, f
   let last: TranslatedChunk | undefined;
   const events: ChunkEvents | undefined =
     format === 'anthropic' ? new ChatChunksToMessageEvents(request.model, { inputTokens: promptEstimate, stops: stopsOf(request), thinking: thinkingAsked(request), hiddenReasoning: hiddenReasoningFor(request, snapshot.providers.get(target.provider)?.config.reasoningBack === true) })
-    : format === 'responses' ? new ChatChunksToResponseEvents(request.model, responseEchoOf(request), { createdAt: Math.floor(started / 1000) })
+    : format === 'responses' ? new ChatChunksToResponseEvents(request.model, responseEchoOf(request), { createdAt: Math.floor(started / 1000), sealed: runtime.sealedReasoning, included: includesEncrypted(request) })
     : undefined;
   // A provider's own event text goes on as it is unless it quotes the key (an OpenRouter-style mid-stream `error`).
   const send = (data: string): boolean => {

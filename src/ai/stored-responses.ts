@@ -4,12 +4,15 @@ import type { Database, Store } from '../store/index.js';
 import type { ResponseObject, ResponsesInputItem } from './responses-ingress/index.js';
 
 /**
- * A stored Response: the Response object as it was answered, and the input items of its own request (not those of
+ * A stored Response: the Response object as it was answered (its reasoning items' `encrypted_content` kept even when
+ * the client did not include it, so that its chain gives Claude its thinking back), and the input items of its own request (not those of
  * the Responses it continued, which their own rows keep). The Response's `previous_response_id` links it to them.
  */
 export interface StoredResponse {
   response: ResponseObject;
   input: ResponsesInputItem[];
+  /** What the request's `include` asked to be shown that a Response keeps whatever it asked (`reasoning.encrypted_content`). */
+  include?: string[];
 }
 
 /** Who stored a Response: `owner` alone may read, continue or delete it; the rest says where it came from. */

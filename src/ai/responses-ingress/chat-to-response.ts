@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { failedChoice } from '../anthropic-ingress/index.js';
-import type { ChatCompletion, FinishReason, Usage } from '../chat-types.js';
+import { ANTHROPIC_BLOCKS, type ChatCompletion, type FinishReason, type Usage } from '../chat-types.js';
+import type { EncryptedReasoning } from './encrypted-reasoning.js';
 import type { ItemStatus, ResponseEcho, ResponseObject, ResponseStatus, ResponsesError, ResponsesOutputItem, ResponsesOutputMessage, ResponsesUsage } from './wire-types.js';
 
 /** An id as OpenAI's look: its prefix (`resp`, `msg`, `fc`, `fco`, `rs`; `call` for a call id a provider left out), then 32 hex digits. */
@@ -77,21 +78,26 @@ export function responseObject(parts: ResponseParts, echo: ResponseEcho): Respon
 /**
  * A chat completion, from any provider, as the Response a non-streamed `POST /v1/responses` answers
  * (https://platform.openai.com/docs/api-reference/responses/object). Its output: a `reasoning` item, its summary the
- * provider's reasoning (`reasoning_content`), when there was any; a `message` item with the text as `output_text`
+ * provider's reasoning (`reasoning_content`), when there was any, and with `sealed` its `encrypted_content`, Claude's
+ * thinking blocks sealed (ANTHROPIC_BLOCKS; Claude thinks before it writes, so the item comes first); a `message` item with the text as `output_text`
  * (and a refusal as `refusal`) when there is text; then one `function_call` item a tool call, its `call_id` the tool
  * call's id. `model` is the one the client asked for (an alias stays an alias); `created_at` the completion's. A
  * choice the provider says failed throws: no Response says that, and the caller answers 502.
  *
  * @example chatToResponse(completion, request.model, responseEchoOf(request))
  */
-export function chatToResponse(completion: ChatCompletion, requestedModel: string, echo: ResponseEcho, id = itemId('resp')): ResponseObject {
+export function chatToResponse(completion: ChatCompletion, requestedModel: string, echo: ResponseEcho, id = itemId('resp'), sealed?: EncryptedReasoning): ResponseObject {
   const choice = completion.choices[0];
   if (failedChoice(choice?.finish_reason)) throw new Error('the provider answered with a choice that failed');
   const { status, incomplete_details: incompleteDetails } = responseStatusFor(choice?.finish_reason);
   const output: ResponsesOutputItem[] = [];
   const message = choice?.message;
   const reasoning = message?.reasoning_content;
-  if (typeof reasoning === 'string' && reasoning !== '') output.push({ type: 'reasoning', id: itemId('rs'), summary: [{ type: 'summary_text', text: reasoning }] });
+  const said = typeof reasoning === 'string' && reasoning !== '';
+  const encrypted = sealed?.seal(message?.[ANTHROPIC_BLOCKS]);
+  if (said || encrypted !== undefined) {
+    output.push({ type: 'reasoning', id: itemId('rs'), summary: said ? [{ type: 'summary_text', text: reasoning }] : [], ...(encrypted !== undefined ? { encrypted_content: encrypted } : {}) });
+  }
   const content: ResponsesOutputMessage['content'] = [];
   if (message?.content) content.push({ type: 'output_text', text: message.content, annotations: [] });
   if (message?.refusal) content.push({ type: 'refusal', refusal: message.refusal });

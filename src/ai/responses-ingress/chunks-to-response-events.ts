@@ -1,6 +1,7 @@
-import type { ChatCompletionChunk, FinishReason, Usage } from '../chat-types.js';
+import { THINKING_DELTA, type AnthropicBlock, type ChatCompletionChunk, type FinishReason, type ThinkingDelta, type Usage } from '../chat-types.js';
 import { failedChoice } from '../anthropic-ingress/index.js';
 import { itemId, responseObject, responseStatusFor, responseUsageFor } from './chat-to-response.js';
+import { responseAsIncluded, type EncryptedReasoning } from './encrypted-reasoning.js';
 import type { ResponseEcho, ResponseObject, ResponseStatus, ResponsesFunctionCall, ResponsesOutputItem, ResponsesOutputMessage, ResponsesOutputRefusal, ResponsesOutputText, ResponsesReasoningItem } from './wire-types.js';
 
 export interface ResponseEventsOptions {
@@ -8,10 +9,14 @@ export interface ResponseEventsOptions {
   id?: string;
   /** The Response's `created_at`, in seconds; by default now. */
   createdAt?: number;
+  /** Seals Claude's streamed thinking blocks (THINKING_DELTA) into their reasoning item's `encrypted_content`. */
+  sealed?: EncryptedReasoning;
+  /** Whether the client asked for `encrypted_content` (`include`): the events show it then; the Response kept has it always. */
+  included?: boolean;
 }
 
 /** The open text or reasoning item: text, refusals and reasoning go there until another item starts. */
-type OpenItem = { kind: 'message'; index: number; item: ResponsesOutputMessage; part: number | undefined } | { kind: 'reasoning'; index: number; item: ResponsesReasoningItem };
+type OpenItem = { kind: 'message'; index: number; item: ResponsesOutputMessage; part: number | undefined } | { kind: 'reasoning'; index: number; item: ResponsesReasoningItem; blocks: AnthropicBlock[] };
 
 /**
  * OpenAI chat chunks, from any provider, as the events of a streamed Response
@@ -23,6 +28,9 @@ type OpenItem = { kind: 'message'; index: number; item: ResponsesOutputMessage; 
  * `response.output_text.done`, `response.content_part.done`), a refusal a `refusal` part; a tool call a
  * `function_call` item with `response.function_call_arguments.delta`s and `.done`; the provider's reasoning
  * (`reasoning_content`) a `reasoning` item whose summary part streams as `response.reasoning_summary_text.delta`s.
+ * Claude's thinking blocks streamed in a reasoning item (THINKING_DELTA: each block's start, thinking and signature)
+ * are sealed, with `sealed`, into its `encrypted_content` when the item is done; the client's events show it only
+ * when it `included` it, the final Response (`finish`, for the store) always.
  *
  * A text or reasoning item ends when another item starts; function call items end with the choice, so that a
  * provider that sends a call's arguments after another call has started (which OpenAI never does) loses nothing.
@@ -54,6 +62,8 @@ export class ChatChunksToResponseEvents {
   readonly #openCalls: number[] = [];
   #finishReason: FinishReason | null = null;
   #usage: Usage | undefined;
+  readonly #sealed: EncryptedReasoning | undefined;
+  readonly #included: boolean;
 
   /** `model` is the one the client asked for, reported back as it was asked (an alias stays an alias). */
   constructor(model: string, echo: ResponseEcho, options: ResponseEventsOptions = {}) {
@@ -61,6 +71,8 @@ export class ChatChunksToResponseEvents {
     this.#echo = echo;
     this.#id = options.id ?? itemId('resp');
     this.#createdAt = options.createdAt ?? Math.floor(Date.now() / 1000);
+    this.#sealed = options.sealed;
+    this.#included = options.included === true;
   }
 
   /** The events one chunk makes; the first chunk also starts the Response. */
@@ -70,7 +82,8 @@ export class ChatChunksToResponseEvents {
     if (chunk.usage) this.#usage = chunk.usage;
     // A Response answers with one output: further choices (n > 1) have nowhere to go.
     for (const choice of chunk.choices.filter((c) => c.index === 0)) {
-      const { content, refusal, tool_calls: toolCalls, reasoning_content: reasoning } = choice.delta;
+      const { content, refusal, tool_calls: toolCalls, reasoning_content: reasoning, [THINKING_DELTA]: thinking } = choice.delta;
+      if (thinking && this.#sealed) events.push(...this.#thinking(thinking));
       if (reasoning) events.push(...this.#reasoning(reasoning));
       if (content) events.push(...this.#text('output_text', content));
       if (refusal) events.push(...this.#text('refusal', refusal));
@@ -106,9 +119,9 @@ export class ChatChunksToResponseEvents {
     return { events, response: this.#response(status, responseUsageFor(usage ?? this.#usage), { incompleteDetails }) };
   }
 
-  /** …then the terminal event with that Response, as kept: `response.completed`, or `response.incomplete`. */
+  /** …then the terminal event with that Response, as kept (as the client included it): `response.completed`, or `response.incomplete`. */
   terminal(response: ResponseObject): string {
-    return this.#event(response.status === 'incomplete' ? 'response.incomplete' : 'response.completed', { response });
+    return this.#event(response.status === 'incomplete' ? 'response.incomplete' : 'response.completed', { response: responseAsIncluded(response, this.#included) });
   }
 
   /** Whether the stream ended as failed (`fail`, or a choice that failed). */
@@ -127,7 +140,8 @@ export class ChatChunksToResponseEvents {
     this.#failed = true;
     for (const item of this.#output) if (item.type !== 'reasoning' && item.status === 'in_progress') item.status = 'incomplete';
     events.push(this.#event('error', { code: 'provider_stream_error', message, param: null }));
-    events.push(this.#event('response.failed', { response: this.#response('failed', this.#usage ? responseUsageFor(this.#usage) : null, { error: { code: 'server_error', message } }) }));
+    const response = this.#response('failed', this.#usage ? responseUsageFor(this.#usage) : null, { error: { code: 'server_error', message } });
+    events.push(this.#event('response.failed', { response: responseAsIncluded(response, this.#included) }));
     return events;
   }
 
@@ -152,20 +166,39 @@ export class ChatChunksToResponseEvents {
     return { index, event: this.#event('response.output_item.added', { output_index: index, item }) };
   }
 
-  /** Reasoning text into the open reasoning item, or a new one with one summary part. */
+  /** The open reasoning item, or a new one (its `response.output_item.added` into `events`). */
+  #openReasoning(events: string[]): Extract<OpenItem, { kind: 'reasoning' }> {
+    if (this.#open?.kind === 'reasoning') return this.#open;
+    events.push(...this.#closeOpen('completed'));
+    const item: ResponsesReasoningItem = { type: 'reasoning', id: itemId('rs'), summary: [] };
+    const { index, event } = this.#addItem(item);
+    events.push(event);
+    return (this.#open = { kind: 'reasoning', index, item, blocks: [] });
+  }
+
+  /** Reasoning text into the open reasoning item's one summary part, opening the item and the part as needed. */
   #reasoning(delta: string): string[] {
     const events: string[] = [];
-    if (this.#open?.kind !== 'reasoning') {
-      events.push(...this.#closeOpen('completed'));
-      const item: ResponsesReasoningItem = { type: 'reasoning', id: itemId('rs'), summary: [] };
-      const { index, event } = this.#addItem(item);
-      this.#open = { kind: 'reasoning', index, item };
+    const { index, item } = this.#openReasoning(events);
+    if (item.summary.length === 0) {
       item.summary.push({ type: 'summary_text', text: '' });
-      events.push(event, this.#event('response.reasoning_summary_part.added', { item_id: item.id, output_index: index, summary_index: 0, part: { type: 'summary_text', text: '' } }));
+      events.push(this.#event('response.reasoning_summary_part.added', { item_id: item.id, output_index: index, summary_index: 0, part: { type: 'summary_text', text: '' } }));
     }
-    const { index, item } = this.#open as Extract<OpenItem, { kind: 'reasoning' }>;
     item.summary[0]!.text += delta;
     events.push(this.#event('response.reasoning_summary_text.delta', { item_id: item.id, output_index: index, summary_index: 0, delta }));
+    return events;
+  }
+
+  /** Claude's thinking, kept in the open reasoning item to seal: a block's start (a redacted one whole), its text, its signature. */
+  #thinking({ block, thinking, signature }: ThinkingDelta): string[] {
+    const events: string[] = [];
+    const { blocks } = this.#openReasoning(events);
+    if (block) blocks.push({ ...block });
+    const last = blocks.at(-1);
+    if (last?.type === 'thinking') {
+      if (thinking !== undefined) last.thinking = `${typeof last.thinking === 'string' ? last.thinking : ''}${thinking}`;
+      if (signature !== undefined) last.signature = `${typeof last.signature === 'string' ? last.signature : ''}${signature}`;
+    }
     return events;
   }
 
@@ -237,9 +270,13 @@ export class ChatChunksToResponseEvents {
     this.#open = undefined;
     if (open.kind === 'reasoning') {
       const { index, item } = open;
-      const summary = item.summary[0]!;
+      const encrypted = this.#sealed?.seal(open.blocks);
+      if (encrypted !== undefined) item.encrypted_content = encrypted;
+      const summary = item.summary[0];
       const at = { item_id: item.id, output_index: index, summary_index: 0 };
-      return [this.#event('response.reasoning_summary_text.done', { ...at, text: summary.text }), this.#event('response.reasoning_summary_part.done', { ...at, part: summary }), this.#event('response.output_item.done', { output_index: index, item })];
+      const parts = summary ? [this.#event('response.reasoning_summary_text.done', { ...at, text: summary.text }), this.#event('response.reasoning_summary_part.done', { ...at, part: summary })] : [];
+      const { encrypted_content: _sealed, ...shown } = item;
+      return [...parts, this.#event('response.output_item.done', { output_index: index, item: this.#included ? item : shown })];
     }
     const events = this.#closePart(open);
     open.item.status = status === 'incomplete' ? 'incomplete' : 'completed';

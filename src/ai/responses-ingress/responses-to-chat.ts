@@ -1,5 +1,6 @@
-import type { ChatMessage, ChatRequest, ContentPart, ImagePart, ResponseFormat, ToolCall, ToolChoice, ToolDefinition } from '../chat-types.js';
+import { ANTHROPIC_BLOCKS, type AnthropicBlock, type ChatMessage, type ChatRequest, type ContentPart, type ImagePart, type ResponseFormat, type ToolCall, type ToolChoice, type ToolDefinition } from '../chat-types.js';
 import { isJsonObject } from '../json-object.js';
+import { includesEncryptedReasoning, type EncryptedReasoning } from './encrypted-reasoning.js';
 import { ResponsesRequestError, type ResponsesErrorCode } from './responses-error.js';
 import { itemId } from './chat-to-response.js';
 import type { ResponseEcho, ResponsesFunctionTool, ResponsesInputItem, ResponsesReasoning, ResponsesTextFormat, ResponsesToolChoice } from './wire-types.js';
@@ -20,10 +21,20 @@ export const RESPONSE_ECHO: unique symbol = Symbol('RESPONSE_ECHO');
  */
 export const RESPONSE_INPUT: unique symbol = Symbol('RESPONSE_INPUT');
 
+/**
+ * On a chat request translated from a Responses API request whose `include` asks for reasoning items'
+ * `encrypted_content`: the answer shows it (a stored Response keeps it whatever the client asked). A symbol, as RESPONSE_ECHO.
+ */
+export const RESPONSE_INCLUDES_ENCRYPTED: unique symbol = Symbol('RESPONSE_INCLUDES_ENCRYPTED');
+
 export interface ResponsesChatRequest extends ChatRequest {
   [RESPONSE_ECHO]: ResponseEcho;
   [RESPONSE_INPUT]?: ResponsesInputItem[];
+  [RESPONSE_INCLUDES_ENCRYPTED]?: true;
 }
+
+/** Whether the client of a Responses API request asked to be shown reasoning items' `encrypted_content`. */
+export const includesEncrypted = (request: ChatRequest): boolean => (request as Partial<ResponsesChatRequest>)[RESPONSE_INCLUDES_ENCRYPTED] === true;
 
 /** The stored Response a request continues (`previous_response_id`): its id, and its chain's input and output items, the first turn's first. */
 export interface PreviousResponse {
@@ -153,8 +164,8 @@ function functionCallOutput(item: Json, param: string): { message: ChatMessage; 
 }
 
 /**
- * The text of a `reasoning` item a client sent back: its reasoning text (`content`), else its summary. Keygate
- * cannot read OpenAI's `encrypted_content`, which is left out.
+ * The text of a `reasoning` item a client sent back: its reasoning text (`content`), else its summary. Its
+ * `encrypted_content` is read apart (EncryptedReasoning), when Keygate sealed it.
  */
 function reasoningText(item: Json, param: string): string {
   const pick = (parts: unknown, at: string, type: string): string[] => {
@@ -166,18 +177,56 @@ function reasoningText(item: Json, param: string): string {
   return (content.length > 0 ? content : pick(item.summary, `${param}.summary`, 'summary_text')).join('\n\n');
 }
 
+/** A part of an assistant turn, in the order its items came: what Claude's blocks are rebuilt from. */
+type TurnPart = { text: string } | { call: ToolCall } | { thinking: AnthropicBlock[] };
+
 /** The assistant's side of one turn, from consecutive output items a client sent back. */
 interface AssistantTurn {
   texts: string[];
   calls: ToolCall[];
   reasoning: string[];
+  parts: TurnPart[];
+  /** Whether a reasoning item of the turn gave back thinking blocks Keygate sealed. */
+  thought: boolean;
 }
 
-function assistantMessage({ texts, calls, reasoning }: AssistantTurn): ChatMessage {
+/** A tool call's arguments as a tool_use block's input; undefined when they are not a JSON object's text. */
+function toolUseInput(args: string): unknown {
+  if (args.trim() === '') return {};
+  try {
+    return JSON.parse(args) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A turn's blocks as Claude wrote them: its thinking blocks (from its reasoning items' `encrypted_content`) where their
+ * items were, a text block for each message, a tool_use block for each call
+ * (https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking#preserving-thinking-blocks). Undefined when
+ * a call's arguments are no JSON: the adapter refuses those as it does without thinking.
+ */
+function claudeBlocks(parts: readonly TurnPart[]): AnthropicBlock[] | undefined {
+  const blocks: AnthropicBlock[] = [];
+  for (const part of parts) {
+    if ('thinking' in part) blocks.push(...part.thinking);
+    else if ('text' in part) blocks.push({ type: 'text', text: part.text });
+    else {
+      const input = toolUseInput(part.call.function.arguments);
+      if (input === undefined) return undefined;
+      blocks.push({ type: 'tool_use', id: part.call.id, name: part.call.function.name, input });
+    }
+  }
+  return blocks;
+}
+
+function assistantMessage({ texts, calls, reasoning, parts, thought: signed }: AssistantTurn): ChatMessage {
   const message: ChatMessage = { role: 'assistant', content: texts.length > 0 ? texts.join('\n\n') : calls.length > 0 ? null : '' };
   if (calls.length > 0) message.tool_calls = calls;
   const thought = reasoning.filter((r) => r !== '').join('\n\n');
   if (thought !== '') message.reasoning_content = thought;
+  const blocks = signed ? claudeBlocks(parts) : undefined;
+  if (blocks) message[ANTHROPIC_BLOCKS] = blocks;
   return message;
 }
 
@@ -186,13 +235,15 @@ function assistantMessage({ texts, calls, reasoning }: AssistantTurn): ChatMessa
  * A string is one user message. Items: messages keep their role; an answer's items sent back (an assistant message,
  * `function_call`s, `reasoning`), consecutive, are one assistant message with its text, tool calls and
  * `reasoning_content` (what DeepSeek-style hosts want back within a tool loop; a turn of reasoning alone is left
- * out); a `function_call_output` is a tool message. Items that need OpenAI's state or tools are refused.
+ * out) and, when a reasoning item's `encrypted_content` opens with `sealed`, Claude's blocks (ANTHROPIC_BLOCKS), so
+ * that Claude gets its signed thinking back; one that does not open (OpenAI's, another gateway's) is left out. A
+ * `function_call_output` is a tool message. Items that need OpenAI's state or tools are refused.
  */
-function inputMessages(input: readonly unknown[], continued: number): ChatMessage[] {
+function inputMessages(input: readonly unknown[], continued: number, sealed: EncryptedReasoning | undefined): ChatMessage[] {
   const messages: ChatMessage[] = [];
   let turn: AssistantTurn | undefined;
   let images: ImagePart[] = [];
-  const assistant = () => (turn ??= { texts: [], calls: [], reasoning: [] });
+  const assistant = () => (turn ??= { texts: [], calls: [], reasoning: [], parts: [], thought: false });
   const endTurn = () => {
     if (turn && (turn.texts.length > 0 || turn.calls.length > 0)) messages.push(assistantMessage(turn));
     turn = undefined;
@@ -214,18 +265,27 @@ function inputMessages(input: readonly unknown[], continued: number): ChatMessag
         const { role, content } = item;
         if (role === 'assistant') {
           const said = assistantText(content, `${param}.content`);
-          if (said !== '') assistant().texts.push(said);
-          return;
+          if (said === '') return;
+          assistant().texts.push(said);
+          return void assistant().parts.push({ text: said });
         }
         endTurn();
         if (role === 'user') return void messages.push({ role, content: userContent(content, `${param}.content`) });
         if (role === 'system' || role === 'developer') return void messages.push({ role, content: instructionContent(content, `${param}.content`) });
         return invalid(`${param}.role`, "one of 'user', 'system', 'developer' or 'assistant'");
       }
-      case 'function_call':
-        return void assistant().calls.push(functionCall(item, param));
-      case 'reasoning':
-        return void assistant().reasoning.push(reasoningText(item, param));
+      case 'function_call': {
+        const call = functionCall(item, param);
+        assistant().calls.push(call);
+        return void assistant().parts.push({ call });
+      }
+      case 'reasoning': {
+        assistant().reasoning.push(reasoningText(item, param));
+        const thinking = sealed?.open(item.encrypted_content);
+        if (!thinking) return;
+        assistant().thought = true;
+        return void assistant().parts.push({ thinking });
+      }
       case 'function_call_output': {
         endTurn();
         const { message, images: more } = functionCallOutput(item, param);
@@ -386,14 +446,16 @@ function storedItem(item: Json): ResponsesInputItem {
  * RESPONSE_ECHO. A request that continues a stored Response (`previous_response_id`, resolved by the caller into
  * `previous`) is sent its chain's input and output items before its own input; its instructions are not carried
  * over, as with OpenAI. Unless `store` is false, the request's own input items to keep with the answer are under
- * RESPONSE_INPUT. Accepted and not sent on: `metadata` (echoed), `include`, `truncation`, `text.verbosity`,
+ * RESPONSE_INPUT. Reasoning items whose `encrypted_content` opens with `sealed` give Claude its thinking blocks back
+ * (inputMessages); an `include` of `reasoning.encrypted_content` is RESPONSE_INCLUDES_ENCRYPTED. Accepted and not
+ * sent on: `metadata` (echoed), the rest of `include`, `truncation`, `text.verbosity`,
  * `prompt_cache_key` and OpenAI's other account settings; what needs state Keygate does not keep is refused
  * (refuseStatefulFields). `null` is "not given", as OpenAI takes it. A malformed field throws a
  * ResponsesRequestError naming it.
  *
  * @example responsesToChat({ model: 'gpt-4o-mini', instructions: 'Be brief.', input: 'Hello' })
  */
-export function responsesToChat(request: Record<string, unknown>, previous?: PreviousResponse): ResponsesChatRequest {
+export function responsesToChat(request: Record<string, unknown>, previous?: PreviousResponse, sealed?: EncryptedReasoning): ResponsesChatRequest {
   if (!isJsonObject(request)) invalid('body', 'a JSON object');
   const body: Json = Object.fromEntries(Object.entries(request).filter(([, value]) => value !== null));
   if (typeof body.model !== 'string' || body.model === '') fail('model', "Missing required parameter: 'model'.", 'missing_required_parameter');
@@ -406,7 +468,8 @@ export function responsesToChat(request: Record<string, unknown>, previous?: Pre
   const system: ChatMessage[] = instructions ? [{ role: 'system', content: instructions }] : [];
   const own = inputItemsOf(body.input);
   const continued = previous?.items ?? [];
-  const chat: ResponsesChatRequest = { model: body.model, messages: [...system, ...inputMessages([...continued, ...own], continued.length)], [RESPONSE_ECHO]: echo };
+  const chat: ResponsesChatRequest = { model: body.model, messages: [...system, ...inputMessages([...continued, ...own], continued.length, sealed)], [RESPONSE_ECHO]: echo };
+  if (includesEncryptedReasoning(body.include)) chat[RESPONSE_INCLUDES_ENCRYPTED] = true;
   if (instructions !== undefined) echo.instructions = instructions;
   if (body.stream !== undefined) chat.stream = boolean(body.stream, 'stream');
   if (body.store !== undefined) echo.store = boolean(body.store, 'store');

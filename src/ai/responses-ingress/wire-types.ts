@@ -79,6 +79,8 @@ export interface ResponsesReasoningItem {
   type: 'reasoning';
   id: string;
   summary: ResponsesSummaryText[];
+  /** Claude's thinking blocks sealed (encrypted-reasoning.ts): kept in a stored Response, shown to a client that included it. */
+  encrypted_content?: string;
 }
 export type ResponsesOutputItem = ResponsesOutputMessage | ResponsesFunctionCall | ResponsesReasoningItem;
 
