@@ -6,6 +6,7 @@ import type { ResponseObject } from '../src/ai/responses-ingress/index.js';
 import { StoredResponses, MAX_CHAIN_RESPONSES } from '../src/ai/stored-responses.js';
 import { ManualClock } from '../src/clock.js';
 import { loadMasterKey } from '../src/keys/index.js';
+import { signatureFor, thinkingFor } from './emulators/anthropic.js';
 import { AiGateway, configureThreeProviders, startProviderEmulators, type OpenAIErrorBody, type ProviderEmulators } from './ai-fixtures.js';
 import { createTestDatabase, STORE_KINDS, type TestDatabase } from './databases.js';
 
@@ -94,6 +95,35 @@ describe.each(STORE_KINDS)('stored responses on the %s store', (kind) => {
     if (call?.type !== 'function_call') throw new Error('no function call');
     const second = await client.responses.create({ model, tools: [WEATHER_TOOL], previous_response_id: first.id, input: [{ type: 'function_call_output', call_id: call.call_id, output: '{"celsius":21}' }] });
     expect(second.output_text).toMatch(/^The tool answered: .*21/);
+  });
+
+  it.each([false, true])("gives Claude its signed thinking back through previous_response_id, though the client never included encrypted_content (first turn streamed: %s)", async (streamed) => {
+    const question = 'What is the weather in Paris? Use get_weather.';
+    const ask = { model: 'smart', tools: [WEATHER_TOOL], reasoning: { effort: 'low' as const } };
+    const first = streamed ? await client.responses.stream({ ...ask, input: question }).finalResponse() : await client.responses.create({ ...ask, input: question });
+    expect(first.output[0]).toMatchObject({ type: 'reasoning' });
+    expect(first.output[0]).not.toHaveProperty('encrypted_content');
+    const call = first.output.find((item) => item.type === 'function_call');
+    if (call?.type !== 'function_call') throw new Error('no function call');
+    const second = await client.responses.create({ ...ask, previous_response_id: first.id, input: [{ type: 'function_call_output', call_id: call.call_id, output: '{"celsius":21}' }] });
+    const sent = emulators.anthropic.lastRequest()!.body;
+    const thinking = thinkingFor(question);
+    expect(sent.thinking).toEqual({ type: 'enabled', budget_tokens: 1024 });
+    expect(sent.messages[1].content[0]).toEqual({ type: 'thinking', thinking, signature: signatureFor(thinking) });
+    expect(sent.messages[1].content.map((block: { type: string }) => block.type)).toEqual(['thinking', 'text', 'tool_use']);
+    expect(second.output_text).toBe('The tool answered: {"celsius":21}');
+    // Retrieved as it was answered, without encrypted_content; with it when the retrieve includes it.
+    const retrieved = await client.responses.retrieve(first.id);
+    expect(retrieved.output[0]).toEqual(first.output[0]);
+    expect(retrieved.output[0]).not.toHaveProperty('encrypted_content');
+    const included = await client.responses.retrieve(first.id, { include: ['reasoning.encrypted_content'] });
+    expect(included.output[0]).toMatchObject({ type: 'reasoning', encrypted_content: expect.stringMatching(/^kg1\./) });
+  });
+
+  it('retrieves a response whose request included encrypted_content with it, as it was answered', async () => {
+    const first = await client.responses.create({ model: 'smart', reasoning: { effort: 'low' }, include: ['reasoning.encrypted_content'], input: 'Hello there' });
+    expect(first.output[0]).toMatchObject({ type: 'reasoning', encrypted_content: expect.stringMatching(/^kg1\./) });
+    expect(await client.responses.retrieve(first.id)).toMatchObject({ output: first.output });
   });
 
   it('stores a streamed response before response.completed, so a chained turn right after finds it', async () => {

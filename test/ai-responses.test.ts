@@ -2,6 +2,7 @@ import OpenAI from 'openai';
 import type { ResponseInputItem, ResponseStreamEvent } from 'openai/resources/responses/responses';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AiGateway, configureThreeProviders, startProviderEmulators, type OpenAIErrorBody, type ProviderEmulators } from './ai-fixtures.js';
+import { signatureFor, thinkingFor } from './emulators/anthropic.js';
 import { THOUGHT_SUMMARY } from './emulators/gemini.js';
 import { reasoningFor, startOpenAIEmulator, type OpenAIEmulator } from './emulators/openai.js';
 
@@ -234,6 +235,48 @@ describe('the official openai client on /v1/responses', () => {
   it("refuses OpenAI's built-in tools with 400 unsupported_tool", async () => {
     const error = await client.responses.create({ model: 'smart', input: 'Search the web.', tools: [{ type: 'web_search' }] }).catch((e: unknown) => e);
     expect(error).toMatchObject({ status: 400, code: 'unsupported_tool', param: 'tools[0].type' });
+  });
+
+  describe("Claude's thinking in encrypted_content, for stateless clients (store: false)", () => {
+    const question: ResponseInputItem = { role: 'user', content: 'What is the weather in Paris? Use get_weather.' };
+    const ask = { model: 'smart', tools: [WEATHER_TOOL], reasoning: { effort: 'low' as const }, store: false, include: ['reasoning.encrypted_content' as const] };
+    const thinking = thinkingFor(question.content as string);
+    /** The first turn of a function loop, as Codex and the Agents SDK ask it with store: false. */
+    const firstTurn = (streamed: boolean) => (streamed ? client.responses.stream({ ...ask, input: [question] }).finalResponse() : client.responses.create({ ...ask, input: [question] }));
+
+    it.each([false, true])('gives Claude its thinking block, signature and place, back from the reasoning item a client sends back, so the function loop keeps thinking (first turn streamed: %s)', async (streamed) => {
+      const first = await firstTurn(streamed);
+      expect(first.output.map((item) => item.type)).toEqual(['reasoning', 'message', 'function_call']);
+      const [reasoning, message, call] = first.output;
+      if (reasoning?.type !== 'reasoning' || message?.type !== 'message' || call?.type !== 'function_call') return;
+      expect(reasoning.encrypted_content).toMatch(/^kg1\./);
+      expect(reasoning.encrypted_content).not.toContain(thinking);
+      const second = await client.responses.create({ ...ask, input: [question, ...(first.output as ResponseInputItem[]), { type: 'function_call_output', call_id: call.call_id, output: '{"celsius":21}' }] });
+      const sent = emulators.anthropic.lastRequest()!.body;
+      expect(sent.thinking).toEqual({ type: 'enabled', budget_tokens: 1024 });
+      const text = { type: 'text', text: (message.content[0] as { text: string }).text };
+      expect(sent.messages[1]).toEqual({ role: 'assistant', content: [{ type: 'thinking', thinking, signature: signatureFor(thinking) }, text, { type: 'tool_use', id: call.call_id, name: 'get_weather', input: { city: 'Paris' } }] });
+      expect(second.output_text).toBe('The tool answered: {"celsius":21}');
+    });
+
+    it('shows no encrypted_content to a client that did not include it', async () => {
+      const response = await client.responses.create({ ...ask, include: [], input: [question] });
+      expect(response.output[0]).toMatchObject({ type: 'reasoning', summary: [{ type: 'summary_text', text: thinking }] });
+      expect(response.output[0]).not.toHaveProperty('encrypted_content');
+    });
+
+    it('answers a turn whose encrypted_content was tampered with as before: without thinking until the next user turn', async () => {
+      const first = await firstTurn(false);
+      const [reasoning, message, call] = first.output;
+      if (reasoning?.type !== 'reasoning' || message?.type !== 'message' || call?.type !== 'function_call') return;
+      const sealed = reasoning.encrypted_content!;
+      const tampered = { ...reasoning, encrypted_content: `${sealed.slice(0, 20)}${sealed[20] === 'A' ? 'B' : 'A'}${sealed.slice(21)}` };
+      const second = await client.responses.create({ ...ask, input: [question, tampered, message, call, { type: 'function_call_output', call_id: call.call_id, output: '{"celsius":21}' }] });
+      const sent = emulators.anthropic.lastRequest()!.body;
+      expect(sent.thinking).toBeUndefined();
+      expect(sent.messages[1].content.map((block: { type: string }) => block.type)).toEqual(['text', 'tool_use']);
+      expect(second.output_text).toBe('The tool answered: {"celsius":21}');
+    });
   });
 
   it('ends a stream that fails midway with an error event and response.failed, after the text that came', async () => {
