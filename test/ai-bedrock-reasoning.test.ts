@@ -133,6 +133,21 @@ describe('extended thinking on Bedrock through the gateway', () => {
       expect(sent()).not.toHaveProperty('additionalModelRequestFields');
     });
 
+    it.each([false, true])("gives a Claude model on Bedrock its thinking back from a Responses API reasoning item's encrypted_content, so the tool loop keeps thinking (first turn streamed: %s)", async (streamed) => {
+      const tool = { type: 'function' as const, name: WEATHER_TOOL.function.name, description: WEATHER_TOOL.function.description ?? null, parameters: WEATHER_TOOL.function.parameters ?? null, strict: null };
+      const question: OpenAI.Responses.ResponseInputItem = { role: 'user', content: 'Use get_weather for Paris.' };
+      const ask = { model: SONNET, tools: [tool], reasoning: { effort: 'low' as const }, store: false, include: ['reasoning.encrypted_content' as const] };
+      const first = streamed ? await openai.responses.stream({ ...ask, input: [question] }).finalResponse() : await openai.responses.create({ ...ask, input: [question] });
+      const call = first.output.find((item) => item.type === 'function_call');
+      if (call?.type !== 'function_call') throw new Error('no function call');
+      expect(first.output[0]).toMatchObject({ type: 'reasoning', encrypted_content: expect.stringMatching(/^kg1\./) });
+      const second = await openai.responses.create({ ...ask, input: [question, ...(first.output as OpenAI.Responses.ResponseInputItem[]), { type: 'function_call_output', call_id: call.call_id, output: '21' }] });
+      expect(second.output_text).toBe('It is 21 degrees in Paris.');
+      const thinking = thinkingFor('Use get_weather for Paris.');
+      expect(sent()).toHaveProperty('additionalModelRequestFields.thinking.type', 'enabled');
+      expect(sent().messages[1]!.content[0]).toEqual({ reasoningContent: { reasoningText: { text: thinking, signature: reasoningSignatureFor(thinking) } } });
+    });
+
     it('asks a Claude model the catalog says does not reason, and a model other than Claude, for no thinking', async () => {
       for (const model of ['bedrock/anthropic.claude-3-5-haiku-20241022-v1:0', 'bedrock/us.meta.llama3-3-70b-instruct-v1:0']) {
         const completion = await openai.chat.completions.create({ model, reasoning_effort: 'high', messages: [{ role: 'user', content: 'Hello there' }] });
