@@ -18,15 +18,25 @@ function niceOf(thread: number): number {
 }
 
 describe('a SQLite thread', () => {
-  it.skipIf(process.platform !== 'linux')('runs at the lowest priority, and leaves the event loop at its own', async () => {
+  it.skipIf(process.platform !== 'linux')('runs a background thread at the lowest priority, and leaves the event loop at its own', async () => {
     const before = os.getPriority();
-    const thread = startSqliteThread(TELLS_ITS_ID, {});
+    const thread = startSqliteThread(TELLS_ITS_ID, {}, { background: true });
     try {
       const id = await new Promise<number>((resolve) => thread.worker.once('message', resolve));
       expect(id).not.toBe(process.pid);
       expect(niceOf(id)).toBe(19);
       expect(os.getPriority()).toBe(before);
       expect(niceOf(process.pid)).toBe(before);
+    } finally {
+      await thread.stop();
+    }
+  });
+
+  it.skipIf(process.platform !== 'linux')("runs any other thread (one that holds write locks) at the process's priority", async () => {
+    const thread = startSqliteThread(TELLS_ITS_ID, {});
+    try {
+      const id = await new Promise<number>((resolve) => thread.worker.once('message', resolve));
+      expect(niceOf(id)).toBe(os.getPriority());
     } finally {
       await thread.stop();
     }

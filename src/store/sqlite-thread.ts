@@ -11,9 +11,12 @@ export interface SqliteThread {
 }
 
 /**
- * What every such thread runs first: it lowers its own scheduling priority to the lowest (nice 19), so that on a
- * busy CPU its batches wait for the event loop rather than the requests for its batches. Linux keeps a nice value
- * per thread, and `/proc/thread-self` names this one; elsewhere (no such file) the thread keeps the process's.
+ * What a background thread runs first: it lowers its own scheduling priority to the lowest (nice 19), so that on a
+ * busy CPU its work waits for the event loop rather than the requests for its work. Linux keeps a nice value per
+ * thread, and `/proc/thread-self` names this one; elsewhere (no such file) the thread keeps the process's. Only for
+ * a thread that never holds a lock the event loop may wait for: a write lock held at nice 19 on a busy machine (by
+ * another worker process's thread, say) would keep the waiting event loop asleep for as long as the scheduler
+ * starves the holder.
  */
 const BACKGROUND_PRIORITY = `
 try {
@@ -24,13 +27,13 @@ try {
 
 /**
  * Starts `code` on a thread: CommonJS given as text, so that it runs the same from src/ (tests) and dist/, with
- * `workerData` and the driver's path, resolved here, as `workerData.driver`. The thread runs at the lowest
- * priority (BACKGROUND_PRIORITY) and keeps no process alive until it is stopped: a stop holds the process until
- * the thread has closed its connection.
+ * `workerData` and the driver's path, resolved here, as `workerData.driver`; `background` runs it at the lowest
+ * priority (BACKGROUND_PRIORITY). The thread keeps no process alive until it is stopped: a stop holds the process
+ * until the thread has closed its connection.
  */
-export function startSqliteThread(code: string, workerData: Record<string, unknown>): SqliteThread {
+export function startSqliteThread(code: string, workerData: Record<string, unknown>, { background = false }: { background?: boolean } = {}): SqliteThread {
   const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-  const worker = new Worker(BACKGROUND_PRIORITY + code, { eval: true, workerData: { ...workerData, driver } });
+  const worker = new Worker(background ? BACKGROUND_PRIORITY + code : code, { eval: true, workerData: { ...workerData, driver } });
   worker.unref();
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   return {

@@ -47,7 +47,8 @@ export class WalCheckpointer {
   readonly #thread: SqliteThread;
 
   private constructor(file: string, intervalMs: number, onError: (message: string) => void) {
-    this.#thread = startSqliteThread(THREAD, { file, intervalMs });
+    // A passive checkpoint takes no lock a writer waits for: it can wait behind the event loop (startSqliteThread).
+    this.#thread = startSqliteThread(THREAD, { file, intervalMs }, { background: true });
     this.#thread.worker.on('message', (message: unknown) => {
       if (message && typeof message === 'object' && 'error' in message) onError(String(message.error));
     });
