@@ -91,20 +91,22 @@ describe.each(STORE_KINDS)('stored Responses in the %s store', (kind) => {
     expect(kept.slice(1).every((one) => one.input.length === 1)).toBe(true);
   });
 
-  it('keeps every earlier turn of a chain at least as long as the turn that continues it', async () => {
+  it('keeps every earlier turn of a chain at least half a retention past the turn that continues it', async () => {
     const store = new StoredResponses(first, masterKey);
     const [one, two] = await talk(store, 'app:a', ['one', 'two'], T, DAY);
-    const [three] = await talk(store, 'app:a', ['three'], T + DAY / 2, DAY, two);
+    const at = T + DAY / 2 + 10;
+    const [three] = await talk(store, 'app:a', ['three'], at, DAY, two);
     const expiries = async () => {
       const rows = await first.db.selectFrom('ai_responses').select(['id', 'expires_at']).where('id', 'in', [one!.response.id, two!.response.id, three!.response.id]).execute();
       return Object.fromEntries(rows.map((row) => [row.id, Number(row.expires_at)]));
     };
-    expect(await expiries()).toEqual({ [one!.response.id]: T + DAY / 2 + DAY, [two!.response.id]: T + DAY / 2 + DAY, [three!.response.id]: T + DAY / 2 + DAY });
+    expect(await expiries()).toEqual({ [one!.response.id]: at + DAY, [two!.response.id]: at + DAY, [three!.response.id]: at + DAY });
     // Past the first turns' own retention the chain still resolves whole.
     expect(await store.chain(three!.response.id, 'app:a', T + DAY + 1)).toMatchObject({ found: 'chain', responses: [one, two, three] });
-    // A shorter retention never cuts an earlier turn's.
-    await talk(store, 'app:a', ['four'], T + DAY / 2 + 1, 1, three);
-    expect((await expiries())[one!.response.id]).toBe(T + DAY / 2 + DAY);
+    // A turn soon after rewrites no earlier row (each lives half a retention more already), and a shorter retention never cuts one.
+    await talk(store, 'app:a', ['four'], at + 1_000, DAY, three);
+    await talk(store, 'app:a', ['five'], at + 2_000, 1, three);
+    expect(await expiries()).toEqual({ [one!.response.id]: at + DAY, [two!.response.id]: at + DAY, [three!.response.id]: at + DAY });
   });
 
   it('no longer resolves a chain whose earlier turn was deleted or expired, while its later turns are still found whole', async () => {

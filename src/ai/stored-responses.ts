@@ -39,13 +39,14 @@ const binding = (id: string, owner: string) => `ai_responses:${id}:${JSON.string
 /**
  * The rows of the chain ending at `id`, `owner`'s and not expired at `now`, walked by `previous_id` (a recursive
  * CTE, on SQLite as on PostgreSQL), `depth` 1 for `id` and at most `max`. The walk stops at the first row that is
- * missing, expired or another owner's: the oldest row found then still names a previous one.
+ * missing, expired or another owner's: the oldest row found then still names a previous one. It carries ids only:
+ * a reader joins the sealed content it needs.
  */
 function chainOf(db: Kysely<Database>, id: string, owner: string, now: number, max: number) {
-  return db.withRecursive('chain(id, previous_id, sealed, depth)', (cte) =>
+  return db.withRecursive('chain(id, previous_id, depth)', (cte) =>
     cte
       .selectFrom('ai_responses')
-      .select((eb) => ['id', 'previous_id', 'sealed', eb.lit(1).as('depth')])
+      .select((eb) => ['id', 'previous_id', eb.lit(1).as('depth')])
       .where('id', '=', id)
       .where('owner', '=', owner)
       .where('expires_at', '>', now)
@@ -53,7 +54,7 @@ function chainOf(db: Kysely<Database>, id: string, owner: string, now: number, m
         step
           .selectFrom('ai_responses')
           .innerJoin('chain', 'chain.previous_id', 'ai_responses.id')
-          .select((eb) => ['ai_responses.id', 'ai_responses.previous_id', 'ai_responses.sealed', eb('chain.depth', '+', 1).as('depth')])
+          .select((eb) => ['ai_responses.id', 'ai_responses.previous_id', eb('chain.depth', '+', 1).as('depth')])
           .where('ai_responses.owner', '=', owner)
           .where('ai_responses.expires_at', '>', now)
           .where('chain.depth', '<', max),
@@ -68,7 +69,7 @@ function chainOf(db: Kysely<Database>, id: string, owner: string, now: number, m
  * to the Response it continued (`previous_id`): a chain of n turns keeps n rows whose sizes add up, and is read
  * whole in one query. Each row is sealed under the master key (AES-GCM, as provider keys are), bound to its id and
  * owner: conversations are user data. A row past its expiry is never read, and `purge` (run every minute by the
- * gateway) deletes it; continuing a chain keeps its earlier rows at least as long as the new one.
+ * gateway) deletes it; continuing a chain keeps its earlier rows at least half a retention longer (`save`).
  */
 export class StoredResponses {
   constructor(
@@ -80,7 +81,10 @@ export class StoredResponses {
 
   /**
    * Keeps `kept` for `retentionMs` from `now`, linked to the Response it continued (its `previous_response_id`),
-   * and in the same transaction keeps every earlier Response of its chain at least as long; resolves once committed.
+   * and in the same transaction keeps every earlier Response of its chain until at least half a retention from now:
+   * one that would expire sooner is given the new one's expiry. Extending every earlier row on every turn would
+   * rewrite each sealed row once a turn (a long agent loop's writes growing with the square of its length); this
+   * way a row is rewritten at most once per half retention. Resolves once committed.
    */
   async save(ownership: ResponseOwnership, kept: StoredResponse, now: number, retentionMs: number): Promise<void> {
     const { id, previous_response_id: previous } = kept.response;
@@ -97,7 +101,7 @@ export class StoredResponses {
         .updateTable('ai_responses')
         .set({ expires_at: expires })
         .where('id', 'in', (eb) => eb.selectFrom('chain').select('chain.id'))
-        .where('expires_at', '<', expires)
+        .where('expires_at', '<', now + Math.floor(retentionMs / 2))
         .execute();
     });
   }
@@ -111,7 +115,12 @@ export class StoredResponses {
 
   /** The chain ending at the Response `id`, for `owner`, at `now`: one query, however long the chain (up to maxChain). */
   async chain(id: string, owner: string, now: number): Promise<ResponseChain> {
-    const rows = await chainOf(this.store.db, id, owner, now, this.maxChain).selectFrom('chain').select(['id', 'previous_id', 'sealed', 'depth']).orderBy('depth', 'desc').execute();
+    const rows = await chainOf(this.store.db, id, owner, now, this.maxChain)
+      .selectFrom('chain')
+      .innerJoin('ai_responses', 'ai_responses.id', 'chain.id')
+      .select(['chain.id', 'chain.previous_id', 'ai_responses.sealed', 'chain.depth'])
+      .orderBy('chain.depth', 'desc')
+      .execute();
     const first = rows[0];
     if (first === undefined) return { found: 'none' };
     if (first.previous_id !== null) return { found: rows.length >= this.maxChain ? 'too_long' : 'broken' };
