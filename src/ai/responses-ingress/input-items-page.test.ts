@@ -22,6 +22,19 @@ describe("a stored Response's input items as OpenAI lists them", () => {
     expect(() => readInputItemsQuery(new URLSearchParams(query))).toThrow(expect.objectContaining({ status: 400, param, code: 'invalid_value' }));
   });
 
+  it('lists an item sent again under an id it had (an earlier output item beside previous_response_id) under an id of its own, so every page moves on', () => {
+    const again: ResponsesInputItem[] = [...items.slice(0, 3), { ...items[1]! }, ...items.slice(3)];
+    const seen: string[] = [];
+    let after = '';
+    for (let page = 0; page < 10; page++) {
+      const listed = inputItemsPage(again, readInputItemsQuery(new URLSearchParams(`order=asc&limit=2${after ? `&after=${after}` : ''}`)));
+      seen.push(...ids(listed));
+      if (!listed.has_more) break;
+      after = listed.last_id!;
+    }
+    expect(seen).toEqual(['msg_1', 'msg_2', 'msg_3', 'msg_2_3', 'msg_4', 'msg_5']);
+  });
+
   it('refuses an after that is no item of the Response', () => {
     expect(() => inputItemsPage(items, readInputItemsQuery(new URLSearchParams('after=msg_9')))).toThrow(expect.objectContaining({ status: 400, param: 'after' }));
   });

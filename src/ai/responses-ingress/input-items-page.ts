@@ -21,8 +21,8 @@ export interface InputItemsPage {
 }
 
 /**
- * The list query from a request's query string: `limit`, `order` and `after`; `include` is accepted and changes
- * nothing (Keygate's items have nothing more to include). A malformed value is a 400 naming it.
+ * The list query from a request's query string: `limit`, `order` and `after` (`include`, which shows earlier turns'
+ * reasoning `encrypted_content`, is the handler's). A malformed value is a 400 naming it.
  *
  * @example readInputItemsQuery(new URLSearchParams('limit=2&order=asc')) // { limit: 2, order: 'asc', after: undefined }
  */
@@ -37,13 +37,28 @@ export function readInputItemsQuery(params: URLSearchParams): InputItemsQuery {
 }
 
 /**
+ * The items with an id each of their own: a client may send an item again under its id (an earlier output item
+ * beside `previous_response_id`, say), and a cursor that names two items would page back. An id met before, in the
+ * items' order, gets its place appended (`msg_…_7`): the same every time the list is read, so cursors hold.
+ */
+function withUniqueIds(items: readonly ResponsesInputItem[]): readonly ResponsesInputItem[] {
+  const seen = new Set<string>();
+  return items.map((item, at) => {
+    const unique = seen.has(item.id) ? { ...item, id: `${item.id}_${at}` } : item;
+    seen.add(unique.id);
+    return unique;
+  });
+}
+
+/**
  * One page of a stored Response's input items, in `order`, from the item after `after` on. An `after` that is no
  * item of the Response is a 400: a cursor can only come from an earlier page of the same list.
  *
  * @example inputItemsPage(items, { limit: 20, order: 'desc', after: undefined }).first_id // the last input item's id
  */
 export function inputItemsPage(items: readonly ResponsesInputItem[], query: InputItemsQuery): InputItemsPage {
-  const ordered = query.order === 'asc' ? items : [...items].reverse();
+  const unique = withUniqueIds(items);
+  const ordered = query.order === 'asc' ? unique : [...unique].reverse();
   let start = 0;
   if (query.after !== undefined) {
     const at = ordered.findIndex((item) => item.id === query.after);

@@ -338,6 +338,11 @@ describe('a request that continues a stored response (previous_response_id)', ()
     expect(chat[RESPONSE_INPUT]!.map((item) => item.id)).toEqual([expect.stringMatching(/^msg_/), expect.stringMatching(/^rs_/), 'fc_mine', expect.stringMatching(/^fco_/)]);
   });
 
+  it.each([[''], [42]])('gives an input item sent with an id of %j an id of its own, which a list cursor can name', (id) => {
+    const chat = translate({ input: [{ role: 'user', content: 'Hi', id }] });
+    expect(chat[RESPONSE_INPUT]![0]!.id).toMatch(/^msg_[0-9a-f]{32}$/);
+  });
+
   it.each([[42], [''], ['x'.repeat(65)]])('refuses a previous_response_id of %j with invalid_value', (id) => {
     expect(() => previousResponseIdOf({ previous_response_id: id })).toThrow(expect.objectContaining({ status: 400, param: 'previous_response_id', code: 'invalid_value' }));
   });

@@ -433,8 +433,11 @@ function storedItem(item: Json): ResponsesInputItem {
   if (type === 'message' && typeof kept.content === 'string') {
     kept.content = kept.role === 'assistant' ? [{ type: 'output_text', text: kept.content, annotations: [] }] : [{ type: 'input_text', text: kept.content }];
   }
-  const id = typeof kept.id === 'string' && kept.id !== '' ? kept.id : itemId(ITEM_PREFIXES[type] ?? 'msg');
-  return { id, type, ...kept, ...(type !== 'reasoning' && kept.status === undefined ? { status: 'completed' } : {}) } as ResponsesInputItem;
+  // A client's id is kept only if it is one (a non-empty string): an empty or a numeric id would make a list cursor
+  // that matches nothing, or everything.
+  const { id: given, ...rest } = kept;
+  const id = typeof given === 'string' && given !== '' ? given : itemId(ITEM_PREFIXES[type] ?? 'msg');
+  return { id, type, ...rest, ...(type !== 'reasoning' && kept.status === undefined ? { status: 'completed' } : {}) } as ResponsesInputItem;
 }
 
 /**
