@@ -96,6 +96,15 @@ async function startEchoHost(): Promise<{ url: string; paths: string[]; apiKeys:
           res.write(chunk({ choices: [], usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 } }));
           return res.end('data: [DONE]\n\n');
         }
+        case 'echo-stream-text': {
+          // A model that writes the key in its answer, streamed whole: every closing event repeats the text.
+          res.writeHead(200, { 'content-type': 'text/event-stream' });
+          const chunk = (extra: Record<string, unknown>) => `data: ${JSON.stringify({ id: 'chatcmpl-echo', object: 'chat.completion.chunk', created: 1, model: 'echo', ...extra })}\n\n`;
+          res.write(chunk({ choices: [{ index: 0, delta: { role: 'assistant', content: `Your key is ${key}` }, finish_reason: null }] }));
+          res.write(chunk({ choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] }));
+          res.write(chunk({ choices: [], usage: { prompt_tokens: 3, completion_tokens: 5, total_tokens: 8 } }));
+          return res.end('data: [DONE]\n\n');
+        }
         default:
           return json(200, completion({}));
       }
@@ -227,6 +236,18 @@ describe('provider answers that quote a credential', () => {
     expect(streamed.status).toBe(200);
     expect(streamed.text).toContain('event: response.failed');
     for (const result of [refused, streamed]) expectNone(result, [KEY]);
+  });
+
+  it('cuts the key a streamed Response quotes out of its every event and out of the Response it stores', async () => {
+    const streamed = await gateway.call('POST', '/v1/responses', apiKey, { model: 'main/echo-stream-text', stream: true, input: 'Hello' });
+    expect(streamed.status).toBe(200);
+    const completed = streamed.text.split('\n\n').find((event) => event.startsWith('event: response.completed'));
+    const response = JSON.parse(completed!.slice(completed!.indexOf('data: ') + 6)).response as { id: string; store: boolean; output: Array<{ content: Array<{ text: string }> }> };
+    expect(response).toMatchObject({ store: true });
+    expect(response.output[0]!.content[0]!.text).toBe('Your key is [redacted]');
+    const stored = await gateway.call('GET', `/v1/responses/${response.id}`, apiKey);
+    expect(stored.status).toBe(200);
+    for (const result of [streamed, stored]) expectNone(result, [KEY]);
   });
 
   it('leaves a short key alone in an answer, where it is a word the model writes, and cuts it from errors', async () => {

@@ -7,7 +7,7 @@ import { StoredResponses, MAX_CHAIN_RESPONSES } from '../src/ai/stored-responses
 import { ManualClock } from '../src/clock.js';
 import { loadMasterKey } from '../src/keys/index.js';
 import { signatureFor, thinkingFor } from './emulators/anthropic.js';
-import { AiGateway, configureThreeProviders, startProviderEmulators, type OpenAIErrorBody, type ProviderEmulators } from './ai-fixtures.js';
+import { AiGateway, PROVIDER_SECRETS, configureThreeProviders, startProviderEmulators, type OpenAIErrorBody, type ProviderEmulators } from './ai-fixtures.js';
 import { createTestDatabase, STORE_KINDS, type TestDatabase } from './databases.js';
 
 /**
@@ -297,5 +297,38 @@ describe('a gateway that stores no responses (ai.responses.store: false)', () =>
     expect(refused).toMatchObject({ status: 400, code: 'previous_response_not_supported', param: 'previous_response_id' });
     expect((refused as Error).message).toContain('ai.responses.store is false');
     expect(emulators.openai.requests().length).toBe(calls);
+  });
+});
+
+describe('stored responses on routes without authentication', () => {
+  let gateway: AiGateway;
+  let emulators: ProviderEmulators;
+
+  beforeAll(async () => {
+    emulators = await startProviderEmulators();
+    gateway = await AiGateway.start();
+    await gateway.admin(200, 'PUT', '/config', {
+      version: 1,
+      routes: [
+        { name: 'open-a', paths: ['/a/v1/*'], ai: {} },
+        { name: 'open-b', paths: ['/b/v1/*'], ai: {} },
+      ],
+      ai: { providers: [{ name: 'openai', type: 'openai', baseUrl: emulators.openai.url }] },
+    });
+    await gateway.addProviderKey('openai', PROVIDER_SECRETS.openai);
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+    await emulators?.stop();
+  });
+
+  it("keeps each open route's responses its own: another open route neither reads nor continues them", async () => {
+    const a = new OpenAI({ baseURL: `${gateway.proxyUrl}/a/v1`, apiKey: 'unused', maxRetries: 0 });
+    const b = new OpenAI({ baseURL: `${gateway.proxyUrl}/b/v1`, apiKey: 'unused', maxRetries: 0 });
+    const kept = await a.responses.create({ model: 'openai/gpt-4o-mini', input: 'On route a.' });
+    expect((await a.responses.retrieve(kept.id)).id).toBe(kept.id);
+    expect(await b.responses.retrieve(kept.id).catch((e: unknown) => e)).toBeInstanceOf(OpenAI.NotFoundError);
+    expect(await b.responses.create({ model: 'openai/gpt-4o-mini', input: 'Go on.', previous_response_id: kept.id }).catch((e: unknown) => e)).toMatchObject({ status: 400, code: 'previous_response_not_found' });
+    expect((await a.responses.create({ model: 'openai/gpt-4o-mini', input: 'Go on.', previous_response_id: kept.id })).previous_response_id).toBe(kept.id);
   });
 });

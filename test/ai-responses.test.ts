@@ -248,7 +248,7 @@ describe('the official openai client on /v1/responses', () => {
       const first = await firstTurn(streamed);
       expect(first.output.map((item) => item.type)).toEqual(['reasoning', 'message', 'function_call']);
       const [reasoning, message, call] = first.output;
-      if (reasoning?.type !== 'reasoning' || message?.type !== 'message' || call?.type !== 'function_call') return;
+      if (reasoning?.type !== 'reasoning' || message?.type !== 'message' || call?.type !== 'function_call') throw new Error('unreachable: the types were asserted');
       expect(reasoning.encrypted_content).toMatch(/^kg1\./);
       expect(reasoning.encrypted_content).not.toContain(thinking);
       const second = await client.responses.create({ ...ask, input: [question, ...(first.output as ResponseInputItem[]), { type: 'function_call_output', call_id: call.call_id, output: '{"celsius":21}' }] });
@@ -267,8 +267,9 @@ describe('the official openai client on /v1/responses', () => {
 
     it('answers a turn whose encrypted_content was tampered with as before: without thinking until the next user turn', async () => {
       const first = await firstTurn(false);
+      expect(first.output.map((item) => item.type)).toEqual(['reasoning', 'message', 'function_call']);
       const [reasoning, message, call] = first.output;
-      if (reasoning?.type !== 'reasoning' || message?.type !== 'message' || call?.type !== 'function_call') return;
+      if (reasoning?.type !== 'reasoning' || message?.type !== 'message' || call?.type !== 'function_call') throw new Error('unreachable: the types were asserted');
       const sealed = reasoning.encrypted_content!;
       const tampered = { ...reasoning, encrypted_content: `${sealed.slice(0, 20)}${sealed[20] === 'A' ? 'B' : 'A'}${sealed.slice(21)}` };
       const second = await client.responses.create({ ...ask, input: [question, tampered, message, call, { type: 'function_call_output', call_id: call.call_id, output: '{"celsius":21}' }] });

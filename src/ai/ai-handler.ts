@@ -416,7 +416,7 @@ function storedResponseAction(operation: string, method: string | undefined): { 
 function serveStoredResponse(req: IncomingMessage, res: ServerResponse, call: AiCall, id: string, action: 'retrieve' | 'delete' | 'input_items'): void {
   req.resume();
   const { requestId, runtime } = call;
-  const owner = cacheSpace(call.principal);
+  const owner = responseOwner(call);
   const now = runtime.now();
   const answer = async (): Promise<unknown> => {
     if (action === 'delete') {
@@ -433,7 +433,7 @@ function serveStoredResponse(req: IncomingMessage, res: ServerResponse, call: Ai
       // The input items as the request saw them: the earlier turns' input and output (each output as it was answered,
       // or as this list's `include` asks), then its own input.
       const asked = includesEncryptedReasoning(includeOf(req));
-      const earlier = chain.responses.slice(0, -1).flatMap((stored) => [...stored.input, ...(outputAsIncluded(stored.response.output, asked || included(stored)) as unknown as ResponsesInputItem[])]);
+      const earlier = turnsOf(chain.responses.slice(0, -1), (stored) => asked || included(stored));
       return inputItemsPage([...earlier, ...chain.responses.at(-1)!.input], query);
     }
     // The Response's own row: it is whole, whatever became of the earlier ones of its chain.
@@ -457,8 +457,12 @@ function includeOf(req: IncomingMessage): string[] {
 /** Whether a stored Response was answered with its reasoning items' `encrypted_content`. */
 const included = (stored: StoredResponse): boolean => includesEncryptedReasoning(stored.include);
 
-/** The input, then output, items of stored Responses of a chain, in their order, as kept (`encrypted_content` included). */
-const turnsOf = (responses: readonly StoredResponse[]): ResponsesInputItem[] => responses.flatMap(({ input, response }) => [...input, ...(response.output as unknown as ResponsesInputItem[])]);
+/**
+ * The input, then output, items of stored Responses of a chain, in their order: the output as kept
+ * (`encrypted_content` included), or as `shown` says a client sees each (outputAsIncluded).
+ */
+const turnsOf = (responses: readonly StoredResponse[], shown: (stored: StoredResponse) => boolean = () => true): ResponsesInputItem[] =>
+  responses.flatMap((stored) => [...stored.input, ...(outputAsIncluded(stored.response.output, shown(stored)) as unknown as ResponsesInputItem[])]);
 
 /**
  * The stored Response a Responses API request continues, as its chain's items, read in one query: a 400
@@ -467,7 +471,7 @@ const turnsOf = (responses: readonly StoredResponse[]): ResponsesInputItem[] => 
  */
 async function previousResponse(call: AiCall, id: string): Promise<PreviousResponse> {
   const { responses } = call.runtime;
-  const chain = await responses.chain(id, cacheSpace(call.principal), call.runtime.now());
+  const chain = await responses.chain(id, responseOwner(call), call.runtime.now());
   if (chain.found === 'none') throw previousResponseNotFound(id);
   if (chain.found === 'broken') throw previousResponseChainBroken(id);
   if (chain.found === 'too_long' || chain.responses.length >= responses.maxChain) throw responseChainTooLong(id, responses.maxChain, 'previous_response_id');
@@ -485,7 +489,7 @@ async function keepResponse(call: AiCall, request: ResponsesChatRequest, respons
   const { app, team } = appOf(call);
   try {
     const include = includesEncrypted(request) ? { include: [ENCRYPTED_REASONING_INCLUDE] } : {};
-    await call.runtime.responses.save({ owner: cacheSpace(call.principal), app: app ?? null, team: team ?? null, route: call.route }, { response, input, ...include }, call.runtime.now(), call.snapshot.responsesRetentionMs);
+    await call.runtime.responses.save({ owner: responseOwner(call), app: app ?? null, team: team ?? null, route: call.route }, { response, input, ...include }, call.runtime.now(), call.snapshot.responsesRetentionMs);
     return response;
   } catch (error) {
     call.runtime.onStoreError(error as Error);
@@ -967,6 +971,14 @@ function cacheSpace(principal: Principal | undefined): string {
   return principal.app !== undefined ? JSON.stringify(['app', principal.app]) : JSON.stringify(['subject', principal.via, principal.subject]);
 }
 
+/**
+ * Whose a stored Response is: the caller's cache space (its app, or an outside issuer's user); on a route without
+ * authentication, that route's, so that an id seen on one open route does not reach another route's Responses.
+ */
+function responseOwner(call: AiCall): string {
+  return call.principal ? cacheSpace(call.principal) : JSON.stringify(['route', call.route]);
+}
+
 /** `render`'s text, or undefined when the completion is not in the shape its format promised. */
 function renderOrNot(format: ChatFormat, request: ChatRequest, completion: ChatCompletion | CachedCompletion, sealed: EncryptedReasoning, wantsReasoningBack = false): string | undefined {
   try {
@@ -1192,7 +1204,7 @@ async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, f
           return resolve(200);
         }
         if (error instanceof CallCancelled) return resolve(499);
-        if (events) for (const event of events.fail('the provider stream failed')) res.write(event);
+        if (events) for (const event of events.fail('the provider stream failed')) send(event);
         else res.write(`data: ${JSON.stringify({ error: { message: 'the provider stream failed', type: 'api_error', param: null, code: 'provider_stream_error' } })}\n\n`);
         resolve(502);
       },
@@ -1209,12 +1221,15 @@ async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, f
     // The reasoning part of the output, which a Response's usage tells, as the provider counted it.
     const details = reported ? stream.usage()?.completion_tokens_details : undefined;
     if (details) usage.completion_tokens_details = details;
+    // The closing events repeat the answer whole (a Response's `response.completed`): they go through `send` too.
     if (events instanceof ChatChunksToResponseEvents && toStore(request)) {
-      // The Response is kept before its terminal event: a client that continues it on seeing that event finds it.
+      // The Response is kept before its terminal event: a client that continues it on seeing that event finds it;
+      // kept as the client is sent it, a key the model quoted cut.
       const finished = events.finish(usage)!;
-      for (const event of finished.events) res.write(event);
-      res.write(events.terminal(await keepResponse(call, request, finished.response)));
-    } else for (const event of events.end(usage)) res.write(event);
+      for (const event of finished.events) send(event);
+      const response = redaction.answers.quotedIn(JSON.stringify(finished.response)) ? redaction.answers.cutJson(finished.response) : finished.response;
+      send(events.terminal(await keepResponse(call, request, response)));
+    } else for (const event of events.end(usage)) send(event);
   }
   if (!events && status === 200 && wantUsage && stream.usage() === undefined) {
     const usage = { prompt_tokens: tokens.input, completion_tokens: tokens.output, total_tokens: tokens.input + tokens.output };

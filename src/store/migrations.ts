@@ -248,7 +248,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
   '0008_ai_responses': {
     async up(db: Kysely<unknown>) {
       // Responses kept for OpenAI's Responses API (`store`, `previous_response_id`, GET and DELETE /v1/responses/{id}).
-      // `owner` is whose they are (an app, or a caller that is no app): only the same may read, continue or delete
+      // `owner` is whose they are (an app, a caller that is no app, or an open route): only the same may read, continue or delete
       // one. `sealed` holds the Response and its own request's input items, sealed under the master key bound to the
       // id and owner: conversations are user data. `previous_id` links a Response to the one it continued: a chain is
       // walked from its newest row by primary key, so it needs no index of its own. Rows past `expires_at` are never
@@ -256,7 +256,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
       await db.schema
         .createTable('ai_responses')
         .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
-        .addColumn('owner', 'varchar(400)', (c) => c.notNull())
+        .addColumn('owner', 'text', (c) => c.notNull())
         .addColumn('app', 'varchar(63)')
         .addColumn('team', 'varchar(63)')
         .addColumn('route', 'varchar(63)', (c) => c.notNull())

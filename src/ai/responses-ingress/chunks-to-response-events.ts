@@ -1,7 +1,7 @@
 import { THINKING_DELTA, type AnthropicBlock, type ChatCompletionChunk, type FinishReason, type ThinkingDelta, type Usage } from '../chat-types.js';
 import { failedChoice } from '../anthropic-ingress/index.js';
 import { itemId, responseObject, responseStatusFor, responseUsageFor } from './chat-to-response.js';
-import { responseAsIncluded, type EncryptedReasoning } from './encrypted-reasoning.js';
+import { outputAsIncluded, responseAsIncluded, type EncryptedReasoning } from './encrypted-reasoning.js';
 import type { ResponseEcho, ResponseObject, ResponseStatus, ResponsesFunctionCall, ResponsesOutputItem, ResponsesOutputMessage, ResponsesOutputRefusal, ResponsesOutputText, ResponsesReasoningItem } from './wire-types.js';
 
 export interface ResponseEventsOptions {
@@ -275,8 +275,7 @@ export class ChatChunksToResponseEvents {
       const summary = item.summary[0];
       const at = { item_id: item.id, output_index: index, summary_index: 0 };
       const parts = summary ? [this.#event('response.reasoning_summary_text.done', { ...at, text: summary.text }), this.#event('response.reasoning_summary_part.done', { ...at, part: summary })] : [];
-      const { encrypted_content: _sealed, ...shown } = item;
-      return [...parts, this.#event('response.output_item.done', { output_index: index, item: this.#included ? item : shown })];
+      return [...parts, this.#event('response.output_item.done', { output_index: index, item: outputAsIncluded([item], this.#included)[0] })];
     }
     const events = this.#closePart(open);
     open.item.status = status === 'incomplete' ? 'incomplete' : 'completed';
