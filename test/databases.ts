@@ -3,6 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { afterAll, beforeAll } from 'vitest';
+import { openStore, type Store } from '../src/store/index.js';
 
 /**
  * The stores every store-backed test runs against: a real SQLite file, and a real PostgreSQL when one answers
@@ -61,3 +63,21 @@ export async function createTestDatabase(kind: 'sqlite' | 'postgres'): Promise<T
 
 /** The store kinds to run a suite against: `describe.each(STORE_KINDS)`. */
 export const STORE_KINDS: Array<'sqlite' | 'postgres'> = postgresAvailable ? ['sqlite', 'postgres'] : ['sqlite'];
+
+/**
+ * Two handles on one new test database of `kind`, as two workers or two nodes hold them: opened before the suite's
+ * tests (handed to `use`), closed and the database dropped after them. Call it inside a `describe`.
+ */
+export function onTwoStoreHandles(kind: 'sqlite' | 'postgres', use: (first: Store, second: Store) => void): void {
+  let database: TestDatabase | undefined;
+  let handles: Store[] = [];
+  beforeAll(async () => {
+    database = await createTestDatabase(kind);
+    handles = [await openStore(database.url), await openStore(database.url)];
+    use(handles[0]!, handles[1]!);
+  });
+  afterAll(async () => {
+    for (const handle of handles) await handle.close();
+    await database?.drop();
+  });
+}

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { KyselyPlugin } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, STORE_KINDS, type TestDatabase } from '../../test/databases.js';
-import { openStore, type Store } from '../store/index.js';
+import { describe, expect, it } from 'vitest';
+import { onTwoStoreHandles, STORE_KINDS } from '../../test/databases.js';
+import type { Store } from '../store/index.js';
 import { chatToResponse, responseEchoOf, responsesToChat, RESPONSE_INPUT, type ResponsesChatRequest, type ResponsesInputItem } from './responses-ingress/index.js';
 import { StoredResponses, type StoredResponse } from './stored-responses.js';
 
@@ -49,22 +49,10 @@ function counting(store: Store): { store: Store; count: () => number } {
 }
 
 describe.each(STORE_KINDS)('stored Responses in the %s store', (kind) => {
-  let database: TestDatabase;
   let first: Store;
   let second: Store;
+  onTwoStoreHandles(kind, (a, b) => ([first, second] = [a, b]));
   const masterKey = randomBytes(32);
-
-  beforeAll(async () => {
-    database = await createTestDatabase(kind);
-    // Two handles on one store: two workers, or two nodes.
-    first = await openStore(database.url);
-    second = await openStore(database.url);
-  });
-  afterAll(async () => {
-    await first?.close();
-    await second?.close();
-    await database?.drop();
-  });
 
   it('resolves a chain of four turns with one query, the first turn first, on another handle', async () => {
     const kept = await talk(new StoredResponses(first, masterKey), 'app:a', ['My name is Ada.', 'I live in Paris.', 'I like tea.', 'Who am I?']);

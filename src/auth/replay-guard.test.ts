@@ -1,26 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, STORE_KINDS, type TestDatabase } from '../../test/databases.js';
-import { openStore, type Store } from '../store/index.js';
+import { describe, expect, it } from 'vitest';
+import { onTwoStoreHandles, STORE_KINDS } from '../../test/databases.js';
+import type { Store } from '../store/index.js';
 import { StoreReplayGuard } from './replay-guard.js';
 
 const T = Date.UTC(2026, 10, 29, 12);
 
 describe.each(STORE_KINDS)('one-time values in the %s store', (kind) => {
-  let database: TestDatabase;
   let first: Store;
   let second: Store;
-
-  beforeAll(async () => {
-    database = await createTestDatabase(kind);
-    // Two handles on one store: two workers, or two nodes.
-    first = await openStore(database.url);
-    second = await openStore(database.url);
-  });
-  afterAll(async () => {
-    await first?.close();
-    await second?.close();
-    await database?.drop();
-  });
+  onTwoStoreHandles(kind, (a, b) => ([first, second] = [a, b]));
 
   it('accepts a value once, from whichever handle sees it first, until it expires', async () => {
     const [a, b] = [new StoreReplayGuard(first), new StoreReplayGuard(second)];
