@@ -66,6 +66,13 @@ describe.each(STORE_KINDS)('stored Responses in the %s store', (kind) => {
     expect(next.messages.map((message) => message.content)).toEqual(['My name is Ada.', 're: My name is Ada.', 'I live in Paris.', 're: I live in Paris.', 'I like tea.', 're: I like tea.', 'Who am I?', 're: Who am I?', 'And?']);
   });
 
+  it("keeps the Responses of an owner of any length: an outside issuer's long subject", async () => {
+    const store = new StoredResponses(first, masterKey);
+    const owner = JSON.stringify(['subject', 'https://issuer.example', `user-${'x'.repeat(600)}`]);
+    const [one, two] = await talk(store, owner, ['one', 'two']);
+    expect(await new StoredResponses(second, masterKey).chain(two!.response.id, owner, T + 2)).toMatchObject({ found: 'chain', responses: [one, two] });
+  });
+
   it('keeps in each row its own turn alone, linked to the turn it continued', async () => {
     const store = new StoredResponses(first, masterKey);
     const long = 'x'.repeat(20_000);
