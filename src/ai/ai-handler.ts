@@ -418,6 +418,7 @@ function serveStoredResponse(req: IncomingMessage, res: ServerResponse, call: Ai
   const { requestId, runtime } = call;
   const owner = responseOwner(call);
   const now = runtime.now();
+  const params = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
   const answer = async (): Promise<unknown> => {
     if (action === 'delete') {
       if (!(await runtime.responses.delete(id, owner, now))) throw responseNotFound(id);
@@ -425,14 +426,14 @@ function serveStoredResponse(req: IncomingMessage, res: ServerResponse, call: Ai
     }
     if (action === 'input_items') {
       if (req.method !== 'GET') throw new AiError(405, 'invalid_request_error', 'method_not_allowed', 'use GET', null, { allow: 'GET' });
-      const query = readInputItemsQuery(new URLSearchParams((req.url ?? '').split('?')[1] ?? ''));
+      const query = readInputItemsQuery(params);
       const chain = await runtime.responses.chain(id, owner, now);
       if (chain.found === 'none') throw responseNotFound(id);
       if (chain.found === 'broken') throw responseChainBroken(id);
       if (chain.found === 'too_long') throw responseChainTooLong(id, runtime.responses.maxChain, null);
       // The input items as the request saw them: the earlier turns' input and output (each output as it was answered,
       // or as this list's `include` asks), then its own input.
-      const asked = includesEncryptedReasoning(includeOf(req));
+      const asked = includesEncryptedReasoning(includeOf(params));
       const earlier = turnsOf(chain.responses.slice(0, -1), (stored) => asked || included(stored));
       return inputItemsPage([...earlier, ...chain.responses.at(-1)!.input], query);
     }
@@ -440,7 +441,7 @@ function serveStoredResponse(req: IncomingMessage, res: ServerResponse, call: Ai
     const stored = await runtime.responses.find(id, owner, now);
     if (!stored) throw responseNotFound(id);
     // As it was answered, or with what this retrieve's `include` asks for (OpenAI's retrieve takes `include` too).
-    return responseAsIncluded(stored.response, included(stored) || includesEncryptedReasoning(includeOf(req)));
+    return responseAsIncluded(stored.response, included(stored) || includesEncryptedReasoning(includeOf(params)));
   };
   answer().then(
     (value) => sendJson(res, call, requestId, value),
@@ -449,8 +450,7 @@ function serveStoredResponse(req: IncomingMessage, res: ServerResponse, call: Ai
 }
 
 /** A query's `include` values, as the SDKs send them (`include[]=…`, OpenAI's bracket form) or plain (`include=…`). */
-function includeOf(req: IncomingMessage): string[] {
-  const params = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
+function includeOf(params: URLSearchParams): string[] {
   return [...params.getAll('include[]'), ...params.getAll('include')];
 }
 
