@@ -160,11 +160,12 @@ class NodeCore {
     }
     const spend = new SpendTracker(store, undefined, (error) => logger.warn({ err: { message: error.message } }, 'AI budgets could not be read from the store; checked against their last figures meanwhile'));
     recorder.onFlushed((records, lastId) => spend.written(records, lastId));
+    const reasoningSealer = sealerFor(master.key, ENCRYPTED_REASONING_PURPOSE);
     this.aiRuntime = {
       dispatcher: new Agent({ keepAliveTimeout: 30_000, connections: 256 }),
       cache: new ResponseCache(10_000),
       responses,
-      sealedReasoning: encryptedReasoning(sealerFor(master.key, ENCRYPTED_REASONING_PURPOSE)),
+      sealedReasoningFor: (owner) => encryptedReasoning(reasoningSealer, owner),
       onStoreError: (error) => logger.warn({ err: { message: error.message } }, 'a Response could not be stored; answered with store: false'),
       recorder,
       spend,

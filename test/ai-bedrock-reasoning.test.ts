@@ -140,7 +140,7 @@ describe('extended thinking on Bedrock through the gateway', () => {
       const first = streamed ? await openai.responses.stream({ ...ask, input: [question] }).finalResponse() : await openai.responses.create({ ...ask, input: [question] });
       const call = first.output.find((item) => item.type === 'function_call');
       if (call?.type !== 'function_call') throw new Error('no function call');
-      expect(first.output[0]).toMatchObject({ type: 'reasoning', encrypted_content: expect.stringMatching(/^kg1\./) });
+      expect(first.output[0]).toMatchObject({ type: 'reasoning', encrypted_content: expect.stringMatching(/^kg2\./) });
       const second = await openai.responses.create({ ...ask, input: [question, ...(first.output as OpenAI.Responses.ResponseInputItem[]), { type: 'function_call_output', call_id: call.call_id, output: '21' }] });
       expect(second.output_text).toBe('It is 21 degrees in Paris.');
       const thinking = thinkingFor('Use get_weather for Paris.');

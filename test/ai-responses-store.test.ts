@@ -117,12 +117,12 @@ describe.each(STORE_KINDS)('stored responses on the %s store', (kind) => {
     expect(retrieved.output[0]).toEqual(first.output[0]);
     expect(retrieved.output[0]).not.toHaveProperty('encrypted_content');
     const included = await client.responses.retrieve(first.id, { include: ['reasoning.encrypted_content'] });
-    expect(included.output[0]).toMatchObject({ type: 'reasoning', encrypted_content: expect.stringMatching(/^kg1\./) });
+    expect(included.output[0]).toMatchObject({ type: 'reasoning', encrypted_content: expect.stringMatching(/^kg2\./) });
   });
 
   it('retrieves a response whose request included encrypted_content with it, as it was answered', async () => {
     const first = await client.responses.create({ model: 'smart', reasoning: { effort: 'low' }, include: ['reasoning.encrypted_content'], input: 'Hello there' });
-    expect(first.output[0]).toMatchObject({ type: 'reasoning', encrypted_content: expect.stringMatching(/^kg1\./) });
+    expect(first.output[0]).toMatchObject({ type: 'reasoning', encrypted_content: expect.stringMatching(/^kg2\./) });
     expect(await client.responses.retrieve(first.id)).toMatchObject({ output: first.output });
   });
 

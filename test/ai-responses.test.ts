@@ -249,7 +249,7 @@ describe('the official openai client on /v1/responses', () => {
       expect(first.output.map((item) => item.type)).toEqual(['reasoning', 'message', 'function_call']);
       const [reasoning, message, call] = first.output;
       if (reasoning?.type !== 'reasoning' || message?.type !== 'message' || call?.type !== 'function_call') throw new Error('unreachable: the types were asserted');
-      expect(reasoning.encrypted_content).toMatch(/^kg1\./);
+      expect(reasoning.encrypted_content).toMatch(/^kg2\./);
       expect(reasoning.encrypted_content).not.toContain(thinking);
       const second = await client.responses.create({ ...ask, input: [question, ...(first.output as ResponseInputItem[]), { type: 'function_call_output', call_id: call.call_id, output: '{"celsius":21}' }] });
       const sent = emulators.anthropic.lastRequest()!.body;
@@ -277,6 +277,23 @@ describe('the official openai client on /v1/responses', () => {
       expect(sent.thinking).toBeUndefined();
       expect(sent.messages[1].content.map((block: { type: string }) => block.type)).toEqual(['text', 'tool_use']);
       expect(second.output_text).toBe('The tool answered: {"celsius":21}');
+    });
+
+    it("gives Claude no thinking from another app's encrypted_content: app A's reasoning item sent by app B is answered without it", async () => {
+      const first = await firstTurn(false);
+      const [reasoning, message, call] = first.output;
+      if (reasoning?.type !== 'reasoning' || message?.type !== 'message' || call?.type !== 'function_call') throw new Error('the first turn is reasoning, message, function_call');
+      const input = [question, ...(first.output as ResponseInputItem[]), { type: 'function_call_output' as const, call_id: call.call_id, output: '{"celsius":21}' }];
+      const appB = gateway.openai(await gateway.createApp({ name: 'responses-app-b', team: 'responses-team' }));
+      const second = await appB.responses.create({ ...ask, input });
+      const sent = emulators.anthropic.lastRequest()!.body;
+      expect(sent.thinking).toBeUndefined();
+      expect(sent.messages[1].content.map((block: { type: string }) => block.type)).toEqual(['text', 'tool_use']);
+      expect(JSON.stringify(sent)).not.toContain(thinking);
+      expect(second.output_text).toBe('The tool answered: {"celsius":21}');
+      // The same item still gives app A its thinking back.
+      await client.responses.create({ ...ask, input });
+      expect(emulators.anthropic.lastRequest()!.body.messages[1].content[0]).toEqual({ type: 'thinking', thinking, signature: signatureFor(thinking) });
     });
   });
 

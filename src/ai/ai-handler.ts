@@ -34,8 +34,8 @@ export interface AiRuntime {
   cache: ResponseCache;
   /** Responses kept for OpenAI's Responses API: read and written by Responses API calls only. */
   responses: StoredResponses;
-  /** Seals and opens reasoning items' `encrypted_content` (Claude's thinking blocks) under the master key. */
-  sealedReasoning: EncryptedReasoning;
+  /** Seals and opens reasoning items' `encrypted_content` (Claude's thinking blocks) under the master key, for one owner (responseOwner). */
+  sealedReasoningFor: (owner: string) => EncryptedReasoning;
   /** Told when a Response could not be kept (it is answered all the same, with `store: false`). */
   onStoreError: (error: Error) => void;
   recorder: UsageRecorder;
@@ -942,7 +942,7 @@ type ChunkEvents = Pick<ChatChunksToMessageEvents, 'push' | 'end' | 'fail' | 'fa
 function chat(body: Record<string, unknown>, res: ServerResponse, call: AiCall, trace: CallTrace, format: ChatFormat, fail: (error: unknown) => void): Promise<void> | undefined {
   if (typeof body.model === 'string') trace.model = body.model;
   if (format === 'responses') {
-    const sealed = call.runtime.sealedReasoning;
+    const sealed = sealedReasoningOf(call);
     if (!call.snapshot.responsesStore) return chatWith(responsesToChat(unstored(body), undefined, sealed), res, call, trace, format, fail);
     // A Responses API request that continues a stored Response: its chain is read first, in one query.
     const previous = previousResponseIdOf(body);
@@ -979,8 +979,11 @@ function responseOwner(call: AiCall): string {
   return call.principal ? cacheSpace(call.principal) : JSON.stringify(['route', call.route]);
 }
 
+/** The call's reasoning items' `encrypted_content`, sealed for and opened as its responseOwner: another owner's does not open. */
+const sealedReasoningOf = (call: AiCall): EncryptedReasoning => call.runtime.sealedReasoningFor(responseOwner(call));
+
 /** `render`'s text, or undefined when the completion is not in the shape its format promised. */
-function renderOrNot(format: ChatFormat, request: ChatRequest, completion: ChatCompletion | CachedCompletion, sealed: EncryptedReasoning, wantsReasoningBack = false): string | undefined {
+function renderOrNot(format: ChatFormat, request: ChatRequest, completion: ChatCompletion | CachedCompletion, sealed: EncryptedReasoning | undefined, wantsReasoningBack = false): string | undefined {
   try {
     return render(format, request, completion, sealed, wantsReasoningBack);
   } catch {
@@ -994,7 +997,7 @@ function renderOrNot(format: ChatFormat, request: ChatRequest, completion: ChatC
  * reasoning carries Claude's thinking sealed (`sealed`): kept whole for the store (keepAnswer shows it as included),
  * shown as the client included it otherwise.
  */
-function render(format: ChatFormat, request: ChatRequest, completion: ChatCompletion | CachedCompletion, sealed: EncryptedReasoning, wantsReasoningBack: boolean): string {
+function render(format: ChatFormat, request: ChatRequest, completion: ChatCompletion | CachedCompletion, sealed: EncryptedReasoning | undefined, wantsReasoningBack: boolean): string {
   if (format === 'openai') return 'body' in completion ? completion.body : JSON.stringify(completion);
   const parsed = 'body' in completion ? cachedCompletion(completion) : completion;
   if (format === 'responses') {
@@ -1064,7 +1067,9 @@ function answerChat(res: ServerResponse, call: AiCall, trace: CallTrace, format:
   const cacheKey = snapshot.cacheTtlMs > 0 ? ResponseCache.keyOf(cacheSpace(call.principal), request.model, request, thinkingKeyOf(request)) : undefined;
   const cached = cacheKey ? runtime.cache.get(cacheKey, runtime.now()) : undefined;
   // An entry cached from the other format's call that this one's cannot be rendered from counts as a miss.
-  const out = cached === undefined ? undefined : renderOrNot(format, request, cached, runtime.sealedReasoning);
+  // Only a Response seals (and the owner is a JSON text): no other format pays for it.
+  const sealed = format === 'responses' ? sealedReasoningOf(call) : undefined;
+  const out = cached === undefined ? undefined : renderOrNot(format, request, cached, sealed);
   if (out !== undefined) {
     recordChat(call, trace, prepared, request, undefined, 200, NO_TOKENS, false, null, true);
     const hit = (body: string) => {
@@ -1097,13 +1102,13 @@ function answerChat(res: ServerResponse, call: AiCall, trace: CallTrace, format:
           let passThrough = reported && format === 'openai' ? answer.raw : undefined;
           // A completion not in the shape its format promised (a choice without a message, say) is the provider's
           // failure: its tokens were spent and are recorded, and nothing goes into the cache.
-          let body = passThrough ?? renderOrNot(format, request, completion, runtime.sealedReasoning, wantsReasoningBack);
+          let body = passThrough ?? renderOrNot(format, request, completion, sealed, wantsReasoningBack);
           // A 200 may quote the key too (an `error` member beside the choices): then it goes out, and into the
           // cache, re-serialised with the key cut.
           if (body !== undefined && redaction.answers.quotedIn(body)) {
             completion = redaction.answers.cutJson(completion);
             passThrough = undefined;
-            body = renderOrNot(format, request, completion, runtime.sealedReasoning, wantsReasoningBack);
+            body = renderOrNot(format, request, completion, sealed, wantsReasoningBack);
           }
           const cost = recordChat(call, trace, prepared, request, target, body === undefined ? 502 : 200, tokens, !reported, null, false);
           if (body === undefined) return fail(new AiError(502, 'api_error', 'provider_bad_response', 'the provider answered with a completion that cannot be read'));
@@ -1166,7 +1171,7 @@ async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, f
   let last: TranslatedChunk | undefined;
   const events: ChunkEvents | undefined =
     format === 'anthropic' ? new ChatChunksToMessageEvents(request.model, { inputTokens: promptEstimate, stops: stopsOf(request), thinking: thinkingAsked(request), hiddenReasoning: hiddenReasoningFor(request, snapshot.providers.get(target.provider)?.config.reasoningBack === true) })
-    : format === 'responses' ? new ChatChunksToResponseEvents(request.model, responseEchoOf(request), { createdAt: Math.floor(started / 1000), sealed: runtime.sealedReasoning, included: includesEncrypted(request) })
+    : format === 'responses' ? new ChatChunksToResponseEvents(request.model, responseEchoOf(request), { createdAt: Math.floor(started / 1000), sealed: sealedReasoningOf(call), included: includesEncrypted(request) })
     : undefined;
   // A provider's own event text goes on as it is unless it quotes the key (an OpenRouter-style mid-stream `error`).
   const send = (data: string): boolean => {

@@ -9,7 +9,8 @@ import { includesEncrypted, responseEchoOf, responsesToChat } from './responses-
 import type { ResponsesReasoningItem } from './wire-types.js';
 
 const masterKey = randomBytes(32);
-const sealed = encryptedReasoning(sealerFor(masterKey, ENCRYPTED_REASONING_PURPOSE));
+const OWNER = JSON.stringify(['app', 'app-a']);
+const sealed = encryptedReasoning(sealerFor(masterKey, ENCRYPTED_REASONING_PURPOSE), OWNER);
 const THINKING: AnthropicBlock = { type: 'thinking', thinking: 'I should call get_weather.', signature: 'c2lnbmVk' };
 const REDACTED: AnthropicBlock = { type: 'redacted_thinking', data: 'cmVkYWN0ZWQ=' };
 const TOOL_USE: AnthropicBlock = { type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: { city: 'Paris' } };
@@ -25,7 +26,7 @@ function claudeCompletion(): ChatCompletion {
 describe("reasoning items' encrypted_content", () => {
   it('seals the thinking blocks alone, signatures included, and opens them again', () => {
     const encrypted = sealed.seal([THINKING, { type: 'text', text: 'Let me look.' }, REDACTED, TOOL_USE])!;
-    expect(encrypted).toMatch(/^kg1\./);
+    expect(encrypted).toMatch(/^kg2\./);
     expect(encrypted).not.toContain('get_weather');
     expect(sealed.open(encrypted)).toEqual([THINKING, REDACTED]);
   });
@@ -39,10 +40,18 @@ describe("reasoning items' encrypted_content", () => {
     const encrypted = sealed.seal([THINKING])!;
     const tampered = `${encrypted.slice(0, -2)}${encrypted.endsWith('A') ? 'B' : 'A'}${encrypted.at(-1)}`;
     expect(sealed.open(tampered)).toBeUndefined();
-    expect(encryptedReasoning(sealerFor(masterKey, 'another purpose')).open(encrypted)).toBeUndefined();
-    expect(encryptedReasoning(sealerFor(randomBytes(32), ENCRYPTED_REASONING_PURPOSE)).open(encrypted)).toBeUndefined();
+    expect(encryptedReasoning(sealerFor(masterKey, 'another purpose'), OWNER).open(encrypted)).toBeUndefined();
+    expect(encryptedReasoning(sealerFor(randomBytes(32), ENCRYPTED_REASONING_PURPOSE), OWNER).open(encrypted)).toBeUndefined();
     expect(sealed.open('gAAAAABpF7Yz-openai-fernet==')).toBeUndefined();
     expect(sealed.open(null)).toBeUndefined();
+  });
+
+  it("opens nothing sealed for another owner: another app's, or an open route's", () => {
+    const sealer = sealerFor(masterKey, ENCRYPTED_REASONING_PURPOSE);
+    const encrypted = sealed.seal([THINKING])!;
+    expect(encryptedReasoning(sealer, JSON.stringify(['app', 'app-b'])).open(encrypted)).toBeUndefined();
+    expect(encryptedReasoning(sealer, JSON.stringify(['route', 'open-ai'])).open(encrypted)).toBeUndefined();
+    expect(encryptedReasoning(sealer, OWNER).open(encrypted)).toEqual([THINKING]);
   });
 });
 

@@ -12,12 +12,13 @@ export const ENCRYPTED_REASONING_INCLUDE = 'reasoning.encrypted_content';
 /**
  * A reasoning item's `encrypted_content` (https://platform.openai.com/docs/guides/reasoning#encrypted-reasoning-items)
  * as Keygate makes it: Claude's thinking and redacted_thinking blocks, signatures included, sealed under the master
- * key, so that a client that keeps no state (`store: false`) can give them back and Claude gets its thinking back.
+ * key for one owner, so that a client that keeps no state (`store: false`) can give them back and Claude gets its
+ * thinking back, and a token that reaches another owner gives that owner's calls nothing of it.
  */
 export interface EncryptedReasoning {
   /** The thinking blocks among `blocks` (an answer's ANTHROPIC_BLOCKS) sealed; undefined when there are none. */
   seal(blocks: readonly AnthropicBlock[] | undefined): string | undefined;
-  /** The thinking blocks of an `encrypted_content` Keygate sealed; undefined for any other (OpenAI's, another gateway's, tampered). */
+  /** The thinking blocks of an `encrypted_content` Keygate sealed for this owner; undefined for any other (another owner's, OpenAI's, another gateway's, tampered). */
   open(encrypted: unknown): AnthropicBlock[] | undefined;
 }
 
@@ -29,15 +30,19 @@ function thinkingBlock(block: unknown): AnthropicBlock | undefined {
   return undefined;
 }
 
-/** EncryptedReasoning over a sealer made for ENCRYPTED_REASONING_PURPOSE. */
-export function encryptedReasoning(sealer: PurposeSealer): EncryptedReasoning {
+/**
+ * EncryptedReasoning for `owner`'s calls (whose a stored Response is: an app, an outside issuer's user, an open
+ * route), over a sealer made for ENCRYPTED_REASONING_PURPOSE: what it seals opens for the same owner only. Were the
+ * thinking another owner's restored into a call, that call could have the model repeat it.
+ */
+export function encryptedReasoning(sealer: PurposeSealer, owner: string): EncryptedReasoning {
   return {
     seal(blocks) {
       const thinking = (blocks ?? []).flatMap((block) => thinkingBlock(block) ?? []);
-      return thinking.length > 0 ? sealer.seal(JSON.stringify(thinking)) : undefined;
+      return thinking.length > 0 ? sealer.seal(JSON.stringify(thinking), owner) : undefined;
     },
     open(encrypted) {
-      const text = typeof encrypted === 'string' ? sealer.open(encrypted) : undefined;
+      const text = typeof encrypted === 'string' ? sealer.open(encrypted, owner) : undefined;
       if (text === undefined) return undefined;
       const blocks = JSON.parse(text) as unknown;
       if (!Array.isArray(blocks) || blocks.length === 0) return undefined;
