@@ -96,6 +96,8 @@ class NodeCore {
   readonly dataPlaneState: DataPlaneState;
   /** Outside issuers live across snapshots, so their cached JWKS survive a config change. */
   readonly #issuers = new Map<string, ExternalIssuer>();
+  /** The AI settings the last compile ignored and told (compile), as [provider, setting, value] JSON: not told again while they stay. */
+  #ignoredSettings = new Set<string>();
   /** Set once the proxy port is known, unless KEYGATE_ISSUER names it. */
   issuerUrl: string;
   #holder: SnapshotHolder | undefined = undefined;
@@ -225,9 +227,17 @@ class NodeCore {
     const issuers = this.#resolveIssuers(config.issuers);
     const unusable = (provider: string, id: string) => this.logger.warn({ provider, keyId: id }, 'provider key left out of its pool: it holds characters no HTTP header can carry; remove it and add the key again');
     // Applying a config refuses such a setting; one stored before that rule is left out, not a reason to stop compiling.
-    const ignored = (provider: string, setting: string) =>
+    // Told once while the stored config holds it (every change notice recompiles, and it is no news each time);
+    // again if its value changes, or once it is gone and back.
+    const stillIgnored = new Set<string>();
+    const ignored = (provider: string, setting: string, value: unknown) => {
+      const key = JSON.stringify([provider, setting, value]);
+      stillIgnored.add(key);
+      if (this.#ignoredSettings.has(key)) return;
       this.logger.warn({ provider, setting }, `AI provider setting ignored: ${setting} does nothing on this provider's type; remove it from the config (applying it again is refused)`);
+    };
     const ai = compileAiSnapshot(config.ai, await this.providerKeys.openPools(unusable), ignored);
+    this.#ignoredSettings = stillIgnored;
     this.aiRuntime.cache.resize(ai.cacheMaxEntries || 10_000);
     return { version, builtAt: this.clock.now(), keys, proxy, catalog, issuers, ai, jwksMaxAgeSeconds: Math.floor(this.settings.jwksMaxAge / 1000) };
   }

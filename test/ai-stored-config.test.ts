@@ -57,6 +57,21 @@ describe('an AI config stored with reasoningBack on an anthropic provider', () =
     expect(JSON.stringify(warnings)).not.toContain(PROVIDER_SECRETS.anthropic);
   });
 
+  it('does not warn again when the node recompiles for another change, but does when the entry stored changes', async () => {
+    const told = () => warnings.filter((line) => line.setting === 'reasoningBack').length;
+    const before = node.snapshot().version;
+    await node.catalog.putTeam({ name: 'another-team' }, 'test');
+    await node.sync();
+    expect(node.snapshot().version).toBeGreaterThan(before);
+    expect(told()).toBe(1);
+    // The same entry with another value, as a release before the rule might have stored it, then any change.
+    await node.store.db.updateTable('config_sections').set({ spec: JSON.stringify({ providers: [{ ...storedAi.providers[0], reasoningBack: false }] }) }).where('name', '=', 'ai').execute();
+    await node.catalog.putTeam({ name: 'a-third-team' }, 'test');
+    await node.sync();
+    expect(told()).toBe(2);
+    expect(node.snapshot().ai.providers.get('claude')?.config.reasoningBack).toBe(false);
+  });
+
   it('still refuses the setting when the config is applied again', async () => {
     const response = await fetch(`${node.adminUrl}/config`, {
       method: 'PUT',

@@ -38,14 +38,14 @@ describe('resolving a requested model name', () => {
 });
 
 describe('compiling a stored ai section', () => {
-  it('ignores reasoningBack on a provider type that never sends reasoning back, and tells it once', () => {
-    const ignored: Array<[string, string]> = [];
-    const ai = compileAiSnapshot({ providers: [{ name: 'claude', type: 'anthropic', reasoningBack: true }, { name: 'titan', type: 'bedrock', region: 'us-east-1', reasoningBack: false }] }, new Map(), (provider, setting) => ignored.push([provider, setting]));
+  it('ignores reasoningBack on a provider type that never sends reasoning back, and tells it once, with its value', () => {
+    const ignored: Array<[string, string, unknown]> = [];
+    const ai = compileAiSnapshot({ providers: [{ name: 'claude', type: 'anthropic', reasoningBack: true }, { name: 'titan', type: 'bedrock', region: 'us-east-1', reasoningBack: false }] }, new Map(), (provider, setting, value) => ignored.push([provider, setting, value]));
     expect(ai.providers.get('claude')?.config.reasoningBack).toBe(false);
     expect(ai.providers.get('titan')?.config.reasoningBack).toBe(false);
     expect(ignored).toEqual([
-      ['claude', 'reasoningBack'],
-      ['titan', 'reasoningBack'],
+      ['claude', 'reasoningBack', true],
+      ['titan', 'reasoningBack', false],
     ]);
   });
 

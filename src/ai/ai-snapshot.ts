@@ -54,9 +54,10 @@ const OPEN_ENDED = new Set(['ollama', 'openai-compatible']);
 /**
  * Compiles the stored `ai` section with the opened key pools. A setting that applying a config now refuses but an
  * earlier stored config may hold (`reasoningBack` on a type that never sends reasoning back) is ignored and told to
- * `onIgnored` with the provider's name and the setting's: a node must start from any config it stored.
+ * `onIgnored` with the provider's name, the setting's and its value, at every compile: a node must start from any
+ * config it stored, and saying so once is the caller's to decide.
  */
-export function compileAiSnapshot(section: AiSection | undefined, pools: ReadonlyMap<string, readonly PooledKey[]>, onIgnored: (provider: string, setting: string) => void = () => undefined): AiSnapshot {
+export function compileAiSnapshot(section: AiSection | undefined, pools: ReadonlyMap<string, readonly PooledKey[]>, onIgnored: (provider: string, setting: string, value: unknown) => void = () => undefined): AiSnapshot {
   if (!section) return EMPTY_AI;
   const providers = new Map<string, AiProvider>();
   for (const spec of section.providers) {
@@ -66,7 +67,7 @@ export function compileAiSnapshot(section: AiSection | undefined, pools: Readonl
     const configured = headerSecrets(spec.headers);
     let reasoningBack = spec.reasoningBack;
     if (reasoningBack !== undefined && !REASONING_BACK_TYPES.has(spec.type)) {
-      onIgnored(spec.name, 'reasoningBack');
+      onIgnored(spec.name, 'reasoningBack', reasoningBack);
       reasoningBack = undefined;
     }
     providers.set(spec.name, {
