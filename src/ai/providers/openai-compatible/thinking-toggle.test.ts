@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ModelCatalog } from '../../catalog/index.js';
 import { THINKING, type ChatRequest } from '../../chat-types.js';
 import type { CallContext } from '../provider.js';
-import { takesThinkingToggle, thinkingToggleFor } from './thinking-toggle.js';
+import { takesThinkingToggle, thinkingToggleFor, withThinkingToggle } from './thinking-toggle.js';
 
 const catalog = ModelCatalog.shipped();
 const deepseek = { name: 'deepseek', type: 'openai-compatible', baseUrl: 'https://api.deepseek.com', thinkingToggle: true };
@@ -51,5 +51,25 @@ describe('thinkingToggleFor: the switch DeepSeek is sent for an Anthropic-format
     expect(thinkingToggleFor(asking(undefined), {}, ctx('deepseek-v4-flash'))).toBeUndefined();
     expect(thinkingToggleFor(asking({ type: 'disabled' }), { thinking: { type: 'enabled' } }, ctx('deepseek-v4-flash'))).toBeUndefined();
     expect(thinkingToggleFor(asking({ type: 'disabled' }), {}, ctx('deepseek-v4-flash', { name: 'vllm', type: 'openai-compatible', baseUrl: 'http://127.0.0.1:8000' }))).toBeUndefined();
+  });
+});
+
+describe('withThinkingToggle: an OpenAI-format client’s reasoning_effort "none" to DeepSeek', () => {
+  const none = { model: 'm', messages: [{ role: 'user', content: 'Hi' }], reasoning_effort: 'none' };
+
+  it('is the switch turned off, the effort DeepSeek does not document gone, on any model but deepseek-reasoner', () => {
+    for (const model of ['deepseek-v4-flash', 'deepseek-chat', 'a-model-the-catalog-lacks']) expect(withThinkingToggle(asking(undefined), { ...none }, ctx(model)), model).toEqual({ model: 'm', messages: none.messages, thinking: { type: 'disabled' } });
+    expect(withThinkingToggle(asking(undefined), { ...none }, ctx('deepseek-reasoner'))).toEqual(none);
+  });
+
+  it('is left as it is beside a switch of the client’s own, or to another host; other efforts are left to DeepSeek', () => {
+    const own = { ...none, thinking: { type: 'enabled' } };
+    expect(withThinkingToggle(asking(undefined), { ...own }, ctx('deepseek-v4-flash'))).toEqual(own);
+    expect(withThinkingToggle(asking(undefined), { ...none }, ctx('deepseek-v4-flash', { name: 'vllm', type: 'openai-compatible', baseUrl: 'http://127.0.0.1:8000' }))).toEqual(none);
+    for (const effort of ['minimal', 'low', 'high', 'max']) expect(withThinkingToggle(asking(undefined), { ...none, reasoning_effort: effort }, ctx('deepseek-v4-flash')), effort).toEqual({ ...none, reasoning_effort: effort });
+  });
+
+  it('keeps an Anthropic-format client’s switch as it was: its effort, when it has one, goes with it', () => {
+    expect(withThinkingToggle(asking({ type: 'enabled', budget_tokens: 1024 }), { model: 'm', reasoning_effort: 'low' }, ctx('deepseek-v4-pro'))).toEqual({ model: 'm', reasoning_effort: 'low', thinking: { type: 'enabled' } });
   });
 });

@@ -33,16 +33,36 @@ export function takesThinkingToggle(provider: { type: string; catalog?: string; 
 }
 
 /**
- * The `thinking` switch DeepSeek is sent for an Anthropic-format client's thinking: `disabled` when the client sent
- * `thinking: {type: "disabled"}` (DeepSeek's models would think anyway, thinking being their default), but not to
- * `deepseek-reasoner`; `enabled` when it asked for thinking, to the models the catalog says reason (those that get a
- * `reasoning_effort` too, client-thinking.ts). Nothing when it asked nothing, or when the body already holds a
- * `thinking` of the client's own.
+ * OpenAI's effort for no reasoning (https://platform.openai.com/docs/api-reference/chat/create#chat-create-reasoning_effort),
+ * as a Chat Completions client, or a Responses API one (`reasoning.effort`), sends it. DeepSeek's Chat Completions
+ * take `reasoning_effort` for how hard to think only, its documented values not including `none`: thinking is turned
+ * off with the switch alone (https://api-docs.deepseek.com/guides/thinking_mode, "Thinking Mode Toggle and Effort
+ * Control"; `none` disables thinking on its Responses API format only).
+ */
+const NO_REASONING = 'none';
+
+/**
+ * The `thinking` switch DeepSeek is sent for its client's thinking: `disabled` when an Anthropic-format client sent
+ * `thinking: {type: "disabled"}`, or an OpenAI-format one `reasoning_effort: "none"` (DeepSeek's models would think
+ * anyway, thinking being their default), but not to `deepseek-reasoner`; `enabled` when an Anthropic-format client
+ * asked for thinking, to the models the catalog says reason (those that get a `reasoning_effort` too,
+ * client-thinking.ts). Nothing when it asked nothing, or when the body already holds a `thinking` of the client's own.
  */
 export function thinkingToggleFor(request: ChatRequest, body: Record<string, unknown>, ctx: CallContext): ThinkingToggle | undefined {
   if (!ctx.provider.thinkingToggle || body.thinking !== undefined) return undefined;
   const asked = thinkingAsked(request);
-  if (!asked) return undefined;
+  if (!asked) return body.reasoning_effort === NO_REASONING && ctx.model !== THINKING_BY_NAME ? { type: 'disabled' } : undefined;
   if (!asked.on) return ctx.model === THINKING_BY_NAME ? undefined : { type: 'disabled' };
   return ctx.catalogModel?.capabilities.includes('reasoning') ? { type: 'enabled' } : undefined;
+}
+
+/**
+ * The body with DeepSeek's switch for its client's thinking (thinkingToggleFor): a `reasoning_effort: "none"` it
+ * stands for goes, as an effort DeepSeek does not document.
+ */
+export function withThinkingToggle(request: ChatRequest, body: Record<string, unknown>, ctx: CallContext): Record<string, unknown> {
+  const toggle = thinkingToggleFor(request, body, ctx);
+  if (!toggle) return body;
+  const { reasoning_effort: effort, ...rest } = body;
+  return { ...(effort === NO_REASONING ? rest : body), thinking: toggle };
 }
