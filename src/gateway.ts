@@ -8,7 +8,7 @@ import { compileAiSnapshot } from './ai/ai-snapshot.js';
 import { ProviderKeyService } from './ai/provider-keys.js';
 import { ResponseCache } from './ai/response-cache.js';
 import { SpendTracker } from './ai/spend-tracker.js';
-import { StoredResponses } from './ai/stored-responses.js';
+import { MAX_CHAIN_RESPONSES, StoredResponses } from './ai/stored-responses.js';
 import { ENCRYPTED_REASONING_PURPOSE, encryptedReasoning } from './ai/responses-ingress/index.js';
 import { UsageRecorder } from './ai/usage-recorder.js';
 import { ExternalIssuer } from './auth/issuers/index.js';
@@ -152,7 +152,9 @@ class NodeCore {
     const recorder = new UsageRecorder(store, (error) => logger.warn({ err: { message: error.message } }, 'AI usage records could not be written; kept for the next try'));
     if (options.timers) recorder.start(1_000);
     this.replayGuard = new StoreReplayGuard(store);
-    const responses = new StoredResponses(store, master.key);
+    const responses = new StoredResponses(store, master.key, MAX_CHAIN_RESPONSES, (id) =>
+      logger.warn({ response: id }, 'a stored Response does not open under this master key (the key changed, or the row was altered): answered as gone'),
+    );
     if (options.timers) {
       this.#purgeTimer = setInterval(() => {
         this.replayGuard.purge(clock.now()).catch((error: Error) => logger.warn({ err: { message: error.message } }, 'expired one-time values could not be purged; will retry'));

@@ -1,4 +1,5 @@
 import OpenAI from 'openai';
+import pino from 'pino';
 import type { ResponseStreamEvent } from 'openai/resources/responses/responses';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -31,6 +32,13 @@ async function collect(stream: AsyncIterable<ResponseStreamEvent>): Promise<Resp
   return events;
 }
 
+/** A sealed row's JWE with its ciphertext altered: it no longer opens, as a row tampered with in the table. */
+function tampered(sealed: string): string {
+  const jwe = JSON.parse(sealed) as { ciphertext: string };
+  jwe.ciphertext = (jwe.ciphertext.startsWith('A') ? 'B' : 'A') + jwe.ciphertext.slice(1);
+  return JSON.stringify(jwe);
+}
+
 /** The text of each message an emulator was sent last, in the order sent: what the provider saw of the conversation. */
 const textsOf = (messages: Array<{ role: string; content: unknown }>) =>
   messages.map((message) => `${message.role}: ${typeof message.content === 'string' ? message.content : JSON.stringify(message.content)}`);
@@ -42,11 +50,13 @@ describe.each(STORE_KINDS)('stored responses on the %s store', (kind) => {
   let client: OpenAI;
   let other: OpenAI;
   const clock = new ManualClock(Date.now());
+  const warnings: Array<Record<string, unknown>> = [];
 
   beforeAll(async () => {
     database = await createTestDatabase(kind);
     emulators = await startProviderEmulators();
-    gateway = await AiGateway.start({ clock, env: kind === 'postgres' ? { KEYGATE_DATABASE_URL: database.url } : {} });
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(JSON.parse(line) as Record<string, unknown>) });
+    gateway = await AiGateway.start({ clock, logger, env: kind === 'postgres' ? { KEYGATE_DATABASE_URL: database.url } : {} });
     expect(gateway.gateway.store.dialect).toBe(kind);
     await configureThreeProviders(gateway, emulators, {
       aliases: [
@@ -233,6 +243,34 @@ describe.each(STORE_KINDS)('stored responses on the %s store', (kind) => {
     expect((await client.responses.inputItems.list(last, { limit: 1, order: 'asc' })).data[0]).toMatchObject({ type: 'message', role: 'user' });
     const branch = await client.responses.create({ model: 'fast', input: 'turn 1000 again', previous_response_id: `resp_turn_${MAX_CHAIN_RESPONSES - 1}` });
     expect(branch.output_text).toBe('Echo: turn 1000 again');
+  });
+
+  it('answers a stored response whose row no longer opens as gone: 404 to read or list, 400 to continue, its id alone logged', async () => {
+    const first = await client.responses.create({ model: 'fast', input: 'one' });
+    const second = await client.responses.create({ model: 'fast', input: 'The door code is 4711.', previous_response_id: first.id });
+    const third = await client.responses.create({ model: 'fast', input: 'three', previous_response_id: second.id });
+    const { db } = gateway.gateway.store;
+    const { sealed } = await db.selectFrom('ai_responses').select('sealed').where('id', '=', second.id).executeTakeFirstOrThrow();
+    await db.updateTable('ai_responses').set({ sealed: tampered(sealed) }).where('id', '=', second.id).execute();
+    warnings.length = 0;
+    const calls = emulators.gemini.requests().length;
+    expect(await client.responses.retrieve(second.id).catch((e: unknown) => e)).toMatchObject({ status: 404, code: 'response_not_found' });
+    expect(await client.responses.inputItems.list(second.id).catch((e: unknown) => e)).toMatchObject({ status: 404, code: 'response_not_found' });
+    expect(await client.responses.create({ model: 'fast', input: 'Go on.', previous_response_id: second.id }).catch((e: unknown) => e)).toMatchObject({ status: 400, code: 'previous_response_not_found', param: 'previous_response_id' });
+    // In the middle of a chain it breaks the chain, as a deleted response does; the responses around it are whole.
+    const continued = await client.responses.create({ model: 'fast', input: 'Go on.', previous_response_id: third.id }).catch((e: unknown) => e);
+    expect(continued).toMatchObject({ status: 400, code: 'previous_response_not_found', param: 'previous_response_id' });
+    expect((continued as Error).message).toContain('an earlier response of its chain was deleted or expired');
+    expect(emulators.gemini.requests().length).toBe(calls);
+    expect((await client.responses.retrieve(third.id)).output_text).toBe('Echo: three');
+    expect((await client.responses.retrieve(first.id)).output_text).toBe('Echo: one');
+    const logged = warnings.filter((line) => String(line.msg).includes('does not open'));
+    expect(logged.map((line) => line.response)).toEqual([second.id, second.id, second.id, second.id]);
+    expect(JSON.stringify(warnings)).not.toMatch(/4711|app:|chain-app|"err"/);
+    expect(JSON.stringify(warnings)).not.toContain(sealed.slice(-40));
+    // Its owner may still delete it: the row is theirs by its owner column, and no one can read it any more.
+    expect(await client.responses.delete(second.id)).toMatchObject({ id: second.id, deleted: true });
+    expect(await db.selectFrom('ai_responses').select('id').where('id', '=', second.id).execute()).toEqual([]);
   });
 
   it('forgets a stored response once ai.responses.retention is over', async () => {

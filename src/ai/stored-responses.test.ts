@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { onTwoStoreHandles, STORE_KINDS } from '../../test/databases.js';
 import type { Store } from '../store/index.js';
 import { chatToResponse, responseEchoOf, responsesToChat, RESPONSE_INPUT, type ResponsesChatRequest, type ResponsesInputItem } from './responses-ingress/index.js';
-import { StoredResponses, type StoredResponse } from './stored-responses.js';
+import { MAX_CHAIN_RESPONSES, StoredResponses, type StoredResponse } from './stored-responses.js';
 
 const T = Date.UTC(2026, 10, 29, 12);
 const DAY = 86_400_000;
@@ -46,6 +46,13 @@ function counting(store: Store): { store: Store; count: () => number } {
     transformResult: async (args) => args.result,
   };
   return { store: { ...store, db: store.db.withPlugin(plugin) }, count: () => count };
+}
+
+/** A sealed row's JWE with its ciphertext altered: it no longer opens, as a row tampered with in the table. */
+function tampered(sealed: string): string {
+  const jwe = JSON.parse(sealed) as { ciphertext: string };
+  jwe.ciphertext = (jwe.ciphertext.startsWith('A') ? 'B' : 'A') + jwe.ciphertext.slice(1);
+  return JSON.stringify(jwe);
 }
 
 describe.each(STORE_KINDS)('stored Responses in the %s store', (kind) => {
@@ -158,9 +165,33 @@ describe.each(STORE_KINDS)('stored Responses in the %s store', (kind) => {
     const row = await first.db.selectFrom('ai_responses').selectAll().where('id', '=', kept.response.id).executeTakeFirstOrThrow();
     expect(row).toMatchObject({ owner: 'app:a', app: 'app-a', team: 'team-a', route: 'ai', created_at: T, expires_at: T + DAY });
     expect(row.sealed).not.toContain('launch code');
-    // Bound to its owner: handed to another, the row does not open.
+    // Bound to its owner: handed to another, the row does not open, and is as good as missing.
     await first.db.updateTable('ai_responses').set({ owner: 'app:b' }).where('id', '=', kept.response.id).execute();
-    await expect(store.find(kept.response.id, 'app:b', T + 1)).rejects.toThrow(/does not open/);
+    expect(await store.find(kept.response.id, 'app:b', T + 1)).toBeUndefined();
+  });
+
+  it('reads a Response whose row was tampered with as gone, naming its id alone, and still deletes it for its owner', async () => {
+    const unopenable: string[] = [];
+    const store = new StoredResponses(first, masterKey, MAX_CHAIN_RESPONSES, (id) => unopenable.push(id));
+    const [one, two, three] = await talk(store, 'app:a', ['one', 'two', 'three']);
+    const row = await first.db.selectFrom('ai_responses').select('sealed').where('id', '=', two!.response.id).executeTakeFirstOrThrow();
+    await first.db.updateTable('ai_responses').set({ sealed: tampered(row.sealed) }).where('id', '=', two!.response.id).execute();
+    expect(await store.find(two!.response.id, 'app:a', T + 10)).toBeUndefined();
+    expect(await store.chain(two!.response.id, 'app:a', T + 10)).toEqual({ found: 'none' });
+    // In the middle of a chain, it breaks the chain as a deleted row does; the rows around it still open.
+    expect(await store.chain(three!.response.id, 'app:a', T + 10)).toEqual({ found: 'broken' });
+    expect(await store.chain(one!.response.id, 'app:a', T + 10)).toEqual({ found: 'chain', responses: [one] });
+    expect(unopenable).toEqual([two!.response.id, two!.response.id, two!.response.id]);
+    expect(await store.delete(two!.response.id, 'app:a', T + 10)).toBe(true);
+  });
+
+  it('reads every Response as gone under another master key, once a read, the asked one named', async () => {
+    const kept = await talk(new StoredResponses(first, masterKey), 'app:a', ['one', 'two']);
+    const unopenable: string[] = [];
+    const store = new StoredResponses(second, randomBytes(32), MAX_CHAIN_RESPONSES, (id) => unopenable.push(id));
+    expect(await store.find(kept[0]!.response.id, 'app:a', T + 10)).toBeUndefined();
+    expect(await store.chain(kept[1]!.response.id, 'app:a', T + 10)).toEqual({ found: 'none' });
+    expect(unopenable).toEqual([kept[0]!.response.id, kept[1]!.response.id]);
   });
 
   it('deletes a Response for its owner only, once', async () => {

@@ -25,8 +25,8 @@ export interface ResponseOwnership {
 
 /**
  * What the chain ending at a Response is: its Responses, the first of the chain first and the asked one last; or
- * none (no such Response for that owner); or `broken` (an earlier Response of it was deleted, expired or is not the
- * owner's); or `too_long` (longer than the store's most).
+ * none (no such Response for that owner, or its row does not open); or `broken` (an earlier Response of it was
+ * deleted, expired, is not the owner's or does not open); or `too_long` (longer than the store's most).
  */
 export type ResponseChain = { found: 'chain'; responses: StoredResponse[] } | { found: 'none' } | { found: 'broken' } | { found: 'too_long' };
 
@@ -77,6 +77,11 @@ export class StoredResponses {
     private readonly masterKey: Uint8Array,
     /** How many Responses a chain holds at most: MAX_CHAIN_RESPONSES but in tests. */
     readonly maxChain: number = MAX_CHAIN_RESPONSES,
+    /**
+     * Told the id of a row whose seal does not open (the master key changed, or the row was altered), which is read
+     * as gone: once a read. Its id alone: what the row holds is no one's to see, and the error would name its owner.
+     */
+    private readonly onUnopenable: (id: string) => void = () => undefined,
   ) {}
 
   /**
@@ -110,7 +115,9 @@ export class StoredResponses {
   async find(id: string, owner: string, now: number): Promise<StoredResponse | undefined> {
     const row = await this.store.db.selectFrom('ai_responses').select('sealed').where('id', '=', id).where('owner', '=', owner).where('expires_at', '>', now).executeTakeFirst();
     if (!row) return undefined;
-    return JSON.parse(await openSecret(this.masterKey, row.sealed, binding(id, owner))) as StoredResponse;
+    const stored = await this.open(id, owner, row.sealed);
+    if (!stored) this.onUnopenable(id);
+    return stored;
   }
 
   /** The chain ending at the Response `id`, for `owner`, at `now`: one query, however long the chain (up to maxChain). */
@@ -124,14 +131,35 @@ export class StoredResponses {
     const first = rows[0];
     if (first === undefined) return { found: 'none' };
     if (first.previous_id !== null) return { found: rows.length >= this.maxChain ? 'too_long' : 'broken' };
-    const responses = await Promise.all(rows.map(async (row) => JSON.parse(await openSecret(this.masterKey, row.sealed, binding(row.id, owner))) as StoredResponse));
-    return { found: 'chain', responses };
+    const opened = await Promise.all(rows.map((row) => this.open(row.id, owner, row.sealed)));
+    // The newest row that does not open: the asked one is then as good as missing, an earlier one breaks the chain.
+    const unopenable = opened.findLastIndex((stored) => stored === undefined);
+    if (unopenable >= 0) {
+      this.onUnopenable(rows[unopenable]!.id);
+      return unopenable === rows.length - 1 ? { found: 'none' } : { found: 'broken' };
+    }
+    return { found: 'chain', responses: opened as StoredResponse[] };
   }
 
-  /** Deletes the Response `id` (its row alone: a later Response of its chain can no longer be continued) if `owner` may see it; whether there was one. */
+  /**
+   * Deletes the Response `id` (its row alone: a later Response of its chain can no longer be continued) if `owner` may
+   * see it; whether there was one. The owner column decides, without opening the row: a row whose seal no longer opens
+   * (read as gone) is still its owner's to delete, and deleting it loses nothing no one could read, before its retention.
+   */
   async delete(id: string, owner: string, now: number): Promise<boolean> {
     const result = await this.store.db.deleteFrom('ai_responses').where('id', '=', id).where('owner', '=', owner).where('expires_at', '>', now).executeTakeFirst();
     return Number(result.numDeletedRows) > 0;
+  }
+
+  /** A row's Response, or undefined if its seal does not open under this master key, bound to `id` and `owner`. */
+  private async open(id: string, owner: string, sealed: string): Promise<StoredResponse | undefined> {
+    let text: string;
+    try {
+      text = await openSecret(this.masterKey, sealed, binding(id, owner));
+    } catch {
+      return undefined;
+    }
+    return JSON.parse(text) as StoredResponse;
   }
 
   /** Deletes the Responses whose retention is over; returns how many. */
