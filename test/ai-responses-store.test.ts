@@ -2,7 +2,7 @@ import OpenAI from 'openai';
 import pino from 'pino';
 import type { ResponseStreamEvent } from 'openai/resources/responses/responses';
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ResponseObject } from '../src/ai/responses-ingress/index.js';
 import { StoredResponses, MAX_CHAIN_RESPONSES } from '../src/ai/stored-responses.js';
 import { ManualClock } from '../src/clock.js';
@@ -271,6 +271,37 @@ describe.each(STORE_KINDS)('stored responses on the %s store', (kind) => {
     // Its owner may still delete it: the row is theirs by its owner column, and no one can read it any more.
     expect(await client.responses.delete(second.id)).toMatchObject({ id: second.id, deleted: true });
     expect(await db.selectFrom('ai_responses').select('id').where('id', '=', second.id).execute()).toEqual([]);
+  });
+
+  it('refuses to continue a stored response before reading its chain when the app has spent its budget or may not use the model', async () => {
+    const spender = gateway.openai(await gateway.createApp({ name: 'spent-app', team: 'spent-team', budget: { dailyUsd: 0.000002 } }));
+    const first = await spender.responses.create({ model: 'openai/gpt-4o-mini', input: 'Hello there, spend the budget.' });
+    const reads = vi.spyOn(StoredResponses.prototype, 'chain');
+    try {
+      const spent = await spender.responses.create({ model: 'openai/gpt-4o-mini', input: 'Go on.', previous_response_id: first.id }).catch((e: unknown) => e);
+      expect(spent).toMatchObject({ status: 429, code: 'budget_exceeded' });
+      const unknown = await spender.responses.create({ model: 'openai-nope/none', input: 'Go on.', previous_response_id: first.id }).catch((e: unknown) => e);
+      expect(unknown).toMatchObject({ status: 404, code: 'model_not_found' });
+      expect(reads).not.toHaveBeenCalled();
+      // A chain read is seen: listing the response's input items reads it.
+      await spender.responses.inputItems.list(first.id);
+      expect(reads).toHaveBeenCalledTimes(1);
+    } finally {
+      reads.mockRestore();
+    }
+  });
+
+  it("counts a continued chain's turns in the prompt a budget's room is checked against", async () => {
+    const apiKey = await gateway.createApp({ name: 'room-app', team: 'room-team' });
+    const long = 'lorem ipsum '.repeat(3_000);
+    const first = await gateway.call<{ id: string }>('POST', '/v1/responses', apiKey, { model: 'openai/gpt-4o-mini', input: long });
+    const spent = Number(first.headers.get('x-keygate-cost-usd'));
+    // Room for a short prompt, not for the chain's 18,000 tokens.
+    const continuing = gateway.openai(await gateway.createApp({ name: 'room-app', team: 'room-team', budget: { dailyUsd: spent + 0.000001 } }));
+    const refused = await continuing.responses.create({ model: 'openai/gpt-4o-mini', input: 'Go on.', previous_response_id: first.body.id }).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ status: 429, code: 'budget_exceeded' });
+    expect((refused as Error).message).toContain("this call's prompt alone costs at least");
+    expect((await continuing.responses.create({ model: 'openai/gpt-4o-mini', input: 'Go on.' })).status).toBe('completed');
   });
 
   it('forgets a stored response once ai.responses.retention is over', async () => {

@@ -699,25 +699,37 @@ interface Prepared {
  * promise only when a check must wait (a budget's tally read from the store, a shared rate limiter).
  */
 function prepare(requested: string, promptTokens: number, call: AiCall): Prepared | Promise<Prepared> {
+  const admitted = admit(requested, call);
+  return admitted instanceof Promise ? admitted.then((ready) => chargeTokens(call, ready, promptTokens)) : chargeTokens(call, admitted, promptTokens);
+}
+
+/**
+ * What refuses a call whatever its prompt: a model it may not use (or that does not exist), a budget already spent.
+ * Its prompt is not counted yet (promptTokens 0): chargeTokens does. A promise only if a budget's tally is read.
+ */
+function admit(requested: string, call: AiCall): Prepared | Promise<Prepared> {
   const { runtime } = call;
   const targets = resolveModel(call.snapshot, requested, (t) => weightedOrder(runtime, t));
   if (!targets || !mayUse(call, requested, targets)) throw modelNotFound(requested);
   const appName = call.principal?.app;
-  const app = appName ? call.catalog.apps.get(appName) : undefined;
-  const team = app?.team;
-  const prepared: Prepared = { targets, app: appName, team, promptTokens, room: Infinity };
+  const team = appName ? call.catalog.apps.get(appName)?.team : undefined;
+  const prepared: Prepared = { targets, app: appName, team, promptTokens: 0, room: Infinity };
   const budgets = enforceBudgets(call, appName, team, runtime.now(), undefined, prepared);
-  const tpm = app?.budget?.tokensPerMinute;
-  if (!appName || tpm === undefined) return budgets ? budgets.then(() => prepared) : prepared;
-  const limit = () => {
-    const allowed = (decision: RateLimitDecision) => {
-      if (decision.allowed) return prepared;
-      throw new AiError(429, 'rate_limit_error', 'rate_limit_exceeded', `app "${appName}" is limited to ${tpm} tokens per minute`, null, { 'retry-after': String(Math.max(1, Math.ceil(decision.retryAfterMs / 1000))) });
-    };
-    const decision = runtime.limiter.hit(`tpm\n${appName}`, tpm, 60_000, Math.min(promptTokens, tpm));
-    return decision instanceof Promise ? decision.then(allowed) : allowed(decision);
+  return budgets ? budgets.then(() => prepared) : prepared;
+}
+
+/** An admitted call's prompt, counted: charged to its app's token-per-minute limit, or refused by it (429). */
+function chargeTokens(call: AiCall, prepared: Prepared, promptTokens: number): Prepared | Promise<Prepared> {
+  prepared.promptTokens = promptTokens;
+  const appName = prepared.app;
+  const tpm = appName ? call.catalog.apps.get(appName)?.budget?.tokensPerMinute : undefined;
+  if (!appName || tpm === undefined) return prepared;
+  const allowed = (decision: RateLimitDecision) => {
+    if (decision.allowed) return prepared;
+    throw new AiError(429, 'rate_limit_error', 'rate_limit_exceeded', `app "${appName}" is limited to ${tpm} tokens per minute`, null, { 'retry-after': String(Math.max(1, Math.ceil(decision.retryAfterMs / 1000))) });
   };
-  return budgets ? budgets.then(limit) : limit();
+  const decision = call.runtime.limiter.hit(`tpm\n${appName}`, tpm, 60_000, Math.min(promptTokens, tpm));
+  return decision instanceof Promise ? decision.then(allowed) : allowed(decision);
 }
 
 /**
@@ -944,9 +956,16 @@ function chat(body: Record<string, unknown>, res: ServerResponse, call: AiCall, 
   if (format === 'responses') {
     const sealed = sealedReasoningOf(call);
     if (!call.snapshot.responsesStore) return chatWith(responsesToChat(unstored(body), undefined, sealed), res, call, trace, format, fail);
-    // A Responses API request that continues a stored Response: its chain is read first, in one query.
+    // A Responses API request that continues a stored Response: what refuses it whatever its prompt (its model, a
+    // spent budget) is checked before its chain, up to 1,000 sealed rows, is read in one query; what needs the
+    // prompt's size (the token-per-minute limit, its cost against what a budget has left) after, the chain counted.
     const previous = previousResponseIdOf(body);
-    if (previous !== undefined) return previousResponse(call, previous).then((chain) => chatWith(responsesToChat(body, chain, sealed), res, call, trace, format, fail));
+    if (previous !== undefined) {
+      if (typeof body.model !== 'string' || body.model === '') throw new ResponsesRequestError('model', "Missing required parameter: 'model'.", 'missing_required_parameter');
+      const admitted = admit(body.model, call);
+      const continued = (ready: Prepared) => previousResponse(call, previous).then((chain) => chatWith(responsesToChat(body, chain, sealed), res, call, trace, format, fail, ready));
+      return admitted instanceof Promise ? admitted.then(continued) : continued(admitted);
+    }
     return chatWith(responsesToChat(body, undefined, sealed), res, call, trace, format, fail);
   }
   // Told before validateChat rewrites the deprecated `functions` as tools.
@@ -954,10 +973,10 @@ function chat(body: Record<string, unknown>, res: ServerResponse, call: AiCall, 
   return chatWith(format === 'anthropic' ? messagesToChat(body) : validateChat(body), res, call, trace, answerFormat, fail);
 }
 
-/** `chat` once its request is in the unified shape. */
-function chatWith(request: ChatRequest, res: ServerResponse, call: AiCall, trace: CallTrace, answerFormat: ChatFormat, fail: (error: unknown) => void): Promise<void> | undefined {
+/** `chat` once its request is in the unified shape; `admitted` if its model and budgets were checked already (admit). */
+function chatWith(request: ChatRequest, res: ServerResponse, call: AiCall, trace: CallTrace, answerFormat: ChatFormat, fail: (error: unknown) => void, admitted?: Prepared): Promise<void> | undefined {
   const promptEstimate = estimatePromptTokens(request.messages, quickTokenCount);
-  const prepared = prepare(request.model, promptEstimate, call);
+  const prepared = admitted ? chargeTokens(call, admitted, promptEstimate) : prepare(request.model, promptEstimate, call);
   const go = (ready: Prepared) => (request.stream ? streamChat(res, call, trace, answerFormat, request, ready, promptEstimate) : answerChat(res, call, trace, answerFormat, request, ready, fail));
   return prepared instanceof Promise ? prepared.then(go) : go(prepared);
 }
