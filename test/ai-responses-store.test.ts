@@ -39,6 +39,33 @@ function tampered(sealed: string): string {
   return JSON.stringify(jwe);
 }
 
+/**
+ * Holds every StoredResponses.save of this process (the gateway's runs in it) until `release`: `started` once one
+ * is called, `committed` once the held save has resolved; `restore` puts save back.
+ */
+function holdSaves(): { started: Promise<void>; release: () => void; readonly committed: boolean; restore: () => void } {
+  const save = StoredResponses.prototype.save;
+  let release!: () => void;
+  let start!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const started = new Promise<void>((resolve) => (start = resolve));
+  let committed = false;
+  const spy = vi.spyOn(StoredResponses.prototype, 'save').mockImplementation(async function (this: StoredResponses, ...args) {
+    start();
+    await released;
+    await save.apply(this, args);
+    committed = true;
+  });
+  return {
+    started,
+    release,
+    get committed() {
+      return committed;
+    },
+    restore: () => spy.mockRestore(),
+  };
+}
+
 /** The text of each message an emulator was sent last, in the order sent: what the provider saw of the conversation. */
 const textsOf = (messages: Array<{ role: string; content: unknown }>) =>
   messages.map((message) => `${message.role}: ${typeof message.content === 'string' ? message.content : JSON.stringify(message.content)}`);
@@ -145,6 +172,59 @@ describe.each(STORE_KINDS)('stored responses on the %s store', (kind) => {
     expect(textsOf(emulators.openai.lastRequest()!.body.messages)).toEqual(['user: Stream this.', 'assistant: Echo: Stream this.', 'user: And now?']);
     expect(next.output_text).toBe('Echo: And now?');
     expect(await client.responses.retrieve(done.response.id)).toMatchObject({ id: done.response.id, output: done.response.output, usage: done.response.usage });
+  });
+
+  it('commits a response to the store before the client receives any of its answer', async () => {
+    const save = holdSaves();
+    try {
+      let answered = false;
+      const answer = gateway.call<{ id: string }>('POST', '/v1/responses', client.apiKey!, { model: 'fast', input: 'Hold this.' }).then((result) => {
+        answered = true;
+        return { ...result, committed: save.committed };
+      });
+      await save.started;
+      // Turns enough for an answer sent without waiting to reach the client.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(answered).toBe(false);
+      save.release();
+      const { status, body, committed } = await answer;
+      expect([status, committed]).toEqual([200, true]);
+      expect((await client.responses.retrieve(body.id)).id).toBe(body.id);
+    } finally {
+      save.restore();
+    }
+  });
+
+  it('commits a streamed response to the store before response.completed is written, the events before it already sent', async () => {
+    const save = holdSaves();
+    try {
+      const response = await fetch(`${gateway.proxyUrl}/v1/responses`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${client.apiKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'fast', stream: true, input: 'Hold this stream.' }),
+      });
+      let received = '';
+      let completedWhenCommitted: boolean | undefined;
+      const reading = (async () => {
+        const decoder = new TextDecoder();
+        for await (const chunk of response.body!) {
+          received += decoder.decode(chunk, { stream: true });
+          if (completedWhenCommitted === undefined && received.includes('event: response.completed')) completedWhenCommitted = save.committed;
+        }
+      })();
+      await save.started;
+      await vi.waitFor(() => expect(received).toContain('event: response.output_item.done'));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(received).not.toContain('response.completed');
+      save.release();
+      await reading;
+      expect(completedWhenCommitted).toBe(true);
+      const done = JSON.parse(received.split('event: response.completed\ndata: ')[1]!.split('\n')[0]!) as { response: { id: string; store: boolean } };
+      expect(done.response.store).toBe(true);
+      expect((await client.responses.retrieve(done.response.id)).id).toBe(done.response.id);
+    } finally {
+      save.restore();
+    }
   });
 
   it('retrieves a stored response as it was answered, and lists its input items as OpenAI does', async () => {
