@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { KyselyPlugin } from 'kysely';
+import { sql, type KyselyPlugin } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { onTwoStoreHandles, STORE_KINDS } from '../../test/databases.js';
 import type { Store } from '../store/index.js';
@@ -53,6 +53,28 @@ function tampered(sealed: string): string {
   const jwe = JSON.parse(sealed) as { ciphertext: string };
   jwe.ciphertext = (jwe.ciphertext.startsWith('A') ? 'B' : 'A') + jwe.ciphertext.slice(1);
   return JSON.stringify(jwe);
+}
+
+/**
+ * A trigger on ai_responses that fails the `write` (an insert, or an update) of the row `id` with "refused by the
+ * test", as a store that fails mid-transaction; `drop` removes it.
+ */
+async function refuseWrite(store: Store, kind: 'sqlite' | 'postgres', write: 'insert' | 'update', id: string): Promise<{ drop: () => Promise<void> }> {
+  const name = sql.raw(`refuse_${write}`);
+  const row = sql.raw(write === 'insert' ? 'NEW' : 'OLD');
+  const event = sql.raw(write.toUpperCase());
+  if (kind === 'sqlite') {
+    await sql`CREATE TRIGGER ${name} BEFORE ${event} ON ai_responses WHEN ${row}.id = ${sql.lit(id)} BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`.execute(store.db);
+    return { drop: async () => void (await sql`DROP TRIGGER ${name}`.execute(store.db)) };
+  }
+  await sql`CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$`.execute(store.db);
+  await sql`CREATE TRIGGER ${name} BEFORE ${event} ON ai_responses FOR EACH ROW WHEN (${row}.id = ${sql.lit(id)}) EXECUTE FUNCTION ${name}()`.execute(store.db);
+  return {
+    drop: async () => {
+      await sql`DROP TRIGGER ${name} ON ai_responses`.execute(store.db);
+      await sql`DROP FUNCTION ${name}()`.execute(store.db);
+    },
+  };
 }
 
 describe.each(STORE_KINDS)('stored Responses in the %s store', (kind) => {
@@ -109,6 +131,28 @@ describe.each(STORE_KINDS)('stored Responses in the %s store', (kind) => {
     await talk(store, 'app:a', ['four'], at + 1_000, DAY, three);
     await talk(store, 'app:a', ['five'], at + 2_000, 1, three);
     expect(await expiries()).toEqual({ [one!.response.id]: at + DAY, [two!.response.id]: at + DAY, [three!.response.id]: at + DAY });
+  });
+
+  it.each(['insert', 'update'] as const)('writes a Response and the longer retention of its chain together or not at all: with the %s refused, neither', async (refused) => {
+    const store = new StoredResponses(first, masterKey);
+    const owner = `app:refused-${refused}`;
+    const [one, two] = await talk(store, owner, ['one', 'two'], T, DAY);
+    const expiries = async () => {
+      const rows = await first.db.selectFrom('ai_responses').select(['id', 'expires_at']).where('owner', '=', owner).execute();
+      return Object.fromEntries(rows.map((row) => [row.id, Number(row.expires_at)]));
+    };
+    const before = await expiries();
+    expect(before).toEqual({ [one!.response.id]: T + DAY, [two!.response.id]: T + 1 + DAY });
+    // Half a retention on, the next turn would give both earlier rows its own expiry.
+    const three = turn(responsesToChat({ model: 'm', input: 'three', previous_response_id: two!.response.id }, { id: two!.response.id, items: [] }), 're: three');
+    three.response.id = `resp_refused_${refused}`;
+    const refusal = await refuseWrite(first, kind, refused, refused === 'insert' ? three.response.id : one!.response.id);
+    try {
+      await expect(store.save(ownership(owner), three, T + DAY / 2 + 10, DAY)).rejects.toThrow(/refused by the test/);
+    } finally {
+      await refusal.drop();
+    }
+    expect(await expiries()).toEqual(before);
   });
 
   it('no longer resolves a chain whose earlier turn was deleted or expired, while its later turns are still found whole', async () => {
