@@ -1,9 +1,8 @@
 // The event-loop cost of stored Responses on the SQLite store: StoredResponses.save() of a typical Response (about
 // 4 KB: a 1 KB question, a 3 KB answer) continuing a chain, so that the chain is LENGTH long once saved, and
 // StoredResponses.chain() of a chain LENGTH long. Each is awaited one after the other, WARMUP unrecorded calls, then
-// CALLS timed; and, to tell a chain read's SQL from its opening, openSecret() of one typical row. better-sqlite3 runs
-// its statements on the event loop; jose seals and opens through WebCrypto, whose AES-GCM Node runs on libuv's thread
-// pool, the rest (the JWE's JSON and base64url, the key's import, the payload's JSON) on the event loop. `loopUs` is
+// CALLS timed; and, to tell a chain read's SQL from its opening, the opening of one typical row (its seal and its
+// JSON). better-sqlite3 runs its statements, and node:crypto's AES-GCM its sealing and opening, on the event loop. `loopUs` is
 // the event loop's busy time a call (performance.eventLoopUtilization), `wallUs` its wall time. Each save branches
 // off the same chain, so the chain it walks is as long for every call.
 //
@@ -19,7 +18,7 @@ import console from 'node:console';
 import { performance } from 'node:perf_hooks';
 import { chatToResponse, responseEchoOf, responsesToChat, RESPONSE_INPUT } from '../dist/ai/responses-ingress/index.js';
 import { StoredResponses } from '../dist/ai/stored-responses.js';
-import { openSecret } from '../dist/keys/index.js';
+import { sealerFor } from '../dist/keys/index.js';
 import { openStore } from '../dist/store/index.js';
 
 const calls = Number(process.env.CALLS ?? 3000);
@@ -79,7 +78,9 @@ try {
     console.log(JSON.stringify({ op: 'chain', length, ...result }));
   }
   const row = await store.db.selectFrom('ai_responses').select(['id', 'sealed']).where('id', '=', chain[1].response.id).executeTakeFirstOrThrow();
-  const result = await measure(() => openSecret(masterKey, row.sealed, `ai_responses:${row.id}:${JSON.stringify(ownership.owner)}`));
+  // The sealer StoredResponses makes for its rows (its purpose and binding, as stored-responses.ts has them).
+  const sealer = sealerFor(masterKey, 'ai_responses.row');
+  const result = await measure(async () => JSON.parse(sealer.open(row.sealed, `ai_responses:${row.id}:${JSON.stringify(ownership.owner)}`)));
   console.log(JSON.stringify({ op: 'open', length: 1, ...result }));
 } finally {
   await store.close();
