@@ -6,9 +6,10 @@ import type { CatalogSnapshot } from '../catalog/index.js';
 import { costUsd, type CacheWrites, type ModelPrices } from './catalog/index.js';
 import type { AiSnapshot, AiTarget } from './ai-snapshot.js';
 import { resolveModel } from './ai-snapshot.js';
-import { ANTHROPIC_BLOCKS, CACHE_MARKED, CACHE_WRITES, OUTPUT_CONFIG, REASONING_EFFORTS, STOP_SEQUENCE, THINKING, type ChatCompletion, type ChatRequest, type EmbeddingsRequest, type EmbeddingsResponse, type Usage } from './chat-types.js';
+import { ANTHROPIC_BLOCKS, CACHE_MARKED, CACHE_WRITES, OUTPUT_CONFIG, REASONING_EFFORTS, STOP_SEQUENCE, THINKING, type ChatCompletion, type ChatRequest, type ClientCompletion, type CustomToolCall, type EmbeddingsRequest, type EmbeddingsResponse, type ToolCall, type Usage } from './chat-types.js';
 import { ChatChunksToMessageEvents, chatToMessages, failedChoice, hiddenReasoningFor, messagesToChat, toAnthropicError } from './anthropic-ingress/index.js';
 import { ChatChunksToResponseEvents, ENCRYPTED_REASONING_INCLUDE, RESPONSE_INPUT, ResponsesRequestError, chatToResponse, includesEncrypted, includesEncryptedReasoning, outputAsIncluded, responseAsIncluded, type EncryptedReasoning, inputItemsPage, previousResponseChainBroken, previousResponseIdOf, previousResponseNotFound, readInputItemsQuery, responseChainBroken, responseChainTooLong, responseEchoOf, responseNotFound, responsesToChat, toResponsesError, type PreviousResponse, type ResponseObject, type ResponsesChatRequest, type ResponsesInputItem } from './responses-ingress/index.js';
+import { refuseToolNameCollisions } from './custom-tools/index.js';
 import { isJsonObject } from './json-object.js';
 import { offersFunctions, toFunctionCallChunk, toFunctionCallCompletion, toToolForms } from './legacy-functions.js';
 import { takeCacheControl } from './openai-cache-control.js';
@@ -173,6 +174,8 @@ function validateChat(body: Record<string, unknown>): ChatRequest {
   }
   if (body.temperature !== undefined && (typeof body.temperature !== 'number' || body.temperature < 0 || body.temperature > 2)) throw invalid('temperature', "'temperature' must be a number from 0 to 2");
   if (body.tools !== undefined && !Array.isArray(body.tools)) throw invalid('tools', "'tools' must be an array");
+  // A call names its tool by name alone: a function and a custom tool of one name could not be told apart, whatever the provider.
+  refuseToolNameCollisions(body.tools, 'tools');
   if (body.tools) body.tools.forEach((tool: unknown, i: number) => {
     if (isJsonObject(tool) && tool.cache_control !== undefined && takeCacheControl(tool, `tools[${i}]`)) marked = true;
   });
@@ -908,10 +911,11 @@ function attemptAsync<T>(call: AiCall, trace: CallTrace, targets: readonly AiTar
   });
 }
 
-/** The text a completion's tokens were spent on: its messages and tool-call arguments, to count when no usage came. */
-function completionText(completion: ChatCompletion): string {
+/** The text a completion's tokens were spent on: its messages and tool calls' arguments (or input), to count when no usage came. */
+function completionText(completion: ClientCompletion): string {
   // Read with care: a provider's completion may lack what its shape promises (then render refuses it, below).
-  return (completion.choices ?? []).map((c) => (c.message?.reasoning_content ?? '') + (c.message?.content ?? '') + (c.message?.tool_calls ?? []).map((t) => t.function?.arguments ?? '').join('')).join('');
+  const callText = (t: ToolCall | CustomToolCall) => (t.type === 'custom' ? (t.custom?.input ?? '') : (t.function?.arguments ?? ''));
+  return (completion.choices ?? []).map((c) => (c.message?.reasoning_content ?? '') + (c.message?.content ?? '') + (c.message?.tool_calls ?? []).map(callText).join('')).join('');
 }
 
 /** A token count a provider reported: a whole number, at least 0; anything else is as good as none. */
@@ -1002,7 +1006,7 @@ function responseOwner(call: AiCall): string {
 const sealedReasoningOf = (call: AiCall): EncryptedReasoning => call.runtime.sealedReasoningFor(responseOwner(call));
 
 /** `render`'s text, or undefined when the completion is not in the shape its format promised. */
-function renderOrNot(format: ChatFormat, request: ChatRequest, completion: ChatCompletion | CachedCompletion, sealed: EncryptedReasoning | undefined, wantsReasoningBack = false): string | undefined {
+function renderOrNot(format: ChatFormat, request: ChatRequest, completion: ClientCompletion | CachedCompletion, sealed: EncryptedReasoning | undefined, wantsReasoningBack = false): string | undefined {
   try {
     return render(format, request, completion, sealed, wantsReasoningBack);
   } catch {
@@ -1016,27 +1020,29 @@ function renderOrNot(format: ChatFormat, request: ChatRequest, completion: ChatC
  * reasoning carries Claude's thinking sealed (`sealed`): kept whole for the store (keepAnswer shows it as included),
  * shown as the client included it otherwise.
  */
-function render(format: ChatFormat, request: ChatRequest, completion: ChatCompletion | CachedCompletion, sealed: EncryptedReasoning | undefined, wantsReasoningBack: boolean): string {
+function render(format: ChatFormat, request: ChatRequest, completion: ClientCompletion | CachedCompletion, sealed: EncryptedReasoning | undefined, wantsReasoningBack: boolean): string {
   if (format === 'openai') return 'body' in completion ? completion.body : JSON.stringify(completion);
   const parsed = 'body' in completion ? cachedCompletion(completion) : completion;
   if (format === 'responses') {
     const response = chatToResponse(parsed, request.model, responseEchoOf(request), undefined, sealed);
     return JSON.stringify(toStore(request) ? response : responseAsIncluded(response, includesEncrypted(request)));
   }
-  if (format === 'openai-functions') return JSON.stringify(toFunctionCallCompletion(parsed));
+  // A request in the legacy functions' form or Anthropic's offers no custom tool: no answer to it has a custom call.
+  const functionCalls = parsed as ChatCompletion;
+  if (format === 'openai-functions') return JSON.stringify(toFunctionCallCompletion(functionCalls));
   const hidden = hiddenReasoningFor(request, 'body' in completion ? completion.reasoningBack === true : wantsReasoningBack);
-  return JSON.stringify(chatToMessages(parsed, request.model, stopsOf(request), thinkingAsked(request), hidden));
+  return JSON.stringify(chatToMessages(functionCalls, request.model, stopsOf(request), thinkingAsked(request), hidden));
 }
 
 /** Whether a choice of the completion failed, as OpenRouter and others say with `finish_reason: "error"`. */
-const anyChoiceFailed = (completion: ChatCompletion): boolean => Array.isArray(completion.choices) && completion.choices.some((choice) => failedChoice(choice?.finish_reason));
+const anyChoiceFailed = (completion: ClientCompletion): boolean => Array.isArray(completion.choices) && completion.choices.some((choice) => failedChoice(choice?.finish_reason));
 
 /** The request's stop sequences, as a list. */
 const stopsOf = (request: ChatRequest): readonly string[] => (request.stop === undefined ? [] : typeof request.stop === 'string' ? [request.stop] : request.stop);
 
 /** A completion read back from the cache, its stop sequence and cache writes put back where the JSON left them out. */
-function cachedCompletion({ body, stopped, writes, blocks }: CachedCompletion): ChatCompletion {
-  const completion = JSON.parse(body) as ChatCompletion;
+function cachedCompletion({ body, stopped, writes, blocks }: CachedCompletion): ClientCompletion {
+  const completion = JSON.parse(body) as ClientCompletion;
   const first = completion.choices[0];
   if (first) Object.assign(first, stopped);
   if (first && blocks) first.message[ANTHROPIC_BLOCKS] = blocks;
@@ -1049,8 +1055,8 @@ function cachedCompletion({ body, stopped, writes, blocks }: CachedCompletion): 
  * the host that answered wants its reasoning back. Read with care, as in completionText: a provider's completion may
  * lack the choices its shape promises.
  */
-function toCache(completion: ChatCompletion, raw: Buffer | undefined, wantsReasoningBack: boolean): CachedCompletion {
-  const first: ChatCompletion['choices'][number] | undefined = Array.isArray(completion.choices) ? completion.choices[0] : undefined;
+function toCache(completion: ClientCompletion, raw: Buffer | undefined, wantsReasoningBack: boolean): CachedCompletion {
+  const first: ClientCompletion['choices'][number] | undefined = Array.isArray(completion.choices) ? completion.choices[0] : undefined;
   const stopped = typeof first === 'object' && first !== null && STOP_SEQUENCE in first ? { [STOP_SEQUENCE]: first[STOP_SEQUENCE] } : {};
   const writes = typeof completion.usage === 'object' && completion.usage !== null ? completion.usage[CACHE_WRITES] : undefined;
   const blocks = typeof first === 'object' && first !== null && typeof first.message === 'object' && first.message !== null ? first.message[ANTHROPIC_BLOCKS] : undefined;
@@ -1116,7 +1122,7 @@ function answerChat(res: ServerResponse, call: AiCall, trace: CallTrace, format:
         const wantsReasoningBack = (format === 'anthropic' || cacheKey !== undefined) && snapshot.providers.get(target.provider)?.config.reasoningBack === true;
         const finish = () => {
           const tokens = reported ?? { input: estimatePromptTokens(request.messages), output: estimateTokens(completionText(result)), cached: 0 };
-          let completion: ChatCompletion = reported ? result : { ...result, usage: { prompt_tokens: tokens.input, completion_tokens: tokens.output, total_tokens: tokens.input + tokens.output } };
+          let completion: ClientCompletion = reported ? result : { ...result, usage: { prompt_tokens: tokens.input, completion_tokens: tokens.output, total_tokens: tokens.input + tokens.output } };
           // A completion the provider sent in OpenAI's shape, usage included, goes out as the provider's own bytes.
           let passThrough = reported && format === 'openai' ? answer.raw : undefined;
           // A completion not in the shape its format promised (a choice without a message, say) is the provider's
@@ -1205,7 +1211,7 @@ async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, f
       chunk(chunk: TranslatedChunk) {
         if (ttft === null && chunk.choices.length > 0) ttft = runtime.now() - started;
         last = chunk;
-        for (const choice of chunk.choices) text += (choice.delta.reasoning_content ?? '') + (choice.delta.content ?? '') + (choice.delta.tool_calls ?? []).map((t) => t.function?.arguments ?? '').join('');
+        for (const choice of chunk.choices) text += (choice.delta.reasoning_content ?? '') + (choice.delta.content ?? '') + (choice.delta.tool_calls ?? []).map((t) => t.function?.arguments ?? t.custom?.input ?? '').join('');
         if (events) {
           let more = true;
           for (const event of events.push(chunk)) more = send(event) && more;

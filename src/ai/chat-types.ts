@@ -113,6 +113,30 @@ export interface ToolDefinition extends CacheControl {
   function: { name: string; description?: string; parameters?: Record<string, unknown>; strict?: boolean };
 }
 
+/**
+ * The input format of an OpenAI custom tool in Chat Completions' shape
+ * (https://platform.openai.com/docs/api-reference/chat/create#chat-create-tools): free text, or text a Lark or regex
+ * grammar constrains (nested under `grammar`, where the Responses API has `syntax` and `definition` flat).
+ */
+export type CustomToolFormat = { type: 'text' } | { type: 'grammar'; grammar: { syntax: 'lark' | 'regex'; definition: string } };
+
+/**
+ * OpenAI's custom tool (https://platform.openai.com/docs/guides/function-calling#custom-tools): its call carries free
+ * text (`input`), not JSON arguments. Only the adapters that pass tools through ever see one: for every other,
+ * provider-call translates it into a function tool first (custom-tools/).
+ */
+export interface CustomToolDefinition {
+  type: 'custom';
+  custom: { name: string; description?: string; format?: CustomToolFormat };
+}
+
+/** A call of a custom tool, in Chat Completions' shape: its free-text `input` where a function call has `arguments`. */
+export interface CustomToolCall {
+  id: string;
+  type: 'custom';
+  custom: { name: string; input: string };
+}
+
 export type ToolChoice = 'none' | 'auto' | 'required' | { type: 'function'; function: { name: string } };
 
 export type ResponseFormat = { type: 'text' } | { type: 'json_object' } | { type: 'json_schema'; json_schema: { name: string; schema?: Record<string, unknown>; strict?: boolean; description?: string } };
@@ -186,21 +210,35 @@ export interface Reasoning {
   reasoning_content?: string;
 }
 
-export interface ChatCompletion {
+/**
+ * A chat completion in OpenAI's shape. Adapters answer with function calls only (`Call` as by default); what a
+ * client is answered (ClientCompletion) may hold custom tools' calls too: OpenAI's own, or a function call of
+ * a custom tool translated back (custom-tools/).
+ */
+export interface ChatCompletion<Call extends ToolCall | CustomToolCall = ToolCall> {
   id: string;
   object: 'chat.completion';
   created: number;
   model: string;
-  choices: Array<{ index: number; message: { [ANTHROPIC_BLOCKS]?: AnthropicBlock[]; role: 'assistant'; content: string | null; tool_calls?: ToolCall[]; function_call?: FunctionCall; refusal?: string | null } & Reasoning; finish_reason: FinishReason | null; logprobs?: null } & StopSequence>;
+  choices: Array<{ index: number; message: { [ANTHROPIC_BLOCKS]?: AnthropicBlock[]; role: 'assistant'; content: string | null; tool_calls?: Call[]; function_call?: FunctionCall; refusal?: string | null } & Reasoning; finish_reason: FinishReason | null; logprobs?: null } & StopSequence>;
   usage?: Usage;
   system_fingerprint?: string | null;
 }
 
+/** A completion as its client is answered: its tool calls may be custom tools' calls. */
+export type ClientCompletion = ChatCompletion<ToolCall | CustomToolCall>;
+
+/**
+ * A streamed tool call's delta. A custom tool's call streams its `input` in `custom` fragments, as OpenAI sends them
+ * (`{"index":0,"id":…,"type":"custom","custom":{"name":…,"input":…}}`; the shape the `openai` SDK's types still lack,
+ * reported in openai/openai-python#2530 and openai/openai-openapi#576).
+ */
 export interface ChunkToolCallDelta {
   index: number;
   id?: string;
-  type?: 'function';
+  type?: 'function' | 'custom';
   function?: { name?: string; arguments?: string };
+  custom?: { name?: string; input?: string };
 }
 
 /**

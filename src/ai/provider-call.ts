@@ -1,8 +1,9 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { getGlobalDispatcher, type Dispatcher } from 'undici';
-import type { ChatCompletion, ChatCompletionChunk, ChatRequest, EmbeddingsRequest, EmbeddingsResponse, Usage } from './chat-types.js';
+import type { ChatCompletionChunk, ChatRequest, ClientCompletion, EmbeddingsRequest, EmbeddingsResponse, Usage } from './chat-types.js';
+import { CustomCallChunks, customCallsBack, customToolsAsFunctions, type FunctionToolsRequest } from './custom-tools/index.js';
 import { isJsonObject } from './json-object.js';
-import type { CallContext, ProviderAdapter, ProviderFailure, UpstreamCall } from './providers/provider.js';
+import type { CallContext, ProviderAdapter, ProviderFailure, StreamTranslator, UpstreamCall } from './providers/provider.js';
 
 export class ProviderCallError extends Error {
   override name = 'ProviderCallError';
@@ -186,36 +187,33 @@ function jsonOf(answer: Answer): object {
   throw new ProviderCallError({ status: 502, type: 'api_error', code: 'provider_bad_response', message: 'the provider answered with a body that is not a JSON object', retryable: true });
 }
 
-/** A chat completion in OpenAI's shape, and the provider's own bytes when they are exactly that completion. */
+/** A chat completion in OpenAI's shape (custom calls included), and the provider's own bytes when they are exactly that completion. */
 export interface ChatAnswer {
-  completion: ChatCompletion;
+  completion: ClientCompletion;
   /** Set when the adapter passed the provider's body through unchanged: those bytes can be sent as they are. */
   raw: Buffer | undefined;
 }
 
-/** Adapters that send OpenAI's tools as they are: every other one translates function tools, and only those. */
+/** Adapters that send OpenAI's tools as they are, custom tools included: every other one translates them. */
 const PASSES_TOOLS_THROUGH = new Set(['openai', 'azure-openai', 'openai-compatible']);
 
+const NO_CUSTOM_TOOLS: ReadonlySet<string> = new Set();
+
 /**
- * OpenAI also has custom tools (`{"type":"custom"}`, free-text input) and the `allowed_tools` tool choice. A
- * provider whose adapter translates tools knows only function tools: such a request is a 400 naming the
- * parameter, not the TypeError (500) that reading `.function` off a custom tool would be.
+ * The request as `adapter` is sent it: as it is to an adapter that passes OpenAI's tools through; with custom tools
+ * (free-text input) as function tools to any other, which knows only those (customToolsAsFunctions). A 400 for what
+ * cannot be translated (`allowed_tools`, another kind of tool) rather than the TypeError (500) that reading
+ * `.function` off it would be.
  */
-function refuseNonFunctionTools(adapter: ProviderAdapter, request: ChatRequest): void {
-  if (PASSES_TOOLS_THROUGH.has(adapter.type)) return;
-  const unsupported = (param: string, what: string) =>
-    new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'unsupported_parameter', param, message: `${param}: ${what}, which the ${adapter.type} provider does not take: only function tools are translated`, retryable: false });
-  const isFunction = (item: unknown) => isJsonObject(item) && (item.type === undefined || item.type === 'function') && isJsonObject(item.function);
-  (request.tools ?? []).forEach((tool: unknown, i: number) => {
-    if (!isFunction(tool)) throw unsupported(`tools[${i}]`, `a "${String((tool as { type?: unknown })?.type)}" tool`);
-  });
-  const choice: unknown = request.tool_choice;
-  if (isJsonObject(choice) && !isFunction(choice)) throw unsupported('tool_choice', `a "${String(choice.type)}" tool choice`);
-  request.messages.forEach((message, i) => {
-    (message.tool_calls ?? []).forEach((call: unknown, j: number) => {
-      if (!isFunction(call)) throw unsupported(`messages[${i}].tool_calls[${j}]`, `a "${String((call as { type?: unknown })?.type)}" tool call`);
-    });
-  });
+function requestFor(adapter: ProviderAdapter, request: ChatRequest): FunctionToolsRequest {
+  return PASSES_TOOLS_THROUGH.has(adapter.type) ? { request, customNames: NO_CUSTOM_TOOLS } : customToolsAsFunctions(request, adapter.type);
+}
+
+/** A stream translator whose function calls to custom tools come out as custom calls (CustomCallChunks). */
+function customCallsTranslator(translator: StreamTranslator, customNames: ReadonlySet<string>): StreamTranslator {
+  if (customNames.size === 0) return translator;
+  const calls = new CustomCallChunks(customNames);
+  return { push: (bytes) => calls.push(translator.push(bytes)), end: () => calls.end(translator.end()), usage: () => translator.usage() };
 }
 
 /**
@@ -230,16 +228,17 @@ export function chatAnswer(adapter: ProviderAdapter, request: ChatRequest, ctx: 
     let result: ChatAnswer;
     try {
       const parsed = jsonOf(reply!);
-      const completion = adapter.parseChat(parsed, ctx);
+      const completion = customCallsBack(adapter.parseChat(parsed, ctx), sent.customNames);
       result = { completion, raw: completion === parsed ? reply!.body : undefined };
     } catch (failure) {
       return done(failure as Error);
     }
     done(undefined, result);
   };
+  let sent: FunctionToolsRequest;
   try {
-    refuseNonFunctionTools(adapter, request);
-    exchange(adapter, adapter.chatCall(request, { ...ctx, stream: false }), options, answer);
+    sent = requestFor(adapter, request);
+    exchange(adapter, adapter.chatCall(sent.request, { ...ctx, stream: false }), options, answer);
   } catch (error) {
     // The adapter refused the call, or the dispatcher did (a header it will not send): the call's failure, as any
     // other. What `done` itself threw, once called, goes on up.
@@ -249,7 +248,7 @@ export function chatAnswer(adapter: ProviderAdapter, request: ChatRequest, ctx: 
 }
 
 /** One non-streaming chat completion through `adapter`, in OpenAI's shape, as a promise. */
-export function callChat(adapter: ProviderAdapter, request: ChatRequest, ctx: CallContext, options: CallOptions = {}): Promise<ChatCompletion> {
+export function callChat(adapter: ProviderAdapter, request: ChatRequest, ctx: CallContext, options: CallOptions = {}): Promise<ClientCompletion> {
   return new Promise((resolve, reject) => chatAnswer(adapter, request, ctx, options, (error, answer) => (error ? reject(error) : resolve(answer!.completion))));
 }
 
@@ -282,10 +281,10 @@ export function openChatStream(adapter: ProviderAdapter, request: ChatRequest, c
   const cancel = options.cancel;
   // Inside the executor, so that an adapter refusing the call (a misconfigured provider) rejects, as the other calls do.
   return new Promise((resolve, reject) => {
-    refuseNonFunctionTools(adapter, request);
-    const call = adapter.chatCall(request, streamCtx);
+    const sent = requestFor(adapter, request);
+    const call = adapter.chatCall(sent.request, streamCtx);
     const { origin, path } = endpointOf(call.url);
-    const translator = adapter.streamTranslator(streamCtx);
+    const translator = customCallsTranslator(adapter.streamTranslator(streamCtx), sent.customNames);
     let controller: Dispatcher.DispatchController | undefined;
     let sink: ChunkSink | undefined;
     // Chunks (and the end) that arrive before a sink is attached: the head and the first events often share a read.

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REDACTED_DATA, REDACTED_THINKING_TRIGGER, inputTokensFor, signatureFor, startAnthropicEmulator, thinkingFor, type AnthropicEmulator } from '../../../../test/emulators/anthropic.js';
-import { ANTHROPIC_BLOCKS, CACHE_WRITES, STOP_SEQUENCE, THINKING, type ChatRequest } from '../../chat-types.js';
+import { ANTHROPIC_BLOCKS, CACHE_WRITES, STOP_SEQUENCE, THINKING, type ChatRequest, type ToolCall } from '../../chat-types.js';
 import { callChat } from '../../provider-call.js';
 import type { CallContext } from '../provider.js';
 import { AnthropicProvider, JSON_RESPONSE_TOOL } from './index.js';
@@ -81,7 +81,7 @@ describe('an Anthropic answer', () => {
     expect(choice.finish_reason).toBe('tool_calls');
     expect(choice.message.content).toBe('Let me check.');
     expect(choice.message.tool_calls).toEqual([{ id: expect.stringMatching(/^toolu_/), type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }]);
-    expect(JSON.parse(choice.message.tool_calls![0]!.function.arguments)).toEqual({ city: 'Paris' });
+    expect(JSON.parse((choice.message.tool_calls![0] as ToolCall).function.arguments)).toEqual({ city: 'Paris' });
   });
 
   it('takes a tool result back and answers with text', async () => {
@@ -91,7 +91,7 @@ describe('an Anthropic answer', () => {
     const second = await chat({
       messages: [
         { role: 'user', content: 'Weather in Paris?' },
-        { role: 'assistant', content: assistant.content, tool_calls: assistant.tool_calls },
+        { role: 'assistant', content: assistant.content, tool_calls: assistant.tool_calls as ToolCall[] },
         { role: 'tool', tool_call_id: call.id, content: 'Sunny, 18°C' },
       ],
       tools: weather,

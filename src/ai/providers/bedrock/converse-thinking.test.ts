@@ -3,7 +3,7 @@ import { REDACTED_THINKING_TRIGGER, thinkingFor } from '../../../../test/emulato
 import { REDACTED_REASONING, reasoningSignatureFor, startBedrockEmulator } from '../../../../test/emulators/bedrock.js';
 import { failureOf, streamedChunks } from '../../../../test/provider-calls.js';
 import type { CatalogModel } from '../../catalog/index.js';
-import { ANTHROPIC_BLOCKS, OUTPUT_CONFIG, THINKING, THINKING_DELTA, type AnthropicBlock, type ChatCompletionChunk, type ChatMessage, type ChatRequest } from '../../chat-types.js';
+import { ANTHROPIC_BLOCKS, OUTPUT_CONFIG, THINKING, THINKING_DELTA, type AnthropicBlock, type ChatCompletionChunk, type ChatMessage, type ChatRequest, type ToolCall } from '../../chat-types.js';
 import { callChat } from '../../provider-call.js';
 import type { CallContext } from '../provider.js';
 import { encodeEventStreamMessage } from './event-stream.js';
@@ -221,7 +221,7 @@ describe("extended thinking on Bedrock, asked by an Anthropic-format client's th
   it('sends an earlier turn’s thinking back in its place as reasoningContent, signature and redacted bytes unchanged, so a tool loop with thinking goes on', async () => {
     const first = await callChat(BedrockProvider, anthropicClientRequest({ type: 'enabled', budget_tokens: 1024 }, [{ role: 'user', content: REDACTED_THINKING_TRIGGER }], { tools: [weatherTool] }), ctx());
     const answer = first.choices[0]!.message;
-    const messages: ChatMessage[] = [{ role: 'user', content: REDACTED_THINKING_TRIGGER }, assistantTurn(answer[ANTHROPIC_BLOCKS]!, answer.tool_calls), { role: 'tool', tool_call_id: 'tooluse_emulator01', content: '{"celsius":21}' }];
+    const messages: ChatMessage[] = [{ role: 'user', content: REDACTED_THINKING_TRIGGER }, assistantTurn(answer[ANTHROPIC_BLOCKS]!, answer.tool_calls as ToolCall[]), { role: 'tool', tool_call_id: 'tooluse_emulator01', content: '{"celsius":21}' }];
     const second = await callChat(BedrockProvider, anthropicClientRequest({ type: 'enabled', budget_tokens: 1024 }, messages, { tools: [weatherTool] }), ctx());
     expect(second.choices[0]!.message.content).toBe('It is 21 degrees in Paris.');
     const thought = thinkingFor(REDACTED_THINKING_TRIGGER);
@@ -253,7 +253,7 @@ describe("extended thinking on Bedrock, asked by an Anthropic-format client's th
   it("passes on Claude's refusal of a tool loop whose turn lost its thinking block, and of a thinking block whose signature was changed", async () => {
     const first = await callChat(BedrockProvider, anthropicClientRequest({ type: 'enabled', budget_tokens: 1024 }, [{ role: 'user', content: 'Use it.' }], { tools: [weatherTool] }), ctx());
     const answer = first.choices[0]!.message;
-    const loop = (blocks: AnthropicBlock[]) => anthropicClientRequest({ type: 'enabled', budget_tokens: 1024 }, [{ role: 'user', content: 'Use it.' }, assistantTurn(blocks, answer.tool_calls), { role: 'tool', tool_call_id: 'tooluse_emulator01', content: '21' }], { tools: [weatherTool] });
+    const loop = (blocks: AnthropicBlock[]) => anthropicClientRequest({ type: 'enabled', budget_tokens: 1024 }, [{ role: 'user', content: 'Use it.' }, assistantTurn(blocks, answer.tool_calls as ToolCall[]), { role: 'tool', tool_call_id: 'tooluse_emulator01', content: '21' }], { tools: [weatherTool] });
     const lost = await failureOf(callChat(BedrockProvider, loop(answer[ANTHROPIC_BLOCKS]!.filter((b) => b.type !== 'thinking')), ctx()));
     expect(lost.message).toContain('must start with a thinking block');
     const changed = await failureOf(callChat(BedrockProvider, loop(answer[ANTHROPIC_BLOCKS]!.map((b) => (b.type === 'thinking' ? { ...b, thinking: 'Something else.' } : b))), ctx()));

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { promptTokensFor, startGeminiEmulator, type GeminiEmulator } from '../../../../test/emulators/gemini.js';
-import type { ChatRequest } from '../../chat-types.js';
+import type { ChatRequest, ToolCall } from '../../chat-types.js';
 import { callChat } from '../../provider-call.js';
 import type { CallContext } from '../provider.js';
 import { GeminiProvider } from './index.js';
@@ -102,7 +102,7 @@ describe('a Gemini answer', () => {
 
   it('calls only the function a named tool_choice allows', async () => {
     const completion = await chat({ messages: [{ role: 'user', content: 'Use get_weather and get_time' }], tools, tool_choice: { type: 'function', function: { name: 'get_time' } } });
-    expect(completion.choices[0]?.message.tool_calls?.map((c) => c.function.name)).toEqual(['get_time']);
+    expect(completion.choices[0]?.message.tool_calls?.map((c) => (c as ToolCall).function.name)).toEqual(['get_time']);
   });
 
   it('takes a tool result back and answers with text', async () => {
@@ -111,7 +111,7 @@ describe('a Gemini answer', () => {
     const second = await chat({
       messages: [
         { role: 'user', content: 'Weather?' },
-        { role: 'assistant', content: assistant.content, tool_calls: assistant.tool_calls },
+        { role: 'assistant', content: assistant.content, tool_calls: assistant.tool_calls as ToolCall[] },
         { role: 'tool', tool_call_id: assistant.tool_calls![0]!.id, content: '{"sky":"clear"}' },
       ],
       tools,
