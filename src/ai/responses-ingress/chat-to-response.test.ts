@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ChatCompletion, FinishReason } from '../chat-types.js';
+import type { ChatCompletion, ClientCompletion, FinishReason } from '../chat-types.js';
 import { chatToResponse, responseUsageFor } from './chat-to-response.js';
 import { responseEchoOf, responsesToChat } from './responses-to-chat.js';
 
@@ -117,5 +117,15 @@ describe('a chat usage as a Response usage', () => {
 
   it('is zeros when the provider reported none', () => {
     expect(responseUsageFor(undefined)).toEqual({ input_tokens: 0, input_tokens_details: { cached_tokens: 0 }, output_tokens: 0, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 0 });
+  });
+});
+
+describe("a chat completion's custom tool calls as a Response", () => {
+  it('answers a custom call as a custom_tool_call item with a ctc_ id, its call_id the call id and its input the text', () => {
+    const answer: ClientCompletion = { ...completion({ role: 'assistant', content: null }, 'tool_calls') };
+    answer.choices[0]!.message.tool_calls = [{ id: 'call_9', type: 'custom', custom: { name: 'apply_patch', input: '*** Begin Patch\n*** End Patch' } }];
+    expect(chatToResponse(answer, 'fast', echo, 'resp_1').output).toEqual([
+      { type: 'custom_tool_call', id: expect.stringMatching(/^ctc_[0-9a-f]{32}$/), call_id: 'call_9', name: 'apply_patch', input: '*** Begin Patch\n*** End Patch', status: 'completed' },
+    ]);
   });
 });

@@ -1,11 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { failedChoice } from '../anthropic-ingress/index.js';
-import { ANTHROPIC_BLOCKS, type ChatCompletion, type FinishReason, type Usage } from '../chat-types.js';
+import { ANTHROPIC_BLOCKS, type ClientCompletion, type FinishReason, type Usage } from '../chat-types.js';
 import type { EncryptedReasoning } from './encrypted-reasoning.js';
 import type { ItemStatus, ResponseEcho, ResponseObject, ResponseStatus, ResponsesError, ResponsesOutputItem, ResponsesOutputMessage, ResponsesUsage } from './wire-types.js';
 
-/** An id as OpenAI's look: its prefix (`resp`, `msg`, `fc`, `fco`, `rs`; `call` for a call id a provider left out), then 32 hex digits. */
-export const itemId = (prefix: 'resp' | 'msg' | 'fc' | 'fco' | 'rs' | 'call'): string => `${prefix}_${randomUUID().replaceAll('-', '')}`;
+/**
+ * An id as OpenAI's look: its prefix (`resp`, `msg`, `fc`, `fco`, `rs`; `ctc` a custom tool call's, as in OpenAI's
+ * answers to Codex; `ctco` its output's, Keygate's own; `call` for a call id a provider left out), then 32 hex digits.
+ */
+export const itemId = (prefix: 'resp' | 'msg' | 'fc' | 'fco' | 'ctc' | 'ctco' | 'rs' | 'call'): string => `${prefix}_${randomUUID().replaceAll('-', '')}`;
 
 /**
  * A chat usage as the Response's (https://platform.openai.com/docs/api-reference/responses/object#responses/object-usage):
@@ -81,12 +84,12 @@ export function responseObject(parts: ResponseParts, echo: ResponseEcho): Respon
  * provider's reasoning (`reasoning_content`), when there was any, and with `sealed` its `encrypted_content`, Claude's
  * thinking blocks sealed (ANTHROPIC_BLOCKS; Claude thinks before it writes, so the item comes first); a `message` item with the text as `output_text`
  * (and a refusal as `refusal`) when there is text; then one `function_call` item a tool call, its `call_id` the tool
- * call's id. `model` is the one the client asked for (an alias stays an alias); `created_at` the completion's. A
+ * call's id (a `custom_tool_call` item, its `input` the call's text, for a custom tool's call). `model` is the one the client asked for (an alias stays an alias); `created_at` the completion's. A
  * choice the provider says failed throws: no Response says that, and the caller answers 502.
  *
  * @example chatToResponse(completion, request.model, responseEchoOf(request))
  */
-export function chatToResponse(completion: ChatCompletion, requestedModel: string, echo: ResponseEcho, id = itemId('resp'), sealed?: EncryptedReasoning): ResponseObject {
+export function chatToResponse(completion: ClientCompletion, requestedModel: string, echo: ResponseEcho, id = itemId('resp'), sealed?: EncryptedReasoning): ResponseObject {
   const choice = completion.choices[0];
   if (failedChoice(choice?.finish_reason)) throw new Error('the provider answered with a choice that failed');
   const { status, incomplete_details: incompleteDetails } = responseStatusFor(choice?.finish_reason);
@@ -105,7 +108,8 @@ export function chatToResponse(completion: ChatCompletion, requestedModel: strin
   const itemStatus: ItemStatus = status === 'incomplete' ? 'incomplete' : 'completed';
   if (content.length > 0) output.push({ type: 'message', id: itemId('msg'), status: itemStatus, role: 'assistant', content });
   for (const call of message?.tool_calls ?? []) {
-    output.push({ type: 'function_call', id: itemId('fc'), call_id: call.id, name: call.function.name, arguments: call.function.arguments, status: 'completed' });
+    if (call.type === 'custom') output.push({ type: 'custom_tool_call', id: itemId('ctc'), call_id: call.id, name: call.custom.name, input: call.custom.input, status: 'completed' });
+    else output.push({ type: 'function_call', id: itemId('fc'), call_id: call.id, name: call.function.name, arguments: call.function.arguments, status: 'completed' });
   }
   const createdAt = Number.isSafeInteger(completion.created) ? completion.created : Math.floor(Date.now() / 1000);
   return responseObject({ id, createdAt, model: requestedModel, status, incompleteDetails, output, usage: responseUsageFor(completion.usage) }, echo);

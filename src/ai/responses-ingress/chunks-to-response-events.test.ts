@@ -196,3 +196,44 @@ describe('chat chunks as the events of a streamed Response', () => {
     expect(events.filter((e) => e.name === 'response.output_text.delta').map((e) => e.data.delta)).toEqual(['one']);
   });
 });
+
+describe("chat chunks' custom tool calls as the events of a streamed Response", () => {
+  it('streams a custom call as a custom_tool_call item with custom_tool_call_input deltas, then its done events', () => {
+    const events = run([
+      chunk({ role: 'assistant', content: null }),
+      chunk({ tool_calls: [{ index: 0, id: 'call_1', type: 'custom', custom: { name: 'apply_patch', input: '' } }] }),
+      chunk({ tool_calls: [{ index: 0, custom: { input: '*** Begin' } }] }),
+      chunk({ tool_calls: [{ index: 0, custom: { input: ' Patch' } }] }),
+      chunk({}, 'tool_calls'),
+    ]);
+    expect(names(events)).toEqual([
+      'response.created',
+      'response.in_progress',
+      'response.output_item.added',
+      'response.custom_tool_call_input.delta',
+      'response.custom_tool_call_input.delta',
+      'response.custom_tool_call_input.done',
+      'response.output_item.done',
+      'response.completed',
+    ]);
+    const added = events[2]!.data;
+    expect(added.item).toEqual({ type: 'custom_tool_call', id: expect.stringMatching(/^ctc_[0-9a-f]{32}$/), call_id: 'call_1', name: 'apply_patch', input: '', status: 'in_progress' });
+    const id = (added.item as { id: string }).id;
+    expect(events[3]!.data).toEqual({ type: 'response.custom_tool_call_input.delta', sequence_number: 3, item_id: id, output_index: 0, delta: '*** Begin' });
+    expect(events[5]!.data).toEqual({ type: 'response.custom_tool_call_input.done', sequence_number: 5, item_id: id, output_index: 0, input: '*** Begin Patch' });
+    const done = { type: 'custom_tool_call', id, call_id: 'call_1', name: 'apply_patch', input: '*** Begin Patch', status: 'completed' };
+    expect(events[6]!.data.item).toEqual(done);
+    expect((events[7]!.data.response as { output: unknown[] }).output).toEqual([done]);
+  });
+
+  it('streams a custom call beside a function call, each in its own item', () => {
+    const events = run([
+      chunk({ tool_calls: [{ index: 0, id: 'call_f', type: 'function', function: { name: 'get_weather', arguments: '{}' } }] }),
+      chunk({ tool_calls: [{ index: 1, id: 'call_c', type: 'custom', custom: { name: 'apply_patch', input: 'x' } }] }),
+      chunk({}, 'tool_calls'),
+    ]);
+    const output = (events.at(-1)!.data.response as { output: Array<{ type: string }> }).output;
+    expect(output.map((item) => item.type)).toEqual(['function_call', 'custom_tool_call']);
+    expect(output[1]).toMatchObject({ input: 'x', status: 'completed' });
+  });
+});

@@ -1,8 +1,8 @@
-import { THINKING_DELTA, type AnthropicBlock, type ChatCompletionChunk, type FinishReason, type ThinkingDelta, type Usage } from '../chat-types.js';
+import { THINKING_DELTA, type AnthropicBlock, type ChatCompletionChunk, type ChunkToolCallDelta, type FinishReason, type ThinkingDelta, type Usage } from '../chat-types.js';
 import { failedChoice } from '../anthropic-ingress/index.js';
 import { itemId, responseObject, responseStatusFor, responseUsageFor } from './chat-to-response.js';
 import { outputAsIncluded, responseAsIncluded, type EncryptedReasoning } from './encrypted-reasoning.js';
-import type { ResponseEcho, ResponseObject, ResponseStatus, ResponsesFunctionCall, ResponsesOutputItem, ResponsesOutputMessage, ResponsesOutputRefusal, ResponsesOutputText, ResponsesReasoningItem } from './wire-types.js';
+import type { ResponseEcho, ResponseObject, ResponseStatus, ResponsesCustomToolCall, ResponsesFunctionCall, ResponsesOutputItem, ResponsesOutputMessage, ResponsesOutputRefusal, ResponsesOutputText, ResponsesReasoningItem } from './wire-types.js';
 
 export interface ResponseEventsOptions {
   /** The Response's id; by default a new `resp_` id. */
@@ -15,6 +15,9 @@ export interface ResponseEventsOptions {
   included?: boolean;
 }
 
+/** A tool call's item: a function's, or a custom tool's. */
+type ResponsesToolCallItem = ResponsesFunctionCall | ResponsesCustomToolCall;
+
 /** The open text or reasoning item: text, refusals and reasoning go there until another item starts. */
 type OpenItem = { kind: 'message'; index: number; item: ResponsesOutputMessage; part: number | undefined } | { kind: 'reasoning'; index: number; item: ResponsesReasoningItem; blocks: AnthropicBlock[] };
 
@@ -26,13 +29,15 @@ type OpenItem = { kind: 'message'; index: number; item: ResponsesOutputMessage; 
  * `response.incomplete` for an answer cut at `max_output_tokens`, with the whole Response and its usage. A message's
  * text is an `output_text` part (`response.content_part.added`, `response.output_text.delta`s,
  * `response.output_text.done`, `response.content_part.done`), a refusal a `refusal` part; a tool call a
- * `function_call` item with `response.function_call_arguments.delta`s and `.done`; the provider's reasoning
+ * `function_call` item with `response.function_call_arguments.delta`s and `.done`, a custom tool's call a
+ * `custom_tool_call` item with `response.custom_tool_call_input.delta`s and `.done` (the SDK's
+ * `ResponseCustomToolCallInputDeltaEvent` and `…DoneEvent`); the provider's reasoning
  * (`reasoning_content`) a `reasoning` item whose summary part streams as `response.reasoning_summary_text.delta`s.
  * Claude's thinking blocks streamed in a reasoning item (THINKING_DELTA: each block's start, thinking and signature)
  * are sealed, with `sealed`, into its `encrypted_content` when the item is done; the client's events show it only
  * when it `included` it, the final Response (`finish`, for the store) always.
  *
- * A text or reasoning item ends when another item starts; function call items end with the choice, so that a
+ * A text or reasoning item ends when another item starts; tool call items end with the choice, so that a
  * provider that sends a call's arguments after another call has started (which OpenAI never does) loses nothing.
  * A provider failure after the head is an `error` event, then `response.failed`.
  *
@@ -56,9 +61,9 @@ export class ChatChunksToResponseEvents {
   #failed = false;
   readonly #output: ResponsesOutputItem[] = [];
   #open: OpenItem | undefined;
-  /** Chat tool call index → the output index of its function_call item. */
+  /** Chat tool call index → the output index of its function_call or custom_tool_call item. */
   readonly #calls = new Map<number, number>();
-  /** The output indexes of function_call items not yet done. */
+  /** The output indexes of tool call items not yet done. */
   readonly #openCalls: number[] = [];
   #finishReason: FinishReason | null = null;
   #usage: Usage | undefined;
@@ -87,7 +92,7 @@ export class ChatChunksToResponseEvents {
       if (reasoning) events.push(...this.#reasoning(reasoning));
       if (content) events.push(...this.#text('output_text', content));
       if (refusal) events.push(...this.#text('refusal', refusal));
-      for (const call of toolCalls ?? []) events.push(...this.#call(call.index, call.id, call.function?.name, call.function?.arguments));
+      for (const call of toolCalls ?? []) events.push(...this.#call(call));
       // A choice that failed mid-stream (OpenRouter's `finish_reason: "error"`) ends the stream as failed.
       if (failedChoice(choice.finish_reason)) return [...events, ...this.fail('the provider stream failed')];
       if (choice.finish_reason) {
@@ -232,23 +237,42 @@ export class ChatChunksToResponseEvents {
     return events;
   }
 
-  /** A tool call's first delta adds its function_call item; argument fragments go to the item of their call. */
-  #call(toolIndex: number, callId: string | undefined, name: string | undefined, fragment: string | undefined): string[] {
+  /**
+   * A tool call's first delta adds its item: a `custom_tool_call` when it says `type: "custom"` (or carries `custom`),
+   * a `function_call` otherwise; later fragments (arguments, or a custom call's input) go to the item of their call.
+   */
+  #call(delta: ChunkToolCallDelta): string[] {
     const events: string[] = [];
-    let index = this.#calls.get(toolIndex);
+    let index = this.#calls.get(delta.index);
     if (index === undefined) {
       events.push(...this.#closeOpen('completed'));
-      const item: ResponsesFunctionCall = { type: 'function_call', id: itemId('fc'), call_id: callId ?? itemId('call'), name: name ?? '', arguments: '', status: 'in_progress' };
+      const callId = delta.id ?? itemId('call');
+      const item: ResponsesToolCallItem =
+        delta.type === 'custom' || delta.custom !== undefined
+          ? { type: 'custom_tool_call', id: itemId('ctc'), call_id: callId, name: delta.custom?.name ?? '', input: '', status: 'in_progress' }
+          : { type: 'function_call', id: itemId('fc'), call_id: callId, name: delta.function?.name ?? '', arguments: '', status: 'in_progress' };
       const added = this.#addItem(item);
       index = added.index;
-      this.#calls.set(toolIndex, index);
+      this.#calls.set(delta.index, index);
       this.#openCalls.push(index);
       events.push(added.event);
     }
-    const item = this.#output[index] as ResponsesFunctionCall;
-    if (fragment && item.status === 'in_progress') {
-      item.arguments += fragment;
-      events.push(this.#event('response.function_call_arguments.delta', { item_id: item.id, output_index: index, delta: fragment }));
+    const item = this.#output[index] as ResponsesToolCallItem;
+    if (item.status !== 'in_progress') return events;
+    const at = { item_id: item.id, output_index: index };
+    if (item.type === 'custom_tool_call') {
+      // The item added says the input so far (none): its first fragment may come with it, and streams as the rest.
+      const fragment = delta.custom?.input;
+      if (fragment) {
+        item.input += fragment;
+        events.push(this.#event('response.custom_tool_call_input.delta', { ...at, delta: fragment }));
+      }
+    } else {
+      const fragment = delta.function?.arguments;
+      if (fragment) {
+        item.arguments += fragment;
+        events.push(this.#event('response.function_call_arguments.delta', { ...at, delta: fragment }));
+      }
     }
     return events;
   }
@@ -287,9 +311,11 @@ export class ChatChunksToResponseEvents {
   #closeAll(status: ResponseStatus): string[] {
     const events = this.#closeOpen(status);
     for (const index of this.#openCalls.splice(0)) {
-      const item = this.#output[index] as ResponsesFunctionCall;
+      const item = this.#output[index] as ResponsesToolCallItem;
       item.status = 'completed';
-      events.push(this.#event('response.function_call_arguments.done', { item_id: item.id, output_index: index, name: item.name, arguments: item.arguments }));
+      const at = { item_id: item.id, output_index: index };
+      if (item.type === 'custom_tool_call') events.push(this.#event('response.custom_tool_call_input.done', { ...at, input: item.input }));
+      else events.push(this.#event('response.function_call_arguments.done', { ...at, name: item.name, arguments: item.arguments }));
       events.push(this.#event('response.output_item.done', { output_index: index, item }));
     }
     return events;

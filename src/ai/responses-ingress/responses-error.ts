@@ -1,7 +1,7 @@
 import { AiError } from '../openai-error.js';
 
 /**
- * The codes of the 400s a Responses API request can meet at the gateway. OpenAI's own (`invalid_value`,
+ * The codes of the 400s a Responses API request can meet at the gateway. OpenAI's own (`invalid_value`, `invalid_type`,
  * `missing_required_parameter`, `unsupported_parameter`, `unsupported_value`, https://platform.openai.com/docs/guides/error-codes) for a
  * malformed or unusable field; Keygate's for what needs state OpenAI keeps and Keygate does not (a conversation, an
  * item by reference, a background run), for OpenAI's built-in tools, which only OpenAI runs, and for a chain of stored
@@ -9,6 +9,7 @@ import { AiError } from '../openai-error.js';
  */
 export type ResponsesErrorCode =
   | 'invalid_value'
+  | 'invalid_type'
   | 'missing_required_parameter'
   | 'unsupported_parameter'
   | 'unsupported_value'

@@ -244,11 +244,11 @@ describe('a Responses API request the gateway refuses', () => {
     expect(rejection({ conversation: 'conv_123' }).message).toMatch(/'previous_response_id'/);
   });
 
-  it.each(['web_search', 'web_search_preview', 'file_search', 'computer_use_preview', 'code_interpreter', 'image_generation', 'mcp', 'custom'])('refuses a %s tool, which OpenAI runs itself, with unsupported_tool', (type) => {
+  it.each(['web_search', 'web_search_preview', 'file_search', 'computer_use_preview', 'code_interpreter', 'image_generation', 'mcp'])('refuses a %s tool, which OpenAI runs itself, with unsupported_tool', (type) => {
     expect(rejection({ tools: [weatherTool, { type }] })).toMatchObject({ param: 'tools[1].type', code: 'unsupported_tool' });
   });
 
-  it.each(['web_search_call', 'computer_call_output', 'custom_tool_call'])('refuses a %s input item with unsupported_input_item', (type) => {
+  it.each(['web_search_call', 'computer_call_output', 'local_shell_call'])('refuses a %s input item with unsupported_input_item', (type) => {
     expect(rejection({ input: [{ role: 'user', content: 'hi' }, { type }] })).toMatchObject({ param: 'input[1].type', code: 'unsupported_input_item' });
   });
 
@@ -345,5 +345,75 @@ describe('a request that continues a stored response (previous_response_id)', ()
 
   it.each([[42], [''], ['x'.repeat(65)]])('refuses a previous_response_id of %j with invalid_value', (id) => {
     expect(() => previousResponseIdOf({ previous_response_id: id })).toThrow(expect.objectContaining({ status: 400, param: 'previous_response_id', code: 'invalid_value' }));
+  });
+});
+
+describe('custom tools in a Responses API request', () => {
+  const patchTool = { type: 'custom', name: 'apply_patch', description: 'Edits files with a patch.' };
+  const grammarTool = { type: 'custom', name: 'math', format: { type: 'grammar', syntax: 'lark', definition: 'start: INT' } };
+
+  it('sends a custom tool as Chat Completions declares it, and echoes it as the client sent it', () => {
+    const chat = translate({ tools: [weatherTool, patchTool, { ...grammarTool }] });
+    expect((plain(chat) as { tools: unknown }).tools).toEqual([
+      { type: 'function', function: { name: 'get_weather', description: 'The weather in a city', parameters: weatherTool.parameters, strict: true } },
+      { type: 'custom', custom: { name: 'apply_patch', description: 'Edits files with a patch.' } },
+      { type: 'custom', custom: { name: 'math', format: { type: 'grammar', grammar: { syntax: 'lark', definition: 'start: INT' } } } },
+    ]);
+    expect(responseEchoOf(chat).tools).toEqual([{ ...weatherTool }, patchTool, grammarTool]);
+  });
+
+  it('forces a custom tool with tool_choice {"type": "custom", "name"}', () => {
+    const chat = translate({ tools: [patchTool], tool_choice: { type: 'custom', name: 'apply_patch' } });
+    expect(chat.tool_choice).toEqual({ type: 'custom', custom: { name: 'apply_patch' } });
+    expect(responseEchoOf(chat).tool_choice).toEqual({ type: 'custom', name: 'apply_patch' });
+  });
+
+  it('sends custom_tool_call and custom_tool_call_output items back as the assistant call and its tool message', () => {
+    const input = [
+      { role: 'user', content: 'Fix the typo.' },
+      { type: 'custom_tool_call', id: 'ctc_1', call_id: 'call_1', name: 'apply_patch', input: '*** Begin Patch\n*** End Patch' },
+      { type: 'custom_tool_call_output', call_id: 'call_1', output: 'Done.' },
+    ];
+    expect(translate({ input, tools: [patchTool] }).messages).toEqual([
+      { role: 'user', content: 'Fix the typo.' },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'custom', custom: { name: 'apply_patch', input: '*** Begin Patch\n*** End Patch' } }] },
+      { role: 'tool', tool_call_id: 'call_1', content: 'Done.' },
+    ]);
+  });
+
+  it('keeps custom tool items to store, with ctc_ and ctco_ ids where they had none', () => {
+    const input = [
+      { type: 'custom_tool_call', call_id: 'call_1', name: 'apply_patch', input: 'x' },
+      { type: 'custom_tool_call_output', call_id: 'call_1', output: 'ok' },
+    ];
+    const kept = translate({ input, tools: [patchTool] })[RESPONSE_INPUT]!;
+    expect(kept[0]).toMatchObject({ type: 'custom_tool_call', id: expect.stringMatching(/^ctc_[0-9a-f]{32}$/), call_id: 'call_1', input: 'x', status: 'completed' });
+    expect(kept[1]).toMatchObject({ type: 'custom_tool_call_output', id: expect.stringMatching(/^ctco_[0-9a-f]{32}$/), output: 'ok' });
+  });
+
+  it('refuses a function tool and a custom tool of the same name, naming the later one', () => {
+    expect(() => translate({ tools: [{ ...weatherTool, name: 'apply_patch' }, patchTool] })).toThrow(expect.objectContaining({ status: 400, code: 'invalid_value', param: 'tools[1]' }));
+  });
+
+  it('refuses a grammar format of another syntax', () => {
+    expect(rejection({ tools: [{ ...grammarTool, format: { type: 'grammar', syntax: 'ebnf', definition: 'x' } }] })).toMatchObject({ param: 'tools[0].format.syntax', code: 'invalid_value' });
+  });
+});
+
+describe("a Responses API request's include", () => {
+  const documented = ['file_search_call.results', 'web_search_call.results', 'web_search_call.action.sources', 'message.input_image.image_url', 'computer_call_output.output.image_url', 'code_interpreter_call.outputs', 'reasoning.encrypted_content', 'message.output_text.logprobs'];
+
+  it('takes every value OpenAI documents', () => {
+    expect(() => translate({ include: documented })).not.toThrow();
+  });
+
+  it('refuses a value OpenAI does not define as OpenAI does: invalid_value on its place, naming the values it takes', () => {
+    const error = rejection({ include: ['reasoning.encrypted_content', 'usage'] });
+    expect(error).toMatchObject({ status: 400, type: 'invalid_request_error', param: 'include[1]', code: 'invalid_value' });
+    expect(error.message).toBe(`Invalid value: 'usage'. Supported values are: ${documented.slice(0, -1).map((v) => `'${v}'`).join(', ')}, and 'message.output_text.logprobs'.`);
+  });
+
+  it('refuses an include that is not an array with invalid_type', () => {
+    expect(rejection({ include: 'reasoning.encrypted_content' })).toMatchObject({ status: 400, param: 'include', code: 'invalid_type' });
   });
 });

@@ -1,9 +1,10 @@
-import { ANTHROPIC_BLOCKS, type AnthropicBlock, type ChatMessage, type ChatRequest, type ContentPart, type ImagePart, type ResponseFormat, type ToolCall, type ToolChoice, type ToolDefinition } from '../chat-types.js';
+import { ANTHROPIC_BLOCKS, type AnthropicBlock, type ChatMessage, type ChatRequest, type ContentPart, type CustomToolCall, type CustomToolDefinition, type ImagePart, type ResponseFormat, type ToolCall, type ToolChoice, type ToolDefinition } from '../chat-types.js';
+import { refuseToolNameCollisions } from '../custom-tools/index.js';
 import { isJsonObject } from '../json-object.js';
 import { includesEncryptedReasoning, type EncryptedReasoning } from './encrypted-reasoning.js';
 import { ResponsesRequestError, type ResponsesErrorCode } from './responses-error.js';
 import { itemId } from './chat-to-response.js';
-import type { ResponseEcho, ResponsesFunctionTool, ResponsesInputItem, ResponsesReasoning, ResponsesTextFormat, ResponsesToolChoice } from './wire-types.js';
+import type { ResponseEcho, ResponsesCustomTool, ResponsesInputItem, ResponsesReasoning, ResponsesTextFormat, ResponsesTool, ResponsesToolChoice } from './wire-types.js';
 
 type Json = Record<string, unknown>;
 
@@ -149,8 +150,14 @@ function functionCall(item: Json, param: string): ToolCall {
   return { id, type: 'function', function: { name: text(item.name, `${param}.name`), arguments: text(item.arguments, `${param}.arguments`) } };
 }
 
+/** A `custom_tool_call` item (https://platform.openai.com/docs/guides/function-calling#custom-tools) as a custom call whose id is the item's `call_id`. */
+function customToolCall(item: Json, param: string): CustomToolCall {
+  const id = text(item.call_id, `${param}.call_id`);
+  return { id, type: 'custom', custom: { name: text(item.name, `${param}.name`), input: text(item.input, `${param}.input`) } };
+}
+
 /**
- * A `function_call_output` item as a tool message. Its output is text, or parts: their text, joined; the images
+ * A `function_call_output` (or `custom_tool_call_output`, the same but for its type) item as a tool message. Its output is text, or parts: their text, joined; the images
  * among them are returned for a user message after the tool messages, since tool messages carry text only.
  */
 function functionCallOutput(item: Json, param: string): { message: ChatMessage; images: ImagePart[] } {
@@ -177,13 +184,16 @@ function reasoningText(item: Json, param: string): string {
   return (content.length > 0 ? content : pick(item.summary, `${param}.summary`, 'summary_text')).join('\n\n');
 }
 
+/** A call an assistant turn made: of a function, or of a custom tool. */
+type TurnCall = ToolCall | CustomToolCall;
+
 /** A part of an assistant turn, in the order its items came: what Claude's blocks are rebuilt from. */
-type TurnPart = { text: string } | { call: ToolCall } | { thinking: AnthropicBlock[] };
+type TurnPart = { text: string } | { call: TurnCall } | { thinking: AnthropicBlock[] };
 
 /** The assistant's side of one turn, from consecutive output items a client sent back. */
 interface AssistantTurn {
   texts: string[];
-  calls: ToolCall[];
+  calls: TurnCall[];
   reasoning: string[];
   parts: TurnPart[];
   /** Whether a reasoning item of the turn gave back thinking blocks Keygate sealed. */
@@ -211,7 +221,10 @@ function claudeBlocks(parts: readonly TurnPart[]): AnthropicBlock[] | undefined 
   for (const part of parts) {
     if ('thinking' in part) blocks.push(...part.thinking);
     else if ('text' in part) blocks.push({ type: 'text', text: part.text });
-    else {
+    else if (part.call.type === 'custom') {
+      // Claude called the function the custom tool was sent as (customToolsAsFunctions): its input is that function's.
+      blocks.push({ type: 'tool_use', id: part.call.id, name: part.call.custom.name, input: { input: part.call.custom.input } });
+    } else {
       const input = toolUseInput(part.call.function.arguments);
       if (input === undefined) return undefined;
       blocks.push({ type: 'tool_use', id: part.call.id, name: part.call.function.name, input });
@@ -222,7 +235,9 @@ function claudeBlocks(parts: readonly TurnPart[]): AnthropicBlock[] | undefined 
 
 function assistantMessage({ texts, calls, reasoning, parts, thought: signed }: AssistantTurn): ChatMessage {
   const message: ChatMessage = { role: 'assistant', content: texts.length > 0 ? texts.join('\n\n') : calls.length > 0 ? null : '' };
-  if (calls.length > 0) message.tool_calls = calls;
+  // Custom calls ride in the unified request as OpenAI has them, until provider-call translates them for an
+  // adapter that knows only function calls (custom-tools/).
+  if (calls.length > 0) message.tool_calls = calls as ToolCall[];
   const thought = reasoning.filter((r) => r !== '').join('\n\n');
   if (thought !== '') message.reasoning_content = thought;
   const blocks = signed ? claudeBlocks(parts) : undefined;
@@ -237,7 +252,8 @@ function assistantMessage({ texts, calls, reasoning, parts, thought: signed }: A
  * `reasoning_content` (what DeepSeek-style hosts want back within a tool loop; a turn of reasoning alone is left
  * out) and, when a reasoning item's `encrypted_content` opens with `sealed`, Claude's blocks (ANTHROPIC_BLOCKS), so
  * that Claude gets its signed thinking back; one that does not open (OpenAI's, another gateway's) is left out. A
- * `function_call_output` is a tool message. Items that need OpenAI's state or tools are refused.
+ * `custom_tool_call` is a custom call in the same turn; a `function_call_output` or `custom_tool_call_output` is a
+ * tool message. Items that need OpenAI's state or built-in tools are refused.
  */
 function inputMessages(input: readonly unknown[], continued: number, sealed: EncryptedReasoning | undefined): ChatMessage[] {
   const messages: ChatMessage[] = [];
@@ -259,7 +275,7 @@ function inputMessages(input: readonly unknown[], continued: number, sealed: Enc
     if (!isJsonObject(item)) invalid(param, 'an input item object');
     // An easy input message (`{role, content}`) may leave its type out.
     const type = item.type ?? 'message';
-    if (type !== 'function_call_output') endOutputs();
+    if (type !== 'function_call_output' && type !== 'custom_tool_call_output') endOutputs();
     switch (type) {
       case 'message': {
         const { role, content } = item;
@@ -274,8 +290,9 @@ function inputMessages(input: readonly unknown[], continued: number, sealed: Enc
         if (role === 'system' || role === 'developer') return void messages.push({ role, content: instructionContent(content, `${param}.content`) });
         return invalid(`${param}.role`, "one of 'user', 'system', 'developer' or 'assistant'");
       }
-      case 'function_call': {
-        const call = functionCall(item, param);
+      case 'function_call':
+      case 'custom_tool_call': {
+        const call = type === 'function_call' ? functionCall(item, param) : customToolCall(item, param);
         assistant().calls.push(call);
         return void assistant().parts.push({ call });
       }
@@ -286,7 +303,8 @@ function inputMessages(input: readonly unknown[], continued: number, sealed: Enc
         assistant().thought = true;
         return void assistant().parts.push({ thinking });
       }
-      case 'function_call_output': {
+      case 'function_call_output':
+      case 'custom_tool_call_output': {
         endTurn();
         const { message, images: more } = functionCallOutput(item, param);
         messages.push(message);
@@ -296,7 +314,7 @@ function inputMessages(input: readonly unknown[], continued: number, sealed: Enc
       case 'item_reference':
         return fail(`${param}.type`, "Keygate does not look up stored items by reference: send the item itself in 'input', or continue its response with 'previous_response_id'.", 'item_reference_not_supported');
       default:
-        return fail(`${param}.type`, `'${String(type)}' items belong to OpenAI's built-in or custom tools, which are not available through this gateway; only messages, reasoning, function_call and function_call_output items are.`, 'unsupported_input_item');
+        return fail(`${param}.type`, `'${String(type)}' items belong to OpenAI's built-in tools, which are not available through this gateway; only messages, reasoning, function_call, function_call_output, custom_tool_call and custom_tool_call_output items are.`, 'unsupported_input_item');
     }
   });
   endTurn();
@@ -304,18 +322,37 @@ function inputMessages(input: readonly unknown[], continued: number, sealed: Enc
   return messages;
 }
 
+/** A custom tool's `format`: `text`, or a `grammar` with its `syntax` (`lark` or `regex`) and `definition`. */
+function customFormatOf(format: unknown, param: string): ResponsesCustomTool['format'] {
+  if (format === undefined || format === null) return undefined;
+  if (!isJsonObject(format)) invalid(param, 'an object');
+  if (format.type === 'text') return { type: 'text' };
+  if (format.type !== 'grammar') invalid(`${param}.type`, "'text' or 'grammar'");
+  if (format.syntax !== 'lark' && format.syntax !== 'regex') invalid(`${param}.syntax`, "'lark' or 'regex'");
+  return { type: 'grammar', syntax: format.syntax, definition: text(format.definition, `${param}.definition`) };
+}
+
+/** A custom tool (https://platform.openai.com/docs/guides/function-calling#custom-tools), flat as the Responses API has it. */
+function customToolOf(tool: Json, param: string): ResponsesCustomTool {
+  const name = text(tool.name, `${param}.name`);
+  const description = optionalText(tool.description, `${param}.description`);
+  const format = customFormatOf(tool.format, `${param}.format`);
+  return { type: 'custom', name, ...(description !== undefined ? { description } : {}), ...(format ? { format } : {}) };
+}
+
 /**
- * `tools`: function tools only, in the Responses API's flat form (`{type: "function", name, description,
- * parameters, strict}`). OpenAI's built-in tools (web_search, file_search, computer_use, code_interpreter,
- * image_generation…), MCP and custom tools run at OpenAI, and are refused.
+ * `tools`: function and custom tools, in the Responses API's flat form (`{type: "function", name, description,
+ * parameters, strict}`, `{type: "custom", name, description, format}`). OpenAI's built-in tools (web_search,
+ * file_search, computer_use, code_interpreter, image_generation…) and MCP run at OpenAI, and are refused.
  */
-function toolsOf(tools: unknown): ResponsesFunctionTool[] {
+function toolsOf(tools: unknown): ResponsesTool[] {
   if (!Array.isArray(tools)) invalid('tools', 'an array of tools');
-  return tools.map((tool: unknown, i): ResponsesFunctionTool => {
+  return tools.map((tool: unknown, i): ResponsesTool => {
     const param = `tools[${i}]`;
     if (!isJsonObject(tool)) invalid(param, 'a tool object');
+    if (tool.type === 'custom') return customToolOf(tool, param);
     if (tool.type !== 'function') {
-      fail(`${param}.type`, `'${String(tool.type)}' tools are run by OpenAI itself (built-in, MCP and custom tools), which Keygate cannot do over other providers; only function tools are available through this gateway.`, 'unsupported_tool');
+      fail(`${param}.type`, `'${String(tool.type)}' tools are run by OpenAI itself (built-in and MCP tools), which Keygate cannot do over other providers; only function and custom tools are available through this gateway.`, 'unsupported_tool');
     }
     const name = text(tool.name, `${param}.name`);
     const description = optionalText(tool.description, `${param}.description`);
@@ -326,19 +363,35 @@ function toolsOf(tools: unknown): ResponsesFunctionTool[] {
   });
 }
 
-/** A function tool as Chat Completions declares it. `strict` only when the client set it: the provider's default otherwise. */
-const chatTool = ({ name, description, parameters, strict }: ResponsesFunctionTool): ToolDefinition => ({
-  type: 'function',
-  function: { name, ...(description ? { description } : {}), ...(parameters ? { parameters } : {}), ...(strict !== null ? { strict } : {}) },
-});
+/** A custom tool as Chat Completions declares it: nested under `custom`, a grammar's syntax and definition under `grammar`. */
+function chatCustomTool({ name, description, format }: ResponsesCustomTool): CustomToolDefinition {
+  const chatFormat = format?.type === 'grammar' ? { type: 'grammar' as const, grammar: { syntax: format.syntax, definition: format.definition } } : format;
+  return { type: 'custom', custom: { name, ...(description !== undefined ? { description } : {}), ...(chatFormat ? { format: chatFormat } : {}) } };
+}
+
+/**
+ * A tool as Chat Completions declares it; a function's `strict` only when the client set it: the provider's default
+ * otherwise. A custom tool rides in the unified request as OpenAI's, until provider-call translates it for an adapter
+ * that knows only function tools (custom-tools/).
+ */
+function chatTool(tool: ResponsesTool): ToolDefinition {
+  if (tool.type === 'custom') return chatCustomTool(tool) as unknown as ToolDefinition;
+  const { name, description, parameters, strict } = tool;
+  return { type: 'function', function: { name, ...(description ? { description } : {}), ...(parameters ? { parameters } : {}), ...(strict !== null ? { strict } : {}) } };
+}
 
 function toolChoiceOf(choice: unknown): ResponsesToolChoice {
   if (choice === 'auto' || choice === 'none' || choice === 'required') return choice;
-  if (isJsonObject(choice) && choice.type === 'function') return { type: 'function', name: text(choice.name, 'tool_choice.name') };
-  return fail('tool_choice', `Invalid 'tool_choice': expected 'auto', 'none', 'required' or {"type": "function", "name": …}; allowed_tools and OpenAI's built-in tools are not available through this gateway.`, 'unsupported_value');
+  if (isJsonObject(choice) && (choice.type === 'function' || choice.type === 'custom')) return { type: choice.type, name: text(choice.name, 'tool_choice.name') };
+  return fail('tool_choice', `Invalid 'tool_choice': expected 'auto', 'none', 'required', {"type": "function", "name": …} or {"type": "custom", "name": …}; allowed_tools and OpenAI's built-in tools are not available through this gateway.`, 'unsupported_value');
 }
 
-const chatToolChoice = (choice: ResponsesToolChoice): ToolChoice => (typeof choice === 'string' ? choice : { type: 'function', function: { name: choice.name } });
+/** A tool choice as Chat Completions has it; a custom one (`{type: "custom", custom: {name}}`) rides as chatTool's tools do. */
+function chatToolChoice(choice: ResponsesToolChoice): ToolChoice {
+  if (typeof choice === 'string') return choice;
+  if (choice.type === 'custom') return { type: 'custom', custom: { name: choice.name } } as unknown as ToolChoice;
+  return { type: 'function', function: { name: choice.name } };
+}
 
 const FORMAT_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -412,6 +465,38 @@ export function previousResponseIdOf(request: Record<string, unknown>): string |
   return id;
 }
 
+/**
+ * Every value OpenAI documents for `include` (https://platform.openai.com/docs/api-reference/responses/create#responses-create-include;
+ * the SDK's `ResponseIncludable`), in OpenAI's order. Only `reasoning.encrypted_content` changes what Keygate
+ * answers; the others are accepted and do nothing: they ask for what OpenAI's built-in tools return (which Keygate
+ * refuses), for input image URLs (input items are listed as sent, URLs included) or for output logprobs (which no
+ * translated provider gives back, and a Response's text parts carry none).
+ */
+const INCLUDABLE: readonly string[] = [
+  'file_search_call.results',
+  'web_search_call.results',
+  'web_search_call.action.sources',
+  'message.input_image.image_url',
+  'computer_call_output.output.image_url',
+  'code_interpreter_call.outputs',
+  'reasoning.encrypted_content',
+  'message.output_text.logprobs',
+];
+
+/** OpenAI's list of allowed values: "'a', 'b', and 'c'". */
+const quotedList = (values: readonly string[]): string => values.map((value, i) => `${i > 0 && i === values.length - 1 ? 'and ' : ''}'${value}'`).join(', ');
+
+/**
+ * `include`: an array of INCLUDABLE values, or a 400 in OpenAI's words and codes (`invalid_type` on `include` for
+ * another type; `invalid_value` on `include[i]` for a value OpenAI does not define, naming those it does).
+ */
+function checkInclude(include: unknown): void {
+  if (!Array.isArray(include)) fail('include', `Invalid type for 'include': expected an array of one of ${quotedList(INCLUDABLE).replace(', and ', ', or ')}, but got ${typeof include === 'object' ? 'an object' : `a ${typeof include}`} instead.`, 'invalid_type');
+  include.forEach((value: unknown, i) => {
+    if (typeof value !== 'string' || !INCLUDABLE.includes(value)) fail(`include[${i}]`, `Invalid value: '${String(value)}'. Supported values are: ${quotedList(INCLUDABLE)}.`, 'invalid_value');
+  });
+}
+
 /** `input` as input items: a string is one user message. */
 function inputItemsOf(input: unknown): unknown[] {
   if (typeof input === 'string') return [{ role: 'user', content: input }];
@@ -419,12 +504,19 @@ function inputItemsOf(input: unknown): unknown[] {
   return input;
 }
 
-const ITEM_PREFIXES: Readonly<Record<string, 'msg' | 'fc' | 'fco' | 'rs'>> = { message: 'msg', function_call: 'fc', function_call_output: 'fco', reasoning: 'rs' };
+const ITEM_PREFIXES: Readonly<Record<string, 'msg' | 'fc' | 'fco' | 'ctc' | 'ctco' | 'rs'>> = {
+  message: 'msg',
+  function_call: 'fc',
+  function_call_output: 'fco',
+  custom_tool_call: 'ctc',
+  custom_tool_call_output: 'ctco',
+  reasoning: 'rs',
+};
 
 /**
  * An input item (already checked by inputMessages) as a stored Response lists it
  * (https://platform.openai.com/docs/api-reference/responses/input-items/list): its members as sent, but for those
- * that are null; its own id, or a new one (`msg_…`, `fc_…`, `fco_…`, `rs_…`); `type: "message"` on an easy message,
+ * that are null; its own id, or a new one (`msg_…`, `fc_…`, `fco_…`, `ctc_…`, `ctco_…`, `rs_…`); `type: "message"` on an easy message,
  * whose text becomes one `input_text` part (`output_text` for the assistant's); `status: "completed"` where it had none.
  */
 function storedItem(item: Json): ResponsesInputItem {
@@ -450,7 +542,9 @@ function storedItem(item: Json): ResponsesInputItem {
  * `previous`) is sent its chain's input and output items before its own input; its instructions are not carried
  * over, as with OpenAI. Unless `store` is false, the request's own input items to keep with the answer are under
  * RESPONSE_INPUT. Reasoning items whose `encrypted_content` opens with `sealed` give Claude its thinking blocks back
- * (inputMessages); an `include` of `reasoning.encrypted_content` is RESPONSE_INCLUDES_ENCRYPTED. Accepted and not
+ * (inputMessages); an `include` of `reasoning.encrypted_content` is RESPONSE_INCLUDES_ENCRYPTED, any value OpenAI
+ * does not define a 400 (checkInclude). Function and custom tools are Chat Completions' own (a custom tool stays a
+ * custom tool: provider-call translates it for providers that know only functions). Accepted and not
  * sent on: `metadata` (echoed), the rest of `include`, `truncation`, `text.verbosity`,
  * `prompt_cache_key` and OpenAI's other account settings; what needs state Keygate does not keep is refused
  * (refuseStatefulFields). `null` is "not given", as OpenAI takes it. A malformed field throws a
@@ -472,6 +566,7 @@ export function responsesToChat(request: Record<string, unknown>, previous?: Pre
   const own = inputItemsOf(body.input);
   const continued = previous?.items ?? [];
   const chat: ResponsesChatRequest = { model: body.model, messages: [...system, ...inputMessages([...continued, ...own], continued.length, sealed)], [RESPONSE_ECHO]: echo };
+  if (body.include !== undefined) checkInclude(body.include);
   if (includesEncryptedReasoning(body.include)) chat[RESPONSE_INCLUDES_ENCRYPTED] = true;
   if (instructions !== undefined) echo.instructions = instructions;
   if (body.stream !== undefined) chat.stream = boolean(body.stream, 'stream');
@@ -493,6 +588,7 @@ export function responsesToChat(request: Record<string, unknown>, previous?: Pre
   // Chat Completions refuses tool_choice and parallel_tool_calls without tools: they go with tools only.
   if (echo.tools.length > 0) {
     chat.tools = echo.tools.map(chatTool);
+    refuseToolNameCollisions(chat.tools, 'tools');
     if (body.tool_choice !== undefined) chat.tool_choice = chatToolChoice(echo.tool_choice);
     if (body.parallel_tool_calls !== undefined) chat.parallel_tool_calls = echo.parallel_tool_calls;
   }

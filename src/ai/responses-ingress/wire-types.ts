@@ -13,7 +13,21 @@ export interface ResponsesFunctionTool {
   strict: boolean | null;
 }
 
-export type ResponsesToolChoice = 'none' | 'auto' | 'required' | { type: 'function'; name: string };
+/**
+ * A custom tool as a client declares it (https://platform.openai.com/docs/guides/function-calling#custom-tools; the
+ * SDK's `CustomTool`): its call carries free text, plain or following a grammar (`syntax` and `definition` flat on
+ * the format, where Chat Completions nests them under `grammar`).
+ */
+export interface ResponsesCustomTool {
+  type: 'custom';
+  name: string;
+  description?: string;
+  format?: { type: 'text' } | { type: 'grammar'; syntax: 'lark' | 'regex'; definition: string };
+}
+
+export type ResponsesTool = ResponsesFunctionTool | ResponsesCustomTool;
+
+export type ResponsesToolChoice = 'none' | 'auto' | 'required' | { type: 'function'; name: string } | { type: 'custom'; name: string };
 
 export type ResponsesTextFormat = { type: 'text' } | { type: 'json_object' } | { type: 'json_schema'; name: string; schema: Record<string, unknown>; strict?: boolean | null; description?: string };
 
@@ -36,7 +50,7 @@ export interface ResponseEcho {
   temperature: number | null;
   text: { format: ResponsesTextFormat; verbosity?: string };
   tool_choice: ResponsesToolChoice;
-  tools: ResponsesFunctionTool[];
+  tools: ResponsesTool[];
   top_p: number | null;
   user: string | null;
   /** Whether the Response is kept (the request's `store`, true unless it said false, and false if keeping it failed). */
@@ -71,6 +85,18 @@ export interface ResponsesFunctionCall {
   arguments: string;
   status: ItemStatus;
 }
+/**
+ * A custom tool's call (the SDK's `ResponseCustomToolCall`, https://platform.openai.com/docs/api-reference/responses/object#responses/object-output):
+ * its free text in `input`; its id `ctc_…`, as OpenAI's are.
+ */
+export interface ResponsesCustomToolCall {
+  type: 'custom_tool_call';
+  id: string;
+  call_id: string;
+  name: string;
+  input: string;
+  status: ItemStatus;
+}
 export interface ResponsesSummaryText {
   type: 'summary_text';
   text: string;
@@ -82,7 +108,7 @@ export interface ResponsesReasoningItem {
   /** Claude's thinking blocks sealed (encrypted-reasoning.ts): kept in a stored Response, shown to a client that included it. */
   encrypted_content?: string;
 }
-export type ResponsesOutputItem = ResponsesOutputMessage | ResponsesFunctionCall | ResponsesReasoningItem;
+export type ResponsesOutputItem = ResponsesOutputMessage | ResponsesFunctionCall | ResponsesCustomToolCall | ResponsesReasoningItem;
 
 export interface ResponsesUsage {
   input_tokens: number;
@@ -117,7 +143,7 @@ export interface ResponseObject extends ResponseEcho {
 
 /**
  * An input item as a stored Response keeps it (https://platform.openai.com/docs/api-reference/responses/input-items):
- * as the client sent it, with an id (`msg_…`, `fc_…`, `fco_…`, `rs_…`) where it had none, and a message's text as
+ * as the client sent it, with an id (`msg_…`, `fc_…`, `fco_…`, `ctc_…`, `ctco_…`, `rs_…`) where it had none, and a message's text as
  * content parts.
  */
 export type ResponsesInputItem = Record<string, unknown> & { id: string; type: string };
