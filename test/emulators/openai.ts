@@ -12,7 +12,9 @@ import { sendJson as sendJsonAs, sseData, startEmulatorServer, writeEvent, type 
  *
  * - A `tool` message last → "The tool answered: <its content>".
  * - With tools (and `tool_choice` not `none`) → a call of the forced tool, else each tool the last user message
- *   names, else the first; arguments are filled in from the tool's JSON schema. Content is null.
+ *   names, else the first; arguments are filled in from the tool's JSON schema. Content is null. A custom tool
+ *   (`{type: "custom", custom: {name, format}}`, its grammar nested under `format.grammar`) is called with free text,
+ *   `*** <name>` then a line with the last user text, streamed as `custom` input fragments.
  * - Otherwise "Echo: <last user text>", cut at the first stop sequence found, or at `max_completion_tokens` /
  *   `max_tokens` (finish_reason `length`). `n` gives that many choices.
  * - Usage: prompt tokens are `promptTokensFor(body)` (characters / 4), completion tokens likewise from the answer;
@@ -99,12 +101,9 @@ interface Message {
 interface Tool {
   type?: string;
   function?: { name?: string; parameters?: Json };
+  custom?: { name?: string; format?: Json };
 }
-interface ToolCall {
-  id: string;
-  type: 'function';
-  function: { name: string; arguments: string };
-}
+type ToolCall = { id: string; type: 'function'; function: { name: string; arguments: string } } | { id: string; type: 'custom'; custom: { name: string; input: string } };
 interface Answer {
   content: string | null;
   toolCalls: ToolCall[];
@@ -157,6 +156,21 @@ const NOT_REASONING = /^(?:gpt-4|gpt-3\.5|chatgpt-4o)/;
 /** GPT-5.2 and later refuse function tools beside a `reasoning_effort` on Chat Completions (other than `none`). */
 const NO_TOOLS_WITH_EFFORT = /^gpt-(?:5\.(?:[2-9]|\d{2,})|[6-9])/;
 
+/**
+ * A custom tool as Chat Completions takes it (https://platform.openai.com/docs/api-reference/chat/create#chat-create-tools):
+ * `{type: "custom", custom: {name, description?, format?}}`, a grammar format's syntax and definition nested under
+ * `grammar` (the Responses API's flat form is refused here, as OpenAI refuses a member it does not define).
+ */
+function validateCustomTool(tool: Tool, i: number): void {
+  if (!/^[a-zA-Z0-9_-]{1,64}$/.test(String(tool.custom?.name))) throw invalid(`Missing required parameter: 'tools[${i}].custom.name'.`, `tools[${i}].custom.name`, 'missing_required_parameter');
+  const format = tool.custom?.format;
+  if (format === undefined || format.type === 'text') return;
+  if (format.type !== 'grammar') throw invalid(`Invalid value: '${String(format.type)}'. Supported values are: 'text' and 'grammar'.`, `tools[${i}].custom.format.type`, 'invalid_value');
+  for (const key of Object.keys(format)) if (key !== 'type' && key !== 'grammar') throw invalid(`Unknown parameter: 'tools[${i}].custom.format.${key}'.`, `tools[${i}].custom.format.${key}`, 'unknown_parameter');
+  const grammar = format.grammar as Json | undefined;
+  if (typeof grammar?.definition !== 'string' || (grammar.syntax !== 'lark' && grammar.syntax !== 'regex')) throw invalid(`Missing required parameter: 'tools[${i}].custom.format.grammar'.`, `tools[${i}].custom.format.grammar`, 'missing_required_parameter');
+}
+
 function validateChat(body: Json, maxOutputTokens: number, reasoningContent: boolean, refusesReasoningContent: boolean): void {
   if (typeof body.model !== 'string' || body.model === '') throw invalid('you must provide a model parameter');
   if (body.model === 'no-such-model') throw new RequestError(404, 'invalid_request_error', 'model_not_found', `The model \`${body.model}\` does not exist or you do not have access to it.`);
@@ -171,6 +185,10 @@ function validateChat(body: Json, maxOutputTokens: number, reasoningContent: boo
     }
   }
   for (const [i, tool] of ((body.tools ?? []) as Tool[]).entries()) {
+    if (tool.type === 'custom') {
+      validateCustomTool(tool, i);
+      continue;
+    }
     if (!/^[a-zA-Z0-9_-]{1,64}$/.test(String(tool.function?.name))) {
       throw invalid(`Invalid 'tools[${i}].function.name': string does not match pattern. Expected a string that matches the pattern '^[a-zA-Z0-9_-]+$'.`, `tools[${i}].function.name`, 'invalid_value');
     }
@@ -273,15 +291,22 @@ let toolCallCounter = 0;
 function answer(body: Json): Answer {
   const messages = body.messages as Message[];
   const last = messages.at(-1) as Message;
-  const tools = ((body.tools ?? []) as Tool[]).filter((t) => t.type === 'function' && t.function?.name);
-  const choice = body.tool_choice as string | { function?: { name?: string } } | undefined;
+  const tools = ((body.tools ?? []) as Tool[]).filter((t) => (t.type === 'function' && t.function?.name) || (t.type === 'custom' && t.custom?.name));
+  const choice = body.tool_choice as string | { function?: { name?: string }; custom?: { name?: string } } | undefined;
+  const nameOf = (tool: Tool) => String(tool.type === 'custom' ? tool.custom?.name : tool.function?.name);
   if (last.role === 'tool') return { content: `The tool answered: ${textOf(last.content)}`, toolCalls: [], finishReason: 'stop' };
   if (tools.length > 0 && choice !== 'none') {
     const userText = textOf(last.content);
-    const forced = typeof choice === 'object' ? tools.filter((t) => t.function?.name === choice.function?.name) : [];
-    const named = tools.filter((t) => userText.includes(String(t.function?.name)));
+    const forcedName = typeof choice === 'object' ? (choice.function?.name ?? choice.custom?.name) : undefined;
+    const forced = tools.filter((t) => nameOf(t) === forcedName);
+    const named = tools.filter((t) => userText.includes(nameOf(t)));
     const chosen = forced.length > 0 ? forced : named.length > 0 ? named : tools.slice(0, 1);
-    const toolCalls = chosen.map((tool): ToolCall => ({ id: `call_emulator${++toolCallCounter}`, type: 'function', function: { name: String(tool.function?.name), arguments: JSON.stringify(sample(tool.function?.parameters)) } }));
+    // A custom tool's call carries free text: the emulator's is the user's text, after a line that names the tool.
+    const toolCalls = chosen.map((tool): ToolCall => {
+      const id = `call_emulator${++toolCallCounter}`;
+      if (tool.type === 'custom') return { id, type: 'custom', custom: { name: nameOf(tool), input: `*** ${nameOf(tool)}\n${userText}` } };
+      return { id, type: 'function', function: { name: nameOf(tool), arguments: JSON.stringify(sample(tool.function?.parameters)) } };
+    });
     return { content: null, toolCalls, finishReason: 'tool_calls' };
   }
   let text = `Echo: ${textOf(last.content)}`;
@@ -302,7 +327,7 @@ function answer(body: Json): Answer {
   return { content: text, toolCalls: [], finishReason };
 }
 
-const completionTokensOf = (reply: Answer) => countTokens((reply.reasoning ?? '') + (reply.content ?? '') + reply.toolCalls.map((c) => c.function.name + c.function.arguments).join(''));
+const completionTokensOf = (reply: Answer) => countTokens((reply.reasoning ?? '') + (reply.content ?? '') + reply.toolCalls.map((c) => (c.type === 'custom' ? c.custom.name + c.custom.input : c.function.name + c.function.arguments)).join(''));
 
 /** OpenAI's JSON answers carry a content-length and a request id. */
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -372,6 +397,12 @@ export async function startOpenAIEmulator(options: OpenAIEmulatorOptions = {}): 
       if (reply.toolCalls.length > 0) {
         await send(chunk(index, { role: 'assistant', content: null, refusal: null }));
         for (const [n, call] of reply.toolCalls.entries()) {
+          // A custom call streams its input as `custom` fragments (the shape reported in openai/openai-python#2530).
+          if (call.type === 'custom') {
+            await send(chunk(index, { tool_calls: [{ index: n, id: call.id, type: 'custom', custom: { name: call.custom.name, input: '' } }] }));
+            for (const piece of call.custom.input.match(/.{1,6}/gs) ?? []) await send(chunk(index, { tool_calls: [{ index: n, custom: { input: piece } }] }));
+            continue;
+          }
           await send(chunk(index, { tool_calls: [{ index: n, id: call.id, type: 'function', function: { name: call.function.name, arguments: '' } }] }));
           // Arguments arrive in small fragments, as OpenAI sends them.
           for (const piece of call.function.arguments.match(/.{1,6}/gs) ?? []) await send(chunk(index, { tool_calls: [{ index: n, function: { arguments: piece } }] }));
