@@ -94,9 +94,9 @@ describe('errors of the unified API', () => {
   });
 
   it.each([
-    ['a custom tool', { tools: [{ type: 'custom', custom: { name: 'grep', description: 'search' } }] }, 'tools[0]'],
+    ['a tool of a kind no adapter translates', { tools: [{ type: 'web_search' }] }, 'tools[0]'],
     ['an allowed_tools choice', { tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'object' } } }], tool_choice: { type: 'allowed_tools', allowed_tools: { mode: 'auto', tools: [] } } }, 'tool_choice'],
-    ['a custom tool call in the history', { messages: [...HELLO, { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'custom', custom: { name: 'grep', input: 'foo' } }] }, { role: 'tool', tool_call_id: 'c1', content: 'bar' }] }, `messages[${HELLO.length}].tool_calls[0]`],
+    ['a call of another kind in the history', { messages: [...HELLO, { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'custom', custom: { name: 'grep', input: 'foo' } }, { id: 'c2', type: 'web_search', function: { name: 'grep', arguments: '{}' } }] }, { role: 'tool', tool_call_id: 'c1', content: 'bar' }, { role: 'tool', tool_call_id: 'c2', content: 'baz' }] }, `messages[${HELLO.length}].tool_calls[1]`],
   ])('refuses %s with 400 unsupported_parameter on a provider that translates tools, and passes it to OpenAI', async (_what, extra, param) => {
     const refused = await gateway.chat<OpenAIErrorBody>(apiKey, { model: 'smart', messages: HELLO, ...extra });
     expect(refused.status).toBe(400);

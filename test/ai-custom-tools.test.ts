@@ -1,0 +1,171 @@
+import OpenAI from 'openai';
+import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
+import type { Response, ResponseCustomToolCall, ResponseInputItem, ResponseStreamEvent } from 'openai/resources/responses/responses';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AiGateway, configureThreeProviders, startProviderEmulators, type ProviderEmulators } from './ai-fixtures.js';
+
+/**
+ * OpenAI's custom tools (free-text input, as Codex's `apply_patch`) through the gateway, as the official `openai`
+ * client calls them: native to an OpenAI upstream, translated to a function of one string for Anthropic and Gemini,
+ * on `/v1/responses` and `/v1/chat/completions` alike.
+ */
+
+/** A model name as a client writes it, the provider it must reach, and the input its emulator's model writes. */
+const MODELS: Array<[model: string, provider: 'openai' | 'anthropic' | 'gemini', input: string]> = [
+  ['openai/gpt-5-mini', 'openai', '*** apply_patch\nFix the typo in apply_patch'],
+  ['smart', 'anthropic', 'Paris'],
+  ['fast', 'gemini', 'Paris'],
+];
+
+/** Codex's `apply_patch` as a Responses API custom tool, its grammar cut short. */
+const PATCH_TOOL = { type: 'custom' as const, name: 'apply_patch', description: 'Edits files with a patch.', format: { type: 'grammar' as const, syntax: 'lark' as const, definition: 'start: begin_patch hunk+ end_patch' } };
+const QUESTION = 'Fix the typo in apply_patch';
+
+async function collect<T>(stream: AsyncIterable<T>): Promise<T[]> {
+  const events: T[] = [];
+  for await (const event of stream) events.push(event);
+  return events;
+}
+const customCallOf = (response: Response): ResponseCustomToolCall => response.output.find((item): item is ResponseCustomToolCall => item.type === 'custom_tool_call')!;
+
+describe('custom tools through the gateway', () => {
+  let gateway: AiGateway;
+  let emulators: ProviderEmulators;
+  let apiKey: string;
+  let client: OpenAI;
+
+  beforeAll(async () => {
+    emulators = await startProviderEmulators();
+    gateway = await AiGateway.start();
+    await configureThreeProviders(gateway, emulators, {
+      aliases: [
+        { name: 'smart', targets: [{ provider: 'anthropic', model: 'claude-sonnet-4-6' }] },
+        { name: 'fast', targets: [{ provider: 'gemini', model: 'gemini-2.5-flash' }] },
+      ],
+    });
+    apiKey = await gateway.createApp({ name: 'custom-tools-app', team: 'custom-tools-team' });
+    client = gateway.openai(apiKey);
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+    await emulators?.stop();
+  });
+
+  describe('on /v1/responses', () => {
+    it.each(MODELS)('answers a call of a custom tool with %s (%s) as a custom_tool_call item', async (model, provider, input) => {
+      const response = await client.responses.create({ model, input: QUESTION, tools: [PATCH_TOOL] });
+      expect(response.status).toBe('completed');
+      expect(customCallOf(response)).toEqual({ type: 'custom_tool_call', id: expect.stringMatching(/^ctc_[0-9a-f]{32}$/), call_id: expect.any(String), name: 'apply_patch', input, status: 'completed' });
+      expect(response.tools).toEqual([PATCH_TOOL]);
+      const sent = emulators[provider].lastRequest()!.body as Record<string, unknown>;
+      if (provider === 'openai') expect(sent.tools).toEqual([{ type: 'custom', custom: { name: 'apply_patch', description: 'Edits files with a patch.', format: { type: 'grammar', grammar: { syntax: 'lark', definition: 'start: begin_patch hunk+ end_patch' } } } }]);
+      else expect(JSON.stringify(sent.tools)).toContain('follows this Lark grammar exactly:\\nstart: begin_patch hunk+ end_patch');
+    });
+
+    it.each(MODELS)('streams a call of a custom tool with %s (%s) as custom_tool_call_input events the SDK puts together', async (model, _provider, input) => {
+      const stream = client.responses.stream({ model, input: QUESTION, tools: [PATCH_TOOL] });
+      const events = await collect<ResponseStreamEvent>(stream);
+      const final = await stream.finalResponse();
+      const call = customCallOf(final);
+      expect(call).toMatchObject({ id: expect.stringMatching(/^ctc_/), name: 'apply_patch', input, status: 'completed' });
+      const own = events.filter((event) => 'item_id' in event && event.item_id === call.id).map((event) => event.type);
+      expect(own[0]).toBe('response.custom_tool_call_input.delta');
+      expect(own.slice(-1)).toEqual(['response.custom_tool_call_input.done']);
+      const deltas = events.flatMap((event) => (event.type === 'response.custom_tool_call_input.delta' ? [event.delta] : []));
+      expect(deltas.join('')).toBe(input);
+      const added = events.find((event) => event.type === 'response.output_item.added' && event.item.type === 'custom_tool_call');
+      expect(added).toMatchObject({ item: { type: 'custom_tool_call', id: call.id, input: '', status: 'in_progress' } });
+      expect(events.at(-1)).toMatchObject({ type: 'response.completed' });
+    });
+
+    it.each(MODELS)('goes round a tool loop with %s (%s), the custom call and its output sent back in input', async (model) => {
+      const first = await client.responses.create({ model, input: QUESTION, tools: [PATCH_TOOL], store: false });
+      const call = customCallOf(first);
+      const input: ResponseInputItem[] = [{ role: 'user', content: QUESTION }, ...(first.output as ResponseInputItem[]), { type: 'custom_tool_call_output', call_id: call.call_id, output: 'Patched.' }];
+      const second = await client.responses.create({ model, input, tools: [PATCH_TOOL], store: false });
+      expect(second.output_text).toContain('Patched.');
+    });
+
+    it.each(MODELS)('goes round a tool loop with %s (%s) by previous_response_id, and lists the custom items among its input items', async (model) => {
+      const first = await client.responses.create({ model, input: QUESTION, tools: [PATCH_TOOL] });
+      const call = customCallOf(first);
+      const second = await client.responses.create({ model, previous_response_id: first.id, input: [{ type: 'custom_tool_call_output', call_id: call.call_id, output: 'Patched.' }], tools: [PATCH_TOOL] });
+      expect(second.output_text).toContain('Patched.');
+      const items = (await client.responses.inputItems.list(second.id, { order: 'asc' })).data as unknown as Array<Record<string, unknown>>;
+      expect(items.find((item) => item.type === 'custom_tool_call')).toEqual(call);
+      expect(items.at(-1)).toEqual({ id: expect.stringMatching(/^ctco_[0-9a-f]{32}$/), type: 'custom_tool_call_output', call_id: call.call_id, output: 'Patched.', status: 'completed' });
+      expect(customCallOf(await client.responses.retrieve(first.id))).toEqual(call);
+    });
+
+    it('forces a custom tool with tool_choice {"type": "custom"}, sent to Gemini as its function', async () => {
+      const response = await client.responses.create({ model: 'fast', input: 'Hello', tools: [{ type: 'function', name: 'get_time', parameters: { type: 'object', properties: {} }, strict: false }, PATCH_TOOL], tool_choice: { type: 'custom', name: 'apply_patch' } });
+      expect(customCallOf(response).name).toBe('apply_patch');
+      expect(response.tool_choice).toEqual({ type: 'custom', name: 'apply_patch' });
+      expect((emulators.gemini.lastRequest()!.body as { toolConfig: unknown }).toolConfig).toEqual({ functionCallingConfig: { mode: 'ANY', allowedFunctionNames: ['apply_patch'] } });
+    });
+
+    it('refuses a function tool and a custom tool of one name with a 400 naming the later tool', async () => {
+      const error = await client.responses.create({ model: 'smart', input: 'Hi', tools: [{ type: 'function', name: 'apply_patch', parameters: null, strict: false }, PATCH_TOOL] }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+      expect((error as InstanceType<typeof OpenAI.BadRequestError>).error).toMatchObject({ type: 'invalid_request_error', code: 'invalid_value', param: 'tools[1]' });
+    });
+  });
+
+  describe('on /v1/chat/completions', () => {
+    const patchTool = { type: 'custom' as const, custom: { name: 'apply_patch', description: 'Edits files with a patch.' } };
+
+    it.each([
+      ['smart', 'anthropic'],
+      ['fast', 'gemini'],
+    ])('answers %s (%s) with a custom call, and takes it back in the next turn', async (model) => {
+      const messages = [{ role: 'user' as const, content: QUESTION }];
+      const first = await client.chat.completions.create({ model, messages, tools: [patchTool] });
+      const call = first.choices[0]!.message.tool_calls!.find((c) => c.type === 'custom')!;
+      expect(call).toEqual({ id: expect.any(String), type: 'custom', custom: { name: 'apply_patch', input: 'Paris' } });
+      expect(first.choices[0]!.finish_reason).toBe('tool_calls');
+      const second = await client.chat.completions.create({ model, messages: [...messages, first.choices[0]!.message, { role: 'tool', tool_call_id: call.id, content: 'Patched.' }], tools: [patchTool] });
+      expect(second.choices[0]!.message.content).toContain('Patched.');
+    });
+
+    it.each([
+      ['smart', 'anthropic'],
+      ['fast', 'gemini'],
+    ])('streams a custom call from %s (%s) as custom deltas whose input adds up to the text', async (model) => {
+      const chunks = await collect<ChatCompletionChunk>(await client.chat.completions.create({ model, messages: [{ role: 'user', content: QUESTION }], tools: [patchTool], stream: true }));
+      const deltas = chunks.flatMap((chunk) => chunk.choices.flatMap((choice) => (choice.delta.tool_calls ?? []) as unknown as Array<{ type?: string; custom?: { name?: string; input?: string } }>));
+      expect(deltas[0]).toMatchObject({ type: 'custom', custom: { name: 'apply_patch' } });
+      expect(deltas.every((delta) => delta.custom !== undefined && !('function' in delta))).toBe(true);
+      expect(deltas.map((delta) => delta.custom!.input ?? '').join('')).toBe('Paris');
+      expect(chunks.flatMap((chunk) => chunk.choices.map((choice) => choice.finish_reason)).filter(Boolean)).toEqual(['tool_calls']);
+    });
+
+    it('refuses a function tool and a custom tool of one name with a 400, whatever the provider', async () => {
+      const tools = [{ type: 'function' as const, function: { name: 'apply_patch' } }, patchTool];
+      for (const model of ['openai/gpt-5-mini', 'smart']) {
+        const { status, body } = await gateway.chat(apiKey, { model, messages: [{ role: 'user', content: 'Hi' }], tools });
+        expect(status).toBe(400);
+        expect(body).toMatchObject({ error: { type: 'invalid_request_error', code: 'invalid_value', param: 'tools[1]' } });
+      }
+    });
+  });
+
+  describe("a Responses API request's include", () => {
+    it('is refused, for a value OpenAI does not define, with OpenAI’s 400 naming the values it takes', async () => {
+      const error = (await client.responses.create({ model: 'smart', input: 'Hi', include: ['usage' as never] }).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.BadRequestError>;
+      expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+      expect(error.error).toMatchObject({ type: 'invalid_request_error', code: 'invalid_value', param: 'include[0]' });
+      expect((error.error as { message: string }).message).toMatch(/^Invalid value: 'usage'\. Supported values are: 'file_search_call\.results', .*'reasoning\.encrypted_content', and 'message\.output_text\.logprobs'\.$/);
+    });
+
+    it('is refused when it is not an array', async () => {
+      const { status, body } = await gateway.call('POST', '/v1/responses', apiKey, { model: 'smart', input: 'Hi', include: 'reasoning.encrypted_content' });
+      expect(status).toBe(400);
+      expect(body).toMatchObject({ error: { type: 'invalid_request_error', code: 'invalid_type', param: 'include' } });
+    });
+
+    it('takes values that do not apply through a gateway, and answers as without them', async () => {
+      const response = await client.responses.create({ model: 'fast', input: 'Hi', include: ['message.output_text.logprobs', 'web_search_call.action.sources', 'message.input_image.image_url'] });
+      expect(response.output_text).toBe('Echo: Hi');
+    });
+  });
+});
