@@ -56,7 +56,7 @@ describe("a provider's stream with custom tools sent as functions", () => {
     expect(chunks[3]!.choices[0]!.finish_reason).toBe('tool_calls');
   });
 
-  it('gives a call its whole input in the finishing chunk when its arguments came whole in its first delta', () => {
+  it('gives a call whose arguments come whole in its first delta (as Gemini sends them) its whole input at once', () => {
     const chunks = new CustomCallChunks(names).push([chunk([{ index: 0, id: 'call_1', type: 'function', function: { name: 'apply_patch', arguments: '{"input":"x"}' } }]), chunk(undefined, 'tool_calls')]);
     expect(chunks[0]!.choices[0]!.delta.tool_calls).toEqual([{ index: 0, id: 'call_1', type: 'custom', custom: { name: 'apply_patch', input: 'x' } }]);
   });
