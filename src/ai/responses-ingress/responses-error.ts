@@ -76,8 +76,10 @@ const CHAT_PARAMS: ReadonlyArray<[chat: RegExp, responses: string]> = [
   [/^max_(?:completion_)?tokens$/, 'max_output_tokens'],
   [/^reasoning_effort$/, 'reasoning.effort'],
   [/^response_format(?:\.json_schema)?/, 'text.format'],
-  [/^tools\[(\d+)\]\.function/, 'tools[$1]'],
-  [/^tool_choice\.function/, 'tool_choice'],
+  // A custom tool's members are nested under `custom` (its grammar's under `format.grammar`) where the Responses API has them flat.
+  [/^tools\[(\d+)\]\.custom\.format\.grammar/, 'tools[$1].format'],
+  [/^tools\[(\d+)\]\.(?:function|custom)/, 'tools[$1]'],
+  [/^tool_choice\.(?:function|custom)/, 'tool_choice'],
   // A message's index is not its input item's (instructions come first, turns are merged): the input it is.
   [/^messages(?:\W.*)?$/, 'input'],
 ];
