@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { sql, type KyselyPlugin } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { onTwoStoreHandles, STORE_KINDS } from '../../test/databases.js';
+import { sealSecret } from '../keys/index.js';
 import type { Store } from '../store/index.js';
 import { chatToResponse, responseEchoOf, responsesToChat, RESPONSE_INPUT, type ResponsesChatRequest, type ResponsesInputItem } from './responses-ingress/index.js';
 import { MAX_CHAIN_RESPONSES, StoredResponses, type StoredResponse } from './stored-responses.js';
@@ -226,6 +227,19 @@ describe.each(STORE_KINDS)('stored Responses in the %s store', (kind) => {
     expect(await store.chain(one!.response.id, 'app:a', T + 10)).toEqual({ found: 'chain', responses: [one] });
     expect(unopenable).toEqual([two!.response.id, two!.response.id, two!.response.id]);
     expect(await store.delete(two!.response.id, 'app:a', T + 10)).toBe(true);
+  });
+
+  it('still opens a row an earlier build sealed as a JWE, so a chain in use across an upgrade goes on', async () => {
+    const store = new StoredResponses(first, masterKey);
+    const [one, two] = await talk(store, 'app:a', ['one', 'two']);
+    // The first turn's row as builds before the synchronous sealer wrote it: a jose JWE bound to its id and owner.
+    const legacy = await sealSecret(masterKey, JSON.stringify(one), `ai_responses:${one!.response.id}:${JSON.stringify('app:a')}`);
+    await first.db.updateTable('ai_responses').set({ sealed: legacy }).where('id', '=', one!.response.id).execute();
+    expect(await store.find(one!.response.id, 'app:a', T + 10)).toEqual(one);
+    expect(await store.chain(two!.response.id, 'app:a', T + 10)).toEqual({ found: 'chain', responses: [one, two] });
+    // Altered, it reads as gone, as any row does.
+    await first.db.updateTable('ai_responses').set({ sealed: legacy.replace('"iv":"', '"iv":"A') }).where('id', '=', one!.response.id).execute();
+    expect(await store.chain(two!.response.id, 'app:a', T + 10)).toEqual({ found: 'broken' });
   });
 
   it('reads every Response as gone under another master key, once a read, the asked one named', async () => {

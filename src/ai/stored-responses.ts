@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { sealerFor, type PurposeSealer } from '../keys/index.js';
+import { openSecret, sealerFor, type PurposeSealer } from '../keys/index.js';
 import type { Database, Store } from '../store/index.js';
 import type { ResponseObject, ResponsesInputItem } from './responses-ingress/index.js';
 
@@ -81,7 +81,7 @@ export class StoredResponses {
 
   constructor(
     private readonly store: Store,
-    masterKey: Uint8Array,
+    private readonly masterKey: Uint8Array,
     /** How many Responses a chain holds at most: MAX_CHAIN_RESPONSES but in tests. */
     readonly maxChain: number = MAX_CHAIN_RESPONSES,
     /**
@@ -124,7 +124,7 @@ export class StoredResponses {
   async find(id: string, owner: string, now: number): Promise<StoredResponse | undefined> {
     const row = await this.store.db.selectFrom('ai_responses').select('sealed').where('id', '=', id).where('owner', '=', owner).where('expires_at', '>', now).executeTakeFirst();
     if (!row) return undefined;
-    const stored = this.open(id, owner, row.sealed);
+    const stored = await this.open(id, owner, row.sealed);
     if (!stored) this.onUnopenable(id);
     return stored;
   }
@@ -140,7 +140,7 @@ export class StoredResponses {
     const first = rows[0];
     if (first === undefined) return { found: 'none' };
     if (first.previous_id !== null) return { found: rows.length >= this.maxChain ? 'too_long' : 'broken' };
-    const opened = rows.map((row) => this.open(row.id, owner, row.sealed));
+    const opened = await Promise.all(rows.map((row) => this.open(row.id, owner, row.sealed)));
     // The newest row that does not open: the asked one is then as good as missing, an earlier one breaks the chain.
     const unopenable = opened.findLastIndex((stored) => stored === undefined);
     if (unopenable >= 0) {
@@ -161,10 +161,17 @@ export class StoredResponses {
   }
 
   /**
-   * A row's Response, or undefined if its seal does not open under this master key, bound to `id` and `owner` (rows
-   * sealed by builds before this sealer, as JWEs, among them).
+   * A row's Response, or undefined if its seal does not open under this master key, bound to `id` and `owner`. A row
+   * sealed by an earlier build as a JWE (jose, a JSON object) still opens, through jose: a chain in use across an
+   * upgrade goes on; only those rows pay jose's cost (and a promise), until their retention ends.
    */
-  private open(id: string, owner: string, sealed: string): StoredResponse | undefined {
+  private open(id: string, owner: string, sealed: string): StoredResponse | undefined | Promise<StoredResponse | undefined> {
+    if (sealed.startsWith('{')) {
+      return openSecret(this.masterKey, sealed, binding(id, owner)).then(
+        (text) => JSON.parse(text) as StoredResponse,
+        () => undefined,
+      );
+    }
     const text = this.#sealer.open(sealed, binding(id, owner));
     return text === undefined ? undefined : (JSON.parse(text) as StoredResponse);
   }
