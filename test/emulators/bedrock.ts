@@ -4,6 +4,7 @@ import { encodeEventStreamMessage } from '../../src/ai/providers/bedrock/index.j
 import { sendJson, startEmulatorServer, writeEvents, type EmulatorHandle, type RecordedRequest as EmulatorRequest } from './emulator-http.js';
 import { REDACTED_THINKING_TRIGGER, adaptiveOnlyRefusal, thinkingFor, thinksOnlyAdaptively } from './anthropic.js';
 import { embeddingFor } from './gemini.js';
+import { sampleOf } from './schema-sample.js';
 
 /**
  * A Bedrock runtime on 127.0.0.1 speaking the Converse API: POST /model/{modelId}/converse and /converse-stream (in
@@ -11,8 +12,9 @@ import { embeddingFor } from './gemini.js';
  * from the request as received, with its own known secret; it does not check clock skew, so tests may sign at a
  * fixed time.
  *
- * Answers: a tool result in the last turn → text; tools given → a short text block then a call of the first tool
- * with {"city":"Paris"}; structured output asked for (`outputConfig.textFormat`, in the shape the API reference
+ * Answers: a tool result in the last turn → text; tools given → a short text block then a call of each tool the last
+ * user text names, else of the first, its input filled in from the tool's inputSchema (sampleOf: {"city":"Paris"}
+ * for a weather tool's); structured output asked for (`outputConfig.textFormat`, in the shape the API reference
  * gives it, else a ValidationException) → a JSON text that follows the schema, spread over lines; otherwise "Hello
  * from the Bedrock emulator." (cut before the first of `stopSequences` it holds, stopReason stop_sequence; cut to
  * maxTokens words, stopReason max_tokens). A user text containing "forbidden" → guardrail_intervened. Usage is
@@ -85,11 +87,18 @@ const INFERENCE_MEMBERS = ['maxTokens', 'stopSequences', 'temperature', 'topP'];
 
 type Block = Record<string, unknown>;
 
+/** A toolUse block the emulated model writes (API_runtime_ToolUseBlock.html). */
+interface ToolUse {
+  toolUseId: string;
+  name: string;
+  input: unknown;
+}
+
 interface ConverseBody {
   messages?: Array<{ role?: string; content?: Block[] }>;
   system?: Block[];
   inferenceConfig?: { maxTokens?: number; stopSequences?: string[]; temperature?: number; topP?: number };
-  toolConfig?: { tools?: Array<{ toolSpec?: { name?: string }; cachePoint?: unknown }>; toolChoice?: Record<string, unknown> };
+  toolConfig?: { tools?: Array<{ toolSpec?: { name?: string; inputSchema?: { json?: Record<string, unknown> } }; cachePoint?: unknown }>; toolChoice?: Record<string, unknown> };
   additionalModelRequestFields?: unknown;
   additionalModelResponseFieldPaths?: unknown;
   outputConfig?: { textFormat?: { type?: unknown; structure?: { jsonSchema?: { schema?: unknown; name?: unknown; description?: unknown } } } };
@@ -131,7 +140,7 @@ export async function startBedrockEmulator(options: BedrockEmulatorOptions = {})
     const usage = { ...reply.usage, ...cacheUsage(body, modelId) };
     const fields = reply.fields ? { additionalModelResponseFields: reply.fields } : {};
     if (route[2] === 'converse') {
-      const content = [...reply.reasoning, ...(reply.text ? [{ text: reply.text }] : []), ...(reply.toolUse ? [{ toolUse: reply.toolUse }] : [])];
+      const content = [...reply.reasoning, ...(reply.text ? [{ text: reply.text }] : []), ...reply.toolUses.map((toolUse) => ({ toolUse }))];
       return sendJson(res, 200, { output: { message: { role: 'assistant', content } }, stopReason: reply.stopReason, ...fields, usage, metrics: { latencyMs: 1 } }, { 'x-amzn-requestid': 'emulator-request' });
     }
 
@@ -153,11 +162,11 @@ export async function startBedrockEmulator(options: BedrockEmulatorOptions = {})
       for (const word of words) frames.push(event('contentBlockDelta', { contentBlockIndex: index, delta: { text: word } }));
       frames.push(event('contentBlockStop', { contentBlockIndex: index++ }));
     }
-    if (reply.toolUse) {
-      const input = JSON.stringify(reply.toolUse.input);
-      frames.push(event('contentBlockStart', { contentBlockIndex: index, start: { toolUse: { toolUseId: reply.toolUse.toolUseId, name: reply.toolUse.name } } }));
+    for (const toolUse of reply.toolUses) {
+      const input = JSON.stringify(toolUse.input);
+      frames.push(event('contentBlockStart', { contentBlockIndex: index, start: { toolUse: { toolUseId: toolUse.toolUseId, name: toolUse.name } } }));
       for (const piece of [input.slice(0, 8), input.slice(8)]) frames.push(event('contentBlockDelta', { contentBlockIndex: index, delta: { toolUse: { input: piece } } }));
-      frames.push(event('contentBlockStop', { contentBlockIndex: index }));
+      frames.push(event('contentBlockStop', { contentBlockIndex: index++ }));
     }
     frames.push(event('messageStop', { stopReason: reply.stopReason, ...fields }));
     frames.push(event('metadata', { usage, metrics: { latencyMs: 1 } }));
@@ -435,41 +444,22 @@ function outputSchemaOf(body: ConverseBody): { schema?: Record<string, unknown>;
   return { error: 'The provided JSON schema is not valid.' };
 }
 
-/** A value that follows a JSON schema, the same every time. */
-function sample(schema: Record<string, unknown>): unknown {
-  if (Array.isArray(schema.enum)) return schema.enum[0];
-  switch (schema.type) {
-    case 'object':
-      return Object.fromEntries(Object.entries((schema.properties ?? {}) as Record<string, Record<string, unknown>>).map(([key, value]) => [key, sample(value)]));
-    case 'array':
-      return [sample((schema.items ?? {}) as Record<string, unknown>)];
-    case 'string':
-      return 'Paris';
-    case 'number':
-    case 'integer':
-      return 21;
-    case 'boolean':
-      return true;
-    default:
-      return null;
-  }
-}
-
 function replyTo(body: ConverseBody, modelId: string) {
   const lastTurn = body.messages?.[body.messages.length - 1]?.content ?? [];
   const userText = lastTurn.map((block) => (typeof block.text === 'string' ? block.text : '')).join(' ');
   const hasToolResult = lastTurn.some((block) => 'toolResult' in block);
-  const tool = body.toolConfig?.tools?.find((t) => t.toolSpec)?.toolSpec?.name;
+  const specs = (body.toolConfig?.tools ?? []).flatMap((t) => (t.toolSpec ? [t.toolSpec] : []));
+  const named = specs.filter((spec) => userText.includes(String(spec.name)));
   const schema = outputSchemaOf(body).schema;
   let text = TEXT;
   let stopReason = 'end_turn';
-  let toolUse: { toolUseId: string; name: string; input: Record<string, unknown> } | undefined;
+  let toolUses: ToolUse[] = [];
   if (hasToolResult) text = AFTER_TOOL;
-  else if (tool) {
+  else if (specs.length > 0) {
     text = 'Let me check.';
-    toolUse = { toolUseId: 'tooluse_emulator01', name: tool, input: { city: 'Paris' } };
+    toolUses = (named.length > 0 ? named : specs.slice(0, 1)).map((spec, i) => ({ toolUseId: `tooluse_emulator0${i + 1}`, name: String(spec.name), input: sampleOf(spec.inputSchema?.json) }));
     stopReason = 'tool_use';
-  } else if (schema) text = JSON.stringify(sample(schema), null, 1);
+  } else if (schema) text = JSON.stringify(sampleOf(schema), null, 1);
   else if (/forbidden/.test(userText)) {
     text = '';
     stopReason = 'guardrail_intervened';
@@ -496,8 +486,8 @@ function replyTo(body: ConverseBody, modelId: string) {
     if (userText.includes(REDACTED_THINKING_TRIGGER)) reasoning.push({ reasoningContent: { redactedContent: REDACTED_REASONING } });
   } else if (novaReasoningOn(body, modelId)) reasoning.push({ reasoningContent: { reasoningText: { text: '[REDACTED]' } } });
   const thinkingTokens = reasoning.reduce((sum, block) => sum + (block.reasoningContent.reasoningText?.text.split(/(?= )/).length ?? 1), 0);
-  const outputTokens = text.split(/(?= )/).filter(Boolean).length + (toolUse ? 5 : 0) + thinkingTokens;
-  return { text, toolUse, reasoning, stopReason, fields, usage: { inputTokens: 12, outputTokens, totalTokens: 12 + outputTokens } };
+  const outputTokens = text.split(/(?= )/).filter(Boolean).length + 5 * toolUses.length + thinkingTokens;
+  return { text, toolUses, reasoning, stopReason, fields, usage: { inputTokens: 12, outputTokens, totalTokens: 12 + outputTokens } };
 }
 
 function event(type: string, payload: Record<string, unknown>): Buffer {

@@ -1,12 +1,13 @@
 import type { ServerResponse } from 'node:http';
 import { sendJson as send, startEmulatorServer, sseEvent, writeEvents, type EmulatorHandle, type RecordedRequest } from './emulator-http.js';
+import { sampleOf } from './schema-sample.js';
 
 /**
  * Cohere's v2 API on 127.0.0.1: POST /v2/chat (JSON, or SSE `event:`/`data:` pairs written one at a time) and
  * POST /v2/embed, behind a Bearer key.
  *
  * Answers: a tool message last → "It is 21 degrees in Paris."; tools given (tool_choice not NONE) → a tool plan and
- * a call of the first tool with {"city":"Paris"}; otherwise "Hello from the Cohere emulator." cut before the first
+ * a call of the first tool, its arguments filled in from its parameters (sampleOf: {"city":"Paris"} for a weather tool); otherwise "Hello from the Cohere emulator." cut before the first
  * of `stop_sequences` it holds (STOP_SEQUENCE), and to max_tokens words (MAX_TOKENS). A user text containing "fail"
  * ends with finish_reason ERROR. Usage: 14 input tokens (9 billed), one output token per word. Embeddings: three floats per text, one billed token per word.
  */
@@ -32,7 +33,7 @@ interface CohereChatBody {
   stop_sequences?: string[];
   k?: number;
   messages?: Array<{ role?: string; content?: unknown; tool_call_id?: string; tool_calls?: Array<{ id?: string }> }>;
-  tools?: Array<{ function?: { name?: string } }>;
+  tools?: Array<{ function?: { name?: string; parameters?: Record<string, unknown> } }>;
   tool_choice?: string;
 }
 
@@ -54,16 +55,16 @@ export async function startCohereEmulator(options: CohereEmulatorOptions = {}): 
     if (invalid || !body) return send(res, 400, { message: invalid ?? 'invalid request: body is not JSON' });
     const messages = body.messages ?? [];
     const lastMessage = messages[messages.length - 1];
-    const tool = body.tool_choice === 'NONE' ? undefined : body.tools?.[0]?.function?.name;
+    const tool = body.tool_choice === 'NONE' ? undefined : body.tools?.[0]?.function;
     let text = 'Hello from the Cohere emulator.';
     let finish = 'COMPLETE';
     let call: { id: string; type: 'function'; function: { name: string; arguments: string } } | undefined;
     let plan = '';
     if (lastMessage?.role === 'tool') text = 'It is 21 degrees in Paris.';
-    else if (tool) {
+    else if (tool?.name) {
       text = '';
       plan = 'I will check the weather.';
-      call = { id: 'get_weather_emu1', type: 'function', function: { name: tool, arguments: '{"city":"Paris"}' } };
+      call = { id: 'get_weather_emu1', type: 'function', function: { name: tool.name, arguments: JSON.stringify(sampleOf(tool.parameters)) } };
       finish = 'TOOL_CALL';
     } else if (/fail/.test(JSON.stringify(lastMessage?.content ?? ''))) finish = 'ERROR';
     // Cohere says that a stop sequence ended the answer, not which one.

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { sendJson as send, startEmulatorServer, sseData, writeEvents, type EmulatorHandle, type RecordedRequest } from './emulator-http.js';
+import { sampleOf } from './schema-sample.js';
 
 /**
  * Mistral's API on 127.0.0.1: POST /v1/chat/completions (JSON, or SSE chunks written one at a time, usage on the
@@ -8,7 +9,8 @@ import { sendJson as send, startEmulatorServer, sseData, writeEvents, type Emula
  * characters of a-z, A-Z, 0-9 a 400.
  *
  * Answers: a tool message last → "It is 21 degrees in Paris."; tools given (tool_choice not none) → a call of the
- * first tool with {"city":"Paris"}; otherwise "Hello from the Mistral emulator." cut to max_tokens words. Usage: 11
+ * first tool, its arguments filled in from its parameters (sampleOf) and written as Mistral writes them, with a
+ * space after each colon and comma (`{"city": "Paris"}`); otherwise "Hello from the Mistral emulator." cut to max_tokens words. Usage: 11
  * prompt tokens, one completion token per word.
  */
 export interface MistralEmulatorOptions {
@@ -57,15 +59,15 @@ export async function startMistralEmulator(options: MistralEmulatorOptions = {})
     }
     if (typeof body?.tool_choice === 'string' && !TOOL_CHOICES.includes(body.tool_choice)) return send(res, 400, { object: 'error', message: `invalid tool_choice ${body.tool_choice}`, type: 'invalid_request_error', param: null, code: null });
 
-    const tools = body?.tools as Array<{ function?: { name?: string } }> | undefined;
-    const tool = body?.tool_choice === 'none' ? undefined : tools?.[0]?.function?.name;
+    const tools = body?.tools as Array<{ function?: { name?: string; parameters?: Json } }> | undefined;
+    const tool = body?.tool_choice === 'none' ? undefined : tools?.[0]?.function;
     let text = 'Hello from the Mistral emulator.';
     let finish = 'stop';
     let call: { id: string; type: 'function'; function: { name: string; arguments: string }; index: number } | undefined;
     if (messages[messages.length - 1]?.role === 'tool') text = 'It is 21 degrees in Paris.';
-    else if (tool) {
+    else if (tool?.name) {
       text = '';
-      call = { id: 'D681PevKs', type: 'function', function: { name: tool, arguments: '{"city": "Paris"}' }, index: 0 };
+      call = { id: 'D681PevKs', type: 'function', function: { name: tool.name, arguments: spacedJson(sampleOf(tool.parameters)) }, index: 0 };
       finish = 'tool_calls';
     }
     const words = text.split(/(?= )/).filter(Boolean);
@@ -107,6 +109,13 @@ export async function startMistralEmulator(options: MistralEmulatorOptions = {})
       mode = next;
     },
   };
+}
+
+/** JSON as Python's json.dumps writes it by default, as Mistral's arguments come: `{"a": 1, "b": [2, 3]}`. */
+function spacedJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(spacedJson).join(', ')}]`;
+  if (value !== null && typeof value === 'object') return `{${Object.entries(value).map(([key, member]) => `${JSON.stringify(key)}: ${spacedJson(member)}`).join(', ')}}`;
+  return JSON.stringify(value);
 }
 
 /** The locations (pydantic's `loc`) of members Mistral does not document, at the top and in each message. */

@@ -1,12 +1,14 @@
 import type { ServerResponse } from 'node:http';
 import { sendJson as send, startEmulatorServer, ndjsonLine, writeEvents, type EmulatorHandle, type RecordedRequest } from './emulator-http.js';
+import { sampleOf } from './schema-sample.js';
 
 /**
  * Ollama's native API on 127.0.0.1: POST /api/chat (one JSON object, or NDJSON lines written one at a time) and
  * POST /api/embed, behind a Bearer key as an authenticating proxy would put it.
  *
- * Answers: a tool message last → "It is 21 degrees in Paris."; tools given → a call of the first tool with
- * {"city":"Paris"} (arguments as an object, no call id, as Ollama documents it); otherwise "Hello from the Ollama
+ * Answers: a tool message last → "It is 21 degrees in Paris."; tools given → a call of the first tool, its arguments
+ * filled in from its parameters (sampleOf: {"city":"Paris"} for a weather tool), as an object with no call id, as
+ * Ollama documents it; otherwise "Hello from the Ollama
  * emulator." cut to options.num_predict words (done_reason "length"). Model "missing" → 404. Usage: 10 prompt tokens,
  * one eval token per word. Embeddings: three floats per input, one prompt token per word.
  */
@@ -29,7 +31,7 @@ interface OllamaChatBody {
   model?: string;
   stream?: boolean;
   messages?: Array<{ role?: string; content?: unknown; images?: unknown[]; tool_calls?: Array<{ function?: { arguments?: unknown } }> }>;
-  tools?: Array<{ function?: { name?: string } }>;
+  tools?: Array<{ function?: { name?: string; parameters?: Record<string, unknown> } }>;
   options?: { num_predict?: number };
 }
 
@@ -51,14 +53,14 @@ export async function startOllamaEmulator(options: OllamaEmulatorOptions = {}): 
     if (invalid || !body) return send(res, 400, { error: invalid ?? 'invalid JSON' });
     if (body.model === 'missing') return send(res, 404, { error: `model "missing" not found, try pulling it first` });
     const messages = body.messages ?? [];
-    const tool = body.tools?.[0]?.function?.name;
+    const tool = body.tools?.[0]?.function;
     let text = 'Hello from the Ollama emulator.';
     let doneReason = 'stop';
     let toolCalls: Array<{ function: { name: string; arguments: Record<string, unknown> } }> = [];
     if (messages[messages.length - 1]?.role === 'tool') text = 'It is 21 degrees in Paris.';
-    else if (tool) {
+    else if (tool?.name) {
       text = '';
-      toolCalls = [{ function: { name: tool, arguments: { city: 'Paris' } } }];
+      toolCalls = [{ function: { name: tool.name, arguments: sampleOf(tool.parameters) as Record<string, unknown> } }];
     }
     const words = text.split(/(?= )/).filter(Boolean);
     const limit = body.options?.num_predict;
