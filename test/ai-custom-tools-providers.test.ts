@@ -1,0 +1,152 @@
+import type OpenAI from 'openai';
+import type { Response, ResponseCustomToolCall, ResponseInputItem, ResponseStreamEvent } from 'openai/resources/responses/responses';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AiGateway } from './ai-fixtures.js';
+import { startBedrockEmulator, type BedrockEmulator } from './emulators/bedrock.js';
+import { startCohereEmulator, type CohereEmulator } from './emulators/cohere.js';
+import type { EmulatorHandle } from './emulators/emulator-http.js';
+import { startMistralEmulator, type MistralEmulator } from './emulators/mistral.js';
+import { startOllamaEmulator, type OllamaEmulator } from './emulators/ollama.js';
+
+/**
+ * OpenAI's custom tools (Codex's `apply_patch`) through the gateway to the providers that know only function tools
+ * and have no file of their own for it: Bedrock's Converse (its stream in AWS's binary event stream), Mistral, Cohere
+ * and Ollama. Each gets a function of one string, `input`; the client gets a custom call back, whole or as input
+ * fragments; and the custom call and its output sent back reach the provider as a function call and its result.
+ */
+
+type Json = Record<string, unknown>;
+
+/** The tool a provider was sent, read from its own wire format. */
+interface SentTool {
+  name: unknown;
+  description: unknown;
+  parameters: unknown;
+}
+
+/**
+ * The last turn a provider was sent, read from its own wire format: the assistant's call (its id, tool name and
+ * arguments as an object) and the tool result answering it (`answers`: the id, or for Ollama, which has none, the
+ * tool's name).
+ */
+interface SentTurn {
+  call: { id: unknown; name: unknown; arguments: unknown };
+  result: { answers: unknown; output: unknown };
+}
+
+/** Each provider: its model as a client names it, and how to read what it was sent. */
+const PROVIDERS: Array<{ provider: 'bedrock' | 'mistral' | 'cohere' | 'ollama'; model: string; tool: (body: Json) => SentTool; turn: (body: Json) => SentTurn }> = [
+  {
+    provider: 'bedrock',
+    model: 'bedrock/anthropic.claude-3-haiku-20240307-v1:0',
+    // https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ToolSpecification.html
+    tool: (body) => {
+      const spec = (body.toolConfig as { tools: Array<{ toolSpec: Json }> }).tools[0]!.toolSpec;
+      return { name: spec.name, description: spec.description, parameters: (spec.inputSchema as Json).json };
+    },
+    // API_runtime_ToolUseBlock.html, API_runtime_ToolResultBlock.html
+    turn: (body) => {
+      const messages = body.messages as Array<{ content: Json[] }>;
+      const use = messages[1]!.content.find((block) => 'toolUse' in block)!.toolUse as Json;
+      const result = messages[2]!.content[0]!.toolResult as { toolUseId: unknown; content: Array<{ text: unknown }> };
+      return { call: { id: use.toolUseId, name: use.name, arguments: use.input }, result: { answers: result.toolUseId, output: result.content[0]!.text } };
+    },
+  },
+  // OpenAI's own shape, as Mistral (https://docs.mistral.ai/capabilities/function_calling/) and Cohere v2
+  // (https://docs.cohere.com/reference/chat) take it: arguments as a JSON string.
+  { provider: 'mistral', model: 'mistral/mistral-small-latest', tool: functionOf, turn: (body) => openAITurn(body, (args) => JSON.parse(args as string)) },
+  { provider: 'cohere', model: 'cohere/command-r-plus-08-2024', tool: functionOf, turn: (body) => openAITurn(body, (args) => JSON.parse(args as string)) },
+  // Ollama's arguments are an object, and its calls have no id: a result names its tool
+  // (https://github.com/ollama/ollama/blob/main/docs/api.md#chat-request-with-tools).
+  { provider: 'ollama', model: 'ollama/llama3.2', tool: functionOf, turn: (body) => openAITurn(body, (args) => args) },
+];
+
+function functionOf(body: Json): SentTool {
+  const fn = (body.tools as Array<{ function: Json }>)[0]!.function;
+  return { name: fn.name, description: fn.description, parameters: fn.parameters };
+}
+
+function openAITurn(body: Json, argumentsOf: (args: unknown) => unknown): SentTurn {
+  const messages = body.messages as Array<{ role: string; content: unknown; tool_call_id?: unknown; tool_name?: unknown; tool_calls?: Array<{ id?: unknown; function: Json }> }>;
+  const call = messages.find((message) => message.role === 'assistant')!.tool_calls![0]!;
+  const result = messages.find((message) => message.role === 'tool')!;
+  return { call: { id: call.id, name: call.function.name, arguments: argumentsOf(call.function.arguments) }, result: { answers: result.tool_call_id ?? result.tool_name, output: result.content } };
+}
+
+/** Codex's `apply_patch` as a Responses API custom tool, its grammar cut short. */
+const PATCH_TOOL = { type: 'custom' as const, name: 'apply_patch', description: 'Edits files with a patch.', format: { type: 'grammar' as const, syntax: 'lark' as const, definition: 'start: begin_patch hunk+ end_patch' } };
+const QUESTION = 'Fix the typo with apply_patch';
+/** What every emulator's model writes for a string: the custom call's input. */
+const INPUT = 'Paris';
+
+async function collect<T>(stream: AsyncIterable<T>): Promise<T[]> {
+  const events: T[] = [];
+  for await (const event of stream) events.push(event);
+  return events;
+}
+const customCallOf = (response: Response): ResponseCustomToolCall => response.output.find((item): item is ResponseCustomToolCall => item.type === 'custom_tool_call')!;
+
+describe.each(PROVIDERS)('custom tools through the gateway to $provider', ({ provider, model, tool, turn }) => {
+  let gateway: AiGateway;
+  let emulator: BedrockEmulator | MistralEmulator | CohereEmulator | OllamaEmulator;
+  let client: OpenAI;
+  const lastBody = () => (emulator as EmulatorHandle<{ body: unknown }>).lastRequest()!.body as Json;
+
+  beforeAll(async () => {
+    gateway = await AiGateway.start();
+    if (provider === 'bedrock') {
+      const bedrock = await startBedrockEmulator();
+      emulator = bedrock;
+      await gateway.configure({ providers: [{ name: provider, type: provider, baseUrl: bedrock.url, region: bedrock.region }] });
+      await gateway.addProviderKey(provider, bedrock.credential);
+    } else {
+      const other = await { mistral: startMistralEmulator, cohere: startCohereEmulator, ollama: startOllamaEmulator }[provider]();
+      emulator = other;
+      await gateway.configure({ providers: [{ name: provider, type: provider, baseUrl: other.url }] });
+      await gateway.addProviderKey(provider, other.apiKey);
+    }
+    client = gateway.openai(await gateway.createApp({ name: `${provider}-custom-app`, team: `${provider}-custom-team` }));
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+    await emulator?.stop();
+  });
+
+  it('sends the custom tool as a function of one required string, its description carrying the grammar, and answers its call as a custom_tool_call', async () => {
+    const response = await client.responses.create({ model, input: QUESTION, tools: [PATCH_TOOL], store: false });
+    expect(customCallOf(response)).toEqual({ type: 'custom_tool_call', id: expect.stringMatching(/^ctc_[0-9a-f]{32}$/), call_id: expect.any(String), name: 'apply_patch', input: INPUT, status: 'completed' });
+    expect(response.output.some((item) => item.type === 'function_call')).toBe(false);
+    expect(tool(lastBody())).toEqual({
+      name: 'apply_patch',
+      description: 'Edits files with a patch.\n\nThe input must be text that follows this Lark grammar exactly:\nstart: begin_patch hunk+ end_patch',
+      parameters: { type: 'object', properties: { input: { type: 'string', description: 'The input of apply_patch, as free text.' } }, required: ['input'] },
+    });
+  });
+
+  it('streams the call as custom_tool_call_input deltas that add up to the input', async () => {
+    const stream = client.responses.stream({ model, input: QUESTION, tools: [PATCH_TOOL], store: false });
+    const events = await collect<ResponseStreamEvent>(stream);
+    const call = customCallOf(await stream.finalResponse());
+    expect(call).toMatchObject({ name: 'apply_patch', input: INPUT, status: 'completed' });
+    const deltas = events.flatMap((event) => (event.type === 'response.custom_tool_call_input.delta' ? [event] : []));
+    expect(deltas.length).toBeGreaterThan(0);
+    expect(deltas.every((event) => event.item_id === call.id)).toBe(true);
+    expect(deltas.map((event) => event.delta).join('')).toBe(INPUT);
+    expect(events.find((event) => event.type === 'response.custom_tool_call_input.done')).toMatchObject({ item_id: call.id, input: INPUT });
+    expect(events.some((event) => event.type === 'response.function_call_arguments.delta')).toBe(false);
+    expect(events.at(-1)).toMatchObject({ type: 'response.completed' });
+  });
+
+  it.each([false, true])('takes the custom call and its output back as a function call of {"input": …} and its result (first turn streamed: %s)', async (streamed) => {
+    const ask = { model, tools: [PATCH_TOOL], store: false };
+    const first = streamed ? await client.responses.stream({ ...ask, input: QUESTION }).finalResponse() : await client.responses.create({ ...ask, input: QUESTION });
+    const call = customCallOf(first);
+    const input: ResponseInputItem[] = [{ role: 'user', content: QUESTION }, ...(first.output as ResponseInputItem[]), { type: 'custom_tool_call_output', call_id: call.call_id, output: 'Patched.' }];
+    const second = await client.responses.create({ ...ask, input });
+    expect(second.output_text).toBe('It is 21 degrees in Paris.');
+    expect(turn(lastBody())).toEqual({
+      call: { id: provider === 'ollama' ? undefined : call.call_id, name: 'apply_patch', arguments: { input: INPUT } },
+      result: { answers: provider === 'ollama' ? 'apply_patch' : call.call_id, output: 'Patched.' },
+    });
+  });
+});
