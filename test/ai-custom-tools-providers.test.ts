@@ -150,3 +150,62 @@ describe.each(PROVIDERS)('custom tools through the gateway to $provider', ({ pro
     });
   });
 });
+
+describe('several calls in one Bedrock answer', () => {
+  let gateway: AiGateway;
+  let bedrock: BedrockEmulator;
+  let client: OpenAI;
+  const NOTE_TOOL = { type: 'custom' as const, name: 'write_note', description: 'Writes a note.' };
+  const WEATHER = { type: 'function' as const, name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] }, strict: false };
+  const ask = { model: PROVIDERS[0]!.model, tools: [PATCH_TOOL, WEATHER, NOTE_TOOL], store: false, input: 'Use apply_patch, get_weather and write_note.' };
+  /** Bedrock's model calls each tool the question names, in the tools' order. */
+  const CALLS = [
+    { type: 'custom_tool_call', name: 'apply_patch', input: INPUT, call_id: 'tooluse_emulator01' },
+    { type: 'function_call', name: 'get_weather', arguments: '{"city":"Paris"}', call_id: 'tooluse_emulator02' },
+    { type: 'custom_tool_call', name: 'write_note', input: INPUT, call_id: 'tooluse_emulator03' },
+  ];
+  const callsOf = (response: Response) => response.output.filter((item) => item.type === 'custom_tool_call' || item.type === 'function_call');
+
+  beforeAll(async () => {
+    bedrock = await startBedrockEmulator();
+    gateway = await AiGateway.start();
+    await gateway.configure({ providers: [{ name: 'bedrock', type: 'bedrock', baseUrl: bedrock.url, region: bedrock.region }] });
+    await gateway.addProviderKey('bedrock', bedrock.credential);
+    client = gateway.openai(await gateway.createApp({ name: 'bedrock-calls-app', team: 'bedrock-calls-team' }));
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+    await bedrock?.stop();
+  });
+
+  it('answers two custom calls and a function call through Converse, each as its own item with its own input', async () => {
+    const items = callsOf(await client.responses.create(ask));
+    expect(items).toEqual(CALLS.map((call) => ({ ...call, id: expect.any(String), status: 'completed' })));
+    expect(new Set(items.map((item) => item.id)).size).toBe(3);
+  });
+
+  it("streams them from ConverseStream's event stream, each call's input or arguments streamed to its own item", async () => {
+    const stream = client.responses.stream(ask);
+    const events = await collect<ResponseStreamEvent>(stream);
+    const items = callsOf(await stream.finalResponse());
+    // The SDK's final response gives a function call its own parsed_arguments as well.
+    expect(items).toMatchObject(CALLS.map((call) => ({ ...call, status: 'completed' })));
+    for (const item of items) {
+      const pieces = events.flatMap((event) => ((event.type === 'response.custom_tool_call_input.delta' || event.type === 'response.function_call_arguments.delta') && event.item_id === item.id ? [event.delta] : []));
+      expect(pieces.join('')).toBe(item.type === 'custom_tool_call' ? item.input : item.arguments);
+    }
+  });
+
+  it('sends the calls and their outputs back as three toolUse blocks and three toolResults, in order', async () => {
+    const first = await client.responses.create(ask);
+    const outputs: ResponseInputItem[] = callsOf(first).map((call) => ({ type: call.type === 'custom_tool_call' ? 'custom_tool_call_output' : 'function_call_output', call_id: call.call_id, output: `Done: ${call.name}.` }) as ResponseInputItem);
+    await client.responses.create({ ...ask, input: [{ role: 'user', content: ask.input }, ...(first.output as ResponseInputItem[]), ...outputs] });
+    const [, assistant, results] = (bedrock.lastRequest()!.body as { messages: Array<{ content: Json[] }> }).messages;
+    expect(assistant!.content.filter((block) => 'toolUse' in block)).toEqual([
+      { toolUse: { toolUseId: 'tooluse_emulator01', name: 'apply_patch', input: { input: INPUT } } },
+      { toolUse: { toolUseId: 'tooluse_emulator02', name: 'get_weather', input: { city: 'Paris' } } },
+      { toolUse: { toolUseId: 'tooluse_emulator03', name: 'write_note', input: { input: INPUT } } },
+    ]);
+    expect(results!.content).toEqual(['apply_patch', 'get_weather', 'write_note'].map((name, i) => ({ toolResult: { toolUseId: `tooluse_emulator0${i + 1}`, content: [{ text: `Done: ${name}.` }] } })));
+  });
+});

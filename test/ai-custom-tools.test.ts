@@ -111,6 +111,68 @@ describe('custom tools through the gateway', () => {
     });
   });
 
+  describe('several calls in one answer', () => {
+    /** A second custom tool, of plain text. */
+    const NOTE_TOOL = { type: 'custom' as const, name: 'write_note', description: 'Writes a note.' };
+    const WEATHER = { type: 'function' as const, name: 'get_weather', description: 'The current weather in a city', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] }, strict: false };
+    const tools = [PATCH_TOOL, WEATHER, NOTE_TOOL];
+    /** What each emulator's model calls for a question naming tools: each tool it names, in the tools' order. */
+    const ASKS: Array<[question: string, calls: Array<{ type: string; name: string; input?: string; arguments?: string }>]> = [
+      ['Use apply_patch and write_note.', [{ type: 'custom_tool_call', name: 'apply_patch', input: 'Paris' }, { type: 'custom_tool_call', name: 'write_note', input: 'Paris' }]],
+      ['Use apply_patch and get_weather.', [{ type: 'custom_tool_call', name: 'apply_patch', input: 'Paris' }, { type: 'function_call', name: 'get_weather', arguments: '{"city":"Paris"}' }]],
+    ];
+    const callsOf = (response: Response) => response.output.filter((item) => item.type === 'custom_tool_call' || item.type === 'function_call');
+
+    describe.each([
+      ['smart', 'anthropic'],
+      ['fast', 'gemini'],
+    ])('with %s (%s)', (model) => {
+      it.each(ASKS)('answers "%s" with each call as its own item', async (question, calls) => {
+        const response = await client.responses.create({ model, input: question, tools, store: false });
+        const items = callsOf(response);
+        expect(items).toEqual(calls.map((call) => ({ ...call, id: expect.any(String), call_id: expect.any(String), status: 'completed' })));
+        expect(new Set(items.map((item) => item.id)).size).toBe(items.length);
+        expect(new Set(items.map((item) => item.call_id)).size).toBe(items.length);
+      });
+
+      it.each(ASKS)('streams "%s" with each call as its own item, its input or arguments streamed to it alone', async (question, calls) => {
+        const stream = client.responses.stream({ model, input: question, tools, store: false });
+        const events = await collect<ResponseStreamEvent>(stream);
+        const items = callsOf(await stream.finalResponse());
+        // The SDK's final response gives a function call its own parsed_arguments as well.
+        expect(items).toMatchObject(calls.map((call) => ({ ...call, id: expect.any(String), call_id: expect.any(String), status: 'completed' })));
+        for (const item of items) {
+          const own = events.filter((event) => 'item_id' in event && event.item_id === item.id);
+          const pieces = own.flatMap((event) => (event.type === 'response.custom_tool_call_input.delta' || event.type === 'response.function_call_arguments.delta' ? [event.delta] : []));
+          expect(pieces.join('')).toBe(item.type === 'custom_tool_call' ? item.input : item.arguments);
+          expect(own.at(-1)?.type).toBe(item.type === 'custom_tool_call' ? 'response.custom_tool_call_input.done' : 'response.function_call_arguments.done');
+        }
+      });
+
+      it('goes round a tool loop with two custom calls, each output answering its own call', async () => {
+        const first = await client.responses.create({ model, input: ASKS[0]![0], tools, store: false });
+        const calls = callsOf(first) as ResponseCustomToolCall[];
+        const outputs: ResponseInputItem[] = calls.map((call) => ({ type: 'custom_tool_call_output', call_id: call.call_id, output: `Done: ${call.name}.` }));
+        const second = await client.responses.create({ model, input: [{ role: 'user', content: ASKS[0]![0] }, ...(first.output as ResponseInputItem[]), ...outputs], tools, store: false });
+        expect(second.output_text).toContain('Done: apply_patch.');
+        expect(second.output_text).toContain('Done: write_note.');
+      });
+    });
+
+    it('streams a custom call and a function call on /v1/chat/completions, each at its own index in its own shape', async () => {
+      const chatTools = [{ type: 'custom' as const, custom: { name: 'apply_patch', description: 'Edits files with a patch.' } }, { type: 'function' as const, function: { name: 'get_weather', parameters: WEATHER.parameters } }];
+      const chunks = await collect<ChatCompletionChunk>(await client.chat.completions.create({ model: 'smart', messages: [{ role: 'user', content: 'Use apply_patch and get_weather.' }], tools: chatTools, stream: true }));
+      const deltas = chunks.flatMap((chunk) => chunk.choices.flatMap((choice) => (choice.delta.tool_calls ?? []) as unknown as Array<{ index: number; type?: string; custom?: { name?: string; input?: string }; function?: { name?: string; arguments?: string } }>));
+      const at = (index: number) => deltas.filter((delta) => delta.index === index);
+      expect(at(0)[0]).toMatchObject({ type: 'custom', custom: { name: 'apply_patch' } });
+      expect(at(0).every((delta) => delta.custom !== undefined && delta.function === undefined)).toBe(true);
+      expect(at(0).map((delta) => delta.custom!.input ?? '').join('')).toBe('Paris');
+      expect(at(1)[0]).toMatchObject({ type: 'function', function: { name: 'get_weather' } });
+      expect(at(1).every((delta) => delta.function !== undefined && delta.custom === undefined)).toBe(true);
+      expect(JSON.parse(at(1).map((delta) => delta.function!.arguments ?? '').join(''))).toEqual({ city: 'Paris' });
+    });
+  });
+
   describe('on /v1/chat/completions', () => {
     const patchTool = { type: 'custom' as const, custom: { name: 'apply_patch', description: 'Edits files with a patch.' } };
 
