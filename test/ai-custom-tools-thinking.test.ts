@@ -2,8 +2,8 @@ import type OpenAI from 'openai';
 import type { Response, ResponseCreateParamsNonStreaming, ResponseInputItem } from 'openai/resources/responses/responses';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AiGateway, configureThreeProviders, startProviderEmulators, type ProviderEmulators } from './ai-fixtures.js';
-import { signatureFor, thinkingFor } from './emulators/anthropic.js';
-import { reasoningSignatureFor, startBedrockEmulator, type BedrockEmulator } from './emulators/bedrock.js';
+import { REDACTED_DATA, REDACTED_THINKING_TRIGGER, signatureFor, thinkingFor } from './emulators/anthropic.js';
+import { REDACTED_REASONING, reasoningSignatureFor, startBedrockEmulator, type BedrockEmulator } from './emulators/bedrock.js';
 
 /**
  * Claude's extended thinking and a custom tool in one tool loop, on the Responses API as Codex drives it: Claude
@@ -34,6 +34,9 @@ const CLAUDES = [
       { role: 'user', content: [{ type: 'tool_result', tool_use_id: callId, content: [{ type: 'text', text: 'Patched.' }] }] },
     ],
     answer: 'The tool answered: Patched.',
+    /** The thinking a question holding Anthropic's redacted-thinking test string gets: a thinking block, then a redacted one. */
+    thought: (thinking: string) => [{ type: 'thinking', thinking, signature: signatureFor(thinking) }, { type: 'redacted_thinking', data: REDACTED_DATA }],
+    uses: (blocks: Json[]) => blocks.filter((block) => block.type === 'tool_use').map((block) => [block.name, block.input]),
   },
   {
     provider: 'bedrock',
@@ -43,6 +46,8 @@ const CLAUDES = [
       { role: 'user', content: [{ toolResult: { toolUseId: callId, content: [{ text: 'Patched.' }] } }] },
     ],
     answer: 'It is 21 degrees in Paris.',
+    thought: (thinking: string) => [{ reasoningContent: { reasoningText: { text: thinking, signature: reasoningSignatureFor(thinking) } } }, { reasoningContent: { redactedContent: REDACTED_REASONING } }],
+    uses: (blocks: Json[]) => blocks.flatMap((block) => ('toolUse' in block ? [[(block.toolUse as Json).name, (block.toolUse as Json).input]] : [])),
   },
 ] as const;
 
@@ -79,7 +84,7 @@ describe('extended thinking and a custom tool in one tool loop', () => {
     await bedrock?.stop();
   });
 
-  describe.each(CLAUDES)('with $provider', ({ provider, model, turn, answer }) => {
+  describe.each(CLAUDES)('with $provider', ({ provider, model, turn, answer, thought, uses }) => {
     const ask = { model, tools: [PATCH_TOOL], reasoning: { effort: 'low' as const } } satisfies Partial<ResponseCreateParamsNonStreaming>;
 
     it.each([false, true])('gives Claude back its thinking, text and tool_use from the reasoning item and custom_tool_call a stateless client sends (first turn streamed: %s)', async (streamed) => {
@@ -94,6 +99,21 @@ describe('extended thinking and a custom tool in one tool loop', () => {
       expect(second.output_text).toBe(answer);
       expect(thinkingAsked(provider)).toMatchObject({ type: 'enabled' });
       expect(sent(provider).messages.slice(1)).toEqual(turn(call.call_id));
+    });
+
+    it('gives Claude back a redacted thinking block with its thinking, before two custom calls of one answer', async () => {
+      const question = `${REDACTED_THINKING_TRIGGER} Use apply_patch and write_note.`;
+      const stateless = { ...ask, tools: [PATCH_TOOL, { type: 'custom' as const, name: 'write_note' }], store: false, include: ['reasoning.encrypted_content' as const] };
+      const first = await client.responses.stream({ ...stateless, input: question }).finalResponse();
+      expect(first.output.map((item) => item.type)).toEqual(['reasoning', 'message', 'custom_tool_call', 'custom_tool_call']);
+      const outputs: ResponseInputItem[] = first.output.flatMap((item) => (item.type === 'custom_tool_call' ? [{ type: 'custom_tool_call_output' as const, call_id: item.call_id, output: `Done: ${item.name}.` }] : []));
+      await client.responses.create({ ...stateless, input: [{ role: 'user', content: question }, ...(first.output as ResponseInputItem[]), ...outputs] });
+      const content = sent(provider).messages[1]!.content as Json[];
+      expect(content.slice(0, 2)).toEqual(thought(thinkingFor(question)));
+      expect(uses(content)).toEqual([
+        ['apply_patch', { input: 'Paris' }],
+        ['write_note', { input: 'Paris' }],
+      ]);
     });
 
     it('gives Claude back its thinking and the custom call through previous_response_id', async () => {
