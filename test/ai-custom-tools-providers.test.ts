@@ -1,4 +1,5 @@
 import type OpenAI from 'openai';
+import type { ChatCompletionChunk, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import type { Response, ResponseCustomToolCall, ResponseInputItem, ResponseStreamEvent } from 'openai/resources/responses/responses';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AiGateway } from './ai-fixtures.js';
@@ -148,6 +149,22 @@ describe.each(PROVIDERS)('custom tools through the gateway to $provider', ({ pro
       call: { id: provider === 'ollama' ? undefined : call.call_id, name: 'apply_patch', arguments: { input: INPUT } },
       result: { answers: provider === 'ollama' ? 'apply_patch' : call.call_id, output: 'Patched.' },
     });
+  });
+
+  it('answers a custom call on /v1/chat/completions, streamed as custom deltas, and takes it back in the next turn', async () => {
+    const tools = [{ type: 'custom' as const, custom: { name: 'apply_patch', description: 'Edits files with a patch.' } }];
+    const messages: ChatCompletionMessageParam[] = [{ role: 'user', content: QUESTION }];
+    const chunks = await collect<ChatCompletionChunk>(await client.chat.completions.create({ model, messages, tools, stream: true }));
+    const deltas = chunks.flatMap((chunk) => chunk.choices.flatMap((choice) => (choice.delta.tool_calls ?? []) as unknown as Array<{ type?: string; custom?: { name?: string; input?: string } }>));
+    expect(deltas[0]).toMatchObject({ type: 'custom', custom: { name: 'apply_patch' } });
+    expect(deltas.every((delta) => delta.custom !== undefined && !('function' in delta))).toBe(true);
+    expect(deltas.map((delta) => delta.custom!.input ?? '').join('')).toBe(INPUT);
+    const first = await client.chat.completions.create({ model, messages, tools });
+    const call = first.choices[0]!.message.tool_calls![0]!;
+    expect(call).toEqual({ id: expect.any(String), type: 'custom', custom: { name: 'apply_patch', input: INPUT } });
+    const second = await client.chat.completions.create({ model, messages: [...messages, first.choices[0]!.message, { role: 'tool', tool_call_id: call.id, content: 'Patched.' }], tools });
+    expect(second.choices[0]!.message.content).toBe('It is 21 degrees in Paris.');
+    expect(turn(lastBody())).toMatchObject({ call: { name: 'apply_patch', arguments: { input: INPUT } }, result: { output: 'Patched.' } });
   });
 });
 
