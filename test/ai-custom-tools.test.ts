@@ -209,6 +209,30 @@ describe('custom tools through the gateway', () => {
         expect(body).toMatchObject({ error: { type: 'invalid_request_error', code: 'invalid_value', param: 'tools[1]' } });
       }
     });
+    it.each([
+      ['without its custom member', { type: 'custom' }, 'tools[0].custom'],
+      ['without a name', { type: 'custom', custom: { description: 'Edits files.' } }, 'tools[0].custom.name'],
+      ['with a format of no known type', { type: 'custom', custom: { name: 'apply_patch', format: { type: 'json' } } }, 'tools[0].custom.format.type'],
+      ['with a grammar of no known syntax', { type: 'custom', custom: { name: 'apply_patch', format: { type: 'grammar', grammar: { syntax: 'ebnf', definition: 'start: x' } } } }, 'tools[0].custom.format.grammar.syntax'],
+      ['with a grammar without its definition', { type: 'custom', custom: { name: 'apply_patch', format: { type: 'grammar', grammar: { syntax: 'lark' } } } }, 'tools[0].custom.format.grammar.definition'],
+    ])('refuses a custom tool %s with a 400 naming the member, whatever the provider', async (_case, tool, param) => {
+      for (const model of ['openai/gpt-5-mini', 'smart']) {
+        const { status, body } = await gateway.chat(apiKey, { model, messages: [{ role: 'user', content: 'Hi' }], tools: [tool] });
+        expect(status).toBe(400);
+        expect(body).toMatchObject({ error: { type: 'invalid_request_error', param } });
+      }
+    });
+
+    it('refuses a custom call in the history without an id, which its output could not name', async () => {
+      const messages = [
+        { role: 'user', content: QUESTION },
+        { role: 'assistant', content: null, tool_calls: [{ type: 'custom', custom: { name: 'apply_patch', input: 'Paris' } }] },
+        { role: 'tool', tool_call_id: 'call_1', content: 'Patched.' },
+      ];
+      const { status, body } = await gateway.chat(apiKey, { model: 'smart', messages, tools: [patchTool] });
+      expect(status).toBe(400);
+      expect(body).toMatchObject({ error: { type: 'invalid_request_error', param: 'messages[1].tool_calls[0].id' } });
+    });
   });
 
   describe("a Responses API request's include", () => {

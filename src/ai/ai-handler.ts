@@ -140,6 +140,8 @@ function validateMessage(m: unknown, i: number): boolean {
       if (isJsonObject(call) && call.type === 'custom') {
         const custom = call.custom;
         if (!isJsonObject(custom) || typeof custom.name !== 'string' || typeof custom.input !== 'string') throw invalid(`${at}.tool_calls[${j}].custom`, `${at}.tool_calls[${j}] must have a custom tool's name and its input as a string`);
+        // Its output names it by id (tool_call_id): a provider it is translated for pairs the two by it.
+        if (typeof call.id !== 'string' || call.id === '') throw invalid(`${at}.tool_calls[${j}].id`, `${at}.tool_calls[${j}] must have an id, as the tool message with its output names it`);
         return;
       }
       const fn = isJsonObject(call) ? call.function : undefined;
@@ -177,6 +179,7 @@ function validateChat(body: Record<string, unknown>): ChatRequest {
   // A call names its tool by name alone: a function and a custom tool of one name could not be told apart, whatever the provider.
   refuseToolNameCollisions(body.tools, 'tools');
   if (body.tools) body.tools.forEach((tool: unknown, i: number) => {
+    if (isJsonObject(tool) && tool.type === 'custom') validateCustomTool(tool, `tools[${i}]`);
     if (isJsonObject(tool) && tool.cache_control !== undefined && takeCacheControl(tool, `tools[${i}]`)) marked = true;
   });
   if (body.response_format !== undefined) validateResponseFormat(body.response_format);
@@ -185,6 +188,26 @@ function validateChat(body: Record<string, unknown>): ChatRequest {
   const request = body as unknown as ChatRequest;
   if (marked) request[CACHE_MARKED] = true;
   return request;
+}
+
+/**
+ * A custom tool as Chat Completions declares it (https://platform.openai.com/docs/api-reference/chat/create#chat-create-tools):
+ * `{type: "custom", custom: {name, description?, format?}}`, the format `{type: "text"}` or `{type: "grammar",
+ * grammar: {syntax: "lark" | "regex", definition}}`. Checked here for every provider: one it is translated for
+ * reads them all, and a name-less tool would be a function named "undefined".
+ */
+function validateCustomTool(tool: Record<string, unknown>, at: string): void {
+  const custom = tool.custom;
+  if (!isJsonObject(custom)) throw invalid(`${at}.custom`, `${at}.custom is required for a custom tool: {name, description?, format?}`);
+  if (typeof custom.name !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(custom.name)) throw invalid(`${at}.custom.name`, `${at}.custom.name must be 1 to 64 letters, digits, underscores or dashes`);
+  if (custom.description !== undefined && typeof custom.description !== 'string') throw invalid(`${at}.custom.description`, `${at}.custom.description must be a string`);
+  const format = custom.format;
+  if (format === undefined) return;
+  if (!isJsonObject(format) || (format.type !== 'text' && format.type !== 'grammar')) throw invalid(`${at}.custom.format.type`, `${at}.custom.format must be {type: "text"} or {type: "grammar", grammar: {syntax, definition}}`);
+  if (format.type === 'text') return;
+  const grammar = format.grammar;
+  if (!isJsonObject(grammar) || (grammar.syntax !== 'lark' && grammar.syntax !== 'regex')) throw invalid(`${at}.custom.format.grammar.syntax`, `${at}.custom.format.grammar.syntax must be "lark" or "regex"`);
+  if (typeof grammar.definition !== 'string' || grammar.definition === '') throw invalid(`${at}.custom.format.grammar.definition`, `${at}.custom.format.grammar.definition must be the grammar, as a string`);
 }
 
 /**
