@@ -73,6 +73,33 @@ describe('OpenAI-compatible hosts by configuration alone', () => {
     expect(second.choices[0]?.message.content).toMatch(/^The tool answered: .*21/);
   });
 
+  it.each([false, true])('sends a custom tool to the host as a function of one string, and its call back as a custom call (stream: %s)', async (stream) => {
+    // Codex's apply_patch: few OpenAI-compatible hosts know custom tools, every one knows functions.
+    const patchTool = { type: 'custom', custom: { name: 'apply_patch', description: 'Edits files.', format: { type: 'grammar', grammar: { syntax: 'lark', definition: 'start: "*** Begin Patch"' } } } };
+    const messages = [{ role: 'user', content: 'Use apply_patch.' }];
+    const result = await gateway.chat<Record<string, unknown>>(apiKey, { model: 'groq/llama-3.3-70b-versatile', messages, tools: [patchTool], stream });
+    expect(result.status).toBe(200);
+    const sent = groq.lastRequest()!.body as { tools: Array<{ type: string; function: { name: string; description: string; parameters: unknown } }> };
+    expect(sent.tools).toEqual([{ type: 'function', function: { name: 'apply_patch', description: expect.stringContaining('start: "*** Begin Patch"'), parameters: { type: 'object', properties: { input: expect.objectContaining({ type: 'string' }) }, required: ['input'] } } }]);
+    if (!stream) {
+      const message = (result.body as { choices: Array<{ message: { tool_calls: unknown[] } }> }).choices[0]!.message;
+      expect(message.tool_calls).toEqual([{ id: expect.any(String), type: 'custom', custom: { name: 'apply_patch', input: expect.any(String) } }]);
+      return;
+    }
+    const deltas = result.text.split('\n').filter((line) => line.startsWith('data: {')).flatMap((line) => (JSON.parse(line.slice(6)) as ChatCompletionChunk).choices.flatMap((choice) => (choice.delta.tool_calls ?? []) as unknown as Array<{ type?: string; custom?: { name?: string; input?: string }; function?: unknown }>));
+    expect(deltas[0]).toMatchObject({ type: 'custom', custom: { name: 'apply_patch' } });
+    expect(deltas.every((delta) => delta.custom !== undefined && delta.function === undefined)).toBe(true);
+  });
+
+  it("sends what else a host may know as it is, for the host to decide: an allowed_tools choice beside a custom tool", async () => {
+    const tools = [{ type: 'custom', custom: { name: 'apply_patch' } }, WEATHER_TOOL];
+    const toolChoice = { type: 'allowed_tools', allowed_tools: { mode: 'auto', tools: [{ type: 'function', function: { name: 'get_weather' } }] } };
+    await gateway.chat(apiKey, { model: 'groq/llama-3.3-70b-versatile', messages: [{ role: 'user', content: 'Use get_weather.' }], tools, tool_choice: toolChoice });
+    const sent = groq.lastRequest()!.body as { tools: Array<{ type: string }>; tool_choice: unknown };
+    expect(sent.tools.map((tool) => tool.type)).toEqual(['function', 'function']);
+    expect(sent.tool_choice).toEqual(toolChoice);
+  });
+
   it.each([
     ['that is not a path', 'openai-compatible', 'v1/'],
     ['that climbs out of the base URL', 'openai-compatible', '/../admin'],

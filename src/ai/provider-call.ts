@@ -195,7 +195,14 @@ export interface ChatAnswer {
 }
 
 /** Adapters that send OpenAI's tools as they are, custom tools included: every other one translates them. */
-const PASSES_TOOLS_THROUGH = new Set(['openai', 'azure-openai', 'openai-compatible']);
+const PASSES_TOOLS_THROUGH = new Set(['openai', 'azure-openai']);
+
+/**
+ * OpenAI-compatible hosts (DeepSeek, vLLM, Groq, Ollama's /v1, LM Studio…) take function tools as OpenAI does, but
+ * few know custom tools, and Codex sends `apply_patch` as one: custom tools go to them as functions, and whatever
+ * else a host may know (`allowed_tools`, a tool of its own) is sent as it is, for the host to take or refuse.
+ */
+const TRANSLATES_CUSTOM_TOOLS_ONLY = new Set(['openai-compatible']);
 
 const NO_CUSTOM_TOOLS: ReadonlySet<string> = new Set();
 
@@ -206,7 +213,7 @@ const NO_CUSTOM_TOOLS: ReadonlySet<string> = new Set();
  * `.function` off it would be.
  */
 function requestFor(adapter: ProviderAdapter, request: ChatRequest): FunctionToolsRequest {
-  return PASSES_TOOLS_THROUGH.has(adapter.type) ? { request, customNames: NO_CUSTOM_TOOLS } : customToolsAsFunctions(request, adapter.type);
+  return PASSES_TOOLS_THROUGH.has(adapter.type) ? { request, customNames: NO_CUSTOM_TOOLS } : customToolsAsFunctions(request, adapter.type, TRANSLATES_CUSTOM_TOOLS_ONLY.has(adapter.type));
 }
 
 /** A stream translator whose function calls to custom tools come out as custom calls (CustomCallChunks). */

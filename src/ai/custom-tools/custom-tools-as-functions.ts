@@ -73,33 +73,33 @@ function functionTool(custom: Json): ToolDefinition {
 
 const isFunctionTool = (tool: unknown): boolean => isJsonObject(tool) && (tool.type === undefined || tool.type === 'function') && isJsonObject(tool.function);
 
-function toolsOf(tools: readonly unknown[], providerType: string, customNames: Set<string>): ToolDefinition[] {
+function toolsOf(tools: readonly unknown[], providerType: string, customNames: Set<string>, passOthers: boolean): ToolDefinition[] {
   return tools.map((tool: unknown, i) => {
     if (isJsonObject(tool) && tool.type === 'custom' && isJsonObject(tool.custom) && typeof tool.custom.name === 'string') {
       customNames.add(tool.custom.name);
       return functionTool(tool.custom);
     }
-    if (!isFunctionTool(tool)) throw unsupported(`tools[${i}]`, `a "${String((tool as { type?: unknown })?.type)}" tool`, providerType);
+    if (!isFunctionTool(tool) && !passOthers) throw unsupported(`tools[${i}]`, `a "${String((tool as { type?: unknown })?.type)}" tool`, providerType);
     return tool as ToolDefinition;
   });
 }
 
 /** A custom call in the history as the function call the provider would have made: arguments `{"input": …}`. */
-function callsOf(calls: readonly unknown[], at: string, providerType: string): ToolCall[] {
+function callsOf(calls: readonly unknown[], at: string, providerType: string, passOthers: boolean): ToolCall[] {
   return calls.map((call: unknown, j) => {
     if (isJsonObject(call) && call.type === 'custom' && isJsonObject(call.custom)) {
       const { name, input } = call.custom;
       return { id: String(call.id), type: 'function', function: { name: String(name), arguments: JSON.stringify({ input: String(input) }) } };
     }
-    if (!isFunctionTool(call)) throw unsupported(`${at}.tool_calls[${j}]`, `a "${String((call as { type?: unknown })?.type)}" tool call`, providerType);
+    if (!isFunctionTool(call) && !passOthers) throw unsupported(`${at}.tool_calls[${j}]`, `a "${String((call as { type?: unknown })?.type)}" tool call`, providerType);
     return call as ToolCall;
   });
 }
 
-function toolChoiceOf(choice: unknown, providerType: string): ToolChoice | undefined {
+function toolChoiceOf(choice: unknown, providerType: string, passOthers: boolean): ToolChoice | undefined {
   if (!isJsonObject(choice)) return choice as ToolChoice | undefined;
   if (choice.type === 'custom' && isJsonObject(choice.custom) && typeof choice.custom.name === 'string') return { type: 'function', function: { name: choice.custom.name } };
-  if (!isFunctionTool(choice)) throw unsupported('tool_choice', `a "${String(choice.type)}" tool choice`, providerType);
+  if (!isFunctionTool(choice) && !passOthers) throw unsupported('tool_choice', `a "${String(choice.type)}" tool choice`, providerType);
   return choice as ToolChoice;
 }
 
@@ -110,18 +110,19 @@ const hasCustomCall = (message: ChatMessage): boolean => Array.isArray(message.t
  * (`{type: "custom", custom: {name, description, format}}`) becomes a function of one required string, `input`, its
  * description the tool's (and the grammar of a grammar format, which the model is asked to follow); a custom call in
  * the history a function call with arguments `{"input": …}`; a custom tool choice that function's. Other kinds of
- * tool, call or choice (`allowed_tools`) are refused with a 400. The request itself when it has nothing to translate.
+ * tool, call or choice (`allowed_tools`) are refused with a 400, or, with `passOthers` (an OpenAI-compatible host,
+ * which may know them), sent as they are for the host to decide. The request itself when it has nothing to translate.
  *
  * @example customToolsAsFunctions({ model: 'claude', messages, tools: [{ type: 'custom', custom: { name: 'apply_patch' } }] }, 'anthropic').customNames // Set { 'apply_patch' }
  */
-export function customToolsAsFunctions(request: ChatRequest, providerType: string): FunctionToolsRequest {
+export function customToolsAsFunctions(request: ChatRequest, providerType: string, passOthers = false): FunctionToolsRequest {
   const customNames = new Set<string>();
   const tools: readonly unknown[] = request.tools ?? [];
   const plain = tools.every(isFunctionTool) && !(isJsonObject(request.tool_choice) && !isFunctionTool(request.tool_choice)) && !request.messages.some(hasCustomCall);
   if (plain) return { request, customNames };
   refuseToolNameCollisions(tools, 'tools');
-  const translated: ChatRequest = { ...request, messages: request.messages.map((message, i) => (hasCustomCall(message) ? { ...message, tool_calls: callsOf(message.tool_calls!, `messages[${i}]`, providerType) } : message)) };
-  if (request.tools !== undefined) translated.tools = toolsOf(tools, providerType, customNames);
-  if (request.tool_choice !== undefined) translated.tool_choice = toolChoiceOf(request.tool_choice, providerType);
+  const translated: ChatRequest = { ...request, messages: request.messages.map((message, i) => (hasCustomCall(message) ? { ...message, tool_calls: callsOf(message.tool_calls!, `messages[${i}]`, providerType, passOthers) } : message)) };
+  if (request.tools !== undefined) translated.tools = toolsOf(tools, providerType, customNames, passOthers);
+  if (request.tool_choice !== undefined) translated.tool_choice = toolChoiceOf(request.tool_choice, providerType, passOthers);
   return { request: translated, customNames };
 }
