@@ -76,4 +76,10 @@ describe("a provider's stream with custom tools sent as functions", () => {
     expect(last).toHaveLength(1);
     expect(last[0]!.choices[0]).toMatchObject({ delta: { tool_calls: [{ index: 0, custom: { input: 'late' } }] }, finish_reason: null });
   });
+
+  it('adds no chunk when the stream ends without a finish but nothing was held back', () => {
+    const calls = new CustomCallChunks(names);
+    calls.push([chunk([{ index: 0, id: 'call_1', type: 'function', function: { name: 'apply_patch', arguments: '{"input":"hi"}' } }])]);
+    expect(calls.end([])).toEqual([]);
+  });
 });

@@ -60,8 +60,10 @@ export class CustomCallChunks {
     const head = this.#last;
     if (!head || this.#calls.size === 0) return out;
     const choices = [...new Set([...this.#calls.keys()].map((key) => Number(key.slice(0, key.indexOf(':')))))];
-    const flushed = choices.map((index) => ({ index, delta: { tool_calls: this.#flush(index) }, finish_reason: null }));
-    return [...out, { id: head.id, object: head.object, created: head.created, model: head.model, choices: flushed.filter((choice) => choice.delta.tool_calls.length > 0) }];
+    const flushed = choices.map((index) => ({ index, delta: { tool_calls: this.#flush(index) }, finish_reason: null })).filter((choice) => choice.delta.tool_calls.length > 0);
+    // Nothing was held back: no chunk, rather than one with no choices that an OpenAI client would be sent for nothing.
+    if (flushed.length === 0) return out;
+    return [...out, { id: head.id, object: head.object, created: head.created, model: head.model, choices: flushed }];
   }
 
   #chunk(chunk: ChatCompletionChunk): ChatCompletionChunk {

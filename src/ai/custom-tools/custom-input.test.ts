@@ -17,6 +17,14 @@ describe("a custom call's input from the arguments of the function it was sent a
     expect(customInputOf('{"input":42}')).toBe('{"input":42}');
     expect(customInputOf('not json')).toBe('not json');
   });
+
+  it('is what the string holds of arguments that open as the object but are not JSON, as the same call streamed gives', () => {
+    // Cut short at the answer's token limit, followed by other text, or with an escape JSON does not define.
+    for (const args of ['{"input":"half a th', '{"input":"a\\nb"} and more', '{"input":"a\\uZZZZb"}']) {
+      expect(customInputOf(args)).toBe(decode([args]).join(''));
+    }
+    expect(customInputOf('{"input":"half a th')).toBe('half a th');
+  });
 });
 
 describe('a custom call input decoded as its arguments stream', () => {

@@ -2,9 +2,10 @@ import { isJsonObject } from '../json-object.js';
 
 /**
  * A custom tool's call, as a provider that knows only function tools made it: a call of the function the tool was
- * sent as, whose arguments are `{"input": "…"}` (customToolsAsFunctions). Its free text is that string; arguments
- * that are no object with a string `input` (a model that went its own way) are passed on as they are, rather than
- * failing an answer the provider already made.
+ * sent as, whose arguments are `{"input": "…"}` (customToolsAsFunctions). Its free text is that string. Arguments
+ * that are not JSON but open as that object (cut short at the answer's token limit, or with text after it) give
+ * what their string holds, as the same call streamed does (CustomInputDecoder); any others (a model that went its
+ * own way) are passed on as they are, rather than failing an answer the provider already made.
  *
  * @example customInputOf('{"input":"*** Begin Patch"}') // '*** Begin Patch'
  */
@@ -13,7 +14,9 @@ export function customInputOf(args: string): string {
   try {
     parsed = JSON.parse(args);
   } catch {
-    return args;
+    if (!OPENING.test(args)) return args;
+    const decoder = new CustomInputDecoder();
+    return decoder.push(args) + decoder.end();
   }
   return isJsonObject(parsed) && typeof parsed.input === 'string' ? parsed.input : args;
 }
