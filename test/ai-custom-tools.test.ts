@@ -28,6 +28,25 @@ async function collect<T>(stream: AsyncIterable<T>): Promise<T[]> {
 }
 const customCallOf = (response: Response): ResponseCustomToolCall => response.output.find((item): item is ResponseCustomToolCall => item.type === 'custom_tool_call')!;
 
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/**
+ * The custom call a provider was sent back in a tool loop's second turn, read from its own request: OpenAI's
+ * assistant tool call as it is; Anthropic's `tool_use` block and Gemini's `functionCall` part as name and arguments.
+ */
+function callSentBack(provider: 'openai' | 'anthropic' | 'gemini', body: Json): unknown {
+  if (provider === 'openai') {
+    const { id: _id, ...call } = body.messages.find((m: Json) => m.role === 'assistant').tool_calls[0];
+    return call;
+  }
+  if (provider === 'anthropic') {
+    const block = body.messages.find((m: Json) => m.role === 'assistant').content.find((b: Json) => b.type === 'tool_use');
+    return { name: block.name, arguments: block.input };
+  }
+  const part = body.contents.find((c: Json) => c.role === 'model').parts.find((p: Json) => p.functionCall);
+  return { name: part.functionCall.name, arguments: part.functionCall.args };
+}
+
 describe('custom tools through the gateway', () => {
   let gateway: AiGateway;
   let emulators: ProviderEmulators;
@@ -78,12 +97,16 @@ describe('custom tools through the gateway', () => {
       expect(events.at(-1)).toMatchObject({ type: 'response.completed' });
     });
 
-    it.each(MODELS)('goes round a tool loop with %s (%s), the custom call and its output sent back in input', async (model) => {
+    it.each(MODELS)('goes round a tool loop with %s (%s), the custom call and its output sent back in input', async (model, provider) => {
       const first = await client.responses.create({ model, input: QUESTION, tools: [PATCH_TOOL], store: false });
       const call = customCallOf(first);
       const input: ResponseInputItem[] = [{ role: 'user', content: QUESTION }, ...(first.output as ResponseInputItem[]), { type: 'custom_tool_call_output', call_id: call.call_id, output: 'Patched.' }];
       const second = await client.responses.create({ model, input, tools: [PATCH_TOOL], store: false });
       expect(second.output_text).toContain('Patched.');
+      // The call went back in the provider's own form: native to OpenAI, as the function it was sent as to the others.
+      expect(callSentBack(provider, emulators[provider].lastRequest()!.body as Json)).toEqual(
+        provider === 'openai' ? { type: 'custom', custom: { name: 'apply_patch', input: call.input } } : { name: 'apply_patch', arguments: { input: call.input } },
+      );
     });
 
     it.each(MODELS)('goes round a tool loop with %s (%s) by previous_response_id, and lists the custom items among its input items', async (model) => {
