@@ -361,6 +361,10 @@ describe.each(STORE_KINDS)('stored responses on the %s store', (kind) => {
       expect(spent).toMatchObject({ status: 429, code: 'budget_exceeded' });
       const unknown = await spender.responses.create({ model: 'openai-nope/none', input: 'Go on.', previous_response_id: first.id }).catch((e: unknown) => e);
       expect(unknown).toMatchObject({ status: 404, code: 'model_not_found' });
+      // The same app, its models narrowed to another: the model is there, but not this app's to use.
+      const narrowed = gateway.openai(await gateway.createApp({ name: 'spent-app', team: 'spent-team', budget: { dailyUsd: 0.000002 }, models: ['openai/gpt-4o'] }));
+      const barred = await narrowed.responses.create({ model: 'openai/gpt-4o-mini', input: 'Go on.', previous_response_id: first.id }).catch((e: unknown) => e);
+      expect(barred).toMatchObject({ status: 404, code: 'model_not_found' });
       expect(reads).not.toHaveBeenCalled();
       // A chain read is seen: listing the response's input items reads it.
       await spender.responses.inputItems.list(first.id);

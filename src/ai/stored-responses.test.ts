@@ -133,6 +133,7 @@ describe.each(STORE_KINDS)('stored Responses in the %s store', (kind) => {
     expect(await expiries()).toEqual({ [one!.response.id]: at + DAY, [two!.response.id]: at + DAY, [three!.response.id]: at + DAY });
   });
 
+  // The update refused is what proves the transaction (save inserts first); the insert refused guards the order.
   it.each(['insert', 'update'] as const)('writes a Response and the longer retention of its chain together or not at all: with the %s refused, neither', async (refused) => {
     const store = new StoredResponses(first, masterKey);
     const owner = `app:refused-${refused}`;
