@@ -374,6 +374,21 @@ describe.each(STORE_KINDS)('stored responses on the %s store', (kind) => {
     }
   });
 
+  it("gives an app made again under a deleted one's name nothing of the deleted app's Responses", async () => {
+    const before = gateway.openai(await gateway.createApp({ name: 'reborn-app', team: 'reborn-team' }));
+    const first = await before.responses.create({ model: 'openai/gpt-4o-mini', input: 'Remember the launch code.' });
+    expect((await before.responses.retrieve(first.id)).id).toBe(first.id);
+    await gateway.admin(204, 'DELETE', '/apps/reborn-app');
+    clock.advance(1_000);
+    const after = gateway.openai(await gateway.createApp({ name: 'reborn-app', team: 'reborn-team' }));
+    expect(await after.responses.retrieve(first.id).catch((e: unknown) => e)).toMatchObject({ status: 404 });
+    const continued = await after.responses.create({ model: 'openai/gpt-4o-mini', input: 'Go on.', previous_response_id: first.id }).catch((e: unknown) => e);
+    expect(continued).toMatchObject({ status: 400, code: 'previous_response_not_found' });
+    // Its own Responses are its own, as any app's.
+    const own = await after.responses.create({ model: 'openai/gpt-4o-mini', input: 'A new start.' });
+    expect((await after.responses.retrieve(own.id)).id).toBe(own.id);
+  });
+
   it("counts a continued chain's turns in the prompt a budget's room is checked against", async () => {
     const apiKey = await gateway.createApp({ name: 'room-app', team: 'room-team' });
     const long = 'lorem ipsum '.repeat(3_000);
