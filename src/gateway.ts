@@ -152,9 +152,15 @@ class NodeCore {
     const recorder = new UsageRecorder(store, (error) => logger.warn({ err: { message: error.message } }, 'AI usage records could not be written; kept for the next try'));
     if (options.timers) recorder.start(1_000);
     this.replayGuard = new StoreReplayGuard(store);
-    const responses = new StoredResponses(store, master.key, MAX_CHAIN_RESPONSES, (id) =>
-      logger.warn({ response: id }, 'a stored Response does not open under this master key (the key changed, or the row was altered): answered as gone'),
-    );
+    // Told once an id per node (a client that polls a lost Response would repeat it on every read), up to 10,000 ids,
+    // then afresh: after a master-key change every Response is unreadable, and each is worth saying once, not forever.
+    const unopenable = new Set<string>();
+    const responses = new StoredResponses(store, master.key, MAX_CHAIN_RESPONSES, (id) => {
+      if (unopenable.has(id)) return;
+      if (unopenable.size >= 10_000) unopenable.clear();
+      unopenable.add(id);
+      logger.warn({ response: id }, 'a stored Response does not open under this master key (the key changed, or the row was altered): answered as gone');
+    });
     if (options.timers) {
       this.#purgeTimer = setInterval(() => {
         this.replayGuard.purge(clock.now()).catch((error: Error) => logger.warn({ err: { message: error.message } }, 'expired one-time values could not be purged; will retry'));

@@ -344,7 +344,8 @@ describe.each(STORE_KINDS)('stored responses on the %s store', (kind) => {
     expect((await client.responses.retrieve(third.id)).output_text).toBe('Echo: three');
     expect((await client.responses.retrieve(first.id)).output_text).toBe('Echo: one');
     const logged = warnings.filter((line) => String(line.msg).includes('does not open'));
-    expect(logged.map((line) => line.response)).toEqual([second.id, second.id, second.id, second.id]);
+    // Said once for the id, however often it is read.
+    expect(logged.map((line) => line.response)).toEqual([second.id]);
     expect(JSON.stringify(warnings)).not.toMatch(/4711|app:|chain-app|"err"/);
     expect(JSON.stringify(warnings)).not.toContain(sealed.slice(-40));
     // Its owner may still delete it: the row is theirs by its owner column, and no one can read it any more.
