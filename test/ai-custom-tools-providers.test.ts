@@ -1,8 +1,8 @@
 import type OpenAI from 'openai';
 import type { ChatCompletionChunk, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
-import type { Response, ResponseCustomToolCall, ResponseInputItem, ResponseStreamEvent } from 'openai/resources/responses/responses';
+import type { Response, ResponseInputItem, ResponseStreamEvent } from 'openai/resources/responses/responses';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AiGateway } from './ai-fixtures.js';
+import { customCallOf, collect, AiGateway } from './ai-fixtures.js';
 import { startBedrockEmulator, type BedrockEmulator } from './emulators/bedrock.js';
 import { startCohereEmulator, type CohereEmulator } from './emulators/cohere.js';
 import type { EmulatorHandle } from './emulators/emulator-http.js';
@@ -80,12 +80,6 @@ const QUESTION = 'Fix the typo with apply_patch';
 /** What every emulator's model writes for a string: the custom call's input. */
 const INPUT = 'Paris';
 
-async function collect<T>(stream: AsyncIterable<T>): Promise<T[]> {
-  const events: T[] = [];
-  for await (const event of stream) events.push(event);
-  return events;
-}
-const customCallOf = (response: Response): ResponseCustomToolCall => response.output.find((item): item is ResponseCustomToolCall => item.type === 'custom_tool_call')!;
 
 describe.each(PROVIDERS)('custom tools through the gateway to $provider', ({ provider, model, tool, turn }) => {
   let gateway: AiGateway;

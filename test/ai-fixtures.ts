@@ -2,6 +2,7 @@ import type Anthropic from '@anthropic-ai/sdk';
 import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import OpenAI from 'openai';
+import type { Response, ResponseCustomToolCall } from 'openai/resources/responses/responses';
 import pino, { type Logger } from 'pino';
 import type { Clock } from '../src/clock.js';
 import { expect } from 'vitest';
@@ -240,3 +241,13 @@ export async function lostThinkingAnswer(claude: Anthropic, model: string): Prom
     .create({ ...ask, messages: [question, { role: 'assistant', content: first.content.filter((block) => block.type !== 'thinking') }, { role: 'user', content: [{ type: 'tool_result', tool_use_id: use.id, content: '21' }] }] })
     .catch((error: unknown) => error);
 }
+
+/** Every item of a stream (an SDK's events or chunks), once it has ended. */
+export async function collect<T>(stream: AsyncIterable<T>): Promise<T[]> {
+  const items: T[] = [];
+  for await (const item of stream) items.push(item);
+  return items;
+}
+
+/** A Response's first custom tool call (`custom_tool_call` item). */
+export const customCallOf = (response: Response): ResponseCustomToolCall => response.output.find((item): item is ResponseCustomToolCall => item.type === 'custom_tool_call')!;

@@ -1,7 +1,7 @@
 import OpenAI from 'openai';
 import type { ChatCompletionChunk, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AiGateway, PROVIDER_SECRETS, configureThreeProviders, startProviderEmulators, WEATHER_TOOL, type ProviderEmulators } from './ai-fixtures.js';
+import { collect, AiGateway, PROVIDER_SECRETS, configureThreeProviders, startProviderEmulators, WEATHER_TOOL, type ProviderEmulators } from './ai-fixtures.js';
 import { embeddingFor as geminiEmbedding } from './emulators/gemini.js';
 import { startOpenAIEmulator, embeddingFor as openaiEmbedding, type OpenAIEmulator } from './emulators/openai.js';
 
@@ -12,11 +12,6 @@ const CHAT_MODELS: Array<[model: string, provider: string]> = [
   ['fast', 'gemini'],
 ];
 
-async function collect(stream: AsyncIterable<ChatCompletionChunk>): Promise<ChatCompletionChunk[]> {
-  const chunks: ChatCompletionChunk[] = [];
-  for await (const chunk of stream) chunks.push(chunk);
-  return chunks;
-}
 
 const textOf = (chunks: ChatCompletionChunk[]) => chunks.map((c) => c.choices[0]?.delta.content ?? '').join('');
 

@@ -2,7 +2,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AiGateway, CLAUDE_THINKING, CLAUDE_TOOL, configureThreeProviders, lostThinkingAnswer, startProviderEmulators, WEATHER_TOOL, type ProviderEmulators } from './ai-fixtures.js';
+import { collect, AiGateway, CLAUDE_THINKING, CLAUDE_TOOL, configureThreeProviders, lostThinkingAnswer, startProviderEmulators, WEATHER_TOOL, type ProviderEmulators } from './ai-fixtures.js';
 import { countTokens, REDACTED_DATA, REDACTED_THINKING_TRIGGER, signatureFor, thinkingFor } from './emulators/anthropic.js';
 import { THOUGHT_SUMMARY } from './emulators/gemini.js';
 import { REASONING_TOKENS } from './emulators/openai.js';
@@ -10,11 +10,6 @@ import { REASONING_TOKENS } from './emulators/openai.js';
 /** Extended thinking and reasoning through the gateway, with the official clients: Anthropic's and OpenAI's. */
 const THINKING = CLAUDE_THINKING;
 
-async function collect(stream: AsyncIterable<ChatCompletionChunk>): Promise<ChatCompletionChunk[]> {
-  const chunks: ChatCompletionChunk[] = [];
-  for await (const chunk of stream) chunks.push(chunk);
-  return chunks;
-}
 const reasoningOf = (chunks: ChatCompletionChunk[]) => chunks.map((c) => (c.choices[0]?.delta as { reasoning_content?: string } | undefined)?.reasoning_content ?? '').join('');
 
 describe('reasoning through the gateway', () => {

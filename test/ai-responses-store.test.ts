@@ -1,6 +1,5 @@
 import OpenAI from 'openai';
 import pino from 'pino';
-import type { ResponseStreamEvent } from 'openai/resources/responses/responses';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ResponseObject } from '../src/ai/responses-ingress/index.js';
@@ -8,7 +7,7 @@ import { StoredResponses, MAX_CHAIN_RESPONSES } from '../src/ai/stored-responses
 import { ManualClock } from '../src/clock.js';
 import { loadMasterKey } from '../src/keys/index.js';
 import { signatureFor, thinkingFor } from './emulators/anthropic.js';
-import { AiGateway, PROVIDER_SECRETS, configureThreeProviders, startProviderEmulators, type OpenAIErrorBody, type ProviderEmulators } from './ai-fixtures.js';
+import { collect, AiGateway, PROVIDER_SECRETS, configureThreeProviders, startProviderEmulators, type OpenAIErrorBody, type ProviderEmulators } from './ai-fixtures.js';
 import { createTestDatabase, STORE_KINDS, type TestDatabase } from './databases.js';
 
 /**
@@ -26,11 +25,6 @@ const WEATHER_TOOL = {
 };
 const HOUR = 3_600_000;
 
-async function collect(stream: AsyncIterable<ResponseStreamEvent>): Promise<ResponseStreamEvent[]> {
-  const events: ResponseStreamEvent[] = [];
-  for await (const event of stream) events.push(event);
-  return events;
-}
 
 /** A sealed row with one character of its ciphertext altered: it no longer opens, as a row tampered with in the table. */
 function tampered(sealed: string): string {
