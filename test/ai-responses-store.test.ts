@@ -369,17 +369,20 @@ describe.each(STORE_KINDS)('stored responses on the %s store', (kind) => {
     }
   });
 
-  it("gives an app made again under a deleted one's name nothing of the deleted app's Responses", async () => {
+  it("deletes an app's stored Responses with it, so an app made again under its name finds none of them", async () => {
     const before = gateway.openai(await gateway.createApp({ name: 'reborn-app', team: 'reborn-team' }));
     const first = await before.responses.create({ model: 'openai/gpt-4o-mini', input: 'Remember the launch code.' });
+    const other = await client.responses.create({ model: 'openai/gpt-4o-mini', input: 'Another app.' });
     expect((await before.responses.retrieve(first.id)).id).toBe(first.id);
     await gateway.admin(204, 'DELETE', '/apps/reborn-app');
-    clock.advance(1_000);
+    const { db } = gateway.gateway.store;
+    expect(await db.selectFrom('ai_responses').select('id').where('id', '=', first.id).execute()).toEqual([]);
+    // Another app's are left alone.
+    expect(await db.selectFrom('ai_responses').select('id').where('id', '=', other.id).execute()).toEqual([{ id: other.id }]);
     const after = gateway.openai(await gateway.createApp({ name: 'reborn-app', team: 'reborn-team' }));
     expect(await after.responses.retrieve(first.id).catch((e: unknown) => e)).toMatchObject({ status: 404 });
     const continued = await after.responses.create({ model: 'openai/gpt-4o-mini', input: 'Go on.', previous_response_id: first.id }).catch((e: unknown) => e);
     expect(continued).toMatchObject({ status: 400, code: 'previous_response_not_found' });
-    // Its own Responses are its own, as any app's.
     const own = await after.responses.create({ model: 'openai/gpt-4o-mini', input: 'A new start.' });
     expect((await after.responses.retrieve(own.id)).id).toBe(own.id);
   });

@@ -55,7 +55,7 @@ export function registerCatalogRoutes(server: FastifyInstance, ctx: CatalogRoute
     sameName(request.params.name, request.body);
     return ctx.catalog.putApp(request.body, actor(request));
   });
-  app.delete('/apps/:name', { schema: { tags: ['apps'], summary: 'Delete an app with its credentials and subscriptions', params: NameParams, response: { 204: Type.Null(), ...errors } } }, async (request, reply) => {
+  app.delete('/apps/:name', { schema: { tags: ['apps'], summary: 'Delete an app with its credentials, subscriptions and stored Responses', params: NameParams, response: { 204: Type.Null(), ...errors } } }, async (request, reply) => {
     await ctx.catalog.deleteApp(request.params.name, actor(request));
     return reply.status(204).send(null);
   });

@@ -1018,16 +1018,13 @@ function cacheSpace(principal: Principal | undefined): string {
 }
 
 /**
- * Whose a stored Response (and a reasoning item's `encrypted_content`) is: the caller's app, as created (an app
- * deleted and made again under its name is another owner, and opens nothing of the first's), or an outside issuer's
- * user; on a route without authentication, that route's, so that an id seen on one open route does not reach another
- * route's Responses.
+ * Whose a stored Response (and a reasoning item's `encrypted_content`) is: the caller's cache space (its app, or an
+ * outside issuer's user); on a route without authentication, that route's, so that an id seen on one open route does
+ * not reach another route's Responses. Deleting an app deletes its stored Responses (deleteAppResponses), so an app
+ * made again under its name finds none of the first one's.
  */
 function responseOwner(call: AiCall): string {
-  const { principal } = call;
-  if (!principal) return JSON.stringify(['route', call.route]);
-  if (principal.app === undefined) return cacheSpace(principal);
-  return JSON.stringify(['app', principal.app, call.catalog.apps.get(principal.app)?.createdAt ?? 0]);
+  return call.principal ? cacheSpace(call.principal) : JSON.stringify(['route', call.route]);
 }
 
 /** The call's reasoning items' `encrypted_content`, sealed for and opened as its responseOwner: another owner's does not open. */

@@ -66,6 +66,16 @@ function chainOf(db: Kysely<Database>, id: string, owner: string, now: number, m
 }
 
 /**
+ * Deletes every stored Response of the app `app` (its own and those of callers acting as it), in `db` (the app's
+ * deletion's transaction): an app's conversations go with it, and an app made again under its name, which is the
+ * same owner by name, finds none of them. Returns how many.
+ */
+export async function deleteAppResponses(db: Kysely<Database>, app: string): Promise<number> {
+  const result = await db.deleteFrom('ai_responses').where('app', '=', app).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
+/**
  * The Responses kept for OpenAI's Responses API (`store`, `previous_response_id`, `GET`/`DELETE /v1/responses/{id}`,
  * https://platform.openai.com/docs/api-reference/responses), in the store, so that every worker and node sharing it
  * finds a Response the moment it is answered. Each row holds one Response and its own request's input items, linked

@@ -6,6 +6,7 @@ import { checkRecipientKey, hasPrivateMembers } from '../keys/index.js';
 import type { Store, StoreTx } from '../store/index.js';
 import type { AppSpec, CredentialInfo, SubscriptionInfo, SubscriptionState, TeamSpec } from './catalog-schema.js';
 import { newSecret } from './credential-secret.js';
+import { deleteAppResponses } from '../ai/stored-responses.js';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(Number(ms)).toISOString());
 
@@ -89,6 +90,8 @@ export class CatalogService {
     await this.#change(actor, 'app.delete', name, async (tx) => {
       await tx.deleteFrom('credentials').where('app', '=', name).execute();
       await tx.deleteFrom('subscriptions').where('app', '=', name).execute();
+      // Its stored Responses (the AI module's table, through its function) go with it, in the same transaction.
+      await deleteAppResponses(tx, name);
       const result = await tx.deleteFrom('apps').where('name', '=', name).executeTakeFirst();
       if (Number(result.numDeletedRows) === 0) throw new KeygateError('not_found', `no app is named "${name}"`);
     });

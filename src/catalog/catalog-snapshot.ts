@@ -10,8 +10,7 @@ export interface CredentialEntry {
 
 /** Who may call, as the data plane reads it: Map look-ups only. */
 export interface CatalogSnapshot {
-  /** Each app's spec and team, and when it was created: an app deleted and made again under its name is another app. */
-  readonly apps: ReadonlyMap<string, AppSpec & { team: string; createdAt: number }>;
+  readonly apps: ReadonlyMap<string, AppSpec & { team: string }>;
   readonly teams: ReadonlyMap<string, TeamSpec>;
   /** SHA-256 (hex) of an API key → the key's entry. */
   readonly apiKeys: ReadonlyMap<string, CredentialEntry>;
@@ -28,7 +27,7 @@ export const subscriptionKey = (app: string, service: string): string => `${app}
 export async function compileCatalogSnapshot(db: Kysely<Database>, now: number): Promise<CatalogSnapshot> {
   const [teams, apps, credentials, subscriptions, revoked] = await Promise.all([
     db.selectFrom('teams').select(['name', 'description', 'budget']).execute(),
-    db.selectFrom('apps').select(['name', 'team', 'spec', 'created_at']).execute(),
+    db.selectFrom('apps').select(['name', 'team', 'spec']).execute(),
     db.selectFrom('credentials').select(['id', 'app', 'kind', 'hash', 'expires_at']).where('revoked_at', 'is', null).execute(),
     db.selectFrom('subscriptions').select(['app', 'service']).where('state', '=', 'approved').execute(),
     db.selectFrom('revoked_tokens').select(['jti', 'expires_at']).where('expires_at', '>', now).execute(),
@@ -45,7 +44,7 @@ export async function compileCatalogSnapshot(db: Kysely<Database>, now: number):
     }
   }
   return {
-    apps: new Map(apps.map((a) => [a.name, { ...(JSON.parse(a.spec) as AppSpec), team: a.team, createdAt: Number(a.created_at) }])),
+    apps: new Map(apps.map((a) => [a.name, { ...(JSON.parse(a.spec) as AppSpec), team: a.team }])),
     teams: new Map(teams.map((t) => [t.name, { name: t.name, ...(t.description ? { description: t.description } : {}), ...(t.budget ? { budget: JSON.parse(t.budget) as TeamSpec['budget'] } : {}) }])),
     apiKeys,
     clientSecrets,
