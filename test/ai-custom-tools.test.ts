@@ -252,6 +252,21 @@ describe('custom tools through the gateway', () => {
     });
   });
 
+  describe('a malformed custom tool or call on /v1/responses', () => {
+    it.each([
+      ['a name with a space', { input: 'Hi', tools: [{ ...PATCH_TOOL, name: 'apply patch' }] }, 'tools[0].name'],
+      ['an empty name', { input: 'Hi', tools: [{ ...PATCH_TOOL, name: '' }] }, 'tools[0].name'],
+      ['an empty grammar', { input: 'Hi', tools: [{ ...PATCH_TOOL, format: { type: 'grammar', syntax: 'lark', definition: '' } }] }, 'tools[0].format.definition'],
+      ['a call without its call_id', { input: [{ role: 'user', content: QUESTION }, { type: 'custom_tool_call', call_id: '', name: 'apply_patch', input: 'x' }], tools: [PATCH_TOOL] }, 'input[1].call_id'],
+    ])('is refused, %s, with a 400 naming the member, before any provider is called', async (_case, body, param) => {
+      const calls = emulators.anthropic.requests().length;
+      const { status, body: error } = await gateway.call('POST', '/v1/responses', apiKey, { model: 'smart', ...body });
+      expect(status).toBe(400);
+      expect(error).toMatchObject({ error: { type: 'invalid_request_error', param } });
+      expect(emulators.anthropic.requests().length).toBe(calls);
+    });
+  });
+
   describe("a Responses API request's include", () => {
     it('is refused, for a value OpenAI does not define, with OpenAI’s 400 naming the values it takes', async () => {
       const error = (await client.responses.create({ model: 'smart', input: 'Hi', include: ['usage' as never] }).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.BadRequestError>;

@@ -153,6 +153,7 @@ function functionCall(item: Json, param: string): ToolCall {
 /** A `custom_tool_call` item (https://platform.openai.com/docs/guides/function-calling#custom-tools) as a custom call whose id is the item's `call_id`. */
 function customToolCall(item: Json, param: string): CustomToolCall {
   const id = text(item.call_id, `${param}.call_id`);
+  if (id === '') invalid(`${param}.call_id`, 'the id its output names, as a non-empty string');
   return { id, type: 'custom', custom: { name: text(item.name, `${param}.name`), input: text(item.input, `${param}.input`) } };
 }
 
@@ -329,12 +330,16 @@ function customFormatOf(format: unknown, param: string): ResponsesCustomTool['fo
   if (format.type === 'text') return { type: 'text' };
   if (format.type !== 'grammar') invalid(`${param}.type`, "'text' or 'grammar'");
   if (format.syntax !== 'lark' && format.syntax !== 'regex') invalid(`${param}.syntax`, "'lark' or 'regex'");
-  return { type: 'grammar', syntax: format.syntax, definition: text(format.definition, `${param}.definition`) };
+  const definition = text(format.definition, `${param}.definition`);
+  if (definition === '') invalid(`${param}.definition`, 'the grammar, as a non-empty string');
+  return { type: 'grammar', syntax: format.syntax, definition };
 }
 
 /** A custom tool (https://platform.openai.com/docs/guides/function-calling#custom-tools), flat as the Responses API has it. */
 function customToolOf(tool: Json, param: string): ResponsesCustomTool {
   const name = text(tool.name, `${param}.name`);
+  // As Chat Completions checks it (validateCustomTool): a provider it is translated for gets a function of that name.
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(name)) invalid(`${param}.name`, '1 to 64 letters, digits, underscores or dashes');
   const description = optionalText(tool.description, `${param}.description`);
   const format = customFormatOf(tool.format, `${param}.format`);
   return { type: 'custom', name, ...(description !== undefined ? { description } : {}), ...(format ? { format } : {}) };
