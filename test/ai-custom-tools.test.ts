@@ -259,11 +259,11 @@ describe('custom tools through the gateway', () => {
       ['an empty grammar', { input: 'Hi', tools: [{ ...PATCH_TOOL, format: { type: 'grammar', syntax: 'lark', definition: '' } }] }, 'tools[0].format.definition'],
       ['a call without its call_id', { input: [{ role: 'user', content: QUESTION }, { type: 'custom_tool_call', call_id: '', name: 'apply_patch', input: 'x' }], tools: [PATCH_TOOL] }, 'input[1].call_id'],
     ])('is refused, %s, with a 400 naming the member, before any provider is called', async (_case, body, param) => {
-      const calls = emulators.anthropic.requests().length;
+      const before = emulators.anthropic.lastRequest();
       const { status, body: error } = await gateway.call('POST', '/v1/responses', apiKey, { model: 'smart', ...body });
       expect(status).toBe(400);
       expect(error).toMatchObject({ error: { type: 'invalid_request_error', param } });
-      expect(emulators.anthropic.requests().length).toBe(calls);
+      expect(emulators.anthropic.lastRequest()).toBe(before);
     });
   });
 
