@@ -8,6 +8,14 @@ const patch = { type: 'custom', custom: { name: 'apply_patch', description: 'Edi
 const request = (more: Record<string, unknown>): ChatRequest => ({ model: 'claude', messages: [{ role: 'user', content: 'Fix it.' }], ...more }) as ChatRequest;
 const inputSchema = (name: string) => ({ type: 'object', properties: { input: { type: 'string', description: `The input of ${name}, as free text.` } }, required: ['input'] });
 
+describe('a request with custom tools, for an OpenAI-compatible host (other kinds passed on)', () => {
+  it('names, in an allowed_tools choice sent on, a custom tool as the function it went as', () => {
+    const choice = { type: 'allowed_tools', allowed_tools: { mode: 'required', tools: [{ type: 'custom', custom: { name: 'apply_patch' } }, { type: 'function', function: { name: 'get_weather' } }] } };
+    const { request: sent } = customToolsAsFunctions(request({ tools: [weather, patch], tool_choice: choice }), 'openai-compatible', true);
+    expect(sent.tool_choice).toEqual({ type: 'allowed_tools', allowed_tools: { mode: 'required', tools: [{ type: 'function', function: { name: 'apply_patch' } }, { type: 'function', function: { name: 'get_weather' } }] } });
+  });
+});
+
 describe('a request with custom tools, for a provider that knows only function tools', () => {
   it('is the same request when it has no custom tool, call or choice', () => {
     const plain = request({ tools: [weather], tool_choice: 'auto' });

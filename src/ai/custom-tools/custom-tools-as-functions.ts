@@ -100,6 +100,11 @@ function toolChoiceOf(choice: unknown, providerType: string, passOthers: boolean
   if (!isJsonObject(choice)) return choice as ToolChoice | undefined;
   if (choice.type === 'custom' && isJsonObject(choice.custom) && typeof choice.custom.name === 'string') return { type: 'function', function: { name: choice.custom.name } };
   if (!isFunctionTool(choice) && !passOthers) throw unsupported('tool_choice', `a "${String(choice.type)}" tool choice`, providerType);
+  // Sent on as it is (passOthers), an allowed_tools choice names its custom tools as the functions they went as.
+  if (choice.type === 'allowed_tools' && isJsonObject(choice.allowed_tools) && Array.isArray(choice.allowed_tools.tools)) {
+    const tools = choice.allowed_tools.tools.map((tool: unknown) => (isJsonObject(tool) && tool.type === 'custom' && isJsonObject(tool.custom) ? { type: 'function', function: { name: tool.custom.name } } : tool));
+    return { ...choice, allowed_tools: { ...choice.allowed_tools, tools } } as unknown as ToolChoice;
+  }
   return choice as ToolChoice;
 }
 
