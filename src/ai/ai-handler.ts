@@ -6,7 +6,7 @@ import type { CatalogSnapshot } from '../catalog/index.js';
 import { costUsd, type CacheWrites, type ModelPrices } from './catalog/index.js';
 import type { AiSnapshot, AiTarget } from './ai-snapshot.js';
 import { resolveModel } from './ai-snapshot.js';
-import { ANTHROPIC_BLOCKS, CACHE_MARKED, CACHE_WRITES, OUTPUT_CONFIG, REASONING_EFFORTS, STOP_SEQUENCE, THINKING, type ChatCompletion, type ChatRequest, type ClientCompletion, type CustomToolCall, type EmbeddingsRequest, type EmbeddingsResponse, type ToolCall, type Usage } from './chat-types.js';
+import { ANTHROPIC_BLOCKS, CACHE_MARKED, CACHE_WRITES, OPENAI_NAME, OUTPUT_CONFIG, REASONING_EFFORTS, STOP_SEQUENCE, THINKING, type ChatCompletion, type ChatRequest, type ClientCompletion, type CustomToolCall, type EmbeddingsRequest, type EmbeddingsResponse, type ToolCall, type Usage } from './chat-types.js';
 import { ChatChunksToMessageEvents, chatToMessages, failedChoice, hiddenReasoningFor, messagesToChat, toAnthropicError } from './anthropic-ingress/index.js';
 import { ChatChunksToResponseEvents, ENCRYPTED_REASONING_INCLUDE, RESPONSE_INPUT, ResponsesRequestError, chatToResponse, includesEncrypted, includesEncryptedReasoning, outputAsIncluded, responseAsIncluded, type EncryptedReasoning, inputItemsPage, previousResponseChainBroken, previousResponseIdOf, previousResponseNotFound, readInputItemsQuery, responseChainBroken, responseChainTooLong, responseEchoOf, responseNotFound, responsesToChat, toResponsesError, type PreviousResponse, type ResponseObject, type ResponsesChatRequest, type ResponsesInputItem } from './responses-ingress/index.js';
 import { refuseToolNameCollisions } from './custom-tools/index.js';
@@ -199,7 +199,7 @@ function validateChat(body: Record<string, unknown>): ChatRequest {
 function validateCustomTool(tool: Record<string, unknown>, at: string): void {
   const custom = tool.custom;
   if (!isJsonObject(custom)) throw invalid(`${at}.custom`, `${at}.custom is required for a custom tool: {name, description?, format?}`);
-  if (typeof custom.name !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(custom.name)) throw invalid(`${at}.custom.name`, `${at}.custom.name must be 1 to 64 letters, digits, underscores or dashes`);
+  if (typeof custom.name !== 'string' || !OPENAI_NAME.test(custom.name)) throw invalid(`${at}.custom.name`, `${at}.custom.name must be 1 to 64 letters, digits, underscores or dashes`);
   if (custom.description !== undefined && typeof custom.description !== 'string') throw invalid(`${at}.custom.description`, `${at}.custom.description must be a string`);
   const format = custom.format;
   if (format === undefined) return;
@@ -220,7 +220,7 @@ function validateResponseFormat(format: unknown): void {
   if (format.type !== 'json_schema') return;
   const spec = format.json_schema;
   if (!isJsonObject(spec)) throw invalid('response_format.json_schema', "'response_format.json_schema' is required when the type is json_schema");
-  if (typeof spec.name !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(spec.name)) throw invalid('response_format.json_schema.name', "'response_format.json_schema.name' must be 1 to 64 letters, digits, underscores or dashes");
+  if (typeof spec.name !== 'string' || !OPENAI_NAME.test(spec.name)) throw invalid('response_format.json_schema.name', "'response_format.json_schema.name' must be 1 to 64 letters, digits, underscores or dashes");
   if (spec.schema !== undefined && !isJsonObject(spec.schema)) throw invalid('response_format.json_schema.schema', "'response_format.json_schema.schema' must be a JSON Schema object");
 }
 

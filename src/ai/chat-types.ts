@@ -87,6 +87,9 @@ export const ANTHROPIC_BLOCKS: unique symbol = Symbol('ANTHROPIC_BLOCKS');
 /** An Anthropic content block, as Anthropic wrote it. */
 export type AnthropicBlock = { type: string; [member: string]: unknown };
 
+/** A name as OpenAI takes it for a tool, a function or a JSON schema: 1 to 64 letters, digits, underscores or dashes. */
+export const OPENAI_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
 /** OpenAI's `reasoning_effort` (https://platform.openai.com/docs/api-reference/chat/create#chat-create-reasoning_effort). */
 export const REASONING_EFFORTS = ['none', 'minimal', 'low', 'medium', 'high', 'xhigh'] as const;
 export type ReasoningEffort = (typeof REASONING_EFFORTS)[number];

@@ -1,4 +1,4 @@
-import { ANTHROPIC_BLOCKS, type AnthropicBlock, type ChatMessage, type ChatRequest, type ContentPart, type CustomToolCall, type CustomToolDefinition, type ImagePart, type ResponseFormat, type ToolCall, type ToolChoice, type ToolDefinition } from '../chat-types.js';
+import { ANTHROPIC_BLOCKS, OPENAI_NAME, type AnthropicBlock, type ChatMessage, type ChatRequest, type ContentPart, type CustomToolCall, type CustomToolDefinition, type ImagePart, type ResponseFormat, type ToolCall, type ToolChoice, type ToolDefinition } from '../chat-types.js';
 import { refuseToolNameCollisions } from '../custom-tools/index.js';
 import { isJsonObject } from '../json-object.js';
 import { includesEncryptedReasoning, type EncryptedReasoning } from './encrypted-reasoning.js';
@@ -339,7 +339,7 @@ function customFormatOf(format: unknown, param: string): ResponsesCustomTool['fo
 function customToolOf(tool: Json, param: string): ResponsesCustomTool {
   const name = text(tool.name, `${param}.name`);
   // As Chat Completions checks it (validateCustomTool): a provider it is translated for gets a function of that name.
-  if (!/^[A-Za-z0-9_-]{1,64}$/.test(name)) invalid(`${param}.name`, '1 to 64 letters, digits, underscores or dashes');
+  if (!OPENAI_NAME.test(name)) invalid(`${param}.name`, '1 to 64 letters, digits, underscores or dashes');
   const description = optionalText(tool.description, `${param}.description`);
   const format = customFormatOf(tool.format, `${param}.format`);
   return { type: 'custom', name, ...(description !== undefined ? { description } : {}), ...(format ? { format } : {}) };
@@ -398,8 +398,6 @@ function chatToolChoice(choice: ResponsesToolChoice): ToolChoice {
   return { type: 'function', function: { name: choice.name } };
 }
 
-const FORMAT_NAME = /^[A-Za-z0-9_-]{1,64}$/;
-
 /**
  * `text.format` (https://platform.openai.com/docs/guides/structured-outputs?api-mode=responses): `text`, `json_object`,
  * or `json_schema` with its `name`, `schema`, `strict` and `description` flat on the format, as Chat Completions'
@@ -411,7 +409,7 @@ function formatOf(format: unknown): { echo: ResponsesTextFormat; chat?: Response
   if (format.type === 'json_object') return { echo: { type: 'json_object' }, chat: { type: 'json_object' } };
   if (format.type !== 'json_schema') invalid('text.format.type', "one of 'text', 'json_object' or 'json_schema'");
   const name = text(format.name, 'text.format.name');
-  if (!FORMAT_NAME.test(name)) invalid('text.format.name', '1 to 64 letters, digits, underscores or dashes');
+  if (!OPENAI_NAME.test(name)) invalid('text.format.name', '1 to 64 letters, digits, underscores or dashes');
   if (!isJsonObject(format.schema)) invalid('text.format.schema', 'a JSON Schema object');
   const strict = format.strict === undefined || format.strict === null ? undefined : boolean(format.strict, 'text.format.strict');
   const description = optionalText(format.description, 'text.format.description');
