@@ -207,13 +207,13 @@ const TRANSLATES_CUSTOM_TOOLS_ONLY = new Set(['openai-compatible']);
 const NO_CUSTOM_TOOLS: ReadonlySet<string> = new Set();
 
 /**
- * The request as `adapter` is sent it: as it is to an adapter that passes OpenAI's tools through; with custom tools
- * (free-text input) as function tools to any other, which knows only those (customToolsAsFunctions). A 400 for what
- * cannot be translated (`allowed_tools`, another kind of tool) rather than the TypeError (500) that reading
- * `.function` off it would be.
+ * The request as `adapter` is to be sent it, when not as it is: with custom tools (free-text input) as function tools
+ * for an adapter that knows only those (customToolsAsFunctions). Undefined for one that passes OpenAI's tools
+ * through, and for a request with nothing to translate. A 400 for what cannot be translated (`allowed_tools`, another
+ * kind of tool) rather than the TypeError (500) that reading `.function` off it would be.
  */
-function requestFor(adapter: ProviderAdapter, request: ChatRequest): FunctionToolsRequest {
-  return PASSES_TOOLS_THROUGH.has(adapter.type) ? { request, customNames: NO_CUSTOM_TOOLS } : customToolsAsFunctions(request, adapter.type, TRANSLATES_CUSTOM_TOOLS_ONLY.has(adapter.type));
+function translatedFor(adapter: ProviderAdapter, request: ChatRequest): FunctionToolsRequest | undefined {
+  return PASSES_TOOLS_THROUGH.has(adapter.type) ? undefined : customToolsAsFunctions(request, adapter.type, TRANSLATES_CUSTOM_TOOLS_ONLY.has(adapter.type));
 }
 
 /** A stream translator whose function calls to custom tools come out as custom calls (CustomCallChunks). */
@@ -235,17 +235,17 @@ export function chatAnswer(adapter: ProviderAdapter, request: ChatRequest, ctx: 
     let result: ChatAnswer;
     try {
       const parsed = jsonOf(reply!);
-      const completion = customCallsBack(adapter.parseChat(parsed, ctx), sent.customNames);
+      const completion = customCallsBack(adapter.parseChat(parsed, ctx), sent?.customNames ?? NO_CUSTOM_TOOLS);
       result = { completion, raw: completion === parsed ? reply!.body : undefined };
     } catch (failure) {
       return done(failure as Error);
     }
     done(undefined, result);
   };
-  let sent: FunctionToolsRequest;
+  let sent: FunctionToolsRequest | undefined;
   try {
-    sent = requestFor(adapter, request);
-    exchange(adapter, adapter.chatCall(sent.request, { ...ctx, stream: false }), options, answer);
+    sent = translatedFor(adapter, request);
+    exchange(adapter, adapter.chatCall(sent?.request ?? request, { ...ctx, stream: false }), options, answer);
   } catch (error) {
     // The adapter refused the call, or the dispatcher did (a header it will not send): the call's failure, as any
     // other. What `done` itself threw, once called, goes on up.
@@ -288,10 +288,10 @@ export function openChatStream(adapter: ProviderAdapter, request: ChatRequest, c
   const cancel = options.cancel;
   // Inside the executor, so that an adapter refusing the call (a misconfigured provider) rejects, as the other calls do.
   return new Promise((resolve, reject) => {
-    const sent = requestFor(adapter, request);
-    const call = adapter.chatCall(sent.request, streamCtx);
+    const sent = translatedFor(adapter, request);
+    const call = adapter.chatCall(sent?.request ?? request, streamCtx);
     const { origin, path } = endpointOf(call.url);
-    const translator = customCallsTranslator(adapter.streamTranslator(streamCtx), sent.customNames);
+    const translator = customCallsTranslator(adapter.streamTranslator(streamCtx), sent?.customNames ?? NO_CUSTOM_TOOLS);
     let controller: Dispatcher.DispatchController | undefined;
     let sink: ChunkSink | undefined;
     // Chunks (and the end) that arrive before a sink is attached: the head and the first events often share a read.

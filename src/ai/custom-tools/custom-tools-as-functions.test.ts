@@ -11,26 +11,26 @@ const inputSchema = (name: string) => ({ type: 'object', properties: { input: { 
 describe('a request with custom tools, for an OpenAI-compatible host (other kinds passed on)', () => {
   it('names, in an allowed_tools choice sent on, a custom tool as the function it went as', () => {
     const choice = { type: 'allowed_tools', allowed_tools: { mode: 'required', tools: [{ type: 'custom', custom: { name: 'apply_patch' } }, { type: 'function', function: { name: 'get_weather' } }] } };
-    const { request: sent } = customToolsAsFunctions(request({ tools: [weather, patch], tool_choice: choice }), 'openai-compatible', true);
+    const { request: sent } = customToolsAsFunctions(request({ tools: [weather, patch], tool_choice: choice }), 'openai-compatible', true)!;
     expect(sent.tool_choice).toEqual({ type: 'allowed_tools', allowed_tools: { mode: 'required', tools: [{ type: 'function', function: { name: 'apply_patch' } }, { type: 'function', function: { name: 'get_weather' } }] } });
   });
 });
 
 describe('a request with custom tools, for a provider that knows only function tools', () => {
-  it('is the same request when it has no custom tool, call or choice', () => {
+  it('is nothing to translate when it has no custom tool, call or choice', () => {
     const plain = request({ tools: [weather], tool_choice: 'auto' });
-    expect(customToolsAsFunctions(plain, 'anthropic')).toEqual({ request: plain, customNames: new Set() });
+    expect(customToolsAsFunctions(plain, 'anthropic')).toBeUndefined();
   });
 
   it('sends each custom tool as a function of one required string, input, its description kept', () => {
-    const { request: sent, customNames } = customToolsAsFunctions(request({ tools: [weather, patch] }), 'anthropic');
+    const { request: sent, customNames } = customToolsAsFunctions(request({ tools: [weather, patch] }), 'anthropic')!;
     expect(sent.tools).toEqual([weather, { type: 'function', function: { name: 'apply_patch', description: 'Edits files.', parameters: inputSchema('apply_patch') } }]);
     expect([...customNames]).toEqual(['apply_patch']);
   });
 
   it('tells the model the grammar a grammar format asks its input to follow', () => {
     const grammar = { type: 'custom', custom: { name: 'math', description: 'Arithmetic.', format: { type: 'grammar', grammar: { syntax: 'regex', definition: '^\\d+$' } } } };
-    const tool = customToolsAsFunctions(request({ tools: [grammar] }), 'gemini').request.tools![0]!;
+    const tool = customToolsAsFunctions(request({ tools: [grammar] }), 'gemini')!.request.tools![0]!;
     expect(tool.function.description).toBe('Arithmetic.\n\nThe input must be text that follows this regular expression exactly:\n^\\d+$');
   });
 
@@ -40,7 +40,7 @@ describe('a request with custom tools, for a provider that knows only function t
       { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'custom', custom: { name: 'apply_patch', input: 'a "patch"\n' } }] },
       { role: 'tool', tool_call_id: 'call_1', content: 'Done.' },
     ];
-    const { request: sent } = customToolsAsFunctions(request({ messages: history, tools: [patch], tool_choice: { type: 'custom', custom: { name: 'apply_patch' } } }), 'anthropic');
+    const { request: sent } = customToolsAsFunctions(request({ messages: history, tools: [patch], tool_choice: { type: 'custom', custom: { name: 'apply_patch' } } }), 'anthropic')!;
     expect(sent.messages[1]!.tool_calls).toEqual([{ id: 'call_1', type: 'function', function: { name: 'apply_patch', arguments: '{"input":"a \\"patch\\"\\n"}' } }]);
     expect(sent.tool_choice).toEqual({ type: 'function', function: { name: 'apply_patch' } });
   });

@@ -116,15 +116,16 @@ const hasCustomCall = (message: ChatMessage): boolean => Array.isArray(message.t
  * description the tool's (and the grammar of a grammar format, which the model is asked to follow); a custom call in
  * the history a function call with arguments `{"input": …}`; a custom tool choice that function's. Other kinds of
  * tool, call or choice (`allowed_tools`) are refused with a 400, or, with `passOthers` (an OpenAI-compatible host,
- * which may know them), sent as they are for the host to decide. The request itself when it has nothing to translate.
+ * which may know them), sent as they are for the host to decide. Undefined when it has nothing to translate: the
+ * request goes as it is, and nothing is made for it.
  *
  * @example customToolsAsFunctions({ model: 'claude', messages, tools: [{ type: 'custom', custom: { name: 'apply_patch' } }] }, 'anthropic').customNames // Set { 'apply_patch' }
  */
-export function customToolsAsFunctions(request: ChatRequest, providerType: string, passOthers = false): FunctionToolsRequest {
-  const customNames = new Set<string>();
+export function customToolsAsFunctions(request: ChatRequest, providerType: string, passOthers = false): FunctionToolsRequest | undefined {
   const tools: readonly unknown[] = request.tools ?? [];
   const plain = tools.every(isFunctionTool) && !(isJsonObject(request.tool_choice) && !isFunctionTool(request.tool_choice)) && !request.messages.some(hasCustomCall);
-  if (plain) return { request, customNames };
+  if (plain) return undefined;
+  const customNames = new Set<string>();
   refuseToolNameCollisions(tools, 'tools');
   const translated: ChatRequest = { ...request, messages: request.messages.map((message, i) => (hasCustomCall(message) ? { ...message, tool_calls: callsOf(message.tool_calls!, `messages[${i}]`, providerType, passOthers) } : message)) };
   if (request.tools !== undefined) translated.tools = toolsOf(tools, providerType, customNames, passOthers);

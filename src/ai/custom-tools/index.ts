@@ -4,5 +4,4 @@
  * string (`input`), and the provider's calls of those functions back as custom calls, whole or streamed.
  */
 export { customCallsBack, CustomCallChunks } from './custom-calls-back.js';
-export { CustomInputDecoder, customInputOf } from './custom-input.js';
 export { customToolsAsFunctions, refuseToolNameCollisions, type FunctionToolsRequest } from './custom-tools-as-functions.js';
