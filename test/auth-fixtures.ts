@@ -174,6 +174,8 @@ export interface AppSetup {
   team: string;
   scopes?: string[];
   jwks?: { keys: JWK[] };
+  /** The AI models and aliases the app may use (all when absent). */
+  models?: string[];
   /** Services to subscribe the app to (open services approve at once). */
   subscribe?: string[];
 }

@@ -3,6 +3,7 @@ import { createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify, SignJWT, type
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/clock.js';
 import { TestGateway, basicAuth, expectRefused, startEchoUpstream, type EchoedRequest, type LoopbackServer } from './auth-fixtures.js';
+import { startOpenAIEmulator, type OpenAIEmulator } from './emulators/openai.js';
 
 const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
@@ -178,5 +179,94 @@ describe('client assertions replayed after their exp', () => {
     const replayed = await gateway.oauth('/oauth/token', form);
     expect(replayed.status).toBe(401);
     expect(replayed.body).toMatchObject({ error: 'invalid_client' });
+  });
+});
+
+/**
+ * An app deleted, and one made again under its name: the first app's unexpired tokens speak for neither. On an AI
+ * route (no subscription to lose) a deleted app's token had no app's limits at all: any model, no budget.
+ */
+describe('tokens of an app that was deleted, or deleted and made again', () => {
+  const clock = new ManualClock(Date.now());
+  let upstream: LoopbackServer;
+  let provider: OpenAIEmulator;
+  let gateway: TestGateway;
+
+  beforeAll(async () => {
+    upstream = await startEchoUpstream();
+    provider = await startOpenAIEmulator();
+    gateway = await TestGateway.start({}, { clock });
+    await gateway.applyConfig({
+      version: 1,
+      services: [{ name: 'orders', targets: [{ url: upstream.url }] }],
+      routes: [
+        { name: 'orders', service: 'orders', paths: ['/orders/*'], auth: { methods: ['gateway-token'], subscription: false } },
+        { name: 'ai', paths: ['/v1/*'], ai: {}, auth: { methods: ['gateway-token'] } },
+      ],
+      ai: { providers: [{ name: 'openai', type: 'openai', baseUrl: provider.url }] },
+    });
+    await gateway.adminExpect(201, 'POST', '/ai/providers/openai/keys', { secret: 'test-openai-key' });
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+    await provider?.stop();
+    await upstream?.stop();
+  });
+
+  const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+  const chat = (token: string, model: string) =>
+    fetch(`${gateway.proxyUrl}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { ...bearer(token), 'content-type': 'application/json' },
+      body: JSON.stringify({ model, messages: [{ role: 'user', content: 'Hello' }] }),
+    });
+  /** App "rotating", allowed one model, with a token of its own; the clock moves on a few seconds each time. */
+  const makeApp = async () => {
+    clock.advance(5_000);
+    await gateway.createApp({ name: 'rotating', team: 'analytics', scopes: ['orders:read'], models: ['gpt-4o-mini'] });
+    const secret = await gateway.createClientSecret('rotating');
+    clock.advance(5_000);
+    return { secret, token: await gateway.accessToken('rotating', secret) };
+  };
+
+  it('refuses a deleted app’s token on a proxied route and on an AI route, where it had no limits left', async () => {
+    const { secret, token } = await makeApp();
+    expect((await gateway.call('/orders/today', bearer(token))).status).toBe(200);
+    expect((await chat(token, 'gpt-4o-mini')).status).toBe(200);
+    expect((await chat(token, 'gpt-4o')).status).toBe(404);
+
+    clock.advance(5_000);
+    await gateway.adminExpect(204, 'DELETE', '/apps/rotating');
+    expectRefused(await gateway.call('/orders/today', bearer(token)));
+    const refused = await chat(token, 'gpt-4o');
+    expect(refused.status).toBe(401);
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('invalid_api_key');
+    // Nor can its client get another: its credentials went with it.
+    expect((await gateway.oauth('/oauth/token', { grant_type: 'client_credentials' }, { authorization: basicAuth('rotating', secret) })).status).toBe(401);
+  });
+
+  it('refuses the first app’s token once an app of its name is made again, which its own tokens reach', async () => {
+    const first = await makeApp();
+    clock.advance(5_000);
+    await gateway.adminExpect(204, 'DELETE', '/apps/rotating');
+    const second = await makeApp();
+
+    expectRefused(await gateway.call('/orders/today', bearer(first.token)));
+    expect((await chat(first.token, 'gpt-4o-mini')).status).toBe(401);
+    expect((await gateway.call('/orders/today', bearer(second.token))).status).toBe(200);
+    expect((await chat(second.token, 'gpt-4o-mini')).status).toBe(200);
+
+    // Introspection by the new app: the old token is not its own, and not active.
+    const auth = { authorization: basicAuth('rotating', second.secret) };
+    expect((await gateway.oauth('/oauth/introspect', { token: first.token }, auth)).body).toEqual({ active: false });
+    expect((await gateway.oauth('/oauth/introspect', { token: second.token }, auth)).body).toMatchObject({ active: true, client_id: 'rotating' });
+  });
+
+  it('keeps an app’s tokens good when the app is only changed', async () => {
+    const { token } = await makeApp();
+    clock.advance(5_000);
+    await gateway.adminExpect(200, 'PUT', '/apps/rotating', { name: 'rotating', team: 'analytics', scopes: ['orders:read'], models: ['gpt-4o-mini', 'gpt-4o'] });
+    expect((await gateway.call('/orders/today', bearer(token))).status).toBe(200);
+    expect((await chat(token, 'gpt-4o')).status).toBe(200);
   });
 });

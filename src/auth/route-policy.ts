@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { hashSecret, subscriptionKey, type CatalogSnapshot } from '../catalog/index.js';
+import { hashSecret, subscriptionKey, tokenAppIsCurrent, type CatalogSnapshot } from '../catalog/index.js';
 import { verifyJwt, type KeySnapshot } from '../keys/index.js';
 import type { RouteAuthSchema, RouteLimitSchema } from '../proxy/route-schema.js';
 import { checkTokenBinding, DpopError, singleDpopHeader, verifyDpopProof, type DpopReplayCache } from './dpop/index.js';
@@ -263,11 +263,12 @@ export class RoutePolicy {
     return this.#acceptCached(cached, ctx);
   }
 
-  /** A cached token is still only as good as its key and its jti, both of which may have been revoked since. */
+  /** A cached token is still only as good as its key, its jti and its app, any of which may have gone since. */
   #acceptCached(cached: CachedToken, ctx: AuthContext): { claims: Record<string, unknown> } | undefined {
     if (!ctx.keys.verificationKeys.has(cached.kid)) return undefined;
     const jti = cached.claims.jti;
     if (typeof jti === 'string' && ctx.catalog.revokedTokens.has(jti)) return undefined;
+    if (!tokenAppIsCurrent(cached.claims, ctx.catalog)) return undefined;
     const aud = cached.claims.aud;
     const audiences = Array.isArray(aud) ? aud : [aud];
     if (!audiences.some((a) => this.#audiences.includes(String(a)))) return undefined;

@@ -8,9 +8,12 @@ export interface CredentialEntry {
   expiresAt: number | null;
 }
 
+/** An app as the data plane reads it: its spec, its team, and when it was made (ms), which tells it from an earlier app of its name. */
+export type AppEntry = AppSpec & { team: string; createdAt: number };
+
 /** Who may call, as the data plane reads it: Map look-ups only. */
 export interface CatalogSnapshot {
-  readonly apps: ReadonlyMap<string, AppSpec & { team: string }>;
+  readonly apps: ReadonlyMap<string, AppEntry>;
   readonly teams: ReadonlyMap<string, TeamSpec>;
   /** SHA-256 (hex) of an API key → the key's entry. */
   readonly apiKeys: ReadonlyMap<string, CredentialEntry>;
@@ -22,12 +25,27 @@ export interface CatalogSnapshot {
   readonly revokedTokens: ReadonlyMap<string, number>;
 }
 
+/**
+ * Whether one of our access tokens still speaks for the app it was issued to (its `client_id`): that app must
+ * exist, and must have existed when the token was issued. A token outlives its app's deletion until it expires,
+ * and an app made again under the deleted one's name is another app (new credentials, maybe other models and
+ * budgets): neither may be reached with the old app's tokens. `iat` has whole seconds, so a token issued in the
+ * second its app was made again still passes. A token that names no app is not an app's to lose.
+ */
+export function tokenAppIsCurrent(claims: Record<string, unknown>, catalog: CatalogSnapshot): boolean {
+  const client = claims.client_id;
+  if (client === undefined) return true;
+  const app = typeof client === 'string' ? catalog.apps.get(client) : undefined;
+  if (!app) return false;
+  return typeof claims.iat === 'number' && claims.iat >= Math.floor(app.createdAt / 1000);
+}
+
 export const subscriptionKey = (app: string, service: string): string => `${app}\n${service}`;
 
 export async function compileCatalogSnapshot(db: Kysely<Database>, now: number): Promise<CatalogSnapshot> {
   const [teams, apps, credentials, subscriptions, revoked] = await Promise.all([
     db.selectFrom('teams').select(['name', 'description', 'budget']).execute(),
-    db.selectFrom('apps').select(['name', 'team', 'spec']).execute(),
+    db.selectFrom('apps').select(['name', 'team', 'spec', 'created_at']).execute(),
     db.selectFrom('credentials').select(['id', 'app', 'kind', 'hash', 'expires_at']).where('revoked_at', 'is', null).execute(),
     db.selectFrom('subscriptions').select(['app', 'service']).where('state', '=', 'approved').execute(),
     db.selectFrom('revoked_tokens').select(['jti', 'expires_at']).where('expires_at', '>', now).execute(),
@@ -44,7 +62,7 @@ export async function compileCatalogSnapshot(db: Kysely<Database>, now: number):
     }
   }
   return {
-    apps: new Map(apps.map((a) => [a.name, { ...(JSON.parse(a.spec) as AppSpec), team: a.team }])),
+    apps: new Map(apps.map((a) => [a.name, { ...(JSON.parse(a.spec) as AppSpec), team: a.team, createdAt: Number(a.created_at) }])),
     teams: new Map(teams.map((t) => [t.name, { name: t.name, ...(t.description ? { description: t.description } : {}), ...(t.budget ? { budget: JSON.parse(t.budget) as TeamSpec['budget'] } : {}) }])),
     apiKeys,
     clientSecrets,

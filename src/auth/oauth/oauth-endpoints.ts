@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { JWTVerifyGetKey } from 'jose';
-import type { CatalogSnapshot } from '../../catalog/index.js';
+import { tokenAppIsCurrent, type CatalogSnapshot } from '../../catalog/index.js';
 import { KeygateError } from '../../errors.js';
 import { SIGNING_ALGORITHMS, signJwt, verifyJwt, type KeySnapshot } from '../../keys/index.js';
 import { DpopError, InMemoryDpopReplayCache, verifyDpopProof, type DpopReplayCache } from '../dpop/index.js';
@@ -144,6 +144,7 @@ async function ownToken(tokenText: string, ctx: OAuthContext) {
   try {
     const { payload } = await verifyJwt(ctx.keys, tokenText, { algorithms: ACCESS_TOKEN_ALGORITHMS, issuer: ctx.issuer, typ: 'at+jwt', now: ctx.now });
     if (typeof payload.jti === 'string' && ctx.catalog.revokedTokens.has(payload.jti)) return undefined;
+    if (!tokenAppIsCurrent(payload, ctx.catalog)) return undefined;
     return payload;
   } catch {
     return undefined;
