@@ -184,6 +184,21 @@ describe('the response cache', () => {
     expect(row!.costUsd).toBeCloseTo(Number(paid.headers.get('x-keygate-cost-usd')), 9);
   });
 
+  it('answers an app made again under a deleted one\'s name from none of the first one\'s entries', async () => {
+    const question = ask('Something only the first app asked.');
+    const first = await gateway.createApp({ name: 'remade', team: 'cache-team' });
+    await gateway.chat(first, question);
+    expect((await gateway.chat(first, question)).headers.get('x-keygate-cache')).toBe('hit');
+    await gateway.admin(204, 'DELETE', '/apps/remade');
+    const second = await gateway.createApp({ name: 'remade', team: 'cache-team' });
+    const calls = openai.requests().length;
+    const answer = await gateway.chat(second, question);
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get('x-keygate-cache')).toBeNull();
+    expect(openai.requests().length).toBe(calls + 1);
+    expect((await gateway.chat(second, question)).headers.get('x-keygate-cache')).toBe('hit');
+  });
+
   it('checks the model permissions of an app before it answers from the cache', async () => {
     await gateway.chat(apiKey, ask('Only for some.'));
     const barred = await gateway.createApp({ name: 'barred', team: 'cache-team', models: ['openai/gpt-4o'] });

@@ -1018,6 +1018,15 @@ function cacheSpace(principal: Principal | undefined): string {
 }
 
 /**
+ * The response cache's space for a call: its cacheSpace, an app's with when the app was made, so that an app made
+ * again under a deleted one's name is answered from none of the first one's entries while they live.
+ */
+function cacheSpaceOf(call: AiCall): string {
+  const app = call.principal?.app;
+  return app === undefined ? cacheSpace(call.principal) : JSON.stringify(['app', app, call.catalog.apps.get(app)?.createdAt ?? null]);
+}
+
+/**
  * Whose a stored Response (and a reasoning item's `encrypted_content`) is: the caller's cache space (its app, or an
  * outside issuer's user); on a route without authentication, that route's, so that an id seen on one open route does
  * not reach another route's Responses. Deleting an app deletes its stored Responses (deleteAppResponses), so an app
@@ -1114,7 +1123,7 @@ function recordChat(call: AiCall, trace: CallTrace, prepared: Prepared, request:
 /** A non-streamed completion: from the cache, or from the first target that answers, sent from its socket's callback. */
 function answerChat(res: ServerResponse, call: AiCall, trace: CallTrace, format: ChatFormat, request: ChatRequest, prepared: Prepared, fail: (error: unknown) => void): Promise<void> | undefined {
   const { runtime, snapshot } = call;
-  const cacheKey = snapshot.cacheTtlMs > 0 ? ResponseCache.keyOf(cacheSpace(call.principal), request.model, request, thinkingKeyOf(request)) : undefined;
+  const cacheKey = snapshot.cacheTtlMs > 0 ? ResponseCache.keyOf(cacheSpaceOf(call), request.model, request, thinkingKeyOf(request)) : undefined;
   const cached = cacheKey ? runtime.cache.get(cacheKey, runtime.now()) : undefined;
   // An entry cached from the other format's call that this one's cannot be rendered from counts as a miss.
   // Only a Response seals (and the owner is a JSON text): no other format pays for it.
