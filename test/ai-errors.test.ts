@@ -83,6 +83,9 @@ describe('errors of the unified API', () => {
     ['a response format of an unknown type', { model: 'smart', messages: HELLO, response_format: { type: 'xml' } }, 'response_format.type'],
     ['a json_schema response format without its schema object', { model: 'smart', messages: HELLO, response_format: { type: 'json_schema' } }, 'response_format.json_schema'],
     ['a json_schema response format without a name', { model: 'fast', messages: HELLO, response_format: { type: 'json_schema', json_schema: { schema: { type: 'object' } } } }, 'response_format.json_schema.name'],
+    ['an allowed_tools choice of no tools', { model: 'mini', messages: HELLO, tools: [{ type: 'function', function: { name: 'f' } }], tool_choice: { type: 'allowed_tools', allowed_tools: { mode: 'auto', tools: [] } } }, 'tool_choice.allowed_tools.tools'],
+    ['an allowed_tools choice of an unknown mode', { model: 'mini', messages: HELLO, tools: [{ type: 'function', function: { name: 'f' } }], tool_choice: { type: 'allowed_tools', allowed_tools: { mode: 'any', tools: [{ type: 'function', function: { name: 'f' } }] } } }, 'tool_choice.allowed_tools.mode'],
+    ['an allowed_tools choice of a nameless function', { model: 'mini', messages: HELLO, tools: [{ type: 'function', function: { name: 'f' } }], tool_choice: { type: 'allowed_tools', allowed_tools: { mode: 'auto', tools: [{ type: 'function', function: {} }] } } }, 'tool_choice.allowed_tools.tools[0].function.name'],
     ['a json_schema response format whose schema is text', { model: 'fast', messages: HELLO, response_format: { type: 'json_schema', json_schema: { name: 'x', schema: '{}' } } }, 'response_format.json_schema.schema'],
   ])('refuses a request with %s with 400 in OpenAI\'s shape, naming the parameter', async (_what, body, param) => {
     const calls = emulators.openai.requests().length;
@@ -95,7 +98,7 @@ describe('errors of the unified API', () => {
 
   it.each([
     ['a tool of a kind no adapter translates', { tools: [{ type: 'web_search' }] }, 'tools[0]'],
-    ['an allowed_tools choice', { tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'object' } } }], tool_choice: { type: 'allowed_tools', allowed_tools: { mode: 'auto', tools: [] } } }, 'tool_choice'],
+    ['an allowed_tools choice of a built-in tool', { tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'object' } } }], tool_choice: { type: 'allowed_tools', allowed_tools: { mode: 'auto', tools: [{ type: 'web_search' }] } } }, 'tool_choice.allowed_tools.tools[0]'],
     ['a call of another kind in the history', { messages: [...HELLO, { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'custom', custom: { name: 'grep', input: 'foo' } }, { id: 'c2', type: 'web_search', function: { name: 'grep', arguments: '{}' } }] }, { role: 'tool', tool_call_id: 'c1', content: 'bar' }, { role: 'tool', tool_call_id: 'c2', content: 'baz' }] }, `messages[${HELLO.length}].tool_calls[1]`],
   ])('refuses %s with 400 unsupported_parameter on a provider that translates tools, and passes it to OpenAI', async (_what, extra, param) => {
     const refused = await gateway.chat<OpenAIErrorBody>(apiKey, { model: 'smart', messages: HELLO, ...extra });

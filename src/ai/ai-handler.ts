@@ -9,7 +9,7 @@ import { resolveModel } from './ai-snapshot.js';
 import { ANTHROPIC_BLOCKS, CACHE_MARKED, CACHE_WRITES, OPENAI_NAME, OUTPUT_CONFIG, REASONING_EFFORTS, STOP_SEQUENCE, THINKING, type ChatCompletion, type ChatRequest, type ClientCompletion, type CustomToolCall, type EmbeddingsRequest, type EmbeddingsResponse, type ToolCall, type Usage } from './chat-types.js';
 import { ChatChunksToMessageEvents, chatToMessages, failedChoice, hiddenReasoningFor, messagesToChat, toAnthropicError } from './anthropic-ingress/index.js';
 import { ChatChunksToResponseEvents, ENCRYPTED_REASONING_INCLUDE, RESPONSE_INPUT, ResponsesRequestError, chatToResponse, includesEncrypted, includesEncryptedReasoning, outputAsIncluded, responseAsIncluded, type EncryptedReasoning, inputItemsPage, previousResponseChainBroken, previousResponseIdOf, previousResponseNotFound, readInputItemsQuery, responseChainBroken, responseChainTooLong, responseEchoOf, responseNotFound, responsesToChat, toResponsesError, type PreviousResponse, type ResponseObject, type ResponsesChatRequest, type ResponsesInputItem } from './responses-ingress/index.js';
-import { refuseToolNameCollisions } from './custom-tools/index.js';
+import { isAllowedToolsChoice, refuseToolNameCollisions, validateAllowedTools } from './custom-tools/index.js';
 import { isJsonObject } from './json-object.js';
 import { offersFunctions, toFunctionCallChunk, toFunctionCallCompletion, toToolForms } from './legacy-functions.js';
 import { takeCacheControl } from './openai-cache-control.js';
@@ -182,6 +182,7 @@ function validateChat(body: Record<string, unknown>): ChatRequest {
     if (isJsonObject(tool) && tool.type === 'custom') validateCustomTool(tool, `tools[${i}]`);
     if (isJsonObject(tool) && tool.cache_control !== undefined && takeCacheControl(tool, `tools[${i}]`)) marked = true;
   });
+  if (isAllowedToolsChoice(body.tool_choice)) validateAllowedTools(body.tool_choice);
   if (body.response_format !== undefined) validateResponseFormat(body.response_format);
   // OpenAI's values, or one an OpenAI-compatible host defines (OpenRouter's max): the adapters that map it refuse others.
   if (body.reasoning_effort !== undefined && (typeof body.reasoning_effort !== 'string' || body.reasoning_effort === '')) throw invalid('reasoning_effort', `'reasoning_effort' must be one of ${REASONING_EFFORTS.join(', ')}, or another value the provider defines`);

@@ -45,9 +45,31 @@ describe('a request with custom tools, for a provider that knows only function t
     expect(sent.tool_choice).toEqual({ type: 'function', function: { name: 'apply_patch' } });
   });
 
-  it('refuses allowed_tools, which it does not translate, with unsupported_parameter', () => {
-    const allowed = { type: 'allowed_tools', allowed_tools: { mode: 'auto', tools: [{ type: 'custom', custom: { name: 'apply_patch' } }] } };
-    expect(() => customToolsAsFunctions(request({ tools: [patch], tool_choice: allowed }), 'anthropic')).toThrow(expect.objectContaining({ status: 400, code: 'unsupported_parameter', param: 'tool_choice' }));
+  it('sends, for an allowed_tools choice, only the tools it allows (a custom one as its function) and the mode as the choice', () => {
+    const time = { type: 'function', function: { name: 'get_time' } };
+    const allowed = { type: 'allowed_tools', allowed_tools: { mode: 'required', tools: [{ type: 'custom', custom: { name: 'apply_patch' } }, { type: 'function', function: { name: 'get_time' } }] } };
+    const { request: sent, customNames } = customToolsAsFunctions(request({ tools: [weather, patch, time], tool_choice: allowed }), 'anthropic')!;
+    expect(sent.tools).toEqual([{ type: 'function', function: { name: 'apply_patch', description: 'Edits files.', parameters: inputSchema('apply_patch') } }, time]);
+    expect(sent.tool_choice).toBe('required');
+    expect([...customNames]).toEqual(['apply_patch']);
+  });
+
+  it('narrows to allowed function tools alone, with nothing else to translate', () => {
+    const allowed = { type: 'allowed_tools', allowed_tools: { mode: 'auto', tools: [{ type: 'function', function: { name: 'get_weather' } }] } };
+    const { request: sent, customNames } = customToolsAsFunctions(request({ tools: [weather, { type: 'function', function: { name: 'get_time' } }], tool_choice: allowed }), 'gemini')!;
+    expect(sent.tools).toEqual([weather]);
+    expect(sent.tool_choice).toBe('auto');
+    expect(customNames.size).toBe(0);
+  });
+
+  it('refuses an allowed tool that is not among the tools, a custom tool named as a function included, with invalid_value', () => {
+    const asFunction = { type: 'allowed_tools', allowed_tools: { mode: 'auto', tools: [{ type: 'function', function: { name: 'apply_patch' } }] } };
+    expect(() => customToolsAsFunctions(request({ tools: [patch], tool_choice: asFunction }), 'anthropic')).toThrow(expect.objectContaining({ status: 400, code: 'invalid_value', param: 'tool_choice.allowed_tools.tools[0]' }));
+  });
+
+  it('refuses an allowed built-in tool, which it does not translate, with unsupported_parameter', () => {
+    const allowed = { type: 'allowed_tools', allowed_tools: { mode: 'auto', tools: [{ type: 'web_search' }] } };
+    expect(() => customToolsAsFunctions(request({ tools: [weather], tool_choice: allowed }), 'anthropic')).toThrow(expect.objectContaining({ status: 400, code: 'unsupported_parameter', param: 'tool_choice.allowed_tools.tools[0]' }));
   });
 });
 

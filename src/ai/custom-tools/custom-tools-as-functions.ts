@@ -1,6 +1,7 @@
 import type { ChatMessage, ChatRequest, ToolCall, ToolChoice, ToolDefinition } from '../chat-types.js';
 import { isJsonObject } from '../json-object.js';
 import { AiError } from '../openai-error.js';
+import { isAllowedToolsChoice, narrowToAllowedTools } from './allowed-tools.js';
 
 type Json = Record<string, unknown>;
 
@@ -108,23 +109,29 @@ function toolChoiceOf(choice: unknown, providerType: string, passOthers: boolean
   return choice as ToolChoice;
 }
 
+const NO_NAMES: ReadonlySet<string> = new Set();
+
 const hasCustomCall = (message: ChatMessage): boolean => Array.isArray(message.tool_calls) && message.tool_calls.some((call: unknown) => !isFunctionTool(call));
 
 /**
  * A request for an adapter that translates tools, which knows only function tools: each OpenAI custom tool
  * (`{type: "custom", custom: {name, description, format}}`) becomes a function of one required string, `input`, its
  * description the tool's (and the grammar of a grammar format, which the model is asked to follow); a custom call in
- * the history a function call with arguments `{"input": …}`; a custom tool choice that function's. Other kinds of
- * tool, call or choice (`allowed_tools`) are refused with a 400, or, with `passOthers` (an OpenAI-compatible host,
- * which may know them), sent as they are for the host to decide. Undefined when it has nothing to translate: the
- * request goes as it is, and nothing is made for it.
+ * the history a function call with arguments `{"input": …}`; a custom tool choice that function's; an `allowed_tools`
+ * choice the tools it allows, and its mode (narrowToAllowedTools). Other kinds of tool or call are refused with a
+ * 400, or, with `passOthers` (an OpenAI-compatible host, which may know them, and `allowed_tools`), sent as they are
+ * for the host to decide. Undefined when it has nothing to translate: the request goes as it is, and nothing is made
+ * for it.
  *
  * @example customToolsAsFunctions({ model: 'claude', messages, tools: [{ type: 'custom', custom: { name: 'apply_patch' } }] }, 'anthropic').customNames // Set { 'apply_patch' }
  */
-export function customToolsAsFunctions(request: ChatRequest, providerType: string, passOthers = false): FunctionToolsRequest | undefined {
+export function customToolsAsFunctions(asked: ChatRequest, providerType: string, passOthers = false): FunctionToolsRequest | undefined {
+  // An allowed_tools choice goes on as it is to a host that may know it; the others get the tools it allows.
+  const narrowed = !passOthers && isAllowedToolsChoice(asked.tool_choice);
+  const request = narrowed ? narrowToAllowedTools(asked, providerType) : asked;
   const tools: readonly unknown[] = request.tools ?? [];
   const plain = tools.every(isFunctionTool) && !(isJsonObject(request.tool_choice) && !isFunctionTool(request.tool_choice)) && !request.messages.some(hasCustomCall);
-  if (plain) return undefined;
+  if (plain) return narrowed ? { request, customNames: NO_NAMES } : undefined;
   const customNames = new Set<string>();
   refuseToolNameCollisions(tools, 'tools');
   const translated: ChatRequest = { ...request, messages: request.messages.map((message, i) => (hasCustomCall(message) ? { ...message, tool_calls: callsOf(message.tool_calls!, `messages[${i}]`, providerType, passOthers) } : message)) };

@@ -4,7 +4,7 @@ import { isJsonObject } from '../json-object.js';
 import { includesEncryptedReasoning, type EncryptedReasoning } from './encrypted-reasoning.js';
 import { ResponsesRequestError, type ResponsesErrorCode } from './responses-error.js';
 import { itemId } from './chat-to-response.js';
-import type { ResponseEcho, ResponsesCustomTool, ResponsesInputItem, ResponsesReasoning, ResponsesTextFormat, ResponsesTool, ResponsesToolChoice } from './wire-types.js';
+import type { ResponseEcho, ResponsesAllowedTools, ResponsesCustomTool, ResponsesInputItem, ResponsesReasoning, ResponsesTextFormat, ResponsesTool, ResponsesToolChoice } from './wire-types.js';
 
 type Json = Record<string, unknown>;
 
@@ -388,12 +388,31 @@ function chatTool(tool: ResponsesTool): ToolDefinition {
 function toolChoiceOf(choice: unknown): ResponsesToolChoice {
   if (choice === 'auto' || choice === 'none' || choice === 'required') return choice;
   if (isJsonObject(choice) && (choice.type === 'function' || choice.type === 'custom')) return { type: choice.type, name: text(choice.name, 'tool_choice.name') };
-  return fail('tool_choice', `Invalid 'tool_choice': expected 'auto', 'none', 'required', {"type": "function", "name": …} or {"type": "custom", "name": …}; allowed_tools and OpenAI's built-in tools are not available through this gateway.`, 'unsupported_value');
+  if (isJsonObject(choice) && choice.type === 'allowed_tools') return allowedToolsOf(choice);
+  return fail('tool_choice', `Invalid 'tool_choice': expected 'auto', 'none', 'required', {"type": "function", "name": …}, {"type": "custom", "name": …} or {"type": "allowed_tools", …}; OpenAI's built-in tools are not available through this gateway.`, 'unsupported_value');
+}
+
+/** An `allowed_tools` choice (https://platform.openai.com/docs/guides/function-calling#allowed-tools) of function and custom tools. */
+function allowedToolsOf(choice: Record<string, unknown>): ResponsesAllowedTools {
+  if (choice.mode !== 'auto' && choice.mode !== 'required') invalid('tool_choice.mode', "'auto' or 'required'");
+  if (!Array.isArray(choice.tools) || choice.tools.length === 0) invalid('tool_choice.tools', 'a non-empty array of tools');
+  const tools = choice.tools.map((tool: unknown, i) => {
+    const at = `tool_choice.tools[${i}]`;
+    if (!isJsonObject(tool) || (tool.type !== 'function' && tool.type !== 'custom')) {
+      return fail(at, `Invalid '${at}': expected {"type": "function", "name": …} or {"type": "custom", "name": …}; OpenAI's built-in tools are not available through this gateway.`, 'unsupported_value');
+    }
+    return { type: tool.type, name: text(tool.name, `${at}.name`) } as const;
+  });
+  return { type: 'allowed_tools', mode: choice.mode, tools };
 }
 
 /** A tool choice as Chat Completions has it; a custom one (`{type: "custom", custom: {name}}`) rides as chatTool's tools do. */
 function chatToolChoice(choice: ResponsesToolChoice): ToolChoice {
   if (typeof choice === 'string') return choice;
+  if (choice.type === 'allowed_tools') {
+    const tools = choice.tools.map(({ type, name }) => (type === 'custom' ? { type, custom: { name } } : { type, function: { name } }));
+    return { type: 'allowed_tools', allowed_tools: { mode: choice.mode, tools } } as unknown as ToolChoice;
+  }
   if (choice.type === 'custom') return { type: 'custom', custom: { name: choice.name } } as unknown as ToolChoice;
   return { type: 'function', function: { name: choice.name } };
 }

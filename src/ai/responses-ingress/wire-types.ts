@@ -27,7 +27,14 @@ export interface ResponsesCustomTool {
 
 export type ResponsesTool = ResponsesFunctionTool | ResponsesCustomTool;
 
-export type ResponsesToolChoice = 'none' | 'auto' | 'required' | { type: 'function'; name: string } | { type: 'custom'; name: string };
+/** An `allowed_tools` choice as the Responses API has it: flat, each tool `{type, name}`. */
+export interface ResponsesAllowedTools {
+  type: 'allowed_tools';
+  mode: 'auto' | 'required';
+  tools: Array<{ type: 'function' | 'custom'; name: string }>;
+}
+
+export type ResponsesToolChoice = 'none' | 'auto' | 'required' | { type: 'function'; name: string } | { type: 'custom'; name: string } | ResponsesAllowedTools;
 
 export type ResponsesTextFormat = { type: 'text' } | { type: 'json_object' } | { type: 'json_schema'; name: string; schema: Record<string, unknown>; strict?: boolean | null; description?: string };
 
