@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { sql, type KyselyPlugin } from 'kysely';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { onTwoStoreHandles, STORE_KINDS } from '../../test/databases.js';
 import { sealSecret } from '../keys/index.js';
 import type { Store } from '../store/index.js';
@@ -241,6 +241,67 @@ describe.each(STORE_KINDS)('stored Responses in the %s store', (kind) => {
     // Altered, it reads as gone, as any row does.
     await first.db.updateTable('ai_responses').set({ sealed: legacy.replace('"iv":"', '"iv":"A') }).where('id', '=', one!.response.id).execute();
     expect(await store.chain(two!.response.id, 'app:a', T + 10)).toEqual({ found: 'broken' });
+  });
+
+  describe('rows kept opened', () => {
+    /** Counts the rows opened (their seal and JSON) by every StoredResponses while `work` runs. */
+    async function openings(work: () => Promise<void>): Promise<number> {
+      const open = vi.spyOn(StoredResponses.prototype as unknown as { open: (...args: unknown[]) => unknown }, 'open');
+      try {
+        await work();
+        return open.mock.calls.length;
+      } finally {
+        open.mockRestore();
+      }
+    }
+
+    it('opens each row once: later reads of its chain, and finds, use what it opened to, frozen', async () => {
+      const kept = await talk(new StoredResponses(first, masterKey), 'app:a', ['one', 'two', 'three']);
+      const store = new StoredResponses(second, masterKey);
+      let chain: Awaited<ReturnType<StoredResponses['chain']>> | undefined;
+      expect(await openings(async () => void (chain = await store.chain(kept[2]!.response.id, 'app:a', T + 10)))).toBe(3);
+      expect(chain).toEqual({ found: 'chain', responses: kept });
+      expect(await openings(async () => {
+        for (let i = 0; i < 5; i++) expect(await store.chain(kept[2]!.response.id, 'app:a', T + 10)).toEqual({ found: 'chain', responses: kept });
+        expect(await store.find(kept[1]!.response.id, 'app:a', T + 10)).toEqual(kept[1]);
+      })).toBe(0);
+      // Shared by every read: no reader can change what the next one gets.
+      const again = await store.chain(kept[2]!.response.id, 'app:a', T + 10);
+      expect(again.found === 'chain' && Object.isFrozen(again.responses[0]!.response.output[0])).toBe(true);
+    });
+
+    it('still answers each read as the store has it: deleted elsewhere, expired, or another owner\'s, a row opened before is not given', async () => {
+      const store = new StoredResponses(first, masterKey);
+      const [one, two, three] = await talk(store, 'app:a', ['one', 'two', 'three']);
+      expect(await store.chain(three!.response.id, 'app:a', T + 10)).toMatchObject({ found: 'chain' });
+      // Deleted through another node's handle: this one's opened copy does not keep the chain whole.
+      expect(await new StoredResponses(second, masterKey).delete(two!.response.id, 'app:a', T + 10)).toBe(true);
+      expect(await store.chain(three!.response.id, 'app:a', T + 10)).toEqual({ found: 'broken' });
+      expect(await store.find(two!.response.id, 'app:a', T + 10)).toBeUndefined();
+      expect(await store.chain(one!.response.id, 'app:a', T + 10)).toEqual({ found: 'chain', responses: [one] });
+      expect(await store.chain(one!.response.id, 'app:a', T + 31 * DAY)).toEqual({ found: 'none' });
+      expect(await store.find(one!.response.id, 'app:b', T + 10)).toBeUndefined();
+    });
+
+    it('keeps no more sealed text opened than its bound, the least recently read going first', async () => {
+      const kept = await talk(new StoredResponses(first, masterKey), 'app:a', ['one', 'two', 'three']);
+      const rows = await first.db.selectFrom('ai_responses').select('sealed').where('id', 'in', kept.map((one) => one.response.id)).execute();
+      const largest = Math.max(...rows.map((row) => row.sealed.length));
+      // Room for two rows: a chain of three is opened whole at each read.
+      const two = new StoredResponses(second, masterKey, MAX_CHAIN_RESPONSES, () => undefined, 2 * largest);
+      expect(await openings(async () => {
+        await two.chain(kept[2]!.response.id, 'app:a', T + 10);
+        await two.chain(kept[2]!.response.id, 'app:a', T + 10);
+      })).toBe(6);
+      // The two read last stay: a chain of two of them is opened no more.
+      await two.chain(kept[1]!.response.id, 'app:a', T + 10);
+      expect(await openings(async () => void (await two.chain(kept[1]!.response.id, 'app:a', T + 10)))).toBe(0);
+      const none = new StoredResponses(second, masterKey, MAX_CHAIN_RESPONSES, () => undefined, 0);
+      expect(await openings(async () => {
+        await none.chain(kept[1]!.response.id, 'app:a', T + 10);
+        await none.chain(kept[1]!.response.id, 'app:a', T + 10);
+      })).toBe(4);
+    });
   });
 
   it('reads every Response as gone under another master key, once a read, the asked one named', async () => {

@@ -33,6 +33,13 @@ export type ResponseChain = { found: 'chain'; responses: StoredResponse[] } | { 
 /** How many Responses a chain holds at most (the 1,000th cannot be continued): it bounds the walk of every read. */
 export const MAX_CHAIN_RESPONSES = 1_000;
 
+/**
+ * How much of the rows it has opened (their sealed text, in characters) a process keeps opened: a chain's earlier
+ * rows are read again every turn, and opening one (its seal, then its JSON) is most of a chain read's cost. About
+ * 1,600 Responses of 5 KB; their objects take some three times that in memory.
+ */
+export const OPENED_ROWS_CHARS = 8 * 1024 * 1024;
+
 /** What a row's seal is derived for: no other sealed value of Keygate's opens as a stored Response. */
 const STORED_RESPONSE_PURPOSE = 'ai_responses.row';
 
@@ -83,11 +90,15 @@ export async function deleteAppResponses(db: Kysely<Database>, app: string): Pro
  * whole in one query. Each row is sealed under the master key (AES-256-GCM under a key derived for stored Responses
  * alone, sealerFor), bound to its id and owner: conversations are user data. The sealer is node:crypto's, synchronous:
  * a chain read opens up to a thousand rows, and jose's JWE (WebCrypto, a key import and base64url in JavaScript per
- * row, as provider keys are sealed) took about 0.2 ms a 5-KB row on the event loop against 0.03 ms. A row past its expiry is never read, and `purge` (run every minute by the
- * gateway) deletes it; continuing a chain keeps its earlier rows at least half a retention longer (`save`).
+ * row, as provider keys are sealed) took about 0.2 ms a 5-KB row on the event loop against 0.03 ms. Even so, opening
+ * was most of a chain read, and every turn read its chain's earlier rows again: the rows a process opened are kept
+ * opened (OPENED_ROWS_CHARS), and a chain of 100 is read in 1.1–1.6 ms of event loop, not 4.9 (bench/stored-responses.mjs).
+ * A row past its expiry is never read, and `purge` (run every minute by the gateway) deletes it; continuing a chain
+ * keeps its earlier rows at least half a retention longer (`save`).
  */
 export class StoredResponses {
   readonly #sealer: PurposeSealer;
+  readonly #opened: OpenedRows;
 
   constructor(
     private readonly store: Store,
@@ -99,8 +110,11 @@ export class StoredResponses {
      * as gone: once a read. Its id alone: what the row holds is no one's to see, and the error would name its owner.
      */
     private readonly onUnopenable: (id: string) => void = () => undefined,
+    /** How much sealed text the rows kept opened may add up to (OPENED_ROWS_CHARS); 0 keeps none. */
+    openedRowsChars: number = OPENED_ROWS_CHARS,
   ) {
     this.#sealer = sealerFor(masterKey, STORED_RESPONSE_PURPOSE);
+    this.#opened = new OpenedRows(openedRowsChars);
   }
 
   /**
@@ -134,12 +148,16 @@ export class StoredResponses {
   async find(id: string, owner: string, now: number): Promise<StoredResponse | undefined> {
     const row = await this.store.db.selectFrom('ai_responses').select('sealed').where('id', '=', id).where('owner', '=', owner).where('expires_at', '>', now).executeTakeFirst();
     if (!row) return undefined;
-    const stored = await this.open(id, owner, row.sealed);
+    const stored = await this.#openKept(id, owner, row.sealed);
     if (!stored) this.onUnopenable(id);
     return stored;
   }
 
-  /** The chain ending at the Response `id`, for `owner`, at `now`: one query, however long the chain (up to maxChain). */
+  /**
+   * The chain ending at the Response `id`, for `owner`, at `now`: one query, however long the chain (up to maxChain).
+   * The query decides which rows are the chain (owner, expiry, deletion); a row opened before is not opened again.
+   * The Responses are frozen: they may be the ones another read got.
+   */
   async chain(id: string, owner: string, now: number): Promise<ResponseChain> {
     const rows = await chainOf(this.store.db, id, owner, now, this.maxChain)
       .selectFrom('chain')
@@ -150,7 +168,7 @@ export class StoredResponses {
     const first = rows[0];
     if (first === undefined) return { found: 'none' };
     if (first.previous_id !== null) return { found: rows.length >= this.maxChain ? 'too_long' : 'broken' };
-    const opened = await Promise.all(rows.map((row) => this.open(row.id, owner, row.sealed)));
+    const opened = await Promise.all(rows.map((row) => this.#openKept(row.id, owner, row.sealed)));
     // The newest row that does not open: the asked one is then as good as missing, an earlier one breaks the chain.
     const unopenable = opened.findLastIndex((stored) => stored === undefined);
     if (unopenable >= 0) {
@@ -167,7 +185,22 @@ export class StoredResponses {
    */
   async delete(id: string, owner: string, now: number): Promise<boolean> {
     const result = await this.store.db.deleteFrom('ai_responses').where('id', '=', id).where('owner', '=', owner).where('expires_at', '>', now).executeTakeFirst();
-    return Number(result.numDeletedRows) > 0;
+    const deleted = Number(result.numDeletedRows) > 0;
+    if (deleted) this.#opened.forget(id);
+    return deleted;
+  }
+
+  /**
+   * A row's Response as open: kept from an earlier opening of the same sealed text, or opened now and kept. Whether
+   * the row is still the owner's, and unexpired, is the query's to say, every read; a row whose text is not what was
+   * opened (altered in the store) is opened again, and fails as it should.
+   */
+  #openKept(id: string, owner: string, sealed: string): StoredResponse | undefined | Promise<StoredResponse | undefined> {
+    const kept = this.#opened.get(id, owner, sealed);
+    if (kept) return kept;
+    const keep = (stored: StoredResponse | undefined) => (stored ? this.#opened.keep(id, owner, sealed, deepFreeze(stored)) : undefined);
+    const opened = this.open(id, owner, sealed);
+    return opened instanceof Promise ? opened.then(keep) : keep(opened);
   }
 
   /**
@@ -190,5 +223,54 @@ export class StoredResponses {
   async purge(now: number): Promise<number> {
     const result = await this.store.db.deleteFrom('ai_responses').where('expires_at', '<=', now).executeTakeFirst();
     return Number(result.numDeletedRows);
+  }
+}
+
+/** Freezes `value` and everything in it: a Response kept opened is shared by every read of it. */
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const member of Object.values(value)) deepFreeze(member);
+  }
+  return value;
+}
+
+/**
+ * Opened rows by id, the least recently read dropped first once their sealed text adds up to more than `maxChars`.
+ * Each knows the owner and the sealed text it was opened from: it is given only for both.
+ */
+class OpenedRows {
+  readonly #rows = new Map<string, { owner: string; sealed: string; stored: StoredResponse }>();
+  #chars = 0;
+
+  constructor(private readonly maxChars: number) {}
+
+  get(id: string, owner: string, sealed: string): StoredResponse | undefined {
+    const row = this.#rows.get(id);
+    if (row === undefined || row.owner !== owner || row.sealed !== sealed) return undefined;
+    // Read again: the most recent now (a Map keeps the order of insertion).
+    this.#rows.delete(id);
+    this.#rows.set(id, row);
+    return row.stored;
+  }
+
+  keep(id: string, owner: string, sealed: string, stored: StoredResponse): StoredResponse {
+    if (sealed.length > this.maxChars) return stored;
+    this.forget(id);
+    this.#rows.set(id, { owner, sealed, stored });
+    this.#chars += sealed.length;
+    for (const [oldest, row] of this.#rows) {
+      if (this.#chars <= this.maxChars) break;
+      this.#rows.delete(oldest);
+      this.#chars -= row.sealed.length;
+    }
+    return stored;
+  }
+
+  forget(id: string): void {
+    const row = this.#rows.get(id);
+    if (row === undefined) return;
+    this.#rows.delete(id);
+    this.#chars -= row.sealed.length;
   }
 }
