@@ -262,6 +262,18 @@ describe('tokens of an app that was deleted, or deleted and made again', () => {
     expect((await gateway.oauth('/oauth/introspect', { token: second.token }, auth)).body).toMatchObject({ active: true, client_id: 'rotating' });
   });
 
+  it('keeps a token good that a node whose clock is behind issued just after the app was made elsewhere', async () => {
+    const { token } = await makeApp();
+    // The app made at the clock's time; a token issued on a node 30 s behind carries an iat before it.
+    const made = clock.now();
+    clock.set(made - 30_000);
+    const secret = await gateway.createClientSecret('rotating');
+    const early = await gateway.accessToken('rotating', secret);
+    clock.set(made + 5_000);
+    expect((await gateway.call('/orders/today', bearer(early))).status).toBe(200);
+    expect((await gateway.call('/orders/today', bearer(token))).status).toBe(200);
+  });
+
   it('keeps an app’s tokens good when the app is only changed', async () => {
     const { token } = await makeApp();
     clock.advance(5_000);

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { JWTVerifyGetKey } from 'jose';
-import { tokenAppIsCurrent, type CatalogSnapshot } from '../../catalog/index.js';
+import { APP_CREATED_CLAIM, tokenAppIsCurrent, type CatalogSnapshot } from '../../catalog/index.js';
 import { KeygateError } from '../../errors.js';
 import { SIGNING_ALGORITHMS, signJwt, verifyJwt, type KeySnapshot } from '../../keys/index.js';
 import { DpopError, InMemoryDpopReplayCache, verifyDpopProof, type DpopReplayCache } from '../dpop/index.js';
@@ -128,6 +128,9 @@ async function token(req: IncomingMessage, res: ServerResponse, form: URLSearchP
 
   const ttl = Math.min(ctx.accessTokenTtlSeconds, ctx.tokenMaxTtlSeconds);
   const claims: Record<string, unknown> = { iss: ctx.issuer, sub: app, aud: audience, client_id: app, scope: scopes.join(' ') };
+  // Which app of that name the token is for (tokenAppIsCurrent): the one made at this time, on any node's clock.
+  const created = ctx.catalog.apps.get(app)?.createdAt;
+  if (created !== undefined) claims[APP_CREATED_CLAIM] = created;
   if (cnf) claims.cnf = cnf;
   let accessToken: string;
   try {
