@@ -7,9 +7,16 @@ import { sampleOf } from './schema-sample.js';
  * POST /v2/embed, behind a Bearer key.
  *
  * Answers: a tool message last → "It is 21 degrees in Paris."; tools given (tool_choice not NONE) → a tool plan and
- * a call of the first tool, its arguments filled in from its parameters (sampleOf: {"city":"Paris"} for a weather tool); otherwise "Hello from the Cohere emulator." cut before the first
- * of `stop_sequences` it holds (STOP_SEQUENCE), and to max_tokens words (MAX_TOKENS). A user text containing "fail"
- * ends with finish_reason ERROR. Usage: 14 input tokens (9 billed), one output token per word. Embeddings: three floats per text, one billed token per word.
+ * a call of each tool the last user message names (in the order of `tools`), else of the first, each with its own id
+ * (`<tool name>_emu<n>`, n counting the calls from 1, as Cohere prefixes its ids with the tool's name), its arguments
+ * filled in from its parameters (sampleOf: {"city":"Paris"} for a weather tool); otherwise "Hello from the Cohere
+ * emulator." cut before the first of `stop_sequences` it holds (STOP_SEQUENCE), and to max_tokens words
+ * (MAX_TOKENS). A user text containing "fail" ends with finish_reason ERROR. Usage: 14 input tokens (9 billed), one
+ * output token per word and 6 per call. Embeddings: three floats per text, one billed token per word.
+ *
+ * Streamed (https://docs.cohere.com/reference/chat-stream, https://docs.cohere.com/docs/tool-use-streaming): the
+ * tool plan as `tool-plan-delta`s, then for each call in turn `tool-call-start` (its `index`, id and name, empty
+ * arguments), two `tool-call-delta`s carrying its arguments in two pieces and `tool-call-end`, then `message-end`.
  */
 export interface CohereEmulatorOptions {
   apiKey?: string;
@@ -55,16 +62,18 @@ export async function startCohereEmulator(options: CohereEmulatorOptions = {}): 
     if (invalid || !body) return send(res, 400, { message: invalid ?? 'invalid request: body is not JSON' });
     const messages = body.messages ?? [];
     const lastMessage = messages[messages.length - 1];
-    const tool = body.tool_choice === 'NONE' ? undefined : body.tools?.[0]?.function;
+    const offered = body.tool_choice === 'NONE' ? [] : (body.tools ?? []).flatMap((tool) => (tool.function?.name ? [tool.function] : []));
+    const userText = textOf(messages.filter((message) => message.role === 'user').at(-1)?.content);
+    const named = offered.filter((tool) => userText.includes(String(tool.name)));
     let text = 'Hello from the Cohere emulator.';
     let finish = 'COMPLETE';
-    let call: { id: string; type: 'function'; function: { name: string; arguments: string } } | undefined;
+    let calls: Array<{ id: string; type: 'function'; function: { name: string; arguments: string } }> = [];
     let plan = '';
     if (lastMessage?.role === 'tool') text = 'It is 21 degrees in Paris.';
-    else if (tool?.name) {
+    else if (offered.length > 0) {
       text = '';
       plan = 'I will check the weather.';
-      call = { id: 'get_weather_emu1', type: 'function', function: { name: tool.name, arguments: JSON.stringify(sampleOf(tool.parameters)) } };
+      calls = (named.length > 0 ? named : offered.slice(0, 1)).map((tool, i) => ({ id: `${tool.name}_emu${i + 1}`, type: 'function', function: { name: String(tool.name), arguments: JSON.stringify(sampleOf(tool.parameters)) } }));
       finish = 'TOOL_CALL';
     } else if (/fail/.test(JSON.stringify(lastMessage?.content ?? ''))) finish = 'ERROR';
     // Cohere says that a stop sequence ended the answer, not which one.
@@ -79,7 +88,7 @@ export async function startCohereEmulator(options: CohereEmulatorOptions = {}): 
       text = words.join('');
       finish = 'MAX_TOKENS';
     }
-    const outputTokens = words.length + (call ? 6 : 0);
+    const outputTokens = words.length + 6 * calls.length;
     const usage = { billed_units: { input_tokens: 9, output_tokens: outputTokens }, tokens: { input_tokens: 14, output_tokens: outputTokens } };
     const id = 'cohere-emulator-0001';
 
@@ -87,7 +96,7 @@ export async function startCohereEmulator(options: CohereEmulatorOptions = {}): 
       return send(res, 200, {
         id,
         finish_reason: finish,
-        message: { role: 'assistant', content: text ? [{ type: 'text', text }] : [], ...(call ? { tool_plan: plan, tool_calls: [call] } : {}) },
+        message: { role: 'assistant', content: text ? [{ type: 'text', text }] : [], ...(calls.length > 0 ? { tool_plan: plan, tool_calls: calls } : {}) },
         usage,
       });
     }
@@ -97,11 +106,14 @@ export async function startCohereEmulator(options: CohereEmulatorOptions = {}): 
       for (const word of words) events.push({ type: 'content-delta', index: 0, delta: { message: { content: { text: word } } } });
       events.push({ type: 'content-end', index: 0 });
     }
-    if (call) {
+    if (calls.length > 0) {
       for (const piece of plan.split(/(?= )/)) events.push({ type: 'tool-plan-delta', delta: { message: { tool_plan: piece } } });
-      events.push({ type: 'tool-call-start', index: 0, delta: { message: { tool_calls: { id: call.id, type: 'function', function: { name: call.function.name, arguments: '' } } } } });
-      for (const piece of [call.function.arguments.slice(0, 7), call.function.arguments.slice(7)]) events.push({ type: 'tool-call-delta', index: 0, delta: { message: { tool_calls: { function: { arguments: piece } } } } });
-      events.push({ type: 'tool-call-end', index: 0 });
+      // With several calls, Cohere repeats start, deltas and end for each, one call after the other.
+      calls.forEach((call, index) => {
+        events.push({ type: 'tool-call-start', index, delta: { message: { tool_calls: { id: call.id, type: 'function', function: { name: call.function.name, arguments: '' } } } } });
+        for (const piece of [call.function.arguments.slice(0, 7), call.function.arguments.slice(7)]) events.push({ type: 'tool-call-delta', index, delta: { message: { tool_calls: { function: { arguments: piece } } } } });
+        events.push({ type: 'tool-call-end', index });
+      });
     }
     events.push({ type: 'message-end', delta: { finish_reason: finish, ...(finish === 'ERROR' ? { error: 'the model failed to generate' } : {}), usage } });
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
@@ -126,6 +138,12 @@ export async function startCohereEmulator(options: CohereEmulatorOptions = {}): 
       mode = next;
     },
   };
+}
+
+/** A message's text: Cohere takes content as a string or as a list of content blocks. */
+function textOf(content: unknown): string {
+  if (typeof content === 'string') return content;
+  return Array.isArray(content) ? content.map((block: { type?: string; text?: unknown }) => (block.type === 'text' ? String(block.text) : '')).join(' ') : '';
 }
 
 function validate(body: CohereChatBody | undefined): string | undefined {

@@ -8,10 +8,14 @@ import { sampleOf } from './schema-sample.js';
  * is: a member it does not document is a 422 "Extra inputs are not permitted", and a tool call id that is not nine
  * characters of a-z, A-Z, 0-9 a 400.
  *
- * Answers: a tool message last → "It is 21 degrees in Paris."; tools given (tool_choice not none) → a call of the
- * first tool, its arguments filled in from its parameters (sampleOf) and written as Mistral writes them, with a
- * space after each colon and comma (`{"city": "Paris"}`); otherwise "Hello from the Mistral emulator." cut to max_tokens words. Usage: 11
- * prompt tokens, one completion token per word.
+ * Answers: a tool message last → "It is 21 degrees in Paris."; tools given (tool_choice not none) → a call of each
+ * tool the last user message names (in the order of `tools`), else of the first, as Mistral's function calling
+ * documents several calls (https://docs.mistral.ai/capabilities/function_calling/): one `tool_calls` array, each
+ * call with its own nine-character id (toolCallIdOf) and its `index`, its arguments filled in from its parameters
+ * (sampleOf) and written as Mistral writes them, with a space after each colon and comma (`{"city": "Paris"}`);
+ * otherwise "Hello from the Mistral emulator." cut to max_tokens words. Streamed, the calls come whole, all in one
+ * chunk's `tool_calls` array, as Mistral's API sends them. Usage: 11 prompt tokens, one completion token per word
+ * and 8 per call.
  */
 export interface MistralEmulatorOptions {
   apiKey?: string;
@@ -52,7 +56,7 @@ export async function startMistralEmulator(options: MistralEmulatorOptions = {})
     if (extra.length > 0) {
       return send(res, 422, { object: 'error', message: { detail: extra.map((loc) => ({ type: 'extra_forbidden', loc, msg: 'Extra inputs are not permitted', input: null })) }, type: 'invalid_request_error', param: null, code: null });
     }
-    const messages = (body?.messages ?? []) as Array<{ role?: string; tool_call_id?: string; tool_calls?: Array<{ id?: string }> }>;
+    const messages = (body?.messages ?? []) as Array<{ role?: string; content?: unknown; tool_call_id?: string; tool_calls?: Array<{ id?: string }> }>;
     if (messages.length === 0) return send(res, 400, { object: 'error', message: 'Messages list must not be empty.', type: 'invalid_request_error', param: null, code: '3051' });
     for (const id of messages.flatMap((m) => [m.tool_call_id, ...(m.tool_calls ?? []).map((c) => c.id)]).filter((id) => id !== undefined)) {
       if (!/^[a-zA-Z0-9]{9}$/.test(id ?? '')) return send(res, 400, { object: 'error', message: `Tool call id was ${id} but must be a-z, A-Z, 0-9, with a length of 9.`, type: 'invalid_function_call', param: null, code: '3280' });
@@ -60,14 +64,16 @@ export async function startMistralEmulator(options: MistralEmulatorOptions = {})
     if (typeof body?.tool_choice === 'string' && !TOOL_CHOICES.includes(body.tool_choice)) return send(res, 400, { object: 'error', message: `invalid tool_choice ${body.tool_choice}`, type: 'invalid_request_error', param: null, code: null });
 
     const tools = body?.tools as Array<{ function?: { name?: string; parameters?: Json } }> | undefined;
-    const tool = body?.tool_choice === 'none' ? undefined : tools?.[0]?.function;
+    const offered = body?.tool_choice === 'none' ? [] : (tools ?? []).flatMap((tool) => (tool.function?.name ? [tool.function] : []));
+    const userText = textOf(messages.filter((message) => message.role === 'user').at(-1)?.content);
+    const named = offered.filter((tool) => userText.includes(String(tool.name)));
     let text = 'Hello from the Mistral emulator.';
     let finish = 'stop';
-    let call: { id: string; type: 'function'; function: { name: string; arguments: string }; index: number } | undefined;
+    let calls: Array<{ id: string; type: 'function'; function: { name: string; arguments: string }; index: number }> = [];
     if (messages[messages.length - 1]?.role === 'tool') text = 'It is 21 degrees in Paris.';
-    else if (tool?.name) {
+    else if (offered.length > 0) {
       text = '';
-      call = { id: 'D681PevKs', type: 'function', function: { name: tool.name, arguments: spacedJson(sampleOf(tool.parameters)) }, index: 0 };
+      calls = (named.length > 0 ? named : offered.slice(0, 1)).map((tool, index) => ({ id: toolCallIdOf(index), type: 'function', function: { name: String(tool.name), arguments: spacedJson(sampleOf(tool.parameters)) }, index }));
       finish = 'tool_calls';
     }
     const words = text.split(/(?= )/).filter(Boolean);
@@ -77,18 +83,18 @@ export async function startMistralEmulator(options: MistralEmulatorOptions = {})
       text = words.join('');
       finish = 'length';
     }
-    const completionTokens = words.length + (call ? 8 : 0);
+    const completionTokens = words.length + 8 * calls.length;
     const usage = { prompt_tokens: 11, completion_tokens: completionTokens, total_tokens: 11 + completionTokens };
     const head = { id: 'cmpl-mistral0001', created: 1735787045, model: String(body?.model) };
 
     if (!body?.stream) {
-      return send(res, 200, { ...head, object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: text, tool_calls: call ? [call] : null, prefix: false }, finish_reason: finish }], usage });
+      return send(res, 200, { ...head, object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: text, tool_calls: calls.length > 0 ? calls : null, prefix: false }, finish_reason: finish }], usage });
     }
-    // Mistral streams a tool call whole, in one chunk, and puts usage on the last chunk.
+    // Mistral streams its tool calls whole, all in one chunk, and puts usage on the last chunk.
     const chunk = (delta: Json, finishReason: string | null = null, extraFields: Json = {}) => ({ ...head, object: 'chat.completion.chunk', choices: [{ index: 0, delta, finish_reason: finishReason }], ...extraFields });
     const events: unknown[] = [chunk({ role: 'assistant', content: '' })];
     for (const word of words) events.push(chunk({ content: word }));
-    if (call) events.push(chunk({ tool_calls: [call] }));
+    if (calls.length > 0) events.push(chunk({ tool_calls: calls }));
     events.push(chunk({ content: '' }, finish, { usage }));
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     await writeEvents(res, [...events, '[DONE]'].map((event) => sseData(event)));
@@ -109,6 +115,17 @@ export async function startMistralEmulator(options: MistralEmulatorOptions = {})
       mode = next;
     },
   };
+}
+
+/** The nine characters (a-z, A-Z, 0-9) Mistral gives a call: the first call's as Mistral's docs show one, then numbered. */
+function toolCallIdOf(index: number): string {
+  return index === 0 ? 'D681PevKs' : `D681Pe${index.toString(36).padStart(3, '0')}`;
+}
+
+/** A message's text: Mistral takes content as a string or as a list of chunks. */
+function textOf(content: unknown): string {
+  if (typeof content === 'string') return content;
+  return Array.isArray(content) ? content.map((chunk: { type?: string; text?: unknown }) => (chunk.type === 'text' ? String(chunk.text) : '')).join(' ') : '';
 }
 
 /** JSON as Python's json.dumps writes it by default, as Mistral's arguments come: `{"a": 1, "b": [2, 3]}`. */

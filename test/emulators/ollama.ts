@@ -6,11 +6,14 @@ import { sampleOf } from './schema-sample.js';
  * Ollama's native API on 127.0.0.1: POST /api/chat (one JSON object, or NDJSON lines written one at a time) and
  * POST /api/embed, behind a Bearer key as an authenticating proxy would put it.
  *
- * Answers: a tool message last → "It is 21 degrees in Paris."; tools given → a call of the first tool, its arguments
- * filled in from its parameters (sampleOf: {"city":"Paris"} for a weather tool), as an object with no call id, as
- * Ollama documents it; otherwise "Hello from the Ollama
- * emulator." cut to options.num_predict words (done_reason "length"). Model "missing" → 404. Usage: 10 prompt tokens,
- * one eval token per word. Embeddings: three floats per input, one prompt token per word.
+ * Answers: a tool message last → "It is 21 degrees in Paris."; tools given → a call of each tool the last user
+ * message names (in the order of `tools`), else of the first, in `message.tool_calls`, each `{function: {name,
+ * arguments}}` with its arguments filled in from its parameters (sampleOf: {"city":"Paris"} for a weather tool) as
+ * an object and no call id, as Ollama documents it (https://github.com/ollama/ollama/blob/main/docs/api.md#chat-request-with-tools);
+ * otherwise "Hello from the Ollama emulator." cut to options.num_predict words (done_reason "length"). Streamed, each
+ * call comes whole on a line of its own, as a newer Ollama sends a call as soon as it has parsed it. Model "missing"
+ * → 404. Usage: 10 prompt tokens, one eval token per word and 4 per call. Embeddings: three floats per input, one
+ * prompt token per word.
  */
 export interface OllamaEmulatorOptions {
   apiKey?: string;
@@ -53,14 +56,16 @@ export async function startOllamaEmulator(options: OllamaEmulatorOptions = {}): 
     if (invalid || !body) return send(res, 400, { error: invalid ?? 'invalid JSON' });
     if (body.model === 'missing') return send(res, 404, { error: `model "missing" not found, try pulling it first` });
     const messages = body.messages ?? [];
-    const tool = body.tools?.[0]?.function;
+    const offered = (body.tools ?? []).flatMap((tool) => (tool.function?.name ? [tool.function] : []));
+    const userText = messages.filter((message) => message.role === 'user').at(-1)?.content;
+    const named = offered.filter((tool) => typeof userText === 'string' && userText.includes(String(tool.name)));
     let text = 'Hello from the Ollama emulator.';
     let doneReason = 'stop';
     let toolCalls: Array<{ function: { name: string; arguments: Record<string, unknown> } }> = [];
     if (messages[messages.length - 1]?.role === 'tool') text = 'It is 21 degrees in Paris.';
-    else if (tool?.name) {
+    else if (offered.length > 0) {
       text = '';
-      toolCalls = [{ function: { name: tool.name, arguments: sampleOf(tool.parameters) as Record<string, unknown> } }];
+      toolCalls = (named.length > 0 ? named : offered.slice(0, 1)).map((tool) => ({ function: { name: String(tool.name), arguments: sampleOf(tool.parameters) as Record<string, unknown> } }));
     }
     const words = text.split(/(?= )/).filter(Boolean);
     const limit = body.options?.num_predict;
@@ -69,14 +74,14 @@ export async function startOllamaEmulator(options: OllamaEmulatorOptions = {}): 
       text = words.join('');
       doneReason = 'length';
     }
-    const stats = { total_duration: 1000, load_duration: 10, prompt_eval_count: 10, prompt_eval_duration: 100, eval_count: words.length + (toolCalls.length ? 4 : 0), eval_duration: 800 };
+    const stats = { total_duration: 1000, load_duration: 10, prompt_eval_count: 10, prompt_eval_duration: 100, eval_count: words.length + 4 * toolCalls.length, eval_duration: 800 };
     const head = { model: body.model, created_at: '2025-01-02T03:04:05.000000Z' };
 
     if (body.stream === false) {
       return send(res, 200, { ...head, message: { role: 'assistant', content: text, ...(toolCalls.length ? { tool_calls: toolCalls } : {}) }, done_reason: doneReason, done: true, ...stats });
     }
     const lines: unknown[] = words.map((word) => ({ ...head, message: { role: 'assistant', content: word }, done: false }));
-    if (toolCalls.length) lines.push({ ...head, message: { role: 'assistant', content: '', tool_calls: toolCalls }, done: false });
+    for (const call of toolCalls) lines.push({ ...head, message: { role: 'assistant', content: '', tool_calls: [call] }, done: false });
     lines.push({ ...head, message: { role: 'assistant', content: '' }, done_reason: doneReason, done: true, ...stats });
     if (mode === 'stream-error') lines.splice(1, lines.length, { error: 'an error was encountered while running the model: unexpected EOF' });
     res.writeHead(200, { 'content-type': 'application/x-ndjson' });
