@@ -5,6 +5,7 @@ import type { ChatRequest } from '../../chat-types.js';
 import { callChat, callEmbeddings } from '../../provider-call.js';
 import type { CallContext } from '../provider.js';
 import { OllamaProvider } from './index.js';
+import { ollamaStreamTranslator } from './ollama-stream.js';
 
 const NOW = Date.UTC(2025, 0, 2, 3, 4, 5);
 const weatherTool = { type: 'function' as const, function: { name: 'get_weather', description: 'The weather in a city', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } } };
@@ -126,6 +127,20 @@ describe('the Ollama provider', () => {
     const calls = chunks.flatMap((c) => c.choices[0]?.delta.tool_calls ?? []);
     expect(calls).toEqual([{ index: 0, id: expect.stringMatching(/^call_/), type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }]);
     expect(JSON.parse(calls[0]?.function?.arguments ?? '')).toEqual({ city: 'Paris' });
+    expect(chunks.at(-2)?.choices[0]?.finish_reason).toBe('tool_calls');
+  });
+
+  it('gives each call of a streamed line that holds several, as an older Ollama sends them, its own index and id', () => {
+    const translator = ollamaStreamTranslator(ctx());
+    const line = { model: 'llama3.2', message: { role: 'assistant', content: '', tool_calls: [{ function: { name: 'get_weather', arguments: { city: 'Paris' } } }, { function: { name: 'get_time', arguments: { zone: 'CET' } } }] }, done: false };
+    const done = { model: 'llama3.2', message: { role: 'assistant', content: '' }, done_reason: 'stop', done: true, eval_count: 8 };
+    const chunks = [...translator.push(Buffer.from(`${JSON.stringify(line)}\n${JSON.stringify(done)}\n`)), ...translator.end()];
+    const calls = chunks.flatMap((c) => c.choices[0]?.delta.tool_calls ?? []);
+    expect(calls).toEqual([
+      { index: 0, id: expect.stringMatching(/^call_/), type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } },
+      { index: 1, id: expect.stringMatching(/^call_/), type: 'function', function: { name: 'get_time', arguments: '{"zone":"CET"}' } },
+    ]);
+    expect(calls[0]?.id).not.toBe(calls[1]?.id);
     expect(chunks.at(-2)?.choices[0]?.finish_reason).toBe('tool_calls');
   });
 
