@@ -5,7 +5,7 @@ import { onTwoStoreHandles, STORE_KINDS } from '../../test/databases.js';
 import { sealSecret } from '../keys/index.js';
 import type { Store } from '../store/index.js';
 import { chatToResponse, responseEchoOf, responsesToChat, RESPONSE_INPUT, type ResponsesChatRequest, type ResponsesInputItem } from './responses-ingress/index.js';
-import { MAX_CHAIN_RESPONSES, StoredResponses, type StoredResponse } from './stored-responses.js';
+import { MAX_CHAIN_RESPONSES, OPENED_ROWS_IDLE_MS, StoredResponses, type StoredResponse } from './stored-responses.js';
 
 const T = Date.UTC(2026, 10, 29, 12);
 const DAY = 86_400_000;
@@ -283,24 +283,53 @@ describe.each(STORE_KINDS)('stored Responses in the %s store', (kind) => {
       expect(await store.find(one!.response.id, 'app:b', T + 10)).toBeUndefined();
     });
 
-    it('keeps no more sealed text opened than its bound, the least recently read going first', async () => {
-      const kept = await talk(new StoredResponses(first, masterKey), 'app:a', ['one', 'two', 'three']);
-      const rows = await first.db.selectFrom('ai_responses').select('sealed').where('id', 'in', kept.map((one) => one.response.id)).execute();
-      const largest = Math.max(...rows.map((row) => row.sealed.length));
-      // Room for two rows: a chain of three is opened whole at each read.
-      const two = new StoredResponses(second, masterKey, MAX_CHAIN_RESPONSES, () => undefined, 2 * largest);
-      expect(await openings(async () => {
-        await two.chain(kept[2]!.response.id, 'app:a', T + 10);
-        await two.chain(kept[2]!.response.id, 'app:a', T + 10);
-      })).toBe(6);
-      // The two read last stay: a chain of two of them is opened no more.
-      await two.chain(kept[1]!.response.id, 'app:a', T + 10);
-      expect(await openings(async () => void (await two.chain(kept[1]!.response.id, 'app:a', T + 10)))).toBe(0);
+    it('opens a row altered in the store again, after it was read: the chain it is in reads as broken', async () => {
+      const store = new StoredResponses(first, masterKey);
+      const [, two, three] = await talk(store, 'app:a', ['one', 'two', 'three']);
+      expect(await store.chain(three!.response.id, 'app:a', T + 10)).toMatchObject({ found: 'chain' });
+      const row = await second.db.selectFrom('ai_responses').select('sealed').where('id', '=', two!.response.id).executeTakeFirstOrThrow();
+      await second.db.updateTable('ai_responses').set({ sealed: tampered(row.sealed) }).where('id', '=', two!.response.id).execute();
+      expect(await store.chain(three!.response.id, 'app:a', T + 10)).toEqual({ found: 'broken' });
+      expect(await store.find(two!.response.id, 'app:a', T + 10)).toBeUndefined();
+    });
+
+    /** The sealed text of each Response in `kept`, in characters. */
+    const sizes = async (kept: StoredResponse[]) => {
+      const rows = await first.db.selectFrom('ai_responses').select(['id', 'sealed']).where('id', 'in', kept.map((one) => one.response.id)).execute();
+      return kept.map((one) => rows.find((row) => row.id === one.response.id)!.sealed.length);
+    };
+
+    it('keeps of a chain longer than half its bound the first rows up to that half, so each turn reopens only the rest', async () => {
+      const kept = await talk(new StoredResponses(first, masterKey), 'app:a', ['one', 'two', 'three', 'four']);
+      const [a, b] = await sizes(kept);
+      // Half the bound holds the first two rows: the last two are opened at every read, the first two once.
+      const store = new StoredResponses(second, masterKey, MAX_CHAIN_RESPONSES, () => undefined, 2 * (a! + b!));
+      expect(await openings(async () => void (await store.chain(kept[3]!.response.id, 'app:a', T + 10)))).toBe(4);
+      expect(await openings(async () => void (await store.chain(kept[3]!.response.id, 'app:a', T + 10)))).toBe(2);
+      expect(await openings(async () => void (await store.chain(kept[3]!.response.id, 'app:a', T + 10)))).toBe(2);
       const none = new StoredResponses(second, masterKey, MAX_CHAIN_RESPONSES, () => undefined, 0);
-      expect(await openings(async () => {
-        await none.chain(kept[1]!.response.id, 'app:a', T + 10);
-        await none.chain(kept[1]!.response.id, 'app:a', T + 10);
-      })).toBe(4);
+      await none.chain(kept[1]!.response.id, 'app:a', T + 10);
+      expect(await openings(async () => void (await none.chain(kept[1]!.response.id, 'app:a', T + 10)))).toBe(2);
+    });
+
+    it('drops the least recently read rows first once over its bound', async () => {
+      const chains = [await talk(new StoredResponses(first, masterKey), 'app:a', ['one', 'two']), await talk(new StoredResponses(first, masterKey), 'app:b', ['uno', 'dos']), await talk(new StoredResponses(first, masterKey), 'app:c', ['un', 'deux'])];
+      const largest = Math.max(...(await Promise.all(chains.map(sizes))).map(([x, y]) => x! + y!));
+      // Room for two of the three chains: each one's half of the bound holds it whole.
+      const store = new StoredResponses(second, masterKey, MAX_CHAIN_RESPONSES, () => undefined, 2 * largest);
+      const read = (i: number) => store.chain(chains[i]![1]!.response.id, `app:${'abc'[i]}`, T + 10);
+      for (const i of [0, 1, 2]) await read(i);
+      // app:c's rows pushed out app:a's, read least recently; app:c's, read last, stay.
+      expect(await openings(async () => void (await read(2)))).toBe(0);
+      expect(await openings(async () => void (await read(0)))).toBe(2);
+    });
+
+    it('drops a row unread for ten minutes: it is opened again at its next read', async () => {
+      const kept = await talk(new StoredResponses(first, masterKey), 'app:a', ['one', 'two']);
+      const store = new StoredResponses(second, masterKey);
+      await store.chain(kept[1]!.response.id, 'app:a', T + 10);
+      expect(await openings(async () => void (await store.chain(kept[1]!.response.id, 'app:a', T + 10 + OPENED_ROWS_IDLE_MS - 1)))).toBe(0);
+      expect(await openings(async () => void (await store.chain(kept[1]!.response.id, 'app:a', T + 10 + 2 * OPENED_ROWS_IDLE_MS)))).toBe(2);
     });
   });
 

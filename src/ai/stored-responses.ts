@@ -40,6 +40,12 @@ export const MAX_CHAIN_RESPONSES = 1_000;
  */
 export const OPENED_ROWS_CHARS = 8 * 1024 * 1024;
 
+/**
+ * How long a row kept opened stays unread before it is dropped: a conversation in use is read every turn, and one
+ * deleted (on another node, or with its app) or past its retention is no longer held in the clear for long.
+ */
+export const OPENED_ROWS_IDLE_MS = 10 * 60_000;
+
 /** What a row's seal is derived for: no other sealed value of Keygate's opens as a stored Response. */
 const STORED_RESPONSE_PURPOSE = 'ai_responses.row';
 
@@ -148,7 +154,7 @@ export class StoredResponses {
   async find(id: string, owner: string, now: number): Promise<StoredResponse | undefined> {
     const row = await this.store.db.selectFrom('ai_responses').select('sealed').where('id', '=', id).where('owner', '=', owner).where('expires_at', '>', now).executeTakeFirst();
     if (!row) return undefined;
-    const stored = await this.#openKept(id, owner, row.sealed);
+    const stored = await this.#openKept(id, owner, row.sealed, now, true);
     if (!stored) this.onUnopenable(id);
     return stored;
   }
@@ -156,7 +162,9 @@ export class StoredResponses {
   /**
    * The chain ending at the Response `id`, for `owner`, at `now`: one query, however long the chain (up to maxChain).
    * The query decides which rows are the chain (owner, expiry, deletion); a row opened before is not opened again.
-   * The Responses are frozen: they may be the ones another read got.
+   * Of a chain longer than half the rows kept opened, the first rows up to that half are kept: a chain grows at its
+   * end, so the same rows are reused at each turn, rather than each pushing out the one read next. The Responses
+   * are frozen: they may be the ones another read got.
    */
   async chain(id: string, owner: string, now: number): Promise<ResponseChain> {
     const rows = await chainOf(this.store.db, id, owner, now, this.maxChain)
@@ -168,7 +176,8 @@ export class StoredResponses {
     const first = rows[0];
     if (first === undefined) return { found: 'none' };
     if (first.previous_id !== null) return { found: rows.length >= this.maxChain ? 'too_long' : 'broken' };
-    const opened = await Promise.all(rows.map((row) => this.#openKept(row.id, owner, row.sealed)));
+    let chars = 0;
+    const opened = await Promise.all(rows.map((row) => this.#openKept(row.id, owner, row.sealed, now, (chars += row.sealed.length) <= this.#opened.maxChars / 2)));
     // The newest row that does not open: the asked one is then as good as missing, an earlier one breaks the chain.
     const unopenable = opened.findLastIndex((stored) => stored === undefined);
     if (unopenable >= 0) {
@@ -195,10 +204,11 @@ export class StoredResponses {
    * the row is still the owner's, and unexpired, is the query's to say, every read; a row whose text is not what was
    * opened (altered in the store) is opened again, and fails as it should.
    */
-  #openKept(id: string, owner: string, sealed: string): StoredResponse | undefined | Promise<StoredResponse | undefined> {
-    const kept = this.#opened.get(id, owner, sealed);
+  #openKept(id: string, owner: string, sealed: string, now: number, toKeep: boolean): StoredResponse | undefined | Promise<StoredResponse | undefined> {
+    const kept = this.#opened.get(id, owner, sealed, now);
     if (kept) return kept;
-    const keep = (stored: StoredResponse | undefined) => (stored ? this.#opened.keep(id, owner, sealed, deepFreeze(stored)) : undefined);
+    if (!toKeep) return this.open(id, owner, sealed);
+    const keep = (stored: StoredResponse | undefined) => (stored ? this.#opened.keep(id, owner, sealed, deepFreeze(stored), now) : undefined);
     const opened = this.open(id, owner, sealed);
     return opened instanceof Promise ? opened.then(keep) : keep(opened);
   }
@@ -236,28 +246,31 @@ function deepFreeze<T>(value: T): T {
 }
 
 /**
- * Opened rows by id, the least recently read dropped first once their sealed text adds up to more than `maxChars`.
- * Each knows the owner and the sealed text it was opened from: it is given only for both.
+ * Opened rows by id, the least recently read dropped first once their sealed text adds up to more than `maxChars`,
+ * or once unread for OPENED_ROWS_IDLE_MS. Each knows the owner and the sealed text it was opened from: it is given
+ * only for both.
  */
 class OpenedRows {
-  readonly #rows = new Map<string, { owner: string; sealed: string; stored: StoredResponse }>();
+  /** In the order they were last read, the least recent first (a Map keeps the order of insertion). */
+  readonly #rows = new Map<string, { owner: string; sealed: string; stored: StoredResponse; read: number }>();
   #chars = 0;
 
-  constructor(private readonly maxChars: number) {}
+  constructor(readonly maxChars: number) {}
 
-  get(id: string, owner: string, sealed: string): StoredResponse | undefined {
+  get(id: string, owner: string, sealed: string, now: number): StoredResponse | undefined {
+    this.#dropIdle(now);
     const row = this.#rows.get(id);
     if (row === undefined || row.owner !== owner || row.sealed !== sealed) return undefined;
-    // Read again: the most recent now (a Map keeps the order of insertion).
+    row.read = now;
     this.#rows.delete(id);
     this.#rows.set(id, row);
     return row.stored;
   }
 
-  keep(id: string, owner: string, sealed: string, stored: StoredResponse): StoredResponse {
+  keep(id: string, owner: string, sealed: string, stored: StoredResponse, now: number): StoredResponse {
     if (sealed.length > this.maxChars) return stored;
     this.forget(id);
-    this.#rows.set(id, { owner, sealed, stored });
+    this.#rows.set(id, { owner, sealed, stored, read: now });
     this.#chars += sealed.length;
     for (const [oldest, row] of this.#rows) {
       if (this.#chars <= this.maxChars) break;
@@ -265,6 +278,14 @@ class OpenedRows {
       this.#chars -= row.sealed.length;
     }
     return stored;
+  }
+
+  /** Drops the rows unread for OPENED_ROWS_IDLE_MS: the least recent first, so it stops at the first recent one. */
+  #dropIdle(now: number): void {
+    for (const [oldest, row] of this.#rows) {
+      if (row.read > now - OPENED_ROWS_IDLE_MS) break;
+      this.forget(oldest);
+    }
   }
 
   forget(id: string): void {
