@@ -91,6 +91,11 @@ describe('allowed_tools through the gateway', () => {
     const wrongKind = await gateway.chat<OpenAIErrorBody>(apiKey, { model: 'smart', messages: [{ role: 'user', content: 'Hi' }], tools: TOOLS, tool_choice: allowed('auto', fn('apply_patch')) });
     expect(wrongKind.body.error).toMatchObject({ code: 'invalid_value', param: 'tool_choice.allowed_tools.tools[0]' });
     expect(emulators.anthropic.lastRequest()).toBe(before);
+    // The same answer whatever the provider: OpenAI, which takes the choice as it is, is not called either.
+    const toOpenAI = emulators.openai.lastRequest();
+    const refusedForOpenAI = await gateway.chat<OpenAIErrorBody>(apiKey, { model: 'openai/gpt-5-mini', messages: [{ role: 'user', content: 'Hi' }], tools: TOOLS, tool_choice: allowed('auto', fn('get_stock')) });
+    expect(refusedForOpenAI.body.error).toMatchObject({ code: 'invalid_value', param: 'tool_choice.allowed_tools.tools[0]' });
+    expect(emulators.openai.lastRequest()).toBe(toOpenAI);
   });
 
   describe('on /v1/responses', () => {
@@ -121,6 +126,14 @@ describe('allowed_tools through the gateway', () => {
     it('passes the choice to OpenAI in Chat Completions\' form', async () => {
       await client.responses.create({ model: 'openai/gpt-5-mini', input: 'Use get_time for Paris.', tools: RESPONSES_TOOLS, tool_choice: { type: 'allowed_tools', mode: 'auto', tools: [{ type: 'function', name: 'get_time' }, { type: 'custom', name: 'apply_patch' }] } });
       expect(lastSent('openai').tool_choice).toEqual({ type: 'allowed_tools', allowed_tools: { mode: 'auto', tools: [fn('get_time'), { type: 'custom', custom: { name: 'apply_patch' } }] } });
+    });
+
+    it('refuses a tool that is not among the tools with 400 invalid_value naming it as the client wrote it, whatever the provider', async () => {
+      for (const model of ['smart', 'openai/gpt-5-mini']) {
+        const refused = await gateway.call<{ error: Json }>('POST', '/v1/responses', apiKey, { model, input: 'Hi', tools: RESPONSES_TOOLS, tool_choice: { type: 'allowed_tools', mode: 'auto', tools: [{ type: 'function', name: 'get_time' }, { type: 'function', name: 'apply_patch' }] } });
+        expect(refused.status).toBe(400);
+        expect(refused.body.error).toMatchObject({ code: 'invalid_value', param: 'tool_choice.tools[1]' });
+      }
     });
 
     it('refuses a built-in tool in the list with 400 unsupported_value naming it', async () => {

@@ -182,7 +182,7 @@ function validateChat(body: Record<string, unknown>): ChatRequest {
     if (isJsonObject(tool) && tool.type === 'custom') validateCustomTool(tool, `tools[${i}]`);
     if (isJsonObject(tool) && tool.cache_control !== undefined && takeCacheControl(tool, `tools[${i}]`)) marked = true;
   });
-  if (isAllowedToolsChoice(body.tool_choice)) validateAllowedTools(body.tool_choice);
+  if (isAllowedToolsChoice(body.tool_choice)) validateAllowedTools(body.tool_choice, body.tools);
   if (body.response_format !== undefined) validateResponseFormat(body.response_format);
   // OpenAI's values, or one an OpenAI-compatible host defines (OpenRouter's max): the adapters that map it refuse others.
   if (body.reasoning_effort !== undefined && (typeof body.reasoning_effort !== 'string' || body.reasoning_effort === '')) throw invalid('reasoning_effort', `'reasoning_effort' must be one of ${REASONING_EFFORTS.join(', ')}, or another value the provider defines`);

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { getGlobalDispatcher, type Dispatcher } from 'undici';
 import type { ChatCompletionChunk, ChatRequest, ClientCompletion, EmbeddingsRequest, EmbeddingsResponse, Usage } from './chat-types.js';
-import { CustomCallChunks, customCallsBack, customToolsAsFunctions, type FunctionToolsRequest } from './custom-tools/index.js';
+import { CustomCallChunks, customCallsBack, customToolsAsFunctions, NO_CUSTOM_TOOLS, type FunctionToolsRequest } from './custom-tools/index.js';
 import { isJsonObject } from './json-object.js';
 import type { CallContext, ProviderAdapter, ProviderFailure, StreamTranslator, UpstreamCall } from './providers/provider.js';
 
@@ -204,13 +204,11 @@ const PASSES_TOOLS_THROUGH = new Set(['openai', 'azure-openai']);
  */
 const TRANSLATES_CUSTOM_TOOLS_ONLY = new Set(['openai-compatible']);
 
-const NO_CUSTOM_TOOLS: ReadonlySet<string> = new Set();
-
 /**
  * The request as `adapter` is to be sent it, when not as it is: with custom tools (free-text input) as function tools
- * for an adapter that knows only those (customToolsAsFunctions). Undefined for one that passes OpenAI's tools
- * through, and for a request with nothing to translate. A 400 for what cannot be translated (`allowed_tools`, another
- * kind of tool) rather than the TypeError (500) that reading `.function` off it would be.
+ * for an adapter that knows only those (customToolsAsFunctions), and an `allowed_tools` choice as the tools it allows.
+ * Undefined for one that passes OpenAI's tools through, and for a request with nothing to translate. A 400 for what
+ * cannot be translated (another kind of tool) rather than the TypeError (500) that reading `.function` off it would be.
  */
 function translatedFor(adapter: ProviderAdapter, request: ChatRequest): FunctionToolsRequest | undefined {
   return PASSES_TOOLS_THROUGH.has(adapter.type) ? undefined : customToolsAsFunctions(request, adapter.type, TRANSLATES_CUSTOM_TOOLS_ONLY.has(adapter.type));

@@ -109,7 +109,8 @@ function toolChoiceOf(choice: unknown, providerType: string, passOthers: boolean
   return choice as ToolChoice;
 }
 
-const NO_NAMES: ReadonlySet<string> = new Set();
+/** The custom tools' names of a request that has none. */
+export const NO_CUSTOM_TOOLS: ReadonlySet<string> = new Set();
 
 const hasCustomCall = (message: ChatMessage): boolean => Array.isArray(message.tool_calls) && message.tool_calls.some((call: unknown) => !isFunctionTool(call));
 
@@ -131,7 +132,7 @@ export function customToolsAsFunctions(asked: ChatRequest, providerType: string,
   const request = narrowed ? narrowToAllowedTools(asked, providerType) : asked;
   const tools: readonly unknown[] = request.tools ?? [];
   const plain = tools.every(isFunctionTool) && !(isJsonObject(request.tool_choice) && !isFunctionTool(request.tool_choice)) && !request.messages.some(hasCustomCall);
-  if (plain) return narrowed ? { request, customNames: NO_NAMES } : undefined;
+  if (plain) return narrowed ? { request, customNames: NO_CUSTOM_TOOLS } : undefined;
   const customNames = new Set<string>();
   refuseToolNameCollisions(tools, 'tools');
   const translated: ChatRequest = { ...request, messages: request.messages.map((message, i) => (hasCustomCall(message) ? { ...message, tool_calls: callsOf(message.tool_calls!, `messages[${i}]`, providerType, passOthers) } : message)) };

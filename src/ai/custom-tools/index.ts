@@ -5,5 +5,5 @@
  * the `allowed_tools` tool choice, as the tools it allows.
  */
 export { customCallsBack, CustomCallChunks } from './custom-calls-back.js';
-export { customToolsAsFunctions, refuseToolNameCollisions, type FunctionToolsRequest } from './custom-tools-as-functions.js';
+export { customToolsAsFunctions, NO_CUSTOM_TOOLS, refuseToolNameCollisions, type FunctionToolsRequest } from './custom-tools-as-functions.js';
 export { isAllowedToolsChoice, validateAllowedTools, type AllowedToolsChoice } from './allowed-tools.js';

@@ -272,6 +272,7 @@ describe('a Responses API request the gateway refuses', () => {
     [{ tool_choice: { type: 'allowed_tools', mode: 'any', tools: [{ type: 'function', name: 'f' }] } }, 'tool_choice.mode', 'invalid_value'],
     [{ tool_choice: { type: 'allowed_tools', mode: 'auto', tools: [{ type: 'mcp', server_label: 'deepwiki' }] } }, 'tool_choice.tools[0]', 'unsupported_value'],
     [{ tool_choice: { type: 'allowed_tools', mode: 'auto', tools: [{ type: 'function' }] } }, 'tool_choice.tools[0].name', 'invalid_value'],
+    [{ tools: [{ type: 'function', name: 'f' }], tool_choice: { type: 'allowed_tools', mode: 'auto', tools: [{ type: 'function', name: 'f' }, { type: 'custom', name: 'f' }] } }, 'tool_choice.tools[1]', 'invalid_value'],
     [{ tool_choice: { type: 'file_search' } }, 'tool_choice', 'unsupported_value'],
     [{ text: { format: { type: 'json_schema', name: 'has space', schema: {} } } }, 'text.format.name', 'invalid_value'],
     [{ text: { format: { type: 'json_schema', name: 'ok' } } }, 'text.format.schema', 'invalid_value'],

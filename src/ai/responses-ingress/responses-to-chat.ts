@@ -385,15 +385,18 @@ function chatTool(tool: ResponsesTool): ToolDefinition {
   return { type: 'function', function: { name, ...(description ? { description } : {}), ...(parameters ? { parameters } : {}), ...(strict !== null ? { strict } : {}) } };
 }
 
-function toolChoiceOf(choice: unknown): ResponsesToolChoice {
+function toolChoiceOf(choice: unknown, tools: readonly ResponsesTool[]): ResponsesToolChoice {
   if (choice === 'auto' || choice === 'none' || choice === 'required') return choice;
   if (isJsonObject(choice) && (choice.type === 'function' || choice.type === 'custom')) return { type: choice.type, name: text(choice.name, 'tool_choice.name') };
-  if (isJsonObject(choice) && choice.type === 'allowed_tools') return allowedToolsOf(choice);
+  if (isJsonObject(choice) && choice.type === 'allowed_tools') return allowedToolsOf(choice, tools);
   return fail('tool_choice', `Invalid 'tool_choice': expected 'auto', 'none', 'required', {"type": "function", "name": …}, {"type": "custom", "name": …} or {"type": "allowed_tools", …}; OpenAI's built-in tools are not available through this gateway.`, 'unsupported_value');
 }
 
-/** An `allowed_tools` choice (https://platform.openai.com/docs/guides/function-calling#allowed-tools) of function and custom tools. */
-function allowedToolsOf(choice: Record<string, unknown>): ResponsesAllowedTools {
+/**
+ * An `allowed_tools` choice (https://platform.openai.com/docs/guides/function-calling#allowed-tools) of function and
+ * custom tools, each one of `tools` (of its kind), whatever the provider.
+ */
+function allowedToolsOf(choice: Record<string, unknown>, offered: readonly ResponsesTool[]): ResponsesAllowedTools {
   if (choice.mode !== 'auto' && choice.mode !== 'required') invalid('tool_choice.mode', "'auto' or 'required'");
   if (!Array.isArray(choice.tools) || choice.tools.length === 0) invalid('tool_choice.tools', 'a non-empty array of tools');
   const tools = choice.tools.map((tool: unknown, i) => {
@@ -401,7 +404,9 @@ function allowedToolsOf(choice: Record<string, unknown>): ResponsesAllowedTools 
     if (!isJsonObject(tool) || (tool.type !== 'function' && tool.type !== 'custom')) {
       return fail(at, `Invalid '${at}': expected {"type": "function", "name": …} or {"type": "custom", "name": …}; OpenAI's built-in tools are not available through this gateway.`, 'unsupported_value');
     }
-    return { type: tool.type, name: text(tool.name, `${at}.name`) } as const;
+    const name = text(tool.name, `${at}.name`);
+    if (!offered.some((one) => one.type === tool.type && one.name === name)) fail(at, `Invalid '${at}': no ${tool.type} tool named '${name}' is in 'tools'.`);
+    return { type: tool.type, name } as const;
   });
   return { type: 'allowed_tools', mode: choice.mode, tools };
 }
@@ -605,7 +610,7 @@ export function responsesToChat(request: Record<string, unknown>, previous?: Pre
   if (body.user !== undefined) chat.user = echo.user = text(body.user, 'user');
   if (body.metadata !== undefined) echo.metadata = metadataOf(body.metadata);
   if (body.tools !== undefined) echo.tools = toolsOf(body.tools);
-  if (body.tool_choice !== undefined) echo.tool_choice = toolChoiceOf(body.tool_choice);
+  if (body.tool_choice !== undefined) echo.tool_choice = toolChoiceOf(body.tool_choice, echo.tools);
   if (body.parallel_tool_calls !== undefined) echo.parallel_tool_calls = boolean(body.parallel_tool_calls, 'parallel_tool_calls');
   // Chat Completions refuses tool_choice and parallel_tool_calls without tools: they go with tools only.
   if (echo.tools.length > 0) {
