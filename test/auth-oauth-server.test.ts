@@ -201,8 +201,12 @@ describe('tokens of an app that was deleted, or deleted and made again', () => {
       services: [{ name: 'orders', targets: [{ url: upstream.url }] }],
       routes: [
         { name: 'orders', service: 'orders', paths: ['/orders/*'], auth: { methods: ['gateway-token'], subscription: false } },
+        // An outside issuer that is the gateway itself (its own keys and iss), after gateway-token: it must not take
+        // one of the gateway's tokens the gateway-token method refused.
+        { name: 'self', service: 'orders', paths: ['/self/*'], auth: { methods: ['gateway-token', 'issuer:self'], subscription: false } },
         { name: 'ai', paths: ['/v1/*'], ai: {}, auth: { methods: ['gateway-token'] } },
       ],
+      issuers: [{ name: 'self', issuer: gateway.proxyUrl, jwksUri: `${gateway.proxyUrl}/.well-known/jwks.json`, audiences: ['keygate'], algorithms: ['ES256'] }],
       ai: { providers: [{ name: 'openai', type: 'openai', baseUrl: provider.url }] },
     });
     await gateway.adminExpect(201, 'POST', '/ai/providers/openai/keys', { secret: 'test-openai-key' });
@@ -235,9 +239,12 @@ describe('tokens of an app that was deleted, or deleted and made again', () => {
     expect((await chat(token, 'gpt-4o-mini')).status).toBe(200);
     expect((await chat(token, 'gpt-4o')).status).toBe(404);
 
+    expect((await gateway.call('/self/today', bearer(token))).status).toBe(200);
+
     clock.advance(5_000);
     await gateway.adminExpect(204, 'DELETE', '/apps/rotating');
     expectRefused(await gateway.call('/orders/today', bearer(token)));
+    expectRefused(await gateway.call('/self/today', bearer(token)));
     const refused = await chat(token, 'gpt-4o');
     expect(refused.status).toBe(401);
     expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('invalid_api_key');
@@ -252,6 +259,7 @@ describe('tokens of an app that was deleted, or deleted and made again', () => {
     const second = await makeApp();
 
     expectRefused(await gateway.call('/orders/today', bearer(first.token)));
+    expectRefused(await gateway.call('/self/today', bearer(first.token)));
     expect((await chat(first.token, 'gpt-4o-mini')).status).toBe(401);
     expect((await gateway.call('/orders/today', bearer(second.token))).status).toBe(200);
     expect((await chat(second.token, 'gpt-4o-mini')).status).toBe(200);
@@ -264,7 +272,7 @@ describe('tokens of an app that was deleted, or deleted and made again', () => {
 
   it('keeps a token good that a node whose clock is behind issued just after the app was made elsewhere', async () => {
     const { token } = await makeApp();
-    // The app made at the clock's time; a token issued on a node 30 s behind carries an iat before it.
+    // A token issued on a node 30 s behind the clock, which is 5 s past the app's creation: its iat is before it.
     const made = clock.now();
     clock.set(made - 30_000);
     const secret = await gateway.createClientSecret('rotating');

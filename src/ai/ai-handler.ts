@@ -1031,7 +1031,8 @@ function cacheSpaceOf(call: AiCall): string {
  * Whose a stored Response (and a reasoning item's `encrypted_content`) is: the caller's cache space (its app, or an
  * outside issuer's user); on a route without authentication, that route's, so that an id seen on one open route does
  * not reach another route's Responses. Deleting an app deletes its stored Responses (deleteAppResponses), so an app
- * made again under its name finds none of the first one's.
+ * made again under its name finds none of those the first one had when it was deleted (one a call still under way
+ * then saves later is left, under the name; as a reasoning token the first one's clients hold still opens for it).
  */
 function responseOwner(call: AiCall): string {
   return call.principal ? cacheSpace(call.principal) : JSON.stringify(['route', call.route]);

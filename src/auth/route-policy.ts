@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import { hashSecret, subscriptionKey, tokenAppIsCurrent, type CatalogSnapshot } from '../catalog/index.js';
+import { hashSecret, subscriptionKey, type CatalogSnapshot } from '../catalog/index.js';
+import { tokenAppIsCurrent } from './oauth/token-app.js';
 import { verifyJwt, type KeySnapshot } from '../keys/index.js';
 import type { RouteAuthSchema, RouteLimitSchema } from '../proxy/route-schema.js';
 import { checkTokenBinding, DpopError, singleDpopHeader, verifyDpopProof, type DpopReplayCache } from './dpop/index.js';
@@ -79,6 +80,9 @@ export function claimHeaderValue(value: unknown): string {
 }
 
 const invalidToken = (scheme: 'Bearer' | 'DPoP' = 'Bearer') => new AuthFailure(401, 'invalid_token', 'the credentials were refused', challenge(scheme, 'invalid_token', 'the credentials were refused'));
+
+/** One of our own tokens, verified, that a route does not take: it is refused, not tried as another issuer's. */
+const REFUSED = Symbol('refused');
 
 /** The credential the request carries, and how. */
 function credentialOf(req: IncomingMessage): { kind: 'api-key' | 'bearer' | 'dpop'; value: string; header: string } | undefined {
@@ -170,6 +174,7 @@ export class RoutePolicy {
         const cached = ctx.tokenCache.get(VerifiedTokenCache.keyOf(credential.value), ctx.now);
         if (!cached || (cached.claims.cnf as { jkt?: unknown } | undefined)?.jkt !== undefined) return undefined;
         const own = this.#acceptCached(cached, ctx);
+        if (own === REFUSED) throw invalidToken('Bearer');
         if (!own) return undefined;
         principal = this.#gatewayPrincipal(own.claims, ctx);
       }
@@ -226,6 +231,8 @@ export class RoutePolicy {
 
     if (this.#methods.has('gateway-token')) {
       const own = await this.#gatewayToken(credential.value, ctx);
+      // Ours, and refused by our rules (revoked, its app gone, another audience): no outside issuer may take it instead.
+      if (own === REFUSED) throw invalidToken(credential.kind === 'dpop' ? 'DPoP' : dpopScheme);
       if (own) {
         await this.#checkDpop(req, credential, own.claims, ctx);
         return this.#gatewayPrincipal(own.claims, ctx);
@@ -247,8 +254,11 @@ export class RoutePolicy {
     throw invalidToken(credential.kind === 'dpop' ? 'DPoP' : dpopScheme);
   }
 
-  /** Our own RFC 9068 access tokens, verified once and then served from the cache until they expire. */
-  async #gatewayToken(token: string, ctx: AuthContext): Promise<{ claims: Record<string, unknown> } | undefined> {
+  /**
+   * Our own RFC 9068 access tokens, verified once and then served from the cache until they expire: undefined for a
+   * token that is not one (or no longer valid), REFUSED for one of ours this route does not take.
+   */
+  async #gatewayToken(token: string, ctx: AuthContext): Promise<{ claims: Record<string, unknown> } | typeof REFUSED | undefined> {
     const cacheKey = VerifiedTokenCache.keyOf(token);
     let cached = ctx.tokenCache.get(cacheKey, ctx.now);
     if (!cached) {
@@ -264,14 +274,14 @@ export class RoutePolicy {
   }
 
   /** A cached token is still only as good as its key, its jti and its app, any of which may have gone since. */
-  #acceptCached(cached: CachedToken, ctx: AuthContext): { claims: Record<string, unknown> } | undefined {
+  #acceptCached(cached: CachedToken, ctx: AuthContext): { claims: Record<string, unknown> } | typeof REFUSED | undefined {
     if (!ctx.keys.verificationKeys.has(cached.kid)) return undefined;
     const jti = cached.claims.jti;
-    if (typeof jti === 'string' && ctx.catalog.revokedTokens.has(jti)) return undefined;
-    if (!tokenAppIsCurrent(cached.claims, ctx.catalog)) return undefined;
+    if (typeof jti === 'string' && ctx.catalog.revokedTokens.has(jti)) return REFUSED;
+    if (!tokenAppIsCurrent(cached.claims, ctx.catalog)) return REFUSED;
     const aud = cached.claims.aud;
     const audiences = Array.isArray(aud) ? aud : [aud];
-    if (!audiences.some((a) => this.#audiences.includes(String(a)))) return undefined;
+    if (!audiences.some((a) => this.#audiences.includes(String(a)))) return REFUSED;
     return { claims: cached.claims as Record<string, unknown> };
   }
 

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { JWTVerifyGetKey } from 'jose';
-import { APP_CREATED_CLAIM, tokenAppIsCurrent, type CatalogSnapshot } from '../../catalog/index.js';
+import type { CatalogSnapshot } from '../../catalog/index.js';
+import { APP_CREATED_CLAIM, tokenAppIsCurrent } from './token-app.js';
 import { KeygateError } from '../../errors.js';
 import { SIGNING_ALGORITHMS, signJwt, verifyJwt, type KeySnapshot } from '../../keys/index.js';
 import { DpopError, InMemoryDpopReplayCache, verifyDpopProof, type DpopReplayCache } from '../dpop/index.js';

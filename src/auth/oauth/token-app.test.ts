@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { APP_CREATED_CLAIM, tokenAppIsCurrent, type AppEntry, type CatalogSnapshot } from './catalog-snapshot.js';
+import type { AppEntry, CatalogSnapshot } from '../../catalog/index.js';
+import { APP_CREATED_CLAIM, tokenAppIsCurrent } from './token-app.js';
 
 const MADE = Date.UTC(2026, 10, 30, 12, 0, 0, 250);
 const catalog = (apps: Record<string, number>): CatalogSnapshot => ({
