@@ -2,7 +2,7 @@ import type OpenAI from 'openai';
 import type { ChatCompletionTool, ChatCompletionToolChoiceOption } from 'openai/resources/chat/completions';
 import type { FunctionTool, ResponseCustomToolCall, ResponseFunctionToolCall, Tool, ToolChoiceAllowed } from 'openai/resources/responses/responses';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AiGateway, configureThreeProviders, startProviderEmulators, WEATHER_TOOL, type OpenAIErrorBody, type ProviderEmulators } from './ai-fixtures.js';
+import { AiGateway, configureThreeProviders, startProviderEmulators, WEATHER_TOOL, type OpenAIErrorBody, type ProviderEmulators, SMART_AND_FAST } from './ai-fixtures.js';
 
 /**
  * OpenAI's `allowed_tools` tool choice (https://platform.openai.com/docs/guides/function-calling#allowed-tools): a
@@ -31,10 +31,7 @@ describe('allowed_tools through the gateway', () => {
     emulators = await startProviderEmulators();
     gateway = await AiGateway.start();
     await configureThreeProviders(gateway, emulators, {
-      aliases: [
-        { name: 'smart', targets: [{ provider: 'anthropic', model: 'claude-sonnet-4-6' }] },
-        { name: 'fast', targets: [{ provider: 'gemini', model: 'gemini-2.5-flash' }] },
-      ],
+      aliases: SMART_AND_FAST,
     });
     apiKey = await gateway.createApp({ name: 'allowed-tools-app', team: 'allowed-tools-team' });
     client = gateway.openai(apiKey);

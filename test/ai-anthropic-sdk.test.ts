@@ -1,6 +1,6 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AiGateway, PROVIDER_SECRETS, configureThreeProviders, startProviderEmulators, type ProviderEmulators } from './ai-fixtures.js';
+import { AiGateway, PROVIDER_SECRETS, configureThreeProviders, startProviderEmulators, type ProviderEmulators, SMART_AND_FAST } from './ai-fixtures.js';
 import { inputTokensFor } from './emulators/anthropic.js';
 
 /** A model name as a client writes it, and the provider it must reach. */
@@ -25,10 +25,7 @@ describe('the official @anthropic-ai/sdk client against the gateway', () => {
     emulators = await startProviderEmulators();
     gateway = await AiGateway.start();
     await configureThreeProviders(gateway, emulators, {
-      aliases: [
-        { name: 'smart', targets: [{ provider: 'anthropic', model: 'claude-sonnet-4-6' }] },
-        { name: 'fast', targets: [{ provider: 'gemini', model: 'gemini-2.5-flash' }] },
-      ],
+      aliases: SMART_AND_FAST,
     });
     // The SDK sends the key as x-api-key, which the api-key authenticator takes.
     client = new Anthropic({ baseURL: gateway.proxyUrl, apiKey: await gateway.createApp({ name: 'claude-app', team: 'claude-team' }), maxRetries: 0 });

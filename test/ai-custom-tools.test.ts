@@ -2,7 +2,7 @@ import OpenAI from 'openai';
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import type { Response, ResponseCustomToolCall, ResponseInputItem, ResponseStreamEvent } from 'openai/resources/responses/responses';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { customCallOf, collect, AiGateway, configureThreeProviders, startProviderEmulators, type ProviderEmulators } from './ai-fixtures.js';
+import { customCallOf, collect, AiGateway, configureThreeProviders, startProviderEmulators, type ProviderEmulators, SMART_AND_FAST } from './ai-fixtures.js';
 
 /**
  * OpenAI's custom tools (free-text input, as Codex's `apply_patch`) through the gateway, as the official `openai`
@@ -51,10 +51,7 @@ describe('custom tools through the gateway', () => {
     emulators = await startProviderEmulators();
     gateway = await AiGateway.start();
     await configureThreeProviders(gateway, emulators, {
-      aliases: [
-        { name: 'smart', targets: [{ provider: 'anthropic', model: 'claude-sonnet-4-6' }] },
-        { name: 'fast', targets: [{ provider: 'gemini', model: 'gemini-2.5-flash' }] },
-      ],
+      aliases: SMART_AND_FAST,
     });
     apiKey = await gateway.createApp({ name: 'custom-tools-app', team: 'custom-tools-team' });
     client = gateway.openai(apiKey);

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import OpenAI from 'openai';
 import { ModelCatalog } from '../src/ai/catalog/index.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { AiGateway, configureThreeProviders, startProviderEmulators, type OpenAIErrorBody, type ProviderEmulators } from './ai-fixtures.js';
+import { AiGateway, configureThreeProviders, startProviderEmulators, type OpenAIErrorBody, type ProviderEmulators, SMART_AND_FAST } from './ai-fixtures.js';
 
 const HELLO = [{ role: 'user', content: 'Hello there' }];
 /** The key of a host that echoes the credential it was sent in its error messages. */
@@ -43,8 +43,7 @@ describe('errors of the unified API', () => {
     await configureThreeProviders(gateway, emulators, {
       providers: [{ name: 'echoing', type: 'openai-compatible', baseUrl: `http://127.0.0.1:${(echoing.address() as AddressInfo).port}` }],
       aliases: [
-        { name: 'smart', targets: [{ provider: 'anthropic', model: 'claude-sonnet-4-6' }] },
-        { name: 'fast', targets: [{ provider: 'gemini', model: 'gemini-2.5-flash' }] },
+        ...SMART_AND_FAST,
         { name: 'mini', targets: [{ provider: 'openai', model: 'gpt-4o-mini' }] },
       ],
     });

@@ -208,6 +208,12 @@ export async function configureThreeProviders(gateway: AiGateway, emulators: Pro
   for (const provider of ['openai', 'anthropic', 'gemini'] as const) await gateway.addProviderKey(provider, PROVIDER_SECRETS[provider]);
 }
 
+/** The aliases most tests route by: `smart` to Claude on Anthropic, `fast` to Gemini. */
+export const SMART_AND_FAST = [
+  { name: 'smart', targets: [{ provider: 'anthropic', model: 'claude-sonnet-4-6' }] },
+  { name: 'fast', targets: [{ provider: 'gemini', model: 'gemini-2.5-flash' }] },
+];
+
 /** A tool definition as OpenAI takes it. */
 export const WEATHER_TOOL = {
   type: 'function',

@@ -1,7 +1,7 @@
 import OpenAI from 'openai';
 import type { ChatCompletionChunk, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collect, AiGateway, PROVIDER_SECRETS, configureThreeProviders, startProviderEmulators, WEATHER_TOOL, type ProviderEmulators } from './ai-fixtures.js';
+import { collect, AiGateway, PROVIDER_SECRETS, configureThreeProviders, startProviderEmulators, WEATHER_TOOL, type ProviderEmulators, SMART_AND_FAST } from './ai-fixtures.js';
 import { embeddingFor as geminiEmbedding } from './emulators/gemini.js';
 import { startOpenAIEmulator, embeddingFor as openaiEmbedding, type OpenAIEmulator } from './emulators/openai.js';
 
@@ -35,8 +35,7 @@ describe('the official openai client against the gateway', () => {
         { name: 'held', type: 'openai', baseUrl: held.url },
       ],
       aliases: [
-        { name: 'smart', targets: [{ provider: 'anthropic', model: 'claude-sonnet-4-6' }] },
-        { name: 'fast', targets: [{ provider: 'gemini', model: 'gemini-2.5-flash' }] },
+        ...SMART_AND_FAST,
         { name: 'embed', targets: [{ provider: 'gemini', model: 'gemini-embedding-2' }] },
       ],
     });

@@ -7,7 +7,7 @@ import { StoredResponses, MAX_CHAIN_RESPONSES } from '../src/ai/stored-responses
 import { ManualClock } from '../src/clock.js';
 import { loadMasterKey } from '../src/keys/index.js';
 import { signatureFor, thinkingFor } from './emulators/anthropic.js';
-import { collect, AiGateway, PROVIDER_SECRETS, configureThreeProviders, startProviderEmulators, type OpenAIErrorBody, type ProviderEmulators } from './ai-fixtures.js';
+import { collect, AiGateway, PROVIDER_SECRETS, configureThreeProviders, startProviderEmulators, type OpenAIErrorBody, type ProviderEmulators, SMART_AND_FAST } from './ai-fixtures.js';
 import { createTestDatabase, STORE_KINDS, type TestDatabase } from './databases.js';
 
 /**
@@ -79,10 +79,7 @@ describe.each(STORE_KINDS)('stored responses on the %s store', (kind) => {
     gateway = await AiGateway.start({ clock, logger, env: kind === 'postgres' ? { KEYGATE_DATABASE_URL: database.url } : {} });
     expect(gateway.gateway.store.dialect).toBe(kind);
     await configureThreeProviders(gateway, emulators, {
-      aliases: [
-        { name: 'smart', targets: [{ provider: 'anthropic', model: 'claude-sonnet-4-6' }] },
-        { name: 'fast', targets: [{ provider: 'gemini', model: 'gemini-2.5-flash' }] },
-      ],
+      aliases: SMART_AND_FAST,
       responses: { retention: '1h' },
     });
     client = gateway.openai(await gateway.createApp({ name: 'chain-app', team: 'chain-team' }));

@@ -1,7 +1,7 @@
 import OpenAI from 'openai';
 import type { ResponseInputItem, ResponseStreamEvent } from 'openai/resources/responses/responses';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { collect, AiGateway, configureThreeProviders, startProviderEmulators, type OpenAIErrorBody, type ProviderEmulators } from './ai-fixtures.js';
+import { collect, AiGateway, configureThreeProviders, startProviderEmulators, type OpenAIErrorBody, type ProviderEmulators, SMART_AND_FAST } from './ai-fixtures.js';
 import { signatureFor, thinkingFor } from './emulators/anthropic.js';
 import { THOUGHT_SUMMARY } from './emulators/gemini.js';
 import { reasoningFor, startOpenAIEmulator, type OpenAIEmulator } from './emulators/openai.js';
@@ -45,8 +45,7 @@ describe('the official openai client on /v1/responses', () => {
     await configureThreeProviders(gateway, emulators, {
       providers: [{ name: 'deepseek', type: 'openai-compatible', baseUrl: deepseek.url, catalog: 'deepseek' }],
       aliases: [
-        { name: 'smart', targets: [{ provider: 'anthropic', model: 'claude-sonnet-4-6' }] },
-        { name: 'fast', targets: [{ provider: 'gemini', model: 'gemini-2.5-flash' }] },
+        ...SMART_AND_FAST,
         { name: 'deep', targets: [{ provider: 'deepseek', model: 'deepseek-reasoner' }] },
       ],
     });

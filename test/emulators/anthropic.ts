@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { sendJson, sseEvent, startEmulatorServer, writeEvent, type EmulatorHandle, type LooseRecordedRequest } from './emulator-http.js';
+import { toolsCalledFor } from './emulated-model.js';
 
 /**
  * A local stand-in for Anthropic's Messages API (https://docs.anthropic.com/en/api/messages) on 127.0.0.1, for
@@ -253,8 +254,7 @@ function answerText(body: Json): Answer {
   if (results.length === 0 && tools.length > 0 && choice?.type !== 'none') {
     const userText = textOf(lastBlocks);
     const forced = choice?.type === 'tool' ? tools.filter((t) => t.name === choice.name) : [];
-    const named = tools.filter((t) => userText.includes(String(t.name)));
-    const chosen = forced.length > 0 ? forced : named.length > 0 ? named : tools.slice(0, 1);
+    const chosen = forced.length > 0 ? forced : toolsCalledFor(tools, userText, (t) => String(t.name));
     const uses: Block[] = chosen.map((tool) => ({ type: 'tool_use', id: `toolu_emu_${++toolUseCounter}`, name: tool.name, input: sample(tool.input_schema as Json) }));
     const content = forced.length > 0 || choice?.type === 'any' ? uses : [{ type: 'text', text: 'Let me check.' }, ...uses];
     return { content, stop_reason: 'tool_use', stop_sequence: null };

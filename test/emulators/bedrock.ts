@@ -2,6 +2,7 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { encodeEventStreamMessage } from '../../src/ai/providers/bedrock/index.js';
 import { sendJson, startEmulatorServer, writeEvents, type EmulatorHandle, type RecordedRequest as EmulatorRequest } from './emulator-http.js';
+import { toolsCalledFor } from './emulated-model.js';
 import { REDACTED_THINKING_TRIGGER, adaptiveOnlyRefusal, thinkingFor, thinksOnlyAdaptively } from './anthropic.js';
 import { embeddingFor } from './gemini.js';
 import { sampleOf } from './schema-sample.js';
@@ -449,7 +450,6 @@ function replyTo(body: ConverseBody, modelId: string) {
   const userText = lastTurn.map((block) => (typeof block.text === 'string' ? block.text : '')).join(' ');
   const hasToolResult = lastTurn.some((block) => 'toolResult' in block);
   const specs = (body.toolConfig?.tools ?? []).flatMap((t) => (t.toolSpec ? [t.toolSpec] : []));
-  const named = specs.filter((spec) => userText.includes(String(spec.name)));
   const schema = outputSchemaOf(body).schema;
   let text = TEXT;
   let stopReason = 'end_turn';
@@ -457,7 +457,7 @@ function replyTo(body: ConverseBody, modelId: string) {
   if (hasToolResult) text = AFTER_TOOL;
   else if (specs.length > 0) {
     text = 'Let me check.';
-    toolUses = (named.length > 0 ? named : specs.slice(0, 1)).map((spec, i) => ({ toolUseId: `tooluse_emulator0${i + 1}`, name: String(spec.name), input: sampleOf(spec.inputSchema?.json) }));
+    toolUses = toolsCalledFor(specs, userText, (spec) => String(spec.name)).map((spec, i) => ({ toolUseId: `tooluse_emulator0${i + 1}`, name: String(spec.name), input: sampleOf(spec.inputSchema?.json) }));
     stopReason = 'tool_use';
   } else if (schema) text = JSON.stringify(sampleOf(schema), null, 1);
   else if (/forbidden/.test(userText)) {

@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { sendJson as send, startEmulatorServer, sseEvent, writeEvents, type EmulatorHandle, type RecordedRequest } from './emulator-http.js';
 import { sampleOf } from './schema-sample.js';
+import { textOfContent, toolsCalledFor } from './emulated-model.js';
 
 /**
  * Cohere's v2 API on 127.0.0.1: POST /v2/chat (JSON, or SSE `event:`/`data:` pairs written one at a time) and
@@ -63,8 +64,7 @@ export async function startCohereEmulator(options: CohereEmulatorOptions = {}): 
     const messages = body.messages ?? [];
     const lastMessage = messages[messages.length - 1];
     const offered = body.tool_choice === 'NONE' ? [] : (body.tools ?? []).flatMap((tool) => (tool.function?.name ? [tool.function] : []));
-    const userText = textOf(messages.filter((message) => message.role === 'user').at(-1)?.content);
-    const named = offered.filter((tool) => userText.includes(String(tool.name)));
+    const userText = textOfContent(messages.filter((message) => message.role === 'user').at(-1)?.content);
     let text = 'Hello from the Cohere emulator.';
     let finish = 'COMPLETE';
     let calls: Array<{ id: string; type: 'function'; function: { name: string; arguments: string } }> = [];
@@ -73,7 +73,7 @@ export async function startCohereEmulator(options: CohereEmulatorOptions = {}): 
     else if (offered.length > 0) {
       text = '';
       plan = 'I will check the weather.';
-      calls = (named.length > 0 ? named : offered.slice(0, 1)).map((tool, i) => ({ id: `${tool.name}_emu${i + 1}`, type: 'function', function: { name: String(tool.name), arguments: JSON.stringify(sampleOf(tool.parameters)) } }));
+      calls = toolsCalledFor(offered, userText, (tool) => String(tool.name)).map((tool, i) => ({ id: `${tool.name}_emu${i + 1}`, type: 'function', function: { name: String(tool.name), arguments: JSON.stringify(sampleOf(tool.parameters)) } }));
       finish = 'TOOL_CALL';
     } else if (/fail/.test(JSON.stringify(lastMessage?.content ?? ''))) finish = 'ERROR';
     // Cohere says that a stop sequence ended the answer, not which one.
@@ -141,11 +141,6 @@ export async function startCohereEmulator(options: CohereEmulatorOptions = {}): 
 }
 
 /** A message's text: Cohere takes content as a string or as a list of content blocks. */
-function textOf(content: unknown): string {
-  if (typeof content === 'string') return content;
-  return Array.isArray(content) ? content.map((block: { type?: string; text?: unknown }) => (block.type === 'text' ? String(block.text) : '')).join(' ') : '';
-}
-
 function validate(body: CohereChatBody | undefined): string | undefined {
   if (!body?.model) return 'invalid request: a model parameter is required for this endpoint.';
   if (!Array.isArray(body.messages) || body.messages.length === 0) return 'invalid request: messages must not be empty.';

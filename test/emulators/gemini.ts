@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { sendJson, sseData, startEmulatorServer, writeEvent, type EmulatorHandle, type LooseRecordedRequest } from './emulator-http.js';
+import { toolsCalledFor } from './emulated-model.js';
 
 /**
  * A local stand-in for Google's Gemini API (https://ai.google.dev/api) on 127.0.0.1, for tests of the Gemini
@@ -200,8 +201,7 @@ function answer(body: Json): Answer {
     const allowed = (calling.allowedFunctionNames ?? []) as string[];
     const userText = textOf(last);
     const pool = allowed.length > 0 ? declarations.filter((d) => allowed.includes(String(d.name))) : declarations;
-    const named = pool.filter((d) => userText.includes(String(d.name)));
-    const chosen = named.length > 0 ? named : pool.slice(0, 1);
+    const chosen = toolsCalledFor(pool, userText, (d) => String(d.name));
     return {
       parts: chosen.map((d, i) => ({ functionCall: { name: String(d.name), args: (sample((d.parameters as Json | undefined) ?? { type: 'OBJECT' }) ?? {}) as Json }, ...(i === 0 ? { thoughtSignature: 'c2lnbmF0dXJl' } : {}) })),
       finishReason: 'STOP',

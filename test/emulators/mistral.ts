@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { sendJson as send, startEmulatorServer, sseData, writeEvents, type EmulatorHandle, type RecordedRequest } from './emulator-http.js';
 import { sampleOf } from './schema-sample.js';
+import { textOfContent, toolsCalledFor } from './emulated-model.js';
 
 /**
  * Mistral's API on 127.0.0.1: POST /v1/chat/completions (JSON, or SSE chunks written one at a time, usage on the
@@ -65,15 +66,14 @@ export async function startMistralEmulator(options: MistralEmulatorOptions = {})
 
     const tools = body?.tools as Array<{ function?: { name?: string; parameters?: Json } }> | undefined;
     const offered = body?.tool_choice === 'none' ? [] : (tools ?? []).flatMap((tool) => (tool.function?.name ? [tool.function] : []));
-    const userText = textOf(messages.filter((message) => message.role === 'user').at(-1)?.content);
-    const named = offered.filter((tool) => userText.includes(String(tool.name)));
+    const userText = textOfContent(messages.filter((message) => message.role === 'user').at(-1)?.content);
     let text = 'Hello from the Mistral emulator.';
     let finish = 'stop';
     let calls: Array<{ id: string; type: 'function'; function: { name: string; arguments: string }; index: number }> = [];
     if (messages[messages.length - 1]?.role === 'tool') text = 'It is 21 degrees in Paris.';
     else if (offered.length > 0) {
       text = '';
-      calls = (named.length > 0 ? named : offered.slice(0, 1)).map((tool, index) => ({ id: toolCallIdOf(index), type: 'function', function: { name: String(tool.name), arguments: spacedJson(sampleOf(tool.parameters)) }, index }));
+      calls = toolsCalledFor(offered, userText, (tool) => String(tool.name)).map((tool, index) => ({ id: toolCallIdOf(index), type: 'function', function: { name: String(tool.name), arguments: spacedJson(sampleOf(tool.parameters)) }, index }));
       finish = 'tool_calls';
     }
     const words = text.split(/(?= )/).filter(Boolean);
@@ -123,11 +123,6 @@ function toolCallIdOf(index: number): string {
 }
 
 /** A message's text: Mistral takes content as a string or as a list of chunks. */
-function textOf(content: unknown): string {
-  if (typeof content === 'string') return content;
-  return Array.isArray(content) ? content.map((chunk: { type?: string; text?: unknown }) => (chunk.type === 'text' ? String(chunk.text) : '')).join(' ') : '';
-}
-
 /** JSON as Python's json.dumps writes it by default, as Mistral's arguments come: `{"a": 1, "b": [2, 3]}`. */
 function spacedJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(spacedJson).join(', ')}]`;

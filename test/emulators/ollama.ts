@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { sendJson as send, startEmulatorServer, ndjsonLine, writeEvents, type EmulatorHandle, type RecordedRequest } from './emulator-http.js';
 import { sampleOf } from './schema-sample.js';
+import { textOfContent, toolsCalledFor } from './emulated-model.js';
 
 /**
  * Ollama's native API on 127.0.0.1: POST /api/chat (one JSON object, or NDJSON lines written one at a time) and
@@ -57,15 +58,14 @@ export async function startOllamaEmulator(options: OllamaEmulatorOptions = {}): 
     if (body.model === 'missing') return send(res, 404, { error: `model "missing" not found, try pulling it first` });
     const messages = body.messages ?? [];
     const offered = (body.tools ?? []).flatMap((tool) => (tool.function?.name ? [tool.function] : []));
-    const userText = messages.filter((message) => message.role === 'user').at(-1)?.content;
-    const named = offered.filter((tool) => typeof userText === 'string' && userText.includes(String(tool.name)));
+    const userText = textOfContent(messages.filter((message) => message.role === 'user').at(-1)?.content);
     let text = 'Hello from the Ollama emulator.';
     let doneReason = 'stop';
     let toolCalls: Array<{ function: { name: string; arguments: Record<string, unknown> } }> = [];
     if (messages[messages.length - 1]?.role === 'tool') text = 'It is 21 degrees in Paris.';
     else if (offered.length > 0) {
       text = '';
-      toolCalls = (named.length > 0 ? named : offered.slice(0, 1)).map((tool) => ({ function: { name: String(tool.name), arguments: sampleOf(tool.parameters) as Record<string, unknown> } }));
+      toolCalls = toolsCalledFor(offered, userText, (tool) => String(tool.name)).map((tool) => ({ function: { name: String(tool.name), arguments: sampleOf(tool.parameters) as Record<string, unknown> } }));
     }
     const words = text.split(/(?= )/).filter(Boolean);
     const limit = body.options?.num_predict;

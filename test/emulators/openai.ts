@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { sendJson as sendJsonAs, sseData, startEmulatorServer, writeEvent, type EmulatorHandle, type LooseRecordedRequest } from './emulator-http.js';
+import { textOfContent, toolsCalledFor } from './emulated-model.js';
 
 /**
  * A local stand-in for OpenAI's Chat Completions and Embeddings APIs
@@ -141,12 +142,6 @@ const invalid = (message: string, param: string | null = null, code: string | nu
 
 /** OpenAI shows a wrong key masked: enough to recognise it, too little to use it. */
 const masked = (key: string) => (key.length <= 8 ? '*'.repeat(key.length) : `${key.slice(0, 3)}${'*'.repeat(key.length - 7)}${key.slice(-4)}`);
-
-function textOf(content: unknown): string {
-  if (typeof content === 'string') return content;
-  if (!Array.isArray(content)) return '';
-  return content.flatMap((part: Json) => (part?.type === 'text' && typeof part.text === 'string' ? [part.text] : [])).join(' ');
-}
 
 /** The reasoning the emulator answers with, in its DeepSeek-like mode, for the last message's text. */
 export const reasoningFor = (text: string): string => `The user wants ${JSON.stringify(text)}; I answer it.`;
@@ -294,13 +289,12 @@ function answer(body: Json): Answer {
   const tools = ((body.tools ?? []) as Tool[]).filter((t) => (t.type === 'function' && t.function?.name) || (t.type === 'custom' && t.custom?.name));
   const choice = body.tool_choice as string | { function?: { name?: string }; custom?: { name?: string } } | undefined;
   const nameOf = (tool: Tool) => String(tool.type === 'custom' ? tool.custom?.name : tool.function?.name);
-  if (last.role === 'tool') return { content: `The tool answered: ${textOf(last.content)}`, toolCalls: [], finishReason: 'stop' };
+  if (last.role === 'tool') return { content: `The tool answered: ${textOfContent(last.content)}`, toolCalls: [], finishReason: 'stop' };
   if (tools.length > 0 && choice !== 'none') {
-    const userText = textOf(last.content);
+    const userText = textOfContent(last.content);
     const forcedName = typeof choice === 'object' ? (choice.function?.name ?? choice.custom?.name) : undefined;
     const forced = tools.filter((t) => nameOf(t) === forcedName);
-    const named = tools.filter((t) => userText.includes(nameOf(t)));
-    const chosen = forced.length > 0 ? forced : named.length > 0 ? named : tools.slice(0, 1);
+    const chosen = forced.length > 0 ? forced : toolsCalledFor(tools, userText, nameOf);
     // A custom tool's call carries free text: the emulator's is the user's text, after a line that names the tool.
     const toolCalls = chosen.map((tool): ToolCall => {
       const id = `call_emulator${++toolCallCounter}`;
@@ -309,7 +303,7 @@ function answer(body: Json): Answer {
     });
     return { content: null, toolCalls, finishReason: 'tool_calls' };
   }
-  let text = `Echo: ${textOf(last.content)}`;
+  let text = `Echo: ${textOfContent(last.content)}`;
   let finishReason: Answer['finishReason'] = 'stop';
   const stops = typeof body.stop === 'string' ? [body.stop] : ((body.stop ?? []) as string[]);
   for (const sequence of stops) {
@@ -361,7 +355,7 @@ export async function startOpenAIEmulator(options: OpenAIEmulatorOptions = {}): 
     validateChat(body, options.maxOutputTokens ?? 16_384, options.reasoningContent === true, options.refusesReasoningContent === true);
     const count = Number(body.n ?? 1);
     const last = (body.messages as Message[]).at(-1);
-    const replies = Array.from({ length: count }, (): Answer => ({ ...answer(body), ...(options.reasoningContent && thinks(body) ? { reasoning: reasoningFor(textOf(last?.content)) } : {}) }));
+    const replies = Array.from({ length: count }, (): Answer => ({ ...answer(body), ...(options.reasoningContent && thinks(body) ? { reasoning: reasoningFor(textOfContent(last?.content)) } : {}) }));
     const reasoning = body.reasoning_effort !== undefined && body.reasoning_effort !== 'none' ? REASONING_TOKENS * count : 0;
     const full = usageOf(promptTokensFor(body), replies.reduce((sum, r) => sum + completionTokensOf(r), 0), reasoning);
     const usage = options.reportUsage === 'prompt-only' ? { prompt_tokens: full.prompt_tokens, total_tokens: full.prompt_tokens } : full;
