@@ -1,4 +1,5 @@
 import OpenAI from 'openai';
+import type { ResponseInputItem } from 'openai/resources/responses/responses';
 import pino from 'pino';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -382,6 +383,80 @@ describe.each(STORE_KINDS)('stored responses on the %s store', (kind) => {
     expect(continued).toMatchObject({ status: 400, code: 'previous_response_not_found' });
     const own = await after.responses.create({ model: 'openai/gpt-4o-mini', input: 'A new start.' });
     expect((await after.responses.retrieve(own.id)).id).toBe(own.id);
+  });
+
+  it('keeps from an app made again under a deleted one\'s name the Response that a call still under way at the deletion saved', async () => {
+    const before = gateway.openai(await gateway.createApp({ name: 'late-app', team: 'late-team' }));
+    const save = holdSaves();
+    let after: OpenAI;
+    let id: string;
+    try {
+      const answer = before.responses.create({ model: 'openai/gpt-4o-mini', input: 'Remember the launch code.' });
+      await save.started;
+      await gateway.admin(204, 'DELETE', '/apps/late-app');
+      clock.advance(1);
+      after = gateway.openai(await gateway.createApp({ name: 'late-app', team: 'late-team' }));
+      save.release();
+      ({ id } = await answer);
+    } finally {
+      save.restore();
+    }
+    // Saved after the deletion, for the app the call was made for: no one's now, until its retention ends.
+    const row = await gateway.gateway.store.db.selectFrom('ai_responses').select('app').where('id', '=', id).executeTakeFirst();
+    expect(row).toEqual({ app: 'late-app' });
+    expect(await after.responses.retrieve(id).catch((e: unknown) => e)).toMatchObject({ status: 404 });
+    expect(await after.responses.inputItems.list(id).catch((e: unknown) => e)).toMatchObject({ status: 404 });
+    expect(await after.responses.create({ model: 'openai/gpt-4o-mini', input: 'Go on.', previous_response_id: id }).catch((e: unknown) => e)).toMatchObject({ status: 400, code: 'previous_response_not_found' });
+    expect(await after.responses.delete(id).catch((e: unknown) => e)).toMatchObject({ status: 404 });
+  });
+
+  it('still reads the Responses an app stored under its name alone, as earlier releases did, if stored since the app was made', async () => {
+    const app = gateway.openai(await gateway.createApp({ name: 'upgraded-app', team: 'upgraded-team' }));
+    const first = await app.responses.create({ model: 'openai/gpt-4o-mini', input: 'My name is Ada.' });
+    const { store } = gateway.gateway;
+    const row = await store.db.selectFrom('ai_responses').selectAll().where('id', '=', first.id).executeTakeFirstOrThrow();
+    expect(JSON.parse(row.owner)).toEqual(['app', 'upgraded-app', expect.any(Number)]);
+    // The row again as an earlier release stored it: owned, and sealed, for the app's name alone.
+    const saving = new StoredResponses(store, (await loadMasterKey(store, gateway.dataFolder, undefined)).key);
+    const kept = (await saving.find(first.id, row.owner, clock.now()))!;
+    await store.db.deleteFrom('ai_responses').where('id', '=', first.id).execute();
+    const legacy = { owner: JSON.stringify(['app', 'upgraded-app']), app: row.app, team: row.team, route: row.route };
+    await saving.save(legacy, kept, clock.now(), HOUR);
+    expect((await app.responses.retrieve(first.id)).id).toBe(first.id);
+    const second = await app.responses.create({ model: 'openai/gpt-4o-mini', input: 'What is my name?', previous_response_id: first.id });
+    expect(textsOf(emulators.openai.lastRequest()!.body.messages)).toEqual(['user: My name is Ada.', 'assistant: Echo: My name is Ada.', 'user: What is my name?']);
+    expect((await app.responses.inputItems.list(second.id)).data).toHaveLength(3);
+    // An app made again under the name, later: such rows are its own only if stored since it was made.
+    await gateway.admin(204, 'DELETE', '/apps/upgraded-app');
+    const made = clock.advance(1_000);
+    const again = gateway.openai(await gateway.createApp({ name: 'upgraded-app', team: 'upgraded-team' }));
+    const older = { response: { ...kept.response, id: 'resp_before_made' }, input: kept.input };
+    const newer = { response: { ...kept.response, id: 'resp_since_made' }, input: kept.input };
+    await saving.save(legacy, older, made - 1, HOUR);
+    await saving.save(legacy, newer, made, HOUR);
+    expect(await again.responses.retrieve('resp_before_made').catch((e: unknown) => e)).toMatchObject({ status: 404 });
+    expect((await again.responses.retrieve('resp_since_made')).id).toBe('resp_since_made');
+  });
+
+  it("opens no reasoning token of a deleted app for an app made again under its name: Claude's thinking goes back to the first one's calls only", async () => {
+    const question = { role: 'user' as const, content: 'What is the weather in Paris? Use get_weather.' };
+    const ask = { model: 'smart', tools: [WEATHER_TOOL], reasoning: { effort: 'low' as const }, store: false, include: ['reasoning.encrypted_content' as const] };
+    const thinking = thinkingFor(question.content);
+    const before = gateway.openai(await gateway.createApp({ name: 'thinking-app', team: 'thinking-team' }));
+    const first = await before.responses.create({ ...ask, input: [question] });
+    const call = first.output.find((item) => item.type === 'function_call');
+    if (call?.type !== 'function_call') throw new Error('the first turn calls get_weather');
+    const input = [question, ...(first.output as ResponseInputItem[]), { type: 'function_call_output' as const, call_id: call.call_id, output: '{"celsius":21}' }];
+    await before.responses.create({ ...ask, input });
+    expect(emulators.anthropic.lastRequest()!.body.messages[1].content[0]).toEqual({ type: 'thinking', thinking, signature: signatureFor(thinking) });
+    await gateway.admin(204, 'DELETE', '/apps/thinking-app');
+    clock.advance(1);
+    const after = gateway.openai(await gateway.createApp({ name: 'thinking-app', team: 'thinking-team' }));
+    const second = await after.responses.create({ ...ask, input });
+    const sent = emulators.anthropic.lastRequest()!.body;
+    expect(sent.thinking).toBeUndefined();
+    expect(JSON.stringify(sent)).not.toContain(thinking);
+    expect(second.output_text).toBe('The tool answered: {"celsius":21}');
   });
 
   it("counts a continued chain's turns in the prompt a budget's room is checked against", async () => {

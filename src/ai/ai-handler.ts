@@ -19,7 +19,7 @@ import { SOURCE_TEXT, thinkingAsked, type CallContext, type ProviderFailure, typ
 import { ResponseCache, type CachedCompletion } from './response-cache.js';
 import type { SecretRedaction } from './secret-redaction.js';
 import type { SpendTracker } from './spend-tracker.js';
-import type { StoredResponse, StoredResponses } from './stored-responses.js';
+import type { EarlierOwner, StoredResponse, StoredResponses } from './stored-responses.js';
 import { estimatePromptTokens, estimateTokens, loadTokenizer, quickTokenCount } from './token-estimate.js';
 import type { UsageRecorder } from './usage-recorder.js';
 
@@ -444,28 +444,29 @@ function serveStoredResponse(req: IncomingMessage, res: ServerResponse, call: Ai
   req.resume();
   const { requestId, runtime } = call;
   const owner = responseOwner(call);
+  const earlier = earlierOwner(call);
   const now = runtime.now();
   const params = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
   const answer = async (): Promise<unknown> => {
     if (action === 'delete') {
-      if (!(await runtime.responses.delete(id, owner, now))) throw responseNotFound(id);
+      if (!(await runtime.responses.delete(id, owner, now, earlier))) throw responseNotFound(id);
       return { id, object: 'response', deleted: true };
     }
     if (action === 'input_items') {
       if (req.method !== 'GET') throw new AiError(405, 'invalid_request_error', 'method_not_allowed', 'use GET', null, { allow: 'GET' });
       const query = readInputItemsQuery(params);
-      const chain = await runtime.responses.chain(id, owner, now);
+      const chain = await runtime.responses.chain(id, owner, now, earlier);
       if (chain.found === 'none') throw responseNotFound(id);
       if (chain.found === 'broken') throw responseChainBroken(id);
       if (chain.found === 'too_long') throw responseChainTooLong(id, runtime.responses.maxChain, null);
       // The input items as the request saw them: the earlier turns' input and output (each output as it was answered,
       // or as this list's `include` asks), then its own input.
       const asked = includesEncryptedReasoning(includeOf(params));
-      const earlier = turnsOf(chain.responses.slice(0, -1), (stored) => asked || included(stored));
-      return inputItemsPage([...earlier, ...chain.responses.at(-1)!.input], query);
+      const turns = turnsOf(chain.responses.slice(0, -1), (stored) => asked || included(stored));
+      return inputItemsPage([...turns, ...chain.responses.at(-1)!.input], query);
     }
     // The Response's own row: it is whole, whatever became of the earlier ones of its chain.
-    const stored = await runtime.responses.find(id, owner, now);
+    const stored = await runtime.responses.find(id, owner, now, earlier);
     if (!stored) throw responseNotFound(id);
     // As it was answered, or with what this retrieve's `include` asks for (OpenAI's retrieve takes `include` too).
     return responseAsIncluded(stored.response, included(stored) || includesEncryptedReasoning(includeOf(params)));
@@ -498,7 +499,7 @@ const turnsOf = (responses: readonly StoredResponse[], shown: (stored: StoredRes
  */
 async function previousResponse(call: AiCall, id: string): Promise<PreviousResponse> {
   const { responses } = call.runtime;
-  const chain = await responses.chain(id, responseOwner(call), call.runtime.now());
+  const chain = await responses.chain(id, responseOwner(call), call.runtime.now(), earlierOwner(call));
   if (chain.found === 'none') throw previousResponseNotFound(id);
   if (chain.found === 'broken') throw previousResponseChainBroken(id);
   if (chain.found === 'too_long' || chain.responses.length >= responses.maxChain) throw responseChainTooLong(id, responses.maxChain, 'previous_response_id');
@@ -516,7 +517,7 @@ async function keepResponse(call: AiCall, request: ResponsesChatRequest, respons
   const { app, team } = appOf(call);
   try {
     const include = includesEncrypted(request) ? { include: [ENCRYPTED_REASONING_INCLUDE] } : {};
-    await call.runtime.responses.save({ owner: responseOwner(call), app: app ?? null, team: team ?? null, route: call.route }, { response, input, ...include }, call.runtime.now(), call.snapshot.responsesRetentionMs);
+    await call.runtime.responses.save({ owner: responseOwner(call), earlier: earlierOwner(call), app: app ?? null, team: team ?? null, route: call.route }, { response, input, ...include }, call.runtime.now(), call.snapshot.responsesRetentionMs);
     return response;
   } catch (error) {
     call.runtime.onStoreError(error as Error);
@@ -1028,14 +1029,25 @@ function cacheSpaceOf(call: AiCall): string {
 }
 
 /**
- * Whose a stored Response (and a reasoning item's `encrypted_content`) is: the caller's cache space (its app, or an
- * outside issuer's user); on a route without authentication, that route's, so that an id seen on one open route does
- * not reach another route's Responses. Deleting an app deletes its stored Responses (deleteAppResponses), so an app
- * made again under its name finds none of those the first one had when it was deleted (one a call still under way
- * then saves later is left, under the name; as a reasoning token the first one's clients hold still opens for it).
+ * Whose a stored Response (and a reasoning item's `encrypted_content`) is: the caller's space in the response cache
+ * (cacheSpaceOf: its app with when the app was made, or an outside issuer's user); on a route without
+ * authentication, that route's, so that an id seen on one open route does not reach another route's Responses. An
+ * app made again under a deleted one's name is another owner: it reads none of the first one's Responses (deleted
+ * with it, or saved by a call still under way then), and a reasoning token sealed for the first opens nothing for it.
  */
 function responseOwner(call: AiCall): string {
-  return call.principal ? cacheSpace(call.principal) : JSON.stringify(['route', call.route]);
+  return call.principal ? cacheSpaceOf(call) : JSON.stringify(['route', call.route]);
+}
+
+/**
+ * The rows an app stored before its owner named its creation (under `["app", name]`), which are its own if saved
+ * since it was made (EarlierOwner); none for a caller that is no app. Reasoning tokens sealed for such an owner are
+ * not read so: they carry no time, and one comes back without Claude's thinking.
+ */
+function earlierOwner(call: AiCall): EarlierOwner | undefined {
+  const app = call.principal?.app;
+  const createdAt = app === undefined ? undefined : call.catalog.apps.get(app)?.createdAt;
+  return createdAt === undefined ? undefined : { owner: cacheSpace(call.principal), since: createdAt };
 }
 
 /** The call's reasoning items' `encrypted_content`, sealed for and opened as its responseOwner: another owner's does not open. */

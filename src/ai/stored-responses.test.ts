@@ -5,11 +5,11 @@ import { onTwoStoreHandles, STORE_KINDS } from '../../test/databases.js';
 import { sealSecret } from '../keys/index.js';
 import type { Store } from '../store/index.js';
 import { chatToResponse, responseEchoOf, responsesToChat, RESPONSE_INPUT, type ResponsesChatRequest, type ResponsesInputItem } from './responses-ingress/index.js';
-import { MAX_CHAIN_RESPONSES, OPENED_ROWS_IDLE_MS, StoredResponses, type StoredResponse } from './stored-responses.js';
+import { MAX_CHAIN_RESPONSES, OPENED_ROWS_IDLE_MS, StoredResponses, type EarlierOwner, type StoredResponse } from './stored-responses.js';
 
 const T = Date.UTC(2026, 10, 29, 12);
 const DAY = 86_400_000;
-const ownership = (owner: string) => ({ owner, app: 'app-a', team: 'team-a', route: 'ai' });
+const ownership = (owner: string, earlier?: EarlierOwner) => ({ owner, ...(earlier ? { earlier } : {}), app: 'app-a', team: 'team-a', route: 'ai' });
 
 /** A turn as the handler keeps it: the request's own input items, and the Response answered with `text`. */
 function turn(request: ResponsesChatRequest, text: string): StoredResponse {
@@ -22,15 +22,15 @@ const outputOf = (one: StoredResponse) => one.response.output as unknown as Resp
 
 /**
  * Saves a chain of turns, one per text, `owner`'s, a millisecond apart from `at`, each continuing the one before
- * (the first continues `after` if given); returns them as kept.
+ * (the first continues `after` if given, `earlier`'s if so); returns them as kept.
  */
-async function talk(store: StoredResponses, owner: string, texts: string[], at = T, retentionMs = 30 * DAY, after?: StoredResponse): Promise<StoredResponse[]> {
+async function talk(store: StoredResponses, owner: string, texts: string[], at = T, retentionMs = 30 * DAY, after?: StoredResponse, earlier?: EarlierOwner): Promise<StoredResponse[]> {
   const kept: StoredResponse[] = [];
   let previous = after;
   for (const [i, text] of texts.entries()) {
     const request = responsesToChat({ model: 'm', input: text, ...(previous ? { previous_response_id: previous.response.id } : {}) }, previous ? { id: previous.response.id, items: [] } : undefined);
     const one = turn(request, `re: ${text}`);
-    await store.save(ownership(owner), one, at + i, retentionMs);
+    await store.save(ownership(owner, earlier), one, at + i, retentionMs);
     kept.push((previous = one));
   }
   return kept;
@@ -180,6 +180,32 @@ describe.each(STORE_KINDS)('stored Responses in the %s store', (kind) => {
     const row = await first.db.selectFrom('ai_responses').selectAll().where('id', '=', three!.response.id).executeTakeFirstOrThrow();
     await first.db.insertInto('ai_responses').values({ ...row, id: 'resp_crafted', owner: 'app:b', previous_id: mine!.response.id }).execute();
     expect(await store.chain('resp_crafted', 'app:b', T + 10)).toEqual({ found: 'broken' });
+  });
+
+  it("reads an app's rows stored under its name alone, as earlier releases stored them, only if saved since the app was made", async () => {
+    const store = new StoredResponses(first, masterKey);
+    const [legacy, owner] = ['["app","a"]', `["app","a",${T}]`];
+    const earlier = { owner: legacy, since: T };
+    // Two turns an earlier release stored for the app, then one continuing them under the app's owner of today.
+    const [one, two] = await talk(store, legacy, ['one', 'two'], T, DAY);
+    const at = T + DAY / 2 + 10;
+    const [three] = await talk(store, owner, ['three'], at, DAY, two, earlier);
+    // Continuing them kept them as long as the new turn: past their own retention the chain still resolves whole.
+    const reader = new StoredResponses(second, masterKey);
+    expect(await reader.chain(three!.response.id, owner, T + DAY + 5, earlier)).toMatchObject({ found: 'chain', responses: [one, two, three] });
+    expect(await reader.find(one!.response.id, owner, T + DAY + 5, earlier)).toEqual(one);
+    // Without them taken as its own, or for an app of the name made after they were saved, they are another owner's.
+    expect(await reader.chain(three!.response.id, owner, T + 10)).toEqual({ found: 'broken' });
+    const later = { owner: legacy, since: T + 1 };
+    expect(await reader.find(one!.response.id, `["app","a",${T + 1}]`, T + 10, later)).toBeUndefined();
+    expect(await reader.find(two!.response.id, `["app","a",${T + 1}]`, T + 10, later)).toEqual(two);
+    expect(await reader.chain(two!.response.id, `["app","a",${T + 1}]`, T + 10, later)).toEqual({ found: 'broken' });
+    // Another app's earlier rows are not these.
+    expect(await reader.find(one!.response.id, `["app","b",${T}]`, T + 10, { owner: '["app","b"]', since: 0 })).toBeUndefined();
+    // Deleting goes by the same rule.
+    expect(await reader.delete(one!.response.id, `["app","a",${T + 1}]`, T + 10, later)).toBe(false);
+    expect(await reader.delete(one!.response.id, owner, T + 10, earlier)).toBe(true);
+    expect(await reader.find(one!.response.id, owner, T + 10, earlier)).toBeUndefined();
   });
 
   it('walks at most its most responses: a longer chain, or a loop, is too long', async () => {

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Expression, type Kysely, type SqlBool } from 'kysely';
 import { openSecret, sealerFor, type PurposeSealer } from '../keys/index.js';
 import type { Database, Store } from '../store/index.js';
 import type { ResponseObject, ResponsesInputItem } from './responses-ingress/index.js';
@@ -18,9 +18,31 @@ export interface StoredResponse {
 /** Who stored a Response: `owner` alone may read, continue or delete it; the rest says where it came from. */
 export interface ResponseOwnership {
   owner: string;
+  /** Whose earlier rows the owner's are too (EarlierOwner): a Response continuing one of them keeps them as long. */
+  earlier?: EarlierOwner;
   app: string | null;
   team: string | null;
   route: string;
+}
+
+/**
+ * Rows stored under another owner that a read takes as its reader's too: those an app stored before its owner named
+ * the app's creation (`["app", name]`, not `["app", name, createdAt]`), if saved at or after `since`, the creation
+ * of the app that reads. A row an app of the same name stored before it was made (deleted with that app, or saved
+ * by a call still under way at its deletion) is not its. `since` is the app's `created_at` (the clock of the node
+ * that made it) and a row's `created_at` its saving node's: a row of an app's first moments dated by a node running
+ * behind would read as an earlier app's. Only rows of earlier releases are read so.
+ */
+export interface EarlierOwner {
+  owner: string;
+  since: number;
+}
+
+/** Whether an `ai_responses` row is `owner`'s, or `earlier`'s from its `since` on. */
+function ownedBy(owner: string, earlier: EarlierOwner | undefined): Expression<SqlBool> {
+  const column = sql.ref('ai_responses.owner');
+  if (earlier === undefined) return sql<SqlBool>`${column} = ${owner}`;
+  return sql<SqlBool>`(${column} = ${owner} OR (${column} = ${earlier.owner} AND ${sql.ref('ai_responses.created_at')} >= ${earlier.since}))`;
 }
 
 /**
@@ -53,25 +75,25 @@ const STORED_RESPONSE_PURPOSE = 'ai_responses.row';
 const binding = (id: string, owner: string) => `ai_responses:${id}:${JSON.stringify(owner)}`;
 
 /**
- * The rows of the chain ending at `id`, `owner`'s and not expired at `now`, walked by `previous_id` (a recursive
- * CTE, on SQLite as on PostgreSQL), `depth` 1 for `id` and at most `max`. The walk stops at the first row that is
- * missing, expired or another owner's: the oldest row found then still names a previous one. It carries ids only:
- * a reader joins the sealed content it needs.
+ * The rows of the chain ending at `id`, `owner`'s (or `earlier`'s, EarlierOwner) and not expired at `now`, walked by
+ * `previous_id` (a recursive CTE, on SQLite as on PostgreSQL), `depth` 1 for `id` and at most `max`. The walk stops
+ * at the first row that is missing, expired or another owner's: the oldest row found then still names a previous
+ * one. It carries ids only: a reader joins the sealed content it needs.
  */
-function chainOf(db: Kysely<Database>, id: string, owner: string, now: number, max: number) {
+function chainOf(db: Kysely<Database>, id: string, owner: string, now: number, max: number, earlier?: EarlierOwner) {
   return db.withRecursive('chain(id, previous_id, depth)', (cte) =>
     cte
       .selectFrom('ai_responses')
       .select((eb) => ['id', 'previous_id', eb.lit(1).as('depth')])
       .where('id', '=', id)
-      .where('owner', '=', owner)
+      .where(ownedBy(owner, earlier))
       .where('expires_at', '>', now)
       .unionAll((step) =>
         step
           .selectFrom('ai_responses')
           .innerJoin('chain', 'chain.previous_id', 'ai_responses.id')
           .select((eb) => ['ai_responses.id', 'ai_responses.previous_id', eb('chain.depth', '+', 1).as('depth')])
-          .where('ai_responses.owner', '=', owner)
+          .where(ownedBy(owner, earlier))
           .where('ai_responses.expires_at', '>', now)
           .where('chain.depth', '<', max),
       ),
@@ -80,8 +102,8 @@ function chainOf(db: Kysely<Database>, id: string, owner: string, now: number, m
 
 /**
  * Deletes every stored Response of the app `app` (its own and those of callers acting as it), in `db` (the app's
- * deletion's transaction): an app's conversations go with it, and an app made again under its name, which is the
- * same owner by name, finds none of them. Returns how many.
+ * deletion's transaction): an app's conversations go with it. (An app made again under its name is another owner
+ * anyway: see the AI handler's responseOwner.) Returns how many.
  */
 export async function deleteAppResponses(db: Kysely<Database>, app: string): Promise<number> {
   const result = await db.deleteFrom('ai_responses').where('app', '=', app).executeTakeFirst();
@@ -132,7 +154,7 @@ export class StoredResponses {
    */
   async save(ownership: ResponseOwnership, kept: StoredResponse, now: number, retentionMs: number): Promise<void> {
     const { id, previous_response_id: previous } = kept.response;
-    const { owner } = ownership;
+    const { owner, earlier } = ownership;
     const expires = now + retentionMs;
     const sealed = this.#sealer.seal(JSON.stringify(kept), binding(id, owner));
     await this.store.db.transaction().execute(async (tx) => {
@@ -141,7 +163,7 @@ export class StoredResponses {
         .values({ id, owner, app: ownership.app, team: ownership.team, route: ownership.route, previous_id: previous, created_at: now, expires_at: expires, sealed })
         .execute();
       if (previous === null) return;
-      await chainOf(tx, previous, owner, now, this.maxChain)
+      await chainOf(tx, previous, owner, now, this.maxChain, earlier)
         .updateTable('ai_responses')
         .set({ expires_at: expires })
         .where('id', 'in', (eb) => eb.selectFrom('chain').select('chain.id'))
@@ -150,11 +172,14 @@ export class StoredResponses {
     });
   }
 
-  /** The Response `id` if `owner` stored it and it has not expired (nor been deleted); undefined otherwise. Its own row only. */
-  async find(id: string, owner: string, now: number): Promise<StoredResponse | undefined> {
-    const row = await this.store.db.selectFrom('ai_responses').select('sealed').where('id', '=', id).where('owner', '=', owner).where('expires_at', '>', now).executeTakeFirst();
+  /**
+   * The Response `id` if `owner` (or `earlier`, EarlierOwner) stored it and it has not expired (nor been deleted);
+   * undefined otherwise. Its own row only.
+   */
+  async find(id: string, owner: string, now: number, earlier?: EarlierOwner): Promise<StoredResponse | undefined> {
+    const row = await this.store.db.selectFrom('ai_responses').select(['owner', 'sealed']).where('id', '=', id).where(ownedBy(owner, earlier)).where('expires_at', '>', now).executeTakeFirst();
     if (!row) return undefined;
-    const stored = await this.#openKept(id, owner, row.sealed, now, true);
+    const stored = await this.#openKept(id, row.owner, row.sealed, now, true);
     if (!stored) this.onUnopenable(id);
     return stored;
   }
@@ -166,18 +191,18 @@ export class StoredResponses {
    * end, so the same rows are reused at each turn, rather than each pushing out the one read next. The Responses
    * are frozen: they may be the ones another read got.
    */
-  async chain(id: string, owner: string, now: number): Promise<ResponseChain> {
-    const rows = await chainOf(this.store.db, id, owner, now, this.maxChain)
+  async chain(id: string, owner: string, now: number, earlier?: EarlierOwner): Promise<ResponseChain> {
+    const rows = await chainOf(this.store.db, id, owner, now, this.maxChain, earlier)
       .selectFrom('chain')
       .innerJoin('ai_responses', 'ai_responses.id', 'chain.id')
-      .select(['chain.id', 'chain.previous_id', 'ai_responses.sealed', 'chain.depth'])
+      .select(['chain.id', 'chain.previous_id', 'ai_responses.owner', 'ai_responses.sealed', 'chain.depth'])
       .orderBy('chain.depth', 'desc')
       .execute();
     const first = rows[0];
     if (first === undefined) return { found: 'none' };
     if (first.previous_id !== null) return { found: rows.length >= this.maxChain ? 'too_long' : 'broken' };
     let chars = 0;
-    const opened = await Promise.all(rows.map((row) => this.#openKept(row.id, owner, row.sealed, now, (chars += row.sealed.length) <= this.#opened.maxChars / 2)));
+    const opened = await Promise.all(rows.map((row) => this.#openKept(row.id, row.owner, row.sealed, now, (chars += row.sealed.length) <= this.#opened.maxChars / 2)));
     // The newest row that does not open: the asked one is then as good as missing, an earlier one breaks the chain.
     const unopenable = opened.findLastIndex((stored) => stored === undefined);
     if (unopenable >= 0) {
@@ -192,8 +217,8 @@ export class StoredResponses {
    * see it; whether there was one. The owner column decides, without opening the row: a row whose seal no longer opens
    * (read as gone) is still its owner's to delete, and deleting it loses nothing no one could read, before its retention.
    */
-  async delete(id: string, owner: string, now: number): Promise<boolean> {
-    const result = await this.store.db.deleteFrom('ai_responses').where('id', '=', id).where('owner', '=', owner).where('expires_at', '>', now).executeTakeFirst();
+  async delete(id: string, owner: string, now: number, earlier?: EarlierOwner): Promise<boolean> {
+    const result = await this.store.db.deleteFrom('ai_responses').where('id', '=', id).where(ownedBy(owner, earlier)).where('expires_at', '>', now).executeTakeFirst();
     const deleted = Number(result.numDeletedRows) > 0;
     if (deleted) this.#opened.forget(id);
     return deleted;
