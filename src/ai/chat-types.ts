@@ -48,6 +48,16 @@ export interface ToolCall extends CacheControl {
   id: string;
   type: 'function';
   function: { name: string; arguments: string };
+  /** A Gemini call's thought signature, where Google's OpenAI-compatible API puts it (GoogleExtra). */
+  extra_content?: GoogleExtra;
+}
+
+/**
+ * `extra_content.google.thought_signature` on a tool call: Gemini's thought signature for it, as Google's own
+ * OpenAI-compatible API gives it and takes it back (https://ai.google.dev/gemini-api/docs/thought-signatures).
+ */
+export interface GoogleExtra {
+  google?: { thought_signature?: string };
 }
 
 /** The deprecated form of a tool call, in answers to calls that offered `functions` (see legacy-functions.ts). */
@@ -242,6 +252,7 @@ export interface ChunkToolCallDelta {
   type?: 'function' | 'custom';
   function?: { name?: string; arguments?: string };
   custom?: { name?: string; input?: string };
+  extra_content?: GoogleExtra;
 }
 
 /**

@@ -12,7 +12,10 @@ import { toolsCalledFor } from './emulated-model.js';
  *
  * - With function declarations (and mode not NONE), it calls functions: the allowed ones, else each one the
  *   last user turn names, else the first; arguments are filled in from the schema. The first call carries a
- *   thought signature, as Gemini 3's do.
+ *   thought signature (thoughtSignatureFor its name), as Gemini 3's do; a Gemini 3 model refuses, as Gemini 3
+ *   refuses (https://ai.google.dev/gemini-api/docs/thought-signatures), a function call of the current turn (since
+ *   the last user text) whose step's first call comes back without its signature, or with one it did not give
+ *   (Google's `skip_thought_signature_validator` passes).
  * - With functionResponse parts in the last turn, it answers "The tool answered: <response JSON>".
  * - With `responseMimeType: application/json`, it answers a JSON value built from `responseSchema`.
  * - Otherwise "Echo: <last user text>", cut at a stop sequence (finishReason STOP) or `maxOutputTokens`
@@ -55,6 +58,7 @@ interface Part {
   text?: string;
   thought?: boolean;
   functionCall?: { name: string; args?: Json };
+  thoughtSignature?: string;
   functionResponse?: { name: string; response: Json };
   inlineData?: Json;
   fileData?: Json;
@@ -115,6 +119,31 @@ function checkSchema(schema: Json, at: string, parameters: boolean): void {
   for (const [i, alternative] of ((schema.anyOf ?? []) as Json[]).entries()) checkSchema(alternative, `${at}.any_of[${i}]`, false);
 }
 
+/** The thought signature the emulator gives a call of `name` (base64, as Gemini's are). */
+export const thoughtSignatureFor = (name: string): string => Buffer.from(`thought before calling ${name}`).toString('base64');
+
+/** The value Google documents for a call whose signature is not at hand. */
+const SKIP_SIGNATURE = 'skip_thought_signature_validator';
+
+/**
+ * Gemini 3's check of the current turn (the contents since the last user text): each model step's first function
+ * call must come back with the signature it was given, or Google's stand-in.
+ */
+function checkSignatures(contents: Content[], model: string): void {
+  if (!/^gemini-3/.test(model)) return;
+  const turnStart = contents.findLastIndex((content) => content.role === 'user' && content.parts.some((part) => typeof part.text === 'string'));
+  for (const content of contents.slice(turnStart + 1)) {
+    const at = content.parts.findIndex((part) => part.functionCall);
+    if (content.role !== 'model' || at === -1) continue;
+    const part = content.parts[at]!;
+    const name = String(part.functionCall!.name);
+    if (part.thoughtSignature === undefined) {
+      throw invalid(`Function call is missing a thought_signature in functionCall parts. This is required for tools to work correctly, and missing thought_signature may lead to degraded model performance. Additional data, function call \`default_api:${name}\` , position ${at + 1}. Please refer to https://ai.google.dev/gemini-api/docs/thought-signatures for more details.`);
+    }
+    if (part.thoughtSignature !== SKIP_SIGNATURE && part.thoughtSignature !== thoughtSignatureFor(name)) throw invalid('Corrupted thought signature.');
+  }
+}
+
 function validate(body: Json, model: string): void {
   if (model === 'no-such-model') throw new RequestError(404, 'NOT_FOUND', `models/${model} is not found for API version v1beta, or is not supported for generateContent.`);
   for (const key of Object.keys(body)) if (!REQUEST_FIELDS.includes(key)) throw unknownField(key, '');
@@ -129,6 +158,7 @@ function validate(body: Json, model: string): void {
       if (part.functionCall && content.role !== 'model') throw invalid(`contents[${i}].parts[${j}]: a function call must come from the model`);
     });
   });
+  checkSignatures(contents, model);
   const config = (body.generationConfig ?? {}) as Json;
   for (const key of Object.keys(config)) if (!GENERATION_FIELDS.includes(key)) throw unknownField(key, 'generation_config');
   if (Array.isArray(config.stopSequences) && config.stopSequences.length > 5) throw invalid('generation_config.stop_sequences: at most 5 are allowed');
@@ -203,7 +233,7 @@ function answer(body: Json): Answer {
     const pool = allowed.length > 0 ? declarations.filter((d) => allowed.includes(String(d.name))) : declarations;
     const chosen = toolsCalledFor(pool, userText, (d) => String(d.name));
     return {
-      parts: chosen.map((d, i) => ({ functionCall: { name: String(d.name), args: (sample((d.parameters as Json | undefined) ?? { type: 'OBJECT' }) ?? {}) as Json }, ...(i === 0 ? { thoughtSignature: 'c2lnbmF0dXJl' } : {}) })),
+      parts: chosen.map((d, i) => ({ functionCall: { name: String(d.name), args: (sample((d.parameters as Json | undefined) ?? { type: 'OBJECT' }) ?? {}) as Json }, ...(i === 0 ? { thoughtSignature: thoughtSignatureFor(String(d.name)) } : {}) })),
       finishReason: 'STOP',
     };
   }

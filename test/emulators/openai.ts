@@ -215,6 +215,11 @@ function validateChat(body: Json, maxOutputTokens: number, reasoningContent: boo
     if (Array.isArray(message.content)) {
       for (const [j, part] of (message.content as Json[]).entries()) if (part && 'cache_control' in part) throw invalid(`Unknown parameter: 'messages[${i}].content[${j}].cache_control'.`, `messages[${i}].content[${j}].cache_control`, 'unknown_parameter');
     }
+    // A tool call's members are OpenAI's: Google's `extra_content` (a Gemini thought signature) among those it does not define.
+    for (const [j, call] of ((message as Json).tool_calls as Json[] | undefined ?? []).entries()) {
+      const unknown = Object.keys(call ?? {}).find((key) => !['id', 'type', 'function', 'custom'].includes(key));
+      if (unknown !== undefined) throw invalid(`Unknown parameter: 'messages[${i}].tool_calls[${j}].${unknown}'.`, `messages[${i}].tool_calls[${j}].${unknown}`, 'unknown_parameter');
+    }
   });
   messages.forEach((message, i) => {
     if (!['system', 'developer', 'user', 'assistant', 'tool'].includes(String(message.role))) {

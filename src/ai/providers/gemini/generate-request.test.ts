@@ -226,6 +226,24 @@ describe('the Gemini request translation', () => {
     ]);
   });
 
+  it("gives each call back the thought signature it came with (extra_content), the stand-in only to a step's first call without one", async () => {
+    const request = await sent({
+      messages: [
+        { role: 'user', content: 'Weather in Paris, then Rome?' },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'call_0', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' }, extra_content: { google: { thought_signature: 'c2lnbmVk' } } }] },
+        { role: 'tool', tool_call_id: 'call_0', content: '{"temperature":18}' },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'call_0', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Rome"}' }, extra_content: { google: {} } }] },
+        { role: 'tool', tool_call_id: 'call_0', content: '{"temperature":21}' },
+      ],
+    });
+    const contents = request.body.contents as Array<{ role: string; parts: unknown[] }>;
+    const calls = contents.filter((content) => content.role === 'model').map((content) => content.parts[0]);
+    expect(calls).toEqual([
+      { functionCall: { name: 'get_weather', args: { city: 'Paris' } }, thoughtSignature: 'c2lnbmVk' },
+      { functionCall: { name: 'get_weather', args: { city: 'Rome' } }, thoughtSignature: SIGNATURE_NOT_KEPT },
+    ]);
+  });
+
   it('names a function response after the nearest earlier call with its id', async () => {
     const request = await sent({
       messages: [

@@ -7,8 +7,10 @@ import { hasProperties, toGeminiSchema } from './gemini-schema.js';
 import type { GeminiContent, GeminiGenerateRequest, GeminiGenerationConfig, GeminiPart, GeminiThinkingConfig } from './wire-types.js';
 
 /**
- * Gemini 3 refuses a replayed function call without the thought signature it was answered with, and OpenAI's
- * tool calls have nowhere to keep one. Google documents this value for calls whose signature is not at hand
+ * Gemini 3 refuses a replayed function call without the thought signature it was answered with. Keygate gives it to
+ * the client with the call (`extra_content.google.thought_signature`, as Google's OpenAI-compatible API does), and
+ * sends back the one a call comes back with. A client that rebuilds its calls (or a call from another provider)
+ * brings none: Google documents this value for calls whose signature is not at hand
  * (https://ai.google.dev/gemini-api/docs/thought-signatures); it goes on the first call of each model turn.
  */
 export const SIGNATURE_NOT_KEPT = 'skip_thought_signature_validator';
@@ -87,7 +89,9 @@ function contentFor(messages: ChatMessage[], i: number): GeminiContent | undefin
     const parts = contentParts(message.content, where);
     for (const [j, call] of (message.tool_calls ?? []).entries()) {
       const part: GeminiPart = { functionCall: { name: call.function.name, args: parseArguments(call.function.arguments, `${where}.tool_calls[${j}]`) } };
-      if (j === 0) part.thoughtSignature = SIGNATURE_NOT_KEPT;
+      const signature = call.extra_content?.google?.thought_signature;
+      if (typeof signature === 'string' && signature !== '') part.thoughtSignature = signature;
+      else if (j === 0) part.thoughtSignature = SIGNATURE_NOT_KEPT;
       parts.push(part);
     }
     return parts.length > 0 ? { role: 'model', parts } : undefined;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { promptTokensFor, startGeminiEmulator, type GeminiEmulator } from '../../../../test/emulators/gemini.js';
+import { promptTokensFor, startGeminiEmulator, thoughtSignatureFor, type GeminiEmulator } from '../../../../test/emulators/gemini.js';
 import type { ChatRequest, ToolCall } from '../../chat-types.js';
 import { callChat } from '../../provider-call.js';
 import type { CallContext } from '../provider.js';
@@ -86,18 +86,13 @@ describe('a Gemini answer', () => {
     ]);
   });
 
-  it('reports function calls as tool calls with generated ids, JSON arguments and the finish reason tool_calls', async () => {
+  it('reports function calls as tool calls with generated ids, JSON arguments, the thought signature a call has, and the finish reason tool_calls', async () => {
     const completion = await chat({ messages: [{ role: 'user', content: 'Use get_weather and get_time' }], tools });
-    expect(completion.choices[0]).toMatchObject({
-      finish_reason: 'tool_calls',
-      message: {
-        content: null,
-        tool_calls: [
-          { id: 'call_0', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris","days":21}' } },
-          { id: 'call_1', type: 'function', function: { name: 'get_time', arguments: '{"zone":"Paris"}' } },
-        ],
-      },
-    });
+    expect(completion.choices[0]).toMatchObject({ finish_reason: 'tool_calls', message: { content: null } });
+    expect(completion.choices[0]!.message.tool_calls).toEqual([
+      { id: 'call_0', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris","days":21}' }, extra_content: { google: { thought_signature: thoughtSignatureFor('get_weather') } } },
+      { id: 'call_1', type: 'function', function: { name: 'get_time', arguments: '{"zone":"Paris"}' } },
+    ]);
   });
 
   it('calls only the function a named tool_choice allows', async () => {

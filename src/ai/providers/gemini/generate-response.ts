@@ -33,9 +33,15 @@ export function usageFor(metadata: GeminiUsageMetadata): Usage {
   return usage;
 }
 
-/** Gemini gives function calls no id (unless it sets one): `call_<n>`, numbered in the answer, stands in. */
-export function toolCallFor(call: GeminiFunctionCall, index: number): ToolCall {
-  return { id: call.id ?? `call_${index}`, type: 'function', function: { name: call.name, arguments: JSON.stringify(call.args ?? {}) } };
+/**
+ * Gemini gives function calls no id (unless it sets one): `call_<n>`, numbered in the answer, stands in. The part's
+ * thought signature goes with the call where Google's OpenAI-compatible API puts it (GoogleExtra), so that a client
+ * that sends the call back as it got it gives Gemini its reasoning back (generate-request.ts).
+ */
+export function toolCallFor(call: GeminiFunctionCall, index: number, signature?: string): ToolCall {
+  const toolCall: ToolCall = { id: call.id ?? `call_${index}`, type: 'function', function: { name: call.name, arguments: JSON.stringify(call.args ?? {}) } };
+  if (signature) toolCall.extra_content = { google: { thought_signature: signature } };
+  return toolCall;
 }
 
 /**
@@ -52,7 +58,7 @@ function choiceFor(candidate: GeminiCandidate, position: number): ChatCompletion
       continue;
     }
     if (typeof part.text === 'string') text.push(part.text);
-    if (part.functionCall) toolCalls.push(toolCallFor(part.functionCall, toolCalls.length));
+    if (part.functionCall) toolCalls.push(toolCallFor(part.functionCall, toolCalls.length, part.thoughtSignature));
   }
   return {
     index: candidate.index ?? position,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { THOUGHT_SUMMARY, promptTokensFor, startGeminiEmulator, type GeminiEmulator } from '../../../../test/emulators/gemini.js';
+import { THOUGHT_SUMMARY, promptTokensFor, startGeminiEmulator, thoughtSignatureFor, type GeminiEmulator } from '../../../../test/emulators/gemini.js';
 import type { ChatCompletionChunk, ChatRequest } from '../../chat-types.js';
 import type { CallContext } from '../provider.js';
 import { GeminiProvider } from './index.js';
@@ -77,11 +77,11 @@ describe('a Gemini stream', () => {
     expect(choiceChunks.at(-1)?.choices[0]?.finish_reason).toBe('length');
   });
 
-  it('streams each function call whole, with its own index and complete JSON arguments', async () => {
+  it('streams each function call whole, with its own index and complete JSON arguments, the thought signature with the call that has one', async () => {
     const { choiceChunks } = await stream({ messages: [{ role: 'user', content: 'Use get_weather and get_time' }], tools });
     const deltas = choiceChunks.flatMap((c) => c.choices[0]?.delta.tool_calls ?? []);
     expect(deltas).toEqual([
-      { index: 0, id: 'call_0', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris","days":21}' } },
+      { index: 0, id: 'call_0', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris","days":21}' }, extra_content: { google: { thought_signature: thoughtSignatureFor('get_weather') } } },
       { index: 1, id: 'call_1', type: 'function', function: { name: 'get_time', arguments: '{"zone":"Paris"}' } },
     ]);
     expect(choiceChunks.at(-1)?.choices[0]?.finish_reason).toBe('tool_calls');

@@ -64,6 +64,24 @@ describe('the OpenAI-compatible adapter', () => {
     expect(body.messages[1]).toHaveProperty('reasoning_content', 'They greet me.');
   });
 
+  it("sends a tool call's Gemini thought signature (extra_content) only to Google's OpenAI-compatible API, which takes it back", () => {
+    const history = '{"model":"m","messages":[{"role":"user","content":"Weather?"},{"role":"assistant","content":null,"reasoning_content":"Checking.","tool_calls":[{"id":"call_0","type":"function","function":{"name":"get_weather","arguments":"{}"},"extra_content":{"google":{"thought_signature":"c2ln"}}},{"id":"call_1","type":"function","function":{"name":"get_time","arguments":"{}"}}]},{"role":"tool","tool_call_id":"call_0","content":"sun"},{"role":"tool","tool_call_id":"call_1","content":"noon"}]}';
+    const at = (baseUrl: string) => OpenAICompatibleProvider.chatCall(JSON.parse(history) as ChatRequest, ctx({ provider: { name: 'compat', type: 'openai-compatible', baseUrl } }));
+    const sentTo = (baseUrl: string) => (JSON.parse(at(baseUrl).body!) as { messages: Array<Record<string, unknown>> }).messages[1]!;
+    for (const google of ['https://generativelanguage.googleapis.com/v1beta/openai', 'https://us-central1-aiplatform.googleapis.com/v1/projects/p/locations/us-central1/endpoints/openapi']) {
+      expect(sentTo(google)).toEqual(JSON.parse(history).messages[1]);
+    }
+    // Elsewhere the call goes as OpenAI defines it; the reasoning_content a compatible host wants back stays.
+    const elsewhere = sentTo('https://api.together.xyz');
+    expect(elsewhere.tool_calls).toEqual([
+      { id: 'call_0', type: 'function', function: { name: 'get_weather', arguments: '{}' } },
+      { id: 'call_1', type: 'function', function: { name: 'get_time', arguments: '{}' } },
+    ]);
+    expect(elsewhere.reasoning_content).toBe('Checking.');
+    const openai = (JSON.parse(OpenAIProvider.chatCall(JSON.parse(history) as ChatRequest, ctx()).body!) as { messages: Array<Record<string, unknown>> }).messages[1]!;
+    expect(openai).toEqual({ role: 'assistant', content: null, tool_calls: elsewhere.tool_calls });
+  });
+
   it('passes top_k on to the hosts that take it (vLLM, Together, Fireworks…)', () => {
     expect(compatible('{"model":"m","messages":[{"role":"user","content":"Hi"}],"top_k":40}').top_k).toBe(40);
   });

@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { ChatCompletion, ChatCompletionChunk, ChatRequest, EmbeddingsRequest, EmbeddingsResponse, Usage } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
 import { SseParser } from '../../sse.js';
+import { apiHostOf } from '../api-host.js';
 import { reasoningEffortFor } from '../client-thinking.js';
 import { SOURCE_TEXT, failureFor, type TranslatedChunk, type CallContext, type ProviderAdapter, type ProviderFailure, type StreamTranslator, type UpstreamCall } from '../provider.js';
 
@@ -32,17 +33,46 @@ export interface OpenAIStyleOptions {
  */
 const SAMPLING_BESIDE_NO_REASONING = ['temperature', 'top_p', 'logprobs', 'top_logprobs'] as const;
 
+/** What of the history's reasoning a host is sent: `reasoning_content`, and tool calls' thought signatures (GoogleExtra). */
+interface ReasoningSent {
+  content: boolean;
+  signatures: boolean;
+}
+
 /**
- * The assistant messages without `reasoning_content`, which the gateway answers with for Anthropic and Gemini models
- * (and DeepSeek with its own) and clients send back in their history. The messages are the request's own: a message
- * that has it is copied, not changed, for a fallback to a host that wants it back.
+ * Whether a host is Google's OpenAI-compatible API (the Gemini API's, or Vertex AI's), the one that takes a tool
+ * call's `extra_content.google.thought_signature` back; any other is sent no such member, which OpenAI does not define.
  */
-function withoutReasoningContent(body: Record<string, unknown>): void {
+const takesThoughtSignatures = (baseUrl: string | undefined): boolean => {
+  const host = apiHostOf(baseUrl ?? '');
+  return host === 'generativelanguage.googleapis.com' || host === 'aiplatform.googleapis.com' || host.endsWith('-aiplatform.googleapis.com');
+};
+
+/** Whether an assistant message carries reasoning a host is not sent (ReasoningSent). */
+const carriesUnsent = (message: Record<string, unknown>, sent: ReasoningSent): boolean =>
+  (!sent.content && message.reasoning_content !== undefined) ||
+  (!sent.signatures && Array.isArray(message.tool_calls) && (message.tool_calls as Array<Record<string, unknown>>).some((call) => call?.extra_content !== undefined));
+
+/**
+ * The assistant messages without the reasoning the gateway answers with, and clients send back in their history, that
+ * the host is not sent: `reasoning_content` (Anthropic's and Gemini's thinking, DeepSeek's own reasoning) and tool
+ * calls' `extra_content` (Gemini's thought signatures). The messages are the request's own: a message that has either
+ * is copied, not changed, for a fallback to a host that wants it back.
+ */
+function withoutReasoning(body: Record<string, unknown>, sent: ReasoningSent): void {
   const messages = body.messages as Array<Record<string, unknown>>;
-  if (!messages.some((message) => message.reasoning_content !== undefined)) return;
+  if (!messages.some((message) => carriesUnsent(message, sent))) return;
   body.messages = messages.map((message) => {
-    if (message.reasoning_content === undefined) return message;
-    const { reasoning_content: _reasoning, ...rest } = message;
+    if (!carriesUnsent(message, sent)) return message;
+    const { reasoning_content: reasoning, ...rest } = message;
+    if (sent.content && reasoning !== undefined) rest.reasoning_content = reasoning;
+    if (!sent.signatures && Array.isArray(rest.tool_calls)) {
+      rest.tool_calls = (rest.tool_calls as Array<Record<string, unknown>>).map((call) => {
+        if (call?.extra_content === undefined) return call;
+        const { extra_content: _signature, ...kept } = call;
+        return kept;
+      });
+    }
     return rest;
   });
 }
@@ -82,7 +112,7 @@ export function openAIStyleAdapter(options: OpenAIStyleOptions): ProviderAdapter
           for (const setting of SAMPLING_BESIDE_NO_REASONING) delete body[setting];
         }
       }
-      if (!(ctx.provider.reasoningBack ?? options.wantsReasoningBack)) withoutReasoningContent(body);
+      withoutReasoning(body, { content: ctx.provider.reasoningBack ?? options.wantsReasoningBack ?? false, signatures: takesThoughtSignatures(ctx.provider.baseUrl) });
       if (options.adjust) body = options.adjust(body, ctx, request);
       return {
         method: 'POST',
