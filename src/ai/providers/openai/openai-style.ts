@@ -33,10 +33,13 @@ export interface OpenAIStyleOptions {
  */
 const SAMPLING_BESIDE_NO_REASONING = ['temperature', 'top_p', 'logprobs', 'top_logprobs'] as const;
 
-/** What of the history's reasoning a host is sent: `reasoning_content`, and tool calls' thought signatures (GoogleExtra). */
+/**
+ * What of the history's reasoning a host is sent: `reasoning_content`, and tool calls' thought signatures
+ * (GoogleExtra), asked only of a history that has one (it reads the host's address).
+ */
 interface ReasoningSent {
   content: boolean;
-  signatures: boolean;
+  signatures: () => boolean;
 }
 
 /**
@@ -51,7 +54,7 @@ const takesThoughtSignatures = (baseUrl: string | undefined): boolean => {
 /** Whether an assistant message carries reasoning a host is not sent (ReasoningSent). */
 const carriesUnsent = (message: Record<string, unknown>, sent: ReasoningSent): boolean =>
   (!sent.content && message.reasoning_content !== undefined) ||
-  (!sent.signatures && Array.isArray(message.tool_calls) && (message.tool_calls as Array<Record<string, unknown>>).some((call) => call?.extra_content !== undefined));
+  (Array.isArray(message.tool_calls) && (message.tool_calls as Array<Record<string, unknown>>).some((call) => call?.extra_content !== undefined) && !sent.signatures());
 
 /**
  * The assistant messages without the reasoning the gateway answers with, and clients send back in their history, that
@@ -66,7 +69,7 @@ function withoutReasoning(body: Record<string, unknown>, sent: ReasoningSent): v
     if (!carriesUnsent(message, sent)) return message;
     const { reasoning_content: reasoning, ...rest } = message;
     if (sent.content && reasoning !== undefined) rest.reasoning_content = reasoning;
-    if (!sent.signatures && Array.isArray(rest.tool_calls)) {
+    if (Array.isArray(rest.tool_calls) && !sent.signatures()) {
       rest.tool_calls = (rest.tool_calls as Array<Record<string, unknown>>).map((call) => {
         if (call?.extra_content === undefined) return call;
         const { extra_content: _signature, ...kept } = call;
@@ -112,7 +115,7 @@ export function openAIStyleAdapter(options: OpenAIStyleOptions): ProviderAdapter
           for (const setting of SAMPLING_BESIDE_NO_REASONING) delete body[setting];
         }
       }
-      withoutReasoning(body, { content: ctx.provider.reasoningBack ?? options.wantsReasoningBack ?? false, signatures: takesThoughtSignatures(ctx.provider.baseUrl) });
+      withoutReasoning(body, { content: ctx.provider.reasoningBack ?? options.wantsReasoningBack ?? false, signatures: () => takesThoughtSignatures(ctx.provider.baseUrl) });
       if (options.adjust) body = options.adjust(body, ctx, request);
       return {
         method: 'POST',
