@@ -6,7 +6,7 @@ import { estimatePromptTokens, estimateTokens, loadTokenizer } from '../src/ai/t
 import { AiGateway, PROVIDER_SECRETS, configureThreeProviders, startProviderEmulators, type AiResult, type OpenAIErrorBody, type ProviderEmulators, type UsageRow } from './ai-fixtures.js';
 import { inputTokensFor, startAnthropicEmulator, countTokens as anthropicTokens } from './emulators/anthropic.js';
 import { promptTokensFor as geminiPromptTokens, countTokens as geminiTokens } from './emulators/gemini.js';
-import { startOpenAIEmulator, promptTokensFor as openaiPromptTokens, countTokens as openaiTokens, type OpenAIEmulator } from './emulators/openai.js';
+import { REASONING_TOKENS, startOpenAIEmulator, promptTokensFor as openaiPromptTokens, countTokens as openaiTokens, type OpenAIEmulator } from './emulators/openai.js';
 
 const CATALOG = ModelCatalog.shipped();
 const HELLO = [{ role: 'user' as const, content: 'Hello there' }];
@@ -30,26 +30,32 @@ describe('accounting of AI calls', () => {
   let silent: OpenAIEmulator;
   /** One whose usage has no completion_tokens. */
   let partial: OpenAIEmulator;
+  /** xAI: reasoning tokens counted apart from completion_tokens, in total_tokens only. */
+  let xai: OpenAIEmulator;
 
   beforeAll(async () => {
     emulators = await startProviderEmulators({ cachedTokens: CACHED });
     silent = await startOpenAIEmulator({ reportUsage: false });
     partial = await startOpenAIEmulator({ reportUsage: 'prompt-only' });
+    xai = await startOpenAIEmulator({ reasoningApart: true });
     gateway = await AiGateway.start();
     await configureThreeProviders(gateway, emulators, {
       providers: [
         { name: 'groq', type: 'openai-compatible', catalog: 'groq', baseUrl: silent.url },
         { name: 'together', type: 'openai-compatible', catalog: 'groq', baseUrl: partial.url },
+        { name: 'xai', type: 'openai-compatible', catalog: 'xai', baseUrl: xai.url },
       ],
     });
     await gateway.addProviderKey('groq', 'test-openai-key');
     await gateway.addProviderKey('together', 'test-openai-key');
+    await gateway.addProviderKey('xai', 'test-openai-key');
   });
   afterAll(async () => {
     await gateway?.stop();
     await emulators?.stop();
     await silent?.stop();
     await partial?.stop();
+    await xai?.stop();
     await silent?.stop();
   });
 
@@ -102,6 +108,27 @@ describe('accounting of AI calls', () => {
     expect(Object.keys(providers).sort()).toEqual(['anthropic', 'gemini', 'openai']);
     expect(providers.openai).toMatchObject({ calls: 2, inputTokens: openaiInput + embeddingInput });
     expect(providers.openai!.costUsd).toBeCloseTo(expected[0]!.cost + expected[3]!.cost, 9);
+  });
+
+  it("counts as output the reasoning tokens xAI reports apart from completion_tokens, whole and streamed, and OpenAI's within it once", async () => {
+    const apiKey = await gateway.createApp({ name: 'grok-ledger', team: 'ledger-team' });
+    const whole = await gateway.chat(apiKey, { model: 'xai/grok-4', reasoning_effort: 'high', messages: HELLO });
+    expect(whole.status).toBe(200);
+    const input = openaiPromptTokens(xai.lastRequest()!.body);
+    const output = openaiTokens(ANSWER) + REASONING_TOKENS;
+    // The usage as xAI gives it: the reasoning beside the completion, in the total.
+    expect(whole.body.usage).toMatchObject({ completion_tokens: openaiTokens(ANSWER), total_tokens: input + output, completion_tokens_details: { reasoning_tokens: REASONING_TOKENS } });
+    expect(Number(whole.headers.get('x-keygate-cost-usd'))).toBeCloseTo(priced('xai', 'grok-4', input, output), 9);
+    const streamed = await gateway.call<string>('POST', '/v1/chat/completions', apiKey, { model: 'xai/grok-4', reasoning_effort: 'high', stream: true, messages: HELLO });
+    expect(streamed.status).toBe(200);
+    const [row] = await gateway.usage({ groupBy: 'model', app: 'grok-ledger' });
+    expect(row).toMatchObject({ calls: 2, inputTokens: 2 * input, outputTokens: 2 * output, estimatedCalls: 0 });
+    expect(row!.costUsd).toBeCloseTo(2 * priced('xai', 'grok-4', input, output), 9);
+    // OpenAI's reasoning tokens are within its completion_tokens: counted once.
+    const openai = await gateway.chat(apiKey, { model: 'openai/gpt-5-mini', reasoning_effort: 'high', messages: HELLO });
+    expect(openai.body.usage).toMatchObject({ completion_tokens: openaiTokens(ANSWER) + REASONING_TOKENS });
+    const openaiInput = openaiPromptTokens(emulators.openai.lastRequest()!.body);
+    expect(Number(openai.headers.get('x-keygate-cost-usd'))).toBeCloseTo(priced('openai', 'gpt-5-mini', openaiInput, openaiTokens(ANSWER) + REASONING_TOKENS, CACHED), 9);
   });
 
   it('prices a model named in a form the catalog does not list (a dated snapshot, an undated alias) as its listed form, not at nothing', async () => {

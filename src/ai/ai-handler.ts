@@ -956,11 +956,24 @@ function countOf(value: unknown): number | undefined {
 function usageOf(usage: Usage | undefined): Tokens | undefined {
   if (!usage || typeof usage !== 'object') return undefined;
   const input = countOf(usage.prompt_tokens);
-  const output = countOf(usage.completion_tokens);
-  if (input === undefined || output === undefined) return undefined;
+  const completion = countOf(usage.completion_tokens);
+  if (input === undefined || completion === undefined) return undefined;
+  const output = completion + reasoningApart(usage, input, completion);
   const cached = countOf(usage.prompt_tokens_details?.cached_tokens) ?? 0;
   const writes = usage[CACHE_WRITES];
   return writes ? { input, output, cached: Math.min(cached, input), writes } : { input, output, cached: Math.min(cached, input) };
+}
+
+/**
+ * Reasoning tokens a host counts apart from `completion_tokens`, which are output all the same: xAI's ("counted
+ * separately from completion_tokens, but counted in the total_tokens",
+ * https://docs.x.ai/docs/key-information/consumption-and-rate-limits, and billed as output), told by a total that
+ * holds them beside the completion; 0 where the completion holds them already, as OpenAI's does (its total is the
+ * prompt and the completion).
+ */
+function reasoningApart(usage: Usage, input: number, completion: number): number {
+  const reasoning = countOf(usage.completion_tokens_details?.reasoning_tokens);
+  return reasoning !== undefined && reasoning > 0 && countOf(usage.total_tokens) === input + completion + reasoning ? reasoning : 0;
 }
 
 /**

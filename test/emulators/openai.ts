@@ -70,6 +70,12 @@ export interface OpenAIEmulatorOptions {
   reasoningContent?: boolean;
   /** Refuse `reasoning_content` in the request's messages, as Groq and Cerebras do. Default false. */
   refusesReasoningContent?: boolean;
+  /**
+   * Count reasoning tokens apart from `completion_tokens` (in `total_tokens` only), as xAI does: "reasoning token
+   * consumption will be counted separately from completion_tokens, but will be counted in the total_tokens"
+   * (https://docs.x.ai/docs/key-information/consumption-and-rate-limits). Default false (OpenAI's: within it).
+   */
+  reasoningApart?: boolean;
 }
 
 export type RecordedRequest = LooseRecordedRequest;
@@ -350,7 +356,7 @@ export async function startOpenAIEmulator(options: OpenAIEmulatorOptions = {}): 
 
   const usageOf = (promptTokens: number, answerTokens: number, reasoningTokens: number) => ({
     prompt_tokens: promptTokens,
-    completion_tokens: answerTokens + reasoningTokens,
+    completion_tokens: options.reasoningApart ? answerTokens : answerTokens + reasoningTokens,
     total_tokens: promptTokens + answerTokens + reasoningTokens,
     prompt_tokens_details: { cached_tokens: Math.min(options.cachedTokens ?? 0, promptTokens), audio_tokens: 0 },
     completion_tokens_details: { reasoning_tokens: reasoningTokens, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
