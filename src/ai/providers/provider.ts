@@ -116,16 +116,33 @@ export interface ProviderAdapter {
   parseError(status: number, body: string, headers: IncomingHttpHeaders): ProviderFailure;
 }
 
-/** Retry-After as seconds or an HTTP date, or OpenAI's retry-after-ms; undefined when absent or unreadable. */
+/** The longest Retry-After taken: a key set aside longer, or a client told to wait longer, is a provider's mistake. */
+export const MAX_RETRY_AFTER_MS = 86_400_000;
+
+/**
+ * Retry-After as seconds (decimals too, as some hosts send) or an HTTP date, or OpenAI's retry-after-ms, at most a
+ * day (MAX_RETRY_AFTER_MS); undefined when absent or unreadable.
+ */
 export function retryAfterMs(headers: IncomingHttpHeaders, now = Date.now()): number | undefined {
   const ms = headers['retry-after-ms'];
-  if (typeof ms === 'string' && /^\d+(\.\d+)?$/.test(ms)) return Math.ceil(Number(ms));
+  if (typeof ms === 'string' && /^\d+(\.\d+)?$/.test(ms)) return Math.min(Math.ceil(Number(ms)), MAX_RETRY_AFTER_MS);
   const value = headers['retry-after'];
   if (typeof value !== 'string') return undefined;
-  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+  const text = value.trim();
+  if (/^\d+(\.\d+)?$/.test(text)) return Math.min(Math.ceil(Number(text) * 1000), MAX_RETRY_AFTER_MS);
+  // An HTTP date names its weekday (RFC 9110 §5.6.7); anything else Date.parse might take is no Retry-After.
+  if (!/^[A-Za-z]{3}/.test(text)) return undefined;
+  const date = Date.parse(text);
+  return Number.isNaN(date) ? undefined : Math.min(Math.max(0, date - now), MAX_RETRY_AFTER_MS);
 }
+
+/**
+ * A 429 that says the account is out of quota or credit, not a rate limit: by the provider's code or error type
+ * (`insufficient_quota`, `billing_hard_limit_reached`…), or by its words for it. OpenAI's own per-minute limit
+ * message ends with a link to its billing page: the words alone are read narrowly.
+ */
+const QUOTA_CODE = /quota|billing|insufficient|credit/i;
+const QUOTA_WORDS = /exceeded your current quota|insufficient[ _](?:quota|credits?|balance|funds)|credit balance|out of credits?|billing (?:hard )?limit/i;
 
 /**
  * The usual mapping from an HTTP status to OpenAI's error type and what the gateway should do about it. `code` is
@@ -133,9 +150,16 @@ export function retryAfterMs(headers: IncomingHttpHeaders, now = Date.now()): nu
  */
 export function failureFor(status: number, message: string, headers: IncomingHttpHeaders, code: string | null = null, providerType: string | null = null): ProviderFailure {
   const retryAfter = retryAfterMs(headers);
-  if (status === 401 || status === 403) return { status, type: 'authentication_error', code: code ?? 'invalid_api_key', message, credentialProblem: 'invalid', retryable: true };
+  if (status === 401) return { status, type: 'authentication_error', code: code ?? 'invalid_api_key', message, credentialProblem: 'invalid', retryable: true };
+  // A 403 refuses this call to this key (a model the key's project may not use, a prompt a host's moderation flags, a
+  // region): another key or provider may take it, and the key still serves other calls. Not set aside: one request
+  // would otherwise set aside every key of the pool.
+  if (status === 403) return { status, type: 'permission_error', code: code ?? 'permission_denied', message, retryable: true };
+  // Payment required (OpenRouter's "insufficient credits"): the key's account is out of credit.
+  if (status === 402) return { status, type: 'insufficient_quota', code: code ?? 'insufficient_quota', message, retryAfterMs: retryAfter, credentialProblem: 'quota', retryable: true };
+  if (status === 408) return { status: 504, type: 'api_error', code: code ?? 'provider_timeout', message, retryable: true };
   if (status === 429) {
-    const quota = /quota|billing|insufficient|credit/i.test(`${code ?? ''} ${providerType ?? ''} ${message}`);
+    const quota = QUOTA_CODE.test(`${code ?? ''} ${providerType ?? ''}`) || QUOTA_WORDS.test(message);
     return { status, type: quota ? 'insufficient_quota' : 'rate_limit_error', code: code ?? (quota ? 'insufficient_quota' : 'rate_limit_exceeded'), message, retryAfterMs: retryAfter, credentialProblem: quota ? 'quota' : undefined, retryable: true };
   }
   if (status === 404) return { status, type: 'invalid_request_error', code: code ?? 'model_not_found', message, retryable: false };

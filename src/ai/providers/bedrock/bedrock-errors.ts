@@ -6,15 +6,19 @@ import { failureFor, type ProviderFailure } from '../provider.js';
  * JSON `{"message"}` body, the exception named by the `x-amzn-errortype` header. Classified by that name, since
  * the same status means different things (a 403 is a bad key, a 400 may be an over-quota account).
  */
-const INVALID_CREDENTIAL = new Set(['AccessDeniedException', 'UnrecognizedClientException', 'InvalidSignatureException', 'ExpiredTokenException', 'InvalidClientTokenId', 'MissingAuthenticationTokenException']);
-const PASSING = new Set(['ServiceUnavailableException', 'InternalServerException', 'InternalFailure', 'ModelNotReadyException', 'ModelTimeoutException', 'ModelErrorException', 'ModelStreamErrorException']);
+const INVALID_CREDENTIAL = new Set(['UnrecognizedClientException', 'InvalidSignatureException', 'ExpiredTokenException', 'InvalidClientTokenId', 'MissingAuthenticationTokenException']);
+const PASSING = new Set(['ServiceUnavailableException', 'InternalServerException', 'InternalFailure', 'ModelNotReadyException', 'ModelErrorException', 'ModelStreamErrorException']);
 
 export function bedrockFailure(status: number, errorType: string, rawMessage: string, headers: IncomingHttpHeaders): ProviderFailure {
   const message = firstParagraph(rawMessage) || `Bedrock answered ${status}${errorType ? ` (${errorType})` : ''}`;
   const code = errorType || null;
-  if (INVALID_CREDENTIAL.has(errorType)) return { ...failureFor(403, message, headers, code), status };
+  if (INVALID_CREDENTIAL.has(errorType)) return { ...failureFor(401, message, headers, code), status };
+  // The key's identity may not do this (a model not enabled for the account, a policy): another key may; it is kept.
+  if (errorType === 'AccessDeniedException') return failureFor(403, message, headers, code);
+  // A model that timed out or failed: the provider's failure, told as a timeout or a 5xx, whatever status it came with.
+  if (errorType === 'ModelTimeoutException') return failureFor(408, message, headers, code);
   if (errorType === 'ThrottlingException' || errorType === 'ServiceQuotaExceededException') return { ...failureFor(429, message, headers, code), status };
-  if (PASSING.has(errorType)) return { ...failureFor(503, message, headers, code), status };
+  if (PASSING.has(errorType)) return failureFor(503, message, headers, code);
   if (errorType === 'ResourceNotFoundException') return { ...failureFor(404, message, headers, code), status };
   if (errorType === 'ValidationException') return failureFor(400, message, headers, code);
   return failureFor(status, message, headers, code);

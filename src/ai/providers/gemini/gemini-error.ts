@@ -20,8 +20,10 @@ function reasonOf(error: GoogleError): string | undefined {
  * A Gemini error (https://ai.google.dev/gemini-api/docs/troubleshooting) in OpenAI's terms, with Google's status
  * in lower case as the code:
  *
- * - a key Gemini does not know answers 400 INVALID_ARGUMENT with reason API_KEY_INVALID; it and
- *   UNAUTHENTICATED / PERMISSION_DENIED are an invalid credential (reported as 401 / 403)
+ * - a key Gemini does not know answers 400 INVALID_ARGUMENT with reason API_KEY_INVALID; it, UNAUTHENTICATED and
+ *   a PERMISSION_DENIED about the key (none given, one blocked for the API or reported as leaked) are an invalid
+ *   credential (reported as 401 / 403); any other PERMISSION_DENIED refuses this call to the key (a 403 that sets
+ *   no key aside, failureFor)
  * - RESOURCE_EXHAUSTED is a rate limit, retried after RetryInfo's delay. Gemini words every limit as a "quota",
  *   per minute ones included, so the key is not set aside as out of quota.
  */
@@ -29,9 +31,11 @@ export function googleFailure(status: number, error: GoogleError, headers: Incom
   const message = error.message ?? `Gemini answered ${status}`;
   const reason = reasonOf(error);
   const code = (reason === 'API_KEY_INVALID' ? reason : (error.status ?? null))?.toLowerCase() ?? null;
-  if (reason === 'API_KEY_INVALID' || error.status === 'UNAUTHENTICATED' || error.status === 'PERMISSION_DENIED') {
-    return failureFor(status === 403 || error.status === 'PERMISSION_DENIED' ? 403 : 401, message, headers, code);
+  const aboutTheKey = reason === 'API_KEY_SERVICE_BLOCKED' || /\bAPI key\b/i.test(message);
+  if (reason === 'API_KEY_INVALID' || error.status === 'UNAUTHENTICATED' || (error.status === 'PERMISSION_DENIED' && aboutTheKey)) {
+    return { ...failureFor(401, message, headers, code), status: status === 403 || error.status === 'PERMISSION_DENIED' ? 403 : 401 };
   }
+  if (error.status === 'PERMISSION_DENIED') return failureFor(403, message, headers, code);
   if (status === 429 || error.status === 'RESOURCE_EXHAUSTED') {
     return { status: 429, type: 'rate_limit_error', code: code ?? 'rate_limit_exceeded', message, retryAfterMs: retryAfterMs(headers) ?? retryDelayMs(error), retryable: true };
   }

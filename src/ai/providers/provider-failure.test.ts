@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { bedrockFailure } from './bedrock/bedrock-errors.js';
+import { googleFailure } from './gemini/gemini-error.js';
+import { MAX_RETRY_AFTER_MS, failureFor, retryAfterMs } from './provider.js';
+
+/**
+ * What a provider's failure makes the gateway do with the key it used: a key the provider does not know is set aside
+ * (`invalid`), one out of quota or credit too (`quota`); a call refused to the key for what it asked, or rate limited,
+ * leaves the key in the pool.
+ */
+
+/** OpenAI's per-minute rate limit, in its own words: a link to the billing page, yet no quota spent. */
+const OPENAI_RATE_LIMIT =
+  'Rate limit reached for default-gpt-4o in organization org-x on requests per min. Limit: 3 / min. Please try again in 20s. Contact us through our help center at help.openai.com if you continue to have issues. Please add a payment method to your account to increase your rate limit. Visit https://platform.openai.com/account/billing to add a payment method.';
+
+describe("a provider's failure", () => {
+  it('sets aside a key the provider does not know (401), and keeps one refused a call (403), which another target may serve', () => {
+    expect(failureFor(401, 'Incorrect API key provided', {})).toMatchObject({ credentialProblem: 'invalid', retryable: true });
+    const refused = failureFor(403, 'Your input was flagged by moderation', {});
+    expect(refused).toMatchObject({ status: 403, type: 'permission_error', code: 'permission_denied', retryable: true });
+    expect(refused.credentialProblem).toBeUndefined();
+  });
+
+  it("reads a 429 as out of quota by the provider's code or its words for it, not by a link to a billing page", () => {
+    expect(failureFor(429, OPENAI_RATE_LIMIT, {}, null, 'requests')).toMatchObject({ type: 'rate_limit_error', code: 'rate_limit_exceeded' });
+    expect(failureFor(429, OPENAI_RATE_LIMIT, {}, null, 'requests').credentialProblem).toBeUndefined();
+    expect(failureFor(429, 'You exceeded your current quota, please check your plan and billing details.', {}, null, 'insufficient_quota')).toMatchObject({ credentialProblem: 'quota', type: 'insufficient_quota' });
+    expect(failureFor(429, 'You exceeded your current quota, please check your plan and billing details.', {})).toMatchObject({ credentialProblem: 'quota' });
+    expect(failureFor(429, 'Slow down', {}, 'insufficient_quota')).toMatchObject({ credentialProblem: 'quota' });
+  });
+
+  it('sets aside a key whose account is out of credit (402), and retries a provider timeout (408) as one', () => {
+    expect(failureFor(402, 'Insufficient credits', {})).toMatchObject({ status: 402, credentialProblem: 'quota', retryable: true });
+    expect(failureFor(408, 'Request timed out', {})).toMatchObject({ status: 504, code: 'provider_timeout', retryable: true });
+  });
+
+  it('takes Retry-After in seconds with decimals, or as an HTTP date, at most a day, and nothing else', () => {
+    const now = Date.UTC(2026, 10, 30, 12);
+    expect(retryAfterMs({ 'retry-after': '1.5' }, now)).toBe(1500);
+    expect(retryAfterMs({ 'retry-after': ' 20 ' }, now)).toBe(20_000);
+    expect(retryAfterMs({ 'retry-after': 'Mon, 30 Nov 2026 12:00:30 GMT' }, now)).toBe(30_000);
+    expect(retryAfterMs({ 'retry-after': '100000000000000000000' }, now)).toBe(MAX_RETRY_AFTER_MS);
+    expect(retryAfterMs({ 'retry-after-ms': '99999999999999' }, now)).toBe(MAX_RETRY_AFTER_MS);
+    expect(retryAfterMs({ 'retry-after': 'Mon, 30 Nov 2099 12:00:00 GMT' }, now)).toBe(MAX_RETRY_AFTER_MS);
+    for (const unreadable of ['1e5', '-3', '+7', 'soon']) expect(retryAfterMs({ 'retry-after': unreadable }, now)).toBeUndefined();
+  });
+
+  it("sets aside a Bedrock key AWS does not know, keeps one denied a model, and tells a model's failure as the provider's", () => {
+    expect(bedrockFailure(403, 'UnrecognizedClientException', 'The security token included in the request is invalid.', {})).toMatchObject({ status: 403, credentialProblem: 'invalid' });
+    const denied = bedrockFailure(403, 'AccessDeniedException', "You don't have access to the model with the specified model ID.", {});
+    expect(denied).toMatchObject({ status: 403, retryable: true });
+    expect(denied.credentialProblem).toBeUndefined();
+    expect(bedrockFailure(408, 'ModelTimeoutException', 'The model timed out', {})).toMatchObject({ status: 504, retryable: true });
+    expect(bedrockFailure(424, 'ModelErrorException', 'The model failed', {})).toMatchObject({ status: 503, retryable: true });
+  });
+
+  it("sets aside a Gemini key refused as a key (none, blocked, leaked), and keeps one denied something else", () => {
+    expect(googleFailure(403, { status: 'PERMISSION_DENIED', message: 'Your API key was reported as leaked. Please use another API key.' }, {})).toMatchObject({ status: 403, credentialProblem: 'invalid' });
+    const denied = googleFailure(403, { status: 'PERMISSION_DENIED', message: 'You do not have permission to access tuned model tunedModels/other.' }, {});
+    expect(denied).toMatchObject({ status: 403, retryable: true });
+    expect(denied.credentialProblem).toBeUndefined();
+  });
+});
