@@ -25,6 +25,33 @@ describe('budgets and token limits of apps and teams', () => {
     await openai?.stop();
   });
 
+  it('refuses a budgeted app a model the catalog has no price for (400 model_not_priced), which would pass its budget unseen, and goes to a priced target instead', async () => {
+    const unlisted = 'openai/unlisted-model-2099';
+    await gateway.configure({
+      providers: [{ name: 'openai', type: 'openai', baseUrl: openai.url }],
+      aliases: [{ name: 'mixed', targets: [{ provider: 'openai', model: 'unlisted-model-2099' }], fallbacks: [{ provider: 'openai', model: 'gpt-4o-mini' }] }],
+    });
+    const budgeted = await gateway.createApp({ name: 'priced-app', team: 'priced-team', budget: { dailyUsd: 0.01 } });
+    const calls = openai.requests().length;
+    const refused = await gateway.chat<OpenAIErrorBody>(budgeted, { model: unlisted, messages: HELLO });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toMatchObject({ type: 'invalid_request_error', code: 'model_not_priced', param: 'model' });
+    expect(refused.body.error.message).toContain('`openai/unlisted-model-2099` has no price in the model catalog');
+    expect(openai.requests().length).toBe(calls);
+    // An alias whose first target has no price goes to the one that has.
+    const mixed = await gateway.chat(budgeted, { model: 'mixed', messages: HELLO });
+    expect(mixed.status).toBe(200);
+    expect(openai.lastRequest()!.body.model).toBe('gpt-4o-mini');
+    expect(Number(mixed.headers.get('x-keygate-cost-usd'))).toBeGreaterThan(0);
+    // A team's budget counts the same; an app with no budget in money calls the model, at no cost.
+    const teamBudgeted = await gateway.createApp({ name: 'team-priced-app', team: 'priced-team-2', teamBudget: { monthlyUsd: 5 } });
+    expect((await gateway.chat<OpenAIErrorBody>(teamBudgeted, { model: unlisted, messages: HELLO })).body.error).toMatchObject({ code: 'model_not_priced' });
+    const free = await gateway.createApp({ name: 'unbudgeted-app', team: 'priced-team', budget: { tokensPerMinute: 100_000 } });
+    const served = await gateway.chat(free, { model: unlisted, messages: HELLO });
+    expect(served.status).toBe(200);
+    expect(Number(served.headers.get('x-keygate-cost-usd'))).toBe(0);
+  });
+
   it('answers 503 budget_unavailable, calling no provider, when the store cannot give a budget its first figure', async () => {
     const apiKey = await gateway.createApp({ name: 'unread-app', team: 'unread-team', budget: { dailyUsd: 1 } });
     const calls = openai.requests().length;

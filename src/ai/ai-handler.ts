@@ -737,10 +737,11 @@ function prepare(requested: string, promptTokens: number, call: AiCall): Prepare
  */
 function admit(requested: string, call: AiCall): Prepared | Promise<Prepared> {
   const { runtime } = call;
-  const targets = resolveModel(call.snapshot, requested, (t) => weightedOrder(runtime, t));
-  if (!targets || !mayUse(call, requested, targets)) throw modelNotFound(requested);
+  const resolved = resolveModel(call.snapshot, requested, (t) => weightedOrder(runtime, t));
+  if (!resolved || !mayUse(call, requested, resolved)) throw modelNotFound(requested);
   const appName = call.principal?.app;
   const team = appName ? call.catalog.apps.get(appName)?.team : undefined;
+  const targets = countsMoney(call, appName, team) ? pricedTargets(call, resolved, requested) : resolved;
   const prepared: Prepared = { targets, app: appName, team, promptTokens: 0, room: Infinity };
   const budgets = enforceBudgets(call, appName, team, runtime.now(), undefined, prepared);
   return budgets ? budgets.then(() => prepared) : prepared;
@@ -778,6 +779,32 @@ function enforceBudgets(call: AiCall, appName: string | undefined, team: string 
     if (pending) return pending.then(() => enforceBudgets(call, appName, team, now, prompt, left, i + 1));
   }
   return undefined;
+}
+
+/** Whether the app or its team has a budget in money: a call it makes must have a price to count against it. */
+function countsMoney(call: AiCall, appName: string | undefined, team: string | undefined): boolean {
+  const budget = appName ? call.catalog.apps.get(appName)?.budget : undefined;
+  const teamBudget = team ? call.catalog.teams.get(team)?.budget : undefined;
+  return budget?.dailyUsd !== undefined || budget?.monthlyUsd !== undefined || teamBudget?.dailyUsd !== undefined || teamBudget?.monthlyUsd !== undefined;
+}
+
+/**
+ * The targets a call under a money budget may go to: those whose model the catalog prices (a price of 0 included),
+ * and Ollama's, which run on the operator's own machines. A model the catalog does not list costs 0, so a call to
+ * one would pass every budget unseen: a 400 model_not_priced when no target is priced.
+ */
+function pricedTargets(call: AiCall, targets: readonly AiTarget[], requested: string): readonly AiTarget[] {
+  const { snapshot } = call;
+  const priced = (target: AiTarget) => {
+    const provider = snapshot.providers.get(target.provider);
+    return provider !== undefined && (provider.config.type === 'ollama' || snapshot.catalog.priced(provider.catalogKey, target.model) !== undefined);
+  };
+  if (targets.every(priced)) return targets;
+  const kept = targets.filter(priced);
+  if (kept.length === 0) {
+    throw new AiError(400, 'invalid_request_error', 'model_not_priced', `The model \`${requested}\` has no price in the model catalog, and a budget in money applies to this app or its team: an administrator must add the model's prices to the catalog (a price of 0 for one that costs nothing).`, 'model');
+  }
+  return kept;
 }
 
 /**
