@@ -153,6 +153,20 @@ describe('fallback between an alias\'s targets', () => {
     expect(result.body).toMatchObject({ choices: [{ message: { content: 'Echo: Hello there' } }] });
   });
 
+  it('falls back when the first target answers a stream request 200 with a page, not a stream', async () => {
+    emulators.openai.setMode('garbled');
+    const result = await gateway.chat(apiKey, { model: 'resilient', stream: true, messages: HELLO });
+    expect(result.status).toBe(200);
+    expect(result.headers.get('x-keygate-provider')).toBe('anthropic');
+    expect(result.text).toContain('"content":"Echo: "');
+    expect(result.text).toContain('data: [DONE]');
+    // The only target: a 502, as for the same answer to a whole request.
+    const alone = await gateway.chat<OpenAIErrorBody>(apiKey, { model: 'openai/gpt-4o-mini', stream: true, messages: HELLO });
+    expect(alone.status).toBe(502);
+    expect(alone.body.error).toMatchObject({ type: 'api_error', code: 'provider_bad_response' });
+    expect(JSON.stringify(alone.body)).not.toContain('nginx');
+  });
+
   it.each(['garbled', 'null-body'] as const)('answers 502 provider_bad_response when the only target answers with a body that is not a JSON object (%s)', async (mode) => {
     emulators.openai.setMode(mode);
     const result = await gateway.chat<OpenAIErrorBody>(apiKey, { model: 'openai/gpt-4o-mini', messages: HELLO });

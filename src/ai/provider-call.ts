@@ -298,6 +298,8 @@ export function openChatStream(adapter: ProviderAdapter, request: ChatRequest, c
     let failure: Error | undefined;
     // A status of 400 or more: the body is the provider's error, read whole.
     let errorStatus = 0;
+    /** A 2xx (or 3xx) head that is no stream: read, then refused as a bad answer another target may make good. */
+    let notStream = false;
     let accepted = false;
     let errorHeaders: IncomingHttpHeaders = {};
     const errorChunks: Buffer[] = [];
@@ -347,12 +349,20 @@ export function openChatStream(adapter: ProviderAdapter, request: ChatRequest, c
           if (statusCode >= 400) {
             errorStatus = statusCode;
             errorHeaders = headers as IncomingHttpHeaders;
+          } else if (!isStreamAnswer(statusCode, headers as IncomingHttpHeaders)) {
+            notStream = true;
           } else {
             accepted = true;
             resolve(stream);
           }
         },
         onResponseData(c, bytes) {
+          // Read to its end (bounded), so that the connection is kept; what it says is no one's.
+          if (notStream) {
+            errorSize += bytes.length;
+            if (errorSize > MAX_ANSWER_BYTES) c.abort(new Error('the provider answer is too large'));
+            return;
+          }
           if (errorStatus) {
             errorSize += bytes.length;
             if (errorSize > MAX_ANSWER_BYTES) c.abort(new Error('the provider answer is too large'));
@@ -371,6 +381,7 @@ export function openChatStream(adapter: ProviderAdapter, request: ChatRequest, c
           if (error) c.abort(error);
         },
         onResponseEnd() {
+          if (notStream) return reject(NOT_A_STREAM_ERROR());
           if (errorStatus) {
             const text = Buffer.concat(errorChunks).toString('utf8');
             reject(new ProviderCallError(adapter.parseError(errorStatus, text, errorHeaders)));
@@ -393,6 +404,22 @@ export function openChatStream(adapter: ProviderAdapter, request: ChatRequest, c
     );
   });
 }
+
+/** Content types no provider streams in: a page (a proxy's, a login's) or a JSON document (an error said with a 200). */
+const NOT_STREAM_TYPES = /^\s*(?:text\/html|application\/(?:[\w.+-]+\+)?json)\b/i;
+
+/**
+ * Whether the head of a stream request's answer begins a stream: a 2xx whose content type is not one no provider
+ * streams in. A 200 page from a proxy, or a redirect, read as a stream would be an empty answer, billed and final;
+ * as a bad answer it falls back to the next target, as the same answer to a whole request does.
+ */
+function isStreamAnswer(status: number, headers: IncomingHttpHeaders): boolean {
+  if (status < 200 || status >= 300) return false;
+  const type = headers['content-type'];
+  return typeof type !== 'string' || !NOT_STREAM_TYPES.test(type);
+}
+
+const NOT_A_STREAM_ERROR = () => new ProviderCallError({ status: 502, type: 'api_error', code: 'provider_bad_response', message: 'the provider answered a stream request with no stream', retryable: true });
 
 export interface EmbeddingsCallOptions extends CallOptions {
   /**
