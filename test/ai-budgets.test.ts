@@ -144,6 +144,22 @@ describe('budgets and token limits of apps and teams', () => {
     expect(openai.requests().length).toBe(calls);
   });
 
+  it("counts an answer's tokens against the tokens per minute even past the limit, so that short prompts with long answers are refused", async () => {
+    const messages = [{ role: 'user' as const, content: `Say this back: ${'lorem ipsum dolor sit amet '.repeat(20)}` }];
+    const prompt = estimatePromptTokens(messages);
+    // Room for two prompts, not for a prompt and its answer: three choices, each echoing the prompt (n: 3).
+    const apiKey = await gateway.createApp({ name: 'talkative', team: 'talkative-team', budget: { tokensPerMinute: Math.floor(prompt * 2.5) } });
+    const first = await gateway.chat<{ usage: { completion_tokens: number } }>(apiKey, { model: MODEL, n: 3, messages });
+    expect(first.status).toBe(200);
+    expect(first.body.usage.completion_tokens).toBeGreaterThan(prompt * 1.5);
+    await new Promise((resolve) => setImmediate(resolve));
+    const calls = openai.requests().length;
+    const refused = await gateway.chat<OpenAIErrorBody>(apiKey, { model: MODEL, messages });
+    expect(refused.status).toBe(429);
+    expect(refused.body.error).toMatchObject({ type: 'rate_limit_error', code: 'rate_limit_exceeded' });
+    expect(openai.requests().length).toBe(calls);
+  });
+
   it('counts a Chinese prompt at about its real size against the tokens per minute, not at a third of it', async () => {
     const messages = [{ role: 'user' as const, content: '请用三句话总结巴黎春天的天气，那时林荫大道两旁的栗子树正在开花。'.repeat(6) }];
     // A limit of one and a half prompts, as the tokenizer counts them: a second call must not fit.
