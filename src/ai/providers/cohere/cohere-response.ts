@@ -36,10 +36,14 @@ export function generationFailure(reason: string | undefined, error?: string): P
   return { status: 502, type: 'api_error', code: 'provider_generation_failed', message: `Cohere's generation ended with ${reason ?? 'no finish reason'}${error ? `: ${error}` : ''}`, retryable: true };
 }
 
-/** Cohere reports the tokens the model saw (`tokens`) and the ones billed (`billed_units`); the former when given. */
+/**
+ * Cohere reports the tokens the model processed (`tokens`, its own prompt template's included) and the ones it bills
+ * (`billed_units`, https://docs.cohere.com/reference/chat): the billed ones, which are what a call costs and what a
+ * budget counts; the processed ones only when no billed count is given.
+ */
 export function usageOf(usage: CohereUsage | undefined): Usage {
-  const prompt = usage?.tokens?.input_tokens ?? usage?.billed_units?.input_tokens ?? 0;
-  const completion = usage?.tokens?.output_tokens ?? usage?.billed_units?.output_tokens ?? 0;
+  const prompt = usage?.billed_units?.input_tokens ?? usage?.tokens?.input_tokens ?? 0;
+  const completion = usage?.billed_units?.output_tokens ?? usage?.tokens?.output_tokens ?? 0;
   return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
 }
 

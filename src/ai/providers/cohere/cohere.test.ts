@@ -107,11 +107,11 @@ describe('the Cohere provider', () => {
     expect(emulator.lastRequest()?.body).toMatchObject({ tools: [{ function: { name: 'get_weather' } }], tool_choice: 'REQUIRED' });
   });
 
-  it('answers non-streaming text with finish reason stop and the tokens the model saw as usage', async () => {
+  it('answers non-streaming text with finish reason stop and the billed tokens (billed_units, not the processed ones) as usage', async () => {
     const completion = await callChat(CohereProvider, hello, ctx());
     expect(completion).toMatchObject({ id: 'cohere-emulator-0001', object: 'chat.completion', model: 'command-a-03-2025', created: Math.floor(NOW / 1000) });
     expect(completion.choices[0]).toMatchObject({ message: { role: 'assistant', content: 'Hello from the Cohere emulator.' }, finish_reason: 'stop' });
-    expect(completion.usage).toEqual({ prompt_tokens: 14, completion_tokens: 5, total_tokens: 19 });
+    expect(completion.usage).toEqual({ prompt_tokens: 9, completion_tokens: 5, total_tokens: 14 });
   });
 
   it('streams text as a role chunk, ordered content chunks, a finish chunk and a usage chunk', async () => {
@@ -123,7 +123,7 @@ describe('the Cohere provider', () => {
     expect(content.join('')).toBe('Hello from the Cohere emulator.');
     expect(chunks.filter((c) => c.choices[0]?.finish_reason).map((c) => c.choices[0]?.finish_reason)).toEqual(['stop']);
     expect(chunks.at(-2)?.choices[0]?.finish_reason).toBe('stop');
-    expect(chunks.at(-1)).toMatchObject({ id: 'cohere-emulator-0001', choices: [], usage: { prompt_tokens: 14, completion_tokens: 5, total_tokens: 19 } });
+    expect(chunks.at(-1)).toMatchObject({ id: 'cohere-emulator-0001', choices: [], usage: { prompt_tokens: 9, completion_tokens: 5, total_tokens: 14 } });
   });
 
   it('returns a tool call with finish reason tool_calls', async () => {
