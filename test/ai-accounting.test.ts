@@ -32,20 +32,25 @@ describe('accounting of AI calls', () => {
   let partial: OpenAIEmulator;
   /** xAI: reasoning tokens counted apart from completion_tokens, in total_tokens only. */
   let xai: OpenAIEmulator;
+  /** DeepSeek: its cache hits as prompt_cache_hit_tokens. */
+  let deepseek: OpenAIEmulator;
 
   beforeAll(async () => {
     emulators = await startProviderEmulators({ cachedTokens: CACHED });
     silent = await startOpenAIEmulator({ reportUsage: false });
     partial = await startOpenAIEmulator({ reportUsage: 'prompt-only' });
     xai = await startOpenAIEmulator({ reasoningApart: true });
+    deepseek = await startOpenAIEmulator({ deepseekCacheUsage: true, cachedTokens: CACHED });
     gateway = await AiGateway.start();
     await configureThreeProviders(gateway, emulators, {
       providers: [
         { name: 'groq', type: 'openai-compatible', catalog: 'groq', baseUrl: silent.url },
         { name: 'together', type: 'openai-compatible', catalog: 'groq', baseUrl: partial.url },
         { name: 'xai', type: 'openai-compatible', catalog: 'xai', baseUrl: xai.url },
+        { name: 'deepseek', type: 'openai-compatible', catalog: 'deepseek', baseUrl: deepseek.url },
       ],
     });
+    await gateway.addProviderKey('deepseek', 'test-openai-key');
     await gateway.addProviderKey('groq', 'test-openai-key');
     await gateway.addProviderKey('together', 'test-openai-key');
     await gateway.addProviderKey('xai', 'test-openai-key');
@@ -56,6 +61,7 @@ describe('accounting of AI calls', () => {
     await silent?.stop();
     await partial?.stop();
     await xai?.stop();
+    await deepseek?.stop();
     await silent?.stop();
   });
 
@@ -129,6 +135,17 @@ describe('accounting of AI calls', () => {
     expect(openai.body.usage).toMatchObject({ completion_tokens: openaiTokens(ANSWER) + REASONING_TOKENS });
     const openaiInput = openaiPromptTokens(emulators.openai.lastRequest()!.body);
     expect(Number(openai.headers.get('x-keygate-cost-usd'))).toBeCloseTo(priced('openai', 'gpt-5-mini', openaiInput, openaiTokens(ANSWER) + REASONING_TOKENS, CACHED), 9);
+  });
+
+  it("prices DeepSeek's cache hits, told as prompt_cache_hit_tokens, at the cached rate", async () => {
+    const apiKey = await gateway.createApp({ name: 'deepseek-ledger', team: 'ledger-team' });
+    const result = await gateway.chat(apiKey, { model: 'deepseek/deepseek-chat', messages: HELLO });
+    expect(result.body.usage).toMatchObject({ prompt_cache_hit_tokens: CACHED });
+    expect(result.body.usage).not.toHaveProperty('prompt_tokens_details');
+    const input = openaiPromptTokens(deepseek.lastRequest()!.body);
+    expect(Number(result.headers.get('x-keygate-cost-usd'))).toBeCloseTo(priced('deepseek', 'deepseek-chat', input, openaiTokens(ANSWER), CACHED), 9);
+    const [row] = await gateway.usage({ groupBy: 'model', app: 'deepseek-ledger' });
+    expect(row).toMatchObject({ calls: 1, inputTokens: input, cachedTokens: CACHED });
   });
 
   it('prices a model named in a form the catalog does not list (a dated snapshot, an undated alias) as its listed form, not at nothing', async () => {
@@ -329,6 +346,23 @@ describe('prompt-cache writes', () => {
     const { inputPerMillion, cachedInputPerMillion, outputPerMillion } = CATALOG.lookup('anthropic', MODEL)!;
     return (plain * inputPerMillion + READ * cachedInputPerMillion! + (WRITES.fiveMinute * 1.25 + WRITES.oneHour * 2) * inputPerMillion + output * outputPerMillion) / 1e6;
   };
+
+  it("answers, and records, a call whose provider reports a cache write count that is no token count, priced without it", async () => {
+    const odd = await startAnthropicEmulator({ cacheCreation: { fiveMinute: 1_005, oneHour: -5 } });
+    try {
+      await gateway.configure({ providers: [{ name: 'anthropic', type: 'anthropic', baseUrl: anthropic.url }, { name: 'odd', type: 'anthropic', baseUrl: odd.url }] });
+      await gateway.addProviderKey('odd', 'test-anthropic-key');
+      const oddKey = await gateway.createApp({ name: 'odd-cacher', team: 'cache-team' });
+      const result = await gateway.chat(oddKey, { model: `odd/${MODEL}`, messages: HELLO });
+      expect(result.status).toBe(200);
+      expect(Number(result.headers.get('x-keygate-cost-usd'))).toBeGreaterThan(0);
+      const [row] = await gateway.usage({ groupBy: 'provider', app: 'odd-cacher' });
+      expect(row).toMatchObject({ provider: 'odd', calls: 1 });
+      expect(row!.costUsd).toBeCloseTo(Number(result.headers.get('x-keygate-cost-usd')), 9);
+    } finally {
+      await odd.stop();
+    }
+  });
 
   it('prices them at 1.25× (5 minutes) and 2× (1 hour) the input price, in the header and the ledger', async () => {
     const result = await gateway.chat<{ usage: { prompt_tokens: number; completion_tokens: number } }>(apiKey, { model: `anthropic/${MODEL}`, messages: HELLO });

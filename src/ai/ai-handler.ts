@@ -986,9 +986,19 @@ function usageOf(usage: Usage | undefined): Tokens | undefined {
   const completion = countOf(usage.completion_tokens);
   if (input === undefined || completion === undefined) return undefined;
   const output = completion + reasoningApart(usage, input, completion);
-  const cached = countOf(usage.prompt_tokens_details?.cached_tokens) ?? 0;
-  const writes = usage[CACHE_WRITES];
+  // DeepSeek tells its cache hits as `prompt_cache_hit_tokens` (https://api-docs.deepseek.com/api/create-chat-completion).
+  const cached = countOf(usage.prompt_tokens_details?.cached_tokens) ?? countOf(usage.prompt_cache_hit_tokens) ?? 0;
+  const writes = cacheWritesOf(usage[CACHE_WRITES]);
   return writes ? { input, output, cached: Math.min(cached, input), writes } : { input, output, cached: Math.min(cached, input) };
+}
+
+/**
+ * The cache writes a usage reports, if their counts are token counts: a provider's odd number (negative, a fraction)
+ * is dropped rather than failing, after the provider has answered and billed, the pricing of the answer.
+ */
+function cacheWritesOf(writes: CacheWrites | undefined): CacheWrites | undefined {
+  if (!writes) return undefined;
+  return countOf(writes.fiveMinute) !== undefined && countOf(writes.oneHour) !== undefined ? writes : undefined;
 }
 
 /**

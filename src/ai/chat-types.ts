@@ -210,6 +210,8 @@ export interface Usage {
   completion_tokens: number;
   total_tokens: number;
   prompt_tokens_details?: { cached_tokens?: number };
+  /** DeepSeek's count of the prompt tokens read from its cache (its `prompt_tokens_details` may be absent). */
+  prompt_cache_hit_tokens?: number;
   /** The completion tokens spent on reasoning, where the provider says (OpenAI, Gemini's thoughts). */
   completion_tokens_details?: { reasoning_tokens?: number };
 }

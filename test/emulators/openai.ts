@@ -76,6 +76,11 @@ export interface OpenAIEmulatorOptions {
    * (https://docs.x.ai/docs/key-information/consumption-and-rate-limits). Default false (OpenAI's: within it).
    */
   reasoningApart?: boolean;
+  /**
+   * Tell the cached prompt tokens (`cachedTokens`) as DeepSeek's usage does: `prompt_cache_hit_tokens` and
+   * `prompt_cache_miss_tokens`, with no `prompt_tokens_details` (https://api-docs.deepseek.com/api/create-chat-completion).
+   */
+  deepseekCacheUsage?: boolean;
 }
 
 export type RecordedRequest = LooseRecordedRequest;
@@ -358,7 +363,9 @@ export async function startOpenAIEmulator(options: OpenAIEmulatorOptions = {}): 
     prompt_tokens: promptTokens,
     completion_tokens: options.reasoningApart ? answerTokens : answerTokens + reasoningTokens,
     total_tokens: promptTokens + answerTokens + reasoningTokens,
-    prompt_tokens_details: { cached_tokens: Math.min(options.cachedTokens ?? 0, promptTokens), audio_tokens: 0 },
+    ...(options.deepseekCacheUsage
+      ? { prompt_cache_hit_tokens: Math.min(options.cachedTokens ?? 0, promptTokens), prompt_cache_miss_tokens: promptTokens - Math.min(options.cachedTokens ?? 0, promptTokens) }
+      : { prompt_tokens_details: { cached_tokens: Math.min(options.cachedTokens ?? 0, promptTokens), audio_tokens: 0 } }),
     completion_tokens_details: { reasoning_tokens: reasoningTokens, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
   });
 
