@@ -160,6 +160,20 @@ describe('budgets and token limits of apps and teams', () => {
     expect(openai.requests().length).toBe(calls);
   });
 
+  it('gives back to the tokens per minute the prompt of a call its budget then refuses, which was never made', async () => {
+    const long = [{ role: 'user' as const, content: 'lorem ipsum '.repeat(3_000) }];
+    const prompt = estimatePromptTokens(long);
+    // The long prompt fills the whole minute, and costs more than the day's budget: refused by the budget.
+    const apiKey = await gateway.createApp({ name: 'refunded', team: 'refunded-team', budget: { dailyUsd: 0.0001, tokensPerMinute: prompt } });
+    const calls = openai.requests().length;
+    const refused = await gateway.chat<OpenAIErrorBody>(apiKey, { model: MODEL, messages: long });
+    expect(refused.status).toBe(429);
+    expect(refused.body.error).toMatchObject({ code: 'budget_exceeded' });
+    // Its prompt was given back: a short call fits in the minute.
+    expect((await gateway.chat(apiKey, { model: MODEL, messages: HELLO })).status).toBe(200);
+    expect(openai.requests().length).toBe(calls + 1);
+  });
+
   it('counts a Chinese prompt at about its real size against the tokens per minute, not at a third of it', async () => {
     const messages = [{ role: 'user' as const, content: '请用三句话总结巴黎春天的天气，那时林荫大道两旁的栗子树正在开花。'.repeat(6) }];
     // A limit of one and a half prompts, as the tokenizer counts them: a second call must not fit.

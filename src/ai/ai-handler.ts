@@ -720,6 +720,8 @@ interface Prepared {
   promptTokens: number;
   /** The least any of the call's budgets has left, as the checks found it: Infinity when no budget applies. */
   room: number;
+  /** What the prompt was counted against the app's tokens per minute (chargeTokens), to give back if a later check refuses the call. */
+  charged?: { cost: number; countedIn: number };
 }
 
 /**
@@ -753,11 +755,15 @@ function chargeTokens(call: AiCall, prepared: Prepared, promptTokens: number): P
   const appName = prepared.app;
   const tpm = appName ? call.catalog.apps.get(appName)?.budget?.tokensPerMinute : undefined;
   if (!appName || tpm === undefined) return prepared;
+  const cost = Math.min(promptTokens, tpm);
   const allowed = (decision: RateLimitDecision) => {
-    if (decision.allowed) return prepared;
+    if (decision.allowed) {
+      if (decision.countedIn !== undefined) prepared.charged = { cost, countedIn: decision.countedIn };
+      return prepared;
+    }
     throw new AiError(429, 'rate_limit_error', 'rate_limit_exceeded', `app "${appName}" is limited to ${tpm} tokens per minute`, null, { 'retry-after': String(Math.max(1, Math.ceil(decision.retryAfterMs / 1000))) });
   };
-  const decision = call.runtime.limiter.hit(`tpm\n${appName}`, tpm, 60_000, Math.min(promptTokens, tpm));
+  const decision = call.runtime.limiter.hit(`tpm\n${appName}`, tpm, 60_000, cost);
   return decision instanceof Promise ? decision.then(allowed) : allowed(decision);
 }
 
@@ -831,7 +837,17 @@ function refusePromptOverBudget(call: AiCall, prepared: Prepared): Promise<void>
       return perMillion === Infinity ? 0 : (prepared.promptTokens * perMillion) / 1_000_000;
     },
   };
-  return enforceBudgets(call, prepared.app, prepared.team, call.runtime.now(), prompt, { room: Infinity });
+  // A call this refuses was not made: its prompt no longer counts against the app's tokens per minute.
+  const refund = (error: unknown): never => {
+    const { charged } = prepared;
+    if (charged && prepared.app) void Promise.resolve(call.runtime.limiter.refund(`tpm\n${prepared.app}`, 60_000, charged.cost, charged.countedIn)).catch(() => undefined);
+    throw error;
+  };
+  try {
+    return enforceBudgets(call, prepared.app, prepared.team, call.runtime.now(), prompt, { room: Infinity })?.catch(refund);
+  } catch (error) {
+    return refund(error);
+  }
 }
 
 /** What a call's prompt costs: at most `most` (at the catalog's highest input price), at least `least()`. */
