@@ -35,6 +35,20 @@ describe('resolving a requested model name', () => {
     const firsts = [0, 1, 2, 3].map(() => resolveModel(ai, 'chat', rotate)![0]!.provider);
     expect(firsts).toEqual(['a', 'b', 'a', 'b']);
   });
+
+  it('leaves out a target and a fallback of weight 0, drained', () => {
+    const ai = compileAiSnapshot(
+      {
+        providers: [{ name: 'a', type: 'openai' }, { name: 'b', type: 'openai' }],
+        aliases: [{ name: 'chat', targets: [{ provider: 'a', model: 'gpt-4o-mini' }, { provider: 'b', model: 'gpt-4o-mini', weight: 0 }], fallbacks: [{ provider: 'b', model: 'gpt-4o', weight: 0 }, { provider: 'a', model: 'gpt-4o' }] }],
+      },
+      new Map(),
+    );
+    expect(resolveModel(ai, 'chat', (targets) => [...targets])).toEqual([
+      { provider: 'a', model: 'gpt-4o-mini', weight: 1 },
+      { provider: 'a', model: 'gpt-4o', weight: 1 },
+    ]);
+  });
 });
 
 describe('compiling a stored ai section', () => {

@@ -82,7 +82,8 @@ export function compileAiSnapshot(section: AiSection | undefined, pools: Readonl
   for (const alias of section.aliases ?? []) {
     aliases.set(alias.name, {
       targets: alias.targets.map((t) => ({ provider: t.provider, model: t.model, weight: t.weight ?? 1 })),
-      fallbacks: (alias.fallbacks ?? []).map((t) => ({ provider: t.provider, model: t.model, weight: t.weight ?? 1 })),
+      // A fallback of weight 0 is drained as a target of weight 0 is.
+      fallbacks: (alias.fallbacks ?? []).map((t) => ({ provider: t.provider, model: t.model, weight: t.weight ?? 1 })).filter((t) => t.weight > 0),
     });
   }
   return {
