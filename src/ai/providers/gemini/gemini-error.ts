@@ -1,18 +1,27 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { failureFor, retryAfterMs, type ProviderFailure } from '../provider.js';
+import { MAX_RETRY_AFTER_MS, failureFor, retryAfterMs, type ProviderFailure } from '../provider.js';
 import type { GeminiErrorBody } from './wire-types.js';
 
 type GoogleError = GeminiErrorBody['error'];
 
+/**
+ * The detail of `type` an error carries. An error body is the provider's text: `details` that is no array of objects
+ * (a proxy's, a broken one's) carries none, rather than failing the reading of the error.
+ */
+function detailOf(error: GoogleError, type: string): Record<string, unknown> | undefined {
+  if (!Array.isArray(error.details)) return undefined;
+  return error.details.find((d) => d !== null && typeof d === 'object' && String(d['@type']).endsWith(type));
+}
+
 /** google.rpc.RetryInfo's `retryDelay` ("37s", "0.5s"), which Gemini sends on a 429 instead of Retry-After. */
 function retryDelayMs(error: GoogleError): number | undefined {
-  const info = error.details?.find((d) => String(d['@type']).endsWith('google.rpc.RetryInfo'));
+  const info = detailOf(error, 'google.rpc.RetryInfo');
   const match = typeof info?.retryDelay === 'string' ? /^(\d+(?:\.\d+)?)s$/.exec(info.retryDelay) : null;
-  return match ? Math.ceil(Number(match[1]) * 1000) : undefined;
+  return match ? Math.min(Math.ceil(Number(match[1]) * 1000), MAX_RETRY_AFTER_MS) : undefined;
 }
 
 function reasonOf(error: GoogleError): string | undefined {
-  const info = error.details?.find((d) => String(d['@type']).endsWith('google.rpc.ErrorInfo'));
+  const info = detailOf(error, 'google.rpc.ErrorInfo');
   return typeof info?.reason === 'string' ? info.reason : undefined;
 }
 
