@@ -4,6 +4,8 @@ import { callChatStream, failureOf } from '../../../../test/provider-calls.js';
 import type { ChatRequest } from '../../chat-types.js';
 import { callChat } from '../../provider-call.js';
 import type { CallContext } from '../provider.js';
+import { MAX_RETRY_AFTER_MS } from '../provider.js';
+import { googleFailure } from './gemini-error.js';
 import { GeminiProvider } from './index.js';
 
 const KEY = 'test-gemini-key';
@@ -79,5 +81,23 @@ describe('a Gemini failure', () => {
 
   it('keeps a generic message when the body is not Google’s JSON', () => {
     expect(GeminiProvider.parseError(502, '<html>Bad gateway</html>', {})).toMatchObject({ status: 502, message: 'Gemini answered 502', retryable: true });
+  });
+});
+
+describe("a Gemini error body's classification", () => {
+  it("reads an error whose details are no array of objects as one without details, not as a failure to read it", () => {
+    for (const details of ['oops', [null, 7], { reason: 'API_KEY_INVALID' }]) {
+      const failure = googleFailure(400, { status: 'INVALID_ARGUMENT', message: 'Bad request.', details } as never, {});
+      expect(failure).toMatchObject({ status: 400, type: 'invalid_request_error', code: 'invalid_argument', retryable: false });
+    }
+    const limited = googleFailure(429, { status: 'RESOURCE_EXHAUSTED', message: 'Slow down.', details: [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '99999999s' }] } as never, {});
+    expect(limited.retryAfterMs).toBe(MAX_RETRY_AFTER_MS);
+  });
+
+  it("sets aside a key refused as a key (none, blocked, leaked), and keeps one denied something else", () => {
+    expect(googleFailure(403, { status: 'PERMISSION_DENIED', message: 'Your API key was reported as leaked. Please use another API key.' }, {})).toMatchObject({ status: 403, credentialProblem: 'invalid' });
+    const denied = googleFailure(403, { status: 'PERMISSION_DENIED', message: 'You do not have permission to access tuned model tunedModels/other.' }, {});
+    expect(denied).toMatchObject({ status: 403, retryable: true });
+    expect(denied.credentialProblem).toBeUndefined();
   });
 });

@@ -1,6 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { bedrockFailure } from './bedrock/bedrock-errors.js';
-import { googleFailure } from './gemini/gemini-error.js';
 import { MAX_RETRY_AFTER_MS, failureFor, retryAfterMs } from './provider.js';
 
 /**
@@ -45,28 +43,6 @@ describe("a provider's failure", () => {
     for (const unreadable of ['1e5', '-3', '+7', 'soon']) expect(retryAfterMs({ 'retry-after': unreadable }, now)).toBeUndefined();
   });
 
-  it("sets aside a Bedrock key AWS does not know, keeps one denied a model, and tells a model's failure as the provider's", () => {
-    expect(bedrockFailure(403, 'UnrecognizedClientException', 'The security token included in the request is invalid.', {})).toMatchObject({ status: 403, credentialProblem: 'invalid' });
-    const denied = bedrockFailure(403, 'AccessDeniedException', "You don't have access to the model with the specified model ID.", {});
-    expect(denied).toMatchObject({ status: 403, retryable: true });
-    expect(denied.credentialProblem).toBeUndefined();
-    expect(bedrockFailure(408, 'ModelTimeoutException', 'The model timed out', {})).toMatchObject({ status: 504, retryable: true });
-    expect(bedrockFailure(424, 'ModelErrorException', 'The model failed', {})).toMatchObject({ status: 503, retryable: true });
-  });
 
-  it("reads a Gemini error whose details are no array of objects as one without details, not as a failure to read it", () => {
-    for (const details of ['oops', [null, 7], { reason: 'API_KEY_INVALID' }]) {
-      const failure = googleFailure(400, { status: 'INVALID_ARGUMENT', message: 'Bad request.', details } as never, {});
-      expect(failure).toMatchObject({ status: 400, type: 'invalid_request_error', code: 'invalid_argument', retryable: false });
-    }
-    const limited = googleFailure(429, { status: 'RESOURCE_EXHAUSTED', message: 'Slow down.', details: [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '99999999s' }] } as never, {});
-    expect(limited.retryAfterMs).toBe(MAX_RETRY_AFTER_MS);
-  });
 
-  it("sets aside a Gemini key refused as a key (none, blocked, leaked), and keeps one denied something else", () => {
-    expect(googleFailure(403, { status: 'PERMISSION_DENIED', message: 'Your API key was reported as leaked. Please use another API key.' }, {})).toMatchObject({ status: 403, credentialProblem: 'invalid' });
-    const denied = googleFailure(403, { status: 'PERMISSION_DENIED', message: 'You do not have permission to access tuned model tunedModels/other.' }, {});
-    expect(denied).toMatchObject({ status: 403, retryable: true });
-    expect(denied.credentialProblem).toBeUndefined();
-  });
 });
