@@ -129,6 +129,44 @@ describe('the key pool of a provider', () => {
   });
 });
 
+describe('a provider key its project may not use the model with (403)', () => {
+  const DENIED = 'sk-denied-0000000000000000000000000quux';
+  let gateway: AiGateway;
+  let upstream: OpenAIEmulator;
+  let apiKey: string;
+
+  beforeAll(async () => {
+    upstream = await startOpenAIEmulator({ deniedKeys: [DENIED] });
+    gateway = await AiGateway.start();
+    await gateway.configure({ providers: [{ name: 'mixed', type: 'openai', baseUrl: upstream.url }] });
+    await gateway.addProviderKey('mixed', DENIED, 0);
+    apiKey = await gateway.createApp({ name: 'denied-app', team: 'denied-team' });
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+    await upstream?.stop();
+  });
+
+  it('answers 403 permission_error without the provider\'s words, which name its project, and sets no key aside', async () => {
+    const refused = await gateway.chat<OpenAIErrorBody>(apiKey, { model: 'mixed/gpt-4o-mini', messages: HELLO });
+    expect(refused.status).toBe(403);
+    expect(refused.body.error).toMatchObject({ type: 'permission_error', code: 'model_not_found' });
+    expect(JSON.stringify(refused.body)).not.toContain('proj_emulator0001');
+    expectNoSecrets(refused);
+    // The key is still in the pool: the next call is sent with it again.
+    await gateway.chat(apiKey, { model: 'mixed/gpt-4o-mini', messages: HELLO });
+    expect(upstream.requests().map((r) => r.headers.authorization)).toEqual([`Bearer ${DENIED}`, `Bearer ${DENIED}`]);
+  });
+
+  it('tries the next key of the pool, whose project may, and keeps trying the first for later calls', async () => {
+    await gateway.addProviderKey('mixed', PROVIDER_SECRETS.openai, 1);
+    const before = upstream.requests().length;
+    const answers = [await gateway.chat(apiKey, { model: 'mixed/gpt-4o-mini', messages: HELLO }), await gateway.chat(apiKey, { model: 'mixed/gpt-4o-mini', messages: HELLO })];
+    expect(answers.map((a) => a.status)).toEqual([200, 200]);
+    expect(upstream.requests().slice(before).map((r) => r.headers.authorization)).toEqual([`Bearer ${DENIED}`, `Bearer ${PROVIDER_SECRETS.openai}`, `Bearer ${DENIED}`, `Bearer ${PROVIDER_SECRETS.openai}`]);
+  });
+});
+
 describe('provider keys out of credit, at rest and in the logs', () => {
   const EXHAUSTED = 'sk-exhausted-000000000000000000000quux';
   const lines: string[] = [];

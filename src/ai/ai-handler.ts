@@ -297,6 +297,12 @@ function withoutSecret(failure: ProviderFailure, redaction: SecretRedaction): Pr
 function clientError(failure: ProviderFailure): AiError {
   const headers: Record<string, string> = failure.retryAfterMs !== undefined ? { 'retry-after': String(Math.max(1, Math.ceil(failure.retryAfterMs / 1000))) } : {};
   if (failure.credentialProblem === 'invalid') return new AiError(502, 'api_error', 'provider_authentication_failed', 'the provider refused every configured API key; an administrator must check the key pool');
+  // The provider's words for a denial can name the operator's account (an AWS ARN, a Google project): not the client's to see.
+  if (failure.credentialProblem === 'denied') {
+    return failure.status === 402
+      ? new AiError(402, 'insufficient_quota', failure.code ?? 'insufficient_quota', 'the provider cannot pay for a call this large with the configured keys; ask for fewer max_tokens')
+      : new AiError(failure.status, 'permission_error', failure.code ?? 'permission_denied', 'the provider refused this call with every configured key (permission denied); an administrator must check what its keys may use');
+  }
   if (failure.status === 429 || failure.credentialProblem === 'quota') return new AiError(429, failure.type === 'insufficient_quota' ? 'insufficient_quota' : 'rate_limit_error', failure.code ?? 'rate_limit_exceeded', `the provider is rate limiting: ${failure.message}`, null, headers);
   if (failure.status === 504) return new AiError(504, 'api_error', failure.code ?? 'provider_timeout', failure.message);
   if (failure.status >= 500) return new AiError(502, 'api_error', failure.code ?? 'provider_error', `the provider failed: ${failure.message}`);
@@ -932,7 +938,7 @@ function attempt<T>(call: AiCall, trace: CallTrace, targets: readonly AiTarget[]
           const failure = withoutSecret(error.failure, key.redaction);
           last = failure;
           if (failure.credentialProblem) {
-            runtime.setAside.set(key.id, runtime.now() + (failure.credentialProblem === 'invalid' ? 600_000 : (failure.retryAfterMs ?? 3_600_000)));
+            if (failure.credentialProblem !== 'denied') runtime.setAside.set(key.id, runtime.now() + (failure.credentialProblem === 'invalid' ? 600_000 : (failure.retryAfterMs ?? 3_600_000)));
             k += 1;
             return retry();
           }

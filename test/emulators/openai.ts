@@ -64,6 +64,11 @@ export interface OpenAIEmulatorOptions {
   holdStreams?: boolean;
   /** Keys accepted as valid whose account is out of credit: 429 insufficient_quota (unless rate-limited first). */
   exhaustedKeys?: readonly string[];
+  /**
+   * Keys accepted as valid whose project may not use the model asked for: 403, in OpenAI's words for a model a
+   * project has no access to, naming the project.
+   */
+  deniedKeys?: readonly string[];
   /** The path before /chat/completions and /embeddings: '/v1' as OpenAI has it, '' as Perplexity has it. Default '/v1'. */
   pathPrefix?: string;
   /** Answer as DeepSeek's thinking mode: with `reasoning_content`, wanting it back from turns that called tools. Default false. */
@@ -459,13 +464,15 @@ export async function startOpenAIEmulator(options: OpenAIEmulatorOptions = {}): 
       }
       const key = authorization.slice(7);
       const exhausted = options.exhaustedKeys?.includes(key) ?? false;
-      if (key !== apiKey && !exhausted) {
+      const denied = options.deniedKeys?.includes(key) ?? false;
+      if (key !== apiKey && !exhausted && !denied) {
         throw new RequestError(401, 'invalid_request_error', 'invalid_api_key', `Incorrect API key provided: ${masked(key)}. You can find your API key at https://platform.openai.com/account/api-keys.`);
       }
       if (mode === 'rate-limited') {
         const seconds = options.retryAfterSeconds ?? 20;
         throw new RequestError(429, 'requests', 'rate_limit_exceeded', `Rate limit reached for requests in organization org-emulator on requests per min (RPM): Limit 3, Used 3, Requested 1. Please try again in ${seconds}s. Visit https://platform.openai.com/account/rate-limits to learn more.`, null, { 'retry-after': String(seconds) });
       }
+      if (denied) throw new RequestError(403, 'invalid_request_error', 'model_not_found', `Project \`proj_emulator0001\` does not have access to model \`${String((body as Json | null)?.model ?? '')}\``);
       if (mode === 'out-of-quota' || exhausted) throw new RequestError(429, 'insufficient_quota', 'insufficient_quota', 'You exceeded your current quota, please check your plan and billing details. For more information on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.');
       if (mode === 'server-error') throw new RequestError(500, 'server_error', null, 'The server had an error while processing your request. Sorry about that!');
       if (mode === 'garbled') {

@@ -12,11 +12,9 @@ const OPENAI_RATE_LIMIT =
   'Rate limit reached for default-gpt-4o in organization org-x on requests per min. Limit: 3 / min. Please try again in 20s. Contact us through our help center at help.openai.com if you continue to have issues. Please add a payment method to your account to increase your rate limit. Visit https://platform.openai.com/account/billing to add a payment method.';
 
 describe("a provider's failure", () => {
-  it('sets aside a key the provider does not know (401), and keeps one refused a call (403), which another target may serve', () => {
+  it('sets aside a key the provider does not know (401), and keeps one denied a call (403), which another key may serve', () => {
     expect(failureFor(401, 'Incorrect API key provided', {})).toMatchObject({ credentialProblem: 'invalid', retryable: true });
-    const refused = failureFor(403, 'Your input was flagged by moderation', {});
-    expect(refused).toMatchObject({ status: 403, type: 'permission_error', code: 'permission_denied', retryable: true });
-    expect(refused.credentialProblem).toBeUndefined();
+    expect(failureFor(403, 'Your input was flagged by moderation', {})).toMatchObject({ status: 403, type: 'permission_error', code: 'permission_denied', credentialProblem: 'denied', retryable: true });
   });
 
   it("reads a 429 as out of quota by the provider's code or its words for it, not by a link to a billing page", () => {
@@ -29,6 +27,8 @@ describe("a provider's failure", () => {
 
   it('sets aside a key whose account is out of credit (402), and retries a provider timeout (408) as one', () => {
     expect(failureFor(402, 'Insufficient credits', {})).toMatchObject({ status: 402, credentialProblem: 'quota', retryable: true });
+    // OpenRouter's words when the account can pay for a smaller call: this call is denied, the key is not out of credit.
+    expect(failureFor(402, 'This request requires more credits, or fewer max_tokens. You requested up to 100000 tokens, but can only afford 4000.', {})).toMatchObject({ credentialProblem: 'denied' });
     expect(failureFor(408, 'Request timed out', {})).toMatchObject({ status: 504, code: 'provider_timeout', retryable: true });
   });
 

@@ -64,8 +64,12 @@ export interface ProviderFailure {
   param?: string | null;
   /** From Retry-After / retry-after-ms, when the provider said. */
   retryAfterMs?: number;
-  /** The key is bad (401/403) or out of quota: set it aside and use the next one. */
-  credentialProblem?: 'invalid' | 'quota';
+  /**
+   * The key is unknown to the provider (`invalid`) or out of quota (`quota`): set it aside and use the next one. Or
+   * the key may not make this call (`denied`: a 403, a model its account cannot use; a 402 for this call's size):
+   * the next key is tried, and none is set aside, since the same request would be denied with every key.
+   */
+  credentialProblem?: 'invalid' | 'quota' | 'denied';
   /** Worth trying another target (429, 5xx, timeouts); a 400 is the caller's and is not. */
   retryable: boolean;
 }
@@ -137,11 +141,13 @@ export function retryAfterMs(headers: IncomingHttpHeaders, now = Date.now()): nu
 }
 
 /**
- * A 429 that says the account is out of quota or credit, not a rate limit: by the provider's code or error type
- * (`insufficient_quota`, `billing_hard_limit_reached`…), or by its words for it. OpenAI's own per-minute limit
- * message ends with a link to its billing page: the words alone are read narrowly.
+ * A 429 that says the account is out of quota or credit, not a rate limit, by the provider's code or error type
+ * (`insufficient_quota`, `billing_hard_limit_reached`…)…
  */
 const QUOTA_CODE = /quota|billing|insufficient|credit/i;
+/**
+ * …or by its words for it, read narrowly: OpenAI's own per-minute limit message ends with a link to its billing page.
+ */
 const QUOTA_WORDS = /exceeded your current quota|insufficient[ _](?:quota|credits?|balance|funds)|credit balance|out of credits?|billing (?:hard )?limit/i;
 
 /**
@@ -151,12 +157,17 @@ const QUOTA_WORDS = /exceeded your current quota|insufficient[ _](?:quota|credit
 export function failureFor(status: number, message: string, headers: IncomingHttpHeaders, code: string | null = null, providerType: string | null = null): ProviderFailure {
   const retryAfter = retryAfterMs(headers);
   if (status === 401) return { status, type: 'authentication_error', code: code ?? 'invalid_api_key', message, credentialProblem: 'invalid', retryable: true };
-  // A 403 refuses this call to this key (a model the key's project may not use, a prompt a host's moderation flags, a
+  // A 403 refuses this call to this key (a model the key's account may not use, a prompt a host's moderation flags, a
   // region): another key or provider may take it, and the key still serves other calls. Not set aside: one request
   // would otherwise set aside every key of the pool.
-  if (status === 403) return { status, type: 'permission_error', code: code ?? 'permission_denied', message, retryable: true };
-  // Payment required (OpenRouter's "insufficient credits"): the key's account is out of credit.
-  if (status === 402) return { status, type: 'insufficient_quota', code: code ?? 'insufficient_quota', message, retryAfterMs: retryAfter, credentialProblem: 'quota', retryable: true };
+  if (status === 403) return { status, type: 'permission_error', code: code ?? 'permission_denied', message, credentialProblem: 'denied', retryable: true };
+  // Payment required: the key's account is out of credit (OpenRouter's "insufficient credits"), or cannot pay for this
+  // call's size ("requires more credits, or fewer max_tokens … can only afford"), which a smaller call, or another
+  // account's key, may.
+  if (status === 402) {
+    const forThisCall = /fewer max_tokens|can only afford/i.test(message);
+    return { status, type: 'insufficient_quota', code: code ?? 'insufficient_quota', message, retryAfterMs: retryAfter, credentialProblem: forThisCall ? 'denied' : 'quota', retryable: true };
+  }
   if (status === 408) return { status: 504, type: 'api_error', code: code ?? 'provider_timeout', message, retryable: true };
   if (status === 429) {
     const quota = QUOTA_CODE.test(`${code ?? ''} ${providerType ?? ''}`) || QUOTA_WORDS.test(message);

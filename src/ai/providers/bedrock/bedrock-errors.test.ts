@@ -5,8 +5,7 @@ describe("a Bedrock failure's classification", () => {
   it("sets aside a key AWS does not know, keeps one denied a model, and tells a model's failure as the provider's", () => {
     expect(bedrockFailure(403, 'UnrecognizedClientException', 'The security token included in the request is invalid.', {})).toMatchObject({ status: 403, credentialProblem: 'invalid' });
     const denied = bedrockFailure(403, 'AccessDeniedException', "You don't have access to the model with the specified model ID.", {});
-    expect(denied).toMatchObject({ status: 403, retryable: true });
-    expect(denied.credentialProblem).toBeUndefined();
+    expect(denied).toMatchObject({ status: 403, credentialProblem: 'denied', retryable: true });
     expect(bedrockFailure(408, 'ModelTimeoutException', 'The model timed out', {})).toMatchObject({ status: 504, retryable: true });
     expect(bedrockFailure(424, 'ModelErrorException', 'The model failed', {})).toMatchObject({ status: 503, retryable: true });
   });

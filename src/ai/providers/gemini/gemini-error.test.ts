@@ -97,7 +97,12 @@ describe("a Gemini error body's classification", () => {
   it("sets aside a key refused as a key (none, blocked, leaked), and keeps one denied something else", () => {
     expect(googleFailure(403, { status: 'PERMISSION_DENIED', message: 'Your API key was reported as leaked. Please use another API key.' }, {})).toMatchObject({ status: 403, credentialProblem: 'invalid' });
     const denied = googleFailure(403, { status: 'PERMISSION_DENIED', message: 'You do not have permission to access tuned model tunedModels/other.' }, {});
-    expect(denied).toMatchObject({ status: 403, retryable: true });
-    expect(denied.credentialProblem).toBeUndefined();
+    expect(denied).toMatchObject({ status: 403, credentialProblem: 'denied', retryable: true });
+    // A reason about the key's project: the Gemini API is off for it, whatever the message says.
+    const disabled = { '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'SERVICE_DISABLED' };
+    expect(googleFailure(403, { status: 'PERMISSION_DENIED', message: 'Generative Language API has not been used in project 1234 before or it is disabled.', details: [disabled] } as never, {})).toMatchObject({ credentialProblem: 'invalid' });
+    // A reason that is not about the key: a message naming an API key (a tuned model's name, say) changes nothing.
+    const other = { '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'ACCESS_TOKEN_SCOPE_INSUFFICIENT' };
+    expect(googleFailure(403, { status: 'PERMISSION_DENIED', message: 'No access to tunedModels/my-api-key-model (API key).', details: [other] } as never, {})).toMatchObject({ credentialProblem: 'denied' });
   });
 });

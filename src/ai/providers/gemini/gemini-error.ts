@@ -40,7 +40,9 @@ export function googleFailure(status: number, error: GoogleError, headers: Incom
   const message = error.message ?? `Gemini answered ${status}`;
   const reason = reasonOf(error);
   const code = (reason === 'API_KEY_INVALID' ? reason : (error.status ?? null))?.toLowerCase() ?? null;
-  const aboutTheKey = reason === 'API_KEY_SERVICE_BLOCKED' || /\bAPI key\b/i.test(message);
+  // Reasons about the key or its project (https://cloud.google.com/apis/design/errors#error_info): API_KEY_INVALID,
+  // API_KEY_SERVICE_BLOCKED, SERVICE_DISABLED (the Gemini API off for the key's project)…
+  const aboutTheKey = reason !== undefined ? reason.startsWith('API_KEY_') || reason === 'SERVICE_DISABLED' || reason === 'CONSUMER_INVALID' : /\bAPI key\b/i.test(message);
   if (reason === 'API_KEY_INVALID' || error.status === 'UNAUTHENTICATED' || (error.status === 'PERMISSION_DENIED' && aboutTheKey)) {
     return { ...failureFor(401, message, headers, code), status: status === 403 || error.status === 'PERMISSION_DENIED' ? 403 : 401 };
   }
