@@ -15,7 +15,7 @@ import { thoughtSignatureFor } from './emulators/gemini.js';
 
 const MODEL = 'gemini/gemini-3.8-flash';
 const QUESTION: ChatCompletionMessageParam = { role: 'user', content: 'What is the weather in Paris? Use get_weather.' };
-const SIGNED = { google: { thought_signature: thoughtSignatureFor('get_weather') } };
+const SIGNED = { google: { thought_signature: thoughtSignatureFor('get_weather', 'gemini-3.8-flash') } };
 
 type Json = Record<string, unknown>;
 
@@ -47,7 +47,7 @@ describe("Gemini 3's thought signatures on /v1/chat/completions", () => {
     expect(call.extra_content).toEqual(SIGNED);
     const second = await client.chat.completions.create({ model: MODEL, messages: historyAfter(message, call), tools: [WEATHER_TOOL] });
     const sent = emulators.gemini.lastRequest()!.body as { contents: Array<{ role: string; parts: Json[] }> };
-    expect(sent.contents[1]).toEqual({ role: 'model', parts: [{ functionCall: { name: 'get_weather', args: { city: 'Paris' } }, thoughtSignature: thoughtSignatureFor('get_weather') }] });
+    expect(sent.contents[1]).toEqual({ role: 'model', parts: [{ functionCall: { name: 'get_weather', args: { city: 'Paris' } }, thoughtSignature: thoughtSignatureFor('get_weather', 'gemini-3.8-flash') }] });
     expect(second.choices[0]!.message.content).toBe('The tool answered: {"celsius":21}');
   });
 
@@ -59,7 +59,7 @@ describe("Gemini 3's thought signatures on /v1/chat/completions", () => {
     expect(delta!.extra_content).toEqual(SIGNED);
     const call = { id: delta!.id!, type: 'function' as const, function: { name: delta!.function!.name!, arguments: delta!.function!.arguments! }, extra_content: delta!.extra_content };
     const second = await client.chat.completions.create({ model: MODEL, messages: historyAfter({ role: 'assistant', content: null, tool_calls: [call] }, call), tools: [WEATHER_TOOL] });
-    expect((emulators.gemini.lastRequest()!.body as { contents: Array<{ parts: Json[] }> }).contents[1]!.parts[0]!.thoughtSignature).toBe(thoughtSignatureFor('get_weather'));
+    expect((emulators.gemini.lastRequest()!.body as { contents: Array<{ parts: Json[] }> }).contents[1]!.parts[0]!.thoughtSignature).toBe(thoughtSignatureFor('get_weather', 'gemini-3.8-flash'));
     expect(second.choices[0]!.message.content).toBe('The tool answered: {"celsius":21}');
   });
 
@@ -72,12 +72,23 @@ describe("Gemini 3's thought signatures on /v1/chat/completions", () => {
     expect(second.choices[0]!.message.content).toBe('The tool answered: {"celsius":21}');
   });
 
-  it("passes on Gemini's 400 for a signature it did not give", async () => {
+  it('answers through the stand-in when Gemini refuses a signature a call comes back with (tampered), asking twice', async () => {
     const first = await client.chat.completions.create({ model: MODEL, messages: [QUESTION], tools: [WEATHER_TOOL] });
     const call = { ...(first.choices[0]!.message.tool_calls![0] as ChatCompletionMessageToolCall & { type: 'function' }), extra_content: { google: { thought_signature: 'bm90IGdpdmVu' } } };
-    const refused = await client.chat.completions.create({ model: MODEL, messages: historyAfter({ role: 'assistant', content: null, tool_calls: [call] }, call), tools: [WEATHER_TOOL] }).catch((e: unknown) => e);
-    expect(refused).toMatchObject({ status: 400, type: 'invalid_request_error' });
-    expect((refused as Error).message).toContain('Corrupted thought signature.');
+    const before = emulators.gemini.requests().length;
+    const second = await client.chat.completions.create({ model: MODEL, messages: historyAfter({ role: 'assistant', content: null, tool_calls: [call] }, call), tools: [WEATHER_TOOL] });
+    expect(second.choices[0]!.message.content).toBe('The tool answered: {"celsius":21}');
+    expect(emulators.gemini.requests().length).toBe(before + 2);
+  });
+
+  it("sends the turn again with the stand-in when Gemini refuses a signature another of its models made, so a conversation can move between them", async () => {
+    const first = await client.chat.completions.create({ model: MODEL, messages: [QUESTION], tools: [WEATHER_TOOL] });
+    const message = first.choices[0]!.message;
+    const before = emulators.gemini.requests().length;
+    const second = await client.chat.completions.create({ model: 'gemini/gemini-3.7-flash', messages: historyAfter(message, message.tool_calls![0]!), tools: [WEATHER_TOOL] });
+    expect(second.choices[0]!.message.content).toBe('The tool answered: {"celsius":21}');
+    const sent = emulators.gemini.requests().slice(before).map((request) => (request.body as { contents: Array<{ parts: Json[] }> }).contents[1]!.parts[0]!.thoughtSignature);
+    expect(sent).toEqual([thoughtSignatureFor('get_weather', 'gemini-3.8-flash'), 'skip_thought_signature_validator']);
   });
 
   it('sends OpenAI the history without the signatures, which it does not define', async () => {

@@ -932,11 +932,13 @@ function attempt<T>(call: AiCall, trace: CallTrace, targets: readonly AiTarget[]
         if ((runtime.setAside.get(key.id) ?? 0) > runtime.now()) continue;
         const ctx: CallContext = { provider: provider.config, credential: { id: key.id, secret: key.secret }, model: target.model, stream: false, now: runtime.now(), catalogModel: snapshot.catalog.priced(provider.catalogKey, target.model) };
         trace.target = target;
-        return run(ctx, target, (error, result) => {
+        const tried: Done<T> = (error, result) => {
           if (!error) return done(undefined, { result: result as T, target, redaction: key.redaction });
           if (!(error instanceof ProviderCallError)) return done(error);
           const failure = withoutSecret(error.failure, key.redaction);
           last = failure;
+          // A thought signature another model, project or key of the provider's made: the same call once more with none.
+          if (failure.signatureRefused && !ctx.withoutSignatures) return queueMicrotask(() => runSafely({ ...ctx, withoutSignatures: true }));
           if (failure.credentialProblem) {
             if (failure.credentialProblem !== 'denied') runtime.setAside.set(key.id, runtime.now() + (failure.credentialProblem === 'invalid' ? 600_000 : (failure.retryAfterMs ?? 3_600_000)));
             k += 1;
@@ -951,7 +953,15 @@ function attempt<T>(call: AiCall, trace: CallTrace, targets: readonly AiTarget[]
           }
           nextTarget();
           retry();
-        });
+        };
+        const runSafely = (context: CallContext) => {
+          try {
+            run(context, target, tried);
+          } catch (error) {
+            done(error as Error);
+          }
+        };
+        return run(ctx, target, tried);
       }
     }
     // A client that went away while the last try failed: its call ends as cancelled, whatever the providers said.

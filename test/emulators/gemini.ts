@@ -12,10 +12,10 @@ import { toolsCalledFor } from './emulated-model.js';
  *
  * - With function declarations (and mode not NONE), it calls functions: the allowed ones, else each one the
  *   last user turn names, else the first; arguments are filled in from the schema. The first call carries a
- *   thought signature (thoughtSignatureFor its name), as Gemini 3's do; a Gemini 3 model refuses, as Gemini 3
+ *   thought signature (thoughtSignatureFor its name and the model), as Gemini 3's do; a Gemini 3 model refuses, as Gemini 3
  *   refuses (https://ai.google.dev/gemini-api/docs/thought-signatures), a function call of the current turn (since
  *   the last user text) whose step's first call comes back without its signature, or with one it did not give
- *   (Google's `skip_thought_signature_validator` passes).
+ *   (another model's; Google's `skip_thought_signature_validator` passes).
  * - With functionResponse parts in the last turn, it answers "The tool answered: <response JSON>".
  * - With `responseMimeType: application/json`, it answers a JSON value built from `responseSchema`.
  * - Otherwise "Echo: <last user text>", cut at a stop sequence (finishReason STOP) or `maxOutputTokens`
@@ -119,8 +119,8 @@ function checkSchema(schema: Json, at: string, parameters: boolean): void {
   for (const [i, alternative] of ((schema.anyOf ?? []) as Json[]).entries()) checkSchema(alternative, `${at}.any_of[${i}]`, false);
 }
 
-/** The thought signature the emulator gives a call of `name` (base64, as Gemini's are). */
-export const thoughtSignatureFor = (name: string): string => Buffer.from(`thought before calling ${name}`).toString('base64');
+/** The thought signature `model` gives a call of `name` (base64, as Gemini's are): another model's does not pass. */
+export const thoughtSignatureFor = (name: string, model: string): string => Buffer.from(`thought of ${model} before calling ${name}`).toString('base64');
 
 /** The value Google documents for a call whose signature is not at hand. */
 const SKIP_SIGNATURE = 'skip_thought_signature_validator';
@@ -140,7 +140,7 @@ function checkSignatures(contents: Content[], model: string): void {
     if (part.thoughtSignature === undefined) {
       throw invalid(`Function call is missing a thought_signature in functionCall parts. This is required for tools to work correctly, and missing thought_signature may lead to degraded model performance. Additional data, function call \`default_api:${name}\` , position ${at + 1}. Please refer to https://ai.google.dev/gemini-api/docs/thought-signatures for more details.`);
     }
-    if (part.thoughtSignature !== SKIP_SIGNATURE && part.thoughtSignature !== thoughtSignatureFor(name)) throw invalid('Corrupted thought signature.');
+    if (part.thoughtSignature !== SKIP_SIGNATURE && part.thoughtSignature !== thoughtSignatureFor(name, model)) throw invalid('Corrupted thought signature.');
   }
 }
 
@@ -220,7 +220,7 @@ export const THOUGHT_SUMMARY = '**Reading the request**\n\nThe user wants an ans
 /** The thinking tokens the emulator reports when thinking is on. */
 export const THOUGHTS_TOKEN_COUNT = 37;
 
-function answer(body: Json): Answer {
+function answer(body: Json, model: string): Answer {
   const contents = body.contents as Content[];
   const last = contents.at(-1) as Content;
   const responses = last.parts.filter((p) => p.functionResponse);
@@ -233,7 +233,7 @@ function answer(body: Json): Answer {
     const pool = allowed.length > 0 ? declarations.filter((d) => allowed.includes(String(d.name))) : declarations;
     const chosen = toolsCalledFor(pool, userText, (d) => String(d.name));
     return {
-      parts: chosen.map((d, i) => ({ functionCall: { name: String(d.name), args: (sample((d.parameters as Json | undefined) ?? { type: 'OBJECT' }) ?? {}) as Json }, ...(i === 0 ? { thoughtSignature: thoughtSignatureFor(String(d.name)) } : {}) })),
+      parts: chosen.map((d, i) => ({ functionCall: { name: String(d.name), args: (sample((d.parameters as Json | undefined) ?? { type: 'OBJECT' }) ?? {}) as Json }, ...(i === 0 ? { thoughtSignature: thoughtSignatureFor(String(d.name), model) } : {}) })),
       finishReason: 'STOP',
     };
   }
@@ -287,7 +287,7 @@ export async function startGeminiEmulator(options: GeminiEmulatorOptions = {}): 
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       return void res.end(sseData(blocked, '\r\n'));
     }
-    const reply: Answer = mode === 'safety' ? { parts: [], finishReason: 'SAFETY' } : answer(body);
+    const reply: Answer = mode === 'safety' ? { parts: [], finishReason: 'SAFETY' } : answer(body, model);
     const count = stream === 'sse' ? 1 : Number(((body.generationConfig ?? {}) as Json).candidateCount ?? 1);
     const candidatesTokenCount = outputTokensOf(reply.parts) * count;
     const thinking = ((body.generationConfig ?? {}) as Json).thinkingConfig as Json | undefined;

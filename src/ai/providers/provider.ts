@@ -43,6 +43,11 @@ export interface CallContext {
    * reasons and its output limit from it.
    */
   catalogModel?: CatalogModel;
+  /**
+   * Send no thought signature the history carries (Gemini's stand-in instead): the provider refused one, which another
+   * model, project or key of Gemini's made (ProviderFailure.signatureRefused).
+   */
+  withoutSignatures?: boolean;
 }
 
 /** The HTTP request an adapter wants sent to its provider. */
@@ -72,6 +77,8 @@ export interface ProviderFailure {
   credentialProblem?: 'invalid' | 'quota' | 'denied';
   /** Worth trying another target (429, 5xx, timeouts); a 400 is the caller's and is not. */
   retryable: boolean;
+  /** The provider refused a thought signature of the history: the same call without them (CallContext.withoutSignatures) may pass. */
+  signatureRefused?: boolean;
 }
 
 /**

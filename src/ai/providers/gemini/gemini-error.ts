@@ -50,7 +50,10 @@ export function googleFailure(status: number, error: GoogleError, headers: Incom
   if (status === 429 || error.status === 'RESOURCE_EXHAUSTED') {
     return { status: 429, type: 'rate_limit_error', code: code ?? 'rate_limit_exceeded', message, retryAfterMs: retryAfterMs(headers) ?? retryDelayMs(error), retryable: true };
   }
-  return failureFor(status, message, headers, code);
+  const failure = failureFor(status, message, headers, code);
+  // A signature another model, project or key made ("Corrupted thought signature."): not one missing, which the stand-in answers.
+  if (status === 400 && /thought[ _]signature/i.test(message) && !/missing/i.test(message)) failure.signatureRefused = true;
+  return failure;
 }
 
 /** Parses an error response's body; a non-JSON body (a proxy's HTML page) keeps a generic message. */

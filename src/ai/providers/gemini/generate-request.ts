@@ -81,7 +81,7 @@ function functionNameFor(messages: ChatMessage[], at: number): string {
   throw invalid('unknown_tool_call', `messages[${at}].tool_call_id "${message.tool_call_id ?? ''}" answers no earlier assistant tool call`);
 }
 
-function contentFor(messages: ChatMessage[], i: number): GeminiContent | undefined {
+function contentFor(messages: ChatMessage[], i: number, withoutSignatures: boolean): GeminiContent | undefined {
   const message = messages[i] as ChatMessage;
   const where = `messages[${i}]`;
   if (message.role === 'tool') return { role: 'user', parts: [{ functionResponse: { name: functionNameFor(messages, i), response: functionResponse(message.content) } }] };
@@ -89,7 +89,7 @@ function contentFor(messages: ChatMessage[], i: number): GeminiContent | undefin
     const parts = contentParts(message.content, where);
     for (const [j, call] of (message.tool_calls ?? []).entries()) {
       const part: GeminiPart = { functionCall: { name: call.function.name, args: parseArguments(call.function.arguments, `${where}.tool_calls[${j}]`) } };
-      const signature = call.extra_content?.google?.thought_signature;
+      const signature = withoutSignatures ? undefined : call.extra_content?.google?.thought_signature;
       if (typeof signature === 'string' && signature !== '') part.thoughtSignature = signature;
       else if (j === 0) part.thoughtSignature = SIGNATURE_NOT_KEPT;
       parts.push(part);
@@ -216,9 +216,9 @@ function generationConfigFor(request: ChatRequest, model: string, catalogModel: 
  * system and developer messages become `systemInstruction`, the turns `contents` with roles user and model,
  * assistant tool calls `functionCall` parts, tool messages `functionResponse` parts, and sampling and JSON
  * settings `generationConfig`, `reasoning_effort` (or an Anthropic-format client's thinking) its `thinkingConfig`
- * for `model` (the provider's id).
+ * for `model` (the provider's id). `withoutSignatures` sends the stand-in for every call's thought signature.
  */
-export function toGeminiRequest(request: ChatRequest, model = '', catalogModel?: CatalogModel): GeminiGenerateRequest {
+export function toGeminiRequest(request: ChatRequest, model = '', catalogModel?: CatalogModel, withoutSignatures = false): GeminiGenerateRequest {
   const system: string[] = [];
   const contents: GeminiContent[] = [];
   request.messages.forEach((message, i) => {
@@ -227,7 +227,7 @@ export function toGeminiRequest(request: ChatRequest, model = '', catalogModel?:
       if (text !== '') system.push(text);
       return;
     }
-    const content = contentFor(request.messages, i);
+    const content = contentFor(request.messages, i, withoutSignatures);
     if (content) contents.push(content);
   });
 

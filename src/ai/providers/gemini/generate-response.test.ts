@@ -90,7 +90,7 @@ describe('a Gemini answer', () => {
     const completion = await chat({ messages: [{ role: 'user', content: 'Use get_weather and get_time' }], tools });
     expect(completion.choices[0]).toMatchObject({ finish_reason: 'tool_calls', message: { content: null } });
     expect(completion.choices[0]!.message.tool_calls).toEqual([
-      { id: 'call_0', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris","days":21}' }, extra_content: { google: { thought_signature: thoughtSignatureFor('get_weather') } } },
+      { id: 'call_0', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris","days":21}' }, extra_content: { google: { thought_signature: thoughtSignatureFor('get_weather', 'gemini-2.5-flash') } } },
       { id: 'call_1', type: 'function', function: { name: 'get_time', arguments: '{"zone":"Paris"}' } },
     ]);
   });

@@ -30,7 +30,7 @@ export const GeminiProvider = {
       method: 'POST',
       url: ctx.stream ? `${endpoint(ctx, 'streamGenerateContent')}?alt=sse` : endpoint(ctx, 'generateContent'),
       headers: headers(ctx, ctx.stream ? 'text/event-stream' : 'application/json'),
-      body: JSON.stringify(toGeminiRequest(request, ctx.model, ctx.catalogModel)),
+      body: JSON.stringify(toGeminiRequest(request, ctx.model, ctx.catalogModel, ctx.withoutSignatures)),
     };
   },
   parseChat: (body, ctx) => fromGeminiResponse(body as GeminiGenerateResponse, created(ctx), ctx.model),
