@@ -1204,12 +1204,6 @@ function thinkingKeyOf(request: ChatRequest): string {
   return JSON.stringify([thinking ?? null, request.messages.map((message) => message[ANTHROPIC_BLOCKS] ?? null), effort ?? null]);
 }
 
-/**
- * The limit an answer's tokens are counted with against an app's tokens per minute: one no count reaches, so that
- * they are always counted (the limit decides only whether a hit is allowed; the window is the app's all the same).
- */
-const ANSWER_CHARGE_LIMIT = Number.MAX_SAFE_INTEGER;
-
 /** A chat call's record and its cost; the answer's tokens count against the app's token-per-minute limit too. */
 function recordChat(call: AiCall, trace: CallTrace, prepared: Prepared, request: ChatRequest, target: AiTarget | undefined, status: number, tokens: Tokens, estimated: boolean, ttftMs: number | null, cacheHit: boolean): number {
   const { runtime, snapshot } = call;
@@ -1217,10 +1211,10 @@ function recordChat(call: AiCall, trace: CallTrace, prepared: Prepared, request:
   const cost = cacheHit || !target || !providerType ? 0 : costOf(runtime.price(providerType, target.model), tokens);
   recordCall(call, trace, { app: prepared.app, team: prepared.team, provider: target?.provider ?? null, model: target?.model ?? request.model, tokens, estimated, cost, ttftMs, status, cacheHit });
   // The token-per-minute window was charged the prompt estimate up front; the answer's tokens count too, whether
-  // they fit or not (a limit no hit can pass, ANSWER_CHARGE_LIMIT): an answer that overflows the window is what
-  // makes the next call wait, or calls of short prompts and long answers would never be refused.
+  // they fit or not: an answer that overflows the window is what makes the next call wait, or calls of short
+  // prompts and long answers would never be refused.
   const tpm = prepared.app ? call.catalog.apps.get(prepared.app)?.budget?.tokensPerMinute : undefined;
-  if (tpm !== undefined && !cacheHit && tokens.output > 0) void Promise.resolve(runtime.limiter.hit(`tpm\n${prepared.app}`, ANSWER_CHARGE_LIMIT, 60_000, Math.min(tokens.output, tpm))).catch(() => undefined);
+  if (tpm !== undefined && !cacheHit && tokens.output > 0) void Promise.resolve(runtime.limiter.charge(`tpm\n${prepared.app}`, 60_000, Math.min(tokens.output, tpm))).catch(() => undefined);
   return cost;
 }
 

@@ -60,6 +60,17 @@ describe('the in-process rate limiter', () => {
     expect(limiter.hit('k', 1, 1_000).countedIn).toBeUndefined();
   });
 
+  it('counts a charge whatever it comes to, so that the next hit waits for it to slide by', () => {
+    const clock = new ManualClock();
+    const limiter = new InProcessRateLimiter({ clock });
+    expect(limiter.hit('k', 10, 1_000, 4).allowed).toBe(true);
+    limiter.charge('k', 1_000, 30);
+    expect(limiter.hit('k', 10, 1_000, 1)).toMatchObject({ allowed: false, remaining: 0 });
+    // Two windows on, the charge has slid out.
+    clock.advance(2_000);
+    expect(limiter.hit('k', 10, 1_000, 1).allowed).toBe(true);
+  });
+
   it('forgets every counter when closed', async () => {
     const limiter = new InProcessRateLimiter({ clock: new ManualClock() });
     limiter.hit('k', 1, 1_000);

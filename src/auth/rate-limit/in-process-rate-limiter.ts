@@ -1,5 +1,5 @@
 import type { Clock } from '../../clock.js';
-import { assertHitArguments, type RateLimitDecision, type RateLimiter } from './rate-limiter.js';
+import { CHARGE_LIMIT, assertHitArguments, type RateLimitDecision, type RateLimiter } from './rate-limiter.js';
 import { rollWindow, slidingWindowDecision, type WindowCounter } from './sliding-window.js';
 
 export interface InProcessRateLimiterOptions {
@@ -57,6 +57,10 @@ export class InProcessRateLimiter implements RateLimiter {
     rollWindow(counter, this.#clock.now(), windowMs);
     if (counter.windowStart === countedIn) counter.count = Math.max(counter.count - cost, 0);
     else if (counter.windowStart === countedIn + windowMs) counter.previous = Math.max(counter.previous - cost, 0);
+  }
+
+  charge(key: string, windowMs: number, cost: number): void {
+    this.hit(key, CHARGE_LIMIT, windowMs, cost);
   }
 
   async close(): Promise<void> {

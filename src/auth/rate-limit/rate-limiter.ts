@@ -48,9 +48,17 @@ export interface RateLimiter {
    * rejects (a backend outage loses the refund, the smaller harm).
    */
   refund(key: string, windowMs: number, cost: number, countedIn: number): Promise<void> | void;
+  /**
+   * Counts `cost` units against `key` whatever they come to: for what was spent already (an answer's tokens, known
+   * once it is written), which fills the window so that the next hit waits. Never rejects (a backend outage loses it).
+   */
+  charge(key: string, windowMs: number, cost: number): Promise<void> | void;
   /** Frees the limiter's counters (in process) or its connection (shared backends). */
   close(): Promise<void>;
 }
+
+/** The limit a charge is counted with: one no count reaches, since a limit only decides whether a hit is allowed. */
+export const CHARGE_LIMIT = Number.MAX_SAFE_INTEGER;
 
 /** The checks every backend makes before counting, so a typo in a policy fails loudly instead of limiting nothing. */
 export function assertHitArguments(limit: number, windowMs: number, cost: number): void {

@@ -41,6 +41,14 @@ describe.skipIf(!redisAvailable)('the Redis rate limiter against a real Redis', 
     expect(decisions.filter((d) => !d.allowed).every((d) => d.remaining === 0 && d.retryAfterMs > 0)).toBe(true);
   });
 
+  it('counts a charge whatever it comes to, for every node: the next hit waits for it', async () => {
+    keys = await redisTestKeys();
+    const [a, b] = [await node(), await node()];
+    expect((await a.hit('charged', 10, HOUR, 4)).allowed).toBe(true);
+    await a.charge('charged', HOUR, 30);
+    expect(await b.hit('charged', 10, HOUR, 1)).toMatchObject({ allowed: false, remaining: 0 });
+  });
+
   it('stores a counter under the key prefix with an expiry, so Redis frees it once both its windows are over', async () => {
     keys = await redisTestKeys();
     const limiter = await node();

@@ -6,7 +6,7 @@ import type { Redis } from 'ioredis';
 // Loaded on first use: a gateway without Redis never holds the client library in memory.
 const requireModule = createRequire(import.meta.url);
 import type { Clock } from '../../clock.js';
-import { assertHitArguments, type RateLimitDecision, type RateLimiter } from './rate-limiter.js';
+import { CHARGE_LIMIT, assertHitArguments, type RateLimitDecision, type RateLimiter } from './rate-limiter.js';
 
 /**
  * One hit, atomically: the same sliding window counter as sliding-window.ts (rollWindow, then
@@ -169,6 +169,11 @@ export class RedisRateLimiter implements RateLimiter {
     } catch (error) {
       this.#report(error instanceof Error ? error : new Error(String(error)));
     }
+  }
+
+  async charge(key: string, windowMs: number, cost: number): Promise<void> {
+    // hit() reports an outage and never rejects for one; its decision says nothing a charge needs.
+    await this.hit(key, CHARGE_LIMIT, windowMs, cost);
   }
 
   async close(): Promise<void> {
