@@ -381,7 +381,7 @@ export function openChatStream(adapter: ProviderAdapter, request: ChatRequest, c
           if (error) c.abort(error);
         },
         onResponseEnd() {
-          if (notStream) return reject(NOT_A_STREAM_ERROR());
+          if (notStream) return reject(notAStreamError());
           if (errorStatus) {
             const text = Buffer.concat(errorChunks).toString('utf8');
             reject(new ProviderCallError(adapter.parseError(errorStatus, text, errorHeaders)));
@@ -419,7 +419,7 @@ function isStreamAnswer(status: number, headers: IncomingHttpHeaders): boolean {
   return typeof type !== 'string' || !NOT_STREAM_TYPES.test(type);
 }
 
-const NOT_A_STREAM_ERROR = () => new ProviderCallError({ status: 502, type: 'api_error', code: 'provider_bad_response', message: 'the provider answered a stream request with no stream', retryable: true });
+const notAStreamError = () => new ProviderCallError({ status: 502, type: 'api_error', code: 'provider_bad_response', message: 'the provider answered a stream request with no stream', retryable: true });
 
 export interface EmbeddingsCallOptions extends CallOptions {
   /**

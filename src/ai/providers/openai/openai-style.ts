@@ -34,15 +34,6 @@ export interface OpenAIStyleOptions {
 const SAMPLING_BESIDE_NO_REASONING = ['temperature', 'top_p', 'logprobs', 'top_logprobs'] as const;
 
 /**
- * What of the history's reasoning a host is sent: `reasoning_content`, and tool calls' thought signatures
- * (GoogleExtra), asked only of a history that has one (it reads the host's address).
- */
-interface ReasoningSent {
-  content: boolean;
-  signatures: () => boolean;
-}
-
-/**
  * Whether a host is Google's OpenAI-compatible API (the Gemini API's, or Vertex AI's), the one that takes a tool
  * call's `extra_content.google.thought_signature` back; any other is sent no such member, which OpenAI does not define.
  */
@@ -51,25 +42,33 @@ const takesThoughtSignatures = (baseUrl: string | undefined): boolean => {
   return host === 'generativelanguage.googleapis.com' || host === 'aiplatform.googleapis.com' || host.endsWith('-aiplatform.googleapis.com');
 };
 
-/** Whether an assistant message carries reasoning a host is not sent (ReasoningSent). */
-const carriesUnsent = (message: Record<string, unknown>, sent: ReasoningSent): boolean =>
-  (!sent.content && message.reasoning_content !== undefined) ||
-  (Array.isArray(message.tool_calls) && (message.tool_calls as Array<Record<string, unknown>>).some((call) => call?.extra_content !== undefined) && !sent.signatures());
+/** Whether a message has a tool call carrying `extra_content` (a Gemini thought signature, GoogleExtra). */
+const signsCalls = (message: Record<string, unknown>): boolean =>
+  Array.isArray(message.tool_calls) && (message.tool_calls as Array<Record<string, unknown>>).some((call) => call?.extra_content !== undefined);
 
 /**
  * The assistant messages without the reasoning the gateway answers with, and clients send back in their history, that
- * the host is not sent: `reasoning_content` (Anthropic's and Gemini's thinking, DeepSeek's own reasoning) and tool
- * calls' `extra_content` (Gemini's thought signatures). The messages are the request's own: a message that has either
- * is copied, not changed, for a fallback to a host that wants it back.
+ * the host is not sent: `reasoning_content` (Anthropic's and Gemini's thinking, DeepSeek's own reasoning) unless
+ * `content` says it is, and tool calls' `extra_content` (Gemini's thought signatures) unless the host is Google's.
+ * The messages are the request's own: a message that has either is copied, not changed, for a fallback to a host that
+ * wants it back. A history with neither (every call of a plain chat) is only looked at.
  */
-function withoutReasoning(body: Record<string, unknown>, sent: ReasoningSent): void {
+function withoutReasoning(body: Record<string, unknown>, content: boolean, baseUrl: string | undefined): void {
   const messages = body.messages as Array<Record<string, unknown>>;
-  if (!messages.some((message) => carriesUnsent(message, sent))) return;
+  let cutContent = false;
+  let cutSignatures = false;
+  for (const message of messages) {
+    if (!content && message.reasoning_content !== undefined) cutContent = true;
+    if (!cutSignatures && signsCalls(message)) cutSignatures = true;
+  }
+  if (cutSignatures && takesThoughtSignatures(baseUrl)) cutSignatures = false;
+  if (!cutContent && !cutSignatures) return;
   body.messages = messages.map((message) => {
-    if (!carriesUnsent(message, sent)) return message;
+    const cuts = (cutContent && message.reasoning_content !== undefined) || (cutSignatures && signsCalls(message));
+    if (!cuts) return message;
     const { reasoning_content: reasoning, ...rest } = message;
-    if (sent.content && reasoning !== undefined) rest.reasoning_content = reasoning;
-    if (Array.isArray(rest.tool_calls) && !sent.signatures()) {
+    if (!cutContent && reasoning !== undefined) rest.reasoning_content = reasoning;
+    if (cutSignatures && Array.isArray(rest.tool_calls)) {
       rest.tool_calls = (rest.tool_calls as Array<Record<string, unknown>>).map((call) => {
         if (call?.extra_content === undefined) return call;
         const { extra_content: _signature, ...kept } = call;
@@ -115,7 +114,7 @@ export function openAIStyleAdapter(options: OpenAIStyleOptions): ProviderAdapter
           for (const setting of SAMPLING_BESIDE_NO_REASONING) delete body[setting];
         }
       }
-      withoutReasoning(body, { content: ctx.provider.reasoningBack ?? options.wantsReasoningBack ?? false, signatures: () => takesThoughtSignatures(ctx.provider.baseUrl) });
+      withoutReasoning(body, ctx.provider.reasoningBack ?? options.wantsReasoningBack ?? false, ctx.provider.baseUrl);
       if (options.adjust) body = options.adjust(body, ctx, request);
       return {
         method: 'POST',
