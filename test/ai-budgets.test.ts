@@ -50,6 +50,19 @@ describe('budgets and token limits of apps and teams', () => {
     const served = await gateway.chat(free, { model: unlisted, messages: HELLO });
     expect(served.status).toBe(200);
     expect(Number(served.headers.get('x-keygate-cost-usd'))).toBe(0);
+    // GET /v1/models lists only what each may call.
+    const listed = async (key: string) => ((await gateway.call<{ data: Array<{ id: string }> }>('GET', '/v1/models', key)).body.data ?? []).map((model) => model.id);
+    await gateway.configure({
+      providers: [{ name: 'openai', type: 'openai', baseUrl: openai.url }],
+      aliases: [
+        { name: 'mixed', targets: [{ provider: 'openai', model: 'unlisted-model-2099' }], fallbacks: [{ provider: 'openai', model: 'gpt-4o-mini' }] },
+        { name: 'unpriced', targets: [{ provider: 'openai', model: 'unlisted-model-2099' }] },
+      ],
+    });
+    expect(await listed(budgeted)).toEqual(expect.arrayContaining(['mixed', 'openai/gpt-4o-mini']));
+    expect(await listed(budgeted)).not.toContain('unpriced');
+    expect(await listed(free)).toEqual(expect.arrayContaining(['mixed', 'unpriced']));
+    expect((await gateway.call('GET', '/v1/models/unpriced', budgeted)).status).toBe(404);
   });
 
   it('answers 503 budget_unavailable, calling no provider, when the store cannot give a budget its first figure', async () => {

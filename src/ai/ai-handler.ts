@@ -686,10 +686,13 @@ function visibleModels(call: AiCall): string[] {
       for (const model of call.snapshot.catalog.list({ provider: provider.catalogKey, includeDeprecated: false })) names.add(`${name}/${model.id}`);
     }
   }
+  // Under a budget in money, a name whose every target has no price is refused (pricedTargets): not listed either.
+  const appName = call.principal?.app;
+  const priced = countsMoney(call, appName, app?.team) ? (targets: readonly AiTarget[]) => targets.some((target) => isPriced(call, target)) : () => true;
   return [...names]
     .filter((name) => {
       const targets = resolveModel(call.snapshot, name, (t) => [...t]) ?? [];
-      return mayUse(call, name, targets);
+      return mayUse(call, name, targets) && priced(targets);
     })
     .sort();
 }
@@ -800,17 +803,19 @@ function countsMoney(call: AiCall, appName: string | undefined, team: string | u
   return budget?.dailyUsd !== undefined || budget?.monthlyUsd !== undefined || teamBudget?.dailyUsd !== undefined || teamBudget?.monthlyUsd !== undefined;
 }
 
+/** Whether the catalog prices a target's model (a price of 0 included), or it is Ollama's, which runs on the operator's own machines. */
+function isPriced(call: AiCall, target: AiTarget): boolean {
+  const provider = call.snapshot.providers.get(target.provider);
+  return provider !== undefined && (provider.config.type === 'ollama' || call.snapshot.catalog.priced(provider.catalogKey, target.model) !== undefined);
+}
+
 /**
  * The targets a call under a money budget may go to: those whose model the catalog prices (a price of 0 included),
  * and Ollama's, which run on the operator's own machines. A model the catalog does not list costs 0, so a call to
  * one would pass every budget unseen: a 400 model_not_priced when no target is priced.
  */
 function pricedTargets(call: AiCall, targets: readonly AiTarget[], requested: string): readonly AiTarget[] {
-  const { snapshot } = call;
-  const priced = (target: AiTarget) => {
-    const provider = snapshot.providers.get(target.provider);
-    return provider !== undefined && (provider.config.type === 'ollama' || snapshot.catalog.priced(provider.catalogKey, target.model) !== undefined);
-  };
+  const priced = (target: AiTarget) => isPriced(call, target);
   if (targets.every(priced)) return targets;
   const kept = targets.filter(priced);
   if (kept.length === 0) {
