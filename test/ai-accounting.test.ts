@@ -146,6 +146,11 @@ describe('accounting of AI calls', () => {
     expect(Number(result.headers.get('x-keygate-cost-usd'))).toBeCloseTo(priced('deepseek', 'deepseek-chat', input, openaiTokens(ANSWER), CACHED), 9);
     const [row] = await gateway.usage({ groupBy: 'model', app: 'deepseek-ledger' });
     expect(row).toMatchObject({ calls: 1, inputTokens: input, cachedTokens: CACHED });
+    // Told to clients of the other formats as each tells cache reads.
+    const messages = await gateway.call<{ usage: Record<string, number> }>('POST', '/v1/messages', apiKey, { model: 'deepseek/deepseek-chat', max_tokens: 64, messages: HELLO });
+    expect(messages.body.usage).toMatchObject({ cache_read_input_tokens: CACHED });
+    const response = await gateway.call<{ usage: { input_tokens_details: { cached_tokens: number } } }>('POST', '/v1/responses', apiKey, { model: 'deepseek/deepseek-chat', input: 'Hello there' });
+    expect(response.body.usage.input_tokens_details.cached_tokens).toBe(CACHED);
   });
 
   it('prices a model named in a form the catalog does not list (a dated snapshot, an undated alias) as its listed form, not at nothing', async () => {

@@ -1,8 +1,8 @@
 import type OpenAI from 'openai';
 import type { ChatCompletionChunk, ChatCompletionMessageParam, ChatCompletionMessageToolCall } from 'openai/resources/chat/completions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AiGateway, WEATHER_TOOL, collect, configureThreeProviders, startProviderEmulators, type ProviderEmulators } from './ai-fixtures.js';
-import { thoughtSignatureFor } from './emulators/gemini.js';
+import { AiGateway, PROVIDER_SECRETS, WEATHER_TOOL, collect, configureThreeProviders, startProviderEmulators, type ProviderEmulators } from './ai-fixtures.js';
+import { startGeminiEmulator, thoughtSignatureFor, type GeminiEmulator } from './emulators/gemini.js';
 
 /**
  * Gemini 3's thought signatures through the OpenAI-format API, with the `openai` client: Keygate gives each call's
@@ -28,15 +28,20 @@ describe("Gemini 3's thought signatures on /v1/chat/completions", () => {
   let gateway: AiGateway;
   let emulators: ProviderEmulators;
   let client: OpenAI;
+  /** A Gemini that refuses the stand-in as well. */
+  let strict: GeminiEmulator;
 
   beforeAll(async () => {
     emulators = await startProviderEmulators();
+    strict = await startGeminiEmulator({ refusesStandIn: true });
     gateway = await AiGateway.start();
-    await configureThreeProviders(gateway, emulators);
+    await configureThreeProviders(gateway, emulators, { providers: [{ name: 'strict', type: 'gemini', baseUrl: strict.url }] });
+    await gateway.addProviderKey('strict', PROVIDER_SECRETS.gemini);
     client = gateway.openai(await gateway.createApp({ name: 'signatures-app', team: 'signatures-team' }));
   });
   afterAll(async () => {
     await gateway?.stop();
+    await strict?.stop();
     await emulators?.stop();
   });
 
@@ -88,6 +93,16 @@ describe("Gemini 3's thought signatures on /v1/chat/completions", () => {
     const second = await client.chat.completions.create({ model: 'gemini/gemini-3.7-flash', messages: historyAfter(message, message.tool_calls![0]!), tools: [WEATHER_TOOL] });
     expect(second.choices[0]!.message.content).toBe('The tool answered: {"celsius":21}');
     const sent = emulators.gemini.requests().slice(before).map((request) => (request.body as { contents: Array<{ parts: Json[] }> }).contents[1]!.parts[0]!.thoughtSignature);
+    expect(sent).toEqual([thoughtSignatureFor('get_weather', 'gemini-3.8-flash'), 'skip_thought_signature_validator']);
+  });
+
+  it("sends the turn with the stand-in once only: a Gemini that refuses it too answers the client its 400, after two requests", async () => {
+    const first = await client.chat.completions.create({ model: MODEL, messages: [QUESTION], tools: [WEATHER_TOOL] });
+    const message = first.choices[0]!.message;
+    const refused = await client.chat.completions.create({ model: 'strict/gemini-3.7-flash', messages: historyAfter(message, message.tool_calls![0]!), tools: [WEATHER_TOOL] }).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ status: 400, type: 'invalid_request_error' });
+    expect((refused as Error).message).toContain('Corrupted thought signature.');
+    const sent = strict.requests().map((request) => (request.body as { contents: Array<{ parts: Json[] }> }).contents[1]!.parts[0]!.thoughtSignature);
     expect(sent).toEqual([thoughtSignatureFor('get_weather', 'gemini-3.8-flash'), 'skip_thought_signature_validator']);
   });
 

@@ -753,7 +753,7 @@ function admit(requested: string, call: AiCall): Prepared | Promise<Prepared> {
   const appName = call.principal?.app;
   const team = appName ? call.catalog.apps.get(appName)?.team : undefined;
   const targets = countsMoney(call, appName, team) ? pricedTargets(call, resolved, requested) : resolved;
-  const prepared: Prepared = { targets, app: appName, team, promptTokens: 0, room: Infinity };
+  const prepared: Prepared = { targets, app: appName, team, promptTokens: 0, room: Infinity, charged: undefined };
   const budgets = enforceBudgets(call, appName, team, runtime.now(), undefined, prepared);
   return budgets ? budgets.then(() => prepared) : prepared;
 }
@@ -918,10 +918,13 @@ function attempt<T>(call: AiCall, trace: CallTrace, targets: readonly AiTarget[]
   let t = 0;
   let k = 0;
   let waited = false;
+  /** The target's tries send the stand-in for every thought signature: the provider refused one (CallContext.withoutSignatures). */
+  let signaturesOff = false;
   const nextTarget = () => {
     t += 1;
     k = 0;
     waited = false;
+    signaturesOff = false;
   };
   const next = (): void => {
     for (; t < targets.length; nextTarget()) {
@@ -936,14 +939,19 @@ function attempt<T>(call: AiCall, trace: CallTrace, targets: readonly AiTarget[]
         const key = keys[k]!;
         if ((runtime.setAside.get(key.id) ?? 0) > runtime.now()) continue;
         const ctx: CallContext = { provider: provider.config, credential: { id: key.id, secret: key.secret }, model: target.model, stream: false, now: runtime.now(), catalogModel: snapshot.catalog.priced(provider.catalogKey, target.model) };
+        if (signaturesOff) ctx.withoutSignatures = true;
         trace.target = target;
-        const tried: Done<T> = (error, result) => {
+        return run(ctx, target, (error, result) => {
           if (!error) return done(undefined, { result: result as T, target, redaction: key.redaction });
           if (!(error instanceof ProviderCallError)) return done(error);
           const failure = withoutSecret(error.failure, key.redaction);
           last = failure;
-          // A thought signature another model, project or key of the provider's made: the same call once more with none.
-          if (failure.signatureRefused && !ctx.withoutSignatures) return queueMicrotask(() => runSafely({ ...ctx, withoutSignatures: true }));
+          // A thought signature another model, project or key of the provider's made: this target's tries go on with
+          // the stand-in, the same key first. Once: a refusal of the stand-in is answered as any 400.
+          if (failure.signatureRefused && !signaturesOff) {
+            signaturesOff = true;
+            return retry();
+          }
           if (failure.credentialProblem) {
             if (failure.credentialProblem !== 'denied') runtime.setAside.set(key.id, runtime.now() + (failure.credentialProblem === 'invalid' ? 600_000 : (failure.retryAfterMs ?? 3_600_000)));
             k += 1;
@@ -958,15 +966,7 @@ function attempt<T>(call: AiCall, trace: CallTrace, targets: readonly AiTarget[]
           }
           nextTarget();
           retry();
-        };
-        const runSafely = (context: CallContext) => {
-          try {
-            run(context, target, tried);
-          } catch (error) {
-            done(error as Error);
-          }
-        };
-        return run(ctx, target, tried);
+        });
       }
     }
     // A client that went away while the last try failed: its call ends as cancelled, whatever the providers said.

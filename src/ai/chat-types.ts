@@ -204,6 +204,9 @@ export type StopSequence = { [STOP_SEQUENCE]?: string | null };
  */
 export const CACHE_WRITES: unique symbol = Symbol('CACHE_WRITES');
 
+/** The prompt tokens a usage says were read from the provider's cache: OpenAI's member, or DeepSeek's (`prompt_cache_hit_tokens`). */
+export const cachedPromptTokens = (usage: Usage | null | undefined): number => usage?.prompt_tokens_details?.cached_tokens ?? usage?.prompt_cache_hit_tokens ?? 0;
+
 export interface Usage {
   [CACHE_WRITES]?: CacheWrites;
   prompt_tokens: number;

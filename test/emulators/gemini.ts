@@ -38,6 +38,8 @@ export interface GeminiEmulatorOptions {
   retryAfterSeconds?: number;
   /** Reported as `cachedContentTokenCount` (part of the prompt tokens). Default none. */
   cachedContentTokenCount?: number;
+  /** Refuse Google's stand-in signature too, as corrupted: a Gemini (or a proxy before it) that takes only its own. Default false. */
+  refusesStandIn?: boolean;
 }
 
 export type RecordedRequest = LooseRecordedRequest;
@@ -129,7 +131,7 @@ const SKIP_SIGNATURE = 'skip_thought_signature_validator';
  * Gemini 3's check of the current turn (the contents since the last user text): each model step's first function
  * call must come back with the signature it was given, or Google's stand-in.
  */
-function checkSignatures(contents: Content[], model: string): void {
+function checkSignatures(contents: Content[], model: string, refusesStandIn = false): void {
   if (!/^gemini-3/.test(model)) return;
   const turnStart = contents.findLastIndex((content) => content.role === 'user' && content.parts.some((part) => typeof part.text === 'string'));
   for (const content of contents.slice(turnStart + 1)) {
@@ -140,11 +142,11 @@ function checkSignatures(contents: Content[], model: string): void {
     if (part.thoughtSignature === undefined) {
       throw invalid(`Function call is missing a thought_signature in functionCall parts. This is required for tools to work correctly, and missing thought_signature may lead to degraded model performance. Additional data, function call \`default_api:${name}\` , position ${at + 1}. Please refer to https://ai.google.dev/gemini-api/docs/thought-signatures for more details.`);
     }
-    if (part.thoughtSignature !== SKIP_SIGNATURE && part.thoughtSignature !== thoughtSignatureFor(name, model)) throw invalid('Corrupted thought signature.');
+    if ((refusesStandIn || part.thoughtSignature !== SKIP_SIGNATURE) && part.thoughtSignature !== thoughtSignatureFor(name, model)) throw invalid('Corrupted thought signature.');
   }
 }
 
-function validate(body: Json, model: string): void {
+function validate(body: Json, model: string, refusesStandIn = false): void {
   if (model === 'no-such-model') throw new RequestError(404, 'NOT_FOUND', `models/${model} is not found for API version v1beta, or is not supported for generateContent.`);
   for (const key of Object.keys(body)) if (!REQUEST_FIELDS.includes(key)) throw unknownField(key, '');
   const contents = body.contents as Content[] | undefined;
@@ -158,7 +160,7 @@ function validate(body: Json, model: string): void {
       if (part.functionCall && content.role !== 'model') throw invalid(`contents[${i}].parts[${j}]: a function call must come from the model`);
     });
   });
-  checkSignatures(contents, model);
+  checkSignatures(contents, model, refusesStandIn);
   const config = (body.generationConfig ?? {}) as Json;
   for (const key of Object.keys(config)) if (!GENERATION_FIELDS.includes(key)) throw unknownField(key, 'generation_config');
   if (Array.isArray(config.stopSequences) && config.stopSequences.length > 5) throw invalid('generation_config.stop_sequences: at most 5 are allowed');
@@ -277,7 +279,7 @@ export async function startGeminiEmulator(options: GeminiEmulatorOptions = {}): 
 
   /** `stream` is how a streamGenerateContent call is answered: SSE with alt=sse, else one JSON array of the events. */
   const generate = async (res: ServerResponse, body: Json, model: string, stream: 'sse' | 'array' | undefined): Promise<void> => {
-    validate(body, model);
+    validate(body, model, options.refusesStandIn === true);
     const promptTokenCount = promptTokensFor(body);
     const cached = options.cachedContentTokenCount ? { cachedContentTokenCount: options.cachedContentTokenCount } : {};
     const meta = { modelVersion: model, responseId: `resp_emulator_${++responses}` };

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ANTHROPIC_BLOCKS, CACHE_WRITES, STOP_SEQUENCE, type ChatCompletion, type FinishReason, type StopSequence, type Usage } from '../chat-types.js';
+import { ANTHROPIC_BLOCKS, CACHE_WRITES, STOP_SEQUENCE, cachedPromptTokens, type ChatCompletion, type FinishReason, type StopSequence, type Usage } from '../chat-types.js';
 import type { ThinkingAsked } from '../providers/client-thinking.js';
 import { keygateSignature, type HiddenReasoning } from './keygate-thinking.js';
 import type { AnthropicContentBlock, AnthropicMessage, AnthropicStopReason, AnthropicUsage } from './wire-types.js';
@@ -36,7 +36,7 @@ export const failedChoice = (finishReason: FinishReason | string | null | undefi
  * provider reported them (CACHE_WRITES: Anthropic's), else 0.
  */
 export function anthropicUsageFor(usage: Usage | null | undefined): AnthropicUsage {
-  const cached = usage?.prompt_tokens_details?.cached_tokens ?? 0;
+  const cached = cachedPromptTokens(usage);
   const writes = usage?.[CACHE_WRITES];
   const written = writes ? writes.fiveMinute + writes.oneHour : 0;
   return {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { failedChoice } from '../anthropic-ingress/index.js';
-import { ANTHROPIC_BLOCKS, type ClientCompletion, type FinishReason, type Usage } from '../chat-types.js';
+import { ANTHROPIC_BLOCKS, cachedPromptTokens, type ClientCompletion, type FinishReason, type Usage } from '../chat-types.js';
 import type { EncryptedReasoning } from './encrypted-reasoning.js';
 import type { ItemStatus, ResponseEcho, ResponseObject, ResponseStatus, ResponsesError, ResponsesOutputItem, ResponsesOutputMessage, ResponsesUsage } from './wire-types.js';
 
@@ -19,7 +19,7 @@ export function responseUsageFor(usage: Usage | null | undefined): ResponsesUsag
   const output = usage?.completion_tokens ?? 0;
   return {
     input_tokens: input,
-    input_tokens_details: { cached_tokens: usage?.prompt_tokens_details?.cached_tokens ?? 0 },
+    input_tokens_details: { cached_tokens: cachedPromptTokens(usage) },
     output_tokens: output,
     output_tokens_details: { reasoning_tokens: usage?.completion_tokens_details?.reasoning_tokens ?? 0 },
     total_tokens: usage?.total_tokens ?? input + output,

@@ -90,6 +90,8 @@ describe("a Gemini error body's classification", () => {
       const failure = googleFailure(400, { status: 'INVALID_ARGUMENT', message: 'Bad request.', details } as never, {});
       expect(failure).toMatchObject({ status: 400, type: 'invalid_request_error', code: 'invalid_argument', retryable: false });
     }
+    // A status that is no text is read as none, not as a failure to read the error.
+    expect(googleFailure(400, { status: 503, message: 'Bad request.' } as never, {})).toMatchObject({ status: 400, type: 'invalid_request_error', retryable: false });
     const limited = googleFailure(429, { status: 'RESOURCE_EXHAUSTED', message: 'Slow down.', details: [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '99999999s' }] } as never, {});
     expect(limited.retryAfterMs).toBe(MAX_RETRY_AFTER_MS);
   });
@@ -99,8 +101,10 @@ describe("a Gemini error body's classification", () => {
     const denied = googleFailure(403, { status: 'PERMISSION_DENIED', message: 'You do not have permission to access tuned model tunedModels/other.' }, {});
     expect(denied).toMatchObject({ status: 403, credentialProblem: 'denied', retryable: true });
     // A reason about the key's project: the Gemini API is off for it, whatever the message says.
-    const disabled = { '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'SERVICE_DISABLED' };
-    expect(googleFailure(403, { status: 'PERMISSION_DENIED', message: 'Generative Language API has not been used in project 1234 before or it is disabled.', details: [disabled] } as never, {})).toMatchObject({ credentialProblem: 'invalid' });
+    for (const reason of ['SERVICE_DISABLED', 'API_KEY_SERVICE_BLOCKED', 'CONSUMER_SUSPENDED', 'BILLING_DISABLED']) {
+      const about = { '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason };
+      expect(googleFailure(403, { status: 'PERMISSION_DENIED', message: 'Generative Language API has not been used in project 1234 before or it is disabled.', details: [about] } as never, {})).toMatchObject({ credentialProblem: 'invalid' });
+    }
     // A reason that is not about the key: a message naming an API key (a tuned model's name, say) changes nothing.
     const other = { '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'ACCESS_TOKEN_SCOPE_INSUFFICIENT' };
     expect(googleFailure(403, { status: 'PERMISSION_DENIED', message: 'No access to tunedModels/my-api-key-model (API key).', details: [other] } as never, {})).toMatchObject({ credentialProblem: 'denied' });

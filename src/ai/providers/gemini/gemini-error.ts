@@ -26,6 +26,14 @@ function reasonOf(error: GoogleError): string | undefined {
 }
 
 /**
+ * ErrorInfo reasons about the key or its project, not the call (https://cloud.google.com/apis/design/errors#error_info,
+ * the reasons Google's APIs give): API_KEY_INVALID, API_KEY_SERVICE_BLOCKED and the other API_KEY_ ones,
+ * SERVICE_DISABLED (the Gemini API off for the key's project), CONSUMER_INVALID and CONSUMER_SUSPENDED (the project
+ * unknown or suspended), BILLING_DISABLED.
+ */
+const KEY_REASONS = /^(?:API_KEY_\w+|SERVICE_DISABLED|CONSUMER_INVALID|CONSUMER_SUSPENDED|BILLING_DISABLED)$/;
+
+/**
  * A Gemini error (https://ai.google.dev/gemini-api/docs/troubleshooting) in OpenAI's terms, with Google's status
  * in lower case as the code:
  *
@@ -37,17 +45,17 @@ function reasonOf(error: GoogleError): string | undefined {
  *   per minute ones included, so the key is not set aside as out of quota.
  */
 export function googleFailure(status: number, error: GoogleError, headers: IncomingHttpHeaders): ProviderFailure {
-  const message = error.message ?? `Gemini answered ${status}`;
+  const message = typeof error.message === 'string' ? error.message : `Gemini answered ${status}`;
   const reason = reasonOf(error);
-  const code = (reason === 'API_KEY_INVALID' ? reason : (error.status ?? null))?.toLowerCase() ?? null;
-  // Reasons about the key or its project (https://cloud.google.com/apis/design/errors#error_info): API_KEY_INVALID,
-  // API_KEY_SERVICE_BLOCKED, SERVICE_DISABLED (the Gemini API off for the key's project)…
-  const aboutTheKey = reason !== undefined ? reason.startsWith('API_KEY_') || reason === 'SERVICE_DISABLED' || reason === 'CONSUMER_INVALID' : /\bAPI key\b/i.test(message);
-  if (reason === 'API_KEY_INVALID' || error.status === 'UNAUTHENTICATED' || (error.status === 'PERMISSION_DENIED' && aboutTheKey)) {
-    return { ...failureFor(401, message, headers, code), status: status === 403 || error.status === 'PERMISSION_DENIED' ? 403 : 401 };
+  // A status that is no text (a proxy's body) names nothing.
+  const googleStatus = typeof error.status === 'string' ? error.status : undefined;
+  const code = (reason === 'API_KEY_INVALID' ? reason : (googleStatus ?? null))?.toLowerCase() ?? null;
+  const aboutTheKey = reason !== undefined ? KEY_REASONS.test(reason) : /\bAPI key\b/i.test(message);
+  if (reason === 'API_KEY_INVALID' || googleStatus === 'UNAUTHENTICATED' || (googleStatus === 'PERMISSION_DENIED' && aboutTheKey)) {
+    return { ...failureFor(401, message, headers, code), status: status === 403 || googleStatus === 'PERMISSION_DENIED' ? 403 : 401 };
   }
-  if (error.status === 'PERMISSION_DENIED') return failureFor(403, message, headers, code);
-  if (status === 429 || error.status === 'RESOURCE_EXHAUSTED') {
+  if (googleStatus === 'PERMISSION_DENIED') return failureFor(403, message, headers, code);
+  if (status === 429 || googleStatus === 'RESOURCE_EXHAUSTED') {
     return { status: 429, type: 'rate_limit_error', code: code ?? 'rate_limit_exceeded', message, retryAfterMs: retryAfterMs(headers) ?? retryDelayMs(error), retryable: true };
   }
   const failure = failureFor(status, message, headers, code);
