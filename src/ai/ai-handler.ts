@@ -687,8 +687,7 @@ function visibleModels(call: AiCall): string[] {
     }
   }
   // Under a budget in money, a name whose every target has no price is refused (pricedTargets): not listed either.
-  const appName = call.principal?.app;
-  const priced = countsMoney(call, appName, app?.team) ? (targets: readonly AiTarget[]) => targets.some((target) => isPriced(call, target)) : () => true;
+  const priced = countsMoney(call, app, app?.team) ? (targets: readonly AiTarget[]) => targets.some((target) => isPriced(call, target)) : () => true;
   return [...names]
     .filter((name) => {
       const targets = resolveModel(call.snapshot, name, (t) => [...t]) ?? [];
@@ -751,8 +750,9 @@ function admit(requested: string, call: AiCall): Prepared | Promise<Prepared> {
   const resolved = resolveModel(call.snapshot, requested, (t) => weightedOrder(runtime, t));
   if (!resolved || !mayUse(call, requested, resolved)) throw modelNotFound(requested);
   const appName = call.principal?.app;
-  const team = appName ? call.catalog.apps.get(appName)?.team : undefined;
-  const targets = countsMoney(call, appName, team) ? pricedTargets(call, resolved, requested) : resolved;
+  const app = appName ? call.catalog.apps.get(appName) : undefined;
+  const team = app?.team;
+  const targets = countsMoney(call, app, team) ? pricedTargets(call, resolved, requested) : resolved;
   const prepared: Prepared = { targets, app: appName, team, promptTokens: 0, room: Infinity, charged: undefined };
   const budgets = enforceBudgets(call, appName, team, runtime.now(), undefined, prepared);
   return budgets ? budgets.then(() => prepared) : prepared;
@@ -797,8 +797,8 @@ function enforceBudgets(call: AiCall, appName: string | undefined, team: string 
 }
 
 /** Whether the app or its team has a budget in money: a call it makes must have a price to count against it. */
-function countsMoney(call: AiCall, appName: string | undefined, team: string | undefined): boolean {
-  const budget = appName ? call.catalog.apps.get(appName)?.budget : undefined;
+function countsMoney(call: AiCall, app: { budget?: { dailyUsd?: number; monthlyUsd?: number } } | undefined, team: string | undefined): boolean {
+  const budget = app?.budget;
   const teamBudget = team ? call.catalog.teams.get(team)?.budget : undefined;
   return budget?.dailyUsd !== undefined || budget?.monthlyUsd !== undefined || teamBudget?.dailyUsd !== undefined || teamBudget?.monthlyUsd !== undefined;
 }
