@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import net, { type AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AiGateway } from './ai-fixtures.js';
 
 /** What the scripted provider does with the next streamed call. */
@@ -141,6 +141,46 @@ describe('a streamed completion between the provider and the client', () => {
     expect(written).toBe(EVENTS);
     // The last chunk of the chunked body, then the cost trailer.
     expect(received).toMatch(/data: \[DONE\]\n\n\r\n0\r\nx-keygate-cost-usd: [\d.]+\r\n\r\n$/);
+  });
+
+  it("closes the client's connection and the provider's when the client takes nothing for ai.timeout, and records the call as left", async () => {
+    const baseUrl = `http://127.0.0.1:${(provider.address() as AddressInfo).port}`;
+    await gateway.configure({ providers: [{ name: 'scripted', type: 'openai', baseUrl }, { name: 'scripted-mistral', type: 'mistral', baseUrl }], timeout: '1s' });
+    try {
+      let closedOnce!: (closed: Promise<boolean>) => void;
+      const providerClosed = new Promise<Promise<boolean>>((resolve) => (closedOnce = resolve));
+      script = (_req, res) => {
+        res.writeHead(200, SSE_HEAD);
+        // A provider that keeps generating for as long as it is read: only the gateway letting go ends it.
+        const piece = `data: ${chunkJson('y'.repeat(64 * 1024))}\n\n`;
+        const next = () => {
+          while (res.write(piece));
+          res.once('drain', next);
+        };
+        next();
+        closedOnce(once(res, 'close').then(() => !res.writableFinished));
+      };
+      const socket = openStream();
+      // The client keeps its connection open and reads nothing.
+      socket.pause();
+      socket.on('error', () => undefined);
+      expect(await (await providerClosed)).toBe(true);
+      // What the client had been sent is there to read, and then the connection's end: not the stream's.
+      let tail = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (text: string) => (tail = (tail + text).slice(-100)));
+      socket.resume();
+      await once(socket, 'close');
+      expect(tail).not.toContain('[DONE]');
+      const left = await vi.waitFor(async () => {
+        const row = (await gateway.usage({ app: 'flow-app', groupBy: 'status' })).find((r) => r.status === 499);
+        expect(row).toBeDefined();
+        return row!;
+      });
+      expect(left.calls).toBe(1);
+    } finally {
+      await gateway.configure({ providers: [{ name: 'scripted', type: 'openai', baseUrl }, { name: 'scripted-mistral', type: 'mistral', baseUrl }] });
+    }
   });
 
   it("closes the provider's connection when the client goes away mid-stream", async () => {

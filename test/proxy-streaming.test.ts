@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import type { IncomingMessage } from 'node:http';
-import { connect } from 'node:net';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { WebSocket, type RawData } from 'ws';
 import { loadSettings } from '../src/config/settings.js';
 import { startGateway, type Gateway } from '../src/gateway.js';
@@ -28,9 +28,23 @@ describe('streaming through the proxy', () => {
   let gateway: Gateway;
   let proxyUrl: string;
   let upstream: TestUpstream;
+  // An upstream that writes for as long as it is read, and tells when the proxy lets go of its answer.
+  let endless: Server;
+  let endlessAnswers: Array<ServerResponse> = [];
 
   beforeAll(async () => {
     upstream = await TestUpstream.start('stream');
+    endless = createServer((_req, res) => {
+      endlessAnswers.push(res);
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      const piece = Buffer.alloc(64 * 1024, 'z');
+      const next = () => {
+        while (res.write(piece));
+        res.once('drain', next);
+      };
+      next();
+    });
+    await new Promise<void>((resolve) => endless.listen(0, '127.0.0.1', resolve));
     const settings = loadSettings({ KEYGATE_DATA_DIR: tempDataDir(), KEYGATE_ADMIN_TOKEN: 't', KEYGATE_PROXY_PORT: '0', KEYGATE_ADMIN_PORT: '0', KEYGATE_PROXY_HOST: '127.0.0.1', KEYGATE_LOG_LEVEL: 'silent' });
     gateway = await startGateway(settings, { logger: pino({ level: 'silent' }), timers: false });
     proxyUrl = gateway.proxyUrl!;
@@ -40,11 +54,13 @@ describe('streaming through the proxy', () => {
         services: [
           { name: 'stream', targets: [{ url: upstream.url }] },
           { name: 'refused', targets: [{ url: await refusingTargetUrl() }] },
+          { name: 'endless', targets: [{ url: `http://127.0.0.1:${(endless.address() as AddressInfo).port}` }], timeouts: { idle: '1s' } },
         ],
         routes: [
           { name: 'http', service: 'stream', paths: ['/sse', '/chunked', '/echo'] },
           { name: 'socket', service: 'stream', paths: ['/ws/*'] },
           { name: 'refused-socket', service: 'refused', paths: ['/refused/*'] },
+          { name: 'endless', service: 'endless', paths: ['/endless'] },
         ],
       },
       'test',
@@ -53,6 +69,25 @@ describe('streaming through the proxy', () => {
   afterAll(async () => {
     await gateway?.stop();
     await upstream?.stop();
+    endless?.closeAllConnections();
+    endless?.close();
+  });
+
+  it("closes the client's connection and the upstream's when the client takes nothing for the service's idle timeout", async () => {
+    endlessAnswers = [];
+    const url = new URL(proxyUrl);
+    const socket = connect(Number(url.port), url.hostname);
+    socket.on('error', () => undefined);
+    socket.write(`GET /endless HTTP/1.1\r\nhost: ${url.host}\r\n\r\n`);
+    // The client keeps its connection open and reads nothing.
+    socket.pause();
+    await vi.waitFor(() => expect(endlessAnswers).toHaveLength(1));
+    const answer = endlessAnswers[0]!;
+    await once(answer, 'close');
+    expect(answer.writableFinished).toBe(false);
+    // What the client had been sent is there to read, and then the connection's end.
+    socket.resume();
+    await once(socket, 'close');
   });
 
   it('delivers Server-Sent Events one at a time: each is read by the client before the upstream sends the next', async () => {

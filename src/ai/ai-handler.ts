@@ -3,6 +3,7 @@ import type { Agent } from 'undici';
 import type { Principal } from '../auth/principal.js';
 import type { RateLimitDecision, RateLimiter } from '../auth/rate-limit/index.js';
 import type { CatalogSnapshot } from '../catalog/index.js';
+import { resumeWhenDrained } from '../stalled-clients.js';
 import { costUsd, type CacheWrites, type ModelPrices } from './catalog/index.js';
 import type { AiSnapshot, AiTarget } from './ai-snapshot.js';
 import { resolveModel } from './ai-snapshot.js';
@@ -1335,13 +1336,23 @@ async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, f
     format === 'anthropic' ? new ChatChunksToMessageEvents(request.model, { inputTokens: promptEstimate, stops: stopsOf(request), thinking: thinkingAsked(request), hiddenReasoning: hiddenReasoningFor(request, snapshot.providers.get(target.provider)?.config.reasoningBack === true) })
     : format === 'responses' ? new ChatChunksToResponseEvents(request.model, responseEchoOf(request), { createdAt: Math.floor(started / 1000), sealed: sealedReasoningOf(call), included: includesEncrypted(request) })
     : undefined;
+  // A client that has not taken what it was sent pauses the provider (the sink's `false`) until it has, for up to
+  // ai.timeout; one that takes nothing longer is closed, which cancels the call (handleAi) as a client that left.
+  let paused = false;
+  const resume = () => {
+    paused = false;
+    stream.resume();
+  };
   // A provider's own event text goes on as it is unless it quotes the key (an OpenRouter-style mid-stream `error`).
   const send = (data: string): boolean => {
     wroteEvent = true;
-    return res.write(redaction.answers.quotedIn(data) ? redaction.answers.cutEvent(data) : data);
+    const more = res.write(redaction.answers.quotedIn(data) ? redaction.answers.cutEvent(data) : data);
+    if (!more && !paused) {
+      paused = true;
+      resumeWhenDrained(res, snapshot.timeoutMs, resume);
+    }
+    return more;
   };
-  // A client that leaves from here on stops the stream through the call's cancellation (handleAi).
-  res.on('drain', () => stream.resume());
   // Each read's chunks are written from the provider socket's own callback; a full client buffer pauses the provider.
   const streamed = await new Promise<number>((resolve) => {
     stream.pipe({

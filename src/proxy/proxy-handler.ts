@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Transform } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { errorBody } from '../errors.js';
+import { resumeWhenDrained } from '../stalled-clients.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers.js';
 import type { RouteEncryption } from '../auth/jwe/route-encryption.js';
 import type { RoutePolicy } from '../auth/route-policy.js';
@@ -298,7 +299,7 @@ function send(
           wroteBody = true;
           if (!res.write(chunk)) {
             controller.pause();
-            res.once('drain', () => controller.resume());
+            resumeWhenDrained(res, service.timeouts.idle, () => controller.resume());
           }
         },
         onResponseEnd() {
