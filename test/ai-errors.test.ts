@@ -197,6 +197,9 @@ describe('errors of the unified API', () => {
     emulators.openai.setMode('rate-limited');
     const error = await gateway.openai(apiKey).chat.completions.create({ model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OpenAI.RateLimitError);
+    // The provider's words, but not the operator's OpenAI organization they name.
+    expect((error as InstanceType<typeof OpenAI.RateLimitError>).message).toContain('Rate limit reached for requests in organization org-[redacted] on requests per min');
+    expect(JSON.stringify((error as InstanceType<typeof OpenAI.RateLimitError>).error)).not.toContain('org-EmuLat0r');
   });
 
   it.each([

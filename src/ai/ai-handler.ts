@@ -15,6 +15,7 @@ import { isJsonObject } from './json-object.js';
 import { offersFunctions, toFunctionCallChunk, toFunctionCallCompletion, toToolForms } from './legacy-functions.js';
 import { takeCacheControl } from './openai-cache-control.js';
 import { AiError, invalidParam as invalid, sendAiError } from './openai-error.js';
+import { withoutOperatorIds } from './operator-ids.js';
 import { CallCancelled, Cancellation, ProviderCallError, callEmbeddings, chatAnswer, openChatStream, type ChatAnswer, type Done } from './provider-call.js';
 import { SOURCE_TEXT, thinkingAsked, type CallContext, type ProviderFailure, type TranslatedChunk } from './providers/index.js';
 import { ResponseCache, type CachedCompletion } from './response-cache.js';
@@ -295,7 +296,9 @@ function withoutSecret(failure: ProviderFailure, redaction: SecretRedaction): Pr
   };
 }
 
-function clientError(failure: ProviderFailure): AiError {
+/** What the client is told of a provider's failure: its meaning, in its words without the operator's account names. */
+function clientError(provider: ProviderFailure): AiError {
+  const failure = { ...provider, message: withoutOperatorIds(provider.message) };
   const headers: Record<string, string> = failure.retryAfterMs !== undefined ? { 'retry-after': String(Math.max(1, Math.ceil(failure.retryAfterMs / 1000))) } : {};
   if (failure.credentialProblem === 'invalid') return new AiError(502, 'api_error', 'provider_authentication_failed', 'the provider refused every configured API key; an administrator must check the key pool');
   // The provider's words for a denial can name the operator's account (an AWS ARN, a Google project): not the client's to see.

@@ -470,7 +470,7 @@ export async function startOpenAIEmulator(options: OpenAIEmulatorOptions = {}): 
       }
       if (mode === 'rate-limited') {
         const seconds = options.retryAfterSeconds ?? 20;
-        throw new RequestError(429, 'requests', 'rate_limit_exceeded', `Rate limit reached for requests in organization org-emulator on requests per min (RPM): Limit 3, Used 3, Requested 1. Please try again in ${seconds}s. Visit https://platform.openai.com/account/rate-limits to learn more.`, null, { 'retry-after': String(seconds) });
+        throw new RequestError(429, 'requests', 'rate_limit_exceeded', `Rate limit reached for requests in organization org-EmuLat0rOrgan1zat10nId00 on requests per min (RPM): Limit 3, Used 3, Requested 1. Please try again in ${seconds}s. Visit https://platform.openai.com/account/rate-limits to learn more.`, null, { 'retry-after': String(seconds) });
       }
       if (denied) throw new RequestError(403, 'invalid_request_error', 'model_not_found', `Project \`proj_emulator0001\` does not have access to model \`${String((body as Json | null)?.model ?? '')}\``);
       if (mode === 'out-of-quota' || exhausted) throw new RequestError(429, 'insufficient_quota', 'insufficient_quota', 'You exceeded your current quota, please check your plan and billing details. For more information on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.');

@@ -1,0 +1,20 @@
+import { describe, expect, it } from 'vitest';
+import { withoutOperatorIds } from './operator-ids.js';
+
+describe('withoutOperatorIds', () => {
+  it.each([
+    ['Rate limit reached for gpt-4o in organization org-AbCdEf0123456789xyzQwErt on tokens per min (TPM): Limit 30000', 'Rate limit reached for gpt-4o in organization org-[redacted] on tokens per min (TPM): Limit 30000'],
+    ['Project `proj_Zx81aB20cD3eF4gH` does not have access to model `gpt-5`', 'Project `proj_[redacted]` does not have access to model `gpt-5`'],
+    ["Quota exceeded for quota metric 'Generate Content API requests per minute' for consumer 'project_number:123456789012'.", "Quota exceeded for quota metric 'Generate Content API requests per minute' for consumer 'project_number:[redacted]'."],
+    ['Permission denied on resource project projects/my-prod-project-42.', 'Permission denied on resource project projects/[redacted].'],
+    ['User: arn:aws:iam::123456789012:user/gateway is not authorized to perform: bedrock:InvokeModel', 'User: arn:[redacted] is not authorized to perform: bedrock:InvokeModel'],
+    ['The subscription subscriptions/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b was not found', 'The subscription subscriptions/[redacted] was not found'],
+  ])('cuts the account out of %j', (message, cut) => {
+    expect(withoutOperatorIds(message)).toBe(cut);
+  });
+
+  it('leaves a message that names no account as it is, words that merely start alike included', () => {
+    const message = "Invalid value for 'temperature': org-chart projects/ab are words; 123456789012 tokens is a number.";
+    expect(withoutOperatorIds(message)).toBe(message);
+  });
+});
