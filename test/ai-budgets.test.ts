@@ -1,6 +1,6 @@
 import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { estimatePromptTokens } from '../src/ai/token-estimate.js';
 import { AiGateway, PROVIDER_SECRETS, type OpenAIErrorBody } from './ai-fixtures.js';
 import { startOpenAIEmulator, type OpenAIEmulator } from './emulators/openai.js';
@@ -133,6 +133,44 @@ describe('budgets and token limits of apps and teams', () => {
     expect(openai.requests().length).toBe(calls);
     // Nothing was spent: a call the budget covers still goes through.
     expect((await gateway.chat(apiKey, { model: MODEL, messages: HELLO })).status).toBe(200);
+  });
+
+  it("counts what calls under way may cost against the budget: a call the others' longest answers leave no room for gets 429 with Retry-After, and passes once they end", async () => {
+    const held = await startOpenAIEmulator({ holdStreams: true });
+    try {
+      await gateway.configure({ providers: [{ name: 'openai', type: 'openai', baseUrl: openai.url }, { name: 'held', type: 'openai', baseUrl: held.url }] });
+      await gateway.addProviderKey('held', PROVIDER_SECRETS.openai);
+      // gpt-4o-mini at $0.15 and $0.60 a million: a call of 1,000 answer tokens at most may cost $0.0006, one of 2,000 $0.0012.
+      const apiKey = await gateway.createApp({ name: 'concurrent', team: 'concurrent-team', budget: { dailyUsd: 0.001 } });
+      const streamOf = (maxTokens: number) => gateway.chat(apiKey, { model: 'held/gpt-4o-mini', stream: true, max_tokens: maxTokens, messages: HELLO });
+
+      // Under way, a call that may cost $0.0006 leaves room: another is answered.
+      const first = streamOf(1_000);
+      await vi.waitFor(() => expect(held.heldStreams()).toBe(1));
+      expect((await gateway.chat(apiKey, { model: MODEL, messages: HELLO })).status).toBe(200);
+      held.releaseStreams();
+      expect((await first).status).toBe(200);
+
+      // One that may cost $0.0012 holds all of it: the next is refused before any provider is called.
+      const second = streamOf(2_000);
+      await vi.waitFor(() => expect(held.heldStreams()).toBe(1));
+      const calls = openai.requests().length;
+      const refused = await gateway.chat<OpenAIErrorBody>(apiKey, { model: MODEL, messages: HELLO });
+      expect(refused.status).toBe(429);
+      expect(refused.body.error).toMatchObject({ type: 'insufficient_quota', code: 'budget_exceeded' });
+      expect(refused.body.error.message).toMatch(/^app "concurrent" has \$0\.000\d+ left of its daily budget of \$0\.001, held by calls under way that may cost up to \$0\.0012\d+; try again when they end$/);
+      expect(refused.headers.get('retry-after')).toBe('1');
+      expect(refused.headers.get('x-should-retry')).toBeNull();
+      expect(openai.requests().length).toBe(calls);
+
+      // Once it ends, only what it cost counts.
+      held.releaseStreams();
+      expect((await second).status).toBe(200);
+      expect((await gateway.chat(apiKey, { model: MODEL, messages: HELLO })).status).toBe(200);
+    } finally {
+      await gateway.configure({ providers: [{ name: 'openai', type: 'openai', baseUrl: openai.url }] });
+      await held.stop();
+    }
   });
 
   it('lets an app with budget left keep calling', async () => {

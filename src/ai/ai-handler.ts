@@ -327,6 +327,14 @@ interface CallTrace {
    * answered before one failed), not yet recorded: the call's failure record carries it if that try was the last.
    */
   spent: TrySpend | undefined;
+  /** What the call holds against budgets in money while it runs (holdSpend), until its record or its end releases it. */
+  held: Held | undefined;
+}
+
+interface Held {
+  app: string | undefined;
+  team: string | undefined;
+  usd: number;
 }
 
 /** The tokens and cost of what a failed try had its provider do, with the status that try failed with. */
@@ -377,6 +385,7 @@ function recordCall(call: AiCall, trace: CallTrace, outcome: CallOutcome): void 
 }
 
 function writeRecord(call: AiCall, trace: CallTrace, outcome: CallOutcome): void {
+  releaseSpend(call, trace);
   const at = call.runtime.now();
   const { app, team, tokens } = outcome;
   call.runtime.recorder.record({
@@ -583,12 +592,18 @@ export function handleAi(req: IncomingMessage, res: ServerResponse, operation: s
     if (stored) return serveStoredResponse(req, res, call, stored.id, stored.action);
   }
   // Every other call is recorded, those that fail too.
-  const trace: CallTrace = { cancel: new Cancellation(), started: call.runtime.now(), model: '', target: undefined, recorded: false, spent: undefined };
+  const trace: CallTrace = { cancel: new Cancellation(), started: call.runtime.now(), model: '', target: undefined, recorded: false, spent: undefined, held: undefined };
   // A client that leaves before its answer: the provider's tokens are no longer worth generating, nor a fallback.
   // (A client gone already, while a first-seen key was checked, closed before this listener.)
   const leave = () => trace.cancel.cancel(new CallCancelled('the client closed the connection before the answer'));
   if (res.destroyed) leave();
-  else res.once('close', () => res.writableFinished || leave());
+  else {
+    res.once('close', () => {
+      // Every call is recorded by its end, which releases what it held; this is the backstop.
+      releaseSpend(call, trace);
+      if (!res.writableFinished) leave();
+    });
+  }
   // Ends the call with its error, once (a callback may report after another did), and never throws.
   let failed = false;
   const fail = (error: unknown) => {
@@ -691,7 +706,8 @@ function visibleModels(call: AiCall): string[] {
     }
   }
   // Under a budget in money, a name whose every target has no price is refused (pricedTargets): not listed either.
-  const priced = countsMoney(call, app, app?.team) ? (targets: readonly AiTarget[]) => targets.some((target) => isPriced(call, target)) : () => true;
+  const teamBudget = app?.team ? call.catalog.teams.get(app.team)?.budget : undefined;
+  const priced = inMoney(app?.budget) || inMoney(teamBudget) ? (targets: readonly AiTarget[]) => targets.some((target) => isPriced(call, target)) : () => true;
   return [...names]
     .filter((name) => {
       const targets = resolveModel(call.snapshot, name, (t) => [...t]) ?? [];
@@ -734,6 +750,9 @@ interface Prepared {
   room: number;
   /** What the prompt was counted against the app's tokens per minute (chargeTokens), to give back if a later check refuses the call. */
   charged?: { cost: number; countedIn: number };
+  /** The app and the team whose budgets in money the call counts against, if any: what it holds while it runs (holdSpend). */
+  moneyApp: string | undefined;
+  moneyTeam: string | undefined;
 }
 
 /**
@@ -756,8 +775,11 @@ function admit(requested: string, call: AiCall): Prepared | Promise<Prepared> {
   const appName = call.principal?.app;
   const app = appName ? call.catalog.apps.get(appName) : undefined;
   const team = app?.team;
-  const targets = countsMoney(call, app, team) ? pricedTargets(call, resolved, requested) : resolved;
-  const prepared: Prepared = { targets, app: appName, team, promptTokens: 0, room: Infinity, charged: undefined };
+  const teamBudget = team ? call.catalog.teams.get(team)?.budget : undefined;
+  const moneyApp = inMoney(app?.budget) ? appName : undefined;
+  const moneyTeam = inMoney(teamBudget) ? team : undefined;
+  const targets = moneyApp !== undefined || moneyTeam !== undefined ? pricedTargets(call, resolved, requested) : resolved;
+  const prepared: Prepared = { targets, app: appName, team, promptTokens: 0, room: Infinity, charged: undefined, moneyApp, moneyTeam };
   const budgets = enforceBudgets(call, appName, team, runtime.now(), undefined, prepared);
   return budgets ? budgets.then(() => prepared) : prepared;
 }
@@ -800,12 +822,8 @@ function enforceBudgets(call: AiCall, appName: string | undefined, team: string 
   return undefined;
 }
 
-/** Whether the app or its team has a budget in money: a call it makes must have a price to count against it. */
-function countsMoney(call: AiCall, app: { budget?: { dailyUsd?: number; monthlyUsd?: number } } | undefined, team: string | undefined): boolean {
-  const budget = app?.budget;
-  const teamBudget = team ? call.catalog.teams.get(team)?.budget : undefined;
-  return budget?.dailyUsd !== undefined || budget?.monthlyUsd !== undefined || teamBudget?.dailyUsd !== undefined || teamBudget?.monthlyUsd !== undefined;
-}
+/** Whether a budget is in money: a call counted against it must have a price. */
+const inMoney = (budget: { dailyUsd?: number; monthlyUsd?: number } | undefined): boolean => budget?.dailyUsd !== undefined || budget?.monthlyUsd !== undefined;
 
 /** Whether the catalog prices a target's model (a price of 0 included), or it is Ollama's, which runs on the operator's own machines. */
 function isPriced(call: AiCall, target: AiTarget): boolean {
@@ -865,6 +883,39 @@ function refusePromptOverBudget(call: AiCall, prepared: Prepared): Promise<void>
   }
 }
 
+/**
+ * Holds what the call may cost at most (its prompt, and the longest answer it allows, at the dearest of its
+ * targets) against the budgets in money of its app and team while it runs: concurrent calls count it as spent
+ * (enforceBudget), so that calls made at once cannot each pass the check and together spend past the limit by
+ * as many answers. Released when the call is recorded, its real cost counted instead. `maxOutput`: the answer's
+ * limit the request set, if any (the model's own otherwise).
+ */
+function holdSpend(call: AiCall, trace: CallTrace, prepared: Prepared, maxOutput: number | undefined): void {
+  const { moneyApp: app, moneyTeam: team } = prepared;
+  if (app === undefined && team === undefined) return;
+  let usd = 0;
+  for (const target of prepared.targets) {
+    const provider = call.snapshot.providers.get(target.provider);
+    const model = provider ? call.snapshot.catalog.priced(provider.catalogKey, target.model) : undefined;
+    if (!model) continue;
+    const output = maxOutput === undefined ? model.maxOutputTokens : Math.min(maxOutput, model.maxOutputTokens);
+    usd = Math.max(usd, (prepared.promptTokens * model.inputPerMillion + output * model.outputPerMillion) / 1_000_000);
+  }
+  if (!(usd > 0)) return;
+  call.runtime.spend.hold(app, team, usd);
+  trace.held = { app, team, usd };
+}
+
+function releaseSpend(call: AiCall, trace: CallTrace): void {
+  const { held } = trace;
+  if (!held) return;
+  trace.held = undefined;
+  call.runtime.spend.release(held.app, held.team, held.usd);
+}
+
+/** The answer's limit a chat request sets: `max_completion_tokens`, or the older `max_tokens`. */
+const maxOutputOf = (request: ChatRequest): number | undefined => request.max_completion_tokens ?? request.max_tokens;
+
 /** What a call's prompt costs: at most `most` (at the catalog's highest input price), at least `least()`. */
 interface PromptCost {
   most: number;
@@ -877,6 +928,9 @@ interface PromptCost {
  */
 const NO_RETRY: Readonly<Record<string, string>> = { 'x-should-retry': 'false' };
 
+/** Room held by calls under way comes back as they end: a retry may pass. */
+const RETRY_SOON: Readonly<Record<string, string>> = { 'retry-after': '1' };
+
 /**
  * Refuses the call (429 budget_exceeded) when `name` has spent `limit` this period, or, given the call's `prompt`,
  * would pass it with the prompt's least cost (priced only if its most would pass it); a promise only if the store
@@ -884,13 +938,21 @@ const NO_RETRY: Readonly<Record<string, string>> = { 'x-should-retry': 'false' }
  */
 function enforceBudget(runtime: AiRuntime, scope: 'app' | 'team', name: string, period: 'day' | 'month', limit: number | undefined, now: number, prompt: PromptCost | undefined, left: { room: number }): Promise<void> | undefined {
   if (limit === undefined) return undefined;
-  const refuseOver = (spent: number) => {
+  const refuseOver = (recorded: number) => {
+    // What calls under way may still spend counts as spent: they are paid for out of the same room (holdSpend).
+    const held = runtime.spend.heldBy(scope, name);
+    const spent = recorded + held;
     left.room = Math.min(left.room, limit - spent);
     const budget = () => `${period === 'day' ? 'daily' : 'monthly'} budget of $${limit}`;
-    if (spent >= limit) throw new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has spent its ${budget()} ($${spent.toFixed(6)} so far)`, null, NO_RETRY);
+    if (recorded >= limit) throw new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has spent its ${budget()} ($${recorded.toFixed(6)} so far)`, null, NO_RETRY);
+    // Room that calls under way may give back when they end: worth trying again shortly.
+    if (spent >= limit) throw new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has $${(limit - recorded).toFixed(6)} left of its ${budget()}, held by calls under way that may cost up to $${held.toFixed(6)}; try again when they end`, null, RETRY_SOON);
     if (prompt && spent + prompt.most > limit) {
       const least = prompt.least();
-      if (spent + least > limit) throw new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has $${(limit - spent).toFixed(6)} left of its ${budget()}, and this call's prompt alone costs at least $${least.toFixed(6)}`, null, NO_RETRY);
+      if (spent + least > limit) {
+        const under = held > 0 ? ` besides what calls under way hold ($${held.toFixed(6)})` : '';
+        throw new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has $${(limit - spent).toFixed(6)} left of its ${budget()}${under}, and this call's prompt alone costs at least $${least.toFixed(6)}`, null, held > 0 ? RETRY_SOON : NO_RETRY);
+      }
     }
   };
   const known = runtime.spend.spentNow(scope, name, period, now);
@@ -1294,8 +1356,12 @@ function answerChat(res: ServerResponse, call: AiCall, trace: CallTrace, format:
       },
     );
   const overBudget = refusePromptOverBudget(call, prepared);
-  if (overBudget) return overBudget.then(send);
-  send();
+  const held = () => {
+    holdSpend(call, trace, prepared, maxOutputOf(request));
+    send();
+  };
+  if (overBudget) return overBudget.then(held);
+  held();
   return undefined;
 }
 
@@ -1309,6 +1375,7 @@ async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, f
   const chunked = major > 1 || (major === 1 && minor >= 1);
   const overBudget = refusePromptOverBudget(call, prepared);
   if (overBudget) await overBudget;
+  holdSpend(call, trace, prepared, maxOutputOf(request));
   const { result: stream, target, redaction } = await attemptAsync(call, trace, prepared.targets, (ctx) => {
     const provider = snapshot.providers.get(ctx.provider.name)!;
     return openChatStream(provider.adapter, request, ctx, { dispatcher: runtime.dispatcher, timeoutMs: snapshot.timeoutMs, cancel: trace.cancel });
@@ -1495,6 +1562,7 @@ async function embeddings(parsed: Record<string, unknown>, res: ServerResponse, 
   const prepared = await prepare(request.model, estimate, call);
   const overBudget = refusePromptOverBudget(call, prepared);
   if (overBudget) await overBudget;
+  holdSpend(call, trace, prepared, 0);
   const { runtime, snapshot } = call;
   const { result, target, redaction } = await attemptAsync(call, trace, prepared.targets, (ctx, tried) => {
     const provider = snapshot.providers.get(ctx.provider.name)!;

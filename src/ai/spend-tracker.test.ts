@@ -374,3 +374,23 @@ describe('budget periods', () => {
     }
   });
 });
+
+describe('what calls under way hold against budgets', () => {
+  // Holds never reach the store: a tracker without one is enough.
+  const tracker = () => new SpendTracker(undefined as unknown as Store);
+
+  it('sums the holds of an app and of its team apart, and leaves nothing once each is released', () => {
+    const spend = tracker();
+    spend.hold('shop-app', 'shop', 0.1);
+    spend.hold('shop-app', undefined, 0.2);
+    spend.hold('other-app', 'shop', 0.3);
+    expect(spend.heldBy('app', 'shop-app')).toBeCloseTo(0.3, 12);
+    expect(spend.heldBy('team', 'shop')).toBeCloseTo(0.4, 12);
+    expect(spend.heldBy('app', 'shop')).toBe(0);
+    spend.release('shop-app', 'shop', 0.1);
+    spend.release('shop-app', undefined, 0.2);
+    spend.release('other-app', 'shop', 0.3);
+    // 0.1 + 0.2 − 0.1 − 0.2 is not 0 in floating point: what is left of a released balance is no hold.
+    for (const [scope, name] of [['app', 'shop-app'], ['team', 'shop'], ['app', 'other-app']] as const) expect(spend.heldBy(scope, name)).toBe(0);
+  });
+});

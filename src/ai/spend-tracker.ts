@@ -79,6 +79,8 @@ interface Written {
  */
 export class SpendTracker {
   readonly #tallies = new Map<string, Tally>();
+  /** What calls under way on this node may still spend, per app and team (`scope\nname`): see `hold`. */
+  readonly #held = new Map<string, number>();
   readonly #unwritten = new Map<string, Unwritten>();
   /** `mixed`: batches of more than one period, which only a check around midnight meets (see #writtenOf). */
   readonly #written = new Map<string, { usd: number; batches: Written[]; mixed: boolean }>();
@@ -226,6 +228,33 @@ export class SpendTracker {
     return take(Number(row?.stored ?? 0), Number(row?.watermark ?? 0));
   }
 
+
+  /**
+   * Holds `usd` against the budgets of `app` and `team` (either may be left out) while a call of this node runs:
+   * the most it may cost, which concurrent calls' checks count as spent (`heldBy`) until `release`. Without it,
+   * calls made at once each pass the check and together spend past the limit by as many answers as there are
+   * calls. Held in this node's memory: calls under way on other nodes are not seen.
+   */
+  hold(app: string | undefined, team: string | undefined, usd: number): void {
+    if (app) this.#held.set(`app\n${app}`, (this.#held.get(`app\n${app}`) ?? 0) + usd);
+    if (team) this.#held.set(`team\n${team}`, (this.#held.get(`team\n${team}`) ?? 0) + usd);
+  }
+
+  /** Ends a `hold` of the same arguments. */
+  release(app: string | undefined, team: string | undefined, usd: number): void {
+    for (const k of [app && `app\n${app}`, team && `team\n${team}`]) {
+      if (!k) continue;
+      const left = (this.#held.get(k) ?? 0) - usd;
+      // Sums of floating-point amounts: what is left of a balance once every hold is released is rounding.
+      if (left > 1e-9) this.#held.set(k, left);
+      else this.#held.delete(k);
+    }
+  }
+
+  /** What calls under way on this node hold against the budgets of `name` (see `hold`). */
+  heldBy(scope: Scope, name: string): number {
+    return this.#held.size === 0 ? 0 : (this.#held.get(`${scope}\n${name}`) ?? 0);
+  }
 
   /** A call of this node: counted at once, before it reaches the store. */
   add(app: string | null | undefined, team: string | null | undefined, usd: number, at: number): void {
