@@ -79,8 +79,8 @@ interface Written {
  */
 export class SpendTracker {
   readonly #tallies = new Map<string, Tally>();
-  /** What calls under way on this node may still spend, per app and team (`scope\nname`): see `hold`. */
-  readonly #held = new Map<string, number>();
+  /** What calls under way on this node may still spend, per app and per team: see `hold`. */
+  readonly #held: Record<Scope, Map<string, number>> = { app: new Map(), team: new Map() };
   readonly #unwritten = new Map<string, Unwritten>();
   /** `mixed`: batches of more than one period, which only a check around midnight meets (see #writtenOf). */
   readonly #written = new Map<string, { usd: number; batches: Written[]; mixed: boolean }>();
@@ -236,24 +236,27 @@ export class SpendTracker {
    * calls. Held in this node's memory: calls under way on other nodes are not seen.
    */
   hold(app: string | undefined, team: string | undefined, usd: number): void {
-    if (app) this.#held.set(`app\n${app}`, (this.#held.get(`app\n${app}`) ?? 0) + usd);
-    if (team) this.#held.set(`team\n${team}`, (this.#held.get(`team\n${team}`) ?? 0) + usd);
+    if (app) this.#held.app.set(app, (this.#held.app.get(app) ?? 0) + usd);
+    if (team) this.#held.team.set(team, (this.#held.team.get(team) ?? 0) + usd);
   }
 
   /** Ends a `hold` of the same arguments. */
   release(app: string | undefined, team: string | undefined, usd: number): void {
-    for (const k of [app && `app\n${app}`, team && `team\n${team}`]) {
-      if (!k) continue;
-      const left = (this.#held.get(k) ?? 0) - usd;
-      // Sums of floating-point amounts: what is left of a balance once every hold is released is rounding.
-      if (left > 1e-9) this.#held.set(k, left);
-      else this.#held.delete(k);
-    }
+    if (app) this.#unhold(this.#held.app, app, usd);
+    if (team) this.#unhold(this.#held.team, team, usd);
+  }
+
+  #unhold(held: Map<string, number>, name: string, usd: number): void {
+    const left = (held.get(name) ?? 0) - usd;
+    // Sums of floating-point amounts: what is left of a balance once every hold is released is rounding.
+    if (left > 1e-9) held.set(name, left);
+    else held.delete(name);
   }
 
   /** What calls under way on this node hold against the budgets of `name` (see `hold`). */
   heldBy(scope: Scope, name: string): number {
-    return this.#held.size === 0 ? 0 : (this.#held.get(`${scope}\n${name}`) ?? 0);
+    const held = this.#held[scope];
+    return held.size === 0 ? 0 : (held.get(name) ?? 0);
   }
 
   /** A call of this node: counted at once, before it reaches the store. */
