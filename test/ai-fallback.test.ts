@@ -167,6 +167,31 @@ describe('fallback between an alias\'s targets', () => {
     expect(JSON.stringify(alone.body)).not.toContain('nginx');
   });
 
+  it('falls back when the first target answers a stream request with a whole completion, and records what that completion cost', async () => {
+    emulators.openai.setMode('ignores-stream');
+    const app = 'ignored-stream-app';
+    const key = await gateway.createApp({ name: app, team: 'fallback-team' });
+    const result = await gateway.chat(key, { model: 'resilient', stream: true, messages: HELLO });
+    expect(result.status).toBe(200);
+    expect(result.headers.get('x-keygate-provider')).toBe('anthropic');
+    expect(result.text).toContain('data: [DONE]');
+    // Two records: the completion no client got, as OpenAI counted it (the emulator's usage), and the answer.
+    const rows = await gateway.usage({ app, groupBy: 'provider' });
+    const unused = rows.find((row) => row.provider === 'openai');
+    expect(unused).toMatchObject({ calls: 1, estimatedCalls: 0 });
+    expect(unused!.inputTokens).toBeGreaterThan(0);
+    expect(unused!.outputTokens).toBeGreaterThan(0);
+    expect(unused!.costUsd).toBeGreaterThan(0);
+    expect(rows.find((row) => row.provider === 'anthropic')).toMatchObject({ calls: 1 });
+    const statuses = await gateway.usage({ app, groupBy: 'status' });
+    expect(statuses.map((row) => [row.status, row.calls]).sort()).toEqual([[200, 1], [502, 1]]);
+    // The only target: the call's own record, a 502, carries what the completion cost.
+    const alone = await gateway.chat(key, { model: 'openai/gpt-4o-mini', stream: true, messages: HELLO });
+    expect(alone.status).toBe(502);
+    const failed = (await gateway.usage({ app, groupBy: 'status' })).find((row) => row.status === 502);
+    expect(failed).toMatchObject({ calls: 2, inputTokens: 2 * unused!.inputTokens, outputTokens: 2 * unused!.outputTokens });
+  });
+
   it.each(['garbled', 'null-body'] as const)('answers 502 provider_bad_response when the only target answers with a body that is not a JSON object (%s)', async (mode) => {
     emulators.openai.setMode(mode);
     const result = await gateway.chat<OpenAIErrorBody>(apiKey, { model: 'openai/gpt-4o-mini', messages: HELLO });

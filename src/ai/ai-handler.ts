@@ -381,11 +381,11 @@ const NO_TOKENS = Object.freeze({ input: 0, output: 0, cached: 0 });
  */
 function recordCall(call: AiCall, trace: CallTrace, outcome: CallOutcome): void {
   trace.recorded = true;
+  releaseSpend(call, trace);
   writeRecord(call, trace, outcome);
 }
 
 function writeRecord(call: AiCall, trace: CallTrace, outcome: CallOutcome): void {
-  releaseSpend(call, trace);
   const at = call.runtime.now();
   const { app, team, tokens } = outcome;
   call.runtime.recorder.record({
@@ -1376,10 +1376,19 @@ async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, f
   const overBudget = refusePromptOverBudget(call, prepared);
   if (overBudget) await overBudget;
   holdSpend(call, trace, prepared, maxOutputOf(request));
-  const { result: stream, target, redaction } = await attemptAsync(call, trace, prepared.targets, (ctx) => {
+  const { result: stream, target, redaction } = await attemptAsync(call, trace, prepared.targets, (ctx, tried) => {
     const provider = snapshot.providers.get(ctx.provider.name)!;
-    return openChatStream(provider.adapter, request, ctx, { dispatcher: runtime.dispatcher, timeoutMs: snapshot.timeoutMs, cancel: trace.cancel });
+    return openChatStream(provider.adapter, request, ctx, { dispatcher: runtime.dispatcher, timeoutMs: snapshot.timeoutMs, cancel: trace.cancel }).catch((error: unknown) => {
+      // A whole completion sent instead of a stream: no client gets it, but it was made and billed.
+      const tokens = error instanceof ProviderCallError ? usageOf(error.billed) : undefined;
+      if (tokens) keepSpend(call, trace, { target: tried, tokens, estimated: false, cost: costOf(runtime.price(provider.catalogKey, tried.model), tokens), status: 502 });
+      throw error;
+    });
   });
+  if (trace.spent) {
+    recordSpend(call, trace, trace.spent);
+    trace.spent = undefined;
+  }
   res.writeHead(200, {
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-cache',

@@ -8,10 +8,13 @@ import type { CallContext, ProviderAdapter, ProviderFailure, StreamTranslator, U
 export class ProviderCallError extends Error {
   override name = 'ProviderCallError';
   readonly failure: ProviderFailure;
-  constructor(failure: ProviderFailure) {
+  /** The usage of an answer the provider made, and billed, that the gateway could not use (a completion sent to a stream request). */
+  readonly billed: Usage | undefined;
+  constructor(failure: ProviderFailure, billed?: Usage) {
     const clean = wellFormed(failure);
     super(clean.message);
     this.failure = clean;
+    this.billed = billed;
   }
 }
 
@@ -357,13 +360,8 @@ export function openChatStream(adapter: ProviderAdapter, request: ChatRequest, c
           }
         },
         onResponseData(c, bytes) {
-          // Read to its end (bounded), so that the connection is kept; what it says is no one's.
-          if (notStream) {
-            errorSize += bytes.length;
-            if (errorSize > MAX_ANSWER_BYTES) c.abort(new Error('the provider answer is too large'));
-            return;
-          }
-          if (errorStatus) {
+          // Read to its end (bounded), so that the connection is kept: a completion's usage is what the provider billed.
+          if (errorStatus || notStream) {
             errorSize += bytes.length;
             if (errorSize > MAX_ANSWER_BYTES) c.abort(new Error('the provider answer is too large'));
             else errorChunks.push(bytes);
@@ -381,7 +379,7 @@ export function openChatStream(adapter: ProviderAdapter, request: ChatRequest, c
           if (error) c.abort(error);
         },
         onResponseEnd() {
-          if (notStream) return reject(notAStreamError());
+          if (notStream) return reject(notAStreamError(billedIn(adapter, Buffer.concat(errorChunks), streamCtx)));
           if (errorStatus) {
             const text = Buffer.concat(errorChunks).toString('utf8');
             reject(new ProviderCallError(adapter.parseError(errorStatus, text, errorHeaders)));
@@ -419,7 +417,19 @@ function isStreamAnswer(status: number, headers: IncomingHttpHeaders): boolean {
   return typeof type !== 'string' || !NOT_STREAM_TYPES.test(type);
 }
 
-const notAStreamError = () => new ProviderCallError({ status: 502, type: 'api_error', code: 'provider_bad_response', message: 'the provider answered a stream request with no stream', retryable: true });
+const notAStreamError = (billed: Usage | undefined) => new ProviderCallError({ status: 502, type: 'api_error', code: 'provider_bad_response', message: 'the provider answered a stream request with no stream', retryable: true }, billed);
+
+/**
+ * The usage of a whole completion a provider sent to a stream request (a host that ignores `stream`): it was made,
+ * and billed, though no client gets it. Undefined for any other body (a page, an error said with a 200).
+ */
+function billedIn(adapter: ProviderAdapter, body: Buffer, ctx: CallContext): Usage | undefined {
+  try {
+    return adapter.parseChat(jsonOf({ status: 200, headers: {}, body }), { ...ctx, stream: false }).usage ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 export interface EmbeddingsCallOptions extends CallOptions {
   /**

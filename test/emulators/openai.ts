@@ -42,7 +42,7 @@ import { textOfContent, toolsCalledFor } from './emulated-model.js';
  *   "'messages.1' : for 'role:assistant' the following must be satisfied[('messages.1' : property
  *   'reasoning_content' is unsupported)]" (janhq/jan#8136, SimonSchubert/Kai#265).
  */
-export type OpenAIEmulatorMode = 'normal' | 'rate-limited' | 'out-of-quota' | 'server-error' | 'garbled' | 'null-body' | 'odd-error' | 'legacy-choice' | 'failed-choice';
+export type OpenAIEmulatorMode = 'normal' | 'rate-limited' | 'out-of-quota' | 'server-error' | 'garbled' | 'null-body' | 'odd-error' | 'legacy-choice' | 'failed-choice' | 'ignores-stream';
 
 export interface OpenAIEmulatorOptions {
   /** The only key accepted as `Authorization: Bearer …`. Default `test-openai-key`. */
@@ -98,7 +98,7 @@ export interface OpenAIEmulator extends EmulatorHandle<RecordedRequest> {
    * 'garbled' → 200 with an HTML page instead of JSON (what a misconfigured proxy in front of a host sends),
    * 'null-body' → 200 with the JSON `null` (JSON, but no completion), 'odd-error' → 500 whose error message is an
    * object, not OpenAI's string, 'legacy-choice' → 200 with a choice of the old completions API (`text`, no
-   * `message`) and usage.
+   * `message`) and usage, 'ignores-stream' → a stream request answered with the whole completion, usage included.
    */
   setMode(mode: OpenAIEmulatorMode): void;
   /** Streams waiting for their first event (with `holdStreams`). */
@@ -383,7 +383,8 @@ export async function startOpenAIEmulator(options: OpenAIEmulatorOptions = {}): 
     const full = usageOf(promptTokensFor(body), replies.reduce((sum, r) => sum + completionTokensOf(r), 0), reasoning);
     const usage = options.reportUsage === 'prompt-only' ? { prompt_tokens: full.prompt_tokens, total_tokens: full.prompt_tokens } : full;
     const head = { id: `chatcmpl-emulator${++completions}`, created: 1_735_787_045, model: String(body.model), system_fingerprint: 'fp_emulator' };
-    if (body.stream !== true) {
+    // 'ignores-stream': a host that answers every chat request whole, as some OpenAI-compatible servers do.
+    if (body.stream !== true || mode === 'ignores-stream') {
       const choices = replies.map((reply, index) => ({
         index,
         message: { role: 'assistant', content: reply.content, ...(reply.reasoning !== undefined ? { reasoning_content: reply.reasoning } : {}), refusal: null, annotations: [], ...(reply.toolCalls.length > 0 ? { tool_calls: reply.toolCalls } : {}) },
