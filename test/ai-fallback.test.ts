@@ -26,6 +26,7 @@ describe('fallback between an alias\'s targets', () => {
       ],
       aliases: [
         { name: 'resilient', targets: [{ provider: 'openai', model: 'gpt-4o-mini' }], fallbacks: [{ provider: 'anthropic', model: 'claude-haiku-4-5-20251001' }] },
+        { name: 'claude-first', targets: [{ provider: 'anthropic', model: 'claude-haiku-4-5-20251001' }], fallbacks: [{ provider: 'openai', model: 'gpt-4o-mini' }] },
         { name: 'patient', targets: [{ provider: 'briefly', model: 'gpt-4o-mini' }], fallbacks: [{ provider: 'gemini', model: 'gemini-2.5-flash' }] },
         { name: 'shared', targets: [{ provider: 'openai', model: 'gpt-4o-mini', weight: 1 }, { provider: 'gemini', model: 'gemini-2.5-flash', weight: 1 }] },
         { name: 'skewed', targets: [{ provider: 'openai', model: 'gpt-4o', weight: 3 }, { provider: 'gemini', model: 'gemini-2.5-pro', weight: 1 }] },
@@ -143,6 +144,19 @@ describe('fallback between an alias\'s targets', () => {
     expect(result.body.error).toMatchObject({ type: 'invalid_request_error', code: 'invalid_value' });
     expect(result.body.error.message).toMatch(/max_tokens is too large/);
     expect(emulators.anthropic.lastRequest()).toBe(anthropicBefore);
+  });
+
+  it("falls back when the first target's stream fails after its 200 head, before the model said anything (Anthropic overloaded)", async () => {
+    emulators.anthropic.setMode('stream-overloaded');
+    const result = await gateway.chat(apiKey, { model: 'claude-first', stream: true, messages: HELLO });
+    expect(result.status).toBe(200);
+    expect(result.headers.get('x-keygate-provider')).toBe('openai');
+    expect(result.text).not.toContain('provider_stream_error');
+    expect(result.text).toContain('data: [DONE]');
+    // The only target: an error the client's SDK can retry, not a 200 that breaks off.
+    const alone = await gateway.chat<OpenAIErrorBody>(apiKey, { model: 'anthropic/claude-haiku-4-5-20251001', stream: true, messages: HELLO });
+    expect(alone.status).toBe(502);
+    expect(alone.body.error).toMatchObject({ type: 'api_error', code: 'overloaded_error' });
   });
 
   it('falls back when the first target answers 200 with a body that is not JSON', async () => {

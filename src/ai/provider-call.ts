@@ -93,6 +93,9 @@ export class Cancellation {
 /** The rejection for an error of the dispatcher: the caller's own cancellation as it is, else the provider's failure. */
 const failureOf = (error: Error): Error => (error instanceof CallCancelled ? error : unreachable(error));
 
+/** A stream that failed before it counted as answered: what its provider said (an `error` event's failure), or as `failureOf`. */
+const failedBeforeAnswer = (error: Error): Error => (error instanceof ProviderCallError ? error : failureOf(error));
+
 function unreachable(error: unknown): ProviderCallError {
   const code = (error as { code?: string }).code ?? '';
   const timeout = /TIMEOUT/.test(code);
@@ -303,7 +306,9 @@ export function openChatStream(adapter: ProviderAdapter, request: ChatRequest, c
     let errorStatus = 0;
     /** A 2xx (or 3xx) head that is no stream: read, then refused as a bad answer another target may make good. */
     let notStream = false;
-    let accepted = false;
+    /** The stream was handed over: the call counts as answered. From the head on, or with `failsAfterHead` from its first chunk that says something. */
+    let resolved = false;
+    const holding = adapter.failsAfterHead === true;
     let errorHeaders: IncomingHttpHeaders = {};
     const errorChunks: Buffer[] = [];
     let errorSize = 0;
@@ -311,6 +316,10 @@ export function openChatStream(adapter: ProviderAdapter, request: ChatRequest, c
     const deliver = (chunks: ChatCompletionChunk[]): Error | undefined => {
       if (!sink) {
         for (const chunk of chunks) early.push(chunk);
+        if (!resolved && chunks.some(saysSomething)) {
+          resolved = true;
+          resolve(stream);
+        }
         return undefined;
       }
       let more = true;
@@ -355,8 +364,10 @@ export function openChatStream(adapter: ProviderAdapter, request: ChatRequest, c
           } else if (!isStreamAnswer(statusCode, headers as IncomingHttpHeaders)) {
             notStream = true;
           } else {
-            accepted = true;
-            resolve(stream);
+            if (!holding) {
+              resolved = true;
+              resolve(stream);
+            }
           }
         },
         onResponseData(c, bytes) {
@@ -389,18 +400,39 @@ export function openChatStream(adapter: ProviderAdapter, request: ChatRequest, c
           try {
             last = translator.end();
           } catch (error) {
+            if (!resolved) return reject(failedBeforeAnswer(error as Error));
             return finish(error as Error);
           }
-          finish(last.length > 0 ? deliver(last) : undefined);
+          const error = last.length > 0 ? deliver(last) : undefined;
+          finish(error);
+          // A stream that ended saying nothing (an empty answer) is an answer all the same.
+          if (!resolved) {
+            resolved = true;
+            resolve(stream);
+          }
         },
         onResponseError(_c, error) {
-          // Before an accepting head: the call failed, and another target may serve it. After: the stream broke.
-          if (accepted) finish(error);
-          else reject(failureOf(error));
+          // Before the call counts as answered: it failed, and another target may serve it. After: the stream broke.
+          if (resolved) finish(error);
+          else reject(failedBeforeAnswer(error));
         },
       },
     );
   });
+}
+
+/** Whether a chunk carries what the model said (text, reasoning, a tool call, a finish, usage): not only the role of an opening. */
+function saysSomething(chunk: ChatCompletionChunk): boolean {
+  if (chunk.usage) return true;
+  for (const choice of chunk.choices) {
+    if (choice.finish_reason != null) return true;
+    const delta = choice.delta as Record<string | symbol, unknown>;
+    for (const key of Reflect.ownKeys(delta)) {
+      if (key === 'role' || (key === 'content' && (delta.content === '' || delta.content == null))) continue;
+      return true;
+    }
+  }
+  return false;
 }
 
 /** Content types no provider streams in: a page (a proxy's, a login's) or a JSON document (an error said with a 200). */

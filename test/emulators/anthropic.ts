@@ -27,7 +27,7 @@ import { toolsCalledFor } from './emulated-model.js';
  * - Usage: input tokens are `inputTokensFor(body)` (characters / 4); output tokens likewise from the answer,
  *   thinking included (Anthropic bills thinking as output).
  */
-export type AnthropicEmulatorMode = 'normal' | 'rate-limited' | 'overloaded' | 'server-error' | 'stream-error';
+export type AnthropicEmulatorMode = 'normal' | 'rate-limited' | 'overloaded' | 'server-error' | 'stream-error' | 'stream-overloaded';
 
 export interface AnthropicEmulatorOptions {
   /** The only key accepted in `x-api-key`. Default `test-anthropic-key`. */
@@ -43,7 +43,7 @@ export interface AnthropicEmulatorOptions {
 export type RecordedRequest = LooseRecordedRequest;
 
 export interface AnthropicEmulator extends EmulatorHandle<RecordedRequest> {
-  /** 'rate-limited' → 429 with retry-after, 'overloaded' → 529, 'server-error' → 500, 'stream-error' → an `error` event mid-stream (529 when not streaming). */
+  /** 'rate-limited' → 429 with retry-after, 'overloaded' → 529, 'server-error' → 500, 'stream-error' → an `error` event mid-stream (529 when not streaming), 'stream-overloaded' → a 200 stream whose `error` event (overloaded) comes right after `message_start`, before any content, as Anthropic's streams fail under load (529 when not streaming). */
   setMode(mode: AnthropicEmulatorMode): void;
 }
 
@@ -292,11 +292,16 @@ function sendError(res: ServerResponse, status: number, type: string, message: s
   sendJson(res, status, { type: 'error', error: { type, message }, request_id: 'req_emulator' }, { 'request-id': 'req_emulator', ...headers });
 }
 
-async function stream(res: ServerResponse, body: Json, reply: Answer, usage: Json, failMidway: boolean): Promise<void> {
+async function stream(res: ServerResponse, body: Json, reply: Answer, usage: Json, failMidway: boolean, failFirst = false): Promise<void> {
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'request-id': 'req_emulator' });
   const send = (data: Json) => writeEvent(res, sseEvent(String(data.type), data));
   await send({ type: 'message_start', message: { id: 'msg_emulator_stream', type: 'message', role: 'assistant', model: body.model, content: [], stop_reason: null, stop_sequence: null, usage: { ...usage, output_tokens: 1 } } });
   await send({ type: 'ping' });
+  if (failFirst) {
+    await send({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } });
+    res.end();
+    return;
+  }
   for (const [index, block] of reply.content.entries()) {
     if (block.type === 'text') {
       await send({ type: 'content_block_start', index, content_block: { type: 'text', text: '' } });
@@ -342,7 +347,7 @@ export async function startAnthropicEmulator(options: AnthropicEmulatorOptions =
     if (typeof body !== 'object' || body === null) return sendError(res, 400, 'invalid_request_error', 'There was an issue with the request body: it is not valid JSON');
     const request = body as Json;
     if (mode === 'rate-limited') return sendError(res, 429, 'rate_limit_error', 'Number of request tokens has exceeded your per-minute rate limit', { 'retry-after': String(options.retryAfterSeconds ?? 7) });
-    if (mode === 'overloaded' || (mode === 'stream-error' && request.stream !== true)) return sendError(res, 529, 'overloaded_error', 'Overloaded');
+    if (mode === 'overloaded' || ((mode === 'stream-error' || mode === 'stream-overloaded') && request.stream !== true)) return sendError(res, 529, 'overloaded_error', 'Overloaded');
     if (mode === 'server-error') return sendError(res, 500, 'api_error', 'Internal server error');
     try {
       validate(request);
@@ -358,7 +363,7 @@ export async function startAnthropicEmulator(options: AnthropicEmulatorOptions =
       cache_creation: { ephemeral_5m_input_tokens: options.cacheCreation?.fiveMinute ?? 0, ephemeral_1h_input_tokens: options.cacheCreation?.oneHour ?? 0 },
       output_tokens: outputTokensOf(reply.content),
     };
-    if (request.stream === true) return stream(res, request, reply, usage, mode === 'stream-error');
+    if (request.stream === true) return stream(res, request, reply, usage, mode === 'stream-error', mode === 'stream-overloaded');
     sendJson(res, 200, { id: 'msg_emulator', type: 'message', role: 'assistant', model: request.model, ...reply, usage }, { 'request-id': 'req_emulator' });
   });
   return {

@@ -116,6 +116,13 @@ export interface ProviderAdapter {
    * adapter sends none.
    */
   readonly wantsReasoningBack?: boolean;
+  /**
+   * The host can say a streamed call failed after its 200 head, before the model said anything (Anthropic's
+   * `error` event, overloaded; Bedrock's stream exceptions; Gemini's `error` chunk): such a stream counts as
+   * answered only from its first chunk that says something, so that a failure before it still falls back.
+   * Absent: from the head, as OpenAI's streams do.
+   */
+  readonly failsAfterHead?: boolean;
   chatCall(request: ChatRequest, ctx: CallContext): UpstreamCall;
   parseChat(body: unknown, ctx: CallContext): ChatCompletion;
   streamTranslator(ctx: CallContext): StreamTranslator;

@@ -18,6 +18,7 @@ const created = (ctx: CallContext) => Math.floor(ctx.now / 1000);
  */
 export const AnthropicProvider: ProviderAdapter = {
   type: 'anthropic',
+  failsAfterHead: true,
   defaultBaseUrl: 'https://api.anthropic.com',
   chatCall(request, ctx) {
     return {

@@ -28,6 +28,7 @@ function endpoint(ctx: CallContext): string {
  */
 export const BedrockProvider: ProviderAdapter = {
   type: 'bedrock',
+  failsAfterHead: true,
   chatCall(request: ChatRequest, ctx: CallContext): UpstreamCall {
     return signedPost(ctx, ctx.stream ? 'converse-stream' : 'converse', JSON.stringify(toConverseRequest(request, ctx.model, ctx.catalogModel)), ctx.stream ? 'application/vnd.amazon.eventstream' : 'application/json');
   },

@@ -24,6 +24,7 @@ const headers = (ctx: CallContext, accept: string) => ({ 'content-type': 'applic
  */
 export const GeminiProvider = {
   type: 'gemini',
+  failsAfterHead: true,
   defaultBaseUrl: 'https://generativelanguage.googleapis.com',
   chatCall(request, ctx) {
     return {
