@@ -138,7 +138,7 @@ describe('budgets and token limits of apps and teams', () => {
   it("counts what calls under way may cost against the budget: a call the others' longest answers leave no room for gets 429 with Retry-After, and passes once they end", async () => {
     const held = await startOpenAIEmulator({ holdStreams: true });
     try {
-      await gateway.configure({ providers: [{ name: 'openai', type: 'openai', baseUrl: openai.url }, { name: 'held', type: 'openai', baseUrl: held.url }] });
+      await gateway.configure({ providers: [{ name: 'openai', type: 'openai', baseUrl: openai.url }, { name: 'held', type: 'openai', baseUrl: held.url }], cache: { ttl: '1m' } });
       await gateway.addProviderKey('held', PROVIDER_SECRETS.openai);
       // gpt-4o-mini at $0.15 and $0.60 a million: a call of 1,000 answer tokens at most may cost $0.0006, one of 2,000 $0.0012.
       const apiKey = await gateway.createApp({ name: 'concurrent', team: 'concurrent-team', budget: { dailyUsd: 0.001 } });
@@ -155,7 +155,11 @@ describe('budgets and token limits of apps and teams', () => {
       const second = streamOf(2_000);
       await vi.waitFor(() => expect(held.heldStreams()).toBe(1));
       const calls = openai.requests().length;
-      const refused = await gateway.chat<OpenAIErrorBody>(apiKey, { model: MODEL, messages: HELLO });
+      // An answer from the cache costs nothing: the holds do not refuse it.
+      const cached = await gateway.chat(apiKey, { model: MODEL, messages: HELLO });
+      expect(cached.status).toBe(200);
+      expect(cached.headers.get('x-keygate-cache')).toBe('hit');
+      const refused = await gateway.chat<OpenAIErrorBody>(apiKey, { model: MODEL, messages: [{ role: 'user', content: 'Hello again' }] });
       expect(refused.status).toBe(429);
       expect(refused.body.error).toMatchObject({ type: 'insufficient_quota', code: 'budget_exceeded' });
       expect(refused.body.error.message).toMatch(/^app "concurrent" has \$0\.000\d+ left of its daily budget of \$0\.001, held by calls under way that may cost up to \$0\.0012\d+; try again when they end$/);
@@ -166,7 +170,7 @@ describe('budgets and token limits of apps and teams', () => {
       // Once it ends, only what it cost counts.
       held.releaseStreams();
       expect((await second).status).toBe(200);
-      expect((await gateway.chat(apiKey, { model: MODEL, messages: HELLO })).status).toBe(200);
+      expect((await gateway.chat(apiKey, { model: MODEL, messages: [{ role: 'user', content: 'Hello again' }] })).status).toBe(200);
     } finally {
       await gateway.configure({ providers: [{ name: 'openai', type: 'openai', baseUrl: openai.url }] });
       await held.stop();

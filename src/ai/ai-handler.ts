@@ -857,7 +857,8 @@ function refusePromptOverBudget(call: AiCall, prepared: Prepared): Promise<void>
   // or one far from its limit: the common case), nothing more to look up. Otherwise the budgets are checked again
   // with the prompt priced.
   const most = (prepared.promptTokens * snapshot.catalog.maxInputPerMillion) / 1_000_000;
-  if (most <= prepared.room) return undefined;
+  // (The room is what calls under way leave: none left, even a prompt of nothing is checked.)
+  if (most < prepared.room) return undefined;
   const prompt: PromptCost = {
     most,
     least: () => {
@@ -939,15 +940,17 @@ const RETRY_SOON: Readonly<Record<string, string>> = { 'retry-after': '1' };
 function enforceBudget(runtime: AiRuntime, scope: 'app' | 'team', name: string, period: 'day' | 'month', limit: number | undefined, now: number, prompt: PromptCost | undefined, left: { room: number }): Promise<void> | undefined {
   if (limit === undefined) return undefined;
   const refuseOver = (recorded: number) => {
-    // What calls under way may still spend counts as spent: they are paid for out of the same room (holdSpend).
+    // What calls under way may still spend counts as spent (holdSpend): for a call about to reach a provider (its
+    // prompt priced), not for one the cache may still answer for nothing (its admission).
     const held = runtime.spend.heldBy(scope, name);
     const spent = recorded + held;
     left.room = Math.min(left.room, limit - spent);
     const budget = () => `${period === 'day' ? 'daily' : 'monthly'} budget of $${limit}`;
     if (recorded >= limit) throw new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has spent its ${budget()} ($${recorded.toFixed(6)} so far)`, null, NO_RETRY);
+    if (!prompt) return;
     // Room that calls under way may give back when they end: worth trying again shortly.
     if (spent >= limit) throw new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has $${(limit - recorded).toFixed(6)} left of its ${budget()}, held by calls under way that may cost up to $${held.toFixed(6)}; try again when they end`, null, RETRY_SOON);
-    if (prompt && spent + prompt.most > limit) {
+    if (spent + prompt.most > limit) {
       const least = prompt.least();
       if (spent + least > limit) {
         const under = held > 0 ? ` besides what calls under way hold ($${held.toFixed(6)})` : '';
