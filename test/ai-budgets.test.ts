@@ -148,6 +148,16 @@ describe('budgets and token limits of apps and teams', () => {
       const first = streamOf(1_000);
       await vi.waitFor(() => expect(held.heldStreams()).toBe(1));
       expect((await gateway.chat(apiKey, { model: MODEL, messages: HELLO })).status).toBe(200);
+      // A prompt that fits once the call under way has ended is worth a retry; one that never fits is not.
+      // (At least $0.075 a million, cached input: 7,500 tokens cost $0.00056, 18,750 tokens $0.0014.)
+      const fitsLater = await gateway.chat<OpenAIErrorBody>(apiKey, { model: MODEL, messages: [{ role: 'user', content: 'word '.repeat(6_000) }] });
+      expect(fitsLater.status).toBe(429);
+      expect(fitsLater.body.error.message).toMatch(/besides what calls under way hold \(\$0\.0006\d+\), and this call's prompt alone costs at least/);
+      expect(fitsLater.headers.get('retry-after')).toBe('1');
+      const neverFits = await gateway.chat<OpenAIErrorBody>(apiKey, { model: MODEL, messages: [{ role: 'user', content: 'word '.repeat(15_000) }] });
+      expect(neverFits.status).toBe(429);
+      expect(neverFits.headers.get('retry-after')).toBeNull();
+      expect(neverFits.headers.get('x-should-retry')).toBe('false');
       held.releaseStreams();
       expect((await first).status).toBe(200);
 

@@ -746,8 +746,6 @@ interface Prepared {
   team: string | undefined;
   /** The prompt's estimated tokens (four bytes of UTF-8 a token): what the limits are checked with. */
   promptTokens: number;
-  /** The least any of the call's budgets has left, as the checks found it: Infinity when no budget applies. */
-  room: number;
   /** What the prompt was counted against the app's tokens per minute (chargeTokens), to give back if a later check refuses the call. */
   charged?: { cost: number; countedIn: number };
   /** The app and the team whose budgets in money the call counts against, if any: what it holds while it runs (holdSpend). */
@@ -779,8 +777,8 @@ function admit(requested: string, call: AiCall): Prepared | Promise<Prepared> {
   const moneyApp = inMoney(app?.budget) ? appName : undefined;
   const moneyTeam = inMoney(teamBudget) ? team : undefined;
   const targets = moneyApp !== undefined || moneyTeam !== undefined ? pricedTargets(call, resolved, requested) : resolved;
-  const prepared: Prepared = { targets, app: appName, team, promptTokens: 0, room: Infinity, charged: undefined, moneyApp, moneyTeam };
-  const budgets = enforceBudgets(call, appName, team, runtime.now(), undefined, prepared);
+  const prepared: Prepared = { targets, app: appName, team, promptTokens: 0, charged: undefined, moneyApp, moneyTeam };
+  const budgets = enforceBudgets(call, appName, team, runtime.now(), undefined);
   return budgets ? budgets.then(() => prepared) : prepared;
 }
 
@@ -806,18 +804,18 @@ function chargeTokens(call: AiCall, prepared: Prepared, promptTokens: number): P
  * Refuses the call (429 budget_exceeded) when its app or team has spent a budget of this period, or, given the
  * call's `prompt`, when the prompt alone would pass what a budget has left.
  */
-function enforceBudgets(call: AiCall, appName: string | undefined, team: string | undefined, now: number, prompt: PromptCost | undefined, left: { room: number }, from = 0): Promise<void> | undefined {
+function enforceBudgets(call: AiCall, appName: string | undefined, team: string | undefined, now: number, prompt: PromptCost | undefined, from = 0): Promise<void> | undefined {
   const { runtime } = call;
   const budget = appName ? call.catalog.apps.get(appName)?.budget : undefined;
   const teamBudget = team ? call.catalog.teams.get(team)?.budget : undefined;
   // Each check answers at once from the spend this node knows (no promise); only a stale tally waits for the store.
   for (let i = from; i < 4; i++) {
     const pending =
-      i === 0 ? (appName ? enforceBudget(runtime, 'app', appName, 'day', budget?.dailyUsd, now, prompt, left) : undefined)
-      : i === 1 ? (appName ? enforceBudget(runtime, 'app', appName, 'month', budget?.monthlyUsd, now, prompt, left) : undefined)
-      : i === 2 ? (team ? enforceBudget(runtime, 'team', team, 'day', teamBudget?.dailyUsd, now, prompt, left) : undefined)
-      : team ? enforceBudget(runtime, 'team', team, 'month', teamBudget?.monthlyUsd, now, prompt, left) : undefined;
-    if (pending) return pending.then(() => enforceBudgets(call, appName, team, now, prompt, left, i + 1));
+      i === 0 ? (appName ? enforceBudget(runtime, 'app', appName, 'day', budget?.dailyUsd, now, prompt) : undefined)
+      : i === 1 ? (appName ? enforceBudget(runtime, 'app', appName, 'month', budget?.monthlyUsd, now, prompt) : undefined)
+      : i === 2 ? (team ? enforceBudget(runtime, 'team', team, 'day', teamBudget?.dailyUsd, now, prompt) : undefined)
+      : team ? enforceBudget(runtime, 'team', team, 'month', teamBudget?.monthlyUsd, now, prompt) : undefined;
+    if (pending) return pending.then(() => enforceBudgets(call, appName, team, now, prompt, i + 1));
   }
   return undefined;
 }
@@ -847,20 +845,19 @@ function pricedTargets(call: AiCall, targets: readonly AiTarget[], requested: st
 }
 
 /**
- * Before a provider is called (after a cache miss: a cached answer costs nothing), refuses a call whose prompt
- * alone would pass what a budget has left. The least the prompt can cost: its estimated tokens at the lowest
- * per-token price among the call's targets, cached input's included (a whole prompt may be a cache read).
+ * Before a provider is called (after a cache miss: a cached answer costs nothing), under a budget in money: refuses
+ * a call whose budget is held by calls under way, or whose prompt alone would pass what is left; otherwise holds
+ * what the call may cost (holdSpend), in the same turn as the check, so that no other call's check falls between
+ * them. The least the prompt can cost: its estimated tokens at the lowest per-token price among the call's targets,
+ * cached input's included (a whole prompt may be a cache read). A promise only if a budget's tally was read from the
+ * store meanwhile: the check then runs again, from memory, with the hold.
  */
-function refusePromptOverBudget(call: AiCall, prepared: Prepared): Promise<void> | undefined {
+function refuseOrHold(call: AiCall, trace: CallTrace, prepared: Prepared, maxOutput: number | undefined): Promise<void> | undefined {
+  if (prepared.moneyApp === undefined && prepared.moneyTeam === undefined) return undefined;
   const { snapshot } = call;
-  // The most the prompt could cost, at the catalog's highest input price: within every budget's room (no budget,
-  // or one far from its limit: the common case), nothing more to look up. Otherwise the budgets are checked again
-  // with the prompt priced.
-  const most = (prepared.promptTokens * snapshot.catalog.maxInputPerMillion) / 1_000_000;
-  // (The room is what calls under way leave: none left, even a prompt of nothing is checked.)
-  if (most < prepared.room) return undefined;
   const prompt: PromptCost = {
-    most,
+    // The most the prompt could cost, at the catalog's highest input price: the least is priced only if this would pass a budget.
+    most: (prepared.promptTokens * snapshot.catalog.maxInputPerMillion) / 1_000_000,
     least: () => {
       let perMillion = Infinity;
       for (const target of prepared.targets) {
@@ -877,11 +874,15 @@ function refusePromptOverBudget(call: AiCall, prepared: Prepared): Promise<void>
     if (charged && prepared.app) void Promise.resolve(call.runtime.limiter.refund(`tpm\n${prepared.app}`, 60_000, charged.cost, charged.countedIn)).catch(() => undefined);
     throw error;
   };
+  let pending: Promise<void> | undefined;
   try {
-    return enforceBudgets(call, prepared.app, prepared.team, call.runtime.now(), prompt, { room: Infinity })?.catch(refund);
+    pending = enforceBudgets(call, prepared.app, prepared.team, call.runtime.now(), prompt);
   } catch (error) {
     return refund(error);
   }
+  if (pending) return pending.then(() => refuseOrHold(call, trace, prepared, maxOutput), refund);
+  holdSpend(call, trace, prepared, maxOutput);
+  return undefined;
 }
 
 /**
@@ -893,7 +894,6 @@ function refusePromptOverBudget(call: AiCall, prepared: Prepared): Promise<void>
  */
 function holdSpend(call: AiCall, trace: CallTrace, prepared: Prepared, maxOutput: number | undefined): void {
   const { moneyApp: app, moneyTeam: team } = prepared;
-  if (app === undefined && team === undefined) return;
   let usd = 0;
   for (const target of prepared.targets) {
     const provider = call.snapshot.providers.get(target.provider);
@@ -935,16 +935,15 @@ const RETRY_SOON: Readonly<Record<string, string>> = { 'retry-after': '1' };
 /**
  * Refuses the call (429 budget_exceeded) when `name` has spent `limit` this period, or, given the call's `prompt`,
  * would pass it with the prompt's least cost (priced only if its most would pass it); a promise only if the store
- * must be read. The room it finds left goes into `left` when it does not refuse.
+ * must be read.
  */
-function enforceBudget(runtime: AiRuntime, scope: 'app' | 'team', name: string, period: 'day' | 'month', limit: number | undefined, now: number, prompt: PromptCost | undefined, left: { room: number }): Promise<void> | undefined {
+function enforceBudget(runtime: AiRuntime, scope: 'app' | 'team', name: string, period: 'day' | 'month', limit: number | undefined, now: number, prompt: PromptCost | undefined): Promise<void> | undefined {
   if (limit === undefined) return undefined;
   const refuseOver = (recorded: number) => {
     // What calls under way may still spend counts as spent (holdSpend): for a call about to reach a provider (its
     // prompt priced), not for one the cache may still answer for nothing (its admission).
     const held = runtime.spend.heldBy(scope, name);
     const spent = recorded + held;
-    left.room = Math.min(left.room, limit - spent);
     const budget = () => `${period === 'day' ? 'daily' : 'monthly'} budget of $${limit}`;
     if (recorded >= limit) throw new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has spent its ${budget()} ($${recorded.toFixed(6)} so far)`, null, NO_RETRY);
     if (!prompt) return;
@@ -954,7 +953,8 @@ function enforceBudget(runtime: AiRuntime, scope: 'app' | 'team', name: string, 
       const least = prompt.least();
       if (spent + least > limit) {
         const under = held > 0 ? ` besides what calls under way hold ($${held.toFixed(6)})` : '';
-        throw new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has $${(limit - spent).toFixed(6)} left of its ${budget()}${under}, and this call's prompt alone costs at least $${least.toFixed(6)}`, null, held > 0 ? RETRY_SOON : NO_RETRY);
+        // Worth a retry only if the prompt fits once the calls under way have ended.
+        throw new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has $${(limit - spent).toFixed(6)} left of its ${budget()}${under}, and this call's prompt alone costs at least $${least.toFixed(6)}`, null, recorded + least > limit ? NO_RETRY : RETRY_SOON);
       }
     }
   };
@@ -1358,13 +1358,9 @@ function answerChat(res: ServerResponse, call: AiCall, trace: CallTrace, format:
         }
       },
     );
-  const overBudget = refusePromptOverBudget(call, prepared);
-  const held = () => {
-    holdSpend(call, trace, prepared, maxOutputOf(request));
-    send();
-  };
-  if (overBudget) return overBudget.then(held);
-  held();
+  const checked = refuseOrHold(call, trace, prepared, maxOutputOf(request));
+  if (checked) return checked.then(send);
+  send();
   return undefined;
 }
 
@@ -1376,9 +1372,8 @@ async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, f
   const wantUsage = request.stream_options?.include_usage === true;
   const { httpVersionMajor: major, httpVersionMinor: minor } = res.req;
   const chunked = major > 1 || (major === 1 && minor >= 1);
-  const overBudget = refusePromptOverBudget(call, prepared);
-  if (overBudget) await overBudget;
-  holdSpend(call, trace, prepared, maxOutputOf(request));
+  const checked = refuseOrHold(call, trace, prepared, maxOutputOf(request));
+  if (checked) await checked;
   const { result: stream, target, redaction } = await attemptAsync(call, trace, prepared.targets, (ctx, tried) => {
     const provider = snapshot.providers.get(ctx.provider.name)!;
     return openChatStream(provider.adapter, request, ctx, { dispatcher: runtime.dispatcher, timeoutMs: snapshot.timeoutMs, cancel: trace.cancel }).catch((error: unknown) => {
@@ -1572,9 +1567,8 @@ async function embeddings(parsed: Record<string, unknown>, res: ServerResponse, 
   const inputs = Array.isArray(request.input) ? request.input : [request.input];
   const estimate = embeddingTokens(inputs, quickTokenCount);
   const prepared = await prepare(request.model, estimate, call);
-  const overBudget = refusePromptOverBudget(call, prepared);
-  if (overBudget) await overBudget;
-  holdSpend(call, trace, prepared, 0);
+  const checked = refuseOrHold(call, trace, prepared, 0);
+  if (checked) await checked;
   const { runtime, snapshot } = call;
   const { result, target, redaction } = await attemptAsync(call, trace, prepared.targets, (ctx, tried) => {
     const provider = snapshot.providers.get(ctx.provider.name)!;

@@ -1,0 +1,87 @@
+import { once } from 'node:events';
+import { connect, type Socket } from 'node:net';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { ManualClock } from '../src/clock.js';
+import { AiGateway, PROVIDER_SECRETS } from './ai-fixtures.js';
+import { createTestDatabase, postgresAvailable, type TestDatabase } from './databases.js';
+import { startOpenAIEmulator, type OpenAIEmulator } from './emulators/openai.js';
+
+const HELLO = [{ role: 'user', content: 'Hello there' }];
+
+// PostgreSQL, whose reads can be held up: a budget's figure read from the store is when calls wait at its check.
+describe.skipIf(!postgresAvailable)('holds of calls under way against budget checks that wait for the store', () => {
+  let gateway: AiGateway;
+  let held: OpenAIEmulator;
+  let db: TestDatabase;
+  const clock = new ManualClock(Date.now());
+
+  beforeAll(async () => {
+    db = await createTestDatabase('postgres');
+    held = await startOpenAIEmulator({ holdStreams: true });
+    gateway = await AiGateway.start({ clock, env: { KEYGATE_DATABASE_URL: db.url } });
+    await gateway.configure({ providers: [{ name: 'held', type: 'openai', baseUrl: held.url }] });
+    await gateway.addProviderKey('held', PROVIDER_SECRETS.openai);
+  });
+  afterAll(async () => {
+    held?.releaseStreams();
+    await gateway?.stop();
+    await held?.stop();
+    await db?.drop();
+  });
+
+  /** Opens `n` connections, then writes a streamed call on each in one go; resolves with each one's status. */
+  async function burst(apiKey: string, n: number): Promise<{ statuses: Promise<string[]>; closed: () => number }> {
+    const url = new URL(gateway.proxyUrl);
+    const sockets: Socket[] = [];
+    for (let i = 0; i < n; i++) {
+      const socket = connect(Number(url.port), url.hostname);
+      socket.on('error', () => undefined);
+      sockets.push(socket);
+    }
+    await Promise.all(sockets.map((socket) => once(socket, 'connect')));
+    // Each may cost up to $0.0012 (2,000 answer tokens of gpt-4o-mini at $0.60 a million): one fills the $0.001 budget.
+    const body = JSON.stringify({ model: 'held/gpt-4o-mini', stream: true, max_tokens: 2_000, messages: HELLO });
+    const request = `POST /v1/chat/completions HTTP/1.1\r\nhost: ${url.host}\r\nauthorization: Bearer ${apiKey}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
+    let closed = 0;
+    const statuses = sockets.map((socket) => {
+      let text = '';
+      socket.on('data', (data: Buffer) => (text += data.toString('latin1')));
+      return once(socket, 'close').then(() => {
+        closed += 1;
+        return text.slice('HTTP/1.1 '.length, 'HTTP/1.1 '.length + 3);
+      });
+    });
+    for (const socket of sockets) socket.write(request);
+    return { statuses: Promise.all(statuses), closed: () => closed };
+  }
+
+  it("lets one of twenty calls through when they all waited on the budget's figure from the store, and refuses the rest", async () => {
+    const apiKey = await gateway.createApp({ name: 'burst', team: 'burst-team', budget: { dailyUsd: 0.001 } });
+    // The key known and the budget's figure read once.
+    expect((await gateway.chat(apiKey, { model: 'held/gpt-4o-mini', max_tokens: 5, messages: HELLO })).status).toBe(200);
+    // The figure is due to be read again (every 10 s); the store's table is locked meanwhile, so that every call of
+    // the burst waits on that read, as they would on a remote store's round trip.
+    clock.advance(11_000);
+    const locker = new pg.Client({ connectionString: db.url });
+    await locker.connect();
+    await locker.query('BEGIN');
+    await locker.query('LOCK TABLE ai_spend_daily IN ACCESS EXCLUSIVE MODE');
+    const before = held.requests().length;
+    const { statuses, closed } = await burst(apiKey, 20);
+    // The gateway's read is waiting on the lock: then the calls have arrived, and wait behind it.
+    await vi.waitFor(async () => {
+      const waiting = await locker.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()");
+      expect(waiting.rows[0].n).toBeGreaterThan(0);
+    });
+    await locker.query('COMMIT');
+    await locker.end();
+    // Every call either refused (its connection closed) or held at the provider.
+    await vi.waitFor(() => expect(closed() + held.heldStreams()).toBe(20), { timeout: 10_000 });
+    expect(held.requests().length - before).toBe(1);
+    held.releaseStreams();
+    const answered = await statuses;
+    expect(answered.filter((status) => status === '200')).toHaveLength(1);
+    expect(answered.filter((status) => status === '429')).toHaveLength(19);
+  }, 30_000);
+});
