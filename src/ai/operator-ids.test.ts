@@ -9,12 +9,16 @@ describe('withoutOperatorIds', () => {
     ['Permission denied on resource project projects/my-prod-project-42.', 'Permission denied on resource project projects/[redacted].'],
     ['User: arn:aws:iam::123456789012:user/gateway is not authorized to perform: bedrock:InvokeModel', 'User: arn:[redacted] is not authorized to perform: bedrock:InvokeModel'],
     ['The subscription subscriptions/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b was not found', 'The subscription subscriptions/[redacted] was not found'],
+    ['Generative Language API has not been used in project 123456789012 before or it is disabled. Enable it by visiting https://console.developers.google.com/apis/api/generativelanguage.googleapis.com/overview?project=123456789012', 'Generative Language API has not been used in project [redacted] before or it is disabled. Enable it by visiting https://console.developers.google.com/apis/api/generativelanguage.googleapis.com/overview?project=[redacted]'],
   ])('cuts the account out of %j', (message, cut) => {
     expect(withoutOperatorIds(message)).toBe(cut);
   });
 
-  it('leaves a message that names no account as it is, words that merely start alike included', () => {
-    const message = "Invalid value for 'temperature': org-chart projects/ab are words; 123456789012 tokens is a number.";
+  it.each([
+    "Invalid value for 'temperature': org-chart projects/ab are words; 123456789012 tokens is a number.",
+    'Ask the org-administrators; see https://cloud.google.com/docs/projects/quotas for limits.',
+    'The model arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-5-sonnet-20240620-v1:0 is not available in this region.',
+  ])('leaves a message that names no account as it is: %j', (message) => {
     expect(withoutOperatorIds(message)).toBe(message);
   });
 });
