@@ -7,8 +7,10 @@ import type { ServerResponse } from 'node:http';
  *
  * Without the limit, a client that keeps its connection open and reads nothing holds the upstream's connection
  * (an AI provider's stream, still generating) for as long as it likes: the upstream is paused for it, and
- * undici's body timeout does not run while paused. The limit is the upstream's idle one, as nginx's `send_timeout`
- * bounds the time between two successful writes to a client.
+ * undici's body timeout does not run while paused. The limit is a send timeout (a service's `timeouts.send`,
+ * `ai.sendTimeout`; 60 s by default, as nginx's `send_timeout` bounds the time between two writes to a client), not
+ * the upstream's idle one: the kernel tells a writer of room only once much of its buffer was taken, so a client that
+ * reads slowly but steadily can go a while between two 'drain's.
  */
 export function resumeWhenDrained(res: ServerResponse, limitMs: number, resume: () => void): void {
   if (limitMs <= 0) {

@@ -65,6 +65,7 @@ export interface AiConfig {
   aliases?: Array<{ name: string; targets: AiTarget[]; fallbacks?: AiTarget[] }>;
   cache?: { ttl: string; maxEntries?: number };
   timeout?: string;
+  sendTimeout?: string;
   responses?: { retention?: string; store?: boolean };
 }
 

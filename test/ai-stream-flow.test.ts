@@ -143,9 +143,9 @@ describe('a streamed completion between the provider and the client', () => {
     expect(received).toMatch(/data: \[DONE\]\n\n\r\n0\r\nx-keygate-cost-usd: [\d.]+\r\n\r\n$/);
   });
 
-  it("closes the client's connection and the provider's when the client takes nothing for ai.timeout, and records the call as left", async () => {
+  it("closes the client's connection and the provider's when the client takes nothing for ai.sendTimeout, and records the call as left", async () => {
     const baseUrl = `http://127.0.0.1:${(provider.address() as AddressInfo).port}`;
-    await gateway.configure({ providers: [{ name: 'scripted', type: 'openai', baseUrl }, { name: 'scripted-mistral', type: 'mistral', baseUrl }], timeout: '1s' });
+    await gateway.configure({ providers: [{ name: 'scripted', type: 'openai', baseUrl }, { name: 'scripted-mistral', type: 'mistral', baseUrl }], sendTimeout: '1s' });
     try {
       let closedOnce!: (closed: Promise<boolean>) => void;
       const providerClosed = new Promise<Promise<boolean>>((resolve) => (closedOnce = resolve));

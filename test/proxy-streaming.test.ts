@@ -54,7 +54,7 @@ describe('streaming through the proxy', () => {
         services: [
           { name: 'stream', targets: [{ url: upstream.url }] },
           { name: 'refused', targets: [{ url: await refusingTargetUrl() }] },
-          { name: 'endless', targets: [{ url: `http://127.0.0.1:${(endless.address() as AddressInfo).port}` }], timeouts: { idle: '1s' } },
+          { name: 'endless', targets: [{ url: `http://127.0.0.1:${(endless.address() as AddressInfo).port}` }], timeouts: { send: '1s' } },
         ],
         routes: [
           { name: 'http', service: 'stream', paths: ['/sse', '/chunked', '/echo'] },
@@ -73,7 +73,7 @@ describe('streaming through the proxy', () => {
     endless?.close();
   });
 
-  it("closes the client's connection and the upstream's when the client takes nothing for the service's idle timeout", async () => {
+  it("closes the client's connection and the upstream's when the client takes nothing for the service's send timeout", async () => {
     endlessAnswers = [];
     const url = new URL(proxyUrl);
     const socket = connect(Number(url.port), url.hostname);

@@ -1414,7 +1414,7 @@ async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, f
     : format === 'responses' ? new ChatChunksToResponseEvents(request.model, responseEchoOf(request), { createdAt: Math.floor(started / 1000), sealed: sealedReasoningOf(call), included: includesEncrypted(request) })
     : undefined;
   // A client that has not taken what it was sent pauses the provider (the sink's `false`) until it has, for up to
-  // ai.timeout; one that takes nothing longer is closed, which cancels the call (handleAi) as a client that left.
+  // ai.sendTimeout; one that takes nothing longer is closed, which cancels the call (handleAi) as a client that left.
   let paused = false;
   const resume = () => {
     paused = false;
@@ -1426,7 +1426,7 @@ async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, f
     const more = res.write(redaction.answers.quotedIn(data) ? redaction.answers.cutEvent(data) : data);
     if (!more && !paused) {
       paused = true;
-      resumeWhenDrained(res, snapshot.timeoutMs, resume);
+      resumeWhenDrained(res, snapshot.sendTimeoutMs, resume);
     }
     return more;
   };

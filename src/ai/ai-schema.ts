@@ -52,6 +52,7 @@ export const AiSectionSchema = Type.Object(
     models: Type.Optional(Type.Array(CatalogModelSchema, { description: 'catalog entries to add, or to replace shipped ones (same provider and id)' })),
     cache: Type.Optional(Type.Object({ ttl: Duration, maxEntries: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })) }, { additionalProperties: false, description: 'exact-match response cache for non-streamed calls' })),
     timeout: Type.Optional(Duration),
+    sendTimeout: Type.Optional(Duration),
     responses: Type.Optional(
       Type.Object(
         {

@@ -35,6 +35,8 @@ export interface AiSnapshot {
   readonly cacheTtlMs: number;
   readonly cacheMaxEntries: number;
   readonly timeoutMs: number;
+  /** The longest a client may take nothing of a stream while the provider waits on it (resumeWhenDrained); 0: no limit. */
+  readonly sendTimeoutMs: number;
   /** How long a stored Response is kept (`ai.responses.retention`). */
   readonly responsesRetentionMs: number;
   /** Whether Responses are stored at all (`ai.responses.store`, true by default). */
@@ -46,7 +48,7 @@ export interface AiSnapshot {
 export const RESPONSES_RETENTION_MS = 30 * 86_400_000;
 
 const SHIPPED = ModelCatalog.shipped();
-export const EMPTY_AI: AiSnapshot = { providers: new Map(), aliases: new Map(), cacheTtlMs: 0, cacheMaxEntries: 0, timeoutMs: 60_000, responsesRetentionMs: RESPONSES_RETENTION_MS, responsesStore: true, catalog: SHIPPED };
+export const EMPTY_AI: AiSnapshot = { providers: new Map(), aliases: new Map(), cacheTtlMs: 0, cacheMaxEntries: 0, timeoutMs: 60_000, sendTimeoutMs: 60_000, responsesRetentionMs: RESPONSES_RETENTION_MS, responsesStore: true, catalog: SHIPPED };
 
 /** Provider types whose hosts serve models no catalog can list in advance (any local or OpenAI-compatible model). */
 const OPEN_ENDED = new Set(['ollama', 'openai-compatible']);
@@ -92,6 +94,7 @@ export function compileAiSnapshot(section: AiSection | undefined, pools: Readonl
     cacheTtlMs: section.cache ? (parseDuration(section.cache.ttl) ?? 0) : 0,
     cacheMaxEntries: section.cache?.maxEntries ?? 10_000,
     timeoutMs: section.timeout ? (parseDuration(section.timeout) ?? 60_000) : 60_000,
+    sendTimeoutMs: section.sendTimeout ? (parseDuration(section.sendTimeout) ?? 60_000) : 60_000,
     responsesRetentionMs: section.responses?.retention ? (parseDuration(section.responses.retention) ?? RESPONSES_RETENTION_MS) : RESPONSES_RETENTION_MS,
     responsesStore: section.responses?.store ?? true,
     catalog: section.models?.length ? SHIPPED.withOverrides(section.models) : SHIPPED,

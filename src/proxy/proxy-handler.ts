@@ -299,7 +299,7 @@ function send(
           wroteBody = true;
           if (!res.write(chunk)) {
             controller.pause();
-            resumeWhenDrained(res, service.timeouts.idle, () => controller.resume());
+            resumeWhenDrained(res, service.timeouts.send, () => controller.resume());
           }
         },
         onResponseEnd() {

@@ -56,7 +56,7 @@ export const ServiceSchema = Type.Object(
     retries: Type.Optional(RetrySchema),
     team: Type.Optional(Type.String({ pattern: '^[a-z0-9][a-z0-9._-]{0,62}$', description: 'the team that owns the service and approves its subscriptions' })),
     subscription: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('approval')], { description: 'open: a subscription is approved when requested; approval: the team decides' })),
-    timeouts: Type.Optional(Type.Object({ connect: Type.Optional(Duration), idle: Type.Optional(Duration), total: Type.Optional(Duration) }, { additionalProperties: false })),
+    timeouts: Type.Optional(Type.Object({ connect: Type.Optional(Duration), idle: Type.Optional(Duration), total: Type.Optional(Duration), send: Type.Optional(Duration) }, { additionalProperties: false })),
   },
   { additionalProperties: false, $id: 'Service' },
 );

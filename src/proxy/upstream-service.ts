@@ -20,6 +20,8 @@ export interface Timeouts {
   connect: number;
   idle: number;
   total: number;
+  /** The longest a client may take nothing of the response while the target waits on it (resumeWhenDrained). */
+  send: number;
 }
 
 const ms = (text: string | undefined, fallback: number): number => (text ? (parseDuration(text) ?? fallback) : fallback);
@@ -28,7 +30,8 @@ export const SERVICE_DEFAULTS = {
   balancing: 'round-robin',
   retries: { attempts: 2, onStatus: [502, 503, 504], budget: 0.2 },
   // No total limit by default: it would cut Server-Sent Events and other long streams; idle bounds a stall.
-  timeouts: { connect: 2_000, idle: 60_000, total: 0 },
+  // send: nginx's send_timeout.
+  timeouts: { connect: 2_000, idle: 60_000, total: 0, send: 60_000 },
   passive: { failures: 5, cooldown: 10_000 },
   active: { interval: 5_000, timeout: 2_000, healthyThreshold: 2, unhealthyThreshold: 3 },
 } as const;
@@ -58,7 +61,7 @@ export class UpstreamService {
     this.retry = { attempts: retries.attempts ?? SERVICE_DEFAULTS.retries.attempts, onStatus: new Set(retries.onStatus ?? SERVICE_DEFAULTS.retries.onStatus) };
     this.#budgetRatio = retries.budget ?? SERVICE_DEFAULTS.retries.budget;
     const t = spec.timeouts ?? {};
-    this.timeouts = { connect: ms(t.connect, SERVICE_DEFAULTS.timeouts.connect), idle: ms(t.idle, SERVICE_DEFAULTS.timeouts.idle), total: ms(t.total, SERVICE_DEFAULTS.timeouts.total) };
+    this.timeouts = { connect: ms(t.connect, SERVICE_DEFAULTS.timeouts.connect), idle: ms(t.idle, SERVICE_DEFAULTS.timeouts.idle), total: ms(t.total, SERVICE_DEFAULTS.timeouts.total), send: ms(t.send, SERVICE_DEFAULTS.timeouts.send) };
     const passive = spec.healthCheck?.passive ?? {};
     const failureThreshold = passive.failures ?? SERVICE_DEFAULTS.passive.failures;
     const cooldown = ms(passive.cooldown, SERVICE_DEFAULTS.passive.cooldown);
