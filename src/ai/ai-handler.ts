@@ -801,8 +801,8 @@ function chargeTokens(call: AiCall, prepared: Prepared, promptTokens: number): P
 }
 
 /**
- * Refuses the call (429 budget_exceeded) when its app or team has spent a budget of this period, or, given the
- * call's `prompt`, when the prompt alone would pass what a budget has left.
+ * Refuses the call (429 budget_exceeded) when its app or team has spent a budget of this period; given the call's
+ * `prompt`, also when calls under way hold what is left or the prompt alone would pass it (enforceBudget).
  */
 function enforceBudgets(call: AiCall, appName: string | undefined, team: string | undefined, now: number, prompt: PromptCost | undefined, from = 0): Promise<void> | undefined {
   const { runtime } = call;
@@ -933,9 +933,9 @@ const NO_RETRY: Readonly<Record<string, string>> = { 'x-should-retry': 'false' }
 const RETRY_SOON: Readonly<Record<string, string>> = { 'retry-after': '1' };
 
 /**
- * Refuses the call (429 budget_exceeded) when `name` has spent `limit` this period, or, given the call's `prompt`,
- * would pass it with the prompt's least cost (priced only if its most would pass it); a promise only if the store
- * must be read.
+ * Refuses the call (429 budget_exceeded) when `name` has spent `limit` this period; given the call's `prompt` (it is
+ * about to reach a provider), also when what calls under way hold leaves nothing, or the prompt's least cost (priced
+ * only if its most would pass) would pass what is left. A promise only if the store must be read.
  */
 function enforceBudget(runtime: AiRuntime, scope: 'app' | 'team', name: string, period: 'day' | 'month', limit: number | undefined, now: number, prompt: PromptCost | undefined): Promise<void> | undefined {
   if (limit === undefined) return undefined;
