@@ -175,6 +175,12 @@ describe('budgets and token limits of apps and teams', () => {
       expect(refused.body.error.message).toMatch(/^app "concurrent" has \$0\.000\d+ left of its daily budget of \$0\.001, held by calls under way that may cost up to \$0\.0012\d+; try again when they end$/);
       expect(refused.headers.get('retry-after')).toBe('1');
       expect(refused.headers.get('x-should-retry')).toBeNull();
+      // A prompt that cannot fit even once the holds are gone is refused for good, holds or not.
+      const never = await gateway.chat<OpenAIErrorBody>(apiKey, { model: MODEL, messages: [{ role: 'user', content: 'word '.repeat(15_000) }] });
+      expect(never.status).toBe(429);
+      expect(never.body.error.message).toMatch(/and this call's prompt alone costs at least \$0\.0014\d+$/);
+      expect(never.headers.get('retry-after')).toBeNull();
+      expect(never.headers.get('x-should-retry')).toBe('false');
       expect(openai.requests().length).toBe(calls);
 
       // Once it ends, only what it cost counts.

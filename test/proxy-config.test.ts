@@ -97,10 +97,16 @@ describe('applying a config through the admin API', () => {
     }
   });
 
-  it('refuses a service duration longer than a timer can wait (Node would fire it after 1 ms)', async () => {
-    const bad = { ...good(), services: [{ name: 'web', targets: [{ url: upstream.url }], timeouts: { total: '25d' } }] };
+  it.each(['timeout', 'sendTimeout'])('refuses an ai.%s longer than a timer can wait', async (name) => {
+    const refused = await admin<ErrorBody>('POST', '/config/validate', JSON.stringify({ ...good(), ai: { providers: [], [name]: '25d' } }));
+    expect(refused).toMatchObject({ status: 400, body: { error: { code: 'invalid_config', message: `ai.${name}: at most 24d (a timer cannot wait longer), got "25d"` } } });
+    expect((await admin('POST', '/config/validate', JSON.stringify({ ...good(), ai: { providers: [], [name]: '24d' } }))).status).toBe(200);
+  });
+
+  it.each(['total', 'send'])('refuses a service duration longer than a timer can wait (Node would fire it after 1 ms): timeouts.%s', async (timeout) => {
+    const bad = { ...good(), services: [{ name: 'web', targets: [{ url: upstream.url }], timeouts: { [timeout]: '25d' } }] };
     const refused = await admin<ErrorBody>('POST', '/config/validate', JSON.stringify(bad));
-    expect(refused).toMatchObject({ status: 400, body: { error: { code: 'invalid_config', message: 'services[0].timeouts.total: at most 24d (a timer cannot wait longer), got "25d"' } } });
+    expect(refused).toMatchObject({ status: 400, body: { error: { code: 'invalid_config', message: `services[0].timeouts.${timeout}: at most 24d (a timer cannot wait longer), got "25d"` } } });
     const fine = { ...good(), services: [{ name: 'web', targets: [{ url: upstream.url }], timeouts: { total: '24d' }, healthCheck: { passive: { cooldown: '1d' } } }] };
     expect((await admin('POST', '/config/validate', JSON.stringify(fine))).status).toBe(200);
   });

@@ -778,7 +778,7 @@ function admit(requested: string, call: AiCall): Prepared | Promise<Prepared> {
   const moneyTeam = inMoney(teamBudget) ? team : undefined;
   const targets = moneyApp !== undefined || moneyTeam !== undefined ? pricedTargets(call, resolved, requested) : resolved;
   const prepared: Prepared = { targets, app: appName, team, promptTokens: 0, charged: undefined, moneyApp, moneyTeam };
-  const budgets = enforceBudgets(call, appName, team, runtime.now(), undefined);
+  const budgets = enforceBudgets(call, appName, team, runtime.now());
   return budgets ? budgets.then(() => prepared) : prepared;
 }
 
@@ -801,21 +801,20 @@ function chargeTokens(call: AiCall, prepared: Prepared, promptTokens: number): P
 }
 
 /**
- * Refuses the call (429 budget_exceeded) when its app or team has spent a budget of this period; given the call's
- * `prompt`, also when calls under way hold what is left or the prompt alone would pass it (enforceBudget).
+ * Refuses the call (429 budget_exceeded) when its app or team has spent a budget of this period. Each check answers
+ * at once from the spend this node knows (no promise); only a stale tally waits for the store.
  */
-function enforceBudgets(call: AiCall, appName: string | undefined, team: string | undefined, now: number, prompt: PromptCost | undefined, from = 0): Promise<void> | undefined {
+function enforceBudgets(call: AiCall, appName: string | undefined, team: string | undefined, now: number, from = 0): Promise<void> | undefined {
   const { runtime } = call;
   const budget = appName ? call.catalog.apps.get(appName)?.budget : undefined;
   const teamBudget = team ? call.catalog.teams.get(team)?.budget : undefined;
-  // Each check answers at once from the spend this node knows (no promise); only a stale tally waits for the store.
   for (let i = from; i < 4; i++) {
     const pending =
-      i === 0 ? (appName ? enforceBudget(runtime, 'app', appName, 'day', budget?.dailyUsd, now, prompt) : undefined)
-      : i === 1 ? (appName ? enforceBudget(runtime, 'app', appName, 'month', budget?.monthlyUsd, now, prompt) : undefined)
-      : i === 2 ? (team ? enforceBudget(runtime, 'team', team, 'day', teamBudget?.dailyUsd, now, prompt) : undefined)
-      : team ? enforceBudget(runtime, 'team', team, 'month', teamBudget?.monthlyUsd, now, prompt) : undefined;
-    if (pending) return pending.then(() => enforceBudgets(call, appName, team, now, prompt, i + 1));
+      i === 0 ? (appName ? enforceBudget(runtime, 'app', appName, 'day', budget?.dailyUsd, now) : undefined)
+      : i === 1 ? (appName ? enforceBudget(runtime, 'app', appName, 'month', budget?.monthlyUsd, now) : undefined)
+      : i === 2 ? (team ? enforceBudget(runtime, 'team', team, 'day', teamBudget?.dailyUsd, now) : undefined)
+      : team ? enforceBudget(runtime, 'team', team, 'month', teamBudget?.monthlyUsd, now) : undefined;
+    if (pending) return pending.then(() => enforceBudgets(call, appName, team, now, i + 1));
   }
   return undefined;
 }
@@ -846,43 +845,55 @@ function pricedTargets(call: AiCall, targets: readonly AiTarget[], requested: st
 
 /**
  * Before a provider is called (after a cache miss: a cached answer costs nothing), under a budget in money: refuses
- * a call whose budget is held by calls under way, or whose prompt alone would pass what is left; otherwise holds
- * what the call may cost (holdSpend), in the same turn as the check, so that no other call's check falls between
- * them. The least the prompt can cost: its estimated tokens at the lowest per-token price among the call's targets,
- * cached input's included (a whole prompt may be a cache read). A promise only if a budget's tally was read from the
- * store meanwhile: the check then runs again, from memory, with the hold.
+ * a call whose prompt alone would pass what is left, or whose room calls under way hold (checkBeforeProvider);
+ * otherwise holds what the call may cost (holdSpend), in the same turn as the check, so that no other call's check
+ * falls between them. The figures are those the call's admission just made sure of: no wait for the store here,
+ * where calls that waited together would all pass.
  */
-function refuseOrHold(call: AiCall, trace: CallTrace, prepared: Prepared, maxOutput: number | undefined): Promise<void> | undefined {
-  if (prepared.moneyApp === undefined && prepared.moneyTeam === undefined) return undefined;
+function refuseOrHold(call: AiCall, trace: CallTrace, prepared: Prepared, maxOutput: number | undefined): void {
+  if (prepared.moneyApp === undefined && prepared.moneyTeam === undefined) return;
   const { snapshot } = call;
+  let least: number | undefined;
   const prompt: PromptCost = {
     // The most the prompt could cost, at the catalog's highest input price: the least is priced only if this would pass a budget.
     most: (prepared.promptTokens * snapshot.catalog.maxInputPerMillion) / 1_000_000,
+    // Its estimated tokens at the lowest per-token price among the call's targets, cached input's included (a whole prompt may be a cache read).
     least: () => {
+      if (least !== undefined) return least;
       let perMillion = Infinity;
       for (const target of prepared.targets) {
         const providerType = snapshot.providers.get(target.provider)?.catalogKey;
         const price = providerType ? snapshot.catalog.priced(providerType, target.model) : undefined;
         perMillion = Math.min(perMillion, price ? Math.min(price.inputPerMillion, price.cachedInputPerMillion ?? price.inputPerMillion) : 0);
       }
-      return perMillion === Infinity ? 0 : (prepared.promptTokens * perMillion) / 1_000_000;
+      least = perMillion === Infinity ? 0 : (prepared.promptTokens * perMillion) / 1_000_000;
+      return least;
     },
   };
-  // A call this refuses was not made: its prompt no longer counts against the app's tokens per minute.
-  const refund = (error: unknown): never => {
+  try {
+    checkBeforeProvider(call, prepared.app, prepared.team, call.runtime.now(), prompt);
+  } catch (error) {
+    // A call this refuses was not made: its prompt no longer counts against the app's tokens per minute.
     const { charged } = prepared;
     if (charged && prepared.app) void Promise.resolve(call.runtime.limiter.refund(`tpm\n${prepared.app}`, 60_000, charged.cost, charged.countedIn)).catch(() => undefined);
     throw error;
-  };
-  let pending: Promise<void> | undefined;
-  try {
-    pending = enforceBudgets(call, prepared.app, prepared.team, call.runtime.now(), prompt);
-  } catch (error) {
-    return refund(error);
   }
-  if (pending) return pending.then(() => refuseOrHold(call, trace, prepared, maxOutput), refund);
   holdSpend(call, trace, prepared, maxOutput);
-  return undefined;
+}
+
+/** refuseOrHold's check of each budget in money of the app and its team, from the figures this node knows. */
+function checkBeforeProvider(call: AiCall, appName: string | undefined, team: string | undefined, now: number, prompt: PromptCost): void {
+  const { runtime } = call;
+  const budget = appName ? call.catalog.apps.get(appName)?.budget : undefined;
+  const teamBudget = team ? call.catalog.teams.get(team)?.budget : undefined;
+  if (appName) {
+    checkWithPrompt(runtime, 'app', appName, 'day', budget?.dailyUsd, now, prompt);
+    checkWithPrompt(runtime, 'app', appName, 'month', budget?.monthlyUsd, now, prompt);
+  }
+  if (team) {
+    checkWithPrompt(runtime, 'team', team, 'day', teamBudget?.dailyUsd, now, prompt);
+    checkWithPrompt(runtime, 'team', team, 'month', teamBudget?.monthlyUsd, now, prompt);
+  }
 }
 
 /**
@@ -932,39 +943,49 @@ const NO_RETRY: Readonly<Record<string, string>> = { 'x-should-retry': 'false' }
 /** Room held by calls under way comes back as they end: a retry may pass. */
 const RETRY_SOON: Readonly<Record<string, string>> = { 'retry-after': '1' };
 
+const budgetName = (period: 'day' | 'month', limit: number) => `${period === 'day' ? 'daily' : 'monthly'} budget of $${limit}`;
+
+/** A period's budget spent: refused until the period turns, and told not to retry. */
+function refuseSpent(scope: 'app' | 'team', name: string, period: 'day' | 'month', limit: number, recorded: number): void {
+  if (recorded >= limit) throw new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has spent its ${budgetName(period, limit)} ($${recorded.toFixed(6)} so far)`, null, NO_RETRY);
+}
+
 /**
- * Refuses the call (429 budget_exceeded) when `name` has spent `limit` this period; given the call's `prompt` (it is
- * about to reach a provider), also when what calls under way hold leaves nothing, or the prompt's least cost (priced
- * only if its most would pass) would pass what is left. A promise only if the store must be read.
+ * Refuses the call (429 budget_exceeded) when `name` has spent `limit` this period; a promise only if the store must
+ * be read.
  */
-function enforceBudget(runtime: AiRuntime, scope: 'app' | 'team', name: string, period: 'day' | 'month', limit: number | undefined, now: number, prompt: PromptCost | undefined): Promise<void> | undefined {
+function enforceBudget(runtime: AiRuntime, scope: 'app' | 'team', name: string, period: 'day' | 'month', limit: number | undefined, now: number): Promise<void> | undefined {
   if (limit === undefined) return undefined;
-  const refuseOver = (recorded: number) => {
-    // What calls under way may still spend counts as spent (holdSpend): for a call about to reach a provider (its
-    // prompt priced), not for one the cache may still answer for nothing (its admission).
-    const held = runtime.spend.heldBy(scope, name);
-    const spent = recorded + held;
-    const budget = () => `${period === 'day' ? 'daily' : 'monthly'} budget of $${limit}`;
-    if (recorded >= limit) throw new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has spent its ${budget()} ($${recorded.toFixed(6)} so far)`, null, NO_RETRY);
-    if (!prompt) return;
-    // Room that calls under way may give back when they end: worth trying again shortly.
-    if (spent >= limit) throw new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has $${(limit - recorded).toFixed(6)} left of its ${budget()}, held by calls under way that may cost up to $${held.toFixed(6)}; try again when they end`, null, RETRY_SOON);
-    if (spent + prompt.most > limit) {
-      const least = prompt.least();
-      if (spent + least > limit) {
-        const under = held > 0 ? ` besides what calls under way hold ($${held.toFixed(6)})` : '';
-        // Worth a retry only if the prompt fits once the calls under way have ended.
-        throw new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has $${(limit - spent).toFixed(6)} left of its ${budget()}${under}, and this call's prompt alone costs at least $${least.toFixed(6)}`, null, recorded + least > limit ? NO_RETRY : RETRY_SOON);
-      }
-    }
-  };
   const known = runtime.spend.spentNow(scope, name, period, now);
-  if (known === undefined) return runtime.spend.spent(scope, name, period, now).then(refuseOver, () => {
+  if (known === undefined) return runtime.spend.spent(scope, name, period, now).then((recorded) => refuseSpent(scope, name, period, limit, recorded), () => {
     // The period's first read failed (a re-sync that fails serves the last figure): nothing to check against.
     throw new AiError(503, 'api_error', 'budget_unavailable', `the ${period === 'day' ? 'daily' : 'monthly'} budget of ${scope} "${name}" cannot be checked: the store did not answer; try again shortly`, null, { 'retry-after': '1' });
   });
-  refuseOver(known);
+  refuseSpent(scope, name, period, limit, known);
   return undefined;
+}
+
+/**
+ * Refuses a call about to reach a provider (429 budget_exceeded) when `name` has spent `limit` this period, or its
+ * prompt's least cost (priced only if its most would pass) passes what is left: both for good (no retry). Then what
+ * calls under way hold counts as spent (holdSpend): when it leaves no room, or not room for the prompt, the call is
+ * refused with Retry-After, as the room comes back when they end.
+ */
+function checkWithPrompt(runtime: AiRuntime, scope: 'app' | 'team', name: string, period: 'day' | 'month', limit: number | undefined, now: number, prompt: PromptCost): void {
+  if (limit === undefined) return;
+  const recorded = runtime.spend.spentKnown(scope, name, period, now);
+  refuseSpent(scope, name, period, limit, recorded);
+  const budget = budgetName(period, limit);
+  if (recorded + prompt.most > limit && recorded + prompt.least() > limit) {
+    throw new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has $${(limit - recorded).toFixed(6)} left of its ${budget}, and this call's prompt alone costs at least $${prompt.least().toFixed(6)}`, null, NO_RETRY);
+  }
+  const held = runtime.spend.heldBy(scope, name);
+  if (held === 0) return;
+  const spent = recorded + held;
+  if (spent >= limit) throw new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has $${(limit - recorded).toFixed(6)} left of its ${budget}, held by calls under way that may cost up to $${held.toFixed(6)}; try again when they end`, null, RETRY_SOON);
+  if (spent + prompt.most > limit && spent + prompt.least() > limit) {
+    throw new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has $${(limit - spent).toFixed(6)} left of its ${budget} besides what calls under way hold ($${held.toFixed(6)}), and this call's prompt alone costs at least $${prompt.least().toFixed(6)}; try again when they end`, null, RETRY_SOON);
+  }
 }
 
 /** A target that answered, with its answer and what to cut out of it before it goes on. */
@@ -1358,8 +1379,7 @@ function answerChat(res: ServerResponse, call: AiCall, trace: CallTrace, format:
         }
       },
     );
-  const checked = refuseOrHold(call, trace, prepared, maxOutputOf(request));
-  if (checked) return checked.then(send);
+  refuseOrHold(call, trace, prepared, maxOutputOf(request));
   send();
   return undefined;
 }
@@ -1372,8 +1392,7 @@ async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, f
   const wantUsage = request.stream_options?.include_usage === true;
   const { httpVersionMajor: major, httpVersionMinor: minor } = res.req;
   const chunked = major > 1 || (major === 1 && minor >= 1);
-  const checked = refuseOrHold(call, trace, prepared, maxOutputOf(request));
-  if (checked) await checked;
+  refuseOrHold(call, trace, prepared, maxOutputOf(request));
   const { result: stream, target, redaction } = await attemptAsync(call, trace, prepared.targets, (ctx, tried) => {
     const provider = snapshot.providers.get(ctx.provider.name)!;
     return openChatStream(provider.adapter, request, ctx, { dispatcher: runtime.dispatcher, timeoutMs: snapshot.timeoutMs, cancel: trace.cancel }).catch((error: unknown) => {
@@ -1567,8 +1586,7 @@ async function embeddings(parsed: Record<string, unknown>, res: ServerResponse, 
   const inputs = Array.isArray(request.input) ? request.input : [request.input];
   const estimate = embeddingTokens(inputs, quickTokenCount);
   const prepared = await prepare(request.model, estimate, call);
-  const checked = refuseOrHold(call, trace, prepared, 0);
-  if (checked) await checked;
+  refuseOrHold(call, trace, prepared, 0);
   const { runtime, snapshot } = call;
   const { result, target, redaction } = await attemptAsync(call, trace, prepared.targets, (ctx, tried) => {
     const provider = snapshot.providers.get(ctx.provider.name)!;

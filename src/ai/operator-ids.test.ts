@@ -4,7 +4,10 @@ import { withoutOperatorIds } from './operator-ids.js';
 describe('withoutOperatorIds', () => {
   it.each([
     ['Rate limit reached for gpt-4o in organization org-AbCdEf0123456789xyzQwErt on tokens per min (TPM): Limit 30000', 'Rate limit reached for gpt-4o in organization org-[redacted] on tokens per min (TPM): Limit 30000'],
-    ['Project `proj_Zx81aB20cD3eF4gH` does not have access to model `gpt-5`', 'Project `proj_[redacted]` does not have access to model `gpt-5`'],
+    ['Project `proj_Zx81aB20cD3eF4gHkLmNpQrS` does not have access to model `gpt-5`', 'Project `proj_[redacted]` does not have access to model `gpt-5`'],
+    ['in organization org-AbCdEfGhIjKlMnOpQrStUvWx on requests per min', 'in organization org-[redacted] on requests per min'],
+    ['The requested URL /v1beta1/projects/acme-prod-4411/locations/us-central1/publishers/google/models/gemini-9:generateContent was not found', 'The requested URL /v1beta1/projects/[redacted]/locations/us-central1/publishers/google/models/gemini-9:generateContent was not found'],
+    ['See https://console.cloud.google.com/apis/api/aiplatform.googleapis.com/quotas?project=acme-prod-4411 for the quota', 'See https://console.cloud.google.com/apis/api/aiplatform.googleapis.com/quotas?project=[redacted] for the quota'],
     ["Quota exceeded for quota metric 'Generate Content API requests per minute' for consumer 'project_number:123456789012'.", "Quota exceeded for quota metric 'Generate Content API requests per minute' for consumer 'project_number:[redacted]'."],
     ['Permission denied on resource project projects/my-prod-project-42.', 'Permission denied on resource project projects/[redacted].'],
     ['User: arn:aws:iam::123456789012:user/gateway is not authorized to perform: bedrock:InvokeModel', 'User: arn:[redacted] is not authorized to perform: bedrock:InvokeModel'],

@@ -7,12 +7,14 @@
  */
 const OPERATOR_IDS = new RegExp(
   [
-    // OpenAI: 24 letters and digits; a digit among them tells an id from a word ("org-administrators").
-    String.raw`\b(org-|proj_)(?=[A-Za-z0-9]*\d)[A-Za-z0-9]{12,}`,
-    // Google: a project's number or id as a resource name, not a path segment of a URL (".../docs/projects/quotas").
+    // OpenAI: exactly 24 letters and digits, which no word is ("org-administrators").
+    String.raw`\b(org-|proj_)[A-Za-z0-9]{24}\b`,
+    // Google: a project's number or id, as a resource name (Vertex AI's URLs and paths too), but not the documentation's
+    // path (".../docs/projects/quotas"); as a console link's parameter; a number in prose ("in project 123…").
     String.raw`\b(project_number:)\d+`,
-    String.raw`(?<![/\w])(projects\/)[a-z0-9][a-z0-9-]{3,}`,
-    String.raw`\b(project[= ])\d{6,}`,
+    String.raw`(?<!\/docs\/)\b(projects\/)[a-z0-9][a-z0-9-]{3,}`,
+    String.raw`\b(project=)(?:[a-z][a-z0-9-]{4,}[a-z0-9]|\d{6,})`,
+    String.raw`\b(project )\d{6,}`,
     // AWS: an ARN with an account id (a foundation model's has none, and keeps its model's name).
     String.raw`\b(arn:)aws[a-z-]*:[^:\s]*:[^:\s]*:\d{12}:[^\s"'\`,;)]+`,
     String.raw`\b(subscriptions\/)[0-9a-fA-F-]{36}`,

@@ -111,6 +111,20 @@ export class SpendTracker {
     return this.#total(k, tally);
   }
 
+  /**
+   * The spend as last read, plus this node's calls since, due for a re-read or not: for a check that has just
+   * waited for a read and must not wait again (a read slower than `resyncMs` would make it wait for ever).
+   */
+  spentKnown(scope: Scope, name: string, period: BudgetPeriod, now: number): number {
+    const k = key(scope, name, period);
+    const start = periodStart(period, now);
+    const tally = this.#tallies.get(k);
+    if (tally && tally.start === start) return this.#total(k, tally);
+    // The period turned since its last read: no figure of the new one yet, but this node's own calls of it.
+    const unwritten = this.#unwritten.get(k);
+    return unwritten?.start === start ? unwritten.usd : 0;
+  }
+
   /** Whether the tally is to be read afresh: it is older than `resyncMs`, and not waiting out a failed read. */
   #due(tally: Tally, now: number): boolean {
     return now - tally.syncedAt >= this.resyncMs && now >= tally.retryAt;

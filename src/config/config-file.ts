@@ -77,6 +77,7 @@ export function validateConfig(value: unknown): ConfigFile {
       'timeouts.connect': service.timeouts?.connect,
       'timeouts.idle': service.timeouts?.idle,
       'timeouts.total': service.timeouts?.total,
+      'timeouts.send': service.timeouts?.send,
       'healthCheck.active.interval': service.healthCheck?.active?.interval,
       'healthCheck.active.timeout': service.healthCheck?.active?.timeout,
       'healthCheck.passive.cooldown': service.healthCheck?.passive?.cooldown,
@@ -110,7 +111,7 @@ export function validateConfig(value: unknown): ConfigFile {
     }
   });
   const providers = new Set<string>();
-  if (config.ai) timerDurations('ai', { timeout: config.ai.timeout });
+  if (config.ai) timerDurations('ai', { timeout: config.ai.timeout, sendTimeout: config.ai.sendTimeout });
   const retention = config.ai?.responses?.retention;
   if (retention !== undefined && !((parseDuration(retention) ?? 0) > 0)) throw new KeygateError('invalid_config', `ai.responses.retention: must be longer than 0 (a stored response must outlive its answer), got "${retention}"`);
   (config.ai?.providers ?? []).forEach((provider, i) => {
