@@ -125,19 +125,19 @@ describe('the retry budget', () => {
 });
 
 describe('service defaults', () => {
-  it('retries twice on 502, 503 and 504, with 2 s to connect, 60 s idle, and no total limit', () => {
+  it('retries twice on 502, 503 and 504, with 2 s to connect, 60 s idle, no total limit, and 60 s for a client to take the answer', () => {
     const s = service([1]);
     expect(s.retry).toEqual({ attempts: 2, onStatus: new Set([502, 503, 504]) });
-    expect(s.timeouts).toEqual({ connect: 2_000, idle: 60_000, total: 0 });
+    expect(s.timeouts).toEqual({ connect: 2_000, idle: 60_000, total: 0, send: 60_000 });
     expect(s.activeCheck).toBeUndefined();
   });
 
   it('reads durations and health-check thresholds from the spec', () => {
     const s = service([1], {
-      timeouts: { connect: '250ms', idle: '5s', total: '1m' },
+      timeouts: { connect: '250ms', idle: '5s', total: '1m', send: '2m' },
       healthCheck: { active: { path: '/ready', interval: '200ms', unhealthyThreshold: 1 } },
     });
-    expect(s.timeouts).toEqual({ connect: 250, idle: 5_000, total: 60_000 });
+    expect(s.timeouts).toEqual({ connect: 250, idle: 5_000, total: 60_000, send: 120_000 });
     expect(s.activeCheck).toEqual({ path: '/ready', interval: 200, timeout: 2_000, healthyThreshold: 2, unhealthyThreshold: 1, expectStatus: undefined });
   });
 });
