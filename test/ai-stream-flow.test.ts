@@ -183,6 +183,25 @@ describe('a streamed completion between the provider and the client', () => {
     }
   });
 
+  it("answers 502 provider_bad_response for an Anthropic stream whose first event after message_start cannot be read, before the model said anything", async () => {
+    const baseUrl = `http://127.0.0.1:${(provider.address() as AddressInfo).port}`;
+    await gateway.configure({ providers: [{ name: 'scripted', type: 'openai', baseUrl }, { name: 'scripted-mistral', type: 'mistral', baseUrl }, { name: 'scripted-claude', type: 'anthropic', baseUrl }] });
+    await gateway.addProviderKey('scripted-claude', 'scripted-claude-key');
+    try {
+      script = (_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        // Anthropic's first event (https://docs.anthropic.com/en/api/messages-streaming), then one that is no JSON.
+        const start = { type: 'message_start', message: { id: 'msg_1', type: 'message', role: 'assistant', model: 'claude-haiku-4-5', content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 3, output_tokens: 1 } } };
+        res.end(`event: message_start\ndata: ${JSON.stringify(start)}\n\nevent: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_de\n\n`);
+      };
+      const result = await gateway.call<{ error: { code: string } }>('POST', '/v1/chat/completions', apiKey, { model: 'scripted-claude/claude-haiku-4-5', stream: true, messages: [{ role: 'user', content: 'go' }] });
+      expect(result.status).toBe(502);
+      expect(result.body.error.code).toBe('provider_bad_response');
+    } finally {
+      await gateway.configure({ providers: [{ name: 'scripted', type: 'openai', baseUrl }, { name: 'scripted-mistral', type: 'mistral', baseUrl }] });
+    }
+  });
+
   it("closes the provider's connection when the client goes away mid-stream", async () => {
     let providerClosed!: Promise<boolean>;
     script = (_req, res) => {

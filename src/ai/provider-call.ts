@@ -382,8 +382,9 @@ export function openChatStream(adapter: ProviderAdapter, request: ChatRequest, c
           try {
             chunks = translator.push(bytes);
           } catch (error) {
-            // An event that does not parse: the stream is broken, whatever follows.
-            c.abort(error as Error);
+            // An event that does not parse: the stream is broken, whatever follows (the provider's failure, should
+            // that come before the call counts as answered, not an unreachable provider).
+            c.abort(error instanceof ProviderCallError ? error : unreadableStream());
             return;
           }
           const error = chunks.length > 0 ? deliver(chunks) : undefined;
@@ -448,6 +449,8 @@ function isStreamAnswer(status: number, headers: IncomingHttpHeaders): boolean {
   const type = headers['content-type'];
   return typeof type !== 'string' || !NOT_STREAM_TYPES.test(type);
 }
+
+const unreadableStream = () => new ProviderCallError({ status: 502, type: 'api_error', code: 'provider_bad_response', message: 'the provider sent a stream event that cannot be read', retryable: true });
 
 const notAStreamError = (billed: Usage | undefined) => new ProviderCallError({ status: 502, type: 'api_error', code: 'provider_bad_response', message: 'the provider answered a stream request with no stream', retryable: true }, billed);
 

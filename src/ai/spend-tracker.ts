@@ -112,8 +112,9 @@ export class SpendTracker {
   }
 
   /**
-   * The spend as last read, plus this node's calls since, due for a re-read or not: for a check that has just
-   * waited for a read and must not wait again (a read slower than `resyncMs` would make it wait for ever).
+   * The spend as last read, plus this node's calls since, due for a re-read or not: for the check a call makes just
+   * before it reaches a provider, from the figure its admission made sure of. It must not wait for the store: calls
+   * that waited together would all pass it, and a read slower than `resyncMs` would make it wait for ever.
    */
   spentKnown(scope: Scope, name: string, period: BudgetPeriod, now: number): number {
     const k = key(scope, name, period);
