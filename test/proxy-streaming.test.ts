@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { connect, type AddressInfo } from 'node:net';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { WebSocket, type RawData } from 'ws';
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { loadSettings } from '../src/config/settings.js';
 import { startGateway, type Gateway } from '../src/gateway.js';
 import { tempDataDir } from './keygate-process.js';
@@ -31,6 +31,7 @@ describe('streaming through the proxy', () => {
   // An upstream that writes for as long as it is read, and tells when the proxy lets go of its answer.
   let endless: Server;
   let endlessAnswers: Array<ServerResponse> = [];
+  const endlessSockets: WebSocket[] = [];
 
   beforeAll(async () => {
     upstream = await TestUpstream.start('stream');
@@ -43,6 +44,16 @@ describe('streaming through the proxy', () => {
         res.once('drain', next);
       };
       next();
+    });
+    // Its WebSocket side sends for as long as it is read, too.
+    new WebSocketServer({ server: endless }).on('connection', (socket) => {
+      endlessSockets.push(socket);
+      const piece = Buffer.alloc(64 * 1024, 'w');
+      const pump = () => {
+        while (socket.readyState === WebSocket.OPEN && socket.bufferedAmount < 1 << 20) socket.send(piece);
+        if (socket.readyState === WebSocket.OPEN) setTimeout(pump, 5);
+      };
+      pump();
     });
     await new Promise<void>((resolve) => endless.listen(0, '127.0.0.1', resolve));
     const settings = loadSettings({ KEYGATE_DATA_DIR: tempDataDir(), KEYGATE_ADMIN_TOKEN: 't', KEYGATE_PROXY_PORT: '0', KEYGATE_ADMIN_PORT: '0', KEYGATE_PROXY_HOST: '127.0.0.1', KEYGATE_LOG_LEVEL: 'silent' });
@@ -71,6 +82,19 @@ describe('streaming through the proxy', () => {
     await upstream?.stop();
     endless?.closeAllConnections();
     endless?.close();
+  });
+
+  it("closes a WebSocket's two connections when the client takes nothing of the upstream's messages for the service's send timeout", async () => {
+    const socket = new WebSocket(`${proxyUrl.replace('http:', 'ws:')}/endless`);
+    socket.on('error', () => undefined);
+    await once(socket, 'open');
+    // The client keeps its connection open and reads nothing.
+    socket.pause();
+    await vi.waitFor(() => expect(endlessSockets).toHaveLength(1));
+    const upstreamSide = endlessSockets[0]!;
+    await once(upstreamSide, 'close');
+    socket.resume();
+    await once(socket, 'close');
   });
 
   it("closes the client's connection and the upstream's when the client takes nothing for the service's send timeout", async () => {

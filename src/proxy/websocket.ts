@@ -139,6 +139,9 @@ function connect(
     if (head.length > 0) upstream.write(head);
     upstream.pipe(client);
     client.pipe(upstream);
+    // A side that takes nothing of what the other sends for the send timeout holds both connections: both close.
+    closeWhenStalled(upstream, client, service.timeouts.send);
+    closeWhenStalled(client, upstream, service.timeouts.send);
   });
   upstream.on('error', () => {
     release();
@@ -155,4 +158,26 @@ function connect(
   });
   client.on('error', () => upstream.destroy());
   client.on('close', () => upstream.destroy());
+}
+
+/**
+ * Closes both sockets when `from`, piped to `to`, stays paused for `limitMs` (0: never): pipe() pauses it while `to`
+ * has not taken what it was written, so that is how long the other side has taken nothing (resumeWhenDrained, for
+ * a WebSocket).
+ */
+function closeWhenStalled(from: Duplex, to: Duplex, limitMs: number): void {
+  if (limitMs <= 0) return;
+  let timer: NodeJS.Timeout | undefined;
+  const clear = () => {
+    clearTimeout(timer);
+    timer = undefined;
+  };
+  from.on('pause', () => {
+    timer ??= setTimeout(() => {
+      from.destroy();
+      to.destroy();
+    }, limitMs);
+  });
+  from.on('resume', clear);
+  from.once('close', clear);
 }
