@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { connect, type AddressInfo } from 'node:net';
+import { connect, type AddressInfo, type Socket } from 'node:net';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
@@ -32,6 +32,7 @@ describe('streaming through the proxy', () => {
   let endless: Server;
   let endlessAnswers: Array<ServerResponse> = [];
   const endlessSockets: WebSocket[] = [];
+  let afterEnd: Server;
 
   beforeAll(async () => {
     upstream = await TestUpstream.start('stream');
@@ -56,6 +57,26 @@ describe('streaming through the proxy', () => {
       pump();
     });
     await new Promise<void>((resolve) => endless.listen(0, '127.0.0.1', resolve));
+    // A raw upgrade (no WebSocket) whose upstream answers only once the client is done sending, for longer than the
+    // send timeout, a piece at a time: a client that half-closed and reads.
+    afterEnd = createServer();
+    afterEnd.on('upgrade', (_req, socket: Socket) => {
+      socket.on('error', () => undefined);
+      socket.write('HTTP/1.1 101 Switching Protocols\r\nupgrade: tcp\r\nconnection: upgrade\r\n\r\n');
+      socket.resume();
+      socket.on('end', () => {
+        let n = 0;
+        const timer = setInterval(() => {
+          if (socket.destroyed) return clearInterval(timer);
+          socket.write(`piece ${++n}\n`);
+          if (n === 5) {
+            clearInterval(timer);
+            socket.end();
+          }
+        }, 300);
+      });
+    });
+    await new Promise<void>((resolve) => afterEnd.listen(0, '127.0.0.1', resolve));
     const settings = loadSettings({ KEYGATE_DATA_DIR: tempDataDir(), KEYGATE_ADMIN_TOKEN: 't', KEYGATE_PROXY_PORT: '0', KEYGATE_ADMIN_PORT: '0', KEYGATE_PROXY_HOST: '127.0.0.1', KEYGATE_LOG_LEVEL: 'silent' });
     gateway = await startGateway(settings, { logger: pino({ level: 'silent' }), timers: false });
     proxyUrl = gateway.proxyUrl!;
@@ -66,12 +87,14 @@ describe('streaming through the proxy', () => {
           { name: 'stream', targets: [{ url: upstream.url }] },
           { name: 'refused', targets: [{ url: await refusingTargetUrl() }] },
           { name: 'endless', targets: [{ url: `http://127.0.0.1:${(endless.address() as AddressInfo).port}` }], timeouts: { send: '1s' } },
+          { name: 'after-end', targets: [{ url: `http://127.0.0.1:${(afterEnd.address() as AddressInfo).port}` }], timeouts: { send: '1s' } },
         ],
         routes: [
           { name: 'http', service: 'stream', paths: ['/sse', '/chunked', '/echo'] },
           { name: 'socket', service: 'stream', paths: ['/ws/*'] },
           { name: 'refused-socket', service: 'refused', paths: ['/refused/*'] },
           { name: 'endless', service: 'endless', paths: ['/endless'] },
+          { name: 'after-end', service: 'after-end', paths: ['/after-end'] },
         ],
       },
       'test',
@@ -82,6 +105,23 @@ describe('streaming through the proxy', () => {
     await upstream?.stop();
     endless?.closeAllConnections();
     endless?.close();
+    afterEnd?.closeAllConnections();
+    afterEnd?.close();
+  });
+
+  it('keeps an upgraded connection whose client is done sending (half-closed) while the upstream answers, past the send timeout', async () => {
+    const url = new URL(proxyUrl);
+    const socket = connect({ port: Number(url.port), host: url.hostname, allowHalfOpen: true });
+    await once(socket, 'connect');
+    socket.write(`GET /after-end HTTP/1.1\r\nhost: ${url.host}\r\nconnection: upgrade\r\nupgrade: tcp\r\n\r\n`);
+    let text = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (data: string) => (text += data));
+    await vi.waitFor(() => expect(text).toContain('\r\n\r\n'));
+    expect(text.startsWith('HTTP/1.1 101')).toBe(true);
+    socket.end();
+    await once(socket, 'close');
+    expect(text.match(/piece \d/g)).toEqual(['piece 1', 'piece 2', 'piece 3', 'piece 4', 'piece 5']);
   });
 
   it("closes a WebSocket's two connections when the client takes nothing of the upstream's messages for the service's send timeout", async () => {

@@ -401,8 +401,9 @@ export function openChatStream(adapter: ProviderAdapter, request: ChatRequest, c
           try {
             last = translator.end();
           } catch (error) {
-            if (!resolved) return reject(failedBeforeAnswer(error as Error));
-            return finish(error as Error);
+            const failure = error instanceof ProviderCallError ? error : unreadableStream();
+            if (!resolved) return reject(failure);
+            return finish(failure);
           }
           const error = last.length > 0 ? deliver(last) : undefined;
           finish(error);

@@ -163,7 +163,8 @@ function connect(
 /**
  * Closes both sockets when `from`, piped to `to`, stays paused for `limitMs` (0: never): pipe() pauses it while `to`
  * has not taken what it was written, so that is how long the other side has taken nothing (resumeWhenDrained, for
- * a WebSocket).
+ * a WebSocket). pipe() also pauses `from` when it lets go of `to`: once `to` was ended (`from` half-closed, done
+ * sending while it still reads: that direction is over, not stalled) or either side is gone.
  */
 function closeWhenStalled(from: Duplex, to: Duplex, limitMs: number): void {
   if (limitMs <= 0) return;
@@ -173,11 +174,14 @@ function closeWhenStalled(from: Duplex, to: Duplex, limitMs: number): void {
     timer = undefined;
   };
   from.on('pause', () => {
-    timer ??= setTimeout(() => {
+    if (timer || from.destroyed || to.destroyed || to.writableEnded) return;
+    timer = setTimeout(() => {
       from.destroy();
       to.destroy();
     }, limitMs);
+    timer.unref();
   });
   from.on('resume', clear);
   from.once('close', clear);
+  to.once('close', clear);
 }
