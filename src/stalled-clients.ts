@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 
 /**
  * Resumes an upstream paused because `res`'s client has not taken what it was sent, once it has ('drain'); a
@@ -25,4 +26,30 @@ export function resumeWhenDrained(res: ServerResponse, limitMs: number, resume: 
     res.off('close', clear);
     resume();
   });
+}
+
+/**
+ * Closes both sockets when `from`, piped to `to`, stays paused for `limitMs` (0: never): pipe() pauses it while `to`
+ * has not taken what it was written, so that is how long the other side has taken nothing (resumeWhenDrained, for
+ * a WebSocket). pipe() also pauses `from` when it lets go of `to`: once `to` was ended (`from` half-closed, done
+ * sending while it still reads: that direction is over, not stalled) or either side is gone.
+ */
+export function closeWhenStalled(from: Duplex, to: Duplex, limitMs: number): void {
+  if (limitMs <= 0) return;
+  let timer: NodeJS.Timeout | undefined;
+  const clear = () => {
+    clearTimeout(timer);
+    timer = undefined;
+  };
+  from.on('pause', () => {
+    if (timer || from.destroyed || to.destroyed || to.writableEnded) return;
+    timer = setTimeout(() => {
+      from.destroy();
+      to.destroy();
+    }, limitMs);
+    timer.unref();
+  });
+  from.on('resume', clear);
+  from.once('close', clear);
+  to.once('close', clear);
 }

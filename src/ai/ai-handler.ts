@@ -748,6 +748,8 @@ interface Prepared {
   promptTokens: number;
   /** What the prompt was counted against the app's tokens per minute (chargeTokens), to give back if a later check refuses the call. */
   charged?: { cost: number; countedIn: number };
+  /** The least its prompt can cost (leastPromptCost), once priced. */
+  leastPromptUsd?: number;
   /** The app and the team whose budgets in money the call counts against, if any: what it holds while it runs (holdSpend). */
   moneyApp: string | undefined;
   moneyTeam: string | undefined;
@@ -852,26 +854,10 @@ function pricedTargets(call: AiCall, targets: readonly AiTarget[], requested: st
  */
 function refuseOrHold(call: AiCall, trace: CallTrace, prepared: Prepared, maxOutput: number | undefined): void {
   if (prepared.moneyApp === undefined && prepared.moneyTeam === undefined) return;
-  const { snapshot } = call;
-  let least: number | undefined;
-  const prompt: PromptCost = {
-    // The most the prompt could cost, at the catalog's highest input price: the least is priced only if this would pass a budget.
-    most: (prepared.promptTokens * snapshot.catalog.maxInputPerMillion) / 1_000_000,
-    // Its estimated tokens at the lowest per-token price among the call's targets, cached input's included (a whole prompt may be a cache read).
-    least: () => {
-      if (least !== undefined) return least;
-      let perMillion = Infinity;
-      for (const target of prepared.targets) {
-        const providerType = snapshot.providers.get(target.provider)?.catalogKey;
-        const price = providerType ? snapshot.catalog.priced(providerType, target.model) : undefined;
-        perMillion = Math.min(perMillion, price ? Math.min(price.inputPerMillion, price.cachedInputPerMillion ?? price.inputPerMillion) : 0);
-      }
-      least = perMillion === Infinity ? 0 : (prepared.promptTokens * perMillion) / 1_000_000;
-      return least;
-    },
-  };
+  // The most the prompt could cost, at the catalog's highest input price: its least is priced only if this would pass a budget.
+  const most = (prepared.promptTokens * call.snapshot.catalog.maxInputPerMillion) / 1_000_000;
   try {
-    checkBeforeProvider(call, prepared.app, prepared.team, call.runtime.now(), prompt);
+    checkBeforeProvider(call, prepared, call.runtime.now(), most);
   } catch (error) {
     // A call this refuses was not made: its prompt no longer counts against the app's tokens per minute.
     const { charged } = prepared;
@@ -882,18 +868,35 @@ function refuseOrHold(call: AiCall, trace: CallTrace, prepared: Prepared, maxOut
 }
 
 /** refuseOrHold's check of each budget in money of the app and its team, from the figures this node knows. */
-function checkBeforeProvider(call: AiCall, appName: string | undefined, team: string | undefined, now: number, prompt: PromptCost): void {
-  const { runtime } = call;
+function checkBeforeProvider(call: AiCall, prepared: Prepared, now: number, most: number): void {
+  const { app: appName, team } = prepared;
   const budget = appName ? call.catalog.apps.get(appName)?.budget : undefined;
   const teamBudget = team ? call.catalog.teams.get(team)?.budget : undefined;
   if (appName) {
-    checkWithPrompt(runtime, 'app', appName, 'day', budget?.dailyUsd, now, prompt);
-    checkWithPrompt(runtime, 'app', appName, 'month', budget?.monthlyUsd, now, prompt);
+    checkWithPrompt(call, prepared, 'app', appName, 'day', budget?.dailyUsd, now, most);
+    checkWithPrompt(call, prepared, 'app', appName, 'month', budget?.monthlyUsd, now, most);
   }
   if (team) {
-    checkWithPrompt(runtime, 'team', team, 'day', teamBudget?.dailyUsd, now, prompt);
-    checkWithPrompt(runtime, 'team', team, 'month', teamBudget?.monthlyUsd, now, prompt);
+    checkWithPrompt(call, prepared, 'team', team, 'day', teamBudget?.dailyUsd, now, most);
+    checkWithPrompt(call, prepared, 'team', team, 'month', teamBudget?.monthlyUsd, now, most);
   }
+}
+
+/**
+ * The least a call's prompt can cost: its estimated tokens at the lowest per-token price among its targets, cached
+ * input's included (a whole prompt may be a cache read). Priced once a call, and only when a budget is near.
+ */
+function leastPromptCost(call: AiCall, prepared: Prepared): number {
+  if (prepared.leastPromptUsd !== undefined) return prepared.leastPromptUsd;
+  const { snapshot } = call;
+  let perMillion = Infinity;
+  for (const target of prepared.targets) {
+    const providerType = snapshot.providers.get(target.provider)?.catalogKey;
+    const price = providerType ? snapshot.catalog.priced(providerType, target.model) : undefined;
+    perMillion = Math.min(perMillion, price ? Math.min(price.inputPerMillion, price.cachedInputPerMillion ?? price.inputPerMillion) : 0);
+  }
+  prepared.leastPromptUsd = perMillion === Infinity ? 0 : (prepared.promptTokens * perMillion) / 1_000_000;
+  return prepared.leastPromptUsd;
 }
 
 /**
@@ -927,12 +930,6 @@ function releaseSpend(call: AiCall, trace: CallTrace): void {
 
 /** The answer's limit a chat request sets: `max_completion_tokens`, or the older `max_tokens`. */
 const maxOutputOf = (request: ChatRequest): number | undefined => request.max_completion_tokens ?? request.max_tokens;
-
-/** What a call's prompt costs: at most `most` (at the catalog's highest input price), at least `least()`. */
-interface PromptCost {
-  most: number;
-  least: () => number;
-}
 
 /**
  * A spent budget lasts until the day or month turns: the `openai` and `@anthropic-ai/sdk` clients retry a 429
@@ -971,20 +968,20 @@ function enforceBudget(runtime: AiRuntime, scope: 'app' | 'team', name: string, 
  * calls under way hold counts as spent (holdSpend): when it leaves no room, or not room for the prompt, the call is
  * refused with Retry-After, as the room comes back when they end.
  */
-function checkWithPrompt(runtime: AiRuntime, scope: 'app' | 'team', name: string, period: 'day' | 'month', limit: number | undefined, now: number, prompt: PromptCost): void {
+function checkWithPrompt(call: AiCall, prepared: Prepared, scope: 'app' | 'team', name: string, period: 'day' | 'month', limit: number | undefined, now: number, most: number): void {
   if (limit === undefined) return;
-  const recorded = runtime.spend.spentKnown(scope, name, period, now);
+  const { spend } = call.runtime;
+  const recorded = spend.spentKnown(scope, name, period, now);
   refuseSpent(scope, name, period, limit, recorded);
-  const budget = budgetName(period, limit);
-  if (recorded + prompt.most > limit && recorded + prompt.least() > limit) {
-    throw new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has $${(limit - recorded).toFixed(6)} left of its ${budget}, and this call's prompt alone costs at least $${prompt.least().toFixed(6)}`, null, NO_RETRY);
+  if (recorded + most > limit && recorded + leastPromptCost(call, prepared) > limit) {
+    throw new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has $${(limit - recorded).toFixed(6)} left of its ${budgetName(period, limit)}, and this call's prompt alone costs at least $${leastPromptCost(call, prepared).toFixed(6)}`, null, NO_RETRY);
   }
-  const held = runtime.spend.heldBy(scope, name);
+  const held = spend.heldBy(scope, name);
   if (held === 0) return;
   const spent = recorded + held;
-  if (spent >= limit) throw new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has $${(limit - recorded).toFixed(6)} left of its ${budget}, held by calls under way that may cost up to $${held.toFixed(6)}; try again when they end`, null, RETRY_SOON);
-  if (spent + prompt.most > limit && spent + prompt.least() > limit) {
-    throw new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has $${(limit - spent).toFixed(6)} left of its ${budget} besides what calls under way hold ($${held.toFixed(6)}), and this call's prompt alone costs at least $${prompt.least().toFixed(6)}; try again when they end`, null, RETRY_SOON);
+  if (spent >= limit) throw new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has $${(limit - recorded).toFixed(6)} left of its ${budgetName(period, limit)}, held by calls under way that may cost up to $${held.toFixed(6)}; try again when they end`, null, RETRY_SOON);
+  if (spent + most > limit && spent + leastPromptCost(call, prepared) > limit) {
+    throw new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has $${(limit - spent).toFixed(6)} left of its ${budgetName(period, limit)} besides what calls under way hold ($${held.toFixed(6)}), and this call's prompt alone costs at least $${leastPromptCost(call, prepared).toFixed(6)}; try again when they end`, null, RETRY_SOON);
   }
 }
 

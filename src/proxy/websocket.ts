@@ -4,6 +4,7 @@ import { connect as netConnect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { connect as tlsConnect } from 'node:tls';
 import { errorBody } from '../errors.js';
+import { closeWhenStalled } from '../stalled-clients.js';
 import { upstreamRequestHeaders } from './forward-headers.js';
 import { upstreamPath, type CompiledRoute } from './proxy-handler.js';
 import { normalizePath, targetPath } from './request-path.js';
@@ -158,30 +159,4 @@ function connect(
   });
   client.on('error', () => upstream.destroy());
   client.on('close', () => upstream.destroy());
-}
-
-/**
- * Closes both sockets when `from`, piped to `to`, stays paused for `limitMs` (0: never): pipe() pauses it while `to`
- * has not taken what it was written, so that is how long the other side has taken nothing (resumeWhenDrained, for
- * a WebSocket). pipe() also pauses `from` when it lets go of `to`: once `to` was ended (`from` half-closed, done
- * sending while it still reads: that direction is over, not stalled) or either side is gone.
- */
-function closeWhenStalled(from: Duplex, to: Duplex, limitMs: number): void {
-  if (limitMs <= 0) return;
-  let timer: NodeJS.Timeout | undefined;
-  const clear = () => {
-    clearTimeout(timer);
-    timer = undefined;
-  };
-  from.on('pause', () => {
-    if (timer || from.destroyed || to.destroyed || to.writableEnded) return;
-    timer = setTimeout(() => {
-      from.destroy();
-      to.destroy();
-    }, limitMs);
-    timer.unref();
-  });
-  from.on('resume', clear);
-  from.once('close', clear);
-  to.once('close', clear);
 }
