@@ -92,6 +92,17 @@ describe('the official @anthropic-ai/sdk client against the gateway', () => {
     expect(started).toBe(inputTokensFor(emulators.anthropic.lastRequest()!.body));
   });
 
+  it("raises Anthropic's overloaded error that ends a stream midway as the SDK's overloaded_error, in Anthropic's words", async () => {
+    emulators.anthropic.setMode('stream-error');
+    try {
+      const failure = await client.messages.stream({ model: 'smart', max_tokens: 200, messages: [{ role: 'user', content: 'Hello there' }] }).finalMessage().catch((e: unknown) => e);
+      expect(failure).toBeInstanceOf(Anthropic.APIError);
+      expect((failure as InstanceType<typeof Anthropic.APIError>).error).toMatchObject({ type: 'error', error: { type: 'overloaded_error', message: 'the provider stream failed: Overloaded' } });
+    } finally {
+      emulators.anthropic.setMode('normal');
+    }
+  });
+
   it('says which stop sequence ended an answer from Anthropic, streamed or not', async () => {
     const request = { model: 'smart', max_tokens: 200, stop_sequences: ['nowhere', 'there'], messages: [{ role: 'user' as const, content: 'Hello there' }] };
     const message = await client.messages.create(request);

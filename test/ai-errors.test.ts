@@ -224,7 +224,7 @@ describe('errors of the unified API', () => {
     })().catch((e: unknown) => e);
     expect(received.join('')).toBe('Echo: ');
     expect(error).toBeInstanceOf(OpenAI.APIError);
-    expect((error as InstanceType<typeof OpenAI.APIError>).error).toMatchObject({ type: 'api_error', code: 'provider_stream_error' });
+    expect((error as InstanceType<typeof OpenAI.APIError>).error).toMatchObject({ type: 'api_error', code: 'provider_stream_error', message: 'the provider stream failed: Overloaded' });
   });
 
   it('answers 404 unknown_url for an operation the unified API does not have', async () => {

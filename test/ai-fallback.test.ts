@@ -1,5 +1,6 @@
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AiGateway, PROVIDER_SECRETS, startProviderEmulators, type OpenAIErrorBody, type ProviderEmulators } from './ai-fixtures.js';
 import { startOpenAIEmulator, type OpenAIEmulator } from './emulators/openai.js';
@@ -157,6 +158,58 @@ describe('fallback between an alias\'s targets', () => {
     const alone = await gateway.chat<OpenAIErrorBody>(apiKey, { model: 'anthropic/claude-haiku-4-5-20251001', stream: true, messages: HELLO });
     expect(alone.status).toBe(502);
     expect(alone.body.error).toMatchObject({ type: 'api_error', code: 'overloaded_error' });
+  });
+
+  it("falls back when the first target's OpenAI-format stream reports an error before the model said anything", async () => {
+    emulators.openai.setMode('stream-error');
+    const app = 'openai-stream-error-app';
+    const key = await gateway.createApp({ name: app, team: 'fallback-team' });
+    const result = await gateway.chat(key, { model: 'resilient', stream: true, messages: HELLO });
+    expect(result.status).toBe(200);
+    expect(result.headers.get('x-keygate-provider')).toBe('anthropic');
+    // Nothing of the failed stream reached the client, not even its opening chunk: one answer, from its start.
+    expect(result.text).not.toContain('chatcmpl-emulator');
+    expect(result.text).not.toContain('error');
+    expect(result.text).toContain('"content":"Echo: "');
+    expect(result.text).toContain('data: [DONE]');
+    const rows = await gateway.usage({ app, groupBy: 'status' });
+    expect(rows.map((row) => [row.status, row.calls])).toEqual([[200, 1]]);
+  });
+
+  it("ends a lone target's OpenAI-format stream that reports an error with that error, in the provider's words, which the official client raises", async () => {
+    emulators.openai.setMode('stream-error');
+    const app = 'openai-stream-error-alone-app';
+    const key = await gateway.createApp({ name: app, team: 'fallback-team' });
+    const stream = await gateway.openai(key).chat.completions.create({ model: 'openai/gpt-4o-mini', stream: true, messages: HELLO });
+    const error = await (async () => {
+      for await (const chunk of stream) void chunk;
+    })().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OpenAI.APIError);
+    expect((error as InstanceType<typeof OpenAI.APIError>).error).toMatchObject({
+      type: 'api_error',
+      code: 'provider_stream_error',
+      message: 'the provider stream failed: The server had an error while processing your request. Sorry about that!',
+    });
+    // The client raised the error at its event, before the stream's end, after which the call is recorded.
+    await vi.waitFor(async () => expect((await gateway.usage({ app, groupBy: 'status' })).map((row) => [row.status, row.calls])).toEqual([[502, 1]]));
+  });
+
+  it('does not fall back once the model has said something: the stream ends with the error, after the words that came', async () => {
+    emulators.openai.setMode('stream-error-midway');
+    const result = await gateway.chat(apiKey, { model: 'resilient', stream: true, messages: HELLO });
+    expect(result.status).toBe(200);
+    expect(result.headers.get('x-keygate-provider')).toBe('openai');
+    const data = result.text.split('\n\n').filter((e) => e.startsWith('data: {')).map((e) => JSON.parse(e.slice(6)) as { choices?: Array<{ delta: { content?: string } }>; error?: unknown });
+    expect(data.map((d) => d.choices?.[0]?.delta.content ?? '').join('')).toBe('Echo:');
+    expect(data.at(-1)!.error).toMatchObject({ code: 'provider_stream_error', message: expect.stringContaining('The server had an error') });
+    expect(result.text).not.toContain('[DONE]');
+  });
+
+  it("tells an Anthropic-format client of an OpenAI-format provider's stream error in the provider's words", async () => {
+    emulators.openai.setMode('stream-error');
+    const result = await gateway.call('POST', '/v1/messages', apiKey, { model: 'openai/gpt-4o-mini', stream: true, max_tokens: 20, messages: HELLO });
+    expect(result.status).toBe(200);
+    expect(result.text).toContain('event: error\ndata: {"type":"error","error":{"type":"api_error","message":"the provider stream failed: The server had an error while processing your request. Sorry about that!"}}');
   });
 
   it('falls back when the first target answers 200 with a body that is not JSON', async () => {

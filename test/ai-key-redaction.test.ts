@@ -219,11 +219,11 @@ describe('provider answers that quote a credential', () => {
     expectNone(result, [KEY]);
   });
 
-  it("cuts the key out of a streamed chunk's mid-stream error, and passes the other chunks on", async () => {
+  it("cuts the key out of a streamed chunk's mid-stream error, which ends the stream after the chunks before it", async () => {
     const result = await gateway.chat(apiKey, { model: 'main/echo-stream', stream: true, messages: HELLO });
     expect(result.status).toBe(200);
     const events = result.text.split('\n\n').filter((event) => event.startsWith('data: {')).map((event) => JSON.parse(event.slice(6)) as { error?: { message: string } });
-    expect(events.find((event) => event.error)?.error?.message).toBe('provider refused key [redacted]');
+    expect(events.at(-1)?.error).toMatchObject({ message: 'the provider stream failed: provider refused key [redacted]', code: 'provider_stream_error' });
     expect(result.text).toContain('"content":"Hi"');
     expectNone(result, [KEY]);
   });

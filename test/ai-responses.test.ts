@@ -295,7 +295,7 @@ describe('the official openai client on /v1/responses', () => {
     emulators.anthropic.setMode('stream-error');
     const events = await collect(await client.responses.create({ model: 'smart', stream: true, input: 'Hello there' }));
     expect(deltasOf(events).join('')).toBe('Echo: ');
-    expect(events.at(-2)).toMatchObject({ type: 'error', code: 'provider_stream_error', message: 'the provider stream failed' });
+    expect(events.at(-2)).toMatchObject({ type: 'error', code: 'provider_stream_error', message: 'the provider stream failed: Overloaded' });
     expect(events.at(-1)).toMatchObject({ type: 'response.failed', response: { status: 'failed', error: { code: 'server_error' } } });
     // responses.stream() raises it, as it raises OpenAI's own error events.
     const failure = await client.responses.stream({ model: 'smart', input: 'Hello there' }).finalResponse().catch((e: unknown) => e);

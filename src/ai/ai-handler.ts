@@ -8,7 +8,7 @@ import { costUsd, type CacheWrites, type ModelPrices } from './catalog/index.js'
 import type { AiSnapshot, AiTarget } from './ai-snapshot.js';
 import { resolveModel } from './ai-snapshot.js';
 import { ANTHROPIC_BLOCKS, CACHE_MARKED, CACHE_WRITES, OPENAI_NAME, OUTPUT_CONFIG, REASONING_EFFORTS, STOP_SEQUENCE, THINKING, type ChatCompletion, type ChatRequest, type ClientCompletion, type CustomToolCall, type EmbeddingsRequest, type EmbeddingsResponse, type ToolCall, type Usage } from './chat-types.js';
-import { ChatChunksToMessageEvents, chatToMessages, failedChoice, hiddenReasoningFor, messagesToChat, toAnthropicError } from './anthropic-ingress/index.js';
+import { ChatChunksToMessageEvents, anthropicErrorTypeFor, chatToMessages, failedChoice, hiddenReasoningFor, messagesToChat, toAnthropicError } from './anthropic-ingress/index.js';
 import { ChatChunksToResponseEvents, ENCRYPTED_REASONING_INCLUDE, RESPONSE_INPUT, ResponsesRequestError, chatToResponse, includesEncrypted, includesEncryptedReasoning, outputAsIncluded, responseAsIncluded, type EncryptedReasoning, inputItemsPage, previousResponseChainBroken, previousResponseIdOf, previousResponseNotFound, readInputItemsQuery, responseChainBroken, responseChainTooLong, responseEchoOf, responseNotFound, responsesToChat, toResponsesError, type PreviousResponse, type ResponseObject, type ResponsesChatRequest, type ResponsesInputItem } from './responses-ingress/index.js';
 import { isAllowedToolsChoice, refuseToolNameCollisions, validateAllowedTools } from './custom-tools/index.js';
 import { isJsonObject } from './json-object.js';
@@ -1390,9 +1390,13 @@ async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, f
   const { httpVersionMajor: major, httpVersionMinor: minor } = res.req;
   const chunked = major > 1 || (major === 1 && minor >= 1);
   refuseOrHold(call, trace, prepared, maxOutputOf(request));
+  const lastTarget = prepared.targets[prepared.targets.length - 1];
   const { result: stream, target, redaction } = await attemptAsync(call, trace, prepared.targets, (ctx, tried) => {
     const provider = snapshot.providers.get(ctx.provider.name)!;
-    return openChatStream(provider.adapter, request, ctx, { dispatcher: runtime.dispatcher, timeoutMs: snapshot.timeoutMs, cancel: trace.cancel }).catch((error: unknown) => {
+    // With another target after this one, the client is sent nothing until the model says something: a stream that
+    // fails before (an OpenAI-format host's `error` event right after its head) falls back rather than break off.
+    const holdUntilContent = tried !== lastTarget;
+    return openChatStream(provider.adapter, request, ctx, { dispatcher: runtime.dispatcher, timeoutMs: snapshot.timeoutMs, cancel: trace.cancel, holdUntilContent }).catch((error: unknown) => {
       // A whole completion sent instead of a stream: no client gets it, but it was made and billed.
       const tokens = error instanceof ProviderCallError ? usageOf(error.billed) : undefined;
       if (tokens) keepSpend(call, trace, { target: tried, tokens, estimated: false, cost: costOf(runtime.price(provider.catalogKey, tried.model), tokens), status: 502 });
@@ -1475,8 +1479,10 @@ async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, f
           return resolve(200);
         }
         if (error instanceof CallCancelled) return resolve(499);
-        if (events) for (const event of events.fail('the provider stream failed')) send(event);
-        else res.write(`data: ${JSON.stringify({ error: { message: 'the provider stream failed', type: 'api_error', param: null, code: 'provider_stream_error' } })}\n\n`);
+        const told = streamFailureFor(error, redaction);
+        // An Anthropic-format client's error event takes its type from what the provider's status meant (529: overloaded).
+        if (events) for (const event of events.fail(told.message, anthropicErrorTypeFor(told.providerStatus))) send(event);
+        else res.write(`data: ${JSON.stringify({ error: { message: told.message, type: told.type, param: null, code: 'provider_stream_error' } })}\n\n`);
         resolve(502);
       },
     });
@@ -1510,6 +1516,17 @@ async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, f
   const cost = record(target, status, tokens, !reported, ttft);
   if (chunked) res.addTrailers({ 'x-keygate-cost-usd': cost.toFixed(9) });
   res.end();
+}
+
+/**
+ * What a client is told of a stream that failed after its head: that it failed, in the provider's words when the
+ * provider said why (an `error` event: overloaded, a rate limit, a server error), without its secrets or the
+ * operator's account names; the status the failure would have had as an answer decides the error's type.
+ */
+function streamFailureFor(error: Error, redaction: SecretRedaction): { message: string; type: string; providerStatus: number } {
+  if (!(error instanceof ProviderCallError)) return { message: 'the provider stream failed', type: 'api_error', providerStatus: 502 };
+  const failure = withoutSecret(error.failure, redaction);
+  return { message: `the provider stream failed: ${withoutOperatorIds(failure.message)}`, type: clientError(failure).type, providerStatus: failure.status };
 }
 
 /** A streamed choice with nothing for an OpenAI-format client: no finish, and a delta without any member. */

@@ -46,6 +46,11 @@ export interface CallOptions {
    * CallCancelled it is given; a stream already accepted ends with it (its sink's `end`).
    */
   cancel?: Cancellation;
+  /**
+   * A stream counts as answered only from its first chunk that says something, as for adapters that fail after their
+   * head (`failsAfterHead`): set when another target would serve the call should this one fail before it.
+   */
+  holdUntilContent?: boolean;
 }
 
 /** Why a call was stopped by its caller: not the provider's failure, so no other target is tried for it. */
@@ -306,9 +311,9 @@ export function openChatStream(adapter: ProviderAdapter, request: ChatRequest, c
     let errorStatus = 0;
     /** A 2xx (or 3xx) head that is no stream: read, then refused as a bad answer another target may make good. */
     let notStream = false;
-    /** The stream was handed over: the call counts as answered. From the head on, or with `failsAfterHead` from its first chunk that says something. */
+    /** The stream was handed over: the call counts as answered. From the head on, or when holding (`failsAfterHead`, `holdUntilContent`) from its first chunk that says something. */
     let resolved = false;
-    const holding = adapter.failsAfterHead === true;
+    const holding = adapter.failsAfterHead === true || options.holdUntilContent === true;
     let errorHeaders: IncomingHttpHeaders = {};
     const errorChunks: Buffer[] = [];
     let errorSize = 0;
@@ -430,7 +435,9 @@ function saysSomething(chunk: ChatCompletionChunk): boolean {
     if (choice.finish_reason != null) return true;
     const delta = choice.delta as Record<string | symbol, unknown>;
     for (const key of Reflect.ownKeys(delta)) {
-      if (key === 'role' || (key === 'content' && (delta.content === '' || delta.content == null))) continue;
+      // Empty members say nothing: OpenAI opens with `{"role":"assistant","content":"","refusal":null}`.
+      const value = delta[key];
+      if (key === 'role' || value == null || value === '' || (Array.isArray(value) && value.length === 0)) continue;
       return true;
     }
   }

@@ -42,7 +42,7 @@ import { textOfContent, toolsCalledFor } from './emulated-model.js';
  *   "'messages.1' : for 'role:assistant' the following must be satisfied[('messages.1' : property
  *   'reasoning_content' is unsupported)]" (janhq/jan#8136, SimonSchubert/Kai#265).
  */
-export type OpenAIEmulatorMode = 'normal' | 'rate-limited' | 'out-of-quota' | 'server-error' | 'garbled' | 'null-body' | 'odd-error' | 'legacy-choice' | 'failed-choice' | 'ignores-stream';
+export type OpenAIEmulatorMode = 'normal' | 'rate-limited' | 'out-of-quota' | 'server-error' | 'garbled' | 'null-body' | 'odd-error' | 'legacy-choice' | 'failed-choice' | 'ignores-stream' | 'stream-error' | 'stream-error-midway';
 
 export interface OpenAIEmulatorOptions {
   /** The only key accepted as `Authorization: Bearer …`. Default `test-openai-key`. */
@@ -98,7 +98,9 @@ export interface OpenAIEmulator extends EmulatorHandle<RecordedRequest> {
    * 'garbled' → 200 with an HTML page instead of JSON (what a misconfigured proxy in front of a host sends),
    * 'null-body' → 200 with the JSON `null` (JSON, but no completion), 'odd-error' → 500 whose error message is an
    * object, not OpenAI's string, 'legacy-choice' → 200 with a choice of the old completions API (`text`, no
-   * `message`) and usage, 'ignores-stream' → a stream request answered with the whole completion, usage included.
+   * `message`) and usage, 'ignores-stream' → a stream request answered with the whole completion, usage included,
+   * 'stream-error' → a stream whose `error` event (server_error) comes right after its opening chunk, before any
+   * content, 'stream-error-midway' → the same after the answer's first word (both 500 when not streaming).
    */
   setMode(mode: OpenAIEmulatorMode): void;
   /** Streams waiting for their first event (with `holdStreams`). */
@@ -406,6 +408,16 @@ export async function startOpenAIEmulator(options: OpenAIEmulatorOptions = {}): 
       choices: [{ index, delta, logprobs: null, finish_reason: finishReason }],
       ...(includeUsage ? { usage: null } : {}),
     });
+    // A server error in the stream, after its 200 head: OpenAI sends it as an event holding only `error` and ends the
+    // stream there, without `[DONE]` (the official clients raise it as an APIError). 'stream-error' right after the
+    // opening chunk, before the model said anything; 'stream-error-midway' after the answer's first words.
+    if (mode === 'stream-error' || mode === 'stream-error-midway') {
+      await send(chunk(0, { role: 'assistant', content: '', refusal: null }));
+      if (mode === 'stream-error-midway') await send(chunk(0, { content: (replies[0]?.content ?? '').split(' ')[0] ?? '' }));
+      await send({ error: { message: 'The server had an error while processing your request. Sorry about that!', type: 'server_error', param: null, code: null } });
+      res.end();
+      return;
+    }
     for (const [index, reply] of replies.entries()) {
       // DeepSeek streams its reasoning first, content null, then the answer.
       if (reply.reasoning !== undefined) {
@@ -475,7 +487,8 @@ export async function startOpenAIEmulator(options: OpenAIEmulatorOptions = {}): 
       }
       if (denied) throw new RequestError(403, 'invalid_request_error', 'model_not_found', `Project \`proj_emulator0001\` does not have access to model \`${String((body as Json | null)?.model ?? '')}\``);
       if (mode === 'out-of-quota' || exhausted) throw new RequestError(429, 'insufficient_quota', 'insufficient_quota', 'You exceeded your current quota, please check your plan and billing details. For more information on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.');
-      if (mode === 'server-error') throw new RequestError(500, 'server_error', null, 'The server had an error while processing your request. Sorry about that!');
+      const streams = (body as Json | null)?.stream === true;
+      if (mode === 'server-error' || ((mode === 'stream-error' || mode === 'stream-error-midway') && !streams)) throw new RequestError(500, 'server_error', null, 'The server had an error while processing your request. Sorry about that!');
       if (mode === 'garbled') {
         res.writeHead(200, { 'content-type': 'text/html' });
         res.end('<html><body>Welcome to nginx!</body></html>');

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { CatalogModel } from '../../catalog/index.js';
 import { OUTPUT_CONFIG, THINKING, type ChatRequest } from '../../chat-types.js';
-import type { CallContext } from '../provider.js';
+import { ProviderCallError } from '../../provider-call.js';
+import { SOURCE_TEXT, type CallContext, type TranslatedChunk } from '../provider.js';
 import { OpenAICompatibleProvider } from '../openai-compatible/index.js';
 import { OpenAIProvider } from './index.js';
 
@@ -142,5 +143,55 @@ describe('an Anthropic-format client’s thinking, for OpenAI-format providers',
 
   it('leaves a reasoning_effort the request already has as it is', () => {
     expect(sentBy(OpenAIProvider, request({ reasoning_effort: 'minimal' }), 'gpt-5-mini', reasoning('gpt-5-mini')).reasoning_effort).toBe('minimal');
+  });
+});
+
+describe("the OpenAI-style adapter's reading of a stream", () => {
+  const events = (...data: string[]) => Buffer.from(data.map((d) => `data: ${d}\n\n`).join(''));
+  const OPENING = '{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}';
+  /** What the translator throws for the events, or undefined if it reads them. */
+  const failureOf = (...data: string[]) => {
+    try {
+      OpenAIProvider.streamTranslator(ctx({ stream: true })).push(events(...data));
+      return undefined;
+    } catch (error) {
+      return error;
+    }
+  };
+
+  it("ends with the provider's failure at an event that holds only an error, as OpenAI sends a server error after the head", () => {
+    const error = failureOf(OPENING, '{"error":{"message":"The server had an error while processing your request. Sorry about that!","type":"server_error","param":null,"code":null}}');
+    expect(error).toBeInstanceOf(ProviderCallError);
+    expect((error as ProviderCallError).failure).toMatchObject({ status: 500, type: 'api_error', code: null, message: 'The server had an error while processing your request. Sorry about that!', retryable: true });
+  });
+
+  it.each([
+    ['OpenRouter, beside a choice that failed, with a number for its code', '{"id":"gen-1","object":"chat.completion.chunk","created":1,"model":"m","error":{"code":502,"message":"Provider disconnected unexpectedly"},"choices":[{"index":0,"delta":{"content":""},"finish_reason":"error"}]}', { status: 502, message: 'Provider disconnected unexpectedly', retryable: true }],
+    ['OpenRouter, rate limited', '{"error":{"code":429,"message":"Rate limit exceeded"},"choices":[]}', { status: 429, type: 'rate_limit_error', retryable: true }],
+    ["vLLM, as an error object of its own (the caller's mistake)", '{"object":"error","message":"This model\'s maximum context length is 4096 tokens.","type":"BadRequestError","param":null,"code":400}', { status: 400, type: 'invalid_request_error', retryable: false }],
+    ['a host that says only a string', '{"error":"model overloaded"}', { status: 500, message: 'model overloaded', retryable: true }],
+  ])('reads the failure a host reports in its stream: %s', (_host, event, failure) => {
+    const error = failureOf(OPENING, event);
+    expect(error).toBeInstanceOf(ProviderCallError);
+    expect((error as ProviderCallError).failure).toMatchObject(failure);
+  });
+
+  it('reads a chunk whose error is null as a chunk', () => {
+    const chunks = OpenAIProvider.streamTranslator(ctx({ stream: true })).push(events(OPENING.replace('"choices"', '"error":null,"choices"')));
+    expect(chunks).toHaveLength(1);
+    expect(chunks[0]!.choices[0]!.delta).toEqual({ role: 'assistant', content: '' });
+  });
+
+  it('gives a chunk without choices (a usage chunk some hosts send so) none, written anew, and keeps its usage', () => {
+    const translator = OpenAIProvider.streamTranslator(ctx({ stream: true }));
+    const [chunk] = translator.push(events('{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"m","usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}}'));
+    expect(chunk!.choices).toEqual([]);
+    expect((chunk as TranslatedChunk)[SOURCE_TEXT]).toBeUndefined();
+    expect(translator.usage()).toEqual({ prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 });
+  });
+
+  it('refuses an event that is not an object as unreadable, not as a chunk', () => {
+    expect(failureOf('42')).toBeInstanceOf(TypeError);
+    expect(failureOf('[1]')).toBeInstanceOf(TypeError);
   });
 });

@@ -3,6 +3,7 @@ import type { ChatCompletion, ChatCompletionChunk, ChatRequest, EmbeddingsReques
 import { ProviderCallError } from '../../provider-call.js';
 import { SseParser } from '../../sse.js';
 import { apiHostOf } from '../api-host.js';
+import { streamedFailure } from './stream-error.js';
 import { reasoningEffortFor } from '../client-thinking.js';
 import { SOURCE_TEXT, failureFor, type TranslatedChunk, type CallContext, type ProviderAdapter, type ProviderFailure, type StreamTranslator, type UpstreamCall } from '../provider.js';
 
@@ -85,6 +86,28 @@ function base(ctx: CallContext): string {
   return ctx.provider.baseUrl.replace(/\/$/, '');
 }
 
+/** An error body of a host of OpenAI's API, as a failure: its message, code, type and param kept. */
+function parseError(status: number, text: string, headers: IncomingHttpHeaders): ProviderFailure {
+  let message = `the provider answered ${status}`;
+  let code: string | null = null;
+  let type: string | null = null;
+  let param: string | null = null;
+  try {
+    const parsed = JSON.parse(text) as { error?: { message?: string; code?: string | null; type?: string; param?: string | null } | string; message?: string };
+    if (typeof parsed.error === 'object' && parsed.error) {
+      message = parsed.error.message ?? message;
+      // OpenAI's `code` may be null: it stays null for the client rather than take the type's value.
+      code = parsed.error.code ?? null;
+      type = parsed.error.type ?? null;
+      param = parsed.error.param ?? null;
+    } else if (typeof parsed.error === 'string') message = parsed.error;
+    else if (typeof parsed.message === 'string') message = parsed.message;
+  } catch {
+    // not JSON: keep the generic message rather than echo an HTML error page
+  }
+  return { ...failureFor(status, message, headers, code, type), param };
+}
+
 /**
  * An adapter for any host of OpenAI's Chat Completions and Embeddings APIs: the request passes through with the
  * provider's model id, and usage is always asked for on streams (the gateway accounts for every token; the
@@ -134,10 +157,22 @@ export function openAIStyleAdapter(options: OpenAIStyleOptions): ProviderAdapter
         for (const event of events) {
           if (event.data === '[DONE]' || event.data === '') continue;
           const chunk = JSON.parse(event.data) as TranslatedChunk;
+          // Anything but an object cannot be read as an event (the stream's reader says so: provider_bad_response).
+          if (typeof chunk !== 'object' || chunk === null || Array.isArray(chunk)) throw new TypeError('a stream event that is not an object');
+          // A failure the host reports in the stream ends it as such: before the model said anything, another target may answer.
+          if ('error' in chunk || (chunk as { object?: unknown }).object === 'error') {
+            const failure = streamedFailure(chunk as unknown as Record<string, unknown>, parseError);
+            if (failure) throw new ProviderCallError(failure);
+          }
+          if (chunk.usage) usage = chunk.usage;
+          // A chunk without choices (a usage chunk some hosts send so) goes on with none, written anew: clients read `choices`.
+          if (!Array.isArray(chunk.choices)) {
+            out.push({ ...chunk, choices: [] });
+            continue;
+          }
           // One data line (several would be joined by newlines, which cannot go on as one): the chunk's own text.
           // Not enumerable, so that a wrapping translator's `{ ...chunk, … }` makes a chunk without it.
           if (!event.data.includes('\n')) Object.defineProperty(chunk, SOURCE_TEXT, { value: event.data });
-          if (chunk.usage) usage = chunk.usage;
           out.push(chunk);
         }
         return out;
@@ -155,25 +190,6 @@ export function openAIStyleAdapter(options: OpenAIStyleOptions): ProviderAdapter
     parseEmbeddings(body: unknown): EmbeddingsResponse {
       return body as EmbeddingsResponse;
     },
-    parseError(status: number, text: string, headers: IncomingHttpHeaders): ProviderFailure {
-      let message = `the provider answered ${status}`;
-      let code: string | null = null;
-      let type: string | null = null;
-      let param: string | null = null;
-      try {
-        const parsed = JSON.parse(text) as { error?: { message?: string; code?: string | null; type?: string; param?: string | null } | string; message?: string };
-        if (typeof parsed.error === 'object' && parsed.error) {
-          message = parsed.error.message ?? message;
-          // OpenAI's `code` may be null: it stays null for the client rather than take the type's value.
-          code = parsed.error.code ?? null;
-          type = parsed.error.type ?? null;
-          param = parsed.error.param ?? null;
-        } else if (typeof parsed.error === 'string') message = parsed.error;
-        else if (typeof parsed.message === 'string') message = parsed.message;
-      } catch {
-        // not JSON: keep the generic message rather than echo an HTML error page
-      }
-      return { ...failureFor(status, message, headers, code, type), param };
-    },
+    parseError,
   };
 }
