@@ -8,6 +8,7 @@ import { compileAiSnapshot } from './ai/ai-snapshot.js';
 import { ProviderKeyService } from './ai/provider-keys.js';
 import { ResponseCache } from './ai/response-cache.js';
 import { SpendTracker } from './ai/spend-tracker.js';
+import { TargetCircuits } from './ai/target-circuits.js';
 import { MAX_CHAIN_RESPONSES, StoredResponses } from './ai/stored-responses.js';
 import { ENCRYPTED_REASONING_PURPOSE, encryptedReasoning } from './ai/responses-ingress/index.js';
 import { UsageRecorder } from './ai/usage-recorder.js';
@@ -183,6 +184,9 @@ class NodeCore {
       price: (provider, model) => this.holder?.current.ai.catalog.priced(provider, model),
       setAside: new Map(),
       weights: new Map(),
+      circuits: new TargetCircuits((target, failures, cooldownMs) =>
+        logger.warn({ provider: target.provider, model: target.model, failures, cooldownMs }, 'an AI target keeps failing: calls skip it for the next target of their chain until its cooldown has passed'),
+      ),
       now: () => clock.now(),
     };
     this.dataPlaneState = {

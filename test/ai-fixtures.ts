@@ -66,6 +66,7 @@ export interface AiConfig {
   cache?: { ttl: string; maxEntries?: number };
   timeout?: string;
   sendTimeout?: string;
+  circuitBreaker?: { failures?: number; cooldown?: string };
   responses?: { retention?: string; store?: boolean };
 }
 

@@ -103,6 +103,12 @@ describe('applying a config through the admin API', () => {
     expect((await admin('POST', '/config/validate', JSON.stringify({ ...good(), ai: { providers: [], [name]: '24d' } }))).status).toBe(200);
   });
 
+  it('refuses an ai.circuitBreaker.cooldown longer than the other durations may be', async () => {
+    const refused = await admin<ErrorBody>('POST', '/config/validate', JSON.stringify({ ...good(), ai: { providers: [], circuitBreaker: { failures: 3, cooldown: '25d' } } }));
+    expect(refused).toMatchObject({ status: 400, body: { error: { code: 'invalid_config', message: 'ai.circuitBreaker.cooldown: at most 24d (a timer cannot wait longer), got "25d"' } } });
+    expect((await admin('POST', '/config/validate', JSON.stringify({ ...good(), ai: { providers: [], circuitBreaker: { failures: 0, cooldown: '1m' } } }))).status).toBe(200);
+  });
+
   it.each(['total', 'send'])('refuses a service duration longer than a timer can wait (Node would fire it after 1 ms): timeouts.%s', async (timeout) => {
     const bad = { ...good(), services: [{ name: 'web', targets: [{ url: upstream.url }], timeouts: { [timeout]: '25d' } }] };
     const refused = await admin<ErrorBody>('POST', '/config/validate', JSON.stringify(bad));

@@ -21,6 +21,7 @@ import { SOURCE_TEXT, thinkingAsked, type CallContext, type ProviderFailure, typ
 import { ResponseCache, type CachedCompletion } from './response-cache.js';
 import type { SecretRedaction } from './secret-redaction.js';
 import type { SpendTracker } from './spend-tracker.js';
+import type { TargetCircuits } from './target-circuits.js';
 import type { EarlierOwner, StoredResponse, StoredResponses } from './stored-responses.js';
 import { estimatePromptTokens, estimateTokens, loadTokenizer, quickTokenCount } from './token-estimate.js';
 import type { UsageRecorder } from './usage-recorder.js';
@@ -49,6 +50,8 @@ export interface AiRuntime {
   setAside: Map<string, number>;
   /** Smooth weighted round-robin state per alias target set. */
   weights: Map<string, number>;
+  /** Provider models that keep failing, skipped while their circuit is open. */
+  circuits: TargetCircuits;
   now: () => number;
 }
 
@@ -1007,6 +1010,8 @@ function attempt<T>(call: AiCall, trace: CallTrace, targets: readonly AiTarget[]
   let waited = false;
   /** The target's tries send the stand-in for every thought signature: the provider refused one (CallContext.withoutSignatures). */
   let signaturesOff = false;
+  /** When the first circuit of the targets skipped because theirs was open closes (0: none skipped). */
+  let skippedUntil = 0;
   const nextTarget = () => {
     t += 1;
     k = 0;
@@ -1018,6 +1023,12 @@ function attempt<T>(call: AiCall, trace: CallTrace, targets: readonly AiTarget[]
       const target = targets[t]!;
       const provider = snapshot.providers.get(target.provider);
       if (!provider) continue;
+      // A provider's model that keeps failing is skipped, rather than have every call wait for its failure (a timeout).
+      const openUntil = runtime.circuits.openUntil(target, runtime.now());
+      if (openUntil > 0) {
+        skippedUntil = skippedUntil === 0 ? openUntil : Math.min(skippedUntil, openUntil);
+        continue;
+      }
       const keys = provider.config.type === 'ollama' && provider.keys.length === 0 ? [{ id: `${target.provider}:none`, priority: 0, secret: '', redaction: provider.keyless }] : provider.keys;
       for (; k < keys.length; k++) {
         // Not even a connection for a client that has gone (during a Retry-After wait, say).
@@ -1029,10 +1040,19 @@ function attempt<T>(call: AiCall, trace: CallTrace, targets: readonly AiTarget[]
         if (signaturesOff) ctx.withoutSignatures = true;
         trace.target = target;
         return run(ctx, target, (error, result) => {
-          if (!error) return done(undefined, { result: result as T, target, redaction: key.redaction });
+          if (!error) {
+            runtime.circuits.succeeded(target);
+            return done(undefined, { result: result as T, target, redaction: key.redaction });
+          }
           if (!(error instanceof ProviderCallError)) return done(error);
           const failure = withoutSecret(error.failure, key.redaction);
           last = failure;
+          // The provider's own failures count against its circuit; a refusal of the request (the caller's fault) shows
+          // it answers. Keys (set aside on their own) and rate limits (Retry-After, the next target) are left out.
+          if (!failure.credentialProblem && failure.status !== 429) {
+            if (failure.retryable && failure.status >= 500) runtime.circuits.failed(target, runtime.now(), snapshot.circuitFailures, snapshot.circuitCooldownMs);
+            else if (!failure.retryable) runtime.circuits.succeeded(target);
+          }
           // A thought signature another model, project or key of the provider's made: this target's tries go on with
           // the stand-in, the same key first. Once: a refusal of the stand-in is answered as any 400.
           if (failure.signatureRefused && !signaturesOff) {
@@ -1059,6 +1079,10 @@ function attempt<T>(call: AiCall, trace: CallTrace, targets: readonly AiTarget[]
     // A client that went away while the last try failed: its call ends as cancelled, whatever the providers said.
     const cancelled = trace.cancel.reason;
     if (cancelled) return done(cancelled);
+    if (!last && skippedUntil > 0) {
+      const seconds = Math.max(1, Math.ceil((skippedUntil - runtime.now()) / 1000));
+      return done(new AiError(503, 'api_error', 'no_provider_available', `every provider model that serves this model has failed repeatedly and is skipped for now; try again in ${seconds}s`, null, { 'retry-after': String(seconds) }));
+    }
     if (!last) return done(new AiError(503, 'api_error', 'no_provider_available', 'no provider with a usable API key serves this model; an administrator must add keys'));
     done(clientError(last));
   };

@@ -53,6 +53,15 @@ export const AiSectionSchema = Type.Object(
     cache: Type.Optional(Type.Object({ ttl: Duration, maxEntries: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })) }, { additionalProperties: false, description: 'exact-match response cache for non-streamed calls' })),
     timeout: Type.Optional(Duration),
     sendTimeout: Type.Optional(Duration),
+    circuitBreaker: Type.Optional(
+      Type.Object(
+        {
+          failures: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000, description: "a target's failures in a row (5xx, timeouts, connection failures) that open its circuit; 5 by default, 0: never" })),
+          cooldown: Type.Optional(Duration),
+        },
+        { additionalProperties: false, description: "skips a provider's model that keeps failing for its chain's next target, for cooldown (10s by default)" },
+      ),
+    ),
     responses: Type.Optional(
       Type.Object(
         {

@@ -37,6 +37,9 @@ export interface AiSnapshot {
   readonly timeoutMs: number;
   /** The longest a client may take nothing of a stream while the provider waits on it (resumeWhenDrained); 0: no limit. */
   readonly sendTimeoutMs: number;
+  /** A target's failures in a row that open its circuit (TargetCircuits), and for how long; 0: no circuit breaker. */
+  readonly circuitFailures: number;
+  readonly circuitCooldownMs: number;
   /** How long a stored Response is kept (`ai.responses.retention`). */
   readonly responsesRetentionMs: number;
   /** Whether Responses are stored at all (`ai.responses.store`, true by default). */
@@ -44,11 +47,15 @@ export interface AiSnapshot {
   readonly catalog: ModelCatalog;
 }
 
+/** The circuit breaker's defaults, the proxy's passive checks' own: 5 failures in a row open a target's circuit for 10 s. */
+const CIRCUIT_FAILURES = 5;
+const CIRCUIT_COOLDOWN_MS = 10_000;
+
 /** OpenAI keeps stored responses 30 days (https://platform.openai.com/docs/guides/your-data): so does Keygate, by default. */
 export const RESPONSES_RETENTION_MS = 30 * 86_400_000;
 
 const SHIPPED = ModelCatalog.shipped();
-export const EMPTY_AI: AiSnapshot = { providers: new Map(), aliases: new Map(), cacheTtlMs: 0, cacheMaxEntries: 0, timeoutMs: 60_000, sendTimeoutMs: 60_000, responsesRetentionMs: RESPONSES_RETENTION_MS, responsesStore: true, catalog: SHIPPED };
+export const EMPTY_AI: AiSnapshot = { providers: new Map(), aliases: new Map(), cacheTtlMs: 0, cacheMaxEntries: 0, timeoutMs: 60_000, sendTimeoutMs: 60_000, circuitFailures: CIRCUIT_FAILURES, circuitCooldownMs: CIRCUIT_COOLDOWN_MS, responsesRetentionMs: RESPONSES_RETENTION_MS, responsesStore: true, catalog: SHIPPED };
 
 /** Provider types whose hosts serve models no catalog can list in advance (any local or OpenAI-compatible model). */
 const OPEN_ENDED = new Set(['ollama', 'openai-compatible']);
@@ -95,6 +102,8 @@ export function compileAiSnapshot(section: AiSection | undefined, pools: Readonl
     cacheMaxEntries: section.cache?.maxEntries ?? 10_000,
     timeoutMs: section.timeout ? (parseDuration(section.timeout) ?? 60_000) : 60_000,
     sendTimeoutMs: section.sendTimeout ? (parseDuration(section.sendTimeout) ?? 60_000) : 60_000,
+    circuitFailures: section.circuitBreaker?.failures ?? CIRCUIT_FAILURES,
+    circuitCooldownMs: section.circuitBreaker?.cooldown ? (parseDuration(section.circuitBreaker.cooldown) ?? CIRCUIT_COOLDOWN_MS) : CIRCUIT_COOLDOWN_MS,
     responsesRetentionMs: section.responses?.retention ? (parseDuration(section.responses.retention) ?? RESPONSES_RETENTION_MS) : RESPONSES_RETENTION_MS,
     responsesStore: section.responses?.store ?? true,
     catalog: section.models?.length ? SHIPPED.withOverrides(section.models) : SHIPPED,

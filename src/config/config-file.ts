@@ -111,7 +111,7 @@ export function validateConfig(value: unknown): ConfigFile {
     }
   });
   const providers = new Set<string>();
-  if (config.ai) timerDurations('ai', { timeout: config.ai.timeout, sendTimeout: config.ai.sendTimeout });
+  if (config.ai) timerDurations('ai', { timeout: config.ai.timeout, sendTimeout: config.ai.sendTimeout, 'circuitBreaker.cooldown': config.ai.circuitBreaker?.cooldown });
   const retention = config.ai?.responses?.retention;
   if (retention !== undefined && !((parseDuration(retention) ?? 0) > 0)) throw new KeygateError('invalid_config', `ai.responses.retention: must be longer than 0 (a stored response must outlive its answer), got "${retention}"`);
   (config.ai?.providers ?? []).forEach((provider, i) => {
