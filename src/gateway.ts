@@ -8,6 +8,7 @@ import { compileAiSnapshot } from './ai/ai-snapshot.js';
 import { ProviderKeyService } from './ai/provider-keys.js';
 import { ResponseCache } from './ai/response-cache.js';
 import { SpendTracker } from './ai/spend-tracker.js';
+import { KeyTurns } from './ai/key-turns.js';
 import { TargetCircuits } from './ai/target-circuits.js';
 import { MAX_CHAIN_RESPONSES, StoredResponses } from './ai/stored-responses.js';
 import { ENCRYPTED_REASONING_PURPOSE, encryptedReasoning } from './ai/responses-ingress/index.js';
@@ -184,6 +185,7 @@ class NodeCore {
       price: (provider, model) => this.holder?.current.ai.catalog.priced(provider, model),
       setAside: new Map(),
       weights: new Map(),
+      keyTurns: new KeyTurns(),
       circuits: new TargetCircuits((target, failures, cooldownMs) =>
         logger.warn({ provider: target.provider, model: target.model, failures, cooldownMs }, 'an AI target keeps failing: calls skip it for the next target of their chain until its cooldown has passed'),
       ),

@@ -5,6 +5,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AiGateway, PROVIDER_SECRETS, startProviderEmulators, type AiResult, type OpenAIErrorBody, type ProviderEmulators } from './ai-fixtures.js';
 import { startOpenAIEmulator, type OpenAIEmulator } from './emulators/openai.js';
+import { ManualClock } from '../src/clock.js';
 
 const HELLO = [{ role: 'user', content: 'Hello there' }];
 /** Keys the emulators refuse, each tried first in its pool. */
@@ -218,5 +219,77 @@ describe('provider keys out of credit, at rest and in the logs', () => {
     expect(lines.length).toBeGreaterThan(0);
     const log = lines.join('');
     for (const secret of [EXHAUSTED, PROVIDER_SECRETS.openai]) expect(log).not.toContain(secret);
+  });
+});
+
+describe('several keys of one provider', () => {
+  const KEYS = ['sk-turn-a-000000000000000000000aaaa', 'sk-turn-b-000000000000000000000bbbb', 'sk-turn-c-000000000000000000000cccc'];
+  const LATER = 'sk-turn-later-0000000000000000dddd';
+  const clock = new ManualClock();
+  let gateway: AiGateway;
+  let host: OpenAIEmulator;
+  let apiKey: string;
+
+  beforeAll(async () => {
+    host = await startOpenAIEmulator({ apiKey: KEYS[0], moreKeys: [...KEYS.slice(1), LATER] });
+    gateway = await AiGateway.start({ clock });
+    await gateway.configure({ providers: [{ name: 'pooled', type: 'openai', baseUrl: host.url }] });
+    for (const key of KEYS) await gateway.addProviderKey('pooled', key, 0);
+    await gateway.addProviderKey('pooled', LATER, 1);
+    apiKey = await gateway.createApp({ name: 'turns-app', team: 'pool-team' });
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+    await host?.stop();
+  });
+
+  /** Makes `times` calls, each answered 200; returns the keys the provider was sent, in order. */
+  async function keysSent(times: number, stream = false): Promise<string[]> {
+    const before = host.requests().length;
+    for (let i = 0; i < times; i++) expect((await gateway.chat(apiKey, { model: 'pooled/gpt-4o-mini', stream, messages: HELLO })).status).toBe(200);
+    return host.requests().slice(before).map((r) => String(r.headers.authorization).slice('Bearer '.length));
+  }
+
+  it('shares the calls between the keys of one priority in turn, and leaves a key of a later priority out', async () => {
+    const sent = await keysSent(6);
+    expect(new Set(sent.slice(0, 3))).toEqual(new Set(KEYS));
+    expect(sent.slice(3)).toEqual(sent.slice(0, 3));
+    expect(sent).not.toContain(LATER);
+  });
+
+  it("tries the next key at once when the provider rate limits one, and starts later calls with the others until its Retry-After has passed", async () => {
+    host.rateLimitKeys([KEYS[0]!]);
+    try {
+      const sent = await keysSent(6, true);
+      // The limited key is tried once, by the call whose turn it was, which its next key answers; then not again.
+      expect(sent.filter((key) => key === KEYS[0])).toHaveLength(1);
+      expect(sent.filter((key) => key !== KEYS[0])).toHaveLength(6);
+      expect(sent).not.toContain(LATER);
+      // The emulator's Retry-After is 20 s.
+      clock.advance(20_001);
+      host.rateLimitKeys([]);
+      expect(await keysSent(3)).toContain(KEYS[0]);
+    } finally {
+      host.rateLimitKeys([]);
+    }
+  });
+
+  it('answers 429 with the Retry-After when every key is rate limited, having tried each once', async () => {
+    host.rateLimitKeys([...KEYS, LATER]);
+    try {
+      const before = host.requests().length;
+      const result = await gateway.chat<OpenAIErrorBody>(apiKey, { model: 'pooled/gpt-4o-mini', messages: HELLO });
+      expect(result.status).toBe(429);
+      expect(result.body.error).toMatchObject({ type: 'rate_limit_error' });
+      expect(result.headers.get('retry-after')).toBe('20');
+      const sent = host.requests().slice(before).map((r) => String(r.headers.authorization).slice('Bearer '.length));
+      expect(sent.sort()).toEqual([...KEYS, LATER].sort());
+      // A later call, every key still limited: only the first of its order is tried, not the pool again.
+      expect((await gateway.chat(apiKey, { model: 'pooled/gpt-4o-mini', messages: HELLO })).status).toBe(429);
+      expect(host.requests().length - before).toBe(4 + 1);
+    } finally {
+      host.rateLimitKeys([]);
+      clock.advance(60_001);
+    }
   });
 });

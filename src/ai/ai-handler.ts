@@ -5,7 +5,7 @@ import type { RateLimitDecision, RateLimiter } from '../auth/rate-limit/index.js
 import type { CatalogSnapshot } from '../catalog/index.js';
 import { resumeWhenDrained } from '../stalled-clients.js';
 import { costUsd, type CacheWrites, type ModelPrices } from './catalog/index.js';
-import type { AiSnapshot, AiTarget } from './ai-snapshot.js';
+import type { AiSnapshot, AiTarget, SnapshotKey } from './ai-snapshot.js';
 import { resolveModel } from './ai-snapshot.js';
 import { ANTHROPIC_BLOCKS, CACHE_MARKED, CACHE_WRITES, OPENAI_NAME, OUTPUT_CONFIG, REASONING_EFFORTS, STOP_SEQUENCE, THINKING, type ChatCompletion, type ChatRequest, type ClientCompletion, type CustomToolCall, type EmbeddingsRequest, type EmbeddingsResponse, type ToolCall, type Usage } from './chat-types.js';
 import { ChatChunksToMessageEvents, anthropicErrorTypeFor, chatToMessages, failedChoice, hiddenReasoningFor, messagesToChat, toAnthropicError } from './anthropic-ingress/index.js';
@@ -21,6 +21,7 @@ import { SOURCE_TEXT, thinkingAsked, type CallContext, type ProviderFailure, typ
 import { ResponseCache, type CachedCompletion } from './response-cache.js';
 import type { SecretRedaction } from './secret-redaction.js';
 import type { SpendTracker } from './spend-tracker.js';
+import type { KeyTurns } from './key-turns.js';
 import type { TargetCircuits } from './target-circuits.js';
 import type { EarlierOwner, StoredResponse, StoredResponses } from './stored-responses.js';
 import { estimatePromptTokens, estimateTokens, loadTokenizer, quickTokenCount } from './token-estimate.js';
@@ -52,6 +53,8 @@ export interface AiRuntime {
   weights: Map<string, number>;
   /** Provider models that keep failing, skipped while their circuit is open. */
   circuits: TargetCircuits;
+  /** The order each provider's keys are tried in: in turn within a priority, rate-limited keys last. */
+  keyTurns: KeyTurns;
   now: () => number;
 }
 
@@ -1012,11 +1015,14 @@ function attempt<T>(call: AiCall, trace: CallTrace, targets: readonly AiTarget[]
   let signaturesOff = false;
   /** When the first circuit of the targets skipped because theirs was open closes (0: none skipped). */
   let skippedUntil = 0;
+  /** The target's keys in the order this call tries them (KeyTurns), once it has come to the target. */
+  let keys: readonly SnapshotKey[] | undefined;
   const nextTarget = () => {
     t += 1;
     k = 0;
     waited = false;
     signaturesOff = false;
+    keys = undefined;
   };
   const next = (): void => {
     for (; t < targets.length; nextTarget()) {
@@ -1029,7 +1035,7 @@ function attempt<T>(call: AiCall, trace: CallTrace, targets: readonly AiTarget[]
         skippedUntil = skippedUntil === 0 ? openUntil : Math.min(skippedUntil, openUntil);
         continue;
       }
-      const keys = provider.config.type === 'ollama' && provider.keys.length === 0 ? [{ id: `${target.provider}:none`, priority: 0, secret: '', redaction: provider.keyless }] : provider.keys;
+      keys ??= provider.config.type === 'ollama' && provider.keys.length === 0 ? [{ id: `${target.provider}:none`, priority: 0, secret: '', redaction: provider.keyless }] : runtime.keyTurns.order(target.provider, provider.keys, runtime.now());
       for (; k < keys.length; k++) {
         // Not even a connection for a client that has gone (during a Retry-After wait, say).
         const cancelled = trace.cancel.reason;
@@ -1065,6 +1071,17 @@ function attempt<T>(call: AiCall, trace: CallTrace, targets: readonly AiTarget[]
             return retry();
           }
           if (!failure.retryable) return done(clientError(failure));
+          if (failure.status === 429) {
+            // A rate limit is the key's (its account's or project's): the next key of the pool that is not limited
+            // too may pass at once, and later calls start with the others until the provider's Retry-After.
+            runtime.keyTurns.limited(key.id, runtime.now(), failure.retryAfterMs);
+            const now = runtime.now();
+            const other = keys!.findIndex((next, i) => i > k && !runtime.keyTurns.isLimited(next.id, now) && (runtime.setAside.get(next.id) ?? 0) <= now);
+            if (other !== -1) {
+              k = other;
+              return retry();
+            }
+          }
           if (failure.status === 429 && !waited && failure.retryAfterMs !== undefined && failure.retryAfterMs <= MAX_RETRY_WAIT_MS) {
             // The same key again after the wait; a client that leaves meanwhile ends the wait, and the check above the call.
             waited = true;

@@ -45,8 +45,10 @@ import { textOfContent, toolsCalledFor } from './emulated-model.js';
 export type OpenAIEmulatorMode = 'normal' | 'rate-limited' | 'out-of-quota' | 'server-error' | 'garbled' | 'null-body' | 'odd-error' | 'legacy-choice' | 'failed-choice' | 'ignores-stream' | 'stream-error' | 'stream-error-midway';
 
 export interface OpenAIEmulatorOptions {
-  /** The only key accepted as `Authorization: Bearer …`. Default `test-openai-key`. */
+  /** The key accepted as `Authorization: Bearer …` (with `moreKeys`). Default `test-openai-key`. */
   apiKey?: string;
+  /** More keys the emulator takes as valid, as keys of other projects of the same account would be. */
+  moreKeys?: readonly string[];
   /** The `retry-after` seconds sent in 'rate-limited' mode. Default 20. */
   retryAfterSeconds?: number;
   /** Reported as `usage.prompt_tokens_details.cached_tokens` (part of the prompt tokens). Default 0. */
@@ -103,6 +105,11 @@ export interface OpenAIEmulator extends EmulatorHandle<RecordedRequest> {
    * content, 'stream-error-midway' → the same after the answer's first word (both 500 when not streaming).
    */
   setMode(mode: OpenAIEmulatorMode): void;
+  /**
+   * Keys accepted as valid and rate limited from now on (429 rate_limit_exceeded with retry-after, as 'rate-limited'
+   * answers every key); none by default.
+   */
+  rateLimitKeys(keys: readonly string[]): void;
   /** Streams waiting for their first event (with `holdStreams`). */
   heldStreams(): number;
   /** Lets every held stream send its events. */
@@ -363,6 +370,7 @@ export async function startOpenAIEmulator(options: OpenAIEmulatorOptions = {}): 
   const apiKey = options.apiKey ?? 'test-openai-key';
   const reportUsage = options.reportUsage !== false;
   let mode: OpenAIEmulatorMode = 'normal';
+  let rateLimited: ReadonlySet<string> = new Set();
   const held: Array<() => void> = [];
   let completions = 0;
 
@@ -478,10 +486,11 @@ export async function startOpenAIEmulator(options: OpenAIEmulatorOptions = {}): 
       const key = authorization.slice(7);
       const exhausted = options.exhaustedKeys?.includes(key) ?? false;
       const denied = options.deniedKeys?.includes(key) ?? false;
-      if (key !== apiKey && !exhausted && !denied) {
+      const limited = rateLimited.has(key);
+      if (key !== apiKey && !(options.moreKeys?.includes(key) ?? false) && !exhausted && !denied && !limited) {
         throw new RequestError(401, 'invalid_request_error', 'invalid_api_key', `Incorrect API key provided: ${masked(key)}. You can find your API key at https://platform.openai.com/account/api-keys.`);
       }
-      if (mode === 'rate-limited') {
+      if (mode === 'rate-limited' || limited) {
         const seconds = options.retryAfterSeconds ?? 20;
         throw new RequestError(429, 'requests', 'rate_limit_exceeded', `Rate limit reached for requests in organization org-EmuLat0rOrgan1zat10nId00 on requests per min (RPM): Limit 3, Used 3, Requested 1. Please try again in ${seconds}s. Visit https://platform.openai.com/account/rate-limits to learn more.`, null, { 'retry-after': String(seconds) });
       }
@@ -514,6 +523,9 @@ export async function startOpenAIEmulator(options: OpenAIEmulatorOptions = {}): 
   );
   return {
     ...server,
+    rateLimitKeys: (keys) => {
+      rateLimited = new Set(keys);
+    },
     setMode: (next) => {
       mode = next;
     },
