@@ -199,6 +199,37 @@ describe('the response cache', () => {
     expect((await gateway.chat(second, question)).headers.get('x-keygate-cache')).toBe('hit');
   });
 
+  it('answers the same embeddings request again from the cache, to the same app only, and records the hit as costing nothing', async () => {
+    const embed = (key: string, body: Record<string, unknown>) => gateway.call<{ data: Array<{ embedding: number[] }> }>('POST', '/v1/embeddings', key, { model: 'openai/text-embedding-3-small', ...body });
+    const embedder = await gateway.createApp({ name: 'embedder', team: 'cache-team' });
+    const first = await embed(embedder, { input: ['a cached sentence', 'another one'] });
+    const calls = openai.requests().length;
+    const second = await embed(embedder, { input: ['a cached sentence', 'another one'] });
+    expect(first.status).toBe(200);
+    expect(first.headers.get('x-keygate-cache')).toBeNull();
+    expect(second.status).toBe(200);
+    expect(second.headers.get('x-keygate-cache')).toBe('hit');
+    expect(second.headers.get('x-keygate-cost-usd')).toBe('0');
+    expect(second.body).toEqual(first.body);
+    expect(openai.requests().length).toBe(calls);
+    // Another input, another format or size, another app: each is the provider's again.
+    for (const [key, body] of [
+      [embedder, { input: ['a cached sentence'] }],
+      [embedder, { input: ['a cached sentence', 'another one'], encoding_format: 'base64' }],
+      [embedder, { input: ['a cached sentence', 'another one'], dimensions: 8 }],
+      [apiKey, { input: ['a cached sentence', 'another one'] }],
+    ] as const) {
+      const before = openai.requests().length;
+      const result = await embed(key, body);
+      expect(result.status).toBe(200);
+      expect(result.headers.get('x-keygate-cache')).toBeNull();
+      expect(openai.requests().length).toBe(before + 1);
+    }
+    const [row] = await gateway.usage({ groupBy: 'app', app: 'embedder' });
+    expect(row).toMatchObject({ calls: 5, cacheHits: 1 });
+    expect(row!.costUsd).toBeGreaterThan(0);
+  });
+
   it('checks the model permissions of an app before it answers from the cache', async () => {
     await gateway.chat(apiKey, ask('Only for some.'));
     const barred = await gateway.createApp({ name: 'barred', team: 'cache-team', models: ['openai/gpt-4o'] });

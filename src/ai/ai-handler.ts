@@ -1641,8 +1641,17 @@ async function embeddings(parsed: Record<string, unknown>, res: ServerResponse, 
   const inputs = Array.isArray(request.input) ? request.input : [request.input];
   const estimate = embeddingTokens(inputs, quickTokenCount);
   const prepared = await prepare(request.model, estimate, call);
-  refuseOrHold(call, trace, prepared, 0);
   const { runtime, snapshot } = call;
+  // Embeddings are the same for the same input: with `ai.cache`, the caller's same request is answered again.
+  const cacheKey = snapshot.cacheTtlMs > 0 ? ResponseCache.keyOf(cacheSpaceOf(call), request.model, request, 'embeddings') : undefined;
+  const cached = cacheKey ? runtime.cache.get(cacheKey, runtime.now()) : undefined;
+  if (cached) {
+    recordCall(call, trace, { app: prepared.app, team: prepared.team, provider: null, model: request.model, tokens: NO_TOKENS, estimated: false, cost: 0, ttftMs: null, status: 200, cacheHit: true });
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(cached.body), 'x-request-id': call.requestId, 'x-keygate-cache': 'hit', 'x-keygate-cost-usd': '0', ...call.responseHeaders });
+    res.end(cached.body);
+    return;
+  }
+  refuseOrHold(call, trace, prepared, 0);
   const { result, target, redaction } = await attemptAsync(call, trace, prepared.targets, (ctx, tried) => {
     const provider = snapshot.providers.get(ctx.provider.name)!;
     const answered: AnsweredPart[] = [];
@@ -1668,5 +1677,8 @@ async function embeddings(parsed: Record<string, unknown>, res: ServerResponse, 
   // OpenAI's shape always carries usage: the estimate when the provider reported none, and a header says so.
   const answer = reported !== undefined ? result : { ...result, usage: { prompt_tokens: input, total_tokens: input } };
   const text = JSON.stringify(answer);
-  sendAnswer(res, call, target, cost, reported === undefined, redaction.answers.quotedIn(text) ? JSON.stringify(redaction.answers.cutJson(answer)) : text);
+  const body = redaction.answers.quotedIn(text) ? JSON.stringify(redaction.answers.cutJson(answer)) : text;
+  // Kept as the client is sent it: a key the provider quoted is cut before it is kept.
+  if (cacheKey) runtime.cache.set(cacheKey, { body, stopped: {} }, runtime.now() + snapshot.cacheTtlMs);
+  sendAnswer(res, call, target, cost, reported === undefined, body);
 }

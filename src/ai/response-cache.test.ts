@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CACHE_CONTROL, CACHE_MARKED, type ChatRequest } from './chat-types.js';
-import { ResponseCache } from './response-cache.js';
+import { CACHE_MAX_CHARS, CACHE_MAX_ENTRY_CHARS, ResponseCache } from './response-cache.js';
 
 const request = (breakpoint?: Record<string, unknown>, at: 'part' | 'request' = 'part'): ChatRequest => {
   const part = { type: 'text' as const, text: 'A long document.', ...(breakpoint && at === 'part' ? { [CACHE_CONTROL]: breakpoint } : {}) };
@@ -26,5 +26,29 @@ describe('ResponseCache.keyOf', () => {
     const unmarked = request({ type: 'ephemeral' });
     delete unmarked[CACHE_MARKED];
     expect(key(unmarked)).toBe(key(request()));
+  });
+});
+
+describe('ResponseCache bounds', () => {
+  const answer = (chars: number) => ({ body: 'x'.repeat(chars), stopped: {} });
+
+  it('keeps no answer larger than a sixteenth of what a process holds', () => {
+    const cache = new ResponseCache(10);
+    cache.set('big', answer(CACHE_MAX_ENTRY_CHARS + 1), 1_000);
+    cache.set('fits', answer(CACHE_MAX_ENTRY_CHARS), 1_000);
+    expect(cache.get('big', 0)).toBeUndefined();
+    expect(cache.get('fits', 0)?.body.length).toBe(CACHE_MAX_ENTRY_CHARS);
+  });
+
+  it('drops the oldest answers to stay within the characters a process holds, and counts what leaves by expiry or replacement', () => {
+    const cache = new ResponseCache(1_000);
+    for (let i = 0; i < 17; i++) cache.set(`k${i}`, answer(CACHE_MAX_ENTRY_CHARS), 1_000);
+    expect(cache.chars).toBe(CACHE_MAX_CHARS);
+    expect(cache.get('k0', 0)).toBeUndefined();
+    expect(cache.get('k1', 0)).toBeDefined();
+    cache.set('k1', answer(10), 1_000);
+    expect(cache.chars).toBe(15 * CACHE_MAX_ENTRY_CHARS + 10);
+    expect(cache.get('k1', 1_000)).toBeUndefined();
+    expect(cache.chars).toBe(15 * CACHE_MAX_ENTRY_CHARS);
   });
 });

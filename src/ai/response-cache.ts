@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { CacheWrites } from './catalog/index.js';
-import { CACHE_CONTROL, CACHE_MARKED, type AnthropicBlock, type ChatRequest, type StopSequence } from './chat-types.js';
+import { CACHE_CONTROL, CACHE_MARKED, type AnthropicBlock, type ChatRequest, type EmbeddingsRequest, type StopSequence } from './chat-types.js';
 
 /** A completion as the cache keeps it: its JSON in OpenAI's shape, and what that JSON leaves out. */
 export interface CachedCompletion {
@@ -22,14 +22,25 @@ interface Entry extends CachedCompletion {
   expiresAt: number;
 }
 
+/** What one process's cache holds at most, counted by its answers' JSON text: beyond, the oldest entries go. */
+export const CACHE_MAX_CHARS = 64 * 1024 * 1024;
+/** The largest answer the cache keeps (a sixteenth of the whole): a batch of embeddings can be megabytes. */
+export const CACHE_MAX_ENTRY_CHARS = CACHE_MAX_CHARS / 16;
+
 /**
- * The optional exact-match cache: a non-streamed completion is served again for the same model and the same
- * request as JSON writes it, its cache breakpoints included, until its TTL passes. Bounded: the oldest entry goes
- * first.
+ * The optional exact-match cache: a non-streamed completion (or embeddings answer) is served again for the same
+ * model and the same request as JSON writes it, its cache breakpoints included, until its TTL passes. Bounded by
+ * entries and by the characters of their answers: the oldest entry goes first.
  */
 export class ResponseCache {
   readonly #entries = new Map<string, Entry>();
+  #chars = 0;
   constructor(private maxEntries: number) {}
+
+  /** The characters of the answers held (their JSON text), which CACHE_MAX_CHARS bounds. */
+  get chars(): number {
+    return this.#chars;
+  }
 
   /**
    * The key of one caller's request: answers are never shared between callers, or a cache hit would tell one
@@ -37,8 +48,8 @@ export class ResponseCache {
    * answer that JSON leaves out of the request (extended thinking, under symbols); cache breakpoints, symbols too,
    * are written into the request's JSON for the key when it has any (CACHE_MARKED).
    */
-  static keyOf(space: string, model: string, request: ChatRequest, beyondJson = ''): string {
-    const hash = createHash('sha256').update(space).update('\n').update(model).update('\n').update(JSON.stringify(request, request[CACHE_MARKED] ? withBreakpoints : undefined));
+  static keyOf(space: string, model: string, request: ChatRequest | EmbeddingsRequest, beyondJson = ''): string {
+    const hash = createHash('sha256').update(space).update('\n').update(model).update('\n').update(JSON.stringify(request, (request as ChatRequest)[CACHE_MARKED] ? withBreakpoints : undefined));
     if (beyondJson !== '') hash.update('\n').update(beyondJson);
     return hash.digest('base64url');
   }
@@ -46,30 +57,38 @@ export class ResponseCache {
   /** Follows the config's `ai.cache.maxEntries`; shrinking drops the oldest entries. */
   resize(maxEntries: number): void {
     this.maxEntries = Math.max(1, maxEntries);
-    while (this.#entries.size > this.maxEntries) {
-      const oldest = this.#entries.keys().next().value;
-      if (oldest === undefined) break;
-      this.#entries.delete(oldest);
-    }
+    while (this.#entries.size > this.maxEntries) this.#dropOldest();
   }
 
   get(key: string, now: number): CachedCompletion | undefined {
     const entry = this.#entries.get(key);
     if (!entry) return undefined;
     if (now >= entry.expiresAt) {
-      this.#entries.delete(key);
+      this.#drop(key);
       return undefined;
     }
     return entry;
   }
 
+  /** Keeps an answer until `expiresAt`; one larger than CACHE_MAX_ENTRY_CHARS is not kept. */
   set(key: string, { body, stopped, writes, blocks, reasoningBack }: CachedCompletion, expiresAt: number): void {
-    this.#entries.delete(key);
-    if (this.#entries.size >= this.maxEntries) {
-      const oldest = this.#entries.keys().next().value;
-      if (oldest !== undefined) this.#entries.delete(oldest);
-    }
+    this.#drop(key);
+    if (body.length > CACHE_MAX_ENTRY_CHARS) return;
+    while (this.#entries.size > 0 && (this.#entries.size >= this.maxEntries || this.#chars + body.length > CACHE_MAX_CHARS)) this.#dropOldest();
     this.#entries.set(key, { body, stopped, writes, blocks, reasoningBack, expiresAt });
+    this.#chars += body.length;
+  }
+
+  #drop(key: string): void {
+    const entry = this.#entries.get(key);
+    if (!entry) return;
+    this.#entries.delete(key);
+    this.#chars -= entry.body.length;
+  }
+
+  #dropOldest(): void {
+    const oldest = this.#entries.keys().next().value;
+    if (oldest !== undefined) this.#drop(oldest);
   }
 }
 
