@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOpenAIEmulator, type OpenAIEmulator } from '../../test/emulators/openai.js';
 import type { ChatRequest } from './chat-types.js';
-import { callEmbeddings, chatAnswer, type ChatAnswer } from './provider-call.js';
+import { ProviderCallError, callEmbeddings, chatAnswer, type ChatAnswer } from './provider-call.js';
 import { OpenAIProvider } from './providers/openai/index.js';
 import type { CallContext } from './providers/provider.js';
 
@@ -66,5 +66,12 @@ describe('embeddings past the most inputs a provider takes in one call', () => {
     // The emulator embeds text only and refuses the call: what counts here is what was sent.
     await callEmbeddings(twoAtATime, { model: 'text-embedding-3-small', input: [1, 2, 3, 4, 5] }, ctx()).catch(() => undefined);
     expect(emulator.requests().slice(before).map((r) => (r.body as { input: unknown }).input)).toEqual([[1, 2, 3, 4, 5]]);
+  });
+});
+
+describe('ProviderCallError', () => {
+  it.each([[Object], [200], [Number.NaN], [600]])('makes a failure whose status is no HTTP error status (%s) a retryable 502', (status) => {
+    const error = new ProviderCallError({ status: status as unknown as number, type: 'invalid_request_error', code: null, message: 'odd', retryable: false });
+    expect(error.failure).toMatchObject({ status: 502, retryable: true, message: 'odd' });
   });
 });

@@ -26,10 +26,13 @@ const textOrNull = (value: unknown): string | null => (typeof value === 'string'
  * (cutting the key out of the message), past any handler, in the provider socket's callback.
  */
 function wellFormed(failure: ProviderFailure): ProviderFailure {
-  const { message, type, code, param } = failure;
-  if (typeof message === 'string' && typeof type === 'string' && (code === null || typeof code === 'string') && (param == null || typeof param === 'string')) return failure;
+  const { status, message, type, code, param } = failure;
+  const statusWell = Number.isInteger(status) && status >= 400 && status <= 599;
+  if (statusWell && typeof message === 'string' && typeof type === 'string' && (code === null || typeof code === 'string') && (param == null || typeof param === 'string')) return failure;
   return {
     ...failure,
+    // A status read from what the provider sent that is no HTTP error status: the provider's failure, as a 502.
+    ...(statusWell ? {} : { status: 502, retryable: true }),
     message: textOrNull(message) ?? `the provider answered ${failure.status}`,
     type: textOrNull(type) ?? (failure.status >= 500 ? 'api_error' : 'invalid_request_error'),
     code: textOrNull(code),

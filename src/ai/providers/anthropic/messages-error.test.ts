@@ -5,6 +5,7 @@ import type { ChatRequest } from '../../chat-types.js';
 import { callChat } from '../../provider-call.js';
 import type { CallContext } from '../provider.js';
 import { AnthropicProvider } from './index.js';
+import { streamedFailure } from './messages-error.js';
 
 const KEY = 'test-anthropic-key';
 let emulator: AnthropicEmulator;
@@ -78,5 +79,11 @@ describe('an Anthropic failure', () => {
   it('keeps a generic message when the body is not Anthropic’s JSON', () => {
     const failure = AnthropicProvider.parseError(502, '<html>Bad gateway</html>', {});
     expect(failure).toMatchObject({ status: 502, message: 'Anthropic answered 502', retryable: true });
+  });
+});
+
+describe("an error event in Anthropic's stream", () => {
+  it.each(['constructor', '__proto__', 'toString'])('reads a type named like a member every object has (%s) as an unknown one: a retryable 500', (type) => {
+    expect(streamedFailure({ type: type as 'api_error', message: 'boom' })).toMatchObject({ status: 500, message: 'boom', retryable: true });
   });
 });

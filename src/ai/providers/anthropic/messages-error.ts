@@ -41,6 +41,7 @@ export function anthropicFailure(status: number, text: string, headers: Incoming
 
 /** A streamed `error` event, which arrives after a 200 head, as the failure its type would have answered. */
 export function streamedFailure(error: AnthropicErrorBody['error']): ProviderFailure {
-  const status = STATUS_OF_TYPE[error.type] ?? 500;
+  // Own members only: a type named like an object's member (`constructor`) is a type like any unknown one.
+  const status = (typeof error.type === 'string' && Object.hasOwn(STATUS_OF_TYPE, error.type) ? STATUS_OF_TYPE[error.type] : undefined) ?? 500;
   return anthropicFailure(status, JSON.stringify({ type: 'error', error }), {});
 }

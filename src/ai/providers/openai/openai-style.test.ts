@@ -170,6 +170,8 @@ describe("the OpenAI-style adapter's reading of a stream", () => {
     ['OpenRouter, rate limited', '{"error":{"code":429,"message":"Rate limit exceeded"},"choices":[]}', { status: 429, type: 'rate_limit_error', retryable: true }],
     ["vLLM, as an error object of its own (the caller's mistake)", '{"object":"error","message":"This model\'s maximum context length is 4096 tokens.","type":"BadRequestError","param":null,"code":400}', { status: 400, type: 'invalid_request_error', retryable: false }],
     ['a host that says only a string', '{"error":"model overloaded"}', { status: 500, message: 'model overloaded', retryable: true }],
+    ['a type named like a member every object has', '{"error":{"message":"boom","type":"constructor"}}', { status: 500, message: 'boom', retryable: true }],
+    ['a type named like the prototype', '{"error":{"message":"boom","type":"__proto__"}}', { status: 500, message: 'boom', retryable: true }],
   ])('reads the failure a host reports in its stream: %s', (_host, event, failure) => {
     const error = failureOf(OPENING, event);
     expect(error).toBeInstanceOf(ProviderCallError);

@@ -47,7 +47,8 @@ export function streamedFailure(event: Record<string, unknown>, parseError: Pars
   else if (event.object === 'error' && typeof event.message === 'string') error = event;
   else return undefined;
   const type = typeof error.type === 'string' ? error.type : undefined;
-  const status = statusIn(error.code) ?? (type !== undefined ? STATUS_OF_TYPE[type] : undefined) ?? 500;
+  // Own members only: a type named like an object's member (`constructor`) is a type like any unknown one.
+  const status = statusIn(error.code) ?? (type !== undefined && Object.hasOwn(STATUS_OF_TYPE, type) ? STATUS_OF_TYPE[type] : undefined) ?? 500;
   const { message, param } = error;
   const code = typeof error.code === 'string' && statusIn(error.code) === undefined ? error.code : null;
   const body = { message: typeof message === 'string' ? message : undefined, type: type ?? null, code, param: typeof param === 'string' ? param : null };
