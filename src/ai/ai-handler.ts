@@ -1030,7 +1030,7 @@ function attempt<T>(call: AiCall, trace: CallTrace, targets: readonly AiTarget[]
       const provider = snapshot.providers.get(target.provider);
       if (!provider) continue;
       // A provider's model that keeps failing is skipped, rather than have every call wait for its failure (a timeout).
-      const openUntil = runtime.circuits.openUntil(target, runtime.now());
+      const openUntil = runtime.circuits.openUntil(target, runtime.now(), snapshot.timeoutMs || 60_000);
       if (openUntil > 0) {
         skippedUntil = skippedUntil === 0 ? openUntil : Math.min(skippedUntil, openUntil);
         continue;
@@ -1053,11 +1053,11 @@ function attempt<T>(call: AiCall, trace: CallTrace, targets: readonly AiTarget[]
           if (!(error instanceof ProviderCallError)) return done(error);
           const failure = withoutSecret(error.failure, key.redaction);
           last = failure;
-          // The provider's own failures count against its circuit; a refusal of the request (the caller's fault) shows
-          // it answers. Keys (set aside on their own) and rate limits (Retry-After, the next target) are left out.
-          if (!failure.credentialProblem && failure.status !== 429) {
+          // The provider's own failures count against its circuit; a refusal of the request (the caller's fault) and a
+          // rate limit show it answers. A refused key says nothing of the model (the key pool sets it aside).
+          if (!failure.credentialProblem) {
             if (failure.retryable && failure.status >= 500) runtime.circuits.failed(target, runtime.now(), snapshot.circuitFailures, snapshot.circuitCooldownMs);
-            else if (!failure.retryable) runtime.circuits.succeeded(target);
+            else runtime.circuits.succeeded(target);
           }
           // A thought signature another model, project or key of the provider's made: this target's tries go on with
           // the stand-in, the same key first. Once: a refusal of the stand-in is answered as any 400.

@@ -2,38 +2,60 @@ import { describe, expect, it } from 'vitest';
 import { TargetCircuits } from './target-circuits.js';
 
 const gpt = { provider: 'openai', model: 'gpt-4o-mini' };
+const PROBE = 500;
 
 describe('TargetCircuits', () => {
-  it('opens at the threshold, for the cooldown, and again at the next failure once it has passed', () => {
+  it('opens at the threshold for the cooldown, then lets one call try while the others skip, and opens again when it fails', () => {
     const opened: number[] = [];
     const circuits = new TargetCircuits((_target, _failures, cooldownMs) => opened.push(cooldownMs));
     circuits.failed(gpt, 0, 2, 1_000);
-    expect(circuits.openUntil(gpt, 0)).toBe(0);
+    expect(circuits.openUntil(gpt, 0, PROBE)).toBe(0);
     circuits.failed(gpt, 10, 2, 1_000);
-    expect(circuits.openUntil(gpt, 10)).toBe(1_010);
-    expect(circuits.openUntil(gpt, 1_010)).toBe(0);
-    circuits.failed(gpt, 1_020, 2, 1_000);
-    expect(circuits.openUntil(gpt, 1_020)).toBe(2_020);
+    expect(circuits.openUntil(gpt, 10, PROBE)).toBe(1_010);
+    // Half-open: the first call to ask tries it; the next ones skip it while that try is under way.
+    expect(circuits.openUntil(gpt, 1_010, PROBE)).toBe(0);
+    expect(circuits.openUntil(gpt, 1_020, PROBE)).toBe(1_510);
+    circuits.failed(gpt, 1_030, 2, 1_000);
+    expect(circuits.openUntil(gpt, 1_030, PROBE)).toBe(2_030);
     expect(opened).toEqual([1_000, 1_000]);
+  });
+
+  it('closes for every call once the try succeeds', () => {
+    const circuits = new TargetCircuits();
+    circuits.failed(gpt, 0, 1, 1_000);
+    expect(circuits.openUntil(gpt, 1_000, PROBE)).toBe(0);
+    circuits.succeeded(gpt);
+    expect(circuits.openUntil(gpt, 1_001, PROBE)).toBe(0);
+    expect(circuits.openUntil(gpt, 1_002, PROBE)).toBe(0);
+  });
+
+  it('lets another call try once a try that never told has had its time', () => {
+    const circuits = new TargetCircuits();
+    circuits.failed(gpt, 0, 1, 1_000);
+    expect(circuits.openUntil(gpt, 1_000, PROBE)).toBe(0);
+    expect(circuits.openUntil(gpt, 1_499, PROBE)).toBe(1_500);
+    expect(circuits.openUntil(gpt, 1_500, PROBE)).toBe(0);
+    expect(circuits.openUntil(gpt, 1_501, PROBE)).toBe(2_000);
   });
 
   it('keeps one circuit per provider and model', () => {
     const circuits = new TargetCircuits();
     circuits.failed(gpt, 0, 1, 1_000);
-    expect(circuits.openUntil({ provider: 'azure', model: 'gpt-4o-mini' }, 0)).toBe(0);
-    expect(circuits.openUntil({ provider: 'openai', model: 'gpt-4o' }, 0)).toBe(0);
+    expect(circuits.openUntil({ provider: 'azure', model: 'gpt-4o-mini' }, 0, PROBE)).toBe(0);
+    expect(circuits.openUntil({ provider: 'openai', model: 'gpt-4o' }, 0, PROBE)).toBe(0);
+    expect(circuits.openUntil(gpt, 0, PROBE)).toBe(1_000);
     circuits.succeeded(gpt);
-    expect(circuits.openUntil(gpt, 0)).toBe(0);
+    expect(circuits.openUntil(gpt, 0, PROBE)).toBe(0);
   });
 
   it('watches at most 10,000 targets at once, and none with a threshold of 0', () => {
     const circuits = new TargetCircuits();
     circuits.failed(gpt, 0, 0, 1_000);
-    expect(circuits.openUntil(gpt, 0)).toBe(0);
+    expect(circuits.openUntil(gpt, 0, PROBE)).toBe(0);
     for (let i = 0; i < 10_000; i++) circuits.failed({ provider: 'p', model: `m${i}` }, 0, 2, 1_000);
     circuits.failed(gpt, 0, 1, 1_000);
-    expect(circuits.openUntil(gpt, 0)).toBe(0);
+    expect(circuits.openUntil(gpt, 0, PROBE)).toBe(0);
     circuits.failed({ provider: 'p', model: 'm1' }, 0, 2, 1_000);
-    expect(circuits.openUntil({ provider: 'p', model: 'm1' }, 0)).toBe(1_000);
+    expect(circuits.openUntil({ provider: 'p', model: 'm1' }, 0, PROBE)).toBe(1_000);
   });
 });

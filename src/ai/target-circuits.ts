@@ -10,8 +10,10 @@ export type CircuitOpened = (target: CircuitTarget, failures: number, cooldownMs
 interface Circuit {
   /** Failures in a row. */
   failures: number;
-  /** The circuit is open until then (0: closed, or half-open once it has passed). */
+  /** The circuit is open until then (0: never opened). Once it has passed, it is half-open: one call tries the target. */
   openUntil: number;
+  /** Half-open: the call trying the target has until then to tell how it went, before another may try (0: none trying). */
+  probeUntil: number;
 }
 
 /** At most this many targets are watched at once: a model name is the caller's choice, and so would be the map's size. */
@@ -20,22 +22,30 @@ const MAX_WATCHED = 10_000;
 /**
  * The AI gateway's circuit breaker, one circuit per provider and model: `threshold` failures of a target in a row
  * (a 5xx, a timeout, a connection that failed, an answer that cannot be read) open its circuit for `cooldownMs`,
- * during which calls skip it for the next target of their chain; once it has passed, calls try it again, and one
- * more failure opens it again at once (half-open), as the proxy's passive checks do. Any answer that is not such a
- * failure (a 400 is the caller's, and proves the provider answers) closes it; a 429 leaves it as it is (the key
- * pool and Retry-After deal with rate limits). Kept by each process, in memory.
+ * during which calls skip it for the next target of their chain. Once it has passed, the circuit is half-open: one
+ * call tries the target while the others go on skipping it, so that a provider that hangs costs one call its
+ * timeout, not every call made meanwhile; its failure opens the circuit again, any answer closes it (a 400 is the
+ * caller's and a 429 a rate limit, both answers from a provider that is up). A call that never tells (its client
+ * left, its keys were refused) frees the try after `probeMs`. Kept by each process, in memory.
  */
 export class TargetCircuits {
   readonly #circuits = new Map<string, Circuit>();
 
   constructor(private readonly opened: CircuitOpened = () => undefined) {}
 
-  /** Until when the target's circuit is open, or 0 if calls may go to it now. */
-  openUntil(target: CircuitTarget, now: number): number {
+  /**
+   * Until when calls are to skip the target, or 0 if this call may go to it now. Half-open, the first call to ask
+   * is the one that tries it (for at most `probeMs`), and the others skip it meanwhile.
+   */
+  openUntil(target: CircuitTarget, now: number, probeMs: number): number {
     // Nothing has failed lately (the usual case): no key is built.
     if (this.#circuits.size === 0) return 0;
     const circuit = this.#circuits.get(keyOf(target));
-    return circuit !== undefined && circuit.openUntil > now ? circuit.openUntil : 0;
+    if (circuit === undefined || circuit.openUntil === 0) return 0;
+    if (circuit.openUntil > now) return circuit.openUntil;
+    if (circuit.probeUntil > now) return circuit.probeUntil;
+    circuit.probeUntil = now + probeMs;
+    return 0;
   }
 
   /** The target answered (or refused the request as the caller's fault): its failures are forgotten. */
@@ -51,13 +61,14 @@ export class TargetCircuits {
     let circuit = this.#circuits.get(key);
     if (circuit === undefined) {
       if (this.#circuits.size >= MAX_WATCHED) return;
-      circuit = { failures: 0, openUntil: 0 };
+      circuit = { failures: 0, openUntil: 0, probeUntil: 0 };
       this.#circuits.set(key, circuit);
     }
     circuit.failures += 1;
     if (circuit.failures < threshold) return;
-    // Open; once the cooldown has passed, the next failure opens it again at once.
+    // Open; once the cooldown has passed, the next failure (the half-open try's) opens it again at once.
     circuit.openUntil = now + cooldownMs;
+    circuit.probeUntil = 0;
     circuit.failures = threshold - 1;
     this.opened(target, threshold, cooldownMs);
   }
