@@ -202,6 +202,19 @@ describe('a streamed completion between the provider and the client', () => {
     }
   });
 
+  it('sends the words that came in the same read as an error event before that error, and then no more', async () => {
+    script = (_req, res) => {
+      res.writeHead(200, SSE_HEAD);
+      // One write: the opening, the model's first words and OpenAI's error event.
+      res.end(`data: ${chunkJson('')}\n\ndata: ${chunkJson('Hello')}\n\ndata: {"error":{"message":"The server had an error while processing your request.","type":"server_error","param":null,"code":null}}\n\n`);
+    };
+    const response = await gateway.call('POST', '/v1/chat/completions', apiKey, { model: 'scripted/gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'go' }] });
+    expect(response.status).toBe(200);
+    const data = response.text.split('\n\n').filter((block) => block.startsWith('data: ')).map((block) => JSON.parse(block.slice('data: '.length)) as { choices?: Array<{ delta: { content?: string } }>; error?: { message: string } });
+    expect(data.map((d) => d.choices?.[0]?.delta.content ?? null)).toEqual(['', 'Hello', null]);
+    expect(data.at(-1)!.error).toMatchObject({ message: 'the provider stream failed: The server had an error while processing your request.' });
+  });
+
   it("closes the provider's connection when the client goes away mid-stream", async () => {
     let providerClosed!: Promise<boolean>;
     script = (_req, res) => {

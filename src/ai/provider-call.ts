@@ -10,6 +10,11 @@ export class ProviderCallError extends Error {
   readonly failure: ProviderFailure;
   /** The usage of an answer the provider made, and billed, that the gateway could not use (a completion sent to a stream request). */
   readonly billed: Usage | undefined;
+  /**
+   * A stream's failure (an `error` event): the chunks its translator made of the same read before it, which go to the
+   * client before the failure does (the model's last words and the error often come in one read).
+   */
+  before: ChatCompletionChunk[] = [];
   constructor(failure: ProviderFailure, billed?: Usage) {
     const clean = wellFormed(failure);
     super(clean.message);
@@ -232,7 +237,23 @@ function translatedFor(adapter: ProviderAdapter, request: ChatRequest): Function
 function customCallsTranslator(translator: StreamTranslator, customNames: ReadonlySet<string>): StreamTranslator {
   if (customNames.size === 0) return translator;
   const calls = new CustomCallChunks(customNames);
-  return { push: (bytes) => calls.push(translator.push(bytes)), end: () => calls.end(translator.end()), usage: () => translator.usage() };
+  // The chunks before a stream's failure are translated as the others are.
+  const translated = (read: () => ChatCompletionChunk[], then: (chunks: ChatCompletionChunk[]) => ChatCompletionChunk[]) => {
+    try {
+      return then(read());
+    } catch (error) {
+      if (error instanceof ProviderCallError && error.before.length > 0) error.before = calls.push(error.before);
+      throw error;
+    }
+  };
+  return { push: (bytes) => translated(() => translator.push(bytes), (chunks) => calls.push(chunks)), end: () => translated(() => translator.end(), (chunks) => calls.end(chunks)), usage: () => translator.usage() };
+}
+
+/** A stream's failure, with the chunks its translator made of the same read before it (ProviderCallError.before). */
+export function streamFailedAfter(failure: ProviderFailure, before: ChatCompletionChunk[]): ProviderCallError {
+  const error = new ProviderCallError(failure);
+  error.before = before;
+  return error;
 }
 
 /**
@@ -391,8 +412,10 @@ export function openChatStream(adapter: ProviderAdapter, request: ChatRequest, c
             chunks = translator.push(bytes);
           } catch (error) {
             // An event that does not parse: the stream is broken, whatever follows (the provider's failure, should
-            // that come before the call counts as answered, not an unreachable provider).
-            c.abort(error instanceof ProviderCallError ? error : unreadableStream());
+            // that come before the call counts as answered, not an unreachable provider). What the same read said
+            // before a failure the provider reported goes first.
+            const failure = error instanceof ProviderCallError ? error : unreadableStream();
+            c.abort((failure.before.length > 0 ? deliver(failure.before) : undefined) ?? failure);
             return;
           }
           const error = chunks.length > 0 ? deliver(chunks) : undefined;
@@ -410,8 +433,9 @@ export function openChatStream(adapter: ProviderAdapter, request: ChatRequest, c
             last = translator.end();
           } catch (error) {
             const failure = error instanceof ProviderCallError ? error : unreadableStream();
-            if (!resolved) return reject(failure);
-            return finish(failure);
+            const sinkError = failure.before.length > 0 ? deliver(failure.before) : undefined;
+            if (!resolved) return reject(sinkError ?? failure);
+            return finish(sinkError ?? failure);
           }
           const error = last.length > 0 ? deliver(last) : undefined;
           finish(error);

@@ -193,6 +193,21 @@ describe('the Anthropic stream translator', () => {
     expect(out.at(-1)?.usage).toEqual({ prompt_tokens: 14, completion_tokens: 6, total_tokens: 20, prompt_tokens_details: { cached_tokens: 4 } });
   });
 
+  it('hands the words of the same read before an error event on with the failure', () => {
+    const translator = AnthropicProvider.streamTranslator(ctx());
+    const error = { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } };
+    const read = wire.slice(0, wire.indexOf('event: content_block_stop')) + `event: error\ndata: ${JSON.stringify(error)}\n\n`;
+    let thrown: unknown;
+    try {
+      translator.push(Buffer.from(read));
+    } catch (failure) {
+      thrown = failure;
+    }
+    expect(thrown).toBeInstanceOf(ProviderCallError);
+    expect((thrown as ProviderCallError).failure).toMatchObject({ status: 529, message: 'Overloaded' });
+    expect((thrown as ProviderCallError).before.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe('Café crème 🍰');
+  });
+
   it('still reports the usage when the stream is cut after message_delta, before message_stop', () => {
     const translator = AnthropicProvider.streamTranslator(ctx());
     translator.push(Buffer.from(wire.slice(0, wire.indexOf('event: message_stop'))));

@@ -104,7 +104,20 @@ export function anthropicStreamTranslator(created: number, fallbackModel: string
     }
   };
 
-  const translateAll = (events: SseEvent[]) => events.flatMap((event) => (event.data === '' ? [] : translate(JSON.parse(event.data) as AnthropicStreamEvent)));
+  const translateAll = (events: SseEvent[]) => {
+    const out: ChatCompletionChunk[] = [];
+    for (const event of events) {
+      if (event.data === '') continue;
+      try {
+        out.push(...translate(JSON.parse(event.data) as AnthropicStreamEvent));
+      } catch (error) {
+        // The model's words before an `error` event of the same read go to the client before the failure.
+        if (error instanceof ProviderCallError) error.before = out;
+        throw error;
+      }
+    }
+    return out;
+  };
   return {
     push: (bytes) => translateAll(parser.push(bytes)),
     // A stream cut after `message_delta` but before `message_stop` still reports its counts. Cut before, it has none

@@ -178,6 +178,13 @@ describe("the OpenAI-style adapter's reading of a stream", () => {
     expect((error as ProviderCallError).failure).toMatchObject(failure);
   });
 
+  it('hands the chunks of the same read before the error on with the failure, for the client to get first', () => {
+    const word = OPENING.replace('"role":"assistant","content":""', '"content":"Hello"');
+    const error = failureOf(OPENING, word, '{"error":{"message":"The server had an error","type":"server_error"}}');
+    expect(error).toBeInstanceOf(ProviderCallError);
+    expect((error as ProviderCallError).before.map((chunk) => chunk.choices[0]!.delta.content)).toEqual(['', 'Hello']);
+  });
+
   it('reads a chunk whose error is null as a chunk', () => {
     const chunks = OpenAIProvider.streamTranslator(ctx({ stream: true })).push(events(OPENING.replace('"choices"', '"error":null,"choices"')));
     expect(chunks).toHaveLength(1);
