@@ -1035,7 +1035,7 @@ function attempt<T>(call: AiCall, trace: CallTrace, targets: readonly AiTarget[]
         skippedUntil = skippedUntil === 0 ? openUntil : Math.min(skippedUntil, openUntil);
         continue;
       }
-      keys ??= provider.config.type === 'ollama' && provider.keys.length === 0 ? [{ id: `${target.provider}:none`, priority: 0, secret: '', redaction: provider.keyless }] : runtime.keyTurns.order(target.provider, provider.keys, runtime.now());
+      keys ??= provider.config.type === 'ollama' && provider.keys.length === 0 ? [{ id: `${target.provider}:none`, priority: 0, secret: '', redaction: provider.keyless }] : runtime.keyTurns.order(target.provider, target.model, provider.keys, runtime.now(), runtime.setAside);
       for (; k < keys.length; k++) {
         // Not even a connection for a client that has gone (during a Retry-After wait, say).
         const cancelled = trace.cancel.reason;

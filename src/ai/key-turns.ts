@@ -8,25 +8,33 @@ export interface TurnKey {
 const MAX_BACK_MS = 60_000;
 /** How long a key rate limited without a Retry-After goes to the back. */
 const DEFAULT_BACK_MS = 5_000;
-/** Key ids remembered as rate limited at most: beyond, the oldest go first. */
+/** Key ids remembered as rate limited, and models' turns, at most: beyond, the oldest go first. */
 const MAX_REMEMBERED = 10_000;
 
 /**
- * The order a provider's keys are tried in, call after call: by priority (lower first), the keys of one priority in
- * turn, each call starting at the next (several keys of one priority share the calls, and their rate limits); a key
- * the provider rate limited lately goes after the others until its Retry-After has passed (at most a minute), so
- * that calls start with a key that may pass. Kept by each process, in memory.
+ * The order a provider's keys are tried in for a model, call after call: by priority (lower first), the keys of one
+ * priority in turn, each call starting at the next (several keys of one priority share the calls, and their rate
+ * limits, which providers count per model); keys set aside are left out, so that the others share evenly; a key the
+ * provider rate limited lately goes after the others until its Retry-After has passed (at most a minute), so that
+ * calls start with a key that may pass. Kept by each process, in memory.
  */
 export class KeyTurns {
   readonly #turns = new Map<string, number>();
   readonly #limitedUntil = new Map<string, number>();
 
-  /** `keys` (in priority order, as the pool holds them) in the order this call tries them. */
-  order<K extends TurnKey>(provider: string, keys: readonly K[], now: number): readonly K[] {
+  /**
+   * `keys` (in priority order, as the pool holds them) in the order this call to `model` tries them, without those
+   * `setAside` holds until after `now`.
+   */
+  order<K extends TurnKey>(provider: string, model: string, all: readonly K[], now: number, setAside: ReadonlyMap<string, number>): readonly K[] {
     // One key (the usual pool), or none: nothing to share or reorder.
+    if (all.length < 2) return all;
+    const keys = setAside.size === 0 ? all : all.filter((key) => (setAside.get(key.id) ?? 0) <= now);
     if (keys.length < 2) return keys;
-    const turn = this.#turns.get(provider) ?? 0;
-    this.#turns.set(provider, turn + 1 >= Number.MAX_SAFE_INTEGER ? 0 : turn + 1);
+    const turnOf = `${provider}\n${model}`;
+    const turn = this.#turns.get(turnOf) ?? 0;
+    if (this.#turns.size >= MAX_REMEMBERED && !this.#turns.has(turnOf)) this.#turns.delete(this.#turns.keys().next().value!);
+    this.#turns.set(turnOf, turn + 1 >= Number.MAX_SAFE_INTEGER ? 0 : turn + 1);
     const ordered: K[] = [];
     for (let start = 0; start < keys.length; ) {
       let end = start + 1;
