@@ -97,9 +97,10 @@ describe("the AI gateway's circuit breaker", () => {
     expect(refused.body.error).toMatchObject({ type: 'api_error', code: 'no_provider_available' });
     expect(refused.headers.get('retry-after')).toBe('20');
     expect(flaky.requests().length).toBe(before);
-    // Streams too, and the same model through another name of it is the same circuit.
+    // Streams too; and the alias that names the same provider and model skips it for its fallback: one circuit.
     const streamed = await gateway.chat<OpenAIErrorBody>(apiKey, { model: 'flaky/gpt-4o-mini', stream: true, messages: HELLO });
     expect(streamed.status).toBe(503);
+    expect(await callChain(1)).toEqual(['backup']);
     expect(flaky.requests().length).toBe(before);
   });
 
@@ -122,6 +123,23 @@ describe("the AI gateway's circuit breaker", () => {
     const before = flaky.requests().length;
     expect(await callChain(4)).toEqual(['backup', 'backup', 'backup', 'backup']);
     expect(flaky.requests().length).toBe(before + 4);
+  });
+
+  it("counts a lone target's stream that fails after its head before the model said anything, but not one that fails after words", async () => {
+    flaky.setMode('stream-error');
+    const before = flaky.requests().length;
+    for (let i = 0; i < 3; i++) {
+      const broken = await gateway.chat(apiKey, { model: 'flaky/gpt-4o-mini', stream: true, messages: HELLO });
+      expect(broken.status).toBe(200);
+      expect(broken.text).toContain('provider_stream_error');
+    }
+    expect((await gateway.chat(apiKey, { model: 'flaky/gpt-4o-mini', stream: true, messages: HELLO })).status).toBe(503);
+    expect(flaky.requests().length).toBe(before + 3);
+    // The model's words show it is up: such failures do not open it.
+    clock.advance(60_000);
+    flaky.setMode('stream-error-midway');
+    for (let i = 0; i < 4; i++) expect((await gateway.chat(apiKey, { model: 'flaky/gpt-4o-mini', stream: true, messages: HELLO })).status).toBe(200);
+    expect(flaky.requests().length).toBe(before + 3 + 4);
   });
 
   it('counts a stream that fails before the model said anything, and falls back from it', async () => {

@@ -16,7 +16,7 @@ import { offersFunctions, toFunctionCallChunk, toFunctionCallCompletion, toToolF
 import { takeCacheControl } from './openai-cache-control.js';
 import { AiError, invalidParam as invalid, sendAiError } from './openai-error.js';
 import { withoutOperatorIds } from './operator-ids.js';
-import { CallCancelled, Cancellation, ProviderCallError, callEmbeddings, chatAnswer, openChatStream, type ChatAnswer, type Done } from './provider-call.js';
+import { CallCancelled, Cancellation, ProviderCallError, callEmbeddings, chatAnswer, openChatStream, saysSomething, type ChatAnswer, type Done } from './provider-call.js';
 import { SOURCE_TEXT, thinkingAsked, type CallContext, type ProviderFailure, type TranslatedChunk } from './providers/index.js';
 import { ResponseCache, type CachedCompletion } from './response-cache.js';
 import type { SecretRedaction } from './secret-redaction.js';
@@ -1005,7 +1005,7 @@ interface Served<T> {
  * the call at once. `run` makes one try and calls back once; so does `attempt`, with the target that answered or
  * the error the caller gets. No promise: the first try starts at once, and the next from the failed one's callback.
  */
-function attempt<T>(call: AiCall, trace: CallTrace, targets: readonly AiTarget[], run: (ctx: CallContext, target: AiTarget, done: Done<T>) => void, done: Done<Served<T>>): void {
+function attempt<T>(call: AiCall, trace: CallTrace, targets: readonly AiTarget[], run: (ctx: CallContext, target: AiTarget, done: Done<T>) => void, done: Done<Served<T>>, settledLater = false): void {
   const { runtime, snapshot } = call;
   let last: ProviderFailure | undefined;
   let t = 0;
@@ -1047,7 +1047,8 @@ function attempt<T>(call: AiCall, trace: CallTrace, targets: readonly AiTarget[]
         trace.target = target;
         return run(ctx, target, (error, result) => {
           if (!error) {
-            runtime.circuits.succeeded(target);
+            // A stream accepted at its head may still fail before it says anything: its caller settles the circuit.
+            if (!settledLater) runtime.circuits.succeeded(target);
             return done(undefined, { result: result as T, target, redaction: key.redaction });
           }
           if (!(error instanceof ProviderCallError)) return done(error);
@@ -1116,7 +1117,7 @@ function attempt<T>(call: AiCall, trace: CallTrace, targets: readonly AiTarget[]
 }
 
 /** `attempt` with a provider call that is a promise, as a promise. */
-function attemptAsync<T>(call: AiCall, trace: CallTrace, targets: readonly AiTarget[], run: (ctx: CallContext, target: AiTarget) => Promise<T>): Promise<Served<T>> {
+function attemptAsync<T>(call: AiCall, trace: CallTrace, targets: readonly AiTarget[], run: (ctx: CallContext, target: AiTarget) => Promise<T>, settledLater = false): Promise<Served<T>> {
   return new Promise((resolve, reject) => {
     attempt<T>(
       call,
@@ -1124,8 +1125,22 @@ function attemptAsync<T>(call: AiCall, trace: CallTrace, targets: readonly AiTar
       targets,
       (ctx, target, done) => run(ctx, target).then((result) => done(undefined, result), done),
       (error, served) => (error ? reject(error) : resolve(served!)),
+      settledLater,
     );
   });
+}
+
+/**
+ * How a stream that ended before it said anything leaves its target's circuit: a failure of the provider's (a 5xx,
+ * a timeout, a connection that broke) counts against it, as it would have before the head; anything else is an
+ * answer. A client that left tells nothing.
+ */
+function settleSilentStream(call: AiCall, target: AiTarget, error: Error | undefined): void {
+  const { runtime, snapshot } = call;
+  if (error instanceof CallCancelled) return;
+  const failed = error instanceof ProviderCallError ? error.failure.retryable && error.failure.status >= 500 : error !== undefined;
+  if (failed) runtime.circuits.failed(target, runtime.now(), snapshot.circuitFailures, snapshot.circuitCooldownMs);
+  else runtime.circuits.succeeded(target);
 }
 
 /** The text a completion's tokens were spent on: its messages and tool calls' arguments (or input), to count when no usage came. */
@@ -1443,7 +1458,7 @@ async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, f
       if (tokens) keepSpend(call, trace, { target: tried, tokens, estimated: false, cost: costOf(runtime.price(provider.catalogKey, tried.model), tokens), status: 502 });
       throw error;
     });
-  });
+  }, true);
   if (trace.spent) {
     recordSpend(call, trace, trace.spent);
     trace.spent = undefined;
@@ -1467,6 +1482,8 @@ async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, f
     if (!wroteEvent && !res.destroyed) res.flushHeaders();
   });
   let ttft: number | null = null;
+  /** The model said something (saysSomething): the target answered, for its circuit. */
+  let said = false;
   let text = '';
   // The last chunk's id, created and model: an estimated usage chunk carries them like the rest of the stream.
   let last: TranslatedChunk | undefined;
@@ -1495,6 +1512,10 @@ async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, f
   const streamed = await new Promise<number>((resolve) => {
     stream.pipe({
       chunk(chunk: TranslatedChunk) {
+        if (!said && saysSomething(chunk)) {
+          said = true;
+          runtime.circuits.succeeded(target);
+        }
         if (ttft === null && chunk.choices.length > 0) ttft = runtime.now() - started;
         last = chunk;
         for (const choice of chunk.choices) text += (choice.delta.reasoning_content ?? '') + (choice.delta.content ?? '') + (choice.delta.tool_calls ?? []).map((t) => t.function?.arguments ?? t.custom?.input ?? '').join('');
@@ -1514,6 +1535,7 @@ async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, f
         return send(`data: ${out[SOURCE_TEXT] ?? JSON.stringify(out)}\n\n`);
       },
       end(error) {
+        if (!said) settleSilentStream(call, target, error);
         if (!error) {
           // A client that asked for usage gets a usage chunk: the gateway's estimate (below) when the provider sent none.
           if (!events && !(wantUsage && stream.usage() === undefined)) res.write('data: [DONE]\n\n');
@@ -1567,7 +1589,10 @@ async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, f
 function streamFailureFor(error: Error, redaction: SecretRedaction): { message: string; type: string; providerStatus: number } {
   if (!(error instanceof ProviderCallError)) return { message: 'the provider stream failed', type: 'api_error', providerStatus: 502 };
   const failure = withoutSecret(error.failure, redaction);
-  return { message: `the provider stream failed: ${withoutOperatorIds(failure.message)}`, type: clientError(failure).type, providerStatus: failure.status };
+  const told = clientError(failure);
+  // A denial's words can name the operator's account (clientError): the gateway's own then, as for an answer.
+  const words = failure.credentialProblem ? told.message : withoutOperatorIds(failure.message);
+  return { message: `the provider stream failed: ${words}`, type: told.type, providerStatus: failure.status };
 }
 
 /** A streamed choice with nothing for an OpenAI-format client: no finish, and a delta without any member. */

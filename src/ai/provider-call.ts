@@ -456,7 +456,7 @@ export function openChatStream(adapter: ProviderAdapter, request: ChatRequest, c
 }
 
 /** Whether a chunk carries what the model said (text, reasoning, a tool call, a finish, usage): not only the role of an opening. */
-function saysSomething(chunk: ChatCompletionChunk): boolean {
+export function saysSomething(chunk: ChatCompletionChunk): boolean {
   if (chunk.usage) return true;
   for (const choice of chunk.choices) {
     if (choice.finish_reason != null) return true;

@@ -57,5 +57,10 @@ describe('TargetCircuits', () => {
     expect(circuits.openUntil(gpt, 0, PROBE)).toBe(0);
     circuits.failed({ provider: 'p', model: 'm1' }, 0, 2, 1_000);
     expect(circuits.openUntil({ provider: 'p', model: 'm1' }, 0, PROBE)).toBe(1_000);
+    // Ten minutes on, those that have not failed since are forgotten to make room; the open one stays.
+    circuits.failed({ provider: 'p', model: 'm1' }, 600_000, 2, 1_000_000);
+    circuits.failed(gpt, 600_001, 1, 1_000);
+    expect(circuits.openUntil(gpt, 600_001, PROBE)).toBe(601_001);
+    expect(circuits.openUntil({ provider: 'p', model: 'm1' }, 600_001, PROBE)).toBe(1_600_000);
   });
 });

@@ -14,7 +14,12 @@ interface Circuit {
   openUntil: number;
   /** Half-open: the call trying the target has until then to tell how it went, before another may try (0: none trying). */
   probeUntil: number;
+  /** When it last failed: a target that has not failed for a while is forgotten when the map is full. */
+  lastFailure: number;
 }
+
+/** A closed circuit whose last failure is older than this is forgotten when room is needed. */
+const FORGET_AFTER_MS = 600_000;
 
 /** At most this many targets are watched at once: a model name is the caller's choice, and so would be the map's size. */
 const MAX_WATCHED = 10_000;
@@ -60,10 +65,12 @@ export class TargetCircuits {
     const key = keyOf(target);
     let circuit = this.#circuits.get(key);
     if (circuit === undefined) {
+      if (this.#circuits.size >= MAX_WATCHED) this.#forgetQuiet(now);
       if (this.#circuits.size >= MAX_WATCHED) return;
-      circuit = { failures: 0, openUntil: 0, probeUntil: 0 };
+      circuit = { failures: 0, openUntil: 0, probeUntil: 0, lastFailure: now };
       this.#circuits.set(key, circuit);
     }
+    circuit.lastFailure = now;
     circuit.failures += 1;
     if (circuit.failures < threshold) return;
     // Open; once the cooldown has passed, the next failure (the half-open try's) opens it again at once.
@@ -71,6 +78,11 @@ export class TargetCircuits {
     circuit.probeUntil = 0;
     circuit.failures = threshold - 1;
     this.opened(target, threshold, cooldownMs);
+  }
+
+  /** Forgets the targets that have not failed for FORGET_AFTER_MS and whose circuit is not open. */
+  #forgetQuiet(now: number): void {
+    for (const [key, circuit] of this.#circuits) if (now - circuit.lastFailure > FORGET_AFTER_MS && circuit.openUntil <= now) this.#circuits.delete(key);
   }
 }
 
