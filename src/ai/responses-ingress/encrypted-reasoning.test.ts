@@ -38,7 +38,7 @@ describe("reasoning items' encrypted_content", () => {
 
   it("opens nothing tampered, sealed for another purpose or under another master key, nor OpenAI's own", () => {
     const encrypted = sealed.seal([THINKING])!;
-    const tampered = `${encrypted.slice(0, -2)}${encrypted.endsWith('A') ? 'B' : 'A'}${encrypted.at(-1)}`;
+    const tampered = `${encrypted.slice(0, -2)}${encrypted.at(-2) === 'A' ? 'B' : 'A'}${encrypted.at(-1)}`;
     expect(sealed.open(tampered)).toBeUndefined();
     expect(encryptedReasoning(sealerFor(masterKey, 'another purpose'), OWNER).open(encrypted)).toBeUndefined();
     expect(encryptedReasoning(sealerFor(randomBytes(32), ENCRYPTED_REASONING_PURPOSE), OWNER).open(encrypted)).toBeUndefined();
