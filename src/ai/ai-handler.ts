@@ -22,7 +22,7 @@ import { ResponseCache, type CachedCompletion } from './response-cache.js';
 import type { SecretRedaction } from './secret-redaction.js';
 import type { SpendTracker } from './spend-tracker.js';
 import type { KeyTurns } from './key-turns.js';
-import type { TargetCircuits } from './target-circuits.js';
+import { HALF_OPEN_TRY, type TargetCircuits } from './target-circuits.js';
 import type { EarlierOwner, StoredResponse, StoredResponses } from './stored-responses.js';
 import { estimatePromptTokens, estimateTokens, loadTokenizer, quickTokenCount } from './token-estimate.js';
 import type { UsageRecorder } from './usage-recorder.js';
@@ -1005,7 +1005,7 @@ interface Served<T> {
  * the call at once. `run` makes one try and calls back once; so does `attempt`, with the target that answered or
  * the error the caller gets. No promise: the first try starts at once, and the next from the failed one's callback.
  */
-function attempt<T>(call: AiCall, trace: CallTrace, targets: readonly AiTarget[], run: (ctx: CallContext, target: AiTarget, done: Done<T>) => void, done: Done<Served<T>>, settledLater = false): void {
+function attempt<T>(call: AiCall, trace: CallTrace, targets: readonly AiTarget[], run: (ctx: CallContext, target: AiTarget, done: Done<T>) => void, answered: Done<Served<T>>, settledLater = false): void {
   const { runtime, snapshot } = call;
   let last: ProviderFailure | undefined;
   let t = 0;
@@ -1017,7 +1017,21 @@ function attempt<T>(call: AiCall, trace: CallTrace, targets: readonly AiTarget[]
   let skippedUntil = 0;
   /** The target's keys in the order this call tries them (KeyTurns), once it has come to the target. */
   let keys: readonly SnapshotKey[] | undefined;
+  /** The target whose half-open try this call holds (TargetCircuits), by index: it tries that target's keys without asking again. */
+  let trying = -1;
+  /** Gives the try back when the call leaves its target without the provider's word on it (a refused key, the gateway's own refusal). */
+  const releaseTry = () => {
+    if (trying === -1) return;
+    runtime.circuits.release(targets[trying]!);
+    trying = -1;
+  };
+  /** The call's end: a try it still holds, the provider's word on it not had, is given back. */
+  const done: Done<Served<T>> = (error, served) => {
+    if (error) releaseTry();
+    answered(error, served);
+  };
   const nextTarget = () => {
+    releaseTry();
     t += 1;
     k = 0;
     waited = false;
@@ -1030,10 +1044,13 @@ function attempt<T>(call: AiCall, trace: CallTrace, targets: readonly AiTarget[]
       const provider = snapshot.providers.get(target.provider);
       if (!provider) continue;
       // A provider's model that keeps failing is skipped, rather than have every call wait for its failure (a timeout).
-      const openUntil = runtime.circuits.openUntil(target, runtime.now(), snapshot.timeoutMs || 60_000);
-      if (openUntil > 0) {
-        skippedUntil = skippedUntil === 0 ? openUntil : Math.min(skippedUntil, openUntil);
-        continue;
+      if (trying !== t) {
+        const openUntil = runtime.circuits.openUntil(target, runtime.now(), snapshot.timeoutMs || 60_000);
+        if (openUntil > 0) {
+          skippedUntil = skippedUntil === 0 ? openUntil : Math.min(skippedUntil, openUntil);
+          continue;
+        }
+        if (openUntil === HALF_OPEN_TRY) trying = t;
       }
       keys ??= provider.config.type === 'ollama' && provider.keys.length === 0 ? [{ id: `${target.provider}:none`, priority: 0, secret: '', redaction: provider.keyless }] : runtime.keyTurns.order(target.provider, target.model, provider.keys, runtime.now(), runtime.setAside);
       for (; k < keys.length; k++) {
@@ -1049,16 +1066,22 @@ function attempt<T>(call: AiCall, trace: CallTrace, targets: readonly AiTarget[]
           if (!error) {
             // A stream accepted at its head may still fail before it says anything: its caller settles the circuit.
             if (!settledLater) runtime.circuits.succeeded(target);
+            trying = -1;
             return done(undefined, { result: result as T, target, redaction: key.redaction });
           }
           if (!(error instanceof ProviderCallError)) return done(error);
           const failure = withoutSecret(error.failure, key.redaction);
           last = failure;
           // The provider's own failures count against its circuit; a refusal of the request (the caller's fault) and a
-          // rate limit show it answers. A refused key says nothing of the model (the key pool sets it aside).
-          if (!failure.credentialProblem) {
-            if (failure.retryable && failure.status >= 500) runtime.circuits.failed(target, runtime.now(), snapshot.circuitFailures, snapshot.circuitCooldownMs);
-            else runtime.circuits.succeeded(target);
+          // rate limit show it answers. A refused key, and a refusal the gateway made without calling it, say nothing.
+          if (!failure.credentialProblem && !error.local) {
+            if (failure.retryable && failure.status >= 500) {
+              runtime.circuits.failed(target, runtime.now(), snapshot.circuitFailures, snapshot.circuitCooldownMs);
+              trying = -1;
+            } else if (!failure.retryable || failure.status === 429) {
+              runtime.circuits.succeeded(target);
+              trying = -1;
+            }
           }
           // A thought signature another model, project or key of the provider's made: this target's tries go on with
           // the stand-in, the same key first. Once: a refusal of the stand-in is answered as any 400.
@@ -1133,11 +1156,11 @@ function attemptAsync<T>(call: AiCall, trace: CallTrace, targets: readonly AiTar
 /**
  * How a stream that ended before it said anything leaves its target's circuit: a failure of the provider's (a 5xx,
  * a timeout, a connection that broke) counts against it, as it would have before the head; anything else is an
- * answer. A client that left tells nothing.
+ * answer. A client that left, or a key refused in the stream, tells nothing: a half-open try it held is given back.
  */
 function settleSilentStream(call: AiCall, target: AiTarget, error: Error | undefined): void {
   const { runtime, snapshot } = call;
-  if (error instanceof CallCancelled) return;
+  if (error instanceof CallCancelled || (error instanceof ProviderCallError && error.failure.credentialProblem)) return runtime.circuits.release(target);
   const failed = error instanceof ProviderCallError ? error.failure.retryable && error.failure.status >= 500 : error !== undefined;
   if (failed) runtime.circuits.failed(target, runtime.now(), snapshot.circuitFailures, snapshot.circuitCooldownMs);
   else runtime.circuits.succeeded(target);
@@ -1418,7 +1441,7 @@ function answerChat(res: ServerResponse, call: AiCall, trace: CallTrace, format:
           const cost = recordChat(call, trace, prepared, request, target, body === undefined ? 502 : 200, tokens, !reported, null, false);
           if (body === undefined) return fail(new AiError(502, 'api_error', 'provider_bad_response', 'the provider answered with a completion that cannot be read'));
           // A choice the provider says failed (OpenRouter's finish_reason "error") is not an answer to keep for the TTL.
-          if (cacheKey && !anyChoiceFailed(completion)) runtime.cache.set(cacheKey, toCache(completion, passThrough, wantsReasoningBack), runtime.now() + snapshot.cacheTtlMs);
+          if (cacheKey && Array.isArray(completion.choices) && completion.choices.length > 0 && !anyChoiceFailed(completion)) runtime.cache.set(cacheKey, toCache(completion, passThrough, wantsReasoningBack), runtime.now() + snapshot.cacheTtlMs);
           // A Response to store is kept before it is sent: the client's next call may continue it at once.
           if (toStore(request)) return void keepAnswer(call, request, body as string).then((kept) => sendAnswer(res, call, target, cost, !reported, kept, requestIdHeader(format, call.requestId)), fail);
           sendAnswer(res, call, target, cost, !reported, body, requestIdHeader(format, call.requestId));
@@ -1703,7 +1726,8 @@ async function embeddings(parsed: Record<string, unknown>, res: ServerResponse, 
   const answer = reported !== undefined ? result : { ...result, usage: { prompt_tokens: input, total_tokens: input } };
   const text = JSON.stringify(answer);
   const body = redaction.answers.quotedIn(text) ? JSON.stringify(redaction.answers.cutJson(answer)) : text;
-  // Kept as the client is sent it: a key the provider quoted is cut before it is kept.
-  if (cacheKey) runtime.cache.set(cacheKey, { body, stopped: {} }, runtime.now() + snapshot.cacheTtlMs);
+  // Kept as the client is sent it (a key the provider quoted cut), and only when it is embeddings, one per input: a
+  // host's 200 that holds an error instead would be served again after the host recovered.
+  if (cacheKey && Array.isArray(answer.data) && answer.data.length === inputs.length) runtime.cache.set(cacheKey, { body, stopped: {} }, runtime.now() + snapshot.cacheTtlMs);
   sendAnswer(res, call, target, cost, reported === undefined, body);
 }

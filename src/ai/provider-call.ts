@@ -15,6 +15,8 @@ export class ProviderCallError extends Error {
    * client before the failure does (the model's last words and the error often come in one read).
    */
   before: ChatCompletionChunk[] = [];
+  /** Made by the gateway before any provider was called (an adapter that cannot translate the request): says nothing of the provider. */
+  local = false;
   constructor(failure: ProviderFailure, billed?: Usage) {
     const clean = wellFormed(failure);
     super(clean.message);
@@ -249,6 +251,12 @@ function customCallsTranslator(translator: StreamTranslator, customNames: Readon
   return { push: (bytes) => translated(() => translator.push(bytes), (chunks) => calls.push(chunks)), end: () => translated(() => translator.end(), (chunks) => calls.end(chunks)), usage: () => translator.usage() };
 }
 
+/** A failure the gateway made before calling the provider, marked so (ProviderCallError.local) when it is a ProviderCallError. */
+function madeLocally(error: unknown): Error {
+  if (error instanceof ProviderCallError) error.local = true;
+  return error as Error;
+}
+
 /** A stream's failure, with the chunks its translator made of the same read before it (ProviderCallError.before). */
 export function streamFailedAfter(failure: ProviderFailure, before: ChatCompletionChunk[]): ProviderCallError {
   const error = new ProviderCallError(failure);
@@ -283,7 +291,7 @@ export function chatAnswer(adapter: ProviderAdapter, request: ChatRequest, ctx: 
     // The adapter refused the call, or the dispatcher did (a header it will not send): the call's failure, as any
     // other. What `done` itself threw, once called, goes on up.
     if (answered) throw error;
-    done(error as Error);
+    done(madeLocally(error));
   }
 }
 
@@ -321,8 +329,14 @@ export function openChatStream(adapter: ProviderAdapter, request: ChatRequest, c
   const cancel = options.cancel;
   // Inside the executor, so that an adapter refusing the call (a misconfigured provider) rejects, as the other calls do.
   return new Promise((resolve, reject) => {
-    const sent = translatedFor(adapter, request);
-    const call = adapter.chatCall(sent?.request ?? request, streamCtx);
+    let sent: FunctionToolsRequest | undefined;
+    let call: UpstreamCall;
+    try {
+      sent = translatedFor(adapter, request);
+      call = adapter.chatCall(sent?.request ?? request, streamCtx);
+    } catch (error) {
+      return reject(madeLocally(error));
+    }
     const { origin, path } = endpointOf(call.url);
     const translator = customCallsTranslator(adapter.streamTranslator(streamCtx), sent?.customNames ?? NO_CUSTOM_TOOLS);
     let controller: Dispatcher.DispatchController | undefined;
@@ -413,9 +427,10 @@ export function openChatStream(adapter: ProviderAdapter, request: ChatRequest, c
           } catch (error) {
             // An event that does not parse: the stream is broken, whatever follows (the provider's failure, should
             // that come before the call counts as answered, not an unreachable provider). What the same read said
-            // before a failure the provider reported goes first.
+            // before a failure the provider reported goes first to a stream already handed over; one still held
+            // (nothing sent) falls back whole instead.
             const failure = error instanceof ProviderCallError ? error : unreadableStream();
-            c.abort((failure.before.length > 0 ? deliver(failure.before) : undefined) ?? failure);
+            c.abort((resolved && failure.before.length > 0 ? deliver(failure.before) : undefined) ?? failure);
             return;
           }
           const error = chunks.length > 0 ? deliver(chunks) : undefined;
@@ -433,9 +448,8 @@ export function openChatStream(adapter: ProviderAdapter, request: ChatRequest, c
             last = translator.end();
           } catch (error) {
             const failure = error instanceof ProviderCallError ? error : unreadableStream();
-            const sinkError = failure.before.length > 0 ? deliver(failure.before) : undefined;
-            if (!resolved) return reject(sinkError ?? failure);
-            return finish(sinkError ?? failure);
+            if (!resolved) return reject(failure);
+            return finish((failure.before.length > 0 ? deliver(failure.before) : undefined) ?? failure);
           }
           const error = last.length > 0 ? deliver(last) : undefined;
           finish(error);
@@ -531,9 +545,14 @@ export async function callEmbeddings(adapter: ProviderAdapter, request: Embeddin
 
 async function embedOnce(adapter: ProviderAdapter, request: EmbeddingsRequest, ctx: CallContext, options: CallOptions): Promise<EmbeddingsResponse> {
   if (!adapter.embeddingsCall || !adapter.parseEmbeddings) {
-    throw new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'unsupported_operation', message: `provider type ${adapter.type} has no embeddings API`, retryable: false });
+    throw madeLocally(new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'unsupported_operation', message: `provider type ${adapter.type} has no embeddings API`, retryable: false }));
   }
-  const call = adapter.embeddingsCall(request, { ...ctx, stream: false });
+  let call: UpstreamCall;
+  try {
+    call = adapter.embeddingsCall(request, { ...ctx, stream: false });
+  } catch (error) {
+    throw madeLocally(error);
+  }
   const answer = await new Promise<Answer>((resolve, reject) => exchange(adapter, call, options, (error, reply) => (error ? reject(error) : resolve(reply!))));
   const parsed = jsonOf(answer);
   return adapter.parseEmbeddings(parsed, ctx, request);

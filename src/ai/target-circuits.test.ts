@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TargetCircuits } from './target-circuits.js';
+import { HALF_OPEN_TRY, TargetCircuits } from './target-circuits.js';
 
 const gpt = { provider: 'openai', model: 'gpt-4o-mini' };
 const PROBE = 500;
@@ -13,7 +13,7 @@ describe('TargetCircuits', () => {
     circuits.failed(gpt, 10, 2, 1_000);
     expect(circuits.openUntil(gpt, 10, PROBE)).toBe(1_010);
     // Half-open: the first call to ask tries it; the next ones skip it while that try is under way.
-    expect(circuits.openUntil(gpt, 1_010, PROBE)).toBe(0);
+    expect(circuits.openUntil(gpt, 1_010, PROBE)).toBe(HALF_OPEN_TRY);
     expect(circuits.openUntil(gpt, 1_020, PROBE)).toBe(1_510);
     circuits.failed(gpt, 1_030, 2, 1_000);
     expect(circuits.openUntil(gpt, 1_030, PROBE)).toBe(2_030);
@@ -23,7 +23,7 @@ describe('TargetCircuits', () => {
   it('closes for every call once the try succeeds', () => {
     const circuits = new TargetCircuits();
     circuits.failed(gpt, 0, 1, 1_000);
-    expect(circuits.openUntil(gpt, 1_000, PROBE)).toBe(0);
+    expect(circuits.openUntil(gpt, 1_000, PROBE)).toBe(HALF_OPEN_TRY);
     circuits.succeeded(gpt);
     expect(circuits.openUntil(gpt, 1_001, PROBE)).toBe(0);
     expect(circuits.openUntil(gpt, 1_002, PROBE)).toBe(0);
@@ -32,10 +32,19 @@ describe('TargetCircuits', () => {
   it('lets another call try once a try that never told has had its time', () => {
     const circuits = new TargetCircuits();
     circuits.failed(gpt, 0, 1, 1_000);
-    expect(circuits.openUntil(gpt, 1_000, PROBE)).toBe(0);
+    expect(circuits.openUntil(gpt, 1_000, PROBE)).toBe(HALF_OPEN_TRY);
     expect(circuits.openUntil(gpt, 1_499, PROBE)).toBe(1_500);
-    expect(circuits.openUntil(gpt, 1_500, PROBE)).toBe(0);
+    expect(circuits.openUntil(gpt, 1_500, PROBE)).toBe(HALF_OPEN_TRY);
     expect(circuits.openUntil(gpt, 1_501, PROBE)).toBe(2_000);
+  });
+
+  it('tells the calls that skip a target while its try is under way to ask again a second later, and lets the next try once it is given back', () => {
+    const circuits = new TargetCircuits();
+    circuits.failed(gpt, 0, 1, 1_000);
+    expect(circuits.openUntil(gpt, 1_000, 60_000)).toBe(HALF_OPEN_TRY);
+    expect(circuits.openUntil(gpt, 1_100, 60_000)).toBe(2_100);
+    circuits.release(gpt);
+    expect(circuits.openUntil(gpt, 1_200, 60_000)).toBe(HALF_OPEN_TRY);
   });
 
   it('keeps one circuit per provider and model', () => {

@@ -21,6 +21,12 @@ interface Circuit {
 /** A closed circuit whose last failure is older than this is forgotten when room is needed. */
 const FORGET_AFTER_MS = 600_000;
 
+/** What openUntil answers a call that is to make the half-open try: go, and settle the circuit (or release the try). */
+export const HALF_OPEN_TRY = -1;
+
+/** How long calls that skip a target while its try is under way are told to wait before they try again. */
+const TRY_UNDER_WAY_RETRY_MS = 1_000;
+
 /** At most this many targets are watched at once: a model name is the caller's choice, and so would be the map's size. */
 const MAX_WATCHED = 10_000;
 
@@ -35,12 +41,15 @@ const MAX_WATCHED = 10_000;
  */
 export class TargetCircuits {
   readonly #circuits = new Map<string, Circuit>();
+  /** When the full map was last swept for quiet targets: at most once a minute, so that a flood of failures does not sweep on each. */
+  #sweptAt = -Infinity;
 
   constructor(private readonly opened: CircuitOpened = () => undefined) {}
 
   /**
    * Until when calls are to skip the target, or 0 if this call may go to it now. Half-open, the first call to ask
-   * is the one that tries it (for at most `probeMs`), and the others skip it meanwhile.
+   * is the one that tries it (HALF_OPEN_TRY, for at most `probeMs`: it settles the circuit, or releases the try if it
+   * never reaches the provider), and the others skip it meanwhile, told to ask again a second later.
    */
   openUntil(target: CircuitTarget, now: number, probeMs: number): number {
     // Nothing has failed lately (the usual case): no key is built.
@@ -48,9 +57,16 @@ export class TargetCircuits {
     const circuit = this.#circuits.get(keyOf(target));
     if (circuit === undefined || circuit.openUntil === 0) return 0;
     if (circuit.openUntil > now) return circuit.openUntil;
-    if (circuit.probeUntil > now) return circuit.probeUntil;
+    if (circuit.probeUntil > now) return Math.min(circuit.probeUntil, now + TRY_UNDER_WAY_RETRY_MS);
     circuit.probeUntil = now + probeMs;
-    return 0;
+    return HALF_OPEN_TRY;
+  }
+
+  /** The call that held the target's half-open try leaves it without a word from the provider: another may try. */
+  release(target: CircuitTarget): void {
+    if (this.#circuits.size === 0) return;
+    const circuit = this.#circuits.get(keyOf(target));
+    if (circuit !== undefined) circuit.probeUntil = 0;
   }
 
   /** The target answered (or refused the request as the caller's fault): its failures are forgotten. */
@@ -82,6 +98,8 @@ export class TargetCircuits {
 
   /** Forgets the targets that have not failed for FORGET_AFTER_MS and whose circuit is not open. */
   #forgetQuiet(now: number): void {
+    if (now - this.#sweptAt < 60_000) return;
+    this.#sweptAt = now;
     for (const [key, circuit] of this.#circuits) if (now - circuit.lastFailure > FORGET_AFTER_MS && circuit.openUntil <= now) this.#circuits.delete(key);
   }
 }
