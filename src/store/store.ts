@@ -135,8 +135,10 @@ export async function openStore(url: string, options: StoreOptions = {}): Promis
       // bigint columns hold millisecond times and counters, all well inside Number's safe range.
       pg.types.setTypeParser(20, (value: string) => Number(value));
       const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 5_000 });
-      // An idle client that loses its server must not crash the process; the next query reports it.
+      // A client that loses its server must not crash the process, idle in the pool or checked out between two
+      // statements (the pool listens only to idle ones): the query under way, or the next, reports it.
       pool.on('error', () => undefined);
+      pool.on('connect', (client) => client.on('error', () => undefined));
       db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
       appendUsage = postgresAppendUsage(db);
       await sql`select 1`.execute(db);
