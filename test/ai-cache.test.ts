@@ -3,13 +3,23 @@ import { ModelCatalog } from '../src/ai/catalog/index.js';
 import { ManualClock } from '../src/clock.js';
 import type { ChatMessage } from '../src/ai/chat-types.js';
 import { estimatePromptTokens, quickTokenCount } from '../src/ai/token-estimate.js';
-import { AI_ROUTE, AiGateway, CLAUDE_TOOL, PROVIDER_SECRETS } from './ai-fixtures.js';
+import { AI_ROUTE, AiGateway, CLAUDE_TOOL, PROVIDER_SECRETS, type AiResult } from './ai-fixtures.js';
 import { LocalIssuer } from './auth-fixtures.js';
 import { startAnthropicEmulator, type AnthropicEmulator } from './emulators/anthropic.js';
 import { reasoningFor, startOpenAIEmulator, type OpenAIEmulator } from './emulators/openai.js';
 
 const MODEL = 'openai/gpt-4o-mini';
 const ask = (content: string, extra: Record<string, unknown> = {}) => ({ model: MODEL, messages: [{ role: 'user', content }], ...extra });
+
+/** `second` is `first`'s answer again, from the cache: a hit that cost nothing. */
+function expectServedAgain(first: AiResult<unknown>, second: AiResult<unknown>): void {
+  expect(first.status).toBe(200);
+  expect(first.headers.get('x-keygate-cache')).toBeNull();
+  expect(second.status).toBe(200);
+  expect(second.headers.get('x-keygate-cache')).toBe('hit');
+  expect(second.headers.get('x-keygate-cost-usd')).toBe('0');
+  expect(second.body).toEqual(first.body);
+}
 
 describe('the response cache', () => {
   let gateway: AiGateway;
@@ -84,12 +94,7 @@ describe('the response cache', () => {
     const first = await gateway.chat(apiKey, ask('What is the capital of France?'));
     const calls = openai.requests().length;
     const second = await gateway.chat(apiKey, ask('What is the capital of France?'));
-    expect(first.status).toBe(200);
-    expect(first.headers.get('x-keygate-cache')).toBeNull();
-    expect(second.status).toBe(200);
-    expect(second.headers.get('x-keygate-cache')).toBe('hit');
-    expect(second.headers.get('x-keygate-cost-usd')).toBe('0');
-    expect(second.body).toEqual(first.body);
+    expectServedAgain(first, second);
     expect(second.headers.get('x-request-id')).not.toBe(first.headers.get('x-request-id'));
     expect(openai.requests().length).toBe(calls);
   });
@@ -205,12 +210,7 @@ describe('the response cache', () => {
     const first = await embed(embedder, { input: ['a cached sentence', 'another one'] });
     const calls = openai.requests().length;
     const second = await embed(embedder, { input: ['a cached sentence', 'another one'] });
-    expect(first.status).toBe(200);
-    expect(first.headers.get('x-keygate-cache')).toBeNull();
-    expect(second.status).toBe(200);
-    expect(second.headers.get('x-keygate-cache')).toBe('hit');
-    expect(second.headers.get('x-keygate-cost-usd')).toBe('0');
-    expect(second.body).toEqual(first.body);
+    expectServedAgain(first, second);
     expect(openai.requests().length).toBe(calls);
     // Another input, another format or size, another app: each is the provider's again.
     for (const [key, body] of [

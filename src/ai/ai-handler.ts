@@ -1098,8 +1098,8 @@ function attempt<T>(call: AiCall, trace: CallTrace, targets: readonly AiTarget[]
           if (failure.status === 429) {
             // A rate limit is the key's (its account's or project's): the next key of the pool that is not limited
             // too may pass at once, and later calls start with the others until the provider's Retry-After.
-            runtime.keyTurns.limited(key.id, runtime.now(), failure.retryAfterMs);
             const now = runtime.now();
+            runtime.keyTurns.limited(key.id, now, failure.retryAfterMs);
             const other = keys!.findIndex((next, i) => i > k && !runtime.keyTurns.isLimited(next.id, now) && (runtime.setAside.get(next.id) ?? 0) <= now);
             if (other !== -1) {
               k = other;

@@ -257,12 +257,6 @@ function madeLocally(error: unknown): Error {
   return error as Error;
 }
 
-/** A stream's failure, with the chunks its translator made of the same read before it (ProviderCallError.before). */
-export function streamFailedAfter(failure: ProviderFailure, before: ChatCompletionChunk[]): ProviderCallError {
-  const error = new ProviderCallError(failure);
-  error.before = before;
-  return error;
-}
 
 /**
  * One non-streaming chat completion through `adapter`, with the provider's bytes when they need no translation;

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ChatCompletion, ChatCompletionChunk, ChatRequest, EmbeddingsRequest, EmbeddingsResponse, Usage } from '../../chat-types.js';
-import { ProviderCallError, streamFailedAfter } from '../../provider-call.js';
+import { ProviderCallError } from '../../provider-call.js';
 import { SseParser } from '../../sse.js';
 import { apiHostOf } from '../api-host.js';
 import { streamedFailure } from './stream-error.js';
@@ -162,7 +162,12 @@ export function openAIStyleAdapter(options: OpenAIStyleOptions): ProviderAdapter
           // A failure the host reports in the stream ends it as such: before the model said anything, another target may answer.
           if ('error' in chunk || (chunk as { object?: unknown }).object === 'error') {
             const failure = streamedFailure(chunk as unknown as Record<string, unknown>, parseError);
-            if (failure) throw streamFailedAfter(failure, out);
+            if (failure) {
+              // The chunks of this read before it go to the client first (ProviderCallError.before).
+              const error = new ProviderCallError(failure);
+              error.before = out;
+              throw error;
+            }
           }
           if (chunk.usage) usage = chunk.usage;
           // A chunk without choices (a usage chunk some hosts send so) goes on with none, written anew: clients read `choices`.
