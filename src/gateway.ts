@@ -152,6 +152,8 @@ class NodeCore {
     this.issuerUrl = settings.issuer ?? `http://${hostForUrl(settings.proxyHost)}:${settings.proxyPort}`;
     this.providerKeys = new ProviderKeyService(store, master.key, clock, announce);
     const recorder = new UsageRecorder(store, (error) => logger.warn({ err: { message: error.message } }, 'AI usage records could not be written; kept for the next try'));
+    // The whole record, for an operator to account for by hand: it holds no secret (ids, names, counts, cost).
+    recorder.onRefused((record, reason) => logger.error({ record, err: { message: reason.message } }, 'an AI usage record the store refuses was set aside, not written'));
     if (options.timers) recorder.start(1_000);
     this.replayGuard = new StoreReplayGuard(store);
     // Told once an id per node (a client that polls a lost Response would repeat it on every read), up to 10,000 ids,

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { USAGE_STATEMENT_ROWS, UsageRecorder, type UsageRecord } from '../src/ai/usage-recorder.js';
 import { openStore, type Store } from '../src/store/index.js';
@@ -54,16 +55,32 @@ describe('the usage recorder', () => {
   });
 });
 
-describe.each(STORE_KINDS)('the usage recorder when the %s store refuses a record', (kind) => {
+describe.each(STORE_KINDS)('the usage recorder with a %s store', (kind) => {
   let database: TestDatabase;
   let store: Store;
   let recorder: UsageRecorder;
   let errors: Error[];
   let flushed: Array<readonly UsageRecord[]>;
   let lastIds: number[];
+  let refused: Array<{ record: UsageRecord; reason: Error }>;
   const stored = async () => (await store.db.selectFrom('ai_usage').select('request_id').orderBy('id').execute()).map((r) => r.request_id);
-  /** A record the store refuses (request_id is NOT NULL), which the test can mend in place, as it sits in the buffer. */
-  const refused = () => ({ ...record('mended'), request_id: null as unknown as string });
+  /**
+   * Makes the store fail to write the record of this request id as a store in trouble would, not for what the record
+   * holds: a trigger that fails at run time (SQLite: malformed JSON; PostgreSQL: a serialization failure, SQLSTATE 40001).
+   */
+  const troubleOn = async (requestId: string) => {
+    if (kind === 'sqlite') {
+      await sql.raw(`create trigger test_trouble before insert on ai_usage when new.request_id = '${requestId}' begin select json('{'); end`).execute(store.db);
+    } else {
+      await sql.raw(`create function test_trouble() returns trigger language plpgsql as $$ begin if new.request_id = '${requestId}' then raise exception 'store trouble' using errcode = '40001'; end if; return new; end $$`).execute(store.db);
+      await sql.raw('create trigger test_trouble before insert on ai_usage for each row execute function test_trouble()').execute(store.db);
+    }
+  };
+  const troubleOver = async () => {
+    await sql.raw(kind === 'sqlite' ? 'drop trigger test_trouble' : 'drop trigger test_trouble on ai_usage').execute(store.db);
+  };
+  /** A record no store takes: request_id is NOT NULL. */
+  const unwritable = (): UsageRecord => ({ ...record('never'), request_id: null as unknown as string });
 
   beforeEach(async () => {
     database = await createTestDatabase(kind);
@@ -71,50 +88,52 @@ describe.each(STORE_KINDS)('the usage recorder when the %s store refuses a recor
     errors = [];
     flushed = [];
     lastIds = [];
+    refused = [];
     // Only the test's own flushes write: none starts as records pile up.
     recorder = new UsageRecorder(store, (error) => errors.push(error), 100_000, Infinity);
     recorder.onFlushed((records, lastId) => {
       flushed.push(records);
       lastIds.push(lastId);
     });
+    recorder.onRefused((record, reason) => refused.push({ record, reason }));
   });
   afterEach(async () => {
     await store.close();
     await database.drop();
   });
 
-  it('writes nothing of the batch, and writes all of it at a later flush once the store takes it', async () => {
-    const bad = refused();
+  it('writes nothing of a batch the store cannot take, and all of it at a later flush once it can', async () => {
+    await troubleOn('troubled');
     recorder.record(record('before'));
-    recorder.record(bad);
+    recorder.record(record('troubled'));
     recorder.record(record('after'));
     await recorder.flush();
     expect(errors).toHaveLength(1);
     expect(await stored()).toEqual([]);
     expect(flushed).toEqual([]);
 
-    bad.request_id = 'mended';
+    await troubleOver();
     await recorder.flush();
-    expect(await stored()).toEqual(['before', 'mended', 'after']);
-    expect(flushed.map((records) => records.map((r) => r.request_id))).toEqual([['before', 'mended', 'after']]);
+    expect(await stored()).toEqual(['before', 'troubled', 'after']);
+    expect(flushed.map((records) => records.map((r) => r.request_id))).toEqual([['before', 'troubled', 'after']]);
     // With the largest id they were given.
     const ids = await store.db.selectFrom('ai_usage').select('id').execute();
     expect(lastIds).toEqual([Math.max(...ids.map((r) => Number(r.id)))]);
+    expect(refused).toEqual([]);
   });
 
   it('keeps only the records after the statements already written when a later statement of a flush fails', async () => {
-    // Two statements' worth and a half, the refused record in the second: the first statement is in the store.
+    // Two statements' worth and a half, the troubled record in the second: the first statement is in the store.
     const rows = USAGE_STATEMENT_ROWS[kind];
-    const bad = refused();
     const ids = Array.from({ length: rows * 2.5 }, (_, i) => `r-${i}`);
-    const badId = `r-${rows + 10}`;
-    for (const id of ids) recorder.record(id === badId ? bad : record(id));
+    await troubleOn(`r-${rows + 10}`);
+    for (const id of ids) recorder.record(record(id));
     await recorder.flush();
     expect(errors).toHaveLength(1);
     expect(await stored()).toEqual(ids.slice(0, rows));
     expect(flushed.map((records) => records.length)).toEqual([rows]);
 
-    bad.request_id = badId;
+    await troubleOver();
     await recorder.flush();
     expect(await stored()).toEqual(ids);
     // Told statement by statement, each with its largest id.
@@ -123,13 +142,12 @@ describe.each(STORE_KINDS)('the usage recorder when the %s store refuses a recor
     expect(lastIds).toEqual(flushed.map((records) => Math.max(...records.map((r) => idOf.get(r.request_id)!))));
   });
 
-  it('while the store refuses a write, later records do not each start another: only a flush asked for retries', async () => {
+  it('while the store cannot write, later records do not each start another write: only a flush asked for retries', async () => {
+    await troubleOn('r-1');
     const eager = new UsageRecorder(store, (error) => errors.push(error));
-    eager.record(record('r-0'));
-    eager.record(refused());
-    for (let i = 2; i < 500; i++) eager.record(record(`r-${i}`));
-    // The 500th record started a write, which the store refuses.
-    await eventually(async () => errors.length === 1, 'the first write refused');
+    for (let i = 0; i < 500; i++) eager.record(record(`r-${i}`));
+    // The 500th record started a write, which fails.
+    await eventually(async () => errors.length === 1, 'the first write failed');
     for (let i = 500; i < 700; i++) eager.record(record(`r-${i}`));
     await eager.flush();
     // Then 700 records are buffered, and none of the last 200 started a write: the explicit flush is the second.
@@ -137,13 +155,13 @@ describe.each(STORE_KINDS)('the usage recorder when the %s store refuses a recor
     expect(await stored()).toEqual([]);
   });
 
-  it('keeps the newest records up to its bound while the store refuses them, and counts every one it drops', async () => {
+  it('keeps the newest records up to its bound while the store cannot write, and counts every one it drops', async () => {
+    await troubleOn('r-0');
     const bounded = new UsageRecorder(store, (error) => errors.push(error), 100, Infinity);
-    bounded.record(refused());
-    for (let i = 1; i < 80; i++) bounded.record(record(`r-${i}`));
+    for (let i = 0; i < 80; i++) bounded.record(record(`r-${i}`));
     await bounded.flush();
     expect(errors).toHaveLength(1);
-    // 80 kept for the next try; 300 more go over the bound of 100, the refused record first among the oldest.
+    // 80 kept for the next try; 300 more go over the bound of 100, the troubled record first among the oldest.
     for (let i = 80; i < 380; i++) bounded.record(record(`r-${i}`));
     expect(bounded.dropped).toBe(280);
     await bounded.flush();
@@ -152,17 +170,68 @@ describe.each(STORE_KINDS)('the usage recorder when the %s store refuses a recor
   });
 
   it('counts the records a failed write puts back beyond the bound as dropped', async () => {
+    await troubleOn('r-0');
     const bounded = new UsageRecorder(store, (error) => errors.push(error), 100, Infinity);
-    const bad = refused();
-    bounded.record(bad);
-    for (let i = 1; i < 100; i++) bounded.record(record(`r-${i}`));
+    for (let i = 0; i < 100; i++) bounded.record(record(`r-${i}`));
     // Records made while the write is under way, which then fails: 100 put back plus 30 newer ones.
     const writing = bounded.flush();
     for (let i = 100; i < 130; i++) bounded.record(record(`r-${i}`));
     await writing;
     expect(errors).toHaveLength(1);
     expect(bounded.dropped).toBe(30);
+    await troubleOver();
     await bounded.flush();
     expect(await stored()).toEqual(Array.from({ length: 100 }, (_, i) => `r-${30 + i}`));
+  });
+
+  it('sets a record the store refuses aside, and writes the records around it', async () => {
+    const never = unwritable();
+    recorder.record(record('before'));
+    recorder.record(never);
+    recorder.record(record('after'));
+    await recorder.flush();
+    expect(await stored()).toEqual(['before', 'after']);
+    expect(errors).toEqual([]);
+    expect(recorder.refused).toBe(1);
+    expect(refused).toHaveLength(1);
+    expect(refused[0]!.record).toBe(never);
+    expect(refused[0]!.reason.message).toMatch(/null|NOT NULL/i);
+    // Every written record told once, in order (for the budgets' figures), the refused one not.
+    expect(flushed.flat().map((r) => r.request_id)).toEqual(['before', 'after']);
+    // Nothing is left to retry: the next flush writes only what came since.
+    recorder.record(record('later'));
+    await recorder.flush();
+    expect(await stored()).toEqual(['before', 'after', 'later']);
+    expect(recorder.refused).toBe(1);
+  });
+
+  it('sets aside each refused record of a backlog of several statements, and writes every other one in order', async () => {
+    const rows = USAGE_STATEMENT_ROWS[kind];
+    const ids = Array.from({ length: rows * 2.5 }, (_, i) => `r-${i}`);
+    const bad = new Set([0, 7, rows - 1, rows + 3, rows + 4, rows * 2 + 1]);
+    // Values neither store takes where an integer goes: null in a NOT NULL column, and a boolean (SQLite cannot bind
+    // it; PostgreSQL reads no integer in it).
+    ids.forEach((id, i) => recorder.record(bad.has(i) ? { ...record(id), estimated: (i % 2 === 0 ? null : true) as unknown as number } : record(id)));
+    await recorder.flush();
+    expect(errors).toEqual([]);
+    expect(await stored()).toEqual(ids.filter((_, i) => !bad.has(i)));
+    expect(refused.map((r) => r.record.request_id)).toEqual([...bad].map((i) => `r-${i}`));
+    expect(recorder.refused).toBe(bad.size);
+    const idOf = new Map((await store.db.selectFrom('ai_usage').select(['id', 'request_id']).execute()).map((r) => [r.request_id, Number(r.id)]));
+    expect(lastIds).toEqual(flushed.map((records) => Math.max(...records.map((r) => idOf.get(r.request_id)!))));
+  });
+
+  it('keeps the records not yet written when the store fails for its own reasons while a refused statement is being split', async () => {
+    await troubleOn('r-7');
+    for (let i = 0; i < 10; i++) recorder.record(i === 3 ? unwritable() : record(`r-${i}`));
+    await recorder.flush();
+    // r-3 is set aside; r-0 to r-2 and r-4 are written before the half holding r-7 fails for the store's trouble.
+    expect(refused).toHaveLength(1);
+    expect(errors).toHaveLength(1);
+    expect(await stored()).toEqual(['r-0', 'r-1', 'r-2', 'r-4']);
+    await troubleOver();
+    await recorder.flush();
+    expect(await stored()).toEqual(['r-0', 'r-1', 'r-2', 'r-4', 'r-5', 'r-6', 'r-7', 'r-8', 'r-9']);
+    expect(refused).toHaveLength(1);
   });
 });

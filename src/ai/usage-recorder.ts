@@ -1,5 +1,5 @@
 import type { Insertable } from 'kysely';
-import type { AiUsageTable, Store } from '../store/index.js';
+import { isRefusedRow, type AiUsageTable, type Store } from '../store/index.js';
 
 export type UsageRecord = Insertable<AiUsageTable>;
 
@@ -13,7 +13,10 @@ export const USAGE_STATEMENT_ROWS = { sqlite: 250, postgres: 500 } as const;
 
 /**
  * The data plane's only write for AI calls: records are buffered and written in batches, off the request path.
- * A failed write is retried with the next batch; beyond a bound the oldest records are dropped and counted.
+ * A failed write is retried with the next batch; beyond a bound the oldest records are dropped and counted. A
+ * statement the store refuses for what a row holds (isRefusedRow) is split in halves until the rows it refuses
+ * stand alone: those are set aside, counted and told to `onRefused`, and the rest are written, rather than one
+ * record that can never be written holding back every record after it.
  */
 export class UsageRecorder {
   /** Records waiting, oldest first, from #head on: those before it were dropped and are cut off in bulk. */
@@ -24,6 +27,9 @@ export class UsageRecorder {
   /** The last write failed: until one succeeds, only the timer retries, not every call that records. */
   #failing = false;
   dropped = 0;
+  /** Records the store refused for what they hold, set aside (see the class). */
+  refused = 0;
+  readonly #refusedListeners = new Set<(record: UsageRecord, reason: Error) => void>();
   readonly #flushListeners = new Set<(records: readonly UsageRecord[], lastId: number) => void>();
 
   constructor(
@@ -42,6 +48,11 @@ export class UsageRecorder {
   /** Told of every statement's records once they are in the store, with the largest usage id among them. */
   onFlushed(listener: (records: readonly UsageRecord[], lastId: number) => void): void {
     this.#flushListeners.add(listener);
+  }
+
+  /** Told of each record set aside because the store refuses what it holds, with the store's reason. */
+  onRefused(listener: (record: UsageRecord, reason: Error) => void): void {
+    this.#refusedListeners.add(listener);
   }
 
   record(record: UsageRecord): void {
@@ -73,21 +84,35 @@ export class UsageRecorder {
     if (this.#buffer.length === this.#head) return;
     const batch = this.#take();
     this.#flushing = (async () => {
-      let written = 0;
+      // Records from the start of the batch that are in the store or set aside.
+      let settled = 0;
+      // The parts a refused statement was split into, the next first (see #refused).
+      const parts: number[] = [];
       try {
         // Bounded statements, yielding between them: a backlog (after a store outage, say) goes in several.
-        while (written < batch.length) {
-          if (written > 0) await new Promise((resolve) => setImmediate(resolve));
-          const rows = batch.slice(written, written + USAGE_STATEMENT_ROWS[this.store.dialect]);
-          const lastId = await this.store.appendUsage(rows);
-          written += rows.length;
-          for (const listener of this.#flushListeners) listener(rows, lastId);
+        while (settled < batch.length) {
+          if (settled > 0) await new Promise((resolve) => setImmediate(resolve));
+          const length = parts.shift() ?? Math.min(USAGE_STATEMENT_ROWS[this.store.dialect], batch.length - settled);
+          const rows = batch.slice(settled, settled + length);
+          try {
+            const lastId = await this.store.appendUsage(rows);
+            for (const listener of this.#flushListeners) listener(rows, lastId);
+          } catch (error) {
+            if (!isRefusedRow(error)) throw error;
+            if (length > 1) {
+              parts.unshift(Math.ceil(length / 2), length - Math.ceil(length / 2));
+              continue;
+            }
+            this.refused += 1;
+            for (const listener of this.#refusedListeners) listener(rows[0]!, error as Error);
+          }
+          settled += length;
         }
         this.#failing = false;
       } catch (error) {
         this.#failing = true;
         // Records of the statements before the failing one are in the store: keeping them would count them twice.
-        const waiting = batch.slice(written).concat(this.#take());
+        const waiting = batch.slice(settled).concat(this.#take());
         const over = Math.max(0, waiting.length - this.maxBuffered);
         this.#buffer = over > 0 ? waiting.slice(over) : waiting;
         this.dropped += over;

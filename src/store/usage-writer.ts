@@ -1,5 +1,6 @@
 import { startSqliteThread, type SqliteThread } from './sqlite-thread.js';
 import { BACKSTOP_PAGES } from './wal-checkpointer.js';
+import { UNBINDABLE_VALUE } from './refused-row.js';
 
 /** The SQL a usage writer runs, made by the store from its column list: one definition for every writer. */
 export interface UsageWriterSql {
@@ -55,7 +56,9 @@ parentPort.on('message', (message) => {
   try {
     parentPort.postMessage({ id: message.id, lastId: append(message.values, message.sums) });
   } catch (error) {
-    parentPort.postMessage({ id: message.id, error: String(error && error.message), code: error && error.code });
+    // better-sqlite3 refuses a value it cannot bind (a boolean, an object) with a TypeError or RangeError and no code.
+    const code = error && (error.code ?? (error instanceof TypeError || error instanceof RangeError ? '${UNBINDABLE_VALUE}' : undefined));
+    parentPort.postMessage({ id: message.id, error: String(error && error.message), code });
   }
 });
 `;
