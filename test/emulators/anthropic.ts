@@ -155,6 +155,15 @@ function validate(body: Json): void {
     if (thinkingOn(body) && body.top_p !== undefined && (body.top_p as number) < 0.95) fail('`top_p` must be at least 0.95 when thinking is enabled.');
   }
   const messages = body.messages as Message[];
+  // Tool-use ids name one call in the whole conversation (Anthropic: "tool_use ids must be unique").
+  const toolUseIds = new Set<string>();
+  messages.forEach((message, i) => {
+    for (const [j, block] of blocksOf(message).entries()) {
+      if (block.type !== 'tool_use') continue;
+      if (toolUseIds.has(String(block.id))) fail(`messages.${i}.content.${j}: \`tool_use\` ids must be unique`);
+      toolUseIds.add(String(block.id));
+    }
+  });
   messages.forEach((message, i) => {
     if (message.role !== 'user' && message.role !== 'assistant') fail(`messages.${i}.role: Input should be 'user' or 'assistant'`);
     if (!Array.isArray(message.content) && typeof message.content !== 'string') fail(`messages.${i}.content: Input should be a valid list`);

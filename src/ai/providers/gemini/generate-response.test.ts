@@ -90,9 +90,16 @@ describe('a Gemini answer', () => {
     const completion = await chat({ messages: [{ role: 'user', content: 'Use get_weather and get_time' }], tools });
     expect(completion.choices[0]).toMatchObject({ finish_reason: 'tool_calls', message: { content: null } });
     expect(completion.choices[0]!.message.tool_calls).toEqual([
-      { id: 'call_0', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris","days":21}' }, extra_content: { google: { thought_signature: thoughtSignatureFor('get_weather', 'gemini-2.5-flash') } } },
-      { id: 'call_1', type: 'function', function: { name: 'get_time', arguments: '{"zone":"Paris"}' } },
+      { id: expect.stringMatching(/^call_[0-9a-f]{24}$/), type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris","days":21}' }, extra_content: { google: { thought_signature: thoughtSignatureFor('get_weather', 'gemini-2.5-flash') } } },
+      { id: expect.stringMatching(/^call_[0-9a-f]{24}$/), type: 'function', function: { name: 'get_time', arguments: '{"zone":"Paris"}' } },
     ]);
+  });
+
+  it('gives every tool call an id of its own, across the turns of a conversation as within one answer', async () => {
+    const ask = { messages: [{ role: 'user' as const, content: 'Use get_weather and get_time' }], tools };
+    const ids = [...(await chat(ask)).choices[0]!.message.tool_calls!, ...(await chat(ask)).choices[0]!.message.tool_calls!].map((c) => c.id);
+    expect(ids).toHaveLength(4);
+    expect(new Set(ids).size).toBe(4);
   });
 
   it('calls only the function a named tool_choice allows', async () => {

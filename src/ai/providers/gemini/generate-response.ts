@@ -34,12 +34,15 @@ export function usageFor(metadata: GeminiUsageMetadata): Usage {
 }
 
 /**
- * Gemini gives function calls no id (unless it sets one): `call_<n>`, numbered in the answer, stands in. The part's
- * thought signature goes with the call where Google's OpenAI-compatible API puts it (GoogleExtra), so that a client
- * that sends the call back as it got it gives Gemini its reasoning back (generate-request.ts).
+ * Gemini gives function calls no id (unless it sets one): a random `call_…` stands in, unique across the turns of a
+ * conversation as OpenAI's are. Numbering them in each answer (`call_0`) gave every turn's first call the same id: a
+ * history holding two of them could not say which call a tool message answers, and Anthropic and Bedrock refuse
+ * repeated tool-use ids when the conversation moves on to Claude. The part's thought signature goes with the call
+ * where Google's OpenAI-compatible API puts it (GoogleExtra), so that a client that sends the call back as it got it
+ * gives Gemini its reasoning back (generate-request.ts).
  */
-export function toolCallFor(call: GeminiFunctionCall, index: number, signature?: string): ToolCall {
-  const toolCall: ToolCall = { id: call.id ?? `call_${index}`, type: 'function', function: { name: call.name, arguments: JSON.stringify(call.args ?? {}) } };
+export function toolCallFor(call: GeminiFunctionCall, signature?: string): ToolCall {
+  const toolCall: ToolCall = { id: call.id ?? `call_${randomUUID().replace(/-/g, '').slice(0, 24)}`, type: 'function', function: { name: call.name, arguments: JSON.stringify(call.args ?? {}) } };
   if (signature) toolCall.extra_content = { google: { thought_signature: signature } };
   return toolCall;
 }
@@ -58,7 +61,7 @@ function choiceFor(candidate: GeminiCandidate, position: number): ChatCompletion
       continue;
     }
     if (typeof part.text === 'string') text.push(part.text);
-    if (part.functionCall) toolCalls.push(toolCallFor(part.functionCall, toolCalls.length, part.thoughtSignature));
+    if (part.functionCall) toolCalls.push(toolCallFor(part.functionCall, part.thoughtSignature));
   }
   return {
     index: candidate.index ?? position,

@@ -62,7 +62,7 @@ export function geminiStreamTranslator(created: number, fallbackModel: string): 
         if (part.functionCall) {
           const n = toolCalls.get(index) ?? 0;
           toolCalls.set(index, n + 1);
-          const call = toolCallFor(part.functionCall, n, part.thoughtSignature);
+          const call = toolCallFor(part.functionCall, part.thoughtSignature);
           out.push(chunk(index, { tool_calls: [{ index: n, ...call }] }));
         }
       }
