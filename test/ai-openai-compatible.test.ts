@@ -1,3 +1,4 @@
+import Anthropic from '@anthropic-ai/sdk';
 import type OpenAI from 'openai';
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -119,6 +120,29 @@ describe('OpenAI-compatible hosts by configuration alone', () => {
     expect(result.status).toBe(502);
     expect(result.body.error).toMatchObject({ type: 'api_error', code: 'provider_misconfigured' });
     expect(result.body.error.message).toContain('baseUrl');
+  });
+
+  it("reads streamed tool calls that come without an index, as Google's OpenAI-compatible API sends them, as one call each", async () => {
+    groq.setMode('calls-without-index');
+    try {
+      const ask = 'Use get_weather and get_time.';
+      const timeTool = { type: 'function' as const, function: { name: 'get_time', description: 'The time in a zone', parameters: { type: 'object', properties: { zone: { type: 'string' } } } } };
+      const stream = client.chat.completions.stream({ model: 'groq/llama-3.3-70b-versatile', messages: [{ role: 'user', content: ask }], tools: [WEATHER_TOOL, timeTool] });
+      const calls = (await stream.finalChatCompletion()).choices[0]!.message.tool_calls!;
+      expect(calls.map((call) => call.type === 'function' && [call.function.name, JSON.parse(call.function.arguments)])).toEqual([
+        ['get_weather', expect.any(Object)],
+        ['get_time', expect.any(Object)],
+      ]);
+      // Anthropic's format: one tool_use block per call.
+      const claude = new Anthropic({ baseURL: gateway.proxyUrl, apiKey, maxRetries: 0 });
+      const message = await claude.messages
+        .stream({ model: 'groq/llama-3.3-70b-versatile', max_tokens: 200, messages: [{ role: 'user', content: ask }], tools: [{ name: 'get_weather', input_schema: { type: 'object' } }, { name: 'get_time', input_schema: { type: 'object' } }] })
+        .finalMessage();
+      expect(message.content.map((block) => block.type === 'tool_use' && block.name)).toEqual(['get_weather', 'get_time']);
+      expect(new Set(message.content.map((block) => block.type === 'tool_use' && block.id)).size).toBe(2);
+    } finally {
+      groq.setMode('normal');
+    }
   });
 
   it("falls back from a host without baseUrl to the alias's next target", async () => {

@@ -42,7 +42,7 @@ import { textOfContent, toolsCalledFor } from './emulated-model.js';
  *   "'messages.1' : for 'role:assistant' the following must be satisfied[('messages.1' : property
  *   'reasoning_content' is unsupported)]" (janhq/jan#8136, SimonSchubert/Kai#265).
  */
-export type OpenAIEmulatorMode = 'normal' | 'rate-limited' | 'out-of-quota' | 'server-error' | 'garbled' | 'null-body' | 'odd-error' | 'legacy-choice' | 'failed-choice' | 'ignores-stream' | 'stream-error' | 'stream-error-midway';
+export type OpenAIEmulatorMode = 'normal' | 'rate-limited' | 'out-of-quota' | 'server-error' | 'garbled' | 'null-body' | 'odd-error' | 'legacy-choice' | 'failed-choice' | 'ignores-stream' | 'stream-error' | 'stream-error-midway' | 'calls-without-index';
 
 export interface OpenAIEmulatorOptions {
   /** The key accepted as `Authorization: Bearer …` (with `moreKeys`). Default `test-openai-key`. */
@@ -439,6 +439,12 @@ export async function startOpenAIEmulator(options: OpenAIEmulatorOptions = {}): 
           if (call.type === 'custom') {
             await send(chunk(index, { tool_calls: [{ index: n, id: call.id, type: 'custom', custom: { name: call.custom.name, input: '' } }] }));
             for (const piece of call.custom.input.match(/.{1,6}/gs) ?? []) await send(chunk(index, { tool_calls: [{ index: n, custom: { input: piece } }] }));
+            continue;
+          }
+          // 'calls-without-index': each call whole in one delta, with its id and no index, as Google's OpenAI-compatible
+          // API streams them (reported in google-gemini/gemini-api-cookbook and openai/openai-agents-python issues).
+          if (mode === 'calls-without-index') {
+            await send(chunk(index, { tool_calls: [{ id: call.id, type: 'function', function: { name: call.function.name, arguments: call.function.arguments } }] }));
             continue;
           }
           await send(chunk(index, { tool_calls: [{ index: n, id: call.id, type: 'function', function: { name: call.function.name, arguments: '' } }] }));

@@ -199,6 +199,31 @@ describe("the OpenAI-style adapter's reading of a stream", () => {
     expect(translator.usage()).toEqual({ prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 });
   });
 
+  it("numbers streamed tool calls that come without an index, as Google's OpenAI-compatible API sends them, one index per call id", () => {
+    const call = (id: string | undefined, name: string | undefined, args: string) =>
+      OPENING.replace('"delta":{"role":"assistant","content":""}', `"delta":{"tool_calls":[${JSON.stringify({ ...(id ? { id, type: 'function' } : {}), function: { ...(name ? { name } : {}), arguments: args } })}]}`);
+    const translator = OpenAIProvider.streamTranslator(ctx({ stream: true }));
+    const chunks = translator.push(events(OPENING, call('function-call-1', 'get_weather', '{"city":'), call(undefined, undefined, '"Paris"}'), call('function-call-2', 'get_time', '{"zone":"CET"}')));
+    chunks.push(...translator.push(events(call('function-call-1', undefined, ''))));
+    const deltas = chunks.flatMap((chunk) => chunk.choices[0]?.delta.tool_calls ?? []);
+    expect(deltas.map((delta) => [delta.index, delta.id])).toEqual([
+      [0, 'function-call-1'],
+      [0, undefined],
+      [1, 'function-call-2'],
+      [0, 'function-call-1'],
+    ]);
+    // Written anew, with the index: the host's own text has none.
+    expect(chunks.slice(1).every((chunk) => (chunk as TranslatedChunk)[SOURCE_TEXT] === undefined)).toBe(true);
+    expect((chunks[0] as TranslatedChunk)[SOURCE_TEXT]).toBe(OPENING);
+  });
+
+  it("keeps the index a host gives its tool calls, and the host's own text", () => {
+    const chunk = OPENING.replace('"delta":{"role":"assistant","content":""}', '"delta":{"tool_calls":[{"index":2,"id":"call_a","type":"function","function":{"name":"f","arguments":""}}]}');
+    const [translated] = OpenAIProvider.streamTranslator(ctx({ stream: true })).push(events(chunk));
+    expect(translated!.choices[0]!.delta.tool_calls![0]!.index).toBe(2);
+    expect((translated as TranslatedChunk)[SOURCE_TEXT]).toBe(chunk);
+  });
+
   it('refuses an event that is not an object as unreadable, not as a chunk', () => {
     expect(failureOf('42')).toBeInstanceOf(TypeError);
     expect(failureOf('[1]')).toBeInstanceOf(TypeError);

@@ -80,6 +80,42 @@ function withoutReasoning(body: Record<string, unknown>, content: boolean, baseU
   });
 }
 
+/** Per choice, the tool calls a stream has begun: the index given to each id, and the index of the latest. */
+type StreamedToolCalls = Map<number, { ids: Map<string, number>; latest: number }>;
+
+/**
+ * Fills in the `index` of streamed tool-call deltas that lack one, as Google's OpenAI-compatible API sends them (each
+ * call whole, with its id, no index): a call with an id not seen before in its choice takes the next index, one with
+ * a known id that id's, one with neither the latest call's. OpenAI's clients (the SDK's stream helpers, and the
+ * gateway's Anthropic-format events) put deltas together by index: without one, every call of an answer was read as
+ * one, its arguments run together. Whether any index was filled in (the chunk is then no longer the host's text).
+ */
+function indexToolCalls(chunk: TranslatedChunk, seen: StreamedToolCalls): boolean {
+  let filled = false;
+  for (const choice of chunk.choices) {
+    const calls = choice?.delta?.tool_calls;
+    if (!Array.isArray(calls)) continue;
+    let state = seen.get(choice.index);
+    for (const call of calls) {
+      if (typeof call !== 'object' || call === null) continue;
+      if (state === undefined) seen.set(choice.index, (state = { ids: new Map(), latest: -1 }));
+      const id = typeof call.id === 'string' && call.id !== '' ? call.id : undefined;
+      if (typeof call.index === 'number') {
+        if (id !== undefined) state.ids.set(id, call.index);
+        state.latest = call.index;
+        continue;
+      }
+      const known = id === undefined ? undefined : state.ids.get(id);
+      const index = known ?? (id !== undefined || state.latest < 0 ? Math.max(state.latest, ...state.ids.values()) + 1 : state.latest);
+      if (id !== undefined) state.ids.set(id, index);
+      state.latest = index;
+      (call as { index: number }).index = index;
+      filled = true;
+    }
+  }
+  return filled;
+}
+
 /** The host's address, without a trailing `/`; a provider whose type has no default must set one. */
 function base(ctx: CallContext): string {
   if (!ctx.provider.baseUrl) throw new ProviderCallError({ status: 500, type: 'api_error', code: 'provider_misconfigured', message: `the provider "${ctx.provider.name}" names no baseUrl; set it to the host's address (https://…)`, retryable: true });
@@ -152,6 +188,7 @@ export function openAIStyleAdapter(options: OpenAIStyleOptions): ProviderAdapter
     streamTranslator(): StreamTranslator {
       const parser = new SseParser();
       let usage: Usage | undefined;
+      const toolCalls: StreamedToolCalls = new Map();
       const translate = (events: ReturnType<SseParser['push']>): ChatCompletionChunk[] => {
         const out: ChatCompletionChunk[] = [];
         for (const event of events) {
@@ -175,9 +212,11 @@ export function openAIStyleAdapter(options: OpenAIStyleOptions): ProviderAdapter
             out.push({ ...chunk, choices: [] });
             continue;
           }
-          // One data line (several would be joined by newlines, which cannot go on as one): the chunk's own text.
-          // Not enumerable, so that a wrapping translator's `{ ...chunk, … }` makes a chunk without it.
-          if (!event.data.includes('\n')) Object.defineProperty(chunk, SOURCE_TEXT, { value: event.data });
+          const indexed = indexToolCalls(chunk, toolCalls);
+          // One data line (several would be joined by newlines, which cannot go on as one): the chunk's own text, unless
+          // a tool call's index was filled in. Not enumerable, so that a wrapping translator's `{ ...chunk, … }` makes a
+          // chunk without it.
+          if (!indexed && !event.data.includes('\n')) Object.defineProperty(chunk, SOURCE_TEXT, { value: event.data });
           out.push(chunk);
         }
         return out;
