@@ -103,6 +103,25 @@ describe('the official @anthropic-ai/sdk client against the gateway', () => {
     }
   });
 
+  it.each([
+    ['Anthropic answers 529', 'anthropic', 'smart'],
+    ['Gemini answers 503', 'gemini', 'fast'],
+  ] as const)("raises a provider's overload before any answer as the SDK's overloaded_error (%s), streamed or not", async (_case, provider, model) => {
+    if (provider === 'anthropic') emulators.anthropic.setMode('overloaded');
+    else emulators.gemini.setMode('unavailable');
+    try {
+      const ask = { model, max_tokens: 200, messages: [{ role: 'user' as const, content: 'Hello there' }] };
+      for (const failure of [await client.messages.create(ask).catch((e: unknown) => e), await client.messages.stream(ask).finalMessage().catch((e: unknown) => e)]) {
+        expect(failure).toBeInstanceOf(Anthropic.APIError);
+        expect((failure as InstanceType<typeof Anthropic.APIError>).status).toBe(503);
+        expect((failure as InstanceType<typeof Anthropic.APIError>).error).toMatchObject({ type: 'error', error: { type: 'overloaded_error' } });
+      }
+    } finally {
+      emulators.anthropic.setMode('normal');
+      emulators.gemini.setMode('normal');
+    }
+  });
+
   it('says which stop sequence ended an answer from Anthropic, streamed or not', async () => {
     const request = { model: 'smart', max_tokens: 200, stop_sequences: ['nowhere', 'there'], messages: [{ role: 'user' as const, content: 'Hello there' }] };
     const message = await client.messages.create(request);

@@ -157,10 +157,10 @@ describe('fallback between an alias\'s targets', () => {
     expect(result.headers.get('x-keygate-provider')).toBe('openai');
     expect(result.text).not.toContain('provider_stream_error');
     expect(result.text).toContain('data: [DONE]');
-    // The only target: an error the client's SDK can retry, not a 200 that breaks off.
+    // The only target: an error the client's SDK can retry, not a 200 that breaks off; overloaded, as the provider said.
     const alone = await gateway.chat<OpenAIErrorBody>(apiKey, { model: 'anthropic/claude-haiku-4-5-20251001', stream: true, messages: HELLO });
-    expect(alone.status).toBe(502);
-    expect(alone.body.error).toMatchObject({ type: 'api_error', code: 'overloaded_error' });
+    expect(alone.status).toBe(503);
+    expect(alone.body.error).toMatchObject({ type: 'api_error', code: 'overloaded_error', message: 'the provider is overloaded or unavailable: Overloaded' });
   });
 
   it("falls back when the first target's OpenAI-format stream reports an error before the model said anything", async () => {

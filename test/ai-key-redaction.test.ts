@@ -168,9 +168,9 @@ describe('provider answers that quote a credential', () => {
     expectNone(result, [KEY]);
   });
 
-  it('cuts the key out of a 5xx message', async () => {
+  it('cuts the key out of a 5xx message (a 503: overloaded or unavailable)', async () => {
     const result = await gateway.chat<OpenAIErrorBody>(apiKey, { model: 'main/echo-5xx', messages: HELLO });
-    expect(result.status).toBe(502);
+    expect(result.status).toBe(503);
     expect(result.body.error.message).toContain('[redacted]');
     expectNone(result, [KEY]);
   });
