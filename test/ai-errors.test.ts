@@ -106,6 +106,16 @@ describe('errors of the unified API', () => {
     expect((await gateway.chat(apiKey, { model: 'mini', messages: HELLO, ...extra })).status).toBe(200);
   });
 
+  it.each([
+    ['n: 2 to Anthropic', 'smart', { n: 2 }, 'n'],
+    ['an image URL Anthropic cannot take', 'smart', { messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'ftp://example.invalid/cat.png' } }] }] }, 'messages[0].content[0].image_url.url'],
+    ['tool arguments that are not JSON, to Gemini', 'fast', { messages: [...HELLO, { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'f', arguments: '{' } }] }, { role: 'tool', tool_call_id: 'c1', content: 'x' }] }, `messages[${HELLO.length}].tool_calls[0].function.arguments`],
+  ])("names the parameter an adapter refuses in the error's param: %s", async (_what, model, extra, param) => {
+    const refused = await gateway.chat<OpenAIErrorBody>(apiKey, { model, messages: HELLO, ...extra });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toMatchObject({ type: 'invalid_request_error', param });
+  });
+
   it('takes null for an optional parameter as not given, as OpenAI does', async () => {
     const result = await gateway.chat(apiKey, { model: 'mini', messages: HELLO, temperature: null, max_tokens: null, max_completion_tokens: null, n: null, stream: null, stop: null, tools: null });
     expect(result.status).toBe(200);

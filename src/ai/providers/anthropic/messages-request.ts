@@ -34,8 +34,9 @@ export function effortForBudget(budget: number): PortableEffort {
   return budget >= THINKING_BUDGETS.medium ? 'medium' : 'low';
 }
 
-function invalid(code: string, message: string): ProviderCallError {
-  return new ProviderCallError({ status: 400, type: 'invalid_request_error', code, message, retryable: false });
+/** A 400 for the request, naming the parameter (OpenAI's `param`) it is about. */
+function invalid(code: string, message: string, param: string): ProviderCallError {
+  return new ProviderCallError({ status: 400, type: 'invalid_request_error', code, message, param, retryable: false });
 }
 
 function textOf(content: ChatMessage['content']): string {
@@ -55,7 +56,7 @@ function imageBlock(url: string, where: string): AnthropicImageBlock {
   const data = /^data:([^;,]+);base64,(.*)$/s.exec(url);
   if (data) return { type: 'image', source: { type: 'base64', media_type: data[1] as string, data: data[2] as string } };
   if (/^https?:\/\//i.test(url)) return { type: 'image', source: { type: 'url', url } };
-  throw invalid('invalid_image_url', `${where}.image_url.url must be a base64 data: URL or an http(s) URL`);
+  throw invalid('invalid_image_url', `${where}.image_url.url must be a base64 data: URL or an http(s) URL`, `${where}.image_url.url`);
 }
 
 /** Text and image blocks of a message; Anthropic rejects empty text blocks, so they are left out. */
@@ -93,14 +94,14 @@ function toolInput(args: string, where: string): unknown {
   try {
     return JSON.parse(args) as unknown;
   } catch {
-    throw invalid('invalid_tool_arguments', `${where}.function.arguments is not valid JSON`);
+    throw invalid('invalid_tool_arguments', `${where}.function.arguments is not valid JSON`, `${where}.function.arguments`);
   }
 }
 
 function messageFor(message: ChatMessage, i: number): AnthropicMessage | undefined {
   const where = `messages[${i}]`;
   if (message.role === 'tool') {
-    if (!message.tool_call_id) throw invalid('missing_tool_call_id', `${where}.tool_call_id is required on a tool message`);
+    if (!message.tool_call_id) throw invalid('missing_tool_call_id', `${where}.tool_call_id is required on a tool message`, `${where}.tool_call_id`);
     const blocks = contentBlocks(message.content, where);
     return { role: 'user', content: [{ type: 'tool_result', tool_use_id: message.tool_call_id, ...(blocks.length > 0 ? { content: blocks } : {}), ...cacheControlOf(message) }] };
   }
@@ -166,7 +167,7 @@ function toolUseTurnWithoutThinking(messages: ChatMessage[]): ChatMessage | unde
  * `system` is sent as blocks.
  */
 export function toAnthropicRequest(request: ChatRequest, model: string, stream: boolean, catalogModel?: CatalogModel): AnthropicMessagesRequest {
-  if (request.n !== undefined && request.n !== 1) throw invalid('unsupported_parameter', '"n" must be 1: Anthropic answers with one choice');
+  if (request.n !== undefined && request.n !== 1) throw invalid('unsupported_parameter', '"n" must be 1: Anthropic answers with one choice', 'n');
   const system: AnthropicTextBlock[] = [];
   const turns: AnthropicMessage[] = [];
   request.messages.forEach((message, i) => {

@@ -222,7 +222,7 @@ function toolInput(args: string, name: string): Record<string, unknown> {
   } catch {
     // reported below
   }
-  throw new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'invalid_tool_arguments', message: `the arguments of the call to tool "${name}" are not a JSON object`, retryable: false });
+  throw new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'invalid_tool_arguments', message: `the arguments of the call to tool "${name}" are not a JSON object`, param: 'messages', retryable: false });
 }
 
 function textOf(content: ChatMessage['content']): string {
@@ -232,5 +232,5 @@ function textOf(content: ChatMessage['content']): string {
 }
 
 function unsupported(param: string, message: string): ProviderCallError {
-  return new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'unsupported_parameter', message: `${param}: ${message}`, retryable: false });
+  return new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'unsupported_parameter', message: `${param}: ${message}`, param, retryable: false });
 }

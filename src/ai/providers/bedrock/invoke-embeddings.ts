@@ -17,7 +17,7 @@ function familyOf(model: string): Family {
 }
 
 function unsupported(message: string): ProviderCallError {
-  return new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'unsupported_input', message, retryable: false });
+  return new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'unsupported_input', message, param: 'input', retryable: false });
 }
 
 function textsOf(input: EmbeddingsRequest['input']): string[] {

@@ -11,7 +11,7 @@ import type { CallContext } from '../provider.js';
 export function toCohereEmbed(request: EmbeddingsRequest, ctx: CallContext): Record<string, unknown> {
   const input = typeof request.input === 'string' ? [request.input] : request.input;
   if (!input.every((item): item is string => typeof item === 'string')) {
-    throw new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'unsupported_parameter', message: 'input: Cohere embeds text, not token arrays', retryable: false });
+    throw new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'unsupported_parameter', message: 'input: Cohere embeds text, not token arrays', param: 'input', retryable: false });
   }
   return { model: ctx.model, texts: input, input_type: 'search_document', embedding_types: ['float'], ...(request.dimensions ? { output_dimension: request.dimensions } : {}) };
 }

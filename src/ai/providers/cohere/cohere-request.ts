@@ -10,14 +10,14 @@ import type { CallContext } from '../provider.js';
  * offering that tool alone with REQUIRED.
  */
 export function toCohereChat(request: ChatRequest, ctx: CallContext): Record<string, unknown> {
-  if ((request.n ?? 1) > 1) throw unsupported('n: Cohere returns a single choice');
+  if ((request.n ?? 1) > 1) throw unsupported('n', 'Cohere returns a single choice');
   const body: Record<string, unknown> = { model: ctx.model, messages: request.messages.map((message, i) => toCohereMessage(message, i)), stream: ctx.stream };
 
   let tools = request.tools;
   const choice = request.tool_choice;
   if (typeof choice === 'object') {
     tools = tools?.filter((tool) => tool.function.name === choice.function.name);
-    if (!tools?.length) throw unsupported(`tool_choice names "${choice.function.name}", which is not among the tools`);
+    if (!tools?.length) throw unsupported('tool_choice', `names "${choice.function.name}", which is not among the tools`);
   }
   if (tools?.length) {
     body.tools = tools.map((tool) => ({ type: 'function', function: { name: tool.function.name, ...(tool.function.description ? { description: tool.function.description } : {}), parameters: tool.function.parameters ?? { type: 'object', properties: {} } } }));
@@ -67,6 +67,6 @@ function textOf(content: ChatMessage['content']): string {
   return content.map((part) => (part.type === 'text' ? part.text : '')).join('');
 }
 
-function unsupported(message: string): ProviderCallError {
-  return new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'unsupported_parameter', message, retryable: false });
+function unsupported(param: string, message: string): ProviderCallError {
+  return new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'unsupported_parameter', message: `${param}: ${message}`, param, retryable: false });
 }

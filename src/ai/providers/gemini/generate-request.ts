@@ -17,8 +17,9 @@ export const SIGNATURE_NOT_KEPT = 'skip_thought_signature_validator';
 
 const IMAGE_TYPES: Record<string, string> = { png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', webp: 'image/webp', gif: 'image/gif', heic: 'image/heic', heif: 'image/heif' };
 
-function invalid(code: string, message: string): ProviderCallError {
-  return new ProviderCallError({ status: 400, type: 'invalid_request_error', code, message, retryable: false });
+/** A 400 for the request, naming the parameter (OpenAI's `param`) it is about. */
+function invalid(code: string, message: string, param: string): ProviderCallError {
+  return new ProviderCallError({ status: 400, type: 'invalid_request_error', code, message, param, retryable: false });
 }
 
 function textOf(content: ChatMessage['content']): string {
@@ -32,7 +33,7 @@ function imagePart(url: string, where: string): GeminiPart {
   const data = /^data:([^;,]+);base64,(.*)$/s.exec(url);
   if (data) return { inlineData: { mimeType: data[1] as string, data: data[2] as string } };
   const web = /^https?:\/\//i.test(url) ? URL.parse(url) : null;
-  if (!web) throw invalid('invalid_image_url', `${where}.image_url.url must be a base64 data: URL or an http(s) URL`);
+  if (!web) throw invalid('invalid_image_url', `${where}.image_url.url must be a base64 data: URL or an http(s) URL`, `${where}.image_url.url`);
   const extension = /\.([a-z0-9]+)(?:[?#]|$)/i.exec(web.pathname)?.[1]?.toLowerCase();
   const mimeType = extension ? IMAGE_TYPES[extension] : undefined;
   return { fileData: { ...(mimeType ? { mimeType } : {}), fileUri: url } };
@@ -55,7 +56,7 @@ function parseArguments(args: string, where: string): Record<string, unknown> {
   } catch {
     // reported below, with the rest of the non-object cases
   }
-  throw invalid('invalid_tool_arguments', `${where}.function.arguments must be a JSON object`);
+  throw invalid('invalid_tool_arguments', `${where}.function.arguments must be a JSON object`, `${where}.function.arguments`);
 }
 
 /** The function response Gemini wants as an object: a JSON object result as is, anything else under `output`. */
@@ -78,7 +79,7 @@ function functionNameFor(messages: ChatMessage[], at: number): string {
     if (call) return call.function.name;
   }
   if (message.name) return message.name;
-  throw invalid('unknown_tool_call', `messages[${at}].tool_call_id "${message.tool_call_id ?? ''}" answers no earlier assistant tool call`);
+  throw invalid('unknown_tool_call', `messages[${at}].tool_call_id "${message.tool_call_id ?? ''}" answers no earlier assistant tool call`, `messages[${at}].tool_call_id`);
 }
 
 function contentFor(messages: ChatMessage[], i: number, withoutSignatures: boolean): GeminiContent | undefined {

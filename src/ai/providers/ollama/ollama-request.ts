@@ -11,7 +11,7 @@ import type { CallContext } from '../provider.js';
  * choice is left to the model.
  */
 export function toOllamaChat(request: ChatRequest, ctx: CallContext): Record<string, unknown> {
-  if ((request.n ?? 1) > 1) throw invalid('unsupported_parameter', 'n: Ollama returns a single choice');
+  if ((request.n ?? 1) > 1) throw invalid('unsupported_parameter', 'n: Ollama returns a single choice', 'n');
   const toolNames = new Map<string, string>();
   for (const message of request.messages) for (const call of message.tool_calls ?? []) toolNames.set(call.id, call.function.name);
 
@@ -55,7 +55,7 @@ function toOllamaMessage(message: ChatMessage, i: number, toolNames: Map<string,
 /** Ollama takes images as base64 only: a data: URL is unwrapped, a web URL is refused. */
 function imageBytes(url: string): string {
   const match = /^data:image\/[^;,]+;base64,(.*)$/s.exec(url);
-  if (!match) throw invalid('unsupported_parameter', 'image_url: Ollama takes images as data: URLs (base64)');
+  if (!match) throw invalid('unsupported_parameter', 'image_url: Ollama takes images as data: URLs (base64)', 'image_url');
   return match[1] ?? '';
 }
 
@@ -67,17 +67,18 @@ function toolArguments(args: string, name: string): Record<string, unknown> {
   } catch {
     // reported below
   }
-  throw invalid('invalid_tool_arguments', `the arguments of the call to tool "${name}" are not a JSON object`);
+  throw invalid('invalid_tool_arguments', `the arguments of the call to tool "${name}" are not a JSON object`, 'messages');
 }
 
 /** OpenAI's embeddings request as Ollama's /api/embed: `input` passes as is, `dimensions` too. */
 export function toOllamaEmbed(request: EmbeddingsRequest, ctx: CallContext): Record<string, unknown> {
   const input = request.input;
   const texts = typeof input === 'string' || (Array.isArray(input) && input.every((item) => typeof item === 'string'));
-  if (!texts) throw invalid('unsupported_parameter', 'input: Ollama embeds text, not token arrays');
+  if (!texts) throw invalid('unsupported_parameter', 'input: Ollama embeds text, not token arrays', 'input');
   return { model: ctx.model, input, ...(request.dimensions ? { dimensions: request.dimensions } : {}) };
 }
 
-function invalid(code: string, message: string): ProviderCallError {
-  return new ProviderCallError({ status: 400, type: 'invalid_request_error', code, message, retryable: false });
+/** A 400 for the request, naming the parameter (OpenAI's `param`) it is about. */
+function invalid(code: string, message: string, param: string): ProviderCallError {
+  return new ProviderCallError({ status: 400, type: 'invalid_request_error', code, message, param, retryable: false });
 }
