@@ -77,10 +77,17 @@ export function promptTokensFor(body: { systemInstruction?: unknown; contents?: 
   return countTokens(JSON.stringify({ systemInstruction: body.systemInstruction ?? null, contents: body.contents }));
 }
 
-/** The embedding the emulator answers for a text. */
-export function embeddingFor(text: string, dimensions = 8): number[] {
+/**
+ * The embedding the emulator answers for a text: at the model's own size (8 here), of length 1, as Gemini's full-size
+ * embeddings are; shortened by `outputDimensionality`, not normalized, as Gemini's are not
+ * (https://ai.google.dev/gemini-api/docs/embeddings, "Ensuring quality for smaller dimensions").
+ */
+export function embeddingFor(text: string, dimensions?: number): number[] {
   const seed = [...text].reduce((sum, c) => sum + (c.codePointAt(0) ?? 0), 0);
-  return Array.from({ length: dimensions }, (_, i) => ((seed * (i + 1)) % 997) / 997);
+  const values = Array.from({ length: dimensions ?? 8 }, (_, i) => ((seed * (i + 1)) % 997) / 997);
+  if (dimensions !== undefined) return values;
+  const length = Math.hypot(...values);
+  return length === 0 ? values : values.map((value) => value / length);
 }
 
 class RequestError extends Error {

@@ -48,13 +48,27 @@ describe('Gemini embeddings', () => {
     });
   });
 
+  it('come back of length 1 when shortened with dimensions, which Gemini leaves unnormalized, pointing the same way', async () => {
+    const response = await callEmbeddings(GeminiProvider, { model: 'embed', input: ['first'], dimensions: 4 }, ctx());
+    const values = response.data[0]!.embedding as number[];
+    const raw = embeddingFor('first', 4);
+    expect(Math.hypot(...raw)).not.toBeCloseTo(1, 3);
+    expect(Math.hypot(...values)).toBeCloseTo(1, 12);
+    values.forEach((value, i) => expect(value).toBeCloseTo(raw[i]! / Math.hypot(...raw), 12));
+  });
+
+  it('leave an embedding already of length 1 exactly as Gemini gave it', () => {
+    const values = [0.6, 0.8, 0];
+    expect(GeminiProvider.parseEmbeddings({ embeddings: [{ values }] }, ctx(), { model: 'embed', input: 'first' }).data[0]!.embedding).toBe(values);
+  });
+
   it('report no usage, Gemini counting none (the gateway estimates it)', () => {
     const response = GeminiProvider.parseEmbeddings({ embeddings: [{ values: [0.5] }, { values: [0.25] }] }, ctx(), { model: 'embed', input: ['12345', '123'] });
     expect(response.usage).toBeUndefined();
   });
 
   it('come back as base64 float32 when the request asks for base64', () => {
-    const values = [0.5, -0.25, 0.125];
+    const values = [0.5, -0.5, 0.5, 0.5];
     const response = GeminiProvider.parseEmbeddings({ embeddings: [{ values }] }, ctx(), { model: 'embed', input: 'first', encoding_format: 'base64' });
     const bytes = Buffer.from(response.data[0]!.embedding as string, 'base64');
     expect([...new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4)]).toEqual(values);

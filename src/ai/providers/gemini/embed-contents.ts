@@ -21,13 +21,30 @@ export function toBatchEmbedRequest(request: EmbeddingsRequest, modelName: strin
 }
 
 /**
- * Gemini's embeddings in OpenAI's shape, without usage: Gemini reports no token counts for embeddings, so the
- * gateway counts the input with its tokenizer and marks the call's usage as estimated.
+ * A vector scaled to length 1, or the same one if it is that already (or all zeros). OpenAI's embeddings are of
+ * length 1 and clients compare them by dot product; Gemini's are only at their full size: one shortened with
+ * `outputDimensionality` "needs to be normalized" (https://ai.google.dev/gemini-api/docs/embeddings, "Ensuring
+ * quality for smaller dimensions").
+ */
+function unitLength(values: number[]): number[] {
+  let squares = 0;
+  for (const value of values) squares += value * value;
+  const length = Math.sqrt(squares);
+  if (length === 0 || Math.abs(length - 1) < 1e-6) return values;
+  return values.map((value) => value / length);
+}
+
+/**
+ * Gemini's embeddings in OpenAI's shape, each of length 1 (unitLength), without usage: Gemini reports no token
+ * counts for embeddings, so the gateway counts the input with its tokenizer and marks the call's usage as estimated.
  */
 export function fromBatchEmbedResponse(response: GeminiBatchEmbedResponse, model: string, request?: EmbeddingsRequest): EmbeddingsResponse {
   return {
     object: 'list',
-    data: response.embeddings.map((embedding, index) => ({ object: 'embedding', index, embedding: request?.encoding_format === 'base64' ? base64Of(embedding.values) : embedding.values })),
+    data: response.embeddings.map((embedding, index) => {
+      const values = unitLength(embedding.values);
+      return { object: 'embedding', index, embedding: request?.encoding_format === 'base64' ? base64Of(values) : values };
+    }),
     model,
   };
 }
