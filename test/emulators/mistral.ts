@@ -23,7 +23,11 @@ export interface MistralEmulatorOptions {
 }
 
 /** normal; rate-limited (429, retry-after: 2); unavailable (503). */
-export type MistralEmulatorMode = 'normal' | 'rate-limited' | 'unavailable';
+/**
+ * 'generation-error': the answer's finish_reason is `error` (one of Mistral's documented values: stop, length,
+ * model_length, error, tool_calls), after the answer's first words.
+ */
+export type MistralEmulatorMode = 'normal' | 'rate-limited' | 'unavailable' | 'generation-error';
 
 export type { RecordedRequest };
 
@@ -82,6 +86,11 @@ export async function startMistralEmulator(options: MistralEmulatorOptions = {})
       words.splice(limit);
       text = words.join('');
       finish = 'length';
+    }
+    if (mode === 'generation-error') {
+      words.splice(2);
+      text = words.join('');
+      finish = 'error';
     }
     const completionTokens = words.length + 8 * calls.length;
     const usage = { prompt_tokens: 11, completion_tokens: completionTokens, total_tokens: 11 + completionTokens };

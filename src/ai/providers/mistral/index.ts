@@ -3,7 +3,7 @@ import type { ChatCompletionChunk, EmbeddingsRequest } from '../../chat-types.js
 import { openAIStyleAdapter } from '../openai/index.js';
 import { failureFor, type CallContext, type ProviderAdapter, type ProviderFailure, type StreamTranslator, type UpstreamCall } from '../provider.js';
 import { adjustForMistral } from './mistral-request.js';
-import { fromMistralChat, fromMistralChunk } from './mistral-response.js';
+import { fromMistralChat, fromMistralChunk, generationFailed, generationFailure } from './mistral-response.js';
 
 const openAIFormat = openAIStyleAdapter({ type: 'mistral', defaultBaseUrl: 'https://api.mistral.ai', adjust: adjustForMistral });
 
@@ -13,12 +13,20 @@ const openAIFormat = openAIStyleAdapter({ type: 'mistral', defaultBaseUrl: 'http
  */
 function mistralStreamTranslator(ctx: CallContext): StreamTranslator {
   const inner = openAIFormat.streamTranslator(ctx);
-  const split = (chunks: ChatCompletionChunk[]) =>
-    chunks.map(fromMistralChunk).flatMap((chunk) => {
-      if (!chunk.usage || chunk.choices.length === 0) return [chunk];
+  const split = (chunks: ChatCompletionChunk[]) => {
+    const out: ChatCompletionChunk[] = [];
+    for (const chunk of chunks.map(fromMistralChunk)) {
+      // A failed generation ends the stream as a failure; the chunks of the same read before it go first.
+      if (generationFailed(chunk.choices)) throw Object.assign(generationFailure(), { before: out });
+      if (!chunk.usage || chunk.choices.length === 0) {
+        out.push(chunk);
+        continue;
+      }
       const { usage, ...rest } = chunk;
-      return [rest, { ...rest, choices: [], usage }];
-    });
+      out.push(rest, { ...rest, choices: [], usage });
+    }
+    return out;
+  };
   return { push: (bytes) => split(inner.push(bytes)), end: () => split(inner.end()), usage: () => inner.usage() };
 }
 

@@ -1,3 +1,4 @@
+import { ProviderCallError } from '../../provider-call.js';
 import type { ChatCompletion, ChatCompletionChunk, FinishReason } from '../../chat-types.js';
 
 /**
@@ -11,6 +12,17 @@ function finishReasonOf(reason: string | null): FinishReason | null {
   return reason === 'model_length' ? 'length' : (reason as FinishReason | null);
 }
 
+/**
+ * Mistral ends a generation that failed with finish_reason `error` (its API's enum: stop, length, model_length, error,
+ * tool_calls), which OpenAI's clients know nothing of: a retryable failure, as Cohere's ERROR, rather than a truncated
+ * answer passed on as whole (another target may answer).
+ */
+export const generationFailed = (choices: ReadonlyArray<{ finish_reason: string | null }>): boolean => choices.some((choice) => choice.finish_reason === 'error');
+
+export function generationFailure(): ProviderCallError {
+  return new ProviderCallError({ status: 502, type: 'api_error', code: 'provider_generation_failed', message: "Mistral's generation ended with finish_reason error", retryable: true });
+}
+
 function textOf(content: MistralContent): string | null | undefined {
   if (!Array.isArray(content)) return content;
   return content.map((part) => (part.type === 'text' ? (part.text ?? '') : '')).join('');
@@ -18,6 +30,7 @@ function textOf(content: MistralContent): string | null | undefined {
 
 export function fromMistralChat(body: unknown): ChatCompletion {
   const completion = body as ChatCompletion;
+  if (generationFailed(completion.choices)) throw generationFailure();
   return {
     ...completion,
     choices: completion.choices.map((choice) => ({ ...choice, message: { ...choice.message, content: textOf(choice.message.content as MistralContent) ?? null }, finish_reason: finishReasonOf(choice.finish_reason) })),

@@ -1,8 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startMistralEmulator } from '../../../../test/emulators/mistral.js';
-import { failureOf, streamedChunks } from '../../../../test/provider-calls.js';
+import { callChatStream, failureOf, streamedChunks } from '../../../../test/provider-calls.js';
 import type { ChatRequest } from '../../chat-types.js';
-import { callChat, callEmbeddings } from '../../provider-call.js';
+import { ProviderCallError, callChat, callEmbeddings } from '../../provider-call.js';
 import type { CallContext } from '../provider.js';
 import { MistralProvider, mistralToolCallId } from './index.js';
 
@@ -145,6 +145,26 @@ describe('the Mistral provider', () => {
   it('reports a 503 as retryable', async () => {
     emulator.setMode('unavailable');
     expect(await failureOf(callChat(MistralProvider, hello, ctx()))).toMatchObject({ status: 503, type: 'api_error', retryable: true });
+  });
+
+  it("reports a generation Mistral ends with finish_reason error as a retryable failure, not an answer", async () => {
+    emulator.setMode('generation-error');
+    expect(await failureOf(callChat(MistralProvider, hello, ctx()))).toMatchObject({ status: 502, type: 'api_error', code: 'provider_generation_failed', retryable: true });
+  });
+
+  it("ends a stream whose generation Mistral ends with finish_reason error as a failure, after the words it had sent", async () => {
+    emulator.setMode('generation-error');
+    const { chunks } = await callChatStream(MistralProvider, hello, { ...ctx(), stream: true });
+    const words: string[] = [];
+    const failure = await (async () => {
+      for await (const chunk of chunks) words.push(chunk.choices[0]?.delta.content ?? '');
+    })().then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(failure).toBeInstanceOf(ProviderCallError);
+    expect((failure as ProviderCallError).failure).toMatchObject({ status: 502, code: 'provider_generation_failed', retryable: true });
+    expect(words.join('')).toBe('Hello from');
   });
 
   it('reports a 400 as the caller\'s, not retryable', async () => {
