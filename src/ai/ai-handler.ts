@@ -13,6 +13,7 @@ import { ChatChunksToResponseEvents, ENCRYPTED_REASONING_INCLUDE, RESPONSE_INPUT
 import { isAllowedToolsChoice, refuseToolNameCollisions, validateAllowedTools } from './custom-tools/index.js';
 import { isJsonObject } from './json-object.js';
 import { offersFunctions, toFunctionCallChunk, toFunctionCallCompletion, toToolForms } from './legacy-functions.js';
+import { oneToolCallAsked, withOneToolCall, withOneToolCallChunk } from './one-tool-call.js';
 import { takeCacheControl } from './openai-cache-control.js';
 import { AiError, invalidParam as invalid, sendAiError } from './openai-error.js';
 import { withoutOperatorIds } from './operator-ids.js';
@@ -1428,9 +1429,10 @@ function answerChat(res: ServerResponse, call: AiCall, trace: CallTrace, format:
         const wantsReasoningBack = (format === 'anthropic' || cacheKey !== undefined) && snapshot.providers.get(target.provider)?.config.reasoningBack === true;
         const finish = () => {
           const tokens = reported ?? { input: estimatePromptTokens(request.messages), output: estimateTokens(completionText(result)), cached: 0 };
-          let completion: ClientCompletion = reported ? result : { ...result, usage: { prompt_tokens: tokens.input, completion_tokens: tokens.output, total_tokens: tokens.input + tokens.output } };
+          const whole: ClientCompletion = reported ? result : { ...result, usage: { prompt_tokens: tokens.input, completion_tokens: tokens.output, total_tokens: tokens.input + tokens.output } };
+          let completion = oneToolCallAsked(request) ? withOneToolCall(whole) : whole;
           // A completion the provider sent in OpenAI's shape, usage included, goes out as the provider's own bytes.
-          let passThrough = reported && format === 'openai' ? answer.raw : undefined;
+          let passThrough = reported && format === 'openai' && completion === whole ? answer.raw : undefined;
           // A completion not in the shape its format promised (a choice without a message, say) is the provider's
           // failure: its tokens were spent and are recorded, and nothing goes into the cache.
           let body = passThrough ?? renderOrNot(format, request, completion, sealed, wantsReasoningBack);
@@ -1534,6 +1536,7 @@ async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, f
     }
     return more;
   };
+  const oneCall = oneToolCallAsked(request);
   // Each read's chunks are written from the provider socket's own callback; a full client buffer pauses the provider.
   const streamed = await new Promise<number>((resolve) => {
     stream.pipe({
@@ -1545,12 +1548,14 @@ async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, f
         if (ttft === null && chunk.choices.length > 0) ttft = runtime.now() - started;
         last = chunk;
         for (const choice of chunk.choices) text += (choice.delta.reasoning_content ?? '') + (choice.delta.content ?? '') + (choice.delta.tool_calls ?? []).map((t) => t.function?.arguments ?? t.custom?.input ?? '').join('');
+        // The tool calls after a choice's first are left out here, once their tokens are counted above (one-tool-call.ts).
+        const kept = oneCall ? withOneToolCallChunk(chunk) : chunk;
         if (events) {
           let more = true;
-          for (const event of events.push(chunk)) more = send(event) && more;
+          for (const event of events.push(kept)) more = send(event) && more;
           return more;
         }
-        const out: TranslatedChunk = format === 'openai-functions' ? toFunctionCallChunk(chunk) : chunk;
+        const out: TranslatedChunk = format === 'openai-functions' ? toFunctionCallChunk(kept) : kept;
         // A translated chunk that says nothing in OpenAI's terms (an Anthropic thinking block's start or signature) is left out.
         if (out[SOURCE_TEXT] === undefined && !out.usage && out.choices.length > 0 && out.choices.every(saysNothing)) return true;
         // The gateway always asks for usage; the client sees the usage chunk only if it asked too.

@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import type { ClientCompletion } from './chat-types.js';
+import { withOneToolCall, withOneToolCallChunk } from './one-tool-call.js';
+import { SOURCE_TEXT, type TranslatedChunk } from './providers/index.js';
+
+const call = (id: string) => ({ id, type: 'function' as const, function: { name: id, arguments: '{}' } });
+
+describe('one tool call per choice', () => {
+  it('keeps the first call of each choice that has several, and leaves the rest of the completion as it was', () => {
+    const completion = {
+      id: 'c', object: 'chat.completion', created: 1, model: 'm', usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 },
+      choices: [
+        { index: 0, message: { role: 'assistant', content: null, tool_calls: [call('a'), call('b')] }, finish_reason: 'tool_calls' },
+        { index: 1, message: { role: 'assistant', content: 'no calls' }, finish_reason: 'stop' },
+      ],
+    } as ClientCompletion;
+    const one = withOneToolCall(completion);
+    expect(one.choices[0]!.message.tool_calls).toEqual([call('a')]);
+    expect(one.choices[1]).toBe(completion.choices[1]);
+    expect(one.usage).toBe(completion.usage);
+    expect(completion.choices[0]!.message.tool_calls).toHaveLength(2);
+  });
+
+  it('gives back the same completion when no choice has more than one call', () => {
+    const completion = { id: 'c', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: null, tool_calls: [call('a')] }, finish_reason: 'tool_calls' }] } as ClientCompletion;
+    expect(withOneToolCall(completion)).toBe(completion);
+  });
+
+  it("drops the deltas of a choice's later calls, keeps its first call's and its text, and writes such a chunk anew", () => {
+    const chunk = (calls: Array<{ index: number; id?: string }>, content?: string): TranslatedChunk => {
+      const made: TranslatedChunk = { id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { ...(content ? { content } : {}), tool_calls: calls.map((c) => ({ ...c, function: { arguments: '{}' } })) }, finish_reason: null }] };
+      Object.defineProperty(made, SOURCE_TEXT, { value: JSON.stringify(made) });
+      return made;
+    };
+    const first = chunk([{ index: 0, id: 'a' }]);
+    expect(withOneToolCallChunk(first)).toBe(first);
+    const later = withOneToolCallChunk(chunk([{ index: 1, id: 'b' }], 'text'));
+    expect(later.choices[0]!.delta).toEqual({ content: 'text' });
+    expect(later[SOURCE_TEXT]).toBeUndefined();
+    const both = withOneToolCallChunk(chunk([{ index: 0 }, { index: 1 }]));
+    expect(both.choices[0]!.delta.tool_calls!.map((c) => c.index)).toEqual([0]);
+  });
+});
