@@ -93,10 +93,10 @@ describe('extended thinking on Bedrock through the gateway', () => {
   });
 
   describe("with OpenAI's SDK", () => {
-    it("gets a Claude model on Bedrock to think with reasoning_effort, its thinking as reasoning_content and the budget added to the client's limit", async () => {
-      const { data, response } = await openai.chat.completions.create({ model: SONNET, reasoning_effort: 'medium', max_completion_tokens: 500, messages: [{ role: 'user', content: 'Hello there' }] }).withResponse();
+    it("gets a Claude model on Bedrock to think with reasoning_effort, its thinking as reasoning_content, within the client's max_completion_tokens", async () => {
+      const { data, response } = await openai.chat.completions.create({ model: SONNET, reasoning_effort: 'medium', max_completion_tokens: 5000, messages: [{ role: 'user', content: 'Hello there' }] }).withResponse();
       expect(response.headers.get('x-keygate-provider')).toBe('bedrock');
-      expect(sent()).toMatchObject({ additionalModelRequestFields: { thinking: { type: 'enabled', budget_tokens: 2048 } }, inferenceConfig: { maxTokens: 500 + 2048 } });
+      expect(sent()).toMatchObject({ additionalModelRequestFields: { thinking: { type: 'enabled', budget_tokens: 2048 } }, inferenceConfig: { maxTokens: 5000 } });
       const message = data.choices[0]!.message as OpenAI.ChatCompletionMessage & { reasoning_content?: string };
       expect(message.reasoning_content).toBe(thinkingFor('Hello there'));
       expect(message.content).toBe('Hello from the Bedrock emulator.');

@@ -151,9 +151,10 @@ describe('reasoning through the gateway', () => {
 
   describe('OpenAI’s reasoning_effort', () => {
     it('gets an Anthropic-backed model to think, its thinking as message.reasoning_content', async () => {
-      const { data, response } = await openai.chat.completions.create({ model: 'smart', reasoning_effort: 'medium', max_completion_tokens: 500, messages: [{ role: 'user', content: 'Hello there' }] }).withResponse();
+      // max_completion_tokens bounds the reasoning and the answer together, as OpenAI defines it: Claude's max_tokens.
+      const { data, response } = await openai.chat.completions.create({ model: 'smart', reasoning_effort: 'medium', max_completion_tokens: 5000, messages: [{ role: 'user', content: 'Hello there' }] }).withResponse();
       expect(response.headers.get('x-keygate-provider')).toBe('anthropic');
-      expect(emulators.anthropic.lastRequest()!.body).toMatchObject({ thinking: { type: 'enabled', budget_tokens: 2048 }, max_tokens: 500 + 2048 });
+      expect(emulators.anthropic.lastRequest()!.body).toMatchObject({ thinking: { type: 'enabled', budget_tokens: 2048 }, max_tokens: 5000 });
       const message = data.choices[0]!.message as OpenAI.ChatCompletionMessage & { reasoning_content?: string };
       expect(message.content).toBe('Echo: Hello there');
       expect(message.reasoning_content).toBe(thinkingFor('Hello there'));

@@ -271,10 +271,22 @@ describe('the Anthropic request translation', () => {
     ['medium', 2048],
     ['high', 4096],
     ['xhigh', 8192],
-  ] as const)('turns reasoning_effort %s into a thinking budget of %i, added to max_tokens, which Anthropic wants above it', async (effort, budget) => {
-    const request = await sent({ reasoning_effort: effort, max_completion_tokens: 500 });
+  ] as const)("turns reasoning_effort %s into a thinking budget of %i, added to the legacy max_tokens (the answer's room), which Anthropic wants above it", async (effort, budget) => {
+    const request = await sent({ reasoning_effort: effort, max_tokens: 500 });
     expect(request.body.thinking).toEqual({ type: 'enabled', budget_tokens: budget });
     expect(request.body.max_tokens).toBe(500 + budget);
+  });
+
+  it('keeps max_completion_tokens, which counts the reasoning, as the bound of the whole answer: the budget fits under it', async () => {
+    const roomy = await sent({ reasoning_effort: 'high', max_completion_tokens: 10_000 });
+    expect(roomy.body).toMatchObject({ max_tokens: 10_000, thinking: { type: 'enabled', budget_tokens: 4096 } });
+    const tight = await sent({ reasoning_effort: 'high', max_completion_tokens: 3000 });
+    expect(tight.body).toMatchObject({ max_tokens: 3000, thinking: { type: 'enabled', budget_tokens: 2999 } });
+    // No room for Claude's least budget (1,024 below max_tokens): no thinking, rather than past the client's bound.
+    const small = await sent({ reasoning_effort: 'high', max_completion_tokens: 1024 });
+    expect(small.body.max_tokens).toBe(1024);
+    expect(small.body).not.toHaveProperty('thinking');
+    expect((await sent({ reasoning_effort: 'low', max_completion_tokens: 1025 })).body).toMatchObject({ max_tokens: 1025, thinking: { budget_tokens: 1024 } });
   });
 
   it('adds the budget to the default max_tokens when the client named no limit', async () => {
@@ -283,7 +295,7 @@ describe('the Anthropic request translation', () => {
   });
 
   it('leaves out the sampling settings thinking does not take, for reasoning_effort', async () => {
-    const request = await sent({ reasoning_effort: 'low', temperature: 0.3, top_k: 40, max_completion_tokens: 500 });
+    const request = await sent({ reasoning_effort: 'low', temperature: 0.3, top_k: 40, max_tokens: 500 });
     expect(request.body.thinking).toEqual({ type: 'enabled', budget_tokens: 1024 });
     expect(request.body).not.toHaveProperty('temperature');
     expect(request.body).not.toHaveProperty('top_k');

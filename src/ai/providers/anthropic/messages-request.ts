@@ -281,9 +281,13 @@ export function clientThinking(request: ChatRequest, model: string, catalogModel
  * OpenAI's `reasoning_effort` as extended thinking for a Claude model (`model`, its id), wherever it is served
  * (Anthropic's API, Bedrock): undefined when the call goes without thinking. An effort OpenAI does not document throws
  * (see effortOf). A model that thinks only adaptively (thinksOnlyAdaptively) gets adaptive thinking at an effort.
- * Claude's max_tokens counts the thinking too, and must be above its budget: the budget is added to the client's
- * limit (`maxTokens`, DEFAULT_MAX_TOKENS when it set none), which stays the room for the answer, within the catalog's
- * output limit for the model. Thinking does not go with forced tool use (`forcedTool`: a forced tool_choice, or a
+ * Claude's max_tokens counts the thinking too, and must be above its budget. OpenAI's `max_completion_tokens` is
+ * "an upper bound for the number of tokens that can be generated for a completion, including visible output tokens
+ * and reasoning tokens", the client's bound on what the call costs: it is Claude's max_tokens, and the budget is cut
+ * to fit under it, or there is no thinking when Claude's least budget (1,024) does not fit. The legacy `max_tokens`
+ * (which OpenAI's reasoning models refuse), or none, is the room for the answer: the budget is added to it
+ * (`maxTokens`, DEFAULT_MAX_TOKENS when the client set none). Either within the catalog's output limit for the
+ * model. Thinking does not go with forced tool use (`forcedTool`: a forced tool_choice, or a
  * tool that carries a json_schema answer), a model the catalog says does not reason, nor tool results answering a
  * turn without thinking blocks (toolUseTurnWithoutThinking)
  * (https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking#feature-compatibility).
@@ -297,8 +301,14 @@ export function effortThinking(request: ChatRequest, model: string, maxTokens: n
   if (catalogModel && !catalogModel.capabilities.includes('reasoning')) return undefined;
   // One that thinks only adaptively (Claude Opus 4.7 on) refuses a budget: the effort is Anthropic's own there.
   if (thinksOnlyAdaptively(model, catalogModel)) return { adaptiveEffort: ADAPTIVE_EFFORTS[effort]! };
+  const limit = catalogModel?.maxOutputTokens ?? Infinity;
+  if (request.max_completion_tokens !== undefined) {
+    const total = Math.min(request.max_completion_tokens, limit);
+    const within = Math.min(budget, total - 1);
+    return within >= THINKING_BUDGETS.minimal ? { budgetTokens: within, maxTokens: total } : undefined;
+  }
   // Within the model's output limit, where the catalog knows it: the answer's room shrinks before the call fails.
-  const total = Math.min((maxTokens ?? DEFAULT_MAX_TOKENS) + budget, catalogModel?.maxOutputTokens ?? Infinity);
+  const total = Math.min((maxTokens ?? DEFAULT_MAX_TOKENS) + budget, limit);
   return budget < total ? { budgetTokens: budget, maxTokens: total } : undefined;
 }
 

@@ -49,12 +49,18 @@ afterAll(async () => {
 });
 
 describe('extended thinking on Bedrock, asked with reasoning_effort', () => {
-  it("asks a Claude model to think in additionalModelRequestFields, the budget added to the client's maxTokens, and answers its thinking as reasoning_content", async () => {
-    const completion = await callChat(BedrockProvider, ask({ reasoning_effort: 'medium', max_completion_tokens: 500 }), ctx());
+  it("asks a Claude model to think in additionalModelRequestFields, the budget added to the client's legacy max_tokens, and answers its thinking as reasoning_content", async () => {
+    const completion = await callChat(BedrockProvider, ask({ reasoning_effort: 'medium', max_tokens: 500 }), ctx());
     expect(sent().additionalModelRequestFields).toEqual({ thinking: { type: 'enabled', budget_tokens: 2048 } });
     expect(sent().inferenceConfig).toMatchObject({ maxTokens: 500 + 2048 });
     expect(completion.choices[0]!.message.reasoning_content).toBe(thinkingFor('Hello'));
     expect(completion.choices[0]!.message.content).toBe('Hello from the Bedrock emulator.');
+  });
+
+  it('keeps max_completion_tokens, which counts the reasoning, as the bound of the whole answer', async () => {
+    await callChat(BedrockProvider, ask({ reasoning_effort: 'medium', max_completion_tokens: 3000 }), ctx());
+    expect(sent().additionalModelRequestFields).toEqual({ thinking: { type: 'enabled', budget_tokens: 2048 } });
+    expect(sent().inferenceConfig).toMatchObject({ maxTokens: 3000 });
   });
 
   it('adds the budget to 4096 tokens, the Anthropic adapter’s default, when the client sets no limit', async () => {
