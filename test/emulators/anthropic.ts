@@ -133,6 +133,8 @@ function validate(body: Json): void {
     const format = config.format as Json | undefined;
     if (format !== undefined && (format.type !== 'json_schema' || typeof format.schema !== 'object')) fail("output_config.format: Input should be a valid dictionary with type 'json_schema' and a schema");
   }
+  // Quoted in BerriAI/litellm#3286: Anthropic refuses a stop sequence only of whitespace.
+  if (((body.stop_sequences ?? []) as string[]).some((sequence) => sequence.trim() === '')) fail('stop_sequences: each stop sequence must contain non-whitespace');
   const tools = (body.tools ?? []) as Json[];
   for (const [i, tool] of tools.entries()) {
     if (typeof tool.name !== 'string' || !/^[a-zA-Z0-9_-]{1,128}$/.test(tool.name)) fail(`tools.${i}.name: String should match pattern '^[a-zA-Z0-9_-]{1,128}$'`);

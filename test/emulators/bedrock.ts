@@ -339,6 +339,8 @@ function validate(body: ConverseBody | undefined, modelId: string): string | und
     if (messages[i]?.role === messages[i - 1]?.role) return 'A conversation must alternate between user and assistant roles.';
   }
   if ((body?.inferenceConfig?.stopSequences?.length ?? 0) > 4) return '1 validation error detected: Value at \'inferenceConfig.stopSequences\' failed to satisfy constraint: Member must have length less than or equal to 4';
+  // Claude refuses a stop sequence only of whitespace, on Bedrock as on Anthropic's API (continuedev/continue#1660).
+  if (/(^|[.:/])anthropic\./.test(modelId) && (body?.inferenceConfig?.stopSequences ?? []).some((sequence) => sequence.trim() === '')) return 'The model returned the following errors: stop_sequences: each stop sequence must contain non-whitespace';
   const usesTools = messages.some((m) => (m.content ?? []).some((block) => 'toolUse' in block || 'toolResult' in block));
   if (usesTools && !body?.toolConfig) return 'The toolConfig field must be defined when using toolUse and toolResult content blocks.';
   for (const m of messages) for (const block of m.content ?? []) if ('text' in block && String(block.text).trim() === '') return 'The text field in the ContentBlock object is blank.';

@@ -136,6 +136,12 @@ describe('the Anthropic request translation', () => {
     expect((await sent({})).body.max_tokens).toBe(4096);
   });
 
+  it("sends no stop sequence only of whitespace, which Claude refuses and OpenAI takes, and the others as they are", async () => {
+    expect((await sent({ stop: ['\n', 'END', ' \t'] })).body.stop_sequences).toEqual(['END']);
+    expect((await sent({ stop: '\n\n' })).body).not.toHaveProperty('stop_sequences');
+    expect((await sent({ stop: ' END ' })).body.stop_sequences).toEqual([' END ']);
+  });
+
   it('prefers max_completion_tokens to max_tokens', async () => {
     expect((await sent({ max_tokens: 100, max_completion_tokens: 200 })).body.max_tokens).toBe(200);
     expect((await sent({ max_tokens: 100 })).body.max_tokens).toBe(100);

@@ -190,7 +190,8 @@ export function toAnthropicRequest(request: ChatRequest, model: string, stream: 
   if (thinking) body.thinking = thinking;
   if (outputConfig) body.output_config = outputConfig;
   if (system.length > 0) body.system = system.some((block) => block.cache_control) ? system : system.map((block) => block.text).join('\n\n');
-  if (request.stop !== undefined) body.stop_sequences = typeof request.stop === 'string' ? [request.stop] : request.stop;
+  const stops = claudeStopSequences(request.stop);
+  if (stops) body.stop_sequences = stops;
   // OpenAI's temperature runs 0–2, Anthropic's 0–1: the nearest allowed value keeps a fallback from failing.
   if (request.temperature !== undefined) body.temperature = Math.min(1, Math.max(0, request.temperature));
   // Claude models from 4.5 on refuse temperature and top_p together ("use only one"); OpenAI clients often send
@@ -275,6 +276,18 @@ export function clientThinking(request: ChatRequest, model: string, catalogModel
   if (!adaptiveOnly) return { thinking, outputConfig };
   const { budget_tokens: budget, ...rest } = thinking;
   return { thinking: { ...rest, type: 'adaptive' }, outputConfig: { ...outputConfig, effort: outputConfig?.effort ?? effortForBudget(Number(budget)) } };
+}
+
+/**
+ * The client's `stop` as Claude's stop sequences, wherever it is served (Anthropic's API, Bedrock): without the ones
+ * only of whitespace (`"\n"`, `"\n\n"`), which OpenAI takes and Claude refuses, the whole call with them ("each stop
+ * sequence must contain non-whitespace"); undefined when none is left. Claude's answer then goes on past such a
+ * sequence (docs/ai-gateway.md says so).
+ */
+export function claudeStopSequences(stop: ChatRequest['stop']): string[] | undefined {
+  if (stop === undefined) return undefined;
+  const kept = (typeof stop === 'string' ? [stop] : stop).filter((sequence) => sequence.trim() !== '');
+  return kept.length > 0 ? kept : undefined;
 }
 
 /**

@@ -222,6 +222,17 @@ describe('the Bedrock provider', () => {
     expect(finish?.choices[0]?.[STOP_SEQUENCE]).toBeNull();
   });
 
+  it('sends a Claude model no stop sequence only of whitespace, which Claude refuses, and another model every one', async () => {
+    const completion = await callChat(BedrockProvider, { ...hello, stop: ['\n', 'Bedrock'] }, ctx());
+    expect((emulator.lastRequest()?.body as { inferenceConfig?: unknown }).inferenceConfig).toMatchObject({ stopSequences: ['Bedrock'] });
+    expect(completion.choices[0]?.[STOP_SEQUENCE]).toBe('Bedrock');
+    await callChat(BedrockProvider, { ...hello, stop: '\n' }, ctx());
+    expect(emulator.lastRequest()?.body).not.toHaveProperty('inferenceConfig.stopSequences');
+    expect(emulator.lastRequest()?.body).not.toHaveProperty('additionalModelResponseFieldPaths');
+    await callChat(BedrockProvider, { ...hello, stop: ['\n', 'Bedrock'] }, ctx({ model: 'amazon.nova-lite-v1:0' }));
+    expect((emulator.lastRequest()?.body as { inferenceConfig?: unknown }).inferenceConfig).toMatchObject({ stopSequences: ['\n', 'Bedrock'] });
+  });
+
   it('asks no stop sequence field of a request without stop sequences', async () => {
     await callChat(BedrockProvider, hello, ctx());
     expect(emulator.lastRequest()?.body).not.toHaveProperty('additionalModelResponseFieldPaths');

@@ -1,6 +1,7 @@
 import type { CatalogModel } from '../../catalog/index.js';
 import { ANTHROPIC_BLOCKS, CACHE_CONTROL, type CacheControl, type ChatMessage, type ChatRequest, type ContentPart, type ResponseFormat } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
+import { claudeStopSequences } from '../anthropic/index.js';
 import { imageUrlOf } from '../content-parts.js';
 import { claudeThinkingFields, converseBlocksOfTurn, isClaudeModel, otherModelThinkingFields } from './converse-thinking.js';
 
@@ -79,14 +80,16 @@ export function toConverseRequest(request: ChatRequest, modelId = '', catalogMod
   if (request.temperature !== undefined) inferenceConfig.temperature = Math.min(1, Math.max(0, request.temperature));
   // Claude models from 4.5 on refuse temperature and top_p together; temperature, the one clients set, is kept.
   if (request.top_p !== undefined && !(claude && request.temperature !== undefined)) inferenceConfig.topP = request.top_p;
-  if (request.stop !== undefined) inferenceConfig.stopSequences = Array.isArray(request.stop) ? request.stop : [request.stop];
+  // Claude refuses a sequence only of whitespace (claudeStopSequences); other models are sent the client's.
+  const stops = claude ? claudeStopSequences(request.stop) : request.stop === undefined ? undefined : Array.isArray(request.stop) ? request.stop : [request.stop];
+  if (stops) inferenceConfig.stopSequences = stops;
   const toolConfig = toolConfigOf(request, caches);
   const thinking = claude ? claudeThinkingFields(request, modelId, inferenceConfig, toolConfig, catalogModel) : otherModelThinkingFields(request, modelId, inferenceConfig, catalogModel);
   if (Object.keys(inferenceConfig).length > 0) body.inferenceConfig = inferenceConfig;
   if (thinking) body.additionalModelRequestFields = thinking;
   // Converse says that a stop sequence ended the answer, not which; Claude's own response says which, and Converse
   // returns it when asked by its JSON Pointer (API_runtime_Converse.html, additionalModelResponseFieldPaths).
-  if (claude && request.stop !== undefined) body.additionalModelResponseFieldPaths = ['/stop_sequence'];
+  if (claude && stops) body.additionalModelResponseFieldPaths = ['/stop_sequence'];
   const outputConfig = outputConfigOf(request.response_format);
   if (outputConfig) body.outputConfig = outputConfig;
   if (toolConfig) body.toolConfig = toolConfig;
