@@ -116,6 +116,21 @@ describe('errors of the unified API', () => {
     expect(refused.body.error).toMatchObject({ type: 'invalid_request_error', param });
   });
 
+  it('refuses log probabilities a provider cannot give, naming the parameter, and passes them to OpenAI', async () => {
+    for (const model of ['smart', 'fast']) {
+      const logprobs = await gateway.chat<OpenAIErrorBody>(apiKey, { model, messages: HELLO, logprobs: true });
+      expect(logprobs.status).toBe(400);
+      expect(logprobs.body.error).toMatchObject({ type: 'invalid_request_error', code: 'unsupported_parameter', param: 'logprobs' });
+      const top = await gateway.chat<OpenAIErrorBody>(apiKey, { model, messages: HELLO, top_logprobs: 2 });
+      expect(top.body.error).toMatchObject({ code: 'unsupported_parameter', param: 'top_logprobs' });
+      // Asking for none is no ask.
+      expect((await gateway.chat(apiKey, { model, messages: HELLO, logprobs: false, top_logprobs: 0 })).status).toBe(200);
+    }
+    const openai = await gateway.chat(apiKey, { model: 'mini', messages: HELLO, logprobs: true, top_logprobs: 2 });
+    expect(openai.status).toBe(200);
+    expect(emulators.openai.requests().at(-1)!.body).toMatchObject({ logprobs: true, top_logprobs: 2 });
+  });
+
   it('takes null for an optional parameter as not given, as OpenAI does', async () => {
     const result = await gateway.chat(apiKey, { model: 'mini', messages: HELLO, temperature: null, max_tokens: null, max_completion_tokens: null, n: null, stream: null, stop: null, tools: null });
     expect(result.status).toBe(200);

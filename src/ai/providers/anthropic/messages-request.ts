@@ -5,6 +5,7 @@ import { imageUrlOf } from '../content-parts.js';
 import { thinksOnlyAdaptively } from './adaptive-only.js';
 import { JSON_OBJECT_INSTRUCTION, jsonResponseTool } from './response-format.js';
 import type { AnthropicCacheControl, AnthropicContentBlock, AnthropicImageBlock, AnthropicMessage, AnthropicMessagesRequest, AnthropicTextBlock, AnthropicToolChoice } from './wire-types.js';
+import { refuseLogprobs } from '../no-logprobs.js';
 
 /** Anthropic requires `max_tokens`; OpenAI does not. This is the budget when the client names none. */
 const DEFAULT_MAX_TOKENS = 4096;
@@ -167,6 +168,7 @@ function toolUseTurnWithoutThinking(messages: ChatMessage[]): ChatMessage | unde
  * `system` is sent as blocks.
  */
 export function toAnthropicRequest(request: ChatRequest, model: string, stream: boolean, catalogModel?: CatalogModel): AnthropicMessagesRequest {
+  refuseLogprobs(request, 'Anthropic');
   if (request.n !== undefined && request.n !== 1) throw invalid('unsupported_parameter', '"n" must be 1: Anthropic answers with one choice', 'n');
   const system: AnthropicTextBlock[] = [];
   const turns: AnthropicMessage[] = [];

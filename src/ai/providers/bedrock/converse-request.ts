@@ -4,6 +4,7 @@ import { ProviderCallError } from '../../provider-call.js';
 import { claudeStopSequences } from '../anthropic/index.js';
 import { imageUrlOf } from '../content-parts.js';
 import { claudeThinkingFields, converseBlocksOfTurn, isClaudeModel, otherModelThinkingFields } from './converse-thinking.js';
+import { refuseLogprobs } from '../no-logprobs.js';
 
 /**
  * OpenAI's chat request as a Bedrock Converse request
@@ -47,6 +48,7 @@ const CACHING_CLAUDE = /(^|[.:/])anthropic\.claude-(?:3-5-haiku|3-7-sonnet|[a-z]
  * caching) goes after the last message.
  */
 export function toConverseRequest(request: ChatRequest, modelId = '', catalogModel?: CatalogModel): Record<string, unknown> {
+  refuseLogprobs(request, 'Bedrock Converse');
   if ((request.n ?? 1) > 1) throw unsupported('n', 'Bedrock Converse returns a single choice');
   if (request.response_format?.type === 'json_object') throw unsupported('response_format', 'Bedrock Converse has no JSON mode without a schema; use json_schema, or describe the JSON in the prompt');
 

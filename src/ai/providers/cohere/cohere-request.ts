@@ -2,6 +2,7 @@ import type { ChatMessage, ChatRequest } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
 import { imageUrlOf } from '../content-parts.js';
 import type { CallContext } from '../provider.js';
+import { refuseLogprobs } from '../no-logprobs.js';
 
 /**
  * OpenAI's chat request as a Cohere v2 Chat request (https://docs.cohere.com/reference/chat). The messages keep
@@ -10,6 +11,7 @@ import type { CallContext } from '../provider.js';
  * offering that tool alone with REQUIRED.
  */
 export function toCohereChat(request: ChatRequest, ctx: CallContext): Record<string, unknown> {
+  refuseLogprobs(request, 'Cohere');
   if ((request.n ?? 1) > 1) throw unsupported('n', 'Cohere returns a single choice');
   const body: Record<string, unknown> = { model: ctx.model, messages: request.messages.map((message, i) => toCohereMessage(message, i)), stream: ctx.stream };
 

@@ -5,6 +5,7 @@ import { thinkingAsked, type ThinkingAsked } from '../client-thinking.js';
 import { imageUrlOf } from '../content-parts.js';
 import { hasProperties, toGeminiSchema } from './gemini-schema.js';
 import type { GeminiContent, GeminiGenerateRequest, GeminiGenerationConfig, GeminiPart, GeminiThinkingConfig } from './wire-types.js';
+import { refuseLogprobs } from '../no-logprobs.js';
 
 /**
  * Gemini 3 refuses a replayed function call without the thought signature it was answered with. Keygate gives it to
@@ -220,6 +221,7 @@ function generationConfigFor(request: ChatRequest, model: string, catalogModel: 
  * for `model` (the provider's id). `withoutSignatures` sends the stand-in for every call's thought signature.
  */
 export function toGeminiRequest(request: ChatRequest, model = '', catalogModel?: CatalogModel, withoutSignatures = false): GeminiGenerateRequest {
+  refuseLogprobs(request, 'Gemini');
   const system: string[] = [];
   const contents: GeminiContent[] = [];
   request.messages.forEach((message, i) => {

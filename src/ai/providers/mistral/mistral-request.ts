@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { CallContext } from '../provider.js';
+import { refuseLogprobs } from '../no-logprobs.js';
 
 /**
  * Mistral's chat completions (https://docs.mistral.ai/api/#tag/chat) take OpenAI's shape but refuse any member they
@@ -18,6 +19,7 @@ const MESSAGE_MEMBERS: Record<string, string[]> = {
 type Json = Record<string, unknown>;
 
 export function adjustForMistral(body: Json, ctx: CallContext): Json {
+  refuseLogprobs(body, 'Mistral');
   const source: Json = { ...body, stream: ctx.stream ? true : undefined };
   if (source.max_tokens === undefined && source.max_completion_tokens !== undefined) source.max_tokens = source.max_completion_tokens;
   if (source.random_seed === undefined && source.seed !== undefined) source.random_seed = source.seed;

@@ -41,7 +41,7 @@ describe('the Mistral provider', () => {
         seed: 42,
         top_k: 40,
         user: 'someone',
-        logprobs: true,
+        logprobs: false,
         tools: [weatherTool],
         tool_choice: 'required',
         response_format: { type: 'json_schema', json_schema: { name: 'answer', schema: { type: 'object' }, strict: true } },
@@ -63,6 +63,10 @@ describe('the Mistral provider', () => {
       tool_choice: 'any',
       response_format: { type: 'json_schema', json_schema: { name: 'answer', schema: { type: 'object' }, strict: true } },
     });
+  });
+
+  it('refuses logprobs, which Mistral does not return', async () => {
+    expect(await failureOf(callChat(MistralProvider, { ...hello, logprobs: true } as ChatRequest, ctx()))).toMatchObject({ status: 400, code: 'unsupported_parameter', param: 'logprobs', retryable: false });
   });
 
   it('sends no stream_options when streaming, since Mistral refuses them', async () => {

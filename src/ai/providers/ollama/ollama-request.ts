@@ -2,6 +2,7 @@ import type { ChatMessage, ChatRequest, EmbeddingsRequest } from '../../chat-typ
 import { ProviderCallError } from '../../provider-call.js';
 import { imageUrlOf } from '../content-parts.js';
 import type { CallContext } from '../provider.js';
+import { refuseLogprobs } from '../no-logprobs.js';
 
 /**
  * OpenAI's chat request as Ollama's native /api/chat (https://github.com/ollama/ollama/blob/main/docs/api.md): images
@@ -11,6 +12,7 @@ import type { CallContext } from '../provider.js';
  * choice is left to the model.
  */
 export function toOllamaChat(request: ChatRequest, ctx: CallContext): Record<string, unknown> {
+  refuseLogprobs(request, 'Ollama');
   if ((request.n ?? 1) > 1) throw invalid('unsupported_parameter', 'n: Ollama returns a single choice', 'n');
   const toolNames = new Map<string, string>();
   for (const message of request.messages) for (const call of message.tool_calls ?? []) toolNames.set(call.id, call.function.name);
