@@ -235,6 +235,20 @@ describe('the official @anthropic-ai/sdk client against the gateway', () => {
     expect(error).toBeInstanceOf(Anthropic.NotFoundError);
   });
 
+  it("counts an image by its size, as Anthropic does (width × height / 750), and one it cannot size as the largest", async () => {
+    // A 1000 × 1000 PNG's first bytes: the signature and IHDR are all the count reads.
+    const header = Buffer.alloc(33);
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]).copy(header);
+    header.write('IHDR', 12, 'latin1');
+    header.writeUInt32BE(1000, 16);
+    header.writeUInt32BE(1000, 20);
+    const text = { type: 'text' as const, text: 'What is in this picture?' };
+    const count = async (content: Anthropic.ContentBlockParam[]) => (await client.messages.countTokens({ model: 'smart', messages: [{ role: 'user', content }] })).input_tokens;
+    const alone = await count([text]);
+    expect(await count([text, { type: 'image', source: { type: 'base64', media_type: 'image/png', data: header.toString('base64') } }])).toBe(alone + 1334);
+    expect(await count([text, { type: 'image', source: { type: 'url', url: 'https://example.com/cat.png' } }])).toBe(alone + 1600);
+  });
+
   it('refuses a request without max_tokens with 400 invalid_request_error in Anthropic\'s shape', async () => {
     const response = await fetch(`${gateway.proxyUrl}/v1/messages`, {
       method: 'POST',

@@ -1,4 +1,5 @@
 import type { ChatMessage } from './chat-types.js';
+import { imageTokens } from './image-tokens.js';
 
 type Tokenizer = { countTokens(text: string): number };
 let tokenizer: Tokenizer | undefined;
@@ -41,7 +42,7 @@ const EXACT_CHARS = 256 * 1024;
 const LONG_RUN = /\S{257,}/g;
 
 /**
- * Prompt tokens of a chat request, with OpenAI's per-message overhead of about 3 tokens. `count` is the
+ * Prompt tokens of a chat request, with OpenAI's per-message overhead of about 3 tokens, an image as imageTokens says. `count` is the
  * tokenizer (accounting a call the provider reported no usage for) or the quick four-bytes-a-token rule
  * (limits checked before every call, which must not tokenize every prompt on the request path).
  */
@@ -50,7 +51,12 @@ export function estimatePromptTokens(messages: readonly ChatMessage[], count: (t
   for (const message of messages) {
     total += 3;
     if (typeof message.content === 'string') total += count(message.content);
-    else if (Array.isArray(message.content)) for (const part of message.content) if (part.type === 'text') total += count(part.text);
+    else if (Array.isArray(message.content)) {
+      for (const part of message.content) {
+        if (part.type === 'text') total += count(part.text);
+        else if (part.type === 'image_url') total += imageTokens(part.image_url?.url ?? '');
+      }
+    }
     // A custom tool's call (`{"type":"custom","custom":{name,input}}`) has its text in `custom`.
     for (const call of message.tool_calls ?? []) {
       const custom = (call as { custom?: { name: string; input: string } }).custom;
