@@ -1419,9 +1419,22 @@ function answerChat(res: ServerResponse, call: AiCall, trace: CallTrace, format:
       call,
       trace,
       prepared.targets,
-      (ctx, _target, done) => chatAnswer(snapshot.providers.get(ctx.provider.name)!.adapter, request, ctx, options, done),
+      (ctx, tried, done) => {
+        const provider = snapshot.providers.get(ctx.provider.name)!;
+        chatAnswer(provider.adapter, request, ctx, options, (error, answer) => {
+          // An answer the provider made, and bills, that failed (a generation ended in error): its tokens are spent.
+          const tokens = error instanceof ProviderCallError ? usageOf(error.billed) : undefined;
+          if (tokens) keepSpend(call, trace, { target: tried, tokens, estimated: false, cost: costOf(runtime.price(provider.catalogKey, tried.model), tokens), status: 502 });
+          done(error, answer);
+        });
+      },
       (error, served) => {
         if (error) return fail(error);
+        // A failed try's spend before the one that answered: a record of its own.
+        if (trace.spent) {
+          recordSpend(call, trace, trace.spent);
+          trace.spent = undefined;
+        }
         const { result: answer, target, redaction } = served!;
         const result = answer.completion;
         const reported = usageOf(result.usage);

@@ -21,10 +21,10 @@ const FINISH_REASONS: Record<string, FinishReason> = { COMPLETE: 'stop', STOP_SE
  * COMPLETE and STOP_SEQUENCE → stop, MAX_TOKENS → length, TOOL_CALL → tool_calls. OpenAI has no finish reason for a
  * failed generation, so ERROR (and any other) is a retryable failure rather than a truncated answer passed as whole.
  */
-export function finishReasonOf(reason: string | undefined, error?: string): FinishReason {
+export function finishReasonOf(reason: string | undefined, error?: string, billed?: Usage): FinishReason {
   const mapped = FINISH_REASONS[reason ?? ''];
   if (mapped) return mapped;
-  throw new ProviderCallError(generationFailure(reason, error));
+  throw new ProviderCallError(generationFailure(reason, error), billed);
 }
 
 /** A STOP_SEQUENCE finish, for the choice: Cohere does not say which of the sequences it was. */
@@ -56,7 +56,7 @@ export function fromCohereChat(body: unknown, ctx: CallContext): ChatCompletion 
     object: 'chat.completion',
     created: Math.floor(ctx.now / 1000),
     model: ctx.model,
-    choices: [{ index: 0, message: { role: 'assistant', content: text === '' && toolCalls.length > 0 ? null : text, ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}) }, finish_reason: finishReasonOf(response.finish_reason), logprobs: null, ...stopSequenceOf(response.finish_reason) }],
+    choices: [{ index: 0, message: { role: 'assistant', content: text === '' && toolCalls.length > 0 ? null : text, ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}) }, finish_reason: finishReasonOf(response.finish_reason, undefined, usageOf(response.usage)), logprobs: null, ...stopSequenceOf(response.finish_reason) }],
     usage: usageOf(response.usage),
   };
 }

@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startCohereEmulator } from '../../../../test/emulators/cohere.js';
 import { failureOf, streamedChunks } from '../../../../test/provider-calls.js';
 import { STOP_SEQUENCE, type ChatRequest } from '../../chat-types.js';
+import type { ProviderCallError} from '../../provider-call.js';
 import { callChat, callEmbeddings } from '../../provider-call.js';
 import type { CallContext } from '../provider.js';
 import { CohereProvider } from './index.js';
@@ -182,6 +183,9 @@ describe('the Cohere provider', () => {
   it('reports a generation that ended in ERROR as a retryable failure, streamed or not', async () => {
     const failing: ChatRequest = { model: 'command', messages: [{ role: 'user', content: 'please fail' }] };
     expect(await failureOf(callChat(CohereProvider, failing, ctx()))).toMatchObject({ status: 502, code: 'provider_generation_failed', retryable: true });
+    // What Cohere billed for the failed generation goes with the failure, for the call's record.
+    const error = await callChat(CohereProvider, failing, ctx()).catch((e: unknown) => e);
+    expect((error as ProviderCallError).billed).toMatchObject({ prompt_tokens: 9 });
     expect(await failureOf(collect(failing))).toMatchObject({ code: 'provider_generation_failed', message: expect.stringContaining('the model failed to generate') });
   });
 

@@ -1,5 +1,5 @@
 import { ProviderCallError } from '../../provider-call.js';
-import type { ChatCompletion, ChatCompletionChunk, FinishReason } from '../../chat-types.js';
+import type { ChatCompletion, ChatCompletionChunk, FinishReason, Usage } from '../../chat-types.js';
 
 /**
  * Where Mistral's answers (https://docs.mistral.ai/api/#tag/chat) leave OpenAI's: finish_reason `model_length` (the
@@ -19,8 +19,9 @@ function finishReasonOf(reason: string | null): FinishReason | null {
  */
 export const generationFailed = (choices: ReadonlyArray<{ finish_reason: string | null }>): boolean => choices.some((choice) => choice.finish_reason === 'error');
 
-export function generationFailure(): ProviderCallError {
-  return new ProviderCallError({ status: 502, type: 'api_error', code: 'provider_generation_failed', message: "Mistral's generation ended with finish_reason error", retryable: true });
+/** The failure; `billed`, the usage of the answer that failed, which Mistral made and bills all the same. */
+export function generationFailure(billed?: Usage): ProviderCallError {
+  return new ProviderCallError({ status: 502, type: 'api_error', code: 'provider_generation_failed', message: "Mistral's generation ended with finish_reason error", retryable: true }, billed);
 }
 
 function textOf(content: MistralContent): string | null | undefined {
@@ -30,7 +31,7 @@ function textOf(content: MistralContent): string | null | undefined {
 
 export function fromMistralChat(body: unknown): ChatCompletion {
   const completion = body as ChatCompletion;
-  if (generationFailed(completion.choices)) throw generationFailure();
+  if (generationFailed(completion.choices)) throw generationFailure(completion.usage ?? undefined);
   return {
     ...completion,
     choices: completion.choices.map((choice) => ({ ...choice, message: { ...choice.message, content: textOf(choice.message.content as MistralContent) ?? null }, finish_reason: finishReasonOf(choice.finish_reason) })),
