@@ -13,7 +13,7 @@ import { ChatChunksToResponseEvents, ENCRYPTED_REASONING_INCLUDE, RESPONSE_INPUT
 import { isAllowedToolsChoice, refuseToolNameCollisions, validateAllowedTools } from './custom-tools/index.js';
 import { isJsonObject } from './json-object.js';
 import { offersFunctions, toFunctionCallChunk, toFunctionCallCompletion, toToolForms } from './legacy-functions.js';
-import { oneToolCallAsked, withOneToolCall, withOneToolCallChunk } from './one-tool-call.js';
+import { oneToolCallAsked, oneToolCallPerChoice, withOneToolCall } from './one-tool-call.js';
 import { takeCacheControl } from './openai-cache-control.js';
 import { AiError, invalidParam as invalid, sendAiError } from './openai-error.js';
 import { withoutOperatorIds } from './operator-ids.js';
@@ -1549,7 +1549,7 @@ async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, f
     }
     return more;
   };
-  const oneCall = oneToolCallAsked(request);
+  const oneCall = oneToolCallAsked(request) ? oneToolCallPerChoice() : undefined;
   // Each read's chunks are written from the provider socket's own callback; a full client buffer pauses the provider.
   const streamed = await new Promise<number>((resolve) => {
     stream.pipe({
@@ -1562,7 +1562,7 @@ async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, f
         last = chunk;
         for (const choice of chunk.choices) text += (choice.delta.reasoning_content ?? '') + (choice.delta.content ?? '') + (choice.delta.tool_calls ?? []).map((t) => t.function?.arguments ?? t.custom?.input ?? '').join('');
         // The tool calls after a choice's first are left out here, once their tokens are counted above (one-tool-call.ts).
-        const kept = oneCall ? withOneToolCallChunk(chunk) : chunk;
+        const kept = oneCall ? oneCall(chunk) : chunk;
         if (events) {
           let more = true;
           for (const event of events.push(kept)) more = send(event) && more;

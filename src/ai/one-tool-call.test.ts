@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ClientCompletion } from './chat-types.js';
-import { withOneToolCall, withOneToolCallChunk } from './one-tool-call.js';
+import { oneToolCallPerChoice, withOneToolCall } from './one-tool-call.js';
 import { SOURCE_TEXT, type TranslatedChunk } from './providers/index.js';
 
 const call = (id: string) => ({ id, type: 'function' as const, function: { name: id, arguments: '{}' } });
@@ -27,17 +27,29 @@ describe('one tool call per choice', () => {
   });
 
   it("drops the deltas of a choice's later calls, keeps its first call's and its text, and writes such a chunk anew", () => {
-    const chunk = (calls: Array<{ index: number; id?: string }>, content?: string): TranslatedChunk => {
-      const made: TranslatedChunk = { id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { ...(content ? { content } : {}), tool_calls: calls.map((c) => ({ ...c, function: { arguments: '{}' } })) }, finish_reason: null }] };
-      Object.defineProperty(made, SOURCE_TEXT, { value: JSON.stringify(made) });
-      return made;
-    };
+    const one = oneToolCallPerChoice();
     const first = chunk([{ index: 0, id: 'a' }]);
-    expect(withOneToolCallChunk(first)).toBe(first);
-    const later = withOneToolCallChunk(chunk([{ index: 1, id: 'b' }], 'text'));
+    expect(one(first)).toBe(first);
+    const later = one(chunk([{ index: 1, id: 'b' }], 'text'));
     expect(later.choices[0]!.delta).toEqual({ content: 'text' });
     expect(later[SOURCE_TEXT]).toBeUndefined();
-    const both = withOneToolCallChunk(chunk([{ index: 0 }, { index: 1 }]));
+    const both = one(chunk([{ index: 0 }, { index: 1 }]));
     expect(both.choices[0]!.delta.tool_calls!.map((c) => c.index)).toEqual([0]);
   });
+
+  it('keeps the call whose index came first, whatever it is: a host in front of Claude may number its only call 1', () => {
+    const one = oneToolCallPerChoice();
+    const only = chunk([{ index: 1, id: 'toolu_1' }]);
+    expect(one(only)).toBe(only);
+    const more = chunk([{ index: 1 }]);
+    expect(one(more)).toBe(more);
+    expect(one(chunk([{ index: 2, id: 'toolu_2' }])).choices[0]!.delta).toEqual({});
+  });
 });
+
+/** A chunk of choice 0 with these tool-call deltas (and text), carrying its own text as a host's chunk does. */
+function chunk(calls: Array<{ index: number; id?: string }>, content?: string): TranslatedChunk {
+  const made: TranslatedChunk = { id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { ...(content ? { content } : {}), tool_calls: calls.map((c) => ({ ...c, function: { arguments: '{}' } })) }, finish_reason: null }] };
+  Object.defineProperty(made, SOURCE_TEXT, { value: JSON.stringify(made) });
+  return made;
+}

@@ -22,19 +22,28 @@ export function withOneToolCall(completion: ClientCompletion): ClientCompletion 
 }
 
 /**
- * The chunk without the deltas of any tool call after a choice's first (index 0), written anew when it had some (the
- * provider's text no longer goes as it is); the same chunk when it has none.
+ * For one stream: each chunk without the deltas of any tool call but its choice's first, the one whose index came
+ * first (0 from OpenAI; a host in front of Claude may number calls by content block, its only call 1), written anew
+ * when it had others (the provider's text no longer goes as it is); the same chunk when it has none.
  */
-export function withOneToolCallChunk(chunk: TranslatedChunk): TranslatedChunk {
-  if (!chunk.choices.some((choice) => choice.delta.tool_calls?.some((call) => call.index > 0))) return chunk;
-  return {
-    ...chunk,
-    choices: chunk.choices.map((choice) => {
-      const calls = choice.delta.tool_calls;
-      if (!calls?.some((call) => call.index > 0)) return choice;
-      const { tool_calls: _all, ...delta } = choice.delta;
-      const first = calls.filter((call) => call.index === 0);
-      return { ...choice, delta: first.length > 0 ? { ...delta, tool_calls: first } : delta };
-    }),
+export function oneToolCallPerChoice(): (chunk: TranslatedChunk) => TranslatedChunk {
+  const first = new Map<number, number>();
+  const kept = (choice: number, index: number): boolean => {
+    const seen = first.get(choice);
+    if (seen === undefined) first.set(choice, index);
+    return seen === undefined || seen === index;
+  };
+  return (chunk) => {
+    if (!chunk.choices.some((choice) => choice.delta.tool_calls?.some((call) => !kept(choice.index, call.index)))) return chunk;
+    return {
+      ...chunk,
+      choices: chunk.choices.map((choice) => {
+        const calls = choice.delta.tool_calls;
+        if (!calls?.some((call) => call.index !== first.get(choice.index))) return choice;
+        const { tool_calls: _all, ...delta } = choice.delta;
+        const own = calls.filter((call) => call.index === first.get(choice.index));
+        return { ...choice, delta: own.length > 0 ? { ...delta, tool_calls: own } : delta };
+      }),
+    };
   };
 }
