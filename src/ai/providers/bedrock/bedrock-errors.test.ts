@@ -7,6 +7,11 @@ describe("a Bedrock failure's classification", () => {
     const denied = bedrockFailure(403, 'AccessDeniedException', "You don't have access to the model with the specified model ID.", {});
     expect(denied).toMatchObject({ status: 403, credentialProblem: 'denied', retryable: true });
     expect(bedrockFailure(408, 'ModelTimeoutException', 'The model timed out', {})).toMatchObject({ status: 504, retryable: true });
-    expect(bedrockFailure(424, 'ModelErrorException', 'The model failed', {})).toMatchObject({ status: 503, retryable: true });
+    expect(bedrockFailure(424, 'ModelErrorException', 'The model failed', {})).toMatchObject({ status: 500, retryable: true });
+  });
+
+  it('tells a service or model that is not available for now (503) from one that failed (500)', () => {
+    for (const type of ['ServiceUnavailableException', 'ModelNotReadyException']) expect(bedrockFailure(503, type, 'Try again later', {})).toMatchObject({ status: 503, retryable: true });
+    for (const type of ['InternalServerException', 'InternalFailure', 'ModelStreamErrorException']) expect(bedrockFailure(500, type, 'It broke', {})).toMatchObject({ status: 500, retryable: true });
   });
 });

@@ -7,7 +7,9 @@ import { failureFor, type ProviderFailure } from '../provider.js';
  * the same status means different things (a 403 is a bad key, a 400 may be an over-quota account).
  */
 const INVALID_CREDENTIAL = new Set(['UnrecognizedClientException', 'InvalidSignatureException', 'ExpiredTokenException', 'InvalidClientTokenId', 'MissingAuthenticationTokenException']);
-const PASSING = new Set(['ServiceUnavailableException', 'InternalServerException', 'InternalFailure', 'ModelNotReadyException', 'ModelErrorException', 'ModelStreamErrorException']);
+/** Unavailable for now (503: overloaded or not ready, worth a wait), and failed (500: a fault of the service or the model). */
+const UNAVAILABLE = new Set(['ServiceUnavailableException', 'ModelNotReadyException']);
+const FAILED = new Set(['InternalServerException', 'InternalFailure', 'ModelErrorException', 'ModelStreamErrorException']);
 
 export function bedrockFailure(status: number, errorType: string, rawMessage: string, headers: IncomingHttpHeaders): ProviderFailure {
   const message = firstParagraph(rawMessage) || `Bedrock answered ${status}${errorType ? ` (${errorType})` : ''}`;
@@ -18,7 +20,8 @@ export function bedrockFailure(status: number, errorType: string, rawMessage: st
   // A model that timed out or failed: the provider's failure, told as a timeout or a 5xx, whatever status it came with.
   if (errorType === 'ModelTimeoutException') return failureFor(408, message, headers, code);
   if (errorType === 'ThrottlingException' || errorType === 'ServiceQuotaExceededException') return { ...failureFor(429, message, headers, code), status };
-  if (PASSING.has(errorType)) return failureFor(503, message, headers, code);
+  if (UNAVAILABLE.has(errorType)) return failureFor(503, message, headers, code);
+  if (FAILED.has(errorType)) return failureFor(500, message, headers, code);
   if (errorType === 'ResourceNotFoundException') return { ...failureFor(404, message, headers, code), status };
   if (errorType === 'ValidationException') return failureFor(400, message, headers, code);
   return failureFor(status, message, headers, code);
