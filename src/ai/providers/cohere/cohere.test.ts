@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startCohereEmulator } from '../../../../test/emulators/cohere.js';
 import { failureOf, streamedChunks } from '../../../../test/provider-calls.js';
 import { STOP_SEQUENCE, type ChatRequest } from '../../chat-types.js';
-import type { ProviderCallError} from '../../provider-call.js';
+import type { ProviderCallError } from '../../provider-call.js';
 import { callChat, callEmbeddings } from '../../provider-call.js';
 import type { CallContext } from '../provider.js';
 import { CohereProvider } from './index.js';
