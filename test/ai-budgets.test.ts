@@ -25,6 +25,14 @@ describe('budgets and token limits of apps and teams', () => {
     await openai?.stop();
   });
 
+  it("does not refuse for good a prompt whose images could cost less than its budget: they count at their least, nothing, for that", async () => {
+    const key = await gateway.createApp({ name: 'image-budget-app', team: 'image-budget-team', budget: { dailyUsd: 0.001 } });
+    // An image by URL is estimated at 1,600 tokens ($0.004 at gpt-4o's input price), which OpenAI counts at 85 in low detail.
+    const picture = { role: 'user', content: [{ type: 'text', text: 'What is this?' }, { type: 'image_url', image_url: { url: 'https://example.com/cat.png', detail: 'low' } }] };
+    const answer = await gateway.chat(key, { model: 'openai/gpt-4o', max_tokens: 16, messages: [picture] });
+    expect(answer.status).toBe(200);
+  });
+
   it('refuses a budgeted app a model the catalog has no price for (400 model_not_priced), which would pass its budget unseen, and goes to a priced target instead', async () => {
     const unlisted = 'openai/unlisted-model-2099';
     await gateway.configure({

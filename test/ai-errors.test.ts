@@ -86,6 +86,8 @@ describe('errors of the unified API', () => {
     ['an allowed_tools choice of an unknown mode', { model: 'mini', messages: HELLO, tools: [{ type: 'function', function: { name: 'f' } }], tool_choice: { type: 'allowed_tools', allowed_tools: { mode: 'any', tools: [{ type: 'function', function: { name: 'f' } }] } } }, 'tool_choice.allowed_tools.mode'],
     ['an allowed_tools choice of a nameless function', { model: 'mini', messages: HELLO, tools: [{ type: 'function', function: { name: 'f' } }], tool_choice: { type: 'allowed_tools', allowed_tools: { mode: 'auto', tools: [{ type: 'function', function: {} }] } } }, 'tool_choice.allowed_tools.tools[0].function.name'],
     ['a json_schema response format whose schema is text', { model: 'fast', messages: HELLO, response_format: { type: 'json_schema', json_schema: { name: 'x', schema: '{}' } } }, 'response_format.json_schema.schema'],
+    ['a stop that is a number', { model: 'smart', messages: HELLO, stop: 5 }, 'stop'],
+    ['a stop list holding something other than text', { model: 'smart', messages: HELLO, stop: ['END', 7] }, 'stop'],
   ])('refuses a request with %s with 400 in OpenAI\'s shape, naming the parameter', async (_what, body, param) => {
     const calls = emulators.openai.requests().length;
     const result = await gateway.chat<OpenAIErrorBody>(apiKey, body);

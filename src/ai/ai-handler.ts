@@ -25,7 +25,7 @@ import type { SpendTracker } from './spend-tracker.js';
 import type { KeyTurns } from './key-turns.js';
 import { HALF_OPEN_TRY, type TargetCircuits } from './target-circuits.js';
 import type { EarlierOwner, StoredResponse, StoredResponses } from './stored-responses.js';
-import { estimatePromptTokens, estimateTokens, loadTokenizer, quickTokenCount } from './token-estimate.js';
+import { estimatePromptTokens, estimateTokens, loadTokenizer, promptImageTokens, quickTokenCount } from './token-estimate.js';
 import type { UsageRecorder } from './usage-recorder.js';
 
 /** A call's tokens: `cached` and `writes` (prompt-cache writes, priced above plain input) are part of `input`. */
@@ -184,6 +184,7 @@ function validateChat(body: Record<string, unknown>): ChatRequest {
     if (body[name] !== undefined && (!Number.isInteger(body[name]) || Number(body[name]) < 1)) throw invalid(name, `'${name}' must be a positive integer`);
   }
   if (body.temperature !== undefined && (typeof body.temperature !== 'number' || body.temperature < 0 || body.temperature > 2)) throw invalid('temperature', "'temperature' must be a number from 0 to 2");
+  if (body.stop !== undefined && typeof body.stop !== 'string' && !(Array.isArray(body.stop) && body.stop.every((sequence) => typeof sequence === 'string'))) throw invalid('stop', "'stop' must be a string or an array of strings");
   if (body.tools !== undefined && !Array.isArray(body.tools)) throw invalid('tools', "'tools' must be an array");
   // A call names its tool by name alone: a function and a custom tool of one name could not be told apart, whatever the provider.
   refuseToolNameCollisions(body.tools, 'tools');
@@ -754,8 +755,13 @@ interface Prepared {
   targets: readonly AiTarget[];
   app: string | undefined;
   team: string | undefined;
-  /** The prompt's estimated tokens (four bytes of UTF-8 a token): what the limits are checked with. */
+  /** The prompt's estimated tokens (four bytes of UTF-8 a token, images as imageTokens says): what the limits are checked with. */
   promptTokens: number;
+  /**
+   * The least the prompt's tokens can be: without its images, which one provider counts at a small fraction of
+   * another's (an image by URL at 85 tokens by OpenAI's low detail, 1,600 by the estimate), for leastPromptCost.
+   */
+  leastTokens: number;
   /** What the prompt was counted against the app's tokens per minute (chargeTokens), to give back if a later check refuses the call. */
   charged?: { cost: number; countedIn: number };
   /** The least its prompt can cost (leastPromptCost), once priced. */
@@ -769,9 +775,9 @@ interface Prepared {
  * Model resolution, permissions, budgets and the token-per-minute limit: all before any provider is called. A
  * promise only when a check must wait (a budget's tally read from the store, a shared rate limiter).
  */
-function prepare(requested: string, promptTokens: number, call: AiCall): Prepared | Promise<Prepared> {
+function prepare(requested: string, promptTokens: number, call: AiCall, leastTokens = promptTokens): Prepared | Promise<Prepared> {
   const admitted = admit(requested, call);
-  return admitted instanceof Promise ? admitted.then((ready) => chargeTokens(call, ready, promptTokens)) : chargeTokens(call, admitted, promptTokens);
+  return admitted instanceof Promise ? admitted.then((ready) => chargeTokens(call, ready, promptTokens, leastTokens)) : chargeTokens(call, admitted, promptTokens, leastTokens);
 }
 
 /**
@@ -789,14 +795,15 @@ function admit(requested: string, call: AiCall): Prepared | Promise<Prepared> {
   const moneyApp = inMoney(app?.budget) ? appName : undefined;
   const moneyTeam = inMoney(teamBudget) ? team : undefined;
   const targets = moneyApp !== undefined || moneyTeam !== undefined ? pricedTargets(call, resolved, requested) : resolved;
-  const prepared: Prepared = { targets, app: appName, team, promptTokens: 0, charged: undefined, moneyApp, moneyTeam };
+  const prepared: Prepared = { targets, app: appName, team, promptTokens: 0, leastTokens: 0, charged: undefined, moneyApp, moneyTeam };
   const budgets = enforceBudgets(call, appName, team, runtime.now());
   return budgets ? budgets.then(() => prepared) : prepared;
 }
 
 /** An admitted call's prompt, counted: charged to its app's token-per-minute limit, or refused by it (429). */
-function chargeTokens(call: AiCall, prepared: Prepared, promptTokens: number): Prepared | Promise<Prepared> {
+function chargeTokens(call: AiCall, prepared: Prepared, promptTokens: number, leastTokens = promptTokens): Prepared | Promise<Prepared> {
   prepared.promptTokens = promptTokens;
+  prepared.leastTokens = leastTokens;
   const appName = prepared.app;
   const tpm = appName ? call.catalog.apps.get(appName)?.budget?.tokensPerMinute : undefined;
   if (!appName || tpm === undefined) return prepared;
@@ -905,7 +912,7 @@ function leastPromptCost(call: AiCall, prepared: Prepared): number {
     const price = providerType ? snapshot.catalog.priced(providerType, target.model) : undefined;
     perMillion = Math.min(perMillion, price ? Math.min(price.inputPerMillion, price.cachedInputPerMillion ?? price.inputPerMillion) : 0);
   }
-  prepared.leastPromptUsd = perMillion === Infinity ? 0 : (prepared.promptTokens * perMillion) / 1_000_000;
+  prepared.leastPromptUsd = perMillion === Infinity ? 0 : (prepared.leastTokens * perMillion) / 1_000_000;
   return prepared.leastPromptUsd;
 }
 
@@ -1261,8 +1268,10 @@ function chat(body: Record<string, unknown>, res: ServerResponse, call: AiCall, 
 
 /** `chat` once its request is in the unified shape; `admitted` if its model and budgets were checked already (admit). */
 function chatWith(request: ChatRequest, res: ServerResponse, call: AiCall, trace: CallTrace, answerFormat: ChatFormat, fail: (error: unknown) => void, admitted?: Prepared): Promise<void> | undefined {
-  const promptEstimate = estimatePromptTokens(request.messages, quickTokenCount);
-  const prepared = admitted ? chargeTokens(call, admitted, promptEstimate) : prepare(request.model, promptEstimate, call);
+  const images = promptImageTokens(request.messages);
+  const promptEstimate = estimatePromptTokens(request.messages, quickTokenCount, images);
+  const leastTokens = promptEstimate - images;
+  const prepared = admitted ? chargeTokens(call, admitted, promptEstimate, leastTokens) : prepare(request.model, promptEstimate, call, leastTokens);
   const go = (ready: Prepared) => (request.stream ? streamChat(res, call, trace, answerFormat, request, ready, promptEstimate) : answerChat(res, call, trace, answerFormat, request, ready, fail));
   return prepared instanceof Promise ? prepared.then(go) : go(prepared);
 }

@@ -1,10 +1,12 @@
 /**
  * What an image in a prompt counts for, in tokens, before any provider has said: Anthropic's rule, width × height / 750,
  * after the image is scaled to fit a long edge of 1,568 pixels and 1.15 megapixels
- * (https://docs.anthropic.com/en/docs/build-with-claude/vision, "Evaluate image size"). OpenAI's and Gemini's rules
- * count the same picture at a half to a fifth of that: the estimate errs high, as a budget's holds and a token limit
- * should. An image whose size cannot be read from its bytes (an http(s) URL, which the gateway does not fetch, or a
- * format it does not know) counts as the largest: UNKNOWN_IMAGE_TOKENS.
+ * (https://docs.anthropic.com/en/docs/build-with-claude/vision, "Evaluate image size"). Other providers count images
+ * their own ways (OpenAI by 512-pixel tiles, or 85 tokens in low detail, its mini models at many times the tokens for
+ * a lower price; Gemini by 768-pixel tiles): an estimate for holds, token limits and count_tokens, no provider's
+ * count; the least a prompt can cost, which a budget refuses for good, counts its images as nothing
+ * (promptImageTokens apart). An image whose size cannot be read from its bytes (an http(s) URL, which the gateway
+ * does not fetch, or a format it does not know) counts as the largest: UNKNOWN_IMAGE_TOKENS.
  */
 export const UNKNOWN_IMAGE_TOKENS = 1600;
 

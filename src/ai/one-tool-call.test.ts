@@ -45,6 +45,18 @@ describe('one tool call per choice', () => {
     expect(one(more)).toBe(more);
     expect(one(chunk([{ index: 2, id: 'toolu_2' }])).choices[0]!.delta).toEqual({});
   });
+
+  it("keeps each choice's first call when a chunk holds several choices' calls", () => {
+    const one = oneToolCallPerChoice();
+    const both = chunk([{ index: 0, id: 'a' }, { index: 1, id: 'b' }]);
+    both.choices.push({ index: 1, delta: { tool_calls: [{ index: 0, id: 'c', function: { arguments: '{}' } }] }, finish_reason: null });
+    const kept = one(both);
+    expect(kept.choices.map((choice) => choice.delta.tool_calls?.map((call) => call.id))).toEqual([['a'], ['c']]);
+    // The next chunk's deltas of choice 1's call go on.
+    const next = chunk([]);
+    next.choices = [{ index: 1, delta: { tool_calls: [{ index: 0, function: { arguments: '{"x":1}' } }] }, finish_reason: null }];
+    expect(one(next)).toBe(next);
+  });
 });
 
 /** A chunk of choice 0 with these tool-call deltas (and text), carrying its own text as a host's chunk does. */

@@ -28,13 +28,17 @@ export function withOneToolCall(completion: ClientCompletion): ClientCompletion 
  */
 export function oneToolCallPerChoice(): (chunk: TranslatedChunk) => TranslatedChunk {
   const first = new Map<number, number>();
-  const kept = (choice: number, index: number): boolean => {
-    const seen = first.get(choice);
-    if (seen === undefined) first.set(choice, index);
-    return seen === undefined || seen === index;
-  };
   return (chunk) => {
-    if (!chunk.choices.some((choice) => choice.delta.tool_calls?.some((call) => !kept(choice.index, call.index)))) return chunk;
+    // Every choice's first call is known before any is cut (a host answering with n > 1 may put several in a chunk).
+    let cut = false;
+    for (const choice of chunk.choices) {
+      for (const call of choice.delta.tool_calls ?? []) {
+        const seen = first.get(choice.index);
+        if (seen === undefined) first.set(choice.index, call.index);
+        else if (seen !== call.index) cut = true;
+      }
+    }
+    if (!cut) return chunk;
     return {
       ...chunk,
       choices: chunk.choices.map((choice) => {

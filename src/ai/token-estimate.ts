@@ -42,26 +42,32 @@ const EXACT_CHARS = 256 * 1024;
 const LONG_RUN = /\S{257,}/g;
 
 /**
- * Prompt tokens of a chat request, with OpenAI's per-message overhead of about 3 tokens, an image as imageTokens says. `count` is the
+ * Prompt tokens of a chat request, with OpenAI's per-message overhead of about 3 tokens, its images' `images`
+ * (promptImageTokens, counted by the caller that needs the figure apart). `count` is the
  * tokenizer (accounting a call the provider reported no usage for) or the quick four-bytes-a-token rule
  * (limits checked before every call, which must not tokenize every prompt on the request path).
  */
-export function estimatePromptTokens(messages: readonly ChatMessage[], count: (text: string) => number = estimateTokens): number {
-  let total = 3;
+export function estimatePromptTokens(messages: readonly ChatMessage[], count: (text: string) => number = estimateTokens, images = promptImageTokens(messages)): number {
+  let total = 3 + images;
   for (const message of messages) {
     total += 3;
     if (typeof message.content === 'string') total += count(message.content);
-    else if (Array.isArray(message.content)) {
-      for (const part of message.content) {
-        if (part.type === 'text') total += count(part.text);
-        else if (part.type === 'image_url') total += imageTokens(part.image_url?.url ?? '');
-      }
-    }
+    else if (Array.isArray(message.content)) for (const part of message.content) if (part.type === 'text') total += count(part.text);
     // A custom tool's call (`{"type":"custom","custom":{name,input}}`) has its text in `custom`.
     for (const call of message.tool_calls ?? []) {
       const custom = (call as { custom?: { name: string; input: string } }).custom;
       total += count(call.function ? call.function.name + call.function.arguments : custom ? custom.name + custom.input : '');
     }
+  }
+  return total;
+}
+
+/** The part of estimatePromptTokens that is the prompt's images (imageTokens), 0 for a prompt of text alone. */
+export function promptImageTokens(messages: readonly ChatMessage[]): number {
+  let total = 0;
+  for (const message of messages) {
+    if (!Array.isArray(message.content)) continue;
+    for (const part of message.content) if (part.type === 'image_url') total += imageTokens(part.image_url?.url ?? '');
   }
   return total;
 }

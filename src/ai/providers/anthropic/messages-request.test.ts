@@ -286,13 +286,14 @@ describe('the Anthropic request translation', () => {
   it('keeps max_completion_tokens, which counts the reasoning, as the bound of the whole answer: the budget fits under it', async () => {
     const roomy = await sent({ reasoning_effort: 'high', max_completion_tokens: 10_000 });
     expect(roomy.body).toMatchObject({ max_tokens: 10_000, thinking: { type: 'enabled', budget_tokens: 4096 } });
+    // Half the bound at most: the answer keeps the other half.
     const tight = await sent({ reasoning_effort: 'high', max_completion_tokens: 3000 });
-    expect(tight.body).toMatchObject({ max_tokens: 3000, thinking: { type: 'enabled', budget_tokens: 2999 } });
-    // No room for Claude's least budget (1,024 below max_tokens): no thinking, rather than past the client's bound.
-    const small = await sent({ reasoning_effort: 'high', max_completion_tokens: 1024 });
-    expect(small.body.max_tokens).toBe(1024);
+    expect(tight.body).toMatchObject({ max_tokens: 3000, thinking: { type: 'enabled', budget_tokens: 1500 } });
+    // No room for Claude's least budget (1,024) in half the bound: no thinking, rather than past the client's bound.
+    const small = await sent({ reasoning_effort: 'high', max_completion_tokens: 2047 });
+    expect(small.body.max_tokens).toBe(2047);
     expect(small.body).not.toHaveProperty('thinking');
-    expect((await sent({ reasoning_effort: 'low', max_completion_tokens: 1025 })).body).toMatchObject({ max_tokens: 1025, thinking: { budget_tokens: 1024 } });
+    expect((await sent({ reasoning_effort: 'low', max_completion_tokens: 2048 })).body).toMatchObject({ max_tokens: 2048, thinking: { budget_tokens: 1024 } });
   });
 
   it('adds the budget to the default max_tokens when the client named no limit', async () => {

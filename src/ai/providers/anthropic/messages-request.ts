@@ -288,7 +288,7 @@ export function clientThinking(request: ChatRequest, model: string, catalogModel
  */
 export function claudeStopSequences(stop: ChatRequest['stop']): string[] | undefined {
   if (stop === undefined) return undefined;
-  const kept = (typeof stop === 'string' ? [stop] : stop).filter((sequence) => sequence.trim() !== '');
+  const kept = (typeof stop === 'string' ? [stop] : stop).filter((sequence) => typeof sequence === 'string' && sequence.trim() !== '');
   return kept.length > 0 ? kept : undefined;
 }
 
@@ -299,7 +299,7 @@ export function claudeStopSequences(stop: ChatRequest['stop']): string[] | undef
  * Claude's max_tokens counts the thinking too, and must be above its budget. OpenAI's `max_completion_tokens` is
  * "an upper bound for the number of tokens that can be generated for a completion, including visible output tokens
  * and reasoning tokens", the client's bound on what the call costs: it is Claude's max_tokens, and the budget is cut
- * to fit under it, or there is no thinking when Claude's least budget (1,024) does not fit. The legacy `max_tokens`
+ * to at most half of it (the answer's room), or there is no thinking when Claude's least budget (1,024) does not fit. The legacy `max_tokens`
  * (which OpenAI's reasoning models refuse), or none, is the room for the answer: the budget is added to it
  * (`maxTokens`, DEFAULT_MAX_TOKENS when the client set none). Either within the catalog's output limit for the
  * model. Thinking does not go with forced tool use (`forcedTool`: a forced tool_choice, or a
@@ -319,7 +319,8 @@ export function effortThinking(request: ChatRequest, model: string, maxTokens: n
   const limit = catalogModel?.maxOutputTokens ?? Infinity;
   if (request.max_completion_tokens !== undefined) {
     const total = Math.min(request.max_completion_tokens, limit);
-    const within = Math.min(budget, total - 1);
+    // At most half the bound, so that the answer keeps room: a budget of all but one token would leave none.
+    const within = Math.min(budget, Math.floor(total / 2));
     return within >= THINKING_BUDGETS.minimal ? { budgetTokens: within, maxTokens: total } : undefined;
   }
   // Within the model's output limit, where the catalog knows it: the answer's room shrinks before the call fails.

@@ -58,8 +58,12 @@ describe('extended thinking on Bedrock, asked with reasoning_effort', () => {
   });
 
   it('keeps max_completion_tokens, which counts the reasoning, as the bound of the whole answer', async () => {
-    await callChat(BedrockProvider, ask({ reasoning_effort: 'medium', max_completion_tokens: 3000 }), ctx());
+    await callChat(BedrockProvider, ask({ reasoning_effort: 'medium', max_completion_tokens: 5000 }), ctx());
     expect(sent().additionalModelRequestFields).toEqual({ thinking: { type: 'enabled', budget_tokens: 2048 } });
+    expect(sent().inferenceConfig).toMatchObject({ maxTokens: 5000 });
+    // Half of a tighter bound at most, the answer keeping the rest.
+    await callChat(BedrockProvider, ask({ reasoning_effort: 'medium', max_completion_tokens: 3000 }), ctx());
+    expect(sent().additionalModelRequestFields).toEqual({ thinking: { type: 'enabled', budget_tokens: 1500 } });
     expect(sent().inferenceConfig).toMatchObject({ maxTokens: 3000 });
   });
 

@@ -66,7 +66,7 @@ describe('the Mistral provider', () => {
   });
 
   it('refuses logprobs, which Mistral does not return', async () => {
-    expect(await failureOf(callChat(MistralProvider, { ...hello, logprobs: true } as ChatRequest, ctx()))).toMatchObject({ status: 400, code: 'unsupported_parameter', param: 'logprobs', retryable: false });
+    expect(await failureOf(callChat(MistralProvider, { ...hello, logprobs: true } as ChatRequest, ctx()))).toMatchObject({ status: 400, code: 'unsupported_parameter', param: 'logprobs', retryable: true });
   });
 
   it('sends no stream_options when streaming, since Mistral refuses them', async () => {
