@@ -126,6 +126,21 @@ describe('the official openai client against the gateway', () => {
     expect(chunks.some((c) => c.choices[0]?.finish_reason === 'tool_calls')).toBe(true);
   });
 
+  it("answers log probabilities from Gemini in OpenAI's shape, each token's with its top alternatives, streamed or not", async () => {
+    const ask = { model: 'fast', messages: [{ role: 'user' as const, content: 'Hello there' }], logprobs: true, top_logprobs: 2 };
+    const answer = await client.chat.completions.create(ask);
+    const config = emulators.gemini.lastRequest()!.body.generationConfig as Record<string, unknown>;
+    expect(config).toMatchObject({ responseLogprobs: true, logprobs: 2 });
+    const content = answer.choices[0]!.logprobs!.content!;
+    expect(content.map((step) => step.token).join('')).toBe(answer.choices[0]!.message.content);
+    expect(content[0]).toEqual({ token: 'Echo: ', logprob: -0.1, bytes: [...Buffer.from('Echo: ')], top_logprobs: [{ token: 'Echo: ', logprob: -0.1, bytes: [...Buffer.from('Echo: ')] }, { token: 'alt1', logprob: -1.1, bytes: [...Buffer.from('alt1')] }] });
+    const chunks = await collect(await client.chat.completions.create({ ...ask, stream: true }));
+    const streamed = chunks.flatMap((chunk) => chunk.choices[0]?.logprobs?.content ?? []);
+    expect(streamed.map((step) => step.token).join('')).toBe(answer.choices[0]!.message.content);
+    // Not asked, none given.
+    expect((await client.chat.completions.create({ model: 'fast', messages: ask.messages })).choices[0]!.logprobs).toBeNull();
+  });
+
   it('embeds text with an OpenAI model named as provider/model, decoding the base64 the client asks for', async () => {
     const { data, response } = await client.embeddings.create({ model: 'openai/text-embedding-3-small', input: ['first text', 'second'] }).withResponse();
     expect(response.headers.get('x-keygate-provider')).toBe('openai');

@@ -207,6 +207,21 @@ export const CACHE_WRITES: unique symbol = Symbol('CACHE_WRITES');
 /** The prompt tokens a usage says were read from the provider's cache: OpenAI's member, or DeepSeek's (`prompt_cache_hit_tokens`). */
 export const cachedPromptTokens = (usage: Usage | null | undefined): number => usage?.prompt_tokens_details?.cached_tokens ?? usage?.prompt_cache_hit_tokens ?? 0;
 
+/** A token's log probability in OpenAI's shape: the token, its UTF-8 bytes, and (TokenLogprob) the likeliest alternatives. */
+export interface TopLogprob {
+  token: string;
+  logprob: number;
+  bytes: number[] | null;
+}
+export interface TokenLogprob extends TopLogprob {
+  top_logprobs: TopLogprob[];
+}
+/** A choice's log probabilities, asked for with `logprobs: true` (and `top_logprobs`). */
+export interface ChoiceLogprobs {
+  content: TokenLogprob[] | null;
+  refusal?: TokenLogprob[] | null;
+}
+
 export interface Usage {
   [CACHE_WRITES]?: CacheWrites;
   prompt_tokens: number;
@@ -238,7 +253,7 @@ export interface ChatCompletion<Call extends ToolCall | CustomToolCall = ToolCal
   object: 'chat.completion';
   created: number;
   model: string;
-  choices: Array<{ index: number; message: { [ANTHROPIC_BLOCKS]?: AnthropicBlock[]; role: 'assistant'; content: string | null; tool_calls?: Call[]; function_call?: FunctionCall; refusal?: string | null } & Reasoning; finish_reason: FinishReason | null; logprobs?: null } & StopSequence>;
+  choices: Array<{ index: number; message: { [ANTHROPIC_BLOCKS]?: AnthropicBlock[]; role: 'assistant'; content: string | null; tool_calls?: Call[]; function_call?: FunctionCall; refusal?: string | null } & Reasoning; finish_reason: FinishReason | null; logprobs?: ChoiceLogprobs | null } & StopSequence>;
   usage?: Usage;
   system_fingerprint?: string | null;
 }
@@ -284,7 +299,7 @@ export interface ChatCompletionChunk {
   object: 'chat.completion.chunk';
   created: number;
   model: string;
-  choices: Array<{ index: number; delta: { [THINKING_DELTA]?: ThinkingDelta; role?: 'assistant'; content?: string | null; tool_calls?: ChunkToolCallDelta[]; function_call?: Partial<FunctionCall>; refusal?: string | null } & Reasoning; finish_reason: FinishReason | null; logprobs?: null } & StopSequence>;
+  choices: Array<{ index: number; delta: { [THINKING_DELTA]?: ThinkingDelta; role?: 'assistant'; content?: string | null; tool_calls?: ChunkToolCallDelta[]; function_call?: Partial<FunctionCall>; refusal?: string | null } & Reasoning; finish_reason: FinishReason | null; logprobs?: ChoiceLogprobs | null } & StopSequence>;
   usage?: Usage | null;
 }
 

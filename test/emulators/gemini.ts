@@ -78,6 +78,21 @@ export function promptTokensFor(body: { systemInstruction?: unknown; contents?: 
 }
 
 /**
+ * The emulator's LogprobsResult (https://ai.google.dev/api/generate-content#LogprobsResult) for a text: a token a word
+ * (with the space after it), the n-th at log probability -0.1 × n, and `top` candidates a step, the chosen token
+ * first, then `alt1`, `alt2`… each 1 lower.
+ */
+export function logprobsFor(text: string, top: number): Json {
+  const tokens = text.match(/\S+\s*|\s+/g) ?? [];
+  const chosen = tokens.map((token, i) => ({ token, tokenId: i, logProbability: -0.1 * (i + 1) }));
+  return {
+    chosenCandidates: chosen,
+    ...(top > 0 ? { topCandidates: chosen.map((step) => ({ candidates: [step, ...Array.from({ length: top - 1 }, (_, k) => ({ token: `alt${k + 1}`, tokenId: 1000 + k, logProbability: step.logProbability - (k + 1) }))] })) } : {}),
+    logProbabilitySum: chosen.reduce((sum, step) => sum + step.logProbability, 0),
+  };
+}
+
+/**
  * The embedding the emulator answers for a text: at the model's own size (8 here), of length 1, as Gemini's full-size
  * embeddings are; shortened by `outputDimensionality`, not normalized, as Gemini's are not
  * (https://ai.google.dev/gemini-api/docs/embeddings, "Ensuring quality for smaller dimensions").
@@ -108,7 +123,7 @@ const unknownField = (name: string, at: string) => invalid(`Invalid JSON payload
 const MAX_EMBED_REQUESTS = 100;
 
 const REQUEST_FIELDS = ['contents', 'systemInstruction', 'tools', 'toolConfig', 'generationConfig', 'safetySettings', 'cachedContent'];
-const GENERATION_FIELDS = ['maxOutputTokens', 'temperature', 'topP', 'topK', 'stopSequences', 'candidateCount', 'seed', 'presencePenalty', 'frequencyPenalty', 'responseMimeType', 'responseSchema', 'responseJsonSchema', 'thinkingConfig', 'responseModalities'];
+const GENERATION_FIELDS = ['maxOutputTokens', 'temperature', 'topP', 'topK', 'stopSequences', 'candidateCount', 'seed', 'presencePenalty', 'frequencyPenalty', 'responseMimeType', 'responseSchema', 'responseJsonSchema', 'thinkingConfig', 'responseModalities', 'responseLogprobs', 'logprobs'];
 const SCHEMA_FIELDS = ['type', 'format', 'title', 'description', 'nullable', 'enum', 'maxItems', 'minItems', 'properties', 'required', 'minProperties', 'maxProperties', 'minLength', 'maxLength', 'pattern', 'example', 'anyOf', 'propertyOrdering', 'default', 'items', 'minimum', 'maximum'];
 const TYPES = ['STRING', 'NUMBER', 'INTEGER', 'BOOLEAN', 'ARRAY', 'OBJECT', 'NULL'];
 const FORMATS: Record<string, string[]> = { STRING: ['enum', 'date-time'], INTEGER: ['int32', 'int64'], NUMBER: ['float', 'double'] };
@@ -304,7 +319,10 @@ export async function startGeminiEmulator(options: GeminiEmulatorOptions = {}): 
     const thought: Part[] = thoughtsTokenCount > 0 && thinking?.includeThoughts === true ? [{ text: THOUGHT_SUMMARY, thought: true }] : [];
     // Thinking tokens are apart from the candidates', and in the total (https://ai.google.dev/gemini-api/docs/thinking#pricing).
     const usageMetadata = { promptTokenCount, candidatesTokenCount, totalTokenCount: promptTokenCount + candidatesTokenCount + thoughtsTokenCount, ...(thoughtsTokenCount > 0 ? { thoughtsTokenCount } : {}), ...cached };
-    const candidate = (index: number, parts: Part[], finishReason?: string) => ({ ...(parts.length > 0 ? { content: { role: 'model', parts } } : {}), ...(finishReason ? { finishReason } : {}), index });
+    // With responseLogprobs, each candidate carries the log probabilities of its text's tokens (logprobsFor).
+    const config = (body.generationConfig ?? {}) as Json;
+    const logprobsOf = (parts: Part[]) => (config.responseLogprobs === true ? { logprobsResult: logprobsFor(parts.filter((part) => !part.thought).map((part) => part.text ?? '').join(''), Number(config.logprobs ?? 0)) } : {});
+    const candidate = (index: number, parts: Part[], finishReason?: string) => ({ ...(parts.length > 0 ? { content: { role: 'model', parts } } : {}), ...(finishReason ? { finishReason } : {}), ...logprobsOf(parts), index });
     if (stream !== 'sse') {
       const whole = { candidates: Array.from({ length: count }, (_, i) => candidate(i, [...thought, ...reply.parts], reply.finishReason)), usageMetadata, ...meta };
       return sendJson(res, 200, stream === 'array' ? [whole] : whole, GOOGLE_JSON);

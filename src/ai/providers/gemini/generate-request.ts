@@ -5,7 +5,7 @@ import { thinkingAsked, type ThinkingAsked } from '../client-thinking.js';
 import { imageUrlOf } from '../content-parts.js';
 import { hasProperties, toGeminiSchema } from './gemini-schema.js';
 import type { GeminiContent, GeminiGenerateRequest, GeminiGenerationConfig, GeminiPart, GeminiThinkingConfig } from './wire-types.js';
-import { refuseLogprobs } from '../no-logprobs.js';
+import { logprobsConfig } from './logprobs.js';
 
 /**
  * Gemini 3 refuses a replayed function call without the thought signature it was answered with. Keygate gives it to
@@ -197,6 +197,7 @@ function generationConfigFor(request: ChatRequest, model: string, catalogModel: 
   if (request.seed !== undefined) config.seed = request.seed;
   if (request.presence_penalty !== undefined) config.presencePenalty = request.presence_penalty;
   if (request.frequency_penalty !== undefined) config.frequencyPenalty = request.frequency_penalty;
+  logprobsConfig(request, config);
   const format = request.response_format;
   if (format?.type === 'json_object' || format?.type === 'json_schema') config.responseMimeType = 'application/json';
   if (format?.type === 'json_schema' && format.json_schema.schema) config.responseSchema = toGeminiSchema(format.json_schema.schema);
@@ -221,7 +222,6 @@ function generationConfigFor(request: ChatRequest, model: string, catalogModel: 
  * for `model` (the provider's id). `withoutSignatures` sends the stand-in for every call's thought signature.
  */
 export function toGeminiRequest(request: ChatRequest, model = '', catalogModel?: CatalogModel, withoutSignatures = false): GeminiGenerateRequest {
-  refuseLogprobs(request, 'Gemini');
   const system: string[] = [];
   const contents: GeminiContent[] = [];
   request.messages.forEach((message, i) => {

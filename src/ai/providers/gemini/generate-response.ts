@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ChatCompletion, FinishReason, ToolCall, Usage } from '../../chat-types.js';
 import type { GeminiCandidate, GeminiFunctionCall, GeminiGenerateResponse, GeminiUsageMetadata } from './wire-types.js';
+import { choiceLogprobsOf } from './logprobs.js';
 
 const FILTERED = new Set(['SAFETY', 'RECITATION', 'BLOCKLIST', 'PROHIBITED_CONTENT', 'SPII', 'IMAGE_SAFETY', 'IMAGE_PROHIBITED_CONTENT', 'IMAGE_RECITATION']);
 
@@ -67,7 +68,7 @@ function choiceFor(candidate: GeminiCandidate, position: number): ChatCompletion
     index: candidate.index ?? position,
     message: { role: 'assistant', content: text.length > 0 ? text.join('') : null, ...(thoughts.length > 0 ? { reasoning_content: thoughts.join('') } : {}), ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}) },
     finish_reason: finishReasonFor(candidate.finishReason, toolCalls.length > 0),
-    logprobs: null,
+    logprobs: choiceLogprobsOf(candidate.logprobsResult),
   };
 }
 

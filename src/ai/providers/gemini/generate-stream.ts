@@ -6,6 +6,7 @@ import type { StreamTranslator } from '../provider.js';
 import { googleFailure } from './gemini-error.js';
 import { finishReasonFor, toolCallFor, usageFor } from './generate-response.js';
 import type { GeminiErrorBody, GeminiGenerateResponse } from './wire-types.js';
+import { choiceLogprobsOf } from './logprobs.js';
 
 type Delta = ChatCompletionChunk['choices'][number]['delta'];
 
@@ -53,12 +54,19 @@ export function geminiStreamTranslator(created: number, fallbackModel: string): 
     for (const candidate of event.candidates ?? []) {
       const index = candidate.index ?? 0;
       opened(index, out);
+      // The event's log probabilities go with its first text (OpenAI's chunks carry those of their own tokens).
+      let logprobs = choiceLogprobsOf(candidate.logprobsResult);
       for (const part of candidate.content?.parts ?? []) {
         if (part.thought) {
           if (typeof part.text === 'string' && part.text !== '') out.push(chunk(index, { reasoning_content: part.text }));
           continue;
         }
-        if (typeof part.text === 'string' && part.text !== '') out.push(chunk(index, { content: part.text }));
+        if (typeof part.text === 'string' && part.text !== '') {
+          const text = chunk(index, { content: part.text });
+          if (logprobs) text.choices[0]!.logprobs = logprobs;
+          logprobs = null;
+          out.push(text);
+        }
         if (part.functionCall) {
           const n = toolCalls.get(index) ?? 0;
           toolCalls.set(index, n + 1);

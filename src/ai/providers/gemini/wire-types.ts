@@ -43,6 +43,9 @@ export interface GeminiGenerationConfig {
   responseMimeType?: string;
   responseSchema?: Record<string, unknown>;
   thinkingConfig?: GeminiThinkingConfig;
+  responseLogprobs?: boolean;
+  /** Top candidates a decoding step, with responseLogprobs. */
+  logprobs?: number;
 }
 
 /** https://ai.google.dev/gemini-api/docs/thinking: a level (Gemini 3 on) or a budget (Gemini 2.5), never both. */
@@ -73,6 +76,14 @@ export interface GeminiCandidate {
   index?: number;
   content?: { role?: string; parts?: GeminiPart[] };
   finishReason?: string;
+  logprobsResult?: GeminiLogprobsResult;
+}
+
+/** A candidate's log probabilities (https://ai.google.dev/api/generate-content#LogprobsResult): one entry a decoding step. */
+export interface GeminiLogprobsResult {
+  chosenCandidates?: Array<{ token?: string; tokenId?: number; logProbability?: number }>;
+  topCandidates?: Array<{ candidates?: Array<{ token?: string; tokenId?: number; logProbability?: number }> }>;
+  logProbabilitySum?: number;
 }
 
 /** A whole answer, and each event of a streamed one (https://ai.google.dev/api/generate-content#v1beta.GenerateContentResponse). */
