@@ -190,6 +190,29 @@ describe('accounting of AI calls', () => {
     expect(await gateway.usage({ groupBy: 'team', team: 'period-team', to: before })).toEqual([]);
   });
 
+  it('refuses a usage query it cannot read with 400 invalid_request: a date-time Date.parse cannot read, a NUL character', async () => {
+    for (const query of ['from=2025-01-01T00:00:00%2B05', 'to=2026-12-31T23:59:60Z', 'model=gpt%00', 'app=edge%00x']) {
+      const refused = await gateway.admin<{ error: { code: string; message: string } }>(400, 'GET', `/ai/usage?${query}`);
+      expect(refused.error.code).toBe('invalid_request');
+    }
+    for (const [method, path, body] of [['GET', '/ai/providers/a%00/keys'], ['PUT', '/teams/t%00', { name: 't\u0000' }], ['POST', '/ai/providers/openai/keys', { secret: 'sk-\u0000abcdefghijklmnop' }]] as const) {
+      const refused = await gateway.admin<{ error: { code: string; message: string } }>(400, method, path, body);
+      expect(refused.error).toMatchObject({ code: 'invalid_request', message: expect.stringContaining('NUL character') });
+      // A secret is not echoed.
+      expect(refused.error.message).not.toContain('abcdefghijklmnop');
+    }
+  });
+
+  it('answers an empty app filter with the records of no app (a route without auth), not with every record', async () => {
+    const refused = await gateway.chat('kg_key_not-a-key', { model: 'openai/gpt-4o-mini', messages: HELLO });
+    expect(refused.status).toBe(401);
+    const all = await gateway.usage({ groupBy: 'app' });
+    const none = await gateway.usage({ groupBy: 'app', app: '' });
+    expect(none.every((row) => row.app === null)).toBe(true);
+    expect(none.reduce((sum, row) => sum + row.calls, 0)).toBe(all.filter((row) => row.app === null).reduce((sum, row) => sum + row.calls, 0));
+    expect(all.some((row) => row.app !== null)).toBe(true);
+  });
+
   it('records the usage of a stream from the provider\'s final counts', async () => {
     const apiKey = await gateway.createApp({ name: 'streamer', team: 'ledger-team' });
     const result = await gateway.chat(apiKey, { model: 'anthropic/claude-haiku-4-5-20251001', stream: true, messages: HELLO });

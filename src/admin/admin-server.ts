@@ -60,6 +60,14 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Fa
     }
   });
 
+  // PostgreSQL refuses text holding a NUL character (SQLSTATE 22021): one in a path, a query or a body would end as
+  // a 500 deep in a store call, and on SQLite as a name no one can type. Refused first, for every route.
+  app.addHook('preValidation', async (request) => {
+    for (const [where, value] of [['path', request.params], ['query', request.query], ['body', request.body]] as const) {
+      if (holdsNul(value)) throw new KeygateError('invalid_request', `the request's ${where} holds a NUL character (\\u0000), which no name, id or text may hold`);
+    }
+  });
+
   app.addHook('onSend', async (_request, reply) => {
     if (options.closing()) reply.header('connection', 'close');
   });
@@ -98,4 +106,12 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Fa
   registerAiRoutes(app, options);
   await app.ready();
   return app;
+}
+
+/** Whether a request's parsed path, query or body holds a NUL character in any text of it (its keys included). */
+function holdsNul(value: unknown, depth = 0): boolean {
+  if (typeof value === 'string') return value.includes('\u0000');
+  if (typeof value !== 'object' || value === null || depth > 32) return false;
+  if (Array.isArray(value)) return value.some((item) => holdsNul(item, depth + 1));
+  return Object.entries(value).some(([key, item]) => key.includes('\u0000') || holdsNul(item, depth + 1));
 }

@@ -100,11 +100,12 @@ export function registerAiRoutes(server: FastifyInstance, ctx: AiRoutesContext):
         (eb) => eb.fn.avg<number>('ttft_ms').as('avgTtftMs'),
       ])
       .groupBy(group);
-    if (q.from) query = query.where('at', '>=', Date.parse(q.from));
-    if (q.to) query = query.where('at', '<', Date.parse(q.to));
+    if (q.from) query = query.where('at', '>=', instantOf(q.from, 'from'));
+    if (q.to) query = query.where('at', '<', instantOf(q.to, 'to'));
+    // An empty filter asks for the records without one (a route without auth has no app), not for every record.
     for (const name of ['app', 'team', 'model'] as const) {
       const value = q[name];
-      if (value) query = query.where(name, '=', value);
+      if (value !== undefined) query = value === '' ? query.where(name, 'is', null) : query.where(name, '=', value);
     }
     const rows = await query.execute();
     return {
@@ -124,4 +125,15 @@ export function registerAiRoutes(server: FastifyInstance, ctx: AiRoutesContext):
       })),
     };
   });
+}
+
+/**
+ * A query's date-time as milliseconds. The schema's `date-time` format lets through forms Date.parse reads as nothing
+ * (an offset without minutes, `+05`; a leap second, `23:59:60Z`): those are refused, not compared as NaN (no rows on
+ * SQLite, a 500 on PostgreSQL).
+ */
+function instantOf(text: string, name: string): number {
+  const at = Date.parse(text);
+  if (!Number.isFinite(at)) throw new KeygateError('invalid_request', `querystring/${name} "${text}" is not a date-time Keygate can read; write it as 2026-11-01T00:00:00Z or with a full offset (+05:00)`);
+  return at;
 }
