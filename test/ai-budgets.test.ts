@@ -25,6 +25,14 @@ describe('budgets and token limits of apps and teams', () => {
     await openai?.stop();
   });
 
+  it('says a tiny budget and what is left of it in plain decimals, to three significant digits', async () => {
+    const key = await gateway.createApp({ name: 'tiny-budget-app', team: 'tiny-budget-team', budget: { dailyUsd: 0.0000001 } });
+    const refused = await gateway.chat<OpenAIErrorBody>(key, { model: MODEL, messages: [{ role: 'user', content: 'word '.repeat(200) }] });
+    expect(refused.status).toBe(429);
+    expect(refused.body.error.message).toContain('daily budget of $0.0000001');
+    expect(refused.body.error.message).not.toMatch(/e-\d/);
+  });
+
   it("does not refuse for good a prompt whose images could cost less than its budget: they count at their least, nothing, for that", async () => {
     const key = await gateway.createApp({ name: 'image-budget-app', team: 'image-budget-team', budget: { dailyUsd: 0.001 } });
     // An image by URL is estimated at 1,600 tokens ($0.004 at gpt-4o's input price), which OpenAI counts at 85 in low detail.
@@ -137,7 +145,7 @@ describe('budgets and token limits of apps and teams', () => {
     const refused = await gateway.chat<OpenAIErrorBody>(apiKey, { model: MODEL, messages: [{ role: 'user', content: 'word '.repeat(2_000) }] });
     expect(refused.status).toBe(429);
     expect(refused.body.error).toMatchObject({ type: 'insufficient_quota', code: 'budget_exceeded' });
-    expect(refused.body.error.message).toMatch(/app "wordy" has \$0\.000100 left of its daily budget of \$0\.0001, and this call's prompt alone costs at least \$0\.000188/);
+    expect(refused.body.error.message).toMatch(/app "wordy" has \$0\.0001 left of its daily budget of \$0\.0001, and this call's prompt alone costs at least \$0\.000188/);
     expect(openai.requests().length).toBe(calls);
     // Nothing was spent: a call the budget covers still goes through.
     expect((await gateway.chat(apiKey, { model: MODEL, messages: HELLO })).status).toBe(200);
@@ -180,7 +188,7 @@ describe('budgets and token limits of apps and teams', () => {
       const refused = await gateway.chat<OpenAIErrorBody>(apiKey, { model: MODEL, messages: [{ role: 'user', content: 'Hello again' }] });
       expect(refused.status).toBe(429);
       expect(refused.body.error).toMatchObject({ type: 'insufficient_quota', code: 'budget_exceeded' });
-      expect(refused.body.error.message).toMatch(/^app "concurrent" has \$0\.000\d+ left of its daily budget of \$0\.001, held by calls under way that may cost up to \$0\.0012\d+; try again when they end$/);
+      expect(refused.body.error.message).toMatch(/^app "concurrent" has \$0\.000\d+ left of its daily budget of \$0\.001, held by calls under way that may cost up to \$0\.0012\d*; try again when they end$/);
       expect(refused.headers.get('retry-after')).toBe('1');
       expect(refused.headers.get('x-should-retry')).toBeNull();
       // A prompt that cannot fit even once the holds are gone is refused for good, holds or not.

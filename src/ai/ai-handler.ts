@@ -957,11 +957,21 @@ const NO_RETRY: Readonly<Record<string, string>> = { 'x-should-retry': 'false' }
 /** Room held by calls under way comes back as they end: a retry may pass. */
 const RETRY_SOON: Readonly<Record<string, string>> = { 'retry-after': '1' };
 
-const budgetName = (period: 'day' | 'month', limit: number) => `${period === 'day' ? 'daily' : 'monthly'} budget of $${limit}`;
+const budgetName = (period: 'day' | 'month', limit: number) => `${period === 'day' ? 'daily' : 'monthly'} budget of $${dollars(limit)}`;
+
+/**
+ * An amount for a budget's message: two decimals, and as many more as its first three significant digits need (a
+ * budget of $0.0000001, what is left of one of $0.000005), never in exponent form; trailing zeros cut ($5, $0.35).
+ */
+function dollars(usd: number): string {
+  if (!(usd > 0)) return '0';
+  const decimals = Math.min(12, Math.max(2, 2 - Math.floor(Math.log10(usd))));
+  return usd.toFixed(decimals).replace(/\.?0+$/, '');
+}
 
 /** A period's budget spent: refused until the period turns, and told not to retry. */
 function refuseSpent(scope: 'app' | 'team', name: string, period: 'day' | 'month', limit: number, recorded: number): void {
-  if (recorded >= limit) throw new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has spent its ${budgetName(period, limit)} ($${recorded.toFixed(6)} so far)`, null, NO_RETRY);
+  if (recorded >= limit) throw new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has spent its ${budgetName(period, limit)} ($${dollars(recorded)} so far)`, null, NO_RETRY);
 }
 
 /**
@@ -991,14 +1001,14 @@ function checkWithPrompt(call: AiCall, prepared: Prepared, scope: 'app' | 'team'
   const recorded = spend.spentKnown(scope, name, period, now);
   refuseSpent(scope, name, period, limit, recorded);
   if (recorded + most > limit && recorded + leastPromptCost(call, prepared) > limit) {
-    throw new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has $${(limit - recorded).toFixed(6)} left of its ${budgetName(period, limit)}, and this call's prompt alone costs at least $${leastPromptCost(call, prepared).toFixed(6)}`, null, NO_RETRY);
+    throw new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has $${dollars(limit - recorded)} left of its ${budgetName(period, limit)}, and this call's prompt alone costs at least $${dollars(leastPromptCost(call, prepared))}`, null, NO_RETRY);
   }
   const held = spend.heldBy(scope, name);
   if (held === 0) return;
   const spent = recorded + held;
-  if (spent >= limit) throw new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has $${(limit - recorded).toFixed(6)} left of its ${budgetName(period, limit)}, held by calls under way that may cost up to $${held.toFixed(6)}; try again when they end`, null, RETRY_SOON);
+  if (spent >= limit) throw new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has $${dollars(limit - recorded)} left of its ${budgetName(period, limit)}, held by calls under way that may cost up to $${dollars(held)}; try again when they end`, null, RETRY_SOON);
   if (spent + most > limit && spent + leastPromptCost(call, prepared) > limit) {
-    throw new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has $${(limit - spent).toFixed(6)} left of its ${budgetName(period, limit)} besides what calls under way hold ($${held.toFixed(6)}), and this call's prompt alone costs at least $${leastPromptCost(call, prepared).toFixed(6)}; try again when they end`, null, RETRY_SOON);
+    throw new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has $${dollars(limit - spent)} left of its ${budgetName(period, limit)} besides what calls under way hold ($${dollars(held)}), and this call's prompt alone costs at least $${dollars(leastPromptCost(call, prepared))}; try again when they end`, null, RETRY_SOON);
   }
 }
 
