@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import pino from 'pino';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ModelCatalog } from '../src/ai/catalog/index.js';
 import { ConfigFileSchema, parseConfigText } from '../src/config/config-file.js';
 import { loadSettings } from '../src/config/settings.js';
 import { startGateway, type Gateway } from '../src/gateway.js';
@@ -37,5 +38,19 @@ describe('the published config schema and example', () => {
     const exported = await (await fetch(`${gateway.adminUrl}/config?format=yaml`, { headers: { authorization: 'Bearer t' } })).text();
     expect(parse(exported)).toEqual(config);
     expect(gateway.snapshot().proxy.services.size).toBe(2);
+  });
+});
+
+describe("the AI gateway page's catalog table", () => {
+  it('says how many entries the shipped catalog has for each catalog key, and in all', () => {
+    const page = readFileSync(new URL('ai-gateway.md', docs), 'utf8');
+    const counted: Record<string, number> = {};
+    for (const entry of ModelCatalog.shipped().list()) counted[entry.provider] = (counted[entry.provider] ?? 0) + 1;
+    const table: Record<string, number> = {};
+    for (const [, key, count] of page.matchAll(/\| `([a-z-]+)` \| (\d+)(?: \([^)]*\))? (?=\|)/g)) table[key!] = Number(count);
+    expect(table).toEqual(counted);
+    const total = ModelCatalog.shipped().size;
+    expect(page).toContain(`a catalog of **${total} models**`);
+    expect(readFileSync(new URL('../README.md', import.meta.url), 'utf8')).toContain(`a catalog of ${total} models`);
   });
 });
