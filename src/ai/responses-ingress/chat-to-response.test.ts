@@ -91,6 +91,20 @@ describe('a chat completion as a Response', () => {
     expect(response.output[0]).toMatchObject({ type: 'message', status: 'incomplete' });
   });
 
+  it('marks the call an answer was cut in incomplete, and the message and calls before it completed', () => {
+    const calls = [
+      { id: 'call_1', type: 'function' as const, function: { name: 'get_weather', arguments: '{"city":"Paris"}' } },
+      { id: 'call_2', type: 'function' as const, function: { name: 'get_weather', arguments: '{"city":"Pa' } },
+    ];
+    const response = chatToResponse(completion({ role: 'assistant', content: 'Looking.', tool_calls: calls }, 'length'), 'fast', echo);
+    expect(response.output.map((item) => [item.type, 'status' in item ? item.status : undefined])).toEqual([
+      ['message', 'completed'],
+      ['function_call', 'completed'],
+      ['function_call', 'incomplete'],
+    ]);
+    expect(chatToResponse(completion({ role: 'assistant', content: null, tool_calls: calls }, 'tool_calls'), 'fast', echo).output.map((item) => ('status' in item ? item.status : undefined))).toEqual(['completed', 'completed']);
+  });
+
   it("is incomplete, for content_filter, when the provider's filter stopped it", () => {
     expect(chatToResponse(completion({ role: 'assistant', content: '' }, 'content_filter'), 'fast', echo)).toMatchObject({ status: 'incomplete', incomplete_details: { reason: 'content_filter' }, output: [] });
   });

@@ -104,13 +104,16 @@ export function chatToResponse(completion: ClientCompletion, requestedModel: str
   const content: ResponsesOutputMessage['content'] = [];
   if (message?.content) content.push({ type: 'output_text', text: message.content, annotations: [] });
   if (message?.refusal) content.push({ type: 'refusal', refusal: message.refusal });
-  // A message cut at max_output_tokens is itself incomplete; calls, whole or not, are the provider's to have made.
-  const itemStatus: ItemStatus = status === 'incomplete' ? 'incomplete' : 'completed';
-  if (content.length > 0) output.push({ type: 'message', id: itemId('msg'), status: itemStatus, role: 'assistant', content });
-  for (const call of message?.tool_calls ?? []) {
-    if (call.type === 'custom') output.push({ type: 'custom_tool_call', id: itemId('ctc'), call_id: call.id, name: call.custom.name, input: call.custom.input, status: 'completed' });
-    else output.push({ type: 'function_call', id: itemId('fc'), call_id: call.id, name: call.function.name, arguments: call.function.arguments, status: 'completed' });
-  }
+  // An answer cut at max_output_tokens (or by a filter) was cut in its last item: that one is incomplete, a message
+  // or a call whose arguments may not be whole JSON (which a client must not run); the items before it are whole.
+  const calls = message?.tool_calls ?? [];
+  const cut = (last: boolean): ItemStatus => (status === 'incomplete' && last ? 'incomplete' : 'completed');
+  if (content.length > 0) output.push({ type: 'message', id: itemId('msg'), status: cut(calls.length === 0), role: 'assistant', content });
+  calls.forEach((call, i) => {
+    const itemStatus = cut(i === calls.length - 1);
+    if (call.type === 'custom') output.push({ type: 'custom_tool_call', id: itemId('ctc'), call_id: call.id, name: call.custom.name, input: call.custom.input, status: itemStatus });
+    else output.push({ type: 'function_call', id: itemId('fc'), call_id: call.id, name: call.function.name, arguments: call.function.arguments, status: itemStatus });
+  });
   const createdAt = Number.isSafeInteger(completion.created) ? completion.created : Math.floor(Date.now() / 1000);
   return responseObject({ id, createdAt, model: requestedModel, status, incompleteDetails, output, usage: responseUsageFor(completion.usage) }, echo);
 }

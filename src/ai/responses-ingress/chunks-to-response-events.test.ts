@@ -92,6 +92,20 @@ describe('chat chunks as the events of a streamed Response', () => {
     expect((events.at(-1)!.data.response as { usage: unknown }).usage).toMatchObject({ input_tokens: 7, output_tokens: 2, total_tokens: 9 });
   });
 
+  it('marks the streamed call an answer was cut in incomplete, the call before it completed', () => {
+    const events = run([
+      chunk({ tool_calls: [{ index: 0, id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] }),
+      chunk({ tool_calls: [{ index: 1, id: 'call_2', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Pa' } }] }),
+      chunk({}, 'length'),
+    ]);
+    const done = events.filter((event) => event.name === 'response.output_item.done').map((event) => (event.data.item as { call_id: string; status: string }));
+    expect(done.map((item) => [item.call_id, item.status])).toEqual([
+      ['call_1', 'completed'],
+      ['call_2', 'incomplete'],
+    ]);
+    expect((events.at(-1)!.data.response as { output: Array<{ status: string }> }).output.map((item) => item.status)).toEqual(['completed', 'incomplete']);
+  });
+
   it('ends with response.incomplete, for max_output_tokens, an answer cut at the length limit', () => {
     const events = run([chunk({ content: 'Echo: a lo' }), chunk({}, 'length')]);
     expect(events.at(-1)!.name).toBe('response.incomplete');
