@@ -147,6 +147,12 @@ describe('the Anthropic request translation', () => {
     expect((await sent({ max_tokens: 100 })).body.max_tokens).toBe(100);
   });
 
+  it("bounds a call whose client named no limit by the model's own output limit where the catalog knows it, else 4,096", async () => {
+    const sonnet: CatalogModel = { id: 'claude-sonnet-4-6', provider: 'anthropic', kind: 'chat', contextWindow: 200_000, maxOutputTokens: 64_000, inputPerMillion: 3, outputPerMillion: 15, cachedInputPerMillion: 0.3, capabilities: ['chat'] };
+    expect((await sent({}, { ...ctx(), catalogModel: sonnet })).body.max_tokens).toBe(64_000);
+    expect((await sent({})).body.max_tokens).toBe(4096);
+  });
+
   it('sends stop as stop_sequences, and temperature, top_p and user as Anthropic names them', async () => {
     const request = await sent({ stop: 'END', temperature: 0.5, user: 'user-7' });
     expect(request.body).toMatchObject({ stop_sequences: ['END'], temperature: 0.5, metadata: { user_id: 'user-7' } });

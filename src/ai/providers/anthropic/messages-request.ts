@@ -7,7 +7,11 @@ import { JSON_OBJECT_INSTRUCTION, jsonResponseTool } from './response-format.js'
 import type { AnthropicCacheControl, AnthropicContentBlock, AnthropicImageBlock, AnthropicMessage, AnthropicMessagesRequest, AnthropicTextBlock, AnthropicToolChoice } from './wire-types.js';
 import { refuseLogprobs } from '../no-logprobs.js';
 
-/** Anthropic requires `max_tokens`; OpenAI does not. This is the budget when the client names none. */
+/**
+ * Anthropic requires `max_tokens`; OpenAI does not, and a client that names none is bounded by the model alone: the
+ * catalog's output limit for the model, or this where the catalog does not know it (4,096 cut long answers short and
+ * said the client's limit was reached, a limit it never set).
+ */
 const DEFAULT_MAX_TOKENS = 4096;
 
 /**
@@ -184,7 +188,7 @@ export function toAnthropicRequest(request: ChatRequest, model: string, stream: 
 
   const body: AnthropicMessagesRequest = {
     model,
-    max_tokens: request.max_completion_tokens ?? request.max_tokens ?? DEFAULT_MAX_TOKENS,
+    max_tokens: request.max_completion_tokens ?? request.max_tokens ?? catalogModel?.maxOutputTokens ?? DEFAULT_MAX_TOKENS,
     messages: mergeTurns(turns),
     ...cacheControlOf(request),
   };
