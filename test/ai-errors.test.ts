@@ -87,6 +87,10 @@ describe('errors of the unified API', () => {
     ['an allowed_tools choice of a nameless function', { model: 'mini', messages: HELLO, tools: [{ type: 'function', function: { name: 'f' } }], tool_choice: { type: 'allowed_tools', allowed_tools: { mode: 'auto', tools: [{ type: 'function', function: {} }] } } }, 'tool_choice.allowed_tools.tools[0].function.name'],
     ['a json_schema response format whose schema is text', { model: 'fast', messages: HELLO, response_format: { type: 'json_schema', json_schema: { name: 'x', schema: '{}' } } }, 'response_format.json_schema.schema'],
     ['a stop that is a number', { model: 'smart', messages: HELLO, stop: 5 }, 'stop'],
+    ['logprobs that is not a boolean', { model: 'mini', messages: HELLO, logprobs: 'yes' }, 'logprobs'],
+    ['top_logprobs above 20', { model: 'mini', messages: HELLO, logprobs: true, top_logprobs: 21 }, 'top_logprobs'],
+    ['top_logprobs that is not an integer', { model: 'mini', messages: HELLO, logprobs: true, top_logprobs: 2.5 }, 'top_logprobs'],
+    ['top_logprobs without logprobs: true', { model: 'mini', messages: HELLO, logprobs: false, top_logprobs: 3 }, 'top_logprobs'],
     ['a stop list holding something other than text', { model: 'smart', messages: HELLO, stop: ['END', 7] }, 'stop'],
   ])('refuses a request with %s with 400 in OpenAI\'s shape, naming the parameter', async (_what, body, param) => {
     const calls = emulators.openai.requests().length;
@@ -123,8 +127,8 @@ describe('errors of the unified API', () => {
       const logprobs = await gateway.chat<OpenAIErrorBody>(apiKey, { model, messages: HELLO, logprobs: true });
       expect(logprobs.status).toBe(400);
       expect(logprobs.body.error).toMatchObject({ type: 'invalid_request_error', code: 'unsupported_parameter', param: 'logprobs' });
-      const top = await gateway.chat<OpenAIErrorBody>(apiKey, { model, messages: HELLO, top_logprobs: 2 });
-      expect(top.body.error).toMatchObject({ code: 'unsupported_parameter', param: 'top_logprobs' });
+      const top = await gateway.chat<OpenAIErrorBody>(apiKey, { model, messages: HELLO, logprobs: true, top_logprobs: 2 });
+      expect(top.body.error).toMatchObject({ code: 'unsupported_parameter', param: 'logprobs' });
       // Asking for none is no ask.
       expect((await gateway.chat(apiKey, { model, messages: HELLO, logprobs: false, top_logprobs: 0 })).status).toBe(200);
     }

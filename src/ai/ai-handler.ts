@@ -184,6 +184,9 @@ function validateChat(body: Record<string, unknown>): ChatRequest {
     if (body[name] !== undefined && (!Number.isInteger(body[name]) || Number(body[name]) < 1)) throw invalid(name, `'${name}' must be a positive integer`);
   }
   if (body.temperature !== undefined && (typeof body.temperature !== 'number' || body.temperature < 0 || body.temperature > 2)) throw invalid('temperature', "'temperature' must be a number from 0 to 2");
+  if (body.logprobs !== undefined && typeof body.logprobs !== 'boolean') throw invalid('logprobs', "'logprobs' must be a boolean");
+  if (body.top_logprobs !== undefined && (!Number.isInteger(body.top_logprobs) || Number(body.top_logprobs) < 0 || Number(body.top_logprobs) > 20)) throw invalid('top_logprobs', "'top_logprobs' must be an integer from 0 to 20");
+  if (Number(body.top_logprobs ?? 0) > 0 && body.logprobs !== true) throw invalid('top_logprobs', "'top_logprobs' needs 'logprobs': true");
   if (body.stop !== undefined && typeof body.stop !== 'string' && !(Array.isArray(body.stop) && body.stop.every((sequence) => typeof sequence === 'string'))) throw invalid('stop', "'stop' must be a string or an array of strings");
   if (body.tools !== undefined && !Array.isArray(body.tools)) throw invalid('tools', "'tools' must be an array");
   // A call names its tool by name alone: a function and a custom tool of one name could not be told apart, whatever the provider.
@@ -965,8 +968,8 @@ const budgetName = (period: 'day' | 'month', limit: number) => `${period === 'da
  */
 function dollars(usd: number): string {
   if (!(usd > 0)) return '0';
-  const decimals = Math.min(12, Math.max(2, 2 - Math.floor(Math.log10(usd))));
-  return usd.toFixed(decimals).replace(/\.?0+$/, '');
+  const decimals = Math.min(20, Math.max(2, 2 - Math.floor(Math.log10(usd))));
+  return usd.toLocaleString('en-US', { useGrouping: false, maximumFractionDigits: decimals });
 }
 
 /** A period's budget spent: refused until the period turns, and told not to retry. */

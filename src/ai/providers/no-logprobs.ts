@@ -2,15 +2,14 @@ import type { ChatRequest } from '../chat-types.js';
 import { ProviderCallError } from '../provider-call.js';
 
 /**
- * OpenAI's `logprobs: true` or a `top_logprobs` above 0, to a provider whose adapter translates no such thing (`name`,
+ * OpenAI's `logprobs: true` (with or without `top_logprobs`), to a provider whose adapter translates no such thing (`name`,
  * as the client is told): a 400 naming the parameter, as OpenAI answers for a model without them, rather than an
  * answer whose `logprobs` is null, which a client that asked for them may read as a list. It is one the next target
  * of an alias may take (an OpenAI-format host): the call moves on, and the caller gets the 400 only if no target does.
- * False, null or 0 asks for nothing and passes.
+ * False or null asks for nothing and passes.
  */
 export function refuseLogprobs(request: ChatRequest | Record<string, unknown>, name: string): void {
-  const asked = request as { logprobs?: unknown; top_logprobs?: unknown };
-  const param = asked.logprobs === true ? 'logprobs' : typeof asked.top_logprobs === 'number' && asked.top_logprobs > 0 ? 'top_logprobs' : undefined;
-  if (param === undefined) return;
-  throw new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'unsupported_parameter', message: `${param}: ${name} returns no log probabilities through the gateway`, param, retryable: true });
+  // top_logprobs goes only with logprobs: true (validateChat): the one parameter to name.
+  if ((request as { logprobs?: unknown }).logprobs !== true) return;
+  throw new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'unsupported_parameter', message: `logprobs: ${name} returns no log probabilities through the gateway`, param: 'logprobs', retryable: true });
 }

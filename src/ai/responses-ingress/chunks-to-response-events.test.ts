@@ -106,6 +106,15 @@ describe('chat chunks as the events of a streamed Response', () => {
     expect((events.at(-1)!.data.response as { output: Array<{ status: string }> }).output.map((item) => item.status)).toEqual(['completed', 'incomplete']);
   });
 
+  it('keeps a streamed call completed when text follows it before the cut: the text was cut, not the call', () => {
+    const events = run([chunk({ tool_calls: [{ index: 0, id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] }), chunk({ content: 'And then' }), chunk({}, 'length')]);
+    const output = (events.at(-1)!.data.response as { output: Array<{ type: string; status: string }> }).output;
+    expect(output.map((item) => [item.type, item.status])).toEqual([
+      ['function_call', 'completed'],
+      ['message', 'incomplete'],
+    ]);
+  });
+
   it('ends with response.incomplete, for max_output_tokens, an answer cut at the length limit', () => {
     const events = run([chunk({ content: 'Echo: a lo' }), chunk({}, 'length')]);
     expect(events.at(-1)!.name).toBe('response.incomplete');

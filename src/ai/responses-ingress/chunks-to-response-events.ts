@@ -310,11 +310,11 @@ export class ChatChunksToResponseEvents {
   /** Every open item's done events: the text or reasoning item's, then each function call's, in the order they started. */
   #closeAll(status: ResponseStatus): string[] {
     const events = this.#closeOpen(status);
-    const calls = this.#openCalls.splice(0);
-    for (const index of calls) {
+    for (const index of this.#openCalls.splice(0)) {
       const item = this.#output[index] as ResponsesToolCallItem;
-      // The last call of an answer cut at max_output_tokens was cut with it (its arguments may not be whole JSON).
-      item.status = status === 'incomplete' && index === calls.at(-1) ? 'incomplete' : 'completed';
+      // The call an answer cut at max_output_tokens ends with was cut with it (its arguments may not be whole JSON);
+      // one followed by text was whole.
+      item.status = status === 'incomplete' && index === this.#output.length - 1 ? 'incomplete' : 'completed';
       const at = { item_id: item.id, output_index: index };
       if (item.type === 'custom_tool_call') events.push(this.#event('response.custom_tool_call_input.done', { ...at, input: item.input }));
       else events.push(this.#event('response.function_call_arguments.done', { ...at, name: item.name, arguments: item.arguments }));

@@ -496,8 +496,8 @@ export function previousResponseIdOf(request: Record<string, unknown>): string |
  * Every value OpenAI documents for `include` (https://platform.openai.com/docs/api-reference/responses/create#responses-create-include;
  * the SDK's `ResponseIncludable`), in OpenAI's order. Only `reasoning.encrypted_content` changes what Keygate
  * answers; the others are accepted and do nothing: they ask for what OpenAI's built-in tools return (which Keygate
- * refuses), for input image URLs (input items are listed as sent, URLs included) or for output logprobs (which no
- * translated provider gives back, and a Response's text parts carry none).
+ * refuses), for input image URLs (input items are listed as sent, URLs included) or for output logprobs (which a
+ * Response's text parts do not carry through the gateway; Chat Completions does).
  */
 const INCLUDABLE: readonly string[] = [
   'file_search_call.results',

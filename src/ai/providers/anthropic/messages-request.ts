@@ -305,7 +305,8 @@ export function claudeStopSequences(stop: ChatRequest['stop']): string[] | undef
  * and reasoning tokens", the client's bound on what the call costs: it is Claude's max_tokens, and the budget is cut
  * to at most half of it (the answer's room), or there is no thinking when Claude's least budget (1,024) does not fit. The legacy `max_tokens`
  * (which OpenAI's reasoning models refuse), or none, is the room for the answer: the budget is added to it
- * (`maxTokens`, DEFAULT_MAX_TOKENS when the client set none). Either within the catalog's output limit for the
+ * (`maxTokens`; when the client set none, the model's output limit, or DEFAULT_MAX_TOKENS where the catalog does not
+ * know it). Either within the catalog's output limit for the
  * model. Thinking does not go with forced tool use (`forcedTool`: a forced tool_choice, or a
  * tool that carries a json_schema answer), a model the catalog says does not reason, nor tool results answering a
  * turn without thinking blocks (toolUseTurnWithoutThinking)
@@ -328,7 +329,7 @@ export function effortThinking(request: ChatRequest, model: string, maxTokens: n
     return within >= THINKING_BUDGETS.minimal ? { budgetTokens: within, maxTokens: total } : undefined;
   }
   // Within the model's output limit, where the catalog knows it: the answer's room shrinks before the call fails.
-  const total = Math.min((maxTokens ?? DEFAULT_MAX_TOKENS) + budget, limit);
+  const total = Math.min((maxTokens ?? catalogModel?.maxOutputTokens ?? DEFAULT_MAX_TOKENS) + budget, limit);
   return budget < total ? { budgetTokens: budget, maxTokens: total } : undefined;
 }
 

@@ -67,6 +67,12 @@ describe('extended thinking on Bedrock, asked with reasoning_effort', () => {
     expect(sent().inferenceConfig).toMatchObject({ maxTokens: 3000 });
   });
 
+  it("bounds a thinking call whose client set no limit by the model's output limit where the catalog knows it, as the Anthropic adapter does", async () => {
+    await callChat(BedrockProvider, ask({ reasoning_effort: 'high' }), ctx(SONNET, entry(REASONS, 64_000)));
+    expect(sent().additionalModelRequestFields).toEqual({ thinking: { type: 'enabled', budget_tokens: 4096 } });
+    expect(sent().inferenceConfig).toEqual({ maxTokens: 64_000 });
+  });
+
   it('adds the budget to 4096 tokens, the Anthropic adapter’s default, when the client sets no limit', async () => {
     await callChat(BedrockProvider, ask({ reasoning_effort: 'low' }), ctx());
     expect(sent().inferenceConfig).toEqual({ maxTokens: 4096 + 1024 });

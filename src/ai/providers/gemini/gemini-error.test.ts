@@ -96,6 +96,12 @@ describe("a Gemini error body's classification", () => {
     expect(limited.retryAfterMs).toBe(MAX_RETRY_AFTER_MS);
   });
 
+  it("reads a model without log probabilities as a request another target may answer, not the caller's mistake", () => {
+    const failure = googleFailure(400, { status: 'INVALID_ARGUMENT', message: 'Logprobs is not enabled for models/gemini-2.5-flash' } as never, {});
+    expect(failure).toMatchObject({ status: 400, code: 'unsupported_parameter', param: 'logprobs', retryable: true });
+    expect(googleFailure(400, { status: 'INVALID_ARGUMENT', message: 'Invalid value at contents.' } as never, {})).toMatchObject({ retryable: false });
+  });
+
   it("sets aside a key refused as a key (none, blocked, leaked), and keeps one denied something else", () => {
     expect(googleFailure(403, { status: 'PERMISSION_DENIED', message: 'Your API key was reported as leaked. Please use another API key.' }, {})).toMatchObject({ status: 403, credentialProblem: 'invalid' });
     const denied = googleFailure(403, { status: 'PERMISSION_DENIED', message: 'You do not have permission to access tuned model tunedModels/other.' }, {});

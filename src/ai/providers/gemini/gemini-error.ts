@@ -61,6 +61,9 @@ export function googleFailure(status: number, error: GoogleError, headers: Incom
   const failure = failureFor(status, message, headers, code);
   // A signature another model, project or key made ("Corrupted thought signature."): not one missing, which the stand-in answers.
   if (status === 400 && /thought[ _]signature/i.test(message) && !/missing/i.test(message)) failure.signatureRefused = true;
+  // A model without log probabilities ("Logprobs is not enabled for models/…"): the request is sound, and the next
+  // target of an alias may answer it (as the adapters that translate none refuse it, no-logprobs.ts).
+  if (status === 400 && /\blogprobs\b/i.test(message)) return { ...failure, code: 'unsupported_parameter', param: 'logprobs', retryable: true };
   return failure;
 }
 

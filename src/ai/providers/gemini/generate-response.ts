@@ -68,7 +68,8 @@ function choiceFor(candidate: GeminiCandidate, position: number): ChatCompletion
     index: candidate.index ?? position,
     message: { role: 'assistant', content: text.length > 0 ? text.join('') : null, ...(thoughts.length > 0 ? { reasoning_content: thoughts.join('') } : {}), ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}) },
     finish_reason: finishReasonFor(candidate.finishReason, toolCalls.length > 0),
-    logprobs: choiceLogprobsOf(candidate.logprobsResult),
+    // Those of its text only, as a stream's chunks carry them: none for an answer of tool calls alone.
+    logprobs: text.length > 0 ? choiceLogprobsOf(candidate.logprobsResult) : null,
   };
 }
 

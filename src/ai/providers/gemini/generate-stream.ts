@@ -6,7 +6,7 @@ import type { StreamTranslator } from '../provider.js';
 import { googleFailure } from './gemini-error.js';
 import { finishReasonFor, toolCallFor, usageFor } from './generate-response.js';
 import type { GeminiErrorBody, GeminiGenerateResponse } from './wire-types.js';
-import { choiceLogprobsOf } from './logprobs.js';
+import { choiceLogprobsOf, logprobsPerText } from './logprobs.js';
 
 type Delta = ChatCompletionChunk['choices'][number]['delta'];
 
@@ -54,8 +54,10 @@ export function geminiStreamTranslator(created: number, fallbackModel: string): 
     for (const candidate of event.candidates ?? []) {
       const index = candidate.index ?? 0;
       opened(index, out);
-      // The event's log probabilities go with its first text (OpenAI's chunks carry those of their own tokens).
-      let logprobs = choiceLogprobsOf(candidate.logprobsResult);
+      // The event's log probabilities, split among its text parts: OpenAI's chunks carry those of their own tokens.
+      const texts = (candidate.content?.parts ?? []).filter((part) => !part.thought && typeof part.text === 'string' && part.text !== '').map((part) => part.text as string);
+      const logprobs = logprobsPerText(choiceLogprobsOf(candidate.logprobsResult), texts);
+      let textIndex = 0;
       for (const part of candidate.content?.parts ?? []) {
         if (part.thought) {
           if (typeof part.text === 'string' && part.text !== '') out.push(chunk(index, { reasoning_content: part.text }));
@@ -63,8 +65,8 @@ export function geminiStreamTranslator(created: number, fallbackModel: string): 
         }
         if (typeof part.text === 'string' && part.text !== '') {
           const text = chunk(index, { content: part.text });
-          if (logprobs) text.choices[0]!.logprobs = logprobs;
-          logprobs = null;
+          const own = logprobs[textIndex++];
+          if (own) text.choices[0]!.logprobs = own;
           out.push(text);
         }
         if (part.functionCall) {
