@@ -442,6 +442,12 @@ function keepSpend(call: AiCall, trace: CallTrace, spend: TrySpend): void {
   trace.spent = spend;
 }
 
+/** Keeps the spend of a try whose failure carries what the provider made and billed (ProviderCallError.billed), if any. */
+function keepBilled(call: AiCall, trace: CallTrace, tried: AiTarget, catalogKey: string, error: unknown): void {
+  const tokens = error instanceof ProviderCallError ? usageOf(error.billed) : undefined;
+  if (tokens) keepSpend(call, trace, { target: tried, tokens, estimated: false, cost: costOf(call.runtime.price(catalogKey, tried.model), tokens), status: 502 });
+}
+
 /** The record of a failed try's spend, apart from the call's own record: its target, its status, its tokens and cost. */
 function recordSpend(call: AiCall, trace: CallTrace, spend: TrySpend): void {
   writeRecord(call, trace, { ...appOf(call), provider: spend.target.provider, model: spend.target.model, tokens: spend.tokens, estimated: spend.estimated, cost: spend.cost, ttftMs: null, status: spend.status, cacheHit: false });
@@ -1444,9 +1450,8 @@ function answerChat(res: ServerResponse, call: AiCall, trace: CallTrace, format:
       (ctx, tried, done) => {
         const provider = snapshot.providers.get(ctx.provider.name)!;
         chatAnswer(provider.adapter, request, ctx, options, (error, answer) => {
-          // An answer the provider made, and bills, that failed (a generation ended in error): its tokens are spent.
-          const tokens = error instanceof ProviderCallError ? usageOf(error.billed) : undefined;
-          if (tokens) keepSpend(call, trace, { target: tried, tokens, estimated: false, cost: costOf(runtime.price(provider.catalogKey, tried.model), tokens), status: 502 });
+          // An answer the provider made, and bills, that failed (a generation ended in error).
+          if (error) keepBilled(call, trace, tried, provider.catalogKey, error);
           done(error, answer);
         });
       },
@@ -1517,8 +1522,7 @@ async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, f
     const holdUntilContent = tried !== lastTarget;
     return openChatStream(provider.adapter, request, ctx, { dispatcher: runtime.dispatcher, timeoutMs: snapshot.timeoutMs, cancel: trace.cancel, holdUntilContent }).catch((error: unknown) => {
       // A whole completion sent instead of a stream: no client gets it, but it was made and billed.
-      const tokens = error instanceof ProviderCallError ? usageOf(error.billed) : undefined;
-      if (tokens) keepSpend(call, trace, { target: tried, tokens, estimated: false, cost: costOf(runtime.price(provider.catalogKey, tried.model), tokens), status: 502 });
+      keepBilled(call, trace, tried, provider.catalogKey, error);
       throw error;
     });
   }, true);

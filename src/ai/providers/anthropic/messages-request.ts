@@ -303,11 +303,11 @@ export function claudeStopSequences(stop: ChatRequest['stop']): string[] | undef
  * Claude's max_tokens counts the thinking too, and must be above its budget. OpenAI's `max_completion_tokens` is
  * "an upper bound for the number of tokens that can be generated for a completion, including visible output tokens
  * and reasoning tokens", the client's bound on what the call costs: it is Claude's max_tokens, and the budget is cut
- * to at most half of it (the answer's room), or there is no thinking when Claude's least budget (1,024) does not fit. The legacy `max_tokens`
- * (which OpenAI's reasoning models refuse), or none, is the room for the answer: the budget is added to it
- * (`maxTokens`; when the client set none, the model's output limit, or DEFAULT_MAX_TOKENS where the catalog does not
- * know it). Either within the catalog's output limit for the
- * model. Thinking does not go with forced tool use (`forcedTool`: a forced tool_choice, or a
+ * to at most half of it (the answer's room), or there is no thinking when Claude's least budget (1,024) does not
+ * fit. The legacy `max_tokens` (which OpenAI's reasoning models refuse), or none, is the room for the answer: the
+ * budget is added to it (`maxTokens`; when the client set none, the model's output limit, or DEFAULT_MAX_TOKENS where
+ * the catalog does not know it). Either within the catalog's output limit for the model. Thinking does not go with
+ * forced tool use (`forcedTool`: a forced tool_choice, or a
  * tool that carries a json_schema answer), a model the catalog says does not reason, nor tool results answering a
  * turn without thinking blocks (toolUseTurnWithoutThinking)
  * (https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking#feature-compatibility).
