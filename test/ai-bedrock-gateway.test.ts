@@ -117,12 +117,24 @@ describe('Amazon Bedrock through the gateway', () => {
     expect(row).toMatchObject({ calls: 1, estimatedCalls: 1, inputTokens: data.usage.prompt_tokens });
   });
 
-  it('answers 400 in OpenAI\'s shape for several texts to Titan, before calling Bedrock', async () => {
-    const before = bedrock.lastRequest();
-    const result = await gateway.call<{ error: { code: string; message: string } }>('POST', '/v1/embeddings', await gateway.createApp({ name: 'bedrock-app', team: 'bedrock-team' }), { model: 'bedrock/amazon.titan-embed-text-v2:0', input: ['one', 'two'] });
+  it('embeds several texts with Titan, which takes one a call, one call each, in order, the usage summed', async () => {
+    const texts = ['one', 'two words', 'three more words', 'four', 'five', 'six'];
+    const before = bedrock.requests().length;
+    const { data } = await client.embeddings.create({ model: 'bedrock/amazon.titan-embed-text-v2:0', input: texts, dimensions: 256 }).withResponse();
+    const sent = bedrock.requests().slice(before).map((r) => (r.body as { inputText: string }).inputText);
+    expect(sent.sort()).toEqual([...texts].sort());
+    expect(data.data.map((d) => d.index)).toEqual([0, 1, 2, 3, 4, 5]);
+    texts.forEach((text, i) => embeddingFor(text, 256).slice(0, 8).forEach((value, j) => expect(data.data[i]!.embedding[j]).toBeCloseTo(value, 5)));
+    const one = await client.embeddings.create({ model: 'bedrock/amazon.titan-embed-text-v2:0', input: 'three more words', dimensions: 256 });
+    expect(data.usage.prompt_tokens).toBeGreaterThan(one.usage.prompt_tokens);
+  });
+
+  it('answers 400 naming dimensions for a Bedrock model of fixed length, before calling Bedrock', async () => {
+    const before = bedrock.requests().length;
+    const result = await gateway.call<{ error: { code: string; param: string } }>('POST', '/v1/embeddings', await gateway.createApp({ name: 'bedrock-fixed', team: 'bedrock-team' }), { model: 'bedrock/cohere.embed-english-v3', input: 'x', dimensions: 256 });
     expect(result.status).toBe(400);
-    expect(result.body.error).toMatchObject({ code: 'unsupported_input' });
-    expect(bedrock.lastRequest()).toBe(before);
+    expect(result.body.error).toMatchObject({ code: 'unsupported_input', param: 'dimensions' });
+    expect(bedrock.requests().length).toBe(before);
   });
 
   it('waits out a throttling Bedrock\'s 2-second Retry-After once, then falls back', async () => {

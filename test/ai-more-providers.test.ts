@@ -82,4 +82,22 @@ describe.each(PROVIDERS)('$provider through the gateway', ({ provider, chat, emb
     expect(row.inputTokens).toBeGreaterThan(0);
     expect(row.outputTokens).toBeGreaterThan(0);
   });
+
+  it('answers the SDK\'s default request, in base64, with the vectors it answers as floats', async () => {
+    const input = ['first text', 'second'];
+    const asFloats = await client.embeddings.create({ model: embed, input, encoding_format: 'float' });
+    const byDefault = await client.embeddings.create({ model: embed, input });
+    byDefault.data.forEach((item, i) => {
+      expect(item.embedding.length).toBeGreaterThan(0);
+      expect(item.embedding).toEqual(asFloats.data[i]!.embedding.map((value) => Math.fround(value)));
+    });
+  });
+
+  it('embeds 200 texts in one request, in order, whatever the provider takes a call', async () => {
+    const input = Array.from({ length: 200 }, (_, i) => 'word '.repeat(i + 1).trim());
+    const answer = await client.embeddings.create({ model: embed, input, encoding_format: 'float' });
+    expect(answer.data.map((d) => d.index)).toEqual(input.map((_, i) => i));
+    // Each emulator's first value is the text's length over 10.
+    expect(answer.data.map((d) => d.embedding[0])).toEqual(input.map((text) => text.length / 10));
+  });
 });

@@ -4,7 +4,7 @@ import type { Principal } from '../auth/principal.js';
 import type { RateLimitDecision, RateLimiter } from '../auth/rate-limit/index.js';
 import type { CatalogSnapshot } from '../catalog/index.js';
 import { resumeWhenDrained } from '../stalled-clients.js';
-import { costUsd, type CacheWrites, type ModelPrices } from './catalog/index.js';
+import { costUsd, type CacheWrites, type ModelKind, type ModelPrices } from './catalog/index.js';
 import type { AiSnapshot, AiTarget, SnapshotKey } from './ai-snapshot.js';
 import { resolveModel } from './ai-snapshot.js';
 import { ANTHROPIC_BLOCKS, CACHE_MARKED, CACHE_WRITES, OPENAI_NAME, OUTPUT_CONFIG, REASONING_EFFORTS, STOP_SEQUENCE, THINKING, type ChatCompletion, type ChatRequest, type ClientCompletion, type CustomToolCall, type EmbeddingsRequest, type EmbeddingsResponse, type ToolCall, type Usage } from './chat-types.js';
@@ -240,14 +240,43 @@ function validateResponseFormat(format: unknown): void {
 
 const MAX_EMBEDDING_INPUTS = 2_048;
 
+/** A token id: what `input` holds in place of text when a client sends tokens (OpenAI's tokenizers' ids). */
+const isTokenId = (value: unknown): boolean => Number.isInteger(value) && (value as number) >= 0;
+
+/**
+ * `input` as OpenAI's embeddings API takes it (https://platform.openai.com/docs/api-reference/embeddings/create):
+ * a text, an array of texts, an array of token ids, or an array of such arrays; no text empty, no array empty, at
+ * most 2,048 inputs. What it refuses is refused here, for every provider: some embed "" as a vector of something.
+ */
+function validateEmbeddingInput(input: unknown): void {
+  if (typeof input === 'string') {
+    if (input === '') throw invalid('input', "'input' cannot be an empty string");
+    return;
+  }
+  if (!Array.isArray(input) || input.length === 0) throw invalid('input', "'input' must be a string, an array of strings, an array of token ids or an array of arrays of token ids, and not empty");
+  // OpenAI's own bound; it also bounds the parts a provider that takes fewer inputs a call is sent in (Gemini: 100 a call).
+  if (input.length > MAX_EMBEDDING_INPUTS) throw invalid('input', `'input' may hold at most ${MAX_EMBEDDING_INPUTS} items`);
+  const first: unknown = input[0];
+  if (typeof first === 'number') {
+    if (!input.every(isTokenId)) throw invalid('input', "'input' as an array of token ids must hold integers of 0 or more only");
+    return;
+  }
+  for (let i = 0; i < input.length; i++) {
+    const item: unknown = input[i];
+    if (typeof first === 'string' ? typeof item !== 'string' : !Array.isArray(item)) throw invalid(`input[${i}]`, "'input' must hold texts only, or arrays of token ids only");
+    if (item === '' || (Array.isArray(item) && item.length === 0)) throw invalid(`input[${i}]`, `'input[${i}]' cannot be empty`);
+    if (Array.isArray(item) && !item.every(isTokenId)) throw invalid(`input[${i}]`, `'input[${i}]' must hold token ids: integers of 0 or more`);
+  }
+}
+
 function validateEmbeddings(body: Record<string, unknown>): EmbeddingsRequest {
   withoutNulls(body);
   if (typeof body.model !== 'string' || body.model === '') throw invalid('model', 'you must provide a model parameter');
-  const input = body.input;
-  if (!(typeof input === 'string' || (Array.isArray(input) && input.length > 0))) throw invalid('input', "'input' must be a string or a non-empty array");
-  // OpenAI's own bound (https://platform.openai.com/docs/api-reference/embeddings/create); it also bounds the
-  // parts a provider that takes fewer inputs a call is sent one after the other (Gemini: 100 a call).
-  if (Array.isArray(input) && input.length > MAX_EMBEDDING_INPUTS) throw invalid('input', `'input' may hold at most ${MAX_EMBEDDING_INPUTS} items`);
+  validateEmbeddingInput(body.input);
+  if (body.encoding_format !== undefined && body.encoding_format !== 'float' && body.encoding_format !== 'base64') throw invalid('encoding_format', "'encoding_format' must be 'float' or 'base64'");
+  if (body.dimensions !== undefined && (!Number.isInteger(body.dimensions) || Number(body.dimensions) < 1)) throw invalid('dimensions', "'dimensions' must be a positive integer");
+  if (body.user !== undefined && typeof body.user !== 'string') throw invalid('user', "'user' must be a string");
+  if (body.input_type !== undefined && typeof body.input_type !== 'string') throw invalid('input_type', "'input_type' must be a string");
   return body as unknown as EmbeddingsRequest;
 }
 
@@ -784,8 +813,8 @@ interface Prepared {
  * Model resolution, permissions, budgets and the token-per-minute limit: all before any provider is called. A
  * promise only when a check must wait (a budget's tally read from the store, a shared rate limiter).
  */
-function prepare(requested: string, promptTokens: number, call: AiCall, leastTokens = promptTokens): Prepared | Promise<Prepared> {
-  const admitted = admit(requested, call);
+function prepare(requested: string, promptTokens: number, call: AiCall, leastTokens = promptTokens, kind: ModelKind = 'chat'): Prepared | Promise<Prepared> {
+  const admitted = admit(requested, call, kind);
   return admitted instanceof Promise ? admitted.then((ready) => chargeTokens(call, ready, promptTokens, leastTokens)) : chargeTokens(call, admitted, promptTokens, leastTokens);
 }
 
@@ -793,10 +822,11 @@ function prepare(requested: string, promptTokens: number, call: AiCall, leastTok
  * What refuses a call whatever its prompt: a model it may not use (or that does not exist), a budget already spent.
  * Its prompt is not counted yet (promptTokens 0): chargeTokens does. A promise only if a budget's tally is read.
  */
-function admit(requested: string, call: AiCall): Prepared | Promise<Prepared> {
+function admit(requested: string, call: AiCall, kind: ModelKind = 'chat'): Prepared | Promise<Prepared> {
   const { runtime } = call;
-  const resolved = resolveModel(call.snapshot, requested, (t) => weightedOrder(runtime, t));
-  if (!resolved || !mayUse(call, requested, resolved)) throw modelNotFound(requested);
+  const found = resolveModel(call.snapshot, requested, (t) => weightedOrder(runtime, t));
+  if (!found || !mayUse(call, requested, found)) throw modelNotFound(requested);
+  const resolved = targetsOfKind(call, found, kind, requested);
   const appName = call.principal?.app;
   const app = appName ? call.catalog.apps.get(appName) : undefined;
   const team = app?.team;
@@ -845,6 +875,28 @@ function enforceBudgets(call: AiCall, appName: string | undefined, team: string 
     if (pending) return pending.then(() => enforceBudgets(call, appName, team, now, i + 1));
   }
   return undefined;
+}
+
+/** The kind of model a target's is, as the catalog lists it; undefined for a model it does not list. */
+function kindOf(call: AiCall, target: AiTarget): ModelKind | undefined {
+  const provider = call.snapshot.providers.get(target.provider);
+  return provider === undefined ? undefined : call.snapshot.catalog.priced(provider.catalogKey, target.model)?.kind;
+}
+
+/**
+ * The targets that can answer an operation of `kind`: an embedding model is no chat model, nor the reverse (a
+ * provider would refuse the call, each in its own words, or Bedrock's Converse try an embedding model). A model the
+ * catalog does not list is tried. A 400 unsupported_model when no target is left.
+ */
+function targetsOfKind(call: AiCall, targets: readonly AiTarget[], kind: ModelKind, requested: string): readonly AiTarget[] {
+  const fits = (target: AiTarget) => (kindOf(call, target) ?? kind) === kind;
+  if (targets.every(fits)) return targets;
+  const kept = targets.filter(fits);
+  if (kept.length === 0) {
+    const message = kind === 'chat' ? `The model \`${requested}\` is an embedding model: it answers /v1/embeddings, not chat.` : `The model \`${requested}\` is a chat model: it makes no embeddings.`;
+    throw new AiError(400, 'invalid_request_error', 'unsupported_model', message, 'model');
+  }
+  return kept;
 }
 
 /** Whether a budget is in money: a call counted against it must have a price. */
@@ -1735,7 +1787,7 @@ async function embeddings(parsed: Record<string, unknown>, res: ServerResponse, 
   const request = validateEmbeddings(parsed);
   const inputs = Array.isArray(request.input) ? request.input : [request.input];
   const estimate = embeddingTokens(inputs, quickTokenCount);
-  const prepared = await prepare(request.model, estimate, call);
+  const prepared = await prepare(request.model, estimate, call, estimate, 'embedding');
   const { runtime, snapshot } = call;
   // Embeddings are the same for the same input: with `ai.cache`, the caller's same request is answered again.
   const cacheKey = snapshot.cacheTtlMs > 0 ? ResponseCache.keyOf(cacheSpaceOf(call), request.model, request, 'embeddings') : undefined;

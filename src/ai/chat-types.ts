@@ -309,6 +309,11 @@ export interface EmbeddingsRequest {
   encoding_format?: 'float' | 'base64';
   dimensions?: number;
   user?: string;
+  /**
+   * Not OpenAI's: what the texts are for, as Cohere's Embed takes it (`search_document`, `search_query`,
+   * `classification`, `clustering`); Cohere's adapters default to `search_document`, the OpenAI-format ones pass it on.
+   */
+  input_type?: string;
 }
 
 export interface EmbeddingsResponse {

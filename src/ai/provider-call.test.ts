@@ -1,3 +1,5 @@
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOpenAIEmulator, type OpenAIEmulator } from '../../test/emulators/openai.js';
 import type { ChatRequest } from './chat-types.js';
@@ -49,14 +51,17 @@ describe('embeddings past the most inputs a provider takes in one call', () => {
   afterAll(() => emulator?.stop());
   const ctx = (): CallContext => ({ provider: { name: 'up', type: 'openai', baseUrl: emulator.url }, credential: { id: 'k1', secret: 'sk-test' }, model: 'text-embedding-3-small', stream: false, now: 0 });
   /** OpenAI as if it took two inputs a call: its answers report usage, which the parts' answers add up to. */
-  const twoAtATime = { ...OpenAIProvider, maxEmbeddingInputs: 2 };
+  const twoAtATime = { ...OpenAIProvider, maxEmbeddingInputs: () => 2 };
+  const inputsSent = (from: number) => emulator.requests().slice(from).map((r) => (r.body as { input: unknown }).input);
 
   it('add up the usage every part reported', async () => {
     const input = ['one', 'two two', 'three three three', 'four', 'five'];
     const whole = await callEmbeddings(OpenAIProvider, { model: 'text-embedding-3-small', input }, ctx());
     const before = emulator.requests().length;
     const parted = await callEmbeddings(twoAtATime, { model: 'text-embedding-3-small', input }, ctx());
-    expect(emulator.requests().slice(before).map((r) => (r.body as { input: string[] }).input)).toEqual([['one', 'two two'], ['three three three', 'four'], ['five']]);
+    // The parts go at once, so they may arrive in any order.
+    expect(inputsSent(before)).toHaveLength(3);
+    expect(inputsSent(before)).toEqual(expect.arrayContaining([['one', 'two two'], ['three three three', 'four'], ['five']]));
     expect(parted.data).toEqual(whole.data);
     expect(parted.usage).toEqual(whole.usage);
   });
@@ -65,7 +70,83 @@ describe('embeddings past the most inputs a provider takes in one call', () => {
     const before = emulator.requests().length;
     // The emulator embeds text only and refuses the call: what counts here is what was sent.
     await callEmbeddings(twoAtATime, { model: 'text-embedding-3-small', input: [1, 2, 3, 4, 5] }, ctx()).catch(() => undefined);
-    expect(emulator.requests().slice(before).map((r) => (r.body as { input: unknown }).input)).toEqual([[1, 2, 3, 4, 5]]);
+    expect(inputsSent(before)).toEqual([[1, 2, 3, 4, 5]]);
+  });
+
+  it("ask for as many inputs a call as the model takes", async () => {
+    const byModel = { ...OpenAIProvider, maxEmbeddingInputs: (model: string) => (model === 'text-embedding-3-small' ? 3 : undefined) };
+    const before = emulator.requests().length;
+    await callEmbeddings(byModel, { model: 'text-embedding-3-small', input: ['a', 'b', 'c', 'd'] }, ctx());
+    expect(inputsSent(before).map((input) => (input as string[]).length).sort()).toEqual([1, 3]);
+  });
+});
+
+/**
+ * A host that embeds one text a call and refuses the texts in `refuse`. It holds its first calls until `hold` of them
+ * wait, then answers the refusals at once and the others 200 ms later (so that a refusal is read first), and the
+ * calls after those at once: what it saw, and how many calls it had at once.
+ */
+async function heldHost(hold: number, refuse: readonly string[] = []) {
+  const waiting: Array<{ res: ServerResponse; text: string }> = [];
+  const seen: string[] = [];
+  let atOnce = 0;
+  let released = false;
+  const answer = ({ res, text }: { res: ServerResponse; text: string }) => {
+    const body = refuse.includes(text)
+      ? { status: 400, json: { error: { message: `refused ${text}`, type: 'invalid_request_error', param: null, code: null } } }
+      : { status: 200, json: { object: 'list', data: [{ object: 'embedding', index: 0, embedding: [text.length] }], model: 'm', usage: { prompt_tokens: 1, total_tokens: 1 } } };
+    res.writeHead(body.status, { 'content-type': 'application/json' }).end(JSON.stringify(body.json));
+  };
+  const server = createServer((req, res) => {
+    let raw = '';
+    req.on('data', (d: Buffer) => (raw += d.toString()));
+    req.on('end', () => {
+      const text = (JSON.parse(raw) as { input: string[] }).input[0]!;
+      seen.push(text);
+      if (released) return answer({ res, text });
+      waiting.push({ res, text });
+      atOnce = Math.max(atOnce, waiting.length);
+      if (waiting.length < hold) return;
+      released = true;
+      const held = waiting.splice(0);
+      held.filter((call) => refuse.includes(call.text)).forEach(answer);
+      setTimeout(() => held.filter((call) => !refuse.includes(call.text)).forEach(answer), 200);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, atOnce: () => atOnce, stop: () => server.close() };
+}
+
+describe('embeddings sent in parts', () => {
+  const oneAtATime = { ...OpenAIProvider, maxEmbeddingInputs: () => 1 };
+  const ctx = (baseUrl: string): CallContext => ({ provider: { name: 'up', type: 'openai', baseUrl }, credential: { id: 'k1', secret: 'sk-test' }, model: 'm', stream: false, now: 0 });
+  const texts = (n: number) => Array.from({ length: n }, (_, i) => 'x'.repeat(i + 1));
+
+  it('go four at a time, and come back in the order of the inputs', async () => {
+    // Answered only once four calls wait: one part after another would never be.
+    const host = await heldHost(4);
+    try {
+      const answer = await callEmbeddings(oneAtATime, { model: 'm', input: texts(8) }, ctx(host.url));
+      expect(host.atOnce()).toBe(4);
+      expect(host.seen).toHaveLength(8);
+      expect(answer.data.map((item) => [item.index, item.embedding])).toEqual(texts(8).map((text, i) => [i, [text.length]]));
+      expect(answer.usage).toEqual({ prompt_tokens: 8, total_tokens: 8 });
+    } finally {
+      host.stop();
+    }
+  });
+
+  it('start no part after one fails, and fail once those under way were answered and told', async () => {
+    const host = await heldHost(4, ['xx']);
+    try {
+      const told: unknown[] = [];
+      const failed = await callEmbeddings(oneAtATime, { model: 'm', input: texts(12) }, ctx(host.url), { onPart: (input) => told.push(input) }).catch((error: unknown) => error);
+      expect(failed).toBeInstanceOf(ProviderCallError);
+      expect(host.seen.sort()).toEqual(texts(4).sort());
+      expect(told.sort()).toEqual([['x'], ['xxx'], ['xxxx']]);
+    } finally {
+      host.stop();
+    }
   });
 });
 

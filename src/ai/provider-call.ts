@@ -517,23 +517,40 @@ export interface EmbeddingsCallOptions extends CallOptions {
   onPart?: (input: EmbeddingsRequest['input'], answer: EmbeddingsResponse) => void;
 }
 
+/** How many parts of one embeddings request are in flight at once: Titan's one text a call makes 2,048 calls of one request. */
+const EMBEDDING_PARTS_AT_ONCE = 4;
+
 /**
- * An embeddings request through `adapter`, in OpenAI's shape. Past the adapter's `maxEmbeddingInputs`, the inputs go
- * in parts, one call after another (each one stopped by the caller's cancellation like any call), and the answers
- * are joined in order; the first part to fail fails the whole request, so no client gets a partial answer.
+ * An embeddings request through `adapter`, in OpenAI's shape. Past what the model takes a call (its adapter's
+ * `maxEmbeddingInputs`), the inputs go in parts, a few at a time (each stopped by the caller's cancellation like any
+ * call), and the answers are joined in order. The first part to fail fails the whole request, so no client gets a
+ * partial answer: no part is started after it, and it is thrown once the parts under way have settled, each one
+ * answered told to `onPart` (the provider billed it).
  */
 export async function callEmbeddings(adapter: ProviderAdapter, request: EmbeddingsRequest, ctx: CallContext, options: EmbeddingsCallOptions = {}): Promise<EmbeddingsResponse> {
-  const most = adapter.maxEmbeddingInputs;
+  const most = adapter.maxEmbeddingInputs?.(ctx.model);
   const inputs = request.input;
   // A bare array of numbers is one input (its token ids), not many.
   if (most === undefined || !Array.isArray(inputs) || typeof inputs[0] === 'number' || inputs.length <= most) return embedOnce(adapter, request, ctx, options);
-  const parts: EmbeddingsResponse[] = [];
-  for (let start = 0; start < inputs.length; start += most) {
-    const input = inputs.slice(start, start + most) as EmbeddingsRequest['input'];
-    const answer = await embedOnce(adapter, { ...request, input }, ctx, options);
-    parts.push(answer);
-    options.onPart?.(input, answer);
-  }
+  const count = Math.ceil(inputs.length / most);
+  const parts = new Array<EmbeddingsResponse>(count);
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const worker = async () => {
+    while (next < count && !failure) {
+      const at = next++;
+      const input = inputs.slice(at * most, (at + 1) * most) as EmbeddingsRequest['input'];
+      try {
+        const answer = await embedOnce(adapter, { ...request, input }, ctx, options);
+        parts[at] = answer;
+        options.onPart?.(input, answer);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(EMBEDDING_PARTS_AT_ONCE, count) }, worker));
+  if (failure) throw failure.error;
   return joinEmbeddings(parts, most);
 }
 

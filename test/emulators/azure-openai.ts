@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { sendJson as send, sseData, startEmulatorServer, writeEvents, type EmulatorHandle, type RecordedRequest } from './emulator-http.js';
+import { encodedVector, isTokenInput, tokenInputsAsText } from './emulated-model.js';
 
 /**
  * An Azure OpenAI resource on 127.0.0.1: POST /openai/deployments/{deployment}/chat/completions and /embeddings,
@@ -106,11 +107,14 @@ export async function startAzureOpenAIEmulator(options: AzureOpenAIEmulatorOptio
     await writeEvents(res, [...events, '[DONE]'].map((event) => sseData(event)));
   }
 
-  function embed(res: ServerResponse, body: { input?: unknown } | undefined) {
-    const inputs = typeof body?.input === 'string' ? [body.input] : Array.isArray(body?.input) ? (body.input as string[]) : [];
+  function embed(res: ServerResponse, body: { input?: unknown; encoding_format?: unknown } | undefined) {
+    // Azure takes what OpenAI takes: texts, or token ids (embedded here as the text of their ids).
+    const input = body?.input;
+    const inputs = typeof input === 'string' ? [input] : isTokenInput(input) ? tokenInputsAsText(input) : Array.isArray(input) && input.every((text) => typeof text === 'string') ? (input as string[]) : [];
     if (inputs.length === 0) return send(res, 400, { error: { message: "'input' is a required property", type: 'invalid_request_error', param: null, code: null } });
     const tokens = inputs.reduce((n, t) => n + t.split(/\s+/).filter(Boolean).length, 0);
-    send(res, 200, { object: 'list', data: inputs.map((text, index) => ({ object: 'embedding', index, embedding: [text.length / 10, 0.5, -0.25] })), model: 'text-embedding-3-small', usage: { prompt_tokens: tokens, total_tokens: tokens } });
+    const data = inputs.map((text, index) => ({ object: 'embedding', index, embedding: encodedVector([text.length / 10, 0.5, -0.25], body?.encoding_format) }));
+    send(res, 200, { object: 'list', data, model: 'text-embedding-3-small', usage: { prompt_tokens: tokens, total_tokens: tokens } });
   }
 
   return {

@@ -123,6 +123,7 @@ export async function startCohereEmulator(options: CohereEmulatorOptions = {}): 
   function embed(res: ServerResponse, body: { model?: string; texts?: unknown; input_type?: string; embedding_types?: string[] } | undefined) {
     if (!body?.model || !Array.isArray(body.texts) || !body.input_type) return send(res, 400, { message: 'invalid request: valid input_type must be provided with the provided model' });
     const texts = body.texts as string[];
+    if (texts.length > 96) return send(res, 400, { message: `invalid request: total number of texts must be at most 96 - received ${texts.length}` });
     send(res, 200, {
       id: 'cohere-embed-0001',
       embeddings: { float: texts.map((text) => [text.length / 10, 0.5, -0.25]) },

@@ -15,3 +15,18 @@ export function textOfContent(content: unknown): string {
   if (!Array.isArray(content)) return '';
   return content.flatMap((part: { type?: unknown; text?: unknown } | null) => (part?.type === 'text' && typeof part.text === 'string' ? [part.text] : [])).join(' ');
 }
+
+/** A vector as an embeddings API in OpenAI's format answers it: floats, or with `encoding_format: "base64"` their little-endian float32 bytes. */
+export function encodedVector(values: readonly number[], format: unknown): number[] | string {
+  return format === 'base64' ? Buffer.from(Float32Array.from(values).buffer).toString('base64') : [...values];
+}
+
+/** Whether `input` is token ids as OpenAI's embeddings API takes them: an array of integers, or of such arrays. */
+export function isTokenInput(input: unknown): input is number[] | number[][] {
+  return Array.isArray(input) && input.length > 0 && (input.every((id) => Number.isInteger(id)) || input.every((item) => Array.isArray(item) && item.length > 0 && item.every((id) => Number.isInteger(id))));
+}
+
+/** The inputs of a token-id `input`, each as the text the emulators embed in its place: its ids joined by spaces. */
+export function tokenInputsAsText(input: number[] | number[][]): string[] {
+  return typeof input[0] === 'number' ? [input.join(' ')] : (input as number[][]).map((ids) => ids.join(' '));
+}

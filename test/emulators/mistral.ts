@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { sendJson as send, startEmulatorServer, sseData, writeEvents, type EmulatorHandle, type RecordedRequest } from './emulator-http.js';
 import { sampleOf } from './schema-sample.js';
-import { textOfContent, toolsCalledFor } from './emulated-model.js';
+import { encodedVector, textOfContent, toolsCalledFor } from './emulated-model.js';
 
 /**
  * Mistral's API on 127.0.0.1: POST /v1/chat/completions (JSON, or SSE chunks written one at a time, usage on the
@@ -112,9 +112,15 @@ export async function startMistralEmulator(options: MistralEmulatorOptions = {})
   function embed(res: ServerResponse, body: Json | undefined) {
     const extra = Object.keys(body ?? {}).filter((name) => !['model', 'input', 'output_dimension', 'output_dtype', 'encoding_format'].includes(name));
     if (extra.length > 0) return send(res, 422, { object: 'error', message: { detail: extra.map((name) => ({ type: 'extra_forbidden', loc: ['body', name], msg: 'Extra inputs are not permitted' })) }, type: 'invalid_request_error', param: null, code: null });
-    const inputs = typeof body?.input === 'string' ? [body.input] : Array.isArray(body?.input) ? (body.input as string[]) : [];
+    const input = body?.input;
+    // Mistral takes a text or texts (https://docs.mistral.ai/api/#tag/embeddings): anything else fails its validation.
+    if (!(typeof input === 'string' || (Array.isArray(input) && input.every((text) => typeof text === 'string')))) {
+      return send(res, 422, { object: 'error', message: { detail: [{ type: 'string_type', loc: ['body', 'input'], msg: 'Input should be a valid string' }] }, type: 'invalid_request_error', param: null, code: null });
+    }
+    const inputs = typeof input === 'string' ? [input] : (input as string[]);
     const tokens = inputs.reduce((n, t) => n + t.split(/\s+/).filter(Boolean).length, 0);
-    send(res, 200, { id: 'embd-mistral0001', object: 'list', data: inputs.map((text, index) => ({ object: 'embedding', index, embedding: [text.length / 10, 0.5, -0.25] })), model: String(body?.model), usage: { prompt_tokens: tokens, total_tokens: tokens } });
+    const data = inputs.map((text, index) => ({ object: 'embedding', index, embedding: encodedVector([text.length / 10, 0.5, -0.25], body?.encoding_format) }));
+    send(res, 200, { id: 'embd-mistral0001', object: 'list', data, model: String(body?.model), usage: { prompt_tokens: tokens, total_tokens: tokens } });
   }
 
   return {

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { sendJson as sendJsonAs, sseData, startEmulatorServer, writeEvent, type EmulatorHandle, type LooseRecordedRequest } from './emulator-http.js';
-import { textOfContent, toolsCalledFor } from './emulated-model.js';
+import { encodedVector, isTokenInput, textOfContent, tokenInputsAsText, toolsCalledFor } from './emulated-model.js';
 
 /**
  * A local stand-in for OpenAI's Chat Completions and Embeddings APIs
@@ -88,6 +88,8 @@ export interface OpenAIEmulatorOptions {
    * `prompt_cache_miss_tokens`, with no `prompt_tokens_details` (https://api-docs.deepseek.com/api/create-chat-completion).
    */
   deepseekCacheUsage?: boolean;
+  /** Answer embeddings as floats whatever `encoding_format` asks, as some OpenAI-compatible servers do. Default false. */
+  floatsOnly?: boolean;
 }
 
 export type RecordedRequest = LooseRecordedRequest;
@@ -369,6 +371,7 @@ export const REASONING_TOKENS = 64;
 export async function startOpenAIEmulator(options: OpenAIEmulatorOptions = {}): Promise<OpenAIEmulator> {
   const apiKey = options.apiKey ?? 'test-openai-key';
   const reportUsage = options.reportUsage !== false;
+  const floatsOnly = options.floatsOnly === true;
   let mode: OpenAIEmulatorMode = 'normal';
   let rateLimited: ReadonlySet<string> = new Set();
   const held: Array<() => void> = [];
@@ -465,15 +468,14 @@ export async function startOpenAIEmulator(options: OpenAIEmulatorOptions = {}): 
   const embed = (res: ServerResponse, body: Json): void => {
     if (typeof body.model !== 'string' || body.model === '') throw invalid('you must provide a model parameter');
     if (body.model === 'no-such-model') throw new RequestError(404, 'invalid_request_error', 'model_not_found', `The model \`${body.model}\` does not exist or you do not have access to it.`);
-    const inputs = typeof body.input === 'string' ? [body.input] : body.input;
+    // Token ids are embedded as the text of their ids: what counts is that they are taken, as OpenAI takes them.
+    const inputs = typeof body.input === 'string' ? [body.input] : isTokenInput(body.input) ? tokenInputsAsText(body.input) : body.input;
     if (!Array.isArray(inputs) || inputs.length === 0 || !inputs.every((text) => typeof text === 'string' && text !== '')) {
       throw invalid("'$.input' is invalid. Please check the API reference: https://platform.openai.com/docs/api-reference.");
     }
-    const base64 = body.encoding_format === 'base64';
     const data = (inputs as string[]).map((text, index) => {
       const values = embeddingFor(text, body.dimensions as number | undefined);
-      const floats = Float32Array.from(values);
-      return { object: 'embedding', index, embedding: base64 ? Buffer.from(floats.buffer).toString('base64') : values };
+      return { object: 'embedding', index, embedding: encodedVector(values, floatsOnly ? 'float' : body.encoding_format) };
     });
     const tokens = (inputs as string[]).reduce((sum, text) => sum + countTokens(text), 0);
     sendJson(res, 200, { object: 'list', data, model: body.model, ...(reportUsage ? { usage: { prompt_tokens: tokens, total_tokens: tokens } } : {}) });

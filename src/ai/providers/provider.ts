@@ -127,8 +127,8 @@ export interface ProviderAdapter {
   parseChat(body: unknown, ctx: CallContext): ChatCompletion;
   streamTranslator(ctx: CallContext): StreamTranslator;
   embeddingsCall?(request: EmbeddingsRequest, ctx: CallContext): UpstreamCall;
-  /** The most inputs one embeddings call takes: a request with more is sent as several calls, one after another. */
-  readonly maxEmbeddingInputs?: number;
+  /** The most inputs one embeddings call to `model` takes: a request with more is sent as several calls (callEmbeddings). */
+  maxEmbeddingInputs?(model: string): number | undefined;
   /** `request` is the client's: some providers need it to honour `encoding_format` or to estimate usage. */
   parseEmbeddings?(body: unknown, ctx: CallContext, request?: EmbeddingsRequest): EmbeddingsResponse;
   parseError(status: number, body: string, headers: IncomingHttpHeaders): ProviderFailure;

@@ -466,20 +466,20 @@ describe('the Bedrock provider', () => {
     });
 
     it.each([
-      ['more than one text for Titan', { model: 'titan', input: ['one', 'two'] }, 'amazon.titan-embed-text-v2:0'],
-      ['more than 96 texts for Cohere', { model: 'embed', input: Array.from({ length: 97 }, (_, i) => `text ${i}`) }, 'cohere.embed-english-v3'],
-      ['dimensions for a fixed-length model', { model: 'embed', input: 'one', dimensions: 256 }, 'cohere.embed-english-v3'],
-    ])('refuses %s before calling Bedrock', async (_what, request, model) => {
-      const before = emulator.lastRequest();
-      const failure = await failureOf(callEmbeddings(BedrockProvider, request, embedCtx(model)));
-      expect(failure).toMatchObject({ status: 400, code: 'unsupported_input', retryable: false });
-      expect(emulator.lastRequest()).toBe(before);
+      ['Titan, one text a call', { model: 'titan', input: ['one', 'two', 'three'] }, 'amazon.titan-embed-text-v2:0', [1, 1, 1]],
+      ['Cohere Embed, 96 texts a call', { model: 'embed', input: Array.from({ length: 97 }, (_, i) => `text ${i}`) }, 'cohere.embed-english-v3', [1, 96]],
+    ])('sends more texts than %s takes in parts, answered as one', async (_what, request, model, sizes) => {
+      const before = emulator.requests().length;
+      const response = await callEmbeddings(BedrockProvider, request, embedCtx(model));
+      const sent = emulator.requests().slice(before).map((r) => (r.body as { texts?: string[] }).texts?.length ?? 1);
+      expect(sent.sort((a, b) => a - b)).toEqual(sizes);
+      expect(response.data.map((d) => d.index)).toEqual(request.input.map((_, i) => i));
     });
 
-    it('refuses more than one text for Titan before calling it', async () => {
+    it('refuses dimensions for a fixed-length model before calling Bedrock, naming them', async () => {
       const before = emulator.lastRequest();
-      const failure = await failureOf(callEmbeddings(BedrockProvider, { model: 'titan', input: ['one', 'two'] }, embedCtx('amazon.titan-embed-text-v2:0')));
-      expect(failure).toMatchObject({ status: 400, code: 'unsupported_input', retryable: false });
+      const failure = await failureOf(callEmbeddings(BedrockProvider, { model: 'embed', input: 'one', dimensions: 256 }, embedCtx('cohere.embed-english-v3')));
+      expect(failure).toMatchObject({ status: 400, code: 'unsupported_input', param: 'dimensions', retryable: false });
       expect(emulator.lastRequest()).toBe(before);
     });
 

@@ -6,7 +6,7 @@ import { parseBedrockError } from './bedrock-errors.js';
 import { toConverseRequest } from './converse-request.js';
 import { fromConverseResponse } from './converse-response.js';
 import { converseStreamTranslator } from './converse-stream.js';
-import { fromInvokeEmbeddings, toInvokeEmbeddings } from './invoke-embeddings.js';
+import { fromInvokeEmbeddings, invokeEmbeddingsLimit, toInvokeEmbeddings } from './invoke-embeddings.js';
 import { sha256Hex, signSigV4, uriEncode } from './sigv4.js';
 
 /** The signing name of Bedrock's runtime endpoints. */
@@ -34,6 +34,7 @@ export const BedrockProvider: ProviderAdapter = {
   },
   parseChat: fromConverseResponse,
   streamTranslator: converseStreamTranslator,
+  maxEmbeddingInputs: invokeEmbeddingsLimit,
   embeddingsCall(request: EmbeddingsRequest, ctx: CallContext): UpstreamCall {
     return signedPost(ctx, 'invoke', JSON.stringify(toInvokeEmbeddings(request, ctx.model)), 'application/json');
   },

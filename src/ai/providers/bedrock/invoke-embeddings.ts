@@ -1,11 +1,9 @@
 import type { EmbeddingsRequest, EmbeddingsResponse } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
+import { COHERE_MAX_TEXTS, cohereInputType } from '../cohere/cohere-embed.js';
 import { base64Of } from '../embedding-encoding.js';
 
 type Family = 'titan-v1' | 'titan-v2' | 'cohere-v3';
-
-/** Cohere Embed's most texts a call. */
-const COHERE_MAX_TEXTS = 96;
 
 function familyOf(model: string): Family {
   // A cross-region inference profile prefixes the model id with its geography ("us.", "eu.", "apac.", "jp.", "us-gov."…).
@@ -16,8 +14,17 @@ function familyOf(model: string): Family {
   throw new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'unsupported_operation', message: `Bedrock model ${model} has no embeddings API the gateway speaks: use amazon.titan-embed-text-v1 or -v2, or cohere.embed-english-v3 or -multilingual-v3`, retryable: false });
 }
 
-function unsupported(message: string): ProviderCallError {
-  return new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'unsupported_input', message, param: 'input', retryable: false });
+function unsupported(message: string, param = 'input'): ProviderCallError {
+  return new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'unsupported_input', message, param, retryable: false });
+}
+
+/** The most texts one InvokeModel call to `model` embeds: Titan one, Cohere Embed 96; callEmbeddings sends more in parts. */
+export function invokeEmbeddingsLimit(model: string): number | undefined {
+  try {
+    return familyOf(model) === 'cohere-v3' ? COHERE_MAX_TEXTS : 1;
+  } catch {
+    return undefined; // no embedding model: toInvokeEmbeddings says so
+  }
 }
 
 function textsOf(input: EmbeddingsRequest['input']): string[] {
@@ -38,12 +45,12 @@ function textsOf(input: EmbeddingsRequest['input']): string[] {
 export function toInvokeEmbeddings(request: EmbeddingsRequest, model: string): Record<string, unknown> {
   const texts = textsOf(request.input);
   const family = familyOf(model);
-  if (family !== 'titan-v2' && request.dimensions !== undefined) throw unsupported(`${model} has a fixed vector length: leave out "dimensions"`);
+  if (family !== 'titan-v2' && request.dimensions !== undefined) throw unsupported(`${model} has a fixed vector length: leave out "dimensions"`, 'dimensions');
   if (family === 'cohere-v3') {
     if (texts.length > COHERE_MAX_TEXTS) throw unsupported(`Cohere Embed takes at most ${COHERE_MAX_TEXTS} texts a call, and this call has ${texts.length}`);
-    return { texts, input_type: 'search_document' };
+    return { texts, input_type: cohereInputType(request) };
   }
-  if (texts.length !== 1) throw unsupported(`Titan embeds one text a call, and this call has ${texts.length}: send them one at a time, or use a cohere.embed model`);
+  if (texts.length !== 1) throw unsupported(`Titan embeds one text a call, and this call has ${texts.length}`);
   if (family === 'titan-v1') return { inputText: texts[0] };
   return { inputText: texts[0], ...(request.dimensions !== undefined ? { dimensions: request.dimensions } : {}), normalize: true };
 }

@@ -3,17 +3,35 @@ import { ProviderCallError } from '../../provider-call.js';
 import { base64Of } from '../embedding-encoding.js';
 import type { CallContext } from '../provider.js';
 
+/** The most texts one call to Cohere's Embed takes, directly or on Bedrock: a request with more goes in parts. */
+export const COHERE_MAX_TEXTS = 96;
+
+const INPUT_TYPES = ['search_document', 'search_query', 'classification', 'clustering'];
+
 /**
- * OpenAI's embeddings request as Cohere's Embed v2 (https://docs.cohere.com/reference/embed): texts embedded as
- * `search_document` (what most stored embeddings are), as floats; `dimensions` becomes `output_dimension`. The
- * floats go back as base64 when `encoding_format` asks for it (the `openai` SDK asks by default).
+ * What the texts are for, which Cohere's v3 and later embedding models require: the request's `input_type` (not
+ * OpenAI's, a client sends it as an extra member), else `search_document`, what most stored embeddings are.
+ */
+export function cohereInputType(request: EmbeddingsRequest): string {
+  const wanted = request.input_type ?? 'search_document';
+  if (!INPUT_TYPES.includes(wanted)) {
+    throw new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'unsupported_parameter', message: `input_type: Cohere takes ${INPUT_TYPES.join(', ')}`, param: 'input_type', retryable: false });
+  }
+  return wanted;
+}
+
+/**
+ * OpenAI's embeddings request as Cohere's Embed v2 (https://docs.cohere.com/reference/embed): at most 96 texts
+ * (callEmbeddings sends more in parts), embedded as `input_type` says, as floats; `dimensions` becomes
+ * `output_dimension`. The floats go back as base64 when `encoding_format` asks for it (the `openai` SDK asks by
+ * default).
  */
 export function toCohereEmbed(request: EmbeddingsRequest, ctx: CallContext): Record<string, unknown> {
   const input = typeof request.input === 'string' ? [request.input] : request.input;
   if (!input.every((item): item is string => typeof item === 'string')) {
-    throw new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'unsupported_parameter', message: 'input: Cohere embeds text, not token arrays', param: 'input', retryable: false });
+    throw new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'unsupported_input', message: 'input: Cohere embeds text, not token arrays', param: 'input', retryable: false });
   }
-  return { model: ctx.model, texts: input, input_type: 'search_document', embedding_types: ['float'], ...(request.dimensions ? { output_dimension: request.dimensions } : {}) };
+  return { model: ctx.model, texts: input, input_type: cohereInputType(request), embedding_types: ['float'], ...(request.dimensions ? { output_dimension: request.dimensions } : {}) };
 }
 
 interface CohereEmbedResponse {

@@ -212,6 +212,18 @@ describe('the Cohere provider', () => {
     });
   });
 
+  it('embeds texts for what the request\'s input_type says they are for', async () => {
+    await callEmbeddings(CohereProvider, { model: 'embed', input: 'a question', input_type: 'search_query' }, { ...ctx(), model: 'embed-v4.0' });
+    expect(emulator.lastRequest()?.body).toMatchObject({ texts: ['a question'], input_type: 'search_query' });
+  });
+
+  it('refuses an input_type Cohere does not define, before calling it', async () => {
+    const before = emulator.lastRequest();
+    const failure = await failureOf(callEmbeddings(CohereProvider, { model: 'embed', input: 'a', input_type: 'query' }, { ...ctx(), model: 'embed-v4.0' }));
+    expect(failure).toMatchObject({ status: 400, code: 'unsupported_parameter', param: 'input_type' });
+    expect(emulator.lastRequest()).toBe(before);
+  });
+
   it('reports a wrong key as an invalid credential without naming it', async () => {
     const failure = await failureOf(callChat(CohereProvider, hello, ctx('wrong-cohere-key')));
     expect(failure).toMatchObject({ status: 401, type: 'authentication_error', credentialProblem: 'invalid', retryable: true });

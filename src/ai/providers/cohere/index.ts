@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ChatRequest, EmbeddingsRequest } from '../../chat-types.js';
 import { failureFor, type CallContext, type ProviderAdapter, type ProviderFailure, type UpstreamCall } from '../provider.js';
-import { toCohereEmbed, fromCohereEmbed } from './cohere-embed.js';
+import { COHERE_MAX_TEXTS, toCohereEmbed, fromCohereEmbed } from './cohere-embed.js';
 import { toCohereChat } from './cohere-request.js';
 import { fromCohereChat } from './cohere-response.js';
 import { cohereStreamTranslator } from './cohere-stream.js';
@@ -38,6 +38,7 @@ export const CohereProvider: ProviderAdapter = {
   embeddingsCall(request: EmbeddingsRequest, ctx: CallContext): UpstreamCall {
     return { method: 'POST', url: `${base(ctx)}/v2/embed`, headers: headers(ctx, 'application/json'), body: JSON.stringify(toCohereEmbed(request, ctx)) };
   },
+  maxEmbeddingInputs: () => COHERE_MAX_TEXTS,
   parseEmbeddings: fromCohereEmbed,
   parseError: parseCohereError,
 };

@@ -38,7 +38,7 @@ export const GeminiProvider = {
   streamTranslator: (ctx) => geminiStreamTranslator(created(ctx), ctx.model),
   // batchEmbedContents refuses more: "at most 100 requests can be in one batch" (Google's answer, quoted in
   // weaviate/weaviate#11277 and vercel/ai#16575; https://ai.google.dev/api/embeddings states no limit).
-  maxEmbeddingInputs: 100,
+  maxEmbeddingInputs: () => 100,
   embeddingsCall(request, ctx) {
     return { method: 'POST', url: endpoint(ctx, 'batchEmbedContents'), headers: headers(ctx, 'application/json'), body: JSON.stringify(toBatchEmbedRequest(request, modelName(ctx))) };
   },

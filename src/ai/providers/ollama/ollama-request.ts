@@ -76,7 +76,7 @@ function toolArguments(args: string, name: string): Record<string, unknown> {
 export function toOllamaEmbed(request: EmbeddingsRequest, ctx: CallContext): Record<string, unknown> {
   const input = request.input;
   const texts = typeof input === 'string' || (Array.isArray(input) && input.every((item) => typeof item === 'string'));
-  if (!texts) throw invalid('unsupported_parameter', 'input: Ollama embeds text, not token arrays', 'input');
+  if (!texts) throw invalid('unsupported_input', 'input: Ollama embeds text, not token arrays', 'input');
   return { model: ctx.model, input, ...(request.dimensions ? { dimensions: request.dimensions } : {}) };
 }
 

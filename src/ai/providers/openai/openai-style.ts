@@ -3,9 +3,24 @@ import type { ChatCompletion, ChatCompletionChunk, ChatRequest, EmbeddingsReques
 import { ProviderCallError } from '../../provider-call.js';
 import { SseParser } from '../../sse.js';
 import { apiHostOf } from '../api-host.js';
+import { vectorAs } from '../embedding-encoding.js';
 import { streamedFailure } from './stream-error.js';
 import { reasoningEffortFor } from '../client-thinking.js';
 import { SOURCE_TEXT, failureFor, type TranslatedChunk, type CallContext, type ProviderAdapter, type ProviderFailure, type StreamTranslator, type UpstreamCall } from '../provider.js';
+
+/**
+ * A host's embeddings answer, each vector as the client asked for it (vectorAs). An answer with no `data` list (a
+ * completion, an error said with a 200) is no answer: a retryable 502, so that an alias moves on and nothing is cached.
+ */
+function embeddingsAnswer(body: unknown, request: EmbeddingsRequest | undefined): EmbeddingsResponse {
+  const answer = body as EmbeddingsResponse;
+  if (!Array.isArray(answer.data) || !answer.data.every((item) => typeof item === 'object' && item !== null)) {
+    throw new ProviderCallError({ status: 502, type: 'api_error', code: 'provider_bad_response', message: 'the provider answered with embeddings in an unknown shape', retryable: true });
+  }
+  const format = request?.encoding_format;
+  const converted = answer.data.some((item) => vectorAs(format, item.embedding) !== item.embedding);
+  return converted ? { ...answer, data: answer.data.map((item) => ({ ...item, embedding: vectorAs(format, item.embedding) as number[] | string })) } : answer;
+}
 
 /** What differs between hosts that speak OpenAI's wire format: where, and how to authenticate. */
 export interface OpenAIStyleOptions {
@@ -231,8 +246,8 @@ export function openAIStyleAdapter(options: OpenAIStyleOptions): ProviderAdapter
         body: JSON.stringify({ ...request, model: ctx.model }),
       };
     },
-    parseEmbeddings(body: unknown): EmbeddingsResponse {
-      return body as EmbeddingsResponse;
+    parseEmbeddings(body: unknown, _ctx: CallContext, request?: EmbeddingsRequest): EmbeddingsResponse {
+      return embeddingsAnswer(body, request);
     },
     parseError,
   };
