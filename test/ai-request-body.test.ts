@@ -76,4 +76,17 @@ describe('the body of a unified API request', () => {
     expect(result.status).toBe(400);
     expect(JSON.parse(result.body)).toMatchObject({ error: { code: 'invalid_json' } });
   });
+
+  it('may name a model beyond Latin-1: answered, streamed and embedded, the model header percent-encoded, each call recorded as answered', async () => {
+    const model = 'openai/gpt-4o-模型\u2028';
+    const client = gateway.openai(apiKey);
+    const { response } = await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'Hello' }] }).withResponse();
+    expect(decodeURIComponent(response.headers.get('x-keygate-model')!)).toBe('gpt-4o-模型\u2028');
+    const chunks = [];
+    for await (const chunk of await client.chat.completions.create({ model, stream: true, messages: [{ role: 'user', content: 'Hello' }] })) chunks.push(chunk);
+    expect(chunks.some((chunk) => chunk.choices[0]?.finish_reason === 'stop')).toBe(true);
+    const { response: embedded } = await client.embeddings.create({ model, input: 'a' }).withResponse();
+    expect(embedded.status).toBe(200);
+    expect(await gateway.usage({ app: 'body-app', model: 'gpt-4o-模型\u2028', groupBy: 'status' })).toEqual([expect.objectContaining({ status: 200, calls: 3 })]);
+  });
 });

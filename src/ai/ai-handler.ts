@@ -15,6 +15,7 @@ import { isJsonObject } from './json-object.js';
 import { offersFunctions, toFunctionCallChunk, toFunctionCallCompletion, toToolForms } from './legacy-functions.js';
 import { oneToolCallAsked, oneToolCallPerChoice, withOneToolCall } from './one-tool-call.js';
 import { takeCacheControl } from './openai-cache-control.js';
+import { headerText } from './header-text.js';
 import { AiError, invalidParam as invalid, sendAiError } from './openai-error.js';
 import { withoutOperatorIds } from './operator-ids.js';
 import { CallCancelled, Cancellation, ProviderCallError, callEmbeddings, chatAnswer, openChatStream, saysSomething, type ChatAnswer, type Done } from './provider-call.js';
@@ -1588,7 +1589,7 @@ async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, f
     'x-request-id': requestId,
     ...requestIdHeader(format, requestId),
     'x-keygate-provider': target.provider,
-    'x-keygate-model': target.model,
+    'x-keygate-model': headerText(target.model),
     // A trailer needs chunked encoding, which an HTTP/1.0 client does not get: Node refuses to send the head.
     ...(chunked ? { trailer: 'x-keygate-cost-usd' } : {}),
     ...call.responseHeaders,
@@ -1739,7 +1740,7 @@ function sendAnswer(res: ServerResponse, call: AiCall, target: AiTarget, cost: n
     'x-request-id': call.requestId,
     ...extra,
     'x-keygate-provider': target.provider,
-    'x-keygate-model': target.model,
+    'x-keygate-model': headerText(target.model),
     'x-keygate-cost-usd': cost.toFixed(9),
     ...(estimated ? { 'x-keygate-usage-estimated': 'true' } : {}),
     ...call.responseHeaders,
