@@ -12,6 +12,8 @@ const CONFIGURED = 'proxy-token-CONFIGURED-0123456789';
 const AKID = 'AKIAREDACT0123456789';
 const AWS_SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYREDACTKEY';
 const SESSION = 'FQoGZXIvYXdzEREDACT/session+token/Value==';
+/** A session token as long as STS's can be (several hundred characters). */
+const LONG_SESSION = `IQoJb3JpZ2luX2VjEREDACT${'A1b2C3d4'.repeat(100)}==`;
 
 /** Every form in which a secret must not reach the client. */
 function formsOf(secret: string): string[] {
@@ -54,6 +56,10 @@ async function startEchoHost(): Promise<{ url: string; paths: string[]; apiKeys:
       const key = authorization.replace(/^Bearer /, '');
       if (req.url?.startsWith('/model/')) {
         const token = String(req.headers['x-amz-security-token'] ?? '');
+        if (req.url.includes('long-session')) {
+          res.writeHead(503, { 'content-type': 'application/json', 'x-amzn-errortype': 'ServiceUnavailableException' });
+          return res.end(JSON.stringify({ message: `Service unavailable for session ${token}` }));
+        }
         res.writeHead(400, { 'content-type': 'application/json', 'x-amzn-errortype': 'ValidationException' });
         return res.end(JSON.stringify({ message: `Request rejected for credential ${AKID}; X-Amz-Security-Token=${encodeURIComponent(token)} is not valid; signed with ${Buffer.from(`:${AWS_SECRET}`).toString('base64')}` }));
       }
@@ -67,6 +73,9 @@ async function startEchoHost(): Promise<{ url: string; paths: string[]; apiKeys:
       switch (model) {
         case 'echo-message':
           return json(400, { error: { message: `Invalid authorization header: ${authorization}`, type: 'invalid_request_error', code: null, param: null } });
+        case 'echo-long':
+          // A long message with the key past the first thousand characters, where a shortened text would cut it.
+          return json(400, { error: { message: `${'x'.repeat(990)} key ${key} ${'y'.repeat(4000)}`, type: 'invalid_request_error', code: null, param: null } });
         case 'echo-fields':
           return json(400, { error: { message: 'refused', type: `bad_${key}`, code: key, param: key } });
         case 'echo-encoded':
@@ -131,6 +140,7 @@ describe('provider answers that quote a credential', () => {
           { name: 'short', type: 'openai-compatible', baseUrl: host.url },
           { name: 'proxied', type: 'ollama', baseUrl: host.url, headers: { authorization: `Bearer ${CONFIGURED}` } },
           { name: 'bedrock', type: 'bedrock', region: 'us-east-1', baseUrl: host.url },
+          { name: 'bedrock-sts', type: 'bedrock', region: 'us-east-1', baseUrl: host.url },
         ],
         cache: { ttl: '1m' },
       },
@@ -138,6 +148,7 @@ describe('provider answers that quote a credential', () => {
     await gateway.addProviderKey('main', KEY);
     await gateway.addProviderKey('short', SHORT);
     await gateway.addProviderKey('bedrock', `${AKID}:${AWS_SECRET}:${SESSION}`);
+    await gateway.addProviderKey('bedrock-sts', `${AKID}:${AWS_SECRET}:${LONG_SESSION}`);
     apiKey = await gateway.createApp({ name: 'redact-app', team: 'redact-team' });
   });
   afterAll(async () => {
@@ -152,6 +163,13 @@ describe('provider answers that quote a credential', () => {
     const anthropic = await gateway.call('POST', '/v1/messages', apiKey, { model: 'main/echo-message', max_tokens: 10, messages: HELLO });
     expect(anthropic.status).toBe(400);
     for (const result of [openai, anthropic]) expectNone(result, [KEY]);
+  });
+
+  it('tells at most a thousand characters of a long provider message, cut of the key before it is shortened', async () => {
+    const result = await gateway.chat<OpenAIErrorBody>(apiKey, { model: 'main/echo-long', messages: HELLO });
+    expect(result.status).toBe(400);
+    expect(result.body.error.message).toBe(`${'x'.repeat(990)} key [reda…`);
+    expectNone(result, [KEY, KEY.slice(0, 4)]);
   });
 
   it("cuts the key out of an error's code and param", async () => {
@@ -197,6 +215,13 @@ describe('provider answers that quote a credential', () => {
     expect(result.status).toBe(400);
     expect(result.body.error.message).toContain('X-Amz-Security-Token=[redacted]');
     expectNone(result, [AKID, AWS_SECRET, SESSION]);
+  });
+
+  it('cuts a long session token whole out of a Bedrock message, not a shortened part of it', async () => {
+    const result = await gateway.chat<OpenAIErrorBody>(apiKey, { model: 'bedrock-sts/long-session', messages: HELLO });
+    expect(result.status).toBe(503);
+    expect(result.body.error.message).toBe('the provider is overloaded or unavailable: Service unavailable for session [redacted]');
+    expectNone(result, [LONG_SESSION, LONG_SESSION.slice(0, 400), LONG_SESSION.slice(-400)]);
   });
 
   it('re-serialises a 200 answer that quotes the key, and caches it only without the key', async () => {

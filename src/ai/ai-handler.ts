@@ -337,9 +337,22 @@ function withoutSecret(failure: ProviderFailure, redaction: SecretRedaction): Pr
   };
 }
 
+/** The most characters of a provider's words a client is told. */
+const PROVIDER_WORDS_CHARS = 1_000;
+
+/**
+ * A provider's words as the client is told them: without the operator's account names, and shortened, which is done
+ * only here, after the call's secrets were cut (withoutSecret): a text shortened first could keep part of a secret
+ * that the cut, looking for the whole, would miss (a Bedrock session token of 800 characters).
+ */
+function providerWords(message: string): string {
+  const words = withoutOperatorIds(message);
+  return words.length > PROVIDER_WORDS_CHARS ? `${words.slice(0, PROVIDER_WORDS_CHARS)}…` : words;
+}
+
 /** What the client is told of a provider's failure: its meaning, in its words without the operator's account names. */
 function clientError(provider: ProviderFailure): AiError {
-  const failure = { ...provider, message: withoutOperatorIds(provider.message) };
+  const failure = { ...provider, message: providerWords(provider.message) };
   const headers: Record<string, string> = failure.retryAfterMs !== undefined ? { 'retry-after': String(Math.max(1, Math.ceil(failure.retryAfterMs / 1000))) } : {};
   if (failure.credentialProblem === 'invalid') return new AiError(502, 'api_error', 'provider_authentication_failed', 'the provider refused every configured API key; an administrator must check the key pool');
   // The provider's words for a denial can name the operator's account (an AWS ARN, a Google project): not the client's to see.
@@ -1714,7 +1727,7 @@ function streamFailureFor(error: Error, redaction: SecretRedaction): { message: 
   const failure = withoutSecret(error.failure, redaction);
   const told = clientError(failure);
   // A denial's words can name the operator's account (clientError): the gateway's own then, as for an answer.
-  const words = failure.credentialProblem ? told.message : withoutOperatorIds(failure.message);
+  const words = failure.credentialProblem ? told.message : providerWords(failure.message);
   return { message: `the provider stream failed: ${words}`, type: told.type, providerStatus: failure.status };
 }
 

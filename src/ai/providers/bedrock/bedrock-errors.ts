@@ -45,8 +45,9 @@ export function parseBedrockError(status: number, body: string, headers: Incomin
 
 /**
  * AWS appends the canonical request it expected to a signature mismatch, session token included: only the first
- * paragraph of a message is kept.
+ * paragraph of a message is kept. Not shortened here: a session token cut in two would no longer be found whole by
+ * the redaction that follows; the handler shortens what the client is told once the secrets are cut.
  */
 function firstParagraph(message: string): string {
-  return (message.split(/\r?\n\s*\r?\n/)[0] ?? '').trim().slice(0, 500);
+  return (message.split(/\r?\n\s*\r?\n/)[0] ?? '').trim();
 }
