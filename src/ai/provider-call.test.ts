@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOpenAIEmulator, type OpenAIEmulator } from '../../test/emulators/openai.js';
 import type { ChatRequest } from './chat-types.js';
-import { ProviderCallError, callEmbeddings, chatAnswer, type ChatAnswer } from './provider-call.js';
+import { ProviderCallError, callChat, callEmbeddings, chatAnswer, openChatStream, type ChatAnswer } from './provider-call.js';
 import { OpenAIProvider } from './providers/openai/index.js';
 import type { CallContext } from './providers/provider.js';
 
@@ -147,6 +147,20 @@ describe('embeddings sent in parts', () => {
     } finally {
       host.stop();
     }
+  });
+});
+
+describe('a provider base URL no parser takes', () => {
+  const ctx = (): CallContext => ({ provider: { name: 'bad', type: 'openai', baseUrl: 'http://exa mple.com' }, credential: { id: 'k1', secret: 'sk-test' }, model: 'gpt-4o-mini', stream: false, now: 0 });
+
+  it.each([
+    ['a chat call', () => callChat(OpenAIProvider, request, ctx())],
+    ['a stream', () => openChatStream(OpenAIProvider, { ...request, stream: true }, { ...ctx(), stream: true })],
+    ['an embeddings call', () => callEmbeddings(OpenAIProvider, { model: 'm', input: 'a' }, ctx())],
+  ])('fails %s as a misconfigured provider, which an alias moves on from', async (_what, call) => {
+    const failure = await call().then(() => undefined, (error: unknown) => error);
+    expect(failure).toBeInstanceOf(ProviderCallError);
+    expect((failure as ProviderCallError).failure).toMatchObject({ status: 500, code: 'provider_misconfigured', retryable: true });
   });
 });
 

@@ -133,7 +133,10 @@ const endpoints = new Map<string, { origin: string; path: string }>();
 function endpointOf(url: string): { origin: string; path: string } {
   let endpoint = endpoints.get(url);
   if (!endpoint) {
-    const parsed = new URL(url);
+    const parsed = URL.parse(url);
+    // A base URL no parser takes (stored before the config's check of it): the provider's fault, as a missing one is,
+    // so that an alias moves on to its next target. Not quoted: it may hold a credential.
+    if (!parsed) throw madeLocally(new ProviderCallError({ status: 500, type: 'api_error', code: 'provider_misconfigured', message: "the provider's base URL is not a valid URL; an administrator must correct it", retryable: true }));
     endpoint = { origin: parsed.origin, path: `${parsed.pathname}${parsed.search}` };
     // Provider URLs are few (one per provider, model or deployment); the bound only guards against a pathological config.
     if (endpoints.size >= 1024) endpoints.clear();
@@ -151,7 +154,13 @@ export type Done<T> = (error: Error | undefined, result?: T) => void;
  * ProviderCallError when the provider cannot be reached, times out or answers 4xx/5xx.
  */
 function exchange(adapter: ProviderAdapter, call: UpstreamCall, options: CallOptions, done: Done<Answer>): void {
-  const { origin, path } = endpointOf(call.url);
+  let endpoint: { origin: string; path: string };
+  try {
+    endpoint = endpointOf(call.url);
+  } catch (error) {
+    return done(error as Error);
+  }
+  const { origin, path } = endpoint;
   // undici hands an exception thrown by `onResponseEnd` to `onResponseError`: the call ends once, whatever follows.
   let ended = false;
   const end: Done<Answer> = (error, answer) => {
@@ -325,13 +334,15 @@ export function openChatStream(adapter: ProviderAdapter, request: ChatRequest, c
   return new Promise((resolve, reject) => {
     let sent: FunctionToolsRequest | undefined;
     let call: UpstreamCall;
+    let endpoint: { origin: string; path: string };
     try {
       sent = translatedFor(adapter, request);
       call = adapter.chatCall(sent?.request ?? request, streamCtx);
+      endpoint = endpointOf(call.url);
     } catch (error) {
       return reject(madeLocally(error));
     }
-    const { origin, path } = endpointOf(call.url);
+    const { origin, path } = endpoint;
     const translator = customCallsTranslator(adapter.streamTranslator(streamCtx), sent?.customNames ?? NO_CUSTOM_TOOLS);
     let controller: Dispatcher.DispatchController | undefined;
     let sink: ChunkSink | undefined;

@@ -70,6 +70,24 @@ describe('validateConfig', () => {
     expect(refusal({ version: 1, services: [{ ...api, name: 'API' }] })).toMatch(/^services\[0\]\.name: must match pattern/);
   });
 
+  it.each([
+    ['a port over 65535', 'http://127.0.0.1:99999', 'is not a valid URL'],
+    ['a space in the host', 'https://exa mple.com', 'is not a valid URL'],
+    ['a user and password', 'https://user:s3cr3t@example.com', 'must not hold a user or password'],
+    ['a query', 'https://example.com/v1beta?key=abc', 'must not hold a query or a fragment'],
+    ['a fragment', 'https://example.com/#x', 'must not hold a query or a fragment'],
+  ])('refuses an AI provider base URL with %s, quoting no credential', (_what, baseUrl, says) => {
+    const message = refusal({ version: 1, ai: { providers: [{ name: 'p', type: 'openai-compatible', baseUrl }] } });
+    expect(message).toMatch(new RegExp(`^ai\\.providers\\[0\\]\\.baseUrl: .*${says}`));
+    expect(message).not.toContain('s3cr3t');
+    expect(message).not.toContain('key=abc');
+  });
+
+  it('refuses an AI provider header value no HTTP header may hold', () => {
+    expect(refusal({ version: 1, ai: { providers: [{ name: 'p', type: 'openai-compatible', baseUrl: 'https://example.com', headers: { 'x-org': 'a\nb' } }] } })).toMatch(/^ai\.providers\[0\]\.headers\.x-org: holds a character no HTTP header may/);
+    expect(validateConfig({ version: 1, ai: { providers: [{ name: 'p', type: 'openai-compatible', baseUrl: 'https://example.com/v1/', headers: { 'x-org': 'café\ttab' } }] } })).toBeDefined();
+  });
+
   it('refuses a health-check interval or timeout of 0, which would probe without pause or wait forever', () => {
     const check = (active: Record<string, string>) => ({ version: 1, services: [{ ...api, healthCheck: { active: { path: '/health', ...active } } }] });
     expect(refusal(check({ interval: '0s' }))).toMatch(/^services\[0\]\.healthCheck\.active\.interval: must match pattern/);

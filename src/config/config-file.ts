@@ -51,6 +51,19 @@ function readablePath(pointer: string): string {
  * Validates a whole config: the schema, then what a schema cannot say (unique names, routes naming existing
  * services, path patterns that compile). Throws `invalid_config` naming the path of the first offending field.
  */
+/**
+ * A provider's base URL as the AI gateway can call it: a URL a parser takes (the schema's pattern lets through a
+ * port over 65535 or a space in the host), without a user or password (never sent: credentials go in the key pool
+ * or `headers`), a query or a fragment (the API's path is appended to the URL, and would follow them).
+ */
+function checkProviderBaseUrl(url: string, at: string): void {
+  const parsed = URL.parse(url);
+  // Quoted without what could be credentials: an error goes back to whoever sent the config, and to stderr.
+  if (!parsed) throw new KeygateError('invalid_config', `${at}: "${url.replace(/\/\/.*@/, '//***@').replace(/\?.*/, '?…')}" is not a valid URL`);
+  if (parsed.username !== '' || parsed.password !== '') throw new KeygateError('invalid_config', `${at}: a provider URL must not hold a user or password (they are never sent); put a key in the provider's key pool, or a header in "headers"`);
+  if (parsed.search !== '' || parsed.hash !== '' || url.includes('?') || url.includes('#')) throw new KeygateError('invalid_config', `${at}: a provider URL must not hold a query or a fragment (the API's path is appended to it); put a key in the provider's key pool, or a header in "headers"`);
+}
+
 export function validateConfig(value: unknown): ConfigFile {
   if (!Value.Check(ConfigFileSchema, value)) {
     const errors = [...Value.Errors(ConfigFileSchema, value)];
@@ -121,6 +134,11 @@ export function validateConfig(value: unknown): ConfigFile {
     }
     if (provider.reasoningBack !== undefined && !REASONING_BACK_TYPES.has(provider.type)) {
       throw new KeygateError('invalid_config', `ai.providers[${i}].reasoningBack: only providers of type ${[...REASONING_BACK_TYPES].join(', ')} can be sent the history's reasoning_content; remove it from this ${provider.type} provider`);
+    }
+    if (provider.baseUrl !== undefined) checkProviderBaseUrl(provider.baseUrl, `ai.providers[${i}].baseUrl`);
+    for (const [name, headerValue] of Object.entries(provider.headers ?? {})) {
+      // A value Node cannot send (a line break, a control character) would fail every call as "unreachable".
+      if (!/^[\t\x20-\x7e\x80-\xff]*$/.test(headerValue)) throw new KeygateError('invalid_config', `ai.providers[${i}].headers.${name}: holds a character no HTTP header may (a line break or another control character, or one beyond Latin-1)`);
     }
     providers.add(provider.name);
   });
