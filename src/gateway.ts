@@ -139,7 +139,7 @@ class NodeCore {
       },
       onChange: announce,
     });
-    this.proxyConfig = new ProxyConfigService(store, clock, announce);
+    this.proxyConfig = new ProxyConfigService(store, master.key, clock, announce);
     this.catalog = new CatalogService(store, clock, announce, async (service) => {
       const spec = (await this.proxyConfig.read()).services.find((s) => s.name === service);
       return { exists: spec !== undefined, approval: spec?.subscription === 'approval', team: spec?.team };
@@ -237,7 +237,9 @@ class NodeCore {
   async compile(): Promise<Snapshot> {
     const version = await this.store.version();
     const keys = await compileKeySnapshot(await this.keys.rows(), { masterKey: this.master.key, defaultSigningAlg: this.settings.signingAlg, cache: this.#cache });
-    const config = await this.proxyConfig.read();
+    const config = await this.proxyConfig.read((provider, header) =>
+      this.logger.warn({ provider, header }, 'AI provider header left out: its sealed value does not open under this master key (the row was altered, or copied from another store); apply the config again with its value'),
+    );
     const proxy = compileProxySnapshot(config, this.registry);
     const catalog = await compileCatalogSnapshot(this.store.db, this.clock.now());
     const issuers = this.#resolveIssuers(config.issuers);

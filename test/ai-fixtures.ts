@@ -61,7 +61,7 @@ interface AiTarget {
  * type, reads `type` as never: typebox cannot type a union built from a mapped array.)
  */
 export interface AiConfig {
-  providers: Array<{ name: string; type: string; baseUrl?: string; catalog?: string; region?: string; pathPrefix?: string; reasoningBack?: boolean }>;
+  providers: Array<{ name: string; type: string; baseUrl?: string; catalog?: string; region?: string; pathPrefix?: string; headers?: Record<string, string>; reasoningBack?: boolean }>;
   aliases?: Array<{ name: string; targets: AiTarget[]; fallbacks?: AiTarget[] }>;
   cache?: { ttl: string; maxEntries?: number };
   timeout?: string;

@@ -11,17 +11,20 @@ import type { ServiceSpec } from './service-schema.js';
 /**
  * The control plane of services and routes. Every change, a whole file or one entry, is validated as the whole
  * config it produces, then written in one transaction: a config that does not validate is refused whole and
- * nothing is half-applied.
+ * nothing is half-applied. AI providers' credential headers are sealed under the master key in the store, and
+ * opened when the config is read.
  */
 export class ProxyConfigService {
   constructor(
     private readonly store: Store,
+    private readonly masterKey: Uint8Array,
     private readonly clock: Clock,
     private readonly onChange: (version: number) => Promise<void>,
   ) {}
 
-  read(): Promise<ProxyConfig> {
-    return readProxyConfig(this.store.db);
+  /** The config, credential headers opened; one that does not open is left out and told to `onUnopenable`. */
+  read(onUnopenable?: (provider: string, header: string) => void): Promise<ProxyConfig> {
+    return readProxyConfig(this.store.db, this.masterKey, onUnopenable);
   }
 
   /** The whole config as the admin API shows it: AI providers' credential headers read `[redacted]`. */
@@ -100,7 +103,7 @@ export class ProxyConfigService {
   async #change(actor: string, action: string, target: string, edit: (current: ProxyConfig) => Promise<ProxyConfig>): Promise<{ version: number }> {
     const now = this.clock.now();
     const { version } = await this.store.change({ actor, action, target }, now, async (tx) => {
-      await replaceProxyConfig(tx, await edited(await readProxyConfig(tx), edit), now);
+      await replaceProxyConfig(tx, await edited(await readProxyConfig(tx, this.masterKey), edit), now, this.masterKey);
     });
     await this.onChange(version);
     return { version };

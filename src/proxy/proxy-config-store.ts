@@ -2,6 +2,7 @@ import type { StoreTx } from '../store/index.js';
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/index.js';
 import type { AiSection } from '../ai/ai-schema.js';
+import { openCredentialHeaders, sealCredentialHeaders, type StoredAiSection } from '../ai/sealed-headers.js';
 import type { IssuerSpec } from '../auth/issuer-schema.js';
 import type { RouteSpec } from './route-schema.js';
 import type { ServiceSpec } from './service-schema.js';
@@ -13,8 +14,11 @@ export interface ProxyConfig {
   ai: AiSection | undefined;
 }
 
-/** Services and routes in declaration order. */
-export async function readProxyConfig(db: Kysely<Database> | StoreTx): Promise<ProxyConfig> {
+/**
+ * Services and routes in declaration order, and the config's sections, AI providers' credential headers opened with
+ * `masterKey` (one that does not open is left out and told to `onUnopenable`).
+ */
+export async function readProxyConfig(db: Kysely<Database> | StoreTx, masterKey: Uint8Array, onUnopenable: (provider: string, header: string) => void = () => undefined): Promise<ProxyConfig> {
   const services = await db.selectFrom('services').select('spec').orderBy('position').execute();
   const routes = await db.selectFrom('routes').select('spec').orderBy('position').execute();
   const sections = await db.selectFrom('config_sections').select(['name', 'spec']).execute();
@@ -24,12 +28,15 @@ export async function readProxyConfig(db: Kysely<Database> | StoreTx): Promise<P
     services: services.map((r) => JSON.parse(r.spec) as ServiceSpec),
     routes: routes.map((r) => JSON.parse(r.spec) as RouteSpec),
     issuers: issuers ? (JSON.parse(issuers.spec) as IssuerSpec[]) : [],
-    ai: ai ? (JSON.parse(ai.spec) as AiSection) : undefined,
+    ai: ai ? await openCredentialHeaders(JSON.parse(ai.spec) as StoredAiSection, masterKey, onUnopenable) : undefined,
   };
 }
 
-/** Replaces every service and route with `config`, inside the caller's transaction: all or nothing. */
-export async function replaceProxyConfig(tx: StoreTx, config: ProxyConfig, now: number): Promise<void> {
+/**
+ * Replaces every service and route with `config`, inside the caller's transaction: all or nothing. AI providers'
+ * credential headers are sealed under `masterKey`.
+ */
+export async function replaceProxyConfig(tx: StoreTx, config: ProxyConfig, now: number, masterKey: Uint8Array): Promise<void> {
   await tx.deleteFrom('routes').execute();
   await tx.deleteFrom('services').execute();
   if (config.services.length > 0) {
@@ -39,7 +46,7 @@ export async function replaceProxyConfig(tx: StoreTx, config: ProxyConfig, now: 
       .execute();
   }
   await tx.deleteFrom('config_sections').where('name', 'in', ['issuers', 'ai']).execute();
-  if (config.ai) await tx.insertInto('config_sections').values({ name: 'ai', spec: JSON.stringify(config.ai) }).execute();
+  if (config.ai) await tx.insertInto('config_sections').values({ name: 'ai', spec: JSON.stringify(await sealCredentialHeaders(config.ai, masterKey)) }).execute();
   if (config.issuers.length > 0) await tx.insertInto('config_sections').values({ name: 'issuers', spec: JSON.stringify(config.issuers) }).execute();
   if (config.routes.length > 0) {
     await tx
