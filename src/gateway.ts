@@ -377,6 +377,9 @@ async function startMain(core: NodeCore, options: StartOptions): Promise<Gateway
   const proxyCerts = options.serveProxy === false ? undefined : proxyTls(settings);
   const adminCerts = adminTls(settings);
 
+  // A store an earlier release wrote holds them in clear. Sealed here, by the node that writes (workers only read).
+  if (await core.proxyConfig.sealCredentialsInClear('keygate-start')) logger.info('AI provider credential headers stored in clear by an earlier release are now sealed under the master key');
+
   if (options.configFile !== undefined) {
     const applied = await core.proxyConfig.apply(options.configFile, 'config-file');
     logger.info(applied, 'config file applied');

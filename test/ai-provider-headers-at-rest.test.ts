@@ -104,4 +104,14 @@ describe.each(STORE_KINDS)('AI providers\' credential headers in a %s store', (k
     expect(emulator.lastRequest()!.headers['x-api-key']).toBeUndefined();
     expect(JSON.stringify(warnings)).not.toContain(GATEWAY_TOKEN);
   });
+
+  it('seals, when a node starts, a value an earlier release stored in clear, and sends it as before', async () => {
+    await node.gateway.store.db.updateTable('config_sections').set({ spec: JSON.stringify(ai()) }).where('name', '=', 'ai').execute();
+    await node.stop();
+    node = await AiGateway.start({ env, logger });
+    const stored = await storedAi();
+    expect(stored.providers[0]!.headers['cf-aig-authorization']).toMatchObject({ protected: expect.any(String), ciphertext: expect.any(String) });
+    expect(JSON.stringify(stored)).not.toContain(GATEWAY_TOKEN);
+    expect(await sentToken()).toBe(`Bearer ${GATEWAY_TOKEN}`);
+  });
 });

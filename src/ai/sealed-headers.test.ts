@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { AiSection } from './ai-schema.js';
-import { openCredentialHeaders, sealCredentialHeaders, type StoredAiSection } from './sealed-headers.js';
+import { holdsCredentialsInClear, openCredentialHeaders, sealCredentialHeaders, type StoredAiSection } from './sealed-headers.js';
 
 const masterKey = new Uint8Array(randomBytes(32));
 const GATEWAY_TOKEN = 'Bearer cf-aig-token-0123456789';
@@ -31,8 +31,20 @@ describe('AI providers\' credential headers at rest', () => {
     expect(await openCredentialHeaders(stored, masterKey, noneUnopenable)).toEqual(ai);
   });
 
-  it('reads a credential header stored in clear by an earlier release as it is', async () => {
-    expect(await openCredentialHeaders(ai as unknown as StoredAiSection, masterKey, noneUnopenable)).toEqual(ai);
+  it('reads a credential header stored in clear by an earlier release as it is, and knows it is in clear', async () => {
+    const stored = ai as unknown as StoredAiSection;
+    expect(holdsCredentialsInClear(stored)).toBe(true);
+    expect(await openCredentialHeaders(stored, masterKey, noneUnopenable)).toEqual(ai);
+    expect(holdsCredentialsInClear(await sealCredentialHeaders(ai, masterKey))).toBe(false);
+  });
+
+  it('keeps a value already sealed when sealing a stored section, and seals only those in clear', async () => {
+    const stored = await sealCredentialHeaders(section([{ name: 'cloudflare', type: 'openai', headers: { 'cf-aig-authorization': GATEWAY_TOKEN } }]), masterKey);
+    const mixed = { ...stored, providers: [...stored.providers, { name: 'proxied', type: 'ollama', headers: { 'x-api-key': 'proxy-key-0123456789' } }] } as StoredAiSection;
+    const resealed = await sealCredentialHeaders(mixed, masterKey);
+    expect(resealed.providers[0]).toEqual(stored.providers[0]);
+    expect(JSON.stringify(resealed)).not.toContain('proxy-key-0123456789');
+    expect((await openCredentialHeaders(resealed, masterKey, noneUnopenable)).providers[1]!.headers).toEqual({ 'x-api-key': 'proxy-key-0123456789' });
   });
 
   it('leaves out a sealed value moved to another provider or header, or under another master key, naming it', async () => {

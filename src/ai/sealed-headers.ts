@@ -22,9 +22,10 @@ const binding = (provider: string, header: string) => `config_sections:ai:${prov
 
 /**
  * `ai` as the store keeps it: the value of each header that carries a credential (isCredentialHeader, the rule
- * that shows it `[redacted]`) sealed under the master key, every other header in clear.
+ * that shows it `[redacted]`) sealed under the master key, every other header in clear. A value already sealed (of
+ * a stored section) is kept as it is.
  */
-export async function sealCredentialHeaders(ai: AiSection, masterKey: Uint8Array): Promise<StoredAiSection> {
+export async function sealCredentialHeaders(ai: AiSection | StoredAiSection, masterKey: Uint8Array): Promise<StoredAiSection> {
   return {
     ...ai,
     providers: await Promise.all(
@@ -33,7 +34,7 @@ export async function sealCredentialHeaders(ai: AiSection, masterKey: Uint8Array
         const headers = await Promise.all(
           Object.entries(provider.headers).map(async ([name, value]): Promise<[string, StoredHeaderValue]> => [
             name,
-            isCredentialHeader(name) ? (JSON.parse(await sealSecret(masterKey, value, binding(provider.name, name))) as Record<string, string>) : value,
+            typeof value === 'string' && isCredentialHeader(name) ? (JSON.parse(await sealSecret(masterKey, value, binding(provider.name, name))) as Record<string, string>) : value,
           ]),
         );
         return { ...provider, headers: Object.fromEntries(headers) };
@@ -71,3 +72,6 @@ export async function openCredentialHeaders(stored: StoredAiSection, masterKey: 
   return { ...stored, providers };
 }
 
+/** Whether the stored section holds a credential header in clear, as releases before sealing stored every one. */
+export const holdsCredentialsInClear = (stored: StoredAiSection): boolean =>
+  stored.providers.some((provider) => Object.entries(provider.headers ?? {}).some(([name, value]) => typeof value === 'string' && isCredentialHeader(name)));

@@ -2,7 +2,7 @@ import type { Clock } from '../clock.js';
 import { validateConfig, type ConfigFile } from '../config/config-file.js';
 import { KeygateError } from '../errors.js';
 import type { Store } from '../store/index.js';
-import { readProxyConfig, replaceProxyConfig, type ProxyConfig } from './proxy-config-store.js';
+import { aiCredentialsInClear, readProxyConfig, replaceProxyConfig, sealAiCredentials, type ProxyConfig } from './proxy-config-store.js';
 import type { CatalogModel } from '../ai/catalog/index.js';
 import { restoreCredentialHeaders, withCredentialHeadersMasked } from '../ai/secret-redaction.js';
 import type { RouteSpec } from './route-schema.js';
@@ -25,6 +25,17 @@ export class ProxyConfigService {
   /** The config, credential headers opened; one that does not open is left out and told to `onUnopenable`. */
   read(onUnopenable?: (provider: string, header: string) => void): Promise<ProxyConfig> {
     return readProxyConfig(this.store.db, this.masterKey, onUnopenable);
+  }
+
+  /**
+   * Seals the AI providers' credential headers that releases before sealing stored in clear, changing nothing else
+   * (the config is not validated again: a node must start from any config it stored). Resolves to whether there were any.
+   */
+  async sealCredentialsInClear(actor: string): Promise<boolean> {
+    if (!(await aiCredentialsInClear(this.store.db))) return false;
+    const { version } = await this.store.change({ actor, action: 'config.seal', target: 'ai' }, this.clock.now(), (tx) => sealAiCredentials(tx, this.masterKey));
+    await this.onChange(version);
+    return true;
   }
 
   /** The whole config as the admin API shows it: AI providers' credential headers read `[redacted]`. */

@@ -2,7 +2,7 @@ import type { StoreTx } from '../store/index.js';
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/index.js';
 import type { AiSection } from '../ai/ai-schema.js';
-import { openCredentialHeaders, sealCredentialHeaders, type StoredAiSection } from '../ai/sealed-headers.js';
+import { holdsCredentialsInClear, openCredentialHeaders, sealCredentialHeaders, type StoredAiSection } from '../ai/sealed-headers.js';
 import type { IssuerSpec } from '../auth/issuer-schema.js';
 import type { RouteSpec } from './route-schema.js';
 import type { ServiceSpec } from './service-schema.js';
@@ -54,4 +54,18 @@ export async function replaceProxyConfig(tx: StoreTx, config: ProxyConfig, now: 
       .values(config.routes.map((spec, position) => ({ name: spec.name, spec: JSON.stringify(spec), position, updated_at: now })))
       .execute();
   }
+}
+
+/** Whether the stored `ai` section holds a credential header in clear, as releases before sealing stored them. */
+export async function aiCredentialsInClear(db: Kysely<Database> | StoreTx): Promise<boolean> {
+  const row = await db.selectFrom('config_sections').select('spec').where('name', '=', 'ai').executeTakeFirst();
+  return row !== undefined && holdsCredentialsInClear(JSON.parse(row.spec) as StoredAiSection);
+}
+
+/** Seals the credential headers the stored `ai` section holds in clear; nothing else in it changes. */
+export async function sealAiCredentials(tx: StoreTx, masterKey: Uint8Array): Promise<void> {
+  const row = await tx.selectFrom('config_sections').select('spec').where('name', '=', 'ai').executeTakeFirst();
+  if (!row) return;
+  const sealed = await sealCredentialHeaders(JSON.parse(row.spec) as StoredAiSection, masterKey);
+  await tx.updateTable('config_sections').set({ spec: JSON.stringify(sealed) }).where('name', '=', 'ai').execute();
 }
