@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { FastifyInstance } from 'fastify';
-import { Agent } from 'undici';
+import { ProviderAgents } from './ai/provider-agents.js';
 import type { AiRuntime } from './ai/ai-handler.js';
 import { compileAiSnapshot } from './ai/ai-snapshot.js';
 import { ProviderKeyService } from './ai/provider-keys.js';
@@ -176,7 +176,7 @@ class NodeCore {
     recorder.onFlushed((records, lastId) => spend.written(records, lastId));
     const reasoningSealer = sealerFor(master.key, ENCRYPTED_REASONING_PURPOSE);
     this.aiRuntime = {
-      dispatcher: new Agent({ keepAliveTimeout: 30_000, connections: 256 }),
+      agents: new ProviderAgents(),
       cache: new ResponseCache(10_000),
       responses,
       sealedReasoningFor: (owner) => encryptedReasoning(reasoningSealer, owner),
@@ -289,7 +289,7 @@ class NodeCore {
     await this.#compiling?.catch(() => undefined);
     await this.registry.closeAll();
     await this.aiRuntime.recorder.stop();
-    await this.aiRuntime.dispatcher.close();
+    await this.aiRuntime.agents.close();
     await this.limiter.close();
   }
 }

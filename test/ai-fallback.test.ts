@@ -1,5 +1,6 @@
+import { spawn } from 'node:child_process';
 import { createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AiGateway, PROVIDER_SECRETS, startProviderEmulators, type OpenAIErrorBody, type ProviderEmulators } from './ai-fixtures.js';
@@ -299,33 +300,66 @@ describe('fallback between an alias\'s targets', () => {
   });
 });
 
+/**
+ * A port on loopback whose connection attempts go unanswered, as behind a firewall that drops them: a process that
+ * listens with room for one waiting connection and never accepts any (its event loop blocked), the room taken by
+ * connections of our own. The kernel drops the SYNs that find the queue full.
+ */
+async function startHole(): Promise<{ port: number; stop: () => void }> {
+  const listener = `const s = require('node:net').createServer().listen({ port: 0, host: '127.0.0.1', backlog: 1 }, () => {
+    console.log(s.address().port);
+    setTimeout(() => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0), 100);
+  });`;
+  const child = spawn(process.execPath, ['-e', listener], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve) => child.stdout.once('data', (data: Buffer) => resolve(Number(data.toString().trim()))));
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const fillers = Array.from({ length: 3 }, () => connect(port, '127.0.0.1').on('error', () => undefined));
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  return {
+    port,
+    stop: () => {
+      for (const socket of fillers) socket.destroy();
+      child.kill('SIGKILL');
+    },
+  };
+}
+
 describe('a provider that does not answer within the configured timeout', () => {
   let gateway: AiGateway;
   let emulators: ProviderEmulators;
   /** An OpenAI-compatible host that reads each request and never answers it. */
   let silent: Server;
+  /** One that never even takes the connection. */
+  let hole: Awaited<ReturnType<typeof startHole>>;
   let apiKey: string;
 
   beforeAll(async () => {
     emulators = await startProviderEmulators();
     silent = createServer((req) => req.resume());
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    hole = await startHole();
     gateway = await AiGateway.start();
     await gateway.configure({
       providers: [
         { name: 'openai', type: 'openai', baseUrl: emulators.openai.url },
         { name: 'silent', type: 'openai-compatible', baseUrl: `http://127.0.0.1:${(silent.address() as AddressInfo).port}` },
+        { name: 'hole', type: 'openai-compatible', baseUrl: `http://127.0.0.1:${hole.port}` },
       ],
-      aliases: [{ name: 'hurried', targets: [{ provider: 'silent', model: 'gpt-4o-mini' }], fallbacks: [{ provider: 'openai', model: 'gpt-4o-mini' }] }],
+      aliases: [
+        { name: 'hurried', targets: [{ provider: 'silent', model: 'gpt-4o-mini' }], fallbacks: [{ provider: 'openai', model: 'gpt-4o-mini' }] },
+        { name: 'walled', targets: [{ provider: 'hole', model: 'gpt-4o-mini' }], fallbacks: [{ provider: 'openai', model: 'gpt-4o-mini' }] },
+      ],
       timeout: '300ms',
     });
     await gateway.addProviderKey('openai', PROVIDER_SECRETS.openai);
     await gateway.addProviderKey('silent', 'sk-silent-host-key');
+    await gateway.addProviderKey('hole', 'sk-hole-host-key');
     apiKey = await gateway.createApp({ name: 'hurried-app', team: 'hurried-team' });
   });
   afterAll(async () => {
     await gateway?.stop();
     await emulators?.stop();
+    hole?.stop();
     silent.closeAllConnections();
     await new Promise((resolve) => silent.close(resolve));
   });
@@ -335,6 +369,13 @@ describe('a provider that does not answer within the configured timeout', () => 
     expect(result.status).toBe(200);
     expect(result.headers.get('x-keygate-provider')).toBe('openai');
     expect(result.body).toMatchObject({ choices: [{ message: { content: 'Echo: Hello there' } }] });
+  });
+
+  // The limit under test is a time: the connection pool's own (10 s) would pass the test's 5 s, ai.timeout (300 ms) not.
+  it('falls back from a provider that never takes the connection once the timeout has passed, not the pool\'s 10 s', { timeout: 5_000 }, async () => {
+    const result = await gateway.chat(apiKey, { model: 'walled', messages: HELLO });
+    expect(result.status).toBe(200);
+    expect(result.headers.get('x-keygate-provider')).toBe('openai');
   });
 
   it('answers 504 provider_timeout in OpenAI\'s shape when there is nothing to fall back to, and records it', async () => {

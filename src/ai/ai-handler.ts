@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Agent } from 'undici';
+import type { ProviderAgents } from './provider-agents.js';
 import type { Principal } from '../auth/principal.js';
 import type { RateLimitDecision, RateLimiter } from '../auth/rate-limit/index.js';
 import type { CatalogSnapshot } from '../catalog/index.js';
@@ -37,7 +37,8 @@ export type PriceLookup = (providerType: string, model: string) => ModelPrices |
 
 /** What outlives snapshots on one node: caches, key health, usage and spend. */
 export interface AiRuntime {
-  dispatcher: Agent;
+  /** The connection pool for a call, by its `ai.timeout` (ProviderAgents). */
+  agents: ProviderAgents;
   cache: ResponseCache;
   /** Responses kept for OpenAI's Responses API: read and written by Responses API calls only. */
   responses: StoredResponses;
@@ -1507,7 +1508,7 @@ function answerChat(res: ServerResponse, call: AiCall, trace: CallTrace, format:
     hit(out);
     return undefined;
   }
-  const options = { dispatcher: runtime.dispatcher, timeoutMs: snapshot.timeoutMs, cancel: trace.cancel };
+  const options = { dispatcher: runtime.agents.for(snapshot.timeoutMs), timeoutMs: snapshot.timeoutMs, cancel: trace.cancel };
   const send = () =>
     attempt<ChatAnswer>(
       call,
@@ -1586,7 +1587,7 @@ async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, f
     // With another target after this one, the client is sent nothing until the model says something: a stream that
     // fails before (an OpenAI-format host's `error` event right after its head) falls back rather than break off.
     const holdUntilContent = tried !== lastTarget;
-    return openChatStream(provider.adapter, request, ctx, { dispatcher: runtime.dispatcher, timeoutMs: snapshot.timeoutMs, cancel: trace.cancel, holdUntilContent }).catch((error: unknown) => {
+    return openChatStream(provider.adapter, request, ctx, { dispatcher: runtime.agents.for(snapshot.timeoutMs), timeoutMs: snapshot.timeoutMs, cancel: trace.cancel, holdUntilContent }).catch((error: unknown) => {
       // A whole completion sent instead of a stream: no client gets it, but it was made and billed.
       keepBilled(call, trace, tried, provider.catalogKey, error);
       throw error;
@@ -1816,7 +1817,7 @@ async function embeddings(parsed: Record<string, unknown>, res: ServerResponse, 
   const { result, target, redaction } = await attemptAsync(call, trace, prepared.targets, (ctx, tried) => {
     const provider = snapshot.providers.get(ctx.provider.name)!;
     const answered: AnsweredPart[] = [];
-    return callEmbeddings(provider.adapter, request, ctx, { dispatcher: runtime.dispatcher, timeoutMs: snapshot.timeoutMs, cancel: trace.cancel, onPart: (input, answer) => answered.push({ input, usage: answer.usage }) }).catch(
+    return callEmbeddings(provider.adapter, request, ctx, { dispatcher: runtime.agents.for(snapshot.timeoutMs), timeoutMs: snapshot.timeoutMs, cancel: trace.cancel, onPart: (input, answer) => answered.push({ input, usage: answer.usage }) }).catch(
       async (error: unknown) => {
         // A later part failed: the parts before it were embedded, and billed, all the same.
         if (answered.length > 0) keepSpend(call, trace, { target: tried, ...(await embeddingsSpend(call, tried, answered)), status: failedStatus(error) });
