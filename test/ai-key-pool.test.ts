@@ -199,6 +199,13 @@ describe('provider keys out of credit, at rest and in the logs', () => {
     expectNoSecrets(first);
   });
 
+  it('tells the operator, once, which key was set aside, why and until when, by its id', async () => {
+    const keys = (await gateway.admin<{ keys: Array<{ id: string; priority: number }> }>(200, 'GET', '/ai/providers/metered/keys')).keys;
+    const exhausted = keys.find((key) => key.priority === 0)!;
+    const told = lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line.reason !== undefined);
+    expect(told).toEqual([expect.objectContaining({ level: 40, provider: 'metered', key: exhausted.id, reason: 'quota', until: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) })]);
+  });
+
   it('keeps the keys sealed in the store: no file of the data folder holds one in the clear', async () => {
     await gateway.usage({ app: 'metered-app' });
     const files = readdirSync(gateway.dataFolder, { recursive: true, encoding: 'utf8' }).filter((name) => statSync(join(gateway.dataFolder, name)).isFile());

@@ -52,6 +52,10 @@ export interface AiRuntime {
   price: PriceLookup;
   /** Keys set aside until the given time (rejected, or out of quota). */
   setAside: Map<string, number>;
+  /** Told when a provider key is set aside (so that an operator can see which key failed, and why). */
+  onKeySetAside?: (provider: string, keyId: string, reason: 'invalid' | 'quota', untilMs: number) => void;
+  /** Told of an error the gateway did not expect, which the client was answered as a 500 (or a 400, unexpected). */
+  onUnexpected?: (requestId: string, error: unknown) => void;
   /** Smooth weighted round-robin state per alias target set. */
   weights: Map<string, number>;
   /** Provider models that keep failing, skipped while their circuit is open. */
@@ -631,6 +635,18 @@ function unstored(body: Record<string, unknown>): Record<string, unknown> {
   return { ...body, store: false };
 }
 
+/**
+ * An error the gateway did not expect, as the client is told it: a 500, but for a request nested so deeply (JSON of
+ * thousands of levels, which JSON.parse reads) that writing it out for the provider, or walking it, overran the
+ * stack: that is the request's fault, a 400, and no provider was called with it.
+ */
+function unexpected(error: unknown): AiError {
+  if (error instanceof RangeError && error.message.includes('call stack')) {
+    return new AiError(400, 'invalid_request_error', 'nesting_too_deep', 'the request nests objects or arrays too deeply to be sent on (thousands of levels)');
+  }
+  return new AiError(500, 'api_error', 'internal_error', 'the request failed inside the gateway');
+}
+
 /** Whether a chat request is a Responses API request whose answer is to be stored. */
 const toStore = (request: ChatRequest): request is ResponsesChatRequest => RESPONSE_INPUT in request;
 
@@ -647,7 +663,7 @@ export function handleAi(req: IncomingMessage, res: ServerResponse, operation: s
       if (operation !== 'models') return retrieveModel(res, call, requestId, operation.slice('models/'.length));
       return listModels(res, call, requestId);
     } catch (error) {
-      return sendAiError(res, error instanceof AiError ? error : new AiError(500, 'api_error', 'internal_error', 'the request failed inside the gateway'), requestId);
+      return sendAiError(res, error instanceof AiError ? error : unexpected(error), requestId);
     }
   }
   if (operation === 'messages/count_tokens') return countTokens(req, res, call);
@@ -676,7 +692,9 @@ export function handleAi(req: IncomingMessage, res: ServerResponse, operation: s
     const failure =
       error instanceof AiError ? error
       : error instanceof CallCancelled ? new AiError(499, 'api_error', 'client_closed_request', error.message)
-      : new AiError(500, 'api_error', 'internal_error', 'the request failed inside the gateway');
+      : unexpected(error);
+    // The gateway's own failure, for an operator to see (not the request's: a 400 for a request nested too deeply).
+    if (!(error instanceof AiError) && failure.status === 500) call.runtime.onUnexpected?.(requestId, error);
     // Nothing goes on once the call has failed: a provider call still running (a stream accepted just before the
     // gateway failed to answer) would be generated, billed and buffered for no one.
     trace.cancel.cancel(new CallCancelled('the call failed'));
@@ -716,7 +734,7 @@ function countTokens(req: IncomingMessage, res: ServerResponse, call: AiCall): v
   const { requestId } = call;
   const fail = (error: unknown) => {
     if (error instanceof CallCancelled) return void res.destroy();
-    sendAnthropicError(res, error instanceof AiError ? error : new AiError(500, 'api_error', 'internal_error', 'the request failed inside the gateway'), requestId);
+    sendAnthropicError(res, error instanceof AiError ? error : unexpected(error), requestId);
   };
   if (req.method !== 'POST') {
     req.resume();
@@ -1187,7 +1205,12 @@ function attempt<T>(call: AiCall, trace: CallTrace, targets: readonly AiTarget[]
             return retry();
           }
           if (failure.credentialProblem) {
-            if (failure.credentialProblem !== 'denied') runtime.setAside.set(key.id, runtime.now() + (failure.credentialProblem === 'invalid' ? 600_000 : (failure.retryAfterMs ?? 3_600_000)));
+            if (failure.credentialProblem !== 'denied') {
+              const now = runtime.now();
+              const until = now + (failure.credentialProblem === 'invalid' ? 600_000 : (failure.retryAfterMs ?? 3_600_000));
+              if ((runtime.setAside.get(key.id) ?? 0) <= now) runtime.onKeySetAside?.(target.provider, key.id, failure.credentialProblem, until);
+              runtime.setAside.set(key.id, until);
+            }
             k += 1;
             return retry();
           }
