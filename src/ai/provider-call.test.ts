@@ -164,6 +164,25 @@ describe('a provider base URL no parser takes', () => {
   });
 });
 
+describe('a provider that answers a whole request with a redirect', () => {
+  it('fails the call as a bad answer, which an alias moves on from, and goes nowhere else', async () => {
+    const seen: string[] = [];
+    const server = createServer((req, res) => {
+      seen.push(req.url ?? '');
+      res.writeHead(302, { location: '/elsewhere', 'content-type': 'application/json' }).end(JSON.stringify({ id: 'x', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: 'moved' }, finish_reason: 'stop' }] }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const failure = await callChat(OpenAIProvider, request, { provider: { name: 'moved', type: 'openai', baseUrl }, credential: { id: 'k1', secret: 'sk-test' }, model: 'gpt-4o-mini', stream: false, now: 0 }).then(() => undefined, (error: unknown) => error);
+      expect((failure as ProviderCallError).failure).toMatchObject({ status: 502, code: 'provider_bad_response', retryable: true });
+      expect(seen).toEqual(['/v1/chat/completions']);
+    } finally {
+      server.close();
+    }
+  });
+});
+
 describe('ProviderCallError', () => {
   it.each([[Object], [200], [Number.NaN], [600]])('makes a failure whose status is no HTTP error status (%s) a retryable 502', (status) => {
     const error = new ProviderCallError({ status: status as unknown as number, type: 'invalid_request_error', code: null, message: 'odd', retryable: false });

@@ -192,6 +192,9 @@ function exchange(adapter: ProviderAdapter, call: UpstreamCall, options: CallOpt
       onResponseEnd() {
         const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
         if (status >= 400) end(new ProviderCallError(adapter.parseError(status, body.toString('utf8'), headers)));
+        // A redirect is not followed (the key would go with it, wherever it points): the provider's failure, which
+        // the next target may answer, and no answer to serve, bill or cache.
+        else if (status >= 300) end(new ProviderCallError({ status: 502, type: 'api_error', code: 'provider_bad_response', message: `the provider answered ${status}, a redirect, which the gateway does not follow: check its base URL`, retryable: true }));
         else end(undefined, { status, headers, body });
       },
       onResponseError(_controller, error) {

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { ModelCatalog, costUsd } from '../../catalog/index.js';
 import { CACHE_WRITES, type Usage } from '../../chat-types.js';
-import { usageOf } from './converse-response.js';
+import { ProviderCallError } from '../../provider-call.js';
+import type { CallContext } from '../provider.js';
+import { fromConverseResponse, usageOf } from './converse-response.js';
 
 const catalog = ModelCatalog.shipped();
 
@@ -30,5 +32,18 @@ describe('usageOf, for a Converse answer', () => {
     const usage = usageOf({ inputTokens: 100, outputTokens: 10, cacheWriteInputTokens: 1_000, cacheDetails: [{ ttl: '5m', inputTokens: 1_000 }] });
     // Nova 2 Lite at $0.30 input and $2.50 output: 1,100 × 0.3 + 10 × 2.5 = 330 + 25 micro-dollars.
     expect(costAt('amazon.nova-2-lite-v1:0', usage)).toBe(0.000355);
+  });
+});
+
+describe('fromConverseResponse', () => {
+  const ctx: CallContext = { provider: { name: 'bedrock', type: 'bedrock', baseUrl: '' }, credential: { id: 'k', secret: 'a:b' }, model: 'amazon.nova-lite-v1:0', stream: false, now: 0 };
+
+  it.each([[{ message: 'ok' }], [{ output: {} }], [{ output: { message: { content: 'text' } } }]])('takes a 200 that is no Converse answer (%j) for a bad answer, not an empty completion', (body) => {
+    expect(() => fromConverseResponse(body, ctx)).toThrow(ProviderCallError);
+    try {
+      fromConverseResponse(body, ctx);
+    } catch (error) {
+      expect((error as ProviderCallError).failure).toMatchObject({ status: 502, code: 'provider_bad_response', retryable: true });
+    }
   });
 });

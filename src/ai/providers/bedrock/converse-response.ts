@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { INPUT_RATES } from '../../catalog/index.js';
 import { ANTHROPIC_BLOCKS, CACHE_WRITES, STOP_SEQUENCE, type ChatCompletion, type FinishReason, type StopSequence, type ToolCall, type Usage } from '../../chat-types.js';
+import { ProviderCallError } from '../../provider-call.js';
 import type { CallContext } from '../provider.js';
 import { anthropicBlocksOf, isClaudeModel, type ConverseAnswerBlock } from './converse-thinking.js';
 
@@ -77,7 +78,12 @@ export function usageOf(usage: ConverseUsage | undefined): Usage {
  */
 export function fromConverseResponse(body: unknown, ctx: CallContext): ChatCompletion {
   const response = body as ConverseResponse;
-  const blocks = response.output?.message?.content ?? [];
+  // A 200 that is no Converse answer (a proxy's, another API's) would be an empty completion, billed nothing and
+  // cached: it is the provider's failure, and the next target may answer.
+  if (!Array.isArray(response.output?.message?.content)) {
+    throw new ProviderCallError({ status: 502, type: 'api_error', code: 'provider_bad_response', message: 'the provider answered with no Converse message', retryable: true });
+  }
+  const blocks = response.output.message.content;
   const text = blocks.map((block) => block.text ?? '').join('');
   const toolCalls: ToolCall[] = blocks.flatMap((block) =>
     block.toolUse ? [{ id: block.toolUse.toolUseId, type: 'function' as const, function: { name: block.toolUse.name, arguments: JSON.stringify(block.toolUse.input ?? {}) } }] : [],
