@@ -309,3 +309,67 @@ describe('the response cache for callers that are no app', () => {
     expect(openai.requests().length).toBe(calls + 1);
   });
 });
+
+describe('the response cache with aliases', () => {
+  let gateway: AiGateway;
+  let first: OpenAIEmulator;
+  let second: OpenAIEmulator;
+  let apiKey: string;
+  const configure = (moving: string) =>
+    gateway.configure({
+      providers: [
+        { name: 'first', type: 'openai', baseUrl: first.url },
+        { name: 'second', type: 'openai', baseUrl: second.url },
+      ],
+      aliases: [
+        { name: 'shared', targets: [{ provider: 'first', model: 'gpt-4o-mini' }, { provider: 'second', model: 'gpt-4o-mini' }] },
+        { name: 'moving', targets: [{ provider: 'first', model: moving }] },
+      ],
+      cache: { ttl: '10m' },
+    });
+
+  beforeAll(async () => {
+    first = await startOpenAIEmulator();
+    second = await startOpenAIEmulator();
+    gateway = await AiGateway.start();
+    await configure('gpt-4o-mini');
+    await gateway.addProviderKey('first', PROVIDER_SECRETS.openai);
+    await gateway.addProviderKey('second', PROVIDER_SECRETS.openai);
+    apiKey = await gateway.createApp({ name: 'alias-cache-app', team: 'alias-cache-team' });
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+    await first?.stop();
+    await second?.stop();
+  });
+
+  it("gives the turns of an alias's weighted targets to the calls sent to a provider: a cache hit takes none", async () => {
+    const served: string[] = [];
+    const sharedAsk = (content: string) => ({ model: 'shared', messages: [{ role: 'user', content }] });
+    await gateway.chat(apiKey, sharedAsk('the same question'));
+    for (let i = 0; i < 6; i++) {
+      expect((await gateway.chat(apiKey, sharedAsk('the same question'))).headers.get('x-keygate-cache')).toBe('hit');
+      served.push((await gateway.chat(apiKey, sharedAsk(`a new question ${i}`))).headers.get('x-keygate-provider')!);
+    }
+    // Each hit between two calls would take a turn, and every new question go to the same target.
+    expect(served.filter((provider) => provider === 'first')).toHaveLength(3);
+    expect(served.filter((provider) => provider === 'second')).toHaveLength(3);
+  });
+
+  it('answers an alias moved to another model from that model, not from what the old one said', async () => {
+    const question = { model: 'moving', messages: [{ role: 'user', content: 'Which model are you?' }] };
+    const before = await gateway.chat(apiKey, question);
+    expect(before.headers.get('x-keygate-model')).toBe('gpt-4o-mini');
+    expect((await gateway.chat(apiKey, question)).headers.get('x-keygate-cache')).toBe('hit');
+    await configure('gpt-4o');
+    const after = await gateway.chat(apiKey, question);
+    expect(after.headers.get('x-keygate-cache')).toBeNull();
+    expect(after.headers.get('x-keygate-model')).toBe('gpt-4o');
+  });
+
+  it('serves a request that says stream: false from the entry of the same request without it, and the reverse', async () => {
+    const question = (extra: Record<string, unknown>) => ({ model: 'first/gpt-4o-mini', messages: [{ role: 'user', content: 'Stream or not?' }], ...extra });
+    expectServedAgain(await gateway.chat(apiKey, question({})), await gateway.chat(apiKey, question({ stream: false })));
+    expectServedAgain(await gateway.chat(apiKey, question({ stream: false, temperature: 0 })), await gateway.chat(apiKey, question({ temperature: 0 })));
+  });
+});

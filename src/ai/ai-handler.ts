@@ -823,7 +823,10 @@ function retrieveModel(res: ServerResponse, call: AiCall, requestId: string, enc
 }
 
 interface Prepared {
+  /** The targets that may answer, in the config's order (inTurn orders them for a call). */
   targets: readonly AiTarget[];
+  /** An alias's targets shared by weight, when it has more than one: those of `targets` are ordered by inTurn. */
+  weighted: readonly AiTarget[] | undefined;
   app: string | undefined;
   team: string | undefined;
   /** The prompt's estimated tokens (four bytes of UTF-8 a token, images as imageTokens says): what the limits are checked with. */
@@ -857,7 +860,9 @@ function prepare(requested: string, promptTokens: number, call: AiCall, leastTok
  */
 function admit(requested: string, call: AiCall, kind: ModelKind = 'chat'): Prepared | Promise<Prepared> {
   const { runtime } = call;
-  const found = resolveModel(call.snapshot, requested, (t) => weightedOrder(runtime, t));
+  // In the config's order: the weights choose among an alias's targets only once a provider is to be called (inTurn),
+  // so that a cache hit, or a call refused, takes no target's turn.
+  const found = resolveModel(call.snapshot, requested, (t) => t as AiTarget[]);
   if (!found || !mayUse(call, requested, found)) throw modelNotFound(requested);
   const resolved = targetsOfKind(call, found, kind, requested);
   const appName = call.principal?.app;
@@ -867,7 +872,8 @@ function admit(requested: string, call: AiCall, kind: ModelKind = 'chat'): Prepa
   const moneyApp = inMoney(app?.budget) ? appName : undefined;
   const moneyTeam = inMoney(teamBudget) ? team : undefined;
   const targets = moneyApp !== undefined || moneyTeam !== undefined ? pricedTargets(call, resolved, requested) : resolved;
-  const prepared: Prepared = { targets, app: appName, team, promptTokens: 0, leastTokens: 0, charged: undefined, moneyApp, moneyTeam };
+  const weighted = call.snapshot.aliases.get(requested)?.targets;
+  const prepared: Prepared = { targets, weighted: weighted && weighted.length > 1 ? weighted : undefined, app: appName, team, promptTokens: 0, leastTokens: 0, charged: undefined, moneyApp, moneyTeam };
   const budgets = enforceBudgets(call, appName, team, runtime.now());
   return budgets ? budgets.then(() => prepared) : prepared;
 }
@@ -930,6 +936,18 @@ function targetsOfKind(call: AiCall, targets: readonly AiTarget[], kind: ModelKi
     throw new AiError(400, 'invalid_request_error', 'unsupported_model', message, 'model');
   }
   return kept;
+}
+
+/**
+ * The targets a call to a provider tries, in order: an alias's weighted targets first, the one whose turn it is by
+ * their weights leading (smooth weighted round robin), then the rest as the config lists them. Taken only once the
+ * call goes to a provider, so that the turns follow the calls the providers were sent.
+ */
+function inTurn(call: AiCall, prepared: Prepared): readonly AiTarget[] {
+  const weighted = prepared.weighted;
+  if (!weighted) return prepared.targets;
+  const shared = prepared.targets.filter((target) => weighted.includes(target));
+  return [...weightedOrder(call.runtime, shared), ...prepared.targets.filter((target) => !weighted.includes(target))];
 }
 
 /** Whether a budget is in money: a call counted against it must have a price. */
@@ -1511,10 +1529,19 @@ function recordChat(call: AiCall, trace: CallTrace, prepared: Prepared, request:
   return cost;
 }
 
+/**
+ * The model a cached answer is kept under: the name asked for, and for an alias what it stands for, so that an alias
+ * moved to other models (PUT /config) is not answered from what its old ones said until their entries expire.
+ */
+function cachedName(call: AiCall, requested: string): string {
+  const alias = call.snapshot.aliases.get(requested);
+  return alias ? `${requested}\n${alias.signature}` : requested;
+}
+
 /** A non-streamed completion: from the cache, or from the first target that answers, sent from its socket's callback. */
 function answerChat(res: ServerResponse, call: AiCall, trace: CallTrace, format: ChatFormat, request: ChatRequest, prepared: Prepared, fail: (error: unknown) => void): Promise<void> | undefined {
   const { runtime, snapshot } = call;
-  const cacheKey = snapshot.cacheTtlMs > 0 ? ResponseCache.keyOf(cacheSpaceOf(call), request.model, request, thinkingKeyOf(request)) : undefined;
+  const cacheKey = snapshot.cacheTtlMs > 0 ? ResponseCache.keyOf(cacheSpaceOf(call), cachedName(call, request.model), request, thinkingKeyOf(request)) : undefined;
   const cached = cacheKey ? runtime.cache.get(cacheKey, runtime.now()) : undefined;
   // An entry cached from the other format's call that this one's cannot be rendered from counts as a miss.
   // Only a Response seals (and the owner is a JSON text): no other format pays for it.
@@ -1536,7 +1563,7 @@ function answerChat(res: ServerResponse, call: AiCall, trace: CallTrace, format:
     attempt<ChatAnswer>(
       call,
       trace,
-      prepared.targets,
+      inTurn(call, prepared),
       (ctx, tried, done) => {
         const provider = snapshot.providers.get(ctx.provider.name)!;
         chatAnswer(provider.adapter, request, ctx, options, (error, answer) => {
@@ -1604,8 +1631,9 @@ async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, f
   const { httpVersionMajor: major, httpVersionMinor: minor } = res.req;
   const chunked = major > 1 || (major === 1 && minor >= 1);
   refuseOrHold(call, trace, prepared, maxOutputOf(request));
-  const lastTarget = prepared.targets[prepared.targets.length - 1];
-  const { result: stream, target, redaction } = await attemptAsync(call, trace, prepared.targets, (ctx, tried) => {
+  const targets = inTurn(call, prepared);
+  const lastTarget = targets[targets.length - 1];
+  const { result: stream, target, redaction } = await attemptAsync(call, trace, targets, (ctx, tried) => {
     const provider = snapshot.providers.get(ctx.provider.name)!;
     // With another target after this one, the client is sent nothing until the model says something: a stream that
     // fails before (an OpenAI-format host's `error` event right after its head) falls back rather than break off.
@@ -1828,7 +1856,7 @@ async function embeddings(parsed: Record<string, unknown>, res: ServerResponse, 
   const prepared = await prepare(request.model, estimate, call, estimate, 'embedding');
   const { runtime, snapshot } = call;
   // Embeddings are the same for the same input: with `ai.cache`, the caller's same request is answered again.
-  const cacheKey = snapshot.cacheTtlMs > 0 ? ResponseCache.keyOf(cacheSpaceOf(call), request.model, request, 'embeddings') : undefined;
+  const cacheKey = snapshot.cacheTtlMs > 0 ? ResponseCache.keyOf(cacheSpaceOf(call), cachedName(call, request.model), request, 'embeddings') : undefined;
   const cached = cacheKey ? runtime.cache.get(cacheKey, runtime.now()) : undefined;
   if (cached) {
     recordCall(call, trace, { app: prepared.app, team: prepared.team, provider: null, model: request.model, tokens: NO_TOKENS, estimated: false, cost: 0, ttftMs: null, status: 200, cacheHit: true });
@@ -1837,7 +1865,7 @@ async function embeddings(parsed: Record<string, unknown>, res: ServerResponse, 
     return;
   }
   refuseOrHold(call, trace, prepared, 0);
-  const { result, target, redaction } = await attemptAsync(call, trace, prepared.targets, (ctx, tried) => {
+  const { result, target, redaction } = await attemptAsync(call, trace, inTurn(call, prepared), (ctx, tried) => {
     const provider = snapshot.providers.get(ctx.provider.name)!;
     const answered: AnsweredPart[] = [];
     return callEmbeddings(provider.adapter, request, ctx, { dispatcher: runtime.agents.for(snapshot.timeoutMs), timeoutMs: snapshot.timeoutMs, cancel: trace.cancel, onPart: (input, answer) => answered.push({ input, usage: answer.usage }) }).catch(

@@ -28,10 +28,17 @@ export interface AiProvider {
   keyless: SecretRedaction;
 }
 
+export interface AiAlias {
+  targets: readonly AiTarget[];
+  fallbacks: readonly AiTarget[];
+  /** What the alias stands for, as text: the response cache keys an alias's answers by it, so a changed alias misses. */
+  signature: string;
+}
+
 /** The AI gateway's part of the snapshot: providers with their opened key pools, aliases, cache settings. */
 export interface AiSnapshot {
   readonly providers: ReadonlyMap<string, AiProvider>;
-  readonly aliases: ReadonlyMap<string, { targets: readonly AiTarget[]; fallbacks: readonly AiTarget[] }>;
+  readonly aliases: ReadonlyMap<string, AiAlias>;
   readonly cacheTtlMs: number;
   readonly cacheMaxEntries: number;
   readonly timeoutMs: number;
@@ -87,13 +94,12 @@ export function compileAiSnapshot(section: AiSection | undefined, pools: Readonl
       keyless: SecretRedaction.of(configured),
     });
   }
-  const aliases = new Map<string, { targets: AiTarget[]; fallbacks: AiTarget[] }>();
+  const aliases = new Map<string, AiAlias>();
   for (const alias of section.aliases ?? []) {
-    aliases.set(alias.name, {
-      targets: alias.targets.map((t) => ({ provider: t.provider, model: t.model, weight: t.weight ?? 1 })),
-      // A fallback of weight 0 is drained as a target of weight 0 is.
-      fallbacks: (alias.fallbacks ?? []).map((t) => ({ provider: t.provider, model: t.model, weight: t.weight ?? 1 })).filter((t) => t.weight > 0),
-    });
+    const targets = alias.targets.map((t) => ({ provider: t.provider, model: t.model, weight: t.weight ?? 1 }));
+    // A fallback of weight 0 is drained as a target of weight 0 is.
+    const fallbacks = (alias.fallbacks ?? []).map((t) => ({ provider: t.provider, model: t.model, weight: t.weight ?? 1 })).filter((t) => t.weight > 0);
+    aliases.set(alias.name, { targets, fallbacks, signature: JSON.stringify([targets, fallbacks]) });
   }
   return {
     providers,

@@ -49,7 +49,10 @@ export class ResponseCache {
    * are written into the request's JSON for the key when it has any (CACHE_MARKED).
    */
   static keyOf(space: string, model: string, request: ChatRequest | EmbeddingsRequest, beyondJson = ''): string {
-    const hash = createHash('sha256').update(space).update('\n').update(model).update('\n').update(JSON.stringify(request, (request as ChatRequest)[CACHE_MARKED] ? withBreakpoints : undefined));
+    // `stream: false` asks what its absence asks (only answers to requests that are not streamed are cached): the
+    // openai SDK leaves it out, other clients send it, and both should meet the same entries.
+    const keyed = 'stream' in request && request.stream === false ? withoutStream(request) : request;
+    const hash = createHash('sha256').update(space).update('\n').update(model).update('\n').update(JSON.stringify(keyed, (request as ChatRequest)[CACHE_MARKED] ? withBreakpoints : undefined));
     if (beyondJson !== '') hash.update('\n').update(beyondJson);
     return hash.digest('base64url');
   }
@@ -101,4 +104,10 @@ export class ResponseCache {
 function withBreakpoints(_key: string, value: unknown): unknown {
   if (typeof value !== 'object' || value === null || !(CACHE_CONTROL in value)) return value;
   return { ...value, cache_control: (value as { [CACHE_CONTROL]: unknown })[CACHE_CONTROL] };
+}
+
+/** The request without its `stream` member; its symbols (CACHE_MARKED among them) are copied with the rest. */
+function withoutStream(request: ChatRequest): ChatRequest {
+  const { stream: _stream, ...rest } = request;
+  return rest as ChatRequest;
 }
