@@ -276,7 +276,7 @@ class NodeCore {
         this.#compiling = this.compile()
           .then((snapshot) => {
             this.#holder!.swap(snapshot);
-            this.logger.info({ version: snapshot.version, jwksKeys: snapshot.keys.jwks.keys.length, routes: snapshot.proxy.services.size }, 'snapshot swapped');
+            this.logger.info({ version: snapshot.version, jwksKeys: snapshot.keys.jwks.keys.length, services: snapshot.proxy.services.size }, 'snapshot swapped');
           })
           .finally(() => {
             this.#compiling = undefined;

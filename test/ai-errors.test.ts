@@ -195,6 +195,12 @@ describe('errors of the unified API', () => {
     for (const model of deprecated) expect(open).not.toContain(`openai/${model.id}`);
   });
 
+  it('lists no name of an app\'s list that resolves to nothing, which it would answer 404', async () => {
+    const listed = (await gateway.openai(await gateway.createApp({ name: 'hopeful', team: 'errors-team', models: ['fast', 'no-such-alias'] })).models.list()).data.map((m) => m.id);
+    expect(listed).toContain('fast');
+    expect(listed).not.toContain('no-such-alias');
+  });
+
   it('answers GET /v1/models/{model} for a model the app may use, and 404 model_not_found for one it may not', async () => {
     const client = gateway.openai(pickyKey);
     expect(await client.models.retrieve('mini')).toMatchObject({ id: 'mini', object: 'model', owned_by: 'keygate' });

@@ -225,6 +225,13 @@ describe('the config file from the keygate command', () => {
     expect(result.stderr).toBe(`keygate: ${file}: routes[0].service: no service is named "nope"\n`);
   });
 
+  it('names a file that is not YAML once, with the parser\'s words and where', async () => {
+    const file = write('broken.yaml', 'version: 1\nservices:\n  - name: a\n    targets: [\n  - x\n');
+    const result = await runKeygate(['validate', file]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(new RegExp(`^keygate: ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not valid YAML: .* at line \\d+, column \\d+\n$`));
+  });
+
   it('starts with a good config file, serves its routes, and exports the file back unchanged', async () => {
     const file = write('good.yaml', fileFor('/web/*', 2));
     node = await startKeygate({}, ['--config', file]);

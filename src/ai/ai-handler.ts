@@ -792,8 +792,9 @@ function visibleModels(call: AiCall): string[] {
   const priced = inMoney(app?.budget) || inMoney(teamBudget) ? (targets: readonly AiTarget[]) => targets.some((target) => isPriced(call, target)) : () => true;
   return [...names]
     .filter((name) => {
+      // A name that resolves to no target (an app's list may hold any name) would answer 404: not listed.
       const targets = resolveModel(call.snapshot, name, (t) => [...t]) ?? [];
-      return mayUse(call, name, targets) && priced(targets);
+      return targets.length > 0 && mayUse(call, name, targets) && priced(targets);
     })
     .sort();
 }

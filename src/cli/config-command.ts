@@ -19,7 +19,8 @@ export function readConfigFile(file: string): unknown {
   try {
     return parseConfigText(text, file);
   } catch (error) {
-    if (error instanceof KeygateError) throw new CliError(`${file}: ${error.message}`, 2);
+    // A YAML error names the file already; a field's error names its path in the file.
+    if (error instanceof KeygateError) throw new CliError(error.message.startsWith(`${file} `) ? error.message : `${file}: ${error.message}`, 2);
     throw error;
   }
 }

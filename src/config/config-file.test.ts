@@ -83,6 +83,12 @@ describe('validateConfig', () => {
     expect(message).not.toContain('key=abc');
   });
 
+  it('refuses an alias drained of every target, with no fallback, and takes one whose fallback answers', () => {
+    const ai = (alias: Record<string, unknown>) => ({ version: 1, ai: { providers: [{ name: 'p', type: 'openai' }], aliases: [{ name: 'chat', ...alias }] } });
+    expect(refusal(ai({ targets: [{ provider: 'p', model: 'a', weight: 0 }] }))).toMatch(/^ai\.aliases\[0\]: "chat" has no target or fallback of a weight above 0/);
+    expect(validateConfig(ai({ targets: [{ provider: 'p', model: 'a', weight: 0 }], fallbacks: [{ provider: 'p', model: 'b' }] }))).toBeDefined();
+  });
+
   it('refuses an AI provider header value no HTTP header may hold', () => {
     expect(refusal({ version: 1, ai: { providers: [{ name: 'p', type: 'openai-compatible', baseUrl: 'https://example.com', headers: { 'x-org': 'a\nb' } }] } })).toMatch(/^ai\.providers\[0\]\.headers\.x-org: holds a character no HTTP header may/);
     expect(validateConfig({ version: 1, ai: { providers: [{ name: 'p', type: 'openai-compatible', baseUrl: 'https://example.com/v1/', headers: { 'x-org': 'café\ttab' } }] } })).toBeDefined();
@@ -149,7 +155,7 @@ describe('parseConfigText', () => {
   });
 
   it('names the source and the first line of the YAML error', () => {
-    expect(() => parseConfigText('version: 1\nservices: [\n', 'keygate.yaml')).toThrow(/^keygate\.yaml is not valid YAML: [^\n]+$/);
+    expect(() => parseConfigText('version: 1\nservices: [\n', 'keygate.yaml')).toThrow(/^keygate\.yaml is not valid YAML: [^\n]+[^:\n]$/);
   });
 
   it('reads back what configToYaml writes', () => {

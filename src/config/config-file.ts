@@ -160,6 +160,11 @@ export function validateConfig(value: unknown): ConfigFile {
         if (!providers.has(target.provider)) throw new KeygateError('invalid_config', `ai.aliases[${i}].${list}[${j}].provider: no provider is named "${target.provider}"`);
       });
     }
+    // Weight 0 drains a target; an alias drained of every one, with no fallback, could answer no call (and its callers
+    // would be told to add keys): give it a target that takes calls, or remove it.
+    if (![...alias.targets, ...(alias.fallbacks ?? [])].some((target) => (target.weight ?? 1) > 0)) {
+      throw new KeygateError('invalid_config', `ai.aliases[${i}]: "${alias.name}" has no target or fallback of a weight above 0, so it could answer no call; give one a weight, or remove the alias`);
+    }
   });
   const routes = new Set<string>();
   (config.routes ?? []).forEach((route, i) => {
@@ -196,7 +201,8 @@ export function parseConfigText(text: string, source: string): ConfigFile {
   try {
     value = parseYaml(text);
   } catch (error) {
-    throw new KeygateError('invalid_config', `${source} is not valid YAML: ${(error as Error).message.split('\n')[0]}`);
+    // The parser's first line ends with a colon before the excerpt it quotes on the next lines: not kept.
+    throw new KeygateError('invalid_config', `${source} is not valid YAML: ${((error as Error).message.split('\n')[0] ?? '').replace(/:\s*$/, '')}`);
   }
   return validateConfig(value);
 }
