@@ -89,4 +89,17 @@ describe('the body of a unified API request', () => {
     expect(embedded.status).toBe(200);
     expect(await gateway.usage({ app: 'body-app', model: 'gpt-4o-模型\u2028', groupBy: 'status' })).toEqual([expect.objectContaining({ status: 200, calls: 3 })]);
   });
+
+  it.each(['gzip', 'br', 'deflate'])('refuses a body sent with content-encoding %s with 415, saying to send it uncompressed', async (encoding) => {
+    const before = emulators.openai.requests().length;
+    const response = await fetch(`${gateway.proxyUrl}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json', 'content-encoding': encoding }, body: request('Hello') });
+    expect(response.status).toBe(415);
+    expect(await response.json()).toMatchObject({ error: { type: 'invalid_request_error', code: 'unsupported_content_encoding' } });
+    expect(emulators.openai.requests().length).toBe(before);
+  });
+
+  it('reads a body whose content-encoding is identity as it is', async () => {
+    const response = await fetch(`${gateway.proxyUrl}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json', 'content-encoding': 'identity' }, body: request('Hello') });
+    expect(response.status).toBe(200);
+  });
 });

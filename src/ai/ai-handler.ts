@@ -98,6 +98,13 @@ function parseBody(body: Buffer): Record<string, unknown> {
 function readJson(req: IncomingMessage, limit: number, done: Done<Record<string, unknown>>): void {
   // Gone before the handler ran (while a credential was checked): its events have been and gone.
   if (req.destroyed && !req.readableEnded) return done(new CallCancelled('the client closed the connection before sending the whole body'));
+  // A compressed body would be read as text that is not JSON (or as JSON it is not, for a label the body does not
+  // have): the gateway reads bodies as sent, and says so.
+  const encoding = req.headers['content-encoding'];
+  if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
+    req.resume();
+    return done(new AiError(415, 'invalid_request_error', 'unsupported_content_encoding', `the request body is sent with content-encoding "${encoding.slice(0, 40)}"; send it uncompressed, without the header`));
+  }
   const chunks: Buffer[] = [];
   let size = 0;
   let finished = false;
