@@ -54,7 +54,7 @@ export interface AiRuntime {
   setAside: Map<string, number>;
   /** Told when a provider key is set aside (so that an operator can see which key failed, and why). */
   onKeySetAside?: (provider: string, keyId: string, reason: 'invalid' | 'quota', untilMs: number) => void;
-  /** Told of an error the gateway did not expect, which the client was answered as a 500 (or a 400, unexpected). */
+  /** Told of an error the gateway did not expect, which the client was answered as a 500. */
   onUnexpected?: (requestId: string, error: unknown) => void;
   /** Smooth weighted round-robin state per alias target set. */
   weights: Map<string, number>;
