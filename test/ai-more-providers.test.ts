@@ -67,6 +67,14 @@ describe.each(PROVIDERS)('$provider through the gateway', ({ provider, chat, emb
     expect(second.choices[0]?.message.content).toBe('It is 21 degrees in Paris.');
   });
 
+  it("streams a tool call that the openai SDK's stream helper puts together whole", async () => {
+    const stream = client.chat.completions.stream({ model: chat, messages: [{ role: 'user', content: 'What is the weather in Paris? Use get_weather.' }], tools: [WEATHER_TOOL] });
+    const answer = await stream.finalChatCompletion();
+    const call = answer.choices[0]!.message.tool_calls![0]!;
+    expect(call.type === 'function' && [call.function.name, JSON.parse(call.function.arguments)]).toEqual(['get_weather', { city: 'Paris' }]);
+    expect(answer.choices[0]!.finish_reason).toBe('tool_calls');
+  });
+
   it('embeds texts, one vector each, in order', async () => {
     const { data, response } = await client.embeddings.create({ model: embed, input: ['first text', 'second'], encoding_format: 'float' }).withResponse();
     expect(response.headers.get('x-keygate-provider')).toBe(provider);
@@ -77,7 +85,7 @@ describe.each(PROVIDERS)('$provider through the gateway', ({ provider, chat, emb
 
   it('accounts for every call under the provider and the app', async () => {
     const rows = await gateway.usage({ app, groupBy: 'provider' });
-    expect(rows).toEqual([expect.objectContaining({ provider, calls: 5, failedCalls: 0 })]);
+    expect(rows).toEqual([expect.objectContaining({ provider, calls: 6, failedCalls: 0 })]);
     const row = rows[0] as UsageRow;
     expect(row.inputTokens).toBeGreaterThan(0);
     expect(row.outputTokens).toBeGreaterThan(0);

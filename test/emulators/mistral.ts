@@ -12,8 +12,9 @@ import { encodedVector, textOfContent, toolsCalledFor } from './emulated-model.j
  * Answers: a tool message last → "It is 21 degrees in Paris."; tools given (tool_choice not none) → a call of each
  * tool the last user message names (in the order of `tools`), else of the first, as Mistral's function calling
  * documents several calls (https://docs.mistral.ai/capabilities/function_calling/): one `tool_calls` array, each
- * call with its own nine-character id (toolCallIdOf) and its `index`, its arguments filled in from its parameters
- * (sampleOf) and written as Mistral writes them, with a space after each colon and comma (`{"city": "Paris"}`);
+ * call with its own nine-character id (toolCallIdOf) and its `index` but no `type` (optional in Mistral's API, and
+ * left out of its answers), its arguments filled in from its parameters (sampleOf) and written as Mistral writes
+ * them, with a space after each colon and comma (`{"city": "Paris"}`);
  * otherwise "Hello from the Mistral emulator." cut to max_tokens words. Streamed, the calls come whole, all in one
  * chunk's `tool_calls` array, as Mistral's API sends them. Usage: 11 prompt tokens, one completion token per word
  * and 8 per call.
@@ -73,11 +74,11 @@ export async function startMistralEmulator(options: MistralEmulatorOptions = {})
     const userText = textOfContent(messages.filter((message) => message.role === 'user').at(-1)?.content);
     let text = 'Hello from the Mistral emulator.';
     let finish = 'stop';
-    let calls: Array<{ id: string; type: 'function'; function: { name: string; arguments: string }; index: number }> = [];
+    let calls: Array<{ id: string; function: { name: string; arguments: string }; index: number }> = [];
     if (messages[messages.length - 1]?.role === 'tool') text = 'It is 21 degrees in Paris.';
     else if (offered.length > 0) {
       text = '';
-      calls = toolsCalledFor(offered, userText, (tool) => String(tool.name)).map((tool, index) => ({ id: toolCallIdOf(index), type: 'function', function: { name: String(tool.name), arguments: spacedJson(sampleOf(tool.parameters)) }, index }));
+      calls = toolsCalledFor(offered, userText, (tool) => String(tool.name)).map((tool, index) => ({ id: toolCallIdOf(index), function: { name: String(tool.name), arguments: spacedJson(sampleOf(tool.parameters)) }, index }));
       finish = 'tool_calls';
     }
     const words = text.split(/(?= )/).filter(Boolean);

@@ -1,10 +1,12 @@
 import { ProviderCallError } from '../../provider-call.js';
 import type { ChatCompletion, ChatCompletionChunk, FinishReason, Usage } from '../../chat-types.js';
+import { withToolCallTypes } from '../openai/index.js';
 
 /**
  * Where Mistral's answers (https://docs.mistral.ai/api/#tag/chat) leave OpenAI's: finish_reason `model_length` (the
- * model's context was full) is OpenAI's `length`, and content may be a list of chunks (reasoning models send
- * `thinking` chunks beside `text`), of which the text is kept.
+ * model's context was full) is OpenAI's `length`, content may be a list of chunks (reasoning models send
+ * `thinking` chunks beside `text`), of which the text is kept, and tool calls come without their `type` (optional in
+ * Mistral's API, and left out), which is filled in (the OpenAI-format translator does it for streamed calls).
  */
 type MistralContent = string | null | undefined | Array<{ type?: string; text?: string }>;
 
@@ -32,10 +34,10 @@ function textOf(content: MistralContent): string | null | undefined {
 export function fromMistralChat(body: unknown): ChatCompletion {
   const completion = body as ChatCompletion;
   if (generationFailed(completion.choices)) throw generationFailure(completion.usage ?? undefined);
-  return {
+  return withToolCallTypes({
     ...completion,
     choices: completion.choices.map((choice) => ({ ...choice, message: { ...choice.message, content: textOf(choice.message.content as MistralContent) ?? null }, finish_reason: finishReasonOf(choice.finish_reason) })),
-  };
+  });
 }
 
 export function fromMistralChunk(chunk: ChatCompletionChunk): ChatCompletionChunk {

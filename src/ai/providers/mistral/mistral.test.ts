@@ -100,6 +100,13 @@ describe('the Mistral provider', () => {
     expect(chunks.at(-2)?.choices[0]?.finish_reason).toBe('tool_calls');
   });
 
+  it('gives its tool calls the type Mistral leaves out, whole and streamed, which OpenAI\'s clients need', async () => {
+    const completion = await callChat(MistralProvider, { ...hello, tools: [weatherTool] }, ctx());
+    expect(completion.choices[0]!.message.tool_calls!.map((call) => call.type)).toEqual(['function']);
+    const chunks = await collect({ ...hello, tools: [weatherTool] });
+    expect(chunks.flatMap((c) => c.choices[0]?.delta.tool_calls ?? []).map((call) => call.type)).toEqual(['function']);
+  });
+
   it('answers with text once the tool result is sent back, turning other providers\' call ids into Mistral\'s form', async () => {
     const completion = await callChat(
       MistralProvider,

@@ -24,4 +24,4 @@ export const takesEffortWithTools = (ctx: CallContext): boolean => !/^gpt-(?:5\.
  * history's `reasoning_content`, neither of which OpenAI defines.
  */
 export const OpenAIProvider = openAIStyleAdapter({ type: 'openai', defaultBaseUrl: 'https://api.openai.com', adjust: withoutTopK, takesEffortWithTools });
-export { openAIStyleAdapter, type OpenAIStyleOptions } from './openai-style.js';
+export { openAIStyleAdapter, withToolCallTypes, type OpenAIStyleOptions } from './openai-style.js';

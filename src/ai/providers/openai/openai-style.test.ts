@@ -92,6 +92,20 @@ describe('the OpenAI-compatible adapter', () => {
   });
 });
 
+describe("the OpenAI-style adapter's reading of a whole answer", () => {
+  const answer = (call: object) => ({ id: 'c1', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: null, tool_calls: [call] }, finish_reason: 'tool_calls' }] });
+
+  it('gives a tool call the type a host left out, which the SDK\'s runTools needs to run it', () => {
+    const completion = OpenAIProvider.parseChat(answer({ id: 'D681PevKs', function: { name: 'get_weather', arguments: '{}' } }), ctx());
+    expect(completion.choices[0]!.message.tool_calls).toEqual([{ id: 'D681PevKs', type: 'function', function: { name: 'get_weather', arguments: '{}' } }]);
+  });
+
+  it('returns an answer that lacks nothing as it is, so that its bytes can go on unchanged', () => {
+    const body = answer({ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{}' } });
+    expect(OpenAIProvider.parseChat(body, ctx())).toBe(body);
+  });
+});
+
 describe("the OpenAI-style adapter's reading of errors", () => {
   it("keeps OpenAI's null code null, rather than fill it with the error's type", () => {
     const failure = OpenAIProvider.parseError(400, JSON.stringify({ error: { message: 'Invalid value', type: 'invalid_request_error', param: 'messages', code: null } }), {});
@@ -215,6 +229,15 @@ describe("the OpenAI-style adapter's reading of a stream", () => {
     // Written anew, with the index: the host's own text has none.
     expect(chunks.slice(1).every((chunk) => (chunk as TranslatedChunk)[SOURCE_TEXT] === undefined)).toBe(true);
     expect((chunks[0] as TranslatedChunk)[SOURCE_TEXT]).toBe(OPENING);
+  });
+
+  it("gives a streamed call's first delta the type a host left out, as Mistral does, and writes the chunk anew", () => {
+    const call = (delta: object) => OPENING.replace('"delta":{"role":"assistant","content":""}', `"delta":{"tool_calls":[${JSON.stringify(delta)}]}`);
+    const first = call({ index: 0, id: 'D681PevKs', function: { name: 'get_weather', arguments: '{"city": ' } });
+    const chunks = OpenAIProvider.streamTranslator(ctx({ stream: true })).push(events(first, call({ index: 0, function: { arguments: '"Paris"}' } })));
+    expect(chunks.map((chunk) => chunk.choices[0]!.delta.tool_calls![0]!.type)).toEqual(['function', undefined]);
+    expect((chunks[0] as TranslatedChunk)[SOURCE_TEXT]).toBeUndefined();
+    expect((chunks[1] as TranslatedChunk)[SOURCE_TEXT]).toBeDefined();
   });
 
   it("keeps the index a host gives its tool calls, and the host's own text", () => {

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { ChatCompletion, ChatCompletionChunk, ChatRequest, EmbeddingsRequest, EmbeddingsResponse, Usage } from '../../chat-types.js';
+import type { ChatCompletion, ChatCompletionChunk, ChatRequest, EmbeddingsRequest, EmbeddingsResponse, ToolCall, Usage } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
 import { SseParser } from '../../sse.js';
 import { apiHostOf } from '../api-host.js';
@@ -99,13 +99,15 @@ function withoutReasoning(body: Record<string, unknown>, content: boolean, baseU
 type StreamedToolCalls = Map<number, { ids: Map<string, number>; latest: number }>;
 
 /**
- * Fills in the `index` of streamed tool-call deltas that lack one, as Google's OpenAI-compatible API sends them (each
- * call whole, with its id, no index): a call with an id not seen before in its choice takes the next index, one with
- * a known id that id's, one with neither the latest call's. OpenAI's clients (the SDK's stream helpers, and the
- * gateway's Anthropic-format events) put deltas together by index: without one, every call of an answer was read as
- * one, its arguments run together. Whether any index was filled in (the chunk is then no longer the host's text).
+ * Fills in what streamed tool-call deltas lack and OpenAI's clients need. The `index`, which Google's OpenAI-compatible
+ * API leaves out (each call whole, with its id, no index): a call with an id not seen before in its choice takes the
+ * next index, one with a known id that id's, one with neither the latest call's. OpenAI's clients (the SDK's stream
+ * helpers, and the gateway's Anthropic-format events) put deltas together by index: without one, every call of an
+ * answer was read as one, its arguments run together. And the `type` of a call's first delta (the one with its id or
+ * name), which Mistral leaves out: the SDK's stream helper throws "tool call snapshot missing `type`" without it.
+ * Whether anything was filled in (the chunk is then no longer the host's text).
  */
-function indexToolCalls(chunk: TranslatedChunk, seen: StreamedToolCalls): boolean {
+function completeToolCalls(chunk: TranslatedChunk, seen: StreamedToolCalls): boolean {
   let filled = false;
   for (const choice of chunk.choices) {
     const calls = choice?.delta?.tool_calls;
@@ -115,6 +117,10 @@ function indexToolCalls(chunk: TranslatedChunk, seen: StreamedToolCalls): boolea
       if (typeof call !== 'object' || call === null) continue;
       if (state === undefined) seen.set(choice.index, (state = { ids: new Map(), latest: -1 }));
       const id = typeof call.id === 'string' && call.id !== '' ? call.id : undefined;
+      if (call.type === undefined && (id !== undefined || typeof call.function?.name === 'string')) {
+        call.type = 'function';
+        filled = true;
+      }
       if (typeof call.index === 'number') {
         if (id !== undefined) state.ids.set(id, call.index);
         state.latest = call.index;
@@ -129,6 +135,24 @@ function indexToolCalls(chunk: TranslatedChunk, seen: StreamedToolCalls): boolea
     }
   }
   return filled;
+}
+
+/**
+ * A whole answer's tool calls with the `type` a host left out (Mistral's): OpenAI's clients skip a call without one
+ * (the SDK's runTools). The answer itself when none lacks it, so that its bytes can go on as they are.
+ */
+export function withToolCallTypes<T extends ChatCompletion>(completion: T): T {
+  const choices = Array.isArray(completion?.choices) ? completion.choices : [];
+  const untyped = (call: ToolCall) => typeof call === 'object' && call !== null && call.type === undefined;
+  if (!choices.some((choice) => Array.isArray(choice?.message?.tool_calls) && choice.message.tool_calls.some(untyped))) return completion;
+  return {
+    ...completion,
+    choices: choices.map((choice) => {
+      const calls = choice?.message?.tool_calls;
+      if (!Array.isArray(calls) || !calls.some(untyped)) return choice;
+      return { ...choice, message: { ...choice.message, tool_calls: calls.map((call) => (untyped(call) ? { ...call, type: 'function' as const } : call)) } };
+    }),
+  };
 }
 
 /** The host's address, without a trailing `/`; a provider whose type has no default must set one. */
@@ -198,7 +222,7 @@ export function openAIStyleAdapter(options: OpenAIStyleOptions): ProviderAdapter
       };
     },
     parseChat(body: unknown): ChatCompletion {
-      return body as ChatCompletion;
+      return withToolCallTypes(body as ChatCompletion);
     },
     streamTranslator(): StreamTranslator {
       const parser = new SseParser();
@@ -227,11 +251,11 @@ export function openAIStyleAdapter(options: OpenAIStyleOptions): ProviderAdapter
             out.push({ ...chunk, choices: [] });
             continue;
           }
-          const indexed = indexToolCalls(chunk, toolCalls);
+          const completed = completeToolCalls(chunk, toolCalls);
           // One data line (several would be joined by newlines, which cannot go on as one): the chunk's own text, unless
-          // a tool call's index was filled in. Not enumerable, so that a wrapping translator's `{ ...chunk, … }` makes a
+          // a tool call's index or type was filled in. Not enumerable, so that a wrapping translator's `{ ...chunk, … }` makes a
           // chunk without it.
-          if (!indexed && !event.data.includes('\n')) Object.defineProperty(chunk, SOURCE_TEXT, { value: event.data });
+          if (!completed && !event.data.includes('\n')) Object.defineProperty(chunk, SOURCE_TEXT, { value: event.data });
           out.push(chunk);
         }
         return out;
