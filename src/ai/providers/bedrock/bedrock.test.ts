@@ -6,10 +6,10 @@ import { embeddingFor } from '../../../../test/emulators/gemini.js';
 import { callChatStream, failureOf, streamedChunks } from '../../../../test/provider-calls.js';
 import { INPUT_RATES } from '../../catalog/index.js';
 import { CACHE_CONTROL, CACHE_WRITES, STOP_SEQUENCE, type ChatCompletionChunk, type ChatRequest } from '../../chat-types.js';
-import { callChat, callEmbeddings } from '../../provider-call.js';
+import { ProviderCallError, callChat, callEmbeddings } from '../../provider-call.js';
 import type { CallContext } from '../provider.js';
 import { toConverseRequest } from './converse-request.js';
-import { BedrockProvider } from './index.js';
+import { BedrockProvider, encodeEventStreamMessage } from './index.js';
 
 const MODEL = 'anthropic.claude-3-haiku-20240307-v1:0';
 const NOW = Date.UTC(2025, 0, 2, 3, 4, 5);
@@ -434,6 +434,20 @@ describe('the Bedrock provider', () => {
     emulator.setMode('stream-exception');
     const failure = await failureOf(collect(hello));
     expect(failure).toMatchObject({ code: 'ModelStreamErrorException', message: 'The model stopped answering.', retryable: true });
+  });
+
+  it('hands the words of the same read before an exception event on with the failure', () => {
+    const frame = (type: string, payload: object) => encodeEventStreamMessage({ ':event-type': type, ':content-type': 'application/json', ':message-type': 'event' }, Buffer.from(JSON.stringify(payload)));
+    const exception = encodeEventStreamMessage({ ':exception-type': 'modelStreamErrorException', ':content-type': 'application/json', ':message-type': 'exception' }, Buffer.from('{"message":"The model stopped answering."}'));
+    const read = Buffer.concat([frame('messageStart', { role: 'assistant' }), frame('contentBlockDelta', { contentBlockIndex: 0, delta: { text: 'Last words' } }), exception]);
+    let thrown: unknown;
+    try {
+      BedrockProvider.streamTranslator({ ...ctx(), stream: true }).push(read);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(ProviderCallError);
+    expect((thrown as ProviderCallError).before.map((c) => c.choices[0]?.delta.content)).toEqual(['', 'Last words']);
   });
 
   it('ends a stream with a failure when a frame fails its CRC', async () => {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { THINKING_DELTA, type ChatCompletionChunk, type FinishReason, type StopSequence, type Usage } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
 import type { CallContext, StreamTranslator } from '../provider.js';
+import { translateEach } from '../stream-events.js';
 import { bedrockFailure } from './bedrock-errors.js';
 import { finishReasonOf, stopSequenceOf, usageOf, type ConverseUsage } from './converse-response.js';
 import { isClaudeModel, redactedThinkingBlock, thinkingBlock } from './converse-thinking.js';
@@ -115,7 +116,7 @@ export function converseStreamTranslator(ctx: CallContext): StreamTranslator {
   };
 
   return {
-    push: (bytes) => decode(() => decoder.push(bytes)).flatMap(translate),
+    push: (bytes) => translateEach(decode(() => decoder.push(bytes)), translate),
     end: () => {
       decode(() => {
         decoder.end();

@@ -1,6 +1,7 @@
 import type { ChatCompletionChunk, FinishReason, StopSequence, Usage } from '../../chat-types.js';
 import { SseParser, type SseEvent } from '../../sse.js';
 import type { CallContext, StreamTranslator } from '../provider.js';
+import { translateEach } from '../stream-events.js';
 import { finishReasonOf, stopSequenceOf, usageOf, type CohereUsage } from './cohere-response.js';
 
 type Delta = ChatCompletionChunk['choices'][number]['delta'];
@@ -62,8 +63,9 @@ export function cohereStreamTranslator(ctx: CallContext): StreamTranslator {
       }
       case 'message-end': {
         const reason = event.delta?.finish_reason;
-        const finish = chunk({}, finishReasonOf(reason, event.delta?.error), stopSequenceOf(reason));
+        // Kept before a failed generation (ERROR) is thrown: Cohere made it, and bills it, all the same.
         usage = usageOf(event.delta?.usage);
+        const finish = chunk({}, finishReasonOf(reason, event.delta?.error, usage), stopSequenceOf(reason));
         return [finish, { id, object: 'chat.completion.chunk', created, model: ctx.model, choices: [], usage }];
       }
       default:
@@ -71,5 +73,5 @@ export function cohereStreamTranslator(ctx: CallContext): StreamTranslator {
     }
   };
 
-  return { push: (bytes) => parser.push(bytes).flatMap(translate), end: () => parser.end().flatMap(translate), usage: () => usage };
+  return { push: (bytes) => translateEach(parser.push(bytes), translate), end: () => translateEach(parser.end(), translate), usage: () => usage };
 }

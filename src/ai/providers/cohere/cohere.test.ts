@@ -2,8 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startCohereEmulator } from '../../../../test/emulators/cohere.js';
 import { failureOf, streamedChunks } from '../../../../test/provider-calls.js';
 import { STOP_SEQUENCE, type ChatRequest } from '../../chat-types.js';
-import type { ProviderCallError } from '../../provider-call.js';
-import { callChat, callEmbeddings } from '../../provider-call.js';
+import { ProviderCallError, callChat, callEmbeddings } from '../../provider-call.js';
 import type { CallContext } from '../provider.js';
 import { CohereProvider } from './index.js';
 
@@ -187,6 +186,31 @@ describe('the Cohere provider', () => {
     const error = await callChat(CohereProvider, failing, ctx()).catch((e: unknown) => e);
     expect((error as ProviderCallError).billed).toMatchObject({ prompt_tokens: 9 });
     expect(await failureOf(collect(failing))).toMatchObject({ code: 'provider_generation_failed', message: expect.stringContaining('the model failed to generate') });
+  });
+
+  /** What the translator throws for one read holding a content-delta and a message-end in ERROR, and the translator. */
+  const failedRead = () => {
+    const event = (data: { type: string; [member: string]: unknown }) => `event: ${data.type}\ndata: ${JSON.stringify(data)}\n\n`;
+    const read = event({ type: 'content-delta', index: 0, delta: { message: { content: { text: 'Last words' } } } }) + event({ type: 'message-end', delta: { finish_reason: 'ERROR', error: 'boom', usage: { billed_units: { input_tokens: 9, output_tokens: 2 } } } });
+    const translator = CohereProvider.streamTranslator({ ...ctx(), stream: true });
+    try {
+      translator.push(Buffer.from(read));
+    } catch (error) {
+      return { thrown: error as ProviderCallError, translator };
+    }
+    throw new Error('the read did not fail');
+  };
+
+  it('hands the words of the same read before a message-end in ERROR on with the failure', () => {
+    const { thrown } = failedRead();
+    expect(thrown).toBeInstanceOf(ProviderCallError);
+    expect(thrown.before.map((c) => c.choices[0]?.delta.content)).toEqual(['Last words']);
+  });
+
+  it('keeps what Cohere billed for a streamed generation that ended in ERROR, with the failure and as the usage', () => {
+    const { thrown, translator } = failedRead();
+    expect(thrown.billed).toEqual({ prompt_tokens: 9, completion_tokens: 2, total_tokens: 11 });
+    expect(translator.usage()).toEqual({ prompt_tokens: 9, completion_tokens: 2, total_tokens: 11 });
   });
 
   it("answers base64 float32 vectors when encoding_format asks for them, as the openai SDK does by default", async () => {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { THOUGHT_SUMMARY, promptTokensFor, startGeminiEmulator, thoughtSignatureFor, type GeminiEmulator } from '../../../../test/emulators/gemini.js';
 import type { ChatCompletionChunk, ChatRequest } from '../../chat-types.js';
+import { ProviderCallError } from '../../provider-call.js';
 import type { CallContext } from '../provider.js';
 import { GeminiProvider } from './index.js';
 import { callChatStream } from '../../../../test/provider-calls.js';
@@ -128,6 +129,18 @@ describe('the Gemini stream translator', () => {
     translator.push(Buffer.from(`data: ${JSON.stringify({ ...events[0], usageMetadata: { promptTokenCount: 9, candidatesTokenCount: 2, totalTokenCount: 11 } })}\r\n\r\n`));
     expect(translator.usage()).toBeUndefined();
     expect(translator.end().filter((c) => c.usage)).toEqual([]);
+  });
+
+  it('hands the words of the same read before an error event on with the failure', () => {
+    const error = { error: { code: 503, message: 'The model is overloaded.', status: 'UNAVAILABLE' } };
+    let thrown: unknown;
+    try {
+      GeminiProvider.streamTranslator(ctx()).push(Buffer.from([events[0], error].map((e) => `data: ${JSON.stringify(e)}\r\n\r\n`).join('')));
+    } catch (failure) {
+      thrown = failure;
+    }
+    expect(thrown).toBeInstanceOf(ProviderCallError);
+    expect((thrown as ProviderCallError).before.map((c) => c.choices[0]?.delta.content)).toEqual(['', 'Café ']);
   });
 
   it('reports the usage of a prompt Gemini blocked, which ends without candidates', () => {

@@ -3,6 +3,7 @@ import type { ChatCompletionChunk, FinishReason, Usage } from '../../chat-types.
 import { ProviderCallError } from '../../provider-call.js';
 import { SseParser, type SseEvent } from '../../sse.js';
 import type { StreamTranslator } from '../provider.js';
+import { translateEach } from '../stream-events.js';
 import { googleFailure } from './gemini-error.js';
 import { finishReasonFor, toolCallFor, usageFor } from './generate-response.js';
 import type { GeminiErrorBody, GeminiGenerateResponse } from './wire-types.js';
@@ -85,7 +86,7 @@ export function geminiStreamTranslator(created: number, fallbackModel: string): 
     return out;
   };
 
-  const translateAll = (events: SseEvent[]) => events.flatMap((event) => (event.data === '' ? [] : translate(JSON.parse(event.data) as GeminiGenerateResponse)));
+  const translateAll = (events: SseEvent[]) => translateEach(events, (event) => (event.data === '' ? [] : translate(JSON.parse(event.data) as GeminiGenerateResponse)));
   // Every event carries the counts so far: only a stream whose every candidate finished has said what it cost. A
   // stream cut before then reports none, and the gateway counts the tokens it saw (marked as estimated).
   const finalUsage = () => (usage && finished.size > 0 && finished.size >= toolCalls.size ? usage : undefined);

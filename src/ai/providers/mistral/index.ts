@@ -16,8 +16,9 @@ function mistralStreamTranslator(ctx: CallContext): StreamTranslator {
   const split = (chunks: ChatCompletionChunk[]) => {
     const out: ChatCompletionChunk[] = [];
     for (const chunk of chunks.map(fromMistralChunk)) {
-      // A failed generation ends the stream as a failure; the chunks of the same read before it go first.
-      if (generationFailed(chunk.choices)) throw Object.assign(generationFailure(), { before: out });
+      // A failed generation ends the stream as a failure, with the usage Mistral bills for it beside it; the chunks of
+      // the same read before it go first.
+      if (generationFailed(chunk.choices)) throw Object.assign(generationFailure(chunk.usage ?? undefined), { before: out });
       if (!chunk.usage || chunk.choices.length === 0) {
         out.push(chunk);
         continue;

@@ -178,6 +178,18 @@ describe('the Mistral provider', () => {
     expect(words.join('')).toBe('Hello from');
   });
 
+  it('carries with the failure of a streamed generation that ended in error the usage Mistral bills for it', async () => {
+    emulator.setMode('generation-error');
+    const { chunks } = await callChatStream(MistralProvider, hello, { ...ctx(), stream: true });
+    const failure = await (async () => {
+      for await (const _chunk of chunks);
+    })().then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect((failure as ProviderCallError).billed).toEqual({ prompt_tokens: 11, completion_tokens: 2, total_tokens: 13 });
+  });
+
   it('reports a 400 as the caller\'s, not retryable', async () => {
     expect(await failureOf(callChat(MistralProvider, { model: 'mistral', messages: [] }, ctx()))).toMatchObject({ status: 400, type: 'invalid_request_error', message: 'Messages list must not be empty.', retryable: false });
   });

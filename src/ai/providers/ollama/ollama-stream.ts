@@ -3,6 +3,7 @@ import type { ChatCompletionChunk, FinishReason, Usage } from '../../chat-types.
 import { ProviderCallError } from '../../provider-call.js';
 import { NdjsonParser } from '../../sse.js';
 import type { CallContext, StreamTranslator } from '../provider.js';
+import { translateEach } from '../stream-events.js';
 import { finishReasonOf, toolCallsOf, usageOf, type OllamaChatLine } from './ollama-response.js';
 
 type Delta = ChatCompletionChunk['choices'][number]['delta'];
@@ -45,5 +46,5 @@ export function ollamaStreamTranslator(ctx: CallContext): StreamTranslator {
     return out;
   };
 
-  return { push: (bytes) => parser.push(bytes).flatMap(translate), end: () => parser.end().flatMap(translate), usage: () => usage };
+  return { push: (bytes) => translateEach(parser.push(bytes), translate), end: () => translateEach(parser.end(), translate), usage: () => usage };
 }

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startOllamaEmulator } from '../../../../test/emulators/ollama.js';
 import { failureOf, streamedChunks } from '../../../../test/provider-calls.js';
 import type { ChatRequest } from '../../chat-types.js';
-import { callChat, callEmbeddings } from '../../provider-call.js';
+import { ProviderCallError, callChat, callEmbeddings } from '../../provider-call.js';
 import type { CallContext } from '../provider.js';
 import { OllamaProvider } from './index.js';
 import { ollamaStreamTranslator } from './ollama-stream.js';
@@ -215,6 +215,18 @@ describe('the Ollama provider', () => {
   it('ends a stream with a retryable failure on an error line', async () => {
     emulator.setMode('stream-error');
     expect(await failureOf(collect(hello))).toMatchObject({ code: 'provider_stream_error', message: expect.stringContaining('unexpected EOF'), retryable: true });
+  });
+
+  it('hands the words of the same read before an error line on with the failure', () => {
+    const read = `${JSON.stringify({ model: 'llama3.2', message: { role: 'assistant', content: 'Last words' }, done: false })}\n${JSON.stringify({ error: 'boom' })}\n`;
+    let thrown: unknown;
+    try {
+      ollamaStreamTranslator(ctx()).push(Buffer.from(read));
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(ProviderCallError);
+    expect((thrown as ProviderCallError).before.map((c) => c.choices[0]?.delta.content)).toEqual(['', 'Last words']);
   });
 
   it('refuses an image given by web URL before calling', async () => {
