@@ -61,6 +61,13 @@ describe('Amazon Bedrock through the gateway', () => {
     expect(bedrock.lastRequest()?.path).toBe('/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse-stream');
   });
 
+  it('streams a call of a tool without parameters, which ConverseStream sends with no delta, with arguments {}', async () => {
+    const clock = { type: 'function' as const, function: { name: 'get_time', parameters: { type: 'object', properties: {} } } };
+    const answer = await client.chat.completions.stream({ model: CLAUDE, messages: [{ role: 'user', content: 'Use get_time.' }], tools: [clock] }).finalChatCompletion();
+    const call = answer.choices[0]!.message.tool_calls![0]!;
+    expect(call.type === 'function' && [call.function.name, call.function.arguments]).toEqual(['get_time', '{}']);
+  });
+
   it('answers a json_schema request with the JSON as the message, streamed or not, through Converse\'s structured output', async () => {
     const response_format = { type: 'json_schema', json_schema: { name: 'weather', schema: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false } } } as const;
     const messages: ChatCompletionMessageParam[] = [{ role: 'user', content: 'The weather in Paris, as JSON.' }];

@@ -75,6 +75,13 @@ describe.each(PROVIDERS)('$provider through the gateway', ({ provider, chat, emb
     expect(answer.choices[0]!.finish_reason).toBe('tool_calls');
   });
 
+  it('streams a call of a tool without parameters with arguments {}, which the SDK parses', async () => {
+    const clock = { type: 'function' as const, function: { name: 'get_time', parameters: { type: 'object', properties: {} } } };
+    const answer = await client.chat.completions.stream({ model: chat, messages: [{ role: 'user', content: 'What time is it? Use get_time.' }], tools: [clock] }).finalChatCompletion();
+    const call = answer.choices[0]!.message.tool_calls![0]!;
+    expect(call.type === 'function' && [call.function.name, call.function.arguments]).toEqual(['get_time', '{}']);
+  });
+
   it('embeds texts, one vector each, in order', async () => {
     const { data, response } = await client.embeddings.create({ model: embed, input: ['first text', 'second'], encoding_format: 'float' }).withResponse();
     expect(response.headers.get('x-keygate-provider')).toBe(provider);
@@ -85,7 +92,7 @@ describe.each(PROVIDERS)('$provider through the gateway', ({ provider, chat, emb
 
   it('accounts for every call under the provider and the app', async () => {
     const rows = await gateway.usage({ app, groupBy: 'provider' });
-    expect(rows).toEqual([expect.objectContaining({ provider, calls: 6, failedCalls: 0 })]);
+    expect(rows).toEqual([expect.objectContaining({ provider, calls: 7, failedCalls: 0 })]);
     const row = rows[0] as UsageRow;
     expect(row.inputTokens).toBeGreaterThan(0);
     expect(row.outputTokens).toBeGreaterThan(0);

@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { sendJson as send, sseData, startEmulatorServer, writeEvents, type EmulatorHandle, type RecordedRequest } from './emulator-http.js';
 import { encodedVector, isTokenInput, tokenInputsAsText } from './emulated-model.js';
+import { sampleOf } from './schema-sample.js';
 
 /**
  * An Azure OpenAI resource on 127.0.0.1: POST /openai/deployments/{deployment}/chat/completions and /embeddings,
@@ -8,7 +9,7 @@ import { encodedVector, isTokenInput, tokenInputsAsText } from './emulated-model
  * chunks one write at a time, a usage chunk when stream_options.include_usage asks, and [DONE].
  *
  * Answers: a tool message last → "It is 21 degrees in Paris."; tools given (tool_choice not none) → a call of the
- * first tool with {"city":"Paris"}; otherwise "Hello from the Azure emulator." cut to max(_completion)_tokens words.
+ * first tool, its arguments filled in from its parameters (sampleOf: {"city":"Paris"} for a weather tool); otherwise "Hello from the Azure emulator." cut to max(_completion)_tokens words.
  * Deployment "missing" → 404 DeploymentNotFound; no messages → 400. Usage: 13 prompt tokens, one completion token
  * per word.
  */
@@ -33,7 +34,7 @@ interface ChatBody {
   stream_options?: { include_usage?: boolean };
   max_tokens?: number;
   max_completion_tokens?: number;
-  tools?: Array<{ function?: { name?: string } }>;
+  tools?: Array<{ function?: { name?: string; parameters?: Record<string, unknown> } }>;
   tool_choice?: unknown;
 }
 
@@ -64,14 +65,14 @@ export async function startAzureOpenAIEmulator(options: AzureOpenAIEmulatorOptio
     if (!body || !Array.isArray(body.messages) || body.messages.length === 0) {
       return send(res, 400, { error: { message: "[] is too short - 'messages'", type: 'invalid_request_error', param: 'messages', code: null } });
     }
-    const tool = body.tool_choice === 'none' ? undefined : body.tools?.[0]?.function?.name;
+    const tool = body.tool_choice === 'none' ? undefined : body.tools?.[0]?.function;
     let text = 'Hello from the Azure emulator.';
     let finish = 'stop';
     let call: { id: string; type: 'function'; function: { name: string; arguments: string } } | undefined;
     if (body.messages[body.messages.length - 1]?.role === 'tool') text = 'It is 21 degrees in Paris.';
-    else if (tool) {
+    else if (tool?.name) {
       text = '';
-      call = { id: 'call_azure0001', type: 'function', function: { name: tool, arguments: '{"city":"Paris"}' } };
+      call = { id: 'call_azure0001', type: 'function', function: { name: tool.name, arguments: JSON.stringify(sampleOf(tool.parameters)) } };
       finish = 'tool_calls';
     }
     const words = text.split(/(?= )/).filter(Boolean);

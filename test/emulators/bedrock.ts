@@ -15,7 +15,8 @@ import { sampleOf } from './schema-sample.js';
  *
  * Answers: a tool result in the last turn → text; tools given → a short text block then a call of each tool the last
  * user text names, else of the first, its input filled in from the tool's inputSchema (sampleOf: {"city":"Paris"}
- * for a weather tool's); structured output asked for (`outputConfig.textFormat`, in the shape the API reference
+ * for a weather tool's; streamed as a contentBlockStart and two toolUse deltas, or none for a tool without parameters,
+ * whose call Bedrock streams as a start and a stop alone); structured output asked for (`outputConfig.textFormat`, in the shape the API reference
  * gives it, else a ValidationException) → a JSON text that follows the schema, spread over lines; otherwise "Hello
  * from the Bedrock emulator." (cut before the first of `stopSequences` it holds, stopReason stop_sequence; cut to
  * maxTokens words, stopReason max_tokens). A user text containing "forbidden" → guardrail_intervened. Usage is
@@ -166,7 +167,7 @@ export async function startBedrockEmulator(options: BedrockEmulatorOptions = {})
     for (const toolUse of reply.toolUses) {
       const input = JSON.stringify(toolUse.input);
       frames.push(event('contentBlockStart', { contentBlockIndex: index, start: { toolUse: { toolUseId: toolUse.toolUseId, name: toolUse.name } } }));
-      for (const piece of [input.slice(0, 8), input.slice(8)]) frames.push(event('contentBlockDelta', { contentBlockIndex: index, delta: { toolUse: { input: piece } } }));
+      if (input !== '{}') for (const piece of [input.slice(0, 8), input.slice(8)]) frames.push(event('contentBlockDelta', { contentBlockIndex: index, delta: { toolUse: { input: piece } } }));
       frames.push(event('contentBlockStop', { contentBlockIndex: index++ }));
     }
     frames.push(event('messageStop', { stopReason: reply.stopReason, ...fields }));

@@ -17,7 +17,8 @@ import { textOfContent, toolsCalledFor } from './emulated-model.js';
  *
  * Streamed (https://docs.cohere.com/reference/chat-stream, https://docs.cohere.com/docs/tool-use-streaming): the
  * tool plan as `tool-plan-delta`s, then for each call in turn `tool-call-start` (its `index`, id and name, empty
- * arguments), two `tool-call-delta`s carrying its arguments in two pieces and `tool-call-end`, then `message-end`.
+ * arguments), two `tool-call-delta`s carrying its arguments in two pieces (none for a tool without parameters) and
+ * `tool-call-end`, then `message-end`.
  */
 export interface CohereEmulatorOptions {
   apiKey?: string;
@@ -111,7 +112,7 @@ export async function startCohereEmulator(options: CohereEmulatorOptions = {}): 
       // With several calls, Cohere repeats start, deltas and end for each, one call after the other.
       calls.forEach((call, index) => {
         events.push({ type: 'tool-call-start', index, delta: { message: { tool_calls: { id: call.id, type: 'function', function: { name: call.function.name, arguments: '' } } } } });
-        for (const piece of [call.function.arguments.slice(0, 7), call.function.arguments.slice(7)]) events.push({ type: 'tool-call-delta', index, delta: { message: { tool_calls: { function: { arguments: piece } } } } });
+        if (call.function.arguments !== '{}') for (const piece of [call.function.arguments.slice(0, 7), call.function.arguments.slice(7)]) events.push({ type: 'tool-call-delta', index, delta: { message: { tool_calls: { function: { arguments: piece } } } } });
         events.push({ type: 'tool-call-end', index });
       });
     }

@@ -208,6 +208,14 @@ describe('the Anthropic stream translator', () => {
     expect((thrown as ProviderCallError).before.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe('Café crème 🍰');
   });
 
+  it('gives a call of a tool without parameters, whose block stops with no input or an empty one, arguments {}', () => {
+    const start = (index: number, id: string) => ({ type: 'content_block_start', index, content_block: { type: 'tool_use', id, name: 'get_time', input: {} } });
+    const toolEvents = [start(0, 'toolu_1'), { type: 'content_block_stop', index: 0 }, start(1, 'toolu_2'), { type: 'content_block_delta', index: 1, delta: { type: 'input_json_delta', partial_json: '' } }, { type: 'content_block_stop', index: 1 }];
+    const chunks = AnthropicProvider.streamTranslator(ctx()).push(Buffer.from(toolEvents.map((e) => `event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`).join('')));
+    const calls = chunks.flatMap((c) => c.choices[0]?.delta.tool_calls ?? []);
+    expect([0, 1].map((index) => calls.filter((call) => call.index === index).map((call) => call.function?.arguments).join(''))).toEqual(['{}', '{}']);
+  });
+
   it('still reports the usage when the stream is cut after message_delta, before message_stop', () => {
     const translator = AnthropicProvider.streamTranslator(ctx());
     translator.push(Buffer.from(wire.slice(0, wire.indexOf('event: message_stop'))));

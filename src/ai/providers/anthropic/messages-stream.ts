@@ -31,6 +31,8 @@ export function anthropicStreamTranslator(created: number, fallbackModel: string
   let finished = false;
   /** Content block index → OpenAI tool call index, or 'json' for the JSON schema tool whose input is the content. */
   const blocks = new Map<number, number | 'json'>();
+  /** The content blocks of tool calls some argument text came for: one that stops without any has `{}`. */
+  const argued = new Set<number>();
   let toolCalls = 0;
 
   const chunk = (delta: Delta, finishReason: FinishReason | null = null, stopped: StopSequence = {}): ChatCompletionChunk => ({
@@ -85,7 +87,16 @@ export function anthropicStreamTranslator(created: number, fallbackModel: string
         const target = blocks.get(event.index);
         if (partial === '' || target === undefined) return [];
         if (target === 'json') return [chunk({ content: partial })];
+        argued.add(event.index);
         return [chunk({ tool_calls: [{ index: target, function: { arguments: partial } }] })];
+      }
+      case 'content_block_stop': {
+        // A call of a tool without parameters may stop with no input_json_delta, or only an empty one: its arguments
+        // are `{}`, as the whole Message's `input` says, not "", which no client parses.
+        const target = blocks.get(event.index);
+        if (typeof target !== 'number' || argued.has(event.index)) return [];
+        argued.add(event.index);
+        return [chunk({ tool_calls: [{ index: target, function: { arguments: '{}' } }] })];
       }
       case 'message_delta':
         // Its usage is cumulative: later counts replace earlier ones.
@@ -99,7 +110,7 @@ export function anthropicStreamTranslator(created: number, fallbackModel: string
       case 'error':
         throw new ProviderCallError(streamedFailure(event.error));
       default:
-        // ping, content_block_stop, and event types Anthropic adds later
+        // ping, and event types Anthropic adds later
         return [];
     }
   };

@@ -142,6 +142,12 @@ describe('the Bedrock provider', () => {
     expect(chunks.find((c) => c.choices[0]?.finish_reason)?.choices[0]?.finish_reason).toBe('tool_calls');
   });
 
+  it('streams a call of a tool without parameters, which Bedrock streams with no delta, with arguments {}', async () => {
+    const clock = { type: 'function' as const, function: { name: 'get_time', parameters: { type: 'object', properties: {} } } };
+    const calls = (await collect({ ...hello, tools: [clock] })).flatMap((c) => c.choices[0]?.delta.tool_calls ?? []);
+    expect(calls.map((call) => call.function?.arguments ?? '').join('')).toBe('{}');
+  });
+
   it('answers with text once the tool result is sent back', async () => {
     const completion = await callChat(
       BedrockProvider,

@@ -38,6 +38,8 @@ export function converseStreamTranslator(ctx: CallContext): StreamTranslator {
   const id = `chatcmpl-${randomUUID()}`;
   const created = Math.floor(ctx.now / 1000);
   const toolIndexByBlock = new Map<number, number>();
+  /** The tool calls some argument text came for: one whose block stops without any has `{}`, as Converse's whole answer says. */
+  const argued = new Set<number>();
   const claude = isClaudeModel(ctx.model);
   /** The content block whose thinking block has started, for a Claude model. */
   let thinkingBlockAt: number | undefined;
@@ -76,9 +78,17 @@ export function converseStreamTranslator(ctx: CallContext): StreamTranslator {
         if (event.delta?.reasoningContent) return reasoning(event.contentBlockIndex ?? -1, event.delta.reasoningContent);
         const input = event.delta?.toolUse?.input;
         const index = toolIndexByBlock.get(event.contentBlockIndex ?? -1);
-        return typeof input === 'string' && index !== undefined ? [chunk({ tool_calls: [{ index, function: { arguments: input } }] })] : [];
+        if (typeof input !== 'string' || index === undefined) return [];
+        if (input !== '') argued.add(index);
+        return [chunk({ tool_calls: [{ index, function: { arguments: input } }] })];
       }
       case 'contentBlockStop': {
+        const call = toolIndexByBlock.get(event.contentBlockIndex ?? -1);
+        // A call of a tool without parameters: no delta at all. Its arguments are `{}`, not "", which no client parses.
+        if (call !== undefined && !argued.has(call)) {
+          argued.add(call);
+          return [chunk({ tool_calls: [{ index: call, function: { arguments: '{}' } }] })];
+        }
         const bytes = redacted.get(event.contentBlockIndex ?? -1);
         redacted.delete(event.contentBlockIndex ?? -1);
         return bytes ? [chunk({ [THINKING_DELTA]: { block: redactedThinkingBlock(Buffer.concat(bytes).toString('base64')) } })] : [];

@@ -29,6 +29,8 @@ export function cohereStreamTranslator(ctx: CallContext): StreamTranslator {
   let id = `chatcmpl-${ctx.now}`;
   const created = Math.floor(ctx.now / 1000);
   const toolIndexByEvent = new Map<number, number>();
+  /** Tool calls not yet ended, and whether argument text came for each: one that ends without any has `{}`. */
+  const openCalls = new Map<number, boolean>();
   let usage: Usage | undefined;
 
   const chunk = (delta: Delta, finishReason: FinishReason | null = null, stopped: StopSequence = {}): ChatCompletionChunk => ({
@@ -54,23 +56,42 @@ export function cohereStreamTranslator(ctx: CallContext): StreamTranslator {
         const call = event.delta?.message?.tool_calls;
         const index = toolIndexByEvent.size;
         toolIndexByEvent.set(event.index ?? index, index);
-        return [chunk({ tool_calls: [{ index, id: call?.id ?? `call_${index}`, type: 'function', function: { name: call?.function?.name ?? '', arguments: call?.function?.arguments ?? '' } }] })];
+        const args = call?.function?.arguments ?? '';
+        openCalls.set(index, args !== '');
+        return [chunk({ tool_calls: [{ index, id: call?.id ?? `call_${index}`, type: 'function', function: { name: call?.function?.name ?? '', arguments: args } }] })];
       }
       case 'tool-call-delta': {
         const args = event.delta?.message?.tool_calls?.function?.arguments;
         const index = toolIndexByEvent.get(event.index ?? -1) ?? toolIndexByEvent.size - 1;
-        return args ? [chunk({ tool_calls: [{ index, function: { arguments: args } }] })] : [];
+        if (!args) return [];
+        if (openCalls.has(index)) openCalls.set(index, true);
+        return [chunk({ tool_calls: [{ index, function: { arguments: args } }] })];
+      }
+      case 'tool-call-end': {
+        const index = toolIndexByEvent.get(event.index ?? -1);
+        return index === undefined ? [] : ended([index]);
       }
       case 'message-end': {
         const reason = event.delta?.finish_reason;
         // Kept before a failed generation (ERROR) is thrown: Cohere made it, and bills it, all the same.
         usage = usageOf(event.delta?.usage);
         const finish = chunk({}, finishReasonOf(reason, event.delta?.error, usage), stopSequenceOf(reason));
-        return [finish, { id, object: 'chat.completion.chunk', created, model: ctx.model, choices: [], usage }];
+        // A call Cohere did not end (no tool-call-end) ends with the message.
+        return [...ended([...openCalls.keys()]), finish, { id, object: 'chat.completion.chunk', created, model: ctx.model, choices: [], usage }];
       }
       default:
         return [];
     }
+  };
+
+  /** The calls' ends: a call of a tool without parameters comes with arguments "" and no delta; its arguments are `{}`. */
+  const ended = (indexes: number[]): ChatCompletionChunk[] => {
+    const out: ChatCompletionChunk[] = [];
+    for (const index of indexes) {
+      if (openCalls.get(index) === false) out.push(chunk({ tool_calls: [{ index, function: { arguments: '{}' } }] }));
+      openCalls.delete(index);
+    }
+    return out;
   };
 
   return { push: (bytes) => translateEach(parser.push(bytes), translate), end: () => translateEach(parser.end(), translate), usage: () => usage };

@@ -144,6 +144,20 @@ describe('the Cohere provider', () => {
     expect(chunks.at(-2)?.choices[0]?.finish_reason).toBe('tool_calls');
   });
 
+  it('streams a call of a tool without parameters, which Cohere streams with no delta, with arguments {}', async () => {
+    const clock = { type: 'function' as const, function: { name: 'get_time', parameters: { type: 'object', properties: {} } } };
+    const calls = (await collect({ ...hello, tools: [clock] })).flatMap((c) => c.choices[0]?.delta.tool_calls ?? []);
+    expect(calls.map((call) => call.function?.arguments ?? '').join('')).toBe('{}');
+  });
+
+  it('gives a call Cohere never ends (no tool-call-end) arguments {} at the message\'s end when none came', () => {
+    const event = (data: { type: string; [member: string]: unknown }) => `event: ${data.type}\ndata: ${JSON.stringify(data)}\n\n`;
+    const read = event({ type: 'tool-call-start', index: 0, delta: { message: { tool_calls: { id: 'get_time_1', type: 'function', function: { name: 'get_time', arguments: '' } } } } }) + event({ type: 'message-end', delta: { finish_reason: 'TOOL_CALL' } });
+    const chunks = CohereProvider.streamTranslator({ ...ctx(), stream: true }).push(Buffer.from(read));
+    expect(chunks.flatMap((c) => c.choices[0]?.delta.tool_calls ?? []).map((call) => call.function?.arguments).join('')).toBe('{}');
+    expect(chunks.find((c) => c.choices[0]?.finish_reason)?.choices[0]?.finish_reason).toBe('tool_calls');
+  });
+
   it('answers with text once the tool result is sent back', async () => {
     const completion = await callChat(
       CohereProvider,
