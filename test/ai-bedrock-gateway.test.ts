@@ -167,4 +167,20 @@ describe('Amazon Bedrock through the gateway', () => {
     expect(signedBy).toEqual(['AKIDUNKNOWNKEY', 'AKIDEMULATOR']);
     expect(result.text).not.toContain('unknown/secret');
   });
+
+  it('answers a stream Bedrock throttles before any content with a 429 rate_limit_error, as ConverseStream documents it', async () => {
+    bedrock.setMode('stream-throttled');
+    const result = await gateway.chat<{ error: { type: string } }>(apiKey, { model: CLAUDE, stream: true, messages: [{ role: 'user', content: 'Hello' }] });
+    expect(result.status).toBe(429);
+    expect(result.body.error.type).toBe('rate_limit_error');
+  });
+
+  it('ends a stream Bedrock throttles after content with an error event of type rate_limit_error', async () => {
+    bedrock.setMode('stream-throttled-midway');
+    const result = await gateway.chat(apiKey, { model: CLAUDE, stream: true, messages: [{ role: 'user', content: 'Hello' }] });
+    expect(result.status).toBe(200);
+    const last = result.text.trim().split('\n\n').at(-1)!;
+    expect(JSON.parse(last.slice('data: '.length))).toMatchObject({ error: { type: 'rate_limit_error' } });
+    expect(result.text).not.toContain('[DONE]');
+  });
 });

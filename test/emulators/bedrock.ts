@@ -64,10 +64,12 @@ export interface BedrockEmulatorOptions {
 
 /**
  * normal; rate-limited (429 ThrottlingException, retry-after: 2); unavailable (503 ServiceUnavailableException);
- * stream-exception (a modelStreamErrorException after the first text delta); corrupt-stream (the second frame's
- * payload altered after its CRC was computed).
+ * stream-exception (a modelStreamErrorException after the first text delta); stream-throttled (a throttlingException,
+ * which ConverseStreamOutput documents as HTTP 429, right after messageStart, before any content);
+ * stream-throttled-midway (the same after the first text delta); corrupt-stream (the second frame's payload altered
+ * after its CRC was computed).
  */
-export type BedrockEmulatorMode = 'normal' | 'rate-limited' | 'unavailable' | 'stream-exception' | 'corrupt-stream';
+export type BedrockEmulatorMode = 'normal' | 'rate-limited' | 'unavailable' | 'stream-exception' | 'stream-throttled' | 'stream-throttled-midway' | 'corrupt-stream';
 
 export interface RecordedRequest extends EmulatorRequest {
   /** The body as signed: the SigV4 payload hash is computed over it. */
@@ -172,9 +174,9 @@ export async function startBedrockEmulator(options: BedrockEmulatorOptions = {})
     }
     frames.push(event('messageStop', { stopReason: reply.stopReason, ...fields }));
     frames.push(event('metadata', { usage, metrics: { latencyMs: 1 } }));
-    if (mode === 'stream-exception') {
-      frames.splice(2, frames.length, encodeEventStreamMessage({ ':exception-type': 'modelStreamErrorException', ':content-type': 'application/json', ':message-type': 'exception' }, Buffer.from(JSON.stringify({ message: 'The model stopped answering.' }))));
-    }
+    const exception = (type: string, message: string) => encodeEventStreamMessage({ ':exception-type': type, ':content-type': 'application/json', ':message-type': 'exception' }, Buffer.from(JSON.stringify({ message })));
+    if (mode === 'stream-exception') frames.splice(2, frames.length, exception('modelStreamErrorException', 'The model stopped answering.'));
+    if (mode === 'stream-throttled' || mode === 'stream-throttled-midway') frames.splice(mode === 'stream-throttled' ? 1 : 2, frames.length, exception('throttlingException', 'Too many tokens, please wait before trying again.'));
     if (mode === 'corrupt-stream') {
       const frame = frames[1] as Buffer;
       frame.writeUInt8(frame.readUInt8(frame.length - 6) ^ 0x20, frame.length - 6);

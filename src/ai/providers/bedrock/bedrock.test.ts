@@ -442,6 +442,25 @@ describe('the Bedrock provider', () => {
     expect(failure).toMatchObject({ code: 'ModelStreamErrorException', message: 'The model stopped answering.', retryable: true });
   });
 
+  it.each([
+    ['throttlingException', { status: 429, type: 'rate_limit_error', code: 'ThrottlingException', retryable: true }],
+    ['validationException', { status: 400, type: 'invalid_request_error', code: 'ValidationException', retryable: false }],
+    ['serviceUnavailableException', { status: 503, type: 'api_error', retryable: true }],
+    ['internalServerException', { status: 500, type: 'api_error', retryable: true }],
+    // Documented as 424: the model's failure, told as a 5xx, as the same exception answering a call is.
+    ['modelStreamErrorException', { status: 500, type: 'api_error', code: 'ModelStreamErrorException', retryable: true }],
+  ])('reads a %s in the stream as the status ConverseStream documents for it', (type, failure) => {
+    const exception = encodeEventStreamMessage({ ':exception-type': type, ':content-type': 'application/json', ':message-type': 'exception' }, Buffer.from('{"message":"It failed."}'));
+    let thrown: unknown;
+    try {
+      BedrockProvider.streamTranslator({ ...ctx(), stream: true }).push(exception);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(ProviderCallError);
+    expect((thrown as ProviderCallError).failure).toMatchObject({ ...failure, message: 'It failed.' });
+  });
+
   it('hands the words of the same read before an exception event on with the failure', () => {
     const frame = (type: string, payload: object) => encodeEventStreamMessage({ ':event-type': type, ':content-type': 'application/json', ':message-type': 'event' }, Buffer.from(JSON.stringify(payload)));
     const exception = encodeEventStreamMessage({ ':exception-type': 'modelStreamErrorException', ':content-type': 'application/json', ':message-type': 'exception' }, Buffer.from('{"message":"The model stopped answering."}'));

@@ -21,6 +21,13 @@ interface ConverseStreamEvent {
 }
 
 /**
+ * The HTTP status ConverseStreamOutput documents for each exception it may send in the stream: a failure in the stream
+ * means what it would have meant as an answer (a throttlingException is a rate limit, retried after a while or
+ * elsewhere, not a 502). Any other is a 502.
+ */
+const STREAM_EXCEPTION_STATUS: Readonly<Record<string, number>> = { internalServerException: 500, modelStreamErrorException: 424, serviceUnavailableException: 503, throttlingException: 429, validationException: 400 };
+
+/**
  * ConverseStream's events (API_runtime_ConverseStreamOutput.html) as OpenAI chunks: messageStart → the role chunk,
  * text and tool-input deltas → content and tool-call chunks, reasoning text deltas → `reasoning_content` chunks,
  * messageStop → the finish chunk, metadata → the usage chunk. An exception message in the stream, or a frame failing
@@ -59,7 +66,8 @@ export function converseStreamTranslator(ctx: CallContext): StreamTranslator {
     const messageType = message.headers[':message-type'];
     if (messageType === 'exception') {
       const type = String(message.headers[':exception-type'] ?? '');
-      throw new ProviderCallError(bedrockFailure(502, type.charAt(0).toUpperCase() + type.slice(1), messageOf(message.payload), {}));
+      const status = Object.hasOwn(STREAM_EXCEPTION_STATUS, type) ? STREAM_EXCEPTION_STATUS[type]! : 502;
+      throw new ProviderCallError(bedrockFailure(status, type.charAt(0).toUpperCase() + type.slice(1), messageOf(message.payload), {}));
     }
     if (messageType === 'error') throw new ProviderCallError(bedrockFailure(502, String(message.headers[':error-code'] ?? ''), String(message.headers[':error-message'] ?? ''), {}));
     const event = JSON.parse(message.payload.toString('utf8')) as ConverseStreamEvent;
