@@ -1,5 +1,6 @@
 import type { ChatCompletionChunk } from '../chat-types.js';
 import { ProviderCallError } from '../provider-call.js';
+import type { StreamTranslator } from './provider.js';
 
 /**
  * The chunks of a read's provider events, in order. A failure an event reports (a ProviderCallError) carries the
@@ -17,4 +18,22 @@ export function translateEach<Event>(events: readonly Event[], translate: (event
     }
   }
   return out;
+}
+
+/**
+ * `translator` with its chunks put through `map` (a host's differences from the format it wraps), those a failure
+ * carries for the client too (ProviderCallError.before): they go out as the others do.
+ */
+export function mappedTranslator(translator: StreamTranslator, map: (chunks: ChatCompletionChunk[]) => ChatCompletionChunk[]): StreamTranslator {
+  const mapped = (read: () => ChatCompletionChunk[]): ChatCompletionChunk[] => {
+    let chunks: ChatCompletionChunk[];
+    try {
+      chunks = read();
+    } catch (error) {
+      if (error instanceof ProviderCallError && error.before.length > 0) error.before = map(error.before);
+      throw error;
+    }
+    return map(chunks);
+  };
+  return { push: (bytes) => mapped(() => translator.push(bytes)), end: () => mapped(() => translator.end()), usage: () => translator.usage() };
 }

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startAzureOpenAIEmulator } from '../../../../test/emulators/azure-openai.js';
 import { failureOf, streamedChunks } from '../../../../test/provider-calls.js';
 import type { ChatMessage, ChatRequest } from '../../chat-types.js';
-import { callChat, callEmbeddings } from '../../provider-call.js';
+import { ProviderCallError, callChat, callEmbeddings } from '../../provider-call.js';
 import type { CallContext } from '../provider.js';
 import { AzureOpenAIProvider } from './index.js';
 
@@ -82,6 +82,18 @@ describe('the Azure OpenAI provider', () => {
     expect(chunks.at(-2)?.choices[0]?.finish_reason).toBe('stop');
     expect(chunks.at(-1)).toMatchObject({ choices: [], usage: { prompt_tokens: 13, completion_tokens: 5, total_tokens: 18 } });
     expect(chunks.filter((c) => c.choices.length === 0)).toHaveLength(1);
+  });
+
+  it("leaves Azure's prompt-filter chunk out of the chunks of the same read before an error event too", () => {
+    const filter = '{"choices":[],"created":0,"id":"","model":"","object":"","prompt_filter_results":[{"prompt_index":0,"content_filter_results":{}}]}';
+    let thrown: unknown;
+    try {
+      AzureOpenAIProvider.streamTranslator({ ...ctx(), stream: true }).push(Buffer.from(`data: ${filter}\n\ndata: {"error":{"message":"The server had an error","type":"server_error"}}\n\n`));
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(ProviderCallError);
+    expect((thrown as ProviderCallError).before).toEqual([]);
   });
 
   it('returns a tool call, and streams one whose argument pieces reassemble to valid JSON', async () => {

@@ -3,6 +3,7 @@ import type { ChatRequest, EmbeddingsRequest } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
 import { openAIStyleAdapter, takesEffortWithTools } from '../openai/index.js';
 import { failureFor, retryAfterMs, type CallContext, type ProviderAdapter, type ProviderFailure, type StreamTranslator, type UpstreamCall } from '../provider.js';
+import { mappedTranslator } from '../stream-events.js';
 
 /** The GA `api-version` used when a provider names none. */
 export const AZURE_OPENAI_DEFAULT_API_VERSION = '2024-10-21';
@@ -54,7 +55,7 @@ function resourceOf(ctx: CallContext): CallContext {
 function azureStreamTranslator(ctx: CallContext): StreamTranslator {
   const inner = openAIFormat.streamTranslator(ctx);
   const keep = (chunks: ReturnType<StreamTranslator['push']>) => chunks.filter((chunk) => chunk.choices.length > 0 || chunk.usage);
-  return { push: (bytes) => keep(inner.push(bytes)), end: () => keep(inner.end()), usage: () => inner.usage() };
+  return mappedTranslator(inner, keep);
 }
 
 /**

@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { ChatCompletionChunk, EmbeddingsRequest } from '../../chat-types.js';
 import { openAIStyleAdapter } from '../openai/index.js';
 import { failureFor, type CallContext, type ProviderAdapter, type ProviderFailure, type StreamTranslator, type UpstreamCall } from '../provider.js';
+import { mappedTranslator } from '../stream-events.js';
 import { adjustForMistral } from './mistral-request.js';
 import { fromMistralChat, fromMistralChunk, generationFailed, generationFailure } from './mistral-response.js';
 
@@ -28,7 +29,7 @@ function mistralStreamTranslator(ctx: CallContext): StreamTranslator {
     }
     return out;
   };
-  return { push: (bytes) => split(inner.push(bytes)), end: () => split(inner.end()), usage: () => inner.usage() };
+  return mappedTranslator(inner, split);
 }
 
 /** Mistral's embeddings (https://docs.mistral.ai/api/#tag/embeddings): `dimensions` is `output_dimension`, no `user`. */

@@ -190,6 +190,18 @@ describe('the Mistral provider', () => {
     expect((failure as ProviderCallError).billed).toEqual({ prompt_tokens: 11, completion_tokens: 2, total_tokens: 13 });
   });
 
+  it('translates the words of the same read before an error event as the others, content parts as text', () => {
+    const words = '{"id":"m1","object":"chat.completion.chunk","created":1,"model":"mistral-small-latest","choices":[{"index":0,"delta":{"content":[{"type":"text","text":"Last words"}]},"finish_reason":null}]}';
+    let thrown: unknown;
+    try {
+      MistralProvider.streamTranslator({ ...ctx(), stream: true }).push(Buffer.from(`data: ${words}\n\ndata: {"object":"error","message":"Service unavailable.","type":"service_unavailable","code":"1000"}\n\n`));
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(ProviderCallError);
+    expect((thrown as ProviderCallError).before.map((c) => c.choices[0]?.delta.content)).toEqual(['Last words']);
+  });
+
   it('reports a 400 as the caller\'s, not retryable', async () => {
     expect(await failureOf(callChat(MistralProvider, { model: 'mistral', messages: [] }, ctx()))).toMatchObject({ status: 400, type: 'invalid_request_error', message: 'Messages list must not be empty.', retryable: false });
   });
