@@ -21,6 +21,18 @@ export function translateEach<Event>(events: readonly Event[], translate: (event
 }
 
 /**
+ * The failure of a stream that ended, its connection closed cleanly, before the provider's event that ends an answer
+ * (a finish reason, `message_stop`, `done`…): what came is part of an answer at most, never one to pass off as whole.
+ * Retryable: a stream that said nothing yet falls back. `before`: the chunks of the stream's last bytes, which go to
+ * the client first.
+ */
+export function incompleteStream(before: ChatCompletionChunk[] = []): ProviderCallError {
+  const error = new ProviderCallError({ status: 502, type: 'api_error', code: 'provider_stream_incomplete', message: 'the provider stream ended before the answer did', retryable: true });
+  error.before = before;
+  return error;
+}
+
+/**
  * `translator` with its chunks put through `map` (a host's differences from the format it wraps), those a failure
  * carries for the client too (ProviderCallError.before): they go out as the others do.
  */

@@ -226,9 +226,14 @@ describe('the Anthropic stream translator', () => {
   it("reports no usage when the stream is cut before message_delta: message_start's one output token is not the answer's", () => {
     const translator = AnthropicProvider.streamTranslator(ctx());
     const out = translator.push(Buffer.from(wire.slice(0, wire.indexOf('event: message_delta'))));
-    out.push(...translator.end());
-    expect(out.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe('Café crème 🍰');
+    expect(() => translator.end()).toThrow(ProviderCallError);
     expect(out.some((c) => c.usage)).toBe(false);
     expect(translator.usage()).toBeUndefined();
+  });
+
+  it('fails a stream that ends before the message_delta that says why the answer stopped', () => {
+    const translator = AnthropicProvider.streamTranslator(ctx());
+    translator.push(Buffer.from(wire.slice(0, wire.indexOf('event: message_delta'))));
+    expect(() => translator.end()).toThrow(expect.objectContaining({ failure: expect.objectContaining({ status: 502, code: 'provider_stream_incomplete', retryable: true }) }));
   });
 });

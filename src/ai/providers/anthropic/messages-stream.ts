@@ -5,6 +5,7 @@ import { SseParser, type SseEvent } from '../../sse.js';
 import type { StreamTranslator } from '../provider.js';
 import { streamedFailure } from './messages-error.js';
 import { finishReasonFor, stopSequenceOf, usageFor } from './messages-response.js';
+import { incompleteStream } from '../stream-events.js';
 import { JSON_RESPONSE_TOOL } from './response-format.js';
 import type { AnthropicStreamEvent, AnthropicToolUseBlock, AnthropicUsage } from './wire-types.js';
 
@@ -18,7 +19,7 @@ type Delta = ChatCompletionChunk['choices'][number]['delta'];
  * and each signature, THINKING_DELTA, which the Anthropic ingress streams on as Anthropic did), `message_delta` gives
  * the finish reason (and STOP_SEQUENCE), and `message_stop` the usage chunk. Content blocks are numbered across text and tools; OpenAI numbers tool
  * calls alone, so each tool block is given the next tool call index. An `error` event is thrown as a
- * ProviderCallError from `push`.
+ * ProviderCallError from `push`; a stream that ends before its stop reason (`message_delta`) from `end`.
  */
 export function anthropicStreamTranslator(created: number, fallbackModel: string): StreamTranslator {
   const parser = new SseParser();
@@ -131,10 +132,11 @@ export function anthropicStreamTranslator(created: number, fallbackModel: string
   };
   return {
     push: (bytes) => translateAll(parser.push(bytes)),
-    // A stream cut after `message_delta` but before `message_stop` still reports its counts. Cut before, it has none
-    // worth reporting (the output so far was never counted): the gateway counts the tokens itself, as estimated.
+    // A stream cut after the `message_delta` that says why the answer stopped, before `message_stop`, has the whole
+    // answer and its counts, which it reports. Cut before, it is no answer.
     end: () => {
       const last = translateAll(parser.end());
+      if (!finished && !usageSent) throw incompleteStream(last);
       return counting && !usageSent ? [...last, usageChunk()] : last;
     },
     usage: (): Usage | undefined => (counting ? usageFor(counted) : undefined),

@@ -475,6 +475,23 @@ describe('the Bedrock provider', () => {
     expect((thrown as ProviderCallError).before.map((c) => c.choices[0]?.delta.content)).toEqual(['', 'Last words']);
   });
 
+  describe('the end of a stream', () => {
+    const frame = (type: string, payload: object) => encodeEventStreamMessage({ ':event-type': type, ':content-type': 'application/json', ':message-type': 'event' }, Buffer.from(JSON.stringify(payload)));
+    const words = [frame('messageStart', { role: 'assistant' }), frame('contentBlockDelta', { contentBlockIndex: 0, delta: { text: 'Hello' } })];
+
+    it('fails a stream that ends before messageStop', () => {
+      const translator = BedrockProvider.streamTranslator({ ...ctx(), stream: true });
+      translator.push(Buffer.concat(words));
+      expect(() => translator.end()).toThrow(expect.objectContaining({ failure: expect.objectContaining({ status: 502, code: 'provider_stream_incomplete', retryable: true }) }));
+    });
+
+    it('takes a stream that ends after messageStop, before its metadata, as whole', () => {
+      const translator = BedrockProvider.streamTranslator({ ...ctx(), stream: true });
+      translator.push(Buffer.concat([...words, frame('messageStop', { stopReason: 'end_turn' })]));
+      expect(translator.end()).toEqual([]);
+    });
+  });
+
   it('ends a stream with a failure when a frame fails its CRC', async () => {
     emulator.setMode('corrupt-stream');
     const failure = await failureOf(collect(hello));

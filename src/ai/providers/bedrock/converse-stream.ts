@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { THINKING_DELTA, type ChatCompletionChunk, type FinishReason, type StopSequence, type Usage } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
 import type { CallContext, StreamTranslator } from '../provider.js';
-import { translateEach } from '../stream-events.js';
+import { incompleteStream, translateEach } from '../stream-events.js';
 import { bedrockFailure } from './bedrock-errors.js';
 import { finishReasonOf, stopSequenceOf, usageOf, type ConverseUsage } from './converse-response.js';
 import { isClaudeModel, redactedThinkingBlock, thinkingBlock } from './converse-thinking.js';
@@ -30,8 +30,8 @@ const STREAM_EXCEPTION_STATUS: Readonly<Record<string, number>> = { internalServ
 /**
  * ConverseStream's events (API_runtime_ConverseStreamOutput.html) as OpenAI chunks: messageStart → the role chunk,
  * text and tool-input deltas → content and tool-call chunks, reasoning text deltas → `reasoning_content` chunks,
- * messageStop → the finish chunk, metadata → the usage chunk. An exception message in the stream, or a frame failing
- * its CRC, ends it with a ProviderCallError.
+ * messageStop → the finish chunk, metadata → the usage chunk. An exception message in the stream, a frame failing
+ * its CRC, or the stream's end before messageStop ends it with a ProviderCallError.
  *
  * A Claude model's reasoning is also streamed as Anthropic streams thinking (THINKING_DELTA), for the `/v1/messages`
  * ingress: Converse starts no reasoning block (contentBlockStart has no member for one), so a thinking block starts
@@ -53,6 +53,8 @@ export function converseStreamTranslator(ctx: CallContext): StreamTranslator {
   /** Redacted reasoning's bytes by content block, until the block stops. */
   const redacted = new Map<number, Buffer[]>();
   let usage: Usage | undefined;
+  /** messageStop came: the answer is whole (the metadata event after it only counts it). */
+  let stopped = false;
 
   const chunk = (delta: Delta, finishReason: FinishReason | null = null, stopped: StopSequence = {}): ChatCompletionChunk => ({
     id,
@@ -102,6 +104,7 @@ export function converseStreamTranslator(ctx: CallContext): StreamTranslator {
         return bytes ? [chunk({ [THINKING_DELTA]: { block: redactedThinkingBlock(Buffer.concat(bytes).toString('base64')) } })] : [];
       }
       case 'messageStop':
+        stopped = true;
         return [chunk({}, finishReasonOf(event.stopReason), stopSequenceOf(event.stopReason, event.additionalModelResponseFields))];
       case 'metadata':
         usage = usageOf(event.usage);
@@ -140,6 +143,7 @@ export function converseStreamTranslator(ctx: CallContext): StreamTranslator {
         decoder.end();
         return [];
       });
+      if (!stopped) throw incompleteStream();
       return [];
     },
     usage: () => usage,

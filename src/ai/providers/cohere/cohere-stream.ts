@@ -1,7 +1,7 @@
 import type { ChatCompletionChunk, FinishReason, StopSequence, Usage } from '../../chat-types.js';
 import { SseParser, type SseEvent } from '../../sse.js';
 import type { CallContext, StreamTranslator } from '../provider.js';
-import { translateEach } from '../stream-events.js';
+import { incompleteStream, translateEach } from '../stream-events.js';
 import { finishReasonOf, stopSequenceOf, usageOf, type CohereUsage } from './cohere-response.js';
 
 type Delta = ChatCompletionChunk['choices'][number]['delta'];
@@ -21,7 +21,8 @@ interface CohereStreamEvent {
 /**
  * Cohere's chat stream events (https://docs.cohere.com/v2/docs/streaming) as OpenAI chunks: message-start → the role
  * chunk, content-delta → content, tool-call-start and tool-call-delta → tool-call chunks, message-end → the finish
- * chunk and the usage chunk (or, when the generation ended in ERROR, a ProviderCallError). tool-plan-delta (the model's reasoning before calling tools) and citations have no
+ * chunk and the usage chunk (or, when the generation ended in ERROR, a ProviderCallError; a stream that ends before
+ * message-end fails too). tool-plan-delta (the model's reasoning before calling tools) and citations have no
  * OpenAI counterpart and are dropped.
  */
 export function cohereStreamTranslator(ctx: CallContext): StreamTranslator {
@@ -32,6 +33,8 @@ export function cohereStreamTranslator(ctx: CallContext): StreamTranslator {
   /** Tool calls not yet ended, and whether argument text came for each: one that ends without any has `{}`. */
   const openCalls = new Map<number, boolean>();
   let usage: Usage | undefined;
+  /** message-end came: Cohere's last event, without which the answer is not whole. */
+  let messageEnded = false;
 
   const chunk = (delta: Delta, finishReason: FinishReason | null = null, stopped: StopSequence = {}): ChatCompletionChunk => ({
     id,
@@ -72,6 +75,7 @@ export function cohereStreamTranslator(ctx: CallContext): StreamTranslator {
         return index === undefined ? [] : ended([index]);
       }
       case 'message-end': {
+        messageEnded = true;
         const reason = event.delta?.finish_reason;
         // Kept before a failed generation (ERROR) is thrown: Cohere made it, and bills it, all the same.
         usage = usageOf(event.delta?.usage);
@@ -94,5 +98,13 @@ export function cohereStreamTranslator(ctx: CallContext): StreamTranslator {
     return out;
   };
 
-  return { push: (bytes) => translateEach(parser.push(bytes), translate), end: () => translateEach(parser.end(), translate), usage: () => usage };
+  return {
+    push: (bytes) => translateEach(parser.push(bytes), translate),
+    end: () => {
+      const last = translateEach(parser.end(), translate);
+      if (!messageEnded) throw incompleteStream(last);
+      return last;
+    },
+    usage: () => usage,
+  };
 }

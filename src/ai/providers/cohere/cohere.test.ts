@@ -227,6 +227,13 @@ describe('the Cohere provider', () => {
     expect(translator.usage()).toEqual({ prompt_tokens: 9, completion_tokens: 2, total_tokens: 11 });
   });
 
+  it('fails a stream that ends before message-end', () => {
+    const event = (data: { type: string; [member: string]: unknown }) => `event: ${data.type}\ndata: ${JSON.stringify(data)}\n\n`;
+    const translator = CohereProvider.streamTranslator({ ...ctx(), stream: true });
+    translator.push(Buffer.from(event({ type: 'message-start', id: 'c1', delta: { message: { role: 'assistant' } } }) + event({ type: 'content-delta', index: 0, delta: { message: { content: { text: 'Hello' } } } })));
+    expect(() => translator.end()).toThrow(expect.objectContaining({ failure: expect.objectContaining({ status: 502, code: 'provider_stream_incomplete', retryable: true }) }));
+  });
+
   it("answers base64 float32 vectors when encoding_format asks for them, as the openai SDK does by default", async () => {
     const embeddings = await callEmbeddings(CohereProvider, { model: 'embed', input: ['one two'], encoding_format: 'base64' }, { ...ctx(), model: 'embed-v4.0' });
     const encoded = embeddings.data[0]!.embedding as unknown as string;

@@ -127,8 +127,14 @@ describe('the Gemini stream translator', () => {
   it('reports no usage for a stream cut before its finish: the counts so far are not what the call cost', () => {
     const translator = GeminiProvider.streamTranslator(ctx());
     translator.push(Buffer.from(`data: ${JSON.stringify({ ...events[0], usageMetadata: { promptTokenCount: 9, candidatesTokenCount: 2, totalTokenCount: 11 } })}\r\n\r\n`));
+    expect(() => translator.end()).toThrow(ProviderCallError);
     expect(translator.usage()).toBeUndefined();
-    expect(translator.end().filter((c) => c.usage)).toEqual([]);
+  });
+
+  it('fails a stream that ends before every candidate has its finishReason, Gemini having no end event of its own', () => {
+    const translator = GeminiProvider.streamTranslator(ctx());
+    translator.push(Buffer.from(`data: ${JSON.stringify(events[0])}\r\n\r\n`));
+    expect(() => translator.end()).toThrow(expect.objectContaining({ failure: expect.objectContaining({ status: 502, code: 'provider_stream_incomplete', retryable: true }) }));
   });
 
   it('hands the words of the same read before an error event on with the failure', () => {

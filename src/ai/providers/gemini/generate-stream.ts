@@ -3,7 +3,7 @@ import type { ChatCompletionChunk, FinishReason, Usage } from '../../chat-types.
 import { ProviderCallError } from '../../provider-call.js';
 import { SseParser, type SseEvent } from '../../sse.js';
 import type { StreamTranslator } from '../provider.js';
-import { translateEach } from '../stream-events.js';
+import { incompleteStream, translateEach } from '../stream-events.js';
 import { googleFailure } from './gemini-error.js';
 import { finishReasonFor, toolCallFor, usageFor } from './generate-response.js';
 import type { GeminiErrorBody, GeminiGenerateResponse } from './wire-types.js';
@@ -17,7 +17,8 @@ type Delta = ChatCompletionChunk['choices'][number]['delta'];
  * there only when the request asked for them, `reasoning_content` deltas), each
  * functionCall arrives whole and becomes one tool call delta with all its arguments, a finishReason is the
  * finish chunk, and the usage of the last event that had one is sent as the usage chunk when the stream ends
- * (Gemini has no end-of-stream event). An event carrying `error` is thrown as a ProviderCallError.
+ * (Gemini has no end-of-stream event). An event carrying `error` is thrown as a ProviderCallError, as is the stream's
+ * end before every candidate has its finishReason.
  */
 export function geminiStreamTranslator(created: number, fallbackModel: string): StreamTranslator {
   const parser = new SseParser();
@@ -87,13 +88,16 @@ export function geminiStreamTranslator(created: number, fallbackModel: string): 
   };
 
   const translateAll = (events: SseEvent[]) => translateEach(events, (event) => (event.data === '' ? [] : translate(JSON.parse(event.data) as GeminiGenerateResponse)));
+  /** Every candidate begun has its finishReason: Gemini has no event of its own to end a stream, this is its end. */
+  const whole = () => finished.size > 0 && finished.size >= toolCalls.size;
   // Every event carries the counts so far: only a stream whose every candidate finished has said what it cost. A
   // stream cut before then reports none, and the gateway counts the tokens it saw (marked as estimated).
-  const finalUsage = () => (usage && finished.size > 0 && finished.size >= toolCalls.size ? usage : undefined);
+  const finalUsage = () => (usage && whole() ? usage : undefined);
   return {
     push: (bytes) => translateAll(parser.push(bytes)),
     end: () => {
       const last = translateAll(parser.end());
+      if (!whole()) throw incompleteStream(last);
       const final = finalUsage();
       if (!final || id === undefined) return last;
       return [...last, { id, object: 'chat.completion.chunk', created, model, choices: [], usage: final }];

@@ -229,6 +229,12 @@ describe('the Ollama provider', () => {
     expect((thrown as ProviderCallError).before.map((c) => c.choices[0]?.delta.content)).toEqual(['', 'Last words']);
   });
 
+  it('fails a stream that ends before its done line', () => {
+    const translator = ollamaStreamTranslator(ctx());
+    translator.push(Buffer.from(`${JSON.stringify({ model: 'llama3.2', message: { role: 'assistant', content: 'Hello' }, done: false })}\n`));
+    expect(() => translator.end()).toThrow(expect.objectContaining({ failure: expect.objectContaining({ status: 502, code: 'provider_stream_incomplete', retryable: true }) }));
+  });
+
   it('refuses an image given by web URL before calling', async () => {
     const failure = await failureOf(callChat(OllamaProvider, { model: 'llava', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://example.com/cat.png' } }] }] }, ctx()));
     expect(failure).toMatchObject({ status: 400, code: 'unsupported_parameter', retryable: false });

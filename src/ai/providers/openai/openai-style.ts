@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { ChatCompletion, ChatCompletionChunk, ChatRequest, EmbeddingsRequest, EmbeddingsResponse, ToolCall, Usage } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
 import { SseParser } from '../../sse.js';
+import { incompleteStream } from '../stream-events.js';
 import { apiHostOf } from '../api-host.js';
 import { vectorAs } from '../embedding-encoding.js';
 import { streamedFailure } from './stream-error.js';
@@ -228,9 +229,15 @@ export function openAIStyleAdapter(options: OpenAIStyleOptions): ProviderAdapter
       const parser = new SseParser();
       let usage: Usage | undefined;
       const toolCalls: StreamedToolCalls = new Map();
+      // How the stream ends: with `data: [DONE]`, or, from hosts that never send it, once every choice it began has its
+      // finish reason (a usage chunk may follow).
+      let done = false;
+      const begun = new Set<number>();
+      const finished = new Set<number>();
       const translate = (events: ReturnType<SseParser['push']>): ChatCompletionChunk[] => {
         const out: ChatCompletionChunk[] = [];
         for (const event of events) {
+          if (event.data === '[DONE]') done = true;
           if (event.data === '[DONE]' || event.data === '') continue;
           const chunk = JSON.parse(event.data) as TranslatedChunk;
           // Anything but an object cannot be read as an event (the stream's reader says so: provider_bad_response).
@@ -251,6 +258,10 @@ export function openAIStyleAdapter(options: OpenAIStyleOptions): ProviderAdapter
             out.push({ ...chunk, choices: [] });
             continue;
           }
+          for (const choice of chunk.choices) {
+            begun.add(choice?.index);
+            if (choice?.finish_reason != null) finished.add(choice.index);
+          }
           const completed = completeToolCalls(chunk, toolCalls);
           // One data line (several would be joined by newlines, which cannot go on as one): the chunk's own text, unless
           // a tool call's index or type was filled in. Not enumerable, so that a wrapping translator's `{ ...chunk, … }` makes a
@@ -260,7 +271,15 @@ export function openAIStyleAdapter(options: OpenAIStyleOptions): ProviderAdapter
         }
         return out;
       };
-      return { push: (bytes) => translate(parser.push(bytes)), end: () => translate(parser.end()), usage: () => usage };
+      return {
+        push: (bytes) => translate(parser.push(bytes)),
+        end: () => {
+          const last = translate(parser.end());
+          if (!done && (finished.size === 0 || finished.size < begun.size)) throw incompleteStream(last);
+          return last;
+        },
+        usage: () => usage,
+      };
     },
     embeddingsCall(request: EmbeddingsRequest, ctx: CallContext): UpstreamCall {
       return {
