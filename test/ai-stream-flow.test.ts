@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import net, { type AddressInfo } from 'node:net';
+import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AiGateway } from './ai-fixtures.js';
 
@@ -213,6 +214,27 @@ describe('a streamed completion between the provider and the client', () => {
     const data = response.text.split('\n\n').filter((block) => block.startsWith('data: ')).map((block) => JSON.parse(block.slice('data: '.length)) as { choices?: Array<{ delta: { content?: string } }>; error?: { message: string } });
     expect(data.map((d) => d.choices?.[0]?.delta.content ?? null)).toEqual(['', 'Hello', null]);
     expect(data.at(-1)!.error).toMatchObject({ message: 'the provider stream failed: The server had an error while processing your request.' });
+  });
+
+  it('gives an Anthropic-format client every argument fragment of tool calls the provider interleaves', async () => {
+    const call = (toolCall: object) => `data: {"id":"chatcmpl-flow","object":"chat.completion.chunk","created":1700000000,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"tool_calls":[${JSON.stringify(toolCall)}]},"finish_reason":null}]}\n\n`;
+    script = (_req, res) => {
+      res.writeHead(200, SSE_HEAD);
+      res.end(
+        call({ index: 0, id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":' } }) +
+          call({ index: 1, id: 'call_2', type: 'function', function: { name: 'get_time', arguments: '{"zone":' } }) +
+          call({ index: 0, function: { arguments: '"Paris"}' } }) +
+          call({ index: 1, function: { arguments: '"CET"}' } }) +
+          'data: {"id":"chatcmpl-flow","object":"chat.completion.chunk","created":1700000000,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}\n\ndata: [DONE]\n\n',
+      );
+    };
+    const client = new Anthropic({ baseURL: gateway.proxyUrl, apiKey, maxRetries: 0 });
+    const tools = [{ name: 'get_weather', input_schema: { type: 'object' as const } }, { name: 'get_time', input_schema: { type: 'object' as const } }];
+    const message = await client.messages.stream({ model: 'scripted/gpt-4o-mini', max_tokens: 64, tools, messages: [{ role: 'user', content: 'go' }] }).finalMessage();
+    expect(message.content.map((block) => (block.type === 'tool_use' ? [block.name, block.input] : block.type))).toEqual([
+      ['get_weather', { city: 'Paris' }],
+      ['get_time', { zone: 'CET' }],
+    ]);
   });
 
   it("closes the provider's connection when the client goes away mid-stream", async () => {

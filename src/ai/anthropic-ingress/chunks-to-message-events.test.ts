@@ -94,6 +94,39 @@ describe('chat chunks as Anthropic stream events', () => {
     expectWellFormed(events);
   });
 
+  describe('tool calls whose fragments a host interleaves (0, 1, 0, 1)', () => {
+    const interleaved = [
+      chunk({ role: 'assistant', content: '' }),
+      tool({ index: 0, id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":' } }),
+      tool({ index: 1, id: 'call_2', type: 'function', function: { name: 'get_time', arguments: '{"zone":' } }),
+      tool({ index: 0, function: { arguments: '"Paris"}' } }),
+      tool({ index: 1, function: { arguments: '"CET"}' } }),
+      chunk({}, 'tool_calls'),
+    ];
+    /** Each tool_use block's name and its input_json_deltas joined. */
+    const callsIn = (events: ReturnType<typeof translate>) =>
+      events
+        .filter((e) => e.type === 'content_block_start')
+        .map((start) => [(start.content_block as { name: string }).name, events.filter((e) => e.type === 'content_block_delta' && e.index === start.index).map((e) => (e.delta as { partial_json: string }).partial_json).join('')]);
+
+    it('keep every fragment, each call in a block of its own, the blocks never overlapping', () => {
+      const events = translate(interleaved);
+      expect(callsIn(events)).toEqual([
+        ['get_weather', '{"city":"Paris"}'],
+        ['get_time', '{"zone":"CET"}'],
+      ]);
+      expectWellFormed(events);
+    });
+
+    it('give a call that waited its fragments when the answer ends before the open call is whole', () => {
+      const cut = [...interleaved.slice(0, 3), tool({ index: 0, function: { arguments: '"Par' } }), tool({ index: 1, function: { arguments: '"CET"}' } }), chunk({}, 'length')];
+      expect(callsIn(translate(cut))).toEqual([
+        ['get_weather', '{"city":"Par'],
+        ['get_time', '{"zone":"CET"}'],
+      ]);
+    });
+  });
+
   it('turn a lone tool call, arriving whole, into one tool_use block at index 0', () => {
     const events = translate([chunk({ role: 'assistant', content: '' }), chunk({ tool_calls: [{ index: 0, id: 'call_9', type: 'function', function: { name: 'now', arguments: '{}' } }] }, 'tool_calls')], usage(7, 3));
     expect(events).toEqual([

@@ -28,6 +28,16 @@ export interface MessageEventsOptions {
   hiddenReasoning?: HiddenReasoning;
 }
 
+/** Whether a tool call's arguments so far are a whole JSON text: no fragment of the call can follow. */
+function wholeJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** One Server-Sent Event as Anthropic writes them: the event name repeats the data's `type`. */
 function sse(data: { type: string; [field: string]: unknown }): string {
   return `event: ${data.type}\ndata: ${JSON.stringify(data)}\n\n`;
@@ -48,9 +58,12 @@ function sse(data: { type: string; [field: string]: unknown }): string {
  * tool call starts, and goes just before it; otherwise it is left out.
  *
  * OpenAI sends each tool call's argument fragments before the next call's first, so the block of an earlier call
- * is stopped for good when a later one starts; a fragment that came after that could not be placed, and is left out.
- * For the same reason reasoning that comes while a tool call's block is open waits for that block's end, and goes in
- * a thinking block of its own after it.
+ * is stopped when a later one starts, once its arguments are whole JSON. A host may interleave the calls' fragments
+ * (0, 1, 0, 1): a call that starts while the open call's arguments are not yet whole waits, its fragments kept,
+ * until they are (or until something else ends the open block), and then goes as a block of its own, its arguments
+ * so far in one delta, and stays open for its next ones. No fragment is left out. For the same reason reasoning
+ * that comes while a tool call's block is open waits for that block's end, and goes in a thinking block of its own
+ * after it.
  *
  * @example
  * const events = new ChatChunksToMessageEvents('claude-sonnet-4-5', { inputTokens: estimate });
@@ -87,6 +100,10 @@ export class ChatChunksToMessageEvents {
   #held = '';
   /** OpenAI tool call index → content block index. */
   readonly #tools = new Map<number, number>();
+  /** The arguments so far of the tool call whose block is open, to tell when they are whole. */
+  #openArguments = '';
+  /** Tool calls that started while the open call's arguments were not whole, in order, with their arguments so far. */
+  readonly #waiting = new Map<number, { id: string; name: string; arguments: string }>();
   #finishReason: FinishReason | null = null;
   /** The finishing choice, whose stop sequence the `message_delta` reports. */
   #stopped: StopSequence = {};
@@ -114,25 +131,39 @@ export class ChatChunksToMessageEvents {
       const text = (content ?? '') + (refusal ?? '');
       if (text !== '') {
         // Reasoning held for a tool call waits for one; reasoning held while one's block was open goes before the text.
-        if (!this.#open || this.#open.tool !== undefined || this.#open.thinking) events.push(...(this.#reasoningAs === 'held' ? [] : this.#releaseHeld()), ...this.#startBlock({ type: 'text', text: '' }));
+        if (!this.#open || this.#open.tool !== undefined || this.#open.thinking) events.push(...this.#startWaiting(true), ...(this.#reasoningAs === 'held' ? [] : this.#releaseHeld()), ...this.#startBlock({ type: 'text', text: '' }));
         events.push(sse({ type: 'content_block_delta', index: this.#open!.index, delta: { type: 'text_delta', text } }));
       }
       for (const call of toolCalls ?? []) {
+        const fragment = call.function?.arguments ?? '';
+        const waiting = this.#waiting.get(call.index);
+        if (waiting) {
+          waiting.arguments += fragment;
+          continue;
+        }
         let index = this.#tools.get(call.index);
         if (index === undefined) {
-          events.push(...this.#releaseHeld(), ...this.#startBlock({ type: 'tool_use', id: call.id ?? `toolu_${randomUUID().replaceAll('-', '')}`, name: call.function?.name ?? '', input: {} }, call.index));
+          const id = call.id ?? `toolu_${randomUUID().replaceAll('-', '')}`;
+          // The open call may have more to come: this one waits (see the class's comment).
+          if (this.#open?.tool !== undefined && (this.#waiting.size > 0 || !wholeJson(this.#openArguments))) {
+            this.#waiting.set(call.index, { id, name: call.function?.name ?? '', arguments: fragment });
+            continue;
+          }
+          events.push(...this.#releaseHeld(), ...this.#startTool(call.index, id, call.function?.name ?? ''));
           index = this.#open!.index;
-          this.#tools.set(call.index, index);
         }
-        const fragment = call.function?.arguments ?? '';
-        if (fragment !== '' && this.#open?.index === index) events.push(sse({ type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: fragment } }));
+        if (fragment !== '' && this.#open?.index === index) {
+          events.push(sse({ type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: fragment } }));
+          this.#openArguments += fragment;
+          if (this.#waiting.size > 0) events.push(...this.#startWaiting(false));
+        }
       }
       // A choice that failed mid-stream (OpenRouter's `finish_reason: "error"`) ends the stream with an error event.
       if (failedChoice(choice.finish_reason)) return [...events, ...this.fail('the provider stream failed')];
       if (choice.finish_reason) {
         this.#finishReason = choice.finish_reason;
         this.#stopped = choice;
-        events.push(...this.#stopBlock());
+        events.push(...this.#startWaiting(true), ...this.#stopBlock());
       }
     }
     return events;
@@ -145,7 +176,7 @@ export class ChatChunksToMessageEvents {
   end(usage?: Usage): string[] {
     if (this.#ended) return [];
     // Reasoning that came after the tool calls began still goes back, in a block of its own.
-    const events = [...this.#start(undefined), ...(this.#tools.size > 0 ? this.#releaseHeld() : []), ...this.#stopBlock()];
+    const events = [...this.#start(undefined), ...this.#startWaiting(true), ...(this.#tools.size > 0 ? this.#releaseHeld() : []), ...this.#stopBlock()];
     this.#ended = true;
     const final = usage ?? this.#usage;
     const counted = final ? anthropicUsageFor(final) : { output_tokens: 0 };
@@ -178,7 +209,7 @@ export class ChatChunksToMessageEvents {
 
   /** A thinking block's start, a thinking delta or a signature delta; the last two go to the open thinking block. */
   #thinking({ block, thinking, signature }: ThinkingDelta): string[] {
-    if (block) return this.#startBlock(block, undefined, true);
+    if (block) return [...this.#startWaiting(true), ...this.#startBlock(block, undefined, true)];
     const index = this.#open?.thinking ? this.#open.index : undefined;
     if (index === undefined) return [];
     if (thinking !== undefined) return [sse({ type: 'content_block_delta', index, delta: { type: 'thinking_delta', thinking } })];
@@ -212,6 +243,31 @@ export class ChatChunksToMessageEvents {
     const held = this.#held;
     this.#held = '';
     return [...this.#stopBlock(), ...this.#reasoning(held)];
+  }
+
+  /** A tool call's block, open for its argument fragments. */
+  #startTool(tool: number, id: string, name: string): string[] {
+    const events = this.#startBlock({ type: 'tool_use', id, name, input: {} }, tool);
+    this.#tools.set(tool, this.#open!.index);
+    this.#openArguments = '';
+    return events;
+  }
+
+  /**
+   * The calls that waited, in order, each a block with its arguments so far in one delta, the last left open for what
+   * follows: every one (`all`, something else ends the open block), or while the open call's arguments are whole.
+   */
+  #startWaiting(all: boolean): string[] {
+    const events: string[] = [];
+    for (const [tool, call] of this.#waiting) {
+      if (!all && !wholeJson(this.#openArguments)) break;
+      this.#waiting.delete(tool);
+      events.push(...this.#startTool(tool, call.id, call.name));
+      if (call.arguments === '') continue;
+      events.push(sse({ type: 'content_block_delta', index: this.#open!.index, delta: { type: 'input_json_delta', partial_json: call.arguments } }));
+      this.#openArguments = call.arguments;
+    }
+    return events;
   }
 
   #startBlock(block: AnthropicBlock, tool?: number, thinking?: true, keygate?: true): string[] {
