@@ -237,6 +237,23 @@ describe('a streamed completion between the provider and the client', () => {
     ]);
   });
 
+  it('tells the client a stream that went quiet for longer than ai.timeout after its words timed out', async () => {
+    const baseUrl = `http://127.0.0.1:${(provider.address() as AddressInfo).port}`;
+    await gateway.configure({ providers: [{ name: 'scripted', type: 'openai', baseUrl }, { name: 'scripted-mistral', type: 'mistral', baseUrl }], timeout: '300ms' });
+    try {
+      script = (_req, res) => {
+        res.writeHead(200, SSE_HEAD);
+        // The first words, then nothing: only the gateway's timeout ends this response.
+        res.write(`data: ${chunkJson('Hello')}\n\n`);
+      };
+      const response = await gateway.call('POST', '/v1/chat/completions', apiKey, { model: 'scripted/gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'go' }] });
+      const last = response.text.split('\n\n').filter((block) => block.startsWith('data: ')).at(-1)!;
+      expect(JSON.parse(last.slice('data: '.length))).toMatchObject({ error: { message: 'the provider stream failed: the provider sent nothing for longer than the timeout (ai.timeout)' } });
+    } finally {
+      await gateway.configure({ providers: [{ name: 'scripted', type: 'openai', baseUrl }, { name: 'scripted-mistral', type: 'mistral', baseUrl }] });
+    }
+  });
+
   it("closes the provider's connection when the client goes away mid-stream", async () => {
     let providerClosed!: Promise<boolean>;
     script = (_req, res) => {

@@ -1,4 +1,5 @@
-import { createServer, type ServerResponse } from 'node:http';
+import { once } from 'node:events';
+import http, { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOpenAIEmulator, type OpenAIEmulator } from '../../test/emulators/openai.js';
@@ -180,6 +181,31 @@ describe('a provider that answers a whole request with a redirect', () => {
     } finally {
       server.close();
     }
+  });
+});
+
+describe('a streamed chat call', () => {
+  let host: http.Server;
+  beforeAll(async () => {
+    // A host that sends its head and a first chunk, then nothing more.
+    host = http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":"Hello"},"finish_reason":null}]}\n\n');
+    });
+    host.listen(0, '127.0.0.1');
+    await once(host, 'listening');
+  });
+  afterAll(() => {
+    host.closeAllConnections();
+    host.close();
+  });
+
+  it('ends with a provider_timeout when the provider sends nothing for longer than the timeout after its words went out', async () => {
+    const ctx: CallContext = { provider: { name: 'up', type: 'openai', baseUrl: `http://127.0.0.1:${(host.address() as AddressInfo).port}` }, credential: { id: 'k1', secret: 'sk-test' }, model: 'm', stream: true, now: 0 };
+    const stream = await openChatStream(OpenAIProvider, request, ctx, { timeoutMs: 200 });
+    const ended = await new Promise<Error | undefined>((resolve) => stream.pipe({ chunk: () => true, end: resolve }));
+    expect(ended).toBeInstanceOf(ProviderCallError);
+    expect((ended as ProviderCallError).failure).toMatchObject({ status: 504, code: 'provider_timeout', retryable: true });
   });
 });
 

@@ -469,7 +469,7 @@ export function openChatStream(adapter: ProviderAdapter, request: ChatRequest, c
         },
         onResponseError(_c, error) {
           // Before the call counts as answered: it failed, and another target may serve it. After: the stream broke.
-          if (resolved) finish(error);
+          if (resolved) finish(brokenStream(error));
           else reject(failedBeforeAnswer(error));
         },
       },
@@ -505,6 +505,15 @@ function isStreamAnswer(status: number, headers: IncomingHttpHeaders): boolean {
   if (status < 200 || status >= 300) return false;
   const type = headers['content-type'];
   return typeof type !== 'string' || !NOT_STREAM_TYPES.test(type);
+}
+
+/**
+ * What a stream's sink is told of an error that broke it once it counted as answered: a pause between chunks longer
+ * than the timeout (undici's BodyTimeoutError) as the timeout it is, as a head that came too late is; any other as it came.
+ */
+function brokenStream(error: Error): Error {
+  if ((error as { code?: string }).code !== 'UND_ERR_BODY_TIMEOUT') return error;
+  return new ProviderCallError({ status: 504, type: 'api_error', code: 'provider_timeout', message: 'the provider sent nothing for longer than the timeout (ai.timeout)', retryable: true });
 }
 
 const unreadableStream = () => new ProviderCallError({ status: 502, type: 'api_error', code: 'provider_bad_response', message: 'the provider sent a stream event that cannot be read', retryable: true });
