@@ -248,7 +248,7 @@ describe('a streamed completion between the provider and the client', () => {
       };
       const response = await gateway.call('POST', '/v1/chat/completions', apiKey, { model: 'scripted/gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'go' }] });
       const last = response.text.split('\n\n').filter((block) => block.startsWith('data: ')).at(-1)!;
-      expect(JSON.parse(last.slice('data: '.length))).toMatchObject({ error: { message: 'the provider stream failed: the provider sent nothing for longer than the timeout (ai.timeout)' } });
+      expect(JSON.parse(last.slice('data: '.length))).toMatchObject({ error: { message: 'the provider stream failed: the provider sent nothing for longer than the timeout (ai.timeout)', code: 'provider_timeout' } });
     } finally {
       await gateway.configure({ providers: [{ name: 'scripted', type: 'openai', baseUrl }, { name: 'scripted-mistral', type: 'mistral', baseUrl }] });
     }

@@ -87,7 +87,7 @@ describe('a provider stream that ends before its last event', () => {
     const data = dataOf(response.text);
     expect(data.map((d) => (d === '[DONE]' ? d : ((d.choices as Array<{ delta: { content?: string } }> | undefined)?.[0]?.delta.content ?? '')))).toContain('Hello');
     expect(data).not.toContain('[DONE]');
-    expect(data.at(-1)).toMatchObject({ error: { message: 'the provider stream failed: the provider stream ended before the answer did', type: 'api_error' } });
+    expect(data.at(-1)).toMatchObject({ error: { message: 'the provider stream failed: the provider stream ended before the answer did', type: 'api_error', code: 'provider_stream_incomplete' } });
   });
 
   it('records a stream cut off cleanly as failed, not as an answer', async () => {

@@ -1740,8 +1740,8 @@ async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, f
         if (error instanceof CallCancelled) return resolve(499);
         const told = streamFailureFor(error, redaction);
         // An Anthropic-format client's error event takes its type from what the provider's status meant (529: overloaded).
-        if (events) for (const event of events.fail(told.message, anthropicErrorTypeFor(told.providerStatus))) send(event);
-        else res.write(`data: ${JSON.stringify({ error: { message: told.message, type: told.type, param: null, code: 'provider_stream_error' } })}\n\n`);
+        if (events) for (const event of events.fail(told.message, anthropicErrorTypeFor(told.providerStatus), told.code)) send(event);
+        else res.write(`data: ${JSON.stringify({ error: { message: told.message, type: told.type, param: null, code: told.code } })}\n\n`);
         resolve(502);
       },
     });
@@ -1782,14 +1782,18 @@ async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, f
  * provider said why (an `error` event: overloaded, a rate limit, a server error), without its secrets or the
  * operator's account names; the status the failure would have had as an answer decides the error's type.
  */
-function streamFailureFor(error: Error, redaction: SecretRedaction): { message: string; type: string; providerStatus: number } {
-  if (!(error instanceof ProviderCallError)) return { message: 'the provider stream failed', type: 'api_error', providerStatus: 502 };
+function streamFailureFor(error: Error, redaction: SecretRedaction): { message: string; type: string; code: string; providerStatus: number } {
+  if (!(error instanceof ProviderCallError)) return { message: 'the provider stream failed', type: 'api_error', code: 'provider_stream_error', providerStatus: 502 };
   const failure = withoutSecret(error.failure, redaction);
   const told = clientError(failure);
   // A denial's words can name the operator's account (clientError): the gateway's own then, as for an answer.
   const words = failure.credentialProblem ? told.message : providerWords(failure.message);
-  return { message: `the provider stream failed: ${words}`, type: told.type, providerStatus: failure.status };
+  const code = failure.code !== null && STREAM_FAILURE_CODES.has(failure.code) ? failure.code : 'provider_stream_error';
+  return { message: `the provider stream failed: ${words}`, type: told.type, code, providerStatus: failure.status };
 }
+
+/** The gateway's own codes for how a stream failed, told in its error event; any other failure is `provider_stream_error`. */
+const STREAM_FAILURE_CODES: ReadonlySet<string> = new Set(['provider_timeout', 'provider_stream_incomplete']);
 
 /** A streamed choice with nothing for an OpenAI-format client: no finish, and a delta without any member. */
 function saysNothing(choice: TranslatedChunk['choices'][number]): boolean {

@@ -190,8 +190,11 @@ export class ChatChunksToMessageEvents {
     return this.#failed;
   }
 
-  /** An `error` event, for a stream that failed after its 200 head was sent; nothing follows it. */
-  fail(message: string, type: AnthropicErrorType = 'api_error'): string[] {
+  /**
+   * An `error` event, for a stream that failed after its 200 head was sent; nothing follows it. Anthropic's error
+   * has a type and no code: `_code` (what the other formats' events carry) is not told.
+   */
+  fail(message: string, type: AnthropicErrorType = 'api_error', _code?: string): string[] {
     if (this.#ended) return [];
     this.#ended = true;
     this.#failed = true;

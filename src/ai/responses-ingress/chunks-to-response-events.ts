@@ -138,13 +138,13 @@ export class ChatChunksToResponseEvents {
    * For a stream that failed after its 200 head was sent: an `error` event (Keygate's code, as a chat completion
    * stream says it), then `response.failed` with the Response as far as it got, its open items incomplete.
    */
-  fail(message: string): string[] {
+  fail(message: string, _type?: string, code = 'provider_stream_error'): string[] {
     if (this.#ended) return [];
     const events = this.#start();
     this.#ended = true;
     this.#failed = true;
     for (const item of this.#output) if (item.type !== 'reasoning' && item.status === 'in_progress') item.status = 'incomplete';
-    events.push(this.#event('error', { code: 'provider_stream_error', message, param: null }));
+    events.push(this.#event('error', { code, message, param: null }));
     const response = this.#response('failed', this.#usage ? responseUsageFor(this.#usage) : null, { error: { code: 'server_error', message } });
     events.push(this.#event('response.failed', { response: responseAsIncluded(response, this.#included) }));
     return events;
