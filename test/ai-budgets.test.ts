@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -206,6 +208,63 @@ describe('budgets and token limits of apps and teams', () => {
     } finally {
       await gateway.configure({ providers: [{ name: 'openai', type: 'openai', baseUrl: openai.url }] });
       await held.stop();
+    }
+  });
+
+  it('holds every answer a call asks for (n), each billed, against the budget while it runs', async () => {
+    const held = await startOpenAIEmulator({ holdStreams: true });
+    try {
+      await gateway.configure({ providers: [{ name: 'openai', type: 'openai', baseUrl: openai.url }, { name: 'held', type: 'openai', baseUrl: held.url }] });
+      await gateway.addProviderKey('held', PROVIDER_SECRETS.openai);
+      const apiKey = await gateway.createApp({ name: 'several-answers', team: 'several-team', budget: { dailyUsd: 0.001 } });
+      // Two answers of at most 1,000 tokens at $0.60 a million: $0.0012, all of the budget (one alone would be $0.0006).
+      const two = gateway.chat(apiKey, { model: 'held/gpt-4o-mini', stream: true, n: 2, max_tokens: 1_000, messages: HELLO });
+      await vi.waitFor(() => expect(held.heldStreams()).toBe(1));
+      const refused = await gateway.chat<OpenAIErrorBody>(apiKey, { model: MODEL, messages: HELLO });
+      expect(refused.status).toBe(429);
+      expect(refused.body.error.message).toMatch(/held by calls under way that may cost up to \$0\.0012\d*;/);
+      held.releaseStreams();
+      expect((await two).status).toBe(200);
+    } finally {
+      await gateway.configure({ providers: [{ name: 'openai', type: 'openai', baseUrl: openai.url }] });
+      await held.stop();
+    }
+  });
+
+  it('refuses a call whose tool definitions alone cost more than the budget has left, before calling the provider', async () => {
+    const apiKey = await gateway.createApp({ name: 'tool-heavy', team: 'tool-heavy-team', budget: { dailyUsd: 0.0001 } });
+    const calls = openai.requests().length;
+    // About 10,000 tokens of definitions: at least $0.00075 at gpt-4o-mini's lowest rate, over the budget.
+    const tools = [{ type: 'function', function: { name: 'lookup', description: 'word '.repeat(8_000), parameters: { type: 'object', properties: {} } } }];
+    const refused = await gateway.chat<OpenAIErrorBody>(apiKey, { model: MODEL, messages: HELLO, tools, tool_choice: 'none' });
+    expect(refused.status).toBe(429);
+    expect(refused.body.error).toMatchObject({ code: 'budget_exceeded' });
+    expect(refused.body.error.message).toMatch(/this call's prompt alone costs at least/);
+    expect(openai.requests().length).toBe(calls);
+  });
+
+  it('counts the prompt tokens a provider reports beyond the estimate against the tokens per minute', async () => {
+    // A host whose tokenizer counts 5,000 prompt tokens where the gateway estimates a handful.
+    const host = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ id: 'chatcmpl-x', object: 'chat.completion', created: 1, model: 'gpt-4o-mini', choices: [{ index: 0, message: { role: 'assistant', content: 'Hi' }, finish_reason: 'stop' }], usage: { prompt_tokens: 5_000, completion_tokens: 1, total_tokens: 5_001 } }));
+      });
+    });
+    await new Promise<void>((resolve) => host.listen(0, '127.0.0.1', resolve));
+    try {
+      await gateway.configure({ providers: [{ name: 'openai', type: 'openai', baseUrl: openai.url }, { name: 'counting', type: 'openai', baseUrl: `http://127.0.0.1:${(host.address() as AddressInfo).port}` }] });
+      await gateway.addProviderKey('counting', PROVIDER_SECRETS.openai);
+      const apiKey = await gateway.createApp({ name: 'undercounted', team: 'undercounted-team', budget: { tokensPerMinute: 1_000 } });
+      expect((await gateway.chat(apiKey, { model: 'counting/gpt-4o-mini', messages: HELLO })).status).toBe(200);
+      await new Promise((resolve) => setImmediate(resolve));
+      const refused = await gateway.chat<OpenAIErrorBody>(apiKey, { model: 'counting/gpt-4o-mini', messages: HELLO });
+      expect(refused.status).toBe(429);
+      expect(refused.body.error).toMatchObject({ code: 'rate_limit_exceeded' });
+    } finally {
+      await gateway.configure({ providers: [{ name: 'openai', type: 'openai', baseUrl: openai.url }] });
+      host.close();
     }
   });
 

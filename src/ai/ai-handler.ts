@@ -26,7 +26,7 @@ import type { SpendTracker } from './spend-tracker.js';
 import type { KeyTurns } from './key-turns.js';
 import { HALF_OPEN_TRY, type TargetCircuits } from './target-circuits.js';
 import type { EarlierOwner, StoredResponse, StoredResponses } from './stored-responses.js';
-import { estimatePromptTokens, estimateTokens, loadTokenizer, promptImageTokens, quickTokenCount } from './token-estimate.js';
+import { definitionTokens, estimatePromptTokens, estimateTokens, loadTokenizer, promptImageTokens, quickTokenCount } from './token-estimate.js';
 import type { UsageRecorder } from './usage-recorder.js';
 
 /** A call's tokens: `cached` and `writes` (prompt-cache writes, priced above plain input) are part of `input`. */
@@ -756,8 +756,7 @@ function countTokens(req: IncomingMessage, res: ServerResponse, call: AiCall): v
       if (!targets || !mayUse(call, request.model, targets)) throw modelNotFound(request.model);
       loadTokenizer()
         .then(() => {
-          const tools = request.tools?.length ? estimateTokens(JSON.stringify(request.tools)) : 0;
-          const text = JSON.stringify({ input_tokens: estimatePromptTokens(request.messages) + tools });
+          const text = JSON.stringify({ input_tokens: estimatePromptTokens(request.messages) + definitionTokens(request, estimateTokens) });
           res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'x-request-id': requestId, 'request-id': requestId, 'x-keygate-usage-estimated': 'true', ...call.responseHeaders });
           res.end(text);
         })
@@ -989,7 +988,7 @@ function pricedTargets(call: AiCall, targets: readonly AiTarget[], requested: st
  * falls between them. The figures are those the call's admission just made sure of: no wait for the store here,
  * where calls that waited together would all pass.
  */
-function refuseOrHold(call: AiCall, trace: CallTrace, prepared: Prepared, maxOutput: number | undefined): void {
+function refuseOrHold(call: AiCall, trace: CallTrace, prepared: Prepared, maxOutput: number | undefined, choices = 1): void {
   if (prepared.moneyApp === undefined && prepared.moneyTeam === undefined) return;
   // The most the prompt could cost, at the catalog's highest input price: its least is priced only if this would pass a budget.
   const most = (prepared.promptTokens * call.snapshot.catalog.maxInputPerMillion) / 1_000_000;
@@ -1001,7 +1000,7 @@ function refuseOrHold(call: AiCall, trace: CallTrace, prepared: Prepared, maxOut
     if (charged && prepared.app) void Promise.resolve(call.runtime.limiter.refund(`tpm\n${prepared.app}`, 60_000, charged.cost, charged.countedIn)).catch(() => undefined);
     throw error;
   }
-  holdSpend(call, trace, prepared, maxOutput);
+  holdSpend(call, trace, prepared, maxOutput, choices);
 }
 
 /** refuseOrHold's check of each budget in money of the app and its team, from the figures this node knows. */
@@ -1041,9 +1040,9 @@ function leastPromptCost(call: AiCall, prepared: Prepared): number {
  * targets) against the budgets in money of its app and team while it runs: concurrent calls count it as spent
  * (enforceBudget), so that calls made at once cannot each pass the check and together spend past the limit by
  * as many answers. Released when the call is recorded, its real cost counted instead. `maxOutput`: the answer's
- * limit the request set, if any (the model's own otherwise).
+ * limit the request set, if any (the model's own otherwise), for each of its `choices` (`n`), each billed.
  */
-function holdSpend(call: AiCall, trace: CallTrace, prepared: Prepared, maxOutput: number | undefined): void {
+function holdSpend(call: AiCall, trace: CallTrace, prepared: Prepared, maxOutput: number | undefined, choices: number): void {
   const { moneyApp: app, moneyTeam: team } = prepared;
   let usd = 0;
   for (const target of prepared.targets) {
@@ -1051,7 +1050,7 @@ function holdSpend(call: AiCall, trace: CallTrace, prepared: Prepared, maxOutput
     const model = provider ? call.snapshot.catalog.priced(provider.catalogKey, target.model) : undefined;
     if (!model) continue;
     const output = maxOutput === undefined ? model.maxOutputTokens : Math.min(maxOutput, model.maxOutputTokens);
-    usd = Math.max(usd, (prepared.promptTokens * model.inputPerMillion + output * model.outputPerMillion) / 1_000_000);
+    usd = Math.max(usd, (prepared.promptTokens * model.inputPerMillion + choices * output * model.outputPerMillion) / 1_000_000);
   }
   if (!(usd > 0)) return;
   call.runtime.spend.hold(app, team, usd);
@@ -1404,7 +1403,7 @@ function chat(body: Record<string, unknown>, res: ServerResponse, call: AiCall, 
 /** `chat` once its request is in the unified shape; `admitted` if its model and budgets were checked already (admit). */
 function chatWith(request: ChatRequest, res: ServerResponse, call: AiCall, trace: CallTrace, answerFormat: ChatFormat, fail: (error: unknown) => void, admitted?: Prepared): Promise<void> | undefined {
   const images = promptImageTokens(request.messages);
-  const promptEstimate = estimatePromptTokens(request.messages, quickTokenCount, images);
+  const promptEstimate = estimatePromptTokens(request.messages, quickTokenCount, images) + definitionTokens(request, quickTokenCount);
   const leastTokens = promptEstimate - images;
   const prepared = admitted ? chargeTokens(call, admitted, promptEstimate, leastTokens) : prepare(request.model, promptEstimate, call, leastTokens);
   const go = (ready: Prepared) => (request.stream ? streamChat(res, call, trace, answerFormat, request, ready, promptEstimate) : answerChat(res, call, trace, answerFormat, request, ready, fail));
@@ -1532,8 +1531,11 @@ function recordChat(call: AiCall, trace: CallTrace, prepared: Prepared, request:
   // The token-per-minute window was charged the prompt estimate up front; the answer's tokens count too, whether
   // they fit or not: an answer that overflows the window is what makes the next call wait, or calls of short
   // prompts and long answers would never be refused.
+  // So do the prompt's tokens the estimate missed, as the provider counted them (a prompt is counted before the call
+  // at four bytes a token: a provider's tokenizer, or what the estimate leaves out, can count many more).
   const tpm = prepared.app ? call.catalog.apps.get(prepared.app)?.budget?.tokensPerMinute : undefined;
-  if (tpm !== undefined && !cacheHit && tokens.output > 0) void Promise.resolve(runtime.limiter.charge(`tpm\n${prepared.app}`, 60_000, Math.min(tokens.output, tpm))).catch(() => undefined);
+  const counted = cacheHit ? 0 : tokens.output + Math.max(0, tokens.input - prepared.promptTokens);
+  if (tpm !== undefined && counted > 0) void Promise.resolve(runtime.limiter.charge(`tpm\n${prepared.app}`, 60_000, Math.min(counted, tpm))).catch(() => undefined);
   return cost;
 }
 
@@ -1593,7 +1595,7 @@ function answerChat(res: ServerResponse, call: AiCall, trace: CallTrace, format:
         // Only a Messages API answer, or a cache entry one may be answered from, needs to know (hiddenReasoningFor).
         const wantsReasoningBack = (format === 'anthropic' || cacheKey !== undefined) && snapshot.providers.get(target.provider)?.config.reasoningBack === true;
         const finish = () => {
-          const tokens = reported ?? { input: estimatePromptTokens(request.messages), output: estimateTokens(completionText(result)), cached: 0 };
+          const tokens = reported ?? { input: estimatePromptTokens(request.messages) + definitionTokens(request, estimateTokens), output: estimateTokens(completionText(result)), cached: 0 };
           const whole: ClientCompletion = reported ? result : { ...result, usage: { prompt_tokens: tokens.input, completion_tokens: tokens.output, total_tokens: tokens.input + tokens.output } };
           let completion = oneToolCallAsked(request) ? withOneToolCall(whole) : whole;
           // A completion the provider sent in OpenAI's shape, usage included, goes out as the provider's own bytes.
@@ -1625,7 +1627,7 @@ function answerChat(res: ServerResponse, call: AiCall, trace: CallTrace, format:
         }
       },
     );
-  refuseOrHold(call, trace, prepared, maxOutputOf(request));
+  refuseOrHold(call, trace, prepared, maxOutputOf(request), request.n ?? 1);
   send();
   return undefined;
 }
@@ -1638,7 +1640,7 @@ async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, f
   const wantUsage = request.stream_options?.include_usage === true;
   const { httpVersionMajor: major, httpVersionMinor: minor } = res.req;
   const chunked = major > 1 || (major === 1 && minor >= 1);
-  refuseOrHold(call, trace, prepared, maxOutputOf(request));
+  refuseOrHold(call, trace, prepared, maxOutputOf(request), request.n ?? 1);
   const targets = inTurn(call, prepared);
   const lastTarget = targets[targets.length - 1];
   const { result: stream, target, redaction } = await attemptAsync(call, trace, targets, (ctx, tried) => {
@@ -1750,7 +1752,7 @@ async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, f
   const status = streamed === 200 && events?.failed ? 502 : streamed;
   const reported = usageOf(stream.usage());
   if (!reported) await loadTokenizer();
-  const tokens = reported ?? { input: estimatePromptTokens(request.messages), output: estimateTokens(text), cached: 0 };
+  const tokens = reported ?? { input: estimatePromptTokens(request.messages) + definitionTokens(request, estimateTokens), output: estimateTokens(text), cached: 0 };
   if (events && status === 200) {
     const usage: Usage = { prompt_tokens: tokens.input, completion_tokens: tokens.output, total_tokens: tokens.input + tokens.output, prompt_tokens_details: { cached_tokens: tokens.cached } };
     if (tokens.writes) usage[CACHE_WRITES] = tokens.writes;

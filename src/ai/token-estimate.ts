@@ -1,4 +1,4 @@
-import type { ChatMessage } from './chat-types.js';
+import type { ChatMessage, ChatRequest } from './chat-types.js';
 import { imageTokens } from './image-tokens.js';
 
 type Tokenizer = { countTokens(text: string): number };
@@ -59,6 +59,19 @@ export function estimatePromptTokens(messages: readonly ChatMessage[], count: (t
       total += count(call.function ? call.function.name + call.function.arguments : custom ? custom.name + custom.input : '');
     }
   }
+  return total;
+}
+
+/**
+ * The tokens of what a request defines beside its messages, which a provider counts as prompt too: its tools (their
+ * names, descriptions and parameter schemas, as JSON) and a structured output's schema. Left out, a request whose
+ * prompt is mostly tool definitions would pass budgets and tokens-per-minute limits as if it were short.
+ */
+export function definitionTokens(request: Pick<ChatRequest, 'tools' | 'response_format'>, count: (text: string) => number = estimateTokens): number {
+  let total = 0;
+  if (request.tools?.length) total += count(JSON.stringify(request.tools));
+  const format = request.response_format;
+  if (format?.type === 'json_schema' && format.json_schema) total += count(JSON.stringify(format.json_schema));
   return total;
 }
 
