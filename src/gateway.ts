@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { FastifyInstance } from 'fastify';
+import { CallsUnderWay } from './ai/calls-under-way.js';
 import { ProviderAgents } from './ai/provider-agents.js';
 import type { AiRuntime } from './ai/ai-handler.js';
 import { compileAiSnapshot } from './ai/ai-snapshot.js';
@@ -177,6 +178,7 @@ class NodeCore {
     const reasoningSealer = sealerFor(master.key, ENCRYPTED_REASONING_PURPOSE);
     this.aiRuntime = {
       agents: new ProviderAgents(),
+      underWay: new CallsUnderWay(),
       cache: new ResponseCache(10_000),
       responses,
       sealedReasoningFor: (owner) => encryptedReasoning(reasoningSealer, owner),
@@ -291,6 +293,9 @@ class NodeCore {
     clearInterval(this.#purgeTimer);
     await this.#compiling?.catch(() => undefined);
     await this.registry.closeAll();
+    // The calls the shutdown cut off are recorded once their provider calls have been aborted: their records go
+    // in the recorder's last write (a call never recorded holds the shutdown 2 s at most).
+    await this.aiRuntime.underWay.settled(2_000);
     await this.aiRuntime.recorder.stop();
     await this.aiRuntime.agents.close();
     await this.limiter.close();

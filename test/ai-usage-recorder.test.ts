@@ -1,4 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -6,6 +8,7 @@ import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { USAGE_STATEMENT_ROWS, UsageRecorder, type UsageRecord } from '../src/ai/usage-recorder.js';
 import { openStore, type Store } from '../src/store/index.js';
+import { AiGateway } from './ai-fixtures.js';
 import { createTestDatabase, STORE_KINDS, type TestDatabase } from './databases.js';
 import { eventually } from './keygate-process.js';
 
@@ -233,5 +236,37 @@ describe.each(STORE_KINDS)('the usage recorder with a %s store', (kind) => {
     await recorder.flush();
     expect(await stored()).toEqual(['r-0', 'r-1', 'r-2', 'r-4', 'r-5', 'r-6', 'r-7', 'r-8', 'r-9']);
     expect(refused).toHaveLength(1);
+  });
+});
+
+describe('a shutdown with AI calls under way', () => {
+  it('records the calls its end of grace cuts off, streamed or not, before the last write', async () => {
+    // A host that takes each call and never answers it: only the shutdown ends them.
+    const seen: string[] = [];
+    const silent = createServer((req) => {
+      seen.push(req.url ?? '');
+      req.resume();
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const gateway = await AiGateway.start({ env: { KEYGATE_SHUTDOWN_GRACE: '200ms' } });
+    try {
+      await gateway.configure({ providers: [{ name: 'silent', type: 'openai-compatible', baseUrl: `http://127.0.0.1:${(silent.address() as AddressInfo).port}` }] });
+      await gateway.addProviderKey('silent', 'sk-silent-0123456789');
+      const apiKey = await gateway.createApp({ name: 'cut-app', team: 'cut-team' });
+      const calls = [false, true, false].map((stream) => gateway.chat(apiKey, { model: 'silent/m', stream, messages: [{ role: 'user', content: 'Hello' }] }).catch(() => undefined));
+      await eventually(async () => seen.length === 3, 'the host to have the three calls');
+      await gateway.gateway.stop();
+      await Promise.all(calls);
+      const db = new Database(join(gateway.dataFolder, 'keygate.db'), { readonly: true });
+      try {
+        expect(db.prepare("select status, count(*) as calls from ai_usage where app = 'cut-app' group by status").all()).toEqual([{ status: 499, calls: 3 }]);
+      } finally {
+        db.close();
+      }
+    } finally {
+      await gateway.stop();
+      silent.closeAllConnections();
+      silent.close();
+    }
   });
 });

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { CallsUnderWay } from './calls-under-way.js';
 import type { ProviderAgents } from './provider-agents.js';
 import type { Principal } from '../auth/principal.js';
 import type { RateLimitDecision, RateLimiter } from '../auth/rate-limit/index.js';
@@ -50,6 +51,8 @@ export interface AiRuntime {
   spend: SpendTracker;
   limiter: RateLimiter;
   price: PriceLookup;
+  /** The calls begun and not yet recorded: a shutdown waits for their records before the usage recorder's last write. */
+  underWay: CallsUnderWay;
   /** Keys set aside until the given time (rejected, or out of quota). */
   setAside: Map<string, number>;
   /** Told when a provider key is set aside (so that an operator can see which key failed, and why). */
@@ -449,6 +452,7 @@ const NO_TOKENS = Object.freeze({ input: 0, output: 0, cached: 0 });
  * each failed try that had a provider do billed work before another try followed (keepSpend).
  */
 function recordCall(call: AiCall, trace: CallTrace, outcome: CallOutcome): void {
+  if (!trace.recorded) call.runtime.underWay.ended();
   trace.recorded = true;
   releaseSpend(call, trace);
   writeRecord(call, trace, outcome);
@@ -680,6 +684,7 @@ export function handleAi(req: IncomingMessage, res: ServerResponse, operation: s
   }
   // Every other call is recorded, those that fail too.
   const trace: CallTrace = { cancel: new Cancellation(), started: call.runtime.now(), model: '', target: undefined, recorded: false, spent: undefined, held: undefined };
+  call.runtime.underWay.started();
   // A client that leaves before its answer: the provider's tokens are no longer worth generating, nor a fallback.
   // (A client gone already, while a first-seen key was checked, closed before this listener.)
   const leave = () => trace.cancel.cancel(new CallCancelled('the client closed the connection before the answer'));
