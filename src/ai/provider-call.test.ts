@@ -1,10 +1,10 @@
 import { once } from 'node:events';
 import http, { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startOpenAIEmulator, type OpenAIEmulator } from '../../test/emulators/openai.js';
 import type { ChatRequest } from './chat-types.js';
-import { ProviderCallError, callChat, callEmbeddings, chatAnswer, openChatStream, type ChatAnswer } from './provider-call.js';
+import { CallCancelled, Cancellation, ProviderCallError, callChat, callEmbeddings, chatAnswer, openChatStream, type ChatAnswer } from './provider-call.js';
 import { OpenAIProvider } from './providers/openai/index.js';
 import type { CallContext } from './providers/provider.js';
 
@@ -147,6 +147,34 @@ describe('embeddings sent in parts', () => {
       expect(told.sort()).toEqual([['x'], ['xxx'], ['xxxx']]);
     } finally {
       host.stop();
+    }
+  });
+});
+
+describe('embeddings in parts, the caller gone', () => {
+  it('stop every part under way at once, not only the last one started', async () => {
+    const closed: string[] = [];
+    let arrived = 0;
+    // A host that takes each call and answers none.
+    const server = createServer((req) => {
+      arrived += 1;
+      req.resume();
+      req.on('close', () => closed.push(req.url ?? ''));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const cancel = new Cancellation();
+      const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const ctx: CallContext = { provider: { name: 'up', type: 'openai', baseUrl }, credential: { id: 'k1', secret: 'sk-test' }, model: 'm', stream: false, now: 0 };
+      const parts = callEmbeddings({ ...OpenAIProvider, maxEmbeddingInputs: () => 1 }, { model: 'm', input: ['a', 'b', 'c', 'd', 'e', 'f'] }, ctx, { cancel });
+      await vi.waitFor(() => expect(arrived).toBe(4));
+      cancel.cancel(new CallCancelled('the client closed the connection before the answer'));
+      await expect(parts).rejects.toBeInstanceOf(CallCancelled);
+      await vi.waitFor(() => expect(closed).toHaveLength(4));
+      expect(arrived).toBe(4);
+    } finally {
+      server.closeAllConnections();
+      server.close();
     }
   });
 });

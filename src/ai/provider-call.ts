@@ -559,12 +559,18 @@ export async function callEmbeddings(adapter: ProviderAdapter, request: Embeddin
   const parts = new Array<EmbeddingsResponse>(count);
   let next = 0;
   let failure: { error: unknown } | undefined;
-  const worker = async () => {
+  // A Cancellation stops one call at a time: each of the parts under way at once has its own, all stopped together
+  // when the caller cancels (the client gone: none of them is worth finishing).
+  const slots = Array.from({ length: Math.min(EMBEDDING_PARTS_AT_ONCE, count) }, () => new Cancellation());
+  options.cancel?.started((reason) => {
+    for (const slot of slots) slot.cancel(reason);
+  });
+  const worker = async (slot: Cancellation) => {
     while (next < count && !failure) {
       const at = next++;
       const input = inputs.slice(at * most, (at + 1) * most) as EmbeddingsRequest['input'];
       try {
-        const answer = await embedOnce(adapter, { ...request, input }, ctx, options);
+        const answer = await embedOnce(adapter, { ...request, input }, ctx, { ...options, cancel: slot });
         parts[at] = answer;
         options.onPart?.(input, answer);
       } catch (error) {
@@ -572,7 +578,7 @@ export async function callEmbeddings(adapter: ProviderAdapter, request: Embeddin
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(EMBEDDING_PARTS_AT_ONCE, count) }, worker));
+  await Promise.all(slots.map(worker));
   if (failure) throw failure.error;
   return joinEmbeddings(parts, most);
 }
