@@ -4,6 +4,7 @@ import type { ChatCompletionChunk, ChatRequest, ClientCompletion, EmbeddingsRequ
 import { CustomCallChunks, customCallsBack, customToolsAsFunctions, NO_CUSTOM_TOOLS, type FunctionToolsRequest } from './custom-tools/index.js';
 import { isJsonObject } from './json-object.js';
 import type { CallContext, ProviderAdapter, ProviderFailure, StreamTranslator, UpstreamCall } from './providers/provider.js';
+import { parseUrl } from '../parse-url.js';
 
 export class ProviderCallError extends Error {
   override name = 'ProviderCallError';
@@ -133,7 +134,7 @@ const endpoints = new Map<string, { origin: string; path: string }>();
 function endpointOf(url: string): { origin: string; path: string } {
   let endpoint = endpoints.get(url);
   if (!endpoint) {
-    const parsed = URL.parse(url);
+    const parsed = parseUrl(url);
     // A base URL no parser takes (stored before the config's check of it): the provider's fault, as a missing one is,
     // so that an alias moves on to its next target. Not quoted: it may hold a credential.
     if (!parsed) throw madeLocally(new ProviderCallError({ status: 500, type: 'api_error', code: 'provider_misconfigured', message: "the provider's base URL is not a valid URL; an administrator must correct it", retryable: true }));

@@ -11,6 +11,7 @@ import { MAX_TIMER_MS, parseDuration } from './duration.js';
 import { PathPatternError, Router } from '../proxy/router.js';
 import { RouteSchema } from '../proxy/route-schema.js';
 import { ServiceSchema } from '../proxy/service-schema.js';
+import { parseUrl } from '../parse-url.js';
 
 /** Provider types whose calls go to `{baseUrl}{pathPrefix}/chat/completions`: the others build their own paths. */
 const PATH_PREFIX_TYPES: ReadonlySet<string> = new Set(['openai', 'openai-compatible', 'mistral']);
@@ -57,7 +58,7 @@ function readablePath(pointer: string): string {
  * or `headers`), a query or a fragment (the API's path is appended to the URL, and would follow them).
  */
 function checkProviderBaseUrl(url: string, at: string): void {
-  const parsed = URL.parse(url);
+  const parsed = parseUrl(url);
   // Quoted without what could be credentials: an error goes back to whoever sent the config, and to stderr.
   if (!parsed) throw new KeygateError('invalid_config', `${at}: "${url.replace(/\/\/.*@/, '//***@').replace(/\?.*/, '?…')}" is not a valid URL`);
   if (parsed.username !== '' || parsed.password !== '') throw new KeygateError('invalid_config', `${at}: a provider URL must not hold a user or password (they are never sent); put a key in the provider's key pool, or a header in "headers"`);
@@ -98,7 +99,7 @@ export function validateConfig(value: unknown): ConfigFile {
     const origins = new Set<string>();
     service.targets.forEach((target, j) => {
       // The schema's pattern lets through what no URL parser takes (a port over 65535, a space in the host).
-      const parsed = URL.parse(target.url);
+      const parsed = parseUrl(target.url);
       // Quoted without what could be credentials: an error goes back to whoever sent the config, and to stderr.
       const at = `services[${i}].targets[${j}].url`;
       if (!parsed) throw new KeygateError('invalid_config', `${at}: "${target.url.replace(/\/\/.*@/, '//***@')}" is not a valid URL`);

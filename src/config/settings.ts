@@ -2,6 +2,7 @@ import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs'
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { MAX_TIMER_MS, parseDuration } from './duration.js';
+import { parseUrl } from '../parse-url.js';
 
 /** Signing algorithms the first start may create the default key for. */
 export const DEFAULT_SIGNING_ALGS = ['ES256', 'ES384', 'ES512', 'RS256', 'PS256', 'EdDSA'] as const;
@@ -108,7 +109,7 @@ function redisUrl(raw: string, name: string): string {
 
 function issuerUrl(raw: string, name: string): string {
   // The issuer is published (OAuth metadata, every token's iss): a user or password in it would be too.
-  const parsed = URL.parse(raw);
+  const parsed = parseUrl(raw);
   if (parsed && (parsed.username !== '' || parsed.password !== '')) throw new SettingsError(`${name} must not hold a user or password: it is published in the OAuth metadata and in every token`);
   // RFC 8414 §2: an https URL (http is tolerated for local use) with no query or fragment.
   if (!/^https?:\/\/[^?#]+$/.test(raw) || raw.endsWith('/') || !parsed) throw new SettingsError(`${name} must be an http(s) URL without a trailing slash, query or fragment, got ${raw.includes('@') ? schemeOf(raw) : `"${raw}"`}`);

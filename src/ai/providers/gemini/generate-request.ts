@@ -6,6 +6,7 @@ import { imageUrlOf } from '../content-parts.js';
 import { hasProperties, toGeminiSchema } from './gemini-schema.js';
 import type { GeminiContent, GeminiGenerateRequest, GeminiGenerationConfig, GeminiPart, GeminiThinkingConfig } from './wire-types.js';
 import { logprobsConfig } from './logprobs.js';
+import { parseUrl } from '../../../parse-url.js';
 
 /**
  * Gemini 3 refuses a replayed function call without the thought signature it was answered with. Keygate gives it to
@@ -33,7 +34,7 @@ function textOf(content: ChatMessage['content']): string {
 function imagePart(url: string, where: string): GeminiPart {
   const data = /^data:([^;,]+);base64,(.*)$/s.exec(url);
   if (data) return { inlineData: { mimeType: data[1] as string, data: data[2] as string } };
-  const web = /^https?:\/\//i.test(url) ? URL.parse(url) : null;
+  const web = /^https?:\/\//i.test(url) ? (parseUrl(url) ?? null) : null;
   if (!web) throw invalid('invalid_image_url', `${where}.image_url.url must be a base64 data: URL or an http(s) URL`, `${where}.image_url.url`);
   const extension = /\.([a-z0-9]+)(?:[?#]|$)/i.exec(web.pathname)?.[1]?.toLowerCase();
   const mimeType = extension ? IMAGE_TYPES[extension] : undefined;
