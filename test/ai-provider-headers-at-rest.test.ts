@@ -105,6 +105,14 @@ describe.each(STORE_KINDS)('AI providers\' credential headers in a %s store', (k
     expect(JSON.stringify(warnings)).not.toContain(GATEWAY_TOKEN);
   });
 
+  it('keeps a sealed value that does not open through a change to something else, and warns of it again', async () => {
+    const before = warnings.filter((line) => line.header !== undefined).length;
+    await node.gateway.config.putService({ name: 'unrelated', targets: [{ url: 'http://127.0.0.1:9' }] } as never, 'test');
+    expect(Object.keys((await storedAi()).providers[0]!.headers)).toContain('x-api-key');
+    expect(warnings.filter((line) => line.header !== undefined).length).toBeGreaterThan(before);
+    await node.gateway.config.deleteService('unrelated', 'test');
+  });
+
   it('seals, when a node starts, a value an earlier release stored in clear, and sends it as before', async () => {
     await node.gateway.store.db.updateTable('config_sections').set({ spec: JSON.stringify(ai()) }).where('name', '=', 'ai').execute();
     await node.stop();

@@ -2,7 +2,7 @@ import type { Clock } from '../clock.js';
 import { validateConfig, type ConfigFile } from '../config/config-file.js';
 import { KeygateError } from '../errors.js';
 import type { Store } from '../store/index.js';
-import { aiCredentialsInClear, readProxyConfig, replaceProxyConfig, sealAiCredentials, type ProxyConfig } from './proxy-config-store.js';
+import { aiCredentialsInClear, readProxyConfig, replaceProxyConfig, sealAiCredentials, storedHeadersOf, type ProxyConfig } from './proxy-config-store.js';
 import type { CatalogModel } from '../ai/catalog/index.js';
 import { restoreCredentialHeaders, withCredentialHeadersMasked } from '../ai/secret-redaction.js';
 import type { RouteSpec } from './route-schema.js';
@@ -114,7 +114,12 @@ export class ProxyConfigService {
   async #change(actor: string, action: string, target: string, edit: (current: ProxyConfig) => Promise<ProxyConfig>): Promise<{ version: number }> {
     const now = this.clock.now();
     const { version } = await this.store.change({ actor, action, target }, now, async (tx) => {
-      await replaceProxyConfig(tx, await edited(await readProxyConfig(tx, this.masterKey), edit), now, this.masterKey);
+      const unopened: Array<[string, string]> = [];
+      const next = await edited(await readProxyConfig(tx, this.masterKey, (provider, header) => unopened.push([provider, header])), edit);
+      // A sealed value that does not open is left out of what the change reads: every change but a whole new config
+      // (apply, which says what it wants) keeps it stored, for the warning to go on until its value is applied again.
+      const kept = unopened.length > 0 && action !== 'config.apply' ? await storedHeadersOf(tx, unopened) : undefined;
+      await replaceProxyConfig(tx, next, now, this.masterKey, kept);
     });
     await this.onChange(version);
     return { version };
