@@ -56,6 +56,19 @@ describe('the usage recorder', () => {
     await recorder.stop();
     expect(stored()).toEqual(['last']);
   });
+
+  it('gives every record a key of its own, unlike another recorder\'s', async () => {
+    const other = new UsageRecorder(store, (error) => {
+      throw error;
+    });
+    for (const id of ['a', 'b', 'c']) recorder.record(record(id));
+    other.record(record('d'));
+    await Promise.all([recorder.flush(), other.flush()]);
+    const keys = (reader.prepare('select record_key from ai_usage').all() as Array<{ record_key: string | null }>).map((r) => r.record_key);
+    expect(keys).toHaveLength(4);
+    expect(keys.every((key) => typeof key === 'string' && key.length > 0)).toBe(true);
+    expect(new Set(keys).size).toBe(4);
+  });
 });
 
 describe.each(STORE_KINDS)('the usage recorder with a %s store', (kind) => {

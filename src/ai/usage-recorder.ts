@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Insertable } from 'kysely';
 import { isRefusedRow, type AiUsageTable, type Store } from '../store/index.js';
 
@@ -55,7 +56,12 @@ export class UsageRecorder {
     this.#refusedListeners.add(listener);
   }
 
+  /** This process's part of each record's key: random, so that no two processes' keys meet. */
+  readonly #keyPrefix = `${randomBytes(9).toString('base64url')}:`;
+  #keys = 0;
+
   record(record: UsageRecord): void {
+    record.record_key ??= `${this.#keyPrefix}${(this.#keys += 1)}`;
     this.#buffer.push(record);
     if (this.#buffer.length - this.#head > this.maxBuffered) {
       this.#head += 1;

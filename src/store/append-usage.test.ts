@@ -48,7 +48,7 @@ describe.each(STORE_KINDS)('appending AI usage rows to the %s store', (kind) => 
     // 25 rows: SQLite's store writes them ten to a statement, then the last five one by one.
     const rows = Array.from({ length: 5 }, (_, i) => awkwardRows().map((r) => ({ ...r, request_id: `${r.request_id}#${i}` }))).flat();
     await store.appendUsage(rows);
-    const nullable = { app: null, team: null, provider: null, ttft_ms: null };
+    const nullable = { app: null, team: null, provider: null, ttft_ms: null, record_key: null };
     expect(await withoutIds()).toEqual(rows.map((r) => ({ ...nullable, ...r })));
   });
 
@@ -106,6 +106,27 @@ describe.each(STORE_KINDS)('appending AI usage rows to the %s store', (kind) => 
     const ids = (await stored()).map((r) => Number(r.id));
     expect(last).toBe(Math.max(...ids));
     expect(await store.appendUsage([row('z-13')])).toBeGreaterThan(last);
+  });
+
+  if (kind === 'postgres') it('adds no row twice, nor its spend, when a batch is written again after its commit, and answers its largest id', async () => {
+    // What a retry after a lost answer to COMMIT writes: the same records, keyed, with a record since.
+    const batch = [row('k-1', { record_key: 'p:1' }), row('k-2', { record_key: 'p:2' })];
+    const first = await store.appendUsage(batch);
+    expect(await store.appendUsage(batch)).toBe(first);
+    const again = await store.appendUsage([...batch, row('k-3', { record_key: 'p:3' })]);
+    expect(again).toBeGreaterThan(first);
+    expect((await stored()).map((r) => r.request_id)).toEqual(['k-1', 'k-2', 'k-3']);
+    const day = Date.UTC(2026, 10, 29);
+    expect(await daily()).toEqual([
+      { scope: 'app', name: 'shop-web', day, cost_usd: 0.00037037 },
+      { scope: 'team', name: 'shop', day, cost_usd: 0.00037037 },
+    ]);
+  });
+
+  if (kind === 'sqlite') it('refuses a record whose key is stored already, as a row the store refuses', async () => {
+    await store.appendUsage([row('k-1', { record_key: 'p:1' })]);
+    await expect(store.appendUsage([row('k-1', { record_key: 'p:1' })])).rejects.toThrow();
+    expect((await stored()).map((r) => r.request_id)).toEqual(['k-1']);
   });
 
   it('writes nothing for an empty batch', async () => {

@@ -268,6 +268,14 @@ function migrations(dialect: Dialect): Record<string, Migration> {
       await db.schema.createIndex('ai_responses_expires_at').on('ai_responses').column('expires_at').execute();
     },
   },
+  '0009_ai_usage_record_key': {
+    async up(db: Kysely<unknown>) {
+      // Each usage record's own key (AiUsageTable.record_key), unique: a batch written again after the answer to its
+      // commit was lost adds none of its rows twice. Rows of earlier releases have none (nulls do not collide).
+      await db.schema.alterTable('ai_usage').addColumn('record_key', 'varchar(64)').execute();
+      await db.schema.createIndex('ai_usage_record_key').unique().on('ai_usage').column('record_key').execute();
+    },
+  },
   };
 }
 

@@ -61,6 +61,7 @@ const USAGE_COLUMN_TYPES = {
   ttft_ms: 'integer',
   status: 'integer',
   cache_hit: 'integer',
+  record_key: 'varchar',
 } as const satisfies Record<Exclude<keyof AiUsageTable, 'id'>, string>;
 const USAGE_COLUMNS = Object.keys(USAGE_COLUMN_TYPES) as Array<keyof typeof USAGE_COLUMN_TYPES>;
 const USAGE_COLUMN_LIST = USAGE_COLUMNS.join(', ');
@@ -195,7 +196,7 @@ function sqliteAppendUsage(writer: UsageWriterThread): AppendUsage {
     for (const r of rows) {
       values.push(
         r.at, r.request_id, r.app ?? null, r.team ?? null, r.route, r.provider ?? null, r.model, r.input_tokens, r.output_tokens,
-        r.cached_tokens, r.estimated, r.cost_usd, r.latency_ms, r.ttft_ms ?? null, r.status, r.cache_hit,
+        r.cached_tokens, r.estimated, r.cost_usd, r.latency_ms, r.ttft_ms ?? null, r.status, r.cache_hit, r.record_key ?? null,
       );
     }
     return writer.append(values, dailySpend(rows));
@@ -229,7 +230,11 @@ export const USAGE_APPEND_LOCK = 0x6b67_7573;
  * which also counts rows written by any other writer, a node of an older release among them.
  */
 function postgresAppendUsage(db: Kysely<Database>): AppendUsage {
-  const text = `WITH appended AS (INSERT INTO ai_usage (${USAGE_COLUMN_LIST}) SELECT * FROM unnest(${USAGE_COLUMNS.map((column, i) => `$${i + 1}::${USAGE_COLUMN_TYPES[column]}[]`).join(', ')}) RETURNING id) SELECT max(id) AS id FROM appended`;
+  // A row whose record key is stored already (its batch written again after the commit's answer was lost) is not
+  // added twice, nor its spend (the trigger sees the rows added only); the id answered is the largest of the batch's
+  // rows, stored now or before (the statement's snapshot sees those committed before it, not its own).
+  const keys = `$${USAGE_COLUMNS.indexOf('record_key') + 1}::varchar[]`;
+  const text = `WITH appended AS (INSERT INTO ai_usage (${USAGE_COLUMN_LIST}) SELECT * FROM unnest(${USAGE_COLUMNS.map((column, i) => `$${i + 1}::${USAGE_COLUMN_TYPES[column]}[]`).join(', ')}) ON CONFLICT (record_key) DO NOTHING RETURNING id) SELECT GREATEST((SELECT max(id) FROM appended), (SELECT max(id) FROM ai_usage WHERE record_key = ANY(${keys}))) AS id`;
   return async (rows) => {
     if (rows.length === 0) return 0;
     const columns = USAGE_COLUMNS.map((column) => rows.map((row) => row[column] ?? null));

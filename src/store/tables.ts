@@ -147,6 +147,12 @@ export interface AiUsageTable {
   ttft_ms: number | null;
   status: number;
   cache_hit: number;
+  /**
+   * The record's own key, unique (the recorder gives each one: its process's random prefix and a counter): a batch
+   * written again after its commit's answer was lost adds no row twice (PostgreSQL: ON CONFLICT DO NOTHING). Null
+   * for rows of releases before it.
+   */
+  record_key: string | null;
 }
 
 /**
