@@ -1,3 +1,5 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import Anthropic from '@anthropic-ai/sdk';
 import type OpenAI from 'openai';
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
@@ -150,5 +152,110 @@ describe('OpenAI-compatible hosts by configuration alone', () => {
     const answer = await client.chat.completions.create({ model: 'sturdy', messages: [{ role: 'user', content: 'Hello there' }] });
     expect(answer.choices[0]?.message.content).toBe('Echo: Hello there');
     expect(groq.requests().length).toBe(calls + 1);
+  });
+});
+
+/**
+ * What hosts behind the generic type say that OpenAI does not, each as its own documentation has it: a host that
+ * answers by the model named, with OpenRouter's charged cost and error shapes, Perplexity's cost object, Groq's 498
+ * and xAI's words for an account out of credit.
+ */
+describe('OpenAI-compatible hosts\' own ways', () => {
+  let gateway: AiGateway;
+  let steady: OpenAIEmulator;
+  let host: Server;
+  let apiKey: string;
+  const completion = (usage: Record<string, unknown>) => ({ id: 'gen-1', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'Hi' }, finish_reason: 'stop' }], usage });
+  const ANSWERS: Record<string, [number, unknown]> = {
+    'or-cost': [200, completion({ prompt_tokens: 100_000, completion_tokens: 50_000, total_tokens: 150_000, cost: 2.5 })],
+    'pplx-cost': [200, completion({ prompt_tokens: 10, completion_tokens: 5, total_tokens: 15, cost: { input_tokens_cost: 0, output_tokens_cost: 0, request_cost: 0.005, total_cost: 0.005 } })],
+    'groq-498': [498, { error: { message: 'Flex tier capacity exceeded. This is a temporary capacity issue.', type: 'capacity_exceeded', code: 'capacity_exceeded' } }],
+    'or-402': [402, { error: { code: 402, message: 'Insufficient credits. Add more using https://openrouter.ai/credits', metadata: { limit_source: 'openrouter_credits' } } }],
+    'or-403': [403, { error: { code: 403, message: 'gpt-4o requires moderation. Your input was flagged for "violence".', metadata: { reasons: ['violence'], flagged_input: 'the words that were flagged', provider_name: 'OpenAI', model_slug: 'openai/gpt-4o' } } }],
+    'or-400': [400, { error: { code: 400, message: 'Provider returned error', metadata: { raw: JSON.stringify({ error: { message: 'Invalid value for temperature' } }), provider_name: 'OpenAI' } } }],
+    'xai-credits': [429, { code: 'Some resource has been exhausted', error: 'Your team has either used all available credits or reached its monthly spending limit. To continue making API requests, please purchase more credits or raise your spending limit.' }],
+  };
+
+  beforeAll(async () => {
+    host = createServer((req, res) => {
+      let raw = '';
+      req.on('data', (d: Buffer) => (raw += d.toString()));
+      req.on('end', () => {
+        const [status, body] = ANSWERS[(JSON.parse(raw) as { model: string }).model] ?? [404, { error: { message: 'no such model' } }];
+        res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+      });
+    });
+    await new Promise<void>((resolve) => host.listen(0, '127.0.0.1', resolve));
+    steady = await startOpenAIEmulator();
+    gateway = await AiGateway.start();
+    await gateway.configure({
+      providers: [
+        { name: 'host', type: 'openai-compatible', catalog: 'openrouter', baseUrl: `http://127.0.0.1:${(host.address() as AddressInfo).port}` },
+        { name: 'xai', type: 'openai-compatible', catalog: 'xai', baseUrl: `http://127.0.0.1:${(host.address() as AddressInfo).port}` },
+        // Its own key, which the out-of-credit answer sets aside.
+        { name: 'broke', type: 'openai-compatible', catalog: 'openrouter', baseUrl: `http://127.0.0.1:${(host.address() as AddressInfo).port}` },
+        { name: 'steady', type: 'openai', baseUrl: steady.url },
+      ],
+      aliases: [{ name: 'flex', targets: [{ provider: 'host', model: 'groq-498' }], fallbacks: [{ provider: 'steady', model: 'gpt-4o-mini' }] }],
+    });
+    await gateway.addProviderKey('host', 'sk-or-host-0123456789');
+    await gateway.addProviderKey('xai', 'xai-key-0123456789');
+    await gateway.addProviderKey('broke', 'sk-or-broke-0123456789');
+    await gateway.addProviderKey('steady', PROVIDER_SECRETS.openai);
+    apiKey = await gateway.createApp({ name: 'hosts-app', team: 'hosts-team' });
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+    await steady?.stop();
+    host?.close();
+  });
+
+  const ask = (model: string) => gateway.chat<OpenAIErrorBody>(apiKey, { model, messages: [{ role: 'user', content: 'Hello' }] });
+
+  it("records what the host charged (OpenRouter's usage.cost, Perplexity's total_cost), whatever the catalog says", async () => {
+    const openrouter = await ask('host/or-cost');
+    expect(openrouter.headers.get('x-keygate-cost-usd')).toBe('2.500000000');
+    const perplexity = await ask('host/pplx-cost');
+    expect(perplexity.headers.get('x-keygate-cost-usd')).toBe('0.005000000');
+    const rows = await gateway.usage({ app: 'hosts-app', groupBy: 'model' });
+    expect(rows.find((row) => row.model === 'or-cost')?.costUsd).toBe(2.5);
+    expect(rows.find((row) => row.model === 'pplx-cost')?.costUsd).toBe(0.005);
+  });
+
+  it("takes Groq's 498 capacity_exceeded for an overloaded host: a 503 alone, a fallback in an alias", async () => {
+    const alone = await ask('host/groq-498');
+    expect(alone.status).toBe(503);
+    expect(alone.body.error).toMatchObject({ code: 'capacity_exceeded' });
+    const chained = await ask('flex');
+    expect(chained.status).toBe(200);
+    expect(chained.headers.get('x-keygate-provider')).toBe('steady');
+  });
+
+  it("tells OpenRouter's 402 as the account out of credit, not as a rate limit", async () => {
+    const result = await ask('broke/or-402');
+    expect(result.status).toBe(429);
+    expect(result.body.error).toMatchObject({ type: 'insufficient_quota', code: 'insufficient_quota' });
+  });
+
+  it("tells the caller that a host's moderation flagged the input, with why, not an administrator's key problem", async () => {
+    const result = await ask('host/or-403');
+    expect(result.status).toBe(400);
+    expect(result.body.error).toMatchObject({ type: 'invalid_request_error', code: 'content_policy_violation', message: "the provider's moderation flagged the input (violence)" });
+    expect(result.text).not.toContain('the words that were flagged');
+  });
+
+  it("passes on what the provider behind OpenRouter said, from the error's metadata", async () => {
+    const result = await ask('host/or-400');
+    expect(result.status).toBe(400);
+    expect(result.body.error.message).toBe('Provider returned error: Invalid value for temperature (OpenAI)');
+  });
+
+  it("sets aside a key whose account xAI says is out of credits: the next call does not try it", async () => {
+    const first = await ask('xai/xai-credits');
+    expect(first.status).toBe(429);
+    expect(first.body.error).toMatchObject({ type: 'insufficient_quota' });
+    const second = await ask('xai/xai-credits');
+    expect(second.status).toBe(503);
+    expect(second.body.error).toMatchObject({ code: 'no_provider_available' });
   });
 });

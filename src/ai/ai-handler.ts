@@ -31,7 +31,8 @@ import { definitionTokens, estimatePromptTokens, estimateTokens, loadTokenizer, 
 import type { UsageRecorder } from './usage-recorder.js';
 
 /** A call's tokens: `cached` and `writes` (prompt-cache writes, priced above plain input) are part of `input`. */
-type Tokens = { input: number; output: number; cached: number; writes?: CacheWrites };
+/** A call's tokens as its provider counted them, and what it charged when it says (`usd`: OpenRouter's, Perplexity's). */
+type Tokens = { input: number; output: number; cached: number; writes?: CacheWrites; usd?: number };
 
 /** Prices per million tokens (ModelPrices), for cost accounting; looked up by the provider's catalog key and the model id. */
 export type PriceLookup = (providerType: string, model: string) => ModelPrices | undefined;
@@ -332,8 +333,16 @@ function weightedOrder(runtime: AiRuntime, targets: readonly AiTarget[]): AiTarg
   return [chosen, ...targets.filter((_, i) => i !== best).sort((a, b) => b.weight - a.weight)];
 }
 
+/** A call's cost: what the host charged when it says, else its tokens at the catalog's prices (0 for a model it does not price). */
 function costOf(price: ModelPrices | undefined, usage: Tokens): number {
+  if (usage.usd !== undefined) return usage.usd;
   return price ? costUsd(price, { inputTokens: usage.input, outputTokens: usage.output, cachedInputTokens: usage.cached, cacheWrites: usage.writes }) : 0;
+}
+
+/** The charge a usage reports (Usage.cost), if it is a sum of money: a number of 0 or more, finite. */
+function chargedUsd(cost: Usage['cost']): number | undefined {
+  const usd = typeof cost === 'object' && cost !== null ? cost.total_cost : cost;
+  return typeof usd === 'number' && Number.isFinite(usd) && usd >= 0 ? usd : undefined;
 }
 
 /**
@@ -1342,7 +1351,10 @@ function usageOf(usage: Usage | undefined): Tokens | undefined {
   // DeepSeek tells its cache hits as `prompt_cache_hit_tokens` (https://api-docs.deepseek.com/api/create-chat-completion).
   const cached = countOf(usage.prompt_tokens_details?.cached_tokens) ?? countOf(usage.prompt_cache_hit_tokens) ?? 0;
   const writes = cacheWritesOf(usage[CACHE_WRITES]);
-  return writes ? { input, output, cached: Math.min(cached, input), writes } : { input, output, cached: Math.min(cached, input) };
+  const tokens: Tokens = writes ? { input, output, cached: Math.min(cached, input), writes } : { input, output, cached: Math.min(cached, input) };
+  const usd = usage.cost === undefined ? undefined : chargedUsd(usage.cost);
+  if (usd !== undefined) tokens.usd = usd;
+  return tokens;
 }
 
 /**

@@ -232,6 +232,11 @@ export interface Usage {
   prompt_cache_hit_tokens?: number;
   /** The completion tokens spent on reasoning, where the provider says (OpenAI, Gemini's thoughts). */
   completion_tokens_details?: { reasoning_tokens?: number };
+  /**
+   * What the host charged for the call, where it says: OpenRouter's `cost` in US dollars (its credits), Perplexity's
+   * `{total_cost}` (search fees included). The record's cost then, rather than the catalog's price.
+   */
+  cost?: number | { total_cost?: number };
 }
 
 /**

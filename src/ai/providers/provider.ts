@@ -162,7 +162,7 @@ const QUOTA_CODE = /quota|billing|insufficient|credit/i;
 /**
  * …or by its words for it, read narrowly: OpenAI's own per-minute limit message ends with a link to its billing page.
  */
-const QUOTA_WORDS = /exceeded your current quota|insufficient[ _](?:quota|credits?|balance|funds)|credit balance|out of credits?|billing (?:hard )?limit/i;
+const QUOTA_WORDS = /exceeded your current quota|insufficient[ _](?:quota|credits?|balance|funds)|credit balance|out of credits?|billing (?:hard )?limit|used all (?:the |your )?available credits|spending limit|(?:does not|doesn't) have any credits/i;
 
 /**
  * The usual mapping from an HTTP status to OpenAI's error type and what the gateway should do about it. `code` is
@@ -174,6 +174,8 @@ export function failureFor(status: number, message: string, headers: IncomingHtt
   // A 403 refuses this call to this key (a model the key's account may not use, a prompt a host's moderation flags, a
   // region): another key or provider may take it, and the key still serves other calls. Not set aside: one request
   // would otherwise set aside every key of the pool.
+  // A 403 that says the account has no credit (xAI's "team doesn't have any credits yet") is the key's quota.
+  if (status === 403 && QUOTA_WORDS.test(message)) return { status, type: 'insufficient_quota', code: code ?? 'insufficient_quota', message, retryAfterMs: retryAfter, credentialProblem: 'quota', retryable: true };
   if (status === 403) return { status, type: 'permission_error', code: code ?? 'permission_denied', message, credentialProblem: 'denied', retryable: true };
   // Payment required: the key's account is out of credit (OpenRouter's "insufficient credits"), or cannot pay for this
   // call's size ("requires more credits, or fewer max_tokens … can only afford"), which a smaller call, or another
@@ -183,6 +185,8 @@ export function failureFor(status: number, message: string, headers: IncomingHtt
     return { status, type: 'insufficient_quota', code: code ?? 'insufficient_quota', message, retryAfterMs: retryAfter, credentialProblem: forThisCall ? 'denied' : 'quota', retryable: true };
   }
   if (status === 408) return { status: 504, type: 'api_error', code: code ?? 'provider_timeout', message, retryable: true };
+  // Groq's 498 capacity_exceeded (its flex tier full: "add jittered backoff and retries"): overloaded for now, a 503.
+  if (status === 498) return { status: 503, type: 'api_error', code: code ?? 'provider_overloaded', message, retryAfterMs: retryAfter, retryable: true };
   if (status === 429) {
     const quota = QUOTA_CODE.test(`${code ?? ''} ${providerType ?? ''}`) || QUOTA_WORDS.test(message);
     return { status, type: quota ? 'insufficient_quota' : 'rate_limit_error', code: code ?? (quota ? 'insufficient_quota' : 'rate_limit_exceeded'), message, retryAfterMs: retryAfter, credentialProblem: quota ? 'quota' : undefined, retryable: true };

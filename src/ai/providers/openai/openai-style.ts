@@ -163,24 +163,59 @@ function base(ctx: CallContext): string {
 }
 
 /** An error body of a host of OpenAI's API, as a failure: its message, code, type and param kept. */
+/** OpenRouter's `error.metadata`: what the model's own provider said (`raw`, `provider_name`), or why moderation flagged the input (`reasons`). */
+interface ErrorMetadata {
+  raw?: unknown;
+  provider_name?: unknown;
+  reasons?: unknown;
+}
+
+/**
+ * The words of the provider behind a host that relays errors (OpenRouter's "Provider returned error", its reason
+ * only in `metadata.raw`, as that provider's body or text): its message, and whose it was.
+ */
+function relayedWords(metadata: ErrorMetadata): string | undefined {
+  if (typeof metadata.raw !== 'string' || metadata.raw === '') return undefined;
+  let words = metadata.raw;
+  try {
+    const inner = JSON.parse(metadata.raw) as { error?: { message?: unknown } | string; message?: unknown };
+    const said = typeof inner.error === 'object' && inner.error ? inner.error.message : (inner.error ?? inner.message);
+    if (typeof said === 'string' && said !== '') words = said;
+  } catch {
+    // not JSON: its text as it is
+  }
+  return typeof metadata.provider_name === 'string' && metadata.provider_name !== '' ? `${words} (${metadata.provider_name})` : words;
+}
+
 function parseError(status: number, text: string, headers: IncomingHttpHeaders): ProviderFailure {
   let message = `the provider answered ${status}`;
   let code: string | null = null;
   let type: string | null = null;
   let param: string | null = null;
+  let metadata: ErrorMetadata | undefined;
   try {
-    const parsed = JSON.parse(text) as { error?: { message?: string; code?: string | null; type?: string; param?: string | null } | string; message?: string };
+    const parsed = JSON.parse(text) as { error?: { message?: string; code?: unknown; type?: string; param?: string | null; metadata?: ErrorMetadata } | string; message?: string };
     if (typeof parsed.error === 'object' && parsed.error) {
       message = parsed.error.message ?? message;
-      // OpenAI's `code` may be null: it stays null for the client rather than take the type's value.
-      code = parsed.error.code ?? null;
+      // OpenAI's `code` may be null: it stays null for the client rather than take the type's value. OpenRouter's is
+      // the HTTP status again, a number: no code, so that the status's own applies (402: insufficient_quota).
+      code = typeof parsed.error.code === 'string' ? parsed.error.code : null;
       type = parsed.error.type ?? null;
       param = parsed.error.param ?? null;
+      if (typeof parsed.error.metadata === 'object' && parsed.error.metadata !== null) metadata = parsed.error.metadata;
     } else if (typeof parsed.error === 'string') message = parsed.error;
     else if (typeof parsed.message === 'string') message = parsed.message;
   } catch {
     // not JSON: keep the generic message rather than echo an HTML error page
   }
+  // A host's moderation flagged the input (OpenRouter's 403, https://openrouter.ai/docs/api-reference/errors): the
+  // caller's to know, with the categories, not a key's permission; another target of an alias may still take it.
+  const reasons = Array.isArray(metadata?.reasons) ? metadata.reasons.filter((reason): reason is string => typeof reason === 'string') : [];
+  if (status === 403 && reasons.length > 0) {
+    return { status: 400, type: 'invalid_request_error', code: 'content_policy_violation', message: `the provider's moderation flagged the input (${reasons.join(', ')})`, retryable: true };
+  }
+  const relayed = metadata ? relayedWords(metadata) : undefined;
+  if (relayed !== undefined) message = `${message}: ${relayed}`;
   return { ...failureFor(status, message, headers, code, type), param };
 }
 
