@@ -173,6 +173,7 @@ describe('OpenAI-compatible hosts\' own ways', () => {
     'or-402': [402, { error: { code: 402, message: 'Insufficient credits. Add more using https://openrouter.ai/credits', metadata: { limit_source: 'openrouter_credits' } } }],
     'or-403': [403, { error: { code: 403, message: 'gpt-4o requires moderation. Your input was flagged for "violence".', metadata: { reasons: ['violence'], flagged_input: 'the words that were flagged', provider_name: 'OpenAI', model_slug: 'openai/gpt-4o' } } }],
     'or-400': [400, { error: { code: 400, message: 'Provider returned error', metadata: { raw: JSON.stringify({ error: { message: 'Invalid value for temperature' } }), provider_name: 'OpenAI' } } }],
+    'or-429-relayed': [429, { error: { code: 429, message: 'Provider returned error', metadata: { raw: JSON.stringify({ error: { message: 'You exceeded your current quota, please check your plan and billing details.' } }), provider_name: 'Google AI Studio' } } }],
     'xai-credits': [429, { code: 'Some resource has been exhausted', error: 'Your team has either used all available credits or reached its monthly spending limit. To continue making API requests, please purchase more credits or raise your spending limit.' }],
   };
 
@@ -248,6 +249,13 @@ describe('OpenAI-compatible hosts\' own ways', () => {
     const result = await ask('host/or-400');
     expect(result.status).toBe(400);
     expect(result.body.error.message).toBe('Provider returned error: Invalid value for temperature (OpenAI)');
+  });
+
+  it("keeps a key whose host relays the quota words of the provider behind it: that account's, not the key's", async () => {
+    const first = await ask('host/or-429-relayed');
+    expect(first.status).toBe(429);
+    expect(first.body.error).toMatchObject({ type: 'rate_limit_error', message: expect.stringContaining('You exceeded your current quota') });
+    expect((await ask('host/or-cost')).status).toBe(200);
   });
 
   it("sets aside a key whose account xAI says is out of credits: the next call does not try it", async () => {

@@ -214,9 +214,11 @@ function parseError(status: number, text: string, headers: IncomingHttpHeaders):
   if (status === 403 && reasons.length > 0) {
     return { status: 400, type: 'invalid_request_error', code: 'content_policy_violation', message: `the provider's moderation flagged the input (${reasons.join(', ')})`, retryable: true };
   }
+  const failure = { ...failureFor(status, message, headers, code, type), param };
+  // The relayed words are told, not read: they are about the account of the provider behind the host (a quota of
+  // its own), not about this key, which they must not set aside.
   const relayed = metadata ? relayedWords(metadata) : undefined;
-  if (relayed !== undefined) message = `${message}: ${relayed}`;
-  return { ...failureFor(status, message, headers, code, type), param };
+  return relayed === undefined ? failure : { ...failure, message: `${failure.message}: ${relayed}` };
 }
 
 /**
