@@ -1,12 +1,10 @@
 import { once } from 'node:events';
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import net, { type AddressInfo } from 'node:net';
+import type { ServerResponse } from 'node:http';
+import net from 'node:net';
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AiGateway } from './ai-fixtures.js';
-
-/** What the scripted provider does with the next streamed call. */
-type Script = (req: IncomingMessage, res: ServerResponse) => void;
+import { startScriptedProvider, type ScriptedProvider } from './scripted-provider.js';
 
 const SSE_HEAD = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' };
 
@@ -30,19 +28,13 @@ async function settled(read: () => number): Promise<number> {
 
 describe('a streamed completion between the provider and the client', () => {
   let gateway: AiGateway;
-  let provider: http.Server;
-  let script: Script = () => undefined;
+  let provider: ScriptedProvider;
   let apiKey: string;
 
   beforeAll(async () => {
-    provider = http.createServer((req, res) => {
-      req.resume();
-      req.on('end', () => script(req, res));
-    });
-    provider.listen(0, '127.0.0.1');
-    await once(provider, 'listening');
+    provider = await startScriptedProvider(() => undefined);
     gateway = await AiGateway.start();
-    const baseUrl = `http://127.0.0.1:${(provider.address() as AddressInfo).port}`;
+    const baseUrl = provider.url;
     await gateway.configure({ providers: [{ name: 'scripted', type: 'openai', baseUrl }, { name: 'scripted-mistral', type: 'mistral', baseUrl }] });
     await gateway.addProviderKey('scripted', 'scripted-provider-key');
     await gateway.addProviderKey('scripted-mistral', 'scripted-mistral-key');
@@ -50,8 +42,7 @@ describe('a streamed completion between the provider and the client', () => {
   });
   afterAll(async () => {
     await gateway?.stop();
-    provider?.closeAllConnections();
-    provider?.close();
+    provider?.stop();
   });
 
   /** A raw request for a stream of scripted/gpt-4o-mini, over its own connection. */
@@ -69,7 +60,7 @@ describe('a streamed completion between the provider and the client', () => {
   it("sends the provider's events on byte for byte, fields it does not know included", async () => {
     // Extra fields, an escape and spacing that a re-serialization would write differently ("\u00e9" → "é").
     const events = [chunkJson('caf_', ', "service_tier": "default", "obfuscation": "x1"').replace('caf_', 'caf\\u00e9'), chunkJson(' au lait')];
-    script = (_req, res) => {
+    provider.script = (_req, res) => {
       res.writeHead(200, SSE_HEAD);
       res.end(events.map((e) => `data: ${e}\n\n`).join('') + 'data: [DONE]\n\n');
     };
@@ -82,7 +73,7 @@ describe('a streamed completion between the provider and the client', () => {
   it("translates the events of a provider in OpenAI's format with differences of its own, never passing them through", async () => {
     // Mistral's stream (https://docs.mistral.ai/api/#tag/chat): content as a list of parts, its own finish reason,
     // the usage on the last chunk.
-    script = (_req, res) => {
+    provider.script = (_req, res) => {
       res.writeHead(200, SSE_HEAD);
       const first = '{"id":"m1","object":"chat.completion.chunk","created":1,"model":"mistral-small-latest","choices":[{"index":0,"delta":{"role":"assistant","content":[{"type":"text","text":"Bonjour"}]},"finish_reason":null}]}';
       const last = '{"id":"m1","object":"chat.completion.chunk","created":1,"model":"mistral-small-latest","choices":[{"index":0,"delta":{"content":""},"finish_reason":"model_length"}],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}}';
@@ -100,7 +91,7 @@ describe('a streamed completion between the provider and the client', () => {
 
   it('leaves out the usage the gateway asked for when the client did not, and sends it when the client did', async () => {
     const usage = ',"usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}';
-    script = (_req, res) => {
+    provider.script = (_req, res) => {
       res.writeHead(200, SSE_HEAD);
       res.end(`data: ${chunkJson('hi', usage)}\n\ndata: [DONE]\n\n`);
     };
@@ -115,7 +106,7 @@ describe('a streamed completion between the provider and the client', () => {
     const EVENTS = 1000;
     const piece = 'x'.repeat(64 * 1024);
     let written = 0;
-    script = (_req, res) => {
+    provider.script = (_req, res) => {
       res.writeHead(200, SSE_HEAD);
       const next = () => {
         while (written < EVENTS) {
@@ -145,12 +136,12 @@ describe('a streamed completion between the provider and the client', () => {
   });
 
   it("closes the client's connection and the provider's when the client takes nothing for ai.sendTimeout, and records the call as left", async () => {
-    const baseUrl = `http://127.0.0.1:${(provider.address() as AddressInfo).port}`;
+    const baseUrl = provider.url;
     await gateway.configure({ providers: [{ name: 'scripted', type: 'openai', baseUrl }, { name: 'scripted-mistral', type: 'mistral', baseUrl }], sendTimeout: '1s' });
     try {
       let closedOnce!: (closed: Promise<boolean>) => void;
       const providerClosed = new Promise<Promise<boolean>>((resolve) => (closedOnce = resolve));
-      script = (_req, res) => {
+      provider.script = (_req, res) => {
         res.writeHead(200, SSE_HEAD);
         // A provider that keeps generating for as long as it is read: only the gateway letting go ends it.
         const piece = `data: ${chunkJson('y'.repeat(64 * 1024))}\n\n`;
@@ -185,11 +176,11 @@ describe('a streamed completion between the provider and the client', () => {
   });
 
   it("answers 502 provider_bad_response for an Anthropic stream whose first event after message_start cannot be read, before the model said anything", async () => {
-    const baseUrl = `http://127.0.0.1:${(provider.address() as AddressInfo).port}`;
+    const baseUrl = provider.url;
     await gateway.configure({ providers: [{ name: 'scripted', type: 'openai', baseUrl }, { name: 'scripted-mistral', type: 'mistral', baseUrl }, { name: 'scripted-claude', type: 'anthropic', baseUrl }] });
     await gateway.addProviderKey('scripted-claude', 'scripted-claude-key');
     try {
-      script = (_req, res) => {
+      provider.script = (_req, res) => {
         res.writeHead(200, { 'content-type': 'text/event-stream' });
         // Anthropic's first event (https://docs.anthropic.com/en/api/messages-streaming), then one that is no JSON.
         const start = { type: 'message_start', message: { id: 'msg_1', type: 'message', role: 'assistant', model: 'claude-haiku-4-5', content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 3, output_tokens: 1 } } };
@@ -204,7 +195,7 @@ describe('a streamed completion between the provider and the client', () => {
   });
 
   it('sends the words that came in the same read as an error event before that error, and then no more', async () => {
-    script = (_req, res) => {
+    provider.script = (_req, res) => {
       res.writeHead(200, SSE_HEAD);
       // One write: the opening, the model's first words and OpenAI's error event.
       res.end(`data: ${chunkJson('')}\n\ndata: ${chunkJson('Hello')}\n\ndata: {"error":{"message":"The server had an error while processing your request.","type":"server_error","param":null,"code":null}}\n\n`);
@@ -218,7 +209,7 @@ describe('a streamed completion between the provider and the client', () => {
 
   it('gives an Anthropic-format client every argument fragment of tool calls the provider interleaves', async () => {
     const call = (toolCall: object) => `data: {"id":"chatcmpl-flow","object":"chat.completion.chunk","created":1700000000,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"tool_calls":[${JSON.stringify(toolCall)}]},"finish_reason":null}]}\n\n`;
-    script = (_req, res) => {
+    provider.script = (_req, res) => {
       res.writeHead(200, SSE_HEAD);
       res.end(
         call({ index: 0, id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":' } }) +
@@ -238,10 +229,10 @@ describe('a streamed completion between the provider and the client', () => {
   });
 
   it('tells the client a stream that went quiet for longer than ai.timeout after its words timed out', async () => {
-    const baseUrl = `http://127.0.0.1:${(provider.address() as AddressInfo).port}`;
+    const baseUrl = provider.url;
     await gateway.configure({ providers: [{ name: 'scripted', type: 'openai', baseUrl }, { name: 'scripted-mistral', type: 'mistral', baseUrl }], timeout: '300ms' });
     try {
-      script = (_req, res) => {
+      provider.script = (_req, res) => {
         res.writeHead(200, SSE_HEAD);
         // The first words, then nothing: only the gateway's timeout ends this response.
         res.write(`data: ${chunkJson('Hello')}\n\n`);
@@ -256,7 +247,7 @@ describe('a streamed completion between the provider and the client', () => {
 
   it("closes the provider's connection when the client goes away mid-stream", async () => {
     let providerClosed!: Promise<boolean>;
-    script = (_req, res) => {
+    provider.script = (_req, res) => {
       res.writeHead(200, SSE_HEAD);
       res.write(`data: ${chunkJson('first')}\n\n`);
       // The rest never comes on its own: only the gateway closing the connection ends this response.
@@ -278,7 +269,7 @@ describe('a streamed completion between the provider and the client', () => {
   it("closes the provider's connection when the client left before the provider answered, without waiting for its head", async () => {
     let held!: ServerResponse;
     const asked = new Promise<void>((resolve) => {
-      script = (_req, res) => {
+      provider.script = (_req, res) => {
         held = res;
         resolve();
       };

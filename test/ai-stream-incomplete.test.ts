@@ -1,12 +1,8 @@
-import { once } from 'node:events';
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeEventStreamMessage } from '../src/ai/providers/bedrock/index.js';
 import { AiGateway } from './ai-fixtures.js';
-
-/** What the scripted provider answers the next streamed call with: by its path, since each provider type has its own. */
-type Script = (req: IncomingMessage, res: ServerResponse) => void;
+import { startScriptedProvider, type ScriptedProvider } from './scripted-provider.js';
 
 const sse = (data: unknown) => `data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`;
 const namedSse = (data: { type: string; [member: string]: unknown }) => `event: ${data.type}\n${sse(data)}`;
@@ -52,20 +48,14 @@ const dataOf = (text: string) => text.split('\n\n').filter((block) => block.star
 
 describe('a provider stream that ends before its last event', () => {
   let gateway: AiGateway;
-  let provider: http.Server;
-  let script: Script = (_req, res) => res.end();
+  let provider: ScriptedProvider;
   let apiKey: string;
   const app = 'cut-stream-app';
 
   beforeAll(async () => {
-    provider = http.createServer((req, res) => {
-      req.resume();
-      req.on('end', () => script(req, res));
-    });
-    provider.listen(0, '127.0.0.1');
-    await once(provider, 'listening');
+    provider = await startScriptedProvider((_req, res) => res.end());
     gateway = await AiGateway.start();
-    const baseUrl = `http://127.0.0.1:${(provider.address() as AddressInfo).port}`;
+    const baseUrl = provider.url;
     await gateway.configure({
       providers: Object.keys(CUT).map((type) => ({ name: type, type, baseUrl, ...(type === 'bedrock' ? { region: 'us-east-1' } : {}) })),
       aliases: [{ name: 'steady', targets: [{ provider: 'openai', model: 'gpt-4o-mini' }], fallbacks: [{ provider: 'cohere', model: 'command-a-03-2025' }] }],
@@ -76,12 +66,11 @@ describe('a provider stream that ends before its last event', () => {
   });
   afterAll(async () => {
     await gateway?.stop();
-    provider?.closeAllConnections();
-    provider?.close();
+    provider?.stop();
   });
 
   it.each(Object.keys(CUT))('ends a %s stream cut off cleanly with an error event after its words, not [DONE]', async (type) => {
-    script = (_req, res) => void writeThenEnd(res, CUT[type]!.contentType, CUT[type]!.start);
+    provider.script = (_req, res) => void writeThenEnd(res, CUT[type]!.contentType, CUT[type]!.start);
     const response = await gateway.chat(apiKey, { model: `${type}/m`, stream: true, messages: [{ role: 'user', content: 'go' }] });
     expect(response.status).toBe(200);
     const data = dataOf(response.text);
@@ -91,7 +80,7 @@ describe('a provider stream that ends before its last event', () => {
   });
 
   it('records a stream cut off cleanly as failed, not as an answer', async () => {
-    script = (_req, res) => void writeThenEnd(res, CUT.bedrock!.contentType, CUT.bedrock!.start);
+    provider.script = (_req, res) => void writeThenEnd(res, CUT.bedrock!.contentType, CUT.bedrock!.start);
     const before = (await gateway.usage({ app, groupBy: 'status' })).find((row) => row.status === 502)?.calls ?? 0;
     await gateway.chat(apiKey, { model: 'bedrock/m', stream: true, messages: [{ role: 'user', content: 'go' }] });
     const after = (await gateway.usage({ app, groupBy: 'status' })).find((row) => row.status === 502)?.calls ?? 0;
@@ -99,7 +88,7 @@ describe('a provider stream that ends before its last event', () => {
   });
 
   it("ends an Anthropic-format client's stream cut off cleanly with an error event, not stop_reason end_turn", async () => {
-    script = (_req, res) => void writeThenEnd(res, CUT.bedrock!.contentType, CUT.bedrock!.start);
+    provider.script = (_req, res) => void writeThenEnd(res, CUT.bedrock!.contentType, CUT.bedrock!.start);
     const response = await gateway.call('POST', '/v1/messages', apiKey, { model: 'bedrock/m', max_tokens: 64, stream: true, messages: [{ role: 'user', content: 'go' }] });
     const events = response.text.split('\n\n').filter(Boolean);
     expect(events.at(-1)).toMatch(/^event: error\n/);
@@ -108,7 +97,7 @@ describe('a provider stream that ends before its last event', () => {
   });
 
   it("answers 502 provider_stream_incomplete when a stream that holds its head until content (Bedrock's) ends before saying anything", async () => {
-    script = (_req, res) => void writeThenEnd(res, CUT.bedrock!.contentType, [frame('messageStart', { role: 'assistant' })]);
+    provider.script = (_req, res) => void writeThenEnd(res, CUT.bedrock!.contentType, [frame('messageStart', { role: 'assistant' })]);
     const response = await gateway.chat<{ error: { code: string } }>(apiKey, { model: 'bedrock/m', stream: true, messages: [{ role: 'user', content: 'go' }] });
     expect(response.status).toBe(502);
     expect(response.body.error.code).toBe('provider_stream_incomplete');
@@ -116,7 +105,7 @@ describe('a provider stream that ends before its last event', () => {
 
   it('falls back to the next target from a stream that ended before saying anything', async () => {
     const done = { type: 'message-end', delta: { finish_reason: 'COMPLETE', usage: { billed_units: { input_tokens: 3, output_tokens: 1 } } } };
-    script = (req, res) => {
+    provider.script = (req, res) => {
       if (req.url?.startsWith('/v2/chat')) void writeThenEnd(res, CUT.cohere!.contentType, [...CUT.cohere!.start, namedSse(done)]);
       else void writeThenEnd(res, CUT.openai!.contentType, [chunk({ role: 'assistant', content: '' })]);
     };
@@ -128,7 +117,7 @@ describe('a provider stream that ends before its last event', () => {
 
   it('takes an OpenAI-format stream that ends with a finish reason and a usage chunk but no [DONE], as some hosts end, as whole', async () => {
     const usage = { id: 'chatcmpl-cut', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [], usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 } };
-    script = (_req, res) => void writeThenEnd(res, CUT.openai!.contentType, [...CUT.openai!.start, chunk({}, 'stop'), sse(usage)]);
+    provider.script = (_req, res) => void writeThenEnd(res, CUT.openai!.contentType, [...CUT.openai!.start, chunk({}, 'stop'), sse(usage)]);
     const response = await gateway.chat(apiKey, { model: 'openai/m', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'go' }] });
     const data = dataOf(response.text);
     expect(data.at(-2)).toMatchObject({ usage: { completion_tokens: 1 } });
