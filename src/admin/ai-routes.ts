@@ -1,16 +1,18 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import { sql } from 'kysely';
 import { Type } from 'typebox';
 import { CatalogModelSchema, type ModelCatalog } from '../ai/catalog/index.js';
 import type { ProviderKeyService } from '../ai/provider-keys.js';
 import type { ProxyConfigService } from '../proxy/proxy-config-service.js';
 import { KeygateError } from '../errors.js';
+import type { Clock } from '../clock.js';
 import type { Store } from '../store/index.js';
+import { registerAiUsageRoutes } from './ai-usage-routes.js';
 
 export interface AiRoutesContext {
   providerKeys: ProviderKeyService;
   store: Store;
+  clock: Clock;
   proxyConfig: ProxyConfigService;
   /** The catalog this node prices with: shipped entries with the config's overrides. */
   modelCatalog: () => ModelCatalog;
@@ -18,9 +20,8 @@ export interface AiRoutesContext {
 
 const errorRef = Type.Ref('Error');
 const errors = { 400: errorRef, 401: errorRef, 404: errorRef, 409: errorRef };
-const GROUPS = ['app', 'team', 'model', 'provider', 'route', 'status'] as const;
 
-/** Provider key pools (secrets in, never out) and the usage and spend of AI calls. */
+/** Provider key pools (secrets in, never out), the model catalog, and the usage and spend of AI calls. */
 export function registerAiRoutes(server: FastifyInstance, ctx: AiRoutesContext): void {
   const app = server.withTypeProvider<TypeBoxTypeProvider>();
   const actor = (request: { ip: string }) => `admin@${request.ip}`;
@@ -65,75 +66,5 @@ export function registerAiRoutes(server: FastifyInstance, ctx: AiRoutesContext):
     return reply.status(204).send(null);
   });
 
-  app.get('/ai/usage', {
-    schema: {
-      tags,
-      summary: 'Usage and spend of AI calls, grouped by app, team, model, provider, route or status over a period; failed calls count, with no tokens and no cost but for the parts of an embeddings request a provider answered before one failed',
-      querystring: Type.Object(
-        {
-          groupBy: Type.Optional(Type.Union(GROUPS.map((g) => Type.Literal(g)))),
-          from: Type.Optional(Type.String({ format: 'date-time' })),
-          to: Type.Optional(Type.String({ format: 'date-time' })),
-          app: Type.Optional(Type.String()),
-          team: Type.Optional(Type.String()),
-          model: Type.Optional(Type.String()),
-        },
-        { additionalProperties: false },
-      ),
-    },
-  }, async (request) => {
-    const q = request.query;
-    const group = q.groupBy ?? 'app';
-    let query = ctx.store.db
-      .selectFrom('ai_usage')
-      .select([
-        sql<string | number>`${sql.ref(group)}`.as('key'),
-        (eb) => eb.fn.countAll<number>().as('calls'),
-        (eb) => eb.fn.sum<number>(eb.case().when('status', '>=', 400).then(1).else(0).end()).as('failedCalls'),
-        (eb) => eb.fn.sum<number>('input_tokens').as('inputTokens'),
-        (eb) => eb.fn.sum<number>('output_tokens').as('outputTokens'),
-        (eb) => eb.fn.sum<number>('cached_tokens').as('cachedTokens'),
-        (eb) => eb.fn.sum<number>('cost_usd').as('costUsd'),
-        (eb) => eb.fn.sum<number>('estimated').as('estimatedCalls'),
-        (eb) => eb.fn.sum<number>('cache_hit').as('cacheHits'),
-        (eb) => eb.fn.avg<number>('latency_ms').as('avgLatencyMs'),
-        (eb) => eb.fn.avg<number>('ttft_ms').as('avgTtftMs'),
-      ])
-      .groupBy(group);
-    if (q.from) query = query.where('at', '>=', instantOf(q.from, 'from'));
-    if (q.to) query = query.where('at', '<', instantOf(q.to, 'to'));
-    // An empty filter asks for the records without one (a route without auth has no app), not for every record.
-    for (const name of ['app', 'team', 'model'] as const) {
-      const value = q[name];
-      if (value !== undefined) query = value === '' ? query.where(name, 'is', null) : query.where(name, '=', value);
-    }
-    const rows = await query.execute();
-    return {
-      groupBy: group,
-      rows: rows.map((r) => ({
-        [group]: r.key,
-        calls: Number(r.calls),
-        failedCalls: Number(r.failedCalls ?? 0),
-        inputTokens: Number(r.inputTokens ?? 0),
-        outputTokens: Number(r.outputTokens ?? 0),
-        cachedTokens: Number(r.cachedTokens ?? 0),
-        costUsd: Math.round(Number(r.costUsd ?? 0) * 1e9) / 1e9,
-        estimatedCalls: Number(r.estimatedCalls ?? 0),
-        cacheHits: Number(r.cacheHits ?? 0),
-        avgLatencyMs: r.avgLatencyMs === null ? null : Math.round(Number(r.avgLatencyMs)),
-        avgTtftMs: r.avgTtftMs === null ? null : Math.round(Number(r.avgTtftMs)),
-      })),
-    };
-  });
-}
-
-/**
- * A query's date-time as milliseconds. The schema's `date-time` format lets through forms Date.parse reads as nothing
- * (an offset without minutes, `+05`; a leap second, `23:59:60Z`): those are refused, not compared as NaN (no rows on
- * SQLite, a 500 on PostgreSQL).
- */
-function instantOf(text: string, name: string): number {
-  const at = Date.parse(text);
-  if (!Number.isFinite(at)) throw new KeygateError('invalid_request', `querystring/${name} "${text}" is not a date-time Keygate can read; write it as 2026-11-01T00:00:00Z or with a full offset (+05:00)`);
-  return at;
+  registerAiUsageRoutes(server, ctx);
 }
