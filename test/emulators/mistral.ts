@@ -67,6 +67,14 @@ export async function startMistralEmulator(options: MistralEmulatorOptions = {})
     for (const id of messages.flatMap((m) => [m.tool_call_id, ...(m.tool_calls ?? []).map((c) => c.id)]).filter((id) => id !== undefined)) {
       if (!/^[a-zA-Z0-9]{9}$/.test(id ?? '')) return send(res, 400, { object: 'error', message: `Tool call id was ${id} but must be a-z, A-Z, 0-9, with a length of 9.`, type: 'invalid_function_call', param: null, code: '3280' });
     }
+    // The orders Mistral refuses (reported in its 400s): a user message right after a tool's result, and a last
+    // assistant message that is not a prefix.
+    const afterTool = messages.findIndex((message, i) => message.role === 'user' && messages[i - 1]?.role === 'tool');
+    if (afterTool > 0) return send(res, 400, { object: 'error', message: "Unexpected role 'user' after role 'tool'", type: 'invalid_request_message_order', param: null, code: '3230' });
+    const last = messages[messages.length - 1] as { role?: string; prefix?: boolean };
+    if (last.role === 'assistant' && last.prefix !== true) {
+      return send(res, 400, { object: 'error', message: 'Expected last role User or Tool (or Assistant with prefix True) for serving but got assistant', type: 'invalid_request_message_order', param: null, code: '3230' });
+    }
     if (typeof body?.tool_choice === 'string' && !TOOL_CHOICES.includes(body.tool_choice)) return send(res, 400, { object: 'error', message: `invalid tool_choice ${body.tool_choice}`, type: 'invalid_request_error', param: null, code: null });
 
     const tools = body?.tools as Array<{ function?: { name?: string; parameters?: Json } }> | undefined;

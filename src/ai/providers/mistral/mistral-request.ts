@@ -26,7 +26,7 @@ export function adjustForMistral(body: Json, ctx: CallContext): Json {
   if (source.tool_choice === 'required') source.tool_choice = 'any';
   const out: Json = {};
   for (const [name, value] of Object.entries(source)) if (CHAT_MEMBERS.has(name) && value !== undefined) out[name] = value;
-  if (Array.isArray(out.messages)) out.messages = (out.messages as Json[]).map(toMistralMessage);
+  if (Array.isArray(out.messages)) out.messages = inMistralOrder((out.messages as Json[]).map(toMistralMessage));
   if (Array.isArray(out.tools)) out.tools = (out.tools as Array<{ function: Json }>).map((tool) => ({ type: 'function', function: pick(tool.function, ['name', 'description', 'parameters', 'strict']) }));
   return out;
 }
@@ -39,6 +39,29 @@ function toMistralMessage(message: Json): Json {
     out.tool_calls = (out.tool_calls as Array<{ id: string; function: Json }>).map((call) => ({ id: mistralToolCallId(call.id), type: 'function', function: pick(call.function, ['name', 'arguments']) }));
   }
   if (typeof out.tool_call_id === 'string') out.tool_call_id = mistralToolCallId(out.tool_call_id);
+  return out;
+}
+
+/** What stands between a tool's result and the user's next words, where Mistral wants an assistant's turn. */
+export const MISTRAL_BRIDGE = 'OK.';
+
+/**
+ * Mistral refuses two orders of messages other providers take (400 `invalid_request_message_order`): a user message
+ * right after a tool's result ("Unexpected role 'user' after role 'tool'"), which is how an Anthropic-format client
+ * sends every tool round with words beside the results, and how a Responses client speaks after a function's output;
+ * and a conversation ending with an assistant's message not marked `prefix: true` ("Expected last role User or Tool
+ * (or Assistant with prefix True)"), which is how a Messages client prefills the answer. A short assistant turn is put
+ * between the two, and a last assistant message without tool calls is sent as the prefix Mistral documents
+ * (`prefix`, "to force the model to start its answer by the content of the message").
+ */
+function inMistralOrder(messages: Json[]): Json[] {
+  const out: Json[] = [];
+  for (const message of messages) {
+    if (message.role === 'user' && out.at(-1)?.role === 'tool') out.push({ role: 'assistant', content: MISTRAL_BRIDGE });
+    out.push(message);
+  }
+  const last = out.at(-1);
+  if (last?.role === 'assistant' && last.tool_calls === undefined && last.prefix === undefined) out[out.length - 1] = { ...last, prefix: true };
   return out;
 }
 

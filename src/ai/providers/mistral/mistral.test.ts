@@ -5,6 +5,7 @@ import type { ChatRequest } from '../../chat-types.js';
 import { ProviderCallError, callChat, callEmbeddings } from '../../provider-call.js';
 import type { CallContext } from '../provider.js';
 import { MistralProvider, mistralToolCallId } from './index.js';
+import { MISTRAL_BRIDGE } from './mistral-request.js';
 
 const weatherTool = { type: 'function' as const, function: { name: 'get_weather', description: 'The weather', parameters: { type: 'object', properties: { city: { type: 'string' } } }, strict: false } };
 const hello: ChatRequest = { model: 'mistral', messages: [{ role: 'user', content: 'Hello' }] };
@@ -125,6 +126,32 @@ describe('the Mistral provider', () => {
     const id = mistralToolCallId('call_abc-123_from_openai');
     expect(id).toMatch(/^[a-zA-Z0-9]{9}$/);
     expect(emulator.lastRequest()?.body).toMatchObject({ messages: [{}, { role: 'assistant', tool_calls: [{ id }] }, { role: 'tool', tool_call_id: id }] });
+  });
+
+  it("puts an assistant's turn between a tool's result and the user's next words, which Mistral refuses right after it", async () => {
+    const completion = await callChat(
+      MistralProvider,
+      {
+        ...hello,
+        messages: [
+          { role: 'user', content: 'Weather?' },
+          { role: 'assistant', content: null, tool_calls: [{ id: 'abcdefghi', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
+          { role: 'tool', tool_call_id: 'abcdefghi', content: '21' },
+          { role: 'user', content: 'Answer in French.' },
+        ],
+      },
+      ctx(),
+    );
+    expect(completion.choices[0]?.finish_reason).toBe('stop');
+    const sent = emulator.lastRequest()?.body as { messages: Array<{ role: string; content?: unknown }> };
+    expect(sent.messages.map((m) => m.role)).toEqual(['user', 'assistant', 'tool', 'assistant', 'user']);
+    expect(sent.messages[3]).toEqual({ role: 'assistant', content: MISTRAL_BRIDGE });
+  });
+
+  it("sends a conversation's last assistant message as the prefix of the answer, which Mistral refuses unmarked", async () => {
+    const completion = await callChat(MistralProvider, { ...hello, messages: [{ role: 'user', content: 'Give me JSON.' }, { role: 'assistant', content: '{' }] }, ctx());
+    expect(completion.choices[0]?.finish_reason).toBe('stop');
+    expect(emulator.lastRequest()?.body).toMatchObject({ messages: [{ role: 'user' }, { role: 'assistant', content: '{', prefix: true }] });
   });
 
   it('keeps Mistral\'s own tool call ids as they are', () => {
