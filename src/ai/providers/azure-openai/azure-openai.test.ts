@@ -156,6 +156,11 @@ describe('the Azure OpenAI provider', () => {
     expect(await failureOf(callChat(AzureOpenAIProvider, { model: 'gpt-4o', messages: [] }, ctx()))).toMatchObject({ status: 400, type: 'invalid_request_error', retryable: false });
   });
 
+  it('keeps the member a refusal blames, as OpenAI names it', () => {
+    const body = JSON.stringify({ error: { message: "Invalid 'max_tokens': integer below minimum value.", type: 'invalid_request_error', param: 'max_tokens', code: 'integer_below_min_value' } });
+    expect(AzureOpenAIProvider.parseError(400, body, {})).toMatchObject({ status: 400, code: 'integer_below_min_value', param: 'max_tokens', retryable: false });
+  });
+
   it('refuses to call a provider configured without its resource\'s base URL', async () => {
     const failure = await failureOf(callChat(AzureOpenAIProvider, hello, { ...ctx(), provider: { name: 'azure-test', type: 'azure-openai', baseUrl: '' } }));
     expect(failure).toMatchObject({ code: 'provider_misconfigured', message: expect.stringContaining('azure-test') });

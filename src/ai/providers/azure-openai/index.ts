@@ -68,7 +68,8 @@ function parseAzureError(status: number, body: string, headers: IncomingHttpHead
   if (status === 429 && !/quota/i.test(code ?? '')) {
     return { status, type: 'rate_limit_error', code: code ?? 'rate_limit_exceeded', message: failure.message, retryAfterMs: retryAfterMs(headers), retryable: true };
   }
-  return failureFor(status, failure.message, headers, code);
+  // The member OpenAI's format blames stays: a client is told which of its own it was (max_output_tokens, say).
+  return { ...failureFor(status, failure.message, headers, code), param: failure.param };
 }
 
 /**
