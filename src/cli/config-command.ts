@@ -4,7 +4,7 @@ import { KeygateError } from '../errors.js';
 import { AdminClient, CliError } from './admin-client.js';
 import { parseCommandArgs, refuseExtraArguments } from './parse-command-args.js';
 
-export const CONFIG_USAGE = `keygate apply <file.yaml>      replace services and routes of a running node with the file's
+export const CONFIG_USAGE = `keygate apply <file.yaml>      replace services, routes, issuers and ai of a running node with the file's
 keygate export [--format yaml|json]   print the running config
 keygate validate <file.yaml>   check a file without applying it`;
 

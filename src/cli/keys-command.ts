@@ -26,7 +26,7 @@ export const KEYS_USAGE = `keygate keys — manage the key service of a running 
   keygate keys import <file.json|file.pem> [--alg A] [--use sig|enc] [--state next|active] [--public]
   keygate keys export <kid> [--format jwk|pem]
 
-Connection: --admin-url (KEYGATE_ADMIN_URL, default http://127.0.0.1:8081); the token from
+Connection: --admin-url (KEYGATE_ADMIN_URL, default http://127.0.0.1:<KEYGATE_ADMIN_PORT, else 8081>); the token from
 KEYGATE_ADMIN_TOKEN or <data-dir>/admin-token (--data-dir, KEYGATE_DATA_DIR, default ./data).`;
 
 const OPTIONS = {
