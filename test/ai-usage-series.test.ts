@@ -146,6 +146,18 @@ describe.each(STORE_KINDS)('usage per period and budget standing, on %s', (kind)
     expect(rows).toEqual([expect.objectContaining({ model: '', calls: 1, failedCalls: 1 })]);
   });
 
+  it('sums usage per API key, and for one key, so that an operator sees which of an app\'s keys spends', async () => {
+    await gateway.createApp({ name: 'keyed', team: 'clocks' });
+    const issue = () => gateway.admin<{ id: string; secret: string }>(201, 'POST', '/apps/keyed/api-keys', {});
+    const [first, second] = [await issue(), await issue()];
+    for (const key of [first, first, second]) expect((await gateway.chat(key.secret, { model: 'openai/gpt-4o-mini', messages: HELLO })).status).toBe(200);
+    const rows = await gateway.usage({ groupBy: 'credential', app: 'keyed' });
+    expect(rows.map((row) => [row.credential, row.calls]).sort()).toEqual([[first.id, 2], [second.id, 1]].sort());
+    expect(await gateway.usage({ groupBy: 'app', credential: second.id })).toEqual([expect.objectContaining({ app: 'keyed', calls: 1 })]);
+    // No secret is in a report: a key is named by its id.
+    expect(JSON.stringify(rows)).not.toContain(first.secret);
+  });
+
   it('refuses a range whose from is after its to with 400 invalid_request, rather than answer that nothing was spent', async () => {
     const refused = await gateway.admin<{ error: { code: string; message: string } }>(400, 'GET', '/ai/usage?from=2026-12-02T00:00:00Z&to=2026-12-01T00:00:00Z');
     expect(refused.error).toMatchObject({ code: 'invalid_request', message: expect.stringContaining('is after') });

@@ -13,7 +13,7 @@ export interface AiUsageRoutesContext {
   clock: Clock;
 }
 
-const GROUPS = ['app', 'team', 'model', 'provider', 'route', 'status'] as const;
+const GROUPS = ['app', 'team', 'model', 'provider', 'route', 'status', 'credential'] as const;
 type Group = (typeof GROUPS)[number];
 const INTERVALS = ['hour', 'day', 'month'] as const;
 type Interval = (typeof INTERVALS)[number];
@@ -69,7 +69,7 @@ export function registerAiUsageRoutes(server: FastifyInstance, ctx: AiUsageRoute
   app.get('/ai/usage', {
     schema: {
       tags,
-      summary: 'Usage and spend of AI calls, grouped by app, team, model, provider, route or status over a period, and per hour, day or month; failed calls count, with no tokens and no cost but for the parts of an embeddings request a provider answered before one failed',
+      summary: 'Usage and spend of AI calls, grouped by app, team, model, provider, route, status or API key over a period, and per hour, day or month; failed calls count, with no tokens and no cost but for the parts of an embeddings request a provider answered before one failed',
       querystring: Type.Object(
         {
           groupBy: Type.Optional(Type.Union(GROUPS.map((g) => Type.Literal(g)))),
@@ -79,6 +79,7 @@ export function registerAiUsageRoutes(server: FastifyInstance, ctx: AiUsageRoute
           app: Type.Optional(Type.String()),
           team: Type.Optional(Type.String()),
           model: Type.Optional(Type.String()),
+          credential: Type.Optional(Type.String({ description: "an API key's id: the calls made with it" })),
         },
         { additionalProperties: false },
       ),
@@ -131,7 +132,7 @@ function checkSeries(interval: Interval, from: number | undefined, to: number): 
   if (periods > MAX_PERIODS) throw new KeygateError('invalid_request', `from and to span ${periods} ${interval}s; a series holds at most ${MAX_PERIODS}: narrow the range or take a longer interval`);
 }
 
-async function summed(store: Store, group: Group, interval: Interval | undefined, from: number | undefined, to: number | undefined, filters: { app?: string; team?: string; model?: string }): Promise<Sums[]> {
+async function summed(store: Store, group: Group, interval: Interval | undefined, from: number | undefined, to: number | undefined, filters: { app?: string; team?: string; model?: string; credential?: string }): Promise<Sums[]> {
   // Months are folded from days (below): a calendar month is no fixed length, and SQLite and PostgreSQL name them differently.
   const size = interval === 'hour' ? HOUR_MS : interval ? DAY_MS : undefined;
   let query = store.db
@@ -161,7 +162,7 @@ async function summed(store: Store, group: Group, interval: Interval | undefined
   if (to !== undefined) query = query.where('at', '<', to);
   // An empty filter asks for the records without one (a route without auth has no app), not for every record; a
   // record without a model (a body no model could be read from) has an empty one.
-  for (const name of ['app', 'team'] as const) {
+  for (const name of ['app', 'team', 'credential'] as const) {
     const value = filters[name];
     if (value !== undefined) query = value === '' ? query.where(name, 'is', null) : query.where(name, '=', value);
   }

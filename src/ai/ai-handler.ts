@@ -474,6 +474,7 @@ function writeRecord(call: AiCall, trace: CallTrace, outcome: CallOutcome): void
     at, request_id: call.requestId, app: app ?? null, team: team ?? null, route: call.route, provider: outcome.provider, model: modelColumn(outcome.model),
     input_tokens: tokens.input, output_tokens: tokens.output, cached_tokens: tokens.cached, estimated: outcome.estimated ? 1 : 0, cost_usd: outcome.cost,
     latency_ms: at - trace.started, ttft_ms: outcome.ttftMs, status: outcome.status, cache_hit: outcome.cacheHit ? 1 : 0,
+    credential: call.principal?.credential ?? null,
   });
   call.runtime.spend.add(app, team, outcome.cost, at);
 }

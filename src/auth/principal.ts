@@ -11,6 +11,8 @@ export interface Principal {
   claims: Readonly<Record<string, unknown>>;
   /** Which authenticator accepted the call. */
   via: string;
+  /** The id of the API key the call was made with (its usage is reported per key). */
+  credential?: string;
 }
 
 /** A refused call: the status, a stable code, and the WWW-Authenticate challenge (RFC 6750 §3, RFC 9449 §7.1). */

@@ -214,7 +214,7 @@ export class RoutePolicy {
     const entry = ctx.catalog.apiKeys.get(hashSecret(key));
     if (!entry || (entry.expiresAt !== null && entry.expiresAt <= ctx.now)) throw invalidToken(dpopScheme);
     const app = ctx.catalog.apps.get(entry.app);
-    return { app: entry.app, team: app?.team, subject: entry.app, scopes: new Set(app?.scopes ?? []), claims: {}, via: 'api-key' };
+    return { app: entry.app, team: app?.team, subject: entry.app, scopes: new Set(app?.scopes ?? []), claims: {}, via: 'api-key', credential: entry.id };
   }
 
   #gatewayPrincipal(claims: Record<string, unknown>, ctx: AuthContext): Principal {

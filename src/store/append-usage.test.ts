@@ -19,7 +19,7 @@ const awkwardRows = (): UsageRow[] => [
   row('r-1'),
   row('r-2', { app: null, team: null, provider: null, ttft_ms: null, cost_usd: 0.1 + 0.2, estimated: 1 }),
   { at: 1_764_417_600_123, request_id: "r-3 'quoted' \"and\" {braced}, \\slashed", route: 'ai', model: 'claude-sonnet-4', input_tokens: 0, output_tokens: 0, cached_tokens: 0, estimated: 1, cost_usd: 1e-9, latency_ms: 0, status: 502, cache_hit: 1 },
-  row('r-4', { cost_usd: 1, status: 429 }),
+  row('r-4', { cost_usd: 1, status: 429, credential: 'cred_4b6f0d1e' }),
   row('r-5', { cost_usd: 12345.678901234567, app: 'ünïcode-app' }),
 ];
 
@@ -48,7 +48,7 @@ describe.each(STORE_KINDS)('appending AI usage rows to the %s store', (kind) => 
     // 25 rows: SQLite's store writes them ten to a statement, then the last five one by one.
     const rows = Array.from({ length: 5 }, (_, i) => awkwardRows().map((r) => ({ ...r, request_id: `${r.request_id}#${i}` }))).flat();
     await store.appendUsage(rows);
-    const nullable = { app: null, team: null, provider: null, ttft_ms: null, record_key: null };
+    const nullable = { app: null, team: null, provider: null, ttft_ms: null, record_key: null, credential: null };
     expect(await withoutIds()).toEqual(rows.map((r) => ({ ...nullable, ...r })));
   });
 

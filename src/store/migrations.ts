@@ -276,6 +276,13 @@ function migrations(dialect: Dialect): Record<string, Migration> {
       await db.schema.createIndex('ai_usage_record_key').unique().on('ai_usage').column('record_key').execute();
     },
   },
+  '0010_ai_usage_credential': {
+    async up(db: Kysely<unknown>) {
+      // The API key a call was made with (its credential id), for usage per key: which of an app's keys spends.
+      // Rows of earlier releases, and calls made otherwise (a token, no auth), have none.
+      await db.schema.alterTable('ai_usage').addColumn('credential', 'varchar(64)').execute();
+    },
+  },
   };
 }
 

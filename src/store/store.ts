@@ -62,6 +62,7 @@ const USAGE_COLUMN_TYPES = {
   status: 'integer',
   cache_hit: 'integer',
   record_key: 'varchar',
+  credential: 'varchar',
 } as const satisfies Record<Exclude<keyof AiUsageTable, 'id'>, string>;
 const USAGE_COLUMNS = Object.keys(USAGE_COLUMN_TYPES) as Array<keyof typeof USAGE_COLUMN_TYPES>;
 const USAGE_COLUMN_LIST = USAGE_COLUMNS.join(', ');
@@ -197,6 +198,7 @@ function sqliteAppendUsage(writer: UsageWriterThread): AppendUsage {
       values.push(
         r.at, r.request_id, r.app ?? null, r.team ?? null, r.route, r.provider ?? null, r.model, r.input_tokens, r.output_tokens,
         r.cached_tokens, r.estimated, r.cost_usd, r.latency_ms, r.ttft_ms ?? null, r.status, r.cache_hit, r.record_key ?? null,
+        r.credential ?? null,
       );
     }
     return writer.append(values, dailySpend(rows));

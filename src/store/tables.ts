@@ -153,6 +153,8 @@ export interface AiUsageTable {
    * for rows of releases before it.
    */
   record_key: string | null;
+  /** The id of the API key the call was made with; null for other credentials, no auth, and rows before it. */
+  credential: string | null;
 }
 
 /**
