@@ -7,6 +7,7 @@ import type { ProxyConfigService } from '../proxy/proxy-config-service.js';
 import { KeygateError } from '../errors.js';
 import type { Clock } from '../clock.js';
 import type { Store } from '../store/index.js';
+import { registerAiCallRoutes } from './ai-call-routes.js';
 import { registerAiUsageRoutes } from './ai-usage-routes.js';
 
 export interface AiRoutesContext {
@@ -67,4 +68,5 @@ export function registerAiRoutes(server: FastifyInstance, ctx: AiRoutesContext):
   });
 
   registerAiUsageRoutes(server, ctx);
+  registerAiCallRoutes(server, ctx);
 }

@@ -207,7 +207,7 @@ function inOrder(a: Sums, b: Sums): number {
  * `date-time` format lets through forms Date.parse reads as nothing (an offset without minutes, `+05`; a leap second,
  * `23:59:60Z`): those are refused, not compared as NaN (no rows on SQLite, a 500 on PostgreSQL).
  */
-function instantOf(text: string, name: string): number {
+export function instantOf(text: string, name: string): number {
   const at = Date.parse(text);
   if (!Number.isFinite(at)) throw new KeygateError('invalid_request', `querystring/${name} "${text}" is not a date-time Keygate can read; write it as 2026-11-01T00:00:00Z or with a full offset (+05:00)`);
   const finer = /\.\d{3}(\d+)/.exec(text)?.[1];

@@ -1,0 +1,94 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import { KeygateError } from '../errors.js';
+import type { Store } from '../store/index.js';
+import { instantOf } from './ai-usage-routes.js';
+
+export interface AiCallRoutesContext {
+  store: Store;
+}
+
+const DEFAULT_LIMIT = 100;
+/** Columns a record may leave empty (the model and the route it always has). */
+const NULLABLE: ReadonlySet<string> = new Set(['app', 'team', 'credential', 'provider']);
+const MAX_LIMIT = 1_000;
+
+/** A page's cursor: the last record's id, written so that no one mistakes it for a count or a time. */
+const cursorOf = (id: number): string => `c${id.toString(36)}`;
+
+function idOf(cursor: string): number {
+  const id = /^c([0-9a-z]{1,11})$/.test(cursor) ? parseInt(cursor.slice(1), 36) : NaN;
+  if (!Number.isSafeInteger(id)) throw new KeygateError('invalid_request', `querystring/before "${cursor}" is no cursor this API gave; pass the "next" of the page before`);
+  return id;
+}
+
+/** The log of AI calls, one record each: what a request id, an app's failures or a key's last calls were. */
+export function registerAiCallRoutes(server: FastifyInstance, ctx: AiCallRoutesContext): void {
+  const app = server.withTypeProvider<TypeBoxTypeProvider>();
+
+  app.get('/ai/calls', {
+    schema: {
+      tags: ['ai'],
+      summary: 'The AI calls recorded, newest first, one page at a time: each with its request id, app, key, model, tokens, cost, latency and status',
+      querystring: Type.Object(
+        {
+          app: Type.Optional(Type.String()),
+          team: Type.Optional(Type.String()),
+          credential: Type.Optional(Type.String({ description: "an API key's id" })),
+          route: Type.Optional(Type.String()),
+          provider: Type.Optional(Type.String()),
+          model: Type.Optional(Type.String()),
+          // Query strings are text (the admin API coerces nothing): numbers by their pattern.
+          status: Type.Optional(Type.String({ pattern: '^[1-5][0-9]{2}$', description: 'an HTTP status, 200 or 429 say' })),
+          requestId: Type.Optional(Type.String({ description: "a call's x-request-id" })),
+          from: Type.Optional(Type.String({ format: 'date-time' })),
+          to: Type.Optional(Type.String({ format: 'date-time' })),
+          limit: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,3}$', description: `calls a page holds, 1 to ${MAX_LIMIT} (${DEFAULT_LIMIT} by default)` })),
+          before: Type.Optional(Type.String({ description: 'the `next` of the page before' })),
+        },
+        { additionalProperties: false },
+      ),
+    },
+  }, async (request) => {
+    const q = request.query;
+    const limit = q.limit === undefined ? DEFAULT_LIMIT : Number(q.limit);
+    if (limit > MAX_LIMIT) throw new KeygateError('invalid_request', `querystring/limit must be at most ${MAX_LIMIT}`);
+    let query = ctx.store.db.selectFrom('ai_usage').selectAll().orderBy('id', 'desc').limit(limit + 1);
+    for (const name of ['app', 'team', 'credential', 'route', 'provider', 'model'] as const) {
+      const value = q[name];
+      // Empty: the records without one (no app on a route without auth; no provider for a cache hit), as /ai/usage.
+      if (value !== undefined) query = value === '' && NULLABLE.has(name) ? query.where(name, 'is', null) : query.where(name, '=', value);
+    }
+    if (q.status !== undefined) query = query.where('status', '=', Number(q.status));
+    if (q.requestId !== undefined) query = query.where('request_id', '=', q.requestId);
+    if (q.from !== undefined) query = query.where('at', '>=', instantOf(q.from, 'from'));
+    if (q.to !== undefined) query = query.where('at', '<', instantOf(q.to, 'to'));
+    if (q.before !== undefined) query = query.where('id', '<', idOf(q.before));
+    const rows = await query.execute();
+    const page = rows.slice(0, limit);
+    return {
+      calls: page.map((r) => ({
+        requestId: r.request_id,
+        at: new Date(Number(r.at)).toISOString(),
+        app: r.app,
+        team: r.team,
+        credential: r.credential,
+        route: r.route,
+        provider: r.provider,
+        model: r.model,
+        status: r.status,
+        inputTokens: r.input_tokens,
+        outputTokens: r.output_tokens,
+        cachedTokens: r.cached_tokens,
+        estimated: r.estimated === 1,
+        costUsd: r.cost_usd,
+        latencyMs: r.latency_ms,
+        ttftMs: r.ttft_ms,
+        cacheHit: r.cache_hit === 1,
+      })),
+      // A further page when this one is full and more matched: ids only grow, so a page is never seen twice.
+      next: rows.length > limit ? cursorOf(Number(page[page.length - 1]!.id)) : null,
+    };
+  });
+}
