@@ -13,6 +13,7 @@ import { MasterKeyError, newMasterKeyText } from '../keys/index.js';
 import { TlsError } from '../proxy/tls-certificates.js';
 import { createLogger } from '../observe/logger.js';
 import { CliError } from './admin-client.js';
+import { aiCommand } from './ai-command.js';
 import { CONFIG_USAGE, configCommand, readConfigFile } from './config-command.js';
 import { KEYS_USAGE, keysCommand } from './keys-command.js';
 
@@ -21,6 +22,7 @@ const USAGE = `keygate ${KEYGATE_VERSION} — an AI & API gateway built around a
   keygate start [--config keygate.yaml] [--proxy-port N] [--admin-port N] [--data-dir DIR] [--database-url URL] …
 ${CONFIG_USAGE.replace(/^/gm, '  ')}
   keygate keys <list|show|create|rotate|revoke|import|export> …   (keygate keys help)
+  keygate ai <usage|budgets|calls> …   usage, spend and budgets of the AI gateway (keygate ai help)
   keygate master-key        print a new master key for KEYGATE_MASTER_KEY
   keygate version
 
@@ -69,6 +71,8 @@ async function main(argv: string[]): Promise<void> {
       return start(rest);
     case 'keys':
       return keysCommand(rest, process.env, (line) => console.log(line));
+    case 'ai':
+      return aiCommand(rest, process.env, (line) => console.log(line));
     case 'apply':
     case 'export':
     case 'validate':

@@ -1,0 +1,150 @@
+import { AdminClient, CliError } from './admin-client.js';
+import { barChart, bar, textTable } from './bar-chart.js';
+import { parseCommandArgs, refuseExtraArguments } from './parse-command-args.js';
+
+export const AI_USAGE = `keygate ai — the AI gateway's usage, spend and budgets on a running node
+
+  keygate ai usage [--group-by app|team|model|provider|route|status|credential] [--interval hour|day|month]
+                   [--from T] [--to T] [--app A] [--team T] [--model M] [--json]
+  keygate ai budgets [--app A] [--team T] [--json]
+  keygate ai calls [--app A] [--team T] [--model M] [--status N] [--request-id ID] [--limit N] [--before C] [--json]
+
+T is an RFC 3339 date-time (2026-12-01T00:00:00Z). Usage prints a table and a chart of the spend; budgets, each
+limit with what is spent of it; calls, the latest calls first.
+
+Connection: --admin-url (KEYGATE_ADMIN_URL, default http://127.0.0.1:<KEYGATE_ADMIN_PORT, else 8081>); the token from
+KEYGATE_ADMIN_TOKEN or <data-dir>/admin-token (--data-dir, KEYGATE_DATA_DIR, default ./data).`;
+
+const OPTIONS = {
+  'admin-url': { type: 'string' },
+  'data-dir': { type: 'string' },
+  'group-by': { type: 'string' },
+  interval: { type: 'string' },
+  from: { type: 'string' },
+  to: { type: 'string' },
+  app: { type: 'string' },
+  team: { type: 'string' },
+  model: { type: 'string' },
+  status: { type: 'string' },
+  'request-id': { type: 'string' },
+  limit: { type: 'string' },
+  before: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+/** Which options each subcommand takes; the others are refused rather than ignored. */
+const TAKES: Record<string, readonly string[]> = {
+  usage: ['group-by', 'interval', 'from', 'to', 'app', 'team', 'model'],
+  budgets: ['app', 'team'],
+  calls: ['app', 'team', 'model', 'status', 'request-id', 'limit', 'before'],
+};
+
+interface UsageRow {
+  period?: string;
+  calls: number;
+  failedCalls: number;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+  [group: string]: unknown;
+}
+
+interface Standing {
+  limitUsd: number | null;
+  spentUsd: number;
+  remainingUsd: number | null;
+  resetsAt: string;
+}
+
+interface Budgets {
+  teams: Array<{ name: string; daily: Standing; monthly: Standing }>;
+  apps: Array<{ name: string; team: string; daily: Standing; monthly: Standing; tokensPerMinute: number | null }>;
+}
+
+interface LoggedCall {
+  requestId: string;
+  at: string;
+  app: string | null;
+  model: string;
+  provider: string | null;
+  status: number;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+  latencyMs: number;
+}
+
+/** Dollars as people read them: cents above a cent, three significant digits below (AI calls cost fractions of one). */
+export function dollars(usd: number): string {
+  if (usd === 0) return '$0';
+  return usd >= 0.01 ? `$${usd.toFixed(2)}` : `$${Number(usd.toPrecision(3))}`;
+}
+
+const count = (n: number): string => n.toLocaleString('en-US');
+
+/** `keygate ai …`: one admin API call each; a table and a chart, or JSON with --json. */
+export async function aiCommand(args: string[], env: NodeJS.ProcessEnv, out: (line: string) => void): Promise<void> {
+  const { values, positionals } = parseCommandArgs(args, OPTIONS, AI_USAGE);
+  const [sub] = positionals;
+  refuseExtraArguments(positionals, 1, AI_USAGE);
+  if (sub === undefined || sub === 'help') return out(AI_USAGE);
+  const takes = TAKES[sub];
+  if (!takes) throw new CliError(`unknown subcommand "${sub}"\n\n${AI_USAGE}`, 2);
+  const given = Object.keys(values).filter((name) => !['admin-url', 'data-dir', 'json'].includes(name));
+  const stray = given.find((name) => !takes.includes(name));
+  if (stray) throw new CliError(`keygate ai ${sub} takes no --${stray}\n\n${AI_USAGE}`, 2);
+  const query = new URLSearchParams();
+  const names: Record<string, string> = { 'group-by': 'groupBy', 'request-id': 'requestId' };
+  for (const name of given) query.set(names[name] ?? name, String(values[name as keyof typeof values]));
+  const client = AdminClient.fromEnvironment(env, values);
+  const path = `/ai/${sub}${query.size > 0 ? `?${query.toString()}` : ''}`;
+  const answer = await client.request<unknown>('GET', path);
+  if (values.json) return out(JSON.stringify(answer, null, 2));
+  const lines = sub === 'usage' ? usageLines(answer as { groupBy: string; interval?: string; rows: UsageRow[] }) : sub === 'budgets' ? budgetLines(answer as Budgets) : callLines(answer as { calls: LoggedCall[]; next: string | null });
+  for (const line of lines) out(line);
+}
+
+function usageLines({ groupBy, interval, rows }: { groupBy: string; interval?: string; rows: UsageRow[] }): string[] {
+  if (rows.length === 0) return ['no AI calls recorded for this query'];
+  const periodOf = (row: UsageRow) => (interval === 'hour' ? row.period!.slice(0, 13) + 'h' : interval === 'month' ? row.period!.slice(0, 7) : row.period!.slice(0, 10));
+  const keyOf = (row: UsageRow) => (row[groupBy] === null ? '(none)' : String(row[groupBy]));
+  const heading = [...(interval ? ['PERIOD'] : []), groupBy.toUpperCase(), 'CALLS', 'FAILED', 'TOKENS IN', 'TOKENS OUT', 'COST'];
+  const body = rows.map((row) => [...(interval ? [periodOf(row)] : []), keyOf(row), count(row.calls), count(row.failedCalls), count(row.inputTokens), count(row.outputTokens), dollars(row.costUsd)]);
+  const first = interval ? 2 : 1;
+  const table = textTable([heading, ...body], new Set([first, first + 1, first + 2, first + 3, first + 4]));
+  // The chart: spend per period (all groups together) over a series, else per group.
+  const spend = new Map<string, number>();
+  for (const row of rows) {
+    const label = interval ? periodOf(row) : keyOf(row);
+    spend.set(label, (spend.get(label) ?? 0) + row.costUsd);
+  }
+  const title = interval ? `Spend per ${interval}` : `Spend by ${groupBy}`;
+  const total = rows.reduce((sum, row) => sum + row.costUsd, 0);
+  return [...table, '', `${title} (${dollars(total)} in all)`, ...barChart([...spend].map(([label, usd]) => ({ label, value: usd, note: dollars(usd) })))];
+}
+
+/** One limit: a bar of what is spent of it, or the spend alone where there is no limit. */
+function standingLine(period: string, s: Standing): string {
+  const resets = `resets ${s.resetsAt.slice(0, 16)}Z`;
+  if (s.limitUsd === null) return `  ${period}  ${' '.repeat(30)}  ${dollars(s.spentUsd)} spent, no limit`;
+  const share = s.limitUsd > 0 ? Math.round((s.spentUsd / s.limitUsd) * 100) : 100;
+  return `  ${period}  ${bar(s.spentUsd, s.limitUsd, 30).padEnd(30, '·')}  ${dollars(s.spentUsd)} of ${dollars(s.limitUsd)} (${share}%), ${dollars(s.remainingUsd ?? 0)} left, ${resets}`;
+}
+
+function budgetLines({ teams, apps }: Budgets): string[] {
+  if (teams.length === 0 && apps.length === 0) return ['no app or team has a budget'];
+  const lines: string[] = [];
+  for (const team of teams) lines.push(`team ${team.name}`, standingLine('today', team.daily), standingLine('month', team.monthly));
+  for (const app of apps) {
+    const rate = app.tokensPerMinute === null ? '' : `, ${count(app.tokensPerMinute)} tokens a minute`;
+    lines.push(`app ${app.name} (team ${app.team}${rate})`, standingLine('today', app.daily), standingLine('month', app.monthly));
+  }
+  return lines;
+}
+
+function callLines({ calls, next }: { calls: LoggedCall[]; next: string | null }): string[] {
+  if (calls.length === 0) return ['no AI calls recorded for this query'];
+  const rows = calls.map((c) => [c.at.slice(0, 19) + 'Z', c.requestId, c.app ?? '-', c.provider ? `${c.provider}/${c.model}` : c.model, String(c.status), `${count(c.inputTokens)}/${count(c.outputTokens)}`, dollars(c.costUsd), `${count(c.latencyMs)} ms`]);
+  const table = textTable([['TIME', 'REQUEST ID', 'APP', 'MODEL', 'STATUS', 'TOKENS IN/OUT', 'COST', 'LATENCY'], ...rows], new Set([4, 5, 6, 7]));
+  return next === null ? table : [...table, '', `more: keygate ai calls … --before ${next}`];
+}
