@@ -186,7 +186,6 @@ class NodeCore {
       recorder,
       spend,
       limiter: this.limiter,
-      price: (provider, model) => this.holder?.current.ai.catalog.priced(provider, model),
       setAside: new Map(),
       onKeySetAside: (provider, key, reason, until) =>
         logger.warn({ provider, key, reason, until: new Date(until).toISOString() }, reason === 'invalid' ? 'a provider key was refused: calls leave it aside until then' : 'a provider key is out of quota: calls leave it aside until then'),

@@ -34,9 +34,6 @@ import type { UsageRecorder } from './usage-recorder.js';
 /** A call's tokens as its provider counted them, and what it charged when it says (`usd`: OpenRouter's, Perplexity's). */
 type Tokens = { input: number; output: number; cached: number; writes?: CacheWrites; usd?: number };
 
-/** Prices per million tokens (ModelPrices), for cost accounting; looked up by the provider's catalog key and the model id. */
-export type PriceLookup = (providerType: string, model: string) => ModelPrices | undefined;
-
 /** What outlives snapshots on one node: caches, key health, usage and spend. */
 export interface AiRuntime {
   /** The connection pool for a call, by its `ai.timeout` (ProviderAgents). */
@@ -51,7 +48,6 @@ export interface AiRuntime {
   recorder: UsageRecorder;
   spend: SpendTracker;
   limiter: RateLimiter;
-  price: PriceLookup;
   /** The calls begun and not yet recorded: a shutdown waits for their records before the usage recorder's last write. */
   underWay: CallsUnderWay;
   /** Keys set aside until the given time (rejected, or out of quota). */
@@ -334,6 +330,12 @@ function weightedOrder(runtime: AiRuntime, targets: readonly AiTarget[]): AiTarg
 }
 
 /** A call's cost: what the host charged when it says, else its tokens at the catalog's prices (0 for a model it does not price). */
+/**
+ * A call's prices, from the catalog of the snapshot it started on: the one its admission and its budget hold read. A
+ * catalog changed while the call runs (a price raised, an entry removed) prices the calls that start after it.
+ */
+const priceOf = (call: AiCall, catalogKey: string, model: string): ModelPrices | undefined => call.snapshot.catalog.priced(catalogKey, model);
+
 function costOf(price: ModelPrices | undefined, usage: Tokens): number {
   if (usage.usd !== undefined) return usage.usd;
   return price ? costUsd(price, { inputTokens: usage.input, outputTokens: usage.output, cachedInputTokens: usage.cached, cacheWrites: usage.writes }) : 0;
@@ -514,7 +516,7 @@ function keepSpend(call: AiCall, trace: CallTrace, spend: TrySpend): void {
 /** Keeps the spend of a try whose failure carries what the provider made and billed (ProviderCallError.billed), if any. */
 function keepBilled(call: AiCall, trace: CallTrace, tried: AiTarget, catalogKey: string, error: unknown): void {
   const tokens = error instanceof ProviderCallError ? usageOf(error.billed) : undefined;
-  if (tokens) keepSpend(call, trace, { target: tried, tokens, estimated: false, cost: costOf(call.runtime.price(catalogKey, tried.model), tokens), status: 502 });
+  if (tokens) keepSpend(call, trace, { target: tried, tokens, estimated: false, cost: costOf(priceOf(call, catalogKey, tried.model), tokens), status: 502 });
 }
 
 /** The record of a failed try's spend, apart from the call's own record: its target, its status, its tokens and cost. */
@@ -1544,7 +1546,7 @@ function thinkingKeyOf(request: ChatRequest): string {
 function recordChat(call: AiCall, trace: CallTrace, prepared: Prepared, request: ChatRequest, target: AiTarget | undefined, status: number, tokens: Tokens, estimated: boolean, ttftMs: number | null, cacheHit: boolean): number {
   const { runtime, snapshot } = call;
   const providerType = target ? snapshot.providers.get(target.provider)?.catalogKey : undefined;
-  const cost = cacheHit || !target || !providerType ? 0 : costOf(runtime.price(providerType, target.model), tokens);
+  const cost = cacheHit || !target || !providerType ? 0 : costOf(priceOf(call, providerType, target.model), tokens);
   recordCall(call, trace, { app: prepared.app, team: prepared.team, provider: target?.provider ?? null, model: target?.model ?? request.model, tokens, estimated, cost, ttftMs, status, cacheHit });
   // The token-per-minute window was charged the prompt estimate up front; the answer's tokens count too, whether
   // they fit or not: an answer that overflows the window is what makes the next call wait, or calls of short
@@ -1870,7 +1872,7 @@ async function embeddingsSpend(call: AiCall, target: AiTarget, parts: readonly A
   }
   const tokens = { input, output: 0, cached: 0 };
   const providerType = call.snapshot.providers.get(target.provider)!.catalogKey;
-  return { tokens, estimated: reported.some((count) => count === undefined), cost: costOf(call.runtime.price(providerType, target.model), tokens) };
+  return { tokens, estimated: reported.some((count) => count === undefined), cost: costOf(priceOf(call, providerType, target.model), tokens) };
 }
 
 /** The status a failed try's own record shows: what the client would have been answered, had it been the last. */
@@ -1917,7 +1919,7 @@ async function embeddings(parsed: Record<string, unknown>, res: ServerResponse, 
   const input = reported ?? embeddingTokens(inputs, estimateTokens);
   const providerType = snapshot.providers.get(target.provider)!.catalogKey;
   const tokens = { input, output: 0, cached: 0 };
-  const cost = costOf(runtime.price(providerType, target.model), tokens);
+  const cost = costOf(priceOf(call, providerType, target.model), tokens);
   recordCall(call, trace, { app: prepared.app, team: prepared.team, provider: target.provider, model: target.model, tokens, estimated: reported === undefined, cost, ttftMs: null, status: 200, cacheHit: false });
   // OpenAI's shape always carries usage: the estimate when the provider reported none, and a header says so.
   const answer = reported !== undefined ? result : { ...result, usage: { prompt_tokens: input, total_tokens: input } };
