@@ -69,8 +69,8 @@ export interface StartOptions {
   configFile?: unknown;
   /** False on a cluster primary: workers serve the proxy port. */
   serveProxy?: boolean;
-  /** Told about every version this node commits (a cluster primary forwards it to its workers). */
-  onCommit?: (version: number) => void;
+  /** Told about every version this node commits (a cluster primary forwards it to its workers, and resolves once they serve it). */
+  onCommit?: (version: number) => Promise<void>;
 }
 
 function managedSlots(settings: Settings): KeySlot[] {
@@ -114,11 +114,11 @@ class NodeCore {
     readonly master: MasterKey,
     readonly clock: Clock,
     readonly logger: Logger,
-    options: { timers: boolean; onCommit?: (version: number) => void },
+    options: { timers: boolean; onCommit?: (version: number) => Promise<void> },
   ) {
+    // A change answers once this node serves it: this process, and its workers when it has some.
     const announce = async (version: number) => {
-      options.onCommit?.(version);
-      await this.notices.announce(version);
+      await Promise.all([options.onCommit?.(version), this.notices.announce(version)]);
     };
     this.registry = new ServiceRegistry({ healthChecks: options.timers, closeAfter: settings.shutdownGrace });
     this.notices = new ChangeNotices({
@@ -507,6 +507,8 @@ export interface ProxyWorker {
   readonly proxyUrl: string;
   /** Recompile now: the primary committed `version`. */
   notice(version: number): Promise<void>;
+  /** The snapshot version it serves. */
+  version(): number;
   stop(): Promise<void>;
 }
 
@@ -531,6 +533,7 @@ export async function startProxyWorker(settings: Settings, options: StartOptions
   return {
     proxyUrl: dataPlane.url,
     notice: (version) => core.serve(version),
+    version: () => core.holder.current.version,
     stop() {
       stopping ??= (async () => {
         for (const timer of timers) clearInterval(timer);

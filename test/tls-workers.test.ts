@@ -153,6 +153,20 @@ describe('several worker processes on one port', () => {
     expect((await fetch(`${node.proxyUrl}/anything`)).status).toBe(200);
   });
 
+  it('answers an admin change only once every worker serves it: the next requests, on any worker, see it', async () => {
+    for (let round = 0; round < 6; round++) {
+      const created = await fetch(`${node.adminUrl}/routes/fresh-${round}`, {
+        method: 'PUT',
+        headers: { authorization: 'Bearer w', 'content-type': 'application/json' },
+        body: JSON.stringify({ name: `fresh-${round}`, service: 'up', paths: [`/fresh-${round}/*`], stripPrefix: true }),
+      });
+      expect(created.status).toBe(200);
+      // New connections, which the kernel spreads over both workers: none may still serve the snapshot before.
+      const seen = await Promise.all(Array.from({ length: 12 }, () => fetch(`${node.proxyUrl}/fresh-${round}/x`, { headers: { connection: 'close' } }).then(async (r) => `${r.status} ${await r.text()}`)));
+      expect(seen.every((answer) => answer.startsWith('200') && answer.includes('"path":"/x"')), seen.join('\n')).toBe(true);
+    }
+  });
+
   it('brings every worker to a config change made through the admin API', async () => {
     const response = await fetch(`${node.adminUrl}/routes/all`, { method: 'DELETE', headers: { authorization: 'Bearer w' } });
     expect(response.status).toBe(204);

@@ -1,9 +1,17 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Settings } from '../config/settings.js';
 import { startGateway, startProxyWorker, type StartOptions } from '../gateway.js';
+import { ServedVersions } from './served-versions.js';
 
 type ToWorker = { type: 'version'; version: number } | { type: 'stop' };
-type FromWorker = { type: 'listening'; url: string } | { type: 'failed'; message: string };
+/** `listening` and `served` say which snapshot version the worker serves from then on. */
+type FromWorker = { type: 'listening'; url: string; version: number } | { type: 'served'; version: number } | { type: 'failed'; message: string };
+
+/**
+ * How long an admin change waits for the workers to serve it before it answers all the same (a worker that cannot
+ * read the store meanwhile): a compile takes milliseconds, and the workers poll the store version anyway.
+ */
+const SERVED_WAIT_MS = 5_000;
 
 /** A worker could not start (its port, its store); the message is the worker's own one-line reason. */
 export class WorkerStartError extends Error {
@@ -27,8 +35,10 @@ export function respawnDelay(failedStarts: number): number {
 /**
  * `--workers N` with N > 1: the primary process runs the admin API, the store's writes and the background jobs;
  * N worker processes share the proxy port (the kernel spreads connections among them) and each serves the same
- * snapshot, compiled from the same store. The primary forwards every version it commits, so workers converge at
- * once; they also poll the store version like any node, which covers other primaries sharing the store.
+ * snapshot, compiled from the same store. The primary forwards every version it commits and waits until each
+ * worker serving the proxy port serves it, so that an admin change answers only once every worker of the node
+ * serves it (a revoked key refused by all); they also poll the store version like any node, which covers other
+ * primaries sharing the store.
  */
 export async function startPrimary(settings: Settings, options: StartOptions): Promise<RunningCluster> {
   const { logger } = options;
@@ -37,7 +47,14 @@ export async function startPrimary(settings: Settings, options: StartOptions): P
   const broadcast = (message: ToWorker) => {
     for (const worker of workers) if (worker.isConnected()) worker.send(message);
   };
-  const gateway = await startGateway(settings, { ...options, serveProxy: false, onCommit: (version) => broadcast({ type: 'version', version }) });
+  const served = new ServedVersions<Worker>((worker) => worker.isConnected(), SERVED_WAIT_MS, (version, behind) =>
+    logger.warn({ version, behind: behind.map((worker) => worker.process.pid) }, 'a worker does not serve the change yet; answered all the same, it will catch up from the store'),
+  );
+  const servedEverywhere = (version: number) => {
+    broadcast({ type: 'version', version });
+    return served.everywhere(version);
+  };
+  const gateway = await startGateway(settings, { ...options, serveProxy: false, onCommit: servedEverywhere });
 
   // Replacements in a row that died before listening; a worker that listens resets it.
   let failedStarts = 0;
@@ -48,6 +65,7 @@ export async function startPrimary(settings: Settings, options: StartOptions): P
       let listening = false;
       workers.add(worker);
       worker.on('message', (message: FromWorker) => {
+        if (message.type === 'listening' || message.type === 'served') served.served(worker, message.version);
         if (message.type === 'listening') {
           listening = true;
           failedStarts = 0;
@@ -60,6 +78,7 @@ export async function startPrimary(settings: Settings, options: StartOptions): P
       });
       worker.on('exit', (code, signal) => {
         workers.delete(worker);
+        served.gone(worker);
         reject(new WorkerStartError(`proxy worker ${worker.process.pid} exited (${signal ?? code}) before listening`));
         if (stopping) return;
         if (!listening) failedStarts += 1;
@@ -109,12 +128,13 @@ export async function runWorker(settings: Settings, options: StartOptions): Prom
   const running = worker;
   const stop = () => void running.stop().then(() => process.exit(0), () => process.exit(1));
   process.on('message', (message: ToWorker) => {
-    if (message.type === 'version') void running.notice(message.version).catch(() => undefined);
+    // Said once served: the primary's admin change answers when every worker serves it.
+    if (message.type === 'version') running.notice(message.version).then(() => send({ type: 'served', version: message.version }), () => undefined);
     if (message.type === 'stop') stop();
   });
   // Ctrl-C reaches the whole process group; the primary's stop message may follow, either way we drain.
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
   process.on('disconnect', stop);
-  send({ type: 'listening', url: running.proxyUrl });
+  send({ type: 'listening', url: running.proxyUrl, version: running.version() });
 }

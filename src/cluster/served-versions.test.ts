@@ -1,0 +1,62 @@
+import { describe, expect, it, vi } from 'vitest';
+import { ServedVersions } from './served-versions.js';
+
+/** Whether the promise has settled, after the microtasks queued now. */
+async function settled(promise: Promise<void>): Promise<boolean> {
+  let done = false;
+  void promise.then(() => (done = true));
+  await new Promise((resolve) => setImmediate(resolve));
+  return done;
+}
+
+describe('the versions the workers of a node serve', () => {
+  it('holds a change until every worker serves it, or a later version', async () => {
+    const served = new ServedVersions<string>(() => true, 60_000, () => undefined);
+    served.served('a', 4);
+    served.served('b', 4);
+    const change = served.everywhere(5);
+    expect(await settled(change)).toBe(false);
+    served.served('a', 5);
+    expect(await settled(change)).toBe(false);
+    served.served('b', 6);
+    expect(await settled(change)).toBe(true);
+  });
+
+  it('answers at once a change every worker already serves, and keeps the highest version a worker told', async () => {
+    const served = new ServedVersions<string>(() => true, 60_000, () => undefined);
+    served.served('a', 7);
+    served.served('a', 3);
+    expect(await settled(served.everywhere(7))).toBe(true);
+  });
+
+  it('holds no change for a worker that is gone or no longer connected', async () => {
+    const connected = new Set(['a', 'b', 'c']);
+    const served = new ServedVersions<string>((worker) => connected.has(worker), 60_000, () => undefined);
+    for (const worker of connected) served.served(worker, 1);
+    const change = served.everywhere(2);
+    served.served('a', 2);
+    served.gone('b');
+    expect(await settled(change)).toBe(false);
+    connected.delete('c');
+    served.gone('nobody');
+    expect(await settled(change)).toBe(true);
+  });
+
+  it('answers a change after its patience all the same, naming the workers behind', async () => {
+    vi.useFakeTimers();
+    try {
+      const late = vi.fn();
+      const served = new ServedVersions<string>(() => true, 5_000, late);
+      served.served('a', 1);
+      served.served('b', 2);
+      const change = served.everywhere(2);
+      await vi.advanceTimersByTimeAsync(4_999);
+      expect(late).not.toHaveBeenCalled();
+      await vi.advanceTimersByTimeAsync(1);
+      await change;
+      expect(late).toHaveBeenCalledWith(2, ['a']);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
