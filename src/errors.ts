@@ -33,6 +33,7 @@ export const ERROR_STATUS = {
   config_conflict: 409,
   no_active_key: 409,
   payload_too_large: 413,
+  uri_too_long: 414,
   unsupported_media_type: 415,
   upstream_failed: 502,
   no_healthy_target: 503,

@@ -1,5 +1,5 @@
 import fastifySwagger from '@fastify/swagger';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import { KeygateError } from '../errors.js';
 import type { AdminToken } from './admin-token.js';
@@ -23,6 +23,13 @@ export interface AdminServerOptions extends KeyRoutesContext, ConfigRoutesContex
 const PUBLIC_PATHS = new Set(['/status', '/openapi.json']);
 
 /**
+ * The longest path segment routed. A catalog model id is a segment of up to 200 code points; the router measures a
+ * segment decoded, in UTF-16 units (400 at most), so Fastify's 100 cut ids short. 2,400 covers even such an id
+ * measured percent-encoded (12 characters a code point), should the router ever count it that way.
+ */
+const MAX_PARAM_LENGTH = 2400;
+
+/**
  * The admin API: Fastify, every route validated by and documented from the same TypeBox schemas, every route
  * but /status and /openapi.json behind the admin bearer token.
  */
@@ -34,6 +41,9 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Fa
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // What the router refuses before any route runs does not reach the error handler: answered in the one shape.
+    frameworkErrors: (error, _request, reply) => refuseUnroutable(error, reply as FastifyReply),
   });
 
   await app.register(fastifySwagger, {
@@ -106,6 +116,14 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Fa
   registerAiRoutes(app, options);
   await app.ready();
   return app;
+}
+
+/** The router's refusals in the one error shape: a path segment over maxParamLength, or a malformed percent-encoding. */
+function refuseUnroutable(error: FastifyError, reply: FastifyReply): FastifyReply {
+  if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    return reply.status(414).send(new KeygateError('uri_too_long', `a path segment is longer than any name or id can be (${MAX_PARAM_LENGTH} characters); check the path`).toJSON());
+  }
+  return reply.status(400).send(new KeygateError('invalid_request', 'the path is not a valid URL path: encode each segment with encodeURIComponent').toJSON());
 }
 
 /** Whether a request's parsed path, query or body holds a NUL character in any text of it (its keys included). */

@@ -1,0 +1,47 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_TOKEN, AiGateway } from './ai-fixtures.js';
+
+/** How the admin API routes and validates a request before any endpoint runs: paths, query strings, their errors. */
+describe('requests to the admin API', () => {
+  let gateway: AiGateway;
+
+  beforeAll(async () => {
+    gateway = await AiGateway.start();
+    await gateway.configure({ providers: [{ name: 'vllm', type: 'openai-compatible', baseUrl: 'http://127.0.0.1:9' }] });
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+  });
+
+  /** An admin call whatever it answers: its status and parsed body. */
+  async function send(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
+    const response = await fetch(`${gateway.gateway.adminUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    return { status: response.status, body: text === '' ? undefined : JSON.parse(text) };
+  }
+
+  it('adds and removes a catalog entry whose id is 200 characters with a "/", CJK characters and emoji', async () => {
+    const id = `meta/${'模'.repeat(100)}${'😀'.repeat(50)}${'x'.repeat(45)}`;
+    expect([...id]).toHaveLength(200);
+    const entry = { id, provider: 'vllm', kind: 'chat', contextWindow: 8192, maxOutputTokens: 1024, inputPerMillion: 1, outputPerMillion: 2, cachedInputPerMillion: null, capabilities: ['chat'] };
+    const path = `/ai/catalog/vllm/${encodeURIComponent(id)}`;
+    expect(await send('PUT', path, entry)).toMatchObject({ status: 200, body: { id } });
+    expect(await send('DELETE', path)).toEqual({ status: 204, body: undefined });
+  });
+
+  it('answers a path segment longer than any name or id with 414 uri_too_long in the error shape', async () => {
+    const { status, body } = await send('GET', `/apps/${'a'.repeat(2401)}`);
+    expect(status).toBe(414);
+    expect(body).toEqual({ error: { code: 'uri_too_long', message: expect.stringContaining('path segment') } });
+  });
+
+  it('answers a malformed percent-encoding in the path with 400 invalid_request in the error shape', async () => {
+    const { status, body } = await send('GET', '/apps/%E0%A4%A');
+    expect(status).toBe(400);
+    expect(body).toEqual({ error: { code: 'invalid_request', message: expect.stringContaining('encodeURIComponent') } });
+  });
+});
