@@ -44,4 +44,20 @@ describe('requests to the admin API', () => {
     expect(status).toBe(400);
     expect(body).toEqual({ error: { code: 'invalid_request', message: expect.stringContaining('encodeURIComponent') } });
   });
+
+  it.each([
+    ['/teams?limit=1', 'limit'],
+    ['/apps?team=zzz', 'team'],
+    ['/apps/shop?expand=all', 'expand'],
+    ['/apps/shop/credentials?kind=api_key', 'kind'],
+    ['/ai/providers/vllm/keys?limit=1', 'limit'],
+    ['/services?limit=1', 'limit'],
+    ['/services/web?expand=all', 'expand'],
+    ['/routes?service=web', 'service'],
+    ['/routes/web?expand=all', 'expand'],
+    ['/config/schema?format=yaml', 'format'],
+    ['/keys/some-kid?format=pem', 'format'],
+  ])('refuses GET %s, a query parameter the endpoint does not take, with 400 invalid_request naming it', async (path, parameter) => {
+    expect(await send('GET', path)).toEqual({ status: 400, body: { error: { code: 'invalid_request', message: `querystring has an unknown member "${parameter}"` } } });
+  });
 });

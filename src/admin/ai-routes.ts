@@ -9,6 +9,7 @@ import type { Clock } from '../clock.js';
 import type { Store } from '../store/index.js';
 import { registerAiCallRoutes } from './ai-call-routes.js';
 import { registerAiUsageRoutes } from './ai-usage-routes.js';
+import { NoQuery } from './schemas.js';
 
 export interface AiRoutesContext {
   providerKeys: ProviderKeyService;
@@ -38,7 +39,7 @@ export function registerAiRoutes(server: FastifyInstance, ctx: AiRoutesContext):
     },
   }, async (request, reply) => reply.status(201).send(await ctx.providerKeys.add(request.params.name, request.body.secret, request.body, actor(request))));
 
-  app.get('/ai/providers/:name/keys', { schema: { tags, summary: "A provider's key pool, without the secrets", params: Type.Object({ name: Type.String() }) } }, async (request) => ({ keys: await ctx.providerKeys.list(request.params.name) }));
+  app.get('/ai/providers/:name/keys', { schema: { tags, summary: "A provider's key pool, without the secrets", params: Type.Object({ name: Type.String() }), querystring: NoQuery } }, async (request) => ({ keys: await ctx.providerKeys.list(request.params.name) }));
 
   app.delete('/ai/providers/:name/keys/:id', {
     schema: { tags, summary: 'Remove a key from the pool', params: Type.Object({ name: Type.String(), id: Type.String() }), response: { 204: Type.Null(), ...errors } },

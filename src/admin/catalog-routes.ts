@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { AppSchema, SUBSCRIPTION_STATES, TeamSchema, type CatalogService } from '../catalog/index.js';
 import { KeygateError } from '../errors.js';
+import { NoQuery } from './schemas.js';
 
 export interface CatalogRoutesContext {
   catalog: CatalogService;
@@ -39,7 +40,7 @@ export function registerCatalogRoutes(server: FastifyInstance, ctx: CatalogRoute
   });
   const actor = (request: { ip: string }) => `admin@${request.ip}`;
 
-  app.get('/teams', { schema: { tags: ['teams'], summary: 'List teams' } }, async () => ({ teams: await ctx.catalog.listTeams() }));
+  app.get('/teams', { schema: { tags: ['teams'], summary: 'List teams', querystring: NoQuery } }, async () => ({ teams: await ctx.catalog.listTeams() }));
   app.put('/teams/:name', { schema: { tags: ['teams'], summary: 'Create or update a team', params: NameParams, body: TeamSchema, response: errors } }, async (request) => {
     sameName(request.params.name, request.body);
     return ctx.catalog.putTeam(request.body, actor(request));
@@ -49,8 +50,8 @@ export function registerCatalogRoutes(server: FastifyInstance, ctx: CatalogRoute
     return reply.status(204).send(null);
   });
 
-  app.get('/apps', { schema: { tags: ['apps'], summary: 'List apps' } }, async () => ({ apps: await ctx.catalog.listApps() }));
-  app.get('/apps/:name', { schema: { tags: ['apps'], summary: 'One app', params: NameParams } }, async (request) => ctx.catalog.getApp(request.params.name));
+  app.get('/apps', { schema: { tags: ['apps'], summary: 'List apps', querystring: NoQuery } }, async () => ({ apps: await ctx.catalog.listApps() }));
+  app.get('/apps/:name', { schema: { tags: ['apps'], summary: 'One app', params: NameParams, querystring: NoQuery } }, async (request) => ctx.catalog.getApp(request.params.name));
   app.put('/apps/:name', { schema: { tags: ['apps'], summary: 'Create or update an app (a consumer of APIs)', params: NameParams, body: AppSchema, response: errors } }, async (request) => {
     sameName(request.params.name, request.body);
     return ctx.catalog.putApp(request.body, actor(request));
@@ -68,7 +69,7 @@ export function registerCatalogRoutes(server: FastifyInstance, ctx: CatalogRoute
       return reply.status(201).header('cache-control', 'no-store').send(created);
     });
   }
-  app.get('/apps/:name/credentials', { schema: { tags: ['apps'], summary: "An app's credentials, without their secrets", params: NameParams } }, async (request) => ({ credentials: await ctx.catalog.listCredentials(request.params.name) }));
+  app.get('/apps/:name/credentials', { schema: { tags: ['apps'], summary: "An app's credentials, without their secrets", params: NameParams, querystring: NoQuery } }, async (request) => ({ credentials: await ctx.catalog.listCredentials(request.params.name) }));
   app.post('/apps/:name/credentials/:id/revoke', {
     schema: { tags: ['apps'], summary: 'Revoke an API key or client secret', params: Type.Object({ name: Type.String(), id: Type.String() }), response: { 204: Type.Null(), ...errors } },
   }, async (request, reply) => {

@@ -6,6 +6,7 @@ import { KeygateError } from '../errors.js';
 import type { ProxyConfigService } from '../proxy/proxy-config-service.js';
 import { RouteSchema } from '../proxy/route-schema.js';
 import { ServiceSchema } from '../proxy/service-schema.js';
+import { NoQuery } from './schemas.js';
 
 export interface ConfigRoutesContext {
   proxyConfig: ProxyConfigService;
@@ -50,10 +51,10 @@ export function registerConfigRoutes(server: FastifyInstance, ctx: ConfigRoutesC
     return { valid: true as const };
   });
 
-  app.get('/config/schema', { schema: { tags, summary: 'The JSON Schema of the config file' } }, async () => ConfigFileSchema);
+  app.get('/config/schema', { schema: { tags, summary: 'The JSON Schema of the config file', querystring: NoQuery } }, async () => ConfigFileSchema);
 
-  app.get('/services', { schema: { tags, summary: 'List services' } }, async () => ({ services: (await ctx.proxyConfig.read()).services }));
-  app.get('/services/:name', { schema: { tags, params: NameParams, summary: 'One service' } }, async (request) => {
+  app.get('/services', { schema: { tags, summary: 'List services', querystring: NoQuery } }, async () => ({ services: (await ctx.proxyConfig.read()).services }));
+  app.get('/services/:name', { schema: { tags, params: NameParams, querystring: NoQuery, summary: 'One service' } }, async (request) => {
     const found = (await ctx.proxyConfig.read()).services.find((s) => s.name === request.params.name);
     if (!found) throw new KeygateError('not_found', `no service is named "${request.params.name}"`);
     return found;
@@ -67,8 +68,8 @@ export function registerConfigRoutes(server: FastifyInstance, ctx: ConfigRoutesC
     return reply.status(204).send(null);
   });
 
-  app.get('/routes', { schema: { tags, summary: 'List routes' } }, async () => ({ routes: (await ctx.proxyConfig.read()).routes }));
-  app.get('/routes/:name', { schema: { tags, params: NameParams, summary: 'One route' } }, async (request) => {
+  app.get('/routes', { schema: { tags, summary: 'List routes', querystring: NoQuery } }, async () => ({ routes: (await ctx.proxyConfig.read()).routes }));
+  app.get('/routes/:name', { schema: { tags, params: NameParams, querystring: NoQuery, summary: 'One route' } }, async (request) => {
     const found = (await ctx.proxyConfig.read()).routes.find((r) => r.name === request.params.name);
     if (!found) throw new KeygateError('not_found', `no route is named "${request.params.name}"`);
     return found;

@@ -21,6 +21,7 @@ import {
   ImportKeyBody,
   KidParams,
   ListKeysQuery,
+  NoQuery,
   RevokeBody,
   RotateBody,
   SignBody,
@@ -81,7 +82,7 @@ export function registerKeyRoutes(server: FastifyInstance, ctx: KeyRoutesContext
   }, async (request) => ({ events: await ctx.keys.runSchedule(actorOf(request)) }));
 
   app.get('/keys/:kid', {
-    schema: { tags, summary: 'One key', params: KidParams, response: { 200: keyRef, ...errors } },
+    schema: { tags, summary: 'One key', params: KidParams, querystring: NoQuery, response: { 200: keyRef, ...errors } },
   }, async (request) => ctx.keys.get(request.params.kid));
 
   app.get('/keys/:kid/public', {

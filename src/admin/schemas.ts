@@ -79,6 +79,9 @@ export const ImportKeyBody = Type.Object(
 
 export const RotateBody = Type.Object({ alg: AlgSchema }, { additionalProperties: false });
 export const RevokeBody = Type.Object({ reason: Type.Optional(Type.String({ maxLength: 500 })) }, { additionalProperties: false });
+/** The query of an endpoint that takes none: a parameter sent anyway (a filter it does not have) is refused, not ignored. */
+export const NoQuery = Type.Object({}, { additionalProperties: false });
+
 export const KidParams = Type.Object({ kid: Type.String({ minLength: 1, maxLength: 100 }) });
 
 export const ListKeysQuery = Type.Object(
