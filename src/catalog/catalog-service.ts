@@ -114,6 +114,8 @@ export class CatalogService {
   }
 
   async listCredentials(app: string): Promise<CredentialInfo[]> {
+    // No credentials and no app are different answers: an empty list would hide a misspelt name.
+    await this.getApp(app);
     const rows = await this.store.db.selectFrom('credentials').selectAll().where('app', '=', app).orderBy('created_at').execute();
     return rows.map((r) => ({ id: r.id, app: r.app, kind: r.kind as CredentialInfo['kind'], prefix: r.prefix, label: r.label, createdAt: iso(r.created_at)!, expiresAt: iso(r.expires_at), revokedAt: iso(r.revoked_at) }));
   }
