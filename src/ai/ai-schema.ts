@@ -4,12 +4,14 @@ import { PROVIDER_ADAPTERS } from './providers/index.js';
 
 /** The provider types, as the adapters' registry lists them: adding a provider's folder and its line there is all. */
 export const PROVIDER_TYPES: readonly string[] = [...PROVIDER_ADAPTERS.keys()];
-const Name = Type.String({ pattern: '^[a-z0-9][a-z0-9._-]{0,62}$' });
+/** What a provider may be named: the config's providers, and the admin API's key pools (a pool under another name would never be used). */
+export const PROVIDER_NAME_PATTERN = '^[a-z0-9][a-z0-9._-]{0,62}$';
+export const ProviderNameSchema = Type.String({ pattern: PROVIDER_NAME_PATTERN });
 const Duration = Type.String({ pattern: '^\\d+(ms|s|m|h|d)$' });
 
 export const AiProviderSchema = Type.Object(
   {
-    name: Name,
+    name: ProviderNameSchema,
     type: Type.Enum(PROVIDER_TYPES),
     baseUrl: Type.Optional(Type.String({ pattern: '^https?://', description: "the provider's API origin; each type has a default" })),
     apiVersion: Type.Optional(Type.String({ maxLength: 40 })),
@@ -28,7 +30,7 @@ export const AiProviderSchema = Type.Object(
 
 const TargetSchema = Type.Object(
   {
-    provider: Name,
+    provider: ProviderNameSchema,
     // Some adapters put the model id in the URL path: a `.` or `..` segment there would change the path.
     model: Type.String({ minLength: 1, maxLength: 200, pattern: '^(?!(?:.*/)?\\.{1,2}(?:/|$))', description: "the provider's model id; no `.` or `..` segment" }),
     weight: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000 })),
