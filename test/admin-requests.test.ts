@@ -60,4 +60,27 @@ describe('requests to the admin API', () => {
   ])('refuses GET %s, a query parameter the endpoint does not take, with 400 invalid_request naming it', async (path, parameter) => {
     expect(await send('GET', path)).toEqual({ status: 400, body: { error: { code: 'invalid_request', message: `querystring has an unknown member "${parameter}"` } } });
   });
+
+  it.each([
+    ['/ai/usage?groupBy=day', 'querystring/groupBy must be one of app, team, model, provider, route, status'],
+    ['/ai/usage?groupBy=', 'querystring/groupBy must be one of app, team, model, provider, route, status'],
+    ['/ai/usage?interval=week', 'querystring/interval must be one of hour, day, month'],
+    ['/ai/catalog?kind=image', 'querystring/kind must be one of chat, embedding'],
+    ['/subscriptions?state=bogus', 'querystring/state must be one of pending, approved, rejected, revoked'],
+    ['/keys?state=bogus', 'querystring/state must be one of next, active, retiring, retired, revoked, trusted'],
+    ['/keys?use=both', 'querystring/use must be one of sig, enc'],
+    ['/keys/some-kid/public?format=der', 'querystring/format must be one of jwk, pem'],
+    ['/config?format=toml', 'querystring/format must be one of json, yaml'],
+  ])('refuses GET %s, a value a query parameter does not take, with 400 invalid_request naming the values it takes', async (path, message) => {
+    expect(await send('GET', path)).toEqual({ status: 400, body: { error: { code: 'invalid_request', message } } });
+  });
+
+  it('describes the values each query parameter takes in the OpenAPI document', async () => {
+    const doc = (await send('GET', '/openapi.json')).body as { paths: Record<string, { get: { parameters: Array<{ in: string; name: string; schema: { type?: string; enum?: string[] } }> } }> };
+    const values = (path: string, name: string) => doc.paths[path]!.get.parameters.find((p) => p.in === 'query' && p.name === name)?.schema;
+    expect(values('/ai/usage', 'groupBy')).toMatchObject({ type: 'string', enum: ['app', 'team', 'model', 'provider', 'route', 'status'] });
+    expect(values('/ai/usage', 'interval')).toMatchObject({ type: 'string', enum: ['hour', 'day', 'month'] });
+    expect(values('/ai/catalog', 'kind')).toMatchObject({ type: 'string', enum: ['chat', 'embedding'] });
+    expect(values('/subscriptions', 'state')).toMatchObject({ type: 'string', enum: ['pending', 'approved', 'rejected', 'revoked'] });
+  });
 });

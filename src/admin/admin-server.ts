@@ -91,7 +91,12 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Fa
     if ((error as FastifyError).validation) {
       const first = (error as FastifyError).validation?.[0];
       const where = `${(error as FastifyError).validationContext ?? 'request'}${first?.instancePath ?? ''}`;
-      const detail = first?.keyword === 'additionalProperties' ? `has an unknown member "${String(first.params.additionalProperty)}"` : (first?.message ?? 'is invalid');
+      const detail =
+        first?.keyword === 'additionalProperties'
+          ? `has an unknown member "${String(first.params.additionalProperty)}"`
+          : first?.keyword === 'enum'
+            ? `must be one of ${(first.params.allowedValues as unknown[]).join(', ')}`
+            : (first?.message ?? 'is invalid');
       return reply.status(400).send({ error: { code: 'invalid_request', message: `${where} ${detail}` } });
     }
     const status = (error as FastifyError).statusCode ?? 500;

@@ -10,7 +10,7 @@ import type { Clock } from '../clock.js';
 import type { Store } from '../store/index.js';
 import { registerAiCallRoutes } from './ai-call-routes.js';
 import { registerAiUsageRoutes } from './ai-usage-routes.js';
-import { NoQuery } from './schemas.js';
+import { NoQuery, StringEnum } from './schemas.js';
 
 export interface AiRoutesContext {
   providerKeys: ProviderKeyService;
@@ -58,7 +58,7 @@ export function registerAiRoutes(server: FastifyInstance, ctx: AiRoutesContext):
   });
 
   app.get('/ai/catalog', {
-    schema: { tags, summary: 'The model catalog: context windows, output limits, prices per million tokens, capabilities', querystring: Type.Object({ provider: Type.Optional(Type.String()), kind: Type.Optional(Type.Union([Type.Literal('chat'), Type.Literal('embedding')])) }, { additionalProperties: false }) },
+    schema: { tags, summary: 'The model catalog: context windows, output limits, prices per million tokens, capabilities', querystring: Type.Object({ provider: Type.Optional(Type.String()), kind: Type.Optional(StringEnum(['chat', 'embedding'])) }, { additionalProperties: false }) },
   }, async (request) => ({ models: ctx.modelCatalog().list({ provider: request.query.provider, kind: request.query.kind, includeDeprecated: true }) }));
 
   app.put('/ai/catalog/:provider/:id', {

@@ -7,6 +7,7 @@ import type { AppSpec, TeamSpec } from '../catalog/index.js';
 import type { Clock } from '../clock.js';
 import { KeygateError } from '../errors.js';
 import type { Store } from '../store/index.js';
+import { StringEnum } from './schemas.js';
 
 export interface AiUsageRoutesContext {
   store: Store;
@@ -72,8 +73,8 @@ export function registerAiUsageRoutes(server: FastifyInstance, ctx: AiUsageRoute
       summary: 'Usage and spend of AI calls, grouped by app, team, model, provider, route, status or API key over a period, and per hour, day or month; failed calls count, with no tokens and no cost but for the parts of an embeddings request a provider answered before one failed',
       querystring: Type.Object(
         {
-          groupBy: Type.Optional(Type.Union(GROUPS.map((g) => Type.Literal(g)))),
-          interval: Type.Optional(Type.Union(INTERVALS.map((i) => Type.Literal(i)), { description: 'one row per group and UTC hour, day or month, with its start as `period`' })),
+          groupBy: Type.Optional(StringEnum(GROUPS)),
+          interval: Type.Optional(StringEnum(INTERVALS, { description: 'one row per group and UTC hour, day or month, with its start as `period`' })),
           from: Type.Optional(Type.String({ format: 'date-time' })),
           to: Type.Optional(Type.String({ format: 'date-time' })),
           app: Type.Optional(Type.String()),

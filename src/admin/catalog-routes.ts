@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { AppSchema, SUBSCRIPTION_STATES, TeamSchema, type CatalogService } from '../catalog/index.js';
 import { KeygateError } from '../errors.js';
-import { NoQuery } from './schemas.js';
+import { NoQuery, StringEnum } from './schemas.js';
 
 export interface CatalogRoutesContext {
   catalog: CatalogService;
@@ -81,7 +81,7 @@ export function registerCatalogRoutes(server: FastifyInstance, ctx: CatalogRoute
     schema: { tags: ['subscriptions'], summary: 'Subscribe an app to a service: approved at once if the service is open, pending otherwise', params: NameParams, body: Type.Object({ service: Type.String() }, { additionalProperties: false }), response: { 201: Type.Unknown(), ...errors } },
   }, async (request, reply) => reply.status(201).send(await ctx.catalog.subscribe(request.params.name, request.body.service, actor(request))));
   app.get('/subscriptions', {
-    schema: { tags: ['subscriptions'], summary: 'List subscriptions', querystring: Type.Object({ app: Type.Optional(Type.String()), service: Type.Optional(Type.String()), state: Type.Optional(Type.Union(SUBSCRIPTION_STATES.map((s) => Type.Literal(s)))) }, { additionalProperties: false }) },
+    schema: { tags: ['subscriptions'], summary: 'List subscriptions', querystring: Type.Object({ app: Type.Optional(Type.String()), service: Type.Optional(Type.String()), state: Type.Optional(StringEnum(SUBSCRIPTION_STATES)) }, { additionalProperties: false }) },
   }, async (request) => ({ subscriptions: await ctx.catalog.listSubscriptions(request.query) }));
   for (const decision of ['approve', 'reject', 'revoke'] as const) {
     app.post(`/subscriptions/:app/:service/${decision}`, {

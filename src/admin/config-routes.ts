@@ -6,7 +6,7 @@ import { KeygateError } from '../errors.js';
 import type { ProxyConfigService } from '../proxy/proxy-config-service.js';
 import { RouteSchema } from '../proxy/route-schema.js';
 import { ServiceSchema } from '../proxy/service-schema.js';
-import { NoQuery } from './schemas.js';
+import { NoQuery, StringEnum } from './schemas.js';
 
 export interface ConfigRoutesContext {
   proxyConfig: ProxyConfigService;
@@ -15,7 +15,7 @@ export interface ConfigRoutesContext {
 const errorRef = Type.Ref('Error');
 const errors = { 400: errorRef, 401: errorRef, 404: errorRef, 409: errorRef };
 const NameParams = Type.Object({ name: Type.String({ maxLength: 63 }) });
-const FormatQuery = Type.Object({ format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('yaml')])) }, { additionalProperties: false });
+const FormatQuery = Type.Object({ format: Type.Optional(StringEnum(['json', 'yaml'])) }, { additionalProperties: false });
 
 /** The body of PUT /config: a JSON object, or YAML text sent as application/yaml. */
 function configBody(body: unknown): unknown {

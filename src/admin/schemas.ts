@@ -79,6 +79,14 @@ export const ImportKeyBody = Type.Object(
 
 export const RotateBody = Type.Object({ alg: AlgSchema }, { additionalProperties: false });
 export const RevokeBody = Type.Object({ reason: Type.Optional(Type.String({ maxLength: 500 })) }, { additionalProperties: false });
+/**
+ * A string that is one of `values`, as one JSON Schema `enum` (its static type is still their union): a wrong value is
+ * then told the values allowed, where a union of literals is told only "must be equal to constant".
+ */
+export function StringEnum<const T extends readonly string[]>(values: T, options: { description?: string } = {}) {
+  return Type.Enum<[...T]>(values, { type: 'string', ...options });
+}
+
 /** The query of an endpoint that takes none: a parameter sent anyway (a filter it does not have) is refused, not ignored. */
 export const NoQuery = Type.Object({}, { additionalProperties: false });
 
@@ -86,14 +94,14 @@ export const KidParams = Type.Object({ kid: Type.String({ minLength: 1, maxLengt
 
 export const ListKeysQuery = Type.Object(
   {
-    state: Type.Optional(Type.Union(KEY_STATES.map((s) => Type.Literal(s)))),
-    use: Type.Optional(Type.Union([Type.Literal('sig'), Type.Literal('enc')])),
+    state: Type.Optional(StringEnum(KEY_STATES)),
+    use: Type.Optional(StringEnum(['sig', 'enc'])),
     alg: Type.Optional(AlgSchema),
   },
   { additionalProperties: false },
 );
 
-export const ExportQuery = Type.Object({ format: Type.Optional(Type.Union([Type.Literal('jwk'), Type.Literal('pem')])) }, { additionalProperties: false });
+export const ExportQuery = Type.Object({ format: Type.Optional(StringEnum(['jwk', 'pem'])) }, { additionalProperties: false });
 
 const AlgList = Type.Array(AlgSchema, { minItems: 1, maxItems: 20 });
 
