@@ -35,4 +35,22 @@ describe.each(STORE_KINDS)('teams, apps, credentials and subscriptions through t
     expect(await send('GET', '/apps/nope')).toMatchObject({ status: 404, body: { error: { code: 'not_found' } } });
     expect(await send('GET', '/apps/nope/credentials')).toEqual({ status: 404, body: { error: { code: 'not_found', message: 'no app is named "nope"' } } });
   });
+
+  it('lists credentials created in the same millisecond in the order of their ids', async () => {
+    await gateway.admin(200, 'PUT', '/apps/keyring', { name: 'keyring', team: 'shop' });
+    for (let i = 0; i < 8; i++) await gateway.admin(201, 'POST', '/apps/keyring/api-keys', { label: `k${i}` });
+    const { credentials } = await gateway.admin<{ credentials: Array<{ id: string }> }>(200, 'GET', '/apps/keyring/credentials');
+    const ids = credentials.map((c) => c.id);
+    expect(ids).toEqual([...ids].sort());
+  });
+
+  it('lists subscriptions requested in the same millisecond by app, then service', async () => {
+    const target = [{ url: 'http://127.0.0.1:9' }];
+    await gateway.admin(200, 'PUT', '/config', { version: 1, services: [{ name: 'orders', targets: target, subscription: 'open' }, { name: 'stock', targets: target, subscription: 'open' }] });
+    const requests = [['zeta', 'stock'], ['alpha', 'stock'], ['mid', 'orders'], ['alpha', 'orders']] as const;
+    for (const name of new Set(requests.map(([app]) => app))) await gateway.admin(200, 'PUT', `/apps/${name}`, { name, team: 'shop' });
+    for (const [app, service] of requests) await gateway.admin(201, 'POST', `/apps/${app}/subscriptions`, { service });
+    const { subscriptions } = await gateway.admin<{ subscriptions: Array<{ app: string; service: string }> }>(200, 'GET', '/subscriptions');
+    expect(subscriptions.map((s) => `${s.app}/${s.service}`)).toEqual(['alpha/orders', 'alpha/stock', 'mid/orders', 'zeta/stock']);
+  });
 });

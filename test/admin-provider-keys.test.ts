@@ -47,4 +47,11 @@ describe.each(STORE_KINDS)("providers' key pools through the admin API (%s)", (k
     expect(await send('DELETE', `/ai/providers/Old_Pool/keys/${stored.id}`)).toEqual({ status: 204, body: undefined });
     expect((await send('GET', '/ai/providers/Old_Pool/keys')).status).toBe(404);
   });
+
+  it('lists keys of one priority added in the same millisecond in the order of their ids', async () => {
+    for (let i = 0; i < 8; i++) await gateway.addProviderKey('pooled', `sk-pooled-key-${i}-0123456789`);
+    const { keys } = await gateway.admin<{ keys: Array<{ id: string }> }>(200, 'GET', '/ai/providers/pooled/keys');
+    const ids = keys.map((k) => k.id);
+    expect(ids).toEqual([...ids].sort());
+  });
 });

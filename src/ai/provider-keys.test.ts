@@ -41,4 +41,10 @@ describe('provider key pools as the snapshot opens them', () => {
     ]);
     expect(unusable).toEqual([['legacy', broken]]);
   });
+
+  it('opens keys of one priority added in the same millisecond in the order of their ids', async () => {
+    for (let i = 0; i < 8; i++) await keys.add('tied', `sk-tied-key-${i}-0123456789`, { priority: 0 }, 'test');
+    const ids = (await keys.openPools()).get('tied')!.map((k) => k.id);
+    expect(ids).toEqual([...ids].sort());
+  });
 });

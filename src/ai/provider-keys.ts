@@ -65,7 +65,8 @@ export class ProviderKeyService {
   async list(provider?: string): Promise<ProviderKeyInfo[]> {
     let query = this.store.db.selectFrom('provider_keys').select(['id', 'provider', 'label', 'priority', 'last4', 'sealed', 'created_at']);
     if (provider) query = query.where('provider', '=', provider);
-    const rows = await query.orderBy('provider').orderBy('priority').orderBy('created_at').execute();
+    // The id breaks ties, as in openPools, so the list is the order keys are tried in.
+    const rows = await query.orderBy('provider').orderBy('priority').orderBy('created_at').orderBy('id').execute();
     return Promise.all(rows.map(async (r) => ({ id: r.id, provider: r.provider, label: r.label, priority: r.priority, last4: await this.#shownOf(r), createdAt: new Date(Number(r.created_at)).toISOString() })));
   }
 
@@ -97,7 +98,8 @@ export class ProviderKeyService {
    * never be tried.
    */
   async openPools(onUnusable: (provider: string, id: string) => void = () => undefined): Promise<Map<string, PooledKey[]>> {
-    const rows = await this.store.db.selectFrom('provider_keys').selectAll().orderBy('priority').orderBy('created_at').execute();
+    // The id breaks ties: keys of one priority added in one millisecond would be tried in any order on PostgreSQL.
+    const rows = await this.store.db.selectFrom('provider_keys').selectAll().orderBy('priority').orderBy('created_at').orderBy('id').execute();
     const pools = new Map<string, PooledKey[]>();
     for (const row of rows) {
       const secret = (await openSecret(this.masterKey, row.sealed, binding(row.provider, row.id))).trim();

@@ -116,7 +116,8 @@ export class CatalogService {
   async listCredentials(app: string): Promise<CredentialInfo[]> {
     // No credentials and no app are different answers: an empty list would hide a misspelt name.
     await this.getApp(app);
-    const rows = await this.store.db.selectFrom('credentials').selectAll().where('app', '=', app).orderBy('created_at').execute();
+    // The id breaks ties: credentials made in one millisecond would come in any order on PostgreSQL.
+    const rows = await this.store.db.selectFrom('credentials').selectAll().where('app', '=', app).orderBy('created_at').orderBy('id').execute();
     return rows.map((r) => ({ id: r.id, app: r.app, kind: r.kind as CredentialInfo['kind'], prefix: r.prefix, label: r.label, createdAt: iso(r.created_at)!, expiresAt: iso(r.expires_at), revokedAt: iso(r.revoked_at) }));
   }
 
@@ -175,7 +176,8 @@ export class CatalogService {
     if (filter.app) query = query.where('app', '=', filter.app);
     if (filter.service) query = query.where('service', '=', filter.service);
     if (filter.state) query = query.where('state', '=', filter.state);
-    const rows = await query.orderBy('requested_at').execute();
+    // The key breaks ties: requests made in one millisecond would come in any order on PostgreSQL.
+    const rows = await query.orderBy('requested_at').orderBy('app').orderBy('service').execute();
     return rows.map((row) => ({ app: row.app, service: row.service, state: row.state as SubscriptionState, requestedAt: iso(row.requested_at)!, decidedAt: iso(row.decided_at), decidedBy: row.decided_by }));
   }
 
