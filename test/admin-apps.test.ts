@@ -53,4 +53,17 @@ describe.each(STORE_KINDS)('teams, apps, credentials and subscriptions through t
     const { subscriptions } = await gateway.admin<{ subscriptions: Array<{ app: string; service: string }> }>(200, 'GET', '/subscriptions');
     expect(subscriptions.map((s) => `${s.app}/${s.service}`)).toEqual(['alpha/orders', 'alpha/stock', 'mid/orders', 'zeta/stock']);
   });
+
+  it.each([
+    ['/apps/greedy', { name: 'greedy', team: 'shop', budget: { tokensPerMinute: 1e300 } }, 'body/budget/tokensPerMinute must be <= 1000000000000'],
+    ['/apps/greedy', { name: 'greedy', team: 'shop', budget: { dailyUsd: 1e10 } }, 'body/budget/dailyUsd must be <= 1000000000'],
+    ['/teams/greedy', { name: 'greedy', budget: { monthlyUsd: 1e300 } }, 'body/budget/monthlyUsd must be <= 1000000000'],
+  ])('refuses PUT %s with a budget beyond any real one (%j) with 400 invalid_request', async (path, body, message) => {
+    expect(await send('PUT', path, body)).toEqual({ status: 400, body: { error: { code: 'invalid_request', message } } });
+  });
+
+  it('takes budgets at their bounds: a billion dollars, a trillion tokens a minute', async () => {
+    await gateway.admin(200, 'PUT', '/teams/rich', { name: 'rich', budget: { dailyUsd: 1e9, monthlyUsd: 1e9 } });
+    await gateway.admin(200, 'PUT', '/apps/rich', { name: 'rich', team: 'rich', budget: { dailyUsd: 1e9, monthlyUsd: 1e9, tokensPerMinute: 1e12 } });
+  });
 });

@@ -2,7 +2,8 @@ import { Type, type Static } from 'typebox';
 
 const Name = Type.String({ pattern: '^[a-z0-9][a-z0-9._-]{0,62}$', description: 'lower-case letters, digits, ".", "_" and "-"' });
 
-const Money = Type.Number({ minimum: 0, description: 'US dollars' });
+// Bounds far above any real budget, that refuse a value typed with too many zeros (or 1e300) instead of storing it.
+const Money = Type.Number({ minimum: 0, maximum: 1e9, description: 'US dollars, up to a billion' });
 
 export const TeamSchema = Type.Object(
   {
@@ -25,7 +26,7 @@ export const AppSchema = Type.Object(
     models: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'AI models and aliases the app may use ("provider/model", a model id, an alias, or "*"); all when absent' })),
     budget: Type.Optional(
       Type.Object(
-        { dailyUsd: Type.Optional(Money), monthlyUsd: Type.Optional(Money), tokensPerMinute: Type.Optional(Type.Integer({ minimum: 1 })) },
+        { dailyUsd: Type.Optional(Money), monthlyUsd: Type.Optional(Money), tokensPerMinute: Type.Optional(Type.Integer({ minimum: 1, maximum: 1e12 })) },
         { additionalProperties: false, description: 'limits on AI spend and token rate' },
       ),
     ),
