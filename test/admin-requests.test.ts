@@ -62,8 +62,8 @@ describe('requests to the admin API', () => {
   });
 
   it.each([
-    ['/ai/usage?groupBy=day', 'querystring/groupBy must be one of app, team, model, provider, route, status'],
-    ['/ai/usage?groupBy=', 'querystring/groupBy must be one of app, team, model, provider, route, status'],
+    ['/ai/usage?groupBy=day', 'querystring/groupBy must be one of app, team, model, provider, route, status, credential'],
+    ['/ai/usage?groupBy=', 'querystring/groupBy must be one of app, team, model, provider, route, status, credential'],
     ['/ai/usage?interval=week', 'querystring/interval must be one of hour, day, month'],
     ['/ai/catalog?kind=image', 'querystring/kind must be one of chat, embedding'],
     ['/subscriptions?state=bogus', 'querystring/state must be one of pending, approved, rejected, revoked'],
@@ -78,7 +78,7 @@ describe('requests to the admin API', () => {
   it('describes the values each query parameter takes in the OpenAPI document', async () => {
     const doc = (await send('GET', '/openapi.json')).body as { paths: Record<string, { get: { parameters: Array<{ in: string; name: string; schema: { type?: string; enum?: string[] } }> } }> };
     const values = (path: string, name: string) => doc.paths[path]!.get.parameters.find((p) => p.in === 'query' && p.name === name)?.schema;
-    expect(values('/ai/usage', 'groupBy')).toMatchObject({ type: 'string', enum: ['app', 'team', 'model', 'provider', 'route', 'status'] });
+    expect(values('/ai/usage', 'groupBy')).toMatchObject({ type: 'string', enum: ['app', 'team', 'model', 'provider', 'route', 'status', 'credential'] });
     expect(values('/ai/usage', 'interval')).toMatchObject({ type: 'string', enum: ['hour', 'day', 'month'] });
     expect(values('/ai/catalog', 'kind')).toMatchObject({ type: 'string', enum: ['chat', 'embedding'] });
     expect(values('/subscriptions', 'state')).toMatchObject({ type: 'string', enum: ['pending', 'approved', 'rejected', 'revoked'] });
