@@ -11,6 +11,7 @@ import { ResponseCache } from './ai/response-cache.js';
 import { SpendTracker } from './ai/spend-tracker.js';
 import { KeyTurns } from './ai/key-turns.js';
 import { TargetCircuits } from './ai/target-circuits.js';
+import { forgetChangedProviders } from './ai/changed-providers.js';
 import { MAX_CHAIN_RESPONSES, StoredResponses } from './ai/stored-responses.js';
 import { ENCRYPTED_REASONING_PURPOSE, encryptedReasoning } from './ai/responses-ingress/index.js';
 import { UsageRecorder } from './ai/usage-recorder.js';
@@ -276,7 +277,9 @@ class NodeCore {
       if (!this.#compiling) {
         this.#compiling = this.compile()
           .then((snapshot) => {
+            const before = this.#holder!.current.ai;
             this.#holder!.swap(snapshot);
+            forgetChangedProviders(before, snapshot.ai, this.aiRuntime);
             this.logger.info({ version: snapshot.version, jwksKeys: snapshot.keys.jwks.keys.length, services: snapshot.proxy.services.size }, 'snapshot swapped');
           })
           .finally(() => {

@@ -57,6 +57,12 @@ export class ResponseCache {
     return hash.digest('base64url');
   }
 
+  /** Forgets every answer (a provider's config changed: another host may answer its names now). */
+  clear(): void {
+    this.#entries.clear();
+    this.#chars = 0;
+  }
+
   /** Follows the config's `ai.cache.maxEntries`; shrinking drops the oldest entries. */
   resize(maxEntries: number): void {
     this.maxEntries = Math.max(1, maxEntries);

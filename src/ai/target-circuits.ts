@@ -69,6 +69,13 @@ export class TargetCircuits {
     if (circuit !== undefined) circuit.probeUntil = 0;
   }
 
+  /** Forgets the circuits of one provider's models (its config changed: what failed may be fixed), or of all. */
+  forget(provider?: string): void {
+    if (provider === undefined) return this.#circuits.clear();
+    const prefix = `${provider}\n`;
+    for (const key of this.#circuits.keys()) if (key.startsWith(prefix)) this.#circuits.delete(key);
+  }
+
   /** The target answered (or refused the request as the caller's fault): its failures are forgotten. */
   succeeded(target: CircuitTarget): void {
     if (this.#circuits.size === 0) return;

@@ -1,0 +1,80 @@
+import type { ServerResponse } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AiGateway, PROVIDER_SECRETS } from './ai-fixtures.js';
+import { startOpenAIEmulator, type OpenAIEmulator } from './emulators/openai.js';
+import { startScriptedProvider, type ScriptedProvider } from './scripted-provider.js';
+
+const answerWith = (status: number, body: unknown) => (_req: unknown, res: ServerResponse) => {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+};
+
+describe('a provider whose config changes', () => {
+  let gateway: AiGateway;
+  let healthy: OpenAIEmulator;
+  let broken: ScriptedProvider;
+  let apiKey: string;
+
+  const configure = (baseUrl: string, extra: Record<string, unknown> = {}) =>
+    gateway.configure({ providers: [{ name: 'p', type: 'openai', baseUrl }], circuitBreaker: { failures: 2, cooldown: '60s' }, ...extra } as never);
+  const ask = (content = 'Hello there') => gateway.chat(apiKey, { model: 'p/gpt-4o-mini', messages: [{ role: 'user', content }] });
+
+  beforeAll(async () => {
+    healthy = await startOpenAIEmulator();
+    broken = await startScriptedProvider(answerWith(500, { error: { message: 'down', type: 'server_error' } }));
+    gateway = await AiGateway.start();
+    await configure(broken.url);
+    await gateway.addProviderKey('p', PROVIDER_SECRETS.openai);
+    apiKey = await gateway.createApp({ name: 'changer', team: 'changes' });
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+    await healthy?.stop();
+    broken?.stop();
+  });
+
+  it('starts afresh once its base URL is fixed: the circuit its old host opened no longer skips it', async () => {
+    await configure(broken.url);
+    for (let i = 0; i < 2; i++) expect((await ask()).status).toBe(502);
+    // Open: skipped without a try for the cooldown's 60 s.
+    expect((await ask()).status).toBe(503);
+    await configure(healthy.url);
+    expect((await ask()).status).toBe(200);
+  });
+
+  it('turns its circuits off at once with failures: 0, though one was open', async () => {
+    await configure(broken.url);
+    for (let i = 0; i < 2; i++) expect((await ask()).status).toBe(502);
+    expect((await ask()).status).toBe(503);
+    await configure(broken.url, { circuitBreaker: { failures: 0 } });
+    // Tried again, and failing as it fails: no circuit stands in the way.
+    expect((await ask()).status).toBe(502);
+  });
+
+  it('takes back the keys its old host refused once its base URL is fixed', async () => {
+    broken.script = answerWith(401, { error: { message: 'Incorrect API key provided', type: 'invalid_request_error', code: 'invalid_api_key' } });
+    await configure(broken.url);
+    expect((await ask()).status).toBe(502);
+    // The only key is set aside: nothing left to call.
+    expect((await ask()).status).toBe(503);
+    await configure(healthy.url);
+    expect((await ask()).status).toBe(200);
+  });
+
+  it('no longer answers from the cache what its old host said', async () => {
+    await configure(healthy.url, { cache: { ttl: '10m' } });
+    const first = await ask('Cache me');
+    expect(first.status).toBe(200);
+    expect((await ask('Cache me')).headers.get('x-keygate-cache')).toBe('hit');
+    const other = await startOpenAIEmulator();
+    try {
+      await configure(other.url, { cache: { ttl: '10m' } });
+      const after = await ask('Cache me');
+      expect(after.status).toBe(200);
+      expect(after.headers.get('x-keygate-cache')).toBeNull();
+      expect(other.requests().length).toBe(1);
+    } finally {
+      await other.stop();
+    }
+  });
+});
