@@ -5,6 +5,7 @@ import { KeygateError } from '../errors.js';
 import type { AdminToken } from './admin-token.js';
 import { ErrorSchema, KeyInfoSchema, PublicJwkSchema } from './schemas.js';
 import { registerAiRoutes, type AiRoutesContext } from './ai-routes.js';
+import { registerAuditRoutes } from './audit-routes.js';
 import { registerCatalogRoutes, type CatalogRoutesContext } from './catalog-routes.js';
 import { registerConfigRoutes, type ConfigRoutesContext } from './config-routes.js';
 import { registerKeyRoutes, type KeyRoutesContext } from './key-routes.js';
@@ -119,6 +120,7 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Fa
   registerConfigRoutes(app, options);
   registerCatalogRoutes(app, options);
   registerAiRoutes(app, options);
+  registerAuditRoutes(app, options);
   await app.ready();
   return app;
 }

@@ -1,27 +1,16 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { KeygateError } from '../errors.js';
 import type { Store } from '../store/index.js';
 import { instantOf } from './ai-usage-routes.js';
+import { MAX_PAGE, DEFAULT_PAGE, cursorOf, idOf, pageSize } from './page-cursor.js';
 
 export interface AiCallRoutesContext {
   store: Store;
 }
 
-const DEFAULT_LIMIT = 100;
 /** Columns a record may leave empty (the model and the route it always has). */
 const NULLABLE: ReadonlySet<string> = new Set(['app', 'team', 'credential', 'provider']);
-const MAX_LIMIT = 1_000;
-
-/** A page's cursor: the last record's id, written so that no one mistakes it for a count or a time. */
-const cursorOf = (id: number): string => `c${id.toString(36)}`;
-
-function idOf(cursor: string): number {
-  const id = /^c([0-9a-z]{1,11})$/.test(cursor) ? parseInt(cursor.slice(1), 36) : NaN;
-  if (!Number.isSafeInteger(id)) throw new KeygateError('invalid_request', `querystring/before "${cursor}" is no cursor this API gave; pass the "next" of the page before`);
-  return id;
-}
 
 /** The log of AI calls, one record each: what a request id, an app's failures or a key's last calls were. */
 export function registerAiCallRoutes(server: FastifyInstance, ctx: AiCallRoutesContext): void {
@@ -44,7 +33,7 @@ export function registerAiCallRoutes(server: FastifyInstance, ctx: AiCallRoutesC
           requestId: Type.Optional(Type.String({ description: "a call's x-request-id" })),
           from: Type.Optional(Type.String({ format: 'date-time' })),
           to: Type.Optional(Type.String({ format: 'date-time' })),
-          limit: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,3}$', description: `calls a page holds, 1 to ${MAX_LIMIT} (${DEFAULT_LIMIT} by default)` })),
+          limit: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,3}$', description: `calls a page holds, 1 to ${MAX_PAGE} (${DEFAULT_PAGE} by default)` })),
           before: Type.Optional(Type.String({ description: 'the `next` of the page before' })),
         },
         { additionalProperties: false },
@@ -52,8 +41,7 @@ export function registerAiCallRoutes(server: FastifyInstance, ctx: AiCallRoutesC
     },
   }, async (request) => {
     const q = request.query;
-    const limit = q.limit === undefined ? DEFAULT_LIMIT : Number(q.limit);
-    if (limit > MAX_LIMIT) throw new KeygateError('invalid_request', `querystring/limit must be at most ${MAX_LIMIT}`);
+    const limit = pageSize(q.limit);
     let query = ctx.store.db.selectFrom('ai_usage').selectAll().orderBy('id', 'desc').limit(limit + 1);
     for (const name of ['app', 'team', 'credential', 'route', 'provider', 'model'] as const) {
       const value = q[name];
