@@ -22,7 +22,7 @@ type Interval = (typeof INTERVALS)[number];
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
 
-/** Periods a series may hold: a year of days, six weeks of hours. */
+/** Hours or days a series may span: 41 days of hours, 2.7 years of days (months are not bounded: there are few). */
 const MAX_PERIODS = 1_000;
 
 /** Sums of one group (and period) as the store gives them: PostgreSQL's bigint sums come back as text. */

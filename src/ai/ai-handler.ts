@@ -329,13 +329,13 @@ function weightedOrder(runtime: AiRuntime, targets: readonly AiTarget[]): AiTarg
   return [chosen, ...targets.filter((_, i) => i !== best).sort((a, b) => b.weight - a.weight)];
 }
 
-/** A call's cost: what the host charged when it says, else its tokens at the catalog's prices (0 for a model it does not price). */
 /**
  * A call's prices, from the catalog of the snapshot it started on: the one its admission and its budget hold read. A
  * catalog changed while the call runs (a price raised, an entry removed) prices the calls that start after it.
  */
 const priceOf = (call: AiCall, catalogKey: string, model: string): ModelPrices | undefined => call.snapshot.catalog.priced(catalogKey, model);
 
+/** A call's cost: what the host charged when it says, else its tokens at the catalog's prices (0 for a model it does not price). */
 function costOf(price: ModelPrices | undefined, usage: Tokens): number {
   if (usage.usd !== undefined) return usage.usd;
   return price ? costUsd(price, { inputTokens: usage.input, outputTokens: usage.output, cachedInputTokens: usage.cached, cacheWrites: usage.writes }) : 0;

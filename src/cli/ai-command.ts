@@ -74,10 +74,15 @@ interface LoggedCall {
   latencyMs: number;
 }
 
-/** Dollars as people read them: cents above a cent, three significant digits below (AI calls cost fractions of one). */
+/**
+ * Dollars as people read them: cents above a cent, three significant digits below (AI calls cost fractions of one),
+ * written out in decimals however small ($0.000000025, not JavaScript's $2.5e-8).
+ */
 export function dollars(usd: number): string {
   if (usd === 0) return '$0';
-  return usd >= 0.01 ? `$${usd.toFixed(2)}` : `$${Number(usd.toPrecision(3))}`;
+  if (usd >= 0.01) return `$${usd.toFixed(2)}`;
+  const decimals = Math.min(20, 2 - Math.floor(Math.log10(usd)));
+  return `$${usd.toFixed(decimals).replace(/0+$/, '')}`;
 }
 
 const count = (n: number): string => n.toLocaleString('en-US');
