@@ -72,6 +72,8 @@ export interface StartOptions {
   serveProxy?: boolean;
   /** Told about every version this node commits (a cluster primary forwards it to its workers, and resolves once they serve it). */
   onCommit?: (version: number) => Promise<void>;
+  /** Told of every snapshot version this process serves from then on, however it learnt of it (a worker tells its primary). */
+  onServed?: (version: number) => void;
 }
 
 function managedSlots(settings: Settings): KeySlot[] {
@@ -115,7 +117,7 @@ class NodeCore {
     readonly master: MasterKey,
     readonly clock: Clock,
     readonly logger: Logger,
-    options: { timers: boolean; onCommit?: (version: number) => Promise<void> },
+    private readonly options: { timers: boolean; onCommit?: (version: number) => Promise<void>; onServed?: (version: number) => void },
   ) {
     // A change answers once this node serves it: this process, and its workers when it has some.
     const announce = async (version: number) => {
@@ -280,6 +282,7 @@ class NodeCore {
             const before = this.#holder!.current.ai;
             this.#holder!.swap(snapshot);
             forgetChangedProviders(before, snapshot.ai, this.aiRuntime);
+            this.options.onServed?.(snapshot.version);
             this.logger.info({ version: snapshot.version, jwksKeys: snapshot.keys.jwks.keys.length, services: snapshot.proxy.services.size }, 'snapshot swapped');
           })
           .finally(() => {
@@ -316,7 +319,7 @@ async function openCore(settings: Settings, options: StartOptions, role: 'main' 
     if (master.source === 'generated' && role === 'main') {
       options.logger.warn({ file: master.file }, 'generated a new master key; back it up, without it no private key in this store can be opened');
     }
-    return new NodeCore(settings, store, master, clock, options.logger, { timers: options.timers !== false, onCommit: options.onCommit });
+    return new NodeCore(settings, store, master, clock, options.logger, { timers: options.timers !== false, onCommit: options.onCommit, onServed: options.onServed });
   } catch (error) {
     await store.close();
     throw error;

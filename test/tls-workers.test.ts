@@ -194,6 +194,27 @@ describe('several worker processes on one port', () => {
     expect(node.output()).toContain('proxy worker died; starting another');
   });
 
+  it('answers a change made while a replacement worker starts only once that worker serves it too', async () => {
+    const [victim] = [...(await statuses()).keys()];
+    process.kill(victim!, 'SIGKILL');
+    // The replacement is forked at once and compiles while the change commits.
+    await eventually(async () => node.output().split('proxy worker died').length > 2, 'the primary to see the worker die');
+    const created = await fetch(`${node.adminUrl}/routes/during-start`, {
+      method: 'PUT',
+      headers: { authorization: 'Bearer w', 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'during-start', service: 'up', paths: ['/during-start/*'], stripPrefix: true }),
+    });
+    expect(created.status).toBe(200);
+    // Every answer from now on, on either worker once both listen, knows the route.
+    const answers: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      const answer = await fetch(`${node.proxyUrl}/during-start/x`, { headers: { connection: 'close' }, signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
+      if (answer) answers.push(answer.status);
+    }
+    expect(answers.length).toBeGreaterThan(0);
+    expect(answers.every((status) => status === 200), answers.join(' ')).toBe(true);
+  });
+
   it('stops every worker on SIGTERM and exits 0', async () => {
     expect(await node.stop()).toBe(0);
     expect(node.output()).toContain('keygate stopped');

@@ -1,6 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Settings } from '../config/settings.js';
-import { startGateway, startProxyWorker, type StartOptions } from '../gateway.js';
+import { startGateway, startProxyWorker, type ProxyWorker, type StartOptions } from '../gateway.js';
 import { ServedVersions } from './served-versions.js';
 
 type ToWorker = { type: 'version'; version: number } | { type: 'stop' };
@@ -64,6 +64,9 @@ export async function startPrimary(settings: Settings, options: StartOptions): P
       const worker = cluster.fork();
       let listening = false;
       workers.add(worker);
+      // Changes wait for a starting worker too (it tells the version it serves once it listens): one forked before a
+      // change but compiled after it would otherwise serve the old snapshot once the change had answered.
+      served.served(worker, 0);
       worker.on('message', (message: FromWorker) => {
         if (message.type === 'listening' || message.type === 'served') served.served(worker, message.version);
         if (message.type === 'listening') {
@@ -118,23 +121,33 @@ export async function startPrimary(settings: Settings, options: StartOptions): P
 /** The worker side: serve the proxy port, follow the primary's version notices, stop when told. */
 export async function runWorker(settings: Settings, options: StartOptions): Promise<void> {
   const send = (message: FromWorker) => process.send?.(message);
-  let worker;
-  try {
-    worker = await startProxyWorker(settings, options);
-  } catch (error) {
-    send({ type: 'failed', message: (error as Error).message });
-    process.exit(1);
-  }
-  const running = worker;
-  const stop = () => void running.stop().then(() => process.exit(0), () => process.exit(1));
+  // Listened for from the start: a version the primary commits while this worker compiles is not lost (it would
+  // serve the snapshot before it once listening), nor a stop.
+  let wanted = 0;
+  let stopWanted = false;
+  let running: ProxyWorker | undefined;
+  const stop = () => {
+    stopWanted = true;
+    if (running) void running.stop().then(() => process.exit(0), () => process.exit(1));
+  };
   process.on('message', (message: ToWorker) => {
-    // Said once served: the primary's admin change answers when every worker serves it.
-    if (message.type === 'version') running.notice(message.version).then(() => send({ type: 'served', version: message.version }), () => undefined);
-    if (message.type === 'stop') stop();
+    if (message.type === 'stop') return stop();
+    wanted = Math.max(wanted, message.version);
+    // Said once served (onServed says it of every swap; this, of a version already served): the primary's admin
+    // change answers when every worker serves it.
+    void running?.notice(message.version).then(() => send({ type: 'served', version: message.version }), () => undefined);
   });
   // Ctrl-C reaches the whole process group; the primary's stop message may follow, either way we drain.
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
   process.on('disconnect', stop);
+  try {
+    running = await startProxyWorker(settings, { ...options, onServed: (version) => send({ type: 'served', version }) });
+    if (running.version() < wanted) await running.notice(wanted);
+  } catch (error) {
+    send({ type: 'failed', message: (error as Error).message });
+    process.exit(1);
+  }
   send({ type: 'listening', url: running.proxyUrl, version: running.version() });
+  if (stopWanted) stop();
 }
