@@ -61,6 +61,58 @@ describe('a provider whose config changes', () => {
     expect((await ask()).status).toBe(200);
   });
 
+  /** Has the broken host hold each call until `release`, then answer as `then` says; resolves once a call is held. */
+  function holdBroken(then: (req: unknown, res: ServerResponse) => void): { held: Promise<void>; release: () => void } {
+    let release = () => undefined as void;
+    const held = new Promise<void>((resolve) => {
+      broken.script = (req, res) => {
+        release = () => then(req, res);
+        resolve();
+      };
+    });
+    return { held, release: () => release() };
+  }
+
+  it('keeps no key aside that a call still under way on the old base URL had refused after the fix', async () => {
+    await configure(broken.url);
+    const refusal = holdBroken(answerWith(401, { error: { message: 'Incorrect API key provided', type: 'invalid_request_error', code: 'invalid_api_key' } }));
+    const old = ask();
+    await refusal.held;
+    await configure(healthy.url);
+    refusal.release();
+    expect((await old).status).toBe(502);
+    expect((await ask()).status).toBe(200);
+  });
+
+  it('opens no circuit for failures of calls still under way on the old base URL after the fix', async () => {
+    await configure(broken.url);
+    const calls = [];
+    for (let i = 0; i < 2; i++) {
+      const failure = holdBroken(answerWith(500, { error: { message: 'down', type: 'server_error' } }));
+      calls.push({ answer: ask(), failure });
+      await failure.held;
+    }
+    await configure(healthy.url);
+    for (const { answer, failure } of calls) {
+      failure.release();
+      expect((await answer).status).toBe(502);
+    }
+    expect((await ask()).status).toBe(200);
+  });
+
+  it('keeps in the cache no answer of its old host that arrives after the change', async () => {
+    await configure(broken.url, { cache: { ttl: '10m' } });
+    const late = holdBroken(answerWith(200, { id: 'chatcmpl-old', object: 'chat.completion', created: 1, model: 'gpt-4o-mini', choices: [{ index: 0, message: { role: 'assistant', content: 'FROM THE OLD HOST' }, finish_reason: 'stop' }], usage: { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 } }));
+    const old = ask('Late answer');
+    await late.held;
+    await configure(healthy.url, { cache: { ttl: '10m' } });
+    late.release();
+    expect((await old).text).toContain('FROM THE OLD HOST');
+    const after = await ask('Late answer');
+    expect(after.headers.get('x-keygate-cache')).toBeNull();
+    expect(after.text).not.toContain('FROM THE OLD HOST');
+  });
+
   it('no longer answers from the cache what its old host said', async () => {
     await configure(healthy.url, { cache: { ttl: '10m' } });
     const first = await ask('Cache me');

@@ -26,6 +26,7 @@ import type { SecretRedaction } from './secret-redaction.js';
 import type { SpendTracker } from './spend-tracker.js';
 import type { KeyTurns } from './key-turns.js';
 import { HALF_OPEN_TRY, type TargetCircuits } from './target-circuits.js';
+import { isCurrent } from './changed-providers.js';
 import type { EarlierOwner, StoredResponse, StoredResponses } from './stored-responses.js';
 import { definitionTokens, estimatePromptTokens, estimateTokens, loadTokenizer, promptImageTokens, quickTokenCount } from './token-estimate.js';
 import type { UsageRecorder } from './usage-recorder.js';
@@ -52,6 +53,8 @@ export interface AiRuntime {
   underWay: CallsUnderWay;
   /** Keys set aside until the given time (rejected, or out of quota). */
   setAside: Map<string, number>;
+  /** The generation of each provider's current config (forgetChangedProviders); none yet: the first, 0. */
+  generations: Map<string, number>;
   /** Told when a provider key is set aside (so that an operator can see which key failed, and why). */
   onKeySetAside?: (provider: string, keyId: string, reason: 'invalid' | 'quota', untilMs: number) => void;
   /** Told of an error the gateway did not expect, which the client was answered as a 500. */
@@ -1233,7 +1236,7 @@ function attempt<T>(call: AiCall, trace: CallTrace, targets: readonly AiTarget[]
           // rate limit show it answers. A refused key, and a refusal the gateway made without calling it, say nothing.
           if (!failure.credentialProblem && !error.local) {
             if (failure.retryable && failure.status >= 500) {
-              runtime.circuits.failed(target, runtime.now(), snapshot.circuitFailures, snapshot.circuitCooldownMs);
+              if (isCurrent(runtime, provider)) runtime.circuits.failed(target, runtime.now(), snapshot.circuitFailures, snapshot.circuitCooldownMs);
               trying = -1;
             } else if (!failure.retryable || failure.status === 429) {
               runtime.circuits.succeeded(target);
@@ -1250,8 +1253,11 @@ function attempt<T>(call: AiCall, trace: CallTrace, targets: readonly AiTarget[]
             if (failure.credentialProblem !== 'denied') {
               const now = runtime.now();
               const until = now + (failure.credentialProblem === 'invalid' ? 600_000 : (failure.retryAfterMs ?? 3_600_000));
-              if ((runtime.setAside.get(key.id) ?? 0) <= now) runtime.onKeySetAside?.(target.provider, key.id, failure.credentialProblem, until);
-              runtime.setAside.set(key.id, until);
+              // Not by a call on a config since changed: its fix (a base URL) is to find the keys usable.
+              if (isCurrent(runtime, provider)) {
+                if ((runtime.setAside.get(key.id) ?? 0) <= now) runtime.onKeySetAside?.(target.provider, key.id, failure.credentialProblem, until);
+                runtime.setAside.set(key.id, until);
+              }
             }
             k += 1;
             return retry();
@@ -1324,8 +1330,8 @@ function settleSilentStream(call: AiCall, target: AiTarget, error: Error | undef
   const { runtime, snapshot } = call;
   if (error instanceof CallCancelled || (error instanceof ProviderCallError && error.failure.credentialProblem)) return runtime.circuits.release(target);
   const failed = error instanceof ProviderCallError ? error.failure.retryable && error.failure.status >= 500 : error !== undefined;
-  if (failed) runtime.circuits.failed(target, runtime.now(), snapshot.circuitFailures, snapshot.circuitCooldownMs);
-  else runtime.circuits.succeeded(target);
+  if (failed && isCurrent(runtime, snapshot.providers.get(target.provider))) runtime.circuits.failed(target, runtime.now(), snapshot.circuitFailures, snapshot.circuitCooldownMs);
+  else if (!failed) runtime.circuits.succeeded(target);
 }
 
 /** The text a completion's tokens were spent on: its messages and tool calls' arguments (or input), to count when no usage came. */
@@ -1633,7 +1639,7 @@ function answerChat(res: ServerResponse, call: AiCall, trace: CallTrace, format:
           const cost = recordChat(call, trace, prepared, request, target, body === undefined ? 502 : 200, tokens, !reported, null, false);
           if (body === undefined) return fail(new AiError(502, 'api_error', 'provider_bad_response', 'the provider answered with a completion that cannot be read'));
           // A choice the provider says failed (OpenRouter's finish_reason "error") is not an answer to keep for the TTL.
-          if (cacheKey && Array.isArray(completion.choices) && completion.choices.length > 0 && !anyChoiceFailed(completion)) runtime.cache.set(cacheKey, toCache(completion, passThrough, wantsReasoningBack), runtime.now() + snapshot.cacheTtlMs);
+          if (cacheKey && Array.isArray(completion.choices) && completion.choices.length > 0 && !anyChoiceFailed(completion) && isCurrent(runtime, snapshot.providers.get(target.provider))) runtime.cache.set(cacheKey, toCache(completion, passThrough, wantsReasoningBack), runtime.now() + snapshot.cacheTtlMs);
           // A Response to store is kept before it is sent: the client's next call may continue it at once.
           if (toStore(request)) return void keepAnswer(call, request, body as string).then((kept) => sendAnswer(res, call, target, cost, !reported, kept, requestIdHeader(format, call.requestId)), fail);
           sendAnswer(res, call, target, cost, !reported, body, requestIdHeader(format, call.requestId));
@@ -1927,6 +1933,6 @@ async function embeddings(parsed: Record<string, unknown>, res: ServerResponse, 
   const body = redaction.answers.quotedIn(text) ? JSON.stringify(redaction.answers.cutJson(answer)) : text;
   // Kept as the client is sent it (a key the provider quoted cut), and only when it is embeddings, one per input: a
   // host's 200 that holds an error instead would be served again after the host recovered.
-  if (cacheKey && Array.isArray(answer.data) && answer.data.length === inputs.length) runtime.cache.set(cacheKey, { body, stopped: {} }, runtime.now() + snapshot.cacheTtlMs);
+  if (cacheKey && Array.isArray(answer.data) && answer.data.length === inputs.length && isCurrent(runtime, snapshot.providers.get(target.provider))) runtime.cache.set(cacheKey, { body, stopped: {} }, runtime.now() + snapshot.cacheTtlMs);
   sendAnswer(res, call, target, cost, reported === undefined, body);
 }

@@ -26,6 +26,12 @@ export interface AiProvider {
   keys: readonly SnapshotKey[];
   /** What a call without a pooled key (an Ollama with an empty pool) cuts: the configured credential headers. */
   keyless: SecretRedaction;
+  /**
+   * Which of the provider's configs this is, kept across snapshots that do not change it (forgetChangedProviders):
+   * what a call learns of the provider (a circuit, a key set aside, an answer cached) is kept only if its config is
+   * still the current one when the call ends.
+   */
+  generation: number;
 }
 
 export interface AiAlias {
@@ -92,6 +98,7 @@ export function compileAiSnapshot(section: AiSection | undefined, pools: Readonl
       adapter,
       keys: (pools.get(spec.name) ?? []).map((key) => ({ ...key, redaction: SecretRedaction.of([key.secret, ...configured]) })),
       keyless: SecretRedaction.of(configured),
+      generation: 0,
     });
   }
   const aliases = new Map<string, AiAlias>();

@@ -1,5 +1,10 @@
 import type { AiRuntime } from './ai-handler.js';
-import type { AiSnapshot } from './ai-snapshot.js';
+import type { AiProvider, AiSnapshot } from './ai-snapshot.js';
+
+/** Generations given to changed providers: one count for the process, so that no two configs share one. */
+let generations = 0;
+
+const configOf = (provider: AiProvider): string => JSON.stringify([provider.config, provider.catalogKey]);
 
 /**
  * What a process learnt of providers under one config that another config makes stale, forgotten when the new
@@ -7,17 +12,32 @@ import type { AiSnapshot } from './ai-snapshot.js';
  * wrong base URL refuses every key, and fixing it would otherwise leave them aside for ten minutes); every circuit
  * when the circuit breaker's settings changed (`failures: 0` turns it off at once); and the response cache when any
  * provider changed (its names may be answered by another host now). As a service whose spec changed starts afresh.
+ *
+ * A provider that changed gets a new generation, one that did not keeps its own, and the runtime learns which are
+ * current: a call still under way on the old config cannot put back what was forgotten (see isCurrent).
  */
-export function forgetChangedProviders(before: AiSnapshot, after: AiSnapshot, runtime: Pick<AiRuntime, 'circuits' | 'setAside' | 'cache'>): void {
+export function forgetChangedProviders(before: AiSnapshot, after: AiSnapshot, runtime: Pick<AiRuntime, 'circuits' | 'setAside' | 'cache' | 'generations'>): void {
   if (before === after) return;
   if (before.circuitFailures !== after.circuitFailures || before.circuitCooldownMs !== after.circuitCooldownMs) runtime.circuits.forget();
   let changed = false;
+  for (const [name, provider] of after.providers) {
+    const earlier = before.providers.get(name);
+    if (earlier !== undefined && configOf(earlier) === configOf(provider)) provider.generation = earlier.generation;
+    else provider.generation = generations += 1;
+  }
   for (const [name, provider] of before.providers) {
     const now = after.providers.get(name);
-    if (now !== undefined && JSON.stringify(now.config) === JSON.stringify(provider.config)) continue;
+    if (now !== undefined && now.generation === provider.generation) continue;
     changed = true;
     runtime.circuits.forget(name);
     for (const key of provider.keys) runtime.setAside.delete(key.id);
   }
+  runtime.generations.clear();
+  for (const [name, provider] of after.providers) runtime.generations.set(name, provider.generation);
   if (changed) runtime.cache.clear();
+}
+
+/** Whether what a call learnt of its target's provider may be kept: the provider's config it ran on is still the current one. */
+export function isCurrent(runtime: Pick<AiRuntime, 'generations'>, provider: AiProvider | undefined): boolean {
+  return provider !== undefined && (runtime.generations.get(provider.config.name) ?? 0) === provider.generation;
 }
