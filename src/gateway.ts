@@ -521,7 +521,8 @@ export interface ProxyWorker {
 
 /**
  * A proxy worker of a cluster: the same snapshot as its primary, compiled from the same store, serving the
- * shared proxy port. It writes nothing; the primary runs the admin API and the background jobs.
+ * shared proxy port. It changes no config (it writes the usage records of its AI calls, and token revocations); the
+ * primary runs the admin API and the background jobs.
  */
 export async function startProxyWorker(settings: Settings, options: StartOptions): Promise<ProxyWorker> {
   const core = await openCore(settings, options, 'worker');

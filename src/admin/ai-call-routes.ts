@@ -75,7 +75,9 @@ export function registerAiCallRoutes(server: FastifyInstance, ctx: AiCallRoutesC
         ttftMs: r.ttft_ms,
         cacheHit: r.cache_hit === 1,
       })),
-      // A further page when this one is full and more matched: ids only grow, so a page is never seen twice.
+      // A further page when this one is full and more matched: ids only grow, so a page is never seen twice; and none
+      // is missed, since records become visible in the order of their ids (SQLite has one writer; on PostgreSQL each
+      // append holds an advisory lock while it inserts, see store.ts).
       next: rows.length > limit ? cursorOf(Number(page[page.length - 1]!.id)) : null,
     };
   });
