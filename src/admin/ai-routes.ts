@@ -9,10 +9,10 @@ import { KeygateError } from '../errors.js';
 import type { Clock } from '../clock.js';
 import type { Store } from '../store/index.js';
 import { registerAiCallRoutes } from './ai-call-routes.js';
-import { registerAiUsageRoutes } from './ai-usage-routes.js';
+import { registerAiUsageRoutes, type AiUsageRoutesContext } from './ai-usage-routes.js';
 import { NoQuery, StringEnum } from './schemas.js';
 
-export interface AiRoutesContext {
+export interface AiRoutesContext extends AiUsageRoutesContext {
   providerKeys: ProviderKeyService;
   store: Store;
   clock: Clock;

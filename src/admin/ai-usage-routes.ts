@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { Type } from 'typebox';
 import { periodStart } from '../ai/spend-tracker.js';
-import type { AppSpec, TeamSpec } from '../catalog/index.js';
+import type { CatalogService } from '../catalog/index.js';
 import type { Clock } from '../clock.js';
 import { KeygateError } from '../errors.js';
 import type { Store } from '../store/index.js';
@@ -12,6 +12,8 @@ import { StringEnum } from './schemas.js';
 export interface AiUsageRoutesContext {
   store: Store;
   clock: Clock;
+  /** Apps and teams, with their budgets: the catalog module's tables. */
+  catalog: CatalogService;
 }
 
 const GROUPS = ['app', 'team', 'model', 'provider', 'route', 'status', 'credential'] as const;
@@ -236,26 +238,14 @@ const hasBudget = (budget: Budget): boolean => budget !== undefined && (budget.d
  * checks read: the store's daily sums of recorded calls (each node writes its records within a second).
  */
 async function budgets(ctx: AiUsageRoutesContext, appName: string | undefined, teamName: string | undefined) {
-  const db = ctx.store.db;
   const now = ctx.clock.now();
-  let teamRows = db.selectFrom('teams').select(['name', 'budget']).orderBy('name');
-  let appRows = db.selectFrom('apps').select(['name', 'team', 'spec']).orderBy('name');
-  if (appName !== undefined) appRows = appRows.where('name', '=', appName);
-  if (teamName !== undefined) {
-    teamRows = teamRows.where('name', '=', teamName);
-    appRows = appRows.where('team', '=', teamName);
-  }
-  const [teamsFound, appsFound] = await Promise.all([teamRows.execute(), appRows.execute()]);
+  const { teams: teamsFound, apps: appsFound } = await ctx.catalog.budgetsOf({ app: appName, team: teamName });
   if (appName !== undefined && appsFound.length === 0) throw new KeygateError('not_found', teamName === undefined ? `no app is named "${appName}"` : `no app named "${appName}" is in team "${teamName}"`);
   if (teamName !== undefined && teamsFound.length === 0) throw new KeygateError('not_found', `no team is named "${teamName}"`);
   const named = appName !== undefined || teamName !== undefined;
-  const apps = appsFound
-    .map((row) => ({ name: row.name, team: row.team, budget: (JSON.parse(row.spec) as AppSpec).budget }))
-    .filter((a) => named || hasBudget(a.budget));
+  const apps = appsFound.filter((a) => named || hasBudget(a.budget));
   // With an app asked for, its team; otherwise the team asked for, or every team with a budget.
-  const teams = teamsFound
-    .map((row) => ({ name: row.name, budget: row.budget === null ? undefined : (JSON.parse(row.budget) as TeamSpec['budget']) }))
-    .filter((t) => (appName !== undefined ? apps.some((a) => a.team === t.name) : named || hasBudget(t.budget)));
+  const teams = teamsFound.filter((t) => (appName !== undefined ? apps.some((a) => a.team === t.name) : named || hasBudget(t.budget)));
 
   const day = periodStart('day', now);
   const month = periodStart('month', now);

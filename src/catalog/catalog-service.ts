@@ -57,6 +57,25 @@ export class CatalogService {
     });
   }
 
+  /**
+   * Teams and apps with their budgets, by name: one app, a team and its apps, or all of them (the admin API's
+   * budget standing). Names not found are left out, for the caller to tell.
+   */
+  async budgetsOf(filter: { app?: string; team?: string }): Promise<{ teams: Array<{ name: string; budget: TeamSpec['budget'] }>; apps: Array<{ name: string; team: string; budget: AppSpec['budget'] }> }> {
+    let teams = this.store.db.selectFrom('teams').select(['name', 'budget']).orderBy('name');
+    let apps = this.store.db.selectFrom('apps').select(['name', 'team', 'spec']).orderBy('name');
+    if (filter.app !== undefined) apps = apps.where('name', '=', filter.app);
+    if (filter.team !== undefined) {
+      teams = teams.where('name', '=', filter.team);
+      apps = apps.where('team', '=', filter.team);
+    }
+    const [teamRows, appRows] = await Promise.all([teams.execute(), apps.execute()]);
+    return {
+      teams: teamRows.map((row) => ({ name: row.name, budget: row.budget === null ? undefined : (JSON.parse(row.budget) as TeamSpec['budget']) })),
+      apps: appRows.map((row) => ({ name: row.name, team: row.team, budget: (JSON.parse(row.spec) as AppSpec).budget })),
+    };
+  }
+
   async listApps(): Promise<AppSpec[]> {
     const rows = await this.store.db.selectFrom('apps').selectAll().orderBy('name').execute();
     return rows.map((r) => JSON.parse(r.spec) as AppSpec);
