@@ -92,6 +92,13 @@ describe('errors of the unified API', () => {
     ['top_logprobs that is not an integer', { model: 'mini', messages: HELLO, logprobs: true, top_logprobs: 2.5 }, 'top_logprobs'],
     ['top_logprobs without logprobs: true', { model: 'mini', messages: HELLO, logprobs: false, top_logprobs: 3 }, 'top_logprobs'],
     ['a stop list holding something other than text', { model: 'smart', messages: HELLO, stop: ['END', 7] }, 'stop'],
+    ['a tool choice of a word OpenAI does not define, to Anthropic', { model: 'smart', messages: HELLO, tools: [{ type: 'function', function: { name: 'f' } }], tool_choice: 'sometimes' }, 'tool_choice'],
+    ['a tool choice of Anthropic\'s word "any", to Gemini', { model: 'fast', messages: HELLO, tools: [{ type: 'function', function: { name: 'f' } }], tool_choice: 'any' }, 'tool_choice'],
+    ['a tool choice that is a number', { model: 'mini', messages: HELLO, tools: [{ type: 'function', function: { name: 'f' } }], tool_choice: 42 }, 'tool_choice'],
+    ['a function tool choice that names no function', { model: 'smart', messages: HELLO, tools: [{ type: 'function', function: { name: 'f' } }], tool_choice: { type: 'function' } }, 'tool_choice.function'],
+    ['a function tool without its function', { model: 'smart', messages: HELLO, tools: [{ type: 'function' }] }, 'tools[0].function'],
+    ['a tool that is not an object', { model: 'fast', messages: HELLO, tools: ['get_weather'] }, 'tools[0]'],
+    ['a function tool without a name', { model: 'mini', messages: HELLO, tools: [{ type: 'function', function: { parameters: { type: 'object' } } }] }, 'tools[0].function.name'],
   ])('refuses a request with %s with 400 in OpenAI\'s shape, naming the parameter', async (_what, body, param) => {
     const calls = emulators.openai.requests().length;
     const result = await gateway.chat<OpenAIErrorBody>(apiKey, body);

@@ -16,6 +16,7 @@ import { isJsonObject } from './json-object.js';
 import { offersFunctions, toFunctionCallChunk, toFunctionCallCompletion, toToolForms } from './legacy-functions.js';
 import { oneToolCallAsked, oneToolCallPerChoice, withOneToolCall } from './one-tool-call.js';
 import { takeCacheControl } from './openai-cache-control.js';
+import { validateFunctionTool, validateToolChoice } from './tools-validation.js';
 import { headerText } from './header-text.js';
 import { AiError, invalidParam as invalid, sendAiError } from './openai-error.js';
 import { withoutOperatorIds } from './operator-ids.js';
@@ -209,9 +210,11 @@ function validateChat(body: Record<string, unknown>): ChatRequest {
   refuseToolNameCollisions(body.tools, 'tools');
   if (body.tools) body.tools.forEach((tool: unknown, i: number) => {
     if (isJsonObject(tool) && tool.type === 'custom') validateCustomTool(tool, `tools[${i}]`);
+    else validateFunctionTool(tool, `tools[${i}]`);
     if (isJsonObject(tool) && tool.cache_control !== undefined && takeCacheControl(tool, `tools[${i}]`)) marked = true;
   });
   if (isAllowedToolsChoice(body.tool_choice)) validateAllowedTools(body.tool_choice, body.tools);
+  else validateToolChoice(body.tool_choice);
   if (body.response_format !== undefined) validateResponseFormat(body.response_format);
   // OpenAI's values, or one an OpenAI-compatible host defines (OpenRouter's max): the adapters that map it refuse others.
   if (body.reasoning_effort !== undefined && (typeof body.reasoning_effort !== 'string' || body.reasoning_effort === '')) throw invalid('reasoning_effort', `'reasoning_effort' must be one of ${REASONING_EFFORTS.join(', ')}, or another value the provider defines`);

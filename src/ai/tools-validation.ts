@@ -1,0 +1,37 @@
+import { isJsonObject } from './json-object.js';
+import { invalidParam as invalid } from './openai-error.js';
+
+/** The three tool choices OpenAI names by a word (https://platform.openai.com/docs/api-reference/chat/create#chat-create-tool_choice). */
+const TOOL_CHOICE_WORDS: readonly unknown[] = ['none', 'auto', 'required'];
+
+/**
+ * `tool_choice` as OpenAI takes it: `"none"`, `"auto"`, `"required"`, or an object naming a tool, `{type:
+ * "function", function: {name}}` or `{type: "custom", custom: {name}}` (an `allowed_tools` choice is checked by
+ * validateAllowedTools; a choice of another type, a host's own, is left to the provider). Checked here for every
+ * provider: the adapters read the function's name from any choice that is not one of the words, which made an
+ * unknown word a TypeError on some (a 500 for the caller's mistake) and nothing at all on others.
+ */
+export function validateToolChoice(choice: unknown): void {
+  if (choice === undefined || TOOL_CHOICE_WORDS.includes(choice)) return;
+  if (!isJsonObject(choice)) throw invalid('tool_choice', `'tool_choice' must be "none", "auto", "required" or an object naming a tool, {"type": "function", "function": {"name": …}}; got ${JSON.stringify(choice)?.slice(0, 40)}`);
+  // A type-less choice is read as a function's, as a type-less tool is.
+  if (choice.type === undefined || choice.type === 'function') {
+    const fn = choice.function;
+    if (!isJsonObject(fn) || typeof fn.name !== 'string' || fn.name === '') throw invalid('tool_choice.function', "'tool_choice.function' must name the function to call: {\"type\": \"function\", \"function\": {\"name\": …}}");
+  }
+  if (choice.type === 'custom' && !(isJsonObject(choice.custom) && typeof choice.custom.name === 'string' && choice.custom.name !== '')) {
+    throw invalid('tool_choice.custom', "'tool_choice.custom' must name the custom tool to call: {\"type\": \"custom\", \"custom\": {\"name\": …}}");
+  }
+}
+
+/**
+ * A function tool as OpenAI declares it, `{type: "function", function: {name, description?, parameters?}}` (a
+ * type-less tool is read as one): an object whose `function` names it. Checked here for every provider, rather than
+ * reaching an adapter that takes a function without `function` for a tool of some other kind.
+ */
+export function validateFunctionTool(tool: unknown, at: string): void {
+  if (!isJsonObject(tool)) throw invalid(at, `'${at}' must be a tool: {"type": "function", "function": {"name": …}} or {"type": "custom", "custom": {"name": …}}`);
+  if (tool.type !== undefined && tool.type !== 'function') return;
+  if (!isJsonObject(tool.function)) throw invalid(`${at}.function`, `'${at}.function' is required for a function tool: {"name", "description"?, "parameters"?}`);
+  if (typeof tool.function.name !== 'string' || tool.function.name === '') throw invalid(`${at}.function.name`, `'${at}.function.name' must be the function's name`);
+}
