@@ -144,6 +144,12 @@ describe('errors of the unified API', () => {
     expect(emulators.openai.requests().at(-1)!.body).toMatchObject({ logprobs: true, top_logprobs: 2 });
   });
 
+  it.each(['mini', 'smart', 'fast'])('refuses max_tokens beside max_completion_tokens as OpenAI does, to %s, rather than each provider keeping one', async (model) => {
+    const result = await gateway.chat<OpenAIErrorBody>(apiKey, { model, messages: HELLO, max_tokens: 5, max_completion_tokens: 50 });
+    expect(result.status).toBe(400);
+    expect(result.body.error).toEqual({ type: 'invalid_request_error', code: 'invalid_parameter_combination', param: 'max_tokens', message: "Setting 'max_tokens' and 'max_completion_tokens' at the same time is not supported." });
+  });
+
   it('takes null for an optional parameter as not given, as OpenAI does', async () => {
     const result = await gateway.chat(apiKey, { model: 'mini', messages: HELLO, temperature: null, max_tokens: null, max_completion_tokens: null, n: null, stream: null, stop: null, tools: null });
     expect(result.status).toBe(200);

@@ -200,6 +200,8 @@ function validateChat(body: Record<string, unknown>): ChatRequest {
   for (const name of ['max_tokens', 'max_completion_tokens', 'n'] as const) {
     if (body[name] !== undefined && (!Number.isInteger(body[name]) || Number(body[name]) < 1)) throw invalid(name, `'${name}' must be a positive integer`);
   }
+  // OpenAI's own refusal, word for word: given both, each adapter would pick one, and not the same one.
+  if (body.max_tokens !== undefined && body.max_completion_tokens !== undefined) throw new AiError(400, 'invalid_request_error', 'invalid_parameter_combination', "Setting 'max_tokens' and 'max_completion_tokens' at the same time is not supported.", 'max_tokens');
   if (body.temperature !== undefined && (typeof body.temperature !== 'number' || body.temperature < 0 || body.temperature > 2)) throw invalid('temperature', "'temperature' must be a number from 0 to 2");
   if (body.logprobs !== undefined && typeof body.logprobs !== 'boolean') throw invalid('logprobs', "'logprobs' must be a boolean");
   if (body.top_logprobs !== undefined && (!Number.isInteger(body.top_logprobs) || Number(body.top_logprobs) < 0 || Number(body.top_logprobs) > 20)) throw invalid('top_logprobs', "'top_logprobs' must be an integer from 0 to 20");
