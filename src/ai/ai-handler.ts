@@ -203,6 +203,13 @@ function validateChat(body: Record<string, unknown>): ChatRequest {
   // OpenAI's own refusal, word for word: given both, each adapter would pick one, and not the same one.
   if (body.max_tokens !== undefined && body.max_completion_tokens !== undefined) throw new AiError(400, 'invalid_request_error', 'invalid_parameter_combination', "Setting 'max_tokens' and 'max_completion_tokens' at the same time is not supported.", 'max_tokens');
   if (body.temperature !== undefined && (typeof body.temperature !== 'number' || body.temperature < 0 || body.temperature > 2)) throw invalid('temperature', "'temperature' must be a number from 0 to 2");
+  // OpenAI's ranges (https://platform.openai.com/docs/api-reference/chat/create): adapters map them onto their providers' own.
+  if (body.top_p !== undefined && (typeof body.top_p !== 'number' || body.top_p < 0 || body.top_p > 1)) throw invalid('top_p', "'top_p' must be a number from 0 to 1");
+  for (const name of ['frequency_penalty', 'presence_penalty'] as const) {
+    const penalty = body[name];
+    if (penalty !== undefined && (typeof penalty !== 'number' || penalty < -2 || penalty > 2)) throw invalid(name, `'${name}' must be a number from -2 to 2`);
+  }
+  if (body.seed !== undefined && !Number.isInteger(body.seed)) throw invalid('seed', "'seed' must be an integer");
   if (body.logprobs !== undefined && typeof body.logprobs !== 'boolean') throw invalid('logprobs', "'logprobs' must be a boolean");
   if (body.top_logprobs !== undefined && (!Number.isInteger(body.top_logprobs) || Number(body.top_logprobs) < 0 || Number(body.top_logprobs) > 20)) throw invalid('top_logprobs', "'top_logprobs' must be an integer from 0 to 20");
   if (Number(body.top_logprobs ?? 0) > 0 && body.logprobs !== true) throw invalid('top_logprobs', "'top_logprobs' needs 'logprobs': true");

@@ -31,8 +31,9 @@ export function toCohereChat(request: ChatRequest, ctx: CallContext): Record<str
   const maxTokens = request.max_completion_tokens ?? request.max_tokens;
   if (maxTokens !== undefined) body.max_tokens = maxTokens;
   if (request.temperature !== undefined) body.temperature = request.temperature;
-  // Cohere takes p from 0.01 to 0.99 and penalties from 0 to 1 (OpenAI: top_p up to 1, penalties from -2 to 2):
-  // the nearest allowed value, so that OpenAI's common top_p of 1 does not fail the call.
+  // Cohere takes p from 0.01 to 0.99 and penalties from 0 to 1 (https://docs.cohere.com/reference/chat); OpenAI top_p
+  // from 0 to 1 and penalties from -2 to 2, which validateChat holds values to: each OpenAI value as Cohere's nearest,
+  // so that OpenAI's common top_p of 1 does not fail the call (a negative penalty, which Cohere lacks, as none).
   if (request.top_p !== undefined) body.p = Math.min(0.99, Math.max(0.01, request.top_p));
   // Cohere's k goes up to 500; a larger k is as good as unlimited, and the nearest value keeps a fallback from failing.
   if (request.top_k !== undefined && request.top_k > 0) body.k = Math.min(500, request.top_k);
