@@ -26,6 +26,16 @@ describe('content parts a provider has no counterpart for', () => {
     expect((error as ProviderCallError).failure.message).toContain('messages[0].content[1] is a "input_audio" part');
   });
 
+  it.each(['anthropic', 'gemini', 'bedrock', 'cohere', 'ollama'])("%s names the part's path as the error's param", (type) => {
+    let error: unknown;
+    try {
+      PROVIDER_ADAPTERS.get(type)!.chatCall(request, ctx(type));
+    } catch (thrown) {
+      error = thrown;
+    }
+    expect((error as ProviderCallError).failure.param).toBe('messages[0].content[1]');
+  });
+
   it.each(['openai', 'openai-compatible', 'mistral'])('%s passes them on as they are', (type) => {
     const call = PROVIDER_ADAPTERS.get(type)!.chatCall(request, ctx(type));
     expect(JSON.parse(String(call.body)).messages[0].content[1]).toEqual(AUDIO);

@@ -4,10 +4,11 @@ import { ProviderCallError } from '../provider-call.js';
 /**
  * An image part's URL, for a provider whose API takes text and images only. Any other part OpenAI's API has
  * (`input_audio`, `file`…), which OpenAI-format providers take as they are, is one this provider has no
- * counterpart for: 400 `unsupported_parameter`, naming the part, rather than a part dropped or a failure.
+ * counterpart for: 400 `unsupported_parameter`, naming the part (its path, `where`, as the error's `param` too),
+ * rather than a part dropped or a failure.
  */
 export function imageUrlOf(part: ContentPart, where: string, provider: string): string {
   if (part.type === 'image_url') return part.image_url.url;
   const type = (part as { type: string }).type;
-  throw new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'unsupported_parameter', message: `${where} is a "${type}" part, which ${provider} does not take: send text and image_url parts`, retryable: false });
+  throw new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'unsupported_parameter', message: `${where} is a "${type}" part, which ${provider} does not take: send text and image_url parts`, param: where, retryable: false });
 }
