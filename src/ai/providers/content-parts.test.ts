@@ -41,3 +41,12 @@ describe('content parts a provider has no counterpart for', () => {
     expect(JSON.parse(String(call.body)).messages[0].content[1]).toEqual(AUDIO);
   });
 });
+
+describe('text parts of one message', () => {
+  const twoParts = { model: 'm', messages: [{ role: 'system', content: [{ type: 'text', text: 'Answer briefly.' }, { type: 'text', text: 'Answer in French.' }] }, { role: 'user', content: 'Hi' }] } as unknown as ChatRequest;
+
+  it.each(['anthropic', 'gemini', 'bedrock', 'cohere', 'ollama'])('%s gets them one to a line, not run together', (type) => {
+    const body = String(PROVIDER_ADAPTERS.get(type)!.chatCall(twoParts, ctx(type)).body);
+    expect(body).toContain(JSON.stringify('Answer briefly.\nAnswer in French.'));
+  });
+});

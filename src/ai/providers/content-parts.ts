@@ -1,4 +1,4 @@
-import type { ContentPart } from '../chat-types.js';
+import type { ChatMessage, ContentPart } from '../chat-types.js';
 import { ProviderCallError } from '../provider-call.js';
 
 /**
@@ -11,4 +11,14 @@ export function imageUrlOf(part: ContentPart, where: string, provider: string): 
   if (part.type === 'image_url') return part.image_url.url;
   const type = (part as { type: string }).type;
   throw new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'unsupported_parameter', message: `${where} is a "${type}" part, which ${provider} does not take: send text and image_url parts`, param: where, retryable: false });
+}
+
+/**
+ * A message's text, for a provider that takes one text where OpenAI's API takes parts: its text parts one to a line,
+ * as the Anthropic and Gemini adapters always joined them, so that "Hello" and "world" do not become "Helloworld".
+ */
+export function textOf(content: ChatMessage['content']): string {
+  if (content === null) return '';
+  if (typeof content === 'string') return content;
+  return content.flatMap((part) => (part.type === 'text' ? [part.text] : [])).join('\n');
 }

@@ -1,7 +1,7 @@
 import { ANTHROPIC_BLOCKS, CACHE_CONTROL, OUTPUT_CONFIG, REASONING_EFFORTS, THINKING, isReasoningEffort, type CacheControl, type ChatMessage, type ChatRequest, type ContentPart, type ReasoningEffort, type ToolChoice } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
 import type { CatalogModel } from '../../catalog/index.js';
-import { imageUrlOf } from '../content-parts.js';
+import { imageUrlOf, textOf } from '../content-parts.js';
 import { thinksOnlyAdaptively } from './adaptive-only.js';
 import { JSON_OBJECT_INSTRUCTION, jsonResponseTool } from './response-format.js';
 import type { AnthropicCacheControl, AnthropicContentBlock, AnthropicImageBlock, AnthropicMessage, AnthropicMessagesRequest, AnthropicTextBlock, AnthropicToolChoice } from './wire-types.js';
@@ -42,12 +42,6 @@ export function effortForBudget(budget: number): PortableEffort {
 /** A 400 for the request, naming the parameter (OpenAI's `param`) it is about. */
 function invalid(code: string, message: string, param: string): ProviderCallError {
   return new ProviderCallError({ status: 400, type: 'invalid_request_error', code, message, param, retryable: false });
-}
-
-function textOf(content: ChatMessage['content']): string {
-  if (content === null) return '';
-  if (typeof content === 'string') return content;
-  return content.flatMap((part) => (part.type === 'text' ? [part.text] : [])).join('\n');
 }
 
 /** An Anthropic-format client's cache breakpoint on what it marked, sent as it came (see CACHE_CONTROL). */

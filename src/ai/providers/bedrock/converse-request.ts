@@ -2,7 +2,7 @@ import type { CatalogModel } from '../../catalog/index.js';
 import { ANTHROPIC_BLOCKS, CACHE_CONTROL, type CacheControl, type ChatMessage, type ChatRequest, type ContentPart, type ResponseFormat } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
 import { claudeStopSequences } from '../anthropic/index.js';
-import { imageUrlOf } from '../content-parts.js';
+import { imageUrlOf, textOf } from '../content-parts.js';
 import { claudeThinkingFields, converseBlocksOfTurn, isClaudeModel, otherModelThinkingFields } from './converse-thinking.js';
 import { refuseLogprobs } from '../no-logprobs.js';
 
@@ -228,12 +228,6 @@ function toolInput(args: string, name: string): Record<string, unknown> {
     // reported below
   }
   throw new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'invalid_tool_arguments', message: `the arguments of the call to tool "${name}" are not a JSON object`, param: 'messages', retryable: false });
-}
-
-function textOf(content: ChatMessage['content']): string {
-  if (content === null) return '';
-  if (typeof content === 'string') return content;
-  return content.map((part) => (part.type === 'text' ? part.text : '')).join('');
 }
 
 function unsupported(param: string, message: string): ProviderCallError {

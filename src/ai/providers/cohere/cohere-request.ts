@@ -1,6 +1,6 @@
 import type { ChatMessage, ChatRequest } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
-import { imageUrlOf } from '../content-parts.js';
+import { imageUrlOf, textOf } from '../content-parts.js';
 import type { CallContext } from '../provider.js';
 import { refuseLogprobs } from '../no-logprobs.js';
 
@@ -62,12 +62,6 @@ function toCohereMessage(message: ChatMessage, i: number): Record<string, unknow
     case 'tool':
       return { role: 'tool', tool_call_id: message.tool_call_id ?? '', content: textOf(message.content) };
   }
-}
-
-function textOf(content: ChatMessage['content']): string {
-  if (content === null) return '';
-  if (typeof content === 'string') return content;
-  return content.map((part) => (part.type === 'text' ? part.text : '')).join('');
 }
 
 function unsupported(param: string, message: string): ProviderCallError {

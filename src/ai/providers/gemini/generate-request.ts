@@ -2,7 +2,7 @@ import { REASONING_EFFORTS, isReasoningEffort, type ChatMessage, type ChatReques
 import type { CatalogModel } from '../../catalog/index.js';
 import { ProviderCallError } from '../../provider-call.js';
 import { thinkingAsked, type ThinkingAsked } from '../client-thinking.js';
-import { imageUrlOf } from '../content-parts.js';
+import { imageUrlOf, textOf } from '../content-parts.js';
 import { hasProperties, toGeminiSchema } from './gemini-schema.js';
 import type { GeminiContent, GeminiGenerateRequest, GeminiGenerationConfig, GeminiPart, GeminiThinkingConfig } from './wire-types.js';
 import { logprobsConfig } from './logprobs.js';
@@ -22,12 +22,6 @@ const IMAGE_TYPES: Record<string, string> = { png: 'image/png', jpg: 'image/jpeg
 /** A 400 for the request, naming the parameter (OpenAI's `param`) it is about. */
 function invalid(code: string, message: string, param: string): ProviderCallError {
   return new ProviderCallError({ status: 400, type: 'invalid_request_error', code, message, param, retryable: false });
-}
-
-function textOf(content: ChatMessage['content']): string {
-  if (content === null) return '';
-  if (typeof content === 'string') return content;
-  return content.flatMap((part) => (part.type === 'text' ? [part.text] : [])).join('\n');
 }
 
 /** `data:` URLs travel inline, http(s) URLs as file data with the type their extension names (https://ai.google.dev/gemini-api/docs/image-understanding). */

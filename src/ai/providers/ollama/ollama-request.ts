@@ -1,6 +1,6 @@
 import type { ChatMessage, ChatRequest, EmbeddingsRequest } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
-import { imageUrlOf } from '../content-parts.js';
+import { imageUrlOf, textOf } from '../content-parts.js';
 import type { CallContext } from '../provider.js';
 import { refuseLogprobs } from '../no-logprobs.js';
 
@@ -42,7 +42,7 @@ export function toOllamaChat(request: ChatRequest, ctx: CallContext): Record<str
 function toOllamaMessage(message: ChatMessage, i: number, toolNames: Map<string, string>): Record<string, unknown> {
   const role = message.role === 'developer' ? 'system' : message.role;
   const content = message.content;
-  const text = content === null ? '' : typeof content === 'string' ? content : content.map((part) => (part.type === 'text' ? part.text : '')).join('');
+  const text = textOf(content);
   const out: Record<string, unknown> = { role, content: text };
   const images = Array.isArray(content) ? content.flatMap((part, j) => (part.type === 'text' ? [] : [imageBytes(imageUrlOf(part, `messages[${i}].content[${j}]`, 'Ollama'))])) : [];
   if (images.length > 0) out.images = images;
