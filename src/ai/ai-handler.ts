@@ -156,6 +156,7 @@ function validateMessage(m: unknown, i: number): boolean {
       if (!isJsonObject(part) || typeof part.type !== 'string') throw invalid(`${at}.content[${j}].type`, `${at}.content[${j}] must be an object with a type`);
       if (part.type === 'text' && typeof part.text !== 'string') throw invalid(`${at}.content[${j}].text`, `${at}.content[${j}].text must be a string`);
       if (part.type === 'image_url' && !(isJsonObject(part.image_url) && typeof part.image_url.url === 'string')) throw invalid(`${at}.content[${j}].image_url.url`, `${at}.content[${j}].image_url must have a url`);
+      if (part.type === 'refusal' && typeof part.refusal !== 'string') throw invalid(`${at}.content[${j}].refusal`, `${at}.content[${j}].refusal must be a string`);
       if (part.cache_control !== undefined && takeCacheControl(part, `${at}.content[${j}]`)) marked = true;
     });
   }

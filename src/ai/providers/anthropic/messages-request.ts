@@ -6,6 +6,7 @@ import { thinksOnlyAdaptively } from './adaptive-only.js';
 import { JSON_OBJECT_INSTRUCTION, jsonResponseTool } from './response-format.js';
 import type { AnthropicCacheControl, AnthropicContentBlock, AnthropicImageBlock, AnthropicMessage, AnthropicMessagesRequest, AnthropicTextBlock, AnthropicToolChoice } from './wire-types.js';
 import { refuseLogprobs } from '../no-logprobs.js';
+import { refusalsAsText } from '../refusal-as-text.js';
 
 /**
  * Anthropic requires `max_tokens`; OpenAI does not, and a client that names none is bounded by the model alone: the
@@ -165,8 +166,9 @@ function toolUseTurnWithoutThinking(messages: ChatMessage[]): ChatMessage | unde
  * breakpoints (CACHE_CONTROL) go where it set them, a message's on its last block; with one on a system block,
  * `system` is sent as blocks.
  */
-export function toAnthropicRequest(request: ChatRequest, model: string, stream: boolean, catalogModel?: CatalogModel): AnthropicMessagesRequest {
-  refuseLogprobs(request, 'Anthropic');
+export function toAnthropicRequest(asked: ChatRequest, model: string, stream: boolean, catalogModel?: CatalogModel): AnthropicMessagesRequest {
+  refuseLogprobs(asked, 'Anthropic');
+  const request = refusalsAsText(asked);
   if (request.n !== undefined && request.n !== 1) throw invalid('unsupported_parameter', '"n" must be 1: Anthropic answers with one choice', 'n');
   const system: AnthropicTextBlock[] = [];
   const turns: AnthropicMessage[] = [];

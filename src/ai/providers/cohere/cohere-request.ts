@@ -3,6 +3,7 @@ import { ProviderCallError } from '../../provider-call.js';
 import { imageUrlOf, textOf } from '../content-parts.js';
 import type { CallContext } from '../provider.js';
 import { refuseLogprobs } from '../no-logprobs.js';
+import { refusalsAsText } from '../refusal-as-text.js';
 
 /**
  * OpenAI's chat request as a Cohere v2 Chat request (https://docs.cohere.com/reference/chat). The messages keep
@@ -10,8 +11,9 @@ import { refuseLogprobs } from '../no-logprobs.js';
  * Cohere writes such turns. Cohere's tool choice is REQUIRED or NONE only, so a named function is forced by
  * offering that tool alone with REQUIRED.
  */
-export function toCohereChat(request: ChatRequest, ctx: CallContext): Record<string, unknown> {
-  refuseLogprobs(request, 'Cohere');
+export function toCohereChat(asked: ChatRequest, ctx: CallContext): Record<string, unknown> {
+  refuseLogprobs(asked, 'Cohere');
+  const request = refusalsAsText(asked);
   if ((request.n ?? 1) > 1) throw unsupported('n', 'Cohere returns a single choice');
   const body: Record<string, unknown> = { model: ctx.model, messages: request.messages.map((message, i) => toCohereMessage(message, i)), stream: ctx.stream };
 

@@ -3,6 +3,7 @@ import type { CatalogModel } from '../../catalog/index.js';
 import { ProviderCallError } from '../../provider-call.js';
 import { thinkingAsked, type ThinkingAsked } from '../client-thinking.js';
 import { imageUrlOf, textOf } from '../content-parts.js';
+import { refusalsAsText } from '../refusal-as-text.js';
 import { hasProperties, toGeminiSchema } from './gemini-schema.js';
 import type { GeminiContent, GeminiGenerateRequest, GeminiGenerationConfig, GeminiPart, GeminiThinkingConfig } from './wire-types.js';
 import { logprobsConfig } from './logprobs.js';
@@ -216,7 +217,8 @@ function generationConfigFor(request: ChatRequest, model: string, catalogModel: 
  * settings `generationConfig`, `reasoning_effort` (or an Anthropic-format client's thinking) its `thinkingConfig`
  * for `model` (the provider's id). `withoutSignatures` sends the stand-in for every call's thought signature.
  */
-export function toGeminiRequest(request: ChatRequest, model = '', catalogModel?: CatalogModel, withoutSignatures = false): GeminiGenerateRequest {
+export function toGeminiRequest(asked: ChatRequest, model = '', catalogModel?: CatalogModel, withoutSignatures = false): GeminiGenerateRequest {
+  const request = refusalsAsText(asked);
   const system: string[] = [];
   const contents: GeminiContent[] = [];
   request.messages.forEach((message, i) => {

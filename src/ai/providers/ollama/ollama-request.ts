@@ -3,6 +3,7 @@ import { ProviderCallError } from '../../provider-call.js';
 import { imageUrlOf, textOf } from '../content-parts.js';
 import type { CallContext } from '../provider.js';
 import { refuseLogprobs } from '../no-logprobs.js';
+import { refusalsAsText } from '../refusal-as-text.js';
 
 /**
  * OpenAI's chat request as Ollama's native /api/chat (https://github.com/ollama/ollama/blob/main/docs/api.md): images
@@ -11,8 +12,9 @@ import { refuseLogprobs } from '../no-logprobs.js';
  * unless told not to, so `stream` is always sent. It has no tool choice: `none` leaves the tools out, and any other
  * choice is left to the model.
  */
-export function toOllamaChat(request: ChatRequest, ctx: CallContext): Record<string, unknown> {
-  refuseLogprobs(request, 'Ollama');
+export function toOllamaChat(asked: ChatRequest, ctx: CallContext): Record<string, unknown> {
+  refuseLogprobs(asked, 'Ollama');
+  const request = refusalsAsText(asked);
   if ((request.n ?? 1) > 1) throw invalid('unsupported_parameter', 'n: Ollama returns a single choice', 'n');
   const toolNames = new Map<string, string>();
   for (const message of request.messages) for (const call of message.tool_calls ?? []) toolNames.set(call.id, call.function.name);
