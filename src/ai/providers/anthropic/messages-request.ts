@@ -7,6 +7,7 @@ import { JSON_OBJECT_INSTRUCTION, jsonResponseTool } from './response-format.js'
 import type { AnthropicCacheControl, AnthropicContentBlock, AnthropicImageBlock, AnthropicMessage, AnthropicMessagesRequest, AnthropicTextBlock, AnthropicToolChoice } from './wire-types.js';
 import { refuseLogprobs } from '../no-logprobs.js';
 import { refusalsAsText } from '../refusal-as-text.js';
+import { refuseOpenAIOnlyMembers } from '../no-openai-only-members.js';
 
 /**
  * Anthropic requires `max_tokens`; OpenAI does not, and a client that names none is bounded by the model alone: the
@@ -168,6 +169,7 @@ function toolUseTurnWithoutThinking(messages: ChatMessage[]): ChatMessage | unde
  */
 export function toAnthropicRequest(asked: ChatRequest, model: string, stream: boolean, catalogModel?: CatalogModel): AnthropicMessagesRequest {
   refuseLogprobs(asked, 'Anthropic');
+  refuseOpenAIOnlyMembers(asked, 'Anthropic');
   const request = refusalsAsText(asked);
   if (request.n !== undefined && request.n !== 1) throw invalid('unsupported_parameter', '"n" must be 1: Anthropic answers with one choice', 'n');
   const system: AnthropicTextBlock[] = [];

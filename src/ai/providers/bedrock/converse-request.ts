@@ -6,6 +6,7 @@ import { imageUrlOf, textOf } from '../content-parts.js';
 import { claudeThinkingFields, converseBlocksOfTurn, isClaudeModel, otherModelThinkingFields } from './converse-thinking.js';
 import { refuseLogprobs } from '../no-logprobs.js';
 import { refusalsAsText } from '../refusal-as-text.js';
+import { refuseOpenAIOnlyMembers } from '../no-openai-only-members.js';
 
 /**
  * OpenAI's chat request as a Bedrock Converse request
@@ -50,6 +51,7 @@ const CACHING_CLAUDE = /(^|[.:/])anthropic\.claude-(?:3-5-haiku|3-7-sonnet|[a-z]
  */
 export function toConverseRequest(asked: ChatRequest, modelId = '', catalogModel?: CatalogModel): Record<string, unknown> {
   refuseLogprobs(asked, 'Bedrock Converse');
+  refuseOpenAIOnlyMembers(asked, 'Bedrock Converse');
   const request = refusalsAsText(asked);
   if ((request.n ?? 1) > 1) throw unsupported('n', 'Bedrock Converse returns a single choice');
   if (request.response_format?.type === 'json_object') throw unsupported('response_format', 'Bedrock Converse has no JSON mode without a schema; use json_schema, or describe the JSON in the prompt');

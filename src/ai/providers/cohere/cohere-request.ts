@@ -4,6 +4,7 @@ import { imageUrlOf, textOf } from '../content-parts.js';
 import type { CallContext } from '../provider.js';
 import { refuseLogprobs } from '../no-logprobs.js';
 import { refusalsAsText } from '../refusal-as-text.js';
+import { refuseOpenAIOnlyMembers } from '../no-openai-only-members.js';
 
 /**
  * OpenAI's chat request as a Cohere v2 Chat request (https://docs.cohere.com/reference/chat). The messages keep
@@ -13,6 +14,7 @@ import { refusalsAsText } from '../refusal-as-text.js';
  */
 export function toCohereChat(asked: ChatRequest, ctx: CallContext): Record<string, unknown> {
   refuseLogprobs(asked, 'Cohere');
+  refuseOpenAIOnlyMembers(asked, 'Cohere');
   const request = refusalsAsText(asked);
   if ((request.n ?? 1) > 1) throw unsupported('n', 'Cohere returns a single choice');
   const body: Record<string, unknown> = { model: ctx.model, messages: request.messages.map((message, i) => toCohereMessage(message, i)), stream: ctx.stream };

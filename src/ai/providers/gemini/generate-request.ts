@@ -4,6 +4,7 @@ import { ProviderCallError } from '../../provider-call.js';
 import { thinkingAsked, type ThinkingAsked } from '../client-thinking.js';
 import { imageUrlOf, textOf } from '../content-parts.js';
 import { refusalsAsText } from '../refusal-as-text.js';
+import { refuseOpenAIOnlyMembers } from '../no-openai-only-members.js';
 import { hasProperties, toGeminiSchema } from './gemini-schema.js';
 import type { GeminiContent, GeminiGenerateRequest, GeminiGenerationConfig, GeminiPart, GeminiThinkingConfig } from './wire-types.js';
 import { logprobsConfig } from './logprobs.js';
@@ -218,6 +219,7 @@ function generationConfigFor(request: ChatRequest, model: string, catalogModel: 
  * for `model` (the provider's id). `withoutSignatures` sends the stand-in for every call's thought signature.
  */
 export function toGeminiRequest(asked: ChatRequest, model = '', catalogModel?: CatalogModel, withoutSignatures = false): GeminiGenerateRequest {
+  refuseOpenAIOnlyMembers(asked, 'Gemini');
   const request = refusalsAsText(asked);
   const system: string[] = [];
   const contents: GeminiContent[] = [];

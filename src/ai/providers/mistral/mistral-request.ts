@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { CallContext } from '../provider.js';
 import { refuseLogprobs } from '../no-logprobs.js';
 import { refusalsAsText } from '../refusal-as-text.js';
+import { refuseOpenAIOnlyMembers } from '../no-openai-only-members.js';
 
 /**
  * Mistral's chat completions (https://docs.mistral.ai/api/#tag/chat) take OpenAI's shape but refuse any member they
@@ -21,6 +22,7 @@ type Json = Record<string, unknown>;
 
 export function adjustForMistral(body: Json, ctx: CallContext): Json {
   refuseLogprobs(body, 'Mistral');
+  refuseOpenAIOnlyMembers(body, 'Mistral');
   const source: Json = { ...refusalsAsText(body), stream: ctx.stream ? true : undefined };
   if (source.max_tokens === undefined && source.max_completion_tokens !== undefined) source.max_tokens = source.max_completion_tokens;
   if (source.random_seed === undefined && source.seed !== undefined) source.random_seed = source.seed;

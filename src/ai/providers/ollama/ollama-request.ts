@@ -4,6 +4,7 @@ import { imageUrlOf, textOf } from '../content-parts.js';
 import type { CallContext } from '../provider.js';
 import { refuseLogprobs } from '../no-logprobs.js';
 import { refusalsAsText } from '../refusal-as-text.js';
+import { refuseOpenAIOnlyMembers } from '../no-openai-only-members.js';
 
 /**
  * OpenAI's chat request as Ollama's native /api/chat (https://github.com/ollama/ollama/blob/main/docs/api.md): images
@@ -14,6 +15,7 @@ import { refusalsAsText } from '../refusal-as-text.js';
  */
 export function toOllamaChat(asked: ChatRequest, ctx: CallContext): Record<string, unknown> {
   refuseLogprobs(asked, 'Ollama');
+  refuseOpenAIOnlyMembers(asked, 'Ollama');
   const request = refusalsAsText(asked);
   if ((request.n ?? 1) > 1) throw invalid('unsupported_parameter', 'n: Ollama returns a single choice', 'n');
   const toolNames = new Map<string, string>();
