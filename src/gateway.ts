@@ -12,6 +12,7 @@ import { SpendTracker } from './ai/spend-tracker.js';
 import { KeyTurns } from './ai/key-turns.js';
 import { TargetCircuits } from './ai/target-circuits.js';
 import { forgetChangedProviders } from './ai/changed-providers.js';
+import { EMPTY_AI } from './ai/ai-snapshot.js';
 import { MAX_CHAIN_RESPONSES, StoredResponses } from './ai/stored-responses.js';
 import { ENCRYPTED_REASONING_PURPOSE, encryptedReasoning } from './ai/responses-ingress/index.js';
 import { UsageRecorder } from './ai/usage-recorder.js';
@@ -269,7 +270,10 @@ class NodeCore {
   }
 
   async firstSnapshot(): Promise<void> {
-    this.#holder = new SnapshotHolder(await this.compile());
+    const snapshot = await this.compile();
+    // Its providers' generations, for the runtime to know them current (changed-providers.ts).
+    forgetChangedProviders(EMPTY_AI, snapshot.ai, this.aiRuntime);
+    this.#holder = new SnapshotHolder(snapshot);
     this.notices.start(this.#holder.current.version);
   }
 

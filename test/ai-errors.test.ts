@@ -100,6 +100,8 @@ describe('errors of the unified API', () => {
     ['a presence_penalty that is text', { model: 'fast', presence_penalty: '1', messages: HELLO }, 'presence_penalty'],
     ['a seed that is text', { model: 'fast', seed: 'abc', messages: HELLO }, 'seed'],
     ['a seed that is not a whole number', { model: 'mini', seed: 4.2, messages: HELLO }, 'seed'],
+    ['a logit bias that is not an object', { model: 'fast', logit_bias: 5, messages: HELLO }, 'logit_bias'],
+    ['a logit bias beyond 100', { model: 'mini', logit_bias: { '1234': 101 }, messages: HELLO }, 'logit_bias'],
     ['a refusal part whose refusal is not text', { model: 'smart', messages: [...HELLO, { role: 'assistant', content: [{ type: 'refusal' }] }, { role: 'user', content: 'Why?' }] }, `messages[${HELLO.length}].content[0].refusal`],
     ['a tool choice of a word OpenAI does not define, to Anthropic', { model: 'smart', messages: HELLO, tools: [{ type: 'function', function: { name: 'f' } }], tool_choice: 'sometimes' }, 'tool_choice'],
     ['a tool choice of Anthropic\'s word "any", to Gemini', { model: 'fast', messages: HELLO, tools: [{ type: 'function', function: { name: 'f' } }], tool_choice: 'any' }, 'tool_choice'],

@@ -1,6 +1,11 @@
+import { rmSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
+import { dirname } from 'node:path';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AiGateway, PROVIDER_SECRETS } from './ai-fixtures.js';
+import { loadSettings } from '../src/config/settings.js';
+import { startGateway, type Gateway } from '../src/gateway.js';
+import { ADMIN_TOKEN, AiGateway, PROVIDER_SECRETS } from './ai-fixtures.js';
 import { startOpenAIEmulator, type OpenAIEmulator } from './emulators/openai.js';
 import { startScriptedProvider, type ScriptedProvider } from './scripted-provider.js';
 
@@ -127,6 +132,30 @@ describe('a provider whose config changes', () => {
       expect(other.requests().length).toBe(1);
     } finally {
       await other.stop();
+    }
+  });
+});
+
+describe('a node started on a store that already holds its providers', () => {
+  it('keeps what calls learn of them from its first snapshot on: a second identical call is a cache hit', async () => {
+    const healthy = await startOpenAIEmulator();
+    const first = await AiGateway.start();
+    const dataDir = first.dataFolder;
+    let node: Gateway | undefined;
+    try {
+      await first.configure({ providers: [{ name: 'p', type: 'openai', baseUrl: healthy.url }], cache: { ttl: '10m' } } as never);
+      await first.addProviderKey('p', PROVIDER_SECRETS.openai);
+      const apiKey = await first.createApp({ name: 'restarted', team: 'changes' });
+      await first.gateway.stop();
+      const settings = loadSettings({ KEYGATE_DATA_DIR: dataDir, KEYGATE_ADMIN_TOKEN: ADMIN_TOKEN, KEYGATE_PROXY_PORT: '0', KEYGATE_ADMIN_PORT: '0', KEYGATE_PROXY_HOST: '127.0.0.1' });
+      node = await startGateway(settings, { logger: pino({ level: 'silent' }), timers: false });
+      const ask = () => fetch(`${node!.proxyUrl}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'p/gpt-4o-mini', messages: [{ role: 'user', content: 'Once more' }] }) });
+      expect((await ask()).status).toBe(200);
+      expect((await ask()).headers.get('x-keygate-cache')).toBe('hit');
+    } finally {
+      await node?.stop();
+      rmSync(dirname(dataDir), { recursive: true, force: true });
+      await healthy.stop();
     }
   });
 });

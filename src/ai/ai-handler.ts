@@ -188,6 +188,9 @@ function withoutNulls(body: Record<string, unknown>): void {
   for (const key in body) if (body[key] === null) delete body[key];
 }
 
+const isLogitBias = (value: unknown): boolean =>
+  isJsonObject(value) && Object.entries(value).every(([token, bias]) => /^\d+$/.test(token) && Number.isInteger(bias) && (bias as number) >= -100 && (bias as number) <= 100);
+
 function validateChat(body: Record<string, unknown>): ChatRequest {
   withoutNulls(body);
   toToolForms(body);
@@ -211,6 +214,8 @@ function validateChat(body: Record<string, unknown>): ChatRequest {
     if (penalty !== undefined && (typeof penalty !== 'number' || penalty < -2 || penalty > 2)) throw invalid(name, `'${name}' must be a number from -2 to 2`);
   }
   if (body.seed !== undefined && !Number.isInteger(body.seed)) throw invalid('seed', "'seed' must be an integer");
+  // Token ids to biases from -100 to 100: anything else would pass every provider but OpenAI's unseen.
+  if (body.logit_bias !== undefined && !isLogitBias(body.logit_bias)) throw invalid('logit_bias', "'logit_bias' must be an object of token ids to integers from -100 to 100");
   if (body.logprobs !== undefined && typeof body.logprobs !== 'boolean') throw invalid('logprobs', "'logprobs' must be a boolean");
   if (body.top_logprobs !== undefined && (!Number.isInteger(body.top_logprobs) || Number(body.top_logprobs) < 0 || Number(body.top_logprobs) > 20)) throw invalid('top_logprobs', "'top_logprobs' must be an integer from 0 to 20");
   if (Number(body.top_logprobs ?? 0) > 0 && body.logprobs !== true) throw invalid('top_logprobs', "'top_logprobs' needs 'logprobs': true");
@@ -1195,7 +1200,7 @@ function attempt<T>(call: AiCall, trace: CallTrace, targets: readonly AiTarget[]
   /** Gives the try back when the call leaves its target without the provider's word on it (a refused key, the gateway's own refusal). */
   const releaseTry = () => {
     if (trying === -1) return;
-    runtime.circuits.release(targets[trying]!);
+    if (learnsFrom(call, targets[trying]!)) runtime.circuits.release(targets[trying]!);
     trying = -1;
   };
   /** The call's end: a try it still holds, the provider's word on it not had, is given back. */
@@ -1238,7 +1243,7 @@ function attempt<T>(call: AiCall, trace: CallTrace, targets: readonly AiTarget[]
         return run(ctx, target, (error, result) => {
           if (!error) {
             // A stream accepted at its head may still fail before it says anything: its caller settles the circuit.
-            if (!settledLater) runtime.circuits.succeeded(target);
+            if (!settledLater && learnsFrom(call, target)) runtime.circuits.succeeded(target);
             trying = -1;
             return done(undefined, { result: result as T, target, redaction: key.redaction });
           }
@@ -1251,7 +1256,7 @@ function attempt<T>(call: AiCall, trace: CallTrace, targets: readonly AiTarget[]
             if (failure.retryable && failure.status >= 500) {
               if (isCurrent(runtime, provider)) runtime.circuits.failed(target, runtime.now(), snapshot.circuitFailures, snapshot.circuitCooldownMs);
               trying = -1;
-            } else if (!failure.retryable || failure.status === 429) {
+            } else if ((!failure.retryable || failure.status === 429) && isCurrent(runtime, provider)) {
               runtime.circuits.succeeded(target);
               trying = -1;
             }
@@ -1334,6 +1339,9 @@ function attemptAsync<T>(call: AiCall, trace: CallTrace, targets: readonly AiTar
   });
 }
 
+/** Whether what the call meets at `target` may be kept: its provider's config is still the current one. */
+const learnsFrom = (call: AiCall, target: AiTarget): boolean => isCurrent(call.runtime, call.snapshot.providers.get(target.provider));
+
 /**
  * How a stream that ended before it said anything leaves its target's circuit: a failure of the provider's (a 5xx,
  * a timeout, a connection that broke) counts against it, as it would have before the head; anything else is an
@@ -1341,10 +1349,12 @@ function attemptAsync<T>(call: AiCall, trace: CallTrace, targets: readonly AiTar
  */
 function settleSilentStream(call: AiCall, target: AiTarget, error: Error | undefined): void {
   const { runtime, snapshot } = call;
+  // A call on a provider's config since changed tells nothing of the current one's circuit (changed-providers.ts).
+  if (!learnsFrom(call, target)) return;
   if (error instanceof CallCancelled || (error instanceof ProviderCallError && error.failure.credentialProblem)) return runtime.circuits.release(target);
   const failed = error instanceof ProviderCallError ? error.failure.retryable && error.failure.status >= 500 : error !== undefined;
-  if (failed && isCurrent(runtime, snapshot.providers.get(target.provider))) runtime.circuits.failed(target, runtime.now(), snapshot.circuitFailures, snapshot.circuitCooldownMs);
-  else if (!failed) runtime.circuits.succeeded(target);
+  if (failed) runtime.circuits.failed(target, runtime.now(), snapshot.circuitFailures, snapshot.circuitCooldownMs);
+  else runtime.circuits.succeeded(target);
 }
 
 /** The text a completion's tokens were spent on: its messages and tool calls' arguments (or input), to count when no usage came. */
@@ -1749,7 +1759,7 @@ async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, f
       chunk(chunk: TranslatedChunk) {
         if (!said && saysSomething(chunk)) {
           said = true;
-          runtime.circuits.succeeded(target);
+          if (learnsFrom(call, target)) runtime.circuits.succeeded(target);
         }
         if (ttft === null && chunk.choices.length > 0) ttft = runtime.now() - started;
         last = chunk;

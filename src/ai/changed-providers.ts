@@ -39,5 +39,6 @@ export function forgetChangedProviders(before: AiSnapshot, after: AiSnapshot, ru
 
 /** Whether what a call learnt of its target's provider may be kept: the provider's config it ran on is still the current one. */
 export function isCurrent(runtime: Pick<AiRuntime, 'generations'>, provider: AiProvider | undefined): boolean {
-  return provider !== undefined && (runtime.generations.get(provider.config.name) ?? 0) === provider.generation;
+  // Every provider served has its generation in the map (the first snapshot's too): one removed since has none.
+  return provider !== undefined && runtime.generations.get(provider.config.name) === provider.generation;
 }

@@ -64,8 +64,8 @@ export async function startPrimary(settings: Settings, options: StartOptions): P
       const worker = cluster.fork();
       let listening = false;
       workers.add(worker);
-      // Changes wait for a starting worker too (it tells the version it serves once it listens): one forked before a
-      // change but compiled after it would otherwise serve the old snapshot once the change had answered.
+      // Changes wait for a starting worker too (it tells the version it serves once it listens): one that compiled
+      // before a change and listens after it would otherwise serve the old snapshot once the change had answered.
       served.served(worker, 0);
       worker.on('message', (message: FromWorker) => {
         if (message.type === 'listening' || message.type === 'served') served.served(worker, message.version);
@@ -120,7 +120,11 @@ export async function startPrimary(settings: Settings, options: StartOptions): P
 
 /** The worker side: serve the proxy port, follow the primary's version notices, stop when told. */
 export async function runWorker(settings: Settings, options: StartOptions): Promise<void> {
-  const send = (message: FromWorker) => process.send?.(message);
+  // Nothing once the primary is gone: a send on a closed channel is an 'error' event no one handles, which would end
+  // the worker in the middle of the drain its disconnect began (a snapshot swapped by the worker's own poll, say).
+  const send = (message: FromWorker) => {
+    if (process.connected) process.send?.(message, undefined, {}, () => undefined);
+  };
   // Listened for from the start: a version the primary commits while this worker compiles is not lost (it would
   // serve the snapshot before it once listening), nor a stop.
   let wanted = 0;

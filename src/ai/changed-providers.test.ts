@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import type { AiRuntime } from './ai-handler.js';
+import { EMPTY_AI, type AiProvider, type AiSnapshot } from './ai-snapshot.js';
+import { forgetChangedProviders, isCurrent } from './changed-providers.js';
+import { ResponseCache } from './response-cache.js';
+import { TargetCircuits } from './target-circuits.js';
+
+const provider = (name: string, baseUrl: string, keyIds: string[] = []): AiProvider =>
+  ({ config: { name, type: 'openai', baseUrl }, catalogKey: 'openai', keys: keyIds.map((id) => ({ id })), generation: 0 }) as unknown as AiProvider;
+const snapshot = (...providers: AiProvider[]): AiSnapshot => ({ ...EMPTY_AI, providers: new Map(providers.map((p) => [p.config.name, p])) });
+const runtime = (): Pick<AiRuntime, 'circuits' | 'setAside' | 'cache' | 'generations'> => ({ circuits: new TargetCircuits(), setAside: new Map(), cache: new ResponseCache(10), generations: new Map() });
+
+describe('the generations of providers across config changes', () => {
+  it('takes a provider of the first snapshot as current, and one removed since as not, though it never changed', () => {
+    const state = runtime();
+    const first = snapshot(provider('p', 'http://a', ['k1']));
+    forgetChangedProviders(EMPTY_AI, first, state);
+    const old = first.providers.get('p');
+    expect(isCurrent(state, old)).toBe(true);
+    forgetChangedProviders(first, snapshot(), state);
+    // A call still under way on it may not set its key aside, nor touch a circuit.
+    expect(isCurrent(state, old)).toBe(false);
+  });
+
+  it('gives a provider added back under its old name a generation of its own, and none of what was kept of it before', () => {
+    const state = runtime();
+    const first = snapshot(provider('p', 'http://a', ['k1']));
+    forgetChangedProviders(EMPTY_AI, first, state);
+    state.setAside.set('k1', Date.now() + 600_000);
+    const removed = snapshot();
+    forgetChangedProviders(first, removed, state);
+    expect(state.setAside.has('k1')).toBe(false);
+    const back = snapshot(provider('p', 'http://a', ['k1']));
+    forgetChangedProviders(removed, back, state);
+    expect(isCurrent(state, back.providers.get('p'))).toBe(true);
+    expect(isCurrent(state, first.providers.get('p'))).toBe(false);
+  });
+
+  it('keeps the generation of a provider whose config did not change', () => {
+    const state = runtime();
+    const first = snapshot(provider('p', 'http://a'), provider('q', 'http://b'));
+    forgetChangedProviders(EMPTY_AI, first, state);
+    const second = snapshot(provider('p', 'http://a'), provider('q', 'http://c'));
+    forgetChangedProviders(first, second, state);
+    expect(isCurrent(state, first.providers.get('p'))).toBe(true);
+    expect(isCurrent(state, first.providers.get('q'))).toBe(false);
+    expect(isCurrent(state, second.providers.get('q'))).toBe(true);
+  });
+});
