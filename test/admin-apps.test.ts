@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/clock.js';
-import { ADMIN_TOKEN, AiGateway } from './ai-fixtures.js';
+import { AiGateway } from './ai-fixtures.js';
 import { STORE_KINDS, createTestDatabase, type TestDatabase } from './databases.js';
 
 /** Teams, apps, their credentials and subscriptions through the admin API, on each store. */
@@ -20,16 +20,7 @@ describe.each(STORE_KINDS)('teams, apps, credentials and subscriptions through t
     await db?.drop();
   });
 
-  /** An admin call whatever it answers: its status and parsed body. */
-  async function send(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
-    const response = await fetch(`${gateway.gateway.adminUrl}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await response.text();
-    return { status: response.status, body: text === '' ? undefined : JSON.parse(text) };
-  }
+  const send = (method: string, path: string, body?: unknown) => gateway.send(method, path, body);
 
   it('answers the credentials of an app that does not exist with 404 not_found, as the app itself', async () => {
     expect(await send('GET', '/apps/nope')).toMatchObject({ status: 404, body: { error: { code: 'not_found' } } });

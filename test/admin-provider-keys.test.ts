@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/clock.js';
-import { ADMIN_TOKEN, AiGateway } from './ai-fixtures.js';
+import { AiGateway } from './ai-fixtures.js';
 import { STORE_KINDS, createTestDatabase, type TestDatabase } from './databases.js';
 
 /** Providers' key pools through the admin API, on each store. */
@@ -19,16 +19,7 @@ describe.each(STORE_KINDS)("providers' key pools through the admin API (%s)", (k
     await db?.drop();
   });
 
-  /** An admin call whatever it answers: its status and parsed body. */
-  async function send(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
-    const response = await fetch(`${gateway.gateway.adminUrl}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await response.text();
-    return { status: response.status, body: text === '' ? undefined : JSON.parse(text) };
-  }
+  const send = (method: string, path: string, body?: unknown) => gateway.send(method, path, body);
 
   it.each(['OpenAI', 'open ai', 'ünï', '-openai'])('refuses a key for "%s", a name no provider can have, with 400 invalid_request', async (name) => {
     const refused = await send('POST', `/ai/providers/${encodeURIComponent(name)}/keys`, { secret: 'sk-misnamed-0123456789' });

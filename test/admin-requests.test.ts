@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, AiGateway } from './ai-fixtures.js';
+import { AiGateway } from './ai-fixtures.js';
 
 /** How the admin API routes and validates a request before any endpoint runs: paths, query strings, their errors. */
 describe('requests to the admin API', () => {
@@ -13,16 +13,7 @@ describe('requests to the admin API', () => {
     await gateway?.stop();
   });
 
-  /** An admin call whatever it answers: its status and parsed body. */
-  async function send(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
-    const response = await fetch(`${gateway.gateway.adminUrl}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await response.text();
-    return { status: response.status, body: text === '' ? undefined : JSON.parse(text) };
-  }
+  const send = (method: string, path: string, body?: unknown) => gateway.send(method, path, body);
 
   it('adds and removes a catalog entry whose id is 200 characters with a "/", CJK characters and emoji', async () => {
     const id = `meta/${'模'.repeat(100)}${'😀'.repeat(50)}${'x'.repeat(45)}`;

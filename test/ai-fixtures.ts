@@ -115,6 +115,17 @@ export class AiGateway {
     return (text === '' ? {} : JSON.parse(text)) as T;
   }
 
+  /** An admin call whatever it answers: its status and parsed body. */
+  async send(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
+    const response = await fetch(`${this.gateway.adminUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    return { status: response.status, body: text === '' ? undefined : JSON.parse(text) };
+  }
+
   /** Replaces the config (PUT /config) with `ai` and the AI route (plus `route` members such as `ai.models`). */
   async configure(ai: AiConfig, route: Record<string, unknown> = {}): Promise<void> {
     await this.admin(200, 'PUT', '/config', { version: 1, routes: [{ ...AI_ROUTE, ...route }], ai });

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { Store } from '../store/index.js';
 import { instantOf } from './ai-usage-routes.js';
-import { MAX_PAGE, DEFAULT_PAGE, cursorOf, idOf, pageSize } from './page-cursor.js';
+import { MAX_PAGE, DEFAULT_PAGE, idOf, pageOf, pageSize } from './page-cursor.js';
 
 export interface AiCallRoutesContext {
   store: Store;
@@ -54,9 +54,9 @@ export function registerAiCallRoutes(server: FastifyInstance, ctx: AiCallRoutesC
     if (q.to !== undefined) query = query.where('at', '<', instantOf(q.to, 'to'));
     if (q.before !== undefined) query = query.where('id', '<', idOf(q.before));
     const rows = await query.execute();
-    const page = rows.slice(0, limit);
+    const page = pageOf(rows, limit);
     return {
-      calls: page.map((r) => ({
+      calls: page.rows.map((r) => ({
         requestId: r.request_id,
         at: new Date(Number(r.at)).toISOString(),
         app: r.app,
@@ -78,7 +78,7 @@ export function registerAiCallRoutes(server: FastifyInstance, ctx: AiCallRoutesC
       // A further page when this one is full and more matched: ids only grow, so a page is never seen twice; and none
       // is missed, since records become visible in the order of their ids (SQLite has one writer; on PostgreSQL each
       // append holds an advisory lock while it inserts, see store.ts).
-      next: rows.length > limit ? cursorOf(Number(page[page.length - 1]!.id)) : null,
+      next: page.next,
     };
   });
 }

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { Store } from '../store/index.js';
 import { instantOf } from './ai-usage-routes.js';
-import { DEFAULT_PAGE, MAX_PAGE, cursorOf, idOf, pageSize } from './page-cursor.js';
+import { DEFAULT_PAGE, MAX_PAGE, idOf, pageOf, pageSize } from './page-cursor.js';
 
 export interface AuditRoutesContext {
   store: Store;
@@ -39,16 +39,16 @@ export function registerAuditRoutes(server: FastifyInstance, ctx: AuditRoutesCon
     if (q.to !== undefined) query = query.where('at', '<', instantOf(q.to, 'to'));
     if (q.before !== undefined) query = query.where('id', '<', idOf(q.before));
     const rows = await query.execute();
-    const page = rows.slice(0, limit);
+    const page = pageOf(rows, limit);
     return {
-      entries: page.map((r) => ({
+      entries: page.rows.map((r) => ({
         at: new Date(Number(r.at)).toISOString(),
         actor: r.actor,
         action: r.action,
         target: r.target,
         detail: r.detail === null ? null : (JSON.parse(r.detail) as Record<string, unknown>),
       })),
-      next: rows.length > limit ? cursorOf(Number(page[page.length - 1]!.id)) : null,
+      next: page.next,
     };
   });
 }

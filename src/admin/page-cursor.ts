@@ -16,6 +16,12 @@ export function idOf(cursor: string): number {
 export const DEFAULT_PAGE = 100;
 export const MAX_PAGE = 1_000;
 
+/** A page of `limit` rows from a query that asked for one more: the rows, and the cursor of the next page if any. */
+export function pageOf<R extends { id: number | string }>(rows: readonly R[], limit: number): { rows: R[]; next: string | null } {
+  const page = rows.slice(0, limit);
+  return { rows: page, next: rows.length > limit ? cursorOf(Number(page[page.length - 1]!.id)) : null };
+}
+
 /** A page's size from its query text (the schema checked its digits). */
 export function pageSize(limit: string | undefined): number {
   const size = limit === undefined ? DEFAULT_PAGE : Number(limit);
