@@ -14,6 +14,7 @@
 //
 // COMPARE_ROUNDS=6, COMPARE_SECONDS=4, COMPARE_WARMUP=1 (s before each measurement), COMPARE_CONNECTIONS=50;
 // COMPARE_RATE=1000 also measures each subject's p99 at that fixed rate after its closed-loop run.
+// COMPARE_THREADS=1 also prints each round's CPU µs per request by thread name (event loop, libuv pool, V8 helpers, workers).
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -34,6 +35,9 @@ const seconds = setting('COMPARE_SECONDS', 4);
 const warmup = setting('COMPARE_WARMUP', 1);
 const connections = setting('COMPARE_CONNECTIONS', 50);
 const rate = setting('COMPARE_RATE', 0);
+const byThread = process.env.COMPARE_THREADS === '1';
+/** Thread names by id, read with the times when COMPARE_THREADS=1. */
+const names = new Map();
 
 const items = (process.env.COMPARE ?? '').split(',').filter(Boolean).map((spec) => {
   const [label, dir, subjectName] = spec.split(':');
@@ -61,7 +65,9 @@ function threadTimes(pid) {
   const times = new Map();
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
-      times.set(tid, Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]));
+      const ns = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+      times.set(tid, ns);
+      if (byThread) names.set(tid, readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim());
     } catch {
       // The thread ended between the listing and the read.
     }
@@ -69,16 +75,25 @@ function threadTimes(pid) {
   return times;
 }
 
-/** CPU µs per request of the event loop and of all other threads between two threadTimes readings. */
+/**
+ * CPU µs per request of the event loop and of all other threads between two threadTimes readings; with
+ * COMPARE_THREADS=1, also per thread name (`perThread`: libuv's pool, V8's helpers, worker threads).
+ */
 function cpuPerRequest(pid, before, after, requests) {
   let main = 0;
   let others = 0;
+  const perThread = {};
   for (const [tid, ns] of after) {
     const spent = ns - (before.get(tid) ?? 0);
     if (tid === String(pid)) main += spent;
     else others += spent;
+    if (byThread && spent > 0) {
+      // Node 20 names every thread "node": the id tells them apart (V8's helpers start first, worker threads last).
+      const name = tid === String(pid) ? '(event loop)' : `${names.get(tid) ?? '?'}#${tid}`;
+      perThread[name] = (perThread[name] ?? 0) + spent / 1000 / requests;
+    }
   }
-  return { mainUs: main / 1000 / requests, othersUs: others / 1000 / requests };
+  return { mainUs: main / 1000 / requests, othersUs: others / 1000 / requests, perThread };
 }
 
 /** The process's resident high-water mark (VmHWM), in bytes. */
@@ -124,6 +139,12 @@ async function run() {
       line.push(`${item.label} ${Math.round(result.rps)} req/s ${result.mainUs.toFixed(1)}+${result.othersUs.toFixed(1)} µs${result.p99Us ? ` p99 ${(result.p99Us / 1000).toFixed(2)} ms` : ''}`);
     }
     console.log(`round ${round + 1}/${rounds}: ${line.join(' · ')}`);
+    if (byThread) {
+      for (const item of order) {
+        const threads = Object.entries(item.runs[round].perThread).sort((a, b) => b[1] - a[1]);
+        console.log(`  ${item.label}: ${threads.map(([name, us]) => `${name} ${us.toFixed(1)}`).join(', ')} µs/req`);
+      }
+    }
   }
   const base = items[0];
   const rows = items.map((item) => {
