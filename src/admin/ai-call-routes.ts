@@ -1,7 +1,8 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import type { Store } from '../store/index.js';
+import type { Kysely } from 'kysely';
+import type { Database, Store } from '../store/index.js';
 import { instantOf } from './ai-usage-routes.js';
 import { MAX_PAGE, DEFAULT_PAGE, idOf, pageOf, pageSize } from './page-cursor.js';
 
@@ -11,6 +12,37 @@ export interface AiCallRoutesContext {
 
 /** Columns a record may leave empty (the model and the route it always has). */
 const NULLABLE: ReadonlySet<string> = new Set(['app', 'team', 'credential', 'provider']);
+
+/** What GET /ai/calls filters by: its query, as the schema has checked it. */
+export interface CallsFilter {
+  app?: string;
+  team?: string;
+  credential?: string;
+  route?: string;
+  provider?: string;
+  model?: string;
+  status?: string;
+  requestId?: string;
+  from?: string;
+  to?: string;
+  before?: string;
+}
+
+/** A page of the call log, newest first: `limit` records and one more, which tells whether a further page exists. */
+export function callsQuery(db: Kysely<Database>, q: CallsFilter, limit: number) {
+  let query = db.selectFrom('ai_usage').selectAll().orderBy('id', 'desc').limit(limit + 1);
+  for (const name of ['app', 'team', 'credential', 'route', 'provider', 'model'] as const) {
+    const value = q[name];
+    // Empty: the records without one (no app on a route without auth; no provider for a cache hit), as /ai/usage.
+    if (value !== undefined) query = value === '' && NULLABLE.has(name) ? query.where(name, 'is', null) : query.where(name, '=', value);
+  }
+  if (q.status !== undefined) query = query.where('status', '=', Number(q.status));
+  if (q.requestId !== undefined) query = query.where('request_id', '=', q.requestId);
+  if (q.from !== undefined) query = query.where('at', '>=', instantOf(q.from, 'from'));
+  if (q.to !== undefined) query = query.where('at', '<', instantOf(q.to, 'to'));
+  if (q.before !== undefined) query = query.where('id', '<', idOf(q.before));
+  return query;
+}
 
 /** The log of AI calls, one record each: what a request id, an app's failures or a key's last calls were. */
 export function registerAiCallRoutes(server: FastifyInstance, ctx: AiCallRoutesContext): void {
@@ -42,18 +74,7 @@ export function registerAiCallRoutes(server: FastifyInstance, ctx: AiCallRoutesC
   }, async (request) => {
     const q = request.query;
     const limit = pageSize(q.limit);
-    let query = ctx.store.db.selectFrom('ai_usage').selectAll().orderBy('id', 'desc').limit(limit + 1);
-    for (const name of ['app', 'team', 'credential', 'route', 'provider', 'model'] as const) {
-      const value = q[name];
-      // Empty: the records without one (no app on a route without auth; no provider for a cache hit), as /ai/usage.
-      if (value !== undefined) query = value === '' && NULLABLE.has(name) ? query.where(name, 'is', null) : query.where(name, '=', value);
-    }
-    if (q.status !== undefined) query = query.where('status', '=', Number(q.status));
-    if (q.requestId !== undefined) query = query.where('request_id', '=', q.requestId);
-    if (q.from !== undefined) query = query.where('at', '>=', instantOf(q.from, 'from'));
-    if (q.to !== undefined) query = query.where('at', '<', instantOf(q.to, 'to'));
-    if (q.before !== undefined) query = query.where('id', '<', idOf(q.before));
-    const rows = await query.execute();
+    const rows = await callsQuery(ctx.store.db, q, limit).execute();
     const page = pageOf(rows, limit);
     return {
       calls: page.rows.map((r) => ({
