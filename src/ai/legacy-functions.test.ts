@@ -15,6 +15,10 @@ describe('deprecated function calling in the tool forms', () => {
     expect(mapped({ functions: [WEATHER] })).toEqual({ tools: [{ type: 'function', function: WEATHER }] });
   });
 
+  it.each([[{ description: 'no name' }], [{ name: '' }], ['get_weather']])('refuses the function %j in the words the client used, naming functions[i].name', (fn) => {
+    expect(() => mapped({ functions: [WEATHER, fn] })).toThrow(expect.objectContaining({ status: 400, param: 'functions[1].name' }));
+  });
+
   it('keeps the parallel_tool_calls a client set', () => {
     expect(mapped({ functions: [WEATHER], parallel_tool_calls: true }).parallel_tool_calls).toBe(true);
   });

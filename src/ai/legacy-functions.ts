@@ -33,7 +33,8 @@ function toolsOf(body: Record<string, unknown>): void {
   if (body.tools !== undefined) throw invalid('functions', "give either 'functions' or 'tools', not both: 'functions' is the deprecated form of 'tools'");
   if (!Array.isArray(functions)) throw invalid('functions', "'functions' must be an array");
   body.tools = functions.map((fn: unknown, i) => {
-    if (!isJsonObject(fn) || typeof fn.name !== 'string') throw invalid(`functions[${i}].name`, `functions[${i}] must be an object with a name`);
+    // Checked here, in the client's words: once a tool, a nameless function would be refused as `tools[i]`, which it did not send.
+    if (!isJsonObject(fn) || typeof fn.name !== 'string' || fn.name === '') throw invalid(`functions[${i}].name`, `functions[${i}] must be an object with a name`);
     return { type: 'function', function: fn };
   });
   delete body.functions;
