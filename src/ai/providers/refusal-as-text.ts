@@ -1,3 +1,4 @@
+import { CACHE_CONTROL } from '../chat-types.js';
 import { isJsonObject } from '../json-object.js';
 
 type Json = Record<string, unknown>;
@@ -10,9 +11,16 @@ function hasRefusal(message: unknown): message is Json {
   return (typeof message.refusal === 'string' && message.refusal !== '') || (Array.isArray(message.content) && message.content.some(isRefusalPart));
 }
 
+/** A refusal part as a text part, with the cache breakpoint the client put on it (takeCacheControl). */
+function textOf(part: Json): Json {
+  const text: Json = { type: 'text', text: String(part.refusal ?? '') };
+  if (CACHE_CONTROL in part) (text as { [CACHE_CONTROL]?: unknown })[CACHE_CONTROL] = (part as { [CACHE_CONTROL]?: unknown })[CACHE_CONTROL];
+  return text;
+}
+
 function withRefusalAsText(message: Json): Json {
   const { refusal, ...rest } = message;
-  let content = Array.isArray(message.content) ? message.content.map((part: unknown) => (isRefusalPart(part) ? { type: 'text', text: String((part as Json).refusal ?? '') } : part)) : message.content;
+  let content = Array.isArray(message.content) ? message.content.map((part: unknown) => (isRefusalPart(part) ? textOf(part as Json) : part)) : message.content;
   if (typeof refusal === 'string' && refusal !== '') {
     if (content === undefined || content === null || content === '') content = refusal;
     else if (typeof content === 'string') content = `${content}\n${refusal}`;
