@@ -3,9 +3,13 @@ import type { Settings } from '../config/settings.js';
 import { startGateway, startProxyWorker, type ProxyWorker, type StartOptions } from '../gateway.js';
 import { ServedVersions } from './served-versions.js';
 
-type ToWorker = { type: 'version'; version: number } | { type: 'stop' };
-/** `listening` and `served` say which snapshot version the worker serves from then on. */
-type FromWorker = { type: 'listening'; url: string; version: number } | { type: 'served'; version: number } | { type: 'failed'; message: string };
+/** `everywhere` answers a worker's `committed` of the same id: every worker serves that version (or the wait ended). */
+type ToWorker = { type: 'version'; version: number } | { type: 'everywhere'; id: number } | { type: 'stop' };
+/**
+ * `listening` and `served` say which snapshot version the worker serves from then on; `committed`, that the worker
+ * itself committed a version (a token it revoked), for the primary to bring every worker to it.
+ */
+type FromWorker = { type: 'listening'; url: string; version: number } | { type: 'served'; version: number } | { type: 'committed'; version: number; id: number } | { type: 'failed'; message: string };
 
 /**
  * How long an admin change waits for the workers to serve it before it answers all the same (a worker that cannot
@@ -37,8 +41,9 @@ export function respawnDelay(failedStarts: number): number {
  * N worker processes share the proxy port (the kernel spreads connections among them) and each serves the same
  * snapshot, compiled from the same store. The primary forwards every version it commits and waits until each
  * worker serving the proxy port serves it, so that an admin change answers only once every worker of the node
- * serves it (a revoked key refused by all); they also poll the store version like any node, which covers other
- * primaries sharing the store.
+ * serves it (a revoked key refused by all). A change a worker commits itself (a token revoked on the proxy port) goes
+ * through the primary the same way before it answers. They also poll the store version like any node, which covers
+ * other primaries sharing the store.
  */
 export async function startPrimary(settings: Settings, options: StartOptions): Promise<RunningCluster> {
   const { logger } = options;
@@ -69,6 +74,13 @@ export async function startPrimary(settings: Settings, options: StartOptions): P
       served.served(worker, 0);
       worker.on('message', (message: FromWorker) => {
         if (message.type === 'listening' || message.type === 'served') served.served(worker, message.version);
+        // A worker's own change (an OAuth revocation) reaches the other workers as the primary's do, not at their next poll.
+        if (message.type === 'committed') {
+          const { id } = message;
+          void servedEverywhere(message.version).then(() => {
+            if (worker.isConnected()) worker.send({ type: 'everywhere', id } satisfies ToWorker);
+          });
+        }
         if (message.type === 'listening') {
           listening = true;
           failedStarts = 0;
@@ -134,8 +146,27 @@ export async function runWorker(settings: Settings, options: StartOptions): Prom
     stopWanted = true;
     if (running) void running.stop().then(() => process.exit(0), () => process.exit(1));
   };
+  // The worker's own commits, waiting for the primary to say every worker serves them.
+  const committing = new Map<number, () => void>();
+  let nextCommit = 1;
+  const committed = (version: number) =>
+    new Promise<void>((resolve) => {
+      if (!process.connected) return resolve();
+      const id = nextCommit++;
+      committing.set(id, resolve);
+      send({ type: 'committed', version, id });
+    });
+  process.on('disconnect', () => {
+    for (const resolve of committing.values()) resolve();
+    committing.clear();
+  });
   process.on('message', (message: ToWorker) => {
     if (message.type === 'stop') return stop();
+    if (message.type === 'everywhere') {
+      committing.get(message.id)?.();
+      committing.delete(message.id);
+      return;
+    }
     wanted = Math.max(wanted, message.version);
     // Said once served (onServed says it of every swap; this, of a version already served): the primary's admin
     // change answers when every worker serves it.
@@ -146,7 +177,7 @@ export async function runWorker(settings: Settings, options: StartOptions): Prom
   process.on('SIGINT', stop);
   process.on('disconnect', stop);
   try {
-    running = await startProxyWorker(settings, { ...options, onServed: (version) => send({ type: 'served', version }) });
+    running = await startProxyWorker(settings, { ...options, onCommit: committed, onServed: (version) => send({ type: 'served', version }) });
     if (running.version() < wanted) await running.notice(wanted);
   } catch (error) {
     send({ type: 'failed', message: (error as Error).message });
