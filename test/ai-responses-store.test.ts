@@ -494,6 +494,32 @@ describe.each(STORE_KINDS)('stored responses on the %s store', (kind) => {
     }
   });
 
+  it('answers 503 store_unavailable with Retry-After when the store fails to read, list, continue or delete a stored response, calling no provider', async () => {
+    const kept = await client.responses.create({ model: 'fast', input: 'Keep this.' });
+    const { db } = gateway.gateway.store;
+    const calls = emulators.gemini.requests().length;
+    warnings.length = 0;
+    await sql`alter table ai_responses rename to ai_responses_away`.execute(db);
+    try {
+      const answers = [
+        await gateway.call<OpenAIErrorBody>('GET', `/v1/responses/${kept.id}`, client.apiKey!),
+        await gateway.call<OpenAIErrorBody>('GET', `/v1/responses/${kept.id}/input_items`, client.apiKey!),
+        await gateway.call<OpenAIErrorBody>('DELETE', `/v1/responses/${kept.id}`, client.apiKey!),
+        await gateway.call<OpenAIErrorBody>('POST', '/v1/responses', client.apiKey!, { model: 'fast', input: 'Go on.', previous_response_id: kept.id }),
+      ];
+      for (const answer of answers) {
+        expect([answer.status, answer.headers.get('retry-after')]).toEqual([503, '1']);
+        expect(answer.body.error).toMatchObject({ type: 'api_error', code: 'store_unavailable', param: null, message: expect.stringContaining('the store did not answer; try again shortly') });
+      }
+    } finally {
+      await sql`alter table ai_responses_away rename to ai_responses`.execute(db);
+    }
+    expect(emulators.gemini.requests().length).toBe(calls);
+    expect(warnings.filter((line) => String(line.msg).includes('stored Responses could not be read'))).toHaveLength(4);
+    expect(warnings.filter((line) => String(line.msg).includes('failed inside the gateway'))).toEqual([]);
+    expect((await client.responses.retrieve(kept.id)).id).toBe(kept.id);
+  });
+
   it('refuses a previous_response_id that is not an id with 400 invalid_value', async () => {
     const raw = await gateway.call<OpenAIErrorBody>('POST', '/v1/responses', client.apiKey!, { model: 'fast', input: 'Hi', previous_response_id: 42 });
     expect(raw.status).toBe(400);

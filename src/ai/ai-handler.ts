@@ -10,7 +10,7 @@ import type { AiSnapshot, AiTarget, SnapshotKey } from './ai-snapshot.js';
 import { resolveModel } from './ai-snapshot.js';
 import { ANTHROPIC_BLOCKS, CACHE_MARKED, CACHE_WRITES, OPENAI_NAME, OUTPUT_CONFIG, REASONING_EFFORTS, STOP_SEQUENCE, THINKING, type ChatCompletion, type ChatRequest, type ClientCompletion, type CustomToolCall, type EmbeddingsRequest, type EmbeddingsResponse, type ToolCall, type Usage } from './chat-types.js';
 import { ChatChunksToMessageEvents, anthropicErrorTypeFor, chatToMessages, failedChoice, hiddenReasoningFor, messagesToChat, toAnthropicError } from './anthropic-ingress/index.js';
-import { ChatChunksToResponseEvents, ENCRYPTED_REASONING_INCLUDE, RESPONSE_INPUT, ResponsesRequestError, chatToResponse, includesEncrypted, includesEncryptedReasoning, outputAsIncluded, responseAsIncluded, type EncryptedReasoning, inputItemsPage, previousResponseChainBroken, previousResponseIdOf, previousResponseNotFound, readInputItemsQuery, responseChainBroken, responseChainTooLong, responseEchoOf, responseNotFound, responsesToChat, toResponsesError, type PreviousResponse, type ResponseObject, type ResponsesChatRequest, type ResponsesInputItem } from './responses-ingress/index.js';
+import { ChatChunksToResponseEvents, ENCRYPTED_REASONING_INCLUDE, RESPONSE_INPUT, ResponsesRequestError, chatToResponse, includesEncrypted, includesEncryptedReasoning, outputAsIncluded, responseAsIncluded, type EncryptedReasoning, inputItemsPage, previousResponseChainBroken, previousResponseIdOf, previousResponseNotFound, readInputItemsQuery, responseChainBroken, responseChainTooLong, responseEchoOf, responseNotFound, responsesStoreUnavailable, responsesToChat, toResponsesError, type PreviousResponse, type ResponseObject, type ResponsesChatRequest, type ResponsesInputItem } from './responses-ingress/index.js';
 import { isAllowedToolsChoice, refuseToolNameCollisions, validateAllowedTools } from './custom-tools/index.js';
 import { isJsonObject } from './json-object.js';
 import { offersFunctions, toFunctionCallChunk, toFunctionCallCompletion, toToolForms } from './legacy-functions.js';
@@ -47,6 +47,8 @@ export interface AiRuntime {
   sealedReasoningFor: (owner: string) => EncryptedReasoning;
   /** Told when a Response could not be kept (it is answered all the same, with `store: false`). */
   onStoreError: (error: Error) => void;
+  /** Told when stored Responses could not be read, continued or deleted because the store failed (the caller gets a 503). */
+  onStoreReadError?: (error: Error) => void;
   recorder: UsageRecorder;
   spend: SpendTracker;
   limiter: RateLimiter;
@@ -580,13 +582,13 @@ function serveStoredResponse(req: IncomingMessage, res: ServerResponse, call: Ai
   const params = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
   const answer = async (): Promise<unknown> => {
     if (action === 'delete') {
-      if (!(await runtime.responses.delete(id, owner, now, earlier))) throw responseNotFound(id);
+      if (!(await fromStore(call, id, runtime.responses.delete(id, owner, now, earlier)))) throw responseNotFound(id);
       return { id, object: 'response', deleted: true };
     }
     if (action === 'input_items') {
       if (req.method !== 'GET') throw new AiError(405, 'invalid_request_error', 'method_not_allowed', 'use GET', null, { allow: 'GET' });
       const query = readInputItemsQuery(params);
-      const chain = await runtime.responses.chain(id, owner, now, earlier);
+      const chain = await fromStore(call, id, runtime.responses.chain(id, owner, now, earlier));
       if (chain.found === 'none') throw responseNotFound(id);
       if (chain.found === 'broken') throw responseChainBroken(id);
       if (chain.found === 'too_long') throw responseChainTooLong(id, runtime.responses.maxChain, null);
@@ -597,7 +599,7 @@ function serveStoredResponse(req: IncomingMessage, res: ServerResponse, call: Ai
       return inputItemsPage([...turns, ...chain.responses.at(-1)!.input], query);
     }
     // The Response's own row: it is whole, whatever became of the earlier ones of its chain.
-    const stored = await runtime.responses.find(id, owner, now, earlier);
+    const stored = await fromStore(call, id, runtime.responses.find(id, owner, now, earlier));
     if (!stored) throw responseNotFound(id);
     // As it was answered, or with what this retrieve's `include` asks for (OpenAI's retrieve takes `include` too).
     return responseAsIncluded(stored.response, included(stored) || includesEncryptedReasoning(includeOf(params)));
@@ -606,6 +608,17 @@ function serveStoredResponse(req: IncomingMessage, res: ServerResponse, call: Ai
     (value) => sendJson(res, call, requestId, value),
     (error: unknown) => sendAiError(res, error instanceof AiError ? error : new AiError(500, 'api_error', 'internal_error', 'the stored response could not be read'), requestId),
   );
+}
+
+/**
+ * What a read or delete of stored Responses gives, or, if the store failed (PostgreSQL down, say), a 503 the client may
+ * retry (responsesStoreUnavailable) and a warning for the operator: the store's state, not a fault of the gateway.
+ */
+function fromStore<T>(call: AiCall, id: string, reading: Promise<T>): Promise<T> {
+  return reading.catch((error: unknown) => {
+    call.runtime.onStoreReadError?.(error as Error);
+    throw responsesStoreUnavailable(id);
+  });
 }
 
 /** A query's `include` values, as the SDKs send them (`include[]=…`, OpenAI's bracket form) or plain (`include=…`). */
@@ -630,7 +643,7 @@ const turnsOf = (responses: readonly StoredResponse[], shown: (stored: StoredRes
  */
 async function previousResponse(call: AiCall, id: string): Promise<PreviousResponse> {
   const { responses } = call.runtime;
-  const chain = await responses.chain(id, responseOwner(call), call.runtime.now(), earlierOwner(call));
+  const chain = await fromStore(call, id, responses.chain(id, responseOwner(call), call.runtime.now(), earlierOwner(call)));
   if (chain.found === 'none') throw previousResponseNotFound(id);
   if (chain.found === 'broken') throw previousResponseChainBroken(id);
   if (chain.found === 'too_long' || chain.responses.length >= responses.maxChain) throw responseChainTooLong(id, responses.maxChain, 'previous_response_id');

@@ -71,6 +71,14 @@ export const responseChainTooLong = (id: string, max: number, param: 'previous_r
     param,
   );
 
+/**
+ * A stored Response that could not be read, continued or deleted because the store did not answer (PostgreSQL down,
+ * say): a 503 with `Retry-After: 1`, as a budget the store cannot read is, not a 500 that blames the gateway. The
+ * answer may come as soon as the store is back; nothing was sent to a provider.
+ */
+export const responsesStoreUnavailable = (id: string): AiError =>
+  new AiError(503, 'api_error', 'store_unavailable', `Response with id '${id}' cannot be reached: the store did not answer; try again shortly.`, null, { 'retry-after': '1' });
+
 /** Chat Completions members a Responses API request is sent as (responsesToChat), and the Responses API's names for them. */
 const CHAT_PARAMS: ReadonlyArray<[chat: RegExp, responses: string]> = [
   [/^max_(?:completion_)?tokens$/, 'max_output_tokens'],
