@@ -173,10 +173,24 @@ describe('errors of the unified API', () => {
     expect((await gateway.chat(apiKey, { model: 'mini', messages })).status).toBe(200);
   });
 
-  it('refuses a body that is not JSON with 400 invalid_json', async () => {
-    const result = await gateway.call<OpenAIErrorBody>('POST', '/v1/chat/completions', apiKey, '{"model": "mini",');
+  it.each([
+    ['/v1/chat/completions', 'https://platform.openai.com/docs/api-reference/chat/create'],
+    ['/v1/embeddings', 'https://platform.openai.com/docs/api-reference/embeddings/create'],
+    ['/v1/responses', 'https://platform.openai.com/docs/api-reference/responses/create'],
+  ])('refuses a body to %s that is not JSON with 400 invalid_json, pointing to that operation\'s reference', async (path, reference) => {
+    const result = await gateway.call<OpenAIErrorBody>('POST', path, apiKey, '{"model": "mini",');
     expect(result.status).toBe(400);
     expect(result.body.error).toMatchObject({ type: 'invalid_request_error', code: 'invalid_json' });
+    expect(result.body.error.message).toBe(`the request body is not a JSON object; see ${reference}`);
+  });
+
+  it.each([
+    ['/v1/messages', 'https://docs.anthropic.com/en/api/messages'],
+    ['/v1/messages/count_tokens', 'https://docs.anthropic.com/en/api/messages-count-tokens'],
+  ])('refuses a body to %s that is not JSON in Anthropic\'s shape, pointing to its reference', async (path, reference) => {
+    const result = await gateway.call<{ type: string; error: { type: string; message: string } }>('POST', path, apiKey, '{"model": "mini",');
+    expect(result.status).toBe(400);
+    expect(result.body).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', message: `the request body is not a JSON object; see ${reference}` } });
   });
 
   it('throws the official client\'s BadRequestError, with the parameter, for a malformed request', async () => {

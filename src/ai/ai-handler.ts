@@ -89,19 +89,28 @@ const MAX_RETRY_WAIT_MS = 2_000;
 
 const tooLarge = (limit: number) => new AiError(413, 'invalid_request_error', 'request_too_large', `the request body is larger than this route allows (${limit} bytes)`, null, { connection: 'close' });
 
-/** The body as a JSON object; a 400 in OpenAI's shape if it is not one. */
-function parseBody(body: Buffer): Record<string, unknown> {
+/** Where each operation's request body is described, for a body that is not JSON to be pointed to. */
+const REFERENCES: Readonly<Record<string, string>> = {
+  'chat/completions': 'https://platform.openai.com/docs/api-reference/chat/create',
+  embeddings: 'https://platform.openai.com/docs/api-reference/embeddings/create',
+  responses: 'https://platform.openai.com/docs/api-reference/responses/create',
+  messages: 'https://docs.anthropic.com/en/api/messages',
+  'messages/count_tokens': 'https://docs.anthropic.com/en/api/messages-count-tokens',
+};
+
+/** The body as a JSON object; a 400 in OpenAI's shape if it is not one, pointing to the operation's reference. */
+function parseBody(body: Buffer, operation: string): Record<string, unknown> {
   try {
     const value = JSON.parse(body.toString('utf8')) as unknown;
     if (!isJsonObject(value)) throw new Error('not an object');
     return value;
   } catch {
-    throw new AiError(400, 'invalid_request_error', 'invalid_json', 'the request body is not a JSON object; see https://platform.openai.com/docs/api-reference/chat/create');
+    throw new AiError(400, 'invalid_request_error', 'invalid_json', `the request body is not a JSON object; see ${REFERENCES[operation] ?? REFERENCES['chat/completions']}`);
   }
 }
 
 /** Reads the body as a JSON object and hands it to `done`, once: from the request's own `end` event, no promise. */
-function readJson(req: IncomingMessage, limit: number, done: Done<Record<string, unknown>>): void {
+function readJson(req: IncomingMessage, limit: number, operation: string, done: Done<Record<string, unknown>>): void {
   // Gone before the handler ran (while a credential was checked): its events have been and gone.
   if (req.destroyed && !req.readableEnded) return done(new CallCancelled('the client closed the connection before sending the whole body'));
   // A compressed body would be read as text that is not JSON (or as JSON it is not, for a label the body does not
@@ -129,7 +138,7 @@ function readJson(req: IncomingMessage, limit: number, done: Done<Record<string,
   req.on('end', () => {
     let body: Record<string, unknown>;
     try {
-      body = parseBody(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+      body = parseBody(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), operation);
     } catch (error) {
       return finish(error as Error);
     }
@@ -772,7 +781,7 @@ export function handleAi(req: IncomingMessage, res: ServerResponse, operation: s
   }
   // The rest of the call runs from the body's `end` event on, without a promise unless a step must wait (a budget
   // read from the store, a Retry-After, a stream): a non-streamed answer is sent from the provider socket's callback.
-  readJson(req, call.maxBodySize, (error, body) => {
+  readJson(req, call.maxBodySize, operation, (error, body) => {
     if (error) return fail(error);
     try {
       const pending = operation === 'embeddings' ? embeddings(body!, res, call, trace) : chat(body!, res, call, trace, CHAT_FORMATS[operation] ?? 'openai', fail);
@@ -798,7 +807,7 @@ function countTokens(req: IncomingMessage, res: ServerResponse, call: AiCall): v
     req.resume();
     return fail(new AiError(405, 'invalid_request_error', 'method_not_allowed', 'use POST'));
   }
-  readJson(req, call.maxBodySize, (error, body) => {
+  readJson(req, call.maxBodySize, 'messages/count_tokens', (error, body) => {
     if (error) return fail(error);
     try {
       // The same fields as a message, but no max_tokens: nothing is generated.
