@@ -550,6 +550,12 @@ describe('the Bedrock provider', () => {
       embeddingFor('second', 1024).slice(0, 8).forEach((value, i) => expect(floats[i]).toBeCloseTo(value, 5));
     });
 
+    it("takes a Cohere Embed answer whose vectors are no lists of numbers as the provider's bad response, which another target may answer", async () => {
+      const body = { embeddings: [{ values: [0.5] }] };
+      const failure = await failureOf(Promise.resolve().then(() => BedrockProvider.parseEmbeddings!(body, embedCtx('cohere.embed-english-v3'), { model: 'x', input: 'hello' })));
+      expect(failure).toMatchObject({ status: 502, code: 'provider_bad_response', retryable: true });
+    });
+
     it('passes a throttled embeddings call on as a retryable 429', async () => {
       emulator.setMode('rate-limited');
       const failure = await failureOf(callEmbeddings(BedrockProvider, { model: 'embed', input: 'hello' }, embedCtx('cohere.embed-english-v3')));

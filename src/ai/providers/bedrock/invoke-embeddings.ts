@@ -2,6 +2,7 @@ import type { EmbeddingsRequest, EmbeddingsResponse } from '../../chat-types.js'
 import { ProviderCallError } from '../../provider-call.js';
 import { COHERE_MAX_TEXTS, cohereInputType } from '../cohere/cohere-embed.js';
 import { base64Of } from '../embedding-encoding.js';
+import { isVectorList, unreadableEmbeddings } from '../unreadable-embeddings.js';
 
 type Family = 'titan-v1' | 'titan-v2' | 'cohere-v3';
 
@@ -56,15 +57,11 @@ export function toInvokeEmbeddings(request: EmbeddingsRequest, model: string): R
 }
 
 interface TitanAnswer {
-  embedding?: number[];
+  embedding?: unknown;
   inputTextTokenCount?: number;
 }
 interface CohereAnswer {
-  embeddings?: number[][];
-}
-
-function badAnswer(): ProviderCallError {
-  return new ProviderCallError({ status: 502, type: 'api_error', code: 'provider_bad_response', message: 'the provider answered with embeddings in an unknown shape', retryable: true });
+  embeddings?: unknown;
 }
 
 /**
@@ -74,17 +71,17 @@ function badAnswer(): ProviderCallError {
 export function fromInvokeEmbeddings(body: unknown, model: string, request?: EmbeddingsRequest): EmbeddingsResponse {
   const encode = (values: number[]) => (request?.encoding_format === 'base64' ? base64Of(values) : values);
   if (familyOf(model) !== 'cohere-v3') {
-    const answer = body as TitanAnswer;
-    if (!Array.isArray(answer.embedding)) throw badAnswer();
+    const answer = (body ?? {}) as TitanAnswer;
+    if (!isVectorList([answer.embedding])) throw unreadableEmbeddings();
     const tokens = answer.inputTextTokenCount;
     return {
       object: 'list',
-      data: [{ object: 'embedding', index: 0, embedding: encode(answer.embedding) }],
+      data: [{ object: 'embedding', index: 0, embedding: encode(answer.embedding as number[]) }],
       model,
       ...(typeof tokens === 'number' ? { usage: { prompt_tokens: tokens, total_tokens: tokens } } : {}),
     };
   }
-  const answer = body as CohereAnswer;
-  if (!Array.isArray(answer.embeddings)) throw badAnswer();
+  const answer = (body ?? {}) as CohereAnswer;
+  if (!isVectorList(answer.embeddings)) throw unreadableEmbeddings();
   return { object: 'list', data: answer.embeddings.map((values, index) => ({ object: 'embedding', index, embedding: encode(values) })), model };
 }

@@ -1,6 +1,7 @@
 import type { EmbeddingsRequest, EmbeddingsResponse } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
 import { base64Of } from '../embedding-encoding.js';
+import { isVectorList, unreadableEmbeddings } from '../unreadable-embeddings.js';
 import type { CallContext } from '../provider.js';
 
 /** The most texts one call to Cohere's Embed takes, directly or on Bedrock: a request with more goes in parts. */
@@ -35,16 +36,19 @@ export function toCohereEmbed(request: EmbeddingsRequest, ctx: CallContext): Rec
 }
 
 interface CohereEmbedResponse {
-  embeddings?: { float?: number[][] };
+  embeddings?: { float?: unknown };
   meta?: { billed_units?: { input_tokens?: number } };
 }
 
 export function fromCohereEmbed(body: unknown, ctx: CallContext, request?: EmbeddingsRequest): EmbeddingsResponse {
-  const response = body as CohereEmbedResponse;
-  const tokens = response.meta?.billed_units?.input_tokens ?? 0;
+  const response = body as CohereEmbedResponse | null;
+  // Asked for `embedding_types: ["float"]`, Cohere answers them under `embeddings.float` (https://docs.cohere.com/reference/embed).
+  const vectors = response?.embeddings?.float;
+  if (!isVectorList(vectors)) throw unreadableEmbeddings();
+  const tokens = response?.meta?.billed_units?.input_tokens ?? 0;
   return {
     object: 'list',
-    data: (response.embeddings?.float ?? []).map((embedding, index) => ({ object: 'embedding', index, embedding: request?.encoding_format === 'base64' ? base64Of(embedding) : embedding })),
+    data: vectors.map((embedding, index) => ({ object: 'embedding', index, embedding: request?.encoding_format === 'base64' ? base64Of(embedding) : embedding })),
     model: ctx.model,
     usage: { prompt_tokens: tokens, total_tokens: tokens },
   };

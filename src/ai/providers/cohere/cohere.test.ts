@@ -257,6 +257,15 @@ describe('the Cohere provider', () => {
     });
   });
 
+  it.each([
+    ['no embeddings', {}],
+    ['no float embeddings', { embeddings: {}, meta: { billed_units: { input_tokens: 1 } } }],
+    ['a float embedding that is no list of numbers', { embeddings: { float: [{ values: [0.5] }] } }],
+  ])("takes a /v2/embed answer of %s as the provider's bad response, which another target may answer", async (_what, body) => {
+    const failure = await failureOf(Promise.resolve().then(() => CohereProvider.parseEmbeddings!(body, { ...ctx(), model: 'embed-v4.0' }, { model: 'embed', input: 'one' })));
+    expect(failure).toMatchObject({ status: 502, code: 'provider_bad_response', retryable: true });
+  });
+
   it('embeds texts for what the request\'s input_type says they are for', async () => {
     await callEmbeddings(CohereProvider, { model: 'embed', input: 'a question', input_type: 'search_query' }, { ...ctx(), model: 'embed-v4.0' });
     expect(emulator.lastRequest()?.body).toMatchObject({ texts: ['a question'], input_type: 'search_query' });

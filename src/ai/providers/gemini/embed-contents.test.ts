@@ -74,6 +74,15 @@ describe('Gemini embeddings', () => {
     expect([...new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4)]).toEqual(values);
   });
 
+  it.each([
+    ['no embeddings', {}],
+    ['an embedding without its values', { embeddings: [{}] }],
+    ['the JSON null', null],
+  ])("take an answer of %s as the provider's bad response, which another target may answer", async (_what, body) => {
+    const failure = await failureOf(Promise.resolve().then(() => GeminiProvider.parseEmbeddings(body, ctx(), { model: 'embed', input: 'first' })));
+    expect(failure).toMatchObject({ status: 502, code: 'provider_bad_response', retryable: true });
+  });
+
   it('refuse token arrays as input, which Gemini cannot embed', async () => {
     await expect(callEmbeddings(GeminiProvider, { model: 'embed', input: [[1, 2, 3]] }, ctx())).rejects.toMatchObject({ failure: { status: 400, code: 'unsupported_input' } });
   });

@@ -1,6 +1,7 @@
 import type { EmbeddingsRequest, EmbeddingsResponse } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
 import { base64Of } from '../embedding-encoding.js';
+import { isVectorList, unreadableEmbeddings } from '../unreadable-embeddings.js';
 import type { GeminiBatchEmbedResponse } from './wire-types.js';
 
 function textsOf(input: EmbeddingsRequest['input']): string[] {
@@ -38,11 +39,15 @@ function unitLength(values: number[]): number[] {
  * Gemini's embeddings in OpenAI's shape, each of length 1 (unitLength), without usage: Gemini reports no token
  * counts for embeddings, so the gateway counts the input with its tokenizer and marks the call's usage as estimated.
  */
-export function fromBatchEmbedResponse(response: GeminiBatchEmbedResponse, model: string, request?: EmbeddingsRequest): EmbeddingsResponse {
+export function fromBatchEmbedResponse(response: GeminiBatchEmbedResponse | null, model: string, request?: EmbeddingsRequest): EmbeddingsResponse {
+  // "embeddings: The embeddings for each request, in the same order as provided in the batch request", each a
+  // ContentEmbedding `{values: number[]}` (https://ai.google.dev/api/embeddings#batchembedcontentsresponse).
+  const vectors = Array.isArray(response?.embeddings) ? response.embeddings.map((embedding) => (embedding as { values?: unknown } | null)?.values) : undefined;
+  if (!isVectorList(vectors)) throw unreadableEmbeddings();
   return {
     object: 'list',
-    data: response.embeddings.map((embedding, index) => {
-      const values = unitLength(embedding.values);
+    data: vectors.map((vector, index) => {
+      const values = unitLength(vector);
       return { object: 'embedding', index, embedding: request?.encoding_format === 'base64' ? base64Of(values) : values };
     }),
     model,

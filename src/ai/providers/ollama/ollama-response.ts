@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ChatCompletion, EmbeddingsRequest, EmbeddingsResponse, FinishReason, ToolCall, Usage } from '../../chat-types.js';
 import { base64Of } from '../embedding-encoding.js';
+import { isVectorList, unreadableEmbeddings } from '../unreadable-embeddings.js';
 import type { CallContext } from '../provider.js';
 
 /** One /api/chat answer, or one line of its stream. */
@@ -51,8 +52,10 @@ export function fromOllamaChat(body: unknown, ctx: CallContext): ChatCompletion 
 
 /** Ollama's embeddings in OpenAI's shape: floats, or base64 when `encoding_format` asks for it (the `openai` SDK's default). */
 export function fromOllamaEmbed(body: unknown, ctx: CallContext, request?: EmbeddingsRequest): EmbeddingsResponse {
-  const response = body as { embeddings?: number[][]; prompt_eval_count?: number };
+  const response = body as { embeddings?: unknown; prompt_eval_count?: number } | null;
+  // /api/embed answers `{"embeddings": [[…], …]}`, one per input (https://github.com/ollama/ollama/blob/main/docs/api.md#generate-embeddings).
+  if (!isVectorList(response?.embeddings)) throw unreadableEmbeddings();
   const tokens = response.prompt_eval_count ?? 0;
-  const data = (response.embeddings ?? []).map((embedding, index) => ({ object: 'embedding' as const, index, embedding: request?.encoding_format === 'base64' ? base64Of(embedding) : embedding }));
+  const data = response.embeddings.map((embedding, index) => ({ object: 'embedding' as const, index, embedding: request?.encoding_format === 'base64' ? base64Of(embedding) : embedding }));
   return { object: 'list', data, model: ctx.model, usage: { prompt_tokens: tokens, total_tokens: tokens } };
 }

@@ -188,6 +188,15 @@ describe('the Ollama provider', () => {
     });
   });
 
+  it.each([
+    ['no embeddings', {}],
+    ['embeddings that are no list', { embeddings: {} }],
+    ['an embedding that is no list of numbers', { embeddings: [{ values: [0.5] }] }],
+  ])("takes an /api/embed answer of %s as the provider's bad response, which another target may answer", async (_what, body) => {
+    const failure = await failureOf(Promise.resolve().then(() => OllamaProvider.parseEmbeddings!(body, ctx({ model: 'nomic-embed-text' }), { model: 'embed', input: 'one' })));
+    expect(failure).toMatchObject({ status: 502, code: 'provider_bad_response', retryable: true });
+  });
+
   it('sends no authorization header when the credential is empty', () => {
     expect(OllamaProvider.chatCall(hello, ctx({ secret: '' })).headers).not.toHaveProperty('authorization');
   });

@@ -106,6 +106,15 @@ describe("the OpenAI-style adapter's reading of a whole answer", () => {
   });
 });
 
+describe("the OpenAI-style adapter's reading of an embeddings answer", () => {
+  it.each([
+    ['the JSON null', null],
+    ['an embedding that is neither numbers nor base64', { object: 'list', data: [{ object: 'embedding', index: 0, embedding: { values: [0.5] } }] }],
+  ])("takes an answer of %s as the provider's bad response, which another target may answer", (_what, body) => {
+    expect(() => OpenAIProvider.parseEmbeddings!(body, ctx(), { model: 'm', input: 'a' })).toThrow(expect.objectContaining({ failure: expect.objectContaining({ status: 502, code: 'provider_bad_response', retryable: true }) }));
+  });
+});
+
 describe("the OpenAI-style adapter's reading of errors", () => {
   it("keeps OpenAI's null code null, rather than fill it with the error's type", () => {
     const failure = OpenAIProvider.parseError(400, JSON.stringify({ error: { message: 'Invalid value', type: 'invalid_request_error', param: 'messages', code: null } }), {});

@@ -5,6 +5,7 @@ import { SseParser } from '../../sse.js';
 import { incompleteStream } from '../stream-events.js';
 import { apiHostOf } from '../api-host.js';
 import { vectorAs } from '../embedding-encoding.js';
+import { isVectorList, unreadableEmbeddings } from '../unreadable-embeddings.js';
 import { streamedFailure } from './stream-error.js';
 import { reasoningEffortFor } from '../client-thinking.js';
 import { SOURCE_TEXT, failureFor, type TranslatedChunk, type CallContext, type ProviderAdapter, type ProviderFailure, type StreamTranslator, type UpstreamCall } from '../provider.js';
@@ -14,10 +15,9 @@ import { SOURCE_TEXT, failureFor, type TranslatedChunk, type CallContext, type P
  * completion, an error said with a 200) is no answer: a retryable 502, so that an alias moves on and nothing is cached.
  */
 function embeddingsAnswer(body: unknown, request: EmbeddingsRequest | undefined): EmbeddingsResponse {
-  const answer = body as EmbeddingsResponse;
-  if (!Array.isArray(answer.data) || !answer.data.every((item) => typeof item === 'object' && item !== null)) {
-    throw new ProviderCallError({ status: 502, type: 'api_error', code: 'provider_bad_response', message: 'the provider answered with embeddings in an unknown shape', retryable: true });
-  }
+  const answer = (body ?? {}) as EmbeddingsResponse;
+  const readable = (item: unknown) => typeof item === 'object' && item !== null && (typeof (item as { embedding?: unknown }).embedding === 'string' || isVectorList([(item as { embedding?: unknown }).embedding]));
+  if (!Array.isArray(answer.data) || !answer.data.every(readable)) throw unreadableEmbeddings();
   const format = request?.encoding_format;
   const converted = answer.data.some((item) => vectorAs(format, item.embedding) !== item.embedding);
   return converted ? { ...answer, data: answer.data.map((item) => ({ ...item, embedding: vectorAs(format, item.embedding) as number[] | string })) } : answer;
