@@ -151,6 +151,45 @@ describe('embeddings sent in parts', () => {
   });
 });
 
+describe('an embeddings answer that does not hold one vector an input', () => {
+  const vector = (index: number) => ({ object: 'embedding', index, embedding: [0.5] });
+  let data: unknown[] = [];
+  let server: http.Server;
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ object: 'list', data, model: 'm', usage: { prompt_tokens: 2, total_tokens: 2 } })));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  });
+  afterAll(() => server?.close());
+  const ctx = (): CallContext => ({ provider: { name: 'up', type: 'openai', baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }, credential: { id: 'k1', secret: 'sk-test' }, model: 'm', stream: false, now: 0 });
+
+  it.each([
+    ['none', [], ['a', 'b']],
+    ['fewer vectors than inputs', [vector(0)], ['a', 'b']],
+    ['more vectors than inputs', [vector(0), vector(1)], 'a'],
+    ['one input twice and another not at all', [vector(0), vector(0)], ['a', 'b']],
+  ])("is the provider's bad response when it holds %s, which another target may answer", async (_what, answered, input) => {
+    data = answered;
+    const failure = await callEmbeddings(OpenAIProvider, { model: 'm', input }, ctx()).then(() => undefined, (error: unknown) => error);
+    expect(failure).toBeInstanceOf(ProviderCallError);
+    expect((failure as ProviderCallError).failure).toMatchObject({ status: 502, code: 'provider_bad_response', retryable: true });
+  });
+
+  it('numbers the vectors of a host that numbers none in the order it gave them', async () => {
+    data = [{ object: 'embedding', embedding: [1] }, { object: 'embedding', embedding: [2] }];
+    const answer = await callEmbeddings(OpenAIProvider, { model: 'm', input: ['a', 'b'] }, ctx());
+    expect(answer.data).toEqual([{ object: 'embedding', index: 0, embedding: [1] }, { object: 'embedding', index: 1, embedding: [2] }]);
+  });
+
+  it('counts a single array of token ids as one input', async () => {
+    data = [vector(0)];
+    const answer = await callEmbeddings(OpenAIProvider, { model: 'm', input: [15339, 1917] }, ctx());
+    expect(answer.data).toHaveLength(1);
+  });
+});
+
 describe('embeddings in parts, the caller gone', () => {
   it('stop every part under way at once, not only the last one started', async () => {
     const closed: string[] = [];

@@ -596,7 +596,27 @@ async function embedOnce(adapter: ProviderAdapter, request: EmbeddingsRequest, c
   }
   const answer = await new Promise<Answer>((resolve, reject) => exchange(adapter, call, options, (error, reply) => (error ? reject(error) : resolve(reply!))));
   const parsed = jsonOf(answer);
-  return adapter.parseEmbeddings(parsed, ctx, request);
+  return oneVectorPerInput(adapter.parseEmbeddings(parsed, ctx, request), request.input);
+}
+
+/** How many inputs an embeddings request holds: a text, or one array of token ids, is one. */
+const inputCount = (input: EmbeddingsRequest['input']): number => (typeof input === 'string' || typeof input[0] === 'number' ? 1 : input.length);
+
+/**
+ * The answer, if it holds one vector for each input, indexed 0 to n - 1 as OpenAI's are
+ * (https://platform.openai.com/docs/api-reference/embeddings/object: `index`, "the index of the embedding in the list
+ * of embeddings"). Otherwise the client's vectors would not match its texts, and a request sent in parts would be
+ * joined with holes: the provider's bad response, which another target may answer.
+ */
+function oneVectorPerInput(answer: EmbeddingsResponse, input: EmbeddingsRequest['input']): EmbeddingsResponse {
+  const asked = inputCount(input);
+  if (answer.data.length === asked) {
+    // A host that numbers none of its vectors gives them in the inputs' order: numbered so, as OpenAI's clients read them.
+    if (answer.data.every((item) => item.index === undefined)) return { ...answer, data: answer.data.map((item, index) => ({ ...item, index })) };
+    const indexes = new Set(answer.data.map((item) => item.index));
+    if (indexes.size === asked && [...indexes].every((index) => Number.isInteger(index) && index >= 0 && index < asked)) return answer;
+  }
+  throw new ProviderCallError({ status: 502, type: 'api_error', code: 'provider_bad_response', message: `the provider answered ${answer.data.length} embeddings for ${asked} inputs`, retryable: true });
 }
 
 /**
