@@ -55,7 +55,7 @@ export async function startCohereEmulator(options: CohereEmulatorOptions = {}): 
     if (mode === 'rate-limited') return send(res, 429, { message: 'You are using a Trial key, which is limited to 10 API calls / minute. Please try again later.' }, { 'retry-after': '2' });
     if (mode === 'unavailable') return send(res, 503, { message: 'service unavailable, please try again later' });
     if (req.method === 'POST' && req.url === '/v2/chat') return chat(res, body as CohereChatBody | undefined);
-    if (req.method === 'POST' && req.url === '/v2/embed') return embed(res, body as { model?: string; texts?: unknown; input_type?: string; embedding_types?: string[] } | undefined);
+    if (req.method === 'POST' && req.url === '/v2/embed') return embed(res, body as { model?: string; texts?: unknown; input_type?: string; embedding_types?: string[]; output_dimension?: number } | undefined);
     send(res, 404, { message: `no such endpoint: ${req.url}` });
   });
 
@@ -121,8 +121,10 @@ export async function startCohereEmulator(options: CohereEmulatorOptions = {}): 
     await writeEvents(res, events.map((event) => sseEvent(String(event.type), event)));
   }
 
-  function embed(res: ServerResponse, body: { model?: string; texts?: unknown; input_type?: string; embedding_types?: string[] } | undefined) {
+  function embed(res: ServerResponse, body: { model?: string; texts?: unknown; input_type?: string; embedding_types?: string[]; output_dimension?: number } | undefined) {
     if (!body?.model || !Array.isArray(body.texts) || !body.input_type) return send(res, 400, { message: 'invalid request: valid input_type must be provided with the provided model' });
+    // "output_dimension … is only available for embed-v4 and newer models" (https://docs.cohere.com/reference/embed).
+    if (body.output_dimension !== undefined && /-v[1-3](?:\.|$)/.test(body.model)) return send(res, 400, { message: `invalid request: output_dimension is not supported for model ${body.model}` });
     const texts = body.texts as string[];
     if (texts.length > 96) return send(res, 400, { message: `invalid request: total number of texts must be at most 96 - received ${texts.length}` });
     send(res, 200, {

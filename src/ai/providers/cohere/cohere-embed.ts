@@ -22,6 +22,12 @@ export function cohereInputType(request: EmbeddingsRequest): string {
 }
 
 /**
+ * Cohere's embedding models before Embed v4 (embed-english-v3.0, embed-multilingual-light-v3.0…), whose vectors have
+ * one length: `output_dimension` "is only available for embed-v4 and newer models" (https://docs.cohere.com/reference/embed).
+ */
+const FIXED_LENGTH = /^embed-(?:english|multilingual)(?:-light)?-v[1-3](?:\.|$)/;
+
+/**
  * OpenAI's embeddings request as Cohere's Embed v2 (https://docs.cohere.com/reference/embed): at most 96 texts
  * (callEmbeddings sends more in parts), embedded as `input_type` says, as floats; `dimensions` becomes
  * `output_dimension`. The floats go back as base64 when `encoding_format` asks for it (the `openai` SDK asks by
@@ -31,6 +37,9 @@ export function toCohereEmbed(request: EmbeddingsRequest, ctx: CallContext): Rec
   const input = typeof request.input === 'string' ? [request.input] : request.input;
   if (!input.every((item): item is string => typeof item === 'string')) {
     throw new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'unsupported_input', message: 'input: Cohere embeds text, not token arrays', param: 'input', retryable: false });
+  }
+  if (request.dimensions !== undefined && FIXED_LENGTH.test(ctx.model)) {
+    throw new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'unsupported_parameter', message: `dimensions: ${ctx.model} has a fixed vector length; leave out "dimensions", or use embed-v4.0 or later`, param: 'dimensions', retryable: false });
   }
   return { model: ctx.model, texts: input, input_type: cohereInputType(request), embedding_types: ['float'], ...(request.dimensions ? { output_dimension: request.dimensions } : {}) };
 }

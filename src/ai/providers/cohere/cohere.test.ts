@@ -242,6 +242,13 @@ describe('the Cohere provider', () => {
     expect(Array.from(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4))).toEqual(Array.from(Float32Array.from([0.7, 0.5, -0.25])));
   });
 
+  it.each(['embed-english-v3.0', 'embed-multilingual-light-v3.0'])('refuses dimensions for %s, whose vectors have one length, before calling Cohere', async (model) => {
+    const before = emulator.lastRequest();
+    const failure = await callEmbeddings(CohereProvider, { model: 'embed', input: ['one'], dimensions: 256 }, { ...ctx(), model }).catch((error: unknown) => error);
+    expect(failure).toMatchObject({ failure: { status: 400, code: 'unsupported_parameter', param: 'dimensions', retryable: false } });
+    expect(emulator.lastRequest()).toBe(before);
+  });
+
   it('embeds texts as search documents and answers in OpenAI\'s shape', async () => {
     const embeddings = await callEmbeddings(CohereProvider, { model: 'embed', input: ['one two', 'three'], dimensions: 256 }, { ...ctx(), model: 'embed-v4.0' });
     expect(emulator.lastRequest()?.path).toBe('/v2/embed');
