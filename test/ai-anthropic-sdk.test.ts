@@ -81,6 +81,27 @@ describe('the official @anthropic-ai/sdk client against the gateway', () => {
     expect(second.content[0]).toMatchObject({ type: 'text', text: expect.stringMatching(/^The tool answered: .*21/) });
   });
 
+  it('sends a tool result that is an error to Anthropic with is_error, and to other providers as text that says so', async () => {
+    const failedCall = (model: string) =>
+      client.messages.create({
+        model,
+        max_tokens: 200,
+        tools: [WEATHER_TOOL],
+        messages: [
+          { role: 'user', content: 'Use get_weather for Atlantis.' },
+          { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_failed', name: 'get_weather', input: { city: 'Atlantis' } }] },
+          { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_failed', is_error: true, content: 'no such city' }] },
+        ],
+      });
+    await failedCall('smart');
+    expect(emulators.anthropic.lastRequest()!.body.messages.at(-1)).toEqual({
+      role: 'user',
+      content: [{ type: 'tool_result', tool_use_id: 'toolu_failed', content: [{ type: 'text', text: 'Error: no such city' }], is_error: true }],
+    });
+    await failedCall('openai/gpt-4o-mini');
+    expect(emulators.openai.lastRequest()!.body.messages.at(-1)).toEqual({ role: 'tool', tool_call_id: 'toolu_failed', content: 'Error: no such city' });
+  });
+
   it("starts a stream from Anthropic with Anthropic's own count of the input tokens, not the gateway's estimate", async () => {
     const stream = client.messages.stream({ model: 'smart', max_tokens: 200, messages: [{ role: 'user', content: 'count the words in this sentence' }] });
     // Read as the event comes: the SDK goes on to update that message with message_delta's usage.

@@ -94,6 +94,13 @@ export const THINKING: unique symbol = Symbol('THINKING');
  */
 export const ANTHROPIC_BLOCKS: unique symbol = Symbol('ANTHROPIC_BLOCKS');
 
+/**
+ * On a tool message, that its result is an error: an Anthropic-format client's `tool_result` with `is_error: true`
+ * (https://docs.anthropic.com/en/docs/agents-and-tools/tool-use/implement-tool-use#handling-tool-use-and-tool-result-content-blocks).
+ * Its text says so to every provider (`Error: …`); the Anthropic adapter also sends the flag, which Claude reads.
+ */
+export const TOOL_ERROR: unique symbol = Symbol('TOOL_ERROR');
+
 /** An Anthropic content block, as Anthropic wrote it. */
 export type AnthropicBlock = { type: string; [member: string]: unknown };
 
@@ -113,6 +120,7 @@ export const isReasoningEffort = (value: unknown): value is ReasoningEffort => (
  */
 export interface ChatMessage extends CacheControl {
   [ANTHROPIC_BLOCKS]?: AnthropicBlock[];
+  [TOOL_ERROR]?: true;
   reasoning_content?: string;
   role: Role;
   content: string | ContentPart[] | null;

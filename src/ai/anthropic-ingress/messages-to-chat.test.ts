@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AiError } from '../openai-error.js';
-import { ANTHROPIC_BLOCKS, CACHE_CONTROL, CACHE_MARKED, THINKING, OUTPUT_CONFIG } from '../chat-types.js';
+import { ANTHROPIC_BLOCKS, CACHE_CONTROL, CACHE_MARKED, THINKING, OUTPUT_CONFIG, TOOL_ERROR } from '../chat-types.js';
 import { AnthropicRequestError } from './anthropic-error.js';
 import { messagesToChat } from './messages-to-chat.js';
 import type { AnthropicMessagesRequest } from './wire-types.js';
@@ -131,7 +131,7 @@ describe('a Messages API request as a chat request', () => {
       { role: 'tool', tool_call_id: 'toolu_1', content: 'Sunny', [CACHE_CONTROL]: ephemeral },
       { role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://example.com/sky.png' }, [CACHE_CONTROL]: ephemeral }] },
       { role: 'assistant', content: 'Sunny.' },
-      { role: 'tool', tool_call_id: 'toolu_2', content: [{ type: 'text', text: 'Error: timeout' }, { type: 'text', text: 'retry later', [CACHE_CONTROL]: ephemeral }] },
+      { role: 'tool', tool_call_id: 'toolu_2', content: [{ type: 'text', text: 'Error: timeout' }, { type: 'text', text: 'retry later', [CACHE_CONTROL]: ephemeral }], [TOOL_ERROR]: true },
     ]);
   });
 
@@ -292,9 +292,9 @@ describe('a Messages API request as a chat request', () => {
     expect(translate({ messages }).messages).toEqual([{ role: 'tool', tool_call_id: 'toolu_1', content: '' }]);
   });
 
-  it('says in the text that a tool result is an error', () => {
+  it('says in the text that a tool result is an error, and marks it as one for the Anthropic adapter', () => {
     const messages = [{ role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'city not found', is_error: true }] }];
-    expect(translate({ messages }).messages[0]).toEqual({ role: 'tool', tool_call_id: 'toolu_1', content: 'Error: city not found' });
+    expect(translate({ messages }).messages[0]).toEqual({ role: 'tool', tool_call_id: 'toolu_1', content: 'Error: city not found', [TOOL_ERROR]: true });
   });
 
   it('moves images in a tool result to the user message after the tool messages', () => {

@@ -1,4 +1,4 @@
-import { ANTHROPIC_BLOCKS, CACHE_CONTROL, CACHE_MARKED, OUTPUT_CONFIG, THINKING, type AnthropicBlock, type CacheControl, type ChatMessage, type ChatRequest, type ContentPart, type ImagePart, type TextPart, type ToolCall, type ToolChoice, type ToolDefinition } from '../chat-types.js';
+import { ANTHROPIC_BLOCKS, CACHE_CONTROL, CACHE_MARKED, OUTPUT_CONFIG, THINKING, TOOL_ERROR, type AnthropicBlock, type CacheControl, type ChatMessage, type ChatRequest, type ContentPart, type ImagePart, type TextPart, type ToolCall, type ToolChoice, type ToolDefinition } from '../chat-types.js';
 import { isJsonObject } from '../json-object.js';
 import { AnthropicRequestError } from './anthropic-error.js';
 import { isKeygateSignature, keygateReasoningOf } from './keygate-thinking.js';
@@ -78,7 +78,8 @@ function textContent(parts: TextPart[], separator: string): string | TextPart[] 
 /**
  * A `tool_result` block (https://docs.anthropic.com/en/docs/agents-and-tools/tool-use/implement-tool-use) as an
  * OpenAI tool message. OpenAI tool messages carry text only, so images in the result are returned for the user
- * message that follows; an error result says so in its text (its first block's), OpenAI having no flag for it.
+ * message that follows; an error result says so in its text (its first block's), OpenAI having no flag for it, and
+ * is marked TOOL_ERROR for the Anthropic adapter, which sends the flag on.
  */
 function toolResult(block: Json, param: string): { message: ChatMessage; images: ImagePart[] } {
   const id = text(block.tool_use_id, `${param}.tool_use_id`);
@@ -88,8 +89,9 @@ function toolResult(block: Json, param: string): { message: ChatMessage; images:
   const images = parts.filter((p): p is ImagePart => p.type === 'image_url');
   if (block.is_error !== undefined && typeof block.is_error !== 'boolean') fail(`${param}.is_error`, 'must be a boolean');
   const [first = { type: 'text', text: '' }, ...more] = texts;
-  const result = textContent(block.is_error === true ? [{ ...first, text: `Error: ${first.text}` }, ...more] : texts, '\n');
-  return { message: withCacheControl<ChatMessage>({ role: 'tool', tool_call_id: id, content: result }, block, param), images };
+  const failed = block.is_error === true;
+  const result = textContent(failed ? [{ ...first, text: `Error: ${first.text}` }, ...more] : texts, '\n');
+  return { message: withCacheControl<ChatMessage>({ role: 'tool', tool_call_id: id, content: result, ...(failed ? { [TOOL_ERROR]: true as const } : {}) }, block, param), images };
 }
 
 function toolCall(block: Json, param: string): ToolCall {

@@ -1,4 +1,4 @@
-import { ANTHROPIC_BLOCKS, CACHE_CONTROL, OUTPUT_CONFIG, REASONING_EFFORTS, THINKING, isReasoningEffort, type CacheControl, type ChatMessage, type ChatRequest, type ContentPart, type ReasoningEffort, type ToolChoice } from '../../chat-types.js';
+import { ANTHROPIC_BLOCKS, CACHE_CONTROL, OUTPUT_CONFIG, REASONING_EFFORTS, THINKING, TOOL_ERROR, isReasoningEffort, type CacheControl, type ChatMessage, type ChatRequest, type ContentPart, type ReasoningEffort, type ToolChoice } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
 import type { CatalogModel } from '../../catalog/index.js';
 import { imageUrlOf, textOf } from '../content-parts.js';
@@ -104,7 +104,9 @@ function messageFor(message: ChatMessage, i: number): AnthropicMessage | undefin
   if (message.role === 'tool') {
     if (!message.tool_call_id) throw invalid('missing_tool_call_id', `${where}.tool_call_id is required on a tool message`, `${where}.tool_call_id`);
     const blocks = contentBlocks(message.content, where);
-    return { role: 'user', content: [{ type: 'tool_result', tool_use_id: message.tool_call_id, ...(blocks.length > 0 ? { content: blocks } : {}), ...cacheControlOf(message) }] };
+    // An Anthropic-format client's is_error goes on as it came (TOOL_ERROR): Claude reads the flag, not only the text.
+    const failed = message[TOOL_ERROR] ? { is_error: true } : {};
+    return { role: 'user', content: [{ type: 'tool_result', tool_use_id: message.tool_call_id, ...(blocks.length > 0 ? { content: blocks } : {}), ...failed, ...cacheControlOf(message) }] };
   }
   if (message.role === 'assistant') {
     // A turn with thinking blocks goes as the Anthropic-format client sent it: Anthropic checks them, signature and place.

@@ -25,6 +25,8 @@ export interface AnthropicToolResultBlock extends AnthropicCacheControl {
   type: 'tool_result';
   tool_use_id: string;
   content?: string | Array<AnthropicTextBlock | AnthropicImageBlock>;
+  /** The tool failed (https://docs.anthropic.com/en/docs/agents-and-tools/tool-use/implement-tool-use). */
+  is_error?: boolean;
 }
 /** A thinking or redacted_thinking block (https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking), as Anthropic wrote it. */
 export interface AnthropicThinkingBlock {
