@@ -3,6 +3,7 @@ import { promptTokensFor, startGeminiEmulator, thoughtSignatureFor, type GeminiE
 import type { ChatRequest, ToolCall } from '../../chat-types.js';
 import { callChat } from '../../provider-call.js';
 import type { CallContext } from '../provider.js';
+import { fromGeminiResponse } from './generate-response.js';
 import { GeminiProvider } from './index.js';
 
 const KEY = 'test-gemini-key';
@@ -77,6 +78,22 @@ describe('a Gemini answer', () => {
     expect(completion.choices).toEqual([{ index: 0, message: { role: 'assistant', content: null }, finish_reason: 'content_filter', logprobs: null }]);
   });
 
+  it('fails a generation Gemini ended with MALFORMED_FUNCTION_CALL, retryably, with the tokens it billed, rather than passing an empty stop', async () => {
+    emulator.setMode('malformed-function-call');
+    const failure = await chat({ tools }).catch((error: unknown) => error);
+    expect(failure).toMatchObject({ failure: { status: 502, code: 'provider_generation_failed', retryable: true }, billed: { prompt_tokens: promptTokensFor(emulator.lastRequest()!.body) } });
+    expect((failure as Error).message).toMatch(/MALFORMED_FUNCTION_CALL/);
+  });
+
+  it('fails an answer whose candidate does not say how it ended', () => {
+    const answer = { candidates: [{ content: { role: 'model', parts: [{ text: 'Hel' }] }, index: 0 }] };
+    expect(() => fromGeminiResponse(answer, 0, 'gemini-2.5-flash')).toThrow(expect.objectContaining({ failure: expect.objectContaining({ status: 502, code: 'provider_generation_failed' }) }));
+  });
+
+  it('fails an answer with neither candidates nor a block reason', () => {
+    expect(() => fromGeminiResponse({ usageMetadata: { promptTokenCount: 3, totalTokenCount: 3 } }, 0, 'gemini-2.5-flash')).toThrow(expect.objectContaining({ failure: expect.objectContaining({ status: 502, code: 'provider_generation_failed' }) }));
+  });
+
   it('answers with one choice per candidate when n asks for several', async () => {
     const completion = await chat({ n: 2 });
     expect(emulator.lastRequest()!.body.generationConfig).toEqual({ candidateCount: 2 });
@@ -138,7 +155,7 @@ describe('a Gemini answer', () => {
   });
 
   it('counts thinking tokens as completion tokens, and tells them as reasoning tokens', () => {
-    const completion = GeminiProvider.parseChat({ candidates: [], usageMetadata: { promptTokenCount: 10, candidatesTokenCount: 5, thoughtsTokenCount: 20, totalTokenCount: 35 } }, ctx());
+    const completion = GeminiProvider.parseChat({ candidates: [{ content: { parts: [{ text: '42' }] }, finishReason: 'STOP' }], usageMetadata: { promptTokenCount: 10, candidatesTokenCount: 5, thoughtsTokenCount: 20, totalTokenCount: 35 } }, ctx());
     expect(completion.usage).toEqual({ prompt_tokens: 10, completion_tokens: 25, total_tokens: 35, prompt_tokens_details: { cached_tokens: 0 }, completion_tokens_details: { reasoning_tokens: 20 } });
   });
 

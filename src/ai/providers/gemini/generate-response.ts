@@ -1,18 +1,37 @@
 import { randomUUID } from 'node:crypto';
 import type { ChatCompletion, FinishReason, ToolCall, Usage } from '../../chat-types.js';
+import { ProviderCallError } from '../../provider-call.js';
 import type { GeminiCandidate, GeminiFunctionCall, GeminiGenerateResponse, GeminiUsageMetadata } from './wire-types.js';
 import { choiceLogprobsOf } from './logprobs.js';
 
 const FILTERED = new Set(['SAFETY', 'RECITATION', 'BLOCKLIST', 'PROHIBITED_CONTENT', 'SPII', 'IMAGE_SAFETY', 'IMAGE_PROHIBITED_CONTENT', 'IMAGE_RECITATION']);
 
 /**
- * Gemini's `finishReason` (https://ai.google.dev/api/generate-content#FinishReason) in OpenAI's terms. Gemini
- * ends a turn that called functions with STOP, so a candidate with calls finishes with `tool_calls`.
+ * The finish reasons by which Gemini says the generation failed rather than ended (https://ai.google.dev/api/generate-content#FinishReason):
+ * a function call it could not write (MALFORMED_FUNCTION_CALL), a call of a tool not offered or not allowed, too many
+ * calls, a response it could not form, an unsupported language, "other". Such a candidate has no content, or a part of
+ * one; OpenAI has no finish reason for it, and as `stop` it passed for a whole, empty answer.
  */
-export function finishReasonFor(reason: string | undefined, calledTools: boolean): FinishReason | null {
+const FAILED = new Set(['LANGUAGE', 'OTHER', 'MALFORMED_FUNCTION_CALL', 'UNEXPECTED_TOOL_CALL', 'TOO_MANY_TOOL_CALLS', 'MALFORMED_RESPONSE', 'MISSING_THOUGHT_SIGNATURE', 'NO_IMAGE', 'IMAGE_OTHER']);
+
+/**
+ * A generation Gemini ended as failed: retryable, as Cohere's ERROR and Mistral's `error` are, so that another target
+ * may answer; `billed`, the usage Gemini reported for it, which it bills all the same.
+ */
+export function generationFailure(ending: string, billed?: Usage): ProviderCallError {
+  return new ProviderCallError({ status: 502, type: 'api_error', code: 'provider_generation_failed', message: `Gemini's generation ended ${ending}`, retryable: true }, billed);
+}
+
+/**
+ * Gemini's `finishReason` (https://ai.google.dev/api/generate-content#FinishReason) in OpenAI's terms, null while a
+ * streamed candidate has none yet. Gemini ends a turn that called functions with STOP, so a candidate with calls
+ * finishes with `tool_calls`. A reason that says the generation failed (FAILED) throws generationFailure.
+ */
+export function finishReasonFor(reason: string | undefined, calledTools: boolean, billed?: Usage): FinishReason | null {
   if (reason === undefined || reason === 'FINISH_REASON_UNSPECIFIED') return null;
   if (reason === 'MAX_TOKENS') return 'length';
   if (FILTERED.has(reason)) return 'content_filter';
+  if (FAILED.has(reason)) throw generationFailure(`with finishReason ${reason}`, billed);
   return calledTools ? 'tool_calls' : 'stop';
 }
 
@@ -52,7 +71,7 @@ export function toolCallFor(call: GeminiFunctionCall, signature?: string): ToolC
  * One candidate as a choice: its thought parts, which Gemini returns only when asked (`includeThoughts`, sent for a
  * `reasoning_effort`), are the `reasoning_content` (https://ai.google.dev/gemini-api/docs/thinking#summaries).
  */
-function choiceFor(candidate: GeminiCandidate, position: number): ChatCompletion['choices'][number] {
+function choiceFor(candidate: GeminiCandidate, position: number, billed?: Usage): ChatCompletion['choices'][number] {
   const text: string[] = [];
   const thoughts: string[] = [];
   const toolCalls: ToolCall[] = [];
@@ -64,10 +83,13 @@ function choiceFor(candidate: GeminiCandidate, position: number): ChatCompletion
     if (typeof part.text === 'string') text.push(part.text);
     if (part.functionCall) toolCalls.push(toolCallFor(part.functionCall, part.thoughtSignature));
   }
+  const finish = finishReasonFor(candidate.finishReason, toolCalls.length > 0, billed);
+  // A whole answer's every candidate has ended: one that does not say how is not passed on as whole.
+  if (finish === null) throw generationFailure('without a finishReason', billed);
   return {
     index: candidate.index ?? position,
     message: { role: 'assistant', content: text.length > 0 ? text.join('') : null, ...(thoughts.length > 0 ? { reasoning_content: thoughts.join('') } : {}), ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}) },
-    finish_reason: finishReasonFor(candidate.finishReason, toolCalls.length > 0),
+    finish_reason: finish,
     // Those of its text only, as a stream's chunks carry them: none for an answer of tool calls alone.
     logprobs: text.length > 0 ? choiceLogprobsOf(candidate.logprobsResult) : null,
   };
@@ -75,14 +97,17 @@ function choiceFor(candidate: GeminiCandidate, position: number): ChatCompletion
 
 /**
  * A GenerateContentResponse as an OpenAI chat completion, one choice per candidate. A prompt Gemini blocked
- * has no candidates: it is one empty choice finished by `content_filter`.
+ * has no candidates: it is one empty choice finished by `content_filter`. An answer with neither candidates nor a
+ * block reason said nothing, and is a failure as a stream that ends so is.
  */
 export function fromGeminiResponse(response: GeminiGenerateResponse, created: number, model: string): ChatCompletion {
   const candidates = response.candidates ?? [];
+  const billed = response.usageMetadata ? usageFor(response.usageMetadata) : undefined;
+  if (candidates.length === 0 && !response.promptFeedback?.blockReason) throw generationFailure('without a candidate or a blockReason', billed);
   const choices =
     candidates.length > 0
-      ? candidates.map(choiceFor)
-      : [{ index: 0, message: { role: 'assistant' as const, content: null }, finish_reason: (response.promptFeedback?.blockReason ? 'content_filter' : 'stop') as FinishReason, logprobs: null }];
+      ? candidates.map((candidate, position) => choiceFor(candidate, position, billed))
+      : [{ index: 0, message: { role: 'assistant' as const, content: null }, finish_reason: 'content_filter' as FinishReason, logprobs: null }];
   return {
     id: response.responseId ?? `chatcmpl-${randomUUID()}`,
     object: 'chat.completion',

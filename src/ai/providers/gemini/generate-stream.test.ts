@@ -149,6 +149,14 @@ describe('the Gemini stream translator', () => {
     expect((thrown as ProviderCallError).before.map((c) => c.choices[0]?.delta.content)).toEqual(['', 'Café ']);
   });
 
+  it('fails a stream Gemini ends with MALFORMED_FUNCTION_CALL, retryably, with the tokens it billed, rather than finishing it with stop', () => {
+    const translator = GeminiProvider.streamTranslator(ctx());
+    const event = { candidates: [{ finishReason: 'MALFORMED_FUNCTION_CALL', index: 0 }], usageMetadata: { promptTokenCount: 9, totalTokenCount: 9 }, responseId: 'r3' };
+    expect(() => translator.push(Buffer.from(`data: ${JSON.stringify(event)}\r\n\r\n`))).toThrow(
+      expect.objectContaining({ failure: expect.objectContaining({ status: 502, code: 'provider_generation_failed', retryable: true }), billed: expect.objectContaining({ prompt_tokens: 9 }) }),
+    );
+  });
+
   it('reports the usage of a prompt Gemini blocked, which ends without candidates', () => {
     const translator = GeminiProvider.streamTranslator(ctx());
     const out = translator.push(Buffer.from(`data: ${JSON.stringify({ promptFeedback: { blockReason: 'SAFETY' }, usageMetadata: { promptTokenCount: 9, totalTokenCount: 9 }, responseId: 'r2' })}\r\n\r\n`));

@@ -78,7 +78,7 @@ export function geminiStreamTranslator(created: number, fallbackModel: string): 
           out.push(chunk(index, { tool_calls: [{ index: n, ...call }] }));
         }
       }
-      const finish = finishReasonFor(candidate.finishReason, (toolCalls.get(index) ?? 0) > 0);
+      const finish = finishReasonFor(candidate.finishReason, (toolCalls.get(index) ?? 0) > 0, usage);
       if (finish && !finished.has(index)) {
         finished.add(index);
         out.push(chunk(index, {}, finish));
