@@ -485,6 +485,21 @@ describe('the Bedrock provider', () => {
       expect(() => translator.end()).toThrow(expect.objectContaining({ failure: expect.objectContaining({ status: 502, code: 'provider_stream_incomplete', retryable: true }) }));
     });
 
+    it('fails a stream whose messageStop says the tool use was malformed, retryably, with the tokens its metadata bills, and no finish chunk', () => {
+      const translator = BedrockProvider.streamTranslator({ ...ctx(), stream: true });
+      const out = translator.push(Buffer.concat([...words, frame('messageStop', { stopReason: 'malformed_tool_use' })]));
+      expect(out.some((chunk) => chunk.choices[0]?.finish_reason)).toBe(false);
+      expect(() => translator.push(frame('metadata', { usage: { inputTokens: 12, outputTokens: 7 }, metrics: { latencyMs: 1 } }))).toThrow(
+        expect.objectContaining({ failure: expect.objectContaining({ status: 502, code: 'provider_generation_failed', retryable: true }), billed: expect.objectContaining({ prompt_tokens: 12, completion_tokens: 7 }) }),
+      );
+    });
+
+    it('fails a stream whose messageStop says the output was malformed, when it ends before its metadata', () => {
+      const translator = BedrockProvider.streamTranslator({ ...ctx(), stream: true });
+      translator.push(Buffer.concat([...words, frame('messageStop', { stopReason: 'malformed_model_output' })]));
+      expect(() => translator.end()).toThrow(expect.objectContaining({ failure: expect.objectContaining({ status: 502, code: 'provider_generation_failed' }) }));
+    });
+
     it('takes a stream that ends after messageStop, before its metadata, as whole', () => {
       const translator = BedrockProvider.streamTranslator({ ...ctx(), stream: true });
       translator.push(Buffer.concat([...words, frame('messageStop', { stopReason: 'end_turn' })]));

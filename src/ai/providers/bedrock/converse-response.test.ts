@@ -46,4 +46,11 @@ describe('fromConverseResponse', () => {
       expect((error as ProviderCallError).failure).toMatchObject({ status: 502, code: 'provider_bad_response', retryable: true });
     }
   });
+
+  it.each(['malformed_model_output', 'malformed_tool_use'])('fails an answer Converse stopped with %s, retryably, with the tokens it billed, rather than passing it on as a stop', (stopReason) => {
+    const body = { output: { message: { role: 'assistant', content: [{ text: 'Let me look that up.' }] } }, stopReason, usage: { inputTokens: 12, outputTokens: 7 } };
+    expect(() => fromConverseResponse(body, ctx)).toThrow(
+      expect.objectContaining({ failure: expect.objectContaining({ status: 502, code: 'provider_generation_failed', retryable: true }), billed: expect.objectContaining({ prompt_tokens: 12, completion_tokens: 7 }) }),
+    );
+  });
 });

@@ -35,6 +35,23 @@ const FINISH_REASONS: Record<string, FinishReason> = {
   guardrail_intervened: 'content_filter',
 };
 
+/**
+ * The stop reasons by which Converse says the model's output could not be read (API_runtime_MessageStopEvent.html:
+ * malformed_model_output, malformed_tool_use): the generation failed. OpenAI has no finish reason for it, and as
+ * `stop` a tool call that was lost passed for a whole answer.
+ */
+const FAILED = new Set(['malformed_model_output', 'malformed_tool_use']);
+
+export const generationFailed = (stopReason: string | undefined): boolean => FAILED.has(stopReason ?? '');
+
+/**
+ * A generation Converse ended as failed: retryable, as Cohere's ERROR and Mistral's `error` are, so that another
+ * target may answer; `billed`, its usage, which Bedrock bills all the same.
+ */
+export function generationFailure(stopReason: string, billed?: Usage): ProviderCallError {
+  return new ProviderCallError({ status: 502, type: 'api_error', code: 'provider_generation_failed', message: `Bedrock's generation ended with stopReason ${stopReason}`, retryable: true }, billed);
+}
+
 export function finishReasonOf(stopReason: string | undefined): FinishReason {
   return FINISH_REASONS[stopReason ?? ''] ?? 'stop';
 }
@@ -83,6 +100,7 @@ export function fromConverseResponse(body: unknown, ctx: CallContext): ChatCompl
   if (!Array.isArray(response.output?.message?.content)) {
     throw new ProviderCallError({ status: 502, type: 'api_error', code: 'provider_bad_response', message: 'the provider answered with no Converse message', retryable: true });
   }
+  if (generationFailed(response.stopReason)) throw generationFailure(response.stopReason as string, usageOf(response.usage));
   const blocks = response.output.message.content;
   const text = blocks.map((block) => block.text ?? '').join('');
   const toolCalls: ToolCall[] = blocks.flatMap((block) =>

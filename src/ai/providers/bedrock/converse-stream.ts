@@ -4,7 +4,7 @@ import { ProviderCallError } from '../../provider-call.js';
 import type { CallContext, StreamTranslator } from '../provider.js';
 import { incompleteStream, translateEach } from '../stream-events.js';
 import { bedrockFailure } from './bedrock-errors.js';
-import { finishReasonOf, stopSequenceOf, usageOf, type ConverseUsage } from './converse-response.js';
+import { finishReasonOf, generationFailed, generationFailure, stopSequenceOf, usageOf, type ConverseUsage } from './converse-response.js';
 import { isClaudeModel, redactedThinkingBlock, thinkingBlock } from './converse-thinking.js';
 import { EventStreamDecoder, EventStreamError, type EventStreamMessage } from './event-stream.js';
 
@@ -31,7 +31,8 @@ const STREAM_EXCEPTION_STATUS: Readonly<Record<string, number>> = { internalServ
  * ConverseStream's events (API_runtime_ConverseStreamOutput.html) as OpenAI chunks: messageStart → the role chunk,
  * text and tool-input deltas → content and tool-call chunks, reasoning text deltas → `reasoning_content` chunks,
  * messageStop → the finish chunk, metadata → the usage chunk. An exception message in the stream, a frame failing
- * its CRC, or the stream's end before messageStop ends it with a ProviderCallError.
+ * its CRC, the stream's end before messageStop, or a messageStop that says the generation failed (its failure thrown
+ * at the metadata after it, with the usage) ends it with a ProviderCallError.
  *
  * A Claude model's reasoning is also streamed as Anthropic streams thinking (THINKING_DELTA), for the `/v1/messages`
  * ingress: Converse starts no reasoning block (contentBlockStart has no member for one), so a thinking block starts
@@ -55,6 +56,8 @@ export function converseStreamTranslator(ctx: CallContext): StreamTranslator {
   let usage: Usage | undefined;
   /** messageStop came: the answer is whole (the metadata event after it only counts it). */
   let stopped = false;
+  /** messageStop said the generation failed: the failure waits for the metadata event, whose usage Bedrock bills. */
+  let failedStop: string | undefined;
 
   const chunk = (delta: Delta, finishReason: FinishReason | null = null, stopped: StopSequence = {}): ChatCompletionChunk => ({
     id,
@@ -105,9 +108,14 @@ export function converseStreamTranslator(ctx: CallContext): StreamTranslator {
       }
       case 'messageStop':
         stopped = true;
+        if (generationFailed(event.stopReason)) {
+          failedStop = event.stopReason;
+          return [];
+        }
         return [chunk({}, finishReasonOf(event.stopReason), stopSequenceOf(event.stopReason, event.additionalModelResponseFields))];
       case 'metadata':
         usage = usageOf(event.usage);
+        if (failedStop) throw generationFailure(failedStop, usage);
         return [{ id, object: 'chat.completion.chunk', created, model: ctx.model, choices: [], usage }];
       default:
         return [];
@@ -144,6 +152,7 @@ export function converseStreamTranslator(ctx: CallContext): StreamTranslator {
         return [];
       });
       if (!stopped) throw incompleteStream();
+      if (failedStop) throw generationFailure(failedStop, usage);
       return [];
     },
     usage: () => usage,
