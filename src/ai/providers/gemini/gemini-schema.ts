@@ -1,3 +1,5 @@
+import { ProviderCallError } from '../../provider-call.js';
+
 /**
  * A JSON Schema (as OpenAI clients write them for tools and `response_format`) as Gemini's Schema, a subset of
  * OpenAPI 3.0 (https://ai.google.dev/api/caching#Schema). Gemini answers 400 to any field outside that subset
@@ -11,9 +13,17 @@
  * - `required` keeps only names that are among the properties
  *
  * Everything else ($schema, additionalProperties, examples, $id, patternProperties…) is dropped: the schema
- * Gemini enforces can be looser than the client's, never stricter.
+ * Gemini enforces can be looser than the client's, never stricter. What is dropped that would have narrowed the
+ * values (LOOSENING, an enum or const of other values than strings, a format Gemini does not take, a recursive or
+ * unresolved `$ref`) is told to `lost`, by its place, for a strict schema to be refused rather than loosened unseen.
  */
 type JsonSchema = Record<string, unknown>;
+
+/** Keywords that narrow the values a schema allows and that Gemini's Schema has no member for. */
+const LOOSENING = ['uniqueItems', 'exclusiveMinimum', 'exclusiveMaximum', 'multipleOf', 'not', 'if', 'then', 'else', 'patternProperties', 'propertyNames', 'prefixItems', 'contains', 'minContains', 'maxContains', 'additionalItems', 'unevaluatedItems', 'unevaluatedProperties', 'dependentRequired', 'dependentSchemas', 'dependencies'];
+
+/** Told the place (`where.keyword`) of each keyword whose loss loosens the schema. */
+type Lost = (place: string) => void;
 
 const COPIED = ['title', 'description', 'nullable', 'maxItems', 'minItems', 'minProperties', 'maxProperties', 'minLength', 'maxLength', 'pattern', 'example', 'default', 'minimum', 'maximum', 'propertyOrdering'];
 const FORMATS: Record<string, string[]> = { STRING: ['date-time', 'enum'], INTEGER: ['int32', 'int64'], NUMBER: ['float', 'double'] };
@@ -52,16 +62,20 @@ function mergeAllOf(schema: JsonSchema): JsonSchema {
   return merged;
 }
 
-function convert(input: JsonSchema, root: JsonSchema, refs: string[]): JsonSchema {
+function convert(input: JsonSchema, root: JsonSchema, refs: string[], where: string, lost: Lost): JsonSchema {
   let schema = input;
   if (typeof schema.$ref === 'string') {
-    if (refs.includes(schema.$ref)) return { type: 'OBJECT' };
-    const target = resolveRef(schema.$ref, root);
-    if (!target) return { type: 'OBJECT' };
+    const target = refs.includes(schema.$ref) ? undefined : resolveRef(schema.$ref, root);
+    if (!target) {
+      lost(`${where}.$ref`);
+      return { type: 'OBJECT' };
+    }
     const { $ref: ref, ...siblings } = schema;
-    return convert({ ...target, ...siblings }, root, [...refs, ref as string]);
+    return convert({ ...target, ...siblings }, root, [...refs, ref as string], where, lost);
   }
   if (Array.isArray(schema.allOf)) schema = mergeAllOf(schema);
+  for (const keyword of LOOSENING) if (schema[keyword] !== undefined && schema[keyword] !== false) lost(`${where}.${keyword}`);
+  if (isSchema(schema.additionalProperties)) lost(`${where}.additionalProperties`);
 
   const out: JsonSchema = {};
   for (const key of COPIED) if (schema[key] !== undefined) out[key] = schema[key];
@@ -76,14 +90,15 @@ function convert(input: JsonSchema, root: JsonSchema, refs: string[]): JsonSchem
 
   const type = out.type as string | undefined;
   if (typeof schema.format === 'string' && type && FORMATS[type]?.includes(schema.format)) out.format = schema.format;
+  else if (schema.format !== undefined) lost(`${where}.format`);
   const values = schema.const !== undefined ? [schema.const] : schema.enum;
   if (Array.isArray(values) && values.every((v) => typeof v === 'string') && (type === 'STRING' || type === undefined)) {
     out.type = 'STRING';
     out.enum = values;
-  }
+  } else if (values !== undefined) lost(`${where}.${schema.const !== undefined ? 'const' : 'enum'}`);
 
   if (isSchema(schema.properties)) {
-    const properties = Object.fromEntries(Object.entries(schema.properties).flatMap(([name, value]) => (isSchema(value) ? [[name, convert(value, root, refs)]] : [])));
+    const properties = Object.fromEntries(Object.entries(schema.properties).flatMap(([name, value]) => (isSchema(value) ? [[name, convert(value, root, refs, `${where}.properties.${name}`, lost)]] : [])));
     if (Object.keys(properties).length > 0) {
       out.properties = properties;
       if (Array.isArray(schema.required)) {
@@ -92,15 +107,31 @@ function convert(input: JsonSchema, root: JsonSchema, refs: string[]): JsonSchem
       }
     }
   }
-  if (isSchema(schema.items)) out.items = convert(schema.items, root, refs);
-  const alternatives = [schema.anyOf, schema.oneOf].flatMap((list) => (Array.isArray(list) ? list.filter(isSchema) : []));
-  if (alternatives.length > 0) out.anyOf = alternatives.map((alternative) => convert(alternative, root, refs));
+  if (isSchema(schema.items)) out.items = convert(schema.items, root, refs, `${where}.items`, lost);
+  const alternatives = (['anyOf', 'oneOf'] as const).flatMap((keyword) => (Array.isArray(schema[keyword]) ? (schema[keyword] as unknown[]).flatMap((alternative, i) => (isSchema(alternative) ? [{ alternative, at: `${where}.${keyword}[${i}]` }] : [])) : []));
+  if (alternatives.length > 0) out.anyOf = alternatives.map(({ alternative, at }) => convert(alternative, root, refs, at, lost));
   return out;
 }
 
-/** The client's JSON Schema as a Gemini Schema (see above). */
-export function toGeminiSchema(schema: JsonSchema): JsonSchema {
-  return convert(schema, schema, []);
+/**
+ * The client's JSON Schema as a Gemini Schema (see above). `strict` (OpenAI's promise that the answer follows the
+ * schema): a keyword whose loss would loosen it is refused with a 400 whose `param` is its place under `where`
+ * (`response_format.json_schema.schema.properties.rank.enum`), retryable so that an alias's next target, which may
+ * enforce it, is tried; the client learns what Gemini cannot hold instead of getting answers that break it.
+ */
+export function toGeminiSchema(schema: JsonSchema, strict = false, where = 'schema'): JsonSchema {
+  return convert(schema, schema, [], where, (place) => {
+    if (!strict) return;
+    const keyword = place.slice(place.lastIndexOf('.') + 1);
+    throw new ProviderCallError({
+      status: 400,
+      type: 'invalid_request_error',
+      code: 'unsupported_value',
+      param: place,
+      message: `Gemini cannot enforce "${keyword}" at ${place}, and the schema is strict: Gemini's schema has no such constraint (or enum and const of other values than strings, a format other than date-time, int32, int64, float or double, a recursive $ref). Remove it, set strict to false to have Gemini follow the schema without it, or use another provider.`,
+      retryable: true,
+    });
+  });
 }
 
 /** Whether a converted schema is an object with at least one property: Gemini refuses empty OBJECT parameters. */

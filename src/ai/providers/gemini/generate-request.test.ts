@@ -269,7 +269,7 @@ describe('the Gemini request translation', () => {
     expect(request.body.generationConfig).toEqual({ responseMimeType: 'application/json' });
   });
 
-  it('sends a json_schema as responseSchema without the JSON Schema keywords Gemini rejects', async () => {
+  it('sends a json_schema that is not strict as responseSchema without the JSON Schema keywords Gemini rejects', async () => {
     const schema = {
       $schema: 'https://json-schema.org/draft/2020-12/schema',
       type: 'object',
@@ -285,7 +285,7 @@ describe('the Gemini request translation', () => {
       required: ['name', 'missing'],
       $defs: { size: { type: 'string', enum: ['S', 'M', 'L'] } },
     };
-    const request = await sent({ response_format: { type: 'json_schema', json_schema: { name: 'person', schema, strict: true } } });
+    const request = await sent({ response_format: { type: 'json_schema', json_schema: { name: 'person', schema } } });
     expect(request.body.generationConfig.responseSchema).toEqual({
       type: 'OBJECT',
       properties: {
@@ -298,6 +298,41 @@ describe('the Gemini request translation', () => {
       },
       required: ['name'],
     });
+  });
+
+  it('sends a strict json_schema whose every constraint Gemini holds, additionalProperties false and a nullable type among them', async () => {
+    const schema = {
+      type: 'object',
+      properties: { name: { type: ['string', 'null'] }, size: { $ref: '#/$defs/size' }, born: { type: 'string', format: 'date-time' }, either: { anyOf: [{ type: 'string' }, { type: 'number' }] } },
+      required: ['name', 'size', 'born', 'either'],
+      additionalProperties: false,
+      $defs: { size: { type: 'string', enum: ['S', 'M', 'L'] } },
+    };
+    const request = await sent({ response_format: { type: 'json_schema', json_schema: { name: 'person', schema, strict: true } } });
+    expect(request.body.generationConfig.responseSchema).toEqual({
+      type: 'OBJECT',
+      properties: { name: { type: 'STRING', nullable: true }, size: { type: 'STRING', enum: ['S', 'M', 'L'] }, born: { type: 'STRING', format: 'date-time' }, either: { anyOf: [{ type: 'STRING' }, { type: 'NUMBER' }] } },
+      required: ['name', 'size', 'born', 'either'],
+    });
+  });
+
+  it.each([
+    ['an enum of integers', { rank: { type: 'integer', enum: [1, 2, 3] } }, 'response_format.json_schema.schema.properties.rank.enum'],
+    ['a format Gemini does not take', { email: { type: 'string', format: 'email' } }, 'response_format.json_schema.schema.properties.email.format'],
+    ['uniqueItems', { tags: { type: 'array', items: { type: 'string' }, uniqueItems: true } }, 'response_format.json_schema.schema.properties.tags.uniqueItems'],
+    ['a recursive $ref', { next: { $ref: '#' } }, 'response_format.json_schema.schema.properties.next.$ref'],
+  ])('refuses a strict json_schema with %s, which Gemini would drop, naming its place, before calling', async (_, properties, param) => {
+    const before = emulator.requests().length;
+    const schema = { type: 'object', properties, required: Object.keys(properties), additionalProperties: false };
+    const failure = await sent({ response_format: { type: 'json_schema', json_schema: { name: 'p', schema, strict: true } } }).catch((error: unknown) => error);
+    expect(failure).toMatchObject({ failure: { status: 400, code: 'unsupported_value', param, retryable: true } });
+    expect(emulator.requests().length).toBe(before);
+  });
+
+  it("refuses a strict tool whose parameters hold a constraint Gemini would drop, naming it under the tool's parameters", async () => {
+    const tools: ChatRequest['tools'] = [{ type: 'function', function: { name: 'set_level', strict: true, parameters: { type: 'object', properties: { level: { type: 'integer', enum: [1, 2] } }, required: ['level'], additionalProperties: false } } }];
+    const failure = await sent({ tools }).catch((error: unknown) => error);
+    expect(failure).toMatchObject({ failure: { status: 400, code: 'unsupported_value', param: 'tools[0].function.parameters.properties.level.enum' } });
   });
 
   it('turns a recursive $ref into a plain object instead of looping', async () => {

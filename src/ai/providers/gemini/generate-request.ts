@@ -197,7 +197,7 @@ function generationConfigFor(request: ChatRequest, model: string, catalogModel: 
   logprobsConfig(request, config);
   const format = request.response_format;
   if (format?.type === 'json_object' || format?.type === 'json_schema') config.responseMimeType = 'application/json';
-  if (format?.type === 'json_schema' && format.json_schema.schema) config.responseSchema = toGeminiSchema(format.json_schema.schema);
+  if (format?.type === 'json_schema' && format.json_schema.schema) config.responseSchema = toGeminiSchema(format.json_schema.schema, format.json_schema.strict === true, 'response_format.json_schema.schema');
   if (request.reasoning_effort !== undefined) {
     const effort = request.reasoning_effort;
     if (!isReasoningEffort(effort)) throw new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'unsupported_value', param: 'reasoning_effort', message: `reasoning_effort "${effort}" has no thinking level for Gemini; use one of ${REASONING_EFFORTS.join(', ')}`, retryable: true });
@@ -238,8 +238,8 @@ export function toGeminiRequest(asked: ChatRequest, model = '', catalogModel?: C
   if (request.tools && request.tools.length > 0) {
     body.tools = [
       {
-        functionDeclarations: request.tools.map((tool) => {
-          const parameters = tool.function.parameters ? toGeminiSchema(tool.function.parameters) : undefined;
+        functionDeclarations: request.tools.map((tool, i) => {
+          const parameters = tool.function.parameters ? toGeminiSchema(tool.function.parameters, tool.function.strict === true, `tools[${i}].function.parameters`) : undefined;
           return {
             name: tool.function.name,
             ...(tool.function.description ? { description: tool.function.description } : {}),
