@@ -5,7 +5,7 @@ import { startBedrockEmulator } from '../../../../test/emulators/bedrock.js';
 import { embeddingFor } from '../../../../test/emulators/gemini.js';
 import { callChatStream, failureOf, streamedChunks } from '../../../../test/provider-calls.js';
 import { INPUT_RATES } from '../../catalog/index.js';
-import { CACHE_CONTROL, CACHE_WRITES, STOP_SEQUENCE, type ChatCompletionChunk, type ChatRequest } from '../../chat-types.js';
+import { CACHE_CONTROL, CACHE_WRITES, STOP_SEQUENCE, TOOL_ERROR, type ChatCompletionChunk, type ChatRequest } from '../../chat-types.js';
 import { ProviderCallError, callChat, callEmbeddings } from '../../provider-call.js';
 import type { CallContext } from '../provider.js';
 import { toConverseRequest } from './converse-request.js';
@@ -586,5 +586,26 @@ describe('the Bedrock provider', () => {
   it('defaults to the region\'s runtime endpoint', () => {
     const call = BedrockProvider.chatCall(hello, { ...ctx(), provider: { name: 'b', type: 'bedrock', baseUrl: '', region: 'eu-central-1' } });
     expect(call.url).toBe('https://bedrock-runtime.eu-central-1.amazonaws.com/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse');
+  });
+});
+
+describe('a tool result an Anthropic-format client marked as an error, on Bedrock', () => {
+  const failedResult = (): ChatRequest => ({
+    model: 'm',
+    tools: [weatherTool],
+    messages: [
+      { role: 'user', content: 'Weather in Atlantis?' },
+      { role: 'assistant', content: null, tool_calls: [{ id: 't1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Atlantis"}' } }] },
+      { role: 'tool', tool_call_id: 't1', content: 'Error: no such city', [TOOL_ERROR]: true },
+    ],
+  });
+  const resultOf = (modelId: string) => (toConverseRequest(failedResult(), modelId).messages as Array<{ content: unknown[] }>).at(-1)!.content[0];
+
+  it.each(['anthropic.claude-3-haiku-20240307-v1:0', 'us.anthropic.claude-sonnet-4-5-20250929-v1:0', 'amazon.nova-lite-v1:0'])('says status "error" to %s, which takes it', (modelId) => {
+    expect(resultOf(modelId)).toEqual({ toolResult: { toolUseId: 't1', content: [{ text: 'Error: no such city' }], status: 'error' } });
+  });
+
+  it('leaves the status out for a model Bedrock takes it from only for Claude and Nova', () => {
+    expect(resultOf('meta.llama3-70b-instruct-v1:0')).toEqual({ toolResult: { toolUseId: 't1', content: [{ text: 'Error: no such city' }] } });
   });
 });

@@ -1,5 +1,5 @@
 import type { CatalogModel } from '../../catalog/index.js';
-import { ANTHROPIC_BLOCKS, CACHE_CONTROL, type CacheControl, type ChatMessage, type ChatRequest, type ContentPart, type ResponseFormat } from '../../chat-types.js';
+import { ANTHROPIC_BLOCKS, CACHE_CONTROL, TOOL_ERROR, type CacheControl, type ChatMessage, type ChatRequest, type ContentPart, type ResponseFormat } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
 import { claudeStopSequences } from '../anthropic/index.js';
 import { imageUrlOf, textOf } from '../content-parts.js';
@@ -72,7 +72,7 @@ export function toConverseRequest(asked: ChatRequest, modelId = '', catalogModel
     if (message.role === 'system' || message.role === 'developer') system.push(...withCachePoint(systemBlocks(message.content, caches), message, caches));
     else if (message.role === 'user') append('user', withCachePoint(userBlocks(message.content, `messages[${i}]`, caches), message, caches));
     else if (message.role === 'assistant') append('assistant', withCachePoint(claude && message[ANTHROPIC_BLOCKS] ? converseBlocksOfTurn(message[ANTHROPIC_BLOCKS], (at) => cachePointOf(at, caches)) : assistantBlocks(message, caches), message, caches));
-    else if (message.role === 'tool') append('user', withCachePoint(toolResultBlocks(message, caches), message, caches));
+    else if (message.role === 'tool') append('user', withCachePoint(toolResultBlocks(message, caches, claude || nova), message, caches));
   }
   const lastMessage = messages.at(-1);
   if (lastMessage) lastMessage.content = withCachePoint(lastMessage.content, request, caches);
@@ -198,9 +198,14 @@ function assistantBlocks(message: ChatMessage, caches: CachePlaces): ConverseBlo
   return [...(text ? andCachePoint({ text }, textMark, caches) : []), ...toolUses];
 }
 
-/** A tool message's result; a breakpoint on one of its parts goes after it, since a result holds no cachePoint. */
-function toolResultBlocks(message: ChatMessage, caches: CachePlaces): ConverseBlock[] {
-  const result = { toolResult: { toolUseId: message.tool_call_id ?? '', content: [toolResultContent(textOf(message.content))] } };
+/**
+ * A tool message's result; a breakpoint on one of its parts goes after it, since a result holds no cachePoint. A result
+ * an Anthropic-format client marked as an error (TOOL_ERROR) says so with `status: "error"` where the model takes it:
+ * "only supported by Amazon Nova and Anthropic Claude 3 and 4 models" (API_runtime_ToolResultBlock.html).
+ */
+function toolResultBlocks(message: ChatMessage, caches: CachePlaces, takesStatus: boolean): ConverseBlock[] {
+  const status = takesStatus && message[TOOL_ERROR] ? { status: 'error' } : {};
+  const result = { toolResult: { toolUseId: message.tool_call_id ?? '', content: [toolResultContent(textOf(message.content))], ...status } };
   return andCachePoint(result, Array.isArray(message.content) ? message.content.find(marked) : undefined, caches);
 }
 
