@@ -283,14 +283,6 @@ function migrations(dialect: Dialect): Record<string, Migration> {
       await db.schema.alterTable('ai_usage').addColumn('credential', 'varchar(64)').execute();
     },
   },
-  '0011_ai_usage_request_id': {
-    async up(db: Kysely<unknown>) {
-      // The call log looked up by a call's x-request-id (GET /ai/calls?requestId=), what an operator asks first when a
-      // client reports a failure: without it a look-up reads every record. About 0.5 µs a row more to write, off the
-      // event loop (SQLite's writer thread, PostgreSQL's server).
-      await db.schema.createIndex('ai_usage_request_id').on('ai_usage').column('request_id').execute();
-    },
-  },
   };
 }
 
