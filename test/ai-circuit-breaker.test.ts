@@ -3,6 +3,7 @@ import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/clock.js';
 import { AiGateway, PROVIDER_SECRETS, type OpenAIErrorBody } from './ai-fixtures.js';
+import { startGeminiEmulator, type GeminiEmulator } from './emulators/gemini.js';
 import { startOpenAIEmulator, type OpenAIEmulator } from './emulators/openai.js';
 
 const HELLO = [{ role: 'user', content: 'Hello there' }];
@@ -176,5 +177,47 @@ describe('a circuit breaker turned off', () => {
     const before = flaky.requests().length;
     for (let i = 0; i < 8; i++) expect((await gateway.chat(apiKey, { model: 'flaky/gpt-4o-mini', messages: HELLO })).status).toBe(502);
     expect(flaky.requests().length).toBe(before + 8);
+  });
+});
+
+describe('the circuit breaker and generations a provider says failed', () => {
+  let gateway: AiGateway;
+  let gemini: GeminiEmulator;
+  let backup: OpenAIEmulator;
+  let apiKey: string;
+
+  beforeAll(async () => {
+    gemini = await startGeminiEmulator();
+    backup = await startOpenAIEmulator();
+    gateway = await AiGateway.start({ clock: new ManualClock() });
+    await gateway.configure({
+      providers: [
+        { name: 'gemini', type: 'gemini', baseUrl: gemini.url },
+        { name: 'backup', type: 'openai', baseUrl: backup.url },
+      ],
+      aliases: [{ name: 'chain', targets: [{ provider: 'gemini', model: 'gemini-2.5-flash' }], fallbacks: [{ provider: 'backup', model: 'gpt-4o-mini' }] }],
+      circuitBreaker: { failures: 2, cooldown: '30s' },
+    });
+    await gateway.addProviderKey('gemini', PROVIDER_SECRETS.gemini);
+    await gateway.addProviderKey('backup', PROVIDER_SECRETS.openai);
+    apiKey = await gateway.createApp({ name: 'generations-app', team: 'generations-team' });
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+    await gemini?.stop();
+    await backup?.stop();
+  });
+
+  it("falls back from each, but does not skip the provider for them: they are answers, often to the request's own prompt or tools", async () => {
+    gemini.setMode('malformed-function-call');
+    const before = gemini.requests().length;
+    for (let i = 0; i < 4; i++) {
+      const result = await gateway.chat(apiKey, { model: 'chain', messages: HELLO });
+      expect(result.status).toBe(200);
+      expect(result.headers.get('x-keygate-provider')).toBe('backup');
+    }
+    expect(gemini.requests().length).toBe(before + 4);
+    gemini.setMode('normal');
+    expect((await gateway.chat(apiKey, { model: 'chain', messages: HELLO })).headers.get('x-keygate-provider')).toBe('gemini');
   });
 });

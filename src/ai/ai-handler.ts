@@ -13,6 +13,7 @@ import { ChatChunksToMessageEvents, anthropicErrorTypeFor, chatToMessages, faile
 import { ChatChunksToResponseEvents, ENCRYPTED_REASONING_INCLUDE, RESPONSE_INPUT, ResponsesRequestError, chatToResponse, includesEncrypted, includesEncryptedReasoning, outputAsIncluded, responseAsIncluded, type EncryptedReasoning, inputItemsPage, previousResponseChainBroken, previousResponseIdOf, previousResponseNotFound, readInputItemsQuery, responseChainBroken, responseChainTooLong, responseEchoOf, responseNotFound, responsesStoreUnavailable, responsesToChat, toResponsesError, type PreviousResponse, type ResponseObject, type ResponsesChatRequest, type ResponsesInputItem } from './responses-ingress/index.js';
 import { isAllowedToolsChoice, refuseToolNameCollisions, validateAllowedTools } from './custom-tools/index.js';
 import { isJsonObject } from './json-object.js';
+import { GENERATION_FAILED } from './providers/generation-failed.js';
 import { offersFunctions, toFunctionCallChunk, toFunctionCallCompletion, toToolForms } from './legacy-functions.js';
 import { oneToolCallAsked, oneToolCallPerChoice, withOneToolCall } from './one-tool-call.js';
 import { takeCacheControl } from './openai-cache-control.js';
@@ -1272,13 +1273,14 @@ function attempt<T>(call: AiCall, trace: CallTrace, targets: readonly AiTarget[]
           if (!(error instanceof ProviderCallError)) return done(error);
           const failure = withoutSecret(error.failure, key.redaction);
           last = failure;
-          // The provider's own failures count against its circuit; a refusal of the request (the caller's fault) and a
-          // rate limit show it answers. A refused key, and a refusal the gateway made without calling it, say nothing.
+          // The provider's own failures count against its circuit; a refusal of the request (the caller's fault), a rate
+          // limit and a generation it says failed (often of this request's prompt or tools) show it answers. A refused
+          // key, and a refusal the gateway made without calling it, say nothing.
           if (!failure.credentialProblem && !error.local) {
-            if (failure.retryable && failure.status >= 500) {
+            if (failure.retryable && failure.status >= 500 && failure.code !== GENERATION_FAILED) {
               if (isCurrent(runtime, provider)) runtime.circuits.failed(target, runtime.now(), snapshot.circuitFailures, snapshot.circuitCooldownMs);
               trying = -1;
-            } else if ((!failure.retryable || failure.status === 429) && isCurrent(runtime, provider)) {
+            } else if ((!failure.retryable || failure.status === 429 || failure.code === GENERATION_FAILED) && isCurrent(runtime, provider)) {
               runtime.circuits.succeeded(target);
               trying = -1;
             }
@@ -1374,7 +1376,7 @@ function settleSilentStream(call: AiCall, target: AiTarget, error: Error | undef
   // A call on a provider's config since changed tells nothing of the current one's circuit (changed-providers.ts).
   if (!learnsFrom(call, target)) return;
   if (error instanceof CallCancelled || (error instanceof ProviderCallError && error.failure.credentialProblem)) return runtime.circuits.release(target);
-  const failed = error instanceof ProviderCallError ? error.failure.retryable && error.failure.status >= 500 : error !== undefined;
+  const failed = error instanceof ProviderCallError ? error.failure.retryable && error.failure.status >= 500 && error.failure.code !== GENERATION_FAILED : error !== undefined;
   if (failed) runtime.circuits.failed(target, runtime.now(), snapshot.circuitFailures, snapshot.circuitCooldownMs);
   else runtime.circuits.succeeded(target);
 }

@@ -1,3 +1,4 @@
+import { generationFailure } from '../generation-failed.js';
 import { randomUUID } from 'node:crypto';
 import { INPUT_RATES } from '../../catalog/index.js';
 import { ANTHROPIC_BLOCKS, CACHE_WRITES, STOP_SEQUENCE, type ChatCompletion, type FinishReason, type StopSequence, type ToolCall, type Usage } from '../../chat-types.js';
@@ -48,8 +49,8 @@ export const generationFailed = (stopReason: string | undefined): boolean => FAI
  * A generation Converse ended as failed: retryable, as Cohere's ERROR and Mistral's `error` are, so that another
  * target may answer; `billed`, its usage, which Bedrock bills all the same.
  */
-export function generationFailure(stopReason: string, billed?: Usage): ProviderCallError {
-  return new ProviderCallError({ status: 502, type: 'api_error', code: 'provider_generation_failed', message: `Bedrock's generation ended with stopReason ${stopReason}`, retryable: true }, billed);
+export function generationError(stopReason: string, billed?: Usage): ProviderCallError {
+  return new ProviderCallError(generationFailure(`Bedrock's generation ended with stopReason ${stopReason}`), billed);
 }
 
 export function finishReasonOf(stopReason: string | undefined): FinishReason {
@@ -100,7 +101,7 @@ export function fromConverseResponse(body: unknown, ctx: CallContext): ChatCompl
   if (!Array.isArray(response.output?.message?.content)) {
     throw new ProviderCallError({ status: 502, type: 'api_error', code: 'provider_bad_response', message: 'the provider answered with no Converse message', retryable: true });
   }
-  if (generationFailed(response.stopReason)) throw generationFailure(response.stopReason as string, usageOf(response.usage));
+  if (generationFailed(response.stopReason)) throw generationError(response.stopReason as string, usageOf(response.usage));
   const blocks = response.output.message.content;
   const text = blocks.map((block) => block.text ?? '').join('');
   const toolCalls: ToolCall[] = blocks.flatMap((block) =>

@@ -4,7 +4,7 @@ import { ProviderCallError } from '../../provider-call.js';
 import type { CallContext, StreamTranslator } from '../provider.js';
 import { incompleteStream, translateEach } from '../stream-events.js';
 import { bedrockFailure } from './bedrock-errors.js';
-import { finishReasonOf, generationFailed, generationFailure, stopSequenceOf, usageOf, type ConverseUsage } from './converse-response.js';
+import { finishReasonOf, generationFailed, generationError, stopSequenceOf, usageOf, type ConverseUsage } from './converse-response.js';
 import { isClaudeModel, redactedThinkingBlock, thinkingBlock } from './converse-thinking.js';
 import { EventStreamDecoder, EventStreamError, type EventStreamMessage } from './event-stream.js';
 
@@ -115,7 +115,7 @@ export function converseStreamTranslator(ctx: CallContext): StreamTranslator {
         return [chunk({}, finishReasonOf(event.stopReason), stopSequenceOf(event.stopReason, event.additionalModelResponseFields))];
       case 'metadata':
         usage = usageOf(event.usage);
-        if (failedStop) throw generationFailure(failedStop, usage);
+        if (failedStop) throw generationError(failedStop, usage);
         return [{ id, object: 'chat.completion.chunk', created, model: ctx.model, choices: [], usage }];
       default:
         return [];
@@ -152,7 +152,7 @@ export function converseStreamTranslator(ctx: CallContext): StreamTranslator {
         return [];
       });
       if (!stopped) throw incompleteStream();
-      if (failedStop) throw generationFailure(failedStop, usage);
+      if (failedStop) throw generationError(failedStop, usage);
       return [];
     },
     usage: () => usage,

@@ -1,3 +1,4 @@
+import { generationFailure } from '../generation-failed.js';
 import { STOP_SEQUENCE, type ChatCompletion, type FinishReason, type StopSequence, type ToolCall, type Usage } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
 import type { CallContext, ProviderFailure } from '../provider.js';
@@ -24,7 +25,7 @@ const FINISH_REASONS: Record<string, FinishReason> = { COMPLETE: 'stop', STOP_SE
 export function finishReasonOf(reason: string | undefined, error?: string, billed?: Usage): FinishReason {
   const mapped = FINISH_REASONS[reason ?? ''];
   if (mapped) return mapped;
-  throw new ProviderCallError(generationFailure(reason, error), billed);
+  throw new ProviderCallError(cohereGenerationFailure(reason, error), billed);
 }
 
 /** A STOP_SEQUENCE finish, for the choice: Cohere does not say which of the sequences it was. */
@@ -32,8 +33,8 @@ export function stopSequenceOf(reason: string | undefined): StopSequence {
   return reason === 'STOP_SEQUENCE' ? { [STOP_SEQUENCE]: null } : {};
 }
 
-export function generationFailure(reason: string | undefined, error?: string): ProviderFailure {
-  return { status: 502, type: 'api_error', code: 'provider_generation_failed', message: `Cohere's generation ended with ${reason ?? 'no finish reason'}${error ? `: ${error}` : ''}`, retryable: true };
+export function cohereGenerationFailure(reason: string | undefined, error?: string): ProviderFailure {
+  return generationFailure(`Cohere's generation ended with ${reason ?? 'no finish reason'}${error ? `: ${error}` : ''}`);
 }
 
 /**

@@ -1,3 +1,4 @@
+import { generationFailure } from '../generation-failed.js';
 import { randomUUID } from 'node:crypto';
 import type { ChatCompletion, FinishReason, ToolCall, Usage } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
@@ -18,20 +19,20 @@ const FAILED = new Set(['LANGUAGE', 'OTHER', 'MALFORMED_FUNCTION_CALL', 'UNEXPEC
  * A generation Gemini ended as failed: retryable, as Cohere's ERROR and Mistral's `error` are, so that another target
  * may answer; `billed`, the usage Gemini reported for it, which it bills all the same.
  */
-export function generationFailure(ending: string, billed?: Usage): ProviderCallError {
-  return new ProviderCallError({ status: 502, type: 'api_error', code: 'provider_generation_failed', message: `Gemini's generation ended ${ending}`, retryable: true }, billed);
+export function generationError(ending: string, billed?: Usage): ProviderCallError {
+  return new ProviderCallError(generationFailure(`Gemini's generation ended ${ending}`), billed);
 }
 
 /**
  * Gemini's `finishReason` (https://ai.google.dev/api/generate-content#FinishReason) in OpenAI's terms, null while a
  * streamed candidate has none yet. Gemini ends a turn that called functions with STOP, so a candidate with calls
- * finishes with `tool_calls`. A reason that says the generation failed (FAILED) throws generationFailure.
+ * finishes with `tool_calls`. A reason that says the generation failed (FAILED) throws generationError.
  */
 export function finishReasonFor(reason: string | undefined, calledTools: boolean, billed?: Usage): FinishReason | null {
   if (reason === undefined || reason === 'FINISH_REASON_UNSPECIFIED') return null;
   if (reason === 'MAX_TOKENS') return 'length';
   if (FILTERED.has(reason)) return 'content_filter';
-  if (FAILED.has(reason)) throw generationFailure(`with finishReason ${reason}`, billed);
+  if (FAILED.has(reason)) throw generationError(`with finishReason ${reason}`, billed);
   return calledTools ? 'tool_calls' : 'stop';
 }
 
@@ -85,7 +86,7 @@ function choiceFor(candidate: GeminiCandidate, position: number, billed?: Usage)
   }
   const finish = finishReasonFor(candidate.finishReason, toolCalls.length > 0, billed);
   // A whole answer's every candidate has ended: one that does not say how is not passed on as whole.
-  if (finish === null) throw generationFailure('without a finishReason', billed);
+  if (finish === null) throw generationError('without a finishReason', billed);
   return {
     index: candidate.index ?? position,
     message: { role: 'assistant', content: text.length > 0 ? text.join('') : null, ...(thoughts.length > 0 ? { reasoning_content: thoughts.join('') } : {}), ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}) },
@@ -103,7 +104,7 @@ function choiceFor(candidate: GeminiCandidate, position: number, billed?: Usage)
 export function fromGeminiResponse(response: GeminiGenerateResponse, created: number, model: string): ChatCompletion {
   const candidates = response.candidates ?? [];
   const billed = response.usageMetadata ? usageFor(response.usageMetadata) : undefined;
-  if (candidates.length === 0 && !response.promptFeedback?.blockReason) throw generationFailure('without a candidate or a blockReason', billed);
+  if (candidates.length === 0 && !response.promptFeedback?.blockReason) throw generationError('without a candidate or a blockReason', billed);
   const choices =
     candidates.length > 0
       ? candidates.map((candidate, position) => choiceFor(candidate, position, billed))

@@ -4,7 +4,7 @@ import { openAIStyleAdapter } from '../openai/index.js';
 import { failureFor, type CallContext, type ProviderAdapter, type ProviderFailure, type StreamTranslator, type UpstreamCall } from '../provider.js';
 import { mappedTranslator } from '../stream-events.js';
 import { adjustForMistral } from './mistral-request.js';
-import { fromMistralChat, fromMistralChunk, generationFailed, generationFailure } from './mistral-response.js';
+import { fromMistralChat, fromMistralChunk, generationFailed, generationError } from './mistral-response.js';
 
 const openAIFormat = openAIStyleAdapter({ type: 'mistral', defaultBaseUrl: 'https://api.mistral.ai', adjust: adjustForMistral });
 
@@ -19,7 +19,7 @@ function mistralStreamTranslator(ctx: CallContext): StreamTranslator {
     for (const chunk of chunks.map(fromMistralChunk)) {
       // A failed generation ends the stream as a failure, with the usage Mistral bills for it beside it; the chunks of
       // the same read before it go first.
-      if (generationFailed(chunk.choices)) throw Object.assign(generationFailure(chunk.usage ?? undefined), { before: out });
+      if (generationFailed(chunk.choices)) throw Object.assign(generationError(chunk.usage ?? undefined), { before: out });
       if (!chunk.usage || chunk.choices.length === 0) {
         out.push(chunk);
         continue;

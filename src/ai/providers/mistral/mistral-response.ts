@@ -1,3 +1,4 @@
+import { generationFailure } from '../generation-failed.js';
 import { ProviderCallError } from '../../provider-call.js';
 import type { ChatCompletion, ChatCompletionChunk, FinishReason, Usage } from '../../chat-types.js';
 import { withToolCallTypes } from '../openai/index.js';
@@ -22,8 +23,8 @@ function finishReasonOf(reason: string | null): FinishReason | null {
 export const generationFailed = (choices: ReadonlyArray<{ finish_reason: string | null }>): boolean => choices.some((choice) => choice.finish_reason === 'error');
 
 /** The failure; `billed`, the usage of the answer that failed, which Mistral made and bills all the same. */
-export function generationFailure(billed?: Usage): ProviderCallError {
-  return new ProviderCallError({ status: 502, type: 'api_error', code: 'provider_generation_failed', message: "Mistral's generation ended with finish_reason error", retryable: true }, billed);
+export function generationError(billed?: Usage): ProviderCallError {
+  return new ProviderCallError(generationFailure("Mistral's generation ended with finish_reason error"), billed);
 }
 
 function textOf(content: MistralContent): string | null | undefined {
@@ -33,7 +34,7 @@ function textOf(content: MistralContent): string | null | undefined {
 
 export function fromMistralChat(body: unknown): ChatCompletion {
   const completion = body as ChatCompletion;
-  if (generationFailed(completion.choices)) throw generationFailure(completion.usage ?? undefined);
+  if (generationFailed(completion.choices)) throw generationError(completion.usage ?? undefined);
   return withToolCallTypes({
     ...completion,
     choices: completion.choices.map((choice) => ({ ...choice, message: { ...choice.message, content: textOf(choice.message.content as MistralContent) ?? null }, finish_reason: finishReasonOf(choice.finish_reason) })),
