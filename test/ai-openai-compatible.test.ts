@@ -17,17 +17,21 @@ describe('OpenAI-compatible hosts by configuration alone', () => {
   let gateway: AiGateway;
   let perplexity: OpenAIEmulator;
   let groq: OpenAIEmulator;
+  /** Groq telling a stream's usage only in `x_groq.usage` on its final chunk. */
+  let groqStreams: OpenAIEmulator;
   let client: OpenAI;
   let apiKey: string;
 
   beforeAll(async () => {
     perplexity = await startOpenAIEmulator({ pathPrefix: '' });
     groq = await startOpenAIEmulator({ pathPrefix: '/openai/v1' });
+    groqStreams = await startOpenAIEmulator({ pathPrefix: '/openai/v1', groqStreamUsage: true });
     gateway = await AiGateway.start();
     await gateway.configure({
       providers: [
         { name: 'perplexity', type: 'openai-compatible', catalog: 'perplexity', baseUrl: perplexity.url, pathPrefix: '' },
         { name: 'groq', type: 'openai-compatible', catalog: 'groq', baseUrl: `${groq.url}/openai` },
+        { name: 'groq-streams', type: 'openai-compatible', catalog: 'groq', baseUrl: `${groqStreams.url}/openai` },
         // Validation lets a provider of this type go without baseUrl; its calls cannot go anywhere.
         { name: 'unset', type: 'openai-compatible', catalog: 'groq' },
       ],
@@ -35,6 +39,7 @@ describe('OpenAI-compatible hosts by configuration alone', () => {
     });
     await gateway.addProviderKey('perplexity', PROVIDER_SECRETS.openai);
     await gateway.addProviderKey('groq', PROVIDER_SECRETS.openai);
+    await gateway.addProviderKey('groq-streams', PROVIDER_SECRETS.openai);
     await gateway.addProviderKey('unset', PROVIDER_SECRETS.openai);
     apiKey = await gateway.createApp({ name: 'compatible-app', team: 'compatible-team' });
     client = gateway.openai(apiKey);
@@ -43,6 +48,7 @@ describe('OpenAI-compatible hosts by configuration alone', () => {
     await gateway?.stop();
     await perplexity?.stop();
     await groq?.stop();
+    await groqStreams?.stop();
   });
 
   it('calls a host without /v1 at /chat/completions, and prices the call from the catalog the provider names', async () => {
@@ -61,6 +67,28 @@ describe('OpenAI-compatible hosts by configuration alone', () => {
     expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe('Echo: Hello there');
     expect(chunks.at(-1)?.usage?.completion_tokens).toBeGreaterThan(0);
     expect(perplexity.lastRequest()?.path).toBe('/chat/completions');
+  });
+
+  it("records the usage Groq streams in x_groq.usage as Groq counted it, not as an estimate, and passes x_groq on", async () => {
+    const { data: stream, response } = await client.chat.completions.create({ model: 'groq-streams/llama-3.3-70b-versatile', stream: true, messages: [{ role: 'user', content: 'Hello there' }] }).withResponse();
+    const chunks: ChatCompletionChunk[] = [];
+    for await (const chunk of stream) chunks.push(chunk);
+    const input = promptTokensFor(groqStreams.lastRequest()!.body);
+    const output = countTokens('Echo: Hello there');
+    // The host's member reaches the client as Groq sent it; the client asked for no usage, so none in OpenAI's member.
+    expect((chunks.at(-1) as unknown as { x_groq: { usage: unknown } }).x_groq.usage).toMatchObject({ prompt_tokens: input, completion_tokens: output });
+    expect(chunks.every((chunk) => chunk.usage == null)).toBe(true);
+    await gateway.gateway.flushUsage();
+    const { calls } = await gateway.admin<{ calls: Array<Record<string, unknown>> }>(200, 'GET', `/ai/calls?requestId=${response.headers.get('x-request-id')}`);
+    expect(calls[0]).toMatchObject({ provider: 'groq-streams', inputTokens: input, outputTokens: output, estimated: false });
+    expect(calls[0]!.costUsd).toBeCloseTo(costUsd(ModelCatalog.shipped().lookup('groq', 'llama-3.3-70b-versatile')!, { inputTokens: input, outputTokens: output }), 9);
+  });
+
+  it('tells a client that asked for usage what Groq counted in x_groq.usage, in the usage chunk', async () => {
+    const chunks: ChatCompletionChunk[] = [];
+    for await (const chunk of await client.chat.completions.create({ model: 'groq-streams/llama-3.3-70b-versatile', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'Hello there' }] })) chunks.push(chunk);
+    expect(chunks.at(-1)).toMatchObject({ choices: [], usage: { prompt_tokens: promptTokensFor(groqStreams.lastRequest()!.body), completion_tokens: countTokens('Echo: Hello there') } });
+    expect(chunks.filter((chunk) => chunk.usage != null)).toHaveLength(1);
   });
 
   it('passes a tool call through from a host under /v1, and its result back', async () => {

@@ -1750,6 +1750,8 @@ async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, f
     if (!wroteEvent && !res.destroyed) res.flushHeaders();
   });
   let ttft: number | null = null;
+  /** A chunk with OpenAI's `usage` went to the client (a host may tell it elsewhere only: Groq's `x_groq.usage`). */
+  let toldUsage = false;
   /** The model said something (saysSomething): the target answered, for its circuit. */
   let said = false;
   let text = '';
@@ -1803,13 +1805,15 @@ async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, f
           if (out.choices.length === 0) return true;
           return send(`data: ${JSON.stringify({ ...out, usage: undefined })}\n\n`);
         }
+        if (out.usage) toldUsage = true;
         return send(`data: ${out[SOURCE_TEXT] ?? JSON.stringify(out)}\n\n`);
       },
       end(error) {
         if (!said) settleSilentStream(call, target, error);
         if (!error) {
-          // A client that asked for usage gets a usage chunk: the gateway's estimate (below) when the provider sent none.
-          if (!events && !(wantUsage && stream.usage() === undefined)) res.write('data: [DONE]\n\n');
+          // A client that asked for usage gets a usage chunk (below) when none it was sent had one: the provider's
+          // counts told in a member of its own, or the gateway's estimate when the provider sent none.
+          if (!events && !(wantUsage && !toldUsage)) res.write('data: [DONE]\n\n');
           return resolve(200);
         }
         if (error instanceof CallCancelled) return resolve(499);
@@ -1842,8 +1846,8 @@ async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, f
       send(events.terminal(await keepResponse(call, request, response)));
     } else for (const event of events.end(usage)) send(event);
   }
-  if (!events && status === 200 && wantUsage && stream.usage() === undefined) {
-    const usage = { prompt_tokens: tokens.input, completion_tokens: tokens.output, total_tokens: tokens.input + tokens.output };
+  if (!events && status === 200 && wantUsage && !toldUsage) {
+    const usage = reported ? stream.usage() : { prompt_tokens: tokens.input, completion_tokens: tokens.output, total_tokens: tokens.input + tokens.output };
     send(`data: ${JSON.stringify({ id: last?.id ?? `chatcmpl-${requestId}`, object: 'chat.completion.chunk', created: last?.created ?? Math.floor(started / 1000), model: last?.model ?? target.model, choices: [], usage })}\n\n`);
     res.write('data: [DONE]\n\n');
   }

@@ -88,6 +88,14 @@ export interface OpenAIEmulatorOptions {
    * `prompt_cache_miss_tokens`, with no `prompt_tokens_details` (https://api-docs.deepseek.com/api/create-chat-completion).
    */
   deepseekCacheUsage?: boolean;
+  /**
+   * Stream the usage where Groq documents it, `x_groq.usage` on the final chunk: "Usage information for the stream.
+   * Only sent in the final chunk." (XGroq, https://console.groq.com/docs/api-reference, as Groq's SDK types it in
+   * groq-python's `types/chat/chat_completion_chunk.py`), and no chunk of OpenAI's `usage` (which Groq documents as
+   * present "only … when you set `stream_options: {"include_usage": true}`"): Groq's own member is then the only
+   * place the counts are. Default false.
+   */
+  groqStreamUsage?: boolean;
   /** Answer embeddings as floats whatever `encoding_format` asks, as some OpenAI-compatible servers do. Default false. */
   floatsOnly?: boolean;
 }
@@ -406,7 +414,7 @@ export async function startOpenAIEmulator(options: OpenAIEmulatorOptions = {}): 
       }));
       return sendJson(res, 200, { ...head, object: 'chat.completion', choices, ...(reportUsage ? { usage } : {}), service_tier: 'default' });
     }
-    const includeUsage = (body.stream_options as Json | undefined)?.include_usage === true && reportUsage;
+    const includeUsage = (body.stream_options as Json | undefined)?.include_usage === true && reportUsage && !options.groqStreamUsage;
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-request-id': 'req_emulator' });
     if (options.holdStreams) {
       res.flushHeaders();
@@ -458,7 +466,8 @@ export async function startOpenAIEmulator(options: OpenAIEmulatorOptions = {}): 
         await send(chunk(index, { role: 'assistant', content: '', refusal: null }));
         for (const piece of (reply.content ?? '').match(/\S+\s*|\s+/g) ?? []) await send(chunk(index, { content: piece }));
       }
-      await send(chunk(index, {}, reply.finishReason));
+      const finish = chunk(index, {}, reply.finishReason);
+      await send(options.groqStreamUsage && reportUsage && index === replies.length - 1 ? { ...finish, x_groq: { id: 'req_emulator', usage } } : finish);
     }
     if (includeUsage) await send({ ...head, object: 'chat.completion.chunk', choices: [], usage });
     await send('[DONE]');

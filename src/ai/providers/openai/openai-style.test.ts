@@ -222,6 +222,22 @@ describe("the OpenAI-style adapter's reading of a stream", () => {
     expect(translator.usage()).toEqual({ prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 });
   });
 
+  /** Groq's final chunk: "x_groq.usage: Usage information for the stream. Only sent in the final chunk." (https://console.groq.com/docs/api-reference) */
+  const GROQ_FINAL = '{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"llama-3.3-70b-versatile","choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"x_groq":{"id":"req_1","usage":{"queue_time":0.01,"prompt_tokens":18,"prompt_time":0.002,"completion_tokens":7,"completion_time":0.02,"total_tokens":25,"total_time":0.022}}}';
+
+  it("reads the usage Groq tells in x_groq.usage on its final chunk, and passes that chunk on as Groq wrote it", () => {
+    const translator = OpenAICompatibleProvider.streamTranslator(ctx({ stream: true }));
+    const chunks = translator.push(events(OPENING, GROQ_FINAL));
+    expect(translator.usage()).toMatchObject({ prompt_tokens: 18, completion_tokens: 7, total_tokens: 25 });
+    expect((chunks[1] as TranslatedChunk)[SOURCE_TEXT]).toBe(GROQ_FINAL);
+  });
+
+  it("takes a host's usage chunk in OpenAI's member over what Groq's member said before it", () => {
+    const translator = OpenAICompatibleProvider.streamTranslator(ctx({ stream: true }));
+    translator.push(events(OPENING, GROQ_FINAL, '{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"usage":{"prompt_tokens":18,"completion_tokens":8,"total_tokens":26}}'));
+    expect(translator.usage()).toEqual({ prompt_tokens: 18, completion_tokens: 8, total_tokens: 26 });
+  });
+
   it("numbers streamed tool calls that come without an index, as Google's OpenAI-compatible API sends them, one index per call id", () => {
     const call = (id: string | undefined, name: string | undefined, args: string) =>
       OPENING.replace('"delta":{"role":"assistant","content":""}', `"delta":{"tool_calls":[${JSON.stringify({ ...(id ? { id, type: 'function' } : {}), function: { ...(name ? { name } : {}), arguments: args } })}]}`);

@@ -7,6 +7,7 @@ import { apiHostOf } from '../api-host.js';
 import { vectorAs } from '../embedding-encoding.js';
 import { isVectorList, unreadableEmbeddings } from '../unreadable-embeddings.js';
 import { streamedFailure } from './stream-error.js';
+import { groqUsageOf } from './groq-stream-usage.js';
 import { reasoningEffortFor } from '../client-thinking.js';
 import { SOURCE_TEXT, failureFor, type TranslatedChunk, type CallContext, type ProviderAdapter, type ProviderFailure, type StreamTranslator, type UpstreamCall } from '../provider.js';
 
@@ -289,7 +290,9 @@ export function openAIStyleAdapter(options: OpenAIStyleOptions): ProviderAdapter
               throw error;
             }
           }
+          // OpenAI's member, else Groq's own (which the chunk keeps, as the host's member, for the client).
           if (chunk.usage) usage = chunk.usage;
+          else usage = groqUsageOf(chunk) ?? usage;
           // A chunk without choices (a usage chunk some hosts send so) goes on with none, written anew: clients read `choices`.
           if (!Array.isArray(chunk.choices)) {
             out.push({ ...chunk, choices: [] });
