@@ -177,6 +177,12 @@ describe('an embeddings answer that does not hold one vector an input', () => {
     expect((failure as ProviderCallError).failure).toMatchObject({ status: 502, code: 'provider_bad_response', retryable: true });
   });
 
+  it("puts each vector in its input's place when the host lists them in another order", async () => {
+    data = [{ object: 'embedding', index: 2, embedding: [3] }, { object: 'embedding', index: 0, embedding: [1] }, { object: 'embedding', index: 1, embedding: [2] }];
+    const answer = await callEmbeddings(OpenAIProvider, { model: 'm', input: ['a', 'b', 'c'] }, ctx());
+    expect(answer.data.map((item) => [item.index, item.embedding])).toEqual([[0, [1]], [1, [2]], [2, [3]]]);
+  });
+
   it('numbers the vectors of a host that numbers none in the order it gave them', async () => {
     data = [{ object: 'embedding', embedding: [1] }, { object: 'embedding', embedding: [2] }];
     const answer = await callEmbeddings(OpenAIProvider, { model: 'm', input: ['a', 'b'] }, ctx());

@@ -603,7 +603,7 @@ async function embedOnce(adapter: ProviderAdapter, request: EmbeddingsRequest, c
 const inputCount = (input: EmbeddingsRequest['input']): number => (typeof input === 'string' || typeof input[0] === 'number' ? 1 : input.length);
 
 /**
- * The answer, if it holds one vector for each input, indexed 0 to n - 1 as OpenAI's are
+ * The answer, if it holds one vector for each input, indexed 0 to n - 1 as OpenAI's are, in that order
  * (https://platform.openai.com/docs/api-reference/embeddings/object: `index`, "the index of the embedding in the list
  * of embeddings"). Otherwise the client's vectors would not match its texts, and a request sent in parts would be
  * joined with holes: the provider's bad response, which another target may answer.
@@ -613,8 +613,15 @@ function oneVectorPerInput(answer: EmbeddingsResponse, input: EmbeddingsRequest[
   if (answer.data.length === asked) {
     // A host that numbers none of its vectors gives them in the inputs' order: numbered so, as OpenAI's clients read them.
     if (answer.data.every((item) => item.index === undefined)) return { ...answer, data: answer.data.map((item, index) => ({ ...item, index })) };
-    const indexes = new Set(answer.data.map((item) => item.index));
-    if (indexes.size === asked && [...indexes].every((index) => Number.isInteger(index) && index >= 0 && index < asked)) return answer;
+    // Each vector in its input's place, whatever order the host listed them in: clients read them by position too.
+    const placed: Array<EmbeddingsResponse['data'][number] | undefined> = new Array(asked);
+    for (const item of answer.data) {
+      if (!Number.isInteger(item.index) || item.index < 0 || item.index >= asked || placed[item.index] !== undefined) {
+        throw new ProviderCallError({ status: 502, type: 'api_error', code: 'provider_bad_response', message: `the provider answered an embedding with the index ${String(item.index)}, repeated or not one of the ${asked} inputs`, retryable: true });
+      }
+      placed[item.index] = item;
+    }
+    return answer.data.every((item, i) => item.index === i) ? answer : { ...answer, data: placed as EmbeddingsResponse['data'] };
   }
   throw new ProviderCallError({ status: 502, type: 'api_error', code: 'provider_bad_response', message: `the provider answered ${answer.data.length} embeddings for ${asked} inputs`, retryable: true });
 }
