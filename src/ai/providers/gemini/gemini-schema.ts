@@ -20,7 +20,7 @@ import { ProviderCallError } from '../../provider-call.js';
 type JsonSchema = Record<string, unknown>;
 
 /** Keywords that narrow the values a schema allows and that Gemini's Schema has no member for. */
-const LOOSENING = ['uniqueItems', 'exclusiveMinimum', 'exclusiveMaximum', 'multipleOf', 'not', 'if', 'then', 'else', 'patternProperties', 'propertyNames', 'prefixItems', 'contains', 'minContains', 'maxContains', 'additionalItems', 'unevaluatedItems', 'unevaluatedProperties', 'dependentRequired', 'dependentSchemas', 'dependencies'];
+const LOOSENING = ['$dynamicRef', '$recursiveRef', 'uniqueItems', 'exclusiveMinimum', 'exclusiveMaximum', 'multipleOf', 'not', 'if', 'then', 'else', 'patternProperties', 'propertyNames', 'prefixItems', 'contains', 'minContains', 'maxContains', 'additionalItems', 'unevaluatedItems', 'unevaluatedProperties', 'dependentRequired', 'dependentSchemas', 'dependencies'];
 
 /** Told the place (`where.keyword`) of each keyword whose loss loosens the schema. */
 type Lost = (place: string) => void;
@@ -62,20 +62,30 @@ function mergeAllOf(schema: JsonSchema): JsonSchema {
   return merged;
 }
 
-function convert(input: JsonSchema, root: JsonSchema, refs: string[], where: string, lost: Lost): JsonSchema {
+/**
+ * `lost` is undefined for a schema that is not strict: nothing is told, and no place is spelled out (a call's tools are
+ * converted on every call).
+ */
+function convert(input: JsonSchema, root: JsonSchema, refs: string[], where: string, lost: Lost | undefined): JsonSchema {
   let schema = input;
+  const at = (suffix: string) => (lost ? `${where}${suffix}` : '');
   if (typeof schema.$ref === 'string') {
     const target = refs.includes(schema.$ref) ? undefined : resolveRef(schema.$ref, root);
     if (!target) {
-      lost(`${where}.$ref`);
+      lost?.(`${where}.$ref`);
       return { type: 'OBJECT' };
     }
     const { $ref: ref, ...siblings } = schema;
     return convert({ ...target, ...siblings }, root, [...refs, ref as string], where, lost);
   }
   if (Array.isArray(schema.allOf)) schema = mergeAllOf(schema);
-  for (const keyword of LOOSENING) if (schema[keyword] !== undefined && schema[keyword] !== false) lost(`${where}.${keyword}`);
-  if (isSchema(schema.additionalProperties)) lost(`${where}.additionalProperties`);
+  if (lost) {
+    for (const keyword of LOOSENING) if (schema[keyword] !== undefined && schema[keyword] !== false) lost(`${where}.${keyword}`);
+    if (isSchema(schema.additionalProperties)) lost(`${where}.additionalProperties`);
+    // A tuple (`items` as an array, before 2020-12) and a property that allows nothing (`false`) have no Gemini form.
+    if (Array.isArray(schema.items)) lost(`${where}.items`);
+    if (isSchema(schema.properties)) for (const [name, value] of Object.entries(schema.properties)) if (value === false) lost(`${where}.properties.${name}`);
+  }
 
   const out: JsonSchema = {};
   for (const key of COPIED) if (schema[key] !== undefined) out[key] = schema[key];
@@ -90,15 +100,18 @@ function convert(input: JsonSchema, root: JsonSchema, refs: string[], where: str
 
   const type = out.type as string | undefined;
   if (typeof schema.format === 'string' && type && FORMATS[type]?.includes(schema.format)) out.format = schema.format;
-  else if (schema.format !== undefined) lost(`${where}.format`);
-  const values = schema.const !== undefined ? [schema.const] : schema.enum;
-  if (Array.isArray(values) && values.every((v) => typeof v === 'string') && (type === 'STRING' || type === undefined)) {
+  else if (schema.format !== undefined) lost?.(`${where}.format`);
+  const listed = schema.const !== undefined ? [schema.const] : schema.enum;
+  // `null` among the values is Gemini's `nullable` (`{type: ["string", "null"], enum: ["C", "F", null]}`).
+  const values = Array.isArray(listed) && listed.includes(null) ? listed.filter((v) => v !== null) : listed;
+  if (values !== listed && (values as unknown[]).length > 0 && (types.length === 0 || types.includes('NULL'))) out.nullable = true;
+  if (Array.isArray(values) && values.length > 0 && values.every((v) => typeof v === 'string') && (type === 'STRING' || type === undefined)) {
     out.type = 'STRING';
     out.enum = values;
-  } else if (values !== undefined) lost(`${where}.${schema.const !== undefined ? 'const' : 'enum'}`);
+  } else if (values !== undefined) lost?.(`${where}.${schema.const !== undefined ? 'const' : 'enum'}`);
 
   if (isSchema(schema.properties)) {
-    const properties = Object.fromEntries(Object.entries(schema.properties).flatMap(([name, value]) => (isSchema(value) ? [[name, convert(value, root, refs, `${where}.properties.${name}`, lost)]] : [])));
+    const properties = Object.fromEntries(Object.entries(schema.properties).flatMap(([name, value]) => (isSchema(value) ? [[name, convert(value, root, refs, at(`.properties.${name}`), lost)]] : [])));
     if (Object.keys(properties).length > 0) {
       out.properties = properties;
       if (Array.isArray(schema.required)) {
@@ -107,9 +120,13 @@ function convert(input: JsonSchema, root: JsonSchema, refs: string[], where: str
       }
     }
   }
-  if (isSchema(schema.items)) out.items = convert(schema.items, root, refs, `${where}.items`, lost);
-  const alternatives = (['anyOf', 'oneOf'] as const).flatMap((keyword) => (Array.isArray(schema[keyword]) ? (schema[keyword] as unknown[]).flatMap((alternative, i) => (isSchema(alternative) ? [{ alternative, at: `${where}.${keyword}[${i}]` }] : [])) : []));
-  if (alternatives.length > 0) out.anyOf = alternatives.map(({ alternative, at }) => convert(alternative, root, refs, at, lost));
+  if (isSchema(schema.items)) out.items = convert(schema.items, root, refs, at('.items'), lost);
+  const alternatives = (['anyOf', 'oneOf'] as const).flatMap((keyword) => (Array.isArray(schema[keyword]) ? (schema[keyword] as unknown[]).flatMap((alternative, i) => (isSchema(alternative) ? [{ alternative, place: at(`.${keyword}[${i}]`) }] : [])) : []));
+  if (alternatives.length > 0) {
+    // Alternatives beside a list of types would replace the types' own alternatives: the types would be lost.
+    if (out.anyOf !== undefined) lost?.(`${where}.anyOf`);
+    out.anyOf = alternatives.map(({ alternative, place }) => convert(alternative, root, refs, place, lost));
+  }
   return out;
 }
 
@@ -120,8 +137,8 @@ function convert(input: JsonSchema, root: JsonSchema, refs: string[], where: str
  * enforce it, is tried; the client learns what Gemini cannot hold instead of getting answers that break it.
  */
 export function toGeminiSchema(schema: JsonSchema, strict = false, where = 'schema'): JsonSchema {
+  if (!strict) return convert(schema, schema, [], where, undefined);
   return convert(schema, schema, [], where, (place) => {
-    if (!strict) return;
     const keyword = place.slice(place.lastIndexOf('.') + 1);
     throw new ProviderCallError({
       status: 400,
