@@ -187,7 +187,7 @@ class NodeCore {
       responses,
       sealedReasoningFor: (owner) => encryptedReasoning(reasoningSealer, owner),
       onStoreError: (error) => logger.warn({ err: { message: error.message } }, 'a Response could not be stored; answered with store: false'),
-      onStoreReadError: (error) => logger.warn({ err: { message: error.message } }, 'stored Responses could not be read from the store; answered 503 store_unavailable'),
+      onStoreReadError: (error) => logger.warn({ err: { message: error.message } }, 'the store did not answer a read or delete of stored Responses; answered 503 store_unavailable'),
       recorder,
       spend,
       limiter: this.limiter,

@@ -515,7 +515,7 @@ describe.each(STORE_KINDS)('stored responses on the %s store', (kind) => {
       await sql`alter table ai_responses_away rename to ai_responses`.execute(db);
     }
     expect(emulators.gemini.requests().length).toBe(calls);
-    expect(warnings.filter((line) => String(line.msg).includes('stored Responses could not be read'))).toHaveLength(4);
+    expect(warnings.filter((line) => String(line.msg).includes('the store did not answer a read or delete of stored Responses'))).toHaveLength(4);
     expect(warnings.filter((line) => String(line.msg).includes('failed inside the gateway'))).toEqual([]);
     expect((await client.responses.retrieve(kept.id)).id).toBe(kept.id);
   });

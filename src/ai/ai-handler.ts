@@ -29,7 +29,7 @@ import type { SpendTracker } from './spend-tracker.js';
 import type { KeyTurns } from './key-turns.js';
 import { HALF_OPEN_TRY, type TargetCircuits } from './target-circuits.js';
 import { isCurrent } from './changed-providers.js';
-import type { EarlierOwner, StoredResponse, StoredResponses } from './stored-responses.js';
+import { StoreReadError, type EarlierOwner, type StoredResponse, type StoredResponses } from './stored-responses.js';
 import { definitionTokens, estimatePromptTokens, estimateTokens, loadTokenizer, promptImageTokens, quickTokenCount } from './token-estimate.js';
 import type { UsageRecorder } from './usage-recorder.js';
 
@@ -621,12 +621,14 @@ function serveStoredResponse(req: IncomingMessage, res: ServerResponse, call: Ai
 }
 
 /**
- * What a read or delete of stored Responses gives, or, if the store failed (PostgreSQL down, say), a 503 the client may
- * retry (responsesStoreUnavailable) and a warning for the operator: the store's state, not a fault of the gateway.
+ * What a read or delete of stored Responses gives, or, if the store did not answer (StoreReadError: PostgreSQL down,
+ * say), a 503 the client may retry (responsesStoreUnavailable) and a warning for the operator. Any other failure (a
+ * fault of the gateway's own) goes on as it is: a retry would not mend it.
  */
 function fromStore<T>(call: AiCall, id: string, reading: Promise<T>): Promise<T> {
   return reading.catch((error: unknown) => {
-    call.runtime.onStoreReadError?.(error as Error);
+    if (!(error instanceof StoreReadError)) throw error;
+    call.runtime.onStoreReadError?.(error);
     throw responsesStoreUnavailable(id);
   });
 }

@@ -5,7 +5,7 @@ import { onTwoStoreHandles, STORE_KINDS } from '../../test/databases.js';
 import { sealSecret } from '../keys/index.js';
 import type { Store } from '../store/index.js';
 import { chatToResponse, responseEchoOf, responsesToChat, RESPONSE_INPUT, type ResponsesChatRequest, type ResponsesInputItem } from './responses-ingress/index.js';
-import { MAX_CHAIN_RESPONSES, OPENED_ROWS_IDLE_MS, StoredResponses, type EarlierOwner, type StoredResponse } from './stored-responses.js';
+import { MAX_CHAIN_RESPONSES, OPENED_ROWS_IDLE_MS, StoreReadError, StoredResponses, type EarlierOwner, type StoredResponse } from './stored-responses.js';
 
 const T = Date.UTC(2026, 10, 29, 12);
 const DAY = 86_400_000;
@@ -93,6 +93,22 @@ describe.each(STORE_KINDS)('stored Responses in the %s store', (kind) => {
     const items = kept.flatMap((one) => [...one.input, ...outputOf(one)]);
     const next = responsesToChat({ model: 'm', input: 'And?', previous_response_id: kept[3]!.response.id }, { id: kept[3]!.response.id, items });
     expect(next.messages.map((message) => message.content)).toEqual(['My name is Ada.', 're: My name is Ada.', 'I live in Paris.', 're: I live in Paris.', 'I like tea.', 're: I like tea.', 'Who am I?', 're: Who am I?', 'And?']);
+  });
+
+  it('tells a store that does not answer a read, a chain or a delete as a StoreReadError, the store\'s own failure', async () => {
+    const [one] = await talk(new StoredResponses(first, masterKey), 'app:a', ['Hello.']);
+    // A store whose every query fails, as one whose connection is gone.
+    const failing: KyselyPlugin = {
+      transformQuery: () => {
+        throw new Error('connection terminated');
+      },
+      transformResult: async (args) => args.result,
+    };
+    const store = new StoredResponses({ ...second, db: second.db.withPlugin(failing) }, masterKey);
+    const id = one!.response.id;
+    for (const read of [store.find(id, 'app:a', T + 1), store.chain(id, 'app:a', T + 1), store.delete(id, 'app:a', T + 1)]) {
+      await expect(read).rejects.toThrow(StoreReadError);
+    }
   });
 
   it("keeps the Responses of an owner of any length: an outside issuer's long subject", async () => {

@@ -8,6 +8,17 @@ import type { ResponseObject, ResponsesInputItem } from './responses-ingress/ind
  * the client did not include it, so that its chain gives Claude its thinking back), and the input items of its own request (not those of
  * the Responses it continued, which their own rows keep). The Response's `previous_response_id` links it to them.
  */
+/** The store did not answer a read or delete of stored Responses (PostgreSQL down, say): the store's state, not a fault. */
+export class StoreReadError extends Error {
+  override name = 'StoreReadError';
+}
+
+/** `query`'s answer, or its failure as a StoreReadError with the store's own words. */
+const fromStore = <T>(query: Promise<T>): Promise<T> =>
+  query.catch((error: unknown) => {
+    throw new StoreReadError(error instanceof Error ? error.message : String(error));
+  });
+
 export interface StoredResponse {
   response: ResponseObject;
   input: ResponsesInputItem[];
@@ -177,7 +188,7 @@ export class StoredResponses {
    * undefined otherwise. Its own row only.
    */
   async find(id: string, owner: string, now: number, earlier?: EarlierOwner): Promise<StoredResponse | undefined> {
-    const row = await this.store.db.selectFrom('ai_responses').select(['owner', 'sealed']).where('id', '=', id).where(ownedBy(owner, earlier)).where('expires_at', '>', now).executeTakeFirst();
+    const row = await fromStore(this.store.db.selectFrom('ai_responses').select(['owner', 'sealed']).where('id', '=', id).where(ownedBy(owner, earlier)).where('expires_at', '>', now).executeTakeFirst());
     if (!row) return undefined;
     const stored = await this.#openKept(id, row.owner, row.sealed, now, true);
     if (!stored) this.onUnopenable(id);
@@ -192,12 +203,14 @@ export class StoredResponses {
    * are frozen: they may be the ones another read got.
    */
   async chain(id: string, owner: string, now: number, earlier?: EarlierOwner): Promise<ResponseChain> {
-    const rows = await chainOf(this.store.db, id, owner, now, this.maxChain, earlier)
-      .selectFrom('chain')
-      .innerJoin('ai_responses', 'ai_responses.id', 'chain.id')
-      .select(['chain.id', 'chain.previous_id', 'ai_responses.owner', 'ai_responses.sealed', 'chain.depth'])
-      .orderBy('chain.depth', 'desc')
-      .execute();
+    const rows = await fromStore(
+      chainOf(this.store.db, id, owner, now, this.maxChain, earlier)
+        .selectFrom('chain')
+        .innerJoin('ai_responses', 'ai_responses.id', 'chain.id')
+        .select(['chain.id', 'chain.previous_id', 'ai_responses.owner', 'ai_responses.sealed', 'chain.depth'])
+        .orderBy('chain.depth', 'desc')
+        .execute(),
+    );
     const first = rows[0];
     if (first === undefined) return { found: 'none' };
     if (first.previous_id !== null) return { found: rows.length >= this.maxChain ? 'too_long' : 'broken' };
@@ -218,7 +231,7 @@ export class StoredResponses {
    * (read as gone) is still its owner's to delete, and deleting it loses nothing no one could read, before its retention.
    */
   async delete(id: string, owner: string, now: number, earlier?: EarlierOwner): Promise<boolean> {
-    const result = await this.store.db.deleteFrom('ai_responses').where('id', '=', id).where(ownedBy(owner, earlier)).where('expires_at', '>', now).executeTakeFirst();
+    const result = await fromStore(this.store.db.deleteFrom('ai_responses').where('id', '=', id).where(ownedBy(owner, earlier)).where('expires_at', '>', now).executeTakeFirst());
     const deleted = Number(result.numDeletedRows) > 0;
     if (deleted) this.#opened.forget(id);
     return deleted;
