@@ -96,7 +96,8 @@ describe('the official @anthropic-ai/sdk client against the gateway', () => {
     await failedCall('smart');
     expect(emulators.anthropic.lastRequest()!.body.messages.at(-1)).toEqual({
       role: 'user',
-      content: [{ type: 'tool_result', tool_use_id: 'toolu_failed', content: [{ type: 'text', text: 'Error: no such city' }], is_error: true }],
+      // As the client sent it: the flag says it, not an added word.
+      content: [{ type: 'tool_result', tool_use_id: 'toolu_failed', content: [{ type: 'text', text: 'no such city' }], is_error: true }],
     });
     await failedCall('openai/gpt-4o-mini');
     expect(emulators.openai.lastRequest()!.body.messages.at(-1)).toEqual({ role: 'tool', tool_call_id: 'toolu_failed', content: 'Error: no such city' });

@@ -101,6 +101,12 @@ export const ANTHROPIC_BLOCKS: unique symbol = Symbol('ANTHROPIC_BLOCKS');
  */
 export const TOOL_ERROR: unique symbol = Symbol('TOOL_ERROR');
 
+/** How a tool message marked TOOL_ERROR begins, for the providers that have no flag; those that have one get the text without it. */
+export const TOOL_ERROR_PREFIX = 'Error: ';
+
+/** A TOOL_ERROR message's text as the client wrote it, for a provider that takes the flag. */
+export const withoutToolErrorPrefix = (text: string): string => (text.startsWith(TOOL_ERROR_PREFIX) ? text.slice(TOOL_ERROR_PREFIX.length) : text);
+
 /** An Anthropic content block, as Anthropic wrote it. */
 export type AnthropicBlock = { type: string; [member: string]: unknown };
 

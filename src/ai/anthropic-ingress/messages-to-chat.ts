@@ -1,4 +1,4 @@
-import { ANTHROPIC_BLOCKS, CACHE_CONTROL, CACHE_MARKED, OUTPUT_CONFIG, THINKING, TOOL_ERROR, type AnthropicBlock, type CacheControl, type ChatMessage, type ChatRequest, type ContentPart, type ImagePart, type TextPart, type ToolCall, type ToolChoice, type ToolDefinition } from '../chat-types.js';
+import { ANTHROPIC_BLOCKS, CACHE_CONTROL, CACHE_MARKED, OUTPUT_CONFIG, THINKING, TOOL_ERROR, TOOL_ERROR_PREFIX, type AnthropicBlock, type CacheControl, type ChatMessage, type ChatRequest, type ContentPart, type ImagePart, type TextPart, type ToolCall, type ToolChoice, type ToolDefinition } from '../chat-types.js';
 import { isJsonObject } from '../json-object.js';
 import { AnthropicRequestError } from './anthropic-error.js';
 import { isKeygateSignature, keygateReasoningOf } from './keygate-thinking.js';
@@ -90,7 +90,7 @@ function toolResult(block: Json, param: string): { message: ChatMessage; images:
   if (block.is_error !== undefined && typeof block.is_error !== 'boolean') fail(`${param}.is_error`, 'must be a boolean');
   const [first = { type: 'text', text: '' }, ...more] = texts;
   const failed = block.is_error === true;
-  const result = textContent(failed ? [{ ...first, text: `Error: ${first.text}` }, ...more] : texts, '\n');
+  const result = textContent(failed ? [{ ...first, text: `${TOOL_ERROR_PREFIX}${first.text}` }, ...more] : texts, '\n');
   return { message: withCacheControl<ChatMessage>({ role: 'tool', tool_call_id: id, content: result, ...(failed ? { [TOOL_ERROR]: true as const } : {}) }, block, param), images };
 }
 

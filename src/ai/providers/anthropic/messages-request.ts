@@ -1,4 +1,4 @@
-import { ANTHROPIC_BLOCKS, CACHE_CONTROL, OUTPUT_CONFIG, REASONING_EFFORTS, THINKING, TOOL_ERROR, isReasoningEffort, type CacheControl, type ChatMessage, type ChatRequest, type ContentPart, type ReasoningEffort, type ToolChoice } from '../../chat-types.js';
+import { ANTHROPIC_BLOCKS, CACHE_CONTROL, OUTPUT_CONFIG, REASONING_EFFORTS, THINKING, TOOL_ERROR, isReasoningEffort, withoutToolErrorPrefix, type CacheControl, type ChatMessage, type ChatRequest, type ContentPart, type ReasoningEffort, type ToolChoice } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
 import type { CatalogModel } from '../../catalog/index.js';
 import { imageUrlOf, textOf } from '../content-parts.js';
@@ -61,6 +61,14 @@ function imageBlock(url: string, where: string): AnthropicImageBlock {
 }
 
 /** Text and image blocks of a message; Anthropic rejects empty text blocks, so they are left out. */
+/** A TOOL_ERROR tool message's content without the prefix that says so to providers with no flag (its first text). */
+function asSentWithFlag(content: ChatMessage['content']): ChatMessage['content'] {
+  if (typeof content === 'string') return withoutToolErrorPrefix(content);
+  if (!Array.isArray(content)) return content;
+  const first = content.findIndex((part) => part.type === 'text');
+  return first === -1 ? content : content.map((part, i) => (i === first && part.type === 'text' ? { ...part, text: withoutToolErrorPrefix(part.text) } : part));
+}
+
 function contentBlocks(content: ChatMessage['content'], where: string): Array<AnthropicTextBlock | AnthropicImageBlock> {
   if (content === null) return [];
   const parts: ContentPart[] = typeof content === 'string' ? [{ type: 'text', text: content }] : content;
@@ -103,8 +111,8 @@ function messageFor(message: ChatMessage, i: number): AnthropicMessage | undefin
   const where = `messages[${i}]`;
   if (message.role === 'tool') {
     if (!message.tool_call_id) throw invalid('missing_tool_call_id', `${where}.tool_call_id is required on a tool message`, `${where}.tool_call_id`);
-    const blocks = contentBlocks(message.content, where);
-    // An Anthropic-format client's is_error goes on as it came (TOOL_ERROR): Claude reads the flag, not only the text.
+    // An Anthropic-format client's is_error goes on as it came (TOOL_ERROR), with its text as the client wrote it.
+    const blocks = contentBlocks(message[TOOL_ERROR] ? asSentWithFlag(message.content) : message.content, where);
     const failed = message[TOOL_ERROR] ? { is_error: true } : {};
     return { role: 'user', content: [{ type: 'tool_result', tool_use_id: message.tool_call_id, ...(blocks.length > 0 ? { content: blocks } : {}), ...failed, ...cacheControlOf(message) }] };
   }

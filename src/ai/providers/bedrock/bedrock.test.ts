@@ -601,11 +601,11 @@ describe('a tool result an Anthropic-format client marked as an error, on Bedroc
   });
   const resultOf = (modelId: string) => (toConverseRequest(failedResult(), modelId).messages as Array<{ content: unknown[] }>).at(-1)!.content[0];
 
-  it.each(['anthropic.claude-3-haiku-20240307-v1:0', 'us.anthropic.claude-sonnet-4-5-20250929-v1:0', 'amazon.nova-lite-v1:0'])('says status "error" to %s, which takes it', (modelId) => {
-    expect(resultOf(modelId)).toEqual({ toolResult: { toolUseId: 't1', content: [{ text: 'Error: no such city' }], status: 'error' } });
+  it.each(['anthropic.claude-3-haiku-20240307-v1:0', 'us.anthropic.claude-sonnet-4-5-20250929-v1:0', 'amazon.nova-lite-v1:0'])('says status "error" to %s, which takes it, with the text as the client wrote it', (modelId) => {
+    expect(resultOf(modelId)).toEqual({ toolResult: { toolUseId: 't1', content: [{ text: 'no such city' }], status: 'error' } });
   });
 
-  it('leaves the status out for a model Bedrock takes it from only for Claude and Nova', () => {
+  it('says it in the text instead to a model that takes no status: Bedrock takes it from Claude and Nova only', () => {
     expect(resultOf('meta.llama3-70b-instruct-v1:0')).toEqual({ toolResult: { toolUseId: 't1', content: [{ text: 'Error: no such city' }] } });
   });
 });

@@ -1,5 +1,5 @@
 import type { CatalogModel } from '../../catalog/index.js';
-import { ANTHROPIC_BLOCKS, CACHE_CONTROL, TOOL_ERROR, type CacheControl, type ChatMessage, type ChatRequest, type ContentPart, type ResponseFormat } from '../../chat-types.js';
+import { ANTHROPIC_BLOCKS, CACHE_CONTROL, TOOL_ERROR, withoutToolErrorPrefix, type CacheControl, type ChatMessage, type ChatRequest, type ContentPart, type ResponseFormat } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
 import { claudeStopSequences } from '../anthropic/index.js';
 import { imageUrlOf, textOf } from '../content-parts.js';
@@ -204,8 +204,9 @@ function assistantBlocks(message: ChatMessage, caches: CachePlaces): ConverseBlo
  * "only supported by Amazon Nova and Anthropic Claude 3 and 4 models" (API_runtime_ToolResultBlock.html).
  */
 function toolResultBlocks(message: ChatMessage, caches: CachePlaces, takesStatus: boolean): ConverseBlock[] {
-  const status = takesStatus && message[TOOL_ERROR] ? { status: 'error' } : {};
-  const result = { toolResult: { toolUseId: message.tool_call_id ?? '', content: [toolResultContent(textOf(message.content))], ...status } };
+  const flagged = takesStatus && message[TOOL_ERROR] === true;
+  const text = textOf(message.content);
+  const result = { toolResult: { toolUseId: message.tool_call_id ?? '', content: [toolResultContent(flagged ? withoutToolErrorPrefix(text) : text)], ...(flagged ? { status: 'error' } : {}) } };
   return andCachePoint(result, Array.isArray(message.content) ? message.content.find(marked) : undefined, caches);
 }
 
