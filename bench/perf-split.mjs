@@ -7,8 +7,8 @@
 //   PERF_SUBJECTS=keygate,keygate-ai PERF_SECONDS=6 node bench/perf-split.mjs
 //
 // Each subject is started as `npm run bench` starts it (CPU 1; load and upstream on CPU 0) with Node's
-// --perf-basic-prof-only-functions, warmed up with wrk at 50 connections, then sampled by `perf record -g` at
-// 1,999 Hz while the same load runs. A sample's kind is that of its innermost JavaScript frame (the built-ins
+// --perf-basic-prof-only-functions, warmed up with wrk at 50 connections, then sampled by `perf record -g`, a
+// sample every 0.5 ms of the thread's CPU time, while the same load runs. A sample's kind is that of its innermost JavaScript frame (the built-ins
 // and runtime calls it made count with it), or the kernel's when it is in a system call, or the collector's.
 // Needs `perf` (Debian's linux-perf) and permission to record another process (root, or perf_event_paranoid ≤ 1).
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -17,6 +17,7 @@ import path from 'node:path';
 import process from 'node:process';
 import console from 'node:console';
 import { execFileSync, spawn } from 'node:child_process';
+import { setTimeout } from 'node:timers';
 import { closedLoop } from './measure.mjs';
 import { freePort, killAllNow, pinSelf, startProcess, stopAll, stopProcess, waitForPort } from './processes.mjs';
 import { table } from './report.mjs';
@@ -24,7 +25,10 @@ import { REQUEST, ROOT, SUBJECTS } from './subjects.mjs';
 
 const names = (process.env.PERF_SUBJECTS ?? 'keygate,keygate-ai').split(',').filter(Boolean);
 const seconds = Number(process.env.PERF_SECONDS ?? 6);
-const HZ = 1999;
+/** Each sample is this much of the thread's CPU time (`-e task-clock -c`): counts are CPU time, whatever perf's throttling. */
+const SAMPLE_NS = 500_000;
+/** The built gateway's own files, not a dependency's `dist/` (jose's, Kysely's). */
+const KEYGATE_CODE = `${path.join(ROOT, 'dist')}/`;
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'keygate-perf-'));
 process.on('exit', () => {
   killAllNow();
@@ -57,8 +61,9 @@ function kindOf(frames) {
   const inSyscall = frames.some((frame) => frame === 'do_syscall_64' || frame === 'entry_SYSCALL_64_after_hwframe');
   if (inSyscall && !top.startsWith('JS:') && !top.startsWith('Builtins')) return 'kernel (system calls)';
   if (!js) return 'native, other';
-  if (js.includes('/dist/')) return "Keygate's code";
   if (js.includes('/undici/')) return 'undici';
+  if (js.includes('/node_modules/')) return 'other dependencies';
+  if (js.includes(KEYGATE_CODE)) return "Keygate's code";
   if (js.includes('wasm')) return 'llhttp (WebAssembly)';
   const node = js.match(/node:(?:internal\/)?([a-z_/]+)/);
   if (node) return `node:${node[1].split('/').pop()}`;
@@ -76,15 +81,17 @@ async function measure(name, upstreamPort) {
   // perf starts first and samples a window inside the load's: the load runs a second longer on each side.
   const load = closedLoop({ url, headers, body: REQUEST.body, connections: 50, seconds: seconds + 2, cpu: 0 });
   await new Promise((resolve) => setTimeout(resolve, 1000));
-  const recorder = spawn('perf', ['record', '-q', '-F', String(HZ), '-g', '-o', data, '-p', String(started.proc.pid), '--', 'sleep', String(seconds)], { stdio: 'ignore' });
+  const recorder = spawn('perf', ['record', '-q', '-e', 'task-clock', '-c', String(SAMPLE_NS), '-g', '-o', data, '-p', String(started.proc.pid), '--', 'sleep', String(seconds)], { stdio: 'ignore' });
   const recorded = await new Promise((resolve) => recorder.on('exit', (code) => resolve(code)));
   const run = await load;
   if (recorded !== 0) throw new Error(`perf record exited with ${recorded}: is perf installed (linux-perf) and may it record?`);
   const text = execFileSync('perf', ['script', '-i', data, '-F', 'comm,tid,ip,sym'], { maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'ignore'] }).toString();
   await stopProcess(started.proc);
+  // --perf-basic-prof's symbol map, written for perf script, is not wanted once read.
+  rmSync(`/tmp/perf-${started.proc.pid}.map`, { force: true });
   const samples = samplesOf(text);
   const loop = samples.filter((s) => s.tid === String(started.proc.pid));
-  const perRequestUs = (count) => (count / HZ / (run.rps * seconds)) * 1e6;
+  const perRequestUs = (count) => (count * SAMPLE_NS) / 1000 / (run.rps * seconds);
   const kinds = new Map();
   for (const sample of loop) {
     const kind = kindOf(sample.frames);
@@ -112,7 +119,7 @@ async function run() {
     ['other threads, µs per request', ...results.map((r) => us(r.others))],
     ...kinds.map((kind) => [kind, ...results.map((r) => us(r.kinds.get(kind)))]),
   ];
-  console.log(`\n${seconds} s of each subject sampled at ${HZ} Hz under wrk -c50; event-loop time by kind, µs per request\n`);
+  console.log(`\n${seconds} s of each subject under wrk -c50, a sample every ${SAMPLE_NS / 1000} µs of CPU; event-loop time by kind, µs per request\n`);
   console.log(table(['', ...results.map((r) => r.name)], rows, ['l', ...results.map(() => 'r')]));
 }
 
