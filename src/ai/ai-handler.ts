@@ -1279,7 +1279,7 @@ function attempt<T>(call: AiCall, trace: CallTrace, targets: readonly AiTarget[]
           // limit and a generation it says failed (often of this request's prompt or tools) show it answers. A refused
           // key, and a refusal the gateway made without calling it, say nothing.
           if (!failure.credentialProblem && !error.local) {
-            if (failure.retryable && failure.status >= 500 && failure.code !== GENERATION_FAILED) {
+            if (failsCircuit(failure)) {
               if (isCurrent(runtime, provider)) runtime.circuits.failed(target, runtime.now(), snapshot.circuitFailures, snapshot.circuitCooldownMs);
               trying = -1;
             } else if ((!failure.retryable || failure.status === 429 || failure.code === GENERATION_FAILED) && isCurrent(runtime, provider)) {
@@ -1351,6 +1351,12 @@ function attempt<T>(call: AiCall, trace: CallTrace, targets: readonly AiTarget[]
   next();
 }
 
+/**
+ * Whether a provider's failure counts against its circuit: the provider's own (a 5xx, a timeout, a broken connection),
+ * not a generation it says failed, which is an answer, often to one request's prompt or tools.
+ */
+const failsCircuit = (failure: ProviderFailure): boolean => failure.retryable && failure.status >= 500 && failure.code !== GENERATION_FAILED;
+
 /** `attempt` with a provider call that is a promise, as a promise. */
 function attemptAsync<T>(call: AiCall, trace: CallTrace, targets: readonly AiTarget[], run: (ctx: CallContext, target: AiTarget) => Promise<T>, settledLater = false): Promise<Served<T>> {
   return new Promise((resolve, reject) => {
@@ -1378,7 +1384,7 @@ function settleSilentStream(call: AiCall, target: AiTarget, error: Error | undef
   // A call on a provider's config since changed tells nothing of the current one's circuit (changed-providers.ts).
   if (!learnsFrom(call, target)) return;
   if (error instanceof CallCancelled || (error instanceof ProviderCallError && error.failure.credentialProblem)) return runtime.circuits.release(target);
-  const failed = error instanceof ProviderCallError ? error.failure.retryable && error.failure.status >= 500 && error.failure.code !== GENERATION_FAILED : error !== undefined;
+  const failed = error instanceof ProviderCallError ? failsCircuit(error.failure) : error !== undefined;
   if (failed) runtime.circuits.failed(target, runtime.now(), snapshot.circuitFailures, snapshot.circuitCooldownMs);
   else runtime.circuits.succeeded(target);
 }
