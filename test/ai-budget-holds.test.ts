@@ -1,7 +1,9 @@
 import { once } from 'node:events';
+import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { SpendTracker } from '../src/ai/spend-tracker.js';
 import { ManualClock } from '../src/clock.js';
 import { AiGateway, PROVIDER_SECRETS } from './ai-fixtures.js';
 import { createTestDatabase, postgresAvailable, type TestDatabase } from './databases.js';
@@ -84,4 +86,64 @@ describe.skipIf(!postgresAvailable)('holds of calls under way against budget che
     expect(answered.filter((status) => status === '200')).toHaveLength(1);
     expect(answered.filter((status) => status === '429')).toHaveLength(19);
   }, 30_000);
+});
+
+describe('the budget hold of a streamed call whose client leaves', () => {
+  let gateway: AiGateway;
+  let held: OpenAIEmulator;
+
+  beforeAll(async () => {
+    held = await startOpenAIEmulator({ holdStreams: true });
+    gateway = await AiGateway.start();
+    await gateway.configure({ providers: [{ name: 'held', type: 'openai', baseUrl: held.url }] });
+    await gateway.addProviderKey('held', PROVIDER_SECRETS.openai);
+  });
+  afterAll(async () => {
+    vi.restoreAllMocks();
+    held?.releaseStreams();
+    await gateway?.stop();
+    await held?.stop();
+  });
+
+  it('lasts until the cost of what the call had the provider do is counted, in the same turn, so no check sees neither', async () => {
+    const apiKey = await gateway.createApp({ name: 'leaving', team: 'leaving-team', budget: { dailyUsd: 1 } });
+    // For each release of the app's hold: whether the app's cost was counted before anything else could run.
+    const countedInTurn: boolean[] = [];
+    let releaseOpen: { open: boolean } | undefined;
+    const release = SpendTracker.prototype.release;
+    vi.spyOn(SpendTracker.prototype, 'release').mockImplementation(function (this: SpendTracker, app, team, usd) {
+      if (app === 'leaving') {
+        const turn = { open: true };
+        releaseOpen = turn;
+        queueMicrotask(() => {
+          if (turn.open) countedInTurn.push(false);
+          turn.open = false;
+        });
+      }
+      return release.call(this, app, team, usd);
+    });
+    const add = SpendTracker.prototype.add;
+    vi.spyOn(SpendTracker.prototype, 'add').mockImplementation(function (this: SpendTracker, app, team, usd, at) {
+      if (app === 'leaving' && usd > 0 && releaseOpen?.open) {
+        releaseOpen.open = false;
+        countedInTurn.push(true);
+      }
+      return add.call(this, app, team, usd, at);
+    });
+    // The provider holds the stream after its head: the client sees the head and leaves.
+    const req = request(`${gateway.proxyUrl}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' } });
+    req.on('error', () => undefined);
+    const head = once(req, 'response');
+    req.end(JSON.stringify({ model: 'held/gpt-4o-mini', stream: true, max_tokens: 2_000, messages: HELLO }));
+    await head;
+    req.destroy();
+    const row = await vi.waitFor(async () => {
+      const [left] = await gateway.usage({ app: 'leaving', groupBy: 'status' });
+      expect(left?.status).toBe(499);
+      return left!;
+    }, { timeout: 10_000, interval: 20 });
+    // The prompt was billed (estimated): the record counted a cost, which the hold covered until then.
+    expect(row.costUsd).toBeGreaterThan(0);
+    expect(countedInTurn).toEqual([true]);
+  });
 });

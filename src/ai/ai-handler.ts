@@ -749,9 +749,12 @@ export function handleAi(req: IncomingMessage, res: ServerResponse, operation: s
   if (res.destroyed) leave();
   else {
     res.once('close', () => {
-      // Every call is recorded by its end, which releases what it held; this is the backstop.
-      releaseSpend(call, trace);
       if (!res.writableFinished) leave();
+      // The call's record releases what it held in the turn that counts its cost instead; a call whose client left is
+      // recorded once its provider call has stopped (a stream's partial cost, estimated: the tokenizer may load first).
+      // Released here, the hold would leave a moment in which neither counts and another call of the app could pass
+      // its budget check. This is the backstop for a call never recorded.
+      if (trace.held) setTimeout(() => releaseSpend(call, trace), UNRECORDED_HOLD_MS).unref();
     });
   }
   // Ends the call with its error, once (a callback may report after another did), and never throws.
@@ -1119,6 +1122,9 @@ function holdSpend(call: AiCall, trace: CallTrace, prepared: Prepared, maxOutput
   call.runtime.spend.hold(app, team, usd);
   trace.held = { app, team, usd };
 }
+
+/** How long a hold may outlive its call's client before it is released without the call's record (handleAi). */
+const UNRECORDED_HOLD_MS = 60_000;
 
 function releaseSpend(call: AiCall, trace: CallTrace): void {
   const { held } = trace;
