@@ -7,8 +7,13 @@
 //
 //   COMPARE=base:/tmp/kg-base:keygate-ai,head:.:keygate-ai node bench/compare.mjs
 //
-// COMPARE lists label:directory:subject, where directory holds a built Keygate (dist/cli/main.js) and subject is
-// one of bench/subjects.mjs's Keygate subjects. Another commit's build, beside this tree:
+// COMPARE lists label:directory:subject, where subject is one of bench/subjects.mjs's Node.js subjects and
+// directory holds the built Keygate (dist/cli/main.js) a Keygate subject runs (ignored by the others:
+// minimal-proxy, socket-forwarder, portkey). What Node's HTTP stack costs, beside Keygate's routes:
+//
+//   COMPARE=socket:.:socket-forwarder,minimal:.:minimal-proxy,plain:.:keygate,ai:.:keygate-ai node bench/compare.mjs
+//
+// Another commit's build, beside this tree:
 //
 //   git worktree add /tmp/kg-base REV && ln -s "$PWD/node_modules" /tmp/kg-base/ && (cd /tmp/kg-base && npm run build)
 //
@@ -41,8 +46,9 @@ const names = new Map();
 
 const items = (process.env.COMPARE ?? '').split(',').filter(Boolean).map((spec) => {
   const [label, dir, subjectName] = spec.split(':');
-  const subject = SUBJECTS.find((s) => s.name === subjectName && s.name.startsWith('keygate'));
-  if (!label || !dir || !subject) throw new Error(`COMPARE item "${spec}" is not label:directory:keygate-subject`);
+  // A subject whose CPU time is its one process's: not direct (no process) nor nginx (its worker is a child).
+  const subject = SUBJECTS.find((s) => s.name === subjectName && s.name !== 'direct' && s.name !== 'nginx');
+  if (!label || !dir || !subject) throw new Error(`COMPARE item "${spec}" is not label:directory:subject (a Node.js subject of bench/subjects.mjs)`);
   return { label, root: path.resolve(ROOT, dir), subject, runs: [] };
 });
 if (items.length < 2) {

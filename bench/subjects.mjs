@@ -77,6 +77,19 @@ export const SUBJECTS = [
     },
   },
   {
+    name: 'socket-forwarder',
+    // A reference for bench/compare.mjs, not a proxy: measured only when named (BENCH_SUBJECTS, COMPARE).
+    reference: true,
+    what: "`bench/socket-forwarder.mjs`: a request's bytes whole to a pooled upstream socket and the answer's bytes whole back, by Content-Length, with no HTTP stack (what node:http and undici cost)",
+    async start(ctx) {
+      const port = await freePort();
+      const script = path.join(ROOT, 'bench/socket-forwarder.mjs');
+      const env = { PORT: String(port), UPSTREAM_PORT: String(ctx.upstreamPort) };
+      const proc = startProcess('socket-forwarder', process.execPath, [...(ctx.nodeArgs ?? []), script], { cpu: ctx.proxyCpu, env });
+      return { port, proc: await started(proc, port), headers: {} };
+    },
+  },
+  {
     name: 'portkey',
     ttft: true,
     what:
