@@ -331,6 +331,37 @@ describe('the Anthropic request translation', () => {
     const entry = (capabilities: CatalogModel['capabilities'], maxOutputTokens: number): CatalogModel => ({ id: 'claude-x', provider: 'anthropic', kind: 'chat', contextWindow: 200_000, maxOutputTokens, inputPerMillion: 3, outputPerMillion: 15, cachedInputPerMillion: 0.3, capabilities });
     const REASONS: CatalogModel['capabilities'] = ['chat', 'tools', 'streaming', 'reasoning'];
 
+    const CITY = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false };
+    const cityAnswer = { response_format: { type: 'json_schema' as const, json_schema: { name: 'answer', strict: true, schema: CITY } } };
+
+    it('sends a json_schema answer asked with reasoning as output_config.format, with thinking, to a model that takes structured output', async () => {
+      const context = { ...ctx(), catalogModel: entry([...REASONS, 'json_schema'], 64_000) };
+      const answer = await callChat(AnthropicProvider, { model: 'claude', messages: [{ role: 'user', content: 'Where?' }], reasoning_effort: 'high', max_completion_tokens: 10_000, ...cityAnswer }, context);
+      const request = emulator.lastRequest()!;
+      expect(request.body.output_config).toEqual({ format: { type: 'json_schema', schema: CITY } });
+      expect(request.body.thinking).toEqual({ type: 'enabled', budget_tokens: 4096 });
+      expect(request.body).not.toHaveProperty('tools');
+      expect(request.body).not.toHaveProperty('tool_choice');
+      // The model's text is the JSON itself.
+      expect(JSON.parse(answer.choices[0]!.message.content!)).toHaveProperty('city');
+    });
+
+    it('puts the format beside the effort of a model that thinks only adaptively', async () => {
+      const request = await sent({ reasoning_effort: 'medium', ...cityAnswer }, { ...ctx(), model: 'claude-opus-4-7', catalogModel: entry([...REASONS, 'adaptive_thinking', 'json_schema'], 128_000) });
+      expect(request.body.output_config).toEqual({ effort: 'medium', format: { type: 'json_schema', schema: CITY } });
+      expect(request.body.thinking).toEqual({ type: 'adaptive' });
+    });
+
+    it('keeps the forced tool for a json_schema answer without reasoning, or on a model without structured output', async () => {
+      const withoutReasoning = await sent(cityAnswer, { ...ctx(), catalogModel: entry([...REASONS, 'json_schema'], 64_000) });
+      expect(withoutReasoning.body).not.toHaveProperty('output_config');
+      expect(withoutReasoning.body.tool_choice).toEqual({ type: 'tool', name: 'keygate_json_response' });
+      const olderModel = await sent({ reasoning_effort: 'high', ...cityAnswer }, { ...ctx(), catalogModel: entry(REASONS, 64_000) });
+      expect(olderModel.body).not.toHaveProperty('output_config');
+      expect(olderModel.body).not.toHaveProperty('thinking');
+      expect(olderModel.body.tool_choice).toEqual({ type: 'tool', name: 'keygate_json_response' });
+    });
+
     it('asks a model that does not reason (Claude 3.5 Haiku) for no thinking, which it would refuse', async () => {
       const request = await sent({ reasoning_effort: 'high', max_completion_tokens: 500 }, { ...ctx(), catalogModel: entry(['chat', 'tools', 'streaming'], 8192) });
       expect(request.body).not.toHaveProperty('thinking');
