@@ -228,6 +228,29 @@ describe('the Bedrock provider', () => {
     expect(finish?.choices[0]?.[STOP_SEQUENCE]).toBeNull();
   });
 
+  it('leaves out text blocks only of whitespace, which Converse refuses as blank, and keeps the rest of their turns', async () => {
+    const completion = await callChat(
+      BedrockProvider,
+      {
+        model: 'claude',
+        tools: [weatherTool],
+        messages: [
+          { role: 'system', content: ' ' },
+          { role: 'user', content: [{ type: 'text', text: '\n' }, { type: 'text', text: 'Weather in Paris?' }] },
+          { role: 'assistant', content: '\n\n', tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
+          { role: 'tool', tool_call_id: 'call_1', content: 'Sunny' },
+          { role: 'user', content: ' \t' },
+        ],
+      },
+      ctx(),
+    );
+    expect(completion.choices[0]?.message.role).toBe('assistant');
+    const body = emulator.lastRequest()?.body as { system?: unknown; messages: Array<{ role: string; content: Array<Record<string, unknown>> }> };
+    expect(body).not.toHaveProperty('system');
+    expect(body.messages.map((m) => m.content.map((block) => Object.keys(block)[0]))).toEqual([['text'], ['toolUse'], ['toolResult']]);
+    expect(body.messages[0]?.content).toEqual([{ text: 'Weather in Paris?' }]);
+  });
+
   it('sends a Claude model no stop sequence only of whitespace, which Claude refuses, and another model every one', async () => {
     const completion = await callChat(BedrockProvider, { ...hello, stop: ['\n', 'Bedrock'] }, ctx());
     expect((emulator.lastRequest()?.body as { inferenceConfig?: unknown }).inferenceConfig).toMatchObject({ stopSequences: ['Bedrock'] });

@@ -7,6 +7,7 @@ import { claudeThinkingFields, converseBlocksOfTurn, isClaudeModel, otherModelTh
 import { refuseLogprobs } from '../no-logprobs.js';
 import { refusalsAsText } from '../refusal-as-text.js';
 import { refuseOpenAIOnlyMembers } from '../no-openai-only-members.js';
+import { isBlank } from './blank-text.js';
 
 /**
  * OpenAI's chat request as a Bedrock Converse request
@@ -176,16 +177,16 @@ function withCachePoint(blocks: ConverseBlock[], at: CacheControl, caches: Cache
 
 /** A system or developer message: one text block, or one a text part when a part has a breakpoint. */
 function systemBlocks(content: ChatMessage['content'], caches: CachePlaces): ConverseBlock[] {
-  if (Array.isArray(content) && content.some(marked)) return content.flatMap((part) => (part.type === 'text' && part.text ? andCachePoint({ text: part.text }, part, caches) : []));
+  if (Array.isArray(content) && content.some(marked)) return content.flatMap((part) => (part.type === 'text' && !isBlank(part.text) ? andCachePoint({ text: part.text }, part, caches) : []));
   const text = textOf(content);
-  return text ? [{ text }] : [];
+  return !isBlank(text) ? [{ text }] : [];
 }
 
 function userBlocks(content: ChatMessage['content'], where: string, caches: CachePlaces): ConverseBlock[] {
   if (content === null) return [];
-  if (typeof content === 'string') return content ? [{ text: content }] : [];
+  if (typeof content === 'string') return !isBlank(content) ? [{ text: content }] : [];
   return content.flatMap((part: ContentPart, i): ConverseBlock[] => {
-    if (part.type === 'text') return part.text ? andCachePoint({ text: part.text }, part, caches) : [];
+    if (part.type === 'text') return !isBlank(part.text) ? andCachePoint({ text: part.text }, part, caches) : [];
     return andCachePoint(imageBlock(imageUrlOf(part, `${where}.content[${i}]`, 'Bedrock')), part, caches);
   });
 }
@@ -195,7 +196,7 @@ function assistantBlocks(message: ChatMessage, caches: CachePlaces): ConverseBlo
   const text = textOf(message.content);
   const textMark = Array.isArray(message.content) ? message.content.find(marked) : undefined;
   const toolUses = (message.tool_calls ?? []).flatMap((call) => andCachePoint({ toolUse: { toolUseId: call.id, name: call.function.name, input: toolInput(call.function.arguments, call.function.name) } }, call, caches));
-  return [...(text ? andCachePoint({ text }, textMark, caches) : []), ...toolUses];
+  return [...(!isBlank(text) ? andCachePoint({ text }, textMark, caches) : []), ...toolUses];
 }
 
 /**

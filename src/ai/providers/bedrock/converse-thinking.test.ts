@@ -136,6 +136,14 @@ describe('extended thinking on Bedrock, asked with reasoning_effort', () => {
     expect(sent()).not.toHaveProperty('additionalModelRequestFields');
   });
 
+  it("leaves out a blank text block of a client's own turn, which Converse refuses, and keeps its thinking and tool use", async () => {
+    const call = { id: 'toolu_1', type: 'function' as const, function: { name: 'get_weather', arguments: '{"city":"Paris"}' } };
+    const turn = assistantTurn([signed('The weather, then.'), { type: 'text', text: '\n\n' }, { type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: { city: 'Paris' } }], [call]);
+    const messages: ChatMessage[] = [{ role: 'user', content: 'Weather in Paris?' }, turn, { role: 'tool', tool_call_id: 'toolu_1', content: 'Sunny' }];
+    await callChat(BedrockProvider, anthropicClientRequest({ type: 'enabled', budget_tokens: 1024 }, messages, { tools: [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }] }), ctx());
+    expect(sent().messages[1]?.content.map((block) => Object.keys(block)[0])).toEqual(['reasoningContent', 'toolUse']);
+  });
+
   it('asks for no thinking with the effort none', async () => {
     const completion = await callChat(BedrockProvider, ask({ reasoning_effort: 'none' }), ctx());
     expect(sent()).not.toHaveProperty('additionalModelRequestFields');

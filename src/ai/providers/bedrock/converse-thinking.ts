@@ -3,6 +3,7 @@ import { CACHE_CONTROL, REASONING_EFFORTS, isReasoningEffort, type AnthropicBloc
 import { ProviderCallError } from '../../provider-call.js';
 import { clientThinking, effortThinking } from '../anthropic/index.js';
 import type { ConverseBlock } from './converse-request.js';
+import { isBlank } from './blank-text.js';
 
 /**
  * Extended thinking on Bedrock's Claude models, through Converse
@@ -103,7 +104,7 @@ function converseBlockOf(block: AnthropicBlock): ConverseBlock | undefined {
     case 'redacted_thinking':
       return { reasoningContent: { redactedContent: String(block.data ?? '') } };
     case 'text':
-      return block.text === '' ? undefined : { text: String(block.text) };
+      return isBlank(String(block.text ?? '')) ? undefined : { text: String(block.text) };
     case 'tool_use':
       return { toolUse: { toolUseId: String(block.id), name: String(block.name), input: block.input ?? {} } };
     default:
