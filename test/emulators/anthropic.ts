@@ -172,6 +172,9 @@ function validate(body: Json): void {
     if (Array.isArray(message.content) && message.content.length === 0) fail(`messages.${i}: all messages must have non-empty content`);
     for (const [j, block] of blocksOf(message).entries()) {
       if (block.type === 'text' && (typeof block.text !== 'string' || block.text === '')) fail(`messages.${i}.content.${j}.text: text content blocks must be non-empty`);
+      // A text block only of whitespace is refused unless another text block of the message says something, as
+      // measured against the API (LibreChat-AI/agents#124: [' '] and ['\n'] refused, [' ', 'real'] taken).
+      if (block.type === 'text' && String(block.text).trim() === '' && !blocksOf(message).some((other) => other.type === 'text' && String(other.text).trim() !== '')) fail('messages: text content blocks must contain non-whitespace text');
       if (block.type === 'image') {
         const source = block.source as Json;
         const ok = source?.type === 'base64' ? /^image\/(jpeg|png|gif|webp)$/.test(String(source.media_type)) && typeof source.data === 'string' : source?.type === 'url' && /^https?:\/\//.test(String(source.url));

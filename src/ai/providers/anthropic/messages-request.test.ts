@@ -27,6 +27,25 @@ afterAll(() => emulator.stop());
 beforeEach(() => emulator.setMode('normal'));
 
 describe('the Anthropic request translation', () => {
+  it('leaves out text only of whitespace, which Anthropic refuses, and keeps the rest of its turn', async () => {
+    const call = { id: 'toolu_1', type: 'function' as const, function: { name: 'get_weather', arguments: '{"city":"Paris"}' } };
+    const request = await sent({
+      tools: [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }],
+      messages: [
+        { role: 'system', content: '\n' },
+        { role: 'user', content: 'Weather in Paris?' },
+        { role: 'assistant', content: '\n\n', tool_calls: [call] },
+        { role: 'tool', tool_call_id: 'toolu_1', content: ' ' },
+      ],
+    });
+    expect(request.body).not.toHaveProperty('system');
+    expect(request.body.messages).toEqual([
+      { role: 'user', content: [{ type: 'text', text: 'Weather in Paris?' }] },
+      { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: { city: 'Paris' } }] },
+      { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1' }] },
+    ]);
+  });
+
   it('posts to /v1/messages with the key in x-api-key and anthropic-version 2023-06-01', async () => {
     const request = await sent({});
     expect(request.path).toBe('/v1/messages');

@@ -60,7 +60,6 @@ function imageBlock(url: string, where: string): AnthropicImageBlock {
   throw invalid('invalid_image_url', `${where}.image_url.url must be a base64 data: URL or an http(s) URL`, `${where}.image_url.url`);
 }
 
-/** Text and image blocks of a message; Anthropic rejects empty text blocks, so they are left out. */
 /** A TOOL_ERROR tool message's content without the prefix that says so to providers with no flag (its first text). */
 function asSentWithFlag(content: ChatMessage['content']): ChatMessage['content'] {
   if (typeof content === 'string') return withoutToolErrorPrefix(content);
@@ -69,11 +68,19 @@ function asSentWithFlag(content: ChatMessage['content']): ChatMessage['content']
   return first === -1 ? content : content.map((part, i) => (i === first && part.type === 'text' ? { ...part, text: withoutToolErrorPrefix(part.text) } : part));
 }
 
+/**
+ * Whether a text says nothing. Anthropic refuses an empty text block ("text content blocks must be non-empty"), and one
+ * only of whitespace unless another of its message says something ("must contain non-whitespace text"): OpenAI takes
+ * both (an assistant's "\n\n" before its tool calls), and such blocks are left out.
+ */
+const isBlank = (text: string): boolean => text.trim() === '';
+
+/** Text and image blocks of a message, blank text left out (isBlank). */
 function contentBlocks(content: ChatMessage['content'], where: string): Array<AnthropicTextBlock | AnthropicImageBlock> {
   if (content === null) return [];
   const parts: ContentPart[] = typeof content === 'string' ? [{ type: 'text', text: content }] : content;
   return parts.flatMap((part, i): Array<AnthropicTextBlock | AnthropicImageBlock> => {
-    if (part.type === 'text') return part.text === '' ? [] : [{ type: 'text', text: part.text, ...cacheControlOf(part) }];
+    if (part.type === 'text') return isBlank(part.text) ? [] : [{ type: 'text', text: part.text, ...cacheControlOf(part) }];
     return [{ ...imageBlock(imageUrlOf(part, `${where}.content[${i}]`, 'Anthropic'), `${where}.content[${i}]`), ...cacheControlOf(part) }];
   });
 }
@@ -92,10 +99,10 @@ function withMessageCacheControl<T extends object>(blocks: T[], message: ChatMes
 function systemBlocks(message: ChatMessage): AnthropicTextBlock[] {
   const { content } = message;
   if (Array.isArray(content) && content.some((part) => CACHE_CONTROL in part)) {
-    return withMessageCacheControl(content.flatMap((part) => (part.type === 'text' && part.text !== '' ? [{ type: 'text' as const, text: part.text, ...cacheControlOf(part) }] : [])), message);
+    return withMessageCacheControl(content.flatMap((part) => (part.type === 'text' && !isBlank(part.text) ? [{ type: 'text' as const, text: part.text, ...cacheControlOf(part) }] : [])), message);
   }
   const text = textOf(content);
-  return text === '' ? [] : withMessageCacheControl<AnthropicTextBlock>([{ type: 'text', text }], message);
+  return isBlank(text) ? [] : withMessageCacheControl<AnthropicTextBlock>([{ type: 'text', text }], message);
 }
 
 function toolInput(args: string, where: string): unknown {
