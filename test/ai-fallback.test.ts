@@ -205,7 +205,7 @@ describe('fallback between an alias\'s targets', () => {
       message: 'the provider stream failed: The server had an error while processing your request. Sorry about that!',
     });
     // The client raised the error at its event, before the stream's end, after which the call is recorded.
-    await vi.waitFor(async () => expect((await gateway.usage({ app, groupBy: 'status' })).map((row) => [row.status, row.calls])).toEqual([[502, 1]]));
+    await vi.waitFor(async () => expect((await gateway.usage({ app, groupBy: 'status' })).map((row) => [row.status, row.calls])).toEqual([[502, 1]]), { timeout: 5_000, interval: 20 });
   });
 
   it('does not fall back once the model has said something: the stream ends with the error, after the words that came', async () => {
