@@ -78,9 +78,11 @@ export const SUBJECTS = [
   },
   {
     name: 'socket-forwarder',
-    // A reference for bench/compare.mjs, not a proxy: measured only when named (BENCH_SUBJECTS, COMPARE).
+    // A reference, not a proxy: measured only when named (BENCH_SUBJECTS, COMPARE). Its first-token time is what
+    // Node.js adds with sockets alone.
     reference: true,
-    what: "`bench/socket-forwarder.mjs`: a request's bytes whole to a pooled upstream socket and the answer's bytes whole back, by Content-Length, with no HTTP stack (what node:http and undici cost)",
+    ttft: true,
+    what: "`bench/socket-forwarder.mjs`: a request's bytes whole to a pooled upstream socket and the answer's bytes back as they come, framed by Content-Length or chunks, with no HTTP stack (what node:http and undici cost)",
     async start(ctx) {
       const port = await freePort();
       const script = path.join(ROOT, 'bench/socket-forwarder.mjs');
