@@ -8,6 +8,9 @@ import { costUsd, ModelCatalog } from '../src/ai/catalog/index.js';
 import { AiGateway, PROVIDER_SECRETS, WEATHER_TOOL, type OpenAIErrorBody } from './ai-fixtures.js';
 import { promptTokensFor, countTokens, startOpenAIEmulator, type OpenAIEmulator } from './emulators/openai.js';
 
+/** What the Groq emulator says in `x_groq.error` when it stops a stream early: its key, quoted, which no client may see. */
+const GROQ_STOPPED = `Service unavailable for key ${PROVIDER_SECRETS.openai}; the stream was stopped early`;
+
 /**
  * Hosts of OpenAI's API behind the generic `openai-compatible` type, by configuration alone: one whose API sits
  * under `/v1` (Groq, Together, vLLM…) and one without a version segment, as Perplexity documents
@@ -19,6 +22,8 @@ describe('OpenAI-compatible hosts by configuration alone', () => {
   let groq: OpenAIEmulator;
   /** Groq telling a stream's usage only in `x_groq.usage` on its final chunk. */
   let groqStreams: OpenAIEmulator;
+  /** Groq stopping its streams early with `x_groq.error`, in words that quote the key it was sent. */
+  let groqStops: OpenAIEmulator;
   let client: OpenAI;
   let apiKey: string;
 
@@ -26,20 +31,26 @@ describe('OpenAI-compatible hosts by configuration alone', () => {
     perplexity = await startOpenAIEmulator({ pathPrefix: '' });
     groq = await startOpenAIEmulator({ pathPrefix: '/openai/v1' });
     groqStreams = await startOpenAIEmulator({ pathPrefix: '/openai/v1', groqStreamUsage: true });
+    groqStops = await startOpenAIEmulator({ pathPrefix: '/openai/v1', groqStreamError: GROQ_STOPPED });
     gateway = await AiGateway.start();
     await gateway.configure({
       providers: [
         { name: 'perplexity', type: 'openai-compatible', catalog: 'perplexity', baseUrl: perplexity.url, pathPrefix: '' },
         { name: 'groq', type: 'openai-compatible', catalog: 'groq', baseUrl: `${groq.url}/openai` },
         { name: 'groq-streams', type: 'openai-compatible', catalog: 'groq', baseUrl: `${groqStreams.url}/openai` },
+        { name: 'groq-stops', type: 'openai-compatible', catalog: 'groq', baseUrl: `${groqStops.url}/openai` },
         // Validation lets a provider of this type go without baseUrl; its calls cannot go anywhere.
         { name: 'unset', type: 'openai-compatible', catalog: 'groq' },
       ],
-      aliases: [{ name: 'sturdy', targets: [{ provider: 'unset', model: 'llama-3.3-70b-versatile' }], fallbacks: [{ provider: 'groq', model: 'llama-3.3-70b-versatile' }] }],
+      aliases: [
+        { name: 'sturdy', targets: [{ provider: 'unset', model: 'llama-3.3-70b-versatile' }], fallbacks: [{ provider: 'groq', model: 'llama-3.3-70b-versatile' }] },
+        { name: 'groq-backed', targets: [{ provider: 'groq-stops', model: 'llama-3.3-70b-versatile' }], fallbacks: [{ provider: 'groq', model: 'llama-3.3-70b-versatile' }] },
+      ],
     });
     await gateway.addProviderKey('perplexity', PROVIDER_SECRETS.openai);
     await gateway.addProviderKey('groq', PROVIDER_SECRETS.openai);
     await gateway.addProviderKey('groq-streams', PROVIDER_SECRETS.openai);
+    await gateway.addProviderKey('groq-stops', PROVIDER_SECRETS.openai);
     await gateway.addProviderKey('unset', PROVIDER_SECRETS.openai);
     apiKey = await gateway.createApp({ name: 'compatible-app', team: 'compatible-team' });
     client = gateway.openai(apiKey);
@@ -49,6 +60,7 @@ describe('OpenAI-compatible hosts by configuration alone', () => {
     await perplexity?.stop();
     await groq?.stop();
     await groqStreams?.stop();
+    await groqStops?.stop();
   });
 
   it('calls a host without /v1 at /chat/completions, and prices the call from the catalog the provider names', async () => {
@@ -89,6 +101,36 @@ describe('OpenAI-compatible hosts by configuration alone', () => {
     for await (const chunk of await client.chat.completions.create({ model: 'groq-streams/llama-3.3-70b-versatile', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'Hello there' }] })) chunks.push(chunk);
     expect(chunks.at(-1)).toMatchObject({ choices: [], usage: { prompt_tokens: promptTokensFor(groqStreams.lastRequest()!.body), completion_tokens: countTokens('Echo: Hello there') } });
     expect(chunks.filter((chunk) => chunk.usage != null)).toHaveLength(1);
+  });
+
+  it("ends a Groq stream that x_groq.error stops after the model's first words with Groq's words, without the key they quote", async () => {
+    groqStops.setMode('stream-error-midway');
+    try {
+      const app = 'groq-stops-app';
+      const result = await gateway.chat(await gateway.createApp({ name: app, team: 'compatible-team' }), { model: 'groq-stops/llama-3.3-70b-versatile', stream: true, messages: [{ role: 'user', content: 'Hello there' }] });
+      expect(result.status).toBe(200);
+      const data = result.text.split('\n\n').filter((e) => e.startsWith('data: {')).map((e) => JSON.parse(e.slice(6)) as { choices?: Array<{ delta: { content?: string } }>; error?: unknown });
+      expect(data.map((d) => d.choices?.[0]?.delta.content ?? '').join('')).toBe('Echo:');
+      expect(data.at(-1)!.error).toEqual({ message: 'the provider stream failed: Service unavailable for key [redacted]; the stream was stopped early', type: 'api_error', param: null, code: 'provider_stream_error' });
+      expect(result.text).not.toContain(PROVIDER_SECRETS.openai);
+      expect(result.text).not.toContain('[DONE]');
+      expect((await gateway.usage({ app, groupBy: 'status' })).map((row) => [row.status, row.calls])).toEqual([[502, 1]]);
+    } finally {
+      groqStops.setMode('normal');
+    }
+  });
+
+  it('falls back from a Groq stream that x_groq.error stops before the model said anything', async () => {
+    groqStops.setMode('stream-error');
+    try {
+      const result = await gateway.chat(apiKey, { model: 'groq-backed', stream: true, messages: [{ role: 'user', content: 'Hello there' }] });
+      expect(result.status).toBe(200);
+      expect(result.headers.get('x-keygate-provider')).toBe('groq');
+      expect(result.text).not.toContain('error');
+      expect(result.text).toContain('data: [DONE]');
+    } finally {
+      groqStops.setMode('normal');
+    }
   });
 
   it('passes a tool call through from a host under /v1, and its result back', async () => {

@@ -96,6 +96,12 @@ export interface OpenAIEmulatorOptions {
    * place the counts are. Default false.
    */
   groqStreamUsage?: boolean;
+  /**
+   * Groq's words for a stream it stops early: the 'stream-error' modes then end the stream with a chunk that tells them in
+   * `x_groq.error`, "An error string indicating why a stream was stopped early" (XGroq, https://console.groq.com/docs/api-reference,
+   * typed so in groq-python's `types/chat/chat_completion_chunk.py`), rather than with OpenAI's `error` event.
+   */
+  groqStreamError?: string;
   /** Answer embeddings as floats whatever `encoding_format` asks, as some OpenAI-compatible servers do. Default false. */
   floatsOnly?: boolean;
 }
@@ -112,7 +118,8 @@ export interface OpenAIEmulator extends EmulatorHandle<RecordedRequest> {
    * object, not OpenAI's string, 'legacy-choice' → 200 with a choice of the old completions API (`text`, no
    * `message`) and usage, 'ignores-stream' → a stream request answered with the whole completion, usage included,
    * 'stream-error' → a stream whose `error` event (server_error) comes right after its opening chunk, before any
-   * content, 'stream-error-midway' → the same after the answer's first word (both 500 when not streaming).
+   * content, 'stream-error-midway' → the same after the answer's first word (both 500 when not streaming); with
+   * `groqStreamError`, Groq's `x_groq.error` chunk instead of the event.
    */
   setMode(mode: OpenAIEmulatorMode): void;
   /**
@@ -433,7 +440,8 @@ export async function startOpenAIEmulator(options: OpenAIEmulatorOptions = {}): 
     if (mode === 'stream-error' || mode === 'stream-error-midway') {
       await send(chunk(0, { role: 'assistant', content: '', refusal: null }));
       if (mode === 'stream-error-midway') await send(chunk(0, { content: (replies[0]?.content ?? '').split(' ')[0] ?? '' }));
-      await send({ error: { message: 'The server had an error while processing your request. Sorry about that!', type: 'server_error', param: null, code: null } });
+      if (options.groqStreamError !== undefined) await send({ ...head, object: 'chat.completion.chunk', choices: [], x_groq: { id: 'req_emulator', error: options.groqStreamError } });
+      else await send({ error: { message: 'The server had an error while processing your request. Sorry about that!', type: 'server_error', param: null, code: null } });
       res.end();
       return;
     }

@@ -193,6 +193,7 @@ describe("the OpenAI-style adapter's reading of a stream", () => {
     ['OpenRouter, rate limited', '{"error":{"code":429,"message":"Rate limit exceeded"},"choices":[]}', { status: 429, type: 'rate_limit_error', retryable: true }],
     ["vLLM, as an error object of its own (the caller's mistake)", '{"object":"error","message":"This model\'s maximum context length is 4096 tokens.","type":"BadRequestError","param":null,"code":400}', { status: 400, type: 'invalid_request_error', retryable: false }],
     ['a host that says only a string', '{"error":"model overloaded"}', { status: 500, message: 'model overloaded', retryable: true }],
+    ["Groq, in its own member x_groq.error (a server's failure)", '{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"x_groq":{"id":"req_1","error":"the stream was stopped early"}}', { status: 500, type: 'api_error', message: 'the stream was stopped early', retryable: true }],
     ['a type named like a member every object has', '{"error":{"message":"boom","type":"constructor"}}', { status: 500, message: 'boom', retryable: true }],
     ['a type named like the prototype', '{"error":{"message":"boom","type":"__proto__"}}', { status: 500, message: 'boom', retryable: true }],
   ])('reads the failure a host reports in its stream: %s', (_host, event, failure) => {
@@ -206,6 +207,12 @@ describe("the OpenAI-style adapter's reading of a stream", () => {
     const error = failureOf(OPENING, word, '{"error":{"message":"The server had an error","type":"server_error"}}');
     expect(error).toBeInstanceOf(ProviderCallError);
     expect((error as ProviderCallError).before.map((chunk) => chunk.choices[0]!.delta.content)).toEqual(['', 'Hello']);
+  });
+
+  it("keeps the usage Groq tells in x_groq.usage on the chunk whose x_groq.error stops the stream, for the call's record", () => {
+    const translator = OpenAICompatibleProvider.streamTranslator(ctx({ stream: true }));
+    expect(() => translator.push(events(OPENING, '{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"x_groq":{"id":"req_1","error":"stopped","usage":{"prompt_tokens":18,"completion_tokens":2,"total_tokens":20}}}'))).toThrow(ProviderCallError);
+    expect(translator.usage()).toEqual({ prompt_tokens: 18, completion_tokens: 2, total_tokens: 20 });
   });
 
   it('reads a chunk whose error is null as a chunk', () => {

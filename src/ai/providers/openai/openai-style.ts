@@ -8,6 +8,7 @@ import { vectorAs } from '../embedding-encoding.js';
 import { isVectorList, unreadableEmbeddings } from '../unreadable-embeddings.js';
 import { streamedFailure } from './stream-error.js';
 import { groqUsageOf } from './groq-stream-usage.js';
+import { groqErrorOf } from './groq-stream-error.js';
 import { reasoningEffortFor } from '../client-thinking.js';
 import { SOURCE_TEXT, failureFor, type TranslatedChunk, type CallContext, type ProviderAdapter, type ProviderFailure, type StreamTranslator, type UpstreamCall } from '../provider.js';
 
@@ -280,9 +281,14 @@ export function openAIStyleAdapter(options: OpenAIStyleOptions): ProviderAdapter
           const chunk = JSON.parse(event.data) as TranslatedChunk;
           // Anything but an object cannot be read as an event (the stream's reader says so: provider_bad_response).
           if (typeof chunk !== 'object' || chunk === null || Array.isArray(chunk)) throw new TypeError('a stream event that is not an object');
-          // A failure the host reports in the stream ends it as such: before the model said anything, another target may answer.
-          if ('error' in chunk || (chunk as { object?: unknown }).object === 'error') {
-            const failure = streamedFailure(chunk as unknown as Record<string, unknown>, parseError);
+          // OpenAI's member, else Groq's own (which the chunk keeps, as the host's member, for the client).
+          if (chunk.usage) usage = chunk.usage;
+          else usage = groqUsageOf(chunk) ?? usage;
+          // A failure the host reports in the stream ends it as such: before the model said anything, another target may
+          // answer. Groq's `x_groq.error` says only its words: a server's failure (500), as an OpenAI error of no known type.
+          const groqError = groqErrorOf(chunk);
+          if ('error' in chunk || (chunk as { object?: unknown }).object === 'error' || groqError !== undefined) {
+            const failure = streamedFailure(groqError === undefined ? (chunk as unknown as Record<string, unknown>) : { error: groqError }, parseError);
             if (failure) {
               // The chunks of this read before it go to the client first (ProviderCallError.before).
               const error = new ProviderCallError(failure);
@@ -290,9 +296,6 @@ export function openAIStyleAdapter(options: OpenAIStyleOptions): ProviderAdapter
               throw error;
             }
           }
-          // OpenAI's member, else Groq's own (which the chunk keeps, as the host's member, for the client).
-          if (chunk.usage) usage = chunk.usage;
-          else usage = groqUsageOf(chunk) ?? usage;
           // A chunk without choices (a usage chunk some hosts send so) goes on with none, written anew: clients read `choices`.
           if (!Array.isArray(chunk.choices)) {
             out.push({ ...chunk, choices: [] });
