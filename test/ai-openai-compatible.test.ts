@@ -24,6 +24,8 @@ describe('OpenAI-compatible hosts by configuration alone', () => {
   let groqStreams: OpenAIEmulator;
   /** Groq stopping its streams early with `x_groq.error`, in words that quote the key it was sent. */
   let groqStops: OpenAIEmulator;
+  /** Together, ending an answer the model ended itself with finish_reason `eos`. */
+  let together: OpenAIEmulator;
   let client: OpenAI;
   let apiKey: string;
 
@@ -32,6 +34,7 @@ describe('OpenAI-compatible hosts by configuration alone', () => {
     groq = await startOpenAIEmulator({ pathPrefix: '/openai/v1' });
     groqStreams = await startOpenAIEmulator({ pathPrefix: '/openai/v1', groqStreamUsage: true });
     groqStops = await startOpenAIEmulator({ pathPrefix: '/openai/v1', groqStreamError: GROQ_STOPPED });
+    together = await startOpenAIEmulator({ togetherFinishReasons: true });
     gateway = await AiGateway.start();
     await gateway.configure({
       providers: [
@@ -39,6 +42,7 @@ describe('OpenAI-compatible hosts by configuration alone', () => {
         { name: 'groq', type: 'openai-compatible', catalog: 'groq', baseUrl: `${groq.url}/openai` },
         { name: 'groq-streams', type: 'openai-compatible', catalog: 'groq', baseUrl: `${groqStreams.url}/openai` },
         { name: 'groq-stops', type: 'openai-compatible', catalog: 'groq', baseUrl: `${groqStops.url}/openai` },
+        { name: 'together', type: 'openai-compatible', baseUrl: together.url },
         // Validation lets a provider of this type go without baseUrl; its calls cannot go anywhere.
         { name: 'unset', type: 'openai-compatible', catalog: 'groq' },
       ],
@@ -51,6 +55,7 @@ describe('OpenAI-compatible hosts by configuration alone', () => {
     await gateway.addProviderKey('groq', PROVIDER_SECRETS.openai);
     await gateway.addProviderKey('groq-streams', PROVIDER_SECRETS.openai);
     await gateway.addProviderKey('groq-stops', PROVIDER_SECRETS.openai);
+    await gateway.addProviderKey('together', PROVIDER_SECRETS.openai);
     await gateway.addProviderKey('unset', PROVIDER_SECRETS.openai);
     apiKey = await gateway.createApp({ name: 'compatible-app', team: 'compatible-team' });
     client = gateway.openai(apiKey);
@@ -61,6 +66,7 @@ describe('OpenAI-compatible hosts by configuration alone', () => {
     await groq?.stop();
     await groqStreams?.stop();
     await groqStops?.stop();
+    await together?.stop();
   });
 
   it('calls a host without /v1 at /chat/completions, and prices the call from the catalog the provider names', async () => {
@@ -131,6 +137,19 @@ describe('OpenAI-compatible hosts by configuration alone', () => {
     } finally {
       groqStops.setMode('normal');
     }
+  });
+
+  it("tells a client Together's finish_reason eos (the model ended its answer) as OpenAI's stop", async () => {
+    const answer = await client.chat.completions.create({ model: 'together/meta-llama/Llama-3.3-70B-Instruct-Turbo', messages: [{ role: 'user', content: 'Hello there' }] });
+    expect(answer.choices[0]).toMatchObject({ message: { content: 'Echo: Hello there' }, finish_reason: 'stop' });
+  });
+
+  it("tells a streaming client Together's finish_reason eos as OpenAI's stop", async () => {
+    const reasons: unknown[] = [];
+    for await (const chunk of await client.chat.completions.create({ model: 'together/meta-llama/Llama-3.3-70B-Instruct-Turbo', stream: true, messages: [{ role: 'user', content: 'Hello there' }] })) {
+      for (const choice of chunk.choices) if (choice.finish_reason !== null) reasons.push(choice.finish_reason);
+    }
+    expect(reasons).toEqual(['stop']);
   });
 
   it('passes a tool call through from a host under /v1, and its result back', async () => {

@@ -102,6 +102,12 @@ export interface OpenAIEmulatorOptions {
    * typed so in groq-python's `types/chat/chat_completion_chunk.py`), rather than with OpenAI's `error` event.
    */
   groqStreamError?: string;
+  /**
+   * End as Together does: finish_reason `eos` where the model ended the answer itself (its end-of-sequence token),
+   * `stop` only where a stop sequence ended it (Together's chat completion choice: `finish_reason: 'stop' | 'eos' |
+   * 'length' | 'tool_calls' | 'function_call'`, in together-typescript's `resources/chat/completions.ts`). Default false.
+   */
+  togetherFinishReasons?: boolean;
   /** Answer embeddings as floats whatever `encoding_format` asks, as some OpenAI-compatible servers do. Default false. */
   floatsOnly?: boolean;
 }
@@ -150,7 +156,8 @@ type ToolCall = { id: string; type: 'function'; function: { name: string; argume
 interface Answer {
   content: string | null;
   toolCalls: ToolCall[];
-  finishReason: 'stop' | 'length' | 'tool_calls';
+  /** `eos`: the model ended the answer itself (its end-of-sequence token), told as `stop` but by a Together-like emulator. */
+  finishReason: 'stop' | 'eos' | 'length' | 'tool_calls';
   reasoning?: string;
 }
 
@@ -336,7 +343,7 @@ function answer(body: Json): Answer {
   const tools = ((body.tools ?? []) as Tool[]).filter((t) => (t.type === 'function' && t.function?.name) || (t.type === 'custom' && t.custom?.name));
   const choice = body.tool_choice as string | { function?: { name?: string }; custom?: { name?: string } } | undefined;
   const nameOf = (tool: Tool) => String(tool.type === 'custom' ? tool.custom?.name : tool.function?.name);
-  if (last.role === 'tool') return { content: `The tool answered: ${textOfContent(last.content)}`, toolCalls: [], finishReason: 'stop' };
+  if (last.role === 'tool') return { content: `The tool answered: ${textOfContent(last.content)}`, toolCalls: [], finishReason: 'eos' };
   if (tools.length > 0 && choice !== 'none') {
     const userText = textOfContent(last.content);
     const forcedName = typeof choice === 'object' ? (choice.function?.name ?? choice.custom?.name) : undefined;
@@ -351,12 +358,13 @@ function answer(body: Json): Answer {
     return { content: null, toolCalls, finishReason: 'tool_calls' };
   }
   let text = `Echo: ${textOfContent(last.content)}`;
-  let finishReason: Answer['finishReason'] = 'stop';
+  let finishReason: Answer['finishReason'] = 'eos';
   const stops = typeof body.stop === 'string' ? [body.stop] : ((body.stop ?? []) as string[]);
   for (const sequence of stops) {
     const at = text.indexOf(sequence);
     if (at !== -1) {
       text = text.slice(0, at);
+      finishReason = 'stop';
       break;
     }
   }
@@ -392,6 +400,9 @@ export async function startOpenAIEmulator(options: OpenAIEmulatorOptions = {}): 
   const held: Array<() => void> = [];
   let completions = 0;
 
+  /** An answer's finish reason as the host tells it: Together's `eos` for the model's own end, OpenAI's `stop` otherwise. */
+  const told = (reason: Answer['finishReason']) => (reason === 'eos' && !options.togetherFinishReasons ? 'stop' : reason);
+
   const usageOf = (promptTokens: number, answerTokens: number, reasoningTokens: number) => ({
     prompt_tokens: promptTokens,
     completion_tokens: options.reasoningApart ? answerTokens : answerTokens + reasoningTokens,
@@ -417,7 +428,7 @@ export async function startOpenAIEmulator(options: OpenAIEmulatorOptions = {}): 
         index,
         message: { role: 'assistant', content: reply.content, ...(reply.reasoning !== undefined ? { reasoning_content: reply.reasoning } : {}), refusal: null, annotations: [], ...(reply.toolCalls.length > 0 ? { tool_calls: reply.toolCalls } : {}) },
         logprobs: null,
-        finish_reason: reply.finishReason,
+        finish_reason: told(reply.finishReason),
       }));
       return sendJson(res, 200, { ...head, object: 'chat.completion', choices, ...(reportUsage ? { usage } : {}), service_tier: 'default' });
     }
@@ -474,7 +485,7 @@ export async function startOpenAIEmulator(options: OpenAIEmulatorOptions = {}): 
         await send(chunk(index, { role: 'assistant', content: '', refusal: null }));
         for (const piece of (reply.content ?? '').match(/\S+\s*|\s+/g) ?? []) await send(chunk(index, { content: piece }));
       }
-      const finish = chunk(index, {}, reply.finishReason);
+      const finish = chunk(index, {}, told(reply.finishReason));
       await send(options.groqStreamUsage && reportUsage && index === replies.length - 1 ? { ...finish, x_groq: { id: 'req_emulator', usage } } : finish);
     }
     if (includeUsage) await send({ ...head, object: 'chat.completion.chunk', choices: [], usage });

@@ -106,6 +106,28 @@ describe("the OpenAI-style adapter's reading of a whole answer", () => {
   });
 });
 
+describe("the OpenAI-style adapter's reading of a host's finish reasons", () => {
+  const answer = (reason: string) => ({ id: 'c1', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'Hi' }, finish_reason: reason }] });
+  const chunk = (reason: string) => `{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{},"finish_reason":"${reason}"}]}`;
+
+  it("gives Together's eos (the model's end-of-sequence token) as OpenAI's stop in a whole answer", () => {
+    expect(OpenAICompatibleProvider.parseChat(answer('eos'), ctx()).choices[0]!.finish_reason).toBe('stop');
+  });
+
+  it("gives Together's eos as OpenAI's stop in a stream, and writes that chunk anew", () => {
+    const [translated] = OpenAICompatibleProvider.streamTranslator(ctx({ stream: true })).push(Buffer.from(`data: ${chunk('eos')}\n\n`));
+    expect(translated!.choices[0]!.finish_reason).toBe('stop');
+    expect((translated as TranslatedChunk)[SOURCE_TEXT]).toBeUndefined();
+  });
+
+  it("keeps an answer and a chunk whose finish reasons are OpenAI's as the host wrote them", () => {
+    const body = answer('length');
+    expect(OpenAICompatibleProvider.parseChat(body, ctx())).toBe(body);
+    const [translated] = OpenAICompatibleProvider.streamTranslator(ctx({ stream: true })).push(Buffer.from(`data: ${chunk('stop')}\n\n`));
+    expect((translated as TranslatedChunk)[SOURCE_TEXT]).toBe(chunk('stop'));
+  });
+});
+
 describe("the OpenAI-style adapter's reading of an embeddings answer", () => {
   it.each([
     ['the JSON null', null],

@@ -9,6 +9,7 @@ import { isVectorList, unreadableEmbeddings } from '../unreadable-embeddings.js'
 import { streamedFailure } from './stream-error.js';
 import { groqUsageOf } from './groq-stream-usage.js';
 import { groqErrorOf } from './groq-stream-error.js';
+import { giveOpenAIFinishReasons, withOpenAIFinishReasons } from './host-finish-reasons.js';
 import { reasoningEffortFor } from '../client-thinking.js';
 import { SOURCE_TEXT, failureFor, type TranslatedChunk, type CallContext, type ProviderAdapter, type ProviderFailure, type StreamTranslator, type UpstreamCall } from '../provider.js';
 
@@ -228,7 +229,7 @@ function parseError(status: number, text: string, headers: IncomingHttpHeaders):
  * provider's model id, and usage is always asked for on streams (the gateway accounts for every token; the
  * client sees the usage chunk only if it asked). An Anthropic-format client's thinking becomes `reasoning_effort`
  * for the models the catalog says reason (reasoningEffortFor). The history's reasoning goes only to a host that
- * wants it back (`wantsReasoningBack`).
+ * wants it back (`wantsReasoningBack`). A host's own finish reasons reach the client as OpenAI's (host-finish-reasons.ts).
  */
 export function openAIStyleAdapter(options: OpenAIStyleOptions): ProviderAdapter {
   const auth = options.authHeaders ?? ((ctx: CallContext) => ({ authorization: `Bearer ${ctx.credential.secret}` }));
@@ -262,7 +263,7 @@ export function openAIStyleAdapter(options: OpenAIStyleOptions): ProviderAdapter
       };
     },
     parseChat(body: unknown): ChatCompletion {
-      return withToolCallTypes(body as ChatCompletion);
+      return withToolCallTypes(withOpenAIFinishReasons(body as ChatCompletion));
     },
     streamTranslator(): StreamTranslator {
       const parser = new SseParser();
@@ -305,11 +306,12 @@ export function openAIStyleAdapter(options: OpenAIStyleOptions): ProviderAdapter
             begun.add(choice?.index);
             if (choice?.finish_reason != null) finished.add(choice.index);
           }
+          const renamed = giveOpenAIFinishReasons(chunk);
           const completed = completeToolCalls(chunk, toolCalls);
           // One data line (several would be joined by newlines, which cannot go on as one): the chunk's own text, unless
-          // a tool call's index or type was filled in. Not enumerable, so that a wrapping translator's `{ ...chunk, … }` makes a
-          // chunk without it.
-          if (!completed && !event.data.includes('\n')) Object.defineProperty(chunk, SOURCE_TEXT, { value: event.data });
+          // a finish reason was renamed or a tool call's index or type filled in. Not enumerable, so that a wrapping
+          // translator's `{ ...chunk, … }` makes a chunk without it.
+          if (!renamed && !completed && !event.data.includes('\n')) Object.defineProperty(chunk, SOURCE_TEXT, { value: event.data });
           out.push(chunk);
         }
         return out;
