@@ -42,7 +42,7 @@ import { encodedVector, isTokenInput, textOfContent, tokenInputsAsText, toolsCal
  *   "'messages.1' : for 'role:assistant' the following must be satisfied[('messages.1' : property
  *   'reasoning_content' is unsupported)]" (janhq/jan#8136, SimonSchubert/Kai#265).
  */
-export type OpenAIEmulatorMode = 'normal' | 'rate-limited' | 'out-of-quota' | 'server-error' | 'garbled' | 'null-body' | 'odd-error' | 'legacy-choice' | 'failed-choice' | 'ignores-stream' | 'stream-error' | 'stream-error-midway' | 'calls-without-index';
+export type OpenAIEmulatorMode = 'normal' | 'rate-limited' | 'out-of-quota' | 'server-error' | 'garbled' | 'null-body' | 'odd-error' | 'legacy-choice' | 'failed-choice' | 'ignores-stream' | 'stream-error' | 'stream-error-midway' | 'calls-without-index' | 'insufficient-resource' | 'insufficient-resource-midway';
 
 export interface OpenAIEmulatorOptions {
   /** The key accepted as `Authorization: Bearer …` (with `moreKeys`). Default `test-openai-key`. */
@@ -125,7 +125,11 @@ export interface OpenAIEmulator extends EmulatorHandle<RecordedRequest> {
    * `message`) and usage, 'ignores-stream' → a stream request answered with the whole completion, usage included,
    * 'stream-error' → a stream whose `error` event (server_error) comes right after its opening chunk, before any
    * content, 'stream-error-midway' → the same after the answer's first word (both 500 when not streaming); with
-   * `groqStreamError`, Groq's `x_groq.error` chunk instead of the event.
+   * `groqStreamError`, Groq's `x_groq.error` chunk instead of the event. 'insufficient-resource' → DeepSeek's
+   * interrupted inference, "`insufficient_system_resource` if the request is interrupted due to insufficient resource
+   * of the inference system" (https://api-docs.deepseek.com/api/create-chat-completion): each choice ends with that
+   * finish reason before any content, 'insufficient-resource-midway' after the answer's first word; usage counts what
+   * was made, and streams end as any other (usage chunk when asked for, then `[DONE]`).
    */
   setMode(mode: OpenAIEmulatorMode): void;
   /**
@@ -157,7 +161,7 @@ interface Answer {
   content: string | null;
   toolCalls: ToolCall[];
   /** `eos`: the model ended the answer itself (its end-of-sequence token), told as `stop` but by a Together-like emulator. */
-  finishReason: 'stop' | 'eos' | 'length' | 'tool_calls';
+  finishReason: 'stop' | 'eos' | 'length' | 'tool_calls' | 'insufficient_system_resource';
   reasoning?: string;
 }
 
@@ -418,6 +422,10 @@ export async function startOpenAIEmulator(options: OpenAIEmulatorOptions = {}): 
     const count = Number(body.n ?? 1);
     const last = (body.messages as Message[]).at(-1);
     const replies = Array.from({ length: count }, (): Answer => ({ ...answer(body), ...(options.reasoningContent && thinks(body) ? { reasoning: reasoningFor(textOfContent(last?.content)) } : {}) }));
+    // DeepSeek's inference interrupted for lack of resources: the answer as far as it got, and no further.
+    if (mode === 'insufficient-resource' || mode === 'insufficient-resource-midway') {
+      for (const reply of replies) Object.assign(reply, { content: mode === 'insufficient-resource' ? '' : (reply.content ?? '').split(' ')[0], toolCalls: [], finishReason: 'insufficient_system_resource' });
+    }
     const reasoning = body.reasoning_effort !== undefined && body.reasoning_effort !== 'none' ? REASONING_TOKENS * count : 0;
     const full = usageOf(promptTokensFor(body), replies.reduce((sum, r) => sum + completionTokensOf(r), 0), reasoning);
     const usage = options.reportUsage === 'prompt-only' ? { prompt_tokens: full.prompt_tokens, total_tokens: full.prompt_tokens } : full;

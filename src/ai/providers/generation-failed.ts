@@ -1,6 +1,9 @@
 import type { ProviderFailure } from './provider.js';
 
-/** The code of a generation the provider itself says failed (Cohere's ERROR, Mistral's `error`, Gemini's and Bedrock's failure reasons). */
+/**
+ * The code of a generation the provider itself says failed (Cohere's ERROR, Mistral's `error`, Gemini's and Bedrock's
+ * failure reasons, DeepSeek's `insufficient_system_resource`).
+ */
 export const GENERATION_FAILED = 'provider_generation_failed';
 
 /**

@@ -120,6 +120,44 @@ describe("the OpenAI-style adapter's reading of a host's finish reasons", () => 
     expect((translated as TranslatedChunk)[SOURCE_TEXT]).toBeUndefined();
   });
 
+  it("takes DeepSeek's insufficient_system_resource in a whole answer for a failed generation, with the usage it billed", () => {
+    const body = { ...answer('insufficient_system_resource'), usage: { prompt_tokens: 9, completion_tokens: 1, total_tokens: 10 } };
+    const error = (() => {
+      try {
+        return OpenAICompatibleProvider.parseChat(body, ctx());
+      } catch (thrown) {
+        return thrown;
+      }
+    })();
+    expect(error).toBeInstanceOf(ProviderCallError);
+    expect((error as ProviderCallError).failure).toMatchObject({ status: 502, code: 'provider_generation_failed', retryable: true });
+    expect((error as ProviderCallError).billed).toEqual({ prompt_tokens: 9, completion_tokens: 1, total_tokens: 10 });
+  });
+
+  it("ends a stream at DeepSeek's insufficient_system_resource once its usage is told, with that usage and the words before", () => {
+    const translator = OpenAICompatibleProvider.streamTranslator(ctx({ stream: true }));
+    const words = '{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}]}';
+    expect(translator.push(Buffer.from(`data: ${words}\n\ndata: ${chunk('insufficient_system_resource')}\n\n`)).map((c) => c.choices[0]!.delta.content)).toEqual(['Hi']);
+    const usage = { prompt_tokens: 9, completion_tokens: 1, total_tokens: 10 };
+    const error = (() => {
+      try {
+        return translator.push(Buffer.from(`data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [], usage })}\n\n`));
+      } catch (thrown) {
+        return thrown;
+      }
+    })();
+    expect(error).toBeInstanceOf(ProviderCallError);
+    expect((error as ProviderCallError).failure).toMatchObject({ status: 502, code: 'provider_generation_failed', retryable: true });
+    expect((error as ProviderCallError).billed).toEqual(usage);
+    expect((error as ProviderCallError).before).toEqual([]);
+  });
+
+  it("ends a stream at DeepSeek's insufficient_system_resource when it ends without telling its usage", () => {
+    const translator = OpenAICompatibleProvider.streamTranslator(ctx({ stream: true }));
+    expect(translator.push(Buffer.from(`data: ${chunk('insufficient_system_resource')}\n\n`))).toEqual([]);
+    expect(() => translator.end()).toThrow(expect.objectContaining({ failure: expect.objectContaining({ code: 'provider_generation_failed' }) }));
+  });
+
   it("keeps an answer and a chunk whose finish reasons are OpenAI's as the host wrote them", () => {
     const body = answer('length');
     expect(OpenAICompatibleProvider.parseChat(body, ctx())).toBe(body);

@@ -9,7 +9,8 @@ import { isVectorList, unreadableEmbeddings } from '../unreadable-embeddings.js'
 import { streamedFailure } from './stream-error.js';
 import { groqUsageOf } from './groq-stream-usage.js';
 import { groqErrorOf } from './groq-stream-error.js';
-import { giveOpenAIFinishReasons, withOpenAIFinishReasons } from './host-finish-reasons.js';
+import { failedGenerationOf, giveOpenAIFinishReasons, withOpenAIFinishReasons } from './host-finish-reasons.js';
+import { generationFailure } from '../generation-failed.js';
 import { reasoningEffortFor } from '../client-thinking.js';
 import { SOURCE_TEXT, failureFor, type TranslatedChunk, type CallContext, type ProviderAdapter, type ProviderFailure, type StreamTranslator, type UpstreamCall } from '../provider.js';
 
@@ -263,7 +264,11 @@ export function openAIStyleAdapter(options: OpenAIStyleOptions): ProviderAdapter
       };
     },
     parseChat(body: unknown): ChatCompletion {
-      return withToolCallTypes(withOpenAIFinishReasons(body as ChatCompletion));
+      const completion = body as ChatCompletion;
+      const failed = failedGenerationOf(Array.isArray(completion?.choices) ? completion.choices : []);
+      // A generation the host ended as failed was made, and is billed, all the same: its usage goes with the failure.
+      if (failed !== undefined) throw new ProviderCallError(generationFailure(failed), completion.usage ?? undefined);
+      return withToolCallTypes(withOpenAIFinishReasons(completion));
     },
     streamTranslator(): StreamTranslator {
       const parser = new SseParser();
@@ -274,6 +279,14 @@ export function openAIStyleAdapter(options: OpenAIStyleOptions): ProviderAdapter
       let done = false;
       const begun = new Set<number>();
       const finished = new Set<number>();
+      // A generation the host ended as failed (DeepSeek's insufficient_system_resource): nothing after it goes to the
+      // client, and its failure is thrown once the stream has told the usage it bills (ProviderCallError.billed) or ended.
+      let failed: ProviderFailure | undefined;
+      const failedGeneration = (failure: ProviderFailure, before: ChatCompletionChunk[]) => {
+        const error = new ProviderCallError(failure, usage);
+        error.before = before;
+        return error;
+      };
       const translate = (events: ReturnType<SseParser['push']>): ChatCompletionChunk[] => {
         const out: ChatCompletionChunk[] = [];
         for (const event of events) {
@@ -297,9 +310,15 @@ export function openAIStyleAdapter(options: OpenAIStyleOptions): ProviderAdapter
               throw error;
             }
           }
+          if (failed) continue;
           // A chunk without choices (a usage chunk some hosts send so) goes on with none, written anew: clients read `choices`.
           if (!Array.isArray(chunk.choices)) {
             out.push({ ...chunk, choices: [] });
+            continue;
+          }
+          const failedWith = failedGenerationOf(chunk.choices);
+          if (failedWith !== undefined) {
+            failed = generationFailure(failedWith);
             continue;
           }
           for (const choice of chunk.choices) {
@@ -314,12 +333,14 @@ export function openAIStyleAdapter(options: OpenAIStyleOptions): ProviderAdapter
           if (!renamed && !completed && !event.data.includes('\n')) Object.defineProperty(chunk, SOURCE_TEXT, { value: event.data });
           out.push(chunk);
         }
+        if (failed && (done || usage !== undefined)) throw failedGeneration(failed, out);
         return out;
       };
       return {
         push: (bytes) => translate(parser.push(bytes)),
         end: () => {
           const last = translate(parser.end());
+          if (failed) throw failedGeneration(failed, last);
           if (!done && (finished.size === 0 || finished.size < begun.size)) throw incompleteStream(last);
           return last;
         },
