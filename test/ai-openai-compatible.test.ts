@@ -6,7 +6,7 @@ import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { costUsd, ModelCatalog } from '../src/ai/catalog/index.js';
 import { AiGateway, PROVIDER_SECRETS, WEATHER_TOOL, type OpenAIErrorBody } from './ai-fixtures.js';
-import { promptTokensFor, countTokens, startOpenAIEmulator, type OpenAIEmulator } from './emulators/openai.js';
+import { PERPLEXITY_CITATION_TOKENS, PERPLEXITY_REASONING_TOKENS, PERPLEXITY_SEARCH_QUERIES, promptTokensFor, countTokens, startOpenAIEmulator, type OpenAIEmulator } from './emulators/openai.js';
 
 /** What the Groq emulator says in `x_groq.error` when it stops a stream early: its key, quoted, which no client may see. */
 const GROQ_STOPPED = `Service unavailable for key ${PROVIDER_SECRETS.openai}; the stream was stopped early`;
@@ -26,6 +26,8 @@ describe('OpenAI-compatible hosts by configuration alone', () => {
   let groqStops: OpenAIEmulator;
   /** Together, ending an answer the model ended itself with finish_reason `eos`. */
   let together: OpenAIEmulator;
+  /** Perplexity telling the citation and reasoning tokens of Sonar Deep Research apart from prompt and completion tokens. */
+  let perplexityDeep: OpenAIEmulator;
   let client: OpenAI;
   let apiKey: string;
 
@@ -35,6 +37,7 @@ describe('OpenAI-compatible hosts by configuration alone', () => {
     groqStreams = await startOpenAIEmulator({ pathPrefix: '/openai/v1', groqStreamUsage: true });
     groqStops = await startOpenAIEmulator({ pathPrefix: '/openai/v1', groqStreamError: GROQ_STOPPED });
     together = await startOpenAIEmulator({ togetherFinishReasons: true });
+    perplexityDeep = await startOpenAIEmulator({ pathPrefix: '', perplexityUsage: true });
     gateway = await AiGateway.start();
     await gateway.configure({
       providers: [
@@ -43,6 +46,7 @@ describe('OpenAI-compatible hosts by configuration alone', () => {
         { name: 'groq-streams', type: 'openai-compatible', catalog: 'groq', baseUrl: `${groqStreams.url}/openai` },
         { name: 'groq-stops', type: 'openai-compatible', catalog: 'groq', baseUrl: `${groqStops.url}/openai` },
         { name: 'together', type: 'openai-compatible', baseUrl: together.url },
+        { name: 'perplexity-deep', type: 'openai-compatible', catalog: 'perplexity', baseUrl: perplexityDeep.url, pathPrefix: '' },
         // Validation lets a provider of this type go without baseUrl; its calls cannot go anywhere.
         { name: 'unset', type: 'openai-compatible', catalog: 'groq' },
       ],
@@ -56,6 +60,7 @@ describe('OpenAI-compatible hosts by configuration alone', () => {
     await gateway.addProviderKey('groq-streams', PROVIDER_SECRETS.openai);
     await gateway.addProviderKey('groq-stops', PROVIDER_SECRETS.openai);
     await gateway.addProviderKey('together', PROVIDER_SECRETS.openai);
+    await gateway.addProviderKey('perplexity-deep', PROVIDER_SECRETS.openai);
     await gateway.addProviderKey('unset', PROVIDER_SECRETS.openai);
     apiKey = await gateway.createApp({ name: 'compatible-app', team: 'compatible-team' });
     client = gateway.openai(apiKey);
@@ -67,6 +72,7 @@ describe('OpenAI-compatible hosts by configuration alone', () => {
     await groqStreams?.stop();
     await groqStops?.stop();
     await together?.stop();
+    await perplexityDeep?.stop();
   });
 
   it('calls a host without /v1 at /chat/completions, and prices the call from the catalog the provider names', async () => {
@@ -85,6 +91,41 @@ describe('OpenAI-compatible hosts by configuration alone', () => {
     expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe('Echo: Hello there');
     expect(chunks.at(-1)?.usage?.completion_tokens).toBeGreaterThan(0);
     expect(perplexity.lastRequest()?.path).toBe('/chat/completions');
+  });
+
+  /** The call's record, by the request id the gateway answered with. */
+  const callOf = async (response: Response) => {
+    await gateway.gateway.flushUsage();
+    return (await gateway.admin<{ calls: Array<Record<string, unknown>> }>(200, 'GET', `/ai/calls?requestId=${response.headers.get('x-request-id')}`)).calls[0]!;
+  };
+  /** What Perplexity counted for the last call, its citation tokens in the input and its reasoning tokens in the output. */
+  const perplexityCounts = () => {
+    const input = promptTokensFor(perplexityDeep.lastRequest()!.body) + PERPLEXITY_CITATION_TOKENS;
+    const output = countTokens('Echo: Hello there') + PERPLEXITY_REASONING_TOKENS;
+    return { input, output };
+  };
+
+  it("records Perplexity's citation tokens as input and its reasoning tokens as output, at the cost it charged, and tells the client so", async () => {
+    const { data, response } = await client.chat.completions.create({ model: 'perplexity-deep/sonar-deep-research', messages: [{ role: 'user', content: 'Hello there' }] }).withResponse();
+    const { input, output } = perplexityCounts();
+    const usage = data.usage as unknown as Record<string, unknown> & { cost: { total_cost: number } };
+    expect(usage).toMatchObject({ prompt_tokens: input, completion_tokens: output, total_tokens: input + output, completion_tokens_details: { reasoning_tokens: PERPLEXITY_REASONING_TOKENS } });
+    // Perplexity's own members as it sent them.
+    expect(usage).toMatchObject({ citation_tokens: PERPLEXITY_CITATION_TOKENS, reasoning_tokens: PERPLEXITY_REASONING_TOKENS, num_search_queries: PERPLEXITY_SEARCH_QUERIES });
+    const call = await callOf(response);
+    expect(call).toMatchObject({ provider: 'perplexity-deep', inputTokens: input, outputTokens: output, estimated: false });
+    expect(call.costUsd).toBeCloseTo(usage.cost.total_cost, 9);
+  });
+
+  it("records a Perplexity stream's citation tokens as input and its reasoning tokens as output, and tells the client so", async () => {
+    const { data: stream, response } = await client.chat.completions.create({ model: 'perplexity-deep/sonar-deep-research', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'Hello there' }] }).withResponse();
+    const chunks: ChatCompletionChunk[] = [];
+    for await (const chunk of stream) chunks.push(chunk);
+    const { input, output } = perplexityCounts();
+    const told = chunks.filter((chunk) => chunk.usage != null);
+    expect(told).toHaveLength(1);
+    expect(told[0]!.usage).toMatchObject({ prompt_tokens: input, completion_tokens: output, total_tokens: input + output, completion_tokens_details: { reasoning_tokens: PERPLEXITY_REASONING_TOKENS } });
+    expect(await callOf(response)).toMatchObject({ provider: 'perplexity-deep', inputTokens: input, outputTokens: output, estimated: false });
   });
 
   it("records the usage Groq streams in x_groq.usage as Groq counted it, not as an estimate, and passes x_groq on", async () => {

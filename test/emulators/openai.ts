@@ -103,6 +103,16 @@ export interface OpenAIEmulatorOptions {
    */
   groqStreamError?: string;
   /**
+   * Tell usage as Perplexity does for Sonar Deep Research (https://docs.perplexity.ai/api-reference/chat-completions-post):
+   * OpenAI's three counts, which leave out the PERPLEXITY_CITATION_TOKENS of the searches it ran and the
+   * PERPLEXITY_REASONING_TOKENS it reasoned with, told apart as `citation_tokens` and `reasoning_tokens`, beside
+   * `num_search_queries`, `search_context_size` and `cost`, priced as https://docs.perplexity.ai/getting-started/pricing
+   * prices Sonar Deep Research ($2 input, $8 output, $2 citation, $3 reasoning per million tokens, $5 per thousand
+   * searches). Streams tell it on their final chunk, the one with the finish reason, whatever `stream_options` said.
+   * Default false.
+   */
+  perplexityUsage?: boolean;
+  /**
    * End as Together does: finish_reason `eos` where the model ended the answer itself (its end-of-sequence token),
    * `stop` only where a stop sequence ended it (Together's chat completion choice: `finish_reason: 'stop' | 'eos' |
    * 'length' | 'tool_calls' | 'function_call'`, in together-typescript's `resources/chat/completions.ts`). Default false.
@@ -391,6 +401,35 @@ function sendError(res: ServerResponse, error: RequestError): void {
   sendJson(res, error.status, { error: { message: error.message, type: error.type, param: error.param, code: error.code } }, error.headers);
 }
 
+/** The tokens of the searches' results a Perplexity-like emulator reports reading, apart from the prompt's (`citation_tokens`). */
+export const PERPLEXITY_CITATION_TOKENS = 1_200;
+/** The tokens a Perplexity-like emulator reports reasoning with, apart from the answer's (`reasoning_tokens`). */
+export const PERPLEXITY_REASONING_TOKENS = 3_000;
+/** The searches a Perplexity-like emulator reports running (`num_search_queries`). */
+export const PERPLEXITY_SEARCH_QUERIES = 3;
+
+/** Perplexity's usage of a Sonar Deep Research answer: its counts, and its cost at Perplexity's prices. */
+function perplexityUsageOf(promptTokens: number, answerTokens: number): Json {
+  const perMillion = (tokens: number, dollars: number) => (tokens * dollars) / 1_000_000;
+  const cost = {
+    input_tokens_cost: perMillion(promptTokens, 2),
+    output_tokens_cost: perMillion(answerTokens, 8),
+    citation_tokens_cost: perMillion(PERPLEXITY_CITATION_TOKENS, 2),
+    reasoning_tokens_cost: perMillion(PERPLEXITY_REASONING_TOKENS, 3),
+    search_queries_cost: (PERPLEXITY_SEARCH_QUERIES * 5) / 1_000,
+  };
+  return {
+    prompt_tokens: promptTokens,
+    completion_tokens: answerTokens,
+    total_tokens: promptTokens + answerTokens,
+    search_context_size: 'low',
+    citation_tokens: PERPLEXITY_CITATION_TOKENS,
+    num_search_queries: PERPLEXITY_SEARCH_QUERIES,
+    reasoning_tokens: PERPLEXITY_REASONING_TOKENS,
+    cost: { ...cost, total_cost: Object.values(cost).reduce((sum, usd) => sum + usd, 0) },
+  };
+}
+
 /** The reasoning tokens the emulator reports for a request with a `reasoning_effort` other than `none`. */
 export const REASONING_TOKENS = 64;
 
@@ -407,7 +446,7 @@ export async function startOpenAIEmulator(options: OpenAIEmulatorOptions = {}): 
   /** An answer's finish reason as the host tells it: Together's `eos` for the model's own end, OpenAI's `stop` otherwise. */
   const told = (reason: Answer['finishReason']) => (reason === 'eos' && !options.togetherFinishReasons ? 'stop' : reason);
 
-  const usageOf = (promptTokens: number, answerTokens: number, reasoningTokens: number) => ({
+  const usageOf = (promptTokens: number, answerTokens: number, reasoningTokens: number): Json => (options.perplexityUsage ? perplexityUsageOf(promptTokens, answerTokens) : {
     prompt_tokens: promptTokens,
     completion_tokens: options.reasoningApart ? answerTokens : answerTokens + reasoningTokens,
     total_tokens: promptTokens + answerTokens + reasoningTokens,
@@ -440,7 +479,7 @@ export async function startOpenAIEmulator(options: OpenAIEmulatorOptions = {}): 
       }));
       return sendJson(res, 200, { ...head, object: 'chat.completion', choices, ...(reportUsage ? { usage } : {}), service_tier: 'default' });
     }
-    const includeUsage = (body.stream_options as Json | undefined)?.include_usage === true && reportUsage && !options.groqStreamUsage;
+    const includeUsage = (body.stream_options as Json | undefined)?.include_usage === true && reportUsage && !options.groqStreamUsage && !options.perplexityUsage;
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-request-id': 'req_emulator' });
     if (options.holdStreams) {
       res.flushHeaders();
@@ -494,7 +533,8 @@ export async function startOpenAIEmulator(options: OpenAIEmulatorOptions = {}): 
         for (const piece of (reply.content ?? '').match(/\S+\s*|\s+/g) ?? []) await send(chunk(index, { content: piece }));
       }
       const finish = chunk(index, {}, told(reply.finishReason));
-      await send(options.groqStreamUsage && reportUsage && index === replies.length - 1 ? { ...finish, x_groq: { id: 'req_emulator', usage } } : finish);
+      const last = reportUsage && index === replies.length - 1;
+      await send(options.groqStreamUsage && last ? { ...finish, x_groq: { id: 'req_emulator', usage } } : options.perplexityUsage && last ? { ...finish, usage } : finish);
     }
     if (includeUsage) await send({ ...head, object: 'chat.completion.chunk', choices: [], usage });
     await send('[DONE]');

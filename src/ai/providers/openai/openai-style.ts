@@ -11,6 +11,7 @@ import { groqUsageOf } from './groq-stream-usage.js';
 import { groqErrorOf } from './groq-stream-error.js';
 import { failedGenerationOf, giveOpenAIFinishReasons, withOpenAIFinishReasons } from './host-finish-reasons.js';
 import { generationFailure } from '../generation-failed.js';
+import { withPerplexityTokens } from './perplexity-usage.js';
 import { reasoningEffortFor } from '../client-thinking.js';
 import { SOURCE_TEXT, failureFor, type TranslatedChunk, type CallContext, type ProviderAdapter, type ProviderFailure, type StreamTranslator, type UpstreamCall } from '../provider.js';
 
@@ -230,7 +231,8 @@ function parseError(status: number, text: string, headers: IncomingHttpHeaders):
  * provider's model id, and usage is always asked for on streams (the gateway accounts for every token; the
  * client sees the usage chunk only if it asked). An Anthropic-format client's thinking becomes `reasoning_effort`
  * for the models the catalog says reason (reasoningEffortFor). The history's reasoning goes only to a host that
- * wants it back (`wantsReasoningBack`). A host's own finish reasons reach the client as OpenAI's (host-finish-reasons.ts).
+ * wants it back (`wantsReasoningBack`). A host's own finish reasons reach the client as OpenAI's (host-finish-reasons.ts),
+ * and the tokens Perplexity counts apart are counted in its usage (perplexity-usage.ts).
  */
 export function openAIStyleAdapter(options: OpenAIStyleOptions): ProviderAdapter {
   const auth = options.authHeaders ?? ((ctx: CallContext) => ({ authorization: `Bearer ${ctx.credential.secret}` }));
@@ -264,7 +266,9 @@ export function openAIStyleAdapter(options: OpenAIStyleOptions): ProviderAdapter
       };
     },
     parseChat(body: unknown): ChatCompletion {
-      const completion = body as ChatCompletion;
+      const told = body as ChatCompletion;
+      const usage = told?.usage ? withPerplexityTokens(told.usage) : told?.usage;
+      const completion = usage === told?.usage ? told : { ...told, usage };
       const failed = failedGenerationOf(Array.isArray(completion?.choices) ? completion.choices : []);
       // A generation the host ended as failed was made, and is billed, all the same: its usage goes with the failure.
       if (failed !== undefined) throw new ProviderCallError(generationFailure(failed), completion.usage ?? undefined);
@@ -295,9 +299,14 @@ export function openAIStyleAdapter(options: OpenAIStyleOptions): ProviderAdapter
           const chunk = JSON.parse(event.data) as TranslatedChunk;
           // Anything but an object cannot be read as an event (the stream's reader says so: provider_bad_response).
           if (typeof chunk !== 'object' || chunk === null || Array.isArray(chunk)) throw new TypeError('a stream event that is not an object');
-          // OpenAI's member, else Groq's own (which the chunk keeps, as the host's member, for the client).
-          if (chunk.usage) usage = chunk.usage;
-          else usage = groqUsageOf(chunk) ?? usage;
+          // OpenAI's member, else Groq's own (which the chunk keeps, as the host's member, for the client); Perplexity's
+          // citation and reasoning tokens counted in, for the client and the record alike.
+          let recounted = false;
+          if (chunk.usage) {
+            usage = withPerplexityTokens(chunk.usage);
+            recounted = usage !== chunk.usage;
+            chunk.usage = usage;
+          } else usage = groqUsageOf(chunk) ?? usage;
           // A failure the host reports in the stream ends it as such: before the model said anything, another target may
           // answer. Groq's `x_groq.error` says only its words: a server's failure (500), as an OpenAI error of no known type.
           const groqError = groqErrorOf(chunk);
@@ -328,9 +337,9 @@ export function openAIStyleAdapter(options: OpenAIStyleOptions): ProviderAdapter
           const renamed = giveOpenAIFinishReasons(chunk);
           const completed = completeToolCalls(chunk, toolCalls);
           // One data line (several would be joined by newlines, which cannot go on as one): the chunk's own text, unless
-          // a finish reason was renamed or a tool call's index or type filled in. Not enumerable, so that a wrapping
-          // translator's `{ ...chunk, … }` makes a chunk without it.
-          if (!renamed && !completed && !event.data.includes('\n')) Object.defineProperty(chunk, SOURCE_TEXT, { value: event.data });
+          // its usage was recounted, a finish reason renamed or a tool call's index or type filled in. Not enumerable, so
+          // that a wrapping translator's `{ ...chunk, … }` makes a chunk without it.
+          if (!recounted && !renamed && !completed && !event.data.includes('\n')) Object.defineProperty(chunk, SOURCE_TEXT, { value: event.data });
           out.push(chunk);
         }
         if (failed && (done || usage !== undefined)) throw failedGeneration(failed, out);
