@@ -181,6 +181,14 @@ describe("the OpenAI-style adapter's reading of errors", () => {
     expect(failure).toMatchObject({ status: 400, code: null, param: 'messages', retryable: false });
   });
 
+  it("reads Groq's 400 tool_use_failed as a failed generation that another target may answer, without the model's text", () => {
+    const body = { error: { message: 'tool call validation failed: parameters for tool get_weather did not match schema: errors: [`/city`: expected string, but got number]', type: 'invalid_request_error', param: '', code: 'tool_use_failed', failed_generation: '<function=get_weather>{"city": 7}</function>' } };
+    const failure = OpenAIProvider.parseError(400, JSON.stringify(body), {});
+    expect(failure).toMatchObject({ status: 502, type: 'api_error', code: 'provider_generation_failed', retryable: true });
+    expect(failure.message).toContain('did not match schema');
+    expect(failure.message).not.toContain('<function=');
+  });
+
   it('still tells an account out of quota by its type when the code is null', () => {
     const failure = OpenAIProvider.parseError(429, JSON.stringify({ error: { message: 'Please check your plan.', type: 'insufficient_quota', code: null } }), {});
     expect(failure).toMatchObject({ status: 429, type: 'insufficient_quota', credentialProblem: 'quota' });
@@ -254,6 +262,11 @@ describe("the OpenAI-style adapter's reading of a stream", () => {
     ["vLLM, as an error object of its own (the caller's mistake)", '{"object":"error","message":"This model\'s maximum context length is 4096 tokens.","type":"BadRequestError","param":null,"code":400}', { status: 400, type: 'invalid_request_error', retryable: false }],
     ['a host that says only a string', '{"error":"model overloaded"}', { status: 500, message: 'model overloaded', retryable: true }],
     ["Groq, in its own member x_groq.error (a server's failure)", '{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"x_groq":{"id":"req_1","error":"the stream was stopped early"}}', { status: 500, type: 'api_error', message: 'the stream was stopped early', retryable: true }],
+    [
+      "Groq, a tool call its model wrote that could not be used (tool_use_failed, a failed generation)",
+      '{"error":{"message":"Failed to call a function. Please adjust your prompt. See \'failed_generation\' for more details.","type":"invalid_request_error","code":"tool_use_failed","failed_generation":"Tool use failed: JSON does not match the expected schema for tool calls","status_code":400}}',
+      { status: 502, code: 'provider_generation_failed', message: "the model's tool call could not be used (tool_use_failed): Failed to call a function. Please adjust your prompt. See 'failed_generation' for more details.", retryable: true },
+    ],
     ['a type named like a member every object has', '{"error":{"message":"boom","type":"constructor"}}', { status: 500, message: 'boom', retryable: true }],
     ['a type named like the prototype', '{"error":{"message":"boom","type":"__proto__"}}', { status: 500, message: 'boom', retryable: true }],
   ])('reads the failure a host reports in its stream: %s', (_host, event, failure) => {

@@ -219,6 +219,10 @@ function parseError(status: number, text: string, headers: IncomingHttpHeaders):
   if (status === 403 && reasons.length > 0) {
     return { status: 400, type: 'invalid_request_error', code: 'content_policy_violation', message: `the provider's moderation flagged the input (${reasons.join(', ')})`, retryable: true };
   }
+  // A tool call the model wrote that the host could not read or check against its tool (Groq's 400 tool_use_failed,
+  // its `failed_generation` holding the model's text): the model's failure, as Gemini's MALFORMED_FUNCTION_CALL is,
+  // which another target may not make; the model's text is not passed on.
+  if (code === 'tool_use_failed') return generationFailure(`the model's tool call could not be used (tool_use_failed): ${message}`);
   const failure = { ...failureFor(status, message, headers, code, type), param };
   // The relayed words are told, not read: they are about the account of the provider behind the host (a quota of
   // its own), not about this key, which they must not set aside.
