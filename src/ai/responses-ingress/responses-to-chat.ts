@@ -2,6 +2,7 @@ import { ANTHROPIC_BLOCKS, OPENAI_NAME, type AnthropicBlock, type ChatMessage, t
 import { refuseToolNameCollisions } from '../custom-tools/index.js';
 import { isJsonObject } from '../json-object.js';
 import { includesEncryptedReasoning, type EncryptedReasoning } from './encrypted-reasoning.js';
+import { checkInclude } from './includable.js';
 import { ResponsesRequestError, type ResponsesErrorCode } from './responses-error.js';
 import { itemId } from './chat-to-response.js';
 import type { ResponseEcho, ResponsesAllowedTools, ResponsesCustomTool, ResponsesInputItem, ResponsesReasoning, ResponsesTextFormat, ResponsesTool, ResponsesToolChoice } from './wire-types.js';
@@ -490,38 +491,6 @@ export function previousResponseIdOf(request: Record<string, unknown>): string |
   // A stored Response's id is at most 64 characters (OpenAI's are 53).
   if (typeof id !== 'string' || id === '' || id.length > 64) invalid('previous_response_id', "a response id ('resp_…', at most 64 characters)");
   return id;
-}
-
-/**
- * Every value OpenAI documents for `include` (https://platform.openai.com/docs/api-reference/responses/create#responses-create-include;
- * the SDK's `ResponseIncludable`), in OpenAI's order. Only `reasoning.encrypted_content` changes what Keygate
- * answers; the others are accepted and do nothing: they ask for what OpenAI's built-in tools return (which Keygate
- * refuses), for input image URLs (input items are listed as sent, URLs included) or for output logprobs (which a
- * Response's text parts do not carry through the gateway; Chat Completions does).
- */
-const INCLUDABLE: readonly string[] = [
-  'file_search_call.results',
-  'web_search_call.results',
-  'web_search_call.action.sources',
-  'message.input_image.image_url',
-  'computer_call_output.output.image_url',
-  'code_interpreter_call.outputs',
-  'reasoning.encrypted_content',
-  'message.output_text.logprobs',
-];
-
-/** OpenAI's list of allowed values: "'a', 'b', and 'c'". */
-const quotedList = (values: readonly string[]): string => values.map((value, i) => `${i > 0 && i === values.length - 1 ? 'and ' : ''}'${value}'`).join(', ');
-
-/**
- * `include`: an array of INCLUDABLE values, or a 400 in OpenAI's words and codes (`invalid_type` on `include` for
- * another type; `invalid_value` on `include[i]` for a value OpenAI does not define, naming those it does).
- */
-function checkInclude(include: unknown): void {
-  if (!Array.isArray(include)) fail('include', `Invalid type for 'include': expected an array of one of ${quotedList(INCLUDABLE).replace(', and ', ', or ')}, but got ${typeof include === 'object' ? 'an object' : `a ${typeof include}`} instead.`, 'invalid_type');
-  include.forEach((value: unknown, i) => {
-    if (typeof value !== 'string' || !INCLUDABLE.includes(value)) fail(`include[${i}]`, `Invalid value: '${String(value)}'. Supported values are: ${quotedList(INCLUDABLE)}.`, 'invalid_value');
-  });
 }
 
 /** `input` as input items: a string is one user message. */
