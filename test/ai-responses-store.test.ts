@@ -154,6 +154,22 @@ describe.each(STORE_KINDS)('stored responses on the %s store', (kind) => {
     expect(await client.responses.retrieve(first.id)).toMatchObject({ output: first.output });
   });
 
+  it("lists a reasoning item's encrypted_content, the client's own or an earlier turn's, only when input_items includes it", async () => {
+    const ask = { model: 'smart', reasoning: { effort: 'low' as const }, include: ['reasoning.encrypted_content' as const] };
+    const unstored = await client.responses.create({ ...ask, store: false, input: 'Hello' });
+    const sentBack = unstored.output[0]!;
+    expect(sentBack).toMatchObject({ type: 'reasoning', encrypted_content: expect.stringMatching(/^kg2\./) });
+    const first = await client.responses.create({ ...ask, input: [{ role: 'user', content: 'Hello' }, sentBack as ResponseInputItem, { role: 'user', content: 'Again' }] });
+    const second = await client.responses.create({ ...ask, input: 'Once more', previous_response_id: first.id });
+    const encrypted = (items: Array<{ type: string }>) => items.filter((item) => item.type === 'reasoning').map((item) => (item as { encrypted_content?: string }).encrypted_content);
+    expect(encrypted((await client.responses.inputItems.list(first.id)).data)).toEqual([undefined]);
+    expect(encrypted((await client.responses.inputItems.list(second.id)).data)).toEqual([undefined, undefined]);
+    const included = (await client.responses.inputItems.list(second.id, { include: ['reasoning.encrypted_content'], order: 'asc' })).data;
+    expect(encrypted(included)).toEqual([(sentBack as { encrypted_content: string }).encrypted_content, (first.output[0] as { encrypted_content: string }).encrypted_content]);
+    const refused = await gateway.call<OpenAIErrorBody>('GET', `/v1/responses/${second.id}/input_items?include[]=usage`, client.apiKey!);
+    expect([refused.status, refused.body.error]).toEqual([400, expect.objectContaining({ type: 'invalid_request_error', code: 'invalid_value', param: 'include[0]' })]);
+  });
+
   it('stores a streamed response before response.completed, so a chained turn right after finds it', async () => {
     const events = await collect(await client.responses.create({ model: 'smart', stream: true, input: 'Stream this.' }));
     const done = events.at(-1)!;

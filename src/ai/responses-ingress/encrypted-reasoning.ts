@@ -1,7 +1,7 @@
 import type { PurposeSealer } from '../../keys/index.js';
 import type { AnthropicBlock } from '../chat-types.js';
 import { isJsonObject } from '../json-object.js';
-import type { ResponseObject, ResponsesOutputItem } from './wire-types.js';
+import type { ResponseObject } from './wire-types.js';
 
 /** What a reasoning item's `encrypted_content` is sealed for: no other sealed value of Keygate's opens as one. */
 export const ENCRYPTED_REASONING_PURPOSE = 'responses.reasoning.encrypted_content';
@@ -55,15 +55,18 @@ export function encryptedReasoning(sealer: PurposeSealer, owner: string): Encryp
 /** Whether an `include` (of a create request, or of a retrieve's query) asks for `encrypted_content`. */
 export const includesEncryptedReasoning = (include: unknown): boolean => Array.isArray(include) && include.includes(ENCRYPTED_REASONING_INCLUDE);
 
-/** An output item without its `encrypted_content`: what a client that did not include it sees. */
-function withoutEncrypted(item: ResponsesOutputItem): ResponsesOutputItem {
-  if (item.type !== 'reasoning' || item.encrypted_content === undefined) return item;
-  const { encrypted_content: _sealed, ...rest } = item;
-  return rest;
+/** An item without its `encrypted_content` if it is a reasoning item: what a client that did not include it sees. */
+function withoutEncrypted<T extends { type: string }>(item: T): T {
+  if (item.type !== 'reasoning' || !('encrypted_content' in item)) return item;
+  const { encrypted_content: _sealed, ...rest } = item as T & { encrypted_content: unknown };
+  return rest as unknown as T;
 }
 
-/** Output items as a client sees them: with their `encrypted_content` when it asked for it (`included`), without otherwise. */
-export const outputAsIncluded = <T extends ResponsesOutputItem>(items: readonly T[], included: boolean): T[] => (included ? [...items] : items.map((item) => withoutEncrypted(item) as T));
+/**
+ * Items as a client sees them (a Response's output, or the input items a list shows, those the client sent
+ * included): with reasoning items' `encrypted_content` when it asked for it (`included`), without otherwise.
+ */
+export const outputAsIncluded = <T extends { type: string }>(items: readonly T[], included: boolean): T[] => (included ? [...items] : items.map(withoutEncrypted));
 
 /** A Response as a client sees it (outputAsIncluded): the same object when nothing is left out. */
 export function responseAsIncluded(response: ResponseObject, included: boolean): ResponseObject {

@@ -18,7 +18,7 @@ describe("a stored Response's input items as OpenAI lists them", () => {
     expect([ids(last), last.has_more]).toEqual([['msg_3', 'msg_4', 'msg_5'], false]);
   });
 
-  it.each([['limit=0', 'limit'], ['limit=101', 'limit'], ['limit=two', 'limit'], ['order=up', 'order']])('refuses %s with a 400 naming %s', (query, param) => {
+  it.each([['limit=0', 'limit'], ['limit=101', 'limit'], ['limit=two', 'limit'], ['order=up', 'order'], ['include[]=usage', 'include[0]'], ['include=reasoning.encrypted_content&include=usage', 'include[1]']])('refuses %s with a 400 naming %s', (query, param) => {
     expect(() => readInputItemsQuery(new URLSearchParams(query))).toThrow(expect.objectContaining({ status: 400, param, code: 'invalid_value' }));
   });
 
@@ -33,6 +33,16 @@ describe("a stored Response's input items as OpenAI lists them", () => {
       after = listed.last_id!;
     }
     expect(seen).toEqual(['msg_1', 'msg_2', 'msg_3', 'msg_2_3', 'msg_4', 'msg_5']);
+  });
+
+  it("shows a reasoning item's encrypted_content, the client's own included, only to a list that includes reasoning.encrypted_content", () => {
+    const reasoning = { id: 'rs_1', type: 'reasoning', summary: [], encrypted_content: 'kg2.sealed' };
+    const sent: ResponsesInputItem[] = [items[0]!, reasoning, items[1]!];
+    const encrypted = (query: string) => inputItemsPage(sent, readInputItemsQuery(new URLSearchParams(query))).data.map((item) => item.encrypted_content);
+    expect(encrypted('order=asc')).toEqual([undefined, undefined, undefined]);
+    expect(inputItemsPage(sent, readInputItemsQuery(new URLSearchParams('order=asc'))).data[1]).toEqual({ id: 'rs_1', type: 'reasoning', summary: [] });
+    expect(encrypted('order=asc&include[]=reasoning.encrypted_content')).toEqual([undefined, 'kg2.sealed', undefined]);
+    expect(encrypted('order=asc&include=reasoning.encrypted_content')).toEqual([undefined, 'kg2.sealed', undefined]);
   });
 
   it('refuses an after that is no item of the Response', () => {

@@ -1,3 +1,5 @@
+import { includesEncryptedReasoning, outputAsIncluded } from './encrypted-reasoning.js';
+import { checkInclude } from './includable.js';
 import { ResponsesRequestError } from './responses-error.js';
 import type { ResponsesInputItem } from './wire-types.js';
 
@@ -9,6 +11,8 @@ export interface InputItemsQuery {
   order: 'asc' | 'desc';
   /** The id of the item the page starts after, in that order. */
   after: string | undefined;
+  /** What the list shows that it leaves out unless asked (`reasoning.encrypted_content`): OpenAI's `include` values. */
+  include: string[];
 }
 
 /** OpenAI's cursor page (`object: "list"`, `data`, `first_id`, `last_id`, `has_more`). */
@@ -21,10 +25,11 @@ export interface InputItemsPage {
 }
 
 /**
- * The list query from a request's query string: `limit`, `order` and `after` (`include`, which shows earlier turns'
- * reasoning `encrypted_content`, is the handler's). A malformed value is a 400 naming it.
+ * The list query from a request's query string: the parameters OpenAI documents for it, `after`, `include`, `limit`
+ * and `order` (https://platform.openai.com/docs/api-reference/responses/input-items). `include` comes as the SDKs
+ * send an array (`include[]=…`) or plain (`include=…`). A malformed value is a 400 naming it.
  *
- * @example readInputItemsQuery(new URLSearchParams('limit=2&order=asc')) // { limit: 2, order: 'asc', after: undefined }
+ * @example readInputItemsQuery(new URLSearchParams('limit=2&order=asc')) // { limit: 2, order: 'asc', after: undefined, include: [] }
  */
 export function readInputItemsQuery(params: URLSearchParams): InputItemsQuery {
   const limitText = params.get('limit');
@@ -33,7 +38,9 @@ export function readInputItemsQuery(params: URLSearchParams): InputItemsQuery {
   const order = params.get('order') ?? 'desc';
   if (order !== 'asc' && order !== 'desc') throw new ResponsesRequestError('order', "Invalid 'order': expected 'asc' or 'desc'.");
   const after = params.get('after') || undefined;
-  return { limit, order, after };
+  const include = [...params.getAll('include[]'), ...params.getAll('include')];
+  checkInclude(include);
+  return { limit, order, after, include };
 }
 
 /**
@@ -52,12 +59,14 @@ function withUniqueIds(items: readonly ResponsesInputItem[]): readonly Responses
 
 /**
  * One page of a stored Response's input items, in `order`, from the item after `after` on. An `after` that is no
- * item of the Response is a 400: a cursor can only come from an earlier page of the same list.
+ * item of the Response is a 400: a cursor can only come from an earlier page of the same list. A reasoning item's
+ * `encrypted_content` is shown only to a list that includes `reasoning.encrypted_content`, as OpenAI's `include`
+ * says, whoever made it: Keygate (an earlier turn's output) or the client (an item it sent back).
  *
- * @example inputItemsPage(items, { limit: 20, order: 'desc', after: undefined }).first_id // the last input item's id
+ * @example inputItemsPage(items, { limit: 20, order: 'desc', after: undefined, include: [] }).first_id // the last input item's id
  */
 export function inputItemsPage(items: readonly ResponsesInputItem[], query: InputItemsQuery): InputItemsPage {
-  const unique = withUniqueIds(items);
+  const unique = withUniqueIds(outputAsIncluded(items, includesEncryptedReasoning(query.include)));
   const ordered = query.order === 'asc' ? unique : [...unique].reverse();
   let start = 0;
   if (query.after !== undefined) {
