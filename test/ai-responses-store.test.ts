@@ -272,6 +272,14 @@ describe.each(STORE_KINDS)('stored responses on the %s store', (kind) => {
     expect((await client.responses.retrieve(mine.id)).id).toBe(mine.id);
   });
 
+  it('answers an unknown id of any length with 404 response_not_found, the message repeating its first 64 characters only', async () => {
+    const long = `resp_${'x'.repeat(5_000)}`;
+    for (const [method, path] of [['GET', `/v1/responses/${long}`], ['GET', `/v1/responses/${long}/input_items`], ['DELETE', `/v1/responses/${long}`]] as const) {
+      const answer = await gateway.call<OpenAIErrorBody>(method, path, client.apiKey!);
+      expect([answer.status, answer.body.error]).toEqual([404, { type: 'invalid_request_error', code: 'response_not_found', param: null, message: `Response with id '${long.slice(0, 64)}…' not found.` }]);
+    }
+  });
+
   it('deletes a stored response: then it can be neither read nor continued', async () => {
     const kept = await client.responses.create({ model: 'fast', input: 'Delete me.' });
     const raw = await fetch(`${gateway.proxyUrl}/v1/responses/${kept.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${client.apiKey}` } });

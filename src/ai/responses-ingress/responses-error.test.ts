@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AiError } from '../openai-error.js';
-import { ResponsesRequestError, toResponsesError } from './responses-error.js';
+import { ResponsesRequestError, previousResponseNotFound, responseChainBroken, responseChainTooLong, responseNotFound, responsesStoreUnavailable, toResponsesError } from './responses-error.js';
 
 const refusal = (param: string | null) => new AiError(400, 'invalid_request_error', 'invalid_value', 'refused', param, { 'retry-after': '1' });
 
@@ -26,5 +26,31 @@ describe("an error met after a Responses API request became a chat request", () 
   it.each(['model', 'temperature', 'input[0].type', 'max_output_tokens', null])('leaves %s as it is', (param) => {
     const error = param === 'input[0].type' ? new ResponsesRequestError(param, 'bad') : refusal(param);
     expect(toResponsesError(error)).toBe(error);
+  });
+});
+
+describe('an error about a stored Response', () => {
+  const long = `resp_${'x'.repeat(5_000)}`;
+
+  it("repeats a long id cut to its first 64 characters, its code and shape OpenAI's", () => {
+    const error = responseNotFound(long);
+    expect(error).toMatchObject({ status: 404, type: 'invalid_request_error', code: 'response_not_found', param: null });
+    expect(error.message).toBe(`Response with id '${long.slice(0, 64)}…' not found.`);
+  });
+
+  it.each([
+    ['previousResponseNotFound', previousResponseNotFound],
+    ['responseChainBroken', responseChainBroken],
+    ['responseChainTooLong', (id: string) => responseChainTooLong(id, 1_000, null)],
+    ['responsesStoreUnavailable', responsesStoreUnavailable],
+  ])('repeats no more than 64 characters of an id in %s', (_name, errorFor) => {
+    const { message } = errorFor(long);
+    expect(message).toContain(`'${long.slice(0, 64)}…'`);
+    expect(message.length).toBeLessThan(300);
+  });
+
+  it('repeats an id of 64 characters whole', () => {
+    const id = `resp_${'a'.repeat(59)}`;
+    expect(responseNotFound(id).message).toBe(`Response with id '${id}' not found.`);
   });
 });
