@@ -56,6 +56,8 @@ export interface Gateway {
   snapshot(): Snapshot;
   /** One pass of the background jobs (rotation), as the timer would run it. */
   runSchedule(): Promise<void>;
+  /** One pass of the expiry sweep (one-time values, stored Responses past their retention), as the timer runs it every minute. */
+  purgeExpired(): Promise<void>;
   /** Reads the store version and recompiles if another node changed it. */
   sync(): Promise<void>;
   /** Stops accepting, lets in-flight requests finish, closes the store. */
@@ -171,10 +173,7 @@ class NodeCore {
       logger.warn({ response: id }, 'a stored Response does not open under this master key (the key changed, or the row was altered): answered as gone');
     });
     if (options.timers) {
-      this.#purgeTimer = setInterval(() => {
-        this.replayGuard.purge(clock.now()).catch((error: Error) => logger.warn({ err: { message: error.message } }, 'expired one-time values could not be purged; will retry'));
-        responses.purge(clock.now()).catch((error: Error) => logger.warn({ err: { message: error.message } }, 'expired stored responses could not be purged; will retry'));
-      }, 60_000);
+      this.#purgeTimer = setInterval(() => void this.purgeExpired(), 60_000);
       this.#purgeTimer.unref();
     }
     const spend = new SpendTracker(store, undefined, (error) => logger.warn({ err: { message: error.message } }, 'AI budgets could not be read from the store; checked against their last figures meanwhile'));
@@ -238,6 +237,22 @@ class NodeCore {
     }
     for (const key of this.#issuers.keys()) if (!keep.has(key)) this.#issuers.delete(key);
     return result;
+  }
+
+  /**
+   * One pass of the expiry sweep (the timer's, every minute): the one-time values whose use has expired, and the
+   * stored Responses past the retention this node serves now (`ai.responses.retention`, changed or not since they
+   * were saved). Before the first snapshot no retention is known, and Responses wait for the next pass. Never fails:
+   * what could not be purged is told, and the next pass tries again.
+   */
+  async purgeExpired(): Promise<void> {
+    const now = this.clock.now();
+    const retention = this.#holder?.current.ai.responsesRetentionMs;
+    const warn = (what: string) => (error: Error) => this.logger.warn({ err: { message: error.message } }, `${what} could not be purged; will retry`);
+    await Promise.all([
+      this.replayGuard.purge(now).catch(warn('expired one-time values')),
+      retention === undefined ? undefined : this.aiRuntime.responses.purge(now, retention).catch(warn('expired stored responses')),
+    ]);
   }
 
   get holder(): SnapshotHolder {
@@ -500,6 +515,7 @@ async function startMain(core: NodeCore, options: StartOptions): Promise<Gateway
     store,
     snapshot: () => holder.current,
     runSchedule,
+    purgeExpired: () => core.purgeExpired(),
     sync: () => core.notices.poll(),
     stop() {
       stopping ??= (async () => {

@@ -505,6 +505,36 @@ describe.each(STORE_KINDS)('stored responses on the %s store', (kind) => {
     expect(await client.responses.create({ model: 'fast', input: 'Still there?', previous_response_id: kept.id }).catch((e: unknown) => e)).toMatchObject({ status: 400, code: 'previous_response_not_found' });
   });
 
+  it('deletes at the next sweep the stored responses older than a retention shortened since they were saved', async () => {
+    const retain = (retention: string) =>
+      gateway.configure({
+        aliases: SMART_AND_FAST,
+        responses: { retention },
+        providers: [
+          { name: 'openai', type: 'openai', baseUrl: emulators.openai.url },
+          { name: 'anthropic', type: 'anthropic', baseUrl: emulators.anthropic.url },
+          { name: 'gemini', type: 'gemini', baseUrl: emulators.gemini.url },
+        ],
+      });
+    const old = await client.responses.create({ model: 'fast', input: 'Old.' });
+    clock.advance(20 * 60_000);
+    const recent = await client.responses.create({ model: 'fast', input: 'Recent.' });
+    await retain('15m');
+    try {
+      clock.advance(60_000);
+      await gateway.gateway.purgeExpired();
+      expect(await gateway.gateway.store.db.selectFrom('ai_responses').select('id').where('id', '=', old.id).executeTakeFirst()).toBeUndefined();
+      expect(await client.responses.retrieve(old.id).catch((e: unknown) => e)).toBeInstanceOf(OpenAI.NotFoundError);
+      // The recent one is kept 15 minutes from its saving, not an hour.
+      clock.advance(14 * 60_000 - 1);
+      expect((await client.responses.retrieve(recent.id)).id).toBe(recent.id);
+      clock.advance(1);
+      expect(await client.responses.retrieve(recent.id).catch((e: unknown) => e)).toBeInstanceOf(OpenAI.NotFoundError);
+    } finally {
+      await retain('1h');
+    }
+  });
+
   it('answers still when the store fails, saying store: false, streamed or not', async () => {
     const { db } = gateway.gateway.store;
     await sql`alter table ai_responses rename to ai_responses_away`.execute(db);

@@ -67,7 +67,7 @@ export const AiSectionSchema = Type.Object(
     responses: Type.Optional(
       Type.Object(
         {
-          retention: Type.Optional(Type.String({ pattern: '^\\d+(ms|s|m|h|d)$', description: 'how long a stored Response is kept, from its answer; 30d (as OpenAI) by default' })),
+          retention: Type.Optional(Type.String({ pattern: '^\\d+(ms|s|m|h|d)$', description: 'how long a stored Response is kept, from its answer; 30d (as OpenAI) by default; a change applies to those already stored within a minute' })),
           store: Type.Optional(Type.Boolean({ description: 'false: no Response is stored, whatever a request asks (each is answered with store: false, and previous_response_id is refused); true by default' })),
         },
         { additionalProperties: false, description: "responses stored for OpenAI's Responses API (previous_response_id, GET and DELETE /v1/responses/{id})" },

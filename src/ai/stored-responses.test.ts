@@ -399,9 +399,63 @@ describe.each(STORE_KINDS)('stored Responses in the %s store', (kind) => {
     const early = turn(responsesToChat({ model: 'm', input: 'early' }), 'a');
     const late = turn(responsesToChat({ model: 'm', input: 'late' }), 'b');
     await store.save(ownership('app:p'), early, T + 10 * DAY, DAY);
-    await store.save(ownership('app:p'), late, T + 10 * DAY, 3 * DAY);
-    await store.purge(T + 12 * DAY);
-    const left = await second.db.selectFrom('ai_responses').select('id').where('owner', '=', 'app:p').execute();
-    expect(left.map((row) => row.id)).toEqual([late.response.id]);
+    await store.save(ownership('app:p'), late, T + 11 * DAY, DAY);
+    expect(await store.purge(T + 11 * DAY + DAY / 2, DAY)).toBeGreaterThanOrEqual(1);
+    expect(await idsOf('app:p')).toEqual([late.response.id]);
   });
+
+  describe('under a retention changed since they were saved', () => {
+    const expiryOf = async (id: string) => (await second.db.selectFrom('ai_responses').select('expires_at').where('id', '=', id).executeTakeFirstOrThrow()).expires_at;
+
+    it('deletes at the next purge the Responses older than a shorter retention, and keeps the others as long as it says from their saving', async () => {
+      const store = new StoredResponses(first, masterKey);
+      await talk(store, 'app:shorter', ['old'], T, 30 * DAY);
+      const [recent] = await talk(store, 'app:shorter', ['recent'], T + 5 * DAY, 30 * DAY);
+      await store.purge(T + 8 * DAY, 7 * DAY);
+      expect(await idsOf('app:shorter')).toEqual([recent!.response.id]);
+      expect(await expiryOf(recent!.response.id)).toBe(T + 12 * DAY);
+      expect(await store.find(recent!.response.id, 'app:shorter', T + 12 * DAY)).toBeUndefined();
+    });
+
+    it('counts a shorter retention from the last turn that continued a chain, so a chain in use is not cut', async () => {
+      const store = new StoredResponses(first, masterKey);
+      const [one] = await talk(store, 'app:in-use', ['one'], T, 30 * DAY);
+      const [two] = await talk(store, 'app:in-use', ['two'], T + 20 * DAY, 30 * DAY, one);
+      await store.purge(T + 21 * DAY, 7 * DAY);
+      expect(await store.chain(two!.response.id, 'app:in-use', T + 27 * DAY - 1)).toMatchObject({ found: 'chain', responses: [one, two] });
+      expect(await store.chain(two!.response.id, 'app:in-use', T + 27 * DAY)).toEqual({ found: 'none' });
+    });
+
+    it('counts the retention of an earlier turn that a continuation kept longer as the continuation\'s', async () => {
+      const store = new StoredResponses(first, masterKey);
+      const [one] = await talk(store, 'app:continued-longer', ['one'], T, DAY);
+      // Continued under a longer retention (the config changed) before any purge: the earlier turn is kept as long.
+      await talk(store, 'app:continued-longer', ['two'], T + DAY / 2, 30 * DAY, one);
+      await store.purge(T + DAY, 30 * DAY);
+      expect(await expiryOf(one!.response.id)).toBe(T + DAY / 2 + 30 * DAY);
+    });
+
+    it('keeps the Responses already stored longer under a longer retention', async () => {
+      const store = new StoredResponses(first, masterKey);
+      const [kept] = await talk(store, 'app:longer', ['kept'], T, DAY);
+      await store.purge(T + DAY / 2, 3 * DAY);
+      expect(await store.find(kept!.response.id, 'app:longer', T + 3 * DAY - 1)).toBeDefined();
+      expect(await expiryOf(kept!.response.id)).toBe(T + 3 * DAY);
+    });
+
+    it('keeps a Response of an earlier release, whose retention is unknown, until its own expiry, but no more than a retention past the purge', async () => {
+      const store = new StoredResponses(first, masterKey);
+      const [long, short] = await talk(store, 'app:earlier-release', ['long', 'short'], T, 30 * DAY);
+      await second.db.updateTable('ai_responses').set({ retention_ms: null }).where('owner', '=', 'app:earlier-release').execute();
+      await second.db.updateTable('ai_responses').set({ expires_at: T + 2 * DAY }).where('id', '=', short!.response.id).execute();
+      await store.purge(T + DAY, 7 * DAY);
+      expect([await expiryOf(long!.response.id), await expiryOf(short!.response.id)]).toEqual([T + 8 * DAY, T + 2 * DAY]);
+      // From then on the row is kept for the retention it was given.
+      await store.purge(T + DAY, 5 * DAY);
+      expect(await expiryOf(long!.response.id)).toBe(T + 6 * DAY);
+    });
+  });
+
+  /** The ids of `owner`'s rows, in the order they were saved. */
+  const idsOf = async (owner: string) => (await second.db.selectFrom('ai_responses').select('id').where('owner', '=', owner).orderBy('created_at').execute()).map((row) => row.id);
 });

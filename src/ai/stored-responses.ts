@@ -132,8 +132,9 @@ export async function deleteAppResponses(db: Kysely<Database>, app: string): Pro
  * row, as provider keys are sealed) took about 0.2 ms a 5-KB row on the event loop against 0.03 ms. Even so, opening
  * was most of a chain read, and every turn read its chain's earlier rows again: the rows a process opened are kept
  * opened (OPENED_ROWS_CHARS), and a chain of 100 is read in 1.1–1.6 ms of event loop, not 4.9 (bench/stored-responses.mjs).
- * A row past its expiry is never read, and `purge` (run every minute by the gateway) deletes it; continuing a chain
- * keeps its earlier rows at least half a retention longer (`save`).
+ * A row past its expiry is never read, and `purge` (run every minute by the gateway) deletes it, under the retention
+ * of the config at the time, whatever it was when the row was saved; continuing a chain keeps its earlier rows at
+ * least half a retention longer (`save`).
  */
 export class StoredResponses {
   readonly #sealer: PurposeSealer;
@@ -171,12 +172,12 @@ export class StoredResponses {
     await this.store.db.transaction().execute(async (tx) => {
       await tx
         .insertInto('ai_responses')
-        .values({ id, owner, app: ownership.app, team: ownership.team, route: ownership.route, previous_id: previous, created_at: now, expires_at: expires, sealed })
+        .values({ id, owner, app: ownership.app, team: ownership.team, route: ownership.route, previous_id: previous, created_at: now, expires_at: expires, retention_ms: retentionMs, sealed })
         .execute();
       if (previous === null) return;
       await chainOf(tx, previous, owner, now, this.maxChain, earlier)
         .updateTable('ai_responses')
-        .set({ expires_at: expires })
+        .set({ expires_at: expires, retention_ms: retentionMs })
         .where('id', 'in', (eb) => eb.selectFrom('chain').select('chain.id'))
         .where('expires_at', '<', now + Math.floor(retentionMs / 2))
         .execute();
@@ -267,9 +268,28 @@ export class StoredResponses {
     return text === undefined ? undefined : (JSON.parse(text) as StoredResponse);
   }
 
-  /** Deletes the Responses whose retention is over; returns how many. */
-  async purge(now: number): Promise<number> {
-    const result = await this.store.db.deleteFrom('ai_responses').where('expires_at', '<=', now).executeTakeFirst();
+  /**
+   * Deletes the Responses whose retention is over, `retentionMs` being the retention now (`ai.responses.retention`);
+   * returns how many. A row kept for another retention (the config changed since) is first given this one, counted
+   * from its last keeping as its own was: an operator shortens the retention to delete what is older, and that is
+   * deleted now, not once the retention it was saved under is over (a longer one keeps rows longer likewise). A row
+   * of an earlier release, whose retention is unknown, keeps its expiry, but no later than one retention from now.
+   * Run by the gateway every minute, off the data plane: reads go on checking `expires_at` alone, and a row kept for
+   * another retention is read as such until the next sweep. The rows kept for another retention are found by index.
+   */
+  async purge(now: number, retentionMs: number): Promise<number> {
+    const { db } = this.store;
+    await db
+      .updateTable('ai_responses')
+      .set({ expires_at: sql<number>`${sql.ref('expires_at')} - ${sql.ref('retention_ms')} + ${retentionMs}`, retention_ms: retentionMs })
+      .where((eb) => eb.or([eb('retention_ms', '<', retentionMs), eb('retention_ms', '>', retentionMs)]))
+      .execute();
+    await db
+      .updateTable('ai_responses')
+      .set({ expires_at: sql<number>`CASE WHEN ${sql.ref('expires_at')} > ${now + retentionMs} THEN ${now + retentionMs} ELSE ${sql.ref('expires_at')} END`, retention_ms: retentionMs })
+      .where('retention_ms', 'is', null)
+      .execute();
+    const result = await db.deleteFrom('ai_responses').where('expires_at', '<=', now).executeTakeFirst();
     return Number(result.numDeletedRows);
   }
 }

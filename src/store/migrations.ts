@@ -283,6 +283,16 @@ function migrations(dialect: Dialect): Record<string, Migration> {
       await db.schema.alterTable('ai_usage').addColumn('credential', 'varchar(64)').execute();
     },
   },
+  '0011_ai_responses_retention': {
+    async up(db: Kysely<unknown>) {
+      // The retention each stored Response is kept for from its last keeping (its save, or its chain continued), so
+      // that a retention changed in the config applies to the rows already stored (StoredResponses.purge): a row's
+      // expiry is moved by the difference. Indexed, so the sweep finds the rows kept for another retention (none,
+      // but after a change) without reading the table. Rows of earlier releases have none: the sweep gives them one.
+      await db.schema.alterTable('ai_responses').addColumn('retention_ms', 'bigint').execute();
+      await db.schema.createIndex('ai_responses_retention_ms').on('ai_responses').column('retention_ms').execute();
+    },
+  },
   };
 }
 

@@ -192,6 +192,11 @@ export interface AiResponsesTable {
   previous_id: string | null;
   created_at: number;
   expires_at: number;
+  /**
+   * The retention `expires_at` counts from the row's last keeping (its save, or its chain continued): a changed
+   * retention moves `expires_at` by the difference. Null for rows of releases before it, until the sweep sets it.
+   */
+  retention_ms: number | null;
   sealed: string;
 }
 
