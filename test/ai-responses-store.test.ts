@@ -148,6 +148,13 @@ describe.each(STORE_KINDS)('stored responses on the %s store', (kind) => {
     expect(included.output[0]).toMatchObject({ type: 'reasoning', encrypted_content: expect.stringMatching(/^kg2\./) });
   });
 
+  it('refuses a retrieve whose include names a value OpenAI does not define, with a 400 naming it', async () => {
+    const first = await client.responses.create({ model: 'openai/gpt-4o-mini', input: 'Hello' });
+    const refused = await client.responses.retrieve(first.id, { include: ['reasoning.encrypted_content', 'usage' as never] }).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(refused).toMatchObject({ status: 400, param: 'include[1]', code: 'invalid_value' });
+  });
+
   it('retrieves a response whose request included encrypted_content with it, as it was answered', async () => {
     const first = await client.responses.create({ model: 'smart', reasoning: { effort: 'low' }, include: ['reasoning.encrypted_content'], input: 'Hello there' });
     expect(first.output[0]).toMatchObject({ type: 'reasoning', encrypted_content: expect.stringMatching(/^kg2\./) });

@@ -10,7 +10,7 @@ import type { AiSnapshot, AiTarget, SnapshotKey } from './ai-snapshot.js';
 import { resolveModel } from './ai-snapshot.js';
 import { ANTHROPIC_BLOCKS, CACHE_MARKED, CACHE_WRITES, OPENAI_NAME, OUTPUT_CONFIG, REASONING_EFFORTS, STOP_SEQUENCE, THINKING, type ChatCompletion, type ChatRequest, type ClientCompletion, type CustomToolCall, type EmbeddingsRequest, type EmbeddingsResponse, type ToolCall, type Usage } from './chat-types.js';
 import { ChatChunksToMessageEvents, anthropicErrorTypeFor, chatToMessages, failedChoice, hiddenReasoningFor, messagesToChat, toAnthropicError } from './anthropic-ingress/index.js';
-import { ChatChunksToResponseEvents, ENCRYPTED_REASONING_INCLUDE, RESPONSE_INPUT, ResponsesRequestError, chatToResponse, includesEncrypted, includesEncryptedReasoning, outputAsIncluded, responseAsIncluded, type EncryptedReasoning, inputItemsPage, previousResponseChainBroken, previousResponseIdOf, previousResponseNotFound, readInputItemsQuery, responseChainBroken, responseChainTooLong, responseEchoOf, responseNotFound, responsesStoreUnavailable, responsesToChat, toResponsesError, type PreviousResponse, type ResponseObject, type ResponsesChatRequest, type ResponsesInputItem } from './responses-ingress/index.js';
+import { ChatChunksToResponseEvents, ENCRYPTED_REASONING_INCLUDE, checkInclude, RESPONSE_INPUT, ResponsesRequestError, chatToResponse, includesEncrypted, includesEncryptedReasoning, outputAsIncluded, responseAsIncluded, type EncryptedReasoning, inputItemsPage, previousResponseChainBroken, previousResponseIdOf, previousResponseNotFound, readInputItemsQuery, responseChainBroken, responseChainTooLong, responseEchoOf, responseNotFound, responsesStoreUnavailable, responsesToChat, toResponsesError, type PreviousResponse, type ResponseObject, type ResponsesChatRequest, type ResponsesInputItem } from './responses-ingress/index.js';
 import { isAllowedToolsChoice, refuseToolNameCollisions, validateAllowedTools } from './custom-tools/index.js';
 import { isJsonObject } from './json-object.js';
 import { GENERATION_FAILED } from './providers/generation-failed.js';
@@ -602,17 +602,18 @@ function serveStoredResponse(req: IncomingMessage, res: ServerResponse, call: Ai
       if (chain.found === 'none') throw responseNotFound(id);
       if (chain.found === 'broken') throw responseChainBroken(id);
       if (chain.found === 'too_long') throw responseChainTooLong(id, runtime.responses.maxChain, null);
-      // The input items as the request saw them: the earlier turns' input and output (each output as it was answered,
-      // or as this list's `include` asks), then its own input.
-      const asked = includesEncryptedReasoning(includeOf(params));
-      const turns = turnsOf(chain.responses.slice(0, -1), (stored) => asked || included(stored));
-      return inputItemsPage([...turns, ...chain.responses.at(-1)!.input], query);
+      // The input items as the request saw them: the earlier turns' input and output, then its own input; the page
+      // shows reasoning's encrypted_content only if this list's `include` asks (inputItemsPage).
+      return inputItemsPage([...turnsOf(chain.responses.slice(0, -1)), ...chain.responses.at(-1)!.input], query);
     }
+    // OpenAI's retrieve takes `include` too: a value it does not define is a 400 naming it, as on a create.
+    const include = includeOf(params);
+    checkInclude(include);
     // The Response's own row: it is whole, whatever became of the earlier ones of its chain.
     const stored = await fromStore(call, id, runtime.responses.find(id, owner, now, earlier));
     if (!stored) throw responseNotFound(id);
-    // As it was answered, or with what this retrieve's `include` asks for (OpenAI's retrieve takes `include` too).
-    return responseAsIncluded(stored.response, included(stored) || includesEncryptedReasoning(includeOf(params)));
+    // As it was answered, or with what this retrieve's `include` asks for.
+    return responseAsIncluded(stored.response, included(stored) || includesEncryptedReasoning(include));
   };
   answer().then(
     (value) => sendJson(res, call, requestId, value),
@@ -641,12 +642,9 @@ function includeOf(params: URLSearchParams): string[] {
 /** Whether a stored Response was answered with its reasoning items' `encrypted_content`. */
 const included = (stored: StoredResponse): boolean => includesEncryptedReasoning(stored.include);
 
-/**
- * The input, then output, items of stored Responses of a chain, in their order: the output as kept
- * (`encrypted_content` included), or as `shown` says a client sees each (outputAsIncluded).
- */
-const turnsOf = (responses: readonly StoredResponse[], shown: (stored: StoredResponse) => boolean = () => true): ResponsesInputItem[] =>
-  responses.flatMap((stored) => [...stored.input, ...(outputAsIncluded(stored.response.output, shown(stored)) as unknown as ResponsesInputItem[])]);
+/** The input, then output, items of stored Responses of a chain, in their order, the output as kept (`encrypted_content` included). */
+const turnsOf = (responses: readonly StoredResponse[]): ResponsesInputItem[] =>
+  responses.flatMap((stored) => [...stored.input, ...(outputAsIncluded(stored.response.output, true) as unknown as ResponsesInputItem[])]);
 
 /**
  * The stored Response a Responses API request continues, as its chain's items, read in one query: a 400
