@@ -94,7 +94,7 @@ export function compileAiSnapshot(section: AiSection | undefined, pools: Readonl
     }
     providers.set(spec.name, {
       catalogKey: spec.catalog ?? spec.type,
-      config: { name: spec.name, type: spec.type, baseUrl, apiVersion: spec.apiVersion, region: spec.region, pathPrefix: spec.pathPrefix, headers: spec.headers, reasoningBack: sendsReasoningBack(adapter, { ...spec, baseUrl, reasoningBack }), ...(takesThinkingToggle({ ...spec, baseUrl }) ? { thinkingToggle: true } : {}) },
+      config: { name: spec.name, type: spec.type, baseUrl, apiVersion: spec.apiVersion, region: spec.region, pathPrefix: spec.pathPrefix, headers: spec.headers, reasoningBack: sendsReasoningBack(adapter, { ...spec, baseUrl, reasoningBack }), ...(takesThinkingToggle({ ...spec, baseUrl }) ? { thinkingToggle: true } : {}), ...(spec.catalog ? { catalog: spec.catalog } : {}) },
       adapter,
       keys: (pools.get(spec.name) ?? []).map((key) => ({ ...key, redaction: SecretRedaction.of([key.secret, ...configured]) })),
       keyless: SecretRedaction.of(configured),

@@ -22,6 +22,8 @@ export interface ProviderConfig {
   reasoningBack?: boolean;
   /** DeepSeek's API, which takes its `thinking` switch (takesThinkingToggle, decided when the config is compiled). */
   thinkingToggle?: boolean;
+  /** Whose catalog entries describe its models (`perplexity` for an `openai-compatible` host), when not its type's. */
+  catalog?: string;
 }
 
 /** A secret from the provider's key pool: an API key, or for Bedrock `ACCESS_KEY_ID:SECRET_ACCESS_KEY`. */

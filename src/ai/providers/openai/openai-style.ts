@@ -11,7 +11,7 @@ import { groqUsageOf } from './groq-stream-usage.js';
 import { groqErrorOf } from './groq-stream-error.js';
 import { failedGenerationOf, giveOpenAIFinishReasons, withOpenAIFinishReasons } from './host-finish-reasons.js';
 import { generationFailure } from '../generation-failed.js';
-import { withPerplexityTokens } from './perplexity-usage.js';
+import { isPerplexity, withPerplexityTokens } from './perplexity-usage.js';
 import { reasoningEffortFor } from '../client-thinking.js';
 import { SOURCE_TEXT, failureFor, type TranslatedChunk, type CallContext, type ProviderAdapter, type ProviderFailure, type StreamTranslator, type UpstreamCall } from '../provider.js';
 
@@ -269,16 +269,17 @@ export function openAIStyleAdapter(options: OpenAIStyleOptions): ProviderAdapter
         body: JSON.stringify(body),
       };
     },
-    parseChat(body: unknown): ChatCompletion {
+    parseChat(body: unknown, ctx: CallContext): ChatCompletion {
       const told = body as ChatCompletion;
-      const usage = told?.usage ? withPerplexityTokens(told.usage) : told?.usage;
+      const usage = told?.usage && isPerplexity(ctx) ? withPerplexityTokens(told.usage) : told?.usage;
       const completion = usage === told?.usage ? told : { ...told, usage };
       const failed = failedGenerationOf(Array.isArray(completion?.choices) ? completion.choices : []);
       // A generation the host ended as failed was made, and is billed, all the same: its usage goes with the failure.
       if (failed !== undefined) throw new ProviderCallError(generationFailure(failed), completion.usage ?? undefined);
       return withToolCallTypes(withOpenAIFinishReasons(completion));
     },
-    streamTranslator(): StreamTranslator {
+    streamTranslator(ctx: CallContext): StreamTranslator {
+      const perplexity = isPerplexity(ctx);
       const parser = new SseParser();
       let usage: Usage | undefined;
       const toolCalls: StreamedToolCalls = new Map();
@@ -307,7 +308,7 @@ export function openAIStyleAdapter(options: OpenAIStyleOptions): ProviderAdapter
           // citation and reasoning tokens counted in, for the client and the record alike.
           let recounted = false;
           if (chunk.usage) {
-            usage = withPerplexityTokens(chunk.usage);
+            usage = perplexity ? withPerplexityTokens(chunk.usage) : chunk.usage;
             recounted = usage !== chunk.usage;
             chunk.usage = usage;
           } else usage = groqUsageOf(chunk) ?? usage;
@@ -318,7 +319,7 @@ export function openAIStyleAdapter(options: OpenAIStyleOptions): ProviderAdapter
             const failure = streamedFailure(groqError === undefined ? (chunk as unknown as Record<string, unknown>) : { error: groqError }, parseError);
             if (failure) {
               // The chunks of this read before it go to the client first (ProviderCallError.before).
-              const error = new ProviderCallError(failure);
+              const error = new ProviderCallError(failure, usage);
               error.before = out;
               throw error;
             }

@@ -1,4 +1,8 @@
 import type { Usage } from '../../chat-types.js';
+import type { CallContext } from '../provider.js';
+
+/** Whether the call goes to Perplexity: a provider priced from its catalog entries (`catalog: perplexity`). */
+export const isPerplexity = (ctx: CallContext): boolean => (ctx.provider.catalog ?? ctx.provider.type) === 'perplexity';
 
 /** Perplexity's members of a usage beside OpenAI's (https://docs.perplexity.ai/api-reference/chat-completions-post). */
 type PerplexityUsage = Usage & { citation_tokens?: unknown; reasoning_tokens?: unknown };
