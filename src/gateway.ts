@@ -21,6 +21,7 @@ import type { IssuerSpec } from './auth/issuer-schema.js';
 import { OAuthState } from './auth/oauth/oauth-endpoints.js';
 import { StoreReplayGuard } from './auth/replay-guard.js';
 import { createRateLimiter, type RateLimiter } from './auth/rate-limit/index.js';
+import { RevokedTokens, type TokenRevocation } from './auth/revoked-tokens.js';
 import type { TokenIssuer } from './auth/route-policy.js';
 import { VerifiedTokenCache } from './auth/verified-token-cache.js';
 import { CatalogService, compileCatalogSnapshot } from './catalog/index.js';
@@ -77,6 +78,13 @@ export interface StartOptions {
   onCommit?: (version: number) => Promise<void>;
   /** Told of every snapshot version this process serves from then on, however it learnt of it (a worker tells its primary). */
   onServed?: (version: number) => void;
+  /**
+   * Told of every token this process revokes, once it refuses it itself; resolves once the revocation may answer (a
+   * worker's primary has every other worker refuse it).
+   */
+  onRevoked?: (revocation: TokenRevocation) => Promise<void>;
+  /** The revocations this process refuses beside its snapshot's; a worker makes it before it compiles, to be told of them meanwhile. */
+  revokedTokens?: RevokedTokens;
 }
 
 function managedSlots(settings: Settings): KeySlot[] {
@@ -120,7 +128,7 @@ class NodeCore {
     readonly master: MasterKey,
     readonly clock: Clock,
     readonly logger: Logger,
-    private readonly options: { timers: boolean; onCommit?: (version: number) => Promise<void>; onServed?: (version: number) => void },
+    private readonly options: Pick<StartOptions, 'onCommit' | 'onServed' | 'onRevoked' | 'revokedTokens'> & { timers: boolean },
   ) {
     // A change answers once this node serves it: this process, and its workers when it has some.
     const announce = async (version: number) => {
@@ -202,6 +210,7 @@ class NodeCore {
       ),
       now: () => clock.now(),
     };
+    const revokedTokens = options.revokedTokens ?? new RevokedTokens();
     this.dataPlaneState = {
       ai: this.aiRuntime,
       issuer: () => this.issuerUrl,
@@ -211,7 +220,13 @@ class NodeCore {
       oauth: new OAuthState(this.replayGuard),
       accessTokenTtlSeconds: Math.floor(settings.accessTokenTtl / 1000),
       tokenMaxTtlSeconds: Math.floor(settings.tokenMaxTtl / 1000),
-      revokeToken: (jti, expiresAt) => this.catalog.revokeToken(jti, expiresAt, 'oauth/revoke'),
+      // A delta, not a recompile: the next snapshot (at the next poll, or change) reads it from the store.
+      revokeToken: async (jti, expiresAt) => {
+        const version = await this.catalog.revokeToken(jti, expiresAt, 'oauth/revoke');
+        revokedTokens.add(jti, expiresAt, clock.now());
+        await options.onRevoked?.({ jti, expiresAt, version });
+      },
+      revokedTokens,
     };
   }
 
@@ -340,7 +355,7 @@ async function openCore(settings: Settings, options: StartOptions, role: 'main' 
     if (master.source === 'generated' && role === 'main') {
       options.logger.warn({ file: master.file }, 'generated a new master key; back it up, without it no private key in this store can be opened');
     }
-    return new NodeCore(settings, store, master, clock, options.logger, { timers: options.timers !== false, onCommit: options.onCommit, onServed: options.onServed });
+    return new NodeCore(settings, store, master, clock, options.logger, { ...options, timers: options.timers !== false });
   } catch (error) {
     await store.close();
     throw error;

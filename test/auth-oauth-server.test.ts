@@ -143,6 +143,22 @@ describe('the gateway token endpoint (client_credentials)', () => {
     expect(introspected.body).toEqual({ active: false });
     expectRefused(await gateway.call('/orders/today', bearer(token)));
   });
+
+  it('refuses a revoked token without recompiling its snapshot', async () => {
+    const token = (await tokenWithBasic()).body.access_token;
+    const before = gateway.gateway.snapshot();
+    expect((await gateway.oauth('/oauth/revoke', { token }, { authorization: basicAuth('reporting', secret) })).status).toBe(200);
+    expectRefused(await gateway.call('/orders/today', bearer(token)));
+    expect(gateway.gateway.snapshot()).toBe(before);
+  });
+
+  it('reads a revoked token from the store into the next snapshot it compiles', async () => {
+    const token = (await tokenWithBasic()).body.access_token;
+    const { jti } = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { jti: string };
+    expect((await gateway.oauth('/oauth/revoke', { token }, { authorization: basicAuth('reporting', secret) })).status).toBe(200);
+    await gateway.gateway.sync();
+    expect(gateway.gateway.snapshot().catalog.revokedTokens.has(jti)).toBe(true);
+  });
 });
 
 /** A client assertion stays refused for as long as the token endpoint would still accept it: its exp plus the clock tolerance. */

@@ -7,6 +7,7 @@ import { checkTokenBinding, DpopError, singleDpopHeader, verifyDpopProof, type D
 import { ACCESS_TOKEN_ALGORITHMS, DEFAULT_AUDIENCE } from './oauth/oauth-endpoints.js';
 import { AuthFailure, claimAt, type Principal } from './principal.js';
 import { InProcessRateLimiter, rateLimitHeaders, type RateLimitDecision, type RateLimiter } from './rate-limit/index.js';
+import type { RevokedTokens } from './revoked-tokens.js';
 import { VerifiedTokenCache, type CachedToken } from './verified-token-cache.js';
 import type { Static } from 'typebox';
 
@@ -26,6 +27,8 @@ export interface AuthContext {
   issuers: ReadonlyMap<string, TokenIssuer>;
   limiter: RateLimiter;
   tokenCache: VerifiedTokenCache;
+  /** Revocations told since the snapshot was compiled; the snapshot's catalog holds those before. */
+  revokedTokens: RevokedTokens;
   dpopReplay: DpopReplayCache;
   now: number;
   /** The request URL as the client used it, for DPoP's `htu`. */
@@ -277,7 +280,7 @@ export class RoutePolicy {
   #acceptCached(cached: CachedToken, ctx: AuthContext): { claims: Record<string, unknown> } | typeof REFUSED | undefined {
     if (!ctx.keys.verificationKeys.has(cached.kid)) return undefined;
     const jti = cached.claims.jti;
-    if (typeof jti === 'string' && ctx.catalog.revokedTokens.has(jti)) return REFUSED;
+    if (typeof jti === 'string' && (ctx.catalog.revokedTokens.has(jti) || ctx.revokedTokens.has(jti))) return REFUSED;
     if (!tokenAppIsCurrent(cached.claims, ctx.catalog)) return REFUSED;
     const aud = cached.claims.aud;
     const audiences = Array.isArray(aud) ? aud : [aud];

@@ -200,11 +200,18 @@ export class CatalogService {
     return rows.map((row) => ({ app: row.app, service: row.service, state: row.state as SubscriptionState, requestedAt: iso(row.requested_at)!, decidedAt: iso(row.decided_at), decidedBy: row.decided_by }));
   }
 
-  /** RFC 7009: a token of ours that must no longer be accepted, remembered until it would have expired anyway. */
-  async revokeToken(jti: string, expiresAt: number, actor: string): Promise<void> {
-    await this.#change(actor, 'token.revoke', jti, async (tx, now) => {
+  /**
+   * RFC 7009: a token of ours that must no longer be accepted, remembered until it would have expired anyway.
+   * Resolves to the store version that committed it, announced to no one: the caller tells the data plane of it as
+   * a delta (RevokedTokens), since a client that loops token and revoke would otherwise keep every node compiling.
+   * Snapshots compiled from then on read it from the store.
+   */
+  async revokeToken(jti: string, expiresAt: number, actor: string): Promise<number> {
+    const now = this.clock.now();
+    const { version } = await this.store.change({ actor, action: 'token.revoke', target: jti }, now, async (tx) => {
       await tx.deleteFrom('revoked_tokens').where('expires_at', '<', now).execute();
       await tx.insertInto('revoked_tokens').values({ jti, expires_at: expiresAt }).onConflict((oc) => oc.column('jti').doNothing()).execute();
     });
+    return version;
   }
 }

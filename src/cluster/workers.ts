@@ -177,7 +177,7 @@ export async function runWorker(settings: Settings, options: StartOptions): Prom
   process.on('SIGINT', stop);
   process.on('disconnect', stop);
   try {
-    running = await startProxyWorker(settings, { ...options, onCommit: committed, onServed: (version) => send({ type: 'served', version }) });
+    running = await startProxyWorker(settings, { ...options, onCommit: committed, onRevoked: ({ version }) => committed(version), onServed: (version) => send({ type: 'served', version }) });
     if (running.version() < wanted) await running.notice(wanted);
   } catch (error) {
     send({ type: 'failed', message: (error as Error).message });

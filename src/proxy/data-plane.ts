@@ -6,6 +6,7 @@ import { ifNoneMatchHits } from '../keys/index.js';
 import { handleOAuth, isOAuthPath, type OAuthState } from '../auth/oauth/oauth-endpoints.js';
 import { AuthFailure } from '../auth/principal.js';
 import type { RateLimiter } from '../auth/rate-limit/rate-limiter.js';
+import type { RevokedTokens } from '../auth/revoked-tokens.js';
 import type { VerifiedTokenCache } from '../auth/verified-token-cache.js';
 import type { JWK } from 'jose';
 import { handleAi, sendAnthropicError, type AiRuntime } from '../ai/ai-handler.js';
@@ -64,6 +65,8 @@ export interface DataPlaneState {
   tokenMaxTtlSeconds: number;
   /** Records a revoked access token (a store change) and resolves once this node refuses it. */
   revokeToken: (jti: string, expiresAt: number) => Promise<void>;
+  /** Tokens revoked since the snapshot was compiled, told without a recompile (a delta). */
+  revokedTokens: RevokedTokens;
 }
 
 // Idle client connections stay open 75 s, as with nginx: with Node's 5 s, a client reconnects after every lull and
@@ -84,6 +87,7 @@ function authContext(req: IncomingMessage, snapshot: Snapshot, state: DataPlaneS
     issuers: snapshot.issuers,
     limiter: state.limiter,
     tokenCache: state.tokenCache,
+    revokedTokens: state.revokedTokens,
     dpopReplay: state.oauth.dpopReplay,
     now: state.now(),
     requestUrl: `${secure ? 'https' : 'http'}://${req.headers.host ?? ''}${sent}`,
@@ -169,7 +173,7 @@ export function createDataPlane(holder: SnapshotHolder, state: DataPlaneState, o
       const snapshot = holder.current;
       // The authorization server's paths, like the JWKS, are the gateway's own: no route shadows them.
       if (isOAuthPath(path)) {
-        const oauth = { issuer: state.issuer(), keys: snapshot.keys, catalog: snapshot.catalog, now: state.now(), accessTokenTtlSeconds: state.accessTokenTtlSeconds, tokenMaxTtlSeconds: state.tokenMaxTtlSeconds, state: state.oauth, revoke: state.revokeToken };
+        const oauth = { issuer: state.issuer(), keys: snapshot.keys, catalog: snapshot.catalog, now: state.now(), accessTokenTtlSeconds: state.accessTokenTtlSeconds, tokenMaxTtlSeconds: state.tokenMaxTtlSeconds, state: state.oauth, revokedTokens: state.revokedTokens, revoke: state.revokeToken };
         handleOAuth(req, res, path, oauth).catch(() => sendProxyError(res, 500, 'internal_error', 'the request could not be handled'));
         return;
       }
@@ -242,6 +246,7 @@ export function createDataPlane(holder: SnapshotHolder, state: DataPlaneState, o
           issuers: snapshot.issuers,
           limiter: state.limiter,
           tokenCache: state.tokenCache,
+          revokedTokens: state.revokedTokens,
           dpopReplay: state.oauth.dpopReplay,
           now: state.now(),
           requestUrl: `${secure ? 'https' : 'http'}://${upgradeReq.headers.host ?? ''}${(upgradeReq.url ?? '/').split('?', 1)[0]}`,

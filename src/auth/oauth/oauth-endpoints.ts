@@ -5,6 +5,7 @@ import { APP_CREATED_CLAIM, tokenAppIsCurrent } from './token-app.js';
 import { KeygateError } from '../../errors.js';
 import { SIGNING_ALGORITHMS, signJwt, verifyJwt, type KeySnapshot } from '../../keys/index.js';
 import { DpopError, InMemoryDpopReplayCache, verifyDpopProof, type DpopReplayCache } from '../dpop/index.js';
+import type { RevokedTokens } from '../revoked-tokens.js';
 import { authenticateClient } from './client-authentication.js';
 import { ASYMMETRIC_ALGORITHMS, INTROSPECTION_PATH, METADATA_PATHS, REVOCATION_PATH, TOKEN_PATH, authorizationServerMetadata } from './metadata.js';
 import { OAuthError } from './oauth-error.js';
@@ -21,6 +22,8 @@ export interface OAuthContext {
   accessTokenTtlSeconds: number;
   tokenMaxTtlSeconds: number;
   state: OAuthState;
+  /** Revocations told since the snapshot was compiled; the snapshot's catalog holds those before. */
+  revokedTokens: RevokedTokens;
   /** Records a revoked token (a store change); resolves once this node no longer accepts it. */
   revoke: (jti: string, expiresAt: number) => Promise<void>;
 }
@@ -147,7 +150,7 @@ async function token(req: IncomingMessage, res: ServerResponse, form: URLSearchP
 async function ownToken(tokenText: string, ctx: OAuthContext) {
   try {
     const { payload } = await verifyJwt(ctx.keys, tokenText, { algorithms: ACCESS_TOKEN_ALGORITHMS, issuer: ctx.issuer, typ: 'at+jwt', now: ctx.now });
-    if (typeof payload.jti === 'string' && ctx.catalog.revokedTokens.has(payload.jti)) return undefined;
+    if (typeof payload.jti === 'string' && (ctx.catalog.revokedTokens.has(payload.jti) || ctx.revokedTokens.has(payload.jti))) return undefined;
     if (!tokenAppIsCurrent(payload, ctx.catalog)) return undefined;
     return payload;
   } catch {
