@@ -42,6 +42,37 @@ describe('the versions the workers of a node serve', () => {
     expect(await settled(change)).toBe(true);
   });
 
+  it('holds a revocation until every worker holds it as a delta, whatever snapshot it serves', async () => {
+    const served = new ServedVersions<string>(() => true, 60_000, () => undefined);
+    served.served('a', 4);
+    served.served('b', 4);
+    const revocation = served.heldEverywhere(5);
+    served.holds('a', 5);
+    served.holds('b', 6);
+    expect(await settled(revocation)).toBe(false);
+    served.holds('b', 5);
+    expect(await settled(revocation)).toBe(true);
+  });
+
+  it('counts a revocation held by a worker serving its version or a later one, which compiled it from the store', async () => {
+    const served = new ServedVersions<string>(() => true, 60_000, () => undefined);
+    served.served('a', 4);
+    // Starting: its delta may have come before it listened for messages, but its first snapshot is read after.
+    served.served('starting', 0);
+    const revocation = served.heldEverywhere(5);
+    served.holds('a', 5);
+    expect(await settled(revocation)).toBe(false);
+    served.served('starting', 7);
+    expect(await settled(revocation)).toBe(true);
+  });
+
+  it('does not take a revocation held as a delta for its whole version served', async () => {
+    const served = new ServedVersions<string>(() => true, 60_000, () => undefined);
+    served.served('a', 4);
+    served.holds('a', 5);
+    expect(await settled(served.everywhere(5))).toBe(false);
+  });
+
   it('answers a change after its patience all the same, naming the workers behind', async () => {
     vi.useFakeTimers();
     try {
