@@ -1,15 +1,26 @@
 import cluster, { type Worker } from 'node:cluster';
+import { RevokedTokens, type TokenRevocation } from '../auth/revoked-tokens.js';
+import { systemClock } from '../clock.js';
 import type { Settings } from '../config/settings.js';
 import { startGateway, startProxyWorker, type ProxyWorker, type StartOptions } from '../gateway.js';
 import { ServedVersions } from './served-versions.js';
 
-/** `everywhere` answers a worker's `committed` of the same id: every worker serves that version (or the wait ended). */
-type ToWorker = { type: 'version'; version: number } | { type: 'everywhere'; id: number } | { type: 'stop' };
 /**
- * `listening` and `served` say which snapshot version the worker serves from then on; `committed`, that the worker
- * itself committed a version (a token it revoked), for the primary to bring every worker to it.
+ * `revoked` is a token another worker revoked, to refuse without a recompile; `everywhere` answers a worker's
+ * `revoked` of the same id: every worker refuses that token (or the wait ended).
  */
-type FromWorker = { type: 'listening'; url: string; version: number } | { type: 'served'; version: number } | { type: 'committed'; version: number; id: number } | { type: 'failed'; message: string };
+type ToWorker = { type: 'version'; version: number } | ({ type: 'revoked' } & TokenRevocation) | { type: 'everywhere'; id: number } | { type: 'stop' };
+/**
+ * `listening` and `served` say which snapshot version the worker serves from then on; `revoked`, that the worker
+ * revoked a token, for the primary to tell every other worker; `holds`, that the worker refuses the token revoked at
+ * that version.
+ */
+type FromWorker =
+  | { type: 'listening'; url: string; version: number }
+  | { type: 'served'; version: number }
+  | ({ type: 'revoked'; id: number } & TokenRevocation)
+  | { type: 'holds'; version: number }
+  | { type: 'failed'; message: string };
 
 /**
  * How long an admin change waits for the workers to serve it before it answers all the same (a worker that cannot
@@ -41,9 +52,9 @@ export function respawnDelay(failedStarts: number): number {
  * N worker processes share the proxy port (the kernel spreads connections among them) and each serves the same
  * snapshot, compiled from the same store. The primary forwards every version it commits and waits until each
  * worker serving the proxy port serves it, so that an admin change answers only once every worker of the node
- * serves it (a revoked key refused by all). A change a worker commits itself (a token revoked on the proxy port) goes
- * through the primary the same way before it answers. They also poll the store version like any node, which covers
- * other primaries sharing the store.
+ * serves it (a revoked key refused by all). A token a worker revokes on the proxy port goes through the primary as a
+ * delta: every worker adds it to its revoked set, and the revocation answers once all of them refuse it. They also poll
+ * the store version like any node, which covers other primaries sharing the store (and compiles the revocations in).
  */
 export async function startPrimary(settings: Settings, options: StartOptions): Promise<RunningCluster> {
   const { logger } = options;
@@ -74,10 +85,14 @@ export async function startPrimary(settings: Settings, options: StartOptions): P
       served.served(worker, 0);
       worker.on('message', (message: FromWorker) => {
         if (message.type === 'listening' || message.type === 'served') served.served(worker, message.version);
-        // A worker's own change (an OAuth revocation) reaches the other workers as the primary's do, not at their next poll.
-        if (message.type === 'committed') {
-          const { id } = message;
-          void servedEverywhere(message.version).then(() => {
+        if (message.type === 'holds') served.holds(worker, message.version);
+        // A token revoked on one worker reaches the others as a delta, not at their next poll, nor as a recompile of
+        // every worker's snapshot per revocation. A worker still starting gets it too, or reads it from the store.
+        if (message.type === 'revoked') {
+          const { id, type, ...revocation } = message;
+          served.holds(worker, revocation.version);
+          for (const other of workers) if (other !== worker && other.isConnected()) other.send({ type, ...revocation } satisfies ToWorker);
+          void served.heldEverywhere(revocation.version).then(() => {
             if (worker.isConnected()) worker.send({ type: 'everywhere', id } satisfies ToWorker);
           });
         }
@@ -138,33 +153,41 @@ export async function runWorker(settings: Settings, options: StartOptions): Prom
     if (process.connected) process.send?.(message, undefined, {}, () => undefined);
   };
   // Listened for from the start: a version the primary commits while this worker compiles is not lost (it would
-  // serve the snapshot before it once listening), nor a stop.
+  // serve the snapshot before it once listening), nor a revocation, nor a stop.
   let wanted = 0;
+  const revokedTokens = new RevokedTokens();
+  const clock = options.clock ?? systemClock;
   let stopWanted = false;
   let running: ProxyWorker | undefined;
   const stop = () => {
     stopWanted = true;
     if (running) void running.stop().then(() => process.exit(0), () => process.exit(1));
   };
-  // The worker's own commits, waiting for the primary to say every worker serves them.
-  const committing = new Map<number, () => void>();
-  let nextCommit = 1;
-  const committed = (version: number) =>
+  // The worker's own revocations, waiting for the primary to say every worker refuses them.
+  const revoking = new Map<number, () => void>();
+  let nextRevocation = 1;
+  const revoked = (revocation: TokenRevocation) =>
     new Promise<void>((resolve) => {
       if (!process.connected) return resolve();
-      const id = nextCommit++;
-      committing.set(id, resolve);
-      send({ type: 'committed', version, id });
+      const id = nextRevocation++;
+      revoking.set(id, resolve);
+      send({ type: 'revoked', id, ...revocation });
     });
   process.on('disconnect', () => {
-    for (const resolve of committing.values()) resolve();
-    committing.clear();
+    for (const resolve of revoking.values()) resolve();
+    revoking.clear();
   });
   process.on('message', (message: ToWorker) => {
     if (message.type === 'stop') return stop();
     if (message.type === 'everywhere') {
-      committing.get(message.id)?.();
-      committing.delete(message.id);
+      revoking.get(message.id)?.();
+      revoking.delete(message.id);
+      return;
+    }
+    // Refused from now on, whichever snapshot the worker serves, or compiles (its first one included).
+    if (message.type === 'revoked') {
+      revokedTokens.add(message.jti, message.expiresAt, clock.now());
+      send({ type: 'holds', version: message.version });
       return;
     }
     wanted = Math.max(wanted, message.version);
@@ -177,7 +200,7 @@ export async function runWorker(settings: Settings, options: StartOptions): Prom
   process.on('SIGINT', stop);
   process.on('disconnect', stop);
   try {
-    running = await startProxyWorker(settings, { ...options, onCommit: committed, onRevoked: ({ version }) => committed(version), onServed: (version) => send({ type: 'served', version }) });
+    running = await startProxyWorker(settings, { ...options, revokedTokens, onRevoked: revoked, onServed: (version) => send({ type: 'served', version }) });
     if (running.version() < wanted) await running.notice(wanted);
   } catch (error) {
     send({ type: 'failed', message: (error as Error).message });
