@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { sql, type KyselyPlugin } from 'kysely';
+import { sql, type Expression, type ExpressionBuilder, type KyselyPlugin, type SqlBool } from 'kysely';
 import { describe, expect, it, vi } from 'vitest';
 import { onTwoStoreHandles, STORE_KINDS } from '../../test/databases.js';
 import { sealSecret } from '../keys/index.js';
-import type { Store } from '../store/index.js';
+import type { Database, Store } from '../store/index.js';
 import { chatToResponse, responseEchoOf, responsesToChat, RESPONSE_INPUT, type ResponsesChatRequest, type ResponsesInputItem } from './responses-ingress/index.js';
-import { MAX_CHAIN_RESPONSES, OPENED_ROWS_IDLE_MS, StoreReadError, StoredResponses, type EarlierOwner, type StoredResponse } from './stored-responses.js';
+import { MAX_CHAIN_RESPONSES, OPENED_ROWS_IDLE_MS, PURGE_BATCH_ROWS, StoreReadError, StoredResponses, type EarlierOwner, type StoredResponse } from './stored-responses.js';
 
 const T = Date.UTC(2026, 10, 29, 12);
 const DAY = 86_400_000;
@@ -433,6 +433,25 @@ describe.each(STORE_KINDS)('stored Responses in the %s store', (kind) => {
       await talk(store, 'app:continued-longer', ['two'], T + DAY / 2, 30 * DAY, one);
       await store.purge(T + DAY, 30 * DAY);
       expect(await expiryOf(one!.response.id)).toBe(T + DAY / 2 + 30 * DAY);
+    });
+
+    it('moves and deletes more rows than one batch holds, every one of them', async () => {
+      const store = new StoredResponses(first, masterKey);
+      const [model] = await talk(store, 'app:many', ['model'], T, 30 * DAY);
+      const row = await second.db.selectFrom('ai_responses').selectAll().where('id', '=', model!.response.id).executeTakeFirstOrThrow();
+      const many = PURGE_BATCH_ROWS * 2 + 7;
+      await second.db.transaction().execute(async (tx) => {
+        for (let i = 0; i < many; i += 100) {
+          await tx.insertInto('ai_responses').values(Array.from({ length: Math.min(100, many - i) }, (_, j) => ({ ...row, id: `resp_many_${i + j}`, created_at: T + DAY, expires_at: T + DAY + 30 * DAY }))).execute();
+        }
+      });
+      const count = async (where: (eb: ExpressionBuilder<Database, 'ai_responses'>) => Expression<SqlBool>) => Number((await second.db.selectFrom('ai_responses').select((eb) => eb.fn.countAll<number>().as('n')).where('owner', '=', 'app:many').where(where).executeTakeFirstOrThrow()).n);
+      // A shorter retention: every row's expiry moves, then the model row (saved first) is past it; the copies are not.
+      await store.purge(T + 7.5 * DAY, 7 * DAY);
+      expect(await count((eb) => eb('retention_ms', '=', 7 * DAY))).toBe(many);
+      expect(await count((eb) => eb('id', '=', model!.response.id))).toBe(0);
+      await store.purge(T + 40 * DAY, 7 * DAY);
+      expect(await count((eb) => eb('id', 'is not', null))).toBe(0);
     });
 
     it('keeps the Responses already stored longer under a longer retention', async () => {

@@ -1,4 +1,4 @@
-import { sql, type Expression, type Kysely, type SqlBool } from 'kysely';
+import { sql, type Expression, type ExpressionBuilder, type Kysely, type SqlBool } from 'kysely';
 import { openSecret, sealerFor, type PurposeSealer } from '../keys/index.js';
 import type { Database, Store } from '../store/index.js';
 import type { ResponseObject, ResponsesInputItem } from './responses-ingress/index.js';
@@ -279,19 +279,38 @@ export class StoredResponses {
    */
   async purge(now: number, retentionMs: number): Promise<number> {
     const { db } = this.store;
-    await db
-      .updateTable('ai_responses')
-      .set({ expires_at: sql<number>`${sql.ref('expires_at')} - ${sql.ref('retention_ms')} + ${retentionMs}`, retention_ms: retentionMs })
-      .where((eb) => eb.or([eb('retention_ms', '<', retentionMs), eb('retention_ms', '>', retentionMs)]))
-      .execute();
-    await db
-      .updateTable('ai_responses')
-      .set({ expires_at: sql<number>`CASE WHEN ${sql.ref('expires_at')} > ${now + retentionMs} THEN ${now + retentionMs} ELSE ${sql.ref('expires_at')} END`, retention_ms: retentionMs })
-      .where('retention_ms', 'is', null)
-      .execute();
-    const result = await db.deleteFrom('ai_responses').where('expires_at', '<=', now).executeTakeFirst();
-    return Number(result.numDeletedRows);
+    // In batches, a turn of the event loop between them: SQLite's writes run on it, and a changed retention (or the
+    // first sweep after an upgrade) may touch every row, each with its sealed Response.
+    const inBatches = async (step: (ids: ReturnType<typeof idsWhere>) => Promise<{ numUpdatedRows?: bigint; numDeletedRows?: bigint }>, where: Parameters<typeof idsWhere>[1]): Promise<number> => {
+      let done = 0;
+      for (;;) {
+        const result = await step(idsWhere(db, where));
+        const n = Number(result.numUpdatedRows ?? result.numDeletedRows ?? 0);
+        done += n;
+        if (n < PURGE_BATCH_ROWS) return done;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    };
+    await inBatches(
+      (ids) => db.updateTable('ai_responses').set({ expires_at: sql<number>`${sql.ref('expires_at')} - ${sql.ref('retention_ms')} + ${retentionMs}`, retention_ms: retentionMs }).where('id', 'in', ids).executeTakeFirst(),
+      (eb) => eb.or([eb('retention_ms', '<', retentionMs), eb('retention_ms', '>', retentionMs)]),
+    );
+    // A row of an earlier release is given this retention only when it would outlast it from now; the rest keep
+    // their expiry and go by it.
+    await inBatches(
+      (ids) => db.updateTable('ai_responses').set({ expires_at: now + retentionMs, retention_ms: retentionMs }).where('id', 'in', ids).executeTakeFirst(),
+      (eb) => eb.and([eb('retention_ms', 'is', null), eb('expires_at', '>', now + retentionMs)]),
+    );
+    return inBatches((ids) => db.deleteFrom('ai_responses').where('id', 'in', ids).executeTakeFirst(), (eb) => eb('expires_at', '<=', now));
   }
+}
+
+/** Rows a purge step writes at most at once (StoredResponses.purge). */
+export const PURGE_BATCH_ROWS = 500;
+
+/** The ids of at most PURGE_BATCH_ROWS stored Responses that `where` picks. */
+function idsWhere(db: Kysely<Database>, where: (eb: ExpressionBuilder<Database, 'ai_responses'>) => Expression<SqlBool>) {
+  return db.selectFrom('ai_responses').select('id').where(where).limit(PURGE_BATCH_ROWS);
 }
 
 /** Freezes `value` and everything in it: a Response kept opened is shared by every read of it. */
