@@ -381,6 +381,17 @@ describe('the Anthropic request translation', () => {
       expect(olderModel.body.tool_choice).toEqual({ type: 'tool', name: 'keygate_json_response' });
     });
 
+    it('keeps the forced tool for a schema that is not strict, or a call that would not think after all', async () => {
+      const capable = { ...ctx(), catalogModel: entry([...REASONS, 'json_schema'], 64_000) };
+      const loose = await sent({ reasoning_effort: 'high', response_format: { type: 'json_schema', json_schema: { name: 'answer', schema: CITY } } }, capable);
+      expect(loose.body).not.toHaveProperty('output_config');
+      expect(loose.body.tool_choice).toEqual({ type: 'tool', name: 'keygate_json_response' });
+      // Half of 1,500 is under Claude's least budget: no thinking, so nothing to gain from Anthropic's format.
+      const noRoom = await sent({ reasoning_effort: 'high', max_completion_tokens: 1500, ...cityAnswer }, capable);
+      expect(noRoom.body).not.toHaveProperty('output_config');
+      expect(noRoom.body).not.toHaveProperty('thinking');
+    });
+
     it('asks a model that does not reason (Claude 3.5 Haiku) for no thinking, which it would refuse', async () => {
       const request = await sent({ reasoning_effort: 'high', max_completion_tokens: 500 }, { ...ctx(), catalogModel: entry(['chat', 'tools', 'streaming'], 8192) });
       expect(request.body).not.toHaveProperty('thinking');

@@ -231,7 +231,8 @@ export function toAnthropicRequest(asked: ChatRequest, model: string, stream: bo
   let toolChoice = tools.length > 0 ? toolChoiceFor(request.tool_choice, request.parallel_tool_calls) : undefined;
   // An Anthropic client's own output_config.format goes as it came (above), not as a tool; so does a json_schema
   // answer with reasoning on a model that takes Anthropic's structured output (nativeFormat).
-  const native = outputConfig?.format ? undefined : nativeFormat(request, catalogModel);
+  const clientForced = toolChoice !== undefined && (toolChoice.type === 'any' || toolChoice.type === 'tool');
+  const native = outputConfig?.format || request[THINKING] || !effortThinking(request, model, body.max_tokens, clientForced, catalogModel) ? undefined : nativeFormat(request, catalogModel);
   if (native) body.output_config = { ...body.output_config, format: native };
   const jsonTool = outputConfig?.format || native ? undefined : jsonResponseTool(request.response_format);
   if (jsonTool) {
@@ -249,16 +250,16 @@ export function toAnthropicRequest(asked: ChatRequest, model: string, stream: bo
 }
 
 /**
- * OpenAI's `json_schema` answer as Anthropic's own structured output (`output_config.format`), for a call that asks
- * for reasoning too, on a model the catalog says takes it (`json_schema`): the forced tool that carries such an
- * answer elsewhere (jsonResponseTool) works on every model but goes without thinking, which Anthropic refuses with
- * forced tool use. Without reasoning the tool stays: it takes any schema, where output_config.format refuses some
- * keywords (https://platform.claude.com/docs/en/build-with-claude/structured-outputs).
+ * OpenAI's strict `json_schema` answer as Anthropic's own structured output (`output_config.format`), on a model the
+ * catalog says takes it (`json_schema`), for a call the caller has checked will think: the forced tool that carries
+ * such an answer elsewhere (jsonResponseTool) works on every model but goes without thinking, which Anthropic refuses
+ * with forced tool use. Otherwise the tool stays: it takes any schema, where output_config.format refuses some
+ * keywords (https://platform.claude.com/docs/en/build-with-claude/structured-outputs), and a schema that is not
+ * strict promised nothing that would be worth a 400.
  */
 function nativeFormat(request: ChatRequest, catalogModel: CatalogModel | undefined): { type: 'json_schema'; schema: Record<string, unknown> } | undefined {
   const format = request.response_format;
-  if (format?.type !== 'json_schema' || !format.json_schema.schema) return undefined;
-  if (request.reasoning_effort === undefined || request.reasoning_effort === 'none' || request[THINKING]) return undefined;
+  if (format?.type !== 'json_schema' || !format.json_schema.schema || format.json_schema.strict !== true) return undefined;
   return catalogModel?.capabilities.includes('json_schema') ? { type: 'json_schema', schema: format.json_schema.schema } : undefined;
 }
 
