@@ -10,7 +10,7 @@ import type { AiSnapshot, AiTarget, SnapshotKey } from './ai-snapshot.js';
 import { resolveModel } from './ai-snapshot.js';
 import { ANTHROPIC_BLOCKS, CACHE_MARKED, CACHE_WRITES, OPENAI_NAME, OUTPUT_CONFIG, REASONING_EFFORTS, STOP_SEQUENCE, THINKING, type ChatCompletion, type ChatRequest, type ClientCompletion, type CustomToolCall, type EmbeddingsRequest, type EmbeddingsResponse, type ToolCall, type Usage } from './chat-types.js';
 import { ChatChunksToMessageEvents, anthropicErrorTypeFor, chatToMessages, failedChoice, hiddenReasoningFor, messagesToChat, toAnthropicError } from './anthropic-ingress/index.js';
-import { ChatChunksToResponseEvents, ENCRYPTED_REASONING_INCLUDE, checkInclude, RESPONSE_INPUT, ResponsesRequestError, chatToResponse, includesEncrypted, includesEncryptedReasoning, outputAsIncluded, responseAsIncluded, type EncryptedReasoning, inputItemsPage, previousResponseChainBroken, previousResponseIdOf, previousResponseNotFound, readInputItemsQuery, responseChainBroken, responseChainTooLong, responseEchoOf, responseNotFound, responsesStoreUnavailable, responsesToChat, toResponsesError, type PreviousResponse, type ResponseObject, type ResponsesChatRequest, type ResponsesInputItem } from './responses-ingress/index.js';
+import { ChatChunksToResponseEvents, ENCRYPTED_REASONING_INCLUDE, checkInclude, includeOfQuery, RESPONSE_INPUT, ResponsesRequestError, chatToResponse, includesEncrypted, includesEncryptedReasoning, outputAsIncluded, responseAsIncluded, type EncryptedReasoning, inputItemsPage, previousResponseChainBroken, previousResponseIdOf, previousResponseNotFound, readInputItemsQuery, responseChainBroken, responseChainTooLong, responseEchoOf, responseNotFound, responsesStoreUnavailable, responsesToChat, toResponsesError, type PreviousResponse, type ResponseObject, type ResponsesChatRequest, type ResponsesInputItem } from './responses-ingress/index.js';
 import { isAllowedToolsChoice, refuseToolNameCollisions, validateAllowedTools } from './custom-tools/index.js';
 import { isJsonObject } from './json-object.js';
 import { GENERATION_FAILED } from './providers/generation-failed.js';
@@ -607,7 +607,7 @@ function serveStoredResponse(req: IncomingMessage, res: ServerResponse, call: Ai
       return inputItemsPage([...turnsOf(chain.responses.slice(0, -1)), ...chain.responses.at(-1)!.input], query);
     }
     // OpenAI's retrieve takes `include` too: a value it does not define is a 400 naming it, as on a create.
-    const include = includeOf(params);
+    const include = includeOfQuery(params);
     checkInclude(include);
     // The Response's own row: it is whole, whatever became of the earlier ones of its chain.
     const stored = await fromStore(call, id, runtime.responses.find(id, owner, now, earlier));
@@ -632,11 +632,6 @@ function fromStore<T>(call: AiCall, id: string, reading: Promise<T>): Promise<T>
     call.runtime.onStoreReadError?.(error);
     throw responsesStoreUnavailable(id);
   });
-}
-
-/** A query's `include` values, as the SDKs send them (`include[]=…`, OpenAI's bracket form) or plain (`include=…`). */
-function includeOf(params: URLSearchParams): string[] {
-  return [...params.getAll('include[]'), ...params.getAll('include')];
 }
 
 /** Whether a stored Response was answered with its reasoning items' `encrypted_content`. */

@@ -6,7 +6,7 @@
  */
 export { chatToResponse, responseUsageFor } from './chat-to-response.js';
 export { ChatChunksToResponseEvents, type ResponseEventsOptions } from './chunks-to-response-events.js';
-export { checkInclude } from './includable.js';
+export { checkInclude, includeOfQuery } from './includable.js';
 export { inputItemsPage, readInputItemsQuery, type InputItemsPage, type InputItemsQuery } from './input-items-page.js';
 export { ResponsesRequestError, previousResponseChainBroken, previousResponseNotFound, responseChainBroken, responseChainTooLong, responseNotFound, responsesStoreUnavailable, toResponsesError, type ResponsesErrorCode } from './responses-error.js';
 export { ENCRYPTED_REASONING_INCLUDE, ENCRYPTED_REASONING_PURPOSE, encryptedReasoning, includesEncryptedReasoning, outputAsIncluded, responseAsIncluded, type EncryptedReasoning } from './encrypted-reasoning.js';

@@ -35,6 +35,19 @@ describe("a stored Response's input items as OpenAI lists them", () => {
     expect(seen).toEqual(['msg_1', 'msg_2', 'msg_3', 'msg_2_3', 'msg_4', 'msg_5']);
   });
 
+  it('repeats at most 64 characters of an include value it refuses', () => {
+    const refusal = (() => {
+      try {
+        readInputItemsQuery(new URLSearchParams(`include=${'x'.repeat(5000)}`));
+        return undefined;
+      } catch (error) {
+        return error as Error;
+      }
+    })();
+    expect(refusal?.message).toContain(`'${'x'.repeat(64)}…'`);
+    expect(refusal?.message).not.toContain('x'.repeat(65));
+  });
+
   it("shows a reasoning item's encrypted_content, the client's own included, only to a list that includes reasoning.encrypted_content", () => {
     const reasoning = { id: 'rs_1', type: 'reasoning', summary: [], encrypted_content: 'kg2.sealed' };
     const sent: ResponsesInputItem[] = [items[0]!, reasoning, items[1]!];

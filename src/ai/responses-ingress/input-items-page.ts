@@ -1,5 +1,5 @@
 import { includesEncryptedReasoning, outputAsIncluded } from './encrypted-reasoning.js';
-import { checkInclude } from './includable.js';
+import { checkInclude, includeOfQuery } from './includable.js';
 import { ResponsesRequestError } from './responses-error.js';
 import type { ResponsesInputItem } from './wire-types.js';
 
@@ -39,7 +39,7 @@ export function readInputItemsQuery(params: URLSearchParams): InputItemsQuery {
   const order = params.get('order') ?? 'desc';
   if (order !== 'asc' && order !== 'desc') throw new ResponsesRequestError('order', "Invalid 'order': expected 'asc' or 'desc'.");
   const after = params.get('after') || undefined;
-  const include = [...params.getAll('include[]'), ...params.getAll('include')];
+  const include = includeOfQuery(params);
   checkInclude(include);
   return { limit, order, after, include };
 }

@@ -40,4 +40,4 @@ export const AnthropicProvider: ProviderAdapter = {
 };
 
 export { JSON_RESPONSE_TOOL } from './response-format.js';
-export { claudeStopSequences, clientThinking, effortThinking, type EffortThinking } from './messages-request.js';
+export { claudeStopSequences, clientThinking, effortThinking, isBlank, type EffortThinking } from './messages-request.js';

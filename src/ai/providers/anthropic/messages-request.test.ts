@@ -27,6 +27,13 @@ afterAll(() => emulator.stop());
 beforeEach(() => emulator.setMode('normal'));
 
 describe('the Anthropic request translation', () => {
+  it("keeps a user's message of nothing but whitespace, which left out would turn the answer before it into a prefill", async () => {
+    const failure = await callChat(AnthropicProvider, { model: 'claude', messages: [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Hello' }, { role: 'user', content: [{ type: 'text', text: '\n' }] }] }, ctx()).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(ProviderCallError);
+    expect((failure as ProviderCallError).failure).toMatchObject({ status: 400, message: 'messages: text content blocks must contain non-whitespace text' });
+    expect(emulator.lastRequest()!.body.messages).toHaveLength(3);
+  });
+
   it('leaves out text only of whitespace, which Anthropic refuses, and keeps the rest of its turn', async () => {
     const call = { id: 'toolu_1', type: 'function' as const, function: { name: 'get_weather', arguments: '{"city":"Paris"}' } };
     const request = await sent({

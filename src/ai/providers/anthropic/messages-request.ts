@@ -70,19 +70,26 @@ function asSentWithFlag(content: ChatMessage['content']): ChatMessage['content']
 
 /**
  * Whether a text says nothing. Anthropic refuses an empty text block ("text content blocks must be non-empty"), and one
- * only of whitespace unless another of its message says something ("must contain non-whitespace text"): OpenAI takes
+ * only of whitespace unless another of its message says something ("must contain non-whitespace text"); Bedrock's
+ * Converse any blank one ("The text field in the ContentBlock object at messages.0.content.0 is blank"). OpenAI takes
  * both (an assistant's "\n\n" before its tool calls), and such blocks are left out.
  */
-const isBlank = (text: string): boolean => text.trim() === '';
+export const isBlank = (text: string): boolean => text.trim() === '';
 
-/** Text and image blocks of a message, blank text left out (isBlank). */
-function contentBlocks(content: ChatMessage['content'], where: string): Array<AnthropicTextBlock | AnthropicImageBlock> {
+/**
+ * Text and image blocks of a message, blank text left out (isBlank). A user's message of nothing but whitespace
+ * (`whole`) keeps it: left out, the turn before it would become the one Claude goes on with (a prefill), where
+ * Anthropic's 400 says what is wrong.
+ */
+function contentBlocks(content: ChatMessage['content'], where: string, whole = false): Array<AnthropicTextBlock | AnthropicImageBlock> {
   if (content === null) return [];
   const parts: ContentPart[] = typeof content === 'string' ? [{ type: 'text', text: content }] : content;
-  return parts.flatMap((part, i): Array<AnthropicTextBlock | AnthropicImageBlock> => {
+  const blocks = parts.flatMap((part, i): Array<AnthropicTextBlock | AnthropicImageBlock> => {
     if (part.type === 'text') return isBlank(part.text) ? [] : [{ type: 'text', text: part.text, ...cacheControlOf(part) }];
     return [{ ...imageBlock(imageUrlOf(part, `${where}.content[${i}]`, 'Anthropic'), `${where}.content[${i}]`), ...cacheControlOf(part) }];
   });
+  if (blocks.length > 0 || !whole) return blocks;
+  return parts.flatMap((part) => (part.type === 'text' && part.text !== '' ? [{ type: 'text' as const, text: part.text, ...cacheControlOf(part) }] : []));
 }
 
 /** `blocks`, the last with the breakpoint of what marked them all (a message), unless it has its own. */
@@ -133,7 +140,7 @@ function messageFor(message: ChatMessage, i: number): AnthropicMessage | undefin
     }
     return blocks.length > 0 ? { role: 'assistant', content: withMessageCacheControl(blocks, message) } : undefined;
   }
-  const blocks = contentBlocks(message.content, where);
+  const blocks = contentBlocks(message.content, where, true);
   return blocks.length > 0 ? { role: 'user', content: withMessageCacheControl(blocks, message) } : undefined;
 }
 

@@ -239,7 +239,6 @@ describe('the Bedrock provider', () => {
           { role: 'user', content: [{ type: 'text', text: '\n' }, { type: 'text', text: 'Weather in Paris?' }] },
           { role: 'assistant', content: '\n\n', tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
           { role: 'tool', tool_call_id: 'call_1', content: 'Sunny' },
-          { role: 'user', content: ' \t' },
         ],
       },
       ctx(),
@@ -249,6 +248,12 @@ describe('the Bedrock provider', () => {
     expect(body).not.toHaveProperty('system');
     expect(body.messages.map((m) => m.content.map((block) => Object.keys(block)[0]))).toEqual([['text'], ['toolUse'], ['toolResult']]);
     expect(body.messages[0]?.content).toEqual([{ text: 'Weather in Paris?' }]);
+  });
+
+  it("keeps a user's message of nothing but whitespace, which left out would turn the answer before it into a prefill", async () => {
+    const failure = await failureOf(callChat(BedrockProvider, { model: 'claude', messages: [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Hello' }, { role: 'user', content: ' \t' }] }, ctx()));
+    expect(failure).toMatchObject({ status: 400 });
+    expect((emulator.lastRequest()?.body as { messages: unknown[] }).messages).toHaveLength(3);
   });
 
   it('sends a Claude model no stop sequence only of whitespace, which Claude refuses, and another model every one', async () => {

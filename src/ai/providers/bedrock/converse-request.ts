@@ -1,13 +1,12 @@
 import type { CatalogModel } from '../../catalog/index.js';
 import { ANTHROPIC_BLOCKS, CACHE_CONTROL, TOOL_ERROR, withoutToolErrorPrefix, type CacheControl, type ChatMessage, type ChatRequest, type ContentPart, type ResponseFormat } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
-import { claudeStopSequences } from '../anthropic/index.js';
+import { claudeStopSequences, isBlank } from '../anthropic/index.js';
 import { imageUrlOf, textOf } from '../content-parts.js';
 import { claudeThinkingFields, converseBlocksOfTurn, isClaudeModel, otherModelThinkingFields } from './converse-thinking.js';
 import { refuseLogprobs } from '../no-logprobs.js';
 import { refusalsAsText } from '../refusal-as-text.js';
 import { refuseOpenAIOnlyMembers } from '../no-openai-only-members.js';
-import { isBlank } from './blank-text.js';
 
 /**
  * OpenAI's chat request as a Bedrock Converse request
@@ -182,13 +181,18 @@ function systemBlocks(content: ChatMessage['content'], caches: CachePlaces): Con
   return !isBlank(text) ? [{ text }] : [];
 }
 
+/**
+ * A user's message, blank text left out. One of nothing but whitespace keeps it: left out, the turn before it would
+ * become the one the model goes on with (a prefill), where Converse's 400 says what is wrong.
+ */
 function userBlocks(content: ChatMessage['content'], where: string, caches: CachePlaces): ConverseBlock[] {
   if (content === null) return [];
-  if (typeof content === 'string') return !isBlank(content) ? [{ text: content }] : [];
-  return content.flatMap((part: ContentPart, i): ConverseBlock[] => {
+  if (typeof content === 'string') return content !== '' ? [{ text: content }] : [];
+  const blocks = content.flatMap((part: ContentPart, i): ConverseBlock[] => {
     if (part.type === 'text') return !isBlank(part.text) ? andCachePoint({ text: part.text }, part, caches) : [];
     return andCachePoint(imageBlock(imageUrlOf(part, `${where}.content[${i}]`, 'Bedrock')), part, caches);
   });
+  return blocks.length > 0 ? blocks : content.flatMap((part) => (part.type === 'text' && part.text !== '' ? andCachePoint({ text: part.text }, part, caches) : []));
 }
 
 /** The text as one block (a breakpoint on any of its parts after it), then each tool call with its breakpoint. */

@@ -1,9 +1,8 @@
 import type { CatalogModel } from '../../catalog/index.js';
 import { CACHE_CONTROL, REASONING_EFFORTS, isReasoningEffort, type AnthropicBlock, type CacheControl, type ChatRequest, type ReasoningEffort } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
-import { clientThinking, effortThinking } from '../anthropic/index.js';
+import { clientThinking, effortThinking, isBlank } from '../anthropic/index.js';
 import type { ConverseBlock } from './converse-request.js';
-import { isBlank } from './blank-text.js';
 
 /**
  * Extended thinking on Bedrock's Claude models, through Converse
