@@ -155,6 +155,18 @@ describe.each(STORE_KINDS)('stored responses on the %s store', (kind) => {
     expect(refused).toMatchObject({ status: 400, param: 'include[1]', code: 'invalid_value' });
   });
 
+  it('refuses to stream a stored response again, which it has no events of, with a 400 naming stream', async () => {
+    const first = await client.responses.create({ model: 'openai/gpt-4o-mini', input: 'Hello' });
+    const refused = await (async () => {
+      for await (const _event of await client.responses.retrieve(first.id, { stream: true })) return undefined;
+      return undefined;
+    })().catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(refused).toMatchObject({ status: 400, param: 'stream', code: 'unsupported_parameter' });
+    // Without it, the same response as ever.
+    expect((await client.responses.retrieve(first.id)).id).toBe(first.id);
+  });
+
   it('retrieves a response whose request included encrypted_content with it, as it was answered', async () => {
     const first = await client.responses.create({ model: 'smart', reasoning: { effort: 'low' }, include: ['reasoning.encrypted_content'], input: 'Hello there' });
     expect(first.output[0]).toMatchObject({ type: 'reasoning', encrypted_content: expect.stringMatching(/^kg2\./) });

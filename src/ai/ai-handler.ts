@@ -609,6 +609,9 @@ function serveStoredResponse(req: IncomingMessage, res: ServerResponse, call: Ai
     // OpenAI's retrieve takes `include` too: a value it does not define is a 400 naming it, as on a create.
     const include = includeOfQuery(params);
     checkInclude(include);
+    // `stream=true` replays the events of a Response being made in the background, which Keygate does not run: said,
+    // rather than a JSON body a streaming client reads no event from.
+    if (params.get('stream') === 'true') throw new AiError(400, 'invalid_request_error', 'unsupported_parameter', "Keygate keeps no events of a stored response to stream again (it runs no background responses): retrieve it without 'stream'.", 'stream');
     // The Response's own row: it is whole, whatever became of the earlier ones of its chain.
     const stored = await fromStore(call, id, runtime.responses.find(id, owner, now, earlier));
     if (!stored) throw responseNotFound(id);
