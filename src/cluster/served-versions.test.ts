@@ -85,7 +85,24 @@ describe('the versions the workers of a node serve', () => {
       expect(late).not.toHaveBeenCalled();
       await vi.advanceTimersByTimeAsync(1);
       await change;
-      expect(late).toHaveBeenCalledWith(2, ['a']);
+      expect(late).toHaveBeenCalledWith(2, ['a'], false);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('says a revocation is what a wait that ran out waited for, naming the workers that do not hold it', async () => {
+    vi.useFakeTimers();
+    try {
+      const late = vi.fn();
+      const served = new ServedVersions<string>(() => true, 5_000, late);
+      served.served('a', 1);
+      served.served('b', 1);
+      served.holds('b', 2);
+      const revocation = served.heldEverywhere(2);
+      await vi.advanceTimersByTimeAsync(5_000);
+      await revocation;
+      expect(late).toHaveBeenCalledWith(2, ['a'], true);
     } finally {
       vi.useRealTimers();
     }

@@ -14,7 +14,8 @@ export class ServedVersions<W> {
     /** How long a change waits before it answers all the same (a worker that cannot read the store meanwhile). */
     private readonly patienceMs: number,
     /** Told of a change answered before every worker served it, with the workers behind. */
-    private readonly onLate: (version: number, behind: W[]) => void,
+    /** Told of a wait that ran out: the version, the workers behind, and whether it waited for a revocation (a delta). */
+    private readonly onLate: (version: number, behind: W[], revocation: boolean) => void,
   ) {}
 
   /** A worker serves `version` (or a later one it already told): a snapshot of it holds every revocation up to it. */
@@ -63,7 +64,7 @@ export class ServedVersions<W> {
       this.#settle();
       setTimeout(() => {
         if (!this.#waiting.delete(wait)) return;
-        this.onLate(version, [...this.#serving.keys()].filter((worker) => !this.#has(worker, wait)));
+        this.onLate(version, [...this.#serving.keys()].filter((worker) => !this.#has(worker, wait)), delta);
         resolve();
       }, this.patienceMs).unref();
     });

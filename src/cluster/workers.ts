@@ -63,8 +63,11 @@ export async function startPrimary(settings: Settings, options: StartOptions): P
   const broadcast = (message: ToWorker) => {
     for (const worker of workers) if (worker.isConnected()) worker.send(message);
   };
-  const served = new ServedVersions<Worker>((worker) => worker.isConnected(), SERVED_WAIT_MS, (version, behind) =>
-    logger.warn({ version, behind: behind.map((worker) => worker.process.pid) }, 'a worker does not serve the change yet; answered all the same, it will catch up from the store'),
+  const served = new ServedVersions<Worker>((worker) => worker.isConnected(), SERVED_WAIT_MS, (version, behind, revocation) =>
+    logger.warn(
+      { version, behind: behind.map((worker) => worker.process.pid) },
+      revocation ? 'a worker does not refuse the revoked token yet; answered all the same, it will refuse it once it reads the store' : 'a worker does not serve the change yet; answered all the same, it will catch up from the store',
+    ),
   );
   const servedEverywhere = (version: number) => {
     broadcast({ type: 'version', version });
