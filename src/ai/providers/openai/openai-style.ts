@@ -291,7 +291,9 @@ export function openAIStyleAdapter(options: OpenAIStyleOptions): ProviderAdapter
       // A generation the host ended as failed (DeepSeek's insufficient_system_resource): nothing after it goes to the
       // client, and its failure is thrown once the stream has told the usage it bills (ProviderCallError.billed) or ended.
       let failed: ProviderFailure | undefined;
-      const failedGeneration = (failure: ProviderFailure, before: ChatCompletionChunk[]) => {
+      // A failure the stream told (an error event, a failed generation), with the usage told so far (what the failed try
+      // billed, for its record) and the chunks of the same read before it, which go to the client first.
+      const streamFailure = (failure: ProviderFailure, before: ChatCompletionChunk[]) => {
         const error = new ProviderCallError(failure, usage);
         error.before = before;
         return error;
@@ -318,10 +320,7 @@ export function openAIStyleAdapter(options: OpenAIStyleOptions): ProviderAdapter
           if ('error' in chunk || (chunk as { object?: unknown }).object === 'error' || groqError !== undefined) {
             const failure = streamedFailure(groqError === undefined ? (chunk as unknown as Record<string, unknown>) : { error: groqError }, parseError);
             if (failure) {
-              // The chunks of this read before it go to the client first (ProviderCallError.before).
-              const error = new ProviderCallError(failure, usage);
-              error.before = out;
-              throw error;
+              throw streamFailure(failure, out);
             }
           }
           if (failed) continue;
@@ -347,14 +346,14 @@ export function openAIStyleAdapter(options: OpenAIStyleOptions): ProviderAdapter
           if (!recounted && !renamed && !completed && !event.data.includes('\n')) Object.defineProperty(chunk, SOURCE_TEXT, { value: event.data });
           out.push(chunk);
         }
-        if (failed && (done || usage !== undefined)) throw failedGeneration(failed, out);
+        if (failed && (done || usage !== undefined)) throw streamFailure(failed, out);
         return out;
       };
       return {
         push: (bytes) => translate(parser.push(bytes)),
         end: () => {
           const last = translate(parser.end());
-          if (failed) throw failedGeneration(failed, last);
+          if (failed) throw streamFailure(failed, last);
           if (!done && (finished.size === 0 || finished.size < begun.size)) throw incompleteStream(last);
           return last;
         },
