@@ -111,7 +111,7 @@ export const SUBJECTS = [
     // Its time to first token is that of a plain proxy of the same stream: what the AI route adds beyond that is its own.
     ttft: true,
     what:
-      'Keygate, run as the `keygate` command runs it (`node --max-semi-space-size=4 --liftoff-only dist/cli/main.js start --config FILE`, the options read from the first line of dist/cli/main.js) with one service and one catch-all route in the YAML file, ' +
+      'Keygate, run as the `keygate` command runs it (`node --max-semi-space-size=4 --liftoff-only --no-memory-reducer dist/cli/main.js start --config FILE`, the options read from the first line of dist/cli/main.js) with one service and one catch-all route in the YAML file, ' +
       '`KEYGATE_LOG_LEVEL=warn`, `KEYGATE_WORKERS=1`, a fresh data directory and no other `KEYGATE_*` variable',
     async start(ctx) {
       const node = await startKeygate(ctx, 'keygate', plainConfig(ctx.upstreamPort), { admin: false });

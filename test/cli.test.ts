@@ -138,6 +138,7 @@ describe('the keygate command', () => {
   it('runs Node with the V8 options that npm start gives it, and Node accepts them', async () => {
     const scripts = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> }).scripts;
     expect(options).toContain('--liftoff-only');
+    expect(options).toContain('--no-memory-reducer');
     expect(scripts.start).toBe(`node ${options} dist/cli/main.js start`);
     const result = await new Promise<{ code: number | null; stdout: string }>((done) => {
       const child = spawn('/usr/bin/env', [`-S`, `node ${options}`, KEYGATE_BIN, 'version'], {

@@ -1,8 +1,9 @@
-#!/usr/bin/env -S node --max-semi-space-size=4 --liftoff-only
+#!/usr/bin/env -S node --max-semi-space-size=4 --liftoff-only --no-memory-reducer
 // The V8 options above (also in `npm start`, docs/settings.md): a young generation of 2 × 4 MiB instead of up to
 // 2 × 16 MiB, since a proxy's garbage dies young; and WebAssembly (undici's HTTP parser) kept on V8's baseline
-// compiler, whose optimizing tier took some 30 MiB for a moment at the first upstream call. Node options given in
-// NODE_OPTIONS still apply.
+// compiler, whose optimizing tier took some 30 MiB for a moment at the first upstream call; and no idle-time heap
+// shrinking, whose collections threw away the request path's optimized code after every quiet spell (docs/settings.md).
+// Node options given in NODE_OPTIONS still apply.
 import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
 import { WorkerStartError, runWorker, startPrimary } from '../cluster/workers.js';
