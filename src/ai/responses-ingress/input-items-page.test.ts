@@ -18,6 +18,11 @@ describe("a stored Response's input items as OpenAI lists them", () => {
     expect([ids(last), last.has_more]).toEqual([['msg_3', 'msg_4', 'msg_5'], false]);
   });
 
+  it('takes an empty limit, order or after as not given', () => {
+    expect(readInputItemsQuery(new URLSearchParams('limit=&order=&after='))).toEqual(readInputItemsQuery(new URLSearchParams('')));
+    expect(readInputItemsQuery(new URLSearchParams('order='))).toMatchObject({ limit: 20, order: 'desc', after: undefined });
+  });
+
   it.each([['limit=0', 'limit'], ['limit=101', 'limit'], ['limit=two', 'limit'], ['limit=1e1', 'limit'], ['limit=0x10', 'limit'], ['limit=%205', 'limit'], ['limit=5.0', 'limit'], ['order=up', 'order'], ['include[]=usage', 'include[0]'], ['include=reasoning.encrypted_content&include=usage', 'include[1]']])('refuses %s with a 400 naming %s', (query, param) => {
     expect(() => readInputItemsQuery(new URLSearchParams(query))).toThrow(expect.objectContaining({ status: 400, param, code: 'invalid_value' }));
   });

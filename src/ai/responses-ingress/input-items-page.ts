@@ -36,7 +36,8 @@ export function readInputItemsQuery(params: URLSearchParams): InputItemsQuery {
   // Decimal digits alone: Number() would also read '1e1', '0x10' and ' 5' as integers.
   const limit = limitText === null || limitText === '' ? 20 : /^\d+$/.test(limitText) ? Number(limitText) : NaN;
   if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new ResponsesRequestError('limit', "Invalid 'limit': expected an integer from 1 to 100.");
-  const order = params.get('order') ?? 'desc';
+  // An empty value is a parameter not given, as for `limit` and `after`: a form or a template leaves it so.
+  const order = params.get('order') || 'desc';
   if (order !== 'asc' && order !== 'desc') throw new ResponsesRequestError('order', "Invalid 'order': expected 'asc' or 'desc'.");
   const after = params.get('after') || undefined;
   const include = includeOfQuery(params);
