@@ -20,10 +20,15 @@
 // COMPARE_ROUNDS=6, COMPARE_SECONDS=4, COMPARE_WARMUP=1 (s before each measurement), COMPARE_CONNECTIONS=50;
 // COMPARE_RATE=1000 also measures each subject's p99 at that fixed rate after its closed-loop run.
 // COMPARE_THREADS=1 also prints each round's CPU µs per request by thread name (event loop, libuv pool, V8 helpers, workers).
+// COMPARE_QUIET=30 leaves every subject idle that many seconds before each round, to measure how a process serves
+// when traffic comes back after a quiet spell (with COMPARE_WARMUP=0 and a short COMPARE_SECONDS, its first seconds):
+//
+//   COMPARE=on:/tmp/kg-base:keygate-ai,off:.:keygate-ai COMPARE_QUIET=30 COMPARE_WARMUP=0 COMPARE_SECONDS=2 node bench/compare.mjs
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import process from 'node:process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import console from 'node:console';
 import { closedLoop, openLoop } from './measure.mjs';
 import { freePort, killAllNow, pinSelf, startProcess, stopAll, waitForPort } from './processes.mjs';
@@ -41,6 +46,7 @@ const warmup = setting('COMPARE_WARMUP', 1);
 const connections = setting('COMPARE_CONNECTIONS', 50);
 const rate = setting('COMPARE_RATE', 0);
 const byThread = process.env.COMPARE_THREADS === '1';
+const quiet = setting('COMPARE_QUIET', 0);
 /** Thread names by id, read with the times when COMPARE_THREADS=1. */
 const names = new Map();
 
@@ -108,6 +114,12 @@ function peakRss(pid) {
   return match ? Number(match[1]) * 1024 : 0;
 }
 
+/** The process's resident set now (VmRSS), in bytes. */
+function residentSet(pid) {
+  const match = readFileSync(`/proc/${pid}/status`, 'utf8').match(/^VmRSS:\s+(\d+) kB/m);
+  return match ? Number(match[1]) * 1024 : 0;
+}
+
 const median = (values) => {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
@@ -121,7 +133,7 @@ async function measure(item) {
   const run = await closedLoop({ url, headers, body: REQUEST.body, connections, seconds, cpu: LOAD_CPU });
   const cpu = cpuPerRequest(item.pid, before, threadTimes(item.pid), run.rps * seconds);
   const open = rate > 0 ? await openLoop({ url, headers, body: REQUEST.body, rate, seconds, warmup: 1, cpu: LOAD_CPU }) : undefined;
-  return { rps: run.rps, errors: run.errors + (open?.errors ?? 0), ...cpu, p99Us: open?.p99Us };
+  return { rps: run.rps, errors: run.errors + (open?.errors ?? 0), ...cpu, closedP99Us: run.p99Us, p99Us: open?.p99Us };
 }
 
 async function run() {
@@ -137,12 +149,16 @@ async function run() {
     console.log(`${item.label}: ${item.subject.name} from ${item.root}, pid ${item.pid}`);
   }
   for (let round = 0; round < rounds; round++) {
+    if (quiet > 0) {
+      await sleep(quiet * 1000);
+      for (const item of items) (item.quietRss ??= []).push(residentSet(item.pid));
+    }
     const order = items.map((_, i) => items[(i + round) % items.length]);
     const line = [];
     for (const item of order) {
       const result = await measure(item);
       item.runs[round] = result;
-      line.push(`${item.label} ${Math.round(result.rps)} req/s ${result.mainUs.toFixed(1)}+${result.othersUs.toFixed(1)} µs${result.p99Us ? ` p99 ${(result.p99Us / 1000).toFixed(2)} ms` : ''}`);
+      line.push(`${item.label} ${Math.round(result.rps)} req/s ${result.mainUs.toFixed(1)}+${result.othersUs.toFixed(1)} µs p99 @ ${connections} ${(result.closedP99Us / 1000).toFixed(1)} ms${result.p99Us ? ` p99 ${(result.p99Us / 1000).toFixed(2)} ms` : ''}`);
     }
     console.log(`round ${round + 1}/${rounds}: ${line.join(' · ')}`);
     if (byThread) {
@@ -163,13 +179,17 @@ async function run() {
       median(item.runs.map((r) => r.mainUs)).toFixed(1),
       median(item.runs.map((r) => r.othersUs)).toFixed(1),
       item === base ? '—' : `${median(cpuRatios).toFixed(3)}×`,
+      `${(median(item.runs.map((r) => r.closedP99Us)) / 1000).toFixed(1)} ms`,
       rate > 0 ? `${(median(item.runs.map((r) => r.p99Us)) / 1000).toFixed(2)} ms` : '—',
       `${(peakRss(item.pid) / 1024 / 1024).toFixed(1)} MiB`,
+      ...(quiet > 0 ? [`${(median(item.quietRss) / 1024 / 1024).toFixed(1)} MiB`] : []),
       String(item.runs.reduce((n, r) => n + r.errors, 0)),
     ];
   });
-  console.log(`\n${rounds} rounds of ${seconds} s at ${connections} connections, each after ${warmup} s of warm-up; ratios are medians of per-round ratios to ${base.label}`);
-  console.log(table(['subject', 'req/s', `× ${base.label}`, 'event loop µs/req', 'other threads µs/req', `CPU × ${base.label}`, `p99 @ ${rate || '—'}/s`, 'peak RSS', 'errors'], rows, ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r']));
+  const spell = quiet > 0 ? `${quiet} s of quiet and ` : '';
+  console.log(`\n${rounds} rounds of ${seconds} s at ${connections} connections, each after ${spell}${warmup} s of warm-up; ratios are medians of per-round ratios to ${base.label}`);
+  const heads = ['subject', 'req/s', `× ${base.label}`, 'event loop µs/req', 'other threads µs/req', `CPU × ${base.label}`, `p99 @ ${connections}`, `p99 @ ${rate || '—'}/s`, 'peak RSS', ...(quiet > 0 ? ['RSS after quiet'] : []), 'errors'];
+  console.log(table(heads, rows, heads.map((_, i) => (i === 0 ? 'l' : 'r'))));
 }
 
 run()
