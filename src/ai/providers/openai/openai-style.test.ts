@@ -158,6 +158,76 @@ describe("the OpenAI-style adapter's reading of a host's finish reasons", () => 
     expect(() => translator.end()).toThrow(expect.objectContaining({ failure: expect.objectContaining({ code: 'provider_generation_failed' }) }));
   });
 
+  const openRouter = (overrides: Partial<CallContext> = {}) => ctx({ provider: { name: 'or', type: 'openai-compatible', catalog: 'openrouter', baseUrl: 'http://127.0.0.1:1' }, ...overrides });
+  const vllm = (overrides: Partial<CallContext> = {}) => ctx({ provider: { name: 'local', type: 'openai-compatible', catalog: 'vllm', baseUrl: 'http://127.0.0.1:1' }, ...overrides });
+  /** What the call throws, or what it returns when it does not. */
+  const thrownBy = (call: () => unknown) => {
+    try {
+      return call();
+    } catch (thrown) {
+      return thrown;
+    }
+  };
+
+  it("takes an OpenRouter answer whose choice finished with error for the failure OpenRouter told beside it, with the usage it billed", () => {
+    const usage = { prompt_tokens: 9, completion_tokens: 3, total_tokens: 12 };
+    const body = { ...answer('error'), error: { code: 502, message: 'Provider disconnected unexpectedly' }, usage };
+    const error = thrownBy(() => OpenAICompatibleProvider.parseChat(body, openRouter()));
+    expect(error).toBeInstanceOf(ProviderCallError);
+    expect((error as ProviderCallError).failure).toMatchObject({ status: 502, message: 'Provider disconnected unexpectedly', retryable: true });
+    expect((error as ProviderCallError).billed).toEqual(usage);
+  });
+
+  it("reads the error OpenRouter puts on the failed choice itself when the answer has none of its own", () => {
+    const body = answer('error');
+    Object.assign(body.choices[0]!, { error: { code: 429, message: 'This model is currently experiencing high demand.' } });
+    expect((thrownBy(() => OpenAICompatibleProvider.parseChat(body, openRouter())) as ProviderCallError).failure).toMatchObject({ status: 429, type: 'rate_limit_error', message: 'This model is currently experiencing high demand.' });
+  });
+
+  it("takes an OpenRouter answer whose choice finished with error and no error told for OpenRouter's 502", () => {
+    expect((thrownBy(() => OpenAICompatibleProvider.parseChat(answer('error'), openRouter())) as ProviderCallError).failure).toMatchObject({ status: 502, retryable: true });
+  });
+
+  it('knows OpenRouter by the host its base URL reaches, without a catalog key', () => {
+    const byHost = ctx({ provider: { name: 'or', type: 'openai-compatible', baseUrl: 'https://OpenRouter.ai/api' } });
+    expect(thrownBy(() => OpenAICompatibleProvider.parseChat(answer('error'), byHost))).toBeInstanceOf(ProviderCallError);
+  });
+
+  it("passes a choice that finished with error on as it is from a host not known as OpenRouter", () => {
+    const body = answer('error');
+    expect(OpenAICompatibleProvider.parseChat(body, ctx())).toBe(body);
+  });
+
+  it("ends an OpenRouter stream whose choice finished with error once its usage is told, with the error on the choice and the words before", () => {
+    const translator = OpenAICompatibleProvider.streamTranslator(openRouter({ stream: true }));
+    const words = '{"id":"gen-1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}]}';
+    const failing = '{"id":"gen-1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":""},"finish_reason":"error","error":{"code":502,"message":"Provider disconnected unexpectedly"}}],"usage":{"prompt_tokens":9,"completion_tokens":1,"total_tokens":10}}';
+    const error = thrownBy(() => translator.push(Buffer.from(`data: ${words}\n\ndata: ${failing}\n\n`)));
+    expect(error).toBeInstanceOf(ProviderCallError);
+    expect((error as ProviderCallError).failure).toMatchObject({ status: 502, message: 'Provider disconnected unexpectedly', retryable: true });
+    expect((error as ProviderCallError).billed).toEqual({ prompt_tokens: 9, completion_tokens: 1, total_tokens: 10 });
+    expect((error as ProviderCallError).before.map((c) => c.choices[0]!.delta.content)).toEqual(['Hi']);
+  });
+
+  it("takes a vLLM answer its engine aborted (finish_reason abort) for a server's failure, with the usage it counted", () => {
+    const usage = { prompt_tokens: 9, completion_tokens: 1, total_tokens: 10 };
+    const error = thrownBy(() => OpenAICompatibleProvider.parseChat({ ...answer('abort'), usage }, vllm()));
+    expect(error).toBeInstanceOf(ProviderCallError);
+    expect((error as ProviderCallError).failure).toMatchObject({ status: 500, type: 'api_error', retryable: true, message: expect.stringContaining('finish_reason abort') });
+    expect((error as ProviderCallError).billed).toEqual(usage);
+  });
+
+  it('ends a vLLM stream its engine aborted as a failure, not as a finished answer', () => {
+    const translator = OpenAICompatibleProvider.streamTranslator(vllm({ stream: true }));
+    expect(translator.push(Buffer.from(`data: ${chunk('abort')}\n\n`))).toEqual([]);
+    expect(() => translator.push(Buffer.from('data: [DONE]\n\n'))).toThrow(expect.objectContaining({ failure: expect.objectContaining({ status: 500, retryable: true }) }));
+  });
+
+  it('passes finish_reason abort on as it is from a host not configured as vLLM', () => {
+    const body = answer('abort');
+    expect(OpenAICompatibleProvider.parseChat(body, ctx())).toBe(body);
+  });
+
   it("keeps an answer and a chunk whose finish reasons are OpenAI's as the host wrote them", () => {
     const body = answer('length');
     expect(OpenAICompatibleProvider.parseChat(body, ctx())).toBe(body);

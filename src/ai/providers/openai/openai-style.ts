@@ -12,6 +12,7 @@ import { groqErrorOf } from './groq-stream-error.js';
 import { failedGenerationOf, giveOpenAIFinishReasons, withOpenAIFinishReasons } from './host-finish-reasons.js';
 import { generationFailure } from '../generation-failed.js';
 import { isPerplexity, withPerplexityTokens } from './perplexity-usage.js';
+import { hostFailedChoiceFor } from './host-failed-choices.js';
 import { reasoningEffortFor } from '../client-thinking.js';
 import { SOURCE_TEXT, failureFor, type TranslatedChunk, type CallContext, type ProviderAdapter, type ProviderFailure, type StreamTranslator, type UpstreamCall } from '../provider.js';
 
@@ -276,10 +277,14 @@ export function openAIStyleAdapter(options: OpenAIStyleOptions): ProviderAdapter
       const failed = failedGenerationOf(Array.isArray(completion?.choices) ? completion.choices : []);
       // A generation the host ended as failed was made, and is billed, all the same: its usage goes with the failure.
       if (failed !== undefined) throw new ProviderCallError(generationFailure(failed), completion.usage ?? undefined);
+      // A choice the host failed in a way of its own (OpenRouter's `error`, vLLM's `abort`) is its failure, not an answer.
+      const hostFailed = hostFailedChoiceFor(ctx, parseError)?.(completion);
+      if (hostFailed !== undefined) throw new ProviderCallError(hostFailed, completion.usage ?? undefined);
       return withToolCallTypes(withOpenAIFinishReasons(completion));
     },
     streamTranslator(ctx: CallContext): StreamTranslator {
       const perplexity = isPerplexity(ctx);
+      const hostFailedChoice = hostFailedChoiceFor(ctx, parseError);
       const parser = new SseParser();
       let usage: Usage | undefined;
       const toolCalls: StreamedToolCalls = new Map();
@@ -288,7 +293,8 @@ export function openAIStyleAdapter(options: OpenAIStyleOptions): ProviderAdapter
       let done = false;
       const begun = new Set<number>();
       const finished = new Set<number>();
-      // A generation the host ended as failed (DeepSeek's insufficient_system_resource): nothing after it goes to the
+      // A generation the host ended as failed (DeepSeek's insufficient_system_resource, a choice OpenRouter ended with
+      // `error` and no error of the chunk's own, vLLM's `abort`): nothing after it goes to the
       // client, and its failure is thrown once the stream has told the usage it bills (ProviderCallError.billed) or ended.
       let failed: ProviderFailure | undefined;
       // A failure the stream told (an error event, a failed generation), with the usage told so far (what the failed try
@@ -330,10 +336,8 @@ export function openAIStyleAdapter(options: OpenAIStyleOptions): ProviderAdapter
             continue;
           }
           const failedWith = failedGenerationOf(chunk.choices);
-          if (failedWith !== undefined) {
-            failed = generationFailure(failedWith);
-            continue;
-          }
+          failed = failedWith === undefined ? hostFailedChoice?.(chunk) : generationFailure(failedWith);
+          if (failed) continue;
           for (const choice of chunk.choices) {
             begun.add(choice?.index);
             if (choice?.finish_reason != null) finished.add(choice.index);
