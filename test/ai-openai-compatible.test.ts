@@ -304,7 +304,20 @@ describe('OpenAI-compatible hosts\' own ways', () => {
     'or-403': [403, { error: { code: 403, message: 'gpt-4o requires moderation. Your input was flagged for "violence".', metadata: { reasons: ['violence'], flagged_input: 'the words that were flagged', provider_name: 'OpenAI', model_slug: 'openai/gpt-4o' } } }],
     'or-400': [400, { error: { code: 400, message: 'Provider returned error', metadata: { raw: JSON.stringify({ error: { message: 'Invalid value for temperature' } }), provider_name: 'OpenAI' } } }],
     'or-429-relayed': [429, { error: { code: 429, message: 'Provider returned error', metadata: { raw: JSON.stringify({ error: { message: 'You exceeded your current quota, please check your plan and billing details.' } }), provider_name: 'Google AI Studio' } } }],
+    // OpenRouter's provider failing after the model began: a 200 whose choice finished with `error`, the error beside it
+    // (https://openrouter.ai/docs/api-reference/errors), in words that quote the key the host was sent.
+    'or-failed': [200, { ...completion({ prompt_tokens: 9, completion_tokens: 3, total_tokens: 12 }), choices: [{ index: 0, message: { role: 'assistant', content: 'Half an ans' }, finish_reason: 'error' }], error: { code: 502, message: 'Provider disconnected unexpectedly (key sk-or-host-0123456789)' } }],
     'xai-credits': [429, { code: 'Some resource has been exhausted', error: 'Your team has either used all available credits or reached its monthly spending limit. To continue making API requests, please purchase more credits or raise your spending limit.' }],
+  };
+
+  /** OpenRouter's stream of the same failure: the model's first words, then the choice finished with `error` and the error on it. */
+  const chunkOf = (choice: object, extra: object = {}) => `data: ${JSON.stringify({ id: 'gen-1', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [choice], ...extra })}\n\n`;
+  const STREAMS: Record<string, string> = {
+    'or-failed': [
+      chunkOf({ index: 0, delta: { role: 'assistant', content: 'Half' }, finish_reason: null }),
+      chunkOf({ index: 0, delta: { content: '' }, finish_reason: 'error', error: { code: 502, message: 'Provider disconnected unexpectedly (key sk-or-host-0123456789)' } }, { usage: { prompt_tokens: 9, completion_tokens: 1, total_tokens: 10 } }),
+      'data: [DONE]\n\n',
+    ].join(''),
   };
 
   beforeAll(async () => {
@@ -312,7 +325,9 @@ describe('OpenAI-compatible hosts\' own ways', () => {
       let raw = '';
       req.on('data', (d: Buffer) => (raw += d.toString()));
       req.on('end', () => {
-        const [status, body] = ANSWERS[(JSON.parse(raw) as { model: string }).model] ?? [404, { error: { message: 'no such model' } }];
+        const asked = JSON.parse(raw) as { model: string; stream?: boolean };
+        if (asked.stream === true && STREAMS[asked.model] !== undefined) return void res.writeHead(200, { 'content-type': 'text/event-stream' }).end(STREAMS[asked.model]);
+        const [status, body] = ANSWERS[asked.model] ?? [404, { error: { message: 'no such model' } }];
         res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
       });
     });
@@ -327,7 +342,10 @@ describe('OpenAI-compatible hosts\' own ways', () => {
         { name: 'broke', type: 'openai-compatible', catalog: 'openrouter', baseUrl: `http://127.0.0.1:${(host.address() as AddressInfo).port}` },
         { name: 'steady', type: 'openai', baseUrl: steady.url },
       ],
-      aliases: [{ name: 'flex', targets: [{ provider: 'host', model: 'groq-498' }], fallbacks: [{ provider: 'steady', model: 'gpt-4o-mini' }] }],
+      aliases: [
+        { name: 'flex', targets: [{ provider: 'host', model: 'groq-498' }], fallbacks: [{ provider: 'steady', model: 'gpt-4o-mini' }] },
+        { name: 'or-backed', targets: [{ provider: 'host', model: 'or-failed' }], fallbacks: [{ provider: 'steady', model: 'gpt-4o-mini' }] },
+      ],
     });
     await gateway.addProviderKey('host', 'sk-or-host-0123456789');
     await gateway.addProviderKey('xai', 'xai-key-0123456789');
@@ -386,6 +404,34 @@ describe('OpenAI-compatible hosts\' own ways', () => {
     expect(first.status).toBe(429);
     expect(first.body.error).toMatchObject({ type: 'rate_limit_error', message: expect.stringContaining('You exceeded your current quota') });
     expect((await ask('host/or-cost')).status).toBe(200);
+  });
+
+  it("answers an OpenRouter 200 whose choice finished with error as a 502 in OpenRouter's words, without the key they quote", async () => {
+    const app = 'or-failed-app';
+    const result = await gateway.chat<OpenAIErrorBody>(await gateway.createApp({ name: app, team: 'hosts-team' }), { model: 'host/or-failed', messages: [{ role: 'user', content: 'Hello' }] });
+    expect(result.status).toBe(502);
+    expect(result.body.error.message).toContain('Provider disconnected unexpectedly');
+    expect(result.text).not.toContain('sk-or-host-0123456789');
+    expect((await gateway.usage({ app, groupBy: 'status' })).map((row) => [row.status, row.calls, row.inputTokens, row.outputTokens])).toEqual([[502, 1, 9, 3]]);
+  });
+
+  it("falls back from an OpenRouter 200 whose choice finished with error to the alias's next target", async () => {
+    const result = await ask('or-backed');
+    expect(result.status).toBe(200);
+    expect(result.headers.get('x-keygate-provider')).toBe('steady');
+  });
+
+  it("ends an OpenRouter stream whose choice finished with error after the model's first words with an error event in OpenRouter's words, without the key", async () => {
+    const app = 'or-stream-app';
+    const result = await gateway.chat(await gateway.createApp({ name: app, team: 'hosts-team' }), { model: 'host/or-failed', stream: true, messages: [{ role: 'user', content: 'Hello' }] });
+    expect(result.status).toBe(200);
+    const data = result.text.split('\n\n').filter((e) => e.startsWith('data: {')).map((e) => JSON.parse(e.slice(6)) as { choices?: Array<{ delta: { content?: string }; finish_reason?: string | null }>; error?: unknown });
+    expect(data.map((d) => d.choices?.[0]?.delta.content ?? '').join('')).toBe('Half');
+    expect(data.some((d) => d.choices?.[0]?.finish_reason === 'error')).toBe(false);
+    expect(data.at(-1)!.error).toMatchObject({ message: 'the provider stream failed: Provider disconnected unexpectedly (key [redacted])', code: 'provider_stream_error' });
+    expect(result.text).not.toContain('sk-or-host-0123456789');
+    expect(result.text).not.toContain('[DONE]');
+    expect((await gateway.usage({ app, groupBy: 'status' })).map((row) => [row.status, row.calls, row.inputTokens, row.outputTokens])).toEqual([[502, 1, 9, 1]]);
   });
 
   it("sets aside a key whose account xAI says is out of credits: the next call does not try it", async () => {
