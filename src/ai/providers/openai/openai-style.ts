@@ -237,7 +237,7 @@ function parseError(status: number, text: string, headers: IncomingHttpHeaders):
  * client sees the usage chunk only if it asked). An Anthropic-format client's thinking becomes `reasoning_effort`
  * for the models the catalog says reason (reasoningEffortFor). The history's reasoning goes only to a host that
  * wants it back (`wantsReasoningBack`). A host's own finish reasons reach the client as OpenAI's (host-finish-reasons.ts),
- * and the tokens Perplexity counts apart are counted in its usage (perplexity-usage.ts).
+ * a choice OpenRouter or vLLM failed with a 200 is their failure (host-failed-choices.ts), and the tokens Perplexity counts apart are counted in its usage (perplexity-usage.ts).
  */
 export function openAIStyleAdapter(options: OpenAIStyleOptions): ProviderAdapter {
   const auth = options.authHeaders ?? ((ctx: CallContext) => ({ authorization: `Bearer ${ctx.credential.secret}` }));
