@@ -6,13 +6,11 @@ import { streamedFailure } from './stream-error.js';
 type ParseError = (status: number, text: string, headers: IncomingHttpHeaders) => ProviderFailure;
 
 /** A whole answer or a streamed chunk, as far as a host's failed choice is read from it. */
+type Choice = { finish_reason?: string | null; error?: unknown } | null | undefined;
 interface Answer {
   error?: unknown;
-  choices?: ReadonlyArray<{ finish_reason?: string | null; error?: unknown } | null | undefined>;
+  choices?: ReadonlyArray<Choice>;
 }
-
-/** A host's way of failing a choice with a 200: the failure it tells, or undefined for an answer that did not fail. */
-export type HostFailedChoice = (answer: Answer) => ProviderFailure | undefined;
 
 type Provider = CallContext['provider'];
 const keyOf = (provider: Provider): string => provider.catalog ?? provider.type;
@@ -23,8 +21,6 @@ const isOpenRouter = (provider: Provider): boolean => keyOf(provider) === 'openr
 /** Whether the call goes to a vLLM server: one has no fixed host, so only `catalog: vllm` says so. */
 const isVllm = (provider: Provider): boolean => keyOf(provider) === 'vllm';
 
-const choiceEnded = (answer: Answer, reason: string) => (Array.isArray(answer.choices) ? answer.choices.find((choice) => choice?.finish_reason === reason) : undefined);
-
 /**
  * OpenRouter ends a choice whose provider failed once the model had begun with `finish_reason: "error"`, the error
  * (`{code, message}`, its code an HTTP status) beside it: "the returned HTTP response status will be 200 and any error
@@ -32,13 +28,9 @@ const choiceEnded = (answer: Answer, reason: string) => (Array.isArray(answer.ch
  * (https://openrouter.ai/docs/api-reference/errors). Read as its error bodies are, from the answer's `error` or the
  * choice's own; with neither, OpenRouter's 502 ("your chosen model is down or we received an invalid response from it").
  */
-function openRouterFailedChoice(parseError: ParseError): HostFailedChoice {
-  return (answer) => {
-    const choice = choiceEnded(answer, 'error');
-    if (choice === undefined) return undefined;
-    const told = [answer.error, choice?.error].find((error) => (typeof error === 'object' && error !== null) || (typeof error === 'string' && error !== ''));
-    return streamedFailure({ error: told ?? { code: 502, message: "OpenRouter ended the choice with finish_reason error, and said no more" } }, parseError);
-  };
+function openRouterFailure(answer: Answer, choice: NonNullable<Choice>, parseError: ParseError): ProviderFailure | undefined {
+  const told = [answer.error, choice.error].find((error) => (typeof error === 'object' && error !== null) || (typeof error === 'string' && error !== ''));
+  return streamedFailure({ error: told ?? { code: 502, message: 'OpenRouter ended the choice with finish_reason error, and said no more' } }, parseError);
 }
 
 /**
@@ -47,13 +39,20 @@ function openRouterFailedChoice(parseError: ParseError): HostFailedChoice {
  * and its OpenAI-compatible server passes it on in a 200 as if the answer were whole (vllm-project/vllm#57082). The
  * server stopped the answer, not the model: a server's failure, as Groq's `x_groq.error` is, so that another target answers.
  */
-function vllmAbortedChoice(parseError: ParseError): HostFailedChoice {
-  return (answer) => (choiceEnded(answer, 'abort') === undefined ? undefined : parseError(500, JSON.stringify({ error: { message: "vLLM's engine aborted the request before the model finished (finish_reason abort)", type: 'server_error' } }), {}));
+function vllmAbortFailure(parseError: ParseError): ProviderFailure {
+  return parseError(500, JSON.stringify({ error: { message: "vLLM's engine aborted the request before the model finished (finish_reason abort)", type: 'server_error' } }), {});
 }
 
-/** How the call's host fails a choice with a 200, for the hosts that say so in a way of their own; undefined for the others. */
-export function hostFailedChoiceFor(ctx: CallContext, parseError: ParseError): HostFailedChoice | undefined {
-  if (isOpenRouter(ctx.provider)) return openRouterFailedChoice(parseError);
-  if (isVllm(ctx.provider)) return vllmAbortedChoice(parseError);
+/**
+ * The failure of a choice the call's host failed with a 200 in a way of its own (OpenRouter's `error`, vLLM's
+ * `abort`); undefined for an answer or chunk that did not fail so, and for every other host. The choices are read
+ * before the provider, so that an answer that finished as usual costs no look at the base URL.
+ */
+export function hostFailedChoice(answer: Answer, ctx: CallContext, parseError: ParseError): ProviderFailure | undefined {
+  if (!Array.isArray(answer.choices)) return undefined;
+  for (const choice of answer.choices) {
+    if (choice?.finish_reason === 'error' && isOpenRouter(ctx.provider)) return openRouterFailure(answer, choice, parseError);
+    if (choice?.finish_reason === 'abort' && isVllm(ctx.provider)) return vllmAbortFailure(parseError);
+  }
   return undefined;
 }

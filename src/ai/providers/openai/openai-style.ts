@@ -12,7 +12,7 @@ import { groqErrorOf } from './groq-stream-error.js';
 import { failedGenerationOf, giveOpenAIFinishReasons, withOpenAIFinishReasons } from './host-finish-reasons.js';
 import { generationFailure } from '../generation-failed.js';
 import { isPerplexity, withPerplexityTokens } from './perplexity-usage.js';
-import { hostFailedChoiceFor } from './host-failed-choices.js';
+import { hostFailedChoice } from './host-failed-choices.js';
 import { reasoningEffortFor } from '../client-thinking.js';
 import { SOURCE_TEXT, failureFor, type TranslatedChunk, type CallContext, type ProviderAdapter, type ProviderFailure, type StreamTranslator, type UpstreamCall } from '../provider.js';
 
@@ -278,13 +278,12 @@ export function openAIStyleAdapter(options: OpenAIStyleOptions): ProviderAdapter
       // A generation the host ended as failed was made, and is billed, all the same: its usage goes with the failure.
       if (failed !== undefined) throw new ProviderCallError(generationFailure(failed), completion.usage ?? undefined);
       // A choice the host failed in a way of its own (OpenRouter's `error`, vLLM's `abort`) is its failure, not an answer.
-      const hostFailed = hostFailedChoiceFor(ctx, parseError)?.(completion);
+      const hostFailed = hostFailedChoice(completion, ctx, parseError);
       if (hostFailed !== undefined) throw new ProviderCallError(hostFailed, completion.usage ?? undefined);
       return withToolCallTypes(withOpenAIFinishReasons(completion));
     },
     streamTranslator(ctx: CallContext): StreamTranslator {
       const perplexity = isPerplexity(ctx);
-      const hostFailedChoice = hostFailedChoiceFor(ctx, parseError);
       const parser = new SseParser();
       let usage: Usage | undefined;
       const toolCalls: StreamedToolCalls = new Map();
@@ -336,7 +335,7 @@ export function openAIStyleAdapter(options: OpenAIStyleOptions): ProviderAdapter
             continue;
           }
           const failedWith = failedGenerationOf(chunk.choices);
-          failed = failedWith === undefined ? hostFailedChoice?.(chunk) : generationFailure(failedWith);
+          failed = failedWith === undefined ? hostFailedChoice(chunk, ctx, parseError) : generationFailure(failedWith);
           if (failed) continue;
           for (const choice of chunk.choices) {
             begun.add(choice?.index);
