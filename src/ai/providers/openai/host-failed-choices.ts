@@ -5,8 +5,8 @@ import { streamedFailure } from './stream-error.js';
 
 type ParseError = (status: number, text: string, headers: IncomingHttpHeaders) => ProviderFailure;
 
-/** A whole answer or a streamed chunk, as far as a host's failed choice is read from it. */
 type Choice = { finish_reason?: string | null; error?: unknown } | null | undefined;
+/** A whole answer or a streamed chunk, as far as a host's failed choice is read from it. */
 interface Answer {
   error?: unknown;
   choices?: ReadonlyArray<Choice>;
