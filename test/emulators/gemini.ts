@@ -17,7 +17,8 @@ import { toolsCalledFor } from './emulated-model.js';
  *   the last user text) whose step's first call comes back without its signature, or with one it did not give
  *   (another model's; Google's `skip_thought_signature_validator` passes).
  * - With functionResponse parts in the last turn, it answers "The tool answered: <response JSON>".
- * - With `responseMimeType: application/json`, it answers a JSON value built from `responseSchema`.
+ * - With `responseMimeType: application/json`, it answers a JSON value built from `responseSchema` or
+ *   `responseJsonSchema` (of which it refuses both at once, and the latter without that MIME type, as Gemini does).
  * - Otherwise "Echo: <last user text>", cut at a stop sequence (finishReason STOP) or `maxOutputTokens`
  *   (MAX_TOKENS). `candidateCount` gives that many candidates (non-streaming).
  * - Thinking (https://ai.google.dev/gemini-api/docs/thinking): with a `thinkingConfig` that does not turn it off
@@ -145,6 +146,45 @@ function checkSchema(schema: Json, at: string, parameters: boolean): void {
   for (const [i, alternative] of ((schema.anyOf ?? []) as Json[]).entries()) checkSchema(alternative, `${at}.any_of[${i}]`, false);
 }
 
+/** Google's rule for a JSON Schema: "If $ref is set on a sub-schema, no other properties, except for than those starting as a $, may be set." */
+function checkJsonSchemaRefs(schema: unknown): void {
+  if (typeof schema !== 'object' || schema === null) return;
+  if (!Array.isArray(schema) && typeof (schema as Json).$ref === 'string' && Object.keys(schema).some((key) => !key.startsWith('$'))) {
+    throw invalid(`$ref '${String((schema as Json).$ref)}' was set alongside unsupported fields. If a schema node has $ref set, then only $-prefixed fields can be set alongside it`);
+  }
+  for (const value of Object.values(schema)) checkJsonSchemaRefs(value);
+}
+
+/**
+ * A value that satisfies a JSON Schema (responseJsonSchema, parametersJsonSchema), the same every time: local `$ref`s
+ * followed, the first of `anyOf`/`oneOf` and of a list of types, a tuple for `prefixItems`. Below `depth` 4 arrays are
+ * empty and objects hold their required properties only, so that a recursive schema ends.
+ */
+function sampleJson(schema: unknown, root: Json, depth = 0): unknown {
+  if (typeof schema !== 'object' || schema === null) return null;
+  const s = schema as Json;
+  if (typeof s.$ref === 'string') {
+    const target = s.$ref === '#' ? root : s.$ref.startsWith('#/') ? s.$ref.slice(2).split('/').reduce<unknown>((at, token) => (at as Json | undefined)?.[token], root) : undefined;
+    return sampleJson(target, root, depth + 1);
+  }
+  if (Array.isArray(s.enum)) return s.enum[0];
+  const alternatives = (s.anyOf ?? s.oneOf) as unknown[] | undefined;
+  if (Array.isArray(alternatives)) return sampleJson(alternatives[0], root, depth + 1);
+  const type = Array.isArray(s.type) ? s.type.find((t) => t !== 'null') : s.type;
+  const deep = depth >= 4;
+  switch (type) {
+    case 'object': {
+      const required = (s.required ?? []) as string[];
+      return Object.fromEntries(Object.entries((s.properties ?? {}) as Json).filter(([name]) => !deep || required.includes(name)).map(([name, value]) => [name, sampleJson(value, root, depth + 1)]));
+    }
+    case 'array':
+      if (Array.isArray(s.prefixItems)) return s.prefixItems.map((item) => sampleJson(item, root, depth + 1));
+      return deep ? [] : [sampleJson(s.items, root, depth + 1)];
+    default:
+      return sample({ type });
+  }
+}
+
 /** The thought signature `model` gives a call of `name` (base64, as Gemini's are): another model's does not pass. */
 export const thoughtSignatureFor = (name: string, model: string): string => Buffer.from(`thought of ${model} before calling ${name}`).toString('base64');
 
@@ -189,6 +229,12 @@ function validate(body: Json, model: string, refusesStandIn = false): void {
   for (const key of Object.keys(config)) if (!GENERATION_FIELDS.includes(key)) throw unknownField(key, 'generation_config');
   if (Array.isArray(config.stopSequences) && config.stopSequences.length > 5) throw invalid('generation_config.stop_sequences: at most 5 are allowed');
   if (config.responseSchema) checkSchema(config.responseSchema as Json, 'generation_config.response_schema', false);
+  // "If set, responseSchema must be omitted, but responseMimeType is required" (https://ai.google.dev/api/generate-content#FIELDS.response_json_schema).
+  if (config.responseJsonSchema !== undefined) {
+    if (config.responseSchema !== undefined) throw invalid('generation_config: response_schema and response_json_schema cannot both be set');
+    if (config.responseMimeType !== 'application/json') throw invalid('generation_config.response_json_schema: response_mime_type must be application/json');
+    checkJsonSchemaRefs(config.responseJsonSchema);
+  }
   const thinking = (config.thinkingConfig ?? {}) as Json;
   for (const key of Object.keys(thinking)) if (!['includeThoughts', 'thinkingBudget', 'thinkingLevel'].includes(key)) throw unknownField(key, 'generation_config.thinking_config');
   if (thinking.thinkingBudget !== undefined && thinking.thinkingLevel !== undefined) throw invalid('generation_config.thinking_config: thinking_budget and thinking_level cannot both be set');
@@ -207,6 +253,9 @@ function validate(body: Json, model: string, refusesStandIn = false): void {
       for (const key of Object.keys(declaration)) if (!['name', 'description', 'parameters', 'parametersJsonSchema', 'response'].includes(key)) throw unknownField(key, `tools[${t}].function_declarations[${d}]`);
       if (typeof declaration.name !== 'string' || !/^[a-zA-Z_][a-zA-Z0-9_.:-]{0,127}$/.test(declaration.name)) throw invalid(`* GenerateContentRequest.tools[${t}].function_declarations[${d}].name: Invalid function name.`);
       if (declaration.parameters) checkSchema(declaration.parameters as Json, `tools[${t}].function_declarations[${d}].parameters`, true);
+      // parametersJsonSchema "is mutually exclusive with parameters" (https://ai.google.dev/api/caching#FunctionDeclaration).
+      if (declaration.parametersJsonSchema !== undefined && declaration.parameters !== undefined) throw invalid(`tools[${t}].function_declarations[${d}]: parameters and parameters_json_schema cannot both be set`);
+      if (declaration.parametersJsonSchema !== undefined) checkJsonSchemaRefs(declaration.parametersJsonSchema);
     }
   }
   const mode = ((body.toolConfig as Json | undefined)?.functionCallingConfig as Json | undefined)?.mode;
@@ -259,12 +308,13 @@ function answer(body: Json, model: string): Answer {
     const pool = allowed.length > 0 ? declarations.filter((d) => allowed.includes(String(d.name))) : declarations;
     const chosen = toolsCalledFor(pool, userText, (d) => String(d.name));
     return {
-      parts: chosen.map((d, i) => ({ functionCall: { name: String(d.name), args: (sample((d.parameters as Json | undefined) ?? { type: 'OBJECT' }) ?? {}) as Json }, ...(i === 0 ? { thoughtSignature: thoughtSignatureFor(String(d.name), model) } : {}) })),
+      parts: chosen.map((d, i) => ({ functionCall: { name: String(d.name), args: ((d.parametersJsonSchema ? sampleJson(d.parametersJsonSchema, d.parametersJsonSchema as Json) : sample((d.parameters as Json | undefined) ?? { type: 'OBJECT' })) ?? {}) as Json }, ...(i === 0 ? { thoughtSignature: thoughtSignatureFor(String(d.name), model) } : {}) })),
       finishReason: 'STOP',
     };
   }
   let text: string;
   if (responses.length > 0) text = `The tool answered: ${responses.map((p) => JSON.stringify(p.functionResponse?.response)).join(' ')}`;
+  else if (config.responseMimeType === 'application/json' && config.responseJsonSchema) text = JSON.stringify(sampleJson(config.responseJsonSchema, config.responseJsonSchema as Json));
   else if (config.responseMimeType === 'application/json') text = JSON.stringify(config.responseSchema ? sample(config.responseSchema as Json) : { echo: textOf(last) });
   else text = `Echo: ${textOf(last)}`;
   let finishReason = 'STOP';
