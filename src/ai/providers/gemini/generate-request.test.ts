@@ -300,27 +300,48 @@ describe('the Gemini request translation', () => {
     });
   });
 
-  it('sends a strict json_schema whose every constraint Gemini holds, additionalProperties false and a nullable type among them', async () => {
+  it('sends a strict json_schema of only the keywords Google lists for JSON Schema as responseJsonSchema, as written, numeric enums and tuples kept', async () => {
     const schema = {
       type: 'object',
-      properties: { name: { type: ['string', 'null'] }, size: { $ref: '#/$defs/size' }, born: { type: 'string', format: 'date-time' }, either: { anyOf: [{ type: 'string' }, { type: 'number' }] } },
-      required: ['name', 'size', 'born', 'either'],
+      properties: { name: { type: ['string', 'null'] }, rank: { type: 'integer', enum: [1, 2, 3] }, point: { type: 'array', prefixItems: [{ type: 'number' }, { type: 'number' }], minItems: 2, maxItems: 2 }, size: { $ref: '#/$defs/size' } },
+      required: ['name', 'rank', 'point', 'size'],
       additionalProperties: false,
       $defs: { size: { type: 'string', enum: ['S', 'M', 'L'] } },
     };
     const request = await sent({ response_format: { type: 'json_schema', json_schema: { name: 'person', schema, strict: true } } });
-    expect(request.body.generationConfig.responseSchema).toEqual({
-      type: 'OBJECT',
-      properties: { name: { type: 'STRING', nullable: true }, size: { type: 'STRING', enum: ['S', 'M', 'L'] }, born: { type: 'STRING', format: 'date-time' }, either: { anyOf: [{ type: 'STRING' }, { type: 'NUMBER' }] } },
-      required: ['name', 'size', 'born', 'either'],
-    });
+    expect(request.body.generationConfig).toEqual({ responseMimeType: 'application/json', responseJsonSchema: schema });
+  });
+
+  it('sends a strict json_schema that recurses through an array that may be empty as responseJsonSchema', async () => {
+    const schema = { type: 'object', properties: { label: { type: 'string' }, children: { type: 'array', items: { $ref: '#' } } }, required: ['label', 'children'], additionalProperties: false };
+    const request = await sent({ response_format: { type: 'json_schema', json_schema: { name: 'tree', schema, strict: true } } });
+    expect(request.body.generationConfig.responseJsonSchema).toEqual(schema);
+  });
+
+  it('keeps a json_schema that is not strict on responseSchema even when it is made of keywords Google lists for JSON Schema', async () => {
+    const schema = { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] };
+    const request = await sent({ response_format: { type: 'json_schema', json_schema: { name: 'person', schema } } });
+    expect(request.body.generationConfig).toEqual({ responseMimeType: 'application/json', responseSchema: { type: 'OBJECT', properties: { name: { type: 'STRING' } }, required: ['name'] } });
+  });
+
+  it('keeps a strict json_schema with a keyword Google does not list for JSON Schema on responseSchema, which holds pattern', async () => {
+    const schema = { type: 'object', properties: { code: { type: 'string', pattern: '^[A-Z]{3}$' } }, required: ['code'], additionalProperties: false };
+    const request = await sent({ response_format: { type: 'json_schema', json_schema: { name: 'airport', schema, strict: true } } });
+    expect(request.body.generationConfig).toEqual({ responseMimeType: 'application/json', responseSchema: { type: 'OBJECT', properties: { code: { type: 'STRING', pattern: '^[A-Z]{3}$' } }, required: ['code'] } });
+  });
+
+  it('keeps a strict json_schema whose $ref has a sibling that is not a $ keyword on responseSchema, as Google refuses it beside $ref', async () => {
+    const schema = { type: 'object', properties: { size: { $ref: '#/$defs/size', description: 'The size' } }, required: ['size'], additionalProperties: false, $defs: { size: { type: 'string', enum: ['S', 'M'] } } };
+    const request = await sent({ response_format: { type: 'json_schema', json_schema: { name: 'shirt', schema, strict: true } } });
+    expect(request.body.generationConfig.responseJsonSchema).toBeUndefined();
+    expect(request.body.generationConfig.responseSchema.properties.size).toEqual({ type: 'STRING', description: 'The size', enum: ['S', 'M'] });
   });
 
   it.each([
-    ['an enum of integers', { rank: { type: 'integer', enum: [1, 2, 3] } }, 'response_format.json_schema.schema.properties.rank.enum'],
-    ['a format Gemini does not take', { email: { type: 'string', format: 'email' } }, 'response_format.json_schema.schema.properties.email.format'],
+    ['a const that is not a string', { rank: { type: 'integer', const: 1 } }, 'response_format.json_schema.schema.properties.rank.const'],
+    ['a format Gemini does not take beside a keyword Google does not list for JSON Schema', { email: { type: 'string', format: 'email', minLength: 3 } }, 'response_format.json_schema.schema.properties.email.format'],
     ['uniqueItems', { tags: { type: 'array', items: { type: 'string' }, uniqueItems: true } }, 'response_format.json_schema.schema.properties.tags.uniqueItems'],
-    ['a recursive $ref', { next: { $ref: '#' } }, 'response_format.json_schema.schema.properties.next.$ref'],
+    ['a $ref that recurses through required properties only', { next: { $ref: '#' } }, 'response_format.json_schema.schema.properties.next.$ref'],
   ])('refuses a strict json_schema with %s, which Gemini would drop, naming its place, before calling', async (_, properties, param) => {
     const before = emulator.requests().length;
     const schema = { type: 'object', properties, required: Object.keys(properties), additionalProperties: false };
@@ -329,10 +350,16 @@ describe('the Gemini request translation', () => {
     expect(emulator.requests().length).toBe(before);
   });
 
+  it('sends a strict tool whose parameters use only the keywords Google lists for JSON Schema as parametersJsonSchema, without parameters', async () => {
+    const parameters = { type: 'object', properties: { level: { type: 'integer', enum: [1, 2] } }, required: ['level'], additionalProperties: false };
+    const request = await sent({ tools: [{ type: 'function', function: { name: 'set_level', strict: true, parameters } }] });
+    expect(request.body.tools[0].functionDeclarations[0]).toEqual({ name: 'set_level', parametersJsonSchema: parameters });
+  });
+
   it("refuses a strict tool whose parameters hold a constraint Gemini would drop, naming it under the tool's parameters", async () => {
-    const tools: ChatRequest['tools'] = [{ type: 'function', function: { name: 'set_level', strict: true, parameters: { type: 'object', properties: { level: { type: 'integer', enum: [1, 2] } }, required: ['level'], additionalProperties: false } } }];
+    const tools: ChatRequest['tools'] = [{ type: 'function', function: { name: 'set_level', strict: true, parameters: { type: 'object', properties: { level: { type: 'integer', const: 1 } }, required: ['level'], additionalProperties: false } } }];
     const failure = await sent({ tools }).catch((error: unknown) => error);
-    expect(failure).toMatchObject({ failure: { status: 400, code: 'unsupported_value', param: 'tools[0].function.parameters.properties.level.enum' } });
+    expect(failure).toMatchObject({ failure: { status: 400, code: 'unsupported_value', param: 'tools[0].function.parameters.properties.level.const' } });
   });
 
   it('turns a recursive $ref into a plain object instead of looping', async () => {

@@ -6,6 +6,7 @@ import { imageUrlOf, textOf } from '../content-parts.js';
 import { refusalsAsText } from '../refusal-as-text.js';
 import { refuseOpenAIOnlyMembers } from '../no-openai-only-members.js';
 import { hasProperties, toGeminiSchema } from './gemini-schema.js';
+import { inGeminiJsonSchemaSubset } from './json-schema-subset.js';
 import type { GeminiContent, GeminiGenerateRequest, GeminiGenerationConfig, GeminiPart, GeminiThinkingConfig } from './wire-types.js';
 import { logprobsConfig } from './logprobs.js';
 import { parseUrl } from '../../../parse-url.js';
@@ -197,7 +198,12 @@ function generationConfigFor(request: ChatRequest, model: string, catalogModel: 
   logprobsConfig(request, config);
   const format = request.response_format;
   if (format?.type === 'json_object' || format?.type === 'json_schema') config.responseMimeType = 'application/json';
-  if (format?.type === 'json_schema' && format.json_schema.schema) config.responseSchema = toGeminiSchema(format.json_schema.schema, format.json_schema.strict === true, 'response_format.json_schema.schema');
+  const schema = format?.type === 'json_schema' ? format.json_schema.schema : undefined;
+  const strict = format?.type === 'json_schema' && format.json_schema.strict === true;
+  // A strict schema Gemini enforces whole goes as JSON Schema (https://ai.google.dev/api/generate-content#FIELDS.response_json_schema).
+  if (schema && strict && inGeminiJsonSchemaSubset(schema)) config.responseJsonSchema = schema;
+  // Any other keyword (pattern, const…) Gemini would take there and not enforce: the Schema path holds it or refuses it by name.
+  else if (schema) config.responseSchema = toGeminiSchema(schema, strict, 'response_format.json_schema.schema');
   if (request.reasoning_effort !== undefined) {
     const effort = request.reasoning_effort;
     if (!isReasoningEffort(effort)) throw new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'unsupported_value', param: 'reasoning_effort', message: `reasoning_effort "${effort}" has no thinking level for Gemini; use one of ${REASONING_EFFORTS.join(', ')}`, retryable: true });
@@ -239,12 +245,13 @@ export function toGeminiRequest(asked: ChatRequest, model = '', catalogModel?: C
     body.tools = [
       {
         functionDeclarations: request.tools.map((tool, i) => {
-          const parameters = tool.function.parameters ? toGeminiSchema(tool.function.parameters, tool.function.strict === true, `tools[${i}].function.parameters`) : undefined;
-          return {
-            name: tool.function.name,
-            ...(tool.function.description ? { description: tool.function.description } : {}),
-            ...(parameters && hasProperties(parameters) ? { parameters } : {}),
-          };
+          const named = { name: tool.function.name, ...(tool.function.description ? { description: tool.function.description } : {}) };
+          const asked = tool.function.parameters;
+          const strict = tool.function.strict === true;
+          // As for response_format: a strict tool's parameters Gemini enforces whole go as they are (https://ai.google.dev/api/caching#FunctionDeclaration).
+          if (asked && strict && asked.type === 'object' && hasProperties(asked) && inGeminiJsonSchemaSubset(asked)) return { ...named, parametersJsonSchema: asked };
+          const parameters = asked ? toGeminiSchema(asked, strict, `tools[${i}].function.parameters`) : undefined;
+          return { ...named, ...(parameters && hasProperties(parameters) ? { parameters } : {}) };
         }),
       },
     ];

@@ -28,6 +28,8 @@ export interface GeminiFunctionDeclaration {
   name: string;
   description?: string;
   parameters?: Record<string, unknown>;
+  /** The client's own JSON Schema, in place of `parameters` (never both). */
+  parametersJsonSchema?: Record<string, unknown>;
 }
 
 export interface GeminiGenerationConfig {
@@ -42,6 +44,8 @@ export interface GeminiGenerationConfig {
   frequencyPenalty?: number;
   responseMimeType?: string;
   responseSchema?: Record<string, unknown>;
+  /** The client's own JSON Schema, in place of `responseSchema` (never both). */
+  responseJsonSchema?: Record<string, unknown>;
   thinkingConfig?: GeminiThinkingConfig;
   responseLogprobs?: boolean;
   /** Top candidates a decoding step, with responseLogprobs. */

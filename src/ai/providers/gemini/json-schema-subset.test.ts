@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { inGeminiJsonSchemaSubset } from './json-schema-subset.js';
+
+const object = (properties: Record<string, unknown>, required = Object.keys(properties)) => ({ type: 'object', properties, required, additionalProperties: false });
+
+describe('whether Gemini enforces a JSON Schema whole', () => {
+  it('takes a loop through a property that is not required', () => {
+    expect(inGeminiJsonSchemaSubset(object({ label: { type: 'string' }, next: { $ref: '#' } }, ['label']))).toBe(true);
+  });
+
+  it('refuses a loop whose only way out is a nullable alternative, which Google says is not sufficient', () => {
+    expect(inGeminiJsonSchemaSubset(object({ next: { anyOf: [{ $ref: '#' }, { type: 'null' }] } }))).toBe(false);
+  });
+
+  it('refuses a loop through array items that minItems makes present', () => {
+    expect(inGeminiJsonSchemaSubset(object({ children: { type: 'array', items: { $ref: '#' }, minItems: 1 } }))).toBe(false);
+  });
+
+  it('follows a $ref to an $anchor', () => {
+    expect(inGeminiJsonSchemaSubset({ ...object({ size: { $ref: '#size' } }), $defs: { size: { $anchor: 'size', type: 'string', enum: ['S', 'M'] } } })).toBe(true);
+  });
+
+  it('refuses a $ref that resolves to nothing', () => {
+    expect(inGeminiJsonSchemaSubset(object({ size: { $ref: '#/$defs/size' } }, []))).toBe(false);
+  });
+
+  it('refuses an enum of other values than strings and numbers', () => {
+    expect(inGeminiJsonSchemaSubset(object({ flag: { enum: [true, false] } }))).toBe(false);
+  });
+
+  it('refuses a keyword Google does not list, even an annotation', () => {
+    expect(inGeminiJsonSchemaSubset({ $schema: 'https://json-schema.org/draft/2020-12/schema', ...object({ name: { type: 'string' } }) })).toBe(false);
+  });
+});
