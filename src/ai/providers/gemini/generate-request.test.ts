@@ -340,6 +340,7 @@ describe('the Gemini request translation', () => {
   it.each([
     ['a const that is not a string', { rank: { type: 'integer', const: 1 } }, 'response_format.json_schema.schema.properties.rank.const'],
     ['a format Gemini does not take beside a keyword Google does not list for JSON Schema', { email: { type: 'string', format: 'email', minLength: 3 } }, 'response_format.json_schema.schema.properties.email.format'],
+    ['a format Gemini does not take', { email: { type: 'string', format: 'email' } }, 'response_format.json_schema.schema.properties.email.format'],
     ['uniqueItems', { tags: { type: 'array', items: { type: 'string' }, uniqueItems: true } }, 'response_format.json_schema.schema.properties.tags.uniqueItems'],
     ['a $ref that recurses through required properties only', { next: { $ref: '#' } }, 'response_format.json_schema.schema.properties.next.$ref'],
   ])('refuses a strict json_schema with %s, which Gemini would drop, naming its place, before calling', async (_, properties, param) => {

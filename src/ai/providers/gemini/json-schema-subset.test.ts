@@ -3,7 +3,7 @@ import { inGeminiJsonSchemaSubset } from './json-schema-subset.js';
 
 const object = (properties: Record<string, unknown>, required = Object.keys(properties)) => ({ type: 'object', properties, required, additionalProperties: false });
 
-describe('whether Gemini enforces a JSON Schema whole', () => {
+describe('whether Gemini enforces a JSON Schema as written', () => {
   it('takes a loop through a property that is not required', () => {
     expect(inGeminiJsonSchemaSubset(object({ label: { type: 'string' }, next: { $ref: '#' } }, ['label']))).toBe(true);
   });
@@ -30,5 +30,24 @@ describe('whether Gemini enforces a JSON Schema whole', () => {
 
   it('refuses a keyword Google does not list, even an annotation', () => {
     expect(inGeminiJsonSchemaSubset({ $schema: 'https://json-schema.org/draft/2020-12/schema', ...object({ name: { type: 'string' } }) })).toBe(false);
+  });
+
+  it('takes the string formats Gemini enforces and refuses any other', () => {
+    expect(inGeminiJsonSchemaSubset(object({ at: { type: 'string', format: 'date-time' }, on: { type: 'string', format: 'date' } }))).toBe(true);
+    expect(inGeminiJsonSchemaSubset(object({ email: { type: 'string', format: 'email' } }))).toBe(false);
+  });
+
+  it('refuses oneOf, which Gemini reads as anyOf', () => {
+    expect(inGeminiJsonSchemaSubset(object({ either: { oneOf: [{ type: 'string' }, { type: 'number' }] } }))).toBe(false);
+  });
+
+  it('refuses a nested $id, which would move what the $refs below it point to', () => {
+    expect(inGeminiJsonSchemaSubset(object({ part: { $id: 'https://example.com/part', ...object({ name: { type: 'string' } }) } }))).toBe(false);
+  });
+
+  it('refuses a schema nested deeper than the stack goes instead of throwing', () => {
+    let deep: Record<string, unknown> = { type: 'string' };
+    for (let i = 0; i < 20_000; i++) deep = { type: 'array', items: deep };
+    expect(inGeminiJsonSchemaSubset(object({ deep }))).toBe(false);
   });
 });

@@ -8,14 +8,22 @@
  * - a cycle of `$ref`s must pass through a property that is not required (or, in Gemini's own error, "a potentially-
  *   zero-length array items"): "Nullable properties are not sufficient", so a loop through required ones is refused.
  *
- * A schema is in the subset when every keyword anywhere in it is listed, `enum` holds only strings and numbers, every
- * `$ref` is local and resolves, and both rules hold. Such a schema is enforced whole: `$defs` recursion, tuples
- * (`prefixItems`), numeric enums and bounds, none of which the Schema conversion can keep.
+ * A schema is in the subset when every keyword anywhere in it is listed, `enum` holds only strings and numbers, a
+ * `format` is one of the string formats Google's structured-output guide names (date-time, date, time), every `$ref`
+ * is local and resolves against the root (no nested `$id` moves it), and both rules hold. Such a schema is enforced
+ * as written, which the Schema conversion cannot do for `$defs` recursion (which Gemini unrolls "to a limited
+ * degree"), tuples (`prefixItems`), numeric enums and bounds. Left out although Google lists it: `oneOf`, which
+ * Gemini treats as `anyOf`, so that a strict schema's exclusive alternatives are not sent to be read as inclusive.
+ * The array-items way out of a `$ref` loop comes from Gemini's own 400 text, not its reference.
  */
 type JsonSchema = Record<string, unknown>;
 
-/** Google's list for responseJsonSchema, with the non-standard `propertyOrdering` it also takes. */
-const SUPPORTED = new Set(['$id', '$defs', '$ref', '$anchor', 'type', 'format', 'title', 'description', 'enum', 'items', 'prefixItems', 'minItems', 'maxItems', 'minimum', 'maximum', 'anyOf', 'oneOf', 'properties', 'additionalProperties', 'required', 'propertyOrdering']);
+/** Google's list for responseJsonSchema, with the non-standard `propertyOrdering` it also takes, less `oneOf` (above). */
+const SUPPORTED = new Set(['$id', '$defs', '$ref', '$anchor', 'type', 'format', 'title', 'description', 'enum', 'items', 'prefixItems', 'minItems', 'maxItems', 'minimum', 'maximum', 'anyOf', 'properties', 'additionalProperties', 'required', 'propertyOrdering']);
+/** The formats Gemini's structured output enforces, all of them on strings. */
+const FORMATS = new Set(['date-time', 'date', 'time']);
+/** More schemas than any structured output needs; past it the walk below would run deep on the stack. */
+const MAX_SCHEMAS = 1000;
 
 const isSchema = (value: unknown): value is JsonSchema => typeof value === 'object' && value !== null && !Array.isArray(value);
 
@@ -48,6 +56,9 @@ function stepsOf(schema: JsonSchema, root: JsonSchema, anchors: Map<string, Json
   const keys = Object.keys(schema);
   if (keys.some((key) => !SUPPORTED.has(key))) return undefined;
   if (schema.enum !== undefined && !(Array.isArray(schema.enum) && schema.enum.every((value) => typeof value === 'string' || typeof value === 'number'))) return undefined;
+  if (schema.format !== undefined && !(typeof schema.format === 'string' && FORMATS.has(schema.format) && schema.type === 'string')) return undefined;
+  // A nested $id would change what the `$ref`s below it point to; the walk resolves them all against the root.
+  if (schema.$id !== undefined && schema !== root) return undefined;
   if (schema.$ref !== undefined) {
     const target = typeof schema.$ref === 'string' ? resolveRef(schema.$ref, root, anchors) : undefined;
     if (!target || keys.some((key) => !key.startsWith('$'))) return undefined;
@@ -67,7 +78,7 @@ function stepsOf(schema: JsonSchema, root: JsonSchema, anchors: Map<string, Json
     if (!isSchema(schema.items)) return undefined;
     steps.push({ to: schema.items, mayBeAbsent: minItems === 0 });
   }
-  for (const keyword of ['prefixItems', 'anyOf', 'oneOf'] as const) {
+  for (const keyword of ['prefixItems', 'anyOf'] as const) {
     if (schema[keyword] === undefined) continue;
     const members = schema[keyword];
     if (!Array.isArray(members) || !members.every(isSchema)) return undefined;
@@ -79,15 +90,22 @@ function stepsOf(schema: JsonSchema, root: JsonSchema, anchors: Map<string, Json
   return steps;
 }
 
-function anchorsOf(schema: unknown, found = new Map<string, JsonSchema>(), seen = new Set<unknown>()): Map<string, JsonSchema> {
-  if (typeof schema !== 'object' || schema === null || seen.has(schema)) return found;
-  seen.add(schema);
-  if (isSchema(schema) && typeof schema.$anchor === 'string') found.set(schema.$anchor, schema);
-  for (const value of Object.values(schema)) anchorsOf(value, found, seen);
+/** Every `$anchor` in `schema`, walked without recursion: a client's schema may nest deeper than the stack goes. */
+function anchorsOf(schema: unknown): Map<string, JsonSchema> {
+  const found = new Map<string, JsonSchema>();
+  const seen = new Set<unknown>();
+  const pending = [schema];
+  while (pending.length > 0) {
+    const at = pending.pop();
+    if (typeof at !== 'object' || at === null || seen.has(at)) continue;
+    seen.add(at);
+    if (isSchema(at) && typeof at.$anchor === 'string') found.set(at.$anchor, at);
+    for (const value of Object.values(at)) pending.push(value);
+  }
   return found;
 }
 
-/** Whether Gemini enforces `schema` whole as a JSON Schema (see above). */
+/** Whether Gemini enforces `schema` as written, as a JSON Schema (see above). */
 export function inGeminiJsonSchemaSubset(root: JsonSchema): boolean {
   const anchors = anchorsOf(root);
   const steps = new Map<JsonSchema, Step[]>();
@@ -95,6 +113,7 @@ export function inGeminiJsonSchemaSubset(root: JsonSchema): boolean {
   while (pending.length > 0) {
     const schema = pending.pop() as JsonSchema;
     if (steps.has(schema)) continue;
+    if (steps.size >= MAX_SCHEMAS) return false;
     const out = stepsOf(schema, root, anchors);
     if (!out) return false;
     steps.set(schema, out);
