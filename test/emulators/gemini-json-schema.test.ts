@@ -22,6 +22,20 @@ describe('the Gemini emulator with JSON Schema', () => {
     expect(answer).toMatchObject({ label: 'Paris', point: [21, 'Paris'], children: [{ label: 'Paris', point: [21, 'Paris'] }] });
   });
 
+  it('follows a $ref to an $anchor and one with an escaped pointer', async () => {
+    const schema = { type: 'object', properties: { size: { $ref: '#size' }, unit: { $ref: '#/$defs/a~1b' } }, required: ['size', 'unit'], $defs: { size: { $anchor: 'size', type: 'string', enum: ['S'] }, 'a/b': { type: 'string', enum: ['cm'] } } };
+    const response = await generate({ generationConfig: { responseMimeType: 'application/json', responseJsonSchema: schema } });
+    const answer = JSON.parse(((await response.json()) as { candidates: Array<{ content: { parts: Array<{ text: string }> } }> }).candidates[0]!.content.parts[0]!.text);
+    expect(answer).toEqual({ size: 'S', unit: 'cm' });
+  });
+
+  it('refuses a $ref loop through required properties only, as Google does', async () => {
+    const schema = { type: 'object', properties: { next: { $ref: '#' } }, required: ['next'] };
+    expect((await generate({ generationConfig: { responseMimeType: 'application/json', responseJsonSchema: schema } })).status).toBe(400);
+    const optional = { type: 'object', properties: { next: { $ref: '#' } } };
+    expect((await generate({ generationConfig: { responseMimeType: 'application/json', responseJsonSchema: optional } })).status).toBe(200);
+  });
+
   it('refuses responseSchema and responseJsonSchema set together, as Google says only one may be', async () => {
     const response = await generate({ generationConfig: { responseMimeType: 'application/json', responseJsonSchema: tree, responseSchema: { type: 'OBJECT', properties: { label: { type: 'STRING' } } } } });
     expect(response.status).toBe(400);

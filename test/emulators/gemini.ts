@@ -156,17 +156,46 @@ function checkJsonSchemaRefs(schema: unknown): void {
 }
 
 /**
+ * Google's rule for `$ref` cycles: one must pass through a property that is not required ("Nullable properties are
+ * not sufficient"), or, in Gemini's own error, through array items that may be empty. A cycle of `$ref`s, required
+ * properties, items `minItems` makes present, tuple slots and alternatives is refused.
+ */
+function checkJsonSchemaLoops(root: unknown): void {
+  if (typeof root !== 'object' || root === null) return;
+  const present = (schema: Json): unknown[] => {
+    if (typeof schema.$ref === 'string') return [refTarget(schema.$ref, root as Json)];
+    const required = (schema.required ?? []) as string[];
+    const minItems = typeof schema.minItems === 'number' ? schema.minItems : 0;
+    const properties = (schema.properties ?? {}) as Json;
+    return [
+      ...required.map((name) => properties[name]),
+      ...(minItems > 0 ? [schema.items] : []),
+      ...((schema.prefixItems ?? []) as unknown[]).slice(0, minItems),
+      ...((schema.anyOf ?? []) as unknown[]),
+      ...((schema.oneOf ?? []) as unknown[]),
+    ];
+  };
+  const state = new Map<unknown, 'open' | 'done'>();
+  const visit = (schema: unknown): void => {
+    if (typeof schema !== 'object' || schema === null || state.get(schema) === 'done') return;
+    if (state.get(schema) === 'open') throw invalid('A $ref cycle must pass through a property that is not required or array items that may be empty');
+    state.set(schema, 'open');
+    for (const next of present(schema as Json)) visit(next);
+    state.set(schema, 'done');
+  };
+  visit(root);
+}
+
+/**
  * A value that satisfies a JSON Schema (responseJsonSchema, parametersJsonSchema), the same every time: local `$ref`s
- * followed, the first of `anyOf`/`oneOf` and of a list of types, a tuple for `prefixItems`. Below `depth` 4 arrays are
- * empty and objects hold their required properties only, so that a recursive schema ends.
+ * followed (a JSON pointer or an `$anchor`), the first of `anyOf`/`oneOf` and of a list of types, a tuple for
+ * `prefixItems`. Below `depth` 4 arrays are empty and objects hold their required properties only, so that a
+ * recursive schema ends; past `depth` 32 the value is null, should a loop get past checkJsonSchemaLoops.
  */
 function sampleJson(schema: unknown, root: Json, depth = 0): unknown {
-  if (typeof schema !== 'object' || schema === null) return null;
+  if (typeof schema !== 'object' || schema === null || depth > 32) return null;
   const s = schema as Json;
-  if (typeof s.$ref === 'string') {
-    const target = s.$ref === '#' ? root : s.$ref.startsWith('#/') ? s.$ref.slice(2).split('/').reduce<unknown>((at, token) => (at as Json | undefined)?.[token], root) : undefined;
-    return sampleJson(target, root, depth + 1);
-  }
+  if (typeof s.$ref === 'string') return sampleJson(refTarget(s.$ref, root), root, depth + 1);
   if (Array.isArray(s.enum)) return s.enum[0];
   const alternatives = (s.anyOf ?? s.oneOf) as unknown[] | undefined;
   if (Array.isArray(alternatives)) return sampleJson(alternatives[0], root, depth + 1);
@@ -183,6 +212,21 @@ function sampleJson(schema: unknown, root: Json, depth = 0): unknown {
     default:
       return sample({ type });
   }
+}
+
+/** What a local `$ref` points to in `root`: `#`, a JSON pointer (RFC 6901 escapes) or an `$anchor`. */
+function refTarget(ref: string, root: Json): unknown {
+  if (ref === '#') return root;
+  if (ref.startsWith('#/')) return ref.slice(2).split('/').map((token) => token.replace(/~1/g, '/').replace(/~0/g, '~')).reduce<unknown>((at, token) => (at as Json | undefined)?.[token], root);
+  const anchor = ref.slice(1);
+  const pending: unknown[] = [root];
+  while (pending.length > 0) {
+    const at = pending.pop();
+    if (typeof at !== 'object' || at === null) continue;
+    if ((at as Json).$anchor === anchor) return at;
+    for (const value of Object.values(at)) pending.push(value);
+  }
+  return undefined;
 }
 
 /** The thought signature `model` gives a call of `name` (base64, as Gemini's are): another model's does not pass. */
@@ -234,6 +278,7 @@ function validate(body: Json, model: string, refusesStandIn = false): void {
     if (config.responseSchema !== undefined) throw invalid('generation_config: response_schema and response_json_schema cannot both be set');
     if (config.responseMimeType !== 'application/json') throw invalid('generation_config.response_json_schema: response_mime_type must be application/json');
     checkJsonSchemaRefs(config.responseJsonSchema);
+    checkJsonSchemaLoops(config.responseJsonSchema);
   }
   const thinking = (config.thinkingConfig ?? {}) as Json;
   for (const key of Object.keys(thinking)) if (!['includeThoughts', 'thinkingBudget', 'thinkingLevel'].includes(key)) throw unknownField(key, 'generation_config.thinking_config');
@@ -255,7 +300,10 @@ function validate(body: Json, model: string, refusesStandIn = false): void {
       if (declaration.parameters) checkSchema(declaration.parameters as Json, `tools[${t}].function_declarations[${d}].parameters`, true);
       // parametersJsonSchema "is mutually exclusive with parameters" (https://ai.google.dev/api/caching#FunctionDeclaration).
       if (declaration.parametersJsonSchema !== undefined && declaration.parameters !== undefined) throw invalid(`tools[${t}].function_declarations[${d}]: parameters and parameters_json_schema cannot both be set`);
-      if (declaration.parametersJsonSchema !== undefined) checkJsonSchemaRefs(declaration.parametersJsonSchema);
+      if (declaration.parametersJsonSchema !== undefined) {
+        checkJsonSchemaRefs(declaration.parametersJsonSchema);
+        checkJsonSchemaLoops(declaration.parametersJsonSchema);
+      }
     }
   }
   const mode = ((body.toolConfig as Json | undefined)?.functionCallingConfig as Json | undefined)?.mode;
