@@ -2,7 +2,7 @@
 // The V8 options above (also in `npm start`, docs/settings.md): a young generation of 2 × 4 MiB instead of up to
 // 2 × 16 MiB, since a proxy's garbage dies young; and WebAssembly (undici's HTTP parser) kept on V8's baseline
 // compiler, whose optimizing tier took some 30 MiB for a moment at the first upstream call; and no idle-time heap
-// shrinking, whose collections threw away the request path's optimized code after every quiet spell (docs/settings.md).
+// shrinking, whose collections could throw away the request path's optimized code in a quiet spell (docs/settings.md).
 // Node options given in NODE_OPTIONS still apply.
 import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
