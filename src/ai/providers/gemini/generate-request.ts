@@ -200,7 +200,7 @@ function generationConfigFor(request: ChatRequest, model: string, catalogModel: 
   if (format?.type === 'json_object' || format?.type === 'json_schema') config.responseMimeType = 'application/json';
   const schema = format?.type === 'json_schema' ? format.json_schema.schema : undefined;
   const strict = format?.type === 'json_schema' && format.json_schema.strict === true;
-  // A strict schema Gemini enforces whole goes as JSON Schema (https://ai.google.dev/api/generate-content#FIELDS.response_json_schema).
+  // A strict schema Gemini enforces as written goes as JSON Schema (https://ai.google.dev/api/generate-content#FIELDS.response_json_schema).
   if (schema && strict && inGeminiJsonSchemaSubset(schema)) config.responseJsonSchema = schema;
   // Any other keyword (pattern, const…) Gemini would take there and not enforce: the Schema path holds it or refuses it by name.
   else if (schema) config.responseSchema = toGeminiSchema(schema, strict, 'response_format.json_schema.schema');
@@ -248,7 +248,7 @@ export function toGeminiRequest(asked: ChatRequest, model = '', catalogModel?: C
           const named = { name: tool.function.name, ...(tool.function.description ? { description: tool.function.description } : {}) };
           const asked = tool.function.parameters;
           const strict = tool.function.strict === true;
-          // As for response_format: a strict tool's parameters Gemini enforces whole go as they are (https://ai.google.dev/api/caching#FunctionDeclaration).
+          // As for response_format: a strict tool's parameters Gemini enforces as written go as they are (https://ai.google.dev/api/caching#FunctionDeclaration).
           if (asked && strict && asked.type === 'object' && hasProperties(asked) && inGeminiJsonSchemaSubset(asked)) return { ...named, parametersJsonSchema: asked };
           const parameters = asked ? toGeminiSchema(asked, strict, `tools[${i}].function.parameters`) : undefined;
           return { ...named, ...(parameters && hasProperties(parameters) ? { parameters } : {}) };
