@@ -268,6 +268,35 @@ describe('the tokens Perplexity counts apart', () => {
   });
 });
 
+describe('the cache reads Together tells at the top of its usage', () => {
+  const usage = { prompt_tokens: 3_417, completion_tokens: 4, total_tokens: 3_421, cached_tokens: 3_327 };
+  const answer = { id: 'c1', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'Hi' }, finish_reason: 'stop' }], usage };
+  const usageChunk = `{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"usage":${JSON.stringify(usage)}}`;
+  const together = { name: 'together', type: 'openai-compatible', catalog: 'together', baseUrl: 'http://127.0.0.1:1' };
+  const fireworks = { name: 'fireworks', type: 'openai-compatible', catalog: 'fireworks', baseUrl: 'https://api.fireworks.ai/inference' };
+
+  it("are told as OpenAI's in a whole answer from a provider priced from the Together catalog, or one on Together's host", () => {
+    for (const provider of [together, { name: 't', type: 'openai-compatible', baseUrl: 'https://api.together.xyz' }]) {
+      expect(OpenAICompatibleProvider.parseChat(structuredClone(answer), ctx({ provider })).usage).toEqual({ ...usage, prompt_tokens_details: { cached_tokens: 3_327 } });
+    }
+  });
+
+  it("are told as OpenAI's in a stream's usage chunk, which is written anew, and in the usage the stream records", () => {
+    const translator = OpenAICompatibleProvider.streamTranslator(ctx({ provider: together, stream: true }));
+    const [translated] = translator.push(Buffer.from(`data: ${usageChunk}\n\ndata: [DONE]\n\n`));
+    expect(translated!.usage).toEqual({ ...usage, prompt_tokens_details: { cached_tokens: 3_327 } });
+    expect((translated as TranslatedChunk)[SOURCE_TEXT]).toBeUndefined();
+    expect(translator.usage()?.prompt_tokens_details).toEqual({ cached_tokens: 3_327 });
+  });
+
+  it('are not read from another host that names a member so, whole or streamed', () => {
+    expect(OpenAICompatibleProvider.parseChat(structuredClone(answer), ctx({ provider: fireworks })).usage).toEqual(usage);
+    const translator = OpenAICompatibleProvider.streamTranslator(ctx({ provider: fireworks, stream: true }));
+    translator.push(Buffer.from(`data: ${usageChunk}\n\ndata: [DONE]\n\n`));
+    expect(translator.usage()).toEqual(usage);
+  });
+});
+
 describe("the OpenAI-style adapter's reading of errors", () => {
   it("keeps OpenAI's null code null, rather than fill it with the error's type", () => {
     const failure = OpenAIProvider.parseError(400, JSON.stringify({ error: { message: 'Invalid value', type: 'invalid_request_error', param: 'messages', code: null } }), {});

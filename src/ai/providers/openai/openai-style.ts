@@ -12,6 +12,7 @@ import { groqErrorOf } from './groq-stream-error.js';
 import { failedGenerationOf, giveOpenAIFinishReasons, withOpenAIFinishReasons } from './host-finish-reasons.js';
 import { generationFailure } from '../generation-failed.js';
 import { isPerplexity, withPerplexityTokens } from './perplexity-usage.js';
+import { isTogether, withTogetherCachedTokens } from './together-usage.js';
 import { hostFailedChoice } from './host-failed-choices.js';
 import { reasoningEffortFor } from '../client-thinking.js';
 import { SOURCE_TEXT, failureFor, type TranslatedChunk, type CallContext, type ProviderAdapter, type ProviderFailure, type StreamTranslator, type UpstreamCall } from '../provider.js';
@@ -162,6 +163,17 @@ export function withToolCallTypes<T extends ChatCompletion>(completion: T): T {
   };
 }
 
+/**
+ * How the call's host tells in OpenAI's members what its usage tells in its own, for the client and the record alike:
+ * Perplexity's citation and reasoning tokens (perplexity-usage.ts), Together's cache reads at the top of its usage
+ * (together-usage.ts). None for any other host, whose members are not read as theirs.
+ */
+function usageRetellingOf(ctx: CallContext): ((usage: Usage) => Usage) | undefined {
+  if (isPerplexity(ctx)) return withPerplexityTokens;
+  if (isTogether(ctx)) return withTogetherCachedTokens;
+  return undefined;
+}
+
 /** The host's address, without a trailing `/`; a provider whose type has no default must set one. */
 function base(ctx: CallContext): string {
   if (!ctx.provider.baseUrl) throw new ProviderCallError({ status: 500, type: 'api_error', code: 'provider_misconfigured', message: `the provider "${ctx.provider.name}" names no baseUrl; set it to the host's address (https://…)`, retryable: true });
@@ -237,7 +249,9 @@ function parseError(status: number, text: string, headers: IncomingHttpHeaders):
  * client sees the usage chunk only if it asked). An Anthropic-format client's thinking becomes `reasoning_effort`
  * for the models the catalog says reason (reasoningEffortFor). The history's reasoning goes only to a host that
  * wants it back (`wantsReasoningBack`). A host's own finish reasons reach the client as OpenAI's (host-finish-reasons.ts),
- * a choice OpenRouter or vLLM failed with a 200 is their failure (host-failed-choices.ts), and the tokens Perplexity counts apart are counted in its usage (perplexity-usage.ts).
+ * a choice OpenRouter or vLLM failed with a 200 is their failure (host-failed-choices.ts), the tokens Perplexity
+ * counts apart are counted in its usage (perplexity-usage.ts), and the cache reads Together tells at the top of its
+ * usage are told where OpenAI tells them (together-usage.ts).
  */
 export function openAIStyleAdapter(options: OpenAIStyleOptions): ProviderAdapter {
   const auth = options.authHeaders ?? ((ctx: CallContext) => ({ authorization: `Bearer ${ctx.credential.secret}` }));
@@ -272,7 +286,8 @@ export function openAIStyleAdapter(options: OpenAIStyleOptions): ProviderAdapter
     },
     parseChat(body: unknown, ctx: CallContext): ChatCompletion {
       const told = body as ChatCompletion;
-      const usage = told?.usage && isPerplexity(ctx) ? withPerplexityTokens(told.usage) : told?.usage;
+      const retell = usageRetellingOf(ctx);
+      const usage = told?.usage && retell ? retell(told.usage) : told?.usage;
       const completion = usage === told?.usage ? told : { ...told, usage };
       const failed = failedGenerationOf(Array.isArray(completion?.choices) ? completion.choices : []);
       // A generation the host ended as failed was made, and is billed, all the same: its usage goes with the failure.
@@ -283,7 +298,7 @@ export function openAIStyleAdapter(options: OpenAIStyleOptions): ProviderAdapter
       return withToolCallTypes(withOpenAIFinishReasons(completion));
     },
     streamTranslator(ctx: CallContext): StreamTranslator {
-      const perplexity = isPerplexity(ctx);
+      const retell = usageRetellingOf(ctx);
       const parser = new SseParser();
       let usage: Usage | undefined;
       const toolCalls: StreamedToolCalls = new Map();
@@ -311,12 +326,13 @@ export function openAIStyleAdapter(options: OpenAIStyleOptions): ProviderAdapter
           const chunk = JSON.parse(event.data) as TranslatedChunk;
           // Anything but an object cannot be read as an event (the stream's reader says so: provider_bad_response).
           if (typeof chunk !== 'object' || chunk === null || Array.isArray(chunk)) throw new TypeError('a stream event that is not an object');
-          // OpenAI's member, else Groq's own (which the chunk keeps, as the host's member, for the client); Perplexity's
-          // citation and reasoning tokens counted in, for the client and the record alike.
-          let recounted = false;
+          // OpenAI's member, else Groq's own (which the chunk keeps, as the host's member, for the client); what a host
+          // tells in members of its own (Perplexity's tokens, Together's cache reads) told in OpenAI's, for the client
+          // and the record alike.
+          let retold = false;
           if (chunk.usage) {
-            usage = perplexity ? withPerplexityTokens(chunk.usage) : chunk.usage;
-            recounted = usage !== chunk.usage;
+            usage = retell ? retell(chunk.usage) : chunk.usage;
+            retold = usage !== chunk.usage;
             chunk.usage = usage;
           } else usage = groqUsageOf(chunk) ?? usage;
           // A failure the host reports in the stream ends it as such: before the model said anything, another target may
@@ -344,9 +360,9 @@ export function openAIStyleAdapter(options: OpenAIStyleOptions): ProviderAdapter
           const renamed = giveOpenAIFinishReasons(chunk);
           const completed = completeToolCalls(chunk, toolCalls);
           // One data line (several would be joined by newlines, which cannot go on as one): the chunk's own text, unless
-          // its usage was recounted, a finish reason renamed or a tool call's index or type filled in. Not enumerable, so
+          // its usage was retold, a finish reason renamed or a tool call's index or type filled in. Not enumerable, so
           // that a wrapping translator's `{ ...chunk, … }` makes a chunk without it.
-          if (!recounted && !renamed && !completed && !event.data.includes('\n')) Object.defineProperty(chunk, SOURCE_TEXT, { value: event.data });
+          if (!retold && !renamed && !completed && !event.data.includes('\n')) Object.defineProperty(chunk, SOURCE_TEXT, { value: event.data });
           out.push(chunk);
         }
         if (failed && (done || usage !== undefined)) throw streamFailure(failed, out);
