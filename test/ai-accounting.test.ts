@@ -34,6 +34,8 @@ describe('accounting of AI calls', () => {
   let xai: OpenAIEmulator;
   /** DeepSeek: its cache hits as prompt_cache_hit_tokens. */
   let deepseek: OpenAIEmulator;
+  /** Together: its cache hits as cached_tokens at the top of usage, as some of its models tell them. */
+  let together: OpenAIEmulator;
 
   beforeAll(async () => {
     emulators = await startProviderEmulators({ cachedTokens: CACHED });
@@ -41,6 +43,7 @@ describe('accounting of AI calls', () => {
     partial = await startOpenAIEmulator({ reportUsage: 'prompt-only' });
     xai = await startOpenAIEmulator({ reasoningApart: true });
     deepseek = await startOpenAIEmulator({ deepseekCacheUsage: true, cachedTokens: CACHED });
+    together = await startOpenAIEmulator({ togetherCacheUsage: true, cachedTokens: CACHED });
     gateway = await AiGateway.start();
     await configureThreeProviders(gateway, emulators, {
       providers: [
@@ -48,12 +51,17 @@ describe('accounting of AI calls', () => {
         { name: 'together', type: 'openai-compatible', catalog: 'groq', baseUrl: partial.url },
         { name: 'xai', type: 'openai-compatible', catalog: 'xai', baseUrl: xai.url },
         { name: 'deepseek', type: 'openai-compatible', catalog: 'deepseek', baseUrl: deepseek.url },
+        { name: 'together-cache', type: 'openai-compatible', catalog: 'together', baseUrl: together.url },
+        // Another host answering with Together's member: Fireworks, by its catalog.
+        { name: 'fireworks', type: 'openai-compatible', catalog: 'fireworks', baseUrl: together.url },
       ],
     });
     await gateway.addProviderKey('deepseek', 'test-openai-key');
     await gateway.addProviderKey('groq', 'test-openai-key');
     await gateway.addProviderKey('together', 'test-openai-key');
     await gateway.addProviderKey('xai', 'test-openai-key');
+    await gateway.addProviderKey('together-cache', 'test-openai-key');
+    await gateway.addProviderKey('fireworks', 'test-openai-key');
   });
   afterAll(async () => {
     await gateway?.stop();
@@ -62,6 +70,7 @@ describe('accounting of AI calls', () => {
     await partial?.stop();
     await xai?.stop();
     await deepseek?.stop();
+    await together?.stop();
     await silent?.stop();
   });
 
@@ -151,6 +160,41 @@ describe('accounting of AI calls', () => {
     expect(messages.body.usage).toMatchObject({ cache_read_input_tokens: CACHED });
     const response = await gateway.call<{ usage: { input_tokens_details: { cached_tokens: number } } }>('POST', '/v1/responses', apiKey, { model: 'deepseek/deepseek-chat', input: 'Hello there' });
     expect(response.body.usage.input_tokens_details.cached_tokens).toBe(CACHED);
+  });
+
+  it("prices Together's cache hits, told as cached_tokens at the top of usage, at the cached rate, whole and streamed", async () => {
+    const apiKey = await gateway.createApp({ name: 'together-ledger', team: 'ledger-team' });
+    const model = 'together-cache/moonshotai/Kimi-K2.6';
+    const whole = await gateway.chat(apiKey, { model, messages: HELLO });
+    expect(whole.status).toBe(200);
+    const input = openaiPromptTokens(together.lastRequest()!.body);
+    const cost = priced('together', 'moonshotai/Kimi-K2.6', input, openaiTokens(ANSWER), CACHED);
+    expect(cost).toBeLessThan(priced('together', 'moonshotai/Kimi-K2.6', input, openaiTokens(ANSWER)));
+    // Told where OpenAI's clients read them, Together's own member kept.
+    expect(whole.body.usage).toMatchObject({ cached_tokens: CACHED, prompt_tokens_details: { cached_tokens: CACHED } });
+    expect(Number(whole.headers.get('x-keygate-cost-usd'))).toBeCloseTo(cost, 9);
+    const streamed = await gateway.chat(apiKey, { model, stream: true, stream_options: { include_usage: true }, messages: HELLO });
+    expect(streamed.status).toBe(200);
+    const told = streamed.text.split('\n\n').filter((event) => event.startsWith('data: {')).map((event) => JSON.parse(event.slice(6)) as { usage?: unknown }).filter((chunk) => chunk.usage != null);
+    expect(told).toEqual([expect.objectContaining({ usage: expect.objectContaining({ prompt_tokens_details: { cached_tokens: CACHED } }) })]);
+    const [row] = await gateway.usage({ groupBy: 'model', app: 'together-ledger' });
+    expect(row).toMatchObject({ calls: 2, inputTokens: 2 * input, cachedTokens: 2 * CACHED, estimatedCalls: 0 });
+    expect(row!.costUsd).toBeCloseTo(2 * cost, 9);
+  });
+
+  it("reads no cache hits from another host's usage that has a cached_tokens member at its top, Together's alone", async () => {
+    const apiKey = await gateway.createApp({ name: 'fireworks-ledger', team: 'ledger-team' });
+    const model = 'accounts/fireworks/models/kimi-k2p6';
+    const whole = await gateway.chat(apiKey, { model: `fireworks/${model}`, messages: HELLO });
+    expect(whole.status).toBe(200);
+    expect(whole.body.usage).toMatchObject({ cached_tokens: CACHED });
+    expect(whole.body.usage).not.toHaveProperty('prompt_tokens_details');
+    const input = openaiPromptTokens(together.lastRequest()!.body);
+    expect(Number(whole.headers.get('x-keygate-cost-usd'))).toBeCloseTo(priced('fireworks', model, input, openaiTokens(ANSWER)), 9);
+    expect(await gateway.chat(apiKey, { model: `fireworks/${model}`, stream: true, messages: HELLO })).toMatchObject({ status: 200 });
+    const [row] = await gateway.usage({ groupBy: 'model', app: 'fireworks-ledger' });
+    expect(row).toMatchObject({ calls: 2, inputTokens: 2 * input, cachedTokens: 0 });
+    expect(row!.costUsd).toBeCloseTo(2 * priced('fireworks', model, input, openaiTokens(ANSWER)), 9);
   });
 
   it('prices a model named in a form the catalog does not list (a dated snapshot, an undated alias) as its listed form, not at nothing', async () => {

@@ -89,6 +89,12 @@ export interface OpenAIEmulatorOptions {
    */
   deepseekCacheUsage?: boolean;
   /**
+   * Tell the cached prompt tokens (`cachedTokens`) as some of Together's models do: `cached_tokens` at the top of
+   * `usage`, with no `prompt_tokens_details` ("Some models return `cached_tokens` at the top level of `usage`
+   * instead", https://docs.together.ai/docs/inference/chat/prompt-caching, Check cached tokens).
+   */
+  togetherCacheUsage?: boolean;
+  /**
    * Stream the usage where Groq documents it, `x_groq.usage` on the final chunk: "Usage information for the stream.
    * Only sent in the final chunk." (XGroq, https://console.groq.com/docs/api-reference, as Groq's SDK types it in
    * groq-python's `types/chat/chat_completion_chunk.py`), and no chunk of OpenAI's `usage` (which Groq documents as
@@ -452,7 +458,9 @@ export async function startOpenAIEmulator(options: OpenAIEmulatorOptions = {}): 
     total_tokens: promptTokens + answerTokens + reasoningTokens,
     ...(options.deepseekCacheUsage
       ? { prompt_cache_hit_tokens: Math.min(options.cachedTokens ?? 0, promptTokens), prompt_cache_miss_tokens: promptTokens - Math.min(options.cachedTokens ?? 0, promptTokens) }
-      : { prompt_tokens_details: { cached_tokens: Math.min(options.cachedTokens ?? 0, promptTokens), audio_tokens: 0 } }),
+      : options.togetherCacheUsage
+        ? { cached_tokens: Math.min(options.cachedTokens ?? 0, promptTokens) }
+        : { prompt_tokens_details: { cached_tokens: Math.min(options.cachedTokens ?? 0, promptTokens), audio_tokens: 0 } }),
     completion_tokens_details: { reasoning_tokens: reasoningTokens, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
   });
 
