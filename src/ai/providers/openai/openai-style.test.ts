@@ -209,6 +209,18 @@ describe("the OpenAI-style adapter's reading of a host's finish reasons", () => 
     expect((error as ProviderCallError).before.map((c) => c.choices[0]!.delta.content)).toEqual(['Hi']);
   });
 
+  it("ends an OpenRouter stream at its mid-stream error event, as its streaming page shows it, with the usage that event tells", () => {
+    const translator = OpenAICompatibleProvider.streamTranslator(openRouter({ stream: true }));
+    const words = '{"id":"gen-1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}]}';
+    // OpenRouter's unified error event: the error at the top, the choice finished with "error"; the stream ends after it.
+    const failing = '{"id":"gen-1","object":"chat.completion.chunk","created":1,"model":"m","provider":"p","error":{"code":"server_error","message":"Provider disconnected"},"choices":[{"index":0,"delta":{"content":""},"finish_reason":"error"}],"usage":{"prompt_tokens":9,"completion_tokens":1,"total_tokens":10}}';
+    const error = thrownBy(() => translator.push(Buffer.from(`data: ${words}\n\ndata: ${failing}\n\n`)));
+    expect(error).toBeInstanceOf(ProviderCallError);
+    expect((error as ProviderCallError).failure).toMatchObject({ message: 'Provider disconnected' });
+    expect((error as ProviderCallError).billed).toEqual({ prompt_tokens: 9, completion_tokens: 1, total_tokens: 10 });
+    expect((error as ProviderCallError).before.map((c) => c.choices[0]!.delta.content)).toEqual(['Hi']);
+  });
+
   it("takes a vLLM answer its engine aborted (finish_reason abort) for a server's failure, with the usage it counted", () => {
     const usage = { prompt_tokens: 9, completion_tokens: 1, total_tokens: 10 };
     const error = thrownBy(() => OpenAICompatibleProvider.parseChat({ ...answer('abort'), usage }, vllm()));
