@@ -1,6 +1,6 @@
 import type OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AiGateway, configureThreeProviders, startProviderEmulators, type ProviderEmulators } from './ai-fixtures.js';
+import { AiGateway, configureThreeProviders, startProviderEmulators, type OpenAIErrorBody, type ProviderEmulators } from './ai-fixtures.js';
 
 /** A 1×1 PNG, as a client sends an image inline. */
 const PIXEL = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
@@ -17,12 +17,14 @@ describe('structured output and images through the gateway', () => {
   let gateway: AiGateway;
   let emulators: ProviderEmulators;
   let client: OpenAI;
+  let apiKey: string;
 
   beforeAll(async () => {
     emulators = await startProviderEmulators();
     gateway = await AiGateway.start();
     await configureThreeProviders(gateway, emulators);
-    client = gateway.openai(await gateway.createApp({ name: 'structured-app', team: 'structured-team' }));
+    apiKey = await gateway.createApp({ name: 'structured-app', team: 'structured-team' });
+    client = gateway.openai(apiKey);
   });
   afterAll(async () => {
     await gateway?.stop();
@@ -76,5 +78,18 @@ describe('structured output and images through the gateway', () => {
     const sent = JSON.stringify(lastBody(provider));
     if (provider === 'anthropic') expect(sent).toContain(JSON.stringify({ type: 'image', source: { type: 'base64', media_type: 'image/png', data: PIXEL } }));
     else expect(sent).toContain(JSON.stringify({ inlineData: { mimeType: 'image/png', data: PIXEL } }));
+  });
+
+  it('refuses a json_schema nested 1,000 levels deep for Gemini with 400 schema_too_complex naming it, without calling Gemini', async () => {
+    // Ten times what the Gemini conversion takes, yet shallow enough for the gateway's own walks of the request: one
+    // 20,000 deep is refused before any adapter sees it (nesting_too_deep).
+    const levels = 1000;
+    const schema = `${'{"type":"object","properties":{"a":'.repeat(levels)}{"type":"string"}${'}}'.repeat(levels)}`;
+    const body = `{"model":"gemini/gemini-2.5-flash","messages":[{"role":"user","content":"Hi"}],"response_format":{"type":"json_schema","json_schema":{"name":"deep","schema":${schema}}}}`;
+    const before = emulators.gemini.requests().length;
+    const answer = await gateway.call<OpenAIErrorBody>('POST', '/v1/chat/completions', apiKey, body);
+    expect(answer.status).toBe(400);
+    expect(answer.body.error).toMatchObject({ type: 'invalid_request_error', code: 'schema_too_complex', param: 'response_format.json_schema.schema' });
+    expect(emulators.gemini.requests().length).toBe(before);
   });
 });

@@ -1,15 +1,28 @@
 import { describe, expect, it } from 'vitest';
 import { toGeminiSchema } from './gemini-schema.js';
 
+type JsonSchema = Record<string, unknown>;
+
 const object = (properties: Record<string, unknown>) => ({ type: 'object', properties, required: Object.keys(properties), additionalProperties: false });
-const refusal = (schema: Record<string, unknown>) => {
+const refusal = (schema: JsonSchema, strict = true) => {
   try {
-    toGeminiSchema(schema, true, 'response_format.json_schema.schema');
+    toGeminiSchema(schema, strict, 'response_format.json_schema.schema');
     return undefined;
   } catch (error) {
     return (error as { failure?: { status: number; param: string } }).failure;
   }
 };
+
+/** A string schema inside `levels - 1` schemas made by `wrap`: `levels` schemas from the root down. */
+const nested = (levels: number, wrap: (inner: JsonSchema) => JsonSchema): JsonSchema => {
+  let schema: JsonSchema = { type: 'string' };
+  for (let level = 1; level < levels; level++) schema = wrap(schema);
+  return schema;
+};
+const inProperty = (inner: JsonSchema) => ({ type: 'object', properties: { a: inner } });
+/** An object of `count` string properties: `count + 1` sub-schemas with the root. */
+const withProperties = (count: number) => ({ type: 'object', properties: Object.fromEntries(Array.from({ length: count }, (_, i) => [`p${i}`, { type: 'string' }])) });
+const TOO_COMPLEX = { status: 400, code: 'schema_too_complex', param: 'response_format.json_schema.schema', retryable: true };
 
 describe('a strict JSON schema as a Gemini schema', () => {
   it('keeps an enum that lists null beside a nullable type as a nullable enum of the rest', () => {
@@ -27,5 +40,47 @@ describe('a strict JSON schema as a Gemini schema', () => {
 
   it('converts the same schemas without a word when they are not strict', () => {
     expect(() => toGeminiSchema(object({ pair: { type: 'array', items: [{ type: 'string' }] }, never: false }), false)).not.toThrow();
+  });
+});
+
+describe('a JSON schema too deep or too large to convert for Gemini', () => {
+  it.each([
+    ['properties', inProperty],
+    ['items', (inner: JsonSchema) => ({ type: 'array', items: inner })],
+    ['anyOf', (inner: JsonSchema) => ({ anyOf: [inner, { type: 'null' }] })],
+  ])('refuses a schema nested 20,000 levels deep through %s with 400 schema_too_complex naming the whole schema, not a stack overflow', (_through, wrap) => {
+    expect(refusal(nested(20_000, wrap), false)).toMatchObject(TOO_COMPLEX);
+  });
+
+  it('refuses a chain of 20,000 $refs through $defs, each followed being a level', () => {
+    const $defs = Object.fromEntries(Array.from({ length: 20_000 }, (_, i) => [`d${i}`, { $ref: `#/$defs/d${i + 1}` }]));
+    expect(refusal({ $ref: '#/$defs/d0', $defs: { ...$defs, d20000: { type: 'string' } } }, false)).toMatchObject(TOO_COMPLEX);
+  });
+
+  it('refuses a strict schema nested 20,000 levels deep the same way, naming the whole schema', () => {
+    expect(refusal(nested(20_000, inProperty), true)).toMatchObject(TOO_COMPLEX);
+  });
+
+  it('still converts a schema nested 100 levels deep, the most it takes', () => {
+    let converted = toGeminiSchema(nested(100, inProperty));
+    for (let level = 1; level < 100; level++) converted = (converted.properties as JsonSchema).a as JsonSchema;
+    expect(converted).toEqual({ type: 'STRING' });
+  });
+
+  it('refuses a schema nested 101 levels deep', () => {
+    expect(refusal(nested(101, inProperty), false)).toMatchObject(TOO_COMPLEX);
+  });
+
+  it('still converts 1,000 sub-schemas, the most it takes', () => {
+    expect(Object.keys(toGeminiSchema(withProperties(999)).properties as JsonSchema)).toHaveLength(999);
+  });
+
+  it('refuses 1,001 sub-schemas', () => {
+    expect(refusal(withProperties(1000), false)).toMatchObject(TOO_COMPLEX);
+  });
+
+  it('refuses 12 $defs that each use the next twice, which inlined make thousands of sub-schemas (twice as many with each more)', () => {
+    const $defs = Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`d${i}`, { type: 'object', properties: { left: { $ref: `#/$defs/d${i + 1}` }, right: { $ref: `#/$defs/d${i + 1}` } } }]));
+    expect(refusal({ $ref: '#/$defs/d0', $defs: { ...$defs, d12: { type: 'string' } } }, false)).toMatchObject(TOO_COMPLEX);
   });
 });

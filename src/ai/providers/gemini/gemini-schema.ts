@@ -16,6 +16,7 @@ import { ProviderCallError } from '../../provider-call.js';
  * Gemini enforces can be looser than the client's, never stricter. What is dropped that would have narrowed the
  * values (LOOSENING, an enum or const of other values than strings, a format Gemini does not take, a recursive or
  * unresolved `$ref`) is told to `lost`, by its place, for a strict schema to be refused rather than loosened unseen.
+ * A schema too deep or too large to convert (MAX_LEVELS, MAX_SCHEMAS) is refused, strict or not.
  */
 type JsonSchema = Record<string, unknown>;
 
@@ -28,6 +29,18 @@ type Lost = (place: string) => void;
 const COPIED = ['title', 'description', 'nullable', 'maxItems', 'minItems', 'minProperties', 'maxProperties', 'minLength', 'maxLength', 'pattern', 'example', 'default', 'minimum', 'maximum', 'propertyOrdering'];
 const FORMATS: Record<string, string[]> = { STRING: ['date-time', 'enum'], INTEGER: ['int32', 'int64'], NUMBER: ['float', 'double'] };
 const TYPES = new Set(['STRING', 'NUMBER', 'INTEGER', 'BOOLEAN', 'ARRAY', 'OBJECT', 'NULL']);
+
+/**
+ * How far the conversion goes before it refuses a schema as too complex. Google publishes no number, only that Gemini
+ * "may reject very large or deeply nested schemas" (https://ai.google.dev/gemini-api/docs/structured-output#limitations).
+ * The conversion recurses once per level and inlines a `$ref` wherever it is used, so a schema nested thousands deep
+ * would overrun the stack, and a few `$defs` that each use the next twice would double the work with each one.
+ * 100 levels (OpenAI caps its strict schemas at 10 or fewer) and 1,000 sub-schemas (the JSON Schema subset check's
+ * cap) are far past what structured output and tools use; 100 levels take a tenth of the stack, which runs out near
+ * 1,100.
+ */
+const MAX_LEVELS = 100;
+const MAX_SCHEMAS = 1000;
 
 const isSchema = (value: unknown): value is JsonSchema => typeof value === 'object' && value !== null && !Array.isArray(value);
 
@@ -63,10 +76,35 @@ function mergeAllOf(schema: JsonSchema): JsonSchema {
 }
 
 /**
- * `lost` is undefined for a schema that is not strict: nothing is told, and no place is spelled out (a call's tools are
- * converted on every call).
+ * One conversion: the root its `$ref`s resolve against, its place (`response_format.json_schema.schema`), where a loss
+ * is told (undefined for a schema that is not strict: nothing is told, and no place is spelled out, as a call's tools
+ * are converted on every call), and how many more sub-schemas it may make (MAX_SCHEMAS).
  */
-function convert(input: JsonSchema, root: JsonSchema, refs: string[], where: string, lost: Lost | undefined): JsonSchema {
+interface Conversion {
+  root: JsonSchema;
+  where: string;
+  lost: Lost | undefined;
+  schemasLeft: number;
+}
+
+/** A 400 for a schema past MAX_LEVELS or MAX_SCHEMAS (`past`, what it is past), named by the place of the whole schema. */
+function tooComplex(where: string, past: string): ProviderCallError {
+  return new ProviderCallError({
+    status: 400,
+    type: 'invalid_request_error',
+    code: 'schema_too_complex',
+    param: where,
+    message: `The schema at ${where} ${past} the gateway converts for Gemini, which may reject very large or deeply nested schemas. Make it smaller, or use another provider.`,
+    retryable: true,
+  });
+}
+
+/** `level` is 1 for the root; each sub-schema, and each `$ref` followed, is one level further. */
+function convert(input: JsonSchema, refs: string[], where: string, level: number, conversion: Conversion): JsonSchema {
+  // Checked before anything else, so that the recursion below goes no deeper than MAX_LEVELS frames.
+  if (level > MAX_LEVELS) throw tooComplex(conversion.where, `nests deeper than the ${MAX_LEVELS} levels (a $ref followed counting as one)`);
+  if (--conversion.schemasLeft < 0) throw tooComplex(conversion.where, `holds more than the ${MAX_SCHEMAS} sub-schemas (a $ref counting again wherever it is used)`);
+  const { root, lost } = conversion;
   let schema = input;
   const at = (suffix: string) => (lost ? `${where}${suffix}` : '');
   if (typeof schema.$ref === 'string') {
@@ -76,7 +114,7 @@ function convert(input: JsonSchema, root: JsonSchema, refs: string[], where: str
       return { type: 'OBJECT' };
     }
     const { $ref: ref, ...siblings } = schema;
-    return convert({ ...target, ...siblings }, root, [...refs, ref as string], where, lost);
+    return convert({ ...target, ...siblings }, [...refs, ref as string], where, level + 1, conversion);
   }
   if (Array.isArray(schema.allOf)) schema = mergeAllOf(schema);
   if (lost) {
@@ -111,7 +149,7 @@ function convert(input: JsonSchema, root: JsonSchema, refs: string[], where: str
   } else if (values !== undefined) lost?.(`${where}.${schema.const !== undefined ? 'const' : 'enum'}`);
 
   if (isSchema(schema.properties)) {
-    const properties = Object.fromEntries(Object.entries(schema.properties).flatMap(([name, value]) => (isSchema(value) ? [[name, convert(value, root, refs, at(`.properties.${name}`), lost)]] : [])));
+    const properties = Object.fromEntries(Object.entries(schema.properties).flatMap(([name, value]) => (isSchema(value) ? [[name, convert(value, refs, at(`.properties.${name}`), level + 1, conversion)]] : [])));
     if (Object.keys(properties).length > 0) {
       out.properties = properties;
       if (Array.isArray(schema.required)) {
@@ -120,12 +158,12 @@ function convert(input: JsonSchema, root: JsonSchema, refs: string[], where: str
       }
     }
   }
-  if (isSchema(schema.items)) out.items = convert(schema.items, root, refs, at('.items'), lost);
+  if (isSchema(schema.items)) out.items = convert(schema.items, refs, at('.items'), level + 1, conversion);
   const alternatives = (['anyOf', 'oneOf'] as const).flatMap((keyword) => (Array.isArray(schema[keyword]) ? (schema[keyword] as unknown[]).flatMap((alternative, i) => (isSchema(alternative) ? [{ alternative, place: at(`.${keyword}[${i}]`) }] : [])) : []));
   if (alternatives.length > 0) {
     // Alternatives beside a list of types would replace the types' own alternatives: the types would be lost.
     if (out.anyOf !== undefined) lost?.(`${where}.anyOf`);
-    out.anyOf = alternatives.map(({ alternative, place }) => convert(alternative, root, refs, place, lost));
+    out.anyOf = alternatives.map(({ alternative, place }) => convert(alternative, refs, place, level + 1, conversion));
   }
   return out;
 }
@@ -134,20 +172,23 @@ function convert(input: JsonSchema, root: JsonSchema, refs: string[], where: str
  * The client's JSON Schema as a Gemini Schema (see above). `strict` (OpenAI's promise that the answer follows the
  * schema): a keyword whose loss would loosen it is refused with a 400 whose `param` is its place under `where`
  * (`response_format.json_schema.schema.properties.rank.enum`), retryable so that an alias's next target, which may
- * enforce it, is tried; the client learns what Gemini cannot hold instead of getting answers that break it.
+ * enforce it, is tried; the client learns what Gemini cannot hold instead of getting answers that break it. Strict or
+ * not, a schema past MAX_LEVELS or MAX_SCHEMAS is refused the same way, `schema_too_complex` naming `where` itself.
  */
 export function toGeminiSchema(schema: JsonSchema, strict = false, where = 'schema'): JsonSchema {
-  if (!strict) return convert(schema, schema, [], where, undefined);
-  return convert(schema, schema, [], where, (place) => {
-    const keyword = place.slice(place.lastIndexOf('.') + 1);
-    throw new ProviderCallError({
-      status: 400,
-      type: 'invalid_request_error',
-      code: 'unsupported_value',
-      param: place,
-      message: `Gemini cannot enforce "${keyword}" at ${place}, and the schema is strict: Gemini's schema has no such constraint (or enum and const of other values than strings, a format other than date-time, int32, int64, float or double, a recursive $ref). Remove it, set strict to false to have Gemini follow the schema without it, or use another provider.`,
-      retryable: true,
-    });
+  return convert(schema, [], where, 1, { root: schema, where, lost: strict ? refuseLoss : undefined, schemasLeft: MAX_SCHEMAS });
+}
+
+/** A strict schema's loss (see toGeminiSchema), refused by its place. */
+function refuseLoss(place: string): never {
+  const keyword = place.slice(place.lastIndexOf('.') + 1);
+  throw new ProviderCallError({
+    status: 400,
+    type: 'invalid_request_error',
+    code: 'unsupported_value',
+    param: place,
+    message: `Gemini cannot enforce "${keyword}" at ${place}, and the schema is strict: Gemini's schema has no such constraint (or enum and const of other values than strings, a format other than date-time, int32, int64, float or double, a recursive $ref). Remove it, set strict to false to have Gemini follow the schema without it, or use another provider.`,
+    retryable: true,
   });
 }
 

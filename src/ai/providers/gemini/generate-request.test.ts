@@ -19,6 +19,12 @@ const sent = async (request: Partial<ChatRequest>, context = ctx()) => {
   await callChat(GeminiProvider, { model: 'gemini', messages: [{ role: 'user', content: 'Hi' }], ...request }, context);
   return emulator.lastRequest()!;
 };
+/** An object schema `levels` deep, each level's one property the next level. */
+const deeplyNested = (levels: number): Record<string, unknown> => {
+  let schema: Record<string, unknown> = { type: 'string' };
+  for (let level = 1; level < levels; level++) schema = { type: 'object', properties: { next: schema }, required: ['next'], additionalProperties: false };
+  return schema;
+};
 const weather: ChatRequest['tools'] = [{ type: 'function', function: { name: 'get_weather', description: 'Weather now', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false } } }];
 
 beforeAll(async () => {
@@ -361,6 +367,20 @@ describe('the Gemini request translation', () => {
     const tools: ChatRequest['tools'] = [{ type: 'function', function: { name: 'set_level', strict: true, parameters: { type: 'object', properties: { level: { type: 'integer', const: 1 } }, required: ['level'], additionalProperties: false } } }];
     const failure = await sent({ tools }).catch((error: unknown) => error);
     expect(failure).toMatchObject({ failure: { status: 400, code: 'unsupported_value', param: 'tools[0].function.parameters.properties.level.const' } });
+  });
+
+  it.each([false, true])('refuses a json_schema nested 20,000 levels deep (strict: %s) with 400 schema_too_complex naming it, before calling', async (strict) => {
+    const before = emulator.requests().length;
+    const failure = await sent({ response_format: { type: 'json_schema', json_schema: { name: 'deep', schema: deeplyNested(20_000), strict } } }).catch((error: unknown) => error);
+    expect(failure).toMatchObject({ failure: { status: 400, code: 'schema_too_complex', param: 'response_format.json_schema.schema' } });
+    expect(emulator.requests().length).toBe(before);
+  });
+
+  it.each([false, true])("refuses a tool whose parameters nest 20,000 levels deep (strict: %s) with 400 schema_too_complex naming the tool's parameters, before calling", async (strict) => {
+    const before = emulator.requests().length;
+    const failure = await sent({ tools: [...weather!, { type: 'function', function: { name: 'deep', strict, parameters: deeplyNested(20_000) } }] }).catch((error: unknown) => error);
+    expect(failure).toMatchObject({ failure: { status: 400, code: 'schema_too_complex', param: 'tools[1].function.parameters' } });
+    expect(emulator.requests().length).toBe(before);
   });
 
   it('turns a recursive $ref into a plain object instead of looping', async () => {
