@@ -63,15 +63,21 @@ function resolveRef(ref: string, root: JsonSchema): JsonSchema | undefined {
   return isSchema(target) ? target : undefined;
 }
 
+/** The members' keywords over the schema's, later ones winning, with their properties joined and their required names listed together. */
 function mergeAllOf(schema: JsonSchema): JsonSchema {
-  const members = (schema.allOf as unknown[]).filter(isSchema);
-  const { allOf: _allOf, ...rest } = schema;
+  const { allOf, ...rest } = schema;
+  const members = (allOf as unknown[]).filter(isSchema);
   const merged: JsonSchema = { ...rest };
-  for (const member of members) {
-    const properties = { ...(isSchema(merged.properties) ? merged.properties : {}), ...(isSchema(member.properties) ? member.properties : {}) };
-    const required = [...(Array.isArray(merged.required) ? merged.required : []), ...(Array.isArray(member.required) ? member.required : [])];
-    Object.assign(merged, member, Object.keys(properties).length > 0 ? { properties } : {}, required.length > 0 ? { required } : {});
+  for (const member of members) Object.assign(merged, member);
+  // Joined in one pass: copying what was joined so far at each member took seconds for 5,000 members, minutes for 20,000.
+  const properties = new Map<string, unknown>();
+  const required: unknown[] = [];
+  for (const part of [rest, ...members]) {
+    if (isSchema(part.properties)) for (const [name, value] of Object.entries(part.properties)) properties.set(name, value);
+    if (Array.isArray(part.required)) for (const name of part.required as unknown[]) required.push(name);
   }
+  if (properties.size > 0) merged.properties = Object.fromEntries(properties);
+  if (required.length > 0) merged.required = required;
   return merged;
 }
 
