@@ -20,6 +20,12 @@ const nested = (levels: number, wrap: (inner: JsonSchema) => JsonSchema): JsonSc
   return schema;
 };
 const inProperty = (inner: JsonSchema) => ({ type: 'object', properties: { a: inner } });
+/** An object whose `uses` properties each `$ref` one string definition with a description `length` characters long. */
+const withCopies = (length: number, uses: number) => ({
+  type: 'object',
+  properties: Object.fromEntries(Array.from({ length: uses }, (_, i) => [`p${i}`, { $ref: '#/$defs/long' }])),
+  $defs: { long: { type: 'string', description: 'x'.repeat(length) } },
+});
 /** An object of `count` string properties: `count + 1` sub-schemas with the root. */
 const withProperties = (count: number) => ({ type: 'object', properties: Object.fromEntries(Array.from({ length: count }, (_, i) => [`p${i}`, { type: 'string' }])) });
 const TOO_COMPLEX = { status: 400, code: 'schema_too_complex', param: 'response_format.json_schema.schema', retryable: true };
@@ -91,6 +97,15 @@ describe('a JSON schema too deep or too large to convert for Gemini', () => {
 
   it('refuses 1,001 sub-schemas', () => {
     expect(refusal(withProperties(1000), false)).toMatchObject(TOO_COMPLEX);
+  });
+
+  it('still converts a long definition that its $refs copy 4,000,000 characters of in all', () => {
+    const converted = toGeminiSchema(withCopies(1_000_000, 4));
+    expect((converted.properties as Record<string, JsonSchema>).p3).toEqual({ type: 'STRING', description: 'x'.repeat(1_000_000) });
+  });
+
+  it('refuses a long definition that its $refs would copy 5,000,000 characters of, more than the input token limit holds', () => {
+    expect(refusal(withCopies(1_000_000, 5), false)).toMatchObject(TOO_COMPLEX);
   });
 
   it('refuses 12 $defs that each use the next twice, which inlined make thousands of sub-schemas (twice as many with each more)', () => {

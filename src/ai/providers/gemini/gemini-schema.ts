@@ -16,7 +16,7 @@ import { ProviderCallError } from '../../provider-call.js';
  * Gemini enforces can be looser than the client's, never stricter. What is dropped that would have narrowed the
  * values (LOOSENING, an enum or const of other values than strings, a format Gemini does not take, a recursive or
  * unresolved `$ref`) is told to `lost`, by its place, for a strict schema to be refused rather than loosened unseen.
- * A schema too deep or too large to convert (MAX_LEVELS, MAX_SCHEMAS) is refused, strict or not.
+ * A schema too deep or too large to convert (MAX_LEVELS, MAX_SCHEMAS, MAX_COPIED) is refused, strict or not.
  */
 type JsonSchema = Record<string, unknown>;
 
@@ -41,6 +41,15 @@ const TYPES = new Set(['STRING', 'NUMBER', 'INTEGER', 'BOOLEAN', 'ARRAY', 'OBJEC
  */
 const MAX_LEVELS = 100;
 const MAX_SCHEMAS = 1000;
+/**
+ * How much text the inlined copies of definitions may add. A `$ref` to a definition with a long enum or description
+ * writes it out again wherever it is used: a 1 MB one used 500 times took seconds to write out, then failed past the
+ * longest string the runtime makes (a 500). The schema counts towards the input token limit
+ * (https://cloud.google.com/vertex-ai/generative-ai/docs/multimodal/control-generated-output), 1,048,576 tokens on
+ * Gemini 2.0 and 2.5 (https://ai.google.dev/gemini-api/docs/models), of about 4 characters each
+ * (https://ai.google.dev/gemini-api/docs/tokens): copies past that could not be sent whatever else the request holds.
+ */
+const MAX_COPIED = 1_048_576 * 4;
 
 const isSchema = (value: unknown): value is JsonSchema => typeof value === 'object' && value !== null && !Array.isArray(value);
 
@@ -84,32 +93,56 @@ function mergeAllOf(schema: JsonSchema): JsonSchema {
 /**
  * One conversion: the root its `$ref`s resolve against, its place (`response_format.json_schema.schema`), where a loss
  * is told (undefined for a schema that is not strict: nothing is told, and no place is spelled out, as a call's tools
- * are converted on every call), and how many more sub-schemas it may make (MAX_SCHEMAS).
+ * are converted on every call), how many more sub-schemas it may make (MAX_SCHEMAS) and characters it may copy
+ * (MAX_COPIED), and the length of each definition it has copied.
  */
 interface Conversion {
   root: JsonSchema;
   where: string;
   lost: Lost | undefined;
   schemasLeft: number;
+  copiedLeft: number;
+  lengths: Map<JsonSchema, number>;
 }
 
-/** A 400 for a schema past MAX_LEVELS or MAX_SCHEMAS (`past`, what it is past), named by the place of the whole schema. */
-function tooComplex(where: string, past: string): ProviderCallError {
+/** A 400 for a schema past MAX_LEVELS, MAX_SCHEMAS or MAX_COPIED (`why`), named by the place of the whole schema. */
+function tooComplex(where: string, why: string): ProviderCallError {
   return new ProviderCallError({
     status: 400,
     type: 'invalid_request_error',
     code: 'schema_too_complex',
     param: where,
-    message: `The schema at ${where} ${past} the gateway converts for Gemini, which may reject very large or deeply nested schemas. Make it smaller, or use another provider.`,
+    message: `The schema at ${where} is too large to convert for Gemini: ${why}. Gemini may reject very large or deeply nested schemas; make it smaller, or use another provider.`,
     retryable: true,
   });
+}
+
+/** About the length of `value` written as JSON, walked without recursion: a definition may nest deeper than the stack goes. */
+function jsonLength(value: unknown): number {
+  let length = 0;
+  const pending = [value];
+  while (pending.length > 0) {
+    const at = pending.pop();
+    if (typeof at === 'string') length += at.length + 2;
+    else if (typeof at !== 'object' || at === null) length += String(at).length;
+    else if (Array.isArray(at)) {
+      length += at.length + 1;
+      for (const item of at as unknown[]) pending.push(item);
+    } else {
+      for (const [key, item] of Object.entries(at)) {
+        length += key.length + 4;
+        pending.push(item);
+      }
+    }
+  }
+  return length;
 }
 
 /** `level` is 1 for the root; each sub-schema, and each `$ref` followed, is one level further. */
 function convert(input: JsonSchema, refs: string[], where: string, level: number, conversion: Conversion): JsonSchema {
   // Checked before anything else, so that the recursion below goes no deeper than MAX_LEVELS frames.
-  if (level > MAX_LEVELS) throw tooComplex(conversion.where, `nests deeper than the ${MAX_LEVELS} levels (a $ref followed counting as one)`);
-  if (--conversion.schemasLeft < 0) throw tooComplex(conversion.where, `holds more than the ${MAX_SCHEMAS} sub-schemas (a $ref counting again wherever it is used)`);
+  if (level > MAX_LEVELS) throw tooComplex(conversion.where, `it nests more than ${MAX_LEVELS} levels deep (a $ref followed counting as one)`);
+  if (--conversion.schemasLeft < 0) throw tooComplex(conversion.where, `it has more than ${MAX_SCHEMAS.toLocaleString('en-US')} sub-schemas (a $ref counting again wherever it is used)`);
   const { root, lost } = conversion;
   let schema = input;
   const at = (suffix: string) => (lost ? `${where}${suffix}` : '');
@@ -119,6 +152,10 @@ function convert(input: JsonSchema, refs: string[], where: string, level: number
       lost?.(`${where}.$ref`);
       return { type: 'OBJECT' };
     }
+    const length = conversion.lengths.get(target) ?? jsonLength(target);
+    conversion.lengths.set(target, length);
+    conversion.copiedLeft -= length;
+    if (conversion.copiedLeft < 0) throw tooComplex(conversion.where, `its $refs copy more than ${MAX_COPIED.toLocaleString('en-US')} characters of definitions (each writing its definition out again)`);
     const { $ref: ref, ...siblings } = schema;
     return convert({ ...target, ...siblings }, [...refs, ref as string], where, level + 1, conversion);
   }
@@ -179,10 +216,10 @@ function convert(input: JsonSchema, refs: string[], where: string, level: number
  * schema): a keyword whose loss would loosen it is refused with a 400 whose `param` is its place under `where`
  * (`response_format.json_schema.schema.properties.rank.enum`), retryable so that an alias's next target, which may
  * enforce it, is tried; the client learns what Gemini cannot hold instead of getting answers that break it. Strict or
- * not, a schema past MAX_LEVELS or MAX_SCHEMAS is refused the same way, `schema_too_complex` naming `where` itself.
+ * not, a schema past MAX_LEVELS, MAX_SCHEMAS or MAX_COPIED is refused the same way, `schema_too_complex` naming `where`.
  */
 export function toGeminiSchema(schema: JsonSchema, strict = false, where = 'schema'): JsonSchema {
-  return convert(schema, [], where, 1, { root: schema, where, lost: strict ? refuseLoss : undefined, schemasLeft: MAX_SCHEMAS });
+  return convert(schema, [], where, 1, { root: schema, where, lost: strict ? refuseLoss : undefined, schemasLeft: MAX_SCHEMAS, copiedLeft: MAX_COPIED, lengths: new Map() });
 }
 
 /** A strict schema's loss (see toGeminiSchema), refused by its place. */
