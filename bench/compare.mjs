@@ -9,9 +9,14 @@
 //
 // COMPARE lists label:directory:subject, where subject is one of bench/subjects.mjs's Node.js subjects and
 // directory holds the built Keygate (dist/cli/main.js) a Keygate subject runs (ignored by the others:
-// minimal-proxy, socket-forwarder, portkey). What Node's HTTP stack costs, beside Keygate's routes:
+// minimal-proxy, socket-forwarder, buffered-proxy, json-proxy, portkey). What Node's HTTP stack costs, beside
+// Keygate's routes:
 //
 //   COMPARE=socket:.:socket-forwarder,minimal:.:minimal-proxy,plain:.:keygate,ai:.:keygate-ai node bench/compare.mjs
+//
+// What the JSON work of an AI call alone costs on that stack, beside what Keygate's AI route adds to its plain route:
+//
+//   COMPARE=buffered:.:buffered-proxy,json:.:json-proxy,plain:.:keygate,ai:.:keygate-ai node bench/compare.mjs
 //
 // Another commit's build, beside this tree:
 //

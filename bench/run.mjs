@@ -267,8 +267,9 @@ alone), \`BENCH_WAIT_QUIET=120\` (first wait up to 120 s for other programs to l
 machine the figures below are only as good as the "Machine load" lines say). Missing \`wrk\` or \`nginx\` are
 installed from Debian's packages with apt-get (as root). A subject that cannot be started, or that does not pass
 the upstream's answer through, is reported as "not available" with the reason, and the others are still measured.
-\`socket-forwarder\`, a reference with no HTTP stack (\`bench/socket-forwarder.mjs\`), is measured only when
-\`BENCH_SUBJECTS\` names it, as in this run: \`BENCH_SUBJECTS=direct,nginx,minimal-proxy,socket-forwarder,portkey,keygate,keygate-jwt-es256,keygate-jwt-rs256,keygate-ai\`.
+References are measured only when \`BENCH_SUBJECTS\` names them: \`socket-forwarder\`, with no HTTP stack
+(\`bench/socket-forwarder.mjs\`), and \`buffered-proxy\` and \`json-proxy\` (\`bench/json-proxy.mjs\`: what the JSON work
+of an AI call alone costs a Node.js proxy on Keygate's stack).${wanted ? ` This run: \`BENCH_SUBJECTS=${wanted.join(',')}\`.` : ''}
 
 ## Latest run
 

@@ -91,6 +91,25 @@ export const SUBJECTS = [
       return { port, proc: await started(proc, port), headers: {} };
     },
   },
+  ...['buffered-proxy', 'json-proxy'].map((name) => ({
+    name,
+    // References, not proxies: measured only when named (BENCH_SUBJECTS, COMPARE); non-streamed calls only.
+    reference: true,
+    what:
+      name === 'json-proxy'
+        ? "`bench/json-proxy.mjs`: the least a Node.js AI gateway does on Keygate's stack (node:http, undici's dispatch(), bodies read whole): the client's JSON parsed, its model and `stream` set and written out again, the answer parsed for its usage and a cost sent in a header, with none of Keygate's credentials, policy, budgets or records"
+        : '`bench/json-proxy.mjs` with `JSON_PROXY_PASS=1`: the same stack passing the bytes both ways, bodies read whole (what the JSON work alone costs, beside json-proxy)',
+    async start(ctx) {
+      const port = await freePort();
+      const script = path.join(ROOT, 'bench/json-proxy.mjs');
+      const env = { PORT: String(port), UPSTREAM: `http://127.0.0.1:${ctx.upstreamPort}`, JSON_PROXY_PASS: name === 'json-proxy' ? '0' : '1' };
+      // Node run with the options the `keygate` command gives it, when this tree is built: the same runtime as Keygate's.
+      const cli = path.join(ROOT, 'dist/cli/main.js');
+      const options = existsSync(cli) ? shebangNodeOptions(cli) : [];
+      const proc = startProcess(name, process.execPath, [...options, ...(ctx.nodeArgs ?? []), script], { cpu: ctx.proxyCpu, env });
+      return { port, proc: await started(proc, port), headers: {} };
+    },
+  })),
   {
     name: 'portkey',
     ttft: true,
