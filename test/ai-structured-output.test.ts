@@ -80,10 +80,10 @@ describe('structured output and images through the gateway', () => {
     else expect(sent).toContain(JSON.stringify({ inlineData: { mimeType: 'image/png', data: PIXEL } }));
   });
 
-  it('refuses a json_schema nested 1,000 levels deep for Gemini with 400 schema_too_complex naming it, without calling Gemini', async () => {
-    // Ten times what the Gemini conversion takes, yet shallow enough for the gateway's own walks of the request: one
-    // 20,000 deep is refused before any adapter sees it (nesting_too_deep).
-    const levels = 1000;
+  it('refuses a json_schema nested 120 levels deep for Gemini with 400 schema_too_complex naming it, without calling Gemini', async () => {
+    // More than the Gemini conversion takes (100), within what the gateway takes of any request: two levels of JSON
+    // each, 244 in all, of MAX_NESTING_DEPTH's 256 (one deeper is refused as the body is read, nesting_too_deep).
+    const levels = 120;
     const schema = `${'{"type":"object","properties":{"a":'.repeat(levels)}{"type":"string"}${'}}'.repeat(levels)}`;
     const body = `{"model":"gemini/gemini-2.5-flash","messages":[{"role":"user","content":"Hi"}],"response_format":{"type":"json_schema","json_schema":{"name":"deep","schema":${schema}}}}`;
     const before = emulators.gemini.requests().length;

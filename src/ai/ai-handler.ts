@@ -16,6 +16,7 @@ import { isJsonObject } from './json-object.js';
 import { GENERATION_FAILED } from './providers/generation-failed.js';
 import { offersFunctions, toFunctionCallChunk, toFunctionCallCompletion, toToolForms } from './legacy-functions.js';
 import { oneToolCallAsked, oneToolCallPerChoice, withOneToolCall } from './one-tool-call.js';
+import { refuseDeepNesting } from './nesting-depth.js';
 import { takeCacheControl } from './openai-cache-control.js';
 import { validateFunctionTool, validateToolChoice } from './tools-validation.js';
 import { headerText } from './header-text.js';
@@ -140,6 +141,8 @@ function readJson(req: IncomingMessage, limit: number, operation: string, done: 
     let body: Record<string, unknown>;
     try {
       body = parseBody(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), operation);
+      // Before anything walks the body, writes it out, or counts it against a limit or a budget.
+      refuseDeepNesting(body, operation.startsWith('messages') ? 'anthropic' : 'openai');
     } catch (error) {
       return finish(error as Error);
     }
@@ -701,9 +704,9 @@ function unstored(body: Record<string, unknown>): Record<string, unknown> {
 }
 
 /**
- * An error the gateway did not expect, as the client is told it: a 500, but for a request nested so deeply (JSON of
- * thousands of levels, which JSON.parse reads) that writing it out for the provider, or walking it, overran the
- * stack: that is the request's fault, a 400, and no provider was called with it.
+ * An error the gateway did not expect, as the client is told it: a 500, but for a stack overrun, a 400. Every body is
+ * refused past MAX_NESTING_DEPTH as soon as it is parsed (refuseDeepNesting), so no request should overrun the stack
+ * any more; should one still (JSON nested inside a string, say), it is the request's fault, not the gateway's.
  */
 function unexpected(error: unknown): AiError {
   if (error instanceof RangeError && error.message.includes('call stack')) {
