@@ -92,6 +92,27 @@ describe('a unified API request nested deeply', () => {
     expect(answer.body.error).toMatchObject({ code: 'nesting_too_deep', param: 'tools[0].function.parameters.properties.a.properties.a…' });
   });
 
+  it("refuses a chat request whose assistant tool call's arguments nest 3,000 levels deep inside their string, for Claude, naming them, calling no provider", async () => {
+    const before = sentSoFar();
+    const args = JSON.stringify(nested(3000));
+    const body = `{"model":"anthropic/claude-sonnet-4-6","messages":[{"role":"user","content":"Hi"},{"role":"assistant","content":null,"tool_calls":[{"id":"toolu_1","type":"function","function":{"name":"f","arguments":${args}}}]},{"role":"tool","tool_call_id":"toolu_1","content":"ok"}],"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}]}`;
+    const answer = await gateway.call<OpenAIErrorBody>('POST', '/v1/chat/completions', apiKey, body);
+    expect(answer.status).toBe(400);
+    expect(answer.body.error).toMatchObject({ type: 'invalid_request_error', code: 'nesting_too_deep', param: 'messages[1].tool_calls[0].function.arguments' });
+    expectNothingSentSince(before);
+  });
+
+  it("refuses a Responses API request whose function call's arguments nest 3,000 levels deep inside their string, for Claude, naming them, calling no provider", async () => {
+    const before = sentSoFar();
+    const args = JSON.stringify(nested(3000));
+    const body = `{"model":"anthropic/claude-sonnet-4-6","input":[{"role":"user","content":"Hi"},{"type":"function_call","call_id":"call_1","name":"f","arguments":${args}},{"type":"function_call_output","call_id":"call_1","output":"ok"}],"tools":[{"type":"function","name":"f","parameters":{"type":"object"}}]}`;
+    const answer = await gateway.call<OpenAIErrorBody>('POST', '/v1/responses', apiKey, body);
+    expect(answer.status).toBe(400);
+    // A Responses API error names the input, where the call's message was (toResponsesError).
+    expect(answer.body.error).toMatchObject({ code: 'nesting_too_deep', param: 'input' });
+    expectNothingSentSince(before);
+  });
+
   it("takes nothing from its app's tokens per minute for a request it refuses as too deep", async () => {
     const prompt = estimatePromptTokens([{ role: 'user', content: 'Hello' }]);
     // Room for one call's prompt and a half: a refused call that counted would leave too little for the next.

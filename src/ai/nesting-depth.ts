@@ -94,3 +94,11 @@ export function refuseDeepNesting(body: unknown, form: 'openai' | 'anthropic'): 
   const what = `nests objects and arrays more than ${MAX_NESTING_DEPTH} levels deep, more than the gateway takes (real schemas and messages nest tens of levels): send it less deeply nested`;
   throw new AiError(400, 'invalid_request_error', 'nesting_too_deep', form === 'anthropic' ? `${param}: ${what}` : `'${param}' ${what}`, param);
 }
+
+/**
+ * Whether JSON parsed from a string of the request (a tool call's arguments, a tool's result) nests objects and
+ * arrays more than MAX_NESTING_DEPTH levels deep. The body's check (refuseDeepNesting) does not see inside strings,
+ * and an adapter that sends such a value to its provider as JSON writes it out again, within its own body: one nested
+ * thousands deep would overrun the stack there.
+ */
+export const nestsTooDeep = (value: unknown): boolean => tooDeepAt(value) !== undefined;

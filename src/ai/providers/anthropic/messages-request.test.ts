@@ -286,6 +286,19 @@ describe('the Anthropic request translation', () => {
     expect(emulator.lastRequest()).toBe(before);
   });
 
+  it('refuses tool call arguments nested deeper than the gateway writes out again, naming them, without calling Anthropic', async () => {
+    const before = emulator.lastRequest();
+    const deep = `${'{"a":'.repeat(3000)}1${'}'.repeat(3000)}`;
+    const call = sent({
+      messages: [
+        { role: 'user', content: 'Hi' },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'toolu_1', type: 'function', function: { name: 'f', arguments: deep } }] },
+      ],
+    });
+    await expect(call).rejects.toMatchObject({ failure: { status: 400, code: 'nesting_too_deep', retryable: false, param: 'messages[1].tool_calls[0].function.arguments' } });
+    expect(emulator.lastRequest()).toBe(before);
+  });
+
   it('refuses n greater than 1, which Anthropic cannot answer', async () => {
     await expect(sent({ n: 2 })).rejects.toBeInstanceOf(ProviderCallError);
   });

@@ -1,5 +1,6 @@
 import { ANTHROPIC_BLOCKS, CACHE_CONTROL, OUTPUT_CONFIG, REASONING_EFFORTS, THINKING, TOOL_ERROR, isReasoningEffort, withoutToolErrorPrefix, type CacheControl, type ChatMessage, type ChatRequest, type ContentPart, type ReasoningEffort, type ToolChoice } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
+import { MAX_NESTING_DEPTH, nestsTooDeep } from '../../nesting-depth.js';
 import type { CatalogModel } from '../../catalog/index.js';
 import { imageUrlOf, textOf } from '../content-parts.js';
 import { thinksOnlyAdaptively } from './adaptive-only.js';
@@ -114,11 +115,14 @@ function systemBlocks(message: ChatMessage): AnthropicTextBlock[] {
 
 function toolInput(args: string, where: string): unknown {
   if (args.trim() === '') return {};
+  let input: unknown;
   try {
-    return JSON.parse(args) as unknown;
+    input = JSON.parse(args) as unknown;
   } catch {
     throw invalid('invalid_tool_arguments', `${where}.function.arguments is not valid JSON`, `${where}.function.arguments`);
   }
+  if (nestsTooDeep(input)) throw invalid('nesting_too_deep', `${where}.function.arguments nests objects and arrays more than ${MAX_NESTING_DEPTH} levels deep`, `${where}.function.arguments`);
+  return input;
 }
 
 function messageFor(message: ChatMessage, i: number): AnthropicMessage | undefined {

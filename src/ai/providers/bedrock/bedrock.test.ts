@@ -88,6 +88,22 @@ describe('the Bedrock provider', () => {
     });
   });
 
+  it('refuses tool-call arguments nested deeper than the gateway writes out again, without calling Bedrock', async () => {
+    const before = emulator.lastRequest();
+    const deep = `${'{"a":'.repeat(3000)}1${'}'.repeat(3000)}`;
+    const call = callChat(BedrockProvider, { model: 'claude', messages: [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: null, tool_calls: [{ id: 't1', type: 'function', function: { name: 'get_weather', arguments: deep } }] }] }, ctx());
+    expect(await failureOf(call)).toMatchObject({ status: 400, code: 'nesting_too_deep', param: 'messages', retryable: false });
+    expect(emulator.lastRequest()).toBe(before);
+  });
+
+  it("sends a tool's result nested too deep to be written out again as its text, not as JSON", () => {
+    const deep = `${'{"a":'.repeat(3000)}1${'}'.repeat(3000)}`;
+    const chat: ChatRequest = { model: 'claude', tools: [weatherTool], messages: [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: null, tool_calls: [{ id: 't1', type: 'function', function: { name: 'get_weather', arguments: '{}' } }] }, { role: 'tool', tool_call_id: 't1', content: deep }] };
+    const result = (toConverseRequest(chat, MODEL).messages as Array<{ content: unknown[] }>).at(-1)!.content[0];
+    // Compared as a flag: a failed comparison would print the value 3,000 levels deep.
+    expect(JSON.stringify(result) === JSON.stringify({ toolResult: { toolUseId: 't1', content: [{ text: deep }] } })).toBe(true);
+  });
+
   it('names a forced tool with toolChoice tool, and required with toolChoice any', async () => {
     await callChat(BedrockProvider, { ...hello, tools: [weatherTool], tool_choice: { type: 'function', function: { name: 'get_weather' } } }, ctx());
     expect((emulator.lastRequest()?.body as { toolConfig: unknown }).toolConfig).toMatchObject({ toolChoice: { tool: { name: 'get_weather' } } });

@@ -1,6 +1,7 @@
 import type { CatalogModel } from '../../catalog/index.js';
 import { ANTHROPIC_BLOCKS, CACHE_CONTROL, TOOL_ERROR, withoutToolErrorPrefix, type CacheControl, type ChatMessage, type ChatRequest, type ContentPart, type ResponseFormat } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
+import { MAX_NESTING_DEPTH, nestsTooDeep } from '../../nesting-depth.js';
 import { claudeStopSequences, isBlank } from '../anthropic/index.js';
 import { imageUrlOf, textOf } from '../content-parts.js';
 import { claudeThinkingFields, converseBlocksOfTurn, isClaudeModel, otherModelThinkingFields } from './converse-thinking.js';
@@ -215,11 +216,11 @@ function toolResultBlocks(message: ChatMessage, caches: CachePlaces, takesStatus
   return andCachePoint(result, Array.isArray(message.content) ? message.content.find(marked) : undefined, caches);
 }
 
-/** A tool's answer that is a JSON object travels as `json`, anything else as `text`. */
+/** A tool's answer that is a JSON object travels as `json` (as text if it nests too deep to be written out again), anything else as `text`. */
 function toolResultContent(text: string): ConverseBlock {
   try {
     const value: unknown = JSON.parse(text);
-    if (value !== null && typeof value === 'object' && !Array.isArray(value)) return { json: value };
+    if (value !== null && typeof value === 'object' && !Array.isArray(value) && !nestsTooDeep(value)) return { json: value };
   } catch {
     // plain text
   }
@@ -236,12 +237,14 @@ function imageBlock(url: string): ConverseBlock {
 
 function toolInput(args: string, name: string): Record<string, unknown> {
   if (args.trim() === '') return {};
+  let value: unknown;
   try {
-    const value: unknown = JSON.parse(args);
-    if (value !== null && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
+    value = JSON.parse(args);
   } catch {
     // reported below
   }
+  if (nestsTooDeep(value)) throw new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'nesting_too_deep', message: `the arguments of the call to tool "${name}" nest objects and arrays more than ${MAX_NESTING_DEPTH} levels deep`, param: 'messages', retryable: false });
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
   throw new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'invalid_tool_arguments', message: `the arguments of the call to tool "${name}" are not a JSON object`, param: 'messages', retryable: false });
 }
 

@@ -1,5 +1,6 @@
 import type { ChatMessage, ChatRequest, EmbeddingsRequest } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
+import { MAX_NESTING_DEPTH, nestsTooDeep } from '../../nesting-depth.js';
 import { imageUrlOf, textOf } from '../content-parts.js';
 import type { CallContext } from '../provider.js';
 import { refuseLogprobs } from '../no-logprobs.js';
@@ -67,12 +68,14 @@ function imageBytes(url: string): string {
 
 function toolArguments(args: string, name: string): Record<string, unknown> {
   if (args.trim() === '') return {};
+  let value: unknown;
   try {
-    const value: unknown = JSON.parse(args);
-    if (value !== null && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
+    value = JSON.parse(args);
   } catch {
     // reported below
   }
+  if (nestsTooDeep(value)) throw invalid('nesting_too_deep', `the arguments of the call to tool "${name}" nest objects and arrays more than ${MAX_NESTING_DEPTH} levels deep`, 'messages');
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
   throw invalid('invalid_tool_arguments', `the arguments of the call to tool "${name}" are not a JSON object`, 'messages');
 }
 

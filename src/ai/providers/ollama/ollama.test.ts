@@ -69,6 +69,14 @@ describe('the Ollama provider', () => {
     expect((emulator.lastRequest()?.body as { format: unknown }).format).toBe('json');
   });
 
+  it('refuses tool-call arguments nested deeper than the gateway writes out again, without calling Ollama', async () => {
+    const before = emulator.lastRequest();
+    const deep = `${'{"a":'.repeat(3000)}1${'}'.repeat(3000)}`;
+    const call = callChat(OllamaProvider, { model: 'llama', messages: [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'get_weather', arguments: deep } }] }] }, ctx());
+    expect(await failureOf(call)).toMatchObject({ status: 400, code: 'nesting_too_deep', param: 'messages', retryable: false });
+    expect(emulator.lastRequest()).toBe(before);
+  });
+
   it('sends tool-call arguments as objects and names each tool result by its tool', async () => {
     await callChat(
       OllamaProvider,
