@@ -55,10 +55,58 @@ describe('a JSON schema with allOf as a Gemini schema', () => {
     expect(toGeminiSchema(schema)).toEqual({ type: 'OBJECT', description: 'Someone', properties: { name: { type: 'STRING', minLength: 1 }, age: { type: 'INTEGER' } }, required: ['name', 'age'] });
   });
 
+  it('converts a member that is a $ref to what its definition says', () => {
+    const schema = { allOf: [{ $ref: '#/$defs/size' }], $defs: { size: { type: 'string', enum: ['a', 'b'] } } };
+    expect(toGeminiSchema(schema, true)).toEqual({ type: 'STRING', enum: ['a', 'b'] });
+  });
+
+  it('flattens a member that has an allOf of its own into the schema', () => {
+    expect(toGeminiSchema({ allOf: [{ allOf: [{ type: 'string' }, { minLength: 2 }] }] }, true)).toEqual({ type: 'STRING', minLength: 2 });
+  });
+
+  it.each([
+    ['a member $ref to a const that is not a string', { allOf: [{ $ref: '#/$defs/one' }], $defs: { one: { const: 1 } } }, 'response_format.json_schema.schema.allOf[0].const'],
+    ['a member $ref that resolves to nothing', { type: 'object', allOf: [{ $ref: '#/$defs/missing' }] }, 'response_format.json_schema.schema.allOf[0].$ref'],
+    ['a constraint Gemini has no form for in a nested allOf', { allOf: [{ allOf: [{ multipleOf: 2 }] }] }, 'response_format.json_schema.schema.allOf[0].allOf[0].multipleOf'],
+    ['a not in a member', { type: 'string', allOf: [{ not: { enum: ['x'] } }] }, 'response_format.json_schema.schema.allOf[0].not'],
+    ['members whose types have nothing in common', { allOf: [{ type: 'string' }, { type: 'integer' }] }, 'response_format.json_schema.schema.allOf[1].type'],
+    ['members with different enums', { allOf: [{ enum: ['a', 'b'] }, { enum: ['b', 'c'] }] }, 'response_format.json_schema.schema.allOf[1].enum'],
+    ['members with different alternatives', { allOf: [{ anyOf: [{ type: 'string' }, { type: 'null' }] }, { anyOf: [{ type: 'integer' }, { type: 'null' }] }] }, 'response_format.json_schema.schema.allOf[1].anyOf'],
+    ['members whose descriptions of one property have types in common with neither', { type: 'object', allOf: [{ properties: { a: { type: 'string' } } }, { properties: { a: { type: 'integer' } } }] }, 'response_format.json_schema.schema.allOf[1].properties.a.type'],
+    ['a $ref beside a type that has nothing in common with its definition\'s', { $ref: '#/$defs/text', type: 'integer', $defs: { text: { type: 'string' } } }, 'response_format.json_schema.schema.type'],
+  ])('refuses %s when strict, naming its place', (_what, schema, param) => {
+    expect(refusal(schema)).toMatchObject({ status: 400, code: 'unsupported_value', param });
+  });
+
+  it('merges members whose types have nothing in common as before when not strict, the later winning', () => {
+    expect(toGeminiSchema({ allOf: [{ type: 'string' }, { type: 'integer' }] })).toEqual({ type: 'INTEGER' });
+  });
+
+  it('keeps the types the members have in common, an integer being a number', () => {
+    expect(toGeminiSchema({ type: ['string', 'null'], allOf: [{ type: 'string' }] }, true)).toEqual({ type: 'STRING' });
+    expect(toGeminiSchema({ allOf: [{ type: 'number' }, { type: ['integer', 'string'] }] }, true)).toEqual({ type: 'INTEGER' });
+  });
+
+  it('takes the tightest of the bounds the members set', () => {
+    expect(toGeminiSchema({ type: 'string', allOf: [{ minLength: 2, maxLength: 9 }, { minLength: 1, maxLength: 5 }] }, true)).toEqual({ type: 'STRING', minLength: 2, maxLength: 5 });
+  });
+
+  it('joins the descriptions that several members give of one property, so that all of them hold', () => {
+    const schema = { type: 'object', allOf: [{ properties: { a: { type: 'string', minLength: 2 } } }, { properties: { a: { maxLength: 5 } } }] };
+    expect(toGeminiSchema(schema, true)).toEqual({ type: 'OBJECT', properties: { a: { type: 'STRING', minLength: 2, maxLength: 5 } } });
+  });
+
   it('refuses an allOf of 5,000 members, each bringing a property, as too large, in well under a second', () => {
     const allOf = Array.from({ length: 5000 }, (_, i) => ({ properties: { [`p${i}`]: { type: 'string' } }, required: [`p${i}`] }));
     const started = performance.now();
     expect(refusal({ type: 'object', allOf }, false)).toMatchObject(TOO_COMPLEX);
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+
+  it('refuses 999 members that each describe the same 1,000 properties as too large, in well under a second', () => {
+    const properties = Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`p${i}`, { type: 'string' }]));
+    const started = performance.now();
+    expect(refusal({ type: 'object', allOf: Array.from({ length: 999 }, () => ({ properties })) })).toMatchObject(TOO_COMPLEX);
     expect(performance.now() - started).toBeLessThan(1000);
   });
 });
@@ -68,6 +116,7 @@ describe('a JSON schema too deep or too large to convert for Gemini', () => {
     ['properties', inProperty],
     ['items', (inner: JsonSchema) => ({ type: 'array', items: inner })],
     ['anyOf', (inner: JsonSchema) => ({ anyOf: [inner, { type: 'null' }] })],
+    ['allOf', (inner: JsonSchema) => ({ allOf: [inner] })],
   ])('refuses a schema nested 20,000 levels deep through %s with 400 schema_too_complex naming the whole schema, not a stack overflow', (_through, wrap) => {
     expect(refusal(nested(20_000, wrap), false)).toMatchObject(TOO_COMPLEX);
   });
@@ -91,6 +140,10 @@ describe('a JSON schema too deep or too large to convert for Gemini', () => {
     expect(refusal(nested(101, inProperty), false)).toMatchObject(TOO_COMPLEX);
   });
 
+  it('refuses allOf members nested 101 levels deep, each member being a level', () => {
+    expect(refusal(nested(101, (inner) => ({ allOf: [inner] })), false)).toMatchObject(TOO_COMPLEX);
+  });
+
   it('still converts 1,000 sub-schemas, the most it takes', () => {
     expect(Object.keys(toGeminiSchema(withProperties(999)).properties as JsonSchema)).toHaveLength(999);
   });
@@ -106,6 +159,16 @@ describe('a JSON schema too deep or too large to convert for Gemini', () => {
 
   it('refuses a long definition that its $refs would copy 5,000,000 characters of, more than the input token limit holds', () => {
     expect(refusal(withCopies(1_000_000, 5), false)).toMatchObject(TOO_COMPLEX);
+  });
+
+  it('refuses 12 $defs whose allOf uses the next twice, as a $ref in a member counts as it does elsewhere', () => {
+    const $defs = Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`d${i}`, { allOf: [{ $ref: `#/$defs/d${i + 1}` }, { $ref: `#/$defs/d${i + 1}` }] }]));
+    expect(refusal({ $ref: '#/$defs/d0', $defs: { ...$defs, d12: { type: 'string' } } }, false)).toMatchObject(TOO_COMPLEX);
+  });
+
+  it('refuses a long definition that allOf members would copy 5,000,000 characters of', () => {
+    const schema = { allOf: Array.from({ length: 5 }, () => ({ $ref: '#/$defs/long' })), $defs: { long: { type: 'string', description: 'x'.repeat(1_000_000) } } };
+    expect(refusal(schema, false)).toMatchObject(TOO_COMPLEX);
   });
 
   it('refuses 12 $defs that each use the next twice, which inlined make thousands of sub-schemas (twice as many with each more)', () => {

@@ -7,7 +7,8 @@ import { ProviderCallError } from '../../provider-call.js';
  *
  * - `type: ["string", "null"]` → `type: "STRING", nullable: true`; several types → `anyOf`
  * - local `$ref`s (`#/$defs/…`, `#/definitions/…`) are inlined; a recursive one becomes a plain OBJECT
- * - `oneOf` → `anyOf`; `allOf` → its members merged; `const` → a one-value string `enum`
+ * - `oneOf` → `anyOf`; `const` → a one-value string `enum`
+ * - `allOf` → its members merged into the schema, as a `$ref`'s definition is with the keywords beside it (mergeParts)
  * - `format` is kept only where Gemini takes it (date-time and enum on strings, int32/int64, float/double)
  * - `enum` is kept only on strings, the only type Gemini enumerates
  * - `required` keeps only names that are among the properties
@@ -15,7 +16,7 @@ import { ProviderCallError } from '../../provider-call.js';
  * Everything else ($schema, additionalProperties, examples, $id, patternProperties…) is dropped: the schema
  * Gemini enforces can be looser than the client's, never stricter. What is dropped that would have narrowed the
  * values (LOOSENING, an enum or const of other values than strings, a format Gemini does not take, a recursive or
- * unresolved `$ref`) is told to `lost`, by its place, for a strict schema to be refused rather than loosened unseen.
+ * unresolved `$ref`, a value that merged parts disagree on) is told to `lost`, by its place, for a strict schema to be refused rather than loosened unseen.
  * A schema too deep or too large to convert (MAX_LEVELS, MAX_SCHEMAS, MAX_COPIED) is refused, strict or not.
  */
 type JsonSchema = Record<string, unknown>;
@@ -72,24 +73,6 @@ function resolveRef(ref: string, root: JsonSchema): JsonSchema | undefined {
   return isSchema(target) ? target : undefined;
 }
 
-/** The members' keywords over the schema's, later ones winning, with their properties joined and their required names listed together. */
-function mergeAllOf(schema: JsonSchema): JsonSchema {
-  const { allOf, ...rest } = schema;
-  const members = (allOf as unknown[]).filter(isSchema);
-  const merged: JsonSchema = { ...rest };
-  for (const member of members) Object.assign(merged, member);
-  // Joined in one pass: copying what was joined so far at each member took seconds for 5,000 members, minutes for 20,000.
-  const properties = new Map<string, unknown>();
-  const required: unknown[] = [];
-  for (const part of [rest, ...members]) {
-    if (isSchema(part.properties)) for (const [name, value] of Object.entries(part.properties)) properties.set(name, value);
-    if (Array.isArray(part.required)) for (const name of part.required as unknown[]) required.push(name);
-  }
-  if (properties.size > 0) merged.properties = Object.fromEntries(properties);
-  if (required.length > 0) merged.required = required;
-  return merged;
-}
-
 /**
  * One conversion: the root its `$ref`s resolve against, its place (`response_format.json_schema.schema`), where a loss
  * is told (undefined for a schema that is not strict: nothing is told, and no place is spelled out, as a call's tools
@@ -117,6 +100,8 @@ function tooComplex(where: string, why: string): ProviderCallError {
   });
 }
 
+const tooManySchemas = (where: string) => tooComplex(where, `it has more than ${MAX_SCHEMAS.toLocaleString('en-US')} sub-schemas (a $ref counting again wherever it is used)`);
+
 /** About the length of `value` written as JSON, walked without recursion: a definition may nest deeper than the stack goes. */
 function jsonLength(value: unknown): number {
   let length = 0;
@@ -138,40 +123,174 @@ function jsonLength(value: unknown): number {
   return length;
 }
 
-/** `level` is 1 for the root; each sub-schema, and each `$ref` followed, is one level further. */
-function convert(input: JsonSchema, refs: string[], where: string, level: number, conversion: Conversion): JsonSchema {
-  // Checked before anything else, so that the recursion below goes no deeper than MAX_LEVELS frames.
-  if (level > MAX_LEVELS) throw tooComplex(conversion.where, `it nests more than ${MAX_LEVELS} levels deep (a $ref followed counting as one)`);
-  if (--conversion.schemasLeft < 0) throw tooComplex(conversion.where, `it has more than ${MAX_SCHEMAS.toLocaleString('en-US')} sub-schemas (a $ref counting again wherever it is used)`);
-  const { root, lost } = conversion;
-  let schema = input;
-  const at = (suffix: string) => (lost ? `${where}${suffix}` : '');
-  if (typeof schema.$ref === 'string') {
-    const target = refs.includes(schema.$ref) ? undefined : resolveRef(schema.$ref, root);
-    if (!target) {
-      lost?.(`${where}.$ref`);
-      return { type: 'OBJECT' };
+/**
+ * A schema that holds together with others for one value: an `allOf` member, a `$ref`'s definition beside the
+ * keywords written next to the `$ref`, the same property described by several of them. `place` is where its
+ * keywords are in the client's schema (`…schema.allOf[1]`; empty for a schema that is not strict, as nothing is told
+ * then), `refs` the `$ref`s followed to reach it, which a recursive one repeats, and `level` is 1 for the root, each
+ * sub-schema, `allOf` member and `$ref` followed being one further.
+ */
+interface Part {
+  schema: JsonSchema;
+  place: string;
+  refs: string[];
+  level: number;
+  /** Its `$ref` was recursive or resolved to nothing: it stands for an object, unless the rest says the type. */
+  unresolved?: boolean;
+}
+
+/**
+ * Keywords Gemini's Schema holds one value of: where two parts give different values, keeping one loses the other.
+ * Types are the exception, a few names whose common ones say exactly what both allow (`["string", "null"]` and
+ * `"string"`: a string); two enums' common values would too, but any JSON can be among them, and they are refused.
+ */
+const HELD_ONCE = ['format', 'enum', 'const', 'nullable', 'pattern', 'anyOf', 'oneOf'];
+/** Bounds whose tightest value holds exactly what all the parts that give one allow. */
+const TIGHTEST: Record<string, (a: number, b: number) => number> = { minimum: Math.max, maximum: Math.min, minLength: Math.max, maxLength: Math.min, minItems: Math.max, maxItems: Math.min, minProperties: Math.max, maxProperties: Math.min };
+
+/** Whether two JSON values are equal, compared without recursion: an enum's value may nest deeper than the stack goes. */
+function sameJson(a: unknown, b: unknown): boolean {
+  const pending: [unknown, unknown][] = [[a, b]];
+  while (pending.length > 0) {
+    const [x, y] = pending.pop() as [unknown, unknown];
+    if (x === y) continue;
+    if (typeof x !== 'object' || typeof y !== 'object' || x === null || y === null || Array.isArray(x) !== Array.isArray(y)) return false;
+    const keys = Object.keys(x);
+    if (keys.length !== Object.keys(y).length) return false;
+    for (const key of keys) {
+      if (!Object.hasOwn(y, key)) return false;
+      pending.push([(x as JsonSchema)[key], (y as JsonSchema)[key]]);
     }
-    const length = conversion.lengths.get(target) ?? jsonLength(target);
-    conversion.lengths.set(target, length);
-    conversion.copiedLeft -= length;
-    if (conversion.copiedLeft < 0) throw tooComplex(conversion.where, `its $refs copy more than ${MAX_COPIED.toLocaleString('en-US')} characters of definitions (each writing its definition out again)`);
-    const { $ref: ref, ...siblings } = schema;
-    return convert({ ...target, ...siblings }, [...refs, ref as string], where, level + 1, conversion);
   }
-  if (Array.isArray(schema.allOf)) schema = mergeAllOf(schema);
-  if (lost) {
-    for (const keyword of LOOSENING) if (schema[keyword] !== undefined && schema[keyword] !== false) lost(`${where}.${keyword}`);
-    if (isSchema(schema.additionalProperties)) lost(`${where}.additionalProperties`);
-    // A tuple (`items` as an array, before 2020-12) and a property that allows nothing (`false`) have no Gemini form.
-    if (Array.isArray(schema.items)) lost(`${where}.items`);
-    if (isSchema(schema.properties)) for (const [name, value] of Object.entries(schema.properties)) if (value === false) lost(`${where}.properties.${name}`);
+  return true;
+}
+
+/** A `type` as Gemini's names (`["string", "null"]` → STRING, NULL), those it has no name for left out. */
+const typesOf = (type: unknown): string[] => (Array.isArray(type) ? type : type === undefined ? [] : [type]).map((t) => String(t).toUpperCase()).filter((t) => TYPES.has(t));
+
+/** The types two parts both allow: an integer is a number too. */
+function commonTypes(a: string[], b: string[]): string[] {
+  return a.flatMap((type) => {
+    if (b.includes(type)) return [type];
+    if ((type === 'NUMBER' && b.includes('INTEGER')) || (type === 'INTEGER' && b.includes('NUMBER'))) return ['INTEGER'];
+    return [];
+  });
+}
+
+/**
+ * `part` as the parts it is made of, into `parts`: the definition its `$ref` names, then its own keywords, then its
+ * `allOf` members, each flattened the same way. An unresolved or recursive `$ref` is told to `lost` and marks its
+ * part `unresolved`. Every schema visited and every definition copied counts towards the bounds as in `convert`.
+ */
+function flatten(part: Part, conversion: Conversion, parts: Part[]): void {
+  // Checked before anything else, so that the recursion (here and in `convert`) goes no deeper than MAX_LEVELS levels.
+  if (part.level > MAX_LEVELS) throw tooComplex(conversion.where, `it nests more than ${MAX_LEVELS} levels deep (an allOf member or a $ref followed counting as one)`);
+  if (--conversion.schemasLeft < 0) throw tooManySchemas(conversion.where);
+  const { lost } = conversion;
+  const { $ref: ref, allOf, ...own } = part.schema;
+  let unresolved = false;
+  if (typeof ref === 'string') {
+    const target = part.refs.includes(ref) ? undefined : resolveRef(ref, conversion.root);
+    if (target) {
+      const length = conversion.lengths.get(target) ?? jsonLength(target);
+      conversion.lengths.set(target, length);
+      conversion.copiedLeft -= length;
+      if (conversion.copiedLeft < 0) throw tooComplex(conversion.where, `its $refs copy more than ${MAX_COPIED.toLocaleString('en-US')} characters of definitions (each writing its definition out again)`);
+      flatten({ schema: target, place: part.place, refs: [...part.refs, ref], level: part.level + 1 }, conversion, parts);
+    } else {
+      lost?.(`${part.place}.$ref`);
+      unresolved = true;
+    }
   }
+  parts.push({ ...part, schema: own, ...(unresolved ? { unresolved } : {}) });
+  if (Array.isArray(allOf)) allOf.forEach((member, i) => isSchema(member) && flatten({ schema: member, place: lost ? `${part.place}.allOf[${i}]` : '', refs: part.refs, level: part.level + 1 }, conversion, parts));
+}
+
+/** What `lost` is told of a strict part whatever the other parts say: the constraints Gemini's Schema has no form for. */
+function tellLosses(part: Part, lost: Lost): void {
+  const { schema, place } = part;
+  for (const keyword of LOOSENING) if (schema[keyword] !== undefined && schema[keyword] !== false) lost(`${place}.${keyword}`);
+  if (isSchema(schema.additionalProperties)) lost(`${place}.additionalProperties`);
+  // A tuple (`items` as an array, before 2020-12) and a property that allows nothing (`false`) have no Gemini form.
+  if (Array.isArray(schema.items)) lost(`${place}.items`);
+  if (isSchema(schema.properties)) for (const [name, value] of Object.entries(schema.properties)) if (value === false) lost(`${place}.properties.${name}`);
+}
+
+/** Parts merged into one schema, with the part each keyword's value came from and the parts of each sub-schema. */
+interface Merged {
+  schema: JsonSchema;
+  from: Map<string, Part>;
+  properties: Map<string, Part[]>;
+  items: Part[];
+}
+
+/**
+ * The parts' keywords in one schema, which a value must meet all of (JSON Schema's allOf), held exactly where Gemini's
+ * Schema can: properties and items that several parts describe are joined into one sub-schema made of all their
+ * parts, required names listed together, bounds the tightest, the types those that all parts allow. A keyword of
+ * HELD_ONCE given two different values, or types with none in common, cannot be held: the later value wins, which
+ * loosens or changes the schema, so it is told to `lost` by the later part's place. Other keywords are annotations
+ * (a later description wins) or told by `tellLosses`. Linear in the parts: a few thousand members once took seconds
+ * when what was joined so far was copied at each one. The sub-schemas found are counted as they are found, each
+ * being one more to convert: members that each describe the same thousand properties are refused at the first
+ * thousand, not after all of them are joined.
+ */
+function mergeParts(parts: Part[], conversion: Conversion): Merged {
+  const { lost } = conversion;
+  const merged: Merged = { schema: {}, from: new Map(), properties: new Map(), items: [] };
+  const { schema, from } = merged;
+  const required = new Set<unknown>();
+  let found = 0;
+  for (const part of parts) {
+    const inside = (schema: JsonSchema, suffix: string): Part => {
+      if (++found > conversion.schemasLeft) throw tooManySchemas(conversion.where);
+      return { schema, place: lost ? `${part.place}${suffix}` : '', refs: part.refs, level: part.level + 1 };
+    };
+    for (const [keyword, value] of Object.entries(part.schema)) {
+      const previous = schema[keyword];
+      if (keyword === 'properties' && isSchema(value)) {
+        for (const [name, property] of Object.entries(value)) {
+          if (!isSchema(property)) continue;
+          const described = merged.properties.get(name);
+          if (described) described.push(inside(property, `.properties.${name}`));
+          else merged.properties.set(name, [inside(property, `.properties.${name}`)]);
+        }
+        continue;
+      }
+      if (keyword === 'required' && Array.isArray(value)) for (const name of value as unknown[]) required.add(name);
+      else if (keyword === 'items' && isSchema(value)) merged.items.push(inside(value, '.items'));
+      else if (previous === undefined) schema[keyword] = value;
+      else if (keyword === 'type') {
+        const common = commonTypes(typesOf(previous), typesOf(value));
+        if (common.length === 0) lost?.(`${part.place}.type`);
+        schema.type = common.length === 0 ? value : common;
+      } else if (TIGHTEST[keyword] && typeof previous === 'number' && typeof value === 'number') schema[keyword] = TIGHTEST[keyword](previous, value);
+      else {
+        if (lost && HELD_ONCE.includes(keyword) && !sameJson(previous, value)) lost(`${part.place}.${keyword}`);
+        schema[keyword] = value;
+      }
+      from.set(keyword, part);
+    }
+  }
+  if (required.size > 0) schema.required = [...required];
+  return merged;
+}
+
+/** One schema to convert, made of `joined` (the root alone, or a property several parts describe), with its children. */
+function convert(joined: Part[], conversion: Conversion): JsonSchema {
+  const parts: Part[] = [];
+  for (const part of joined) flatten(part, conversion, parts);
+  const { lost } = conversion;
+  if (lost) for (const part of parts) tellLosses(part, lost);
+  const merged = mergeParts(parts, conversion);
+  const { schema } = merged;
+  /** Where `keyword` is in the client's schema: in the part its value came from. */
+  const at = (keyword: string) => `${(merged.from.get(keyword) ?? parts[0])?.place ?? ''}.${keyword}`;
 
   const out: JsonSchema = {};
   for (const key of COPIED) if (schema[key] !== undefined) out[key] = schema[key];
 
-  const types = (Array.isArray(schema.type) ? schema.type : schema.type === undefined ? [] : [schema.type]).map((t) => String(t).toUpperCase()).filter((t) => TYPES.has(t));
+  const types = typesOf(schema.type);
   const nonNull = types.filter((t) => t !== 'NULL');
   if (types.includes('NULL') && nonNull.length > 0) out.nullable = true;
   if (nonNull.length === 1) out.type = nonNull[0];
@@ -181,7 +300,7 @@ function convert(input: JsonSchema, refs: string[], where: string, level: number
 
   const type = out.type as string | undefined;
   if (typeof schema.format === 'string' && type && FORMATS[type]?.includes(schema.format)) out.format = schema.format;
-  else if (schema.format !== undefined) lost?.(`${where}.format`);
+  else if (schema.format !== undefined) lost?.(at('format'));
   const listed = schema.const !== undefined ? [schema.const] : schema.enum;
   // `null` among the values is Gemini's `nullable` (`{type: ["string", "null"], enum: ["C", "F", null]}`).
   const values = Array.isArray(listed) && listed.includes(null) ? listed.filter((v) => v !== null) : listed;
@@ -189,25 +308,29 @@ function convert(input: JsonSchema, refs: string[], where: string, level: number
   if (Array.isArray(values) && values.length > 0 && values.every((v) => typeof v === 'string') && (type === 'STRING' || type === undefined)) {
     out.type = 'STRING';
     out.enum = values;
-  } else if (values !== undefined) lost?.(`${where}.${schema.const !== undefined ? 'const' : 'enum'}`);
+  } else if (values !== undefined) lost?.(at(schema.const !== undefined ? 'const' : 'enum'));
 
-  if (isSchema(schema.properties)) {
-    const properties = Object.fromEntries(Object.entries(schema.properties).flatMap(([name, value]) => (isSchema(value) ? [[name, convert(value, refs, at(`.properties.${name}`), level + 1, conversion)]] : [])));
-    if (Object.keys(properties).length > 0) {
-      out.properties = properties;
-      if (Array.isArray(schema.required)) {
-        const required = schema.required.filter((name): name is string => typeof name === 'string' && name in properties);
-        if (required.length > 0) out.required = required;
-      }
+  if (merged.properties.size > 0) {
+    const properties = Object.fromEntries([...merged.properties].map(([name, described]) => [name, convert(described, conversion)]));
+    out.properties = properties;
+    if (Array.isArray(schema.required)) {
+      const required = schema.required.filter((name): name is string => typeof name === 'string' && name in properties);
+      if (required.length > 0) out.required = required;
     }
   }
-  if (isSchema(schema.items)) out.items = convert(schema.items, refs, at('.items'), level + 1, conversion);
-  const alternatives = (['anyOf', 'oneOf'] as const).flatMap((keyword) => (Array.isArray(schema[keyword]) ? (schema[keyword] as unknown[]).flatMap((alternative, i) => (isSchema(alternative) ? [{ alternative, place: at(`.${keyword}[${i}]`) }] : [])) : []));
+  if (merged.items.length > 0) out.items = convert(merged.items, conversion);
+  const alternatives = (['anyOf', 'oneOf'] as const).flatMap((keyword) => {
+    const part = merged.from.get(keyword);
+    if (!part || !Array.isArray(schema[keyword])) return [];
+    return (schema[keyword] as unknown[]).flatMap((alternative, i): Part[] => (isSchema(alternative) ? [{ schema: alternative, place: lost ? `${part.place}.${keyword}[${i}]` : '', refs: part.refs, level: part.level + 1 }] : []));
+  });
   if (alternatives.length > 0) {
     // Alternatives beside a list of types would replace the types' own alternatives: the types would be lost.
-    if (out.anyOf !== undefined) lost?.(`${where}.anyOf`);
-    out.anyOf = alternatives.map(({ alternative, place }) => convert(alternative, refs, place, level + 1, conversion));
+    if (out.anyOf !== undefined) lost?.(at(schema.anyOf !== undefined ? 'anyOf' : 'oneOf'));
+    out.anyOf = alternatives.map((alternative) => convert([alternative], conversion));
   }
+  // A recursive or unresolved $ref stands for an object (a tree's node), unless what is beside it says the type.
+  if (parts.some((part) => part.unresolved) && out.type === undefined && out.anyOf === undefined) out.type = 'OBJECT';
   return out;
 }
 
@@ -219,7 +342,7 @@ function convert(input: JsonSchema, refs: string[], where: string, level: number
  * not, a schema past MAX_LEVELS, MAX_SCHEMAS or MAX_COPIED is refused the same way, `schema_too_complex` naming `where`.
  */
 export function toGeminiSchema(schema: JsonSchema, strict = false, where = 'schema'): JsonSchema {
-  return convert(schema, [], where, 1, { root: schema, where, lost: strict ? refuseLoss : undefined, schemasLeft: MAX_SCHEMAS, copiedLeft: MAX_COPIED, lengths: new Map() });
+  return convert([{ schema, place: where, refs: [], level: 1 }], { root: schema, where, lost: strict ? refuseLoss : undefined, schemasLeft: MAX_SCHEMAS, copiedLeft: MAX_COPIED, lengths: new Map() });
 }
 
 /** A strict schema's loss (see toGeminiSchema), refused by its place. */
@@ -230,7 +353,7 @@ function refuseLoss(place: string): never {
     type: 'invalid_request_error',
     code: 'unsupported_value',
     param: place,
-    message: `Gemini cannot enforce "${keyword}" at ${place}, and the schema is strict: Gemini's schema has no such constraint (or enum and const of other values than strings, a format other than date-time, int32, int64, float or double, a recursive $ref). Remove it, set strict to false to have Gemini follow the schema without it, or use another provider.`,
+    message: `Gemini cannot enforce "${keyword}" at ${place}, and the schema is strict: Gemini's schema has no such constraint (or enum and const of other values than strings, a format other than date-time, int32, int64, float or double, a recursive $ref, a value that another allOf member or the definition of a $ref beside it sets differently). Remove it, set strict to false to have Gemini follow the schema without it, or use another provider.`,
     retryable: true,
   });
 }
