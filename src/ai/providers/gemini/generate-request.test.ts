@@ -343,12 +343,19 @@ describe('the Gemini request translation', () => {
     expect(request.body.generationConfig.responseSchema.properties.size).toEqual({ type: 'STRING', description: 'The size', enum: ['S', 'M'] });
   });
 
+  it('converts a strict json_schema whose allOf member is a $ref to what the definition says, on responseSchema, as Google lists no allOf for JSON Schema', async () => {
+    const schema = { type: 'object', properties: { size: { description: 'The size', allOf: [{ $ref: '#/$defs/size' }] } }, required: ['size'], additionalProperties: false, $defs: { size: { type: 'string', enum: ['S', 'M'] } } };
+    const request = await sent({ response_format: { type: 'json_schema', json_schema: { name: 'shirt', schema, strict: true } } });
+    expect(request.body.generationConfig).toEqual({ responseMimeType: 'application/json', responseSchema: { type: 'OBJECT', properties: { size: { type: 'STRING', description: 'The size', enum: ['S', 'M'] } }, required: ['size'] } });
+  });
+
   it.each([
     ['a const that is not a string', { rank: { type: 'integer', const: 1 } }, 'response_format.json_schema.schema.properties.rank.const'],
     ['a format Gemini does not take beside a keyword Google does not list for JSON Schema', { email: { type: 'string', format: 'email', minLength: 3 } }, 'response_format.json_schema.schema.properties.email.format'],
     ['a format Gemini does not take', { email: { type: 'string', format: 'email' } }, 'response_format.json_schema.schema.properties.email.format'],
     ['uniqueItems', { tags: { type: 'array', items: { type: 'string' }, uniqueItems: true } }, 'response_format.json_schema.schema.properties.tags.uniqueItems'],
     ['a $ref that recurses through required properties only', { next: { $ref: '#' } }, 'response_format.json_schema.schema.properties.next.$ref'],
+    ['a multipleOf in an allOf inside an allOf member', { even: { type: 'integer', allOf: [{ allOf: [{ multipleOf: 2 }] }] } }, 'response_format.json_schema.schema.properties.even.allOf[0].allOf[0].multipleOf'],
   ])('refuses a strict json_schema with %s, which Gemini would drop, naming its place, before calling', async (_, properties, param) => {
     const before = emulator.requests().length;
     const schema = { type: 'object', properties, required: Object.keys(properties), additionalProperties: false };

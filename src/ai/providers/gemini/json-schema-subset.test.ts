@@ -41,6 +41,10 @@ describe('whether Gemini enforces a JSON Schema as written', () => {
     expect(inGeminiJsonSchemaSubset(object({ either: { oneOf: [{ type: 'string' }, { type: 'number' }] } }))).toBe(false);
   });
 
+  it('refuses allOf, which Google does not list, so that a strict schema with one is converted or refused by the Schema path', () => {
+    expect(inGeminiJsonSchemaSubset(object({ size: { allOf: [{ type: 'string' }] } }))).toBe(false);
+  });
+
   it('refuses a nested $id, which would move what the $refs below it point to', () => {
     expect(inGeminiJsonSchemaSubset(object({ part: { $id: 'https://example.com/part', ...object({ name: { type: 'string' } }) } }))).toBe(false);
   });
