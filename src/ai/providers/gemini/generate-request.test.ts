@@ -263,6 +263,27 @@ describe('the Gemini request translation', () => {
     expect(request.body.contents[4].parts[0].functionResponse).toEqual({ name: 'second', response: { output: 2 } });
   });
 
+  it('refuses tool call arguments nested deeper than the gateway writes out again, naming them, without calling Gemini', async () => {
+    const before = emulator.lastRequest();
+    const deep = `${'{"a":'.repeat(3000)}1${'}'.repeat(3000)}`;
+    const call = sent({ messages: [{ role: 'user', content: 'Go' }, { role: 'assistant', content: null, tool_calls: [{ id: 'call_0', type: 'function', function: { name: 'first', arguments: deep } }] }] });
+    await expect(call).rejects.toMatchObject({ failure: { status: 400, code: 'nesting_too_deep', retryable: false, param: 'messages[1].tool_calls[0].function.arguments' } });
+    expect(emulator.lastRequest()).toBe(before);
+  });
+
+  it("sends a tool's result nested too deep to be written out again as its text, under output", async () => {
+    const deep = `${'{"a":'.repeat(3000)}1${'}'.repeat(3000)}`;
+    const request = await sent({
+      messages: [
+        { role: 'user', content: 'Go' },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'call_0', type: 'function', function: { name: 'first', arguments: '{}' } }] },
+        { role: 'tool', tool_call_id: 'call_0', content: deep },
+      ],
+    });
+    // Compared as a flag: a failed comparison would print the value 3,000 levels deep.
+    expect(request.body.contents[2].parts[0].functionResponse.response.output === deep).toBe(true);
+  });
+
   it('refuses a tool message that answers no earlier tool call, without calling Gemini', async () => {
     const before = emulator.lastRequest();
     const call = sent({ messages: [{ role: 'user', content: 'Go' }, { role: 'tool', tool_call_id: 'call_9', content: 'x' }] });

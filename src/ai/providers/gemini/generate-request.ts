@@ -1,6 +1,7 @@
 import { REASONING_EFFORTS, isReasoningEffort, type ChatMessage, type ChatRequest, type ContentPart, type ReasoningEffort, type ToolChoice } from '../../chat-types.js';
 import type { CatalogModel } from '../../catalog/index.js';
 import { ProviderCallError } from '../../provider-call.js';
+import { MAX_NESTING_DEPTH, nestsTooDeep } from '../../nesting-depth.js';
 import { thinkingAsked, type ThinkingAsked } from '../client-thinking.js';
 import { imageUrlOf, textOf } from '../content-parts.js';
 import { refusalsAsText } from '../refusal-as-text.js';
@@ -49,20 +50,26 @@ function contentParts(content: ChatMessage['content'], where: string): GeminiPar
 
 function parseArguments(args: string, where: string): Record<string, unknown> {
   if (args.trim() === '') return {};
+  let parsed: unknown;
   try {
-    const parsed = JSON.parse(args) as unknown;
-    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+    parsed = JSON.parse(args) as unknown;
   } catch {
     // reported below, with the rest of the non-object cases
   }
+  if (nestsTooDeep(parsed)) throw invalid('nesting_too_deep', `${where}.function.arguments nests objects and arrays more than ${MAX_NESTING_DEPTH} levels deep`, `${where}.function.arguments`);
+  if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
   throw invalid('invalid_tool_arguments', `${where}.function.arguments must be a JSON object`, `${where}.function.arguments`);
 }
 
-/** The function response Gemini wants as an object: a JSON object result as is, anything else under `output`. */
+/**
+ * The function response Gemini wants as an object: a JSON object result as is, anything else under `output`; a
+ * result nested too deep to be written out again (nestsTooDeep) as its text, under `output`.
+ */
 function functionResponse(content: ChatMessage['content']): Record<string, unknown> {
   const text = textOf(content);
   try {
     const parsed = JSON.parse(text) as unknown;
+    if (nestsTooDeep(parsed)) return { output: text };
     if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
     return { output: parsed };
   } catch {
