@@ -96,18 +96,16 @@ describe('a JSON schema with allOf as a Gemini schema', () => {
     expect(toGeminiSchema(schema, true)).toEqual({ type: 'OBJECT', properties: { a: { type: 'STRING', minLength: 2, maxLength: 5 } } });
   });
 
-  it('refuses an allOf of 5,000 members, each bringing a property, as too large, in well under a second', () => {
+  // The merge is linear in the members (it once took seconds for 5,000, minutes for 20,000): no time is asserted,
+  // but a quadratic merge would outlast the test's timeout.
+  it('refuses an allOf of 5,000 members, each bringing a property, as too large', () => {
     const allOf = Array.from({ length: 5000 }, (_, i) => ({ properties: { [`p${i}`]: { type: 'string' } }, required: [`p${i}`] }));
-    const started = performance.now();
     expect(refusal({ type: 'object', allOf }, false)).toMatchObject(TOO_COMPLEX);
-    expect(performance.now() - started).toBeLessThan(1000);
   });
 
-  it('refuses 999 members that each describe the same 1,000 properties as too large, in well under a second', () => {
+  it('refuses 999 members that each describe the same 1,000 properties as too large, counting them as it finds them', () => {
     const properties = Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`p${i}`, { type: 'string' }]));
-    const started = performance.now();
     expect(refusal({ type: 'object', allOf: Array.from({ length: 999 }, () => ({ properties })) })).toMatchObject(TOO_COMPLEX);
-    expect(performance.now() - started).toBeLessThan(1000);
   });
 });
 
@@ -150,6 +148,12 @@ describe('a JSON schema too deep or too large to convert for Gemini', () => {
 
   it('refuses 1,001 sub-schemas', () => {
     expect(refusal(withProperties(1000), false)).toMatchObject(TOO_COMPLEX);
+  });
+
+  it('counts a $ref and the definition that takes its place as one sub-schema, 999 of them and the root the most it takes', () => {
+    const refs = (count: number): JsonSchema => ({ type: 'object', $defs: { s: { type: 'string' } }, properties: Object.fromEntries(Array.from({ length: count }, (_, i) => [`p${i}`, { $ref: '#/$defs/s' }])) });
+    expect((toGeminiSchema(refs(999)).properties as Record<string, JsonSchema>).p998).toEqual({ type: 'STRING' });
+    expect(refusal(refs(1000), false)).toMatchObject(TOO_COMPLEX);
   });
 
   it('still converts a long definition that its $refs copy 4,000,000 characters of in all', () => {

@@ -196,6 +196,8 @@ function flatten(part: Part, conversion: Conversion, parts: Part[]): void {
       conversion.lengths.set(target, length);
       conversion.copiedLeft -= length;
       if (conversion.copiedLeft < 0) throw tooComplex(conversion.where, `its $refs copy more than ${MAX_COPIED.toLocaleString('en-US')} characters of definitions (each writing its definition out again)`);
+      // The definition takes the $ref's place, one sub-schema once inlined: the $ref was counted above, so not again.
+      conversion.schemasLeft += 1;
       flatten({ schema: target, place: part.place, refs: [...part.refs, ref], level: part.level + 1 }, conversion, parts);
     } else {
       lost?.(`${part.place}.$ref`);
