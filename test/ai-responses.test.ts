@@ -253,6 +253,18 @@ describe('the official openai client on /v1/responses', () => {
       expect(second.output_text).toBe('The tool answered: {"celsius":21}');
     });
 
+    it("refuses a function call sent back beside Claude's thinking whose arguments nest 3,000 levels deep inside their string, naming the input, without calling Claude", async () => {
+      const first = await firstTurn(false);
+      const [reasoning, message, call] = first.output;
+      if (reasoning?.type !== 'reasoning' || message?.type !== 'message' || call?.type !== 'function_call') throw new Error('the first turn is reasoning, message, function_call');
+      const before = emulators.anthropic.lastRequest();
+      const deep = { ...call, arguments: `${'{"a":'.repeat(3000)}1${'}'.repeat(3000)}` };
+      const input = [question, reasoning, message, deep, { type: 'function_call_output' as const, call_id: call.call_id, output: '{"celsius":21}' }];
+      const error = await client.responses.create({ ...ask, input }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ status: 400, code: 'nesting_too_deep', param: 'input' });
+      expect(emulators.anthropic.lastRequest()).toBe(before);
+    });
+
     it('shows no encrypted_content to a client that did not include it', async () => {
       const response = await client.responses.create({ ...ask, include: [], input: [question] });
       expect(response.output[0]).toMatchObject({ type: 'reasoning', summary: [{ type: 'summary_text', text: thinking }] });

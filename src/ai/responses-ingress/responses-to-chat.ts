@@ -1,6 +1,7 @@
 import { ANTHROPIC_BLOCKS, OPENAI_NAME, type AnthropicBlock, type ChatMessage, type ChatRequest, type ContentPart, type CustomToolCall, type CustomToolDefinition, type ImagePart, type ResponseFormat, type ToolCall, type ToolChoice, type ToolDefinition } from '../chat-types.js';
 import { refuseToolNameCollisions } from '../custom-tools/index.js';
 import { isJsonObject } from '../json-object.js';
+import { nestsTooDeep } from '../nesting-depth.js';
 import { includesEncryptedReasoning, type EncryptedReasoning } from './encrypted-reasoning.js';
 import { checkInclude } from './includable.js';
 import { ResponsesRequestError, type ResponsesErrorCode } from './responses-error.js';
@@ -202,14 +203,20 @@ interface AssistantTurn {
   thought: boolean;
 }
 
-/** A tool call's arguments as a tool_use block's input; undefined when they are not a JSON object's text. */
+/**
+ * A tool call's arguments as a tool_use block's input; undefined when they are not JSON, or nest too deep to be
+ * written out again in the provider's body: the turn then goes as tool calls, whose arguments the adapter reads (and
+ * refuses, nesting_too_deep) itself.
+ */
 function toolUseInput(args: string): unknown {
   if (args.trim() === '') return {};
+  let input: unknown;
   try {
-    return JSON.parse(args) as unknown;
+    input = JSON.parse(args) as unknown;
   } catch {
     return undefined;
   }
+  return nestsTooDeep(input) ? undefined : input;
 }
 
 /**
