@@ -15,6 +15,11 @@ describe("Together's cache reads", () => {
     expect(withTogetherCachedTokens(both)).toBe(both);
   });
 
+  it("are Together's count where OpenAI's member tells 0 beside it", () => {
+    const zeroed = { ...flat, prompt_tokens_details: { cached_tokens: 0 } };
+    expect(withTogetherCachedTokens(zeroed).prompt_tokens_details).toEqual({ cached_tokens: 3_327 });
+  });
+
   it("fill in an OpenAI member that tells no cache reads of its own", () => {
     const details = { ...flat, prompt_tokens_details: { audio_tokens: 0 } as never };
     expect(withTogetherCachedTokens(details).prompt_tokens_details).toEqual({ audio_tokens: 0, cached_tokens: 3_327 });

@@ -20,12 +20,15 @@ type TogetherUsage = Usage & { cached_tokens?: unknown };
  * them, `prompt_tokens_details.cached_tokens`. Together reports them there for reasoning models, but "some models
  * return `cached_tokens` at the top level of `usage` instead" (https://docs.together.ai/docs/inference/chat/prompt-caching,
  * Check cached tokens; its changelog of July 8, 2026 says the same), and bills them at the model's cached input rate.
- * OpenAI's member wins where both are told, as in Together's own example; Together's member stays as it sent it.
+ * OpenAI's member wins where both tell cache reads, as in Together's own example (a 0 there beside Together's count
+ * does not); Together's member stays as it sent it.
  * The usage itself when the top-level count is none, 0, or not a count.
  */
 export function withTogetherCachedTokens(usage: Usage): Usage {
   const cached = (usage as TogetherUsage).cached_tokens;
   if (!Number.isSafeInteger(cached) || (cached as number) <= 0) return usage;
-  if (usage.prompt_tokens_details?.cached_tokens != null) return usage;
+  // A count of its own above 0 wins; one of 0 beside Together's count tells nothing the count does not.
+  const told = usage.prompt_tokens_details?.cached_tokens;
+  if (typeof told === 'number' && told > 0) return usage;
   return { ...usage, prompt_tokens_details: { ...usage.prompt_tokens_details, cached_tokens: cached as number } };
 }
