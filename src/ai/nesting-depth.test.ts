@@ -9,7 +9,7 @@ function deepTool(levels: number): Record<string, unknown> {
   return { tools: [{ type: 'function', function: { name: 'f', parameters: schema } }] };
 }
 
-describe('tooDeepAt', () => {
+describe('the first value of a body nested too deep', () => {
   it('finds nothing in a value as deep as the bound, counting the value itself as the first level', () => {
     expect(tooDeepAt({ a: [{}] }, 3)).toBeUndefined();
     expect(tooDeepAt('text', 1)).toBeUndefined();
@@ -20,6 +20,12 @@ describe('tooDeepAt', () => {
     expect(tooDeepAt({ ok: 1, list: [1, 'x', [[]]] }, 3)).toEqual(['list', 2, 0]);
   });
 
+  it('is the first in the order the JSON writes them, of several too deep', () => {
+    expect(tooDeepAt({ a: [[[]]], b: [[[]]] }, 3)).toEqual(['a', 0, 0]);
+    expect(tooDeepAt([{ x: 1 }, [[{}]], [[[]]]], 3)).toEqual([1, 0, 0]);
+    expect(tooDeepAt({ a: [[[]]], b: [[[]]] }, MAX_NESTING_DEPTH + 1)).toBeUndefined();
+  });
+
   it('walks JSON nested far deeper than the stack could recurse', () => {
     const levels = 100_000;
     const deep = JSON.parse(`${'['.repeat(levels)}${']'.repeat(levels)}`) as unknown;
@@ -28,7 +34,7 @@ describe('tooDeepAt', () => {
   });
 });
 
-describe('shownPath', () => {
+describe('the place of a value too deep, as an error names it', () => {
   it("writes a path as OpenAI names a parameter, and as Anthropic's dotted form", () => {
     expect(shownPath(['tools', 0, 'function', 'parameters'], 'openai')).toBe('tools[0].function.parameters');
     expect(shownPath(['messages', 0, 'content', 1], 'anthropic')).toBe('messages.0.content.1');
@@ -40,7 +46,7 @@ describe('shownPath', () => {
   });
 });
 
-describe('refuseDeepNesting', () => {
+describe('a body nested deeper than the bound', () => {
   it('lets a body nested as deep as the bound through', () => {
     // The body, `tools`, its item, `function` and `parameters` make five levels before the schema's own.
     expect(() => refuseDeepNesting(deepTool(MAX_NESTING_DEPTH - 5), 'openai')).not.toThrow();

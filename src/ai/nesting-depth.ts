@@ -37,32 +37,48 @@ function pathOf(frame: Frame, key: string | number): JsonPath {
 }
 
 /**
- * The path of the first object or array in `value` that lies more than `max` levels deep (`value` itself is the
- * first), or undefined if none does. Walked with a stack of its own, not by recursion, so that any depth JSON.parse
- * takes is walked; each object and array is visited once, and members that are neither are only looked at.
+ * Whether `here`, an object or array at level `depth`, holds one more than `max` levels deep. The check every body
+ * gets: it recurses no deeper than `max` frames, far within the stack, and allocates nothing.
+ */
+function exceeds(here: object, depth: number, max: number): boolean {
+  if (Array.isArray(here)) {
+    for (let i = 0; i < here.length; i++) {
+      const item: unknown = here[i];
+      if (isContainer(item) && (depth === max || exceeds(item, depth + 1, max))) return true;
+    }
+    return false;
+  }
+  for (const key in here) {
+    const member: unknown = (here as Record<string, unknown>)[key];
+    if (isContainer(member) && (depth === max || exceeds(member, depth + 1, max))) return true;
+  }
+  return false;
+}
+
+/**
+ * The path of the first object or array, in the order the JSON writes them, that lies more than `max` levels deep
+ * in `value` (`value` itself is the first level), or undefined if none does. Checked by `exceeds` (for a bound up
+ * to MAX_NESTING_DEPTH); the path of a value too deep is found with a stack of its own, not by recursion, so that
+ * any depth JSON.parse takes is walked, each object and array once.
  *
  * @example tooDeepAt({ a: { b: [{}] } }, 3) // ['a', 'b', 0]
  */
 export function tooDeepAt(value: unknown, max = MAX_NESTING_DEPTH): JsonPath | undefined {
   if (!isContainer(value)) return undefined;
+  // `exceeds` recurses as deep as `max`: safe for the gateway's bound, not for any bound a caller could give.
+  if (max <= MAX_NESTING_DEPTH && !exceeds(value, 1, max)) return undefined;
   const stack: Frame[] = [{ value, depth: 1, parent: undefined, key: '' }];
   for (let frame = stack.pop(); frame !== undefined; frame = stack.pop()) {
     const { value: here, depth } = frame;
-    if (Array.isArray(here)) {
-      for (let i = 0; i < here.length; i++) {
-        const item: unknown = here[i];
-        if (!isContainer(item)) continue;
-        if (depth === max) return pathOf(frame, i);
-        stack.push({ value: item, depth: depth + 1, parent: frame, key: i });
-      }
-    } else {
-      for (const key in here) {
-        const member: unknown = (here as Record<string, unknown>)[key];
-        if (!isContainer(member)) continue;
-        if (depth === max) return pathOf(frame, key);
-        stack.push({ value: member, depth: depth + 1, parent: frame, key });
-      }
+    const children: Frame[] = [];
+    const entries: Array<[string | number, unknown]> = Array.isArray(here) ? here.map((item: unknown, i) => [i, item]) : Object.entries(here);
+    for (const [key, child] of entries) {
+      if (!isContainer(child)) continue;
+      if (depth === max) return pathOf(frame, key);
+      children.push({ value: child, depth: depth + 1, parent: frame, key });
     }
+    // Last pushed, first walked: the children go on in reverse, for the first of them to be walked first.
+    for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]!);
   }
   return undefined;
 }
