@@ -50,6 +50,11 @@ describe('a strict JSON schema as a Gemini schema', () => {
 });
 
 describe('a JSON schema with allOf as a Gemini schema', () => {
+  it('requires only names of its own properties, not of what every object inherits', () => {
+    const schema = { type: 'object', properties: { a: { type: 'string' } }, required: ['a', 'constructor', 'toString', 'missing'] };
+    expect(toGeminiSchema(schema)).toEqual({ type: 'OBJECT', properties: { a: { type: 'STRING' } }, required: ['a'] });
+  });
+
   it('merges the members into the schema, a later keyword winning, their properties joined and their required names together', () => {
     const schema = { type: 'object', description: 'A person', properties: { name: { type: 'string' } }, required: ['name'], allOf: [{ description: 'Someone', properties: { age: { type: 'integer' } }, required: ['age'] }, { properties: { name: { type: 'string', minLength: 1 } } }] };
     expect(toGeminiSchema(schema)).toEqual({ type: 'OBJECT', description: 'Someone', properties: { name: { type: 'STRING', minLength: 1 }, age: { type: 'INTEGER' } }, required: ['name', 'age'] });

@@ -316,7 +316,7 @@ function convert(joined: Part[], conversion: Conversion): JsonSchema {
     const properties = Object.fromEntries([...merged.properties].map(([name, described]) => [name, convert(described, conversion)]));
     out.properties = properties;
     if (Array.isArray(schema.required)) {
-      const required = schema.required.filter((name): name is string => typeof name === 'string' && name in properties);
+      const required = schema.required.filter((name): name is string => typeof name === 'string' && Object.hasOwn(properties, name));
       if (required.length > 0) out.required = required;
     }
   }
