@@ -64,8 +64,11 @@ const server = http.createServer((req, res) => {
       try {
         parsed = JSON.parse(body.toString('utf8'));
       } catch {
+        parsed = undefined;
+      }
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
         res.writeHead(400, { 'content-type': 'application/json' });
-        return res.end(JSON.stringify({ error: { message: 'the body is not JSON', type: 'invalid_request_error' } }));
+        return res.end(JSON.stringify({ error: { message: 'the body is not a JSON object', type: 'invalid_request_error' } }));
       }
       body = JSON.stringify({ ...parsed, model: String(parsed.model), stream: false });
     }
