@@ -170,11 +170,12 @@ const typesOf = (type: unknown): string[] => (Array.isArray(type) ? type : type 
 
 /** The types two parts both allow: an integer is a number too. */
 function commonTypes(a: string[], b: string[]): string[] {
-  return a.flatMap((type) => {
+  const common = a.flatMap((type) => {
     if (b.includes(type)) return [type];
     if ((type === 'NUMBER' && b.includes('INTEGER')) || (type === 'INTEGER' && b.includes('NUMBER'))) return ['INTEGER'];
     return [];
   });
+  return [...new Set(common)];
 }
 
 /**
@@ -243,16 +244,22 @@ function mergeParts(parts: Part[], conversion: Conversion): Merged {
   const { schema, from } = merged;
   const required = new Set<unknown>();
   let found = 0;
+  // The parts that allow no properties but their own (`additionalProperties: false`): told, when strict, of every
+  // property another part adds, which joining the parts' properties would let through.
+  const closed = lost ? parts.filter((part) => part.schema.additionalProperties === false) : [];
   for (const part of parts) {
     const inside = (schema: JsonSchema, suffix: string): Part => {
       if (++found > conversion.schemasLeft) throw tooManySchemas(conversion.where);
       return { schema, place: lost ? `${part.place}${suffix}` : '', refs: part.refs, level: part.level + 1 };
     };
     for (const [keyword, value] of Object.entries(part.schema)) {
+      // No keyword of JSON Schema's; JSON.parse keeps it as a member, but set here it would replace the prototype.
+      if (keyword === '__proto__') continue;
       const previous = schema[keyword];
       if (keyword === 'properties' && isSchema(value)) {
         for (const [name, property] of Object.entries(value)) {
           if (!isSchema(property)) continue;
+          for (const other of closed) if (other !== part && !(isSchema(other.schema.properties) && Object.hasOwn(other.schema.properties, name))) lost?.(`${part.place}.properties.${name}`);
           const described = merged.properties.get(name);
           if (described) described.push(inside(property, `.properties.${name}`));
           else merged.properties.set(name, [inside(property, `.properties.${name}`)]);
@@ -260,7 +267,10 @@ function mergeParts(parts: Part[], conversion: Conversion): Merged {
         continue;
       }
       if (keyword === 'required' && Array.isArray(value)) for (const name of value as unknown[]) required.add(name);
-      else if (keyword === 'items' && isSchema(value)) merged.items.push(inside(value, '.items'));
+      // `items` beside `prefixItems` holds only after the prefix (2020-12): for every item it would be stricter.
+      else if (keyword === 'items' && isSchema(value)) {
+        if (part.schema.prefixItems === undefined) merged.items.push(inside(value, '.items'));
+      }
       else if (previous === undefined) schema[keyword] = value;
       else if (keyword === 'type') {
         const common = commonTypes(typesOf(previous), typesOf(value));
@@ -329,6 +339,8 @@ function convert(joined: Part[], conversion: Conversion): JsonSchema {
   if (alternatives.length > 0) {
     // Alternatives beside a list of types would replace the types' own alternatives: the types would be lost.
     if (out.anyOf !== undefined) lost?.(at(schema.anyOf !== undefined ? 'anyOf' : 'oneOf'));
+    // Both: a value must match one of each, and one list of both would take a match of either.
+    if (schema.anyOf !== undefined && schema.oneOf !== undefined) lost?.(at('oneOf'));
     out.anyOf = alternatives.map((alternative) => convert([alternative], conversion));
   }
   // A recursive or unresolved $ref stands for an object (a tree's node), unless what is beside it says the type.
