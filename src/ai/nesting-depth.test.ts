@@ -20,10 +20,14 @@ describe('the first value of a body nested too deep', () => {
     expect(tooDeepAt({ ok: 1, list: [1, 'x', [[]]] }, 3)).toEqual(['list', 2, 0]);
   });
 
-  it('is the first in the order the JSON writes them, of several too deep', () => {
+  it('is the first in the order of members and items, of several too deep', () => {
     expect(tooDeepAt({ a: [[[]]], b: [[[]]] }, 3)).toEqual(['a', 0, 0]);
     expect(tooDeepAt([{ x: 1 }, [[{}]], [[[]]]], 3)).toEqual([1, 0, 0]);
     expect(tooDeepAt({ a: [[[]]], b: [[[]]] }, MAX_NESTING_DEPTH + 1)).toBeUndefined();
+  });
+
+  it('names a value too deep for a bound below the body itself, without recursing past it', () => {
+    expect(tooDeepAt({ a: { b: {} } }, 0)).toEqual(['a']);
   });
 
   it('walks JSON nested far deeper than the stack could recurse', () => {

@@ -44,22 +44,23 @@ function exceeds(here: object, depth: number, max: number): boolean {
   if (Array.isArray(here)) {
     for (let i = 0; i < here.length; i++) {
       const item: unknown = here[i];
-      if (isContainer(item) && (depth === max || exceeds(item, depth + 1, max))) return true;
+      if (isContainer(item) && (depth >= max || exceeds(item, depth + 1, max))) return true;
     }
     return false;
   }
   for (const key in here) {
     const member: unknown = (here as Record<string, unknown>)[key];
-    if (isContainer(member) && (depth === max || exceeds(member, depth + 1, max))) return true;
+    if (isContainer(member) && (depth >= max || exceeds(member, depth + 1, max))) return true;
   }
   return false;
 }
 
 /**
- * The path of the first object or array, in the order the JSON writes them, that lies more than `max` levels deep
- * in `value` (`value` itself is the first level), or undefined if none does. Checked by `exceeds` (for a bound up
- * to MAX_NESTING_DEPTH); the path of a value too deep is found with a stack of its own, not by recursion, so that
- * any depth JSON.parse takes is walked, each object and array once.
+ * The path of the first object or array that lies more than `max` levels deep in `value` (`value` itself is the
+ * first level), in JavaScript's order of members (integer-like names first, the others as the JSON writes them), or
+ * undefined if none does. Checked by `exceeds` (for a bound up to MAX_NESTING_DEPTH); the path of a value too deep
+ * is found with a stack of its own, not by recursion, so that any depth JSON.parse takes is walked, each object and
+ * array once.
  *
  * @example tooDeepAt({ a: { b: [{}] } }, 3) // ['a', 'b', 0]
  */
@@ -74,7 +75,7 @@ export function tooDeepAt(value: unknown, max = MAX_NESTING_DEPTH): JsonPath | u
     const entries: Array<[string | number, unknown]> = Array.isArray(here) ? here.map((item: unknown, i) => [i, item]) : Object.entries(here);
     for (const [key, child] of entries) {
       if (!isContainer(child)) continue;
-      if (depth === max) return pathOf(frame, key);
+      if (depth >= max) return pathOf(frame, key);
       children.push({ value: child, depth: depth + 1, parent: frame, key });
     }
     // Last pushed, first walked: the children go on in reverse, for the first of them to be walked first.
