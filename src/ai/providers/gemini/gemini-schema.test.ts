@@ -50,6 +50,10 @@ describe('a strict JSON schema as a Gemini schema', () => {
 });
 
 describe('a JSON schema with allOf as a Gemini schema', () => {
+  it('leaves out, when not strict, a required name whose property it is not given a schema of', () => {
+    expect(toGeminiSchema({ type: 'object', properties: { a: true, b: { type: 'string' } }, required: ['a', 'b'] })).toEqual({ type: 'OBJECT', properties: { b: { type: 'STRING' } }, required: ['b'] });
+  });
+
   it('requires only names of its own properties, not of what every object inherits', () => {
     const schema = { type: 'object', properties: { a: { type: 'string' } }, required: ['a', 'constructor', 'toString', 'missing'] };
     expect(toGeminiSchema(schema)).toEqual({ type: 'OBJECT', properties: { a: { type: 'STRING' } }, required: ['a'] });
@@ -81,6 +85,8 @@ describe('a JSON schema with allOf as a Gemini schema', () => {
     ['a $ref beside a type that has nothing in common with its definition\'s', { $ref: '#/$defs/text', type: 'integer', $defs: { text: { type: 'string' } } }, 'response_format.json_schema.schema.type'],
     ['a property another member adds beside one that allows no other properties', { allOf: [{ type: 'object', properties: { a: { type: 'string' } }, additionalProperties: false }, { properties: { b: { type: 'string' } } }] }, 'response_format.json_schema.schema.allOf[1].properties.b'],
     ['a property beside a $ref to an object that allows no other properties', { $ref: '#/$defs/closed', properties: { b: { type: 'string' } }, $defs: { closed: { type: 'object', properties: { a: { type: 'string' } }, additionalProperties: false } } }, 'response_format.json_schema.schema.properties.b'],
+    ['a required name whose property has no schema of its own', { type: 'object', properties: { a: true }, required: ['a'] }, 'response_format.json_schema.schema.required'],
+    ['a required name of no property', { type: 'object', properties: { b: { type: 'string' } }, required: ['a', 'b'] }, 'response_format.json_schema.schema.required'],
     ['members with anyOf and oneOf, a value having to match one of each', { allOf: [{ anyOf: [{ type: 'string' }, { type: 'integer' }] }, { oneOf: [{ type: 'integer' }, { type: 'boolean' }] }] }, 'response_format.json_schema.schema.allOf[1].oneOf'],
   ])('refuses %s when strict, naming its place', (_what, schema, param) => {
     expect(refusal(schema)).toMatchObject({ status: 400, code: 'unsupported_value', param });

@@ -322,6 +322,9 @@ function convert(joined: Part[], conversion: Conversion): JsonSchema {
     out.enum = values;
   } else if (values !== undefined) lost?.(at(schema.const !== undefined ? 'const' : 'enum'));
 
+  // A required name whose property Gemini is not given a schema of (none, or `true`) cannot be required of it: the
+  // object could leave the member out.
+  if (lost && Array.isArray(schema.required)) for (const name of schema.required as unknown[]) if (typeof name !== 'string' || !merged.properties.has(name)) lost(at('required'));
   if (merged.properties.size > 0) {
     const properties = Object.fromEntries([...merged.properties].map(([name, described]) => [name, convert(described, conversion)]));
     out.properties = properties;
