@@ -23,3 +23,21 @@ export function apiHostOf(baseUrl: string): string {
   }
   return host;
 }
+
+/** A provider as far as its host is known: the catalog it is priced from (`catalog`, else its type) and its base URL. */
+interface HostedProvider {
+  catalog?: string;
+  type: string;
+  baseUrl?: string;
+}
+
+/**
+ * Whether a provider is one of a host's: priced from one of `keys` of the catalog, or with a base URL on one of
+ * `hosts`. How the adapters know which host's ways to read an answer with (OpenRouter's failed choices, Together's
+ * cache reads, the hosts that refuse the history's reasoning).
+ *
+ * @example isProviderOf({ type: 'openai-compatible', baseUrl: 'https://OpenRouter.ai/api' }, ['openrouter'], ['openrouter.ai']) // true
+ */
+export function isProviderOf(provider: HostedProvider, keys: readonly string[], hosts: ReadonlySet<string>): boolean {
+  return keys.includes(provider.catalog ?? provider.type) || (hosts.size > 0 && hosts.has(apiHostOf(provider.baseUrl ?? '')));
+}

@@ -1,4 +1,4 @@
-import { apiHostOf } from './api-host.js';
+import { isProviderOf } from './api-host.js';
 import type { ProviderAdapter } from './provider.js';
 
 /**
@@ -6,7 +6,7 @@ import type { ProviderAdapter } from './provider.js';
  * Groq ("'messages.1' : property 'reasoning_content' is unsupported") and Cerebras (the same, a 400 either way), as
  * their users report (janhq/jan#8136, Kilo-Org/kilocode#10375). Sent it, a tool loop's next turn fails.
  */
-const REFUSING_KEYS = new Set(['groq', 'cerebras']);
+const REFUSING_KEYS = ['groq', 'cerebras'];
 const REFUSING_HOSTS: ReadonlySet<string> = new Set(['api.groq.com', 'api.cerebras.ai']);
 
 /**
@@ -27,5 +27,5 @@ export const REASONING_BACK_TYPES: ReadonlySet<string> = new Set(['openai', 'ope
 export function sendsReasoningBack(adapter: Pick<ProviderAdapter, 'wantsReasoningBack'>, provider: { reasoningBack?: boolean; catalog?: string; type: string; baseUrl?: string }): boolean {
   if (provider.reasoningBack !== undefined) return provider.reasoningBack;
   if (adapter.wantsReasoningBack !== true) return false;
-  return !REFUSING_KEYS.has(provider.catalog ?? provider.type) && !REFUSING_HOSTS.has(apiHostOf(provider.baseUrl ?? ''));
+  return !isProviderOf(provider, REFUSING_KEYS, REFUSING_HOSTS);
 }

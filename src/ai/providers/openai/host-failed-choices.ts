@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { apiHostOf } from '../api-host.js';
+import { isProviderOf } from '../api-host.js';
 import type { CallContext, ProviderFailure } from '../provider.js';
 import { streamedFailure } from './stream-error.js';
 
@@ -13,13 +13,14 @@ interface Answer {
 }
 
 type Provider = CallContext['provider'];
-const keyOf = (provider: Provider): string => provider.catalog ?? provider.type;
+const OPENROUTER_HOSTS: ReadonlySet<string> = new Set(['openrouter.ai']);
+const NO_HOSTS: ReadonlySet<string> = new Set();
 
 /** Whether the call goes to OpenRouter: `catalog: openrouter`, or a base URL that reaches openrouter.ai. */
-const isOpenRouter = (provider: Provider): boolean => keyOf(provider) === 'openrouter' || apiHostOf(provider.baseUrl ?? '') === 'openrouter.ai';
+const isOpenRouter = (provider: Provider): boolean => isProviderOf(provider, ['openrouter'], OPENROUTER_HOSTS);
 
 /** Whether the call goes to a vLLM server: one has no fixed host, so only `catalog: vllm` says so. */
-const isVllm = (provider: Provider): boolean => keyOf(provider) === 'vllm';
+const isVllm = (provider: Provider): boolean => isProviderOf(provider, ['vllm'], NO_HOSTS);
 
 /**
  * OpenRouter ends a choice whose provider failed once the model had begun with `finish_reason: "error"`, the error

@@ -1,8 +1,11 @@
 import type { Usage } from '../../chat-types.js';
+import { isProviderOf } from '../api-host.js';
 import type { CallContext } from '../provider.js';
 
+const NO_HOSTS: ReadonlySet<string> = new Set();
+
 /** Whether the call goes to Perplexity: a provider priced from its catalog entries (`catalog: perplexity`). */
-export const isPerplexity = (ctx: CallContext): boolean => (ctx.provider.catalog ?? ctx.provider.type) === 'perplexity';
+export const isPerplexity = (ctx: CallContext): boolean => isProviderOf(ctx.provider, ['perplexity'], NO_HOSTS);
 
 /** Perplexity's members of a usage beside OpenAI's (https://docs.perplexity.ai/api-reference/chat-completions-post). */
 type PerplexityUsage = Usage & { citation_tokens?: unknown; reasoning_tokens?: unknown };

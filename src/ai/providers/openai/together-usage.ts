@@ -1,5 +1,5 @@
 import type { Usage } from '../../chat-types.js';
-import { apiHostOf } from '../api-host.js';
+import { isProviderOf } from '../api-host.js';
 import type { CallContext } from '../provider.js';
 
 /**
@@ -10,7 +10,7 @@ import type { CallContext } from '../provider.js';
 const TOGETHER_HOSTS = new Set(['api.together.ai', 'api.together.xyz', 'api-inference.together.ai']);
 
 /** Whether the call goes to Together: `catalog: together`, or a base URL on one of Together's API hosts. */
-export const isTogether = (ctx: CallContext): boolean => (ctx.provider.catalog ?? ctx.provider.type) === 'together' || TOGETHER_HOSTS.has(apiHostOf(ctx.provider.baseUrl ?? ''));
+export const isTogether = (ctx: CallContext): boolean => isProviderOf(ctx.provider, ['together'], TOGETHER_HOSTS);
 
 /** Together's member of a usage beside OpenAI's: the prompt tokens read from its cache, told at the top. */
 type TogetherUsage = Usage & { cached_tokens?: unknown };
