@@ -69,6 +69,10 @@ describe('a JSON schema with allOf as a Gemini schema', () => {
     expect(toGeminiSchema(schema, true)).toEqual({ type: 'STRING', enum: ['a', 'b'] });
   });
 
+  it('sends the const alone when the enum beside it lists it, strict or not', () => {
+    for (const strict of [true, false]) expect(toGeminiSchema({ allOf: [{ type: 'string', enum: ['a', 'b'] }, { const: 'b' }] }, strict)).toEqual({ type: 'STRING', enum: ['b'] });
+  });
+
   it('flattens a member that has an allOf of its own into the schema', () => {
     expect(toGeminiSchema({ allOf: [{ allOf: [{ type: 'string' }, { minLength: 2 }] }] }, true)).toEqual({ type: 'STRING', minLength: 2 });
   });
@@ -88,6 +92,8 @@ describe('a JSON schema with allOf as a Gemini schema', () => {
     ['a required name whose property has no schema of its own', { type: 'object', properties: { a: true }, required: ['a'] }, 'response_format.json_schema.schema.required'],
     ['a required name of no property', { type: 'object', properties: { b: { type: 'string' } }, required: ['a', 'b'] }, 'response_format.json_schema.schema.required'],
     ['members with anyOf and oneOf, a value having to match one of each', { allOf: [{ anyOf: [{ type: 'string' }, { type: 'integer' }] }, { oneOf: [{ type: 'integer' }, { type: 'boolean' }] }] }, 'response_format.json_schema.schema.allOf[1].oneOf'],
+    ['a const the enum beside it does not list', { type: 'string', const: 'c', enum: ['a', 'b'] }, 'response_format.json_schema.schema.enum'],
+    ['a const one member sets that another member\'s enum does not list', { allOf: [{ enum: ['a', 'b'] }, { const: 'c' }] }, 'response_format.json_schema.schema.allOf[0].enum'],
   ])('refuses %s when strict, naming its place', (_what, schema, param) => {
     expect(refusal(schema)).toMatchObject({ status: 400, code: 'unsupported_value', param });
   });

@@ -313,6 +313,9 @@ function convert(joined: Part[], conversion: Conversion): JsonSchema {
   const type = out.type as string | undefined;
   if (typeof schema.format === 'string' && type && FORMATS[type]?.includes(schema.format)) out.format = schema.format;
   else if (schema.format !== undefined) lost?.(at('format'));
+  // Both hold: the value is the `const`, and only if the `enum` lists it; when it does not, no value is valid, which
+  // Gemini cannot be told, and the `const` alone would let through one the client's schema refuses.
+  if (lost && schema.const !== undefined && Array.isArray(schema.enum) && !schema.enum.some((value: unknown) => sameJson(value, schema.const))) lost(at('enum'));
   const listed = schema.const !== undefined ? [schema.const] : schema.enum;
   // `null` among the values is Gemini's `nullable` (`{type: ["string", "null"], enum: ["C", "F", null]}`).
   const values = Array.isArray(listed) && listed.includes(null) ? listed.filter((v) => v !== null) : listed;
