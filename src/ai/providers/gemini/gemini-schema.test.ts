@@ -73,6 +73,15 @@ describe('a JSON schema with allOf as a Gemini schema', () => {
     for (const strict of [true, false]) expect(toGeminiSchema({ allOf: [{ type: 'string', enum: ['a', 'b'] }, { const: 'b' }] }, strict)).toEqual({ type: 'STRING', enum: ['b'] });
   });
 
+  it.each([
+    ['an array', { type: 'array', items: { $ref: '#/$defs/node' } }, { type: 'ARRAY', items: { type: 'ARRAY' } }],
+    ['a string or null', { type: ['string', 'null'], anyOf: [{ maxLength: 3 }, { $ref: '#/$defs/node' }] }, { type: 'STRING', nullable: true, anyOf: [{ maxLength: 3 }, { type: 'STRING', nullable: true }] }],
+    ['an array or an object', { type: ['array', 'object'], items: { $ref: '#/$defs/node' } }, { anyOf: [{ type: 'ARRAY' }, { type: 'OBJECT' }], items: { anyOf: [{ type: 'ARRAY' }, { type: 'OBJECT' }] } }],
+    ['nothing named (an object)', { items: { $ref: '#/$defs/node' } }, { items: { type: 'OBJECT' } }],
+  ])('turns a recursive $ref to a definition of %s into its types alone, when not strict', (_what, node, expected) => {
+    expect(toGeminiSchema({ $ref: '#/$defs/node', $defs: { node } }, false)).toEqual(expected);
+  });
+
   it('flattens a member that has an allOf of its own into the schema', () => {
     expect(toGeminiSchema({ allOf: [{ allOf: [{ type: 'string' }, { minLength: 2 }] }] }, true)).toEqual({ type: 'STRING', minLength: 2 });
   });

@@ -6,7 +6,8 @@ import { ProviderCallError } from '../../provider-call.js';
  * ("Unknown name \"additionalProperties\""), so this keeps only the documented fields and rewrites what it can:
  *
  * - `type: ["string", "null"]` → `type: "STRING", nullable: true`; several types → `anyOf`
- * - local `$ref`s (`#/$defs/…`, `#/definitions/…`) are inlined; a recursive one becomes a plain OBJECT
+ * - local `$ref`s (`#/$defs/…`, `#/definitions/…`) are inlined; a recursive one becomes its definition's type alone
+ *   (an OBJECT, when the definition names none)
  * - `oneOf` → `anyOf`; `const` → a one-value string `enum`
  * - `allOf` → its members merged into the schema, as a `$ref`'s definition is with the keywords beside it (mergeParts)
  * - `format` is kept only where Gemini takes it (date-time and enum on strings, int32/int64, float/double)
@@ -137,6 +138,8 @@ interface Part {
   level: number;
   /** Its `$ref` was recursive or resolved to nothing: it stands for an object, unless the rest says the type. */
   unresolved?: boolean;
+  /** The types its recursive `$ref`'s definition names, which it stands for instead (a tree of arrays is no object). */
+  standsFor?: string[];
 }
 
 /**
@@ -190,8 +193,10 @@ function flatten(part: Part, conversion: Conversion, parts: Part[]): void {
   const { lost } = conversion;
   const { $ref: ref, allOf, ...own } = part.schema;
   let unresolved = false;
+  let standsFor: string[] | undefined;
   if (typeof ref === 'string') {
-    const target = part.refs.includes(ref) ? undefined : resolveRef(ref, conversion.root);
+    const recursive = part.refs.includes(ref);
+    const target = recursive ? undefined : resolveRef(ref, conversion.root);
     if (target) {
       const length = conversion.lengths.get(target) ?? jsonLength(target);
       conversion.lengths.set(target, length);
@@ -203,9 +208,10 @@ function flatten(part: Part, conversion: Conversion, parts: Part[]): void {
     } else {
       lost?.(`${part.place}.$ref`);
       unresolved = true;
+      if (recursive) standsFor = typesOf(resolveRef(ref, conversion.root)?.type);
     }
   }
-  parts.push({ ...part, schema: own, ...(unresolved ? { unresolved } : {}) });
+  parts.push({ ...part, schema: own, ...(unresolved ? { unresolved } : {}), ...(standsFor?.length ? { standsFor } : {}) });
   if (Array.isArray(allOf)) allOf.forEach((member, i) => isSchema(member) && flatten({ schema: member, place: lost ? `${part.place}.allOf[${i}]` : '', refs: part.refs, level: part.level + 1 }, conversion, parts));
 }
 
@@ -349,8 +355,18 @@ function convert(joined: Part[], conversion: Conversion): JsonSchema {
     if (schema.anyOf !== undefined && schema.oneOf !== undefined) lost?.(at('oneOf'));
     out.anyOf = alternatives.map((alternative) => convert([alternative], conversion));
   }
-  // A recursive or unresolved $ref stands for an object (a tree's node), unless what is beside it says the type.
-  if (parts.some((part) => part.unresolved) && out.type === undefined && out.anyOf === undefined) out.type = 'OBJECT';
+  // A recursive $ref stands for its definition's types, with nothing more said of them (looser, never stricter, than
+  // the client's schema); one that names none, or resolves to nothing, for an object (a tree's node). What is beside
+  // it says the type instead, when it does.
+  const stand = parts.find((part) => part.unresolved);
+  if (stand && out.type === undefined && out.anyOf === undefined) {
+    const types = stand.standsFor ?? ['OBJECT'];
+    const nonNull = types.filter((t) => t !== 'NULL');
+    if (nonNull.length > 0 && nonNull.length < types.length) out.nullable = true;
+    if (nonNull.length === 0) out.type = 'NULL';
+    else if (nonNull.length === 1) out.type = nonNull[0];
+    else out.anyOf = nonNull.map((type) => ({ type }));
+  }
   return out;
 }
 
