@@ -1,6 +1,6 @@
 import { ANTHROPIC_BLOCKS, CACHE_CONTROL, OUTPUT_CONFIG, REASONING_EFFORTS, THINKING, TOOL_ERROR, isReasoningEffort, withoutToolErrorPrefix, type CacheControl, type ChatMessage, type ChatRequest, type ContentPart, type ReasoningEffort, type ToolChoice } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
-import { MAX_NESTING_DEPTH, nestsTooDeep } from '../../nesting-depth.js';
+import { toolArgumentsOf } from '../tool-arguments.js';
 import type { CatalogModel } from '../../catalog/index.js';
 import { imageUrlOf, textOf } from '../content-parts.js';
 import { thinksOnlyAdaptively } from './adaptive-only.js';
@@ -113,18 +113,6 @@ function systemBlocks(message: ChatMessage): AnthropicTextBlock[] {
   return isBlank(text) ? [] : withMessageCacheControl<AnthropicTextBlock>([{ type: 'text', text }], message);
 }
 
-function toolInput(args: string, where: string): unknown {
-  if (args.trim() === '') return {};
-  let input: unknown;
-  try {
-    input = JSON.parse(args) as unknown;
-  } catch {
-    throw invalid('invalid_tool_arguments', `${where}.function.arguments is not valid JSON`, `${where}.function.arguments`);
-  }
-  if (nestsTooDeep(input)) throw invalid('nesting_too_deep', `${where}.function.arguments nests objects and arrays more than ${MAX_NESTING_DEPTH} levels deep`, `${where}.function.arguments`);
-  return input;
-}
-
 function messageFor(message: ChatMessage, i: number): AnthropicMessage | undefined {
   const where = `messages[${i}]`;
   if (message.role === 'tool') {
@@ -140,7 +128,7 @@ function messageFor(message: ChatMessage, i: number): AnthropicMessage | undefin
     if (turn) return { role: 'assistant', content: turn as AnthropicContentBlock[] };
     const blocks: AnthropicContentBlock[] = contentBlocks(message.content, where);
     for (const [j, call] of (message.tool_calls ?? []).entries()) {
-      blocks.push({ type: 'tool_use', id: call.id, name: call.function.name, input: toolInput(call.function.arguments, `${where}.tool_calls[${j}]`), ...cacheControlOf(call) });
+      blocks.push({ type: 'tool_use', id: call.id, name: call.function.name, input: toolArgumentsOf(call.function.arguments, `${where}.tool_calls[${j}]`), ...cacheControlOf(call) });
     }
     return blocks.length > 0 ? { role: 'assistant', content: withMessageCacheControl(blocks, message) } : undefined;
   }

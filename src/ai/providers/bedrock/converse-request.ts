@@ -1,7 +1,8 @@
 import type { CatalogModel } from '../../catalog/index.js';
 import { ANTHROPIC_BLOCKS, CACHE_CONTROL, TOOL_ERROR, withoutToolErrorPrefix, type CacheControl, type ChatMessage, type ChatRequest, type ContentPart, type ResponseFormat } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
-import { MAX_NESTING_DEPTH, nestsTooDeep } from '../../nesting-depth.js';
+import { nestsTooDeep } from '../../nesting-depth.js';
+import { toolArgumentsOf } from '../tool-arguments.js';
 import { claudeStopSequences, isBlank } from '../anthropic/index.js';
 import { imageUrlOf, textOf } from '../content-parts.js';
 import { claudeThinkingFields, converseBlocksOfTurn, isClaudeModel, otherModelThinkingFields } from './converse-thinking.js';
@@ -72,7 +73,7 @@ export function toConverseRequest(asked: ChatRequest, modelId = '', catalogModel
   for (const [i, message] of request.messages.entries()) {
     if (message.role === 'system' || message.role === 'developer') system.push(...withCachePoint(systemBlocks(message.content, caches), message, caches));
     else if (message.role === 'user') append('user', withCachePoint(userBlocks(message.content, `messages[${i}]`, caches), message, caches));
-    else if (message.role === 'assistant') append('assistant', withCachePoint(claude && message[ANTHROPIC_BLOCKS] ? converseBlocksOfTurn(message[ANTHROPIC_BLOCKS], (at) => cachePointOf(at, caches)) : assistantBlocks(message, caches), message, caches));
+    else if (message.role === 'assistant') append('assistant', withCachePoint(claude && message[ANTHROPIC_BLOCKS] ? converseBlocksOfTurn(message[ANTHROPIC_BLOCKS], (at) => cachePointOf(at, caches)) : assistantBlocks(message, `messages[${i}]`, caches), message, caches));
     else if (message.role === 'tool') append('user', withCachePoint(toolResultBlocks(message, caches, claude || nova), message, caches));
   }
   const lastMessage = messages.at(-1);
@@ -197,10 +198,10 @@ function userBlocks(content: ChatMessage['content'], where: string, caches: Cach
 }
 
 /** The text as one block (a breakpoint on any of its parts after it), then each tool call with its breakpoint. */
-function assistantBlocks(message: ChatMessage, caches: CachePlaces): ConverseBlock[] {
+function assistantBlocks(message: ChatMessage, where: string, caches: CachePlaces): ConverseBlock[] {
   const text = textOf(message.content);
   const textMark = Array.isArray(message.content) ? message.content.find(marked) : undefined;
-  const toolUses = (message.tool_calls ?? []).flatMap((call) => andCachePoint({ toolUse: { toolUseId: call.id, name: call.function.name, input: toolInput(call.function.arguments, call.function.name) } }, call, caches));
+  const toolUses = (message.tool_calls ?? []).flatMap((call, j) => andCachePoint({ toolUse: { toolUseId: call.id, name: call.function.name, input: toolArgumentsOf(call.function.arguments, `${where}.tool_calls[${j}]`) } }, call, caches));
   return [...(!isBlank(text) ? andCachePoint({ text }, textMark, caches) : []), ...toolUses];
 }
 
@@ -233,19 +234,6 @@ function imageBlock(url: string): ConverseBlock {
   const format = match ? IMAGE_FORMATS[match[1]?.toLowerCase() ?? ''] : undefined;
   if (!match || !format) throw unsupported('image_url', 'Bedrock Converse takes images as data: URLs of PNG, JPEG, GIF or WebP');
   return { image: { format, source: { bytes: match[2] } } };
-}
-
-function toolInput(args: string, name: string): Record<string, unknown> {
-  if (args.trim() === '') return {};
-  let value: unknown;
-  try {
-    value = JSON.parse(args);
-  } catch {
-    // reported below
-  }
-  if (nestsTooDeep(value)) throw new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'nesting_too_deep', message: `the arguments of the call to tool "${name}" nest objects and arrays more than ${MAX_NESTING_DEPTH} levels deep`, param: 'messages', retryable: false });
-  if (value !== null && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
-  throw new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'invalid_tool_arguments', message: `the arguments of the call to tool "${name}" are not a JSON object`, param: 'messages', retryable: false });
 }
 
 function unsupported(param: string, message: string): ProviderCallError {

@@ -1,7 +1,8 @@
 import { REASONING_EFFORTS, isReasoningEffort, type ChatMessage, type ChatRequest, type ContentPart, type ReasoningEffort, type ToolChoice } from '../../chat-types.js';
 import type { CatalogModel } from '../../catalog/index.js';
 import { ProviderCallError } from '../../provider-call.js';
-import { MAX_NESTING_DEPTH, nestsTooDeep } from '../../nesting-depth.js';
+import { nestsTooDeep } from '../../nesting-depth.js';
+import { toolArgumentsOf } from '../tool-arguments.js';
 import { thinkingAsked, type ThinkingAsked } from '../client-thinking.js';
 import { imageUrlOf, textOf } from '../content-parts.js';
 import { refusalsAsText } from '../refusal-as-text.js';
@@ -48,19 +49,6 @@ function contentParts(content: ChatMessage['content'], where: string): GeminiPar
   });
 }
 
-function parseArguments(args: string, where: string): Record<string, unknown> {
-  if (args.trim() === '') return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(args) as unknown;
-  } catch {
-    // reported below, with the rest of the non-object cases
-  }
-  if (nestsTooDeep(parsed)) throw invalid('nesting_too_deep', `${where}.function.arguments nests objects and arrays more than ${MAX_NESTING_DEPTH} levels deep`, `${where}.function.arguments`);
-  if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
-  throw invalid('invalid_tool_arguments', `${where}.function.arguments must be a JSON object`, `${where}.function.arguments`);
-}
-
 /**
  * The function response Gemini wants as an object: a JSON object result as is, anything else under `output`; a
  * result nested too deep to be written out again (nestsTooDeep) as its text, under `output`.
@@ -95,7 +83,7 @@ function contentFor(messages: ChatMessage[], i: number, withoutSignatures: boole
   if (message.role === 'assistant') {
     const parts = contentParts(message.content, where);
     for (const [j, call] of (message.tool_calls ?? []).entries()) {
-      const part: GeminiPart = { functionCall: { name: call.function.name, args: parseArguments(call.function.arguments, `${where}.tool_calls[${j}]`) } };
+      const part: GeminiPart = { functionCall: { name: call.function.name, args: toolArgumentsOf(call.function.arguments, `${where}.tool_calls[${j}]`) } };
       const signature = withoutSignatures ? undefined : call.extra_content?.google?.thought_signature;
       if (typeof signature === 'string' && signature !== '') part.thoughtSignature = signature;
       else if (j === 0) part.thoughtSignature = SIGNATURE_NOT_KEPT;

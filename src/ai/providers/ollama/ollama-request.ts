@@ -1,6 +1,6 @@
 import type { ChatMessage, ChatRequest, EmbeddingsRequest } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
-import { MAX_NESTING_DEPTH, nestsTooDeep } from '../../nesting-depth.js';
+import { toolArgumentsOf } from '../tool-arguments.js';
 import { imageUrlOf, textOf } from '../content-parts.js';
 import type { CallContext } from '../provider.js';
 import { refuseLogprobs } from '../no-logprobs.js';
@@ -51,7 +51,7 @@ function toOllamaMessage(message: ChatMessage, i: number, toolNames: Map<string,
   const out: Record<string, unknown> = { role, content: text };
   const images = Array.isArray(content) ? content.flatMap((part, j) => (part.type === 'text' ? [] : [imageBytes(imageUrlOf(part, `messages[${i}].content[${j}]`, 'Ollama'))])) : [];
   if (images.length > 0) out.images = images;
-  if (message.tool_calls?.length) out.tool_calls = message.tool_calls.map((call) => ({ function: { name: call.function.name, arguments: toolArguments(call.function.arguments, call.function.name) } }));
+  if (message.tool_calls?.length) out.tool_calls = message.tool_calls.map((call, j) => ({ function: { name: call.function.name, arguments: toolArgumentsOf(call.function.arguments, `messages[${i}].tool_calls[${j}]`) } }));
   if (message.role === 'tool') {
     const name = toolNames.get(message.tool_call_id ?? '');
     if (name) out.tool_name = name;
@@ -64,19 +64,6 @@ function imageBytes(url: string): string {
   const match = /^data:image\/[^;,]+;base64,(.*)$/s.exec(url);
   if (!match) throw invalid('unsupported_parameter', 'image_url: Ollama takes images as data: URLs (base64)', 'image_url');
   return match[1] ?? '';
-}
-
-function toolArguments(args: string, name: string): Record<string, unknown> {
-  if (args.trim() === '') return {};
-  let value: unknown;
-  try {
-    value = JSON.parse(args);
-  } catch {
-    // reported below
-  }
-  if (nestsTooDeep(value)) throw invalid('nesting_too_deep', `the arguments of the call to tool "${name}" nest objects and arrays more than ${MAX_NESTING_DEPTH} levels deep`, 'messages');
-  if (value !== null && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
-  throw invalid('invalid_tool_arguments', `the arguments of the call to tool "${name}" are not a JSON object`, 'messages');
 }
 
 /** OpenAI's embeddings request as Ollama's /api/embed: `input` passes as is, `dimensions` too. */

@@ -73,7 +73,7 @@ describe('the Ollama provider', () => {
     const before = emulator.lastRequest();
     const deep = `${'{"a":'.repeat(3000)}1${'}'.repeat(3000)}`;
     const call = callChat(OllamaProvider, { model: 'llama', messages: [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'get_weather', arguments: deep } }] }] }, ctx());
-    expect(await failureOf(call)).toMatchObject({ status: 400, code: 'nesting_too_deep', param: 'messages', retryable: false });
+    expect(await failureOf(call)).toMatchObject({ status: 400, code: 'nesting_too_deep', param: 'messages[1].tool_calls[0].function.arguments', retryable: false });
     expect(emulator.lastRequest()).toBe(before);
   });
 
