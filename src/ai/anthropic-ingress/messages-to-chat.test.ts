@@ -322,6 +322,10 @@ describe('a Messages API request as a chat request', () => {
     expect(translate({ tools: [weatherTool], tool_choice: choice }).tool_choice).toEqual(expected);
   });
 
+  it('takes an empty last assistant turn, which Anthropic takes too', () => {
+    expect(translate({ messages: [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: '' }] }).messages).toEqual([{ role: 'user', content: 'Hi' }, { role: 'assistant', content: '' }]);
+  });
+
   it('turns disable_parallel_tool_use into parallel_tool_calls false', () => {
     expect(translate({ tools: [weatherTool], tool_choice: { type: 'any', disable_parallel_tool_use: true } })).toMatchObject({ tool_choice: 'required', parallel_tool_calls: false });
   });
@@ -350,6 +354,10 @@ describe('an invalid Messages API request', () => {
     ['a cache_control that is not an object', { system: [{ type: 'text', text: 'x', cache_control: 'ephemeral' }] }, 'system.0.cache_control'],
     ['a request cache_control that is not an object', { cache_control: true }, 'cache_control'],
     ['a tool_result without tool_use_id', { messages: [{ role: 'user', content: [{ type: 'tool_result', content: 'x' }] }] }, 'messages.0.content.0.tool_use_id'],
+    ['a last user turn that is empty text', { messages: [{ role: 'user', content: 'What is 2+2?' }, { role: 'assistant', content: 'The answer is' }, { role: 'user', content: '' }] }, 'messages.2'],
+    ['a user turn of no blocks', { messages: [{ role: 'user', content: [] }, { role: 'assistant', content: 'Hi' }] }, 'messages.0'],
+    ['an assistant turn of no blocks before the last', { messages: [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: [] }, { role: 'user', content: 'Hi?' }] }, 'messages.1'],
+    ['an empty text block', { messages: [{ role: 'user', content: [{ type: 'text', text: 'Hi' }, { type: 'text', text: '' }] }] }, 'messages.0.content.1.text'],
   ])('is refused for %s, naming the field %s', (_, overrides, param) => {
     const error = rejection(overrides);
     expect(error.param).toBe(param);

@@ -213,8 +213,14 @@ function messagesOf(messages: unknown): ChatMessage[] {
     const { role, content } = message;
     if (role !== 'user' && role !== 'assistant' && role !== 'system') fail(`${param}.role`, 'must be "user" or "assistant"');
     if (role === 'system') return systemMessages(content, `${param}.content`);
+    // As Anthropic refuses them: an empty turn dropped on the way (as most adapters drop empty content) would leave the
+    // assistant's turn before it last, which a model reads as a reply to continue rather than one to answer.
+    if ((content === '' || (Array.isArray(content) && content.length === 0)) && !(role === 'assistant' && i === messages.length - 1)) fail(param, 'all messages must have non-empty content except for the optional final assistant message');
     if (typeof content === 'string') return [{ role, content }];
     if (!Array.isArray(content)) fail(`${param}.content`, 'must be a string or an array of content blocks');
+    content.forEach((block: unknown, j) => {
+      if (isJsonObject(block) && block.type === 'text' && block.text === '') fail(`${param}.content.${j}.text`, 'text content blocks must be non-empty');
+    });
     return role === 'user' ? userTurn(content, `${param}.content`) : [assistantTurn(content, `${param}.content`)];
   });
 }
