@@ -5,11 +5,13 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SpendTracker } from '../src/ai/spend-tracker.js';
 import { ManualClock } from '../src/clock.js';
-import { AiGateway, PROVIDER_SECRETS } from './ai-fixtures.js';
+import { ModelCatalog } from '../src/ai/catalog/index.js';
+import { AiGateway, PROVIDER_SECRETS, configureThreeProviders, startProviderEmulators, type ProviderEmulators } from './ai-fixtures.js';
 import { createTestDatabase, postgresAvailable, type TestDatabase } from './databases.js';
 import { startOpenAIEmulator, type OpenAIEmulator } from './emulators/openai.js';
 
 const HELLO = [{ role: 'user', content: 'Hello there' }];
+const CATALOG = ModelCatalog.shipped();
 
 // PostgreSQL, whose reads can be held up: a budget's figure read from the store is when calls wait at its check.
 describe.skipIf(!postgresAvailable)('holds of calls under way against budget checks that wait for the store', () => {
@@ -145,5 +147,40 @@ describe('the budget hold of a streamed call whose client leaves', () => {
     // The prompt was billed (estimated): the record counted a cost, which the hold covered until then.
     expect(row.costUsd).toBeGreaterThan(0);
     expect(countedInTurn).toEqual([true]);
+  });
+});
+
+describe('the budget hold of a call that asks for reasoning beside the older max_tokens', () => {
+  let gateway: AiGateway;
+  let emulators: ProviderEmulators;
+
+  beforeAll(async () => {
+    emulators = await startProviderEmulators();
+    gateway = await AiGateway.start();
+    await configureThreeProviders(gateway, emulators);
+  });
+  afterAll(async () => {
+    vi.restoreAllMocks();
+    await gateway?.stop();
+    await emulators?.stop();
+  });
+
+  it('covers the limit Claude is sent, the thinking budget added to max_tokens, not max_tokens alone', async () => {
+    const apiKey = await gateway.createApp({ name: 'thinker', team: 'thinker-team', budget: { dailyUsd: 100 } });
+    const holds: number[] = [];
+    const hold = SpendTracker.prototype.hold;
+    vi.spyOn(SpendTracker.prototype, 'hold').mockImplementation(function (this: SpendTracker, app, team, usd) {
+      if (app === 'thinker') holds.push(usd);
+      return hold.call(this, app, team, usd);
+    });
+    const answer = await gateway.chat(apiKey, { model: 'anthropic/claude-sonnet-4-6', reasoning_effort: 'high', max_tokens: 16, messages: HELLO });
+    expect(answer.status).toBe(200);
+    const sent = (emulators.anthropic.lastRequest()?.body as { max_tokens: number; thinking?: { budget_tokens: number } });
+    // The adapter added the budget: the call may bill that many output tokens.
+    expect(sent.thinking?.budget_tokens).toBeGreaterThan(0);
+    expect(sent.max_tokens).toBeGreaterThan(16);
+    const { outputPerMillion } = CATALOG.lookup('anthropic', 'claude-sonnet-4-6')!;
+    expect(holds).toHaveLength(1);
+    expect(holds[0]).toBeGreaterThanOrEqual((sent.max_tokens * outputPerMillion) / 1e6);
   });
 });

@@ -1132,8 +1132,15 @@ function releaseSpend(call: AiCall, trace: CallTrace): void {
   call.runtime.spend.release(held.app, held.team, held.usd);
 }
 
-/** The answer's limit a chat request sets: `max_completion_tokens`, or the older `max_tokens`. */
-const maxOutputOf = (request: ChatRequest): number | undefined => request.max_completion_tokens ?? request.max_tokens;
+/**
+ * The most output a chat request lets a provider bill: `max_completion_tokens` (the answer and its reasoning), else
+ * the older `max_tokens`, unless reasoning is asked beside it. That one bounds the visible answer only: the Claude
+ * adapters (Anthropic's, Bedrock's) send it with the thinking budget added, and Nova 2 at a high effort sends no limit
+ * at all, so a hold by it alone let fifty concurrent calls each pass a budget a hold of what they were sent allowed
+ * one of. None then: the model's own output limit bounds it.
+ */
+const maxOutputOf = (request: ChatRequest): number | undefined =>
+  request.max_completion_tokens ?? (request.reasoning_effort !== undefined && request.reasoning_effort !== 'none' ? undefined : request.max_tokens);
 
 /**
  * A spent budget lasts until the day or month turns: the `openai` and `@anthropic-ai/sdk` clients retry a 429
