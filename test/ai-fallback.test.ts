@@ -64,6 +64,21 @@ describe('fallback between an alias\'s targets', () => {
     expect(emulators.anthropic.lastRequest()).toBe(anthropicBefore);
   });
 
+  it('moves on from a target that answers with one choice to one that gives the two asked for (n: 2)', async () => {
+    const anthropicBefore = emulators.anthropic.lastRequest();
+    const result = await gateway.chat<{ choices: unknown[] }>(apiKey, { model: 'claude-first', messages: HELLO, n: 2 });
+    expect(result.status).toBe(200);
+    expect(result.headers.get('x-keygate-provider')).toBe('openai');
+    expect(result.body.choices).toHaveLength(2);
+    expect(emulators.anthropic.lastRequest()).toBe(anthropicBefore);
+  });
+
+  it("answers the last target's refusal when no target of the alias can serve the request", async () => {
+    const result = await gateway.chat<OpenAIErrorBody>(apiKey, { model: 'anthropic/claude-haiku-4-5-20251001', messages: HELLO, n: 2 });
+    expect(result.status).toBe(400);
+    expect(result.body.error).toMatchObject({ type: 'invalid_request_error', code: 'unsupported_parameter', param: 'n' });
+  });
+
   it('answers from the fallback when the first target answers 500', async () => {
     emulators.openai.setMode('server-error');
     const before = emulators.openai.requests().length;

@@ -22,7 +22,7 @@ describe('content parts a provider has no counterpart for', () => {
       error = thrown;
     }
     expect(error).toBeInstanceOf(ProviderCallError);
-    expect((error as ProviderCallError).failure).toMatchObject({ status: 400, type: 'invalid_request_error', code: 'unsupported_parameter', retryable: false });
+    expect((error as ProviderCallError).failure).toMatchObject({ status: 400, type: 'invalid_request_error', code: 'unsupported_parameter', retryable: true });
     expect((error as ProviderCallError).failure.message).toContain('messages[0].content[1] is a "input_audio" part');
   });
 

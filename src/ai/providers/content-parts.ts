@@ -1,5 +1,5 @@
 import type { ChatMessage, ContentPart } from '../chat-types.js';
-import { ProviderCallError } from '../provider-call.js';
+import { cannotServe } from './cannot-serve.js';
 
 /**
  * An image part's URL, for a provider whose API takes text and images only. Any other part OpenAI's API has
@@ -10,7 +10,7 @@ import { ProviderCallError } from '../provider-call.js';
 export function imageUrlOf(part: ContentPart, where: string, provider: string): string {
   if (part.type === 'image_url') return part.image_url.url;
   const type = (part as { type: string }).type;
-  throw new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'unsupported_parameter', message: `${where} is a "${type}" part, which ${provider} does not take: send text and image_url parts`, param: where, retryable: false });
+  throw cannotServe(where, `${where} is a "${type}" part, which ${provider} does not take: send text and image_url parts`);
 }
 
 /**

@@ -27,6 +27,21 @@ afterAll(() => emulator.stop());
 beforeEach(() => emulator.setMode('normal'));
 
 describe('the Anthropic request translation', () => {
+  it("sends a conversation of instructions alone (no user turn, or only an empty one) as the user's turn, which Anthropic answers", async () => {
+    for (const messages of [[{ role: 'system' as const, content: 'Say hello.' }], [{ role: 'developer' as const, content: 'Say hello.' }, { role: 'user' as const, content: '' }]]) {
+      const { body } = await sent({ messages });
+      expect(body.messages).toEqual([{ role: 'user', content: [{ type: 'text', text: 'Say hello.' }] }]);
+      expect(body.system).toBeUndefined();
+    }
+  });
+
+  it('refuses a conversation whose every message is empty, naming messages, before calling, for the next target to try', async () => {
+    const before = emulator.lastRequest();
+    const failure = await callChat(AnthropicProvider, { model: 'claude', messages: [{ role: 'user', content: '' }] }, ctx()).catch((error: unknown) => error);
+    expect((failure as ProviderCallError).failure).toMatchObject({ status: 400, param: 'messages', retryable: true });
+    expect(emulator.lastRequest()).toBe(before);
+  });
+
   it("keeps a user's message of nothing but whitespace, which left out would turn the answer before it into a prefill", async () => {
     const failure = await callChat(AnthropicProvider, { model: 'claude', messages: [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Hello' }, { role: 'user', content: [{ type: 'text', text: '\n' }] }] }, ctx()).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(ProviderCallError);

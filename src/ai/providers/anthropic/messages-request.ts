@@ -1,6 +1,8 @@
 import { ANTHROPIC_BLOCKS, CACHE_CONTROL, OUTPUT_CONFIG, REASONING_EFFORTS, THINKING, TOOL_ERROR, isReasoningEffort, withoutToolErrorPrefix, type CacheControl, type ChatMessage, type ChatRequest, type ContentPart, type ReasoningEffort, type ToolChoice } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
 import { toolArgumentsOf } from '../tool-arguments.js';
+import { nothingToSend } from '../nothing-to-send.js';
+import { cannotServe } from '../cannot-serve.js';
 import type { CatalogModel } from '../../catalog/index.js';
 import { imageUrlOf, textOf } from '../content-parts.js';
 import { thinksOnlyAdaptively } from './adaptive-only.js';
@@ -187,7 +189,7 @@ export function toAnthropicRequest(asked: ChatRequest, model: string, stream: bo
   refuseLogprobs(asked, 'Anthropic');
   refuseOpenAIOnlyMembers(asked, 'Anthropic');
   const request = refusalsAsText(asked);
-  if (request.n !== undefined && request.n !== 1) throw invalid('unsupported_parameter', '"n" must be 1: Anthropic answers with one choice', 'n');
+  if (request.n !== undefined && request.n !== 1) throw cannotServe('n', '"n" must be 1: Anthropic answers with one choice');
   const system: AnthropicTextBlock[] = [];
   const turns: AnthropicMessage[] = [];
   request.messages.forEach((message, i) => {
@@ -198,6 +200,12 @@ export function toAnthropicRequest(asked: ChatRequest, model: string, stream: bo
     const turn = messageFor(message, i);
     if (turn) turns.push(turn);
   });
+  // OpenAI answers a conversation of instructions alone (a system prompt, and no user turn or only an empty one);
+  // Anthropic refuses one with no turn: the instructions are the turn, as near as Claude comes to answering them.
+  if (turns.length === 0) {
+    if (system.length === 0) throw nothingToSend('Anthropic');
+    turns.push({ role: 'user', content: system.splice(0) });
+  }
   if (request.response_format?.type === 'json_object') system.push({ type: 'text', text: JSON_OBJECT_INSTRUCTION });
 
   const body: AnthropicMessagesRequest = {

@@ -96,6 +96,25 @@ describe('the Bedrock provider', () => {
     expect(emulator.lastRequest()).toBe(before);
   });
 
+  it("sends a conversation of instructions alone (no user turn, or only an empty one) as the user's turn, which Converse answers", () => {
+    for (const messages of [[{ role: 'system' as const, content: 'Say hello.' }], [{ role: 'developer' as const, content: 'Say hello.' }, { role: 'user' as const, content: '' }]]) {
+      const body = toConverseRequest({ model: 'claude', messages }, MODEL);
+      expect(body.messages).toEqual([{ role: 'user', content: [{ text: 'Say hello.' }] }]);
+      expect(body.system).toBeUndefined();
+    }
+  });
+
+  it('refuses a conversation whose every message is empty, naming messages, for the next target to try', () => {
+    const failure = (() => {
+      try {
+        return toConverseRequest({ model: 'claude', messages: [{ role: 'user', content: '' }] }, MODEL);
+      } catch (error) {
+        return (error as ProviderCallError).failure;
+      }
+    })();
+    expect(failure).toMatchObject({ status: 400, param: 'messages', retryable: true });
+  });
+
   it("sends a tool's result nested too deep to be written out again as its text, not as JSON", () => {
     const deep = `${'{"a":'.repeat(3000)}1${'}'.repeat(3000)}`;
     const chat: ChatRequest = { model: 'claude', tools: [weatherTool], messages: [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: null, tool_calls: [{ id: 't1', type: 'function', function: { name: 'get_weather', arguments: '{}' } }] }, { role: 'tool', tool_call_id: 't1', content: deep }] };
@@ -559,7 +578,7 @@ describe('the Bedrock provider', () => {
 
   it('refuses an image given by web URL, which Converse cannot fetch', async () => {
     const failure = await failureOf(callChat(BedrockProvider, { model: 'claude', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://example.com/cat.png' } }] }] }, ctx()));
-    expect(failure).toMatchObject({ status: 400, code: 'unsupported_parameter', retryable: false });
+    expect(failure).toMatchObject({ status: 400, code: 'unsupported_parameter', retryable: true });
   });
 
   describe('embeddings through InvokeModel', () => {
@@ -594,7 +613,7 @@ describe('the Bedrock provider', () => {
     it('refuses dimensions for a fixed-length model before calling Bedrock, naming them', async () => {
       const before = emulator.lastRequest();
       const failure = await failureOf(callEmbeddings(BedrockProvider, { model: 'embed', input: 'one', dimensions: 256 }, embedCtx('cohere.embed-english-v3')));
-      expect(failure).toMatchObject({ status: 400, code: 'unsupported_input', param: 'dimensions', retryable: false });
+      expect(failure).toMatchObject({ status: 400, code: 'unsupported_input', param: 'dimensions', retryable: true });
       expect(emulator.lastRequest()).toBe(before);
     });
 

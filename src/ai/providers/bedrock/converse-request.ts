@@ -1,8 +1,10 @@
 import type { CatalogModel } from '../../catalog/index.js';
 import { ANTHROPIC_BLOCKS, CACHE_CONTROL, TOOL_ERROR, withoutToolErrorPrefix, type CacheControl, type ChatMessage, type ChatRequest, type ContentPart, type ResponseFormat } from '../../chat-types.js';
-import { ProviderCallError } from '../../provider-call.js';
+import type { ProviderCallError } from '../../provider-call.js';
 import { nestsTooDeep } from '../../nesting-depth.js';
 import { toolArgumentsOf } from '../tool-arguments.js';
+import { nothingToSend } from '../nothing-to-send.js';
+import { cannotServe } from '../cannot-serve.js';
 import { claudeStopSequences, isBlank } from '../anthropic/index.js';
 import { imageUrlOf, textOf } from '../content-parts.js';
 import { claudeThinkingFields, converseBlocksOfTurn, isClaudeModel, otherModelThinkingFields } from './converse-thinking.js';
@@ -75,6 +77,12 @@ export function toConverseRequest(asked: ChatRequest, modelId = '', catalogModel
     else if (message.role === 'user') append('user', withCachePoint(userBlocks(message.content, `messages[${i}]`, caches), message, caches));
     else if (message.role === 'assistant') append('assistant', withCachePoint(claude && message[ANTHROPIC_BLOCKS] ? converseBlocksOfTurn(message[ANTHROPIC_BLOCKS], (at) => cachePointOf(at, caches)) : assistantBlocks(message, `messages[${i}]`, caches), message, caches));
     else if (message.role === 'tool') append('user', withCachePoint(toolResultBlocks(message, caches, claude || nova), message, caches));
+  }
+  // OpenAI answers a conversation of instructions alone; Converse refuses one with no messages: the instructions are
+  // the user's turn, as near as a model comes to answering them.
+  if (messages.length === 0) {
+    if (system.length === 0) throw nothingToSend('Bedrock Converse');
+    append('user', system.splice(0));
   }
   const lastMessage = messages.at(-1);
   if (lastMessage) lastMessage.content = withCachePoint(lastMessage.content, request, caches);
@@ -237,5 +245,5 @@ function imageBlock(url: string): ConverseBlock {
 }
 
 function unsupported(param: string, message: string): ProviderCallError {
-  return new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'unsupported_parameter', message: `${param}: ${message}`, param, retryable: false });
+  return cannotServe(param, `${param}: ${message}`);
 }

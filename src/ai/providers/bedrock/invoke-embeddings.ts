@@ -1,5 +1,6 @@
 import type { EmbeddingsRequest, EmbeddingsResponse } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
+import { cannotServe } from '../cannot-serve.js';
 import { COHERE_MAX_TEXTS, cohereInputType } from '../cohere/cohere-embed.js';
 import { base64Of } from '../embedding-encoding.js';
 import { isVectorList, unreadableEmbeddings } from '../unreadable-embeddings.js';
@@ -16,7 +17,7 @@ function familyOf(model: string): Family {
 }
 
 function unsupported(message: string, param = 'input'): ProviderCallError {
-  return new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'unsupported_input', message, param, retryable: false });
+  return cannotServe(param, message, 'unsupported_input');
 }
 
 /** The most texts one InvokeModel call to `model` embeds: Titan one, Cohere Embed 96; callEmbeddings sends more in parts. */

@@ -1,5 +1,6 @@
 import type { EmbeddingsRequest, EmbeddingsResponse } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
+import { cannotServe } from '../cannot-serve.js';
 import { base64Of } from '../embedding-encoding.js';
 import { isVectorList, unreadableEmbeddings } from '../unreadable-embeddings.js';
 import type { CallContext } from '../provider.js';
@@ -36,10 +37,10 @@ const FIXED_LENGTH = /^embed-(?:english|multilingual)(?:-light)?-v[1-3](?:\.|$)/
 export function toCohereEmbed(request: EmbeddingsRequest, ctx: CallContext): Record<string, unknown> {
   const input = typeof request.input === 'string' ? [request.input] : request.input;
   if (!input.every((item): item is string => typeof item === 'string')) {
-    throw new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'unsupported_input', message: 'input: Cohere embeds text, not token arrays', param: 'input', retryable: false });
+    throw cannotServe('input', 'input: Cohere embeds text, not token arrays', 'unsupported_input');
   }
   if (request.dimensions !== undefined && FIXED_LENGTH.test(ctx.model)) {
-    throw new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'unsupported_parameter', message: `dimensions: ${ctx.model} has a fixed vector length; leave out "dimensions", or use embed-v4.0 or later`, param: 'dimensions', retryable: false });
+    throw cannotServe('dimensions', `dimensions: ${ctx.model} has a fixed vector length; leave out "dimensions", or use embed-v4.0 or later`);
   }
   return { model: ctx.model, texts: input, input_type: cohereInputType(request), embedding_types: ['float'], ...(request.dimensions ? { output_dimension: request.dimensions } : {}) };
 }

@@ -1,5 +1,6 @@
 import type { ChatMessage, ChatRequest } from '../../chat-types.js';
-import { ProviderCallError } from '../../provider-call.js';
+import type { ProviderCallError } from '../../provider-call.js';
+import { cannotServe } from '../cannot-serve.js';
 import { imageUrlOf, textOf } from '../content-parts.js';
 import type { CallContext } from '../provider.js';
 import { refuseLogprobs } from '../no-logprobs.js';
@@ -69,5 +70,5 @@ function toCohereMessage(message: ChatMessage, i: number): Record<string, unknow
 }
 
 function unsupported(param: string, message: string): ProviderCallError {
-  return new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'unsupported_parameter', message: `${param}: ${message}`, param, retryable: false });
+  return cannotServe(param, `${param}: ${message}`);
 }

@@ -245,7 +245,7 @@ describe('the Cohere provider', () => {
   it.each(['embed-english-v3.0', 'embed-multilingual-light-v3.0'])('refuses dimensions for %s, whose vectors have one length, before calling Cohere', async (model) => {
     const before = emulator.lastRequest();
     const failure = await callEmbeddings(CohereProvider, { model: 'embed', input: ['one'], dimensions: 256 }, { ...ctx(), model }).catch((error: unknown) => error);
-    expect(failure).toMatchObject({ failure: { status: 400, code: 'unsupported_parameter', param: 'dimensions', retryable: false } });
+    expect(failure).toMatchObject({ failure: { status: 400, code: 'unsupported_parameter', param: 'dimensions', retryable: true } });
     expect(emulator.lastRequest()).toBe(before);
   });
 

@@ -33,6 +33,21 @@ beforeAll(async () => {
 afterAll(() => emulator.stop());
 
 describe('the Gemini request translation', () => {
+  it("sends a conversation of instructions alone (no user turn, or only an empty one) as the user's turn, which Gemini answers", async () => {
+    for (const messages of [[{ role: 'system' as const, content: 'Say hello.' }], [{ role: 'developer' as const, content: 'Say hello.' }, { role: 'user' as const, content: '' }]]) {
+      const { body } = await sent({ messages });
+      expect(body.contents).toEqual([{ role: 'user', parts: [{ text: 'Say hello.' }] }]);
+      expect(body.systemInstruction).toBeUndefined();
+    }
+  });
+
+  it('refuses a conversation whose every message is empty, naming messages, before calling, for the next target to try', async () => {
+    const before = emulator.requests().length;
+    const failure = await callChat(GeminiProvider, { model: 'gemini', messages: [{ role: 'user', content: '' }] }, ctx()).catch((error: unknown) => error);
+    expect((failure as { failure?: unknown }).failure).toMatchObject({ status: 400, param: 'messages', retryable: true });
+    expect(emulator.requests().length).toBe(before);
+  });
+
   it('posts to /v1beta/models/{model}:generateContent with the key in x-goog-api-key, not the URL', async () => {
     const request = await sent({});
     expect(request.path).toBe('/v1beta/models/gemini-2.5-flash:generateContent');

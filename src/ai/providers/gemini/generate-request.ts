@@ -3,6 +3,7 @@ import type { CatalogModel } from '../../catalog/index.js';
 import { ProviderCallError } from '../../provider-call.js';
 import { nestsTooDeep } from '../../nesting-depth.js';
 import { toolArgumentsOf } from '../tool-arguments.js';
+import { nothingToSend } from '../nothing-to-send.js';
 import { thinkingAsked, type ThinkingAsked } from '../client-thinking.js';
 import { imageUrlOf, textOf } from '../content-parts.js';
 import { refusalsAsText } from '../refusal-as-text.js';
@@ -233,6 +234,12 @@ export function toGeminiRequest(asked: ChatRequest, model = '', catalogModel?: C
     const content = contentFor(request.messages, i, withoutSignatures);
     if (content) contents.push(content);
   });
+  // OpenAI answers a conversation of instructions alone; Gemini refuses one with no contents: the instructions are
+  // the user's turn, as near as Gemini comes to answering them.
+  if (contents.length === 0) {
+    if (system.length === 0) throw nothingToSend('Gemini');
+    contents.push({ role: 'user', parts: system.splice(0).map((text) => ({ text })) });
+  }
 
   const body: GeminiGenerateRequest = { contents: mergeTurns(contents) };
   if (system.length > 0) body.systemInstruction = { parts: system.map((text) => ({ text })) };

@@ -1,6 +1,6 @@
 import type { ChatMessage, ChatRequest, EmbeddingsRequest } from '../../chat-types.js';
-import { ProviderCallError } from '../../provider-call.js';
 import { toolArgumentsOf } from '../tool-arguments.js';
+import { cannotServe } from '../cannot-serve.js';
 import { imageUrlOf, textOf } from '../content-parts.js';
 import type { CallContext } from '../provider.js';
 import { refuseLogprobs } from '../no-logprobs.js';
@@ -18,7 +18,7 @@ export function toOllamaChat(asked: ChatRequest, ctx: CallContext): Record<strin
   refuseLogprobs(asked, 'Ollama');
   refuseOpenAIOnlyMembers(asked, 'Ollama');
   const request = refusalsAsText(asked);
-  if ((request.n ?? 1) > 1) throw invalid('unsupported_parameter', 'n: Ollama returns a single choice', 'n');
+  if ((request.n ?? 1) > 1) throw cannotServe('n', 'n: Ollama returns a single choice');
   const toolNames = new Map<string, string>();
   for (const message of request.messages) for (const call of message.tool_calls ?? []) toolNames.set(call.id, call.function.name);
 
@@ -62,7 +62,7 @@ function toOllamaMessage(message: ChatMessage, i: number, toolNames: Map<string,
 /** Ollama takes images as base64 only: a data: URL is unwrapped, a web URL is refused. */
 function imageBytes(url: string): string {
   const match = /^data:image\/[^;,]+;base64,(.*)$/s.exec(url);
-  if (!match) throw invalid('unsupported_parameter', 'image_url: Ollama takes images as data: URLs (base64)', 'image_url');
+  if (!match) throw cannotServe('image_url', 'image_url: Ollama takes images as data: URLs (base64)');
   return match[1] ?? '';
 }
 
@@ -70,11 +70,6 @@ function imageBytes(url: string): string {
 export function toOllamaEmbed(request: EmbeddingsRequest, ctx: CallContext): Record<string, unknown> {
   const input = request.input;
   const texts = typeof input === 'string' || (Array.isArray(input) && input.every((item) => typeof item === 'string'));
-  if (!texts) throw invalid('unsupported_input', 'input: Ollama embeds text, not token arrays', 'input');
+  if (!texts) throw cannotServe('input', 'input: Ollama embeds text, not token arrays', 'unsupported_input');
   return { model: ctx.model, input, ...(request.dimensions ? { dimensions: request.dimensions } : {}) };
-}
-
-/** A 400 for the request, naming the parameter (OpenAI's `param`) it is about. */
-function invalid(code: string, message: string, param: string): ProviderCallError {
-  return new ProviderCallError({ status: 400, type: 'invalid_request_error', code, message, param, retryable: false });
 }

@@ -254,6 +254,6 @@ describe('the Ollama provider', () => {
 
   it('refuses an image given by web URL before calling', async () => {
     const failure = await failureOf(callChat(OllamaProvider, { model: 'llava', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://example.com/cat.png' } }] }] }, ctx()));
-    expect(failure).toMatchObject({ status: 400, code: 'unsupported_parameter', retryable: false });
+    expect(failure).toMatchObject({ status: 400, code: 'unsupported_parameter', retryable: true });
   });
 });
