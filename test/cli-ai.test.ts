@@ -63,6 +63,15 @@ describe('keygate ai, against a running node', () => {
     expect(lines.find((line) => line.startsWith('  month') && line.includes('no limit'))).toBeDefined();
   });
 
+  it('budgets prints the spend to four significant digits of what the admin API tells, however small', async () => {
+    const answer = (await (await fetch(`${env.KEYGATE_ADMIN_URL}/ai/budgets?app=charted`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json()) as { apps: Array<{ daily: { spentUsd: number } }> };
+    const spentUsd = answer.apps[0]!.daily.spentUsd;
+    const result = await keygate('budgets', '--app', 'charted');
+    const printed = /^ {2}today .* \$([\d.]+) of \$5\.00/m.exec(result.stdout)![1]!;
+    expect(spentUsd).toBeGreaterThan(0);
+    expect(Math.abs(Number(printed) - spentUsd) / spentUsd).toBeLessThan(0.0005);
+  });
+
   it('calls lists the latest calls, and says how to see more when there are', async () => {
     const result = await keygate('calls', '--app', 'charted', '--limit', '1');
     expect(result.code, result.stderr).toBe(0);

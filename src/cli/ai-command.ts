@@ -75,14 +75,21 @@ interface LoggedCall {
 }
 
 /**
- * Dollars as people read them: cents above a cent, three significant digits below (AI calls cost fractions of one),
- * written out in decimals however small ($0.000000025, not JavaScript's $2.5e-8).
+ * Dollars as people read them, precise enough to agree with the admin API and with each other ($0.0149 of $0.02,
+ * $0.0051 left, not $0.01 of $0.02): to a hundredth of a cent, and to four significant digits below a dime (AI calls
+ * cost fractions of a cent), trailing zeros cut down to whole cents ($12.50, $1,234.5678, $0.0149, $0.000000025). A
+ * non-zero amount never reads $0.00, and none is written in JavaScript's exponent form ($2.5e-8).
  */
 export function dollars(usd: number): string {
-  if (usd === 0) return '$0';
-  if (usd >= 0.01) return `$${usd.toFixed(2)}`;
-  const decimals = Math.min(20, 2 - Math.floor(Math.log10(usd)));
-  return `$${usd.toFixed(decimals).replace(/0+$/, '')}`;
+  const text = usd >= 0.1 || usd === 0 ? usd.toFixed(4) : fourSignificantDigits(usd);
+  const [whole, fraction = ''] = text.split('.');
+  return `$${whole!.replace(/\B(?=(\d{3})+$)/g, ',')}.${fraction.replace(/0+$/, '').padEnd(2, '0')}`;
+}
+
+/** An amount below a dime to four significant digits, in decimals however small: 0.0000775, not 7.750e-5. */
+function fourSignificantDigits(usd: number): string {
+  const [mantissa, exponent] = usd.toExponential(3).split('e');
+  return `0.${'0'.repeat(-Number(exponent) - 1)}${mantissa!.replace('.', '')}`;
 }
 
 const count = (n: number): string => n.toLocaleString('en-US');
