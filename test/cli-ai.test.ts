@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TAKES } from '../src/cli/ai-command.js';
 import { ADMIN_TOKEN, AiGateway, PROVIDER_SECRETS } from './ai-fixtures.js';
 import { startOpenAIEmulator, type OpenAIEmulator } from './emulators/openai.js';
 import { runKeygate } from './keygate-process.js';
@@ -99,5 +100,101 @@ describe('keygate ai, against a running node', () => {
     const result = await keygate('usage', '--interval', 'day');
     expect(result.code).toBe(1);
     expect(result.stderr.trim()).toBe('keygate: invalid_request: interval=day needs a start: give from (RFC 3339)');
+  });
+});
+
+describe("keygate ai's filters, against a running node", () => {
+  let gateway: AiGateway;
+  let openai: OpenAIEmulator;
+  let env: Record<string, string>;
+  let keys: Array<{ id: string; secret: string }>;
+  /** The calls made, in order: their request ids and when the log says each was made. */
+  const made: Array<{ requestId: string; at: string }> = [];
+  const keygate = (...args: string[]) => runKeygate(['ai', ...args], env);
+  /** The request ids the CLI's --json lists, which must be those the admin API lists for the same query. */
+  const callsListed = async (query: Record<string, string>, ...args: string[]): Promise<string[]> => {
+    const result = await keygate('calls', '--app', 'filtered', ...args, '--json');
+    expect(result.code, result.stderr).toBe(0);
+    const listed = JSON.parse(result.stdout) as { calls: Array<{ requestId: string }> };
+    expect(listed).toEqual(await gateway.admin(200, 'GET', `/ai/calls?${new URLSearchParams({ app: 'filtered', ...query }).toString()}`));
+    return listed.calls.map((c) => c.requestId);
+  };
+
+  beforeAll(async () => {
+    openai = await startOpenAIEmulator();
+    gateway = await AiGateway.start();
+    env = { KEYGATE_ADMIN_URL: gateway.gateway.adminUrl!, KEYGATE_ADMIN_TOKEN: ADMIN_TOKEN };
+    const route = { ai: {}, auth: { methods: ['api-key'] } };
+    await gateway.admin(200, 'PUT', '/config', {
+      version: 1,
+      routes: [{ name: 'ai', paths: ['/v1/*'], ...route }, { name: 'eu', paths: ['/eu/v1/*'], ...route }],
+      ai: { providers: [{ name: 'openai', type: 'openai', baseUrl: openai.url }, { name: 'backup', type: 'openai', baseUrl: openai.url }] },
+    });
+    await gateway.addProviderKey('openai', PROVIDER_SECRETS.openai);
+    await gateway.addProviderKey('backup', PROVIDER_SECRETS.openai);
+    await gateway.createApp({ name: 'filtered', team: 'filters' });
+    keys = [
+      await gateway.admin<{ id: string; secret: string }>(201, 'POST', '/apps/filtered/api-keys', {}),
+      await gateway.admin<{ id: string; secret: string }>(201, 'POST', '/apps/filtered/api-keys', {}),
+    ];
+    // Each key, route and provider twice, in a different pair of calls each, so that each filter picks its own pair.
+    for (const [key, path, provider] of [[0, '/v1', 'openai'], [1, '/v1', 'backup'], [0, '/eu/v1', 'backup'], [1, '/eu/v1', 'openai']] as const) {
+      const answer = await gateway.call('POST', `${path}/chat/completions`, keys[key]!.secret, { model: `${provider}/gpt-4o-mini`, messages: HELLO });
+      expect(answer.status, answer.text).toBe(200);
+      made.push({ requestId: answer.headers.get('x-request-id')!, at: '' });
+      // Calls a few milliseconds apart: the log keeps times to the millisecond, and --from and --to tell them apart.
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await gateway.gateway.flushUsage();
+    const { calls } = await gateway.admin<{ calls: Array<{ requestId: string; at: string }> }>(200, 'GET', '/ai/calls?app=filtered');
+    for (const call of made) call.at = calls.find((c) => c.requestId === call.requestId)!.at;
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+    await openai?.stop();
+  });
+
+  const ids = (...which: number[]) => which.map((i) => made[i]!.requestId);
+
+  it('each subcommand takes exactly the query parameters of its admin API endpoint', async () => {
+    const spec = await gateway.admin<{ paths: Record<string, { get: { parameters?: Array<{ in: string; name: string }> } }> }>(200, 'GET', '/openapi.json');
+    const camel = (option: string) => option.replace(/-(\w)/g, (_, letter: string) => letter.toUpperCase());
+    for (const sub of ['usage', 'budgets', 'calls']) {
+      const parameters = spec.paths[`/ai/${sub}`]!.get.parameters!.filter((p) => p.in === 'query').map((p) => p.name);
+      expect(TAKES[sub]!.map(camel).sort(), sub).toEqual(parameters.sort());
+    }
+  });
+
+  it('usage --credential sums only the calls made with that API key, as the admin API does', async () => {
+    const result = await keygate('usage', '--credential', keys[1]!.id, '--json');
+    expect(result.code, result.stderr).toBe(0);
+    const answer = JSON.parse(result.stdout) as unknown;
+    expect(answer).toMatchObject({ rows: [{ app: 'filtered', calls: 2 }] });
+    expect(answer).toEqual(await gateway.admin(200, 'GET', `/ai/usage?credential=${keys[1]!.id}`));
+  });
+
+  it('calls --from and --to list the calls made from the one instant up to the other, the first included and the last not', async () => {
+    expect(await callsListed({ from: made[1]!.at, to: made[3]!.at }, '--from', made[1]!.at, '--to', made[3]!.at)).toEqual(ids(2, 1));
+  });
+
+  it('calls --credential lists only the calls made with that API key', async () => {
+    expect(await callsListed({ credential: keys[1]!.id }, '--credential', keys[1]!.id)).toEqual(ids(3, 1));
+  });
+
+  it('calls --provider lists only the calls that provider answered', async () => {
+    expect(await callsListed({ provider: 'backup' }, '--provider', 'backup')).toEqual(ids(2, 1));
+  });
+
+  it('calls --route lists only the calls made on that route', async () => {
+    expect(await callsListed({ route: 'eu' }, '--route', 'eu')).toEqual(ids(3, 2));
+  });
+
+  it('calls finds a request id between --from and --to, as the docs advise on a large log', async () => {
+    const result = await keygate('calls', '--request-id', made[2]!.requestId, '--from', made[2]!.at, '--to', made[3]!.at);
+    expect(result.code, result.stderr).toBe(0);
+    const lines = result.stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toContain(made[2]!.requestId);
+    expect(lines[1]).toContain('backup/gpt-4o-mini');
   });
 });

@@ -83,4 +83,10 @@ describe('keygate ai, printing what the admin API answers', () => {
     expect(new Set(costs.map((cost) => cost.index + cost[0].length)).size).toBe(1);
     expect(new Set(lines.map((line) => line.length)).size).toBe(1);
   });
+
+  it('passes each option of calls to the admin API as its query parameter, an empty filter as empty', async () => {
+    await run('calls', '--from', '2026-12-01T00:00:00Z', '--to', '2026-12-02T00:00:00Z', '--credential', 'k1', '--route', 'ai', '--provider=', '--request-id', 'r1', '--limit', '5');
+    const query = new URL(asked.at(-1)!, 'http://x').searchParams;
+    expect(Object.fromEntries(query)).toEqual({ from: '2026-12-01T00:00:00Z', to: '2026-12-02T00:00:00Z', credential: 'k1', route: 'ai', provider: '', requestId: 'r1', limit: '5' });
+  });
 });

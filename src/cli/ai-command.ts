@@ -5,12 +5,16 @@ import { parseCommandArgs, refuseExtraArguments } from './parse-command-args.js'
 export const AI_USAGE = `keygate ai — the AI gateway's usage, spend and budgets on a running node
 
   keygate ai usage [--group-by app|team|model|provider|route|status|credential] [--interval hour|day|month]
-                   [--from T] [--to T] [--app A] [--team T] [--model M] [--json]
+                   [--from TIME] [--to TIME] [--app A] [--team T] [--model M] [--credential K] [--json]
   keygate ai budgets [--app A] [--team T] [--json]
-  keygate ai calls [--app A] [--team T] [--model M] [--status N] [--request-id ID] [--limit N] [--before C] [--json]
+  keygate ai calls [--from TIME] [--to TIME] [--app A] [--team T] [--credential K] [--route R] [--provider P]
+                   [--model M] [--status N] [--request-id ID] [--limit N] [--before C] [--json]
 
-T is an RFC 3339 date-time (2026-12-01T00:00:00Z). Usage prints a table and a chart of the spend; budgets, each
-limit with what is spent of it; calls, the latest calls first.
+Each option is the query parameter of the admin API's GET /ai/usage, /ai/budgets or /ai/calls. TIME is an RFC 3339
+date-time (2026-12-01T00:00:00Z), --from included and --to not; K an API key's id. An empty filter (--provider=)
+asks for the records without one. On a large log, bound a --request-id look-up with --from and --to: request ids
+are not indexed, times are. Usage prints a table and a chart of the spend; budgets, each limit with what is spent
+of it; calls, the latest calls first.
 
 Connection: --admin-url (KEYGATE_ADMIN_URL, default http://127.0.0.1:<KEYGATE_ADMIN_PORT, else 8081>); the token from
 KEYGATE_ADMIN_TOKEN or <data-dir>/admin-token (--data-dir, KEYGATE_DATA_DIR, default ./data).`;
@@ -25,6 +29,9 @@ const OPTIONS = {
   app: { type: 'string' },
   team: { type: 'string' },
   model: { type: 'string' },
+  credential: { type: 'string' },
+  route: { type: 'string' },
+  provider: { type: 'string' },
   status: { type: 'string' },
   'request-id': { type: 'string' },
   limit: { type: 'string' },
@@ -32,11 +39,14 @@ const OPTIONS = {
   json: { type: 'boolean' },
 } as const;
 
-/** Which options each subcommand takes; the others are refused rather than ignored. */
-const TAKES: Record<string, readonly string[]> = {
-  usage: ['group-by', 'interval', 'from', 'to', 'app', 'team', 'model'],
+/**
+ * Which options each subcommand takes: the query parameters of its admin API endpoint (src/admin/ai-usage-routes.ts,
+ * ai-call-routes.ts), no more and no fewer; the others are refused rather than ignored.
+ */
+export const TAKES: Readonly<Record<string, readonly string[]>> = {
+  usage: ['group-by', 'interval', 'from', 'to', 'app', 'team', 'model', 'credential'],
   budgets: ['app', 'team'],
-  calls: ['app', 'team', 'model', 'status', 'request-id', 'limit', 'before'],
+  calls: ['from', 'to', 'app', 'team', 'credential', 'route', 'provider', 'model', 'status', 'request-id', 'limit', 'before'],
 };
 
 interface UsageRow {
