@@ -241,7 +241,9 @@ export function toAnthropicRequest(asked: ChatRequest, model: string, stream: bo
   const clientForced = toolChoice !== undefined && (toolChoice.type === 'any' || toolChoice.type === 'tool');
   const native = outputConfig?.format || request[THINKING] || !effortThinking(request, model, body.max_tokens, clientForced, catalogModel) ? undefined : nativeFormat(request, catalogModel);
   if (native) body.output_config = { ...body.output_config, format: native };
-  const jsonTool = outputConfig?.format || native ? undefined : jsonResponseTool(request.response_format);
+  // A client that forces its own tools (`required`, or one named) is answered by a call of one: the schema's tool
+  // beside them would let the model answer in JSON instead, against the client's choice.
+  const jsonTool = outputConfig?.format || native || clientForced ? undefined : jsonResponseTool(request.response_format);
   if (jsonTool) {
     tools.push(jsonTool);
     // The answer must come through the schema tool: forced when it is the only one the model may use, and

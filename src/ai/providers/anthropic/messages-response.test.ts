@@ -117,6 +117,16 @@ describe('an Anthropic answer', () => {
     expect(body.tool_choice).toEqual({ type: 'any' });
   });
 
+  it.each([
+    ['required', { type: 'any' }],
+    [{ type: 'function' as const, function: { name: 'get_weather' } }, { type: 'tool', name: 'get_weather' }],
+  ])('leaves the json_schema tool out when the client forces its own tools (tool_choice %j): the answer is a call of one', async (choice, sentChoice) => {
+    await chat({ tools: weather, tool_choice: choice, response_format: { type: 'json_schema', json_schema: { name: 'answer', schema: { type: 'object', properties: {} } } } });
+    const body = emulator.lastRequest()!.body;
+    expect(body.tools.map((t: { name: string }) => t.name)).toEqual(['get_weather']);
+    expect(body.tool_choice).toEqual(sentChoice);
+  });
+
   it('asks for a JSON object in the system prompt for json_object', async () => {
     await chat({ messages: [{ role: 'system', content: 'You list facts.' }, { role: 'user', content: 'Facts about Paris' }], response_format: { type: 'json_object' } });
     expect(emulator.lastRequest()!.body.system).toMatch(/^You list facts\.\n\nRespond with a single valid JSON object/);
