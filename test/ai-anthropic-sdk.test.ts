@@ -231,6 +231,26 @@ describe('the official @anthropic-ai/sdk client against the gateway', () => {
     expect(emulators.anthropic.lastRequest()!.body).not.toHaveProperty('top_k');
   });
 
+  it("sends the beta features the SDK asks for (betas) on to Anthropic in anthropic-beta, and to no other provider", async () => {
+    const betas = ['context-1m-2025-08-07', 'interleaved-thinking-2025-05-14'];
+    const claude = await client.beta.messages.create({ model: 'smart', max_tokens: 50, betas, messages: [{ role: 'user', content: 'Hello there' }] });
+    expect(claude.content).toEqual([expect.objectContaining({ type: 'text', text: 'Echo: Hello there' })]);
+    expect(emulators.anthropic.lastRequest()!.headers['anthropic-beta']).toBe(betas.join(','));
+    await client.beta.messages.create({ model: 'openai/gpt-4o-mini', max_tokens: 50, betas, messages: [{ role: 'user', content: 'Hello there' }] });
+    expect(emulators.openai.lastRequest()!.headers['anthropic-beta']).toBeUndefined();
+  });
+
+  it('sends Anthropic no anthropic-beta header when the client asks for no beta feature', async () => {
+    await client.messages.create({ model: 'smart', max_tokens: 50, messages: [{ role: 'user', content: 'Hello there' }] });
+    expect(emulators.anthropic.lastRequest()!.headers['anthropic-beta']).toBeUndefined();
+  });
+
+  it("refuses an anthropic-beta header that names no feature, in Anthropic's shape", async () => {
+    const error = await client.messages.create({ model: 'smart', max_tokens: 50, messages: [{ role: 'user', content: 'Hello there' }] }, { headers: { 'anthropic-beta': 'a b' } }).catch((failure: unknown) => failure);
+    expect(error).toBeInstanceOf(Anthropic.BadRequestError);
+    expect((error as InstanceType<typeof Anthropic.BadRequestError>).error).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', message: expect.stringMatching(/^anthropic-beta: "a b" is not a beta feature's name/) } });
+  });
+
   it('sends the provider its own key from the pool, never the caller\'s x-api-key', async () => {
     await client.messages.create({ model: 'smart', max_tokens: 50, messages: [{ role: 'user', content: 'hi' }] });
     const sent = emulators.anthropic.lastRequest()!;

@@ -8,8 +8,8 @@ import { resumeWhenDrained } from '../stalled-clients.js';
 import { costUsd, type CacheWrites, type ModelKind, type ModelPrices } from './catalog/index.js';
 import type { AiSnapshot, AiTarget, SnapshotKey } from './ai-snapshot.js';
 import { resolveModel } from './ai-snapshot.js';
-import { ANTHROPIC_BLOCKS, CACHE_MARKED, CACHE_WRITES, OPENAI_NAME, OUTPUT_CONFIG, REASONING_EFFORTS, STOP_SEQUENCE, THINKING, type ChatCompletion, type ChatRequest, type ClientCompletion, type CustomToolCall, type EmbeddingsRequest, type EmbeddingsResponse, type ToolCall, type Usage } from './chat-types.js';
-import { ChatChunksToMessageEvents, anthropicErrorTypeFor, chatToMessages, failedChoice, hiddenReasoningFor, messagesToChat, toAnthropicError } from './anthropic-ingress/index.js';
+import { ANTHROPIC_BETA, ANTHROPIC_BLOCKS, CACHE_MARKED, CACHE_WRITES, OPENAI_NAME, OUTPUT_CONFIG, REASONING_EFFORTS, STOP_SEQUENCE, THINKING, type ChatCompletion, type ChatRequest, type ClientCompletion, type CustomToolCall, type EmbeddingsRequest, type EmbeddingsResponse, type ToolCall, type Usage } from './chat-types.js';
+import { ChatChunksToMessageEvents, withBetaFeatures, anthropicErrorTypeFor, chatToMessages, failedChoice, hiddenReasoningFor, messagesToChat, toAnthropicError } from './anthropic-ingress/index.js';
 import { ChatChunksToResponseEvents, ENCRYPTED_REASONING_INCLUDE, checkInclude, includeOfQuery, RESPONSE_INPUT, ResponsesRequestError, chatToResponse, includesEncrypted, includesEncryptedReasoning, outputAsIncluded, responseAsIncluded, type EncryptedReasoning, inputItemsPage, previousResponseChainBroken, previousResponseIdOf, previousResponseNotFound, readInputItemsQuery, responseChainBroken, responseChainTooLong, responseEchoOf, responseNotFound, responsesStoreUnavailable, responsesToChat, toResponsesError, type PreviousResponse, type ResponseObject, type ResponsesChatRequest, type ResponsesInputItem } from './responses-ingress/index.js';
 import { isAllowedToolsChoice, refuseToolNameCollisions, validateAllowedTools } from './custom-tools/index.js';
 import { isJsonObject } from './json-object.js';
@@ -1490,7 +1490,7 @@ function chat(body: Record<string, unknown>, res: ServerResponse, call: AiCall, 
   }
   // Told before validateChat rewrites the deprecated `functions` as tools.
   const answerFormat = format === 'openai' && offersFunctions(body) ? 'openai-functions' : format;
-  return chatWith(format === 'anthropic' ? messagesToChat(body) : validateChat(body), res, call, trace, answerFormat, fail);
+  return chatWith(format === 'anthropic' ? withBetaFeatures(messagesToChat(body), res.req.headers['anthropic-beta']) : validateChat(body), res, call, trace, answerFormat, fail);
 }
 
 /** `chat` once its request is in the unified shape; `admitted` if its model and budgets were checked already (admit). */
@@ -1606,13 +1606,15 @@ function toCache(completion: ClientCompletion, raw: Buffer | undefined, wantsRea
 
 /**
  * What changes the answer that a request's JSON leaves out, for its cache key: an Anthropic-format client's
- * extended thinking, its earlier turns' thinking blocks and its effort (symbols). Empty for any other request.
+ * extended thinking, its earlier turns' thinking blocks, its effort and its beta features (symbols). Empty for any
+ * other request.
  */
 function thinkingKeyOf(request: ChatRequest): string {
   const thinking = request[THINKING];
   const effort = request[OUTPUT_CONFIG]?.effort;
-  if (thinking === undefined && effort === undefined && !request.messages.some((message) => ANTHROPIC_BLOCKS in message)) return '';
-  return JSON.stringify([thinking ?? null, request.messages.map((message) => message[ANTHROPIC_BLOCKS] ?? null), effort ?? null]);
+  const betas = request[ANTHROPIC_BETA];
+  if (thinking === undefined && effort === undefined && betas === undefined && !request.messages.some((message) => ANTHROPIC_BLOCKS in message)) return '';
+  return JSON.stringify([thinking ?? null, request.messages.map((message) => message[ANTHROPIC_BLOCKS] ?? null), effort ?? null, betas ?? null]);
 }
 
 /** A chat call's record and its cost; the answer's tokens count against the app's token-per-minute limit too. */

@@ -85,6 +85,13 @@ export const OUTPUT_CONFIG: unique symbol = Symbol('OUTPUT_CONFIG');
 export const THINKING: unique symbol = Symbol('THINKING');
 
 /**
+ * The `anthropic-beta` features an Anthropic-format client asked for in its header (`context-1m-2025-08-07`,
+ * `interleaved-thinking-2025-05-14`…; https://docs.anthropic.com/en/api/beta-headers), which the Anthropic adapter
+ * sends on in the same header. Other providers have no such features through the gateway and leave them out.
+ */
+export const ANTHROPIC_BETA: unique symbol = Symbol('ANTHROPIC_BETA');
+
+/**
  * A turn's content blocks in Anthropic's order, thinking and redacted_thinking blocks included, set only on a turn
  * that holds thinking blocks: on an assistant message of an Anthropic-format client's history (the Anthropic adapter
  * sends the turn as it came, since Anthropic wants thinking blocks back unchanged, signature and place), and on an
@@ -171,6 +178,7 @@ export type ResponseFormat = { type: 'text' } | { type: 'json_object' } | { type
 export interface ChatRequest extends CacheControl {
   [THINKING]?: Record<string, unknown>;
   [OUTPUT_CONFIG]?: { effort?: string; format?: Record<string, unknown> };
+  [ANTHROPIC_BETA]?: string[];
   [CACHE_MARKED]?: true;
   model: string;
   messages: ChatMessage[];

@@ -4,6 +4,7 @@
  * AI handler does the calling, accounting and writing.
  */
 export { AnthropicRequestError, anthropicError, anthropicErrorTypeFor, toAnthropicError, type GatewayError } from './anthropic-error.js';
+export { withBetaFeatures } from './beta-features.js';
 export { anthropicStopFor, anthropicUsageFor, chatToMessages, failedChoice } from './chat-to-messages.js';
 export { ChatChunksToMessageEvents, type MessageEventsOptions } from './chunks-to-message-events.js';
 export { hiddenReasoningFor, type HiddenReasoning } from './keygate-thinking.js';

@@ -1,4 +1,5 @@
 import type { CallContext, ProviderAdapter } from '../provider.js';
+import { betaHeaderFor } from './beta-header.js';
 import { anthropicFailure } from './messages-error.js';
 import { toAnthropicRequest } from './messages-request.js';
 import { fromAnthropicMessage } from './messages-response.js';
@@ -21,6 +22,7 @@ export const AnthropicProvider: ProviderAdapter = {
   failsAfterHead: true,
   defaultBaseUrl: 'https://api.anthropic.com',
   chatCall(request, ctx) {
+    const beta = betaHeaderFor(ctx.provider.headers, request);
     return {
       method: 'POST',
       url: `${base(ctx)}/v1/messages`,
@@ -28,6 +30,7 @@ export const AnthropicProvider: ProviderAdapter = {
         'content-type': 'application/json',
         accept: ctx.stream ? 'text/event-stream' : 'application/json',
         ...ctx.provider.headers,
+        ...(beta ? { [beta.name]: beta.value } : {}),
         'anthropic-version': ctx.provider.apiVersion ?? ANTHROPIC_VERSION,
         'x-api-key': ctx.credential.secret,
       },

@@ -118,7 +118,7 @@ describe('an Anthropic answer', () => {
   });
 
   it.each([
-    ['required', { type: 'any' }],
+    ['required' as const, { type: 'any' }],
     [{ type: 'function' as const, function: { name: 'get_weather' } }, { type: 'tool', name: 'get_weather' }],
   ])('leaves the json_schema tool out when the client forces its own tools (tool_choice %j): the answer is a call of one', async (choice, sentChoice) => {
     await chat({ tools: weather, tool_choice: choice, response_format: { type: 'json_schema', json_schema: { name: 'answer', schema: { type: 'object', properties: {} } } } });
