@@ -228,6 +228,25 @@ describe('a streamed completion between the provider and the client', () => {
     ]);
   });
 
+  it("gives an Anthropic-format client a tool call's every argument fragment, and the text the provider sent between them", async () => {
+    const chunk = (delta: object, finish: string | null = null) => `data: ${JSON.stringify({ id: 'chatcmpl-flow', object: 'chat.completion.chunk', created: 1700000000, model: 'gpt-4o-mini', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+    provider.script = (_req, res) => {
+      res.writeHead(200, SSE_HEAD);
+      res.end(
+        chunk({ role: 'assistant', content: null, tool_calls: [{ index: 0, id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"ci' } }] }) +
+          chunk({ content: 'Checking the weather.' }) +
+          chunk({ tool_calls: [{ index: 0, function: { arguments: 'ty":"Paris"}' } }] }) +
+          chunk({}, 'tool_calls') +
+          'data: [DONE]\n\n',
+      );
+    };
+    const client = new Anthropic({ baseURL: gateway.proxyUrl, apiKey, maxRetries: 0 });
+    const tools = [{ name: 'get_weather', input_schema: { type: 'object' as const } }];
+    const message = await client.messages.stream({ model: 'scripted/gpt-4o-mini', max_tokens: 64, tools, messages: [{ role: 'user', content: 'Weather in Paris?' }] }).finalMessage();
+    expect(message.content.map((block) => (block.type === 'tool_use' ? [block.name, block.input] : block.type === 'text' ? block.text : block.type))).toEqual([['get_weather', { city: 'Paris' }], 'Checking the weather.']);
+    expect(message.stop_reason).toBe('tool_use');
+  });
+
   it('tells the client a stream that went quiet for longer than ai.timeout after its words timed out', async () => {
     const baseUrl = provider.url;
     await gateway.configure({ providers: [{ name: 'scripted', type: 'openai', baseUrl }, { name: 'scripted-mistral', type: 'mistral', baseUrl }], timeout: '300ms' });

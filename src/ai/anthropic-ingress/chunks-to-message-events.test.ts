@@ -388,4 +388,58 @@ describe('chat chunks as Anthropic stream events', () => {
       expect(deltas.filter((delta) => delta.type !== 'input_json_delta')).toEqual(thinking);
     });
   });
+
+  describe('text that comes between a tool call’s argument fragments', () => {
+    const weather = tool({ index: 0, id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"ci' } });
+    /** Each block's type, with a tool_use block's name, and its deltas' text or arguments joined. */
+    const blocksIn = (events: ReturnType<typeof translate>) =>
+      events
+        .filter((e) => e.type === 'content_block_start')
+        .map((start) => {
+          const block = start.content_block as { type: string; name?: string };
+          const deltas = events.filter((e) => e.type === 'content_block_delta' && e.index === start.index).map((e) => e.delta as { text?: string; partial_json?: string });
+          return [block.name ?? block.type, deltas.map((delta) => delta.text ?? delta.partial_json).join('')];
+        });
+
+    it('keeps every fragment of the call, the text going in a block of its own once the arguments are whole', () => {
+      const events = translate([weather, chunk({ content: 'Checking ' }), chunk({ content: 'the weather.' }), tool({ index: 0, function: { arguments: 'ty":"Paris"}' } }), chunk({}, 'tool_calls')]);
+      expect(events.slice(1, -2)).toEqual([
+        { type: 'content_block_start', index: 0, content_block: { type: 'tool_use', id: 'call_1', name: 'get_weather', input: {} } },
+        { type: 'content_block_delta', index: 0, delta: { type: 'input_json_delta', partial_json: '{"ci' } },
+        { type: 'content_block_delta', index: 0, delta: { type: 'input_json_delta', partial_json: 'ty":"Paris"}' } },
+        { type: 'content_block_stop', index: 0 },
+        { type: 'content_block_start', index: 1, content_block: { type: 'text', text: '' } },
+        { type: 'content_block_delta', index: 1, delta: { type: 'text_delta', text: 'Checking the weather.' } },
+        { type: 'content_block_stop', index: 1 },
+      ]);
+      expectWellFormed(events);
+    });
+
+    it('gives the text that waited when the answer ends before the call’s arguments are whole', () => {
+      const events = translate([weather, chunk({ content: 'Checking the weather.' }), tool({ index: 0, function: { arguments: 'ty":"Par' } }), chunk({}, 'length')]);
+      expect(blocksIn(events)).toEqual([
+        ['get_weather', '{"city":"Par'],
+        ['text', 'Checking the weather.'],
+      ]);
+      expectWellFormed(events);
+    });
+
+    it('keeps the text in its place among the calls that started while the open one was not whole', () => {
+      const events = translate([
+        weather,
+        chunk({ content: 'Paris, ' }),
+        tool({ index: 1, id: 'call_2', type: 'function', function: { name: 'get_time', arguments: '{"zone":"CET"}' } }),
+        chunk({ content: 'then its time.' }),
+        tool({ index: 0, function: { arguments: 'ty":"Paris"}' } }),
+        chunk({}, 'tool_calls'),
+      ]);
+      expect(blocksIn(events)).toEqual([
+        ['get_weather', '{"city":"Paris"}'],
+        ['text', 'Paris, '],
+        ['get_time', '{"zone":"CET"}'],
+        ['text', 'then its time.'],
+      ]);
+      expectWellFormed(events);
+    });
+  });
 });

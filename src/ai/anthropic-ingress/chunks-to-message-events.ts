@@ -28,6 +28,9 @@ export interface MessageEventsOptions {
   hiddenReasoning?: HiddenReasoning;
 }
 
+/** A tool call that waits for the open call's arguments to be whole, with its arguments so far. */
+type WaitingCall = { tool: number; id: string; name: string; arguments: string };
+
 /** Whether a tool call's arguments so far are a whole JSON text: no fragment of the call can follow. */
 function wholeJson(text: string): boolean {
   try {
@@ -61,9 +64,10 @@ function sse(data: { type: string; [field: string]: unknown }): string {
  * is stopped when a later one starts, once its arguments are whole JSON. A host may interleave the calls' fragments
  * (0, 1, 0, 1): a call that starts while the open call's arguments are not yet whole waits, its fragments kept,
  * until they are (or until something else ends the open block), and then goes as a block of its own, its arguments
- * so far in one delta, and stays open for its next ones. No fragment is left out. For the same reason reasoning
- * that comes while a tool call's block is open waits for that block's end, and goes in a thinking block of its own
- * after it.
+ * so far in one delta, and stays open for its next ones. No fragment is left out. For the same reason text that
+ * comes while the open call's arguments are not yet whole waits with such calls, in the order it came, and goes as a
+ * text block when its turn comes; and reasoning that comes while a tool call's block is open waits for that block's
+ * end, and goes in a thinking block of its own after it.
  *
  * @example
  * const events = new ChatChunksToMessageEvents('claude-sonnet-4-5', { inputTokens: estimate });
@@ -102,8 +106,11 @@ export class ChatChunksToMessageEvents {
   readonly #tools = new Map<number, number>();
   /** The arguments so far of the tool call whose block is open, to tell when they are whole. */
   #openArguments = '';
-  /** Tool calls that started while the open call's arguments were not whole, in order, with their arguments so far. */
-  readonly #waiting = new Map<number, { id: string; name: string; arguments: string }>();
+  /**
+   * What came while the open call's arguments were not whole, in order: tool calls that started, with their arguments
+   * so far, and text, which would otherwise stop the open call's block and cut off its later fragments.
+   */
+  readonly #waiting: Array<WaitingCall | { text: string }> = [];
   #finishReason: FinishReason | null = null;
   /** The finishing choice, whose stop sequence the `message_delta` reports. */
   #stopped: StopSequence = {};
@@ -129,14 +136,10 @@ export class ChatChunksToMessageEvents {
       if (thinking) events.push(...this.#thinking(thinking));
       else if (reasoning && this.#reasoningAs) events.push(...this.#reasoningOrHeld(reasoning));
       const text = (content ?? '') + (refusal ?? '');
-      if (text !== '') {
-        // Reasoning held for a tool call waits for one; reasoning held while one's block was open goes before the text.
-        if (!this.#open || this.#open.tool !== undefined || this.#open.thinking) events.push(...this.#startWaiting(true), ...(this.#reasoningAs === 'held' ? [] : this.#releaseHeld()), ...this.#startBlock({ type: 'text', text: '' }));
-        events.push(sse({ type: 'content_block_delta', index: this.#open!.index, delta: { type: 'text_delta', text } }));
-      }
+      if (text !== '') events.push(...this.#textOrWaiting(text));
       for (const call of toolCalls ?? []) {
         const fragment = call.function?.arguments ?? '';
-        const waiting = this.#waiting.get(call.index);
+        const waiting = this.#waiting.find((entry): entry is WaitingCall => 'tool' in entry && entry.tool === call.index);
         if (waiting) {
           waiting.arguments += fragment;
           continue;
@@ -145,8 +148,8 @@ export class ChatChunksToMessageEvents {
         if (index === undefined) {
           const id = call.id ?? `toolu_${randomUUID().replaceAll('-', '')}`;
           // The open call may have more to come: this one waits (see the class's comment).
-          if (this.#open?.tool !== undefined && (this.#waiting.size > 0 || !wholeJson(this.#openArguments))) {
-            this.#waiting.set(call.index, { id, name: call.function?.name ?? '', arguments: fragment });
+          if (this.#mustWait()) {
+            this.#waiting.push({ tool: call.index, id, name: call.function?.name ?? '', arguments: fragment });
             continue;
           }
           events.push(...this.#releaseHeld(), ...this.#startTool(call.index, id, call.function?.name ?? ''));
@@ -155,7 +158,7 @@ export class ChatChunksToMessageEvents {
         if (fragment !== '' && this.#open?.index === index) {
           events.push(sse({ type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: fragment } }));
           this.#openArguments += fragment;
-          if (this.#waiting.size > 0) events.push(...this.#startWaiting(false));
+          if (this.#waiting.length > 0) events.push(...this.#startWaiting(false));
         }
       }
       // A choice that failed mid-stream (OpenRouter's `finish_reason: "error"`) ends the stream with an error event.
@@ -248,6 +251,29 @@ export class ChatChunksToMessageEvents {
     return [...this.#stopBlock(), ...this.#reasoning(held)];
   }
 
+  /** Whether what comes now must wait: the open call's arguments are not whole yet, or something already waits. */
+  #mustWait(): boolean {
+    return this.#open?.tool !== undefined && (this.#waiting.length > 0 || !wholeJson(this.#openArguments));
+  }
+
+  /** Text as it comes, or kept in its place among what waits (#waiting) when the open call's arguments are not whole. */
+  #textOrWaiting(text: string): string[] {
+    if (!this.#mustWait()) return this.#text(text);
+    const last = this.#waiting.at(-1);
+    if (last && 'text' in last) last.text += text;
+    else this.#waiting.push({ text });
+    return [];
+  }
+
+  /** Text into the open text block, or a new one after the open block's stop. */
+  #text(text: string): string[] {
+    const events: string[] = [];
+    // Reasoning held for a tool call waits for one; reasoning held while one's block was open goes before the text.
+    if (!this.#open || this.#open.tool !== undefined || this.#open.thinking) events.push(...(this.#reasoningAs === 'held' ? [] : this.#releaseHeld()), ...this.#startBlock({ type: 'text', text: '' }));
+    events.push(sse({ type: 'content_block_delta', index: this.#open!.index, delta: { type: 'text_delta', text } }));
+    return events;
+  }
+
   /** A tool call's block, open for its argument fragments. */
   #startTool(tool: number, id: string, name: string): string[] {
     const events = this.#startBlock({ type: 'tool_use', id, name, input: {} }, tool);
@@ -257,18 +283,23 @@ export class ChatChunksToMessageEvents {
   }
 
   /**
-   * The calls that waited, in order, each a block with its arguments so far in one delta, the last left open for what
-   * follows: every one (`all`, something else ends the open block), or while the open call's arguments are whole.
+   * What waited, in order: text as a text block, each call a block with its arguments so far in one delta, the last
+   * left open for what follows: all of it (`all`, something else ends the open block), or while no open call's
+   * arguments are still to come.
    */
   #startWaiting(all: boolean): string[] {
     const events: string[] = [];
-    for (const [tool, call] of this.#waiting) {
-      if (!all && !wholeJson(this.#openArguments)) break;
-      this.#waiting.delete(tool);
-      events.push(...this.#startTool(tool, call.id, call.name));
-      if (call.arguments === '') continue;
-      events.push(sse({ type: 'content_block_delta', index: this.#open!.index, delta: { type: 'input_json_delta', partial_json: call.arguments } }));
-      this.#openArguments = call.arguments;
+    for (let next = this.#waiting[0]; next; next = this.#waiting[0]) {
+      if (!all && this.#open?.tool !== undefined && !wholeJson(this.#openArguments)) break;
+      this.#waiting.shift();
+      if ('text' in next) {
+        events.push(...this.#text(next.text));
+        continue;
+      }
+      events.push(...this.#startTool(next.tool, next.id, next.name));
+      if (next.arguments === '') continue;
+      events.push(sse({ type: 'content_block_delta', index: this.#open!.index, delta: { type: 'input_json_delta', partial_json: next.arguments } }));
+      this.#openArguments = next.arguments;
     }
     return events;
   }
