@@ -2,6 +2,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AiGateway, PROVIDER_SECRETS, configureThreeProviders, startProviderEmulators, type ProviderEmulators, SMART_AND_FAST } from './ai-fixtures.js';
 import { inputTokensFor } from './emulators/anthropic.js';
+import { REFUSAL } from './emulators/openai.js';
 
 /** A model name as a client writes it, and the provider it must reach. */
 const MODELS: Array<[model: string, provider: string]> = [
@@ -141,6 +142,23 @@ describe('the official @anthropic-ai/sdk client against the gateway', () => {
     } finally {
       emulators.anthropic.setMode('normal');
       emulators.gemini.setMode('normal');
+    }
+  });
+
+  it("answers an OpenAI model's refusal of a structured output with stop_reason refusal and its words as the text, streamed or not", async () => {
+    const request = {
+      model: 'openai/gpt-4o-mini',
+      max_tokens: 200,
+      output_config: { format: { type: 'json_schema' as const, schema: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false } } },
+      messages: [{ role: 'user' as const, content: 'Something it will not do, as JSON.' }],
+    };
+    emulators.openai.setMode('refuses');
+    try {
+      for (const message of [await client.messages.create(request), await client.messages.stream(request).finalMessage()]) {
+        expect(message).toMatchObject({ stop_reason: 'refusal', stop_sequence: null, content: [{ type: 'text', text: REFUSAL }] });
+      }
+    } finally {
+      emulators.openai.setMode('normal');
     }
   });
 

@@ -6,7 +6,7 @@ import { estimatePromptTokens, quickTokenCount } from '../src/ai/token-estimate.
 import { AI_ROUTE, AiGateway, CLAUDE_TOOL, PROVIDER_SECRETS, type AiResult } from './ai-fixtures.js';
 import { LocalIssuer } from './auth-fixtures.js';
 import { startAnthropicEmulator, type AnthropicEmulator } from './emulators/anthropic.js';
-import { reasoningFor, startOpenAIEmulator, type OpenAIEmulator } from './emulators/openai.js';
+import { REFUSAL, reasoningFor, startOpenAIEmulator, type OpenAIEmulator } from './emulators/openai.js';
 
 const MODEL = 'openai/gpt-4o-mini';
 const ask = (content: string, extra: Record<string, unknown> = {}) => ({ model: MODEL, messages: [{ role: 'user', content }], ...extra });
@@ -124,6 +124,20 @@ describe('the response cache', () => {
     expect(anthropic.lastRequest()).toBe(called);
     expect(first.body).toMatchObject({ stop_reason: 'stop_sequence', stop_sequence: 'there', usage: { cache_creation_input_tokens: 40 } });
     expect(second.body).toEqual(first.body);
+  });
+
+  it("answers a Messages API call from the cache with a refusal's stop reason and words", async () => {
+    const body = { model: MODEL, max_tokens: 64, messages: [{ role: 'user', content: 'Something it will not do.' }] };
+    openai.setMode('refuses');
+    let first: AiResult<unknown>;
+    try {
+      first = await gateway.call('POST', '/v1/messages', apiKey, body);
+    } finally {
+      openai.setMode('normal');
+    }
+    const second = await gateway.call('POST', '/v1/messages', apiKey, body);
+    expectServedAgain(first, second);
+    expect(first.body).toMatchObject({ stop_reason: 'refusal', content: [{ type: 'text', text: REFUSAL }] });
   });
 
   it('answers a Messages API call from the cache with the reasoning a host that wants it back is handed back, unasked', async () => {

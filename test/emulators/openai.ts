@@ -42,7 +42,7 @@ import { encodedVector, isTokenInput, textOfContent, tokenInputsAsText, toolsCal
  *   "'messages.1' : for 'role:assistant' the following must be satisfied[('messages.1' : property
  *   'reasoning_content' is unsupported)]" (janhq/jan#8136, SimonSchubert/Kai#265).
  */
-export type OpenAIEmulatorMode = 'normal' | 'rate-limited' | 'out-of-quota' | 'server-error' | 'garbled' | 'null-body' | 'odd-error' | 'legacy-choice' | 'failed-choice' | 'ignores-stream' | 'stream-error' | 'stream-error-midway' | 'calls-without-index' | 'insufficient-resource' | 'insufficient-resource-midway';
+export type OpenAIEmulatorMode = 'normal' | 'rate-limited' | 'out-of-quota' | 'server-error' | 'garbled' | 'null-body' | 'odd-error' | 'legacy-choice' | 'failed-choice' | 'ignores-stream' | 'stream-error' | 'stream-error-midway' | 'calls-without-index' | 'insufficient-resource' | 'insufficient-resource-midway' | 'refuses';
 
 export interface OpenAIEmulatorOptions {
   /** The key accepted as `Authorization: Bearer …` (with `moreKeys`). Default `test-openai-key`. */
@@ -145,7 +145,10 @@ export interface OpenAIEmulator extends EmulatorHandle<RecordedRequest> {
    * interrupted inference, "`insufficient_system_resource` if the request is interrupted due to insufficient resource
    * of the inference system" (https://api-docs.deepseek.com/api/create-chat-completion): each choice ends with that
    * finish reason before any content, 'insufficient-resource-midway' after the answer's first word; usage counts what
-   * was made, and streams end as any other (usage chunk when asked for, then `[DONE]`).
+   * was made, and streams end as any other (usage chunk when asked for, then `[DONE]`). 'refuses' → each choice
+   * the model's refusal (https://platform.openai.com/docs/guides/structured-outputs#refusals): REFUSAL as
+   * `message.refusal` beside `content: null`, streamed as `delta.refusal` fragments, finish_reason `stop`, its tokens
+   * counted as an answer's.
    */
   setMode(mode: OpenAIEmulatorMode): void;
   /**
@@ -179,6 +182,8 @@ interface Answer {
   /** `eos`: the model ended the answer itself (its end-of-sequence token), told as `stop` but by a Together-like emulator. */
   finishReason: 'stop' | 'eos' | 'length' | 'tool_calls' | 'insufficient_system_resource';
   reasoning?: string;
+  /** The model's refusal, in place of content ('refuses'). */
+  refusal?: string;
 }
 
 export const countTokens = (text: string): number => Math.ceil(text.length / 4);
@@ -396,7 +401,7 @@ function answer(body: Json): Answer {
   return { content: text, toolCalls: [], finishReason };
 }
 
-const completionTokensOf = (reply: Answer) => countTokens((reply.reasoning ?? '') + (reply.content ?? '') + reply.toolCalls.map((c) => (c.type === 'custom' ? c.custom.name + c.custom.input : c.function.name + c.function.arguments)).join(''));
+const completionTokensOf = (reply: Answer) => countTokens((reply.reasoning ?? '') + (reply.content ?? '') + (reply.refusal ?? '') + reply.toolCalls.map((c) => (c.type === 'custom' ? c.custom.name + c.custom.input : c.function.name + c.function.arguments)).join(''));
 
 /** OpenAI's JSON answers carry a content-length and a request id. */
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -439,6 +444,9 @@ function perplexityUsageOf(promptTokens: number, answerTokens: number): Json {
 /** The reasoning tokens the emulator reports for a request with a `reasoning_effort` other than `none`. */
 export const REASONING_TOKENS = 64;
 
+/** The refusal the emulator answers with in its 'refuses' mode, in OpenAI's words for one. */
+export const REFUSAL = "I'm sorry, I can't assist with that request.";
+
 /** Starts the emulator on 127.0.0.1 on a free port. */
 export async function startOpenAIEmulator(options: OpenAIEmulatorOptions = {}): Promise<OpenAIEmulator> {
   const apiKey = options.apiKey ?? 'test-openai-key';
@@ -473,6 +481,7 @@ export async function startOpenAIEmulator(options: OpenAIEmulatorOptions = {}): 
     if (mode === 'insufficient-resource' || mode === 'insufficient-resource-midway') {
       for (const reply of replies) Object.assign(reply, { content: mode === 'insufficient-resource' ? '' : (reply.content ?? '').split(' ')[0], toolCalls: [], finishReason: 'insufficient_system_resource' });
     }
+    if (mode === 'refuses') for (const reply of replies) Object.assign(reply, { content: null, toolCalls: [], refusal: REFUSAL, finishReason: 'stop' });
     const reasoning = body.reasoning_effort !== undefined && body.reasoning_effort !== 'none' ? REASONING_TOKENS * count : 0;
     const full = usageOf(promptTokensFor(body), replies.reduce((sum, r) => sum + completionTokensOf(r), 0), reasoning);
     const usage = options.reportUsage === 'prompt-only' ? { prompt_tokens: full.prompt_tokens, total_tokens: full.prompt_tokens } : full;
@@ -481,7 +490,7 @@ export async function startOpenAIEmulator(options: OpenAIEmulatorOptions = {}): 
     if (body.stream !== true || mode === 'ignores-stream') {
       const choices = replies.map((reply, index) => ({
         index,
-        message: { role: 'assistant', content: reply.content, ...(reply.reasoning !== undefined ? { reasoning_content: reply.reasoning } : {}), refusal: null, annotations: [], ...(reply.toolCalls.length > 0 ? { tool_calls: reply.toolCalls } : {}) },
+        message: { role: 'assistant', content: reply.content, ...(reply.reasoning !== undefined ? { reasoning_content: reply.reasoning } : {}), refusal: reply.refusal ?? null, annotations: [], ...(reply.toolCalls.length > 0 ? { tool_calls: reply.toolCalls } : {}) },
         logprobs: null,
         finish_reason: told(reply.finishReason),
       }));
@@ -536,6 +545,9 @@ export async function startOpenAIEmulator(options: OpenAIEmulatorOptions = {}): 
           // Arguments arrive in small fragments, as OpenAI sends them.
           for (const piece of call.function.arguments.match(/.{1,6}/gs) ?? []) await send(chunk(index, { tool_calls: [{ index: n, function: { arguments: piece } }] }));
         }
+      } else if (reply.refusal !== undefined) {
+        await send(chunk(index, { role: 'assistant', content: null, refusal: '' }));
+        for (const piece of reply.refusal.match(/\S+\s*|\s+/g) ?? []) await send(chunk(index, { refusal: piece }));
       } else {
         await send(chunk(index, { role: 'assistant', content: '', refusal: null }));
         for (const piece of (reply.content ?? '').match(/\S+\s*|\s+/g) ?? []) await send(chunk(index, { content: piece }));

@@ -105,6 +105,12 @@ describe('a chat completion as a Message', () => {
     expect(chatToMessages(completion({ role: 'assistant', content: null, refusal: 'I can’t help with that.' }, 'content_filter'), 'claude').content).toEqual([{ type: 'text', text: 'I can’t help with that.' }]);
   });
 
+  it('answers an OpenAI refusal, which ends as stop, with stop_reason refusal, its words the text block', () => {
+    const message = chatToMessages(completion({ role: 'assistant', content: null, refusal: 'I’m sorry, I can’t help with that.' }, 'stop'), 'claude');
+    expect(message.content).toEqual([{ type: 'text', text: 'I’m sorry, I can’t help with that.' }]);
+    expect(message).toMatchObject({ stop_reason: 'refusal', stop_sequence: null });
+  });
+
   it('counts cached prompt tokens as cache reads, apart from input tokens', () => {
     const usage = { prompt_tokens: 1200, completion_tokens: 30, total_tokens: 1230, prompt_tokens_details: { cached_tokens: 1024 } };
     expect(chatToMessages(completion({ role: 'assistant', content: 'x' }, 'stop', usage), 'claude').usage).toEqual({ input_tokens: 176, output_tokens: 30, cache_creation_input_tokens: 0, cache_read_input_tokens: 1024 });

@@ -9,10 +9,14 @@ import type { AnthropicContentBlock, AnthropicMessage, AnthropicStopReason, Anth
  * and `stop_sequence`. A `stop` is `stop_sequence` when the provider said the answer reached one of the request's
  * stop sequences (STOP_SEQUENCE, with the sequence when it said which, or when the request had only one: `stops`),
  * else `end_turn`; a `stop` with tool calls (some providers answer so) is `tool_use`, because Anthropic clients run
- * tools only on that reason.
+ * tools only on that reason. An answer that is a refusal (`refused`: OpenAI's `refusal` member,
+ * https://platform.openai.com/docs/guides/structured-outputs#refusals), which OpenAI ends as `stop`, is `refusal`
+ * whatever its finish, as a filtered one (`content_filter`) is: a structured-output client checks that reason
+ * before it reads the text as the schema's JSON (https://docs.anthropic.com/en/docs/build-with-claude/structured-outputs).
  */
-export function anthropicStopFor(finishReason: FinishReason | null | undefined, calledTools: boolean, stopped: StopSequence = {}, stops: readonly string[] = []): { stop_reason: AnthropicStopReason; stop_sequence: string | null } {
+export function anthropicStopFor(finishReason: FinishReason | null | undefined, calledTools: boolean, stopped: StopSequence = {}, stops: readonly string[] = [], refused = false): { stop_reason: AnthropicStopReason; stop_sequence: string | null } {
   const stop = (reason: AnthropicStopReason) => ({ stop_reason: reason, stop_sequence: null });
+  if (refused) return stop('refusal');
   switch (finishReason) {
     case 'length':
       return stop('max_tokens');
@@ -72,6 +76,7 @@ export function toolInputOf(args: string): Record<string, unknown> {
  * (keygate-thinking.ts), when the client asked for thinking (`thinking`, thinkingAsked): its text empty, and kept in
  * the signature, for `display: "omitted"`. When it did not, the reasoning `hidden` says to hand back all the same
  * (HiddenReasoning) is such a block with its text empty. `stops` are the request's stop sequences (see anthropicStopFor).
+ * A refusal's words are the text block, and its stop reason `refusal`.
  *
  * @example chatToMessages(await callChat(adapter, messagesToChat(body), ctx), body.model)
  */
@@ -83,6 +88,7 @@ export function chatToMessages(completion: ChatCompletion, requestedModel: strin
   const content: AnthropicContentBlock[] = [];
   const calls = choice?.message.tool_calls ?? [];
   const blocks = choice?.message[ANTHROPIC_BLOCKS];
+  const refusal = typeof choice?.message.refusal === 'string' ? choice.message.refusal : '';
   if (blocks) content.push(...(blocks as AnthropicContentBlock[]));
   else {
     const reasoning = choice?.message.reasoning_content;
@@ -90,7 +96,7 @@ export function chatToMessages(completion: ChatCompletion, requestedModel: strin
       if (thinking?.on && !thinking.omitted) content.push({ type: 'thinking', thinking: reasoning, signature: keygateSignature() });
       else if (thinking?.on || hidden === 'turn' || (hidden === 'tool-calls' && calls.length > 0)) content.push({ type: 'thinking', thinking: '', signature: keygateSignature(reasoning) });
     }
-    const text = choice?.message.content || choice?.message.refusal || '';
+    const text = choice?.message.content || refusal || '';
     // Anthropic refuses an empty text block when a client sends the answer back in its next turn.
     if (text !== '') content.push({ type: 'text', text });
     for (const call of calls) content.push({ type: 'tool_use', id: call.id, name: call.function.name, input: toolInputOf(call.function.arguments) });
@@ -101,7 +107,7 @@ export function chatToMessages(completion: ChatCompletion, requestedModel: strin
     role: 'assistant',
     model: requestedModel,
     content,
-    ...anthropicStopFor(choice?.finish_reason, calls.length > 0, choice, stops),
+    ...anthropicStopFor(choice?.finish_reason, calls.length > 0, choice, stops, refusal !== ''),
     usage: anthropicUsageFor(completion.usage),
   };
 }

@@ -186,6 +186,16 @@ describe('chat chunks as Anthropic stream events', () => {
     expectWellFormed(events);
   });
 
+  it('end a streamed OpenAI refusal, which ends as stop, with stop_reason refusal, its fragments the text block', () => {
+    const events = translate([chunk({ role: 'assistant', content: null, refusal: '' }), chunk({ refusal: 'I’m sorry, ' }), chunk({ refusal: 'I can’t help with that.' }), chunk({}, 'stop')]);
+    expect(events.filter((e) => e.type === 'content_block_delta').map((e) => e.delta)).toEqual([
+      { type: 'text_delta', text: 'I’m sorry, ' },
+      { type: 'text_delta', text: 'I can’t help with that.' },
+    ]);
+    expect(events.find((e) => e.type === 'message_delta')!.delta).toEqual({ stop_reason: 'refusal', stop_sequence: null });
+    expectWellFormed(events);
+  });
+
   it('report the stop sequence the finishing choice stopped on in message_delta', () => {
     const finish = chunk({}, 'stop');
     finish.choices[0]![STOP_SEQUENCE] = 'END';

@@ -50,7 +50,8 @@ function sse(data: { type: string; [field: string]: unknown }): string {
  * OpenAI chat chunks, from any provider, as the events of a streamed Message
  * (https://docs.anthropic.com/en/docs/build-with-claude/streaming): `message_start`, then each content block as
  * `content_block_start`, its deltas (`text_delta`, or `input_json_delta` for a tool's arguments) and
- * `content_block_stop`, then `message_delta` with the stop reason and usage, and `message_stop`. Blocks are
+ * `content_block_stop`, then `message_delta` with the stop reason and usage, and `message_stop`; a refusal's
+ * fragments (`refusal`) are text, and its stop reason `refusal` (anthropicStopFor). Blocks are
  * numbered from 0 across thinking, text and tool calls and never overlap: one is stopped before the next starts.
  * An Anthropic provider's thinking (THINKING_DELTA) is streamed as Anthropic streamed it: each thinking or
  * redacted_thinking block's start as it came, `thinking_delta`s and `signature_delta`. Other providers' reasoning
@@ -112,6 +113,8 @@ export class ChatChunksToMessageEvents {
    */
   readonly #waiting: Array<WaitingCall | { text: string }> = [];
   #finishReason: FinishReason | null = null;
+  /** Whether the answer is a refusal (a `refusal` delta): its stop reason is `refusal` (anthropicStopFor). */
+  #refused = false;
   /** The finishing choice, whose stop sequence the `message_delta` reports. */
   #stopped: StopSequence = {};
   #usage: Usage | undefined;
@@ -135,6 +138,7 @@ export class ChatChunksToMessageEvents {
       const { content, refusal, tool_calls: toolCalls, [THINKING_DELTA]: thinking, reasoning_content: reasoning } = choice.delta;
       if (thinking) events.push(...this.#thinking(thinking));
       else if (reasoning && this.#reasoningAs) events.push(...this.#reasoningOrHeld(reasoning));
+      if (refusal) this.#refused = true;
       const text = (content ?? '') + (refusal ?? '');
       if (text !== '') events.push(...this.#textOrWaiting(text));
       for (const call of toolCalls ?? []) {
@@ -183,7 +187,7 @@ export class ChatChunksToMessageEvents {
     this.#ended = true;
     const final = usage ?? this.#usage;
     const counted = final ? anthropicUsageFor(final) : { output_tokens: 0 };
-    events.push(sse({ type: 'message_delta', delta: anthropicStopFor(this.#finishReason, this.#tools.size > 0, this.#stopped, this.#options.stops), usage: counted }));
+    events.push(sse({ type: 'message_delta', delta: anthropicStopFor(this.#finishReason, this.#tools.size > 0, this.#stopped, this.#options.stops, this.#refused), usage: counted }));
     events.push(sse({ type: 'message_stop' }));
     return events;
   }
