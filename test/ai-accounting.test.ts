@@ -6,7 +6,7 @@ import { estimatePromptTokens, estimateTokens, loadTokenizer } from '../src/ai/t
 import { AiGateway, PROVIDER_SECRETS, configureThreeProviders, startProviderEmulators, type AiResult, type OpenAIErrorBody, type ProviderEmulators, type UsageRow } from './ai-fixtures.js';
 import { inputTokensFor, startAnthropicEmulator, countTokens as anthropicTokens } from './emulators/anthropic.js';
 import { promptTokensFor as geminiPromptTokens, countTokens as geminiTokens } from './emulators/gemini.js';
-import { REASONING_TOKENS, startOpenAIEmulator, promptTokensFor as openaiPromptTokens, countTokens as openaiTokens, type OpenAIEmulator } from './emulators/openai.js';
+import { REASONING_TOKENS, REFUSAL, startOpenAIEmulator, promptTokensFor as openaiPromptTokens, countTokens as openaiTokens, type OpenAIEmulator } from './emulators/openai.js';
 
 const CATALOG = ModelCatalog.shipped();
 const HELLO = [{ role: 'user' as const, content: 'Hello there' }];
@@ -390,6 +390,25 @@ describe('accounting of AI calls', () => {
     expect(rows[provider]).toMatchObject({ calls: 2, inputTokens: 2 * input, outputTokens: 2 * output, estimatedCalls: 2 });
     expect(rows[provider]!.costUsd).toBeCloseTo(2 * priced('groq', model, input, output), 9);
     expect(rows.openai).toMatchObject({ calls: 1, estimatedCalls: 0 });
+  });
+
+  it("counts a refusal's words as the answer's tokens when the provider reports no usage, streamed or not", async () => {
+    const apiKey = await gateway.createApp({ name: 'refused', team: 'ledger-team' });
+    const body = { model: 'groq/qwen/qwen3-32b', max_tokens: 64, messages: HELLO };
+    // The gateway counts with the tokenizer: so does the test.
+    await loadTokenizer();
+    const output = estimateTokens(REFUSAL);
+    silent.setMode('refuses');
+    try {
+      const plain = await gateway.call<{ stop_reason: string; usage: { output_tokens: number } }>('POST', '/v1/messages', apiKey, body);
+      expect(plain.body).toMatchObject({ stop_reason: 'refusal', usage: { output_tokens: output } });
+      const streamed = await gateway.call('POST', '/v1/messages', apiKey, { ...body, stream: true });
+      expect(streamed.text).toContain(`"usage":{"input_tokens":${estimatePromptTokens(HELLO)},"output_tokens":${output}`);
+    } finally {
+      silent.setMode('normal');
+    }
+    const [row] = await gateway.usage({ groupBy: 'provider', app: 'refused' });
+    expect(row).toMatchObject({ calls: 2, outputTokens: 2 * output, estimatedCalls: 2 });
   });
 });
 

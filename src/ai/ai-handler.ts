@@ -1401,11 +1401,14 @@ function settleSilentStream(call: AiCall, target: AiTarget, error: Error | undef
   else runtime.circuits.succeeded(target);
 }
 
-/** The text a completion's tokens were spent on: its messages and tool calls' arguments (or input), to count when no usage came. */
+/**
+ * The text a completion's tokens were spent on: its messages (a refusal's words too) and tool calls' arguments (or
+ * input), to count when no usage came.
+ */
 function completionText(completion: ClientCompletion): string {
   // Read with care: a provider's completion may lack what its shape promises (then render refuses it, below).
   const callText = (t: ToolCall | CustomToolCall) => (t.type === 'custom' ? (t.custom?.input ?? '') : (t.function?.arguments ?? ''));
-  return (completion.choices ?? []).map((c) => (c.message?.reasoning_content ?? '') + (c.message?.content ?? '') + (c.message?.tool_calls ?? []).map(callText).join('')).join('');
+  return (completion.choices ?? []).map((c) => (c.message?.reasoning_content ?? '') + (c.message?.content ?? '') + (c.message?.refusal ?? '') + (c.message?.tool_calls ?? []).map(callText).join('')).join('');
 }
 
 /** A token count a provider reported: a whole number, at least 0; anything else is as good as none. */
@@ -1811,7 +1814,7 @@ async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, f
         }
         if (ttft === null && chunk.choices.length > 0) ttft = runtime.now() - started;
         last = chunk;
-        for (const choice of chunk.choices) text += (choice.delta.reasoning_content ?? '') + (choice.delta.content ?? '') + (choice.delta.tool_calls ?? []).map((t) => t.function?.arguments ?? t.custom?.input ?? '').join('');
+        for (const choice of chunk.choices) text += (choice.delta.reasoning_content ?? '') + (choice.delta.content ?? '') + (choice.delta.refusal ?? '') + (choice.delta.tool_calls ?? []).map((t) => t.function?.arguments ?? t.custom?.input ?? '').join('');
         // The tool calls after a choice's first are left out here, once their tokens are counted above (one-tool-call.ts).
         const kept = oneCall ? oneCall(chunk) : chunk;
         if (events) {
