@@ -120,6 +120,22 @@ describe('errors of the unified API', () => {
   });
 
   it.each([
+    ['a function whose parameters are text', { tools: [{ type: 'function', function: { name: 'f', parameters: 'abc' } }] }, 'tools[0].function.parameters', 'invalid_type'],
+    ['a function whose parameters are an array', { tools: [{ type: 'function', function: { name: 'f', parameters: [] } }] }, 'tools[0].function.parameters', 'invalid_type'],
+  ])('refuses %s as OpenAI does, whatever the provider, before calling one', async (_what, extra, param, code) => {
+    const openai = emulators.openai.requests().length;
+    const gemini = emulators.gemini.requests().length;
+    const anthropic = emulators.anthropic.lastRequest();
+    for (const model of ['mini', 'smart', 'fast']) {
+      const refused = await gateway.chat<OpenAIErrorBody>(apiKey, { model, messages: HELLO, ...extra });
+      expect({ model, status: refused.status, error: refused.body.error }).toMatchObject({ model, status: 400, error: { type: 'invalid_request_error', param, code } });
+    }
+    // The Anthropic emulator keeps only its last request: the same one after is no call.
+    expect([emulators.openai.requests().length, emulators.gemini.requests().length]).toEqual([openai, gemini]);
+    expect(emulators.anthropic.lastRequest()).toBe(anthropic);
+  });
+
+  it.each([
     ['a tool of a kind no adapter translates', { tools: [{ type: 'web_search' }] }, 'tools[0]'],
     ['an allowed_tools choice of a built-in tool', { tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'object' } } }], tool_choice: { type: 'allowed_tools', allowed_tools: { mode: 'auto', tools: [{ type: 'web_search' }] } } }, 'tool_choice.allowed_tools.tools[0]'],
     ['a call of another kind in the history', { messages: [...HELLO, { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'custom', custom: { name: 'grep', input: 'foo' } }, { id: 'c2', type: 'web_search', function: { name: 'grep', arguments: '{}' } }] }, { role: 'tool', tool_call_id: 'c1', content: 'bar' }, { role: 'tool', tool_call_id: 'c2', content: 'baz' }] }, `messages[${HELLO.length}].tool_calls[1]`],

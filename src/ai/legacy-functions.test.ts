@@ -68,6 +68,7 @@ describe('deprecated function calling in the tool forms', () => {
     ['functions beside tools', { functions: [WEATHER], tools: [] }, 'functions'],
     ['functions that are not an array', { functions: WEATHER }, 'functions'],
     ['a function without a name', { functions: [{ parameters: {} }] }, 'functions[0].name'],
+    ['a function whose parameters are not an object', { functions: [WEATHER, { name: 'f', parameters: 'abc' }] }, 'functions[1].parameters'],
     ['function_call beside tool_choice', { function_call: 'auto', tool_choice: 'auto' }, 'function_call'],
     ['a function_call of "required", which only tool_choice has', { function_call: 'required' }, 'function_call'],
     ['a function message without a name', { messages: [{ role: 'function', content: 'x' }] }, 'messages[0].name'],

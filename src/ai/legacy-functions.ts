@@ -1,6 +1,7 @@
 import type { ChatCompletion, ChatCompletionChunk, FinishReason } from './chat-types.js';
 import { isJsonObject } from './json-object.js';
 import { invalidParam as invalid } from './openai-error.js';
+import { validateFunctionParameters } from './tools-validation.js';
 
 /**
  * OpenAI's deprecated function calling (https://platform.openai.com/docs/api-reference/chat/create#chat-create-functions),
@@ -35,6 +36,7 @@ function toolsOf(body: Record<string, unknown>): void {
   body.tools = functions.map((fn: unknown, i) => {
     // Checked here, in the client's words: once a tool, a nameless function would be refused as `tools[i]`, which it did not send.
     if (!isJsonObject(fn) || typeof fn.name !== 'string' || fn.name === '') throw invalid(`functions[${i}].name`, `functions[${i}] must be an object with a name`);
+    validateFunctionParameters(fn.parameters, `functions[${i}].parameters`);
     return { type: 'function', function: fn };
   });
   delete body.functions;

@@ -15,9 +15,9 @@ export class AiError extends Error {
   }
 }
 
-/** OpenAI's 400 for a malformed request, naming the parameter at fault. */
-export function invalidParam(param: string, message: string): AiError {
-  return new AiError(400, 'invalid_request_error', null, message, param);
+/** OpenAI's 400 for a malformed request, naming the parameter at fault, with OpenAI's code where it gives one. */
+export function invalidParam(param: string, message: string, code: string | null = null): AiError {
+  return new AiError(400, 'invalid_request_error', code, message, param);
 }
 
 export function sendAiError(res: ServerResponse, error: AiError, requestId: string): void {

@@ -26,12 +26,24 @@ export function validateToolChoice(choice: unknown): void {
 
 /**
  * A function tool as OpenAI declares it, `{type: "function", function: {name, description?, parameters?}}` (a
- * type-less tool is read as one): an object whose `function` names it. Checked here for every provider, rather than
- * reaching an adapter that takes a function without `function` for a tool of some other kind.
+ * type-less tool is read as one): an object whose `function` names it, its parameters (if any) a JSON Schema object.
+ * Checked here for every provider, rather than reaching an adapter that takes a function without `function` for a
+ * tool of some other kind.
  */
 export function validateFunctionTool(tool: unknown, at: string): void {
   if (!isJsonObject(tool)) throw invalid(at, `'${at}' must be a tool: {"type": "function", "function": {"name": …}} or {"type": "custom", "custom": {"name": …}}`);
   if (tool.type !== undefined && tool.type !== 'function') return;
   if (!isJsonObject(tool.function)) throw invalid(`${at}.function`, `'${at}.function' is required for a function tool: {"name", "description"?, "parameters"?}`);
   if (typeof tool.function.name !== 'string' || tool.function.name === '') throw invalid(`${at}.function.name`, `'${at}.function.name' must be the function's name`);
+  validateFunctionParameters(tool.function.parameters, `${at}.function.parameters`);
+}
+
+/**
+ * A function's `parameters`, "described as a JSON Schema object" (https://platform.openai.com/docs/api-reference/chat/create#chat-create-tools),
+ * refused otherwise as OpenAI refuses it: a translating adapter would send Gemini the function without them and
+ * Bedrock a schema that is a string. `null` is taken as not given, as every adapter takes it.
+ */
+export function validateFunctionParameters(parameters: unknown, at: string): void {
+  if (parameters === undefined || parameters === null || isJsonObject(parameters)) return;
+  throw invalid(at, `Invalid type for '${at}': expected a JSON Schema object, but got ${Array.isArray(parameters) ? 'an array' : `a ${typeof parameters}`} instead.`, 'invalid_type');
 }

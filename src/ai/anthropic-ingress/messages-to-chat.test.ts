@@ -349,6 +349,7 @@ describe('an invalid Messages API request', () => {
     ['a fractional top_k', { top_k: 2.5 }, 'top_k'],
     ['a top_k that is a string', { top_k: '5' }, 'top_k'],
     ['a tool without input_schema', { tools: [{ name: 'x' }] }, 'tools.0.input_schema'],
+    ['a tool whose input_schema is text', { tools: [{ name: 'x', input_schema: 'abc' }] }, 'tools.0.input_schema'],
     ['an unknown tool_choice', { tools: [weatherTool], tool_choice: { type: 'sometimes' } }, 'tool_choice.type'],
     ['an image without data', { messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'base64', media_type: 'image/png' } }] }] }, 'messages.0.content.0.source.data'],
     ['a cache_control that is not an object', { system: [{ type: 'text', text: 'x', cache_control: 'ephemeral' }] }, 'system.0.cache_control'],

@@ -268,6 +268,8 @@ describe('a Responses API request the gateway refuses', () => {
     [{ top_p: -0.1 }, 'top_p', 'invalid_value'],
     [{ stream: 'yes' }, 'stream', 'invalid_value'],
     [{ tools: [{ type: 'function', parameters: {} }] }, 'tools[0].name', 'invalid_value'],
+    [{ tools: [{ type: 'function', name: 'f', parameters: 'abc' }] }, 'tools[0].parameters', 'invalid_value'],
+    [{ tools: [{ type: 'function', name: 'f', parameters: [] }] }, 'tools[0].parameters', 'invalid_value'],
     [{ tool_choice: { type: 'allowed_tools', mode: 'auto', tools: [] } }, 'tool_choice.tools', 'invalid_value'],
     [{ tool_choice: { type: 'allowed_tools', mode: 'any', tools: [{ type: 'function', name: 'f' }] } }, 'tool_choice.mode', 'invalid_value'],
     [{ tool_choice: { type: 'allowed_tools', mode: 'auto', tools: [{ type: 'mcp', server_label: 'deepwiki' }] } }, 'tool_choice.tools[0]', 'unsupported_value'],
