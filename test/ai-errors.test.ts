@@ -122,6 +122,10 @@ describe('errors of the unified API', () => {
   it.each([
     ['a function whose parameters are text', { tools: [{ type: 'function', function: { name: 'f', parameters: 'abc' } }] }, 'tools[0].function.parameters', 'invalid_type'],
     ['a function whose parameters are an array', { tools: [{ type: 'function', function: { name: 'f', parameters: [] } }] }, 'tools[0].function.parameters', 'invalid_type'],
+    ['tool_choice "required" without tools', { tool_choice: 'required' }, 'tool_choice', null],
+    ['tool_choice beside an empty list of tools', { tools: [], tool_choice: 'auto' }, 'tool_choice', null],
+    ['parallel_tool_calls without tools', { parallel_tool_calls: false }, 'parallel_tool_calls', null],
+    ['the deprecated function_call without functions', { function_call: 'auto' }, 'function_call', null],
   ])('refuses %s as OpenAI does, whatever the provider, before calling one', async (_what, extra, param, code) => {
     const openai = emulators.openai.requests().length;
     const gemini = emulators.gemini.requests().length;

@@ -18,7 +18,7 @@ import { offersFunctions, toFunctionCallChunk, toFunctionCallCompletion, toToolF
 import { oneToolCallAsked, oneToolCallPerChoice, withOneToolCall } from './one-tool-call.js';
 import { refuseDeepNesting } from './nesting-depth.js';
 import { takeCacheControl } from './openai-cache-control.js';
-import { validateFunctionTool, validateToolChoice } from './tools-validation.js';
+import { refuseToolSettingsWithoutTools, validateFunctionTool, validateToolChoice } from './tools-validation.js';
 import { headerText } from './header-text.js';
 import { AiError, invalidParam as invalid, sendAiError } from './openai-error.js';
 import { withoutOperatorIds } from './operator-ids.js';
@@ -245,6 +245,7 @@ function validateChat(body: Record<string, unknown>): ChatRequest {
   });
   if (isAllowedToolsChoice(body.tool_choice)) validateAllowedTools(body.tool_choice, body.tools);
   else validateToolChoice(body.tool_choice);
+  refuseToolSettingsWithoutTools(body);
   if (body.response_format !== undefined) validateResponseFormat(body.response_format);
   // OpenAI's values, or one an OpenAI-compatible host defines (OpenRouter's max): the adapters that map it refuse others.
   if (body.reasoning_effort !== undefined && (typeof body.reasoning_effort !== 'string' || body.reasoning_effort === '')) throw invalid('reasoning_effort', `'reasoning_effort' must be one of ${REASONING_EFFORTS.join(', ')}, or another value the provider defines`);

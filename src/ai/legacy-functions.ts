@@ -45,6 +45,8 @@ function toolsOf(body: Record<string, unknown>): void {
 function toolChoiceOf(body: Record<string, unknown>): void {
   const choice = body.function_call;
   if (body.tool_choice !== undefined) throw invalid('function_call', "give either 'function_call' or 'tool_choice', not both: 'function_call' is the deprecated form of 'tool_choice'");
+  // OpenAI's refusal, in the client's words: once a tool_choice, it would be refused as one, which the client did not send.
+  if (!Array.isArray(body.tools) || body.tools.length === 0) throw invalid('function_call', "Invalid value for 'function_call': 'function_call' is only allowed when 'functions' are specified.");
   if (choice === 'none' || choice === 'auto') body.tool_choice = choice;
   else if (isJsonObject(choice) && typeof choice.name === 'string') body.tool_choice = { type: 'function', function: { name: choice.name } };
   else throw invalid('function_call', `'function_call' must be "none", "auto" or {"name": "<function name>"}`);

@@ -47,3 +47,15 @@ export function validateFunctionParameters(parameters: unknown, at: string): voi
   if (parameters === undefined || parameters === null || isJsonObject(parameters)) return;
   throw invalid(at, `Invalid type for '${at}': expected a JSON Schema object, but got ${Array.isArray(parameters) ? 'an array' : `a ${typeof parameters}`} instead.`, 'invalid_type');
 }
+
+/**
+ * `tool_choice` and `parallel_tool_calls` with no tools to call, refused as OpenAI refuses them ("'tool_choice' is
+ * only allowed when 'tools' are specified"): the adapters that translate them drop them along with the absent tools,
+ * so `tool_choice: "required"` was answered with text. An empty `tools` offers none either.
+ */
+export function refuseToolSettingsWithoutTools(body: Record<string, unknown>): void {
+  if (Array.isArray(body.tools) && body.tools.length > 0) return;
+  for (const name of ['tool_choice', 'parallel_tool_calls'] as const) {
+    if (body[name] !== undefined) throw invalid(name, `Invalid value for '${name}': '${name}' is only allowed when 'tools' are specified.`);
+  }
+}

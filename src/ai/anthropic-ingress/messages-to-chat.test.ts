@@ -333,6 +333,10 @@ describe('a Messages API request as a chat request', () => {
   it('sends no tool_choice without tools, which OpenAI would refuse', () => {
     expect(translate({ tool_choice: { type: 'auto' } })).not.toHaveProperty('tool_choice');
   });
+
+  it('sends no parallel_tool_calls without tools, which OpenAI would refuse', () => {
+    expect(translate({ tools: [], tool_choice: { type: 'any', disable_parallel_tool_use: true } })).not.toHaveProperty('parallel_tool_calls');
+  });
 });
 
 describe('an invalid Messages API request', () => {
