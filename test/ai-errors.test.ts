@@ -126,6 +126,8 @@ describe('errors of the unified API', () => {
     ['tool_choice beside an empty list of tools', { tools: [], tool_choice: 'auto' }, 'tool_choice', null],
     ['parallel_tool_calls without tools', { parallel_tool_calls: false }, 'parallel_tool_calls', null],
     ['the deprecated function_call without functions', { function_call: 'auto' }, 'function_call', null],
+    ['stream_options without stream', { stream_options: { include_usage: true } }, 'stream_options', null],
+    ['stream_options beside stream: false', { stream: false, stream_options: { include_usage: true } }, 'stream_options', null],
   ])('refuses %s as OpenAI does, whatever the provider, before calling one', async (_what, extra, param, code) => {
     const openai = emulators.openai.requests().length;
     const gemini = emulators.gemini.requests().length;

@@ -18,6 +18,7 @@ import { offersFunctions, toFunctionCallChunk, toFunctionCallCompletion, toToolF
 import { oneToolCallAsked, oneToolCallPerChoice, withOneToolCall } from './one-tool-call.js';
 import { refuseDeepNesting } from './nesting-depth.js';
 import { takeCacheControl } from './openai-cache-control.js';
+import { refuseStreamOptionsWithoutStream } from './stream-options.js';
 import { refuseToolSettingsWithoutTools, validateFunctionTool, validateToolChoice } from './tools-validation.js';
 import { headerText } from './header-text.js';
 import { AiError, invalidParam as invalid, sendAiError } from './openai-error.js';
@@ -214,6 +215,7 @@ function validateChat(body: Record<string, unknown>): ChatRequest {
   let marked = takeCacheControl(body, '');
   for (let i = 0; i < body.messages.length; i++) if (validateMessage(body.messages[i], i)) marked = true;
   if (body.stream !== undefined && typeof body.stream !== 'boolean') throw invalid('stream', "'stream' must be a boolean");
+  refuseStreamOptionsWithoutStream(body);
   // vLLM's default top_k is -1, and 0 means the same to others: off, which adapters say by leaving it out.
   if (body.top_k !== undefined && (!Number.isInteger(body.top_k) || Number(body.top_k) < -1)) throw invalid('top_k', "'top_k' must be an integer, -1 or more (-1 and 0: no top-k sampling)");
   for (const name of ['max_tokens', 'max_completion_tokens', 'n'] as const) {
