@@ -128,6 +128,8 @@ describe('errors of the unified API', () => {
     ['the deprecated function_call without functions', { function_call: 'auto' }, 'function_call', null],
     ['stream_options without stream', { stream_options: { include_usage: true } }, 'stream_options', null],
     ['stream_options beside stream: false', { stream: false, stream_options: { include_usage: true } }, 'stream_options', null],
+    ['n above 128', { n: 200 }, 'n', 'integer_above_max_value'],
+    ['more than 4 stop sequences', { stop: ['a', 'b', 'c', 'd', 'e'] }, 'stop', 'array_above_max_length'],
   ])('refuses %s as OpenAI does, whatever the provider, before calling one', async (_what, extra, param, code) => {
     const openai = emulators.openai.requests().length;
     const gemini = emulators.gemini.requests().length;

@@ -22,6 +22,7 @@ import { refuseStreamOptionsWithoutStream } from './stream-options.js';
 import { refuseToolSettingsWithoutTools, validateFunctionTool, validateToolChoice } from './tools-validation.js';
 import { headerText } from './header-text.js';
 import { AiError, invalidParam as invalid, sendAiError } from './openai-error.js';
+import { refuseBeyondChatBounds } from './chat-bounds.js';
 import { withoutOperatorIds } from './operator-ids.js';
 import { CallCancelled, Cancellation, ProviderCallError, callEmbeddings, chatAnswer, openChatStream, saysSomething, type ChatAnswer, type Done } from './provider-call.js';
 import { SOURCE_TEXT, thinkingAsked, type CallContext, type ProviderFailure, type TranslatedChunk } from './providers/index.js';
@@ -237,6 +238,7 @@ function validateChat(body: Record<string, unknown>): ChatRequest {
   if (body.top_logprobs !== undefined && (!Number.isInteger(body.top_logprobs) || Number(body.top_logprobs) < 0 || Number(body.top_logprobs) > 20)) throw invalid('top_logprobs', "'top_logprobs' must be an integer from 0 to 20");
   if (Number(body.top_logprobs ?? 0) > 0 && body.logprobs !== true) throw invalid('top_logprobs', "'top_logprobs' needs 'logprobs': true");
   if (body.stop !== undefined && typeof body.stop !== 'string' && !(Array.isArray(body.stop) && body.stop.every((sequence) => typeof sequence === 'string'))) throw invalid('stop', "'stop' must be a string or an array of strings");
+  refuseBeyondChatBounds(body);
   if (body.tools !== undefined && !Array.isArray(body.tools)) throw invalid('tools', "'tools' must be an array");
   // A call names its tool by name alone: a function and a custom tool of one name could not be told apart, whatever the provider.
   refuseToolNameCollisions(body.tools, 'tools');
