@@ -74,11 +74,11 @@ describe('a JSON schema with allOf as a Gemini schema', () => {
   });
 
   it.each([
-    ['an array', { type: 'array', items: { $ref: '#/$defs/node' } }, { type: 'ARRAY', items: { type: 'ARRAY' } }],
+    ['an array', { type: 'array', items: { $ref: '#/$defs/node' } }, { type: 'ARRAY', items: { type: 'ARRAY', items: { type: 'OBJECT' } } }],
     ['a string or null', { type: ['string', 'null'], anyOf: [{ maxLength: 3 }, { $ref: '#/$defs/node' }] }, { type: 'STRING', nullable: true, anyOf: [{ maxLength: 3 }, { type: 'STRING', nullable: true }] }],
-    ['an array or an object', { type: ['array', 'object'], items: { $ref: '#/$defs/node' } }, { anyOf: [{ type: 'ARRAY' }, { type: 'OBJECT' }], items: { anyOf: [{ type: 'ARRAY' }, { type: 'OBJECT' }] } }],
+    ['an array or an object', { type: ['array', 'object'], items: { $ref: '#/$defs/node' } }, { anyOf: [{ type: 'ARRAY' }, { type: 'OBJECT' }], items: { anyOf: [{ type: 'ARRAY', items: { type: 'OBJECT' } }, { type: 'OBJECT' }] } }],
     ['nothing named (an object)', { items: { $ref: '#/$defs/node' } }, { items: { type: 'OBJECT' } }],
-  ])('turns a recursive $ref to a definition of %s into its types alone, when not strict', (_what, node, expected) => {
+  ])('turns a recursive $ref to a definition of %s into its types alone (an array with items, which Gemini wants), when not strict', (_what, node, expected) => {
     expect(toGeminiSchema({ $ref: '#/$defs/node', $defs: { node } }, false)).toEqual(expected);
   });
 

@@ -7,7 +7,7 @@ import { ProviderCallError } from '../../provider-call.js';
  *
  * - `type: ["string", "null"]` → `type: "STRING", nullable: true`; several types → `anyOf`
  * - local `$ref`s (`#/$defs/…`, `#/definitions/…`) are inlined; a recursive one becomes its definition's type alone
- *   (an OBJECT, when the definition names none)
+ *   (an OBJECT, when the definition names none; an ARRAY of OBJECTs, as Gemini wants an array's items)
  * - `oneOf` → `anyOf`; `const` → a one-value string `enum`
  * - `allOf` → its members merged into the schema, as a `$ref`'s definition is with the keywords beside it (mergeParts)
  * - `format` is kept only where Gemini takes it (date-time and enum on strings, int32/int64, float/double)
@@ -309,11 +309,7 @@ function convert(joined: Part[], conversion: Conversion): JsonSchema {
   for (const key of COPIED) if (schema[key] !== undefined) out[key] = schema[key];
 
   const types = typesOf(schema.type);
-  const nonNull = types.filter((t) => t !== 'NULL');
-  if (types.includes('NULL') && nonNull.length > 0) out.nullable = true;
-  if (nonNull.length === 1) out.type = nonNull[0];
-  else if (nonNull.length > 1) out.anyOf = nonNull.map((type) => ({ type }));
-  else if (types.length === 1) out.type = 'NULL';
+  withTypes(out, types);
   if (schema.const !== undefined && out.type === undefined && typeof schema.const === 'string') out.type = 'STRING';
 
   const type = out.type as string | undefined;
@@ -360,14 +356,22 @@ function convert(joined: Part[], conversion: Conversion): JsonSchema {
   // it says the type instead, when it does.
   const stand = parts.find((part) => part.unresolved);
   if (stand && out.type === undefined && out.anyOf === undefined) {
-    const types = stand.standsFor ?? ['OBJECT'];
-    const nonNull = types.filter((t) => t !== 'NULL');
-    if (nonNull.length > 0 && nonNull.length < types.length) out.nullable = true;
-    if (nonNull.length === 0) out.type = 'NULL';
-    else if (nonNull.length === 1) out.type = nonNull[0];
-    else out.anyOf = nonNull.map((type) => ({ type }));
+    withTypes(out, stand.standsFor ?? ['OBJECT']);
+    // Gemini refuses an ARRAY without `items`: the recursion is cut at an array of objects, as it was cut at an object.
+    const withItems = (alternative: JsonSchema) => (alternative.type === 'ARRAY' ? { ...alternative, items: { type: 'OBJECT' } } : alternative);
+    if (out.type === 'ARRAY') out.items = { type: 'OBJECT' };
+    if (Array.isArray(out.anyOf)) out.anyOf = (out.anyOf as JsonSchema[]).map(withItems);
   }
   return out;
+}
+
+/** The types a value may have, on `out`: one as `type`, several as `anyOf`, `null` among others as `nullable`. */
+function withTypes(out: JsonSchema, types: string[]): void {
+  const nonNull = types.filter((t) => t !== 'NULL');
+  if (types.includes('NULL') && nonNull.length > 0) out.nullable = true;
+  if (nonNull.length === 1) out.type = nonNull[0];
+  else if (nonNull.length > 1) out.anyOf = nonNull.map((type) => ({ type }));
+  else if (types.length === 1) out.type = 'NULL';
 }
 
 /**
