@@ -1,3 +1,4 @@
+import { ManualClock } from '../src/clock.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TAKES } from '../src/cli/ai-command.js';
 import { ADMIN_TOKEN, AiGateway, PROVIDER_SECRETS } from './ai-fixtures.js';
@@ -120,9 +121,11 @@ describe("keygate ai's filters, against a running node", () => {
     return listed.calls.map((c) => c.requestId);
   };
 
+  const clock = new ManualClock(Date.now());
+
   beforeAll(async () => {
     openai = await startOpenAIEmulator();
-    gateway = await AiGateway.start();
+    gateway = await AiGateway.start({ clock });
     env = { KEYGATE_ADMIN_URL: gateway.gateway.adminUrl!, KEYGATE_ADMIN_TOKEN: ADMIN_TOKEN };
     const route = { ai: {}, auth: { methods: ['api-key'] } };
     await gateway.admin(200, 'PUT', '/config', {
@@ -142,8 +145,8 @@ describe("keygate ai's filters, against a running node", () => {
       const answer = await gateway.call('POST', `${path}/chat/completions`, keys[key]!.secret, { model: `${provider}/gpt-4o-mini`, messages: HELLO });
       expect(answer.status, answer.text).toBe(200);
       made.push({ requestId: answer.headers.get('x-request-id')!, at: '' });
-      // Calls a few milliseconds apart: the log keeps times to the millisecond, and --from and --to tell them apart.
-      await new Promise((resolve) => setTimeout(resolve, 5));
+      // Calls a second apart on the gateway's clock, for --from and --to to tell them apart.
+      clock.advance(1_000);
     }
     await gateway.gateway.flushUsage();
     const { calls } = await gateway.admin<{ calls: Array<{ requestId: string; at: string }> }>(200, 'GET', '/ai/calls?app=filtered');
