@@ -250,7 +250,7 @@ describe('the official @anthropic-ai/sdk client against the gateway', () => {
   });
 
   it("sends the beta features the SDK asks for (betas) on to Anthropic in anthropic-beta, and to no other provider", async () => {
-    const betas = ['context-1m-2025-08-07', 'interleaved-thinking-2025-05-14'];
+    const betas = ['fine-grained-tool-streaming-2025-05-14', 'interleaved-thinking-2025-05-14'];
     const claude = await client.beta.messages.create({ model: 'smart', max_tokens: 50, betas, messages: [{ role: 'user', content: 'Hello there' }] });
     expect(claude.content).toEqual([expect.objectContaining({ type: 'text', text: 'Echo: Hello there' })]);
     expect(emulators.anthropic.lastRequest()!.headers['anthropic-beta']).toBe(betas.join(','));

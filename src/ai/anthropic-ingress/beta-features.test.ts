@@ -7,7 +7,7 @@ const request = (): ChatRequest => ({ model: 'claude', messages: [{ role: 'user'
 
 describe('withBetaFeatures', () => {
   it('reads the comma-separated features of one header or several, each once, in order', () => {
-    expect(withBetaFeatures(request(), 'context-1m-2025-08-07, interleaved-thinking-2025-05-14')[ANTHROPIC_BETA]).toEqual(['context-1m-2025-08-07', 'interleaved-thinking-2025-05-14']);
+    expect(withBetaFeatures(request(), 'fine-grained-tool-streaming-2025-05-14, interleaved-thinking-2025-05-14')[ANTHROPIC_BETA]).toEqual(['fine-grained-tool-streaming-2025-05-14', 'interleaved-thinking-2025-05-14']);
     expect(withBetaFeatures(request(), ['a-1,b-2', 'a-1', ' c-3 ,'])[ANTHROPIC_BETA]).toEqual(['a-1', 'b-2', 'c-3']);
   });
 
@@ -21,6 +21,8 @@ describe('withBetaFeatures', () => {
     ['a name with a quote', 'x"y'],
     ['a name longer than any feature', 'x'.repeat(101)],
     ['more than 32 features', Array.from({ length: 33 }, (_, i) => `f-${i}`).join(',')],
+    ['a million tokens of context, which Anthropic bills at rates the catalog has not', 'interleaved-thinking-2025-05-14,context-1m-2025-08-07'],
+    ['answers past the listed output limit, by which holds are sized', 'output-128k-2025-02-19'],
   ])('refuses %s with a 400 naming the header', (_what, header) => {
     expect(() => withBetaFeatures(request(), header)).toThrow(AnthropicRequestError);
     expect(() => withBetaFeatures(request(), header)).toThrow(/^anthropic-beta: /);
