@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SpendTracker } from '../src/ai/spend-tracker.js';
 import { ManualClock } from '../src/clock.js';
 import { ModelCatalog } from '../src/ai/catalog/index.js';
@@ -159,6 +159,8 @@ describe('the budget hold of a call that asks for reasoning beside the older max
     gateway = await AiGateway.start();
     await configureThreeProviders(gateway, emulators);
   });
+  // Each test spies on the holds afresh: a spy wrapping the last one would call itself.
+  afterEach(() => vi.restoreAllMocks());
   afterAll(async () => {
     vi.restoreAllMocks();
     await gateway?.stop();
@@ -179,8 +181,28 @@ describe('the budget hold of a call that asks for reasoning beside the older max
     // The adapter added the budget: the call may bill that many output tokens.
     expect(sent.thinking?.budget_tokens).toBeGreaterThan(0);
     expect(sent.max_tokens).toBeGreaterThan(16);
-    const { outputPerMillion } = CATALOG.lookup('anthropic', 'claude-sonnet-4-6')!;
+    const { inputPerMillion, outputPerMillion } = CATALOG.lookup('anthropic', 'claude-sonnet-4-6')!;
     expect(holds).toHaveLength(1);
     expect(holds[0]).toBeGreaterThanOrEqual((sent.max_tokens * outputPerMillion) / 1e6);
+    // The limit sent and the prompt (a few tokens, far under 1,000), not the model's whole output limit.
+    expect(holds[0]).toBeLessThan((sent.max_tokens * outputPerMillion + 1_000 * inputPerMillion) / 1e6);
+  });
+
+  it("holds what a provider that counts reasoning within max_tokens is sent, max_tokens, not the model's whole output limit", async () => {
+    const apiKey = await gateway.createApp({ name: 'reasoner', team: 'reasoner-team', budget: { dailyUsd: 100 } });
+    const holds: number[] = [];
+    const hold = SpendTracker.prototype.hold;
+    vi.spyOn(SpendTracker.prototype, 'hold').mockImplementation(function (this: SpendTracker, app, team, usd) {
+      if (app === 'reasoner') holds.push(usd);
+      return hold.call(this, app, team, usd);
+    });
+    // Gemini bills its thinking within maxOutputTokens, which it is sent as max_tokens.
+    const answer = await gateway.chat(apiKey, { model: 'gemini/gemini-2.5-flash', reasoning_effort: 'high', max_tokens: 16, messages: HELLO });
+    expect(answer.status, answer.text).toBe(200);
+    expect((emulators.gemini.lastRequest()?.body as { generationConfig?: { maxOutputTokens?: number } }).generationConfig?.maxOutputTokens).toBe(16);
+    const { inputPerMillion, outputPerMillion, maxOutputTokens } = CATALOG.lookup('gemini', 'gemini-2.5-flash')!;
+    expect(maxOutputTokens).toBeGreaterThan(1_000);
+    expect(holds).toHaveLength(1);
+    expect(holds[0]).toBeLessThan((16 * outputPerMillion + 1_000 * inputPerMillion) / 1e6);
   });
 });

@@ -5,7 +5,7 @@ import type { Principal } from '../auth/principal.js';
 import type { RateLimitDecision, RateLimiter } from '../auth/rate-limit/index.js';
 import type { CatalogSnapshot } from '../catalog/index.js';
 import { resumeWhenDrained } from '../stalled-clients.js';
-import { costUsd, type CacheWrites, type ModelKind, type ModelPrices } from './catalog/index.js';
+import { costUsd, type CacheWrites, type CatalogModel, type ModelKind, type ModelPrices } from './catalog/index.js';
 import type { AiSnapshot, AiTarget, SnapshotKey } from './ai-snapshot.js';
 import { resolveModel } from './ai-snapshot.js';
 import { ANTHROPIC_BETA, ANTHROPIC_BLOCKS, CACHE_MARKED, CACHE_WRITES, OPENAI_NAME, OUTPUT_CONFIG, REASONING_EFFORTS, STOP_SEQUENCE, THINKING, type ChatCompletion, type ChatRequest, type ClientCompletion, type CustomToolCall, type EmbeddingsRequest, type EmbeddingsResponse, type ToolCall, type Usage } from './chat-types.js';
@@ -25,7 +25,7 @@ import { AiError, invalidParam as invalid, sendAiError } from './openai-error.js
 import { refuseBeyondChatBounds } from './chat-bounds.js';
 import { withoutOperatorIds } from './operator-ids.js';
 import { CallCancelled, Cancellation, ProviderCallError, callEmbeddings, chatAnswer, openChatStream, saysSomething, type ChatAnswer, type Done } from './provider-call.js';
-import { SOURCE_TEXT, thinkingAsked, type CallContext, type ProviderFailure, type TranslatedChunk } from './providers/index.js';
+import { SOURCE_TEXT, thinkingAsked, type CallContext, type ProviderAdapter, type ProviderFailure, type TranslatedChunk } from './providers/index.js';
 import { ResponseCache, type CachedCompletion } from './response-cache.js';
 import type { SecretRedaction } from './secret-redaction.js';
 import type { SpendTracker } from './spend-tracker.js';
@@ -1058,7 +1058,7 @@ function pricedTargets(call: AiCall, targets: readonly AiTarget[], requested: st
  * falls between them. The figures are those the call's admission just made sure of: no wait for the store here,
  * where calls that waited together would all pass.
  */
-function refuseOrHold(call: AiCall, trace: CallTrace, prepared: Prepared, maxOutput: number | undefined, choices = 1): void {
+function refuseOrHold(call: AiCall, trace: CallTrace, prepared: Prepared, request: ChatRequest | undefined, choices = 1): void {
   if (prepared.moneyApp === undefined && prepared.moneyTeam === undefined) return;
   // The most the prompt could cost, at the catalog's highest input price: its least is priced only if this would pass a budget.
   const most = (prepared.promptTokens * call.snapshot.catalog.maxInputPerMillion) / 1_000_000;
@@ -1070,7 +1070,7 @@ function refuseOrHold(call: AiCall, trace: CallTrace, prepared: Prepared, maxOut
     if (charged && prepared.app) void Promise.resolve(call.runtime.limiter.refund(`tpm\n${prepared.app}`, 60_000, charged.cost, charged.countedIn)).catch(() => undefined);
     throw error;
   }
-  holdSpend(call, trace, prepared, maxOutput, choices);
+  holdSpend(call, trace, prepared, request, choices);
 }
 
 /** refuseOrHold's check of each budget in money of the app and its team, from the figures this node knows. */
@@ -1109,17 +1109,19 @@ function leastPromptCost(call: AiCall, prepared: Prepared): number {
  * Holds what the call may cost at most (its prompt, and the longest answer it allows, at the dearest of its
  * targets) against the budgets in money of its app and team while it runs: concurrent calls count it as spent
  * (enforceBudget), so that calls made at once cannot each pass the check and together spend past the limit by
- * as many answers. Released when the call is recorded, its real cost counted instead. `maxOutput`: the answer's
- * limit the request set, if any (the model's own otherwise), for each of its `choices` (`n`), each billed.
+ * as many answers. Released when the call is recorded, its real cost counted instead. The answer's limit is the one
+ * each target is sent (outputLimitFor; the model's own when none), for each of its `choices` (`n`), each billed; a
+ * call without a chat `request` (embeddings) answers nothing billed by the token.
  */
-function holdSpend(call: AiCall, trace: CallTrace, prepared: Prepared, maxOutput: number | undefined, choices: number): void {
+function holdSpend(call: AiCall, trace: CallTrace, prepared: Prepared, request: ChatRequest | undefined, choices: number): void {
   const { moneyApp: app, moneyTeam: team } = prepared;
   let usd = 0;
   for (const target of prepared.targets) {
     const provider = call.snapshot.providers.get(target.provider);
     const model = provider ? call.snapshot.catalog.priced(provider.catalogKey, target.model) : undefined;
     if (!model) continue;
-    const output = maxOutput === undefined ? model.maxOutputTokens : Math.min(maxOutput, model.maxOutputTokens);
+    const limit = request === undefined ? 0 : outputLimitFor(request, provider!.adapter, target.model, model);
+    const output = limit === undefined ? model.maxOutputTokens : Math.min(limit, model.maxOutputTokens);
     usd = Math.max(usd, (prepared.promptTokens * model.inputPerMillion + choices * output * model.outputPerMillion) / 1_000_000);
   }
   if (!(usd > 0)) return;
@@ -1138,14 +1140,13 @@ function releaseSpend(call: AiCall, trace: CallTrace): void {
 }
 
 /**
- * The most output a chat request lets a provider bill: `max_completion_tokens` (the answer and its reasoning), else
- * the older `max_tokens`, unless reasoning is asked beside it. That one bounds the visible answer only: the Claude
- * adapters (Anthropic's, Bedrock's) send it with the thinking budget added, and Nova 2 at a high effort sends no limit
- * at all, so a hold by it alone let fifty concurrent calls each pass a budget a hold of what they were sent allowed
- * one of. None then: the model's own output limit bounds it.
+ * The most output a chat request lets a target bill: the limit its adapter sends (billedOutputLimit), which for
+ * Claude is the older `max_tokens` with the thinking budget added (a hold of `max_tokens` alone let fifty concurrent
+ * reasoning calls each pass a budget that a hold of what they were sent allowed one of); else the request's own,
+ * `max_completion_tokens` or `max_tokens`. None: the model's own output limit bounds it.
  */
-const maxOutputOf = (request: ChatRequest): number | undefined =>
-  request.max_completion_tokens ?? (request.reasoning_effort !== undefined && request.reasoning_effort !== 'none' ? undefined : request.max_tokens);
+const outputLimitFor = (request: ChatRequest, adapter: ProviderAdapter, model: string, catalogModel: CatalogModel): number | undefined =>
+  adapter.billedOutputLimit ? adapter.billedOutputLimit(request, model, catalogModel) : (request.max_completion_tokens ?? request.max_tokens);
 
 /**
  * A spent budget lasts until the day or month turns: the `openai` and `@anthropic-ai/sdk` clients retry a 429
@@ -1730,7 +1731,7 @@ function answerChat(res: ServerResponse, call: AiCall, trace: CallTrace, format:
         }
       },
     );
-  refuseOrHold(call, trace, prepared, maxOutputOf(request), request.n ?? 1);
+  refuseOrHold(call, trace, prepared, request, request.n ?? 1);
   send();
   return undefined;
 }
@@ -1743,7 +1744,7 @@ async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, f
   const wantUsage = request.stream_options?.include_usage === true;
   const { httpVersionMajor: major, httpVersionMinor: minor } = res.req;
   const chunked = major > 1 || (major === 1 && minor >= 1);
-  refuseOrHold(call, trace, prepared, maxOutputOf(request), request.n ?? 1);
+  refuseOrHold(call, trace, prepared, request, request.n ?? 1);
   const targets = inTurn(call, prepared);
   const lastTarget = targets[targets.length - 1];
   const { result: stream, target, redaction } = await attemptAsync(call, trace, targets, (ctx, tried) => {
@@ -1985,7 +1986,7 @@ async function embeddings(parsed: Record<string, unknown>, res: ServerResponse, 
     res.end(cached.body);
     return;
   }
-  refuseOrHold(call, trace, prepared, 0);
+  refuseOrHold(call, trace, prepared, undefined);
   const { result, target, redaction } = await attemptAsync(call, trace, inTurn(call, prepared), (ctx, tried) => {
     const provider = snapshot.providers.get(ctx.provider.name)!;
     const answered: AnsweredPart[] = [];

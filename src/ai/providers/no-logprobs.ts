@@ -1,5 +1,5 @@
 import type { ChatRequest } from '../chat-types.js';
-import { ProviderCallError } from '../provider-call.js';
+import { cannotServe } from './cannot-serve.js';
 
 /**
  * OpenAI's `logprobs: true` (with or without `top_logprobs`), to a provider whose adapter translates no such thing (`name`,
@@ -11,5 +11,5 @@ import { ProviderCallError } from '../provider-call.js';
 export function refuseLogprobs(request: ChatRequest | Record<string, unknown>, name: string): void {
   // top_logprobs goes only with logprobs: true (validateChat): the one parameter to name.
   if ((request as { logprobs?: unknown }).logprobs !== true) return;
-  throw new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'unsupported_parameter', message: `logprobs: ${name} returns no log probabilities through the gateway`, param: 'logprobs', retryable: true });
+  throw cannotServe('logprobs', `logprobs: ${name} returns no log probabilities through the gateway`);
 }

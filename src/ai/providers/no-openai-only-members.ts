@@ -1,9 +1,7 @@
 import type { ChatRequest } from '../chat-types.js';
-import { ProviderCallError } from '../provider-call.js';
+import { cannotServe } from './cannot-serve.js';
 
 type Asked = { modalities?: unknown; audio?: unknown; web_search_options?: unknown; logit_bias?: unknown };
-
-const refused = (param: string, message: string) => new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'unsupported_parameter', message, param, retryable: true });
 
 /**
  * Members of OpenAI's request that ask for what a provider without a counterpart cannot give, and whose absence the
@@ -15,8 +13,8 @@ const refused = (param: string, message: string) => new ProviderCallError({ stat
 export function refuseOpenAIOnlyMembers(request: ChatRequest | Record<string, unknown>, name: string): void {
   const asked = request as Asked;
   if ((Array.isArray(asked.modalities) && asked.modalities.some((modality) => modality !== 'text')) || (asked.audio !== undefined && asked.audio !== null)) {
-    throw refused(asked.audio !== undefined && asked.audio !== null ? 'audio' : 'modalities', `modalities: ${name} answers in text only through the gateway; ask for ["text"], or use an OpenAI model for audio`);
+    throw cannotServe(asked.audio !== undefined && asked.audio !== null ? 'audio' : 'modalities', `modalities: ${name} answers in text only through the gateway; ask for ["text"], or use an OpenAI model for audio`);
   }
-  if (asked.web_search_options !== undefined && asked.web_search_options !== null) throw refused('web_search_options', `web_search_options: ${name} searches no web through the gateway`);
-  if (typeof asked.logit_bias === 'object' && asked.logit_bias !== null && Object.keys(asked.logit_bias).length > 0) throw refused('logit_bias', `logit_bias: ${name} takes no token biases through the gateway`);
+  if (asked.web_search_options !== undefined && asked.web_search_options !== null) throw cannotServe('web_search_options', `web_search_options: ${name} searches no web through the gateway`);
+  if (typeof asked.logit_bias === 'object' && asked.logit_bias !== null && Object.keys(asked.logit_bias).length > 0) throw cannotServe('logit_bias', `logit_bias: ${name} takes no token biases through the gateway`);
 }

@@ -125,6 +125,12 @@ export interface ProviderAdapter {
    * Absent: from the head, as OpenAI's streams do.
    */
   readonly failsAfterHead?: boolean;
+  /**
+   * The most output tokens a chat call to `model` may bill, where the adapter sends a limit other than the request's
+   * own (`max_completion_tokens`, else `max_tokens`): Claude's `max_tokens` with a thinking budget added. Undefined:
+   * no limit is sent, and the model's own bounds it. Absent: the request's own limit. Budget holds are sized by it.
+   */
+  billedOutputLimit?(request: ChatRequest, model: string, catalogModel?: CatalogModel): number | undefined;
   chatCall(request: ChatRequest, ctx: CallContext): UpstreamCall;
   parseChat(body: unknown, ctx: CallContext): ChatCompletion;
   streamTranslator(ctx: CallContext): StreamTranslator;

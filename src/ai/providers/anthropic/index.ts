@@ -1,7 +1,7 @@
 import type { CallContext, ProviderAdapter } from '../provider.js';
 import { betaHeaderFor } from './beta-header.js';
 import { anthropicFailure } from './messages-error.js';
-import { toAnthropicRequest } from './messages-request.js';
+import { claudeOutputLimit, toAnthropicRequest } from './messages-request.js';
 import { fromAnthropicMessage } from './messages-response.js';
 import { anthropicStreamTranslator } from './messages-stream.js';
 import type { AnthropicMessageResponse } from './wire-types.js';
@@ -21,6 +21,7 @@ export const AnthropicProvider: ProviderAdapter = {
   type: 'anthropic',
   failsAfterHead: true,
   defaultBaseUrl: 'https://api.anthropic.com',
+  billedOutputLimit: claudeOutputLimit,
   chatCall(request, ctx) {
     const beta = betaHeaderFor(ctx.provider.headers, request);
     return {
@@ -43,4 +44,4 @@ export const AnthropicProvider: ProviderAdapter = {
 };
 
 export { JSON_RESPONSE_TOOL } from './response-format.js';
-export { claudeStopSequences, clientThinking, effortThinking, isBlank, type EffortThinking } from './messages-request.js';
+export { claudeOutputLimit, claudeStopSequences, clientThinking, effortThinking, isBlank, type EffortThinking } from './messages-request.js';

@@ -278,7 +278,7 @@ function nativeFormat(request: ChatRequest, catalogModel: CatalogModel | undefin
  */
 function effortOf(value: string): ReasoningEffort {
   if (isReasoningEffort(value)) return value;
-  throw new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'unsupported_value', param: 'reasoning_effort', message: `reasoning_effort "${value}" has no thinking budget for Claude; use one of ${REASONING_EFFORTS.join(', ')}`, retryable: true });
+  throw cannotServe('reasoning_effort', `reasoning_effort "${value}" has no thinking budget for Claude; use one of ${REASONING_EFFORTS.join(', ')}`, 'unsupported_value');
 }
 
 /**
@@ -373,6 +373,18 @@ export function effortThinking(request: ChatRequest, model: string, maxTokens: n
   // Within the model's output limit, where the catalog knows it: the answer's room shrinks before the call fails.
   const total = Math.min((maxTokens ?? catalogModel?.maxOutputTokens ?? DEFAULT_MAX_TOKENS) + budget, limit);
   return budget < total ? { budgetTokens: budget, maxTokens: total } : undefined;
+}
+
+/**
+ * The most output a call to Claude may bill (ProviderAdapter.billedOutputLimit): the limit it is sent, which for a
+ * reasoning effort beside the older `max_tokens` has the thinking budget added (effortThinking); an Anthropic-format
+ * client's own thinking is within its `max_tokens` (Anthropic's rule), which arrives as `max_completion_tokens`.
+ */
+export function claudeOutputLimit(request: ChatRequest, model: string, catalogModel?: CatalogModel): number | undefined {
+  const asked = request.max_completion_tokens ?? request.max_tokens;
+  if (request[THINKING]) return asked;
+  const thinking = effortThinking(request, model, asked, false, catalogModel);
+  return thinking && 'maxTokens' in thinking ? thinking.maxTokens : asked;
 }
 
 /**

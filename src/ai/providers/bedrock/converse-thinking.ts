@@ -1,7 +1,7 @@
 import type { CatalogModel } from '../../catalog/index.js';
 import { CACHE_CONTROL, REASONING_EFFORTS, isReasoningEffort, type AnthropicBlock, type CacheControl, type ChatRequest, type ReasoningEffort } from '../../chat-types.js';
-import { ProviderCallError } from '../../provider-call.js';
-import { clientThinking, effortThinking, isBlank } from '../anthropic/index.js';
+import { claudeOutputLimit, clientThinking, effortThinking, isBlank } from '../anthropic/index.js';
+import { cannotServe } from '../cannot-serve.js';
 import type { ConverseBlock } from './converse-request.js';
 
 /**
@@ -69,7 +69,7 @@ export function otherModelThinkingFields(request: ChatRequest, modelId: string, 
   const effort = request.reasoning_effort;
   if (effort === undefined) return undefined;
   if (!isReasoningEffort(effort)) {
-    throw new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'unsupported_value', param: 'reasoning_effort', message: `reasoning_effort "${effort}" is not one Bedrock maps; use one of ${REASONING_EFFORTS.join(', ')}`, retryable: true });
+    throw cannotServe('reasoning_effort', `reasoning_effort "${effort}" is not one Bedrock maps; use one of ${REASONING_EFFORTS.join(', ')}`, 'unsupported_value');
   }
   const level = NOVA_EFFORTS[effort];
   if (!NOVA_2.test(modelId) || !level || (catalogModel && !catalogModel.capabilities.includes('reasoning'))) return undefined;
@@ -79,6 +79,19 @@ export function otherModelThinkingFields(request: ChatRequest, modelId: string, 
     delete inferenceConfig.maxTokens;
   }
   return { reasoningConfig: { type: 'enabled', maxReasoningEffort: level } };
+}
+
+/**
+ * The most output a Converse call may bill (ProviderAdapter.billedOutputLimit): a Claude model's as the Anthropic
+ * adapter's (claudeOutputLimit: the thinking budget added to `max_tokens`); none for Nova 2 at a high effort, which
+ * is sent no maxTokens (otherModelThinkingFields); else the request's own.
+ */
+export function converseOutputLimit(request: ChatRequest, modelId: string, catalogModel?: CatalogModel): number | undefined {
+  if (isClaudeModel(modelId)) return claudeOutputLimit(request, modelId, catalogModel);
+  const effort = request.reasoning_effort;
+  const reasons = !catalogModel || catalogModel.capabilities.includes('reasoning');
+  if (NOVA_2.test(modelId) && reasons && isReasoningEffort(effort) && NOVA_EFFORTS[effort] === 'high') return undefined;
+  return request.max_completion_tokens ?? request.max_tokens;
 }
 
 /**

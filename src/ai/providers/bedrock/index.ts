@@ -6,6 +6,7 @@ import { parseBedrockError } from './bedrock-errors.js';
 import { toConverseRequest } from './converse-request.js';
 import { fromConverseResponse } from './converse-response.js';
 import { converseStreamTranslator } from './converse-stream.js';
+import { converseOutputLimit } from './converse-thinking.js';
 import { fromInvokeEmbeddings, invokeEmbeddingsLimit, toInvokeEmbeddings } from './invoke-embeddings.js';
 import { sha256Hex, signSigV4, uriEncode } from './sigv4.js';
 
@@ -29,6 +30,7 @@ function endpoint(ctx: CallContext): string {
 export const BedrockProvider: ProviderAdapter = {
   type: 'bedrock',
   failsAfterHead: true,
+  billedOutputLimit: converseOutputLimit,
   chatCall(request: ChatRequest, ctx: CallContext): UpstreamCall {
     return signedPost(ctx, ctx.stream ? 'converse-stream' : 'converse', JSON.stringify(toConverseRequest(request, ctx.model, ctx.catalogModel)), ctx.stream ? 'application/vnd.amazon.eventstream' : 'application/json');
   },

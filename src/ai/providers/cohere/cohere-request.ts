@@ -1,5 +1,5 @@
 import type { ChatMessage, ChatRequest } from '../../chat-types.js';
-import type { ProviderCallError } from '../../provider-call.js';
+import { ProviderCallError } from '../../provider-call.js';
 import { cannotServe } from '../cannot-serve.js';
 import { imageUrlOf, textOf } from '../content-parts.js';
 import type { CallContext } from '../provider.js';
@@ -24,7 +24,8 @@ export function toCohereChat(asked: ChatRequest, ctx: CallContext): Record<strin
   const choice = request.tool_choice;
   if (typeof choice === 'object') {
     tools = tools?.filter((tool) => tool.function.name === choice.function.name);
-    if (!tools?.length) throw unsupported('tool_choice', `names "${choice.function.name}", which is not among the tools`);
+    // The request's mistake, not what Cohere cannot do: no other target would serve it either.
+    if (!tools?.length) throw new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'invalid_value', message: `tool_choice: names "${choice.function.name}", which is not among the tools`, param: 'tool_choice', retryable: false });
   }
   if (tools?.length) {
     body.tools = tools.map((tool) => ({ type: 'function', function: { name: tool.function.name, ...(tool.function.description ? { description: tool.function.description } : {}), parameters: tool.function.parameters ?? { type: 'object', properties: {} } } }));

@@ -1,5 +1,5 @@
 import type { EmbeddingsRequest, EmbeddingsResponse } from '../../chat-types.js';
-import { ProviderCallError } from '../../provider-call.js';
+import { cannotServe } from '../cannot-serve.js';
 import { base64Of } from '../embedding-encoding.js';
 import { isVectorList, unreadableEmbeddings } from '../unreadable-embeddings.js';
 import type { GeminiBatchEmbedResponse } from './wire-types.js';
@@ -7,7 +7,7 @@ import type { GeminiBatchEmbedResponse } from './wire-types.js';
 function textsOf(input: EmbeddingsRequest['input']): string[] {
   if (typeof input === 'string') return [input];
   if (Array.isArray(input) && input.every((item) => typeof item === 'string')) return input as string[];
-  throw new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'unsupported_input', message: '"input" must be a string or an array of strings: Gemini embeds text, not token arrays', param: 'input', retryable: false });
+  throw cannotServe('input', '"input" must be a string or an array of strings: Gemini embeds text, not token arrays', 'unsupported_input');
 }
 
 /** An OpenAI embeddings request as one batchEmbedContents request (https://ai.google.dev/api/embeddings#method:-models.batchembedcontents), one entry per input. */

@@ -4,6 +4,7 @@ import { ProviderCallError } from '../../provider-call.js';
 import { nestsTooDeep } from '../../nesting-depth.js';
 import { toolArgumentsOf } from '../tool-arguments.js';
 import { nothingToSend } from '../nothing-to-send.js';
+import { cannotServe } from '../cannot-serve.js';
 import { thinkingAsked, type ThinkingAsked } from '../client-thinking.js';
 import { imageUrlOf, textOf } from '../content-parts.js';
 import { refusalsAsText } from '../refusal-as-text.js';
@@ -202,7 +203,7 @@ function generationConfigFor(request: ChatRequest, model: string, catalogModel: 
   else if (schema) config.responseSchema = toGeminiSchema(schema, strict, 'response_format.json_schema.schema');
   if (request.reasoning_effort !== undefined) {
     const effort = request.reasoning_effort;
-    if (!isReasoningEffort(effort)) throw new ProviderCallError({ status: 400, type: 'invalid_request_error', code: 'unsupported_value', param: 'reasoning_effort', message: `reasoning_effort "${effort}" has no thinking level for Gemini; use one of ${REASONING_EFFORTS.join(', ')}`, retryable: true });
+    if (!isReasoningEffort(effort)) throw cannotServe('reasoning_effort', `reasoning_effort "${effort}" has no thinking level for Gemini; use one of ${REASONING_EFFORTS.join(', ')}`, 'unsupported_value');
     // A model the catalog says does not think (Gemini 2.0) refuses a thinkingConfig: the effort asks for nothing there.
     if (!catalogModel || catalogModel.capabilities.includes('reasoning')) config.thinkingConfig = thinkingConfigFor(effort, model);
   } else {
