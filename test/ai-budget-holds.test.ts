@@ -161,6 +161,17 @@ describe('the budget hold of a call that asks for reasoning beside the older max
   });
   // Each test spies on the holds afresh: a spy wrapping the last one would call itself.
   afterEach(() => vi.restoreAllMocks());
+
+  /** The amounts held for `app` from now on, each hold still taken. */
+  function holdsOf(app: string): number[] {
+    const holds: number[] = [];
+    const hold = SpendTracker.prototype.hold;
+    vi.spyOn(SpendTracker.prototype, 'hold').mockImplementation(function (this: SpendTracker, held, team, usd) {
+      if (held === app) holds.push(usd);
+      return hold.call(this, held, team, usd);
+    });
+    return holds;
+  }
   afterAll(async () => {
     vi.restoreAllMocks();
     await gateway?.stop();
@@ -169,12 +180,7 @@ describe('the budget hold of a call that asks for reasoning beside the older max
 
   it('covers the limit Claude is sent, the thinking budget added to max_tokens, not max_tokens alone', async () => {
     const apiKey = await gateway.createApp({ name: 'thinker', team: 'thinker-team', budget: { dailyUsd: 100 } });
-    const holds: number[] = [];
-    const hold = SpendTracker.prototype.hold;
-    vi.spyOn(SpendTracker.prototype, 'hold').mockImplementation(function (this: SpendTracker, app, team, usd) {
-      if (app === 'thinker') holds.push(usd);
-      return hold.call(this, app, team, usd);
-    });
+    const holds = holdsOf('thinker');
     const answer = await gateway.chat(apiKey, { model: 'anthropic/claude-sonnet-4-6', reasoning_effort: 'high', max_tokens: 16, messages: HELLO });
     expect(answer.status).toBe(200);
     const sent = (emulators.anthropic.lastRequest()?.body as { max_tokens: number; thinking?: { budget_tokens: number } });
@@ -190,12 +196,7 @@ describe('the budget hold of a call that asks for reasoning beside the older max
 
   it("holds what a provider that counts reasoning within max_tokens is sent, max_tokens, not the model's whole output limit", async () => {
     const apiKey = await gateway.createApp({ name: 'reasoner', team: 'reasoner-team', budget: { dailyUsd: 100 } });
-    const holds: number[] = [];
-    const hold = SpendTracker.prototype.hold;
-    vi.spyOn(SpendTracker.prototype, 'hold').mockImplementation(function (this: SpendTracker, app, team, usd) {
-      if (app === 'reasoner') holds.push(usd);
-      return hold.call(this, app, team, usd);
-    });
+    const holds = holdsOf('reasoner');
     // Gemini bills its thinking within maxOutputTokens, which it is sent as max_tokens.
     const answer = await gateway.chat(apiKey, { model: 'gemini/gemini-2.5-flash', reasoning_effort: 'high', max_tokens: 16, messages: HELLO });
     expect(answer.status, answer.text).toBe(200);

@@ -1118,9 +1118,9 @@ function holdSpend(call: AiCall, trace: CallTrace, prepared: Prepared, request: 
   let usd = 0;
   for (const target of prepared.targets) {
     const provider = call.snapshot.providers.get(target.provider);
-    const model = provider ? call.snapshot.catalog.priced(provider.catalogKey, target.model) : undefined;
-    if (!model) continue;
-    const limit = request === undefined ? 0 : outputLimitFor(request, provider!.adapter, target.model, model);
+    const model = provider && call.snapshot.catalog.priced(provider.catalogKey, target.model);
+    if (!provider || !model) continue;
+    const limit = request === undefined ? 0 : outputLimitFor(request, provider.adapter, target.model, model);
     const output = limit === undefined ? model.maxOutputTokens : Math.min(limit, model.maxOutputTokens);
     usd = Math.max(usd, (prepared.promptTokens * model.inputPerMillion + choices * output * model.outputPerMillion) / 1_000_000);
   }

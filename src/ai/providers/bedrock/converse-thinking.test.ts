@@ -7,6 +7,7 @@ import { ANTHROPIC_BLOCKS, OUTPUT_CONFIG, THINKING, THINKING_DELTA, type Anthrop
 import { callChat } from '../../provider-call.js';
 import type { CallContext } from '../provider.js';
 import { encodeEventStreamMessage } from './event-stream.js';
+import { toConverseRequest } from './converse-request.js';
 import { BedrockProvider } from './index.js';
 
 const SONNET = 'us.anthropic.claude-sonnet-4-5-20250929-v1:0';
@@ -340,5 +341,29 @@ describe('streamed thinking on Bedrock', () => {
     const completion = BedrockProvider.parseChat(body, ctx('deepseek.r1-v1:0'));
     expect(completion.choices[0]!.message).toMatchObject({ content: 'Done.', reasoning_content: 'Thinking it over.' });
     expect(completion.choices[0]!.message[ANTHROPIC_BLOCKS]).toBeUndefined();
+  });
+});
+
+describe('the output limit a Converse call may bill, by which budget holds are sized', () => {
+  const asked = (reasoning_effort: ChatRequest['reasoning_effort']): ChatRequest => ({ model: 'm', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 16, reasoning_effort });
+
+  it("is a Claude model's max_tokens with the thinking budget it is sent with", () => {
+    const limit = BedrockProvider.billedOutputLimit!(asked('high'), 'anthropic.claude-sonnet-4-5-20250929-v1:0');
+    const sent = toConverseRequest(asked('high'), 'anthropic.claude-sonnet-4-5-20250929-v1:0') as { inferenceConfig: { maxTokens: number } };
+    expect(sent.inferenceConfig.maxTokens).toBeGreaterThan(16);
+    expect(limit).toBe(sent.inferenceConfig.maxTokens);
+  });
+
+  it("is none, the model's own, for Nova 2 at a high effort, which is sent no maxTokens", () => {
+    const sent = toConverseRequest(asked('high'), 'us.amazon.nova-2-lite-v1:0') as { inferenceConfig?: { maxTokens?: number } };
+    expect(sent.inferenceConfig?.maxTokens).toBeUndefined();
+    expect(BedrockProvider.billedOutputLimit!(asked('high'), 'us.amazon.nova-2-lite-v1:0')).toBeUndefined();
+  });
+
+  it.each([
+    ['Nova 2 at a low effort', 'us.amazon.nova-2-lite-v1:0', 'low' as const],
+    ['a model that does not reason', 'meta.llama3-70b-instruct-v1:0', 'high' as const],
+  ])("is max_tokens for %s, as it is sent", (_what, model, effort) => {
+    expect(BedrockProvider.billedOutputLimit!(asked(effort), model)).toBe(16);
   });
 });

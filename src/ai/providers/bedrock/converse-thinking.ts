@@ -71,8 +71,8 @@ export function otherModelThinkingFields(request: ChatRequest, modelId: string, 
   if (!isReasoningEffort(effort)) {
     throw cannotServe('reasoning_effort', `reasoning_effort "${effort}" is not one Bedrock maps; use one of ${REASONING_EFFORTS.join(', ')}`, 'unsupported_value');
   }
-  const level = NOVA_EFFORTS[effort];
-  if (!NOVA_2.test(modelId) || !level || (catalogModel && !catalogModel.capabilities.includes('reasoning'))) return undefined;
+  const level = novaEffortOf(request, modelId, catalogModel);
+  if (!level) return undefined;
   if (level === 'high') {
     delete inferenceConfig.temperature;
     delete inferenceConfig.topP;
@@ -88,10 +88,18 @@ export function otherModelThinkingFields(request: ChatRequest, modelId: string, 
  */
 export function converseOutputLimit(request: ChatRequest, modelId: string, catalogModel?: CatalogModel): number | undefined {
   if (isClaudeModel(modelId)) return claudeOutputLimit(request, modelId, catalogModel);
-  const effort = request.reasoning_effort;
-  const reasons = !catalogModel || catalogModel.capabilities.includes('reasoning');
-  if (NOVA_2.test(modelId) && reasons && isReasoningEffort(effort) && NOVA_EFFORTS[effort] === 'high') return undefined;
+  if (novaEffortOf(request, modelId, catalogModel) === 'high') return undefined;
   return request.max_completion_tokens ?? request.max_tokens;
+}
+
+/**
+ * Nova 2's `maxReasoningEffort` for the call's effort: none for another model, no effort (or `none`), an effort OpenAI
+ * does not document (otherModelThinkingFields refuses it), or a model the catalog says does not reason.
+ */
+function novaEffortOf(request: ChatRequest, modelId: string, catalogModel?: CatalogModel): 'low' | 'medium' | 'high' | undefined {
+  const effort = request.reasoning_effort;
+  if (!NOVA_2.test(modelId) || !isReasoningEffort(effort) || (catalogModel && !catalogModel.capabilities.includes('reasoning'))) return undefined;
+  return NOVA_EFFORTS[effort];
 }
 
 /**
