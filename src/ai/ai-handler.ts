@@ -18,10 +18,10 @@ import { offersFunctions, toFunctionCallChunk, toFunctionCallCompletion, toToolF
 import { oneToolCallAsked, oneToolCallPerChoice, withOneToolCall } from './one-tool-call.js';
 import { refuseDeepNesting } from './nesting-depth.js';
 import { takeCacheControl } from './openai-cache-control.js';
-import { refuseStreamOptionsWithoutStream } from './stream-options.js';
+import { validateStreamOptions } from './stream-options.js';
 import { refuseToolSettingsWithoutTools, validateFunctionTool, validateToolChoice } from './tools-validation.js';
 import { headerText } from './header-text.js';
-import { AiError, invalidParam as invalid, sendAiError } from './openai-error.js';
+import { AiError, emptyArray, invalidParam as invalid, sendAiError } from './openai-error.js';
 import { refuseBeyondChatBounds } from './chat-bounds.js';
 import { withoutOperatorIds } from './operator-ids.js';
 import { CallCancelled, Cancellation, ProviderCallError, callEmbeddings, chatAnswer, openChatStream, saysSomething, type ChatAnswer, type Done } from './provider-call.js';
@@ -216,7 +216,7 @@ function validateChat(body: Record<string, unknown>): ChatRequest {
   let marked = takeCacheControl(body, '');
   for (let i = 0; i < body.messages.length; i++) if (validateMessage(body.messages[i], i)) marked = true;
   if (body.stream !== undefined && typeof body.stream !== 'boolean') throw invalid('stream', "'stream' must be a boolean");
-  refuseStreamOptionsWithoutStream(body);
+  validateStreamOptions(body);
   // vLLM's default top_k is -1, and 0 means the same to others: off, which adapters say by leaving it out.
   if (body.top_k !== undefined && (!Number.isInteger(body.top_k) || Number(body.top_k) < -1)) throw invalid('top_k', "'top_k' must be an integer, -1 or more (-1 and 0: no top-k sampling)");
   for (const name of ['max_tokens', 'max_completion_tokens', 'n'] as const) {
@@ -240,6 +240,7 @@ function validateChat(body: Record<string, unknown>): ChatRequest {
   if (body.stop !== undefined && typeof body.stop !== 'string' && !(Array.isArray(body.stop) && body.stop.every((sequence) => typeof sequence === 'string'))) throw invalid('stop', "'stop' must be a string or an array of strings");
   refuseBeyondChatBounds(body);
   if (body.tools !== undefined && !Array.isArray(body.tools)) throw invalid('tools', "'tools' must be an array");
+  if (Array.isArray(body.tools) && body.tools.length === 0) throw emptyArray('tools');
   // A call names its tool by name alone: a function and a custom tool of one name could not be told apart, whatever the provider.
   refuseToolNameCollisions(body.tools, 'tools');
   if (body.tools) body.tools.forEach((tool: unknown, i: number) => {

@@ -1,6 +1,6 @@
 import type { ChatCompletion, ChatCompletionChunk, FinishReason } from './chat-types.js';
 import { isJsonObject } from './json-object.js';
-import { invalidParam as invalid } from './openai-error.js';
+import { emptyArray, invalidParam as invalid } from './openai-error.js';
 import { validateFunctionParameters } from './tools-validation.js';
 
 /**
@@ -33,6 +33,7 @@ function toolsOf(body: Record<string, unknown>): void {
   const functions = body.functions;
   if (body.tools !== undefined) throw invalid('functions', "give either 'functions' or 'tools', not both: 'functions' is the deprecated form of 'tools'");
   if (!Array.isArray(functions)) throw invalid('functions', "'functions' must be an array");
+  if (functions.length === 0) throw emptyArray('functions');
   body.tools = functions.map((fn: unknown, i) => {
     // Checked here, in the client's words: once a tool, a nameless function would be refused as `tools[i]`, which it did not send.
     if (!isJsonObject(fn) || typeof fn.name !== 'string' || fn.name === '') throw invalid(`functions[${i}].name`, `functions[${i}] must be an object with a name`);

@@ -20,6 +20,14 @@ export function invalidParam(param: string, message: string, code: string | null
   return new AiError(400, 'invalid_request_error', code, message, param);
 }
 
+/**
+ * An array given empty where OpenAI wants at least one member (`tools`, `functions`), refused in OpenAI's words: an
+ * empty list offers the model nothing, and the adapters that translate it would drop it unseen.
+ */
+export function emptyArray(param: string): AiError {
+  return invalidParam(param, `Invalid '${param}': empty array. Expected an array with minimum length 1, but got an empty array instead.`, 'empty_array');
+}
+
 export function sendAiError(res: ServerResponse, error: AiError, requestId: string): void {
   if (res.headersSent) {
     res.destroy();
