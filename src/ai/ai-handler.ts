@@ -8,7 +8,7 @@ import { resumeWhenDrained } from '../stalled-clients.js';
 import { costUsd, type CacheWrites, type CatalogModel, type ModelKind, type ModelPrices } from './catalog/index.js';
 import type { AiSnapshot, AiTarget, SnapshotKey } from './ai-snapshot.js';
 import { resolveModel } from './ai-snapshot.js';
-import { ANTHROPIC_BETA, ANTHROPIC_BLOCKS, CACHE_MARKED, CACHE_WRITES, OPENAI_NAME, OUTPUT_CONFIG, REASONING_EFFORTS, STOP_SEQUENCE, THINKING, type ChatCompletion, type ChatRequest, type ClientCompletion, type CustomToolCall, type EmbeddingsRequest, type EmbeddingsResponse, type ToolCall, type Usage } from './chat-types.js';
+import { ANTHROPIC_BETA, ANTHROPIC_BLOCKS, CACHE_MARKED, CACHE_WRITES, OPENAI_NAME, OUTPUT_CONFIG, REASONING_EFFORTS, STOP_SEQUENCE, THINKING, WINDOW_EXCEEDED, type ChatCompletion, type StopSequence, type ChatRequest, type ClientCompletion, type CustomToolCall, type EmbeddingsRequest, type EmbeddingsResponse, type ToolCall, type Usage } from './chat-types.js';
 import { ChatChunksToMessageEvents, withBetaFeatures, anthropicErrorTypeFor, chatToMessages, failedChoice, hiddenReasoningFor, messagesToChat, toAnthropicError } from './anthropic-ingress/index.js';
 import { ChatChunksToResponseEvents, ENCRYPTED_REASONING_INCLUDE, checkInclude, includeOfQuery, RESPONSE_INPUT, ResponsesRequestError, chatToResponse, includesEncrypted, includesEncryptedReasoning, outputAsIncluded, responseAsIncluded, type EncryptedReasoning, inputItemsPage, previousResponseChainBroken, previousResponseIdOf, previousResponseNotFound, readInputItemsQuery, responseChainBroken, responseChainTooLong, responseEchoOf, responseNotFound, responsesStoreUnavailable, responsesToChat, toResponsesError, type PreviousResponse, type ResponseObject, type ResponsesChatRequest, type ResponsesInputItem } from './responses-ingress/index.js';
 import { isAllowedToolsChoice, refuseToolNameCollisions, validateAllowedTools } from './custom-tools/index.js';
@@ -1608,7 +1608,7 @@ function cachedCompletion({ body, stopped, writes, blocks }: CachedCompletion): 
  */
 function toCache(completion: ClientCompletion, raw: Buffer | undefined, wantsReasoningBack: boolean): CachedCompletion {
   const first: ClientCompletion['choices'][number] | undefined = Array.isArray(completion.choices) ? completion.choices[0] : undefined;
-  const stopped = typeof first === 'object' && first !== null && STOP_SEQUENCE in first ? { [STOP_SEQUENCE]: first[STOP_SEQUENCE] } : {};
+  const stopped: StopSequence = typeof first === 'object' && first !== null ? { ...(STOP_SEQUENCE in first ? { [STOP_SEQUENCE]: first[STOP_SEQUENCE] } : {}), ...(first[WINDOW_EXCEEDED] ? { [WINDOW_EXCEEDED]: true as const } : {}) } : {};
   const writes = typeof completion.usage === 'object' && completion.usage !== null ? completion.usage[CACHE_WRITES] : undefined;
   const blocks = typeof first === 'object' && first !== null && typeof first.message === 'object' && first.message !== null ? first.message[ANTHROPIC_BLOCKS] : undefined;
   return { body: raw?.toString('utf8') ?? JSON.stringify(completion), stopped, ...(writes ? { writes } : {}), ...(blocks ? { blocks } : {}), ...(wantsReasoningBack ? { reasoningBack: true as const } : {}) };

@@ -217,8 +217,16 @@ export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter' |
  */
 export const STOP_SEQUENCE: unique symbol = Symbol('STOP_SEQUENCE');
 
-/** A choice's stop sequence, as a member to spread into it: empty unless it stopped on one. */
-export type StopSequence = { [STOP_SEQUENCE]?: string | null };
+/**
+ * On a choice that finished (`length`) because the model's context window was full rather than at the request's
+ * `max_tokens`: Anthropic's and Bedrock's `model_context_window_exceeded`
+ * (https://docs.anthropic.com/en/api/handling-stop-reasons), which OpenAI's finish reasons cannot tell from
+ * `max_tokens`. The Anthropic ingress answers with it as it came; raising `max_tokens` would not help such a call.
+ */
+export const WINDOW_EXCEEDED: unique symbol = Symbol('WINDOW_EXCEEDED');
+
+/** A choice's stop sequence, or its full context window, as members to spread into it: empty unless it stopped on one. */
+export type StopSequence = { [STOP_SEQUENCE]?: string | null; [WINDOW_EXCEEDED]?: true };
 
 /**
  * On a usage, the prompt tokens the provider wrote to its prompt cache (the Anthropic and Bedrock adapters report

@@ -14,7 +14,8 @@ import { toolsCalledFor } from './emulated-model.js';
  *   message names, else the first; the input is filled in from the tool's schema. Unless the tool is forced it
  *   says "Let me check." first, so tool blocks do not start at index 0.
  * - With `tool_result` blocks in the last user turn, it answers "The tool answered: <result text>".
- * - Otherwise it answers "Echo: <last user text>", cut at the first stop sequence found or at `max_tokens`.
+ * - Otherwise it answers "Echo: <last user text>", cut at the first stop sequence found, at `max_tokens`, or where
+ *   the context window ends (the `contextWindow` option).
  * - Extended thinking (https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking): with `thinking`
  *   enabled (a `budget_tokens` of at least 1024, below `max_tokens`) or adaptive, the answer starts with a thinking
  *   block signed by the emulator (`signatureFor`), and with a redacted_thinking block after it when the last user
@@ -38,6 +39,12 @@ export interface AnthropicEmulatorOptions {
   cacheReadInputTokens?: number;
   /** Reported as `cache_creation` by lifetime, and their sum as `cache_creation_input_tokens`, on every answer. Default none. */
   cacheCreation?: { fiveMinute: number; oneHour: number };
+  /**
+   * The model's context window, in the emulator's tokens (characters / 4, as `inputTokensFor` counts): an answer
+   * that would outgrow it is cut where it ends, with `stop_reason: "model_context_window_exceeded"`, as Claude
+   * Sonnet 4.5 and later answer (https://docs.anthropic.com/en/api/handling-stop-reasons). Default none.
+   */
+  contextWindow?: number;
 }
 
 export type RecordedRequest = LooseRecordedRequest;
@@ -248,8 +255,8 @@ interface Answer {
 let toolUseCounter = 0;
 
 /** The answer, after its thinking when thinking is on. */
-function answer(body: Json): Answer {
-  const reply = answerText(body);
+function answer(body: Json, contextWindow: number): Answer {
+  const reply = answerText(body, contextWindow);
   if (!thinkingOn(body)) return reply;
   const userText = textOf(blocksOf((body.messages as Message[]).at(-1) as Message));
   const thinking = thinkingFor(userText);
@@ -258,7 +265,7 @@ function answer(body: Json): Answer {
   return { ...reply, content: [...thought, ...reply.content] };
 }
 
-function answerText(body: Json): Answer {
+function answerText(body: Json, contextWindow: number): Answer {
   const messages = body.messages as Message[];
   const last = messages.at(-1) as Message;
   const lastBlocks = blocksOf(last);
@@ -295,6 +302,12 @@ function answerText(body: Json): Answer {
   if (countTokens(text) > budget) {
     text = text.slice(0, budget * 4);
     stopReason = 'max_tokens';
+    stopSequence = null;
+  }
+  const room = Math.max(0, contextWindow - inputTokensFor(body));
+  if (countTokens(text) > room) {
+    text = text.slice(0, room * 4);
+    stopReason = 'model_context_window_exceeded';
     stopSequence = null;
   }
   return { content: [{ type: 'text', text }], stop_reason: stopReason, stop_sequence: stopSequence };
@@ -369,7 +382,7 @@ export async function startAnthropicEmulator(options: AnthropicEmulatorOptions =
       if (error instanceof RequestError) return sendError(res, error.status, error.type, error.message);
       throw error;
     }
-    const reply = answer(request);
+    const reply = answer(request, options.contextWindow ?? Infinity);
     const usage = {
       input_tokens: inputTokensFor(request),
       cache_creation_input_tokens: (options.cacheCreation?.fiveMinute ?? 0) + (options.cacheCreation?.oneHour ?? 0),

@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { ANTHROPIC_BLOCKS, CACHE_WRITES, STOP_SEQUENCE, cachedPromptTokens, type ChatCompletion, type FinishReason, type StopSequence, type Usage } from '../chat-types.js';
+import { ANTHROPIC_BLOCKS, CACHE_WRITES, STOP_SEQUENCE, WINDOW_EXCEEDED, cachedPromptTokens, type ChatCompletion, type FinishReason, type StopSequence, type Usage } from '../chat-types.js';
 import type { ThinkingAsked } from '../providers/client-thinking.js';
 import { keygateSignature, type HiddenReasoning } from './keygate-thinking.js';
 import type { AnthropicContentBlock, AnthropicMessage, AnthropicStopReason, AnthropicUsage } from './wire-types.js';
 
 /**
  * An OpenAI finish reason as Anthropic's `stop_reason` (https://docs.anthropic.com/en/api/handling-stop-reasons),
- * and `stop_sequence`. A `stop` is `stop_sequence` when the provider said the answer reached one of the request's
+ * and `stop_sequence`. A `length` is `max_tokens`, or `model_context_window_exceeded` when the provider said the
+ * context window ended it (WINDOW_EXCEEDED). A `stop` is `stop_sequence` when the provider said the answer reached one of the request's
  * stop sequences (STOP_SEQUENCE, with the sequence when it said which, or when the request had only one: `stops`),
  * else `end_turn`; a `stop` with tool calls (some providers answer so) is `tool_use`, because Anthropic clients run
  * tools only on that reason. An answer that is a refusal (`refused`: OpenAI's `refusal` member,
@@ -19,7 +20,7 @@ export function anthropicStopFor(finishReason: FinishReason | null | undefined, 
   if (refused) return stop('refusal');
   switch (finishReason) {
     case 'length':
-      return stop('max_tokens');
+      return stop(WINDOW_EXCEEDED in stopped ? 'model_context_window_exceeded' : 'max_tokens');
     case 'tool_calls':
     case 'function_call':
       return stop('tool_use');

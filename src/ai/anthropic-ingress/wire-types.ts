@@ -83,7 +83,7 @@ export interface AnthropicThinkingBlock {
 export type AnthropicContentBlock = AnthropicTextBlock | AnthropicToolUseBlock | AnthropicThinkingBlock;
 
 /** Stop reasons (https://docs.anthropic.com/en/api/handling-stop-reasons) an OpenAI finish reason can become. */
-export type AnthropicStopReason = 'end_turn' | 'max_tokens' | 'stop_sequence' | 'tool_use' | 'refusal';
+export type AnthropicStopReason = 'end_turn' | 'max_tokens' | 'model_context_window_exceeded' | 'stop_sequence' | 'tool_use' | 'refusal';
 
 export interface AnthropicUsage {
   input_tokens: number;

@@ -3,7 +3,10 @@ import { REDACTED_DATA, REDACTED_THINKING_TRIGGER, inputTokensFor, signatureFor,
 import { ANTHROPIC_BLOCKS, CACHE_WRITES, STOP_SEQUENCE, THINKING, type ChatRequest, type ToolCall } from '../../chat-types.js';
 import { callChat } from '../../provider-call.js';
 import type { CallContext } from '../provider.js';
+import { chatToMessages } from '../../anthropic-ingress/chat-to-messages.js';
 import { AnthropicProvider, JSON_RESPONSE_TOOL } from './index.js';
+import { fromAnthropicMessage } from './messages-response.js';
+import type { AnthropicMessageResponse } from './wire-types.js';
 
 const KEY = 'test-anthropic-key';
 let emulator: AnthropicEmulator;
@@ -163,5 +166,15 @@ describe('an Anthropic answer', () => {
     const message = (await chat({})).choices[0]!.message;
     expect(ANTHROPIC_BLOCKS in message).toBe(false);
     expect(message).not.toHaveProperty('reasoning_content');
+  });
+
+  it('keeps the blocks of an answer whose text came apart, and an Anthropic client gets them as they came', () => {
+    const content = [
+      { type: 'text', text: 'Paris is ' },
+      { type: 'text', text: 'the capital.', citations: [{ type: 'char_location', cited_text: 'Paris is the capital of France.', document_index: 0, start_char_index: 0, end_char_index: 31 }] },
+    ];
+    const completion = fromAnthropicMessage({ id: 'msg_1', type: 'message', role: 'assistant', model: 'claude-sonnet-4-5', content, stop_reason: 'end_turn', stop_sequence: null, usage: { input_tokens: 10, output_tokens: 4 } } as AnthropicMessageResponse, 0);
+    expect(completion.choices[0]!.message.content).toBe('Paris is the capital.');
+    expect(chatToMessages(completion, 'claude').content).toEqual(content);
   });
 });

@@ -1,4 +1,5 @@
-import { ANTHROPIC_BLOCKS, CACHE_WRITES, STOP_SEQUENCE, type AnthropicBlock, type ChatCompletion, type FinishReason, type StopSequence, type ToolCall, type Usage } from '../../chat-types.js';
+import { ANTHROPIC_BLOCKS, CACHE_WRITES, STOP_SEQUENCE, WINDOW_EXCEEDED, type AnthropicBlock, type ChatCompletion, type FinishReason, type StopSequence, type ToolCall, type Usage } from '../../chat-types.js';
+import { textWrittenApart } from '../text-apart.js';
 import { JSON_RESPONSE_TOOL } from './response-format.js';
 import type { AnthropicMessageResponse, AnthropicToolUseBlock, AnthropicUsage } from './wire-types.js';
 
@@ -24,8 +25,12 @@ export function finishReasonFor(stopReason: string | null | undefined, calledCli
   }
 }
 
-/** The sequence Anthropic says the answer stopped on, for the choice; nothing on any other stop reason. */
+/**
+ * The sequence Anthropic says the answer stopped on, or that the context window ended it (WINDOW_EXCEEDED), for the
+ * choice; nothing on any other stop reason.
+ */
 export function stopSequenceOf(stopReason: string | null | undefined, stopSequence: string | null | undefined): StopSequence {
+  if (stopReason === 'model_context_window_exceeded') return { [WINDOW_EXCEEDED]: true };
   return stopReason === 'stop_sequence' ? { [STOP_SEQUENCE]: stopSequence ?? null } : {};
 }
 
@@ -50,8 +55,8 @@ export function usageFor(usage: AnthropicUsage): Usage {
 /**
  * An Anthropic Message as an OpenAI chat completion: text blocks are the content, `tool_use` blocks the tool calls,
  * and thinking blocks' text (https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking) the
- * `reasoning_content`. An answer with thinking blocks also keeps its blocks in their order (ANTHROPIC_BLOCKS), for
- * the Anthropic ingress to answer with as they came.
+ * `reasoning_content`. An answer with thinking blocks, or whose text OpenAI's shape would join (textWrittenApart),
+ * also keeps its blocks in their order (ANTHROPIC_BLOCKS), for the Anthropic ingress to answer with as they came.
  */
 export function fromAnthropicMessage(message: AnthropicMessageResponse, created: number): ChatCompletion {
   const text: string[] = [];
@@ -70,6 +75,8 @@ export function fromAnthropicMessage(message: AnthropicMessageResponse, created:
   if (reasoning) {
     const thought = reasoning.join('\n\n');
     if (thought !== '') answer.reasoning_content = thought;
+  }
+  if (reasoning || textWrittenApart(message.content.map((block) => (block.type === 'text' || (block.type === 'tool_use' && (block as AnthropicToolUseBlock).name === JSON_RESPONSE_TOOL) ? 'text' : block.type === 'tool_use' ? 'tool' : 'other')))) {
     // The JSON schema tool's answer is the text it stands for, as it is in `content`.
     answer[ANTHROPIC_BLOCKS] = message.content.map((block): AnthropicBlock => (block.type === 'tool_use' && (block as AnthropicToolUseBlock).name === JSON_RESPONSE_TOOL ? { type: 'text', text: JSON.stringify((block as AnthropicToolUseBlock).input) } : (block as AnthropicBlock)));
   }

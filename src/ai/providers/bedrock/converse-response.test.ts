@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ModelCatalog, costUsd } from '../../catalog/index.js';
-import { CACHE_WRITES, type Usage } from '../../chat-types.js';
+import { ANTHROPIC_BLOCKS, CACHE_WRITES, WINDOW_EXCEEDED, type Usage } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
 import type { CallContext } from '../provider.js';
 import { fromConverseResponse, usageOf } from './converse-response.js';
@@ -52,5 +52,26 @@ describe('fromConverseResponse', () => {
     expect(() => fromConverseResponse(body, ctx)).toThrow(
       expect.objectContaining({ failure: expect.objectContaining({ status: 502, code: 'provider_generation_failed', retryable: true }), billed: expect.objectContaining({ prompt_tokens: 12, completion_tokens: 7 }) }),
     );
+  });
+
+  it('keeps the blocks of an answer whose text came apart (text after a tool call), for an Anthropic client', () => {
+    const content = [{ text: 'Let me check.' }, { toolUse: { toolUseId: 'tooluse_1', name: 'get_weather', input: { city: 'Paris' } } }, { text: 'Checking now.' }];
+    const message = fromConverseResponse({ output: { message: { role: 'assistant', content } }, stopReason: 'tool_use', usage: { inputTokens: 12, outputTokens: 7 } }, ctx).choices[0]!.message;
+    expect(message[ANTHROPIC_BLOCKS]).toEqual([
+      { type: 'text', text: 'Let me check.' },
+      { type: 'tool_use', id: 'tooluse_1', name: 'get_weather', input: { city: 'Paris' } },
+      { type: 'text', text: 'Checking now.' },
+    ]);
+  });
+
+  it('keeps no blocks of an answer of one text block, which OpenAI\'s shape holds whole', () => {
+    const message = fromConverseResponse({ output: { message: { role: 'assistant', content: [{ text: 'Hi.' }] } }, stopReason: 'end_turn', usage: { inputTokens: 1, outputTokens: 1 } }, ctx).choices[0]!.message;
+    expect(ANTHROPIC_BLOCKS in message).toBe(false);
+  });
+
+  it('says the context window ended an answer stopped with model_context_window_exceeded, beside the finish reason length', () => {
+    const choice = fromConverseResponse({ output: { message: { role: 'assistant', content: [{ text: 'Cut' }] } }, stopReason: 'model_context_window_exceeded', usage: { inputTokens: 1, outputTokens: 1 } }, ctx).choices[0]!;
+    expect(choice.finish_reason).toBe('length');
+    expect(choice[WINDOW_EXCEEDED]).toBe(true);
   });
 });

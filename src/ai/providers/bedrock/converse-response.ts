@@ -1,9 +1,10 @@
 import { generationFailure } from '../generation-failed.js';
 import { randomUUID } from 'node:crypto';
 import { INPUT_RATES } from '../../catalog/index.js';
-import { ANTHROPIC_BLOCKS, CACHE_WRITES, STOP_SEQUENCE, type ChatCompletion, type FinishReason, type StopSequence, type ToolCall, type Usage } from '../../chat-types.js';
+import { ANTHROPIC_BLOCKS, CACHE_WRITES, STOP_SEQUENCE, WINDOW_EXCEEDED, type ChatCompletion, type FinishReason, type StopSequence, type ToolCall, type Usage } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
 import type { CallContext } from '../provider.js';
+import { textWrittenApart } from '../text-apart.js';
 import { anthropicBlocksOf, isClaudeModel, type ConverseAnswerBlock } from './converse-thinking.js';
 
 /** The parts of a Converse response Keygate reads (API_runtime_Converse.html, "Response Syntax"). */
@@ -63,6 +64,7 @@ export function finishReasonOf(stopReason: string | undefined): FinishReason {
  * itself does not say.
  */
 export function stopSequenceOf(stopReason: string | undefined, fields?: unknown): StopSequence {
+  if (stopReason === 'model_context_window_exceeded') return { [WINDOW_EXCEEDED]: true };
   if (stopReason !== 'stop_sequence') return {};
   const matched = typeof fields === 'object' && fields !== null ? (fields as { stop_sequence?: unknown }).stop_sequence : undefined;
   return { [STOP_SEQUENCE]: typeof matched === 'string' ? matched : null };
@@ -92,7 +94,8 @@ export function usageOf(usage: ConverseUsage | undefined): Usage {
  * A Converse answer as an OpenAI chat completion: text blocks are the content, toolUse blocks the tool calls, and
  * reasoningContent blocks' text the `reasoning_content` (Bedrock answers with them only to a request that asked for
  * reasoning). A Claude answer with reasoning also keeps its blocks as Anthropic's (ANTHROPIC_BLOCKS), signatures and
- * redacted thinking included, for the `/v1/messages` ingress to answer with and its client to send back.
+ * redacted thinking included, for the `/v1/messages` ingress to answer with and its client to send back; so does any
+ * model's answer whose text OpenAI's shape would join (textWrittenApart), its blocks as they came.
  */
 export function fromConverseResponse(body: unknown, ctx: CallContext): ChatCompletion {
   const response = body as ConverseResponse;
@@ -113,7 +116,7 @@ export function fromConverseResponse(body: unknown, ctx: CallContext): ChatCompl
     const thought = reasoning.flatMap((block) => (block.reasoningContent?.reasoningText?.text ? [block.reasoningContent.reasoningText.text] : [])).join('\n\n');
     if (thought !== '') message.reasoning_content = thought;
     if (isClaudeModel(ctx.model)) message[ANTHROPIC_BLOCKS] = anthropicBlocksOf(blocks);
-  }
+  } else if (textWrittenApart(blocks.map((block) => (typeof block.text === 'string' ? 'text' : block.toolUse ? 'tool' : 'other')))) message[ANTHROPIC_BLOCKS] = anthropicBlocksOf(blocks);
   return {
     // Converse names no completion id in its body (only the x-amzn-requestid header).
     id: `chatcmpl-${randomUUID()}`,
