@@ -30,3 +30,14 @@ export function isTokenInput(input: unknown): input is number[] | number[][] {
 export function tokenInputsAsText(input: number[] | number[][]): string[] {
   return typeof input[0] === 'number' ? [input.join(' ')] : (input as number[][]).map((ids) => ids.join(' '));
 }
+
+/** Whether `data` is non-empty standard base64 (RFC 4648 §4) with its padding, as the providers take bytes in JSON. */
+export function isBase64(data: unknown): data is string {
+  return typeof data === 'string' && data.length % 4 === 0 && /^[A-Za-z0-9+/]+={0,2}$/.test(data);
+}
+
+/** Whether base64 `data` decodes to a PDF: bytes that start with the `%PDF-` header (ISO 32000-1 §7.5.2). */
+export const decodesToPdf = (data: string): boolean => Buffer.from(data, 'base64').subarray(0, 5).toString('latin1') === '%PDF-';
+
+/** What an answer adds to show that the model read the last user turn's documents; nothing without any, so answers without documents stay as they were. */
+export const documentsNote = (count: number): string => (count > 0 ? ` [documents: ${count}]` : '');
