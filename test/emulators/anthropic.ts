@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { sendJson, sseEvent, startEmulatorServer, writeEvent, type EmulatorHandle, type LooseRecordedRequest } from './emulator-http.js';
-import { toolsCalledFor } from './emulated-model.js';
+import { decodesToPdf, documentsNote, isBase64, toolsCalledFor } from './emulated-model.js';
 
 /**
  * A local stand-in for Anthropic's Messages API (https://docs.anthropic.com/en/api/messages) on 127.0.0.1, for
@@ -14,8 +14,12 @@ import { toolsCalledFor } from './emulated-model.js';
  *   message names, else the first; the input is filled in from the tool's schema. Unless the tool is forced it
  *   says "Let me check." first, so tool blocks do not start at index 0.
  * - With `tool_result` blocks in the last user turn, it answers "The tool answered: <result text>".
- * - Otherwise it answers "Echo: <last user text>", cut at the first stop sequence found, at `max_tokens`, or where
- *   the context window ends (the `contextWindow` option).
+ * - Otherwise it answers "Echo: <last user text>", with " [documents: N]" after it when the last user turn holds N
+ *   document blocks, cut at the first stop sequence found, at `max_tokens`, or where the context window ends (the
+ *   `contextWindow` option).
+ * - Documents (https://docs.anthropic.com/en/docs/build-with-claude/pdf-support): `document` blocks in user turns
+ *   only, of a base64 PDF (bytes that start `%PDF-`), non-empty plain text or a PDF's URL, with an optional string
+ *   `title` and `context` and `citations: {enabled: boolean}`; they count as input tokens with the rest of the JSON.
  * - Extended thinking (https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking): with `thinking`
  *   enabled (a `budget_tokens` of at least 1024, below `max_tokens`) or adaptive, the answer starts with a thinking
  *   block signed by the emulator (`signatureFor`), and with a redacted_thinking block after it when the last user
@@ -187,6 +191,10 @@ function validate(body: Json): void {
         const ok = source?.type === 'base64' ? /^image\/(jpeg|png|gif|webp)$/.test(String(source.media_type)) && typeof source.data === 'string' : source?.type === 'url' && /^https?:\/\//.test(String(source.url));
         if (!ok) fail(`messages.${i}.content.${j}.source: invalid image source`);
       }
+      if (block.type === 'document') {
+        const refusal = documentRefusal(block, message.role, `messages.${i}.content.${j}`);
+        if (refusal) fail(refusal);
+      }
       if (block.type === 'thinking' && (typeof block.thinking !== 'string' || block.signature !== signatureFor(block.thinking))) fail(`messages.${i}.content.${j}: Invalid \`signature\` in \`thinking\` block`);
       if (block.type === 'redacted_thinking' && block.data !== REDACTED_DATA) fail(`messages.${i}.content.${j}: Invalid \`data\` in \`redacted_thinking\` block`);
       if ((block.type === 'tool_use' && message.role !== 'assistant') || (block.type === 'tool_result' && message.role !== 'user')) fail(`messages.${i}.content.${j}: ${block.type} in a ${message.role} message`);
@@ -223,6 +231,36 @@ function validate(body: Json): void {
   const marked = [body, ...tools, ...(Array.isArray(body.system) ? (body.system as Json[]) : []), ...blocks].flatMap((at) => (at.cache_control === undefined ? [] : [at.cache_control as Json]));
   for (const control of marked) if (control?.type !== 'ephemeral' || (control.ttl !== undefined && control.ttl !== '5m' && control.ttl !== '1h')) fail('cache_control: Input should be an object with type "ephemeral" and a ttl of "5m" or "1h"');
   if (marked.length > 4) fail(`A maximum of 4 blocks with cache_control may be provided. Found ${marked.length}.`);
+}
+
+/**
+ * Why Anthropic refuses a document block at `at`, if it does (https://docs.anthropic.com/en/docs/build-with-claude/pdf-support,
+ * …/citations; the SDK's DocumentBlockParam): a document is something the user gives, its source a base64 PDF, plain
+ * text or a PDF's URL, and its title and context strings (or null, which the SDK's types allow).
+ */
+function documentRefusal(block: Block, role: string, at: string): string | undefined {
+  if (role !== 'user') return `${at}: document blocks may only be in a user message`;
+  const source = block.source as Json | undefined;
+  switch (source?.type) {
+    case 'base64':
+      if (source.media_type !== 'application/pdf') return `${at}.source.base64.media_type: Input should be 'application/pdf'`;
+      if (!isBase64(source.data)) return `${at}.source.base64.data: Input should be non-empty base64 data`;
+      if (!decodesToPdf(source.data)) return `${at}.source.base64.data: The PDF specified was not valid.`;
+      break;
+    case 'text':
+      if (source.media_type !== 'text/plain') return `${at}.source.text.media_type: Input should be 'text/plain'`;
+      if (typeof source.data !== 'string' || source.data === '') return `${at}.source.text.data: text documents must be non-empty`;
+      break;
+    case 'url':
+      if (!/^https?:\/\//.test(String(source.url))) return `${at}.source.url.url: Input should be a valid URL`;
+      break;
+    default:
+      return `${at}.source: Input tag '${String(source?.type)}' found using 'type' does not match any of the expected tags: 'base64', 'text', 'url'`;
+  }
+  for (const name of ['title', 'context'] as const) if (block[name] !== undefined && block[name] !== null && typeof block[name] !== 'string') return `${at}.${name}: Input should be a valid string`;
+  const citations = block.citations as Json | null | undefined;
+  if (citations !== undefined && citations !== null && typeof citations.enabled !== 'boolean') return `${at}.citations.enabled: Input should be a valid boolean`;
+  return undefined;
 }
 
 /** A value that satisfies a (simple) JSON schema, the same every time. */
@@ -286,7 +324,7 @@ function answerText(body: Json, contextWindow: number): Answer {
   let text =
     results.length > 0
       ? `The tool answered: ${results.map((r) => (typeof r.content === 'string' ? r.content : textOf((r.content ?? []) as Block[]))).join(' ')}`
-      : `Echo: ${textOf(lastBlocks)}`;
+      : `Echo: ${textOf(lastBlocks)}${documentsNote(lastBlocks.filter((b) => b.type === 'document').length)}`;
   let stopReason = 'end_turn';
   let stopSequence: string | null = null;
   for (const sequence of (body.stop_sequences ?? []) as string[]) {
