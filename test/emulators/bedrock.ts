@@ -2,7 +2,7 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { encodeEventStreamMessage } from '../../src/ai/providers/bedrock/index.js';
 import { sendJson, startEmulatorServer, writeEvents, type EmulatorHandle, type RecordedRequest as EmulatorRequest } from './emulator-http.js';
-import { toolsCalledFor } from './emulated-model.js';
+import { decodesToPdf, documentsNote, isBase64, toolsCalledFor } from './emulated-model.js';
 import { REDACTED_THINKING_TRIGGER, adaptiveOnlyRefusal, thinkingFor, thinksOnlyAdaptively } from './anthropic.js';
 import { embeddingFor } from './gemini.js';
 import { sampleOf } from './schema-sample.js';
@@ -19,8 +19,12 @@ import { sampleOf } from './schema-sample.js';
  * whose call Bedrock streams as a start and a stop alone); structured output asked for (`outputConfig.textFormat`, in the shape the API reference
  * gives it, else a ValidationException) → a JSON text that follows the schema, spread over lines; otherwise "Hello
  * from the Bedrock emulator." (cut before the first of `stopSequences` it holds, stopReason stop_sequence; cut to
- * maxTokens words, stopReason max_tokens). A user text containing "forbidden" → guardrail_intervened. Usage is
- * 12 input tokens, and one output token per word.
+ * maxTokens words, stopReason max_tokens; with " [documents: N]" after it when the last turn holds N document blocks).
+ * A user text containing "forbidden" → guardrail_intervened. Usage is 12 input tokens, and one output token per word.
+ *
+ * Documents (API_runtime_DocumentBlock.html): `document` blocks of user turns (their own or in a tool result's
+ * content), checked as validateDocuments describes; refused as Converse refuses them, in its words where they are
+ * known.
  *
  * When a Claude model is asked for `/stop_sequence` (additionalModelResponseFieldPaths, JSON Pointers), the answer's
  * `additionalModelResponseFields` (the messageStop event's, streamed) holds Claude's `stop_sequence`: the sequence
@@ -347,6 +351,8 @@ function validate(body: ConverseBody | undefined, modelId: string): string | und
   const usesTools = messages.some((m) => (m.content ?? []).some((block) => 'toolUse' in block || 'toolResult' in block));
   if (usesTools && !body?.toolConfig) return 'The toolConfig field must be defined when using toolUse and toolResult content blocks.';
   for (const m of messages) for (const block of m.content ?? []) if ('text' in block && String(block.text).trim() === '') return 'The text field in the ContentBlock object is blank.';
+  const documents = validateDocuments(body!);
+  if (documents) return documents;
   const paths = body?.additionalModelResponseFieldPaths;
   if (paths !== undefined && (!Array.isArray(paths) || paths.some((path) => typeof path !== 'string' || !path.startsWith('/')))) return 'additionalModelResponseFieldPaths: each path must be a JSON Pointer.';
   const cachePoints = validateCachePoints(body!, modelId);
@@ -354,6 +360,51 @@ function validate(body: ConverseBody | undefined, modelId: string): string | und
   const thinking = validateThinking(body!, modelId);
   if (thinking) return thinking;
   if (body?.outputConfig !== undefined) return outputSchemaOf(body).error;
+  return undefined;
+}
+
+/** DocumentBlock's `format`s (API_runtime_DocumentBlock.html). */
+const DOCUMENT_FORMATS = ['pdf', 'csv', 'doc', 'docx', 'xls', 'xlsx', 'html', 'txt', 'md'];
+/**
+ * DocumentBlock's `name`: 1 to 200 alphanumerics, hyphens, parentheses, square brackets and whitespace, never two
+ * whitespace characters in a row. Whitespace is the ASCII space alone: Bedrock refuses tabs and the ideographic space
+ * (aws-samples/generative-ai-use-cases#1677).
+ */
+const DOCUMENT_NAME = /^(?!.* {2})[A-Za-z0-9 ()[\]-]{1,200}$/;
+/** The members of DocumentSource, a union of which a document gives exactly one (API_runtime_DocumentSource.html). */
+const DOCUMENT_SOURCES = ['bytes', 's3Location', 'text', 'content'];
+
+/**
+ * The documents of a request, where a message's content or a tool result's may hold them, as Converse checks them:
+ * in a user turn, a `name` and `format` as DOCUMENT_NAME and DOCUMENT_FORMATS say, one source, `bytes` that are
+ * base64 (of a PDF's bytes, `%PDF-…`, for format pdf). At most 5 documents a request, their names all different:
+ * refused in Bedrock's words, as quoted in aws-samples/generative-ai-use-cases#1685 and maximhq/bifrost#7003.
+ */
+function validateDocuments(body: ConverseBody): string | undefined {
+  const documents = (body.messages ?? []).flatMap((message, i) =>
+    (message.content ?? []).flatMap((block, j) => {
+      const at = `messages.${i}.content.${j}`;
+      const inResult = ((block.toolResult as { content?: Block[] } | undefined)?.content ?? []).flatMap((inner, k) => ('document' in inner ? [{ at: `${at}.toolResult.content.${k}.document`, document: inner.document }] : []));
+      return [...('document' in block ? [{ at: `${at}.document`, document: block.document }] : []), ...inResult].map((found) => ({ ...found, role: message.role }));
+    }),
+  );
+  if (documents.length > 5) return "You can't include more than 5 documents in a request.";
+  const names = new Set<string>();
+  for (const { at, document, role } of documents) {
+    if (role !== 'user') return `${at}: a document may only be in a user message.`;
+    const { name, format, source } = (document ?? {}) as { name?: unknown; format?: unknown; source?: Record<string, unknown> };
+    if (typeof name !== 'string' || !DOCUMENT_NAME.test(name)) return 'The document file name can only contain alphanumeric characters, whitespace characters, hyphens, parentheses, and square brackets. The name can\'t contain more than one consecutive whitespace character. Check that the file name conforms to these restrictions and retry your request.';
+    if (names.has(name)) return "Messages can't contain duplicate document names. Rename the document and retry your request.";
+    names.add(name);
+    // `format` is optional (API_runtime_DocumentBlock.html: "Required: No").
+    if (format !== undefined && !DOCUMENT_FORMATS.includes(format as string)) return `1 validation error detected: Value '${String(format)}' at '${at}.format' failed to satisfy constraint: Member must satisfy enum value set: [${DOCUMENT_FORMATS.join(', ')}]`;
+    const members = Object.keys(source ?? {}).filter((key) => DOCUMENT_SOURCES.includes(key));
+    if (members.length !== 1) return `${at}.source: exactly one of ${DOCUMENT_SOURCES.join(', ')} must be set.`;
+    if (members[0] !== 'bytes') continue;
+    if (source!.bytes === '') return `1 validation error detected: Value at '${at}.source.bytes' failed to satisfy constraint: Member must have length greater than or equal to 1`;
+    if (!isBase64(source!.bytes)) return `${at}.source.bytes: the document's bytes must be base64.`;
+    if (format === 'pdf' && !decodesToPdf(source!.bytes)) return `${at}.source.bytes: the document is not a valid pdf file.`;
+  }
   return undefined;
 }
 
@@ -456,7 +507,7 @@ function replyTo(body: ConverseBody, modelId: string) {
   const hasToolResult = lastTurn.some((block) => 'toolResult' in block);
   const specs = (body.toolConfig?.tools ?? []).flatMap((t) => (t.toolSpec ? [t.toolSpec] : []));
   const schema = outputSchemaOf(body).schema;
-  let text = TEXT;
+  let text = `${TEXT}${documentsNote(lastTurn.filter((block) => 'document' in block).length)}`;
   let stopReason = 'end_turn';
   let toolUses: ToolUse[] = [];
   if (hasToolResult) text = AFTER_TOOL;
