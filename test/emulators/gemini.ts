@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { sendJson, sseData, startEmulatorServer, writeEvent, type EmulatorHandle, type LooseRecordedRequest } from './emulator-http.js';
-import { toolsCalledFor } from './emulated-model.js';
+import { decodesToPdf, documentsNote, toolsCalledFor } from './emulated-model.js';
 
 /**
  * A local stand-in for Google's Gemini API (https://ai.google.dev/api) on 127.0.0.1, for tests of the Gemini
@@ -19,8 +19,11 @@ import { toolsCalledFor } from './emulated-model.js';
  * - With functionResponse parts in the last turn, it answers "The tool answered: <response JSON>".
  * - With `responseMimeType: application/json`, it answers a JSON value built from `responseSchema` or
  *   `responseJsonSchema` (of which it refuses both at once, and the latter without that MIME type, as Gemini does).
- * - Otherwise "Echo: <last user text>", cut at a stop sequence (finishReason STOP) or `maxOutputTokens`
- *   (MAX_TOKENS). `candidateCount` gives that many candidates (non-streaming).
+ * - Otherwise "Echo: <last user text>", with " [documents: N]" after it when the last turn holds N documents (PDF or
+ *   plain-text parts), cut at a stop sequence (finishReason STOP) or `maxOutputTokens` (MAX_TOKENS). `candidateCount`
+ *   gives that many candidates (non-streaming).
+ * - Inline data (`inlineData`): of a MIME type INLINE_TYPES names, its data base64 (of a `%PDF-…` for a PDF), else
+ *   refused; it counts as prompt tokens with the rest of the JSON.
  * - Thinking (https://ai.google.dev/gemini-api/docs/thinking): with a `thinkingConfig` that does not turn it off
  *   (`thinkingBudget: 0`), the answer is thought about first: `thoughtsTokenCount` in the usage, and with
  *   `includeThoughts` a thought summary part (`thought: true`) before the answer, streamed in its own event. A
@@ -131,6 +134,23 @@ const SCHEMA_FIELDS = ['type', 'format', 'title', 'description', 'nullable', 'en
 const TYPES = ['STRING', 'NUMBER', 'INTEGER', 'BOOLEAN', 'ARRAY', 'OBJECT', 'NULL'];
 const FORMATS: Record<string, string[]> = { STRING: ['enum', 'date-time'], INTEGER: ['int32', 'int64'], NUMBER: ['float', 'double'] };
 const PART_FIELDS = ['text', 'thought', 'thoughtSignature', 'inlineData', 'fileData', 'functionCall', 'functionResponse'];
+/**
+ * The MIME types the emulator takes inline: the images Gemini reads (https://ai.google.dev/gemini-api/docs/image-understanding),
+ * PDFs and plain text (https://ai.google.dev/gemini-api/docs/document-processing).
+ */
+const INLINE_TYPES = ['image/png', 'image/jpeg', 'image/webp', 'image/heic', 'image/heif', 'application/pdf', 'text/plain'];
+/** The parts' MIME types that are documents, which the answer counts. */
+const DOCUMENT_TYPES = ['application/pdf', 'text/plain'];
+
+/** Bytes as proto3's JSON mapping takes them: standard or URL-safe base64, padded or not (https://protobuf.dev/programming-guides/json/). */
+const isProtoBase64 = (data: unknown): data is string => typeof data === 'string' && data.length % 4 !== 1 && /^[A-Za-z0-9+/_-]+={0,2}$/.test(data);
+
+/** Gemini's refusal of inline data at `at` (`contents[i].parts[j].inline_data`) of a type it does not take inline, or bytes that are not what they say. */
+function checkInlineData(data: Json, at: string): void {
+  if (!INLINE_TYPES.includes(String(data.mimeType))) throw invalid(`* GenerateContentRequest.${at}.mime_type: Unsupported MIME type: ${String(data.mimeType)}`);
+  if (!isProtoBase64(data.data)) throw invalid(`Invalid value at '${at}.data' (TYPE_BYTES), Base64 decoding failed for ${JSON.stringify(String(data.data).slice(0, 32))}`);
+  if (data.mimeType === 'application/pdf' && !decodesToPdf(data.data)) throw invalid(`* GenerateContentRequest.${at}: The document is not a valid PDF.`);
+}
 
 function checkSchema(schema: Json, at: string, parameters: boolean): void {
   for (const key of Object.keys(schema)) if (!SCHEMA_FIELDS.includes(key)) throw unknownField(key, at);
@@ -265,6 +285,7 @@ function validate(body: Json, model: string, refusesStandIn = false): void {
     content.parts.forEach((part, j) => {
       for (const key of Object.keys(part)) if (!PART_FIELDS.includes(key)) throw unknownField(key, `contents[${i}].parts[${j}]`);
       if (part.functionResponse && (typeof part.functionResponse.name !== 'string' || typeof part.functionResponse.response !== 'object')) throw invalid(`* GenerateContentRequest.contents[${i}].parts[${j}].function_response.name: Name cannot be empty.`);
+      if (part.inlineData) checkInlineData(part.inlineData, `contents[${i}].parts[${j}].inline_data`);
       if (part.functionCall && content.role !== 'model') throw invalid(`contents[${i}].parts[${j}]: a function call must come from the model`);
     });
   });
@@ -364,7 +385,7 @@ function answer(body: Json, model: string): Answer {
   if (responses.length > 0) text = `The tool answered: ${responses.map((p) => JSON.stringify(p.functionResponse?.response)).join(' ')}`;
   else if (config.responseMimeType === 'application/json' && config.responseJsonSchema) text = JSON.stringify(sampleJson(config.responseJsonSchema, config.responseJsonSchema as Json));
   else if (config.responseMimeType === 'application/json') text = JSON.stringify(config.responseSchema ? sample(config.responseSchema as Json) : { echo: textOf(last) });
-  else text = `Echo: ${textOf(last)}`;
+  else text = `Echo: ${textOf(last)}${documentsNote(last.parts.filter((p) => DOCUMENT_TYPES.includes(String((p.inlineData ?? p.fileData)?.mimeType))).length)}`;
   let finishReason = 'STOP';
   for (const sequence of (config.stopSequences ?? []) as string[]) {
     const at = text.indexOf(sequence);
