@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { sendJson as sendJsonAs, sseData, startEmulatorServer, writeEvent, type EmulatorHandle, type LooseRecordedRequest } from './emulator-http.js';
-import { encodedVector, isTokenInput, textOfContent, tokenInputsAsText, toolsCalledFor } from './emulated-model.js';
+import { decodesToPdf, documentsNote, encodedVector, isBase64, isTokenInput, textOfContent, tokenInputsAsText, toolsCalledFor } from './emulated-model.js';
 
 /**
  * A local stand-in for OpenAI's Chat Completions and Embeddings APIs
@@ -16,8 +16,11 @@ import { encodedVector, isTokenInput, textOfContent, tokenInputsAsText, toolsCal
  *   names, else the first; arguments are filled in from the tool's JSON schema. Content is null. A custom tool
  *   (`{type: "custom", custom: {name, format}}`, its grammar nested under `format.grammar`) is called with free text,
  *   `*** <name>` then a line with the last user text, streamed as `custom` input fragments.
- * - Otherwise "Echo: <last user text>", cut at the first stop sequence found, or at `max_completion_tokens` /
- *   `max_tokens` (finish_reason `length`). `n` gives that many choices.
+ * - Otherwise "Echo: <last user text>", with " [documents: N]" after it when the last message is the user's and holds
+ *   N file parts, cut at the first stop sequence found, or at `max_completion_tokens` / `max_tokens` (finish_reason
+ *   `length`). `n` gives that many choices.
+ * - File parts (`{type: "file", file: {…}}`, PDFs only) are checked as validateFilePart says; they count as prompt
+ *   tokens with the rest of the messages' JSON.
  * - Usage: prompt tokens are `promptTokensFor(body)` (characters / 4), completion tokens likewise from the answer;
  *   `cachedTokens` is reported as `prompt_tokens_details.cached_tokens`. A `reasoning_effort` other than `none` adds
  *   REASONING_TOKENS to the completion tokens, told as `completion_tokens_details.reasoning_tokens`, as reasoning
@@ -240,6 +243,26 @@ function validateCustomTool(tool: Tool, i: number): void {
   if (typeof grammar?.definition !== 'string' || (grammar.syntax !== 'lark' && grammar.syntax !== 'regex')) throw invalid(`Missing required parameter: 'tools[${i}].custom.format.grammar'.`, `tools[${i}].custom.format.grammar`, 'missing_required_parameter');
 }
 
+/**
+ * A file content part as Chat Completions takes one (https://platform.openai.com/docs/guides/pdf-files?api-mode=chat:
+ * "Chat Completions accepts only PDF files"): in a user message, a `file` with either `file_data`, a PDF as a
+ * `data:application/pdf;base64,` URL, or `file_id`, an uploaded file's (`file-…`). OpenAI wants a `filename` with
+ * `file_data`, and without one answers that `file_id` is missing (quoted in openai/openai-agents-python#1513 and
+ * langchain-ai/langchainjs#9570).
+ */
+function validateFilePart(part: Json, role: unknown, at: string): void {
+  if (role !== 'user') throw invalid(`Invalid value: 'file'. Supported values are: ${role === 'assistant' ? "'text' and 'refusal'" : "'text'"}.`, `${at}.type`, 'invalid_value');
+  const file = (part.file ?? {}) as Json;
+  if (file.file_data !== undefined && file.file_id !== undefined) throw invalid(`Invalid '${at}.file': expected one of 'file_data' or 'file_id', but got both.`, `${at}.file`, 'invalid_value');
+  if (file.file_id !== undefined) {
+    if (typeof file.file_id !== 'string' || !file.file_id.startsWith('file-')) throw invalid(`Invalid '${at}.file.file_id': expected an ID that begins with 'file-'.`, `${at}.file.file_id`, 'invalid_value');
+    return;
+  }
+  if (file.file_data === undefined || typeof file.filename !== 'string' || file.filename === '') throw invalid(`Missing required parameter: '${at}.file.file_id'.`, `${at}.file.file_id`, 'missing_required_parameter');
+  const pdf = /^data:application\/pdf;base64,(.*)$/s.exec(String(file.file_data))?.[1];
+  if (!isBase64(pdf) || !decodesToPdf(pdf)) throw invalid(`Invalid '${at}.file.file_data': expected a PDF as a base64 data URL ('data:application/pdf;base64,...').`, `${at}.file.file_data`, 'invalid_value');
+}
+
 function validateChat(body: Json, maxOutputTokens: number, reasoningContent: boolean, refusesReasoningContent: boolean): void {
   if (typeof body.model !== 'string' || body.model === '') throw invalid('you must provide a model parameter');
   if (body.model === 'no-such-model') throw new RequestError(404, 'invalid_request_error', 'model_not_found', `The model \`${body.model}\` does not exist or you do not have access to it.`);
@@ -287,7 +310,10 @@ function validateChat(body: Json, maxOutputTokens: number, reasoningContent: boo
   messages.forEach((message, i) => {
     if ('cache_control' in (message as Json)) throw invalid(`Unknown parameter: 'messages[${i}].cache_control'.`, `messages[${i}].cache_control`, 'unknown_parameter');
     if (Array.isArray(message.content)) {
-      for (const [j, part] of (message.content as Json[]).entries()) if (part && 'cache_control' in part) throw invalid(`Unknown parameter: 'messages[${i}].content[${j}].cache_control'.`, `messages[${i}].content[${j}].cache_control`, 'unknown_parameter');
+      for (const [j, part] of (message.content as Json[]).entries()) {
+        if (part && 'cache_control' in part) throw invalid(`Unknown parameter: 'messages[${i}].content[${j}].cache_control'.`, `messages[${i}].content[${j}].cache_control`, 'unknown_parameter');
+        if (part?.type === 'file') validateFilePart(part, message.role, `messages[${i}].content[${j}]`);
+      }
     }
     // A tool call's members are OpenAI's: Google's `extra_content` (a Gemini thought signature) among those it does not define.
     for (const [j, call] of ((message as Json).tool_calls as Json[] | undefined ?? []).entries()) {
@@ -382,7 +408,8 @@ function answer(body: Json): Answer {
     });
     return { content: null, toolCalls, finishReason: 'tool_calls' };
   }
-  let text = `Echo: ${textOfContent(last.content)}`;
+  const files = last.role === 'user' && Array.isArray(last.content) ? (last.content as Array<Json | null>).filter((part) => part?.type === 'file').length : 0;
+  let text = `Echo: ${textOfContent(last.content)}${documentsNote(files)}`;
   let finishReason: Answer['finishReason'] = 'eos';
   const stops = typeof body.stop === 'string' ? [body.stop] : ((body.stop ?? []) as string[]);
   for (const sequence of stops) {
