@@ -19,6 +19,7 @@ import { oneToolCallAsked, oneToolCallPerChoice, withOneToolCall } from './one-t
 import { refuseDeepNesting } from './nesting-depth.js';
 import { takeCacheControl } from './openai-cache-control.js';
 import { validateStreamOptions } from './stream-options.js';
+import { validateFilePart } from './file-part.js';
 import { refuseToolSettingsWithoutTools, validateFunctionTool, validateToolChoice } from './tools-validation.js';
 import { headerText } from './header-text.js';
 import { AiError, emptyArray, invalidParam as invalid, sendAiError } from './openai-error.js';
@@ -33,7 +34,7 @@ import type { KeyTurns } from './key-turns.js';
 import { HALF_OPEN_TRY, type TargetCircuits } from './target-circuits.js';
 import { isCurrent } from './changed-providers.js';
 import { StoreReadError, type EarlierOwner, type StoredResponse, type StoredResponses } from './stored-responses.js';
-import { definitionTokens, estimatePromptTokens, estimateTokens, loadTokenizer, promptImageTokens, quickTokenCount } from './token-estimate.js';
+import { definitionTokens, estimatePromptTokens, estimateTokens, loadTokenizer, promptMediaTokens, quickTokenCount } from './token-estimate.js';
 import type { UsageRecorder } from './usage-recorder.js';
 
 /** A call's tokens: `cached` and `writes` (prompt-cache writes, priced above plain input) are part of `input`. */
@@ -174,6 +175,7 @@ function validateMessage(m: unknown, i: number): boolean {
       if (part.type === 'text' && typeof part.text !== 'string') throw invalid(`${at}.content[${j}].text`, `${at}.content[${j}].text must be a string`);
       if (part.type === 'image_url' && !(isJsonObject(part.image_url) && typeof part.image_url.url === 'string')) throw invalid(`${at}.content[${j}].image_url.url`, `${at}.content[${j}].image_url must have a url`);
       if (part.type === 'refusal' && typeof part.refusal !== 'string') throw invalid(`${at}.content[${j}].refusal`, `${at}.content[${j}].refusal must be a string`);
+      if (part.type === 'file') validateFilePart(part, `${at}.content[${j}]`);
       if (part.cache_control !== undefined && takeCacheControl(part, `${at}.content[${j}]`)) marked = true;
     });
   }
@@ -1505,7 +1507,7 @@ function chat(body: Record<string, unknown>, res: ServerResponse, call: AiCall, 
 
 /** `chat` once its request is in the unified shape; `admitted` if its model and budgets were checked already (admit). */
 function chatWith(request: ChatRequest, res: ServerResponse, call: AiCall, trace: CallTrace, answerFormat: ChatFormat, fail: (error: unknown) => void, admitted?: Prepared): Promise<void> | undefined {
-  const images = promptImageTokens(request.messages);
+  const images = promptMediaTokens(request.messages);
   const promptEstimate = estimatePromptTokens(request.messages, quickTokenCount, images) + definitionTokens(request, quickTokenCount);
   const leastTokens = promptEstimate - images;
   const prepared = admitted ? chargeTokens(call, admitted, promptEstimate, leastTokens) : prepare(request.model, promptEstimate, call, leastTokens);

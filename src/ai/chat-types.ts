@@ -42,7 +42,26 @@ export interface ImagePart extends CacheControl {
   type: 'image_url';
   image_url: { url: string; detail?: 'auto' | 'low' | 'high' };
 }
-export type ContentPart = TextPart | ImagePart;
+/**
+ * On a file part whose `filename` is not the client's: an Anthropic-format document without a title, named
+ * `document.pdf` because OpenAI refuses file bytes without a name. The Anthropic adapter sends such a document
+ * without a title, as it came.
+ */
+export const UNTITLED: unique symbol = Symbol('UNTITLED');
+
+/**
+ * A file in a prompt, as OpenAI's Chat Completions take one (https://platform.openai.com/docs/guides/pdf-files): its
+ * bytes as a `data:` URL (`file_data`, a PDF: `data:application/pdf;base64,…`) with its name, or the id of a file
+ * in OpenAI's own storage (`file_id`, which only OpenAI's API can read). The Anthropic, Bedrock and Gemini adapters
+ * send a PDF as their own document blocks; the other adapters refuse the part.
+ */
+export interface FilePart extends CacheControl {
+  type: 'file';
+  file: { file_data?: string; file_id?: string; filename?: string };
+  /** On a PDF whose `filename` the gateway made up (UNTITLED). */
+  [UNTITLED]?: true;
+}
+export type ContentPart = TextPart | ImagePart | FilePart;
 
 export interface ToolCall extends CacheControl {
   id: string;

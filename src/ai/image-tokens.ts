@@ -5,7 +5,7 @@
  * their own ways (OpenAI by 512-pixel tiles, or 85 tokens in low detail, its mini models at many times the tokens for
  * a lower price; Gemini by 768-pixel tiles): an estimate for holds, token limits and count_tokens, no provider's
  * count; the least a prompt can cost, which a budget refuses for good, counts its images as nothing
- * (promptImageTokens apart). An image whose size cannot be read from its bytes (an http(s) URL, which the gateway
+ * (promptMediaTokens apart). An image whose size cannot be read from its bytes (an http(s) URL, which the gateway
  * does not fetch, or a format it does not know) counts as the largest: UNKNOWN_IMAGE_TOKENS.
  */
 export const UNKNOWN_IMAGE_TOKENS = 1600;

@@ -1,4 +1,5 @@
 import type { ChatMessage, ChatRequest } from './chat-types.js';
+import { PAGE_TOKENS, documentTokens } from './document-tokens.js';
 import { imageTokens } from './image-tokens.js';
 
 type Tokenizer = { countTokens(text: string): number };
@@ -42,12 +43,12 @@ const EXACT_CHARS = 256 * 1024;
 const LONG_RUN = /\S{257,}/g;
 
 /**
- * Prompt tokens of a chat request, with OpenAI's per-message overhead of about 3 tokens, its images' `images`
- * (promptImageTokens, counted by the caller that needs the figure apart). `count` is the
+ * Prompt tokens of a chat request, with OpenAI's per-message overhead of about 3 tokens, its images' and documents'
+ * `images` (promptMediaTokens, counted by the caller that needs the figure apart). `count` is the
  * tokenizer (accounting a call the provider reported no usage for) or the quick four-bytes-a-token rule
  * (limits checked before every call, which must not tokenize every prompt on the request path).
  */
-export function estimatePromptTokens(messages: readonly ChatMessage[], count: (text: string) => number = estimateTokens, images = promptImageTokens(messages)): number {
+export function estimatePromptTokens(messages: readonly ChatMessage[], count: (text: string) => number = estimateTokens, images = promptMediaTokens(messages)): number {
   let total = 3 + images;
   for (const message of messages) {
     total += 3;
@@ -75,12 +76,18 @@ export function definitionTokens(request: Pick<ChatRequest, 'tools' | 'response_
   return total;
 }
 
-/** The part of estimatePromptTokens that is the prompt's images (imageTokens), 0 for a prompt of text alone. */
-export function promptImageTokens(messages: readonly ChatMessage[]): number {
+/**
+ * The part of estimatePromptTokens that is the prompt's images (imageTokens) and documents (documentTokens: a
+ * `file_id`, whose file the gateway cannot see, as one page), 0 for a prompt of text alone.
+ */
+export function promptMediaTokens(messages: readonly ChatMessage[]): number {
   let total = 0;
   for (const message of messages) {
     if (!Array.isArray(message.content)) continue;
-    for (const part of message.content) if (part.type === 'image_url') total += imageTokens(part.image_url?.url ?? '');
+    for (const part of message.content) {
+      if (part.type === 'image_url') total += imageTokens(part.image_url?.url ?? '');
+      else if (part.type === 'file') total += part.file?.file_data !== undefined ? documentTokens(part.file.file_data) : PAGE_TOKENS;
+    }
   }
   return total;
 }

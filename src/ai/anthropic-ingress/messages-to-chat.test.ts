@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AiError } from '../openai-error.js';
-import { ANTHROPIC_BLOCKS, CACHE_CONTROL, CACHE_MARKED, THINKING, OUTPUT_CONFIG, TOOL_ERROR } from '../chat-types.js';
+import { ANTHROPIC_BLOCKS, CACHE_CONTROL, CACHE_MARKED, THINKING, OUTPUT_CONFIG, TOOL_ERROR, UNTITLED } from '../chat-types.js';
 import { AnthropicRequestError } from './anthropic-error.js';
 import { messagesToChat } from './messages-to-chat.js';
 import type { AnthropicMessagesRequest } from './wire-types.js';
@@ -16,6 +16,7 @@ const rejection = (overrides: Record<string, unknown>): AnthropicRequestError =>
   }
   throw new Error('the request was accepted');
 };
+const PDF_BASE64 = Buffer.from('%PDF-1.4\n%%EOF').toString('base64');
 const weatherTool = { name: 'get_weather', description: 'The weather in a city', input_schema: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } };
 
 describe('a Messages API request as a chat request', () => {
@@ -173,6 +174,36 @@ describe('a Messages API request as a chat request', () => {
     expect(translate({ messages }).messages[0]!.content).toEqual([
       { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } },
       { type: 'text', text: 'What is this?' },
+    ]);
+  });
+
+  it('turns a PDF document into a file part, named by its title, after its context as text', () => {
+    const messages = [{ role: 'user', content: [{ type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: PDF_BASE64 }, title: 'Q3 report', context: 'Our third quarter.', citations: { enabled: false } }, { type: 'text', text: 'Sum it up.' }] }];
+    expect(translate({ messages }).messages[0]!.content).toEqual([
+      { type: 'text', text: 'Our third quarter.' },
+      { type: 'file', file: { file_data: `data:application/pdf;base64,${PDF_BASE64}`, filename: 'Q3 report' } },
+      { type: 'text', text: 'Sum it up.' },
+    ]);
+  });
+
+  it('turns a plain-text document into its text, under its title, keeping its cache breakpoint', () => {
+    const messages = [{ role: 'user', content: [{ type: 'document', source: { type: 'text', media_type: 'text/plain', data: 'The grass is green.' }, title: 'Facts', cache_control: { type: 'ephemeral' } }, { type: 'text', text: 'What colour?' }] }];
+    expect(translate({ messages }).messages[0]!.content).toEqual([
+      { type: 'text', text: 'Facts\n\nThe grass is green.', [CACHE_CONTROL]: { type: 'ephemeral' } },
+      { type: 'text', text: 'What colour?' },
+    ]);
+  });
+
+  it('moves a document in a tool result to the user message after the tool messages, as images are', () => {
+    const document = { type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: PDF_BASE64 } };
+    const messages = [
+      { role: 'user', content: 'Fetch the report.' },
+      { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'fetch', input: {} }] },
+      { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: [{ type: 'text', text: 'Here it is.' }, document] }] },
+    ];
+    expect(translate({ messages }).messages.slice(2)).toEqual([
+      { role: 'tool', tool_call_id: 'toolu_1', content: 'Here it is.' },
+      { role: 'user', content: [{ type: 'file', file: { file_data: `data:application/pdf;base64,${PDF_BASE64}`, filename: 'document.pdf' }, [UNTITLED]: true }] },
     ]);
   });
 
@@ -379,9 +410,24 @@ describe('an invalid Messages API request', () => {
     expect(rejection({ tools: [{ type: 'web_search_20250305', name: 'web_search' }] })).toMatchObject({ code: 'unsupported_parameter', param: 'tools.0.type' });
   });
 
-  it('is refused, as unsupported, for document blocks', () => {
-    const messages = [{ role: 'user', content: [{ type: 'document', source: { type: 'text', media_type: 'text/plain', data: 'x' } }] }];
-    expect(rejection({ messages })).toMatchObject({ code: 'unsupported_parameter', param: 'messages.0.content.0.type' });
+  it.each([
+    ['a URL source, which the gateway would have to fetch', { type: 'url', url: 'https://example.com/a.pdf' }, 'messages.0.content.0.source.type'],
+    ["a file source, in Anthropic's Files API", { type: 'file', file_id: 'file_011' }, 'messages.0.content.0.source.type'],
+  ])('is refused, as unsupported, for a document with %s', (_what, source, param) => {
+    expect(rejection({ messages: [{ role: 'user', content: [{ type: 'document', source }] }] })).toMatchObject({ code: 'unsupported_parameter', param });
+  });
+
+  it('is refused, as unsupported, for a document with citations, which no answer but Anthropic’s carries', () => {
+    const messages = [{ role: 'user', content: [{ type: 'document', source: { type: 'text', media_type: 'text/plain', data: 'x' }, citations: { enabled: true } }] }];
+    expect(rejection({ messages })).toMatchObject({ code: 'unsupported_parameter', param: 'messages.0.content.0.citations' });
+  });
+
+  it.each([
+    ['a base64 source that is no PDF', { type: 'base64', media_type: 'image/png', data: PDF_BASE64 }, 'messages.0.content.0.source.media_type'],
+    ['a base64 source that is no base64', { type: 'base64', media_type: 'application/pdf', data: '%PDF-1.4' }, 'messages.0.content.0.source.data'],
+    ['an empty text source', { type: 'text', media_type: 'text/plain', data: '' }, 'messages.0.content.0.source.data'],
+  ])('is refused for a document with %s', (_what, source, param) => {
+    expect(rejection({ messages: [{ role: 'user', content: [{ type: 'document', source }] }] })).toMatchObject({ code: 'invalid_parameter', param });
   });
 
   it('is refused for a tool_use block in a user turn', () => {

@@ -1,4 +1,5 @@
-import { ANTHROPIC_BLOCKS, CACHE_CONTROL, CACHE_MARKED, OUTPUT_CONFIG, THINKING, TOOL_ERROR, TOOL_ERROR_PREFIX, type AnthropicBlock, type CacheControl, type ChatMessage, type ChatRequest, type ContentPart, type ImagePart, type TextPart, type ToolCall, type ToolChoice, type ToolDefinition } from '../chat-types.js';
+import { ANTHROPIC_BLOCKS, CACHE_CONTROL, CACHE_MARKED, OUTPUT_CONFIG, THINKING, TOOL_ERROR, TOOL_ERROR_PREFIX, UNTITLED, type AnthropicBlock, type CacheControl, type ChatMessage, type ChatRequest, type ContentPart, type ImagePart, type TextPart, type ToolCall, type ToolChoice, type ToolDefinition } from '../chat-types.js';
+import { isBase64 } from '../file-part.js';
 import { isJsonObject } from '../json-object.js';
 import { AnthropicRequestError } from './anthropic-error.js';
 import { isKeygateSignature, keygateReasoningOf } from './keygate-thinking.js';
@@ -52,13 +53,49 @@ function imagePart(block: Json, param: string): ImagePart {
   return unsupported(`${param}.source.type`, 'must be "base64" or "url"; file sources are not available through this gateway');
 }
 
-/** The text and image blocks of a system prompt, user turn or tool result, as OpenAI content parts. */
-function contentPart(block: unknown, param: string, allowImages: boolean): ContentPart {
+/**
+ * A document block (https://docs.anthropic.com/en/docs/build-with-claude/pdf-support) as OpenAI content parts: a PDF
+ * (a base64 source) a `file` part named by the document's title (`document.pdf`, UNTITLED, without one), which the Anthropic, Bedrock and Gemini adapters
+ * send as their own documents and OpenAI-format providers take as it is; a plain-text source its text, under its
+ * title. Its `context` is a text part before it. Citations, which only Anthropic writes and OpenAI's answer cannot
+ * carry, and sources the gateway would have to fetch (`url`, `file`), are refused.
+ */
+function documentParts(block: Json, param: string): ContentPart[] {
+  const source = block.source;
+  if (!isJsonObject(source)) fail(`${param}.source`, 'must be an object');
+  const title = block.title === undefined || block.title === null ? undefined : text(block.title, `${param}.title`);
+  const context = block.context === undefined || block.context === null ? undefined : text(block.context, `${param}.context`);
+  const citations = block.citations;
+  if (citations !== undefined && citations !== null && !(isJsonObject(citations) && (citations.enabled === false || citations.enabled === undefined))) {
+    unsupported(`${param}.citations`, 'citations are not available through this gateway; send the document without them');
+  }
+  let document: ContentPart;
+  if (source.type === 'base64') {
+    if (source.media_type !== 'application/pdf') fail(`${param}.source.media_type`, 'must be "application/pdf" for a base64 document source');
+    const data = text(source.data, `${param}.source.data`);
+    if (!isBase64(data)) fail(`${param}.source.data`, 'must be the PDF in base64');
+    // OpenAI refuses a file's bytes without a name: a document without a title is given one, marked as not the client's.
+    document = { type: 'file', file: { file_data: `data:application/pdf;base64,${data}`, filename: title ?? 'document.pdf' }, ...(title === undefined ? { [UNTITLED]: true as const } : {}) };
+  } else if (source.type === 'text') {
+    if (source.media_type !== 'text/plain') fail(`${param}.source.media_type`, 'must be "text/plain" for a text document source');
+    const body = text(source.data, `${param}.source.data`);
+    if (body === '') fail(`${param}.source.data`, 'must not be empty');
+    document = { type: 'text', text: title !== undefined ? `${title}\n\n${body}` : body };
+  } else unsupported(`${param}.source.type`, 'must be "base64" (a PDF) or "text"; url, content and file sources are not available through this gateway');
+  return [...(context !== undefined && context !== '' ? [{ type: 'text' as const, text: context }] : []), withCacheControl(document, block, param)];
+}
+
+/** The text and image blocks of a system prompt, user turn or tool result (and documents, with images), as OpenAI content parts. */
+function contentParts(block: unknown, param: string, allowImages: boolean): ContentPart[] {
   if (!isJsonObject(block)) fail(param, 'must be a content block object');
-  if (block.type === 'text') return withCacheControl<TextPart>({ type: 'text', text: text(block.text, `${param}.text`) }, block, param);
-  if (block.type === 'image' && allowImages) return withCacheControl(imagePart(block, param), block, param);
+  if (block.type === 'text') return [withCacheControl<TextPart>({ type: 'text', text: text(block.text, `${param}.text`) }, block, param)];
+  if (block.type === 'image' && allowImages) return [withCacheControl(imagePart(block, param), block, param)];
+  if (block.type === 'document' && allowImages) return documentParts(block, param);
   return unsupported(`${param}.type`, `"${String(block.type)}" blocks are not accepted here`);
 }
+
+/** A block that can only be text (a system prompt's, an assistant turn's), as a text part. */
+const textPart = (block: unknown, param: string): TextPart => contentParts(block, param, false)[0] as TextPart;
 
 /**
  * No parts an empty string and one text part a plain string, several an array: what every provider adapter reads.
@@ -77,16 +114,16 @@ function textContent(parts: TextPart[], separator: string): string | TextPart[] 
 
 /**
  * A `tool_result` block (https://docs.anthropic.com/en/docs/agents-and-tools/tool-use/implement-tool-use) as an
- * OpenAI tool message. OpenAI tool messages carry text only, so images in the result are returned for the user
- * message that follows; an error result says so in its text (its first block's), OpenAI having no flag for it, and
+ * OpenAI tool message. OpenAI tool messages carry text only, so images and documents in the result are returned for
+ * the user message that follows; an error result says so in its text (its first block's), OpenAI having no flag for it, and
  * is marked TOOL_ERROR for the Anthropic adapter, which sends the flag on.
  */
-function toolResult(block: Json, param: string): { message: ChatMessage; images: ImagePart[] } {
+function toolResult(block: Json, param: string): { message: ChatMessage; images: ContentPart[] } {
   const id = text(block.tool_use_id, `${param}.tool_use_id`);
   const content = block.content ?? '';
-  const parts: ContentPart[] = typeof content === 'string' ? [{ type: 'text', text: content }] : Array.isArray(content) ? content.map((b, i) => contentPart(b, `${param}.content.${i}`, true)) : fail(`${param}.content`, 'must be a string or an array of content blocks');
+  const parts: ContentPart[] = typeof content === 'string' ? [{ type: 'text', text: content }] : Array.isArray(content) ? content.flatMap((b, i) => contentParts(b, `${param}.content.${i}`, true)) : fail(`${param}.content`, 'must be a string or an array of content blocks');
   const texts = parts.filter((p): p is TextPart => p.type === 'text');
-  const images = parts.filter((p): p is ImagePart => p.type === 'image_url');
+  const images = parts.filter((p) => p.type !== 'text');
   if (block.is_error !== undefined && typeof block.is_error !== 'boolean') fail(`${param}.is_error`, 'must be a boolean');
   const [first = { type: 'text', text: '' }, ...more] = texts;
   const failed = block.is_error === true;
@@ -117,7 +154,7 @@ function userTurn(content: unknown[], param: string): ChatMessage[] {
       const { message, images } = toolResult(block, where);
       tools.push(message);
       parts.push(...images);
-    } else parts.push(contentPart(block, where, true));
+    } else parts.push(...contentParts(block, where, true));
   });
   return parts.length > 0 || tools.length === 0 ? [...tools, { role: 'user', content: partsContent(parts) }] : tools;
 }
@@ -145,7 +182,7 @@ function assistantTurn(content: unknown[], param: string): ChatMessage {
     blocks.push(block as AnthropicBlock);
     if (isThinking(block)) thinking = true;
     else if (isJsonObject(block) && block.type === 'tool_use') calls.push(toolCall(block, where));
-    else texts.push(contentPart(block, where, false) as TextPart);
+    else texts.push(textPart(block, where));
   });
   const message: ChatMessage = { role: 'assistant', content: texts.length > 0 ? textContent(texts, '') : calls.length > 0 ? null : '', ...(calls.length > 0 ? { tool_calls: calls } : {}) };
   if (reasoning.length > 0) message.reasoning_content = reasoning.join('');
@@ -199,7 +236,7 @@ function outputConfigOf(config: unknown, chat: ChatRequest): void {
 function systemMessages(system: unknown, param: string): ChatMessage[] {
   if (typeof system === 'string') return system === '' ? [] : [{ role: 'system', content: system }];
   if (!Array.isArray(system)) fail(param, 'must be a string or an array of text blocks');
-  const blocks = system.map((block, i) => contentPart(block, `${param}.${i}`, false) as TextPart);
+  const blocks = system.map((block, i) => textPart(block, `${param}.${i}`));
   const prompt = textContent(blocks, '\n\n');
   if (typeof prompt === 'string') return prompt === '' ? [] : [{ role: 'system', content: prompt }];
   return prompt.filter((block) => block.text !== '').map((block) => ({ role: 'system', content: [block] }));

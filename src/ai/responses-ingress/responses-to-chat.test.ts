@@ -47,6 +47,20 @@ describe('a Responses API request as a chat request', () => {
     ]);
   });
 
+  it("makes input_file parts file parts, by their bytes with their name or by OpenAI's file id", () => {
+    const input = [{ role: 'user', content: [{ type: 'input_file', file_data: 'data:application/pdf;base64,JVBERi0x', filename: 'a.pdf' }, { type: 'input_file', file_id: 'file-1' }, { type: 'input_text', text: 'Compare.' }] }];
+    expect(translate({ input }).messages).toEqual([
+      {
+        role: 'user',
+        content: [
+          { type: 'file', file: { file_data: 'data:application/pdf;base64,JVBERi0x', filename: 'a.pdf' } },
+          { type: 'file', file: { file_id: 'file-1' } },
+          { type: 'text', text: 'Compare.' },
+        ],
+      },
+    ]);
+  });
+
   it('makes input_image parts image parts, from a URL or a data: URL, with their detail', () => {
     const input = [
       {
@@ -99,18 +113,18 @@ describe('a Responses API request as a chat request', () => {
     expect(translate({ input }).messages[1]).toEqual({ role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{}' } }] });
   });
 
-  it("sends an output's text parts as the tool message's text, and its images in a user message after the run of tool messages", () => {
+  it("sends an output's text parts as the tool message's text, and its images and files in a user message after the run of tool messages", () => {
     const input = [
       { type: 'function_call', call_id: 'call_1', name: 'snap', arguments: '{}' },
       { type: 'function_call', call_id: 'call_2', name: 'snap', arguments: '{}' },
       { type: 'function_call_output', call_id: 'call_1', output: [{ type: 'input_text', text: 'first' }, { type: 'input_image', image_url: 'https://example.com/1.png' }] },
-      { type: 'function_call_output', call_id: 'call_2', output: [{ type: 'input_text', text: 'second' }] },
+      { type: 'function_call_output', call_id: 'call_2', output: [{ type: 'input_text', text: 'second' }, { type: 'input_file', file_id: 'file-2' }] },
       { role: 'user', content: 'Compare them.' },
     ];
     expect(translate({ input }).messages.slice(1)).toEqual([
       { role: 'tool', tool_call_id: 'call_1', content: 'first' },
       { role: 'tool', tool_call_id: 'call_2', content: 'second' },
-      { role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://example.com/1.png' } }] },
+      { role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://example.com/1.png' } }, { type: 'file', file: { file_id: 'file-2' } }] },
       { role: 'user', content: 'Compare them.' },
     ]);
   });
@@ -259,7 +273,11 @@ describe('a Responses API request the gateway refuses', () => {
     [{ input: [{ role: 'tool', content: 'x' }] }, 'input[0].role', 'invalid_value'],
     [{ input: [{ role: 'user', content: [{ type: 'input_image' }] }] }, 'input[0].content[0].image_url', 'invalid_value'],
     [{ input: [{ role: 'user', content: [{ type: 'input_image', file_id: 'file-1' }] }] }, 'input[0].content[0].file_id', 'unsupported_parameter'],
-    [{ input: [{ role: 'user', content: [{ type: 'input_file', file_id: 'file-1' }] }] }, 'input[0].content[0].type', 'unsupported_value'],
+    [{ input: [{ role: 'user', content: [{ type: 'input_file', file_url: 'https://example.com/a.pdf' }] }] }, 'input[0].content[0].file_url', 'unsupported_parameter'],
+    [{ input: [{ role: 'user', content: [{ type: 'input_file', filename: 'a.pdf' }] }] }, 'input[0].content[0]', 'invalid_value'],
+    [{ input: [{ role: 'user', content: [{ type: 'input_file', file_data: 'data:application/pdf;base64,JVBERi0x', file_id: 'file-1' }] }] }, 'input[0].content[0]', 'invalid_value'],
+    [{ input: [{ role: 'user', content: [{ type: 'input_file', file_data: 'https://example.com/a.pdf' }] }] }, 'input[0].content[0].file_data', 'invalid_value'],
+    [{ input: [{ role: 'system', content: [{ type: 'input_file', file_id: 'file-1' }] }] }, 'input[0].content[0].type', 'invalid_value'],
     [{ input: [{ role: 'system', content: [{ type: 'input_image', image_url: 'https://example.com/a.png' }] }] }, 'input[0].content[0].type', 'invalid_value'],
     [{ input: [{ type: 'function_call', name: 'f', arguments: '{}' }] }, 'input[0].call_id', 'invalid_value'],
     [{ input: [{ type: 'function_call_output', call_id: 'c', output: 7 }] }, 'input[0].output', 'invalid_value'],

@@ -1,5 +1,6 @@
-import { ANTHROPIC_BLOCKS, OPENAI_NAME, type AnthropicBlock, type ChatMessage, type ChatRequest, type ContentPart, type CustomToolCall, type CustomToolDefinition, type ImagePart, type ResponseFormat, type ToolCall, type ToolChoice, type ToolDefinition } from '../chat-types.js';
+import { ANTHROPIC_BLOCKS, OPENAI_NAME, type AnthropicBlock, type ChatMessage, type ChatRequest, type ContentPart, type CustomToolCall, type FilePart, type CustomToolDefinition, type ImagePart, type ResponseFormat, type ToolCall, type ToolChoice, type ToolDefinition } from '../chat-types.js';
 import { refuseToolNameCollisions } from '../custom-tools/index.js';
+import { isBase64DataUrl } from '../file-part.js';
 import { isJsonObject } from '../json-object.js';
 import { nestsTooDeep } from '../nesting-depth.js';
 import { includesEncryptedReasoning, type EncryptedReasoning } from './encrypted-reasoning.js';
@@ -101,13 +102,28 @@ function imagePart(part: Json, param: string): ImagePart {
   return { type: 'image_url', image_url: { url, ...(detail === 'auto' || detail === 'low' || detail === 'high' ? { detail } : {}) } };
 }
 
+/**
+ * An `input_file` part (https://platform.openai.com/docs/guides/pdf-files) as Chat Completions' `file` part: its bytes
+ * (`file_data`, a base64 data: URL) with its name, or a `file_id` (which only OpenAI's API can read: the other
+ * adapters refuse it). A `file_url` the gateway would have to fetch is refused.
+ */
+function filePart(part: Json, param: string): FilePart {
+  const given = (name: string) => part[name] !== undefined && part[name] !== null;
+  if (given('file_url')) fail(`${param}.file_url`, "Files by 'file_url' are not fetched by Keygate: send the file's bytes as 'file_data' (a base64 data: URL).", 'unsupported_parameter');
+  if (given('file_data') === given('file_id')) invalid(param, "one of 'file_data' and 'file_id'");
+  const filename = given('filename') ? text(part.filename, `${param}.filename`) : undefined;
+  const file: FilePart['file'] = given('file_data') ? { file_data: text(part.file_data, `${param}.file_data`) } : { file_id: text(part.file_id, `${param}.file_id`) };
+  if (file.file_data !== undefined && !isBase64DataUrl(file.file_data)) invalid(`${param}.file_data`, 'a base64 data: URL, data:application/pdf;base64,…');
+  return { type: 'file', file: { ...file, ...(filename !== undefined ? { filename } : {}) } };
+}
+
 /** A part of a user, system or developer message, or of a function call's output: text, or (where allowed) an image. */
 function inputPart(part: unknown, param: string, images: boolean): ContentPart {
   if (!isJsonObject(part)) invalid(param, 'a content part object');
   if (part.type === 'input_text') return { type: 'text', text: text(part.text, `${param}.text`) };
   if (part.type === 'input_image' && images) return imagePart(part, param);
-  if (part.type === 'input_file') fail(`${param}.type`, "'input_file' parts need OpenAI's Files API, which Keygate does not keep: send the file's text as 'input_text'.", 'unsupported_value');
-  return invalid(`${param}.type`, images ? "'input_text' or 'input_image'" : "'input_text'");
+  if (part.type === 'input_file' && images) return filePart(part, param);
+  return invalid(`${param}.type`, images ? "'input_text', 'input_image' or 'input_file'" : "'input_text'");
 }
 
 /** One text part a plain string, as every provider adapter reads it; otherwise the parts. */
@@ -161,16 +177,16 @@ function customToolCall(item: Json, param: string): CustomToolCall {
 
 /**
  * A `function_call_output` (or `custom_tool_call_output`, the same but for its type) item as a tool message. Its output is text, or parts: their text, joined; the images
- * among them are returned for a user message after the tool messages, since tool messages carry text only.
+ * and files among them are returned for a user message after the tool messages, since tool messages carry text only.
  */
-function functionCallOutput(item: Json, param: string): { message: ChatMessage; images: ImagePart[] } {
+function functionCallOutput(item: Json, param: string): { message: ChatMessage; images: ContentPart[] } {
   const id = text(item.call_id, `${param}.call_id`);
   const output = item.output;
   if (typeof output === 'string') return { message: { role: 'tool', tool_call_id: id, content: output }, images: [] };
   if (!Array.isArray(output)) invalid(`${param}.output`, 'a string or an array of content parts');
   const parts = output.map((part, i) => inputPart(part, `${param}.output[${i}]`, true));
   const texts = parts.flatMap((part) => (part.type === 'text' ? [part.text] : []));
-  return { message: { role: 'tool', tool_call_id: id, content: texts.join('\n') }, images: parts.filter((part): part is ImagePart => part.type === 'image_url') };
+  return { message: { role: 'tool', tool_call_id: id, content: texts.join('\n') }, images: parts.filter((part) => part.type !== 'text') };
 }
 
 /**
@@ -267,13 +283,13 @@ function assistantMessage({ texts, calls, reasoning, parts, thought: signed }: A
 function inputMessages(input: readonly unknown[], continued: number, sealed: EncryptedReasoning | undefined): ChatMessage[] {
   const messages: ChatMessage[] = [];
   let turn: AssistantTurn | undefined;
-  let images: ImagePart[] = [];
+  let images: ContentPart[] = [];
   const assistant = () => (turn ??= { texts: [], calls: [], reasoning: [], parts: [], thought: false });
   const endTurn = () => {
     if (turn && (turn.texts.length > 0 || turn.calls.length > 0)) messages.push(assistantMessage(turn));
     turn = undefined;
   };
-  // Images of function call outputs follow the run of tool messages: providers want those right after the calls.
+  // Images and files of function call outputs follow the run of tool messages: providers want those right after the calls.
   const endOutputs = () => {
     if (images.length > 0) messages.push({ role: 'user', content: images });
     images = [];

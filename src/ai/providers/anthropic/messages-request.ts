@@ -1,13 +1,14 @@
-import { ANTHROPIC_BLOCKS, CACHE_CONTROL, OUTPUT_CONFIG, REASONING_EFFORTS, THINKING, TOOL_ERROR, isReasoningEffort, withoutToolErrorPrefix, type CacheControl, type ChatMessage, type ChatRequest, type ContentPart, type ReasoningEffort, type ToolChoice } from '../../chat-types.js';
+import { ANTHROPIC_BLOCKS, CACHE_CONTROL, OUTPUT_CONFIG, REASONING_EFFORTS, THINKING, TOOL_ERROR, UNTITLED, isReasoningEffort, withoutToolErrorPrefix, type CacheControl, type ChatMessage, type ChatRequest, type ContentPart, type ReasoningEffort, type ToolChoice } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
 import { toolArgumentsOf } from '../tool-arguments.js';
 import { nothingToSend } from '../nothing-to-send.js';
 import { cannotServe } from '../cannot-serve.js';
 import type { CatalogModel } from '../../catalog/index.js';
 import { imageUrlOf, textOf } from '../content-parts.js';
+import { pdfOf, type PdfFile } from '../pdf-file.js';
 import { thinksOnlyAdaptively } from './adaptive-only.js';
 import { JSON_OBJECT_INSTRUCTION, jsonResponseTool } from './response-format.js';
-import type { AnthropicCacheControl, AnthropicContentBlock, AnthropicImageBlock, AnthropicMessage, AnthropicMessagesRequest, AnthropicTextBlock, AnthropicToolChoice } from './wire-types.js';
+import type { AnthropicCacheControl, AnthropicContentBlock, AnthropicDocumentBlock, AnthropicImageBlock, AnthropicMessage, AnthropicMessagesRequest, AnthropicTextBlock, AnthropicToolChoice } from './wire-types.js';
 import { refuseLogprobs } from '../no-logprobs.js';
 import { refusalsAsText } from '../refusal-as-text.js';
 import { refuseOpenAIOnlyMembers } from '../no-openai-only-members.js';
@@ -80,20 +81,24 @@ function asSentWithFlag(content: ChatMessage['content']): ChatMessage['content']
 export const isBlank = (text: string): boolean => text.trim() === '';
 
 /**
- * Text and image blocks of a message, blank text left out (isBlank). A user's message of nothing but whitespace
+ * Text, image and document blocks of a message, blank text left out (isBlank). A user's message of nothing but whitespace
  * (`whole`) keeps it: left out, the turn before it would become the one Claude goes on with (a prefill), where
  * Anthropic's 400 says what is wrong.
  */
-function contentBlocks(content: ChatMessage['content'], where: string, whole = false): Array<AnthropicTextBlock | AnthropicImageBlock> {
+function contentBlocks(content: ChatMessage['content'], where: string, whole = false): Array<AnthropicTextBlock | AnthropicImageBlock | AnthropicDocumentBlock> {
   if (content === null) return [];
   const parts: ContentPart[] = typeof content === 'string' ? [{ type: 'text', text: content }] : content;
-  const blocks = parts.flatMap((part, i): Array<AnthropicTextBlock | AnthropicImageBlock> => {
+  const blocks = parts.flatMap((part, i): Array<AnthropicTextBlock | AnthropicImageBlock | AnthropicDocumentBlock> => {
     if (part.type === 'text') return isBlank(part.text) ? [] : [{ type: 'text', text: part.text, ...cacheControlOf(part) }];
+    if (part.type === 'file') return [{ ...documentBlock(pdfOf(part, `${where}.content[${i}]`, 'Anthropic'), part[UNTITLED] === true), ...cacheControlOf(part) }];
     return [{ ...imageBlock(imageUrlOf(part, `${where}.content[${i}]`, 'Anthropic'), `${where}.content[${i}]`), ...cacheControlOf(part) }];
   });
   if (blocks.length > 0 || !whole) return blocks;
   return parts.flatMap((part) => (part.type === 'text' && part.text !== '' ? [{ type: 'text' as const, text: part.text, ...cacheControlOf(part) }] : []));
 }
+
+/** A PDF as Anthropic's document block, its file name as its title unless the gateway made the name up (`untitled`). */
+const documentBlock = ({ data, filename }: PdfFile, untitled: boolean): AnthropicDocumentBlock => ({ type: 'document', source: { type: 'base64', media_type: 'application/pdf', data }, ...(filename && !untitled ? { title: filename } : {}) });
 
 /** `blocks`, the last with the breakpoint of what marked them all (a message), unless it has its own. */
 function withMessageCacheControl<T extends object>(blocks: T[], message: ChatMessage): T[] {

@@ -15,6 +15,12 @@ export interface AnthropicImageBlock extends AnthropicCacheControl {
   type: 'image';
   source: { type: 'base64'; media_type: string; data: string } | { type: 'url'; url: string };
 }
+/** A PDF (https://docs.anthropic.com/en/docs/build-with-claude/pdf-support), its name as the title. */
+export interface AnthropicDocumentBlock extends AnthropicCacheControl {
+  type: 'document';
+  source: { type: 'base64'; media_type: 'application/pdf'; data: string };
+  title?: string;
+}
 export interface AnthropicToolUseBlock extends AnthropicCacheControl {
   type: 'tool_use';
   id: string;
@@ -24,7 +30,7 @@ export interface AnthropicToolUseBlock extends AnthropicCacheControl {
 export interface AnthropicToolResultBlock extends AnthropicCacheControl {
   type: 'tool_result';
   tool_use_id: string;
-  content?: string | Array<AnthropicTextBlock | AnthropicImageBlock>;
+  content?: string | Array<AnthropicTextBlock | AnthropicImageBlock | AnthropicDocumentBlock>;
   /** The tool failed (https://docs.anthropic.com/en/docs/agents-and-tools/tool-use/implement-tool-use). */
   is_error?: boolean;
 }
@@ -35,7 +41,7 @@ export interface AnthropicThinkingBlock {
   signature?: string;
   data?: string;
 }
-export type AnthropicContentBlock = AnthropicTextBlock | AnthropicImageBlock | AnthropicToolUseBlock | AnthropicToolResultBlock | AnthropicThinkingBlock;
+export type AnthropicContentBlock = AnthropicTextBlock | AnthropicImageBlock | AnthropicDocumentBlock | AnthropicToolUseBlock | AnthropicToolResultBlock | AnthropicThinkingBlock;
 
 export interface AnthropicMessage {
   role: 'user' | 'assistant';

@@ -3,6 +3,7 @@ import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startBedrockEmulator } from '../../../../test/emulators/bedrock.js';
 import { embeddingFor } from '../../../../test/emulators/gemini.js';
+import { SAMPLE_PDF_BASE64 } from '../../../../test/emulators/sample-pdf.js';
 import { callChatStream, failureOf, streamedChunks } from '../../../../test/provider-calls.js';
 import { INPUT_RATES } from '../../catalog/index.js';
 import { CACHE_CONTROL, CACHE_WRITES, STOP_SEQUENCE, TOOL_ERROR, type ChatCompletionChunk, type ChatRequest } from '../../chat-types.js';
@@ -579,6 +580,22 @@ describe('the Bedrock provider', () => {
   it('refuses an image given by web URL, which Converse cannot fetch', async () => {
     const failure = await failureOf(callChat(BedrockProvider, { model: 'claude', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://example.com/cat.png' } }] }] }, ctx()));
     expect(failure).toMatchObject({ status: 400, code: 'unsupported_parameter', retryable: true });
+  });
+
+  it('sends PDFs as document blocks, each named as Converse allows and apart from the others, and the model reads them', async () => {
+    const pdf = { type: 'file' as const, file: { file_data: `data:application/pdf;base64,${SAMPLE_PDF_BASE64}`, filename: 'Q3_report.pdf' } };
+    const completion = await callChat(BedrockProvider, { model: 'claude', messages: [{ role: 'user', content: [pdf, pdf, { type: 'text', text: 'Compare them.' }] }] }, ctx());
+    expect(completion.choices[0]?.message.content).toMatch(/\[documents: 2\]$/);
+    const sent = emulator.lastRequest()?.body as { messages: Array<{ content: unknown[] }> };
+    expect(sent.messages[0]?.content.slice(0, 2)).toEqual([
+      { document: { format: 'pdf', name: 'Q3-report', source: { bytes: SAMPLE_PDF_BASE64 } } },
+      { document: { format: 'pdf', name: 'Q3-report (2)', source: { bytes: SAMPLE_PDF_BASE64 } } },
+    ]);
+  });
+
+  it("refuses a file by OpenAI's id, which Converse cannot read, as a 400 an alias moves on from", async () => {
+    const failure = await failureOf(callChat(BedrockProvider, { model: 'claude', messages: [{ role: 'user', content: [{ type: 'file', file: { file_id: 'file-abc' } }] }] }, ctx()));
+    expect(failure).toMatchObject({ status: 400, code: 'unsupported_parameter', param: 'messages[0].content[0].file.file_id', retryable: true });
   });
 
   describe('embeddings through InvokeModel', () => {

@@ -7,6 +7,8 @@ import { nothingToSend } from '../nothing-to-send.js';
 import { cannotServe } from '../cannot-serve.js';
 import { claudeStopSequences, isBlank } from '../anthropic/index.js';
 import { imageUrlOf, textOf } from '../content-parts.js';
+import { pdfOf, type PdfFile } from '../pdf-file.js';
+import { DocumentNames } from './document-names.js';
 import { claudeThinkingFields, converseBlocksOfTurn, isClaudeModel, otherModelThinkingFields } from './converse-thinking.js';
 import { refuseLogprobs } from '../no-logprobs.js';
 import { refusalsAsText } from '../refusal-as-text.js';
@@ -64,6 +66,7 @@ export function toConverseRequest(asked: ChatRequest, modelId = '', catalogModel
   const nova = /(^|[.:/])amazon\.nova/.test(modelId);
   const cachingClaude = CACHING_CLAUDE.test(modelId);
   const caches: CachePlaces = { prompt: cachingClaude || nova, tools: cachingClaude };
+  const documents = new DocumentNames();
   const system: ConverseBlock[] = [];
   const messages: ConverseMessage[] = [];
   const append = (role: ConverseMessage['role'], content: ConverseBlock[]) => {
@@ -74,7 +77,7 @@ export function toConverseRequest(asked: ChatRequest, modelId = '', catalogModel
   };
   for (const [i, message] of request.messages.entries()) {
     if (message.role === 'system' || message.role === 'developer') system.push(...withCachePoint(systemBlocks(message.content, caches), message, caches));
-    else if (message.role === 'user') append('user', withCachePoint(userBlocks(message.content, `messages[${i}]`, caches), message, caches));
+    else if (message.role === 'user') append('user', withCachePoint(userBlocks(message.content, `messages[${i}]`, caches, documents), message, caches));
     else if (message.role === 'assistant') append('assistant', withCachePoint(claude && message[ANTHROPIC_BLOCKS] ? converseBlocksOfTurn(message[ANTHROPIC_BLOCKS], (at) => cachePointOf(at, caches)) : assistantBlocks(message, `messages[${i}]`, caches), message, caches));
     else if (message.role === 'tool') append('user', withCachePoint(toolResultBlocks(message, caches, claude || nova), message, caches));
   }
@@ -192,18 +195,22 @@ function systemBlocks(content: ChatMessage['content'], caches: CachePlaces): Con
 }
 
 /**
- * A user's message, blank text left out. One of nothing but whitespace keeps it: left out, the turn before it would
+ * A user's message (text, images and PDFs), blank text left out. One of nothing but whitespace keeps it: left out, the turn before it would
  * become the one the model goes on with (a prefill), where Converse's 400 says what is wrong.
  */
-function userBlocks(content: ChatMessage['content'], where: string, caches: CachePlaces): ConverseBlock[] {
+function userBlocks(content: ChatMessage['content'], where: string, caches: CachePlaces, documents: DocumentNames): ConverseBlock[] {
   if (content === null) return [];
   if (typeof content === 'string') return content !== '' ? [{ text: content }] : [];
   const blocks = content.flatMap((part: ContentPart, i): ConverseBlock[] => {
     if (part.type === 'text') return !isBlank(part.text) ? andCachePoint({ text: part.text }, part, caches) : [];
+    if (part.type === 'file') return andCachePoint(documentBlock(pdfOf(part, `${where}.content[${i}]`, 'Bedrock'), documents), part, caches);
     return andCachePoint(imageBlock(imageUrlOf(part, `${where}.content[${i}]`, 'Bedrock')), part, caches);
   });
   return blocks.length > 0 ? blocks : content.flatMap((part) => (part.type === 'text' && part.text !== '' ? andCachePoint({ text: part.text }, part, caches) : []));
 }
+
+/** A PDF as Converse's document block, named as Converse allows (DocumentNames). */
+const documentBlock = ({ data, filename }: PdfFile, documents: DocumentNames): ConverseBlock => ({ document: { format: 'pdf', name: documents.nameFor(filename), source: { bytes: data } } });
 
 /** The text as one block (a breakpoint on any of its parts after it), then each tool call with its breakpoint. */
 function assistantBlocks(message: ChatMessage, where: string, caches: CachePlaces): ConverseBlock[] {

@@ -7,6 +7,7 @@ import { nothingToSend } from '../nothing-to-send.js';
 import { cannotServe } from '../cannot-serve.js';
 import { thinkingAsked, type ThinkingAsked } from '../client-thinking.js';
 import { imageUrlOf, textOf } from '../content-parts.js';
+import { pdfOf } from '../pdf-file.js';
 import { refusalsAsText } from '../refusal-as-text.js';
 import { refuseOpenAIOnlyMembers } from '../no-openai-only-members.js';
 import { hasProperties, toGeminiSchema } from './gemini-schema.js';
@@ -47,6 +48,7 @@ function contentParts(content: ChatMessage['content'], where: string): GeminiPar
   const parts: ContentPart[] = typeof content === 'string' ? [{ type: 'text', text: content }] : content;
   return parts.flatMap((part, i): GeminiPart[] => {
     if (part.type === 'text') return part.text === '' ? [] : [{ text: part.text }];
+    if (part.type === 'file') return [{ inlineData: { mimeType: 'application/pdf', data: pdfOf(part, `${where}.content[${i}]`, 'Gemini').data } }];
     return [imagePart(imageUrlOf(part, `${where}.content[${i}]`, 'Gemini'), `${where}.content[${i}]`)];
   });
 }

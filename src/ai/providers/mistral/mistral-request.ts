@@ -3,6 +3,7 @@ import type { CallContext } from '../provider.js';
 import { refuseLogprobs } from '../no-logprobs.js';
 import { refusalsAsText } from '../refusal-as-text.js';
 import { refuseOpenAIOnlyMembers } from '../no-openai-only-members.js';
+import { cannotServe } from '../cannot-serve.js';
 
 /**
  * Mistral's chat completions (https://docs.mistral.ai/api/#tag/chat) take OpenAI's shape but refuse any member they
@@ -29,9 +30,21 @@ export function adjustForMistral(body: Json, ctx: CallContext): Json {
   if (source.tool_choice === 'required') source.tool_choice = 'any';
   const out: Json = {};
   for (const [name, value] of Object.entries(source)) if (CHAT_MEMBERS.has(name) && value !== undefined) out[name] = value;
-  if (Array.isArray(out.messages)) out.messages = inMistralOrder((out.messages as Json[]).map(toMistralMessage));
+  if (Array.isArray(out.messages)) out.messages = inMistralOrder((out.messages as Json[]).map((message, i) => toMistralMessage(refusingFiles(message, i))));
   if (Array.isArray(out.tools)) out.tools = (out.tools as Array<{ function: Json }>).map((tool) => ({ type: 'function', function: pick(tool.function, ['name', 'description', 'parameters', 'strict']) }));
   return out;
+}
+
+/**
+ * A message without `file` parts, which Mistral's chat has no counterpart for (its documents are `document_url`s it
+ * fetches, not bytes): refused as any part a provider cannot take (cannotServe), so an alias moves on.
+ */
+function refusingFiles(message: Json, i: number): Json {
+  if (Array.isArray(message.content)) {
+    const at = (message.content as Json[]).findIndex((part) => part.type === 'file');
+    if (at >= 0) throw cannotServe(`messages[${i}].content[${at}]`, `messages[${i}].content[${at}] is a "file" part, which Mistral does not take: send text and image_url parts`);
+  }
+  return message;
 }
 
 function toMistralMessage(message: Json): Json {

@@ -1,0 +1,92 @@
+import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AiGateway, SMART_AND_FAST, configureThreeProviders, startProviderEmulators, type ProviderEmulators } from './ai-fixtures.js';
+import { PAGE_TOKENS } from '../src/ai/document-tokens.js';
+import { SAMPLE_PDF_BASE64 } from './emulators/sample-pdf.js';
+
+/** A model name as a client writes it, and the provider it must reach. */
+const MODELS: Array<[model: string, provider: string]> = [
+  ['smart', 'anthropic'],
+  ['fast', 'gemini'],
+  ['openai/gpt-4o-mini', 'openai'],
+];
+
+const PDF_URL = `data:application/pdf;base64,${SAMPLE_PDF_BASE64}`;
+
+describe('PDF documents in a prompt', () => {
+  let gateway: AiGateway;
+  let emulators: ProviderEmulators;
+  let openai: OpenAI;
+  let claude: Anthropic;
+
+  beforeAll(async () => {
+    emulators = await startProviderEmulators();
+    gateway = await AiGateway.start();
+    await configureThreeProviders(gateway, emulators, { aliases: [...SMART_AND_FAST, { name: 'mistral-first', targets: [{ provider: 'mistral', model: 'mistral-small-latest' }], fallbacks: [{ provider: 'anthropic', model: 'claude-sonnet-4-6' }] }], providers: [{ name: 'mistral', type: 'mistral', baseUrl: emulators.openai.url }] });
+    await gateway.addProviderKey('mistral', 'test-mistral-key');
+    const apiKey = await gateway.createApp({ name: 'docs-app', team: 'docs-team' });
+    openai = new OpenAI({ baseURL: `${gateway.proxyUrl}/v1`, apiKey, maxRetries: 0 });
+    claude = new Anthropic({ baseURL: gateway.proxyUrl, apiKey, maxRetries: 0 });
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+    await emulators?.stop();
+  });
+
+  it.each(MODELS)("reach %s (%s) from the openai client's file part, and the model reads them", async (model, provider) => {
+    const { data, response } = await openai.chat.completions
+      .create({ model, messages: [{ role: 'user', content: [{ type: 'file', file: { file_data: PDF_URL, filename: 'report.pdf' } }, { type: 'text', text: 'Sum it up.' }] }] })
+      .withResponse();
+    expect(response.headers.get('x-keygate-provider')).toBe(provider);
+    expect(data.choices[0]?.message.content).toBe('Echo: Sum it up. [documents: 1]');
+  });
+
+  it("reach Anthropic as a document block, titled by the file's name", async () => {
+    await openai.chat.completions.create({ model: 'smart', messages: [{ role: 'user', content: [{ type: 'file', file: { file_data: PDF_URL, filename: 'report.pdf' } }, { type: 'text', text: 'Sum it up.' }] }] });
+    const sent = emulators.anthropic.lastRequest()?.body as { messages: Array<{ content: unknown[] }> };
+    expect(sent.messages[0]?.content[0]).toEqual({ type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: SAMPLE_PDF_BASE64 }, title: 'report.pdf' });
+  });
+
+  it('reach Gemini as inline data', async () => {
+    await openai.chat.completions.create({ model: 'fast', messages: [{ role: 'user', content: [{ type: 'file', file: { file_data: PDF_URL, filename: 'report.pdf' } }, { type: 'text', text: 'Sum it up.' }] }] });
+    const sent = emulators.gemini.lastRequest()?.body as { contents: Array<{ parts: unknown[] }> };
+    expect(sent.contents[0]?.parts[0]).toEqual({ inlineData: { mimeType: 'application/pdf', data: SAMPLE_PDF_BASE64 } });
+  });
+
+  it.each(MODELS)("reach %s (%s) from the Anthropic client's document block, and the model reads them", async (model) => {
+    const message = await claude.messages.create({
+      model,
+      max_tokens: 200,
+      messages: [{ role: 'user', content: [{ type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: SAMPLE_PDF_BASE64 } }, { type: 'text', text: 'Sum it up.' }] }],
+    });
+    expect(message.content).toEqual([expect.objectContaining({ type: 'text', text: 'Echo: Sum it up. [documents: 1]' })]);
+  });
+
+  it('reach Anthropic from the Anthropic client as they came: without a title when given none, with the one given', async () => {
+    const document = { type: 'document' as const, source: { type: 'base64' as const, media_type: 'application/pdf' as const, data: SAMPLE_PDF_BASE64 } };
+    await claude.messages.create({ model: 'smart', max_tokens: 200, messages: [{ role: 'user', content: [document, { ...document, title: 'Annex' }, { type: 'text', text: 'Compare them.' }] }] });
+    const sent = emulators.anthropic.lastRequest()?.body as { messages: Array<{ content: unknown[] }> };
+    expect(sent.messages[0]?.content.slice(0, 2)).toEqual([document, { ...document, title: 'Annex' }]);
+  });
+
+  it("count in the prompt's tokens a page at a time, as count_tokens answers before any call", async () => {
+    const text = await claude.messages.countTokens({ model: 'smart', messages: [{ role: 'user', content: 'Hi' }] });
+    const document = await claude.messages.countTokens({ model: 'smart', messages: [{ role: 'user', content: [{ type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: SAMPLE_PDF_BASE64 } }, { type: 'text', text: 'Hi' }] }] });
+    expect(document.input_tokens - text.input_tokens).toBe(PAGE_TOKENS);
+  });
+
+  it('are refused by a provider that takes none, and an alias moves on to the next target', async () => {
+    const { data, response } = await openai.chat.completions.create({ model: 'mistral-first', messages: [{ role: 'user', content: [{ type: 'file', file: { file_data: PDF_URL, filename: 'report.pdf' } }, { type: 'text', text: 'Sum it up.' }] }] }).withResponse();
+    expect(response.headers.get('x-keygate-provider')).toBe('anthropic');
+    expect(data.choices[0]?.message.content).toBe('Echo: Sum it up. [documents: 1]');
+  });
+
+  it("are refused by name when they are not a PDF's bytes, before any provider is called", async () => {
+    const before = emulators.openai.requests().length;
+    const error = await openai.chat.completions.create({ model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: [{ type: 'file', file: { file_data: 'https://example.com/report.pdf', filename: 'report.pdf' } }] }] }).catch((failure: unknown) => failure);
+    expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((error as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('messages[0].content[0].file.file_data');
+    expect(emulators.openai.requests().length).toBe(before);
+  });
+});
