@@ -70,6 +70,32 @@ describe('PDF documents in a prompt', () => {
     expect(sent.messages[0]?.content.slice(0, 2)).toEqual([document, { ...document, title: 'Annex' }]);
   });
 
+  const fetchTool = { name: 'fetch_report', description: 'Fetches a report', input_schema: { type: 'object' as const, properties: { name: { type: 'string' } } } };
+  const image = { type: 'image' as const, source: { type: 'base64' as const, media_type: 'image/png' as const, data: 'iVBORw0KGgo=' } };
+  const pdf = { type: 'document' as const, source: { type: 'base64' as const, media_type: 'application/pdf' as const, data: SAMPLE_PDF_BASE64 } };
+  const loop = (results: Array<{ id: string; content: Anthropic.ToolResultBlockParam['content'] }>): Anthropic.MessageParam[] => [
+    { role: 'user', content: 'Fetch both reports.' },
+    { role: 'assistant', content: results.map(({ id }) => ({ type: 'tool_use' as const, id, name: 'fetch_report', input: { name: id } })) },
+    { role: 'user', content: [...results.map(({ id, content }) => ({ type: 'tool_result' as const, tool_use_id: id, content })), { type: 'text' as const, text: 'Compare them.' }] },
+  ];
+
+  it('in a tool result reach Anthropic inside that result, beside its images, so Claude knows which call returned which', async () => {
+    await claude.messages.create({ model: 'smart', max_tokens: 200, tools: [fetchTool], messages: loop([{ id: 'toolu_a', content: [{ type: 'text', text: 'Report A' }, pdf] }, { id: 'toolu_b', content: [image] }]) });
+    const sent = emulators.anthropic.lastRequest()?.body as { messages: Array<{ content: unknown[] }> };
+    expect(sent.messages[2]?.content).toEqual([
+      { type: 'tool_result', tool_use_id: 'toolu_a', content: [{ type: 'text', text: 'Report A' }, { type: 'document', source: pdf.source }] },
+      { type: 'tool_result', tool_use_id: 'toolu_b', content: [image] },
+      { type: 'text', text: 'Compare them.' },
+    ]);
+  });
+
+  it('in a tool result reach a provider whose results hold text only in a user message after the results, and are read', async () => {
+    const message = await claude.messages.create({ model: 'fast', max_tokens: 200, tools: [fetchTool], messages: loop([{ id: 'toolu_a', content: [{ type: 'text', text: 'Report A' }, pdf] }]) });
+    const sent = emulators.gemini.lastRequest()?.body as { contents: Array<{ role: string; parts: Array<Record<string, unknown>> }> };
+    expect(sent.contents.at(-1)?.parts.map((part) => Object.keys(part)[0])).toEqual(['functionResponse', 'inlineData', 'text']);
+    expect(message.content).toEqual([expect.objectContaining({ type: 'text' })]);
+  });
+
   it("count in the prompt's tokens a page at a time, as count_tokens answers before any call", async () => {
     const text = await claude.messages.countTokens({ model: 'smart', messages: [{ role: 'user', content: 'Hi' }] });
     const document = await claude.messages.countTokens({ model: 'smart', messages: [{ role: 'user', content: [{ type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: SAMPLE_PDF_BASE64 } }, { type: 'text', text: 'Hi' }] }] });

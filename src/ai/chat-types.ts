@@ -34,11 +34,22 @@ export type CacheControl = { [CACHE_CONTROL]?: Record<string, unknown> };
  */
 export const CACHE_MARKED: unique symbol = Symbol('CACHE_MARKED');
 
+/**
+ * On an image or file part that came in a tool's result (an Anthropic-format `tool_result`, a Responses API
+ * `function_call_output`): the id of the call it answers. OpenAI's tool messages carry text only, so such parts go
+ * in a user message after the tool messages; the Anthropic and Bedrock adapters, whose tool results take images and
+ * documents, put them back in the result they came in, so the model knows which call returned which.
+ */
+export const TOOL_RESULT_OF: unique symbol = Symbol('TOOL_RESULT_OF');
+
+/** The call whose result a part came in, as a member of the part. */
+export type ToolResultMedia = { [TOOL_RESULT_OF]?: string };
+
 export interface TextPart extends CacheControl {
   type: 'text';
   text: string;
 }
-export interface ImagePart extends CacheControl {
+export interface ImagePart extends CacheControl, ToolResultMedia {
   type: 'image_url';
   image_url: { url: string; detail?: 'auto' | 'low' | 'high' };
 }
@@ -55,7 +66,7 @@ export const UNTITLED: unique symbol = Symbol('UNTITLED');
  * in OpenAI's own storage (`file_id`, which only OpenAI's API can read). The Anthropic, Bedrock and Gemini adapters
  * send a PDF as their own document blocks; the other adapters refuse the part.
  */
-export interface FilePart extends CacheControl {
+export interface FilePart extends CacheControl, ToolResultMedia {
   type: 'file';
   file: { file_data?: string; file_id?: string; filename?: string };
   /** On a PDF whose `filename` the gateway made up (UNTITLED). */

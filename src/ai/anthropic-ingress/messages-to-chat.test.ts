@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AiError } from '../openai-error.js';
-import { ANTHROPIC_BLOCKS, CACHE_CONTROL, CACHE_MARKED, THINKING, OUTPUT_CONFIG, TOOL_ERROR, UNTITLED } from '../chat-types.js';
+import { ANTHROPIC_BLOCKS, CACHE_CONTROL, CACHE_MARKED, THINKING, OUTPUT_CONFIG, TOOL_ERROR, TOOL_RESULT_OF, UNTITLED } from '../chat-types.js';
 import { AnthropicRequestError } from './anthropic-error.js';
 import { messagesToChat } from './messages-to-chat.js';
 import type { AnthropicMessagesRequest } from './wire-types.js';
@@ -203,7 +203,7 @@ describe('a Messages API request as a chat request', () => {
     ];
     expect(translate({ messages }).messages.slice(2)).toEqual([
       { role: 'tool', tool_call_id: 'toolu_1', content: 'Here it is.' },
-      { role: 'user', content: [{ type: 'file', file: { file_data: `data:application/pdf;base64,${PDF_BASE64}`, filename: 'document.pdf' }, [UNTITLED]: true }] },
+      { role: 'user', content: [{ type: 'file', file: { file_data: `data:application/pdf;base64,${PDF_BASE64}`, filename: 'document.pdf' }, [UNTITLED]: true, [TOOL_RESULT_OF]: 'toolu_1' }] },
     ]);
   });
 
@@ -328,12 +328,12 @@ describe('a Messages API request as a chat request', () => {
     expect(translate({ messages }).messages[0]).toEqual({ role: 'tool', tool_call_id: 'toolu_1', content: 'Error: city not found', [TOOL_ERROR]: true });
   });
 
-  it('moves images in a tool result to the user message after the tool messages', () => {
+  it('moves images in a tool result to the user message after the tool messages, marked with the call they answer', () => {
     const image = { type: 'image', source: { type: 'url', url: 'https://example.com/chart.png' } };
     const messages = [{ role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: [{ type: 'text', text: 'chart attached' }, image] }] }];
     expect(translate({ messages }).messages).toEqual([
       { role: 'tool', tool_call_id: 'toolu_1', content: 'chart attached' },
-      { role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://example.com/chart.png' } }] },
+      { role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://example.com/chart.png' }, [TOOL_RESULT_OF]: 'toolu_1' }] },
     ]);
   });
 

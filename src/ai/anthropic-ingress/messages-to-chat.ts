@@ -1,4 +1,4 @@
-import { ANTHROPIC_BLOCKS, CACHE_CONTROL, CACHE_MARKED, OUTPUT_CONFIG, THINKING, TOOL_ERROR, TOOL_ERROR_PREFIX, UNTITLED, type AnthropicBlock, type CacheControl, type ChatMessage, type ChatRequest, type ContentPart, type ImagePart, type TextPart, type ToolCall, type ToolChoice, type ToolDefinition } from '../chat-types.js';
+import { ANTHROPIC_BLOCKS, CACHE_CONTROL, CACHE_MARKED, OUTPUT_CONFIG, THINKING, TOOL_ERROR, TOOL_ERROR_PREFIX, TOOL_RESULT_OF, UNTITLED, type AnthropicBlock, type CacheControl, type ChatMessage, type ChatRequest, type ContentPart, type ImagePart, type TextPart, type ToolCall, type ToolChoice, type ToolDefinition } from '../chat-types.js';
 import { isBase64 } from '../file-part.js';
 import { isJsonObject } from '../json-object.js';
 import { AnthropicRequestError } from './anthropic-error.js';
@@ -115,7 +115,7 @@ function textContent(parts: TextPart[], separator: string): string | TextPart[] 
 /**
  * A `tool_result` block (https://docs.anthropic.com/en/docs/agents-and-tools/tool-use/implement-tool-use) as an
  * OpenAI tool message. OpenAI tool messages carry text only, so images and documents in the result are returned for
- * the user message that follows; an error result says so in its text (its first block's), OpenAI having no flag for it, and
+ * the user message that follows, each marked with the call it answers (TOOL_RESULT_OF); an error result says so in its text (its first block's), OpenAI having no flag for it, and
  * is marked TOOL_ERROR for the Anthropic adapter, which sends the flag on.
  */
 function toolResult(block: Json, param: string): { message: ChatMessage; images: ContentPart[] } {
@@ -123,7 +123,7 @@ function toolResult(block: Json, param: string): { message: ChatMessage; images:
   const content = block.content ?? '';
   const parts: ContentPart[] = typeof content === 'string' ? [{ type: 'text', text: content }] : Array.isArray(content) ? content.flatMap((b, i) => contentParts(b, `${param}.content.${i}`, true)) : fail(`${param}.content`, 'must be a string or an array of content blocks');
   const texts = parts.filter((p): p is TextPart => p.type === 'text');
-  const images = parts.filter((p) => p.type !== 'text');
+  const images = parts.flatMap((p) => (p.type !== 'text' ? [{ ...p, [TOOL_RESULT_OF]: id }] : []));
   if (block.is_error !== undefined && typeof block.is_error !== 'boolean') fail(`${param}.is_error`, 'must be a boolean');
   const [first = { type: 'text', text: '' }, ...more] = texts;
   const failed = block.is_error === true;

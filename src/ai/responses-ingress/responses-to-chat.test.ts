@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { TOOL_RESULT_OF } from '../chat-types.js';
 import { AiError } from '../openai-error.js';
 import { ResponsesRequestError } from './responses-error.js';
 import { RESPONSE_ECHO, RESPONSE_INPUT, previousResponseIdOf, responseEchoOf, responsesToChat, type PreviousResponse } from './responses-to-chat.js';
@@ -124,7 +125,7 @@ describe('a Responses API request as a chat request', () => {
     expect(translate({ input }).messages.slice(1)).toEqual([
       { role: 'tool', tool_call_id: 'call_1', content: 'first' },
       { role: 'tool', tool_call_id: 'call_2', content: 'second' },
-      { role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://example.com/1.png' } }, { type: 'file', file: { file_id: 'file-2' } }] },
+      { role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://example.com/1.png' }, [TOOL_RESULT_OF]: 'call_1' }, { type: 'file', file: { file_id: 'file-2' }, [TOOL_RESULT_OF]: 'call_2' }] },
       { role: 'user', content: 'Compare them.' },
     ]);
   });

@@ -1,4 +1,4 @@
-import { ANTHROPIC_BLOCKS, OPENAI_NAME, type AnthropicBlock, type ChatMessage, type ChatRequest, type ContentPart, type CustomToolCall, type FilePart, type CustomToolDefinition, type ImagePart, type ResponseFormat, type ToolCall, type ToolChoice, type ToolDefinition } from '../chat-types.js';
+import { ANTHROPIC_BLOCKS, OPENAI_NAME, TOOL_RESULT_OF, type AnthropicBlock, type ChatMessage, type ChatRequest, type ContentPart, type CustomToolCall, type FilePart, type CustomToolDefinition, type ImagePart, type ResponseFormat, type ToolCall, type ToolChoice, type ToolDefinition } from '../chat-types.js';
 import { refuseToolNameCollisions } from '../custom-tools/index.js';
 import { isBase64DataUrl } from '../file-part.js';
 import { isJsonObject } from '../json-object.js';
@@ -177,7 +177,8 @@ function customToolCall(item: Json, param: string): CustomToolCall {
 
 /**
  * A `function_call_output` (or `custom_tool_call_output`, the same but for its type) item as a tool message. Its output is text, or parts: their text, joined; the images
- * and files among them are returned for a user message after the tool messages, since tool messages carry text only.
+ * and files among them are returned for a user message after the tool messages, since tool messages carry text only,
+ * each marked with the call it answers (TOOL_RESULT_OF).
  */
 function functionCallOutput(item: Json, param: string): { message: ChatMessage; images: ContentPart[] } {
   const id = text(item.call_id, `${param}.call_id`);
@@ -186,7 +187,7 @@ function functionCallOutput(item: Json, param: string): { message: ChatMessage; 
   if (!Array.isArray(output)) invalid(`${param}.output`, 'a string or an array of content parts');
   const parts = output.map((part, i) => inputPart(part, `${param}.output[${i}]`, true));
   const texts = parts.flatMap((part) => (part.type === 'text' ? [part.text] : []));
-  return { message: { role: 'tool', tool_call_id: id, content: texts.join('\n') }, images: parts.filter((part) => part.type !== 'text') };
+  return { message: { role: 'tool', tool_call_id: id, content: texts.join('\n') }, images: parts.flatMap((part) => (part.type !== 'text' ? [{ ...part, [TOOL_RESULT_OF]: id }] : [])) };
 }
 
 /**

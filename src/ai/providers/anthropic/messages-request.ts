@@ -1,4 +1,4 @@
-import { ANTHROPIC_BLOCKS, CACHE_CONTROL, OUTPUT_CONFIG, REASONING_EFFORTS, THINKING, TOOL_ERROR, UNTITLED, isReasoningEffort, withoutToolErrorPrefix, type CacheControl, type ChatMessage, type ChatRequest, type ContentPart, type ReasoningEffort, type ToolChoice } from '../../chat-types.js';
+import { ANTHROPIC_BLOCKS, CACHE_CONTROL, OUTPUT_CONFIG, REASONING_EFFORTS, THINKING, TOOL_ERROR, TOOL_RESULT_OF, UNTITLED, isReasoningEffort, type ToolResultMedia, withoutToolErrorPrefix, type CacheControl, type ChatMessage, type ChatRequest, type ContentPart, type ReasoningEffort, type ToolChoice } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
 import { toolArgumentsOf } from '../tool-arguments.js';
 import { nothingToSend } from '../nothing-to-send.js';
@@ -8,7 +8,7 @@ import { imageUrlOf, textOf } from '../content-parts.js';
 import { pdfOf, type PdfFile } from '../pdf-file.js';
 import { thinksOnlyAdaptively } from './adaptive-only.js';
 import { JSON_OBJECT_INSTRUCTION, jsonResponseTool } from './response-format.js';
-import type { AnthropicCacheControl, AnthropicContentBlock, AnthropicDocumentBlock, AnthropicImageBlock, AnthropicMessage, AnthropicMessagesRequest, AnthropicTextBlock, AnthropicToolChoice } from './wire-types.js';
+import type { AnthropicCacheControl, AnthropicContentBlock, AnthropicDocumentBlock, AnthropicImageBlock, AnthropicMessage, AnthropicToolResultBlock, AnthropicMessagesRequest, AnthropicTextBlock, AnthropicToolChoice } from './wire-types.js';
 import { refuseLogprobs } from '../no-logprobs.js';
 import { refusalsAsText } from '../refusal-as-text.js';
 import { refuseOpenAIOnlyMembers } from '../no-openai-only-members.js';
@@ -90,8 +90,8 @@ function contentBlocks(content: ChatMessage['content'], where: string, whole = f
   const parts: ContentPart[] = typeof content === 'string' ? [{ type: 'text', text: content }] : content;
   const blocks = parts.flatMap((part, i): Array<AnthropicTextBlock | AnthropicImageBlock | AnthropicDocumentBlock> => {
     if (part.type === 'text') return isBlank(part.text) ? [] : [{ type: 'text', text: part.text, ...cacheControlOf(part) }];
-    if (part.type === 'file') return [{ ...documentBlock(pdfOf(part, `${where}.content[${i}]`, 'Anthropic'), part[UNTITLED] === true), ...cacheControlOf(part) }];
-    return [{ ...imageBlock(imageUrlOf(part, `${where}.content[${i}]`, 'Anthropic'), `${where}.content[${i}]`), ...cacheControlOf(part) }];
+    const block = part.type === 'file' ? documentBlock(pdfOf(part, `${where}.content[${i}]`, 'Anthropic'), part[UNTITLED] === true) : imageBlock(imageUrlOf(part, `${where}.content[${i}]`, 'Anthropic'), `${where}.content[${i}]`);
+    return [{ ...block, ...cacheControlOf(part), ...(part[TOOL_RESULT_OF] !== undefined ? { [TOOL_RESULT_OF]: part[TOOL_RESULT_OF] } : {}) }];
   });
   if (blocks.length > 0 || !whole) return blocks;
   return parts.flatMap((part) => (part.type === 'text' && part.text !== '' ? [{ type: 'text' as const, text: part.text, ...cacheControlOf(part) }] : []));
@@ -143,7 +143,10 @@ function messageFor(message: ChatMessage, i: number): AnthropicMessage | undefin
   return blocks.length > 0 ? { role: 'user', content: withMessageCacheControl(blocks, message) } : undefined;
 }
 
-/** Consecutive turns of one role become one turn, so tool results answering parallel calls share a user turn. */
+/**
+ * Consecutive turns of one role become one turn, so tool results answering parallel calls share a user turn; in it,
+ * the images and documents that came in a tool's result (TOOL_RESULT_OF) go back into that result (resultsWithMedia).
+ */
 function mergeTurns(messages: AnthropicMessage[]): AnthropicMessage[] {
   const merged: AnthropicMessage[] = [];
   for (const message of messages) {
@@ -151,7 +154,31 @@ function mergeTurns(messages: AnthropicMessage[]): AnthropicMessage[] {
     if (last && last.role === message.role) last.content.push(...message.content);
     else merged.push({ role: message.role, content: [...message.content] });
   }
+  for (const turn of merged) if (turn.role === 'user') turn.content = resultsWithMedia(turn.content);
   return merged;
+}
+
+type ResultMedia = (AnthropicImageBlock | AnthropicDocumentBlock) & ToolResultMedia;
+
+/**
+ * A user turn's blocks with each image or document that came in a tool's result (TOOL_RESULT_OF) inside that
+ * `tool_result`, after its text, as Anthropic takes them (https://docs.anthropic.com/en/docs/agents-and-tools/tool-use/implement-tool-use):
+ * OpenAI's shape had carried them in a user message after the results, where Claude could not tell which call
+ * returned which. One whose result is not in the turn stays where it is.
+ */
+function resultsWithMedia(blocks: AnthropicContentBlock[]): AnthropicContentBlock[] {
+  if (!blocks.some((block) => TOOL_RESULT_OF in block)) return blocks;
+  const results = new Map<string, AnthropicToolResultBlock>();
+  for (const block of blocks) if (block.type === 'tool_result') results.set(block.tool_use_id, block);
+  return blocks.filter((block) => {
+    const id = (block as ResultMedia)[TOOL_RESULT_OF];
+    const result = id === undefined ? undefined : results.get(id);
+    if (!result) return true;
+    const { [TOOL_RESULT_OF]: _id, ...media } = block as ResultMedia;
+    const before = typeof result.content === 'string' ? (result.content === '' ? [] : [{ type: 'text' as const, text: result.content }]) : (result.content ?? []);
+    result.content = [...before, media];
+    return false;
+  });
 }
 
 function toolChoiceFor(choice: ToolChoice | undefined, parallel: boolean | undefined): AnthropicToolChoice | undefined {

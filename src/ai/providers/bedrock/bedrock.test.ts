@@ -9,6 +9,7 @@ import { INPUT_RATES } from '../../catalog/index.js';
 import { CACHE_CONTROL, CACHE_WRITES, STOP_SEQUENCE, TOOL_ERROR, type ChatCompletionChunk, type ChatRequest } from '../../chat-types.js';
 import { ProviderCallError, callChat, callEmbeddings } from '../../provider-call.js';
 import type { CallContext } from '../provider.js';
+import { messagesToChat } from '../../anthropic-ingress/messages-to-chat.js';
 import { toConverseRequest } from './converse-request.js';
 import { BedrockProvider, encodeEventStreamMessage } from './index.js';
 
@@ -591,6 +592,25 @@ describe('the Bedrock provider', () => {
       { document: { format: 'pdf', name: 'Q3-report', source: { bytes: SAMPLE_PDF_BASE64 } } },
       { document: { format: 'pdf', name: 'Q3-report (2)', source: { bytes: SAMPLE_PDF_BASE64 } } },
     ]);
+  });
+
+  it("puts a tool result's image and PDF back in that result for Claude, and leaves them after the results for a model without media in results", () => {
+    const anthropicLoop = messagesToChat({
+      model: 'claude',
+      max_tokens: 100,
+      tools: [{ name: 'fetch', input_schema: { type: 'object' } }],
+      messages: [
+        { role: 'user', content: 'Fetch it.' },
+        { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_a', name: 'fetch', input: {} }] },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_a', content: [{ type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'iVBORw0KGgo=' } }, { type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: SAMPLE_PDF_BASE64 } }] }, { type: 'text', text: 'Read it.' }] },
+      ],
+    });
+    const turn = (model: string) => (toConverseRequest(anthropicLoop, model).messages as Array<{ content: unknown[] }>)[2]!.content;
+    expect(turn(MODEL)).toEqual([
+      { toolResult: { toolUseId: 'toolu_a', content: [{ image: { format: 'png', source: { bytes: 'iVBORw0KGgo=' } } }, { document: { format: 'pdf', name: 'document', source: { bytes: SAMPLE_PDF_BASE64 } } }] } },
+      { text: 'Read it.' },
+    ]);
+    expect(turn('meta.llama3-70b-instruct-v1:0').map((block) => Object.keys(block as object)[0])).toEqual(['toolResult', 'image', 'document', 'text']);
   });
 
   it("refuses a file by OpenAI's id, which Converse cannot read, as a 400 an alias moves on from", async () => {

@@ -1,5 +1,5 @@
 import type { CatalogModel } from '../../catalog/index.js';
-import { ANTHROPIC_BLOCKS, CACHE_CONTROL, TOOL_ERROR, withoutToolErrorPrefix, type CacheControl, type ChatMessage, type ChatRequest, type ContentPart, type ResponseFormat } from '../../chat-types.js';
+import { ANTHROPIC_BLOCKS, CACHE_CONTROL, TOOL_ERROR, TOOL_RESULT_OF, withoutToolErrorPrefix, type CacheControl, type ChatMessage, type ChatRequest, type ContentPart, type ResponseFormat } from '../../chat-types.js';
 import type { ProviderCallError } from '../../provider-call.js';
 import { nestsTooDeep } from '../../nesting-depth.js';
 import { toolArgumentsOf } from '../tool-arguments.js';
@@ -87,6 +87,7 @@ export function toConverseRequest(asked: ChatRequest, modelId = '', catalogModel
     if (system.length === 0) throw nothingToSend('Bedrock Converse');
     append('user', system.splice(0));
   }
+  if (claude || nova) for (const message of messages) if (message.role === 'user') message.content = resultsWithMedia(message.content);
   const lastMessage = messages.at(-1);
   if (lastMessage) lastMessage.content = withCachePoint(lastMessage.content, request, caches);
 
@@ -203,10 +204,39 @@ function userBlocks(content: ChatMessage['content'], where: string, caches: Cach
   if (typeof content === 'string') return content !== '' ? [{ text: content }] : [];
   const blocks = content.flatMap((part: ContentPart, i): ConverseBlock[] => {
     if (part.type === 'text') return !isBlank(part.text) ? andCachePoint({ text: part.text }, part, caches) : [];
-    if (part.type === 'file') return andCachePoint(documentBlock(pdfOf(part, `${where}.content[${i}]`, 'Bedrock'), documents), part, caches);
-    return andCachePoint(imageBlock(imageUrlOf(part, `${where}.content[${i}]`, 'Bedrock')), part, caches);
+    const block = part.type === 'file' ? documentBlock(pdfOf(part, `${where}.content[${i}]`, 'Bedrock'), documents) : imageBlock(imageUrlOf(part, `${where}.content[${i}]`, 'Bedrock'));
+    // A result holds no cachePoint: media with a breakpoint of its own stays where the breakpoint can follow it.
+    if (part[TOOL_RESULT_OF] !== undefined && !marked(part)) resultMedia.set(block, part[TOOL_RESULT_OF]);
+    return andCachePoint(block, part, caches);
   });
   return blocks.length > 0 ? blocks : content.flatMap((part) => (part.type === 'text' && part.text !== '' ? andCachePoint({ text: part.text }, part, caches) : []));
+}
+
+/** Image and document blocks that came in a tool's result (TOOL_RESULT_OF): the call each answers. */
+const resultMedia = new WeakMap<ConverseBlock, string>();
+
+/**
+ * A user turn's blocks with each image or document that came in a tool's result (resultMedia) inside that
+ * `toolResult`, after its text, where Claude and Nova take them (API_runtime_ToolResultContentBlock.html): OpenAI's
+ * shape had carried them in a user message after the results, where the model could not tell which call returned
+ * which. One whose result is not in the turn stays where it is.
+ */
+function resultsWithMedia(blocks: ConverseBlock[]): ConverseBlock[] {
+  if (!blocks.some((block) => resultMedia.has(block))) return blocks;
+  const results = new Map<string, { content: ConverseBlock[] }>();
+  for (const block of blocks) {
+    const result = block.toolResult as { toolUseId: string; content: ConverseBlock[] } | undefined;
+    if (result) results.set(result.toolUseId, result);
+  }
+  return blocks.filter((block) => {
+    const id = resultMedia.get(block);
+    const result = id === undefined ? undefined : results.get(id);
+    if (!result) return true;
+    // A result of no text is sent `{text: ""}` for want of any content: its media are its content now.
+    if (result.content.length === 1 && result.content[0]?.text === '') result.content = [];
+    result.content.push(block);
+    return false;
+  });
 }
 
 /** A PDF as Converse's document block, named as Converse allows (DocumentNames). */
