@@ -23,7 +23,7 @@ describe('PDF documents in a prompt', () => {
   beforeAll(async () => {
     emulators = await startProviderEmulators();
     gateway = await AiGateway.start();
-    await configureThreeProviders(gateway, emulators, { aliases: [...SMART_AND_FAST, { name: 'mistral-first', targets: [{ provider: 'mistral', model: 'mistral-small-latest' }], fallbacks: [{ provider: 'anthropic', model: 'claude-sonnet-4-6' }] }], providers: [{ name: 'mistral', type: 'mistral', baseUrl: emulators.openai.url }] });
+    await configureThreeProviders(gateway, emulators, { aliases: [...SMART_AND_FAST, { name: 'mistral-first', targets: [{ provider: 'mistral', model: 'mistral-small-latest' }], fallbacks: [{ provider: 'anthropic', model: 'claude-sonnet-4-6' }] }, { name: 'gemini-first', targets: [{ provider: 'gemini', model: 'gemini-2.5-flash' }], fallbacks: [{ provider: 'anthropic', model: 'claude-sonnet-4-6' }] }], providers: [{ name: 'mistral', type: 'mistral', baseUrl: emulators.openai.url }] });
     await gateway.addProviderKey('mistral', 'test-mistral-key');
     const apiKey = await gateway.createApp({ name: 'docs-app', team: 'docs-team' });
     openai = new OpenAI({ baseURL: `${gateway.proxyUrl}/v1`, apiKey, maxRetries: 0 });
@@ -94,6 +94,46 @@ describe('PDF documents in a prompt', () => {
     const sent = emulators.gemini.lastRequest()?.body as { contents: Array<{ role: string; parts: Array<Record<string, unknown>> }> };
     expect(sent.contents.at(-1)?.parts.map((part) => Object.keys(part)[0])).toEqual(['functionResponse', 'inlineData', 'text']);
     expect(message.content).toEqual([expect.objectContaining({ type: 'text' })]);
+  });
+
+  const facts = { type: 'document' as const, source: { type: 'text' as const, media_type: 'text/plain' as const, data: 'The grass is green. The sky is blue.' }, title: 'Facts', citations: { enabled: true } };
+  const citedPdf = { ...pdf, title: 'Report', citations: { enabled: true } };
+  const askCited = { max_tokens: 200, messages: [{ role: 'user' as const, content: [facts, citedPdf, { type: 'text' as const, text: 'What colour?' }] }] };
+  const CITED_ANSWER = [
+    { type: 'text', text: 'Echo: What colour? ' },
+    { type: 'text', text: 'The grass is green.', citations: [{ type: 'char_location', cited_text: 'The grass is green.', document_index: 0, document_title: 'Facts', start_char_index: 0, end_char_index: 19 }] },
+    { type: 'text', text: '(page 1)', citations: [{ type: 'page_location', cited_text: '(page 1)', document_index: 1, document_title: 'Report', start_page_number: 1, end_page_number: 2 }] },
+  ];
+
+  it('that ask for citations reach Anthropic as documents with citations on, and the answer keeps its cited blocks', async () => {
+    const message = await claude.messages.create({ model: 'smart', ...askCited });
+    const sent = emulators.anthropic.lastRequest()?.body as { messages: Array<{ content: unknown[] }> };
+    expect(sent.messages[0]?.content.slice(0, 2)).toEqual([
+      { type: 'document', source: facts.source, title: 'Facts', citations: { enabled: true } },
+      { type: 'document', source: pdf.source, title: 'Report', citations: { enabled: true } },
+    ]);
+    expect(message.content).toEqual(CITED_ANSWER);
+  });
+
+  it('that ask for citations are answered streamed in cited blocks, each citation a citations_delta', async () => {
+    const stream = claude.messages.stream({ model: 'smart', ...askCited });
+    const citations: unknown[] = [];
+    stream.on('citation', (citation) => citations.push(citation));
+    const message = await stream.finalMessage();
+    expect(message.content).toEqual(CITED_ANSWER);
+    expect(citations).toEqual([CITED_ANSWER[1]!.citations![0], CITED_ANSWER[2]!.citations![0]]);
+  });
+
+  it.each(['fast', 'openai/gpt-4o-mini'])('that ask for citations are refused by %s, which writes none, naming where', async (model) => {
+    const error = await claude.messages.create({ model, ...askCited }).catch((failure: unknown) => failure);
+    expect(error).toBeInstanceOf(Anthropic.BadRequestError);
+    expect(JSON.stringify((error as InstanceType<typeof Anthropic.BadRequestError>).error)).toContain('citations');
+  });
+
+  it('that ask for citations move an alias on to its Anthropic target', async () => {
+    const { data, response } = await claude.messages.create({ model: 'gemini-first', ...askCited }).withResponse();
+    expect(response.headers.get('x-keygate-provider')).toBe('anthropic');
+    expect(data.content).toEqual(CITED_ANSWER);
   });
 
   it("count in the prompt's tokens a page at a time, as count_tokens answers before any call", async () => {

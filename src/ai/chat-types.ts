@@ -61,6 +61,14 @@ export interface ImagePart extends CacheControl, ToolResultMedia {
 export const UNTITLED: unique symbol = Symbol('UNTITLED');
 
 /**
+ * On a file part, and on the request that holds it: an Anthropic-format document with `citations: {enabled: true}`
+ * (https://docs.anthropic.com/en/docs/build-with-claude/citations). Only Anthropic writes citations, and only the
+ * Anthropic adapter sends the flag on (a plain-text document as Anthropic's text source, `data:text/plain`); every
+ * other adapter refuses the request (cannotServe), so an alias moves on to an Anthropic target.
+ */
+export const CITATIONS: unique symbol = Symbol('CITATIONS');
+
+/**
  * A file in a prompt, as OpenAI's Chat Completions take one (https://platform.openai.com/docs/guides/pdf-files): its
  * bytes as a `data:` URL (`file_data`, a PDF: `data:application/pdf;base64,…`) with its name, or the id of a file
  * in OpenAI's own storage (`file_id`, which only OpenAI's API can read). The Anthropic, Bedrock and Gemini adapters
@@ -71,6 +79,8 @@ export interface FilePart extends CacheControl, ToolResultMedia {
   file: { file_data?: string; file_id?: string; filename?: string };
   /** On a PDF whose `filename` the gateway made up (UNTITLED). */
   [UNTITLED]?: true;
+  /** On an Anthropic-format document that asked for citations (CITATIONS). */
+  [CITATIONS]?: true;
 }
 export type ContentPart = TextPart | ImagePart | FilePart;
 
@@ -207,6 +217,8 @@ export type ResponseFormat = { type: 'text' } | { type: 'json_object' } | { type
 
 export interface ChatRequest extends CacheControl {
   [THINKING]?: Record<string, unknown>;
+  /** The request holds a document that asked for citations (CITATIONS). */
+  [CITATIONS]?: true;
   [OUTPUT_CONFIG]?: { effort?: string; format?: Record<string, unknown> };
   [ANTHROPIC_BETA]?: string[];
   [CACHE_MARKED]?: true;
@@ -358,13 +370,25 @@ export interface ThinkingDelta {
   signature?: string;
 }
 
+/**
+ * On a streamed delta of an Anthropic answer: a text block starting (`block`, as Anthropic's `content_block_start`
+ * had it), or a `citations_delta`'s citation, for the Anthropic ingress to stream on as Anthropic did: an answer with
+ * citations comes in text blocks each with their own (https://docs.anthropic.com/en/docs/build-with-claude/citations).
+ * The text itself is the delta's `content`.
+ */
+export const TEXT_BLOCK: unique symbol = Symbol('TEXT_BLOCK');
+export interface TextBlockDelta {
+  block?: AnthropicBlock;
+  citation?: Record<string, unknown>;
+}
+
 export interface ChatCompletionChunk {
   [PROMPT_USAGE]?: Usage;
   id: string;
   object: 'chat.completion.chunk';
   created: number;
   model: string;
-  choices: Array<{ index: number; delta: { [THINKING_DELTA]?: ThinkingDelta; role?: 'assistant'; content?: string | null; tool_calls?: ChunkToolCallDelta[]; function_call?: Partial<FunctionCall>; refusal?: string | null } & Reasoning; finish_reason: FinishReason | null; logprobs?: ChoiceLogprobs | null } & StopSequence>;
+  choices: Array<{ index: number; delta: { [THINKING_DELTA]?: ThinkingDelta; [TEXT_BLOCK]?: TextBlockDelta; role?: 'assistant'; content?: string | null; tool_calls?: ChunkToolCallDelta[]; function_call?: Partial<FunctionCall>; refusal?: string | null } & Reasoning; finish_reason: FinishReason | null; logprobs?: ChoiceLogprobs | null } & StopSequence>;
   usage?: Usage | null;
 }
 

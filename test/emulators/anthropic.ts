@@ -14,6 +14,8 @@ import { decodesToPdf, documentsNote, isBase64, toolsCalledFor } from './emulate
  *   message names, else the first; the input is filled in from the tool's schema. Unless the tool is forced it
  *   says "Let me check." first, so tool blocks do not start at index 0.
  * - With `tool_result` blocks in the last user turn, it answers "The tool answered: <result text>".
+ * - With documents that ask for citations in the last user turn, it answers "Echo: <last user text> " and a text
+ *   block citing each (citedAnswer), streamed as Anthropic streams citations: a `citations_delta` before the text.
  * - Otherwise it answers "Echo: <last user text>", with " [documents: N]" after it when the last user turn holds N
  *   document blocks, cut at the first stop sequence found, at `max_tokens`, or where the context window ends (the
  *   `contextWindow` option).
@@ -321,6 +323,8 @@ function answerText(body: Json, contextWindow: number): Answer {
   // Structured output: the answer is JSON that satisfies the schema.
   const format = (body.output_config as Json | undefined)?.format as Json | undefined;
   if (format) return { content: [{ type: 'text', text: JSON.stringify(sample(format.schema as Json)) }], stop_reason: 'end_turn', stop_sequence: null };
+  const cited = citedAnswer(messages, lastBlocks);
+  if (cited) return { content: cited, stop_reason: 'end_turn', stop_sequence: null };
   let text =
     results.length > 0
       ? `The tool answered: ${results.map((r) => (typeof r.content === 'string' ? r.content : textOf((r.content ?? []) as Block[]))).join(' ')}`
@@ -351,6 +355,28 @@ function answerText(body: Json, contextWindow: number): Answer {
   return { content: [{ type: 'text', text }], stop_reason: stopReason, stop_sequence: stopSequence };
 }
 
+/**
+ * The answer to a last user turn with documents that ask for citations (https://docs.anthropic.com/en/docs/build-with-claude/citations):
+ * "Echo: <last user text> " as a text block, then one text block for each such document, citing it: a text
+ * document's first sentence as a `char_location`, a PDF's first page as a `page_location`, each with the document's
+ * index among all the request's documents and its title.
+ */
+function citedAnswer(messages: Message[], lastBlocks: Block[]): Block[] | undefined {
+  const documents = messages.flatMap((message) => blocksOf(message).filter((block) => block.type === 'document'));
+  const cited = lastBlocks.filter((block) => block.type === 'document' && (block.citations as Json | undefined)?.enabled === true);
+  if (cited.length === 0) return undefined;
+  const blocks: Block[] = [{ type: 'text', text: `Echo: ${textOf(lastBlocks)} ` }];
+  for (const document of cited) {
+    const source = document.source as Json;
+    const at = { document_index: documents.indexOf(document), document_title: typeof document.title === 'string' ? document.title : null };
+    if (source.type === 'text') {
+      const sentence = /^[^.]*\.?/.exec(String(source.data))?.[0] ?? '';
+      blocks.push({ type: 'text', text: sentence, citations: [{ type: 'char_location', cited_text: sentence, ...at, start_char_index: 0, end_char_index: sentence.length }] });
+    } else blocks.push({ type: 'text', text: '(page 1)', citations: [{ type: 'page_location', cited_text: '(page 1)', ...at, start_page_number: 1, end_page_number: 2 }] });
+  }
+  return blocks;
+}
+
 const outputTokensOf = (content: Block[]) => countTokens(content.map((b) => (b.type === 'text' ? String(b.text) : b.type === 'thinking' ? String(b.thinking) : b.type === 'redacted_thinking' ? String(b.data) : JSON.stringify(b.input))).join(''));
 
 function sendError(res: ServerResponse, status: number, type: string, message: string, headers: Record<string, string> = {}): void {
@@ -370,6 +396,7 @@ async function stream(res: ServerResponse, body: Json, reply: Answer, usage: Jso
   for (const [index, block] of reply.content.entries()) {
     if (block.type === 'text') {
       await send({ type: 'content_block_start', index, content_block: { type: 'text', text: '' } });
+      for (const citation of (block.citations ?? []) as Json[]) await send({ type: 'content_block_delta', index, delta: { type: 'citations_delta', citation } });
       const pieces = String(block.text).match(/\S+\s*|\s+/g) ?? [];
       for (const [n, piece] of pieces.entries()) {
         await send({ type: 'content_block_delta', index, delta: { type: 'text_delta', text: piece } });

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { PROMPT_USAGE, THINKING_DELTA, type AnthropicBlock, type ChatCompletionChunk, type ThinkingDelta, type FinishReason, type StopSequence, type Usage } from '../chat-types.js';
+import { PROMPT_USAGE, TEXT_BLOCK, THINKING_DELTA, type AnthropicBlock, type ChatCompletionChunk, type ThinkingDelta, type FinishReason, type StopSequence, type Usage } from '../chat-types.js';
 import type { ThinkingAsked } from '../providers/client-thinking.js';
 import { anthropicError } from './anthropic-error.js';
 import { anthropicStopFor, anthropicUsageFor, failedChoice, messageIdFor } from './chat-to-messages.js';
@@ -53,7 +53,8 @@ function sse(data: { type: string; [field: string]: unknown }): string {
  * `content_block_stop`, then `message_delta` with the stop reason and usage, and `message_stop`; a refusal's
  * fragments (`refusal`) are text, and its stop reason `refusal` (anthropicStopFor). Blocks are
  * numbered from 0 across thinking, text and tool calls and never overlap: one is stopped before the next starts.
- * An Anthropic provider's thinking (THINKING_DELTA) is streamed as Anthropic streamed it: each thinking or
+ * An Anthropic provider's text blocks (TEXT_BLOCK) start where Anthropic started them, with their citations as
+ * `citations_delta`s. An Anthropic provider's thinking (THINKING_DELTA) is streamed as Anthropic streamed it: each thinking or
  * redacted_thinking block's start as it came, `thinking_delta`s and `signature_delta`. Other providers' reasoning
  * (`reasoning_content`), when the client asked for thinking (`options.thinking`), is a thinking block streamed the
  * same way (a start with empty `thinking` and `signature`, `thinking_delta`s, then a `signature_delta` with
@@ -135,12 +136,14 @@ export class ChatChunksToMessageEvents {
     if (chunk.usage) this.#usage = chunk.usage;
     // Anthropic answers with one message: further choices (n > 1) have nowhere to go.
     for (const choice of chunk.choices.filter((c) => c.index === 0)) {
-      const { content, refusal, tool_calls: toolCalls, [THINKING_DELTA]: thinking, reasoning_content: reasoning } = choice.delta;
+      const { content, refusal, tool_calls: toolCalls, [THINKING_DELTA]: thinking, [TEXT_BLOCK]: textBlock, reasoning_content: reasoning } = choice.delta;
       if (thinking) events.push(...this.#thinking(thinking));
       else if (reasoning && this.#reasoningAs) events.push(...this.#reasoningOrHeld(reasoning));
       if (refusal) this.#refused = true;
+      if (textBlock?.block && !this.#mustWait()) events.push(...this.#startText(textBlock.block));
       const text = (content ?? '') + (refusal ?? '');
       if (text !== '') events.push(...this.#textOrWaiting(text));
+      if (textBlock?.citation) events.push(...this.#citation(textBlock.citation));
       for (const call of toolCalls ?? []) {
         const fragment = call.function?.arguments ?? '';
         const waiting = this.#waiting.find((entry): entry is WaitingCall => 'tool' in entry && entry.tool === call.index);
@@ -276,6 +279,17 @@ export class ChatChunksToMessageEvents {
     if (!this.#open || this.#open.tool !== undefined || this.#open.thinking) events.push(...(this.#reasoningAs === 'held' ? [] : this.#releaseHeld()), ...this.#startBlock({ type: 'text', text: '' }));
     events.push(sse({ type: 'content_block_delta', index: this.#open!.index, delta: { type: 'text_delta', text } }));
     return events;
+  }
+
+  /** An Anthropic provider's text block starting (TEXT_BLOCK), where Anthropic started one: after what was held, as #text. */
+  #startText(block: AnthropicBlock): string[] {
+    return [...(this.#reasoningAs === 'held' ? [] : this.#releaseHeld()), ...this.#startBlock(block)];
+  }
+
+  /** An Anthropic provider's citation (TEXT_BLOCK), to the open text block, as its `citations_delta`. */
+  #citation(citation: Record<string, unknown>): string[] {
+    if (!this.#open || this.#open.tool !== undefined || this.#open.thinking) return [];
+    return [sse({ type: 'content_block_delta', index: this.#open.index, delta: { type: 'citations_delta', citation } })];
   }
 
   /** A tool call's block, open for its argument fragments. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AiError } from '../openai-error.js';
-import { ANTHROPIC_BLOCKS, CACHE_CONTROL, CACHE_MARKED, THINKING, OUTPUT_CONFIG, TOOL_ERROR, TOOL_RESULT_OF, UNTITLED } from '../chat-types.js';
+import { ANTHROPIC_BLOCKS, CACHE_CONTROL, CACHE_MARKED, THINKING, OUTPUT_CONFIG, TOOL_ERROR, TOOL_RESULT_OF, UNTITLED, CITATIONS } from '../chat-types.js';
 import { AnthropicRequestError } from './anthropic-error.js';
 import { messagesToChat } from './messages-to-chat.js';
 import type { AnthropicMessagesRequest } from './wire-types.js';
@@ -184,6 +184,18 @@ describe('a Messages API request as a chat request', () => {
       { type: 'file', file: { file_data: `data:application/pdf;base64,${PDF_BASE64}`, filename: 'Q3 report' } },
       { type: 'text', text: 'Sum it up.' },
     ]);
+  });
+
+  it('keeps a document that asks for citations a file part, a plain-text one too, marked with the request for the Anthropic adapter alone', () => {
+    const messages = [{ role: 'user', content: [{ type: 'document', source: { type: 'text', media_type: 'text/plain', data: 'The grass is green.' }, title: 'Facts', citations: { enabled: true } }, { type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: PDF_BASE64 }, citations: { enabled: true } }, { type: 'text', text: 'What colour?' }] }];
+    const chat = translate({ messages });
+    expect(chat[CITATIONS]).toBe(true);
+    expect(chat.messages[0]!.content).toEqual([
+      { type: 'file', file: { file_data: `data:text/plain;base64,${Buffer.from('The grass is green.').toString('base64')}`, filename: 'Facts' }, [CITATIONS]: true },
+      { type: 'file', file: { file_data: `data:application/pdf;base64,${PDF_BASE64}`, filename: 'document.pdf' }, [UNTITLED]: true, [CITATIONS]: true },
+      { type: 'text', text: 'What colour?' },
+    ]);
+    expect(CITATIONS in translate({})).toBe(false);
   });
 
   it('turns a plain-text document into its text, under its title, keeping its cache breakpoint', () => {
@@ -417,9 +429,9 @@ describe('an invalid Messages API request', () => {
     expect(rejection({ messages: [{ role: 'user', content: [{ type: 'document', source }] }] })).toMatchObject({ code: 'unsupported_parameter', param });
   });
 
-  it('is refused, as unsupported, for a document with citations, which no answer but Anthropic’s carries', () => {
-    const messages = [{ role: 'user', content: [{ type: 'document', source: { type: 'text', media_type: 'text/plain', data: 'x' }, citations: { enabled: true } }] }];
-    expect(rejection({ messages })).toMatchObject({ code: 'unsupported_parameter', param: 'messages.0.content.0.citations' });
+  it('is refused for a document whose citations are not an object with a boolean enabled', () => {
+    const messages = [{ role: 'user', content: [{ type: 'document', source: { type: 'text', media_type: 'text/plain', data: 'x' }, citations: { enabled: 'yes' } }] }];
+    expect(rejection({ messages })).toMatchObject({ code: 'invalid_parameter', param: 'messages.0.content.0.citations' });
   });
 
   it.each([

@@ -1,4 +1,4 @@
-import { ANTHROPIC_BLOCKS, CACHE_CONTROL, CACHE_MARKED, OUTPUT_CONFIG, THINKING, TOOL_ERROR, TOOL_ERROR_PREFIX, TOOL_RESULT_OF, UNTITLED, type AnthropicBlock, type CacheControl, type ChatMessage, type ChatRequest, type ContentPart, type ImagePart, type TextPart, type ToolCall, type ToolChoice, type ToolDefinition } from '../chat-types.js';
+import { ANTHROPIC_BLOCKS, CACHE_CONTROL, CACHE_MARKED, OUTPUT_CONFIG, THINKING, TOOL_ERROR, TOOL_ERROR_PREFIX, TOOL_RESULT_OF, UNTITLED, CITATIONS, type FilePart, type AnthropicBlock, type CacheControl, type ChatMessage, type ChatRequest, type ContentPart, type ImagePart, type TextPart, type ToolCall, type ToolChoice, type ToolDefinition } from '../chat-types.js';
 import { isBase64 } from '../file-part.js';
 import { isJsonObject } from '../json-object.js';
 import { AnthropicRequestError } from './anthropic-error.js';
@@ -24,6 +24,9 @@ function text(value: unknown, param: string): string {
  * that has some by this count's change, and marks it (CACHE_MARKED).
  */
 let breakpointsRead = 0;
+
+/** How many documents asking for citations documentParts has read, ever: messagesToChat marks a request that has some (CITATIONS), as breakpointsRead. */
+let citedDocuments = 0;
 
 /**
  * What a block becomes, with the block's `cache_control` (https://docs.anthropic.com/en/docs/build-with-claude/prompt-caching)
@@ -57,8 +60,10 @@ function imagePart(block: Json, param: string): ImagePart {
  * A document block (https://docs.anthropic.com/en/docs/build-with-claude/pdf-support) as OpenAI content parts: a PDF
  * (a base64 source) a `file` part named by the document's title (`document.pdf`, UNTITLED, without one), which the Anthropic, Bedrock and Gemini adapters
  * send as their own documents and OpenAI-format providers take as it is; a plain-text source its text, under its
- * title. Its `context` is a text part before it. Citations, which only Anthropic writes and OpenAI's answer cannot
- * carry, and sources the gateway would have to fetch (`url`, `file`), are refused.
+ * title. Its `context` is a text part before it. One that asks for citations (`citations: {enabled: true}`, which only
+ * Anthropic writes) is a `file` part marked CITATIONS, a plain-text one too (`data:text/plain`), for the Anthropic
+ * adapter alone: citedDocuments counts them, for messagesToChat to mark the request. Sources the gateway would have
+ * to fetch (`url`, `file`) are refused.
  */
 function documentParts(block: Json, param: string): ContentPart[] {
   const source = block.source;
@@ -66,21 +71,22 @@ function documentParts(block: Json, param: string): ContentPart[] {
   const title = block.title === undefined || block.title === null ? undefined : text(block.title, `${param}.title`);
   const context = block.context === undefined || block.context === null ? undefined : text(block.context, `${param}.context`);
   const citations = block.citations;
-  if (citations !== undefined && citations !== null && !(isJsonObject(citations) && (citations.enabled === false || citations.enabled === undefined))) {
-    unsupported(`${param}.citations`, 'citations are not available through this gateway; send the document without them');
-  }
+  if (citations !== undefined && citations !== null && !(isJsonObject(citations) && (citations.enabled === undefined || typeof citations.enabled === 'boolean'))) fail(`${param}.citations`, 'must be an object with a boolean enabled');
+  const cited = isJsonObject(citations) && citations.enabled === true;
+  if (cited) citedDocuments++;
+  // OpenAI refuses a file's bytes without a name: a document without a title is given one, marked as not the client's.
+  const file = (data: string, name: string): FilePart => ({ type: 'file', file: { file_data: data, filename: title ?? name }, ...(title === undefined ? { [UNTITLED]: true as const } : {}), ...(cited ? { [CITATIONS]: true as const } : {}) });
   let document: ContentPart;
   if (source.type === 'base64') {
     if (source.media_type !== 'application/pdf') fail(`${param}.source.media_type`, 'must be "application/pdf" for a base64 document source');
     const data = text(source.data, `${param}.source.data`);
     if (!isBase64(data)) fail(`${param}.source.data`, 'must be the PDF in base64');
-    // OpenAI refuses a file's bytes without a name: a document without a title is given one, marked as not the client's.
-    document = { type: 'file', file: { file_data: `data:application/pdf;base64,${data}`, filename: title ?? 'document.pdf' }, ...(title === undefined ? { [UNTITLED]: true as const } : {}) };
+    document = file(`data:application/pdf;base64,${data}`, 'document.pdf');
   } else if (source.type === 'text') {
     if (source.media_type !== 'text/plain') fail(`${param}.source.media_type`, 'must be "text/plain" for a text document source');
     const body = text(source.data, `${param}.source.data`);
     if (body === '') fail(`${param}.source.data`, 'must not be empty');
-    document = { type: 'text', text: title !== undefined ? `${title}\n\n${body}` : body };
+    document = cited ? file(`data:text/plain;base64,${Buffer.from(body, 'utf8').toString('base64')}`, 'document.txt') : { type: 'text', text: title !== undefined ? `${title}\n\n${body}` : body };
   } else unsupported(`${param}.source.type`, 'must be "base64" (a PDF) or "text"; url, content and file sources are not available through this gateway');
   return [...(context !== undefined && context !== '' ? [{ type: 'text' as const, text: context }] : []), withCacheControl(document, block, param)];
 }
@@ -314,6 +320,7 @@ function numberIn(value: unknown, param: string, min: number, max: number): numb
 export function messagesToChat(request: AnthropicMessagesRequest | Record<string, unknown>): ChatRequest {
   const body: Json = isJsonObject(request) ? request : fail('body', 'must be a JSON object');
   const breakpointsBefore = breakpointsRead;
+  const citedBefore = citedDocuments;
   if (typeof body.model !== 'string' || body.model === '') fail('model', 'must be a non-empty string naming the model');
   if (!Number.isInteger(body.max_tokens) || (body.max_tokens as number) < 1) fail('max_tokens', 'is required and must be a positive integer');
   const messages = messagesOf(body.messages);
@@ -353,5 +360,6 @@ export function messagesToChat(request: AnthropicMessagesRequest | Record<string
     if (user !== undefined && user !== null) chat.user = text(user, 'metadata.user_id');
   }
   if (breakpointsRead !== breakpointsBefore) chat[CACHE_MARKED] = true;
+  if (citedDocuments !== citedBefore) chat[CITATIONS] = true;
   return chat;
 }

@@ -1,4 +1,4 @@
-import type { FilePart } from '../chat-types.js';
+import { CITATIONS, type ChatRequest, type FilePart } from '../chat-types.js';
 import { cannotServe } from './cannot-serve.js';
 
 /** A PDF from a file part: its bytes in base64 and the name it was given, if any. */
@@ -12,11 +12,24 @@ const PDF_DATA_URL = 'data:application/pdf;base64,';
 /**
  * A file part's PDF, for a provider that takes PDFs in its own blocks (Anthropic's and Bedrock's documents, Gemini's
  * inline data). What it cannot read is one it has no counterpart for (cannotServe, so an alias moves on): a `file_id`,
- * which names a file in OpenAI's own storage, and a file that is not a PDF. `where` is the part's path.
+ * which names a file in OpenAI's own storage, a file that is not a PDF, and a document that asked for citations
+ * (CITATIONS) unless the provider writes them (`takesCitations`: Anthropic). `where` is the part's path.
  */
-export function pdfOf(part: FilePart, where: string, provider: string): PdfFile {
+export function pdfOf(part: FilePart, where: string, provider: string, takesCitations = false): PdfFile {
+  if (part[CITATIONS] && !takesCitations) throw citationsRefused(where, provider);
   const { file_data: data, file_id: id, filename } = part.file;
   if (id !== undefined) throw cannotServe(`${where}.file.file_id`, `${where}.file.file_id names a file in OpenAI's storage, which ${provider} cannot read: send the file's bytes as file_data`);
   if (data === undefined || !data.startsWith(PDF_DATA_URL)) throw cannotServe(`${where}.file.file_data`, `${where}.file.file_data is not a PDF (data:application/pdf;base64,…), the only file ${provider} takes here`);
   return { data: data.slice(PDF_DATA_URL.length), ...(filename !== undefined ? { filename } : {}) };
+}
+
+/** A document that asked for citations, which only Anthropic writes: refused (cannotServe), so an alias moves on to an Anthropic target. */
+export const citationsRefused = (where: string, provider: string) => cannotServe(where, `${where} asks for citations, which ${provider} does not write: only Anthropic's models cite documents through this gateway`);
+
+/**
+ * A request holding a document that asked for citations (CITATIONS), refused for a provider that does not write
+ * them: one check of the request, for the adapters that send file parts on as they are (the OpenAI-format ones).
+ */
+export function refuseCitations(request: ChatRequest, provider: string): void {
+  if (request[CITATIONS]) throw citationsRefused('messages', provider);
 }

@@ -1,11 +1,11 @@
-import { ANTHROPIC_BLOCKS, CACHE_CONTROL, OUTPUT_CONFIG, REASONING_EFFORTS, THINKING, TOOL_ERROR, TOOL_RESULT_OF, UNTITLED, isReasoningEffort, type ToolResultMedia, withoutToolErrorPrefix, type CacheControl, type ChatMessage, type ChatRequest, type ContentPart, type ReasoningEffort, type ToolChoice } from '../../chat-types.js';
+import { ANTHROPIC_BLOCKS, CACHE_CONTROL, OUTPUT_CONFIG, REASONING_EFFORTS, THINKING, TOOL_ERROR, TOOL_RESULT_OF, UNTITLED, CITATIONS, isReasoningEffort, type FilePart, type ToolResultMedia, withoutToolErrorPrefix, type CacheControl, type ChatMessage, type ChatRequest, type ContentPart, type ReasoningEffort, type ToolChoice } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
 import { toolArgumentsOf } from '../tool-arguments.js';
 import { nothingToSend } from '../nothing-to-send.js';
 import { cannotServe } from '../cannot-serve.js';
 import type { CatalogModel } from '../../catalog/index.js';
 import { imageUrlOf, textOf } from '../content-parts.js';
-import { pdfOf, type PdfFile } from '../pdf-file.js';
+import { pdfOf } from '../pdf-file.js';
 import { thinksOnlyAdaptively } from './adaptive-only.js';
 import { JSON_OBJECT_INSTRUCTION, jsonResponseTool } from './response-format.js';
 import type { AnthropicCacheControl, AnthropicContentBlock, AnthropicDocumentBlock, AnthropicImageBlock, AnthropicMessage, AnthropicToolResultBlock, AnthropicMessagesRequest, AnthropicTextBlock, AnthropicToolChoice } from './wire-types.js';
@@ -90,15 +90,32 @@ function contentBlocks(content: ChatMessage['content'], where: string, whole = f
   const parts: ContentPart[] = typeof content === 'string' ? [{ type: 'text', text: content }] : content;
   const blocks = parts.flatMap((part, i): Array<AnthropicTextBlock | AnthropicImageBlock | AnthropicDocumentBlock> => {
     if (part.type === 'text') return isBlank(part.text) ? [] : [{ type: 'text', text: part.text, ...cacheControlOf(part) }];
-    const block = part.type === 'file' ? documentBlock(pdfOf(part, `${where}.content[${i}]`, 'Anthropic'), part[UNTITLED] === true) : imageBlock(imageUrlOf(part, `${where}.content[${i}]`, 'Anthropic'), `${where}.content[${i}]`);
+    const block = part.type === 'file' ? documentBlock(part, `${where}.content[${i}]`) : imageBlock(imageUrlOf(part, `${where}.content[${i}]`, 'Anthropic'), `${where}.content[${i}]`);
     return [{ ...block, ...cacheControlOf(part), ...(part[TOOL_RESULT_OF] !== undefined ? { [TOOL_RESULT_OF]: part[TOOL_RESULT_OF] } : {}) }];
   });
   if (blocks.length > 0 || !whole) return blocks;
   return parts.flatMap((part) => (part.type === 'text' && part.text !== '' ? [{ type: 'text' as const, text: part.text, ...cacheControlOf(part) }] : []));
 }
 
-/** A PDF as Anthropic's document block, its file name as its title unless the gateway made the name up (`untitled`). */
-const documentBlock = ({ data, filename }: PdfFile, untitled: boolean): AnthropicDocumentBlock => ({ type: 'document', source: { type: 'base64', media_type: 'application/pdf', data }, ...(filename && !untitled ? { title: filename } : {}) });
+const TEXT_DATA_URL = 'data:text/plain;base64,';
+
+/**
+ * A file part as Anthropic's document block: a PDF's bytes, or a plain-text document's text where the client asked
+ * for its citations (CITATIONS, which also turns them on); its file name as its title unless the gateway made the
+ * name up (UNTITLED).
+ */
+function documentBlock(part: FilePart, where: string): AnthropicDocumentBlock {
+  const cited = part[CITATIONS] === true;
+  const data = part.file.file_data;
+  const text = cited && data?.startsWith(TEXT_DATA_URL) ? Buffer.from(data.slice(TEXT_DATA_URL.length), 'base64').toString('utf8') : undefined;
+  const filename = part.file.filename;
+  return {
+    type: 'document',
+    source: text !== undefined ? { type: 'text', media_type: 'text/plain', data: text } : { type: 'base64', media_type: 'application/pdf', data: pdfOf(part, where, 'Anthropic', true).data },
+    ...(filename && !part[UNTITLED] ? { title: filename } : {}),
+    ...(cited ? { citations: { enabled: true } } : {}),
+  };
+}
 
 /** `blocks`, the last with the breakpoint of what marked them all (a message), unless it has its own. */
 function withMessageCacheControl<T extends object>(blocks: T[], message: ChatMessage): T[] {

@@ -177,4 +177,10 @@ describe('an Anthropic answer', () => {
     expect(completion.choices[0]!.message.content).toBe('Paris is the capital.');
     expect(chatToMessages(completion, 'claude').content).toEqual(content);
   });
+
+  it('keeps the blocks of an answer of one text block with citations, which OpenAI\'s content cannot hold', () => {
+    const content = [{ type: 'text', text: 'The grass is green.', citations: [{ type: 'char_location', cited_text: 'The grass is green.', document_index: 0, document_title: null, start_char_index: 0, end_char_index: 19 }] }];
+    const completion = fromAnthropicMessage({ id: 'msg_1', type: 'message', role: 'assistant', model: 'claude-sonnet-4-5', content, stop_reason: 'end_turn', stop_sequence: null, usage: { input_tokens: 10, output_tokens: 4 } } as AnthropicMessageResponse, 0);
+    expect(completion.choices[0]!.message[ANTHROPIC_BLOCKS]).toEqual(content);
+  });
 });

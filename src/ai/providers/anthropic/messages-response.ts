@@ -55,8 +55,8 @@ export function usageFor(usage: AnthropicUsage): Usage {
 /**
  * An Anthropic Message as an OpenAI chat completion: text blocks are the content, `tool_use` blocks the tool calls,
  * and thinking blocks' text (https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking) the
- * `reasoning_content`. An answer with thinking blocks, or whose text OpenAI's shape would join (textWrittenApart),
- * also keeps its blocks in their order (ANTHROPIC_BLOCKS), for the Anthropic ingress to answer with as they came.
+ * `reasoning_content`. An answer with thinking blocks, with citations, or whose text OpenAI's shape would join
+ * (textWrittenApart), also keeps its blocks in their order (ANTHROPIC_BLOCKS), for the Anthropic ingress to answer with as they came.
  */
 export function fromAnthropicMessage(message: AnthropicMessageResponse, created: number): ChatCompletion {
   const text: string[] = [];
@@ -76,7 +76,9 @@ export function fromAnthropicMessage(message: AnthropicMessageResponse, created:
     const thought = reasoning.join('\n\n');
     if (thought !== '') answer.reasoning_content = thought;
   }
-  if (reasoning || textWrittenApart(message.content.map((block) => (block.type === 'text' || (block.type === 'tool_use' && (block as AnthropicToolUseBlock).name === JSON_RESPONSE_TOOL) ? 'text' : block.type === 'tool_use' ? 'tool' : 'other')))) {
+  // Citations (https://docs.anthropic.com/en/docs/build-with-claude/citations) ride on text blocks, which OpenAI's shape has no place for.
+  const cites = message.content.some((block) => block.type === 'text' && Array.isArray((block as { citations?: unknown }).citations));
+  if (reasoning || cites || textWrittenApart(message.content.map((block) => (block.type === 'text' || (block.type === 'tool_use' && (block as AnthropicToolUseBlock).name === JSON_RESPONSE_TOOL) ? 'text' : block.type === 'tool_use' ? 'tool' : 'other')))) {
     // The JSON schema tool's answer is the text it stands for, as it is in `content`.
     answer[ANTHROPIC_BLOCKS] = message.content.map((block): AnthropicBlock => (block.type === 'tool_use' && (block as AnthropicToolUseBlock).name === JSON_RESPONSE_TOOL ? { type: 'text', text: JSON.stringify((block as AnthropicToolUseBlock).input) } : (block as AnthropicBlock)));
   }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { PROMPT_USAGE, THINKING_DELTA, type AnthropicBlock, type ChatCompletionChunk, type FinishReason, type StopSequence, type Usage } from '../../chat-types.js';
+import { PROMPT_USAGE, TEXT_BLOCK, THINKING_DELTA, type AnthropicBlock, type ChatCompletionChunk, type FinishReason, type StopSequence, type Usage } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
 import { SseParser, type SseEvent } from '../../sse.js';
 import type { StreamTranslator } from '../provider.js';
@@ -16,7 +16,8 @@ type Delta = ChatCompletionChunk['choices'][number]['delta'];
  * event by event: `message_start` gives the role chunk (with the prompt's tokens as PROMPT_USAGE), text deltas
  * give content, a `tool_use` block start gives a tool call's id and name and its `input_json_delta`s its
  * arguments, thinking deltas give `reasoning_content` (and, with the start of each thinking or redacted_thinking block
- * and each signature, THINKING_DELTA, which the Anthropic ingress streams on as Anthropic did), `message_delta` gives
+ * and each signature, THINKING_DELTA, which the Anthropic ingress streams on as Anthropic did; likewise each text
+ * block's start and its citations, TEXT_BLOCK), `message_delta` gives
  * the finish reason (and STOP_SEQUENCE), and `message_stop` the usage chunk. Content blocks are numbered across text and tools; OpenAI numbers tool
  * calls alone, so each tool block is given the next tool call index. An `error` event is thrown as a
  * ProviderCallError from `push`; a stream that ends before its stop reason (`message_delta`) from `end`.
@@ -61,8 +62,9 @@ export function anthropicStreamTranslator(created: number, fallbackModel: string
       case 'content_block_start': {
         const block = event.content_block;
         if (block.type === 'text') {
+          // The block's start, for the Anthropic ingress to start one where Anthropic did (its citations are its own).
           const text = (block as { text?: string }).text ?? '';
-          return text === '' ? [] : [chunk({ content: text })];
+          return [chunk({ [TEXT_BLOCK]: { block: { ...block, text: '' } as AnthropicBlock }, ...(text === '' ? {} : { content: text }) })];
         }
         if (block.type === 'thinking' || block.type === 'redacted_thinking') return [chunk({ [THINKING_DELTA]: { block: block as AnthropicBlock } })];
         if (block.type !== 'tool_use') return [];
@@ -78,6 +80,7 @@ export function anthropicStreamTranslator(created: number, fallbackModel: string
       case 'content_block_delta': {
         const delta = event.delta;
         if (delta.type === 'text_delta') return [chunk({ content: (delta as { text: string }).text })];
+        if (delta.type === 'citations_delta') return [chunk({ [TEXT_BLOCK]: { citation: (delta as unknown as { citation: Record<string, unknown> }).citation } })];
         if (delta.type === 'thinking_delta') {
           const thinking = (delta as { thinking: string }).thinking;
           return [chunk({ reasoning_content: thinking, [THINKING_DELTA]: { thinking } })];

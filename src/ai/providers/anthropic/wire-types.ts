@@ -18,8 +18,9 @@ export interface AnthropicImageBlock extends AnthropicCacheControl {
 /** A PDF (https://docs.anthropic.com/en/docs/build-with-claude/pdf-support), its name as the title. */
 export interface AnthropicDocumentBlock extends AnthropicCacheControl {
   type: 'document';
-  source: { type: 'base64'; media_type: 'application/pdf'; data: string };
+  source: { type: 'base64'; media_type: 'application/pdf'; data: string } | { type: 'text'; media_type: 'text/plain'; data: string };
   title?: string;
+  citations?: { enabled: boolean };
 }
 export interface AnthropicToolUseBlock extends AnthropicCacheControl {
   type: 'tool_use';

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { refuseCitations } from '../pdf-file.js';
 import type { ChatCompletion, ChatCompletionChunk, ChatRequest, EmbeddingsRequest, EmbeddingsResponse, ToolCall, Usage } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
 import { SseParser } from '../../sse.js';
@@ -260,6 +261,7 @@ export function openAIStyleAdapter(options: OpenAIStyleOptions): ProviderAdapter
     defaultBaseUrl: options.defaultBaseUrl,
     wantsReasoningBack: options.wantsReasoningBack ?? false,
     chatCall(request: ChatRequest, ctx: CallContext): UpstreamCall {
+      refuseCitations(request, `the provider "${ctx.provider.name}"`);
       // Whether to stream is the gateway's call (ctx.stream), not whatever the body said. Always written out from
       // what the gateway parsed: a duplicate key means one thing to JSON.parse and maybe another to the provider.
       let body: Record<string, unknown> = { ...request, model: ctx.model, stream: ctx.stream };
