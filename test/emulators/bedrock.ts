@@ -377,7 +377,8 @@ const DOCUMENT_SOURCES = ['bytes', 's3Location', 'text', 'content'];
 /**
  * The documents of a request, where a message's content or a tool result's may hold them, as Converse checks them:
  * in a user turn, a `name` and `format` as DOCUMENT_NAME and DOCUMENT_FORMATS say, one source, `bytes` that are
- * base64 (of a PDF's bytes, `%PDF-…`, for format pdf). At most 5 documents a request, their names all different:
+ * base64 (of a PDF's bytes, `%PDF-…`, for format pdf); a message with a document has a text block too. At most 5
+ * documents a request, their names all different:
  * refused in Bedrock's words, as quoted in aws-samples/generative-ai-use-cases#1685 and maximhq/bifrost#7003.
  */
 function validateDocuments(body: ConverseBody): string | undefined {
@@ -389,6 +390,10 @@ function validateDocuments(body: ConverseBody): string | undefined {
     }),
   );
   if (documents.length > 5) return "You can't include more than 5 documents in a request.";
+  // Message.content: "If you include a ContentBlock with a document field in the array, you must also include a
+  // ContentBlock with a text field" (API_runtime_Message.html). Worded by the emulator.
+  const bare = (body.messages ?? []).findIndex((message) => (message.content ?? []).some((block) => 'document' in block) && !(message.content ?? []).some((block) => 'text' in block));
+  if (bare >= 0) return `messages.${bare}.content: a message with a document must also have a text block.`;
   const names = new Set<string>();
   for (const { at, document, role } of documents) {
     if (role !== 'user') return `${at}: a document may only be in a user message.`;

@@ -611,6 +611,17 @@ describe('the Bedrock provider', () => {
       { text: 'Read it.' },
     ]);
     expect(turn('meta.llama3-70b-instruct-v1:0').map((block) => Object.keys(block as object)[0])).toEqual(['toolResult', 'image', 'document', 'text']);
+    // Offered no tools, the results go as text, which keeps their media beside it.
+    const untooled = (toConverseRequest({ ...anthropicLoop, tools: undefined }, MODEL).messages as Array<{ content: Array<Record<string, unknown>> }>)[2]!.content;
+    expect(untooled.map((block) => Object.keys(block)[0])).toEqual(['text', 'image', 'document', 'text']);
+    expect(untooled[0]).toEqual({ text: '[result of call toolu_a]\n' });
+  });
+
+  it('sends a PDF sent alone with a text block naming it, as Converse wants beside a document, and the model reads it', async () => {
+    const completion = await callChat(BedrockProvider, { model: 'claude', messages: [{ role: 'user', content: [{ type: 'file', file: { file_data: `data:application/pdf;base64,${SAMPLE_PDF_BASE64}`, filename: 'Q3 report.pdf' } }] }] }, ctx());
+    expect(completion.choices[0]?.message.content).toMatch(/\[documents: 1\]$/);
+    const sent = emulator.lastRequest()?.body as { messages: Array<{ content: unknown[] }> };
+    expect(sent.messages[0]?.content).toEqual([{ document: { format: 'pdf', name: 'Q3 report', source: { bytes: SAMPLE_PDF_BASE64 } } }, { text: 'Q3 report' }]);
   });
 
   it("refuses a file by OpenAI's id, which Converse cannot read, as a 400 an alias moves on from", async () => {

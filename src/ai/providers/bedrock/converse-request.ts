@@ -88,6 +88,7 @@ export function toConverseRequest(asked: ChatRequest, modelId = '', catalogModel
     append('user', system.splice(0));
   }
   if (claude || nova) for (const message of messages) if (message.role === 'user') message.content = resultsWithMedia(message.content);
+  for (const message of messages) if (message.role === 'user') message.content = withTextBesideDocuments(message.content);
   const lastMessage = messages.at(-1);
   if (lastMessage) lastMessage.content = withCachePoint(lastMessage.content, request, caches);
 
@@ -116,7 +117,7 @@ export function toConverseRequest(asked: ChatRequest, modelId = '', catalogModel
   // Converse refuses toolUse and toolResult blocks without a toolConfig, which a call that offers no tools (none
   // given, or `tool_choice: "none"`, which Converse lacks) has none of: the earlier calls and results then go as
   // text, so the model keeps their content and cannot call a tool.
-  else for (const message of messages) message.content = message.content.map(toolBlockAsText);
+  else for (const message of messages) message.content = message.content.flatMap(toolBlockAsText);
   return body;
 }
 
@@ -137,17 +138,19 @@ function outputConfigOf(format: ResponseFormat | undefined): Record<string, unkn
 }
 
 /** A toolUse or toolResult block as a text block saying the same; any other block as it is. */
-function toolBlockAsText(block: ConverseBlock): ConverseBlock {
+function toolBlockAsText(block: ConverseBlock): ConverseBlock[] {
   if ('toolUse' in block) {
     const use = block.toolUse as { toolUseId: string; name: string; input: unknown };
-    return { text: `[called tool ${use.name} (call ${use.toolUseId}) with ${JSON.stringify(use.input)}]` };
+    return [{ text: `[called tool ${use.name} (call ${use.toolUseId}) with ${JSON.stringify(use.input)}]` }];
   }
   if ('toolResult' in block) {
-    const result = block.toolResult as { toolUseId: string; content: Array<{ text?: string; json?: unknown }> };
-    const text = result.content.map((c) => c.text ?? JSON.stringify(c.json)).join('\n');
-    return { text: `[result of call ${result.toolUseId}]\n${text}` };
+    const result = block.toolResult as { toolUseId: string; content: ConverseBlock[] };
+    const said = result.content.filter((c) => 'text' in c || 'json' in c);
+    const text = said.map((c) => (c.text as string | undefined) ?? JSON.stringify(c.json)).join('\n');
+    // The images and documents a result held (resultsWithMedia) follow its text, as blocks of the turn.
+    return [{ text: `[result of call ${result.toolUseId}]\n${text}` }, ...result.content.filter((c) => !said.includes(c))];
   }
-  return block;
+  return [block];
 }
 
 /** The tools on offer and the model's choice among them; none for `tool_choice: "none"`, which Converse lacks. */
@@ -237,6 +240,18 @@ function resultsWithMedia(blocks: ConverseBlock[]): ConverseBlock[] {
     result.content.push(block);
     return false;
   });
+}
+
+/**
+ * A user turn's blocks, with a text block naming its documents when it has documents and no text: Converse refuses
+ * a message with a document and no text ("you must also include a ContentBlock with a text field",
+ * API_runtime_Message.html), which a PDF sent alone, or one that came in a tool result for a model whose results
+ * hold none, would make.
+ */
+function withTextBesideDocuments(blocks: ConverseBlock[]): ConverseBlock[] {
+  const documents = blocks.flatMap((block) => (block.document ? [(block.document as { name: string }).name] : []));
+  if (documents.length === 0 || blocks.some((block) => 'text' in block)) return blocks;
+  return [...blocks, { text: documents.join(', ') }];
 }
 
 /** A PDF as Converse's document block, named as Converse allows (DocumentNames). */
