@@ -115,6 +115,19 @@ describe('the response cache', () => {
     expect(fresh.body.error).toMatchObject({ code: 'budget_exceeded', message: expect.stringContaining("this call's prompt alone costs at least") });
   });
 
+  it('keeps apart Messages API calls whose image came inside a tool result and after it, which Anthropic is sent differently', async () => {
+    const image = { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'iVBORw0KGgo=' } };
+    const tools = [{ name: 'snap', input_schema: { type: 'object' } }];
+    const asked = [{ role: 'user', content: 'Snap it.' }, { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'snap', input: {} }] }];
+    const inside = { model: 'anthropic/claude-sonnet-4-5', max_tokens: 64, tools, messages: [...asked, { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: [{ type: 'text', text: 'done' }, image] }] }] };
+    const after = { ...inside, messages: [...asked, { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'done' }, image] }] };
+    await gateway.call('POST', '/v1/messages', apiKey, inside);
+    const second = await gateway.call('POST', '/v1/messages', apiKey, after);
+    expect(second.headers.get('x-keygate-cache')).toBeNull();
+    const sent = anthropic.lastRequest()?.body as { messages: Array<{ content: unknown[] }> };
+    expect(sent.messages[2]?.content).toEqual([{ type: 'tool_result', tool_use_id: 'toolu_1', content: [{ type: 'text', text: 'done' }] }, image]);
+  });
+
   it('answers a Messages API call from the cache with the stop sequence the provider stopped on, and its cache writes', async () => {
     const body = { model: 'anthropic/claude-sonnet-4-5', max_tokens: 64, stop_sequences: ['there'], messages: [{ role: 'user', content: 'Hello there' }] };
     const first = await gateway.call('POST', '/v1/messages', apiKey, body);

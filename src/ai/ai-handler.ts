@@ -8,7 +8,7 @@ import { resumeWhenDrained } from '../stalled-clients.js';
 import { costUsd, type CacheWrites, type CatalogModel, type ModelKind, type ModelPrices } from './catalog/index.js';
 import type { AiSnapshot, AiTarget, SnapshotKey } from './ai-snapshot.js';
 import { resolveModel } from './ai-snapshot.js';
-import { ANTHROPIC_BETA, ANTHROPIC_BLOCKS, CACHE_MARKED, CACHE_WRITES, OPENAI_NAME, OUTPUT_CONFIG, REASONING_EFFORTS, STOP_SEQUENCE, THINKING, WINDOW_EXCEEDED, type ChatCompletion, type StopSequence, type ChatRequest, type ClientCompletion, type CustomToolCall, type EmbeddingsRequest, type EmbeddingsResponse, type ToolCall, type Usage } from './chat-types.js';
+import { ANTHROPIC_BETA, ANTHROPIC_BLOCKS, CACHE_MARKED, CACHE_WRITES, OPENAI_NAME, OUTPUT_CONFIG, REASONING_EFFORTS, STOP_SEQUENCE, THINKING, TOOL_RESULT_OF, UNTITLED, CITATIONS, WINDOW_EXCEEDED, type ChatCompletion, type StopSequence, type ChatRequest, type ClientCompletion, type CustomToolCall, type EmbeddingsRequest, type EmbeddingsResponse, type ToolCall, type Usage } from './chat-types.js';
 import { ChatChunksToMessageEvents, withBetaFeatures, anthropicErrorTypeFor, chatToMessages, failedChoice, hiddenReasoningFor, messagesToChat, toAnthropicError } from './anthropic-ingress/index.js';
 import { ChatChunksToResponseEvents, ENCRYPTED_REASONING_INCLUDE, checkInclude, includeOfQuery, RESPONSE_INPUT, ResponsesRequestError, chatToResponse, includesEncrypted, includesEncryptedReasoning, outputAsIncluded, responseAsIncluded, type EncryptedReasoning, inputItemsPage, previousResponseChainBroken, previousResponseIdOf, previousResponseNotFound, readInputItemsQuery, responseChainBroken, responseChainTooLong, responseEchoOf, responseNotFound, responsesStoreUnavailable, responsesToChat, toResponsesError, type PreviousResponse, type ResponseObject, type ResponsesChatRequest, type ResponsesInputItem } from './responses-ingress/index.js';
 import { isAllowedToolsChoice, refuseToolNameCollisions, validateAllowedTools } from './custom-tools/index.js';
@@ -175,7 +175,7 @@ function validateMessage(m: unknown, i: number): boolean {
       if (part.type === 'text' && typeof part.text !== 'string') throw invalid(`${at}.content[${j}].text`, `${at}.content[${j}].text must be a string`);
       if (part.type === 'image_url' && !(isJsonObject(part.image_url) && typeof part.image_url.url === 'string')) throw invalid(`${at}.content[${j}].image_url.url`, `${at}.content[${j}].image_url must have a url`);
       if (part.type === 'refusal' && typeof part.refusal !== 'string') throw invalid(`${at}.content[${j}].refusal`, `${at}.content[${j}].refusal must be a string`);
-      if (part.type === 'file') validateFilePart(part, `${at}.content[${j}]`);
+      if (part.type === 'file') validateFilePart(part, `${at}.content[${j}]`, String(m.role));
       if (part.cache_control !== undefined && takeCacheControl(part, `${at}.content[${j}]`)) marked = true;
     });
   }
@@ -1625,8 +1625,27 @@ function thinkingKeyOf(request: ChatRequest): string {
   const thinking = request[THINKING];
   const effort = request[OUTPUT_CONFIG]?.effort;
   const betas = request[ANTHROPIC_BETA];
-  if (thinking === undefined && effort === undefined && betas === undefined && !request.messages.some((message) => ANTHROPIC_BLOCKS in message)) return '';
-  return JSON.stringify([thinking ?? null, request.messages.map((message) => message[ANTHROPIC_BLOCKS] ?? null), effort ?? null, betas ?? null]);
+  const media = mediaMarksOf(request);
+  if (thinking === undefined && effort === undefined && betas === undefined && media === undefined && !request.messages.some((message) => ANTHROPIC_BLOCKS in message)) return '';
+  return JSON.stringify([thinking ?? null, request.messages.map((message) => message[ANTHROPIC_BLOCKS] ?? null), effort ?? null, betas ?? null, ...(media ? [media] : [])]);
+}
+
+/**
+ * What an ingress marked on a request's images and files beside their JSON, which changes what the Anthropic and
+ * Bedrock adapters send: the tool result each came in (TOOL_RESULT_OF), a name the gateway made up (UNTITLED),
+ * citations asked for (CITATIONS). Undefined for a request with none.
+ */
+function mediaMarksOf(request: ChatRequest): unknown[] | undefined {
+  let marks: unknown[] | undefined;
+  request.messages.forEach((message, i) => {
+    if (!Array.isArray(message.content)) return;
+    message.content.forEach((part, j) => {
+      if (part.type === 'text') return;
+      const mark = [part[TOOL_RESULT_OF] ?? null, part.type === 'file' ? [part[UNTITLED] ?? null, part[CITATIONS] ?? null] : null];
+      if (mark[0] !== null || (mark[1] as unknown[] | null)?.some((m) => m !== null)) (marks ??= []).push([i, j, mark]);
+    });
+  });
+  return marks;
 }
 
 /** A chat call's record and its cost; the answer's tokens count against the app's token-per-minute limit too. */

@@ -13,6 +13,11 @@ describe("a PDF's pages", () => {
     expect(pdfPages(pdfOf(pages))).toBe(pages);
   });
 
+  it('are read from the linearization dictionary of a PDF whose page objects are compressed', () => {
+    const linearized = Buffer.concat([Buffer.from('%PDF-1.7\n%\xe2\xe3\n1 0 obj\n<</Linearized 1/L 5000000/O 3/E 1200/N 7/T 4999000/H [500 200]>>\nendobj\n', 'latin1'), Buffer.alloc(5_000_000)]);
+    expect(pdfPages(linearized)).toBe(7);
+  });
+
   it('are one per 50 KB of a PDF whose page objects cannot be seen (compressed), at least one', () => {
     expect(pdfPages(Buffer.from('%PDF-1.7\n'))).toBe(1);
     expect(pdfPages(Buffer.concat([Buffer.from('%PDF-1.7\n'), Buffer.alloc(120_000)]))).toBe(3);

@@ -18,10 +18,15 @@ export function documentTokens(dataUrl: string): number {
 }
 
 /**
- * A PDF's pages, from its page objects (`/Type /Page`, not `/Pages`); where none can be seen (a PDF 1.5 file may
- * keep its objects in compressed streams), from its size. At least one.
+ * A PDF's pages, from its page objects (`/Type /Page`, not `/Pages`). Where none can be seen (a PDF 1.5 file may keep
+ * its objects in compressed streams): from its linearization dictionary's page count (`/N`; the dictionary is the
+ * file's first object, never compressed: ISO 32000-1 Annex F), else from its size. At least one.
  */
 export function pdfPages(bytes: Buffer): number {
-  const pages = bytes.toString('latin1').match(/\/Type\s*\/Page(?![A-Za-z])/g)?.length ?? 0;
-  return Math.max(1, pages > 0 ? pages : Math.ceil(bytes.length / BYTES_PER_UNSEEN_PAGE));
+  const text = bytes.toString('latin1');
+  const pages = text.match(/\/Type\s*\/Page(?![A-Za-z])/g)?.length ?? 0;
+  if (pages > 0) return pages;
+  const linearized = /<<[^<>]*\/Linearized[^<>]*>>/.exec(text.slice(0, 2048))?.[0];
+  const counted = linearized ? Number(/\/N\s+(\d+)/.exec(linearized)?.[1] ?? 0) : 0;
+  return Math.max(1, counted > 0 ? counted : Math.ceil(bytes.length / BYTES_PER_UNSEEN_PAGE));
 }

@@ -6,7 +6,6 @@ const PDF = `data:application/pdf;base64,${Buffer.from('%PDF-1.4\n%%EOF').toStri
 describe('a file part', () => {
   it.each([
     ['its bytes with a name', { file_data: PDF, filename: 'a.pdf' }],
-    ['its bytes without a name', { file_data: PDF }],
     ["an id in OpenAI's storage", { file_id: 'file-abc123' }],
   ])('is taken with %s', (_what, file) => {
     expect(() => validateFilePart({ type: 'file', file }, 'messages[0].content[1]')).not.toThrow();
@@ -22,13 +21,18 @@ describe('a file part', () => {
     ['whose data: URL is not base64', { file_data: 'data:application/pdf,%PDF-1.4' }, 'messages[0].content[1].file.file_data'],
     ['whose id is empty', { file_id: '' }, 'messages[0].content[1].file.file_id'],
     ['whose name is a number', { file_data: PDF, filename: 7 }, 'messages[0].content[1].file.filename'],
+    ['whose bytes come without a name, which OpenAI requires', { file_data: PDF }, 'messages[0].content[1].file.filename'],
   ])('is refused %s, naming the field', (_what, file, param) => {
     expect(() => validateFilePart({ type: 'file', file }, 'messages[0].content[1]')).toThrow(expect.objectContaining({ status: 400, type: 'invalid_request_error', param }));
   });
 
   it('takes a member given as null as not given', () => {
-    const part = { type: 'file', file: { file_data: PDF, file_id: null, filename: null } };
+    const part = { type: 'file', file: { file_data: PDF, file_id: null, filename: 'a.pdf' } };
     validateFilePart(part, 'messages[0].content[0]');
-    expect(part.file).toEqual({ file_data: PDF });
+    expect(part.file).toEqual({ file_data: PDF, filename: 'a.pdf' });
+  });
+
+  it.each(['system', 'assistant', 'tool'])('is refused in a %s message, where OpenAI takes none and the adapters would keep only the text', (role) => {
+    expect(() => validateFilePart({ type: 'file', file: { file_data: PDF, filename: 'a.pdf' } }, 'messages[0].content[0]', role)).toThrow(expect.objectContaining({ status: 400, param: 'messages[0].content[0].type', code: 'invalid_value' }));
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ClientCompletion } from './chat-types.js';
+import { ANTHROPIC_BLOCKS, type AnthropicBlock, type ClientCompletion } from './chat-types.js';
 import { oneToolCallPerChoice, withOneToolCall } from './one-tool-call.js';
 import { SOURCE_TEXT, type TranslatedChunk } from './providers/index.js';
 
@@ -19,6 +19,12 @@ describe('one tool call per choice', () => {
     expect(one.choices[1]).toBe(completion.choices[1]);
     expect(one.usage).toBe(completion.usage);
     expect(completion.choices[0]!.message.tool_calls).toHaveLength(2);
+  });
+
+  it("drops the later calls' tool_use blocks from the answer's own blocks, which an Anthropic-format client is answered with", () => {
+    const blocks: AnthropicBlock[] = [{ type: 'tool_use', id: 'a', name: 'a', input: {} }, { type: 'text', text: 'and also' }, { type: 'tool_use', id: 'b', name: 'b', input: {} }];
+    const completion = { id: 'c', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'and also', tool_calls: [call('a'), call('b')], [ANTHROPIC_BLOCKS]: blocks }, finish_reason: 'tool_calls' }] } as ClientCompletion;
+    expect(withOneToolCall(completion).choices[0]!.message[ANTHROPIC_BLOCKS]).toEqual([blocks[0], blocks[1]]);
   });
 
   it('gives back the same completion when no choice has more than one call', () => {

@@ -1,4 +1,4 @@
-import type { ClientCompletion } from './chat-types.js';
+import { ANTHROPIC_BLOCKS, type ClientCompletion } from './chat-types.js';
 import type { TranslatedChunk } from './providers/index.js';
 
 /**
@@ -9,14 +9,22 @@ import type { TranslatedChunk } from './providers/index.js';
  */
 export const oneToolCallAsked = (request: { parallel_tool_calls?: boolean }): boolean => request.parallel_tool_calls === false;
 
-/** The completion with only the first tool call of each choice; the same object when no choice has more. */
+/**
+ * The completion with only the first tool call of each choice; the same object when no choice has more. The answer's
+ * own blocks (ANTHROPIC_BLOCKS, which an Anthropic-format client is answered with) lose the other calls' `tool_use`
+ * blocks too.
+ */
 export function withOneToolCall(completion: ClientCompletion): ClientCompletion {
   if (!completion.choices.some((choice) => (choice.message?.tool_calls?.length ?? 0) > 1)) return completion;
   return {
     ...completion,
     choices: completion.choices.map((choice) => {
       const calls = choice.message?.tool_calls;
-      return calls === undefined || calls.length <= 1 ? choice : { ...choice, message: { ...choice.message, tool_calls: calls.slice(0, 1) } };
+      if (calls === undefined || calls.length <= 1) return choice;
+      const message = { ...choice.message, tool_calls: calls.slice(0, 1) };
+      const blocks = message[ANTHROPIC_BLOCKS];
+      if (blocks) message[ANTHROPIC_BLOCKS] = blocks.filter((block) => block.type !== 'tool_use' || block.id === calls[0]!.id);
+      return { ...choice, message };
     }),
   };
 }

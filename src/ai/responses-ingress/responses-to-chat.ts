@@ -112,6 +112,8 @@ function filePart(part: Json, param: string): FilePart {
   if (given('file_url')) fail(`${param}.file_url`, "Files by 'file_url' are not fetched by Keygate: send the file's bytes as 'file_data' (a base64 data: URL).", 'unsupported_parameter');
   if (given('file_data') === given('file_id')) invalid(param, "one of 'file_data' and 'file_id'");
   const filename = given('filename') ? text(part.filename, `${param}.filename`) : undefined;
+  // OpenAI refuses a file's bytes without their name; the other providers would be sent the same request.
+  if (given('file_data') && !filename) invalid(`${param}.filename`, "the file's name, given with 'file_data'");
   const file: FilePart['file'] = given('file_data') ? { file_data: text(part.file_data, `${param}.file_data`) } : { file_id: text(part.file_id, `${param}.file_id`) };
   if (file.file_data !== undefined && !isBase64DataUrl(file.file_data)) invalid(`${param}.file_data`, 'a base64 data: URL, data:application/pdf;base64,…');
   return { type: 'file', file: { ...file, ...(filename !== undefined ? { filename } : {}) } };
