@@ -72,8 +72,8 @@ export async function startMistralEmulator(options: MistralEmulatorOptions = {})
     const afterTool = messages.findIndex((message, i) => message.role === 'user' && messages[i - 1]?.role === 'tool');
     if (afterTool > 0) return send(res, 400, { object: 'error', message: "Unexpected role 'user' after role 'tool'", type: 'invalid_request_message_order', param: null, code: '3230' });
     const last = messages[messages.length - 1] as { role?: string; prefix?: boolean };
-    if (last.role === 'assistant' && last.prefix !== true) {
-      return send(res, 400, { object: 'error', message: 'Expected last role User or Tool (or Assistant with prefix True) for serving but got assistant', type: 'invalid_request_message_order', param: null, code: '3230' });
+    if ((last.role === 'assistant' && last.prefix !== true) || last.role === 'system') {
+      return send(res, 400, { object: 'error', message: `Expected last role User or Tool (or Assistant with prefix True) for serving but got ${last.role}`, type: 'invalid_request_message_order', param: null, code: '3230' });
     }
     if (typeof body?.tool_choice === 'string' && !TOOL_CHOICES.includes(body.tool_choice)) return send(res, 400, { object: 'error', message: `invalid tool_choice ${body.tool_choice}`, type: 'invalid_request_error', param: null, code: null });
 

@@ -70,7 +70,11 @@ export const MISTRAL_BRIDGE = 'OK.';
  * between the two, and a last assistant message without tool calls is sent as the prefix Mistral documents
  * (`prefix`, "to force the model to start its answer by the content of the message").
  */
-function inMistralOrder(messages: Json[]): Json[] {
+function inMistralOrder(asked: Json[]): Json[] {
+  // Mistral answers only after a user, tool or prefixed assistant message ("Expected last role User or Tool … but got
+  // system"): instructions that come last (a system prompt alone, which OpenAI answers, or one after the user's
+  // turn) are the user's turn, as the other adapters that need one make them.
+  const messages = asked.at(-1)?.role === 'system' ? [...asked.slice(0, -1), { ...asked.at(-1), role: 'user' }] : asked;
   const out: Json[] = [];
   for (const message of messages) {
     if (message.role === 'user' && out.at(-1)?.role === 'tool') out.push({ role: 'assistant', content: MISTRAL_BRIDGE });

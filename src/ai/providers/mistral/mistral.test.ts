@@ -154,6 +154,18 @@ describe('the Mistral provider', () => {
     expect(emulator.lastRequest()?.body).toMatchObject({ messages: [{ role: 'user' }, { role: 'assistant', content: '{', prefix: true }] });
   });
 
+  it.each([
+    ['a system prompt alone', [{ role: 'system' as const, content: 'Say hello.' }], ['user']],
+    ['a system message after the user\'s', [{ role: 'user' as const, content: 'Hi' }, { role: 'system' as const, content: 'Answer briefly.' }], ['user', 'user']],
+    ['a system message after a tool\'s result', [{ role: 'user' as const, content: 'Weather?' }, { role: 'assistant' as const, content: null, tool_calls: [{ id: 'abcdefghi', type: 'function' as const, function: { name: 'get_weather', arguments: '{}' } }] }, { role: 'tool' as const, tool_call_id: 'abcdefghi', content: '21' }, { role: 'system' as const, content: 'Answer in French.' }], ['user', 'assistant', 'tool', 'assistant', 'user']],
+  ])("sends %s last as the user's turn, as Mistral answers only after one", async (_what, messages, roles) => {
+    const completion = await callChat(MistralProvider, { ...hello, messages }, ctx());
+    expect(completion.choices[0]?.finish_reason).toBe('stop');
+    const sent = emulator.lastRequest()?.body as { messages: Array<{ role: string; content?: unknown }> };
+    expect(sent.messages.map((m) => m.role)).toEqual(roles);
+    expect(sent.messages.at(-1)?.content).toBe(messages.at(-1)!.content);
+  });
+
   it('keeps Mistral\'s own tool call ids as they are', () => {
     expect(mistralToolCallId('D681PevKs')).toBe('D681PevKs');
   });
