@@ -434,6 +434,19 @@ describe('chat chunks as Anthropic stream events', () => {
       expectWellFormed(events);
     });
 
+    it('keeps reasoning that came after the waiting text after it, where it came, when the client asked for thinking', () => {
+      const translator = new ChatChunksToMessageEvents('claude-sonnet-4-5', { thinking: { on: true } });
+      const events = translate([weather, chunk({ content: 'Checking.' }), chunk({ reasoning_content: 'Then Rome.' }), tool({ index: 0, function: { arguments: 'ty":"Paris"}' } }), chunk({}, 'tool_calls')], undefined, translator);
+      expect(blocksIn(events)).toEqual([
+        ['get_weather', '{"city":"Paris"}'],
+        ['text', 'Checking.'],
+        ['thinking', ''],
+      ]);
+      const thinking = events.find((e) => e.type === 'content_block_delta' && (e.delta as { type: string }).type === 'thinking_delta');
+      expect(thinking?.delta).toEqual({ type: 'thinking_delta', thinking: 'Then Rome.' });
+      expectWellFormed(events);
+    });
+
     it('keeps the text in its place among the calls that started while the open one was not whole', () => {
       const events = translate([
         weather,

@@ -112,7 +112,7 @@ export class ChatChunksToMessageEvents {
    * What came while the open call's arguments were not whole, in order: tool calls that started, with their arguments
    * so far, and text, which would otherwise stop the open call's block and cut off its later fragments.
    */
-  readonly #waiting: Array<WaitingCall | { text: string }> = [];
+  readonly #waiting: Array<WaitingCall | { text: string } | { reasoning: string }> = [];
   #finishReason: FinishReason | null = null;
   /** Whether the answer is a refusal (a `refusal` delta): its stop reason is `refusal` (anthropicStopFor). */
   #refused = false;
@@ -232,6 +232,13 @@ export class ChatChunksToMessageEvents {
 
   /** Another provider's reasoning as it comes: streamed (#reasoning), or held back (#held) where it cannot go yet. */
   #reasoningOrHeld(text: string): string[] {
+    // Behind text or calls that wait for the open call's arguments, it keeps its place after them.
+    if (this.#reasoningAs !== 'held' && this.#waiting.length > 0) {
+      const last = this.#waiting.at(-1);
+      if (last && 'reasoning' in last) last.reasoning += text;
+      else this.#waiting.push({ reasoning: text });
+      return [];
+    }
     if (this.#reasoningAs === 'held' || this.#open?.tool !== undefined) {
       this.#held += text;
       return [];
@@ -301,7 +308,7 @@ export class ChatChunksToMessageEvents {
   }
 
   /**
-   * What waited, in order: text as a text block, each call a block with its arguments so far in one delta, the last
+   * What waited, in order: text as a text block, reasoning as thinking, each call a block with its arguments so far in one delta, the last
    * left open for what follows: all of it (`all`, something else ends the open block), or while no open call's
    * arguments are still to come.
    */
@@ -312,6 +319,10 @@ export class ChatChunksToMessageEvents {
       this.#waiting.shift();
       if ('text' in next) {
         events.push(...this.#text(next.text));
+        continue;
+      }
+      if ('reasoning' in next) {
+        events.push(...this.#releaseHeld(), ...this.#reasoning(next.reasoning));
         continue;
       }
       events.push(...this.#startTool(next.tool, next.id, next.name));
