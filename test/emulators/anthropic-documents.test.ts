@@ -20,10 +20,20 @@ afterAll(() => emulator.stop());
 
 describe('the Anthropic emulator with documents', () => {
   it('answers a PDF and a text document with the number of documents it read', async () => {
-    const text = { type: 'document', source: { type: 'text', media_type: 'text/plain', data: 'The grass is green.' }, title: 'Notes', context: 'From the user', citations: { enabled: true } };
+    const text = { type: 'document', source: { type: 'text', media_type: 'text/plain', data: 'The grass is green.' }, title: 'Notes', context: 'From the user', citations: { enabled: false } };
     const response = await send(asking(pdf({ title: 'Report', cache_control: { type: 'ephemeral' } }), text));
     expect(response.status).toBe(200);
     expect(((await response.json()) as { content: Array<{ text: string }> }).content[0]!.text).toBe('Echo: Summarise it [documents: 2]');
+  });
+
+  it('answers documents that ask for citations with a block citing each: a text one by characters, a PDF by pages', async () => {
+    const text = { type: 'document', source: { type: 'text', media_type: 'text/plain', data: 'The grass is green. The sky is blue.' }, title: 'Notes', citations: { enabled: true } };
+    const response = await send(asking(text, pdf({ citations: { enabled: true } })));
+    expect(((await response.json()) as { content: unknown[] }).content).toEqual([
+      { type: 'text', text: 'Echo: Summarise it ' },
+      { type: 'text', text: 'The grass is green.', citations: [{ type: 'char_location', cited_text: 'The grass is green.', document_index: 0, document_title: 'Notes', start_char_index: 0, end_char_index: 19 }] },
+      { type: 'text', text: '(page 1)', citations: [{ type: 'page_location', cited_text: '(page 1)', document_index: 1, document_title: null, start_page_number: 1, end_page_number: 2 }] },
+    ]);
   });
 
   it('answers as before when the last user turn has no documents', async () => {

@@ -390,10 +390,6 @@ function validateDocuments(body: ConverseBody): string | undefined {
     }),
   );
   if (documents.length > 5) return "You can't include more than 5 documents in a request.";
-  // Message.content: "If you include a ContentBlock with a document field in the array, you must also include a
-  // ContentBlock with a text field" (API_runtime_Message.html). Worded by the emulator.
-  const bare = (body.messages ?? []).findIndex((message) => (message.content ?? []).some((block) => 'document' in block) && !(message.content ?? []).some((block) => 'text' in block));
-  if (bare >= 0) return `messages.${bare}.content: a message with a document must also have a text block.`;
   const names = new Set<string>();
   for (const { at, document, role } of documents) {
     if (role !== 'user') return `${at}: a document may only be in a user message.`;
@@ -410,6 +406,10 @@ function validateDocuments(body: ConverseBody): string | undefined {
     if (!isBase64(source!.bytes)) return `${at}.source.bytes: the document's bytes must be base64.`;
     if (format === 'pdf' && !decodesToPdf(source!.bytes)) return `${at}.source.bytes: the document is not a valid pdf file.`;
   }
+  // Message.content: "If you include a ContentBlock with a document field in the array, you must also include a
+  // ContentBlock with a text field" (API_runtime_Message.html). Worded by the emulator.
+  const bare = (body.messages ?? []).findIndex((message) => (message.content ?? []).some((block) => 'document' in block) && !(message.content ?? []).some((block) => 'text' in block));
+  if (bare >= 0) return `messages.${bare}.content: a message with a document must also have a text block.`;
   return undefined;
 }
 
