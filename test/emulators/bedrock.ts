@@ -148,7 +148,7 @@ export async function startBedrockEmulator(options: BedrockEmulatorOptions = {})
     const usage = { ...reply.usage, ...cacheUsage(body, modelId) };
     const fields = reply.fields ? { additionalModelResponseFields: reply.fields } : {};
     if (route[2] === 'converse') {
-      const content = [...reply.reasoning, ...(reply.text ? [{ text: reply.text }] : []), ...reply.toolUses.map((toolUse) => ({ toolUse }))];
+      const content = [...reply.reasoning, ...(reply.text ? [{ text: reply.text }] : []), ...reply.cited.map((citationsContent) => ({ citationsContent })), ...reply.toolUses.map((toolUse) => ({ toolUse }))];
       return sendJson(res, 200, { output: { message: { role: 'assistant', content } }, stopReason: reply.stopReason, ...fields, usage, metrics: { latencyMs: 1 } }, { 'x-amzn-requestid': 'emulator-request' });
     }
 
@@ -168,6 +168,12 @@ export async function startBedrockEmulator(options: BedrockEmulatorOptions = {})
     const words = reply.text.split(/(?= )/);
     if (reply.text) {
       for (const word of words) frames.push(event('contentBlockDelta', { contentBlockIndex: index, delta: { text: word } }));
+      frames.push(event('contentBlockStop', { contentBlockIndex: index++ }));
+    }
+    // A cited block streams its citation, then its text (ContentBlockDelta's `citation`, API_runtime_CitationsDelta.html).
+    for (const block of reply.cited) {
+      for (const citation of block.citations) frames.push(event('contentBlockDelta', { contentBlockIndex: index, delta: { citation } }));
+      for (const { text } of block.content) frames.push(event('contentBlockDelta', { contentBlockIndex: index, delta: { text } }));
       frames.push(event('contentBlockStop', { contentBlockIndex: index++ }));
     }
     for (const toolUse of reply.toolUses) {
@@ -547,8 +553,35 @@ function replyTo(body: ConverseBody, modelId: string) {
     if (userText.includes(REDACTED_THINKING_TRIGGER)) reasoning.push({ reasoningContent: { redactedContent: REDACTED_REASONING } });
   } else if (novaReasoningOn(body, modelId)) reasoning.push({ reasoningContent: { reasoningText: { text: '[REDACTED]' } } });
   const thinkingTokens = reasoning.reduce((sum, block) => sum + (block.reasoningContent.reasoningText?.text.split(/(?= )/).length ?? 1), 0);
-  const outputTokens = text.split(/(?= )/).filter(Boolean).length + 5 * toolUses.length + thinkingTokens;
-  return { text, toolUses, reasoning, stopReason, fields, usage: { inputTokens: 12, outputTokens, totalTokens: 12 + outputTokens } };
+  const cited = toolUses.length === 0 && !hasToolResult ? citedBlocks(body, modelId) : [];
+  const outputTokens = text.split(/(?= )/).filter(Boolean).length + 5 * toolUses.length + thinkingTokens + cited.length;
+  return { text, toolUses, reasoning, cited, stopReason, fields, usage: { inputTokens: 12, outputTokens, totalTokens: 12 + outputTokens } };
+}
+
+interface CitedBlock {
+  content: Array<{ text: string }>;
+  citations: Array<{ title: string; sourceContent: Array<{ text: string }>; location: Record<string, { documentIndex: number; start: number; end: number }> }>;
+}
+
+/**
+ * For a Claude model, a CitationsContentBlock (API_runtime_CitationsContentBlock.html) for each document of the last
+ * turn that asks for citations (`citations: {enabled: true}`): a text document's first sentence, cited by its
+ * characters (`documentChar`), a PDF's first page by its pages (`documentPage`), with the document's index among
+ * the request's documents and its name as the title.
+ */
+function citedBlocks(body: ConverseBody, modelId: string): CitedBlock[] {
+  if (!/(^|[.:/])anthropic\./.test(modelId)) return [];
+  const documents = (body.messages ?? []).flatMap((message) => (message.content ?? []).flatMap((block) => ('document' in block ? [block.document as { name: string; source: { text?: string }; citations?: { enabled?: boolean } }] : [])));
+  const last = body.messages?.at(-1)?.content ?? [];
+  return last.flatMap((block): CitedBlock[] => {
+    const document = (block as { document?: (typeof documents)[number] }).document;
+    if (!document?.citations?.enabled) return [];
+    const documentIndex = documents.indexOf(document);
+    const sentence = typeof document.source.text === 'string' ? (/^[^.]*\.?/.exec(document.source.text)?.[0] ?? '') : undefined;
+    const cited = sentence ?? '(page 1)';
+    const location: CitedBlock['citations'][number]['location'] = sentence !== undefined ? { documentChar: { documentIndex, start: 0, end: sentence.length } } : { documentPage: { documentIndex, start: 1, end: 1 } };
+    return [{ content: [{ text: cited }], citations: [{ title: document.name, sourceContent: [{ text: cited }], location }] }];
+  });
 }
 
 function event(type: string, payload: Record<string, unknown>): Buffer {

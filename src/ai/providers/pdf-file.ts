@@ -33,3 +33,15 @@ export const citationsRefused = (where: string, provider: string) => cannotServe
 export function refuseCitations(request: ChatRequest, provider: string): void {
   if (request[CITATIONS]) throw citationsRefused('messages', provider);
 }
+
+const TEXT_DATA_URL = 'data:text/plain;base64,';
+
+/**
+ * The text of a plain-text document that asked for citations (CITATIONS: the Anthropic ingress keeps such a document
+ * a file part, `data:text/plain`, for the adapters whose providers cite, which send it as a text document);
+ * undefined for any other part.
+ */
+export function citedTextOf(part: FilePart): string | undefined {
+  const data = part.file.file_data;
+  return part[CITATIONS] && data?.startsWith(TEXT_DATA_URL) ? Buffer.from(data.slice(TEXT_DATA_URL.length), 'base64').toString('utf8') : undefined;
+}

@@ -5,7 +5,7 @@ import { nothingToSend } from '../nothing-to-send.js';
 import { cannotServe } from '../cannot-serve.js';
 import type { CatalogModel } from '../../catalog/index.js';
 import { imageUrlOf, textOf } from '../content-parts.js';
-import { pdfOf } from '../pdf-file.js';
+import { citedTextOf, pdfOf } from '../pdf-file.js';
 import { thinksOnlyAdaptively } from './adaptive-only.js';
 import { JSON_OBJECT_INSTRUCTION, jsonResponseTool } from './response-format.js';
 import type { AnthropicCacheControl, AnthropicContentBlock, AnthropicDocumentBlock, AnthropicImageBlock, AnthropicMessage, AnthropicToolResultBlock, AnthropicMessagesRequest, AnthropicTextBlock, AnthropicToolChoice } from './wire-types.js';
@@ -97,8 +97,6 @@ function contentBlocks(content: ChatMessage['content'], where: string, whole = f
   return parts.flatMap((part) => (part.type === 'text' && part.text !== '' ? [{ type: 'text' as const, text: part.text, ...cacheControlOf(part) }] : []));
 }
 
-const TEXT_DATA_URL = 'data:text/plain;base64,';
-
 /**
  * A file part as Anthropic's document block: a PDF's bytes, or a plain-text document's text where the client asked
  * for its citations (CITATIONS, which also turns them on); its file name as its title unless the gateway made the
@@ -106,8 +104,7 @@ const TEXT_DATA_URL = 'data:text/plain;base64,';
  */
 function documentBlock(part: FilePart, where: string): AnthropicDocumentBlock {
   const cited = part[CITATIONS] === true;
-  const data = part.file.file_data;
-  const text = cited && data?.startsWith(TEXT_DATA_URL) ? Buffer.from(data.slice(TEXT_DATA_URL.length), 'base64').toString('utf8') : undefined;
+  const text = citedTextOf(part);
   const filename = part.file.filename;
   return {
     type: 'document',

@@ -537,7 +537,7 @@ describe('the Bedrock provider', () => {
       thrown = error;
     }
     expect(thrown).toBeInstanceOf(ProviderCallError);
-    expect((thrown as ProviderCallError).before.map((c) => c.choices[0]?.delta.content)).toEqual(['', 'Last words']);
+    expect((thrown as ProviderCallError).before.flatMap((c) => c.choices[0]?.delta.content ?? [])).toEqual(['', 'Last words']);
   });
 
   describe('the end of a stream', () => {

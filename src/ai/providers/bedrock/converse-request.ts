@@ -1,5 +1,5 @@
 import type { CatalogModel } from '../../catalog/index.js';
-import { ANTHROPIC_BLOCKS, CACHE_CONTROL, TOOL_ERROR, TOOL_RESULT_OF, withoutToolErrorPrefix, type CacheControl, type ChatMessage, type ChatRequest, type ContentPart, type ResponseFormat } from '../../chat-types.js';
+import { ANTHROPIC_BLOCKS, CACHE_CONTROL, CITATIONS, TOOL_ERROR, TOOL_RESULT_OF, type FilePart, withoutToolErrorPrefix, type CacheControl, type ChatMessage, type ChatRequest, type ContentPart, type ResponseFormat } from '../../chat-types.js';
 import type { ProviderCallError } from '../../provider-call.js';
 import { nestsTooDeep } from '../../nesting-depth.js';
 import { toolArgumentsOf } from '../tool-arguments.js';
@@ -7,7 +7,7 @@ import { nothingToSend } from '../nothing-to-send.js';
 import { cannotServe } from '../cannot-serve.js';
 import { claudeStopSequences, isBlank } from '../anthropic/index.js';
 import { imageUrlOf, textOf } from '../content-parts.js';
-import { pdfOf, type PdfFile } from '../pdf-file.js';
+import { citedTextOf, pdfOf } from '../pdf-file.js';
 import { DocumentNames } from './document-names.js';
 import { claudeThinkingFields, converseBlocksOfTurn, isClaudeModel, otherModelThinkingFields } from './converse-thinking.js';
 import { refuseLogprobs } from '../no-logprobs.js';
@@ -77,7 +77,7 @@ export function toConverseRequest(asked: ChatRequest, modelId = '', catalogModel
   };
   for (const [i, message] of request.messages.entries()) {
     if (message.role === 'system' || message.role === 'developer') system.push(...withCachePoint(systemBlocks(message.content, caches), message, caches));
-    else if (message.role === 'user') append('user', withCachePoint(userBlocks(message.content, `messages[${i}]`, caches, documents), message, caches));
+    else if (message.role === 'user') append('user', withCachePoint(userBlocks(message.content, `messages[${i}]`, caches, documents, claude), message, caches));
     else if (message.role === 'assistant') append('assistant', withCachePoint(claude && message[ANTHROPIC_BLOCKS] ? converseBlocksOfTurn(message[ANTHROPIC_BLOCKS], (at) => cachePointOf(at, caches)) : assistantBlocks(message, `messages[${i}]`, caches), message, caches));
     else if (message.role === 'tool') append('user', withCachePoint(toolResultBlocks(message, caches, claude || nova), message, caches));
   }
@@ -202,12 +202,12 @@ function systemBlocks(content: ChatMessage['content'], caches: CachePlaces): Con
  * A user's message (text, images and PDFs), blank text left out. One of nothing but whitespace keeps it: left out, the turn before it would
  * become the one the model goes on with (a prefill), where Converse's 400 says what is wrong.
  */
-function userBlocks(content: ChatMessage['content'], where: string, caches: CachePlaces, documents: DocumentNames): ConverseBlock[] {
+function userBlocks(content: ChatMessage['content'], where: string, caches: CachePlaces, documents: DocumentNames, cites: boolean): ConverseBlock[] {
   if (content === null) return [];
   if (typeof content === 'string') return content !== '' ? [{ text: content }] : [];
   const blocks = content.flatMap((part: ContentPart, i): ConverseBlock[] => {
     if (part.type === 'text') return !isBlank(part.text) ? andCachePoint({ text: part.text }, part, caches) : [];
-    const block = part.type === 'file' ? documentBlock(pdfOf(part, `${where}.content[${i}]`, 'Bedrock'), documents) : imageBlock(imageUrlOf(part, `${where}.content[${i}]`, 'Bedrock'));
+    const block = part.type === 'file' ? documentBlock(part, `${where}.content[${i}]`, documents, cites) : imageBlock(imageUrlOf(part, `${where}.content[${i}]`, 'Bedrock'));
     // A result holds no cachePoint: media with a breakpoint of its own stays where the breakpoint can follow it.
     if (part[TOOL_RESULT_OF] !== undefined && !marked(part)) resultMedia.set(block, part[TOOL_RESULT_OF]);
     return andCachePoint(block, part, caches);
@@ -254,8 +254,18 @@ function withTextBesideDocuments(blocks: ConverseBlock[]): ConverseBlock[] {
   return [...blocks, { text: documents.join(', ') }];
 }
 
-/** A PDF as Converse's document block, named as Converse allows (DocumentNames). */
-const documentBlock = ({ data, filename }: PdfFile, documents: DocumentNames): ConverseBlock => ({ document: { format: 'pdf', name: documents.nameFor(filename), source: { bytes: data } } });
+/**
+ * A file part as Converse's document block, named as Converse allows (DocumentNames): a PDF's bytes, or a plain-text
+ * document's text where the client asked for its citations (CITATIONS), which a Claude model writes (`cites`) and
+ * which turns them on (API_runtime_CitationsConfig.html); another model refuses them (pdfOf).
+ */
+function documentBlock(part: FilePart, where: string, documents: DocumentNames, cites: boolean): ConverseBlock {
+  const citations = part[CITATIONS] ? { citations: { enabled: true } } : {};
+  const text = cites ? citedTextOf(part) : undefined;
+  if (text !== undefined) return { document: { format: 'txt', name: documents.nameFor(part.file.filename), source: { text }, ...citations } };
+  const { data, filename } = pdfOf(part, where, 'this Bedrock model', cites);
+  return { document: { format: 'pdf', name: documents.nameFor(filename), source: { bytes: data }, ...citations } };
+}
 
 /** The text as one block (a breakpoint on any of its parts after it), then each tool call with its breakpoint. */
 function assistantBlocks(message: ChatMessage, where: string, caches: CachePlaces): ConverseBlock[] {

@@ -5,6 +5,7 @@ import { ANTHROPIC_BLOCKS, CACHE_WRITES, STOP_SEQUENCE, WINDOW_EXCEEDED, type Ch
 import { ProviderCallError } from '../../provider-call.js';
 import type { CallContext } from '../provider.js';
 import { textWrittenApart } from '../text-apart.js';
+import { citedTextOfBlock } from './converse-citations.js';
 import { anthropicBlocksOf, isClaudeModel, type ConverseAnswerBlock } from './converse-thinking.js';
 
 /** The parts of a Converse response Keygate reads (API_runtime_Converse.html, "Response Syntax"). */
@@ -106,7 +107,7 @@ export function fromConverseResponse(body: unknown, ctx: CallContext): ChatCompl
   }
   if (generationFailed(response.stopReason)) throw generationError(response.stopReason as string, usageOf(response.usage));
   const blocks = response.output.message.content;
-  const text = blocks.map((block) => block.text ?? '').join('');
+  const text = blocks.map((block) => block.text ?? (block.citationsContent ? citedTextOfBlock(block.citationsContent) : '')).join('');
   const toolCalls: ToolCall[] = blocks.flatMap((block) =>
     block.toolUse ? [{ id: block.toolUse.toolUseId, type: 'function' as const, function: { name: block.toolUse.name, arguments: JSON.stringify(block.toolUse.input ?? {}) } }] : [],
   );
@@ -116,7 +117,7 @@ export function fromConverseResponse(body: unknown, ctx: CallContext): ChatCompl
     const thought = reasoning.flatMap((block) => (block.reasoningContent?.reasoningText?.text ? [block.reasoningContent.reasoningText.text] : [])).join('\n\n');
     if (thought !== '') message.reasoning_content = thought;
     if (isClaudeModel(ctx.model)) message[ANTHROPIC_BLOCKS] = anthropicBlocksOf(blocks);
-  } else if (textWrittenApart(blocks.map((block) => (typeof block.text === 'string' ? 'text' : block.toolUse ? 'tool' : 'other')))) message[ANTHROPIC_BLOCKS] = anthropicBlocksOf(blocks);
+  } else if (blocks.some((block) => block.citationsContent) || textWrittenApart(blocks.map((block) => (typeof block.text === 'string' || block.citationsContent ? 'text' : block.toolUse ? 'tool' : 'other')))) message[ANTHROPIC_BLOCKS] = anthropicBlocksOf(blocks);
   return {
     // Converse names no completion id in its body (only the x-amzn-requestid header).
     id: `chatcmpl-${randomUUID()}`,

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { THINKING_DELTA, type ChatCompletionChunk, type FinishReason, type StopSequence, type Usage } from '../../chat-types.js';
+import { TEXT_BLOCK, THINKING_DELTA, type ChatCompletionChunk, type FinishReason, type StopSequence, type Usage } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
 import type { CallContext, StreamTranslator } from '../provider.js';
 import { incompleteStream, translateEach } from '../stream-events.js';
 import { bedrockFailure } from './bedrock-errors.js';
+import { anthropicCitationOf, type ConverseCitation } from './converse-citations.js';
 import { finishReasonOf, generationFailed, generationError, stopSequenceOf, usageOf, type ConverseUsage } from './converse-response.js';
 import { isClaudeModel, redactedThinkingBlock, thinkingBlock } from './converse-thinking.js';
 import { EventStreamDecoder, EventStreamError, type EventStreamMessage } from './event-stream.js';
@@ -14,7 +15,7 @@ interface ConverseStreamEvent {
   contentBlockIndex?: number;
   start?: { toolUse?: { toolUseId: string; name: string } };
   /** API_runtime_ContentBlockDelta.html; `reasoningContent` is API_runtime_ReasoningContentBlockDelta.html, one member a delta. */
-  delta?: { text?: string; toolUse?: { input?: string }; reasoningContent?: { text?: string; signature?: string; redactedContent?: string } };
+  delta?: { text?: string; toolUse?: { input?: string }; reasoningContent?: { text?: string; signature?: string; redactedContent?: string }; citation?: ConverseCitation };
   stopReason?: string;
   additionalModelResponseFields?: unknown;
   usage?: ConverseUsage;
@@ -29,7 +30,8 @@ const STREAM_EXCEPTION_STATUS: Readonly<Record<string, number>> = { internalServ
 
 /**
  * ConverseStream's events (API_runtime_ConverseStreamOutput.html) as OpenAI chunks: messageStart → the role chunk,
- * text and tool-input deltas → content and tool-call chunks, reasoning text deltas → `reasoning_content` chunks,
+ * text and tool-input deltas → content and tool-call chunks (each text block's start, and its citations' deltas
+ * (API_runtime_CitationsDelta.html) as Anthropic's, TEXT_BLOCK, for the Anthropic ingress), reasoning text deltas → `reasoning_content` chunks,
  * messageStop → the finish chunk, metadata → the usage chunk. An exception message in the stream, a frame failing
  * its CRC, the stream's end before messageStop, or a messageStop that says the generation failed (its failure thrown
  * at the metadata after it, with the usage) ends it with a ProviderCallError.
@@ -87,7 +89,11 @@ export function converseStreamTranslator(ctx: CallContext): StreamTranslator {
         return [chunk({ tool_calls: [{ index, id: toolUse.toolUseId, type: 'function', function: { name: toolUse.name, arguments: '' } }] })];
       }
       case 'contentBlockDelta': {
-        if (typeof event.delta?.text === 'string') return [chunk({ content: event.delta.text })];
+        if (typeof event.delta?.text === 'string') return [...textBlockStart(event.contentBlockIndex ?? -1), chunk({ content: event.delta.text })];
+        if (event.delta?.citation) {
+          const citation = anthropicCitationOf(event.delta.citation);
+          return [...textBlockStart(event.contentBlockIndex ?? -1), ...(citation ? [chunk({ [TEXT_BLOCK]: { citation } })] : [])];
+        }
         if (event.delta?.reasoningContent) return reasoning(event.contentBlockIndex ?? -1, event.delta.reasoningContent);
         const input = event.delta?.toolUse?.input;
         const index = toolIndexByBlock.get(event.contentBlockIndex ?? -1);
@@ -120,6 +126,14 @@ export function converseStreamTranslator(ctx: CallContext): StreamTranslator {
       default:
         return [];
     }
+  };
+
+  /** The content block the text came in last: a text block starts (TEXT_BLOCK) where Converse started one, for the Anthropic ingress. */
+  let textBlockAt: number | undefined;
+  const textBlockStart = (block: number): ChatCompletionChunk[] => {
+    if (textBlockAt === block) return [];
+    textBlockAt = block;
+    return [chunk({ [TEXT_BLOCK]: { block: { type: 'text', text: '' } } })];
   };
 
   const reasoning = (block: number, delta: NonNullable<NonNullable<ConverseStreamEvent['delta']>['reasoningContent']>): ChatCompletionChunk[] => {

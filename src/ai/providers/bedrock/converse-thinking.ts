@@ -1,3 +1,4 @@
+import { anthropicCitationOf, citedTextOfBlock, type ConverseCitationsContent } from './converse-citations.js';
 import type { CatalogModel } from '../../catalog/index.js';
 import { CACHE_CONTROL, REASONING_EFFORTS, isReasoningEffort, type AnthropicBlock, type CacheControl, type ChatRequest, type ReasoningEffort } from '../../chat-types.js';
 import { claudeOutputLimit, clientThinking, effortThinking, isBlank } from '../anthropic/index.js';
@@ -135,6 +136,7 @@ function converseBlockOf(block: AnthropicBlock): ConverseBlock | undefined {
 /** A Converse answer's content block, as far as Keygate reads it (API_runtime_ContentBlock.html). */
 export interface ConverseAnswerBlock {
   text?: string;
+  citationsContent?: ConverseCitationsContent;
   toolUse?: { toolUseId: string; name: string; input?: unknown };
   reasoningContent?: { reasoningText?: { text?: string; signature?: string }; redactedContent?: string };
 }
@@ -152,6 +154,7 @@ export function anthropicBlocksOf(blocks: readonly ConverseAnswerBlock[]): Anthr
     if (reasoning?.reasoningText) return [thinkingBlock(reasoning.reasoningText.text ?? '', reasoning.reasoningText.signature ?? '')];
     if (reasoning?.redactedContent !== undefined) return [redactedThinkingBlock(reasoning.redactedContent)];
     if (block.toolUse) return [{ type: 'tool_use', id: block.toolUse.toolUseId, name: block.toolUse.name, input: block.toolUse.input ?? {} }];
+    if (block.citationsContent) return [{ type: 'text', text: citedTextOfBlock(block.citationsContent), citations: (block.citationsContent.citations ?? []).flatMap((citation) => anthropicCitationOf(citation) ?? []) }];
     return typeof block.text === 'string' && block.text !== '' ? [{ type: 'text', text: block.text }] : [];
   });
 }
