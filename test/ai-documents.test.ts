@@ -136,6 +136,29 @@ describe('PDF documents in a prompt', () => {
     expect(data.content).toEqual(CITED_ANSWER);
   });
 
+  it("reach Anthropic with their context as the document's own, and another provider with it as text before them", async () => {
+    const withContext = { ...pdf, title: 'Q3', context: 'Uploaded by finance' };
+    await claude.messages.create({ model: 'smart', max_tokens: 200, messages: [{ role: 'user', content: [withContext, { type: 'text', text: 'Sum it up.' }] }] });
+    const sent = emulators.anthropic.lastRequest()?.body as { messages: Array<{ content: unknown[] }> };
+    expect(sent.messages[0]?.content).toEqual([{ type: 'document', source: pdf.source, title: 'Q3', context: 'Uploaded by finance' }, { type: 'text', text: 'Sum it up.' }]);
+    const message = await claude.messages.create({ model: 'fast', max_tokens: 200, messages: [{ role: 'user', content: [withContext, { type: 'text', text: 'Sum it up.' }] }] });
+    expect(message.content).toEqual([expect.objectContaining({ text: 'Echo: Uploaded by finance Sum it up. [documents: 1]' })]);
+  });
+
+  it('reach an OpenAI-format provider named, when their title is empty, as one without a title', async () => {
+    const message = await claude.messages.create({ model: 'openai/gpt-4o-mini', max_tokens: 200, messages: [{ role: 'user', content: [{ ...pdf, title: '' }, { type: 'text', text: 'Sum it up.' }] }] });
+    expect(message.content).toEqual([expect.objectContaining({ text: 'Echo: Sum it up. [documents: 1]' })]);
+    const sent = emulators.openai.lastRequest()?.body as { messages: Array<{ content: Array<{ file?: unknown }> }> };
+    expect(sent.messages[0]?.content[0]?.file).toEqual({ file_data: PDF_URL, filename: 'document.pdf' });
+  });
+
+  it('that ask for citations in plain text count as their text, not as pages', async () => {
+    const long = 'The grass is green. '.repeat(2_000);
+    const count = async (citations: boolean) => (await claude.messages.countTokens({ model: 'smart', messages: [{ role: 'user', content: [{ type: 'document', source: { type: 'text', media_type: 'text/plain', data: long }, citations: { enabled: citations } }, { type: 'text', text: 'Hi' }] }] })).input_tokens;
+    const [plain, cited] = [await count(false), await count(true)];
+    expect(Math.abs(cited - plain)).toBeLessThan(20);
+  });
+
   it("count in the prompt's tokens a page at a time, as count_tokens answers before any call", async () => {
     const text = await claude.messages.countTokens({ model: 'smart', messages: [{ role: 'user', content: 'Hi' }] });
     const document = await claude.messages.countTokens({ model: 'smart', messages: [{ role: 'user', content: [{ type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: SAMPLE_PDF_BASE64 } }, { type: 'text', text: 'Hi' }] }] });

@@ -8,7 +8,7 @@ import { resumeWhenDrained } from '../stalled-clients.js';
 import { costUsd, type CacheWrites, type CatalogModel, type ModelKind, type ModelPrices } from './catalog/index.js';
 import type { AiSnapshot, AiTarget, SnapshotKey } from './ai-snapshot.js';
 import { resolveModel } from './ai-snapshot.js';
-import { ANTHROPIC_BETA, ANTHROPIC_BLOCKS, CACHE_MARKED, CACHE_WRITES, OPENAI_NAME, OUTPUT_CONFIG, REASONING_EFFORTS, STOP_SEQUENCE, THINKING, TOOL_RESULT_OF, UNTITLED, CITATIONS, WINDOW_EXCEEDED, type ChatCompletion, type StopSequence, type ChatRequest, type ClientCompletion, type CustomToolCall, type EmbeddingsRequest, type EmbeddingsResponse, type ToolCall, type Usage } from './chat-types.js';
+import { ANTHROPIC_BETA, ANTHROPIC_BLOCKS, CACHE_MARKED, CACHE_WRITES, OPENAI_NAME, OUTPUT_CONFIG, REASONING_EFFORTS, STOP_SEQUENCE, THINKING, TOOL_RESULT_OF, UNTITLED, CITATIONS, DOCUMENT_CONTEXT, WINDOW_EXCEEDED, type ChatCompletion, type StopSequence, type ChatRequest, type ClientCompletion, type CustomToolCall, type EmbeddingsRequest, type EmbeddingsResponse, type ToolCall, type Usage } from './chat-types.js';
 import { ChatChunksToMessageEvents, withBetaFeatures, anthropicErrorTypeFor, chatToMessages, failedChoice, hiddenReasoningFor, messagesToChat, toAnthropicError } from './anthropic-ingress/index.js';
 import { ChatChunksToResponseEvents, ENCRYPTED_REASONING_INCLUDE, checkInclude, includeOfQuery, RESPONSE_INPUT, ResponsesRequestError, chatToResponse, includesEncrypted, includesEncryptedReasoning, outputAsIncluded, responseAsIncluded, type EncryptedReasoning, inputItemsPage, previousResponseChainBroken, previousResponseIdOf, previousResponseNotFound, readInputItemsQuery, responseChainBroken, responseChainTooLong, responseEchoOf, responseNotFound, responsesStoreUnavailable, responsesToChat, toResponsesError, type PreviousResponse, type ResponseObject, type ResponsesChatRequest, type ResponsesInputItem } from './responses-ingress/index.js';
 import { isAllowedToolsChoice, refuseToolNameCollisions, validateAllowedTools } from './custom-tools/index.js';
@@ -1633,14 +1633,17 @@ function thinkingKeyOf(request: ChatRequest): string {
 /**
  * What an ingress marked on a request's images and files beside their JSON, which changes what the Anthropic and
  * Bedrock adapters send: the tool result each came in (TOOL_RESULT_OF), a name the gateway made up (UNTITLED),
- * citations asked for (CITATIONS). Undefined for a request with none.
+ * citations asked for (CITATIONS), a document's context (DOCUMENT_CONTEXT). Undefined for a request with none.
  */
 function mediaMarksOf(request: ChatRequest): unknown[] | undefined {
   let marks: unknown[] | undefined;
   request.messages.forEach((message, i) => {
     if (!Array.isArray(message.content)) return;
     message.content.forEach((part, j) => {
-      if (part.type === 'text') return;
+      if (part.type === 'text') {
+        if (part[DOCUMENT_CONTEXT]) (marks ??= []).push([i, j, 'context']);
+        return;
+      }
       const mark = [part[TOOL_RESULT_OF] ?? null, part.type === 'file' ? [part[UNTITLED] ?? null, part[CITATIONS] ?? null] : null];
       if (mark[0] !== null || (mark[1] as unknown[] | null)?.some((m) => m !== null)) (marks ??= []).push([i, j, mark]);
     });

@@ -45,9 +45,17 @@ export const TOOL_RESULT_OF: unique symbol = Symbol('TOOL_RESULT_OF');
 /** The call whose result a part came in, as a member of the part. */
 export type ToolResultMedia = { [TOOL_RESULT_OF]?: string };
 
+/**
+ * On a text part that is the `context` of the document (a file part) right after it: an Anthropic-format document's
+ * (https://docs.anthropic.com/en/docs/build-with-claude/citations). Other providers read it as text before the
+ * document; the Anthropic and Bedrock adapters put it back as the document's own `context`.
+ */
+export const DOCUMENT_CONTEXT: unique symbol = Symbol('DOCUMENT_CONTEXT');
+
 export interface TextPart extends CacheControl {
   type: 'text';
   text: string;
+  [DOCUMENT_CONTEXT]?: true;
 }
 export interface ImagePart extends CacheControl, ToolResultMedia {
   type: 'image_url';

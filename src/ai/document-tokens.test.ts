@@ -26,4 +26,9 @@ describe("a PDF's pages", () => {
   it('count PAGE_TOKENS each, from a data: URL', () => {
     expect(documentTokens(`data:application/pdf;base64,${pdfOf(4).toString('base64')}`)).toBe(4 * PAGE_TOKENS);
   });
+
+  it('count a plain-text document at about four bytes a token, not by pages', () => {
+    const text = 'The grass is green. '.repeat(1_000);
+    expect(documentTokens(`data:text/plain;base64,${Buffer.from(text).toString('base64')}`)).toBe(Math.ceil(text.length / 4));
+  });
 });

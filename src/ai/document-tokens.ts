@@ -10,10 +10,15 @@ export const PAGE_TOKENS = 3_000;
 /** Pages read from a PDF whose page objects are compressed out of sight (object streams): one per 50 KB, at least one. */
 const BYTES_PER_UNSEEN_PAGE = 50_000;
 
-/** The tokens of a PDF given as a `data:` URL: its pages (pdfPages) times PAGE_TOKENS. */
+/**
+ * The tokens of a document given as a `data:` URL: a PDF's pages (pdfPages) times PAGE_TOKENS; a plain-text one's
+ * text at about four bytes a token, as the rest of the prompt is counted before the call (an Anthropic-format
+ * document that asked for citations stays a file of its text).
+ */
 export function documentTokens(dataUrl: string): number {
   const comma = dataUrl.indexOf(',');
   if (comma < 0) return PAGE_TOKENS;
+  if (dataUrl.slice(0, comma).toLowerCase().startsWith('data:text/plain')) return Math.ceil(Buffer.byteLength(dataUrl.slice(comma + 1), 'base64') / 4);
   return pdfPages(Buffer.from(dataUrl.slice(comma + 1), 'base64')) * PAGE_TOKENS;
 }
 

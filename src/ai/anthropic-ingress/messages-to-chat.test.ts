@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AiError } from '../openai-error.js';
-import { ANTHROPIC_BLOCKS, CACHE_CONTROL, CACHE_MARKED, THINKING, OUTPUT_CONFIG, TOOL_ERROR, TOOL_RESULT_OF, UNTITLED, CITATIONS } from '../chat-types.js';
+import { ANTHROPIC_BLOCKS, CACHE_CONTROL, CACHE_MARKED, THINKING, OUTPUT_CONFIG, TOOL_ERROR, TOOL_RESULT_OF, UNTITLED, CITATIONS, DOCUMENT_CONTEXT } from '../chat-types.js';
 import { AnthropicRequestError } from './anthropic-error.js';
 import { messagesToChat } from './messages-to-chat.js';
 import type { AnthropicMessagesRequest } from './wire-types.js';
@@ -177,10 +177,10 @@ describe('a Messages API request as a chat request', () => {
     ]);
   });
 
-  it('turns a PDF document into a file part, named by its title, after its context as text', () => {
+  it('turns a PDF document into a file part, named by its title, after its context as text marked as its context', () => {
     const messages = [{ role: 'user', content: [{ type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: PDF_BASE64 }, title: 'Q3 report', context: 'Our third quarter.', citations: { enabled: false } }, { type: 'text', text: 'Sum it up.' }] }];
     expect(translate({ messages }).messages[0]!.content).toEqual([
-      { type: 'text', text: 'Our third quarter.' },
+      { type: 'text', text: 'Our third quarter.', [DOCUMENT_CONTEXT]: true },
       { type: 'file', file: { file_data: `data:application/pdf;base64,${PDF_BASE64}`, filename: 'Q3 report' } },
       { type: 'text', text: 'Sum it up.' },
     ]);

@@ -1,4 +1,4 @@
-import { ANTHROPIC_BLOCKS, CACHE_CONTROL, CACHE_MARKED, OUTPUT_CONFIG, THINKING, TOOL_ERROR, TOOL_ERROR_PREFIX, TOOL_RESULT_OF, UNTITLED, CITATIONS, type FilePart, type AnthropicBlock, type CacheControl, type ChatMessage, type ChatRequest, type ContentPart, type ImagePart, type TextPart, type ToolCall, type ToolChoice, type ToolDefinition } from '../chat-types.js';
+import { ANTHROPIC_BLOCKS, CACHE_CONTROL, CACHE_MARKED, OUTPUT_CONFIG, THINKING, TOOL_ERROR, TOOL_ERROR_PREFIX, TOOL_RESULT_OF, UNTITLED, CITATIONS, DOCUMENT_CONTEXT, type FilePart, type AnthropicBlock, type CacheControl, type ChatMessage, type ChatRequest, type ContentPart, type ImagePart, type TextPart, type ToolCall, type ToolChoice, type ToolDefinition } from '../chat-types.js';
 import { isBase64 } from '../file-part.js';
 import { isJsonObject } from '../json-object.js';
 import { AnthropicRequestError } from './anthropic-error.js';
@@ -60,7 +60,7 @@ function imagePart(block: Json, param: string): ImagePart {
  * A document block (https://docs.anthropic.com/en/docs/build-with-claude/pdf-support) as OpenAI content parts: a PDF
  * (a base64 source) a `file` part named by the document's title (`document.pdf`, UNTITLED, without one), which the Anthropic, Bedrock and Gemini adapters
  * send as their own documents and OpenAI-format providers take as it is; a plain-text source its text, under its
- * title. Its `context` is a text part before it. One that asks for citations (`citations: {enabled: true}`, which only
+ * title. Its `context` is a text part before it (marked DOCUMENT_CONTEXT when the document stays a file part). One that asks for citations (`citations: {enabled: true}`, which only
  * Anthropic writes) is a `file` part marked CITATIONS, a plain-text one too (`data:text/plain`), for the Anthropic
  * adapter alone: citedDocuments counts them, for messagesToChat to mark the request. Sources the gateway would have
  * to fetch (`url`, `file`) are refused.
@@ -68,7 +68,8 @@ function imagePart(block: Json, param: string): ImagePart {
 function documentParts(block: Json, param: string): ContentPart[] {
   const source = block.source;
   if (!isJsonObject(source)) fail(`${param}.source`, 'must be an object');
-  const title = block.title === undefined || block.title === null ? undefined : text(block.title, `${param}.title`);
+  // An empty title is none: OpenAI refuses a file named "".
+  const title = block.title === undefined || block.title === null ? undefined : text(block.title, `${param}.title`) || undefined;
   const context = block.context === undefined || block.context === null ? undefined : text(block.context, `${param}.context`);
   const citations = block.citations;
   if (citations !== undefined && citations !== null && !(isJsonObject(citations) && (citations.enabled === undefined || typeof citations.enabled === 'boolean'))) fail(`${param}.citations`, 'must be an object with a boolean enabled');
@@ -88,7 +89,9 @@ function documentParts(block: Json, param: string): ContentPart[] {
     if (body === '') fail(`${param}.source.data`, 'must not be empty');
     document = cited ? file(`data:text/plain;base64,${Buffer.from(body, 'utf8').toString('base64')}`, 'document.txt') : { type: 'text', text: title !== undefined ? `${title}\n\n${body}` : body };
   } else unsupported(`${param}.source.type`, 'must be "base64" (a PDF) or "text"; url, content and file sources are not available through this gateway');
-  return [...(context !== undefined && context !== '' ? [{ type: 'text' as const, text: context }] : []), withCacheControl(document, block, param)];
+  // A document's context is text before it, marked as its context (DOCUMENT_CONTEXT) where it stays a document.
+  const before: TextPart[] = context !== undefined && context !== '' ? [{ type: 'text', text: context, ...(document.type === 'file' ? { [DOCUMENT_CONTEXT]: true as const } : {}) }] : [];
+  return [...before, withCacheControl(document, block, param)];
 }
 
 /** The text and image blocks of a system prompt, user turn or tool result (and documents, with images), as OpenAI content parts. */

@@ -9,6 +9,10 @@ describe("a file part's PDF", () => {
     expect(pdfOf({ type: 'file', file: { file_data: `data:application/pdf;base64,${BYTES}`, filename: 'a.pdf' } }, 'messages[0].content[0]', 'Gemini')).toEqual({ data: BYTES, filename: 'a.pdf' });
   });
 
+  it('is read whatever the case of its media type, which is case-insensitive', () => {
+    expect(pdfOf({ type: 'file', file: { file_data: `data:application/PDF;base64,${BYTES}`, filename: 'a.pdf' } }, 'messages[0].content[0]', 'Gemini').data).toBe(BYTES);
+  });
+
   it.each([
     ["an id in OpenAI's storage", { file_id: 'file-abc' }, 'messages[0].content[0].file.file_id'],
     ['a file that is no PDF', { file_data: `data:text/csv;base64,${BYTES}` }, 'messages[0].content[0].file.file_data'],

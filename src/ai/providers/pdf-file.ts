@@ -1,4 +1,4 @@
-import { CITATIONS, type ChatRequest, type FilePart } from '../chat-types.js';
+import { CITATIONS, DOCUMENT_CONTEXT, type ChatRequest, type ContentPart, type FilePart } from '../chat-types.js';
 import { cannotServe } from './cannot-serve.js';
 
 /** A PDF from a file part: its bytes in base64 and the name it was given, if any. */
@@ -19,7 +19,8 @@ export function pdfOf(part: FilePart, where: string, provider: string, takesCita
   if (part[CITATIONS] && !takesCitations) throw citationsRefused(where, provider);
   const { file_data: data, file_id: id, filename } = part.file;
   if (id !== undefined) throw cannotServe(`${where}.file.file_id`, `${where}.file.file_id names a file in OpenAI's storage, which ${provider} cannot read: send the file's bytes as file_data`);
-  if (data === undefined || !data.startsWith(PDF_DATA_URL)) throw cannotServe(`${where}.file.file_data`, `${where}.file.file_data is not a PDF (data:application/pdf;base64,…), the only file ${provider} takes here`);
+  // Media types are case-insensitive (RFC 2045): `data:application/PDF;base64,` is a PDF too.
+  if (data === undefined || data.slice(0, PDF_DATA_URL.length).toLowerCase() !== PDF_DATA_URL) throw cannotServe(`${where}.file.file_data`, `${where}.file.file_data is not a PDF (data:application/pdf;base64,…), the only file ${provider} takes here`);
   return { data: data.slice(PDF_DATA_URL.length), ...(filename !== undefined ? { filename } : {}) };
 }
 
@@ -45,3 +46,16 @@ export function citedTextOf(part: FilePart): string | undefined {
   const data = part.file.file_data;
   return part[CITATIONS] && data?.startsWith(TEXT_DATA_URL) ? Buffer.from(data.slice(TEXT_DATA_URL.length), 'base64').toString('utf8') : undefined;
 }
+
+/**
+ * The `context` of the document at `parts[i]`: the text part right before it marked as its context (DOCUMENT_CONTEXT),
+ * for the adapters whose documents have a `context` of their own (Anthropic's, Bedrock's), which leave that part
+ * out (foldedContext).
+ */
+export function contextBefore(parts: readonly ContentPart[], i: number): string | undefined {
+  const before = parts[i - 1];
+  return parts[i]?.type === 'file' && before?.type === 'text' && before[DOCUMENT_CONTEXT] ? before.text : undefined;
+}
+
+/** Whether `parts[i]` is a document's context that contextBefore puts in the document. */
+export const foldedContext = (parts: readonly ContentPart[], i: number): boolean => contextBefore(parts, i + 1) !== undefined;

@@ -5,7 +5,7 @@ import { nothingToSend } from '../nothing-to-send.js';
 import { cannotServe } from '../cannot-serve.js';
 import type { CatalogModel } from '../../catalog/index.js';
 import { imageUrlOf, textOf } from '../content-parts.js';
-import { citedTextOf, pdfOf } from '../pdf-file.js';
+import { citedTextOf, contextBefore, foldedContext, pdfOf } from '../pdf-file.js';
 import { thinksOnlyAdaptively } from './adaptive-only.js';
 import { JSON_OBJECT_INSTRUCTION, jsonResponseTool } from './response-format.js';
 import type { AnthropicCacheControl, AnthropicContentBlock, AnthropicDocumentBlock, AnthropicImageBlock, AnthropicMessage, AnthropicToolResultBlock, AnthropicMessagesRequest, AnthropicTextBlock, AnthropicToolChoice } from './wire-types.js';
@@ -89,8 +89,8 @@ function contentBlocks(content: ChatMessage['content'], where: string, whole = f
   if (content === null) return [];
   const parts: ContentPart[] = typeof content === 'string' ? [{ type: 'text', text: content }] : content;
   const blocks = parts.flatMap((part, i): Array<AnthropicTextBlock | AnthropicImageBlock | AnthropicDocumentBlock> => {
-    if (part.type === 'text') return isBlank(part.text) ? [] : [{ type: 'text', text: part.text, ...cacheControlOf(part) }];
-    const block = part.type === 'file' ? documentBlock(part, `${where}.content[${i}]`) : imageBlock(imageUrlOf(part, `${where}.content[${i}]`, 'Anthropic'), `${where}.content[${i}]`);
+    if (part.type === 'text') return isBlank(part.text) || foldedContext(parts, i) ? [] : [{ type: 'text', text: part.text, ...cacheControlOf(part) }];
+    const block = part.type === 'file' ? documentBlock(part, `${where}.content[${i}]`, contextBefore(parts, i)) : imageBlock(imageUrlOf(part, `${where}.content[${i}]`, 'Anthropic'), `${where}.content[${i}]`);
     return [{ ...block, ...cacheControlOf(part), ...(part[TOOL_RESULT_OF] !== undefined ? { [TOOL_RESULT_OF]: part[TOOL_RESULT_OF] } : {}) }];
   });
   if (blocks.length > 0 || !whole) return blocks;
@@ -100,9 +100,9 @@ function contentBlocks(content: ChatMessage['content'], where: string, whole = f
 /**
  * A file part as Anthropic's document block: a PDF's bytes, or a plain-text document's text where the client asked
  * for its citations (CITATIONS, which also turns them on); its file name as its title unless the gateway made the
- * name up (UNTITLED).
+ * name up (UNTITLED); its `context` the text part before it that says it is (contextBefore).
  */
-function documentBlock(part: FilePart, where: string): AnthropicDocumentBlock {
+function documentBlock(part: FilePart, where: string, context: string | undefined): AnthropicDocumentBlock {
   const cited = part[CITATIONS] === true;
   const text = citedTextOf(part);
   const filename = part.file.filename;
@@ -110,6 +110,7 @@ function documentBlock(part: FilePart, where: string): AnthropicDocumentBlock {
     type: 'document',
     source: text !== undefined ? { type: 'text', media_type: 'text/plain', data: text } : { type: 'base64', media_type: 'application/pdf', data: pdfOf(part, where, 'Anthropic', true).data },
     ...(filename && !part[UNTITLED] ? { title: filename } : {}),
+    ...(context !== undefined ? { context } : {}),
     ...(cited ? { citations: { enabled: true } } : {}),
   };
 }

@@ -20,6 +20,7 @@ export interface AnthropicDocumentBlock extends AnthropicCacheControl {
   type: 'document';
   source: { type: 'base64'; media_type: 'application/pdf'; data: string } | { type: 'text'; media_type: 'text/plain'; data: string };
   title?: string;
+  context?: string;
   citations?: { enabled: boolean };
 }
 export interface AnthropicToolUseBlock extends AnthropicCacheControl {

@@ -624,6 +624,17 @@ describe('the Bedrock provider', () => {
     expect(sent.messages[0]?.content).toEqual([{ document: { format: 'pdf', name: 'Q3 report', source: { bytes: SAMPLE_PDF_BASE64 } } }, { text: 'Q3 report' }]);
   });
 
+  it('refuses more than 5 documents, which Converse refuses, as a 400 an alias moves on from', async () => {
+    const pdf = { type: 'file' as const, file: { file_data: `data:application/pdf;base64,${SAMPLE_PDF_BASE64}`, filename: 'a.pdf' } };
+    const failure = await failureOf(callChat(BedrockProvider, { model: 'claude', messages: [{ role: 'user', content: [pdf, pdf, pdf, pdf, pdf, pdf, { type: 'text', text: 'Compare.' }] }] }, ctx()));
+    expect(failure).toMatchObject({ status: 400, code: 'unsupported_parameter', param: 'messages', retryable: true });
+  });
+
+  it("sends an Anthropic-format document's context as the document's own", () => {
+    const chat = messagesToChat({ model: 'claude', max_tokens: 100, messages: [{ role: 'user', content: [{ type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: SAMPLE_PDF_BASE64 }, title: 'Q3', context: 'From finance' }, { type: 'text', text: 'Sum it up.' }] }] });
+    expect((toConverseRequest(chat, MODEL).messages as Array<{ content: unknown[] }>)[0]!.content).toEqual([{ document: { format: 'pdf', name: 'Q3', source: { bytes: SAMPLE_PDF_BASE64 }, context: 'From finance' } }, { text: 'Sum it up.' }]);
+  });
+
   it("refuses a file by OpenAI's id, which Converse cannot read, as a 400 an alias moves on from", async () => {
     const failure = await failureOf(callChat(BedrockProvider, { model: 'claude', messages: [{ role: 'user', content: [{ type: 'file', file: { file_id: 'file-abc' } }] }] }, ctx()));
     expect(failure).toMatchObject({ status: 400, code: 'unsupported_parameter', param: 'messages[0].content[0].file.file_id', retryable: true });

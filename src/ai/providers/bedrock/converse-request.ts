@@ -7,7 +7,7 @@ import { nothingToSend } from '../nothing-to-send.js';
 import { cannotServe } from '../cannot-serve.js';
 import { claudeStopSequences, isBlank } from '../anthropic/index.js';
 import { imageUrlOf, textOf } from '../content-parts.js';
-import { citedTextOf, pdfOf } from '../pdf-file.js';
+import { citedTextOf, contextBefore, foldedContext, pdfOf } from '../pdf-file.js';
 import { DocumentNames } from './document-names.js';
 import { claudeThinkingFields, converseBlocksOfTurn, isClaudeModel, otherModelThinkingFields } from './converse-thinking.js';
 import { refuseLogprobs } from '../no-logprobs.js';
@@ -89,6 +89,7 @@ export function toConverseRequest(asked: ChatRequest, modelId = '', catalogModel
   }
   if (claude || nova) for (const message of messages) if (message.role === 'user') message.content = resultsWithMedia(message.content);
   for (const message of messages) if (message.role === 'user') message.content = withTextBesideDocuments(message.content);
+  refuseTooManyDocuments(messages);
   const lastMessage = messages.at(-1);
   if (lastMessage) lastMessage.content = withCachePoint(lastMessage.content, request, caches);
 
@@ -206,8 +207,8 @@ function userBlocks(content: ChatMessage['content'], where: string, caches: Cach
   if (content === null) return [];
   if (typeof content === 'string') return content !== '' ? [{ text: content }] : [];
   const blocks = content.flatMap((part: ContentPart, i): ConverseBlock[] => {
-    if (part.type === 'text') return !isBlank(part.text) ? andCachePoint({ text: part.text }, part, caches) : [];
-    const block = part.type === 'file' ? documentBlock(part, `${where}.content[${i}]`, documents, cites) : imageBlock(imageUrlOf(part, `${where}.content[${i}]`, 'Bedrock'));
+    if (part.type === 'text') return !isBlank(part.text) && !foldedContext(content, i) ? andCachePoint({ text: part.text }, part, caches) : [];
+    const block = part.type === 'file' ? documentBlock(part, `${where}.content[${i}]`, documents, cites, contextBefore(content, i)) : imageBlock(imageUrlOf(part, `${where}.content[${i}]`, 'Bedrock'));
     // A result holds no cachePoint: media with a breakpoint of its own stays where the breakpoint can follow it.
     if (part[TOOL_RESULT_OF] !== undefined && !marked(part)) resultMedia.set(block, part[TOOL_RESULT_OF]);
     return andCachePoint(block, part, caches);
@@ -242,6 +243,27 @@ function resultsWithMedia(blocks: ConverseBlock[]): ConverseBlock[] {
   });
 }
 
+/** The most documents Converse takes in a request (https://docs.aws.amazon.com/bedrock/latest/userguide/conversation-inference-call.html). */
+const MAX_DOCUMENTS = 5;
+/** The largest document Converse takes: 4.5 MB. */
+const MAX_DOCUMENT_BYTES = 4.5 * 1024 * 1024;
+
+/**
+ * More documents than Converse takes in a request (its own in the turns and those inside tool results), refused as
+ * one it cannot serve, so an alias moves on to a provider that takes them, rather than Bedrock's 400 ending the call.
+ */
+function refuseTooManyDocuments(messages: ConverseMessage[]): void {
+  let documents = 0;
+  for (const message of messages) {
+    for (const block of message.content) {
+      if (block.document) documents++;
+      const result = block.toolResult as { content?: ConverseBlock[] } | undefined;
+      for (const inner of result?.content ?? []) if (inner.document) documents++;
+    }
+  }
+  if (documents > MAX_DOCUMENTS) throw unsupported('messages', `Bedrock Converse takes at most ${MAX_DOCUMENTS} documents a request; this one has ${documents}`);
+}
+
 /**
  * A user turn's blocks, with a text block naming its documents when it has documents and no text: Converse refuses
  * a message with a document and no text ("you must also include a ContentBlock with a text field",
@@ -257,13 +279,15 @@ function withTextBesideDocuments(blocks: ConverseBlock[]): ConverseBlock[] {
 /**
  * A file part as Converse's document block, named as Converse allows (DocumentNames): a PDF's bytes, or a plain-text
  * document's text where the client asked for its citations (CITATIONS), which a Claude model writes (`cites`) and
- * which turns them on (API_runtime_CitationsConfig.html); another model refuses them (pdfOf).
+ * which turns them on (API_runtime_CitationsConfig.html); another model refuses them (pdfOf). Its `context` is the
+ * text part before it that says it is (contextBefore).
  */
-function documentBlock(part: FilePart, where: string, documents: DocumentNames, cites: boolean): ConverseBlock {
-  const citations = part[CITATIONS] ? { citations: { enabled: true } } : {};
+function documentBlock(part: FilePart, where: string, documents: DocumentNames, cites: boolean, context: string | undefined): ConverseBlock {
+  const citations = { ...(context !== undefined ? { context } : {}), ...(part[CITATIONS] ? { citations: { enabled: true } } : {}) };
   const text = cites ? citedTextOf(part) : undefined;
   if (text !== undefined) return { document: { format: 'txt', name: documents.nameFor(part.file.filename), source: { text }, ...citations } };
   const { data, filename } = pdfOf(part, where, 'this Bedrock model', cites);
+  if (Buffer.byteLength(data, 'base64') > MAX_DOCUMENT_BYTES) throw unsupported(`${where}.file.file_data`, 'Bedrock Converse takes documents of 4.5 MB at most');
   return { document: { format: 'pdf', name: documents.nameFor(filename), source: { bytes: data }, ...citations } };
 }
 
