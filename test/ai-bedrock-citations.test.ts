@@ -4,7 +4,7 @@ import { AiGateway } from './ai-fixtures.js';
 import { startBedrockEmulator, type BedrockEmulator } from './emulators/bedrock.js';
 import { SAMPLE_PDF_BASE64 } from './emulators/sample-pdf.js';
 
-const CLAUDE = 'bedrock/anthropic.claude-3-haiku-20240307-v1:0';
+const CLAUDE = 'bedrock/anthropic.claude-3-5-haiku-20241022-v1:0';
 
 /** Claude on Bedrock citing documents for an Anthropic-format client: Converse's citations as Anthropic's. */
 describe('citations from Claude on Bedrock', () => {
@@ -51,9 +51,19 @@ describe('citations from Claude on Bedrock', () => {
     expect(citations).toEqual(CITED.map((block) => block.citations[0]));
   });
 
-  it('refuses citations on a model that writes none, naming where they were asked for', async () => {
-    const error = await claude.messages.create({ ...ask, model: 'bedrock/meta.llama3-70b-instruct-v1:0' }).catch((failure: unknown) => failure);
+  it.each(['bedrock/meta.llama3-70b-instruct-v1:0', 'bedrock/anthropic.claude-3-haiku-20240307-v1:0'])('refuses citations on %s, which writes none, naming where they were asked for', async (model) => {
+    const error = await claude.messages.create({ ...ask, model }).catch((failure: unknown) => failure);
     expect(error).toBeInstanceOf(Anthropic.BadRequestError);
     expect(JSON.stringify((error as InstanceType<typeof Anthropic.BadRequestError>).error)).toContain('citations');
+  });
+
+  it("sends a document's context as its own to a model that cites, and as text before it to one that does not", async () => {
+    const withContext = { ...report, citations: { enabled: false }, context: 'From finance' };
+    const sentFor = async (model: string) => {
+      await claude.messages.create({ model, max_tokens: 100, messages: [{ role: 'user', content: [withContext, { type: 'text', text: 'Sum it up.' }] }] });
+      return (bedrock.lastRequest()?.body as { messages: Array<{ content: Array<Record<string, unknown>> }> }).messages[0]!.content;
+    };
+    expect((await sentFor(CLAUDE))[0]).toEqual({ document: { format: 'pdf', name: 'Report', source: { bytes: SAMPLE_PDF_BASE64 }, context: 'From finance' } });
+    expect((await sentFor('bedrock/amazon.nova-pro-v1:0')).slice(0, 2)).toEqual([{ text: 'From finance' }, { document: { format: 'pdf', name: 'Report', source: { bytes: SAMPLE_PDF_BASE64 } } }]);
   });
 });

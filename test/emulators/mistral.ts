@@ -69,8 +69,8 @@ export async function startMistralEmulator(options: MistralEmulatorOptions = {})
     }
     // The orders Mistral refuses (reported in its 400s): a user message right after a tool's result, and a last
     // assistant message that is not a prefix.
-    const afterTool = messages.findIndex((message, i) => message.role === 'user' && messages[i - 1]?.role === 'tool');
-    if (afterTool > 0) return send(res, 400, { object: 'error', message: "Unexpected role 'user' after role 'tool'", type: 'invalid_request_message_order', param: null, code: '3230' });
+    const afterTool = messages.findIndex((message, i) => (message.role === 'user' || message.role === 'system') && messages[i - 1]?.role === 'tool');
+    if (afterTool > 0) return send(res, 400, { object: 'error', message: `Unexpected role '${messages[afterTool]!.role}' after role 'tool'`, type: 'invalid_request_message_order', param: null, code: '3230' });
     const last = messages[messages.length - 1] as { role?: string; prefix?: boolean };
     if ((last.role === 'assistant' && last.prefix !== true) || last.role === 'system') {
       return send(res, 400, { object: 'error', message: `Expected last role User or Tool (or Assistant with prefix True) for serving but got ${last.role}`, type: 'invalid_request_message_order', param: null, code: '3230' });

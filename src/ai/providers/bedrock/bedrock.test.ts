@@ -630,9 +630,9 @@ describe('the Bedrock provider', () => {
     expect(failure).toMatchObject({ status: 400, code: 'unsupported_parameter', param: 'messages', retryable: true });
   });
 
-  it("sends an Anthropic-format document's context as the document's own", () => {
+  it("sends an Anthropic-format document's context as the document's own to a model that cites", () => {
     const chat = messagesToChat({ model: 'claude', max_tokens: 100, messages: [{ role: 'user', content: [{ type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: SAMPLE_PDF_BASE64 }, title: 'Q3', context: 'From finance' }, { type: 'text', text: 'Sum it up.' }] }] });
-    expect((toConverseRequest(chat, MODEL).messages as Array<{ content: unknown[] }>)[0]!.content).toEqual([{ document: { format: 'pdf', name: 'Q3', source: { bytes: SAMPLE_PDF_BASE64 }, context: 'From finance' } }, { text: 'Sum it up.' }]);
+    expect((toConverseRequest(chat, 'anthropic.claude-3-5-haiku-20241022-v1:0').messages as Array<{ content: unknown[] }>)[0]!.content).toEqual([{ document: { format: 'pdf', name: 'Q3', source: { bytes: SAMPLE_PDF_BASE64 }, context: 'From finance' } }, { text: 'Sum it up.' }]);
   });
 
   it("refuses a file by OpenAI's id, which Converse cannot read, as a 400 an alias moves on from", async () => {

@@ -77,7 +77,7 @@ export function toConverseRequest(asked: ChatRequest, modelId = '', catalogModel
   };
   for (const [i, message] of request.messages.entries()) {
     if (message.role === 'system' || message.role === 'developer') system.push(...withCachePoint(systemBlocks(message.content, caches), message, caches));
-    else if (message.role === 'user') append('user', withCachePoint(userBlocks(message.content, `messages[${i}]`, caches, documents, claude), message, caches));
+    else if (message.role === 'user') append('user', withCachePoint(userBlocks(message.content, `messages[${i}]`, caches, documents, citesOnBedrock(modelId)), message, caches));
     else if (message.role === 'assistant') append('assistant', withCachePoint(claude && message[ANTHROPIC_BLOCKS] ? converseBlocksOfTurn(message[ANTHROPIC_BLOCKS], (at) => cachePointOf(at, caches)) : assistantBlocks(message, `messages[${i}]`, caches), message, caches));
     else if (message.role === 'tool') append('user', withCachePoint(toolResultBlocks(message, caches, claude || nova), message, caches));
   }
@@ -207,8 +207,9 @@ function userBlocks(content: ChatMessage['content'], where: string, caches: Cach
   if (content === null) return [];
   if (typeof content === 'string') return content !== '' ? [{ text: content }] : [];
   const blocks = content.flatMap((part: ContentPart, i): ConverseBlock[] => {
-    if (part.type === 'text') return !isBlank(part.text) && !foldedContext(content, i) ? andCachePoint({ text: part.text }, part, caches) : [];
-    const block = part.type === 'file' ? documentBlock(part, `${where}.content[${i}]`, documents, cites, contextBefore(content, i)) : imageBlock(imageUrlOf(part, `${where}.content[${i}]`, 'Bedrock'));
+    // A document's context is its own for a model that cites, which reads it (API_runtime_DocumentBlock.html: "when generating citations"); text before it for another.
+    if (part.type === 'text') return !isBlank(part.text) && !(cites && foldedContext(content, i)) ? andCachePoint({ text: part.text }, part, caches) : [];
+    const block = part.type === 'file' ? documentBlock(part, `${where}.content[${i}]`, documents, cites, cites ? contextBefore(content, i) : undefined) : imageBlock(imageUrlOf(part, `${where}.content[${i}]`, 'Bedrock'));
     // A result holds no cachePoint: media with a breakpoint of its own stays where the breakpoint can follow it.
     if (part[TOOL_RESULT_OF] !== undefined && !marked(part)) resultMedia.set(block, part[TOOL_RESULT_OF]);
     return andCachePoint(block, part, caches);
@@ -242,6 +243,12 @@ function resultsWithMedia(blocks: ConverseBlock[]): ConverseBlock[] {
     return false;
   });
 }
+
+/**
+ * Whether a Bedrock model writes citations: Claude's, from Claude 3.5 on (https://docs.anthropic.com/en/docs/build-with-claude/citations
+ * names no Claude 3 model, Claude 2 or Instant among those that cite).
+ */
+export const citesOnBedrock = (modelId: string): boolean => isClaudeModel(modelId) && !/claude-(?:instant|v2|3-(?:haiku|sonnet|opus))/.test(modelId);
 
 /** The most documents Converse takes in a request (https://docs.aws.amazon.com/bedrock/latest/userguide/conversation-inference-call.html). */
 const MAX_DOCUMENTS = 5;
@@ -285,7 +292,10 @@ function withTextBesideDocuments(blocks: ConverseBlock[]): ConverseBlock[] {
 function documentBlock(part: FilePart, where: string, documents: DocumentNames, cites: boolean, context: string | undefined): ConverseBlock {
   const citations = { ...(context !== undefined ? { context } : {}), ...(part[CITATIONS] ? { citations: { enabled: true } } : {}) };
   const text = cites ? citedTextOf(part) : undefined;
-  if (text !== undefined) return { document: { format: 'txt', name: documents.nameFor(part.file.filename), source: { text }, ...citations } };
+  if (text !== undefined) {
+    if (Buffer.byteLength(text, 'utf8') > MAX_DOCUMENT_BYTES) throw unsupported(`${where}.file.file_data`, 'Bedrock Converse takes documents of 4.5 MB at most');
+    return { document: { format: 'txt', name: documents.nameFor(part.file.filename), source: { text }, ...citations } };
+  }
   const { data, filename } = pdfOf(part, where, 'this Bedrock model', cites);
   if (Buffer.byteLength(data, 'base64') > MAX_DOCUMENT_BYTES) throw unsupported(`${where}.file.file_data`, 'Bedrock Converse takes documents of 4.5 MB at most');
   return { document: { format: 'pdf', name: documents.nameFor(filename), source: { bytes: data }, ...citations } };

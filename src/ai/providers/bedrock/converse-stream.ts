@@ -91,8 +91,9 @@ export function converseStreamTranslator(ctx: CallContext): StreamTranslator {
       case 'contentBlockDelta': {
         if (typeof event.delta?.text === 'string') return [...textBlockStart(event.contentBlockIndex ?? -1), chunk({ content: event.delta.text })];
         if (event.delta?.citation) {
+          // One Anthropic's citations have no counterpart for (a web page's) says nothing: no block starts for it.
           const citation = anthropicCitationOf(event.delta.citation);
-          return [...textBlockStart(event.contentBlockIndex ?? -1), ...(citation ? [chunk({ [TEXT_BLOCK]: { citation } })] : [])];
+          return citation ? [...textBlockStart(event.contentBlockIndex ?? -1), chunk({ [TEXT_BLOCK]: { citation } })] : [];
         }
         if (event.delta?.reasoningContent) return reasoning(event.contentBlockIndex ?? -1, event.delta.reasoningContent);
         const input = event.delta?.toolUse?.input;

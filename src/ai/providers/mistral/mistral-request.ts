@@ -62,8 +62,9 @@ function toMistralMessage(message: Json): Json {
 export const MISTRAL_BRIDGE = 'OK.';
 
 /**
- * Mistral refuses two orders of messages other providers take (400 `invalid_request_message_order`): a user message
- * right after a tool's result ("Unexpected role 'user' after role 'tool'"), which is how an Anthropic-format client
+ * Mistral refuses three orders of messages other providers take (400 `invalid_request_message_order`): a system
+ * message last (see below); a user or system message right after a tool's result ("Unexpected role 'user' after
+ * role 'tool'"), which is how an Anthropic-format client
  * sends every tool round with words beside the results, and how a Responses client speaks after a function's output;
  * and a conversation ending with an assistant's message not marked `prefix: true` ("Expected last role User or Tool
  * (or Assistant with prefix True)"), which is how a Messages client prefills the answer. A short assistant turn is put
@@ -77,7 +78,7 @@ function inMistralOrder(asked: Json[]): Json[] {
   const messages = asked.at(-1)?.role === 'system' ? [...asked.slice(0, -1), { ...asked.at(-1), role: 'user' }] : asked;
   const out: Json[] = [];
   for (const message of messages) {
-    if (message.role === 'user' && out.at(-1)?.role === 'tool') out.push({ role: 'assistant', content: MISTRAL_BRIDGE });
+    if ((message.role === 'user' || message.role === 'system') && out.at(-1)?.role === 'tool') out.push({ role: 'assistant', content: MISTRAL_BRIDGE });
     out.push(message);
   }
   const last = out.at(-1);

@@ -166,6 +166,20 @@ describe('the Mistral provider', () => {
     expect(sent.messages.at(-1)?.content).toBe(messages.at(-1)!.content);
   });
 
+  it("puts an assistant's turn between a tool's result and a system message after it, which Mistral refuses right after it", async () => {
+    const messages = [
+      { role: 'user' as const, content: 'Weather?' },
+      { role: 'assistant' as const, content: null, tool_calls: [{ id: 'abcdefghi', type: 'function' as const, function: { name: 'get_weather', arguments: '{}' } }] },
+      { role: 'tool' as const, tool_call_id: 'abcdefghi', content: '21' },
+      { role: 'system' as const, content: 'Answer in French.' },
+      { role: 'user' as const, content: 'And now?' },
+    ];
+    const completion = await callChat(MistralProvider, { ...hello, messages }, ctx());
+    expect(completion.choices[0]?.finish_reason).toBe('stop');
+    const sent = emulator.lastRequest()?.body as { messages: Array<{ role: string }> };
+    expect(sent.messages.map((m) => m.role)).toEqual(['user', 'assistant', 'tool', 'assistant', 'system', 'user']);
+  });
+
   it('keeps Mistral\'s own tool call ids as they are', () => {
     expect(mistralToolCallId('D681PevKs')).toBe('D681PevKs');
   });
