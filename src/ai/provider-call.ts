@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { getGlobalDispatcher, type Dispatcher } from 'undici';
-import type { ChatCompletionChunk, ChatRequest, ClientCompletion, EmbeddingsRequest, EmbeddingsResponse, Usage } from './chat-types.js';
+import { TEXT_BLOCK, type ChatCompletionChunk, type ChatRequest, type ClientCompletion, type EmbeddingsRequest, type EmbeddingsResponse, type TextBlockDelta, type Usage } from './chat-types.js';
 import { CustomCallChunks, customCallsBack, customToolsAsFunctions, NO_CUSTOM_TOOLS, type FunctionToolsRequest } from './custom-tools/index.js';
 import { isJsonObject } from './json-object.js';
 import type { CallContext, ProviderAdapter, ProviderFailure, StreamTranslator, UpstreamCall } from './providers/provider.js';
@@ -488,6 +488,8 @@ export function saysSomething(chunk: ChatCompletionChunk): boolean {
       // Empty members say nothing: OpenAI opens with `{"role":"assistant","content":"","refusal":null}`.
       const value = delta[key];
       if (key === 'role' || value == null || value === '' || (Array.isArray(value) && value.length === 0)) continue;
+      // A text block's start (TEXT_BLOCK without a citation) comes before its words: the answer has not begun yet.
+      if (key === TEXT_BLOCK && (value as TextBlockDelta).citation === undefined) continue;
       return true;
     }
   }

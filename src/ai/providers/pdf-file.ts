@@ -24,8 +24,8 @@ export function pdfOf(part: FilePart, where: string, provider: string, takesCita
   return { data: data.slice(PDF_DATA_URL.length), ...(filename !== undefined ? { filename } : {}) };
 }
 
-/** A document that asked for citations, which only Anthropic writes: refused (cannotServe), so an alias moves on to an Anthropic target. */
-export const citationsRefused = (where: string, provider: string) => cannotServe(where, `${where} asks for citations, which ${provider} does not write: only Anthropic's models cite documents through this gateway`);
+/** A document that asked for citations, which only Claude writes: refused (cannotServe), so an alias moves on to a target that cites. */
+const citationsRefused = (where: string, provider: string) => cannotServe(where, `${where} asks for citations, which ${provider} does not write: only Claude cites documents through this gateway (on Anthropic, and on Bedrock from Claude 3.5 on)`);
 
 /**
  * A request holding a document that asked for citations (CITATIONS), refused for a provider that does not write

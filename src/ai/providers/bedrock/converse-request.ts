@@ -248,7 +248,7 @@ function resultsWithMedia(blocks: ConverseBlock[]): ConverseBlock[] {
  * Whether a Bedrock model writes citations: Claude's, from Claude 3.5 on (https://docs.anthropic.com/en/docs/build-with-claude/citations
  * names no Claude 3 model, Claude 2 or Instant among those that cite).
  */
-export const citesOnBedrock = (modelId: string): boolean => isClaudeModel(modelId) && !/claude-(?:instant|v2|3-(?:haiku|sonnet|opus))/.test(modelId);
+const citesOnBedrock = (modelId: string): boolean => isClaudeModel(modelId) && !/claude-(?:instant|v2|3-(?:haiku|sonnet|opus))/.test(modelId);
 
 /** The most documents Converse takes in a request (https://docs.aws.amazon.com/bedrock/latest/userguide/conversation-inference-call.html). */
 const MAX_DOCUMENTS = 5;
