@@ -24,6 +24,11 @@
 //
 // COMPARE_ROUNDS=6, COMPARE_SECONDS=4, COMPARE_WARMUP=1 (s before each measurement), COMPARE_CONNECTIONS=50;
 // COMPARE_RATE=1000 also measures each subject's p99 at that fixed rate after its closed-loop run.
+// COMPARE_TTFT=300 also times that many streamed requests per subject and round at one connection (after 50),
+// as `npm run bench` does for its time to first token, and reports the median of the rounds' first-event p50s:
+//
+//   COMPARE=base:/tmp/kg-base:keygate-ai,head:.:keygate-ai COMPARE_TTFT=300 node bench/compare.mjs
+//
 // COMPARE_THREADS=1 also prints each round's CPU µs per request by thread name (event loop, libuv pool, V8 helpers, workers).
 // COMPARE_QUIET=30 leaves every subject idle that many seconds before each round, to measure how a process serves
 // when traffic comes back after a quiet spell (with COMPARE_WARMUP=0 and a short COMPARE_SECONDS, its first seconds):
@@ -35,10 +40,10 @@ import path from 'node:path';
 import process from 'node:process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import console from 'node:console';
-import { closedLoop, openLoop } from './measure.mjs';
+import { closedLoop, firstEvents, openLoop } from './measure.mjs';
 import { freePort, killAllNow, pinSelf, startProcess, stopAll, waitForPort } from './processes.mjs';
 import { table } from './report.mjs';
-import { REQUEST, ROOT, SUBJECTS } from './subjects.mjs';
+import { REQUEST, ROOT, STREAM_BODY, SUBJECTS } from './subjects.mjs';
 
 const setting = (name, fallback) => {
   const value = Number(process.env[name] ?? fallback);
@@ -52,6 +57,7 @@ const connections = setting('COMPARE_CONNECTIONS', 50);
 const rate = setting('COMPARE_RATE', 0);
 const byThread = process.env.COMPARE_THREADS === '1';
 const quiet = setting('COMPARE_QUIET', 0);
+const ttftSamples = Math.round(setting('COMPARE_TTFT', 0));
 /** Thread names by id, read with the times when COMPARE_THREADS=1. */
 const names = new Map();
 
@@ -138,7 +144,9 @@ async function measure(item) {
   const run = await closedLoop({ url, headers, body: REQUEST.body, connections, seconds, cpu: LOAD_CPU });
   const cpu = cpuPerRequest(item.pid, before, threadTimes(item.pid), run.rps * seconds);
   const open = rate > 0 ? await openLoop({ url, headers, body: REQUEST.body, rate, seconds, warmup: 1, cpu: LOAD_CPU }) : undefined;
-  return { rps: run.rps, errors: run.errors + (open?.errors ?? 0), ...cpu, closedP99Us: run.p99Us, p99Us: open?.p99Us };
+  const ttft = ttftSamples > 0 ? await firstEvents({ url, headers, body: STREAM_BODY, samples: ttftSamples, warmup: 50, cpu: LOAD_CPU }) : undefined;
+  if (ttft && ttft.samples === 0) throw new Error(`${item.label}: no streamed request answered (${ttft.firstError ?? 'no sample'})`);
+  return { rps: run.rps, errors: run.errors + (open?.errors ?? 0) + (ttft?.errors ?? 0), ...cpu, closedP99Us: run.p99Us, p99Us: open?.p99Us, firstUs: ttft?.p50Us };
 }
 
 async function run() {
@@ -167,7 +175,7 @@ async function run() {
     for (const item of order) {
       const result = await measure(item);
       item.runs[round] = result;
-      line.push(`${item.label} ${Math.round(result.rps)} req/s ${result.mainUs.toFixed(1)}+${result.othersUs.toFixed(1)} µs p99 @ ${connections} ${(result.closedP99Us / 1000).toFixed(1)} ms${result.p99Us ? ` p99 ${(result.p99Us / 1000).toFixed(2)} ms` : ''}`);
+      line.push(`${item.label} ${Math.round(result.rps)} req/s ${result.mainUs.toFixed(1)}+${result.othersUs.toFixed(1)} µs p99 @ ${connections} ${(result.closedP99Us / 1000).toFixed(1)} ms${result.p99Us ? ` p99 ${(result.p99Us / 1000).toFixed(2)} ms` : ''}${result.firstUs ? ` first event ${(result.firstUs / 1000).toFixed(3)} ms` : ''}`);
     }
     console.log(`round ${round + 1}/${rounds}: ${line.join(' · ')}`);
     if (byThread) {
@@ -190,6 +198,7 @@ async function run() {
       item === base ? '—' : `${median(cpuRatios).toFixed(3)}×`,
       `${(median(item.runs.map((r) => r.closedP99Us)) / 1000).toFixed(1)} ms`,
       rate > 0 ? `${(median(item.runs.map((r) => r.p99Us)) / 1000).toFixed(2)} ms` : '—',
+      ...(ttftSamples > 0 ? [`${(median(item.runs.map((r) => r.firstUs)) / 1000).toFixed(3)} ms`] : []),
       `${(peakRss(item.pid) / 1024 / 1024).toFixed(1)} MiB`,
       ...(quiet > 0 ? [`${(median(item.quietRss) / 1024 / 1024).toFixed(1)} MiB`] : []),
       String(item.runs.reduce((n, r) => n + r.errors, 0)),
@@ -197,7 +206,7 @@ async function run() {
   });
   const spell = quiet > 0 ? `${quiet} s of quiet and ` : '';
   console.log(`\n${rounds} rounds of ${seconds} s at ${connections} connections, each after ${spell}${warmup} s of warm-up; ratios are medians of per-round ratios to ${base.label}`);
-  const heads = ['subject', 'req/s', `× ${base.label}`, 'event loop µs/req', 'other threads µs/req', `CPU × ${base.label}`, `p99 @ ${connections}`, `p99 @ ${rate || '—'}/s`, 'peak RSS', ...(quiet > 0 ? ['RSS after quiet'] : []), 'errors'];
+  const heads = ['subject', 'req/s', `× ${base.label}`, 'event loop µs/req', 'other threads µs/req', `CPU × ${base.label}`, `p99 @ ${connections}`, `p99 @ ${rate || '—'}/s`, ...(ttftSamples > 0 ? ['first event p50'] : []), 'peak RSS', ...(quiet > 0 ? ['RSS after quiet'] : []), 'errors'];
   console.log(table(heads, rows, heads.map((_, i) => (i === 0 ? 'l' : 'r'))));
 }
 
