@@ -51,6 +51,19 @@ describe('citations from Claude on Bedrock', () => {
     expect(citations).toEqual(CITED.map((block) => block.citations[0]));
   });
 
+  it("tells each citation the client's title, not the name Converse was sent, and none for an untitled document, whole and streamed", async () => {
+    const renamed = { ...facts, title: 'Facts_2024 (v2).txt' };
+    const untitled = { type: 'document' as const, source: report.source, citations: { enabled: true } };
+    const titled = { ...ask, messages: [{ role: 'user' as const, content: [renamed, untitled, { type: 'text' as const, text: 'What colour?' }] }] };
+    const message = await claude.messages.create(titled);
+    const names = (bedrock.lastRequest()?.body as { messages: Array<{ content: Array<{ document?: { name: string } }> }> }).messages[0]!.content.slice(0, 2).map((block) => block.document?.name);
+    expect(names).toEqual(['Facts-2024 (v2)', 'document']);
+    const titles = (blocks: readonly unknown[]) => blocks.flatMap((block) => ((block as { citations?: Array<{ document_title: unknown }> }).citations ?? []).map((citation) => citation.document_title));
+    expect(titles(message.content)).toEqual(['Facts_2024 (v2).txt', null]);
+    const streamed = await claude.messages.stream(titled).finalMessage();
+    expect(titles(streamed.content)).toEqual(['Facts_2024 (v2).txt', null]);
+  });
+
   it.each(['bedrock/meta.llama3-70b-instruct-v1:0', 'bedrock/anthropic.claude-3-haiku-20240307-v1:0'])('refuses citations on %s, which writes none, naming where they were asked for', async (model) => {
     const error = await claude.messages.create({ ...ask, model }).catch((failure: unknown) => failure);
     expect(error).toBeInstanceOf(Anthropic.BadRequestError);

@@ -283,7 +283,7 @@ export function chatAnswer(adapter: ProviderAdapter, request: ChatRequest, ctx: 
     let result: ChatAnswer;
     try {
       const parsed = jsonOf(reply!);
-      const completion = customCallsBack(adapter.parseChat(parsed, ctx), sent?.customNames ?? NO_CUSTOM_TOOLS);
+      const completion = customCallsBack(adapter.parseChat(parsed, callCtx), sent?.customNames ?? NO_CUSTOM_TOOLS);
       result = { completion, raw: completion === parsed ? reply!.body : undefined };
     } catch (failure) {
       return done(failure as Error);
@@ -291,9 +291,11 @@ export function chatAnswer(adapter: ProviderAdapter, request: ChatRequest, ctx: 
     done(undefined, result);
   };
   let sent: FunctionToolsRequest | undefined;
+  // One object for the call and its answer: an adapter keys what it sent by it (Bedrock's document names).
+  const callCtx = { ...ctx, stream: false };
   try {
     sent = translatedFor(adapter, request);
-    exchange(adapter, adapter.chatCall(sent?.request ?? request, { ...ctx, stream: false }), options, answer);
+    exchange(adapter, adapter.chatCall(sent?.request ?? request, callCtx), options, answer);
   } catch (error) {
     // The adapter refused the call, or the dispatcher did (a header it will not send): the call's failure, as any
     // other. What `done` itself threw, once called, goes on up.

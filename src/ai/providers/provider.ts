@@ -132,7 +132,9 @@ export interface ProviderAdapter {
    */
   billedOutputLimit?(request: ChatRequest, model: string, catalogModel?: CatalogModel): number | undefined;
   chatCall(request: ChatRequest, ctx: CallContext): UpstreamCall;
+  /** The answer to the call `chatCall` made, given the same `ctx` object (what the request was sent with is keyed by it). */
   parseChat(body: unknown, ctx: CallContext): ChatCompletion;
+  /** The stream's translator for the call `chatCall` made, given the same `ctx` object. */
   streamTranslator(ctx: CallContext): StreamTranslator;
   embeddingsCall?(request: EmbeddingsRequest, ctx: CallContext): UpstreamCall;
   /** The most inputs one embeddings call to `model` takes: a request with more is sent as several calls (callEmbeddings). */

@@ -1,5 +1,5 @@
 import type { CatalogModel } from '../../catalog/index.js';
-import { ANTHROPIC_BLOCKS, CACHE_CONTROL, CITATIONS, TOOL_ERROR, TOOL_RESULT_OF, type FilePart, withoutToolErrorPrefix, type CacheControl, type ChatMessage, type ChatRequest, type ContentPart, type ResponseFormat } from '../../chat-types.js';
+import { ANTHROPIC_BLOCKS, CACHE_CONTROL, CITATIONS, TOOL_ERROR, TOOL_RESULT_OF, UNTITLED, type FilePart, withoutToolErrorPrefix, type CacheControl, type ChatMessage, type ChatRequest, type ContentPart, type ResponseFormat } from '../../chat-types.js';
 import type { ProviderCallError } from '../../provider-call.js';
 import { nestsTooDeep } from '../../nesting-depth.js';
 import { toolArgumentsOf } from '../tool-arguments.js';
@@ -55,7 +55,7 @@ const CACHING_CLAUDE = /(^|[.:/])anthropic\.claude-(?:3-5-haiku|3-7-sonnet|[a-z]
  * (API_runtime_ToolResultContentBlock.html), after the result. The request's own breakpoint (Anthropic's automatic
  * caching) goes after the last message.
  */
-export function toConverseRequest(asked: ChatRequest, modelId = '', catalogModel?: CatalogModel): Record<string, unknown> {
+export function toConverseRequest(asked: ChatRequest, modelId = '', catalogModel?: CatalogModel, documents = new DocumentNames()): Record<string, unknown> {
   refuseLogprobs(asked, 'Bedrock Converse');
   refuseOpenAIOnlyMembers(asked, 'Bedrock Converse');
   const request = refusalsAsText(asked);
@@ -66,7 +66,6 @@ export function toConverseRequest(asked: ChatRequest, modelId = '', catalogModel
   const nova = /(^|[.:/])amazon\.nova/.test(modelId);
   const cachingClaude = CACHING_CLAUDE.test(modelId);
   const caches: CachePlaces = { prompt: cachingClaude || nova, tools: cachingClaude };
-  const documents = new DocumentNames();
   const system: ConverseBlock[] = [];
   const messages: ConverseMessage[] = [];
   const append = (role: ConverseMessage['role'], content: ConverseBlock[]) => {
@@ -294,12 +293,15 @@ function documentBlock(part: FilePart, where: string, documents: DocumentNames, 
   const text = cites ? citedTextOf(part) : undefined;
   if (text !== undefined) {
     if (Buffer.byteLength(text, 'utf8') > MAX_DOCUMENT_BYTES) throw unsupported(`${where}.file.file_data`, 'Bedrock Converse takes documents of 4.5 MB at most');
-    return { document: { format: 'txt', name: documents.nameFor(part.file.filename), source: { text }, ...citations } };
+    return { document: { format: 'txt', name: documents.nameFor(part.file.filename, titleOf(part)), source: { text }, ...citations } };
   }
   const { data, filename } = pdfOf(part, where, 'this Bedrock model', cites);
   if (Buffer.byteLength(data, 'base64') > MAX_DOCUMENT_BYTES) throw unsupported(`${where}.file.file_data`, 'Bedrock Converse takes documents of 4.5 MB at most');
-  return { document: { format: 'pdf', name: documents.nameFor(filename), source: { bytes: data }, ...citations } };
+  return { document: { format: 'pdf', name: documents.nameFor(filename, titleOf(part)), source: { bytes: data }, ...citations } };
 }
+
+/** A document's title for the client: its file name, unless the gateway made that up (UNTITLED). */
+const titleOf = (part: FilePart): string | null => (part[UNTITLED] ? null : (part.file.filename ?? null));
 
 /** The text as one block (a breakpoint on any of its parts after it), then each tool call with its breakpoint. */
 function assistantBlocks(message: ChatMessage, where: string, caches: CachePlaces): ConverseBlock[] {

@@ -6,6 +6,7 @@ import { ProviderCallError } from '../../provider-call.js';
 import type { CallContext } from '../provider.js';
 import { textWrittenApart } from '../text-apart.js';
 import { citedTextOfBlock } from './converse-citations.js';
+import { documentNamesOf } from './document-names.js';
 import { anthropicBlocksOf, isClaudeModel, type ConverseAnswerBlock } from './converse-thinking.js';
 
 /** The parts of a Converse response Keygate reads (API_runtime_Converse.html, "Response Syntax"). */
@@ -116,8 +117,8 @@ export function fromConverseResponse(body: unknown, ctx: CallContext): ChatCompl
   if (reasoning.length > 0) {
     const thought = reasoning.flatMap((block) => (block.reasoningContent?.reasoningText?.text ? [block.reasoningContent.reasoningText.text] : [])).join('\n\n');
     if (thought !== '') message.reasoning_content = thought;
-    if (isClaudeModel(ctx.model)) message[ANTHROPIC_BLOCKS] = anthropicBlocksOf(blocks);
-  } else if (blocks.some((block) => block.citationsContent) || textWrittenApart(blocks.map((block) => (typeof block.text === 'string' || block.citationsContent ? 'text' : block.toolUse ? 'tool' : 'other')))) message[ANTHROPIC_BLOCKS] = anthropicBlocksOf(blocks);
+    if (isClaudeModel(ctx.model)) message[ANTHROPIC_BLOCKS] = anthropicBlocksOf(blocks, documentNamesOf.get(ctx));
+  } else if (blocks.some((block) => block.citationsContent) || textWrittenApart(blocks.map((block) => (typeof block.text === 'string' || block.citationsContent ? 'text' : block.toolUse ? 'tool' : 'other')))) message[ANTHROPIC_BLOCKS] = anthropicBlocksOf(blocks, documentNamesOf.get(ctx));
   return {
     // Converse names no completion id in its body (only the x-amzn-requestid header).
     id: `chatcmpl-${randomUUID()}`,

@@ -5,6 +5,7 @@ import type { CallContext, StreamTranslator } from '../provider.js';
 import { incompleteStream, translateEach } from '../stream-events.js';
 import { bedrockFailure } from './bedrock-errors.js';
 import { anthropicCitationOf, type ConverseCitation } from './converse-citations.js';
+import { documentNamesOf } from './document-names.js';
 import { finishReasonOf, generationFailed, generationError, stopSequenceOf, usageOf, type ConverseUsage } from './converse-response.js';
 import { isClaudeModel, redactedThinkingBlock, thinkingBlock } from './converse-thinking.js';
 import { EventStreamDecoder, EventStreamError, type EventStreamMessage } from './event-stream.js';
@@ -51,6 +52,8 @@ export function converseStreamTranslator(ctx: CallContext): StreamTranslator {
   /** The tool calls some argument text came for: one whose block stops without any has `{}`, as Converse's whole answer says. */
   const argued = new Set<number>();
   const claude = isClaudeModel(ctx.model);
+  /** The names the request gave its documents, whose titles citations are told. */
+  const documents = documentNamesOf.get(ctx);
   /** The content block whose thinking block has started, for a Claude model. */
   let thinkingBlockAt: number | undefined;
   /** Redacted reasoning's bytes by content block, until the block stops. */
@@ -92,7 +95,7 @@ export function converseStreamTranslator(ctx: CallContext): StreamTranslator {
         if (typeof event.delta?.text === 'string') return [...textBlockStart(event.contentBlockIndex ?? -1), chunk({ content: event.delta.text })];
         if (event.delta?.citation) {
           // One Anthropic's citations have no counterpart for (a web page's) says nothing: no block starts for it.
-          const citation = anthropicCitationOf(event.delta.citation);
+          const citation = anthropicCitationOf(event.delta.citation, documents);
           return citation ? [...textBlockStart(event.contentBlockIndex ?? -1), chunk({ [TEXT_BLOCK]: { citation } })] : [];
         }
         if (event.delta?.reasoningContent) return reasoning(event.contentBlockIndex ?? -1, event.delta.reasoningContent);

@@ -1,4 +1,5 @@
 import { anthropicCitationOf, citedTextOfBlock, type ConverseCitationsContent } from './converse-citations.js';
+import type { DocumentNames } from './document-names.js';
 import type { CatalogModel } from '../../catalog/index.js';
 import { CACHE_CONTROL, REASONING_EFFORTS, isReasoningEffort, type AnthropicBlock, type CacheControl, type ChatRequest, type ReasoningEffort } from '../../chat-types.js';
 import { claudeOutputLimit, clientThinking, effortThinking, isBlank } from '../anthropic/index.js';
@@ -147,14 +148,14 @@ export const thinkingBlock = (text: string, signature: string): AnthropicBlock =
 /** A redacted_thinking block as Anthropic writes it: the encrypted thinking, here Bedrock's bytes in base64. */
 export const redactedThinkingBlock = (data: string): AnthropicBlock => ({ type: 'redacted_thinking', data });
 
-/** A Claude answer's blocks as Anthropic's, in their order, for the `/v1/messages` ingress to answer with. */
-export function anthropicBlocksOf(blocks: readonly ConverseAnswerBlock[]): AnthropicBlock[] {
+/** A Claude answer's blocks as Anthropic's, in their order, for the `/v1/messages` ingress to answer with; citations tell the titles `documents` stand for. */
+export function anthropicBlocksOf(blocks: readonly ConverseAnswerBlock[], documents?: DocumentNames): AnthropicBlock[] {
   return blocks.flatMap((block): AnthropicBlock[] => {
     const reasoning = block.reasoningContent;
     if (reasoning?.reasoningText) return [thinkingBlock(reasoning.reasoningText.text ?? '', reasoning.reasoningText.signature ?? '')];
     if (reasoning?.redactedContent !== undefined) return [redactedThinkingBlock(reasoning.redactedContent)];
     if (block.toolUse) return [{ type: 'tool_use', id: block.toolUse.toolUseId, name: block.toolUse.name, input: block.toolUse.input ?? {} }];
-    if (block.citationsContent) return [{ type: 'text', text: citedTextOfBlock(block.citationsContent), citations: (block.citationsContent.citations ?? []).flatMap((citation) => anthropicCitationOf(citation) ?? []) }];
+    if (block.citationsContent) return [{ type: 'text', text: citedTextOfBlock(block.citationsContent), citations: (block.citationsContent.citations ?? []).flatMap((citation) => anthropicCitationOf(citation, documents) ?? []) }];
     return typeof block.text === 'string' && block.text !== '' ? [{ type: 'text', text: block.text }] : [];
   });
 }

@@ -37,3 +37,16 @@ describe("a document's name on Bedrock", () => {
     expect(second.endsWith(' (2)')).toBe(true);
   });
 });
+
+describe("a cited document's title for the client", () => {
+  it('is the title behind the name Converse cites, by the name, else by the place among the documents', () => {
+    const names = new DocumentNames();
+    names.nameFor('report_2024.pdf');
+    names.nameFor('notes.pdf', null);
+    expect(names.titleOf('report-2024', 1)).toBe('report_2024.pdf');
+    expect(names.titleOf('notes', 0)).toBeNull();
+    expect(names.titleOf('renamed by the model', 1)).toBeNull();
+    expect(names.titleOf(undefined, 0)).toBe('report_2024.pdf');
+    expect(names.titleOf('unknown', 5)).toBeUndefined();
+  });
+});

@@ -4,6 +4,7 @@ import type { CallContext, ProviderAdapter, UpstreamCall } from '../provider.js'
 import { awsCredentialsOf } from './aws-credential.js';
 import { parseBedrockError } from './bedrock-errors.js';
 import { toConverseRequest } from './converse-request.js';
+import { DocumentNames, documentNamesOf } from './document-names.js';
 import { fromConverseResponse } from './converse-response.js';
 import { converseStreamTranslator } from './converse-stream.js';
 import { converseOutputLimit } from './converse-thinking.js';
@@ -32,7 +33,9 @@ export const BedrockProvider: ProviderAdapter = {
   failsAfterHead: true,
   billedOutputLimit: converseOutputLimit,
   chatCall(request: ChatRequest, ctx: CallContext): UpstreamCall {
-    return signedPost(ctx, ctx.stream ? 'converse-stream' : 'converse', JSON.stringify(toConverseRequest(request, ctx.model, ctx.catalogModel)), ctx.stream ? 'application/vnd.amazon.eventstream' : 'application/json');
+    const documents = new DocumentNames();
+    documentNamesOf.set(ctx, documents);
+    return signedPost(ctx, ctx.stream ? 'converse-stream' : 'converse', JSON.stringify(toConverseRequest(request, ctx.model, ctx.catalogModel, documents)), ctx.stream ? 'application/vnd.amazon.eventstream' : 'application/json');
   },
   parseChat: fromConverseResponse,
   streamTranslator: converseStreamTranslator,
