@@ -133,6 +133,16 @@ describe('allowed_tools through the gateway', () => {
       }
     });
 
+    it("refuses a named tool choice that is not among the tools with OpenAI's 400, before any provider is called", async () => {
+      const before = emulators.anthropic.lastRequest();
+      for (const tool_choice of [{ type: 'function', name: 'get_stock' }, { type: 'function', name: 'apply_patch' }, { type: 'custom', name: 'get_time' }]) {
+        const refused = await gateway.call<{ error: Json }>('POST', '/v1/responses', apiKey, { model: 'smart', input: 'Hi', tools: RESPONSES_TOOLS, tool_choice });
+        expect(refused.status).toBe(400);
+        expect(refused.body.error).toMatchObject({ type: 'invalid_request_error', param: 'tool_choice', message: `Tool choice '${tool_choice.name}' not found in 'tools' parameter.` });
+      }
+      expect(emulators.anthropic.lastRequest()).toBe(before);
+    });
+
     it('refuses a built-in tool in the list with 400 unsupported_value naming it', async () => {
       const refused = await gateway.call<{ error: Json }>('POST', '/v1/responses', apiKey, { model: 'smart', input: 'Hi', tools: RESPONSES_TOOLS, tool_choice: { type: 'allowed_tools', mode: 'auto', tools: [{ type: 'image_generation' }] } });
       expect(refused.status).toBe(400);

@@ -251,7 +251,7 @@ function validateChat(body: Record<string, unknown>): ChatRequest {
     if (isJsonObject(tool) && tool.cache_control !== undefined && takeCacheControl(tool, `tools[${i}]`)) marked = true;
   });
   if (isAllowedToolsChoice(body.tool_choice)) validateAllowedTools(body.tool_choice, body.tools);
-  else validateToolChoice(body.tool_choice);
+  else validateToolChoice(body.tool_choice, body.tools);
   refuseToolSettingsWithoutTools(body);
   if (body.response_format !== undefined) validateResponseFormat(body.response_format);
   // OpenAI's values, or one an OpenAI-compatible host defines (OpenRouter's max): the adapters that map it refuse others.

@@ -11,17 +11,36 @@ const TOOL_CHOICE_WORDS: readonly unknown[] = ['none', 'auto', 'required'];
  * provider: the adapters read the function's name from any choice that is not one of the words, which made an
  * unknown word a TypeError on some (a 500 for the caller's mistake) and nothing at all on others.
  */
-export function validateToolChoice(choice: unknown): void {
+export function validateToolChoice(choice: unknown, tools?: unknown): void {
   if (choice === undefined || TOOL_CHOICE_WORDS.includes(choice)) return;
   if (!isJsonObject(choice)) throw invalid('tool_choice', `'tool_choice' must be "none", "auto", "required" or an object naming a tool, {"type": "function", "function": {"name": …}}; got ${JSON.stringify(choice)?.slice(0, 40)}`);
   // A type-less choice is read as a function's, as a type-less tool is.
   if (choice.type === undefined || choice.type === 'function') {
     const fn = choice.function;
     if (!isJsonObject(fn) || typeof fn.name !== 'string' || fn.name === '') throw invalid('tool_choice.function', "'tool_choice.function' must name the function to call: {\"type\": \"function\", \"function\": {\"name\": …}}");
+    refuseUnoffered('function', fn.name, tools);
   }
-  if (choice.type === 'custom' && !(isJsonObject(choice.custom) && typeof choice.custom.name === 'string' && choice.custom.name !== '')) {
-    throw invalid('tool_choice.custom', "'tool_choice.custom' must name the custom tool to call: {\"type\": \"custom\", \"custom\": {\"name\": …}}");
+  if (choice.type === 'custom') {
+    if (!(isJsonObject(choice.custom) && typeof choice.custom.name === 'string' && choice.custom.name !== '')) {
+      throw invalid('tool_choice.custom', "'tool_choice.custom' must name the custom tool to call: {\"type\": \"custom\", \"custom\": {\"name\": …}}");
+    }
+    refuseUnoffered('custom', choice.custom.name, tools);
   }
+}
+
+/**
+ * A choice of a tool that `tools` does not declare, refused as OpenAI refuses it: a provider would call another tool
+ * (Anthropic), refuse in its own words, or answer as if no tool were named. Without `tools` at all, the choice is
+ * refused as a tool setting without tools (refuseToolSettingsWithoutTools).
+ */
+function refuseUnoffered(kind: 'function' | 'custom', name: string, tools: unknown): void {
+  if (!Array.isArray(tools)) return;
+  const offered = tools.some((tool: unknown) => {
+    if (!isJsonObject(tool)) return false;
+    if (kind === 'custom') return tool.type === 'custom' && isJsonObject(tool.custom) && tool.custom.name === name;
+    return (tool.type === undefined || tool.type === 'function') && isJsonObject(tool.function) && tool.function.name === name;
+  });
+  if (!offered) throw invalid('tool_choice', `Tool choice '${name}' not found in 'tools' parameter.`);
 }
 
 /**

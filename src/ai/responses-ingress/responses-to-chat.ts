@@ -414,7 +414,12 @@ function chatTool(tool: ResponsesTool): ToolDefinition {
 
 function toolChoiceOf(choice: unknown, tools: readonly ResponsesTool[]): ResponsesToolChoice {
   if (choice === 'auto' || choice === 'none' || choice === 'required') return choice;
-  if (isJsonObject(choice) && (choice.type === 'function' || choice.type === 'custom')) return { type: choice.type, name: text(choice.name, 'tool_choice.name') };
+  if (isJsonObject(choice) && (choice.type === 'function' || choice.type === 'custom')) {
+    const name = text(choice.name, 'tool_choice.name');
+    // OpenAI's refusal, word for word: a provider would call another tool, or none.
+    if (!tools.some((one) => one.type === choice.type && one.name === name)) fail('tool_choice', `Tool choice '${name}' not found in 'tools' parameter.`);
+    return { type: choice.type, name };
+  }
   if (isJsonObject(choice) && choice.type === 'allowed_tools') return allowedToolsOf(choice, tools);
   return fail('tool_choice', `Invalid 'tool_choice': expected 'auto', 'none', 'required', {"type": "function", "name": …}, {"type": "custom", "name": …} or {"type": "allowed_tools", …}; OpenAI's built-in tools are not available through this gateway.`, 'unsupported_value');
 }
