@@ -309,6 +309,16 @@ describe('a Responses API request the gateway refuses', () => {
   it("says what it expected, in OpenAI's words", () => {
     expect(rejection({ temperature: 3 }).message).toBe("Invalid 'temperature': expected a number from 0 to 2.");
   });
+
+  it.each([
+    [[{ role: 'user', content: 'Weather?' }, { type: 'function_call_output', call_id: 'call_1', output: 'sunny' }], 'No tool call found for function call output with call_id call_1.'],
+    [[{ type: 'function_call', call_id: 'call_1', name: 'f', arguments: '{}' }, { type: 'custom_tool_call_output', call_id: 'call_2', output: 'x' }], 'No tool call found for custom tool call output with call_id call_2.'],
+    [[{ type: 'function_call_output', call_id: 'call_1', output: 'sunny' }, { type: 'function_call', call_id: 'call_1', name: 'f', arguments: '{}' }], 'No tool call found for function call output with call_id call_1.'],
+    [[{ role: 'user', content: 'Weather?' }, { type: 'function_call', call_id: 'call_1', name: 'f', arguments: '{}' }, { role: 'user', content: 'Never mind.' }], 'No tool output found for function call call_1.'],
+    [[{ type: 'custom_tool_call', call_id: 'call_9', name: 'apply_patch', input: 'x' }], 'No tool output found for custom tool call call_9.'],
+  ])('refuses input whose calls and outputs do not pair up, %j, in OpenAI\'s words, naming the input', (input, message) => {
+    expect(rejection({ input })).toMatchObject({ status: 400, param: 'input', message });
+  });
 });
 
 describe('a request that continues a stored response (previous_response_id)', () => {
@@ -322,6 +332,8 @@ describe('a request that continues a stored response (previous_response_id)', ()
     ],
   };
   const continued = (overrides: Record<string, unknown>) => responsesToChat({ ...base, previous_response_id: 'resp_first', ...overrides }, previous);
+  /** The same first turn answered in words alone: the next request need not answer a call. */
+  const continuedChat = (overrides: Record<string, unknown>) => responsesToChat({ ...base, previous_response_id: 'resp_first', ...overrides }, { ...previous, items: previous.items.slice(0, 2) });
 
   it("sends the stored input and output items, as one assistant turn, before the request's own input", () => {
     const chat = continued({ input: [{ type: 'function_call_output', call_id: 'call_paris', output: '{"celsius":21}' }] });
@@ -333,14 +345,18 @@ describe('a request that continues a stored response (previous_response_id)', ()
   });
 
   it("carries no instructions over: only the request's own come first", () => {
-    expect(continued({ instructions: 'Answer in French.' }).messages[0]).toEqual({ role: 'system', content: 'Answer in French.' });
-    expect(continued({}).messages.some((message) => message.role === 'system')).toBe(false);
+    expect(continuedChat({ instructions: 'Answer in French.' }).messages[0]).toEqual({ role: 'system', content: 'Answer in French.' });
+    expect(continuedChat({}).messages.some((message) => message.role === 'system')).toBe(false);
   });
 
   it('echoes the previous response id and keeps its own input items alone, each with an id, to store', () => {
-    const chat = continued({ input: 'And tomorrow?' });
+    const chat = continuedChat({ input: 'And tomorrow?' });
     expect(responseEchoOf(chat)).toMatchObject({ store: true, previous_response_id: 'resp_first' });
     expect(chat[RESPONSE_INPUT]).toEqual([{ id: expect.stringMatching(/^msg_[0-9a-f]{32}$/), type: 'message', role: 'user', content: [{ type: 'input_text', text: 'And tomorrow?' }], status: 'completed' }]);
+  });
+
+  it("refuses a request that leaves the stored response's function call unanswered, in OpenAI's words", () => {
+    expect(() => continued({ input: 'And tomorrow?' })).toThrow(expect.objectContaining({ status: 400, param: 'input', message: 'No tool output found for function call call_paris.' }));
   });
 
   it('names a malformed item of its own input as the client sent it, not by its place in the chain', () => {
@@ -348,7 +364,7 @@ describe('a request that continues a stored response (previous_response_id)', ()
   });
 
   it('keeps nothing to store when store is false, and echoes store: false', () => {
-    const chat = continued({ store: false });
+    const chat = continuedChat({ store: false });
     expect(chat[RESPONSE_INPUT]).toBeUndefined();
     expect(responseEchoOf(chat).store).toBe(false);
   });

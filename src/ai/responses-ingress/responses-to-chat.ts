@@ -297,6 +297,8 @@ function inputMessages(input: readonly unknown[], continued: number, sealed: Enc
     if (images.length > 0) messages.push({ role: 'user', content: images });
     images = [];
   };
+  // Each call's id, and whether an output answered it: every output answers an earlier call, every call is answered.
+  const calls = new Map<string, { kind: string; answered: boolean }>();
   input.forEach((item: unknown, i) => {
     // A continued response's items were checked when it was stored; the request's own are named as the client sent them.
     const param = i < continued ? 'previous_response_id' : `input[${i - continued}]`;
@@ -321,6 +323,7 @@ function inputMessages(input: readonly unknown[], continued: number, sealed: Enc
       case 'function_call':
       case 'custom_tool_call': {
         const call = type === 'function_call' ? functionCall(item, param) : customToolCall(item, param);
+        calls.set(call.id, { kind: type === 'function_call' ? 'function' : 'custom tool', answered: false });
         assistant().calls.push(call);
         return void assistant().parts.push({ call });
       }
@@ -335,6 +338,10 @@ function inputMessages(input: readonly unknown[], continued: number, sealed: Enc
       case 'custom_tool_call_output': {
         endTurn();
         const { message, images: more } = functionCallOutput(item, param);
+        // OpenAI's refusal, word for word: each provider would refuse it in its own words, or send an orphan result.
+        const answers = calls.get(message.tool_call_id!);
+        if (!answers) fail('input', `No tool call found for ${type === 'function_call_output' ? 'function' : 'custom tool'} call output with call_id ${message.tool_call_id}.`);
+        answers.answered = true;
         messages.push(message);
         images.push(...more);
         return;
@@ -347,6 +354,7 @@ function inputMessages(input: readonly unknown[], continued: number, sealed: Enc
   });
   endTurn();
   endOutputs();
+  for (const [id, { kind, answered }] of calls) if (!answered) fail('input', `No tool output found for ${kind} call ${id}.`);
   return messages;
 }
 
