@@ -6,6 +6,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AiGateway, configureThreeProviders, startProviderEmulators, type OpenAIErrorBody, type ProviderEmulators, SMART_AND_FAST } from './ai-fixtures.js';
 
 const HELLO = [{ role: 'user', content: 'Hello there' }];
+/** An assistant message calling one tool, `call_1`. */
+const CALLED = { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{}' } }] };
 /** The key of a host that echoes the credential it was sent in its error messages. */
 const ECHOED_SECRET = 'sk-echoed-by-the-host-0123456789';
 
@@ -111,6 +113,10 @@ describe('errors of the unified API', () => {
     ['a tool choice of a function the tools declare only as a custom tool, to OpenAI', { model: 'mini', messages: HELLO, tools: [{ type: 'custom', custom: { name: 'f' } }], tool_choice: { type: 'function', function: { name: 'f' } } }, 'tool_choice'],
     ['a tool choice of a custom tool the tools do not declare, to Gemini', { model: 'fast', messages: HELLO, tools: [{ type: 'custom', custom: { name: 'f' } }], tool_choice: { type: 'custom', custom: { name: 'g' } } }, 'tool_choice'],
     ['the deprecated function_call naming a function the functions do not declare', { model: 'smart', messages: HELLO, functions: [{ name: 'f' }], function_call: { name: 'g' } }, 'tool_choice'],
+    ['a tool message no assistant tool call came before, to Gemini', { model: 'fast', messages: [...HELLO, { role: 'tool', tool_call_id: 'call_1', content: 'sunny' }] }, `messages[${HELLO.length}].role`],
+    ['a tool message answering a call the assistant did not make, to OpenAI', { model: 'mini', messages: [...HELLO, CALLED, { role: 'tool', tool_call_id: 'call_2', content: 'sunny' }] }, `messages[${HELLO.length + 1}].role`],
+    ['an assistant tool call a user message follows unanswered, to Anthropic', { model: 'smart', messages: [...HELLO, CALLED, { role: 'user', content: 'Never mind.' }] }, `messages[${HELLO.length}].role`],
+    ['an assistant tool call left unanswered at the end, to OpenAI', { model: 'mini', messages: [...HELLO, CALLED] }, `messages[${HELLO.length}].role`],
     ['a function tool without its function', { model: 'smart', messages: HELLO, tools: [{ type: 'function' }] }, 'tools[0].function'],
     ['a tool that is not an object', { model: 'fast', messages: HELLO, tools: ['get_weather'] }, 'tools[0]'],
     ['a function tool without a name', { model: 'mini', messages: HELLO, tools: [{ type: 'function', function: { parameters: { type: 'object' } } }] }, 'tools[0].function.name'],

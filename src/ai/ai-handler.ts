@@ -20,7 +20,7 @@ import { refuseDeepNesting } from './nesting-depth.js';
 import { takeCacheControl } from './openai-cache-control.js';
 import { validateStreamOptions } from './stream-options.js';
 import { validateFilePart } from './file-part.js';
-import { refuseToolSettingsWithoutTools, validateFunctionTool, validateToolChoice } from './tools-validation.js';
+import { refuseToolSettingsWithoutTools, refuseUnpairedToolMessages, validateFunctionTool, validateToolChoice } from './tools-validation.js';
 import { headerText } from './header-text.js';
 import { AiError, emptyArray, invalidParam as invalid, sendAiError } from './openai-error.js';
 import { refuseBeyondChatBounds } from './chat-bounds.js';
@@ -217,6 +217,7 @@ function validateChat(body: Record<string, unknown>): ChatRequest {
   if (!Array.isArray(body.messages) || body.messages.length === 0) throw invalid('messages', "'messages' must be a non-empty array");
   let marked = takeCacheControl(body, '');
   for (let i = 0; i < body.messages.length; i++) if (validateMessage(body.messages[i], i)) marked = true;
+  refuseUnpairedToolMessages(body.messages);
   if (body.stream !== undefined && typeof body.stream !== 'boolean') throw invalid('stream', "'stream' must be a boolean");
   validateStreamOptions(body);
   // vLLM's default top_k is -1, and 0 means the same to others: off, which adapters say by leaving it out.

@@ -78,3 +78,37 @@ export function refuseToolSettingsWithoutTools(body: Record<string, unknown>): v
     if (body[name] !== undefined) throw invalid(name, `Invalid value for '${name}': '${name}' is only allowed when 'tools' are specified.`);
   }
 }
+
+/**
+ * Tool calls and their results paired as OpenAI pairs them
+ * (https://platform.openai.com/docs/guides/function-calling): each `tool` message answers a call of the assistant
+ * message before its run of tool messages, and each call of an assistant message is answered in the run after it.
+ * Refused otherwise, in OpenAI's words, before any provider is called: Anthropic and Gemini refuse in their own,
+ * Bedrock and Mistral took an orphan result or an unanswered call.
+ */
+export function refuseUnpairedToolMessages(messages: readonly unknown[]): void {
+  /** The calls of the assistant message whose run of tool messages this is, not answered yet; and its place. */
+  let open = new Set<string>();
+  let caller = -1;
+  const closeRun = () => {
+    if (open.size > 0) {
+      throw invalid(`messages[${caller}].role`, `An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'. The following tool_call_ids did not have response messages: ${[...open].join(', ')}`);
+    }
+    caller = -1;
+  };
+  messages.forEach((message, i) => {
+    if (!isJsonObject(message)) return;
+    if (message.role === 'tool') {
+      const id = message.tool_call_id;
+      if (caller === -1 || typeof id !== 'string' || !open.delete(id)) {
+        throw invalid(`messages[${i}].role`, "Invalid parameter: messages with role 'tool' must be a response to a preceding message with 'tool_calls'.");
+      }
+      return;
+    }
+    closeRun();
+    if (message.role !== 'assistant' || !Array.isArray(message.tool_calls) || message.tool_calls.length === 0) return;
+    open = new Set(message.tool_calls.flatMap((call: unknown) => (isJsonObject(call) && typeof call.id === 'string' ? [call.id] : [])));
+    caller = i;
+  });
+  closeRun();
+}
