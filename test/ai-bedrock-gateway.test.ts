@@ -136,6 +136,19 @@ describe('Amazon Bedrock through the gateway', () => {
     expect(data.usage.prompt_tokens).toBeGreaterThan(one.usage.prompt_tokens);
   });
 
+  it("refuses an image by web URL, which Converse cannot fetch, naming the part as the client sent it, before calling Bedrock", async () => {
+    const before = bedrock.requests().length;
+    const image = { type: 'image_url', image_url: { url: 'https://example.com/cat.png' } };
+    const chat = await gateway.chat<{ error: { code: string; param: string } }>(apiKey, { model: CLAUDE, messages: [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Hello' }, { role: 'user', content: [{ type: 'text', text: 'What is this?' }, image] }] });
+    expect(chat.status).toBe(400);
+    expect(chat.body.error).toMatchObject({ code: 'unsupported_parameter', param: 'messages[2].content[1].image_url.url' });
+    // The Responses API names the input, as it does for every message's refusal.
+    const responses = await gateway.call<{ error: { param: string } }>('POST', '/v1/responses', apiKey, { model: CLAUDE, input: [{ role: 'user', content: [{ type: 'input_image', image_url: 'https://example.com/cat.png' }] }] });
+    expect(responses.status).toBe(400);
+    expect(responses.body.error.param).toBe('input');
+    expect(bedrock.requests().length).toBe(before);
+  });
+
   it('answers 400 naming dimensions for a Bedrock model of fixed length, before calling Bedrock', async () => {
     const before = bedrock.requests().length;
     const result = await gateway.call<{ error: { code: string; param: string } }>('POST', '/v1/embeddings', await gateway.createApp({ name: 'bedrock-fixed', team: 'bedrock-team' }), { model: 'bedrock/cohere.embed-english-v3', input: 'x', dimensions: 256 });

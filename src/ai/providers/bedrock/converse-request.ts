@@ -208,7 +208,7 @@ function userBlocks(content: ChatMessage['content'], where: string, caches: Cach
   const blocks = content.flatMap((part: ContentPart, i): ConverseBlock[] => {
     // A document's context is its own for a model that cites, which reads it (API_runtime_DocumentBlock.html: "when generating citations"); text before it for another.
     if (part.type === 'text') return !isBlank(part.text) && !(cites && foldedContext(content, i)) ? andCachePoint({ text: part.text }, part, caches) : [];
-    const block = part.type === 'file' ? documentBlock(part, `${where}.content[${i}]`, documents, cites, cites ? contextBefore(content, i) : undefined) : imageBlock(imageUrlOf(part, `${where}.content[${i}]`, 'Bedrock'));
+    const block = part.type === 'file' ? documentBlock(part, `${where}.content[${i}]`, documents, cites, cites ? contextBefore(content, i) : undefined) : imageBlock(imageUrlOf(part, `${where}.content[${i}]`, 'Bedrock'), `${where}.content[${i}]`);
     // A result holds no cachePoint: media with a breakpoint of its own stays where the breakpoint can follow it.
     if (part[TOOL_RESULT_OF] !== undefined && !marked(part)) resultMedia.set(block, part[TOOL_RESULT_OF]);
     return andCachePoint(block, part, caches);
@@ -335,10 +335,10 @@ function toolResultContent(text: string): ConverseBlock {
 }
 
 /** Converse takes images as bytes only: a data: URL is decoded here, a web URL is refused. */
-function imageBlock(url: string): ConverseBlock {
+function imageBlock(url: string, where: string): ConverseBlock {
   const match = /^data:([^;,]+);base64,(.*)$/s.exec(url);
   const format = match ? IMAGE_FORMATS[match[1]?.toLowerCase() ?? ''] : undefined;
-  if (!match || !format) throw unsupported('image_url', 'Bedrock Converse takes images as data: URLs of PNG, JPEG, GIF or WebP');
+  if (!match || !format) throw unsupported(`${where}.image_url.url`, 'Bedrock Converse takes images as data: URLs of PNG, JPEG, GIF or WebP');
   return { image: { format, source: { bytes: match[2] } } };
 }
 

@@ -49,7 +49,7 @@ function toOllamaMessage(message: ChatMessage, i: number, toolNames: Map<string,
   const content = message.content;
   const text = textOf(content);
   const out: Record<string, unknown> = { role, content: text };
-  const images = Array.isArray(content) ? content.flatMap((part, j) => (part.type === 'text' ? [] : [imageBytes(imageUrlOf(part, `messages[${i}].content[${j}]`, 'Ollama'))])) : [];
+  const images = Array.isArray(content) ? content.flatMap((part, j) => (part.type === 'text' ? [] : [imageBytes(imageUrlOf(part, `messages[${i}].content[${j}]`, 'Ollama'), `messages[${i}].content[${j}]`)])) : [];
   if (images.length > 0) out.images = images;
   if (message.tool_calls?.length) out.tool_calls = message.tool_calls.map((call, j) => ({ function: { name: call.function.name, arguments: toolArgumentsOf(call.function.arguments, `messages[${i}].tool_calls[${j}]`) } }));
   if (message.role === 'tool') {
@@ -60,9 +60,9 @@ function toOllamaMessage(message: ChatMessage, i: number, toolNames: Map<string,
 }
 
 /** Ollama takes images as base64 only: a data: URL is unwrapped, a web URL is refused. */
-function imageBytes(url: string): string {
+function imageBytes(url: string, where: string): string {
   const match = /^data:image\/[^;,]+;base64,(.*)$/s.exec(url);
-  if (!match) throw cannotServe('image_url', 'image_url: Ollama takes images as data: URLs (base64)');
+  if (!match) throw cannotServe(`${where}.image_url.url`, `${where}.image_url.url: Ollama takes images as data: URLs (base64)`);
   return match[1] ?? '';
 }
 

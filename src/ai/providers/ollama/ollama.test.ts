@@ -252,8 +252,8 @@ describe('the Ollama provider', () => {
     expect(() => translator.end()).toThrow(expect.objectContaining({ failure: expect.objectContaining({ status: 502, code: 'provider_stream_incomplete', retryable: true }) }));
   });
 
-  it('refuses an image given by web URL before calling', async () => {
+  it('refuses an image given by web URL before calling, naming the part', async () => {
     const failure = await failureOf(callChat(OllamaProvider, { model: 'llava', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://example.com/cat.png' } }] }] }, ctx()));
-    expect(failure).toMatchObject({ status: 400, code: 'unsupported_parameter', retryable: true });
+    expect(failure).toMatchObject({ status: 400, code: 'unsupported_parameter', retryable: true, param: 'messages[0].content[0].image_url.url' });
   });
 });
