@@ -202,6 +202,12 @@ describe('chat chunks as the events of a streamed Response', () => {
     expect(events.at(-1)!.data.response).toMatchObject({ status: 'failed', error: { code: 'server_error', message: 'the provider stream failed' }, output: [{ type: 'message', status: 'incomplete', content: [{ type: 'output_text', text: 'Half' }] }] });
   });
 
+  it('says a failed Response is not stored, though the request asked it to be, since it is not kept', () => {
+    expect(echo.store).toBe(true);
+    const events = run([chunk({ content: 'Half' })], (e) => e.fail('the provider stream failed'));
+    expect(events.at(-1)!.data.response).toMatchObject({ status: 'failed', store: false });
+  });
+
   it('starts the Response before failing a stream that failed before its first chunk, as clients need', () => {
     expect(names(run([], (e) => e.fail('the provider stream failed')))).toEqual(['response.created', 'response.in_progress', 'error', 'response.failed']);
   });

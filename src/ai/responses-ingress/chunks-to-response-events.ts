@@ -136,7 +136,8 @@ export class ChatChunksToResponseEvents {
 
   /**
    * For a stream that failed after its 200 head was sent: an `error` event (Keygate's code, as a chat completion
-   * stream says it), then `response.failed` with the Response as far as it got, its open items incomplete.
+   * stream says it), then `response.failed` with the Response as far as it got, its open items incomplete, and
+   * `store: false`: it is not kept.
    */
   fail(message: string, _type?: string, code = 'provider_stream_error'): string[] {
     if (this.#ended) return [];
@@ -145,7 +146,8 @@ export class ChatChunksToResponseEvents {
     this.#failed = true;
     for (const item of this.#output) if (item.type !== 'reasoning' && item.status === 'in_progress') item.status = 'incomplete';
     events.push(this.#event('error', { code, message, param: null }));
-    const response = this.#response('failed', this.#usage ? responseUsageFor(this.#usage) : null, { error: { code: 'server_error', message } });
+    // A failed Response is not kept (nothing of it could be continued or retrieved): it says so, whatever was asked.
+    const response = { ...this.#response('failed', this.#usage ? responseUsageFor(this.#usage) : null, { error: { code: 'server_error', message } }), store: false };
     events.push(this.#event('response.failed', { response: responseAsIncluded(response, this.#included) }));
     return events;
   }
