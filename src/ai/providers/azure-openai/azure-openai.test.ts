@@ -84,6 +84,24 @@ describe('the Azure OpenAI provider', () => {
     expect(chunks.filter((c) => c.choices.length === 0)).toHaveLength(1);
   });
 
+  it("leaves out the asynchronous content filter's annotation chunks, which have no delta and an empty id, keeping the rest of the stream", () => {
+    const head = { id: 'chatcmpl-azure0002', object: 'chat.completion.chunk', created: 1735787045, model: 'gpt-4o-2024-08-06' };
+    const filter = { hate: { filtered: false, severity: 'safe' }, self_harm: { filtered: false, severity: 'safe' } };
+    const events = [
+      { ...head, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] },
+      { ...head, choices: [{ index: 0, delta: { content: 'Hi there' }, finish_reason: null, content_filter_results: filter }] },
+      { ...head, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] },
+      { id: '', object: '', created: 0, model: '', choices: [{ index: 0, finish_reason: null, content_filter_results: filter, content_filter_offsets: { check_offset: 0, start_offset: 0, end_offset: 8 } }], usage: null },
+      { ...head, choices: [], usage: { prompt_tokens: 9, completion_tokens: 2, total_tokens: 11 } },
+    ];
+    const translator = AzureOpenAIProvider.streamTranslator({ ...ctx(), stream: true });
+    const chunks = [...translator.push(Buffer.from(events.map((event) => `data: ${JSON.stringify(event)}\n\n`).join('') + 'data: [DONE]\n\n')), ...translator.end()];
+    expect(chunks.map((chunk) => chunk.id)).toEqual(Array(4).fill('chatcmpl-azure0002'));
+    expect(chunks.flatMap((chunk) => chunk.choices).every((choice) => choice.delta !== undefined)).toBe(true);
+    expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? null)).toEqual(['', 'Hi there', null, null]);
+    expect(chunks.at(-1)?.usage).toMatchObject({ total_tokens: 11 });
+  });
+
   it("leaves Azure's prompt-filter chunk out of the chunks of the same read before an error event too", () => {
     const filter = '{"choices":[],"created":0,"id":"","model":"","object":"","prompt_filter_results":[{"prompt_index":0,"content_filter_results":{}}]}';
     let thrown: unknown;

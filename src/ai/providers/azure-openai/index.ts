@@ -50,11 +50,20 @@ function resourceOf(ctx: CallContext): CallContext {
 
 /**
  * Azure opens a stream with a chunk holding only `prompt_filter_results` (no choices, no usage): it is dropped, so
- * that the first chunk a client reads is the role chunk, as from OpenAI.
+ * that the first chunk a client reads is the role chunk, as from OpenAI. With the asynchronous content filter, Azure
+ * also sends annotation chunks (https://learn.microsoft.com/azure/ai-services/openai/concepts/content-streaming):
+ * `id` and `object` empty, their choice only `content_filter_results` and `content_filter_offsets`, no `delta`,
+ * often after the finish. Such a choice is dropped too: OpenAI's chunks all share the stream's id and each choice has
+ * a delta, which clients read.
  */
 function azureStreamTranslator(ctx: CallContext): StreamTranslator {
   const inner = openAIFormat.streamTranslator(ctx);
-  const keep = (chunks: ReturnType<StreamTranslator['push']>) => chunks.filter((chunk) => chunk.choices.length > 0 || chunk.usage);
+  const keep = (chunks: ReturnType<StreamTranslator['push']>) =>
+    chunks.flatMap((chunk) => {
+      const choices = chunk.choices.filter((choice) => choice.delta !== undefined || choice.finish_reason != null);
+      if (choices.length === 0 && !chunk.usage) return [];
+      return choices.length === chunk.choices.length ? [chunk] : [{ ...chunk, choices }];
+    });
   return mappedTranslator(inner, keep);
 }
 
