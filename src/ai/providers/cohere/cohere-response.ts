@@ -40,16 +40,19 @@ export function cohereGenerationFailure(reason: string | undefined, error?: stri
 /**
  * Cohere reports the tokens the model processed (`tokens`, its own prompt template's included) and the ones it bills
  * (`billed_units`, https://docs.cohere.com/reference/chat): the billed ones, which are what a call costs and what a
- * budget counts; the processed ones only when no billed count is given.
+ * budget counts; the processed ones only when no billed count is given. None when Cohere gave neither (its usage is
+ * optional): the gateway estimates, as for any provider that reports none, rather than book the call at 0 tokens.
  */
-export function usageOf(usage: CohereUsage | undefined): Usage {
-  const prompt = usage?.billed_units?.input_tokens ?? usage?.tokens?.input_tokens ?? 0;
-  const completion = usage?.billed_units?.output_tokens ?? usage?.tokens?.output_tokens ?? 0;
-  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+export function usageOf(usage: CohereUsage | undefined): Usage | undefined {
+  const prompt = usage?.billed_units?.input_tokens ?? usage?.tokens?.input_tokens;
+  const completion = usage?.billed_units?.output_tokens ?? usage?.tokens?.output_tokens;
+  if (prompt === undefined && completion === undefined) return undefined;
+  return { prompt_tokens: prompt ?? 0, completion_tokens: completion ?? 0, total_tokens: (prompt ?? 0) + (completion ?? 0) };
 }
 
 export function fromCohereChat(body: unknown, ctx: CallContext): ChatCompletion {
   const response = body as CohereChatResponse;
+  const usage = usageOf(response.usage);
   const text = (response.message?.content ?? []).map((part) => (part.type === 'text' || part.type === undefined ? (part.text ?? '') : '')).join('');
   const toolCalls: ToolCall[] = (response.message?.tool_calls ?? []).map((call, i) => ({ id: call.id ?? `call_${i}`, type: 'function', function: { name: call.function?.name ?? '', arguments: call.function?.arguments ?? '{}' } }));
   return {
@@ -57,7 +60,7 @@ export function fromCohereChat(body: unknown, ctx: CallContext): ChatCompletion 
     object: 'chat.completion',
     created: Math.floor(ctx.now / 1000),
     model: ctx.model,
-    choices: [{ index: 0, message: { role: 'assistant', content: text === '' && toolCalls.length > 0 ? null : text, ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}) }, finish_reason: finishReasonOf(response.finish_reason, undefined, usageOf(response.usage)), logprobs: null, ...stopSequenceOf(response.finish_reason) }],
-    usage: usageOf(response.usage),
+    choices: [{ index: 0, message: { role: 'assistant', content: text === '' && toolCalls.length > 0 ? null : text, ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}) }, finish_reason: finishReasonOf(response.finish_reason, undefined, usage), logprobs: null, ...stopSequenceOf(response.finish_reason) }],
+    ...(usage ? { usage } : {}),
   };
 }

@@ -81,7 +81,8 @@ export function cohereStreamTranslator(ctx: CallContext): StreamTranslator {
         usage = usageOf(event.delta?.usage);
         const finish = chunk({}, finishReasonOf(reason, event.delta?.error, usage), stopSequenceOf(reason));
         // A call Cohere did not end (no tool-call-end) ends with the message.
-        return [...ended([...openCalls.keys()]), finish, { id, object: 'chat.completion.chunk', created, model: ctx.model, choices: [], usage }];
+        // Without Cohere's counts no usage chunk: the gateway estimates the call's, as for any provider that tells none.
+        return [...ended([...openCalls.keys()]), finish, ...(usage ? [{ id, object: 'chat.completion.chunk' as const, created, model: ctx.model, choices: [], usage }] : [])];
       }
       default:
         return [];

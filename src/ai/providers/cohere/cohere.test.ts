@@ -221,6 +221,20 @@ describe('the Cohere provider', () => {
     expect(thrown.before.map((c) => c.choices[0]?.delta.content)).toEqual(['Last words']);
   });
 
+  it('tells no usage when Cohere counted none (its usage is optional), streamed or not, so that the gateway estimates rather than book 0 tokens', () => {
+    const answer = CohereProvider.parseChat({ id: 'c2', finish_reason: 'COMPLETE', message: { role: 'assistant', content: [{ type: 'text', text: 'Hello there.' }] } }, ctx());
+    expect(answer.choices[0]?.message.content).toBe('Hello there.');
+    expect(answer.usage).toBeUndefined();
+    const event = (data: { type: string; [member: string]: unknown }) => `event: ${data.type}\ndata: ${JSON.stringify(data)}\n\n`;
+    const translator = CohereProvider.streamTranslator({ ...ctx(), stream: true });
+    const chunks = translator.push(Buffer.from(event({ type: 'content-delta', index: 0, delta: { message: { content: { text: 'Hello there.' } } } }) + event({ type: 'message-end', delta: { finish_reason: 'COMPLETE' } })));
+    expect(chunks.at(-1)?.choices[0]?.finish_reason).toBe('stop');
+    expect(chunks.some((chunk) => chunk.usage)).toBe(false);
+    expect(translator.usage()).toBeUndefined();
+    // Counted in part, it is what Cohere said.
+    expect(CohereProvider.parseChat({ finish_reason: 'COMPLETE', message: { content: [] }, usage: { tokens: { input_tokens: 7 } } }, ctx()).usage).toEqual({ prompt_tokens: 7, completion_tokens: 0, total_tokens: 7 });
+  });
+
   it('keeps what Cohere billed for a streamed generation that ended in ERROR, with the failure and as the usage', () => {
     const { thrown, translator } = failedRead();
     expect(thrown.billed).toEqual({ prompt_tokens: 9, completion_tokens: 2, total_tokens: 11 });
