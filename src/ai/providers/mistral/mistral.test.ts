@@ -195,6 +195,15 @@ describe('the Mistral provider', () => {
     expect(embeddings).toMatchObject({ data: [{ index: 0, embedding: [0.7, 0.5, -0.25] }], usage: { prompt_tokens: 2, total_tokens: 2 } });
   });
 
+  it('refuses token arrays to embed, which Mistral does not take, retryably and before calling it', async () => {
+    const before = emulator.requests().length;
+    for (const input of [[1, 2, 3], [[1, 2], [3]]]) {
+      const failure = await failureOf(callEmbeddings(MistralProvider, { model: 'e', input }, { ...ctx(), model: 'mistral-embed' }));
+      expect(failure).toMatchObject({ status: 400, code: 'unsupported_input', param: 'input', retryable: true });
+    }
+    expect(emulator.requests().length).toBe(before);
+  });
+
   it('reports a wrong key as an invalid credential without naming it', async () => {
     const failure = await failureOf(callChat(MistralProvider, hello, ctx('wrong-mistral-key')));
     expect(failure).toMatchObject({ status: 401, type: 'authentication_error', credentialProblem: 'invalid', retryable: true });
