@@ -196,12 +196,12 @@ describe('the Mistral provider', () => {
   });
 
   it('refuses token arrays to embed, which Mistral does not take, retryably and before calling it', async () => {
-    const before = emulator.requests().length;
+    const before = emulator.lastRequest();
     for (const input of [[1, 2, 3], [[1, 2], [3]]]) {
       const failure = await failureOf(callEmbeddings(MistralProvider, { model: 'e', input }, { ...ctx(), model: 'mistral-embed' }));
       expect(failure).toMatchObject({ status: 400, code: 'unsupported_input', param: 'input', retryable: true });
     }
-    expect(emulator.requests().length).toBe(before);
+    expect(emulator.lastRequest()).toBe(before);
   });
 
   it('reports a wrong key as an invalid credential without naming it', async () => {
