@@ -1,9 +1,9 @@
 import OpenAI from 'openai';
-import type { ResponseInputItem, ResponseStreamEvent } from 'openai/resources/responses/responses';
+import type { ResponseFunctionToolCall, ResponseInputItem, ResponseStreamEvent } from 'openai/resources/responses/responses';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { collect, AiGateway, configureThreeProviders, startProviderEmulators, type OpenAIErrorBody, type ProviderEmulators, SMART_AND_FAST } from './ai-fixtures.js';
 import { signatureFor, thinkingFor } from './emulators/anthropic.js';
-import { THOUGHT_SUMMARY } from './emulators/gemini.js';
+import { THOUGHT_SUMMARY, thoughtSignatureFor } from './emulators/gemini.js';
 import { reasoningFor, startOpenAIEmulator, type OpenAIEmulator } from './emulators/openai.js';
 
 /**
@@ -300,6 +300,32 @@ describe('the official openai client on /v1/responses', () => {
       // The same item still gives app A its thinking back.
       await client.responses.create({ ...ask, input });
       expect(emulators.anthropic.lastRequest()!.body.messages[1].content[0]).toEqual({ type: 'thinking', thinking, signature: signatureFor(thinking) });
+    });
+  });
+
+  describe("Gemini 3's thought signatures on function_call items", () => {
+    const ask = { model: 'gemini/gemini-3.8-flash', tools: [WEATHER_TOOL] };
+    const question = 'What is the weather in Paris? Use get_weather.';
+    const firstTurn = (streamed: boolean, more: Record<string, unknown> = {}) => (streamed ? client.responses.stream({ ...ask, ...more, input: question }).finalResponse() : client.responses.create({ ...ask, ...more, input: question }));
+    /** The thought signature of the function call part the last request to Gemini gave back. */
+    const signatureSent = () => {
+      const sent = emulators.gemini.lastRequest()!.body as { contents: Array<{ role: string; parts: Array<{ functionCall?: unknown; thoughtSignature?: string }> }> };
+      return sent.contents.find((content) => content.role === 'model')!.parts.find((part) => part.functionCall !== undefined)!.thoughtSignature;
+    };
+
+    it.each([false, true])('carry the signature on the call, where Google puts it, and give it back from the item a client sends back (first turn streamed: %s)', async (streamed) => {
+      const first = await firstTurn(streamed, { store: false });
+      const call = first.output.find((item) => item.type === 'function_call') as ResponseFunctionToolCall;
+      expect(call).toMatchObject({ extra_content: { google: { thought_signature: thoughtSignatureFor('get_weather', 'gemini-3.8-flash') } } });
+      await client.responses.create({ ...ask, store: false, input: [{ role: 'user', content: question }, ...(first.output as ResponseInputItem[]), { type: 'function_call_output', call_id: call.call_id, output: '{"celsius":21}' }] });
+      expect(signatureSent()).toBe(thoughtSignatureFor('get_weather', 'gemini-3.8-flash'));
+    });
+
+    it.each([false, true])('give Gemini its signature back from a stored Response a request continues (first turn streamed: %s)', async (streamed) => {
+      const first = await firstTurn(streamed);
+      const call = first.output.find((item) => item.type === 'function_call') as ResponseFunctionToolCall;
+      await client.responses.create({ ...ask, previous_response_id: first.id, input: [{ type: 'function_call_output', call_id: call.call_id, output: '{"celsius":21}' }] });
+      expect(signatureSent()).toBe(thoughtSignatureFor('get_weather', 'gemini-3.8-flash'));
     });
   });
 

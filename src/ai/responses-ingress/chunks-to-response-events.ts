@@ -252,7 +252,7 @@ export class ChatChunksToResponseEvents {
       const item: ResponsesToolCallItem =
         delta.type === 'custom' || delta.custom !== undefined
           ? { type: 'custom_tool_call', id: itemId('ctc'), call_id: callId, name: delta.custom?.name ?? '', input: '', status: 'in_progress' }
-          : { type: 'function_call', id: itemId('fc'), call_id: callId, name: delta.function?.name ?? '', arguments: '', status: 'in_progress' };
+          : { type: 'function_call', id: itemId('fc'), call_id: callId, name: delta.function?.name ?? '', arguments: '', status: 'in_progress', ...(delta.extra_content ? { extra_content: delta.extra_content } : {}) };
       const added = this.#addItem(item);
       index = added.index;
       this.#calls.set(delta.index, index);
@@ -261,6 +261,8 @@ export class ChatChunksToResponseEvents {
     }
     const item = this.#output[index] as ResponsesToolCallItem;
     if (item.status !== 'in_progress') return events;
+    // A Gemini call's thought signature, which comes with the call, is the item's to give back (chatToResponse).
+    if (delta.extra_content && item.type === 'function_call') item.extra_content = delta.extra_content;
     const at = { item_id: item.id, output_index: index };
     if (item.type === 'custom_tool_call') {
       // The item added says the input so far (none): its first fragment may come with it, and streams as the rest.

@@ -164,10 +164,16 @@ function assistantText(content: unknown, param: string): string {
     .join('');
 }
 
-/** A `function_call` item (https://platform.openai.com/docs/guides/function-calling) as a tool call whose id is the item's `call_id`. */
+/**
+ * A `function_call` item (https://platform.openai.com/docs/guides/function-calling) as a tool call whose id is the
+ * item's `call_id`; a Gemini call's thought signature (`extra_content.google.thought_signature`, which Keygate's
+ * answers put there) goes with it, for Gemini to have back.
+ */
 function functionCall(item: Json, param: string): ToolCall {
   const id = text(item.call_id, `${param}.call_id`);
-  return { id, type: 'function', function: { name: text(item.name, `${param}.name`), arguments: text(item.arguments, `${param}.arguments`) } };
+  const signature = isJsonObject(item.extra_content) && isJsonObject(item.extra_content.google) ? item.extra_content.google.thought_signature : undefined;
+  if (signature !== undefined && typeof signature !== 'string') invalid(`${param}.extra_content.google.thought_signature`, 'a string');
+  return { id, type: 'function', function: { name: text(item.name, `${param}.name`), arguments: text(item.arguments, `${param}.arguments`) }, ...(signature !== undefined ? { extra_content: { google: { thought_signature: signature } } } : {}) };
 }
 
 /** A `custom_tool_call` item (https://platform.openai.com/docs/guides/function-calling#custom-tools) as a custom call whose id is the item's `call_id`. */

@@ -3,6 +3,7 @@
  * Responses ingress reads from clients and writes back to them, as the `openai` SDK (v6) types them
  * (`resources/responses/responses.d.ts`). Only what Keygate reads or writes is typed.
  */
+import type { GoogleExtra } from '../chat-types.js';
 
 /** A function tool as a client declares it: flat, unlike Chat Completions' `{type, function: {…}}`. */
 export interface ResponsesFunctionTool {
@@ -91,6 +92,11 @@ export interface ResponsesFunctionCall {
   name: string;
   arguments: string;
   status: ItemStatus;
+  /**
+   * A Gemini call's thought signature, where Google's OpenAI-compatible API puts it on a tool call: not OpenAI's, and
+   * only on a Gemini model's calls, so that a client that sends the item back gives Gemini its signature back.
+   */
+  extra_content?: GoogleExtra;
 }
 /**
  * A custom tool's call (the SDK's `ResponseCustomToolCall`, https://platform.openai.com/docs/api-reference/responses/object#responses/object-output):
