@@ -23,6 +23,13 @@ describe("an error met after a Responses API request became a chat request", () 
     expect(toResponsesError(refusal(chat))).toMatchObject({ status: 400, type: 'invalid_request_error', code: 'invalid_value', message: 'refused', param: responses, headers: { 'retry-after': '1' } });
   });
 
+  it("names the member in the words of an adapter's refusal that open with it, as in its param", () => {
+    const error = new AiError(400, 'invalid_request_error', 'unsupported_parameter', 'response_format: Bedrock Converse has no JSON mode without a schema', 'response_format');
+    expect(toResponsesError(error)).toMatchObject({ param: 'text.format', message: 'text.format: Bedrock Converse has no JSON mode without a schema' });
+    // Words that only mention it elsewhere are the adapter's own.
+    expect(toResponsesError(new AiError(400, 'invalid_request_error', null, 'no response_format here', 'response_format')).message).toBe('no response_format here');
+  });
+
   it.each(['model', 'temperature', 'input[0].type', 'max_output_tokens', null])('leaves %s as it is', (param) => {
     const error = param === 'input[0].type' ? new ResponsesRequestError(param, 'bad') : refusal(param);
     expect(toResponsesError(error)).toBe(error);

@@ -114,7 +114,10 @@ export function toResponsesError(error: AiError): AiError {
   if (param === null) return error;
   for (const [chat, responses] of CHAT_PARAMS) {
     if (!chat.test(param)) continue;
-    return new AiError(error.status, error.type, error.code, error.message, param.replace(chat, responses), error.headers);
+    const named = param.replace(chat, responses);
+    // An adapter's refusal opens with the member it refused ("response_format: …"): the client's name for it there too.
+    const message = error.message.startsWith(`${param}: `) ? `${named}: ${error.message.slice(param.length + 2)}` : error.message;
+    return new AiError(error.status, error.type, error.code, message, named, error.headers);
   }
   return error;
 }
