@@ -17,6 +17,9 @@ const rejection = (overrides: Record<string, unknown>): AnthropicRequestError =>
   throw new Error('the request was accepted');
 };
 const PDF_BASE64 = Buffer.from('%PDF-1.4\n%%EOF').toString('base64');
+/** A question, and the assistant turn that calls get_weather for it as toolu_1: what a tool_result answers. */
+const ASKED = { role: 'user', content: 'Weather in Paris?' };
+const CALLING = { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: { city: 'Paris' } }] };
 const weatherTool = { name: 'get_weather', description: 'The weather in a city', input_schema: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } };
 
 describe('a Messages API request as a chat request', () => {
@@ -120,7 +123,7 @@ describe('a Messages API request as a chat request', () => {
             { type: 'image', source: { type: 'url', url: 'https://example.com/sky.png' }, cache_control: ephemeral },
           ],
         },
-        { role: 'assistant', content: 'Sunny.' },
+        { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_2', name: 'get_weather', input: { city: 'Rome' } }] },
         { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_2', is_error: true, content: [{ type: 'text', text: 'timeout' }, { type: 'text', text: 'retry later', cache_control: ephemeral }] }] },
       ],
     });
@@ -131,7 +134,7 @@ describe('a Messages API request as a chat request', () => {
       { role: 'assistant', content: [{ type: 'text', text: 'Checking.', [CACHE_CONTROL]: ephemeral }], tool_calls: [{ id: 'toolu_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' }, [CACHE_CONTROL]: ephemeral }] },
       { role: 'tool', tool_call_id: 'toolu_1', content: 'Sunny', [CACHE_CONTROL]: ephemeral },
       { role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://example.com/sky.png' }, [CACHE_CONTROL]: ephemeral }] },
-      { role: 'assistant', content: 'Sunny.' },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'toolu_2', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Rome"}' } }] },
       { role: 'tool', tool_call_id: 'toolu_2', content: [{ type: 'text', text: 'Error: timeout' }, { type: 'text', text: 'retry later', [CACHE_CONTROL]: ephemeral }], [TOOL_ERROR]: true },
     ]);
   });
@@ -331,19 +334,19 @@ describe('a Messages API request as a chat request', () => {
   });
 
   it('adds no user message after tool results when the turn has nothing else', () => {
-    const messages = [{ role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1' }] }];
-    expect(translate({ messages }).messages).toEqual([{ role: 'tool', tool_call_id: 'toolu_1', content: '' }]);
+    const messages = [ASKED, CALLING, { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1' }] }];
+    expect(translate({ messages }).messages.slice(2)).toEqual([{ role: 'tool', tool_call_id: 'toolu_1', content: '' }]);
   });
 
   it('says in the text that a tool result is an error, and marks it as one for the Anthropic adapter', () => {
-    const messages = [{ role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'city not found', is_error: true }] }];
-    expect(translate({ messages }).messages[0]).toEqual({ role: 'tool', tool_call_id: 'toolu_1', content: 'Error: city not found', [TOOL_ERROR]: true });
+    const messages = [ASKED, CALLING, { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'city not found', is_error: true }] }];
+    expect(translate({ messages }).messages[2]).toEqual({ role: 'tool', tool_call_id: 'toolu_1', content: 'Error: city not found', [TOOL_ERROR]: true });
   });
 
   it('moves images in a tool result to the user message after the tool messages, marked with the call they answer', () => {
     const image = { type: 'image', source: { type: 'url', url: 'https://example.com/chart.png' } };
-    const messages = [{ role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: [{ type: 'text', text: 'chart attached' }, image] }] }];
-    expect(translate({ messages }).messages).toEqual([
+    const messages = [ASKED, CALLING, { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: [{ type: 'text', text: 'chart attached' }, image] }] }];
+    expect(translate({ messages }).messages.slice(2)).toEqual([
       { role: 'tool', tool_call_id: 'toolu_1', content: 'chart attached' },
       { role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://example.com/chart.png' }, [TOOL_RESULT_OF]: 'toolu_1' }] },
     ]);
@@ -406,10 +409,19 @@ describe('an invalid Messages API request', () => {
     ['a user turn of no blocks', { messages: [{ role: 'user', content: [] }, { role: 'assistant', content: 'Hi' }] }, 'messages.0'],
     ['an assistant turn of no blocks before the last', { messages: [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: [] }, { role: 'user', content: 'Hi?' }] }, 'messages.1'],
     ['an empty text block', { messages: [{ role: 'user', content: [{ type: 'text', text: 'Hi' }, { type: 'text', text: '' }] }] }, 'messages.0.content.1.text'],
+    ['a tool_result no tool_use came before', { messages: [ASKED, { role: 'assistant', content: 'Let me see.' }, { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'x' }] }] }, 'messages.2.content.0'],
+    ['a tool_result answering a call of another turn', { messages: [ASKED, CALLING, { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1' }] }, { role: 'assistant', content: 'Sunny.' }, { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1' }] }] }, 'messages.4.content.0'],
+    ['a tool_use the next turn does not answer', { messages: [ASKED, CALLING, { role: 'user', content: 'Never mind.' }] }, 'messages.1'],
+    ['a tool_use another assistant turn follows', { messages: [ASKED, CALLING, { role: 'assistant', content: 'Done.' }, { role: 'user', content: 'Thanks' }] }, 'messages.1'],
   ])('is refused for %s, naming the field %s', (_, overrides, param) => {
     const error = rejection(overrides);
     expect(error.param).toBe(param);
     expect(error.message.startsWith(`${param}: `)).toBe(true);
+  });
+
+  it("says which tool_use ids went unanswered, in Anthropic's words, and lets a last assistant turn's calls stand", () => {
+    expect(rejection({ messages: [ASKED, CALLING, { role: 'user', content: 'Never mind.' }] }).message).toBe('messages.1: `tool_use` ids were found without `tool_result` blocks immediately after: toolu_1. Each `tool_use` block must have a corresponding `tool_result` block in the next message.');
+    expect(translate({ messages: [ASKED, CALLING] }).messages).toHaveLength(2);
   });
 
   it('is refused as a 400 invalid_request_error the gateway’s error path can send', () => {

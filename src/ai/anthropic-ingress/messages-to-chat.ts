@@ -253,7 +253,7 @@ function systemMessages(system: unknown, param: string): ChatMessage[] {
 
 function messagesOf(messages: unknown): ChatMessage[] {
   if (!Array.isArray(messages) || messages.length === 0) fail('messages', 'must be a non-empty array of messages');
-  return messages.flatMap((message: unknown, i): ChatMessage[] => {
+  const chat = messages.flatMap((message: unknown, i): ChatMessage[] => {
     const param = `messages.${i}`;
     if (!isJsonObject(message)) fail(param, 'must be a message object');
     const { role, content } = message;
@@ -268,6 +268,44 @@ function messagesOf(messages: unknown): ChatMessage[] {
       if (isJsonObject(block) && block.type === 'text' && block.text === '') fail(`${param}.content.${j}.text`, 'text content blocks must be non-empty');
     });
     return role === 'user' ? userTurn(content, `${param}.content`) : [assistantTurn(content, `${param}.content`)];
+  });
+  // Once each block was checked, which names a malformed one more exactly.
+  refuseUnpairedToolUse(messages);
+  return chat;
+}
+
+/**
+ * `tool_use` and `tool_result` blocks paired as Anthropic pairs them
+ * (https://docs.anthropic.com/en/docs/agents-and-tools/tool-use/implement-tool-use): each `tool_use` of an assistant
+ * turn answered by a `tool_result` in the user turn right after it, and each `tool_result` answering a `tool_use` of
+ * the turn right before. Refused otherwise, in Anthropic's words, before any provider is called: another provider
+ * would refuse in its own, or take an orphan result. A last assistant turn's calls may stand unanswered.
+ */
+function refuseUnpairedToolUse(messages: readonly unknown[]): void {
+  let calls: string[] = [];
+  let caller = -1;
+  const unanswered = (missing: readonly string[]) =>
+    fail(`messages.${caller}`, `\`tool_use\` ids were found without \`tool_result\` blocks immediately after: ${missing.join(', ')}. Each \`tool_use\` block must have a corresponding \`tool_result\` block in the next message.`);
+  messages.forEach((message, i) => {
+    if (!isJsonObject(message) || (message.role !== 'user' && message.role !== 'assistant')) return;
+    const blocks = Array.isArray(message.content) ? message.content : [];
+    if (message.role === 'assistant') {
+      if (calls.length > 0) unanswered(calls);
+      calls = blocks.flatMap((block: unknown) => (isJsonObject(block) && block.type === 'tool_use' && typeof block.id === 'string' ? [block.id] : []));
+      caller = i;
+      return;
+    }
+    const answered = new Set<unknown>();
+    blocks.forEach((block: unknown, j) => {
+      if (!isJsonObject(block) || block.type !== 'tool_result') return;
+      if (!calls.includes(block.tool_use_id as string)) {
+        fail(`messages.${i}.content.${j}`, `unexpected \`tool_use_id\` found in \`tool_result\` blocks: ${String(block.tool_use_id)}. Each \`tool_result\` block must have a corresponding \`tool_use\` block in the previous message.`);
+      }
+      answered.add(block.tool_use_id);
+    });
+    const missing = calls.filter((id) => !answered.has(id));
+    if (missing.length > 0) unanswered(missing);
+    calls = [];
   });
 }
 
