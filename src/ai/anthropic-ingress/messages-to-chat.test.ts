@@ -409,6 +409,7 @@ describe('an invalid Messages API request', () => {
     ['a user turn of no blocks', { messages: [{ role: 'user', content: [] }, { role: 'assistant', content: 'Hi' }] }, 'messages.0'],
     ['an assistant turn of no blocks before the last', { messages: [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: [] }, { role: 'user', content: 'Hi?' }] }, 'messages.1'],
     ['an empty text block', { messages: [{ role: 'user', content: [{ type: 'text', text: 'Hi' }, { type: 'text', text: '' }] }] }, 'messages.0.content.1.text'],
+    ['a text block of whitespace alone', { messages: [{ role: 'user', content: [{ type: 'text', text: 'Hi' }, { type: 'text', text: ' \n\t' }] }] }, 'messages.0.content.1.text'],
     ['a tool_result no tool_use came before', { messages: [ASKED, { role: 'assistant', content: 'Let me see.' }, { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'x' }] }] }, 'messages.2.content.0'],
     ['a tool_result answering a call of another turn', { messages: [ASKED, CALLING, { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1' }] }, { role: 'assistant', content: 'Sunny.' }, { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1' }] }] }, 'messages.4.content.0'],
     ['a tool_use the next turn does not answer', { messages: [ASKED, CALLING, { role: 'user', content: 'Never mind.' }] }, 'messages.1'],

@@ -266,6 +266,7 @@ function messagesOf(messages: unknown): ChatMessage[] {
     if (!Array.isArray(content)) fail(`${param}.content`, 'must be a string or an array of content blocks');
     content.forEach((block: unknown, j) => {
       if (isJsonObject(block) && block.type === 'text' && block.text === '') fail(`${param}.content.${j}.text`, 'text content blocks must be non-empty');
+      if (isJsonObject(block) && block.type === 'text' && typeof block.text === 'string' && block.text.trim() === '') fail(`${param}.content.${j}.text`, 'text content blocks must contain non-whitespace text');
     });
     return role === 'user' ? userTurn(content, `${param}.content`) : [assistantTurn(content, `${param}.content`)];
   });
