@@ -1,5 +1,6 @@
 import { isJsonObject } from './json-object.js';
 import { invalidParam as invalid } from './openai-error.js';
+import { shownText } from './shown-text.js';
 
 /** The three tool choices OpenAI names by a word (https://platform.openai.com/docs/api-reference/chat/create#chat-create-tool_choice). */
 const TOOL_CHOICE_WORDS: readonly unknown[] = ['none', 'auto', 'required'];
@@ -40,7 +41,7 @@ function refuseUnoffered(kind: 'function' | 'custom', name: string, tools: unkno
     if (kind === 'custom') return tool.type === 'custom' && isJsonObject(tool.custom) && tool.custom.name === name;
     return (tool.type === undefined || tool.type === 'function') && isJsonObject(tool.function) && tool.function.name === name;
   });
-  if (!offered) throw invalid('tool_choice', `Tool choice '${name}' not found in 'tools' parameter.`);
+  if (!offered) throw invalid('tool_choice', `Tool choice '${shownText(name)}' not found in 'tools' parameter.`);
 }
 
 /**
@@ -92,7 +93,7 @@ export function refuseUnpairedToolMessages(messages: readonly unknown[]): void {
   let caller = -1;
   const closeRun = () => {
     if (open.size > 0) {
-      throw invalid(`messages[${caller}].role`, `An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'. The following tool_call_ids did not have response messages: ${[...open].join(', ')}`);
+      throw invalid(`messages[${caller}].role`, `An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'. The following tool_call_ids did not have response messages: ${[...open].map(shownText).join(', ')}`);
     }
     caller = -1;
   };

@@ -1,4 +1,5 @@
 import { ResponsesRequestError } from './responses-error.js';
+import { shownText } from '../shown-text.js';
 
 /**
  * Every value OpenAI documents for `include` (https://platform.openai.com/docs/api-reference/responses/create#responses-create-include;
@@ -33,12 +34,9 @@ export function checkInclude(include: unknown): asserts include is string[] {
     throw new ResponsesRequestError('include', `Invalid type for 'include': expected an array of one of ${quotedList(INCLUDABLE).replace(', and ', ', or ')}, but got ${typeof include === 'object' ? 'an object' : `a ${typeof include}`} instead.`, 'invalid_type');
   }
   include.forEach((value: unknown, i) => {
-    if (typeof value !== 'string' || !INCLUDABLE.includes(value)) throw new ResponsesRequestError(`include[${i}]`, `Invalid value: '${shown(String(value))}'. Supported values are: ${quotedList(INCLUDABLE)}.`, 'invalid_value');
+    if (typeof value !== 'string' || !INCLUDABLE.includes(value)) throw new ResponsesRequestError(`include[${i}]`, `Invalid value: '${shownText(String(value))}'. Supported values are: ${quotedList(INCLUDABLE)}.`, 'invalid_value');
   });
 }
-
-/** A value as an error repeats it: a query's may be kilobytes long. Cut past the longest value OpenAI defines, and marked. */
-const shown = (value: string): string => (value.length > 64 ? `${value.slice(0, 64)}…` : value);
 
 /** A query's `include` values, as the SDKs send them (`include[]=…`, OpenAI's bracket form) or plain (`include=…`). */
 export function includeOfQuery(params: URLSearchParams): string[] {

@@ -1,4 +1,5 @@
 import { AiError } from '../openai-error.js';
+import { shownText } from '../shown-text.js';
 
 /**
  * The codes of the 400s a Responses API request can meet at the gateway. OpenAI's own (`invalid_value`, `invalid_type`,
@@ -35,27 +36,16 @@ export class ResponsesRequestError extends AiError {
   }
 }
 
-/** How much of an id an error repeats: a stored Response's id is at most 64 characters (OpenAI's are 53). */
-const SHOWN_ID_CHARS = 64;
-
-/**
- * An id as an error repeats it: whole up to SHOWN_ID_CHARS, cut there and marked (`…`) beyond. The id of a path can
- * be as long as a request line may be, and an error that echoes kilobytes of it helps no one, a log least of all.
- *
- * @example shownId('resp_' + 'x'.repeat(5000)) // its first 64 characters, then '…'
- */
-const shownId = (id: string): string => (id.length > SHOWN_ID_CHARS ? `${id.slice(0, SHOWN_ID_CHARS)}…` : id);
-
 /**
  * A `previous_response_id` that names no Response the caller may continue (unknown, expired, deleted, or another
  * app's, which are not told apart): a 400 on the request's member, in OpenAI's words and code (clients such as Codex
  * and the Agents SDK recognise it by that code, status and message to start the chain again).
  */
 export const previousResponseNotFound = (id: string): AiError =>
-  new AiError(400, 'invalid_request_error', 'previous_response_not_found', `Previous response with id '${shownId(id)}' not found.`, 'previous_response_id');
+  new AiError(400, 'invalid_request_error', 'previous_response_not_found', `Previous response with id '${shownText(id)}' not found.`, 'previous_response_id');
 
 /** `GET`/`DELETE /v1/responses/{id}` (and its input items) for a Response the caller has not stored, or no longer: 404. */
-export const responseNotFound = (id: string): AiError => new AiError(404, 'invalid_request_error', 'response_not_found', `Response with id '${shownId(id)}' not found.`, null);
+export const responseNotFound = (id: string): AiError => new AiError(404, 'invalid_request_error', 'response_not_found', `Response with id '${shownText(id)}' not found.`, null);
 
 /**
  * A `previous_response_id` the caller stored, whose chain lost an earlier Response (deleted, or expired): its turns
@@ -63,11 +53,11 @@ export const responseNotFound = (id: string): AiError => new AiError(404, 'inval
  * message that says why.
  */
 export const previousResponseChainBroken = (id: string): AiError =>
-  new AiError(400, 'invalid_request_error', 'previous_response_not_found', `Previous response with id '${shownId(id)}' cannot be continued: an earlier response of its chain was deleted or expired. Send the conversation in 'input' instead.`, 'previous_response_id');
+  new AiError(400, 'invalid_request_error', 'previous_response_not_found', `Previous response with id '${shownText(id)}' cannot be continued: an earlier response of its chain was deleted or expired. Send the conversation in 'input' instead.`, 'previous_response_id');
 
 /** `GET /v1/responses/{id}/input_items` of a Response whose chain lost an earlier Response (deleted, or expired): 404. */
 export const responseChainBroken = (id: string): AiError =>
-  new AiError(404, 'invalid_request_error', 'response_not_found', `The input items of response '${shownId(id)}' are gone: an earlier response of its chain was deleted or expired. The response itself can still be retrieved.`, null);
+  new AiError(404, 'invalid_request_error', 'response_not_found', `The input items of response '${shownText(id)}' are gone: an earlier response of its chain was deleted or expired. The response itself can still be retrieved.`, null);
 
 /**
  * A chain of stored responses already `max` long, Keygate's most (which bounds every read of a chain): it cannot be
@@ -78,7 +68,7 @@ export const responseChainTooLong = (id: string, max: number, param: 'previous_r
     400,
     'invalid_request_error',
     'response_chain_too_long',
-    `Response '${shownId(id)}' ends a chain of ${max} responses, the most Keygate keeps: start a new chain, sending the conversation (or a summary of it) in 'input' without 'previous_response_id'.`,
+    `Response '${shownText(id)}' ends a chain of ${max} responses, the most Keygate keeps: start a new chain, sending the conversation (or a summary of it) in 'input' without 'previous_response_id'.`,
     param,
   );
 
@@ -88,7 +78,7 @@ export const responseChainTooLong = (id: string, max: number, param: 'previous_r
  * answer may come as soon as the store is back; nothing was sent to a provider.
  */
 export const responsesStoreUnavailable = (id: string): AiError =>
-  new AiError(503, 'api_error', 'store_unavailable', `Response with id '${shownId(id)}' cannot be reached: the store did not answer; try again shortly.`, null, { 'retry-after': '1' });
+  new AiError(503, 'api_error', 'store_unavailable', `Response with id '${shownText(id)}' cannot be reached: the store did not answer; try again shortly.`, null, { 'retry-after': '1' });
 
 /** Chat Completions members a Responses API request is sent as (responsesToChat), and the Responses API's names for them. */
 const CHAT_PARAMS: ReadonlyArray<[chat: RegExp, responses: string]> = [

@@ -8,6 +8,7 @@ import { checkInclude } from './includable.js';
 import { ResponsesRequestError, type ResponsesErrorCode } from './responses-error.js';
 import { itemId } from './chat-to-response.js';
 import type { ResponseEcho, ResponsesAllowedTools, ResponsesCustomTool, ResponsesInputItem, ResponsesReasoning, ResponsesTextFormat, ResponsesTool, ResponsesToolChoice } from './wire-types.js';
+import { shownText } from '../shown-text.js';
 
 type Json = Record<string, unknown>;
 
@@ -346,7 +347,7 @@ function inputMessages(input: readonly unknown[], continued: number, sealed: Enc
         const { message, images: more } = functionCallOutput(item, param);
         // OpenAI's refusal, word for word: each provider would refuse it in its own words, or send an orphan result.
         const answers = calls.get(message.tool_call_id!);
-        if (!answers) fail('input', `No tool call found for ${type === 'function_call_output' ? 'function' : 'custom tool'} call output with call_id ${message.tool_call_id}.`);
+        if (!answers) fail('input', `No tool call found for ${type === 'function_call_output' ? 'function' : 'custom tool'} call output with call_id ${shownText(message.tool_call_id!)}.`);
         answers.answered = true;
         messages.push(message);
         images.push(...more);
@@ -360,7 +361,7 @@ function inputMessages(input: readonly unknown[], continued: number, sealed: Enc
   });
   endTurn();
   endOutputs();
-  for (const [id, { kind, answered }] of calls) if (!answered) fail('input', `No tool output found for ${kind} call ${id}.`);
+  for (const [id, { kind, answered }] of calls) if (!answered) fail('input', `No tool output found for ${kind} call ${shownText(id)}.`);
   return messages;
 }
 
@@ -431,7 +432,7 @@ function toolChoiceOf(choice: unknown, tools: readonly ResponsesTool[]): Respons
   if (isJsonObject(choice) && (choice.type === 'function' || choice.type === 'custom')) {
     const name = text(choice.name, 'tool_choice.name');
     // OpenAI's refusal, word for word: a provider would call another tool, or none.
-    if (!tools.some((one) => one.type === choice.type && one.name === name)) fail('tool_choice', `Tool choice '${name}' not found in 'tools' parameter.`);
+    if (!tools.some((one) => one.type === choice.type && one.name === name)) fail('tool_choice', `Tool choice '${shownText(name)}' not found in 'tools' parameter.`);
     return { type: choice.type, name };
   }
   if (isJsonObject(choice) && choice.type === 'allowed_tools') return allowedToolsOf(choice, tools);
