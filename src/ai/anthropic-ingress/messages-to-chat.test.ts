@@ -413,11 +413,18 @@ describe('an invalid Messages API request', () => {
     ['a tool_result no tool_use came before', { messages: [ASKED, { role: 'assistant', content: 'Let me see.' }, { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'x' }] }] }, 'messages.2.content.0'],
     ['a tool_result answering a call of another turn', { messages: [ASKED, CALLING, { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1' }] }, { role: 'assistant', content: 'Sunny.' }, { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1' }] }] }, 'messages.4.content.0'],
     ['a tool_use the next turn does not answer', { messages: [ASKED, CALLING, { role: 'user', content: 'Never mind.' }] }, 'messages.1'],
-    ['a tool_use another assistant turn follows', { messages: [ASKED, CALLING, { role: 'assistant', content: 'Done.' }, { role: 'user', content: 'Thanks' }] }, 'messages.1'],
+    ['a tool_use whose turn is answered in part', { messages: [ASKED, { role: 'assistant', content: [...CALLING.content, { type: 'tool_use', id: 'toolu_2', name: 'get_weather', input: {} }] }, { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1' }] }, { role: 'user', content: 'and?' }] }, 'messages.1'],
   ])('is refused for %s, naming the field %s', (_, overrides, param) => {
     const error = rejection(overrides);
     expect(error.param).toBe(param);
     expect(error.message.startsWith(`${param}: `)).toBe(true);
+  });
+
+  it('takes the results of parallel calls in user messages of their own, and a turn split over two assistant messages, as Anthropic combines them', () => {
+    const both = { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: {} }, { type: 'tool_use', id: 'toolu_2', name: 'get_weather', input: {} }] };
+    const result = (id: string) => ({ role: 'user', content: [{ type: 'tool_result', tool_use_id: id, content: 'sunny' }] });
+    expect(translate({ messages: [ASKED, both, result('toolu_1'), result('toolu_2')] }).messages.filter((message) => message.role === 'tool')).toHaveLength(2);
+    expect(translate({ messages: [ASKED, CALLING, { role: 'assistant', content: 'Checking.' }, result('toolu_1')] }).messages.at(-1)).toMatchObject({ role: 'tool', tool_call_id: 'toolu_1' });
   });
 
   it("says which tool_use ids went unanswered, in Anthropic's words, and lets a last assistant turn's calls stand", () => {

@@ -4,6 +4,7 @@ import { isJsonObject } from '../json-object.js';
 import { AnthropicRequestError } from './anthropic-error.js';
 import { isKeygateSignature, keygateReasoningOf } from './keygate-thinking.js';
 import type { AnthropicMessagesRequest } from './wire-types.js';
+import { shownText } from '../shown-text.js';
 
 type Json = Record<string, unknown>;
 
@@ -279,34 +280,34 @@ function messagesOf(messages: unknown): ChatMessage[] {
  * `tool_use` and `tool_result` blocks paired as Anthropic pairs them
  * (https://docs.anthropic.com/en/docs/agents-and-tools/tool-use/implement-tool-use): each `tool_use` of an assistant
  * turn answered by a `tool_result` in the user turn right after it, and each `tool_result` answering a `tool_use` of
- * the turn right before. Refused otherwise, in Anthropic's words, before any provider is called: another provider
- * would refuse in its own, or take an orphan result. A last assistant turn's calls may stand unanswered.
+ * the turn right before; consecutive messages of one role are one turn, as Anthropic combines them (a client may send
+ * each result of parallel calls in a message of its own). Refused otherwise, in Anthropic's words, before any
+ * provider is called: another would refuse in its own, or take an orphan result. A last assistant turn's calls may
+ * stand unanswered.
  */
 function refuseUnpairedToolUse(messages: readonly unknown[]): void {
-  let calls: string[] = [];
-  let caller = -1;
-  const unanswered = (missing: readonly string[]) =>
-    fail(`messages.${caller}`, `\`tool_use\` ids were found without \`tool_result\` blocks immediately after: ${missing.join(', ')}. Each \`tool_use\` block must have a corresponding \`tool_result\` block in the next message.`);
+  const turns: Array<{ role: 'user' | 'assistant'; first: number; calls: string[]; results: Array<{ id: unknown; at: string }> }> = [];
   messages.forEach((message, i) => {
     if (!isJsonObject(message) || (message.role !== 'user' && message.role !== 'assistant')) return;
-    const blocks = Array.isArray(message.content) ? message.content : [];
-    if (message.role === 'assistant') {
-      if (calls.length > 0) unanswered(calls);
-      calls = blocks.flatMap((block: unknown) => (isJsonObject(block) && block.type === 'tool_use' && typeof block.id === 'string' ? [block.id] : []));
-      caller = i;
+    let turn = turns.at(-1);
+    if (turn?.role !== message.role) turns.push((turn = { role: message.role, first: i, calls: [], results: [] }));
+    (Array.isArray(message.content) ? message.content : []).forEach((block: unknown, j) => {
+      if (!isJsonObject(block)) return;
+      if (message.role === 'assistant' && block.type === 'tool_use' && typeof block.id === 'string') turn.calls.push(block.id);
+      if (message.role === 'user' && block.type === 'tool_result') turn.results.push({ id: block.tool_use_id, at: `messages.${i}.content.${j}` });
+    });
+  });
+  turns.forEach((turn, k) => {
+    if (turn.role === 'user') {
+      const asked = turns[k - 1]?.calls ?? [];
+      const orphan = turn.results.find((result) => !asked.includes(result.id as string));
+      if (orphan) fail(orphan.at, `unexpected \`tool_use_id\` found in \`tool_result\` blocks: ${shownText(String(orphan.id))}. Each \`tool_result\` block must have a corresponding \`tool_use\` block in the previous message.`);
       return;
     }
-    const answered = new Set<unknown>();
-    blocks.forEach((block: unknown, j) => {
-      if (!isJsonObject(block) || block.type !== 'tool_result') return;
-      if (!calls.includes(block.tool_use_id as string)) {
-        fail(`messages.${i}.content.${j}`, `unexpected \`tool_use_id\` found in \`tool_result\` blocks: ${String(block.tool_use_id)}. Each \`tool_result\` block must have a corresponding \`tool_use\` block in the previous message.`);
-      }
-      answered.add(block.tool_use_id);
-    });
-    const missing = calls.filter((id) => !answered.has(id));
-    if (missing.length > 0) unanswered(missing);
-    calls = [];
+    const next = turns[k + 1];
+    if (!next) return;
+    const missing = turn.calls.filter((id) => !next.results.some((result) => result.id === id));
+    if (missing.length > 0) fail(`messages.${turn.first}`, `\`tool_use\` ids were found without \`tool_result\` blocks immediately after: ${missing.map(shownText).join(', ')}. Each \`tool_use\` block must have a corresponding \`tool_result\` block in the next message.`);
   });
 }
 
