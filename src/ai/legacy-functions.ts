@@ -1,6 +1,7 @@
 import type { ChatCompletion, ChatCompletionChunk, FinishReason } from './chat-types.js';
 import { isJsonObject } from './json-object.js';
 import { emptyArray, invalidParam as invalid } from './openai-error.js';
+import { shownText } from './shown-text.js';
 import { validateFunctionParameters } from './tools-validation.js';
 
 /**
@@ -49,7 +50,12 @@ function toolChoiceOf(body: Record<string, unknown>): void {
   // OpenAI's refusal, in the client's words: once a tool_choice, it would be refused as one, which the client did not send.
   if (!Array.isArray(body.tools) || body.tools.length === 0) throw invalid('function_call', "Invalid value for 'function_call': 'function_call' is only allowed when 'functions' are specified.");
   if (choice === 'none' || choice === 'auto') body.tool_choice = choice;
-  else if (isJsonObject(choice) && typeof choice.name === 'string') body.tool_choice = { type: 'function', function: { name: choice.name } };
+  else if (isJsonObject(choice) && typeof choice.name === 'string') {
+    // Refused in the client's words, as tool_choice naming a tool not offered is (validateToolChoice).
+    const named = choice.name;
+    if (!body.tools.some((tool: { function: { name: unknown } }) => tool.function.name === named)) throw invalid('function_call', `Invalid value for 'function_call': no function named '${shownText(named)}' is in 'functions'.`);
+    body.tool_choice = { type: 'function', function: { name: named } };
+  }
   else throw invalid('function_call', `'function_call' must be "none", "auto" or {"name": "<function name>"}`);
   delete body.function_call;
 }
