@@ -102,6 +102,17 @@ describe('the Azure OpenAI provider', () => {
     expect(chunks.at(-1)?.usage).toMatchObject({ total_tokens: 11 });
   });
 
+  it("sends the asynchronous content filter's late verdict, an annotation chunk that ends the answer, as a finish of the stream's own id with a delta", () => {
+    const head = { id: 'chatcmpl-azure0003', object: 'chat.completion.chunk', created: 1735787045, model: 'gpt-4o-2024-08-06' };
+    const events = [
+      { ...head, choices: [{ index: 0, delta: { role: 'assistant', content: 'Some' }, finish_reason: null }] },
+      { id: '', object: '', created: 0, model: '', choices: [{ index: 0, finish_reason: 'content_filter', content_filter_results: { violence: { filtered: true, severity: 'medium' } }, content_filter_offsets: { check_offset: 0, start_offset: 0, end_offset: 4 } }], usage: null },
+    ];
+    const translator = AzureOpenAIProvider.streamTranslator({ ...ctx(), stream: true });
+    const chunks = [...translator.push(Buffer.from(events.map((event) => `data: ${JSON.stringify(event)}\n\n`).join('') + 'data: [DONE]\n\n')), ...translator.end()];
+    expect(chunks.at(-1)).toMatchObject({ id: 'chatcmpl-azure0003', object: 'chat.completion.chunk', model: 'gpt-4o-2024-08-06', choices: [{ index: 0, delta: {}, finish_reason: 'content_filter' }] });
+  });
+
   it("leaves Azure's prompt-filter chunk out of the chunks of the same read before an error event too", () => {
     const filter = '{"choices":[],"created":0,"id":"","model":"","object":"","prompt_filter_results":[{"prompt_index":0,"content_filter_results":{}}]}';
     let thrown: unknown;

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { ChatRequest, EmbeddingsRequest } from '../../chat-types.js';
+import type { ChatCompletionChunk, ChatRequest, EmbeddingsRequest } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
 import { openAIStyleAdapter, takesEffortWithTools } from '../openai/index.js';
 import { failureFor, retryAfterMs, type CallContext, type ProviderAdapter, type ProviderFailure, type StreamTranslator, type UpstreamCall } from '../provider.js';
@@ -52,17 +52,23 @@ function resourceOf(ctx: CallContext): CallContext {
  * Azure opens a stream with a chunk holding only `prompt_filter_results` (no choices, no usage): it is dropped, so
  * that the first chunk a client reads is the role chunk, as from OpenAI. With the asynchronous content filter, Azure
  * also sends annotation chunks (https://learn.microsoft.com/azure/ai-services/openai/concepts/content-streaming):
- * `id` and `object` empty, their choice only `content_filter_results` and `content_filter_offsets`, no `delta`,
- * often after the finish. Such a choice is dropped too: OpenAI's chunks all share the stream's id and each choice has
- * a delta, which clients read.
+ * `id` and `object` empty, their choice only `content_filter_results` and `content_filter_offsets`, often after the
+ * finish. A choice of such a chunk that says nothing is dropped too; one that ends the answer (the filter's late
+ * verdict, `finish_reason: "content_filter"`) goes on as a chunk of the stream's own id, as OpenAI's chunks all are.
  */
 function azureStreamTranslator(ctx: CallContext): StreamTranslator {
   const inner = openAIFormat.streamTranslator(ctx);
+  /** The stream's own chunk, whose id, creation time and model an annotation's finish goes on with. */
+  let own: ChatCompletionChunk | undefined;
   const keep = (chunks: ReturnType<StreamTranslator['push']>) =>
     chunks.flatMap((chunk) => {
-      const choices = chunk.choices.filter((choice) => choice.delta !== undefined || choice.finish_reason != null);
-      if (choices.length === 0 && !chunk.usage) return [];
-      return choices.length === chunk.choices.length ? [chunk] : [{ ...chunk, choices }];
+      if (chunk.id !== '') {
+        own = chunk;
+        return chunk.choices.length > 0 || chunk.usage ? [chunk] : [];
+      }
+      const finishes = chunk.choices.filter((choice) => choice.finish_reason != null).map(({ index, finish_reason }) => ({ index, delta: {}, finish_reason }));
+      if (finishes.length === 0 && !chunk.usage) return [];
+      return [{ id: own?.id ?? chunk.id, object: 'chat.completion.chunk' as const, created: own?.created ?? chunk.created, model: own?.model ?? chunk.model, choices: finishes, ...(chunk.usage ? { usage: chunk.usage } : {}) }];
     });
   return mappedTranslator(inner, keep);
 }

@@ -120,6 +120,13 @@ describe("the OpenAI-style adapter's reading of a host's finish reasons", () => 
     expect((translated as TranslatedChunk)[SOURCE_TEXT]).toBeUndefined();
   });
 
+  it('gives a streamed choice without a delta an empty one, and writes that chunk anew, since every reader of a chunk reads its delta', () => {
+    const bare = '{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"finish_reason":"stop"}]}';
+    const [translated] = OpenAICompatibleProvider.streamTranslator(ctx({ stream: true })).push(Buffer.from(`data: ${bare}\n\n`));
+    expect(translated!.choices[0]).toEqual({ index: 0, delta: {}, finish_reason: 'stop' });
+    expect((translated as TranslatedChunk)[SOURCE_TEXT]).toBeUndefined();
+  });
+
   it("takes DeepSeek's insufficient_system_resource in a whole answer for a failed generation, with the usage it billed", () => {
     const body = { ...answer('insufficient_system_resource'), usage: { prompt_tokens: 9, completion_tokens: 1, total_tokens: 10 } };
     const error = (() => {

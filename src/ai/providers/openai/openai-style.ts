@@ -355,16 +355,23 @@ export function openAIStyleAdapter(options: OpenAIStyleOptions): ProviderAdapter
           const failedWith = failedGenerationOf(chunk.choices);
           failed = failedWith === undefined ? hostFailedChoice(chunk, ctx, parseError) : generationFailure(failedWith);
           if (failed) continue;
+          // A choice without a delta (a host's annotation of a choice that says nothing) gets an empty one: every
+          // reader of a chunk, the ingresses' translators too, reads the delta.
+          let filled = false;
           for (const choice of chunk.choices) {
             begun.add(choice?.index);
             if (choice?.finish_reason != null) finished.add(choice.index);
+            if (choice && choice.delta === undefined) {
+              choice.delta = {};
+              filled = true;
+            }
           }
           const renamed = giveOpenAIFinishReasons(chunk);
           const completed = completeToolCalls(chunk, toolCalls);
           // One data line (several would be joined by newlines, which cannot go on as one): the chunk's own text, unless
           // its usage was retold, a finish reason renamed or a tool call's index or type filled in. Not enumerable, so
           // that a wrapping translator's `{ ...chunk, … }` makes a chunk without it.
-          if (!retold && !renamed && !completed && !event.data.includes('\n')) Object.defineProperty(chunk, SOURCE_TEXT, { value: event.data });
+          if (!retold && !renamed && !completed && !filled && !event.data.includes('\n')) Object.defineProperty(chunk, SOURCE_TEXT, { value: event.data });
           out.push(chunk);
         }
         if (failed && (done || usage !== undefined)) throw streamFailure(failed, out);
