@@ -401,6 +401,8 @@ describe('an invalid Messages API request', () => {
     ['a tool without input_schema', { tools: [{ name: 'x' }] }, 'tools.0.input_schema'],
     ['a tool whose input_schema is text', { tools: [{ name: 'x', input_schema: 'abc' }] }, 'tools.0.input_schema'],
     ['an unknown tool_choice', { tools: [weatherTool], tool_choice: { type: 'sometimes' } }, 'tool_choice.type'],
+    ['a tool_choice of a tool the tools do not declare', { tools: [weatherTool], tool_choice: { type: 'tool', name: 'get_time' } }, 'tool_choice.name'],
+    ['a tool_choice of a tool, without tools', { tool_choice: { type: 'tool', name: 'get_weather' } }, 'tool_choice.name'],
     ['an image without data', { messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'base64', media_type: 'image/png' } }] }] }, 'messages.0.content.0.source.data'],
     ['a cache_control that is not an object', { system: [{ type: 'text', text: 'x', cache_control: 'ephemeral' }] }, 'system.0.cache_control'],
     ['a request cache_control that is not an object', { cache_control: true }, 'cache_control'],

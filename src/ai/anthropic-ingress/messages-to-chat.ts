@@ -393,6 +393,9 @@ export function messagesToChat(request: AnthropicMessagesRequest | Record<string
   // OpenAI refuses a tool_choice without tools, which Anthropic accepts: it is checked, then sent only with tools.
   if (body.tool_choice !== undefined) {
     const choice = toolChoiceOf(body.tool_choice);
+    // A tool the tools do not declare: a provider would call another, or none (Ollama and Mistral ignore the name).
+    const named = typeof choice.tool_choice === 'object' && choice.tool_choice.type === 'function' ? choice.tool_choice.function.name : undefined;
+    if (named !== undefined && !chat.tools?.some((tool) => tool.function.name === named)) fail('tool_choice.name', `no tool named '${shownText(named)}' is in tools`);
     if (chat.tools) Object.assign(chat, choice);
   }
   if (body.thinking !== undefined) chat[THINKING] = thinkingOf(body.thinking);
