@@ -198,6 +198,23 @@ describe('a Responses API request as a chat request', () => {
   });
 });
 
+describe('function call outputs sent after a message that followed their calls', () => {
+  it("go right after their call's turn, where every provider wants a call's result", () => {
+    const input = [
+      { role: 'user', content: 'Weather?' },
+      { type: 'function_call', call_id: 'call_1', name: 'get_weather', arguments: '{}' },
+      { role: 'user', content: 'And quickly, please.' },
+      { type: 'function_call_output', call_id: 'call_1', output: 'sunny' },
+    ];
+    expect(responsesToChat({ ...base, input }).messages).toEqual([
+      { role: 'user', content: 'Weather?' },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{}' } }] },
+      { role: 'tool', tool_call_id: 'call_1', content: 'sunny' },
+      { role: 'user', content: 'And quickly, please.' },
+    ]);
+  });
+});
+
 describe('what a Response echoes of its request', () => {
   it("is OpenAI's defaults when the request set nothing", () => {
     expect(responsesToChat(base)[RESPONSE_ECHO]).toEqual({

@@ -295,9 +295,26 @@ function inputMessages(input: readonly unknown[], continued: number, sealed: Enc
   let turn: AssistantTurn | undefined;
   let images: ContentPart[] = [];
   const assistant = () => (turn ??= { texts: [], calls: [], reasoning: [], parts: [], thought: false });
+  /** The assistant message each call went in, by the call's id: its output goes right after it (placed). */
+  const callers = new Map<string, ChatMessage>();
   const endTurn = () => {
-    if (turn && (turn.texts.length > 0 || turn.calls.length > 0)) messages.push(assistantMessage(turn));
+    if (turn && (turn.texts.length > 0 || turn.calls.length > 0)) {
+      const message = assistantMessage(turn);
+      for (const call of turn.calls) callers.set(call.id, message);
+      messages.push(message);
+    }
     turn = undefined;
+  };
+  /**
+   * A tool message right after its call's turn and the tool messages already there: an output sent after a message
+   * that followed its call would otherwise leave the turn's calls apart from their results, which every provider but
+   * the lenient ones refuses.
+   */
+  const placed = (message: ChatMessage) => {
+    const caller = callers.get(message.tool_call_id!);
+    let at = caller ? messages.lastIndexOf(caller) + 1 : messages.length;
+    while (messages[at]?.role === 'tool') at++;
+    messages.splice(at, 0, message);
   };
   // Images and files of function call outputs follow the run of tool messages: providers want those right after the calls.
   const endOutputs = () => {
@@ -349,7 +366,7 @@ function inputMessages(input: readonly unknown[], continued: number, sealed: Enc
         const answers = calls.get(message.tool_call_id!);
         if (!answers) fail('input', `No tool call found for ${type === 'function_call_output' ? 'function' : 'custom tool'} call output with call_id ${shownText(message.tool_call_id!)}.`);
         answers.answered = true;
-        messages.push(message);
+        placed(message);
         images.push(...more);
         return;
       }
