@@ -1173,9 +1173,17 @@ function dollars(usd: number): string {
   return usd.toLocaleString('en-US', { useGrouping: false, maximumFractionDigits: decimals });
 }
 
+/**
+ * Whether `usd` reaches `limit` (`past`: goes beyond it), in billionths of a dollar, to which every cost is rounded:
+ * sums of costs in floating point fall short of the sum by a rounding ($0.01 + $0.06 is 0.06999999999999999), which
+ * let a budget spent to the cent take one more call.
+ */
+const reaches = (usd: number, limit: number): boolean => Math.round(usd * 1e9) >= Math.round(limit * 1e9);
+const past = (usd: number, limit: number): boolean => Math.round(usd * 1e9) > Math.round(limit * 1e9);
+
 /** A period's budget spent: refused until the period turns, and told not to retry. */
 function refuseSpent(scope: 'app' | 'team', name: string, period: 'day' | 'month', limit: number, recorded: number): void {
-  if (recorded >= limit) throw new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has spent its ${budgetName(period, limit)} ($${dollars(recorded)} so far)`, null, NO_RETRY);
+  if (reaches(recorded, limit)) throw new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has spent its ${budgetName(period, limit)} ($${dollars(recorded)} so far)`, null, NO_RETRY);
 }
 
 /**
@@ -1204,14 +1212,14 @@ function checkWithPrompt(call: AiCall, prepared: Prepared, scope: 'app' | 'team'
   const { spend } = call.runtime;
   const recorded = spend.spentKnown(scope, name, period, now);
   refuseSpent(scope, name, period, limit, recorded);
-  if (recorded + most > limit && recorded + leastPromptCost(call, prepared) > limit) {
+  if (past(recorded + most, limit) && past(recorded + leastPromptCost(call, prepared), limit)) {
     throw new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has $${dollars(limit - recorded)} left of its ${budgetName(period, limit)}, and this call's prompt alone costs at least $${dollars(leastPromptCost(call, prepared))}`, null, NO_RETRY);
   }
   const held = spend.heldBy(scope, name);
   if (held === 0) return;
   const spent = recorded + held;
-  if (spent >= limit) throw new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has $${dollars(limit - recorded)} left of its ${budgetName(period, limit)}, held by calls under way that may cost up to $${dollars(held)}; try again when they end`, null, RETRY_SOON);
-  if (spent + most > limit && spent + leastPromptCost(call, prepared) > limit) {
+  if (reaches(spent, limit)) throw new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has $${dollars(limit - recorded)} left of its ${budgetName(period, limit)}, held by calls under way that may cost up to $${dollars(held)}; try again when they end`, null, RETRY_SOON);
+  if (past(spent + most, limit) && past(spent + leastPromptCost(call, prepared), limit)) {
     throw new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has $${dollars(limit - spent)} left of its ${budgetName(period, limit)} besides what calls under way hold ($${dollars(held)}), and this call's prompt alone costs at least $${dollars(leastPromptCost(call, prepared))}; try again when they end`, null, RETRY_SOON);
   }
 }
