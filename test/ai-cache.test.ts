@@ -17,7 +17,7 @@ function expectServedAgain(first: AiResult<unknown>, second: AiResult<unknown>):
   expect(first.headers.get('x-keygate-cache')).toBeNull();
   expect(second.status).toBe(200);
   expect(second.headers.get('x-keygate-cache')).toBe('hit');
-  expect(second.headers.get('x-keygate-cost-usd')).toBe('0');
+  expect(second.headers.get('x-keygate-cost-usd')).toBe('0.000000000');
   expect(second.body).toEqual(first.body);
 }
 

@@ -363,7 +363,7 @@ describe('the pipeline around /v1/responses', () => {
     const { data: second, response } = await client.responses.create({ ...ask, metadata: { attempt: 'second' } }).withResponse();
     expect(emulators.gemini.requests().length).toBe(calls);
     expect(response.headers.get('x-keygate-cache')).toBe('hit');
-    expect(response.headers.get('x-keygate-cost-usd')).toBe('0');
+    expect(response.headers.get('x-keygate-cost-usd')).toBe('0.000000000');
     expect(second.output_text).toBe(first.output_text);
     // The echo is the request's own, not the cached call's.
     expect(second.metadata).toEqual({ attempt: 'second' });

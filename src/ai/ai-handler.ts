@@ -1698,7 +1698,7 @@ function answerChat(res: ServerResponse, call: AiCall, trace: CallTrace, format:
   if (out !== undefined) {
     recordChat(call, trace, prepared, request, undefined, 200, NO_TOKENS, false, null, true);
     const hit = (body: string) => {
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-request-id': call.requestId, ...requestIdHeader(format, call.requestId), 'x-keygate-cache': 'hit', 'x-keygate-cost-usd': '0', ...call.responseHeaders });
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-request-id': call.requestId, ...requestIdHeader(format, call.requestId), 'x-keygate-cache': 'hit', 'x-keygate-cost-usd': '0.000000000', ...call.responseHeaders });
       res.end(body);
     };
     // A Response answered from the cache is a Response of its own, stored as any other.
@@ -2016,7 +2016,7 @@ async function embeddings(parsed: Record<string, unknown>, res: ServerResponse, 
   const cached = cacheKey ? runtime.cache.get(cacheKey, runtime.now()) : undefined;
   if (cached) {
     recordCall(call, trace, { app: prepared.app, team: prepared.team, provider: null, model: request.model, tokens: NO_TOKENS, estimated: false, cost: 0, ttftMs: null, status: 200, cacheHit: true });
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(cached.body), 'x-request-id': call.requestId, 'x-keygate-cache': 'hit', 'x-keygate-cost-usd': '0', ...call.responseHeaders });
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(cached.body), 'x-request-id': call.requestId, 'x-keygate-cache': 'hit', 'x-keygate-cost-usd': '0.000000000', ...call.responseHeaders });
     res.end(cached.body);
     return;
   }
