@@ -103,6 +103,17 @@ describe('applying a config through the admin API', () => {
     expect((await admin('POST', '/config/validate', JSON.stringify({ ...good(), ai: { providers: [], [name]: '24d' } }))).status).toBe(200);
   });
 
+  it.each(['timeout', 'sendTimeout'])('refuses an ai.%s too long to be read as milliseconds, which was taken as the default', async (name) => {
+    const refused = await admin<ErrorBody>('POST', '/config/validate', JSON.stringify({ ...good(), ai: { providers: [], [name]: '999999999999d' } }));
+    expect(refused).toMatchObject({ status: 400, body: { error: { code: 'invalid_config', message: `ai.${name}: at most 24d (a timer cannot wait longer), got "999999999999d"` } } });
+  });
+
+  it('refuses an ai.cache.ttl too long to be read as milliseconds, which turned the cache off', async () => {
+    const refused = await admin<ErrorBody>('POST', '/config/validate', JSON.stringify({ ...good(), ai: { providers: [], cache: { ttl: '999999999999d' } } }));
+    expect(refused).toMatchObject({ status: 400, body: { error: { code: 'invalid_config', message: 'ai.cache.ttl: too long to be read as milliseconds, got "999999999999d"' } } });
+    expect((await admin('POST', '/config/validate', JSON.stringify({ ...good(), ai: { providers: [], cache: { ttl: '36500d' } } }))).status).toBe(200);
+  });
+
   it('refuses an ai.circuitBreaker.cooldown longer than the other durations may be', async () => {
     const refused = await admin<ErrorBody>('POST', '/config/validate', JSON.stringify({ ...good(), ai: { providers: [], circuitBreaker: { failures: 3, cooldown: '25d' } } }));
     expect(refused).toMatchObject({ status: 400, body: { error: { code: 'invalid_config', message: 'ai.circuitBreaker.cooldown: at most 24d (a timer cannot wait longer), got "25d"' } } });

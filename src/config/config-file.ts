@@ -33,10 +33,15 @@ export const ConfigFileSchema = Type.Object(
 
 export type ConfigFile = Static<typeof ConfigFileSchema>;
 
-/** Refuses durations that become timer delays and are longer than a timer can wait. */
+/**
+ * Refuses durations that become timer delays and are longer than a timer can wait, those too long to be read as a
+ * number of milliseconds among them: read as nothing, they became the default without a word.
+ */
 function timerDurations(where: string, durations: Record<string, string | undefined>): void {
   for (const [name, text] of Object.entries(durations)) {
-    if (text !== undefined && (parseDuration(text) ?? 0) > MAX_TIMER_MS) throw new KeygateError('invalid_config', `${where}.${name}: at most 24d (a timer cannot wait longer), got "${text}"`);
+    if (text === undefined) continue;
+    const ms = parseDuration(text);
+    if (ms === undefined || ms > MAX_TIMER_MS) throw new KeygateError('invalid_config', `${where}.${name}: at most 24d (a timer cannot wait longer), got "${text}"`);
   }
 }
 
@@ -126,6 +131,9 @@ export function validateConfig(value: unknown): ConfigFile {
   });
   const providers = new Set<string>();
   if (config.ai) timerDurations('ai', { timeout: config.ai.timeout, sendTimeout: config.ai.sendTimeout, 'circuitBreaker.cooldown': config.ai.circuitBreaker?.cooldown });
+  const ttl = config.ai?.cache?.ttl;
+  // Read as nothing, a ttl too long to count in milliseconds turned the cache off without a word.
+  if (ttl !== undefined && parseDuration(ttl) === undefined) throw new KeygateError('invalid_config', `ai.cache.ttl: too long to be read as milliseconds, got "${ttl}"`);
   const retention = config.ai?.responses?.retention;
   if (retention !== undefined && !((parseDuration(retention) ?? 0) > 0)) throw new KeygateError('invalid_config', `ai.responses.retention: must be longer than 0 (a stored response must outlive its answer), got "${retention}"`);
   (config.ai?.providers ?? []).forEach((provider, i) => {
