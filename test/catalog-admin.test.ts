@@ -48,6 +48,14 @@ describe('the model catalog through the admin API', () => {
     expect((await admin('GET', '/config')).body).toEqual(before);
   });
 
+  it.each(['-lab', `l${'a'.repeat(63)}`])('refuses a provider whose catalog key %s no catalog entry could be filed under, and stores nothing', async (key) => {
+    const before = (await admin('GET', '/config')).body;
+    const response = await admin('PUT', '/config', { version: 1, ai: { providers: [{ name: 'lab', type: 'openai-compatible', baseUrl: 'http://127.0.0.1:9', catalog: key }] } });
+    expect(response.status).toBe(400);
+    expect(JSON.stringify(response.body)).toContain('ai.providers[0].catalog');
+    expect((await admin('GET', '/config')).body).toEqual(before);
+  });
+
   it('refuses an entry that does not validate, naming the field', async () => {
     const response = await admin('PUT', '/ai/catalog/openai/bad', { ...entry, id: 'bad', inputPerMillion: -1 });
     expect(response.status).toBe(400);

@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { CatalogModelSchema } from './catalog/index.js';
+import { CATALOG_KEY_PATTERN, CatalogModelSchema } from './catalog/index.js';
 import { PROVIDER_ADAPTERS } from './providers/index.js';
 
 /** The provider types, as the adapters' registry lists them: adding a provider's folder and its line there is all. */
@@ -20,7 +20,7 @@ export const AiProviderSchema = Type.Object(
       Type.String({ pattern: '^(/(?!\\.{1,2}(/|$))[A-Za-z0-9._~-]+)*$', maxLength: 200, description: 'OpenAI-format hosts (openai, openai-compatible, mistral): the path before /chat/completions and /embeddings; /v1 by default, "" for a host without one (Perplexity)' }),
     ),
     headers: Type.Optional(Type.Record(Type.String({ pattern: '^[a-z0-9-]+$' }), Type.String())),
-    catalog: Type.Optional(Type.String({ pattern: '^[a-z0-9-]+$', description: 'whose catalog entries describe and price its models (groq, together, deepseek…); its type by default' })),
+    catalog: Type.Optional(Type.String({ pattern: CATALOG_KEY_PATTERN, description: 'whose catalog entries describe and price its models (groq, together, deepseek…); its type by default' })),
     reasoningBack: Type.Optional(
       Type.Boolean({ description: "openai, openai-compatible and azure-openai only: send the history's reasoning_content on (DeepSeek wants it back in a tool loop); by default yes for openai-compatible hosts but Groq and Cerebras, which refuse it, and no for openai and azure-openai" }),
     ),

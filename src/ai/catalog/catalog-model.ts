@@ -17,11 +17,14 @@ const PerMillion = (description: string) => Type.Number({ minimum: 0, maximum: 1
  * One catalog entry. The config file and the admin API validate overrides with this schema; an override with
  * the same `provider` and `id` as a shipped entry replaces it whole.
  */
+/** A catalog key: a provider type, or the key a provider's `catalog` names (an OpenAI-compatible host's: groq, together…). */
+export const CATALOG_KEY_PATTERN = '^[a-z0-9][a-z0-9-]{0,62}$';
+
 export const CatalogModelSchema = Type.Object(
   {
     id: Type.String({ minLength: 1, maxLength: 200, pattern: '^\\S+$', description: 'the model id as the provider names it' }),
     provider: Type.String({
-      pattern: '^[a-z0-9][a-z0-9-]{0,62}$',
+      pattern: CATALOG_KEY_PATTERN,
       description: 'a provider type (openai, azure-openai, anthropic, gemini, mistral, cohere, bedrock, ollama) or an OpenAI-compatible host key (groq, together, deepseek, …)',
     }),
     kind: Type.Enum(MODEL_KINDS),
