@@ -4,6 +4,7 @@ import { cannotServe } from '../cannot-serve.js';
 import { COHERE_MAX_TEXTS, cohereInputType } from '../cohere/cohere-embed.js';
 import { base64Of } from '../embedding-encoding.js';
 import { isVectorList, unreadableEmbeddings } from '../unreadable-embeddings.js';
+import { embeddingTexts } from '../embedding-texts.js';
 
 type Family = 'titan-v1' | 'titan-v2' | 'cohere-v3';
 
@@ -29,11 +30,7 @@ export function invokeEmbeddingsLimit(model: string): number | undefined {
   }
 }
 
-function textsOf(input: EmbeddingsRequest['input']): string[] {
-  if (typeof input === 'string') return [input];
-  if (Array.isArray(input) && input.every((item) => typeof item === 'string')) return input as string[];
-  throw unsupported('"input" must be a string or an array of strings: Bedrock embeds text, not token arrays');
-}
+const textsOf = (input: EmbeddingsRequest['input']): string[] => embeddingTexts(input, 'Bedrock');
 
 /**
  * The InvokeModel body (POST /model/{modelId}/invoke) for `model`, in its own documented format:

@@ -4,6 +4,7 @@ import { cannotServe } from '../cannot-serve.js';
 import { base64Of } from '../embedding-encoding.js';
 import { isVectorList, unreadableEmbeddings } from '../unreadable-embeddings.js';
 import type { CallContext } from '../provider.js';
+import { embeddingTexts } from '../embedding-texts.js';
 
 /** The most texts one call to Cohere's Embed takes, directly or on Bedrock: a request with more goes in parts. */
 export const COHERE_MAX_TEXTS = 96;
@@ -35,10 +36,7 @@ const FIXED_LENGTH = /^embed-(?:english|multilingual)(?:-light)?-v[1-3](?:\.|$)/
  * default).
  */
 export function toCohereEmbed(request: EmbeddingsRequest, ctx: CallContext): Record<string, unknown> {
-  const input = typeof request.input === 'string' ? [request.input] : request.input;
-  if (!input.every((item): item is string => typeof item === 'string')) {
-    throw cannotServe('input', 'input: Cohere embeds text, not token arrays', 'unsupported_input');
-  }
+  const input = embeddingTexts(request.input, 'Cohere');
   if (request.dimensions !== undefined && FIXED_LENGTH.test(ctx.model)) {
     throw cannotServe('dimensions', `dimensions: ${ctx.model} has a fixed vector length; leave out "dimensions", or use embed-v4.0 or later`);
   }

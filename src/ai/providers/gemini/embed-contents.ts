@@ -1,14 +1,10 @@
 import type { EmbeddingsRequest, EmbeddingsResponse } from '../../chat-types.js';
-import { cannotServe } from '../cannot-serve.js';
 import { base64Of } from '../embedding-encoding.js';
 import { isVectorList, unreadableEmbeddings } from '../unreadable-embeddings.js';
 import type { GeminiBatchEmbedResponse } from './wire-types.js';
+import { embeddingTexts } from '../embedding-texts.js';
 
-function textsOf(input: EmbeddingsRequest['input']): string[] {
-  if (typeof input === 'string') return [input];
-  if (Array.isArray(input) && input.every((item) => typeof item === 'string')) return input as string[];
-  throw cannotServe('input', '"input" must be a string or an array of strings: Gemini embeds text, not token arrays', 'unsupported_input');
-}
+const textsOf = (input: EmbeddingsRequest['input']): string[] => embeddingTexts(input, 'Gemini');
 
 /** An OpenAI embeddings request as one batchEmbedContents request (https://ai.google.dev/api/embeddings#method:-models.batchembedcontents), one entry per input. */
 export function toBatchEmbedRequest(request: EmbeddingsRequest, modelName: string) {

@@ -2,10 +2,10 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { ChatCompletionChunk, EmbeddingsRequest } from '../../chat-types.js';
 import { openAIStyleAdapter } from '../openai/index.js';
 import { failureFor, type CallContext, type ProviderAdapter, type ProviderFailure, type StreamTranslator, type UpstreamCall } from '../provider.js';
-import { cannotServe } from '../cannot-serve.js';
 import { mappedTranslator } from '../stream-events.js';
 import { adjustForMistral } from './mistral-request.js';
 import { fromMistralChat, fromMistralChunk, generationFailed, generationError } from './mistral-response.js';
+import { embeddingTexts } from '../embedding-texts.js';
 
 const openAIFormat = openAIStyleAdapter({ type: 'mistral', defaultBaseUrl: 'https://api.mistral.ai', adjust: adjustForMistral });
 
@@ -38,8 +38,7 @@ function mistralStreamTranslator(ctx: CallContext): StreamTranslator {
  * `input` a text or texts, so token arrays are refused before calling, and an alias moves on to a target that takes them.
  */
 function mistralEmbeddingsCall(request: EmbeddingsRequest, ctx: CallContext): UpstreamCall {
-  const { input } = request;
-  if (typeof input !== 'string' && !(Array.isArray(input) && input.every((item) => typeof item === 'string'))) throw cannotServe('input', 'input: Mistral embeds text, not token arrays', 'unsupported_input');
+  embeddingTexts(request.input, 'Mistral');
   const call = (openAIFormat.embeddingsCall as NonNullable<ProviderAdapter['embeddingsCall']>)(request, ctx);
   const body = { model: ctx.model, input: request.input, ...(request.encoding_format ? { encoding_format: request.encoding_format } : {}), ...(request.dimensions ? { output_dimension: request.dimensions } : {}) };
   return { ...call, body: JSON.stringify(body) };

@@ -6,6 +6,7 @@ import type { CallContext } from '../provider.js';
 import { refuseLogprobs } from '../no-logprobs.js';
 import { refusalsAsText } from '../refusal-as-text.js';
 import { refuseOpenAIOnlyMembers } from '../no-openai-only-members.js';
+import { embeddingTexts } from '../embedding-texts.js';
 
 /**
  * OpenAI's chat request as Ollama's native /api/chat (https://github.com/ollama/ollama/blob/main/docs/api.md): images
@@ -68,8 +69,6 @@ function imageBytes(url: string, where: string): string {
 
 /** OpenAI's embeddings request as Ollama's /api/embed: `input` passes as is, `dimensions` too. */
 export function toOllamaEmbed(request: EmbeddingsRequest, ctx: CallContext): Record<string, unknown> {
-  const input = request.input;
-  const texts = typeof input === 'string' || (Array.isArray(input) && input.every((item) => typeof item === 'string'));
-  if (!texts) throw cannotServe('input', 'input: Ollama embeds text, not token arrays', 'unsupported_input');
-  return { model: ctx.model, input, ...(request.dimensions ? { dimensions: request.dimensions } : {}) };
+  embeddingTexts(request.input, 'Ollama');
+  return { model: ctx.model, input: request.input, ...(request.dimensions ? { dimensions: request.dimensions } : {}) };
 }
