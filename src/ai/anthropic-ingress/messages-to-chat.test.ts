@@ -429,8 +429,11 @@ describe('an invalid Messages API request', () => {
     expect(translate({ messages: [ASKED, CALLING, { role: 'assistant', content: 'Checking.' }, result('toolu_1')] }).messages.at(-1)).toMatchObject({ role: 'tool', tool_call_id: 'toolu_1' });
   });
 
-  it("says which tool_use ids went unanswered, in Anthropic's words, and lets a last assistant turn's calls stand", () => {
+  it("says which tool_use ids went unanswered, in Anthropic's words", () => {
     expect(rejection({ messages: [ASKED, CALLING, { role: 'user', content: 'Never mind.' }] }).message).toBe('messages.1: `tool_use` ids were found without `tool_result` blocks immediately after: toolu_1. Each `tool_use` block must have a corresponding `tool_result` block in the next message.');
+  });
+
+  it("lets a last assistant turn's calls stand unanswered", () => {
     expect(translate({ messages: [ASKED, CALLING] }).messages).toHaveLength(2);
   });
 

@@ -39,14 +39,21 @@ describe("a document's name on Bedrock", () => {
 });
 
 describe("a cited document's title for the client", () => {
-  it('is the title behind the name Converse cites, by the name, else by the place among the documents', () => {
-    const names = new DocumentNames();
-    names.nameFor('report_2024.pdf');
-    names.nameFor('notes.pdf', null);
+  const names = new DocumentNames();
+  names.nameFor('report_2024.pdf');
+  names.nameFor('notes.pdf', null);
+
+  it('is the title behind the name Converse cites: the file name, or none for an untitled document', () => {
     expect(names.titleOf('report-2024', 1)).toBe('report_2024.pdf');
     expect(names.titleOf('notes', 0)).toBeNull();
+  });
+
+  it('is found by the place among the documents when the name is not one given', () => {
     expect(names.titleOf('renamed by the model', 1)).toBeNull();
     expect(names.titleOf(undefined, 0)).toBe('report_2024.pdf');
+  });
+
+  it('is unknown when neither the name nor the place is one of the documents', () => {
     expect(names.titleOf('unknown', 5)).toBeUndefined();
   });
 });

@@ -221,17 +221,22 @@ describe('the Cohere provider', () => {
     expect(thrown.before.map((c) => c.choices[0]?.delta.content)).toEqual(['Last words']);
   });
 
-  it('tells no usage when Cohere counted none (its usage is optional), streamed or not, so that the gateway estimates rather than book 0 tokens', () => {
+  it('tells no usage for an answer Cohere counted nothing of (its usage is optional), so that the gateway estimates rather than book 0 tokens', () => {
     const answer = CohereProvider.parseChat({ id: 'c2', finish_reason: 'COMPLETE', message: { role: 'assistant', content: [{ type: 'text', text: 'Hello there.' }] } }, ctx());
     expect(answer.choices[0]?.message.content).toBe('Hello there.');
     expect(answer.usage).toBeUndefined();
+  });
+
+  it('tells no usage for a stream Cohere counted nothing of, and sends no usage chunk', () => {
     const event = (data: { type: string; [member: string]: unknown }) => `event: ${data.type}\ndata: ${JSON.stringify(data)}\n\n`;
     const translator = CohereProvider.streamTranslator({ ...ctx(), stream: true });
     const chunks = translator.push(Buffer.from(event({ type: 'content-delta', index: 0, delta: { message: { content: { text: 'Hello there.' } } } }) + event({ type: 'message-end', delta: { finish_reason: 'COMPLETE' } })));
     expect(chunks.at(-1)?.choices[0]?.finish_reason).toBe('stop');
     expect(chunks.some((chunk) => chunk.usage)).toBe(false);
     expect(translator.usage()).toBeUndefined();
-    // Counted in part, it is what Cohere said.
+  });
+
+  it('tells what Cohere counted of a usage it gave in part', () => {
     expect(CohereProvider.parseChat({ finish_reason: 'COMPLETE', message: { content: [] }, usage: { tokens: { input_tokens: 7 } } }, ctx()).usage).toEqual({ prompt_tokens: 7, completion_tokens: 0, total_tokens: 7 });
   });
 
