@@ -186,6 +186,12 @@ describe('the Gemini request translation', () => {
     ]);
   });
 
+  it("sends a data: image of type image/jpg, which Gemini refuses, as JPEG's registered image/jpeg", () => {
+    const request = { model: 'gemini', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:image/jpg;base64,/9j/4AAQ' } }, { type: 'image_url', image_url: { url: 'data:IMAGE/PNG;base64,iVBORw0KGgo=' } }] }] } as ChatRequest;
+    const parts = JSON.parse(String(GeminiProvider.chatCall(request, ctx()).body)).contents[0].parts;
+    expect(parts).toEqual([{ inlineData: { mimeType: 'image/jpeg', data: '/9j/4AAQ' } }, { inlineData: { mimeType: 'image/png', data: 'iVBORw0KGgo=' } }]);
+  });
+
   it('refuses an http image URL that does not parse with 400 invalid_image_url, not a failure of its own', () => {
     const request = { model: 'gemini', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'http://' } }] }] } as ChatRequest;
     expect(() => GeminiProvider.chatCall(request, ctx())).toThrow(expect.objectContaining({ failure: expect.objectContaining({ status: 400, code: 'invalid_image_url' }) }));

@@ -27,6 +27,12 @@ export const SIGNATURE_NOT_KEPT = 'skip_thought_signature_validator';
 
 const IMAGE_TYPES: Record<string, string> = { png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', webp: 'image/webp', gif: 'image/gif', heic: 'image/heic', heif: 'image/heif' };
 
+/** A data URL's media type as Gemini names it: lower case, and JPEG's by its registered name. */
+function mediaTypeOf(type: string): string {
+  const lower = type.toLowerCase();
+  return lower === 'image/jpg' ? 'image/jpeg' : lower;
+}
+
 /** A 400 for the request, naming the parameter (OpenAI's `param`) it is about. */
 function invalid(code: string, message: string, param: string): ProviderCallError {
   return new ProviderCallError({ status: 400, type: 'invalid_request_error', code, message, param, retryable: false });
@@ -35,7 +41,8 @@ function invalid(code: string, message: string, param: string): ProviderCallErro
 /** `data:` URLs travel inline, http(s) URLs as file data with the type their extension names (https://ai.google.dev/gemini-api/docs/image-understanding). */
 function imagePart(url: string, where: string): GeminiPart {
   const data = /^data:([^;,]+);base64,(.*)$/s.exec(url);
-  if (data) return { inlineData: { mimeType: data[1] as string, data: data[2] as string } };
+  // Gemini refuses `image/jpg` (400 Unsupported MIME type), which clients write and OpenAI takes: it is JPEG's.
+  if (data) return { inlineData: { mimeType: mediaTypeOf(data[1] as string), data: data[2] as string } };
   const web = /^https?:\/\//i.test(url) ? (parseUrl(url) ?? null) : null;
   if (!web) throw invalid('invalid_image_url', `${where}.image_url.url must be a base64 data: URL or an http(s) URL`, `${where}.image_url.url`);
   const extension = /\.([a-z0-9]+)(?:[?#]|$)/i.exec(web.pathname)?.[1]?.toLowerCase();
