@@ -85,6 +85,12 @@ describe('a Gemini answer', () => {
     expect((failure as Error).message).toMatch(/MALFORMED_FUNCTION_CALL/);
   });
 
+  it('reads a candidate without an index as the first, as Google leaves a zero out, and answers the choices in index order', () => {
+    const candidate = (text: string, index?: number) => ({ content: { role: 'model', parts: [{ text }] }, finishReason: 'STOP', ...(index !== undefined ? { index } : {}) });
+    const completion = fromGeminiResponse({ candidates: [candidate('second', 1), candidate('first')] }, 0, 'gemini-2.5-flash');
+    expect(completion.choices.map((choice) => [choice.index, choice.message.content])).toEqual([[0, 'first'], [1, 'second']]);
+  });
+
   it('fails an answer whose candidate does not say how it ended', () => {
     const answer = { candidates: [{ content: { role: 'model', parts: [{ text: 'Hel' }] }, index: 0 }] };
     expect(() => fromGeminiResponse(answer, 0, 'gemini-2.5-flash')).toThrow(expect.objectContaining({ failure: expect.objectContaining({ status: 502, code: 'provider_generation_failed' }) }));

@@ -72,7 +72,7 @@ export function toolCallFor(call: GeminiFunctionCall, signature?: string): ToolC
  * One candidate as a choice: its thought parts, which Gemini returns only when asked (`includeThoughts`, sent for a
  * `reasoning_effort`), are the `reasoning_content` (https://ai.google.dev/gemini-api/docs/thinking#summaries).
  */
-function choiceFor(candidate: GeminiCandidate, position: number, billed?: Usage): ChatCompletion['choices'][number] {
+function choiceFor(candidate: GeminiCandidate, billed?: Usage): ChatCompletion['choices'][number] {
   const text: string[] = [];
   const thoughts: string[] = [];
   const toolCalls: ToolCall[] = [];
@@ -88,7 +88,8 @@ function choiceFor(candidate: GeminiCandidate, position: number, billed?: Usage)
   // A whole answer's every candidate has ended: one that does not say how is not passed on as whole.
   if (finish === null) throw generationError('without a finishReason', billed);
   return {
-    index: candidate.index ?? position,
+    // Google's JSON leaves a zero out: a candidate without an index is the first, as a stream's is (generate-stream.ts).
+    index: candidate.index ?? 0,
     message: { role: 'assistant', content: text.length > 0 ? text.join('') : null, ...(thoughts.length > 0 ? { reasoning_content: thoughts.join('') } : {}), ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}) },
     finish_reason: finish,
     // Those of its text only, as a stream's chunks carry them: none for an answer of tool calls alone.
@@ -107,7 +108,7 @@ export function fromGeminiResponse(response: GeminiGenerateResponse, created: nu
   if (candidates.length === 0 && !response.promptFeedback?.blockReason) throw generationError('without a candidate or a blockReason', billed);
   const choices =
     candidates.length > 0
-      ? candidates.map((candidate, position) => choiceFor(candidate, position, billed))
+      ? candidates.map((candidate) => choiceFor(candidate, billed)).sort((a, b) => a.index - b.index)
       : [{ index: 0, message: { role: 'assistant' as const, content: null }, finish_reason: 'content_filter' as FinishReason, logprobs: null }];
   return {
     id: response.responseId ?? `chatcmpl-${randomUUID()}`,
