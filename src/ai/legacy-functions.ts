@@ -53,7 +53,7 @@ function toolChoiceOf(body: Record<string, unknown>): void {
   else if (isJsonObject(choice) && typeof choice.name === 'string') {
     // Refused in the client's words, as tool_choice naming a tool not offered is (validateToolChoice).
     const named = choice.name;
-    if (!body.tools.some((tool: { function: { name: unknown } }) => tool.function.name === named)) throw invalid('function_call', `Invalid value for 'function_call': no function named '${shownText(named)}' is in 'functions'.`);
+    if (!body.tools.some((tool: unknown) => isJsonObject(tool) && isJsonObject(tool.function) && tool.function.name === named)) throw invalid('function_call', `Invalid value for 'function_call': no function named '${shownText(named)}' is in 'functions'.`);
     body.tool_choice = { type: 'function', function: { name: named } };
   }
   else throw invalid('function_call', `'function_call' must be "none", "auto" or {"name": "<function name>"}`);
