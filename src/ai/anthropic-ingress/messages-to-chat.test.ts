@@ -422,11 +422,19 @@ describe('an invalid Messages API request', () => {
     expect(error.message.startsWith(`${param}: `)).toBe(true);
   });
 
-  it('takes the results of parallel calls in user messages of their own, and a turn split over two assistant messages, as Anthropic combines them', () => {
+  it('combines consecutive messages of one role into one turn, as Anthropic does: the calls in one assistant message, the results first in one run', () => {
     const both = { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: {} }, { type: 'tool_use', id: 'toolu_2', name: 'get_weather', input: {} }] };
     const result = (id: string) => ({ role: 'user', content: [{ type: 'tool_result', tool_use_id: id, content: 'sunny' }] });
-    expect(translate({ messages: [ASKED, both, result('toolu_1'), result('toolu_2')] }).messages.filter((message) => message.role === 'tool')).toHaveLength(2);
-    expect(translate({ messages: [ASKED, CALLING, { role: 'assistant', content: 'Checking.' }, result('toolu_1')] }).messages.at(-1)).toMatchObject({ role: 'tool', tool_call_id: 'toolu_1' });
+    const hmm = { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'sunny' }, { type: 'text', text: 'hmm' }] };
+    expect(translate({ messages: [ASKED, both, hmm, result('toolu_2')] }).messages.slice(1).map((message) => [message.role, message.tool_call_id ?? message.content ?? null])).toEqual([
+      ['assistant', null],
+      ['tool', 'toolu_1'],
+      ['tool', 'toolu_2'],
+      ['user', 'hmm'],
+    ]);
+    const split = translate({ messages: [ASKED, CALLING, { role: 'assistant', content: 'Checking.' }, result('toolu_1')] }).messages.slice(1);
+    expect(split.map((message) => message.role)).toEqual(['assistant', 'tool']);
+    expect(split[0]).toMatchObject({ content: 'Checking.', tool_calls: [{ id: 'toolu_1' }] });
   });
 
   it("says which tool_use ids went unanswered, in Anthropic's words", () => {

@@ -254,26 +254,46 @@ function systemMessages(system: unknown, param: string): ChatMessage[] {
 
 function messagesOf(messages: unknown): ChatMessage[] {
   if (!Array.isArray(messages) || messages.length === 0) fail('messages', 'must be a non-empty array of messages');
-  const chat = messages.flatMap((message: unknown, i): ChatMessage[] => {
-    const param = `messages.${i}`;
-    if (!isJsonObject(message)) fail(param, 'must be a message object');
-    const { role, content } = message;
-    if (role !== 'user' && role !== 'assistant' && role !== 'system') fail(`${param}.role`, 'must be "user" or "assistant"');
-    if (role === 'system') return systemMessages(content, `${param}.content`);
-    // As Anthropic refuses them: an empty turn dropped on the way (as most adapters drop empty content) would leave the
-    // assistant's turn before it last, which a model reads as a reply to continue rather than one to answer.
-    if ((content === '' || (Array.isArray(content) && content.length === 0)) && !(role === 'assistant' && i === messages.length - 1)) fail(param, 'all messages must have non-empty content except for the optional final assistant message');
-    if (typeof content === 'string') return [{ role, content }];
-    if (!Array.isArray(content)) fail(`${param}.content`, 'must be a string or an array of content blocks');
-    content.forEach((block: unknown, j) => {
-      if (isJsonObject(block) && block.type === 'text' && block.text === '') fail(`${param}.content.${j}.text`, 'text content blocks must be non-empty');
-      if (isJsonObject(block) && block.type === 'text' && typeof block.text === 'string' && block.text.trim() === '') fail(`${param}.content.${j}.text`, 'text content blocks must contain non-whitespace text');
-    });
-    return role === 'user' ? userTurn(content, `${param}.content`) : [assistantTurn(content, `${param}.content`)];
-  });
+  const last = messages.length - 1;
+  const chat = messages.flatMap((message: unknown, i) => turnOf(message, i, last));
   // Once each block was checked, which names a malformed one more exactly.
   refuseUnpairedToolUse(messages);
-  return chat;
+  // Consecutive messages of one role are one turn, as Anthropic combines them: its calls in one assistant message, its
+  // results first in one run, as every provider wants them. Translated again, once every block was checked as sent.
+  const combined = combinedTurns(messages);
+  return combined === messages ? chat : combined.flatMap((message, i) => turnOf(message, i, combined.length - 1));
+}
+
+/** One message of `messages` (its place `i`, the last's `last`) as chat messages. */
+function turnOf(message: unknown, i: number, last: number): ChatMessage[] {
+  const param = `messages.${i}`;
+  if (!isJsonObject(message)) fail(param, 'must be a message object');
+  const { role, content } = message;
+  if (role !== 'user' && role !== 'assistant' && role !== 'system') fail(`${param}.role`, 'must be "user" or "assistant"');
+  if (role === 'system') return systemMessages(content, `${param}.content`);
+  // As Anthropic refuses them: an empty turn dropped on the way (as most adapters drop empty content) would leave the
+  // assistant's turn before it last, which a model reads as a reply to continue rather than one to answer.
+  if ((content === '' || (Array.isArray(content) && content.length === 0)) && !(role === 'assistant' && i === last)) fail(param, 'all messages must have non-empty content except for the optional final assistant message');
+  if (typeof content === 'string') return [{ role, content }];
+  if (!Array.isArray(content)) fail(`${param}.content`, 'must be a string or an array of content blocks');
+  content.forEach((block: unknown, j) => {
+    if (isJsonObject(block) && block.type === 'text' && block.text === '') fail(`${param}.content.${j}.text`, 'text content blocks must be non-empty');
+    if (isJsonObject(block) && block.type === 'text' && typeof block.text === 'string' && block.text.trim() === '') fail(`${param}.content.${j}.text`, 'text content blocks must contain non-whitespace text');
+  });
+  return role === 'user' ? userTurn(content, `${param}.content`) : [assistantTurn(content, `${param}.content`)];
+}
+
+/** The messages with each run of one role (user or assistant) as one message of their blocks; `messages` itself when there is none. */
+function combinedTurns(messages: readonly unknown[]): readonly unknown[] {
+  const blocksOf = (content: unknown): unknown[] => (typeof content === 'string' ? (content === '' ? [] : [{ type: 'text', text: content }]) : (content as unknown[]));
+  const out: unknown[] = [];
+  for (const message of messages) {
+    const before = out.at(-1);
+    if (isJsonObject(message) && (message.role === 'user' || message.role === 'assistant') && isJsonObject(before) && before.role === message.role) {
+      out[out.length - 1] = { ...before, content: [...blocksOf(before.content), ...blocksOf(message.content)] };
+    } else out.push(message);
+  }
+  return out.length === messages.length ? messages : out;
 }
 
 /**
