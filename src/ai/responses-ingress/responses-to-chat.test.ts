@@ -215,6 +215,21 @@ describe('function call outputs sent after a message that followed their calls',
   });
 });
 
+describe('function call outputs with images, sent after a message that followed their calls', () => {
+  it('take their images with them, after the run of tool messages, not after the message between', () => {
+    const input = [
+      { role: 'user', content: 'Chart?' },
+      { type: 'function_call', call_id: 'call_1', name: 'chart', arguments: '{}' },
+      { role: 'user', content: 'Hurry.' },
+      { type: 'function_call_output', call_id: 'call_1', output: [{ type: 'input_text', text: 'attached' }, { type: 'input_image', image_url: 'https://example.com/c.png' }] },
+    ];
+    const messages = responsesToChat({ ...base, input }).messages;
+    expect(messages.map((message) => message.role)).toEqual(['user', 'assistant', 'tool', 'user', 'user']);
+    expect(messages[3]!.content).toEqual([expect.objectContaining({ type: 'image_url', image_url: expect.objectContaining({ url: 'https://example.com/c.png' }) })]);
+    expect(messages[4]!.content).toBe('Hurry.');
+  });
+});
+
 describe('what a Response echoes of its request', () => {
   it("is OpenAI's defaults when the request set nothing", () => {
     expect(responsesToChat(base)[RESPONSE_ECHO]).toEqual({

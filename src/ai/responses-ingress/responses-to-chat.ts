@@ -310,11 +310,20 @@ function inputMessages(input: readonly unknown[], continued: number, sealed: Enc
    * that followed its call would otherwise leave the turn's calls apart from their results, which every provider but
    * the lenient ones refuses.
    */
-  const placed = (message: ChatMessage) => {
+  const placed = (message: ChatMessage, media: ContentPart[]) => {
     const caller = callers.get(message.tool_call_id!);
     let at = caller ? messages.lastIndexOf(caller) + 1 : messages.length;
     while (messages[at]?.role === 'tool') at++;
+    if (at === messages.length) {
+      messages.push(message);
+      return void images.push(...media);
+    }
     messages.splice(at, 0, message);
+    // Its images and files go after its run too, not after the message that came between.
+    if (media.length === 0) return;
+    let after = at + 1;
+    while (messages[after]?.role === 'tool') after++;
+    messages.splice(after, 0, { role: 'user', content: media });
   };
   // Images and files of function call outputs follow the run of tool messages: providers want those right after the calls.
   const endOutputs = () => {
@@ -366,8 +375,7 @@ function inputMessages(input: readonly unknown[], continued: number, sealed: Enc
         const answers = calls.get(message.tool_call_id!);
         if (!answers) fail('input', `No tool call found for ${type === 'function_call_output' ? 'function' : 'custom tool'} call output with call_id ${shownText(message.tool_call_id!)}.`);
         answers.answered = true;
-        placed(message);
-        images.push(...more);
+        placed(message, more);
         return;
       }
       case 'item_reference':
