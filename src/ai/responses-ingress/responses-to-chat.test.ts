@@ -199,31 +199,25 @@ describe('a Responses API request as a chat request', () => {
 });
 
 describe('function call outputs sent after a message that followed their calls', () => {
+  /** A call, a user message, then the call's output. */
+  const interrupted = (output: unknown) => [
+    { role: 'user', content: 'Weather?' },
+    { type: 'function_call', call_id: 'call_1', name: 'get_weather', arguments: '{}' },
+    { role: 'user', content: 'Hurry.' },
+    { type: 'function_call_output', call_id: 'call_1', output },
+  ];
+
   it("go right after their call's turn, where every provider wants a call's result", () => {
-    const input = [
-      { role: 'user', content: 'Weather?' },
-      { type: 'function_call', call_id: 'call_1', name: 'get_weather', arguments: '{}' },
-      { role: 'user', content: 'And quickly, please.' },
-      { type: 'function_call_output', call_id: 'call_1', output: 'sunny' },
-    ];
-    expect(responsesToChat({ ...base, input }).messages).toEqual([
+    expect(responsesToChat({ ...base, input: interrupted('sunny') }).messages).toEqual([
       { role: 'user', content: 'Weather?' },
       { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{}' } }] },
       { role: 'tool', tool_call_id: 'call_1', content: 'sunny' },
-      { role: 'user', content: 'And quickly, please.' },
+      { role: 'user', content: 'Hurry.' },
     ]);
   });
-});
 
-describe('function call outputs with images, sent after a message that followed their calls', () => {
   it('take their images with them, after the run of tool messages, not after the message between', () => {
-    const input = [
-      { role: 'user', content: 'Chart?' },
-      { type: 'function_call', call_id: 'call_1', name: 'chart', arguments: '{}' },
-      { role: 'user', content: 'Hurry.' },
-      { type: 'function_call_output', call_id: 'call_1', output: [{ type: 'input_text', text: 'attached' }, { type: 'input_image', image_url: 'https://example.com/c.png' }] },
-    ];
-    const messages = responsesToChat({ ...base, input }).messages;
+    const messages = responsesToChat({ ...base, input: interrupted([{ type: 'input_text', text: 'attached' }, { type: 'input_image', image_url: 'https://example.com/c.png' }]) }).messages;
     expect(messages.map((message) => message.role)).toEqual(['user', 'assistant', 'tool', 'user', 'user']);
     expect(messages[3]!.content).toEqual([expect.objectContaining({ type: 'image_url', image_url: expect.objectContaining({ url: 'https://example.com/c.png' }) })]);
     expect(messages[4]!.content).toBe('Hurry.');
