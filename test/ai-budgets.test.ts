@@ -1,3 +1,4 @@
+import OpenAI from 'openai';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
@@ -331,5 +332,43 @@ describe('budgets and token limits of apps and teams', () => {
     expect(refused.status).toBe(429);
     expect(refused.body.error).toMatchObject({ type: 'rate_limit_error', code: 'rate_limit_exceeded' });
     expect(openai.requests().length).toBe(calls);
+  });
+
+  /**
+   * Budgets reached to the cent by costs whose floating-point sum falls short of it: the emulator answers "Hello
+   * there" with 5 tokens, and the catalog entries below price input at nothing and output so that 5 tokens cost
+   * $0.01 or $0.06.
+   */
+  describe('a budget reached to the cent', () => {
+    const entry = (id: string, outputPerMillion: number) => ({ id, provider: 'openai', kind: 'chat', contextWindow: 128_000, maxOutputTokens: 1_000, inputPerMillion: 0, outputPerMillion, cachedInputPerMillion: null, capabilities: ['chat', 'streaming'] });
+
+    beforeAll(async () => {
+      await gateway.admin(200, 'PUT', '/ai/catalog/openai/cent', entry('cent', 2_000));
+      await gateway.admin(200, 'PUT', '/ai/catalog/openai/six-cents', entry('six-cents', 12_000));
+    });
+
+    it('refuses the next call once $0.01 and $0.06 have spent $0.07 of $0.07, though 0.01 + 0.06 is 0.06999999999999999 in floating point', async () => {
+      const apiKey = await gateway.createApp({ name: 'to-the-cent', team: 'to-the-cent-team', budget: { dailyUsd: 0.07 } });
+      expect((await gateway.chat(apiKey, { model: 'openai/cent', messages: HELLO })).headers.get('x-keygate-cost-usd')).toBe('0.010000000');
+      expect((await gateway.chat(apiKey, { model: 'openai/six-cents', messages: HELLO })).headers.get('x-keygate-cost-usd')).toBe('0.060000000');
+      const after = await gateway.chat<OpenAIErrorBody>(apiKey, { model: 'openai/cent', messages: HELLO });
+      expect(after.status).toBe(429);
+      expect(after.body.error.code).toBe('budget_exceeded');
+    });
+
+    it('lets through only the calls whose holds fill the budget exactly, of twenty at once: five of $0.01 for $0.05', async () => {
+      const apiKey = await gateway.createApp({ name: 'at-once', team: 'at-once-team', budget: { dailyUsd: 0.05 } });
+      const sdk = new OpenAI({ baseURL: `${gateway.proxyUrl}/v1`, apiKey, maxRetries: 0 });
+      const statuses = await Promise.all(
+        Array.from({ length: 20 }, () =>
+          sdk.chat.completions
+            .create({ model: 'openai/cent', max_tokens: 5, messages: [{ role: 'user', content: 'Hello there' }] })
+            .then(() => 200)
+            .catch((error: unknown) => (error as InstanceType<typeof OpenAI.APIError>).status ?? 0),
+        ),
+      );
+      expect(statuses.filter((status) => status === 200)).toHaveLength(5);
+      expect(statuses.filter((status) => status !== 200).every((status) => status === 429)).toBe(true);
+    });
   });
 });
