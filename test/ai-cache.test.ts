@@ -128,6 +128,18 @@ describe('the response cache', () => {
     expect(sent.messages[2]?.content).toEqual([{ type: 'tool_result', tool_use_id: 'toolu_1', content: [{ type: 'text', text: 'done' }] }, image]);
   });
 
+  it('keeps apart a Messages API tool result flagged is_error from an unflagged one whose text reads the same to OpenAI-format hosts', async () => {
+    const tools = [{ name: 'run', input_schema: { type: 'object' } }];
+    const asked = [{ role: 'user', content: 'Run it.' }, { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_2', name: 'run', input: {} }] }];
+    const flagged = { model: 'anthropic/claude-sonnet-4-5', max_tokens: 64, tools, messages: [...asked, { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_2', is_error: true, content: 'disk full' }] }] };
+    const plain = { ...flagged, messages: [...asked, { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_2', content: 'Error: disk full' }] }] };
+    await gateway.call('POST', '/v1/messages', apiKey, flagged);
+    const second = await gateway.call('POST', '/v1/messages', apiKey, plain);
+    expect(second.headers.get('x-keygate-cache')).toBeNull();
+    const sent = anthropic.lastRequest()?.body as { messages: Array<{ content: unknown[] }> };
+    expect(sent.messages[2]?.content).toEqual([{ type: 'tool_result', tool_use_id: 'toolu_2', content: [{ type: 'text', text: 'Error: disk full' }] }]);
+  });
+
   it('answers a Messages API call from the cache with the stop sequence the provider stopped on, and its cache writes', async () => {
     const body = { model: 'anthropic/claude-sonnet-4-5', max_tokens: 64, stop_sequences: ['there'], messages: [{ role: 'user', content: 'Hello there' }] };
     const first = await gateway.call('POST', '/v1/messages', apiKey, body);

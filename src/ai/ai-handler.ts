@@ -8,7 +8,7 @@ import { resumeWhenDrained } from '../stalled-clients.js';
 import { costUsd, type CacheWrites, type CatalogModel, type ModelKind, type ModelPrices } from './catalog/index.js';
 import type { AiSnapshot, AiTarget, SnapshotKey } from './ai-snapshot.js';
 import { resolveModel } from './ai-snapshot.js';
-import { ANTHROPIC_BETA, ANTHROPIC_BLOCKS, CACHE_MARKED, CACHE_WRITES, OPENAI_NAME, OUTPUT_CONFIG, REASONING_EFFORTS, STOP_SEQUENCE, THINKING, TOOL_RESULT_OF, UNTITLED, CITATIONS, DOCUMENT_CONTEXT, WINDOW_EXCEEDED, type ChatCompletion, type StopSequence, type ChatRequest, type ClientCompletion, type CustomToolCall, type EmbeddingsRequest, type EmbeddingsResponse, type ToolCall, type Usage } from './chat-types.js';
+import { ANTHROPIC_BETA, ANTHROPIC_BLOCKS, CACHE_MARKED, TOOL_ERROR, CACHE_WRITES, OPENAI_NAME, OUTPUT_CONFIG, REASONING_EFFORTS, STOP_SEQUENCE, THINKING, TOOL_RESULT_OF, UNTITLED, CITATIONS, DOCUMENT_CONTEXT, WINDOW_EXCEEDED, type ChatCompletion, type StopSequence, type ChatRequest, type ClientCompletion, type CustomToolCall, type EmbeddingsRequest, type EmbeddingsResponse, type ToolCall, type Usage } from './chat-types.js';
 import { ChatChunksToMessageEvents, withBetaFeatures, anthropicErrorTypeFor, chatToMessages, failedChoice, hiddenReasoningFor, messagesToChat, toAnthropicError } from './anthropic-ingress/index.js';
 import { ChatChunksToResponseEvents, ENCRYPTED_REASONING_INCLUDE, checkInclude, includeOfQuery, RESPONSE_INPUT, ResponsesRequestError, chatToResponse, includesEncrypted, includesEncryptedReasoning, outputAsIncluded, responseAsIncluded, type EncryptedReasoning, inputItemsPage, previousResponseChainBroken, previousResponseIdOf, previousResponseNotFound, readInputItemsQuery, responseChainBroken, responseChainTooLong, responseEchoOf, responseNotFound, responsesStoreUnavailable, responsesToChat, toResponsesError, type PreviousResponse, type ResponseObject, type ResponsesChatRequest, type ResponsesInputItem } from './responses-ingress/index.js';
 import { isAllowedToolsChoice, refuseToolNameCollisions, validateAllowedTools } from './custom-tools/index.js';
@@ -1627,16 +1627,19 @@ function toCache(completion: ClientCompletion, raw: Buffer | undefined, wantsRea
 
 /**
  * What changes the answer that a request's JSON leaves out, for its cache key: an Anthropic-format client's
- * extended thinking, its earlier turns' thinking blocks, its effort and its beta features (symbols). Empty for any
- * other request.
+ * extended thinking, its earlier turns' thinking blocks, its effort and its beta features, and the tool results it
+ * flagged `is_error` (symbols: such a result's text reads as an unflagged one beginning "Error: ", but Anthropic and
+ * Bedrock are sent the flag). Empty for any other request.
  */
-function thinkingKeyOf(request: ChatRequest): string {
+function keyBeyondJsonOf(request: ChatRequest): string {
   const thinking = request[THINKING];
   const effort = request[OUTPUT_CONFIG]?.effort;
   const betas = request[ANTHROPIC_BETA];
   const media = mediaMarksOf(request);
-  if (thinking === undefined && effort === undefined && betas === undefined && media === undefined && !request.messages.some((message) => ANTHROPIC_BLOCKS in message)) return '';
-  return JSON.stringify([thinking ?? null, request.messages.map((message) => message[ANTHROPIC_BLOCKS] ?? null), effort ?? null, betas ?? null, ...(media ? [media] : [])]);
+  const marked = request.messages.some((message) => ANTHROPIC_BLOCKS in message || message[TOOL_ERROR]);
+  if (thinking === undefined && effort === undefined && betas === undefined && media === undefined && !marked) return '';
+  const perMessage = request.messages.map((message) => [message[ANTHROPIC_BLOCKS] ?? null, message[TOOL_ERROR] ?? null]);
+  return JSON.stringify([thinking ?? null, perMessage, effort ?? null, betas ?? null, ...(media ? [media] : [])]);
 }
 
 /**
@@ -1689,7 +1692,7 @@ function cachedName(call: AiCall, requested: string): string {
 /** A non-streamed completion: from the cache, or from the first target that answers, sent from its socket's callback. */
 function answerChat(res: ServerResponse, call: AiCall, trace: CallTrace, format: ChatFormat, request: ChatRequest, prepared: Prepared, fail: (error: unknown) => void): Promise<void> | undefined {
   const { runtime, snapshot } = call;
-  const cacheKey = snapshot.cacheTtlMs > 0 ? ResponseCache.keyOf(cacheSpaceOf(call), cachedName(call, request.model), request, thinkingKeyOf(request)) : undefined;
+  const cacheKey = snapshot.cacheTtlMs > 0 ? ResponseCache.keyOf(cacheSpaceOf(call), cachedName(call, request.model), request, keyBeyondJsonOf(request)) : undefined;
   const cached = cacheKey ? runtime.cache.get(cacheKey, runtime.now()) : undefined;
   // An entry cached from the other format's call that this one's cannot be rendered from counts as a miss.
   // Only a Response seals (and the owner is a JSON text): no other format pays for it.
