@@ -308,6 +308,28 @@ describe('a response cache entry past its TTL', () => {
     expect(openai.requests().length).toBe(calls + 1);
     expect((await gateway.chat(apiKey, ask('What is the capital of Peru?'))).headers.get('x-keygate-cache')).toBe('hit');
   });
+
+  it('is not served once a TTL shortened since it was cached has passed', async () => {
+    const providers = [{ name: 'openai', type: 'openai', baseUrl: openai.url }];
+    await gateway.configure({ providers, cache: { ttl: '10m' } });
+    await gateway.chat(apiKey, ask('What is the capital of Chile?'));
+    await gateway.configure({ providers, cache: { ttl: '1m' } });
+    clock.advance(60_000);
+    const calls = openai.requests().length;
+    expect((await gateway.chat(apiKey, ask('What is the capital of Chile?'))).headers.get('x-keygate-cache')).toBeNull();
+    expect(openai.requests().length).toBe(calls + 1);
+  });
+
+  it('is gone once the cache is turned off: turned on again, the cache starts empty', async () => {
+    const providers = [{ name: 'openai', type: 'openai', baseUrl: openai.url }];
+    await gateway.configure({ providers, cache: { ttl: '10m' } });
+    await gateway.chat(apiKey, ask('What is the capital of Ecuador?'));
+    await gateway.configure({ providers });
+    await gateway.configure({ providers, cache: { ttl: '10m' } });
+    const calls = openai.requests().length;
+    expect((await gateway.chat(apiKey, ask('What is the capital of Ecuador?'))).headers.get('x-keygate-cache')).toBeNull();
+    expect(openai.requests().length).toBe(calls + 1);
+  });
 });
 
 describe('the response cache for callers that are no app', () => {

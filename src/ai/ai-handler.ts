@@ -1693,7 +1693,7 @@ function cachedName(call: AiCall, requested: string): string {
 function answerChat(res: ServerResponse, call: AiCall, trace: CallTrace, format: ChatFormat, request: ChatRequest, prepared: Prepared, fail: (error: unknown) => void): Promise<void> | undefined {
   const { runtime, snapshot } = call;
   const cacheKey = snapshot.cacheTtlMs > 0 ? ResponseCache.keyOf(cacheSpaceOf(call), cachedName(call, request.model), request, keyBeyondJsonOf(request)) : undefined;
-  const cached = cacheKey ? runtime.cache.get(cacheKey, runtime.now()) : undefined;
+  const cached = cacheKey ? runtime.cache.get(cacheKey, runtime.now(), snapshot.cacheTtlMs) : undefined;
   // An entry cached from the other format's call that this one's cannot be rendered from counts as a miss.
   // Only a Response seals (and the owner is a JSON text): no other format pays for it.
   const sealed = format === 'responses' ? sealedReasoningOf(call) : undefined;
@@ -1754,7 +1754,7 @@ function answerChat(res: ServerResponse, call: AiCall, trace: CallTrace, format:
           const cost = recordChat(call, trace, prepared, request, target, body === undefined ? 502 : 200, tokens, !reported, null, false);
           if (body === undefined) return fail(new AiError(502, 'api_error', 'provider_bad_response', 'the provider answered with a completion that cannot be read'));
           // A choice the provider says failed (OpenRouter's finish_reason "error") is not an answer to keep for the TTL.
-          if (cacheKey && Array.isArray(completion.choices) && completion.choices.length > 0 && !anyChoiceFailed(completion) && isCurrent(runtime, snapshot.providers.get(target.provider))) runtime.cache.set(cacheKey, toCache(completion, passThrough, wantsReasoningBack), runtime.now() + snapshot.cacheTtlMs);
+          if (cacheKey && Array.isArray(completion.choices) && completion.choices.length > 0 && !anyChoiceFailed(completion) && isCurrent(runtime, snapshot.providers.get(target.provider))) runtime.cache.set(cacheKey, toCache(completion, passThrough, wantsReasoningBack), runtime.now());
           // A Response to store is kept before it is sent: the client's next call may continue it at once.
           if (toStore(request)) return void keepAnswer(call, request, body as string).then((kept) => sendAnswer(res, call, target, cost, !reported, kept, requestIdHeader(format, call.requestId)), fail);
           sendAnswer(res, call, target, cost, !reported, body, requestIdHeader(format, call.requestId));
@@ -2016,7 +2016,7 @@ async function embeddings(parsed: Record<string, unknown>, res: ServerResponse, 
   const { runtime, snapshot } = call;
   // Embeddings are the same for the same input: with `ai.cache`, the caller's same request is answered again.
   const cacheKey = snapshot.cacheTtlMs > 0 ? ResponseCache.keyOf(cacheSpaceOf(call), cachedName(call, request.model), request, 'embeddings') : undefined;
-  const cached = cacheKey ? runtime.cache.get(cacheKey, runtime.now()) : undefined;
+  const cached = cacheKey ? runtime.cache.get(cacheKey, runtime.now(), snapshot.cacheTtlMs) : undefined;
   if (cached) {
     recordCall(call, trace, { app: prepared.app, team: prepared.team, provider: null, model: request.model, tokens: NO_TOKENS, estimated: false, cost: 0, ttftMs: null, status: 200, cacheHit: true });
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(cached.body), 'x-request-id': call.requestId, 'x-keygate-cache': 'hit', 'x-keygate-cost-usd': '0.000000000', ...call.responseHeaders });
@@ -2052,6 +2052,6 @@ async function embeddings(parsed: Record<string, unknown>, res: ServerResponse, 
   const body = redaction.answers.quotedIn(text) ? JSON.stringify(redaction.answers.cutJson(answer)) : text;
   // Kept as the client is sent it (a key the provider quoted cut), and only when it is embeddings, one per input: a
   // host's 200 that holds an error instead would be served again after the host recovered.
-  if (cacheKey && Array.isArray(answer.data) && answer.data.length === inputs.length && isCurrent(runtime, snapshot.providers.get(target.provider))) runtime.cache.set(cacheKey, { body, stopped: {} }, runtime.now() + snapshot.cacheTtlMs);
+  if (cacheKey && Array.isArray(answer.data) && answer.data.length === inputs.length && isCurrent(runtime, snapshot.providers.get(target.provider))) runtime.cache.set(cacheKey, { body, stopped: {} }, runtime.now());
   sendAnswer(res, call, target, cost, reported === undefined, body);
 }

@@ -47,3 +47,27 @@ describe('the generations of providers across config changes', () => {
     expect(isCurrent(state, second.providers.get('q'))).toBe(true);
   });
 });
+
+describe('the response cache across config changes', () => {
+  const answer = { body: '{}', stopped: {} };
+
+  it('starts empty when it is turned on again, with no answer kept from before it was turned off', () => {
+    const state = runtime();
+    const on = { ...snapshot(provider('p', 'http://a')), cacheTtlMs: 600_000 };
+    forgetChangedProviders(EMPTY_AI, on, state);
+    state.cache.set('k', answer, 0);
+    const off = { ...on, cacheTtlMs: 0 };
+    forgetChangedProviders(on, off, state);
+    forgetChangedProviders(off, { ...on }, state);
+    expect(state.cache.get('k', 1, 600_000)).toBeUndefined();
+  });
+
+  it('keeps its answers through a change of another setting', () => {
+    const state = runtime();
+    const on = { ...snapshot(provider('p', 'http://a')), cacheTtlMs: 600_000 };
+    forgetChangedProviders(EMPTY_AI, on, state);
+    state.cache.set('k', answer, 0);
+    forgetChangedProviders(on, { ...on, timeoutMs: 30_000 }, state);
+    expect(state.cache.get('k', 1, 600_000)).toBeDefined();
+  });
+});

@@ -11,7 +11,8 @@ const configOf = (provider: AiProvider): string => JSON.stringify([provider.conf
  * snapshot is served: the circuits of a provider whose config changed or that is gone, and its keys set aside (a
  * wrong base URL refuses every key, and fixing it would otherwise leave them aside for ten minutes); every circuit
  * when the circuit breaker's settings changed (`failures: 0` turns it off at once); and the response cache when any
- * provider changed (its names may be answered by another host now). As a service whose spec changed starts afresh.
+ * provider changed (its names may be answered by another host now) or the cache is off (turned on again, it starts
+ * empty, not with answers older than anyone meant to reuse). As a service whose spec changed starts afresh.
  *
  * A provider that changed gets a new generation, one that did not keeps its own, and the runtime learns which are
  * current: a call still under way on the old config cannot put back what was forgotten (see isCurrent).
@@ -34,7 +35,7 @@ export function forgetChangedProviders(before: AiSnapshot, after: AiSnapshot, ru
   }
   runtime.generations.clear();
   for (const [name, provider] of after.providers) runtime.generations.set(name, provider.generation);
-  if (changed) runtime.cache.clear();
+  if (changed || after.cacheTtlMs === 0) runtime.cache.clear();
 }
 
 /** Whether what a call learnt of its target's provider may be kept: the provider's config it ran on is still the current one. */

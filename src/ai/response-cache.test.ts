@@ -29,26 +29,37 @@ describe('ResponseCache.keyOf', () => {
   });
 });
 
+describe('ResponseCache expiry', () => {
+  const answer = { body: '{}', stopped: {} };
+
+  it('serves an answer until the TTL in force passes since it was stored, a shortened TTL included', () => {
+    const cache = new ResponseCache(10);
+    cache.set('k', answer, 1_000);
+    expect(cache.get('k', 1_000 + 599_999, 600_000)).toBeDefined();
+    expect(cache.get('k', 1_000 + 60_000, 60_000)).toBeUndefined();
+  });
+});
+
 describe('ResponseCache bounds', () => {
   const answer = (chars: number) => ({ body: 'x'.repeat(chars), stopped: {} });
 
   it('keeps no answer larger than a sixteenth of what a process holds', () => {
     const cache = new ResponseCache(10);
-    cache.set('big', answer(CACHE_MAX_ENTRY_CHARS + 1), 1_000);
-    cache.set('fits', answer(CACHE_MAX_ENTRY_CHARS), 1_000);
-    expect(cache.get('big', 0)).toBeUndefined();
-    expect(cache.get('fits', 0)?.body.length).toBe(CACHE_MAX_ENTRY_CHARS);
+    cache.set('big', answer(CACHE_MAX_ENTRY_CHARS + 1), 0);
+    cache.set('fits', answer(CACHE_MAX_ENTRY_CHARS), 0);
+    expect(cache.get('big', 0, 1_000)).toBeUndefined();
+    expect(cache.get('fits', 0, 1_000)?.body.length).toBe(CACHE_MAX_ENTRY_CHARS);
   });
 
   it('drops the oldest answers to stay within the characters a process holds, and counts what leaves by expiry or replacement', () => {
     const cache = new ResponseCache(1_000);
-    for (let i = 0; i < 17; i++) cache.set(`k${i}`, answer(CACHE_MAX_ENTRY_CHARS), 1_000);
+    for (let i = 0; i < 17; i++) cache.set(`k${i}`, answer(CACHE_MAX_ENTRY_CHARS), 0);
     expect(cache.chars).toBe(CACHE_MAX_CHARS);
-    expect(cache.get('k0', 0)).toBeUndefined();
-    expect(cache.get('k1', 0)).toBeDefined();
-    cache.set('k1', answer(10), 1_000);
+    expect(cache.get('k0', 0, 1_000)).toBeUndefined();
+    expect(cache.get('k1', 0, 1_000)).toBeDefined();
+    cache.set('k1', answer(10), 0);
     expect(cache.chars).toBe(15 * CACHE_MAX_ENTRY_CHARS + 10);
-    expect(cache.get('k1', 1_000)).toBeUndefined();
+    expect(cache.get('k1', 1_000, 1_000)).toBeUndefined();
     expect(cache.chars).toBe(15 * CACHE_MAX_ENTRY_CHARS);
   });
 });

@@ -19,7 +19,7 @@ export interface CachedCompletion {
 }
 
 interface Entry extends CachedCompletion {
-  expiresAt: number;
+  storedAt: number;
 }
 
 /** What one process's cache holds at most, counted by its answers' JSON text: beyond, the oldest entries go. */
@@ -29,8 +29,9 @@ export const CACHE_MAX_ENTRY_CHARS = CACHE_MAX_CHARS / 16;
 
 /**
  * The optional exact-match cache: a non-streamed completion (or embeddings answer) is served again for the same
- * model and the same request as JSON writes it, its cache breakpoints included, until its TTL passes. Bounded by
- * entries and by the characters of their answers: the oldest entry goes first.
+ * model and the same request as JSON writes it, its cache breakpoints included, until the TTL in force passes since
+ * it was stored: a TTL shortened by the config applies to the answers already kept. Bounded by entries and by the
+ * characters of their answers: the oldest entry goes first.
  */
 export class ResponseCache {
   readonly #entries = new Map<string, Entry>();
@@ -69,22 +70,23 @@ export class ResponseCache {
     while (this.#entries.size > this.maxEntries) this.#dropOldest();
   }
 
-  get(key: string, now: number): CachedCompletion | undefined {
+  /** The answer kept for `key`, unless `ttl` (ms, the config's now) has passed since it was stored. */
+  get(key: string, now: number, ttl: number): CachedCompletion | undefined {
     const entry = this.#entries.get(key);
     if (!entry) return undefined;
-    if (now >= entry.expiresAt) {
+    if (now >= entry.storedAt + ttl) {
       this.#drop(key);
       return undefined;
     }
     return entry;
   }
 
-  /** Keeps an answer until `expiresAt`; one larger than CACHE_MAX_ENTRY_CHARS is not kept. */
-  set(key: string, { body, stopped, writes, blocks, reasoningBack }: CachedCompletion, expiresAt: number): void {
+  /** Keeps an answer stored at `now`; one larger than CACHE_MAX_ENTRY_CHARS is not kept. */
+  set(key: string, { body, stopped, writes, blocks, reasoningBack }: CachedCompletion, now: number): void {
     this.#drop(key);
     if (body.length > CACHE_MAX_ENTRY_CHARS) return;
     while (this.#entries.size > 0 && (this.#entries.size >= this.maxEntries || this.#chars + body.length > CACHE_MAX_CHARS)) this.#dropOldest();
-    this.#entries.set(key, { body, stopped, writes, blocks, reasoningBack, expiresAt });
+    this.#entries.set(key, { body, stopped, writes, blocks, reasoningBack, storedAt: now });
     this.#chars += body.length;
   }
 
