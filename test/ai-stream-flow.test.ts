@@ -264,6 +264,77 @@ describe('a streamed completion between the provider and the client', () => {
     }
   });
 
+  it('ends a stream whose host reset the connection after the finish and the usage, before [DONE], as whole: no error, recorded 200 at the usage told', async () => {
+    const finish = chunkJson('').replace('"delta":{"content":""},"finish_reason":null', '"delta":{},"finish_reason":"stop"');
+    const usage = '{"id":"chatcmpl-flow","object":"chat.completion.chunk","created":1700000000,"model":"gpt-4o-mini","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":3,"total_tokens":12}}';
+    provider.script = (req, res) => {
+      res.writeHead(200, SSE_HEAD);
+      res.write(`data: ${chunkJson('All done.')}\n\ndata: ${finish}\n\ndata: ${usage}\n\n`);
+      setTimeout(() => req.socket.destroy(), 20);
+    };
+    const client = gateway.openai(await gateway.createApp({ name: 'reset-after-finish-app', team: 'flow-team' }));
+    let text = '';
+    for await (const chunk of await client.chat.completions.create({ model: 'scripted/gpt-4o-mini', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'go' }] })) text += chunk.choices[0]?.delta.content ?? '';
+    expect(text).toBe('All done.');
+    const [row] = await vi.waitFor(async () => {
+      const rows = await gateway.usage({ app: 'reset-after-finish-app', groupBy: 'status' });
+      expect(rows).toHaveLength(1);
+      return rows;
+    });
+    expect(row).toMatchObject({ status: 200, calls: 1, inputTokens: 9, outputTokens: 3, estimatedCalls: 0 });
+  });
+
+  it('ends a stream whose host went quiet after the finish for longer than ai.timeout as whole, with [DONE] and no error', async () => {
+    const baseUrl = provider.url;
+    await gateway.configure({ providers: [{ name: 'scripted', type: 'openai', baseUrl }, { name: 'scripted-mistral', type: 'mistral', baseUrl }], timeout: '300ms' });
+    try {
+      provider.script = (_req, res) => {
+        res.writeHead(200, SSE_HEAD);
+        // The answer and its finish, then nothing: no [DONE], and the connection left open.
+        res.write(`data: ${chunkJson('All done.')}\n\ndata: ${chunkJson('').replace('"delta":{"content":""},"finish_reason":null', '"delta":{},"finish_reason":"stop"')}\n\n`);
+      };
+      const response = await gateway.call('POST', '/v1/chat/completions', apiKey, { model: 'scripted/gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'go' }] });
+      const data = response.text.split('\n\n').filter((block) => block.startsWith('data: ')).map((block) => block.slice('data: '.length));
+      expect(data.at(-1)).toBe('[DONE]');
+      expect(response.text).not.toContain('"error"');
+    } finally {
+      await gateway.configure({ providers: [{ name: 'scripted', type: 'openai', baseUrl }, { name: 'scripted-mistral', type: 'mistral', baseUrl }] });
+    }
+  });
+
+  it("ends an Anthropic stream whose host reset the connection after message_delta, before message_stop, as whole: Claude's counts, no error", async () => {
+    const baseUrl = provider.url;
+    await gateway.configure({ providers: [{ name: 'scripted', type: 'openai', baseUrl }, { name: 'scripted-mistral', type: 'mistral', baseUrl }, { name: 'scripted-claude', type: 'anthropic', baseUrl }] });
+    await gateway.addProviderKey('scripted-claude', 'scripted-claude-key');
+    try {
+      const event = (data: { type: string }) => `event: ${data.type}\ndata: ${JSON.stringify(data)}\n\n`;
+      provider.script = (req, res) => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        // Anthropic's events (https://docs.anthropic.com/en/api/messages-streaming) up to message_delta, then a reset.
+        res.write(
+          event({ type: 'message_start', message: { id: 'msg_1', type: 'message', role: 'assistant', model: 'claude-haiku-4-5', content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 40, output_tokens: 1 } } } as never) +
+            event({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } } as never) +
+            event({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'All done.' } } as never) +
+            event({ type: 'content_block_stop', index: 0 } as never) +
+            event({ type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: 4 } } as never),
+        );
+        setTimeout(() => req.socket.destroy(), 20);
+      };
+      const client = gateway.openai(await gateway.createApp({ name: 'claude-reset-after-finish-app', team: 'flow-team' }));
+      let text = '';
+      for await (const chunk of await client.chat.completions.create({ model: 'scripted-claude/claude-haiku-4-5', stream: true, messages: [{ role: 'user', content: 'go' }] })) text += chunk.choices[0]?.delta.content ?? '';
+      expect(text).toBe('All done.');
+      const [row] = await vi.waitFor(async () => {
+        const rows = await gateway.usage({ app: 'claude-reset-after-finish-app', groupBy: 'status' });
+        expect(rows).toHaveLength(1);
+        return rows;
+      });
+      expect(row).toMatchObject({ status: 200, inputTokens: 40, outputTokens: 4 });
+    } finally {
+      await gateway.configure({ providers: [{ name: 'scripted', type: 'openai', baseUrl }, { name: 'scripted-mistral', type: 'mistral', baseUrl }] });
+    }
+  });
+
   it("closes the provider's connection when the client goes away mid-stream", async () => {
     let providerClosed!: Promise<boolean>;
     provider.script = (_req, res) => {

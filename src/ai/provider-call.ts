@@ -471,9 +471,14 @@ export function openChatStream(adapter: ProviderAdapter, request: ChatRequest, c
           }
         },
         onResponseError(_c, error) {
-          // Before the call counts as answered: it failed, and another target may serve it. After: the stream broke.
-          if (resolved) finish(brokenStream(error));
-          else reject(failedBeforeAnswer(error));
+          // Before the call counts as answered: it failed, and another target may serve it. After: the stream broke,
+          // unless the host broke the connection, or went quiet, past the event that ends its answer (a finish
+          // reason, Anthropic's message_delta), before `[DONE]` or `message_stop`: that answer is whole, and ends as
+          // the stream would have, had it closed there.
+          if (!resolved) return reject(failedBeforeAnswer(error));
+          const last = isHostBreak(error) ? lastChunksOfWhole(translator) : undefined;
+          if (last === undefined) return finish(brokenStream(error));
+          finish(last.length > 0 ? deliver(last) : undefined);
         },
       },
     );
@@ -519,6 +524,21 @@ function isStreamAnswer(status: number, headers: IncomingHttpHeaders): boolean {
 function brokenStream(error: Error): Error {
   if ((error as { code?: string }).code !== 'UND_ERR_BODY_TIMEOUT') return error;
   return new ProviderCallError({ status: 504, type: 'api_error', code: 'provider_timeout', message: 'the provider sent nothing for longer than the timeout (ai.timeout)', retryable: true });
+}
+
+/** An error of the host's side of a stream: the connection closed or reset under it, or nothing came for longer than the timeout. */
+function isHostBreak(error: Error): boolean {
+  const code = (error as { code?: string }).code;
+  return code === 'UND_ERR_SOCKET' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'ECONNRESET';
+}
+
+/** The last chunks of a stream whose answer was whole when it stopped; undefined when it was not (or what was left cannot be read). */
+function lastChunksOfWhole(translator: StreamTranslator): ChatCompletionChunk[] | undefined {
+  try {
+    return translator.end();
+  } catch {
+    return undefined;
+  }
 }
 
 const unreadableStream = () => new ProviderCallError({ status: 502, type: 'api_error', code: 'provider_bad_response', message: 'the provider sent a stream event that cannot be read', retryable: true });
