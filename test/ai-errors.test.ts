@@ -287,6 +287,13 @@ describe('errors of the unified API', () => {
     expect(error).toMatchObject({ status: 404, code: 'model_not_found', param: 'model' });
   });
 
+  it('answers GET /v1/models/{model} for a catalog model named by its bare id, which the list shows as provider/model, as a call takes it', async () => {
+    const client = gateway.openai(apiKey);
+    expect((await gateway.chat(apiKey, { model: 'gpt-4o-mini', messages: HELLO })).status).toBe(200);
+    expect(await client.models.retrieve('gpt-4o-mini')).toMatchObject({ id: 'gpt-4o-mini', object: 'model', owned_by: 'keygate' });
+    expect(await client.models.retrieve('no-such-model').catch((e: unknown) => e)).toBeInstanceOf(OpenAI.NotFoundError);
+  });
+
   it('refuses a caller without a valid API key with 401 invalid_api_key in OpenAI\'s shape', async () => {
     const result = await gateway.chat<OpenAIErrorBody>('kg_key_not-a-real-key', { model: 'mini', messages: HELLO });
     expect(result.status).toBe(401);

@@ -867,16 +867,22 @@ function visibleModels(call: AiCall): string[] {
       for (const model of call.snapshot.catalog.list({ provider: provider.catalogKey, includeDeprecated: false })) names.add(`${name}/${model.id}`);
     }
   }
-  // Under a budget in money, a name whose every target has no price is refused (pricedTargets): not listed either.
+  return [...names].filter(usableBy(call)).sort();
+}
+
+/**
+ * Whether the caller may call a model name: it resolves to targets (an app's list may hold any name, which would
+ * answer 404), the caller may use it, and, under a budget in money, one of its targets has a price (pricedTargets
+ * refuses it otherwise).
+ */
+function usableBy(call: AiCall): (name: string) => boolean {
+  const app = call.principal?.app ? call.catalog.apps.get(call.principal.app) : undefined;
   const teamBudget = app?.team ? call.catalog.teams.get(app.team)?.budget : undefined;
   const priced = inMoney(app?.budget) || inMoney(teamBudget) ? (targets: readonly AiTarget[]) => targets.some((target) => isPriced(call, target)) : () => true;
-  return [...names]
-    .filter((name) => {
-      // A name that resolves to no target (an app's list may hold any name) would answer 404: not listed.
-      const targets = resolveModel(call.snapshot, name, (t) => [...t]) ?? [];
-      return targets.length > 0 && mayUse(call, name, targets) && priced(targets);
-    })
-    .sort();
+  return (name) => {
+    const targets = resolveModel(call.snapshot, name, (t) => [...t]) ?? [];
+    return targets.length > 0 && mayUse(call, name, targets) && priced(targets);
+  };
 }
 
 const modelObject = (id: string) => ({ id, object: 'model', created: 0, owned_by: 'keygate' });
@@ -891,7 +897,10 @@ function listModels(res: ServerResponse, call: AiCall, requestId: string): void 
   sendJson(res, call, requestId, { object: 'list', data: visibleModels(call).map(modelObject) });
 }
 
-/** `GET /v1/models/{model}`: the model if the caller may use it (ids with a `/`, `openai/gpt-4o`, included); 404 otherwise. */
+/**
+ * `GET /v1/models/{model}`: the model if the caller may use it, listed or not (ids with a `/`, `openai/gpt-4o`, and a
+ * catalog model's bare id, which the list leaves to its `provider/model` form); 404 otherwise.
+ */
 function retrieveModel(res: ServerResponse, call: AiCall, requestId: string, encoded: string): void {
   let id: string;
   try {
@@ -899,7 +908,7 @@ function retrieveModel(res: ServerResponse, call: AiCall, requestId: string, enc
   } catch {
     id = encoded;
   }
-  if (!visibleModels(call).includes(id)) throw modelNotFound(id);
+  if (!usableBy(call)(id)) throw modelNotFound(id);
   sendJson(res, call, requestId, modelObject(id));
 }
 
