@@ -61,8 +61,8 @@ describe.each(STORE_KINDS)('the audit log on the admin API, on %s', (kind) => {
     expect(seen).toEqual(all);
   });
 
-  it('refuses a cursor it did not give, a limit out of range and an unknown filter with 400 invalid_request', async () => {
-    for (const query of ['before=7', 'limit=0', 'limit=5000', 'kind=x', 'from=yesterday']) {
+  it('refuses a cursor it did not give, a limit out of range, an unknown filter and a from after its to with 400 invalid_request', async () => {
+    for (const query of ['before=7', 'limit=0', 'limit=5000', 'kind=x', 'from=yesterday', 'from=2026-12-02T00:00:00Z&to=2026-12-01T00:00:00Z']) {
       const refused = await gateway.admin<{ error: { code: string } }>(400, 'GET', `/audit?${query}`);
       expect(refused.error.code, query).toBe('invalid_request');
     }

@@ -110,4 +110,9 @@ describe.each(STORE_KINDS)('the log of AI calls, on %s', (kind) => {
       expect(refused.error.code, query).toBe('invalid_request');
     }
   });
+
+  it('refuses a range whose from is after its to with 400 invalid_request, rather than answer that no call was made', async () => {
+    const refused = await gateway.admin<{ error: { code: string; message: string } }>(400, 'GET', '/ai/calls?from=2026-12-02T00:00:00Z&to=2026-12-01T00:00:00Z');
+    expect(refused.error).toMatchObject({ code: 'invalid_request', message: 'from (2026-12-02T00:00:00Z) is after to (2026-12-01T00:00:00Z)' });
+  });
 });

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { Kysely } from 'kysely';
 import type { Database, Store } from '../store/index.js';
-import { instantOf } from './ai-usage-routes.js';
+import { rangeOf } from './time-range.js';
 import { MAX_PAGE, DEFAULT_PAGE, idOf, pageOf, pageSize } from './page-cursor.js';
 
 export interface AiCallRoutesContext {
@@ -28,7 +28,7 @@ export interface CallsFilter {
   before?: string;
 }
 
-/** A page of the call log, newest first: `limit` records and one more, which tells whether a further page exists. */
+/** A page of the call log, the last recorded first: `limit` records and one more, which tells whether a further page exists. */
 export function callsQuery(db: Kysely<Database>, q: CallsFilter, limit: number) {
   let query = db.selectFrom('ai_usage').selectAll().orderBy('id', 'desc').limit(limit + 1);
   for (const name of ['app', 'team', 'credential', 'route', 'provider', 'model'] as const) {
@@ -38,8 +38,9 @@ export function callsQuery(db: Kysely<Database>, q: CallsFilter, limit: number) 
   }
   if (q.status !== undefined) query = query.where('status', '=', Number(q.status));
   if (q.requestId !== undefined) query = query.where('request_id', '=', q.requestId);
-  if (q.from !== undefined) query = query.where('at', '>=', instantOf(q.from, 'from'));
-  if (q.to !== undefined) query = query.where('at', '<', instantOf(q.to, 'to'));
+  const { from, to } = rangeOf(q);
+  if (from !== undefined) query = query.where('at', '>=', from);
+  if (to !== undefined) query = query.where('at', '<', to);
   if (q.before !== undefined) query = query.where('id', '<', idOf(q.before));
   return query;
 }
@@ -51,7 +52,7 @@ export function registerAiCallRoutes(server: FastifyInstance, ctx: AiCallRoutesC
   app.get('/ai/calls', {
     schema: {
       tags: ['ai'],
-      summary: 'The AI calls recorded, newest first, one page at a time: each with its request id, app, key, model, tokens, cost, latency and status',
+      summary: 'The AI calls recorded, the last recorded first, one page at a time: each with its request id, app, key, model, tokens, cost, latency and status',
       querystring: Type.Object(
         {
           app: Type.Optional(Type.String()),

@@ -8,6 +8,7 @@ import type { Clock } from '../clock.js';
 import { KeygateError } from '../errors.js';
 import type { Store } from '../store/index.js';
 import { StringEnum } from './schemas.js';
+import { rangeOf } from './time-range.js';
 
 export interface AiUsageRoutesContext {
   store: Store;
@@ -90,10 +91,7 @@ export function registerAiUsageRoutes(server: FastifyInstance, ctx: AiUsageRoute
   }, async (request) => {
     const q = request.query;
     const group = q.groupBy ?? 'app';
-    const from = q.from === undefined ? undefined : instantOf(q.from, 'from');
-    const to = q.to === undefined ? undefined : instantOf(q.to, 'to');
-    // An empty answer to a range that holds nothing would read as "nothing was spent".
-    if (from !== undefined && to !== undefined && from > to) throw new KeygateError('invalid_request', `from (${q.from}) is after to (${q.to})`);
+    const { from, to } = rangeOf(q);
     if (q.interval) checkSeries(q.interval, from, to ?? ctx.clock.now());
     const rows = await summed(ctx.store, group, q.interval, from, to, q);
     const sums = q.interval === 'month' ? byMonth(rows) : rows;
@@ -202,19 +200,6 @@ function inOrder(a: Sums, b: Sums): number {
   if (a.key === null) return -1;
   if (b.key === null) return 1;
   return a.key < b.key ? -1 : 1;
-}
-
-/**
- * A query's date-time as the first whole millisecond at or after it (records are kept to the millisecond, and Date.parse
- * drops what is finer: `from` would take in, and `to` leave out, a record before the instant asked for). The schema's
- * `date-time` format lets through forms Date.parse reads as nothing (an offset without minutes, `+05`; a leap second,
- * `23:59:60Z`): those are refused, not compared as NaN (no rows on SQLite, a 500 on PostgreSQL).
- */
-export function instantOf(text: string, name: string): number {
-  const at = Date.parse(text);
-  if (!Number.isFinite(at)) throw new KeygateError('invalid_request', `querystring/${name} "${text}" is not a date-time Keygate can read; write it as 2026-11-01T00:00:00Z or with a full offset (+05:00)`);
-  const finer = /\.\d{3}(\d+)/.exec(text)?.[1];
-  return finer !== undefined && /[1-9]/.test(finer) ? at + 1 : at;
 }
 
 interface Standing {

@@ -2,7 +2,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { Store } from '../store/index.js';
-import { instantOf } from './ai-usage-routes.js';
+import { rangeOf } from './time-range.js';
 import { DEFAULT_PAGE, MAX_PAGE, idOf, pageOf, pageSize } from './page-cursor.js';
 
 export interface AuditRoutesContext {
@@ -35,8 +35,9 @@ export function registerAuditRoutes(server: FastifyInstance, ctx: AuditRoutesCon
     const limit = pageSize(q.limit);
     let query = ctx.store.db.selectFrom('audit_log').selectAll().orderBy('id', 'desc').limit(limit + 1);
     for (const name of ['action', 'target', 'actor'] as const) if (q[name] !== undefined) query = query.where(name, '=', q[name]);
-    if (q.from !== undefined) query = query.where('at', '>=', instantOf(q.from, 'from'));
-    if (q.to !== undefined) query = query.where('at', '<', instantOf(q.to, 'to'));
+    const { from, to } = rangeOf(q);
+    if (from !== undefined) query = query.where('at', '>=', from);
+    if (to !== undefined) query = query.where('at', '<', to);
     if (q.before !== undefined) query = query.where('id', '<', idOf(q.before));
     const rows = await query.execute();
     const page = pageOf(rows, limit);
