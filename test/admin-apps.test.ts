@@ -58,3 +58,32 @@ describe.each(STORE_KINDS)('teams, apps, credentials and subscriptions through t
     await gateway.admin(200, 'PUT', '/apps/rich', { name: 'rich', team: 'rich', budget: { dailyUsd: 1e9, monthlyUsd: 1e9, tokensPerMinute: 1e12 } });
   });
 });
+
+/** A list's order is the admin API's, not the store's: PostgreSQL orders text by its collation, which may be a language's. */
+describe.each(STORE_KINDS)("teams, apps, budgets and subscriptions listed on %s with a language's collation", (kind) => {
+  let db: TestDatabase;
+  let gateway: AiGateway;
+  const NAMES = ['ab', 'a_d', 'a-c', 'a9', 'b'];
+  const ORDER = ['a-c', 'a9', 'a_d', 'ab', 'b'];
+
+  beforeAll(async () => {
+    db = await createTestDatabase(kind, { language: 'en-US' });
+    gateway = await AiGateway.start({ env: { KEYGATE_DATABASE_URL: db.url } });
+    for (const name of NAMES) {
+      await gateway.admin(200, 'PUT', `/teams/t${name}`, { name: `t${name}`, budget: { dailyUsd: 1 } });
+      await gateway.admin(200, 'PUT', `/apps/${name}`, { name, team: `t${name}`, budget: { dailyUsd: 1 } });
+    }
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+    await db?.drop();
+  });
+
+  it("lists them in the order of their names' characters, as every store does", async () => {
+    expect((await gateway.admin<{ teams: Array<{ name: string }> }>(200, 'GET', '/teams')).teams.map((t) => t.name)).toEqual(ORDER.map((n) => `t${n}`));
+    expect((await gateway.admin<{ apps: Array<{ name: string }> }>(200, 'GET', '/apps')).apps.map((a) => a.name)).toEqual(ORDER);
+    const budgets = await gateway.admin<{ teams: Array<{ name: string }>; apps: Array<{ name: string }> }>(200, 'GET', '/ai/budgets');
+    expect(budgets.apps.map((a) => a.name)).toEqual(ORDER);
+    expect(budgets.teams.map((t) => t.name)).toEqual(ORDER.map((n) => `t${n}`));
+  });
+});

@@ -37,8 +37,12 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** A new, empty database: a SQLite file in a temporary folder, or a fresh PostgreSQL database. */
-export async function createTestDatabase(kind: 'sqlite' | 'postgres'): Promise<TestDatabase> {
+/**
+ * A new, empty database: a SQLite file in a temporary folder, or a fresh PostgreSQL database, by default with the
+ * server's collation; `language` gives it ICU's collation of that language (`en-US`, a common default on managed
+ * servers), which orders text otherwise than code units do.
+ */
+export async function createTestDatabase(kind: 'sqlite' | 'postgres', { language }: { language?: 'en-US' } = {}): Promise<TestDatabase> {
   if (kind === 'sqlite') {
     const dir = mkdtempSync(join(tmpdir(), 'keygate-db-'));
     return { url: `sqlite:${join(dir, 'keygate.db')}`, drop: async () => rmSync(dir, { recursive: true, force: true }) };
@@ -46,7 +50,7 @@ export async function createTestDatabase(kind: 'sqlite' | 'postgres'): Promise<T
   const name = `keygate_test_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
   await admin.connect();
-  await admin.query(`create database ${name}`);
+  await admin.query(language ? `create database ${name} template template0 encoding 'UTF8' locale_provider icu icu_locale '${language}' locale 'C.UTF-8'` : `create database ${name}`);
   await admin.end();
   const url = new URL(POSTGRES_ADMIN_URL);
   url.pathname = `/${name}`;

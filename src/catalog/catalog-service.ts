@@ -7,8 +7,11 @@ import type { Store, StoreTx } from '../store/index.js';
 import type { AppSpec, CredentialInfo, SubscriptionInfo, SubscriptionState, TeamSpec } from './catalog-schema.js';
 import { newSecret } from './credential-secret.js';
 import { deleteAppResponses } from '../ai/stored-responses.js';
+import { compareText } from '../text-order.js';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(Number(ms)).toISOString());
+/** Rows in the order of their names' characters, whatever the store's collation (compareText). */
+const byName = (a: { name: string }, b: { name: string }): number => compareText(a.name, b.name);
 
 /** How a service admits subscribers: its `subscription` setting in the config file. */
 export type ServiceAdmission = (service: string) => Promise<{ exists: boolean; approval: boolean; team?: string }>;
@@ -33,8 +36,8 @@ export class CatalogService {
   }
 
   async listTeams(): Promise<TeamSpec[]> {
-    const rows = await this.store.db.selectFrom('teams').selectAll().orderBy('name').execute();
-    return rows.map((r) => ({ name: r.name, ...(r.description ? { description: r.description } : {}), ...(r.budget ? { budget: JSON.parse(r.budget) as TeamSpec['budget'] } : {}) }));
+    const rows = await this.store.db.selectFrom('teams').selectAll().execute();
+    return rows.sort(byName).map((r) => ({ name: r.name, ...(r.description ? { description: r.description } : {}), ...(r.budget ? { budget: JSON.parse(r.budget) as TeamSpec['budget'] } : {}) }));
   }
 
   async putTeam(team: TeamSpec, actor: string): Promise<TeamSpec> {
@@ -62,8 +65,8 @@ export class CatalogService {
    * budget standing). Names not found are left out, for the caller to tell.
    */
   async budgetsOf(filter: { app?: string; team?: string }): Promise<{ teams: Array<{ name: string; budget: TeamSpec['budget'] }>; apps: Array<{ name: string; team: string; budget: AppSpec['budget'] }> }> {
-    let teams = this.store.db.selectFrom('teams').select(['name', 'budget']).orderBy('name');
-    let apps = this.store.db.selectFrom('apps').select(['name', 'team', 'spec']).orderBy('name');
+    let teams = this.store.db.selectFrom('teams').select(['name', 'budget']);
+    let apps = this.store.db.selectFrom('apps').select(['name', 'team', 'spec']);
     if (filter.app !== undefined) apps = apps.where('name', '=', filter.app);
     if (filter.team !== undefined) {
       teams = teams.where('name', '=', filter.team);
@@ -71,14 +74,14 @@ export class CatalogService {
     }
     const [teamRows, appRows] = await Promise.all([teams.execute(), apps.execute()]);
     return {
-      teams: teamRows.map((row) => ({ name: row.name, budget: row.budget === null ? undefined : (JSON.parse(row.budget) as TeamSpec['budget']) })),
-      apps: appRows.map((row) => ({ name: row.name, team: row.team, budget: (JSON.parse(row.spec) as AppSpec).budget })),
+      teams: teamRows.sort(byName).map((row) => ({ name: row.name, budget: row.budget === null ? undefined : (JSON.parse(row.budget) as TeamSpec['budget']) })),
+      apps: appRows.sort(byName).map((row) => ({ name: row.name, team: row.team, budget: (JSON.parse(row.spec) as AppSpec).budget })),
     };
   }
 
   async listApps(): Promise<AppSpec[]> {
-    const rows = await this.store.db.selectFrom('apps').selectAll().orderBy('name').execute();
-    return rows.map((r) => JSON.parse(r.spec) as AppSpec);
+    const rows = await this.store.db.selectFrom('apps').selectAll().execute();
+    return rows.sort(byName).map((r) => JSON.parse(r.spec) as AppSpec);
   }
 
   async getApp(name: string): Promise<AppSpec> {
@@ -196,7 +199,8 @@ export class CatalogService {
     if (filter.service) query = query.where('service', '=', filter.service);
     if (filter.state) query = query.where('state', '=', filter.state);
     // The key breaks ties: requests made in one millisecond would come in any order on PostgreSQL.
-    const rows = await query.orderBy('requested_at').orderBy('app').orderBy('service').execute();
+    const rows = await query.execute();
+    rows.sort((a, b) => Number(a.requested_at) - Number(b.requested_at) || compareText(a.app, b.app) || compareText(a.service, b.service));
     return rows.map((row) => ({ app: row.app, service: row.service, state: row.state as SubscriptionState, requestedAt: iso(row.requested_at)!, decidedAt: iso(row.decided_at), decidedBy: row.decided_by }));
   }
 
