@@ -140,6 +140,12 @@ describe('budgets and token limits of apps and teams', () => {
     expect(openai.requests().length).toBe(calls);
   });
 
+  it('names a budget in its refusal as it was set, to the billionth, and the amounts to the millionth', async () => {
+    const apiKey = await gateway.createApp({ name: 'precise', team: 'wordy-team', budget: { dailyUsd: 0.000123456 } });
+    const refused = await gateway.chat<OpenAIErrorBody>(apiKey, { model: MODEL, messages: [{ role: 'user', content: 'word '.repeat(2_000) }] });
+    expect(refused.body.error.message).toBe('app "precise" has $0.000123 left of its daily budget of $0.000123456, and this call\'s prompt alone costs at least $0.000188');
+  });
+
   it('refuses a call whose prompt alone costs more than the budget has left, before calling the provider', async () => {
     const apiKey = await gateway.createApp({ name: 'wordy', team: 'wordy-team', budget: { dailyUsd: 0.0001 } });
     const calls = openai.requests().length;

@@ -1170,15 +1170,16 @@ const NO_RETRY: Readonly<Record<string, string>> = { 'x-should-retry': 'false' }
 /** Room held by calls under way comes back as they end: a retry may pass. */
 const RETRY_SOON: Readonly<Record<string, string>> = { 'retry-after': '1' };
 
-const budgetName = (period: 'day' | 'month', limit: number) => `${period === 'day' ? 'daily' : 'monthly'} budget of $${dollars(limit)}`;
+/** A budget as it was set, to the billionth of a dollar that costs are kept in ($0.100419, not $0.1). */
+const budgetName = (period: 'day' | 'month', limit: number) => `${period === 'day' ? 'daily' : 'monthly'} budget of $${dollars(limit, 9)}`;
 
 /**
- * An amount for a budget's message: two decimals, and as many more as its first three significant digits need (a
- * budget of $0.0000001, what is left of one of $0.000005), never in exponent form; trailing zeros cut ($5, $0.35).
+ * An amount for a budget's message: to the millionth of a dollar, or to its first three significant digits when
+ * those go further (what a small prompt costs, $0.00000015), at most to the billionth; never in exponent form,
+ * trailing zeros cut ($5, $0.35, $5.000431). `decimals` gives an exact amount as many as it needs, up to that many.
  */
-function dollars(usd: number): string {
+function dollars(usd: number, decimals = Math.min(9, Math.max(6, 2 - Math.floor(Math.log10(usd))))): string {
   if (!(usd > 0)) return '0';
-  const decimals = Math.min(20, Math.max(2, 2 - Math.floor(Math.log10(usd))));
   return usd.toLocaleString('en-US', { useGrouping: false, maximumFractionDigits: decimals });
 }
 
