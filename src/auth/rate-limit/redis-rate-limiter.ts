@@ -14,7 +14,7 @@ import { CHARGE_LIMIT, assertHitArguments, type RateLimitDecision, type RateLimi
  * ARGV[4] carries one, so gateway nodes with skewed clocks still share one timeline. The counter is a hash
  * {w: window, s: window start, c: count, p: previous count} that expires once both its windows are over.
  * Needs Redis 5 or later (a script may write after reading TIME).
- * KEYS[1] = counter; ARGV = limit, windowMs, cost, now-or-''. Returns {allowed, remaining, resetMs, retryAfterMs}.
+ * KEYS[1] = counter; ARGV = limit, windowMs, cost, now-or-''. Returns {allowed, remaining, resetMs, retryAfterMs, start}.
  */
 const SLIDING_WINDOW_SCRIPT = `
 local limit = tonumber(ARGV[1])
@@ -39,24 +39,30 @@ if tonumber(stored[1]) == w then
   end
 end
 local elapsed = math.max(now - start, 0)
+-- When a hit of cost n would fit, with c counted in this window and nothing more: retryAfter in sliding-window.ts.
+local function wait(c, n)
+  local room = limit - n
+  if room < 0 then
+    return w - elapsed + w
+  elseif c <= room then
+    return w - math.floor((room - c) * w / previous) - elapsed
+  end
+  return w - elapsed + w - math.floor(room * w / c)
+end
 local used = previous * (w - elapsed) + current * w
 local allowed = used + cost * w <= limit * w
 local retry = 0
+local reset = w - elapsed
 if allowed then
   used = used + cost * w
   redis.call('HSET', KEYS[1], 'w', w, 's', start, 'c', current + cost, 'p', previous)
   redis.call('PEXPIRE', KEYS[1], start + 2 * w - now)
 else
-  local room = limit - cost
-  if room < 0 then
-    retry = w - elapsed + w
-  elseif current <= room then
-    retry = w - math.floor((room - current) * w / previous) - elapsed
-  else
-    retry = w - elapsed + w - math.floor(room * w / current)
-  end
+  retry = wait(current, cost)
 end
-return { allowed and 1 or 0, math.max(math.floor((limit * w - used) / w), 0), w - elapsed, retry, start }
+local remaining = math.max(math.floor((limit * w - used) / w), 0)
+if allowed and remaining == 0 then reset = wait(current + cost, 1) end
+return { allowed and 1 or 0, remaining, reset, retry, start }
 `;
 
 /**

@@ -72,6 +72,25 @@ describe.each(BACKENDS)('the sliding window counter (%s)', (backend) => {
     expect(await limiter.hit('k', 5, MINUTE)).toMatchObject({ allowed: true, resetMs: 45_000, retryAfterMs: 0 });
   });
 
+  it('tells the hit that took the last unit when the next one fits, past its window when its hits fade into the next', async () => {
+    clock.advance(18_000);
+    const last = await limiter.hit('k', 1, MINUTE);
+    // The hit slides out over the next window: a hit of 1 fits once it has faded to nothing, 42 s + 60 s on.
+    expect(last).toMatchObject({ allowed: true, remaining: 0, resetMs: 102_000 });
+    clock.advance(last.resetMs - 1);
+    expect(await limiter.hit('k', 1, MINUTE)).toMatchObject({ allowed: false, retryAfterMs: 1 });
+    clock.advance(1);
+    expect(await limiter.hit('k', 1, MINUTE)).toMatchObject({ allowed: true });
+  });
+
+  it('tells the hit that took the last of five units when one fits again: once the five have faded to four', async () => {
+    clock.advance(15_000);
+    const decisions = await hits(5);
+    // 12 s into the next window, 5 × 48 / 60 = 4 are left of them: 45 s + 12 s on.
+    expect(decisions.at(-1)).toMatchObject({ allowed: true, remaining: 0, resetMs: 57_000 });
+    expect(decisions.at(-2)).toMatchObject({ allowed: true, remaining: 1, resetMs: 45_000 });
+  });
+
   it('gives the whole limit back once two windows have passed without hits', async () => {
     await hits(6);
     clock.advance(2 * MINUTE);

@@ -60,12 +60,15 @@ export function slidingWindowDecision(
   const used = previous * (windowMs - elapsed) + current * windowMs;
   const allowed = used + cost * windowMs <= limit * windowMs;
   const usedAfter = allowed ? used + cost * windowMs : used;
+  const remaining = Math.max(Math.floor((limit * windowMs - usedAfter) / windowMs), 0);
   return {
     allowed,
     limit,
     windowMs,
-    remaining: Math.max(Math.floor((limit * windowMs - usedAfter) / windowMs), 0),
-    resetMs: windowMs - elapsed,
+    remaining,
+    // The end of this window; for the hit that took the last unit, when the next unit fits (the counted hits fade
+    // into the next window: the end of this one would tell a client to come back too early).
+    resetMs: allowed && remaining === 0 ? retryAfter(previous, current + cost, elapsed, limit, windowMs, 1) : windowMs - elapsed,
     retryAfterMs: allowed ? 0 : retryAfter(previous, current, elapsed, limit, windowMs, cost),
     // One object shape either way: the decision is made on every request of a limited route.
     countedIn: allowed ? windowStart : undefined,
