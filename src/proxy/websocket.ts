@@ -1,11 +1,12 @@
 import { requestIdOf } from './request-id.js';
 import type { IncomingMessage } from 'node:http';
-import { connect as netConnect, type Socket } from 'node:net';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { connect as tlsConnect } from 'node:tls';
 import { errorBody } from '../errors.js';
 import { closeWhenStalled } from '../stalled-clients.js';
-import { upstreamRequestHeaders } from './forward-headers.js';
+import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers.js';
 import { upstreamPath, type CompiledRoute } from './proxy-handler.js';
 import { normalizePath, targetPath } from './request-path.js';
 import type { RouteMatch } from './router.js';
@@ -37,6 +38,8 @@ export function proxyUpgrade(req: IncomingMessage, client: Duplex, head: Buffer,
   if (path === undefined) return refuse(client, 400, 'invalid_path', 'the request path is malformed or hides a dot segment (RFC 3986 §5.2.4)');
   if (target.host !== undefined) req.headers.host = target.host;
   if (path === '/status' || path === '/.well-known/jwks.json') return refuse(client, 400, 'upgrade_not_supported', `${path} does not take upgrades`);
+  // HTTP/2 over cleartext by Upgrade (deprecated, RFC 9113 §3.1): a tunnel of HTTP/2 streams the routes would not see.
+  if (/(?:^|,)\s*h2c\s*(?:,|$)/i.test(req.headers.upgrade ?? '')) return refuse(client, 400, 'upgrade_not_supported', 'h2c upgrades are not proxied: send HTTP/1.1 without Upgrade, or HTTP/2 over TLS');
   const match = snapshot.proxy.router.match(req.method ?? 'GET', req.headers.host, path, req.headers);
   if (!match) return refuse(client, 404, 'route_not_found', `no route matches ${req.method} ${path}`);
   const route = match.route;
@@ -107,11 +110,10 @@ function connect(
   if (!target) return refuse(client, 503, 'no_healthy_target', `service "${service.name}" has no healthy target`);
 
   const origin = new URL(target.origin);
-  const port = Number(origin.port || (origin.protocol === 'https:' ? 443 : 80));
-  const upstream: Socket = origin.protocol === 'https:' ? tlsConnect({ host: origin.hostname, port, servername: origin.hostname }) : netConnect({ host: origin.hostname, port });
-  upstream.setTimeout(service.timeouts.connect, () => upstream.destroy(new Error('connect timeout')));
+  const tls = origin.protocol === 'https:';
+  const requestId = requestIdOf(req);
   const headers = upstreamRequestHeaders(req, {
-    requestId: requestIdOf(req),
+    requestId,
     host: route.preserveHost && req.headers.host ? req.headers.host : target.host,
     proto: secure ? 'https' : 'http',
     upgrade: true,
@@ -127,36 +129,76 @@ function connect(
     }
   };
 
+  // The handshake goes through Node's HTTP client, which reads the upstream's answer: only a 101 opens the tunnel.
+  const upstream = (tls ? httpsRequest : httpRequest)({
+    host: origin.hostname,
+    port: Number(origin.port || (tls ? 443 : 80)),
+    ...(tls ? { servername: origin.hostname } : {}),
+    method: req.method,
+    path: upstreamPath(route, match, path, q === -1 ? '' : url.slice(q + 1)),
+    headers,
+    agent: false,
+    setHost: false,
+  });
   let connected = false;
-  upstream.once(origin.protocol === 'https:' ? 'secureConnect' : 'connect', () => {
-    connected = true;
-    upstream.setTimeout(0);
-    target.recordSuccess();
-    let head1 = `${req.method} ${upstreamPath(route, match, path, q === -1 ? '' : url.slice(q + 1))} HTTP/1.1\r\n`;
-    for (const [name, value] of Object.entries(headers)) {
-      for (const v of Array.isArray(value) ? value : [value]) head1 += `${name}: ${v}\r\n`;
-    }
-    upstream.write(`${head1}\r\n`);
-    if (head.length > 0) upstream.write(head);
-    upstream.pipe(client);
-    client.pipe(upstream);
+  let timedOut = false;
+  upstream.once('socket', (socket: Socket) => {
+    socket.setTimeout(service.timeouts.connect, () => {
+      timedOut = true;
+      upstream.destroy(new Error('connect timeout'));
+    });
+    socket.once(tls ? 'secureConnect' : 'connect', () => {
+      connected = true;
+      socket.setTimeout(0);
+      target.recordSuccess();
+    });
+    socket.once('close', release);
+  });
+  upstream.on('upgrade', (res: IncomingMessage, socket: Socket, upgradeHead: Buffer) => {
+    if (client.destroyed) return socket.destroy();
+    client.write(`HTTP/1.1 101 ${res.statusMessage || 'Switching Protocols'}\r\n${rawHeadLines(res.rawHeaders)}\r\n`);
+    if (upgradeHead.length > 0) client.write(upgradeHead);
+    // What the client sent after its handshake goes once the upstream took it (a WebSocket client waits for the 101).
+    if (head.length > 0) socket.write(head);
+    socket.pipe(client);
+    client.pipe(socket);
     // A side that takes nothing of what the other sends for the send timeout holds both connections: both close.
-    closeWhenStalled(upstream, client, service.timeouts.send);
-    closeWhenStalled(client, upstream, service.timeouts.send);
+    closeWhenStalled(socket, client, service.timeouts.send);
+    closeWhenStalled(client, socket, service.timeouts.send);
+    socket.on('error', () => client.destroy());
+    socket.on('close', () => client.destroy());
+    client.on('error', () => socket.destroy());
+    client.on('close', () => socket.destroy());
+  });
+  // Any other answer declined the upgrade: it goes to the client as an answer, and the connection ends with it,
+  // never left open as a tunnel that further requests would take past the routes (RFC 9110 §7.8).
+  upstream.on('response', (res: IncomingMessage) => {
+    const lines = rawHeadLines(headerPairs(clientResponseHeaders(res.headers, requestId)));
+    client.write(`HTTP/1.1 ${res.statusCode} ${res.statusMessage ?? ''}\r\n${lines}connection: close\r\n\r\n`);
+    res.pipe(client);
+    res.on('error', () => client.destroy());
   });
   upstream.on('error', () => {
-    release();
-    if (!connected) {
-      target.recordFailure(Date.now());
-      refuse(client, 502, 'upstream_failed', `service "${service.name}" could not be reached`);
-    } else {
-      client.destroy();
-    }
-  });
-  upstream.on('close', () => {
-    release();
-    client.destroy();
+    if (connected) return void client.destroy();
+    target.recordFailure(Date.now());
+    if (timedOut) refuse(client, 504, 'upstream_timeout', `service "${service.name}" did not accept a connection within its connect timeout`);
+    else refuse(client, 502, 'upstream_failed', `service "${service.name}" could not be reached`);
   });
   client.on('error', () => upstream.destroy());
   client.on('close', () => upstream.destroy());
+  upstream.end();
+}
+
+/** Header lines as they are written on the wire, from [name, value, name, value…]. */
+function rawHeadLines(pairs: readonly string[]): string {
+  let lines = '';
+  for (let i = 0; i + 1 < pairs.length; i += 2) lines += `${pairs[i]}: ${pairs[i + 1]}\r\n`;
+  return lines;
+}
+
+/** Headers as [name, value…] pairs, a header of several values once per value. */
+function headerPairs(headers: Record<string, string | string[]>): string[] {
+  const pairs: string[] = [];
+  for (const [name, value] of Object.entries(headers)) for (const v of Array.isArray(value) ? value : [value]) pairs.push(name, v);
+  return pairs;
 }
