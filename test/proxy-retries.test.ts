@@ -126,6 +126,23 @@ describe('retries and timeouts', () => {
       expect(received.b).toBe(6);
     });
 
+    it('retries a PUT with a small body whose target refused the connection on a live one, which receives the same bytes', async () => {
+      await serve([dead, b.url]);
+      const body = JSON.stringify({ replayed: 'z'.repeat(100) });
+      const { result, received } = await counting(() => sendMany(4, '/echo', { method: 'PUT', body, headers: { 'content-type': 'application/json' } }));
+      expect(result.map((x) => `${x.status} ${x.upstream}`)).toEqual(Array(4).fill('200 b'));
+      for (const answer of result) expect(JSON.parse(answer.body)).toMatchObject({ method: 'PUT', bodyLength: body.length, bodySha256: sha256(body) });
+      expect(received.b).toBe(4);
+    });
+
+    it('counts a refused connection of a request with a body against its target: the circuit opens', async () => {
+      await serve([dead], { healthCheck: { passive: { failures: 2, cooldown: '1h' } } });
+      for (const method of ['PUT', 'POST']) expect((await send('/echo', { method, body: 'abc' })).status).toBe(502);
+      const refused = await send('/echo');
+      expect(refused.status).toBe(503);
+      expect(JSON.parse(refused.body)).toMatchObject({ error: { code: 'no_healthy_target' } });
+    });
+
     it('retries a GET whose target dropped the connection without answering', async () => {
       await serve([a.url, b.url]);
       a.failWith = 'drop';

@@ -340,7 +340,9 @@ function send(
             done();
             return sendError(res, 400, 'invalid_request', 'the request cannot be forwarded: a header it would carry is not valid HTTP', requestId);
           }
-          const clientGone = res.destroyed || req.destroyed;
+          // The client left: its connection closed, or its body broke off. Not `req.destroyed`, which a body read to
+          // its end also sets (autoDestroy): every request with a body would look gone, never retried nor counted.
+          const clientGone = res.destroyed || req.readableAborted || req.socket.destroyed;
           if (!clientGone && !(error instanceof UpstreamTimeout && error.message === 'total timeout')) target.recordFailure(Date.now());
           if (!res.headersSent && !clientGone && replayable && !(error instanceof UpstreamTimeout) && tried.size <= service.retry.attempts && service.hasAvailable(Date.now(), tried) && service.spendRetry()) {
             return attempt(error);
