@@ -164,7 +164,7 @@ describe('the gateway token endpoint (client_credentials)', () => {
 });
 
 /** A client assertion stays refused for as long as the token endpoint would still accept it: its exp plus the clock tolerance. */
-describe('client assertions replayed after their exp', () => {
+describe('client assertions replayed after their exp, or issued in the future', () => {
   const clock = new ManualClock(Date.now());
   let gateway: TestGateway;
   let assertionKey: CryptoKey;
@@ -197,6 +197,24 @@ describe('client assertions replayed after their exp', () => {
     const replayed = await gateway.oauth('/oauth/token', form);
     expect(replayed.status).toBe(401);
     expect(replayed.body).toMatchObject({ error: 'invalid_client' });
+  });
+
+  it('refuses an assertion issued later than the 30 s the endpoint tolerates, and takes one within them', async () => {
+    const issuedIn = async (seconds: number) => {
+      const now = Math.floor(clock.now() / 1000);
+      const assertion = await new SignJWT({ jti: randomUUID() })
+        .setProtectedHeader({ alg: 'ES256', kid: 'batch-2026' })
+        .setIssuer('batch')
+        .setSubject('batch')
+        .setAudience(`${gateway.proxyUrl}/oauth/token`)
+        .setIssuedAt(now + seconds)
+        .setExpirationTime(now + seconds + 60)
+        .sign(assertionKey);
+      return gateway.oauth('/oauth/token', { grant_type: 'client_credentials', client_assertion_type: JWT_BEARER, client_assertion: assertion });
+    };
+    expect(await issuedIn(3_600)).toMatchObject({ status: 401, body: { error: 'invalid_client' } });
+    expect(await issuedIn(31)).toMatchObject({ status: 401, body: { error: 'invalid_client' } });
+    expect((await issuedIn(29)).status).toBe(200);
   });
 });
 

@@ -95,6 +95,8 @@ async function verifyClientAssertion(assertion: string, clientId: string | null,
       requiredClaims: ['exp', 'jti'],
       clockTolerance: ASSERTION_CLOCK_TOLERANCE_S,
     });
+    // jose checks iat only against a maximum age, which assertions are not given: one issued in the future is refused here.
+    if (typeof payload.iat === 'number' && payload.iat > ctx.now / 1000 + ASSERTION_CLOCK_TOLERANCE_S) throw new Error('issued in the future');
     const jti = String(payload.jti);
     // Remembered for as long as the check above would accept the assertion: its exp plus the tolerance (RFC 7523 §3).
     const acceptedUntil = (Number(payload.exp) + ASSERTION_CLOCK_TOLERANCE_S) * 1000;
