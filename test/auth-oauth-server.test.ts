@@ -105,6 +105,31 @@ describe('the gateway token endpoint (client_credentials)', () => {
     expect(refused.headers.get('www-authenticate')).toBe('Basic realm="keygate"');
   });
 
+  it('gives the Basic challenge to a client that wrote the scheme in lower case, as schemes are case-insensitive', async () => {
+    const lower = basicAuth('reporting', `${secret}x`).replace(/^Basic/, 'basic');
+    const refused = await gateway.oauth('/oauth/token', { grant_type: 'client_credentials' }, { authorization: lower });
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get('www-authenticate')).toBe('Basic realm="keygate"');
+  });
+
+  it('refuses a client_id in the form that names another client than the Basic credentials with 400 invalid_request', async () => {
+    const refused = await gateway.oauth('/oauth/token', { grant_type: 'client_credentials', client_id: 'batch' }, { authorization: basicAuth('reporting', secret) });
+    expect(refused.status).toBe(400);
+    expect(refused.body).toMatchObject({ error: 'invalid_request' });
+    expect((await gateway.oauth('/oauth/token', { grant_type: 'client_credentials', client_id: 'reporting' }, { authorization: basicAuth('reporting', secret) })).status).toBe(200);
+  });
+
+  it('refuses a request without grant_type with 400 invalid_request, a missing parameter', async () => {
+    const refused = await gateway.oauth('/oauth/token', {}, { authorization: basicAuth('reporting', secret) });
+    expect(refused.status).toBe(400);
+    expect(refused.body).toMatchObject({ error: 'invalid_request' });
+  });
+
+  it('grants a scope named twice once, and all of the app\'s scopes for an empty scope as for none', async () => {
+    expect((await tokenWithBasic('orders:read orders:read')).body.scope).toBe('orders:read');
+    expect((await tokenWithBasic('')).body.scope).toBe('orders:read orders:export');
+  });
+
   it('refuses a scope the app may not be granted with 400 invalid_scope', async () => {
     const refused = await tokenWithBasic('orders:read orders:delete');
     expect(refused.status).toBe(400);

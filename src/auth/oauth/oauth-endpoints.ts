@@ -103,7 +103,8 @@ export async function handleOAuth(req: IncomingMessage, res: ServerResponse, pat
     return await revoke(res, form, app, ctx);
   } catch (error) {
     if (error instanceof OAuthError) {
-      const extra: Record<string, string> = error.code === 'invalid_client' && req.headers.authorization?.startsWith('Basic') ? { 'www-authenticate': 'Basic realm="keygate"' } : {};
+      // The scheme is case-insensitive (RFC 9110 §11.1): `basic` gets the challenge as `Basic` does (RFC 6749 §5.2).
+      const extra: Record<string, string> = error.code === 'invalid_client' && /^basic(?:\s|$)/i.test(req.headers.authorization ?? '') ? { 'www-authenticate': 'Basic realm="keygate"' } : {};
       return send(res, error.status, error.body(), extra);
     }
     if (error instanceof DpopError) return send(res, 400, { error: error.code, error_description: 'the DPoP proof was refused' });
@@ -113,10 +114,14 @@ export async function handleOAuth(req: IncomingMessage, res: ServerResponse, pat
 
 async function token(req: IncomingMessage, res: ServerResponse, form: URLSearchParams, app: string, ctx: OAuthContext): Promise<void> {
   const grant = form.get('grant_type');
+  // A request without one misses a required parameter (RFC 6749 §5.2), which is not a grant type it does not support.
+  if (grant === null || grant === '') throw new OAuthError('invalid_request', 'grant_type is required (client_credentials)');
   if (grant !== 'client_credentials') throw new OAuthError('unsupported_grant_type', 'only grant_type=client_credentials is supported');
   const allowed = new Set(ctx.catalog.apps.get(app)?.scopes ?? []);
   const requested = form.get('scope');
-  const scopes = requested === null ? [...allowed] : requested.split(' ').filter((s) => s !== '');
+  // A set of scope tokens (RFC 6749 §3.3): each granted once. None at all (missing, or empty) asks for the app's scopes.
+  const named = [...new Set((requested ?? '').split(' ').filter((s) => s !== ''))];
+  const scopes = named.length === 0 ? [...allowed] : named;
   const refused = scopes.filter((s) => !allowed.has(s));
   if (refused.length > 0) throw new OAuthError('invalid_scope', `the client may not request ${refused.join(' ')}`);
   const resources = form.getAll('resource');
