@@ -95,6 +95,15 @@ describe('DPoP-bound access tokens', () => {
     expect(refused.headers.get('www-authenticate')).toMatch(/^DPoP realm="keygate"/);
   });
 
+  it('names in a DPoP challenge the algorithms a proof may be signed with, as the metadata does (RFC 9449 §7.1)', async () => {
+    const { dpop_signing_alg_values_supported: algs } = (await gateway.call<{ dpop_signing_alg_values_supported: string[] }>('/.well-known/oauth-authorization-server')).body;
+    expect(algs).toContain('ES256');
+    const withoutCredentials = await gateway.call('/payments/charge');
+    expect(withoutCredentials.headers.get('www-authenticate')).toBe(`DPoP realm="keygate", algs="${algs.join(' ')}"`);
+    const plain = await gateway.call('/payments/charge', { authorization: `Bearer ${await gateway.accessToken('checkout', secret)}` });
+    expect(plain.headers.get('www-authenticate')).toMatch(new RegExp(`, algs="${algs.join(' ')}"$`));
+  });
+
   it('accepts the DPoP-bound token with its proof on a route that requires DPoP', async () => {
     expect((await gateway.call('/payments/charge', { ...dpopScheme(), dpop: await proofFor('/payments/charge') })).status).toBe(200);
   });

@@ -48,12 +48,15 @@ const NO_PRINCIPAL: Principal = { app: undefined, team: undefined, subject: '', 
 
 const WINDOW_MS = { '1s': 1_000, '1m': 60_000, '1h': 3_600_000, '1d': 86_400_000 } as const;
 
+/** A DPoP challenge names the algorithms its proofs may be signed with (RFC 9449 §7.1), as the metadata does. */
+const DPOP_ALGS = `, algs="${ACCESS_TOKEN_ALGORITHMS.join(' ')}"`;
+
 function challenge(scheme: 'Bearer' | 'DPoP', error: string, description: string, extra = ''): Record<string, string> {
-  return { 'www-authenticate': `${scheme} realm="keygate", error="${error}", error_description="${description}"${extra}` };
+  return { 'www-authenticate': `${scheme} realm="keygate", error="${error}", error_description="${description}"${extra}${scheme === 'DPoP' ? DPOP_ALGS : ''}` };
 }
 
 const unauthenticated = (scheme: 'Bearer' | 'DPoP' = 'Bearer') =>
-  new AuthFailure(401, 'unauthenticated', 'this route needs credentials: an API key, or an access token', { 'www-authenticate': `${scheme} realm="keygate"` });
+  new AuthFailure(401, 'unauthenticated', 'this route needs credentials: an API key, or an access token', { 'www-authenticate': `${scheme} realm="keygate"${scheme === 'DPoP' ? DPOP_ALGS : ''}` });
 /** What a route without limits decides: nothing, the same empty list for every request. */
 const NO_DECISIONS: RateLimitDecision[] = [];
 
