@@ -227,6 +227,15 @@ describe.each(STORE_KINDS)('the key service through its HTTP ports (%s)', (kind)
     expect(refused.body.error.code).toBe('algorithm_not_allowed');
   });
 
+  it('encrypts with its dir key only the enc of its size, and refuses another with 400 algorithm_not_allowed', async () => {
+    expect((await admin('POST', '/keys', { alg: 'dir', state: 'active' })).status).toBe(201);
+    const fits = await admin<{ jwe: string }>('POST', '/jose/encrypt', { plaintext: 'x', alg: 'dir', enc: 'A256GCM' });
+    expect(fits.status).toBe(200);
+    const refused = await admin<{ error: { code: string; message: string } }>('POST', '/jose/encrypt', { plaintext: 'x', alg: 'dir', enc: 'A128GCM' });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toMatchObject({ code: 'algorithm_not_allowed', message: expect.stringContaining('128-bit key') });
+  });
+
   it('refuses to encrypt to an RSA recipient key under 2048 bits with 400 weak_key', async () => {
     // jose will not make such a key; Node's crypto will.
     const { publicKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });

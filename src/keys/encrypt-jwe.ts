@@ -80,7 +80,15 @@ export async function encryptJwe(keys: KeySnapshot, plaintext: Uint8Array, optio
     key = own.publicKey;
     kid = own.kid;
   }
-  return new CompactEncrypt(plaintext)
-    .setProtectedHeader({ alg, enc, ...(kid ? { kid } : {}), ...(options.contentType ? { cty: options.contentType } : {}) })
-    .encrypt(key);
+  const jwe = new CompactEncrypt(plaintext).setProtectedHeader({ alg, enc, ...(kid ? { kid } : {}), ...(options.contentType ? { cty: options.contentType } : {}) });
+  if (alg !== 'dir') return jwe.encrypt(key);
+  try {
+    return await jwe.encrypt(key);
+  } catch {
+    // A `dir` key is the content encryption key itself, of the one size its `enc` takes (RFC 7518 §4.5, §5).
+    throw new KeygateError('algorithm_not_allowed', `"enc" ${enc} takes a ${DIR_KEY_BITS[enc] ?? 'different'}-bit key, which the dir key${kid ? ` ${kid}` : ''} is not: ask for the enc of its size`);
+  }
 }
+
+/** The content encryption key each `enc` takes (RFC 7518 §5.2, §5.3): a `dir` key must be that size. */
+const DIR_KEY_BITS: Readonly<Record<string, number>> = { A128GCM: 128, A192GCM: 192, A256GCM: 256, 'A128CBC-HS256': 256, 'A192CBC-HS384': 384, 'A256CBC-HS512': 512 };
