@@ -87,4 +87,12 @@ describe('generateKey refusals', () => {
   it('refuses a curve the algorithm does not use with invalid_request', async () => {
     await expectKeygateError(generateKey({ alg: 'ES256', crv: 'P-384' }), 'invalid_request', 400);
   });
+
+  it('refuses a curve for an RSA algorithm with invalid_request', async () => {
+    await expectKeygateError(generateKey({ alg: 'RS256', crv: 'P-256' }), 'invalid_request', 400);
+  });
+
+  it('refuses a modulus length for an algorithm whose keys are not RSA with invalid_request', async () => {
+    await expectKeygateError(generateKey({ alg: 'ES384', modulusLength: 2048 }), 'invalid_request', 400);
+  });
 });

@@ -27,10 +27,12 @@ export async function generateKey(options: GenerateKeyOptions): Promise<KeyMater
   const alg = spec.alg;
   let crv: string | null = null;
   let jwk;
+  if (spec.kty !== 'RSA' && options.modulusLength !== undefined) throw new KeygateError('invalid_request', `"modulusLength" applies to RSA keys only, not to ${alg}`);
   if (spec.kty === 'oct') {
     if (options.crv !== undefined) throw new KeygateError('invalid_request', `"crv" does not apply to ${alg} keys`);
     jwk = await exportJWK(await generateSecret(SECRET_ALG[alg] ?? alg, { extractable: true }));
   } else if (spec.kty === 'RSA') {
+    if (options.crv !== undefined) throw new KeygateError('invalid_request', `"crv" does not apply to ${alg} keys`);
     const modulusLength = options.modulusLength ?? 2048;
     if (![2048, 3072, 4096].includes(modulusLength)) {
       throw new KeygateError('weak_key', `"modulusLength" must be 2048, 3072 or 4096 for ${alg}, got ${modulusLength}`);

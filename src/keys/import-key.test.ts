@@ -42,6 +42,12 @@ describe.each(STORE_KINDS)('importing and creating keys (%s)', (kind) => {
       await expectRefused(() => h.service.import({ jwk, alg: 'ES256' }, 'test'), 'invalid_jwk');
     });
 
+    it('takes Ed25519 as the request\'s name for the EdDSA a JWK says it is for', async () => {
+      const ed = generateKeyPairSync('ed25519');
+      const imported = await h.service.import({ jwk: { ...jwkOf(ed.publicKey), alg: 'EdDSA' }, alg: 'Ed25519' }, 'test');
+      expect(imported).toMatchObject({ alg: 'EdDSA' });
+    });
+
     it('refuses a JWK without "kty" with invalid_jwk', async () => {
       const { kty: _kty, ...rest } = jwkOf(ec.publicKey);
       await expectRefused(() => h.service.import({ jwk: rest, alg: 'ES256' }, 'test'), 'invalid_jwk');
@@ -51,6 +57,9 @@ describe.each(STORE_KINDS)('importing and creating keys (%s)', (kind) => {
       ['an RSA "n" in standard base64', () => ({ jwk: { ...jwkOf(rsa.publicKey), n: `${jwkOf(rsa.publicKey).n}+/` }, alg: 'RS256' })],
       ['an oct "k" with padding', () => ({ jwk: { kty: 'oct', k: `${randomBytes(32).toString('base64url')}=` }, alg: 'HS256' })],
       ['an EC "x" with characters outside base64url', () => ({ jwk: { ...jwkOf(ec.publicKey), x: `*${String(jwkOf(ec.publicKey).x).slice(1)}` }, alg: 'ES256' })],
+      ['an EC "x" with padding', () => ({ jwk: { ...jwkOf(ec.publicKey), x: `${jwkOf(ec.publicKey).x}=` }, alg: 'ES256' })],
+      ['an RSA "e" with padding', () => ({ jwk: { ...jwkOf(rsa.publicKey), e: 'AQAB==' }, alg: 'RS256' })],
+      ['an EC "d" with padding', () => ({ jwk: { ...jwkOf(ec.privateKey), d: `${jwkOf(ec.privateKey).d}=` }, alg: 'ES256' })],
     ])('refuses %s with invalid_jwk', async (_label, input) => {
       await expectRefused(() => h.service.import(input(), 'test'), 'invalid_jwk');
     });

@@ -34,6 +34,8 @@ export interface ImportKeyOptions {
 /** Algorithms whose oct key must have exactly this many bits, not merely at least. */
 const EXACT_OCT_BITS: Record<string, number> = { A128KW: 128, A192KW: 192, A256KW: 256, A128GCMKW: 128, A256GCMKW: 256, dir: 256 };
 const MAX_JWK_MEMBER_LENGTH = 4096;
+/** The members that hold key material, of every key type (RFC 7518 §6, RFC 8037 §2). */
+const KEY_MEMBERS = ['n', 'e', 'd', 'p', 'q', 'dp', 'dq', 'qi', 'x', 'y', 'k'] as const;
 
 function invalid(message: string): KeygateError {
   return new KeygateError('invalid_jwk', message);
@@ -95,7 +97,8 @@ export async function importKey(input: ImportKeyInput, options: ImportKeyOptions
   const kty = jwk.kty as Kty;
 
   if (jwk.alg !== undefined && typeof jwk.alg !== 'string') throw invalid('"alg" (Algorithm) Parameter must be a string');
-  if (input.alg !== undefined && jwk.alg !== undefined && input.alg !== jwk.alg) {
+  // Two names of one algorithm (`Ed25519` for `EdDSA`) agree.
+  if (input.alg !== undefined && jwk.alg !== undefined && input.alg !== jwk.alg && algorithmSpec(input.alg)?.alg !== algorithmSpec(jwk.alg as string)?.alg) {
     throw invalid(`"alg" ${JSON.stringify(input.alg)} does not match the key's own "alg" ${JSON.stringify(jwk.alg)}`);
   }
   const requestedAlg = input.alg ?? (jwk.alg as string | undefined);
@@ -132,6 +135,10 @@ export async function importKey(input: ImportKeyInput, options: ImportKeyOptions
     if (exact !== undefined && bits !== exact) throw new KeygateError('weak_key', `${alg} needs a key of exactly ${exact} bits, this one has ${bits}`);
     if (bits < (spec.minBits ?? 0)) throw new KeygateError('weak_key', `${alg} needs a key of at least ${spec.minBits} bits, this one has ${bits}`);
   }
+
+  // Key members are base64url without padding (RFC 7515 §2; RFC 7518 §6, RFC 8037 §2): a `=` or a `+` is refused
+  // here rather than read by a decoder that forgives it.
+  for (const member of KEY_MEMBERS) if (jwk[member] !== undefined && (typeof jwk[member] !== 'string' || !/^[A-Za-z0-9_-]*$/.test(jwk[member]))) throw invalid(`"${member}" member must be a base64url string without padding`);
 
   const isPrivate = hasPrivateMembers(jwk);
   if (isPrivate && options.publicOnly) {
