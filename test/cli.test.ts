@@ -78,6 +78,25 @@ describe('keygate keys, against a running node', () => {
     expect(asJwk).not.toHaveProperty('d');
   });
 
+  it('refuses a JWK Set with --public whole when one of its keys is private: none of them is imported', async () => {
+    const setFile = join(node.dataDir, '..', 'mixed-set.json');
+    const publicJwk = { ...generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' }), alg: 'ES256' };
+    const privateJwk = { ...generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' }), alg: 'ES256' };
+    writeFileSync(setFile, JSON.stringify({ keys: [publicJwk, privateJwk] }));
+    const before = (await keygate('keys', 'list', '--json')).stdout;
+    const result = await keygate('keys', 'import', setFile, '--public');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('key 2 of');
+    expect(result.stderr).toContain('nothing was imported');
+    expect((await keygate('keys', 'list', '--json')).stdout).toBe(before);
+  });
+
+  it('refuses a --modulus-length that is no number on the command line, with exit code 2', async () => {
+    const result = await keygate('keys', 'create', '--alg', 'RS256', '--modulus-length', 'big');
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--modulus-length must be a number of bits');
+  });
+
   it('takes a kid that begins with a dash as a kid, as one in 64 thumbprints does', async () => {
     let privateKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
     while (!(await calculateJwkThumbprint(createPublicKey(privateKey).export({ format: 'jwk' }) as JWK)).startsWith('-')) {

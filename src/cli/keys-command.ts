@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { hasPrivateMembers } from '../keys/index.js';
 import { AdminClient, CliError } from './admin-client.js';
 import { parseCommandArgs, refuseExtraArguments } from './parse-command-args.js';
 
@@ -85,7 +86,11 @@ export async function keysCommand(args: string[], env: NodeJS.ProcessEnv, out: (
     case 'create': {
       const body: Record<string, unknown> = { alg: need('--alg', values.alg) };
       if (values.crv) body.crv = values.crv;
-      if (values['modulus-length']) body.modulusLength = Number(values['modulus-length']);
+      if (values['modulus-length']) {
+        const bits = values['modulus-length'];
+        if (!/^\d+$/.test(bits)) throw new CliError(`--modulus-length must be a number of bits (2048, 3072 or 4096), got "${bits}"`, 2);
+        body.modulusLength = Number(bits);
+      }
       if (values.state) body.state = values.state;
       const key = await client().request<KeyInfo>('POST', '/keys', body);
       out(values.json ? JSON.stringify(key, null, 2) : `created ${describe(key)}`);
@@ -126,6 +131,9 @@ export async function keysCommand(args: string[], env: NodeJS.ProcessEnv, out: (
         }
         const set = (json as { keys?: unknown[] }).keys;
         bodies = (Array.isArray(set) ? set : [json]).map((jwk) => ({ jwk, ...common }));
+        // Keys go one request each: a set refused for one of them is refused before any is sent, not half-imported.
+        const privateAt = values.public ? bodies.findIndex(({ jwk }) => typeof jwk === 'object' && jwk !== null && hasPrivateMembers(jwk as Record<string, unknown>)) : -1;
+        if (privateAt >= 0) throw new CliError(`private_key_not_allowed: key ${privateAt + 1} of ${file} holds private members and --public asks for public keys; nothing was imported`);
       }
       const admin = client();
       for (const [i, body] of bodies.entries()) {
