@@ -151,6 +151,13 @@ describe('retries and timeouts', () => {
       expect(received).toMatchObject({ a: 3, b: 6 });
     });
 
+    it('passes on the status of an answer given up for a retry that then could not connect', async () => {
+      await serve([a.url, dead], { retries: { attempts: 1, onStatus: [503] } });
+      a.failWith = 503;
+      const answers = await sendMany(4, '/echo');
+      expect(statuses(answers)).toEqual([503, 503, 503, 503]);
+    });
+
     it('stops after `attempts` extra attempts and passes the last answer on', async () => {
       await serve([a.url, b.url, c.url, d.url], { retries: { attempts: 2, onStatus: [503] } });
       for (const u of upstreams) u.failWith = 503;

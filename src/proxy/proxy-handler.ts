@@ -66,8 +66,15 @@ export function upstreamPath(route: CompiledRoute, match: RouteMatch<CompiledRou
 class UpstreamTimeout extends Error {
   override name = 'UpstreamTimeout';
 }
+/** An answer given up for a retry: its status, and its Retry-After, are what the client gets if no retry answers. */
 class RetryableStatus extends Error {
   override name = 'RetryableStatus';
+  constructor(
+    readonly status: number,
+    readonly retryAfter: string | undefined,
+  ) {
+    super(`status ${status}`);
+  }
 }
 class BodyTooLarge extends Error {
   override name = 'BodyTooLarge';
@@ -207,6 +214,8 @@ function send(
   service.earnRetry();
 
   const tried = new Set<UpstreamTarget>();
+  /** The last answer given up for a retry: passed on (its status) if the retries get no answer of their own. */
+  let declined: RetryableStatus | undefined;
   let finished = false;
   let currentController: Dispatcher.DispatchController | undefined;
   let totalTimer: NodeJS.Timeout | undefined;
@@ -270,7 +279,8 @@ function send(
           if (statusCode >= 502 && statusCode <= 504) target.recordFailure(Date.now());
           else target.recordSuccess();
           if (replayable && service.retry.onStatus.has(statusCode) && tried.size <= service.retry.attempts && service.hasAvailable(Date.now(), tried) && service.spendRetry()) {
-            controller.abort(new RetryableStatus(`status ${statusCode}`));
+            const retryAfter = upstreamHeaders['retry-after'];
+            controller.abort(new RetryableStatus(statusCode, typeof retryAfter === 'string' ? retryAfter : undefined));
             return;
           }
           const out = clientResponseHeaders(upstreamHeaders, requestId);
@@ -323,7 +333,10 @@ function send(
         onResponseError(_controller, error) {
           release();
           if (finished) return;
-          if (error instanceof RetryableStatus) return attempt(error);
+          if (error instanceof RetryableStatus) {
+            declined = error;
+            return attempt(error);
+          }
           if (error instanceof BodyTooLarge || (error as { cause?: unknown }).cause instanceof BodyTooLarge) {
             done();
             // The rest of the body is left unread: close the connection after the answer rather than leave it stuck.
@@ -359,8 +372,11 @@ function send(
       res.destroy(error);
       return;
     }
-    if (error instanceof RetryableStatus) {
-      return sendError(res, 502, 'upstream_failed', `service "${service.name}" answered with ${error.message} on every attempt`, requestId);
+    // An answer was given up for a retry that got none: the client gets that answer's status, as it would have
+    // without the retry (docs/proxy.md#retries), with Keygate's body, since the upstream's was not read.
+    if (declined) {
+      const after = error === declined ? 'no other target could take the retry' : isTimeout(error) ? 'its retry got no answer in time' : 'its retry could not reach another target';
+      return sendError(res, declined.status, 'upstream_failed', `service "${service.name}" answered with ${declined.message}, and ${after}`, requestId, declined.retryAfter ? { 'retry-after': declined.retryAfter } : {});
     }
     if (isTimeout(error)) return sendError(res, 504, 'upstream_timeout', `service "${service.name}" did not answer in time`, requestId);
     sendError(res, 502, 'upstream_failed', `service "${service.name}" could not be reached`, requestId);
