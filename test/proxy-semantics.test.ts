@@ -35,6 +35,7 @@ describe('the proxy as an HTTP intermediary', () => {
           { name: 'preserve', service: 'echo', paths: ['/preserve'], preserveHost: true },
           { name: 'strip', service: 'echo', paths: ['/strip/*'], stripPrefix: true },
           { name: 'rewrite', service: 'echo', paths: ['/users/:id/orders/*'], rewrite: '/v2/customers/:id/orders/*' },
+          { name: 'colon', service: 'echo', paths: ['/search/:index'], rewrite: '/v1/:index/items:search' },
           { name: 'small', service: 'echo', paths: ['/small'], methods: ['POST'], maxBodySize: '1kb' },
           { name: 'drained', service: 'drained', paths: ['/drained'] },
           { name: 'refused', service: 'refused', paths: ['/refused'] },
@@ -143,6 +144,10 @@ describe('the proxy as an HTTP intermediary', () => {
 
   it('rewrites the path from the route template with its parameters and wildcard, keeping the query', async () => {
     expect((await echo('/users/42/orders/7/items?page=2')).url).toBe('/v2/customers/42/orders/7/items?page=2');
+  });
+
+  it('keeps a colon inside a segment of the rewrite as text: only a whole segment names a parameter', async () => {
+    expect((await echo('/search/books?q=x')).url).toBe('/v1/books/items:search?q=x');
   });
 
   it('rewrites with the request path taken literally, even where it holds "*" or "$&"', async () => {

@@ -53,8 +53,9 @@ export function sendError(res: ServerResponse, status: number, code: string, mes
 export function upstreamPath(route: CompiledRoute, match: RouteMatch<CompiledRoute>, path: string, query: string): string {
   let out = path;
   if (route.rewrite !== undefined) {
-    // One pass, with a function: the request's own text is inserted literally, never scanned for "*" or "$&".
-    out = route.rewrite.replace(/:([A-Za-z_][A-Za-z0-9_]*)|\*/g, (token: string, name: string | undefined) => (token === '*' ? (match.wildcard ?? '') : (match.params[name!] ?? '')));
+    // One pass, with a function: the request's own text is inserted literally, never scanned for "*" or "$&". A
+    // parameter is a whole segment, as in `paths`: a colon inside one (`/v1/items:search`) is text.
+    out = route.rewrite.replace(/(?<=\/):([A-Za-z_][A-Za-z0-9_]*)|\*/g, (token: string, name: string | undefined) => (token === '*' ? (match.wildcard ?? '') : (match.params[name!] ?? '')));
   } else if (route.stripPrefix && match.wildcard !== undefined) {
     out = `/${match.wildcard}`;
   }
