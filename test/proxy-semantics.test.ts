@@ -1,4 +1,6 @@
+import { once } from 'node:events';
 import { request, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
+import { connect } from 'node:net';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSettings } from '../src/config/settings.js';
@@ -152,6 +154,19 @@ describe('the proxy as an HTTP intermediary', () => {
 
   it('rewrites with the request path taken literally, even where it holds "*" or "$&"', async () => {
     expect((await echo('/users/a*b/orders/$&/x')).url).toBe('/v2/customers/a*b/orders/$&/x');
+  });
+
+  it('refuses a request with two Host lines with 400, before the upstream sees it (RFC 9112 §3.2)', async () => {
+    const before = upstream.requests;
+    const socket = connect(Number(new URL(proxyUrl).port), '127.0.0.1');
+    socket.setEncoding('latin1');
+    let read = '';
+    socket.on('data', (text: string) => (read += text));
+    socket.write('GET /echo HTTP/1.1\r\nHost: other.example\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
+    await once(socket, 'close');
+    expect(read).toMatch(/^HTTP\/1\.1 400 /);
+    expect(read).toContain('"invalid_request"');
+    expect(upstream.requests).toBe(before);
   });
 
   it('refuses a body over maxBodySize declared by Content-Length with 413 payload_too_large, before the upstream sees it', async () => {

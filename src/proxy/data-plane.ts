@@ -19,6 +19,7 @@ import type { SnapshotHolder } from './snapshot.js';
 import type { TlsCertificates } from './tls-certificates.js';
 import { proxyUpgrade } from './websocket.js';
 import { trackUpgrades } from './http-server.js';
+import { hasSeveralHosts } from './host-header.js';
 
 export const JWKS_PATH = '/.well-known/jwks.json';
 export const STATUS_PATH = '/status';
@@ -168,6 +169,7 @@ export function createDataPlane(holder: SnapshotHolder, state: DataPlaneState, o
     }
     const path = normalizePath(raw);
     if (path === undefined) return sendProxyError(res, 400, 'invalid_path', 'the request path is malformed or hides a dot segment (RFC 3986 §5.2.4)');
+    if (hasSeveralHosts(req)) return sendProxyError(res, 400, 'invalid_request', 'the request has more than one Host header (RFC 9112 §3.2)');
     // The gateway's own two paths come first: no route can shadow the JWKS or the status.
     if (path !== JWKS_PATH && path !== STATUS_PATH) {
       const snapshot = holder.current;

@@ -1,4 +1,5 @@
 import { requestIdOf } from './request-id.js';
+import { hasSeveralHosts } from './host-header.js';
 import type { IncomingMessage } from 'node:http';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -36,6 +37,7 @@ export function proxyUpgrade(req: IncomingMessage, client: Duplex, head: Buffer,
   const target = targetPath(req.url ?? '/');
   const path = normalizePath(target.path);
   if (path === undefined) return refuse(client, 400, 'invalid_path', 'the request path is malformed or hides a dot segment (RFC 3986 §5.2.4)');
+  if (hasSeveralHosts(req)) return refuse(client, 400, 'invalid_request', 'the request has more than one Host header (RFC 9112 §3.2)');
   if (target.host !== undefined) req.headers.host = target.host;
   if (path === '/status' || path === '/.well-known/jwks.json') return refuse(client, 400, 'upgrade_not_supported', `${path} does not take upgrades`);
   // HTTP/2 over cleartext by Upgrade (deprecated, RFC 9113 §3.1): a tunnel of HTTP/2 streams the routes would not see.
