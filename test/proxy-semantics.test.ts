@@ -66,6 +66,17 @@ describe('the proxy as an HTTP intermediary', () => {
     });
   }
 
+  /** Writes `text` on a new connection to the proxy and resolves to all it answered, once the connection closes. */
+  async function sendRaw(text: string): Promise<string> {
+    const socket = connect(Number(new URL(proxyUrl).port), '127.0.0.1');
+    socket.setEncoding('latin1');
+    let read = '';
+    socket.on('data', (chunk: string) => (read += chunk));
+    socket.write(text);
+    await once(socket, 'close');
+    return read;
+  }
+
   const echo = async (path: string, headers: OutgoingHttpHeaders = {}): Promise<Echo> => {
     const answer = await send(path, { headers });
     expect(answer.status).toBe(200);
@@ -148,6 +159,14 @@ describe('the proxy as an HTTP intermediary', () => {
     expect((await echo('/users/42/orders/7/items?page=2')).url).toBe('/v2/customers/42/orders/7/items?page=2');
   });
 
+  it('forwards an empty query as sent, its "?" kept, and none as none', async () => {
+    // Raw: a URL-parsing client drops an empty query before sending.
+    const urlOf = async (target: string) => (JSON.parse((await sendRaw(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`)).split('\r\n\r\n')[1]!) as Echo).url;
+    expect(await urlOf('/echo?')).toBe('/echo?');
+    expect(await urlOf('/echo')).toBe('/echo');
+    expect(await urlOf('/users/1/orders/2?')).toBe('/v2/customers/1/orders/2?');
+  });
+
   it('keeps a colon inside a segment of the rewrite as text: only a whole segment names a parameter', async () => {
     expect((await echo('/search/books?q=x')).url).toBe('/v1/books/items:search?q=x');
   });
@@ -158,12 +177,7 @@ describe('the proxy as an HTTP intermediary', () => {
 
   it('refuses a request with two Host lines with 400, before the upstream sees it (RFC 9112 §3.2)', async () => {
     const before = upstream.requests;
-    const socket = connect(Number(new URL(proxyUrl).port), '127.0.0.1');
-    socket.setEncoding('latin1');
-    let read = '';
-    socket.on('data', (text: string) => (read += text));
-    socket.write('GET /echo HTTP/1.1\r\nHost: other.example\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
-    await once(socket, 'close');
+    const read = await sendRaw('GET /echo HTTP/1.1\r\nHost: other.example\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
     expect(read).toMatch(/^HTTP\/1\.1 400 /);
     expect(read).toContain('"invalid_request"');
     expect(upstream.requests).toBe(before);

@@ -181,7 +181,7 @@ export function createDataPlane(holder: SnapshotHolder, state: DataPlaneState, o
       }
       const match = snapshot.proxy.router.match(req.method ?? 'GET', req.headers.host, path, req.headers);
       if (match) {
-        const query = q === -1 ? '' : url.slice(q + 1);
+        const query = q === -1 ? undefined : url.slice(q + 1);
         const { policy, encryption } = match.route;
         if (match.route.ai) {
           serveAi(req, res, match.route, path, raw, snapshot, state, secure);

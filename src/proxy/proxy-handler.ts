@@ -50,7 +50,8 @@ export function sendError(res: ServerResponse, status: number, code: string, mes
 }
 
 /** The path sent upstream: rewritten from the template, stripped of the matched prefix, or as received. */
-export function upstreamPath(route: CompiledRoute, match: RouteMatch<CompiledRoute>, path: string, query: string): string {
+/** `query` is what follows the request's `?`: undefined without one, `''` for an empty one, which goes on as sent. */
+export function upstreamPath(route: CompiledRoute, match: RouteMatch<CompiledRoute>, path: string, query: string | undefined): string {
   let out = path;
   if (route.rewrite !== undefined) {
     // One pass, with a function: the request's own text is inserted literally, never scanned for "*" or "$&". A
@@ -59,9 +60,10 @@ export function upstreamPath(route: CompiledRoute, match: RouteMatch<CompiledRou
   } else if (route.stripPrefix && match.wildcard !== undefined) {
     out = `/${match.wildcard}`;
   }
-  if (!query) return out;
+  if (query === undefined) return out;
   // A rewrite may carry its own query; the client's is appended to it.
-  return out.includes('?') ? `${out}&${query}` : `${out}?${query}`;
+  if (out.includes('?')) return query === '' ? out : `${out}&${query}`;
+  return `${out}?${query}`;
 }
 
 class UpstreamTimeout extends Error {
@@ -164,7 +166,7 @@ function readDeclaredBody(req: IncomingMessage, length: number, done: (body: Buf
   req.on('close', onClose);
 }
 
-export function forward(req: IncomingMessage, res: ServerResponse, route: CompiledRoute, match: RouteMatch<CompiledRoute>, path: string, query: string, secure: boolean, extras?: ForwardExtras): void {
+export function forward(req: IncomingMessage, res: ServerResponse, route: CompiledRoute, match: RouteMatch<CompiledRoute>, path: string, query: string | undefined, secure: boolean, extras?: ForwardExtras): void {
   const requestId = requestIdOf(req);
   const service = route.service;
   if (!service) return sendError(res, 500, 'internal_error', `route "${route.name}" has no service`, requestId);
@@ -195,7 +197,7 @@ function send(
   route: CompiledRoute,
   match: RouteMatch<CompiledRoute>,
   path: string,
-  query: string,
+  query: string | undefined,
   secure: boolean,
   requestId: string,
   service: UpstreamService,

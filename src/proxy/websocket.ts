@@ -137,7 +137,7 @@ function connect(
     port: Number(origin.port || (tls ? 443 : 80)),
     ...(tls ? { servername: origin.hostname } : {}),
     method: req.method,
-    path: upstreamPath(route, match, path, q === -1 ? '' : url.slice(q + 1)),
+    path: upstreamPath(route, match, path, q === -1 ? undefined : url.slice(q + 1)),
     headers,
     agent: false,
     setHost: false,
