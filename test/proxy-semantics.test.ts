@@ -116,6 +116,11 @@ describe('the proxy as an HTTP intermediary', () => {
     expect((await echo('/echo', { 'x-forwarded-for': '203.0.113.7' })).headers['x-forwarded-for']).toBe('203.0.113.7, 127.0.0.1');
   });
 
+  it('adds itself to Via on the request it forwards, after the hops the client named (RFC 9110 §7.6.3)', async () => {
+    expect((await echo('/echo')).headers.via).toBe('1.1 keygate');
+    expect((await echo('/echo', { via: '1.1 edge-cache' })).headers.via).toBe('1.1 edge-cache, 1.1 keygate');
+  });
+
   it('sets X-Forwarded-Proto, X-Forwarded-Host and an RFC 7239 Forwarded element describing the client', async () => {
     const host = new URL(proxyUrl).host;
     const seen = await echo('/echo', { 'x-forwarded-proto': 'https', forwarded: 'for=203.0.113.7;proto=https' });

@@ -7,7 +7,7 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'p
  * Headers the gateway sets itself on the way upstream, and `Expect`, which it meets itself: the client has had its
  * 100 Continue from the gateway (RFC 9110 §10.1.1) before the body is read, and undici refuses to send the header.
  */
-const REPLACED = new Set(['host', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded', 'x-request-id', 'expect']);
+const REPLACED = new Set(['host', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded', 'x-request-id', 'expect', 'via']);
 
 function connectionTokens(headers: IncomingHttpHeaders): Set<string> | undefined {
   const value = headers.connection;
@@ -56,6 +56,9 @@ export function upstreamRequestHeaders(req: IncomingMessage, options: UpstreamHe
   const forwarded = `for=${forwardedNode(client)};proto=${options.proto}${originalHost ? `;host="${originalHost.replace(/["\\]/g, '\\$&')}"` : ''}`;
   out.forwarded = incoming.forwarded ? `${incoming.forwarded}, ${forwarded}` : forwarded;
   out['x-request-id'] = options.requestId;
+  // A gateway MUST add itself to Via on the requests it forwards (RFC 9110 §7.6.3), after what came before it.
+  const hop = req.httpVersion === '1.0' ? '1.0 keygate' : '1.1 keygate';
+  out.via = incoming.via ? `${incoming.via}, ${hop}` : hop;
   out.host = options.host;
   if (options.upgrade) {
     out.connection = 'upgrade';
