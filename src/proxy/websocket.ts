@@ -1,7 +1,7 @@
 import { requestIdOf } from './request-id.js';
 import { hasSeveralHosts } from './host-header.js';
 import type { IncomingMessage } from 'node:http';
-import { request as httpRequest } from 'node:http';
+import { request as httpRequest, type ClientRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -21,15 +21,16 @@ function refuse(socket: Duplex, status: number, code: string, message: string, h
 }
 
 /**
- * Upgrades (WebSocket, RFC 6455 §4): the handshake is forwarded to a target with the usual forwarding headers,
- * and from then on bytes flow both ways untouched until either side closes.
- */
-/**
  * The route's checks for a handshake, as for any request (authentication, authorization, limits): resolves with
  * the headers to set and drop upstream, or undefined after refusing the handshake itself.
  */
 export type UpgradeCheck = (req: IncomingMessage, route: CompiledRoute) => Promise<{ upstreamHeaders?: Readonly<Record<string, string>>; removeHeaders?: readonly string[] } | { status: number; code: string; message: string; headers?: Record<string, string> }>;
 
+/**
+ * Upgrades (WebSocket, RFC 6455 §4): the handshake is matched and checked as a request, and forwarded to a target
+ * with the usual forwarding headers; once the target answers 101, bytes flow both ways untouched until either side
+ * closes. Any other answer goes to the client, and the connection ends with it.
+ */
 export function proxyUpgrade(req: IncomingMessage, client: Duplex, head: Buffer, snapshot: Snapshot, secure: boolean, check: UpgradeCheck): void {
   // Node takes its own error listener off an upgraded socket: a client that resets the connection while the
   // handshake is checked or refused would raise an 'error' no one handles, which ends the process.
@@ -38,6 +39,9 @@ export function proxyUpgrade(req: IncomingMessage, client: Duplex, head: Buffer,
   const path = normalizePath(target.path);
   if (path === undefined) return refuse(client, 400, 'invalid_path', 'the request path is malformed or hides a dot segment (RFC 3986 §5.2.4)');
   if (hasSeveralHosts(req)) return refuse(client, 400, 'invalid_request', 'the request has more than one Host header (RFC 9112 §3.2)');
+  // A body would go only after the 101, which a target that reads it first never sends: neither side would move.
+  const declared = req.headers['content-length'];
+  if ((declared !== undefined && declared !== '0') || req.headers['transfer-encoding'] !== undefined) return refuse(client, 400, 'upgrade_not_supported', 'an upgrade handshake with a body is not proxied');
   if (target.host !== undefined) req.headers.host = target.host;
   if (path === '/status' || path === '/.well-known/jwks.json') return refuse(client, 400, 'upgrade_not_supported', `${path} does not take upgrades`);
   // HTTP/2 over cleartext by Upgrade (deprecated, RFC 9113 §3.1): a tunnel of HTTP/2 streams the routes would not see.
@@ -132,31 +136,44 @@ function connect(
   };
 
   // The handshake goes through Node's HTTP client, which reads the upstream's answer: only a 101 opens the tunnel.
-  const upstream = (tls ? httpsRequest : httpRequest)({
-    host: origin.hostname,
-    port: Number(origin.port || (tls ? 443 : 80)),
-    ...(tls ? { servername: origin.hostname } : {}),
-    method: req.method,
-    path: upstreamPath(route, match, path, q === -1 ? undefined : url.slice(q + 1)),
-    headers,
-    agent: false,
-    setHost: false,
-  });
+  let upstream: ClientRequest;
+  try {
+    upstream = (tls ? httpsRequest : httpRequest)({
+      host: origin.hostname,
+      port: Number(origin.port || (tls ? 443 : 80)),
+      method: req.method,
+      path: upstreamPath(route, match, path, q === -1 ? undefined : url.slice(q + 1)),
+      headers,
+      agent: false,
+      setHost: false,
+    });
+  } catch {
+    // A path or a header Node will not send (a rewrite that puts a space in the path, a claim that is not valid HTTP).
+    release();
+    return refuse(client, 400, 'invalid_request', 'the handshake cannot be forwarded: its path or a header it would carry is not valid HTTP');
+  }
   let connected = false;
+  let answered = false;
   let timedOut = false;
   upstream.once('socket', (socket: Socket) => {
-    socket.setTimeout(service.timeouts.connect, () => {
+    const expire = () => {
       timedOut = true;
-      upstream.destroy(new Error('connect timeout'));
-    });
+      upstream.destroy(new Error('timeout'));
+    };
+    // The connect timeout until connected; then the idle timeout, until the target answers (and between the chunks
+    // of an answer that declines the upgrade).
+    socket.setTimeout(service.timeouts.connect, expire);
     socket.once(tls ? 'secureConnect' : 'connect', () => {
       connected = true;
-      socket.setTimeout(0);
-      target.recordSuccess();
+      socket.setTimeout(service.timeouts.idle, expire);
     });
     socket.once('close', release);
   });
   upstream.on('upgrade', (res: IncomingMessage, socket: Socket, upgradeHead: Buffer) => {
+    answered = true;
+    // An open WebSocket may stay quiet for as long as it likes (only the send timeout below applies).
+    socket.setTimeout(0);
+    target.recordSuccess();
     if (client.destroyed) return socket.destroy();
     client.write(`HTTP/1.1 101 ${res.statusMessage || 'Switching Protocols'}\r\n${rawHeadLines(res.rawHeaders)}\r\n`);
     if (upgradeHead.length > 0) client.write(upgradeHead);
@@ -175,16 +192,25 @@ function connect(
   // Any other answer declined the upgrade: it goes to the client as an answer, and the connection ends with it,
   // never left open as a tunnel that further requests would take past the routes (RFC 9110 §7.8).
   upstream.on('response', (res: IncomingMessage) => {
+    answered = true;
+    const status = res.statusCode ?? 502;
+    if (status >= 502 && status <= 504) target.recordFailure(Date.now());
+    else target.recordSuccess();
     const lines = rawHeadLines(headerPairs(clientResponseHeaders(res.headers, requestId)));
-    client.write(`HTTP/1.1 ${res.statusCode} ${res.statusMessage ?? ''}\r\n${lines}connection: close\r\n\r\n`);
+    client.write(`HTTP/1.1 ${status} ${res.statusMessage ?? ''}\r\n${lines}connection: close\r\n\r\n`);
     res.pipe(client);
+    // Once the answer is out, the connection closes: the upgraded socket is read by no one any more.
+    client.once('finish', () => client.destroy());
     res.on('error', () => client.destroy());
   });
   upstream.on('error', () => {
-    if (connected) return void client.destroy();
+    // A client that left is no failure of the target's (its close destroyed this request).
+    if (client.destroyed) return;
+    if (answered) return void client.destroy();
     target.recordFailure(Date.now());
-    if (timedOut) refuse(client, 504, 'upstream_timeout', `service "${service.name}" did not accept a connection within its connect timeout`);
-    else refuse(client, 502, 'upstream_failed', `service "${service.name}" could not be reached`);
+    if (timedOut && !connected) refuse(client, 504, 'upstream_timeout', `service "${service.name}" did not accept a connection within its connect timeout`);
+    else if (timedOut) refuse(client, 504, 'upstream_timeout', `service "${service.name}" did not answer the handshake within its idle timeout`);
+    else refuse(client, 502, 'upstream_failed', `service "${service.name}" could not be reached, or closed the connection without answering`);
   });
   client.on('error', () => upstream.destroy());
   client.on('close', () => upstream.destroy());
