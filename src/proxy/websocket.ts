@@ -210,7 +210,8 @@ function connect(
     target.recordFailure(Date.now());
     if (timedOut && !connected) refuse(client, 504, 'upstream_timeout', `service "${service.name}" did not accept a connection within its connect timeout`);
     else if (timedOut) refuse(client, 504, 'upstream_timeout', `service "${service.name}" did not answer the handshake within its idle timeout`);
-    else refuse(client, 502, 'upstream_failed', `service "${service.name}" could not be reached, or closed the connection without answering`);
+    else if (connected) refuse(client, 502, 'upstream_failed', `service "${service.name}" closed the connection without answering the handshake`);
+    else refuse(client, 502, 'upstream_failed', `service "${service.name}" could not be reached`);
   });
   client.on('error', () => upstream.destroy());
   client.on('close', () => upstream.destroy());
