@@ -291,7 +291,7 @@ describe('errors of the unified API', () => {
     const client = gateway.openai(apiKey);
     expect((await gateway.chat(apiKey, { model: 'gpt-4o-mini', messages: HELLO })).status).toBe(200);
     expect(await client.models.retrieve('gpt-4o-mini')).toMatchObject({ id: 'gpt-4o-mini', object: 'model', owned_by: 'keygate' });
-    expect(await client.models.retrieve('no-such-model').catch((e: unknown) => e)).toBeInstanceOf(OpenAI.NotFoundError);
+    for (const unknown of ['no-such-model', 'openai/no-such-model']) expect(await client.models.retrieve(unknown).catch((e: unknown) => e)).toBeInstanceOf(OpenAI.NotFoundError);
   });
 
   it('refuses a caller without a valid API key with 401 invalid_api_key in OpenAI\'s shape', async () => {

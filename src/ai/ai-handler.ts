@@ -898,8 +898,9 @@ function listModels(res: ServerResponse, call: AiCall, requestId: string): void 
 }
 
 /**
- * `GET /v1/models/{model}`: the model if the caller may use it, listed or not (ids with a `/`, `openai/gpt-4o`, and a
- * catalog model's bare id, which the list leaves to its `provider/model` form); 404 otherwise.
+ * `GET /v1/models/{model}`: a model the list shows (ids with a `/`, `openai/gpt-4o`, included), or the bare id of a
+ * current catalog model of a configured provider, which the list shows as `provider/model`, when the caller may call
+ * it; 404 otherwise, for a name no catalog knows too (`openai/no-such-model` resolves, and would be sent on).
  */
 function retrieveModel(res: ServerResponse, call: AiCall, requestId: string, encoded: string): void {
   let id: string;
@@ -908,7 +909,11 @@ function retrieveModel(res: ServerResponse, call: AiCall, requestId: string, enc
   } catch {
     id = encoded;
   }
-  if (!usableBy(call)(id)) throw modelNotFound(id);
+  const bareCatalogId = !id.includes('/') && [...call.snapshot.providers.values()].some((provider) => {
+    const model = call.snapshot.catalog.lookup(provider.catalogKey, id);
+    return model !== undefined && model.deprecated !== true;
+  });
+  if (!(bareCatalogId ? usableBy(call)(id) : visibleModels(call).includes(id))) throw modelNotFound(id);
   sendJson(res, call, requestId, modelObject(id));
 }
 
