@@ -1769,7 +1769,7 @@ function answerChat(res: ServerResponse, call: AiCall, trace: CallTrace, format:
           const cost = recordChat(call, trace, prepared, request, target, body === undefined ? 502 : 200, tokens, !reported, null, false);
           if (body === undefined) return fail(new AiError(502, 'api_error', 'provider_bad_response', 'the provider answered with a completion that cannot be read'));
           // A choice the provider says failed (OpenRouter's finish_reason "error") is not an answer to keep for the TTL.
-          if (cacheKey && Array.isArray(completion.choices) && completion.choices.length > 0 && !anyChoiceFailed(completion) && isCurrent(runtime, snapshot.providers.get(target.provider))) runtime.cache.set(cacheKey, toCache(completion, passThrough, wantsReasoningBack), runtime.now());
+          if (cacheKey && Array.isArray(completion.choices) && completion.choices.length > 0 && !anyChoiceFailed(completion) && isCurrent(runtime, snapshot.providers.get(target.provider))) runtime.cache.set(cacheKey, toCache(completion, passThrough, wantsReasoningBack), runtime.now(), snapshot.cacheTtlMs);
           // A Response to store is kept before it is sent: the client's next call may continue it at once.
           if (toStore(request)) return void keepAnswer(call, request, body as string).then((kept) => sendAnswer(res, call, target, cost, !reported, kept, requestIdHeader(format, call.requestId)), fail);
           sendAnswer(res, call, target, cost, !reported, body, requestIdHeader(format, call.requestId));
@@ -2067,6 +2067,6 @@ async function embeddings(parsed: Record<string, unknown>, res: ServerResponse, 
   const body = redaction.answers.quotedIn(text) ? JSON.stringify(redaction.answers.cutJson(answer)) : text;
   // Kept as the client is sent it (a key the provider quoted cut), and only when it is embeddings, one per input: a
   // host's 200 that holds an error instead would be served again after the host recovered.
-  if (cacheKey && Array.isArray(answer.data) && answer.data.length === inputs.length && isCurrent(runtime, snapshot.providers.get(target.provider))) runtime.cache.set(cacheKey, { body, stopped: {} }, runtime.now());
+  if (cacheKey && Array.isArray(answer.data) && answer.data.length === inputs.length && isCurrent(runtime, snapshot.providers.get(target.provider))) runtime.cache.set(cacheKey, { body, stopped: {} }, runtime.now(), snapshot.cacheTtlMs);
   sendAnswer(res, call, target, cost, reported === undefined, body);
 }

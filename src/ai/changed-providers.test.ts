@@ -55,7 +55,7 @@ describe('the response cache across config changes', () => {
     const state = runtime();
     const on = { ...snapshot(provider('p', 'http://a')), cacheTtlMs: 600_000 };
     forgetChangedProviders(EMPTY_AI, on, state);
-    state.cache.set('k', answer, 0);
+    state.cache.set('k', answer, 0, 600_000);
     const off = { ...on, cacheTtlMs: 0 };
     forgetChangedProviders(on, off, state);
     forgetChangedProviders(off, { ...on }, state);
@@ -66,7 +66,7 @@ describe('the response cache across config changes', () => {
     const state = runtime();
     const on = { ...snapshot(provider('p', 'http://a')), cacheTtlMs: 600_000 };
     forgetChangedProviders(EMPTY_AI, on, state);
-    state.cache.set('k', answer, 0);
+    state.cache.set('k', answer, 0, 600_000);
     forgetChangedProviders(on, { ...on, timeoutMs: 30_000 }, state);
     expect(state.cache.get('k', 1, 600_000)).toBeDefined();
   });

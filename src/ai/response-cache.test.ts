@@ -34,9 +34,15 @@ describe('ResponseCache expiry', () => {
 
   it('serves an answer until the TTL in force passes since it was stored, a shortened TTL included', () => {
     const cache = new ResponseCache(10);
-    cache.set('k', answer, 1_000);
+    cache.set('k', answer, 1_000, 600_000);
     expect(cache.get('k', 1_000 + 599_999, 600_000)).toBeDefined();
     expect(cache.get('k', 1_000 + 60_000, 60_000)).toBeUndefined();
+  });
+
+  it('brings back no answer a TTL made longer since would still cover: the one it was stored under has passed', () => {
+    const cache = new ResponseCache(10);
+    cache.set('k', answer, 0, 60_000);
+    expect(cache.get('k', 300_000, 600_000)).toBeUndefined();
   });
 });
 
@@ -45,19 +51,19 @@ describe('ResponseCache bounds', () => {
 
   it('keeps no answer larger than a sixteenth of what a process holds', () => {
     const cache = new ResponseCache(10);
-    cache.set('big', answer(CACHE_MAX_ENTRY_CHARS + 1), 0);
-    cache.set('fits', answer(CACHE_MAX_ENTRY_CHARS), 0);
+    cache.set('big', answer(CACHE_MAX_ENTRY_CHARS + 1), 0, 600_000);
+    cache.set('fits', answer(CACHE_MAX_ENTRY_CHARS), 0, 600_000);
     expect(cache.get('big', 0, 1_000)).toBeUndefined();
     expect(cache.get('fits', 0, 1_000)?.body.length).toBe(CACHE_MAX_ENTRY_CHARS);
   });
 
   it('drops the oldest answers to stay within the characters a process holds, and counts what leaves by expiry or replacement', () => {
     const cache = new ResponseCache(1_000);
-    for (let i = 0; i < 17; i++) cache.set(`k${i}`, answer(CACHE_MAX_ENTRY_CHARS), 0);
+    for (let i = 0; i < 17; i++) cache.set(`k${i}`, answer(CACHE_MAX_ENTRY_CHARS), 0, 600_000);
     expect(cache.chars).toBe(CACHE_MAX_CHARS);
     expect(cache.get('k0', 0, 1_000)).toBeUndefined();
     expect(cache.get('k1', 0, 1_000)).toBeDefined();
-    cache.set('k1', answer(10), 0);
+    cache.set('k1', answer(10), 0, 600_000);
     expect(cache.chars).toBe(15 * CACHE_MAX_ENTRY_CHARS + 10);
     expect(cache.get('k1', 1_000, 1_000)).toBeUndefined();
     expect(cache.chars).toBe(15 * CACHE_MAX_ENTRY_CHARS);

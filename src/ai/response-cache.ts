@@ -20,6 +20,8 @@ export interface CachedCompletion {
 
 interface Entry extends CachedCompletion {
   storedAt: number;
+  /** The TTL in force when it was stored: a longer one later does not bring back what it let expire. */
+  ttl: number;
 }
 
 /** What one process's cache holds at most, counted by its answers' JSON text: beyond, the oldest entries go. */
@@ -29,9 +31,10 @@ export const CACHE_MAX_ENTRY_CHARS = CACHE_MAX_CHARS / 16;
 
 /**
  * The optional exact-match cache: a non-streamed completion (or embeddings answer) is served again for the same
- * model and the same request as JSON writes it, its cache breakpoints included, until the TTL in force passes since
- * it was stored: a TTL shortened by the config applies to the answers already kept. Bounded by entries and by the
- * characters of their answers: the oldest entry goes first.
+ * model and the same request as JSON writes it, its cache breakpoints included, until a TTL passes since it was
+ * stored: the shorter of the one in force then and the one in force now, so that a TTL shortened by the config
+ * applies to the answers already kept, and one made longer brings back none that had expired. Bounded by entries and
+ * by the characters of their answers: the oldest entry goes first.
  */
 export class ResponseCache {
   readonly #entries = new Map<string, Entry>();
@@ -70,23 +73,23 @@ export class ResponseCache {
     while (this.#entries.size > this.maxEntries) this.#dropOldest();
   }
 
-  /** The answer kept for `key`, unless `ttl` (ms, the config's now) has passed since it was stored. */
+  /** The answer kept for `key`, unless its TTL or `ttl` (ms, the config's now), the shorter, has passed since it was stored. */
   get(key: string, now: number, ttl: number): CachedCompletion | undefined {
     const entry = this.#entries.get(key);
     if (!entry) return undefined;
-    if (now >= entry.storedAt + ttl) {
+    if (now >= entry.storedAt + Math.min(entry.ttl, ttl)) {
       this.#drop(key);
       return undefined;
     }
     return entry;
   }
 
-  /** Keeps an answer stored at `now`; one larger than CACHE_MAX_ENTRY_CHARS is not kept. */
-  set(key: string, { body, stopped, writes, blocks, reasoningBack }: CachedCompletion, now: number): void {
+  /** Keeps an answer stored at `now` under `ttl` (ms); one larger than CACHE_MAX_ENTRY_CHARS is not kept. */
+  set(key: string, { body, stopped, writes, blocks, reasoningBack }: CachedCompletion, now: number, ttl: number): void {
     this.#drop(key);
     if (body.length > CACHE_MAX_ENTRY_CHARS) return;
     while (this.#entries.size > 0 && (this.#entries.size >= this.maxEntries || this.#chars + body.length > CACHE_MAX_CHARS)) this.#dropOldest();
-    this.#entries.set(key, { body, stopped, writes, blocks, reasoningBack, storedAt: now });
+    this.#entries.set(key, { body, stopped, writes, blocks, reasoningBack, storedAt: now, ttl });
     this.#chars += body.length;
   }
 
