@@ -284,6 +284,18 @@ describe('a streamed completion between the provider and the client', () => {
     expect(row).toMatchObject({ status: 200, calls: 1, inputTokens: 9, outputTokens: 3, estimatedCalls: 0 });
   });
 
+  it("ends a stream whose host told a failed generation and then reset the connection with that failure, not the reset", async () => {
+    const failed = chunkJson('').replace('"delta":{"content":""},"finish_reason":null', '"delta":{},"finish_reason":"insufficient_system_resource"');
+    provider.script = (req, res) => {
+      res.writeHead(200, SSE_HEAD);
+      res.write(`data: ${chunkJson('Partial')}\n\ndata: ${failed}\n\n`);
+      setTimeout(() => req.socket.destroy(), 20);
+    };
+    const response = await gateway.call('POST', '/v1/chat/completions', apiKey, { model: 'scripted/gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'go' }] });
+    const last = response.text.split('\n\n').filter((block) => block.startsWith('data: ')).at(-1)!;
+    expect(JSON.parse(last.slice('data: '.length))).toMatchObject({ error: { message: expect.stringContaining("DeepSeek's inference was interrupted for lack of resources") } });
+  });
+
   it('ends a stream whose host went quiet after the finish for longer than ai.timeout as whole, with [DONE] and no error', async () => {
     const baseUrl = provider.url;
     await gateway.configure({ providers: [{ name: 'scripted', type: 'openai', baseUrl }, { name: 'scripted-mistral', type: 'mistral', baseUrl }], timeout: '300ms' });

@@ -476,8 +476,16 @@ export function openChatStream(adapter: ProviderAdapter, request: ChatRequest, c
           // reason, Anthropic's message_delta), before `[DONE]` or `message_stop`: that answer is whole, and ends as
           // the stream would have, had it closed there.
           if (!resolved) return reject(failedBeforeAnswer(error));
-          const last = isHostBreak(error) ? lastChunksOfWhole(translator) : undefined;
-          if (last === undefined) return finish(brokenStream(error));
+          if (!isHostBreak(error)) return finish(brokenStream(error));
+          let last: ChatCompletionChunk[];
+          try {
+            last = translator.end();
+          } catch (failure) {
+            // A failure the host told before it broke off (a failed generation) is the stream's end, as at a clean close;
+            // an answer left unfinished is the break's.
+            if (!(failure instanceof ProviderCallError) || failure.failure.code === 'provider_stream_incomplete') return finish(brokenStream(error));
+            return finish((failure.before.length > 0 ? deliver(failure.before) : undefined) ?? failure);
+          }
           finish(last.length > 0 ? deliver(last) : undefined);
         },
       },
@@ -530,15 +538,6 @@ function brokenStream(error: Error): Error {
 function isHostBreak(error: Error): boolean {
   const code = (error as { code?: string }).code;
   return code === 'UND_ERR_SOCKET' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'ECONNRESET';
-}
-
-/** The last chunks of a stream whose answer was whole when it stopped; undefined when it was not (or what was left cannot be read). */
-function lastChunksOfWhole(translator: StreamTranslator): ChatCompletionChunk[] | undefined {
-  try {
-    return translator.end();
-  } catch {
-    return undefined;
-  }
 }
 
 const unreadableStream = () => new ProviderCallError({ status: 502, type: 'api_error', code: 'provider_bad_response', message: 'the provider sent a stream event that cannot be read', retryable: true });
