@@ -117,6 +117,8 @@ describe('the gateway token endpoint (client_credentials)', () => {
     expect(refused.status).toBe(400);
     expect(refused.body).toMatchObject({ error: 'invalid_request' });
     expect((await gateway.oauth('/oauth/token', { grant_type: 'client_credentials', client_id: 'reporting' }, { authorization: basicAuth('reporting', secret) })).status).toBe(200);
+    // Authentication comes first: a wrong secret is 401 invalid_client, whatever the client_id says.
+    expect((await gateway.oauth('/oauth/token', { grant_type: 'client_credentials', client_id: 'batch' }, { authorization: basicAuth('reporting', `${secret}x`) })).status).toBe(401);
   });
 
   it('refuses a request without grant_type with 400 invalid_request, a missing parameter', async () => {

@@ -55,10 +55,10 @@ export async function authenticateClient(headers: IncomingHttpHeaders, form: URL
   if (methods !== 1) throw new OAuthError('invalid_request', methods === 0 ? 'client authentication is required' : 'use exactly one client authentication method');
 
   if (basic) {
+    if (!ctx.catalog.apps.has(basic.id) || !secretMatches(ctx, basic.id, basic.secret)) throw invalidClient();
     // A client_id in the form names the client too (RFC 6749 §2.3.1, §3.2.1): one that is not the Basic one contradicts it.
     const named = form.get('client_id');
     if (named !== null && named !== basic.id) throw new OAuthError('invalid_request', 'client_id does not name the client the Basic credentials authenticate');
-    if (!ctx.catalog.apps.has(basic.id) || !secretMatches(ctx, basic.id, basic.secret)) throw invalidClient();
     return basic.id;
   }
   if (postSecret !== null) {
