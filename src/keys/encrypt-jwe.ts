@@ -80,14 +80,11 @@ export async function encryptJwe(keys: KeySnapshot, plaintext: Uint8Array, optio
     key = own.publicKey;
     kid = own.kid;
   }
-  const jwe = new CompactEncrypt(plaintext).setProtectedHeader({ alg, enc, ...(kid ? { kid } : {}), ...(options.contentType ? { cty: options.contentType } : {}) });
-  if (alg !== 'dir') return jwe.encrypt(key);
-  try {
-    return await jwe.encrypt(key);
-  } catch {
-    // A `dir` key is the content encryption key itself, of the one size its `enc` takes (RFC 7518 §4.5, §5).
-    throw new KeygateError('algorithm_not_allowed', `"enc" ${enc} takes a ${DIR_KEY_BITS[enc] ?? 'different'}-bit key, which the dir key${kid ? ` ${kid}` : ''} is not: ask for the enc of its size`);
-  }
+  // A `dir` key (always 256 bits, EXACT_OCT_BITS) is the content encryption key itself, of the size its `enc` takes (RFC 7518 §4.5, §5).
+  if (alg === 'dir' && DIR_KEY_BITS[enc] !== 256) throw new KeygateError('algorithm_not_allowed', `"enc" ${enc} takes a ${DIR_KEY_BITS[enc]}-bit key, and dir keys have 256 bits: use A256GCM or A128CBC-HS256`);
+  return new CompactEncrypt(plaintext)
+    .setProtectedHeader({ alg, enc, ...(kid ? { kid } : {}), ...(options.contentType ? { cty: options.contentType } : {}) })
+    .encrypt(key);
 }
 
 /** The content encryption key each `enc` takes (RFC 7518 §5.2, §5.3): a `dir` key must be that size. */

@@ -49,8 +49,10 @@ export function sendError(res: ServerResponse, status: number, code: string, mes
   res.end(body);
 }
 
-/** The path sent upstream: rewritten from the template, stripped of the matched prefix, or as received. */
-/** `query` is what follows the request's `?`: undefined without one, `''` for an empty one, which goes on as sent. */
+/**
+ * The path sent upstream: rewritten from the template, stripped of the matched prefix, or as received. `query` is
+ * what follows the request's `?`: undefined without one, `''` for an empty one, which goes on as sent.
+ */
 export function upstreamPath(route: CompiledRoute, match: RouteMatch<CompiledRoute>, path: string, query: string | undefined): string {
   let out = path;
   if (route.rewrite !== undefined) {

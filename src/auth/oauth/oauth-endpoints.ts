@@ -3,7 +3,7 @@ import type { JWTVerifyGetKey } from 'jose';
 import type { CatalogSnapshot } from '../../catalog/index.js';
 import { APP_CREATED_CLAIM, tokenAppIsCurrent } from './token-app.js';
 import { KeygateError } from '../../errors.js';
-import { SIGNING_ALGORITHMS, signJwt, verifyJwt, type KeySnapshot } from '../../keys/index.js';
+import { signJwt, verifyJwt, type KeySnapshot } from '../../keys/index.js';
 import { DpopError, InMemoryDpopReplayCache, verifyDpopProof, type DpopReplayCache } from '../dpop/index.js';
 import type { RevokedTokens } from '../revoked-tokens.js';
 import { authenticateClient } from './client-authentication.js';
@@ -46,7 +46,7 @@ export function isOAuthPath(path: string): boolean {
 }
 
 /** Access tokens are signed with the gateway's asymmetric keys only, so anyone holding the JWKS can verify them. */
-export const ACCESS_TOKEN_ALGORITHMS: readonly string[] = SIGNING_ALGORITHMS.filter((a) => !a.startsWith('HS'));
+export const ACCESS_TOKEN_ALGORITHMS: readonly string[] = ASYMMETRIC_ALGORITHMS;
 
 function send(res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}): void {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
