@@ -65,10 +65,12 @@ describe.each(STORE_KINDS)("teams, apps, budgets and subscriptions listed on %s 
   let gateway: AiGateway;
   const NAMES = ['ab', 'a_d', 'a-c', 'a9', 'b'];
   const ORDER = ['a-c', 'a9', 'a_d', 'ab', 'b'];
+  // Time stands still: subscriptions requested in one millisecond are ordered by their apps' names alone.
+  const clock = new ManualClock(Date.UTC(2026, 11, 10, 12));
 
   beforeAll(async () => {
     db = await createTestDatabase(kind, { language: 'en-US' });
-    gateway = await AiGateway.start({ env: { KEYGATE_DATABASE_URL: db.url } });
+    gateway = await AiGateway.start({ clock, env: { KEYGATE_DATABASE_URL: db.url } });
     for (const name of NAMES) {
       await gateway.admin(200, 'PUT', `/teams/t${name}`, { name: `t${name}`, budget: { dailyUsd: 1 } });
       await gateway.admin(200, 'PUT', `/apps/${name}`, { name, team: `t${name}`, budget: { dailyUsd: 1 } });
@@ -85,5 +87,12 @@ describe.each(STORE_KINDS)("teams, apps, budgets and subscriptions listed on %s 
     const budgets = await gateway.admin<{ teams: Array<{ name: string }>; apps: Array<{ name: string }> }>(200, 'GET', '/ai/budgets');
     expect(budgets.apps.map((a) => a.name)).toEqual(ORDER);
     expect(budgets.teams.map((t) => t.name)).toEqual(ORDER.map((n) => `t${n}`));
+  });
+
+  it("lists subscriptions requested in one millisecond in the order of their apps' names' characters", async () => {
+    await gateway.admin(200, 'PUT', '/config', { version: 1, services: [{ name: 'orders', targets: [{ url: 'http://127.0.0.1:9' }], subscription: 'open' }] });
+    for (const name of NAMES) await gateway.admin(201, 'POST', `/apps/${name}/subscriptions`, { service: 'orders' });
+    const { subscriptions } = await gateway.admin<{ subscriptions: Array<{ app: string }> }>(200, 'GET', '/subscriptions');
+    expect(subscriptions.map((s) => s.app)).toEqual(ORDER);
   });
 });

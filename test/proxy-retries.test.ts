@@ -151,11 +151,16 @@ describe('retries and timeouts', () => {
       expect(received).toMatchObject({ a: 3, b: 6 });
     });
 
-    it('passes on the status of an answer given up for a retry that then could not connect', async () => {
+    it('passes on the status and Retry-After of an answer given up for a retry that then could not connect', async () => {
       await serve([a.url, dead], { retries: { attempts: 1, onStatus: [503] } });
       a.failWith = 503;
-      const answers = await sendMany(4, '/echo');
-      expect(statuses(answers)).toEqual([503, 503, 503, 503]);
+      const answers: Array<{ status: number; retryAfter: string | null }> = [];
+      for (let i = 0; i < 4; i++) {
+        const response = await fetch(`${proxyUrl}/echo?retry-after=7`);
+        await response.text();
+        answers.push({ status: response.status, retryAfter: response.headers.get('retry-after') });
+      }
+      expect(answers).toEqual(Array(4).fill({ status: 503, retryAfter: '7' }));
     });
 
     it('stops after `attempts` extra attempts and passes the last answer on', async () => {

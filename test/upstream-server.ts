@@ -151,7 +151,12 @@ export class TestUpstream {
       req.socket.destroy();
       return;
     }
-    if (this.failWith !== undefined) return this.#json(req, res, this.failWith, { upstream: this.name, status: this.failWith });
+    if (this.failWith !== undefined) {
+      // `?retry-after=N` adds that Retry-After to the failure.
+      const after = url.searchParams.get('retry-after');
+      if (after !== null) res.setHeader('retry-after', after);
+      return this.#json(req, res, this.failWith, { upstream: this.name, status: this.failWith });
+    }
     const status = /^\/status\/(\d{3})$/.exec(url.pathname);
     if (status) return this.#json(req, res, Number(status[1]), { upstream: this.name, status: Number(status[1]) });
     switch (url.pathname) {
