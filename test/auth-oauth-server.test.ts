@@ -207,17 +207,21 @@ describe('client assertions replayed after their exp, or issued in the future', 
     await gateway?.stop();
   });
 
-  it('refuses the replay within the 30 s the endpoint tolerates past exp', async () => {
-    const seconds = Math.floor(clock.now() / 1000);
-    const assertion = await new SignJWT({ jti: randomUUID() })
+  /** App "batch"'s client assertion, issued `seconds` from the node's now and valid for a minute from then. */
+  async function assertionIssuedIn(seconds: number): Promise<string> {
+    const at = Math.floor(clock.now() / 1000) + seconds;
+    return new SignJWT({ jti: randomUUID() })
       .setProtectedHeader({ alg: 'ES256', kid: 'batch-2026' })
       .setIssuer('batch')
       .setSubject('batch')
       .setAudience(`${gateway.proxyUrl}/oauth/token`)
-      .setIssuedAt(seconds)
-      .setExpirationTime(seconds + 60)
+      .setIssuedAt(at)
+      .setExpirationTime(at + 60)
       .sign(assertionKey);
-    const form = { grant_type: 'client_credentials', client_assertion_type: JWT_BEARER, client_assertion: assertion };
+  }
+
+  it('refuses the replay within the 30 s the endpoint tolerates past exp', async () => {
+    const form = { grant_type: 'client_credentials', client_assertion_type: JWT_BEARER, client_assertion: await assertionIssuedIn(0) };
     expect((await gateway.oauth('/oauth/token', form)).status).toBe(200);
     // 15 s past exp: the signature check still accepts it (30 s of tolerance), so only the replay guard stands.
     clock.advance(75_000);
@@ -227,18 +231,7 @@ describe('client assertions replayed after their exp, or issued in the future', 
   });
 
   it('refuses an assertion issued later than the 30 s the endpoint tolerates, and takes one within them', async () => {
-    const issuedIn = async (seconds: number) => {
-      const now = Math.floor(clock.now() / 1000);
-      const assertion = await new SignJWT({ jti: randomUUID() })
-        .setProtectedHeader({ alg: 'ES256', kid: 'batch-2026' })
-        .setIssuer('batch')
-        .setSubject('batch')
-        .setAudience(`${gateway.proxyUrl}/oauth/token`)
-        .setIssuedAt(now + seconds)
-        .setExpirationTime(now + seconds + 60)
-        .sign(assertionKey);
-      return gateway.oauth('/oauth/token', { grant_type: 'client_credentials', client_assertion_type: JWT_BEARER, client_assertion: assertion });
-    };
+    const issuedIn = async (seconds: number) => gateway.oauth('/oauth/token', { grant_type: 'client_credentials', client_assertion_type: JWT_BEARER, client_assertion: await assertionIssuedIn(seconds) });
     expect(await issuedIn(3_600)).toMatchObject({ status: 401, body: { error: 'invalid_client' } });
     expect(await issuedIn(31)).toMatchObject({ status: 401, body: { error: 'invalid_client' } });
     expect((await issuedIn(29)).status).toBe(200);
