@@ -189,15 +189,15 @@ describe('a streamed completion between the provider and the client', () => {
 
   it("answers 502 provider_bad_response for an Anthropic stream whose first event after message_start cannot be read, before the model said anything", async () => {
     await withScriptedClaude(async () => {
-    provider.script = (_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/event-stream' });
-      // Anthropic's first event (https://docs.anthropic.com/en/api/messages-streaming), then one that is no JSON.
-      const start = { type: 'message_start', message: { id: 'msg_1', type: 'message', role: 'assistant', model: 'claude-haiku-4-5', content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 3, output_tokens: 1 } } };
-      res.end(`event: message_start\ndata: ${JSON.stringify(start)}\n\nevent: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_de\n\n`);
-    };
-    const result = await gateway.call<{ error: { code: string } }>('POST', '/v1/chat/completions', apiKey, { model: 'scripted-claude/claude-haiku-4-5', stream: true, messages: [{ role: 'user', content: 'go' }] });
-    expect(result.status).toBe(502);
-    expect(result.body.error.code).toBe('provider_bad_response');
+      provider.script = (_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        // Anthropic's first event (https://docs.anthropic.com/en/api/messages-streaming), then one that is no JSON.
+        const start = { type: 'message_start', message: { id: 'msg_1', type: 'message', role: 'assistant', model: 'claude-haiku-4-5', content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 3, output_tokens: 1 } } };
+        res.end(`event: message_start\ndata: ${JSON.stringify(start)}\n\nevent: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_de\n\n`);
+      };
+      const result = await gateway.call<{ error: { code: string } }>('POST', '/v1/chat/completions', apiKey, { model: 'scripted-claude/claude-haiku-4-5', stream: true, messages: [{ role: 'user', content: 'go' }] });
+      expect(result.status).toBe(502);
+      expect(result.body.error.code).toBe('provider_bad_response');
     });
   });
 
@@ -323,27 +323,27 @@ describe('a streamed completion between the provider and the client', () => {
 
   it("ends an Anthropic stream whose host reset the connection after message_delta, before message_stop, as whole: Claude's counts, no error", async () => {
     await withScriptedClaude(async () => {
-    const event = (data: { type: string }) => `event: ${data.type}\ndata: ${JSON.stringify(data)}\n\n`;
-    provider.script = (req, res) => {
-      res.writeHead(200, { 'content-type': 'text/event-stream' });
-      // Anthropic's events (https://docs.anthropic.com/en/api/messages-streaming) up to message_delta, then a reset.
-      res.write(
-        event({ type: 'message_start', message: { id: 'msg_1', type: 'message', role: 'assistant', model: 'claude-haiku-4-5', content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 40, output_tokens: 1 } } } as never) +
-          event({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } } as never) +
-          event({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'All done.' } } as never) +
-          event({ type: 'content_block_stop', index: 0 } as never) +
-          event({ type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: 4 } } as never),
-      );
-      setTimeout(() => req.socket.destroy(), 20);
-    };
-    const client = gateway.openai(await gateway.createApp({ name: 'claude-reset-after-finish-app', team: 'flow-team' }));
-    let text = '';
-    for await (const chunk of await client.chat.completions.create({ model: 'scripted-claude/claude-haiku-4-5', stream: true, messages: [{ role: 'user', content: 'go' }] })) text += chunk.choices[0]?.delta.content ?? '';
-    expect(text).toBe('All done.');
-    const [row] = await vi.waitFor(async () => {
-      const rows = await gateway.usage({ app: 'claude-reset-after-finish-app', groupBy: 'status' });
-      expect(rows).toHaveLength(1);
-      return rows;
+      const event = (data: { type: string }) => `event: ${data.type}\ndata: ${JSON.stringify(data)}\n\n`;
+      provider.script = (req, res) => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        // Anthropic's events (https://docs.anthropic.com/en/api/messages-streaming) up to message_delta, then a reset.
+        res.write(
+          event({ type: 'message_start', message: { id: 'msg_1', type: 'message', role: 'assistant', model: 'claude-haiku-4-5', content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 40, output_tokens: 1 } } } as never) +
+            event({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } } as never) +
+            event({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'All done.' } } as never) +
+            event({ type: 'content_block_stop', index: 0 } as never) +
+            event({ type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: 4 } } as never),
+        );
+        setTimeout(() => req.socket.destroy(), 20);
+      };
+      const client = gateway.openai(await gateway.createApp({ name: 'claude-reset-after-finish-app', team: 'flow-team' }));
+      let text = '';
+      for await (const chunk of await client.chat.completions.create({ model: 'scripted-claude/claude-haiku-4-5', stream: true, messages: [{ role: 'user', content: 'go' }] })) text += chunk.choices[0]?.delta.content ?? '';
+      expect(text).toBe('All done.');
+      const [row] = await vi.waitFor(async () => {
+        const rows = await gateway.usage({ app: 'claude-reset-after-finish-app', groupBy: 'status' });
+        expect(rows).toHaveLength(1);
+        return rows;
     });
     expect(row).toMatchObject({ status: 200, inputTokens: 40, outputTokens: 4 });
     });
