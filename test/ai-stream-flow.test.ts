@@ -13,6 +13,9 @@ function chunkJson(content: string, extra = ''): string {
   return `{"id":"chatcmpl-flow","object":"chat.completion.chunk","created":1700000000,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"content":${JSON.stringify(content)}},"finish_reason":null}]${extra}}`;
 }
 
+/** The chunk that ends choice 0 with `reason`, its delta empty. */
+const finishJson = (reason: string): string => chunkJson('').replace('"delta":{"content":""},"finish_reason":null', `"delta":{},"finish_reason":"${reason}"`);
+
 /** Waits until `read()` has stopped changing for a few polls in a row, and returns its value then. */
 async function settled(read: () => number): Promise<number> {
   let last = -1;
@@ -45,16 +48,27 @@ describe('a streamed completion between the provider and the client', () => {
     provider?.stop();
   });
 
-  /** Runs `run` with a provider of Anthropic's type on the scripted host too (scripted-claude), then the config as before. */
-  async function withScriptedClaude(run: () => Promise<void>): Promise<void> {
+  /**
+   * Runs `run` under the suite's providers with `more`: providers of other types on the scripted host, AI settings
+   * (`timeout`, `sendTimeout`); then the config as before.
+   */
+  async function withConfig(more: { providers?: Array<{ name: string; type: string }>; settings?: Record<string, string> }, run: () => Promise<void>): Promise<void> {
     const baseUrl = provider.url;
-    await gateway.configure({ providers: [{ name: 'scripted', type: 'openai', baseUrl }, { name: 'scripted-mistral', type: 'mistral', baseUrl }, { name: 'scripted-claude', type: 'anthropic', baseUrl }] });
-    await gateway.addProviderKey('scripted-claude', 'scripted-claude-key');
+    const suite = [{ name: 'scripted', type: 'openai', baseUrl }, { name: 'scripted-mistral', type: 'mistral', baseUrl }];
+    await gateway.configure({ providers: [...suite, ...(more.providers ?? []).map((p) => ({ ...p, baseUrl }))], ...more.settings });
     try {
       await run();
     } finally {
-      await gateway.configure({ providers: [{ name: 'scripted', type: 'openai', baseUrl }, { name: 'scripted-mistral', type: 'mistral', baseUrl }] });
+      await gateway.configure({ providers: suite });
     }
+  }
+
+  /** Runs `run` with a provider of Anthropic's type on the scripted host too (scripted-claude). */
+  async function withScriptedClaude(run: () => Promise<void>): Promise<void> {
+    await withConfig({ providers: [{ name: 'scripted-claude', type: 'anthropic' }] }, async () => {
+      await gateway.addProviderKey('scripted-claude', 'scripted-claude-key');
+      await run();
+    });
   }
 
   /** A raw request for a stream of scripted/gpt-4o-mini, over its own connection. */
@@ -148,9 +162,7 @@ describe('a streamed completion between the provider and the client', () => {
   });
 
   it("closes the client's connection and the provider's when the client takes nothing for ai.sendTimeout, and records the call as left", async () => {
-    const baseUrl = provider.url;
-    await gateway.configure({ providers: [{ name: 'scripted', type: 'openai', baseUrl }, { name: 'scripted-mistral', type: 'mistral', baseUrl }], sendTimeout: '1s' });
-    try {
+    await withConfig({ settings: { sendTimeout: '1s' } }, async () => {
       let closedOnce!: (closed: Promise<boolean>) => void;
       const providerClosed = new Promise<Promise<boolean>>((resolve) => (closedOnce = resolve));
       provider.script = (_req, res) => {
@@ -182,9 +194,7 @@ describe('a streamed completion between the provider and the client', () => {
         return row!;
       });
       expect(left.calls).toBe(1);
-    } finally {
-      await gateway.configure({ providers: [{ name: 'scripted', type: 'openai', baseUrl }, { name: 'scripted-mistral', type: 'mistral', baseUrl }] });
-    }
+    });
   });
 
   it("answers 502 provider_bad_response for an Anthropic stream whose first event after message_start cannot be read, before the model said anything", async () => {
@@ -255,9 +265,7 @@ describe('a streamed completion between the provider and the client', () => {
   });
 
   it('tells the client a stream that went quiet for longer than ai.timeout after its words timed out', async () => {
-    const baseUrl = provider.url;
-    await gateway.configure({ providers: [{ name: 'scripted', type: 'openai', baseUrl }, { name: 'scripted-mistral', type: 'mistral', baseUrl }], timeout: '300ms' });
-    try {
+    await withConfig({ settings: { timeout: '300ms' } }, async () => {
       provider.script = (_req, res) => {
         res.writeHead(200, SSE_HEAD);
         // The first words, then nothing: only the gateway's timeout ends this response.
@@ -266,13 +274,11 @@ describe('a streamed completion between the provider and the client', () => {
       const response = await gateway.call('POST', '/v1/chat/completions', apiKey, { model: 'scripted/gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'go' }] });
       const last = response.text.split('\n\n').filter((block) => block.startsWith('data: ')).at(-1)!;
       expect(JSON.parse(last.slice('data: '.length))).toMatchObject({ error: { message: 'the provider stream failed: the provider sent nothing for longer than the timeout (ai.timeout)', code: 'provider_timeout' } });
-    } finally {
-      await gateway.configure({ providers: [{ name: 'scripted', type: 'openai', baseUrl }, { name: 'scripted-mistral', type: 'mistral', baseUrl }] });
-    }
+    });
   });
 
   it('ends a stream whose host reset the connection after the finish and the usage, before [DONE], as whole: no error, recorded 200 at the usage told', async () => {
-    const finish = chunkJson('').replace('"delta":{"content":""},"finish_reason":null', '"delta":{},"finish_reason":"stop"');
+    const finish = finishJson('stop');
     const usage = '{"id":"chatcmpl-flow","object":"chat.completion.chunk","created":1700000000,"model":"gpt-4o-mini","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":3,"total_tokens":12}}';
     provider.script = (req, res) => {
       res.writeHead(200, SSE_HEAD);
@@ -292,7 +298,7 @@ describe('a streamed completion between the provider and the client', () => {
   });
 
   it("ends a stream whose host told a failed generation and then reset the connection with that failure, not the reset", async () => {
-    const failed = chunkJson('').replace('"delta":{"content":""},"finish_reason":null', '"delta":{},"finish_reason":"insufficient_system_resource"');
+    const failed = finishJson('insufficient_system_resource');
     provider.script = (req, res) => {
       res.writeHead(200, SSE_HEAD);
       res.write(`data: ${chunkJson('Partial')}\n\ndata: ${failed}\n\n`);
@@ -304,21 +310,17 @@ describe('a streamed completion between the provider and the client', () => {
   });
 
   it('ends a stream whose host went quiet after the finish for longer than ai.timeout as whole, with [DONE] and no error', async () => {
-    const baseUrl = provider.url;
-    await gateway.configure({ providers: [{ name: 'scripted', type: 'openai', baseUrl }, { name: 'scripted-mistral', type: 'mistral', baseUrl }], timeout: '300ms' });
-    try {
+    await withConfig({ settings: { timeout: '300ms' } }, async () => {
       provider.script = (_req, res) => {
         res.writeHead(200, SSE_HEAD);
         // The answer and its finish, then nothing: no [DONE], and the connection left open.
-        res.write(`data: ${chunkJson('All done.')}\n\ndata: ${chunkJson('').replace('"delta":{"content":""},"finish_reason":null', '"delta":{},"finish_reason":"stop"')}\n\n`);
+        res.write(`data: ${chunkJson('All done.')}\n\ndata: ${finishJson('stop')}\n\n`);
       };
       const response = await gateway.call('POST', '/v1/chat/completions', apiKey, { model: 'scripted/gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'go' }] });
       const data = response.text.split('\n\n').filter((block) => block.startsWith('data: ')).map((block) => block.slice('data: '.length));
       expect(data.at(-1)).toBe('[DONE]');
       expect(response.text).not.toContain('"error"');
-    } finally {
-      await gateway.configure({ providers: [{ name: 'scripted', type: 'openai', baseUrl }, { name: 'scripted-mistral', type: 'mistral', baseUrl }] });
-    }
+    });
   });
 
   it("ends an Anthropic stream whose host reset the connection after message_delta, before message_stop, as whole: Claude's counts, no error", async () => {
