@@ -123,4 +123,12 @@ describe('a provider stream that ends before its last event', () => {
     expect(data.at(-2)).toMatchObject({ usage: { completion_tokens: 1 } });
     expect(data.at(-1)).toBe('[DONE]');
   });
+
+  it('ends a stream of two choices asked for with an error event when the host closes once the first has finished and the second never began', async () => {
+    provider.script = (_req, res) => void writeThenEnd(res, CUT.openai!.contentType, [...CUT.openai!.start, chunk({}, 'stop')]);
+    const response = await gateway.chat(apiKey, { model: 'openai/m', stream: true, n: 2, messages: [{ role: 'user', content: 'go' }] });
+    const data = dataOf(response.text);
+    expect(data).not.toContain('[DONE]');
+    expect(data.at(-1)).toMatchObject({ error: { code: 'provider_stream_incomplete' } });
+  });
 });

@@ -333,7 +333,7 @@ export interface ChatStream {
  * callback: no response stream, no promise per event. Rejects with a ProviderCallError like `exchange`.
  */
 export function openChatStream(adapter: ProviderAdapter, request: ChatRequest, ctx: CallContext, options: CallOptions = {}): Promise<ChatStream> {
-  const streamCtx = { ...ctx, stream: true };
+  const streamCtx = { ...ctx, stream: true, choices: request.n ?? 1 };
   const timeout = options.timeoutMs ?? 60_000;
   const cancel = options.cancel;
   // Inside the executor, so that an adapter refusing the call (a misconfigured provider) rejects, as the other calls do.

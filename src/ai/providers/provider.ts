@@ -38,6 +38,12 @@ export interface CallContext {
   /** The provider's own model id (after alias resolution). */
   model: string;
   stream: boolean;
+  /**
+   * How many choices a streamed request asked for (its `n`; 1 when it did not say): its stream is whole once each of
+   * them has its finish reason, not once those that began have. A host that breaks off between two choices has not
+   * given the answer asked for.
+   */
+  choices?: number;
   /** Milliseconds since the epoch, for request signing (SigV4). */
   now: number;
   /**

@@ -8,12 +8,13 @@ import { callChatStream } from '../../../../test/provider-calls.js';
 
 const KEY = 'test-gemini-key';
 let emulator: GeminiEmulator;
-const ctx = (): CallContext => ({
+const ctx = (overrides: Partial<CallContext> = {}): CallContext => ({
   provider: { name: 'google', type: 'gemini', baseUrl: emulator.url },
   credential: { id: 'key-1', secret: KEY },
   model: 'gemini-2.5-flash',
   stream: true,
   now: 1_700_000_000_000,
+  ...overrides,
 });
 async function stream(request: Partial<ChatRequest>) {
   const { chunks, usage } = await callChatStream(GeminiProvider, { model: 'gemini', messages: [{ role: 'user', content: 'The quick brown fox' }], stream: true, ...request }, ctx());
@@ -135,6 +136,27 @@ describe('the Gemini stream translator', () => {
     const translator = GeminiProvider.streamTranslator(ctx());
     translator.push(Buffer.from(`data: ${JSON.stringify(events[0])}\r\n\r\n`));
     expect(() => translator.end()).toThrow(expect.objectContaining({ failure: expect.objectContaining({ status: 502, code: 'provider_stream_incomplete', retryable: true }) }));
+  });
+
+  it('fails a stream of two candidates asked for that ends once the one that began has its finishReason', () => {
+    const translator = GeminiProvider.streamTranslator(ctx({ choices: 2 }));
+    translator.push(Buffer.from(wire));
+    expect(() => translator.end()).toThrow(expect.objectContaining({ failure: expect.objectContaining({ status: 502, code: 'provider_stream_incomplete', retryable: true }) }));
+    expect(translator.usage()).toBeUndefined();
+  });
+
+  it('fails a stream whose second candidate began but has no finishReason when the first has', () => {
+    const translator = GeminiProvider.streamTranslator(ctx());
+    const second = { candidates: [{ content: { role: 'model', parts: [{ text: 'Tea' }] }, index: 1 }], responseId: 'r1' };
+    translator.push(Buffer.from([events[0], second, events[1]].map((e) => `data: ${JSON.stringify(e)}\r\n\r\n`).join('')));
+    expect(() => translator.end()).toThrow(expect.objectContaining({ failure: expect.objectContaining({ code: 'provider_stream_incomplete' }) }));
+  });
+
+  it('takes a prompt Gemini blocked as the answer to every candidate asked for', () => {
+    const translator = GeminiProvider.streamTranslator(ctx({ choices: 2 }));
+    const out = translator.push(Buffer.from(`data: ${JSON.stringify({ promptFeedback: { blockReason: 'SAFETY' }, responseId: 'r1' })}\r\n\r\n`));
+    expect(out.at(-1)!.choices[0]!.finish_reason).toBe('content_filter');
+    expect(() => translator.end()).not.toThrow();
   });
 
   it('hands the words of the same read before an error event on with the failure', () => {

@@ -18,9 +18,9 @@ type Delta = ChatCompletionChunk['choices'][number]['delta'];
  * functionCall arrives whole and becomes one tool call delta with all its arguments, a finishReason is the
  * finish chunk, and the usage of the last event that had one is sent as the usage chunk when the stream ends
  * (Gemini has no end-of-stream event). An event carrying `error` is thrown as a ProviderCallError, as is the stream's
- * end before every candidate has its finishReason.
+ * end before every candidate asked for (`choices`) has its finishReason.
  */
-export function geminiStreamTranslator(created: number, fallbackModel: string): StreamTranslator {
+export function geminiStreamTranslator(created: number, fallbackModel: string, choices = 1): StreamTranslator {
   const parser = new SseParser();
   let id: string | undefined;
   let model = fallbackModel;
@@ -28,6 +28,8 @@ export function geminiStreamTranslator(created: number, fallbackModel: string): 
   /** Per choice (candidate index): tool calls so far, or absent before its role chunk. */
   const toolCalls = new Map<number, number>();
   const finished = new Set<number>();
+  // A prompt Gemini blocked answers every candidate asked for with its one refusal.
+  let blocked = false;
 
   const chunk = (index: number, delta: Delta, finishReason: FinishReason | null = null): ChatCompletionChunk => ({
     id: id as string,
@@ -51,6 +53,7 @@ export function geminiStreamTranslator(created: number, fallbackModel: string): 
     if (!event.candidates?.length && event.promptFeedback?.blockReason) {
       opened(0, out);
       finished.add(0);
+      blocked = true;
       out.push(chunk(0, {}, 'content_filter'));
     }
     for (const candidate of event.candidates ?? []) {
@@ -88,8 +91,11 @@ export function geminiStreamTranslator(created: number, fallbackModel: string): 
   };
 
   const translateAll = (events: SseEvent[]) => translateEach(events, (event) => (event.data === '' ? [] : translate(JSON.parse(event.data) as GeminiGenerateResponse)));
-  /** Every candidate begun has its finishReason: Gemini has no event of its own to end a stream, this is its end. */
-  const whole = () => finished.size > 0 && finished.size >= toolCalls.size;
+  /**
+   * Every candidate asked for (`candidateCount`), and any other begun, has its finishReason: Gemini has no event of its
+   * own to end a stream, this is its end.
+   */
+  const whole = () => blocked || finished.size >= Math.max(toolCalls.size, choices);
   // Every event carries the counts so far: only a stream whose every candidate finished has said what it cost. A
   // stream cut before then reports none, and the gateway counts the tokens it saw (marked as estimated).
   const finalUsage = () => (usage && whole() ? usage : undefined);

@@ -35,7 +35,7 @@ export const GeminiProvider = {
     };
   },
   parseChat: (body, ctx) => fromGeminiResponse(body as GeminiGenerateResponse, created(ctx), ctx.model),
-  streamTranslator: (ctx) => geminiStreamTranslator(created(ctx), ctx.model),
+  streamTranslator: (ctx) => geminiStreamTranslator(created(ctx), ctx.model, ctx.choices),
   // batchEmbedContents refuses more: "at most 100 requests can be in one batch" (Google's answer, quoted in
   // weaviate/weaviate#11277 and vercel/ai#16575; https://ai.google.dev/api/embeddings states no limit).
   maxEmbeddingInputs: () => 100,

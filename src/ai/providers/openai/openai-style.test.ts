@@ -500,8 +500,10 @@ describe("the OpenAI-style adapter's reading of a stream", () => {
     { ending: 'a finish reason for one of its two choices', data: [OPENING, OPENING.replace('"index":0', '"index":1'), OPENING.replace('"finish_reason":null', '"finish_reason":"stop"')], whole: false },
     { ending: '[DONE] alone', data: [OPENING, '[DONE]'], whole: true },
     { ending: 'a finish reason, then a usage chunk, and no [DONE], as some hosts end', data: [OPENING, OPENING.replace('"finish_reason":null', '"finish_reason":"stop"'), '{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}}'], whole: true },
-  ])('reads a stream that ended with $ending as whole: $whole', ({ data, whole }) => {
-    const translator = OpenAIProvider.streamTranslator(ctx({ stream: true }));
+    { ending: 'a finish reason for the one choice of two asked for that began', data: [OPENING, OPENING.replace('"finish_reason":null', '"finish_reason":"stop"')], choices: 2, whole: false },
+    { ending: '[DONE] after one choice of two asked for', data: [OPENING, OPENING.replace('"finish_reason":null', '"finish_reason":"stop"'), '[DONE]'], choices: 2, whole: true },
+  ])('reads a stream that ended with $ending as whole: $whole', ({ data, choices, whole }) => {
+    const translator = OpenAIProvider.streamTranslator(ctx({ stream: true, choices }));
     translator.push(events(...data));
     if (whole) expect(translator.end()).toEqual([]);
     else expect(() => translator.end()).toThrow(expect.objectContaining({ failure: expect.objectContaining({ status: 502, code: 'provider_stream_incomplete', retryable: true }) }));

@@ -304,8 +304,8 @@ export function openAIStyleAdapter(options: OpenAIStyleOptions): ProviderAdapter
       const parser = new SseParser();
       let usage: Usage | undefined;
       const toolCalls: StreamedToolCalls = new Map();
-      // How the stream ends: with `data: [DONE]`, or, from hosts that never send it, once every choice it began has its
-      // finish reason (a usage chunk may follow).
+      // How the stream ends: with `data: [DONE]`, or, from hosts that never send it, once every choice asked for (and
+      // any other it began) has its finish reason (a usage chunk may follow).
       let done = false;
       const begun = new Set<number>();
       const finished = new Set<number>();
@@ -382,7 +382,7 @@ export function openAIStyleAdapter(options: OpenAIStyleOptions): ProviderAdapter
         end: () => {
           const last = translate(parser.end());
           if (failed) throw streamFailure(failed, last);
-          if (!done && (finished.size === 0 || finished.size < begun.size)) throw incompleteStream(last);
+          if (!done && finished.size < Math.max(begun.size, ctx.choices ?? 1)) throw incompleteStream(last);
           return last;
         },
         usage: () => usage,
