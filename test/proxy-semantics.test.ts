@@ -39,6 +39,7 @@ describe('the proxy as an HTTP intermediary', () => {
           { name: 'rewrite', service: 'echo', paths: ['/users/:id/orders/*'], rewrite: '/v2/customers/:id/orders/*' },
           { name: 'colon', service: 'echo', paths: ['/search/:index'], rewrite: '/v1/:index/items:search' },
           { name: 'small', service: 'echo', paths: ['/small'], methods: ['POST'], maxBodySize: '1kb' },
+          { name: 'listed', service: 'echo', paths: ['/listed'], methods: ['GET', 'OPTIONS'] },
           { name: 'drained', service: 'drained', paths: ['/drained'] },
           { name: 'refused', service: 'refused', paths: ['/refused'] },
         ],
@@ -119,6 +120,42 @@ describe('the proxy as an HTTP intermediary', () => {
   it('adds itself to Via on the request it forwards, after the hops the client named (RFC 9110 §7.6.3)', async () => {
     expect((await echo('/echo')).headers.via).toBe('1.1 keygate');
     expect((await echo('/echo', { via: '1.1 edge-cache' })).headers.via).toBe('1.1 edge-cache, 1.1 keygate');
+  });
+
+  it('forwards an OPTIONS or a TRACE with Max-Forwards one lower, and other methods with it as sent (RFC 9110 §7.6.2)', async () => {
+    for (const method of ['OPTIONS', 'TRACE']) {
+      const answer = await send('/echo', { method, headers: { 'max-forwards': '3' } });
+      expect((JSON.parse(answer.body) as Echo).headers['max-forwards']).toBe('2');
+    }
+    expect((await echo('/echo', { 'max-forwards': '3' })).headers['max-forwards']).toBe('3');
+  });
+
+  it("answers an OPTIONS whose Max-Forwards is 0 itself, with 200 and the route's methods in Allow, and sends it nowhere", async () => {
+    const before = upstream.requests;
+    const answer = await send('/listed', { method: 'OPTIONS', headers: { 'max-forwards': '0' } });
+    expect(answer.status).toBe(200);
+    expect(answer.headers.allow).toBe('GET, OPTIONS');
+    expect(answer.headers['x-request-id']).toBeTruthy();
+    expect(answer.body).toBe('');
+    expect((await send('/echo', { method: 'OPTIONS', headers: { 'max-forwards': '0' } })).headers.allow).toBe('GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS');
+    expect(upstream.requests).toBe(before);
+  });
+
+  it('answers a TRACE whose Max-Forwards is 0 with 405, echoing nothing of the request', async () => {
+    const before = upstream.requests;
+    const answer = await send('/echo', { method: 'TRACE', headers: { 'max-forwards': '0', cookie: 'session=s3cret' } });
+    expect(answer.status).toBe(405);
+    expect(errorOf(answer).code).toBe('method_not_allowed');
+    expect(answer.body).not.toContain('s3cret');
+    expect(upstream.requests).toBe(before);
+  });
+
+  it('refuses an OPTIONS whose Max-Forwards is not a number of hops with 400, before any target', async () => {
+    const before = upstream.requests;
+    const answer = await send('/echo', { method: 'OPTIONS', headers: { 'max-forwards': 'many' } });
+    expect(answer.status).toBe(400);
+    expect(errorOf(answer).code).toBe('invalid_request');
+    expect(upstream.requests).toBe(before);
   });
 
   it('sets X-Forwarded-Proto, X-Forwarded-Host and an RFC 7239 Forwarded element describing the client', async () => {

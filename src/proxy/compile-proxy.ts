@@ -16,6 +16,7 @@ export function compileProxySnapshot(config: ProxyConfig, registry: ServiceRegis
       name: spec.name,
       service: spec.service === undefined ? undefined : services.get(spec.service),
       ai: spec.ai,
+      methods: spec.methods,
       preserveHost: spec.preserveHost ?? false,
       stripPrefix: spec.stripPrefix ?? false,
       rewrite: spec.rewrite,

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import { forwardedMaxForwards } from './max-forwards.js';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1): they describe one connection and are never forwarded. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
@@ -33,7 +34,8 @@ export interface UpstreamHeaderOptions {
 
 /**
  * The request headers as the upstream sees them: hop-by-hop headers (and any the client named in `Connection`)
- * removed; `X-Forwarded-For/-Proto/-Host` and `Forwarded` (RFC 7239) describing the client; `X-Request-Id`.
+ * removed; `X-Forwarded-For/-Proto/-Host` and `Forwarded` (RFC 7239) describing the client; `X-Request-Id`;
+ * `Max-Forwards` one lower on `OPTIONS` and `TRACE`, the methods it counts (RFC 9110 §7.6.2).
  */
 export function upstreamRequestHeaders(req: IncomingMessage, options: UpstreamHeaderOptions): Record<string, string | string[]> {
   const incoming = req.headers;
@@ -60,6 +62,8 @@ export function upstreamRequestHeaders(req: IncomingMessage, options: UpstreamHe
   const hop = req.httpVersion === '1.0' ? '1.0 keygate' : '1.1 keygate';
   out.via = incoming.via ? `${incoming.via}, ${hop}` : hop;
   out.host = options.host;
+  const hops = forwardedMaxForwards(req);
+  if (hops !== undefined) out['max-forwards'] = hops;
   if (options.upgrade) {
     out.connection = 'upgrade';
     if (incoming.upgrade) out.upgrade = incoming.upgrade;

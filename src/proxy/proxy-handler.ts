@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Transform } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { errorBody } from '../errors.js';
+import { answeredAtLastHop } from './max-forwards.js';
 import { resumeWhenDrained } from '../stalled-clients.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers.js';
 import type { RouteEncryption } from '../auth/jwe/route-encryption.js';
@@ -18,6 +19,8 @@ export interface CompiledRoute {
   service: UpstreamService | undefined;
   /** Set on a route the AI gateway serves (its `ai` section). */
   ai: { models?: string[] } | undefined;
+  /** The methods the route names, for the `Allow` the gateway sends when it answers an `OPTIONS` itself; all when absent. */
+  methods?: readonly string[];
   preserveHost: boolean;
   stripPrefix: boolean;
   rewrite: string | undefined;
@@ -172,6 +175,7 @@ export function forward(req: IncomingMessage, res: ServerResponse, route: Compil
   const requestId = requestIdOf(req);
   const service = route.service;
   if (!service) return sendError(res, 500, 'internal_error', `route "${route.name}" has no service`, requestId);
+  if (answeredAtLastHop(req, res, route.methods, requestId)) return;
   const lengthHeader = req.headers['content-length'];
   const declared = lengthHeader === undefined ? -1 : Number(lengthHeader);
   if (declared > route.maxBodySize) {
