@@ -161,6 +161,58 @@ describe.each(STORE_KINDS)('the key service through its HTTP ports (%s)', (kind)
     expect(await kids()).not.toContain(imported.body.kid);
   });
 
+  describe('imports a JWK Set whole, or none of it', () => {
+    const publicEc = (curve = 'P-256') => ({ ...generateKeyPairSync('ec', { namedCurve: curve }).publicKey.export({ format: 'jwk' }), alg: 'ECDH-ES', use: 'enc' });
+    const privateEc = () => ({ ...generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' }), alg: 'ES256' });
+    type Refusal = { error: { code: string; message: string } };
+
+    it('imports every key of a set in one request, each with its own audit record', async () => {
+      const response = await admin<{ keys: Array<{ kid: string; state: string; alg: string }> }>('POST', '/keys/import-set', { jwks: { keys: [publicEc(), publicEc('P-384')] }, publicOnly: true });
+      expect(response.status).toBe(201);
+      expect(response.body.keys.map((key) => [key.alg, key.state])).toEqual([['ECDH-ES', 'trusted'], ['ECDH-ES', 'trusted']]);
+      const audit = await admin<{ entries: Array<{ action: string; target: string }> }>('GET', '/audit?action=key.import&limit=10');
+      for (const key of response.body.keys) expect(audit.body.entries).toContainEqual(expect.objectContaining({ action: 'key.import', target: key.kid }));
+    });
+
+    it.each([
+      ['a key that is already stored', async () => {
+        const stored = publicEc();
+        expect((await admin('POST', '/keys/import', { jwk: stored })).status).toBe(201);
+        return [publicEc(), stored];
+      }, 'duplicate_kid'],
+      ['the same key twice', async () => {
+        const twice = publicEc();
+        return [twice, publicEc(), twice];
+      }, 'duplicate_kid'],
+      ['a malformed key', async () => [publicEc(), { kty: 'EC', crv: 'P-256', x: '!!!', y: 'AAAA', alg: 'ES256' }], 'invalid_jwk'],
+      ['two private keys for the one next key of ES256', async () => [privateEc(), privateEc()], 'key_state_conflict'],
+    ])('refuses a set holding %s, naming the key, and stores none of it', async (_name, keysOf, code) => {
+      const keys = await keysOf();
+      const before = await keyCount();
+      const response = await admin<Refusal>('POST', '/keys/import-set', { jwks: { keys } });
+      expect(response.body.error.code).toBe(code);
+      expect(response.body.error.message).toContain(`key ${keys.length} of the set`);
+      expect(response.body.error.message).toContain('nothing was imported');
+      expect(await keyCount()).toBe(before);
+    });
+
+    it('refuses a set whose second key would be the next key of a slot that has one, and stores neither', async () => {
+      const set = [publicEc(), privateEc()];
+      const next = await admin<{ kid: string }>('POST', '/keys/import', { jwk: privateEc() });
+      expect(next.status).toBe(201);
+      const before = await keyCount();
+      const response = await admin<Refusal>('POST', '/keys/import-set', { jwks: { keys: set } });
+      expect(response.status).toBe(409);
+      expect(response.body.error).toMatchObject({ code: 'key_state_conflict', message: expect.stringContaining('key 2 of the set') });
+      expect(await keyCount()).toBe(before);
+      expect((await admin('POST', `/keys/${next.body.kid}/revoke`, {})).status).toBe(200);
+    });
+
+    it('refuses an empty set with 400', async () => {
+      expect((await admin<Refusal>('POST', '/keys/import-set', { jwks: { keys: [] } })).body.error.code).toBe('invalid_request');
+    });
+  });
+
   describe('refuses bad input with 400, a stable code, and nothing stored', () => {
     it.each([
       ['a JWK that is not an object', { jwk: 'nope' }, 'invalid_request'],

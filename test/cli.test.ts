@@ -67,7 +67,7 @@ describe('keygate keys, against a running node', () => {
     writeFileSync(setFile, JSON.stringify({ keys: [jwk('P-256'), jwk('P-384')] }));
     const fromSet = await keygate('keys', 'import', setFile, '--public');
     expect(fromSet.code).toBe(0);
-    expect(fromSet.stdout).toContain('[2/2] importing');
+    expect(fromSet.stdout).toContain(`importing 2 keys of ${setFile}`);
     expect(fromSet.stdout.match(/ECDH-ES enc trusted/g)).toHaveLength(2);
 
     const exported = await keygate('keys', 'export', kid!, '--format', 'pem');
@@ -88,6 +88,21 @@ describe('keygate keys, against a running node', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('key 2 of');
     expect(result.stderr).toContain('nothing was imported');
+    expect((await keygate('keys', 'list', '--json')).stdout).toBe(before);
+  });
+
+  it('imports no key of a JWK Set one of whose keys is already stored', async () => {
+    const setFile = join(node.dataDir, '..', 'half-known-set.json');
+    const jwk = () => ({ ...generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' }), alg: 'ES256' });
+    const known = jwk();
+    writeFileSync(join(node.dataDir, '..', 'known.json'), JSON.stringify(known));
+    expect((await keygate('keys', 'import', join(node.dataDir, '..', 'known.json'))).code).toBe(0);
+    writeFileSync(setFile, JSON.stringify({ keys: [jwk(), known] }));
+    const before = (await keygate('keys', 'list', '--json')).stdout;
+    const result = await keygate('keys', 'import', setFile);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('duplicate_kid');
+    expect(result.stderr).toContain('key 2 of the set');
     expect((await keygate('keys', 'list', '--json')).stdout).toBe(before);
   });
 

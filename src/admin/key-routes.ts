@@ -19,6 +19,7 @@ import {
   EncryptBody,
   ExportQuery,
   ImportKeyBody,
+  ImportKeySetBody,
   KidParams,
   ListKeysQuery,
   NoQuery,
@@ -71,6 +72,15 @@ export function registerKeyRoutes(server: FastifyInstance, ctx: KeyRoutesContext
     const key = await ctx.keys.import(body, actorOf(request));
     reply.status(201);
     return key;
+  });
+
+  app.post('/keys/import-set', {
+    schema: { tags, summary: 'Import the keys of a JWK Set, all or none', body: ImportKeySetBody, response: { 201: Type.Object({ keys: Type.Array(keyRef) }), ...errors } },
+  }, async (request, reply) => {
+    const { jwks, ...options } = request.body;
+    const keys = await ctx.keys.importSet({ keys: jwks.keys, ...options }, actorOf(request));
+    reply.status(201);
+    return { keys };
   });
 
   app.post('/keys/rotate', {

@@ -77,6 +77,20 @@ export const ImportKeyBody = Type.Object(
   { additionalProperties: false },
 );
 
+export const ImportKeySetBody = Type.Object(
+  {
+    jwks: Type.Object(
+      { keys: Type.Array(Type.Record(Type.String(), Type.Unknown()), { minItems: 1, maxItems: 100, description: 'JWKs (RFC 7517), private or public' }) },
+      { description: 'A JWK Set (RFC 7517 §5); members other than `keys` are ignored' },
+    ),
+    alg: Type.Optional(AlgSchema),
+    use: Type.Optional(Type.Union([Type.Literal('sig'), Type.Literal('enc')])),
+    state: Type.Optional(Type.Union([Type.Literal('next'), Type.Literal('active')])),
+    publicOnly: Type.Optional(Type.Boolean({ description: 'Refuse the set if any key carries private members' })),
+  },
+  { additionalProperties: false },
+);
+
 export const RotateBody = Type.Object({ alg: AlgSchema }, { additionalProperties: false });
 export const RevokeBody = Type.Object({ reason: Type.Optional(Type.String({ maxLength: 500 })) }, { additionalProperties: false });
 /**

@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { hasPrivateMembers } from '../keys/index.js';
 import { AdminClient, CliError } from './admin-client.js';
 import { parseCommandArgs, refuseExtraArguments } from './parse-command-args.js';
 
@@ -119,28 +118,26 @@ export async function keysCommand(args: string[], env: NodeJS.ProcessEnv, out: (
       if (values.use) common.use = values.use;
       if (values.state) common.state = values.state;
       if (values.public) common.publicOnly = true;
-      let bodies: Record<string, unknown>[];
-      if (text.trimStart().startsWith('-----BEGIN')) {
-        bodies = [{ pem: text, ...common }];
-      } else {
-        let json: unknown;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          throw new CliError(`${file} is neither a PEM nor JSON`);
-        }
-        const set = (json as { keys?: unknown[] }).keys;
-        bodies = (Array.isArray(set) ? set : [json]).map((jwk) => ({ jwk, ...common }));
-        // Keys go one request each: a set refused for one of them is refused before any is sent, not half-imported.
-        const privateAt = values.public ? bodies.findIndex(({ jwk }) => typeof jwk === 'object' && jwk !== null && hasPrivateMembers(jwk as Record<string, unknown>)) : -1;
-        if (privateAt >= 0) throw new CliError(`private_key_not_allowed: key ${privateAt + 1} of ${file} holds private members and --public asks for public keys; nothing was imported`);
-      }
       const admin = client();
-      for (const [i, body] of bodies.entries()) {
-        if (bodies.length > 1) out(`[${i + 1}/${bodies.length}] importing`);
-        const key = await admin.request<KeyInfo>('POST', '/keys/import', body);
-        out(`imported ${describe(key)}`);
+      if (text.trimStart().startsWith('-----BEGIN')) {
+        out(`imported ${describe(await admin.request<KeyInfo>('POST', '/keys/import', { pem: text, ...common }))}`);
+        return;
       }
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        throw new CliError(`${file} is neither a PEM nor JSON`);
+      }
+      const set = (json as { keys?: unknown } | null)?.keys;
+      if (!Array.isArray(set)) {
+        out(`imported ${describe(await admin.request<KeyInfo>('POST', '/keys/import', { jwk: json, ...common }))}`);
+        return;
+      }
+      // A JWK Set goes in one request, which imports every key or, one refused, none.
+      out(`importing ${set.length} key${set.length === 1 ? '' : 's'} of ${file}`);
+      const { keys } = await admin.request<{ keys: KeyInfo[] }>('POST', '/keys/import-set', { jwks: { keys: set }, ...common });
+      for (const key of keys) out(`imported ${describe(key)}`);
       return;
     }
     case 'export': {

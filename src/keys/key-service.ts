@@ -66,6 +66,23 @@ function conflict(message: string): KeygateError {
   return new KeygateError('key_state_conflict', message);
 }
 
+/** The state an imported key takes: a private key `next` (or the state asked for), a public key `trusted`. */
+function importedState(material: KeyMaterial, state: NewKeyState | undefined): KeyState {
+  if (material.privateJwk) return state ?? 'next';
+  if (state !== undefined) throw new KeygateError('private_key_required', `a public key cannot be made "${state}": only a private key can sign or decrypt`);
+  return 'trusted';
+}
+
+/** A refusal of one key of a set, as the set's: which key, and that none was imported. A lone key's, as it is. */
+function ofSet(entries: ReadonlyArray<{ material: KeyMaterial }>, kid: string, error: unknown): unknown {
+  if (entries.length === 1 || !(error instanceof KeygateError)) return error;
+  return inSet(entries.findIndex((entry) => entry.material.kid === kid), error);
+}
+
+function inSet(index: number, error: KeygateError): KeygateError {
+  return new KeygateError(error.code, `key ${index + 1} of the set: ${error.message}; nothing was imported`, { cause: error });
+}
+
 /** Modulus lengths generateKey makes; an imported key may have any length of at least 2048 bits. */
 const GENERATED_RSA_LENGTHS = [2048, 3072, 4096];
 
@@ -126,7 +143,8 @@ export class KeyService {
   /** Generates a key. `next` publishes it now and lets rotation activate it after the publication lead; `active` signs with it at once. */
   async create(options: GenerateKeyOptions & { state?: NewKeyState }, actor: string): Promise<KeyInfo> {
     const material = await generateKey(options);
-    return this.#add(material, options.state ?? 'next', 'generated', actor, 'key.create');
+    const [key] = await this.#add([{ material, state: options.state ?? 'next' }], 'generated', actor, 'key.create');
+    return key!;
   }
 
   /**
@@ -135,11 +153,38 @@ export class KeyService {
    */
   async import(input: ImportKeyInput & { state?: NewKeyState; publicOnly?: boolean }, actor: string): Promise<KeyInfo> {
     const material = await importKey(input, { publicOnly: input.publicOnly });
-    if (!material.privateJwk) {
-      if (input.state !== undefined) throw new KeygateError('private_key_required', `a public key cannot be made "${input.state}": only a private key can sign or decrypt`);
-      return this.#add(material, 'trusted', 'imported', actor, 'key.import');
+    const [key] = await this.#add([{ material, state: importedState(material, input.state) }], 'imported', actor, 'key.import');
+    return key!;
+  }
+
+  /**
+   * Imports the keys of a JWK Set (RFC 7517 §5) as one change: each is checked as `import` checks a JWK, with the
+   * same `alg`, `use`, `state` and `publicOnly`, and either every key joins the store or, one refused, none does.
+   * A refusal names the key by its place in the set.
+   */
+  async importSet(input: { keys: unknown[]; alg?: string; use?: KeyUse; state?: NewKeyState; publicOnly?: boolean }, actor: string): Promise<KeyInfo[]> {
+    if (input.keys.length === 0) throw new KeygateError('invalid_request', 'the JWK Set holds no keys; nothing was imported');
+    const entries: Array<{ material: KeyMaterial; state: KeyState }> = [];
+    const places = new Map<string, number>();
+    const slots = new Map<string, number>();
+    for (const [i, jwk] of input.keys.entries()) {
+      try {
+        const material = await importKey({ jwk, alg: input.alg, use: input.use }, { publicOnly: input.publicOnly });
+        const state = importedState(material, input.state);
+        const same = places.get(material.kid);
+        if (same !== undefined) throw new KeygateError('duplicate_kid', `it is the same key as key ${same + 1}`);
+        places.set(material.kid, i);
+        // One active and one next key per slot: a second for the same slot would retire, or be refused after, the first.
+        const slot = `${material.use} ${material.alg} ${state}`;
+        const other = slots.get(slot);
+        if (state !== 'trusted' && other !== undefined) throw conflict(`key ${other + 1} is already the ${state} ${material.alg} key of the set`);
+        slots.set(slot, i);
+        entries.push({ material, state });
+      } catch (error) {
+        throw error instanceof KeygateError ? inSet(i, error) : error;
+      }
     }
-    return this.#add(material, input.state ?? 'next', 'imported', actor, 'key.import');
+    return this.#add(entries, 'imported', actor, 'key.import');
   }
 
   /**
@@ -274,28 +319,43 @@ export class KeyService {
     }
   }
 
-  async #add(material: KeyMaterial, state: KeyState, origin: string, actor: string, action: string): Promise<KeyInfo> {
-    const existing = await this.#store.db.selectFrom('jwk_keys').select('state').where('kid', '=', material.kid).executeTakeFirst();
-    if (existing) throw new KeygateError('duplicate_kid', `a key with kid ${material.kid} (the same key) already exists, in state ${existing.state}`);
+  /** Adds keys in one change, each with its audit record: all of them, or, one refused, none. */
+  async #add(entries: ReadonlyArray<{ material: KeyMaterial; state: KeyState }>, origin: string, actor: string, action: string): Promise<KeyInfo[]> {
+    const kids = entries.map((entry) => entry.material.kid);
+    const existing = await this.#store.db.selectFrom('jwk_keys').select(['kid', 'state']).where('kid', 'in', kids).executeTakeFirst();
+    if (existing) throw ofSet(entries, existing.kid, new KeygateError('duplicate_kid', `a key with kid ${existing.kid} (the same key) already exists, in state ${existing.state}`));
     const now = this.#clock.now();
-    const slot = { use: material.use, alg: material.alg };
+    const record = (material: KeyMaterial, state: KeyState) => ({ actor, action, target: material.kid, detail: { alg: material.alg, state } });
+    const [first, ...rest] = entries;
+    let adding = first!;
     try {
-      const { version } = await this.#change({ actor, action, target: material.kid, detail: { alg: material.alg, state } }, now, async (tx) => {
-        if (state === 'active') {
-          await this.#retireActive(tx, slot, now);
-        } else if (state === 'next') {
-          const next = await tx.selectFrom('jwk_keys').select('kid').where('use', '=', slot.use).where('alg', '=', slot.alg).where('state', '=', 'next').executeTakeFirst();
-          if (next) throw conflict(`${material.alg} already has a next key (${next.kid}); activate it with "keygate keys rotate --alg ${material.alg}" or revoke it first`);
+      const { version } = await this.#change(record(first!.material, first!.state), now, async (tx) => {
+        for (const entry of entries) {
+          adding = entry;
+          const { material, state } = entry;
+          const slot = { use: material.use, alg: material.alg };
+          if (state === 'active') {
+            await this.#retireActive(tx, slot, now);
+          } else if (state === 'next') {
+            const next = await tx.selectFrom('jwk_keys').select('kid').where('use', '=', slot.use).where('alg', '=', slot.alg).where('state', '=', 'next').executeTakeFirst();
+            if (next) throw conflict(`${material.alg} already has a next key (${next.kid}); activate it with "keygate keys rotate --alg ${material.alg}" or revoke it first`);
+          }
+          await this.#insert(tx, material, state, origin, now, state === 'next' ? now + this.policy.publishLead : null);
         }
-        await this.#insert(tx, material, state, origin, now, state === 'next' ? now + this.policy.publishLead : null);
+        // The change writes the first key's audit record; the others' go with it.
+        for (const { material, state } of rest) {
+          const { detail, ...others } = record(material, state);
+          await tx.insertInto('audit_log').values({ at: now, ...others, detail: JSON.stringify(detail) }).execute();
+        }
       });
       await this.#onChange(version);
     } catch (error) {
-      if (isDuplicateKid(error)) throw new KeygateError('duplicate_kid', `a key with kid ${material.kid} (the same key) already exists`);
-      if (isUniqueViolation(error)) throw conflict(`${material.alg} already has a ${state} key (created meanwhile); list the keys and try again`);
-      throw error;
+      const { material, state } = adding;
+      if (isDuplicateKid(error)) throw ofSet(entries, material.kid, new KeygateError('duplicate_kid', `a key with kid ${material.kid} (the same key) already exists`));
+      if (isUniqueViolation(error)) throw ofSet(entries, material.kid, conflict(`${material.alg} already has a ${state} key (created meanwhile); list the keys and try again`));
+      throw ofSet(entries, material.kid, error);
     }
-    return this.get(material.kid);
+    return Promise.all(kids.map((kid) => this.get(kid)));
   }
 
   async #change<T>(record: { actor: string; action: string; target: string; detail?: Record<string, unknown> }, now: number, work: (tx: StoreTx) => Promise<T>) {
