@@ -36,6 +36,7 @@ import { isCurrent } from './changed-providers.js';
 import { StoreReadError, type EarlierOwner, type StoredResponse, type StoredResponses } from './stored-responses.js';
 import { definitionTokens, estimatePromptTokens, estimateTokens, loadTokenizer, promptMediaTokens, quickTokenCount } from './token-estimate.js';
 import type { UsageRecorder } from './usage-recorder.js';
+import { countOf, reasoningApart } from './output-tokens.js';
 
 /** A call's tokens: `cached` and `writes` (prompt-cache writes, priced above plain input) are part of `input`. */
 /** A call's tokens as its provider counted them, and what it charged when it says (`usd`: OpenRouter's, Perplexity's). */
@@ -1444,10 +1445,6 @@ function completionText(completion: ClientCompletion): string {
   return (completion.choices ?? []).map((c) => (c.message?.reasoning_content ?? '') + (c.message?.content ?? '') + (c.message?.refusal ?? '') + (c.message?.tool_calls ?? []).map(callText).join('')).join('');
 }
 
-/** A token count a provider reported: a whole number, at least 0; anything else is as good as none. */
-function countOf(value: unknown): number | undefined {
-  return Number.isSafeInteger(value) && (value as number) >= 0 ? (value as number) : undefined;
-}
 
 /**
  * The provider's usage as the record's tokens; undefined, for the gateway to count them itself, when it gave none
@@ -1476,18 +1473,6 @@ function usageOf(usage: Usage | undefined): Tokens | undefined {
 function cacheWritesOf(writes: CacheWrites | undefined): CacheWrites | undefined {
   if (!writes) return undefined;
   return countOf(writes.fiveMinute) !== undefined && countOf(writes.oneHour) !== undefined ? writes : undefined;
-}
-
-/**
- * Reasoning tokens a host counts apart from `completion_tokens`, which are output all the same: xAI's ("counted
- * separately from completion_tokens, but counted in the total_tokens",
- * https://docs.x.ai/docs/key-information/consumption-and-rate-limits, and billed as output), told by a total that
- * holds them beside the completion; 0 where the completion holds them already, as OpenAI's does (its total is the
- * prompt and the completion).
- */
-function reasoningApart(usage: Usage, input: number, completion: number): number {
-  const reasoning = countOf(usage.completion_tokens_details?.reasoning_tokens);
-  return reasoning !== undefined && reasoning > 0 && countOf(usage.total_tokens) === input + completion + reasoning ? reasoning : 0;
 }
 
 /**

@@ -116,6 +116,11 @@ describe('a chat completion as a Message', () => {
     expect(chatToMessages(completion({ role: 'assistant', content: 'x' }, 'stop', usage), 'claude').usage).toEqual({ input_tokens: 176, output_tokens: 30, cache_creation_input_tokens: 0, cache_read_input_tokens: 1024 });
   });
 
+  it('counts in the output tokens the reasoning a host counts apart from its completion tokens, as xAI does', () => {
+    const usage = { prompt_tokens: 11, completion_tokens: 5, total_tokens: 80, completion_tokens_details: { reasoning_tokens: 64 } };
+    expect(chatToMessages(completion({ role: 'assistant', content: 'x' }, 'stop', usage), 'grok').usage.output_tokens).toBe(69);
+  });
+
   it('reports zero tokens when the completion has no usage', () => {
     const { usage: _, ...unmetered } = completion({ role: 'assistant', content: 'x' });
     expect(chatToMessages(unmetered, 'claude').usage).toEqual({ input_tokens: 0, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 });

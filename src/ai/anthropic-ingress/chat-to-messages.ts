@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { outputTokensOf } from '../output-tokens.js';
 import { ANTHROPIC_BLOCKS, CACHE_WRITES, STOP_SEQUENCE, WINDOW_EXCEEDED, cachedPromptTokens, type ChatCompletion, type FinishReason, type StopSequence, type Usage } from '../chat-types.js';
 import type { ThinkingAsked } from '../providers/client-thinking.js';
 import { keygateSignature, type HiddenReasoning } from './keygate-thinking.js';
@@ -46,7 +47,8 @@ export function anthropicUsageFor(usage: Usage | null | undefined): AnthropicUsa
   const written = writes ? writes.fiveMinute + writes.oneHour : 0;
   return {
     input_tokens: Math.max(0, (usage?.prompt_tokens ?? 0) - cached - written),
-    output_tokens: usage?.completion_tokens ?? 0,
+    // Thinking included, as Anthropic counts it, also from a host that counts reasoning apart (xAI).
+    output_tokens: outputTokensOf(usage),
     cache_creation_input_tokens: written,
     cache_read_input_tokens: cached,
   };

@@ -129,6 +129,11 @@ describe('a chat usage as a Response usage', () => {
     });
   });
 
+  it('counts in the output tokens the reasoning a host counts apart from its completion tokens, as xAI does', () => {
+    const usage = responseUsageFor({ prompt_tokens: 11, completion_tokens: 5, total_tokens: 80, completion_tokens_details: { reasoning_tokens: 64 } });
+    expect(usage).toMatchObject({ input_tokens: 11, output_tokens: 69, output_tokens_details: { reasoning_tokens: 64 }, total_tokens: 80 });
+  });
+
   it('is zeros when the provider reported none', () => {
     expect(responseUsageFor(undefined)).toEqual({ input_tokens: 0, input_tokens_details: { cached_tokens: 0 }, output_tokens: 0, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 0 });
   });

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { failedChoice } from '../anthropic-ingress/index.js';
+import { outputTokensOf } from '../output-tokens.js';
 import { ANTHROPIC_BLOCKS, cachedPromptTokens, type ClientCompletion, type FinishReason, type Usage } from '../chat-types.js';
 import type { EncryptedReasoning } from './encrypted-reasoning.js';
 import type { ItemStatus, ResponseEcho, ResponseObject, ResponseStatus, ResponsesError, ResponsesOutputItem, ResponsesOutputMessage, ResponsesUsage } from './wire-types.js';
@@ -16,7 +17,8 @@ export const itemId = (prefix: 'resp' | 'msg' | 'fc' | 'fco' | 'ctc' | 'ctco' | 
  */
 export function responseUsageFor(usage: Usage | null | undefined): ResponsesUsage {
   const input = usage?.prompt_tokens ?? 0;
-  const output = usage?.completion_tokens ?? 0;
+  // Reasoning included, as OpenAI counts it, also from a host that counts it apart (xAI).
+  const output = outputTokensOf(usage);
   return {
     input_tokens: input,
     input_tokens_details: { cached_tokens: cachedPromptTokens(usage) },
