@@ -15,10 +15,11 @@ const echo = responseEchoOf(responsesToChat({ model: 'fast', input: 'Hi' }));
 
 describe('a chat completion as a Response', () => {
   it('answers text as one completed message item with an output_text part, and the whole Response around it', () => {
+    const before = Math.floor(Date.now() / 1000);
     expect(chatToResponse(completion({ role: 'assistant', content: 'Hello there.' }), 'fast', echo, 'resp_1')).toEqual({
       id: 'resp_1',
       object: 'response',
-      created_at: 1_700_000_000,
+      created_at: expect.toSatisfy((at: number) => at >= before && at <= Math.floor(Date.now() / 1000)),
       status: 'completed',
       background: false,
       error: null,
@@ -115,6 +116,11 @@ describe('a chat completion as a Response', () => {
 
   it('refuses a choice the provider says failed (OpenRouter’s finish_reason "error"), which no Response can say', () => {
     expect(() => chatToResponse(completion({ role: 'assistant', content: 'Half an ans' }, 'error' as FinishReason), 'fast', echo)).toThrow('the provider answered with a choice that failed');
+  });
+
+  it("dates a Response when it is made, not at the provider's `created` (its clock, or a cached completion's time)", () => {
+    const made = chatToResponse({ ...completion({ role: 'assistant', content: 'Hi' }), created: 1_000 }, 'fast', echo);
+    expect(made.created_at).toBeGreaterThanOrEqual(Math.floor(Date.now() / 1000) - 1);
   });
 });
 
