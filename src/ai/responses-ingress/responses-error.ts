@@ -12,6 +12,7 @@ export type ResponsesErrorCode =
   | 'invalid_value'
   | 'invalid_type'
   | 'missing_required_parameter'
+  | 'unknown_parameter'
   | 'unsupported_parameter'
   | 'unsupported_value'
   | 'conversation_not_supported'

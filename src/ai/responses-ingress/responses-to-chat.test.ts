@@ -281,6 +281,18 @@ describe('a Responses API request the gateway refuses', () => {
     expect(error).toMatchObject({ status: 400, type: 'invalid_request_error', param, code });
   });
 
+  it.each([
+    [{ temprature: 0.2 }, 'temprature'],
+    [{ tools: [weatherTool, { type: 'function', name: 'get_time', paramters: { type: 'object' } }] }, 'tools[1].paramters'],
+    [{ tools: [{ type: 'custom', name: 'sql', grammar: 'x' }] }, 'tools[0].grammar'],
+  ])("refuses %j, a member OpenAI's Responses API does not have, as OpenAI does: unknown_parameter naming %s", (overrides, param) => {
+    expect(rejection(overrides)).toMatchObject({ status: 400, type: 'invalid_request_error', param, code: 'unknown_parameter', message: `Unknown parameter: '${param}'.` });
+  });
+
+  it('takes a null member it does not know as not given, as OpenAI takes null', () => {
+    expect(() => responsesToChat({ model: 'fast', input: 'Hi', temprature: null })).not.toThrow();
+  });
+
   it("says to continue a stored response instead of sending a conversation", () => {
     expect(rejection({ conversation: 'conv_123' }).message).toMatch(/'previous_response_id'/);
   });
@@ -295,6 +307,8 @@ describe('a Responses API request the gateway refuses', () => {
 
   it.each([
     [{ model: '' }, 'model', 'missing_required_parameter'],
+    [{ model: 42 }, 'model', 'invalid_type'],
+    [{ text: { format: { type: 'json_schema', schema: { type: 'object' } } } }, 'text.format.name', 'missing_required_parameter'],
     [{ input: undefined }, 'input', 'missing_required_parameter'],
     [{ input: [] }, 'input', 'invalid_value'],
     [{ input: [{ role: 'tool', content: 'x' }] }, 'input[0].role', 'invalid_value'],

@@ -422,10 +422,15 @@ function toolsOf(tools: unknown): ResponsesTool[] {
   return tools.map((tool: unknown, i): ResponsesTool => {
     const param = `tools[${i}]`;
     if (!isJsonObject(tool)) invalid(param, 'a tool object');
-    if (tool.type === 'custom') return customToolOf(tool, param);
+    if (tool.type === 'custom') {
+      refuseUnknownMembers(tool, CUSTOM_TOOL_MEMBERS, param);
+      return customToolOf(tool, param);
+    }
     if (tool.type !== 'function') {
       fail(`${param}.type`, `'${String(tool.type)}' tools are run by OpenAI itself (built-in and MCP tools), which Keygate cannot do over other providers; only function and custom tools are available through this gateway.`, 'unsupported_tool');
     }
+    // A misspelt `paramters` would send the tool without its schema, and the model call it with anything.
+    refuseUnknownMembers(tool, FUNCTION_TOOL_MEMBERS, param);
     const name = text(tool.name, `${param}.name`);
     const description = optionalText(tool.description, `${param}.description`);
     const parameters = tool.parameters ?? null;
@@ -504,6 +509,7 @@ function formatOf(format: unknown): { echo: ResponsesTextFormat; chat?: Response
   if (format.type === 'text') return { echo: { type: 'text' } };
   if (format.type === 'json_object') return { echo: { type: 'json_object' }, chat: { type: 'json_object' } };
   if (format.type !== 'json_schema') invalid('text.format.type', "one of 'text', 'json_object' or 'json_schema'");
+  if (format.name === undefined || format.name === null) fail('text.format.name', "Missing required parameter: 'text.format.name'.", 'missing_required_parameter');
   const name = text(format.name, 'text.format.name');
   if (!OPENAI_NAME.test(name)) invalid('text.format.name', '1 to 64 letters, digits, underscores or dashes');
   if (!isJsonObject(format.schema)) invalid('text.format.schema', 'a JSON Schema object');
@@ -546,6 +552,37 @@ function metadataOf(metadata: unknown): Record<string, string> {
  * What needs state OpenAI keeps and Keygate does not: refused, with what to send instead. Keygate stores responses
  * (to continue with `previous_response_id`), but keeps no conversations and runs nothing in the background.
  */
+/**
+ * The request members OpenAI's Responses API documents
+ * (https://platform.openai.com/docs/api-reference/responses/create), each read, refused or accepted below. Another
+ * is refused as OpenAI refuses it (`unknown_parameter`), not dropped: a misspelt `temprature` would otherwise change
+ * nothing without a word.
+ */
+const REQUEST_MEMBERS = new Set([
+  'model', 'input', 'instructions', 'tools', 'tool_choice', 'parallel_tool_calls', 'text', 'reasoning', 'max_output_tokens', 'temperature', 'top_p',
+  'user', 'metadata', 'store', 'stream', 'stream_options', 'previous_response_id', 'include', 'truncation', 'prompt_cache_key',
+  'prompt_cache_retention', 'service_tier', 'safety_identifier', 'top_logprobs', 'max_tool_calls', 'conversation', 'background', 'prompt',
+]);
+const FUNCTION_TOOL_MEMBERS = new Set(['type', 'name', 'description', 'parameters', 'strict']);
+const CUSTOM_TOOL_MEMBERS = new Set(['type', 'name', 'description', 'format']);
+
+/** A JSON value's type as OpenAI names it in "expected a string, but got an integer instead". */
+function typeName(value: unknown): string {
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'number') return Number.isInteger(value) ? 'an integer' : 'a decimal';
+  if (typeof value === 'object') return 'an object';
+  return `a ${typeof value}`;
+}
+
+/** OpenAI's refusal of a member it does not know, word for word, naming it by its path. */
+function refuseUnknownMembers(object: Json, known: ReadonlySet<string>, at: string): void {
+  for (const name in object) {
+    if (known.has(name)) continue;
+    const param = at === '' ? name : `${at}.${name}`;
+    fail(param, `Unknown parameter: '${shownText(param)}'.`, 'unknown_parameter');
+  }
+}
+
 function refuseStatefulFields(body: Json): void {
   if (body.conversation !== undefined) fail('conversation', "Keygate keeps no conversations: continue a stored response with 'previous_response_id', or send the whole conversation in 'input', instead of 'conversation'.", 'conversation_not_supported');
   if (body.background === true) fail('background', 'Keygate runs no response in the background to be fetched later: send the request without it (streamed, if it is long).', 'background_not_supported');
@@ -622,7 +659,9 @@ function storedItem(item: Json): ResponsesInputItem {
 export function responsesToChat(request: Record<string, unknown>, previous?: PreviousResponse, sealed?: EncryptedReasoning): ResponsesChatRequest {
   if (!isJsonObject(request)) invalid('body', 'a JSON object');
   const body: Json = Object.fromEntries(Object.entries(request).filter(([, value]) => value !== null));
-  if (typeof body.model !== 'string' || body.model === '') fail('model', "Missing required parameter: 'model'.", 'missing_required_parameter');
+  if (body.model === undefined || body.model === '') fail('model', "Missing required parameter: 'model'.", 'missing_required_parameter');
+  if (typeof body.model !== 'string') fail('model', `Invalid type for 'model': expected a string, but got ${typeName(body.model)} instead.`, 'invalid_type');
+  refuseUnknownMembers(body, REQUEST_MEMBERS, '');
   refuseStatefulFields(body);
   const previousId = previousResponseIdOf(body);
   if (previousId !== previous?.id) throw new Error(`previous_response_id ${previousId ?? 'none'} was not resolved into the request's previous response`);
