@@ -375,6 +375,22 @@ describe('a request that continues a stored response (previous_response_id)', ()
   /** The same first turn answered in words alone: the next request need not answer a call. */
   const continuedChat = (overrides: Record<string, unknown>) => responsesToChat({ ...base, previous_response_id: 'resp_first', ...overrides }, { ...previous, items: previous.items.slice(0, 2) });
 
+  it("refuses an item the continued response already holds, sent again in input, as OpenAI does: by its id, naming the item", () => {
+    const again = previous.items[2]!;
+    let refused: unknown;
+    try {
+      continued({ input: [again, { type: 'function_call_output', call_id: 'call_paris', output: '{"celsius":21}' }] });
+    } catch (error) {
+      refused = error;
+    }
+    expect(refused).toMatchObject({ status: 400, param: 'input[0].id', message: 'Duplicate item found with id fc_1. Remove duplicate items from your input and try again.' });
+  });
+
+  it('refuses an item sent twice in one input', () => {
+    const item = { id: 'msg_x', type: 'message', role: 'user', content: 'Hi' };
+    expect(rejection({ input: [item, item] })).toMatchObject({ status: 400, param: 'input[1].id' });
+  });
+
   it("sends the stored input and output items, as one assistant turn, before the request's own input", () => {
     const chat = continued({ input: [{ type: 'function_call_output', call_id: 'call_paris', output: '{"celsius":21}' }] });
     expect(chat.messages).toEqual([

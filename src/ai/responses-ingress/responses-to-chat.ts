@@ -601,6 +601,21 @@ export function previousResponseIdOf(request: Record<string, unknown>): string |
   return id;
 }
 
+/**
+ * An item sent twice, as OpenAI refuses it: in `input` and in the stored response `previous_response_id` continues
+ * (a client appending a Response's `output` to its input and also continuing that Response), or twice in `input`.
+ * Sent on, the model would see its own words and calls twice, and Anthropic refuses two tool calls of one id.
+ */
+function refuseRepeatedItems(continued: readonly unknown[], own: readonly unknown[]): void {
+  const seen = new Set<string>();
+  for (const item of continued) if (isJsonObject(item) && typeof item.id === 'string') seen.add(item.id);
+  own.forEach((item, i) => {
+    if (!isJsonObject(item) || typeof item.id !== 'string') return;
+    if (seen.has(item.id)) fail(`input[${i}].id`, `Duplicate item found with id ${shownText(item.id)}. Remove duplicate items from your input and try again.`);
+    seen.add(item.id);
+  });
+}
+
 /** `input` as input items: a string is one user message. */
 function inputItemsOf(input: unknown): unknown[] {
   if (typeof input === 'string') return [{ role: 'user', content: input }];
@@ -671,6 +686,7 @@ export function responsesToChat(request: Record<string, unknown>, previous?: Pre
   const system: ChatMessage[] = instructions ? [{ role: 'system', content: instructions }] : [];
   const own = inputItemsOf(body.input);
   const continued = previous?.items ?? [];
+  refuseRepeatedItems(continued, own);
   const chat: ResponsesChatRequest = { model: body.model, messages: [...system, ...inputMessages([...continued, ...own], continued.length, sealed)], [RESPONSE_ECHO]: echo };
   if (body.include !== undefined) checkInclude(body.include);
   if (includesEncryptedReasoning(body.include)) chat[RESPONSE_INCLUDES_ENCRYPTED] = true;
