@@ -63,6 +63,11 @@ describe("a stored Response's input items as OpenAI lists them", () => {
     expect(encrypted('order=asc&include=reasoning.encrypted_content')).toEqual([undefined, 'kg2.sealed', undefined]);
   });
 
+  it.each(['before=msg_3', 'limt=2'])('refuses a parameter the list does not have (%s) rather than answer a page that ignored it', (query) => {
+    const name = query.split('=')[0];
+    expect(() => readInputItemsQuery(new URLSearchParams(query))).toThrow(expect.objectContaining({ status: 400, param: name, code: 'unknown_parameter' }));
+  });
+
   it('refuses an after that is no item of the Response', () => {
     expect(() => inputItemsPage(items, readInputItemsQuery(new URLSearchParams('after=msg_9')))).toThrow(expect.objectContaining({ status: 400, param: 'after' }));
   });

@@ -1,5 +1,6 @@
 import { includesEncryptedReasoning, outputAsIncluded } from './encrypted-reasoning.js';
 import { checkInclude, includeOfQuery } from './includable.js';
+import { shownText } from '../shown-text.js';
 import { ResponsesRequestError } from './responses-error.js';
 import type { ResponsesInputItem } from './wire-types.js';
 
@@ -24,6 +25,8 @@ export interface InputItemsPage {
   has_more: boolean;
 }
 
+const QUERY_PARAMETERS = new Set(['after', 'include', 'include[]', 'limit', 'order']);
+
 /**
  * The list query from a request's query string: the parameters OpenAI documents for it, `after`, `include`, `limit`
  * and `order` (https://platform.openai.com/docs/api-reference/responses/input-items). `include` comes as the SDKs
@@ -32,6 +35,11 @@ export interface InputItemsPage {
  * @example readInputItemsQuery(new URLSearchParams('limit=2&order=asc')) // { limit: 2, order: 'asc', after: undefined, include: [] }
  */
 export function readInputItemsQuery(params: URLSearchParams): InputItemsQuery {
+  // Another parameter (`before`, which OpenAI no longer documents, or a misspelt one) is refused, not ignored: a page
+  // that did not apply it would look like one that did.
+  for (const name of params.keys()) {
+    if (!QUERY_PARAMETERS.has(name)) throw new ResponsesRequestError(name, `Unknown parameter: '${shownText(name)}'.`, 'unknown_parameter');
+  }
   const limitText = params.get('limit');
   // Decimal digits alone: Number() would also read '1e1', '0x10' and ' 5' as integers.
   const limit = limitText === null || limitText === '' ? 20 : /^\d+$/.test(limitText) ? Number(limitText) : NaN;
