@@ -73,6 +73,13 @@ describe('embeddings requests through the gateway', () => {
     expect((openai.requests().at(-1)!.body as { input: unknown }).input).toEqual([[15339], [1917, 0]]);
   });
 
+  it('takes one input of more token ids than the 2,048 inputs a request may hold, as OpenAI does (a long text in one chunk)', async () => {
+    const tokens = Array.from({ length: 3_000 }, (_, i) => i % 50_000);
+    const answer = await client.embeddings.create({ model: 'openai/text-embedding-3-small', input: tokens, encoding_format: 'float' });
+    expect(answer.data).toHaveLength(1);
+    expect((openai.requests().at(-1)!.body as { input: unknown }).input).toEqual(tokens);
+  });
+
   it('answers base64 when the SDK asks for it, though the host answered floats', async () => {
     // The SDK asks for base64 by default and decodes it: a float array would come back as an empty vector.
     const answer = await client.embeddings.create({ model: 'local/bge-m3', input: ['first text', 'second'] });

@@ -313,13 +313,15 @@ function validateEmbeddingInput(input: unknown): void {
     return;
   }
   if (!Array.isArray(input) || input.length === 0) throw invalid('input', "'input' must be a string, an array of strings, an array of token ids or an array of arrays of token ids, and not empty");
-  // OpenAI's own bound; it also bounds the parts a provider that takes fewer inputs a call is sent in (Gemini: 100 a call).
-  if (input.length > MAX_EMBEDDING_INPUTS) throw invalid('input', `'input' may hold at most ${MAX_EMBEDDING_INPUTS} items`);
   const first: unknown = input[0];
+  // A flat array of token ids is one input, as long as the model's context (OpenAI's embedding models take 8,191
+  // tokens), which the provider bounds: the cookbook's long texts go as such chunks.
   if (typeof first === 'number') {
     if (!input.every(isTokenId)) throw invalid('input', "'input' as an array of token ids must hold integers of 0 or more only");
     return;
   }
+  // OpenAI's own bound; it also bounds the parts a provider that takes fewer inputs a call is sent in (Gemini: 100 a call).
+  if (input.length > MAX_EMBEDDING_INPUTS) throw invalid('input', `'input' may hold at most ${MAX_EMBEDDING_INPUTS} items`);
   for (let i = 0; i < input.length; i++) {
     const item: unknown = input[i];
     if (typeof first === 'string' ? typeof item !== 'string' : !Array.isArray(item)) throw invalid(`input[${i}]`, "'input' must hold texts only, or arrays of token ids only");
