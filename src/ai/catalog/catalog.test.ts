@@ -53,6 +53,11 @@ describe('ModelCatalog lookups', () => {
     expect(catalog.priced(provider, id)).toBeDefined();
   });
 
+  it("prices the first GPT-4o snapshot, gpt-4o-2024-05-13, at its own published rates ($5 and $15), not at gpt-4o's", () => {
+    expect(catalog.priced('openai', 'gpt-4o-2024-05-13')).toMatchObject({ inputPerMillion: 5, outputPerMillion: 15 });
+    expect(catalog.priced('openai', 'gpt-4o-2024-08-06')).toBe(catalog.lookup('openai', 'gpt-4o'));
+  });
+
   it.each([
     ['anthropic.claude-opus-4-7-v1:0', 'anthropic.claude-opus-4-7'],
     ['us.anthropic.claude-opus-4-7-v1:0', 'anthropic.claude-opus-4-7'],
