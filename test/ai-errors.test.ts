@@ -1,9 +1,11 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { ModelCatalog } from '../src/ai/catalog/index.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AiGateway, configureThreeProviders, startProviderEmulators, type OpenAIErrorBody, type ProviderEmulators, SMART_AND_FAST } from './ai-fixtures.js';
+import { startOpenAIEmulator, type OpenAIEmulator } from './emulators/openai.js';
 
 const HELLO = [{ role: 'user', content: 'Hello there' }];
 /** An assistant message calling one tool, `call_1`. */
@@ -394,5 +396,54 @@ describe("the AI route's own rate limit", () => {
     expect(refused.status).toBe(429);
     expect(refused.body).toMatchObject({ type: 'error', error: { type: 'rate_limit_error' } });
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+});
+
+describe('a provider whose keys are out of quota', () => {
+  /** One provider a test, each with one key out of quota: a key is set aside once refused, and the next call finds none. */
+  const BROKE = ['chat', 'responses', 'messages', 'messages-stream'] as const;
+  const keyOf = (name: (typeof BROKE)[number]) => `sk-broke-${name}-000000000000000000000`;
+  let gateway: AiGateway;
+  let metered: OpenAIEmulator;
+  let apiKey: string;
+
+  beforeAll(async () => {
+    metered = await startOpenAIEmulator({ exhaustedKeys: BROKE.map(keyOf) });
+    gateway = await AiGateway.start();
+    await gateway.configure({ providers: BROKE.map((name) => ({ name: `broke-${name}`, type: 'openai', baseUrl: metered.url })) });
+    for (const name of BROKE) await gateway.addProviderKey(`broke-${name}`, keyOf(name));
+    apiKey = await gateway.createApp({ name: 'broke-app', team: 'broke-team' });
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+    await metered?.stop();
+  });
+
+  // An SDK that retried would meet the next call's 503 (no usable key left): the error raised is the first answer's.
+  it('refuses a chat call with 429 insufficient_quota and x-should-retry: false, which the openai SDK does not retry', async () => {
+    const openai = new OpenAI({ baseURL: `${gateway.proxyUrl}/v1`, apiKey, maxRetries: 2 });
+    const error = await openai.chat.completions.create({ model: 'broke-chat/gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OpenAI.RateLimitError);
+    expect(error).toMatchObject({ status: 429, type: 'insufficient_quota', code: 'insufficient_quota' });
+    expect((error as InstanceType<typeof OpenAI.APIError>).headers?.get('x-should-retry')).toBe('false');
+  });
+
+  it('refuses a Responses call the same way', async () => {
+    const refused = await gateway.call<OpenAIErrorBody>('POST', '/v1/responses', apiKey, { model: 'broke-responses/gpt-4o-mini', input: 'hi' });
+    expect(refused.status).toBe(429);
+    expect(refused.body.error).toMatchObject({ type: 'insufficient_quota', code: 'insufficient_quota' });
+    expect(refused.headers.get('x-should-retry')).toBe('false');
+  });
+
+  it.each([
+    ['not streamed', 'messages', false],
+    ['streamed', 'messages-stream', true],
+  ] as const)("refuses a messages call (%s) with Anthropic's 402 billing_error and x-should-retry: false, which @anthropic-ai/sdk does not retry", async (_case, name, stream) => {
+    const client = new Anthropic({ baseURL: gateway.proxyUrl, apiKey, maxRetries: 2 });
+    const ask = { model: `broke-${name}/gpt-4o-mini`, max_tokens: 16, messages: [{ role: 'user' as const, content: 'hi' }] };
+    const error = await (stream ? client.messages.stream(ask).finalMessage() : client.messages.create(ask)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Anthropic.APIError);
+    expect(error).toMatchObject({ status: 402, error: { type: 'error', error: { type: 'billing_error', message: expect.stringContaining('exceeded your current quota') } } });
+    expect((error as InstanceType<typeof Anthropic.APIError>).headers?.get('x-should-retry')).toBe('false');
   });
 });

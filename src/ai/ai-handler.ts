@@ -424,6 +424,12 @@ function providerWords(message: string): string {
   return words.length > PROVIDER_WORDS_CHARS ? `${words.slice(0, PROVIDER_WORDS_CHARS)}…` : words;
 }
 
+/**
+ * A refusal that waiting will not undo (a spent budget lasts until the day or month turns; keys out of quota until
+ * someone pays): the `openai` and `@anthropic-ai/sdk` clients retry a 429 unless the answer says `x-should-retry: false`.
+ */
+const NO_RETRY: Readonly<Record<string, string>> = { 'x-should-retry': 'false' };
+
 /** What the client is told of a provider's failure: its meaning, in its words without the operator's account names. */
 function clientError(provider: ProviderFailure): AiError {
   const failure = { ...provider, message: providerWords(provider.message) };
@@ -435,7 +441,11 @@ function clientError(provider: ProviderFailure): AiError {
       ? new AiError(402, 'insufficient_quota', failure.code ?? 'insufficient_quota', 'the provider cannot pay for a call this large with the configured keys; ask for fewer max_tokens')
       : new AiError(failure.status, 'permission_error', failure.code ?? 'permission_denied', 'the provider refused this call with every configured key (permission denied); an administrator must check what its keys may use');
   }
-  if (failure.status === 429 || failure.credentialProblem === 'quota') return new AiError(429, failure.type === 'insufficient_quota' ? 'insufficient_quota' : 'rate_limit_error', failure.code ?? 'rate_limit_exceeded', `the provider is rate limiting: ${failure.message}`, null, headers);
+  // Out of quota or credit: no retry passes until the account is paid for, so none is asked of the client's SDK.
+  if (failure.credentialProblem === 'quota' || failure.type === 'insufficient_quota') {
+    return new AiError(429, 'insufficient_quota', failure.code ?? 'insufficient_quota', `the provider is out of quota or credit: ${failure.message}`, null, { ...headers, ...NO_RETRY }, 'out_of_quota');
+  }
+  if (failure.status === 429) return new AiError(429, 'rate_limit_error', failure.code ?? 'rate_limit_exceeded', `the provider is rate limiting: ${failure.message}`, null, headers);
   if (failure.status === 504) return new AiError(504, 'api_error', failure.code ?? 'provider_timeout', failure.message);
   // Overloaded or unavailable for now (a 503, Anthropic's 529): a 503 with the provider's Retry-After, which an
   // Anthropic-format client reads as overloaded_error, as it would its own provider's 529.
@@ -1168,12 +1178,6 @@ function releaseSpend(call: AiCall, trace: CallTrace): void {
  */
 const outputLimitFor = (request: ChatRequest, adapter: ProviderAdapter, model: string, catalogModel: CatalogModel): number | undefined =>
   adapter.billedOutputLimit ? adapter.billedOutputLimit(request, model, catalogModel) : (request.max_completion_tokens ?? request.max_tokens);
-
-/**
- * A spent budget lasts until the day or month turns: the `openai` and `@anthropic-ai/sdk` clients retry a 429
- * unless the answer says `x-should-retry: false`.
- */
-const NO_RETRY: Readonly<Record<string, string>> = { 'x-should-retry': 'false' };
 
 /** Room held by calls under way comes back as they end: a retry may pass. */
 const RETRY_SOON: Readonly<Record<string, string>> = { 'retry-after': '1' };

@@ -1,6 +1,16 @@
 import type { ServerResponse } from 'node:http';
 
-/** An error on the AI surface, in OpenAI's shape (https://platform.openai.com/docs/guides/error-codes). */
+/**
+ * What a provider's failure was, where another format than OpenAI's has a status and type of its own for it that
+ * OpenAI's shape lacks: the provider's keys out of quota or credit (OpenAI's 429 `insufficient_quota`, Anthropic's
+ * 402 `billing_error`).
+ */
+export type ProviderFailureKind = 'out_of_quota';
+
+/**
+ * An error on the AI surface, in OpenAI's shape (https://platform.openai.com/docs/guides/error-codes); `kind` says
+ * what a provider's failure was, for the formats that tell it apart (ProviderFailureKind).
+ */
 export class AiError extends Error {
   override name = 'AiError';
   constructor(
@@ -10,6 +20,7 @@ export class AiError extends Error {
     message: string,
     readonly param: string | null = null,
     readonly headers: Record<string, string> = {},
+    readonly kind?: ProviderFailureKind,
   ) {
     super(message);
   }

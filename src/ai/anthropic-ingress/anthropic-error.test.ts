@@ -16,6 +16,7 @@ describe('a gateway error in Anthropic’s terms', () => {
   it.each([
     [400, 'invalid_request_error', 'invalid_request_error'],
     [401, 'invalid_request_error', 'authentication_error'],
+    [402, 'insufficient_quota', 'billing_error'],
     [403, 'invalid_request_error', 'permission_error'],
     [404, 'invalid_request_error', 'not_found_error'],
     [405, 'invalid_request_error', 'invalid_request_error'],
@@ -27,6 +28,11 @@ describe('a gateway error in Anthropic’s terms', () => {
     [504, 'api_error', 'timeout_error'],
   ])('keeps status %i and, from OpenAI type %s, has type %s', (status, type, anthropicType) => {
     expect(toAnthropicError({ status, type, code: null, message: 'm' })).toEqual({ status, body: { type: 'error', error: { type: anthropicType, message: 'm' } } });
+  });
+
+  it("answers a provider out of quota with Anthropic's 402 billing_error, not a 429 its clients take for a rate limit", () => {
+    const error = new AiError(429, 'insufficient_quota', 'insufficient_quota', 'the provider is out of quota or credit: …', null, { 'x-should-retry': 'false' }, 'out_of_quota');
+    expect(toAnthropicError(error)).toEqual({ status: 402, body: { type: 'error', error: { type: 'billing_error', message: 'the provider is out of quota or credit: …' } } });
   });
 
   it('takes an AiError as it is', () => {

@@ -1,9 +1,10 @@
-import { AiError } from '../openai-error.js';
+import { AiError, type ProviderFailureKind } from '../openai-error.js';
 import type { AnthropicErrorBody, AnthropicErrorType } from './wire-types.js';
 
 const ERROR_TYPES: ReadonlySet<string> = new Set<AnthropicErrorType>([
   'invalid_request_error',
   'authentication_error',
+  'billing_error',
   'permission_error',
   'not_found_error',
   'request_too_large',
@@ -21,6 +22,8 @@ export function anthropicErrorTypeFor(status: number): AnthropicErrorType {
   switch (status) {
     case 401:
       return 'authentication_error';
+    case 402:
+      return 'billing_error';
     case 403:
       return 'permission_error';
     case 404:
@@ -55,17 +58,29 @@ export interface GatewayError {
   type: string;
   code: string | null;
   message: string;
+  kind?: ProviderFailureKind;
 }
 
 /**
- * A gateway error, in OpenAI's shape, as Anthropic's: the HTTP status is kept and decides the type, since OpenAI's
- * `invalid_request_error` also covers what Anthropic calls `not_found_error` (an unknown model) and
+ * The HTTP status an Anthropic-format client is answered a failure with: the gateway's, but where Anthropic has a
+ * status of its own for what the failure was. A provider's keys out of quota or credit are Anthropic's 402
+ * `billing_error`, which the Anthropic adapter reads back as such, rather than OpenAI's 429, which Anthropic's clients
+ * take for a rate limit to wait out.
+ */
+function anthropicStatusFor(error: Pick<GatewayError, 'status' | 'kind'>): number {
+  return error.kind === 'out_of_quota' ? 402 : error.status;
+}
+
+/**
+ * A gateway error, in OpenAI's shape, as Anthropic's: the HTTP status (anthropicStatusFor) decides the type, since
+ * OpenAI's `invalid_request_error` also covers what Anthropic calls `not_found_error` (an unknown model) and
  * `request_too_large`; the message is kept as it is.
  *
  * @example const { status, body } = toAnthropicError(aiError); res.writeHead(status, …).end(JSON.stringify(body))
  */
 export function toAnthropicError(error: GatewayError): { status: number; body: AnthropicErrorBody } {
-  return { status: error.status, body: { type: 'error', error: { type: anthropicErrorTypeFor(error.status), message: error.message } } };
+  const status = anthropicStatusFor(error);
+  return { status, body: { type: 'error', error: { type: anthropicErrorTypeFor(status), message: error.message } } };
 }
 
 /**
