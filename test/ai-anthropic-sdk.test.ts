@@ -129,14 +129,14 @@ describe('the official @anthropic-ai/sdk client against the gateway', () => {
   it.each([
     ['Anthropic answers 529', 'anthropic', 'smart'],
     ['Gemini answers 503', 'gemini', 'fast'],
-  ] as const)("raises a provider's overload before any answer as the SDK's overloaded_error (%s), streamed or not", async (_case, provider, model) => {
+  ] as const)("raises a provider's overload before any answer as the SDK's 529 overloaded_error (%s), streamed or not", async (_case, provider, model) => {
     if (provider === 'anthropic') emulators.anthropic.setMode('overloaded');
     else emulators.gemini.setMode('unavailable');
     try {
       const ask = { model, max_tokens: 200, messages: [{ role: 'user' as const, content: 'Hello there' }] };
       for (const failure of [await client.messages.create(ask).catch((e: unknown) => e), await client.messages.stream(ask).finalMessage().catch((e: unknown) => e)]) {
         expect(failure).toBeInstanceOf(Anthropic.APIError);
-        expect((failure as InstanceType<typeof Anthropic.APIError>).status).toBe(503);
+        expect((failure as InstanceType<typeof Anthropic.APIError>).status).toBe(529);
         expect((failure as InstanceType<typeof Anthropic.APIError>).error).toMatchObject({ type: 'error', error: { type: 'overloaded_error' } });
       }
     } finally {

@@ -448,8 +448,8 @@ function clientError(provider: ProviderFailure): AiError {
   if (failure.status === 429) return new AiError(429, 'rate_limit_error', failure.code ?? 'rate_limit_exceeded', `the provider is rate limiting: ${failure.message}`, null, headers);
   if (failure.status === 504) return new AiError(504, 'api_error', failure.code ?? 'provider_timeout', failure.message);
   // Overloaded or unavailable for now (a 503, Anthropic's 529): a 503 with the provider's Retry-After, which an
-  // Anthropic-format client reads as overloaded_error, as it would its own provider's 529.
-  if (failure.status === 503 || failure.status === 529) return new AiError(503, 'api_error', failure.code ?? 'provider_overloaded', `the provider is overloaded or unavailable: ${failure.message}`, null, headers);
+  // Anthropic-format client is answered as Anthropic's 529 overloaded_error, as it would its own provider's.
+  if (failure.status === 503 || failure.status === 529) return new AiError(503, 'api_error', failure.code ?? 'provider_overloaded', `the provider is overloaded or unavailable: ${failure.message}`, null, headers, 'overloaded');
   if (failure.status >= 500) return new AiError(502, 'api_error', failure.code ?? 'provider_error', `the provider failed: ${failure.message}`);
   return new AiError(failure.status, failure.type, failure.code, failure.message, failure.param ?? null);
 }

@@ -3,9 +3,9 @@ import type { ServerResponse } from 'node:http';
 /**
  * What a provider's failure was, where another format than OpenAI's has a status and type of its own for it that
  * OpenAI's shape lacks: the provider's keys out of quota or credit (OpenAI's 429 `insufficient_quota`, Anthropic's
- * 402 `billing_error`).
+ * 402 `billing_error`); the provider overloaded or unavailable for now (a 503, Anthropic's 529 `overloaded_error`).
  */
-export type ProviderFailureKind = 'out_of_quota';
+export type ProviderFailureKind = 'out_of_quota' | 'overloaded';
 
 /**
  * An error on the AI surface, in OpenAI's shape (https://platform.openai.com/docs/guides/error-codes); `kind` says

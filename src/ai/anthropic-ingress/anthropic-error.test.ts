@@ -35,6 +35,11 @@ describe('a gateway error in Anthropic’s terms', () => {
     expect(toAnthropicError(error)).toEqual({ status: 402, body: { type: 'error', error: { type: 'billing_error', message: 'the provider is out of quota or credit: …' } } });
   });
 
+  it("answers a provider overloaded for now with Anthropic's 529 overloaded_error, where the chat endpoint answers 503", () => {
+    const error = new AiError(503, 'api_error', 'overloaded_error', 'the provider is overloaded or unavailable: Overloaded', null, { 'retry-after': '3' }, 'overloaded');
+    expect(toAnthropicError(error)).toEqual({ status: 529, body: { type: 'error', error: { type: 'overloaded_error', message: 'the provider is overloaded or unavailable: Overloaded' } } });
+  });
+
   it('takes an AiError as it is', () => {
     const error = new AiError(404, 'invalid_request_error', 'model_not_found', 'The model `claude-9` does not exist or you do not have access to it.', 'model');
     expect(toAnthropicError(error).body.error).toEqual({ type: 'not_found_error', message: 'The model `claude-9` does not exist or you do not have access to it.' });

@@ -65,10 +65,12 @@ export interface GatewayError {
  * The HTTP status an Anthropic-format client is answered a failure with: the gateway's, but where Anthropic has a
  * status of its own for what the failure was. A provider's keys out of quota or credit are Anthropic's 402
  * `billing_error`, which the Anthropic adapter reads back as such, rather than OpenAI's 429, which Anthropic's clients
- * take for a rate limit to wait out.
+ * take for a rate limit to wait out; a provider overloaded for now is Anthropic's 529 `overloaded_error`, the status
+ * its clients and the Anthropic adapter know it by, rather than the 503 the chat endpoint answers.
  */
 function anthropicStatusFor(error: Pick<GatewayError, 'status' | 'kind'>): number {
-  return error.kind === 'out_of_quota' ? 402 : error.status;
+  if (error.kind === 'out_of_quota') return 402;
+  return error.kind === 'overloaded' ? 529 : error.status;
 }
 
 /**
