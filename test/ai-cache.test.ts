@@ -11,6 +11,12 @@ import { REFUSAL, reasoningFor, startOpenAIEmulator, type OpenAIEmulator } from 
 const MODEL = 'openai/gpt-4o-mini';
 const ask = (content: string, extra: Record<string, unknown> = {}) => ({ model: MODEL, messages: [{ role: 'user', content }], ...extra });
 
+/** An answer without its id, which each answer has of its own, from the cache too. */
+function withoutId(body: unknown): unknown {
+  const { id: _id, ...rest } = body as Record<string, unknown>;
+  return rest;
+}
+
 /** `second` is `first`'s answer again, from the cache: a hit that cost nothing. */
 function expectServedAgain(first: AiResult<unknown>, second: AiResult<unknown>): void {
   expect(first.status).toBe(200);
@@ -18,7 +24,7 @@ function expectServedAgain(first: AiResult<unknown>, second: AiResult<unknown>):
   expect(second.status).toBe(200);
   expect(second.headers.get('x-keygate-cache')).toBe('hit');
   expect(second.headers.get('x-keygate-cost-usd')).toBe('0.000000000');
-  expect(second.body).toEqual(first.body);
+  expect(withoutId(second.body)).toEqual(withoutId(first.body));
 }
 
 describe('the response cache', () => {
@@ -99,6 +105,35 @@ describe('the response cache', () => {
     expect(openai.requests().length).toBe(calls);
   });
 
+  it("answers a chat completion from the cache with an id of its own in the provider's bytes, the rest as they were", async () => {
+    const first = await gateway.chat<{ id: string }>(apiKey, ask('Name a mountain.'));
+    const second = await gateway.chat<{ id: string }>(apiKey, ask('Name a mountain.'));
+    expect(second.headers.get('x-keygate-cache')).toBe('hit');
+    expect(second.body.id).toMatch(/^chatcmpl-/);
+    expect(second.body.id).not.toBe(first.body.id);
+    expect(second.text).toBe(first.text.replace(first.body.id, second.body.id));
+    const third = await gateway.chat<{ id: string }>(apiKey, ask('Name a mountain.'));
+    expect(third.body.id).not.toBe(second.body.id);
+  });
+
+  it('answers a Messages API call from the cache with a message id of its own', async () => {
+    const body = { model: MODEL, max_tokens: 64, messages: [{ role: 'user', content: 'Name a lake.' }] };
+    const first = await gateway.call<{ id: string }>('POST', '/v1/messages', apiKey, body);
+    const second = await gateway.call<{ id: string }>('POST', '/v1/messages', apiKey, body);
+    expect(second.headers.get('x-keygate-cache')).toBe('hit');
+    expect(second.body.id).toMatch(/^msg_/);
+    expect(second.body.id).not.toBe(first.body.id);
+  });
+
+  it('answers a call in the deprecated functions form from the cache with a completion id of its own', async () => {
+    const legacy = ask('Weather in Lyon? Use get_weather.', { functions: [{ name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } }] });
+    const first = await gateway.chat<{ id: string }>(apiKey, legacy);
+    const second = await gateway.chat<{ id: string }>(apiKey, legacy);
+    expect(second.headers.get('x-keygate-cache')).toBe('hit');
+    expect(second.body.id).toMatch(/^chatcmpl-/);
+    expect(second.body.id).not.toBe(first.body.id);
+  });
+
   it('answers from the cache a call whose prompt the budget could no longer pay for, as it costs nothing', async () => {
     const key = await gateway.createApp({ name: 'thrifty-cache-app', team: 'cache-team', budget: { dailyUsd: 1 } });
     const wordy = (word: string) => ask(`${word} `.repeat(400));
@@ -148,7 +183,7 @@ describe('the response cache', () => {
     expect(second.headers.get('x-keygate-cache')).toBe('hit');
     expect(anthropic.lastRequest()).toBe(called);
     expect(first.body).toMatchObject({ stop_reason: 'stop_sequence', stop_sequence: 'there', usage: { cache_creation_input_tokens: 40 } });
-    expect(second.body).toEqual(first.body);
+    expect(withoutId(second.body)).toEqual(withoutId(first.body));
   });
 
   it("answers a Messages API call from the cache with a refusal's stop reason and words", async () => {
@@ -171,7 +206,7 @@ describe('the response cache', () => {
     const second = await gateway.call<{ content: unknown[] }>('POST', '/v1/messages', apiKey, body);
     expect(second.headers.get('x-keygate-cache')).toBe('hit');
     expect(first.body.content[0]).toEqual({ type: 'thinking', thinking: '', signature: `keygate:v1:${Buffer.from(reasoningFor('Weather in Oslo?')).toString('base64')}` });
-    expect(second.body).toEqual(first.body);
+    expect(withoutId(second.body)).toEqual(withoutId(first.body));
   });
 
   it('answers a Messages API call from what an OpenAI-format call to a host that wants its reasoning back cached, that reasoning handed back', async () => {

@@ -27,6 +27,7 @@ import { refuseBeyondChatBounds } from './chat-bounds.js';
 import { withoutOperatorIds } from './operator-ids.js';
 import { CallCancelled, Cancellation, ProviderCallError, callEmbeddings, chatAnswer, openChatStream, saysSomething, type ChatAnswer, type Done } from './provider-call.js';
 import { SOURCE_TEXT, thinkingAsked, type CallContext, type ProviderAdapter, type ProviderFailure, type TranslatedChunk } from './providers/index.js';
+import { idSpanOf, newCompletionId, withIdAt } from './completion-id.js';
 import { ResponseCache, type CachedCompletion } from './response-cache.js';
 import type { SecretRedaction } from './secret-redaction.js';
 import type { SpendTracker } from './spend-tracker.js';
@@ -1589,7 +1590,7 @@ function renderOrNot(format: ChatFormat, request: ChatRequest, completion: Clien
  * shown as the client included it otherwise.
  */
 function render(format: ChatFormat, request: ChatRequest, completion: ClientCompletion | CachedCompletion, sealed: EncryptedReasoning | undefined, wantsReasoningBack: boolean): string {
-  if (format === 'openai') return 'body' in completion ? completion.body : JSON.stringify(completion);
+  if (format === 'openai') return 'body' in completion ? cachedBody(completion) : JSON.stringify(completion);
   const parsed = 'body' in completion ? cachedCompletion(completion) : completion;
   if (format === 'responses') {
     const response = chatToResponse(parsed, request.model, responseEchoOf(request), undefined, sealed);
@@ -1608,9 +1609,16 @@ const anyChoiceFailed = (completion: ClientCompletion): boolean => Array.isArray
 /** The request's stop sequences, as a list. */
 const stopsOf = (request: ChatRequest): readonly string[] => (request.stop === undefined ? [] : typeof request.stop === 'string' ? [request.stop] : request.stop);
 
-/** A completion read back from the cache, its stop sequence and cache writes put back where the JSON left them out. */
+/** A cached completion's text as it was kept (the provider's bytes, often), with an id of its own put in its id's place. */
+const cachedBody = ({ body, idAt }: CachedCompletion): string => (idAt ? withIdAt(body, idAt, newCompletionId()) : body);
+
+/**
+ * A completion read back from the cache, with an id of its own, its stop sequence and cache writes put back where the
+ * JSON left them out.
+ */
 function cachedCompletion({ body, stopped, writes, blocks }: CachedCompletion): ClientCompletion {
   const completion = JSON.parse(body) as ClientCompletion;
+  completion.id = newCompletionId();
   const first = completion.choices[0];
   if (first) Object.assign(first, stopped);
   if (first && blocks) first.message[ANTHROPIC_BLOCKS] = blocks;
@@ -1628,7 +1636,9 @@ function toCache(completion: ClientCompletion, raw: Buffer | undefined, wantsRea
   const stopped: StopSequence = typeof first === 'object' && first !== null ? { ...(STOP_SEQUENCE in first ? { [STOP_SEQUENCE]: first[STOP_SEQUENCE] } : {}), ...(first[WINDOW_EXCEEDED] ? { [WINDOW_EXCEEDED]: true as const } : {}) } : {};
   const writes = typeof completion.usage === 'object' && completion.usage !== null ? completion.usage[CACHE_WRITES] : undefined;
   const blocks = typeof first === 'object' && first !== null && typeof first.message === 'object' && first.message !== null ? first.message[ANTHROPIC_BLOCKS] : undefined;
-  return { body: raw?.toString('utf8') ?? JSON.stringify(completion), stopped, ...(writes ? { writes } : {}), ...(blocks ? { blocks } : {}), ...(wantsReasoningBack ? { reasoningBack: true as const } : {}) };
+  const body = raw?.toString('utf8') ?? JSON.stringify(completion);
+  const idAt = idSpanOf(body);
+  return { body, ...(idAt ? { idAt } : {}), stopped, ...(writes ? { writes } : {}), ...(blocks ? { blocks } : {}), ...(wantsReasoningBack ? { reasoningBack: true as const } : {}) };
 }
 
 /**

@@ -1,10 +1,13 @@
 import { createHash } from 'node:crypto';
 import type { CacheWrites } from './catalog/index.js';
 import { CACHE_CONTROL, CACHE_MARKED, type AnthropicBlock, type ChatRequest, type EmbeddingsRequest, type StopSequence } from './chat-types.js';
+import type { IdSpan } from './completion-id.js';
 
 /** A completion as the cache keeps it: its JSON in OpenAI's shape, and what that JSON leaves out. */
 export interface CachedCompletion {
   body: string;
+  /** Where the completion's id is in `body` (idSpanOf): each answer from the cache is given one of its own there. */
+  idAt?: IdSpan;
   /** The first choice's stop sequence (a symbol, which JSON.stringify skips). */
   stopped: StopSequence;
   /** The usage's prompt-cache writes (a symbol too), which a Messages API client is told of. */
@@ -85,11 +88,11 @@ export class ResponseCache {
   }
 
   /** Keeps an answer stored at `now` under `ttl` (ms); one larger than CACHE_MAX_ENTRY_CHARS is not kept. */
-  set(key: string, { body, stopped, writes, blocks, reasoningBack }: CachedCompletion, now: number, ttl: number): void {
+  set(key: string, { body, idAt, stopped, writes, blocks, reasoningBack }: CachedCompletion, now: number, ttl: number): void {
     this.#drop(key);
     if (body.length > CACHE_MAX_ENTRY_CHARS) return;
     while (this.#entries.size > 0 && (this.#entries.size >= this.maxEntries || this.#chars + body.length > CACHE_MAX_CHARS)) this.#dropOldest();
-    this.#entries.set(key, { body, stopped, writes, blocks, reasoningBack, storedAt: now, ttl });
+    this.#entries.set(key, { body, idAt, stopped, writes, blocks, reasoningBack, storedAt: now, ttl });
     this.#chars += body.length;
   }
 
