@@ -477,6 +477,17 @@ describe('prompt-cache writes', () => {
     expect(events.find((event) => event.type === 'message_start')!.message!.usage).toMatchObject(usage);
     expect(events.find((event) => event.type === 'message_delta')!.usage).toMatchObject(usage);
   });
+
+  it("tells a Messages API client the writes by the lifetime of their entries (cache_creation), as Anthropic reported them, streamed and not", async () => {
+    const body = { model: `anthropic/${MODEL}`, max_tokens: 64, messages: HELLO };
+    const byLifetime = { cache_creation: { ephemeral_5m_input_tokens: WRITES.fiveMinute, ephemeral_1h_input_tokens: WRITES.oneHour } };
+    const answer = await gateway.call<{ usage: Record<string, unknown> }>('POST', '/v1/messages', apiKey, body);
+    expect(answer.body.usage).toMatchObject(byLifetime);
+    const streamed = await gateway.call('POST', '/v1/messages', apiKey, { ...body, stream: true });
+    const events = streamed.text.split('\n\n').filter((event) => event.includes('data: ')).map((event) => JSON.parse(event.slice(event.indexOf('data: ') + 6)) as { type: string; message?: { usage: unknown }; usage?: unknown });
+    expect(events.find((event) => event.type === 'message_start')!.message!.usage).toMatchObject(byLifetime);
+    expect(events.find((event) => event.type === 'message_delta')!.usage).toMatchObject(byLifetime);
+  });
 });
 
 /**

@@ -182,7 +182,7 @@ describe('the response cache', () => {
     const second = await gateway.call('POST', '/v1/messages', apiKey, body);
     expect(second.headers.get('x-keygate-cache')).toBe('hit');
     expect(anthropic.lastRequest()).toBe(called);
-    expect(first.body).toMatchObject({ stop_reason: 'stop_sequence', stop_sequence: 'there', usage: { cache_creation_input_tokens: 40 } });
+    expect(first.body).toMatchObject({ stop_reason: 'stop_sequence', stop_sequence: 'there', usage: { cache_creation_input_tokens: 40, cache_creation: { ephemeral_5m_input_tokens: 30, ephemeral_1h_input_tokens: 10 } } });
     expect(withoutId(second.body)).toEqual(withoutId(first.body));
   });
 

@@ -85,6 +85,17 @@ describe('prompt caching through the gateway', () => {
     expect(row!.costUsd).toBeCloseTo(fiveMinute.cost + oneHour.cost, 9);
   });
 
+  it("tells an Anthropic client a Bedrock Claude's cache writes by the lifetime Converse reported them for (cache_creation), streamed and not", async () => {
+    const ask = (text: string) => ({ model: 'bedrock/anthropic.claude-sonnet-4-5-20250929-v1:0', max_tokens: 100, system: [{ type: 'text' as const, text, cache_control: { type: 'ephemeral' as const, ttl: '1h' as const } }], messages: [{ role: 'user' as const, content: 'Hello' }] });
+    const whole = await anthropic.messages.create(ask('An instruction kept for an hour, asked whole.'));
+    expect(whole.usage.cache_creation).toEqual({ ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: whole.usage.cache_creation_input_tokens });
+    // Converse counts a stream's tokens at its end: the split comes with message_delta's usage.
+    const streamed = await gateway.call('POST', '/v1/messages', apiKey, { ...ask('An instruction kept for an hour, asked in a stream.'), stream: true });
+    const delta = streamed.text.split('\n\n').filter((event) => event.includes('data: ')).map((event) => event.slice(event.indexOf('data: ') + 6)).map((data) => JSON.parse(data) as { type: string; usage?: { cache_creation_input_tokens: number; cache_creation?: unknown } }).find((event) => event.type === 'message_delta')!;
+    expect(delta.usage!.cache_creation_input_tokens).toBeGreaterThan(0);
+    expect(delta.usage!.cache_creation).toEqual({ ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: delta.usage!.cache_creation_input_tokens });
+  });
+
   it("sends an OpenAI-format client's breakpoints on parts, messages and tools to Anthropic as cache_control, and none to OpenAI", async () => {
     const body = (model: string) =>
       asOpenAI({

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ANTHROPIC_BLOCKS, STOP_SEQUENCE, type ChatCompletion, type FinishReason } from '../chat-types.js';
+import { ANTHROPIC_BLOCKS, CACHE_WRITES, STOP_SEQUENCE, type ChatCompletion, type FinishReason, type Usage } from '../chat-types.js';
 import { chatToMessages } from './chat-to-messages.js';
 
 const completion = (message: ChatCompletion['choices'][number]['message'], finishReason: FinishReason | null = 'stop', usage: ChatCompletion['usage'] = { prompt_tokens: 12, completion_tokens: 5, total_tokens: 17 }): ChatCompletion => ({
@@ -114,6 +114,17 @@ describe('a chat completion as a Message', () => {
   it('counts cached prompt tokens as cache reads, apart from input tokens', () => {
     const usage = { prompt_tokens: 1200, completion_tokens: 30, total_tokens: 1230, prompt_tokens_details: { cached_tokens: 1024 } };
     expect(chatToMessages(completion({ role: 'assistant', content: 'x' }, 'stop', usage), 'claude').usage).toEqual({ input_tokens: 176, output_tokens: 30, cache_creation_input_tokens: 0, cache_read_input_tokens: 1024 });
+  });
+
+  it('counts cache writes apart from input tokens, in all and by the lifetime of their entries, as the provider reported them', () => {
+    const usage: Usage = { prompt_tokens: 1300, completion_tokens: 30, total_tokens: 1330, prompt_tokens_details: { cached_tokens: 200 }, [CACHE_WRITES]: { fiveMinute: 700, oneHour: 300 } };
+    expect(chatToMessages(completion({ role: 'assistant', content: 'x' }, 'stop', usage), 'claude').usage).toEqual({
+      input_tokens: 100,
+      output_tokens: 30,
+      cache_creation_input_tokens: 1000,
+      cache_read_input_tokens: 200,
+      cache_creation: { ephemeral_5m_input_tokens: 700, ephemeral_1h_input_tokens: 300 },
+    });
   });
 
   it('counts in the output tokens the reasoning a host counts apart from its completion tokens, as xAI does', () => {

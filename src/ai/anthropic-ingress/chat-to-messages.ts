@@ -39,7 +39,8 @@ export const failedChoice = (finishReason: FinishReason | string | null | undefi
 /**
  * OpenAI's prompt tokens include cache reads and writes; Anthropic counts both apart from `input_tokens`. Both
  * cache fields are always there, as in Anthropic's answers (clients add them up); writes are known where the
- * provider reported them (CACHE_WRITES: Anthropic's), else 0.
+ * provider reported them (CACHE_WRITES: Anthropic's and Bedrock's), else 0, and then also by the lifetime of their
+ * entries (`cache_creation`, Anthropic's Usage: https://docs.anthropic.com/en/api/messages), which they are billed by.
  */
 export function anthropicUsageFor(usage: Usage | null | undefined): AnthropicUsage {
   const cached = cachedPromptTokens(usage);
@@ -51,6 +52,7 @@ export function anthropicUsageFor(usage: Usage | null | undefined): AnthropicUsa
     output_tokens: outputTokensOf(usage),
     cache_creation_input_tokens: written,
     cache_read_input_tokens: cached,
+    ...(writes ? { cache_creation: { ephemeral_5m_input_tokens: writes.fiveMinute, ephemeral_1h_input_tokens: writes.oneHour } } : {}),
   };
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PROMPT_USAGE, STOP_SEQUENCE, THINKING_DELTA, type ChatCompletionChunk, type ChunkToolCallDelta, type FinishReason, type Usage } from '../chat-types.js';
+import { CACHE_WRITES, PROMPT_USAGE, STOP_SEQUENCE, THINKING_DELTA, type ChatCompletionChunk, type ChunkToolCallDelta, type FinishReason, type Usage } from '../chat-types.js';
 import { ChatChunksToMessageEvents } from './chunks-to-message-events.js';
 
 type Delta = ChatCompletionChunk['choices'][number]['delta'];
@@ -156,6 +156,16 @@ describe('chat chunks as Anthropic stream events', () => {
   it('report cached prompt tokens as cache reads', () => {
     const events = translate([chunk({ content: 'x' }, 'stop')], { ...usage(1100, 4), prompt_tokens_details: { cached_tokens: 1000 } });
     expect(events.at(-2)?.usage).toEqual({ input_tokens: 100, output_tokens: 4, cache_creation_input_tokens: 0, cache_read_input_tokens: 1000 });
+  });
+
+  it('report cache writes by the lifetime of their entries in message_start and message_delta, as the provider reported them', () => {
+    const writes = { [CACHE_WRITES]: { fiveMinute: 20, oneHour: 10 } };
+    const first = chunk({ role: 'assistant', content: '' });
+    first[PROMPT_USAGE] = { ...usage(70, 0), ...writes };
+    const events = translate([first, chunk({ content: 'x' }, 'stop')], { ...usage(70, 4), ...writes });
+    const counted = { input_tokens: 40, cache_creation_input_tokens: 30, cache_read_input_tokens: 0, cache_creation: { ephemeral_5m_input_tokens: 20, ephemeral_1h_input_tokens: 10 } };
+    expect(events[0]?.message).toMatchObject({ usage: { ...counted, output_tokens: 0 } });
+    expect(events.at(-2)?.usage).toEqual({ ...counted, output_tokens: 4 });
   });
 
   it('report zero output tokens when nothing was counted', () => {

@@ -90,6 +90,8 @@ export interface AnthropicUsage {
   output_tokens: number;
   cache_creation_input_tokens: number;
   cache_read_input_tokens: number;
+  /** The cache writes by the lifetime of their entries; together `cache_creation_input_tokens`. */
+  cache_creation?: { ephemeral_5m_input_tokens: number; ephemeral_1h_input_tokens: number };
 }
 
 /** A Message, the answer to a non-streamed `POST /v1/messages`. */
