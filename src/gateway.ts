@@ -200,6 +200,7 @@ class NodeCore {
       limiter: this.limiter,
       setAside: new Map(),
       generations: new Map(),
+      pooledKeys: new Set(),
       onKeySetAside: (provider, key, reason, until) =>
         logger.warn({ provider, key, reason, until: new Date(until).toISOString() }, reason === 'invalid' ? 'a provider key was refused: calls leave it aside until then' : 'a provider key is out of quota: calls leave it aside until then'),
       onUnexpected: (requestId, error) => logger.error({ requestId, err: error instanceof Error ? { type: error.name, message: error.message, stack: error.stack } : { message: String(error) } }, 'an AI call failed inside the gateway'),

@@ -2,9 +2,10 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AiGateway, PROVIDER_SECRETS, startProviderEmulators, type AiResult, type OpenAIErrorBody, type ProviderEmulators } from './ai-fixtures.js';
 import { startOpenAIEmulator, type OpenAIEmulator } from './emulators/openai.js';
+import { startScriptedProvider, type ScriptedProvider } from './scripted-provider.js';
 import { ManualClock } from '../src/clock.js';
 
 const HELLO = [{ role: 'user', content: 'Hello there' }];
@@ -298,5 +299,72 @@ describe('several keys of one provider', () => {
       host.rateLimitKeys([]);
       clock.advance(60_001);
     }
+  });
+});
+
+describe('a key deleted while calls that took it from the pool are under way', () => {
+  const SPARE = 'sk-spare-00000000000000000000000spare';
+  const LIMITED = 'sk-limited-000000000000000000000limit';
+  let gateway: AiGateway;
+  /** Holds each call until the test lets it go, then answers 500: the alias falls back from it. */
+  let held: ScriptedProvider;
+  let spare: OpenAIEmulator;
+  /** Rate limits every call with a Retry-After of 2 s, short enough for the gateway to wait out and try again. */
+  let limited: OpenAIEmulator;
+  let apiKey: string;
+
+  beforeAll(async () => {
+    held = await startScriptedProvider(() => undefined);
+    spare = await startOpenAIEmulator({ apiKey: SPARE });
+    limited = await startOpenAIEmulator({ apiKey: LIMITED, retryAfterSeconds: 2 });
+    limited.setMode('rate-limited');
+    gateway = await AiGateway.start();
+    await gateway.configure({
+      providers: [
+        { name: 'held', type: 'openai', baseUrl: held.url },
+        { name: 'spare', type: 'openai', baseUrl: spare.url },
+        { name: 'limited', type: 'openai', baseUrl: limited.url },
+      ],
+      aliases: [{ name: 'held-first', targets: [{ provider: 'held', model: 'gpt-4o-mini' }], fallbacks: [{ provider: 'spare', model: 'gpt-4o-mini' }] }],
+      circuitBreaker: { failures: 0 },
+    });
+    await gateway.addProviderKey('held', PROVIDER_SECRETS.openai);
+    apiKey = await gateway.createApp({ name: 'deleting-app', team: 'pool-team' });
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+    held?.stop();
+    await spare?.stop();
+    await limited?.stop();
+  });
+
+  it('sends the fallback no key deleted while the call waited on its first target', async () => {
+    const id = await gateway.addProviderKey('spare', SPARE);
+    let release = () => undefined as void;
+    const holding = new Promise<void>((resolve) => {
+      held.script = (_req, res) => {
+        release = () => void res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: 'down', type: 'server_error' } }));
+        resolve();
+      };
+    });
+    const call = gateway.chat<OpenAIErrorBody>(apiKey, { model: 'held-first', messages: HELLO });
+    await holding;
+    await gateway.admin(204, 'DELETE', `/ai/providers/spare/keys/${id}`);
+    release();
+    const result = await call;
+    expect(spare.requests()).toHaveLength(0);
+    expect(result.status).toBe(502);
+  });
+
+  it('does not try again, after a Retry-After it waited out, with a key deleted during the wait', async () => {
+    const id = await gateway.addProviderKey('limited', LIMITED);
+    const call = gateway.chat<OpenAIErrorBody>(apiKey, { model: 'limited/gpt-4o-mini', messages: HELLO });
+    await vi.waitFor(() => expect(limited.requests()).toHaveLength(1), { interval: 5 });
+    await gateway.admin(204, 'DELETE', `/ai/providers/limited/keys/${id}`);
+    const sentBefore = limited.requests().length;
+    const result = await call;
+    // The DELETE answered within the wait: no request after it carries the key.
+    expect(limited.requests().slice(sentBefore).filter((r) => r.headers.authorization === `Bearer ${LIMITED}`)).toHaveLength(0);
+    expect(result.status).toBe(429);
   });
 });

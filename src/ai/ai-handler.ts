@@ -33,7 +33,7 @@ import type { SecretRedaction } from './secret-redaction.js';
 import type { SpendTracker } from './spend-tracker.js';
 import type { KeyTurns } from './key-turns.js';
 import { HALF_OPEN_TRY, type TargetCircuits } from './target-circuits.js';
-import { isCurrent } from './changed-providers.js';
+import { isCurrent, isPooled } from './changed-providers.js';
 import { StoreReadError, type EarlierOwner, type StoredResponse, type StoredResponses } from './stored-responses.js';
 import { definitionTokens, estimatePromptTokens, estimateTokens, loadTokenizer, promptMediaTokens, quickTokenCount } from './token-estimate.js';
 import type { UsageRecorder } from './usage-recorder.js';
@@ -65,6 +65,8 @@ export interface AiRuntime {
   setAside: Map<string, number>;
   /** The generation of each provider's current config (forgetChangedProviders); none yet: the first, 0. */
   generations: Map<string, number>;
+  /** The ids of the keys the snapshot served now pools (forgetChangedProviders): no try sends one deleted since (isPooled). */
+  pooledKeys: Set<string>;
   /** Told when a provider key is set aside (so that an operator can see which key failed, and why). */
   onKeySetAside?: (provider: string, keyId: string, reason: 'invalid' | 'quota', untilMs: number) => void;
   /** Told of an error the gateway did not expect, which the client was answered as a 500. */
@@ -1315,6 +1317,8 @@ function attempt<T>(call: AiCall, trace: CallTrace, targets: readonly AiTarget[]
         if (cancelled) return done(cancelled);
         const key = keys[k]!;
         if ((runtime.setAside.get(key.id) ?? 0) > runtime.now()) continue;
+        // Deleted since the call began (the keyless stand-in of an empty pool never was pooled).
+        if (provider.keys.length > 0 && !isPooled(runtime, key.id)) continue;
         const ctx: CallContext = { provider: provider.config, credential: { id: key.id, secret: key.secret }, model: target.model, stream: false, now: runtime.now(), catalogModel: snapshot.catalog.priced(provider.catalogKey, target.model) };
         if (signaturesOff) ctx.withoutSignatures = true;
         trace.target = target;

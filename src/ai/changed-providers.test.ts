@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { AiRuntime } from './ai-handler.js';
 import { EMPTY_AI, type AiProvider, type AiSnapshot } from './ai-snapshot.js';
-import { forgetChangedProviders, isCurrent } from './changed-providers.js';
+import { forgetChangedProviders, isCurrent, isPooled } from './changed-providers.js';
 import { ResponseCache } from './response-cache.js';
 import { TargetCircuits } from './target-circuits.js';
 
 const provider = (name: string, baseUrl: string, keyIds: string[] = []): AiProvider =>
   ({ config: { name, type: 'openai', baseUrl }, catalogKey: 'openai', keys: keyIds.map((id) => ({ id })), generation: 0 }) as unknown as AiProvider;
 const snapshot = (...providers: AiProvider[]): AiSnapshot => ({ ...EMPTY_AI, providers: new Map(providers.map((p) => [p.config.name, p])) });
-const runtime = (): Pick<AiRuntime, 'circuits' | 'setAside' | 'cache' | 'generations'> => ({ circuits: new TargetCircuits(), setAside: new Map(), cache: new ResponseCache(10), generations: new Map() });
+const runtime = (): Pick<AiRuntime, 'circuits' | 'setAside' | 'cache' | 'generations' | 'pooledKeys'> => ({ circuits: new TargetCircuits(), setAside: new Map(), cache: new ResponseCache(10), generations: new Map(), pooledKeys: new Set() });
 
 describe('the generations of providers across config changes', () => {
   it('takes a provider of the first snapshot as current, and one removed since as not, though it never changed', () => {
@@ -45,6 +45,22 @@ describe('the generations of providers across config changes', () => {
     expect(isCurrent(state, first.providers.get('p'))).toBe(true);
     expect(isCurrent(state, first.providers.get('q'))).toBe(false);
     expect(isCurrent(state, second.providers.get('q'))).toBe(true);
+  });
+});
+
+describe('the keys of the pools across changes', () => {
+  it('takes a key deleted from its pool as no longer pooled, and forgets it was set aside, while its provider stays current', () => {
+    const state = runtime();
+    const first = snapshot(provider('p', 'http://a', ['k1', 'k2']));
+    forgetChangedProviders(EMPTY_AI, first, state);
+    state.setAside.set('k1', Date.now() + 600_000);
+    expect([isPooled(state, 'k1'), isPooled(state, 'k2')]).toEqual([true, true]);
+    const second = snapshot(provider('p', 'http://a', ['k2']));
+    forgetChangedProviders(first, second, state);
+    // A call begun on the first snapshot still holds k1 in its pool: it asks before each try.
+    expect([isPooled(state, 'k1'), isPooled(state, 'k2')]).toEqual([false, true]);
+    expect(state.setAside.has('k1')).toBe(false);
+    expect(isCurrent(state, first.providers.get('p'))).toBe(true);
   });
 });
 

@@ -15,9 +15,10 @@ const configOf = (provider: AiProvider): string => JSON.stringify([provider.conf
  * empty, not with answers older than anyone meant to reuse). As a service whose spec changed starts afresh.
  *
  * A provider that changed gets a new generation, one that did not keeps its own, and the runtime learns which are
- * current: a call still under way on the old config cannot put back what was forgotten (see isCurrent).
+ * current: a call still under way on the old config cannot put back what was forgotten (see isCurrent). It learns
+ * which keys are pooled too: a call under way sends no key deleted since (see isPooled).
  */
-export function forgetChangedProviders(before: AiSnapshot, after: AiSnapshot, runtime: Pick<AiRuntime, 'circuits' | 'setAside' | 'cache' | 'generations'>): void {
+export function forgetChangedProviders(before: AiSnapshot, after: AiSnapshot, runtime: Pick<AiRuntime, 'circuits' | 'setAside' | 'cache' | 'generations' | 'pooledKeys'>): void {
   if (before === after) return;
   if (before.circuitFailures !== after.circuitFailures || before.circuitCooldownMs !== after.circuitCooldownMs) runtime.circuits.forget();
   let changed = false;
@@ -34,7 +35,13 @@ export function forgetChangedProviders(before: AiSnapshot, after: AiSnapshot, ru
     for (const key of provider.keys) runtime.setAside.delete(key.id);
   }
   runtime.generations.clear();
-  for (const [name, provider] of after.providers) runtime.generations.set(name, provider.generation);
+  runtime.pooledKeys.clear();
+  for (const [name, provider] of after.providers) {
+    runtime.generations.set(name, provider.generation);
+    for (const key of provider.keys) runtime.pooledKeys.add(key.id);
+  }
+  // A deleted key comes back, if ever, under a new id: what was kept of it is of no more use.
+  for (const provider of before.providers.values()) for (const key of provider.keys) if (!runtime.pooledKeys.has(key.id)) runtime.setAside.delete(key.id);
   if (changed || after.cacheTtlMs === 0) runtime.cache.clear();
 }
 
@@ -42,4 +49,13 @@ export function forgetChangedProviders(before: AiSnapshot, after: AiSnapshot, ru
 export function isCurrent(runtime: Pick<AiRuntime, 'generations'>, provider: AiProvider | undefined): boolean {
   // Every provider served has its generation in the map (the first snapshot's too): one removed since has none.
   return provider !== undefined && runtime.generations.get(provider.config.name) === provider.generation;
+}
+
+/**
+ * Whether a key a call took from its snapshot's pool is still pooled. A call holds the snapshot it began on, so that
+ * a change does not move it; but a key deleted through the admin API (leaked, say) must not be sent once the
+ * DELETE has answered, not even by a fallback or a retry of a call begun before: each try asks.
+ */
+export function isPooled(runtime: Pick<AiRuntime, 'pooledKeys'>, keyId: string): boolean {
+  return runtime.pooledKeys.has(keyId);
 }
