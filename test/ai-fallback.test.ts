@@ -32,6 +32,7 @@ describe('fallback between an alias\'s targets', () => {
         { name: 'patient', targets: [{ provider: 'briefly', model: 'gpt-4o-mini' }], fallbacks: [{ provider: 'gemini', model: 'gemini-2.5-flash' }] },
         { name: 'shared', targets: [{ provider: 'openai', model: 'gpt-4o-mini', weight: 1 }, { provider: 'gemini', model: 'gemini-2.5-flash', weight: 1 }] },
         { name: 'skewed', targets: [{ provider: 'openai', model: 'gpt-4o', weight: 3 }, { provider: 'gemini', model: 'gemini-2.5-pro', weight: 1 }] },
+        { name: 'skewed-back', targets: [{ provider: 'openai', model: 'gpt-4o', weight: 1 }, { provider: 'gemini', model: 'gemini-2.5-pro', weight: 3 }] },
       ],
       // These tests make the same targets fail again and again, each expecting them tried: the circuit breaker,
       // which would skip them, has tests of its own (ai-circuit-breaker.test.ts).
@@ -164,6 +165,17 @@ describe('fallback between an alias\'s targets', () => {
     expect(order.filter((p) => p === 'gemini')).toHaveLength(2);
     // Smooth weighted round robin spreads the lighter target out: once in each half of the eight calls.
     expect(order.slice(0, 4).filter((p) => p === 'gemini')).toHaveLength(1);
+  });
+
+  it("keeps each alias's own weights when two aliases share the same provider models, called in turn", async () => {
+    const skewed: Array<string | null> = [];
+    const back: Array<string | null> = [];
+    for (let i = 0; i < 8; i++) {
+      skewed.push((await gateway.chat(apiKey, { model: 'skewed', messages: HELLO })).headers.get('x-keygate-provider'));
+      back.push((await gateway.chat(apiKey, { model: 'skewed-back', messages: HELLO })).headers.get('x-keygate-provider'));
+    }
+    expect(skewed.filter((p) => p === 'openai')).toHaveLength(6);
+    expect(back.filter((p) => p === 'gemini')).toHaveLength(6);
   });
 
   it('does not fall back on a 400 from the provider, which keeps its meaning in OpenAI\'s shape', async () => {

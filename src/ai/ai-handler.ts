@@ -6,7 +6,7 @@ import type { RateLimitDecision, RateLimiter } from '../auth/rate-limit/index.js
 import type { CatalogSnapshot } from '../catalog/index.js';
 import { resumeWhenDrained } from '../stalled-clients.js';
 import { costUsd, type CacheWrites, type CatalogModel, type ModelKind, type ModelPrices } from './catalog/index.js';
-import type { AiSnapshot, AiTarget, SnapshotKey } from './ai-snapshot.js';
+import type { AiSnapshot, AiTarget, AliasTarget, SnapshotKey } from './ai-snapshot.js';
 import { resolveModel } from './ai-snapshot.js';
 import { ANTHROPIC_BETA, ANTHROPIC_BLOCKS, CACHE_MARKED, TOOL_ERROR, CACHE_WRITES, OPENAI_NAME, OUTPUT_CONFIG, REASONING_EFFORTS, STOP_SEQUENCE, THINKING, TOOL_RESULT_OF, UNTITLED, CITATIONS, DOCUMENT_CONTEXT, WINDOW_EXCEEDED, type ChatCompletion, type StopSequence, type ChatRequest, type ClientCompletion, type CustomToolCall, type EmbeddingsRequest, type EmbeddingsResponse, type ToolCall, type Usage } from './chat-types.js';
 import { ChatChunksToMessageEvents, withBetaFeatures, anthropicErrorTypeFor, chatToMessages, failedChoice, hiddenReasoningFor, messagesToChat, toAnthropicError } from './anthropic-ingress/index.js';
@@ -71,7 +71,7 @@ export interface AiRuntime {
   onKeySetAside?: (provider: string, keyId: string, reason: 'invalid' | 'quota', untilMs: number) => void;
   /** Told of an error the gateway did not expect, which the client was answered as a 500. */
   onUnexpected?: (requestId: string, error: unknown) => void;
-  /** Smooth weighted round-robin state per alias target set. */
+  /** Smooth weighted round-robin state of each alias's targets, by their place in it (AliasTarget.rotation). */
   weights: Map<string, number>;
   /** Provider models that keep failing, skipped while their circuit is open. */
   circuits: TargetCircuits;
@@ -360,15 +360,14 @@ function mayUse(call: AiCall, requested: string, targets: readonly AiTarget[]): 
 const modelNotFound = (name: string) => new AiError(404, 'invalid_request_error', 'model_not_found', `The model \`${name}\` does not exist or you do not have access to it.`, 'model');
 
 /** Orders targets for one call: by smooth weighted round robin for the first, the rest by weight. */
-function weightedOrder(runtime: AiRuntime, targets: readonly AiTarget[]): AiTarget[] {
+function weightedOrder(runtime: AiRuntime, targets: readonly AliasTarget[]): AiTarget[] {
   if (targets.length <= 1) return [...targets];
   let total = 0;
   let best = -1;
   let bestWeight = -Infinity;
   targets.forEach((t, i) => {
-    const key = `${t.provider}/${t.model}`;
-    const current = (runtime.weights.get(key) ?? 0) + t.weight;
-    runtime.weights.set(key, current);
+    const current = (runtime.weights.get(t.rotation) ?? 0) + t.weight;
+    runtime.weights.set(t.rotation, current);
     total += t.weight;
     if (current > bestWeight) {
       bestWeight = current;
@@ -376,7 +375,7 @@ function weightedOrder(runtime: AiRuntime, targets: readonly AiTarget[]): AiTarg
     }
   });
   const chosen = targets[best]!;
-  runtime.weights.set(`${chosen.provider}/${chosen.model}`, bestWeight - total);
+  runtime.weights.set(chosen.rotation, bestWeight - total);
   return [chosen, ...targets.filter((_, i) => i !== best).sort((a, b) => b.weight - a.weight)];
 }
 
@@ -937,7 +936,7 @@ interface Prepared {
   /** The targets that may answer, in the config's order (inTurn orders them for a call). */
   targets: readonly AiTarget[];
   /** An alias's targets shared by weight, when it has more than one: those of `targets` are ordered by inTurn. */
-  weighted: readonly AiTarget[] | undefined;
+  weighted: readonly AliasTarget[] | undefined;
   app: string | undefined;
   team: string | undefined;
   /** The prompt's estimated tokens (four bytes of UTF-8 a token, images as imageTokens says): what the limits are checked with. */
@@ -1057,8 +1056,10 @@ function targetsOfKind(call: AiCall, targets: readonly AiTarget[], kind: ModelKi
 function inTurn(call: AiCall, prepared: Prepared): readonly AiTarget[] {
   const weighted = prepared.weighted;
   if (!weighted) return prepared.targets;
-  const shared = prepared.targets.filter((target) => weighted.includes(target));
-  return [...weightedOrder(call.runtime, shared), ...prepared.targets.filter((target) => !weighted.includes(target))];
+  const all: readonly AiTarget[] = weighted;
+  // In the alias's order, which prepared.targets keeps: those a check left out (no price, another kind) take no turn.
+  const shared = weighted.filter((target) => prepared.targets.includes(target));
+  return [...weightedOrder(call.runtime, shared), ...prepared.targets.filter((target) => !all.includes(target))];
 }
 
 /** Whether a budget is in money: a call counted against it must have a price. */

@@ -45,9 +45,15 @@ describe('resolving a requested model name', () => {
       new Map(),
     );
     expect(resolveModel(ai, 'chat', (targets) => [...targets])).toEqual([
-      { provider: 'a', model: 'gpt-4o-mini', weight: 1 },
+      { provider: 'a', model: 'gpt-4o-mini', weight: 1, rotation: 'chat\na/gpt-4o-mini' },
       { provider: 'a', model: 'gpt-4o', weight: 1 },
     ]);
+  });
+
+  it("gives each alias's targets a place in the weighted rotation of their own, though another alias shares their models", () => {
+    const target = { provider: 'a', model: 'gpt-4o-mini' };
+    const ai = compileAiSnapshot({ providers: [{ name: 'a', type: 'openai' }], aliases: [{ name: 'one', targets: [target] }, { name: 'two', targets: [target] }] }, new Map());
+    expect(ai.aliases.get('one')!.targets[0]!.rotation).not.toBe(ai.aliases.get('two')!.targets[0]!.rotation);
   });
 });
 

@@ -11,6 +11,15 @@ export interface AiTarget {
   weight: number;
 }
 
+/** A target of an alias, shared with the alias's other targets by weight. */
+export interface AliasTarget extends AiTarget {
+  /**
+   * Its place in the weighted rotation (AiRuntime.weights), its alias's own: two aliases over the same provider models
+   * share them each by its own weights, rather than move one another's turns.
+   */
+  rotation: string;
+}
+
 /** A pooled key as the snapshot holds it: with what to cut out of anything a call made with it brings back. */
 export interface SnapshotKey extends PooledKey {
   /** The key's parts and the provider's configured credential headers, in every form a provider may quote them. */
@@ -35,7 +44,7 @@ export interface AiProvider {
 }
 
 export interface AiAlias {
-  targets: readonly AiTarget[];
+  targets: readonly AliasTarget[];
   fallbacks: readonly AiTarget[];
   /** What the alias stands for, as text: the response cache keys an alias's answers by it, so a changed alias misses. */
   signature: string;
@@ -103,7 +112,7 @@ export function compileAiSnapshot(section: AiSection | undefined, pools: Readonl
   }
   const aliases = new Map<string, AiAlias>();
   for (const alias of section.aliases ?? []) {
-    const targets = alias.targets.map((t) => ({ provider: t.provider, model: t.model, weight: t.weight ?? 1 }));
+    const targets = alias.targets.map((t) => ({ provider: t.provider, model: t.model, weight: t.weight ?? 1, rotation: `${alias.name}\n${t.provider}/${t.model}` }));
     // A fallback of weight 0 is drained as a target of weight 0 is.
     const fallbacks = (alias.fallbacks ?? []).map((t) => ({ provider: t.provider, model: t.model, weight: t.weight ?? 1 })).filter((t) => t.weight > 0);
     aliases.set(alias.name, { targets, fallbacks, signature: JSON.stringify([targets, fallbacks]) });
