@@ -89,11 +89,14 @@ describe('the key pool of a provider', () => {
     expectNoSecrets(result);
   });
 
-  it('answers 503 no_provider_available once every key of the pool is set aside', async () => {
+  it('answers 503 no_provider_available, not to be retried, once every key of the pool is refused and set aside', async () => {
     const before = emulators.openai.requests().length;
     const result = await gateway.chat<OpenAIErrorBody>(apiKey, { model: 'refused/gpt-4o-mini', messages: HELLO });
     expect(result.status).toBe(503);
     expect(result.body.error.code).toBe('no_provider_available');
+    expect(result.body.error.message).toMatch(/an administrator must add keys/);
+    expect(result.headers.get('x-should-retry')).toBe('false');
+    expect(result.headers.get('retry-after')).toBeNull();
     expect(emulators.openai.requests().length).toBe(before);
     expectNoSecrets(result);
   });
@@ -366,5 +369,54 @@ describe('a key deleted while calls that took it from the pool are under way', (
     // The DELETE answered within the wait: no request after it carries the key.
     expect(limited.requests().slice(sentBefore).filter((r) => r.headers.authorization === `Bearer ${LIMITED}`)).toHaveLength(0);
     expect(result.status).toBe(429);
+  });
+});
+
+describe('a pool whose every key is out of quota for a while', () => {
+  const KEYS = ['sk-quota-a-0000000000000000000000aaaa', 'sk-quota-b-0000000000000000000000bbbb'];
+  const clock = new ManualClock();
+  let gateway: AiGateway;
+  let host: ScriptedProvider;
+  let apiKey: string;
+
+  beforeAll(async () => {
+    // Every key's account is out of quota, and the provider says when it comes back: in 30 s.
+    host = await startScriptedProvider((_req, res) => {
+      res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '30' });
+      res.end(JSON.stringify({ error: { message: 'You exceeded your current quota, please check your plan and billing details.', type: 'insufficient_quota', param: null, code: 'insufficient_quota' } }));
+    });
+    gateway = await AiGateway.start({ clock });
+    await gateway.configure({ providers: [{ name: 'spent', type: 'openai', baseUrl: host.url }, { name: 'empty', type: 'openai', baseUrl: host.url }] });
+    for (const key of KEYS) await gateway.addProviderKey('spent', key);
+    apiKey = await gateway.createApp({ name: 'quota-app', team: 'pool-team' });
+    // Both keys tried, both set aside: the call gets the provider's 429.
+    expect((await gateway.chat(apiKey, { model: 'spent/gpt-4o-mini', messages: HELLO })).status).toBe(429);
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+    host?.stop();
+  });
+
+  it('answers 503 no_provider_available with a Retry-After of when the first key comes back, saying the keys are out of quota', async () => {
+    clock.advance(10_000);
+    const result = await gateway.chat<OpenAIErrorBody>(apiKey, { model: 'spent/gpt-4o-mini', messages: HELLO });
+    expect(result.status).toBe(503);
+    expect(result.body.error.code).toBe('no_provider_available');
+    expect(result.headers.get('retry-after')).toBe('20');
+    expect(result.headers.get('x-should-retry')).toBeNull();
+    expect(result.body.error.message).toMatch(/out of quota/);
+    expect(result.body.error.message).not.toMatch(/an administrator must add keys/);
+  });
+
+  it("answers a Messages API client overloaded_error with the Retry-After, and api_error, not to be retried, for a pool with no key", async () => {
+    const messages = (model: string) => gateway.call<{ type: string; error: { type: string } }>('POST', '/v1/messages', apiKey, { model, max_tokens: 16, messages: HELLO });
+    const spent = await messages('spent/gpt-4o-mini');
+    expect(spent.status).toBe(503);
+    expect(spent.body.error.type).toBe('overloaded_error');
+    expect(Number(spent.headers.get('retry-after'))).toBeGreaterThan(0);
+    const empty = await messages('empty/gpt-4o-mini');
+    expect(empty.status).toBe(503);
+    expect(empty.body.error.type).toBe('api_error');
+    expect(empty.headers.get('x-should-retry')).toBe('false');
   });
 });

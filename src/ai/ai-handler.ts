@@ -61,8 +61,8 @@ export interface AiRuntime {
   limiter: RateLimiter;
   /** The calls begun and not yet recorded: a shutdown waits for their records before the usage recorder's last write. */
   underWay: CallsUnderWay;
-  /** Keys set aside until the given time (rejected, or out of quota). */
-  setAside: Map<string, number>;
+  /** Keys set aside, by id: until when, and why. */
+  setAside: Map<string, SetAside>;
   /** The generation of each provider's current config (forgetChangedProviders); none yet: the first, 0. */
   generations: Map<string, number>;
   /** The ids of the keys the snapshot served now pools (forgetChangedProviders): no try sends one deleted since (isPooled). */
@@ -78,6 +78,12 @@ export interface AiRuntime {
   /** The order each provider's keys are tried in: in turn within a priority, rate-limited keys last. */
   keyTurns: KeyTurns;
   now: () => number;
+}
+
+/** A key left out of its pool for a while: refused by the provider (`invalid`), or out of quota or credit (`quota`). */
+export interface SetAside {
+  until: number;
+  reason: 'invalid' | 'quota';
 }
 
 export interface AiCall {
@@ -1317,7 +1323,7 @@ function attempt<T>(call: AiCall, trace: CallTrace, targets: readonly AiTarget[]
         const cancelled = trace.cancel.reason;
         if (cancelled) return done(cancelled);
         const key = keys[k]!;
-        if ((runtime.setAside.get(key.id) ?? 0) > runtime.now()) continue;
+        if ((runtime.setAside.get(key.id)?.until ?? 0) > runtime.now()) continue;
         // Deleted since the call began (the keyless stand-in of an empty pool never was pooled).
         if (provider.keys.length > 0 && !isPooled(runtime, key.id)) continue;
         const ctx: CallContext = { provider: provider.config, credential: { id: key.id, secret: key.secret }, model: target.model, stream: false, now: runtime.now(), catalogModel: snapshot.catalog.priced(provider.catalogKey, target.model) };
@@ -1352,13 +1358,14 @@ function attempt<T>(call: AiCall, trace: CallTrace, targets: readonly AiTarget[]
             return retry();
           }
           if (failure.credentialProblem) {
-            if (failure.credentialProblem !== 'denied') {
+            const reason = failure.credentialProblem;
+            if (reason !== 'denied') {
               const now = runtime.now();
-              const until = now + (failure.credentialProblem === 'invalid' ? 600_000 : (failure.retryAfterMs ?? 3_600_000));
+              const until = now + (reason === 'invalid' ? 600_000 : (failure.retryAfterMs ?? 3_600_000));
               // Not by a call on a config since changed: its fix (a base URL) is to find the keys usable.
               if (isCurrent(runtime, provider)) {
-                if ((runtime.setAside.get(key.id) ?? 0) <= now) runtime.onKeySetAside?.(target.provider, key.id, failure.credentialProblem, until);
-                runtime.setAside.set(key.id, until);
+                if ((runtime.setAside.get(key.id)?.until ?? 0) <= now) runtime.onKeySetAside?.(target.provider, key.id, reason, until);
+                runtime.setAside.set(key.id, { until, reason });
               }
             }
             k += 1;
@@ -1370,7 +1377,7 @@ function attempt<T>(call: AiCall, trace: CallTrace, targets: readonly AiTarget[]
             // too may pass at once, and later calls start with the others until the provider's Retry-After.
             const now = runtime.now();
             runtime.keyTurns.limited(key.id, now, failure.retryAfterMs);
-            const other = keys!.findIndex((next, i) => i > k && !runtime.keyTurns.isLimited(next.id, now) && (runtime.setAside.get(next.id) ?? 0) <= now);
+            const other = keys!.findIndex((next, i) => i > k && !runtime.keyTurns.isLimited(next.id, now) && (runtime.setAside.get(next.id)?.until ?? 0) <= now);
             if (other !== -1) {
               k = other;
               return retry();
@@ -1390,11 +1397,7 @@ function attempt<T>(call: AiCall, trace: CallTrace, targets: readonly AiTarget[]
     // A client that went away while the last try failed: its call ends as cancelled, whatever the providers said.
     const cancelled = trace.cancel.reason;
     if (cancelled) return done(cancelled);
-    if (!last && skippedUntil > 0) {
-      const seconds = Math.max(1, Math.ceil((skippedUntil - runtime.now()) / 1000));
-      return done(new AiError(503, 'api_error', 'no_provider_available', `every provider model that serves this model has failed repeatedly and is skipped for now; try again in ${seconds}s`, null, { 'retry-after': String(seconds) }));
-    }
-    if (!last) return done(new AiError(503, 'api_error', 'no_provider_available', 'no provider with a usable API key serves this model; an administrator must add keys'));
+    if (!last) return done(noProviderAvailable(call, targets, skippedUntil));
     done(clientError(last));
   };
   // The next try once the failed one's callback is over: undici counts its connection busy until then.
@@ -1407,6 +1410,31 @@ function attempt<T>(call: AiCall, trace: CallTrace, targets: readonly AiTarget[]
       }
     });
   next();
+}
+
+/**
+ * The 503 of a call that found no target to try, with when to come back where the gateway knows: the first circuit of
+ * its targets to close, or the first of their keys set aside out of quota to come back (the provider's Retry-After).
+ * With neither, no key is left to call with (pools empty, or every key refused) until an administrator acts: the
+ * client is told not to retry (`x-should-retry: false`, which the official SDKs heed).
+ */
+function noProviderAvailable(call: AiCall, targets: readonly AiTarget[], skippedUntil: number): AiError {
+  const { runtime, snapshot } = call;
+  const now = runtime.now();
+  let quotaUntil = 0;
+  for (const target of targets) {
+    for (const key of snapshot.providers.get(target.provider)?.keys ?? []) {
+      const aside = runtime.setAside.get(key.id);
+      if (aside?.reason === 'quota' && aside.until > now && isPooled(runtime, key.id) && (quotaUntil === 0 || aside.until < quotaUntil)) quotaUntil = aside.until;
+    }
+  }
+  const back = quotaUntil === 0 ? skippedUntil : skippedUntil === 0 ? quotaUntil : Math.min(quotaUntil, skippedUntil);
+  if (back === 0) return new AiError(503, 'api_error', 'no_provider_available', 'no provider with a usable API key serves this model; an administrator must add keys', null, NO_RETRY);
+  const seconds = Math.max(1, Math.ceil((back - now) / 1000));
+  const message = back === quotaUntil
+    ? `every API key that serves this model is out of quota or rate limited, as its provider said, until the first comes back; try again in ${seconds}s`
+    : `every provider model that serves this model has failed repeatedly and is skipped for now; try again in ${seconds}s`;
+  return new AiError(503, 'api_error', 'no_provider_available', message, null, { 'retry-after': String(seconds) });
 }
 
 /**

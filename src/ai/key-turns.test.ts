@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { KeyTurns } from './key-turns.js';
 
 const key = (id: string, priority = 0) => ({ id, priority });
-const NONE = new Map<string, number>();
+const NONE = new Map<string, { until: number }>();
 
 describe('KeyTurns', () => {
   it('turns each priority on its own, in priority order', () => {
@@ -24,7 +24,7 @@ describe('KeyTurns', () => {
   it('shares the turns evenly between the keys not set aside', () => {
     const turns = new KeyTurns();
     const keys = [key('a'), key('b'), key('c')];
-    const aside = new Map([['a', 1_000]]);
+    const aside = new Map([['a', { until: 1_000 }]]);
     const firsts = Array.from({ length: 4 }, () => turns.order('p', 'm', keys, 0, aside)[0]!.id);
     expect(firsts).toEqual(['b', 'c', 'b', 'c']);
     expect(turns.order('p', 'm', keys, 1_000, aside).map((k) => k.id)).toHaveLength(3);

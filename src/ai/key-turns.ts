@@ -26,10 +26,10 @@ export class KeyTurns {
    * `keys` (in priority order, as the pool holds them) in the order this call to `model` tries them, without those
    * `setAside` holds until after `now`.
    */
-  order<K extends TurnKey>(provider: string, model: string, all: readonly K[], now: number, setAside: ReadonlyMap<string, number>): readonly K[] {
+  order<K extends TurnKey>(provider: string, model: string, all: readonly K[], now: number, setAside: ReadonlyMap<string, { readonly until: number }>): readonly K[] {
     // One key (the usual pool), or none: nothing to share or reorder.
     if (all.length < 2) return all;
-    const keys = setAside.size === 0 ? all : all.filter((key) => (setAside.get(key.id) ?? 0) <= now);
+    const keys = setAside.size === 0 ? all : all.filter((key) => (setAside.get(key.id)?.until ?? 0) <= now);
     if (keys.length < 2) return keys;
     const turnOf = `${provider}\n${model}`;
     const turn = this.#turns.get(turnOf) ?? 0;

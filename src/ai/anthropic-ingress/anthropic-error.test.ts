@@ -40,6 +40,13 @@ describe('a gateway error in Anthropic’s terms', () => {
     expect(toAnthropicError(error)).toEqual({ status: 529, body: { type: 'error', error: { type: 'overloaded_error', message: 'the provider is overloaded or unavailable: Overloaded' } } });
   });
 
+  it('types a 503 told not to retry as api_error, and one with a Retry-After as overloaded_error', () => {
+    const noKeys = new AiError(503, 'api_error', 'no_provider_available', 'no provider with a usable API key serves this model; an administrator must add keys', null, { 'x-should-retry': 'false' });
+    const outOfQuota = new AiError(503, 'api_error', 'no_provider_available', 'every API key that serves this model is out of quota', null, { 'retry-after': '30' });
+    expect(toAnthropicError(noKeys).body.error.type).toBe('api_error');
+    expect(toAnthropicError(outOfQuota).body.error.type).toBe('overloaded_error');
+  });
+
   it('takes an AiError as it is', () => {
     const error = new AiError(404, 'invalid_request_error', 'model_not_found', 'The model `claude-9` does not exist or you do not have access to it.', 'model');
     expect(toAnthropicError(error).body.error).toEqual({ type: 'not_found_error', message: 'The model `claude-9` does not exist or you do not have access to it.' });

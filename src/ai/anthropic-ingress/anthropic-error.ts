@@ -59,6 +59,8 @@ export interface GatewayError {
   code: string | null;
   message: string;
   kind?: ProviderFailureKind;
+  /** The headers it is answered with (an AiError's). */
+  headers?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -76,13 +78,16 @@ function anthropicStatusFor(error: Pick<GatewayError, 'status' | 'kind'>): numbe
 /**
  * A gateway error, in OpenAI's shape, as Anthropic's: the HTTP status (anthropicStatusFor) decides the type, since
  * OpenAI's `invalid_request_error` also covers what Anthropic calls `not_found_error` (an unknown model) and
- * `request_too_large`; the message is kept as it is.
+ * `request_too_large`; the message is kept as it is. A 503 the client is told not to retry (`x-should-retry: false`:
+ * no provider key left until an administrator adds one) is an `api_error`, not an `overloaded_error`, which says to
+ * come back later.
  *
  * @example const { status, body } = toAnthropicError(aiError); res.writeHead(status, …).end(JSON.stringify(body))
  */
 export function toAnthropicError(error: GatewayError): { status: number; body: AnthropicErrorBody } {
   const status = anthropicStatusFor(error);
-  return { status, body: { type: 'error', error: { type: anthropicErrorTypeFor(status), message: error.message } } };
+  const type = status === 503 && error.headers?.['x-should-retry'] === 'false' ? 'api_error' : anthropicErrorTypeFor(status);
+  return { status, body: { type: 'error', error: { type, message: error.message } } };
 }
 
 /**
