@@ -4,7 +4,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { ModelCatalog } from '../src/ai/catalog/index.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { AiGateway, configureThreeProviders, startProviderEmulators, type OpenAIErrorBody, type ProviderEmulators, SMART_AND_FAST } from './ai-fixtures.js';
+import { AiGateway, PROVIDER_SECRETS, configureThreeProviders, startProviderEmulators, type OpenAIErrorBody, type ProviderEmulators, SMART_AND_FAST } from './ai-fixtures.js';
 import { startOpenAIEmulator, type OpenAIEmulator } from './emulators/openai.js';
 
 const HELLO = [{ role: 'user', content: 'Hello there' }];
@@ -445,5 +445,31 @@ describe('a provider whose keys are out of quota', () => {
     expect(error).toBeInstanceOf(Anthropic.APIError);
     expect(error).toMatchObject({ status: 402, error: { type: 'error', error: { type: 'billing_error', message: expect.stringContaining('exceeded your current quota') } } });
     expect((error as InstanceType<typeof Anthropic.APIError>).headers?.get('x-should-retry')).toBe('false');
+  });
+});
+
+describe("a provider's rate limit that says when it resets only in OpenAI's x-ratelimit-reset-* headers", () => {
+  let gateway: AiGateway;
+  let host: OpenAIEmulator;
+  let apiKey: string;
+
+  beforeAll(async () => {
+    host = await startOpenAIEmulator({ resetHeadersOnly: true, retryAfterSeconds: 20 });
+    host.setMode('rate-limited');
+    gateway = await AiGateway.start();
+    await gateway.configure({ providers: [{ name: 'resets', type: 'openai', baseUrl: host.url }] });
+    await gateway.addProviderKey('resets', PROVIDER_SECRETS.openai);
+    apiKey = await gateway.createApp({ name: 'resets-app', team: 'errors-team' });
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+    await host?.stop();
+  });
+
+  it('tells the client to come back when the spent limit resets (its requests, in 20 s), as a Retry-After', async () => {
+    const result = await gateway.chat<OpenAIErrorBody>(apiKey, { model: 'resets/gpt-4o-mini', messages: HELLO });
+    expect(result.status).toBe(429);
+    expect(result.body.error).toMatchObject({ type: 'rate_limit_error', code: 'rate_limit_exceeded' });
+    expect(result.headers.get('retry-after')).toBe('20');
   });
 });

@@ -54,6 +54,12 @@ export interface OpenAIEmulatorOptions {
   moreKeys?: readonly string[];
   /** The `retry-after` seconds sent in 'rate-limited' mode. Default 20. */
   retryAfterSeconds?: number;
+  /**
+   * Rate limits say when to come back only as many of OpenAI's 429s do, in its rate-limit headers
+   * (https://platform.openai.com/docs/guides/rate-limits): requests spent (`x-ratelimit-remaining-requests: 0`),
+   * `x-ratelimit-reset-requests` of `retryAfterSeconds` and `x-ratelimit-reset-tokens: 6m0s`, without `retry-after`.
+   */
+  resetHeadersOnly?: boolean;
   /** Reported as `usage.prompt_tokens_details.cached_tokens` (part of the prompt tokens). Default 0. */
   cachedTokens?: number;
   /**
@@ -623,7 +629,10 @@ export async function startOpenAIEmulator(options: OpenAIEmulatorOptions = {}): 
       }
       if (mode === 'rate-limited' || limited) {
         const seconds = options.retryAfterSeconds ?? 20;
-        throw new RequestError(429, 'requests', 'rate_limit_exceeded', `Rate limit reached for requests in organization org-EmuLat0rOrgan1zat10nId00 on requests per min (RPM): Limit 3, Used 3, Requested 1. Please try again in ${seconds}s. Visit https://platform.openai.com/account/rate-limits to learn more.`, null, { 'retry-after': String(seconds) });
+        const when: Record<string, string> = options.resetHeadersOnly
+          ? { 'x-ratelimit-limit-requests': '3', 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': `${seconds}s`, 'x-ratelimit-limit-tokens': '150000', 'x-ratelimit-remaining-tokens': '149984', 'x-ratelimit-reset-tokens': '6m0s' }
+          : { 'retry-after': String(seconds) };
+        throw new RequestError(429, 'requests', 'rate_limit_exceeded', `Rate limit reached for requests in organization org-EmuLat0rOrgan1zat10nId00 on requests per min (RPM): Limit 3, Used 3, Requested 1. Please try again in ${seconds}s. Visit https://platform.openai.com/account/rate-limits to learn more.`, null, when);
       }
       if (denied) throw new RequestError(403, 'invalid_request_error', 'model_not_found', `Project \`proj_emulator0001\` does not have access to model \`${String((body as Json | null)?.model ?? '')}\``);
       if (mode === 'out-of-quota' || exhausted) throw new RequestError(429, 'insufficient_quota', 'insufficient_quota', 'You exceeded your current quota, please check your plan and billing details. For more information on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.');

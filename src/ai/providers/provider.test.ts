@@ -43,6 +43,19 @@ describe("a provider's failure", () => {
     for (const unreadable of ['1e5', '-3', '+7', 'soon']) expect(retryAfterMs({ 'retry-after': unreadable }, now)).toBeUndefined();
   });
 
+  it("waits out a rate limit that says when it resets only in OpenAI's x-ratelimit-reset-* headers, and prefers a Retry-After", () => {
+    const reset = { 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': '20s', 'x-ratelimit-reset-tokens': '6m0s' };
+    expect(failureFor(429, OPENAI_RATE_LIMIT, reset, 'rate_limit_exceeded', 'requests').retryAfterMs).toBe(20_000);
+    expect(failureFor(429, OPENAI_RATE_LIMIT, { ...reset, 'retry-after': '3' }, 'rate_limit_exceeded', 'requests').retryAfterMs).toBe(3_000);
+    expect(failureFor(429, OPENAI_RATE_LIMIT, { 'x-ratelimit-reset-tokens': '48h' }, 'rate_limit_exceeded', 'requests').retryAfterMs).toBe(MAX_RETRY_AFTER_MS);
+  });
+
+  it("sets a key out of quota aside by its Retry-After only, not by the rate limits' resets", () => {
+    const failure = failureFor(429, 'You exceeded your current quota, please check your plan and billing details.', { 'x-ratelimit-reset-requests': '20ms' }, 'insufficient_quota', 'insufficient_quota');
+    expect(failure).toMatchObject({ credentialProblem: 'quota' });
+    expect(failure.retryAfterMs).toBeUndefined();
+  });
+
 
 
 });

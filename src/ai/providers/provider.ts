@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { CatalogModel } from '../catalog/index.js';
 import type { ChatCompletion, ChatCompletionChunk, ChatRequest, EmbeddingsRequest, EmbeddingsResponse, Usage } from '../chat-types.js';
+import { rateLimitResetMs } from './rate-limit-reset.js';
 
 /** One configured provider account: where it is and how to reach it (its API keys live in the key pool). */
 export interface ProviderConfig {
@@ -171,6 +172,16 @@ export function retryAfterMs(headers: IncomingHttpHeaders, now = Date.now()): nu
 }
 
 /**
+ * How long a rate limit asks to wait: its Retry-After (retryAfterMs), else when OpenAI's `x-ratelimit-reset-*` headers
+ * say the spent limit resets (rateLimitResetMs), which is all many of OpenAI's 429s say; at most a day. Not for a
+ * quota or credit spent: those headers tell when the rate limits' windows reset, not when credit comes back.
+ */
+export function rateLimitRetryAfterMs(headers: IncomingHttpHeaders, now = Date.now()): number | undefined {
+  const ms = retryAfterMs(headers, now) ?? rateLimitResetMs(headers);
+  return ms === undefined ? undefined : Math.min(ms, MAX_RETRY_AFTER_MS);
+}
+
+/**
  * A 429 that says the account is out of quota or credit, not a rate limit, by the provider's code or error type
  * (`insufficient_quota`, `billing_hard_limit_reached`…)…
  */
@@ -205,7 +216,7 @@ export function failureFor(status: number, message: string, headers: IncomingHtt
   if (status === 498) return { status: 503, type: 'api_error', code: code ?? 'provider_overloaded', message, retryAfterMs: retryAfter, retryable: true };
   if (status === 429) {
     const quota = QUOTA_CODE.test(`${code ?? ''} ${providerType ?? ''}`) || QUOTA_WORDS.test(message);
-    return { status, type: quota ? 'insufficient_quota' : 'rate_limit_error', code: code ?? (quota ? 'insufficient_quota' : 'rate_limit_exceeded'), message, retryAfterMs: retryAfter, credentialProblem: quota ? 'quota' : undefined, retryable: true };
+    return { status, type: quota ? 'insufficient_quota' : 'rate_limit_error', code: code ?? (quota ? 'insufficient_quota' : 'rate_limit_exceeded'), message, retryAfterMs: quota ? retryAfter : rateLimitRetryAfterMs(headers), credentialProblem: quota ? 'quota' : undefined, retryable: true };
   }
   if (status === 404) return { status, type: 'invalid_request_error', code: code ?? 'model_not_found', message, retryable: false };
   if (status >= 500) return { status, type: 'api_error', code, message, retryAfterMs: retryAfter, retryable: true };

@@ -176,6 +176,12 @@ describe('the Azure OpenAI provider', () => {
     expect(failure.credentialProblem).toBeUndefined();
   });
 
+  it("reads a 429's wait from OpenAI's x-ratelimit-reset-* headers when it has no retry-after", () => {
+    const body = JSON.stringify({ error: { code: '429', message: 'Requests to the ChatCompletions_Create Operation have exceeded the rate limit.' } });
+    const failure = AzureOpenAIProvider.parseError(429, body, { 'x-ratelimit-remaining-tokens': '0', 'x-ratelimit-reset-tokens': '12s', 'x-ratelimit-reset-requests': '1s' });
+    expect(failure).toMatchObject({ type: 'rate_limit_error', retryAfterMs: 12_000 });
+  });
+
   it('reports a 500 as retryable', async () => {
     emulator.setMode('unavailable');
     expect(await failureOf(callChat(AzureOpenAIProvider, hello, ctx()))).toMatchObject({ status: 500, type: 'api_error', code: 'InternalServerError', retryable: true });

@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { ChatCompletionChunk, ChatRequest, EmbeddingsRequest } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
 import { openAIStyleAdapter, takesEffortWithTools } from '../openai/index.js';
-import { failureFor, retryAfterMs, type CallContext, type ProviderAdapter, type ProviderFailure, type StreamTranslator, type UpstreamCall } from '../provider.js';
+import { failureFor, rateLimitRetryAfterMs, type CallContext, type ProviderAdapter, type ProviderFailure, type StreamTranslator, type UpstreamCall } from '../provider.js';
 import { mappedTranslator } from '../stream-events.js';
 
 /** The GA `api-version` used when a provider names none. */
@@ -81,7 +81,7 @@ function parseAzureError(status: number, body: string, headers: IncomingHttpHead
   const failure = openAIFormat.parseError(status, body, headers);
   const code = failure.code !== null && /^\d+$/.test(failure.code) ? null : failure.code;
   if (status === 429 && !/quota/i.test(code ?? '')) {
-    return { status, type: 'rate_limit_error', code: code ?? 'rate_limit_exceeded', message: failure.message, retryAfterMs: retryAfterMs(headers), retryable: true };
+    return { status, type: 'rate_limit_error', code: code ?? 'rate_limit_exceeded', message: failure.message, retryAfterMs: rateLimitRetryAfterMs(headers), retryable: true };
   }
   // The member OpenAI's format blames stays: a client is told which of its own it was (max_output_tokens, say).
   return { ...failureFor(status, failure.message, headers, code), param: failure.param };
