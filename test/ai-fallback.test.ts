@@ -33,6 +33,9 @@ describe('fallback between an alias\'s targets', () => {
         { name: 'shared', targets: [{ provider: 'openai', model: 'gpt-4o-mini', weight: 1 }, { provider: 'gemini', model: 'gemini-2.5-flash', weight: 1 }] },
         { name: 'skewed', targets: [{ provider: 'openai', model: 'gpt-4o', weight: 3 }, { provider: 'gemini', model: 'gemini-2.5-pro', weight: 1 }] },
         { name: 'skewed-back', targets: [{ provider: 'openai', model: 'gpt-4o', weight: 1 }, { provider: 'gemini', model: 'gemini-2.5-pro', weight: 3 }] },
+        // The emulators answer 404, model not found, to `no-such-model`: a model retired since the alias was written.
+        { name: 'retired-first', targets: [{ provider: 'openai', model: 'no-such-model' }], fallbacks: [{ provider: 'anthropic', model: 'claude-haiku-4-5-20251001' }] },
+        { name: 'all-retired', targets: [{ provider: 'openai', model: 'no-such-model' }], fallbacks: [{ provider: 'gemini', model: 'no-such-model' }] },
       ],
       // These tests make the same targets fail again and again, each expecting them tried: the circuit breaker,
       // which would skip them, has tests of its own (ai-circuit-breaker.test.ts).
@@ -176,6 +179,27 @@ describe('fallback between an alias\'s targets', () => {
     }
     expect(skewed.filter((p) => p === 'openai')).toHaveLength(6);
     expect(back.filter((p) => p === 'gemini')).toHaveLength(6);
+  });
+
+  it("falls back from an alias's target whose provider says its model does not exist (404), streamed or not", async () => {
+    for (const stream of [false, true]) {
+      const result = await gateway.chat(apiKey, { model: 'retired-first', stream, messages: HELLO });
+      expect(result.status).toBe(200);
+      expect(result.headers.get('x-keygate-provider')).toBe('anthropic');
+    }
+  });
+
+  it('answers 502 provider_model_not_found, naming the alias to correct, when every target says its model does not exist', async () => {
+    const result = await gateway.chat<OpenAIErrorBody>(apiKey, { model: 'all-retired', messages: HELLO });
+    expect(result.status).toBe(502);
+    expect(result.body.error).toMatchObject({ type: 'api_error', code: 'provider_model_not_found' });
+    expect(result.body.error.message).toMatch(/the alias `all-retired`.*an administrator must correct the alias/);
+  });
+
+  it("answers 404 model_not_found, as the provider did, to a caller that named the provider's model itself", async () => {
+    const result = await gateway.chat<OpenAIErrorBody>(apiKey, { model: 'openai/no-such-model', messages: HELLO });
+    expect(result.status).toBe(404);
+    expect(result.body.error).toMatchObject({ type: 'invalid_request_error', code: 'model_not_found' });
   });
 
   it('does not fall back on a 400 from the provider, which keeps its meaning in OpenAI\'s shape', async () => {

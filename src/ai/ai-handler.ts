@@ -34,6 +34,7 @@ import type { SpendTracker } from './spend-tracker.js';
 import type { KeyTurns } from './key-turns.js';
 import { HALF_OPEN_TRY, type TargetCircuits } from './target-circuits.js';
 import { isCurrent, isPooled } from './changed-providers.js';
+import { saysModelIsGone } from './model-gone.js';
 import { StoreReadError, type EarlierOwner, type StoredResponse, type StoredResponses } from './stored-responses.js';
 import { definitionTokens, estimatePromptTokens, estimateTokens, loadTokenizer, promptMediaTokens, quickTokenCount } from './token-estimate.js';
 import type { UsageRecorder } from './usage-recorder.js';
@@ -1371,6 +1372,13 @@ function attempt<T>(call: AiCall, trace: CallTrace, targets: readonly AiTarget[]
             k += 1;
             return retry();
           }
+          // A model an alias names that its provider no longer serves (retired, renamed) is the operator's to fix,
+          // not the caller's request: the alias's next target may serve the call. Asked by name, it is the caller's 404.
+          if (target.alias !== undefined && !failure.retryable && saysModelIsGone(failure)) {
+            last = aliasModelGone(failure, target);
+            nextTarget();
+            return retry();
+          }
           if (!failure.retryable) return done(clientError(failure));
           if (failure.status === 429) {
             // A rate limit is the key's (its account's or project's): the next key of the pool that is not limited
@@ -1410,6 +1418,15 @@ function attempt<T>(call: AiCall, trace: CallTrace, targets: readonly AiTarget[]
       }
     });
   next();
+}
+
+/**
+ * An alias's target whose provider said its model is not there, as the call's failure should it be the last: the
+ * gateway's config is wrong, not the caller's request, so a 502 rather than the provider's 404, which would tell the
+ * caller that the alias it named does not exist.
+ */
+function aliasModelGone(failure: ProviderFailure, target: AiTarget): ProviderFailure {
+  return { ...failure, status: 502, type: 'api_error', code: 'provider_model_not_found', message: `it does not serve the model \`${target.model}\` that the alias \`${target.alias}\` names (${failure.message}); an administrator must correct the alias`, retryable: true };
 }
 
 /**

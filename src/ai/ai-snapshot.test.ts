@@ -45,8 +45,8 @@ describe('resolving a requested model name', () => {
       new Map(),
     );
     expect(resolveModel(ai, 'chat', (targets) => [...targets])).toEqual([
-      { provider: 'a', model: 'gpt-4o-mini', weight: 1, rotation: 'chat\na/gpt-4o-mini' },
-      { provider: 'a', model: 'gpt-4o', weight: 1 },
+      { provider: 'a', model: 'gpt-4o-mini', weight: 1, alias: 'chat', rotation: 'chat\na/gpt-4o-mini' },
+      { provider: 'a', model: 'gpt-4o', weight: 1, alias: 'chat' },
     ]);
   });
 

@@ -9,6 +9,11 @@ export interface AiTarget {
   provider: string;
   model: string;
   weight: number;
+  /**
+   * The alias it is a target or fallback of: the operator chose its model, not the caller, so a provider's word that
+   * the model is not there is this target's failure, and the alias goes on to its next (saysModelIsGone).
+   */
+  alias?: string;
 }
 
 /** A target of an alias, shared with the alias's other targets by weight. */
@@ -112,9 +117,9 @@ export function compileAiSnapshot(section: AiSection | undefined, pools: Readonl
   }
   const aliases = new Map<string, AiAlias>();
   for (const alias of section.aliases ?? []) {
-    const targets = alias.targets.map((t) => ({ provider: t.provider, model: t.model, weight: t.weight ?? 1, rotation: `${alias.name}\n${t.provider}/${t.model}` }));
+    const targets = alias.targets.map((t) => ({ provider: t.provider, model: t.model, weight: t.weight ?? 1, alias: alias.name, rotation: `${alias.name}\n${t.provider}/${t.model}` }));
     // A fallback of weight 0 is drained as a target of weight 0 is.
-    const fallbacks = (alias.fallbacks ?? []).map((t) => ({ provider: t.provider, model: t.model, weight: t.weight ?? 1 })).filter((t) => t.weight > 0);
+    const fallbacks = (alias.fallbacks ?? []).map((t) => ({ provider: t.provider, model: t.model, weight: t.weight ?? 1, alias: alias.name })).filter((t) => t.weight > 0);
     aliases.set(alias.name, { targets, fallbacks, signature: JSON.stringify([targets, fallbacks]) });
   }
   return {
