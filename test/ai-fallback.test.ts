@@ -196,6 +196,27 @@ describe('fallback between an alias\'s targets', () => {
     expect(result.body.error.message).toMatch(/the alias `all-retired`.*an administrator must correct the alias/);
   });
 
+  it('names in x-keygate-attempts the targets tried, each with its status, when a fallback answers, streamed or not', async () => {
+    emulators.openai.setMode('server-error');
+    for (const stream of [false, true]) {
+      const result = await gateway.chat(apiKey, { model: 'resilient', stream, messages: HELLO });
+      expect(result.status).toBe(200);
+      expect(result.headers.get('x-keygate-attempts')).toBe('"openai/gpt-4o-mini";status=500, "anthropic/claude-haiku-4-5-20251001";status=200');
+    }
+  });
+
+  it('names in x-keygate-attempts every target tried when none answered', async () => {
+    const result = await gateway.chat<OpenAIErrorBody>(apiKey, { model: 'all-retired', messages: HELLO });
+    expect(result.status).toBe(502);
+    expect(result.headers.get('x-keygate-attempts')).toBe('"openai/no-such-model";status=404, "gemini/no-such-model";status=404');
+  });
+
+  it('sends no x-keygate-attempts when the first target answers', async () => {
+    const result = await gateway.chat(apiKey, { model: 'resilient', messages: HELLO });
+    expect(result.status).toBe(200);
+    expect(result.headers.get('x-keygate-attempts')).toBeNull();
+  });
+
   it("answers 404 model_not_found, as the provider did, to a caller that named the provider's model itself", async () => {
     const result = await gateway.chat<OpenAIErrorBody>(apiKey, { model: 'openai/no-such-model', messages: HELLO });
     expect(result.status).toBe(404);

@@ -35,6 +35,7 @@ import type { KeyTurns } from './key-turns.js';
 import { HALF_OPEN_TRY, type TargetCircuits } from './target-circuits.js';
 import { isCurrent, isPooled } from './changed-providers.js';
 import { saysModelIsGone } from './model-gone.js';
+import { ATTEMPTS_HEADER, withAttempt, withAttempts } from './attempts-header.js';
 import { StoreReadError, type EarlierOwner, type StoredResponse, type StoredResponses } from './stored-responses.js';
 import { definitionTokens, estimatePromptTokens, estimateTokens, loadTokenizer, promptMediaTokens, quickTokenCount } from './token-estimate.js';
 import type { UsageRecorder } from './usage-recorder.js';
@@ -1263,6 +1264,8 @@ interface Served<T> {
   target: AiTarget;
   /** The secrets of the key that served (and of the provider's headers): the answer must not quote them. */
   redaction: SecretRedaction;
+  /** The targets tried, when one failed before this one answered (ATTEMPTS_HEADER); undefined when the first answered. */
+  attempts: string | undefined;
 }
 
 /**
@@ -1285,6 +1288,15 @@ function attempt<T>(call: AiCall, trace: CallTrace, targets: readonly AiTarget[]
   let keys: readonly SnapshotKey[] | undefined;
   /** The target whose half-open try this call holds (TargetCircuits), by index: it tries that target's keys without asking again. */
   let trying = -1;
+  /** The targets left after a failure, each with its status (ATTEMPTS_HEADER); undefined while none has failed. */
+  let attempts: string | undefined;
+  /** The current target's last failure, for `attempts` once the call leaves it. */
+  let failedHere: ProviderFailure | undefined;
+  const leaveTarget = () => {
+    if (failedHere === undefined) return;
+    attempts = withAttempt(attempts, targets[t]!.provider, targets[t]!.model, failedHere.status);
+    failedHere = undefined;
+  };
   /** Gives the try back when the call leaves its target without the provider's word on it (a refused key, the gateway's own refusal). */
   const releaseTry = () => {
     if (trying === -1) return;
@@ -1298,6 +1310,7 @@ function attempt<T>(call: AiCall, trace: CallTrace, targets: readonly AiTarget[]
   };
   const nextTarget = () => {
     releaseTry();
+    leaveTarget();
     t += 1;
     k = 0;
     waited = false;
@@ -1335,11 +1348,12 @@ function attempt<T>(call: AiCall, trace: CallTrace, targets: readonly AiTarget[]
             // A stream accepted at its head may still fail before it says anything: its caller settles the circuit.
             if (!settledLater && learnsFrom(call, target)) runtime.circuits.succeeded(target);
             trying = -1;
-            return done(undefined, { result: result as T, target, redaction: key.redaction });
+            return done(undefined, { result: result as T, target, redaction: key.redaction, attempts: attempts === undefined ? undefined : withAttempt(attempts, target.provider, target.model, 200) });
           }
           if (!(error instanceof ProviderCallError)) return done(error);
           const failure = withoutSecret(error.failure, key.redaction);
           last = failure;
+          failedHere = failure;
           // The provider's own failures count against its circuit; a refusal of the request (the caller's fault), a rate
           // limit and a generation it says failed (often of this request's prompt or tools) show it answers. A refused
           // key, and a refusal the gateway made without calling it, say nothing.
@@ -1379,7 +1393,10 @@ function attempt<T>(call: AiCall, trace: CallTrace, targets: readonly AiTarget[]
             nextTarget();
             return retry();
           }
-          if (!failure.retryable) return done(clientError(failure));
+          if (!failure.retryable) {
+            leaveTarget();
+            return done(withAttempts(clientError(failure), attempts));
+          }
           if (failure.status === 429) {
             // A rate limit is the key's (its account's or project's): the next key of the pool that is not limited
             // too may pass at once, and later calls start with the others until the provider's Retry-After.
@@ -1406,7 +1423,7 @@ function attempt<T>(call: AiCall, trace: CallTrace, targets: readonly AiTarget[]
     const cancelled = trace.cancel.reason;
     if (cancelled) return done(cancelled);
     if (!last) return done(noProviderAvailable(call, targets, skippedUntil));
-    done(clientError(last));
+    done(withAttempts(clientError(last), attempts));
   };
   // The next try once the failed one's callback is over: undici counts its connection busy until then.
   const retry = () =>
@@ -1822,8 +1839,8 @@ function answerChat(res: ServerResponse, call: AiCall, trace: CallTrace, format:
           // A choice the provider says failed (OpenRouter's finish_reason "error") is not an answer to keep for the TTL.
           if (cacheKey && Array.isArray(completion.choices) && completion.choices.length > 0 && !anyChoiceFailed(completion) && isCurrent(runtime, snapshot.providers.get(target.provider))) runtime.cache.set(cacheKey, toCache(completion, passThrough, wantsReasoningBack), runtime.now(), snapshot.cacheTtlMs);
           // A Response to store is kept before it is sent: the client's next call may continue it at once.
-          if (toStore(request)) return void keepAnswer(call, request, body as string).then((kept) => sendAnswer(res, call, target, cost, !reported, kept, requestIdHeader(format, call.requestId)), fail);
-          sendAnswer(res, call, target, cost, !reported, body, requestIdHeader(format, call.requestId));
+          if (toStore(request)) return void keepAnswer(call, request, body as string).then((kept) => sendAnswer(res, call, served!, cost, !reported, kept, requestIdHeader(format, call.requestId)), fail);
+          sendAnswer(res, call, served!, cost, !reported, body, requestIdHeader(format, call.requestId));
         };
         // Without the provider's usage the tokens are counted, with the tokenizer (loaded on first need).
         if (!reported) return void loadTokenizer().then(finish).catch(fail);
@@ -1850,7 +1867,7 @@ async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, f
   refuseOrHold(call, trace, prepared, request, request.n ?? 1);
   const targets = inTurn(call, prepared);
   const lastTarget = targets[targets.length - 1];
-  const { result: stream, target, redaction } = await attemptAsync(call, trace, targets, (ctx, tried) => {
+  const { result: stream, target, redaction, attempts } = await attemptAsync(call, trace, targets, (ctx, tried) => {
     const provider = snapshot.providers.get(ctx.provider.name)!;
     // With another target after this one, the client is sent nothing until the model says something: a stream that
     // fails before (an OpenAI-format host's `error` event right after its head) falls back rather than break off.
@@ -1872,6 +1889,7 @@ async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, f
     ...requestIdHeader(format, requestId),
     'x-keygate-provider': target.provider,
     'x-keygate-model': headerText(target.model),
+    ...attemptsHeader(attempts),
     // A trailer needs chunked encoding, which an HTTP/1.0 client does not get: Node refuses to send the head.
     ...(chunked ? { trailer: 'x-keygate-cost-usd' } : {}),
     ...call.responseHeaders,
@@ -2022,8 +2040,15 @@ function requestIdHeader(format: ChatFormat, requestId: string): Readonly<Record
   return format === 'anthropic' ? { 'request-id': requestId } : NO_EXTRA;
 }
 
-/** A provider's answer, non-streamed, with the headers that say who served it, what it cost and whether its usage is estimated. */
-function sendAnswer(res: ServerResponse, call: AiCall, target: AiTarget, cost: number, estimated: boolean, body: string | Buffer, extra: Readonly<Record<string, string>> = NO_EXTRA): void {
+/** The header that lists the targets tried, for an answer a fallback made; none for one the first target made. */
+const attemptsHeader = (attempts: string | undefined): Readonly<Record<string, string>> => (attempts === undefined ? NO_EXTRA : { [ATTEMPTS_HEADER]: attempts });
+
+/**
+ * A provider's answer, non-streamed, with the headers that say who served it (and which targets failed before it),
+ * what it cost and whether its usage is estimated.
+ */
+function sendAnswer(res: ServerResponse, call: AiCall, served: Served<unknown>, cost: number, estimated: boolean, body: string | Buffer, extra: Readonly<Record<string, string>> = NO_EXTRA): void {
+  const { target } = served;
   res.writeHead(200, {
     'content-type': 'application/json',
     'content-length': typeof body === 'string' ? Buffer.byteLength(body) : body.length,
@@ -2031,6 +2056,7 @@ function sendAnswer(res: ServerResponse, call: AiCall, target: AiTarget, cost: n
     ...extra,
     'x-keygate-provider': target.provider,
     'x-keygate-model': headerText(target.model),
+    ...attemptsHeader(served.attempts),
     'x-keygate-cost-usd': cost.toFixed(9),
     ...(estimated ? { 'x-keygate-usage-estimated': 'true' } : {}),
     ...call.responseHeaders,
@@ -2090,7 +2116,7 @@ async function embeddings(parsed: Record<string, unknown>, res: ServerResponse, 
     return;
   }
   refuseOrHold(call, trace, prepared, undefined);
-  const { result, target, redaction } = await attemptAsync(call, trace, inTurn(call, prepared), (ctx, tried) => {
+  const served = await attemptAsync(call, trace, inTurn(call, prepared), (ctx, tried) => {
     const provider = snapshot.providers.get(ctx.provider.name)!;
     const answered: AnsweredPart[] = [];
     return callEmbeddings(provider.adapter, request, ctx, { dispatcher: runtime.agents.for(snapshot.timeoutMs), timeoutMs: snapshot.timeoutMs, cancel: trace.cancel, onPart: (input, answer) => answered.push({ input, usage: answer.usage }) }).catch(
@@ -2101,6 +2127,7 @@ async function embeddings(parsed: Record<string, unknown>, res: ServerResponse, 
       },
     );
   });
+  const { result, target, redaction } = served;
   if (trace.spent) {
     recordSpend(call, trace, trace.spent);
     trace.spent = undefined;
@@ -2119,5 +2146,5 @@ async function embeddings(parsed: Record<string, unknown>, res: ServerResponse, 
   // Kept as the client is sent it (a key the provider quoted cut), and only when it is embeddings, one per input: a
   // host's 200 that holds an error instead would be served again after the host recovered.
   if (cacheKey && Array.isArray(answer.data) && answer.data.length === inputs.length && isCurrent(runtime, snapshot.providers.get(target.provider))) runtime.cache.set(cacheKey, { body, stopped: {} }, runtime.now(), snapshot.cacheTtlMs);
-  sendAnswer(res, call, target, cost, reported === undefined, body);
+  sendAnswer(res, call, served, cost, reported === undefined, body);
 }
