@@ -20,5 +20,5 @@ export function withAttempt(list: string | undefined, provider: string, model: s
 /** The call's error, with the targets it tried when one failed before the last. */
 export function withAttempts(error: AiError, list: string | undefined): AiError {
   if (list === undefined) return error;
-  return new AiError(error.status, error.type, error.code, error.message, error.param, { ...error.headers, [ATTEMPTS_HEADER]: list });
+  return new AiError(error.status, error.type, error.code, error.message, error.param, { ...error.headers, [ATTEMPTS_HEADER]: list }, error.kind);
 }
