@@ -10,7 +10,8 @@ import { sampleOf } from './schema-sample.js';
  *
  * Answers: a tool message last → "It is 21 degrees in Paris."; tools given (tool_choice not none) → a call of the
  * first tool, its arguments filled in from its parameters (sampleOf: {"city":"Paris"} for a weather tool); otherwise "Hello from the Azure emulator." cut to max(_completion)_tokens words.
- * Deployment "missing" → 404 DeploymentNotFound; no messages → 400. Usage: 13 prompt tokens, one completion token
+ * Deployment "missing" → 404 DeploymentNotFound; no messages → 400; `max_tokens` to an o-series deployment ("o1-mini")
+ * → 400 unsupported_parameter, as o1 models take only max_completion_tokens. Usage: 13 prompt tokens, one completion token
  * per word.
  */
 export interface AzureOpenAIEmulatorOptions {
@@ -64,6 +65,9 @@ export async function startAzureOpenAIEmulator(options: AzureOpenAIEmulatorOptio
   async function chat(res: ServerResponse, body: ChatBody | undefined, deployment: string) {
     if (!body || !Array.isArray(body.messages) || body.messages.length === 0) {
       return send(res, 400, { error: { message: "[] is too short - 'messages'", type: 'invalid_request_error', param: 'messages', code: null } });
+    }
+    if (/^o\d/.test(deployment) && body.max_tokens !== undefined) {
+      return send(res, 400, { error: { message: "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.", type: 'invalid_request_error', param: 'max_tokens', code: 'unsupported_parameter' } });
     }
     const tool = body.tool_choice === 'none' ? undefined : body.tools?.[0]?.function;
     let text = 'Hello from the Azure emulator.';

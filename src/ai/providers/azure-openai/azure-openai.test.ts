@@ -58,12 +58,23 @@ describe('the Azure OpenAI provider', () => {
     expect(emulator.lastRequest()?.path).toBe('/openai/deployments/gpt-4o-prod/chat/completions?api-version=2025-01-01-preview');
   });
 
-  it('sends max_completion_tokens and developer messages as max_tokens and system to an api-version that knows neither', async () => {
-    const modern: ChatRequest = { model: 'gpt-4o', messages: [{ role: 'developer', content: 'Be brief.' }, { role: 'user', content: 'Hello' }], max_completion_tokens: 20 };
+  it('sends developer messages as system to an api-version before 2024-12-01-preview, the default among them', async () => {
+    const modern: ChatRequest = { model: 'gpt-4o', messages: [{ role: 'developer', content: 'Be brief.' }, { role: 'user', content: 'Hello' }] };
     await callChat(AzureOpenAIProvider, modern, ctx());
-    expect(emulator.lastRequest()?.body).toEqual({ model: 'gpt-4o-prod', messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Hello' }], max_tokens: 20 });
-    await callChat(AzureOpenAIProvider, modern, ctx({ apiVersion: '2025-01-01-preview' }));
-    expect(emulator.lastRequest()?.body).toEqual({ model: 'gpt-4o-prod', messages: modern.messages, max_completion_tokens: 20 });
+    expect(emulator.lastRequest()?.body).toEqual({ model: 'gpt-4o-prod', messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Hello' }] });
+    await callChat(AzureOpenAIProvider, modern, ctx({ apiVersion: '2024-12-01-preview' }));
+    expect(emulator.lastRequest()?.body).toEqual({ model: 'gpt-4o-prod', messages: modern.messages });
+  });
+
+  it('sends max_completion_tokens as max_tokens to an api-version dated before 2024-09-01', async () => {
+    await callChat(AzureOpenAIProvider, { ...hello, max_completion_tokens: 20 }, ctx({ apiVersion: '2024-08-01-preview' }));
+    expect(emulator.lastRequest()?.body).toEqual({ model: 'gpt-4o-prod', messages: hello.messages, max_tokens: 20 });
+  });
+
+  // o1 deployments refuse max_tokens; Azure took max_completion_tokens in from 2024-09-01-preview on, the GA default 2024-10-21 included.
+  it.each(['2024-09-01-preview', '2024-10-01-preview', '2024-10-21'])('keeps max_completion_tokens on api-version %s', async (apiVersion) => {
+    await callChat(AzureOpenAIProvider, { ...hello, max_completion_tokens: 500 }, ctx({ apiVersion, deployment: 'o1-mini' }));
+    expect(emulator.lastRequest()?.body).toEqual({ model: 'o1-mini', messages: hello.messages, max_completion_tokens: 500 });
   });
 
   it('answers non-streaming text in OpenAI\'s shape with usage', async () => {

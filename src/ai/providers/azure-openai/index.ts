@@ -12,23 +12,26 @@ export const AZURE_OPENAI_DEFAULT_API_VERSION = '2024-10-21';
 const deploymentPath = (operation: string) => (ctx: CallContext) =>
   `/openai/deployments/${encodeURIComponent(ctx.model)}/${operation}?api-version=${encodeURIComponent(ctx.provider.apiVersion ?? AZURE_OPENAI_DEFAULT_API_VERSION)}`;
 
+/** The date an `api-version` was published (a preview by its date: "2024-09-01-preview" is 2024-09-01); none for one without. */
+const versionDate = (apiVersion: string): string | undefined => /^\d{4}-\d{2}-\d{2}/.exec(apiVersion)?.[0];
+
 /**
  * The body for the deployment's `api-version`: whether the call streams is the call's to say (`ctx.stream`),
- * whatever the client's body said; `top_k`, which Azure refuses as OpenAI does, is left out; and an `api-version`
- * before 2024-12-01-preview (the GA default among them) knows neither `max_completion_tokens` nor the `developer`
- * role, which today's OpenAI clients send: they go as `max_tokens` and `system`.
+ * whatever the client's body said; `top_k`, which Azure refuses as OpenAI does, is left out. Azure added
+ * `max_completion_tokens` in 2024-09-01-preview (o1 deployments take nothing else) and the `developer` role in
+ * 2024-12-01-preview: an `api-version` dated before either gets `max_tokens` or `system`, which today's OpenAI
+ * clients no longer send. An `api-version` with no date ("preview", "latest") is taken to know both.
  */
 function azureBody(body: Record<string, unknown>, ctx: CallContext): Record<string, unknown> {
   const { stream: _stream, stream_options: streamOptions, top_k: _topK, ...rest } = body;
   const out: Record<string, unknown> = ctx.stream ? { ...rest, stream: true, stream_options: streamOptions } : rest;
-  if ((ctx.provider.apiVersion ?? AZURE_OPENAI_DEFAULT_API_VERSION) < '2024-12-01') {
-    if (out.max_completion_tokens !== undefined) {
-      out.max_tokens ??= out.max_completion_tokens;
-      delete out.max_completion_tokens;
-    }
-    if (Array.isArray(out.messages) && out.messages.some((m: { role?: unknown }) => m.role === 'developer')) {
-      out.messages = out.messages.map((m: { role?: unknown }) => (m.role === 'developer' ? { ...m, role: 'system' } : m));
-    }
+  const date = versionDate(ctx.provider.apiVersion ?? AZURE_OPENAI_DEFAULT_API_VERSION);
+  if (date !== undefined && date < '2024-09-01' && out.max_completion_tokens !== undefined) {
+    out.max_tokens ??= out.max_completion_tokens;
+    delete out.max_completion_tokens;
+  }
+  if (date !== undefined && date < '2024-12-01' && Array.isArray(out.messages) && out.messages.some((m: { role?: unknown }) => m.role === 'developer')) {
+    out.messages = out.messages.map((m: { role?: unknown }) => (m.role === 'developer' ? { ...m, role: 'system' } : m));
   }
   return out;
 }
