@@ -102,6 +102,12 @@ describe("a Gemini error body's classification", () => {
     expect(googleFailure(400, { status: 'INVALID_ARGUMENT', message: 'Invalid value at contents.' } as never, {})).toMatchObject({ retryable: false });
   });
 
+  // https://ai.google.dev/gemini-api/docs/troubleshooting: FAILED_PRECONDITION is the key's project (no billing where the free tier is not offered).
+  it("sets aside the key of a project Gemini will not serve (400 FAILED_PRECONDITION), so that another key or target serves the request", () => {
+    const failure = googleFailure(400, { status: 'FAILED_PRECONDITION', message: 'Gemini API free tier is not available in your country. Please enable billing on your project in Google AI Studio.' }, {});
+    expect(failure).toMatchObject({ status: 400, code: 'failed_precondition', credentialProblem: 'invalid', retryable: true });
+  });
+
   it("sets aside a key refused as a key (none, blocked, leaked), and keeps one denied something else", () => {
     expect(googleFailure(403, { status: 'PERMISSION_DENIED', message: 'Your API key was reported as leaked. Please use another API key.' }, {})).toMatchObject({ status: 403, credentialProblem: 'invalid' });
     const denied = googleFailure(403, { status: 'PERMISSION_DENIED', message: 'You do not have permission to access tuned model tunedModels/other.' }, {});

@@ -41,6 +41,9 @@ const KEY_REASONS = /^(?:API_KEY_\w+|SERVICE_DISABLED|CONSUMER_INVALID|CONSUMER_
  *   a PERMISSION_DENIED about the key (none given, one blocked for the API or reported as leaked) are an invalid
  *   credential (reported as 401 / 403); any other PERMISSION_DENIED refuses this call to the key (a 403 that sets
  *   no key aside, failureFor)
+ * - FAILED_PRECONDITION is the key's project unfit for the API ("Gemini API free tier is not available in your
+ *   country. Please enable billing on your project"): the key is set aside as a refused one, and a key of another
+ *   project, or another target, serves the same request
  * - RESOURCE_EXHAUSTED is a rate limit, retried after RetryInfo's delay. Gemini words every limit as a "quota",
  *   per minute ones included, so the key is not set aside as out of quota.
  */
@@ -55,6 +58,7 @@ export function googleFailure(status: number, error: GoogleError, headers: Incom
     return { ...failureFor(401, message, headers, code), status: status === 403 || googleStatus === 'PERMISSION_DENIED' ? 403 : 401 };
   }
   if (googleStatus === 'PERMISSION_DENIED') return failureFor(403, message, headers, code);
+  if (googleStatus === 'FAILED_PRECONDITION') return { ...failureFor(401, message, headers, code), status };
   if (status === 429 || googleStatus === 'RESOURCE_EXHAUSTED') {
     return { status: 429, type: 'rate_limit_error', code: code ?? 'rate_limit_exceeded', message, retryAfterMs: retryAfterMs(headers) ?? retryDelayMs(error), retryable: true };
   }
