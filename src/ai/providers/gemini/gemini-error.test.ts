@@ -102,6 +102,12 @@ describe("a Gemini error body's classification", () => {
     expect(googleFailure(400, { status: 'INVALID_ARGUMENT', message: 'Invalid value at contents.' } as never, {})).toMatchObject({ retryable: false });
   });
 
+  it("reads a model without penalties as a request another target may answer, as one without log probabilities", () => {
+    for (const message of ['Penalty is not enabled for models/gemini-2.5-flash', 'Penalty is not enabled for this model']) {
+      expect(googleFailure(400, { status: 'INVALID_ARGUMENT', message } as never, {})).toMatchObject({ status: 400, type: 'invalid_request_error', code: 'unsupported_parameter', retryable: true });
+    }
+  });
+
   // https://ai.google.dev/gemini-api/docs/troubleshooting: FAILED_PRECONDITION is the key's project (no billing where the free tier is not offered).
   it("sets aside the key of a project Gemini will not serve (400 FAILED_PRECONDITION), so that another key or target serves the request", () => {
     const failure = googleFailure(400, { status: 'FAILED_PRECONDITION', message: 'Gemini API free tier is not available in your country. Please enable billing on your project in Google AI Studio.' }, {});

@@ -68,6 +68,9 @@ export function googleFailure(status: number, error: GoogleError, headers: Incom
   // A model without log probabilities ("Logprobs is not enabled for models/…"): the request is sound, and the next
   // target of an alias may answer it (as the adapters that translate none refuse it, no-logprobs.ts).
   if (status === 400 && /\blogprobs\b/i.test(message)) return { ...failure, code: 'unsupported_parameter', param: 'logprobs', retryable: true };
+  // A model without penalties ("Penalty is not enabled for models/gemini-2.5-flash", the 2.5 models among them): the same,
+  // though the message names neither presence_penalty nor frequency_penalty.
+  if (status === 400 && /\bpenalty is not enabled\b/i.test(message)) return { ...failure, code: 'unsupported_parameter', retryable: true };
   return failure;
 }
 
