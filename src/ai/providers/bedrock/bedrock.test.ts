@@ -125,6 +125,13 @@ describe('the Bedrock provider', () => {
     expect(JSON.stringify(result) === JSON.stringify({ toolResult: { toolUseId: 't1', content: [{ text: deep }] } })).toBe(true);
   });
 
+  it("sends a strict tool's flag as toolSpec.strict, and none for a tool that is not strict", async () => {
+    const strictTool = { type: 'function' as const, function: { ...weatherTool.function, parameters: { ...weatherTool.function.parameters, additionalProperties: false }, strict: true } };
+    await callChat(BedrockProvider, { ...hello, tools: [strictTool, weatherTool] }, ctx());
+    const tools = (emulator.lastRequest()?.body as { toolConfig: { tools: Array<{ toolSpec: Record<string, unknown> }> } }).toolConfig.tools;
+    expect(tools.map((tool) => tool.toolSpec.strict)).toEqual([true, undefined]);
+  });
+
   it('names a forced tool with toolChoice tool, and required with toolChoice any', async () => {
     await callChat(BedrockProvider, { ...hello, tools: [weatherTool], tool_choice: { type: 'function', function: { name: 'get_weather' } } }, ctx());
     expect((emulator.lastRequest()?.body as { toolConfig: unknown }).toolConfig).toMatchObject({ toolChoice: { tool: { name: 'get_weather' } } });

@@ -153,11 +153,16 @@ function toolBlockAsText(block: ConverseBlock): ConverseBlock[] {
   return [block];
 }
 
-/** The tools on offer and the model's choice among them; none for `tool_choice: "none"`, which Converse lacks. */
+/**
+ * The tools on offer and the model's choice among them; none for `tool_choice: "none"`, which Converse lacks. A
+ * strict tool is `strict` in its ToolSpecification (API_runtime_ToolSpecification.html), so that its input follows
+ * the schema as the client asked.
+ */
 function toolConfigOf(request: ChatRequest, caches: CachePlaces): Record<string, unknown> | undefined {
   if (!request.tools?.length) return undefined;
   const tools = request.tools.flatMap((tool) => {
-    const spec = { toolSpec: { name: tool.function.name, ...(tool.function.description ? { description: tool.function.description } : {}), inputSchema: { json: tool.function.parameters ?? { type: 'object', properties: {} } } } };
+    const { name, description, parameters, strict } = tool.function;
+    const spec = { toolSpec: { name, ...(description ? { description } : {}), inputSchema: { json: parameters ?? { type: 'object', properties: {} } }, ...(strict === true ? { strict } : {}) } };
     return caches.tools ? andCachePoint(spec, tool, caches) : [spec];
   });
   const choice = request.tool_choice;
