@@ -52,7 +52,7 @@ describe("Gemini 3's thought signatures on /v1/chat/completions", () => {
     expect(call.extra_content).toEqual(SIGNED);
     const second = await client.chat.completions.create({ model: MODEL, messages: historyAfter(message, call), tools: [WEATHER_TOOL] });
     const sent = emulators.gemini.lastRequest()!.body as { contents: Array<{ role: string; parts: Json[] }> };
-    expect(sent.contents[1]).toEqual({ role: 'model', parts: [{ functionCall: { name: 'get_weather', args: { city: 'Paris' } }, thoughtSignature: thoughtSignatureFor('get_weather', 'gemini-3.8-flash') }] });
+    expect(sent.contents[1]).toEqual({ role: 'model', parts: [{ functionCall: { id: call.id, name: 'get_weather', args: { city: 'Paris' } }, thoughtSignature: thoughtSignatureFor('get_weather', 'gemini-3.8-flash') }] });
     expect(second.choices[0]!.message.content).toBe('The tool answered: {"celsius":21}');
   });
 

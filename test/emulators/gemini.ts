@@ -6,7 +6,7 @@ import { decodesToPdf, documentsNote, toolsCalledFor } from './emulated-model.js
  * A local stand-in for Google's Gemini API (https://ai.google.dev/api) on 127.0.0.1, for tests of the Gemini
  * adapter: generateContent, streamGenerateContent (`alt=sse`, one write per event) and batchEmbedContents. It
  * refuses what the real API refuses where a translation could go wrong: unknown fields anywhere (the request,
- * `generationConfig`, Schema objects in `responseSchema` and function parameters), formats Gemini does not take,
+ * `generationConfig`, Schema objects in `responseSchema` and function parameters, function calls and responses), formats Gemini does not take,
  * OBJECT parameters without properties, roles other than user and model, empty parts. It answers
  * deterministically:
  *
@@ -65,9 +65,9 @@ type Json = Record<string, unknown>;
 interface Part {
   text?: string;
   thought?: boolean;
-  functionCall?: { name: string; args?: Json };
+  functionCall?: { id?: string; name: string; args?: Json };
   thoughtSignature?: string;
-  functionResponse?: { name: string; response: Json };
+  functionResponse?: { id?: string; name: string; response: Json };
   inlineData?: Json;
   fileData?: Json;
 }
@@ -134,6 +134,9 @@ const SCHEMA_FIELDS = ['type', 'format', 'title', 'description', 'nullable', 'en
 const TYPES = ['STRING', 'NUMBER', 'INTEGER', 'BOOLEAN', 'ARRAY', 'OBJECT', 'NULL'];
 const FORMATS: Record<string, string[]> = { STRING: ['enum', 'date-time'], INTEGER: ['int32', 'int64'], NUMBER: ['float', 'double'] };
 const PART_FIELDS = ['text', 'thought', 'thoughtSignature', 'inlineData', 'fileData', 'functionCall', 'functionResponse'];
+/** The members of FunctionCall and FunctionResponse (https://ai.google.dev/api/caching#FunctionCall): the id a response is matched by among them. */
+const FUNCTION_CALL_FIELDS = ['id', 'name', 'args'];
+const FUNCTION_RESPONSE_FIELDS = ['id', 'name', 'response'];
 /**
  * The MIME types the emulator takes inline: the images Gemini reads (https://ai.google.dev/gemini-api/docs/image-understanding),
  * PDFs and plain text (https://ai.google.dev/gemini-api/docs/document-processing).
@@ -284,6 +287,8 @@ function validate(body: Json, model: string, refusesStandIn = false): void {
     if (!Array.isArray(content.parts) || content.parts.length === 0) throw invalid(`* GenerateContentRequest.contents[${i}].parts: contents.parts must not be empty.`);
     content.parts.forEach((part, j) => {
       for (const key of Object.keys(part)) if (!PART_FIELDS.includes(key)) throw unknownField(key, `contents[${i}].parts[${j}]`);
+      for (const key of Object.keys(part.functionCall ?? {})) if (!FUNCTION_CALL_FIELDS.includes(key)) throw unknownField(key, `contents[${i}].parts[${j}].function_call`);
+      for (const key of Object.keys(part.functionResponse ?? {})) if (!FUNCTION_RESPONSE_FIELDS.includes(key)) throw unknownField(key, `contents[${i}].parts[${j}].function_response`);
       if (part.functionResponse && (typeof part.functionResponse.name !== 'string' || typeof part.functionResponse.response !== 'object')) throw invalid(`* GenerateContentRequest.contents[${i}].parts[${j}].function_response.name: Name cannot be empty.`);
       if (part.inlineData) checkInlineData(part.inlineData, `contents[${i}].parts[${j}].inline_data`);
       if (part.functionCall && content.role !== 'model') throw invalid(`contents[${i}].parts[${j}]: a function call must come from the model`);

@@ -242,13 +242,13 @@ describe('the Gemini request translation', () => {
       {
         role: 'model',
         parts: [
-          { functionCall: { name: 'get_weather', args: { city: 'Paris' } }, thoughtSignature: SIGNATURE_NOT_KEPT },
-          { functionCall: { name: 'get_forecast', args: { city: 'Rome' } } },
+          { functionCall: { id: 'call_0', name: 'get_weather', args: { city: 'Paris' } }, thoughtSignature: SIGNATURE_NOT_KEPT },
+          { functionCall: { id: 'call_1', name: 'get_forecast', args: { city: 'Rome' } } },
         ],
       },
       {
         role: 'user',
-        parts: [{ functionResponse: { name: 'get_weather', response: { temperature: 18 } } }, { functionResponse: { name: 'get_forecast', response: { output: 'Sunny' } } }],
+        parts: [{ functionResponse: { id: 'call_0', name: 'get_weather', response: { temperature: 18 } } }, { functionResponse: { id: 'call_1', name: 'get_forecast', response: { output: 'Sunny' } } }],
       },
     ]);
   });
@@ -266,8 +266,8 @@ describe('the Gemini request translation', () => {
     const contents = request.body.contents as Array<{ role: string; parts: unknown[] }>;
     const calls = contents.filter((content) => content.role === 'model').map((content) => content.parts[0]);
     expect(calls).toEqual([
-      { functionCall: { name: 'get_weather', args: { city: 'Paris' } }, thoughtSignature: 'c2lnbmVk' },
-      { functionCall: { name: 'get_weather', args: { city: 'Rome' } }, thoughtSignature: SIGNATURE_NOT_KEPT },
+      { functionCall: { id: 'call_0', name: 'get_weather', args: { city: 'Paris' } }, thoughtSignature: 'c2lnbmVk' },
+      { functionCall: { id: 'call_0', name: 'get_weather', args: { city: 'Rome' } }, thoughtSignature: SIGNATURE_NOT_KEPT },
     ]);
   });
 
@@ -281,7 +281,33 @@ describe('the Gemini request translation', () => {
         { role: 'tool', tool_call_id: 'call_0', content: '2' },
       ],
     });
-    expect(request.body.contents[4].parts[0].functionResponse).toEqual({ name: 'second', response: { output: 2 } });
+    expect(request.body.contents[4].parts[0].functionResponse).toEqual({ id: 'call_0', name: 'second', response: { output: 2 } });
+  });
+
+  // FunctionCall.id and FunctionResponse.id (https://ai.google.dev/api/caching#FunctionCall): results answered out of
+  // order, as OpenAI's clients may send them, are still each their own call's.
+  it('sends each call its id and each function response the id of the call it answers, so parallel calls of one function are told apart', async () => {
+    const request = await sent({
+      messages: [
+        { role: 'user', content: 'Weather in Paris and Rome?' },
+        {
+          role: 'assistant',
+          content: null,
+          tool_calls: [
+            { id: 'fc-paris', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } },
+            { id: 'fc-rome', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Rome"}' } },
+          ],
+        },
+        { role: 'tool', tool_call_id: 'fc-rome', content: '{"temperature":30}' },
+        { role: 'tool', tool_call_id: 'fc-paris', content: '{"temperature":12}' },
+      ],
+    });
+    const [, calls, results] = request.body.contents as Array<{ parts: Array<{ functionCall?: { id?: string }; functionResponse?: { id?: string; response: unknown } }> }>;
+    expect(calls!.parts.map((part) => part.functionCall?.id)).toEqual(['fc-paris', 'fc-rome']);
+    expect(results!.parts.map((part) => [part.functionResponse?.id, part.functionResponse?.response])).toEqual([
+      ['fc-rome', { temperature: 30 }],
+      ['fc-paris', { temperature: 12 }],
+    ]);
   });
 
   it('refuses tool call arguments nested deeper than the gateway writes out again, naming them, without calling Gemini', async () => {

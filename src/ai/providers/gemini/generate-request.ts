@@ -76,25 +76,31 @@ function functionResponse(content: ChatMessage['content']): Record<string, unkno
   }
 }
 
-/** Gemini names a function response by its function: the name is found from the call the tool message answers. */
-function functionNameFor(messages: ChatMessage[], at: number): string {
+/**
+ * The function response for the tool message at `at`: named after the call it answers, as Gemini names responses by
+ * function, and with that call's id, which Gemini matches it by (FunctionResponse.id,
+ * https://ai.google.dev/api/caching#FunctionResponse), so that parallel calls of one function get their own results.
+ */
+function functionResponseFor(messages: ChatMessage[], at: number): GeminiPart['functionResponse'] {
   const message = messages[at] as ChatMessage;
+  const response = functionResponse(message.content);
   for (let i = at - 1; i >= 0; i--) {
     const call = messages[i]?.tool_calls?.find((c) => c.id === message.tool_call_id);
-    if (call) return call.function.name;
+    if (call) return { ...(call.id ? { id: call.id } : {}), name: call.function.name, response };
   }
-  if (message.name) return message.name;
+  if (message.name) return { name: message.name, response };
   throw invalid('unknown_tool_call', `messages[${at}].tool_call_id "${message.tool_call_id ?? ''}" answers no earlier assistant tool call`, `messages[${at}].tool_call_id`);
 }
 
 function contentFor(messages: ChatMessage[], i: number, withoutSignatures: boolean): GeminiContent | undefined {
   const message = messages[i] as ChatMessage;
   const where = `messages[${i}]`;
-  if (message.role === 'tool') return { role: 'user', parts: [{ functionResponse: { name: functionNameFor(messages, i), response: functionResponse(message.content) } }] };
+  if (message.role === 'tool') return { role: 'user', parts: [{ functionResponse: functionResponseFor(messages, i) }] };
   if (message.role === 'assistant') {
     const parts = contentParts(message.content, where);
     for (const [j, call] of (message.tool_calls ?? []).entries()) {
-      const part: GeminiPart = { functionCall: { name: call.function.name, args: toolArgumentsOf(call.function.arguments, `${where}.tool_calls[${j}]`) } };
+      // The call's id (FunctionCall.id), which its response names back.
+      const part: GeminiPart = { functionCall: { ...(call.id ? { id: call.id } : {}), name: call.function.name, args: toolArgumentsOf(call.function.arguments, `${where}.tool_calls[${j}]`) } };
       const signature = withoutSignatures ? undefined : call.extra_content?.google?.thought_signature;
       if (typeof signature === 'string' && signature !== '') part.thoughtSignature = signature;
       else if (j === 0) part.thoughtSignature = SIGNATURE_NOT_KEPT;

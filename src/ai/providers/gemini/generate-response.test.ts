@@ -118,6 +118,11 @@ describe('a Gemini answer', () => {
     ]);
   });
 
+  it('keeps the id Gemini gives a function call as its tool call id', () => {
+    const completion = GeminiProvider.parseChat({ candidates: [{ content: { role: 'model', parts: [{ functionCall: { id: 'fc-paris', name: 'get_weather', args: { city: 'Paris' } } }] }, finishReason: 'STOP' }] }, ctx());
+    expect(completion.choices[0]!.message.tool_calls!.map((call) => call.id)).toEqual(['fc-paris']);
+  });
+
   it('gives every tool call an id of its own, across the turns of a conversation as within one answer', async () => {
     const ask = { messages: [{ role: 'user' as const, content: 'Use get_weather and get_time' }], tools };
     const ids = [...(await chat(ask)).choices[0]!.message.tool_calls!, ...(await chat(ask)).choices[0]!.message.tool_calls!].map((c) => c.id);

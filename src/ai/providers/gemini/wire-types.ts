@@ -16,7 +16,8 @@ export interface GeminiPart {
   inlineData?: { mimeType: string; data: string };
   fileData?: { mimeType?: string; fileUri: string };
   functionCall?: GeminiFunctionCall;
-  functionResponse?: { name: string; response: Record<string, unknown> };
+  /** `id` is the id of the call it answers (FunctionResponse.id). */
+  functionResponse?: { id?: string; name: string; response: Record<string, unknown> };
 }
 
 export interface GeminiContent {
