@@ -16,8 +16,11 @@ import { encodedVector, textOfContent, toolsCalledFor } from './emulated-model.j
  * left out of its answers), its arguments filled in from its parameters (sampleOf) and written as Mistral writes
  * them, with a space after each colon and comma (`{"city": "Paris"}`);
  * otherwise "Hello from the Mistral emulator." cut to max_tokens words. Streamed, the calls come whole, all in one
- * chunk's `tool_calls` array, as Mistral's API sends them. Usage: 11 prompt tokens, one completion token per word
- * and 8 per call.
+ * chunk's `tool_calls` array, as Mistral's API sends them. With `reasoning_effort: "high"` the answer thinks first
+ * (https://docs.mistral.ai/capabilities/reasoning/adjustable): its content is a list, a `thinking` chunk
+ * (`{"type": "thinking", "thinking": [{"type": "text", "text": THOUGHT}]}`) then a `text` one; streamed, the thought
+ * comes word by word in such lists, then the answer as strings. `reasoning_effort` other than `none` and `high` is a
+ * 400, as Mistral refuses it. Usage: 11 prompt tokens, one completion token per word (of the thought too) and 8 per call.
  */
 export interface MistralEmulatorOptions {
   apiKey?: string;
@@ -40,7 +43,9 @@ export interface MistralEmulator extends EmulatorHandle {
 
 type Json = Record<string, unknown>;
 
-const CHAT_MEMBERS = ['model', 'messages', 'temperature', 'top_p', 'max_tokens', 'stream', 'stop', 'random_seed', 'response_format', 'tools', 'tool_choice', 'presence_penalty', 'frequency_penalty', 'n', 'parallel_tool_calls', 'prediction', 'safe_prompt', 'prompt_mode'];
+const CHAT_MEMBERS = ['model', 'messages', 'temperature', 'top_p', 'max_tokens', 'stream', 'stop', 'random_seed', 'response_format', 'tools', 'tool_choice', 'presence_penalty', 'frequency_penalty', 'n', 'parallel_tool_calls', 'prediction', 'safe_prompt', 'prompt_mode', 'reasoning_effort'];
+/** What the emulator thinks with `reasoning_effort: "high"`. */
+export const MISTRAL_THOUGHT = 'The user greets me, so I greet back.';
 const MESSAGE_MEMBERS: Record<string, string[]> = { system: ['role', 'content'], user: ['role', 'content'], assistant: ['role', 'content', 'tool_calls', 'prefix'], tool: ['role', 'content', 'tool_call_id', 'name'] };
 const TOOL_CHOICES = ['auto', 'none', 'any', 'required'];
 
@@ -76,6 +81,11 @@ export async function startMistralEmulator(options: MistralEmulatorOptions = {})
       return send(res, 400, { object: 'error', message: `Expected last role User or Tool (or Assistant with prefix True) for serving but got ${last.role}`, type: 'invalid_request_message_order', param: null, code: '3230' });
     }
     if (typeof body?.tool_choice === 'string' && !TOOL_CHOICES.includes(body.tool_choice)) return send(res, 400, { object: 'error', message: `invalid tool_choice ${body.tool_choice}`, type: 'invalid_request_error', param: null, code: null });
+    const effort = body?.reasoning_effort;
+    if (effort !== undefined && effort !== 'none' && effort !== 'high') {
+      return send(res, 400, { object: 'error', message: `reasoning_effort='${String(effort)}' is not supported for this model. Must be one of (<ReasoningEffort.none: 'none'>, <ReasoningEffort.high: 'high'>)`, type: 'invalid_request_invalid_args', param: null, code: '3051' });
+    }
+    const thought = effort === 'high' ? MISTRAL_THOUGHT.split(/(?= )/) : [];
 
     const tools = body?.tools as Array<{ function?: { name?: string; parameters?: Json } }> | undefined;
     const offered = body?.tool_choice === 'none' ? [] : (tools ?? []).flatMap((tool) => (tool.function?.name ? [tool.function] : []));
@@ -101,16 +111,18 @@ export async function startMistralEmulator(options: MistralEmulatorOptions = {})
       text = words.join('');
       finish = 'error';
     }
-    const completionTokens = words.length + 8 * calls.length;
+    const completionTokens = thought.length + words.length + 8 * calls.length;
     const usage = { prompt_tokens: 11, completion_tokens: completionTokens, total_tokens: 11 + completionTokens };
     const head = { id: 'cmpl-mistral0001', created: 1735787045, model: String(body?.model) };
 
     if (!body?.stream) {
-      return send(res, 200, { ...head, object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: text, tool_calls: calls.length > 0 ? calls : null, prefix: false }, finish_reason: finish }], usage });
+      const content = thought.length > 0 ? [thinkingChunk(thought.join('')), { type: 'text', text }] : text;
+      return send(res, 200, { ...head, object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content, tool_calls: calls.length > 0 ? calls : null, prefix: false }, finish_reason: finish }], usage });
     }
     // Mistral streams its tool calls whole, all in one chunk, and puts usage on the last chunk.
     const chunk = (delta: Json, finishReason: string | null = null, extraFields: Json = {}) => ({ ...head, object: 'chat.completion.chunk', choices: [{ index: 0, delta, finish_reason: finishReason }], ...extraFields });
     const events: unknown[] = [chunk({ role: 'assistant', content: '' })];
+    for (const word of thought) events.push(chunk({ content: [thinkingChunk(word)] }));
     for (const word of words) events.push(chunk({ content: word }));
     if (calls.length > 0) events.push(chunk({ tool_calls: calls }));
     events.push(chunk({ content: '' }, finish, { usage }));
@@ -144,6 +156,11 @@ export async function startMistralEmulator(options: MistralEmulatorOptions = {})
 /** The nine characters (a-z, A-Z, 0-9) Mistral gives a call: the first call's as Mistral's docs show one, then numbered. */
 function toolCallIdOf(index: number): string {
   return index === 0 ? 'D681PevKs' : `D681Pe${index.toString(36).padStart(3, '0')}`;
+}
+
+/** A thinking chunk of Mistral's content (ThinkChunk): its thinking, a list of text chunks. */
+function thinkingChunk(text: string): Json {
+  return { type: 'thinking', thinking: [{ type: 'text', text }] };
 }
 
 /** A message's text: Mistral takes content as a string or as a list of chunks. */

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { REASONING_EFFORTS, isReasoningEffort } from '../../chat-types.js';
 import type { CallContext } from '../provider.js';
 import { refuseLogprobs } from '../no-logprobs.js';
 import { refusalsAsText } from '../refusal-as-text.js';
@@ -8,10 +9,11 @@ import { cannotServe } from '../cannot-serve.js';
 /**
  * Mistral's chat completions (https://docs.mistral.ai/api/#tag/chat) take OpenAI's shape but refuse any member they
  * do not know (422 "Extra inputs are not permitted"), so the body keeps only what Mistral documents, renamed where
- * Mistral names it otherwise: max_completion_tokens → max_tokens, seed → random_seed, tool_choice "required" → "any".
- * No stream_options: Mistral sends usage with the last chunk anyway. Whether to stream is the call's to say.
+ * Mistral names it otherwise: max_completion_tokens → max_tokens, seed → random_seed, tool_choice "required" → "any",
+ * reasoning_effort in Mistral's values (mistralEffort). No stream_options: Mistral sends usage with the last chunk
+ * anyway. Whether to stream is the call's to say.
  */
-const CHAT_MEMBERS = new Set(['model', 'messages', 'temperature', 'top_p', 'max_tokens', 'stream', 'stop', 'random_seed', 'response_format', 'tools', 'tool_choice', 'presence_penalty', 'frequency_penalty', 'n', 'parallel_tool_calls', 'prediction', 'safe_prompt', 'prompt_mode']);
+const CHAT_MEMBERS = new Set(['model', 'messages', 'temperature', 'top_p', 'max_tokens', 'stream', 'stop', 'random_seed', 'response_format', 'tools', 'tool_choice', 'presence_penalty', 'frequency_penalty', 'n', 'parallel_tool_calls', 'prediction', 'safe_prompt', 'prompt_mode', 'reasoning_effort']);
 const MESSAGE_MEMBERS: Record<string, string[]> = {
   system: ['role', 'content'],
   user: ['role', 'content'],
@@ -28,11 +30,24 @@ export function adjustForMistral(body: Json, ctx: CallContext): Json {
   if (source.max_tokens === undefined && source.max_completion_tokens !== undefined) source.max_tokens = source.max_completion_tokens;
   if (source.random_seed === undefined && source.seed !== undefined) source.random_seed = source.seed;
   if (source.tool_choice === 'required') source.tool_choice = 'any';
+  if (source.reasoning_effort !== undefined) source.reasoning_effort = mistralEffort(source.reasoning_effort);
   const out: Json = {};
   for (const [name, value] of Object.entries(source)) if (CHAT_MEMBERS.has(name) && value !== undefined) out[name] = value;
   if (Array.isArray(out.messages)) out.messages = inMistralOrder((out.messages as Json[]).map((message, i) => toMistralMessage(refusingFiles(message, i))));
   if (Array.isArray(out.tools)) out.tools = (out.tools as Array<{ function: Json }>).map((tool) => ({ type: 'function', function: pick(tool.function, ['name', 'description', 'parameters', 'strict']) }));
   return out;
+}
+
+/**
+ * OpenAI's `reasoning_effort` in the two values Mistral takes for adjustable reasoning
+ * (https://docs.mistral.ai/capabilities/reasoning/adjustable; any other is refused, "reasoning_effort='medium' is not
+ * supported for this model. Must be one of (none, high)"): `none` and `minimal` as `none`, with which Mistral's model
+ * "thinks minimally", any other effort as `high`. It goes to whatever model the client asked it of: Mistral lists the
+ * models that take it in no one place, and one that does not refuses it, as OpenAI's models without reasoning do.
+ */
+function mistralEffort(effort: unknown): 'none' | 'high' {
+  if (!isReasoningEffort(effort)) throw cannotServe('reasoning_effort', `reasoning_effort "${String(effort)}" is not one Mistral maps; use one of ${REASONING_EFFORTS.join(', ')}`, 'unsupported_value');
+  return effort === 'none' || effort === 'minimal' ? 'none' : 'high';
 }
 
 /**

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startMistralEmulator } from '../../../../test/emulators/mistral.js';
+import { MISTRAL_THOUGHT, startMistralEmulator } from '../../../../test/emulators/mistral.js';
 import { callChatStream, failureOf, streamedChunks } from '../../../../test/provider-calls.js';
 import type { ChatRequest } from '../../chat-types.js';
 import { ProviderCallError, callChat, callEmbeddings } from '../../provider-call.js';
@@ -64,6 +64,38 @@ describe('the Mistral provider', () => {
       tool_choice: 'any',
       response_format: { type: 'json_schema', json_schema: { name: 'answer', schema: { type: 'object' }, strict: true } },
     });
+  });
+
+  // https://docs.mistral.ai/capabilities/reasoning/adjustable: reasoning_effort "high" or "none", nothing else.
+  it.each([
+    ['none', 'none'],
+    ['minimal', 'none'],
+    ['low', 'high'],
+    ['medium', 'high'],
+    ['high', 'high'],
+    ['xhigh', 'high'],
+  ] as const)('sends reasoning_effort %s as Mistral\'s %s', async (asked, sent) => {
+    await callChat(MistralProvider, { ...hello, reasoning_effort: asked }, ctx());
+    expect(emulator.lastRequest()?.body).toMatchObject({ reasoning_effort: sent });
+  });
+
+  it('refuses a reasoning_effort it has no Mistral value for, retryably and before calling', async () => {
+    const before = emulator.lastRequest();
+    expect(await failureOf(callChat(MistralProvider, { ...hello, reasoning_effort: 'max' } as unknown as ChatRequest, ctx()))).toMatchObject({ status: 400, code: 'unsupported_value', param: 'reasoning_effort', retryable: true });
+    expect(emulator.lastRequest()).toBe(before);
+  });
+
+  it("answers a reasoning model's thinking chunk as reasoning_content, apart from the answer's text", async () => {
+    const completion = await callChat(MistralProvider, { ...hello, reasoning_effort: 'high' }, ctx());
+    expect(completion.choices[0]!.message).toMatchObject({ content: 'Hello from the Mistral emulator.', reasoning_content: MISTRAL_THOUGHT });
+  });
+
+  it("streams a reasoning model's thinking chunks as reasoning_content deltas, with no content beside them", async () => {
+    const chunks = await collect({ ...hello, reasoning_effort: 'high' });
+    const thinking = chunks.filter((c) => c.choices[0]?.delta.reasoning_content !== undefined).map((c) => c.choices[0]!.delta);
+    expect(thinking.map((delta) => delta.reasoning_content).join('')).toBe(MISTRAL_THOUGHT);
+    expect(thinking.every((delta) => delta.content === undefined)).toBe(true);
+    expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe('Hello from the Mistral emulator.');
   });
 
   it('refuses logprobs, which Mistral does not return', async () => {
