@@ -13,8 +13,11 @@ import { textOfContent, toolsCalledFor } from './emulated-model.js';
  * an object and no call id, as Ollama documents it (https://github.com/ollama/ollama/blob/main/docs/api.md#chat-request-with-tools);
  * otherwise "Hello from the Ollama emulator." cut to options.num_predict words (done_reason "length"). Streamed, each
  * call comes whole on a line of its own, as a newer Ollama sends a call as soon as it has parsed it. Model "missing"
- * → 404. Usage: 10 prompt tokens, one eval token per word and 4 per call. Embeddings: three floats per input, one
- * prompt token per word.
+ * → 404. Thinking (https://docs.ollama.com/capabilities/thinking): a thinking model (THINKING_MODELS: `qwen3`,
+ * `deepseek-r1`, `gpt-oss`…) thinks unless `think` is false, in `message.thinking` (OLLAMA_THOUGHT, streamed word by
+ * word on lines of their own before the answer's); GPT-OSS takes only a level and ignores `think: false`; another
+ * model refuses `think` on with a 400. Usage: 10 prompt tokens, one eval token per word (of the thought too) and 4
+ * per call. Embeddings: three floats per input, one prompt token per word.
  */
 export interface OllamaEmulatorOptions {
   apiKey?: string;
@@ -37,7 +40,14 @@ interface OllamaChatBody {
   messages?: Array<{ role?: string; content?: unknown; images?: unknown[]; tool_calls?: Array<{ function?: { arguments?: unknown } }> }>;
   tools?: Array<{ function?: { name?: string; parameters?: Record<string, unknown> } }>;
   options?: { num_predict?: number };
+  think?: boolean | string;
 }
+
+/** The models the emulator thinks with, by the start of their name; GPT-OSS's one of them. */
+const THINKING_MODELS = /^(?:qwen3|deepseek-r1|deepseek-v3\.1|gpt-oss)/;
+const GPT_OSS = /^gpt-oss/;
+/** What a thinking model thinks. */
+export const OLLAMA_THOUGHT = 'Count the words, then answer.';
 
 export async function startOllamaEmulator(options: OllamaEmulatorOptions = {}): Promise<OllamaEmulator> {
   const apiKey = options.apiKey ?? 'ollama-emulator-key';
@@ -56,6 +66,11 @@ export async function startOllamaEmulator(options: OllamaEmulatorOptions = {}): 
     const invalid = validate(body);
     if (invalid || !body) return send(res, 400, { error: invalid ?? 'invalid JSON' });
     if (body.model === 'missing') return send(res, 404, { error: `model "missing" not found, try pulling it first` });
+    const model = String(body.model);
+    const thinks = THINKING_MODELS.test(model);
+    // Ollama refuses thinking asked of a model without it; a level is thinking asked, and GPT-OSS takes nothing else.
+    if (!thinks && body.think !== undefined && body.think !== false) return send(res, 400, { error: `${JSON.stringify(model)} does not support thinking` });
+    const thought = thinks && (body.think !== false || GPT_OSS.test(model)) ? OLLAMA_THOUGHT.split(/(?= )/) : [];
     const messages = body.messages ?? [];
     const offered = (body.tools ?? []).flatMap((tool) => (tool.function?.name ? [tool.function] : []));
     const userText = textOfContent(messages.filter((message) => message.role === 'user').at(-1)?.content);
@@ -74,13 +89,14 @@ export async function startOllamaEmulator(options: OllamaEmulatorOptions = {}): 
       text = words.join('');
       doneReason = 'length';
     }
-    const stats = { total_duration: 1000, load_duration: 10, prompt_eval_count: 10, prompt_eval_duration: 100, eval_count: words.length + 4 * toolCalls.length, eval_duration: 800 };
+    const stats = { total_duration: 1000, load_duration: 10, prompt_eval_count: 10, prompt_eval_duration: 100, eval_count: thought.length + words.length + 4 * toolCalls.length, eval_duration: 800 };
     const head = { model: body.model, created_at: '2025-01-02T03:04:05.000000Z' };
 
     if (body.stream === false) {
-      return send(res, 200, { ...head, message: { role: 'assistant', content: text, ...(toolCalls.length ? { tool_calls: toolCalls } : {}) }, done_reason: doneReason, done: true, ...stats });
+      return send(res, 200, { ...head, message: { role: 'assistant', content: text, ...(thought.length ? { thinking: thought.join('') } : {}), ...(toolCalls.length ? { tool_calls: toolCalls } : {}) }, done_reason: doneReason, done: true, ...stats });
     }
-    const lines: unknown[] = words.map((word) => ({ ...head, message: { role: 'assistant', content: word }, done: false }));
+    const lines: unknown[] = thought.map((word) => ({ ...head, message: { role: 'assistant', content: '', thinking: word }, done: false }));
+    for (const word of words) lines.push({ ...head, message: { role: 'assistant', content: word }, done: false });
     for (const call of toolCalls) lines.push({ ...head, message: { role: 'assistant', content: '', tool_calls: [call] }, done: false });
     lines.push({ ...head, message: { role: 'assistant', content: '' }, done_reason: doneReason, done: true, ...stats });
     if (mode === 'stream-error') lines.splice(1, lines.length, { error: 'an error was encountered while running the model: unexpected EOF' });

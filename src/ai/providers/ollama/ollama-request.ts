@@ -1,4 +1,4 @@
-import type { ChatMessage, ChatRequest, EmbeddingsRequest } from '../../chat-types.js';
+import { REASONING_EFFORTS, isReasoningEffort, type ChatMessage, type ChatRequest, type EmbeddingsRequest } from '../../chat-types.js';
 import { toolArgumentsOf } from '../tool-arguments.js';
 import { cannotServe } from '../cannot-serve.js';
 import { imageUrlOf, textOf } from '../content-parts.js';
@@ -11,9 +11,9 @@ import { embeddingTexts } from '../embedding-texts.js';
 /**
  * OpenAI's chat request as Ollama's native /api/chat (https://github.com/ollama/ollama/blob/main/docs/api.md): images
  * as base64 strings beside the text, tool-call arguments as objects, tool results named by their tool, sampling
- * settings under `options` (num_predict is the token limit), JSON mode or a schema as `format`. Ollama streams
- * unless told not to, so `stream` is always sent. It has no tool choice: `none` leaves the tools out, and any other
- * choice is left to the model.
+ * settings under `options` (num_predict is the token limit), JSON mode or a schema as `format`, `reasoning_effort`
+ * as `think` (thinkFor). Ollama streams unless told not to, so `stream` is always sent. It has no tool choice:
+ * `none` leaves the tools out, and any other choice is left to the model.
  */
 export function toOllamaChat(asked: ChatRequest, ctx: CallContext): Record<string, unknown> {
   refuseLogprobs(asked, 'Ollama');
@@ -27,6 +27,7 @@ export function toOllamaChat(asked: ChatRequest, ctx: CallContext): Record<strin
   if (request.tools?.length && request.tool_choice !== 'none') {
     body.tools = request.tools.map((tool) => ({ type: 'function', function: { name: tool.function.name, ...(tool.function.description ? { description: tool.function.description } : {}), parameters: tool.function.parameters ?? { type: 'object', properties: {} } } }));
   }
+  if (request.reasoning_effort !== undefined) body.think = thinkFor(request.reasoning_effort, ctx.model);
   const format = request.response_format;
   if (format?.type === 'json_object') body.format = 'json';
   if (format?.type === 'json_schema') body.format = format.json_schema.schema ?? 'json';
@@ -43,6 +44,22 @@ export function toOllamaChat(asked: ChatRequest, ctx: CallContext): Record<strin
   if (request.presence_penalty !== undefined) options.presence_penalty = request.presence_penalty;
   if (Object.keys(options).length > 0) body.options = options;
   return body;
+}
+
+/** GPT-OSS, by its name in Ollama's library (`gpt-oss:20b`), which takes a level for `think`. */
+const GPT_OSS = /(?:^|\/)gpt-oss(?=[:-]|$)/i;
+
+/**
+ * OpenAI's `reasoning_effort` as Ollama's `think` (https://docs.ollama.com/capabilities/thinking): for most thinking
+ * models a switch, off for `none` and on for any other effort (a model that does not think refuses it on). GPT-OSS
+ * takes a level instead and ignores the switch, its trace never wholly off: `none` and `minimal` as `low`, its least,
+ * `xhigh` as `high`, the others by name.
+ */
+function thinkFor(effort: unknown, model: string): boolean | 'low' | 'medium' | 'high' {
+  if (!isReasoningEffort(effort)) throw cannotServe('reasoning_effort', `reasoning_effort "${String(effort)}" is not one Ollama maps; use one of ${REASONING_EFFORTS.join(', ')}`, 'unsupported_value');
+  if (!GPT_OSS.test(model)) return effort !== 'none';
+  if (effort === 'none' || effort === 'minimal') return 'low';
+  return effort === 'xhigh' ? 'high' : effort;
 }
 
 function toOllamaMessage(message: ChatMessage, i: number, toolNames: Map<string, string>): Record<string, unknown> {

@@ -4,9 +4,9 @@ import { base64Of } from '../embedding-encoding.js';
 import { isVectorList, unreadableEmbeddings } from '../unreadable-embeddings.js';
 import type { CallContext } from '../provider.js';
 
-/** One /api/chat answer, or one line of its stream. */
+/** One /api/chat answer, or one line of its stream; `thinking` is a thinking model's reasoning (https://docs.ollama.com/capabilities/thinking). */
 export interface OllamaChatLine {
-  message?: { content?: string; tool_calls?: Array<{ id?: string; function?: { name?: string; arguments?: unknown } }> };
+  message?: { content?: string; thinking?: string; tool_calls?: Array<{ id?: string; function?: { name?: string; arguments?: unknown } }> };
   done?: boolean;
   done_reason?: string;
   prompt_eval_count?: number;
@@ -39,13 +39,14 @@ export function toolCallsOf(line: OllamaChatLine): ToolCall[] {
 export function fromOllamaChat(body: unknown, ctx: CallContext): ChatCompletion {
   const line = body as OllamaChatLine;
   const text = line.message?.content ?? '';
+  const thinking = line.message?.thinking;
   const toolCalls = toolCallsOf(line);
   return {
     id: `chatcmpl-${randomUUID()}`,
     object: 'chat.completion',
     created: Math.floor(ctx.now / 1000),
     model: ctx.model,
-    choices: [{ index: 0, message: { role: 'assistant', content: text === '' && toolCalls.length > 0 ? null : text, ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}) }, finish_reason: finishReasonOf(line.done_reason, toolCalls.length > 0), logprobs: null }],
+    choices: [{ index: 0, message: { role: 'assistant', content: text === '' && toolCalls.length > 0 ? null : text, ...(thinking ? { reasoning_content: thinking } : {}), ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}) }, finish_reason: finishReasonOf(line.done_reason, toolCalls.length > 0), logprobs: null }],
     usage: usageOf(line),
   };
 }

@@ -9,8 +9,8 @@ import { finishReasonOf, toolCallsOf, usageOf, type OllamaChatLine } from './oll
 type Delta = ChatCompletionChunk['choices'][number]['delta'];
 
 /**
- * Ollama's NDJSON stream as OpenAI chunks: the first line opens with the role chunk, each line's text is a content
- * chunk, tool calls arrive whole (one chunk each, arguments serialized), and the `done` line gives the finish chunk
+ * Ollama's NDJSON stream as OpenAI chunks: the first line opens with the role chunk, each line's thinking (a
+ * thinking model streams it before its answer) a `reasoning_content` chunk and its text a content chunk, tool calls arrive whole (one chunk each, arguments serialized), and the `done` line gives the finish chunk
  * and the usage chunk. An `error` line, or the stream's end before the `done` line, ends it with a ProviderCallError.
  */
 export function ollamaStreamTranslator(ctx: CallContext): StreamTranslator {
@@ -39,6 +39,7 @@ export function ollamaStreamTranslator(ctx: CallContext): StreamTranslator {
       started = true;
       out.push(chunk({ role: 'assistant', content: '' }));
     }
+    if (line.message?.thinking) out.push(chunk({ reasoning_content: line.message.thinking }));
     if (line.message?.content) out.push(chunk({ content: line.message.content }));
     for (const call of toolCallsOf(line)) out.push(chunk({ tool_calls: [{ index: toolCount++, id: call.id, type: 'function', function: call.function }] }));
     if (line.done) {

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startOllamaEmulator } from '../../../../test/emulators/ollama.js';
+import { OLLAMA_THOUGHT, startOllamaEmulator } from '../../../../test/emulators/ollama.js';
 import { failureOf, streamedChunks } from '../../../../test/provider-calls.js';
 import type { ChatRequest } from '../../chat-types.js';
 import { ProviderCallError, callChat, callEmbeddings } from '../../provider-call.js';
@@ -255,5 +255,53 @@ describe('the Ollama provider', () => {
   it('refuses an image given by web URL before calling, naming the part', async () => {
     const failure = await failureOf(callChat(OllamaProvider, { model: 'llava', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://example.com/cat.png' } }] }] }, ctx()));
     expect(failure).toMatchObject({ status: 400, code: 'unsupported_parameter', retryable: true, param: 'messages[0].content[0].image_url.url' });
+  });
+});
+
+describe("the Ollama provider's thinking (https://docs.ollama.com/capabilities/thinking)", () => {
+  it.each([
+    ['none', false],
+    ['minimal', true],
+    ['medium', true],
+    ['xhigh', true],
+  ] as const)('sends reasoning_effort %s as think %s', async (effort, think) => {
+    await callChat(OllamaProvider, { ...hello, reasoning_effort: effort }, ctx({ model: 'qwen3' }));
+    expect(emulator.lastRequest()?.body).toMatchObject({ think });
+  });
+
+  it.each([
+    ['none', 'low'],
+    ['minimal', 'low'],
+    ['low', 'low'],
+    ['medium', 'medium'],
+    ['high', 'high'],
+    ['xhigh', 'high'],
+  ] as const)('sends reasoning_effort %s to GPT-OSS, which takes only a level, as think %s', async (effort, think) => {
+    await callChat(OllamaProvider, { ...hello, reasoning_effort: effort }, ctx({ model: 'gpt-oss:20b' }));
+    expect(emulator.lastRequest()?.body).toMatchObject({ think });
+  });
+
+  it('sends no think when the client asked no reasoning, leaving the model its default', async () => {
+    await callChat(OllamaProvider, hello, ctx({ model: 'qwen3' }));
+    expect(emulator.lastRequest()?.body).not.toHaveProperty('think');
+  });
+
+  it('refuses a reasoning_effort it has no think for, retryably and before calling', async () => {
+    const before = emulator.lastRequest();
+    expect(await failureOf(callChat(OllamaProvider, { ...hello, reasoning_effort: 'max' } as unknown as ChatRequest, ctx({ model: 'qwen3' })))).toMatchObject({ status: 400, code: 'unsupported_value', param: 'reasoning_effort', retryable: true });
+    expect(emulator.lastRequest()).toBe(before);
+  });
+
+  it("answers a thinking model's message.thinking as reasoning_content", async () => {
+    const completion = await callChat(OllamaProvider, hello, ctx({ model: 'qwen3' }));
+    expect(completion.choices[0]!.message).toMatchObject({ content: 'Hello from the Ollama emulator.', reasoning_content: OLLAMA_THOUGHT });
+  });
+
+  it("streams a thinking model's message.thinking lines as reasoning_content deltas before the answer's", async () => {
+    const chunks = await collect(hello, { ...ctx({ model: 'qwen3' }), stream: true });
+    const deltas = chunks.map((c) => c.choices[0]?.delta ?? {});
+    expect(deltas.map((delta) => delta.reasoning_content ?? '').join('')).toBe(OLLAMA_THOUGHT);
+    expect(deltas.map((delta) => delta.content ?? '').join('')).toBe('Hello from the Ollama emulator.');
+    expect(deltas.findLastIndex((delta) => delta.reasoning_content !== undefined)).toBeLessThan(deltas.findIndex((delta) => delta.content));
   });
 });
