@@ -12,7 +12,8 @@ import { textOfContent, toolsCalledFor } from './emulated-model.js';
  * (`<tool name>_emu<n>`, n counting the calls from 1, as Cohere prefixes its ids with the tool's name), its arguments
  * filled in from its parameters (sampleOf: {"city":"Paris"} for a weather tool); otherwise "Hello from the Cohere
  * emulator." cut before the first of `stop_sequences` it holds (STOP_SEQUENCE), and to max_tokens words
- * (MAX_TOKENS). A user text containing "fail" ends with finish_reason ERROR. Usage: 14 input tokens (9 billed), one
+ * (MAX_TOKENS). A user text containing "fail" ends with finish_reason ERROR. Both frequency_penalty and
+ * presence_penalty in one request are a 400, as Cohere refuses them. Usage: 14 input tokens (9 billed), one
  * output token per word and 6 per call. Embeddings: three floats per text, one billed token per word.
  *
  * Streamed (https://docs.cohere.com/reference/chat-stream, https://docs.cohere.com/docs/tool-use-streaming): the
@@ -41,6 +42,8 @@ interface CohereChatBody {
   max_tokens?: number;
   stop_sequences?: string[];
   k?: number;
+  frequency_penalty?: number;
+  presence_penalty?: number;
   messages?: Array<{ role?: string; content?: unknown; tool_call_id?: string; tool_calls?: Array<{ id?: string }> }>;
   tools?: Array<{ function?: { name?: string; parameters?: Record<string, unknown> } }>;
   tool_choice?: string;
@@ -150,6 +153,8 @@ function validate(body: CohereChatBody | undefined): string | undefined {
   if (!Array.isArray(body.messages) || body.messages.length === 0) return 'invalid request: messages must not be empty.';
   if ((body.stop_sequences?.length ?? 0) > 5) return 'invalid request: stop_sequences must contain at most 5 sequences.';
   if (body.k !== undefined && !(Number.isInteger(body.k) && body.k >= 0 && body.k <= 500)) return 'invalid request: k must be an integer between 0 and 500.';
+  // Cohere's own words (https://docs.cohere.com/reference/errors), whatever the two values.
+  if (body.frequency_penalty !== undefined && body.presence_penalty !== undefined) return 'invalid request: cannot specify both frequency_penalty and presence_penalty.';
   const callIds = new Set(body.messages.flatMap((m) => (m.tool_calls ?? []).map((c) => c.id)));
   for (const m of body.messages) {
     if (!['system', 'user', 'assistant', 'tool'].includes(m.role ?? '')) return `invalid request: unknown role ${m.role}`;

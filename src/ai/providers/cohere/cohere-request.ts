@@ -45,8 +45,7 @@ export function toCohereChat(asked: ChatRequest, ctx: CallContext): Record<strin
   if (request.top_k !== undefined && request.top_k > 0) body.k = Math.min(500, request.top_k);
   if (request.stop !== undefined) body.stop_sequences = Array.isArray(request.stop) ? request.stop : [request.stop];
   if (request.seed !== undefined) body.seed = request.seed;
-  if (request.frequency_penalty !== undefined) body.frequency_penalty = Math.min(1, Math.max(0, request.frequency_penalty));
-  if (request.presence_penalty !== undefined) body.presence_penalty = Math.min(1, Math.max(0, request.presence_penalty));
+  Object.assign(body, penaltiesOf(request));
   const format = request.response_format;
   if (format?.type === 'json_object') body.response_format = { type: 'json_object' };
   if (format?.type === 'json_schema') body.response_format = { type: 'json_object', ...(format.json_schema.schema ? { json_schema: format.json_schema.schema } : {}) };
@@ -68,6 +67,19 @@ function toCohereMessage(message: ChatMessage, i: number): Record<string, unknow
     case 'tool':
       return { role: 'tool', tool_call_id: message.tool_call_id ?? '', content: textOf(message.content) };
   }
+}
+
+/**
+ * The penalty Cohere is sent, of OpenAI's two: Cohere refuses both in one request ("invalid request: cannot specify
+ * both frequency_penalty and presence_penalty", https://docs.cohere.com/reference/errors), so one that is 0 (or
+ * negative, which Cohere's range from 0 to 1 makes 0) goes unsent, as the default it is; two that are not cannot be
+ * served, and an alias moves on to a target that takes both.
+ */
+function penaltiesOf(request: ChatRequest): { frequency_penalty?: number; presence_penalty?: number } {
+  const frequency = Math.min(1, Math.max(0, request.frequency_penalty ?? 0));
+  const presence = Math.min(1, Math.max(0, request.presence_penalty ?? 0));
+  if (frequency > 0 && presence > 0) throw unsupported('presence_penalty', 'Cohere takes frequency_penalty or presence_penalty, not both; send one of them');
+  return { ...(frequency > 0 ? { frequency_penalty: frequency } : {}), ...(presence > 0 ? { presence_penalty: presence } : {}) };
 }
 
 function unsupported(param: string, message: string): ProviderCallError {

@@ -71,8 +71,24 @@ describe('the Cohere provider', () => {
   });
 
   it("brings OpenAI's top_p, penalties and top_k into Cohere's ranges (p 0.01–0.99, penalties 0–1, k up to 500)", async () => {
-    await callChat(CohereProvider, { model: 'command', messages: [{ role: 'user', content: 'Hi' }], top_p: 1, frequency_penalty: -0.5, presence_penalty: 1.5, top_k: 1000 }, ctx());
-    expect(emulator.lastRequest()?.body).toMatchObject({ p: 0.99, frequency_penalty: 0, presence_penalty: 1, k: 500 });
+    await callChat(CohereProvider, { model: 'command', messages: [{ role: 'user', content: 'Hi' }], top_p: 1, presence_penalty: 1.5, top_k: 1000 }, ctx());
+    expect(emulator.lastRequest()?.body).toMatchObject({ p: 0.99, presence_penalty: 1, k: 500 });
+  });
+
+  // https://docs.cohere.com/reference/errors: "cannot specify both frequency_penalty and presence_penalty".
+  it('sends only the penalty that is not 0, as Cohere refuses both in one request', async () => {
+    for (const [frequency, presence] of [[0, 0.4], [-0.5, 0.4], [0.4, 0]] as const) {
+      await callChat(CohereProvider, { ...hello, frequency_penalty: frequency, presence_penalty: presence }, ctx());
+      const body = emulator.lastRequest()?.body as Record<string, unknown>;
+      expect([body.frequency_penalty, body.presence_penalty]).toEqual(frequency > 0 ? [0.4, undefined] : [undefined, 0.4]);
+    }
+  });
+
+  it('refuses two penalties that are not 0, retryably and before calling, so that an alias moves on', async () => {
+    const before = emulator.lastRequest();
+    const failure = await failureOf(callChat(CohereProvider, { ...hello, frequency_penalty: 0.5, presence_penalty: 0.5 }, ctx()));
+    expect(failure).toMatchObject({ status: 400, code: 'unsupported_parameter', param: 'presence_penalty', retryable: true });
+    expect(emulator.lastRequest()).toBe(before);
   });
 
   it('translates tools, tool calls and tool results into Cohere\'s v2 shapes', async () => {
