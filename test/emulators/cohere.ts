@@ -14,7 +14,8 @@ import { textOfContent, toolsCalledFor } from './emulated-model.js';
  * emulator." cut before the first of `stop_sequences` it holds (STOP_SEQUENCE), and to max_tokens words
  * (MAX_TOKENS). A user text containing "fail" ends with finish_reason ERROR. Both frequency_penalty and
  * presence_penalty in one request are a 400, as Cohere refuses them. Usage: 14 input tokens (9 billed), one
- * output token per word and 6 per call. Embeddings: three floats per text, one billed token per word.
+ * output token per word and 6 per call; a user text containing "again" is a prompt Cohere has seen, 8 of whose
+ * tokens hit its cache (`usage.cached_tokens`). Embeddings: three floats per text, one billed token per word.
  *
  * Streamed (https://docs.cohere.com/reference/chat-stream, https://docs.cohere.com/docs/tool-use-streaming): the
  * tool plan as `tool-plan-delta`s, then for each call in turn `tool-call-start` (its `index`, id and name, empty
@@ -93,7 +94,8 @@ export async function startCohereEmulator(options: CohereEmulatorOptions = {}): 
       finish = 'MAX_TOKENS';
     }
     const outputTokens = words.length + 6 * calls.length;
-    const usage = { billed_units: { input_tokens: 9, output_tokens: outputTokens }, tokens: { input_tokens: 14, output_tokens: outputTokens } };
+    const cached = /again/.test(userText);
+    const usage = { billed_units: { input_tokens: 9, output_tokens: outputTokens }, tokens: { input_tokens: 14, output_tokens: outputTokens }, ...(cached ? { cached_tokens: 8 } : {}) };
     const id = 'cohere-emulator-0001';
 
     if (!body.stream) {

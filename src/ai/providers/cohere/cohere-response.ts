@@ -14,6 +14,8 @@ interface CohereChatResponse {
 export interface CohereUsage {
   tokens?: { input_tokens?: number; output_tokens?: number };
   billed_units?: { input_tokens?: number; output_tokens?: number };
+  /** "The number of prompt tokens that hit the inference cache" (https://docs.cohere.com/reference/chat). */
+  cached_tokens?: number;
 }
 
 const FINISH_REASONS: Record<string, FinishReason> = { COMPLETE: 'stop', STOP_SEQUENCE: 'stop', MAX_TOKENS: 'length', TOOL_CALL: 'tool_calls', ERROR_TOXIC: 'content_filter' };
@@ -42,12 +44,16 @@ export function cohereGenerationFailure(reason: string | undefined, error?: stri
  * (`billed_units`, https://docs.cohere.com/reference/chat): the billed ones, which are what a call costs and what a
  * budget counts; the processed ones only when no billed count is given. None when Cohere gave neither (its usage is
  * optional): the gateway estimates, as for any provider that reports none, rather than book the call at 0 tokens.
+ * The prompt tokens Cohere read from its cache (`cached_tokens`) are OpenAI's `prompt_tokens_details.cached_tokens`,
+ * whole and never more than the prompt tokens (Cohere types the count as a number, not an integer).
  */
 export function usageOf(usage: CohereUsage | undefined): Usage | undefined {
   const prompt = usage?.billed_units?.input_tokens ?? usage?.tokens?.input_tokens;
   const completion = usage?.billed_units?.output_tokens ?? usage?.tokens?.output_tokens;
   if (prompt === undefined && completion === undefined) return undefined;
-  return { prompt_tokens: prompt ?? 0, completion_tokens: completion ?? 0, total_tokens: (prompt ?? 0) + (completion ?? 0) };
+  const cached = usage?.cached_tokens;
+  const details = typeof cached === 'number' && cached >= 0 ? { prompt_tokens_details: { cached_tokens: Math.min(Math.round(cached), prompt ?? 0) } } : {};
+  return { prompt_tokens: prompt ?? 0, completion_tokens: completion ?? 0, total_tokens: (prompt ?? 0) + (completion ?? 0), ...details };
 }
 
 export function fromCohereChat(body: unknown, ctx: CallContext): ChatCompletion {

@@ -130,6 +130,19 @@ describe('the Cohere provider', () => {
     expect(completion.usage).toEqual({ prompt_tokens: 9, completion_tokens: 5, total_tokens: 14 });
   });
 
+  // https://docs.cohere.com/reference/chat: usage.cached_tokens, "the number of prompt tokens that hit the inference cache".
+  it("reports the prompt tokens Cohere read from its cache as prompt_tokens_details.cached_tokens, streamed or not", async () => {
+    const again: ChatRequest = { ...hello, messages: [{ role: 'user', content: 'Hello again' }] };
+    const expected = { prompt_tokens: 9, completion_tokens: 5, total_tokens: 14, prompt_tokens_details: { cached_tokens: 8 } };
+    expect((await callChat(CohereProvider, again, ctx())).usage).toEqual(expected);
+    expect((await collect(again)).at(-1)?.usage).toEqual(expected);
+  });
+
+  it('reports no more cached tokens than the prompt tokens it reports', () => {
+    const answer = CohereProvider.parseChat({ finish_reason: 'COMPLETE', message: { content: [] }, usage: { billed_units: { input_tokens: 5, output_tokens: 1 }, tokens: { input_tokens: 71, output_tokens: 1 }, cached_tokens: 60 } }, ctx());
+    expect(answer.usage?.prompt_tokens_details).toEqual({ cached_tokens: 5 });
+  });
+
   it('streams text as a role chunk, ordered content chunks, a finish chunk and a usage chunk', async () => {
     const chunks = await collect(hello);
     expect((emulator.lastRequest()?.body as { stream: boolean }).stream).toBe(true);
