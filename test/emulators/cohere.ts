@@ -17,6 +17,10 @@ import { textOfContent, toolsCalledFor } from './emulated-model.js';
  * output token per word and 6 per call; a user text containing "again" is a prompt Cohere has seen, 8 of whose
  * tokens hit its cache (`usage.cached_tokens`). Embeddings: three floats per text, one billed token per word.
  *
+ * A reasoning model (one named `…-reasoning-…`, or Command A+) thinks first: a `thinking` content item
+ * (COHERE_THOUGHT) before the text, one output token a word; streamed, its own content block (index 0) whose
+ * `content-delta`s carry `thinking`, the text's block after it.
+ *
  * Streamed (https://docs.cohere.com/reference/chat-stream, https://docs.cohere.com/docs/tool-use-streaming): the
  * tool plan as `tool-plan-delta`s, then for each call in turn `tool-call-start` (its `index`, id and name, empty
  * arguments), two `tool-call-delta`s carrying its arguments in two pieces (none for a tool without parameters) and
@@ -49,6 +53,11 @@ interface CohereChatBody {
   tools?: Array<{ function?: { name?: string; parameters?: Record<string, unknown> } }>;
   tool_choice?: string;
 }
+
+/** The models that think before they answer. */
+const REASONING_MODELS = /-reasoning-|^command-a-plus/;
+/** What a reasoning model thinks. */
+export const COHERE_THOUGHT = 'The user says hello, so I say hello back.';
 
 export async function startCohereEmulator(options: CohereEmulatorOptions = {}): Promise<CohereEmulator> {
   const apiKey = options.apiKey ?? 'cohere-emulator-key';
@@ -93,7 +102,8 @@ export async function startCohereEmulator(options: CohereEmulatorOptions = {}): 
       text = words.join('');
       finish = 'MAX_TOKENS';
     }
-    const outputTokens = words.length + 6 * calls.length;
+    const thought = REASONING_MODELS.test(String(body.model)) ? COHERE_THOUGHT.split(/(?= )/) : [];
+    const outputTokens = thought.length + words.length + 6 * calls.length;
     const cached = /again/.test(userText);
     const usage = { billed_units: { input_tokens: 9, output_tokens: outputTokens }, tokens: { input_tokens: 14, output_tokens: outputTokens }, ...(cached ? { cached_tokens: 8 } : {}) };
     const id = 'cohere-emulator-0001';
@@ -102,15 +112,21 @@ export async function startCohereEmulator(options: CohereEmulatorOptions = {}): 
       return send(res, 200, {
         id,
         finish_reason: finish,
-        message: { role: 'assistant', content: text ? [{ type: 'text', text }] : [], ...(calls.length > 0 ? { tool_plan: plan, tool_calls: calls } : {}) },
+        message: { role: 'assistant', content: [...(thought.length > 0 ? [{ type: 'thinking', thinking: thought.join('') }] : []), ...(text ? [{ type: 'text', text }] : [])], ...(calls.length > 0 ? { tool_plan: plan, tool_calls: calls } : {}) },
         usage,
       });
     }
     const events: Array<Record<string, unknown>> = [{ type: 'message-start', id, delta: { message: { role: 'assistant', content: [], tool_plan: '', tool_calls: [], citations: [] } } }];
-    if (text) {
-      events.push({ type: 'content-start', index: 0, delta: { message: { content: { type: 'text', text: '' } } } });
-      for (const word of words) events.push({ type: 'content-delta', index: 0, delta: { message: { content: { text: word } } } });
+    if (thought.length > 0) {
+      events.push({ type: 'content-start', index: 0, delta: { message: { content: { type: 'thinking', thinking: '' } } } });
+      for (const word of thought) events.push({ type: 'content-delta', index: 0, delta: { message: { content: { thinking: word } } } });
       events.push({ type: 'content-end', index: 0 });
+    }
+    if (text) {
+      const index = thought.length > 0 ? 1 : 0;
+      events.push({ type: 'content-start', index, delta: { message: { content: { type: 'text', text: '' } } } });
+      for (const word of words) events.push({ type: 'content-delta', index, delta: { message: { content: { text: word } } } });
+      events.push({ type: 'content-end', index });
     }
     if (calls.length > 0) {
       for (const piece of plan.split(/(?= )/)) events.push({ type: 'tool-plan-delta', delta: { message: { tool_plan: piece } } });

@@ -7,7 +7,7 @@ import type { CallContext, ProviderFailure } from '../provider.js';
 interface CohereChatResponse {
   id?: string;
   finish_reason?: string;
-  message?: { content?: Array<{ type?: string; text?: string }>; tool_calls?: Array<{ id?: string; function?: { name?: string; arguments?: string } }> };
+  message?: { content?: Array<{ type?: string; text?: string; thinking?: string }>; tool_calls?: Array<{ id?: string; function?: { name?: string; arguments?: string } }> };
   usage?: CohereUsage;
 }
 
@@ -59,14 +59,17 @@ export function usageOf(usage: CohereUsage | undefined): Usage | undefined {
 export function fromCohereChat(body: unknown, ctx: CallContext): ChatCompletion {
   const response = body as CohereChatResponse;
   const usage = usageOf(response.usage);
-  const text = (response.message?.content ?? []).map((part) => (part.type === 'text' || part.type === undefined ? (part.text ?? '') : '')).join('');
+  const content = response.message?.content ?? [];
+  const text = content.map((part) => (part.type === 'text' || part.type === undefined ? (part.text ?? '') : '')).join('');
+  // A reasoning model's thinking, a content item of its own before the text.
+  const thinking = content.map((part) => (part.type === 'thinking' ? (part.thinking ?? '') : '')).join('');
   const toolCalls: ToolCall[] = (response.message?.tool_calls ?? []).map((call, i) => ({ id: call.id ?? `call_${i}`, type: 'function', function: { name: call.function?.name ?? '', arguments: call.function?.arguments ?? '{}' } }));
   return {
     id: response.id ?? `chatcmpl-${ctx.now}`,
     object: 'chat.completion',
     created: Math.floor(ctx.now / 1000),
     model: ctx.model,
-    choices: [{ index: 0, message: { role: 'assistant', content: text === '' && toolCalls.length > 0 ? null : text, ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}) }, finish_reason: finishReasonOf(response.finish_reason, undefined, usage), logprobs: null, ...stopSequenceOf(response.finish_reason) }],
+    choices: [{ index: 0, message: { role: 'assistant', content: text === '' && toolCalls.length > 0 ? null : text, ...(thinking ? { reasoning_content: thinking } : {}), ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}) }, finish_reason: finishReasonOf(response.finish_reason, undefined, usage), logprobs: null, ...stopSequenceOf(response.finish_reason) }],
     ...(usage ? { usage } : {}),
   };
 }

@@ -11,7 +11,7 @@ interface CohereStreamEvent {
   id?: string;
   index?: number;
   delta?: {
-    message?: { content?: { text?: string }; tool_calls?: { id?: string; function?: { name?: string; arguments?: string } } };
+    message?: { content?: { text?: string; thinking?: string }; tool_calls?: { id?: string; function?: { name?: string; arguments?: string } } };
     finish_reason?: string;
     error?: string;
     usage?: CohereUsage;
@@ -20,7 +20,8 @@ interface CohereStreamEvent {
 
 /**
  * Cohere's chat stream events (https://docs.cohere.com/v2/docs/streaming) as OpenAI chunks: message-start → the role
- * chunk, content-delta → content, tool-call-start and tool-call-delta → tool-call chunks, message-end → the finish
+ * chunk, content-delta → content, or `reasoning_content` for a reasoning model's thinking (its `thinking` content
+ * block, whose deltas carry `thinking` instead of `text`), tool-call-start and tool-call-delta → tool-call chunks, message-end → the finish
  * chunk and the usage chunk (or, when the generation ended in ERROR, a ProviderCallError; a stream that ends before
  * message-end fails too). tool-plan-delta (the model's reasoning before calling tools) and citations have no
  * OpenAI counterpart and are dropped.
@@ -52,8 +53,8 @@ export function cohereStreamTranslator(ctx: CallContext): StreamTranslator {
         if (event.id) id = event.id;
         return [chunk({ role: 'assistant', content: '' })];
       case 'content-delta': {
-        const text = event.delta?.message?.content?.text;
-        return text ? [chunk({ content: text })] : [];
+        const { text, thinking } = event.delta?.message?.content ?? {};
+        return [...(thinking ? [chunk({ reasoning_content: thinking })] : []), ...(text ? [chunk({ content: text })] : [])];
       }
       case 'tool-call-start': {
         const call = event.delta?.message?.tool_calls;

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startCohereEmulator } from '../../../../test/emulators/cohere.js';
+import { COHERE_THOUGHT, startCohereEmulator } from '../../../../test/emulators/cohere.js';
 import { failureOf, streamedChunks } from '../../../../test/provider-calls.js';
 import { STOP_SEQUENCE, type ChatRequest } from '../../chat-types.js';
 import { ProviderCallError, callChat, callEmbeddings } from '../../provider-call.js';
@@ -153,6 +153,20 @@ describe('the Cohere provider', () => {
     expect(chunks.filter((c) => c.choices[0]?.finish_reason).map((c) => c.choices[0]?.finish_reason)).toEqual(['stop']);
     expect(chunks.at(-2)?.choices[0]?.finish_reason).toBe('stop');
     expect(chunks.at(-1)).toMatchObject({ id: 'cohere-emulator-0001', choices: [], usage: { prompt_tokens: 9, completion_tokens: 5, total_tokens: 14 } });
+  });
+
+  it("answers a reasoning model's thinking item as reasoning_content, apart from the text", async () => {
+    const completion = await callChat(CohereProvider, hello, { ...ctx(), model: 'command-a-reasoning-08-2025' });
+    expect(completion.choices[0]!.message).toMatchObject({ content: 'Hello from the Cohere emulator.', reasoning_content: COHERE_THOUGHT });
+  });
+
+  // Cohere's content-delta carries `thinking` or `text` (ChatContentDeltaEventDeltaMessageContent).
+  it("streams a reasoning model's thinking deltas as reasoning_content, before the text's content", async () => {
+    const chunks = await collect(hello, { ...ctx(), model: 'command-a-reasoning-08-2025' });
+    const deltas = chunks.map((c) => c.choices[0]?.delta ?? {});
+    expect(deltas.map((delta) => delta.reasoning_content ?? '').join('')).toBe(COHERE_THOUGHT);
+    expect(deltas.map((delta) => delta.content ?? '').join('')).toBe('Hello from the Cohere emulator.');
+    expect(deltas.findLastIndex((delta) => delta.reasoning_content !== undefined)).toBeLessThan(deltas.findIndex((delta) => delta.content));
   });
 
   it('returns a tool call with finish reason tool_calls', async () => {
