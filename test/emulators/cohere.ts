@@ -57,6 +57,8 @@ interface CohereChatBody {
 /** The models that think before they answer. */
 const REASONING_MODELS = /-reasoning-|^command-a-plus/;
 /** What a reasoning model thinks. */
+/** What the emulator's model says before it calls a tool: its `tool_plan`. */
+export const COHERE_TOOL_PLAN = 'I will check the weather.';
 export const COHERE_THOUGHT = 'The user says hello, so I say hello back.';
 
 export async function startCohereEmulator(options: CohereEmulatorOptions = {}): Promise<CohereEmulator> {
@@ -86,7 +88,7 @@ export async function startCohereEmulator(options: CohereEmulatorOptions = {}): 
     if (lastMessage?.role === 'tool') text = 'It is 21 degrees in Paris.';
     else if (offered.length > 0) {
       text = '';
-      plan = 'I will check the weather.';
+      plan = COHERE_TOOL_PLAN;
       calls = toolsCalledFor(offered, userText, (tool) => String(tool.name)).map((tool, i) => ({ id: `${tool.name}_emu${i + 1}`, type: 'function', function: { name: String(tool.name), arguments: JSON.stringify(sampleOf(tool.parameters)) } }));
       finish = 'TOOL_CALL';
     } else if (/fail/.test(JSON.stringify(lastMessage?.content ?? ''))) finish = 'ERROR';

@@ -7,7 +7,7 @@ import type { CallContext, ProviderFailure } from '../provider.js';
 interface CohereChatResponse {
   id?: string;
   finish_reason?: string;
-  message?: { content?: Array<{ type?: string; text?: string; thinking?: string }>; tool_calls?: Array<{ id?: string; function?: { name?: string; arguments?: string } }> };
+  message?: { content?: Array<{ type?: string; text?: string; thinking?: string }>; tool_plan?: string; tool_calls?: Array<{ id?: string; function?: { name?: string; arguments?: string } }> };
   usage?: CohereUsage;
 }
 
@@ -60,7 +60,10 @@ export function fromCohereChat(body: unknown, ctx: CallContext): ChatCompletion 
   const response = body as CohereChatResponse;
   const usage = usageOf(response.usage);
   const content = response.message?.content ?? [];
-  const text = content.map((part) => (part.type === 'text' || part.type === undefined ? (part.text ?? '') : '')).join('');
+  // What the model says before it calls tools (`tool_plan`) is the assistant's text beside its calls, as OpenAI has
+  // it (and as such text goes back to Cohere); Cohere gives no content then.
+  const plan = typeof response.message?.tool_plan === 'string' ? response.message.tool_plan : '';
+  const text = plan + content.map((part) => (part.type === 'text' || part.type === undefined ? (part.text ?? '') : '')).join('');
   // A reasoning model's thinking, a content item of its own before the text.
   const thinking = content.map((part) => (part.type === 'thinking' ? (part.thinking ?? '') : '')).join('');
   const toolCalls: ToolCall[] = (response.message?.tool_calls ?? []).map((call, i) => ({ id: call.id ?? `call_${i}`, type: 'function', function: { name: call.function?.name ?? '', arguments: call.function?.arguments ?? '{}' } }));

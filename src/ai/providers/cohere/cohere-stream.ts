@@ -11,7 +11,7 @@ interface CohereStreamEvent {
   id?: string;
   index?: number;
   delta?: {
-    message?: { content?: { text?: string; thinking?: string }; tool_calls?: { id?: string; function?: { name?: string; arguments?: string } } };
+    message?: { content?: { text?: string; thinking?: string }; tool_plan?: string; tool_calls?: { id?: string; function?: { name?: string; arguments?: string } } };
     finish_reason?: string;
     error?: string;
     usage?: CohereUsage;
@@ -23,8 +23,9 @@ interface CohereStreamEvent {
  * chunk, content-delta → content, or `reasoning_content` for a reasoning model's thinking (its `thinking` content
  * block, whose deltas carry `thinking` instead of `text`), tool-call-start and tool-call-delta → tool-call chunks, message-end → the finish
  * chunk and the usage chunk (or, when the generation ended in ERROR, a ProviderCallError; a stream that ends before
- * message-end fails too). tool-plan-delta (the model's reasoning before calling tools) and citations have no
- * OpenAI counterpart and are dropped.
+ * message-end fails too). tool-plan-delta (what the model says before it calls tools) → content, as an OpenAI
+ * assistant says it beside its calls (and as an assistant's such text goes back to Cohere: its `tool_plan`);
+ * citations have no OpenAI counterpart and are dropped.
  */
 export function cohereStreamTranslator(ctx: CallContext): StreamTranslator {
   const parser = new SseParser();
@@ -55,6 +56,10 @@ export function cohereStreamTranslator(ctx: CallContext): StreamTranslator {
       case 'content-delta': {
         const { text, thinking } = event.delta?.message?.content ?? {};
         return [...(thinking ? [chunk({ reasoning_content: thinking })] : []), ...(text ? [chunk({ content: text })] : [])];
+      }
+      case 'tool-plan-delta': {
+        const plan = event.delta?.message?.tool_plan;
+        return plan ? [chunk({ content: plan })] : [];
       }
       case 'tool-call-start': {
         const call = event.delta?.message?.tool_calls;

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { COHERE_THOUGHT, startCohereEmulator } from '../../../../test/emulators/cohere.js';
+import { COHERE_THOUGHT, COHERE_TOOL_PLAN as PLAN, startCohereEmulator } from '../../../../test/emulators/cohere.js';
 import { failureOf, streamedChunks } from '../../../../test/provider-calls.js';
 import { STOP_SEQUENCE, type ChatRequest } from '../../chat-types.js';
 import { ProviderCallError, callChat, callEmbeddings } from '../../provider-call.js';
@@ -169,17 +169,17 @@ describe('the Cohere provider', () => {
     expect(deltas.findLastIndex((delta) => delta.reasoning_content !== undefined)).toBeLessThan(deltas.findIndex((delta) => delta.content));
   });
 
-  it('returns a tool call with finish reason tool_calls', async () => {
+  it('returns a tool call with finish reason tool_calls, and the tool plan as the text beside it', async () => {
     const completion = await callChat(CohereProvider, { ...hello, tools: [weatherTool] }, ctx());
     expect(completion.choices[0]).toMatchObject({
-      message: { content: null, tool_calls: [{ id: 'get_weather_emu1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
+      message: { content: PLAN, tool_calls: [{ id: 'get_weather_emu1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
       finish_reason: 'tool_calls',
     });
   });
 
-  it('streams a tool call whose argument pieces reassemble to valid JSON, dropping the tool plan', async () => {
+  it('streams the tool plan as content, then a tool call whose argument pieces reassemble to valid JSON', async () => {
     const chunks = await collect({ ...hello, tools: [weatherTool] });
-    expect(chunks.some((c) => c.choices[0]?.delta.content)).toBe(false);
+    expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe(PLAN);
     const calls = chunks.flatMap((c) => c.choices[0]?.delta.tool_calls ?? []);
     expect(calls[0]).toEqual({ index: 0, id: 'get_weather_emu1', type: 'function', function: { name: 'get_weather', arguments: '' } });
     expect(calls.length).toBeGreaterThan(2);
