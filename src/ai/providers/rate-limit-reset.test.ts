@@ -18,6 +18,11 @@ describe("the reset of an OpenAI-style rate limit, from its x-ratelimit-* header
     expect(rateLimitResetMs({ 'x-ratelimit-remaining-tokens': '0', 'x-ratelimit-reset-requests': '20s' })).toBe(20_000);
   });
 
+  it('takes the reset of the limit not told to have some left: a daily request limit with 499 left does not keep a key out for hours', () => {
+    expect(rateLimitResetMs({ 'x-ratelimit-remaining-requests': '499', 'x-ratelimit-reset-requests': '23h0m0s', 'x-ratelimit-remaining-tokens': '12', 'x-ratelimit-reset-tokens': '6s' })).toBe(6_000);
+    expect(rateLimitResetMs({ 'x-ratelimit-remaining-requests': '499', 'x-ratelimit-reset-requests': '23h0m0s', 'x-ratelimit-reset-tokens': '6s' })).toBe(6_000);
+  });
+
   it('reads nothing from resets that are no duration, or from none', () => {
     expect(rateLimitResetMs({})).toBeUndefined();
     for (const value of ['20', '-1', '1e3s', 'soon', '5 s', '']) expect(rateLimitResetMs({ 'x-ratelimit-reset-requests': value })).toBeUndefined();
