@@ -114,6 +114,13 @@ describe("a Gemini error body's classification", () => {
     expect(failure).toMatchObject({ status: 400, code: 'failed_precondition', credentialProblem: 'invalid', retryable: true });
   });
 
+  it('takes a FAILED_PRECONDITION about the request (a file not yet ACTIVE) as the caller\'s 400, setting no key aside', () => {
+    const failure = googleFailure(400, { status: 'FAILED_PRECONDITION', message: 'The File abc123 is not in an ACTIVE state and usage is not allowed.' }, {});
+    expect(failure).toMatchObject({ status: 400, type: 'invalid_request_error' });
+    expect(failure.credentialProblem).toBeUndefined();
+    expect(failure.retryable).toBeFalsy();
+  });
+
   it("sets aside a key refused as a key (none, blocked, leaked), and keeps one denied something else", () => {
     expect(googleFailure(403, { status: 'PERMISSION_DENIED', message: 'Your API key was reported as leaked. Please use another API key.' }, {})).toMatchObject({ status: 403, credentialProblem: 'invalid' });
     const denied = googleFailure(403, { status: 'PERMISSION_DENIED', message: 'You do not have permission to access tuned model tunedModels/other.' }, {});

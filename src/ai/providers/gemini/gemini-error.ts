@@ -41,12 +41,16 @@ const KEY_REASONS = /^(?:API_KEY_\w+|SERVICE_DISABLED|CONSUMER_INVALID|CONSUMER_
  *   a PERMISSION_DENIED about the key (none given, one blocked for the API or reported as leaked) are an invalid
  *   credential (reported as 401 / 403); any other PERMISSION_DENIED refuses this call to the key (a 403 that sets
  *   no key aside, failureFor)
- * - FAILED_PRECONDITION is the key's project unfit for the API ("Gemini API free tier is not available in your
- *   country. Please enable billing on your project"): the key is set aside as a refused one, and a key of another
- *   project, or another target, serves the same request
+ * - FAILED_PRECONDITION about billing, the free tier or the project's location is the key's project unfit for the
+ *   API ("Gemini API free tier is not available in your country. Please enable billing on your project"): the key
+ *   is set aside as a refused one, and a key of another project, or another target, serves the same request; any
+ *   other FAILED_PRECONDITION (a file not yet ACTIVE) is about the request, the caller's 400
  * - RESOURCE_EXHAUSTED is a rate limit, retried after RetryInfo's delay. Gemini words every limit as a "quota",
  *   per minute ones included, so the key is not set aside as out of quota.
  */
+/** What a FAILED_PRECONDITION says of the key's project rather than of the request. */
+const PROJECT_UNFIT = /\b(?:billing|free tier|country|region|location)\b/i;
+
 export function googleFailure(status: number, error: GoogleError, headers: IncomingHttpHeaders): ProviderFailure {
   const message = typeof error.message === 'string' ? error.message : `Gemini answered ${status}`;
   const reason = reasonOf(error);
@@ -58,7 +62,9 @@ export function googleFailure(status: number, error: GoogleError, headers: Incom
     return { ...failureFor(401, message, headers, code), status: status === 403 || googleStatus === 'PERMISSION_DENIED' ? 403 : 401 };
   }
   if (googleStatus === 'PERMISSION_DENIED') return failureFor(403, message, headers, code);
-  if (googleStatus === 'FAILED_PRECONDITION') return { ...failureFor(401, message, headers, code), status };
+  // Only the project's own unfitness (billing, the free tier, its location) is the key's: a FAILED_PRECONDITION about
+  // the request ("The File … is not in an ACTIVE state") is the caller's 400, and must not set every key aside.
+  if (googleStatus === 'FAILED_PRECONDITION' && PROJECT_UNFIT.test(message)) return { ...failureFor(401, message, headers, code), status };
   if (status === 429 || googleStatus === 'RESOURCE_EXHAUSTED') {
     return { status: 429, type: 'rate_limit_error', code: code ?? 'rate_limit_exceeded', message, retryAfterMs: retryAfterMs(headers) ?? retryDelayMs(error), retryable: true };
   }
