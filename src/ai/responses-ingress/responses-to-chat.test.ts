@@ -289,8 +289,15 @@ describe('a Responses API request the gateway refuses', () => {
     expect(rejection(overrides)).toMatchObject({ status: 400, type: 'invalid_request_error', param, code: 'unknown_parameter', message: `Unknown parameter: '${param}'.` });
   });
 
-  it('takes a null member it does not know as not given, as OpenAI takes null', () => {
-    expect(() => responsesToChat({ model: 'fast', input: 'Hi', temprature: null })).not.toThrow();
+  it('takes a null member it does not know as not given, as OpenAI takes null, in a tool too', () => {
+    expect(() => responsesToChat({ model: 'fast', input: 'Hi', temprature: null, tools: [{ ...weatherTool, paramters: null }] })).not.toThrow();
+  });
+
+  it("accepts what Codex and the Agents SDK send beside OpenAI's members (client_metadata, a tool's defer_loading), sending neither on", () => {
+    const chat = responsesToChat({ model: 'fast', input: 'Hi', client_metadata: { session: 's1' }, tools: [{ ...weatherTool, defer_loading: true }] });
+    expect(chat).not.toHaveProperty('client_metadata');
+    expect(chat.tools![0]).not.toHaveProperty('defer_loading');
+    expect(chat.tools![0]!.function).not.toHaveProperty('defer_loading');
   });
 
   it("says to continue a stored response instead of sending a conversation", () => {

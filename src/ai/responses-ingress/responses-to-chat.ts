@@ -549,10 +549,6 @@ function metadataOf(metadata: unknown): Record<string, string> {
 }
 
 /**
- * What needs state OpenAI keeps and Keygate does not: refused, with what to send instead. Keygate stores responses
- * (to continue with `previous_response_id`), but keeps no conversations and runs nothing in the background.
- */
-/**
  * The request members OpenAI's Responses API documents
  * (https://platform.openai.com/docs/api-reference/responses/create), each read, refused or accepted below. Another
  * is refused as OpenAI refuses it (`unknown_parameter`), not dropped: a misspelt `temprature` would otherwise change
@@ -562,8 +558,11 @@ const REQUEST_MEMBERS = new Set([
   'model', 'input', 'instructions', 'tools', 'tool_choice', 'parallel_tool_calls', 'text', 'reasoning', 'max_output_tokens', 'temperature', 'top_p',
   'user', 'metadata', 'store', 'stream', 'stream_options', 'previous_response_id', 'include', 'truncation', 'prompt_cache_key',
   'prompt_cache_retention', 'service_tier', 'safety_identifier', 'top_logprobs', 'max_tool_calls', 'conversation', 'background', 'prompt',
+  // Codex's own metadata of the client (its ResponsesApiRequest): accepted and not sent on, as the members above.
+  'client_metadata',
 ]);
-const FUNCTION_TOOL_MEMBERS = new Set(['type', 'name', 'description', 'parameters', 'strict']);
+/** `defer_loading`: Codex's and the Agents SDK's mark of a tool found by tool search, accepted and not sent on. */
+const FUNCTION_TOOL_MEMBERS = new Set(['type', 'name', 'description', 'parameters', 'strict', 'defer_loading']);
 const CUSTOM_TOOL_MEMBERS = new Set(['type', 'name', 'description', 'format']);
 
 /** A JSON value's type as OpenAI names it in "expected a string, but got an integer instead". */
@@ -577,12 +576,17 @@ function typeName(value: unknown): string {
 /** OpenAI's refusal of a member it does not know, word for word, naming it by its path. */
 function refuseUnknownMembers(object: Json, known: ReadonlySet<string>, at: string): void {
   for (const name in object) {
-    if (known.has(name)) continue;
+    // `null` is "not given", as OpenAI takes it, here as anywhere in the request.
+    if (known.has(name) || object[name] === null) continue;
     const param = at === '' ? name : `${at}.${name}`;
     fail(param, `Unknown parameter: '${shownText(param)}'.`, 'unknown_parameter');
   }
 }
 
+/**
+ * What needs state OpenAI keeps and Keygate does not: refused, with what to send instead. Keygate stores responses
+ * (to continue with `previous_response_id`), but keeps no conversations and runs nothing in the background.
+ */
 function refuseStatefulFields(body: Json): void {
   if (body.conversation !== undefined) fail('conversation', "Keygate keeps no conversations: continue a stored response with 'previous_response_id', or send the whole conversation in 'input', instead of 'conversation'.", 'conversation_not_supported');
   if (body.background === true) fail('background', 'Keygate runs no response in the background to be fetched later: send the request without it (streamed, if it is long).', 'background_not_supported');
