@@ -6,6 +6,7 @@ import { mappedTranslator } from '../stream-events.js';
 import { adjustForMistral } from './mistral-request.js';
 import { fromMistralChat, fromMistralChunk, generationFailed, generationError } from './mistral-response.js';
 import { embeddingTexts } from '../embedding-texts.js';
+import { reasoningRefusedAsUnsupported } from '../no-reasoning.js';
 
 const openAIFormat = openAIStyleAdapter({ type: 'mistral', defaultBaseUrl: 'https://api.mistral.ai', adjust: adjustForMistral });
 
@@ -56,7 +57,8 @@ function parseMistralError(status: number, body: string, headers: IncomingHttpHe
   } catch {
     // not JSON: the OpenAI-format parser keeps a generic message
   }
-  return openAIFormat.parseError(status, body, headers);
+  // A model without adjustable reasoning refusing `reasoning_effort`: an alias may move on to one that reasons.
+  return reasoningRefusedAsUnsupported(openAIFormat.parseError(status, body, headers));
 }
 
 /** Mistral AI (https://docs.mistral.ai/api/): /v1/chat/completions and /v1/embeddings, OpenAI-like, Bearer key. */

@@ -4,6 +4,7 @@ import { failureFor, type CallContext, type ProviderAdapter, type ProviderFailur
 import { toOllamaChat, toOllamaEmbed } from './ollama-request.js';
 import { fromOllamaChat, fromOllamaEmbed } from './ollama-response.js';
 import { ollamaStreamTranslator } from './ollama-stream.js';
+import { reasoningRefusedAsUnsupported } from '../no-reasoning.js';
 
 const base = (ctx: CallContext) => ctx.provider.baseUrl.replace(/\/$/, '');
 
@@ -12,7 +13,7 @@ function headers(ctx: CallContext, accept: string): Record<string, string> {
   return { 'content-type': 'application/json', accept, ...ctx.provider.headers, ...(ctx.credential.secret ? { authorization: `Bearer ${ctx.credential.secret}` } : {}) };
 }
 
-/** Ollama's errors are `{"error": "..."}`. */
+/** Ollama's errors are `{"error": "..."}`; a model that cannot think refusing `think` is a retryable unsupported_parameter. */
 function parseOllamaError(status: number, body: string, responseHeaders: IncomingHttpHeaders): ProviderFailure {
   let message = `Ollama answered ${status}`;
   try {
@@ -21,7 +22,7 @@ function parseOllamaError(status: number, body: string, responseHeaders: Incomin
   } catch {
     // not JSON: keep the generic message
   }
-  return failureFor(status, message, responseHeaders);
+  return reasoningRefusedAsUnsupported(failureFor(status, message, responseHeaders));
 }
 
 /** Ollama's native API (https://github.com/ollama/ollama/blob/main/docs/api.md): /api/chat and /api/embed. */
