@@ -1,7 +1,7 @@
 import { exportSPKI, importJWK, type CryptoKey, type JWK } from 'jose';
 import type { Clock } from '../clock.js';
 import { KeygateError } from '../errors.js';
-import type { Store, StoreTx } from '../store/index.js';
+import type { ChangeRecord, Store, StoreTx } from '../store/index.js';
 import type { KeyUse } from './algorithms.js';
 import { generateKey, type GenerateKeyOptions } from './generate-key.js';
 import { importKey, type ImportKeyInput } from './import-key.js';
@@ -326,10 +326,10 @@ export class KeyService {
     if (existing) throw ofSet(entries, existing.kid, new KeygateError('duplicate_kid', `a key with kid ${existing.kid} (the same key) already exists, in state ${existing.state}`));
     const now = this.#clock.now();
     const record = (material: KeyMaterial, state: KeyState) => ({ actor, action, target: material.kid, detail: { alg: material.alg, state } });
-    const [first, ...rest] = entries;
-    let adding = first!;
+    let adding = entries[0]!;
+    let version: number;
     try {
-      const { version } = await this.#change(record(first!.material, first!.state), now, async (tx) => {
+      ({ version } = await this.#change(entries.map(({ material, state }) => record(material, state)), now, async (tx) => {
         for (const entry of entries) {
           adding = entry;
           const { material, state } = entry;
@@ -342,23 +342,20 @@ export class KeyService {
           }
           await this.#insert(tx, material, state, origin, now, state === 'next' ? now + this.policy.publishLead : null);
         }
-        // The change writes the first key's audit record; the others' go with it.
-        for (const { material, state } of rest) {
-          const { detail, ...others } = record(material, state);
-          await tx.insertInto('audit_log').values({ at: now, ...others, detail: JSON.stringify(detail) }).execute();
-        }
-      });
-      await this.#onChange(version);
+      }));
     } catch (error) {
       const { material, state } = adding;
       if (isDuplicateKid(error)) throw ofSet(entries, material.kid, new KeygateError('duplicate_kid', `a key with kid ${material.kid} (the same key) already exists`));
       if (isUniqueViolation(error)) throw ofSet(entries, material.kid, conflict(`${material.alg} already has a ${state} key (created meanwhile); list the keys and try again`));
       throw ofSet(entries, material.kid, error);
     }
+    // After the commit, outside the refusals above: a failure to serve the new version is no refused key, and every
+    // key of the set is stored.
+    await this.#onChange(version);
     return Promise.all(kids.map((kid) => this.get(kid)));
   }
 
-  async #change<T>(record: { actor: string; action: string; target: string; detail?: Record<string, unknown> }, now: number, work: (tx: StoreTx) => Promise<T>) {
+  async #change<T>(record: ChangeRecord | readonly ChangeRecord[], now: number, work: (tx: StoreTx) => Promise<T>) {
     return this.#store.change(record, now, work);
   }
 

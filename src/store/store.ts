@@ -25,10 +25,11 @@ export interface Store {
   readonly db: Kysely<Database>;
   readonly dialect: Dialect;
   /**
-   * Runs `work` in one transaction that also writes an audit row and bumps the store version; the new version
-   * is returned with the result. Callers then announce the change (see src/cluster).
+   * Runs `work` in one transaction that also writes an audit row (one per record, in order, for a change of several
+   * things at once) and bumps the store version; the new version is returned with the result. Callers then announce
+   * the change (see src/cluster).
    */
-  change<T>(record: ChangeRecord, at: number, work: (tx: StoreTx) => Promise<T>): Promise<{ result: T; version: number }>;
+  change<T>(record: ChangeRecord | readonly ChangeRecord[], at: number, work: (tx: StoreTx) => Promise<T>): Promise<{ result: T; version: number }>;
   version(): Promise<number>;
   /**
    * Appends AI usage rows, all in one transaction, with constant SQL text (no query building, no re-preparing):
@@ -282,16 +283,18 @@ function createStore(db: Kysely<Database>, dialect: Dialect, appendUsage: Append
           .returning('version')
           .executeTakeFirstOrThrow();
         const result = await work(tx);
-        await tx
-          .insertInto('audit_log')
-          .values({
-            at,
-            actor: record.actor,
-            action: record.action,
-            target: record.target,
-            detail: record.detail ? JSON.stringify(record.detail) : null,
-          })
-          .execute();
+        for (const one of 'action' in record ? [record] : record) {
+          await tx
+            .insertInto('audit_log')
+            .values({
+              at,
+              actor: one.actor,
+              action: one.action,
+              target: one.target,
+              detail: one.detail ? JSON.stringify(one.detail) : null,
+            })
+            .execute();
+        }
         return { result, version: Number(row.version) };
       });
     },
