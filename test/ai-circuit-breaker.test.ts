@@ -27,7 +27,10 @@ describe("the AI gateway's circuit breaker", () => {
         { name: 'flaky', type: 'openai', baseUrl: flaky.url },
         { name: 'backup', type: 'openai', baseUrl: backup.url },
       ],
-      aliases: [{ name: 'chain', targets: [{ provider: 'flaky', model: 'gpt-4o-mini' }], fallbacks: [{ provider: 'backup', model: 'gpt-4o-mini' }] }],
+      aliases: [
+        { name: 'chain', targets: [{ provider: 'flaky', model: 'gpt-4o-mini' }], fallbacks: [{ provider: 'backup', model: 'gpt-4o-mini' }] },
+        { name: 'retired', targets: [{ provider: 'flaky', model: 'no-such-model' }], fallbacks: [{ provider: 'backup', model: 'gpt-4o-mini' }] },
+      ],
       circuitBreaker: { failures: 3, cooldown: '30s' },
     });
     await gateway.addProviderKey('flaky', PROVIDER_SECRETS.openai);
@@ -56,6 +59,16 @@ describe("the AI gateway's circuit breaker", () => {
     }
     return served;
   }
+
+  it("stops sending an alias's calls to a target whose model is gone once it has said so `failures` times", async () => {
+    const asked = () => flaky.requests().filter((request) => (request.body as { model?: string }).model === 'no-such-model').length;
+    const before = asked();
+    for (let i = 0; i < 5; i++) {
+      const result = await gateway.chat(apiKey, { model: 'retired', messages: HELLO });
+      expect(result.headers.get('x-keygate-provider')).toBe('backup');
+    }
+    expect(asked() - before).toBe(3);
+  });
 
   it('skips a target that failed `failures` times in a row for the next of its chain, without calling it, until its cooldown has passed', async () => {
     flaky.setMode('server-error');

@@ -86,6 +86,8 @@ export interface AiRuntime {
 export interface SetAside {
   until: number;
   reason: 'invalid' | 'quota';
+  /** Whether the provider said until when (its Retry-After), rather than the gateway guessing. */
+  told: boolean;
 }
 
 export interface AiCall {
@@ -1292,9 +1294,12 @@ function attempt<T>(call: AiCall, trace: CallTrace, targets: readonly AiTarget[]
   let attempts: string | undefined;
   /** The current target's last failure, for `attempts` once the call leaves it. */
   let failedHere: ProviderFailure | undefined;
+  /** How many targets `attempts` lists: an error carries the list only when it names more than the one that failed. */
+  let listed = 0;
   const leaveTarget = () => {
     if (failedHere === undefined) return;
     attempts = withAttempt(attempts, targets[t]!.provider, targets[t]!.model, failedHere.status);
+    listed += 1;
     failedHere = undefined;
   };
   /** Gives the try back when the call leaves its target without the provider's word on it (a refused key, the gateway's own refusal). */
@@ -1354,11 +1359,15 @@ function attempt<T>(call: AiCall, trace: CallTrace, targets: readonly AiTarget[]
           const failure = withoutSecret(error.failure, key.redaction);
           last = failure;
           failedHere = failure;
-          // The provider's own failures count against its circuit; a refusal of the request (the caller's fault), a rate
-          // limit and a generation it says failed (often of this request's prompt or tools) show it answers. A refused
-          // key, and a refusal the gateway made without calling it, say nothing.
+          // A model an alias names that its provider no longer serves (retired, renamed) is the operator's to fix,
+          // not the caller's request: the alias's next target may serve the call. Asked by name, it is the caller's 404.
+          const modelGone = target.alias !== undefined && !failure.retryable && saysModelIsGone(failure);
+          // The provider's own failures count against its circuit, as does a model gone (every call would pay a round
+          // trip to learn it again); a refusal of the request (the caller's fault), a rate limit and a generation it
+          // says failed (often of this request's prompt or tools) show it answers. A refused key, and a refusal the
+          // gateway made without calling it, say nothing.
           if (!failure.credentialProblem && !error.local) {
-            if (failsCircuit(failure)) {
+            if (failsCircuit(failure) || modelGone) {
               if (isCurrent(runtime, provider)) runtime.circuits.failed(target, runtime.now(), snapshot.circuitFailures, snapshot.circuitCooldownMs);
               trying = -1;
             } else if ((!failure.retryable || failure.status === 429 || failure.code === GENERATION_FAILED) && isCurrent(runtime, provider)) {
@@ -1380,22 +1389,20 @@ function attempt<T>(call: AiCall, trace: CallTrace, targets: readonly AiTarget[]
               // Not by a call on a config since changed: its fix (a base URL) is to find the keys usable.
               if (isCurrent(runtime, provider)) {
                 if ((runtime.setAside.get(key.id)?.until ?? 0) <= now) runtime.onKeySetAside?.(target.provider, key.id, reason, until);
-                runtime.setAside.set(key.id, { until, reason });
+                runtime.setAside.set(key.id, { until, reason, told: reason === 'quota' && failure.retryAfterMs !== undefined });
               }
             }
             k += 1;
             return retry();
           }
-          // A model an alias names that its provider no longer serves (retired, renamed) is the operator's to fix,
-          // not the caller's request: the alias's next target may serve the call. Asked by name, it is the caller's 404.
-          if (target.alias !== undefined && !failure.retryable && saysModelIsGone(failure)) {
+          if (modelGone) {
             last = aliasModelGone(failure, target);
             nextTarget();
             return retry();
           }
           if (!failure.retryable) {
             leaveTarget();
-            return done(withAttempts(clientError(failure), attempts));
+            return done(withAttempts(clientError(failure), listed > 1 ? attempts : undefined));
           }
           if (failure.status === 429) {
             // A rate limit is the key's (its account's or project's): the next key of the pool that is not limited
@@ -1423,7 +1430,7 @@ function attempt<T>(call: AiCall, trace: CallTrace, targets: readonly AiTarget[]
     const cancelled = trace.cancel.reason;
     if (cancelled) return done(cancelled);
     if (!last) return done(noProviderAvailable(call, targets, skippedUntil));
-    done(withAttempts(clientError(last), attempts));
+    done(withAttempts(clientError(last), listed > 1 ? attempts : undefined));
   };
   // The next try once the failed one's callback is over: undici counts its connection busy until then.
   const retry = () =>
@@ -1456,13 +1463,18 @@ function noProviderAvailable(call: AiCall, targets: readonly AiTarget[], skipped
   const { runtime, snapshot } = call;
   const now = runtime.now();
   let quotaUntil = 0;
+  let quotaUntold = false;
   for (const target of targets) {
     for (const key of snapshot.providers.get(target.provider)?.keys ?? []) {
       const aside = runtime.setAside.get(key.id);
-      if (aside?.reason === 'quota' && aside.until > now && isPooled(runtime, key.id) && (quotaUntil === 0 || aside.until < quotaUntil)) quotaUntil = aside.until;
+      if (aside?.reason !== 'quota' || aside.until <= now || !isPooled(runtime, key.id)) continue;
+      // Only a time the provider told is one to tell the client: the gateway's own guess (an hour) is no promise.
+      if (!aside.told) quotaUntold = true;
+      else if (quotaUntil === 0 || aside.until < quotaUntil) quotaUntil = aside.until;
     }
   }
   const back = quotaUntil === 0 ? skippedUntil : skippedUntil === 0 ? quotaUntil : Math.min(quotaUntil, skippedUntil);
+  if (back === 0 && quotaUntold) return new AiError(503, 'api_error', 'no_provider_available', 'every API key that serves this model is out of quota or credit, and its provider did not say until when; an administrator must add credit or keys', null, NO_RETRY);
   if (back === 0) return new AiError(503, 'api_error', 'no_provider_available', 'no provider with a usable API key serves this model; an administrator must add keys', null, NO_RETRY);
   const seconds = Math.max(1, Math.ceil((back - now) / 1000));
   const message = back === quotaUntil
@@ -1518,7 +1530,6 @@ function completionText(completion: ClientCompletion): string {
   const callText = (t: ToolCall | CustomToolCall) => (t.type === 'custom' ? (t.custom?.input ?? '') : (t.function?.arguments ?? ''));
   return (completion.choices ?? []).map((c) => (c.message?.reasoning_content ?? '') + (c.message?.content ?? '') + (c.message?.refusal ?? '') + (c.message?.tool_calls ?? []).map(callText).join('')).join('');
 }
-
 
 /**
  * The provider's usage as the record's tokens; undefined, for the gateway to count them itself, when it gave none

@@ -3,7 +3,7 @@ import { headerText } from './header-text.js';
 
 /**
  * The header that lists the targets a call tried, in order, each with the status it answered, once one of them failed
- * (a fallback answered, or every target failed): a Structured Field List (RFC 8941 §3.1) of Strings, each target's
+ * and the call went on (a fallback answered, or every one of two or more targets failed): a Structured Field List (RFC 8941 §3.1) of Strings, each target's
  * `provider/model` with a `status` parameter, the provider's own (502: it could not be reached; 504: it did not answer
  * in time). A call whose first try answered has none.
  *
@@ -17,7 +17,7 @@ export function withAttempt(list: string | undefined, provider: string, model: s
   return list === undefined ? item : `${list}, ${item}`;
 }
 
-/** The call's error, with the targets it tried when one failed before the last. */
+/** The call's error, with the targets it tried (`list`, given when more than one was). */
 export function withAttempts(error: AiError, list: string | undefined): AiError {
   if (list === undefined) return error;
   return new AiError(error.status, error.type, error.code, error.message, error.param, { ...error.headers, [ATTEMPTS_HEADER]: list }, error.kind);

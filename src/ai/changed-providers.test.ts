@@ -26,7 +26,7 @@ describe('the generations of providers across config changes', () => {
     const state = runtime();
     const first = snapshot(provider('p', 'http://a', ['k1']));
     forgetChangedProviders(EMPTY_AI, first, state);
-    state.setAside.set('k1', { until: Date.now() + 600_000, reason: 'invalid' });
+    state.setAside.set('k1', { until: Date.now() + 600_000, reason: 'invalid', told: false });
     const removed = snapshot();
     forgetChangedProviders(first, removed, state);
     expect(state.setAside.has('k1')).toBe(false);
@@ -53,7 +53,7 @@ describe('the keys of the pools across changes', () => {
     const state = runtime();
     const first = snapshot(provider('p', 'http://a', ['k1', 'k2']));
     forgetChangedProviders(EMPTY_AI, first, state);
-    state.setAside.set('k1', { until: Date.now() + 600_000, reason: 'invalid' });
+    state.setAside.set('k1', { until: Date.now() + 600_000, reason: 'invalid', told: false });
     expect([isPooled(state, 'k1'), isPooled(state, 'k2')]).toEqual([true, true]);
     const second = snapshot(provider('p', 'http://a', ['k2']));
     forgetChangedProviders(first, second, state);
