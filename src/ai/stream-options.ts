@@ -1,4 +1,4 @@
-import { isJsonObject } from './json-object.js';
+import { isJsonObject, jsonTypeName } from './json-object.js';
 import { invalidParam as invalid } from './openai-error.js';
 
 /**
@@ -12,7 +12,7 @@ export function validateStreamOptions(body: Record<string, unknown>): void {
   const options = body.stream_options;
   if (options === undefined) return;
   if (body.stream !== true) throw invalid('stream_options', "The 'stream_options' parameter is only allowed when 'stream' is enabled.");
-  if (!isJsonObject(options)) throw invalid('stream_options', `Invalid type for 'stream_options': expected an object, but got ${Array.isArray(options) ? 'an array' : `a ${typeof options}`} instead.`, 'invalid_type');
+  if (!isJsonObject(options)) throw invalid('stream_options', `Invalid type for 'stream_options': expected an object, but got ${jsonTypeName(options)} instead.`, 'invalid_type');
   for (const name of ['include_usage', 'include_obfuscation'] as const) {
     const value = options[name];
     if (value !== undefined && value !== null && typeof value !== 'boolean') throw invalid(`stream_options.${name}`, `Invalid type for 'stream_options.${name}': expected a boolean, but got a ${typeof value} instead.`, 'invalid_type');

@@ -1,4 +1,4 @@
-import { isJsonObject } from './json-object.js';
+import { isJsonObject, jsonTypeName } from './json-object.js';
 import { invalidParam as invalid } from './openai-error.js';
 import { shownText } from './shown-text.js';
 
@@ -65,7 +65,7 @@ export function validateFunctionTool(tool: unknown, at: string): void {
  */
 export function validateFunctionParameters(parameters: unknown, at: string): void {
   if (parameters === undefined || parameters === null || isJsonObject(parameters)) return;
-  throw invalid(at, `Invalid type for '${at}': expected a JSON Schema object, but got ${Array.isArray(parameters) ? 'an array' : `a ${typeof parameters}`} instead.`, 'invalid_type');
+  throw invalid(at, `Invalid type for '${at}': expected a JSON Schema object, but got ${jsonTypeName(parameters)} instead.`, 'invalid_type');
 }
 
 /**

@@ -1,3 +1,4 @@
+import { jsonTypeName } from '../json-object.js';
 import { ResponsesRequestError } from './responses-error.js';
 import { shownText } from '../shown-text.js';
 
@@ -31,7 +32,7 @@ const quotedList = (values: readonly string[]): string => values.map((value, i) 
  */
 export function checkInclude(include: unknown): asserts include is string[] {
   if (!Array.isArray(include)) {
-    throw new ResponsesRequestError('include', `Invalid type for 'include': expected an array of one of ${quotedList(INCLUDABLE).replace(', and ', ', or ')}, but got ${typeof include === 'object' ? 'an object' : `a ${typeof include}`} instead.`, 'invalid_type');
+    throw new ResponsesRequestError('include', `Invalid type for 'include': expected an array of one of ${quotedList(INCLUDABLE).replace(', and ', ', or ')}, but got ${jsonTypeName(include)} instead.`, 'invalid_type');
   }
   include.forEach((value: unknown, i) => {
     if (typeof value !== 'string' || !INCLUDABLE.includes(value)) throw new ResponsesRequestError(`include[${i}]`, `Invalid value: '${shownText(String(value))}'. Supported values are: ${quotedList(INCLUDABLE)}.`, 'invalid_value');

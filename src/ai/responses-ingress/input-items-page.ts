@@ -1,7 +1,6 @@
 import { includesEncryptedReasoning, outputAsIncluded } from './encrypted-reasoning.js';
 import { checkInclude, includeOfQuery } from './includable.js';
-import { shownText } from '../shown-text.js';
-import { ResponsesRequestError } from './responses-error.js';
+import { ResponsesRequestError, unknownParameter } from './responses-error.js';
 import type { ResponsesInputItem } from './wire-types.js';
 
 /** The query of `GET /v1/responses/{id}/input_items` (https://platform.openai.com/docs/api-reference/responses/input-items). */
@@ -38,7 +37,7 @@ export function readInputItemsQuery(params: URLSearchParams): InputItemsQuery {
   // Another parameter (`before`, which OpenAI no longer documents, or a misspelt one) is refused, not ignored: a page
   // that did not apply it would look like one that did.
   for (const name of params.keys()) {
-    if (!QUERY_PARAMETERS.has(name)) throw new ResponsesRequestError(name, `Unknown parameter: '${shownText(name)}'.`, 'unknown_parameter');
+    if (!QUERY_PARAMETERS.has(name)) throw unknownParameter(name);
   }
   const limitText = params.get('limit');
   // Decimal digits alone: Number() would also read '1e1', '0x10' and ' 5' as integers.

@@ -37,6 +37,9 @@ export class ResponsesRequestError extends AiError {
   }
 }
 
+/** OpenAI's refusal of a member or parameter it does not have, word for word, naming it by its path (`tools[1].paramters`). */
+export const unknownParameter = (param: string): ResponsesRequestError => new ResponsesRequestError(param, `Unknown parameter: '${shownText(param)}'.`, 'unknown_parameter');
+
 /**
  * A `previous_response_id` that names no Response the caller may continue (unknown, expired, deleted, or another
  * app's, which are not told apart): a 400 on the request's member, in OpenAI's words and code (clients such as Codex

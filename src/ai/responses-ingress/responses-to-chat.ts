@@ -1,11 +1,11 @@
 import { ANTHROPIC_BLOCKS, OPENAI_NAME, TOOL_RESULT_OF, type AnthropicBlock, type ChatMessage, type ChatRequest, type ContentPart, type CustomToolCall, type FilePart, type CustomToolDefinition, type ImagePart, type ResponseFormat, type ToolCall, type ToolChoice, type ToolDefinition } from '../chat-types.js';
 import { refuseToolNameCollisions } from '../custom-tools/index.js';
 import { isBase64DataUrl } from '../file-part.js';
-import { isJsonObject } from '../json-object.js';
+import { isJsonObject, jsonTypeName } from '../json-object.js';
 import { nestsTooDeep } from '../nesting-depth.js';
 import { includesEncryptedReasoning, type EncryptedReasoning } from './encrypted-reasoning.js';
 import { checkInclude } from './includable.js';
-import { ResponsesRequestError, type ResponsesErrorCode } from './responses-error.js';
+import { ResponsesRequestError, unknownParameter, type ResponsesErrorCode } from './responses-error.js';
 import { itemId } from './chat-to-response.js';
 import type { ResponseEcho, ResponsesAllowedTools, ResponsesCustomTool, ResponsesInputItem, ResponsesReasoning, ResponsesTextFormat, ResponsesTool, ResponsesToolChoice } from './wire-types.js';
 import { shownText } from '../shown-text.js';
@@ -565,21 +565,13 @@ const REQUEST_MEMBERS = new Set([
 const FUNCTION_TOOL_MEMBERS = new Set(['type', 'name', 'description', 'parameters', 'strict', 'defer_loading']);
 const CUSTOM_TOOL_MEMBERS = new Set(['type', 'name', 'description', 'format']);
 
-/** A JSON value's type as OpenAI names it in "expected a string, but got an integer instead". */
-function typeName(value: unknown): string {
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'number') return Number.isInteger(value) ? 'an integer' : 'a decimal';
-  if (typeof value === 'object') return 'an object';
-  return `a ${typeof value}`;
-}
-
 /** OpenAI's refusal of a member it does not know, word for word, naming it by its path. */
 function refuseUnknownMembers(object: Json, known: ReadonlySet<string>, at: string): void {
   for (const name in object) {
     // `null` is "not given", as OpenAI takes it, here as anywhere in the request.
     if (known.has(name) || object[name] === null) continue;
     const param = at === '' ? name : `${at}.${name}`;
-    fail(param, `Unknown parameter: '${shownText(param)}'.`, 'unknown_parameter');
+    throw unknownParameter(param);
   }
 }
 
@@ -679,7 +671,7 @@ export function responsesToChat(request: Record<string, unknown>, previous?: Pre
   if (!isJsonObject(request)) invalid('body', 'a JSON object');
   const body: Json = Object.fromEntries(Object.entries(request).filter(([, value]) => value !== null));
   if (body.model === undefined || body.model === '') fail('model', "Missing required parameter: 'model'.", 'missing_required_parameter');
-  if (typeof body.model !== 'string') fail('model', `Invalid type for 'model': expected a string, but got ${typeName(body.model)} instead.`, 'invalid_type');
+  if (typeof body.model !== 'string') fail('model', `Invalid type for 'model': expected a string, but got ${jsonTypeName(body.model)} instead.`, 'invalid_type');
   refuseUnknownMembers(body, REQUEST_MEMBERS, '');
   refuseStatefulFields(body);
   const previousId = previousResponseIdOf(body);
