@@ -39,6 +39,7 @@ import { ATTEMPTS_HEADER, withAttempt, withAttempts } from './attempts-header.js
 import { StoreReadError, type EarlierOwner, type StoredResponse, type StoredResponses } from './stored-responses.js';
 import { definitionTokens, estimatePromptTokens, estimateTokens, loadTokenizer, promptMediaTokens, quickTokenCount } from './token-estimate.js';
 import type { UsageRecorder } from './usage-recorder.js';
+import type { SharedHold, SharedHolds } from './shared-holds.js';
 import { countOf, reasoningApart } from './output-tokens.js';
 
 /** A call's tokens: `cached` and `writes` (prompt-cache writes, priced above plain input) are part of `input`. */
@@ -60,6 +61,8 @@ export interface AiRuntime {
   onStoreReadError?: (error: Error) => void;
   recorder: UsageRecorder;
   spend: SpendTracker;
+  /** Holds of every process and node, in Redis when the gateway has one: else each process's own (SpendTracker). */
+  sharedHolds?: SharedHolds;
   limiter: RateLimiter;
   /** The calls begun and not yet recorded: a shutdown waits for their records before the usage recorder's last write. */
   underWay: CallsUnderWay;
@@ -488,6 +491,8 @@ interface Held {
   app: string | undefined;
   team: string | undefined;
   usd: number;
+  /** The same hold in Redis (AiRuntime.sharedHolds), once taken there. */
+  shared?: SharedHold;
 }
 
 /** The tokens and cost of what a failed try had its provider do, with the status that try failed with. */
@@ -1103,34 +1108,81 @@ function pricedTargets(call: AiCall, targets: readonly AiTarget[], requested: st
  * falls between them. The figures are those the call's admission just made sure of: no wait for the store here,
  * where calls that waited together would all pass.
  */
-function refuseOrHold(call: AiCall, trace: CallTrace, prepared: Prepared, request: ChatRequest | undefined, choices = 1): void {
-  if (prepared.moneyApp === undefined && prepared.moneyTeam === undefined) return;
+function refuseOrHold(call: AiCall, trace: CallTrace, prepared: Prepared, request: ChatRequest | undefined, choices = 1): Promise<void> | undefined {
+  if (prepared.moneyApp === undefined && prepared.moneyTeam === undefined) return undefined;
   // The most the prompt could cost, at the catalog's highest input price: its least is priced only if this would pass a budget.
   const most = (prepared.promptTokens * call.snapshot.catalog.maxInputPerMillion) / 1_000_000;
+  const budgets = moneyBudgets(call, prepared, call.runtime.now());
   try {
-    checkBeforeProvider(call, prepared, call.runtime.now(), most);
+    checkBeforeProvider(call, prepared, budgets, most);
   } catch (error) {
-    // A call this refuses was not made: its prompt no longer counts against the app's tokens per minute.
-    const { charged } = prepared;
-    if (charged && prepared.app) void Promise.resolve(call.runtime.limiter.refund(`tpm\n${prepared.app}`, 60_000, charged.cost, charged.countedIn)).catch(() => undefined);
+    refundPrompt(call, prepared);
     throw error;
   }
   holdSpend(call, trace, prepared, request, choices);
+  const { sharedHolds } = call.runtime;
+  return sharedHolds && trace.held ? holdShared(call, trace, prepared, sharedHolds, trace.held, budgets, most) : undefined;
+}
+
+/** A call refused before it was made: its prompt no longer counts against the app's tokens per minute. */
+function refundPrompt(call: AiCall, prepared: Prepared): void {
+  const { charged } = prepared;
+  if (charged && prepared.app) void Promise.resolve(call.runtime.limiter.refund(`tpm\n${prepared.app}`, 60_000, charged.cost, charged.countedIn)).catch(() => undefined);
+}
+
+/** A budget in money of a call's app or team, with the spend this node knows of its period. */
+interface MoneyBudget {
+  scope: 'app' | 'team';
+  name: string;
+  period: 'day' | 'month';
+  limit: number;
+  recorded: number;
+}
+
+/** The budgets in money of the call's app and its team that have a limit, as checkBeforeProvider checks them. */
+function moneyBudgets(call: AiCall, prepared: Prepared, now: number): MoneyBudget[] {
+  const { app, team } = prepared;
+  const budgets: MoneyBudget[] = [];
+  const add = (scope: 'app' | 'team', name: string, period: 'day' | 'month', limit: number | undefined) => {
+    if (limit !== undefined) budgets.push({ scope, name, period, limit, recorded: call.runtime.spend.spentKnown(scope, name, period, now) });
+  };
+  if (app) {
+    const budget = call.catalog.apps.get(app)?.budget;
+    add('app', app, 'day', budget?.dailyUsd);
+    add('app', app, 'month', budget?.monthlyUsd);
+  }
+  if (team) {
+    const budget = call.catalog.teams.get(team)?.budget;
+    add('team', team, 'day', budget?.dailyUsd);
+    add('team', team, 'month', budget?.monthlyUsd);
+  }
+  return budgets;
+}
+
+/**
+ * The call's check and hold again, against what the calls under way of every process and node hold (SharedHolds):
+ * this node's check passed, but calls on other workers and nodes may hold the room. Refused, the call gives back
+ * its hold and its prompt's tokens; Redis away, it goes on with this node's check and hold alone.
+ */
+async function holdShared(call: AiCall, trace: CallTrace, prepared: Prepared, sharedHolds: SharedHolds, held: Held, budgets: readonly MoneyBudget[], most: number): Promise<void> {
+  const least = leastPromptCost(call, prepared);
+  const outcome = await sharedHolds.hold(held.app, held.team, held.usd, budgets.map((b) => ({ scope: b.scope, limit: b.limit, recorded: b.recorded, most, least })));
+  if (outcome === undefined) return;
+  if ('id' in outcome) {
+    // Released meanwhile (the call ended while Redis answered): the shared hold goes too.
+    if (trace.held === held) held.shared = outcome;
+    else sharedHolds.release(outcome);
+    return;
+  }
+  releaseSpend(call, trace);
+  refundPrompt(call, prepared);
+  const budget = budgets[outcome.check]!;
+  refuseHeld(call, prepared, budget, outcome.held, most);
 }
 
 /** refuseOrHold's check of each budget in money of the app and its team, from the figures this node knows. */
-function checkBeforeProvider(call: AiCall, prepared: Prepared, now: number, most: number): void {
-  const { app: appName, team } = prepared;
-  const budget = appName ? call.catalog.apps.get(appName)?.budget : undefined;
-  const teamBudget = team ? call.catalog.teams.get(team)?.budget : undefined;
-  if (appName) {
-    checkWithPrompt(call, prepared, 'app', appName, 'day', budget?.dailyUsd, now, most);
-    checkWithPrompt(call, prepared, 'app', appName, 'month', budget?.monthlyUsd, now, most);
-  }
-  if (team) {
-    checkWithPrompt(call, prepared, 'team', team, 'day', teamBudget?.dailyUsd, now, most);
-    checkWithPrompt(call, prepared, 'team', team, 'month', teamBudget?.monthlyUsd, now, most);
-  }
+function checkBeforeProvider(call: AiCall, prepared: Prepared, budgets: readonly MoneyBudget[], most: number): void {
+  for (const budget of budgets) checkWithPrompt(call, prepared, budget, most);
 }
 
 /**
@@ -1182,6 +1234,7 @@ function releaseSpend(call: AiCall, trace: CallTrace): void {
   if (!held) return;
   trace.held = undefined;
   call.runtime.spend.release(held.app, held.team, held.usd);
+  if (held.shared) call.runtime.sharedHolds?.release(held.shared);
 }
 
 /**
@@ -1243,16 +1296,23 @@ function enforceBudget(runtime: AiRuntime, scope: 'app' | 'team', name: string, 
  * calls under way hold counts as spent (holdSpend): when it leaves no room, or not room for the prompt, the call is
  * refused with Retry-After, as the room comes back when they end.
  */
-function checkWithPrompt(call: AiCall, prepared: Prepared, scope: 'app' | 'team', name: string, period: 'day' | 'month', limit: number | undefined, now: number, most: number): void {
-  if (limit === undefined) return;
-  const { spend } = call.runtime;
-  const recorded = spend.spentKnown(scope, name, period, now);
+function checkWithPrompt(call: AiCall, prepared: Prepared, budget: MoneyBudget, most: number): void {
+  const { scope, name, period, limit, recorded } = budget;
   refuseSpent(scope, name, period, limit, recorded);
   if (past(recorded + most, limit) && past(recorded + leastPromptCost(call, prepared), limit)) {
     throw new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has $${dollars(limit - recorded)} left of its ${budgetName(period, limit)}, and this call's prompt alone costs at least $${dollars(leastPromptCost(call, prepared))}`, null, NO_RETRY);
   }
-  const held = spend.heldBy(scope, name);
+  const held = call.runtime.spend.heldBy(scope, name);
   if (held === 0) return;
+  refuseHeld(call, prepared, budget, held, most);
+}
+
+/**
+ * Refuses the call (429 budget_exceeded, with Retry-After: the room comes back as the calls end) when what calls
+ * under way hold leaves no room in the budget, or not room for its prompt.
+ */
+function refuseHeld(call: AiCall, prepared: Prepared, budget: MoneyBudget, held: number, most: number): void {
+  const { scope, name, period, limit, recorded } = budget;
   const spent = recorded + held;
   if (reaches(spent, limit)) throw new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has $${dollars(limit - recorded)} left of its ${budgetName(period, limit)}, held by calls under way that may cost up to $${dollars(held)}; try again when they end`, null, RETRY_SOON);
   if (past(spent + most, limit) && past(spent + leastPromptCost(call, prepared), limit)) {
@@ -1862,7 +1922,8 @@ function answerChat(res: ServerResponse, call: AiCall, trace: CallTrace, format:
         }
       },
     );
-  refuseOrHold(call, trace, prepared, request, request.n ?? 1);
+  const holding = refuseOrHold(call, trace, prepared, request, request.n ?? 1);
+  if (holding) return holding.then(send);
   send();
   return undefined;
 }
@@ -1875,7 +1936,8 @@ async function streamChat(res: ServerResponse, call: AiCall, trace: CallTrace, f
   const wantUsage = request.stream_options?.include_usage === true;
   const { httpVersionMajor: major, httpVersionMinor: minor } = res.req;
   const chunked = major > 1 || (major === 1 && minor >= 1);
-  refuseOrHold(call, trace, prepared, request, request.n ?? 1);
+  const holding = refuseOrHold(call, trace, prepared, request, request.n ?? 1);
+  if (holding) await holding;
   const targets = inTurn(call, prepared);
   const lastTarget = targets[targets.length - 1];
   const { result: stream, target, redaction, attempts } = await attemptAsync(call, trace, targets, (ctx, tried) => {
@@ -2126,7 +2188,8 @@ async function embeddings(parsed: Record<string, unknown>, res: ServerResponse, 
     res.end(cached.body);
     return;
   }
-  refuseOrHold(call, trace, prepared, undefined);
+  const holding = refuseOrHold(call, trace, prepared, undefined);
+  if (holding) await holding;
   const served = await attemptAsync(call, trace, inTurn(call, prepared), (ctx, tried) => {
     const provider = snapshot.providers.get(ctx.provider.name)!;
     const answered: AnsweredPart[] = [];

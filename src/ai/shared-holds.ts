@@ -1,0 +1,244 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
+import type * as IORedis from 'ioredis';
+import type { Redis } from 'ioredis';
+
+// Loaded on first use: a gateway without Redis never holds the client library in memory.
+const requireModule = createRequire(import.meta.url);
+
+/** One budget in money a call is checked against, with the spend its process knows of the budget's period. */
+export interface SharedCheck {
+  scope: 'app' | 'team';
+  limit: number;
+  /** The period's spend as this process knows it (SpendTracker.spentKnown). */
+  recorded: number;
+  /** The most and the least the call's prompt can cost. */
+  most: number;
+  least: number;
+}
+
+/** The check that refused (its index among those given) and what the calls under way of every process hold. */
+export interface SharedRefusal {
+  check: number;
+  held: number;
+}
+
+/** A hold taken in Redis: what `release` and the lease renewals need. */
+export interface SharedHold {
+  id: string;
+  app: string | undefined;
+  team: string | undefined;
+}
+
+/** A dollar amount as the scripts count it: whole nanodollars, as budgets are compared (ai-handler's `reaches`). */
+const nano = (usd: number): number => Math.round(usd * 1e9);
+
+/**
+ * The check and the hold in one step, across every process: each app's and team's holds are a hash (hold id →
+ * nanodollars) beside a sorted set of their leases (hold id → when it lapses, on the Redis server's clock, which
+ * every node shares). Lapsed holds, of a process that ended with calls under way, are dropped first. Each check is
+ * then decided as checkWithPrompt decides it with one process's holds: refused when the holds leave no room, or
+ * not room for the prompt. Passed, the hold is added to the scopes named.
+ * KEYS = app hash, app leases, team hash, team leases. ARGV = hold id, nanodollars, lease ms, hold the app's (1/0),
+ * hold the team's (1/0), then per check: scope (1 app, 2 team), limit, recorded, most, least, in nanodollars.
+ * Returns {0, 0} once held, else {1 + the index of the check that refused, nanodollars held in its scope}.
+ */
+const HOLD_SCRIPT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local held = {}
+for s = 1, 2 do
+  local lapsed = redis.call('ZRANGEBYSCORE', KEYS[2 * s], '-inf', now)
+  if #lapsed > 0 then
+    redis.call('HDEL', KEYS[2 * s - 1], unpack(lapsed))
+    redis.call('ZREMRANGEBYSCORE', KEYS[2 * s], '-inf', now)
+  end
+  local sum = 0
+  for _, v in ipairs(redis.call('HVALS', KEYS[2 * s - 1])) do sum = sum + tonumber(v) end
+  held[s] = sum
+end
+local check = 0
+for i = 6, #ARGV, 5 do
+  local h = held[tonumber(ARGV[i])]
+  if h > 0 then
+    local limit, spent, most, least = tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2]) + h, tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4])
+    if spent >= limit or (spent + most > limit and spent + least > limit) then return { check + 1, h } end
+  end
+  check = check + 1
+end
+local lease = tonumber(ARGV[3])
+for s = 1, 2 do
+  if ARGV[3 + s] == '1' then
+    redis.call('HSET', KEYS[2 * s - 1], ARGV[1], ARGV[2])
+    redis.call('ZADD', KEYS[2 * s], now + lease, ARGV[1])
+    redis.call('PEXPIRE', KEYS[2 * s - 1], 2 * lease)
+    redis.call('PEXPIRE', KEYS[2 * s], 2 * lease)
+  end
+end
+return { 0, 0 }
+`;
+
+/**
+ * Extends the leases of holds still under way. KEYS = lease sets (each with its hash), ARGV = lease ms, then per
+ * key pair the number of ids and the ids. A hold whose lease lapsed meanwhile is not brought back: `ZADD XX`.
+ */
+const RENEW_SCRIPT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local lease = tonumber(ARGV[1])
+local i = 2
+for k = 1, #KEYS, 2 do
+  local n = tonumber(ARGV[i])
+  for j = i + 1, i + n do redis.call('ZADD', KEYS[k + 1], 'XX', now + lease, ARGV[j]) end
+  redis.call('PEXPIRE', KEYS[k], 2 * lease)
+  redis.call('PEXPIRE', KEYS[k + 1], 2 * lease)
+  i = i + n + 1
+end
+return 1
+`;
+
+const HOLD_SHA = createHash('sha1').update(HOLD_SCRIPT).digest('hex');
+const RENEW_SHA = createHash('sha1').update(RENEW_SCRIPT).digest('hex');
+
+export interface SharedHoldsOptions {
+  /** redis://[user:password@]host:port[/db] */
+  url: string;
+  /** Told when Redis fails after having worked (and on the first failure): once per outage, not per call. */
+  onError: (error: Error) => void;
+  /** How long a hold outlives its process's last renewal. Default 60 s; renewed every third of it. */
+  leaseMs?: number;
+  /** The longest a call waits for Redis before it goes on with its process's holds alone. Default 100 ms. */
+  commandTimeoutMs?: number;
+  /** Prefix of every key. Default 'keygate:ai-holds:'. */
+  keyPrefix?: string;
+}
+
+/**
+ * What the calls under way of every process and node hold against budgets in money (ai-handler's holdSpend), in
+ * Redis, so that calls made at once on several workers or nodes cannot each pass the check and together spend
+ * past a budget by as many answers as there are processes. A hold has a lease its process renews while the call
+ * runs: one whose process died lapses. Redis away, a call goes on with its own process's holds, as without Redis.
+ */
+export class SharedHolds {
+  readonly #redis: Redis;
+  readonly #onError: (error: Error) => void;
+  readonly #leaseMs: number;
+  readonly #prefix: string;
+  /** This process's holds in Redis, by id: their leases are renewed until they are released. */
+  readonly #live = new Map<string, SharedHold>();
+  readonly #idPrefix = `${randomBytes(9).toString('base64url')}:`;
+  #ids = 0;
+  #healthy = true;
+  readonly #renewal: NodeJS.Timeout;
+
+  constructor(options: SharedHoldsOptions) {
+    this.#onError = options.onError;
+    this.#leaseMs = options.leaseMs ?? 60_000;
+    this.#prefix = options.keyPrefix ?? 'keygate:ai-holds:';
+    const { Redis: RedisClient } = requireModule('ioredis') as typeof IORedis;
+    this.#redis = new RedisClient(options.url, {
+      commandTimeout: options.commandTimeoutMs ?? 100,
+      connectTimeout: 1_000,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      retryStrategy: (attempt) => Math.min(attempt * 100, 2_000),
+    });
+    this.#redis.on('error', (error: Error) => this.#report(error));
+    this.#redis.on('ready', () => (this.#healthy = true));
+    this.#renewal = setInterval(() => void this.#renew(), Math.max(10, Math.floor(this.#leaseMs / 3)));
+    this.#renewal.unref();
+  }
+
+  /** Resolves once the connection is ready; checks before then go on with their process's holds alone. */
+  ready(): Promise<void> {
+    if (this.#redis.status === 'ready') return Promise.resolve();
+    return new Promise((resolve) => this.#redis.once('ready', () => resolve()));
+  }
+
+  /**
+   * Checks `checks` against the holds of every process and, if none refuses, holds `usd` against the app's and
+   * the team's: resolves to the hold, or to the refusal. Undefined when Redis did not answer: the call's own
+   * process's check and hold stand alone.
+   */
+  async hold(app: string | undefined, team: string | undefined, usd: number, checks: readonly SharedCheck[]): Promise<SharedHold | SharedRefusal | undefined> {
+    const hold: SharedHold = { id: `${this.#idPrefix}${(this.#ids += 1)}`, app, team };
+    const args: Array<string | number> = [hold.id, nano(usd), this.#leaseMs, app === undefined ? 0 : 1, team === undefined ? 0 : 1];
+    for (const c of checks) args.push(c.scope === 'app' ? 1 : 2, nano(c.limit), nano(c.recorded), nano(c.most), nano(c.least));
+    // Registered before the reply: a renewal meanwhile must not miss it (ZADD XX adds no hold the script refused).
+    this.#live.set(hold.id, hold);
+    let reply: [number, number];
+    try {
+      reply = (await this.#evaluate(HOLD_SCRIPT, HOLD_SHA, this.#keysOf(app, team), args)) as [number, number];
+    } catch (error) {
+      this.#live.delete(hold.id);
+      this.#report(error as Error);
+      // The script may have run before the reply was lost: a hold it took lapses with its lease.
+      return undefined;
+    }
+    this.#healthy = true;
+    if (reply[0] === 0) return hold;
+    this.#live.delete(hold.id);
+    return { check: reply[0] - 1, held: reply[1] / 1e9 };
+  }
+
+  /** Ends a hold; a failure to reach Redis leaves it to lapse with its lease. */
+  release(hold: SharedHold): void {
+    if (!this.#live.delete(hold.id)) return;
+    const [appHash, appLeases, teamHash, teamLeases] = this.#keysOf(hold.app, hold.team);
+    const batch = this.#redis.multi();
+    if (hold.app !== undefined) batch.hdel(appHash, hold.id).zrem(appLeases, hold.id);
+    if (hold.team !== undefined) batch.hdel(teamHash, hold.id).zrem(teamLeases, hold.id);
+    batch.exec().catch((error: unknown) => this.#report(error as Error));
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#renewal);
+    if (this.#redis.status === 'ready') await this.#redis.quit().catch(() => this.#redis.disconnect());
+    else this.#redis.disconnect();
+  }
+
+  /** The keys of an app's and a team's holds; a scope left out has keys no hold is written to. */
+  #keysOf(app: string | undefined, team: string | undefined): [string, string, string, string] {
+    // Names are percent-encoded: an app named `x:leases` must not meet another app's keys.
+    const app_ = app === undefined ? '-' : `app:${encodeURIComponent(app)}`;
+    const team_ = team === undefined ? '-' : `team:${encodeURIComponent(team)}`;
+    return [`${this.#prefix}${app_}`, `${this.#prefix}${app_}:leases`, `${this.#prefix}${team_}`, `${this.#prefix}${team_}:leases`];
+  }
+
+  async #renew(): Promise<void> {
+    if (this.#live.size === 0 || this.#redis.status !== 'ready') return;
+    const byKey = new Map<string, { hash: string; ids: string[] }>();
+    for (const hold of this.#live.values()) {
+      const [appHash, appLeases, teamHash, teamLeases] = this.#keysOf(hold.app, hold.team);
+      if (hold.app !== undefined) (byKey.get(appLeases) ?? byKey.set(appLeases, { hash: appHash, ids: [] }).get(appLeases)!).ids.push(hold.id);
+      if (hold.team !== undefined) (byKey.get(teamLeases) ?? byKey.set(teamLeases, { hash: teamHash, ids: [] }).get(teamLeases)!).ids.push(hold.id);
+    }
+    const keys: string[] = [];
+    const args: Array<string | number> = [this.#leaseMs];
+    for (const [leases, { hash, ids }] of byKey) {
+      keys.push(hash, leases);
+      args.push(ids.length, ...ids);
+    }
+    try {
+      await this.#evaluate(RENEW_SCRIPT, RENEW_SHA, keys, args);
+    } catch (error) {
+      this.#report(error as Error);
+    }
+  }
+
+  async #evaluate(script: string, sha: string, keys: readonly string[], args: ReadonlyArray<string | number>): Promise<unknown> {
+    try {
+      return await this.#redis.evalsha(sha, keys.length, ...keys, ...args);
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+      return await this.#redis.eval(script, keys.length, ...keys, ...args);
+    }
+  }
+
+  // Once per outage: every call would otherwise warn.
+  #report(error: Error): void {
+    if (!this.#healthy) return;
+    this.#healthy = false;
+    this.#onError(error);
+  }
+}

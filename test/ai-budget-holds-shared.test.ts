@@ -1,0 +1,92 @@
+import { once } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import { connect, type Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { AiGateway, PROVIDER_SECRETS } from './ai-fixtures.js';
+import { createTestDatabase, postgresAvailable, type TestDatabase } from './databases.js';
+import { startOpenAIEmulator, type OpenAIEmulator } from './emulators/openai.js';
+import { REDIS_URL, redisAvailable, redisTestKeys, type RedisTestKeys } from './redis.js';
+
+const HELLO = [{ role: 'user', content: 'Hello there' }];
+
+/** The status line and body of each of `n` streamed calls written at once, `perNode` of them to each node in turn. */
+async function burst(nodes: readonly AiGateway[], apiKey: string, n: number): Promise<{ answers: Promise<string[]>; closed: () => number }> {
+  const sockets: Socket[] = [];
+  for (let i = 0; i < n; i++) {
+    const url = new URL(nodes[i % nodes.length]!.proxyUrl);
+    const socket = connect(Number(url.port), url.hostname);
+    socket.on('error', () => undefined);
+    sockets.push(socket);
+  }
+  await Promise.all(sockets.map((socket) => once(socket, 'connect')));
+  // Each may cost up to $0.0012 (2,000 answer tokens of gpt-4o-mini at $0.60 a million): one fills the $0.001 budget.
+  const body = JSON.stringify({ model: 'held/gpt-4o-mini', stream: true, max_tokens: 2_000, messages: HELLO });
+  const request = `POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: Bearer ${apiKey}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
+  let closed = 0;
+  const answers = sockets.map((socket) => {
+    let text = '';
+    socket.on('data', (data: Buffer) => (text += data.toString('latin1')));
+    return once(socket, 'close').then(() => {
+      closed += 1;
+      return text;
+    });
+  });
+  for (const socket of sockets) socket.write(request);
+  return { answers: Promise.all(answers), closed: () => closed };
+}
+
+describe.skipIf(!postgresAvailable || !redisAvailable)('budget holds shared in Redis by two nodes on one store', () => {
+  const run = randomBytes(4).toString('hex');
+  const app = `shared-holds-${run}`;
+  let nodes: AiGateway[] = [];
+  let held: OpenAIEmulator;
+  let db: TestDatabase;
+  let keys: RedisTestKeys;
+  let apiKey: string;
+
+  beforeAll(async () => {
+    [db, held, keys] = await Promise.all([createTestDatabase('postgres'), startOpenAIEmulator({ holdStreams: true }), redisTestKeys()]);
+    const env = { KEYGATE_DATABASE_URL: db.url, KEYGATE_MASTER_KEY: randomBytes(32).toString('base64url'), KEYGATE_REDIS_URL: REDIS_URL };
+    const first = await AiGateway.start({ env });
+    nodes.push(first);
+    await first.configure({ providers: [{ name: 'held', type: 'openai', baseUrl: held.url }] });
+    await first.addProviderKey('held', PROVIDER_SECRETS.openai);
+    apiKey = await first.createApp({ name: app, team: `team-${run}`, budget: { dailyUsd: 0.001 } });
+    // The second node starts from the store as the first left it: the same config, app and provider key.
+    nodes.push(await AiGateway.start({ env }));
+  });
+  afterAll(async () => {
+    held?.releaseStreams();
+    for (const node of nodes) await node.stop();
+    nodes = [];
+    await held?.stop();
+    await db?.drop();
+    await keys?.client.del(`keygate:ai-holds:app:${app}`, `keygate:ai-holds:app:${app}:leases`);
+    await keys?.cleanup();
+  });
+
+  it("lets one of twenty calls made at once on two nodes through, refusing the rest by the other node's hold", async () => {
+    // Each node has read the budget's figure, and its shared holds' connection is up.
+    for (const node of nodes) expect((await node.chat(apiKey, { model: 'held/gpt-4o-mini', max_tokens: 5, messages: HELLO })).status).toBe(200);
+    const before = held.requests().length;
+    const { answers, closed } = await burst(nodes, apiKey, 20);
+    // Every call either refused (its connection closed) or held at the provider.
+    await vi.waitFor(() => expect(closed() + held.heldStreams()).toBe(20), { timeout: 10_000 });
+    expect(held.requests().length - before).toBe(1);
+    // The calls under way hold their room in Redis while they run.
+    expect(await keys.client.hlen(`keygate:ai-holds:app:${app}`)).toBe(1);
+    held.releaseStreams();
+    const all = await answers;
+    expect(all.filter((text) => text.startsWith('HTTP/1.1 200'))).toHaveLength(1);
+    const refused = all.filter((text) => text.startsWith('HTTP/1.1 429'));
+    expect(refused).toHaveLength(19);
+    // Each refused as a budget held by calls under way: worth a retry once they end.
+    for (const text of refused) {
+      expect(text.toLowerCase()).toContain('retry-after: 1\r\n');
+      expect(text).toContain('"code":"budget_exceeded"');
+      expect(text).toContain('held by calls under way');
+    }
+    // The answered call's record released its hold, on both sides.
+    await vi.waitFor(async () => expect(await keys.client.hlen(`keygate:ai-holds:app:${app}`)).toBe(0));
+  }, 30_000);
+});
