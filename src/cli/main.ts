@@ -14,7 +14,8 @@ import { MasterKeyError, newMasterKeyText } from '../keys/index.js';
 import { TlsError } from '../proxy/tls-certificates.js';
 import { createLogger } from '../observe/logger.js';
 import { CliError } from './admin-client.js';
-import { aiCommand } from './ai-command.js';
+import { AI_USAGE, aiCommand } from './ai-command.js';
+import { asksForHelp } from './asks-for-help.js';
 import { CONFIG_USAGE, configCommand, readConfigFile } from './config-command.js';
 import { KEYS_USAGE, keysCommand } from './keys-command.js';
 
@@ -65,8 +66,20 @@ async function start(args: string[]): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
 }
 
+/** Each command's usage, for `keygate <command> --help` (and `keygate help <command>`). */
+const USAGE_OF: Readonly<Record<string, string>> = { start: USAGE, keys: KEYS_USAGE, ai: AI_USAGE, apply: CONFIG_USAGE, export: CONFIG_USAGE, validate: CONFIG_USAGE };
+
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
+  // Asked of a command, its usage and nothing else, with success: not "unknown option", and never a start.
+  if (command !== undefined && Object.hasOwn(USAGE_OF, command) && asksForHelp(rest)) {
+    console.log(USAGE_OF[command]);
+    return;
+  }
+  if (command === 'help' && rest[0] !== undefined && Object.hasOwn(USAGE_OF, rest[0])) {
+    console.log(USAGE_OF[rest[0]]);
+    return;
+  }
   switch (command) {
     case 'start':
       return start(rest);
@@ -88,6 +101,7 @@ async function main(argv: string[]): Promise<void> {
     case undefined:
     case 'help':
     case '--help':
+    case '-h':
       console.log(USAGE);
       if (command === undefined) console.log(`\n${KEYS_USAGE}`);
       return;
