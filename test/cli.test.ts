@@ -112,6 +112,19 @@ describe('keygate keys, against a running node', () => {
     expect(result.stderr).toContain('--modulus-length must be a number of bits');
   });
 
+  it('refuses an empty --modulus-length, --crv or --state rather than create a key of the defaults', async () => {
+    const before = (await keygate('keys', 'list', '--json')).stdout;
+    const empty = await keygate('keys', 'create', '--alg', 'RS256', '--modulus-length', '');
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toContain('--modulus-length must be a number of bits (2048, 3072 or 4096), got ""');
+    for (const option of ['--crv', '--state']) {
+      const result = await keygate('keys', 'create', '--alg', 'ES256', option, '');
+      expect(result.code, option).toBe(1);
+      expect(result.stderr, option).toMatch(/^keygate: invalid_request: /);
+    }
+    expect((await keygate('keys', 'list', '--json')).stdout).toBe(before);
+  });
+
   it('takes a kid that begins with a dash as a kid, as one in 64 thumbprints does', async () => {
     let privateKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
     while (!(await calculateJwkThumbprint(createPublicKey(privateKey).export({ format: 'jwk' }) as JWK)).startsWith('-')) {

@@ -84,13 +84,14 @@ export async function keysCommand(args: string[], env: NodeJS.ProcessEnv, out: (
     }
     case 'create': {
       const body: Record<string, unknown> = { alg: need('--alg', values.alg) };
-      if (values.crv) body.crv = values.crv;
-      if (values['modulus-length']) {
+      // Given empty, an option is still given: refused (here or by the node), not taken for the default.
+      if (values.crv !== undefined) body.crv = values.crv;
+      if (values['modulus-length'] !== undefined) {
         const bits = values['modulus-length'];
         if (!/^\d+$/.test(bits)) throw new CliError(`--modulus-length must be a number of bits (2048, 3072 or 4096), got "${bits}"`, 2);
         body.modulusLength = Number(bits);
       }
-      if (values.state) body.state = values.state;
+      if (values.state !== undefined) body.state = values.state;
       const key = await client().request<KeyInfo>('POST', '/keys', body);
       out(values.json ? JSON.stringify(key, null, 2) : `created ${describe(key)}`);
       return;
