@@ -9,7 +9,7 @@ import { compileAiSnapshot } from './ai/ai-snapshot.js';
 import { ProviderKeyService } from './ai/provider-keys.js';
 import { ResponseCache } from './ai/response-cache.js';
 import { SpendTracker } from './ai/spend-tracker.js';
-import { SharedHolds } from './ai/shared-holds.js';
+import { SharedBudgets } from './ai/shared-budgets.js';
 import { KeyTurns } from './ai/key-turns.js';
 import { TargetCircuits } from './ai/target-circuits.js';
 import { forgetChangedProviders } from './ai/changed-providers.js';
@@ -198,10 +198,10 @@ class NodeCore {
       onStoreReadError: (error) => logger.warn({ err: { message: error.message } }, 'the store did not answer a read or delete of stored Responses; answered 503 store_unavailable'),
       recorder,
       spend,
-      // With Redis, calls under way on every worker and node hold against budgets together (SharedHolds).
-      sharedHolds:
+      // With Redis, calls under way on every worker and node hold against budgets together (SharedBudgets).
+      sharedBudgets:
         settings.redisUrl === undefined ? undefined : (
-          new SharedHolds({ url: settings.redisUrl, onError: (error) => logger.warn({ err: { message: error.message } }, 'Redis unreachable; AI budget holds are checked by each process alone until it is back') })
+          new SharedBudgets({ url: settings.redisUrl, onError: (error) => logger.warn({ err: { message: error.message } }, 'Redis unreachable; AI budgets are checked by each process alone until it is back') })
         ),
       limiter: this.limiter,
       setAside: new Map(),
@@ -347,7 +347,7 @@ class NodeCore {
     await this.aiRuntime.recorder.stop();
     await this.aiRuntime.agents.close();
     await this.limiter.close();
-    await this.aiRuntime.sharedHolds?.close();
+    await this.aiRuntime.sharedBudgets?.close();
   }
 }
 

@@ -30,7 +30,7 @@ import { SOURCE_TEXT, thinkingAsked, type CallContext, type ProviderAdapter, typ
 import { idSpanOf, newCompletionId, withIdAt } from './completion-id.js';
 import { ResponseCache, type CachedCompletion } from './response-cache.js';
 import type { SecretRedaction } from './secret-redaction.js';
-import type { SpendTracker } from './spend-tracker.js';
+import { periodEnd, periodStart, type SpendTracker } from './spend-tracker.js';
 import type { KeyTurns } from './key-turns.js';
 import { HALF_OPEN_TRY, type TargetCircuits } from './target-circuits.js';
 import { isCurrent, isPooled } from './changed-providers.js';
@@ -39,7 +39,7 @@ import { ATTEMPTS_HEADER, withAttempt, withAttempts } from './attempts-header.js
 import { StoreReadError, type EarlierOwner, type StoredResponse, type StoredResponses } from './stored-responses.js';
 import { definitionTokens, estimatePromptTokens, estimateTokens, loadTokenizer, promptMediaTokens, quickTokenCount } from './token-estimate.js';
 import type { UsageRecorder } from './usage-recorder.js';
-import type { SharedHold, SharedHolds } from './shared-holds.js';
+import type { SharedBudgets, SharedHold, SpendAddition } from './shared-budgets.js';
 import { countOf, reasoningApart } from './output-tokens.js';
 
 /** A call's tokens: `cached` and `writes` (prompt-cache writes, priced above plain input) are part of `input`. */
@@ -62,7 +62,7 @@ export interface AiRuntime {
   recorder: UsageRecorder;
   spend: SpendTracker;
   /** Holds of every process and node, in Redis when the gateway has one: else each process's own (SpendTracker). */
-  sharedHolds?: SharedHolds;
+  sharedBudgets?: SharedBudgets;
   limiter: RateLimiter;
   /** The calls begun and not yet recorded: a shutdown waits for their records before the usage recorder's last write. */
   underWay: CallsUnderWay;
@@ -491,7 +491,7 @@ interface Held {
   app: string | undefined;
   team: string | undefined;
   usd: number;
-  /** The same hold in Redis (AiRuntime.sharedHolds), once taken there. */
+  /** The same hold in Redis (AiRuntime.sharedBudgets), once taken there. */
   shared?: SharedHold;
 }
 
@@ -540,11 +540,14 @@ const NO_TOKENS = Object.freeze({ input: 0, output: 0, cached: 0 });
 function recordCall(call: AiCall, trace: CallTrace, outcome: CallOutcome): void {
   if (!trace.recorded) call.runtime.underWay.ended();
   trace.recorded = true;
+  // A hold in Redis goes with the record's cost, in one step (sharedSpend): no other process's check sees neither.
+  const shared = trace.held?.shared;
+  if (shared) trace.held!.shared = undefined;
   releaseSpend(call, trace);
-  writeRecord(call, trace, outcome);
+  writeRecord(call, trace, outcome, shared);
 }
 
-function writeRecord(call: AiCall, trace: CallTrace, outcome: CallOutcome): void {
+function writeRecord(call: AiCall, trace: CallTrace, outcome: CallOutcome, releasing?: SharedHold): void {
   const at = call.runtime.now();
   const { app, team, tokens } = outcome;
   call.runtime.recorder.record({
@@ -553,8 +556,28 @@ function writeRecord(call: AiCall, trace: CallTrace, outcome: CallOutcome): void
     latency_ms: at - trace.started, ttft_ms: outcome.ttftMs, status: outcome.status, cache_hit: outcome.cacheHit ? 1 : 0,
     credential: call.principal?.credential ?? null,
   });
+  const { sharedBudgets } = call.runtime;
+  // The process's figures before this call: a period no process has counted in Redis yet starts from them.
+  const additions = sharedBudgets && outcome.cost > 0 ? sharedSpend(call, sharedBudgets, app, team, outcome.cost, at) : [];
   call.runtime.spend.add(app, team, outcome.cost, at);
+  if (sharedBudgets && (releasing || additions.length > 0)) sharedBudgets.settle(releasing, additions);
 }
+
+/** A call's cost as added to the shared spend of each budget in money of its app and team (SharedBudgets.settle). */
+function sharedSpend(call: AiCall, sharedBudgets: SharedBudgets, app: string | undefined, team: string | undefined, usd: number, at: number): SpendAddition[] {
+  const additions: SpendAddition[] = [];
+  const add = (scope: 'app' | 'team', name: string) => {
+    for (const period of ['day', 'month'] as const) {
+      const start = periodStart(period, at);
+      additions.push({ spendKey: sharedBudgets.spendKey(scope, name, period, start), seed: call.runtime.spend.spentKnown(scope, name, period, at), usd, expiresAt: periodEnd(period, at) + DAY_MS });
+    }
+  };
+  if (app && inMoney(call.catalog.apps.get(app)?.budget)) add('app', app);
+  if (team && inMoney(call.catalog.teams.get(team)?.budget)) add('team', team);
+  return additions;
+}
+
+const DAY_MS = 86_400_000;
 
 /** The call's app, and the app's team, as its records name them. */
 function appOf(call: AiCall): { app: string | undefined; team: string | undefined } {
@@ -1112,7 +1135,8 @@ function refuseOrHold(call: AiCall, trace: CallTrace, prepared: Prepared, reques
   if (prepared.moneyApp === undefined && prepared.moneyTeam === undefined) return undefined;
   // The most the prompt could cost, at the catalog's highest input price: its least is priced only if this would pass a budget.
   const most = (prepared.promptTokens * call.snapshot.catalog.maxInputPerMillion) / 1_000_000;
-  const budgets = moneyBudgets(call, prepared, call.runtime.now());
+  const now = call.runtime.now();
+  const budgets = moneyBudgets(call, prepared, now);
   try {
     checkBeforeProvider(call, prepared, budgets, most);
   } catch (error) {
@@ -1120,8 +1144,8 @@ function refuseOrHold(call: AiCall, trace: CallTrace, prepared: Prepared, reques
     throw error;
   }
   holdSpend(call, trace, prepared, request, choices);
-  const { sharedHolds } = call.runtime;
-  return sharedHolds && trace.held ? holdShared(call, trace, prepared, sharedHolds, trace.held, budgets, most) : undefined;
+  const { sharedBudgets } = call.runtime;
+  return sharedBudgets && trace.held ? holdShared(call, trace, prepared, sharedBudgets, trace.held, budgets, most, now) : undefined;
 }
 
 /** A call refused before it was made: its prompt no longer counts against the app's tokens per minute. */
@@ -1160,24 +1184,28 @@ function moneyBudgets(call: AiCall, prepared: Prepared, now: number): MoneyBudge
 }
 
 /**
- * The call's check and hold again, against what the calls under way of every process and node hold (SharedHolds):
+ * The call's check and hold again, against what the calls under way of every process and node hold (SharedBudgets):
  * this node's check passed, but calls on other workers and nodes may hold the room. Refused, the call gives back
  * its hold and its prompt's tokens; Redis away, it goes on with this node's check and hold alone.
  */
-async function holdShared(call: AiCall, trace: CallTrace, prepared: Prepared, sharedHolds: SharedHolds, held: Held, budgets: readonly MoneyBudget[], most: number): Promise<void> {
+async function holdShared(call: AiCall, trace: CallTrace, prepared: Prepared, sharedBudgets: SharedBudgets, held: Held, budgets: readonly MoneyBudget[], most: number, now: number): Promise<void> {
   const least = leastPromptCost(call, prepared);
-  const outcome = await sharedHolds.hold(held.app, held.team, held.usd, budgets.map((b) => ({ scope: b.scope, limit: b.limit, recorded: b.recorded, most, least })));
+  const checks = budgets.map((b) => ({ scope: b.scope, spendKey: sharedBudgets.spendKey(b.scope, b.name, b.period, periodStart(b.period, now)), limit: b.limit, recorded: b.recorded, most, least }));
+  const outcome = await sharedBudgets.hold(held.app, held.team, held.usd, checks);
   if (outcome === undefined) return;
   if ('id' in outcome) {
     // Released meanwhile (the call ended while Redis answered): the shared hold goes too.
     if (trace.held === held) held.shared = outcome;
-    else sharedHolds.release(outcome);
+    else sharedBudgets.release(outcome);
     return;
   }
   releaseSpend(call, trace);
   refundPrompt(call, prepared);
-  const budget = budgets[outcome.check]!;
-  refuseHeld(call, prepared, budget, outcome.held, most);
+  // Refused as this process would refuse it with every process's spend and holds.
+  const budget = { ...budgets[outcome.check]!, recorded: outcome.recorded };
+  checkWithPrompt(call, prepared, budget, most, outcome.held);
+  // Redis counts whole nanodollars as the checks here do: only a difference in rounding comes this far.
+  throw heldRoom(budget, outcome.held);
 }
 
 /** refuseOrHold's check of each budget in money of the app and its team, from the figures this node knows. */
@@ -1234,7 +1262,7 @@ function releaseSpend(call: AiCall, trace: CallTrace): void {
   if (!held) return;
   trace.held = undefined;
   call.runtime.spend.release(held.app, held.team, held.usd);
-  if (held.shared) call.runtime.sharedHolds?.release(held.shared);
+  if (held.shared) call.runtime.sharedBudgets?.release(held.shared);
 }
 
 /**
@@ -1296,16 +1324,19 @@ function enforceBudget(runtime: AiRuntime, scope: 'app' | 'team', name: string, 
  * calls under way hold counts as spent (holdSpend): when it leaves no room, or not room for the prompt, the call is
  * refused with Retry-After, as the room comes back when they end.
  */
-function checkWithPrompt(call: AiCall, prepared: Prepared, budget: MoneyBudget, most: number): void {
+function checkWithPrompt(call: AiCall, prepared: Prepared, budget: MoneyBudget, most: number, held = call.runtime.spend.heldBy(budget.scope, budget.name)): void {
   const { scope, name, period, limit, recorded } = budget;
   refuseSpent(scope, name, period, limit, recorded);
   if (past(recorded + most, limit) && past(recorded + leastPromptCost(call, prepared), limit)) {
     throw new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has $${dollars(limit - recorded)} left of its ${budgetName(period, limit)}, and this call's prompt alone costs at least $${dollars(leastPromptCost(call, prepared))}`, null, NO_RETRY);
   }
-  const held = call.runtime.spend.heldBy(scope, name);
   if (held === 0) return;
   refuseHeld(call, prepared, budget, held, most);
 }
+
+/** A budget whose room calls under way hold: refused with Retry-After, as the room comes back when they end. */
+const heldRoom = ({ scope, name, period, limit, recorded }: MoneyBudget, held: number) =>
+  new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has $${dollars(limit - recorded)} left of its ${budgetName(period, limit)}, held by calls under way that may cost up to $${dollars(held)}; try again when they end`, null, RETRY_SOON);
 
 /**
  * Refuses the call (429 budget_exceeded, with Retry-After: the room comes back as the calls end) when what calls
@@ -1314,7 +1345,7 @@ function checkWithPrompt(call: AiCall, prepared: Prepared, budget: MoneyBudget, 
 function refuseHeld(call: AiCall, prepared: Prepared, budget: MoneyBudget, held: number, most: number): void {
   const { scope, name, period, limit, recorded } = budget;
   const spent = recorded + held;
-  if (reaches(spent, limit)) throw new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has $${dollars(limit - recorded)} left of its ${budgetName(period, limit)}, held by calls under way that may cost up to $${dollars(held)}; try again when they end`, null, RETRY_SOON);
+  if (reaches(spent, limit)) throw heldRoom(budget, held);
   if (past(spent + most, limit) && past(spent + leastPromptCost(call, prepared), limit)) {
     throw new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has $${dollars(limit - spent)} left of its ${budgetName(period, limit)} besides what calls under way hold ($${dollars(held)}), and this call's prompt alone costs at least $${dollars(leastPromptCost(call, prepared))}; try again when they end`, null, RETRY_SOON);
   }

@@ -18,6 +18,12 @@ export function periodStart(period: BudgetPeriod, at: number): number {
   return start;
 }
 
+/** The end of the UTC day or month holding `at` (the start of the next). */
+export function periodEnd(period: BudgetPeriod, at: number): number {
+  periodStart(period, at);
+  return lastPeriod[period].end;
+}
+
 interface Tally {
   start: number;
   /** Spend found in the store, every node's, up to `watermark`. */

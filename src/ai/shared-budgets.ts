@@ -9,6 +9,8 @@ const requireModule = createRequire(import.meta.url);
 /** One budget in money a call is checked against, with the spend its process knows of the budget's period. */
 export interface SharedCheck {
   scope: 'app' | 'team';
+  /** The budget's period, by its start: every process's spend of it is counted under this key. */
+  spendKey: string;
   limit: number;
   /** The period's spend as this process knows it (SpendTracker.spentKnown). */
   recorded: number;
@@ -17,31 +19,50 @@ export interface SharedCheck {
   least: number;
 }
 
-/** The check that refused (its index among those given) and what the calls under way of every process hold. */
+/**
+ * Why the shared check refused: the check that refused (its index among those given), how (`spent`: the budget is
+ * spent, `prompt`: the prompt alone would pass it, `held`: calls under way hold the room, `heldPrompt`: they leave
+ * too little for the prompt), the spend every process has counted, and what the calls under way of every process hold.
+ */
 export interface SharedRefusal {
   check: number;
+  reason: 'spent' | 'prompt' | 'held' | 'heldPrompt';
+  recorded: number;
   held: number;
 }
 
-/** A hold taken in Redis: what `release` and the lease renewals need. */
+/** A hold taken in Redis: what `release`, `settle` and the lease renewals need. */
 export interface SharedHold {
   id: string;
   app: string | undefined;
   team: string | undefined;
 }
 
+/** A call's cost added to one budget period's spend: `seed` is its process's figure, should no process have counted the period yet. */
+export interface SpendAddition {
+  spendKey: string;
+  seed: number;
+  usd: number;
+  /** When the period's count may go: a day after the period's end. */
+  expiresAt: number;
+}
+
 /** A dollar amount as the scripts count it: whole nanodollars, as budgets are compared (ai-handler's `reaches`). */
 const nano = (usd: number): number => Math.round(usd * 1e9);
 
+const REASONS: readonly SharedRefusal['reason'][] = ['spent', 'prompt', 'held', 'heldPrompt'];
+
 /**
- * The check and the hold in one step, across every process: each app's and team's holds are a hash (hold id →
+ * The check and the hold in one step, across every process. Each app's and team's holds are a hash (hold id →
  * nanodollars) beside a sorted set of their leases (hold id → when it lapses, on the Redis server's clock, which
- * every node shares). Lapsed holds, of a process that ended with calls under way, are dropped first. Each check is
- * then decided as checkWithPrompt decides it with one process's holds: refused when the holds leave no room, or
- * not room for the prompt. Passed, the hold is added to the scopes named.
- * KEYS = app hash, app leases, team hash, team leases. ARGV = hold id, nanodollars, lease ms, hold the app's (1/0),
- * hold the team's (1/0), then per check: scope (1 app, 2 team), limit, recorded, most, least, in nanodollars.
- * Returns {0, 0} once held, else {1 + the index of the check that refused, nanodollars held in its scope}.
+ * every node shares); lapsed holds, of a process that ended with calls under way, are dropped first. Each budget
+ * period's spend is a counter every process adds its calls to as it records them (`SETTLE_SCRIPT`): the spend a
+ * check goes by is the larger of that and the figure its process knows. Each check is then decided as
+ * checkWithPrompt decides it. Passed, the hold is added to the scopes named.
+ * KEYS = app hash, app leases, team hash, team leases, then each check's spend counter. ARGV = hold id,
+ * nanodollars, lease ms, hold the app's (1/0), hold the team's (1/0), then per check: scope (1 app, 2 team), limit,
+ * recorded, most, least, in nanodollars. Returns {0} once held, else {reason (1 spent, 2 prompt, 3 held, 4 held
+ * prompt), 1 + the index of the check, spend, held}.
  */
 const HOLD_SCRIPT = `
 local t = redis.call('TIME')
@@ -60,9 +81,14 @@ end
 local check = 0
 for i = 6, #ARGV, 5 do
   local h = held[tonumber(ARGV[i])]
+  local limit, recorded, most, least = tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4])
+  recorded = math.max(recorded, tonumber(redis.call('GET', KEYS[5 + check]) or '0'))
+  if recorded >= limit then return { 1, check + 1, recorded, h } end
+  if recorded + most > limit and recorded + least > limit then return { 2, check + 1, recorded, h } end
   if h > 0 then
-    local limit, spent, most, least = tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2]) + h, tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4])
-    if spent >= limit or (spent + most > limit and spent + least > limit) then return { check + 1, h } end
+    local spent = recorded + h
+    if spent >= limit then return { 3, check + 1, recorded, h } end
+    if spent + most > limit and spent + least > limit then return { 4, check + 1, recorded, h } end
   end
   check = check + 1
 end
@@ -75,7 +101,30 @@ for s = 1, 2 do
     redis.call('PEXPIRE', KEYS[2 * s], 2 * lease)
   end
 end
-return { 0, 0 }
+return { 0 }
+`;
+
+/**
+ * A call's record, in one step: its hold (if any) released and its cost added to each budget period's spend, so
+ * that no check of another process sees neither. A period no process has counted yet starts from the seed (its
+ * process's figure before this call), after which every process's calls are added as they are recorded.
+ * KEYS = app hash, app leases, team hash, team leases, then the spend counters. ARGV = hold id ('' for none), then
+ * per counter: seed, nanodollars, expiry (ms since the epoch).
+ */
+const SETTLE_SCRIPT = `
+if ARGV[1] ~= '' then
+  for s = 1, 2 do
+    redis.call('HDEL', KEYS[2 * s - 1], ARGV[1])
+    redis.call('ZREM', KEYS[2 * s], ARGV[1])
+  end
+end
+for k = 5, #KEYS do
+  local i = 2 + (k - 5) * 3
+  if redis.call('EXISTS', KEYS[k]) == 0 then redis.call('SET', KEYS[k], ARGV[i]) end
+  redis.call('INCRBY', KEYS[k], ARGV[i + 1])
+  redis.call('PEXPIREAT', KEYS[k], ARGV[i + 2])
+end
+return 1
 `;
 
 /**
@@ -98,28 +147,31 @@ return 1
 `;
 
 const HOLD_SHA = createHash('sha1').update(HOLD_SCRIPT).digest('hex');
+const SETTLE_SHA = createHash('sha1').update(SETTLE_SCRIPT).digest('hex');
 const RENEW_SHA = createHash('sha1').update(RENEW_SCRIPT).digest('hex');
 
-export interface SharedHoldsOptions {
+export interface SharedBudgetsOptions {
   /** redis://[user:password@]host:port[/db] */
   url: string;
   /** Told when Redis fails after having worked (and on the first failure): once per outage, not per call. */
   onError: (error: Error) => void;
   /** How long a hold outlives its process's last renewal. Default 60 s; renewed every third of it. */
   leaseMs?: number;
-  /** The longest a call waits for Redis before it goes on with its process's holds alone. Default 100 ms. */
+  /** The longest a call waits for Redis before it goes on with its process's figures alone. Default 100 ms. */
   commandTimeoutMs?: number;
-  /** Prefix of every key. Default 'keygate:ai-holds:'. */
+  /** Prefix of every key. Default 'keygate:ai-budgets:'. */
   keyPrefix?: string;
 }
 
 /**
- * What the calls under way of every process and node hold against budgets in money (ai-handler's holdSpend), in
- * Redis, so that calls made at once on several workers or nodes cannot each pass the check and together spend
- * past a budget by as many answers as there are processes. A hold has a lease its process renews while the call
- * runs: one whose process died lapses. Redis away, a call goes on with its own process's holds, as without Redis.
+ * Budgets in money checked by every process and node as one, in Redis: what the calls under way hold (ai-handler's
+ * holdSpend), so that calls made at once on several workers or nodes cannot each pass the check and together spend
+ * past a budget by as many answers as there are processes; and each budget period's spend, counted as calls are
+ * recorded, so that a process need not wait for another's records to reach the store and its next read of it. A
+ * hold has a lease its process renews while the call runs: one whose process died lapses. Redis away, a call goes
+ * on with its own process's figures and holds, as without Redis.
  */
-export class SharedHolds {
+export class SharedBudgets {
   readonly #redis: Redis;
   readonly #onError: (error: Error) => void;
   readonly #leaseMs: number;
@@ -131,10 +183,10 @@ export class SharedHolds {
   #healthy = true;
   readonly #renewal: NodeJS.Timeout;
 
-  constructor(options: SharedHoldsOptions) {
+  constructor(options: SharedBudgetsOptions) {
     this.#onError = options.onError;
     this.#leaseMs = options.leaseMs ?? 60_000;
-    this.#prefix = options.keyPrefix ?? 'keygate:ai-holds:';
+    this.#prefix = options.keyPrefix ?? 'keygate:ai-budgets:';
     const { Redis: RedisClient } = requireModule('ioredis') as typeof IORedis;
     this.#redis = new RedisClient(options.url, {
       commandTimeout: options.commandTimeoutMs ?? 100,
@@ -149,15 +201,20 @@ export class SharedHolds {
     this.#renewal.unref();
   }
 
-  /** Resolves once the connection is ready; checks before then go on with their process's holds alone. */
+  /** Resolves once the connection is ready; checks before then go on with their process's figures alone. */
   ready(): Promise<void> {
     if (this.#redis.status === 'ready') return Promise.resolve();
     return new Promise((resolve) => this.#redis.once('ready', () => resolve()));
   }
 
+  /** The key of a budget period's spend: one per scope, name, period and start. */
+  spendKey(scope: 'app' | 'team', name: string, period: 'day' | 'month', start: number): string {
+    return `${this.#prefix}spend:${scope}:${encodeURIComponent(name)}:${period}:${start}`;
+  }
+
   /**
-   * Checks `checks` against the holds of every process and, if none refuses, holds `usd` against the app's and
-   * the team's: resolves to the hold, or to the refusal. Undefined when Redis did not answer: the call's own
+   * Checks `checks` against every process's spend and holds and, if none refuses, holds `usd` against the app's
+   * and the team's: resolves to the hold, or to the refusal. Undefined when Redis did not answer: the call's own
    * process's check and hold stand alone.
    */
   async hold(app: string | undefined, team: string | undefined, usd: number, checks: readonly SharedCheck[]): Promise<SharedHold | SharedRefusal | undefined> {
@@ -166,9 +223,9 @@ export class SharedHolds {
     for (const c of checks) args.push(c.scope === 'app' ? 1 : 2, nano(c.limit), nano(c.recorded), nano(c.most), nano(c.least));
     // Registered before the reply: a renewal meanwhile must not miss it (ZADD XX adds no hold the script refused).
     this.#live.set(hold.id, hold);
-    let reply: [number, number];
+    let reply: number[];
     try {
-      reply = (await this.#evaluate(HOLD_SCRIPT, HOLD_SHA, this.#keysOf(app, team), args)) as [number, number];
+      reply = (await this.#evaluate(HOLD_SCRIPT, HOLD_SHA, [...this.#keysOf(app, team), ...checks.map((c) => c.spendKey)], args)) as number[];
     } catch (error) {
       this.#live.delete(hold.id);
       this.#report(error as Error);
@@ -178,17 +235,25 @@ export class SharedHolds {
     this.#healthy = true;
     if (reply[0] === 0) return hold;
     this.#live.delete(hold.id);
-    return { check: reply[0] - 1, held: reply[1] / 1e9 };
+    return { reason: REASONS[reply[0]! - 1]!, check: reply[1]! - 1, recorded: reply[2]! / 1e9, held: reply[3]! / 1e9 };
   }
 
-  /** Ends a hold; a failure to reach Redis leaves it to lapse with its lease. */
+  /** Ends a hold whose call made no record; a failure to reach Redis leaves it to lapse with its lease. */
   release(hold: SharedHold): void {
-    if (!this.#live.delete(hold.id)) return;
-    const [appHash, appLeases, teamHash, teamLeases] = this.#keysOf(hold.app, hold.team);
-    const batch = this.#redis.multi();
-    if (hold.app !== undefined) batch.hdel(appHash, hold.id).zrem(appLeases, hold.id);
-    if (hold.team !== undefined) batch.hdel(teamHash, hold.id).zrem(teamLeases, hold.id);
-    batch.exec().catch((error: unknown) => this.#report(error as Error));
+    this.settle(hold, []);
+  }
+
+  /**
+   * A call's record: its hold released (if it has one here) and its cost added to the spend of its budgets'
+   * periods, in one step. A failure to reach Redis leaves the hold to lapse and the spend to the store.
+   */
+  settle(hold: SharedHold | undefined, additions: readonly SpendAddition[]): void {
+    const releasing = hold !== undefined && this.#live.delete(hold.id);
+    if (!releasing && additions.length === 0) return;
+    const keys = [...this.#keysOf(releasing ? hold.app : undefined, releasing ? hold.team : undefined), ...additions.map((a) => a.spendKey)];
+    const args: Array<string | number> = [releasing ? hold.id : ''];
+    for (const a of additions) args.push(nano(a.seed), nano(a.usd), a.expiresAt);
+    this.#evaluate(SETTLE_SCRIPT, SETTLE_SHA, keys, args).catch((error: unknown) => this.#report(error as Error));
   }
 
   async close(): Promise<void> {
@@ -202,7 +267,7 @@ export class SharedHolds {
     // Names are percent-encoded: an app named `x:leases` must not meet another app's keys.
     const app_ = app === undefined ? '-' : `app:${encodeURIComponent(app)}`;
     const team_ = team === undefined ? '-' : `team:${encodeURIComponent(team)}`;
-    return [`${this.#prefix}${app_}`, `${this.#prefix}${app_}:leases`, `${this.#prefix}${team_}`, `${this.#prefix}${team_}:leases`];
+    return [`${this.#prefix}holds:${app_}`, `${this.#prefix}holds:${app_}:leases`, `${this.#prefix}holds:${team_}`, `${this.#prefix}holds:${team_}:leases`];
   }
 
   async #renew(): Promise<void> {

@@ -37,12 +37,14 @@ async function burst(nodes: readonly AiGateway[], apiKey: string, n: number): Pr
 
 describe.skipIf(!postgresAvailable || !redisAvailable)('budget holds shared in Redis by two nodes on one store', () => {
   const run = randomBytes(4).toString('hex');
-  const app = `shared-holds-${run}`;
+  const app = `shared-budgets-${run}`;
   let nodes: AiGateway[] = [];
   let held: OpenAIEmulator;
   let db: TestDatabase;
   let keys: RedisTestKeys;
   let apiKey: string;
+  /** An app whose daily budget is 3.5 times what one call below costs. */
+  let paced: string;
 
   beforeAll(async () => {
     [db, held, keys] = await Promise.all([createTestDatabase('postgres'), startOpenAIEmulator({ holdStreams: true }), redisTestKeys()]);
@@ -52,6 +54,10 @@ describe.skipIf(!postgresAvailable || !redisAvailable)('budget holds shared in R
     await first.configure({ providers: [{ name: 'held', type: 'openai', baseUrl: held.url }] });
     await first.addProviderKey('held', PROVIDER_SECRETS.openai);
     apiKey = await first.createApp({ name: app, team: `team-${run}`, budget: { dailyUsd: 0.001 } });
+    const probe = await first.createApp({ name: `probe-${run}`, team: `team-${run}` });
+    const cost = Number((await first.chat(probe, { model: 'held/gpt-4o-mini', messages: HELLO })).headers.get('x-keygate-cost-usd'));
+    expect(cost).toBeGreaterThan(0);
+    paced = await first.createApp({ name: `paced-${run}`, team: `team-${run}`, budget: { dailyUsd: cost * 3.5 } });
     // The second node starts from the store as the first left it: the same config, app and provider key.
     nodes.push(await AiGateway.start({ env }));
   });
@@ -61,7 +67,8 @@ describe.skipIf(!postgresAvailable || !redisAvailable)('budget holds shared in R
     nodes = [];
     await held?.stop();
     await db?.drop();
-    await keys?.client.del(`keygate:ai-holds:app:${app}`, `keygate:ai-holds:app:${app}:leases`);
+    const mine = await keys?.client.keys(`keygate:ai-budgets:*${run}*`);
+    if (mine?.length) await keys?.client.del(...mine);
     await keys?.cleanup();
   });
 
@@ -74,7 +81,7 @@ describe.skipIf(!postgresAvailable || !redisAvailable)('budget holds shared in R
     await vi.waitFor(() => expect(closed() + held.heldStreams()).toBe(20), { timeout: 10_000 });
     expect(held.requests().length - before).toBe(1);
     // The calls under way hold their room in Redis while they run.
-    expect(await keys.client.hlen(`keygate:ai-holds:app:${app}`)).toBe(1);
+    expect(await keys.client.hlen(`keygate:ai-budgets:holds:app:${app}`)).toBe(1);
     held.releaseStreams();
     const all = await answers;
     expect(all.filter((text) => text.startsWith('HTTP/1.1 200'))).toHaveLength(1);
@@ -87,6 +94,13 @@ describe.skipIf(!postgresAvailable || !redisAvailable)('budget holds shared in R
       expect(text).toContain('held by calls under way');
     }
     // The answered call's record released its hold, on both sides.
-    await vi.waitFor(async () => expect(await keys.client.hlen(`keygate:ai-holds:app:${app}`)).toBe(0));
+    await vi.waitFor(async () => expect(await keys.client.hlen(`keygate:ai-budgets:holds:app:${app}`)).toBe(0));
+  }, 30_000);
+
+  it("refuses a node's call by the calls the other node made a moment before, not only by its own", async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 10; i++) statuses.push((await nodes[i % 2]!.chat(paced, { model: 'held/gpt-4o-mini', messages: HELLO })).status);
+    // Four calls fit the budget, whichever node made them; each node alone would have let four of its own through.
+    expect(statuses).toEqual([200, 200, 200, 200, 429, 429, 429, 429, 429, 429]);
   }, 30_000);
 });
