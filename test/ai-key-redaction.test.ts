@@ -14,6 +14,8 @@ const AWS_SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYREDACTKEY';
 const SESSION = 'FQoGZXIvYXdzEREDACT/session+token/Value==';
 /** A session token as long as STS's can be (several hundred characters). */
 const LONG_SESSION = `IQoJb3JpZ2luX2VjEREDACT${'A1b2C3d4'.repeat(100)}==`;
+/** An Amazon Bedrock API key (long-term: `ABSK` and base64), sent as a Bearer token. */
+const BEDROCK_API_KEY = `ABSK${Buffer.from('BedrockAPIKey-rdct-at-123456789012:redact+api/key=secret').toString('base64')}`;
 
 /** Every form in which a secret must not reach the client. */
 function formsOf(secret: string): string[] {
@@ -55,6 +57,10 @@ async function startEchoHost(): Promise<{ url: string; paths: string[]; apiKeys:
       const authorization = req.headers.authorization ?? '';
       const key = authorization.replace(/^Bearer /, '');
       if (req.url?.startsWith('/model/')) {
+        if (authorization.startsWith('Bearer ')) {
+          res.writeHead(400, { 'content-type': 'application/json', 'x-amzn-errortype': 'ValidationException' });
+          return res.end(JSON.stringify({ message: `Request rejected for Authorization: ${authorization}; key ${Buffer.from(key).toString('base64')}` }));
+        }
         const token = String(req.headers['x-amz-security-token'] ?? '');
         if (req.url.includes('long-session')) {
           res.writeHead(503, { 'content-type': 'application/json', 'x-amzn-errortype': 'ServiceUnavailableException' });
@@ -141,6 +147,7 @@ describe('provider answers that quote a credential', () => {
           { name: 'proxied', type: 'ollama', baseUrl: host.url, headers: { authorization: `Bearer ${CONFIGURED}` } },
           { name: 'bedrock', type: 'bedrock', region: 'us-east-1', baseUrl: host.url },
           { name: 'bedrock-sts', type: 'bedrock', region: 'us-east-1', baseUrl: host.url },
+          { name: 'bedrock-key', type: 'bedrock', region: 'us-east-1', baseUrl: host.url },
         ],
         cache: { ttl: '1m' },
       },
@@ -149,6 +156,7 @@ describe('provider answers that quote a credential', () => {
     await gateway.addProviderKey('short', SHORT);
     await gateway.addProviderKey('bedrock', `${AKID}:${AWS_SECRET}:${SESSION}`);
     await gateway.addProviderKey('bedrock-sts', `${AKID}:${AWS_SECRET}:${LONG_SESSION}`);
+    await gateway.addProviderKey('bedrock-key', BEDROCK_API_KEY);
     apiKey = await gateway.createApp({ name: 'redact-app', team: 'redact-team' });
   });
   afterAll(async () => {
@@ -215,6 +223,13 @@ describe('provider answers that quote a credential', () => {
     expect(result.status).toBe(400);
     expect(result.body.error.message).toContain('X-Amz-Security-Token=[redacted]');
     expectNone(result, [AKID, AWS_SECRET, SESSION]);
+  });
+
+  it('cuts an Amazon Bedrock API key, sent as its Bearer token, out of a Bedrock message that quotes it as sent and in base64', async () => {
+    const result = await gateway.chat<OpenAIErrorBody>(apiKey, { model: 'bedrock-key/anthropic.claude-3-haiku-20240307-v1:0', messages: HELLO });
+    expect(result.status).toBe(400);
+    expect(result.body.error.message).toMatch(/^Request rejected for Authorization: Bearer \[redacted\]; key \[redacted\]=*$/);
+    expectNone(result, [BEDROCK_API_KEY]);
   });
 
   it('cuts a long session token whole out of a Bedrock message, not a shortened part of it', async () => {

@@ -11,7 +11,10 @@ import { sampleOf } from './schema-sample.js';
  * A Bedrock runtime on 127.0.0.1 speaking the Converse API: POST /model/{modelId}/converse and /converse-stream (in
  * the AWS event-stream framing, one event per write), and InvokeModel (/invoke) for Titan and Cohere embeddings. It verifies each request's SigV4 signature by recomputing it
  * from the request as received, with its own known secret; it does not check clock skew, so tests may sign at a
- * fixed time.
+ * fixed time. A request with `Authorization: Bearer <key>` instead is an Amazon Bedrock API key's
+ * (https://docs.aws.amazon.com/bedrock/latest/userguide/api-keys-use.html), taken unsigned when it is the emulator's
+ * `apiKey`; any other key is refused as callers report Bedrock refusing one: a 403 whose JSON body is
+ * `{"Message": "Authentication failed: Please make sure your API Key is valid."}`, with no exception named.
  *
  * Answers: a tool result in the last turn → text; tools given → a short text block then a call of each tool the last
  * user text names, else of the first, its input filled in from the tool's inputSchema (sampleOf: {"city":"Paris"}
@@ -63,6 +66,8 @@ export interface BedrockEmulatorOptions {
   secretAccessKey?: string;
   /** When set, requests must carry this x-amz-security-token. */
   sessionToken?: string;
+  /** The Amazon Bedrock API key taken as `Authorization: Bearer`; none by default, so that every Bearer token is refused. */
+  apiKey?: string;
   region?: string;
 }
 
@@ -135,8 +140,12 @@ export async function startBedrockEmulator(options: BedrockEmulatorOptions = {})
   async function answer(req: IncomingMessage, res: ServerResponse, rawBody: string, body: ConverseBody | undefined) {
     const route = /^\/model\/([^/]+)\/(converse|converse-stream|invoke)$/.exec((req.url ?? '').split('?')[0] ?? '');
     if (req.method !== 'POST' || !route) return error(res, 404, 'UnknownOperationException', 'The requested operation is not recognized by the service.');
-    const authFailure = verifySignature(req, rawBody);
-    if (authFailure) return error(res, 403, authFailure.type, authFailure.message);
+    if (/^Bearer /.test(req.headers.authorization ?? '')) {
+      if (!options.apiKey || req.headers.authorization !== `Bearer ${options.apiKey}`) return sendJson(res, 403, { Message: 'Authentication failed: Please make sure your API Key is valid.' });
+    } else {
+      const authFailure = verifySignature(req, rawBody);
+      if (authFailure) return error(res, 403, authFailure.type, authFailure.message);
+    }
     if (mode === 'rate-limited') return error(res, 429, 'ThrottlingException', 'Too many requests, please wait before trying again.', { 'retry-after': '2' });
     if (mode === 'unavailable') return error(res, 503, 'ServiceUnavailableException', 'Bedrock is unable to process your request.');
     if (route[2] === 'invoke') return invokeEmbedding(res, decodeURIComponent(route[1]!), body as Record<string, unknown> | undefined);

@@ -27,7 +27,7 @@ export interface ProviderConfig {
   catalog?: string;
 }
 
-/** A secret from the provider's key pool: an API key, or for Bedrock `ACCESS_KEY_ID:SECRET_ACCESS_KEY`. */
+/** A secret from the provider's key pool: an API key, or for Bedrock also `ACCESS_KEY_ID:SECRET_ACCESS_KEY`. */
 export interface ProviderCredential {
   id: string;
   secret: string;

@@ -10,11 +10,17 @@ const INVALID_CREDENTIAL = new Set(['UnrecognizedClientException', 'InvalidSigna
 /** Unavailable for now (503: overloaded or not ready, worth a wait), and failed (500: a fault of the service or the model). */
 const UNAVAILABLE = new Set(['ServiceUnavailableException', 'ModelNotReadyException']);
 const FAILED = new Set(['InternalServerException', 'InternalFailure', 'ModelErrorException', 'ModelStreamErrorException']);
+/**
+ * A 403 that names no exception, in which Bedrock refuses an API key: `{"Message":"Authentication failed: Please make
+ * sure your API Key is valid."}`, or `"Authorization header is missing"` (the wording callers report; Amazon documents
+ * none for it). Read by its words: a 403 of no name about anything else refuses the call, not the key.
+ */
+const API_KEY_REFUSED = /\bauthentication failed\b|\bAPI key\b|\bauthorization header\b/i;
 
 export function bedrockFailure(status: number, errorType: string, rawMessage: string, headers: IncomingHttpHeaders): ProviderFailure {
   const message = firstParagraph(rawMessage) || `Bedrock answered ${status}${errorType ? ` (${errorType})` : ''}`;
   const code = errorType || null;
-  if (INVALID_CREDENTIAL.has(errorType)) return { ...failureFor(401, message, headers, code), status };
+  if (INVALID_CREDENTIAL.has(errorType) || (errorType === '' && status === 403 && API_KEY_REFUSED.test(message))) return { ...failureFor(401, message, headers, code), status };
   // The key's identity may not do this (a model not enabled for the account, a policy): another key may; it is kept.
   if (errorType === 'AccessDeniedException') return failureFor(403, message, headers, code);
   // A model that timed out or failed: the provider's failure, told as a timeout or a 5xx, whatever status it came with.

@@ -18,8 +18,14 @@ const NOW = Date.UTC(2025, 0, 2, 3, 4, 5);
 const weatherTool = { type: 'function' as const, function: { name: 'get_weather', description: 'The weather in a city', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } } };
 const hello: ChatRequest = { model: 'claude', messages: [{ role: 'user', content: 'Hello' }] };
 
+/** Amazon Bedrock API keys in their two forms: a long-term one (`ABSK`, base64) and a short-term one (`bedrock-api-key-`, base64 of a presigned URL). */
+const LONG_TERM_KEY = `ABSK${Buffer.from('BedrockAPIKey-emu1-at-123456789012:emulator+long/term=secret').toString('base64')}`;
+const SHORT_TERM_KEY = `bedrock-api-key-${Buffer.from('bedrock.amazonaws.com/?Action=CallWithBearerToken&X-Amz-Credential=ASIAEMULATOR%2F20250102%2Fus-east-1%2Fbedrock%2Faws4_request&X-Amz-Security-Token=FwoGEMULATOR&X-Amz-Signature=0f0f&Version=1').toString('base64')}`;
+
 let emulator: Awaited<ReturnType<typeof startBedrockEmulator>>;
 let withToken: Awaited<ReturnType<typeof startBedrockEmulator>>;
+let withLongTermKey: Awaited<ReturnType<typeof startBedrockEmulator>>;
+let withShortTermKey: Awaited<ReturnType<typeof startBedrockEmulator>>;
 
 function ctx(overrides: { secret?: string; url?: string; model?: string } = {}): CallContext {
   return {
@@ -36,6 +42,8 @@ const collect = (chat: ChatRequest, context = ctx()) => streamedChunks(BedrockPr
 beforeAll(async () => {
   emulator = await startBedrockEmulator();
   withToken = await startBedrockEmulator({ accessKeyId: 'ASIATEMPORARY', secretAccessKey: 'temporary/secret', sessionToken: 'FwoGZXIvYXdzEXAMPLETOKEN' });
+  withLongTermKey = await startBedrockEmulator({ apiKey: LONG_TERM_KEY });
+  withShortTermKey = await startBedrockEmulator({ apiKey: SHORT_TERM_KEY });
 });
 afterEach(() => {
   emulator.setMode('normal');
@@ -43,6 +51,8 @@ afterEach(() => {
 afterAll(async () => {
   await emulator.stop();
   await withToken.stop();
+  await withLongTermKey.stop();
+  await withShortTermKey.stop();
 });
 
 describe('the Bedrock provider', () => {
@@ -484,10 +494,41 @@ describe('the Bedrock provider', () => {
     expect(failure).toMatchObject({ status: 403, code: 'UnrecognizedClientException', credentialProblem: 'invalid' });
   });
 
-  it('refuses a credential that is not ACCESS_KEY_ID:SECRET_ACCESS_KEY before calling', async () => {
-    const failure = await failureOf(callChat(BedrockProvider, hello, ctx({ secret: 'just-one-part' })));
-    expect(failure).toMatchObject({ code: 'invalid_credential_format', credentialProblem: 'invalid' });
-    expect(failure.message).not.toContain('just-one-part');
+  it('refuses a credential that is neither an API key nor ACCESS_KEY_ID:SECRET_ACCESS_KEY before calling', async () => {
+    const before = emulator.lastRequest();
+    for (const secret of ['AKIDEMULATOR:', 'not an api key']) {
+      const failure = await failureOf(callChat(BedrockProvider, hello, ctx({ secret })));
+      expect(failure).toMatchObject({ code: 'invalid_credential_format', credentialProblem: 'invalid' });
+      expect(failure.message).not.toContain(secret);
+    }
+    expect(emulator.lastRequest()).toBe(before);
+  });
+
+  it.each([
+    ['a long-term', () => withLongTermKey, LONG_TERM_KEY],
+    ['a short-term', () => withShortTermKey, SHORT_TERM_KEY],
+  ])('sends %s Amazon Bedrock API key as its Bearer token, unsigned, which Bedrock takes in place of SigV4', async (_kind, keyed, key) => {
+    const completion = await callChat(BedrockProvider, hello, ctx({ url: keyed().url, secret: key }));
+    expect(completion.choices[0]?.message.content).toBe('Hello from the Bedrock emulator.');
+    const headers = keyed().lastRequest()?.headers;
+    expect(headers?.authorization).toBe(`Bearer ${key}`);
+    expect(headers?.['x-amz-date']).toBeUndefined();
+    expect(headers?.['x-amz-security-token']).toBeUndefined();
+  });
+
+  it('sends an API key to ConverseStream and to InvokeModel as it does to Converse', async () => {
+    const chunks = await collect(hello, ctx({ url: withLongTermKey.url, secret: LONG_TERM_KEY }));
+    expect(chunks.flatMap((c) => (c.choices[0]?.delta.content ? [c.choices[0].delta.content] : [])).join('')).toBe('Hello from the Bedrock emulator.');
+    expect(withLongTermKey.lastRequest()?.path).toMatch(/\/converse-stream$/);
+    await callEmbeddings(BedrockProvider, { model: 'titan', input: 'hello' }, ctx({ url: withLongTermKey.url, secret: LONG_TERM_KEY, model: 'amazon.titan-embed-text-v2:0' }));
+    expect(withLongTermKey.lastRequest()?.path).toBe('/model/amazon.titan-embed-text-v2%3A0/invoke');
+    expect(withLongTermKey.lastRequest()?.headers.authorization).toBe(`Bearer ${LONG_TERM_KEY}`);
+  });
+
+  it('reports an API key Bedrock refuses as an invalid credential, without the key', async () => {
+    const failure = await failureOf(callChat(BedrockProvider, hello, ctx({ url: withLongTermKey.url, secret: SHORT_TERM_KEY })));
+    expect(failure).toMatchObject({ status: 403, type: 'authentication_error', code: 'invalid_api_key', message: 'Authentication failed: Please make sure your API Key is valid.', credentialProblem: 'invalid', retryable: true });
+    expect(JSON.stringify(failure)).not.toContain(SHORT_TERM_KEY);
   });
 
   it('reports throttling as a retryable rate limit with its retry-after', async () => {

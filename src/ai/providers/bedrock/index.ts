@@ -2,6 +2,7 @@ import type { ChatRequest, EmbeddingsRequest } from '../../chat-types.js';
 import { ProviderCallError } from '../../provider-call.js';
 import type { CallContext, ProviderAdapter, UpstreamCall } from '../provider.js';
 import { awsCredentialsOf } from './aws-credential.js';
+import { isBedrockApiKey } from './bedrock-api-key.js';
 import { parseBedrockError } from './bedrock-errors.js';
 import { toConverseRequest } from './converse-request.js';
 import { DocumentNames, documentNamesOf } from './document-names.js';
@@ -25,8 +26,9 @@ function endpoint(ctx: CallContext): string {
 /**
  * Amazon Bedrock's Converse API (https://docs.aws.amazon.com/bedrock/latest/userguide/conversation-inference.html):
  * POST /model/{modelId}/converse, or /converse-stream answering in the AWS event-stream framing, each signed with
- * SigV4 at `ctx.now`. The base URL defaults to the region's runtime endpoint, so `defaultBaseUrl` is unset.
- * Embeddings go through InvokeModel (POST /model/{modelId}/invoke), in Titan's or Cohere Embed's own format.
+ * SigV4 at `ctx.now`, or sent with an Amazon Bedrock API key as its Bearer token (isBedrockApiKey). The base URL
+ * defaults to the region's runtime endpoint, so `defaultBaseUrl` is unset. Embeddings go through InvokeModel
+ * (POST /model/{modelId}/invoke), in Titan's or Cohere Embed's own format.
  */
 export const BedrockProvider: ProviderAdapter = {
   type: 'bedrock',
@@ -35,24 +37,30 @@ export const BedrockProvider: ProviderAdapter = {
   chatCall(request: ChatRequest, ctx: CallContext): UpstreamCall {
     const documents = new DocumentNames();
     documentNamesOf.set(ctx, documents);
-    return signedPost(ctx, ctx.stream ? 'converse-stream' : 'converse', JSON.stringify(toConverseRequest(request, ctx.model, ctx.catalogModel, documents)), ctx.stream ? 'application/vnd.amazon.eventstream' : 'application/json');
+    return authorizedPost(ctx, ctx.stream ? 'converse-stream' : 'converse', JSON.stringify(toConverseRequest(request, ctx.model, ctx.catalogModel, documents)), ctx.stream ? 'application/vnd.amazon.eventstream' : 'application/json');
   },
   parseChat: fromConverseResponse,
   streamTranslator: converseStreamTranslator,
   maxEmbeddingInputs: invokeEmbeddingsLimit,
   embeddingsCall(request: EmbeddingsRequest, ctx: CallContext): UpstreamCall {
-    return signedPost(ctx, 'invoke', JSON.stringify(toInvokeEmbeddings(request, ctx.model)), 'application/json');
+    return authorizedPost(ctx, 'invoke', JSON.stringify(toInvokeEmbeddings(request, ctx.model)), 'application/json');
   },
   parseEmbeddings: (body, ctx, request) => fromInvokeEmbeddings(body, ctx.model, request),
   parseError: parseBedrockError,
 };
 
-/** POST /model/{modelId}/{operation} with `body`, signed with SigV4 at `ctx.now`. */
-function signedPost(ctx: CallContext, operation: string, body: string, accept: string): UpstreamCall {
+/**
+ * POST /model/{modelId}/{operation} with `body`: with an API key as its Bearer token, which Bedrock takes in place of a
+ * signature on the runtime's operations (api-keys-use.html: "Authorization: Bearer $AWS_BEARER_TOKEN_BEDROCK"), else
+ * signed with SigV4 at `ctx.now`.
+ */
+function authorizedPost(ctx: CallContext, operation: string, body: string, accept: string): UpstreamCall {
   const url = `${endpoint(ctx)}/model/${uriEncode(ctx.model)}/${operation}`;
+  const secret = ctx.credential.secret;
+  if (isBedrockApiKey(secret)) return { method: 'POST', url, headers: { ...ctx.provider.headers, 'content-type': 'application/json', authorization: `Bearer ${secret}`, accept }, body };
   const signed = signSigV4(
     { method: 'POST', url, headers: { ...ctx.provider.headers, 'content-type': 'application/json', 'x-amz-content-sha256': sha256Hex(body) }, body },
-    { credentials: awsCredentialsOf(ctx.credential.secret), region: ctx.provider.region ?? '', service: SERVICE, now: ctx.now },
+    { credentials: awsCredentialsOf(secret), region: ctx.provider.region ?? '', service: SERVICE, now: ctx.now },
   );
   return { method: 'POST', url, headers: { ...signed.headers, accept }, body };
 }
