@@ -5,6 +5,7 @@ import OpenAI from 'openai';
 import { ModelCatalog } from '../src/ai/catalog/index.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AiGateway, PROVIDER_SECRETS, configureThreeProviders, startProviderEmulators, type OpenAIErrorBody, type ProviderEmulators, SMART_AND_FAST } from './ai-fixtures.js';
+import { startGeminiEmulator, type GeminiEmulator } from './emulators/gemini.js';
 import { startOpenAIEmulator, type OpenAIEmulator } from './emulators/openai.js';
 
 const HELLO = [{ role: 'user', content: 'Hello there' }];
@@ -445,6 +446,51 @@ describe('a provider whose keys are out of quota', () => {
     expect(error).toBeInstanceOf(Anthropic.APIError);
     expect(error).toMatchObject({ status: 402, error: { type: 'error', error: { type: 'billing_error', message: expect.stringContaining('exceeded your current quota') } } });
     expect((error as InstanceType<typeof Anthropic.APIError>).headers?.get('x-should-retry')).toBe('false');
+  });
+});
+
+describe('a Gemini key whose Prepay credit is spent, beside one that is rate limited', () => {
+  let gateway: AiGateway;
+  let spent: GeminiEmulator;
+  let limited: GeminiEmulator;
+  let apiKey: string;
+
+  beforeAll(async () => {
+    spent = await startGeminiEmulator();
+    spent.setMode('prepay-depleted');
+    // A delay past the gateway's own wait, so that the limit is answered rather than waited out.
+    limited = await startGeminiEmulator({ retryAfterSeconds: 120 });
+    limited.setMode('rate-limited');
+    gateway = await AiGateway.start();
+    await gateway.configure({ providers: [{ name: 'spent', type: 'gemini', baseUrl: spent.url }, { name: 'limited', type: 'gemini', baseUrl: limited.url }] });
+    await gateway.addProviderKey('spent', 'test-gemini-key');
+    await gateway.addProviderKey('limited', 'test-gemini-key');
+    apiKey = await gateway.createApp({ name: 'prepay-app', team: 'prepay-team' });
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+    await spent?.stop();
+    await limited?.stop();
+  });
+
+  it('refuses the call with 429 insufficient_quota and x-should-retry: false, and calls Gemini no more with the key set aside', async () => {
+    const openai = new OpenAI({ baseURL: `${gateway.proxyUrl}/v1`, apiKey, maxRetries: 2 });
+    const error = await openai.chat.completions.create({ model: 'spent/gemini-2.5-flash', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ status: 429, type: 'insufficient_quota', code: 'insufficient_quota' });
+    expect((error as InstanceType<typeof OpenAI.APIError>).headers?.get('x-should-retry')).toBe('false');
+    expect(spent.requests()).toHaveLength(1);
+    const again = await gateway.chat<OpenAIErrorBody>(apiKey, { model: 'spent/gemini-2.5-flash', messages: HELLO });
+    expect(again.status).toBe(503);
+    expect(again.body.error.message).toMatch(/out of quota/);
+    expect(spent.requests()).toHaveLength(1);
+  });
+
+  it('answers a per-minute limit as a rate limit to retry after its delay, keeping the key', async () => {
+    const first = await gateway.chat<OpenAIErrorBody>(apiKey, { model: 'limited/gemini-2.5-flash', messages: HELLO });
+    expect(first.status).toBe(429);
+    expect(first.body.error).toMatchObject({ type: 'rate_limit_error', code: 'resource_exhausted' });
+    expect(first.headers.get('retry-after')).toBe('120');
+    expect(first.headers.get('x-should-retry')).toBeNull();
   });
 });
 

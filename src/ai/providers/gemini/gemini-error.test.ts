@@ -48,6 +48,19 @@ describe('a Gemini failure', () => {
     expect(failure.credentialProblem).toBeUndefined();
   });
 
+  it('sets aside as out of quota a key whose Prepay credit is spent (402 RESOURCE_EXHAUSTED), with no Retry-After of its guessing', async () => {
+    emulator.setMode('prepay-depleted');
+    const failure = await failureOf(callChat(GeminiProvider, request, ctx()));
+    expect(failure).toMatchObject({ status: 402, type: 'insufficient_quota', code: 'insufficient_quota', credentialProblem: 'quota', retryable: true });
+    expect(failure.message).toMatch(/^Your prepayment credits are depleted\./);
+    expect(failure.retryAfterMs).toBeUndefined();
+  });
+
+  it('fails a stream before its first chunk as out of quota when the Prepay credit is spent', async () => {
+    emulator.setMode('prepay-depleted');
+    expect(await failureOf(callChatStream(GeminiProvider, request, { ...ctx(), stream: true }))).toMatchObject({ status: 402, type: 'insufficient_quota', credentialProblem: 'quota' });
+  });
+
   it('prefers a Retry-After header to RetryInfo', () => {
     const body = JSON.stringify({ error: { code: 429, status: 'RESOURCE_EXHAUSTED', message: 'slow down', details: [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '30s' }] } });
     expect(GeminiProvider.parseError(429, body, { 'retry-after': '2' }).retryAfterMs).toBe(2000);
@@ -94,6 +107,26 @@ describe("a Gemini error body's classification", () => {
     expect(googleFailure(400, { status: 503, message: 'Bad request.' } as never, {})).toMatchObject({ status: 400, type: 'invalid_request_error', retryable: false });
     const limited = googleFailure(429, { status: 'RESOURCE_EXHAUSTED', message: 'Slow down.', details: [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '99999999s' }] } as never, {});
     expect(limited.retryAfterMs).toBe(MAX_RETRY_AFTER_MS);
+  });
+
+  it('reads the spent-credit words Gemini answered with a 429 before its 402 as out of quota, not a rate limit, RetryInfo or not', () => {
+    const details = [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '30s' }];
+    const failure = googleFailure(429, { code: 429, status: 'RESOURCE_EXHAUSTED', message: 'Your prepayment credits are depleted. Please go to AI Studio at https://ai.studio/projects to manage your project and billing.', details } as never, {});
+    expect(failure).toMatchObject({ status: 429, type: 'insufficient_quota', code: 'insufficient_quota', credentialProblem: 'quota', retryable: true });
+    expect(failure.retryAfterMs).toBeUndefined();
+  });
+
+  it('keeps a 429 that speaks of the quota and billing, which Gemini says of its per-minute limits too, a rate limit that sets no key aside', () => {
+    const message = 'You exceeded your current quota, please check your plan and billing details. For more information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits.';
+    for (const quotaId of ['GenerateRequestsPerMinutePerProjectPerModel-FreeTier', 'GenerateRequestsPerDayPerProjectPerModel-FreeTier']) {
+      const details = [
+        { '@type': 'type.googleapis.com/google.rpc.QuotaFailure', violations: [{ quotaMetric: 'generativelanguage.googleapis.com/generate_content_free_tier_requests', quotaId }] },
+        { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '22s' },
+      ];
+      const failure = googleFailure(429, { code: 429, status: 'RESOURCE_EXHAUSTED', message, details } as never, {});
+      expect(failure).toMatchObject({ status: 429, type: 'rate_limit_error', code: 'resource_exhausted', retryAfterMs: 22_000, retryable: true });
+      expect(failure.credentialProblem).toBeUndefined();
+    }
   });
 
   it("reads a model without log probabilities as a request another target may answer, not the caller's mistake", () => {

@@ -34,6 +34,15 @@ function reasonOf(error: GoogleError): string | undefined {
 const KEY_REASONS = /^(?:API_KEY_\w+|SERVICE_DISABLED|CONSUMER_INVALID|CONSUMER_SUSPENDED|BILLING_DISABLED)$/;
 
 /**
+ * Gemini's words for a Prepay balance spent ("Your prepayment credits are depleted. Please go to AI Studio … to manage
+ * your project and billing", https://ai.google.dev/gemini-api/docs/billing#prepay): every key of the billing account
+ * stops until it is topped up. Google answers them with a 402 since it told so
+ * (https://discuss.ai.google.dev/t/api-update-depleted-prepay-credits-now-return-http-402-instead-of-429/183654),
+ * with a 429 before. Read narrowly: nothing else Gemini says of a quota tells a spent balance from a limit that resets.
+ */
+const SPENT_CREDIT = /\bprepayment credits are depleted\b/i;
+
+/**
  * A Gemini error (https://ai.google.dev/gemini-api/docs/troubleshooting) in OpenAI's terms, with Google's status
  * in lower case as the code:
  *
@@ -45,8 +54,13 @@ const KEY_REASONS = /^(?:API_KEY_\w+|SERVICE_DISABLED|CONSUMER_INVALID|CONSUMER_
  *   API ("Gemini API free tier is not available in your country. Please enable billing on your project"): the key
  *   is set aside as a refused one, and a key of another project, or another target, serves the same request; any
  *   other FAILED_PRECONDITION (a file not yet ACTIVE) is about the request, the caller's 400
- * - RESOURCE_EXHAUSTED is a rate limit, retried after RetryInfo's delay. Gemini words every limit as a "quota",
- *   per minute ones included, so the key is not set aside as out of quota.
+ * - a 402, and a RESOURCE_EXHAUSTED that says the prepayment credits are depleted (which Gemini answered with a 429
+ *   before it moved the same words to 402), is the key's billing account out of credit, `insufficient_quota` as OpenAI
+ *   names it: the key is set aside as out of quota until someone pays, and another key or target serves the request
+ *   (SPENT_CREDIT)
+ * - any other RESOURCE_EXHAUSTED is a rate limit, retried after RetryInfo's delay. Gemini words every limit as a
+ *   "quota" ("You exceeded your current quota, please check your plan and billing details"), per minute ones
+ *   included, so those words do not set the key aside.
  */
 /** What a FAILED_PRECONDITION says of the key's project rather than of the request. */
 const PROJECT_UNFIT = /\b(?:billing|free tier|country|region|location)\b/i;
@@ -65,6 +79,10 @@ export function googleFailure(status: number, error: GoogleError, headers: Incom
   // Only the project's own unfitness (billing, the free tier, its location) is the key's: a FAILED_PRECONDITION about
   // the request ("The File … is not in an ACTIVE state") is the caller's 400, and must not set every key aside.
   if (googleStatus === 'FAILED_PRECONDITION' && PROJECT_UNFIT.test(message)) return { ...failureFor(401, message, headers, code), status };
+  // Out of credit, not rate limited: no Retry-After of Google's RetryInfo, whose delay is a limit's window, not when the credit comes back.
+  if (status === 402 || ((status === 429 || googleStatus === 'RESOURCE_EXHAUSTED') && SPENT_CREDIT.test(message))) {
+    return { status, type: 'insufficient_quota', code: 'insufficient_quota', message, retryAfterMs: retryAfterMs(headers), credentialProblem: 'quota', retryable: true };
+  }
   if (status === 429 || googleStatus === 'RESOURCE_EXHAUSTED') {
     return { status: 429, type: 'rate_limit_error', code: code ?? 'rate_limit_exceeded', message, retryAfterMs: retryAfterMs(headers) ?? retryDelayMs(error), retryable: true };
   }
