@@ -19,7 +19,10 @@ import { textOfContent, toolsCalledFor } from './emulated-model.js';
  *
  * A reasoning model (one named `…-reasoning-…`, or Command A+) thinks first: a `thinking` content item
  * (COHERE_THOUGHT) before the text, one output token a word; streamed, its own content block (index 0) whose
- * `content-delta`s carry `thinking`, the text's block after it.
+ * `content-delta`s carry `thinking`, the text's block after it. The request's `thinking`
+ * (https://docs.cohere.com/docs/reasoning) steers it: `{"type": "disabled"}` answers without thinking, a
+ * `token_budget` cuts the thinking to that many words; a `thinking` of another shape (a type other than enabled or
+ * disabled, a budget that is no positive integer, another member) is a 400.
  *
  * Streamed (https://docs.cohere.com/reference/chat-stream, https://docs.cohere.com/docs/tool-use-streaming): the
  * tool plan as `tool-plan-delta`s, then for each call in turn `tool-call-start` (its `index`, id and name, empty
@@ -52,6 +55,7 @@ interface CohereChatBody {
   messages?: Array<{ role?: string; content?: unknown; tool_call_id?: string; tool_calls?: Array<{ id?: string }> }>;
   tools?: Array<{ function?: { name?: string; parameters?: Record<string, unknown> } }>;
   tool_choice?: string;
+  thinking?: { type?: unknown; token_budget?: unknown };
 }
 
 /** The models that think before they answer. */
@@ -104,7 +108,8 @@ export async function startCohereEmulator(options: CohereEmulatorOptions = {}): 
       text = words.join('');
       finish = 'MAX_TOKENS';
     }
-    const thought = REASONING_MODELS.test(String(body.model)) ? COHERE_THOUGHT.split(/(?= )/) : [];
+    const thinks = REASONING_MODELS.test(String(body.model)) && body.thinking?.type !== 'disabled';
+    const thought = thinks ? COHERE_THOUGHT.split(/(?= )/).slice(0, typeof body.thinking?.token_budget === 'number' ? body.thinking.token_budget : undefined) : [];
     const outputTokens = thought.length + words.length + 6 * calls.length;
     const cached = /again/.test(userText);
     const usage = { billed_units: { input_tokens: 9, output_tokens: outputTokens }, tokens: { input_tokens: 14, output_tokens: outputTokens }, ...(cached ? { cached_tokens: 8 } : {}) };
@@ -175,6 +180,13 @@ function validate(body: CohereChatBody | undefined): string | undefined {
   if (body.k !== undefined && !(Number.isInteger(body.k) && body.k >= 0 && body.k <= 500)) return 'invalid request: k must be an integer between 0 and 500.';
   // Cohere's own words (https://docs.cohere.com/reference/errors), whatever the two values.
   if (body.frequency_penalty !== undefined && body.presence_penalty !== undefined) return 'invalid request: cannot specify both frequency_penalty and presence_penalty.';
+  if (body.thinking !== undefined) {
+    if (typeof body.thinking !== 'object' || body.thinking === null) return 'invalid request: thinking must be an object.';
+    const { type, token_budget: budget, ...others } = body.thinking;
+    if (type !== 'enabled' && type !== 'disabled') return 'invalid request: thinking.type must be one of enabled, disabled.';
+    if (budget !== undefined && !(Number.isInteger(budget) && (budget as number) > 0)) return 'invalid request: thinking.token_budget must be a positive integer.';
+    if (Object.keys(others).length > 0) return `invalid request: unknown field thinking.${Object.keys(others)[0]}.`;
+  }
   const callIds = new Set(body.messages.flatMap((m) => (m.tool_calls ?? []).map((c) => c.id)));
   for (const m of body.messages) {
     if (!['system', 'user', 'assistant', 'tool'].includes(m.role ?? '')) return `invalid request: unknown role ${m.role}`;

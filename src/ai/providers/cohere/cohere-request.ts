@@ -6,12 +6,13 @@ import type { CallContext } from '../provider.js';
 import { refuseLogprobs } from '../no-logprobs.js';
 import { refusalsAsText } from '../refusal-as-text.js';
 import { refuseOpenAIOnlyMembers } from '../no-openai-only-members.js';
+import { cohereThinkingFor } from './cohere-thinking.js';
 
 /**
  * OpenAI's chat request as a Cohere v2 Chat request (https://docs.cohere.com/reference/chat). The messages keep
  * their roles (developer becomes system); an assistant turn's text beside tool calls becomes its `tool_plan`, as
  * Cohere writes such turns. Cohere's tool choice is REQUIRED or NONE only, so a named function is forced by
- * offering that tool alone with REQUIRED.
+ * offering that tool alone with REQUIRED. What the client asked of reasoning goes as `thinking` (cohereThinkingFor).
  */
 export function toCohereChat(asked: ChatRequest, ctx: CallContext): Record<string, unknown> {
   refuseLogprobs(asked, 'Cohere');
@@ -46,6 +47,8 @@ export function toCohereChat(asked: ChatRequest, ctx: CallContext): Record<strin
   if (request.stop !== undefined) body.stop_sequences = Array.isArray(request.stop) ? request.stop : [request.stop];
   if (request.seed !== undefined) body.seed = request.seed;
   Object.assign(body, penaltiesOf(request));
+  const thinking = cohereThinkingFor(request, ctx);
+  if (thinking) body.thinking = thinking;
   const format = request.response_format;
   if (format?.type === 'json_object') body.response_format = { type: 'json_object' };
   if (format?.type === 'json_schema') body.response_format = { type: 'json_object', ...(format.json_schema.schema ? { json_schema: format.json_schema.schema } : {}) };

@@ -1,7 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { COHERE_THOUGHT, COHERE_TOOL_PLAN as PLAN, startCohereEmulator } from '../../../../test/emulators/cohere.js';
 import { failureOf, streamedChunks } from '../../../../test/provider-calls.js';
-import { STOP_SEQUENCE, type ChatRequest } from '../../chat-types.js';
+import { ModelCatalog } from '../../catalog/index.js';
+import { OUTPUT_CONFIG, STOP_SEQUENCE, THINKING, type ChatRequest } from '../../chat-types.js';
 import { ProviderCallError, callChat, callEmbeddings } from '../../provider-call.js';
 import type { CallContext } from '../provider.js';
 import { CohereProvider } from './index.js';
@@ -167,6 +168,50 @@ describe('the Cohere provider', () => {
     expect(deltas.map((delta) => delta.reasoning_content ?? '').join('')).toBe(COHERE_THOUGHT);
     expect(deltas.map((delta) => delta.content ?? '').join('')).toBe('Hello from the Cohere emulator.');
     expect(deltas.findLastIndex((delta) => delta.reasoning_content !== undefined)).toBeLessThan(deltas.findIndex((delta) => delta.content));
+  });
+
+  describe("a client's wish for reasoning, as Cohere's thinking setting", () => {
+    const reasoning = () => ({ ...ctx(), model: 'command-a-reasoning-08-2025' });
+    const thinkingSent = () => (emulator.lastRequest()?.body as { thinking?: unknown }).thinking;
+
+    it("sends reasoning_effort none as thinking disabled, which a reasoning model answers without thinking", async () => {
+      const completion = await callChat(CohereProvider, { ...hello, reasoning_effort: 'none' }, reasoning());
+      expect(thinkingSent()).toEqual({ type: 'disabled' });
+      expect(completion.choices[0]!.message.content).toBe('Hello from the Cohere emulator.');
+      expect(completion.choices[0]!.message.reasoning_content).toBeUndefined();
+    });
+
+    it.each(['minimal', 'low', 'medium', 'high', 'xhigh'] as const)('sends reasoning_effort %s as thinking enabled, with no budget of its guessing', async (effort) => {
+      const completion = await callChat(CohereProvider, { ...hello, reasoning_effort: effort }, reasoning());
+      expect(thinkingSent()).toEqual({ type: 'enabled' });
+      expect(completion.choices[0]!.message.reasoning_content).toBe(COHERE_THOUGHT);
+    });
+
+    it("sends an Anthropic-format client's thinking: its budget_tokens as token_budget, disabled as disabled, adaptive as enabled", async () => {
+      const streamed = await collect({ ...hello, [THINKING]: { type: 'enabled', budget_tokens: 3 } }, reasoning());
+      expect(thinkingSent()).toEqual({ type: 'enabled', token_budget: 3 });
+      expect(streamed.map((c) => c.choices[0]?.delta.reasoning_content ?? '').join('')).toBe(COHERE_THOUGHT.split(/(?= )/).slice(0, 3).join(''));
+      await callChat(CohereProvider, { ...hello, [THINKING]: { type: 'disabled' } }, reasoning());
+      expect(thinkingSent()).toEqual({ type: 'disabled' });
+      await callChat(CohereProvider, { ...hello, [THINKING]: { type: 'adaptive' }, [OUTPUT_CONFIG]: { effort: 'low' } }, reasoning());
+      expect(thinkingSent()).toEqual({ type: 'enabled' });
+    });
+
+    it('sends no thinking when the client asked nothing of reasoning, nor to a model the catalog says does not reason', async () => {
+      await callChat(CohereProvider, hello, reasoning());
+      expect(thinkingSent()).toBeUndefined();
+      const plain = { ...ctx(), catalogModel: ModelCatalog.shipped().priced('cohere', 'command-a-03-2025') };
+      expect(plain.catalogModel?.capabilities).not.toContain('reasoning');
+      await callChat(CohereProvider, { ...hello, reasoning_effort: 'high' }, plain);
+      expect(thinkingSent()).toBeUndefined();
+    });
+
+    it('refuses a reasoning_effort it has no thinking setting for, retryably and before calling', async () => {
+      const before = emulator.lastRequest();
+      const failure = await failureOf(callChat(CohereProvider, { ...hello, reasoning_effort: 'extreme' }, reasoning()));
+      expect(failure).toMatchObject({ status: 400, code: 'unsupported_value', param: 'reasoning_effort', retryable: true });
+      expect(emulator.lastRequest()).toBe(before);
+    });
   });
 
   it('returns a tool call with finish reason tool_calls, and the tool plan as the text beside it', async () => {
