@@ -31,12 +31,14 @@ describe('the response cache', () => {
   let gateway: AiGateway;
   let openai: OpenAIEmulator;
   let deepseek: OpenAIEmulator;
+  let silent: OpenAIEmulator;
   let anthropic: AnthropicEmulator;
   let apiKey: string;
 
   beforeAll(async () => {
     openai = await startOpenAIEmulator();
     deepseek = await startOpenAIEmulator({ reasoningContent: true });
+    silent = await startOpenAIEmulator({ reportUsage: false });
     // Prompt-cache writes in every answer: a Messages API client is told of them, from the cache too.
     anthropic = await startAnthropicEmulator({ cacheCreation: { fiveMinute: 30, oneHour: 10 } });
     gateway = await AiGateway.start();
@@ -45,11 +47,13 @@ describe('the response cache', () => {
         { name: 'openai', type: 'openai', baseUrl: openai.url },
         { name: 'anthropic', type: 'anthropic', baseUrl: anthropic.url },
         { name: 'deepseek', type: 'openai-compatible', baseUrl: deepseek.url },
+        { name: 'silent', type: 'openai-compatible', baseUrl: silent.url },
       ],
       cache: { ttl: '10m' },
     });
     await gateway.addProviderKey('openai', PROVIDER_SECRETS.openai);
     await gateway.addProviderKey('deepseek', PROVIDER_SECRETS.openai);
+    await gateway.addProviderKey('silent', PROVIDER_SECRETS.openai);
     await gateway.addProviderKey('anthropic', PROVIDER_SECRETS.anthropic);
     apiKey = await gateway.createApp({ name: 'cache-app', team: 'cache-team' });
   });
@@ -57,6 +61,7 @@ describe('the response cache', () => {
     await gateway?.stop();
     await openai?.stop();
     await deepseek?.stop();
+    await silent?.stop();
     await anthropic?.stop();
   });
 
@@ -103,6 +108,20 @@ describe('the response cache', () => {
     expectServedAgain(first, second);
     expect(second.headers.get('x-request-id')).not.toBe(first.headers.get('x-request-id'));
     expect(openai.requests().length).toBe(calls);
+  });
+
+  it("says of an answer from the cache that its usage is the gateway's count when the provider told none", async () => {
+    const request = { model: 'silent/gpt-4o-mini', messages: [{ role: 'user', content: 'Count me' }] };
+    const first = await gateway.chat(apiKey, request);
+    const second = await gateway.chat(apiKey, request);
+    expectServedAgain(first, second);
+    expect(first.headers.get('x-keygate-usage-estimated')).toBe('true');
+    expect(second.headers.get('x-keygate-usage-estimated')).toBe('true');
+    // An answer whose usage the provider told says nothing of the kind, from the cache either.
+    const told = await gateway.chat(apiKey, ask('Counted by the provider'));
+    const again = await gateway.chat(apiKey, ask('Counted by the provider'));
+    expectServedAgain(told, again);
+    expect(again.headers.get('x-keygate-usage-estimated')).toBeNull();
   });
 
   it("answers a chat completion from the cache with an id of its own in the provider's bytes, the rest as they were", async () => {

@@ -1800,14 +1800,14 @@ function cachedCompletion({ body, stopped, writes, blocks }: CachedCompletion): 
  * the host that answered wants its reasoning back. Read with care, as in completionText: a provider's completion may
  * lack the choices its shape promises.
  */
-function toCache(completion: ClientCompletion, raw: Buffer | undefined, wantsReasoningBack: boolean): CachedCompletion {
+function toCache(completion: ClientCompletion, raw: Buffer | undefined, wantsReasoningBack: boolean, estimated: boolean): CachedCompletion {
   const first: ClientCompletion['choices'][number] | undefined = Array.isArray(completion.choices) ? completion.choices[0] : undefined;
   const stopped: StopSequence = typeof first === 'object' && first !== null ? { ...(STOP_SEQUENCE in first ? { [STOP_SEQUENCE]: first[STOP_SEQUENCE] } : {}), ...(first[WINDOW_EXCEEDED] ? { [WINDOW_EXCEEDED]: true as const } : {}) } : {};
   const writes = typeof completion.usage === 'object' && completion.usage !== null ? completion.usage[CACHE_WRITES] : undefined;
   const blocks = typeof first === 'object' && first !== null && typeof first.message === 'object' && first.message !== null ? first.message[ANTHROPIC_BLOCKS] : undefined;
   const body = raw?.toString('utf8') ?? JSON.stringify(completion);
   const idAt = idSpanOf(body);
-  return { body, ...(idAt ? { idAt } : {}), stopped, ...(writes ? { writes } : {}), ...(blocks ? { blocks } : {}), ...(wantsReasoningBack ? { reasoningBack: true as const } : {}) };
+  return { body, ...(idAt ? { idAt } : {}), stopped, ...(writes ? { writes } : {}), ...(blocks ? { blocks } : {}), ...(wantsReasoningBack ? { reasoningBack: true as const } : {}), ...(estimated ? { estimated: true as const } : {}) };
 }
 
 /**
@@ -1886,7 +1886,12 @@ function answerChat(res: ServerResponse, call: AiCall, trace: CallTrace, format:
   if (out !== undefined) {
     recordChat(call, trace, prepared, request, undefined, 200, NO_TOKENS, false, null, true);
     const hit = (body: string) => {
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-request-id': call.requestId, ...requestIdHeader(format, call.requestId), 'x-keygate-cache': 'hit', 'x-keygate-cost-usd': '0.000000000', ...call.responseHeaders });
+      res.writeHead(200, {
+        'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-request-id': call.requestId, ...requestIdHeader(format, call.requestId), 'x-keygate-cache': 'hit', 'x-keygate-cost-usd': '0.000000000',
+        // The answer's usage is the first call's, as the gateway counted it when the provider told none.
+        ...(cached?.estimated ? { 'x-keygate-usage-estimated': 'true' } : {}),
+        ...call.responseHeaders,
+      });
       res.end(body);
     };
     // A Response answered from the cache is a Response of its own, stored as any other.
@@ -1939,7 +1944,7 @@ function answerChat(res: ServerResponse, call: AiCall, trace: CallTrace, format:
           const cost = recordChat(call, trace, prepared, request, target, body === undefined ? 502 : 200, tokens, !reported, null, false);
           if (body === undefined) return fail(new AiError(502, 'api_error', 'provider_bad_response', 'the provider answered with a completion that cannot be read'));
           // A choice the provider says failed (OpenRouter's finish_reason "error") is not an answer to keep for the TTL.
-          if (cacheKey && Array.isArray(completion.choices) && completion.choices.length > 0 && !anyChoiceFailed(completion) && isCurrent(runtime, snapshot.providers.get(target.provider))) runtime.cache.set(cacheKey, toCache(completion, passThrough, wantsReasoningBack), runtime.now(), snapshot.cacheTtlMs);
+          if (cacheKey && Array.isArray(completion.choices) && completion.choices.length > 0 && !anyChoiceFailed(completion) && isCurrent(runtime, snapshot.providers.get(target.provider))) runtime.cache.set(cacheKey, toCache(completion, passThrough, wantsReasoningBack, !reported), runtime.now(), snapshot.cacheTtlMs);
           // A Response to store is kept before it is sent: the client's next call may continue it at once.
           if (toStore(request)) return void keepAnswer(call, request, body as string).then((kept) => sendAnswer(res, call, served!, cost, !reported, kept, requestIdHeader(format, call.requestId)), fail);
           sendAnswer(res, call, served!, cost, !reported, body, requestIdHeader(format, call.requestId));

@@ -19,6 +19,8 @@ export interface CachedCompletion {
    * asked for no thinking is handed it all the same where that host needs it (anthropic-ingress HiddenReasoning).
    */
   reasoningBack?: true;
+  /** The usage in `body` is the gateway's count, not the provider's: every answer from it says so (x-keygate-usage-estimated). */
+  estimated?: true;
 }
 
 interface Entry extends CachedCompletion {
@@ -88,11 +90,11 @@ export class ResponseCache {
   }
 
   /** Keeps an answer stored at `now` under `ttl` (ms); one larger than CACHE_MAX_ENTRY_CHARS is not kept. */
-  set(key: string, { body, idAt, stopped, writes, blocks, reasoningBack }: CachedCompletion, now: number, ttl: number): void {
+  set(key: string, { body, idAt, stopped, writes, blocks, reasoningBack, estimated }: CachedCompletion, now: number, ttl: number): void {
     this.#drop(key);
     if (body.length > CACHE_MAX_ENTRY_CHARS) return;
     while (this.#entries.size > 0 && (this.#entries.size >= this.maxEntries || this.#chars + body.length > CACHE_MAX_CHARS)) this.#dropOldest();
-    this.#entries.set(key, { body, idAt, stopped, writes, blocks, reasoningBack, storedAt: now, ttl });
+    this.#entries.set(key, { body, idAt, stopped, writes, blocks, reasoningBack, estimated, storedAt: now, ttl });
     this.#chars += body.length;
   }
 
