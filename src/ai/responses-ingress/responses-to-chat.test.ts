@@ -368,6 +368,66 @@ describe('a Responses API request the gateway refuses', () => {
   });
 });
 
+describe('the members of input items and of their parts', () => {
+  it.each([
+    [{ role: 'user', content: 'Hi', foo: 1 }, 'input[0].foo'],
+    [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Hi', foo: 1 }] }, 'input[0].content[0].foo'],
+    [{ role: 'user', content: [{ type: 'input_text', text: 'Hi' }, { type: 'input_image', image_url: 'https://example.com/a.png', detial: 'low' }] }, 'input[0].content[1].detial'],
+    [{ role: 'user', content: [{ type: 'input_file', file_id: 'file-1', file_name: 'a.pdf' }] }, 'input[0].content[0].file_name'],
+    [{ role: 'assistant', content: [{ type: 'output_text', text: 'Hello', annotation: [] }] }, 'input[0].content[0].annotation'],
+    [{ type: 'function_call', call_id: 'c1', name: 'f', arguments: '{}', args: '{}' }, 'input[0].args'],
+    [{ type: 'reasoning', summary: [{ type: 'summary_text', text: 'Think.', foo: 1 }] }, 'input[0].summary[0].foo'],
+    [{ type: 'item_reference', id: 'msg_1', foo: 1 }, 'input[0].foo'],
+  ])("refuses %j, whose member OpenAI's Responses API does not have, as OpenAI does: unknown_parameter naming %s", (item, param) => {
+    expect(rejection({ input: [item] })).toMatchObject({ status: 400, type: 'invalid_request_error', param, code: 'unknown_parameter', message: `Unknown parameter: '${param}'.` });
+  });
+
+  it.each([
+    [{ type: 'function_call_output', call_id: 'c1', output: [{ type: 'input_text', text: 'done', foo: 1 }] }, 'input[1].output[0].foo'],
+    [{ type: 'custom_tool_call_output', call_id: 'c1', output: 'done', foo: 1 }, 'input[1].foo'],
+  ])("refuses an output %j with a member OpenAI's Responses API does not have, naming %s", (output, param) => {
+    const call = { type: output.type === 'function_call_output' ? 'function_call' : 'custom_tool_call', call_id: 'c1', name: 'f', ...(output.type === 'function_call_output' ? { arguments: '{}' } : { input: 'x' }) };
+    expect(rejection({ input: [call, output] })).toMatchObject({ param, code: 'unknown_parameter' });
+  });
+
+  it("accepts a Response's output appended to the input as OpenAI returns it: ids, statuses, phases, annotations, logprobs, summaries and encrypted reasoning", () => {
+    const input = [
+      { role: 'user', content: 'Weather in Paris?' },
+      { id: 'rs_1', type: 'reasoning', summary: [{ type: 'summary_text', text: 'Look it up.' }], content: [{ type: 'reasoning_text', text: 'Call the tool.' }], encrypted_content: 'gAAAA', status: 'completed' },
+      { id: 'msg_1', type: 'message', role: 'assistant', status: 'completed', phase: 'commentary', content: [{ type: 'output_text', text: 'Checking.', annotations: [], logprobs: [] }, { type: 'refusal', refusal: 'Not that.' }] },
+      { id: 'fc_1', type: 'function_call', call_id: 'call_1', name: 'get_weather', namespace: 'weather', arguments: '{"city":"Paris"}', status: 'completed', caller: { type: 'direct' } },
+      { id: 'fco_1', type: 'function_call_output', call_id: 'call_1', output: [{ type: 'input_text', text: '18°C', prompt_cache_breakpoint: null }, { type: 'input_image', image_url: 'https://example.com/a.png', detail: 'auto', file_id: null }], status: 'completed', created_by: 'user_1' },
+      { id: 'ctc_1', type: 'custom_tool_call', call_id: 'call_2', name: 'apply_patch', input: 'x', status: 'completed', created_by: 'resp_1' },
+      { id: 'ctco_1', type: 'custom_tool_call_output', call_id: 'call_2', output: 'ok', status: 'completed' },
+      { id: 'msg_2', type: 'message', role: 'user', status: 'completed', content: [{ type: 'input_file', file_data: 'data:application/pdf;base64,JVBERi0x', filename: 'a.pdf', detail: 'low' }] },
+    ];
+    expect(() => translate({ input })).not.toThrow();
+  });
+
+  it("accepts what clients send beside OpenAI's members: Codex's end_turn and custom call output's name, the openai SDK's parsed_arguments and parsed, Keygate's own extra_content", () => {
+    const input = [
+      { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Patch it.' }] },
+      { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'Patching.', parsed: { step: 1 } }], end_turn: false, phase: 'commentary' },
+      { type: 'function_call', call_id: 'call_1', name: 'f', arguments: '{"a":1}', parsed_arguments: { a: 1 } },
+      { type: 'function_call_output', call_id: 'call_1', output: 'done' },
+      { type: 'custom_tool_call', call_id: 'call_2', name: 'apply_patch', input: 'x', status: 'completed' },
+      { type: 'custom_tool_call_output', call_id: 'call_2', name: 'apply_patch', output: 'ok' },
+      { type: 'function_call', call_id: 'call_3', name: 'f', arguments: '{}', extra_content: { google: { thought_signature: 'sig' } } },
+      { type: 'function_call_output', call_id: 'call_3', output: 'done' },
+    ];
+    expect(() => translate({ input })).not.toThrow();
+  });
+
+  it('takes a null member it does not know as not given, in an item and in a part', () => {
+    expect(() => translate({ input: [{ role: 'user', content: [{ type: 'input_text', text: 'Hi', foo: null }], foo: null }] })).not.toThrow();
+  });
+
+  it("does not check a continued response's stored items again, so that one stored with a member now refused still continues", () => {
+    const stored: PreviousResponse = { id: 'resp_old', items: [{ id: 'msg_old', type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Hi', foo: 1 }], foo: 1 }] };
+    expect(() => responsesToChat({ ...base, previous_response_id: 'resp_old' }, stored)).not.toThrow();
+  });
+});
+
 describe('a request that continues a stored response (previous_response_id)', () => {
   /** A stored first turn: its input items as kept, then its output (a message and a function call). */
   const previous: PreviousResponse = {

@@ -5,7 +5,8 @@ import { isJsonObject, jsonTypeName } from '../json-object.js';
 import { nestsTooDeep } from '../nesting-depth.js';
 import { includesEncryptedReasoning, type EncryptedReasoning } from './encrypted-reasoning.js';
 import { checkInclude } from './includable.js';
-import { ResponsesRequestError, unknownParameter, type ResponsesErrorCode } from './responses-error.js';
+import { refuseUnknownItemMembers, refuseUnknownMembers } from './item-members.js';
+import { ResponsesRequestError, type ResponsesErrorCode } from './responses-error.js';
 import { itemId } from './chat-to-response.js';
 import type { ResponseEcho, ResponsesAllowedTools, ResponsesCustomTool, ResponsesInputItem, ResponsesReasoning, ResponsesTextFormat, ResponsesTool, ResponsesToolChoice } from './wire-types.js';
 import { shownText } from '../shown-text.js';
@@ -338,6 +339,8 @@ function inputMessages(input: readonly unknown[], continued: number, sealed: Enc
     if (!isJsonObject(item)) invalid(param, 'an input item object');
     // An easy input message (`{role, content}`) may leave its type out.
     const type = item.type ?? 'message';
+    // A continued response's items were checked when stored (or before this check was): they must still continue.
+    if (i >= continued) refuseUnknownItemMembers(item, type, param);
     if (type !== 'function_call_output' && type !== 'custom_tool_call_output') endOutputs();
     switch (type) {
       case 'message': {
@@ -564,16 +567,6 @@ const REQUEST_MEMBERS = new Set([
 /** `defer_loading`: Codex's and the Agents SDK's mark of a tool found by tool search, accepted and not sent on. */
 const FUNCTION_TOOL_MEMBERS = new Set(['type', 'name', 'description', 'parameters', 'strict', 'defer_loading']);
 const CUSTOM_TOOL_MEMBERS = new Set(['type', 'name', 'description', 'format']);
-
-/** OpenAI's refusal of a member it does not know, word for word, naming it by its path. */
-function refuseUnknownMembers(object: Json, known: ReadonlySet<string>, at: string): void {
-  for (const name in object) {
-    // `null` is "not given", as OpenAI takes it, here as anywhere in the request.
-    if (known.has(name) || object[name] === null) continue;
-    const param = at === '' ? name : `${at}.${name}`;
-    throw unknownParameter(param);
-  }
-}
 
 /**
  * What needs state OpenAI keeps and Keygate does not: refused, with what to send instead. Keygate stores responses
