@@ -1744,9 +1744,9 @@ function earlierOwner(call: AiCall): EarlierOwner | undefined {
 const sealedReasoningOf = (call: AiCall): EncryptedReasoning => call.runtime.sealedReasoningFor(responseOwner(call));
 
 /** `render`'s text, or undefined when the completion is not in the shape its format promised. */
-function renderOrNot(format: ChatFormat, request: ChatRequest, completion: ClientCompletion | CachedCompletion, sealed: EncryptedReasoning | undefined, wantsReasoningBack = false): string | undefined {
+function renderOrNot(format: ChatFormat, request: ChatRequest, completion: ClientCompletion | CachedCompletion, sealed: EncryptedReasoning | undefined, createdAt: number, wantsReasoningBack = false): string | undefined {
   try {
-    return render(format, request, completion, sealed, wantsReasoningBack);
+    return render(format, request, completion, sealed, createdAt, wantsReasoningBack);
   } catch {
     return undefined;
   }
@@ -1756,13 +1756,13 @@ function renderOrNot(format: ChatFormat, request: ChatRequest, completion: Clien
  * The completion in the client's format: OpenAI's as it is (or as cached), the others translated. `wantsReasoningBack`
  * is the answering provider's `reasoningBack` (sendsReasoningBack); a cached completion keeps its own. A Response's
  * reasoning carries Claude's thinking sealed (`sealed`): kept whole for the store (keepAnswer shows it as included),
- * shown as the client included it otherwise.
+ * shown as the client included it otherwise; its `created_at` is `createdAt` (Unix seconds).
  */
-function render(format: ChatFormat, request: ChatRequest, completion: ClientCompletion | CachedCompletion, sealed: EncryptedReasoning | undefined, wantsReasoningBack: boolean): string {
+function render(format: ChatFormat, request: ChatRequest, completion: ClientCompletion | CachedCompletion, sealed: EncryptedReasoning | undefined, createdAt: number, wantsReasoningBack: boolean): string {
   if (format === 'openai') return 'body' in completion ? cachedBody(completion) : JSON.stringify(completion);
   const parsed = 'body' in completion ? cachedCompletion(completion) : completion;
   if (format === 'responses') {
-    const response = chatToResponse(parsed, request.model, responseEchoOf(request), undefined, sealed);
+    const response = chatToResponse(parsed, request.model, responseEchoOf(request), undefined, sealed, createdAt);
     return JSON.stringify(toStore(request) ? response : responseAsIncluded(response, includesEncrypted(request)));
   }
   // A request in the legacy functions' form or Anthropic's offers no custom tool: no answer to it has a custom call.
@@ -1882,7 +1882,9 @@ function answerChat(res: ServerResponse, call: AiCall, trace: CallTrace, format:
   // An entry cached from the other format's call that this one's cannot be rendered from counts as a miss.
   // Only a Response seals (and the owner is a JSON text): no other format pays for it.
   const sealed = format === 'responses' ? sealedReasoningOf(call) : undefined;
-  const out = cached === undefined ? undefined : renderOrNot(format, request, cached, sealed);
+  // A Response was made when its call began, by the gateway's clock, as a streamed one's `created_at` says.
+  const createdAt = Math.floor(trace.started / 1000);
+  const out = cached === undefined ? undefined : renderOrNot(format, request, cached, sealed, createdAt);
   if (out !== undefined) {
     recordChat(call, trace, prepared, request, undefined, 200, NO_TOKENS, false, null, true);
     const hit = (body: string) => {
@@ -1933,13 +1935,13 @@ function answerChat(res: ServerResponse, call: AiCall, trace: CallTrace, format:
           let passThrough = reported && format === 'openai' && completion === whole ? answer.raw : undefined;
           // A completion not in the shape its format promised (a choice without a message, say) is the provider's
           // failure: its tokens were spent and are recorded, and nothing goes into the cache.
-          let body = passThrough ?? renderOrNot(format, request, completion, sealed, wantsReasoningBack);
+          let body = passThrough ?? renderOrNot(format, request, completion, sealed, createdAt, wantsReasoningBack);
           // A 200 may quote the key too (an `error` member beside the choices): then it goes out, and into the
           // cache, re-serialised with the key cut.
           if (body !== undefined && redaction.answers.quotedIn(body)) {
             completion = redaction.answers.cutJson(completion);
             passThrough = undefined;
-            body = renderOrNot(format, request, completion, sealed, wantsReasoningBack);
+            body = renderOrNot(format, request, completion, sealed, createdAt, wantsReasoningBack);
           }
           const cost = recordChat(call, trace, prepared, request, target, body === undefined ? 502 : 200, tokens, !reported, null, false);
           if (body === undefined) return fail(new AiError(502, 'api_error', 'provider_bad_response', 'the provider answered with a completion that cannot be read'));

@@ -86,12 +86,13 @@ export function responseObject(parts: ResponseParts, echo: ResponseEcho): Respon
  * provider's reasoning (`reasoning_content`), when there was any, and with `sealed` its `encrypted_content`, Claude's
  * thinking blocks sealed (ANTHROPIC_BLOCKS; Claude thinks before it writes, so the item comes first); a `message` item with the text as `output_text`
  * (and a refusal as `refusal`) when there is text; then one `function_call` item a tool call, its `call_id` the tool
- * call's id, with a Gemini call's thought signature as `extra_content` (a `custom_tool_call` item, its `input` the call's text, for a custom tool's call). `model` is the one the client asked for (an alias stays an alias); `created_at` now. A
+ * call's id, with a Gemini call's thought signature as `extra_content` (a `custom_tool_call` item, its `input` the call's text, for a custom tool's call). `model` is the one the client asked for (an alias stays an alias); `created_at`
+ * is `createdAt` (Unix seconds: the gateway passes its own clock's, as the streamed Response's), now by default. A
  * choice the provider says failed throws: no Response says that, and the caller answers 502.
  *
  * @example chatToResponse(completion, request.model, responseEchoOf(request))
  */
-export function chatToResponse(completion: ClientCompletion, requestedModel: string, echo: ResponseEcho, id = itemId('resp'), sealed?: EncryptedReasoning): ResponseObject {
+export function chatToResponse(completion: ClientCompletion, requestedModel: string, echo: ResponseEcho, id = itemId('resp'), sealed?: EncryptedReasoning, createdAt = Math.floor(Date.now() / 1000)): ResponseObject {
   const choice = completion.choices[0];
   if (failedChoice(choice?.finish_reason)) throw new Error('the provider answered with a choice that failed');
   const { status, incomplete_details: incompleteDetails } = responseStatusFor(choice?.finish_reason);
@@ -116,8 +117,7 @@ export function chatToResponse(completion: ClientCompletion, requestedModel: str
     if (call.type === 'custom') output.push({ type: 'custom_tool_call', id: itemId('ctc'), call_id: call.id, name: call.custom.name, input: call.custom.input, status: itemStatus });
     else output.push({ type: 'function_call', id: itemId('fc'), call_id: call.id, name: call.function.name, arguments: call.function.arguments, status: itemStatus, ...(call.extra_content ? { extra_content: call.extra_content } : {}) });
   });
-  // When this Response was made, as OpenAI's `created_at` says: not the provider's `created` (its clock, or a cached
+  // `created_at` is when this Response was made, as OpenAI's says: not the provider's `created` (its clock, or a cached
   // completion's time), which a cache hit would share with the Response it was first made for.
-  const createdAt = Math.floor(Date.now() / 1000);
   return responseObject({ id, createdAt, model: requestedModel, status, incompleteDetails, output, usage: responseUsageFor(completion.usage) }, echo);
 }
