@@ -1,12 +1,14 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
+import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AiGateway, PROVIDER_SECRETS, startProviderEmulators, type AiResult, type OpenAIErrorBody, type ProviderEmulators } from './ai-fixtures.js';
 import { startOpenAIEmulator, type OpenAIEmulator } from './emulators/openai.js';
 import { startScriptedProvider, type ScriptedProvider } from './scripted-provider.js';
 import { ManualClock } from '../src/clock.js';
+import { estimateTokens, loadTokenizer } from '../src/ai/token-estimate.js';
 
 const HELLO = [{ role: 'user', content: 'Hello there' }];
 /** Keys the emulators refuse, each tried first in its pool. */
@@ -369,6 +371,98 @@ describe('a key deleted while calls that took it from the pool are under way', (
     // none), and the call ends with the rate limit it met.
     expect(limited.requests()).toHaveLength(1);
     expect(result.status).toBe(429);
+  });
+});
+
+/**
+ * Gemini embeds at most 100 inputs a call, and a larger request goes in parts, four at a time: a key deleted while
+ * the first four are under way must not be sent by the parts after them, as no try of a chat call sends one.
+ */
+describe('an embeddings request in parts whose key is deleted while it is under way', () => {
+  const MODEL = 'gemini-embedding-2';
+  const FIRST = 'AIza-first-0000000000000000000000first';
+  const SECOND = 'AIza-second-000000000000000000000second';
+  /** 600 inputs: six parts of 100, the last two sent once the first four are answered. */
+  const INPUT = Array.from({ length: 600 }, (_, i) => `sentence number ${i} to embed`);
+  let gateway: AiGateway;
+  /** Speaks Gemini's batchEmbedContents: holds the first four calls until the test lets them go, answers the rest at once. */
+  let host: ScriptedProvider;
+  /** The key each call to the host carried, in the order they came. */
+  let keysSent: string[];
+  let release: () => void;
+
+  const answer = (res: ServerResponse) => {
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ embeddings: Array.from({ length: 100 }, () => ({ values: [0.6, 0.8] })) }));
+  };
+
+  beforeAll(async () => {
+    host = await startScriptedProvider(() => undefined);
+    gateway = await AiGateway.start();
+    await gateway.configure({
+      providers: [
+        { name: 'pooled', type: 'gemini', baseUrl: host.url },
+        { name: 'alone', type: 'gemini', baseUrl: host.url },
+      ],
+    });
+  });
+  beforeEach(() => {
+    keysSent = [];
+    const held: ServerResponse[] = [];
+    let released = false;
+    release = () => {
+      released = true;
+      held.splice(0).forEach(answer);
+    };
+    host.script = (req, res) => {
+      keysSent.push(String(req.headers['x-goog-api-key']));
+      if (released) return answer(res);
+      held.push(res);
+    };
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+    host?.stop();
+  });
+
+  /** The request to `provider`, with the key `keyId` deleted once four parts are under way, then those four answered. */
+  async function deletedMidway<T>(apiKey: string, provider: string, keyId: string): Promise<AiResult<T>> {
+    const call = gateway.call<T>('POST', '/v1/embeddings', apiKey, { model: `${provider}/${MODEL}`, input: INPUT });
+    await vi.waitFor(() => expect(keysSent).toHaveLength(4), { interval: 5 });
+    await gateway.admin(204, 'DELETE', `/ai/providers/${provider}/keys/${keyId}`);
+    release();
+    return call;
+  }
+
+  it("sends the parts after the DELETE with the pool's next key, and none of those already answered again", async () => {
+    const first = await gateway.addProviderKey('pooled', FIRST, 0);
+    await gateway.addProviderKey('pooled', SECOND, 1);
+    const apiKey = await gateway.createApp({ name: 'parts-next-key', team: 'pool-team' });
+    const result = await deletedMidway<{ data: Array<{ index: number }> }>(apiKey, 'pooled', first);
+    expect(result.status).toBe(200);
+    expect(result.body.data.map((item) => item.index)).toEqual(INPUT.map((_, i) => i));
+    expect(keysSent).toEqual([FIRST, FIRST, FIRST, FIRST, SECOND, SECOND]);
+  });
+
+  it('fails, when no key is left, with the error a chat call to the emptied pool gets, sending nothing more', async () => {
+    const only = await gateway.addProviderKey('alone', FIRST);
+    const apiKey = await gateway.createApp({ name: 'parts-no-key', team: 'pool-team' });
+    const result = await deletedMidway<OpenAIErrorBody>(apiKey, 'alone', only);
+    expect(keysSent).toEqual([FIRST, FIRST, FIRST, FIRST]);
+    const chat = await gateway.chat<OpenAIErrorBody>(apiKey, { model: 'alone/gemini-2.5-flash', messages: HELLO });
+    expect(chat.status).toBe(503);
+    expect(result.status).toBe(chat.status);
+    expect(result.body).toEqual(chat.body);
+    expect(result.headers.get('x-should-retry')).toBe(chat.headers.get('x-should-retry'));
+  });
+
+  it('records, on the call that failed for want of a key, the tokens of the parts answered before the DELETE', async () => {
+    const only = await gateway.addProviderKey('alone', FIRST);
+    const apiKey = await gateway.createApp({ name: 'parts-recorded', team: 'pool-team' });
+    expect((await deletedMidway(apiKey, 'alone', only)).status).toBe(503);
+    await loadTokenizer();
+    const answered = INPUT.slice(0, 400).reduce((sum, text) => sum + estimateTokens(text), 0);
+    const [row] = await gateway.usage({ groupBy: 'provider', app: 'parts-recorded' });
+    expect(row).toMatchObject({ provider: 'alone', calls: 1, failedCalls: 1, inputTokens: answered, estimatedCalls: 1 });
   });
 });
 

@@ -25,7 +25,7 @@ import { headerText } from './header-text.js';
 import { AiError, emptyArray, invalidParam as invalid, sendAiError } from './openai-error.js';
 import { refuseBeyondChatBounds } from './chat-bounds.js';
 import { withoutOperatorIds } from './operator-ids.js';
-import { CallCancelled, Cancellation, ProviderCallError, callEmbeddings, chatAnswer, openChatStream, saysSomething, type ChatAnswer, type Done } from './provider-call.js';
+import { CallCancelled, Cancellation, ProviderCallError, callEmbeddings, chatAnswer, openChatStream, saysSomething, type ChatAnswer, type Done, type EmbeddingsCallOptions } from './provider-call.js';
 import { SOURCE_TEXT, thinkingAsked, type CallContext, type ProviderAdapter, type ProviderFailure, type TranslatedChunk } from './providers/index.js';
 import { idSpanOf, newCompletionId, withIdAt } from './completion-id.js';
 import { ResponseCache, type CachedCompletion } from './response-cache.js';
@@ -33,7 +33,7 @@ import type { SecretRedaction } from './secret-redaction.js';
 import { periodEnd, periodStart, type SpendTracker } from './spend-tracker.js';
 import type { KeyTurns } from './key-turns.js';
 import { HALF_OPEN_TRY, type TargetCircuits } from './target-circuits.js';
-import { isCurrent, isPooled } from './changed-providers.js';
+import { KeyLeftPool, isCurrent, isPooled } from './changed-providers.js';
 import { saysModelIsGone } from './model-gone.js';
 import { ATTEMPTS_HEADER, withAttempt, withAttempts } from './attempts-header.js';
 import { StoreReadError, type EarlierOwner, type StoredResponse, type StoredResponses } from './stored-responses.js';
@@ -1446,6 +1446,12 @@ function attempt<T>(call: AiCall, trace: CallTrace, targets: readonly AiTarget[]
             trying = -1;
             return done(undefined, { result: result as T, target, redaction: key.redaction, attempts: attempts === undefined ? undefined : withAttempt(attempts, target.provider, target.model, 200) });
           }
+          // The key was deleted during the try (before an embeddings request's later part): on with the next, as
+          // past a key deleted before its try; no word on the provider, for its circuit or the call's failure.
+          if (error instanceof KeyLeftPool) {
+            k += 1;
+            return retry();
+          }
           if (!(error instanceof ProviderCallError)) return done(error);
           const failure = withoutSecret(error.failure, key.redaction);
           last = failure;
@@ -2180,10 +2186,21 @@ function embeddingTokens(inputs: ReadonlyArray<unknown>, count: (text: string) =
   return inputs.reduce<number>((sum, item) => sum + (typeof item === 'string' ? count(item) : Array.isArray(item) ? item.length : 1), 0);
 }
 
-/** A part of an embeddings request sent in parts that its provider answered: its inputs and the usage it reported. */
+/** A part of an embeddings request sent in parts that its provider answered: its inputs and its answer. */
 interface AnsweredPart {
   input: EmbeddingsRequest['input'];
-  usage: EmbeddingsResponse['usage'];
+  answer: EmbeddingsResponse;
+}
+
+/**
+ * The parts of an embeddings request one target answered, kept across its tries: a try with another key (the first
+ * one's deleted, refused or rate limited) sends only the parts left. `status` is the last try's failure, for the
+ * record of their spend should the call leave the target with them (keptPartsSpent).
+ */
+interface KeptParts {
+  target: AiTarget;
+  parts: Map<number, AnsweredPart>;
+  status: number;
 }
 
 /**
@@ -2191,7 +2208,7 @@ interface AnsweredPart {
  * them, or counted by the gateway (and said to be estimated) when a part reported none, as Gemini's do not.
  */
 async function embeddingsSpend(call: AiCall, target: AiTarget, parts: readonly AnsweredPart[]): Promise<{ tokens: Tokens; estimated: boolean; cost: number }> {
-  const reported = parts.map((part) => countOf(part.usage?.prompt_tokens));
+  const reported = parts.map((part) => countOf(part.answer.usage?.prompt_tokens));
   let input: number;
   if (reported.every((count) => count !== undefined)) input = reported.reduce<number>((sum, count) => sum + count!, 0);
   else {
@@ -2228,16 +2245,34 @@ async function embeddings(parsed: Record<string, unknown>, res: ServerResponse, 
   }
   const holding = refuseOrHold(call, trace, prepared, undefined);
   if (holding) await holding;
-  const served = await attemptAsync(call, trace, inTurn(call, prepared), (ctx, tried) => {
+  let kept: KeptParts | undefined;
+  // Parts the call leaves unused (for another target, or no answer at all) were embedded, and billed, all the same.
+  const keptPartsSpent = async () => {
+    if (kept && kept.parts.size > 0) keepSpend(call, trace, { target: kept.target, ...(await embeddingsSpend(call, kept.target, [...kept.parts.values()])), status: kept.status });
+    kept = undefined;
+  };
+  const served = await attemptAsync(call, trace, inTurn(call, prepared), async (ctx, tried) => {
+    if (kept && kept.target !== tried) await keptPartsSpent();
+    const own = (kept ??= { target: tried, parts: new Map(), status: 0 });
     const provider = snapshot.providers.get(ctx.provider.name)!;
-    const answered: AnsweredPart[] = [];
-    return callEmbeddings(provider.adapter, request, ctx, { dispatcher: runtime.agents.for(snapshot.timeoutMs), timeoutMs: snapshot.timeoutMs, cancel: trace.cancel, onPart: (input, answer) => answered.push({ input, usage: answer.usage }) }).catch(
-      async (error: unknown) => {
-        // A later part failed: the parts before it were embedded, and billed, all the same.
-        if (answered.length > 0) keepSpend(call, trace, { target: tried, ...(await embeddingsSpend(call, tried, answered)), status: failedStatus(error) });
-        throw error;
+    const options: EmbeddingsCallOptions = {
+      dispatcher: runtime.agents.for(snapshot.timeoutMs),
+      timeoutMs: snapshot.timeoutMs,
+      cancel: trace.cancel,
+      answered: new Map([...own.parts].map(([at, part]) => [at, part.answer])),
+      onPart: (at, input, answer) => void own.parts.set(at, { input, answer }),
+      // Each part asks, as each try of a chat call does: a key deleted once the call began is not sent again.
+      beforePart: () => {
+        if (provider.keys.length > 0 && !isPooled(runtime, ctx.credential.id)) throw new KeyLeftPool(ctx.credential.id);
       },
-    );
+    };
+    return callEmbeddings(provider.adapter, request, ctx, options).catch((error: unknown) => {
+      own.status = failedStatus(error);
+      throw error;
+    });
+  }).catch(async (error: unknown) => {
+    await keptPartsSpent();
+    throw error;
   });
   const { result, target, redaction } = served;
   if (trace.spent) {

@@ -1,5 +1,6 @@
 import type { AiRuntime } from './ai-handler.js';
 import type { AiProvider, AiSnapshot } from './ai-snapshot.js';
+import { AiError } from './openai-error.js';
 
 /** Generations given to changed providers: one count for the process, so that no two configs share one. */
 let generations = 0;
@@ -58,4 +59,16 @@ export function isCurrent(runtime: Pick<AiRuntime, 'generations'>, provider: AiP
  */
 export function isPooled(runtime: Pick<AiRuntime, 'pooledKeys'>, keyId: string): boolean {
   return runtime.pooledKeys.has(keyId);
+}
+
+/**
+ * A try's key found deleted before the try's next provider call (an embeddings request's next part): the try stops
+ * there, and the call goes on as it does past a key deleted before a try, with the pool's next key (isPooled). A 503,
+ * what the record of the parts the try had answered shows, should no key of the target be left to finish them.
+ */
+export class KeyLeftPool extends AiError {
+  override name = 'KeyLeftPool';
+  constructor(keyId: string) {
+    super(503, 'api_error', 'no_provider_available', `the API key ${keyId} was deleted from its pool while the call was under way`);
+  }
 }

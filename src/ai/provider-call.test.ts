@@ -141,10 +141,38 @@ describe('embeddings sent in parts', () => {
     const host = await heldHost(4, ['xx']);
     try {
       const told: unknown[] = [];
-      const failed = await callEmbeddings(oneAtATime, { model: 'm', input: texts(12) }, ctx(host.url), { onPart: (input) => told.push(input) }).catch((error: unknown) => error);
+      const failed = await callEmbeddings(oneAtATime, { model: 'm', input: texts(12) }, ctx(host.url), { onPart: (_at, input) => told.push(input) }).catch((error: unknown) => error);
       expect(failed).toBeInstanceOf(ProviderCallError);
       expect(host.seen.sort()).toEqual(texts(4).sort());
       expect(told.sort()).toEqual([['x'], ['xxx'], ['xxxx']]);
+    } finally {
+      host.stop();
+    }
+  });
+
+  it('send again no part an earlier try answered, its answer kept in its place', async () => {
+    const host = await heldHost(0);
+    try {
+      const earlier = { object: 'list' as const, data: [{ object: 'embedding' as const, index: 0, embedding: [-1] }], model: 'm', usage: { prompt_tokens: 1, total_tokens: 1 } };
+      const answer = await callEmbeddings(oneAtATime, { model: 'm', input: texts(3) }, ctx(host.url), { answered: new Map([[1, earlier]]) });
+      expect(host.seen.sort()).toEqual(['x', 'xxx']);
+      expect(answer.data.map((item) => item.embedding)).toEqual([[1], [-1], [3]]);
+    } finally {
+      host.stop();
+    }
+  });
+
+  it('send no part once beforePart throws, and fail with what it threw', async () => {
+    const host = await heldHost(0);
+    try {
+      let allowed = 2;
+      const stop = new Error('the key was deleted');
+      const beforePart = () => {
+        if (allowed-- <= 0) throw stop;
+      };
+      const failed = await callEmbeddings(oneAtATime, { model: 'm', input: texts(6) }, ctx(host.url), { beforePart }).catch((error: unknown) => error);
+      expect(failed).toBe(stop);
+      expect(host.seen).toHaveLength(2);
     } finally {
       host.stop();
     }

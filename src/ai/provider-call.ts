@@ -558,10 +558,14 @@ function billedIn(adapter: ProviderAdapter, body: Buffer, ctx: CallContext): Usa
 
 export interface EmbeddingsCallOptions extends CallOptions {
   /**
-   * Told of each part answered, as it is, when a request goes in parts: should a later part fail, the provider has
-   * still done, and billed, those before it.
+   * Told of each part answered (by its place among the parts), as it is, when a request goes in parts: should a later
+   * part fail, the provider has still done, and billed, those before it.
    */
-  onPart?: (input: EmbeddingsRequest['input'], answer: EmbeddingsResponse) => void;
+  onPart?: (at: number, input: EmbeddingsRequest['input'], answer: EmbeddingsResponse) => void;
+  /** The parts an earlier try of the same model answered, by their place: kept, not sent again. */
+  answered?: ReadonlyMap<number, EmbeddingsResponse>;
+  /** Called before each part is sent: what it throws fails the request as the part's failure would (its key deleted meanwhile, say). */
+  beforePart?: () => void;
 }
 
 /** How many parts of one embeddings request are in flight at once: Titan's one text a call makes 2,048 calls of one request. */
@@ -572,7 +576,8 @@ const EMBEDDING_PARTS_AT_ONCE = 4;
  * `maxEmbeddingInputs`), the inputs go in parts, a few at a time (each stopped by the caller's cancellation like any
  * call), and the answers are joined in order. The first part to fail fails the whole request, so no client gets a
  * partial answer: no part is started after it, and it is thrown once the parts under way have settled, each one
- * answered told to `onPart` (the provider billed it).
+ * answered told to `onPart` (the provider billed it). A part `answered` already (by a try with another key) is not
+ * sent again; `beforePart` may stop the parts not yet sent.
  */
 export async function callEmbeddings(adapter: ProviderAdapter, request: EmbeddingsRequest, ctx: CallContext, options: EmbeddingsCallOptions = {}): Promise<EmbeddingsResponse> {
   const most = adapter.maxEmbeddingInputs?.(ctx.model);
@@ -592,11 +597,17 @@ export async function callEmbeddings(adapter: ProviderAdapter, request: Embeddin
   const worker = async (slot: Cancellation) => {
     while (next < count && !failure) {
       const at = next++;
+      const earlier = options.answered?.get(at);
+      if (earlier) {
+        parts[at] = earlier;
+        continue;
+      }
       const input = inputs.slice(at * most, (at + 1) * most) as EmbeddingsRequest['input'];
       try {
+        options.beforePart?.();
         const answer = await embedOnce(adapter, { ...request, input }, ctx, { ...options, cancel: slot });
         parts[at] = answer;
-        options.onPart?.(input, answer);
+        options.onPart?.(at, input, answer);
       } catch (error) {
         failure ??= { error };
       }
