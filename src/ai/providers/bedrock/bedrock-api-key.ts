@@ -1,13 +1,13 @@
 /**
  * An Amazon Bedrock API key (https://docs.aws.amazon.com/bedrock/latest/userguide/api-keys-use.html): a long-term
  * `ABSK…` or a short-term `bedrock-api-key-…`, each base64 after its prefix, which Bedrock's runtime takes as
- * `Authorization: Bearer <key>` with no SigV4 signature. Told from `ACCESS_KEY_ID:SECRET_ACCESS_KEY[:SESSION_TOKEN]`
- * by its form rather than its prefix, so that a kind of key Amazon adds later is told as well: a bearer token's
- * characters (RFC 6750 §2.1, b64token), which hold no ':', where a pair of AWS credentials always holds one.
+ * `Authorization: Bearer <key>` with no SigV4 signature. Told by Amazon's prefixes: any other secret is taken for
+ * `ACCESS_KEY_ID:SECRET_ACCESS_KEY[:SESSION_TOKEN]`, so that half of a pair pasted alone (an access key id, a
+ * secret) is refused before any call, rather than sent as a Bearer token and refused by Bedrock on every call.
  *
  * @example isBedrockApiKey('ABSKQmVkcm9ja0FQSUtleS1...') // true
- * @example isBedrockApiKey('AKIAIOSFODNN7EXAMPLE:wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY') // false
+ * @example isBedrockApiKey('AKIAIOSFODNN7EXAMPLE') // false: an access key id without its secret
  */
-export const isBedrockApiKey = (secret: string): boolean => B64TOKEN.test(secret);
+export const isBedrockApiKey = (secret: string): boolean => API_KEY.test(secret);
 
-const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+const API_KEY = /^(?:ABSK|bedrock-api-key-)[A-Za-z0-9\-._~+/]+=*$/;

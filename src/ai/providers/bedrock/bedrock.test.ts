@@ -496,7 +496,7 @@ describe('the Bedrock provider', () => {
 
   it('refuses a credential that is neither an API key nor ACCESS_KEY_ID:SECRET_ACCESS_KEY before calling', async () => {
     const before = emulator.lastRequest();
-    for (const secret of ['AKIDEMULATOR:', 'not an api key']) {
+    for (const secret of ['AKIDEMULATOR:', 'not an api key', 'just-one-part', 'AKIAIOSFODNN7EXAMPLE']) {
       const failure = await failureOf(callChat(BedrockProvider, hello, ctx({ secret })));
       expect(failure).toMatchObject({ code: 'invalid_credential_format', credentialProblem: 'invalid' });
       expect(failure.message).not.toContain(secret);
