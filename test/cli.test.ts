@@ -202,21 +202,18 @@ describe('the keygate command', () => {
 });
 
 describe('keygate <command> --help', () => {
-  it("prints the command's usage and exits 0, for every command and either spelling", async () => {
-    const cases: Array<[string[], string]> = [
-      [['keys', '--help'], 'keygate keys — manage the key service'],
-      [['keys', 'create', '--alg', 'ES256', '-h'], 'keygate keys — manage the key service'],
-      [['ai', 'usage', '--help'], "keygate ai — the AI gateway's usage"],
-      [['apply', '--help'], 'keygate apply <file.yaml>'],
-      [['help', 'ai'], "keygate ai — the AI gateway's usage"],
-      [['-h'], 'an AI & API gateway built around a JSON Web Key service'],
-    ];
-    for (const [args, usage] of cases) {
-      const result = await runKeygate(args, {});
-      expect(result.code, args.join(' ')).toBe(0);
-      expect(result.stdout, args.join(' ')).toContain(usage);
-      expect(result.stderr, args.join(' ')).toBe('');
-    }
+  it.each([
+    [['keys', '--help'], 'keygate keys — manage the key service'],
+    [['keys', 'create', '--alg', 'ES256', '-h'], 'keygate keys — manage the key service'],
+    [['ai', 'usage', '--help'], "keygate ai — the AI gateway's usage"],
+    [['apply', '--help'], 'keygate apply <file.yaml>'],
+    [['help', 'ai'], "keygate ai — the AI gateway's usage"],
+    [['-h'], 'an AI & API gateway built around a JSON Web Key service'],
+  ])("prints the command's usage for keygate %j and exits 0", async (args, usage) => {
+    const result = await runKeygate(args, {});
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(usage);
+    expect(result.stderr).toBe('');
   });
 
   it('prints the start flags rather than start a node', async () => {
