@@ -201,7 +201,7 @@ class NodeCore {
       // With Redis, calls under way on every worker and node hold against budgets together (SharedBudgets).
       sharedBudgets:
         settings.redisUrl === undefined ? undefined : (
-          new SharedBudgets({ url: settings.redisUrl, onError: (error) => logger.warn({ err: { message: error.message } }, 'Redis unreachable; AI budgets are checked by each process alone until it is back') })
+          new SharedBudgets({ url: settings.redisUrl, onError: (error) => logger.warn({ err: { message: error.message } }, 'Redis failed; AI budgets are checked by each process alone until it answers again') })
         ),
       limiter: this.limiter,
       setAside: new Map(),

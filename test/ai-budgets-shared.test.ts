@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { AiGateway, PROVIDER_SECRETS } from './ai-fixtures.js';
+import { AiGateway, PROVIDER_SECRETS, type AiResult } from './ai-fixtures.js';
 import { createTestDatabase, postgresAvailable, type TestDatabase } from './databases.js';
 import { startOpenAIEmulator, type OpenAIEmulator } from './emulators/openai.js';
 import { REDIS_URL, redisAvailable, redisTestKeys, type RedisTestKeys } from './redis.js';
@@ -99,8 +99,19 @@ describe.skipIf(!postgresAvailable || !redisAvailable)('budget holds shared in R
 
   it("refuses a node's call by the calls the other node made a moment before, not only by its own", async () => {
     const statuses: number[] = [];
-    for (let i = 0; i < 10; i++) statuses.push((await nodes[i % 2]!.chat(paced, { model: 'held/gpt-4o-mini', messages: HELLO })).status);
+    const refusals: Array<AiResult<unknown>> = [];
+    for (let i = 0; i < 10; i++) {
+      const answer = await nodes[i % 2]!.chat(paced, { model: 'held/gpt-4o-mini', messages: HELLO });
+      statuses.push(answer.status);
+      if (answer.status === 429) refusals.push(answer);
+    }
     // Four calls fit the budget, whichever node made them; each node alone would have let four of its own through.
     expect(statuses).toEqual([200, 200, 200, 200, 429, 429, 429, 429, 429, 429]);
+    // Refused for good, as a spent budget is on one node: no Retry-After, and told not to retry.
+    for (const refusal of refusals) {
+      expect(refusal.body).toMatchObject({ error: { code: 'budget_exceeded', type: 'insufficient_quota' } });
+      expect(refusal.headers.get('retry-after')).toBeNull();
+      expect(refusal.headers.get('x-should-retry')).toBe('false');
+    }
   }, 30_000);
 });

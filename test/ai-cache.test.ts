@@ -122,6 +122,11 @@ describe('the response cache', () => {
     const again = await gateway.chat(apiKey, ask('Counted by the provider'));
     expectServedAgain(told, again);
     expect(again.headers.get('x-keygate-usage-estimated')).toBeNull();
+    // Embeddings the same.
+    const embed = () => gateway.call('POST', '/v1/embeddings', apiKey, { model: 'silent/text-embedding-3-small', input: 'Count me too' });
+    const [embedded, embeddedAgain] = [await embed(), await embed()];
+    expectServedAgain(embedded, embeddedAgain);
+    expect(embeddedAgain.headers.get('x-keygate-usage-estimated')).toBe('true');
   });
 
   it("answers a chat completion from the cache with an id of its own in the provider's bytes, the rest as they were", async () => {

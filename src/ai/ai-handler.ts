@@ -558,22 +558,24 @@ function writeRecord(call: AiCall, trace: CallTrace, outcome: CallOutcome, relea
   });
   const { sharedBudgets } = call.runtime;
   // The process's figures before this call: a period no process has counted in Redis yet starts from them.
-  const additions = sharedBudgets && outcome.cost > 0 ? sharedSpend(call, sharedBudgets, app, team, outcome.cost, at) : [];
+  const additions = sharedBudgets && outcome.cost > 0 ? sharedSpend(call, sharedBudgets, app, team, outcome.cost, at) : undefined;
   call.runtime.spend.add(app, team, outcome.cost, at);
-  if (sharedBudgets && (releasing || additions.length > 0)) sharedBudgets.settle(releasing, additions);
+  if (sharedBudgets && (releasing || additions?.length)) sharedBudgets.settle(releasing, additions ?? []);
 }
 
 /** A call's cost as added to the shared spend of each budget in money of its app and team (SharedBudgets.settle). */
 function sharedSpend(call: AiCall, sharedBudgets: SharedBudgets, app: string | undefined, team: string | undefined, usd: number, at: number): SpendAddition[] {
   const additions: SpendAddition[] = [];
-  const add = (scope: 'app' | 'team', name: string) => {
+  for (const scope of ['app', 'team'] as const) {
+    const name = scope === 'app' ? app : team;
+    const budget = name === undefined ? undefined : (scope === 'app' ? call.catalog.apps : call.catalog.teams).get(name)?.budget;
+    if (name === undefined || budget === undefined) continue;
     for (const period of ['day', 'month'] as const) {
-      const start = periodStart(period, at);
-      additions.push({ spendKey: sharedBudgets.spendKey(scope, name, period, start), seed: call.runtime.spend.spentKnown(scope, name, period, at), usd, expiresAt: periodEnd(period, at) + DAY_MS });
+      if ((period === 'day' ? budget.dailyUsd : budget.monthlyUsd) === undefined) continue;
+      const spendKey = sharedBudgets.spendKey(scope, name, period, periodStart(period, at));
+      additions.push({ spendKey, seed: call.runtime.spend.spentKnown(scope, name, period, at), usd, expiresAt: periodEnd(period, at) + DAY_MS });
     }
-  };
-  if (app && inMoney(call.catalog.apps.get(app)?.budget)) add('app', app);
-  if (team && inMoney(call.catalog.teams.get(team)?.budget)) add('team', team);
+  }
   return additions;
 }
 
@@ -1136,16 +1138,15 @@ function refuseOrHold(call: AiCall, trace: CallTrace, prepared: Prepared, reques
   // The most the prompt could cost, at the catalog's highest input price: its least is priced only if this would pass a budget.
   const most = (prepared.promptTokens * call.snapshot.catalog.maxInputPerMillion) / 1_000_000;
   const now = call.runtime.now();
-  const budgets = moneyBudgets(call, prepared, now);
   try {
-    checkBeforeProvider(call, prepared, budgets, most);
+    checkBeforeProvider(call, prepared, now, most);
   } catch (error) {
     refundPrompt(call, prepared);
     throw error;
   }
   holdSpend(call, trace, prepared, request, choices);
   const { sharedBudgets } = call.runtime;
-  return sharedBudgets && trace.held ? holdShared(call, trace, prepared, sharedBudgets, trace.held, budgets, most, now) : undefined;
+  return sharedBudgets && trace.held ? holdShared(call, trace, prepared, sharedBudgets, trace.held, now, most) : undefined;
 }
 
 /** A call refused before it was made: its prompt no longer counts against the app's tokens per minute. */
@@ -1163,22 +1164,17 @@ interface MoneyBudget {
   recorded: number;
 }
 
-/** The budgets in money of the call's app and its team that have a limit, as checkBeforeProvider checks them. */
+/** The budgets in money of the call's app and its team that have a limit, with the spend this node knows of each. */
 function moneyBudgets(call: AiCall, prepared: Prepared, now: number): MoneyBudget[] {
-  const { app, team } = prepared;
   const budgets: MoneyBudget[] = [];
-  const add = (scope: 'app' | 'team', name: string, period: 'day' | 'month', limit: number | undefined) => {
-    if (limit !== undefined) budgets.push({ scope, name, period, limit, recorded: call.runtime.spend.spentKnown(scope, name, period, now) });
-  };
-  if (app) {
-    const budget = call.catalog.apps.get(app)?.budget;
-    add('app', app, 'day', budget?.dailyUsd);
-    add('app', app, 'month', budget?.monthlyUsd);
-  }
-  if (team) {
-    const budget = call.catalog.teams.get(team)?.budget;
-    add('team', team, 'day', budget?.dailyUsd);
-    add('team', team, 'month', budget?.monthlyUsd);
+  for (const scope of ['app', 'team'] as const) {
+    const name = scope === 'app' ? prepared.app : prepared.team;
+    const budget = name === undefined ? undefined : (scope === 'app' ? call.catalog.apps : call.catalog.teams).get(name)?.budget;
+    if (name === undefined || budget === undefined) continue;
+    for (const period of ['day', 'month'] as const) {
+      const limit = period === 'day' ? budget.dailyUsd : budget.monthlyUsd;
+      if (limit !== undefined) budgets.push({ scope, name, period, limit, recorded: call.runtime.spend.spentKnown(scope, name, period, now) });
+    }
   }
   return budgets;
 }
@@ -1188,7 +1184,8 @@ function moneyBudgets(call: AiCall, prepared: Prepared, now: number): MoneyBudge
  * this node's check passed, but calls on other workers and nodes may hold the room. Refused, the call gives back
  * its hold and its prompt's tokens; Redis away, it goes on with this node's check and hold alone.
  */
-async function holdShared(call: AiCall, trace: CallTrace, prepared: Prepared, sharedBudgets: SharedBudgets, held: Held, budgets: readonly MoneyBudget[], most: number, now: number): Promise<void> {
+async function holdShared(call: AiCall, trace: CallTrace, prepared: Prepared, sharedBudgets: SharedBudgets, held: Held, now: number, most: number): Promise<void> {
+  const budgets = moneyBudgets(call, prepared, now);
   const least = leastPromptCost(call, prepared);
   const checks = budgets.map((b) => ({ scope: b.scope, spendKey: sharedBudgets.spendKey(b.scope, b.name, b.period, periodStart(b.period, now)), limit: b.limit, recorded: b.recorded, most, least }));
   const outcome = await sharedBudgets.hold(held.app, held.team, held.usd, checks);
@@ -1201,16 +1198,34 @@ async function holdShared(call: AiCall, trace: CallTrace, prepared: Prepared, sh
   }
   releaseSpend(call, trace);
   refundPrompt(call, prepared);
-  // Refused as this process would refuse it with every process's spend and holds.
-  const budget = { ...budgets[outcome.check]!, recorded: outcome.recorded };
-  checkWithPrompt(call, prepared, budget, most, outcome.held);
-  // Redis counts whole nanodollars as the checks here do: only a difference in rounding comes this far.
-  throw heldRoom(budget, outcome.held);
+  // Refused as this process refuses, with every process's spend and holds.
+  const { scope, name, period, limit } = budgets[outcome.check]!;
+  const { recorded, held: heldByAll } = outcome;
+  switch (outcome.reason) {
+    case 'spent':
+      throw budgetSpent(scope, name, period, limit, recorded);
+    case 'prompt':
+      throw promptPastBudget(call, prepared, scope, name, period, limit, recorded);
+    case 'held':
+      throw heldRoom(scope, name, period, limit, recorded, heldByAll);
+    case 'heldPrompt':
+      throw promptPastHolds(call, prepared, scope, name, period, limit, recorded, heldByAll);
+  }
 }
 
 /** refuseOrHold's check of each budget in money of the app and its team, from the figures this node knows. */
-function checkBeforeProvider(call: AiCall, prepared: Prepared, budgets: readonly MoneyBudget[], most: number): void {
-  for (const budget of budgets) checkWithPrompt(call, prepared, budget, most);
+function checkBeforeProvider(call: AiCall, prepared: Prepared, now: number, most: number): void {
+  const { app: appName, team } = prepared;
+  const budget = appName ? call.catalog.apps.get(appName)?.budget : undefined;
+  const teamBudget = team ? call.catalog.teams.get(team)?.budget : undefined;
+  if (appName) {
+    checkWithPrompt(call, prepared, 'app', appName, 'day', budget?.dailyUsd, now, most);
+    checkWithPrompt(call, prepared, 'app', appName, 'month', budget?.monthlyUsd, now, most);
+  }
+  if (team) {
+    checkWithPrompt(call, prepared, 'team', team, 'day', teamBudget?.dailyUsd, now, most);
+    checkWithPrompt(call, prepared, 'team', team, 'month', teamBudget?.monthlyUsd, now, most);
+  }
 }
 
 /**
@@ -1300,7 +1315,11 @@ const past = (usd: number, limit: number): boolean => Math.round(usd * 1e9) > Ma
 
 /** A period's budget spent: refused until the period turns, and told not to retry. */
 function refuseSpent(scope: 'app' | 'team', name: string, period: 'day' | 'month', limit: number, recorded: number): void {
-  if (reaches(recorded, limit)) throw new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has spent its ${budgetName(period, limit)} ($${dollars(recorded)} so far)`, null, NO_RETRY);
+  if (reaches(recorded, limit)) throw budgetSpent(scope, name, period, limit, recorded);
+}
+
+function budgetSpent(scope: 'app' | 'team', name: string, period: 'day' | 'month', limit: number, recorded: number): AiError {
+  return new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has spent its ${budgetName(period, limit)} ($${dollars(recorded)} so far)`, null, NO_RETRY);
 }
 
 /**
@@ -1324,31 +1343,32 @@ function enforceBudget(runtime: AiRuntime, scope: 'app' | 'team', name: string, 
  * calls under way hold counts as spent (holdSpend): when it leaves no room, or not room for the prompt, the call is
  * refused with Retry-After, as the room comes back when they end.
  */
-function checkWithPrompt(call: AiCall, prepared: Prepared, budget: MoneyBudget, most: number, held = call.runtime.spend.heldBy(budget.scope, budget.name)): void {
-  const { scope, name, period, limit, recorded } = budget;
+function checkWithPrompt(call: AiCall, prepared: Prepared, scope: 'app' | 'team', name: string, period: 'day' | 'month', limit: number | undefined, now: number, most: number): void {
+  if (limit === undefined) return;
+  const { spend } = call.runtime;
+  const recorded = spend.spentKnown(scope, name, period, now);
   refuseSpent(scope, name, period, limit, recorded);
-  if (past(recorded + most, limit) && past(recorded + leastPromptCost(call, prepared), limit)) {
-    throw new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has $${dollars(limit - recorded)} left of its ${budgetName(period, limit)}, and this call's prompt alone costs at least $${dollars(leastPromptCost(call, prepared))}`, null, NO_RETRY);
-  }
+  if (past(recorded + most, limit) && past(recorded + leastPromptCost(call, prepared), limit)) throw promptPastBudget(call, prepared, scope, name, period, limit, recorded);
+  const held = spend.heldBy(scope, name);
   if (held === 0) return;
-  refuseHeld(call, prepared, budget, held, most);
+  const spent = recorded + held;
+  if (reaches(spent, limit)) throw heldRoom(scope, name, period, limit, recorded, held);
+  if (past(spent + most, limit) && past(spent + leastPromptCost(call, prepared), limit)) throw promptPastHolds(call, prepared, scope, name, period, limit, recorded, held);
+}
+
+/** A prompt whose least cost passes what is left of a budget: refused for good. */
+function promptPastBudget(call: AiCall, prepared: Prepared, scope: 'app' | 'team', name: string, period: 'day' | 'month', limit: number, recorded: number): AiError {
+  return new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has $${dollars(limit - recorded)} left of its ${budgetName(period, limit)}, and this call's prompt alone costs at least $${dollars(leastPromptCost(call, prepared))}`, null, NO_RETRY);
 }
 
 /** A budget whose room calls under way hold: refused with Retry-After, as the room comes back when they end. */
-const heldRoom = ({ scope, name, period, limit, recorded }: MoneyBudget, held: number) =>
-  new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has $${dollars(limit - recorded)} left of its ${budgetName(period, limit)}, held by calls under way that may cost up to $${dollars(held)}; try again when they end`, null, RETRY_SOON);
+function heldRoom(scope: 'app' | 'team', name: string, period: 'day' | 'month', limit: number, recorded: number, held: number): AiError {
+  return new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has $${dollars(limit - recorded)} left of its ${budgetName(period, limit)}, held by calls under way that may cost up to $${dollars(held)}; try again when they end`, null, RETRY_SOON);
+}
 
-/**
- * Refuses the call (429 budget_exceeded, with Retry-After: the room comes back as the calls end) when what calls
- * under way hold leaves no room in the budget, or not room for its prompt.
- */
-function refuseHeld(call: AiCall, prepared: Prepared, budget: MoneyBudget, held: number, most: number): void {
-  const { scope, name, period, limit, recorded } = budget;
-  const spent = recorded + held;
-  if (reaches(spent, limit)) throw heldRoom(budget, held);
-  if (past(spent + most, limit) && past(spent + leastPromptCost(call, prepared), limit)) {
-    throw new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has $${dollars(limit - spent)} left of its ${budgetName(period, limit)} besides what calls under way hold ($${dollars(held)}), and this call's prompt alone costs at least $${dollars(leastPromptCost(call, prepared))}; try again when they end`, null, RETRY_SOON);
-  }
+/** A prompt that does not fit beside what calls under way hold: refused with Retry-After, as the room comes back. */
+function promptPastHolds(call: AiCall, prepared: Prepared, scope: 'app' | 'team', name: string, period: 'day' | 'month', limit: number, recorded: number, held: number): AiError {
+  return new AiError(429, 'insufficient_quota', 'budget_exceeded', `${scope} "${name}" has $${dollars(limit - recorded - held)} left of its ${budgetName(period, limit)} besides what calls under way hold ($${dollars(held)}), and this call's prompt alone costs at least $${dollars(leastPromptCost(call, prepared))}; try again when they end`, null, RETRY_SOON);
 }
 
 /** A target that answered, with its answer and what to cut out of it before it goes on. */
@@ -2239,7 +2259,11 @@ async function embeddings(parsed: Record<string, unknown>, res: ServerResponse, 
   const cached = cacheKey ? runtime.cache.get(cacheKey, runtime.now(), snapshot.cacheTtlMs) : undefined;
   if (cached) {
     recordCall(call, trace, { app: prepared.app, team: prepared.team, provider: null, model: request.model, tokens: NO_TOKENS, estimated: false, cost: 0, ttftMs: null, status: 200, cacheHit: true });
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(cached.body), 'x-request-id': call.requestId, 'x-keygate-cache': 'hit', 'x-keygate-cost-usd': '0.000000000', ...call.responseHeaders });
+    res.writeHead(200, {
+      'content-type': 'application/json', 'content-length': Buffer.byteLength(cached.body), 'x-request-id': call.requestId, 'x-keygate-cache': 'hit', 'x-keygate-cost-usd': '0.000000000',
+      ...(cached.estimated ? { 'x-keygate-usage-estimated': 'true' } : {}),
+      ...call.responseHeaders,
+    });
     res.end(cached.body);
     return;
   }
@@ -2292,6 +2316,6 @@ async function embeddings(parsed: Record<string, unknown>, res: ServerResponse, 
   const body = redaction.answers.quotedIn(text) ? JSON.stringify(redaction.answers.cutJson(answer)) : text;
   // Kept as the client is sent it (a key the provider quoted cut), and only when it is embeddings, one per input: a
   // host's 200 that holds an error instead would be served again after the host recovered.
-  if (cacheKey && Array.isArray(answer.data) && answer.data.length === inputs.length && isCurrent(runtime, snapshot.providers.get(target.provider))) runtime.cache.set(cacheKey, { body, stopped: {} }, runtime.now(), snapshot.cacheTtlMs);
+  if (cacheKey && Array.isArray(answer.data) && answer.data.length === inputs.length && isCurrent(runtime, snapshot.providers.get(target.provider))) runtime.cache.set(cacheKey, { body, stopped: {}, ...(reported === undefined ? { estimated: true as const } : {}) }, runtime.now(), snapshot.cacheTtlMs);
   sendAnswer(res, call, served, cost, reported === undefined, body);
 }

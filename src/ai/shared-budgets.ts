@@ -1,10 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { createRequire } from 'node:module';
-import type * as IORedis from 'ioredis';
-import type { Redis } from 'ioredis';
-
-// Loaded on first use: a gateway without Redis never holds the client library in memory.
-const requireModule = createRequire(import.meta.url);
+import { randomBytes } from 'node:crypto';
+import { RedisScripts, redisScript } from '../cluster/redis-scripts.js';
 
 /** One budget in money a call is checked against, with the spend its process knows of the budget's period. */
 export interface SharedCheck {
@@ -56,7 +51,7 @@ const REASONS: readonly SharedRefusal['reason'][] = ['spent', 'prompt', 'held', 
  * The check and the hold in one step, across every process. Each app's and team's holds are a hash (hold id →
  * nanodollars) beside a sorted set of their leases (hold id → when it lapses, on the Redis server's clock, which
  * every node shares); lapsed holds, of a process that ended with calls under way, are dropped first. Each budget
- * period's spend is a counter every process adds its calls to as it records them (`SETTLE_SCRIPT`): the spend a
+ * period's spend is a counter every process adds its calls to as it records them (`SETTLE`): the spend a
  * check goes by is the larger of that and the figure its process knows. Each check is then decided as
  * checkWithPrompt decides it. Passed, the hold is added to the scopes named.
  * KEYS = app hash, app leases, team hash, team leases, then each check's spend counter. ARGV = hold id,
@@ -64,16 +59,15 @@ const REASONS: readonly SharedRefusal['reason'][] = ['spent', 'prompt', 'held', 
  * recorded, most, least, in nanodollars. Returns {0} once held, else {reason (1 spent, 2 prompt, 3 held, 4 held
  * prompt), 1 + the index of the check, spend, held}.
  */
-const HOLD_SCRIPT = `
+const HOLD = redisScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local held = {}
 for s = 1, 2 do
   local lapsed = redis.call('ZRANGEBYSCORE', KEYS[2 * s], '-inf', now)
-  if #lapsed > 0 then
-    redis.call('HDEL', KEYS[2 * s - 1], unpack(lapsed))
-    redis.call('ZREMRANGEBYSCORE', KEYS[2 * s], '-inf', now)
-  end
+  -- In slices: unpack takes some 8,000 values at most, and a node that died may have left more.
+  for i = 1, #lapsed, 1000 do redis.call('HDEL', KEYS[2 * s - 1], unpack(lapsed, i, math.min(i + 999, #lapsed))) end
+  if #lapsed > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[2 * s], '-inf', now) end
   local sum = 0
   for _, v in ipairs(redis.call('HVALS', KEYS[2 * s - 1])) do sum = sum + tonumber(v) end
   held[s] = sum
@@ -102,7 +96,7 @@ for s = 1, 2 do
   end
 end
 return { 0 }
-`;
+`);
 
 /**
  * A call's record, in one step: its hold (if any) released and its cost added to each budget period's spend, so
@@ -111,7 +105,7 @@ return { 0 }
  * KEYS = app hash, app leases, team hash, team leases, then the spend counters. ARGV = hold id ('' for none), then
  * per counter: seed, nanodollars, expiry (ms since the epoch).
  */
-const SETTLE_SCRIPT = `
+const SETTLE = redisScript(`
 if ARGV[1] ~= '' then
   for s = 1, 2 do
     redis.call('HDEL', KEYS[2 * s - 1], ARGV[1])
@@ -125,13 +119,13 @@ for k = 5, #KEYS do
   redis.call('PEXPIREAT', KEYS[k], ARGV[i + 2])
 end
 return 1
-`;
+`);
 
 /**
  * Extends the leases of holds still under way. KEYS = lease sets (each with its hash), ARGV = lease ms, then per
  * key pair the number of ids and the ids. A hold whose lease lapsed meanwhile is not brought back: `ZADD XX`.
  */
-const RENEW_SCRIPT = `
+const RENEW = redisScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local lease = tonumber(ARGV[1])
@@ -144,11 +138,7 @@ for k = 1, #KEYS, 2 do
   i = i + n + 1
 end
 return 1
-`;
-
-const HOLD_SHA = createHash('sha1').update(HOLD_SCRIPT).digest('hex');
-const SETTLE_SHA = createHash('sha1').update(SETTLE_SCRIPT).digest('hex');
-const RENEW_SHA = createHash('sha1').update(RENEW_SCRIPT).digest('hex');
+`);
 
 export interface SharedBudgetsOptions {
   /** redis://[user:password@]host:port[/db] */
@@ -172,39 +162,26 @@ export interface SharedBudgetsOptions {
  * on with its own process's figures and holds, as without Redis.
  */
 export class SharedBudgets {
-  readonly #redis: Redis;
-  readonly #onError: (error: Error) => void;
+  readonly #scripts: RedisScripts;
   readonly #leaseMs: number;
   readonly #prefix: string;
   /** This process's holds in Redis, by id: their leases are renewed until they are released. */
   readonly #live = new Map<string, SharedHold>();
   readonly #idPrefix = `${randomBytes(9).toString('base64url')}:`;
   #ids = 0;
-  #healthy = true;
   readonly #renewal: NodeJS.Timeout;
 
   constructor(options: SharedBudgetsOptions) {
-    this.#onError = options.onError;
     this.#leaseMs = options.leaseMs ?? 60_000;
     this.#prefix = options.keyPrefix ?? 'keygate:ai-budgets:';
-    const { Redis: RedisClient } = requireModule('ioredis') as typeof IORedis;
-    this.#redis = new RedisClient(options.url, {
-      commandTimeout: options.commandTimeoutMs ?? 100,
-      connectTimeout: 1_000,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      retryStrategy: (attempt) => Math.min(attempt * 100, 2_000),
-    });
-    this.#redis.on('error', (error: Error) => this.#report(error));
-    this.#redis.on('ready', () => (this.#healthy = true));
+    this.#scripts = new RedisScripts({ url: options.url, onError: options.onError, commandTimeoutMs: options.commandTimeoutMs });
     this.#renewal = setInterval(() => void this.#renew(), Math.max(10, Math.floor(this.#leaseMs / 3)));
     this.#renewal.unref();
   }
 
   /** Resolves once the connection is ready; checks before then go on with their process's figures alone. */
   ready(): Promise<void> {
-    if (this.#redis.status === 'ready') return Promise.resolve();
-    return new Promise((resolve) => this.#redis.once('ready', () => resolve()));
+    return this.#scripts.ready();
   }
 
   /** The key of a budget period's spend: one per scope, name, period and start. */
@@ -225,14 +202,13 @@ export class SharedBudgets {
     this.#live.set(hold.id, hold);
     let reply: number[];
     try {
-      reply = (await this.#evaluate(HOLD_SCRIPT, HOLD_SHA, [...this.#keysOf(app, team), ...checks.map((c) => c.spendKey)], args)) as number[];
-    } catch (error) {
-      this.#live.delete(hold.id);
-      this.#report(error as Error);
-      // The script may have run before the reply was lost: a hold it took lapses with its lease.
+      reply = (await this.#scripts.run(HOLD, [...this.#keysOf(app, team), ...checks.map((c) => c.spendKey)], args)) as number[];
+    } catch {
+      // The script may yet run, the reply lost (a timeout): a release sent now on the same connection runs after it,
+      // rather than a hold nobody releases refusing every process's calls until its lease lapses.
+      this.settle(hold, []);
       return undefined;
     }
-    this.#healthy = true;
     if (reply[0] === 0) return hold;
     this.#live.delete(hold.id);
     return { reason: REASONS[reply[0]! - 1]!, check: reply[1]! - 1, recorded: reply[2]! / 1e9, held: reply[3]! / 1e9 };
@@ -253,13 +229,13 @@ export class SharedBudgets {
     const keys = [...this.#keysOf(releasing ? hold.app : undefined, releasing ? hold.team : undefined), ...additions.map((a) => a.spendKey)];
     const args: Array<string | number> = [releasing ? hold.id : ''];
     for (const a of additions) args.push(nano(a.seed), nano(a.usd), a.expiresAt);
-    this.#evaluate(SETTLE_SCRIPT, SETTLE_SHA, keys, args).catch((error: unknown) => this.#report(error as Error));
+    // A failure was told by the runner.
+    this.#scripts.run(SETTLE, keys, args).catch(() => undefined);
   }
 
   async close(): Promise<void> {
     clearInterval(this.#renewal);
-    if (this.#redis.status === 'ready') await this.#redis.quit().catch(() => this.#redis.disconnect());
-    else this.#redis.disconnect();
+    await this.#scripts.close();
   }
 
   /** The keys of an app's and a team's holds; a scope left out has keys no hold is written to. */
@@ -271,7 +247,7 @@ export class SharedBudgets {
   }
 
   async #renew(): Promise<void> {
-    if (this.#live.size === 0 || this.#redis.status !== 'ready') return;
+    if (this.#live.size === 0 || !this.#scripts.isReady) return;
     const byKey = new Map<string, { hash: string; ids: string[] }>();
     for (const hold of this.#live.values()) {
       const [appHash, appLeases, teamHash, teamLeases] = this.#keysOf(hold.app, hold.team);
@@ -284,26 +260,7 @@ export class SharedBudgets {
       keys.push(hash, leases);
       args.push(ids.length, ...ids);
     }
-    try {
-      await this.#evaluate(RENEW_SCRIPT, RENEW_SHA, keys, args);
-    } catch (error) {
-      this.#report(error as Error);
-    }
-  }
-
-  async #evaluate(script: string, sha: string, keys: readonly string[], args: ReadonlyArray<string | number>): Promise<unknown> {
-    try {
-      return await this.#redis.evalsha(sha, keys.length, ...keys, ...args);
-    } catch (error) {
-      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-      return await this.#redis.eval(script, keys.length, ...keys, ...args);
-    }
-  }
-
-  // Once per outage: every call would otherwise warn.
-  #report(error: Error): void {
-    if (!this.#healthy) return;
-    this.#healthy = false;
-    this.#onError(error);
+    // A failure was told by the runner; the next renewal tries again, within the lease.
+    await this.#scripts.run(RENEW, keys, args).catch(() => undefined);
   }
 }

@@ -18,7 +18,7 @@ export function periodStart(period: BudgetPeriod, at: number): number {
   return start;
 }
 
-/** The end of the UTC day or month holding `at` (the start of the next). */
+/** The end of the UTC day or month holding `at` (the start of the next), from the period periodStart keeps for it. */
 export function periodEnd(period: BudgetPeriod, at: number): number {
   periodStart(period, at);
   return lastPeriod[period].end;

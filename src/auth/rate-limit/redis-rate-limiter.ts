@@ -1,11 +1,5 @@
-import { createHash } from 'node:crypto';
-import { createRequire } from 'node:module';
-import type * as IORedis from 'ioredis';
-import type { Redis } from 'ioredis';
-
-// Loaded on first use: a gateway without Redis never holds the client library in memory.
-const requireModule = createRequire(import.meta.url);
 import type { Clock } from '../../clock.js';
+import { RedisScripts, redisScript } from '../../cluster/redis-scripts.js';
 import { CHARGE_LIMIT, assertHitArguments, type RateLimitDecision, type RateLimiter } from './rate-limiter.js';
 
 /**
@@ -16,7 +10,7 @@ import { CHARGE_LIMIT, assertHitArguments, type RateLimitDecision, type RateLimi
  * Needs Redis 5 or later (a script may write after reading TIME).
  * KEYS[1] = counter; ARGV = limit, windowMs, cost, now-or-''. Returns {allowed, remaining, resetMs, retryAfterMs, start}.
  */
-const SLIDING_WINDOW_SCRIPT = `
+const SLIDING_WINDOW = redisScript(`
 local limit = tonumber(ARGV[1])
 local w = tonumber(ARGV[2])
 local cost = tonumber(ARGV[3])
@@ -63,14 +57,14 @@ end
 local remaining = math.max(math.floor((limit * w - used) / w), 0)
 if allowed and remaining == 0 then reset = wait(current + cost, 1) end
 return { allowed and 1 or 0, remaining, reset, retry, start }
-`;
+`);
 
 /**
  * Takes back a counted hit (RateLimiter.refund): from the count of the window it was counted in while that is
  * still the window in progress, else from the fading share of the window after it. KEYS[1] = counter;
  * ARGV = windowMs, cost, countedIn.
  */
-const REFUND_SCRIPT = `
+const REFUND = redisScript(`
 local w = tonumber(ARGV[1])
 local cost = tonumber(ARGV[2])
 local counted = tonumber(ARGV[3])
@@ -83,10 +77,8 @@ elseif s == counted + w then
   redis.call('HSET', KEYS[1], 'p', math.max(tonumber(stored[4]) - cost, 0))
 end
 return 1
-`;
+`);
 
-const SLIDING_WINDOW_SHA = createHash('sha1').update(SLIDING_WINDOW_SCRIPT).digest('hex');
-const REFUND_SHA = createHash('sha1').update(REFUND_SCRIPT).digest('hex');
 
 /** When failing closed, how long refused clients are told to wait: an outage is expected to be short. */
 const UNAVAILABLE_RETRY_AFTER_MS = 1_000;
@@ -121,37 +113,21 @@ export interface RedisRateLimiterOptions {
  * and the fail mode decides instead.
  */
 export class RedisRateLimiter implements RateLimiter {
-  readonly #redis: Redis;
-  readonly #onError: (error: Error) => void;
+  readonly #scripts: RedisScripts;
   readonly #failOpen: boolean;
   readonly #keyPrefix: string;
   readonly #clock: Clock | undefined;
-  #healthy = true;
 
   constructor(options: RedisRateLimiterOptions) {
-    this.#onError = options.onError;
     this.#failOpen = (options.failMode ?? 'open') === 'open';
     this.#keyPrefix = options.keyPrefix ?? 'keygate:rate-limit:';
     this.#clock = options.clock;
-    const { Redis: RedisClient } = requireModule('ioredis') as typeof IORedis;
-    this.#redis = new RedisClient(options.url, {
-      commandTimeout: options.commandTimeoutMs ?? 100,
-      connectTimeout: 1_000,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      // Keep reconnecting in the background; hits meanwhile are decided by the fail mode.
-      retryStrategy: (attempt) => Math.min(attempt * 100, 2_000),
-    });
-    this.#redis.on('error', (error: Error) => this.#report(error));
-    this.#redis.on('ready', () => {
-      this.#healthy = true;
-    });
+    this.#scripts = new RedisScripts({ url: options.url, onError: options.onError, commandTimeoutMs: options.commandTimeoutMs });
   }
 
   /** Resolves once the connection is ready; hits before then are decided by the fail mode. */
   ready(): Promise<void> {
-    if (this.#redis.status === 'ready') return Promise.resolve();
-    return new Promise((resolve) => this.#redis.once('ready', () => resolve()));
+    return this.#scripts.ready();
   }
 
   async hit(key: string, limit: number, windowMs: number, cost = 1): Promise<RateLimitDecision> {
@@ -159,22 +135,17 @@ export class RedisRateLimiter implements RateLimiter {
     const args = [limit, windowMs, cost, this.#clock === undefined ? '' : this.#clock.now()];
     let reply: unknown;
     try {
-      reply = await this.#evaluate(SLIDING_WINDOW_SCRIPT, SLIDING_WINDOW_SHA, this.#keyPrefix + key, args);
-    } catch (error) {
-      this.#report(error instanceof Error ? error : new Error(String(error)));
+      reply = await this.#scripts.run(SLIDING_WINDOW, [this.#keyPrefix + key], args);
+    } catch {
       return this.#unavailable(limit, windowMs);
     }
-    this.#healthy = true;
     const [allowed, remaining, resetMs, retryAfterMs, start] = reply as [number, number, number, number, number];
     return allowed === 1 ? { allowed: true, limit, windowMs, remaining, resetMs, retryAfterMs, countedIn: start } : { allowed: false, limit, windowMs, remaining, resetMs, retryAfterMs };
   }
 
   async refund(key: string, windowMs: number, cost: number, countedIn: number): Promise<void> {
-    try {
-      await this.#evaluate(REFUND_SCRIPT, REFUND_SHA, this.#keyPrefix + key, [windowMs, cost, countedIn]);
-    } catch (error) {
-      this.#report(error instanceof Error ? error : new Error(String(error)));
-    }
+    // A failure was told by the runner; the hit stays counted.
+    await this.#scripts.run(REFUND, [this.#keyPrefix + key], [windowMs, cost, countedIn]).catch(() => undefined);
   }
 
   async charge(key: string, windowMs: number, cost: number): Promise<void> {
@@ -182,32 +153,12 @@ export class RedisRateLimiter implements RateLimiter {
     await this.hit(key, CHARGE_LIMIT, windowMs, cost);
   }
 
-  async close(): Promise<void> {
-    if (this.#redis.status === 'ready') {
-      await this.#redis.quit().catch(() => this.#redis.disconnect());
-    } else {
-      this.#redis.disconnect();
-    }
-  }
-
-  async #evaluate(script: string, sha: string, key: string, args: Array<number | string>): Promise<unknown> {
-    try {
-      return await this.#redis.evalsha(sha, 1, key, ...args);
-    } catch (error) {
-      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-      return await this.#redis.eval(script, 1, key, ...args);
-    }
+  close(): Promise<void> {
+    return this.#scripts.close();
   }
 
   #unavailable(limit: number, windowMs: number): RateLimitDecision {
     if (this.#failOpen) return { allowed: true, limit, windowMs, remaining: limit, resetMs: windowMs, retryAfterMs: 0, unavailable: true };
     return { allowed: false, limit, windowMs, remaining: 0, resetMs: UNAVAILABLE_RETRY_AFTER_MS, retryAfterMs: UNAVAILABLE_RETRY_AFTER_MS, unavailable: true };
-  }
-
-  // Once per outage: at thousands of hits a second, one warning per hit would bury the log it warns in.
-  #report(error: Error): void {
-    if (!this.#healthy) return;
-    this.#healthy = false;
-    this.#onError(error);
   }
 }
