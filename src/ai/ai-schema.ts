@@ -1,6 +1,7 @@
 import { Type, type Static } from 'typebox';
 import { CATALOG_KEY_PATTERN, CatalogModelSchema } from './catalog/index.js';
 import { PROVIDER_ADAPTERS } from './providers/index.js';
+import { HEADER_NAME_PATTERN } from './provider-header-names.js';
 
 /** The provider types, as the adapters' registry lists them: adding a provider's folder and its line there is all. */
 export const PROVIDER_TYPES: readonly string[] = [...PROVIDER_ADAPTERS.keys()];
@@ -19,7 +20,12 @@ export const AiProviderSchema = Type.Object(
     pathPrefix: Type.Optional(
       Type.String({ pattern: '^(/(?!\\.{1,2}(/|$))[A-Za-z0-9._~-]+)*$', maxLength: 200, description: 'OpenAI-format hosts (openai, openai-compatible, mistral): the path before /chat/completions and /embeddings; /v1 by default, "" for a host without one (Perplexity)' }),
     ),
-    headers: Type.Optional(Type.Record(Type.String({ pattern: '^[a-z0-9-]+$' }), Type.String())),
+    headers: Type.Optional(
+      Type.Record(Type.String({ pattern: HEADER_NAME_PATTERN }), Type.String(), {
+        additionalProperties: false,
+        description: 'headers sent on every call; names in any case, compared and sent in lower case: two that differ only in case are refused, and the credential headers win over them',
+      }),
+    ),
     catalog: Type.Optional(Type.String({ pattern: CATALOG_KEY_PATTERN, description: 'whose catalog entries describe and price its models (groq, together, deepseek…); its type by default' })),
     reasoningBack: Type.Optional(
       Type.Boolean({ description: "openai, openai-compatible and azure-openai only: send the history's reasoning_content on (DeepSeek wants it back in a tool loop); by default yes for openai-compatible hosts but Groq and Cerebras, which refuse it, and no for openai and azure-openai" }),

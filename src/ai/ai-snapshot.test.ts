@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { compileAiSnapshot, resolveModel, type AiTarget } from './ai-snapshot.js';
+import { PROVIDER_ADAPTERS } from './providers/index.js';
+import { isCredentialHeader } from './secret-redaction.js';
 
 const asIs = (targets: readonly AiTarget[]) => [...targets];
 
@@ -79,5 +81,38 @@ describe('compiling a stored ai section', () => {
     expect(ai.providers.get('oai')?.config.reasoningBack).toBe(true);
     expect(ai.providers.get('ds')?.config.reasoningBack).toBe(false);
     expect(ignored).toEqual([]);
+  });
+});
+
+describe("a provider's configured headers, named in another case", () => {
+  /** Spelt as providers' docs and older stored configs spell them: each the credential header of one adapter or another. */
+  const configured = { AUTHORIZATION: 'Basic c3RhdGlj', 'X-API-KEY': 'static', 'X-Goog-Api-Key': 'static', 'Api-Key': 'static', 'OpenAI-Organization': 'org-acme' };
+  const sent = (type: string, headers?: Record<string, string>) => {
+    const spec = { name: 'p', type, baseUrl: 'http://127.0.0.1:1', region: 'us-east-1', headers };
+    const provider = compileAiSnapshot({ providers: [spec] }, new Map()).providers.get('p')!;
+    const request = { model: 'm', messages: [{ role: 'user' as const, content: 'Hi' }] };
+    return provider.adapter.chatCall(request, { provider: provider.config, credential: { id: 'k', secret: 'AKIDPOOLED:pooled-secret' }, model: 'm', stream: false, now: 0 }).headers;
+  };
+
+  it('are compiled in lower case', () => {
+    expect(compileAiSnapshot({ providers: [{ name: 'p', type: 'openai', headers: configured }] }, new Map()).providers.get('p')!.config.headers).toEqual({
+      authorization: 'Basic c3RhdGlj',
+      'x-api-key': 'static',
+      'x-goog-api-key': 'static',
+      'api-key': 'static',
+      'openai-organization': 'org-acme',
+    });
+  });
+
+  it.each([...PROVIDER_ADAPTERS.keys()])('give way, on %s, to the credential header the adapter writes, which goes out once', (type) => {
+    const own = sent(type);
+    const headers = sent(type, configured);
+    const names = Object.keys(headers).map((name) => name.toLowerCase());
+    expect(new Set(names).size, names.join(' ')).toBe(names.length);
+    for (const name of Object.keys(own).filter(isCredentialHeader)) {
+      expect(headers[name], name).toBeDefined();
+      expect(Object.values(configured), name).not.toContain(headers[name]);
+    }
+    expect(headers['openai-organization']).toBe('org-acme');
   });
 });

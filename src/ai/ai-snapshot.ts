@@ -1,6 +1,7 @@
 import { parseDuration } from '../config/duration.js';
 import type { AiSection } from './ai-schema.js';
 import { ModelCatalog } from './catalog/index.js';
+import { lowerCaseHeaderNames } from './provider-header-names.js';
 import type { PooledKey } from './provider-keys.js';
 import { PROVIDER_ADAPTERS, REASONING_BACK_TYPES, sendsReasoningBack, takesThinkingToggle, type ProviderAdapter, type ProviderConfig } from './providers/index.js';
 import { SecretRedaction, headerSecrets } from './secret-redaction.js';
@@ -100,7 +101,10 @@ export function compileAiSnapshot(section: AiSection | undefined, pools: Readonl
     const adapter = PROVIDER_ADAPTERS.get(spec.type);
     if (!adapter) continue;
     const baseUrl = spec.baseUrl ?? adapter.defaultBaseUrl ?? '';
-    const configured = headerSecrets(spec.headers);
+    // A config stored before names were lowered on validation may spell one `AUTHORIZATION`: sent as it is, it would
+    // go out instead of (or joined with) the pooled key's lower-case header.
+    const headers = spec.headers && lowerCaseHeaderNames(spec.headers);
+    const configured = headerSecrets(headers);
     let reasoningBack = spec.reasoningBack;
     if (reasoningBack !== undefined && !REASONING_BACK_TYPES.has(spec.type)) {
       onIgnored(spec.name, 'reasoningBack', reasoningBack);
@@ -108,7 +112,7 @@ export function compileAiSnapshot(section: AiSection | undefined, pools: Readonl
     }
     providers.set(spec.name, {
       catalogKey: spec.catalog ?? spec.type,
-      config: { name: spec.name, type: spec.type, baseUrl, apiVersion: spec.apiVersion, region: spec.region, pathPrefix: spec.pathPrefix, headers: spec.headers, reasoningBack: sendsReasoningBack(adapter, { ...spec, baseUrl, reasoningBack }), ...(takesThinkingToggle({ ...spec, baseUrl }) ? { thinkingToggle: true } : {}), ...(spec.catalog ? { catalog: spec.catalog } : {}) },
+      config: { name: spec.name, type: spec.type, baseUrl, apiVersion: spec.apiVersion, region: spec.region, pathPrefix: spec.pathPrefix, headers, reasoningBack: sendsReasoningBack(adapter, { ...spec, baseUrl, reasoningBack }), ...(takesThinkingToggle({ ...spec, baseUrl }) ? { thinkingToggle: true } : {}), ...(spec.catalog ? { catalog: spec.catalog } : {}) },
       adapter,
       keys: (pools.get(spec.name) ?? []).map((key) => ({ ...key, redaction: SecretRedaction.of([key.secret, ...configured]) })),
       keyless: SecretRedaction.of(configured),

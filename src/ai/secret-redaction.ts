@@ -201,8 +201,8 @@ export function withCredentialHeadersMasked(ai: AiSection): AiSection {
 
 /**
  * `next` with each credential header whose value is `[redacted]` (as the admin API exported it) given back the value
- * the same provider's same header has in `current`. A provider or header with no stored value is refused: the
- * placeholder would otherwise reach the provider as the credential.
+ * the same provider's same header, in any case, has in `current`. A provider or header with no stored value is
+ * refused: the placeholder would otherwise reach the provider as the credential.
  */
 export function restoreCredentialHeaders(next: AiSection, current: AiSection | undefined): AiSection {
   if (!next.providers.some((provider) => provider.headers && Object.values(provider.headers).includes(REDACTED))) return next;
@@ -215,7 +215,9 @@ export function restoreCredentialHeaders(next: AiSection, current: AiSection | u
         Object.entries(provider.headers).map(([name, value]) => {
           // A header that carries no credential was never masked: its value is its own, `[redacted]` included.
           if (value !== REDACTED || !isCredentialHeader(name)) return [name, value];
-          const kept = stored?.[name];
+          // Names are compared in lower case: a header stored in another case (before names were lowered on
+          // validation, or given so in the file) is the same header, and a file may spell it either way.
+          const kept = stored?.[name] ?? Object.entries(stored ?? {}).find(([storedName]) => storedName.toLowerCase() === name.toLowerCase())?.[1];
           if (kept === undefined) throw new KeygateError('invalid_config', `ai.providers[${i}].headers.${name}: "${REDACTED}" stands for the value stored for provider "${provider.name}", and it has none; give the value`);
           return [name, kept];
         }),

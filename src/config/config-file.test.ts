@@ -94,6 +94,25 @@ describe('validateConfig', () => {
     expect(validateConfig({ version: 1, ai: { providers: [{ name: 'p', type: 'openai-compatible', baseUrl: 'https://example.com/v1/', headers: { 'x-org': 'café\ttab' } }] } })).toBeDefined();
   });
 
+  it('takes AI provider header names in any case, and gives them back in lower case, as they are stored and sent', () => {
+    const config = (headers: Record<string, string>) => ({ version: 1, ai: { providers: [{ name: 'p', type: 'openai', headers }] } });
+    expect(validateConfig(config({ 'OpenAI-Organization': 'org-acme', 'X-API-Key': 'k', 'x-trace': 'on' }))).toEqual(config({ 'openai-organization': 'org-acme', 'x-api-key': 'k', 'x-trace': 'on' }));
+  });
+
+  it('refuses two AI provider header names that differ only in case, naming both', () => {
+    expect(refusal({ version: 1, ai: { providers: [{ name: 'p', type: 'anthropic', headers: { 'x-api-key': 'a', 'X-API-KEY': 'b' } }] } })).toBe(
+      'ai.providers[0].headers: "x-api-key" and "X-API-KEY" name the same header (header names are case-insensitive); keep one',
+    );
+  });
+
+  it('refuses an AI provider header name no HTTP header may have, saying what one is', () => {
+    for (const name of ['x org', 'x:org', 'é']) {
+      expect(refusal({ version: 1, ai: { providers: [{ name: 'p', type: 'openai', headers: { [name]: 'v' } }] } }), name).toBe(
+        `ai.providers[0].headers.${name}: is not a header name; a header name is letters, digits and !#$%&'*+-.^_\`|~ (an HTTP token, RFC 9110 §5.6.2)`,
+      );
+    }
+  });
+
   it('refuses a health-check interval or timeout of 0, which would probe without pause or wait forever', () => {
     const check = (active: Record<string, string>) => ({ version: 1, services: [{ ...api, healthCheck: { active: { path: '/health', ...active } } }] });
     expect(refusal(check({ interval: '0s' }))).toMatch(/^services\[0\]\.healthCheck\.active\.interval: must match pattern/);

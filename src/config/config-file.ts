@@ -3,6 +3,7 @@ import { Value } from 'typebox/value';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { AiSectionSchema } from '../ai/ai-schema.js';
 import { ModelCatalog } from '../ai/catalog/index.js';
+import { HEADER_NAME_CHARACTERS, HEADER_NAME_PATTERN, caseTwins, lowerCaseHeaderNames } from '../ai/provider-header-names.js';
 import { REASONING_BACK_TYPES } from '../ai/providers/index.js';
 import { IssuerSchema } from '../auth/issuer-schema.js';
 import { ExternalIssuer } from '../auth/issuers/index.js';
@@ -54,10 +55,6 @@ function readablePath(pointer: string): string {
 }
 
 /**
- * Validates a whole config: the schema, then what a schema cannot say (unique names, routes naming existing
- * services, path patterns that compile). Throws `invalid_config` naming the path of the first offending field.
- */
-/**
  * A provider's base URL as the AI gateway can call it: a URL a parser takes (the schema's pattern lets through a
  * port over 65535 or a space in the host), without a user or password (never sent: credentials go in the key pool
  * or `headers`), a query or a fragment (the API's path is appended to the URL, and would follow them).
@@ -70,6 +67,11 @@ function checkProviderBaseUrl(url: string, at: string): void {
   if (parsed.search !== '' || parsed.hash !== '' || url.includes('?') || url.includes('#')) throw new KeygateError('invalid_config', `${at}: a provider URL must not hold a query or a fragment (the API's path is appended to it); put a key in the provider's key pool, or a header in "headers"`);
 }
 
+/**
+ * Validates a whole config: the schema, then what a schema cannot say (unique names, routes naming existing
+ * services, path patterns that compile). Throws `invalid_config` naming the path of the first offending field.
+ * Returns the config as it is stored: the same, but for AI providers' header names, in lower case.
+ */
 export function validateConfig(value: unknown): ConfigFile {
   if (!Value.Check(ConfigFileSchema, value)) {
     const errors = [...Value.Errors(ConfigFileSchema, value)];
@@ -78,7 +80,10 @@ export function validateConfig(value: unknown): ConfigFile {
     if (first?.keyword === 'additionalProperties') {
       // Name the unknown member itself, not the object holding it.
       const member = (first.params as { additionalProperties?: string[] }).additionalProperties?.[0] ?? '';
-      throw new KeygateError('invalid_config', `${readablePath(`${first.instancePath}/${member}`)}: is not a known member; check its spelling (GET /config/schema lists them)`);
+      const at = readablePath(`${first.instancePath}/${member}`);
+      // A map of header names has no members to misspell: what it refuses is a name no header may have.
+      if (namesHeaders(first.schemaPath)) throw new KeygateError('invalid_config', `${at}: is not a header name; a header name is ${HEADER_NAME_CHARACTERS}`);
+      throw new KeygateError('invalid_config', `${at}: is not a known member; check its spelling (GET /config/schema lists them)`);
     }
     if (first?.keyword === 'const') {
       // A union of literals reports one "must be equal to constant" per literal: list the values instead.
@@ -145,6 +150,9 @@ export function validateConfig(value: unknown): ConfigFile {
       throw new KeygateError('invalid_config', `ai.providers[${i}].reasoningBack: only providers of type ${[...REASONING_BACK_TYPES].join(', ')} can be sent the history's reasoning_content; remove it from this ${provider.type} provider`);
     }
     if (provider.baseUrl !== undefined) checkProviderBaseUrl(provider.baseUrl, `ai.providers[${i}].baseUrl`);
+    const twins = caseTwins(provider.headers ?? {});
+    // Header names are case-insensitive (RFC 9110 §5.1): two spellings of one would both be sent, read as one joined value.
+    if (twins) throw new KeygateError('invalid_config', `ai.providers[${i}].headers: "${twins[0]}" and "${twins[1]}" name the same header (header names are case-insensitive); keep one`);
     for (const [name, headerValue] of Object.entries(provider.headers ?? {})) {
       // A value Node cannot send (a line break, a control character) would fail every call as "unreachable".
       if (!/^[\t\x20-\x7e\x80-\xff]*$/.test(headerValue)) throw new KeygateError('invalid_config', `ai.providers[${i}].headers.${name}: holds a character no HTTP header may (a line break or another control character, or one beyond Latin-1)`);
@@ -201,7 +209,27 @@ export function validateConfig(value: unknown): ConfigFile {
       }
     });
   });
-  return config;
+  return withProviderHeaderNamesLowered(config);
+}
+
+/** Whether a validation error's schema path (`#/properties/ai/…`) points at a map of header names (HEADER_NAME_PATTERN). */
+function namesHeaders(schemaPath: string): boolean {
+  let schema: unknown = ConfigFileSchema;
+  for (const part of schemaPath.replace(/^#\/?/, '').split('/')) {
+    if (part !== '') schema = (schema as Record<string, unknown> | undefined)?.[part.replaceAll('~1', '/').replaceAll('~0', '~')];
+  }
+  const patterns = (schema as { patternProperties?: Record<string, unknown> } | undefined)?.patternProperties;
+  return patterns !== undefined && Object.hasOwn(patterns, HEADER_NAME_PATTERN);
+}
+
+/**
+ * The config as it is stored: AI providers' header names in lower case (lowerCaseHeaderNames), so that an export shows
+ * them as they are sent, and a `[redacted]` value matches its stored header whatever case a file gives it.
+ */
+function withProviderHeaderNamesLowered(config: ConfigFile): ConfigFile {
+  const providers = config.ai?.providers;
+  if (!providers?.some((provider) => provider.headers && lowerCaseHeaderNames(provider.headers) !== provider.headers)) return config;
+  return { ...config, ai: { ...config.ai!, providers: providers.map((provider) => (provider.headers ? { ...provider, headers: { ...lowerCaseHeaderNames(provider.headers) } } : provider)) } };
 }
 
 /** Reads YAML (or JSON, which is YAML) and validates it. */
