@@ -66,6 +66,14 @@ describe('requests to the admin API', () => {
     expect(await send('GET', path)).toEqual({ status: 400, body: { error: { code: 'invalid_request', message } } });
   });
 
+  it.each([
+    ['/services/web', { name: 'web', targets: [{ url: 'http://127.0.0.1:9' }], balancing: 'random' }, 'body/balancing must be one of round-robin, least-connections'],
+    ['/routes/web', { name: 'web', paths: ['/web/*'], ai: {}, methods: ['GET', 'FETCH'] }, 'body/methods/1 must be one of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS'],
+    ['/ai/catalog/vllm/m', { id: 'm', provider: 'vllm', kind: 'chatt', contextWindow: 8192, maxOutputTokens: 1024, inputPerMillion: 1, outputPerMillion: 2, cachedInputPerMillion: null, capabilities: ['chat'] }, 'body/kind must be one of chat, embedding'],
+  ])('refuses PUT %s with a value a member does not take, with 400 invalid_request naming the values it takes', async (path, body, message) => {
+    expect(await send('PUT', path, body)).toEqual({ status: 400, body: { error: { code: 'invalid_request', message } } });
+  });
+
   it('describes the values each query parameter takes in the OpenAPI document', async () => {
     const doc = (await send('GET', '/openapi.json')).body as { paths: Record<string, { get: { parameters: Array<{ in: string; name: string; schema: { type?: string; enum?: string[] } }> } }> };
     const values = (path: string, name: string) => doc.paths[path]!.get.parameters.find((p) => p.in === 'query' && p.name === name)?.schema;

@@ -90,14 +90,19 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Fa
   app.setErrorHandler((error: FastifyError | KeygateError, request, reply) => {
     if (error instanceof KeygateError) return reply.status(error.status).send(error.toJSON());
     if ((error as FastifyError).validation) {
-      const first = (error as FastifyError).validation?.[0];
+      const validation = (error as FastifyError).validation ?? [];
+      const first = validation[0];
       const where = `${(error as FastifyError).validationContext ?? 'request'}${first?.instancePath ?? ''}`;
+      // A union of literals (a service's balancing) fails one "must be equal to constant" per literal: their values are the list.
+      const literals = first?.keyword === 'const' ? validation.filter((e) => e.keyword === 'const' && e.instancePath === first.instancePath).map((e) => e.params.allowedValue) : [];
       const detail =
         first?.keyword === 'additionalProperties'
           ? `has an unknown member "${String(first.params.additionalProperty)}"`
           : first?.keyword === 'enum'
             ? `must be one of ${(first.params.allowedValues as unknown[]).join(', ')}`
-            : (first?.message ?? 'is invalid');
+            : literals.length > 1
+              ? `must be one of ${literals.join(', ')}`
+              : (first?.message ?? 'is invalid');
       return reply.status(400).send({ error: { code: 'invalid_request', message: `${where} ${detail}` } });
     }
     const status = (error as FastifyError).statusCode ?? 500;

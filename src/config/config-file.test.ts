@@ -59,6 +59,16 @@ describe('validateConfig', () => {
     expect(refusal({ version: 2 })).toBe('version: must be 1');
   });
 
+  it('lists the allowed values of an AI field that takes one of a list, however long the list', () => {
+    const types = [...PROVIDER_ADAPTERS.keys()].map((type) => `"${type}"`).join(', ');
+    expect(refusal({ version: 1, ai: { providers: [{ name: 'p', type: 'opanai' }] } })).toBe(`ai.providers[0].type: must be one of ${types}`);
+    const model = { id: 'm', provider: 'p', kind: 'chat', contextWindow: 1000, maxOutputTokens: 100, inputPerMillion: 1, outputPerMillion: 2, cachedInputPerMillion: null, capabilities: ['chat'] };
+    expect(refusal({ version: 1, ai: { providers: [], models: [{ ...model, kind: 'chatt' }] } })).toBe('ai.models[0].kind: must be one of "chat", "embedding"');
+    expect(refusal({ version: 1, ai: { providers: [], models: [{ ...model, capabilities: ['chat', 'flying'] }] } })).toBe(
+      'ai.models[0].capabilities[1]: must be one of "chat", "tools", "vision", "json_schema", "embeddings", "streaming", "reasoning", "adaptive_thinking"',
+    );
+  });
+
   it('names a missing required field', () => {
     expect(refusal({ version: 1, services: [api], routes: [{ name: 'users', service: 'api' }] })).toBe('routes[0]: must have required properties paths');
   });

@@ -90,6 +90,11 @@ export function validateConfig(value: unknown): ConfigFile {
       const allowed = errors.filter((e) => e.keyword === 'const' && e.instancePath === first.instancePath).map((e) => JSON.stringify((e.params as { allowedValue?: unknown }).allowedValue));
       throw new KeygateError('invalid_config', `${readablePath(first.instancePath)}: must be ${allowed.length > 1 ? `one of ${allowed.join(', ')}` : allowed[0]}`);
     }
+    if (first?.keyword === 'enum') {
+      // "must be equal to one of the allowed values" does not say which: list them, however many (provider types).
+      const allowed = (first.params as { allowedValues?: unknown[] }).allowedValues ?? [];
+      throw new KeygateError('invalid_config', `${readablePath(first.instancePath)}: must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}`);
+    }
     throw new KeygateError('invalid_config', `${readablePath(first?.instancePath ?? '')}: ${first?.message ?? 'is invalid'}`);
   }
   const config = value as ConfigFile;
