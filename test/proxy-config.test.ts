@@ -274,4 +274,17 @@ describe('the config file from the keygate command', () => {
     expect((await fetch(`${node!.proxyUrl}/other/echo`)).status).toBe(404);
     expect((await fetch(`${node!.proxyUrl}/site/echo`)).status).toBe(200);
   });
+
+  it('refuses a file the node refuses with keygate apply as it does one it refuses itself: the file, the field, exit code 2', async () => {
+    const env = { KEYGATE_DATA_DIR: node!.dataDir, KEYGATE_ADMIN_URL: node!.adminUrl };
+    // Valid as a file; only the node knows that no value is stored for the `[redacted]` header.
+    const ai = ['ai:', '  providers:', '    - name: vllm', '      type: openai-compatible', '      baseUrl: http://127.0.0.1:9', '      headers:', '        x-gw-token: "[redacted]"', ''].join('\n');
+    const file = write('redacted.yaml', `${fileFor('/other/*', 5)}${ai}`);
+    expect((await runKeygate(['validate', file])).code).toBe(0);
+    const refused = await runKeygate(['apply', file], env);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toBe(`keygate: ${file}: ai.providers[0].headers.x-gw-token: "[redacted]" stands for the value stored for provider "vllm", and it has none; give the value\n`);
+    expect((await fetch(`${node!.proxyUrl}/other/echo`)).status).toBe(404);
+    expect((await fetch(`${node!.proxyUrl}/site/echo`)).status).toBe(200);
+  });
 });

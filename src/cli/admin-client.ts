@@ -11,6 +11,17 @@ export class CliError extends Error {
   }
 }
 
+/** A refusal the admin API answered: its stable code and message, printed as `code: message`, exit code 1. */
+export class AdminApiError extends CliError {
+  override name = 'AdminApiError';
+  constructor(
+    readonly code: string,
+    readonly detail: string,
+  ) {
+    super(`${code}: ${detail}`);
+  }
+}
+
 /** Talks to a running node's admin API, as `keygate keys …` does. */
 export class AdminClient {
   constructor(
@@ -49,14 +60,14 @@ export class AdminClient {
     }
     const text = await response.text();
     if (!response.ok) {
-      let message = text;
+      let parsed: { error?: { code?: string; message?: string } } | undefined;
       try {
-        const parsed = JSON.parse(text) as { error?: { code?: string; message?: string } };
-        if (parsed.error) message = `${parsed.error.code}: ${parsed.error.message}`;
+        parsed = JSON.parse(text) as typeof parsed;
       } catch {
         // not JSON: show the text as it is
       }
-      throw new CliError(message);
+      if (parsed?.error) throw new AdminApiError(String(parsed.error.code), String(parsed.error.message));
+      throw new CliError(text);
     }
     const type = response.headers.get('content-type') ?? '';
     return (type.includes('json') ? JSON.parse(text) : text) as T;

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseConfigText } from '../config/config-file.js';
 import { KeygateError } from '../errors.js';
-import { AdminClient, CliError } from './admin-client.js';
+import { AdminApiError, AdminClient, CliError } from './admin-client.js';
 import { parseCommandArgs, refuseExtraArguments } from './parse-command-args.js';
 
 export const CONFIG_USAGE = `keygate apply <file.yaml>      replace services, routes, issuers and ai of a running node with the file's
@@ -42,6 +42,12 @@ export async function configCommand(command: 'apply' | 'export' | 'validate', ar
     out(`${file}: valid`);
     return;
   }
-  const result = await AdminClient.fromEnvironment(env, values).request<{ version: number; services: number; routes: number }>('PUT', '/config', config);
+  const result = await AdminClient.fromEnvironment(env, values)
+    .request<{ version: number; services: number; routes: number }>('PUT', '/config', config)
+    .catch((error: unknown) => {
+      // The node's own checks (a `[redacted]` header with no value stored for it) refuse the file as the local ones do.
+      if (error instanceof AdminApiError && error.code === 'invalid_config') throw new CliError(`${file}: ${error.detail}`, 2);
+      throw error;
+    });
   out(`applied ${file}: ${result.services} service(s), ${result.routes} route(s); snapshot version ${result.version}`);
 }
