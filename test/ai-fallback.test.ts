@@ -25,8 +25,11 @@ describe('fallback between an alias\'s targets', () => {
         { name: 'briefly', type: 'openai', baseUrl: briefly.url },
         { name: 'anthropic', type: 'anthropic', baseUrl: emulators.anthropic.url },
         { name: 'gemini', type: 'gemini', baseUrl: emulators.gemini.url },
+        // No baseUrl: the gateway cannot make a call to it, and says so before any request.
+        { name: 'vllm', type: 'openai-compatible' },
       ],
       aliases: [
+        { name: 'unset-first', targets: [{ provider: 'vllm', model: 'm' }], fallbacks: [{ provider: 'anthropic', model: 'claude-haiku-4-5-20251001' }] },
         { name: 'resilient', targets: [{ provider: 'openai', model: 'gpt-4o-mini' }], fallbacks: [{ provider: 'anthropic', model: 'claude-haiku-4-5-20251001' }] },
         { name: 'claude-first', targets: [{ provider: 'anthropic', model: 'claude-haiku-4-5-20251001' }], fallbacks: [{ provider: 'openai', model: 'gpt-4o-mini' }] },
         { name: 'patient', targets: [{ provider: 'briefly', model: 'gpt-4o-mini' }], fallbacks: [{ provider: 'gemini', model: 'gemini-2.5-flash' }] },
@@ -45,6 +48,7 @@ describe('fallback between an alias\'s targets', () => {
     await gateway.addProviderKey('briefly', PROVIDER_SECRETS.openai);
     await gateway.addProviderKey('anthropic', PROVIDER_SECRETS.anthropic);
     await gateway.addProviderKey('gemini', PROVIDER_SECRETS.gemini);
+    await gateway.addProviderKey('vllm', 'vllm-key');
     apiKey = await gateway.createApp({ name: 'fallback-app', team: 'fallback-team' });
   });
   afterEach(() => {
@@ -202,6 +206,16 @@ describe('fallback between an alias\'s targets', () => {
       const result = await gateway.chat(apiKey, { model: 'resilient', stream, messages: HELLO });
       expect(result.status).toBe(200);
       expect(result.headers.get('x-keygate-attempts')).toBe('"openai/gpt-4o-mini";status=500, "anthropic/claude-haiku-4-5-20251001";status=200');
+    }
+  });
+
+  it('names in x-keygate-attempts a target the gateway could not call with 502, the status its client alone is answered', async () => {
+    for (const stream of [false, true]) {
+      const alone = await gateway.chat<OpenAIErrorBody>(apiKey, { model: 'vllm/m', stream, messages: HELLO });
+      expect(alone.status).toBe(502);
+      const result = await gateway.chat(apiKey, { model: 'unset-first', stream, messages: HELLO });
+      expect(result.status).toBe(200);
+      expect(result.headers.get('x-keygate-attempts')).toBe('"vllm/m";status=502, "anthropic/claude-haiku-4-5-20251001";status=200');
     }
   });
 

@@ -4,8 +4,8 @@ import { headerText } from './header-text.js';
 /**
  * The header that lists the targets a call tried, in order, each with the status it answered, once one of them failed
  * and the call went on (a fallback answered, or every one of two or more targets failed): a Structured Field List (RFC 8941 §3.1) of Strings, each target's
- * `provider/model` with a `status` parameter, the provider's own (502: it could not be reached; 504: it did not answer
- * in time). A call whose first try answered has none.
+ * `provider/model` with a `status` parameter, the provider's own (502: it could not be reached, a provider the gateway
+ * could not call for its config among them; 504: it did not answer in time). A call whose first try answered has none.
  *
  * @example x-keygate-attempts: "openai/gpt-4o-mini";status=500, "anthropic/claude-haiku-4-5";status=200
  */

@@ -259,10 +259,11 @@ describe('a provider base URL no parser takes', () => {
     ['a chat call', () => callChat(OpenAIProvider, request, ctx())],
     ['a stream', () => openChatStream(OpenAIProvider, { ...request, stream: true }, { ...ctx(), stream: true })],
     ['an embeddings call', () => callEmbeddings(OpenAIProvider, { model: 'm', input: 'a' }, ctx())],
-  ])('fails %s as a misconfigured provider, which an alias moves on from', async (_what, call) => {
+  ])('fails %s as a misconfigured provider, not reached (502), which an alias moves on from', async (_what, call) => {
     const failure = await call().then(() => undefined, (error: unknown) => error);
     expect(failure).toBeInstanceOf(ProviderCallError);
-    expect((failure as ProviderCallError).failure).toMatchObject({ status: 500, code: 'provider_misconfigured', retryable: true });
+    expect((failure as ProviderCallError).local).toBe(true);
+    expect((failure as ProviderCallError).failure).toMatchObject({ status: 502, code: 'provider_misconfigured', retryable: true });
   });
 });
 

@@ -264,10 +264,17 @@ function customCallsTranslator(translator: StreamTranslator, customNames: Readon
   return { push: (bytes) => translated(() => translator.push(bytes), (chunks) => calls.push(chunks)), end: () => translated(() => translator.end(), (chunks) => calls.end(chunks)), usage: () => translator.usage() };
 }
 
-/** A failure the gateway made before calling the provider, marked so (ProviderCallError.local) when it is a ProviderCallError. */
+/**
+ * A failure the gateway made before calling the provider, marked so (ProviderCallError.local) when it is a
+ * ProviderCallError. One of status 5xx (an adapter's provider_misconfigured: no baseUrl, no region) reads 502, the
+ * provider could not be reached: the status its client is answered, and the one x-keygate-attempts gives a target
+ * whose provider never answered, rather than a 500 no provider said.
+ */
 function madeLocally(error: unknown): Error {
-  if (error instanceof ProviderCallError) error.local = true;
-  return error as Error;
+  if (!(error instanceof ProviderCallError)) return error as Error;
+  const local = error.failure.status >= 500 && error.failure.status !== 502 ? new ProviderCallError({ ...error.failure, status: 502 }, error.billed) : error;
+  local.local = true;
+  return local;
 }
 
 
