@@ -123,7 +123,7 @@ describe('keygate keys, against a running node', () => {
       expect(result.stderr, option).toMatch(/^keygate: invalid_request: /);
     }
     expect((await keygate('keys', 'list', '--json')).stdout).toBe(before);
-  });
+  }, 60_000);
 
   it('takes a kid that begins with a dash as a kid, as one in 64 thumbprints does', async () => {
     let privateKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
