@@ -46,6 +46,8 @@ describe('authorization at the route: scopes, claim rules, forwarded claims and 
         },
         { name: 'caller-info', service: 'orders', paths: ['/caller/*'], auth: { methods: ['api-key', 'gateway-token'], forwardClaims: { 'x-app': 'app', 'x-team': 'team', 'x-scope': 'scope' } } },
         { name: 'pass-through', service: 'orders', paths: ['/pass/*'], auth: { methods: ['api-key'], forwardCredential: true } },
+        // Named as an operator copies header names from an upstream's docs.
+        { name: 'capitals', service: 'orders', paths: ['/capitals/*'], auth: { methods: ['api-key'], forwardClaims: { 'X-App': 'app', 'X-Scope': 'scope' } } },
       ],
       issuers: [{ name: 'partner', jwksUri: `${partner.url}/jwks`, audiences: ['orders'], algorithms: ['RS256'] }],
     });
@@ -136,6 +138,23 @@ describe('authorization at the route: scopes, claim rules, forwarded claims and 
     expect(accepted.status).toBe(200);
     expect(accepted.body.headers['x-app']).toBe('reporting');
     expect(accepted.body.headers['x-scope']).toBeUndefined();
+  });
+
+  it('strips the caller\'s own header of a forwarded-claim name given in capitals, and forwards the claim under it', async () => {
+    const accepted = await gateway.call('/capitals/whoami', { 'x-api-key': apiKey, 'x-app': 'someone-else', 'X-Scope': 'orders:admin' });
+    expect(accepted.status).toBe(200);
+    expect(accepted.body.headers['x-app']).toBe('reporting');
+    expect(accepted.body.headers['x-scope']).toBeUndefined();
+  });
+
+  it('refuses a route that names one forwarded header twice in two cases, or a header name no header may have', async () => {
+    const route = (forwardClaims: Record<string, string>) => ({ version: 1, services: [{ name: 'orders', targets: [{ url: upstream.url }] }], routes: [{ name: 'r', service: 'orders', paths: ['/r/*'], auth: { methods: ['api-key'], forwardClaims } }] });
+    const twins = await gateway.admin('PUT', '/config', route({ 'X-App': 'app', 'x-app': 'team' }));
+    expect(twins.status).toBe(400);
+    expect(twins.body).toMatchObject({ error: { code: 'invalid_config', message: 'routes[0].auth.forwardClaims: "X-App" and "x-app" name the same header (header names are case-insensitive); keep one' } });
+    const spaced = await gateway.admin('PUT', '/config', route({ 'x app': 'app' }));
+    expect(spaced.status).toBe(400);
+    expect(spaced.body).toMatchObject({ error: { code: 'invalid_config', message: expect.stringContaining('routes[0].auth.forwardClaims.x app: is not a header name') } });
   });
 
   it("does not forward the caller's credential upstream by default", async () => {

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { lowerCaseHeaderNames } from '../ai/provider-header-names.js';
 import { hashSecret, subscriptionKey, type CatalogSnapshot } from '../catalog/index.js';
 import { tokenAppIsCurrent } from './oauth/token-app.js';
 import { verifyJwt, type KeySnapshot } from '../keys/index.js';
@@ -143,6 +144,11 @@ export class RoutePolicy {
   readonly #audiences: readonly string[];
   readonly #scopes: readonly string[];
   readonly #limits: readonly CompiledLimit[];
+  /**
+   * The claims to forward, by header name in lower case: the caller's own header of the name is stripped from the
+   * request as Node names it, in lower case, so a name configured in capitals must not let the caller's through.
+   */
+  readonly #forwardClaims: ReadonlyArray<readonly [string, string]> | undefined;
 
   constructor(
     readonly route: string,
@@ -155,6 +161,7 @@ export class RoutePolicy {
     this.#audiences = auth?.audiences ?? [DEFAULT_AUDIENCE];
     this.#scopes = auth?.scopes ?? [];
     this.#limits = limits.map((l) => ({ per: l.per, limit: l.requests, windowMs: WINDOW_MS[l.window] }));
+    this.#forwardClaims = auth?.forwardClaims ? Object.entries(lowerCaseHeaderNames(auth.forwardClaims)) : undefined;
   }
 
   /**
@@ -199,12 +206,12 @@ export class RoutePolicy {
 
   #result(principal: Principal | undefined, responseHeaders: Record<string, string>): AuthResult {
     if (!principal || !this.auth) return { principal: principal ?? NO_PRINCIPAL, upstreamHeaders: NO_HEADERS, removeHeaders: [], responseHeaders };
-    if (!this.auth.forwardClaims) {
+    if (!this.#forwardClaims) {
       return { principal, upstreamHeaders: NO_HEADERS, removeHeaders: this.auth.forwardCredential ? [] : CREDENTIAL_HEADERS, responseHeaders };
     }
     const upstreamHeaders: Record<string, string> = {};
     const removeHeaders: string[] = [];
-    for (const [header, path] of Object.entries(this.auth.forwardClaims)) {
+    for (const [header, path] of this.#forwardClaims) {
       // The caller's own header of that name goes, even when the claim is absent: upstreams trust these headers.
       removeHeaders.push(header);
       const value = path === 'app' ? principal.app : path === 'team' ? principal.team : claimAt(principal.claims, path);

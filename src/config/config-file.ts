@@ -191,6 +191,8 @@ export function validateConfig(value: unknown): ConfigFile {
   const routes = new Set<string>();
   (config.routes ?? []).forEach((route, i) => {
     if (routes.has(route.name)) throw new KeygateError('invalid_config', `routes[${i}].name: "${route.name}" is already used by another route`);
+    const claimTwins = caseTwins(route.auth?.forwardClaims ?? {});
+    if (claimTwins) throw new KeygateError('invalid_config', `routes[${i}].auth.forwardClaims: "${claimTwins[0]}" and "${claimTwins[1]}" name the same header (header names are case-insensitive); keep one`);
     routes.add(route.name);
     if ((route.service === undefined) === (route.ai === undefined)) throw new KeygateError('invalid_config', `routes[${i}]: give exactly one of "service" (proxied) or "ai" (served by the AI gateway)`);
     if (route.service !== undefined && !services.has(route.service)) throw new KeygateError('invalid_config', `routes[${i}].service: no service is named "${route.service}"`);

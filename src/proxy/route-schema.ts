@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { RouteAiSchema } from '../ai/ai-schema.js';
+import { HEADER_NAME_PATTERN } from '../ai/provider-header-names.js';
 import { Name, Size } from './service-schema.js';
 
 export const ClaimRuleSchema = Type.Object(
@@ -23,7 +24,12 @@ export const RouteAuthSchema = Type.Object(
     claims: Type.Optional(Type.Array(ClaimRuleSchema)),
     dpop: Type.Optional(Type.Union([Type.Literal('required'), Type.Literal('optional')], { description: 'required: only sender-constrained (DPoP) tokens; optional: DPoP-bound tokens still need their proof' })),
     subscription: Type.Optional(Type.Boolean({ description: 'require an approved subscription of the calling app to the service (default true)' })),
-    forwardClaims: Type.Optional(Type.Record(Type.String({ pattern: '^[a-z0-9-]+$' }), Type.String(), { description: 'request header → claim path, set from the verified token' })),
+    forwardClaims: Type.Optional(
+      Type.Record(Type.String({ pattern: HEADER_NAME_PATTERN }), Type.String(), {
+        additionalProperties: false,
+        description: 'request header → claim path, set from the verified token; names in any case, compared and set in lower case (two that differ only in case are refused)',
+      }),
+    ),
     forwardCredential: Type.Optional(Type.Boolean({ description: 'forward the caller\'s own credential upstream (default false)' })),
   },
   { additionalProperties: false },
