@@ -1,6 +1,5 @@
 import { once } from 'node:events';
 import { request } from 'node:http';
-import { connect, type Socket } from 'node:net';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SpendTracker } from '../src/ai/spend-tracker.js';
@@ -9,6 +8,7 @@ import { ModelCatalog } from '../src/ai/catalog/index.js';
 import { AiGateway, PROVIDER_SECRETS, configureThreeProviders, startProviderEmulators, type ProviderEmulators } from './ai-fixtures.js';
 import { createTestDatabase, postgresAvailable, type TestDatabase } from './databases.js';
 import { startOpenAIEmulator, type OpenAIEmulator } from './emulators/openai.js';
+import { streamedBurst } from './streamed-burst.js';
 
 const HELLO = [{ role: 'user', content: 'Hello there' }];
 const CATALOG = ModelCatalog.shipped();
@@ -34,31 +34,8 @@ describe.skipIf(!postgresAvailable)('holds of calls under way against budget che
     await db?.drop();
   });
 
-  /** Opens `n` connections, then writes a streamed call on each in one go; resolves with each one's status. */
-  async function burst(apiKey: string, n: number): Promise<{ statuses: Promise<string[]>; closed: () => number }> {
-    const url = new URL(gateway.proxyUrl);
-    const sockets: Socket[] = [];
-    for (let i = 0; i < n; i++) {
-      const socket = connect(Number(url.port), url.hostname);
-      socket.on('error', () => undefined);
-      sockets.push(socket);
-    }
-    await Promise.all(sockets.map((socket) => once(socket, 'connect')));
-    // Each may cost up to $0.0012 (2,000 answer tokens of gpt-4o-mini at $0.60 a million): one fills the $0.001 budget.
-    const body = JSON.stringify({ model: 'held/gpt-4o-mini', stream: true, max_tokens: 2_000, messages: HELLO });
-    const request = `POST /v1/chat/completions HTTP/1.1\r\nhost: ${url.host}\r\nauthorization: Bearer ${apiKey}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
-    let closed = 0;
-    const statuses = sockets.map((socket) => {
-      let text = '';
-      socket.on('data', (data: Buffer) => (text += data.toString('latin1')));
-      return once(socket, 'close').then(() => {
-        closed += 1;
-        return text.slice('HTTP/1.1 '.length, 'HTTP/1.1 '.length + 3);
-      });
-    });
-    for (const socket of sockets) socket.write(request);
-    return { statuses: Promise.all(statuses), closed: () => closed };
-  }
+  // Each may cost up to $0.0012 (2,000 answer tokens of gpt-4o-mini at $0.60 a million): one fills the $0.001 budget.
+  const BURST_BODY = JSON.stringify({ model: 'held/gpt-4o-mini', stream: true, max_tokens: 2_000, messages: HELLO });
 
   it("lets one of twenty calls through when they all waited on the budget's figure from the store, and refuses the rest", async () => {
     const apiKey = await gateway.createApp({ name: 'burst', team: 'burst-team', budget: { dailyUsd: 0.001 } });
@@ -72,7 +49,7 @@ describe.skipIf(!postgresAvailable)('holds of calls under way against budget che
     await locker.query('BEGIN');
     await locker.query('LOCK TABLE ai_spend_daily IN ACCESS EXCLUSIVE MODE');
     const before = held.requests().length;
-    const { statuses, closed } = await burst(apiKey, 20);
+    const { answers, closed } = await streamedBurst([gateway.proxyUrl], apiKey, 20, BURST_BODY);
     // The gateway's read is waiting on the lock: then the calls have arrived, and wait behind it.
     await vi.waitFor(async () => {
       const waiting = await locker.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()");
@@ -84,7 +61,7 @@ describe.skipIf(!postgresAvailable)('holds of calls under way against budget che
     await vi.waitFor(() => expect(closed() + held.heldStreams()).toBe(20), { timeout: 10_000 });
     expect(held.requests().length - before).toBe(1);
     held.releaseStreams();
-    const answered = await statuses;
+    const answered = (await answers).map((text) => text.slice('HTTP/1.1 '.length, 'HTTP/1.1 '.length + 3));
     expect(answered.filter((status) => status === '200')).toHaveLength(1);
     expect(answered.filter((status) => status === '429')).toHaveLength(19);
   }, 30_000);

@@ -1,39 +1,15 @@
-import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AiGateway, PROVIDER_SECRETS, type AiResult } from './ai-fixtures.js';
 import { createTestDatabase, postgresAvailable, type TestDatabase } from './databases.js';
 import { startOpenAIEmulator, type OpenAIEmulator } from './emulators/openai.js';
 import { REDIS_URL, redisAvailable, redisTestKeys, type RedisTestKeys } from './redis.js';
+import { streamedBurst } from './streamed-burst.js';
 
 const HELLO = [{ role: 'user', content: 'Hello there' }];
 
-/** The status line and body of each of `n` streamed calls written at once, `perNode` of them to each node in turn. */
-async function burst(nodes: readonly AiGateway[], apiKey: string, n: number): Promise<{ answers: Promise<string[]>; closed: () => number }> {
-  const sockets: Socket[] = [];
-  for (let i = 0; i < n; i++) {
-    const url = new URL(nodes[i % nodes.length]!.proxyUrl);
-    const socket = connect(Number(url.port), url.hostname);
-    socket.on('error', () => undefined);
-    sockets.push(socket);
-  }
-  await Promise.all(sockets.map((socket) => once(socket, 'connect')));
-  // Each may cost up to $0.0012 (2,000 answer tokens of gpt-4o-mini at $0.60 a million): one fills the $0.001 budget.
-  const body = JSON.stringify({ model: 'held/gpt-4o-mini', stream: true, max_tokens: 2_000, messages: HELLO });
-  const request = `POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: Bearer ${apiKey}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
-  let closed = 0;
-  const answers = sockets.map((socket) => {
-    let text = '';
-    socket.on('data', (data: Buffer) => (text += data.toString('latin1')));
-    return once(socket, 'close').then(() => {
-      closed += 1;
-      return text;
-    });
-  });
-  for (const socket of sockets) socket.write(request);
-  return { answers: Promise.all(answers), closed: () => closed };
-}
+// Each may cost up to $0.0012 (2,000 answer tokens of gpt-4o-mini at $0.60 a million): one fills the $0.001 budget.
+const BURST_BODY = JSON.stringify({ model: 'held/gpt-4o-mini', stream: true, max_tokens: 2_000, messages: HELLO });
 
 describe.skipIf(!postgresAvailable || !redisAvailable)('budget holds shared in Redis by two nodes on one store', () => {
   const run = randomBytes(4).toString('hex');
@@ -76,7 +52,7 @@ describe.skipIf(!postgresAvailable || !redisAvailable)('budget holds shared in R
     // Each node has read the budget's figure, and its shared holds' connection is up.
     for (const node of nodes) expect((await node.chat(apiKey, { model: 'held/gpt-4o-mini', max_tokens: 5, messages: HELLO })).status).toBe(200);
     const before = held.requests().length;
-    const { answers, closed } = await burst(nodes, apiKey, 20);
+    const { answers, closed } = await streamedBurst(nodes.map((node) => node.proxyUrl), apiKey, 20, BURST_BODY);
     // Every call either refused (its connection closed) or held at the provider.
     await vi.waitFor(() => expect(closed() + held.heldStreams()).toBe(20), { timeout: 10_000 });
     expect(held.requests().length - before).toBe(1);
