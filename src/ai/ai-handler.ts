@@ -565,18 +565,27 @@ function writeRecord(call: AiCall, trace: CallTrace, outcome: CallOutcome, relea
 
 /** A call's cost as added to the shared spend of each budget in money of its app and team (SharedBudgets.settle). */
 function sharedSpend(call: AiCall, sharedBudgets: SharedBudgets, app: string | undefined, team: string | undefined, usd: number, at: number): SpendAddition[] {
-  const additions: SpendAddition[] = [];
+  return budgetPeriods(call, app, team).map(({ scope, name, period }) => ({
+    spendKey: sharedBudgets.spendKey(scope, name, period, periodStart(period, at)),
+    seed: call.runtime.spend.spentKnown(scope, name, period, at),
+    usd,
+    expiresAt: periodEnd(period, at) + DAY_MS,
+  }));
+}
+
+/** Each budget in money of `app` and of `team` that has a limit: its scope, name, period and limit. */
+function budgetPeriods(call: AiCall, app: string | undefined, team: string | undefined): Array<Omit<MoneyBudget, 'recorded'>> {
+  const periods: Array<Omit<MoneyBudget, 'recorded'>> = [];
   for (const scope of ['app', 'team'] as const) {
     const name = scope === 'app' ? app : team;
     const budget = name === undefined ? undefined : (scope === 'app' ? call.catalog.apps : call.catalog.teams).get(name)?.budget;
     if (name === undefined || budget === undefined) continue;
     for (const period of ['day', 'month'] as const) {
-      if ((period === 'day' ? budget.dailyUsd : budget.monthlyUsd) === undefined) continue;
-      const spendKey = sharedBudgets.spendKey(scope, name, period, periodStart(period, at));
-      additions.push({ spendKey, seed: call.runtime.spend.spentKnown(scope, name, period, at), usd, expiresAt: periodEnd(period, at) + DAY_MS });
+      const limit = period === 'day' ? budget.dailyUsd : budget.monthlyUsd;
+      if (limit !== undefined) periods.push({ scope, name, period, limit });
     }
   }
-  return additions;
+  return periods;
 }
 
 const DAY_MS = 86_400_000;
@@ -1166,17 +1175,7 @@ interface MoneyBudget {
 
 /** The budgets in money of the call's app and its team that have a limit, with the spend this node knows of each. */
 function moneyBudgets(call: AiCall, prepared: Prepared, now: number): MoneyBudget[] {
-  const budgets: MoneyBudget[] = [];
-  for (const scope of ['app', 'team'] as const) {
-    const name = scope === 'app' ? prepared.app : prepared.team;
-    const budget = name === undefined ? undefined : (scope === 'app' ? call.catalog.apps : call.catalog.teams).get(name)?.budget;
-    if (name === undefined || budget === undefined) continue;
-    for (const period of ['day', 'month'] as const) {
-      const limit = period === 'day' ? budget.dailyUsd : budget.monthlyUsd;
-      if (limit !== undefined) budgets.push({ scope, name, period, limit, recorded: call.runtime.spend.spentKnown(scope, name, period, now) });
-    }
-  }
-  return budgets;
+  return budgetPeriods(call, prepared.app, prepared.team).map((b) => ({ ...b, recorded: call.runtime.spend.spentKnown(b.scope, b.name, b.period, now) }));
 }
 
 /**
